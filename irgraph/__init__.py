@@ -1,0 +1,33 @@
+"""irgraph: compose LLM-agent pipelines with a fluent builder, check them as typed graphs,
+draw them, and run them on asyncio or Prefect.
+
+>>> from irgraph import Agent, to_graph, validate
+>>> p = Agent("researcher").instruct("Research {topic}.").writes("findings") >> Agent(
+...     "writer").instruct("Write from {findings}.")
+>>> validate(to_graph(p, inputs={"topic"}))
+[]
+"""
+
+from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
+from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, Problem, RunError
+from irgraph.graph import to_graph
+from irgraph.validate import validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "Pipeline",
+    "FanOut",
+    "Loop",
+    "MapOver",
+    "Gate",
+    "Transform",
+    "to_graph",
+    "validate",
+    "IrgraphError",
+    "PipelineError",
+    "RunError",
+    "MissingExtraError",
+    "Problem",
+]

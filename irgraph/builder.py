@@ -1,0 +1,480 @@
+"""The fluent builder: ``Agent``, ``Pipeline``, ``FanOut``, ``Loop``, ``MapOver``, ``Gate``,
+``Transform`` and the operators ``>>`` (sequence), ``|`` (parallel) and ``* n`` (loop).
+
+Every method returns a new builder, so a builder reused in two places never aliases. Steps and
+branches live in a persistent append-only chain, so building a 10 000-step pipeline one
+``.step()`` or ``>>`` at a time is linear, not quadratic. ``.to_ir()`` turns a builder into
+the frozen IR tree.
+
+>>> p = Agent("researcher").instruct("Research.").writes("findings") >> Agent("writer").instruct(
+...     "Write from {findings}.")
+>>> p.to_ir().name
+'researcher_then_writer'
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from irgraph.errors import PipelineError
+from irgraph.ir import (
+    NODE_KINDS,
+    AgentNode,
+    FunctionRef,
+    GateNode,
+    LoopNode,
+    MapOverNode,
+    Node,
+    ParallelNode,
+    SequenceNode,
+    TransformNode,
+    function_ref,
+)
+from irgraph.templates import parse_template
+
+__all__ = ["Builder", "Agent", "Pipeline", "FanOut", "Loop", "MapOver", "Gate", "Transform"]
+
+B = TypeVar("B", bound="Builder")
+
+
+class _Chain:
+    """A persistent append-only list: appending shares the old chain instead of copying it."""
+
+    __slots__ = ("prev", "item", "size")
+
+    def __init__(self, prev: _Chain | None, item: Any) -> None:
+        self.prev = prev
+        self.item = item
+        self.size = 1 + (prev.size if prev else 0)
+
+    def items(self) -> list[Any]:
+        out: list[Any] = []
+        link: _Chain | None = self
+        while link is not None:
+            out.append(link.item)
+            link = link.prev
+        out.reverse()
+        return out
+
+
+def _append(chain: _Chain | None, item: Any) -> _Chain:
+    return _Chain(chain, item)
+
+
+def _items(chain: _Chain | None) -> list[Any]:
+    return chain.items() if chain is not None else []
+
+
+def _check_name(kind: str, name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise PipelineError(
+            f"{kind} needs a non-empty name (got {name!r} that is a {type(name).__name__}).",
+            hint=f"Pass a short descriptive name, e.g. {kind}('research').",
+        )
+    return name
+
+
+def _check_key(owner: str, what: str, key: Any) -> str:
+    if not isinstance(key, str) or not key.isidentifier():
+        raise PipelineError(
+            f"'{owner}'.{what}() needs a state key that is an identifier (got {key!r}).",
+            node=owner,
+            hint="Use a key such as 'findings' or 'draft_v2'.",
+        )
+    return key
+
+
+def _check_positive_int(owner: str, what: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PipelineError(
+            f"'{owner}'.{what}() needs a whole number of at least 1 (got {value!r}).",
+            node=owner,
+        )
+    return value
+
+
+def _check_seconds(owner: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise PipelineError(
+            f"'{owner}'.timeout() needs a positive number of seconds (got {value!r}).", node=owner
+        )
+    return float(value)
+
+
+def _as_node(owner: str, method: str, item: Any) -> Builder | Node:
+    if isinstance(item, (Builder, *NODE_KINDS)):
+        return item  # type: ignore[no-any-return]
+    hint = "Compose Agent, Pipeline, FanOut, Loop, MapOver, Gate or Transform builders."
+    if callable(item):
+        hint = "Wrap a function as Transform('name', fn).reads(...).writes(...)."
+    raise PipelineError(
+        f"'{owner}'.{method}() expects a builder or IR node (got {item!r} that is a "
+        f"{type(item).__name__}).",
+        node=owner,
+        hint=hint,
+    )
+
+
+def _ir(item: Builder | Node) -> Node:
+    return item.to_ir() if isinstance(item, Builder) else item
+
+
+def _label(item: Builder | Node) -> str:
+    return item.name
+
+
+def _joined(names: list[str], word: str) -> str:
+    if len(names) <= 4:
+        return f"_{word}_".join(names)
+    return f"{names[0]}_{word}_{names[1]}_{word}_..._{word}_{names[-1]}"
+
+
+class Builder:
+    """Common base: a name, a config dict, operators and ``to_ir``.
+
+    ``_config`` holds the settings; methods copy it, never mutate it.
+    """
+
+    _kind = "Builder"
+
+    def __init__(self, name: str) -> None:
+        self._name = _check_name(self._kind, name)
+        self._config: dict[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        """The builder's name (for composites made by operators, derived from the children)."""
+        return self._name
+
+    def _with(self: B, **changes: Any) -> B:
+        new = copy.copy(self)
+        new._config = {**self._config, **changes}
+        return new
+
+    def to_ir(self) -> Node:
+        """Return the frozen IR tree this builder describes."""
+        raise NotImplementedError
+
+    def engine(self: B, name: str) -> B:
+        """Choose the backend ``ask_async`` runs on (``"asyncio"``, ``"prefect"``, ...)."""
+        if not isinstance(name, str) or not name:
+            raise PipelineError(f"'{self._name}'.engine() needs a backend name (got {name!r}).")
+        return self._with(_engine=name)
+
+    def __rshift__(self, other: Any) -> Pipeline:
+        other = _as_node(self._name, ">>", other)
+        left = self if isinstance(self, Pipeline) and self._config.get("_auto") else None
+        steps = left._config.get("steps") if left else _append(None, self)
+        if isinstance(other, Pipeline) and other._config.get("_auto"):
+            for item in _items(other._config.get("steps")):
+                steps = _append(steps, item)
+        else:
+            steps = _append(steps, other)
+        return Pipeline._auto(steps)
+
+    def __or__(self, other: Any) -> FanOut:
+        other = _as_node(self._name, "|", other)
+        left = self if isinstance(self, FanOut) and self._config.get("_auto") else None
+        branches = left._config.get("branches") if left else _append(None, self)
+        if isinstance(other, FanOut) and other._config.get("_auto"):
+            for item in _items(other._config.get("branches")):
+                branches = _append(branches, item)
+        else:
+            branches = _append(branches, other)
+        return FanOut._auto(branches)
+
+    def __mul__(self, times: Any) -> Loop:
+        _check_positive_int(self._name, "* (loop)", times)
+        body = (_items(self._config.get("steps")) if isinstance(self, Pipeline)
+                and self._config.get("_auto") else [self])
+        chain: _Chain | None = None
+        for item in body:
+            chain = _append(chain, item)
+        loop = Loop(f"{self.name}_x{times}")
+        return loop._with(steps=chain, max_iterations=times)
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name!r})"
+
+    def __getattr__(self, item: str) -> Any:
+        # Only reached for unknown attributes: point at the closest real method.
+        if item.startswith("_"):
+            raise AttributeError(item)
+        from irgraph.errors import closest_keys
+
+        options = [m for m in dir(type(self)) if not m.startswith("_")]
+        close = closest_keys(item, options)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise AttributeError(f"{type(self).__name__} has no method {item!r}.{hint}")
+
+
+class Agent(Builder):
+    """An LLM call. ``.instruct(text)`` may read state with ``{key}``; ``.writes(key)`` stores
+    the answer."""
+
+    _kind = "Agent"
+
+    def instruct(self, text: str) -> Agent:
+        """Set the instruction template (``{key}`` required, ``{key?}`` optional)."""
+        if not isinstance(text, str):
+            raise PipelineError(
+                f"'{self._name}'.instruct() needs a string (got {text!r} that is a "
+                f"{type(text).__name__}).",
+                node=self._name,
+            )
+        parse_template(text, node=self._name)
+        return self._with(instruction=text)
+
+    def writes(self, key: str) -> Agent:
+        """Store the model's answer in state under ``key``."""
+        return self._with(writes=_check_key(self._name, "writes", key))
+
+    def model(self, name: str) -> Agent:
+        """Choose the model (passed to the provider)."""
+        if not isinstance(name, str) or not name:
+            raise PipelineError(f"'{self._name}'.model() needs a model name (got {name!r}).")
+        return self._with(model=name)
+
+    def describe(self, text: str) -> Agent:
+        """A human description, shown in diagrams and plans."""
+        if not isinstance(text, str):
+            raise PipelineError(f"'{self._name}'.describe() needs a string (got {text!r}).")
+        return self._with(description=text)
+
+    def timeout(self, seconds: float) -> Agent:
+        """Fail this node with a RunError if one call takes longer than ``seconds``."""
+        return self._with(timeout=_check_seconds(self._name, seconds))
+
+    def to_ir(self) -> AgentNode:
+        c = self._config
+        return AgentNode(
+            self._name,
+            instruction=c.get("instruction", ""),
+            writes=c.get("writes"),
+            model=c.get("model"),
+            description=c.get("description", ""),
+            engine=c.get("_engine"),
+            timeout=c.get("timeout"),
+        )
+
+
+class Pipeline(Builder):
+    """Steps that run in order: ``Pipeline("p").step(a).step(b)`` or ``a >> b``."""
+
+    _kind = "Pipeline"
+
+    @classmethod
+    def _auto(cls, steps: _Chain | None) -> Pipeline:
+        new = cls("pipeline")
+        new._config = {"steps": steps, "_auto": True}
+        return new
+
+    @property
+    def name(self) -> str:
+        if self._config.get("_auto"):
+            return _joined([_label(s) for s in _items(self._config.get("steps"))], "then")
+        return self._name
+
+    def step(self, item: Builder | Node) -> Pipeline:
+        """Append a step."""
+        item = _as_node(self._name, "step", item)
+        return self._with(steps=_append(self._config.get("steps"), item))
+
+    def to_ir(self) -> SequenceNode:
+        children = [_ir(s) for s in _items(self._config.get("steps"))]
+        name = self.name if self._config.get("_auto") else self._name
+        return SequenceNode(name, tuple(children))
+
+
+class FanOut(Builder):
+    """Branches that run at the same time: ``FanOut("f").branch(a).branch(b)`` or ``a | b``."""
+
+    _kind = "FanOut"
+
+    @classmethod
+    def _auto(cls, branches: _Chain | None) -> FanOut:
+        new = cls("fanout")
+        new._config = {"branches": branches, "_auto": True}
+        return new
+
+    @property
+    def name(self) -> str:
+        if self._config.get("_auto"):
+            return _joined([_label(s) for s in _items(self._config.get("branches"))], "and")
+        return self._name
+
+    def branch(self, item: Builder | Node) -> FanOut:
+        """Add a parallel branch."""
+        item = _as_node(self._name, "branch", item)
+        return self._with(branches=_append(self._config.get("branches"), item))
+
+    def to_ir(self) -> ParallelNode:
+        children = [_ir(s) for s in _items(self._config.get("branches"))]
+        return ParallelNode(self.name, tuple(children))
+
+
+class Loop(Builder):
+    """A body that repeats: ``Loop("refine").step(w).step(c).max_iterations(3).until("done")``.
+
+    ``until`` takes a state key (stop once it is truthy) or a predicate ``fn(state) -> bool``.
+    """
+
+    _kind = "Loop"
+
+    def step(self, item: Builder | Node) -> Loop:
+        """Append a step to the body."""
+        item = _as_node(self._name, "step", item)
+        return self._with(steps=_append(self._config.get("steps"), item))
+
+    def max_iterations(self, n: int) -> Loop:
+        """Run the body at most ``n`` times."""
+        return self._with(max_iterations=_check_positive_int(self._name, "max_iterations", n))
+
+    def until(self, condition: str | Callable[[dict[str, Any]], bool]) -> Loop:
+        """Stop after an iteration once ``condition`` holds."""
+        if isinstance(condition, str):
+            return self._with(until=_check_key(self._name, "until", condition))
+        return self._with(until=function_ref(condition, node=self._name))
+
+    def to_ir(self) -> LoopNode:
+        c = self._config
+        children = tuple(_ir(s) for s in _items(c.get("steps")))
+        return LoopNode(self._name, children, max_iterations=c.get("max_iterations"),
+                        until=c.get("until"))
+
+
+def _last_write(node: Node) -> str | None:
+    """The key the body writes last in reading order (the default ``collect``)."""
+    stack: list[Node] = [node]
+    last: str | None = None
+    order: list[Node] = []
+    while stack:
+        current = stack.pop()
+        order.append(current)
+        children = getattr(current, "children", ())
+        stack.extend(reversed(children))
+    for current in order:
+        if isinstance(current, MapOverNode):
+            last = current.writes or last
+        elif not isinstance(current, (SequenceNode, ParallelNode, LoopNode)):
+            last = current.writes or last
+    return last
+
+
+class MapOver(Builder):
+    """Run a body once per item of a list:
+    ``MapOver("summaries").over("papers", item="paper").step(agent).writes("summaries")``.
+
+    Each run sees the item as ``{paper}``; the value of ``collect`` (default: the body's last
+    written key) from each run is gathered, in order, into the list ``writes``.
+    """
+
+    _kind = "MapOver"
+
+    def over(self, key: str, *, item: str = "item") -> MapOver:
+        """Iterate the list in state key ``key``; each run reads the element as ``{item}``."""
+        return self._with(over=_check_key(self._name, "over", key),
+                          item=_check_key(self._name, "over", item))
+
+    def step(self, node: Builder | Node) -> MapOver:
+        """Append a step to the per-item body."""
+        node = _as_node(self._name, "step", node)
+        return self._with(steps=_append(self._config.get("steps"), node))
+
+    def collect(self, key: str) -> MapOver:
+        """Gather this body key from each run (default: the last key the body writes)."""
+        return self._with(collect=_check_key(self._name, "collect", key))
+
+    def writes(self, key: str) -> MapOver:
+        """Write the list of collected values to ``key``."""
+        return self._with(writes=_check_key(self._name, "writes", key))
+
+    def max_concurrency(self, n: int) -> MapOver:
+        """Run at most ``n`` items at once."""
+        return self._with(max_concurrency=_check_positive_int(self._name, "max_concurrency", n))
+
+    def to_ir(self) -> MapOverNode:
+        c = self._config
+        children = tuple(_ir(s) for s in _items(c.get("steps")))
+        collect = c.get("collect")
+        if collect is None and children:
+            collect = _last_write(SequenceNode(self._name, children))
+        return MapOverNode(
+            self._name, children, over=c.get("over"), item=c.get("item", "item"),
+            collect=collect, writes=c.get("writes"), max_concurrency=c.get("max_concurrency"),
+        )
+
+
+class Gate(Builder):
+    """A human checkpoint: show ``message`` (may read ``{key}``), store the answer in
+    ``writes``. Backends pause here (Prefect) or call an ``on_gate`` handler (asyncio)."""
+
+    _kind = "Gate"
+
+    def __init__(self, name: str, message: str = "") -> None:
+        super().__init__(name)
+        if message:
+            self._config = {"message": self._checked_message(message)}
+
+    def _checked_message(self, text: Any) -> str:
+        if not isinstance(text, str):
+            raise PipelineError(f"'{self._name}'.message() needs a string (got {text!r}).")
+        parse_template(text, node=self._name, field="message")
+        return text
+
+    def message(self, text: str) -> Gate:
+        """The question shown to the human (a template)."""
+        return self._with(message=self._checked_message(text))
+
+    def writes(self, key: str) -> Gate:
+        """Store the human's answer under ``key``."""
+        return self._with(writes=_check_key(self._name, "writes", key))
+
+    def timeout(self, seconds: float) -> Gate:
+        """Give up waiting after ``seconds``."""
+        return self._with(timeout=_check_seconds(self._name, seconds))
+
+    def to_ir(self) -> GateNode:
+        c = self._config
+        return GateNode(self._name, message=c.get("message", ""), writes=c.get("writes"),
+                        timeout=c.get("timeout"))
+
+
+class Transform(Builder):
+    """A pure function of state: ``Transform("clean", fn).reads("a", "b").writes("c")`` calls
+    ``fn(a=..., b=...)`` and stores the result in ``c``."""
+
+    _kind = "Transform"
+
+    def __init__(self, name: str, fn: Callable[..., Any] | str | FunctionRef) -> None:
+        super().__init__(name)
+        self._config = {"fn": function_ref(fn, node=name)}
+
+    def reads(self, *keys: str) -> Transform:
+        """The state keys passed to the function as keyword arguments."""
+        for key in keys:
+            _check_key(self._name, "reads", key)
+        return self._with(reads=tuple(keys))
+
+    def writes(self, key: str) -> Transform:
+        """Store the function's return value under ``key``."""
+        return self._with(writes=_check_key(self._name, "writes", key))
+
+    def timeout(self, seconds: float) -> Transform:
+        """Fail if the function takes longer than ``seconds``."""
+        return self._with(timeout=_check_seconds(self._name, seconds))
+
+    def to_ir(self) -> TransformNode:
+        c = self._config
+        return TransformNode(self._name, c["fn"], reads=c.get("reads", ()), writes=c.get("writes"),
+                             timeout=c.get("timeout"))
+
+
+def iter_steps(builder: Builder) -> Iterator[Builder | Node]:
+    """Yield the direct steps or branches of a composite builder."""
+    for key in ("steps", "branches"):
+        yield from _items(builder._config.get(key))

@@ -1,0 +1,112 @@
+"""The irgraph exception hierarchy.
+
+Every error the library raises on purpose is an :class:`IrgraphError`. Problems found before
+anything runs are :class:`PipelineError`; failures while running are :class:`RunError`. The
+exception objects carry their pieces (``node``, ``key``, ``suggestion``, ``state``) as
+attributes, so programs can react without parsing the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from difflib import get_close_matches
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "IrgraphError",
+    "PipelineError",
+    "Problem",
+    "RunError",
+    "MissingExtraError",
+    "closest_keys",
+]
+
+
+class IrgraphError(Exception):
+    """Base class of every error irgraph raises on purpose."""
+
+
+def closest_keys(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Return up to ``n`` candidates that look like ``key`` (difflib), best first.
+
+    >>> closest_keys("finding", ["findings", "analysis"])
+    ['findings']
+    """
+    return get_close_matches(key, sorted(set(candidates)), n=n, cutoff=0.6)
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a pipeline: where (``node``, ``key``), what, and how to fix it."""
+
+    message: str
+    node: str | None = None
+    key: str | None = None
+    suggestion: tuple[str, ...] = ()
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        text = self.message
+        if self.suggestion:
+            quoted = " or ".join(repr(s) for s in self.suggestion)
+            text += f" Did you mean {quoted}?"
+        if self.hint:
+            text += f" {self.hint}"
+        return text
+
+
+class PipelineError(IrgraphError, ValueError):
+    """A pipeline is malformed; raised before any node runs.
+
+    ``problems`` lists every :class:`Problem` found; ``node``, ``key`` and ``suggestion`` are
+    those of the first one, for the common case of a single problem.
+    """
+
+    def __init__(self, problems: Sequence[Problem] | str, *, node: str | None = None,
+                 key: str | None = None, hint: str | None = None) -> None:
+        if isinstance(problems, str):
+            problems = [Problem(problems, node=node, key=key, hint=hint)]
+        self.problems: list[Problem] = list(problems)
+        first = self.problems[0] if self.problems else Problem("unknown problem")
+        self.node = first.node
+        self.key = first.key
+        self.suggestion = first.suggestion
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        count = len(self.problems)
+        lines = [f"{count} problems found in the pipeline:"]
+        lines += [f"  {i}. {p}" for i, p in enumerate(self.problems, 1)]
+        return "\n".join(lines)
+
+
+class RunError(IrgraphError, RuntimeError):
+    """A node failed while the pipeline ran.
+
+    ``node`` is the failing node id, ``state`` the state with everything that completed,
+    ``completed`` the ids of the nodes that finished; the original exception is ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, node: str | None = None,
+                 state: Mapping[str, Any] | None = None,
+                 completed: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.node = node
+        self.state: dict[str, Any] = dict(state or {})
+        self.completed: list[str] = list(completed)
+
+
+class MissingExtraError(IrgraphError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the '{package}' package, which is not installed. "
+            f"Install it with: pip install 'irgraph[{extra}]'"
+        )
+        self.package = package
+        self.extra = extra

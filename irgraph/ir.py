@@ -1,0 +1,317 @@
+"""The typed IR: one frozen attrs class per node kind.
+
+IR nodes are plain, hashable data. The only behaviour is derived properties: an agent's
+``reads`` come from its instruction template (``{key}`` required, ``{key?}`` optional,
+``{{``/``}}`` literal braces). Functions (transforms, loop predicates) are held as
+:class:`FunctionRef`, an import path plus the live callable when there is one, so the IR can be
+written to JSON and read back without ever running code from the file.
+
+>>> node = AgentNode("writer", instruction="Write from {findings}.", writes="report")
+>>> node.reads
+('findings',)
+>>> from_json(to_json(node)) == node
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any, Union
+
+import attrs
+
+from irgraph.errors import PipelineError
+from irgraph.templates import Template, parse_template
+
+__all__ = [
+    "AgentNode",
+    "SequenceNode",
+    "ParallelNode",
+    "LoopNode",
+    "TransformNode",
+    "GateNode",
+    "MapOverNode",
+    "FunctionRef",
+    "Node",
+    "NODE_KINDS",
+    "function_ref",
+    "resolve_function",
+    "to_json",
+    "from_json",
+]
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _check_name(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    kind = type(instance).__name__
+    if not isinstance(value, str) or not value.strip():
+        raise PipelineError(
+            f"{kind} needs a non-empty name (got {value!r} that is a {type(value).__name__}).",
+            hint="Pass a short descriptive name, e.g. Agent('researcher').",
+        )
+
+
+def _check_key(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    name = getattr(instance, "name", "?")
+    if not isinstance(value, str) or not _KEY.match(value):
+        raise PipelineError(
+            f"'{name}' has {attribute.name}={value!r}, but a state key must be an identifier "
+            "(letters, digits, underscores; not starting with a digit).",
+            node=name,
+            key=value if isinstance(value, str) else None,
+            hint="Use a key such as 'findings' or 'draft_v2'.",
+        )
+
+
+def _check_keys(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    for key in value:
+        _check_key(instance, attribute, key)
+
+
+def _check_optional_str(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        name = getattr(instance, "name", "?")
+        raise PipelineError(
+            f"'{name}' has {attribute.name}={value!r}, but it must be a string "
+            f"(got a {type(value).__name__}).",
+            node=name,
+        )
+
+
+def _check_text(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str):
+        name = getattr(instance, "name", "?")
+        raise PipelineError(
+            f"The {attribute.name} of '{name}' must be a string (got {value!r} that is a "
+            f"{type(value).__name__}).",
+            node=name,
+        )
+
+
+def _check_children(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    for child in value:
+        if not isinstance(child, NODE_KINDS):
+            name = getattr(instance, "name", "?")
+            raise PipelineError(
+                f"'{name}' contains {child!r} (a {type(child).__name__}), which is not an IR node.",
+                node=name,
+                hint="Compose Agent, Pipeline, FanOut, Loop, MapOver, Gate or Transform builders.",
+            )
+
+
+def _check_positive_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        name = getattr(instance, "name", "?")
+        raise PipelineError(
+            f"'{name}' has {attribute.name}={value!r}, but it must be a number "
+            f"(got a {type(value).__name__}).",
+            node=name,
+        )
+
+
+@attrs.frozen
+class FunctionRef:
+    """A function named by import path (``"package.module:qualname"``).
+
+    ``fn`` is the live callable when the IR was built in Python, ``None`` after ``from_json``
+    (call :func:`resolve_function` to import it). Equality uses the path only.
+    """
+
+    ref: str
+    fn: Callable[..., Any] | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def importable(self) -> bool:
+        """Whether the path can name the function (lambdas and local functions cannot)."""
+        return "<" not in self.ref and ":" in self.ref
+
+
+def function_ref(fn: Callable[..., Any] | str | FunctionRef, *, node: str) -> FunctionRef:
+    """Make a :class:`FunctionRef` from a callable, an import path, or another ref."""
+    if isinstance(fn, FunctionRef):
+        return fn
+    if isinstance(fn, str):
+        if ":" not in fn:
+            raise PipelineError(
+                f"'{node}' names its function as {fn!r}, but an import path looks like "
+                "'package.module:function'.",
+                node=node,
+            )
+        return FunctionRef(fn)
+    if not callable(fn):
+        raise PipelineError(
+            f"'{node}' needs a callable (got {fn!r} that is a {type(fn).__name__}).",
+            node=node,
+            hint="Pass a function, e.g. Transform('clean', str.strip).",
+        )
+    module = getattr(fn, "__module__", None) or "?"
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    return FunctionRef(f"{module}:{qualname}", fn)
+
+
+def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
+    """Return the callable behind ``ref``, importing it by path if needed.
+
+    This is the only place irgraph imports code named in an IR, and it runs only when a
+    caller asks (a backend about to run a transform), never while reading JSON.
+    """
+    if ref.fn is not None:
+        return ref.fn
+    module_name, _, qualname = ref.ref.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise PipelineError(
+            f"Cannot import the function {ref.ref!r} ({exc}).",
+            hint="Check that the module is importable and the function is defined at its top level.",
+        ) from exc
+    if not callable(target):
+        raise PipelineError(f"{ref.ref!r} names {target!r}, which is not callable.")
+    return target  # type: ignore[no-any-return]
+
+
+@attrs.frozen
+class AgentNode:
+    """An LLM call: render ``instruction`` from state, ask the model, store the answer."""
+
+    name: str = attrs.field(validator=_check_name)
+    instruction: str = attrs.field(default="", validator=_check_text)
+    writes: str | None = attrs.field(default=None, validator=_check_key)
+    model: str | None = attrs.field(default=None, validator=_check_optional_str)
+    description: str = attrs.field(default="", validator=_check_text)
+    engine: str | None = attrs.field(default=None, validator=_check_optional_str)
+    timeout: float | None = attrs.field(default=None, validator=_check_positive_or_none)
+    template: Template = attrs.field(init=False, eq=False, repr=False)
+
+    @template.default
+    def _parse(self) -> Template:
+        return parse_template(self.instruction, node=self.name)
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Keys the instruction requires (``{key}``), in order of first use."""
+        return self.template.reads
+
+    @property
+    def optional_reads(self) -> tuple[str, ...]:
+        """Keys the instruction uses if set (``{key?}``)."""
+        return self.template.optional_reads
+
+
+@attrs.frozen
+class TransformNode:
+    """A pure Python function of named state keys; its return value is written to ``writes``."""
+
+    name: str = attrs.field(validator=_check_name)
+    fn: FunctionRef = attrs.field(validator=attrs.validators.instance_of(FunctionRef))
+    reads: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_check_keys)
+    writes: str | None = attrs.field(default=None, validator=_check_key)
+    timeout: float | None = attrs.field(default=None, validator=_check_positive_or_none)
+
+    @property
+    def optional_reads(self) -> tuple[str, ...]:
+        return ()
+
+
+@attrs.frozen
+class GateNode:
+    """A pause for a human: show ``message`` (a template), store the answer in ``writes``."""
+
+    name: str = attrs.field(validator=_check_name)
+    message: str = attrs.field(default="", validator=_check_text)
+    writes: str | None = attrs.field(default=None, validator=_check_key)
+    timeout: float | None = attrs.field(default=None, validator=_check_positive_or_none)
+    template: Template = attrs.field(init=False, eq=False, repr=False)
+
+    @template.default
+    def _parse(self) -> Template:
+        return parse_template(self.message, node=self.name, field="message")
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return self.template.reads
+
+    @property
+    def optional_reads(self) -> tuple[str, ...]:
+        return self.template.optional_reads
+
+
+@attrs.frozen
+class SequenceNode:
+    """Children run one after another."""
+
+    name: str = attrs.field(validator=_check_name)
+    children: tuple[Node, ...] = attrs.field(default=(), converter=tuple, validator=_check_children)
+
+
+@attrs.frozen
+class ParallelNode:
+    """Children run at the same time; none may read or write what a sibling writes."""
+
+    name: str = attrs.field(validator=_check_name)
+    children: tuple[Node, ...] = attrs.field(default=(), converter=tuple, validator=_check_children)
+
+
+@attrs.frozen
+class LoopNode:
+    """The body runs up to ``max_iterations`` times, stopping early once ``until`` holds.
+
+    ``until`` is either a state key (stop when its value is truthy) or a :class:`FunctionRef`
+    to a predicate of the state.
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    children: tuple[Node, ...] = attrs.field(default=(), converter=tuple, validator=_check_children)
+    max_iterations: int | None = attrs.field(default=None)
+    until: str | FunctionRef | None = attrs.field(default=None)
+
+    @max_iterations.validator
+    def _check_max(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise PipelineError(
+                f"Loop '{self.name}' has max_iterations={value!r}, but it must be an int "
+                f"(got a {type(value).__name__}).",
+                node=self.name,
+            )
+
+    @until.validator
+    def _check_until(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(value, str):
+            _check_key(self, attribute, value)
+        elif value is not None and not isinstance(value, FunctionRef):
+            raise PipelineError(
+                f"Loop '{self.name}' has until={value!r}; it must be a state key or a function.",
+                node=self.name,
+            )
+
+
+@attrs.frozen
+class MapOverNode:
+    """The body runs once per item of the list in state key ``over`` (concurrently).
+
+    Inside the body the item is the key ``item``; the value of ``collect`` after each item's
+    run is gathered, in input order, into a list written to ``writes``.
+    """
+
+    name: str = attrs.field(validator=_check_name)
+    children: tuple[Node, ...] = attrs.field(default=(), converter=tuple, validator=_check_children)
+    over: str | None = attrs.field(default=None, validator=_check_key)
+    item: str = attrs.field(default="item", validator=_check_key)
+    collect: str | None = attrs.field(default=None, validator=_check_key)
+    writes: str | None = attrs.field(default=None, validator=_check_key)
+    max_concurrency: int | None = attrs.field(default=None)
+
+
+Node = Union[AgentNode, SequenceNode, ParallelNode, LoopNode, TransformNode, GateNode, MapOverNode]
+NODE_KINDS = (AgentNode, SequenceNode, ParallelNode, LoopNode, TransformNode, GateNode, MapOverNode)
+
+from irgraph.serialize import from_json, to_json  # noqa: E402  (serialize imports the classes above)

@@ -1,0 +1,141 @@
+"""JSON form of the IR: ``{"format": "irgraph-ir", "version": 1, "root": NODE}``.
+
+Each NODE is an object whose ``"kind"`` is the IR class name. Functions are written as import
+paths and read back as :class:`~irgraph.ir.FunctionRef` without importing anything, so
+reading a file never runs code from it. Every structural problem in a file is reported with
+its JSON path (``root.children[2].writes``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+from irgraph.errors import IrgraphError, PipelineError
+from irgraph.ir import NODE_KINDS, FunctionRef, Node, TransformNode
+
+__all__ = ["to_json", "from_json", "to_dict", "from_dict", "FORMAT", "VERSION"]
+
+FORMAT = "irgraph-ir"
+VERSION = 1
+_CLASSES: dict[str, type[Any]] = {cls.__name__: cls for cls in NODE_KINDS}
+
+
+def _fields(cls: type[Any]) -> dict[str, attrs.Attribute[Any]]:
+    return {a.name: a for a in attrs.fields(cls) if a.init}
+
+
+def _function_to_json(ref: FunctionRef, node: str) -> str:
+    if not ref.importable:
+        raise PipelineError(
+            f"'{node}' uses the function {ref.ref!r}, which cannot be written to JSON because "
+            "it has no import path (a lambda or a function defined inside another function).",
+            node=node,
+            hint="Define the function at the top level of a module and pass it by name.",
+        )
+    return ref.ref
+
+
+def to_dict(node: Node) -> dict[str, Any]:
+    """Return the JSON-ready dict for one IR node (children included)."""
+    if not isinstance(node, NODE_KINDS):
+        raise PipelineError(
+            f"to_json expects an IR node (got {node!r} that is a {type(node).__name__}).",
+            hint="Call .to_ir() on a builder first, or pass the builder to irgraph.to_graph.",
+        )
+    out: dict[str, Any] = {"kind": type(node).__name__}
+    for name in _fields(type(node)):
+        value = getattr(node, name)
+        if name == "children":
+            value = [to_dict(child) for child in value]
+        elif isinstance(value, FunctionRef):
+            value = {"function": _function_to_json(value, node.name)}
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
+
+
+def to_json(node: Node, *, indent: int | None = 2) -> str:
+    """Serialise an IR tree to JSON text (stable key order)."""
+    return json.dumps({"format": FORMAT, "version": VERSION, "root": to_dict(node)}, indent=indent)
+
+
+def _fail(path: str, message: str, hint: str | None = None) -> PipelineError:
+    return PipelineError(f"Invalid IR JSON at {path}: {message}", hint=hint)
+
+
+def from_dict(data: Any, path: str = "root") -> Node:
+    """Build an IR node from its dict form, checking kinds, fields and types."""
+    if not isinstance(data, dict):
+        raise _fail(path, f"expected an object, got {type(data).__name__}.")
+    kind = data.get("kind")
+    cls = _CLASSES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        known = ", ".join(sorted(_CLASSES))
+        raise _fail(path, f"unknown node kind {kind!r}.", hint=f"Known kinds: {known}.")
+    fields = _fields(cls)
+    unknown = sorted(set(data) - set(fields) - {"kind"})
+    if unknown:
+        raise _fail(path, f"{kind} has no field(s) {', '.join(map(repr, unknown))}.",
+                    hint=f"{kind} fields: {', '.join(fields)}.")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "kind":
+            continue
+        where = f"{path}.{name}"
+        if name == "children":
+            if not isinstance(value, list):
+                raise _fail(where, "expected a list of nodes.")
+            value = tuple(from_dict(child, f"{where}[{i}]") for i, child in enumerate(value))
+        elif name in ("fn", "until") and isinstance(value, dict):
+            ref = value.get("function")
+            if set(value) != {"function"} or not isinstance(ref, str) or ":" not in ref:
+                raise _fail(where, 'a function must be {"function": "package.module:name"}.')
+            value = FunctionRef(ref)
+        elif name == "reads":
+            if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+                raise _fail(where, "expected a list of key strings.")
+            value = tuple(value)
+        elif name == "fn":
+            raise _fail(where, 'a function must be {"function": "package.module:name"}.')
+        elif isinstance(value, (list, dict)):
+            raise _fail(where, f"expected a scalar, got {type(value).__name__}.")
+        kwargs[name] = value
+    if issubclass(cls, TransformNode) and "fn" not in kwargs:
+        raise _fail(path, "a TransformNode needs 'fn'.")
+    if "name" not in kwargs:
+        raise _fail(path, f"{kind} needs a 'name'.")
+    try:
+        return cls(**kwargs)  # type: ignore[no-any-return]
+    except IrgraphError as exc:
+        raise _fail(path, str(exc)) from None
+    except (TypeError, ValueError) as exc:
+        raise _fail(path, str(exc)) from None
+
+
+def from_json(text: str | bytes) -> Node:
+    """Read an IR tree written by :func:`to_json`. Never imports or evaluates code."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise PipelineError(
+            f"Invalid IR JSON: {exc}.", hint="Pass the text written by irgraph.ir.to_json."
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise PipelineError(
+            f"Invalid IR JSON: expected an object with \"format\": \"{FORMAT}\".",
+            hint="Pass the text written by irgraph.ir.to_json.",
+        )
+    if data.get("version") != VERSION:
+        raise PipelineError(
+            f"Invalid IR JSON: version {data.get('version')!r} is not supported "
+            f"(this irgraph reads version {VERSION}).",
+            hint="Write the file again with this version of irgraph.",
+        )
+    if "root" not in data:
+        raise PipelineError("Invalid IR JSON: no \"root\" node.")
+    return from_dict(data["root"])
+

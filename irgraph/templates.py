@@ -1,0 +1,106 @@
+"""Instruction templates: ``{key}`` reads a state key, ``{key?}`` reads it if set, ``{{``/``}}``
+are literal braces.
+
+Parsing uses the standard format-string parser, so the rules are Python's own; anything
+beyond a plain key (format specs, conversions, attribute or index access) is rejected with
+an error naming the node, because a prompt template is data, not code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from string import Formatter
+from typing import Any
+
+import attrs
+
+from irgraph.errors import PipelineError
+
+__all__ = ["Template", "parse_template", "render"]
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_PARSE = Formatter().parse
+
+
+@attrs.frozen
+class Template:
+    """A parsed template: literal text and keys, alternating.
+
+    ``parts`` holds ``(literal, key, optional)`` triples; ``key`` is ``None`` for trailing text.
+    """
+
+    parts: tuple[tuple[str, str | None, bool], ...]
+    reads: tuple[str, ...]
+    optional_reads: tuple[str, ...]
+
+
+def parse_template(text: str, *, node: str = "?", field: str = "instruction") -> Template:
+    """Parse ``text`` into a :class:`Template`, naming ``node`` in any error.
+
+    >>> parse_template("Write from {findings} and {notes?}; {{literal}}").reads
+    ('findings',)
+    >>> parse_template("Write from {findings} and {notes?}").optional_reads
+    ('notes',)
+    """
+    try:
+        raw = list(_PARSE(text))
+    except ValueError as exc:
+        raise PipelineError(
+            f"The {field} of '{node}' is not a valid template ({exc}): {text!r}.",
+            node=node,
+            hint="Write a literal brace as '{{' or '}}'.",
+        ) from None
+    parts: list[tuple[str, str | None, bool]] = []
+    reads: dict[str, None] = {}
+    optional: dict[str, None] = {}
+    for literal, name, spec, conversion in raw:
+        if name is None:
+            parts.append((literal, None, False))
+            continue
+        shown = "{" + name + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
+        if conversion or spec:
+            raise PipelineError(
+                f"The {field} of '{node}' uses {shown}, but templates take plain keys only "
+                "(no format specs or conversions).",
+                node=node,
+                key=name,
+                hint="Format the value in a Transform and read its result with {key}.",
+            )
+        is_optional = name.endswith("?")
+        key = name[:-1] if is_optional else name
+        if not _KEY.match(key):
+            what = "an empty field" if not key else f"{shown}, which is not a plain key"
+            raise PipelineError(
+                f"The {field} of '{node}' contains {what}; a field must be a state key "
+                "such as {findings} or {findings?}.",
+                node=node,
+                key=key or None,
+                hint="Write a literal brace as '{{' or '}}'.",
+            )
+        parts.append((literal, key, is_optional))
+        (optional if is_optional else reads)[key] = None
+    for key in reads:
+        optional.pop(key, None)
+    return Template(tuple(parts), tuple(reads), tuple(optional))
+
+
+def render(template: Template, values: Mapping[str, Any]) -> str:
+    """Substitute ``values`` into ``template``; optional keys that are unset become ``""``.
+
+    A required key that is missing raises ``KeyError``: callers check reads before running.
+
+    >>> render(parse_template("Hi {name}{suffix?}!"), {"name": "Ada"})
+    'Hi Ada!'
+    """
+    out: list[str] = []
+    for literal, key, optional in template.parts:
+        out.append(literal)
+        if key is None:
+            continue
+        if optional:
+            value = values.get(key)
+            out.append("" if value is None else str(value))
+        else:
+            out.append(str(values[key]))
+    return "".join(out)

@@ -1,0 +1,1 @@
+"""Test helpers that are public API: fake model providers and hypothesis strategies."""

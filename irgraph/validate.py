@@ -1,0 +1,121 @@
+"""Check a pipeline graph before anything runs.
+
+:func:`validate` gathers every problem — those the graph walk recorded (parallel write races,
+sibling reads, empty composites, loop bounds) and every read with no writer — and raises one
+:class:`~irgraph.errors.PipelineError` listing them all, each naming the node and key with
+"did you mean" suggestions. It returns the warnings (values overwritten before anyone read
+them) when there is nothing to raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from irgraph.errors import PipelineError, Problem, closest_keys
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["validate", "unbound_reads", "incoming_keys", "is_bound"]
+
+
+def incoming_keys(G: nx.DiGraph, node: str) -> set[str]:
+    """The state keys that flow into ``node`` along its in-edges."""
+    keys: set[str] = set()
+    for _, _, data in G.in_edges(node, data=True):
+        keys.update(data["keys"])
+    return keys
+
+
+def is_bound(G: nx.DiGraph, node: str, key: str, inputs: Iterable[str] = ()) -> bool:
+    """Whether a read of ``key`` by ``node`` has a source: an in-edge carrying it, an enclosing
+    scope that receives it (or is the map-over whose item it is), or a pipeline input."""
+    current: str | None = node
+    while current is not None:
+        if key in incoming_keys(G, current):
+            return True
+        parent = G.nodes[current]["parent"]
+        if parent is not None and G.nodes[parent]["kind"] == "map_over":
+            if G.nodes[parent]["op"].item == key:
+                return True
+        current = parent
+    return key in G.graph.get("inputs", ()) or key in set(inputs)
+
+
+def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:
+    writers: dict[str, list[str]] = {}
+    for nid, data in G.nodes(data=True):
+        if data["kind"] == "loop":
+            continue  # a loop's writes are its body's, listed there
+        for key in data.get("writes", ()):
+            writers.setdefault(key, []).append(nid)
+        if data["kind"] == "map_over":
+            writers.setdefault(data["op"].item, []).append(nid)
+    for key in list(G.graph.get("inputs", ())) + list(inputs):
+        writers.setdefault(key, [])
+    return writers
+
+
+def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:
+    """Every required read with no writer before it and no declared input, as problems."""
+    inputs = set(inputs)
+    problems: list[Problem] = []
+    known: dict[str, list[str]] | None = None
+    for nid, data in G.nodes(data=True):
+        for key in data.get("reads", ()):
+            if is_bound(G, nid, key, inputs):
+                continue
+            if known is None:
+                known = _known_keys(G, inputs)
+            problems.append(_unbound_problem(G, nid, key, known))
+    return problems
+
+
+def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[str]]) -> Problem:
+    kind = G.nodes[nid]["kind"]
+    what = {"loop": "stops on", "map_over": "iterates over"}.get(kind, "reads")
+    shown = f"'{key}'" if kind in ("loop", "map_over") else "{" + key + "}"
+    writers = [w for w in known.get(key, []) if w != nid]
+    suggestion = tuple(k for k in closest_keys(key, [k for k in known if k != key]))
+    if writers:
+        hint = (f"'{writers[0]}' writes '{key}' but does not run before '{nid}'; move it "
+                f"earlier, or use {{{key}?}} if '{nid}' can do without it.")
+    else:
+        hint = (f"Write it with .writes('{key}') on an earlier step, declare it as an input "
+                f"(to_graph(..., inputs={{'{key}'}}) or run(..., state={{'{key}': ...}})), "
+                f"or read it as {{{key}?}} if it may be unset.")
+    return Problem(
+        f"'{nid}' {what} {shown}, but no step before it writes '{key}' and it is not a "
+        "pipeline input.",
+        node=nid, key=key, suggestion=suggestion, hint=hint,
+    )
+
+
+def validate(G: nx.DiGraph, *, inputs: Iterable[str] | None = None,
+             allow_unbound: bool = False) -> list[str]:
+    """Raise one :class:`PipelineError` listing every problem in ``G``; return its warnings.
+
+    ``inputs`` adds keys the initial state will hold to those declared in ``to_graph``.
+    ``allow_unbound=True`` skips the unbound-read check, for callers that will check reads
+    against the initial state when a run starts.
+
+    >>> from irgraph import Agent, to_graph
+    >>> validate(to_graph(Agent("w").instruct("Write {topic}."), inputs={"topic"}))
+    []
+    """
+    import networkx as nx
+
+    problems: list[Problem] = list(G.graph.get("problems", ()))
+    if not nx.is_directed_acyclic_graph(G):
+        cycle = nx.find_cycle(G)
+        path = " -> ".join(str(u) for u, _ in cycle) + f" -> {cycle[0][0]}"
+        problems.append(Problem(
+            f"The graph has a cycle ({path}); pipelines must be acyclic.",
+            node=str(cycle[0][0]), hint="Repeat work with a Loop (x * n), not a back edge.",
+        ))
+    if not allow_unbound:
+        problems.extend(unbound_reads(G, inputs or ()))
+    if problems:
+        raise PipelineError(problems)
+    return list(G.graph.get("warnings", ()))
