@@ -1,1 +1,20 @@
-"""Test helpers that are public API: fake model providers and hypothesis strategies."""
+"""Test helpers that are public API: fake model providers and hypothesis strategies.
+
+``strategies`` imports hypothesis, so it is loaded only when first used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irgraph.testing.fake import FakeProvider, FakeProviderError
+
+__all__ = ["FakeProvider", "FakeProviderError", "strategies"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "strategies":
+        import importlib
+
+        return importlib.import_module("irgraph.testing.strategies")
+    raise AttributeError(f"module 'irgraph.testing' has no attribute {name!r}")

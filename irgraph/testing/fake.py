@@ -1,0 +1,96 @@
+"""Deterministic fake model providers for tests, demos and benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
+
+from irgraph.errors import IrgraphError
+from irgraph.providers import ModelRequest
+
+__all__ = ["FakeProvider", "FakeProviderError"]
+
+Response = str | Sequence[str] | Callable[[ModelRequest], str]
+
+
+class FakeProviderError(IrgraphError):
+    """The failure a :class:`FakeProvider` injects."""
+
+
+class FakeProvider:
+    """A provider that answers without a model.
+
+    - Without ``responses`` it answers ``f"<{agent}: {prompt}>"``.
+    - ``responses={"critic": "ok"}`` answers by agent name: a string, a list (one per call,
+      the last repeated) or a function of the request.
+    - ``latency`` (seconds, or a dict by agent name) sleeps before answering.
+    - ``fail={"writer": 1}`` makes the first call of agent ``writer`` raise.
+
+    Every request is recorded in ``calls``; ``max_in_flight`` is the most calls seen at once.
+
+    >>> import asyncio
+    >>> from irgraph.providers import ModelRequest
+    >>> fake = FakeProvider()
+    >>> asyncio.run(fake.complete(ModelRequest("w", "w", "Write.")))
+    '<w: Write.>'
+    """
+
+    def __init__(self, latency: float | Mapping[str, float] = 0.0,
+                 responses: Mapping[str, Response] | None = None,
+                 fail: Mapping[str, int] | None = None, chunk_size: int = 8) -> None:
+        self.latency = latency
+        self.responses = dict(responses or {})
+        self.fail = dict(fail or {})
+        self.chunk_size = chunk_size
+        self.calls: list[ModelRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._per_agent: dict[str, int] = {}
+
+    def _delay(self, agent: str) -> float:
+        if isinstance(self.latency, Mapping):
+            return float(self.latency.get(agent, 0.0))
+        return float(self.latency)
+
+    def _answer(self, request: ModelRequest, index: int) -> str:
+        response = self.responses.get(request.agent)
+        if response is None:
+            return f"<{request.agent}: {request.prompt}>"
+        if isinstance(response, str):
+            return response
+        if callable(response):
+            return str(response(request))
+        items = list(response)
+        return str(items[min(index, len(items) - 1)]) if items else ""
+
+    async def complete(self, request: ModelRequest) -> str:
+        self.calls.append(request)
+        index = self._per_agent.get(request.agent, 0)
+        self._per_agent[request.agent] = index + 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            delay = self._delay(request.agent)
+            if delay:
+                await asyncio.sleep(delay)
+            if self.fail.get(request.agent, 0) > 0:
+                self.fail[request.agent] -= 1
+                raise FakeProviderError(
+                    f"FakeProvider: injected failure of agent '{request.agent}' "
+                    f"(call {index + 1})."
+                )
+            return self._answer(request, index)
+        finally:
+            self.in_flight -= 1
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[str]:
+        """Stream the same answer as :meth:`complete`, in chunks of ``chunk_size`` chars."""
+        text = await self.complete(request)
+        for start in range(0, len(text), self.chunk_size):
+            await asyncio.sleep(0)
+            yield text[start:start + self.chunk_size]
+
+    def calls_of(self, agent: str) -> list[ModelRequest]:
+        """The recorded requests of one agent."""
+        return [call for call in self.calls if call.agent == agent]
