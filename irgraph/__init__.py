@@ -9,8 +9,12 @@ draw them, and run them on asyncio or Prefect.
 """
 
 from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
+from irgraph.compile import EngineCapabilities, compile
 from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, Problem, RunError
+from irgraph.events import Event, RunResult
 from irgraph.graph import to_graph
+from irgraph.providers import ModelProvider, ModelRequest
+from irgraph.run import arun, run
 from irgraph.validate import validate
 
 __version__ = "0.1.0"
@@ -25,6 +29,14 @@ __all__ = [
     "Transform",
     "to_graph",
     "validate",
+    "compile",
+    "run",
+    "arun",
+    "EngineCapabilities",
+    "Event",
+    "RunResult",
+    "ModelProvider",
+    "ModelRequest",
     "IrgraphError",
     "PipelineError",
     "RunError",

@@ -42,7 +42,7 @@ B = TypeVar("B", bound="Builder")
 class _Chain:
     """A persistent append-only list: appending shares the old chain instead of copying it."""
 
-    __slots__ = ("prev", "item", "size")
+    __slots__ = ("item", "prev", "size")
 
     def __init__(self, prev: _Chain | None, item: Any) -> None:
         self.prev = prev
@@ -162,6 +162,24 @@ class Builder:
         if not isinstance(name, str) or not name:
             raise PipelineError(f"'{self._name}'.engine() needs a backend name (got {name!r}).")
         return self._with(_engine=name)
+
+    async def ask_async(self, prompt: str | None = None, *, state: dict[str, Any] | None = None,
+                        provider: Any = None, **options: Any) -> Any:
+        """Run this builder on its engine (``.engine(...)``, default asyncio) and return the
+        output of its last step. ``prompt`` is put in state as ``prompt``; a lone agent whose
+        instruction does not read ``{prompt}`` gets it appended to its instruction."""
+        from irgraph.run import arun
+
+        values = dict(state or {})
+        target: Builder = self
+        if prompt is not None:
+            values["prompt"] = prompt
+            if isinstance(self, Agent) and "prompt" not in self.to_ir().reads:
+                text = self._config.get("instruction", "")
+                target = self._with(instruction=f"{text}\n\n{{prompt}}" if text else "{prompt}")
+        backend = self._config.get("_engine", "asyncio")
+        result = await arun(target, backend=backend, provider=provider, state=values, **options)
+        return result.output
 
     def __rshift__(self, other: Any) -> Pipeline:
         other = _as_node(self._name, ">>", other)
@@ -355,6 +373,8 @@ def _last_write(node: Node) -> str | None:
     while stack:
         current = stack.pop()
         order.append(current)
+        if isinstance(current, MapOverNode):
+            continue  # a nested map-over's body keys stay inside it; only its list is visible
         children = getattr(current, "children", ())
         stack.extend(reversed(children))
     for current in order:

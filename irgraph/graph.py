@@ -81,7 +81,7 @@ _INPUT = ""  # the writer of a declared input: nobody
 class _Env:
     """One layer of the key → writer map; a scope body's bottom layer names its scope."""
 
-    __slots__ = ("local", "parent", "scope", "item")
+    __slots__ = ("item", "local", "parent", "scope")
 
     def __init__(self, parent: _Env | None, scope: str | None = None, item: str | None = None):
         self.local: dict[str, str] = {}
@@ -285,7 +285,7 @@ class _Walker:
                 f"Loop '{node.name}' has max_iterations={node.max_iterations}, but it must be "
                 "at least 1.", node=node.name, hint="Use .max_iterations(n) with n >= 1.",
             ))
-        sid, body_env, body = self.scope_node(node, env, parent, None)
+        sid, body_env, _ = self.scope_node(node, env, parent, None)
         attrs_ = self.G.nodes[sid]
         own_reads: tuple[str, ...] = ()
         if isinstance(node.until, str) and node.until not in body_env.local:
@@ -304,7 +304,7 @@ class _Walker:
     def map_over(self, node: MapOverNode, env: _Env, parent: str | None) -> _Summary:
         if not node.children:
             self.empty(node, "MapOver", "steps", ".step(...)")
-        sid, body_env, body = self.scope_node(node, env, parent, node.item)
+        sid, body_env, _ = self.scope_node(node, env, parent, node.item)
         attrs_ = self.G.nodes[sid]
         reads: dict[str, str] = {}
         if node.over is None:
@@ -370,7 +370,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] = ()) -> nx.DiGraph:
     walker.walk(root, top, None)
     for (u, v), keys in walker.data.items():
         G.edges[u, v]["keys"] = frozenset(keys)
-    for u, v, data in G.edges(data=True):
+    for _, _, data in G.edges(data=True):
         data.setdefault("keys", frozenset())
         data.setdefault("control", False)
     for nid in walker.scopes:

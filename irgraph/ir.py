@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 import attrs
 
@@ -172,7 +172,7 @@ def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
     except (ImportError, AttributeError) as exc:
         raise PipelineError(
             f"Cannot import the function {ref.ref!r} ({exc}).",
-            hint="Check that the module is importable and the function is defined at its top level.",
+            hint="Check that the module is importable and defines the function at its top level.",
         ) from exc
     if not callable(target):
         raise PipelineError(f"{ref.ref!r} names {target!r}, which is not callable.")
@@ -311,7 +311,7 @@ class MapOverNode:
     max_concurrency: int | None = attrs.field(default=None)
 
 
-Node = Union[AgentNode, SequenceNode, ParallelNode, LoopNode, TransformNode, GateNode, MapOverNode]
+Node = AgentNode | SequenceNode | ParallelNode | LoopNode | TransformNode | GateNode | MapOverNode
 NODE_KINDS = (AgentNode, SequenceNode, ParallelNode, LoopNode, TransformNode, GateNode, MapOverNode)
 
 from irgraph.serialize import from_json, to_json  # noqa: E402  (serialize imports the classes above)

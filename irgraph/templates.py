@@ -58,7 +58,8 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
         if name is None:
             parts.append((literal, None, False))
             continue
-        shown = "{" + name + ("!" + conversion if conversion else "") + (":" + spec if spec else "") + "}"
+        extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
+        shown = "{" + name + extra + "}"
         if conversion or spec:
             raise PipelineError(
                 f"The {field} of '{node}' uses {shown}, but templates take plain keys only "

@@ -31,16 +31,26 @@ def incoming_keys(G: nx.DiGraph, node: str) -> set[str]:
 def is_bound(G: nx.DiGraph, node: str, key: str, inputs: Iterable[str] = ()) -> bool:
     """Whether a read of ``key`` by ``node`` has a source: an in-edge carrying it, an enclosing
     scope that receives it (or is the map-over whose item it is), or a pipeline input."""
+    return _is_bound(G, node, key, set(inputs), {})
+
+
+def _is_bound(G: nx.DiGraph, node: str, key: str, inputs: set[str],
+              incoming: dict[str, set[str]]) -> bool:
+    # ``incoming`` caches each node's in-edge keys: a node after a wide fan-out has many
+    # in-edges and many reads, and rescanning them per read is quadratic.
     current: str | None = node
     while current is not None:
-        if key in incoming_keys(G, current):
+        keys = incoming.get(current)
+        if keys is None:
+            keys = incoming[current] = incoming_keys(G, current)
+        if key in keys:
             return True
         parent = G.nodes[current]["parent"]
         if parent is not None and G.nodes[parent]["kind"] == "map_over":
             if G.nodes[parent]["op"].item == key:
                 return True
         current = parent
-    return key in G.graph.get("inputs", ()) or key in set(inputs)
+    return key in G.graph.get("inputs", ()) or key in inputs
 
 
 def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:
@@ -62,9 +72,10 @@ def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:
     inputs = set(inputs)
     problems: list[Problem] = []
     known: dict[str, list[str]] | None = None
+    incoming: dict[str, set[str]] = {}
     for nid, data in G.nodes(data=True):
         for key in data.get("reads", ()):
-            if is_bound(G, nid, key, inputs):
+            if _is_bound(G, nid, key, inputs, incoming):
                 continue
             if known is None:
                 known = _known_keys(G, inputs)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
 
 from irgraph.errors import IrgraphError
 from irgraph.providers import ModelRequest

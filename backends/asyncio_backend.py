@@ -1,0 +1,478 @@
+"""The asyncio backend: a topological scheduler over the pipeline graph.
+
+How it runs a scope (the top level, one loop iteration, or one map-over item): every node keeps
+a count of unfinished predecessors. A *driver* coroutine runs one ready node; when it finishes,
+it decrements its successors' counts. If that makes successors ready, the driver continues with
+the first of them itself and starts a new driver task for each other one. So a chain runs in a
+single task with no scheduling overhead, a fan-out gets a task per branch, and every node starts
+the moment its last predecessor finishes — there are no level-by-level barriers. Drivers live in
+an ``asyncio.TaskGroup``, so a failure cancels and awaits every running sibling.
+
+Scope nodes run their body as a nested scope: a loop repeats it up to ``max_iterations`` times
+(stopping once ``until`` holds); a map-over runs it once per item, concurrently, each item with
+its own layer of state over the shared one, and gathers ``collect`` into a list.
+
+State is one dict shared by the run. A node sees a read-only view of just the keys it reads.
+
+>>> from irgraph import Agent
+>>> from irgraph.testing import FakeProvider
+>>> backend = AsyncioBackend(provider=FakeProvider())
+>>> runnable = backend.compile((Agent("a").instruct("Hi.").writes("x")
+...                             >> Agent("b").instruct("Got {x}.")).to_ir())
+>>> runnable.run().outputs["b"]
+'<b: Got <a: Hi.>.>'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+import time
+from collections import ChainMap
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, MutableMapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from irgraph.compile import EngineCapabilities
+from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.events import Event, RunResult
+from irgraph.graph import to_graph
+from irgraph.ir import FunctionRef, Node, resolve_function
+from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
+from irgraph.templates import render
+from irgraph.validate import unbound_reads, validate
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["AsyncioBackend", "AsyncioRunnable", "RunStream", "GateRequest", "run_coroutine"]
+
+T = TypeVar("T")
+_now = time.monotonic
+Path = tuple[tuple[str, int], ...]
+
+
+@attrs.frozen
+class GateRequest:
+    """What an ``on_gate`` handler receives: the gate, its rendered message, a view of state."""
+
+    node: str
+    name: str
+    message: str
+    state: Mapping[str, Any]
+
+
+class _Step:
+    """One node of a scope, with what running it needs precomputed."""
+
+    __slots__ = ("body", "fn", "id", "kind", "op")
+
+    def __init__(self, nid: str, kind: str, op: Node) -> None:
+        self.id = nid
+        self.kind = kind
+        self.op = op
+        self.body: _Scope | None = None
+        self.fn: Callable[..., Any] | None = None
+
+
+class _Scope:
+    """The sub-DAG of one scope, as index lists: predecessor counts, successors, entries."""
+
+    __slots__ = ("entries", "indegree", "steps", "successors")
+
+    def __init__(self, G: nx.DiGraph, ids: list[str], steps: dict[str, _Step]) -> None:
+        index = {nid: i for i, nid in enumerate(ids)}
+        self.steps = [steps[nid] for nid in ids]
+        self.indegree = [G.in_degree(nid) for nid in ids]
+        self.successors = [tuple(index[v] for v in G.successors(nid)) for nid in ids]
+        self.entries = [i for i, n in enumerate(self.indegree) if n == 0]
+
+
+def _plan(G: nx.DiGraph) -> _Scope:
+    steps = {nid: _Step(nid, data["kind"], data["op"]) for nid, data in G.nodes(data=True)}
+    scopes: dict[str | None, list[str]] = G.graph["scopes"]
+    for sid, ids in scopes.items():
+        if sid is not None:
+            steps[sid].body = _Scope(G, ids, steps)
+    return _Scope(G, scopes[None], steps)
+
+
+def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The error to report from a task group: a RunError if there is one."""
+    found: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            found.append(exc)
+
+    walk(group)
+    for exc in found:
+        if isinstance(exc, RunError):
+            return exc
+    return found[0]
+
+
+class _Run:
+    """The mutable state of one run: shared state, trace, outputs, limits, handlers."""
+
+    def __init__(self, provider: ModelProvider, *, on_event: Callable[[Event], Any] | None,
+                 on_gate: Callable[[GateRequest], Any] | None, max_concurrency: int | None,
+                 timeout: float | None, chunks: bool) -> None:
+        self.provider = provider
+        self.on_event = on_event
+        self.on_gate = on_gate
+        self.limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self.timeout = timeout
+        self.stream = chunks and hasattr(provider, "stream")
+        self.trace: list[Event] = []
+        self.outputs: dict[str, Any] = {}
+        self.completed: list[str] = []
+
+    def emit(self, event: Event) -> None:
+        if event.event != "chunk":
+            self.trace.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    # scopes ----------------------------------------------------------------------------
+    async def scope(self, plan: _Scope, state: MutableMapping[str, Any], path: Path) -> None:
+        remaining = plan.indegree.copy()
+        steps, successors, execute = plan.steps, plan.successors, self.execute
+        try:
+            async with asyncio.TaskGroup() as group:
+
+                async def drive(i: int) -> None:
+                    while True:
+                        await execute(steps[i], state, path)
+                        following = -1
+                        for j in successors[i]:
+                            left = remaining[j] - 1
+                            remaining[j] = left
+                            if left == 0:
+                                if following < 0:
+                                    following = j
+                                else:
+                                    group.create_task(drive(j))
+                        if following < 0:
+                            return
+                        i = following
+
+                for entry in plan.entries[1:]:
+                    group.create_task(drive(entry))
+                if plan.entries:
+                    await drive(plan.entries[0])
+        except BaseExceptionGroup as group_error:
+            error = _first_error(group_error)
+            raise error from error.__cause__
+
+    async def loop(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> None:
+        op = step.op
+        assert step.body is not None
+        until = op.until
+        predicate = resolve_function(until) if isinstance(until, FunctionRef) else None
+        for iteration in range(op.max_iterations):
+            await self.scope(step.body, state, (*path, (step.id, iteration)))
+            if isinstance(until, str) and state.get(until):
+                break
+            if predicate is not None and predicate(MappingProxyType(state)):
+                break
+
+    async def map_over(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> Any:
+        op = step.op
+        assert step.body is not None
+        items = state[op.over]
+        if not isinstance(items, (list, tuple)):
+            raise TypeError(
+                f"MapOver '{step.id}' iterates over '{op.over}', whose value is a "
+                f"{type(items).__name__}, not a list."
+            )
+        results: list[Any] = [None] * len(items)
+        limit = asyncio.Semaphore(op.max_concurrency) if op.max_concurrency else None
+
+        async def one(index: int, item: Any) -> None:
+            local: dict[str, Any] = {op.item: item}
+            item_path = (*path, (step.id, index))
+            if limit is None:
+                await self.scope(step.body, ChainMap(local, state), item_path)  # type: ignore[arg-type]
+            else:
+                async with limit:
+                    await self.scope(step.body, ChainMap(local, state), item_path)  # type: ignore[arg-type]
+            if op.collect not in local:
+                raise KeyError(f"item {index} of '{step.id}' wrote no '{op.collect}'")
+            results[index] = local[op.collect]
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for index, item in enumerate(items):
+                    group.create_task(one(index, item))
+        except BaseExceptionGroup as group_error:
+            error = _first_error(group_error)
+            raise error from error.__cause__
+        if op.writes:
+            state[op.writes] = results
+        return results
+
+    # nodes -----------------------------------------------------------------------------
+    async def execute(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> None:
+        nid = step.id
+        self.emit(Event(nid, "start", _now(), path))
+        try:
+            kind = step.kind
+            if kind == "agent":
+                value = await self.limited(self.agent(step, state, path), step)
+            elif kind == "transform":
+                value = await self.limited(self.transform(step, state), step)
+            elif kind == "gate":
+                value = await self.limited(self.gate(step, state), step)
+            elif kind == "loop":
+                value = await self.loop(step, state, path)
+            else:
+                value = await self.map_over(step, state, path)
+        except RunError:
+            raise
+        except Exception as exc:
+            raise RunError(
+                f"Node '{nid}' failed: {type(exc).__name__}: {exc}", node=nid
+            ) from exc
+        self.outputs[nid] = value
+        self.completed.append(nid)
+        self.emit(Event(nid, "end", _now(), path))
+
+    async def limited(self, work: Coroutine[Any, Any, T], step: _Step) -> T:
+        seconds = getattr(step.op, "timeout", None) or self.timeout
+        if seconds is None:
+            return await work
+        try:
+            async with asyncio.timeout(seconds):
+                return await work
+        except TimeoutError:
+            raise TimeoutError(f"it took longer than its timeout of {seconds:g} s") from None
+
+    async def agent(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> str:
+        op = step.op
+        values = {key: state[key] for key in op.reads}
+        for key in op.optional_reads:
+            if key in state:
+                values[key] = state[key]
+        request = ModelRequest(step.id, op.name, render(op.template, values), op.model,
+                               MappingProxyType(values))
+        if self.limit is None:
+            text = await self.call(request, path)
+        else:
+            async with self.limit:
+                text = await self.call(request, path)
+        if not isinstance(text, str):
+            raise TypeError(
+                f"the provider answered {type(text).__name__} {text!r}; complete() must "
+                "return a str"
+            )
+        if op.writes:
+            state[op.writes] = text
+        return text
+
+    async def call(self, request: ModelRequest, path: Path) -> str:
+        if not self.stream:
+            return await self.provider.complete(request)
+        parts: list[str] = []
+        async for chunk in self.provider.stream(request):  # type: ignore[attr-defined]
+            parts.append(chunk)
+            self.emit(Event(request.node, "chunk", _now(), path, chunk))
+        return "".join(parts)
+
+    async def transform(self, step: _Step, state: MutableMapping[str, Any]) -> Any:
+        op = step.op
+        if step.fn is None:
+            step.fn = resolve_function(op.fn)
+        value = step.fn(**{key: state[key] for key in op.reads})
+        if inspect.isawaitable(value):
+            value = await value
+        if op.writes:
+            state[op.writes] = value
+        return value
+
+    async def gate(self, step: _Step, state: MutableMapping[str, Any]) -> Any:
+        op = step.op
+        if self.on_gate is None:
+            raise PipelineError(
+                f"Gate '{step.id}' was reached but no on_gate handler was given.",
+                node=step.id,
+                hint="Pass on_gate=handler to run()/arun(): it gets a GateRequest and returns "
+                "the answer (it may be async).",
+            )
+        values = {key: state[key] for key in op.reads}
+        for key in op.optional_reads:
+            if key in state:
+                values[key] = state[key]
+        request = GateRequest(step.id, op.name, render(op.template, values),
+                              MappingProxyType(values))
+        answer = self.on_gate(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if op.writes:
+            state[op.writes] = answer
+        return answer
+
+
+class AsyncioBackend:
+    """Run pipelines on plain asyncio: parallel and streaming, not durable.
+
+    ``provider`` answers agents (placeholder text when ``None``); ``max_concurrency`` bounds
+    provider calls in flight; ``timeout`` is a default per-node limit in seconds.
+    """
+
+    name = "asyncio"
+    capabilities = EngineCapabilities(
+        durable=False, parallel=True, signals=True, distributed=False, streaming=True,
+        replay=False, checkpointing=False,
+    )
+
+    def __init__(self, provider: ModelProvider | None = None,
+                 max_concurrency: int | None = None, *, timeout: float | None = None,
+                 on_gate: Callable[[GateRequest], Any] | None = None) -> None:
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int)
+            or max_concurrency < 1
+        ):
+            raise IrgraphError(
+                f"max_concurrency must be a whole number of at least 1 (got {max_concurrency!r})."
+            )
+        self.provider = provider
+        self.max_concurrency = max_concurrency
+        self.timeout = timeout
+        self.on_gate = on_gate
+
+    def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> AsyncioRunnable:
+        """Build and check the graph of ``ir``; unbound reads are checked at run start unless
+        ``inputs`` is given."""
+        G = to_graph(ir, inputs=inputs or ())
+        validate(G, allow_unbound=inputs is None)
+        return AsyncioRunnable(ir, G, self)
+
+    def __repr__(self) -> str:
+        return f"AsyncioBackend(max_concurrency={self.max_concurrency})"
+
+
+class AsyncioRunnable:
+    """A compiled pipeline: ``.node`` (the IR), ``.graph`` (the DiGraph), ``run``/``arun``/
+    ``stream``."""
+
+    def __init__(self, node: Node, graph: nx.DiGraph, backend: AsyncioBackend) -> None:
+        self.node = node
+        self.graph = graph
+        self.backend = backend
+        self._plan = _plan(graph)
+
+    def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
+        """Run to completion and return the result (works inside a running event loop too)."""
+        return run_coroutine(self.arun(state, **options))
+
+    async def arun(self, state: Mapping[str, Any] | None = None, *,
+                   provider: ModelProvider | None = None,
+                   on_event: Callable[[Event], Any] | None = None,
+                   on_gate: Callable[[GateRequest], Any] | None = None,
+                   max_concurrency: int | None = None, timeout: float | None = None,
+                   chunks: bool = False) -> RunResult:
+        """Run the pipeline; ``on_event`` is called with each event as it happens."""
+        backend = self.backend
+        current: dict[str, Any] = dict(state or {})
+        problems = unbound_reads(self.graph, current.keys())
+        if problems:
+            raise PipelineError(problems)
+        chosen = provider or backend.provider
+        run = _Run(
+            chosen or PlaceholderProvider(), on_event=on_event,
+            on_gate=on_gate or backend.on_gate,
+            max_concurrency=max_concurrency or backend.max_concurrency,
+            timeout=timeout or backend.timeout, chunks=chunks,
+        )
+        try:
+            await run.scope(self._plan, current, ())
+        except RunError as error:
+            error.state = dict(current)
+            error.completed = list(run.completed)
+            raise
+        warnings = list(self.graph.graph.get("warnings", ()))
+        if chosen is None:
+            warnings.append("No model provider was given, so agents answered with placeholder "
+                            "text; pass provider=... to call a model.")
+        outputs = {nid: run.outputs[nid] for nid in self.graph if nid in run.outputs}
+        return RunResult(current, run.trace, outputs, backend="asyncio", warnings=warnings,
+                         placeholder=chosen is None)
+
+    def stream(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunStream:
+        """Iterate events (``start``/``end``, and ``chunk`` text when the provider streams)
+        while the run goes; the result is ``.result`` afterwards."""
+        return RunStream(self, state, options)
+
+
+class RunStream:
+    """An async iterator over a run's events; ``result`` holds the RunResult when done.
+
+    Leaving the loop early cancels the run and waits for it, so no task is left behind.
+    """
+
+    def __init__(self, runnable: AsyncioRunnable, state: Mapping[str, Any] | None,
+                 options: dict[str, Any]) -> None:
+        self.runnable = runnable
+        self.state = state
+        self.options = options
+        self.result: RunResult | None = None
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        user_hook = self.options.pop("on_event", None)
+
+        def hook(event: Event) -> None:
+            queue.put_nowait(event)
+            if user_hook is not None:
+                user_hook(event)
+
+        async def go() -> RunResult:
+            try:
+                return await self.runnable.arun(self.state, on_event=hook, chunks=True,
+                                                **self.options)
+            finally:
+                queue.put_nowait(None)
+
+        task = asyncio.ensure_future(go())
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            self.result = await task
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code, even when an event loop is already running
+    in this thread (Jupyter): then it runs on a fresh loop in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="irgraph-run")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]

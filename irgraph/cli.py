@@ -1,0 +1,232 @@
+"""The ``irgraph`` command: ``demo``, ``run``, ``check``.
+
+``module:attr`` names a builder or IR node the way ``uvicorn`` names an app; the current
+directory is importable. Exit codes: 0 success, 1 the pipeline has problems or failed,
+2 bad command-line input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.events import Event
+
+__all__ = ["main", "load_target", "parse_state", "describe_graph", "CliError"]
+
+
+class CliError(IrgraphError):
+    """Bad command-line input (exit code 2)."""
+
+
+def load_target(spec: str) -> Any:
+    """Import ``module:attr`` (attr may be dotted) from the current directory or sys.path."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise CliError(
+            f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline)."
+        )
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CliError(f"Cannot import module {module_name!r} named in {spec!r}: {exc}.") from exc
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            names = [n for n in dir(target) if not n.startswith("_")]
+            from irgraph.errors import closest_keys
+
+            close = closest_keys(part, names)
+            guess = f" Did you mean {close[0]!r}?" if close else ""
+            raise CliError(f"{module_name!r} has no attribute {part!r}.{guess}")
+        target = getattr(target, part)
+    return target
+
+
+def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str, Any]:
+    """Parse ``key=value`` pairs (values are strings) and an optional JSON object."""
+    state: dict[str, Any] = {}
+    if json_text:
+        try:
+            loaded = json.loads(json_text)
+        except ValueError as exc:
+            raise CliError(f"--state-json is not valid JSON ({exc}).") from None
+        if not isinstance(loaded, dict):
+            raise CliError("--state-json must be a JSON object such as '{\"topic\": \"owls\"}'.")
+        state.update(loaded)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise CliError(
+                f"--state {pair!r} is not of the form key=value with an identifier key "
+                "(e.g. --state topic=owls)."
+            )
+        state[key] = value
+    return state
+
+
+def describe_graph(G: Any) -> str:
+    """A plain-text summary of a pipeline graph: nodes, control edges, data edges."""
+    lines = [f"Pipeline {G.graph['name']!r}: {G.number_of_nodes()} nodes"]
+    for nid, data in G.nodes(data=True):
+        scope = f"  (in {data['parent']})" if data["parent"] else ""
+        writes = ", ".join(data.get("writes", ())) or "-"
+        reads = ", ".join([*data.get("reads", ()), *data.get("body_reads", ())]) or "-"
+        lines.append(f"  [{data['kind']}] {nid}: reads {reads}; writes {writes}{scope}")
+    control = [(u, v) for u, v, c in G.edges(data="control") if c]
+    lines.append(f"Control edges ({len(control)}):")
+    lines += [f"  {u} --> {v}" for u, v in control]
+    data_edges = [(u, v, k) for u, v, k in G.edges(data="keys") if k]
+    lines.append(f"Data edges ({len(data_edges)}):")
+    lines += [f"  {u} -. {', '.join(sorted(k))} .-> {v}" for u, v, k in data_edges]
+    if G.graph.get("inputs"):
+        lines.append(f"Inputs: {', '.join(sorted(G.graph['inputs']))}")
+    return "\n".join(lines)
+
+
+class _Progress:
+    """Per-node progress: a live table with rich when installed, plain lines otherwise."""
+
+    def __init__(self, nodes: list[str], out: TextIO) -> None:
+        self.nodes = nodes
+        self.out = out
+        self.status: dict[str, str] = {n: "waiting" for n in nodes}
+        self.started: dict[str, float] = {}
+        self.live: Any = None
+        try:
+            from rich.console import Console
+            from rich.live import Live
+        except ImportError:
+            return
+        console = Console(file=out)
+        if console.is_terminal:
+            self.live = Live(self.table(), console=console, refresh_per_second=12)
+
+    def table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title="irgraph run")
+        table.add_column("node")
+        table.add_column("status")
+        for node in self.nodes:
+            table.add_row(node, self.status[node])
+        return table
+
+    def __enter__(self) -> _Progress:
+        if self.live is not None:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.live is not None:
+            self.live.__exit__(*exc)
+
+    def __call__(self, event: Event) -> None:
+        if event.event == "start":
+            self.started[event.node] = event.time
+            self.status[event.node] = "running"
+            line = f"  > {event.node} started"
+        elif event.event == "end":
+            took = event.time - self.started.get(event.node, event.time)
+            self.status[event.node] = f"done in {took:.2f} s"
+            line = f"  ok {event.node} ({took:.2f} s)"
+        else:
+            return
+        if self.live is not None:
+            self.live.update(self.table())
+        else:
+            print(line, file=self.out, flush=True)
+
+
+def _print_state(state: dict[str, Any], out: TextIO) -> None:
+    print("Final state:", file=out)
+    for key, value in state.items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        if len(text) > 300:
+            text = text[:297] + "..."
+        print(f"  {key} = {text}", file=out)
+
+
+def _run(target: Any, backend: str, provider_spec: str, state: dict[str, Any],
+         out: TextIO, latency: float | None = None) -> int:
+    from irgraph.graph import to_graph
+    from irgraph.providers import provider_from_spec
+    from irgraph.run import run
+
+    G = to_graph(target, inputs=state.keys())
+    options = {"latency": latency} if latency and provider_spec == "fake" else {}
+    provider = provider_from_spec(provider_spec, **options)
+    start = time.monotonic()
+    with _Progress(list(G.nodes), out) as progress:
+        result = run(target, backend=backend, provider=provider, state=state,
+                     on_event=progress)
+    print(f"Finished in {time.monotonic() - start:.2f} s on backend '{backend}'.", file=out)
+    _print_state(result.state, out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point of the ``irgraph`` console script; returns the exit code."""
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(prog="irgraph", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the research demo offline with the fake model")
+    demo.add_argument("--topic", default="graph-based agent pipelines")
+    demo.add_argument("--latency", type=float, default=0.3, help="fake model latency (s)")
+    for name, help_text in (("run", "run a pipeline"), ("check", "validate a pipeline")):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("target", help="module:attr naming a builder or IR node")
+        cmd.add_argument("--state", action="append", default=[], metavar="KEY=VALUE")
+        cmd.add_argument("--state-json", default=None, metavar="JSON")
+        cmd.add_argument("--input", action="append", default=[], metavar="KEY",
+                         help="declare an input key (check)")
+        if name == "run":
+            cmd.add_argument("--backend", default="asyncio")
+            cmd.add_argument("--provider", default=None, help="'fake' or 'openai:MODEL'")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            from irgraph.demo import research_pipeline
+            from irgraph.graph import to_graph
+            from irgraph.validate import validate
+
+            state = {"topic": args.topic}
+            G = to_graph(research_pipeline, inputs=state.keys())
+            validate(G)
+            print(describe_graph(G), file=out)
+            print(file=out)
+            return _run(research_pipeline, "asyncio", "fake", state, out, args.latency)
+        target = load_target(args.target)
+        state = parse_state(args.state, args.state_json)
+        if args.command == "check":
+            from irgraph.graph import to_graph
+            from irgraph.validate import validate
+
+            G = to_graph(target, inputs=[*state, *args.input])
+            warnings = validate(G)
+            print(describe_graph(G), file=out)
+            for warning in warnings:
+                print(f"warning: {warning}", file=out)
+            print("OK: no problems found.", file=out)
+            return 0
+        return _run(target, args.backend, args.provider or "fake", state, out)
+    except CliError as exc:
+        print(f"irgraph: error: {exc}", file=sys.stderr)
+        return 2
+    except (PipelineError, RunError) as exc:
+        print(f"irgraph: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except IrgraphError as exc:
+        print(f"irgraph: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

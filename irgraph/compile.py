@@ -1,0 +1,178 @@
+"""The compile layer: engine capabilities, the backend registry, and ``compile``.
+
+A backend is any object with ``name``, ``capabilities`` and ``compile(ir, *, inputs=None)``
+returning a runnable. Built-in backends are registered by import path, so this module never
+imports a backend until one is asked for; third parties register through the entry-point group
+``irgraph.backends``. ``compile`` also computes warnings: every node a backend cannot honour
+is named here, before anything runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+from irgraph.errors import IrgraphError, closest_keys
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from irgraph.ir import Node
+
+__all__ = [
+    "EngineCapabilities",
+    "Backend",
+    "CompileResult",
+    "BackendNotFoundError",
+    "register_backend",
+    "get_backend",
+    "available_backends",
+    "capability_warnings",
+    "compile",
+]
+
+
+@attrs.frozen
+class EngineCapabilities:
+    """What an execution engine can honour."""
+
+    durable: bool = False
+    parallel: bool = False
+    signals: bool = False
+    distributed: bool = False
+    streaming: bool = False
+    replay: bool = False
+    checkpointing: bool = False
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The backend interface."""
+
+    name: str
+    capabilities: EngineCapabilities
+
+    def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> Any: ...
+
+
+class BackendNotFoundError(IrgraphError, LookupError):
+    """No backend is registered under the requested name."""
+
+
+@attrs.frozen
+class CompileResult:
+    """The outcome of :func:`compile`: which backend, what it can do, what it warns about,
+    and the runnable."""
+
+    backend_name: str
+    capabilities: EngineCapabilities
+    warnings: list[str]
+    runnable: Any
+
+
+_BUILTIN: dict[str, str] = {
+    "asyncio": "irgraph.backends.asyncio_backend:AsyncioBackend",
+    "prefect": "irgraph.backends.prefect_backend:PrefectBackend",
+}
+_REGISTRY: dict[str, Callable[..., Any] | str] = dict(_BUILTIN)
+_ENTRY_POINTS_LOADED = False
+
+
+def register_backend(name: str, factory: Callable[..., Any] | str) -> None:
+    """Register a backend factory (a class, a callable, or an import path ``"mod:Class"``)."""
+    _REGISTRY[name] = factory
+
+
+def _load_entry_points() -> None:
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="irgraph.backends"):
+        _REGISTRY.setdefault(ep.name, ep.value)
+
+
+def available_backends() -> list[str]:
+    """Names of every registered backend (built-in and entry points)."""
+    _load_entry_points()
+    return sorted(_REGISTRY)
+
+
+def get_backend(backend: str | Any, **options: Any) -> Any:
+    """Return a backend instance for a registered name (made with ``options``) or pass an
+    instance through."""
+    if not isinstance(backend, str):
+        if not (hasattr(backend, "compile") and hasattr(backend, "capabilities")):
+            raise BackendNotFoundError(
+                f"{backend!r} is not a backend: it needs 'name', 'capabilities' and 'compile'.",
+            )
+        return backend
+    _load_entry_points()
+    factory = _REGISTRY.get(backend)
+    if factory is None:
+        known = ", ".join(repr(n) for n in sorted(_REGISTRY))
+        close = closest_keys(backend, _REGISTRY)
+        guess = f" Did you mean {close[0]!r}?" if close else ""
+        raise BackendNotFoundError(
+            f"No backend named {backend!r}.{guess} Known backends: {known}. Third-party "
+            "backends register through the 'irgraph.backends' entry-point group."
+        )
+    if isinstance(factory, str):
+        module_name, _, attr = factory.partition(":")
+        factory = getattr(importlib.import_module(module_name), attr)
+    return factory(**options)
+
+
+_NEEDS: dict[str, tuple[str, str]] = {
+    "gate": ("signals", "it cannot pause for a human; the gate will fail when reached"),
+    "map_over": ("parallel", "items will run one at a time"),
+}
+
+
+def capability_warnings(G: nx.DiGraph, backend_name: str,
+                        capabilities: EngineCapabilities) -> list[str]:
+    """Warnings for nodes the backend cannot honour fully, each naming the node."""
+    warnings: list[str] = []
+    has_parallel = False
+    for nid, data in G.nodes(data=True):
+        need = _NEEDS.get(data["kind"])
+        if need and not getattr(capabilities, need[0]):
+            warnings.append(
+                f"Backend '{backend_name}' has no '{need[0]}' capability, so for "
+                f"{data['kind']} '{nid}' {need[1]}."
+            )
+        if G.out_degree(nid) > 1:
+            has_parallel = True
+    if has_parallel and not capabilities.parallel:
+        warnings.append(
+            f"Backend '{backend_name}' has no 'parallel' capability, so parallel branches "
+            "will run one at a time."
+        )
+    return warnings
+
+
+def compile(ir: Any, backend: str | Any = "asyncio", *, inputs: Iterable[str] | None = None,
+            **options: Any) -> CompileResult:
+    """Compile a pipeline (builder or IR) for a backend, with warnings computed up front.
+
+    >>> from irgraph import Agent
+    >>> result = compile(Agent("a").instruct("Hi."), backend="asyncio")
+    >>> result.backend_name, result.warnings
+    ('asyncio', [])
+    """
+    from irgraph.graph import root_of
+
+    engine = get_backend(backend, **options)
+    node = root_of(ir)
+    runnable = engine.compile(node, inputs=inputs)
+    G = getattr(runnable, "graph", None)
+    warnings: list[str] = []
+    if G is not None:
+        warnings += list(G.graph.get("warnings", ()))
+        warnings += capability_warnings(G, engine.name, engine.capabilities)
+    return CompileResult(engine.name, engine.capabilities, warnings, runnable)

@@ -1,0 +1,404 @@
+"""A model provider for any OpenAI-compatible chat-completions server (OpenAI, vLLM, Ollama).
+
+``OpenAIProvider`` sends each :class:`~irgraph.providers.ModelRequest` as one user message to
+``/chat/completions`` through the official ``openai`` async client, and returns the answer text
+(``complete``) or yields it chunk by chunk (``stream``). The ``openai`` package is an optional
+extra: it is imported only when a provider is built, so ``import irgraph.openai_provider`` stays
+light, and a missing package raises :class:`~irgraph.errors.MissingExtraError`.
+
+Design notes:
+
+- Retries are the client's own: it retries connection errors, timeouts, HTTP 408/409/429 and
+  5xx with exponential back-off (0.5 s doubling, up to 8 s) and honours ``retry-after-ms`` /
+  ``retry-after`` headers. ``max_retries`` is passed straight through.
+- ``timeout`` bounds each attempt's connect, read and write (httpx semantics); when streaming,
+  it bounds the wait for each chunk, not the whole answer.
+- One client per event loop. An ``openai`` async client pools connections that belong to the
+  loop that opened them, and backends run providers from several loops (``run()`` starts a new
+  loop per call; Prefect runs each async task in its own loop in a pool thread). Sharing one
+  client across loops fails with "Event loop is closed", so clients are cached per loop.
+- The API key never leaves the client: ``repr``/``str`` mask it, errors are built from the
+  status, type and server message with the key redacted, and the original ``openai`` exception
+  is chained only when its text does not contain the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import weakref
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from irgraph.errors import MissingExtraError
+from irgraph.providers import ModelRequest, ProviderError
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+__all__ = ["OpenAIProvider", "OpenAIProviderError"]
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+# Local servers (vLLM, Ollama) ignore the key, but the openai client refuses to start without
+# one; "EMPTY" is the placeholder vLLM's own documentation uses.
+_NO_KEY = "EMPTY"
+_MASK = "***"
+
+
+def _import_openai() -> Any:
+    """Import ``openai`` on first use, so the core never pays for it or needs it."""
+    try:
+        import openai
+    except ImportError as exc:
+        raise MissingExtraError("openai", "openai", "OpenAIProvider") from exc
+    return openai
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password written into a URL (``http://user:secret@host``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{_MASK}@{host}"))
+
+
+class OpenAIProviderError(ProviderError):
+    """A request to an OpenAI-compatible server failed or gave an unusable answer.
+
+    Carries its pieces as attributes: ``model``, ``base_url`` (password masked), ``node``,
+    ``status_code`` (``None`` when there was no HTTP answer) and ``hint``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        base_url: str,
+        node: str,
+        status_code: int | None = None,
+        hint: str = "",
+    ) -> None:
+        super().__init__(f"{message} {hint}" if hint else message)
+        self.model = model
+        self.base_url = base_url
+        self.node = node
+        self.status_code = status_code
+        self.hint = hint
+
+
+class _Secret:
+    """Holds the API key so that printing, logging or formatting it shows only a mask."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(_MASK)
+
+    __str__ = __repr__
+
+
+class OpenAIProvider:
+    """Answer agent requests with a model behind an OpenAI-compatible API.
+
+    ``base_url`` and ``api_key`` default to ``$OPENAI_BASE_URL`` and ``$OPENAI_API_KEY``;
+    without a base URL the provider talks to OpenAI itself, which needs a key. A server of your
+    own (``http://localhost:8000/v1`` for vLLM, ``http://localhost:11434/v1`` for Ollama) may
+    go without one. ``request.model``, when set, overrides ``model`` for that request.
+
+    >>> p = OpenAIProvider("llama3", base_url="http://localhost:11434/v1", api_key="sk-secret")
+    >>> p
+    OpenAIProvider('llama3', base_url='http://localhost:11434/v1', api_key='***', timeout=60.0, max_retries=2)
+    """  # noqa: E501
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        temperature: float | None = None,
+    ) -> None:
+        _import_openai()  # fail here, where the provider is configured, not mid-run
+        if not isinstance(model, str) or not model:
+            raise ProviderError(
+                f"OpenAIProvider needs a model name (got {model!r}). "
+                "Pass one, e.g. OpenAIProvider('gpt-4o-mini'), or use the spec 'openai:MODEL'."
+            )
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise ProviderError(
+                f"'timeout' must be a positive number of seconds (got {timeout!r})."
+            )
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+            raise ProviderError(
+                f"'max_retries' must be an int >= 0 (got {max_retries!r}); use 0 to disable retries."
+            )
+        self.model = model
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(
+            "/"
+        )
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if self.base_url == DEFAULT_BASE_URL:
+                raise ProviderError(
+                    f"OpenAIProvider for model {model!r} has no API key for {DEFAULT_BASE_URL}. "
+                    "Set OPENAI_API_KEY, pass api_key=..., or point base_url (or "
+                    "OPENAI_BASE_URL) at your own OpenAI-compatible server."
+                )
+            key = _NO_KEY
+        self._api_key = _Secret(key)
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self.temperature = temperature
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        key = "None" if self._api_key.value == _NO_KEY else repr(_MASK)
+        extra = "" if self.temperature is None else f", temperature={self.temperature!r}"
+        return (
+            f"{type(self).__name__}({self.model!r}, base_url={_redact_url(self.base_url)!r}, "
+            f"api_key={key}, timeout={self.timeout!r}, max_retries={self.max_retries!r}{extra})"
+        )
+
+    __str__ = __repr__
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the settings only: clients and locks belong to this process."""
+        state = self.__dict__.copy()
+        state["_api_key"] = self._api_key.value
+        del state["_clients"], state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._api_key = _Secret(state["_api_key"])
+        self._clients = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    # -- the provider protocol ----------------------------------------------------------
+
+    async def complete(self, request: ModelRequest) -> str:
+        """Ask the model and return its whole answer."""
+        openai = _import_openai()
+        model = request.model or self.model
+        client = self._client()
+        try:
+            response = await client.chat.completions.create(
+                model=model, messages=self._messages(request), **self._options()
+            )
+        except openai.OpenAIError as exc:
+            raise self._wrap(exc, model, request) from self._chainable(exc)
+        text = _answer_text(response)
+        if not isinstance(text, str) or not text:
+            raise self._error(
+                f"Model {model!r} at {self._url} gave no text for node {request.node!r} "
+                f"(the answer's content was {_describe(text)}).",
+                "Check that the model is a chat model and that its server returns "
+                "choices[0].message.content; a model that only calls tools answers no text.",
+                model,
+                request,
+            )
+        return text
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[str]:
+        """Ask the model and yield its answer in chunks as they arrive.
+
+        Failures before the first chunk are retried like ``complete``; a stream that breaks
+        off midway is not retried (the chunks already yielded cannot be taken back).
+        """
+        openai = _import_openai()
+        model = request.model or self.model
+        client = self._client()
+        received = False
+        try:
+            chunks = await client.chat.completions.create(
+                model=model, messages=self._messages(request), stream=True, **self._options()
+            )
+            async with chunks:
+                async for chunk in chunks:
+                    for choice in chunk.choices or ():
+                        delta = getattr(choice, "delta", None)
+                        piece = getattr(delta, "content", None)
+                        if isinstance(piece, str) and piece:
+                            received = True
+                            yield piece
+        except (openai.OpenAIError, ValueError) as exc:
+            raise self._wrap(exc, model, request) from self._chainable(exc)
+        if not received:
+            raise self._error(
+                f"Model {model!r} at {self._url} streamed no text for node {request.node!r}.",
+                "Check that the model is a chat model and that its server sends "
+                "choices[0].delta.content chunks when stream=True.",
+                model,
+                request,
+            )
+
+    async def aclose(self) -> None:
+        """Close the client of the running loop (the others close with their loops)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.close()
+
+    # -- internals ----------------------------------------------------------------------
+
+    @property
+    def _url(self) -> str:
+        return _redact_url(self.base_url)
+
+    def _client(self) -> AsyncOpenAI:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            client = self._clients.get(loop)
+            if client is None:
+                openai = _import_openai()
+                client = openai.AsyncOpenAI(
+                    api_key=self._api_key.value,
+                    base_url=self.base_url,
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                )
+                self._clients[loop] = client
+        return client
+
+    @staticmethod
+    def _messages(request: ModelRequest) -> list[dict[str, str]]:
+        return [{"role": "user", "content": request.prompt}]
+
+    def _options(self) -> dict[str, Any]:
+        return {} if self.temperature is None else {"temperature": self.temperature}
+
+    def _redact(self, text: str) -> str:
+        key = self._api_key.value
+        if key and key != _NO_KEY:
+            text = text.replace(key, _MASK)
+        return text
+
+    def _chainable(self, exc: BaseException) -> BaseException | None:
+        """The original exception, unless its text would reveal the key in a traceback."""
+        key = self._api_key.value
+        if key != _NO_KEY and (key in str(exc) or key in repr(exc)):
+            return None
+        return exc
+
+    def _error(
+        self,
+        message: str,
+        hint: str,
+        model: str,
+        request: ModelRequest,
+        status_code: int | None = None,
+    ) -> OpenAIProviderError:
+        return OpenAIProviderError(
+            self._redact(message),
+            model=model,
+            base_url=self._url,
+            node=request.node,
+            status_code=status_code,
+            hint=self._redact(hint),
+        )
+
+    def _wrap(self, exc: Exception, model: str, request: ModelRequest) -> OpenAIProviderError:
+        """Turn an ``openai`` exception into a ProviderError that says what to do."""
+        openai = _import_openai()
+        where = f"model {model!r} at {self._url} (node {request.node!r})"
+        tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
+        if isinstance(exc, openai.APITimeoutError):
+            return self._error(
+                f"Timed out waiting for {where} after {tries} of {self.timeout:g} s each.",
+                "Raise the provider's timeout=..., or check that the server is up and not "
+                "overloaded.",
+                model,
+                request,
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return self._error(
+                f"Could not reach {where} after {tries}.",
+                "Check that the server is running and that base_url (or OPENAI_BASE_URL) is "
+                "right; it usually ends in /v1.",
+                model,
+                request,
+            )
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            detail = _server_message(exc)
+            message = f"{where} answered HTTP {status}: {detail}"
+            return self._error(
+                message[0].upper() + message[1:],
+                _status_hint(status, tries),
+                model,
+                request,
+                status,
+            )
+        if isinstance(exc, ValueError):
+            return self._error(
+                f"The stream from {where} was not valid server-sent events: {exc}.",
+                "Check that the server implements OpenAI's streaming format.",
+                model,
+                request,
+            )
+        return self._error(
+            f"The openai client failed for {where}: {type(exc).__name__}: {exc}.",
+            "Check the provider's settings and the server's logs.",
+            model,
+            request,
+        )
+
+
+def _status_hint(status: int, tries: str) -> str:
+    if status in (401, 403):
+        return "Check the API key (api_key=... or OPENAI_API_KEY) and that it may use this model."
+    if status == 404:
+        return (
+            "Check that the server serves this model name (vLLM: --served-model-name; "
+            "Ollama: ollama pull MODEL) and that base_url ends in /v1."
+        )
+    if status == 429:
+        return (
+            f"The server kept rate limiting for {tries}; raise max_retries, lower the "
+            "backend's max_concurrency, or wait for your quota."
+        )
+    if status >= 500:
+        return f"The server kept failing for {tries}; check its logs, or raise max_retries."
+    return "The server rejected the request; check the model name and options (temperature)."
+
+
+def _server_message(exc: Any) -> str:
+    """The server's own error text, from an OpenAI-style ``{"error": {"message": ...}}``."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return str(inner["message"]).rstrip(".") + "."
+    text = str(getattr(exc, "message", "") or exc).strip()
+    return (text.rstrip(".") + ".") if text else "no error message."
+
+
+def _answer_text(response: Any) -> Any:
+    """``choices[0].message.content``, tolerating servers that leave parts out."""
+    choices = getattr(response, "choices", None) or ()
+    if not choices:
+        return None
+    message = getattr(choices[0], "message", None)
+    return getattr(message, "content", None)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "missing"
+    if value == "":
+        return "empty"
+    return f"{value!r} of type {type(value).__name__}"
