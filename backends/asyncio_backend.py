@@ -414,7 +414,8 @@ class AsyncioRunnable:
 class RunStream:
     """An async iterator over a run's events; ``result`` holds the RunResult when done.
 
-    Leaving the loop early cancels the run and waits for it, so no task is left behind.
+    Leaving the loop early cancels the run: at once inside ``async with runnable.stream(...)
+    as events:``, or when the abandoned iterator is collected otherwise.
     """
 
     def __init__(self, runnable: AsyncioRunnable, state: Mapping[str, Any] | None,
@@ -423,6 +424,16 @@ class RunStream:
         self.state = state
         self.options = options
         self.result: RunResult | None = None
+        self._task: asyncio.Future[RunResult] | None = None
+
+    async def __aenter__(self) -> RunStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def __aiter__(self) -> AsyncIterator[Event]:
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
@@ -440,7 +451,7 @@ class RunStream:
             finally:
                 queue.put_nowait(None)
 
-        task = asyncio.ensure_future(go())
+        task = self._task = asyncio.ensure_future(go())
         try:
             while (event := await queue.get()) is not None:
                 yield event

@@ -1,0 +1,366 @@
+"""The asyncio backend: scheduling, state, scopes, failures, streaming, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+from pathlib import Path
+
+import pytest
+
+from irgraph import (
+    Agent,
+    FanOut,
+    Gate,
+    Loop,
+    MapOver,
+    PipelineError,
+    RunError,
+    Transform,
+    arun,
+    compile,
+    run,
+)
+from irgraph.backends.asyncio_backend import AsyncioBackend, GateRequest
+from irgraph.testing import FakeProvider
+from tests.pipelines import research, split_words, stop_when_done
+
+SEEDS = Path(__file__).parent / "seeds"
+
+
+def spans(result):
+    """Map (node, path) -> (start, end) from a trace."""
+    out = {}
+    for event in result.trace:
+        key = (event.node, event.path)
+        if event.event == "start":
+            out[key] = [event.time, None]
+        elif event.event == "end":
+            out[key][1] = event.time
+    return out
+
+
+def test_seed_69_script_runs_unchanged():
+    runpy.run_path(str(SEEDS / "seed69_asyncio_backend.py"), run_name="__main__")
+
+
+def test_values_flow_through_templates_into_prompts():
+    fake = FakeProvider()
+    result = run(research, provider=fake, state={"topic": "owls"})
+    prompts = [call.prompt for call in fake.calls]
+    assert prompts[0] == "Research owls."
+    assert prompts[1] == "Analyze the findings: <researcher: Research owls.>."
+    assert result.state["analysis"] == f"<analyst: {prompts[1]}>"
+    assert result.output == f"<writer: Write report from {result.state['analysis']}.>"
+    assert [c.node for c in fake.calls] == ["researcher", "analyst", "writer"]
+
+
+def test_request_state_is_a_read_only_view_of_only_the_read_keys():
+    fake = FakeProvider()
+    run(research, provider=fake, state={"topic": "owls", "secret": 1})
+    view = fake.calls[1].state
+    assert dict(view) == {"findings": "<researcher: Research owls.>"}
+    with pytest.raises(TypeError):
+        view["findings"] = "x"  # type: ignore[index]
+
+
+def test_every_edge_is_respected_and_parallel_branches_overlap():
+    pipeline = (
+        Agent("start").instruct("Go.").writes("s")
+        >> (Agent("a").instruct("{s}").writes("x") | Agent("b").instruct("{s}").writes("y")
+            | Agent("c").instruct("{s}").writes("z"))
+        >> Agent("join").instruct("{x}{y}{z}")
+    )
+    runnable = AsyncioBackend(provider=FakeProvider(latency=0.05)).compile(pipeline.to_ir())
+    result = runnable.run()
+    times = spans(result)
+    for u, v in runnable.graph.edges:
+        assert times[(u, ())][1] <= times[(v, ())][0]
+    starts = [times[(n, ())][0] for n in "abc"]
+    ends = [times[(n, ())][1] for n in "abc"]
+    assert max(starts) < min(ends), "parallel branches did not overlap"
+
+
+def test_a_node_starts_when_its_own_predecessors_finish_not_its_level():
+    # fast branch a -> a2 must not wait for the slow branch b
+    pipeline = (Agent("a").instruct("a").writes("x") >> Agent("a2").instruct("{x}")) | Agent(
+        "b").instruct("b")
+    fake = FakeProvider(latency={"a": 0.01, "a2": 0.01, "b": 0.2})
+    result = run(pipeline, provider=fake)
+    times = spans(result)
+    assert times[("a2", ())][1] < times[("b", ())][1]
+
+
+def test_placeholder_answers_without_provider_are_reported():
+    result = run(Agent("solo").instruct("Hi.").writes("out"))
+    assert result.placeholder is True
+    assert "placeholder" in result.state["out"]
+    assert any("provider" in w for w in result.warnings)
+
+
+def test_loop_runs_body_max_iterations_times_with_loop_carried_optional_read():
+    loop = (Agent("writer").instruct("Draft {feedback?}").writes("draft")
+            >> Agent("critic").instruct("Critique {draft}").writes("feedback")) * 3
+    fake = FakeProvider()
+    result = run(loop, provider=fake)
+    assert [c.agent for c in fake.calls] == ["writer", "critic"] * 3
+    assert fake.calls[0].prompt == "Draft "
+    assert fake.calls[2].prompt == f"Draft <critic: {fake.calls[1].prompt}>"
+    paths = sorted({e.path for e in result.trace if e.node == "writer"})
+    assert [p[0][1] for p in paths] == [0, 1, 2]
+
+
+def test_nested_loop_multiplies_iterations():
+    fake = FakeProvider()
+    run((Agent("a").instruct("x") * 2) * 3, provider=fake)
+    assert len(fake.calls) == 6
+
+
+def test_loop_until_key_and_until_function_stop_early():
+    body = Agent("judge").instruct("Judge.").writes("verdict")
+    fake = FakeProvider(responses={"judge": ["no", "DONE", "never"]})
+    run(Loop("l").step(body).max_iterations(5).until(stop_when_done), provider=fake)
+    assert len(fake.calls) == 2
+    fake = FakeProvider(responses={"judge": ["", "yes", "never"]})
+    run(Loop("l").step(body).max_iterations(5).until("verdict"), provider=fake)
+    assert len(fake.calls) == 2
+
+
+def test_map_over_runs_body_per_item_and_collects_in_order():
+    pipeline = (
+        Transform("split", split_words).reads("topic").writes("papers")
+        >> MapOver("summaries").over("papers", item="paper")
+        .step(Agent("summarize").instruct("Summarize {paper} for {topic}.").writes("summary"))
+        .writes("summaries")
+        >> Agent("final").instruct("Combine {summaries}.")
+    )
+    fake = FakeProvider(latency={"summarize": 0.05})
+    result = run(pipeline, provider=fake, state={"topic": "a b c d"})
+    assert result.state["summaries"] == [
+        f"<summarize: Summarize {w} for a b c d.>" for w in "abcd"
+    ]
+    assert "summary" not in result.state  # per-item keys stay inside the scope
+    item_spans = [v for (n, p), v in spans(result).items() if n == "summarize"]
+    assert max(s for s, _ in item_spans) < min(e for _, e in item_spans)  # concurrent
+
+
+def test_map_over_respects_its_max_concurrency():
+    pipeline = MapOver("m").over("items").step(
+        Agent("work").instruct("{item}").writes("out")).max_concurrency(2).writes("outs")
+    fake = FakeProvider(latency=0.02)
+    run(pipeline, provider=fake, state={"items": list(range(8))})
+    assert fake.max_in_flight == 2
+
+
+def test_map_over_of_a_non_list_is_a_run_error_naming_the_node():
+    pipeline = MapOver("m").over("items").step(Agent("w").instruct("{item}").writes("o")).writes(
+        "os")
+    with pytest.raises(RunError, match="'m'.*not a list") as info:
+        run(pipeline, provider=FakeProvider(), state={"items": 5})
+    assert info.value.node == "m"
+
+
+def test_max_concurrency_bounds_provider_calls_in_flight():
+    pipeline = FanOut("wide")
+    for i in range(20):
+        pipeline = pipeline.branch(Agent(f"a{i}").instruct("x"))
+    fake = FakeProvider(latency=0.01)
+    run(pipeline, backend=AsyncioBackend(provider=fake, max_concurrency=3))
+    assert fake.max_in_flight == 3
+    fake2 = FakeProvider(latency=0.01)
+    run(pipeline, provider=fake2)
+    assert fake2.max_in_flight == 20
+
+
+def test_transform_gets_read_keys_as_keywords_and_may_be_async():
+    async def shout(text: str) -> str:
+        await asyncio.sleep(0)
+        return text.upper()
+
+    pipeline = Agent("a").instruct("hi").writes("text") >> Transform("up", shout).reads(
+        "text").writes("loud")
+    result = run(pipeline, provider=FakeProvider())
+    assert result.state["loud"] == "<A: HI>"
+
+
+def test_gate_calls_sync_or_async_handler_and_fails_clearly_without_one():
+    pipeline = Agent("draft").instruct("d").writes("draft") >> Gate(
+        "approve", "Approve {draft}?").writes("approval") >> Agent("publish").instruct(
+        "Publish if {approval}.")
+    seen: list[GateRequest] = []
+
+    def handler(request: GateRequest) -> str:
+        seen.append(request)
+        return "yes"
+
+    result = run(pipeline, provider=FakeProvider(), on_gate=handler)
+    assert result.state["approval"] == "yes"
+    assert seen[0].message == "Approve <draft: d>?"
+
+    async def async_handler(request: GateRequest) -> str:
+        return "async-yes"
+
+    assert run(pipeline, provider=FakeProvider(), on_gate=async_handler).state[
+        "approval"] == "async-yes"
+    with pytest.raises(RunError, match="on_gate") as info:
+        run(pipeline, provider=FakeProvider())
+    assert info.value.node == "approve"
+    assert info.value.completed == ["draft"]
+
+
+def test_failure_names_node_chains_cause_keeps_completed_state_and_cancels_siblings():
+    pipeline = (
+        Agent("first").instruct("go").writes("f")
+        >> (Agent("slow").instruct("{f}").writes("s") | Agent("bad").instruct("{f}"))
+        >> Agent("never").instruct("{s}")
+    )
+    fake = FakeProvider(latency={"slow": 5.0, "bad": 0.01}, fail={"bad": 1})
+
+    async def go() -> None:
+        before = asyncio.all_tasks()
+        with pytest.raises(RunError) as info:
+            await arun(pipeline, provider=fake)
+        err = info.value
+        assert err.node == "bad"
+        assert "injected failure" in str(err.__cause__)
+        assert err.completed == ["first"]
+        assert err.state["f"] == "<first: go>"
+        assert "s" not in err.state
+        assert asyncio.all_tasks() == before
+
+    asyncio.run(asyncio.wait_for(go(), 2))
+    assert [c.agent for c in fake.calls].count("never") == 0
+
+
+def test_cancelling_a_run_leaves_no_task_behind():
+    pipeline = Agent("a").instruct("a") | Agent("b").instruct("b") | Agent("c").instruct("c")
+
+    async def go() -> None:
+        before = asyncio.all_tasks()
+        task = asyncio.create_task(arun(pipeline, provider=FakeProvider(latency=10)))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert asyncio.all_tasks() == before
+
+    asyncio.run(go())
+
+
+def test_per_node_timeout_is_a_run_error():
+    pipeline = Agent("quick").instruct("q").writes("q") >> Agent("hang").instruct("{q}").timeout(
+        0.05)
+    with pytest.raises(RunError, match="'hang'.*timeout") as info:
+        run(pipeline, provider=FakeProvider(latency={"hang": 10}))
+    assert info.value.completed == ["quick"]
+
+
+def test_non_string_answer_is_a_run_error():
+    class Bad:
+        async def complete(self, request):
+            return 42
+
+    with pytest.raises(RunError, match="must return a str"):
+        run(Agent("a").instruct("x"), provider=Bad())
+
+
+def test_missing_initial_state_is_a_pipeline_error_before_any_call():
+    fake = FakeProvider()
+    with pytest.raises(PipelineError, match="topic"):
+        run(research, provider=fake, state={"topc": "owls"})
+    assert fake.calls == []
+
+
+def test_stream_yields_events_while_running_and_text_chunks():
+    runnable = AsyncioBackend(provider=FakeProvider(latency=0.02, chunk_size=4)).compile(
+        research.to_ir())
+
+    async def go():
+        stream = runnable.stream({"topic": "owls"})
+        events = []
+        async for event in stream:
+            events.append(event)
+            if event.node == "researcher" and event.event == "end":
+                assert stream.result is None  # still running
+        return stream, events
+
+    stream, events = asyncio.run(go())
+    chunks = [e.text for e in events if e.event == "chunk" and e.node == "researcher"]
+    assert "".join(chunks) == stream.result.state["findings"]
+    assert len(chunks) > 1
+    assert [e.event for e in events if e.node == "writer" and e.event != "chunk"] == [
+        "start", "end"]
+
+
+def test_breaking_out_of_a_stream_cancels_the_run():
+    runnable = AsyncioBackend(provider=FakeProvider(latency=0.05)).compile(research.to_ir())
+
+    async def go():
+        before = asyncio.all_tasks()
+        async with runnable.stream({"topic": "x"}) as events:
+            async for event in events:
+                if event.event == "end":
+                    break
+        assert asyncio.all_tasks() == before
+        async for event in runnable.stream({"topic": "x"}):
+            if event.event == "end":
+                break
+        for _ in range(5):  # the abandoned iterator is closed by asyncio's finalizer
+            await asyncio.sleep(0.01)
+        assert asyncio.all_tasks() == before
+
+    asyncio.run(go())
+
+
+def test_compile_keeps_ir_identity_and_graph():
+    backend = AsyncioBackend()
+    ir = research.to_ir()
+    runnable = backend.compile(ir)
+    assert runnable.node is ir
+    assert set(runnable.graph.nodes) == {"researcher", "analyst", "writer"}
+
+
+def test_compile_result_and_unknown_backend():
+    result = compile(research.to_ir(), backend="asyncio")
+    assert result.backend_name == "asyncio"
+    assert result.capabilities.streaming is True
+    from irgraph.compile import BackendNotFoundError
+
+    with pytest.raises(BackendNotFoundError, match="'asyncio'"):
+        compile(research.to_ir(), backend="asyncoi")
+
+
+def test_capability_warning_names_a_gate_on_a_backend_without_signals():
+    from irgraph.compile import EngineCapabilities
+
+    class NoSignals(AsyncioBackend):
+        name = "nosignals"
+        capabilities = EngineCapabilities(parallel=True)
+
+    pipeline = Agent("a").instruct("x") >> Gate("approve", "ok?").writes("ok")
+    result = compile(pipeline, backend=NoSignals())
+    assert any("'approve'" in w and "signals" in w for w in result.warnings)
+    assert compile(pipeline, backend="asyncio").warnings == []
+
+
+def test_run_with_backend_instance_uses_its_provider():
+    fake = FakeProvider()
+    run(Agent("a").instruct("x"), backend=AsyncioBackend(provider=fake))
+    assert len(fake.calls) == 1
+
+
+def test_ask_async_routes_through_the_chosen_engine():
+    agent = Agent("solver").instruct("Solve the problem.").engine("asyncio")
+    fake = FakeProvider()
+    answer = asyncio.run(agent.ask_async("2+2?", provider=fake))
+    assert fake.calls[0].prompt == "Solve the problem.\n\n2+2?"
+    assert answer == f"<solver: {fake.calls[0].prompt}>"
+    assert asyncio.run(research.ask_async(state={"topic": "t"}, provider=FakeProvider())
+                       ).startswith("<writer:")
+
+
+def test_run_works_inside_a_running_event_loop():
+    async def inside() -> str:
+        return run(Agent("a").instruct("x").writes("o"), provider=FakeProvider()).state["o"]
+
+    assert asyncio.run(inside()) == "<a: x>"
