@@ -1,0 +1,73 @@
+"""The irgraph command line: demo, run, check, and its errors."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from irgraph.cli import main
+
+
+def call(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_demo_prints_graph_progress_and_final_state():
+    code, text = call("demo", "--latency", "0")
+    assert code == 0
+    assert "researcher -. findings .-> analyst" in text
+    assert "ok writer" in text
+    assert "report = <writer: Write a report from" in text
+
+
+def test_console_script_demo_runs_in_a_fresh_process():
+    proc = subprocess.run(
+        [sys.executable, "-m", "irgraph.cli", "demo", "--latency", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Final state:" in proc.stdout
+
+
+def test_run_with_state_and_fake_provider():
+    code, text = call(
+        "run", "tests.pipelines:research", "--state", "topic=owls", "--provider", "fake"
+    )
+    assert code == 0
+    assert "findings = <researcher: Research owls.>" in text
+
+
+def test_check_reports_every_problem_with_exit_code_1(capsys):
+    assert call("check", "tests.pipelines:research")[0] == 1
+    assert "{topic}" in capsys.readouterr().err
+    code, text = call("check", "tests.pipelines:research", "--input", "topic")
+    assert code == 0 and "OK: no problems found." in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "tests.pipelines"], "module:attr"),
+        (["run", "no_such_module_xyz:p"], "Cannot import module 'no_such_module_xyz'"),
+        (["run", "tests.pipelines:reserch"], "Did you mean 'research'"),
+        (["run", "tests.pipelines:research", "--state", "topic"], "key=value"),
+        (["run", "tests.pipelines:research", "--state-json", "[1]"], "JSON object"),
+        (["run", "tests.pipelines:research", "--state-json", "{"], "not valid JSON"),
+    ],
+)
+def test_bad_command_line_input_exits_2_with_a_clear_message(argv, message, capsys):
+    assert call(*argv)[0] == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_backend_is_reported(capsys):
+    code, _ = call("run", "tests.pipelines:research", "--state", "topic=x", "--backend", "nope")
+    assert code == 1
+    assert "Known backends" in capsys.readouterr().err
