@@ -48,7 +48,15 @@ from irgraph.validate import unbound_reads, validate
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["AsyncioBackend", "AsyncioRunnable", "RunStream", "GateRequest", "run_coroutine"]
+__all__ = [
+    "AsyncioBackend",
+    "AsyncioRunnable",
+    "RunStream",
+    "GateRequest",
+    "Scheduler",
+    "plan_scopes",
+    "run_coroutine",
+]
 
 T = TypeVar("T")
 _now = time.monotonic
@@ -91,7 +99,7 @@ class _Scope:
         self.entries = [i for i, n in enumerate(self.indegree) if n == 0]
 
 
-def _plan(G: nx.DiGraph) -> _Scope:
+def plan_scopes(G: nx.DiGraph) -> _Scope:
     steps = {nid: _Step(nid, data["kind"], data["op"]) for nid, data in G.nodes(data=True)}
     scopes: dict[str | None, list[str]] = G.graph["scopes"]
     for sid, ids in scopes.items():
@@ -118,12 +126,23 @@ def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
     return found[0]
 
 
-class _Run:
-    """The mutable state of one run: shared state, trace, outputs, limits, handlers."""
+class Scheduler:
+    """One run: the scope scheduler plus its shared trace, outputs, limits and handlers.
 
-    def __init__(self, provider: ModelProvider, *, on_event: Callable[[Event], Any] | None,
-                 on_gate: Callable[[GateRequest], Any] | None, max_concurrency: int | None,
-                 timeout: float | None, chunks: bool) -> None:
+    Other backends reuse it and override the two points where the world is touched:
+    :meth:`call` (ask the model) and :meth:`gate` (ask a human).
+    """
+
+    def __init__(
+        self,
+        provider: ModelProvider,
+        *,
+        on_event: Callable[[Event], Any] | None,
+        on_gate: Callable[[GateRequest], Any] | None,
+        max_concurrency: int | None,
+        timeout: float | None,
+        chunks: bool,
+    ) -> None:
         self.provider = provider
         self.on_event = on_event
         self.on_gate = on_gate
@@ -237,9 +256,7 @@ class _Run:
         except RunError:
             raise
         except Exception as exc:
-            raise RunError(
-                f"Node '{nid}' failed: {type(exc).__name__}: {exc}", node=nid
-            ) from exc
+            raise RunError(f"Node '{nid}' failed: {type(exc).__name__}: {exc}", node=nid) from exc
         self.outputs[nid] = value
         self.completed.append(nid)
         self.emit(Event(nid, "end", _now(), path))
@@ -260,8 +277,9 @@ class _Run:
         for key in op.optional_reads:
             if key in state:
                 values[key] = state[key]
-        request = ModelRequest(step.id, op.name, render(op.template, values), op.model,
-                               MappingProxyType(values))
+        request = ModelRequest(
+            step.id, op.name, render(op.template, values), op.model, MappingProxyType(values)
+        )
         if self.limit is None:
             text = await self.call(request, path)
         else:
@@ -309,8 +327,9 @@ class _Run:
         for key in op.optional_reads:
             if key in state:
                 values[key] = state[key]
-        request = GateRequest(step.id, op.name, render(op.template, values),
-                              MappingProxyType(values))
+        request = GateRequest(
+            step.id, op.name, render(op.template, values), MappingProxyType(values)
+        )
         answer = self.on_gate(request)
         if inspect.isawaitable(answer):
             answer = await answer
@@ -328,15 +347,26 @@ class AsyncioBackend:
 
     name = "asyncio"
     capabilities = EngineCapabilities(
-        durable=False, parallel=True, signals=True, distributed=False, streaming=True,
-        replay=False, checkpointing=False,
+        durable=False,
+        parallel=True,
+        signals=True,
+        distributed=False,
+        streaming=True,
+        replay=False,
+        checkpointing=False,
     )
 
-    def __init__(self, provider: ModelProvider | None = None,
-                 max_concurrency: int | None = None, *, timeout: float | None = None,
-                 on_gate: Callable[[GateRequest], Any] | None = None) -> None:
+    def __init__(
+        self,
+        provider: ModelProvider | None = None,
+        max_concurrency: int | None = None,
+        *,
+        timeout: float | None = None,
+        on_gate: Callable[[GateRequest], Any] | None = None,
+    ) -> None:
         if max_concurrency is not None and (
-            isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int)
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
             or max_concurrency < 1
         ):
             raise IrgraphError(
@@ -366,18 +396,23 @@ class AsyncioRunnable:
         self.node = node
         self.graph = graph
         self.backend = backend
-        self._plan = _plan(graph)
+        self._plan = plan_scopes(graph)
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
         """Run to completion and return the result (works inside a running event loop too)."""
         return run_coroutine(self.arun(state, **options))
 
-    async def arun(self, state: Mapping[str, Any] | None = None, *,
-                   provider: ModelProvider | None = None,
-                   on_event: Callable[[Event], Any] | None = None,
-                   on_gate: Callable[[GateRequest], Any] | None = None,
-                   max_concurrency: int | None = None, timeout: float | None = None,
-                   chunks: bool = False) -> RunResult:
+    async def arun(
+        self,
+        state: Mapping[str, Any] | None = None,
+        *,
+        provider: ModelProvider | None = None,
+        on_event: Callable[[Event], Any] | None = None,
+        on_gate: Callable[[GateRequest], Any] | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        chunks: bool = False,
+    ) -> RunResult:
         """Run the pipeline; ``on_event`` is called with each event as it happens."""
         backend = self.backend
         current: dict[str, Any] = dict(state or {})
@@ -385,11 +420,13 @@ class AsyncioRunnable:
         if problems:
             raise PipelineError(problems)
         chosen = provider or backend.provider
-        run = _Run(
-            chosen or PlaceholderProvider(), on_event=on_event,
+        run = Scheduler(
+            chosen or PlaceholderProvider(),
+            on_event=on_event,
             on_gate=on_gate or backend.on_gate,
             max_concurrency=max_concurrency or backend.max_concurrency,
-            timeout=timeout or backend.timeout, chunks=chunks,
+            timeout=timeout or backend.timeout,
+            chunks=chunks,
         )
         try:
             await run.scope(self._plan, current, ())
@@ -399,11 +436,19 @@ class AsyncioRunnable:
             raise
         warnings = list(self.graph.graph.get("warnings", ()))
         if chosen is None:
-            warnings.append("No model provider was given, so agents answered with placeholder "
-                            "text; pass provider=... to call a model.")
+            warnings.append(
+                "No model provider was given, so agents answered with placeholder "
+                "text; pass provider=... to call a model."
+            )
         outputs = {nid: run.outputs[nid] for nid in self.graph if nid in run.outputs}
-        return RunResult(current, run.trace, outputs, backend="asyncio", warnings=warnings,
-                         placeholder=chosen is None)
+        return RunResult(
+            current,
+            run.trace,
+            outputs,
+            backend="asyncio",
+            warnings=warnings,
+            placeholder=chosen is None,
+        )
 
     def stream(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunStream:
         """Iterate events (``start``/``end``, and ``chunk`` text when the provider streams)
@@ -418,8 +463,9 @@ class RunStream:
     as events:``, or when the abandoned iterator is collected otherwise.
     """
 
-    def __init__(self, runnable: AsyncioRunnable, state: Mapping[str, Any] | None,
-                 options: dict[str, Any]) -> None:
+    def __init__(
+        self, runnable: AsyncioRunnable, state: Mapping[str, Any] | None, options: dict[str, Any]
+    ) -> None:
         self.runnable = runnable
         self.state = state
         self.options = options
@@ -446,8 +492,9 @@ class RunStream:
 
         async def go() -> RunResult:
             try:
-                return await self.runnable.arun(self.state, on_event=hook, chunks=True,
-                                                **self.options)
+                return await self.runnable.arun(
+                    self.state, on_event=hook, chunks=True, **self.options
+                )
             finally:
                 queue.put_nowait(None)
 
