@@ -16,7 +16,8 @@ Design notes:
 - One client per event loop. An ``openai`` async client pools connections that belong to the
   loop that opened them, and backends run providers from several loops (``run()`` starts a new
   loop per call; Prefect runs each async task in its own loop in a pool thread). Sharing one
-  client across loops fails with "Event loop is closed", so clients are cached per loop.
+  client across loops fails with "Event loop is closed", so clients are cached per loop, and
+  each is closed while its loop shuts down (see ``_client``), so no socket outlives its loop.
 - The API key never leaves the client: ``repr``/``str`` mask it, errors are built from the
   status, type and server message with the key redacted, and the original ``openai`` exception
   is chained only when its text does not contain the key.
@@ -28,7 +29,7 @@ import asyncio
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,8 +38,11 @@ from irgraph.providers import ModelRequest, ProviderError
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
+    from openai.types.chat import ChatCompletionUserMessageParam
 
 __all__ = ["OpenAIProvider", "OpenAIProviderError"]
+
+_LoopClient = tuple["AsyncOpenAI", AsyncGenerator[None, None]]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -140,7 +144,8 @@ class OpenAIProvider:
             )
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ProviderError(
-                f"'max_retries' must be an int >= 0 (got {max_retries!r}); use 0 to disable retries."
+                f"'max_retries' must be an int >= 0 (got {max_retries!r}); "
+                "use 0 to disable retries."
             )
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(
@@ -159,7 +164,7 @@ class OpenAIProvider:
         self.timeout = float(timeout)
         self.max_retries = max_retries
         self.temperature = temperature
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncOpenAI] = (
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -193,10 +198,12 @@ class OpenAIProvider:
         """Ask the model and return its whole answer."""
         openai = _import_openai()
         model = request.model or self.model
-        client = self._client()
+        client = await self._client()
         try:
             response = await client.chat.completions.create(
-                model=model, messages=self._messages(request), **self._options()
+                model=model,
+                messages=self._messages(request),
+                temperature=self._temperature(openai),
             )
         except openai.OpenAIError as exc:
             raise self._wrap(exc, model, request) from self._chainable(exc)
@@ -220,11 +227,14 @@ class OpenAIProvider:
         """
         openai = _import_openai()
         model = request.model or self.model
-        client = self._client()
+        client = await self._client()
         received = False
         try:
             chunks = await client.chat.completions.create(
-                model=model, messages=self._messages(request), stream=True, **self._options()
+                model=model,
+                messages=self._messages(request),
+                temperature=self._temperature(openai),
+                stream=True,
             )
             async with chunks:
                 async for chunk in chunks:
@@ -246,12 +256,12 @@ class OpenAIProvider:
             )
 
     async def aclose(self) -> None:
-        """Close the client of the running loop (the others close with their loops)."""
+        """Close the running loop's client now rather than when the loop shuts down."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.close()
+            entry = self._clients.pop(loop, None)
+        if entry is not None:
+            await entry[1].aclose()
 
     # -- internals ----------------------------------------------------------------------
 
@@ -259,11 +269,19 @@ class OpenAIProvider:
     def _url(self) -> str:
         return _redact_url(self.base_url)
 
-    def _client(self) -> AsyncOpenAI:
+    async def _client(self) -> AsyncOpenAI:
+        """The running loop's client, made on first use and closed when the loop shuts down.
+
+        asyncio has no "loop closing" callback, but ``asyncio.run`` (and anyio, which Prefect
+        uses) finishes every started async generator before closing the loop. A generator
+        parked at ``yield`` whose ``finally`` closes the client is therefore the hook: pooled
+        connections are closed on their own loop instead of failing later with "Event loop is
+        closed" when they are garbage-collected.
+        """
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._clients.get(loop)
-            if client is None:
+            entry = self._clients.get(loop)
+            if entry is None:
                 openai = _import_openai()
                 client = openai.AsyncOpenAI(
                     api_key=self._api_key.value,
@@ -271,15 +289,37 @@ class OpenAIProvider:
                     timeout=self.timeout,
                     max_retries=self.max_retries,
                 )
-                self._clients[loop] = client
-        return client
+                entry = (client, self._close_with_loop(loop, client))
+                self._clients[loop] = entry
+                started = False
+            else:
+                started = True
+        if not started:
+            await entry[1].__anext__()  # registers it with the loop's async-generator hooks
+        return entry[0]
+
+    async def _close_with_loop(
+        self, loop: asyncio.AbstractEventLoop, client: AsyncOpenAI
+    ) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            # The generator refers to the loop, so the entry must go for the loop to be freed.
+            with self._lock:
+                if self._clients.get(loop, (None,))[0] is client:
+                    del self._clients[loop]
+            await client.close()
 
     @staticmethod
-    def _messages(request: ModelRequest) -> list[dict[str, str]]:
+    def _messages(request: ModelRequest) -> list[ChatCompletionUserMessageParam]:
         return [{"role": "user", "content": request.prompt}]
 
-    def _options(self) -> dict[str, Any]:
-        return {} if self.temperature is None else {"temperature": self.temperature}
+    def _temperature(self, openai: Any) -> Any:
+        # Left out of the request rather than sent as null, which some compatible servers
+        # reject. `omit` is the newer client's name; NOT_GIVEN works from openai 1.x on.
+        if self.temperature is None:
+            return getattr(openai, "omit", openai.NOT_GIVEN)
+        return self.temperature
 
     def _redact(self, text: str) -> str:
         key = self._api_key.value

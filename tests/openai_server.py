@@ -38,7 +38,7 @@ class RecordedRequest:
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased, as HTTP headers are case-insensitive
     body: dict[str, Any]
 
     @property
@@ -98,12 +98,21 @@ class OpenAIServer:
         self._state.chunks = value
 
     def fail_next(
-        self, count: int = 1, *, status: int = 500, retry_after_ms: int | None = 10
+        self,
+        count: int = 1,
+        *,
+        status: int = 500,
+        retry_after_ms: int | None = 10,
+        message: str = "scripted failure",
     ) -> None:
-        """Answer the next ``count`` requests with HTTP ``status`` and an OpenAI error body."""
+        """Answer the next ``count`` requests with HTTP ``status`` and an OpenAI error body.
+
+        ``retry_after_ms`` (a header the openai client honours) keeps retries fast; ``None``
+        leaves the client to its own back-off.
+        """
+        step = Scripted(status=status, retry_after_ms=retry_after_ms, message=message)
         with self._state.lock:
-            for _ in range(count):
-                self._state.script.append(Scripted(status=status, retry_after_ms=retry_after_ms))
+            self._state.script.extend([step] * count)
 
     def delay_next(self, seconds: float, count: int = 1) -> None:
         """Wait ``seconds`` before answering each of the next ``count`` requests."""
@@ -133,7 +142,7 @@ class OpenAIServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="openai-test-server", daemon=True
+            target=self._httpd.serve_forever, args=(0.05,), name="openai-test-server", daemon=True
         )
         self._thread.start()
         return self
@@ -182,7 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with self.state.lock:
             self.state.requests.append(
-                RecordedRequest("POST", self.path, dict(self.headers.items()), body)
+                RecordedRequest(
+                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
             )
             step = self.state.script.popleft() if self.state.script else Scripted()
             reply, chunks = self.state.reply, self.state.chunks

@@ -1,0 +1,380 @@
+"""OpenAIProvider end to end: the real ``openai`` client against a local test server.
+
+Nothing leaves 127.0.0.1. The server answers failures with ``retry-after-ms: 10``, which the
+client honours, so retry tests take milliseconds instead of the client's 0.5 s back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import pickle
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from irgraph.errors import IrgraphError, MissingExtraError
+from irgraph.openai_provider import OpenAIProvider, OpenAIProviderError
+from irgraph.providers import ModelRequest, ProviderError, StreamingProvider, provider_from_spec
+from tests.openai_server import OpenAIServer, openai_server
+
+__all__ = ["openai_server"]  # the fixture, re-exported so pytest finds it here
+
+KEY = "sk-test-Zq8vN3xW1yT7-very-secret"
+T = TypeVar("T")
+
+
+def ask(prompt: str = "Say hello.", model: str | None = None) -> ModelRequest:
+    return ModelRequest(node="writer", agent="writer", prompt=prompt, model=model)
+
+
+def make(server: OpenAIServer, **options: Any) -> OpenAIProvider:
+    options.setdefault("max_retries", 2)
+    options.setdefault("timeout", 5.0)
+    return OpenAIProvider("test-model", server.base_url, KEY, **options)
+
+
+def run(coro: Awaitable[T]) -> T:
+    async def main() -> T:
+        return await coro
+
+    return asyncio.run(main())
+
+
+async def collect(chunks: AsyncIterator[str]) -> list[str]:
+    return [piece async for piece in chunks]
+
+
+def raised(call: Callable[[], object]) -> OpenAIProviderError:
+    with pytest.raises(OpenAIProviderError) as info:
+        call()
+    return info.value
+
+
+def assert_no_key(error: BaseException) -> None:
+    """The key appears nowhere in the error, its cause or its context."""
+    seen: BaseException | None = error
+    while seen is not None:
+        assert KEY not in str(seen) and KEY not in repr(seen)
+        assert KEY not in str(getattr(seen, "args", ""))
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+
+
+# -- answering ---------------------------------------------------------------------------
+
+
+def test_complete_returns_the_answer_and_sends_prompt_model_and_key(
+    openai_server: OpenAIServer,
+) -> None:
+    openai_server.reply = "Hello, world."
+    provider = make(openai_server)
+
+    assert run(provider.complete(ask("Say hello."))) == "Hello, world."
+
+    (request,) = openai_server.requests
+    assert request.path == "/v1/chat/completions"
+    assert request.body["model"] == "test-model"
+    assert request.body["messages"] == [{"role": "user", "content": "Say hello."}]
+    assert "temperature" not in request.body
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_stream_chunks_join_to_the_full_answer(openai_server: OpenAIServer) -> None:
+    openai_server.reply = "one two three four"
+    provider = make(openai_server)
+    assert isinstance(provider, StreamingProvider)
+
+    chunks = run(collect(provider.stream(ask())))
+
+    assert len(chunks) == 4
+    assert "".join(chunks) == "one two three four"
+    assert openai_server.requests[0].body["stream"] is True
+
+
+def test_request_model_overrides_the_provider_model(openai_server: OpenAIServer) -> None:
+    provider = make(openai_server)
+
+    run(provider.complete(ask(model="other-model")))
+    run(collect(provider.stream(ask(model="streamed-model"))))
+    run(provider.complete(ask()))
+
+    models = [r.body["model"] for r in openai_server.requests]
+    assert models == ["other-model", "streamed-model", "test-model"]
+
+
+def test_temperature_is_sent_when_set(openai_server: OpenAIServer) -> None:
+    run(make(openai_server, temperature=0.25).complete(ask()))
+    assert openai_server.requests[0].body["temperature"] == 0.25
+
+
+def test_one_provider_serves_several_event_loops_and_closes_their_connections(
+    openai_server: OpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # run() starts a fresh loop per call; a client bound to a closed loop would fail here, and
+    # connections left open would fail with "Event loop is closed" when collected.
+    caplog.set_level(logging.WARNING)
+
+    async def collect_garbage() -> None:
+        gc.collect()  # inside a running loop, where a stray close would be scheduled
+        await asyncio.sleep(0.05)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        provider = make(openai_server)
+        for _ in range(3):
+            assert run(provider.complete(ask())) == openai_server.reply
+            assert "".join(run(collect(provider.stream(ask())))) == openai_server.reply
+            assert run(make(openai_server).complete(ask())) == openai_server.reply
+        run(collect_garbage())
+
+    assert len(openai_server.requests) == 9
+    assert [w.message for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert "Event loop is closed" not in caplog.text
+    assert "never retrieved" not in caplog.text
+
+
+def test_aclose_closes_the_running_loops_client(openai_server: OpenAIServer) -> None:
+    provider = make(openai_server)
+
+    async def twice() -> list[str]:
+        first = await provider.complete(ask())
+        await provider.aclose()
+        return [first, await provider.complete(ask())]  # a new client is made on demand
+
+    assert run(twice()) == [openai_server.reply] * 2
+
+
+def test_provider_pickles_without_its_clients(openai_server: OpenAIServer) -> None:
+    provider = make(openai_server)
+    run(provider.complete(ask()))
+    copy = pickle.loads(pickle.dumps(provider))
+    assert run(copy.complete(ask())) == openai_server.reply
+    assert repr(copy) == repr(provider)
+
+
+# -- retries and timeouts -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_transient_failure_is_retried_then_succeeds(
+    openai_server: OpenAIServer, status: int
+) -> None:
+    openai_server.fail_next(1, status=status)
+    provider = make(openai_server, max_retries=2)
+
+    started = time.monotonic()
+    assert run(provider.complete(ask())) == openai_server.reply
+
+    assert len(openai_server.requests) == 2
+    assert time.monotonic() - started < 2.0  # the server's retry-after-ms was honoured
+
+
+def test_stream_retries_a_failure_before_the_first_chunk(openai_server: OpenAIServer) -> None:
+    openai_server.fail_next(1, status=429)
+    chunks = run(collect(make(openai_server).stream(ask())))
+    assert "".join(chunks) == openai_server.reply
+    assert len(openai_server.requests) == 2
+
+
+def test_persistent_500_raises_provider_error_after_all_retries(
+    openai_server: OpenAIServer,
+) -> None:
+    openai_server.fail_next(10, status=500)
+    provider = make(openai_server, max_retries=2)
+
+    error = raised(lambda: run(provider.complete(ask())))
+
+    assert isinstance(error, ProviderError) and isinstance(error, IrgraphError)
+    assert len(openai_server.requests) == 3
+    assert error.status_code == 500
+    assert error.model == "test-model"
+    assert error.base_url == openai_server.base_url
+    assert error.node == "writer"
+    text = str(error)
+    assert "'test-model'" in text and openai_server.base_url in text
+    assert "HTTP 500" in text and "scripted failure" in text
+    assert "3 attempts" in text and "max_retries" in text
+
+
+def test_persistent_429_hint_mentions_rate_limiting(openai_server: OpenAIServer) -> None:
+    openai_server.fail_next(10, status=429)
+    error = raised(lambda: run(make(openai_server, max_retries=1).complete(ask())))
+    assert error.status_code == 429
+    assert "rate limiting" in str(error)
+    assert len(openai_server.requests) == 2
+
+
+def test_timeout_raises_provider_error_quickly(openai_server: OpenAIServer) -> None:
+    openai_server.delay_next(3.0)
+    provider = make(openai_server, timeout=0.2, max_retries=0)
+
+    started = time.monotonic()
+    error = raised(lambda: run(provider.complete(ask())))
+
+    assert time.monotonic() - started < 1.5
+    assert error.status_code is None
+    assert "Timed out" in str(error) and "0.2 s" in str(error) and "timeout=" in str(error)
+
+
+def test_timeout_is_retried(openai_server: OpenAIServer) -> None:
+    openai_server.delay_next(2.0)
+    provider = make(openai_server, timeout=0.2, max_retries=1)
+
+    assert run(provider.complete(ask())) == openai_server.reply
+    assert len(openai_server.requests) == 2
+
+
+def test_unreachable_server_raises_provider_error() -> None:
+    with OpenAIServer() as server:
+        base_url = server.base_url  # the port is free again once the server stops
+    provider = OpenAIProvider("test-model", base_url, KEY, max_retries=0, timeout=2.0)
+
+    error = raised(lambda: run(provider.complete(ask())))
+
+    assert "Could not reach" in str(error) and base_url in str(error)
+    assert "base_url" in error.hint
+
+
+# -- unusable answers ---------------------------------------------------------------------
+
+
+def test_null_content_is_a_clear_provider_error(openai_server: OpenAIServer) -> None:
+    openai_server.reply = None
+    error = raised(lambda: run(make(openai_server).complete(ask())))
+    assert "gave no text" in str(error) and "missing" in str(error)
+    assert "'test-model'" in str(error) and "'writer'" in str(error)
+
+
+def test_empty_content_is_a_clear_provider_error(openai_server: OpenAIServer) -> None:
+    openai_server.reply = ""
+    error = raised(lambda: run(make(openai_server).complete(ask())))
+    assert "gave no text" in str(error) and "empty" in str(error)
+
+
+def test_empty_stream_is_a_clear_provider_error(openai_server: OpenAIServer) -> None:
+    openai_server.chunks = []
+    error = raised(lambda: run(collect(make(openai_server).stream(ask()))))
+    assert "streamed no text" in str(error)
+
+
+# -- the key stays secret -----------------------------------------------------------------
+
+
+def test_key_is_masked_in_repr_and_str(openai_server: OpenAIServer) -> None:
+    provider = make(openai_server)
+    for text in (repr(provider), str(provider), f"{provider}", repr(vars(provider))):
+        assert KEY not in text
+    assert "api_key='***'" in repr(provider)
+    assert openai_server.base_url in repr(provider)
+
+
+def test_password_in_base_url_is_masked() -> None:
+    provider = OpenAIProvider("m", "http://user:hunter2@localhost:1/v1", KEY)
+    assert "hunter2" not in repr(provider)
+    assert "localhost:1" in repr(provider)
+
+
+def test_key_appears_in_no_error_and_no_log(
+    openai_server: OpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    errors: list[BaseException] = []
+
+    openai_server.fail_next(2, status=500)
+    errors.append(raised(lambda: run(make(openai_server, max_retries=1).complete(ask()))))
+    openai_server.delay_next(2.0)
+    errors.append(
+        raised(lambda: run(make(openai_server, timeout=0.2, max_retries=0).complete(ask())))
+    )
+    openai_server.reply = None
+    errors.append(raised(lambda: run(make(openai_server).complete(ask()))))
+    openai_server.chunks = []
+    errors.append(raised(lambda: run(collect(make(openai_server).stream(ask())))))
+
+    for error in errors:
+        assert_no_key(error)
+    assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in openai_server.requests)
+    assert KEY not in caplog.text
+    assert "Retrying request" in caplog.text  # the client's logs were captured
+
+
+def test_key_echoed_by_the_server_is_redacted(openai_server: OpenAIServer) -> None:
+    # Some servers quote the key they rejected; that text must not reach our error.
+    openai_server.fail_next(1, status=401, message=f"Incorrect API key provided: {KEY}")
+
+    error = raised(lambda: run(make(openai_server).complete(ask())))
+
+    assert_no_key(error)
+    assert error.__cause__ is None
+    assert "HTTP 401" in str(error) and "Incorrect API key provided: ***" in str(error)
+    assert "OPENAI_API_KEY" in error.hint
+    assert len(openai_server.requests) == 1  # 401 is not retried
+
+
+# -- configuration ------------------------------------------------------------------------
+
+
+def test_provider_from_spec_uses_env_base_url(
+    openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+
+    provider = provider_from_spec("openai:my-model")
+
+    assert isinstance(provider, OpenAIProvider)
+    assert provider.model == "my-model"
+    assert provider.base_url == openai_server.base_url
+    assert run(provider.complete(ask())) == openai_server.reply
+    request = openai_server.requests[0]
+    assert request.body["model"] == "my-model"
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_local_server_needs_no_key(
+    openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    provider = OpenAIProvider("test-model", openai_server.base_url)
+    assert "api_key=None" in repr(provider)
+    assert run(provider.complete(ask())) == openai_server.reply
+
+
+def test_openai_without_a_key_is_an_error_at_construction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(ProviderError, match="OPENAI_API_KEY"):
+        OpenAIProvider("gpt-4o-mini")
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"model": ""}, "needs a model name"),
+        ({"timeout": 0}, "'timeout' must be a positive number"),
+        ({"max_retries": -1}, "'max_retries' must be an int >= 0"),
+    ],
+)
+def test_bad_settings_are_rejected(options: dict[str, Any], match: str) -> None:
+    settings: dict[str, Any] = {"model": "m", "base_url": "http://127.0.0.1:1/v1"} | options
+    with pytest.raises(ProviderError, match=match):
+        OpenAIProvider(**settings)
+
+
+def test_missing_openai_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "openai", None)  # makes `import openai` fail
+    with pytest.raises(MissingExtraError, match=r"pip install 'irgraph\[openai\]'"):
+        OpenAIProvider("m", "http://127.0.0.1:1/v1")
+
+
+def test_importing_the_module_does_not_import_openai() -> None:
+    code = "import sys, irgraph.openai_provider; sys.exit('openai' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
