@@ -381,16 +381,10 @@ class PrefectRunnable:
 
         backend = self.backend
         chosen = provider or backend.provider
-        storage = None
-        if backend.result_dir is not None:
-            from prefect.filesystems import LocalFileSystem
-
-            storage = LocalFileSystem(basepath=backend.result_dir)
 
         @task(
             persist_result=True,
             cache_key_fn=_cache_key_from_parameters,
-            result_storage=storage,
             retries=backend.task_retries,
             retry_delay_seconds=backend.retry_delay_seconds,
             log_prints=False,
@@ -440,7 +434,15 @@ class PrefectRunnable:
                 raise
             return working
 
-        final = await pipeline_flow()
+        if backend.result_dir is None:
+            final = await pipeline_flow()
+        else:
+            # Prefect only accepts saved storage blocks on tasks; pointing its default local
+            # storage at our directory keeps results on disk where a new process finds them.
+            from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+
+            with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: backend.result_dir}):
+                final = await pipeline_flow()
         scheduler = outcome["scheduler"]
         warnings = list(self.graph.graph.get("warnings", ()))
         if chosen is None:

@@ -67,8 +67,11 @@ def test_request_state_is_a_read_only_view_of_only_the_read_keys():
 def test_every_edge_is_respected_and_parallel_branches_overlap():
     pipeline = (
         Agent("start").instruct("Go.").writes("s")
-        >> (Agent("a").instruct("{s}").writes("x") | Agent("b").instruct("{s}").writes("y")
-            | Agent("c").instruct("{s}").writes("z"))
+        >> (
+            Agent("a").instruct("{s}").writes("x")
+            | Agent("b").instruct("{s}").writes("y")
+            | Agent("c").instruct("{s}").writes("z")
+        )
         >> Agent("join").instruct("{x}{y}{z}")
     )
     runnable = AsyncioBackend(provider=FakeProvider(latency=0.05)).compile(pipeline.to_ir())
@@ -84,7 +87,8 @@ def test_every_edge_is_respected_and_parallel_branches_overlap():
 def test_a_node_starts_when_its_own_predecessors_finish_not_its_level():
     # fast branch a -> a2 must not wait for the slow branch b
     pipeline = (Agent("a").instruct("a").writes("x") >> Agent("a2").instruct("{x}")) | Agent(
-        "b").instruct("b")
+        "b"
+    ).instruct("b")
     fake = FakeProvider(latency={"a": 0.01, "a2": 0.01, "b": 0.2})
     result = run(pipeline, provider=fake)
     times = spans(result)
@@ -99,8 +103,10 @@ def test_placeholder_answers_without_provider_are_reported():
 
 
 def test_loop_runs_body_max_iterations_times_with_loop_carried_optional_read():
-    loop = (Agent("writer").instruct("Draft {feedback?}").writes("draft")
-            >> Agent("critic").instruct("Critique {draft}").writes("feedback")) * 3
+    loop = (
+        Agent("writer").instruct("Draft {feedback?}").writes("draft")
+        >> Agent("critic").instruct("Critique {draft}").writes("feedback")
+    ) * 3
     fake = FakeProvider()
     result = run(loop, provider=fake)
     assert [c.agent for c in fake.calls] == ["writer", "critic"] * 3
@@ -129,32 +135,37 @@ def test_loop_until_key_and_until_function_stop_early():
 def test_map_over_runs_body_per_item_and_collects_in_order():
     pipeline = (
         Transform("split", split_words).reads("topic").writes("papers")
-        >> MapOver("summaries").over("papers", item="paper")
+        >> MapOver("summaries")
+        .over("papers", item="paper")
         .step(Agent("summarize").instruct("Summarize {paper} for {topic}.").writes("summary"))
         .writes("summaries")
         >> Agent("final").instruct("Combine {summaries}.")
     )
     fake = FakeProvider(latency={"summarize": 0.05})
     result = run(pipeline, provider=fake, state={"topic": "a b c d"})
-    assert result.state["summaries"] == [
-        f"<summarize: Summarize {w} for a b c d.>" for w in "abcd"
-    ]
+    assert result.state["summaries"] == [f"<summarize: Summarize {w} for a b c d.>" for w in "abcd"]
     assert "summary" not in result.state  # per-item keys stay inside the scope
     item_spans = [v for (n, p), v in spans(result).items() if n == "summarize"]
     assert max(s for s, _ in item_spans) < min(e for _, e in item_spans)  # concurrent
 
 
 def test_map_over_respects_its_max_concurrency():
-    pipeline = MapOver("m").over("items").step(
-        Agent("work").instruct("{item}").writes("out")).max_concurrency(2).writes("outs")
+    pipeline = (
+        MapOver("m")
+        .over("items")
+        .step(Agent("work").instruct("{item}").writes("out"))
+        .max_concurrency(2)
+        .writes("outs")
+    )
     fake = FakeProvider(latency=0.02)
     run(pipeline, provider=fake, state={"items": list(range(8))})
     assert fake.max_in_flight == 2
 
 
 def test_map_over_of_a_non_list_is_a_run_error_naming_the_node():
-    pipeline = MapOver("m").over("items").step(Agent("w").instruct("{item}").writes("o")).writes(
-        "os")
+    pipeline = (
+        MapOver("m").over("items").step(Agent("w").instruct("{item}").writes("o")).writes("os")
+    )
     with pytest.raises(RunError, match="'m'.*not a list") as info:
         run(pipeline, provider=FakeProvider(), state={"items": 5})
     assert info.value.node == "m"
@@ -178,15 +189,18 @@ def test_transform_gets_read_keys_as_keywords_and_may_be_async():
         return text.upper()
 
     pipeline = Agent("a").instruct("hi").writes("text") >> Transform("up", shout).reads(
-        "text").writes("loud")
+        "text"
+    ).writes("loud")
     result = run(pipeline, provider=FakeProvider())
     assert result.state["loud"] == "<A: HI>"
 
 
 def test_gate_calls_sync_or_async_handler_and_fails_clearly_without_one():
-    pipeline = Agent("draft").instruct("d").writes("draft") >> Gate(
-        "approve", "Approve {draft}?").writes("approval") >> Agent("publish").instruct(
-        "Publish if {approval}.")
+    pipeline = (
+        Agent("draft").instruct("d").writes("draft")
+        >> Gate("approve", "Approve {draft}?").writes("approval")
+        >> Agent("publish").instruct("Publish if {approval}.")
+    )
     seen: list[GateRequest] = []
 
     def handler(request: GateRequest) -> str:
@@ -200,8 +214,10 @@ def test_gate_calls_sync_or_async_handler_and_fails_clearly_without_one():
     async def async_handler(request: GateRequest) -> str:
         return "async-yes"
 
-    assert run(pipeline, provider=FakeProvider(), on_gate=async_handler).state[
-        "approval"] == "async-yes"
+    assert (
+        run(pipeline, provider=FakeProvider(), on_gate=async_handler).state["approval"]
+        == "async-yes"
+    )
     with pytest.raises(RunError, match="on_gate") as info:
         run(pipeline, provider=FakeProvider())
     assert info.value.node == "approve"
@@ -249,7 +265,8 @@ def test_cancelling_a_run_leaves_no_task_behind():
 
 def test_per_node_timeout_is_a_run_error():
     pipeline = Agent("quick").instruct("q").writes("q") >> Agent("hang").instruct("{q}").timeout(
-        0.05)
+        0.05
+    )
     with pytest.raises(RunError, match="'hang'.*timeout") as info:
         run(pipeline, provider=FakeProvider(latency={"hang": 10}))
     assert info.value.completed == ["quick"]
@@ -273,7 +290,8 @@ def test_missing_initial_state_is_a_pipeline_error_before_any_call():
 
 def test_stream_yields_events_while_running_and_text_chunks():
     runnable = AsyncioBackend(provider=FakeProvider(latency=0.02, chunk_size=4)).compile(
-        research.to_ir())
+        research.to_ir()
+    )
 
     async def go():
         stream = runnable.stream({"topic": "owls"})
@@ -289,7 +307,9 @@ def test_stream_yields_events_while_running_and_text_chunks():
     assert "".join(chunks) == stream.result.state["findings"]
     assert len(chunks) > 1
     assert [e.event for e in events if e.node == "writer" and e.event != "chunk"] == [
-        "start", "end"]
+        "start",
+        "end",
+    ]
 
 
 def test_breaking_out_of_a_stream_cancels_the_run():
@@ -355,8 +375,9 @@ def test_ask_async_routes_through_the_chosen_engine():
     answer = asyncio.run(agent.ask_async("2+2?", provider=fake))
     assert fake.calls[0].prompt == "Solve the problem.\n\n2+2?"
     assert answer == f"<solver: {fake.calls[0].prompt}>"
-    assert asyncio.run(research.ask_async(state={"topic": "t"}, provider=FakeProvider())
-                       ).startswith("<writer:")
+    assert asyncio.run(
+        research.ask_async(state={"topic": "t"}, provider=FakeProvider())
+    ).startswith("<writer:")
 
 
 def test_run_works_inside_a_running_event_loop():
