@@ -81,7 +81,7 @@ class _Step:
     def __init__(self, nid: str, kind: str, op: Node) -> None:
         self.id = nid
         self.kind = kind
-        self.op = op
+        self.op: Any = op
         self.body: _Scope | None = None
         self.fn: Callable[..., Any] | None = None
 
@@ -243,6 +243,7 @@ class Scheduler:
         self.emit(Event(nid, "start", _now(), path))
         try:
             kind = step.kind
+            value: Any
             if kind == "agent":
                 value = await self.limited(self.agent(step, state, path), step)
             elif kind == "transform":
@@ -250,7 +251,8 @@ class Scheduler:
             elif kind == "gate":
                 value = await self.limited(self.gate(step, state), step)
             elif kind == "loop":
-                value = await self.loop(step, state, path)
+                await self.loop(step, state, path)
+                value = None
             else:
                 value = await self.map_over(step, state, path)
         except RunError:

@@ -24,13 +24,6 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from irgraph.backends.asyncio_backend import (
-    GateRequest,
-    Scheduler,
-    plan_scopes,
-    run_coroutine,
-)
-
 from irgraph.compile import EngineCapabilities
 from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, RunError
 from irgraph.events import RunResult
@@ -45,6 +38,13 @@ from irgraph.ir import (
 )
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.validate import unbound_reads, validate
+
+from .asyncio_backend import (
+    GateRequest,
+    Scheduler,
+    plan_scopes,
+    run_coroutine,
+)
 
 if TYPE_CHECKING:
     import networkx as nx

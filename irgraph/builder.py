@@ -47,7 +47,7 @@ class _Chain:
     def __init__(self, prev: _Chain | None, item: Any) -> None:
         self.prev = prev
         self.item = item
-        self.size = 1 + (prev.size if prev else 0)
+        self.size: int = 1 + (prev.size if prev else 0)
 
     def items(self) -> list[Any]:
         out: list[Any] = []
