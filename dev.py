@@ -46,7 +46,10 @@ def main(argv: list[str]) -> None:
     if task == "demo":
         sh(BIN / "irgraph", "demo", *argv[1:])
     elif task == "test":
-        sh(BIN / "ruff", "check", "irgraph", "backends", "tests", "bench")
+        paths = [
+            p for p in ("irgraph", "backends", "tests", "bench", "dev.py") if (ROOT / p).exists()
+        ]
+        sh(BIN / "ruff", "check", *paths)
         sh(BIN / "mypy", "irgraph", "backends")
         sh(PY, "-m", "pytest", *argv[1:])
     elif task == "setup":

@@ -59,7 +59,7 @@ def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str,
         except ValueError as exc:
             raise CliError(f"--state-json is not valid JSON ({exc}).") from None
         if not isinstance(loaded, dict):
-            raise CliError("--state-json must be a JSON object such as '{\"topic\": \"owls\"}'.")
+            raise CliError('--state-json must be a JSON object such as \'{"topic": "owls"}\'.')
         state.update(loaded)
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -154,8 +154,14 @@ def _print_state(state: dict[str, Any], out: TextIO) -> None:
         print(f"  {key} = {text}", file=out)
 
 
-def _run(target: Any, backend: str, provider_spec: str, state: dict[str, Any],
-         out: TextIO, latency: float | None = None) -> int:
+def _run(
+    target: Any,
+    backend: str,
+    provider_spec: str,
+    state: dict[str, Any],
+    out: TextIO,
+    latency: float | None = None,
+) -> int:
     from irgraph.graph import to_graph
     from irgraph.providers import provider_from_spec
     from irgraph.run import run
@@ -165,8 +171,7 @@ def _run(target: Any, backend: str, provider_spec: str, state: dict[str, Any],
     provider = provider_from_spec(provider_spec, **options)
     start = time.monotonic()
     with _Progress(list(G.nodes), out) as progress:
-        result = run(target, backend=backend, provider=provider, state=state,
-                     on_event=progress)
+        result = run(target, backend=backend, provider=provider, state=state, on_event=progress)
     print(f"Finished in {time.monotonic() - start:.2f} s on backend '{backend}'.", file=out)
     _print_state(result.state, out)
     return 0
@@ -185,8 +190,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         cmd.add_argument("target", help="module:attr naming a builder or IR node")
         cmd.add_argument("--state", action="append", default=[], metavar="KEY=VALUE")
         cmd.add_argument("--state-json", default=None, metavar="JSON")
-        cmd.add_argument("--input", action="append", default=[], metavar="KEY",
-                         help="declare an input key (check)")
+        cmd.add_argument(
+            "--input",
+            action="append",
+            default=[],
+            metavar="KEY",
+            help="declare an input key (check)",
+        )
         if name == "run":
             cmd.add_argument("--backend", default="asyncio")
             cmd.add_argument("--provider", default=None, help="'fake' or 'openai:MODEL'")

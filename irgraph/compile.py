@@ -134,8 +134,9 @@ _NEEDS: dict[str, tuple[str, str]] = {
 }
 
 
-def capability_warnings(G: nx.DiGraph, backend_name: str,
-                        capabilities: EngineCapabilities) -> list[str]:
+def capability_warnings(
+    G: nx.DiGraph, backend_name: str, capabilities: EngineCapabilities
+) -> list[str]:
     """Warnings for nodes the backend cannot honour fully, each naming the node."""
     warnings: list[str] = []
     has_parallel = False
@@ -156,8 +157,9 @@ def capability_warnings(G: nx.DiGraph, backend_name: str,
     return warnings
 
 
-def compile(ir: Any, backend: str | Any = "asyncio", *, inputs: Iterable[str] | None = None,
-            **options: Any) -> CompileResult:
+def compile(
+    ir: Any, backend: str | Any = "asyncio", *, inputs: Iterable[str] | None = None, **options: Any
+) -> CompileResult:
     """Compile a pipeline (builder or IR) for a backend, with warnings computed up front.
 
     >>> from irgraph import Agent

@@ -26,9 +26,14 @@ def _runnable(pipeline: Any, backend: Any, state: Mapping[str, Any] | None) -> A
     return engine.compile(root_of(pipeline), inputs=tuple((state or {}).keys()))
 
 
-async def arun(pipeline: Any, *, backend: str | Any = "asyncio",
-               provider: ModelProvider | None = None, state: Mapping[str, Any] | None = None,
-               **options: Any) -> RunResult:
+async def arun(
+    pipeline: Any,
+    *,
+    backend: str | Any = "asyncio",
+    provider: ModelProvider | None = None,
+    state: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> RunResult:
     """Run ``pipeline`` (builder or IR) on ``backend`` and return its :class:`RunResult`.
 
     ``backend`` is a registered name or a backend instance; ``provider=None`` means the
@@ -40,8 +45,14 @@ async def arun(pipeline: Any, *, backend: str | Any = "asyncio",
     return result
 
 
-def run(pipeline: Any, *, backend: str | Any = "asyncio", provider: ModelProvider | None = None,
-        state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
+def run(
+    pipeline: Any,
+    *,
+    backend: str | Any = "asyncio",
+    provider: ModelProvider | None = None,
+    state: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> RunResult:
     """The blocking twin of :func:`arun` (also usable inside Jupyter's running loop)."""
     runnable = _runnable(pipeline, backend, state)
     result: RunResult = runnable.run(state, provider=provider, **options)

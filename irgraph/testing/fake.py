@@ -35,9 +35,13 @@ class FakeProvider:
     '<w: Write.>'
     """
 
-    def __init__(self, latency: float | Mapping[str, float] = 0.0,
-                 responses: Mapping[str, Response] | None = None,
-                 fail: Mapping[str, int] | None = None, chunk_size: int = 8) -> None:
+    def __init__(
+        self,
+        latency: float | Mapping[str, float] = 0.0,
+        responses: Mapping[str, Response] | None = None,
+        fail: Mapping[str, int] | None = None,
+        chunk_size: int = 8,
+    ) -> None:
         self.latency = latency
         self.responses = dict(responses or {})
         self.fail = dict(fail or {})
@@ -76,8 +80,7 @@ class FakeProvider:
             if self.fail.get(request.agent, 0) > 0:
                 self.fail[request.agent] -= 1
                 raise FakeProviderError(
-                    f"FakeProvider: injected failure of agent '{request.agent}' "
-                    f"(call {index + 1})."
+                    f"FakeProvider: injected failure of agent '{request.agent}' (call {index + 1})."
                 )
             return self._answer(request, index)
         finally:
@@ -88,7 +91,7 @@ class FakeProvider:
         text = await self.complete(request)
         for start in range(0, len(text), self.chunk_size):
             await asyncio.sleep(0)
-            yield text[start:start + self.chunk_size]
+            yield text[start : start + self.chunk_size]
 
     def calls_of(self, agent: str) -> list[ModelRequest]:
         """The recorded requests of one agent."""
