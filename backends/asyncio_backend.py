@@ -38,7 +38,7 @@ import attrs
 
 from irgraph.compile import EngineCapabilities
 from irgraph.errors import IrgraphError, PipelineError, RunError
-from irgraph.events import Event, RunResult
+from irgraph.events import Event, RunResult, TraceLog
 from irgraph.graph import to_graph
 from irgraph.ir import FunctionRef, Node, resolve_function
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
@@ -76,12 +76,13 @@ class GateRequest:
 class _Step:
     """One node of a scope, with what running it needs precomputed."""
 
-    __slots__ = ("body", "fn", "id", "kind", "op")
+    __slots__ = ("body", "fn", "id", "kind", "op", "timeout")
 
     def __init__(self, nid: str, kind: str, op: Node) -> None:
         self.id = nid
         self.kind = kind
         self.op: Any = op
+        self.timeout: float | None = getattr(op, "timeout", None)
         self.body: _Scope | None = None
         self.fn: Callable[..., Any] | None = None
 
@@ -100,6 +101,7 @@ class _Scope:
 
 
 def plan_scopes(G: nx.DiGraph) -> _Scope:
+    """Index every scope of ``G`` for the scheduler."""
     steps = {nid: _Step(nid, data["kind"], data["op"]) for nid, data in G.nodes(data=True)}
     scopes: dict[str | None, list[str]] = G.graph["scopes"]
     for sid, ids in scopes.items():
@@ -149,15 +151,16 @@ class Scheduler:
         self.limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self.timeout = timeout
         self.stream = chunks and hasattr(provider, "stream")
-        self.trace: list[Event] = []
+        self.trace = TraceLog()
         self.outputs: dict[str, Any] = {}
         self.completed: list[str] = []
 
-    def emit(self, event: Event) -> None:
-        if event.event != "chunk":
-            self.trace.append(event)
+    def emit(self, node: str, start: bool, path: Path) -> None:
+        """Record a start or end event, and tell ``on_event`` at once."""
+        now = _now()
+        self.trace.record(node, start, now, path)
         if self.on_event is not None:
-            self.on_event(event)
+            self.on_event(Event(node, "start" if start else "end", now, path))
 
     # scopes ----------------------------------------------------------------------------
     async def scope(self, plan: _Scope, state: MutableMapping[str, Any], path: Path) -> None:
@@ -240,16 +243,20 @@ class Scheduler:
     # nodes -----------------------------------------------------------------------------
     async def execute(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> None:
         nid = step.id
-        self.emit(Event(nid, "start", _now(), path))
+        self.emit(nid, True, path)
         try:
             kind = step.kind
+            seconds = step.timeout or self.timeout
             value: Any
             if kind == "agent":
-                value = await self.limited(self.agent(step, state, path), step)
+                if seconds is None:
+                    value = await self.agent(step, state, path)
+                else:
+                    value = await self.limited(self.agent(step, state, path), seconds)
             elif kind == "transform":
-                value = await self.limited(self.transform(step, state), step)
+                value = await self.limited(self.transform(step, state), seconds)
             elif kind == "gate":
-                value = await self.limited(self.gate(step, state), step)
+                value = await self.limited(self.gate(step, state), seconds)
             elif kind == "loop":
                 await self.loop(step, state, path)
                 value = None
@@ -261,10 +268,9 @@ class Scheduler:
             raise RunError(f"Node '{nid}' failed: {type(exc).__name__}: {exc}", node=nid) from exc
         self.outputs[nid] = value
         self.completed.append(nid)
-        self.emit(Event(nid, "end", _now(), path))
+        self.emit(nid, False, path)
 
-    async def limited(self, work: Coroutine[Any, Any, T], step: _Step) -> T:
-        seconds = getattr(step.op, "timeout", None) or self.timeout
+    async def limited(self, work: Coroutine[Any, Any, T], seconds: float | None) -> T:
         if seconds is None:
             return await work
         try:
@@ -302,7 +308,8 @@ class Scheduler:
         parts: list[str] = []
         async for chunk in self.provider.stream(request):  # type: ignore[attr-defined]
             parts.append(chunk)
-            self.emit(Event(request.node, "chunk", _now(), path, chunk))
+            if self.on_event is not None:
+                self.on_event(Event(request.node, "chunk", _now(), path, chunk))
         return "".join(parts)
 
     async def transform(self, step: _Step, state: MutableMapping[str, Any]) -> Any:
@@ -357,6 +364,10 @@ class AsyncioBackend:
         replay=False,
         checkpointing=False,
     )
+
+    #: The scheduler a run uses; a subclass may swap it (the conformance tests do, to prove
+    #: that deliberately broken schedulers are caught).
+    scheduler_class: type[Scheduler] = Scheduler
 
     def __init__(
         self,
@@ -422,7 +433,7 @@ class AsyncioRunnable:
         if problems:
             raise PipelineError(problems)
         chosen = provider or backend.provider
-        run = Scheduler(
+        run = backend.scheduler_class(
             chosen or PlaceholderProvider(),
             on_event=on_event,
             on_gate=on_gate or backend.on_gate,

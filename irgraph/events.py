@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
-__all__ = ["Event", "RunResult"]
+__all__ = ["Event", "RunResult", "TraceLog"]
 
 
 class Event(NamedTuple):
@@ -25,17 +25,57 @@ class Event(NamedTuple):
     text: str | None = None
 
 
+class TraceLog:
+    """Start/end events recorded as flat columns, turned into :class:`Event` s on demand.
+
+    A run records two events per node; keeping them as plain columns (strings, floats and a
+    shared path tuple) instead of one tuple each keeps a large run from feeding the garbage
+    collector tens of thousands of container objects.
+    """
+
+    __slots__ = ("nodes", "paths", "starts", "times")
+
+    def __init__(self) -> None:
+        self.nodes: list[str] = []
+        self.starts: list[bool] = []
+        self.times: list[float] = []
+        self.paths: list[tuple[tuple[str, int], ...]] = []
+
+    def record(
+        self, node: str, start: bool, time: float, path: tuple[tuple[str, int], ...]
+    ) -> None:
+        self.nodes.append(node)
+        self.starts.append(start)
+        self.times.append(time)
+        self.paths.append(path)
+
+    def events(self) -> list[Event]:
+        return [
+            Event(node, "start" if start else "end", time, path)
+            for node, start, time, path in zip(
+                self.nodes, self.starts, self.times, self.paths, strict=True
+            )
+        ]
+
+
 @attrs.define
 class RunResult:
     """The final state of a run, its trace, and what each node produced."""
 
     state: dict[str, Any]
-    trace: list[Event]
+    _trace: list[Event] | TraceLog = attrs.field(alias="trace")
     outputs: dict[str, Any] = attrs.field(factory=dict)
     backend: str = "asyncio"
     warnings: list[str] = attrs.field(factory=list)
     placeholder: bool = False
     run_id: str | None = None
+
+    @property
+    def trace(self) -> list[Event]:
+        """Every start/end event, in the order they happened."""
+        if isinstance(self._trace, TraceLog):
+            self._trace = self._trace.events()
+        return self._trace
 
     @property
     def output(self) -> Any:
