@@ -258,6 +258,7 @@ class BackendConformance:
             max_examples=self.max_examples,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
+            report_multiple_bugs=False,
         )(given(pipelines_with_inputs(**options))(check))
         run()
 
@@ -296,6 +297,7 @@ class BackendConformance:
             max_examples=max(5, self.max_examples // 3),
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
+            report_multiple_bugs=False,
         )(given(pipelines_with_inputs(**self.pipeline_options), st.data())(check))()
 
     def _reached_agents(self, pipeline: Builder, state: Mapping[str, Any]) -> set[str]:
