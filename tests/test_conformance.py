@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from irgraph.backends.asyncio_backend import AsyncioBackend
+import pytest
 
+from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.testing.conformance import BackendConformance
 
 
@@ -20,3 +21,19 @@ class TestAsyncioWithConcurrencyLimitConformance(BackendConformance):
 
     def make_backend(self, provider):
         return AsyncioBackend(provider=provider, max_concurrency=2)
+
+
+@pytest.mark.prefect
+class TestPrefectConformance(BackendConformance):
+    """Real Prefect flows: few examples, the shared temporary server. Gates are covered by
+    tests/test_prefect_backend.py (each pause polls for at least a second)."""
+
+    max_examples = 6
+    pipeline_options = {"with_gates": False, "max_depth": 2}
+
+    def make_backend(self, provider):
+        from irgraph.backends.prefect_backend import PrefectBackend
+        from tests.prefect_env import ensure_prefect_test_env
+
+        ensure_prefect_test_env()
+        return PrefectBackend(provider=provider)
