@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import pytest
 
 from irgraph.backends.asyncio_backend import AsyncioBackend
@@ -29,7 +31,7 @@ class TestPrefectConformance(BackendConformance):
     tests/test_prefect_backend.py (each pause polls for at least a second)."""
 
     max_examples = 6
-    pipeline_options = {"with_gates": False, "max_depth": 2}
+    pipeline_options: ClassVar[dict[str, Any]] = {"with_gates": False, "max_depth": 2}
 
     def make_backend(self, provider):
         from irgraph.backends.prefect_backend import PrefectBackend
