@@ -1,0 +1,156 @@
+"""Graphviz pictures of pipeline graphs, through pydot (the ``dot`` extra).
+
+:func:`to_dot` turns the graph from ``irgraph.to_graph`` into a ``pydot.Dot`` with exactly one
+DOT node per graph node and one DOT edge per graph edge, so the picture is the graph:
+
+- node shapes by kind: agents rounded boxes, transforms parallelograms, gates hexagons;
+- a loop or map-over scope is a dashed cluster holding its own node (drawn as a ``box3d`` for
+  a loop, a ``folder`` for a map-over) and its body; edges into or out of the scope attach to
+  that node;
+- control edges are solid; edges that carry state keys are labelled with the keys, and an
+  edge that carries keys but is not a control edge is dashed.
+
+DOT ids are generated (``n1``, ``n2``, ... in the graph's order, see
+:func:`irgraph.display.node_ids`); labels are quoted here with DOT's and Graphviz's escapes
+(``\\"``, ``\\\\``, ``\\n``, ``&amp;``), so quotes, backslashes, line breaks and any unicode
+in a name survive. :func:`to_svg` and :func:`to_png` run Graphviz's ``dot`` program.
+
+>>> from irgraph import Agent
+>>> dot = to_dot(Agent("a").writes("x") >> Agent("b").instruct("Use {x}."))
+>>> [(n.get_name(), n.get("label")) for n in dot.get_nodes() if n.get_name().startswith("n")]
+[('n1', '"a"'), ('n2', '"b"')]
+>>> [(e.get_source(), e.get_destination(), e.get("label")) for e in dot.get_edges()]
+[('n1', 'n2', '"x"')]
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+from irgraph.display import as_graph, node_ids, node_label, root_title, scope_title
+from irgraph.errors import IrgraphError, MissingExtraError
+
+if TYPE_CHECKING:
+    import pydot
+
+__all__ = ["to_dot", "to_svg", "to_png", "dot_text", "GraphvizError", "RANKDIRS"]
+
+RANKDIRS = {"TD": "TB", "TB": "TB", "BT": "BT", "LR": "LR", "RL": "RL"}
+
+_SHAPES: dict[str, dict[str, str]] = {
+    "agent": {"shape": "box", "style": "rounded"},
+    "transform": {"shape": "parallelogram"},
+    "gate": {"shape": "hexagon"},
+    "loop": {"shape": "box3d"},
+    "map_over": {"shape": "folder"},
+}
+
+
+class GraphvizError(IrgraphError):
+    """Graphviz's ``dot`` program is missing or failed."""
+
+
+def dot_text(text: str) -> str:
+    """Quote ``text`` as a DOT string that Graphviz draws as exactly ``text``.
+
+    >>> print(dot_text('say "hi"\\nto C:\\\\ & co'))
+    "say \\"hi\\"\\nto C:\\\\ &amp; co"
+    """
+    out: list[str] = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "&":
+            out.append("&amp;")  # Graphviz reads &...; entities in every label
+        elif not ch.isprintable():
+            out.append(f"&#{ord(ch)};")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _pydot() -> Any:
+    try:
+        import pydot
+    except ImportError:
+        raise MissingExtraError("pydot", "dot", "Drawing with Graphviz (to_dot)") from None
+    return pydot
+
+
+def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True) -> pydot.Dot:
+    """Return the ``pydot.Dot`` of a pipeline graph, builder or IR node.
+
+    ``direction`` is ``"TD"``/``"TB"``, ``"LR"``, ``"BT"`` or ``"RL"``; ``data_edges=False``
+    drops key labels and the edges that carry only keys.
+    """
+    pd = _pydot()
+    if direction not in RANKDIRS:
+        raise ValueError(f"direction must be one of {', '.join(RANKDIRS)} (got {direction!r}).")
+    G = as_graph(G_or_pipeline)
+    ids = node_ids(G)
+    dot: pydot.Dot = pd.Dot("pipeline", graph_type="digraph", rankdir=RANKDIRS[direction])
+    title = root_title(G)
+    if title is not None:
+        dot.set("label", dot_text(title))
+        dot.set("labelloc", "t")
+    dot.set_node_defaults(fontname="Helvetica")
+    dot.set_edge_defaults(fontname="Helvetica")
+    clusters: dict[str | None, Any] = {None: dot}
+    for node, data in G.nodes(data=True):
+        kind = data.get("kind", "agent")
+        container = clusters[data.get("parent")]
+        attrs = dict(_SHAPES.get(kind, _SHAPES["agent"]))
+        if kind in ("loop", "map_over"):
+            cluster = pd.Cluster(ids[node], label=dot_text(scope_title(node, data)), style="dashed")
+            container.add_subgraph(cluster)
+            clusters[node] = cluster
+            container = cluster
+        container.add_node(pd.Node(ids[node], label=dot_text(node_label(node, data)), **attrs))
+    for u, v, data in G.edges(data=True):
+        keys = data.get("keys") or frozenset()
+        control = bool(data.get("control"))
+        if not control and not (data_edges and keys):
+            continue
+        attrs = {}
+        if data_edges and keys:
+            attrs["label"] = dot_text(", ".join(sorted(keys)))
+        if not control:
+            attrs["style"] = "dashed"
+        dot.add_edge(pd.Edge(ids[u], ids[v], **attrs))
+    return dot
+
+
+def _graphviz(G_or_pipeline: Any, fmt: str, options: dict[str, Any]) -> bytes:
+    text = to_dot(G_or_pipeline, **options).to_string()
+    program = shutil.which("dot")
+    if program is None:
+        raise GraphvizError(
+            f"Drawing {fmt.upper()} needs Graphviz's 'dot' program, which is not on PATH. "
+            "Install Graphviz (e.g. apt-get install graphviz, brew install graphviz or "
+            "conda install graphviz), or draw with to_mermaid instead."
+        )
+    done = subprocess.run(
+        [program, f"-T{fmt}"], input=text.encode("utf-8"), capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        raise GraphvizError(
+            f"Graphviz's dot failed ({done.returncode}): "
+            f"{done.stderr.decode('utf-8', 'replace').strip()}"
+        )
+    return done.stdout
+
+
+def to_svg(G_or_pipeline: Any, **options: Any) -> str:
+    """Draw a pipeline as SVG text with Graphviz; ``options`` are those of :func:`to_dot`."""
+    return _graphviz(G_or_pipeline, "svg", options).decode("utf-8")
+
+
+def to_png(G_or_pipeline: Any, **options: Any) -> bytes:
+    """Draw a pipeline as PNG bytes with Graphviz; ``options`` are those of :func:`to_dot`."""
+    return _graphviz(G_or_pipeline, "png", options)

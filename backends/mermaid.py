@@ -1,0 +1,141 @@
+"""Mermaid flowcharts of pipeline graphs.
+
+:func:`to_mermaid` draws the very graph the backends execute (``irgraph.to_graph``), as a list
+of lines joined at the end, and never changes it:
+
+- a composite root gets a title node: ``[["name (sequence)"]]``, or for a parallel root the
+  diamond ``{"name (parallel)"}`` with an arrow to each branch;
+- agents are boxes ``["name"]``, transforms parallelograms ``[/"name"/]``, gates hexagons
+  ``{{"name"}}``;
+- loop and map-over scopes are ``subgraph`` blocks holding their body; arrows to and from a
+  scope attach to the block;
+- control edges are ``-->``; data edges are dashed and carry their keys,
+  ``-. "findings" .->``, and exist only where the graph has them: from a key's writer to its
+  actual readers, never backwards.
+
+Mermaid ids are generated (``n1``, ``n2``, ...) and every label is written with mermaid's
+entity codes (``#quot;``, ``#35;``, ...), so any agent name draws as itself and cannot be
+read as syntax. The output depends only on the graph, so it is the same in every process.
+
+>>> from irgraph import Agent
+>>> print(to_mermaid(Agent("a").writes("x") >> Agent("b").instruct("Use {x}.")))
+graph TD
+n1[["a_then_b (sequence)"]]
+n2["a"]
+n3["b"]
+n2 --> n3
+n2 -. "x" .-> n3
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from irgraph.display import as_graph, node_ids, node_label, root_title, scope_title
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["to_mermaid", "mermaid_ids", "mermaid_text", "DIRECTIONS"]
+
+DIRECTIONS = ("TD", "TB", "BT", "LR", "RL")
+
+_SHAPES = {
+    "agent": ('["', '"]'),
+    "transform": ('[/"', '"/]'),
+    "gate": ('{{"', '"}}'),
+}
+_NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
+# Even inside quotes mermaid reads ``%%{`` as a directive, a leading backtick as markdown and
+# ``style...:...#...;`` as a style line.
+_NUMBERED = frozenset("%`:")
+# Mermaid's own placeholders for entity codes; in a label they would turn into "&" and ";".
+_PLACEHOLDERS = (("\ufb02\u00b0", "\ufb02\u2060\u00b0"), ("\u00b6\u00df", "\u00b6\u2060\u00df"))
+
+
+def mermaid_text(text: str) -> str:
+    """Write ``text`` for a quoted mermaid label: entity codes for anything mermaid could read
+    as syntax or that does not print, ``<br>`` for a line break. The two character pairs
+    mermaid uses internally as entity placeholders (``ﬂ°``, ``¶ß``) get an invisible word
+    joiner between them, the one case where the drawn text is not exactly ``text``.
+
+    >>> mermaid_text('say "hi" #1')
+    'say #quot;hi#quot; #35;1'
+    """
+    for pair, joined in _PLACEHOLDERS:
+        text = text.replace(pair, joined)
+    out: list[str] = []
+    for ch in text:
+        if ch in _NAMED:
+            out.append(_NAMED[ch])
+        elif ch == "\n":
+            out.append("<br>")
+        elif ch in _NUMBERED or not ch.isprintable():
+            out.append(f"#{ord(ch)};")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def mermaid_ids(G: nx.DiGraph) -> dict[str, str]:
+    """The mermaid id of each graph node (``n1`` is the root title when there is one)."""
+    return node_ids(G, start=2 if root_title(G) is not None else 1)
+
+
+def _children(G: nx.DiGraph) -> dict[str | None, list[str]]:
+    children: dict[str | None, list[str]] = {}
+    for node, parent in G.nodes(data="parent"):
+        children.setdefault(parent, []).append(node)
+    return children
+
+
+def _node_lines(
+    G: nx.DiGraph,
+    node: str,
+    ids: dict[str, str],
+    children: dict[str | None, list[str]],
+    pad: str,
+) -> list[str]:
+    data: dict[str, Any] = G.nodes[node]
+    mid = ids[node]
+    if node in children or data.get("kind") in ("loop", "map_over"):
+        lines = [f'{pad}subgraph {mid}["{mermaid_text(scope_title(node, data))}"]']
+        for child in children.get(node, ()):
+            lines += _node_lines(G, child, ids, children, pad + "    ")
+        lines.append(f"{pad}end")
+        return lines
+    start, end = _SHAPES.get(data.get("kind", "agent"), _SHAPES["agent"])
+    return [f"{pad}{mid}{start}{mermaid_text(node_label(node, data))}{end}"]
+
+
+def to_mermaid(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True) -> str:
+    """Return the mermaid flowchart of a pipeline graph, builder or IR node.
+
+    ``direction`` is mermaid's (``"TD"`` top-down, ``"LR"`` left-right, ...);
+    ``data_edges=False`` leaves out the dashed key arrows.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)} (got {direction!r}).")
+    G = as_graph(G_or_pipeline)
+    ids = mermaid_ids(G)
+    children = _children(G)
+    lines = [f"graph {direction}"]
+    title = root_title(G)
+    if title is not None:
+        shape = '{"%s"}' if title.endswith("(parallel)") else '[["%s"]]'
+        lines.append("n1" + shape % mermaid_text(title))
+    for node in children.get(None, ()):
+        lines += _node_lines(G, node, ids, children, "")
+    if title is not None and title.endswith("(parallel)"):
+        lines += [
+            f"n1 --> {ids[node]}" for node in children.get(None, ()) if G.in_degree(node) == 0
+        ]
+    for u, v, control in G.edges(data="control"):
+        if control:
+            lines.append(f"{ids[u]} --> {ids[v]}")
+    if data_edges:
+        for u, v, keys in G.edges(data="keys"):
+            if keys:
+                label = mermaid_text(", ".join(sorted(keys)))
+                lines.append(f'{ids[u]} -. "{label}" .-> {ids[v]}')
+    return "\n".join(lines)

@@ -1,0 +1,230 @@
+"""Pictures of pipelines: the glue between the exporters and Jupyter or a terminal.
+
+The exporters (:mod:`irgraph.backends.mermaid`, :mod:`irgraph.backends.dot`) are pure
+functions of a graph. This module picks one for a format, wraps the result in a
+:class:`Diagram` that Jupyter knows how to display, and gives builders and IR nodes their
+inline picture (``_repr_mimebundle_``): an SVG when Graphviz and pydot are installed, otherwise
+a mermaid block in Markdown, which JupyterLab and GitHub draw themselves. Nothing here touches
+the network.
+
+>>> from irgraph import Agent
+>>> diagram = render(Agent("a").writes("x") >> Agent("b").instruct("{x}"), "mermaid")
+>>> print(diagram.data.splitlines()[0])
+graph TD
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from irgraph.errors import IrgraphError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "FORMATS",
+    "Diagram",
+    "as_graph",
+    "node_ids",
+    "node_label",
+    "scope_title",
+    "root_title",
+    "dot_available",
+    "render",
+    "show",
+    "mimebundle",
+]
+
+FORMATS = ("mermaid", "dot", "svg", "png")
+
+
+def as_graph(G_or_pipeline: Any) -> nx.DiGraph:
+    """Return ``G_or_pipeline`` if it is a graph, else ``to_graph`` of the builder or IR."""
+    import networkx as nx
+
+    if isinstance(G_or_pipeline, nx.DiGraph):
+        return G_or_pipeline
+    from irgraph.graph import to_graph
+
+    return to_graph(G_or_pipeline)
+
+
+def node_ids(G: nx.DiGraph, *, start: int = 1) -> dict[str, str]:
+    """Drawing ids ``n1``, ``n2``, ... for the graph's nodes, in the graph's (reading) order.
+
+    Graph ids are free text (``"writer#2"``, any agent name); diagram languages want plain
+    identifiers, so exporters number the nodes and put the real id in the label.
+
+    >>> import networkx as nx
+    >>> node_ids(nx.DiGraph([("a", "b")]))
+    {'a': 'n1', 'b': 'n2'}
+    """
+    return {node: f"n{i}" for i, node in enumerate(G.nodes, start)}
+
+
+def node_label(node: str, data: dict[str, Any]) -> str:
+    """The text drawn for a node: its id (its name, or ``name#2`` for a repeated name)."""
+    return node
+
+
+def scope_title(node: str, data: dict[str, Any]) -> str:
+    """The title of a loop or map-over scope, e.g. ``"refine (loop, max 3, until done)"``."""
+    op = data.get("op")
+    kind = data.get("kind")
+    if kind == "loop":
+        parts = ["loop"]
+        if getattr(op, "max_iterations", None) is not None:
+            parts.append(f"max {op.max_iterations}")  # type: ignore[union-attr]
+        until = getattr(op, "until", None)
+        if isinstance(until, str):
+            parts.append(f"until {until}")
+        elif until is not None:
+            parts.append(f"until {until.ref.rpartition(':')[2]}")
+        return f"{node} ({', '.join(parts)})"
+    if kind == "map_over":
+        over = getattr(op, "over", None)
+        item = getattr(op, "item", None)
+        what = f"map over {over} as {item}" if over else "map over"
+        return f"{node} ({what})"
+    return f"{node} ({kind})"
+
+
+def root_title(G: nx.DiGraph) -> str | None:
+    """``"name (sequence)"`` or ``"name (parallel)"`` for a composite root, else ``None``."""
+    from irgraph.ir import ParallelNode, SequenceNode
+
+    root = G.graph.get("root")
+    if isinstance(root, SequenceNode):
+        return f"{root.name} (sequence)"
+    if isinstance(root, ParallelNode):
+        return f"{root.name} (parallel)"
+    return None
+
+
+def dot_available() -> bool:
+    """Whether SVG/PNG pictures can be drawn: pydot importable and Graphviz's ``dot`` on PATH."""
+    if shutil.which("dot") is None:
+        return False
+    try:
+        import pydot  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Diagram:
+    """A drawn pipeline in one format; Jupyter displays it, ``str()`` gives its text.
+
+    ``data`` is ``str`` for ``"mermaid"``, ``"dot"`` and ``"svg"``, ``bytes`` for ``"png"``.
+    """
+
+    def __init__(self, format: str, data: str | bytes) -> None:
+        self.format = format
+        self.data = data
+
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        if self.format == "svg":
+            return {"image/svg+xml": self.data, "text/plain": "<irgraph diagram (svg)>"}
+        if self.format == "png":
+            return {"image/png": self.data, "text/plain": "<irgraph diagram (png)>"}
+        fence = "mermaid" if self.format == "mermaid" else "dot"
+        text = str(self.data)
+        return {"text/markdown": f"```{fence}\n{text}\n```", "text/plain": text}
+
+    def save(self, path: str) -> None:
+        """Write the diagram to ``path`` (bytes for PNG, UTF-8 text otherwise)."""
+        if isinstance(self.data, bytes):
+            with open(path, "wb") as binary:
+                binary.write(self.data)
+        else:
+            with open(path, "w", encoding="utf-8") as text:
+                text.write(self.data)
+
+    def __str__(self) -> str:
+        return self.data if isinstance(self.data, str) else f"<{len(self.data)} bytes of PNG>"
+
+    def __repr__(self) -> str:
+        return f"Diagram(format={self.format!r}, {len(self.data)} {type(self.data).__name__})"
+
+
+def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Diagram:
+    """Draw a graph, builder or IR node as a :class:`Diagram`.
+
+    ``format`` is ``"mermaid"``, ``"dot"``, ``"svg"`` or ``"png"``; ``None`` picks ``"svg"``
+    when Graphviz is available and ``"mermaid"`` otherwise. ``options`` go to the exporter
+    (``direction=`` for both, ``data_edges=`` for both).
+    """
+    if format is None:
+        format = "svg" if dot_available() else "mermaid"
+    if format not in FORMATS:
+        raise IrgraphError(
+            f"Unknown picture format {format!r}; expected one of "
+            f"{', '.join(repr(f) for f in FORMATS)}."
+        )
+    G = as_graph(G_or_pipeline)
+    # Imported by name: the core never imports a backend at import time.
+    if format == "mermaid":
+        mermaid = importlib.import_module("irgraph.backends.mermaid")
+        return Diagram(format, mermaid.to_mermaid(G, **options))
+    dot = importlib.import_module("irgraph.backends.dot")
+
+    if format == "dot":
+        return Diagram(format, dot.to_dot(G, **options).to_string())
+    if format == "svg":
+        return Diagram(format, dot.to_svg(G, **options))
+    return Diagram(format, dot.to_png(G, **options))
+
+
+def _in_notebook() -> bool:
+    # Only ask IPython if it is already loaded: a plain script never imports it.
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None
+
+
+def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
+    """Show a pipeline picture: inline in Jupyter/IPython, printed in a terminal.
+
+    ``G_or_pipeline`` is a graph from ``to_graph``, a builder or an IR node; ``format`` is as
+    in :func:`render`. Outside IPython, text formats are printed; a PNG is not printable, so
+    use ``render(x, "png").save(path)`` for that.
+    """
+    diagram = render(G_or_pipeline, format, **options)
+    if _in_notebook():
+        from IPython.display import display
+
+        display(diagram)  # type: ignore[no-untyped-call]
+    elif isinstance(diagram.data, bytes):
+        raise IrgraphError(
+            "A PNG cannot be printed to a terminal; save it with "
+            "irgraph.display.render(x, 'png').save('pipeline.png')."
+        )
+    else:
+        print(diagram.data)
+
+
+def mimebundle(
+    pipeline: Any, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """The inline picture of a builder or IR node for Jupyter's ``_repr_mimebundle_``.
+
+    An SVG when Graphviz is available, else a mermaid block; a pipeline too broken to draw
+    falls back to its ``repr`` (with the reason), so displaying never raises.
+    """
+    try:
+        G = as_graph(pipeline)
+        try:
+            diagram = render(G)
+        except IrgraphError:  # Graphviz present but failing: the mermaid text still helps
+            diagram = render(G, "mermaid")
+    except IrgraphError as exc:
+        return {"text/plain": f"{pipeline!r} (no picture: {exc})"}
+    bundle = diagram._repr_mimebundle_()
+    bundle["text/plain"] = repr(pipeline)
+    return bundle
