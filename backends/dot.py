@@ -17,7 +17,7 @@ in a name survive. :func:`to_svg` and :func:`to_png` run Graphviz's ``dot`` prog
 
 >>> from irgraph import Agent
 >>> dot = to_dot(Agent("a").writes("x") >> Agent("b").instruct("Use {x}."))
->>> [(n.get_name(), n.get("label")) for n in dot.get_nodes() if n.get_name().startswith("n")]
+>>> [(n.get_name(), n.get("label")) for n in dot.get_nodes() if n.get("label")]
 [('n1', '"a"'), ('n2', '"b"')]
 >>> [(e.get_source(), e.get_destination(), e.get("label")) for e in dot.get_edges()]
 [('n1', 'n2', '"x"')]
