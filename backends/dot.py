@@ -29,7 +29,14 @@ import shutil
 import subprocess
 from typing import TYPE_CHECKING, Any
 
-from irgraph.display import as_graph, node_ids, node_label, root_title, scope_title
+from irgraph.display import (
+    as_graph,
+    label_text,
+    node_ids,
+    node_label,
+    root_title,
+    scope_title,
+)
 from irgraph.errors import IrgraphError, MissingExtraError
 
 if TYPE_CHECKING:
@@ -53,13 +60,14 @@ class GraphvizError(IrgraphError):
 
 
 def dot_text(text: str) -> str:
-    """Quote ``text`` as a DOT string that Graphviz draws as exactly ``text``.
+    """Quote ``text`` as a DOT string that Graphviz draws as exactly ``text`` (as
+    :func:`~irgraph.display.label_text` shows it).
 
     >>> print(dot_text('say "hi"\\nto C:\\\\ & co'))
     "say \\"hi\\"\\nto C:\\\\ &amp; co"
     """
     out: list[str] = []
-    for ch in text:
+    for ch in label_text(text):
         if ch == "\\":
             out.append("\\\\")
         elif ch == '"':
@@ -68,8 +76,6 @@ def dot_text(text: str) -> str:
             out.append("\\n")
         elif ch == "&":
             out.append("&amp;")  # Graphviz reads &...; entities in every label
-        elif not ch.isprintable():
-            out.append(f"&#{ord(ch)};")
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'

@@ -31,7 +31,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from irgraph.display import as_graph, node_ids, node_label, root_title, scope_title
+from irgraph.display import (
+    as_graph,
+    label_text,
+    node_ids,
+    node_label,
+    root_title,
+    scope_title,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -54,14 +61,16 @@ _PLACEHOLDERS = (("\ufb02\u00b0", "\ufb02\u2060\u00b0"), ("\u00b6\u00df", "\u00b
 
 
 def mermaid_text(text: str) -> str:
-    """Write ``text`` for a quoted mermaid label: entity codes for anything mermaid could read
-    as syntax or that does not print, ``<br>`` for a line break. The two character pairs
+    """Write ``text`` (as :func:`~irgraph.display.label_text` shows it) for a quoted mermaid
+    label: entity codes for anything mermaid could read as syntax or that does not print,
+    ``<br>`` for a line break. The two character pairs
     mermaid uses internally as entity placeholders (``ﬂ°``, ``¶ß``) get an invisible word
     joiner between them, the one case where the drawn text is not exactly ``text``.
 
     >>> mermaid_text('say "hi" #1')
     'say #quot;hi#quot; #35;1'
     """
+    text = label_text(text)
     for pair, joined in _PLACEHOLDERS:
         text = text.replace(pair, joined)
     out: list[str] = []

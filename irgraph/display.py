@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import sys
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "as_graph",
     "node_ids",
     "node_label",
+    "label_text",
     "scope_title",
     "root_title",
     "dot_available",
@@ -65,6 +67,23 @@ def node_ids(G: nx.DiGraph, *, start: int = 1) -> dict[str, str]:
     {'a': 'n1', 'b': 'n2'}
     """
     return {node: f"n{i}" for i, node in enumerate(G.nodes, start)}
+
+
+def label_text(text: str) -> str:
+    """The text a diagram shows for ``text``: line breaks made ``\\n``; control characters
+    (other than line breaks and tabs) and lone surrogates, which have no glyph and which
+    Graphviz and browsers mangle, become U+FFFD. Everything else is kept as it is.
+
+    >>> label_text("a\\r\\nb\\x00")
+    'a\\nb\\ufffd'
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isprintable():
+        return text
+    return "".join(
+        "\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" else ch
+        for ch in text
+    )
 
 
 def node_label(node: str, data: dict[str, Any]) -> str:
