@@ -53,9 +53,10 @@ _SHAPES = {
     "gate": ('{{"', '"}}'),
 }
 _NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
-# Even inside quotes mermaid reads ``%%{`` as a directive, a leading backtick as markdown and
-# ``style...:...#...;`` as a style line.
-_NUMBERED = frozenset("%`:")
+# Even inside quotes mermaid reads ``%%{`` as a directive, a leading backtick as markdown,
+# ``style...:...#...;`` as a style line, ``*``/``_`` as emphasis, and a backslash before an
+# entity code as an escape.
+_NUMBERED = frozenset("%`:*\\")
 # Mermaid's own placeholders for entity codes; in a label they would turn into "&" and ";".
 _PLACEHOLDERS = (("\ufb02\u00b0", "\ufb02\u2060\u00b0"), ("\u00b6\u00df", "\u00b6\u2060\u00df"))
 
@@ -74,8 +75,10 @@ def mermaid_text(text: str) -> str:
     for pair, joined in _PLACEHOLDERS:
         text = text.replace(pair, joined)
     out: list[str] = []
-    for ch in text:
-        if ch in _NAMED:
+    for i, ch in enumerate(text):
+        if ch == "_" and not (_word(text, i - 1) and _word(text, i + 1)):
+            out.append("#95;")  # an underscore inside a word never starts emphasis
+        elif ch in _NAMED:
             out.append(_NAMED[ch])
         elif ch == "\n":
             out.append("<br>")
@@ -84,6 +87,10 @@ def mermaid_text(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def _word(text: str, i: int) -> bool:
+    return 0 <= i < len(text) and text[i].isalnum()
 
 
 def mermaid_ids(G: nx.DiGraph) -> dict[str, str]:

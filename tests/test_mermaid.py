@@ -1,0 +1,300 @@
+"""to_mermaid: the seeds' style, golden files, escaping, data edges, determinism, and the
+output rendered by the real mermaid (headless Chromium, offline)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from irgraph import Agent, Gate, Loop, MapOver, Transform, to_graph
+from irgraph.backends.mermaid import mermaid_ids, mermaid_text, to_mermaid
+from irgraph.display import label_text
+from irgraph.testing.strategies import pipelines
+from tests.mermaid_check import harness
+from tests.mermaid_check.samples import (
+    HOSTILE_NAMES,
+    hostile_pipeline,
+    labelled_pipelines,
+    seed_pipelines,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+DATA_EDGE = re.compile(r'^(n\d+) -\. "([^"]*)" \.-> (n\d+)$')
+CONTROL_EDGE = re.compile(r"^(n\d+) --> (n\d+)$")
+
+
+@pytest.mark.parametrize("name", sorted(seed_pipelines()))
+def test_seed_pipelines_match_their_golden_files(name):
+    text = to_mermaid(seed_pipelines()[name]) + "\n"
+    path = GOLDEN / f"{name}.mmd"
+    if os.environ.get("IRGRAPH_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def _seed_diagrams() -> list[str]:
+    diagrams = []
+    for page in sorted(SEEDS.glob("*.txt")):
+        lines = page.read_text(encoding="utf-8").splitlines()
+        start = lines.index("graph TD")
+        block = [lines[start]]
+        for line in lines[start + 1 :]:
+            if not re.match(r"^(n\d+|\s)", line):
+                break
+            block.append(line)
+        diagrams.append("\n".join(block))
+    return diagrams
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the seed pages live in shared/")
+def test_the_seed_pages_draw_the_same_lines():
+    ours = {
+        "researcher_then_analyst_then_writer": to_mermaid(seed_pipelines()["seed75_research"]),
+        "web_search_and_paper_search": to_mermaid(seed_pipelines()["seed75_parallel"]),
+    }
+    seen = 0
+    for diagram in _seed_diagrams():
+        for title, text in ours.items():
+            if title in diagram:
+                assert set(text.splitlines()) == set(diagram.splitlines())
+                seen += 1
+    assert seen == 2
+
+
+def test_shapes_by_kind_and_root_titles():
+    p = (
+        Agent("a").writes("x")
+        >> Transform("t", str.strip).reads("x").writes("y")
+        >> Gate("g", "ok {y}?")
+    )
+    lines = to_mermaid(p).splitlines()
+    assert lines[:5] == [
+        "graph TD",
+        'n1[["a_then_t_then_g (sequence)"]]',
+        'n2["a"]',
+        'n3[/"t"/]',
+        'n4{{"g"}}',
+    ]
+    assert to_mermaid(Agent("solo")).splitlines() == ["graph TD", 'n1["solo"]']
+
+
+def test_a_parallel_root_points_at_each_branch_entry():
+    p = (Agent("a") >> Agent("b")) | Agent("c")
+    lines = to_mermaid(p).splitlines()
+    assert lines[1].startswith('n1{"') and lines[1].endswith(' (parallel)"}')
+    assert "n1 --> n2" in lines and "n1 --> n4" in lines and "n1 --> n3" not in lines
+
+
+def test_scopes_are_subgraphs_holding_their_bodies_and_edges_attach_to_them():
+    p = (
+        Agent("make").writes("papers")
+        >> MapOver("each")
+        .over("papers", item="paper")
+        .step(Loop("inner").step(Agent("s").instruct("{paper}").writes("sum")).max_iterations(2))
+        .writes("sums")
+        >> Agent("end").instruct("{sums}")
+    )
+    text = to_mermaid(p)
+    assert (
+        'subgraph n3["each (map over papers as paper)"]\n'
+        '    subgraph n4["inner (loop, max 2)"]\n'
+        '        n5["s"]\n'
+        "    end\n"
+        "end"
+    ) in text
+    assert "n2 --> n3" in text and "n3 --> n6" in text
+    assert 'n2 -. "papers" .-> n3' in text and 'n3 -. "sums" .-> n6' in text
+
+
+def test_loop_titles_name_the_stop_condition():
+    loop = Loop("refine").step(Agent("w").writes("ok")).max_iterations(3).until("ok")
+    assert '"refine (loop, max 3, until ok)"' in to_mermaid(loop)
+
+
+def test_data_edges_go_from_the_writer_to_its_actual_readers_only():
+    p = (
+        Agent("w").writes("x")
+        >> Agent("mid").instruct("nothing")
+        >> Agent("r").instruct("{x}").writes("x")
+        >> Agent("r2").instruct("{x}")
+    )
+    ids = mermaid_ids(to_graph(p))
+    data = [m.groups() for m in map(DATA_EDGE.match, to_mermaid(p).splitlines()) if m]
+    assert data == [(ids["w"], "x", ids["r"]), (ids["r"], "x", ids["r2"])]
+
+
+def test_several_keys_on_one_edge_share_one_sorted_label():
+    p = (
+        Agent("a").writes("b_key")
+        >> Transform("t", str.strip).reads("b_key")
+        >> Agent("z").instruct("{b_key}")
+    )
+    assert 'n2 -. "b_key" .-> n3' in to_mermaid(p)
+    two = Loop("l").step(Agent("a").writes("k2")).step(Agent("b").writes("k1")).max_iterations(1)
+    assert '-. "k1, k2" .->' in to_mermaid(two >> Agent("r").instruct("{k1} {k2}"))
+
+
+def test_data_edges_can_be_left_out_and_direction_chosen():
+    p = seed_pipelines()["seed75_research"]
+    text = to_mermaid(p, direction="LR", data_edges=False)
+    assert text.startswith("graph LR\n") and ".->" not in text
+    with pytest.raises(ValueError, match="direction must be one of"):
+        to_mermaid(p, direction="sideways")
+
+
+def test_builder_ir_and_graph_give_the_same_text():
+    p = seed_pipelines()["every_kind"]
+    assert to_mermaid(p) == to_mermaid(p.to_ir()) == to_mermaid(to_graph(p))
+
+
+def test_drawing_does_not_change_the_graph():
+    G = to_graph(seed_pipelines()["every_kind"])
+    before = (list(G.nodes(data=True)), list(G.edges(data=True)), dict(G.graph))
+    to_mermaid(G)
+    assert (list(G.nodes(data=True)), list(G.edges(data=True)), dict(G.graph)) == before
+
+
+def test_the_text_is_the_same_in_every_process():
+    code = (
+        "from tests.mermaid_check.samples import seed_pipelines\n"
+        "from irgraph.backends.mermaid import to_mermaid\n"
+        "print(to_mermaid(seed_pipelines()['every_kind']))\n"
+    )
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        root = Path(__file__).resolve().parents[1]
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.add(done.stdout)
+    assert outputs == {to_mermaid(seed_pipelines()["every_kind"]) + "\n"}
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ('say "hi"', "say #quot;hi#quot;"),
+        ("#quot;", "#35;quot;"),
+        ("a<b>&c", "a#lt;b#gt;#amp;c"),
+        ("two\nlines\r\nthree", "two<br>lines<br>three"),
+        ("%%{init}%%", "#37;#37;{init}#37;#37;"),
+        ("`md`", "#96;md#96;"),
+        ("x:y", "x#58;y"),
+        ("tab\t", "tab#9;"),
+        ("nul\x00", "nul\ufffd"),
+        ("é 😀", "é 😀"),
+        ("**bold** *it*", "#42;#42;bold#42;#42; #42;it#42;"),
+        ("snake_case _it_ __d__", "snake_case #95;it#95; #95;#95;d#95;#95;"),
+    ],
+)
+def test_labels_are_written_with_entity_codes(text, written):
+    assert mermaid_text(text) == written
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_no_written_label_holds_a_quote_a_newline_or_a_directive(name):
+    written = mermaid_text(name)
+    assert '"' not in written and "\n" not in written and "%%" not in written
+
+
+@given(labelled_pipelines())
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_every_label_line_is_one_quoted_string(p):
+    for line in to_mermaid(p).splitlines()[1:]:
+        # one statement per line; quotes only where the exporter puts them
+        assert line.count('"') in (0, 2), line
+        assert "\n" not in line and "%%" not in line
+
+
+@given(pipelines(with_gates=True))
+def test_control_and_data_edges_are_exactly_the_graphs(p):
+    G = to_graph(p)
+    ids = mermaid_ids(G)
+    lines = to_mermaid(G).splitlines()
+    control = {m.groups() for m in map(CONTROL_EDGE.match, lines) if m}
+    header = {(u, v) for u, v in control if u == "n1" and "n1" not in ids.values()}
+    expected = {(ids[u], ids[v]) for u, v, c in G.edges(data="control") if c}
+    assert control - header == expected
+    data = {m.groups() for m in map(DATA_EDGE.match, lines) if m}
+    assert data == {(ids[u], ", ".join(sorted(k)), ids[v]) for u, v, k in G.edges(data="keys") if k}
+    order = {node: i for i, node in enumerate(nx.topological_sort(G))}
+    back = {v: k for k, v in ids.items()}
+    assert all(order[back[u]] < order[back[v]] for u, _, v in data)  # never backwards
+
+
+# -- the real mermaid -----------------------------------------------------------------------
+
+
+def _shown(text: str) -> str:
+    """Compare drawn labels ignoring whitespace (HTML collapses it; <br> has no text)."""
+    return "".join(ch for ch in label_text(text) if not ch.isspace() and ch != "\u2060")
+
+
+def _hypothesis_sample(strategy: st.SearchStrategy[object], count: int) -> list[object]:
+    drawn: list[object] = []
+
+    @given(strategy)
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def collect(p: object) -> None:
+        drawn.append(p)
+
+    collect()
+    return drawn
+
+
+@pytest.fixture(scope="module")
+def mermaid_render():
+    if harness.find_chromium() is None and not os.environ.get("IRGRAPH_REQUIRE_MERMAID"):
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    try:
+        harness.ensure_bundle()
+    except harness.HarnessUnavailable as exc:
+        if os.environ.get("IRGRAPH_REQUIRE_MERMAID"):
+            raise
+        pytest.skip(str(exc))
+    return harness.render_all
+
+
+def test_mermaid_renders_the_seeds_hostile_names_and_a_hypothesis_sample(mermaid_render):
+    samples = [*seed_pipelines().values(), hostile_pipeline()]
+    samples += _hypothesis_sample(pipelines(with_gates=True), 40)
+    samples += _hypothesis_sample(labelled_pipelines(), 40)
+    graphs = [to_graph(p) for p in samples]
+    texts = [to_mermaid(G) for G in graphs]
+    texts += [to_mermaid(graphs[0], direction="LR", data_edges=False)]
+    report = mermaid_render(texts)
+    assert report["fatal"] is None, report["fatal"]
+    assert len(report["results"]) == len(texts)
+    failures = [
+        (text, result["error"])
+        for text, result in zip(texts, report["results"], strict=True)
+        if not result["ok"]
+    ]
+    assert not failures, failures[:3]
+    for G, text, result in zip(graphs, texts, report["results"], strict=False):
+        drawn = {_shown(label) for label in result["labels"]}
+        for node in G.nodes:
+            assert any(_shown(node) in label for label in drawn), (node, text)
+
+
+def test_the_check_fails_on_a_broken_diagram(mermaid_render):
+    report = mermaid_render(['graph TD\nn1["a"] -->', 'graph TD\nn1["fine"]'])
+    assert [r["ok"] for r in report["results"]] == [False, True]
+    assert "Parse error" in report["results"][0]["error"]
