@@ -1,0 +1,184 @@
+"""to_dot / to_svg / to_png: the DOT parsed back is the graph, labels survive, clusters are
+scopes, and a missing pydot or Graphviz gives an error that says what to install."""
+
+from __future__ import annotations
+
+import builtins
+import html
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import pydot
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from irgraph import Agent, MissingExtraError, to_graph
+from irgraph.backends import dot as dot_backend
+from irgraph.backends.dot import GraphvizError, dot_text, to_dot, to_png, to_svg
+from irgraph.display import label_text, node_ids
+from irgraph.testing.strategies import pipelines
+from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines
+
+needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
+SVG = "{http://www.w3.org/2000/svg}"
+# pydot's parser calls pyparsing's old camelCase names
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
+
+
+def unquote(value: str) -> str:
+    """Read a DOT string attribute back as the text Graphviz draws."""
+    assert value.startswith('"') and value.endswith('"'), value
+    body = re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), value[1:-1])
+    return html.unescape(body)
+
+
+def parsed(G_or_pipeline) -> tuple[pydot.Dot, dict[str, pydot.Node], list[pydot.Edge], dict]:
+    """Parse the DOT text back; return the graph, its nodes by id, its edges and, for each
+    node, the cluster name it sits in (None at the top)."""
+    text = to_dot(G_or_pipeline).to_string()
+    (graph,) = pydot.graph_from_dot_data(text)
+    nodes: dict[str, pydot.Node] = {}
+    where: dict[str, str | None] = {}
+    edges: list[pydot.Edge] = []
+
+    def walk(g, cluster):
+        for node in g.get_nodes():
+            if node.get_name() not in ("node", "edge", "graph"):
+                nodes[node.get_name()] = node
+                where[node.get_name()] = cluster
+        edges.extend(g.get_edges())
+        for sub in g.get_subgraphs():
+            walk(sub, sub.get_name())
+
+    walk(graph, None)
+    return graph, nodes, edges, where
+
+
+def assert_same_graph(G) -> None:
+    ids = node_ids(G)
+    back = {v: k for k, v in ids.items()}
+    _, nodes, edges, where = parsed(G)
+    assert set(nodes) == set(ids.values())
+    assert {(back[e.get_source()], back[e.get_destination()]) for e in edges} == set(G.edges)
+    assert len(edges) == G.number_of_edges()
+    for name, node in nodes.items():
+        assert unquote(node.get("label")) == label_text(back[name])
+        parent = G.nodes[back[name]]["parent"]
+        if G.nodes[back[name]]["kind"] in ("loop", "map_over"):
+            assert where[name] == f"cluster_{name}"
+        else:
+            assert where[name] == (None if parent is None else f"cluster_{ids[parent]}")
+    for edge in edges:
+        u, v = back[edge.get_source()], back[edge.get_destination()]
+        data = G.edges[u, v]
+        label = edge.get("label")
+        assert (unquote(label) if label else "") == ", ".join(sorted(data["keys"]))
+        assert (edge.get("style") == "dashed") == (not data["control"])
+
+
+@given(pipelines(with_gates=True))
+def test_dot_parsed_back_has_the_graphs_nodes_edges_and_scopes(p):
+    assert_same_graph(to_graph(p))
+
+
+@given(labelled_pipelines())
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+def test_any_name_survives_the_round_trip_through_dot_text(p):
+    assert_same_graph(to_graph(p))
+
+
+def test_hostile_names_and_seeds_round_trip():
+    for p in [hostile_pipeline(), *seed_pipelines().values()]:
+        assert_same_graph(to_graph(p))
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ('say "hi"', '"say \\"hi\\""'),
+        ("C:\\dir\\n", '"C:\\\\dir\\\\n"'),
+        ("two\nlines", '"two\\nlines"'),
+        ("R&D &lt;", '"R&amp;D &amp;lt;"'),
+        ("é 😀", '"é 😀"'),
+        ("nul\x00", '"nul\ufffd"'),
+    ],
+)
+def test_labels_are_quoted_with_dot_escapes(text, written):
+    assert dot_text(text) == written
+
+
+def test_shapes_by_kind_and_the_root_title():
+    graph, nodes, _, _ = parsed(seed_pipelines()["every_kind"])
+    shapes = {unquote(n.get("label")): n.get("shape") for n in nodes.values()}
+    assert shapes == {
+        "split": "parallelogram",
+        "summaries": "folder",
+        "summarizer": "box",
+        "planner": "box",
+        "revise": "box3d",
+        "writer": "box",
+        "critic": "box",
+        "approve": "hexagon",
+    }
+    assert unquote(graph.get("label")).endswith(" (sequence)")
+    clusters = {s.get_name(): unquote(s.get("label")) for s in graph.get_subgraphs()}
+    assert clusters == {
+        "cluster_n2": "summaries (map over papers as paper)",
+        "cluster_n5": "revise (loop, max 3, until verdict)",
+    }
+
+
+def test_options_direction_and_no_data_edges():
+    p = Agent("a").writes("x") >> Agent("b") >> Agent("c").instruct("{x}")
+    assert to_dot(p, direction="LR").get("rankdir") == "LR"
+    assert to_dot(p).get("rankdir") == "TB"
+    edges = to_dot(p, data_edges=False).get_edges()
+    assert [(e.get_source(), e.get_destination()) for e in edges] == [("n1", "n2"), ("n2", "n3")]
+    assert all(e.get("label") is None for e in edges)
+    with pytest.raises(ValueError, match="direction must be one of"):
+        to_dot(p, direction="up")
+
+
+def test_missing_pydot_names_the_extra(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_pydot(name, *args, **kwargs):
+        if name == "pydot":
+            raise ImportError("No module named 'pydot'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pydot)
+    with pytest.raises(MissingExtraError, match=r"pip install 'irgraph\[dot\]'") as info:
+        to_dot(Agent("a"))
+    assert (info.value.package, info.value.extra) == ("pydot", "dot")
+
+
+def test_missing_graphviz_says_to_install_it(monkeypatch):
+    monkeypatch.setattr(dot_backend.shutil, "which", lambda name: None)
+    with pytest.raises(GraphvizError, match="apt-get install graphviz"):
+        to_svg(Agent("a"))
+    with pytest.raises(GraphvizError, match="Graphviz"):
+        to_png(Agent("a"))
+
+
+@needs_graphviz
+def test_svg_draws_every_name_as_itself():
+    p = hostile_pipeline()
+    G = to_graph(p)
+    root = ET.fromstring(to_svg(p))
+    drawn = "\n".join(t.text or "" for t in root.iter(f"{SVG}text"))
+    for node in G.nodes:
+        for line in label_text(node).split("\n"):
+            assert line.strip() in drawn, node
+
+
+@needs_graphviz
+def test_png_is_a_png():
+    assert to_png(seed_pipelines()["seed75_loop"]).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@needs_graphviz
+def test_a_failing_dot_run_is_a_graphviz_error():
+    with pytest.raises(GraphvizError, match="dot failed"):
+        dot_backend._graphviz(Agent("a"), "no-such-format", {})
