@@ -109,7 +109,6 @@ class _Walker:
         self.warnings: list[str] = []
         self.scopes: dict[str | None, list[str]] = {None: []}
         self.read_writers: set[str] = set()
-        self.data: dict[tuple[str, str], set[str]] = {}
         self.used: dict[str, int] = {}
 
     # ids -----------------------------------------------------------------------------
@@ -137,14 +136,13 @@ class _Walker:
                 G.add_edge(u, v, control=True)
 
     def flow(self, writer: str, reader: str, key: str) -> None:
-        pair = (writer, reader)
-        keys = self.data.get(pair)
-        if keys is None:
-            self.data[pair] = {key}
-            if not self.G.has_edge(writer, reader):
-                self.G.add_edge(writer, reader, control=False)
+        data = self.G.succ[writer].get(reader)
+        if data is None:
+            self.G.add_edge(writer, reader, control=False, keys={key})
+        elif "keys" in data:
+            data["keys"].add(key)
         else:
-            keys.add(key)
+            data["keys"] = {key}
 
     # reads and writes ----------------------------------------------------------------
     def bind(self, reader: str, key: str, env: _Env, optional: bool) -> None:
@@ -225,12 +223,17 @@ class _Walker:
         if not node.children:
             self.empty(node, "FanOut", "branches", ".branch(...)")
         out = _empty()
-        parts: list[tuple[_Summary, _Env]] = []
+        # Keep only each branch's reads, not its summary and layer: a wide fan-out would
+        # otherwise hold several containers per branch and trigger full gc passes.
+        branch_reads: list[dict[str, str]] = []
+        written: dict[str, str] = {}
         writer_branch: dict[str, tuple[str, int]] = {}
         for index, child in enumerate(node.children):
             layer = _Env(env)
             part = self.walk(child, layer, parent)
-            parts.append((part, layer))
+            branch_reads.append(part.reads)
+            written.update(layer.local)
+            out.writes.update(part.writes)
             out.entries += part.entries
             out.exits += part.exits
             for key, writer in part.writes.items():
@@ -246,8 +249,8 @@ class _Walker:
                     ))
                 else:
                     writer_branch[key] = (writer, index)
-        for index, (part, _) in enumerate(parts):
-            for key, reader in part.reads.items():
+        for index, reads in enumerate(branch_reads):
+            for key, reader in reads.items():
                 owner = writer_branch.get(key)
                 if owner is not None and owner[1] != index:
                     self.problems.append(Problem(
@@ -259,33 +262,36 @@ class _Walker:
                         f"{owner[0]} >> ({reader} | ...).",
                     ))
                 out.reads.setdefault(key, reader)
-        for part, layer in parts:
-            env.local.update(layer.local)
-            out.writes.update(part.writes)
+        env.local.update(written)
         return out
 
-    def scope_node(self, node: LoopNode | MapOverNode, env: _Env, parent: str | None,
-                   item: str | None) -> tuple[str, _Env, _Summary]:
+    def open_scope(self, node: LoopNode | MapOverNode, parent: str | None) -> str:
         sid = self.add_node(node, parent, reads=(), optional_reads=(), writes=(), body_reads={})
         self.scopes[sid] = []
+        return sid
+
+    def walk_body(self, node: LoopNode | MapOverNode, env: _Env, sid: str,
+                  item: str | None) -> _Env:
         body_env = _Env(env, scope=sid, item=item)
-        body = self.sequence(node.children, body_env, sid)
-        return sid, body_env, body
+        self.sequence(node.children, body_env, sid)
+        return body_env
 
     def loop(self, node: LoopNode, env: _Env, parent: str | None) -> _Summary:
+        # Problems name the scope's graph id, which differs from its name when reused.
+        sid = self.open_scope(node, parent)
         if not node.children:
-            self.empty(node, "Loop", "steps", ".step(...)")
+            self.empty(node, "Loop", "steps", ".step(...)", sid)
         if node.max_iterations is None:
             self.problems.append(Problem(
                 f"Loop '{node.name}' has no max_iterations, so it could run forever.",
-                node=node.name, hint="Bound it with .max_iterations(n) (or write it as x * n).",
+                node=sid, hint="Bound it with .max_iterations(n) (or write it as x * n).",
             ))
         elif node.max_iterations < 1:
             self.problems.append(Problem(
                 f"Loop '{node.name}' has max_iterations={node.max_iterations}, but it must be "
-                "at least 1.", node=node.name, hint="Use .max_iterations(n) with n >= 1.",
+                "at least 1.", node=sid, hint="Use .max_iterations(n) with n >= 1.",
             ))
-        sid, body_env, _ = self.scope_node(node, env, parent, None)
+        body_env = self.walk_body(node, env, sid, None)
         attrs_ = self.G.nodes[sid]
         own_reads: tuple[str, ...] = ()
         if isinstance(node.until, str) and node.until not in body_env.local:
@@ -302,9 +308,10 @@ class _Walker:
         return _Summary([sid], [sid], reads, writes)
 
     def map_over(self, node: MapOverNode, env: _Env, parent: str | None) -> _Summary:
+        sid = self.open_scope(node, parent)
         if not node.children:
-            self.empty(node, "MapOver", "steps", ".step(...)")
-        sid, body_env, _ = self.scope_node(node, env, parent, node.item)
+            self.empty(node, "MapOver", "steps", ".step(...)", sid)
+        body_env = self.walk_body(node, env, sid, node.item)
         attrs_ = self.G.nodes[sid]
         reads: dict[str, str] = {}
         if node.over is None:
@@ -336,9 +343,9 @@ class _Walker:
         reads.update({key: sid for key in attrs_["body_reads"]})
         return _Summary([sid], [sid], reads, writes)
 
-    def empty(self, node: Node, kind: str, what: str, fix: str) -> None:
+    def empty(self, node: Node, kind: str, what: str, fix: str, nid: str | None = None) -> None:
         self.problems.append(Problem(
-            f"{kind} '{node.name}' has no {what}.", node=node.name,
+            f"{kind} '{node.name}' has no {what}.", node=nid or node.name,
             hint=f"Add one with {fix}, or remove the empty {kind}.",
         ))
 
@@ -368,10 +375,10 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] = ()) -> nx.DiGraph:
     for key in sorted(declared):
         top.local[key] = _INPUT  # bound, with no edge
     walker.walk(root, top, None)
-    for (u, v), keys in walker.data.items():
-        G.edges[u, v]["keys"] = frozenset(keys)
+    shared: dict[frozenset[str], frozenset[str]] = {}  # one object per distinct key set
     for _, _, data in G.edges(data=True):
-        data.setdefault("keys", frozenset())
+        keys = frozenset(data.get("keys", ()))
+        data["keys"] = shared.setdefault(keys, keys)
         data.setdefault("control", False)
     for nid in walker.scopes:
         if nid is not None:

@@ -107,13 +107,31 @@ def _check_children(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
 def _check_positive_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         name = getattr(instance, "name", "?")
         raise PipelineError(
-            f"'{name}' has {attribute.name}={value!r}, but it must be a number "
+            f"'{name}' has {attribute.name}={value!r}, but it must be a positive number "
             f"(got a {type(value).__name__}).",
             node=name,
         )
+
+
+def _check_count_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        name = getattr(instance, "name", "?")
+        raise PipelineError(
+            f"'{name}' has {attribute.name}={value!r}, but it must be a whole number of at "
+            f"least 1 (got a {type(value).__name__}).",
+            node=name,
+        )
+
+
+def _check_required_key(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        name = getattr(instance, "name", "?")
+        raise PipelineError(f"'{name}' needs {attribute.name} to be a state key (got None).",
+                            node=name)
+    _check_key(instance, attribute, value)
 
 
 @attrs.frozen
@@ -305,10 +323,10 @@ class MapOverNode:
     name: str = attrs.field(validator=_check_name)
     children: tuple[Node, ...] = attrs.field(default=(), converter=tuple, validator=_check_children)
     over: str | None = attrs.field(default=None, validator=_check_key)
-    item: str = attrs.field(default="item", validator=_check_key)
+    item: str = attrs.field(default="item", validator=_check_required_key)
     collect: str | None = attrs.field(default=None, validator=_check_key)
     writes: str | None = attrs.field(default=None, validator=_check_key)
-    max_concurrency: int | None = attrs.field(default=None)
+    max_concurrency: int | None = attrs.field(default=None, validator=_check_count_or_none)
 
 
 Node = AgentNode | SequenceNode | ParallelNode | LoopNode | TransformNode | GateNode | MapOverNode

@@ -43,6 +43,13 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
     >>> parse_template("Write from {findings} and {notes?}").optional_reads
     ('notes',)
     """
+    if not isinstance(text, str):
+        # Checked here too: IR nodes parse their template before attrs runs validators.
+        raise PipelineError(
+            f"The {field} of '{node}' must be a string (got {text!r} that is a "
+            f"{type(text).__name__}).",
+            node=node,
+        )
     try:
         raw = list(_PARSE(text))
     except ValueError as exc:

@@ -89,13 +89,15 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
     shown = f"'{key}'" if kind in ("loop", "map_over") else "{" + key + "}"
     writers = [w for w in known.get(key, []) if w != nid]
     suggestion = tuple(k for k in closest_keys(key, [k for k in known if k != key]))
+    # Only a template read can be made optional; a loop's until or a map-over's list cannot.
+    optional = kind not in ("loop", "map_over")
     if writers:
-        hint = (f"'{writers[0]}' writes '{key}' but does not run before '{nid}'; move it "
-                f"earlier, or use {{{key}?}} if '{nid}' can do without it.")
+        hint = f"'{writers[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
+        hint += f", or use {{{key}?}} if '{nid}' can do without it." if optional else "."
     else:
         hint = (f"Write it with .writes('{key}') on an earlier step, declare it as an input "
-                f"(to_graph(..., inputs={{'{key}'}}) or run(..., state={{'{key}': ...}})), "
-                f"or read it as {{{key}?}} if it may be unset.")
+                f"(to_graph(..., inputs={{'{key}'}}) or run(..., state={{'{key}': ...}}))")
+        hint += f", or read it as {{{key}?}} if it may be unset." if optional else "."
     return Problem(
         f"'{nid}' {what} {shown}, but no step before it writes '{key}' and it is not a "
         "pipeline input.",

@@ -1,0 +1,595 @@
+"""Hypothesis strategies that generate irgraph pipelines, for our tests and for yours.
+
+:func:`pipelines` draws builder pipelines that are valid by construction, so
+``validate(to_graph(p, inputs=...))`` passes for every example. The generator walks down the
+tree carrying the keys a node may read (written upstream in the same or an enclosing scope,
+or declared as inputs): a required ``{key}`` only names one of those; every write inside a
+parallel branch or a map-over body uses a fresh key, so branches never race and never read a
+sibling's key; a map-over iterates a list written upstream (by a :class:`Transform` calling
+:func:`make_list`, by another map-over, or a list input) and its body reads the item.
+:func:`invalid_pipelines` breaks a valid pipeline on purpose, and :func:`to_code` prints any
+builder as the Python that builds it, for readable failure reports.
+
+Choices are drawn so that hypothesis shrinks towards small, plain pipelines: one agent,
+unique names, operators rather than explicit builders.
+
+>>> print(to_code(Agent("writer").instruct("Write {topic}.").writes("draft") * 2))
+from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
+from irgraph.ir import FunctionRef
+<BLANKLINE>
+pipeline = (
+    Loop('writer_x2')
+    .step(Agent('writer').instruct('Write {topic}.').writes('draft'))
+    .max_iterations(2)
+)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import reduce
+from typing import Any
+
+import attrs
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from irgraph.builder import (
+    Agent,
+    Builder,
+    FanOut,
+    Gate,
+    Loop,
+    MapOver,
+    Pipeline,
+    Transform,
+    iter_steps,
+)
+from irgraph.ir import NODE_KINDS, FunctionRef, Node
+
+__all__ = [
+    "pipelines",
+    "pipelines_with_inputs",
+    "invalid_pipelines",
+    "to_code",
+    "make_list",
+    "join_values",
+    "count_values",
+    "stop_after_first",
+    "ALL_KINDS",
+    "INVALID_KINDS",
+]
+
+ALL_KINDS = frozenset({"agent", "transform", "gate", "sequence", "parallel", "loop", "map_over"})
+INVALID_KINDS = frozenset({"unbound_read", "write_race", "sibling_read", "empty_composite"})
+
+_LEAVES = ("agent", "transform", "gate")  # simplest first: hypothesis shrinks to index 0
+_COMPOSITES = ("sequence", "parallel", "loop", "map_over")
+_NAMES = ("researcher", "writer", "critic", "editor", "planner", "summarizer")
+_KEY_WORDS = ("findings", "draft", "critique", "summary", "plan", "outline")
+_LIST_WORDS = ("papers", "sections", "claims")
+_NEVER_WRITTEN = "context"  # read only as {context?}: never written, never an error
+_INPUT_NAMES = ("topic", "audience", "question")
+_LIST_INPUT_NAMES = ("sources", "questions")
+
+
+# Functions the generated transforms and loops call: top level, so the IR round-trips JSON.
+def make_list(**values: Any) -> list[str]:
+    """Return the values (by key name order) as a list of strings; ``["a", "b"]`` if none."""
+    return [str(values[k]) for k in sorted(values)] or ["a", "b"]
+
+
+def join_values(**values: Any) -> str:
+    """Join the values (by key name order) into one string."""
+    return " | ".join(str(values[k]) for k in sorted(values))
+
+
+def count_values(**values: Any) -> int:
+    """Return how many values were passed."""
+    return len(values)
+
+
+def stop_after_first(state: Any) -> bool:
+    """A loop predicate that is always true: the loop body runs once."""
+    return True
+
+
+@attrs.frozen
+class _Options:
+    max_depth: int
+    max_width: int
+    leaves: tuple[str, ...]
+    composites: tuple[str, ...]
+    inputs: tuple[str, ...]
+    list_inputs: tuple[str, ...]
+    with_overwrites: bool
+    with_optional_reads: bool
+    with_duplicate_names: bool
+
+
+@attrs.frozen
+class _Scope:
+    visible: tuple[str, ...]  # keys a required read may name here
+    lists: tuple[str, ...]  # visible keys holding lists
+    isolated: bool  # in a parallel branch or map-over body: every write takes a fresh key
+    depth: int
+
+    def after(self, part: _Part) -> _Scope:
+        visible = self.visible + tuple(k for k in part.writes if k not in self.visible)
+        lists = self.lists + tuple(k for k in part.lists if k not in self.lists)
+        return attrs.evolve(self, visible=visible, lists=lists)
+
+
+@attrs.frozen
+class _Part:
+    builder: Builder
+    writes: tuple[str, ...] = ()  # keys readable after this part
+    lists: tuple[str, ...] = ()
+
+
+class _Draft:
+    """Per-example naming state: fresh keys, and names that are sometimes reused."""
+
+    def __init__(self, draw: Callable[[Any], Any], opts: _Options) -> None:
+        self.draw = draw
+        self.opts = opts
+        self.taken = {*opts.inputs, *opts.list_inputs, _NEVER_WRITTEN}
+        self.names: list[str] = []
+
+    def chance(self, one_in: int) -> bool:
+        # True one time in `one_in`; shrinks to False.
+        return bool(self.draw(st.integers(0, one_in - 1)) == one_in - 1)
+
+    def key(self, words: tuple[str, ...] = _KEY_WORDS) -> str:
+        word = str(self.draw(st.sampled_from(words)))
+        key, n = word, 1
+        while key in self.taken:
+            n += 1
+            key = f"{word}_{n}"
+        self.taken.add(key)
+        return key
+
+    def name(self, words: tuple[str, ...] = _NAMES) -> str:
+        if self.names and self.opts.with_duplicate_names and self.chance(5):
+            return str(self.draw(st.sampled_from(self.names)))
+        word = str(self.draw(st.sampled_from(words)))
+        name, n = word, 1
+        while name in self.names:
+            n += 1
+            name = f"{word}{n}"
+        self.names.append(name)
+        return name
+
+    def some(self, keys: Iterable[str], max_size: int) -> list[str]:
+        keys = tuple(keys)
+        if not keys:
+            return []
+        return list(self.draw(st.lists(st.sampled_from(keys), max_size=max_size, unique=True)))
+
+    def write_key(self, scope: _Scope) -> str:
+        # Overwriting is safe only where no sibling can race or read the old value.
+        plain = [k for k in scope.visible if k not in scope.lists]
+        if self.opts.with_overwrites and not scope.isolated and plain and self.chance(4):
+            return str(self.draw(st.sampled_from(plain)))
+        return self.key()
+
+
+def _agent(d: _Draft, scope: _Scope, *, reads: Iterable[str] = (), fresh: bool = False) -> _Part:
+    required = list(dict.fromkeys([*reads, *d.some(scope.visible, 3)]))
+    optional: list[str] = []
+    if d.opts.with_optional_reads:
+        optional = d.some((*scope.visible, _NEVER_WRITTEN), 2)
+    pieces = ["{" + k + "}" for k in required] + ["{" + k + "?}" for k in optional]
+    if d.chance(6):
+        pieces.append("{{as JSON}}")
+    pieces = list(d.draw(st.permutations(pieces))) if len(pieces) > 1 else pieces
+    agent = Agent(d.name())
+    if pieces or d.chance(2):
+        agent = agent.instruct(" ".join(["Use", *pieces]) + ".")
+    writes: tuple[str, ...] = ()
+    if fresh or not d.chance(5):
+        writes = (d.key() if fresh else d.write_key(scope),)
+        agent = agent.writes(writes[0])
+    if d.chance(5):
+        agent = agent.model("fake-model")
+    if d.chance(8):
+        agent = agent.describe("Generated by irgraph.testing.strategies.")
+    return _Part(agent, writes)
+
+
+def _transform(d: _Draft, scope: _Scope, *, to_list: bool = False) -> _Part:
+    fn = make_list if to_list else d.draw(st.sampled_from((join_values, count_values, make_list)))
+    key = d.key(_LIST_WORDS) if fn is make_list else d.write_key(scope)
+    t = Transform(d.name(("combine", "collect", "count")), fn).reads(*d.some(scope.visible, 2))
+    return _Part(t.writes(key), (key,), (key,) if fn is make_list else ())
+
+
+def _gate(d: _Draft, scope: _Scope) -> _Part:
+    reads = d.some(scope.visible, 1)
+    gate = Gate(
+        d.name(("approve", "review")), "Approve" + "".join(f" {{{k}}}" for k in reads) + "?"
+    )
+    if d.chance(3):
+        return _Part(gate)
+    key = d.write_key(scope)
+    return _Part(gate.writes(key), (key,))
+
+
+def _steps(d: _Draft, scope: _Scope, count: int) -> tuple[list[_Part], _Scope]:
+    parts: list[_Part] = []
+    for _ in range(count):
+        part = _node(d, scope)
+        parts.append(part)
+        scope = scope.after(part)
+    return parts, scope
+
+
+def _new_keys(start: _Scope, end: _Scope) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    writes = tuple(k for k in end.visible if k not in start.visible)
+    lists = tuple(k for k in end.lists if k not in start.lists)
+    return writes, lists
+
+
+def _sequence(d: _Draft, scope: _Scope) -> _Part:
+    count = d.draw(st.integers(2, max(2, d.opts.max_width)))
+    inner = attrs.evolve(scope, depth=scope.depth + 1)
+    parts, end = _steps(d, inner, count)
+    writes, lists = _new_keys(inner, end)
+    builder: Builder
+    if d.chance(3):
+        explicit = Pipeline(d.name(("pipeline", "stage")))
+        for part in parts:
+            # Now and then a step is a ready-made IR node, which .step() also takes.
+            explicit = explicit.step(part.builder.to_ir() if d.chance(10) else part.builder)
+        builder = explicit
+    else:
+        builder = reduce(lambda a, b: a >> b, [p.builder for p in parts])
+    return _Part(builder, writes, lists)
+
+
+def _parallel(d: _Draft, scope: _Scope) -> _Part:
+    count = d.draw(st.integers(2, max(2, d.opts.max_width)))
+    branch_scope = attrs.evolve(scope, isolated=True, depth=scope.depth + 1)
+    parts = [_node(d, branch_scope) for _ in range(count)]
+    builder: Builder
+    if d.chance(3):
+        explicit = FanOut(d.name(("fanout", "together")))
+        for part in parts:
+            explicit = explicit.branch(part.builder)
+        builder = explicit
+    else:
+        builder = reduce(lambda a, b: a | b, [p.builder for p in parts])
+    writes = tuple(k for p in parts for k in p.writes)
+    lists = tuple(k for p in parts for k in p.lists)
+    return _Part(builder, writes, lists)
+
+
+def _loop(d: _Draft, scope: _Scope) -> _Part:
+    inner = attrs.evolve(scope, depth=scope.depth + 1)
+    parts, end = _steps(d, inner, d.draw(st.integers(1, max(1, d.opts.max_width))))
+    writes, lists = _new_keys(inner, end)
+    if writes and d.opts.with_optional_reads and d.chance(3):
+        # A loop-carried read: the first step sees what the last iteration wrote, if anything.
+        carried = Agent(d.name()).instruct(f"Improve on {{{d.draw(st.sampled_from(writes))}?}}.")
+        parts.insert(0, _Part(carried))
+    times = d.draw(st.integers(1, 3))
+    if d.chance(2):
+        loop = Loop(d.name(("refine", "repeat")))
+        for part in parts:
+            loop = loop.step(part.builder)
+        loop = loop.max_iterations(times)
+    else:
+        body = reduce(lambda a, b: a >> b, [p.builder for p in parts])
+        loop = times * body if d.chance(2) else body * times
+    until = d.draw(st.integers(0, 3))
+    if until == 1 and writes:
+        loop = loop.until(d.draw(st.sampled_from(writes)))
+    elif until == 2 and scope.visible:
+        loop = loop.until(d.draw(st.sampled_from(scope.visible)))
+    elif until == 3:
+        loop = loop.until(stop_after_first)
+    return _Part(loop, writes, lists)
+
+
+def _map_over(d: _Draft, scope: _Scope) -> _Part:
+    source: _Part | None = None
+    if not scope.lists or ("transform" in d.opts.leaves and d.chance(2)):
+        if "transform" not in d.opts.leaves:
+            return _agent(d, scope)
+        source = _transform(d, scope, to_list=True)
+        scope = scope.after(source)
+    over = d.draw(st.sampled_from(scope.lists))
+    item = "item" if not d.chance(3) else d.key(("paper", "entry"))
+    body_scope = attrs.evolve(
+        scope, visible=(*scope.visible, item), isolated=True, depth=scope.depth + 1
+    )
+    count = d.draw(st.integers(0, max(0, d.opts.max_width - 1)))
+    parts, end = _steps(d, body_scope, count)
+    uses_item = _agent(d, body_scope, reads=[item], fresh=True)
+    parts.insert(0 if d.chance(2) else len(parts), uses_item)
+    written = [*uses_item.writes, *(k for k in end.visible if k not in body_scope.visible)]
+    mapper = MapOver(d.name(("each", "per_item"))).over(over, item=item)
+    for part in parts:
+        mapper = mapper.step(part.builder)
+    if d.chance(2):
+        mapper = mapper.collect(d.draw(st.sampled_from(sorted(set(written)))))
+    if d.chance(4):
+        mapper = mapper.max_concurrency(d.draw(st.integers(1, 3)))
+    key = d.key(_LIST_WORDS)
+    part = _Part(mapper.writes(key), (key,), (key,))
+    if source is None:
+        return part
+    return _Part(source.builder >> part.builder, (*source.writes, key), (*source.lists, key))
+
+
+def _node(d: _Draft, scope: _Scope) -> _Part:
+    options = list(d.opts.leaves)
+    if scope.depth < d.opts.max_depth:
+        # Weight composites up at the root, or a third of all examples are a single leaf.
+        options += d.opts.composites * (2 if scope.depth == 0 else 1)
+    kind = d.draw(st.sampled_from(options))
+    return _MAKERS[kind](d, scope)
+
+
+_MAKERS: dict[str, Callable[[_Draft, _Scope], _Part]] = {
+    "agent": _agent,
+    "transform": _transform,
+    "gate": _gate,
+    "sequence": _sequence,
+    "parallel": _parallel,
+    "loop": _loop,
+    "map_over": _map_over,
+}
+
+
+def _options(kinds: Iterable[str] | None, flags: dict[str, bool], **rest: Any) -> _Options:
+    allowed = set(ALL_KINDS if kinds is None else kinds)
+    unknown = allowed - ALL_KINDS
+    if unknown:
+        raise InvalidArgument(f"Unknown kinds {sorted(unknown)}; choose from {sorted(ALL_KINDS)}.")
+    for kind, on in flags.items():
+        if not on:
+            if kinds is not None and kind in allowed:
+                raise InvalidArgument(f"kinds contains {kind!r}, but with_{kind}s=False.")
+            allowed.discard(kind)
+    leaves = tuple(k for k in _LEAVES if k in allowed)
+    if not leaves:
+        raise InvalidArgument("kinds must allow a leaf: 'agent', 'transform' or 'gate'.")
+    for name in ("max_depth", "max_width"):
+        if not isinstance(rest[name], int) or rest[name] < 0:
+            raise InvalidArgument(f"{name} must be an int >= 0 (got {rest[name]!r}).")
+    for name in ("inputs", "list_inputs"):
+        if any(not isinstance(k, str) or not k.isidentifier() for k in rest[name]):
+            raise InvalidArgument(f"{name} must hold identifiers (got {rest[name]!r}).")
+        rest[name] = tuple(sorted(rest[name]))
+    composites = tuple(k for k in _COMPOSITES if k in allowed)
+    return _Options(leaves=leaves, composites=composites, **rest)
+
+
+def pipelines(
+    *,
+    max_depth: int = 3,
+    max_width: int = 4,
+    kinds: Iterable[str] | None = None,
+    with_loops: bool = True,
+    with_map_over: bool = True,
+    with_transforms: bool = True,
+    with_gates: bool = False,
+    inputs: Iterable[str] = frozenset(),
+    list_inputs: Iterable[str] = frozenset(),
+    with_overwrites: bool = True,
+    with_optional_reads: bool = True,
+    with_duplicate_names: bool = True,
+) -> st.SearchStrategy[Builder]:
+    """Builder pipelines that pass ``validate(to_graph(p, inputs=inputs | list_inputs))``.
+
+    ``kinds`` limits the node kinds used (names as in the graph's ``kind`` attribute:
+    ``"agent"``, ``"transform"``, ``"gate"``, ``"sequence"``, ``"parallel"``, ``"loop"``,
+    ``"map_over"``); the ``with_*`` flags switch kinds off (gates are off by default).
+    ``inputs`` are keys the initial state holds; ``list_inputs`` hold lists a map-over may
+    iterate. Composites nest at most ``max_depth`` deep with at most ``max_width`` children.
+    """
+    opts = _options(
+        kinds,
+        {
+            "loop": with_loops,
+            "map_over": with_map_over,
+            "transform": with_transforms,
+            "gate": with_gates,
+        },
+        max_depth=max_depth,
+        max_width=max_width,
+        inputs=set(inputs),
+        list_inputs=set(list_inputs),
+        with_overwrites=with_overwrites,
+        with_optional_reads=with_optional_reads,
+        with_duplicate_names=with_duplicate_names,
+    )
+    scope = _Scope(
+        visible=(*opts.inputs, *opts.list_inputs), lists=opts.list_inputs, isolated=False, depth=0
+    )
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Builder:
+        return _node(_Draft(draw, opts), scope).builder
+
+    return build()
+
+
+@st.composite
+def pipelines_with_inputs(draw: st.DrawFn, /, **options: Any) -> tuple[Builder, dict[str, Any]]:
+    """``(pipeline, inputs)``: a pipeline reading some declared inputs, and a state holding
+    them (strings, and lists of strings for the keys a map-over may iterate). Keyword
+    arguments are those of :func:`pipelines`."""
+    plain = draw(st.lists(st.sampled_from(_INPUT_NAMES), unique=True, max_size=3))
+    lists = draw(st.lists(st.sampled_from(_LIST_INPUT_NAMES), unique=True, max_size=2))
+    pipeline = draw(pipelines(inputs=frozenset(plain), list_inputs=frozenset(lists), **options))
+    words = st.text(alphabet="abcdefgh ", max_size=8)
+    values: dict[str, Any] = {k: f"the {k}" for k in plain}
+    values.update({k: draw(st.lists(words, max_size=3)) for k in lists})
+    return pipeline, values
+
+
+def _broken(draw: st.DrawFn, kind: str) -> tuple[Builder, str]:
+    name = draw(st.sampled_from(("broken", "oops")))
+    if kind == "unbound_read":
+        key = draw(st.sampled_from(("missing", "missing_notes")))
+        return Agent(name).instruct(f"Use {{{key}}}."), f"reads {{{key}}}, but no step before it"
+    if kind == "write_race":
+        branch = Agent(f"{name}_a").writes("raced") | Agent(f"{name}_b").writes("raced")
+        return branch, "both write 'raced'"
+    if kind == "sibling_read":
+        block: Builder = Agent(f"{name}_w").writes("shared") | Agent(f"{name}_r").instruct(
+            "Use {shared}."
+        )
+        if draw(st.booleans()):
+            block = Agent(f"{name}_first").writes("shared") >> block
+        return block, "which its parallel sibling"
+    empty = draw(st.sampled_from(("Pipeline", "FanOut", "Loop", "MapOver")))
+    what = "branches" if empty == "FanOut" else "steps"
+    builder = {"Pipeline": Pipeline, "FanOut": FanOut, "Loop": Loop, "MapOver": MapOver}[empty]
+    composite = builder(name)
+    if isinstance(composite, Loop):
+        composite = composite.max_iterations(2)
+    return composite, f"{empty} '{name}' has no {what}"
+
+
+def invalid_pipelines(kinds: Iterable[str] | None = None) -> st.SearchStrategy[tuple[Builder, str]]:
+    """``(pipeline, expected)`` pairs: a valid pipeline with a deliberate mistake, where
+    ``validate(to_graph(pipeline))`` raises a ``PipelineError`` whose message contains
+    ``expected``. ``kinds`` picks the mistakes (default: all of :data:`INVALID_KINDS`)."""
+    chosen = sorted(INVALID_KINDS if kinds is None else set(kinds))
+    if not chosen or not set(chosen) <= INVALID_KINDS:
+        raise InvalidArgument(f"kinds must be a non-empty subset of {sorted(INVALID_KINDS)}.")
+
+    @st.composite
+    def build(draw: st.DrawFn) -> tuple[Builder, str]:
+        broken, expected = _broken(draw, draw(st.sampled_from(chosen)))
+        valid = draw(pipelines(max_depth=2, max_width=3))
+        where = draw(st.integers(0, 2))
+        pipeline: Builder = valid >> broken if where == 0 else broken >> valid
+        if where == 2:
+            pipeline = pipeline * 2
+        return pipeline, expected
+
+    return build()
+
+
+# to_code ---------------------------------------------------------------------------------
+
+_METHODS = (
+    ("instruction", "instruct"),
+    ("message", "message"),
+    ("reads", "reads"),
+    ("writes", "writes"),
+    ("model", "model"),
+    ("description", "describe"),
+    ("collect", "collect"),
+    ("max_iterations", "max_iterations"),
+    ("max_concurrency", "max_concurrency"),
+    ("timeout", "timeout"),
+    ("_engine", "engine"),
+)
+
+
+def _settings(builder: Builder) -> tuple[list[str], list[str]]:
+    """The method calls that reproduce ``builder``'s settings: before and after its steps."""
+    c = builder._config
+    before: list[str] = []
+    if isinstance(builder, MapOver) and "over" in c:
+        item = "" if c.get("item", "item") == "item" else f", item={c['item']!r}"
+        before.append(f".over({c['over']!r}{item})")
+    after: list[str] = []
+    for key, method in _METHODS:
+        if c.get(key, ()) != ():
+            args = ", ".join(map(repr, c[key])) if key == "reads" else repr(c[key])
+            after.append(f".{method}({args})")
+    until = c.get("until")
+    if isinstance(until, str):
+        after.append(f".until({until!r})")
+    elif until is not None:
+        after.append(f".until(FunctionRef({until.ref!r}))")
+    return before, after
+
+
+def _ir_code(node: Node, pad: str) -> str:
+    fields = []
+    for a in attrs.fields(type(node)):
+        value = getattr(node, a.name)
+        if not a.init or (a.name != "name" and value == a.default):
+            continue
+        if a.name == "children":
+            inner = pad + "    "
+            kids = "".join(f"\n{inner}{_ir_code(child, inner)}," for child in value)
+            fields.append(f"children=({kids}\n{pad})")
+        elif isinstance(value, FunctionRef):
+            fields.append(f"{a.name}=FunctionRef({value.ref!r})")
+        else:
+            fields.append(repr(value) if a.name == "name" else f"{a.name}={value!r}")
+    return f"{type(node).__name__}({', '.join(fields)})"
+
+
+def _as_operators(item: Builder | Node) -> bool:
+    """Whether ``item`` prints as ``a >> b`` / ``a | b``: operators flatten an operand of their
+    own kind, so they are used only where they rebuild exactly this tree."""
+    if not isinstance(item, (Pipeline, FanOut)) or not item._config.get("_auto"):
+        return False
+    steps = list(iter_steps(item))
+    nested = any(isinstance(s, type(item)) and s._config.get("_auto") for s in steps)
+    return len(steps) >= 2 and not nested and not isinstance(steps[0], NODE_KINDS)
+
+
+def _argument(item: Builder | Node, pad: str) -> str:
+    if _as_operators(item):
+        return _code(item, pad)  # already parenthesised
+    code = _code(item, pad + "    ")
+    return f"({code})" if "\n" not in code else f"(\n{pad}    {code}\n{pad})"
+
+
+def _code(item: Builder | Node, pad: str) -> str:
+    """``item`` as an expression whose first line starts at indentation ``pad``."""
+    if isinstance(item, NODE_KINDS):
+        return _ir_code(item, pad)
+    steps = list(iter_steps(item))
+    if _as_operators(item):
+        op = ">>" if isinstance(item, Pipeline) else "|"
+        parts = [_operand(s, pad + "    ") for s in steps]
+        return "(\n" + pad + "    " + f"\n{pad}    {op} ".join(parts) + f"\n{pad})"
+    head = f"{type(item).__name__}({item.name!r}"
+    if isinstance(item, Transform):
+        head += f", {item._config['fn'].ref!r}"
+    method = "branch" if isinstance(item, FanOut) else "step"
+    before, after = _settings(item)
+    lines = [head + ")", *before, *(f".{method}{_argument(s, pad)}" for s in steps), *after]
+    if not steps:
+        return "".join(lines)
+    return f"\n{pad}".join(lines)
+
+
+def _operand(item: Builder | Node, pad: str) -> str:
+    # A multi-line method chain reads as one operand only inside its own parentheses.
+    code = _code(item, pad + "    ")
+    if "\n" not in code or _as_operators(item):
+        return _code(item, pad)
+    return f"(\n{pad}    {code}\n{pad})"
+
+
+def _indented(item: Builder | Node) -> str:
+    if _as_operators(item):
+        return _code(item, "")
+    return "(\n    " + _code(item, "    ") + "\n)"
+
+
+def to_code(pipeline: Builder | Node) -> str:
+    """Python source that builds ``pipeline`` (a builder or an IR node) as ``pipeline = ...``.
+
+    Running the source gives a builder (or node) whose IR equals the original's; functions are
+    written as import paths. Use it in failure messages to show a generated pipeline.
+    """
+    body = _indented(pipeline)
+    header = "from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform\n"
+    header += "from irgraph.ir import FunctionRef\n"
+    if any(f"{cls.__name__}(" in body for cls in NODE_KINDS):
+        names = ", ".join(sorted(cls.__name__ for cls in NODE_KINDS))
+        header += f"from irgraph.ir import {names}\n"
+    return f"{header}\npipeline = {body}\n"

@@ -1,0 +1,338 @@
+"""The fluent builder: new objects from every method, operators, loops, names, bad arguments."""
+
+from __future__ import annotations
+
+import pytest
+
+from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, PipelineError, Transform
+from irgraph.ir import (
+    AgentNode,
+    FunctionRef,
+    GateNode,
+    LoopNode,
+    MapOverNode,
+    ParallelNode,
+    SequenceNode,
+    TransformNode,
+)
+
+
+def shout(text: str) -> str:
+    return text.upper()
+
+
+def always(state: object) -> bool:
+    return True
+
+
+def names(node: SequenceNode | ParallelNode | LoopNode | MapOverNode) -> list[str]:
+    return [child.name for child in node.children]
+
+
+# every method returns a new builder -------------------------------------------------------
+
+METHOD_CALLS = [
+    (lambda: Agent("a"), lambda b: b.instruct("Go {x}.")),
+    (lambda: Agent("a"), lambda b: b.writes("x")),
+    (lambda: Agent("a"), lambda b: b.model("m")),
+    (lambda: Agent("a"), lambda b: b.describe("d")),
+    (lambda: Agent("a"), lambda b: b.timeout(2)),
+    (lambda: Agent("a"), lambda b: b.engine("prefect")),
+    (lambda: Pipeline("p"), lambda b: b.step(Agent("a"))),
+    (lambda: FanOut("f"), lambda b: b.branch(Agent("a"))),
+    (lambda: Loop("l"), lambda b: b.step(Agent("a"))),
+    (lambda: Loop("l"), lambda b: b.max_iterations(2)),
+    (lambda: Loop("l"), lambda b: b.until("done")),
+    (lambda: MapOver("m"), lambda b: b.over("xs", item="x")),
+    (lambda: MapOver("m"), lambda b: b.step(Agent("a"))),
+    (lambda: MapOver("m"), lambda b: b.collect("y")),
+    (lambda: MapOver("m"), lambda b: b.writes("ys")),
+    (lambda: MapOver("m"), lambda b: b.max_concurrency(2)),
+    (lambda: Gate("g"), lambda b: b.message("OK?")),
+    (lambda: Gate("g"), lambda b: b.writes("ok")),
+    (lambda: Gate("g"), lambda b: b.timeout(5)),
+    (lambda: Transform("t", shout), lambda b: b.reads("text")),
+    (lambda: Transform("t", shout), lambda b: b.writes("loud")),
+    (lambda: Transform("t", shout), lambda b: b.timeout(1)),
+]
+
+
+@pytest.mark.parametrize(("make", "call"), METHOD_CALLS)
+def test_every_method_returns_a_new_builder_and_leaves_the_original_alone(make, call):
+    original = make()
+    before = original.to_ir()
+    changed = call(original)
+    assert changed is not original
+    assert type(changed) is type(original)
+    assert original.to_ir() == before
+    assert changed.to_ir() != before
+
+
+def test_a_sequence_reused_in_two_places_does_not_alias():
+    base = Agent("a") >> Agent("b")
+    left = base >> Agent("c")
+    right = base >> Agent("d")
+    assert names(left.to_ir()) == ["a", "b", "c"]
+    assert names(right.to_ir()) == ["a", "b", "d"]
+    assert names(base.to_ir()) == ["a", "b"]
+
+
+def test_an_explicit_pipeline_reused_with_step_does_not_alias():
+    base = Pipeline("p").step(Agent("a"))
+    one = base.step(Agent("b"))
+    two = base.step(Agent("c")).step(Agent("d"))
+    assert names(base.to_ir()) == ["a"]
+    assert names(one.to_ir()) == ["a", "b"]
+    assert names(two.to_ir()) == ["a", "c", "d"]
+
+
+def test_a_fanout_reused_in_two_places_does_not_alias():
+    base = Agent("a") | Agent("b")
+    assert names((base | Agent("c")).to_ir()) == ["a", "b", "c"]
+    assert names((base | Agent("d")).to_ir()) == ["a", "b", "d"]
+    assert names(base.to_ir()) == ["a", "b"]
+
+
+def test_a_configured_agent_reused_keeps_its_settings_in_each_place():
+    writer = Agent("w").instruct("Write.").writes("draft")
+    loud = writer.model("big")
+    assert writer.to_ir().model is None
+    assert loud.to_ir() == AgentNode("w", instruction="Write.", writes="draft", model="big")
+
+
+# operators ---------------------------------------------------------------------------------
+
+
+def test_rshift_flattens_operator_sequences_on_both_sides():
+    a, b, c, d = (Agent(n) for n in "abcd")
+    node = ((a >> b) >> (c >> d)).to_ir()
+    assert isinstance(node, SequenceNode)
+    assert names(node) == ["a", "b", "c", "d"]
+    assert all(isinstance(child, AgentNode) for child in node.children)
+    assert (a >> (b >> c)).to_ir() == (a >> b >> c).to_ir()
+
+
+def test_rshift_keeps_an_explicit_pipeline_as_one_step():
+    node = (Pipeline("p").step(Agent("a")).step(Agent("b")) >> Agent("c")).to_ir()
+    assert names(node) == ["p", "c"]
+    assert isinstance(node.children[0], SequenceNode)
+    assert names(node.children[0]) == ["a", "b"]
+
+
+def test_or_flattens_operator_fanouts_and_keeps_sequences_as_branches():
+    a, b, c, d = (Agent(n) for n in "abcd")
+    node = ((a | b) | (c | d)).to_ir()
+    assert isinstance(node, ParallelNode)
+    assert names(node) == ["a", "b", "c", "d"]
+    mixed = (a >> b | c).to_ir()
+    assert isinstance(mixed, ParallelNode)
+    assert isinstance(mixed.children[0], SequenceNode)
+    assert names(mixed.children[0]) == ["a", "b"]
+
+
+def test_a_fanout_inside_a_sequence_stays_a_parallel_node():
+    node = (Agent("a") >> (Agent("b") | Agent("c")) >> Agent("d")).to_ir()
+    assert [type(c).__name__ for c in node.children] == ["AgentNode", "ParallelNode", "AgentNode"]
+
+
+def test_rshift_accepts_an_ir_node_on_the_right():
+    node = (Agent("a") >> AgentNode("b", writes="x")).to_ir()
+    assert node.children[1] == AgentNode("b", writes="x")
+
+
+def test_times_wraps_in_a_loop_of_that_many_iterations():
+    loop = (Agent("a") * 2).to_ir()
+    assert loop == LoopNode("a_x2", (AgentNode("a"),), max_iterations=2)
+    assert (3 * Agent("a")).to_ir().max_iterations == 3
+
+
+def test_times_on_a_loop_wraps_it_in_a_new_loop():
+    twice_thrice = ((Agent("a") * 2) * 3).to_ir()
+    assert twice_thrice.max_iterations == 3
+    assert len(twice_thrice.children) == 1
+    inner = twice_thrice.children[0]
+    assert isinstance(inner, LoopNode)
+    assert inner.max_iterations == 2
+    assert inner.children == (AgentNode("a"),)
+
+
+def test_times_on_an_explicit_loop_wraps_it_too():
+    explicit = Loop("refine").step(Agent("a")).max_iterations(2)
+    outer = (explicit * 3).to_ir()
+    assert outer.max_iterations == 3
+    assert outer.children == (explicit.to_ir(),)
+
+
+def test_times_on_a_sequence_loops_its_steps():
+    loop = ((Agent("a") >> Agent("b")) * 2).to_ir()
+    assert names(loop) == ["a", "b"]
+    assert loop.name == "a_then_b_x2"
+
+
+@pytest.mark.parametrize("times", [0, -1, True, False, 2.0, "3", None])
+def test_times_needs_a_whole_number_of_at_least_one(times):
+    with pytest.raises(PipelineError, match="'critic'") as info:
+        Agent("critic") * times
+    assert info.value.node == "critic"
+
+
+def test_operators_reject_non_builders_and_name_the_left_side():
+    with pytest.raises(PipelineError, match="'a'.>>") as info:
+        Agent("a") >> "b"
+    assert info.value.node == "a"
+    with pytest.raises(PipelineError, match=r"'a'\.\|"):
+        Agent("a") | 3
+    with pytest.raises(PipelineError, match="Transform"):
+        Agent("a") >> shout
+
+
+# names -------------------------------------------------------------------------------------
+
+
+def test_operator_composites_are_named_after_their_children():
+    a, b, c = Agent("a"), Agent("b"), Agent("c")
+    assert (a >> b).name == "a_then_b"
+    assert (a | b | c).name == "a_and_b_and_c"
+    assert (a >> (b | c)).to_ir().name == "a_then_b_and_c"
+    assert (a * 2).name == "a_x2"
+
+
+def test_long_operator_names_are_abbreviated():
+    chain = Agent("a") >> Agent("b") >> Agent("c") >> Agent("d") >> Agent("e")
+    assert chain.name == "a_then_b_then_..._then_e"
+    assert chain.to_ir().name == chain.name
+
+
+def test_explicit_names_are_kept():
+    assert Pipeline("research").step(Agent("a")).to_ir().name == "research"
+    assert FanOut("both").branch(Agent("a")).to_ir().name == "both"
+    assert Loop("refine").step(Agent("a")).max_iterations(1).to_ir().name == "refine"
+
+
+@pytest.mark.parametrize("cls", [Agent, Pipeline, FanOut, Loop, MapOver, Gate])
+@pytest.mark.parametrize("bad", ["", "   ", None, 3])
+def test_a_builder_needs_a_non_empty_name(cls, bad):
+    with pytest.raises(PipelineError, match=f"{cls.__name__} needs a non-empty name"):
+        cls(bad)
+
+
+# settings reach the IR ---------------------------------------------------------------------
+
+
+def test_agent_settings_reach_the_ir():
+    node = (
+        Agent("w")
+        .instruct("Write {topic}.")
+        .writes("draft")
+        .model("m1")
+        .describe("Writes.")
+        .timeout(3)
+        .engine("prefect")
+        .to_ir()
+    )
+    assert node == AgentNode(
+        "w",
+        instruction="Write {topic}.",
+        writes="draft",
+        model="m1",
+        description="Writes.",
+        engine="prefect",
+        timeout=3.0,
+    )
+
+
+def test_transform_settings_reach_the_ir():
+    node = Transform("t", shout).reads("text", "extra").writes("loud").timeout(2).to_ir()
+    assert node == TransformNode(
+        "t", FunctionRef(f"{__name__}:shout"), reads=("text", "extra"), writes="loud", timeout=2
+    )
+    assert node.fn.fn is shout
+
+
+def test_transform_accepts_an_import_path():
+    node = Transform("t", "irgraph.testing.strategies:join_values").to_ir()
+    assert node.fn == FunctionRef("irgraph.testing.strategies:join_values")
+    assert node.fn.fn is None
+
+
+def test_gate_message_from_constructor_or_method():
+    assert Gate("g", "OK {x}?").to_ir() == Gate("g").message("OK {x}?").to_ir()
+    assert Gate("g", "OK {x}?").writes("ok").to_ir() == GateNode("g", "OK {x}?", writes="ok")
+
+
+def test_loop_until_takes_a_key_or_a_function():
+    assert Loop("l").step(Agent("a")).until("done").to_ir().until == "done"
+    until = Loop("l").until(always).to_ir().until
+    assert until == FunctionRef(f"{__name__}:always")
+    assert until.fn is always
+
+
+def test_map_over_collects_the_last_written_key_by_default():
+    body = Agent("a").instruct("{item}").writes("first") >> Agent("b").writes("second")
+    node = MapOver("m").over("xs").step(body).writes("out").to_ir()
+    assert node.collect == "second"
+    assert node.item == "item"
+    explicit = MapOver("m").over("xs", item="x").step(body).collect("first").to_ir()
+    assert (explicit.collect, explicit.item) == ("first", "x")
+
+
+def test_map_over_default_collect_ignores_keys_inside_a_nested_map_over():
+    inner = MapOver("inner").over("ys").step(Agent("a").writes("y")).writes("ys_out")
+    outer = MapOver("outer").over("xs").step(Agent("t").writes("ys")).step(inner).writes("out")
+    assert outer.to_ir().collect == "ys_out"
+
+
+def test_steps_may_be_ir_nodes():
+    node = Pipeline("p").step(AgentNode("a")).step(Agent("b")).to_ir()
+    assert node.children == (AgentNode("a"), AgentNode("b"))
+
+
+# bad arguments name the node ---------------------------------------------------------------
+
+BAD_CALLS = [
+    (lambda: Agent("critic").writes("not a key"), "writes"),
+    (lambda: Agent("critic").writes("1st"), "writes"),
+    (lambda: Agent("critic").instruct(3), "instruct"),
+    (lambda: Agent("critic").instruct("{x:>3}"), "{x:>3}"),
+    (lambda: Agent("critic").timeout(0), "timeout"),
+    (lambda: Agent("critic").timeout(True), "timeout"),
+    (lambda: Agent("critic").model(""), "model"),
+    (lambda: Agent("critic").describe(None), "describe"),
+    (lambda: Agent("critic").engine(""), "engine"),
+    (lambda: Pipeline("critic").step(3), "step"),
+    (lambda: FanOut("critic").branch("a"), "branch"),
+    (lambda: Loop("critic").max_iterations(0), "max_iterations"),
+    (lambda: Loop("critic").max_iterations(1.5), "max_iterations"),
+    (lambda: Loop("critic").until("1x"), "until"),
+    (lambda: Loop("critic").until(3), "callable"),
+    (lambda: MapOver("critic").over("a list"), "over"),
+    (lambda: MapOver("critic").over("xs", item="an item"), "over"),
+    (lambda: MapOver("critic").max_concurrency(0), "max_concurrency"),
+    (lambda: MapOver("critic").collect(""), "collect"),
+    (lambda: Gate("critic").message(5), "message"),
+    (lambda: Gate("critic", "{"), "template"),
+    (lambda: Transform("critic", 3), "callable"),
+    (lambda: Transform("critic", "no_colon_here"), "import path"),
+    (lambda: Transform("critic", shout).reads("ok", "not ok"), "reads"),
+]
+
+
+@pytest.mark.parametrize(("call", "mentions"), BAD_CALLS)
+def test_bad_arguments_raise_pipeline_error_naming_the_node(call, mentions):
+    with pytest.raises(PipelineError) as info:
+        call()
+    message = str(info.value)
+    assert "'critic'" in message
+    assert mentions in message
+
+
+def test_a_function_passed_as_a_step_points_at_transform():
+    with pytest.raises(PipelineError, match=r"Transform\('name', fn\)"):
+        Pipeline("p").step(shout)
+
+
+def test_a_misspelt_method_suggests_the_real_one():
+    with pytest.raises(AttributeError, match="Did you mean 'writes'"):
+        Agent("a").write("x")
+    with pytest.raises(AttributeError, match="Did you mean 'max_iterations'"):
+        Loop("l").max_iteration(3)

@@ -1,0 +1,212 @@
+"""to_graph: node ids and attributes, control and data edges, scopes, inputs."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+from irgraph import Agent, FanOut, Loop, MapOver, Pipeline, PipelineError, Transform, to_graph
+from irgraph.ir import AgentNode, SequenceNode
+from irgraph.testing.strategies import make_list
+
+
+def edge(G: nx.DiGraph, u: str, v: str) -> tuple[bool, frozenset[str]]:
+    data = G.edges[u, v]
+    return data["control"], data["keys"]
+
+
+def example() -> Pipeline:
+    return (
+        Agent("start").instruct("Research {topic}.").writes("x")
+        >> (Agent("b").instruct("Use {x}.").writes("y") | Agent("c").writes("z"))
+        >> Loop("refine")
+        .step(Agent("draft").instruct("{y} {crit?}").writes("d"))
+        .step(Agent("critic").instruct("{d}").writes("crit"))
+        .max_iterations(2)
+        .until("ok")
+        >> Transform("mk", make_list).reads("d").writes("xs")
+        >> MapOver("each")
+        .over("xs", item="paper")
+        .step(Agent("sum").instruct("{paper} {z}").writes("s"))
+        .writes("ss")
+        >> Agent("end").instruct("{ss} {crit}")
+    )
+
+
+@pytest.fixture
+def G() -> nx.DiGraph:
+    return to_graph(example(), inputs={"topic", "ok"})
+
+
+def test_a_graph_is_a_plain_networkx_digraph(G):
+    assert type(G) is nx.DiGraph
+    assert nx.is_directed_acyclic_graph(G)
+
+
+def test_executable_and_scope_nodes_are_graph_nodes_in_reading_order(G):
+    assert list(G.nodes) == [
+        "start", "b", "c", "refine", "draft", "critic", "mk", "each", "sum", "end",
+    ]  # fmt: skip
+
+
+def test_nodes_carry_kind_op_name_and_parent(G):
+    kinds = {n: d["kind"] for n, d in G.nodes(data=True)}
+    assert kinds["start"] == "agent"
+    assert kinds["mk"] == "transform"
+    assert kinds["refine"] == "loop"
+    assert kinds["each"] == "map_over"
+    parents = {n: d["parent"] for n, d in G.nodes(data=True)}
+    assert parents == {
+        "start": None, "b": None, "c": None, "refine": None, "draft": "refine",
+        "critic": "refine", "mk": None, "each": None, "sum": "each", "end": None,
+    }  # fmt: skip
+    assert G.nodes["start"]["op"] == AgentNode("start", "Research {topic}.", writes="x")
+    assert G.nodes["refine"]["op"].max_iterations == 2
+    assert all(d["name"] == d["op"].name for _, d in G.nodes(data=True))
+
+
+def test_nodes_carry_reads_and_writes(G):
+    assert G.nodes["draft"]["reads"] == ("y",)
+    assert G.nodes["draft"]["optional_reads"] == ("crit",)
+    assert G.nodes["draft"]["writes"] == ("d",)
+    assert G.nodes["end"]["writes"] == ()
+    assert G.nodes["mk"]["reads"] == ("d",)
+
+
+def test_scope_nodes_summarise_their_body(G):
+    loop = G.nodes["refine"]
+    assert loop["reads"] == ("ok",)  # its until key, from outside
+    assert loop["writes"] == ("crit", "d")
+    assert loop["body_reads"] == ("y",)
+    assert loop["body_optional_reads"] == ("crit",)
+    each = G.nodes["each"]
+    assert each["reads"] == ("xs",)
+    assert each["writes"] == ("ss",)
+    assert each["body_reads"] == ("z",)  # the item is not a read from outside
+
+
+def test_sequence_steps_are_joined_by_control_edges_carrying_their_keys(G):
+    assert edge(G, "start", "b") == (True, frozenset({"x"}))
+    assert edge(G, "start", "c") == (True, frozenset())
+    assert edge(G, "draft", "critic") == (True, frozenset({"d"}))
+    assert edge(G, "mk", "each") == (True, frozenset({"xs"}))
+
+
+def test_a_parallel_block_fans_out_and_joins(G):
+    assert set(G.successors("start")) == {"b", "c"}
+    assert set(G.predecessors("refine")) == {"b", "c"}
+    assert not G.has_edge("b", "c") and not G.has_edge("c", "b")
+
+
+def test_data_edges_skip_ahead_without_control(G):
+    assert edge(G, "c", "each") == (False, frozenset({"z"}))
+    assert edge(G, "refine", "end") == (False, frozenset({"crit"}))
+
+
+def test_reads_that_leave_a_scope_attach_to_the_scope_node(G):
+    assert edge(G, "b", "refine") == (True, frozenset({"y"}))
+    assert not G.has_edge("b", "draft")
+    assert not G.has_edge("c", "sum")
+    for u, v in G.edges:
+        assert G.nodes[u]["parent"] == G.nodes[v]["parent"], (u, v)
+
+
+def test_the_map_over_item_and_declared_inputs_need_no_edge(G):
+    assert list(G.predecessors("sum")) == []
+    assert list(G.predecessors("start")) == []
+
+
+def test_graph_attributes(G):
+    assert G.graph["name"] == example().to_ir().name
+    assert G.graph["inputs"] == frozenset({"topic", "ok"})
+    assert G.graph["root"] == example().to_ir()
+    assert G.graph["scopes"] == {
+        None: ["start", "b", "c", "refine", "mk", "each", "end"],
+        "refine": ["draft", "critic"],
+        "each": ["sum"],
+    }
+    assert G.graph["problems"] == []
+
+
+def test_a_read_binds_to_the_nearest_writer():
+    p = Agent("a").writes("x") >> Agent("b").writes("x") >> Agent("c").instruct("{x}")
+    G = to_graph(p)
+    assert edge(G, "b", "c") == (True, frozenset({"x"}))
+    assert not G.has_edge("a", "c")
+
+
+def test_one_edge_per_pair_carries_every_key():
+    p = (
+        Agent("a").writes("x")
+        >> Transform("t", make_list).writes("y")
+        >> Agent("c").instruct("{x} {y} {x?}")
+    )
+    G = to_graph(p)
+    assert edge(G, "a", "c") == (False, frozenset({"x"}))
+    assert edge(G, "t", "c") == (True, frozenset({"y"}))
+
+
+def test_an_optional_read_is_bound_when_there_is_a_writer():
+    G = to_graph(Agent("a").writes("x") >> Agent("b") >> Agent("c").instruct("{x?} {y?}"))
+    assert edge(G, "a", "c") == (False, frozenset({"x"}))
+    assert G.in_degree("c") == 2
+
+
+def test_duplicate_names_get_numbered_ids_in_reading_order():
+    a = Agent("a").writes("x")
+    G = to_graph(a >> Agent("a").instruct("{x}") >> (a | Agent("b")) * 2)
+    assert list(G.nodes) == ["a", "a#2", "a_and_b_x2", "a#3", "b"]
+    assert [G.nodes[n]["name"] for n in G] == ["a", "a", "a_and_b_x2", "a", "b"]
+    assert edge(G, "a", "a#2") == (True, frozenset({"x"}))
+
+
+def test_a_name_that_looks_like_a_numbered_id_does_not_collide():
+    G = to_graph(Agent("a") >> Agent("a#2") >> Agent("a") >> Agent("a"))
+    assert list(G.nodes) == ["a", "a#2", "a#3", "a#4"]
+
+
+def test_node_ids_are_the_same_on_every_build():
+    first = to_graph(example(), inputs={"topic", "ok"})
+    second = to_graph(example().to_ir(), inputs=["ok", "topic"])
+    assert list(first.nodes) == list(second.nodes)
+    assert list(first.edges(data=True)) == list(second.edges(data=True))
+
+
+def test_nested_scopes():
+    inner = Loop("inner").step(Agent("a").instruct("{item} {x}").writes("y")).max_iterations(2)
+    p = Agent("w").writes("x") >> MapOver("m").over("xs").step(inner).writes("ys")
+    G = to_graph(p, inputs={"xs"})
+    assert G.nodes["a"]["parent"] == "inner"
+    assert G.nodes["inner"]["parent"] == "m"
+    assert G.nodes["inner"]["body_reads"] == ("item", "x")
+    assert G.nodes["m"]["body_reads"] == ("x",)
+    assert edge(G, "w", "m") == (True, frozenset({"x"}))
+    assert G.nodes["m"]["op"].collect == "y"
+
+
+def test_explicit_composites_flatten_into_edges():
+    p = Pipeline("p").step(Agent("a")).step(FanOut("f").branch(Agent("b")).branch(Agent("c")))
+    G = to_graph(p)
+    assert set(G.edges) == {("a", "b"), ("a", "c")}
+
+
+def test_inputs_may_be_a_single_key_and_are_bound():
+    G = to_graph(Agent("w").instruct("{topic}"), inputs="topic")
+    assert G.graph["inputs"] == frozenset({"topic"})
+
+
+@pytest.mark.parametrize("bad", [["not a key"], ["1x"], [3]])
+def test_an_invalid_input_key_is_an_error(bad):
+    with pytest.raises(PipelineError, match="Declared input"):
+        to_graph(Agent("w"), inputs=bad)
+
+
+def test_to_graph_accepts_ir_and_rejects_other_things():
+    assert list(to_graph(SequenceNode("s", (AgentNode("a"),)))) == ["a"]
+    with pytest.raises(PipelineError, match="Expected a pipeline builder or an IR node"):
+        to_graph("a >> b")
+
+
+def test_problems_are_recorded_not_raised():
+    G = to_graph(Agent("a").writes("x") | Agent("b").writes("x"))
+    assert [p.key for p in G.graph["problems"]] == ["x"]

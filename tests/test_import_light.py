@@ -1,0 +1,57 @@
+"""`import irgraph` stays light: heavy and optional dependencies load only where used."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+HEAVY = ("prefect", "pydot", "hypothesis", "rich", "networkx", "openai")
+
+
+def modules_after(code: str) -> set[str]:
+    """The top-level packages in sys.modules after running ``code`` in a fresh interpreter."""
+    script = textwrap.dedent(code) + (
+        "\nimport json, sys\nprint(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_import_irgraph_loads_no_heavy_dependency():
+    loaded = modules_after("import irgraph")
+    assert "irgraph" in loaded
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_the_public_submodules_load_no_heavy_dependency():
+    loaded = modules_after(
+        """
+        import irgraph, irgraph.ir, irgraph.builder, irgraph.graph, irgraph.validate
+        import irgraph.testing, irgraph.backends
+        from irgraph import Agent
+        pipeline = Agent("a").writes("x") >> Agent("b").instruct("{x}")
+        ir = pipeline.to_ir()
+        irgraph.ir.from_json(irgraph.ir.to_json(ir))
+        """
+    )
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_networkx_loads_on_the_first_to_graph_and_nothing_else_does():
+    loaded = modules_after(
+        """
+        from irgraph import Agent, to_graph, validate
+        validate(to_graph(Agent("a").writes("x") >> Agent("b").instruct("{x}")))
+        """
+    )
+    assert "networkx" in loaded
+    assert loaded.isdisjoint(set(HEAVY) - {"networkx"}), sorted(loaded & set(HEAVY))
+
+
+def test_strategies_load_hypothesis_only_when_asked_for():
+    assert "hypothesis" not in modules_after("import irgraph.testing")
+    assert "hypothesis" in modules_after("from irgraph.testing import strategies")

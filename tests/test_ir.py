@@ -1,0 +1,249 @@
+"""The IR: frozen, hashable data with a JSON form that never runs code when read."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import attrs
+import pytest
+
+from irgraph import Agent, Loop, MapOver, PipelineError, Transform
+from irgraph.ir import (
+    AgentNode,
+    FunctionRef,
+    GateNode,
+    LoopNode,
+    MapOverNode,
+    ParallelNode,
+    SequenceNode,
+    TransformNode,
+    from_json,
+    resolve_function,
+    to_json,
+)
+from irgraph.testing.strategies import join_values, make_list, stop_after_first
+
+
+def every_kind() -> SequenceNode:
+    return SequenceNode(
+        "all",
+        (
+            AgentNode("a", "Go {topic}.", writes="x", model="m", description="d", timeout=2.5),
+            TransformNode("t", FunctionRef("irgraph.testing.strategies:make_list"), ("x",), "xs"),
+            ParallelNode("p", (GateNode("g", "OK {x}?", writes="ok"), AgentNode("b"))),
+            LoopNode("l", (AgentNode("c", writes="done"),), max_iterations=3, until="done"),
+            LoopNode("l2", (AgentNode("d"),), 2, FunctionRef("irgraph.testing.strategies:f")),
+            MapOverNode(
+                "m",
+                (AgentNode("e", "{paper}", writes="s"),),
+                over="xs",
+                item="paper",
+                collect="s",
+                writes="ss",
+                max_concurrency=2,
+            ),
+        ),
+    )
+
+
+def test_nodes_are_frozen():
+    node = AgentNode("a")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        node.name = "b"  # type: ignore[misc]
+    changed = attrs.evolve(node, writes="x")
+    assert (node.writes, changed.writes) == (None, "x")
+
+
+def test_equal_nodes_are_equal_and_hash_alike():
+    one = every_kind()
+    two = every_kind()
+    assert one == two
+    assert hash(one) == hash(two)
+    assert len({one, two, AgentNode("a")}) == 2
+    assert AgentNode("a", writes="x") != AgentNode("a", writes="y")
+    assert AgentNode("a") != GateNode("a")
+
+
+def test_function_refs_compare_by_path_only():
+    live = FunctionRef("irgraph.testing.strategies:make_list", make_list)
+    assert live == FunctionRef("irgraph.testing.strategies:make_list")
+    assert hash(live) == hash(FunctionRef("irgraph.testing.strategies:make_list"))
+    assert live != FunctionRef("irgraph.testing.strategies:join_values", join_values)
+
+
+def test_children_are_stored_as_tuples():
+    node = SequenceNode("s", [AgentNode("a")])
+    assert node.children == (AgentNode("a"),)
+    assert TransformNode("t", FunctionRef("m:f"), reads=["a"]).reads == ("a",)
+
+
+def test_json_has_the_documented_shape():
+    data = json.loads(to_json(AgentNode("writer", "Write {x}.", writes="report")))
+    assert data == {
+        "format": "irgraph-ir",
+        "version": 1,
+        "root": {
+            "kind": "AgentNode",
+            "name": "writer",
+            "instruction": "Write {x}.",
+            "writes": "report",
+            "model": None,
+            "description": "",
+            "engine": None,
+            "timeout": None,
+        },
+    }
+
+
+def test_json_names_every_kind_by_class_and_writes_functions_as_paths():
+    data = json.loads(to_json(every_kind()))
+    kinds = [child["kind"] for child in data["root"]["children"]]
+    assert kinds == [
+        "AgentNode",
+        "TransformNode",
+        "ParallelNode",
+        "LoopNode",
+        "LoopNode",
+        "MapOverNode",
+    ]
+    assert data["root"]["children"][1]["fn"] == {"function": "irgraph.testing.strategies:make_list"}
+    assert data["root"]["children"][4]["until"] == {"function": "irgraph.testing.strategies:f"}
+
+
+def test_json_round_trip_gives_an_equal_tree():
+    root = every_kind()
+    assert from_json(to_json(root)) == root
+    assert from_json(to_json(root, indent=None)) == root
+    assert from_json(to_json(root).encode()) == root
+
+
+def test_json_round_trip_of_a_builder_with_live_functions():
+    p = (
+        Transform("t", make_list).writes("xs")
+        >> MapOver("m").over("xs").step(Agent("a").instruct("{item}").writes("s")).writes("ss")
+        >> Loop("l").step(Agent("b")).max_iterations(2).until(stop_after_first)
+    )
+    back = from_json(to_json(p.to_ir()))
+    assert back == p.to_ir()
+    assert back.children[0].fn.fn is None
+    assert resolve_function(back.children[0].fn) is make_list
+
+
+def test_json_is_deterministic():
+    assert to_json(every_kind()) == to_json(every_kind())
+
+
+def test_a_lambda_cannot_be_written_to_json():
+    node = Transform("clean", lambda text: text.strip()).reads("text").writes("x").to_ir()
+    with pytest.raises(PipelineError, match="'clean'.*lambda") as info:
+        to_json(node)
+    assert info.value.node == "clean"
+    assert "top level of a module" in str(info.value)
+
+
+def test_a_local_function_cannot_be_written_to_json():
+    def local(state: object) -> bool:
+        return True
+
+    node = SequenceNode("s", (Loop("again").step(Agent("a")).until(local).to_ir(),))
+    with pytest.raises(PipelineError, match="'again'.*<locals>"):
+        to_json(node)
+
+
+def test_to_json_rejects_a_builder_and_says_to_call_to_ir():
+    with pytest.raises(PipelineError, match=r"\.to_ir\(\)"):
+        to_json(Agent("a"))  # type: ignore[arg-type]
+
+
+def test_from_json_never_imports_the_functions_it_names(tmp_path, monkeypatch):
+    marker = tmp_path / "imported.txt"
+    module = "irgraph_sidefx_probe"
+    (tmp_path / f"{module}.py").write_text(
+        f"with open({str(marker)!r}, 'a') as f:\n    f.write('imported')\n"
+        "def fn(**kw):\n    return 1\n"
+        "def stop(state):\n    return True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    root = SequenceNode(
+        "s",
+        (
+            TransformNode("t", FunctionRef(f"{module}:fn"), writes="x"),
+            LoopNode("l", (AgentNode("a"),), max_iterations=1, until=FunctionRef(f"{module}:stop")),
+        ),
+    )
+    back = from_json(to_json(root))
+    assert back == root
+    assert not marker.exists()
+    assert module not in sys.modules
+    # Only resolve_function imports, and only when asked: the probe itself works.
+    assert resolve_function(back.children[0].fn)() == 1
+    assert marker.read_text() == "imported"
+
+
+def test_resolve_function_reports_a_missing_module_or_attribute():
+    with pytest.raises(PipelineError, match="Cannot import the function 'no_such_mod_xyz:f'"):
+        resolve_function(FunctionRef("no_such_mod_xyz:f"))
+    with pytest.raises(PipelineError, match="Cannot import"):
+        resolve_function(FunctionRef("irgraph.testing.strategies:no_such_function"))
+
+
+def wrap(root: object, **extra: object) -> str:
+    return json.dumps({"format": "irgraph-ir", "version": 1, "root": root, **extra})
+
+
+def seq(*children: object) -> dict[str, object]:
+    return {"kind": "SequenceNode", "name": "s", "children": list(children)}
+
+
+AGENT = {"kind": "AgentNode", "name": "a"}
+
+MALFORMED = [
+    ("not json at all", "Invalid IR JSON"),
+    ("[1, 2]", '"format": "irgraph-ir"'),
+    (json.dumps({"format": "other", "version": 1, "root": AGENT}), '"format": "irgraph-ir"'),
+    (json.dumps({"format": "irgraph-ir", "version": 2, "root": AGENT}), "version 2"),
+    (json.dumps({"format": "irgraph-ir", "root": AGENT}), "version None"),
+    (json.dumps({"format": "irgraph-ir", "version": 1}), 'no "root"'),
+    (wrap([AGENT]), "at root: expected an object"),
+    (wrap({"name": "a"}), "at root: unknown node kind None"),
+    (wrap(seq(AGENT, {"kind": "RouteNode", "name": "r"})), "at root.children[1]: unknown"),
+    (wrap(seq(AGENT, {"kind": 3})), "at root.children[1]: unknown node kind 3"),
+    (wrap(seq({**AGENT, "colour": "red"})), "at root.children[0]: AgentNode has no field"),
+    (wrap({**AGENT, "reads": ["x"]}), "AgentNode has no field(s) 'reads'"),
+    (wrap({"kind": "AgentNode"}), "at root: AgentNode needs a 'name'"),
+    (wrap({"kind": "AgentNode", "name": 3}), "at root: AgentNode needs a non-empty name"),
+    (wrap({**AGENT, "instruction": 5}), "at root: The instruction of 'a' must be a string"),
+    (wrap({**AGENT, "instruction": "{x:>3}"}), "at root: The instruction of 'a' uses"),
+    (wrap({**AGENT, "writes": ["x"]}), "at root.writes: expected a scalar"),
+    (wrap({**AGENT, "writes": "not a key"}), "at root: 'a' has writes='not a key'"),
+    (wrap({**AGENT, "timeout": "soon"}), "at root: 'a' has timeout='soon'"),
+    (wrap({**AGENT, "timeout": True}), "at root: 'a' has timeout=True"),
+    (wrap({**AGENT, "timeout": -1}), "must be a positive number"),
+    (wrap({"kind": "SequenceNode", "name": "s", "children": AGENT}), "at root.children: expected"),
+    (wrap(seq(seq("nope"))), "at root.children[0].children[0]: expected an object"),
+    (wrap({"kind": "TransformNode", "name": "t"}), "a TransformNode needs 'fn'"),
+    (wrap({"kind": "TransformNode", "name": "t", "fn": "m:f"}), "at root.fn: a function must"),
+    (wrap({"kind": "TransformNode", "name": "t", "fn": {"function": "nocolon"}}), "root.fn"),
+    (wrap({"kind": "TransformNode", "name": "t", "fn": {"function": "m:f", "x": 1}}), "root.fn"),
+    (
+        wrap({"kind": "TransformNode", "name": "t", "fn": {"function": "m:f"}, "reads": "x"}),
+        "at root.reads: expected a list of key strings",
+    ),
+    (
+        wrap({"kind": "TransformNode", "name": "t", "fn": {"function": "m:f"}, "reads": [1]}),
+        "at root.reads: expected a list of key strings",
+    ),
+    (wrap({"kind": "LoopNode", "name": "l", "max_iterations": "3"}), "max_iterations='3'"),
+    (wrap({"kind": "LoopNode", "name": "l", "until": 5}), "until=5"),
+    (wrap({"kind": "MapOverNode", "name": "m", "item": None}), "needs item to be a state key"),
+    (wrap({"kind": "MapOverNode", "name": "m", "max_concurrency": 0}), "max_concurrency=0"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), MALFORMED)
+def test_malformed_json_raises_pipeline_error_with_the_json_path(text, expected):
+    with pytest.raises(PipelineError) as info:
+        from_json(text)
+    assert expected in str(info.value)

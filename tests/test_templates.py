@@ -1,0 +1,113 @@
+"""Instruction templates: {key}, {key?}, {{ }}, and precise errors for everything else."""
+
+from __future__ import annotations
+
+import pytest
+
+from irgraph import Agent, Gate, PipelineError
+from irgraph.ir import AgentNode, GateNode
+from irgraph.templates import parse_template, render
+
+
+def test_plain_fields_are_required_reads_in_order_of_first_use():
+    template = parse_template("From {findings} and {notes}, then {findings} again.")
+    assert template.reads == ("findings", "notes")
+    assert template.optional_reads == ()
+
+
+def test_question_mark_fields_are_optional_reads():
+    template = parse_template("Use {findings} and {notes?}.")
+    assert template.reads == ("findings",)
+    assert template.optional_reads == ("notes",)
+
+
+def test_a_key_read_both_ways_is_required():
+    template = parse_template("{notes?} then {notes}")
+    assert template.reads == ("notes",)
+    assert template.optional_reads == ()
+
+
+def test_doubled_braces_are_literal_text():
+    template = parse_template("Answer as {{json}} about {topic}; '}}' ends it.")
+    assert template.reads == ("topic",)
+    assert render(template, {"topic": "owls"}) == "Answer as {json} about owls; '}' ends it."
+
+
+def test_a_template_without_fields_reads_nothing():
+    template = parse_template("Just text.")
+    assert (template.reads, template.optional_reads) == ((), ())
+    assert render(template, {}) == "Just text."
+
+
+def test_render_substitutes_values_as_text():
+    template = parse_template("{n} items for {who}")
+    assert render(template, {"n": 3, "who": "Ada"}) == "3 items for Ada"
+
+
+def test_render_leaves_unset_or_none_optional_keys_empty():
+    template = parse_template("[{a?}|{b?}]")
+    assert render(template, {"b": None}) == "[|]"
+    assert render(template, {"a": "x", "b": 0}) == "[x|0]"
+
+
+def test_render_raises_key_error_for_a_missing_required_key():
+    with pytest.raises(KeyError):
+        render(parse_template("{findings}"), {})
+
+
+BAD_TEMPLATES = [
+    ("Value {score:>10}", "{score:>10}"),
+    ("Value {score!r}", "{score!r}"),
+    ("Value {score!s:>3}", "{score!s:>3}"),
+    ("Value {paper.title}", "{paper.title}"),
+    ("Value {papers[0]}", "{papers[0]}"),
+    ("Value {0}", "{0}"),
+    ("Value {}", "an empty field"),
+    ("Value {?}", "an empty field"),
+    ("Value {two words}", "{two words}"),
+    ("Unbalanced {findings", "Unbalanced {findings"),
+    ("Unbalanced findings}", "Unbalanced findings}"),
+    ("Lone { brace", "Lone { brace"),
+]
+
+
+@pytest.mark.parametrize(("text", "shown"), BAD_TEMPLATES)
+def test_a_bad_template_names_the_agent_and_the_bad_text(text, shown):
+    with pytest.raises(PipelineError) as info:
+        Agent("critic").instruct(text)
+    message = str(info.value)
+    assert "'critic'" in message
+    assert shown in message
+    assert info.value.node == "critic"
+
+
+@pytest.mark.parametrize(("text", "shown"), BAD_TEMPLATES)
+def test_the_ir_rejects_the_same_templates(text, shown):
+    with pytest.raises(PipelineError, match="'critic'"):
+        AgentNode("critic", instruction=text)
+
+
+def test_format_spec_errors_carry_the_key_and_point_at_transforms():
+    with pytest.raises(PipelineError, match="Transform") as info:
+        parse_template("{score:.2f}", node="grader")
+    assert info.value.key == "score"
+    assert "no format specs or conversions" in str(info.value)
+
+
+def test_unbalanced_brace_errors_say_how_to_write_a_literal_brace():
+    with pytest.raises(PipelineError, match=r"'\{\{'"):
+        parse_template("a { b", node="n")
+
+
+def test_gate_messages_are_templates_and_errors_say_message():
+    assert GateNode("approve", "Ship {draft}?").reads == ("draft",)
+    with pytest.raises(PipelineError, match="The message of 'approve'"):
+        Gate("approve", "Ship {draft:>3}?")
+    with pytest.raises(PipelineError, match="The message of 'approve'"):
+        Gate("approve").message("Ship {draft")
+
+
+def test_agent_reads_come_from_its_instruction():
+    node = Agent("w").instruct("Write {topic} for {audience?}; {{not_a_key}}.").to_ir()
+    assert node.reads == ("topic",)
+    assert node.optional_reads == ("audience",)
