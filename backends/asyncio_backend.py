@@ -43,7 +43,7 @@ from irgraph.graph import to_graph
 from irgraph.ir import FunctionRef, Node, resolve_function
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.templates import render
-from irgraph.validate import unbound_reads, validate
+from irgraph.validate import check_initial_state, required_inputs, validate
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -410,6 +410,7 @@ class AsyncioRunnable:
         self.graph = graph
         self.backend = backend
         self._plan = plan_scopes(graph)
+        self._needs = required_inputs(graph)
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
         """Run to completion and return the result (works inside a running event loop too)."""
@@ -429,9 +430,8 @@ class AsyncioRunnable:
         """Run the pipeline; ``on_event`` is called with each event as it happens."""
         backend = self.backend
         current: dict[str, Any] = dict(state or {})
-        problems = unbound_reads(self.graph, current.keys())
-        if problems:
-            raise PipelineError(problems)
+        if not self._needs <= current.keys():
+            check_initial_state(self.graph, current.keys(), self._needs)
         chosen = provider or backend.provider
         run = backend.scheduler_class(
             chosen or PlaceholderProvider(),

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.compile import EngineCapabilities
-from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, RunError
+from irgraph.errors import IrgraphError, MissingExtraError, RunError
 from irgraph.events import RunResult
 from irgraph.graph import KIND, to_graph
 from irgraph.ir import (
@@ -37,7 +37,7 @@ from irgraph.ir import (
     SequenceNode,
 )
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
-from irgraph.validate import unbound_reads, validate
+from irgraph.validate import check_initial_state, required_inputs, validate
 
 from .asyncio_backend import (
     GateRequest,
@@ -343,6 +343,7 @@ class PrefectRunnable:
         self.backend = backend
         self.node_plan = build_plan(node, graph)
         self._plan = plan_scopes(graph)
+        self._needs = required_inputs(graph)
 
     @property
     def flow_name(self) -> str:
@@ -373,9 +374,8 @@ class PrefectRunnable:
         (it runs in a thread and resumes the paused flow with its answer).
         """
         current: dict[str, Any] = dict(state or {})
-        problems = unbound_reads(self.graph, current.keys())
-        if problems:
-            raise PipelineError(problems)
+        if not self._needs <= current.keys():
+            check_initial_state(self.graph, current.keys(), self._needs)
         _import_prefect()
         from prefect import flow, task
 

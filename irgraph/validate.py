@@ -17,7 +17,14 @@ from irgraph.errors import PipelineError, Problem, closest_keys
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["validate", "unbound_reads", "incoming_keys", "is_bound"]
+__all__ = [
+    "validate",
+    "unbound_reads",
+    "required_inputs",
+    "check_initial_state",
+    "incoming_keys",
+    "is_bound",
+]
 
 
 def incoming_keys(G: nx.DiGraph, node: str) -> set[str]:
@@ -34,8 +41,15 @@ def is_bound(G: nx.DiGraph, node: str, key: str, inputs: Iterable[str] = ()) -> 
     return _is_bound(G, node, key, set(inputs), {})
 
 
-def _is_bound(G: nx.DiGraph, node: str, key: str, inputs: set[str],
-              incoming: dict[str, set[str]]) -> bool:
+def _is_bound(
+    G: nx.DiGraph,
+    node: str,
+    key: str,
+    inputs: set[str],
+    incoming: dict[str, set[str]],
+    *,
+    use_declared: bool = True,
+) -> bool:
     # ``incoming`` caches each node's in-edge keys: a node after a wide fan-out has many
     # in-edges and many reads, and rescanning them per read is quadratic.
     current: str | None = node
@@ -50,7 +64,7 @@ def _is_bound(G: nx.DiGraph, node: str, key: str, inputs: set[str],
             if G.nodes[parent]["op"].item == key:
                 return True
         current = parent
-    return key in G.graph.get("inputs", ()) or key in inputs
+    return (use_declared and key in G.graph.get("inputs", ())) or key in inputs
 
 
 def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:
@@ -65,6 +79,48 @@ def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:
     for key in list(G.graph.get("inputs", ())) + list(inputs):
         writers.setdefault(key, [])
     return writers
+
+
+def required_inputs(G: nx.DiGraph) -> frozenset[str]:
+    """The keys a run's initial state must hold: required reads that no step writes first
+    (declared inputs included, since declaring a key does not give it a value).
+
+    Backends compute this once at compile time, so a run checks its state with one set
+    difference and builds the full error only when something is missing.
+    """
+    incoming: dict[str, set[str]] = {}
+    needed: set[str] = set()
+    for nid, data in G.nodes(data=True):
+        for key in data.get("reads", ()):
+            if key not in needed and not _is_bound(
+                G, nid, key, set(), incoming, use_declared=False
+            ):
+                needed.add(key)
+    return frozenset(needed)
+
+
+def check_initial_state(
+    G: nx.DiGraph, keys: Iterable[str], needs: frozenset[str] | None = None
+) -> None:
+    """Raise :class:`PipelineError` before a run if its initial state lacks a key the
+    pipeline needs (``needs`` from :func:`required_inputs`, computed here when not given)."""
+    present = set(keys)
+    needs = required_inputs(G) if needs is None else needs
+    missing = needs - present
+    if not missing:
+        return
+    problems = unbound_reads(G, present)
+    if not problems:  # declared inputs that the state does not hold
+        problems = [
+            Problem(
+                f"The pipeline reads the input '{key}', but the initial state has no '{key}'.",
+                key=key,
+                suggestion=tuple(closest_keys(key, present)),
+                hint=f"Pass it in the state, e.g. run(..., state={{'{key}': ...}}).",
+            )
+            for key in sorted(missing)
+        ]
+    raise PipelineError(problems)
 
 
 def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:
@@ -95,18 +151,24 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
         hint = f"'{writers[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
         hint += f", or use {{{key}?}} if '{nid}' can do without it." if optional else "."
     else:
-        hint = (f"Write it with .writes('{key}') on an earlier step, declare it as an input "
-                f"(to_graph(..., inputs={{'{key}'}}) or run(..., state={{'{key}': ...}}))")
+        hint = (
+            f"Write it with .writes('{key}') on an earlier step, declare it as an input "
+            f"(to_graph(..., inputs={{'{key}'}}) or run(..., state={{'{key}': ...}}))"
+        )
         hint += f", or read it as {{{key}?}} if it may be unset." if optional else "."
     return Problem(
         f"'{nid}' {what} {shown}, but no step before it writes '{key}' and it is not a "
         "pipeline input.",
-        node=nid, key=key, suggestion=suggestion, hint=hint,
+        node=nid,
+        key=key,
+        suggestion=suggestion,
+        hint=hint,
     )
 
 
-def validate(G: nx.DiGraph, *, inputs: Iterable[str] | None = None,
-             allow_unbound: bool = False) -> list[str]:
+def validate(
+    G: nx.DiGraph, *, inputs: Iterable[str] | None = None, allow_unbound: bool = False
+) -> list[str]:
     """Raise one :class:`PipelineError` listing every problem in ``G``; return its warnings.
 
     ``inputs`` adds keys the initial state will hold to those declared in ``to_graph``.
@@ -123,10 +185,13 @@ def validate(G: nx.DiGraph, *, inputs: Iterable[str] | None = None,
     if not nx.is_directed_acyclic_graph(G):
         cycle = nx.find_cycle(G)
         path = " -> ".join(str(u) for u, _ in cycle) + f" -> {cycle[0][0]}"
-        problems.append(Problem(
-            f"The graph has a cycle ({path}); pipelines must be acyclic.",
-            node=str(cycle[0][0]), hint="Repeat work with a Loop (x * n), not a back edge.",
-        ))
+        problems.append(
+            Problem(
+                f"The graph has a cycle ({path}); pipelines must be acyclic.",
+                node=str(cycle[0][0]),
+                hint="Repeat work with a Loop (x * n), not a back edge.",
+            )
+        )
     if not allow_unbound:
         problems.extend(unbound_reads(G, inputs or ()))
     if problems:

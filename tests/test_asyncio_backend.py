@@ -7,7 +7,6 @@ import runpy
 from pathlib import Path
 
 import pytest
-from irgraph.backends.asyncio_backend import AsyncioBackend, GateRequest
 
 from irgraph import (
     Agent,
@@ -22,6 +21,7 @@ from irgraph import (
     compile,
     run,
 )
+from irgraph.backends.asyncio_backend import AsyncioBackend, GateRequest
 from irgraph.testing import FakeProvider
 from tests.pipelines import research, split_words, stop_when_done
 

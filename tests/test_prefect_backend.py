@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from irgraph import Agent, FanOut, Gate, MapOver, RunError, Transform, run
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.prefect_backend import (
     PrefectBackend,
@@ -20,8 +22,6 @@ from irgraph.backends.prefect_backend import (
     agent_cache_key,
     resume_gate,
 )
-
-from irgraph import Agent, FanOut, Gate, MapOver, RunError, Transform, run
 from irgraph.testing import FakeProvider
 from tests.pipelines import research, split_words
 from tests.prefect_env import ensure_prefect_test_env, subprocess_env

@@ -224,14 +224,22 @@ def check_plan_mentions_every_node(
         from irgraph.backends.mermaid import to_mermaid
     except ImportError:
         return
-    text = to_mermaid(G)
-    unnamed = [n for n in G if G.nodes[n]["name"] not in text and _escaped(n) not in text]
+    text = _unescape_mermaid(to_mermaid(G))
+    unnamed = [n for n in G if G.nodes[n]["name"] not in text]
     if unnamed:
         raise _fail(pipeline, f"The mermaid export does not mention {unnamed!r}.")
 
 
-def _escaped(name: str) -> str:
-    return name.replace('"', "#quot;")
+def _unescape_mermaid(text: str) -> str:
+    """Undo mermaid's entity codes (``#quot;``, ``#95;``) so labels can be compared."""
+    import html
+    import re
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return chr(int(code)) if code.isdigit() else html.unescape(f"&{code};")
+
+    return re.sub(r"#(\w+);", one, text)
 
 
 class BackendConformance:
