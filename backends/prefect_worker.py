@@ -499,9 +499,13 @@ def agent_cache_key_fn(context: Any, parameters: dict[str, Any]) -> str:
     )
 
 
+def _where(node: str, path: Position) -> str:
+    return node + "".join(f"[{i}]" for _, i in path)
+
+
 def agent_run_name(parameters: dict[str, Any]) -> str:
     """A task's ``task_run_name``: the node id and its position, e.g. ``critic[2]``."""
-    return str(parameters["request"].node) + "".join(f"[{i}]" for _, i in parameters["path"])
+    return _where(parameters["request"].node, parameters["path"])
 
 
 def _values(text: str, state: State) -> dict[str, Any]:
@@ -589,7 +593,7 @@ def pause_key(node: str, path: Position) -> str:
     >>> pause_key("Approve plan", (("review", 1),))
     'gate-approve-plan-1-...'
     """
-    where = node + "".join(f"[{i}]" for _, i in path)
+    where = _where(node, path)
     readable = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-")[:40].strip("-")
     digest = hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return f"gate-{readable}-{digest}" if readable else f"gate-{digest}"
@@ -604,7 +608,7 @@ async def gate(
     from prefect.logging import get_run_logger
 
     text = render(_template(message), _values(message, state))
-    where = node + "".join(f"[{i}]" for _, i in path)
+    where = _where(node, path)
     get_run_logger().info("Gate %r waits for an answer: %s", where, text)
     answer: str = await apause_flow_run(
         wait_for_input=str, timeout=timeout, poll_interval=1, key=pause_key(node, path)

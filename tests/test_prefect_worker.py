@@ -97,9 +97,26 @@ def generated(pipeline: Any, **config: Any) -> str:
     return generate_flow_code(compiled, PrefectWorkerConfig(**options))
 
 
-def asyncio_state(pipeline: Any, state: dict[str, Any]) -> Any:
-    final = run(pipeline, backend="asyncio", provider=FakeProvider(), state=state).state
+def asyncio_state(pipeline: Any, state: dict[str, Any], fake: FakeProvider | None = None) -> Any:
+    """The asyncio backend's final state, as it looks after a JSON round trip."""
+    final = run(pipeline, backend="asyncio", provider=fake or FakeProvider(), state=state).state
     return json.loads(json.dumps(final))
+
+
+def run_flow_process(args: list[str], cwd: Path) -> Any:
+    """Run a Python child with Prefect settings of its own; return its last line as JSON."""
+    home = cwd / "home"
+    home.mkdir(exist_ok=True)
+    out = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=flow_env(home),
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def flow_env(home: Path) -> dict[str, str]:
@@ -452,18 +469,7 @@ def test_nasty_text_stays_inside_its_literals(text):
 def test_generated_module_run_gives_the_asyncio_backends_final_state(tmp_path):
     path = tmp_path / "rich_flow.py"
     path.write_text(generated(rich_pipeline()), encoding="utf-8")
-    home = tmp_path / "home"
-    home.mkdir()
-    out = subprocess.run(
-        [sys.executable, str(path), "run", "--state", json.dumps(RICH_STATE)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=flow_env(home),
-        timeout=180,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    final = json.loads(out.stdout.strip().splitlines()[-1])
+    final = run_flow_process([str(path), "run", "--state", json.dumps(RICH_STATE)], tmp_path)
     assert final == asyncio_state(rich_pipeline(), RICH_STATE)
 
 
@@ -522,21 +528,11 @@ def test_agents_are_cached_per_run_key_and_gates_pause_until_resumed(tmp_path):
     rich_path.write_text(generated(rich_pipeline(), result_dir="results"), encoding="utf-8")
     gated_path = tmp_path / "gated_flow.py"
     gated_path.write_text(generated(GATED, flow_name="gated"), encoding="utf-8")
-    home = tmp_path / "home"
-    home.mkdir()
     args = [str(rich_path), str(gated_path), json.dumps(RICH_STATE)]
-    out = subprocess.run(
-        [sys.executable, "-c", DRIVER, *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=flow_env(home),
-        timeout=180,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
-    expected = asyncio_state(rich_pipeline(), RICH_STATE)
-    agent_calls = _count_agent_calls()
+    report = run_flow_process(["-c", DRIVER, *args], tmp_path)
+    fake = FakeProvider()
+    expected = asyncio_state(rich_pipeline(), RICH_STATE, fake)
+    agent_calls = len(fake.calls)
     assert report["first"]["calls"] == agent_calls
     assert report["again"]["calls"] == 0  # same run key: every answer comes from the cache
     assert report["other"]["calls"] == agent_calls
@@ -555,9 +551,3 @@ def test_agents_are_cached_per_run_key_and_gates_pause_until_resumed(tmp_path):
     ).state
     assert report["gated"]["state"] == gated
     assert gated["answer"] == "yes 1"  # the gate paused again in the second iteration
-
-
-def _count_agent_calls() -> int:
-    fake = FakeProvider()
-    run(rich_pipeline(), backend="asyncio", provider=fake, state=RICH_STATE)
-    return len(fake.calls)
