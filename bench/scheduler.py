@@ -43,9 +43,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
-from irgraph.backends.asyncio_backend import AsyncioBackend
 
 from irgraph import Agent, FanOut, Pipeline
+from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.ir import Node, ParallelNode, SequenceNode
 from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -93,6 +93,10 @@ def _check_text(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> N
         )
 
 
+def _node_tuple(children: Iterable[Node]) -> tuple[Node, ...]:
+    return tuple(children)
+
+
 def _check_children(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     for child in value:
         if not isinstance(child, NODE_KINDS):
@@ -129,8 +133,9 @@ def _check_count_or_none(instance: Any, attribute: attrs.Attribute[Any], value: 
 def _check_required_key(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is None:
         name = getattr(instance, "name", "?")
-        raise PipelineError(f"'{name}' needs {attribute.name} to be a state key (got None).",
-                            node=name)
+        raise PipelineError(
+            f"'{name}' needs {attribute.name} to be a state key (got None).", node=name
+        )
     _check_key(instance, attribute, value)
 
 
@@ -268,7 +273,9 @@ class SequenceNode:
     """Children run one after another."""
 
     name: str = attrs.field(validator=_check_name)
-    children: tuple[Node, ...] = attrs.field(default=(), converter=tuple, validator=_check_children)
+    children: tuple[Node, ...] = attrs.field(
+        default=(), converter=_node_tuple, validator=_check_children
+    )
 
 
 @attrs.frozen
@@ -276,7 +283,9 @@ class ParallelNode:
     """Children run at the same time; none may read or write what a sibling writes."""
 
     name: str = attrs.field(validator=_check_name)
-    children: tuple[Node, ...] = attrs.field(default=(), converter=tuple, validator=_check_children)
+    children: tuple[Node, ...] = attrs.field(
+        default=(), converter=_node_tuple, validator=_check_children
+    )
 
 
 @attrs.frozen
@@ -288,7 +297,9 @@ class LoopNode:
     """
 
     name: str = attrs.field(validator=_check_name)
-    children: tuple[Node, ...] = attrs.field(default=(), converter=tuple, validator=_check_children)
+    children: tuple[Node, ...] = attrs.field(
+        default=(), converter=_node_tuple, validator=_check_children
+    )
     max_iterations: int | None = attrs.field(default=None)
     until: str | FunctionRef | None = attrs.field(default=None)
 
@@ -321,7 +332,9 @@ class MapOverNode:
     """
 
     name: str = attrs.field(validator=_check_name)
-    children: tuple[Node, ...] = attrs.field(default=(), converter=tuple, validator=_check_children)
+    children: tuple[Node, ...] = attrs.field(
+        default=(), converter=_node_tuple, validator=_check_children
+    )
     over: str | None = attrs.field(default=None, validator=_check_key)
     item: str = attrs.field(default="item", validator=_check_required_key)
     collect: str | None = attrs.field(default=None, validator=_check_key)
@@ -330,6 +343,14 @@ class MapOverNode:
 
 
 Node = AgentNode | SequenceNode | ParallelNode | LoopNode | TransformNode | GateNode | MapOverNode
-NODE_KINDS = (AgentNode, SequenceNode, ParallelNode, LoopNode, TransformNode, GateNode, MapOverNode)
+NODE_KINDS: tuple[
+    type[AgentNode],
+    type[SequenceNode],
+    type[ParallelNode],
+    type[LoopNode],
+    type[TransformNode],
+    type[GateNode],
+    type[MapOverNode],
+] = (AgentNode, SequenceNode, ParallelNode, LoopNode, TransformNode, GateNode, MapOverNode)
 
 from irgraph.serialize import from_json, to_json  # noqa: E402  (serialize imports the classes above)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from irgraph.backends.prefect_backend import PrefectBackend
-
 from irgraph import Agent, run
+from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.providers import ModelRequest
 
 

@@ -548,7 +548,7 @@ def _argument(item: Builder | Node, pad: str) -> str:
 
 def _code(item: Builder | Node, pad: str) -> str:
     """``item`` as an expression whose first line starts at indentation ``pad``."""
-    if isinstance(item, NODE_KINDS):
+    if not isinstance(item, Builder):
         return _ir_code(item, pad)
     steps = list(iter_steps(item))
     if _as_operators(item):
