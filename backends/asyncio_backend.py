@@ -256,7 +256,7 @@ class Scheduler:
             elif kind == "transform":
                 value = await self.limited(self.transform(step, state), seconds)
             elif kind == "gate":
-                value = await self.limited(self.gate(step, state), seconds)
+                value = await self.limited(self.gate(step, state, path), seconds)
             elif kind == "loop":
                 await self.loop(step, state, path)
                 value = None
@@ -323,7 +323,7 @@ class Scheduler:
             state[op.writes] = value
         return value
 
-    async def gate(self, step: _Step, state: MutableMapping[str, Any]) -> Any:
+    async def gate(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> Any:
         op = step.op
         if self.on_gate is None:
             raise PipelineError(

@@ -245,11 +245,13 @@ class _PrefectScheduler(Scheduler):
         result: str = await task(self.provider, request, key)
         return result
 
-    async def gate(self, step: Any, state: Any) -> Any:
+    async def gate(self, step: Any, state: Any, path: tuple[tuple[str, int], ...]) -> Any:
         from prefect.context import FlowRunContext
         from prefect.flow_runs import apause_flow_run
 
         from irgraph.templates import render
+
+        from .prefect_worker import pause_key
 
         op = step.op
         values = {key: state[key] for key in op.reads}
@@ -261,7 +263,10 @@ class _PrefectScheduler(Scheduler):
         if self.on_paused is not None:
             self.on_paused(request, flow_run_id)
         answer = await apause_flow_run(
-            wait_for_input=str, timeout=self.gate_timeout, poll_interval=1, key=f"gate-{step.id}"
+            wait_for_input=str,
+            timeout=self.gate_timeout,
+            poll_interval=1,
+            key=pause_key(step.id, path),
         )
         if op.writes:
             state[op.writes] = answer

@@ -290,3 +290,18 @@ def test_async_api_inside_an_event_loop():
     runnable = PrefectBackend(provider=FakeProvider()).compile(research.to_ir())
     result = asyncio.run(runnable.arun({"topic": "t"}))
     assert result.state["analysis"].startswith("<analyst:")
+
+
+def test_a_gate_inside_a_loop_pauses_every_iteration_even_with_an_odd_name():
+    loop = (
+        Agent("draft").instruct("Draft {feedback?}").writes("text")
+        >> Gate("Review #1_ok", "OK {text}?").writes("feedback")
+    ) * 2
+    answers = []
+    result = run(
+        loop,
+        backend=PrefectBackend(provider=FakeProvider()),
+        on_gate=lambda request: answers.append(request.message) or f"fine {len(answers)}",
+    )
+    assert len(answers) == 2
+    assert result.state["feedback"] == "fine 2"
