@@ -29,6 +29,7 @@ n2 -. "x" .-> n3
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from irgraph.display import (
@@ -54,8 +55,8 @@ _SHAPES = {
 }
 _NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
 # Even inside quotes mermaid reads ``%%{`` as a directive, a leading backtick as markdown,
-# ``style...:...#...;`` as a style line, ``*``/``_`` as emphasis, and a backslash before an
-# entity code as an escape.
+# ``style...:...#...;`` as a style line, ``*`` as emphasis (``_`` only sometimes: see
+# _emphasis_openers), and a backslash before an entity code as an escape.
 _NUMBERED = frozenset("%`:*\\")
 # Mermaid's own placeholders for entity codes; in a label they would turn into "&" and ";".
 _PLACEHOLDERS = (("\ufb02\u00b0", "\ufb02\u2060\u00b0"), ("\u00b6\u00df", "\u00b6\u2060\u00df"))
@@ -63,8 +64,9 @@ _PLACEHOLDERS = (("\ufb02\u00b0", "\ufb02\u2060\u00b0"), ("\u00b6\u00df", "\u00b
 
 def mermaid_text(text: str) -> str:
     """Write ``text`` (as :func:`~irgraph.display.label_text` shows it) for a quoted mermaid
-    label: entity codes for anything mermaid could read as syntax or that does not print,
-    ``<br>`` for a line break. The two character pairs
+    label: entity codes for anything mermaid could read as syntax or that does not print
+    (a line break too: ``<br>`` would make mermaid decode the codes before reading markdown,
+    so mermaid draws it as a space). The two character pairs
     mermaid uses internally as entity placeholders (``ﬂ°``, ``¶ß``) get an invisible word
     joiner between them, the one case where the drawn text is not exactly ``text``.
 
@@ -74,14 +76,13 @@ def mermaid_text(text: str) -> str:
     text = label_text(text)
     for pair, joined in _PLACEHOLDERS:
         text = text.replace(pair, joined)
+    escaped = _emphasis_openers(text)
     out: list[str] = []
     for i, ch in enumerate(text):
-        if ch == "_" and not (_word(text, i - 1) and _word(text, i + 1)):
-            out.append("#95;")  # an underscore inside a word never starts emphasis
+        if i in escaped:
+            out.append("#95;")
         elif ch in _NAMED:
             out.append(_NAMED[ch])
-        elif ch == "\n":
-            out.append("<br>")
         elif ch in _NUMBERED or not ch.isprintable():
             out.append(f"#{ord(ch)};")
         else:
@@ -89,8 +90,46 @@ def mermaid_text(text: str) -> str:
     return "".join(out)
 
 
-def _word(text: str, i: int) -> bool:
-    return 0 <= i < len(text) and text[i].isalnum()
+def _side(text: str, i: int) -> str:
+    """Markdown's class of the character at ``i`` as written: space, punctuation or word."""
+    if i < 0 or i >= len(text):
+        return "space"
+    ch = text[i]
+    if ch in _NAMED or ch in _NUMBERED or not ch.isprintable():
+        return "punct"  # written as an entity code
+    if ch.isspace():
+        return "space"
+    return "punct" if unicodedata.category(ch)[0] in "PS" else "word"
+
+
+def _emphasis_openers(text: str) -> set[int]:
+    """Indexes of the underscores to write as ``#95;``.
+
+    Mermaid reads labels as markdown, where ``_`` runs can open or close emphasis (CommonMark's
+    flanking rules). Writing every run that could open, and has a run after it that could
+    close, as entity codes leaves nothing to pair, while ``snake_case`` and ``a_..._b`` stay
+    as typed.
+    """
+    runs: list[tuple[int, int, bool, bool]] = []
+    i = 0
+    while i < len(text):
+        if text[i] != "_":
+            i += 1
+            continue
+        end = i
+        while end < len(text) and text[end] == "_":
+            end += 1
+        before, after = _side(text, i - 1), _side(text, end)
+        left = after != "space" and (after != "punct" or before != "word")
+        right = before != "space" and (before != "punct" or after != "word")
+        runs.append((i, end, left and (not right or before == "punct"),
+                     right and (not left or after == "punct")))  # fmt: skip
+        i = end
+    escaped: set[int] = set()
+    for n, (start, end, opens, _) in enumerate(runs):
+        if opens and any(closes for _, _, _, closes in runs[n + 1 :]):
+            escaped.update(range(start, end))
+    return escaped
 
 
 def mermaid_ids(G: nx.DiGraph) -> dict[str, str]:
