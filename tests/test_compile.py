@@ -1,0 +1,75 @@
+"""The compile layer: registry (built-in names, register_backend, entry points), warnings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from irgraph import Agent, EngineCapabilities, compile
+from irgraph.compile import BackendNotFoundError, available_backends, register_backend
+
+
+def test_builtin_backends_are_registered_by_name():
+    assert {"asyncio", "prefect"} <= set(available_backends())
+
+
+def test_unknown_backend_lists_the_known_ones_and_suggests():
+    with pytest.raises(BackendNotFoundError) as info:
+        compile(Agent("a").instruct("x"), backend="prefekt")
+    assert "Did you mean 'prefect'?" in str(info.value)
+    assert "'asyncio'" in str(info.value)
+
+
+def test_register_backend_with_a_factory():
+    from irgraph.backends.asyncio_backend import AsyncioBackend
+
+    class Mine(AsyncioBackend):
+        name = "mine"
+        capabilities = EngineCapabilities(parallel=True)
+
+    register_backend("mine", Mine)
+    result = compile(Agent("a").instruct("x"), backend="mine")
+    assert result.backend_name == "mine"
+
+
+def test_a_third_party_backend_is_found_through_its_entry_point(tmp_path):
+    (tmp_path / "thirdparty_backend.py").write_text(
+        textwrap.dedent("""
+        from irgraph.backends.asyncio_backend import AsyncioBackend
+
+        class ThirdParty(AsyncioBackend):
+            name = "thirdparty"
+    """)
+    )
+    dist = tmp_path / "thirdparty_backend-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: thirdparty-backend\nVersion: 1.0\n"
+    )
+    (dist / "entry_points.txt").write_text(
+        "[irgraph.backends]\nthirdparty = thirdparty_backend:ThirdParty\n"
+    )
+    code = (
+        "from irgraph import Agent, compile\n"
+        "from irgraph.compile import available_backends\n"
+        "assert 'thirdparty' in available_backends()\n"
+        "print(compile(Agent('a').instruct('x'), backend='thirdparty').backend_name)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "thirdparty"
+
+
+def test_an_object_that_is_not_a_backend_is_rejected():
+    with pytest.raises(BackendNotFoundError, match="not a backend"):
+        compile(Agent("a").instruct("x"), backend=object())
+
+
+def test_warnings_include_values_overwritten_before_read():
+    pipeline = Agent("a").instruct("x").writes("k") >> Agent("b").instruct("y").writes("k")
+    assert any("overwrites" in w for w in compile(pipeline).warnings)
