@@ -163,8 +163,14 @@ class Builder:
             raise PipelineError(f"'{self._name}'.engine() needs a backend name (got {name!r}).")
         return self._with(_engine=name)
 
-    async def ask_async(self, prompt: str | None = None, *, state: dict[str, Any] | None = None,
-                        provider: Any = None, **options: Any) -> Any:
+    async def ask_async(
+        self,
+        prompt: str | None = None,
+        *,
+        state: dict[str, Any] | None = None,
+        provider: Any = None,
+        **options: Any,
+    ) -> Any:
         """Run this builder on its engine (``.engine(...)``, default asyncio) and return the
         output of its last step. ``prompt`` is put in state as ``prompt``; a lone agent whose
         instruction does not read ``{prompt}`` gets it appended to its instruction."""
@@ -205,8 +211,11 @@ class Builder:
 
     def __mul__(self, times: Any) -> Loop:
         _check_positive_int(self._name, "* (loop)", times)
-        body = (_items(self._config.get("steps")) if isinstance(self, Pipeline)
-                and self._config.get("_auto") else [self])
+        body = (
+            _items(self._config.get("steps"))
+            if isinstance(self, Pipeline) and self._config.get("_auto")
+            else [self]
+        )
         chain: _Chain | None = None
         for item in body:
             chain = _append(chain, item)
@@ -217,6 +226,13 @@ class Builder:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name!r})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # IPython and hypothesis print with this hook: show the whole pipeline as the builder
+        # code that makes it, so a failing example can be pasted and run.
+        from irgraph.testing.code import to_code
+
+        printer.text(to_code(self))
 
     def __getattr__(self, item: str) -> Any:
         # Only reached for unknown attributes: point at the closest real method.
@@ -361,8 +377,9 @@ class Loop(Builder):
     def to_ir(self) -> LoopNode:
         c = self._config
         children = tuple(_ir(s) for s in _items(c.get("steps")))
-        return LoopNode(self._name, children, max_iterations=c.get("max_iterations"),
-                        until=c.get("until"))
+        return LoopNode(
+            self._name, children, max_iterations=c.get("max_iterations"), until=c.get("until")
+        )
 
 
 def _last_write(node: Node) -> str | None:
@@ -397,8 +414,9 @@ class MapOver(Builder):
 
     def over(self, key: str, *, item: str = "item") -> MapOver:
         """Iterate the list in state key ``key``; each run reads the element as ``{item}``."""
-        return self._with(over=_check_key(self._name, "over", key),
-                          item=_check_key(self._name, "over", item))
+        return self._with(
+            over=_check_key(self._name, "over", key), item=_check_key(self._name, "over", item)
+        )
 
     def step(self, node: Builder | Node) -> MapOver:
         """Append a step to the per-item body."""
@@ -424,8 +442,13 @@ class MapOver(Builder):
         if collect is None and children:
             collect = _last_write(SequenceNode(self._name, children))
         return MapOverNode(
-            self._name, children, over=c.get("over"), item=c.get("item", "item"),
-            collect=collect, writes=c.get("writes"), max_concurrency=c.get("max_concurrency"),
+            self._name,
+            children,
+            over=c.get("over"),
+            item=c.get("item", "item"),
+            collect=collect,
+            writes=c.get("writes"),
+            max_concurrency=c.get("max_concurrency"),
         )
 
 
@@ -460,8 +483,12 @@ class Gate(Builder):
 
     def to_ir(self) -> GateNode:
         c = self._config
-        return GateNode(self._name, message=c.get("message", ""), writes=c.get("writes"),
-                        timeout=c.get("timeout"))
+        return GateNode(
+            self._name,
+            message=c.get("message", ""),
+            writes=c.get("writes"),
+            timeout=c.get("timeout"),
+        )
 
 
 class Transform(Builder):
@@ -490,8 +517,13 @@ class Transform(Builder):
 
     def to_ir(self) -> TransformNode:
         c = self._config
-        return TransformNode(self._name, c["fn"], reads=c.get("reads", ()), writes=c.get("writes"),
-                             timeout=c.get("timeout"))
+        return TransformNode(
+            self._name,
+            c["fn"],
+            reads=c.get("reads", ()),
+            writes=c.get("writes"),
+            timeout=c.get("timeout"),
+        )
 
 
 def iter_steps(builder: Builder) -> Iterator[Builder | Node]:
