@@ -10,6 +10,7 @@ draw them, and run them on asyncio or Prefect.
 
 from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
 from irgraph.compile import EngineCapabilities, compile
+from irgraph.display import show
 from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, Problem, RunError
 from irgraph.events import Event, RunResult
 from irgraph.graph import to_graph
@@ -32,6 +33,7 @@ __all__ = [
     "compile",
     "run",
     "arun",
+    "show",
     "EngineCapabilities",
     "Event",
     "RunResult",
