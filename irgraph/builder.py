@@ -227,6 +227,12 @@ class Builder:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name!r})"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Jupyter's inline picture: SVG with Graphviz, else a mermaid block."""
+        from irgraph.display import mimebundle
+
+        return mimebundle(self, include, exclude)
+
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # IPython and hypothesis print with this hook: show the whole pipeline as the builder
         # code that makes it, so a failing example can be pasted and run.

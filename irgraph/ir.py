@@ -139,6 +139,13 @@ def _check_required_key(instance: Any, attribute: attrs.Attribute[Any], value: A
     _check_key(instance, attribute, value)
 
 
+def _mimebundle(node: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """Jupyter's inline picture of the pipeline under an IR node (see irgraph.display)."""
+    from irgraph.display import mimebundle
+
+    return mimebundle(node, include, exclude)
+
+
 @attrs.frozen
 class FunctionRef:
     """A function named by import path (``"package.module:qualname"``).
@@ -206,6 +213,8 @@ def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
 class AgentNode:
     """An LLM call: render ``instruction`` from state, ask the model, store the answer."""
 
+    _repr_mimebundle_ = _mimebundle
+
     name: str = attrs.field(validator=_check_name)
     instruction: str = attrs.field(default="", validator=_check_text)
     writes: str | None = attrs.field(default=None, validator=_check_key)
@@ -234,6 +243,8 @@ class AgentNode:
 class TransformNode:
     """A pure Python function of named state keys; its return value is written to ``writes``."""
 
+    _repr_mimebundle_ = _mimebundle
+
     name: str = attrs.field(validator=_check_name)
     fn: FunctionRef = attrs.field(validator=attrs.validators.instance_of(FunctionRef))
     reads: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_check_keys)
@@ -248,6 +259,8 @@ class TransformNode:
 @attrs.frozen
 class GateNode:
     """A pause for a human: show ``message`` (a template), store the answer in ``writes``."""
+
+    _repr_mimebundle_ = _mimebundle
 
     name: str = attrs.field(validator=_check_name)
     message: str = attrs.field(default="", validator=_check_text)
@@ -272,6 +285,8 @@ class GateNode:
 class SequenceNode:
     """Children run one after another."""
 
+    _repr_mimebundle_ = _mimebundle
+
     name: str = attrs.field(validator=_check_name)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
@@ -281,6 +296,8 @@ class SequenceNode:
 @attrs.frozen
 class ParallelNode:
     """Children run at the same time; none may read or write what a sibling writes."""
+
+    _repr_mimebundle_ = _mimebundle
 
     name: str = attrs.field(validator=_check_name)
     children: tuple[Node, ...] = attrs.field(
@@ -295,6 +312,8 @@ class LoopNode:
     ``until`` is either a state key (stop when its value is truthy) or a :class:`FunctionRef`
     to a predicate of the state.
     """
+
+    _repr_mimebundle_ = _mimebundle
 
     name: str = attrs.field(validator=_check_name)
     children: tuple[Node, ...] = attrs.field(
@@ -330,6 +349,8 @@ class MapOverNode:
     Inside the body the item is the key ``item``; the value of ``collect`` after each item's
     run is gathered, in input order, into a list written to ``writes``.
     """
+
+    _repr_mimebundle_ = _mimebundle
 
     name: str = attrs.field(validator=_check_name)
     children: tuple[Node, ...] = attrs.field(
