@@ -1,4 +1,4 @@
-"""The ``irgraph`` command: ``demo``, ``run``, ``check``.
+"""The ``irgraph`` command: ``demo``, ``run``, ``check``, ``show``.
 
 ``module:attr`` names a builder or IR node the way ``uvicorn`` names an app; the current
 directory is importable. Exit codes: 0 success, 1 the pipeline has problems or failed,
@@ -177,6 +177,20 @@ def _run(
     return 0
 
 
+def _show(target: Any, fmt: str, output: str | None, out: TextIO) -> int:
+    from irgraph.display import render
+
+    diagram = render(target, fmt)
+    if output is not None:
+        diagram.save(output)
+        print(f"Wrote {output} ({fmt}).", file=out)
+    elif isinstance(diagram.data, bytes):
+        raise CliError("PNG is binary: write it to a file with -o FILE.")
+    else:
+        print(diagram.data, file=out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of the ``irgraph`` console script; returns the exit code."""
     out = out or sys.stdout
@@ -200,6 +214,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if name == "run":
             cmd.add_argument("--backend", default="asyncio")
             cmd.add_argument("--provider", default=None, help="'fake' or 'openai:MODEL'")
+    show = sub.add_parser("show", help="draw a pipeline (mermaid, dot, svg or png)")
+    show.add_argument("target", help="module:attr naming a builder or IR node")
+    show.add_argument("--format", choices=("mermaid", "dot", "svg", "png"), default="mermaid")
+    show.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
@@ -214,6 +232,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             print(file=out)
             return _run(research_pipeline, "asyncio", "fake", state, out, args.latency)
         target = load_target(args.target)
+        if args.command == "show":
+            return _show(target, args.format, args.output, out)
         state = parse_state(args.state, args.state_json)
         if args.command == "check":
             from irgraph.graph import to_graph
