@@ -1,0 +1,149 @@
+"""The documentation builds with ``mkdocs build --strict``, and its examples run.
+
+Every ```python block in docs/ runs, the blocks of one page in order in one namespace, in a
+temporary directory, with connections to anything but this machine refused. Every
+``$ irgraph ...`` line of a ```console block runs through ``irgraph.cli.main`` and must exit
+with 0 (or the code a trailing ``# exit N`` gives), printing the output lines shown below it
+(a ``...`` line stands for lines left out).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import ipaddress
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
+FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
+NEEDS_PREFECT = {"guides/prefect.md"}
+NEEDS_GRAPHVIZ = {"guides/exporters.md"}
+
+
+def blocks(page: str, language: str) -> list[tuple[int, str]]:
+    """``(line number, code)`` of each fenced block of ``language`` in ``page``."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return [
+        (text.count("\n", 0, m.start()) + 2, m.group(2))
+        for m in FENCE.finditer(text)
+        if m.group(1) == language
+    ]
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse connections to anything but loopback (Prefect's local server is allowed)."""
+    connect = socket.socket.connect
+
+    def local_only(self: socket.socket, address: object) -> object:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0] if isinstance(address, tuple) else address
+            try:
+                loopback = ipaddress.ip_address(str(host)).is_loopback
+            except ValueError:
+                loopback = host == "localhost"
+            if not loopback:
+                raise OSError(f"the docs examples must not reach the network ({host!r})")
+        return connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)
+
+
+def _page_params() -> list[object]:
+    params = []
+    for page in PAGES:
+        marks = [pytest.mark.prefect] if page in NEEDS_PREFECT else []
+        params.append(pytest.param(page, marks=marks, id=page))
+    return params
+
+
+def test_every_page_is_in_the_nav_and_has_examples_or_commands():
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    for page in PAGES:
+        assert page in nav, f"{page} is missing from mkdocs.yml"
+    assert any(blocks(page, "python") for page in PAGES)
+
+
+def test_mkdocs_build_strict(tmp_path):
+    pytest.importorskip("mkdocs")
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "index.html").exists()
+    assert (tmp_path / "guides" / "exporters" / "index.html").exists()
+
+
+@pytest.mark.parametrize("page", _page_params())
+def test_python_examples_run(page, tmp_path, monkeypatch, offline):
+    found = blocks(page, "python")
+    if not found:
+        pytest.skip(f"{page} has no python examples")
+    if page in NEEDS_PREFECT:
+        pytest.importorskip("prefect")
+        from tests.prefect_env import ensure_prefect_test_env
+
+        ensure_prefect_test_env()
+    if page in NEEDS_GRAPHVIZ:
+        import shutil
+
+        if shutil.which("dot") is None:
+            pytest.skip("Graphviz's dot is not installed")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": f"docs_{Path(page).stem}"}
+    for line, code in found:
+        exec(compile(code, f"docs/{page}:{line}", "exec"), namespace)
+
+
+def _commands(page: str) -> list[tuple[str, int, list[str]]]:
+    """``(command, expected exit code, shown output lines)`` of each ``$ irgraph`` line."""
+    found = []
+    for _, block in blocks(page, "console"):
+        lines = block.splitlines()
+        for i, line in enumerate(lines):
+            if not line.startswith("$ irgraph "):
+                continue
+            command, _, comment = line[2:].partition("  # ")
+            code = int(comment.split()[1]) if comment.startswith("exit ") else 0
+            shown = []
+            for out in lines[i + 1 :]:
+                if out.startswith("$ "):
+                    break
+                shown.append(out)
+            found.append((command.strip(), code, shown))
+    return found
+
+
+CLI_PAGES = [page for page in PAGES if _commands(page)]
+
+
+@pytest.mark.parametrize("page", CLI_PAGES)
+def test_console_commands_run_and_print_what_is_shown(page, tmp_path, monkeypatch, offline):
+    from irgraph.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for command, code, shown in _commands(page):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(shlex.split(command)[1:], out=out)
+        printed = (out.getvalue() + err.getvalue()).splitlines()
+        assert status == code, (command, printed)
+        position = 0
+        for expected in shown:
+            if expected == "...":
+                continue
+            assert expected in printed[position:], (command, expected, printed)
+            position = printed.index(expected, position) + 1

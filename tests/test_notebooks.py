@@ -1,0 +1,141 @@
+"""The notebooks in notebooks/ run top to bottom, and their cells show what the prose says.
+
+Each notebook runs with nbclient in a fresh ``python3`` kernel that is this interpreter (a
+kernelspec written to a temporary ``JUPYTER_PATH``, so a system-wide ``python3`` kernel can
+never be picked up instead). Cells are found by their tag.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def kernel_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A JUPYTER_PATH whose ``python3`` kernel runs this interpreter."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec = root / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "Python 3", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+    return str(root)
+
+
+def execute(name: str, kernel_path: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("JUPYTER_PATH", kernel_path)
+    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()
+    return nb
+
+
+def cell(nb: Any, tag: str) -> Any:
+    (found,) = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", ())]
+    return found
+
+
+def text(nb: Any, tag: str) -> str:
+    """Everything a cell printed or displayed as plain text."""
+    parts = []
+    for output in cell(nb, tag).outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "data" in output:
+            parts.append(output.data.get("text/plain", ""))
+    return "".join(parts)
+
+
+def mimetypes(nb: Any, tag: str) -> list[str]:
+    return [m for o in cell(nb, tag).outputs for m in o.get("data", {})]
+
+
+def test_notebooks_are_stored_without_outputs():
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        for c in nb.cells:
+            if c.cell_type == "code":
+                assert not c.outputs and c.execution_count is None, path.name
+
+
+def test_exploring_a_pipeline_graph(kernel_path, monkeypatch):
+    nb = execute("01_exploring_a_pipeline_graph", kernel_path, monkeypatch)
+    assert "DiGraph 8 nodes" in text(nb, "build")
+    nodes = text(nb, "nodes")
+    assert re.search(r"^researcher +agent +parent=research ", nodes, re.M)
+    assert re.search(r"^revise +loop +parent=None ", nodes, re.M)
+    assert text(nb, "generations").splitlines() == [
+        "0 ['split']",
+        "1 ['planner', 'research']",
+        "2 ['revise']",
+        "3 ['editor']",
+    ]
+    assert text(nb, "ancestors").strip() == "['planner', 'research', 'revise', 'split']"
+    writers = text(nb, "writers")
+    assert "draft is written by ['revise', 'writer']" in writers
+    assert "split -> research: ['subjects']" in writers
+    errors = text(nb, "errors")
+    assert "finding" in errors and "Did you mean 'findings'?" in errors
+    assert "writer audience ()" in errors and "writer finding ('findings',)" in errors
+    from irgraph.display import dot_available
+
+    picture = "image/svg+xml" if dot_available() else "text/markdown"
+    assert picture in mimetypes(nb, "show-default")
+    assert picture in mimetypes(nb, "inline")
+    (markdown,) = [o.data["text/markdown"] for o in cell(nb, "show-mermaid").outputs]
+    assert markdown.startswith("```mermaid\ngraph TD\n")
+    assert text(nb, "mermaid-text").startswith("graph LR\n")
+
+
+def test_property_testing_a_backend(kernel_path, monkeypatch):
+    nb = execute("02_property_testing_a_backend", kernel_path, monkeypatch)
+    found = text(nb, "find")
+    assert "Loop(" in found and "MapOver(" in found
+    assert "50 pipelines: valid and acyclic" in text(nb, "dags")
+    assert "most calls at once: 1" in text(nb, "backend")
+    suite = text(nb, "suite")
+    assert suite.count("passed: test_") >= 5
+    caught = text(nb, "caught")
+    assert "Model calls differ from the reference" in caught
+    assert "Loop(" in caught and "no bug found" not in caught
+
+
+@pytest.mark.prefect
+def test_prefect(kernel_path, monkeypatch):
+    pytest.importorskip("prefect")
+    nb = execute("03_prefect", kernel_path, monkeypatch)
+    plan = text(nb, "plan")
+    assert "researcher: AgentNode as a Prefect task, after []" in plan
+    assert "writer: AgentNode as a Prefect task, after ['analyst', 'fact_checker']" in plan
+    assert "calls: ['researcher', 'analyst', 'fact_checker', 'writer']" in text(nb, "run")
+    retry = text(nb, "retry")
+    assert "{'analyst': 1, 'fact_checker': 1, 'researcher': 1, 'writer': 2}" in retry
+    assert "<writer: Write a report from" in retry
+    code = text(nb, "codegen")
+    assert "@flow(" in code and "async def research_flow(" in code
+
+
+def test_kernel_is_this_interpreter(kernel_path):
+    spec = json.loads((Path(kernel_path) / "kernels" / "python3" / "kernel.json").read_text())
+    assert spec["argv"][0] == sys.executable
+    assert os.path.exists(spec["argv"][0])
