@@ -120,3 +120,26 @@ def test_the_overlap_property_catches_serialised_branches():
 def test_the_correct_scheduler_passes_the_same_checks():
     runs_a_property_until_it_fails(backend_with(Scheduler))
     conformance.check_parallel_overlap(backend_with(Scheduler))
+
+
+def test_the_export_property_catches_an_exporter_that_drops_nodes(monkeypatch):
+    from irgraph import Agent
+    from irgraph.backends import dot, mermaid
+
+    pipeline = Agent("a").instruct("x").writes("k") >> Agent("b").instruct("{k}")
+    make = backend_with(Scheduler)
+    conformance.check_plan_mentions_every_node(make, pipeline, {})
+    monkeypatch.setattr(mermaid, "to_mermaid", lambda G, **_: 'graph TD\n  n1["a"]')
+    with pytest.raises(AssertionError, match="mermaid export does not mention"):
+        conformance.check_plan_mentions_every_node(make, pipeline, {})
+    monkeypatch.undo()
+    real = dot.to_dot
+
+    def drop_last(G, **options):
+        drawing = real(G, **options)
+        drawing.del_node(drawing.get_nodes()[-1].get_name())
+        return drawing
+
+    monkeypatch.setattr(dot, "to_dot", drop_last)
+    with pytest.raises(AssertionError, match="DOT export does not draw"):
+        conformance.check_plan_mentions_every_node(make, pipeline, {})

@@ -220,14 +220,31 @@ def check_plan_mentions_every_node(
         missing = set(G) - planned
         if missing:
             raise _fail(pipeline, f"The plan does not mention {sorted(missing)!r}.")
-    try:
-        from irgraph.backends.mermaid import to_mermaid
-    except ImportError:
-        return
+    from irgraph.backends.mermaid import to_mermaid
+
     text = _unescape_mermaid(to_mermaid(G))
     unnamed = [n for n in G if G.nodes[n]["name"] not in text]
     if unnamed:
         raise _fail(pipeline, f"The mermaid export does not mention {unnamed!r}.")
+    from irgraph.backends.dot import to_dot
+    from irgraph.display import node_ids
+
+    try:
+        drawn = _dot_names(to_dot(G))
+    except ImportError:  # pydot (the dot extra) is optional
+        return
+    absent = [n for n, drawing_id in node_ids(G).items() if drawing_id not in drawn]
+    if absent:
+        raise _fail(pipeline, f"The DOT export does not draw {absent!r}.")
+
+
+def _dot_names(graph: Any) -> set[str]:
+    """Node and cluster names of a pydot graph, clusters and nested clusters included."""
+    names = {node.get_name() for node in graph.get_nodes()}
+    for sub in graph.get_subgraphs():
+        names.add(sub.get_name().removeprefix("cluster_"))
+        names |= _dot_names(sub)
+    return names
 
 
 def _unescape_mermaid(text: str) -> str:
