@@ -92,22 +92,44 @@ class _Scope:
 
     __slots__ = ("entries", "indegree", "steps", "successors")
 
-    def __init__(self, G: nx.DiGraph, ids: list[str], steps: dict[str, _Step]) -> None:
+    def __init__(self, ids: list[str], steps: dict[str, _Step],
+                 predecessors: Mapping[str, Iterable[str]]) -> None:
         index = {nid: i for i, nid in enumerate(ids)}
+        followers: list[list[int]] = [[] for _ in ids]
+        self.indegree = [0] * len(ids)
+        for i, nid in enumerate(ids):
+            for p in predecessors[nid]:
+                followers[index[p]].append(i)
+                self.indegree[i] += 1
         self.steps = [steps[nid] for nid in ids]
-        self.indegree = [G.in_degree(nid) for nid in ids]
-        self.successors = [tuple(index[v] for v in G.successors(nid)) for nid in ids]
+        self.successors = [tuple(f) for f in followers]
         self.entries = [i for i, n in enumerate(self.indegree) if n == 0]
 
 
-def plan_scopes(G: nx.DiGraph) -> _Scope:
-    """Index every scope of ``G`` for the scheduler."""
+SCHEDULES = ("topological", "dataflow")
+
+
+def plan_scopes(G: nx.DiGraph, schedule: str = "topological") -> _Scope:
+    """Index every scope of ``G`` for the scheduler.
+
+    ``"topological"`` waits on the graph's edges (control order); ``"dataflow"`` waits only on
+    what a node really needs (:func:`irgraph.analysis.dataflow_dependencies`), so steps of a
+    sequence that share no data run at the same time.
+    """
     steps = {nid: _Step(nid, data["kind"], data["op"]) for nid, data in G.nodes(data=True)}
     scopes: dict[str | None, list[str]] = G.graph["scopes"]
-    for sid, ids in scopes.items():
+
+    def scope(sid: str | None) -> _Scope:
+        if schedule == "dataflow":
+            from irgraph.analysis import dataflow_dependencies
+
+            return _Scope(scopes[sid], steps, dataflow_dependencies(G, sid))
+        return _Scope(scopes[sid], steps, G.pred)
+
+    for sid in scopes:
         if sid is not None:
-            steps[sid].body = _Scope(G, ids, steps)
-    return _Scope(G, scopes[None], steps)
+            steps[sid].body = scope(sid)
+    return scope(None)
 
 
 def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
@@ -376,6 +398,7 @@ class AsyncioBackend:
         *,
         timeout: float | None = None,
         on_gate: Callable[[GateRequest], Any] | None = None,
+        schedule: str = "topological",
     ) -> None:
         if max_concurrency is not None and (
             isinstance(max_concurrency, bool)
@@ -389,6 +412,11 @@ class AsyncioBackend:
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         self.on_gate = on_gate
+        if schedule not in SCHEDULES:
+            raise IrgraphError(
+                f"schedule must be one of {', '.join(map(repr, SCHEDULES))} (got {schedule!r})."
+            )
+        self.schedule = schedule
 
     def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> AsyncioRunnable:
         """Build and check the graph of ``ir``; unbound reads are checked at run start unless
@@ -409,7 +437,7 @@ class AsyncioRunnable:
         self.node = node
         self.graph = graph
         self.backend = backend
-        self._plan = plan_scopes(graph)
+        self._plan = plan_scopes(graph, backend.schedule)
         self._needs = required_inputs(graph)
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:

@@ -1,4 +1,4 @@
-"""The ``irgraph`` command: ``demo``, ``run``, ``check``, ``show``.
+"""The ``irgraph`` command: ``demo``, ``run``, ``check``, ``show``, ``diff``.
 
 ``module:attr`` names a builder or IR node the way ``uvicorn`` names an app; the current
 directory is importable. Exit codes: 0 success, 1 the pipeline has problems or failed,
@@ -191,6 +191,20 @@ def _show(target: Any, fmt: str, output: str | None, out: TextIO) -> int:
     return 0
 
 
+def _diff(old: Any, new: Any, mermaid: bool, out: TextIO) -> int:
+    from irgraph.analysis import diff
+    from irgraph.graph import to_graph
+
+    change = diff(to_graph(old), to_graph(new))
+    if mermaid:
+        from irgraph.backends.mermaid_diff import diff_to_mermaid
+
+        print(diff_to_mermaid(change), file=out, end="")
+    else:
+        print(change, file=out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of the ``irgraph`` console script; returns the exit code."""
     out = out or sys.stdout
@@ -218,6 +232,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     show.add_argument("target", help="module:attr naming a builder or IR node")
     show.add_argument("--format", choices=("mermaid", "dot", "svg", "png"), default="mermaid")
     show.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE")
+    compare = sub.add_parser("diff", help="what changed between two pipelines")
+    compare.add_argument("old", help="module:attr of the old pipeline")
+    compare.add_argument("new", help="module:attr of the new pipeline")
+    compare.add_argument("--mermaid", action="store_true", help="print the change as mermaid")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
@@ -231,6 +249,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             print(describe_graph(G), file=out)
             print(file=out)
             return _run(research_pipeline, "asyncio", "fake", state, out, args.latency)
+        if args.command == "diff":
+            return _diff(load_target(args.old), load_target(args.new), args.mermaid, out)
         target = load_target(args.target)
         if args.command == "show":
             return _show(target, args.format, args.output, out)
@@ -244,6 +264,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             print(describe_graph(G), file=out)
             for warning in warnings:
                 print(f"warning: {warning}", file=out)
+            from irgraph.analysis import parallelizable
+
+            for suggestion in parallelizable(G, latency=1.0):
+                print(f"hint: {suggestion} (at 1 s per node)", file=out)
             print("OK: no problems found.", file=out)
             return 0
         return _run(target, args.backend, args.provider or "fake", state, out)

@@ -1,0 +1,37 @@
+"""A mermaid picture of a :class:`~irgraph.analysis.GraphDiff`: the new pipeline with added
+nodes green, changed ones amber, and removed ones drawn in red beside it.
+
+>>> from irgraph import Agent, to_graph
+>>> from irgraph.analysis import diff
+>>> old = to_graph(Agent("a").instruct("x"))
+>>> new = to_graph(Agent("a").instruct("y") >> Agent("b").instruct("z"))
+>>> print(diff_to_mermaid(diff(old, new)).splitlines()[-2:])
+['class n2 changed', 'class n3 added']
+"""
+
+from __future__ import annotations
+
+from irgraph.analysis import GraphDiff
+
+from .mermaid import mermaid_ids, to_mermaid
+
+__all__ = ["diff_to_mermaid"]
+
+_STYLES = (
+    "classDef added fill:#d4f8d4,stroke:#2e7d32",
+    "classDef changed fill:#fff3c4,stroke:#b26a00",
+    "classDef removed fill:#fde0e0,stroke:#c62828,stroke-dasharray: 4 2",
+)
+
+
+def diff_to_mermaid(change: GraphDiff, *, direction: str = "TD") -> str:
+    """The new graph's mermaid text with the change highlighted."""
+    ids = mermaid_ids(change.new)
+    lines = to_mermaid(change.new, direction=direction).rstrip("\n").splitlines()
+    lines += _STYLES
+    for i, node in enumerate(change.removed, 1):
+        label = node.replace("#", "#35;").replace('"', "#quot;")
+        lines.append(f'removed{i}["{label} (removed)"]:::removed')
+    lines += [f"class {ids[n]} changed" for n in change.changed]
+    lines += [f"class {ids[n]} added" for n in change.added]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,148 @@
+"""Graph analyses and the data-flow schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from irgraph import Agent, FanOut, Gate, Pipeline, run, to_graph
+from irgraph.analysis import (
+    critical_path,
+    dataflow_dependencies,
+    diff,
+    lineage,
+    makespan,
+    parallelizable,
+)
+from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.backends.mermaid_diff import diff_to_mermaid
+from irgraph.cli import main
+from irgraph.errors import IrgraphError
+from irgraph.testing import FakeProvider
+from irgraph.testing.conformance import gate_answer
+from irgraph.testing.strategies import pipelines_with_inputs
+
+
+def independent_sources(n: int = 10) -> Pipeline:
+    """n searches that share no data, then a summary reading them all."""
+    p = Pipeline("research")
+    for i in range(n):
+        p = p.step(Agent(f"s{i}").instruct(f"Search {i} on {{topic}}.").writes(f"r{i}"))
+    return p.step(Agent("summary").instruct(" ".join(f"{{r{i}}}" for i in range(n))))
+
+
+def test_critical_path_takes_number_dict_or_function_latency():
+    G = to_graph(
+        Agent("a").instruct("x").writes("k")
+        >> (Agent("b").instruct("{k}") | Agent("c").instruct("{k}"))
+        >> Agent("d").instruct("d")
+    )
+    assert critical_path(G, 1) == (["a", "b", "d"], 3.0)
+    assert critical_path(G, {"a": 1, "b": 2, "c": 5, "d": 1}) == (["a", "c", "d"], 7.0)
+    assert critical_path(G, lambda node, data: 2.0 if node == "b" else 1.0)[1] == 4.0
+
+
+def test_loops_cost_their_body_times_iterations_and_concurrency_limits_the_makespan():
+    G = to_graph((Agent("w").instruct("w") >> Agent("c").instruct("c")) * 3)
+    assert critical_path(G, 1.0)[1] == 6.0
+    wide = FanOut("f")
+    for i in range(4):
+        wide = wide.branch(Agent(f"b{i}").instruct("x"))
+    G = to_graph(wide)
+    assert makespan(G, 1.0) == 1.0
+    assert makespan(G, 1.0, concurrency=2) == 2.0
+    assert makespan(G, 1.0, concurrency=1) == 4.0
+
+
+def test_parallelizable_finds_steps_without_data_dependencies_with_their_saving():
+    G = to_graph(independent_sources(4), inputs={"topic"})
+    suggestions = parallelizable(G, latency=1.0)
+    assert {(s.node, s.after) for s in suggestions} == {("s1", "s0"), ("s2", "s1"), ("s3", "s2")}
+    assert all(s.saving == 1.0 for s in suggestions)
+    chain = to_graph(Agent("a").instruct("x").writes("k") >> Agent("b").instruct("{k}"))
+    assert parallelizable(chain) == []
+
+
+def test_gates_are_never_suggested_to_move():
+    G = to_graph(Agent("a").instruct("x") >> Gate("ok", "Go?") >> Agent("b").instruct("y"))
+    assert parallelizable(G) == []
+
+
+def test_dataflow_dependencies_keep_write_after_write_and_write_after_read_order():
+    G = to_graph(
+        Agent("w1").instruct("x").writes("k")
+        >> Agent("r").instruct("{k}").writes("seen")
+        >> Agent("w2").instruct("y").writes("k")
+        >> Agent("other").instruct("z")
+    )
+    deps = dataflow_dependencies(G)
+    assert deps["r"] == ["w1"]
+    assert set(deps["w2"]) == {"w1", "r"}
+    assert deps["other"] == []
+
+
+def test_dataflow_schedule_runs_independent_steps_at_once():
+    pipeline = independent_sources(10)
+    backend = AsyncioBackend(provider=FakeProvider(latency=0.05), schedule="dataflow")
+    result = run(pipeline, backend=backend, state={"topic": "owls"})
+    starts = [e.time for e in result.trace if e.event == "start" and e.node[1:].isdigit()]
+    ends = [e.time for e in result.trace if e.event == "end" and e.node[1:].isdigit()]
+    assert max(starts) < min(ends)
+    summary_start = next(e.time for e in result.trace if e.node == "summary")
+    assert summary_start >= max(ends)
+
+
+def test_unknown_schedule_is_rejected():
+    with pytest.raises(IrgraphError, match="'dataflow'"):
+        AsyncioBackend(schedule="fastest")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipelines_with_inputs(with_gates=True))
+def test_dataflow_schedule_gives_the_same_state_and_calls_as_the_default(case):
+    pipeline, state = case
+    results = []
+    for schedule in ("topological", "dataflow"):
+        fake = FakeProvider()
+        backend = AsyncioBackend(provider=fake, schedule=schedule)
+        result = asyncio.run(
+            backend.compile(pipeline.to_ir()).arun(dict(state), on_gate=gate_answer)
+        )
+        results.append((result.state, sorted((c.agent, c.prompt) for c in fake.calls)))
+    assert results[0] == results[1]
+
+
+def test_lineage_names_writers_readers_and_edges():
+    G = to_graph(independent_sources(3), inputs={"topic"})
+    found = lineage(G, "r1")
+    assert found.writers == ["s1"] and found.readers == ["summary"]
+    assert found.edges == [("s1", "summary")]
+    assert lineage(G, "topic").is_input
+
+
+def test_diff_reports_added_removed_changed_and_draws_it():
+    old = to_graph(Agent("a").instruct("x").writes("k") >> Agent("gone").instruct("{k}"))
+    new = to_graph(Agent("a").instruct("changed").writes("k") >> Agent("b").instruct("{k}"))
+    change = diff(old, new)
+    assert change.added == ["b"] and change.removed == ["gone"]
+    assert change.changed == {"a": ["instruction"]}
+    assert ("a", "b") in change.edges_added and ("a", "gone") in change.edges_removed
+    picture = diff_to_mermaid(change)
+    assert "class n3 added" in picture and "class n2 changed" in picture
+    assert "gone (removed)" in picture
+    assert diff(old, old).empty
+
+
+def test_cli_diff_and_check_hints():
+    out = io.StringIO()
+    assert main(["diff", "tests.pipelines:research", "irgraph.demo:research_pipeline"], out) == 0
+    assert "+ node fact_checker" in out.getvalue()
+    out = io.StringIO()
+    assert main(["check", "tests.test_analysis:SOURCES", "--input", "topic"], out) == 0
+    assert "hint: 's1' needs nothing from 's0'" in out.getvalue()
+
+
+SOURCES = independent_sources(3)
