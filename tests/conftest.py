@@ -1,13 +1,16 @@
-"""Shared test configuration: hypothesis profiles.
+"""Shared test configuration: hypothesis profiles, and no skipping in CI.
 
 ``HYPOTHESIS_PROFILE=ci`` runs more examples, derandomized and without deadlines;
-the default ``dev`` profile keeps the local loop fast.
+the default ``dev`` profile keeps the local loop fast. Some tests skip on a developer machine
+that lacks Graphviz or Chromium; under ``CI=true`` (set by CI) a skip is a failure instead,
+because ``.ci/run`` installs everything and a skipped test proves nothing.
 """
 
 from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("dev", max_examples=50, deadline=1000)
@@ -19,3 +22,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI", "").lower() == "true":
+        report.outcome = "failed"
+        report.longrepr = f"Skipped in CI, where nothing may be skipped: {report.longrepr}"

@@ -61,6 +61,8 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 def _page_params() -> list[object]:
     params = []
     for page in PAGES:
+        if not blocks(page, "python"):
+            continue  # command-only pages are checked by the console-block test
         marks = [pytest.mark.prefect] if page in NEEDS_PREFECT else []
         params.append(pytest.param(page, marks=marks, id=page))
     return params
@@ -90,8 +92,6 @@ def test_mkdocs_build_strict(tmp_path):
 @pytest.mark.parametrize("page", _page_params())
 def test_python_examples_run(page, tmp_path, monkeypatch, offline):
     found = blocks(page, "python")
-    if not found:
-        pytest.skip(f"{page} has no python examples")
     if page in NEEDS_PREFECT:
         pytest.importorskip("prefect")
         from tests.prefect_env import ensure_prefect_test_env
