@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import threading
 import time
 from collections import ChainMap
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, MutableMapping
@@ -42,6 +41,7 @@ from irgraph.events import Event, RunResult, TraceLog
 from irgraph.graph import to_graph
 from irgraph.ir import FunctionRef, Node, resolve_function
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
+from irgraph.run import run_coroutine
 from irgraph.templates import render
 from irgraph.validate import check_initial_state, required_inputs, validate
 
@@ -92,8 +92,9 @@ class _Scope:
 
     __slots__ = ("entries", "indegree", "steps", "successors")
 
-    def __init__(self, ids: list[str], steps: dict[str, _Step],
-                 predecessors: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self, ids: list[str], steps: dict[str, _Step], predecessors: Mapping[str, Iterable[str]]
+    ) -> None:
         index = {nid: i for i, nid in enumerate(ids)}
         followers: list[list[int]] = [[] for _ in ids]
         self.indegree = [0] * len(ids)
@@ -548,30 +549,3 @@ class RunStream:
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-
-
-def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from sync code, even when an event loop is already running
-    in this thread (Jupyter): then it runs on a fresh loop in a helper thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        running = False
-    else:
-        running = True
-    if not running:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="irgraph-run")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]

@@ -10,15 +10,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import asyncio
+import threading
+from collections.abc import Coroutine, Mapping
+from typing import Any, TypeVar
 
 from irgraph.compile import get_backend
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
 
-__all__ = ["run", "arun"]
+__all__ = ["run", "arun", "run_coroutine"]
+
+T = TypeVar("T")
 
 
 def _runnable(pipeline: Any, backend: Any, state: Mapping[str, Any] | None) -> Any:
@@ -57,3 +61,30 @@ def run(
     runnable = _runnable(pipeline, backend, state)
     result: RunResult = runnable.run(state, provider=provider, **options)
     return result
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from sync code, even when an event loop is already running
+    in this thread (Jupyter): then it runs on a fresh loop in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="irgraph-run")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]

@@ -30,7 +30,7 @@ from irgraph.builder import Agent, Builder, FanOut
 from irgraph.errors import RunError
 from irgraph.events import RunResult
 from irgraph.graph import to_graph
-from irgraph.run import arun
+from irgraph.run import arun, run_coroutine
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.reference import interpret
 
@@ -79,7 +79,7 @@ def _run(
             **options,
         )
 
-    return asyncio.run(go())
+    return run_coroutine(go())
 
 
 def check_matches_reference(
@@ -88,7 +88,7 @@ def check_matches_reference(
     """Final state and the multiset of (agent, prompt) calls equal the reference's."""
     fake = FakeProvider()
     result = _run(make_backend, pipeline, fake, state)
-    expected = asyncio.run(
+    expected = run_coroutine(
         interpret(pipeline.to_ir(), FakeProvider(), dict(state), on_gate=gate_answer)
     )
     if result.state != expected.state:
@@ -205,7 +205,7 @@ def check_cancellation_leaves_no_task(make_backend: MakeBackend) -> None:
         if left:
             raise _fail(pipeline, f"{len(left)} task(s) still running after cancellation.")
 
-    asyncio.run(asyncio.wait_for(go(), 20))
+    run_coroutine(asyncio.wait_for(go(), 20))
 
 
 def check_plan_mentions_every_node(
@@ -326,7 +326,7 @@ class BackendConformance:
         )(given(pipelines_with_inputs(**self.pipeline_options), st.data())(check))()
 
     def _reached_agents(self, pipeline: Builder, state: Mapping[str, Any]) -> set[str]:
-        expected = asyncio.run(
+        expected = run_coroutine(
             interpret(pipeline.to_ir(), FakeProvider(), dict(state), on_gate=gate_answer)
         )
         return {agent for agent, _ in expected.calls}
