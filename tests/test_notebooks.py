@@ -105,6 +105,12 @@ def test_exploring_a_pipeline_graph(kernel_path, monkeypatch):
     (markdown,) = [o.data["text/markdown"] for o in cell(nb, "show-mermaid").outputs]
     assert markdown.startswith("```mermaid\ngraph TD\n")
     assert text(nb, "mermaid-text").startswith("graph LR\n")
+    assert "critical path: planner -> search_web -> search_papers" in text(nb, "critical-path")
+    assert "'search_papers' needs nothing from 'search_web'" in text(nb, "parallelizable")
+    runs = text(nb, "dataflow")
+    assert "topological: 10 keys" in runs and "dataflow: 10 keys" in runs
+    assert "readers=['fact_check']" in text(nb, "lineage-diff")
+    assert "+ node editor" in text(nb, "lineage-diff")
 
 
 def test_property_testing_a_backend(kernel_path, monkeypatch):
