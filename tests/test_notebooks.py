@@ -108,7 +108,7 @@ def test_exploring_a_pipeline_graph(kernel_path, monkeypatch):
     assert "critical path: planner -> search_web -> search_papers" in text(nb, "critical-path")
     assert "'search_papers' needs nothing from 'search_web'" in text(nb, "parallelizable")
     runs = text(nb, "dataflow")
-    assert "topological: 10 keys" in runs and "dataflow: 10 keys" in runs
+    assert "topological: 8 keys" in runs and "dataflow: 8 keys" in runs
     assert "readers=['fact_check']" in text(nb, "lineage-diff")
     assert "+ node editor" in text(nb, "lineage-diff")
 
