@@ -56,6 +56,8 @@ __all__ = [
     "agent_cache_key",
     "lean_prefect_settings",
     "resume_gate",
+    "check_prefect_api",
+    "PrefectUnavailableError",
     "PREFECT_TYPES",
 ]
 
@@ -105,6 +107,29 @@ def lean_prefect_settings(environ: dict[str, str] | None = None) -> dict[str, st
     applied = {k: v for k, v in chosen.items() if k not in env}
     env.update(applied)
     return applied
+
+
+class PrefectUnavailableError(IrgraphError, ConnectionError):
+    """The Prefect API named by ``PREFECT_API_URL`` does not answer."""
+
+
+async def check_prefect_api() -> None:
+    """Raise :class:`PrefectUnavailableError` before a run if ``PREFECT_API_URL`` names a
+    server that does not answer (without it, Prefect starts its own temporary server)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        return
+    async with get_client() as client:
+        problem = await client.api_healthcheck()
+    if problem is not None:
+        raise PrefectUnavailableError(
+            f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}. "
+            "Start the server (prefect server start), fix the URL, or unset PREFECT_API_URL "
+            "to let Prefect run a temporary local server."
+        )
 
 
 def _import_prefect() -> Any:
@@ -383,6 +408,8 @@ class PrefectRunnable:
             check_initial_state(self.graph, current.keys(), self._needs)
         _import_prefect()
         from prefect import flow, task
+
+        await check_prefect_api()
 
         backend = self.backend
         chosen = provider or backend.provider

@@ -170,8 +170,14 @@ def _run(
     options = {"latency": latency} if latency and provider_spec == "fake" else {}
     provider = provider_from_spec(provider_spec, **options)
     start = time.monotonic()
-    with _Progress(list(G.nodes), out) as progress:
-        result = run(target, backend=backend, provider=provider, state=state, on_event=progress)
+    progress = _Progress(list(G.nodes), out)
+    try:
+        with progress:
+            result = run(target, backend=backend, provider=provider, state=state, on_event=progress)
+    except KeyboardInterrupt:
+        done = [node for node, status in progress.status.items() if status.startswith("done")]
+        print(f"Interrupted; completed: {', '.join(done) or 'nothing'}.", file=sys.stderr)
+        return 130
     print(f"Finished in {time.monotonic() - start:.2f} s on backend '{backend}'.", file=out)
     _print_state(result.state, out)
     return 0

@@ -199,6 +199,7 @@ class OpenAIProvider:
         openai = _import_openai()
         model = request.model or self.model
         client = await self._client()
+        failure: Exception | None = None
         try:
             response = await client.chat.completions.create(
                 model=model,
@@ -206,7 +207,11 @@ class OpenAIProvider:
                 temperature=self._temperature(openai),
             )
         except openai.OpenAIError as exc:
-            raise self._wrap(exc, model, request) from self._chainable(exc)
+            failure = exc
+        if failure is not None:
+            # Raised outside the except block so an error whose text holds the key is not
+            # even kept as implicit context.
+            raise self._wrap(failure, model, request) from self._chainable(failure)
         text = _answer_text(response)
         if not isinstance(text, str) or not text:
             raise self._error(
@@ -245,7 +250,11 @@ class OpenAIProvider:
                             received = True
                             yield piece
         except (openai.OpenAIError, ValueError) as exc:
-            raise self._wrap(exc, model, request) from self._chainable(exc)
+            broken: Exception | None = exc
+        else:
+            broken = None
+        if broken is not None:
+            raise self._wrap(broken, model, request) from self._chainable(broken)
         if not received:
             raise self._error(
                 f"Model {model!r} at {self._url} streamed no text for node {request.node!r}.",
