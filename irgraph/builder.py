@@ -224,6 +224,13 @@ class Builder:
 
     __rmul__ = __mul__
 
+    def __rrshift__(self, other: Any) -> Pipeline:
+        # Reached when the left operand is not a builder: an IR node, or a mistake (``3 >> a``).
+        return Pipeline._auto(_append(None, _as_node(self._name, ">>", other))) >> self
+
+    def __ror__(self, other: Any) -> FanOut:
+        return FanOut._auto(_append(None, _as_node(self._name, "|", other))) | self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name!r})"
 
