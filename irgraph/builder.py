@@ -18,7 +18,7 @@ import copy
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from irgraph.errors import PipelineError
+from irgraph.errors import IrgraphError, PipelineError
 from irgraph.ir import (
     NODE_KINDS,
     AgentNode,
@@ -34,9 +34,26 @@ from irgraph.ir import (
 )
 from irgraph.templates import parse_template
 
-__all__ = ["Builder", "Agent", "Pipeline", "FanOut", "Loop", "MapOver", "Gate", "Transform"]
+__all__ = [
+    "Builder",
+    "Agent",
+    "Pipeline",
+    "FanOut",
+    "Loop",
+    "MapOver",
+    "Gate",
+    "Transform",
+    "UnknownMethodError",
+]
 
 B = TypeVar("B", bound="Builder")
+
+
+class UnknownMethodError(IrgraphError, AttributeError):
+    """A builder method that does not exist was called; the message names the closest one.
+
+    Also an ``AttributeError``, so ``hasattr`` and ``getattr(..., default)`` keep working.
+    """
 
 
 class _Chain:
@@ -256,7 +273,7 @@ class Builder:
         options = [m for m in dir(type(self)) if not m.startswith("_")]
         close = closest_keys(item, options)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise AttributeError(f"{type(self).__name__} has no method {item!r}.{hint}")
+        raise UnknownMethodError(f"{type(self).__name__} has no method {item!r}.{hint}")
 
 
 class Agent(Builder):
