@@ -181,6 +181,11 @@ def validate(
     """
     import networkx as nx
 
+    if not isinstance(G, nx.DiGraph):
+        raise PipelineError(
+            f"validate() expects the graph of a pipeline (got {G!r} that is a {type(G).__name__}).",
+            hint="Build the graph first: validate(to_graph(pipeline)).",
+        )
     problems: list[Problem] = list(G.graph.get("problems", ()))
     if not nx.is_directed_acyclic_graph(G):
         cycle = nx.find_cycle(G)
