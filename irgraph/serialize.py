@@ -120,6 +120,8 @@ def from_json(text: str | bytes) -> Node:
     """Read an IR tree written by :func:`to_json`. Never imports or evaluates code."""
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise _too_deep() from None
     except (TypeError, ValueError) as exc:
         raise PipelineError(
             f"Invalid IR JSON: {exc}.", hint="Pass the text written by irgraph.ir.to_json."
@@ -137,5 +139,14 @@ def from_json(text: str | bytes) -> Node:
         )
     if "root" not in data:
         raise PipelineError("Invalid IR JSON: no \"root\" node.")
-    return from_dict(data["root"])
+    try:
+        return from_dict(data["root"])
+    except RecursionError:
+        raise _too_deep() from None
 
+
+def _too_deep() -> PipelineError:
+    return PipelineError(
+        "Invalid IR JSON: it is nested too deeply to read (deeper than Python's recursion limit).",
+        hint="Nest less: a >> b >> c is one sequence of three steps, not three nested ones.",
+    )
