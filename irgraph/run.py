@@ -16,6 +16,7 @@ from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
 from irgraph.compile import get_backend
+from irgraph.errors import PipelineError
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
@@ -26,6 +27,12 @@ T = TypeVar("T")
 
 
 def _runnable(pipeline: Any, backend: Any, state: Mapping[str, Any] | None) -> Any:
+    if state is not None and not isinstance(state, Mapping):
+        raise PipelineError(
+            f"state must be a mapping of state keys to values (got {state!r} that is a "
+            f"{type(state).__name__}).",
+            hint="Pass e.g. state={'topic': 'owls'}.",
+        )
     engine = get_backend(backend)
     return engine.compile(root_of(pipeline), inputs=tuple((state or {}).keys()))
 
