@@ -54,6 +54,7 @@ __all__ = [
     "RunStream",
     "GateRequest",
     "Scheduler",
+    "checked_graph",
     "plan_scopes",
     "run_coroutine",
 ]
@@ -184,6 +185,42 @@ class Scheduler:
         self.trace.record(node, start, now, path)
         if self.on_event is not None:
             self.on_event(Event(node, "start" if start else "end", now, path))
+
+    async def run_all(self, plan: _Scope, state: MutableMapping[str, Any]) -> None:
+        """Run the top-level scope; a failure carries the state and what completed."""
+        try:
+            await self.scope(plan, state, ())
+        except RunError as error:
+            error.state = dict(state)
+            error.completed = list(self.completed)
+            raise
+
+    def result(
+        self,
+        graph: nx.DiGraph,
+        state: dict[str, Any],
+        backend: str,
+        *,
+        provider_given: bool,
+        run_id: str | None = None,
+    ) -> RunResult:
+        """The RunResult of a finished run: outputs in graph order, warnings, trace."""
+        warnings = list(graph.graph.get("warnings", ()))
+        if not provider_given:
+            warnings.append(
+                "No model provider was given, so agents answered with placeholder "
+                "text; pass provider=... to call a model."
+            )
+        outputs = {nid: self.outputs[nid] for nid in graph if nid in self.outputs}
+        return RunResult(
+            state,
+            self.trace,
+            outputs,
+            backend=backend,
+            warnings=warnings,
+            placeholder=not provider_given,
+            run_id=run_id,
+        )
 
     # scopes ----------------------------------------------------------------------------
     async def scope(self, plan: _Scope, state: MutableMapping[str, Any], path: Path) -> None:
@@ -370,6 +407,14 @@ class Scheduler:
         return answer
 
 
+def checked_graph(ir: Node, inputs: Iterable[str] | None) -> nx.DiGraph:
+    """The validated graph of ``ir``; without ``inputs``, reads of keys nobody writes are left
+    for the run to check against its initial state."""
+    G = to_graph(ir, inputs=inputs or ())
+    validate(G, allow_unbound=inputs is None)
+    return G
+
+
 class AsyncioBackend:
     """Run pipelines on plain asyncio: parallel and streaming, not durable.
 
@@ -422,9 +467,7 @@ class AsyncioBackend:
     def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> AsyncioRunnable:
         """Build and check the graph of ``ir``; unbound reads are checked at run start unless
         ``inputs`` is given."""
-        G = to_graph(ir, inputs=inputs or ())
-        validate(G, allow_unbound=inputs is None)
-        return AsyncioRunnable(ir, G, self)
+        return AsyncioRunnable(ir, checked_graph(ir, inputs), self)
 
     def __repr__(self) -> str:
         return f"AsyncioBackend(max_concurrency={self.max_concurrency})"
@@ -470,27 +513,8 @@ class AsyncioRunnable:
             timeout=timeout or backend.timeout,
             chunks=chunks,
         )
-        try:
-            await run.scope(self._plan, current, ())
-        except RunError as error:
-            error.state = dict(current)
-            error.completed = list(run.completed)
-            raise
-        warnings = list(self.graph.graph.get("warnings", ()))
-        if chosen is None:
-            warnings.append(
-                "No model provider was given, so agents answered with placeholder "
-                "text; pass provider=... to call a model."
-            )
-        outputs = {nid: run.outputs[nid] for nid in self.graph if nid in run.outputs}
-        return RunResult(
-            current,
-            run.trace,
-            outputs,
-            backend="asyncio",
-            warnings=warnings,
-            placeholder=chosen is None,
-        )
+        await run.run_all(self._plan, current)
+        return run.result(self.graph, current, "asyncio", provider_given=chosen is not None)
 
     def stream(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunStream:
         """Iterate events (``start``/``end``, and ``chunk`` text when the provider streams)

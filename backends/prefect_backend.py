@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.compile import EngineCapabilities
-from irgraph.errors import IrgraphError, MissingExtraError, RunError
+from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.events import RunResult
-from irgraph.graph import KIND, to_graph
+from irgraph.graph import KIND
 from irgraph.ir import (
     AgentNode,
     LoopNode,
@@ -37,11 +37,12 @@ from irgraph.ir import (
     SequenceNode,
 )
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
-from irgraph.validate import check_initial_state, required_inputs, validate
+from irgraph.validate import check_initial_state, required_inputs
 
 from .asyncio_backend import (
     GateRequest,
     Scheduler,
+    checked_graph,
     plan_scopes,
     run_coroutine,
 )
@@ -356,9 +357,7 @@ class PrefectBackend:
 
     def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> PrefectRunnable:
         """Build, check and plan ``ir``; no Prefect import, no server."""
-        G = to_graph(ir, inputs=inputs or ())
-        validate(G, allow_unbound=inputs is None)
-        return PrefectRunnable(ir, G, self)
+        return PrefectRunnable(ir, checked_graph(ir, inputs), self)
 
     def __repr__(self) -> str:
         return f"PrefectBackend(work_pool={self.work_pool!r})"
@@ -458,12 +457,7 @@ class PrefectRunnable:
             )
             working = dict(initial)
             outcome.update(scheduler=scheduler, state=working, flow_run_id=flow_run_id)
-            try:
-                await scheduler.scope(self._plan, working, ())
-            except RunError as error:
-                error.state = dict(working)
-                error.completed = list(scheduler.completed)
-                raise
+            await scheduler.run_all(self._plan, working)
             return working
 
         if backend.result_dir is None:
@@ -475,21 +469,12 @@ class PrefectRunnable:
 
             with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: backend.result_dir}):
                 final = await pipeline_flow()
-        scheduler = outcome["scheduler"]
-        warnings = list(self.graph.graph.get("warnings", ()))
-        if chosen is None:
-            warnings.append(
-                "No model provider was given, so agents answered with placeholder "
-                "text; pass provider=... to call a model."
-            )
-        outputs = {n: scheduler.outputs[n] for n in self.graph if n in scheduler.outputs}
-        return RunResult(
+        scheduler: _PrefectScheduler = outcome["scheduler"]
+        return scheduler.result(
+            self.graph,
             dict(final),
-            scheduler.trace,
-            outputs,
-            backend="prefect",
-            warnings=warnings,
-            placeholder=chosen is None,
+            "prefect",
+            provider_given=chosen is not None,
             run_id=outcome["flow_run_id"],
         )
 
