@@ -1,0 +1,806 @@
+"""A catalog of bad inputs and the errors irgraph gives for them.
+
+Each :class:`BadInput` is one mistake a user can make: the code that makes it (a Python
+expression, shown as is in the documentation), the :class:`~irgraph.errors.IrgraphError`
+subclass it must raise, and pieces of text its message must hold — what is wrong (the node,
+key, file or package) and how to fix it. Command-line mistakes also carry the ``irgraph``
+command that makes them.
+
+The expressions run in the namespace :func:`namespace` builds from :data:`IMPORTS` and
+:data:`FIXTURES`, so the documentation can print exactly the code that is tested:
+
+>>> row = next(r for r in CATALOG if r.id == "loop-times-zero")
+>>> row.code
+'writer * 0'
+>>> type(trigger(row)).__name__
+'PipelineError'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+
+from irgraph.builder import UnknownMethodError
+from irgraph.cli import CliError
+from irgraph.compile import BackendNotFoundError
+from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, RunError
+from irgraph.providers import ModelRequest, ProviderError
+
+__all__ = [
+    "BadInput",
+    "CATALOG",
+    "IMPORTS",
+    "FIXTURES",
+    "namespace",
+    "trigger",
+    "ir_json",
+    "answering",
+    "raising",
+    "hanging",
+    "without",
+]
+
+
+# Helpers the catalog's expressions use ---------------------------------------------------
+
+
+def ir_json(root: dict[str, Any], *, format: str = "irgraph-ir", version: Any = 1) -> str:
+    """The IR JSON text of a file whose root node is ``root``.
+
+    >>> ir_json({"kind": "AgentNode", "name": "a"})
+    '{"format": "irgraph-ir", "version": 1, "root": {"kind": "AgentNode", "name": "a"}}'
+    """
+    import json
+
+    return json.dumps({"format": format, "version": version, "root": root})
+
+
+class _Provider:
+    def __init__(self, answer: Callable[[ModelRequest], Any]) -> None:
+        self._answer = answer
+
+    async def complete(self, request: ModelRequest) -> Any:
+        return await self._answer(request)
+
+
+def answering(value: Any) -> _Provider:
+    """A provider whose ``complete()`` returns ``value`` (a bad one: not a ``str``)."""
+
+    async def answer(request: ModelRequest) -> Any:
+        return value
+
+    return _Provider(answer)
+
+
+def raising(error: BaseException) -> _Provider:
+    """A provider whose ``complete()`` raises ``error``."""
+
+    async def answer(request: ModelRequest) -> Any:
+        raise error
+
+    return _Provider(answer)
+
+
+def hanging() -> _Provider:
+    """A provider whose ``complete()`` never returns (it sleeps for an hour)."""
+
+    async def answer(request: ModelRequest) -> Any:
+        await asyncio.sleep(3600)
+
+    return _Provider(answer)
+
+
+@contextmanager
+def _hidden(package: str) -> Iterator[None]:
+    # A None entry in sys.modules makes `import package` (and its submodules) raise
+    # ImportError; only these entries are touched, so nothing else is re-imported later.
+    names = [n for n in sys.modules if n == package or n.startswith(package + ".")]
+    saved = {n: sys.modules[n] for n in names}
+    for name in {package, *names}:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in {package, *names}:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def without(package: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn(*args, **kwargs)`` as if ``package`` were not installed."""
+    with _hidden(package):
+        return fn(*args, **kwargs)
+
+
+# The namespace ---------------------------------------------------------------------------
+
+#: The imports the catalog's expressions need (also printed in the documentation).
+IMPORTS = """\
+from irgraph import (
+    Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform, compile, run, to_graph, validate
+)
+from irgraph.backends.dot import to_dot
+from irgraph.cli import load_target, parse_state
+from irgraph.compile import get_backend
+from irgraph.display import render
+from irgraph.ir import from_json
+from irgraph.providers import provider_from_spec
+from irgraph.testing.bad_inputs import answering, hanging, ir_json, raising, without
+"""
+
+#: Names the expressions share, as ``(name, expression)`` pairs evaluated in order.
+FIXTURES: tuple[tuple[str, str], ...] = (
+    ("writer", 'Agent("writer").instruct("Write about {topic}.").writes("text")'),
+    ("critic", 'Agent("critic").instruct("Criticise {text}.").writes("notes")'),
+    ("summarise", 'Agent("summarise").instruct("Summarise {paper}.").writes("summary")'),
+    (
+        "summaries",
+        'MapOver("summaries").over("papers", item="paper").step(summarise).writes("summaries")',
+    ),
+)
+
+
+def namespace() -> dict[str, Any]:
+    """A fresh namespace holding :data:`IMPORTS` and :data:`FIXTURES`."""
+    names: dict[str, Any] = {}
+    exec(IMPORTS, names)
+    for name, code in FIXTURES:
+        names[name] = eval(code, names)
+    return names
+
+
+# The catalog -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class BadInput:
+    """One bad input: ``code`` must raise ``error`` with every string of ``contains`` in its
+    message. ``command`` is the ``irgraph`` command line that makes the same mistake."""
+
+    id: str
+    area: str
+    code: str
+    error: type[IrgraphError]
+    contains: tuple[str, ...]
+    command: tuple[str, ...] = ()
+
+
+def trigger(row: BadInput, names: dict[str, Any] | None = None) -> BaseException | None:
+    """Evaluate ``row.code``; return what it raised (``None`` if it raised nothing)."""
+    try:
+        eval(row.code, namespace() if names is None else names)
+    except Exception as error:
+        return error
+    return None
+
+
+def _row(
+    id: str,
+    area: str,
+    code: str,
+    error: type[IrgraphError],
+    *contains: str,
+    command: tuple[str, ...] = (),
+) -> BadInput:
+    return BadInput(id, area, code, error, contains, command)
+
+
+def _json(id: str, root: str, *contains: str) -> BadInput:
+    return _row(id, "IR JSON", f"from_json(ir_json({root}))", PipelineError, *contains)
+
+
+CATALOG: tuple[BadInput, ...] = (
+    # builder ---------------------------------------------------------------------------
+    _row(
+        "empty-name", "builder", 'Agent("")', PipelineError, "non-empty name", "Agent('research')"
+    ),
+    _row("name-not-str", "builder", "Agent(42)", PipelineError, "got 42 that is a int", "Pass a"),
+    _row(
+        "loop-times-zero", "builder", "writer * 0", PipelineError, "'writer'", "at least 1", "got 0"
+    ),
+    _row("loop-times-true", "builder", "writer * True", PipelineError, "'writer'", "got True"),
+    _row("loop-times-float", "builder", "writer * 2.5", PipelineError, "whole number", "got 2.5"),
+    _row(
+        "transform-not-callable",
+        "builder",
+        'Transform("clean", 42)',
+        PipelineError,
+        "'clean' needs a callable",
+        "Pass a function",
+    ),
+    _row(
+        "transform-bad-path",
+        "builder",
+        'Transform("clean", "os.system")',
+        PipelineError,
+        "'clean'",
+        "'package.module:function'",
+    ),
+    _row(
+        "writes-not-identifier",
+        "builder",
+        'Agent("writer").writes("final text")',
+        PipelineError,
+        "'writer'.writes()",
+        "'final text'",
+        "Use a key such as 'findings'",
+    ),
+    _row(
+        "reads-not-identifier",
+        "builder",
+        'Transform("clean", str.strip).reads("raw-text")',
+        PipelineError,
+        "'clean'.reads()",
+        "'raw-text'",
+        "Use a key such as",
+    ),
+    _row(
+        "over-not-identifier",
+        "builder",
+        'MapOver("each").over("1papers")',
+        PipelineError,
+        "'each'.over()",
+        "'1papers'",
+        "Use a key such as",
+    ),
+    _row(
+        "over-item-not-identifier",
+        "builder",
+        'MapOver("each").over("papers", item="a paper")',
+        PipelineError,
+        "'each'.over()",
+        "'a paper'",
+        "Use a key such as",
+    ),
+    _row(
+        "step-not-builder",
+        "builder",
+        'Pipeline("report").step("writer")',
+        PipelineError,
+        "'report'.step()",
+        "got 'writer' that is a str",
+        "Compose Agent",
+    ),
+    _row(
+        "step-function",
+        "builder",
+        'Pipeline("report").step(str.strip)',
+        PipelineError,
+        "'report'.step()",
+        "Transform('name', fn)",
+    ),
+    _row(
+        "sequence-int-left",
+        "builder",
+        "3 >> writer",
+        PipelineError,
+        "'writer'.>>()",
+        "got 3",
+        "Compose Agent",
+    ),
+    _row(
+        "parallel-str-left",
+        "builder",
+        '"critic" | writer',
+        PipelineError,
+        "'writer'.|()",
+        "got 'critic'",
+        "Compose Agent",
+    ),
+    _row("instruct-not-str", "builder", "writer.instruct(42)", PipelineError, "'writer'", "string"),
+    _row(
+        "timeout-zero",
+        "builder",
+        "writer.timeout(0)",
+        PipelineError,
+        "'writer'.timeout()",
+        "positive number of seconds",
+    ),
+    _row(
+        "max-iterations-zero",
+        "builder",
+        'Loop("refine").max_iterations(0)',
+        PipelineError,
+        "'refine'.max_iterations()",
+        "at least 1",
+    ),
+    _row(
+        "until-not-key-or-function",
+        "builder",
+        'Loop("refine").until(3)',
+        PipelineError,
+        "'refine'",
+        "Pass a function",
+    ),
+    _row(
+        "method-typo",
+        "builder",
+        'writer.wrties("text")',
+        UnknownMethodError,
+        "'wrties'",
+        "Did you mean 'writes'?",
+    ),
+    # templates -------------------------------------------------------------------------
+    _row(
+        "template-unclosed",
+        "template",
+        'Agent("writer").instruct("Write about {topic")',
+        PipelineError,
+        "instruction of 'writer'",
+        "expected '}'",
+        "'{{'",
+    ),
+    _row(
+        "template-stray-close",
+        "template",
+        'Agent("writer").instruct("Use a set like {a, b}}")',
+        PipelineError,
+        "instruction of 'writer'",
+        "'}}'",
+    ),
+    _row(
+        "template-format-spec",
+        "template",
+        'Agent("writer").instruct("Write {topic:>20}.")',
+        PipelineError,
+        "'writer'",
+        "{topic:>20}",
+        "Format the value in a Transform",
+    ),
+    _row(
+        "template-conversion",
+        "template",
+        'Agent("writer").instruct("Write {topic!r}.")',
+        PipelineError,
+        "'writer'",
+        "{topic!r}",
+        "Format the value in a Transform",
+    ),
+    _row(
+        "template-attribute",
+        "template",
+        'Agent("writer").instruct("Write {paper.title}.")',
+        PipelineError,
+        "'writer'",
+        "{paper.title}",
+        "such as {findings}",
+    ),
+    _row(
+        "template-index",
+        "template",
+        'Agent("writer").instruct("Write {papers[0]}.")',
+        PipelineError,
+        "'writer'",
+        "{papers[0]}",
+        "such as {findings}",
+    ),
+    _row(
+        "template-empty-field",
+        "template",
+        'Agent("writer").instruct("Write {}.")',
+        PipelineError,
+        "'writer'",
+        "empty field",
+        "'{{'",
+    ),
+    _row(
+        "template-gate-message",
+        "template",
+        'Gate("approve").message("Approve {text")',
+        PipelineError,
+        "message of 'approve'",
+        "'{{'",
+    ),
+    _row(
+        "template-unknown-key",
+        "template",
+        'validate(to_graph(writer >> Agent("editor").instruct("Edit {txt}."), inputs={"topic"}))',
+        PipelineError,
+        "'editor' reads {txt}",
+        "Did you mean 'text'?",
+        "{txt?}",
+    ),
+    # graphs ----------------------------------------------------------------------------
+    _row(
+        "parallel-write-race",
+        "graph",
+        'validate(to_graph(writer | Agent("poet").writes("text"), inputs={"topic"}))',
+        PipelineError,
+        "'writer_and_poet' both write 'text'",
+        "Give each branch its own key",
+    ),
+    _row(
+        "parallel-sibling-read",
+        "graph",
+        "validate(to_graph(writer | critic, inputs={'topic'}))",
+        PipelineError,
+        "'critic' reads 'text'",
+        "sibling 'writer'",
+        "Run 'writer' before the parallel block",
+    ),
+    _row(
+        "empty-fanout",
+        "graph",
+        'validate(to_graph(FanOut("reviews")))',
+        PipelineError,
+        "FanOut 'reviews' has no branches",
+        ".branch(...)",
+    ),
+    _row(
+        "empty-pipeline",
+        "graph",
+        'validate(to_graph(Pipeline("report")))',
+        PipelineError,
+        "Pipeline 'report' has no steps",
+        ".step(...)",
+    ),
+    _row(
+        "empty-loop",
+        "graph",
+        'validate(to_graph(Loop("refine").max_iterations(3)))',
+        PipelineError,
+        "Loop 'refine' has no steps",
+        ".step(...)",
+    ),
+    _row(
+        "loop-unbounded",
+        "graph",
+        'validate(to_graph(Loop("refine").step(critic), inputs={"text"}))',
+        PipelineError,
+        "Loop 'refine' has no max_iterations",
+        ".max_iterations(n)",
+    ),
+    _row(
+        "map-over-incomplete",
+        "graph",
+        'validate(to_graph(MapOver("each").step(critic), inputs={"text"}))',
+        PipelineError,
+        "MapOver 'each' has no list to iterate",
+        ".over('papers', item='paper')",
+        ".writes('results')",
+    ),
+    _row(
+        "graph-of-non-pipeline",
+        "graph",
+        'to_graph("writer")',
+        PipelineError,
+        "got 'writer' that is a str",
+        ".to_ir()",
+    ),
+    _row(
+        "validate-builder",
+        "graph",
+        "validate(writer)",
+        PipelineError,
+        "Agent('writer')",
+        "validate(to_graph(pipeline))",
+    ),
+    _row(
+        "input-not-identifier",
+        "graph",
+        'to_graph(writer, inputs={"the topic"})',
+        PipelineError,
+        "'the topic'",
+        "identifiers such as 'topic'",
+    ),
+    # IR JSON ---------------------------------------------------------------------------
+    _row(
+        "json-malformed",
+        "IR JSON",
+        'from_json("{not json")',
+        PipelineError,
+        "Invalid IR JSON",
+        "line 1 column 2",
+        "irgraph.ir.to_json",
+    ),
+    _row(
+        "json-not-text",
+        "IR JSON",
+        "from_json(None)",
+        PipelineError,
+        "Invalid IR JSON",
+        "NoneType",
+        "irgraph.ir.to_json",
+    ),
+    _row(
+        "json-wrong-format",
+        "IR JSON",
+        'from_json(ir_json({"kind": "AgentNode", "name": "a"}, format="langgraph"))',
+        PipelineError,
+        '"format": "irgraph-ir"',
+        "irgraph.ir.to_json",
+    ),
+    _row(
+        "json-wrong-version",
+        "IR JSON",
+        'from_json(ir_json({"kind": "AgentNode", "name": "a"}, version=2))',
+        PipelineError,
+        "version 2 is not supported",
+        "Write the file again",
+    ),
+    _json(
+        "json-unknown-kind",
+        '{"kind": "ShellNode", "name": "a"}',
+        "at root",
+        "'ShellNode'",
+        "Known kinds: AgentNode",
+    ),
+    _json(
+        "json-unknown-field",
+        '{"kind": "AgentNode", "name": "a", "command": "rm -rf /"}',
+        "at root",
+        "no field(s) 'command'",
+        "AgentNode fields: name",
+    ),
+    _json(
+        "json-wrong-type",
+        '{"kind": "AgentNode", "name": "a", "timeout": "5"}',
+        "at root",
+        "'a' has timeout='5'",
+        "positive number",
+    ),
+    _json(
+        "json-children-not-list",
+        '{"kind": "SequenceNode", "name": "s", "children": {"kind": "AgentNode"}}',
+        "at root.children",
+        "expected a list of nodes",
+    ),
+    _json(
+        "json-function-as-string",
+        '{"kind": "TransformNode", "name": "t", "fn": "os:system"}',
+        "at root.fn",
+        '{"function": "package.module:name"}',
+    ),
+    _json(
+        "json-function-with-arguments",
+        '{"kind": "TransformNode", "name": "t", "fn": {"function": "os:system", "args": ["ls"]}}',
+        "at root.fn",
+        '{"function": "package.module:name"}',
+    ),
+    _json(
+        "json-template-attribute",
+        '{"kind": "AgentNode", "name": "a", "instruction": "{text.__class__}"}',
+        "at root",
+        "{text.__class__}",
+        "such as {findings}",
+    ),
+    _row(
+        "json-too-deep",
+        "IR JSON",
+        "from_json('[' * 100_000 + ']' * 100_000)",
+        PipelineError,
+        "nested too deeply",
+        "Nest less",
+    ),
+    _row(
+        "json-function-imported-only-to-run",
+        "IR JSON",
+        'run(from_json(ir_json({"kind": "TransformNode", "name": "t", '
+        '"fn": {"function": "no_such_module:payload"}, "writes": "out"})))',
+        RunError,
+        "Node 't' failed",
+        "'no_such_module:payload'",
+        "Check that the module is importable",
+    ),
+    # command line ----------------------------------------------------------------------
+    _row(
+        "cli-target-without-colon",
+        "command line",
+        'load_target("irgraph.demo")',
+        CliError,
+        "'irgraph.demo' is not of the form module:attr",
+        "e.g. irgraph.demo:research_pipeline",
+        command=("check", "irgraph.demo"),
+    ),
+    _row(
+        "cli-target-module-missing",
+        "command line",
+        'load_target("no_such_module:pipeline")',
+        CliError,
+        "'no_such_module'",
+        "No module named",
+        command=("check", "no_such_module:pipeline"),
+    ),
+    _row(
+        "cli-target-attribute-missing",
+        "command line",
+        'load_target("irgraph.demo:research_pipelin")',
+        CliError,
+        "no attribute 'research_pipelin'",
+        "Did you mean 'research_pipeline'?",
+        command=("check", "irgraph.demo:research_pipelin"),
+    ),
+    _row(
+        "cli-target-not-pipeline",
+        "command line",
+        'to_graph(load_target("irgraph.demo:__name__"))',
+        PipelineError,
+        "got 'irgraph.demo' that is a str",
+        "Pass e.g. Agent('a') >> Agent('b')",
+        command=("check", "irgraph.demo:__name__"),
+    ),
+    _row(
+        "cli-state-without-equals",
+        "command line",
+        'parse_state(["topic"])',
+        CliError,
+        "--state 'topic'",
+        "e.g. --state topic=owls",
+        command=("run", "irgraph.demo:research_pipeline", "--state", "topic"),
+    ),
+    _row(
+        "cli-state-json-malformed",
+        "command line",
+        'parse_state([], "{topic: owls}")',
+        CliError,
+        "--state-json is not valid JSON",
+        "enclosed in double quotes",
+        command=("run", "irgraph.demo:research_pipeline", "--state-json", "{topic: owls}"),
+    ),
+    _row(
+        "cli-state-json-not-object",
+        "command line",
+        "parse_state([], '[\"owls\"]')",
+        CliError,
+        "--state-json must be a JSON object",
+        '\'{"topic": "owls"}\'',
+        command=("run", "irgraph.demo:research_pipeline", "--state-json", '["owls"]'),
+    ),
+    _row(
+        "cli-unknown-backend",
+        "command line",
+        'get_backend("asynco")',
+        BackendNotFoundError,
+        "No backend named 'asynco'",
+        "Did you mean 'asyncio'?",
+        "entry-point group",
+        command=(
+            "run",
+            "irgraph.demo:research_pipeline",
+            "--state",
+            "topic=owls",
+            "--backend",
+            "asynco",
+        ),
+    ),
+    _row(
+        "cli-unknown-provider",
+        "command line",
+        'provider_from_spec("gpt-4o")',
+        ProviderError,
+        "'gpt-4o'",
+        "'openai:MODEL'",
+        command=(
+            "run",
+            "irgraph.demo:research_pipeline",
+            "--state",
+            "topic=owls",
+            "--provider",
+            "gpt-4o",
+        ),
+    ),
+    # provider answers ------------------------------------------------------------------
+    _row(
+        "provider-answers-int",
+        "provider",
+        'run(writer, provider=answering(42), state={"topic": "owls"})',
+        RunError,
+        "Node 'writer' failed",
+        "answered int 42",
+        "complete() must return a str",
+    ),
+    _row(
+        "provider-answers-none",
+        "provider",
+        'run(writer, provider=answering(None), state={"topic": "owls"})',
+        RunError,
+        "Node 'writer' failed",
+        "complete() must return a str",
+    ),
+    _row(
+        "provider-raises",
+        "provider",
+        'run(writer, provider=raising(ConnectionError("quota exceeded")), state={"topic": "owls"})',
+        RunError,
+        "Node 'writer' failed",
+        "ConnectionError: quota exceeded",
+    ),
+    _row(
+        "provider-hangs-node-timeout",
+        "provider",
+        'run(writer.timeout(0.05), provider=hanging(), state={"topic": "owls"})',
+        RunError,
+        "Node 'writer' failed",
+        "timeout of 0.05 s",
+    ),
+    _row(
+        "provider-hangs-run-timeout",
+        "provider",
+        'run(writer, provider=hanging(), state={"topic": "owls"}, timeout=0.05)',
+        RunError,
+        "Node 'writer' failed",
+        "timeout of 0.05 s",
+    ),
+    # run-time state --------------------------------------------------------------------
+    _row(
+        "state-missing-input",
+        "run-time state",
+        "run(writer)",
+        PipelineError,
+        "'writer' reads {topic}",
+        "run(..., state={'topic': ...})",
+    ),
+    _row(
+        "state-missing-declared-input",
+        "run-time state",
+        'compile(writer, inputs={"topic"}).runnable.run(state={"topc": "owls"})',
+        PipelineError,
+        "initial state has no 'topic'",
+        "Did you mean 'topc'?",
+        "state={'topic': ...}",
+    ),
+    _row(
+        "state-not-mapping",
+        "run-time state",
+        'run(writer, state=["topic", "owls"])',
+        PipelineError,
+        "state must be a mapping",
+        "state={'topic': 'owls'}",
+    ),
+    _row(
+        "state-map-over-not-list",
+        "run-time state",
+        'run(summaries, state={"papers": "owls.pdf"})',
+        RunError,
+        "Node 'summaries' failed",
+        "'papers'",
+        "not a list",
+    ),
+    _row(
+        "state-gate-without-handler",
+        "run-time state",
+        'run(Gate("approve", "Publish?").writes("ok"))',
+        RunError,
+        "Gate 'approve'",
+        "Pass on_gate=handler",
+    ),
+    # missing extras --------------------------------------------------------------------
+    _row(
+        "extra-pydot",
+        "missing extra",
+        'without("pydot", to_dot, writer)',
+        MissingExtraError,
+        "'pydot'",
+        "pip install 'irgraph[dot]'",
+    ),
+    _row(
+        "extra-pydot-svg",
+        "missing extra",
+        'without("pydot", render, writer, "svg")',
+        MissingExtraError,
+        "'pydot'",
+        "pip install 'irgraph[dot]'",
+    ),
+    _row(
+        "extra-prefect",
+        "missing extra",
+        'without("prefect", run, writer, backend="prefect", state={"topic": "owls"})',
+        MissingExtraError,
+        "'prefect'",
+        "pip install 'irgraph[prefect]'",
+    ),
+    _row(
+        "extra-openai",
+        "missing extra",
+        'without("openai", provider_from_spec, "openai:gpt-4o-mini")',
+        MissingExtraError,
+        "'openai'",
+        "pip install 'irgraph[openai]'",
+    ),
+)

@@ -1,0 +1,226 @@
+"""Every bad input in the catalog raises an IrgraphError that names the problem and the fix.
+
+The catalog (:mod:`irgraph.testing.bad_inputs`) is data: code, error class, message pieces.
+These tests run each row, run each command-line row through ``irgraph`` itself, and check that
+``docs/errors.md`` shows the catalog as it is. After changing a row or a message, regenerate
+the page with::
+
+    IRGRAPH_UPDATE_DOCS=1 pytest tests/test_bad_inputs.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shlex
+import sys
+import traceback
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from irgraph import Agent, IrgraphError, compile, to_graph, validate
+from irgraph.cli import CliError, main
+from irgraph.ir import AgentNode, FunctionRef, LoopNode, SequenceNode, TransformNode, from_json
+from irgraph.testing.bad_inputs import (
+    CATALOG,
+    FIXTURES,
+    IMPORTS,
+    BadInput,
+    ir_json,
+    namespace,
+    trigger,
+    without,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ERRORS_PAGE = ROOT / "docs" / "errors.md"
+BEGIN = "<!-- bad-inputs:begin -->"
+END = "<!-- bad-inputs:end -->"
+REGENERATE = "IRGRAPH_UPDATE_DOCS=1 pytest tests/test_bad_inputs.py"
+AREAS = (
+    "builder",
+    "template",
+    "graph",
+    "IR JSON",
+    "command line",
+    "provider",
+    "run-time state",
+    "missing extra",
+)
+
+
+@cache
+def raised(row: BadInput) -> BaseException | None:
+    return trigger(row)
+
+
+def test_the_catalog_covers_every_area_with_unique_ids() -> None:
+    assert len(CATALOG) >= 40
+    assert {row.area for row in CATALOG} == set(AREAS)
+    ids = [row.id for row in CATALOG]
+    assert len(ids) == len(set(ids))
+    for row in CATALOG:
+        assert len(row.contains) >= 2, f"{row.id}: name what is wrong and how to fix it"
+
+
+@pytest.mark.parametrize("row", CATALOG, ids=lambda row: row.id)
+def test_bad_input_raises_an_irgraph_error_naming_the_problem_and_the_fix(row: BadInput) -> None:
+    error = raised(row)
+    assert error is not None, f"{row.code} raised nothing"
+    if not isinstance(error, IrgraphError):
+        trace = "".join(traceback.format_exception(error))
+        pytest.fail(f"{row.code} leaked {type(error).__name__} from the library:\n{trace}")
+    assert isinstance(error, row.error), (type(error), row.error)
+    message = str(error)
+    missing = [piece for piece in row.contains if piece not in message]
+    assert not missing, f"{row.code}: {missing} not in {message!r}"
+
+
+CLI_ROWS = [row for row in CATALOG if row.command]
+
+
+@pytest.mark.parametrize("row", CLI_ROWS, ids=lambda row: row.id)
+def test_the_command_line_reports_the_same_error_with_its_exit_code(
+    row: BadInput, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(list(row.command), out=out)
+    error = raised(row)
+    assert isinstance(error, IrgraphError)
+    if isinstance(error, CliError):
+        assert (status, err.getvalue()) == (2, f"irgraph: error: {error}\n")
+    else:
+        assert (status, err.getvalue()) == (1, f"irgraph: {type(error).__name__}: {error}\n")
+
+
+def test_from_json_never_imports_or_runs_a_function_named_in_the_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    called: list[tuple[object, ...]] = []
+
+    def system(*args: object) -> int:
+        called.append(args)
+        return 0
+
+    monkeypatch.setattr(os, "system", system)
+    root = {
+        "kind": "SequenceNode",
+        "name": "hostile",
+        "children": [
+            {
+                "kind": "TransformNode",
+                "name": "shell",
+                "fn": {"function": "os:system"},
+                "reads": ["cmd"],
+                "writes": "out",
+            },
+            {
+                "kind": "LoopNode",
+                "name": "again",
+                "children": [{"kind": "AgentNode", "name": "a", "instruction": "{out}"}],
+                "max_iterations": 2,
+                "until": {"function": "irgraph_hostile_module:payload"},
+            },
+        ],
+    }
+    node = from_json(ir_json(root))
+    assert isinstance(node, SequenceNode)
+    transform, loop = node.children
+    assert isinstance(transform, TransformNode) and isinstance(loop, LoopNode)
+    assert transform.fn == FunctionRef("os:system") and transform.fn.fn is None
+    assert isinstance(loop.until, FunctionRef) and loop.until.fn is None
+    assert loop.until.ref == "irgraph_hostile_module:payload"
+    # Drawing, checking and compiling the pipeline do not import the functions either.
+    validate(to_graph(node, inputs={"cmd"}))
+    compile(node, inputs={"cmd"})
+    assert "irgraph_hostile_module" not in sys.modules
+    assert called == []
+
+
+def test_the_command_line_runs_without_rich_printing_plain_progress() -> None:
+    out = io.StringIO()
+    status = without("rich", main, ["demo", "--latency", "0"], out=out)
+    assert status == 0
+    assert "  ok writer" in out.getvalue()
+
+
+def test_a_misspelt_builder_method_is_still_an_attribute_error() -> None:
+    assert not hasattr(Agent("a"), "wrties")
+    assert getattr(Agent("a"), "wrties", None) is None
+
+
+def test_an_ir_node_on_the_left_of_an_operator_composes() -> None:
+    assert [c.name for c in (AgentNode("a") >> Agent("b")).to_ir().children] == ["a", "b"]
+    assert [c.name for c in (AgentNode("a") | Agent("b")).to_ir().children] == ["a", "b"]
+
+
+def test_the_namespace_matches_what_the_docs_print() -> None:
+    names = namespace()
+    for name, _ in FIXTURES:
+        assert name in names
+    assert json.loads(ir_json({"kind": "AgentNode", "name": "a"}))["version"] == 1
+
+
+# docs/errors.md --------------------------------------------------------------------------
+
+
+def _code(text: str) -> str:
+    """A markdown code span holding ``text`` (Python-Markdown keeps ``|`` inside one)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _input(row: BadInput) -> str:
+    if row.command:
+        return _code(shlex.join(["irgraph", *row.command]))
+    return _code(row.code)
+
+
+def _message(row: BadInput) -> str:
+    return "<br>".join(_code(line.strip()) for line in str(raised(row)).splitlines())
+
+
+def render_catalog() -> str:
+    """The generated part of docs/errors.md: the fixtures, then one table per area."""
+    lines = [
+        BEGIN,
+        "<!-- Generated from irgraph/testing/bad_inputs.py; do not edit by hand. After",
+        f"     changing the catalog or a message, run: {REGENERATE} -->",
+        "",
+        "The inputs below use these names (the block runs as it is):",
+        "",
+        "```python",
+        IMPORTS.rstrip(),
+        "",
+        *(f"{name} = {code}" for name, code in FIXTURES),
+        "```",
+    ]
+    for area in AREAS:
+        lines += ["", f"### {area[0].upper()}{area[1:]}", ""]
+        lines += ["| input | error | message |", "| --- | --- | --- |"]
+        for row in CATALOG:
+            if row.area == area:
+                error = type(raised(row)).__name__
+                lines.append(f"| {_input(row)} | `{error}` | {_message(row)} |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def test_the_errors_page_shows_the_catalog_as_it_is() -> None:
+    page = ERRORS_PAGE.read_text(encoding="utf-8")
+    assert BEGIN in page and END in page, f"docs/errors.md lost its {BEGIN} ... {END} markers"
+    start, end = page.index(BEGIN), page.index(END) + len(END)
+    current, wanted = page[start:end], render_catalog()
+    if current != wanted and os.environ.get("IRGRAPH_UPDATE_DOCS") == "1":
+        ERRORS_PAGE.write_text(page[:start] + wanted + page[end:], encoding="utf-8")
+        return
+    assert current == wanted, f"docs/errors.md is out of date; regenerate it with: {REGENERATE}"
