@@ -152,6 +152,32 @@ def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
     return found[0]
 
 
+def _check_run_options(
+    provider: Any, on_event: Any, on_gate: Any, max_concurrency: Any, timeout: Any
+) -> None:
+    """Refuse bad run options before any node starts (they would fail mid-run otherwise)."""
+    if not callable(getattr(provider, "complete", None)):
+        raise IrgraphError(
+            f"The provider (a {type(provider).__name__}) has no complete() method. A provider "
+            "is any object with: async def complete(self, request) -> str."
+        )
+    for name, hook in (("on_event", on_event), ("on_gate", on_gate)):
+        if hook is not None and not callable(hook):
+            raise IrgraphError(f"{name} must be a function (got {hook!r}).")
+    if max_concurrency is not None and (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
+    ):
+        raise IrgraphError(
+            f"max_concurrency must be a whole number of at least 1 (got {max_concurrency!r})."
+        )
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise IrgraphError(f"timeout must be a positive number of seconds (got {timeout!r}).")
+
+
 class Scheduler:
     """One run: the scope scheduler plus its shared trace, outputs, limits and handlers.
 
@@ -169,6 +195,7 @@ class Scheduler:
         timeout: float | None,
         chunks: bool,
     ) -> None:
+        _check_run_options(provider, on_event, on_gate, max_concurrency, timeout)
         self.provider = provider
         self.on_event = on_event
         self.on_gate = on_gate
