@@ -528,6 +528,12 @@ class AsyncioRunnable:
     ) -> RunResult:
         """Run the pipeline; ``on_event`` is called with each event as it happens."""
         backend = self.backend
+        if state is not None and not isinstance(state, Mapping):
+            raise PipelineError(
+                f"state must be a mapping of state keys to values (got {state!r} that is a "
+                f"{type(state).__name__}).",
+                hint="Pass e.g. state={'topic': 'owls'}.",
+            )
         current: dict[str, Any] = dict(state or {})
         if not self._needs <= current.keys():
             check_initial_state(self.graph, current.keys(), self._needs)
