@@ -299,7 +299,8 @@ class Scheduler:
         if not isinstance(items, (list, tuple)):
             raise TypeError(
                 f"MapOver '{step.id}' iterates over '{op.over}', whose value is a "
-                f"{type(items).__name__}, not a list."
+                f"{type(items).__name__}, not a list; put a list in '{op.over}' (in the initial "
+                "state, or from the step that writes it)."
             )
         results: list[Any] = [None] * len(items)
         limit = asyncio.Semaphore(op.max_concurrency) if op.max_concurrency else None
@@ -364,7 +365,10 @@ class Scheduler:
             async with asyncio.timeout(seconds):
                 return await work
         except TimeoutError:
-            raise TimeoutError(f"it took longer than its timeout of {seconds:g} s") from None
+            raise TimeoutError(
+                f"it took longer than its timeout of {seconds:g} s; allow more time with "
+                ".timeout(seconds) on the node or run(..., timeout=seconds)"
+            ) from None
 
     async def agent(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> str:
         op = step.op
@@ -391,7 +395,13 @@ class Scheduler:
 
     async def call(self, request: ModelRequest, path: Path) -> str:
         if not self.stream:
-            return await self.provider.complete(request)
+            answer = self.provider.complete(request)
+            if not inspect.isawaitable(answer):
+                raise TypeError(
+                    f"{type(self.provider).__name__}.complete() returned a "
+                    f"{type(answer).__name__}, not an awaitable; define it with async def"
+                )
+            return await answer
         parts: list[str] = []
         async for chunk in self.provider.stream(request):  # type: ignore[attr-defined]
             parts.append(chunk)
