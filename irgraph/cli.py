@@ -37,7 +37,16 @@ def load_target(spec: str) -> Any:
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise CliError(f"Cannot import module {module_name!r} named in {spec!r}: {exc}.") from exc
+        raise CliError(
+            f"Cannot import module {module_name!r} named in {spec!r}: {exc}. Run irgraph from "
+            "the directory that holds it, or install the package it belongs to."
+        ) from exc
+    except Exception as exc:  # the user's module failed while importing: say so, not a trace
+        raise CliError(
+            f"Importing module {module_name!r} named in {spec!r} raised "
+            f"{type(exc).__name__}: {exc}. Fix the module so that it imports "
+            f"(python -c 'import {module_name}' shows the traceback)."
+        ) from exc
     for part in attr.split("."):
         if not hasattr(target, part):
             names = [n for n in dir(target) if not n.startswith("_")]
