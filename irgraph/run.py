@@ -11,12 +11,13 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
 from irgraph.compile import get_backend
-from irgraph.errors import PipelineError
+from irgraph.errors import IrgraphError, PipelineError, closest_keys
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
@@ -26,7 +27,9 @@ __all__ = ["run", "arun", "run_coroutine"]
 T = TypeVar("T")
 
 
-def _runnable(pipeline: Any, backend: Any, state: Mapping[str, Any] | None) -> Any:
+def _runnable(
+    pipeline: Any, backend: Any, state: Mapping[str, Any] | None, options: Mapping[str, Any]
+) -> Any:
     if state is not None and not isinstance(state, Mapping):
         raise PipelineError(
             f"state must be a mapping of state keys to values (got {state!r} that is a "
@@ -34,7 +37,29 @@ def _runnable(pipeline: Any, backend: Any, state: Mapping[str, Any] | None) -> A
             hint="Pass e.g. state={'topic': 'owls'}.",
         )
     engine = get_backend(backend)
-    return engine.compile(root_of(pipeline), inputs=tuple((state or {}).keys()))
+    runnable = engine.compile(root_of(pipeline), inputs=tuple((state or {}).keys()))
+    _check_options(runnable, getattr(engine, "name", type(engine).__name__), options)
+    return runnable
+
+
+def _check_options(runnable: Any, backend_name: str, options: Mapping[str, Any]) -> None:
+    """Name an option the runnable does not take, instead of leaving it to Python's TypeError."""
+    if not options:
+        return
+    try:
+        params = inspect.signature(runnable.arun).parameters
+    except (AttributeError, TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    known = [name for name in params if name not in ("state", "provider")]
+    for key in sorted(set(options) - set(params)):
+        close = closest_keys(key, known)
+        guess = f" Did you mean {close[0]!r}?" if close else ""
+        raise IrgraphError(
+            f"run() got the option {key!r}, which the {backend_name!r} backend does not take."
+            f"{guess} Its options: {', '.join(known)}."
+        )
 
 
 async def arun(
@@ -51,7 +76,7 @@ async def arun(
     instance's own provider. ``options`` go to the runnable (``on_event``, ``on_gate``,
     ``max_concurrency``, ``timeout``, ...).
     """
-    runnable = _runnable(pipeline, backend, state)
+    runnable = _runnable(pipeline, backend, state, options)
     result: RunResult = await runnable.arun(state, provider=provider, **options)
     return result
 
@@ -65,7 +90,7 @@ def run(
     **options: Any,
 ) -> RunResult:
     """The blocking twin of :func:`arun` (also usable inside Jupyter's running loop)."""
-    runnable = _runnable(pipeline, backend, state)
+    runnable = _runnable(pipeline, backend, state, options)
     result: RunResult = runnable.run(state, provider=provider, **options)
     return result
 
