@@ -75,7 +75,7 @@ def test_bad_input_raises_an_irgraph_error_naming_the_problem_and_the_fix(row: B
     if not isinstance(error, IrgraphError):
         trace = "".join(traceback.format_exception(error))
         pytest.fail(f"{row.code} leaked {type(error).__name__} from the library:\n{trace}")
-    assert isinstance(error, row.error), (type(error), row.error)
+    assert type(error) is row.error, (type(error), row.error)
     message = str(error)
     missing = [piece for piece in row.contains if piece not in message]
     assert not missing, f"{row.code}: {missing} not in {message!r}"
@@ -142,6 +142,22 @@ def test_from_json_never_imports_or_runs_a_function_named_in_the_file(
     compile(node, inputs={"cmd"})
     assert "irgraph_hostile_module" not in sys.modules
     assert called == []
+
+
+def test_a_target_module_that_fails_while_importing_is_a_command_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken_pipeline_module.py").write_text("pipeline = 1 / 0\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(["check", "broken_pipeline_module:pipeline"], out=io.StringIO())
+    assert status == 2
+    assert "'broken_pipeline_module'" in err.getvalue()
+    assert "raised ZeroDivisionError: division by zero" in err.getvalue()
+    assert "python -c 'import broken_pipeline_module'" in err.getvalue()
+    sys.modules.pop("broken_pipeline_module", None)
 
 
 def test_the_command_line_runs_without_rich_printing_plain_progress() -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "trigger",
     "ir_json",
     "answering",
+    "answering_synchronously",
     "raising",
     "hanging",
     "without",
@@ -87,6 +88,19 @@ def raising(error: BaseException) -> _Provider:
     return _Provider(answer)
 
 
+class _SyncProvider:
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def complete(self, request: ModelRequest) -> Any:
+        return self._value
+
+
+def answering_synchronously(value: Any) -> _SyncProvider:
+    """A provider whose ``complete()`` is a plain ``def`` returning ``value`` (not async)."""
+    return _SyncProvider(value)
+
+
 def hanging() -> _Provider:
     """A provider whose ``complete()`` never returns (it sleeps for an hour)."""
 
@@ -131,7 +145,9 @@ from irgraph.compile import get_backend
 from irgraph.display import render
 from irgraph.ir import from_json
 from irgraph.providers import provider_from_spec
-from irgraph.testing.bad_inputs import answering, hanging, ir_json, raising, without
+from irgraph.testing.bad_inputs import (
+    answering, answering_synchronously, hanging, ir_json, raising, without
+)
 """
 
 #: Names the expressions share, as ``(name, expression)`` pairs evaluated in order.
@@ -605,6 +621,7 @@ CATALOG: tuple[BadInput, ...] = (
         CliError,
         "'no_such_module'",
         "No module named",
+        "Run irgraph from the directory that holds it",
         command=("check", "no_such_module:pipeline"),
     ),
     _row(
@@ -704,6 +721,23 @@ CATALOG: tuple[BadInput, ...] = (
         "complete() must return a str",
     ),
     _row(
+        "provider-not-async",
+        "provider",
+        'run(writer, provider=answering_synchronously("Owls."), state={"topic": "owls"})',
+        RunError,
+        "Node 'writer' failed",
+        "_SyncProvider.complete() returned a str",
+        "define it with async def",
+    ),
+    _row(
+        "provider-without-complete",
+        "provider",
+        'run(writer, provider=provider_from_spec, state={"topic": "owls"})',
+        IrgraphError,
+        "The provider (a function) has no complete() method",
+        "async def complete(self, request) -> str",
+    ),
+    _row(
         "provider-raises",
         "provider",
         'run(writer, provider=raising(ConnectionError("quota exceeded")), state={"topic": "owls"})',
@@ -718,6 +752,7 @@ CATALOG: tuple[BadInput, ...] = (
         RunError,
         "Node 'writer' failed",
         "timeout of 0.05 s",
+        "allow more time with .timeout(seconds)",
     ),
     _row(
         "provider-hangs-run-timeout",
@@ -726,6 +761,7 @@ CATALOG: tuple[BadInput, ...] = (
         RunError,
         "Node 'writer' failed",
         "timeout of 0.05 s",
+        "run(..., timeout=seconds)",
     ),
     # run-time state --------------------------------------------------------------------
     _row(
@@ -759,8 +795,48 @@ CATALOG: tuple[BadInput, ...] = (
         'run(summaries, state={"papers": "owls.pdf"})',
         RunError,
         "Node 'summaries' failed",
-        "'papers'",
         "not a list",
+        "put a list in 'papers'",
+    ),
+    _row(
+        "runnable-state-not-mapping",
+        "run-time state",
+        'compile(writer).runnable.run(["topic", "owls"])',
+        PipelineError,
+        "state must be a mapping",
+        "state={'topic': 'owls'}",
+    ),
+    _row(
+        "run-option-typo",
+        "run-time state",
+        'run(writer, state={"topic": "owls"}, on_evnt=print)',
+        IrgraphError,
+        "'on_evnt'",
+        "Did you mean 'on_event'?",
+    ),
+    _row(
+        "run-option-hook-not-callable",
+        "run-time state",
+        'run(writer, state={"topic": "owls"}, on_event="print")',
+        IrgraphError,
+        "on_event must be a function",
+        "got 'print'",
+    ),
+    _row(
+        "run-option-max-concurrency",
+        "run-time state",
+        'run(writer, state={"topic": "owls"}, max_concurrency=-1)',
+        IrgraphError,
+        "max_concurrency",
+        "whole number of at least 1",
+    ),
+    _row(
+        "run-option-timeout",
+        "run-time state",
+        'run(writer, state={"topic": "owls"}, timeout=-1)',
+        IrgraphError,
+        "timeout",
+        "positive number of seconds",
     ),
     _row(
         "state-gate-without-handler",
