@@ -227,7 +227,13 @@ class Builder:
         return FanOut._auto(branches)
 
     def __mul__(self, times: Any) -> Loop:
-        _check_positive_int(self._name, "* (loop)", times)
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise PipelineError(
+                f"'{self.name}' * {times!r}: the number of iterations must be a whole number "
+                f"of at least 1 (got a {type(times).__name__}).",
+                node=self._name,
+                hint="Repeat with e.g. * 3, or use Loop(name).step(...).max_iterations(n).",
+            )
         body = (
             _items(self._config.get("steps"))
             if isinstance(self, Pipeline) and self._config.get("_auto")
