@@ -11,6 +11,7 @@ the page with::
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import json
 import os
@@ -239,4 +240,9 @@ def test_the_errors_page_shows_the_catalog_as_it_is() -> None:
     if current != wanted and os.environ.get("IRGRAPH_UPDATE_DOCS") == "1":
         ERRORS_PAGE.write_text(page[:start] + wanted + page[end:], encoding="utf-8")
         return
-    assert current == wanted, f"docs/errors.md is out of date; regenerate it with: {REGENERATE}"
+    if current != wanted:
+        diff = difflib.unified_diff(
+            current.splitlines(), wanted.splitlines(), "docs/errors.md", "catalog", lineterm=""
+        )
+        shown = "\n".join(list(diff)[:40])
+        pytest.fail(f"docs/errors.md is out of date; regenerate it with: {REGENERATE}\n{shown}")
