@@ -97,7 +97,10 @@ def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True
     """
     pd = _pydot()
     if direction not in RANKDIRS:
-        raise ValueError(f"direction must be one of {', '.join(RANKDIRS)} (got {direction!r}).")
+        raise IrgraphError(
+            f"direction must be one of {', '.join(RANKDIRS)} (got {direction!r}); "
+            "e.g. direction='LR' for left to right."
+        )
     G = as_graph(G_or_pipeline)
     ids = node_ids(G)
     dot: pydot.Dot = pd.Dot("pipeline", graph_type="digraph", rankdir=RANKDIRS[direction])

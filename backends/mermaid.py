@@ -40,6 +40,7 @@ from irgraph.display import (
     root_title,
     scope_title,
 )
+from irgraph.errors import IrgraphError
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -170,7 +171,10 @@ def to_mermaid(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = 
     ``data_edges=False`` leaves out the dashed key arrows.
     """
     if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)} (got {direction!r}).")
+        raise IrgraphError(
+            f"direction must be one of {', '.join(DIRECTIONS)} (got {direction!r}); "
+            "e.g. direction='LR' for left to right."
+        )
     G = as_graph(G_or_pipeline)
     ids = mermaid_ids(G)
     children = _children(G)

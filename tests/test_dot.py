@@ -17,6 +17,7 @@ from irgraph import Agent, MissingExtraError, to_graph
 from irgraph.backends import dot as dot_backend
 from irgraph.backends.dot import GraphvizError, dot_text, to_dot, to_png, to_svg
 from irgraph.display import label_text, node_ids
+from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines
 
@@ -136,7 +137,7 @@ def test_options_direction_and_no_data_edges():
     edges = to_dot(p, data_edges=False).get_edges()
     assert [(e.get_source(), e.get_destination()) for e in edges] == [("n1", "n2"), ("n2", "n3")]
     assert all(e.get("label") is None for e in edges)
-    with pytest.raises(ValueError, match="direction must be one of"):
+    with pytest.raises(IrgraphError, match="direction must be one of"):
         to_dot(p, direction="up")
 
 

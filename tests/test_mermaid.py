@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from irgraph import Agent, Gate, Loop, MapOver, Transform, to_graph
 from irgraph.backends.mermaid import mermaid_ids, mermaid_text, to_mermaid
 from irgraph.display import label_text
+from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check import harness
 from tests.mermaid_check.samples import (
@@ -147,7 +148,7 @@ def test_data_edges_can_be_left_out_and_direction_chosen():
     p = seed_pipelines()["seed75_research"]
     text = to_mermaid(p, direction="LR", data_edges=False)
     assert text.startswith("graph LR\n") and ".->" not in text
-    with pytest.raises(ValueError, match="direction must be one of"):
+    with pytest.raises(IrgraphError, match="direction must be one of"):
         to_mermaid(p, direction="sideways")
 
 
