@@ -353,7 +353,12 @@ class Scheduler:
         except RunError:
             raise
         except Exception as exc:
-            raise RunError(f"Node '{nid}' failed: {type(exc).__name__}: {exc}", node=nid) from exc
+            raise RunError(
+                f"Node '{nid}' failed: {type(exc).__name__}: {exc} "
+                "(the cause is chained below; what completed is in the error's .completed and "
+                ".state — fix the cause and run again).",
+                node=nid,
+            ) from exc
         self.outputs[nid] = value
         self.completed.append(nid)
         self.emit(nid, False, path)
