@@ -54,6 +54,8 @@ __all__ = [
     "RunStream",
     "GateRequest",
     "Scheduler",
+    "map_items",
+    "collected",
     "checked_graph",
     "plan_scopes",
     "run_coroutine",
@@ -152,6 +154,39 @@ def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
     return found[0]
 
 
+def map_items(state: Mapping[str, Any], key: str, node: str) -> list[Any]:
+    """The list a map-over iterates, or a clear error when the key holds something else.
+
+    Shared with the runtime of generated Prefect code, so both report the same way.
+    """
+    items = state[key]
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(
+            f"MapOver '{node}' iterates over '{key}', whose value is a "
+            f"{type(items).__name__}, not a list; put a list in '{key}' (in the initial "
+            "state, or from the step that writes it)."
+        )
+    return list(items)
+
+
+def collected(local: Mapping[str, Any], key: str, node: str, index: int) -> Any:
+    """The value one map-over item wrote to the key its map-over collects."""
+    if key not in local:
+        raise KeyError(f"item {index} of '{node}' wrote no '{key}'")
+    return local[key]
+
+
+def _check_max_concurrency(max_concurrency: Any) -> None:
+    if max_concurrency is not None and (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
+    ):
+        raise IrgraphError(
+            f"max_concurrency must be a whole number of at least 1 (got {max_concurrency!r})."
+        )
+
+
 def _check_run_options(
     provider: Any, on_event: Any, on_gate: Any, max_concurrency: Any, timeout: Any
 ) -> None:
@@ -164,14 +199,7 @@ def _check_run_options(
     for name, hook in (("on_event", on_event), ("on_gate", on_gate)):
         if hook is not None and not callable(hook):
             raise IrgraphError(f"{name} must be a function (got {hook!r}).")
-    if max_concurrency is not None and (
-        isinstance(max_concurrency, bool)
-        or not isinstance(max_concurrency, int)
-        or max_concurrency < 1
-    ):
-        raise IrgraphError(
-            f"max_concurrency must be a whole number of at least 1 (got {max_concurrency!r})."
-        )
+    _check_max_concurrency(max_concurrency)
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
     ):
@@ -295,13 +323,7 @@ class Scheduler:
     async def map_over(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> Any:
         op = step.op
         assert step.body is not None
-        items = state[op.over]
-        if not isinstance(items, (list, tuple)):
-            raise TypeError(
-                f"MapOver '{step.id}' iterates over '{op.over}', whose value is a "
-                f"{type(items).__name__}, not a list; put a list in '{op.over}' (in the initial "
-                "state, or from the step that writes it)."
-            )
+        items = map_items(state, op.over, step.id)
         results: list[Any] = [None] * len(items)
         limit = asyncio.Semaphore(op.max_concurrency) if op.max_concurrency else None
 
@@ -313,9 +335,7 @@ class Scheduler:
             else:
                 async with limit:
                     await self.scope(step.body, ChainMap(local, state), item_path)  # type: ignore[arg-type]
-            if op.collect not in local:
-                raise KeyError(f"item {index} of '{step.id}' wrote no '{op.collect}'")
-            results[index] = local[op.collect]
+            results[index] = collected(local, op.collect, step.id, index)
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -488,14 +508,7 @@ class AsyncioBackend:
         on_gate: Callable[[GateRequest], Any] | None = None,
         schedule: str = "topological",
     ) -> None:
-        if max_concurrency is not None and (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or max_concurrency < 1
-        ):
-            raise IrgraphError(
-                f"max_concurrency must be a whole number of at least 1 (got {max_concurrency!r})."
-            )
+        _check_max_concurrency(max_concurrency)
         self.provider = provider
         self.max_concurrency = max_concurrency
         self.timeout = timeout

@@ -53,6 +53,7 @@ from irgraph.providers import ModelProvider, ModelRequest, provider_from_spec
 from irgraph.templates import Template, parse_template, render
 from irgraph.validate import unbound_reads
 
+from .asyncio_backend import collected, map_items
 from .prefect_backend import agent_cache_key
 
 if TYPE_CHECKING:
@@ -567,22 +568,7 @@ def holds(predicate: str, state: State) -> bool:
     return bool(_imported(predicate)(MappingProxyType(state)))
 
 
-def items_of(state: State, key: str, node: str) -> list[Any]:
-    """The list a map-over iterates."""
-    items = state[key]
-    if not isinstance(items, (list, tuple)):
-        raise TypeError(
-            f"MapOver {node!r} iterates over {key!r}, whose value is a "
-            f"{type(items).__name__}, not a list."
-        )
-    return list(items)
-
-
-def collected(local: Mapping[str, Any], key: str, node: str, index: int) -> Any:
-    """The value one map-over item wrote to the key the map-over collects."""
-    if key not in local:
-        raise KeyError(f"item {index} of {node!r} wrote no {key!r}")
-    return local[key]
+items_of = map_items  # the name generated code uses
 
 
 def pause_key(node: str, path: Position) -> str:
