@@ -37,15 +37,10 @@ from irgraph.ir import (
     SequenceNode,
 )
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
-from irgraph.validate import check_initial_state, required_inputs
+from irgraph.run import run_coroutine
+from irgraph.validate import check_initial_state, checked_graph, required_inputs
 
-from .asyncio_backend import (
-    GateRequest,
-    Scheduler,
-    checked_graph,
-    plan_scopes,
-    run_coroutine,
-)
+from .scheduler import GateRequest, Scheduler, plan_scopes
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -53,8 +53,8 @@ from irgraph.providers import ModelProvider, ModelRequest, provider_from_spec
 from irgraph.templates import Template, parse_template, render
 from irgraph.validate import unbound_reads
 
-from .asyncio_backend import collected, map_items
 from .prefect_backend import agent_cache_key
+from .scheduler import collected, map_items
 
 if TYPE_CHECKING:
     import networkx as nx

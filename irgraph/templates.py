@@ -17,7 +17,7 @@ import attrs
 
 from irgraph.errors import PipelineError
 
-__all__ = ["Template", "parse_template", "render"]
+__all__ = ["Template", "parse_template", "render", "template_values"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PARSE = Formatter().parse
@@ -112,3 +112,17 @@ def render(template: Template, values: Mapping[str, Any]) -> str:
         else:
             out.append(str(values[key]))
     return "".join(out)
+
+
+def template_values(template: Template, state: Mapping[str, Any]) -> dict[str, Any]:
+    """The values ``template`` sees in ``state``: every required key, and the optional keys
+    that are set. One rule for every backend and for generated code.
+
+    >>> template_values(parse_template("{a} {b?} {c?}"), {"a": 1, "c": 3, "d": 4})
+    {'a': 1, 'c': 3}
+    """
+    values = {key: state[key] for key in template.reads}
+    for key in template.optional_reads:
+        if key in state:
+            values[key] = state[key]
+    return values

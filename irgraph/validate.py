@@ -13,9 +13,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from irgraph.errors import PipelineError, Problem, closest_keys
+from irgraph.graph import to_graph
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from irgraph.ir import Node
 
 __all__ = [
     "validate",
@@ -24,6 +27,7 @@ __all__ = [
     "check_initial_state",
     "incoming_keys",
     "is_bound",
+    "checked_graph",
 ]
 
 
@@ -202,3 +206,11 @@ def validate(
     if problems:
         raise PipelineError(problems)
     return list(G.graph.get("warnings", ()))
+
+
+def checked_graph(ir: Node, inputs: Iterable[str] | None) -> nx.DiGraph:
+    """The validated graph of ``ir``, for a backend's ``compile``; without ``inputs``, reads of
+    keys nobody writes are left for the run to check against its initial state."""
+    G = to_graph(ir, inputs=inputs or ())
+    validate(G, allow_unbound=inputs is None)
+    return G

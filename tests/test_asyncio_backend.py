@@ -21,7 +21,8 @@ from irgraph import (
     compile,
     run,
 )
-from irgraph.backends.asyncio_backend import AsyncioBackend, GateRequest
+from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.backends.scheduler import GateRequest
 from irgraph.testing import FakeProvider
 from tests.pipelines import research, split_words, stop_when_done
 

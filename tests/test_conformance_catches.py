@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from irgraph.backends.asyncio_backend import AsyncioBackend, Scheduler
+from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.backends.scheduler import Scheduler
 from irgraph.templates import parse_template
 from irgraph.testing import conformance
 from irgraph.testing.strategies import pipelines_with_inputs

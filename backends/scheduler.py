@@ -1,0 +1,454 @@
+"""The scope scheduler every executing backend shares.
+
+How it runs a scope (the top level, one loop iteration, or one map-over item): every node keeps
+a count of unfinished predecessors. A *driver* coroutine runs one ready node; when it finishes,
+it decrements its successors' counts. If that makes successors ready, the driver continues with
+the first of them itself and starts a new driver task for each other one. So a chain runs in a
+single task with no scheduling overhead, a fan-out gets a task per branch, and every node starts
+the moment its last predecessor finishes — there are no level-by-level barriers. Drivers live in
+an ``asyncio.TaskGroup``, so a failure cancels and awaits every running sibling.
+
+Scope nodes run their body as a nested scope: a loop repeats it up to ``max_iterations`` times
+(stopping once ``until`` holds); a map-over runs it once per item, concurrently, each item with
+its own layer of state over the shared one, and gathers ``collect`` into a list.
+
+State is one dict shared by the run. A node sees a read-only view of just the keys it reads.
+A backend reuses :class:`Scheduler` and overrides the points where the world is touched:
+:meth:`Scheduler.call` (ask the model) and :meth:`Scheduler.gate` (ask a human).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections import ChainMap
+from collections.abc import Callable, Coroutine, Iterable, Mapping, MutableMapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.events import Event, RunResult, TraceLog
+from irgraph.ir import FunctionRef, Node, resolve_function
+from irgraph.providers import ModelProvider, ModelRequest
+from irgraph.templates import render, template_values
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "SCHEDULES",
+    "GateRequest",
+    "Path",
+    "Scheduler",
+    "plan_scopes",
+    "map_items",
+    "collected",
+    "check_max_concurrency",
+    "check_run_options",
+]
+
+T = TypeVar("T")
+_now = time.monotonic
+Path = tuple[tuple[str, int], ...]
+
+
+@attrs.frozen
+class GateRequest:
+    """What an ``on_gate`` handler receives: the gate, its rendered message, a view of state."""
+
+    node: str
+    name: str
+    message: str
+    state: Mapping[str, Any]
+
+
+class _Step:
+    """One node of a scope, with what running it needs precomputed."""
+
+    __slots__ = ("body", "fn", "id", "kind", "op", "timeout")
+
+    def __init__(self, nid: str, kind: str, op: Node) -> None:
+        self.id = nid
+        self.kind = kind
+        self.op: Any = op
+        self.timeout: float | None = getattr(op, "timeout", None)
+        self.body: _Scope | None = None
+        self.fn: Callable[..., Any] | None = None
+
+
+class _Scope:
+    """The sub-DAG of one scope, as index lists: predecessor counts, successors, entries."""
+
+    __slots__ = ("entries", "indegree", "steps", "successors")
+
+    def __init__(
+        self, ids: list[str], steps: dict[str, _Step], predecessors: Mapping[str, Iterable[str]]
+    ) -> None:
+        index = {nid: i for i, nid in enumerate(ids)}
+        followers: list[list[int]] = [[] for _ in ids]
+        self.indegree = [0] * len(ids)
+        for i, nid in enumerate(ids):
+            for p in predecessors[nid]:
+                followers[index[p]].append(i)
+                self.indegree[i] += 1
+        self.steps = [steps[nid] for nid in ids]
+        self.successors = [tuple(f) for f in followers]
+        self.entries = [i for i, n in enumerate(self.indegree) if n == 0]
+
+
+SCHEDULES = ("topological", "dataflow")
+
+
+def plan_scopes(G: nx.DiGraph, schedule: str = "topological") -> _Scope:
+    """Index every scope of ``G`` for the scheduler.
+
+    ``"topological"`` waits on the graph's edges (control order); ``"dataflow"`` waits only on
+    what a node really needs (:func:`irgraph.analysis.dataflow_dependencies`), so steps of a
+    sequence that share no data run at the same time.
+    """
+    steps = {nid: _Step(nid, data["kind"], data["op"]) for nid, data in G.nodes(data=True)}
+    scopes: dict[str | None, list[str]] = G.graph["scopes"]
+
+    def scope(sid: str | None) -> _Scope:
+        if schedule == "dataflow":
+            from irgraph.analysis import dataflow_dependencies
+
+            return _Scope(scopes[sid], steps, dataflow_dependencies(G, sid))
+        return _Scope(scopes[sid], steps, G.pred)
+
+    for sid in scopes:
+        if sid is not None:
+            steps[sid].body = scope(sid)
+    return scope(None)
+
+
+def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The error to report from a task group: a RunError if there is one."""
+    found: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            found.append(exc)
+
+    walk(group)
+    for exc in found:
+        if isinstance(exc, RunError):
+            return exc
+    return found[0]
+
+
+def map_items(state: Mapping[str, Any], key: str, node: str) -> list[Any]:
+    """The list a map-over iterates, or a clear error when the key holds something else.
+
+    Shared with the runtime of generated Prefect code, so both report the same way.
+    """
+    items = state[key]
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(
+            f"MapOver '{node}' iterates over '{key}', whose value is a "
+            f"{type(items).__name__}, not a list; put a list in '{key}' (in the initial "
+            "state, or from the step that writes it)."
+        )
+    return list(items)
+
+
+def collected(local: Mapping[str, Any], key: str, node: str, index: int) -> Any:
+    """The value one map-over item wrote to the key its map-over collects."""
+    if key not in local:
+        raise KeyError(f"item {index} of '{node}' wrote no '{key}'")
+    return local[key]
+
+
+def check_max_concurrency(max_concurrency: Any) -> None:
+    if max_concurrency is not None and (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
+    ):
+        raise IrgraphError(
+            f"max_concurrency must be a whole number of at least 1 (got {max_concurrency!r})."
+        )
+
+
+def check_run_options(
+    provider: Any, on_event: Any, on_gate: Any, max_concurrency: Any, timeout: Any
+) -> None:
+    """Refuse bad run options before any node starts (they would fail mid-run otherwise)."""
+    if not callable(getattr(provider, "complete", None)):
+        raise IrgraphError(
+            f"The provider (a {type(provider).__name__}) has no complete() method. A provider "
+            "is any object with: async def complete(self, request) -> str."
+        )
+    for name, hook in (("on_event", on_event), ("on_gate", on_gate)):
+        if hook is not None and not callable(hook):
+            raise IrgraphError(f"{name} must be a function (got {hook!r}).")
+    check_max_concurrency(max_concurrency)
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise IrgraphError(f"timeout must be a positive number of seconds (got {timeout!r}).")
+
+
+class Scheduler:
+    """One run: the scope scheduler plus its shared trace, outputs, limits and handlers.
+
+    Other backends reuse it and override the two points where the world is touched:
+    :meth:`call` (ask the model) and :meth:`gate` (ask a human).
+    """
+
+    def __init__(
+        self,
+        provider: ModelProvider,
+        *,
+        on_event: Callable[[Event], Any] | None,
+        on_gate: Callable[[GateRequest], Any] | None,
+        max_concurrency: int | None,
+        timeout: float | None,
+        chunks: bool,
+    ) -> None:
+        check_run_options(provider, on_event, on_gate, max_concurrency, timeout)
+        self.provider = provider
+        self.on_event = on_event
+        self.on_gate = on_gate
+        self.limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self.timeout = timeout
+        self.stream = chunks and hasattr(provider, "stream")
+        self.trace = TraceLog()
+        self.outputs: dict[str, Any] = {}
+        self.completed: list[str] = []
+
+    def emit(self, node: str, start: bool, path: Path) -> None:
+        """Record a start or end event, and tell ``on_event`` at once."""
+        now = _now()
+        self.trace.record(node, start, now, path)
+        if self.on_event is not None:
+            self.on_event(Event(node, "start" if start else "end", now, path))
+
+    async def run_all(self, plan: _Scope, state: MutableMapping[str, Any]) -> None:
+        """Run the top-level scope; a failure carries the state and what completed."""
+        try:
+            await self.scope(plan, state, ())
+        except RunError as error:
+            error.state = dict(state)
+            error.completed = list(self.completed)
+            raise
+
+    def result(
+        self,
+        graph: nx.DiGraph,
+        state: dict[str, Any],
+        backend: str,
+        *,
+        provider_given: bool,
+        run_id: str | None = None,
+    ) -> RunResult:
+        """The RunResult of a finished run: outputs in graph order, warnings, trace."""
+        warnings = list(graph.graph.get("warnings", ()))
+        if not provider_given:
+            warnings.append(
+                "No model provider was given, so agents answered with placeholder "
+                "text; pass provider=... to call a model."
+            )
+        outputs = {nid: self.outputs[nid] for nid in graph if nid in self.outputs}
+        return RunResult(
+            state,
+            self.trace,
+            outputs,
+            backend=backend,
+            warnings=warnings,
+            placeholder=not provider_given,
+            run_id=run_id,
+        )
+
+    # scopes ----------------------------------------------------------------------------
+    async def scope(self, plan: _Scope, state: MutableMapping[str, Any], path: Path) -> None:
+        remaining = plan.indegree.copy()
+        steps, successors, execute = plan.steps, plan.successors, self.execute
+        try:
+            async with asyncio.TaskGroup() as group:
+
+                async def drive(i: int) -> None:
+                    while True:
+                        await execute(steps[i], state, path)
+                        following = -1
+                        for j in successors[i]:
+                            left = remaining[j] - 1
+                            remaining[j] = left
+                            if left == 0:
+                                if following < 0:
+                                    following = j
+                                else:
+                                    group.create_task(drive(j))
+                        if following < 0:
+                            return
+                        i = following
+
+                for entry in plan.entries[1:]:
+                    group.create_task(drive(entry))
+                if plan.entries:
+                    await drive(plan.entries[0])
+        except BaseExceptionGroup as group_error:
+            error = _first_error(group_error)
+            raise error from error.__cause__
+
+    async def loop(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> None:
+        op = step.op
+        assert step.body is not None
+        until = op.until
+        predicate = resolve_function(until) if isinstance(until, FunctionRef) else None
+        for iteration in range(op.max_iterations):
+            await self.scope(step.body, state, (*path, (step.id, iteration)))
+            if isinstance(until, str) and state.get(until):
+                break
+            if predicate is not None and predicate(MappingProxyType(state)):
+                break
+
+    async def map_over(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> Any:
+        op = step.op
+        assert step.body is not None
+        items = map_items(state, op.over, step.id)
+        results: list[Any] = [None] * len(items)
+        limit = asyncio.Semaphore(op.max_concurrency) if op.max_concurrency else None
+
+        async def one(index: int, item: Any) -> None:
+            local: dict[str, Any] = {op.item: item}
+            item_path = (*path, (step.id, index))
+            if limit is None:
+                await self.scope(step.body, ChainMap(local, state), item_path)  # type: ignore[arg-type]
+            else:
+                async with limit:
+                    await self.scope(step.body, ChainMap(local, state), item_path)  # type: ignore[arg-type]
+            results[index] = collected(local, op.collect, step.id, index)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for index, item in enumerate(items):
+                    group.create_task(one(index, item))
+        except BaseExceptionGroup as group_error:
+            error = _first_error(group_error)
+            raise error from error.__cause__
+        if op.writes:
+            state[op.writes] = results
+        return results
+
+    # nodes -----------------------------------------------------------------------------
+    async def execute(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> None:
+        nid = step.id
+        self.emit(nid, True, path)
+        try:
+            kind = step.kind
+            seconds = step.timeout or self.timeout
+            value: Any
+            if kind == "agent":
+                if seconds is None:
+                    value = await self.agent(step, state, path)
+                else:
+                    value = await self.with_timeout(self.agent(step, state, path), seconds)
+            elif kind == "transform":
+                value = await self.with_timeout(self.transform(step, state), seconds)
+            elif kind == "gate":
+                value = await self.with_timeout(self.gate(step, state, path), seconds)
+            elif kind == "loop":
+                await self.loop(step, state, path)
+                value = None
+            else:
+                value = await self.map_over(step, state, path)
+        except RunError:
+            raise
+        except Exception as exc:
+            raise RunError(
+                f"Node '{nid}' failed: {type(exc).__name__}: {exc} "
+                "(the cause is chained below; what completed is in the error's .completed and "
+                ".state — fix the cause and run again).",
+                node=nid,
+            ) from exc
+        self.outputs[nid] = value
+        self.completed.append(nid)
+        self.emit(nid, False, path)
+
+    async def with_timeout(self, work: Coroutine[Any, Any, T], seconds: float | None) -> T:
+        """Await ``work``, failing with a TimeoutError that says how to allow more time once
+        ``seconds`` pass (``None``: no limit)."""
+        if seconds is None:
+            return await work
+        try:
+            async with asyncio.timeout(seconds):
+                return await work
+        except TimeoutError:
+            raise TimeoutError(
+                f"it took longer than its timeout of {seconds:g} s; allow more time with "
+                ".timeout(seconds) on the node or run(..., timeout=seconds)"
+            ) from None
+
+    async def agent(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> str:
+        op = step.op
+        values = template_values(op.template, state)
+        request = ModelRequest(
+            step.id, op.name, render(op.template, values), op.model, MappingProxyType(values)
+        )
+        if self.limit is None:
+            text = await self.call(request, path)
+        else:
+            async with self.limit:
+                text = await self.call(request, path)
+        if not isinstance(text, str):
+            raise TypeError(
+                f"the provider answered {type(text).__name__} {text!r}; complete() must "
+                "return a str"
+            )
+        if op.writes:
+            state[op.writes] = text
+        return text
+
+    async def call(self, request: ModelRequest, path: Path) -> str:
+        if not self.stream:
+            answer = self.provider.complete(request)
+            if not inspect.isawaitable(answer):
+                raise TypeError(
+                    f"{type(self.provider).__name__}.complete() returned a "
+                    f"{type(answer).__name__}, not an awaitable; define it with async def"
+                )
+            return await answer
+        parts: list[str] = []
+        async for chunk in self.provider.stream(request):  # type: ignore[attr-defined]
+            parts.append(chunk)
+            if self.on_event is not None:
+                self.on_event(Event(request.node, "chunk", _now(), path, chunk))
+        return "".join(parts)
+
+    async def transform(self, step: _Step, state: MutableMapping[str, Any]) -> Any:
+        op = step.op
+        if step.fn is None:
+            step.fn = resolve_function(op.fn)
+        value = step.fn(**{key: state[key] for key in op.reads})
+        if inspect.isawaitable(value):
+            value = await value
+        if op.writes:
+            state[op.writes] = value
+        return value
+
+    async def gate(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> Any:
+        op = step.op
+        if self.on_gate is None:
+            raise PipelineError(
+                f"Gate '{step.id}' was reached but no on_gate handler was given.",
+                node=step.id,
+                hint="Pass on_gate=handler to run()/arun(): it gets a GateRequest and returns "
+                "the answer (it may be async).",
+            )
+        values = template_values(op.template, state)
+        request = GateRequest(
+            step.id, op.name, render(op.template, values), MappingProxyType(values)
+        )
+        answer = self.on_gate(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if op.writes:
+            state[op.writes] = answer
+        return answer
