@@ -49,7 +49,8 @@ from irgraph.ir import (
     TransformNode,
     resolve_function,
 )
-from irgraph.providers import ModelProvider, ModelRequest, provider_from_spec
+from irgraph.provider_spec import provider_from_spec
+from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.templates import Template, parse_template, render
 from irgraph.validate import unbound_reads
 

@@ -172,7 +172,7 @@ def _run(
     latency: float | None = None,
 ) -> int:
     from irgraph.graph import to_graph
-    from irgraph.providers import provider_from_spec
+    from irgraph.provider_spec import provider_from_spec
     from irgraph.run import run
 
     G = to_graph(target, inputs=state.keys())

@@ -2,13 +2,12 @@
 
 A provider is any object with one coroutine, ``complete(request) -> str``. It may also offer
 ``stream(request)``, an async iterator of text chunks, which backends use when someone is
-streaming the run. ``provider_from_spec`` turns a spec string (``"fake"``,
-``"openai:MODEL"``) into a provider, reading ``IRGRAPH_PROVIDER`` when no spec is given.
+streaming the run. Implementations live elsewhere (:mod:`irgraph.testing.fake`,
+:mod:`irgraph.openai_provider`); :mod:`irgraph.provider_spec` picks one by name.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Mapping
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -23,7 +22,6 @@ __all__ = [
     "StreamingProvider",
     "PlaceholderProvider",
     "ProviderError",
-    "provider_from_spec",
 ]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -67,29 +65,3 @@ class PlaceholderProvider:
 
     async def complete(self, request: ModelRequest) -> str:
         return f"[{request.agent}: placeholder answer, no model provider configured]"
-
-
-def provider_from_spec(spec: str | None = None, **options: Any) -> ModelProvider:
-    """Make a provider from ``"fake"`` or ``"openai:MODEL"`` (default: ``$IRGRAPH_PROVIDER``).
-
-    >>> type(provider_from_spec("fake")).__name__
-    'FakeProvider'
-    """
-    spec = spec or os.environ.get("IRGRAPH_PROVIDER") or "fake"
-    name, _, arg = spec.partition(":")
-    if name == "fake":
-        from irgraph.testing.fake import FakeProvider
-
-        return FakeProvider(**options)
-    if name == "openai":
-        if not arg:
-            raise ProviderError(
-                f"Provider spec {spec!r} names no model; write it as 'openai:MODEL', "
-                "e.g. 'openai:gpt-4o-mini'."
-            )
-        from irgraph.openai_provider import OpenAIProvider
-
-        return OpenAIProvider(arg, **options)
-    raise ProviderError(
-        f"Unknown provider spec {spec!r}; known providers are 'fake' and 'openai:MODEL'."
-    )

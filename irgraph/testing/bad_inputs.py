@@ -144,7 +144,7 @@ from irgraph.cli import load_target, parse_state
 from irgraph.compile import get_backend
 from irgraph.display import render
 from irgraph.ir import from_json
-from irgraph.providers import provider_from_spec
+from irgraph.provider_spec import provider_from_spec
 from irgraph.testing.bad_inputs import (
     answering, answering_synchronously, hanging, ir_json, raising, without
 )
