@@ -11,7 +11,7 @@ DOT node per graph node and one DOT edge per graph edge, so the picture is the g
   edge that carries keys but is not a control edge is dashed.
 
 DOT ids are generated (``n1``, ``n2``, ... in the graph's order, see
-:func:`irgraph.display.node_ids`); labels are quoted here with DOT's and Graphviz's escapes
+:func:`irgraph.backends.labels.node_ids`); labels are quoted here with DOT's and Graphviz's escapes
 (``\\"``, ``\\\\``, ``\\n``, ``&amp;``), so quotes, backslashes, line breaks and any unicode
 in a name survive. :func:`to_svg` and :func:`to_png` run Graphviz's ``dot`` program.
 
@@ -29,15 +29,10 @@ import shutil
 import subprocess
 from typing import TYPE_CHECKING, Any
 
-from irgraph.display import (
-    as_graph,
-    label_text,
-    node_ids,
-    node_label,
-    root_title,
-    scope_title,
-)
 from irgraph.errors import IrgraphError, MissingExtraError
+from irgraph.graph import as_graph
+
+from .labels import label_text, node_ids, root_title, scope_title
 
 if TYPE_CHECKING:
     import pydot
@@ -61,7 +56,7 @@ class GraphvizError(IrgraphError):
 
 def dot_text(text: str) -> str:
     """Quote ``text`` as a DOT string that Graphviz draws as exactly ``text`` (as
-    :func:`~irgraph.display.label_text` shows it).
+    :func:`~irgraph.backends.labels.label_text` shows it).
 
     >>> print(dot_text('say "hi"\\nto C:\\\\ & co'))
     "say \\"hi\\"\\nto C:\\\\ &amp; co"
@@ -120,7 +115,7 @@ def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True
             container.add_subgraph(cluster)
             clusters[node] = cluster
             container = cluster
-        container.add_node(pd.Node(ids[node], label=dot_text(node_label(node, data)), **attrs))
+        container.add_node(pd.Node(ids[node], label=dot_text(node), **attrs))
     for u, v, data in G.edges(data=True):
         keys = data.get("keys") or frozenset()
         control = bool(data.get("control"))

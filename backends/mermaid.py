@@ -32,15 +32,10 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-from irgraph.display import (
-    as_graph,
-    label_text,
-    node_ids,
-    node_label,
-    root_title,
-    scope_title,
-)
 from irgraph.errors import IrgraphError
+from irgraph.graph import as_graph
+
+from .labels import label_text, node_ids, root_title, scope_title
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -64,7 +59,7 @@ _PLACEHOLDERS = (("\ufb02\u00b0", "\ufb02\u2060\u00b0"), ("\u00b6\u00df", "\u00b
 
 
 def mermaid_text(text: str) -> str:
-    """Write ``text`` (as :func:`~irgraph.display.label_text` shows it) for a quoted mermaid
+    """Write ``text`` (as :func:`~irgraph.backends.labels.label_text` shows it) for a quoted mermaid
     label: entity codes for anything mermaid could read as syntax or that does not print
     (a line break too: ``<br>`` would make mermaid decode the codes before reading markdown,
     so mermaid draws it as a space). The two character pairs
@@ -161,7 +156,7 @@ def _node_lines(
         lines.append(f"{pad}end")
         return lines
     start, end = _SHAPES.get(data.get("kind", "agent"), _SHAPES["agent"])
-    return [f"{pad}{mid}{start}{mermaid_text(node_label(node, data))}{end}"]
+    return [f"{pad}{mid}{start}{mermaid_text(node)}{end}"]
 
 
 def to_mermaid(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True) -> str:

@@ -15,27 +15,21 @@ graph TD
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import sys
-import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import IrgraphError
+from irgraph.graph import as_graph
+from irgraph.ir import set_display_hook
 
 if TYPE_CHECKING:
-    import networkx as nx
+    pass
 
 __all__ = [
     "FORMATS",
     "Diagram",
-    "as_graph",
-    "node_ids",
-    "node_label",
-    "label_text",
-    "scope_title",
-    "root_title",
     "dot_available",
     "render",
     "show",
@@ -43,86 +37,6 @@ __all__ = [
 ]
 
 FORMATS = ("mermaid", "dot", "svg", "png")
-
-
-def as_graph(G_or_pipeline: Any) -> nx.DiGraph:
-    """Return ``G_or_pipeline`` if it is a graph, else ``to_graph`` of the builder or IR."""
-    import networkx as nx
-
-    if isinstance(G_or_pipeline, nx.DiGraph):
-        return G_or_pipeline
-    from irgraph.graph import to_graph
-
-    return to_graph(G_or_pipeline)
-
-
-def node_ids(G: nx.DiGraph, *, start: int = 1) -> dict[str, str]:
-    """Drawing ids ``n1``, ``n2``, ... for the graph's nodes, in the graph's (reading) order.
-
-    Graph ids are free text (``"writer#2"``, any agent name); diagram languages want plain
-    identifiers, so exporters number the nodes and put the real id in the label.
-
-    >>> import networkx as nx
-    >>> node_ids(nx.DiGraph([("a", "b")]))
-    {'a': 'n1', 'b': 'n2'}
-    """
-    return {node: f"n{i}" for i, node in enumerate(G.nodes, start)}
-
-
-def label_text(text: str) -> str:
-    """The text a diagram shows for ``text``: line breaks made ``\\n``; control characters
-    (other than line breaks and tabs) and lone surrogates, which have no glyph and which
-    Graphviz and browsers mangle, become U+FFFD. Everything else is kept as it is.
-
-    >>> label_text("a\\r\\nb\\x00")
-    'a\\nb\\ufffd'
-    """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.isprintable():
-        return text
-    return "".join(
-        "\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" else ch
-        for ch in text
-    )
-
-
-def node_label(node: str, data: dict[str, Any]) -> str:
-    """The text drawn for a node: its id (its name, or ``name#2`` for a repeated name)."""
-    return node
-
-
-def scope_title(node: str, data: dict[str, Any]) -> str:
-    """The title of a loop or map-over scope, e.g. ``"refine (loop, max 3, until done)"``."""
-    op = data.get("op")
-    kind = data.get("kind")
-    if kind == "loop":
-        parts = ["loop"]
-        if getattr(op, "max_iterations", None) is not None:
-            parts.append(f"max {op.max_iterations}")  # type: ignore[union-attr]
-        until = getattr(op, "until", None)
-        if isinstance(until, str):
-            parts.append(f"until {until}")
-        elif until is not None:
-            parts.append(f"until {until.ref.rpartition(':')[2]}")
-        return f"{node} ({', '.join(parts)})"
-    if kind == "map_over":
-        over = getattr(op, "over", None)
-        item = getattr(op, "item", None)
-        what = f"map over {over} as {item}" if over else "map over"
-        return f"{node} ({what})"
-    return f"{node} ({kind})"
-
-
-def root_title(G: nx.DiGraph) -> str | None:
-    """``"name (sequence)"`` or ``"name (parallel)"`` for a composite root, else ``None``."""
-    from irgraph.ir import ParallelNode, SequenceNode
-
-    root = G.graph.get("root")
-    if isinstance(root, SequenceNode):
-        return f"{root.name} (sequence)"
-    if isinstance(root, ParallelNode):
-        return f"{root.name} (parallel)"
-    return None
 
 
 def dot_available() -> bool:
@@ -188,11 +102,12 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
             f"{', '.join(repr(f) for f in FORMATS)}."
         )
     G = as_graph(G_or_pipeline)
-    # Imported by name: the core never imports a backend at import time.
+    # Imported here: the core never imports a backend at import time.
     if format == "mermaid":
-        mermaid = importlib.import_module("irgraph.backends.mermaid")
+        from irgraph.backends import mermaid
+
         return Diagram(format, mermaid.to_mermaid(G, **options))
-    dot = importlib.import_module("irgraph.backends.dot")
+    from irgraph.backends import dot
 
     if format == "dot":
         return Diagram(format, dot.to_dot(G, **options).to_string())
@@ -247,3 +162,6 @@ def mimebundle(
     bundle = diagram._repr_mimebundle_()
     bundle["text/plain"] = repr(pipeline)
     return bundle
+
+
+set_display_hook(mimebundle)

@@ -44,7 +44,7 @@ from irgraph.ir import (
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["to_graph", "root_of", "KIND", "SCOPE_KINDS", "EXECUTABLE_KINDS"]
+__all__ = ["to_graph", "as_graph", "root_of", "KIND", "SCOPE_KINDS", "EXECUTABLE_KINDS"]
 
 KIND: dict[type[Any], str] = {
     AgentNode: "agent",
@@ -123,8 +123,9 @@ class _Walker:
 
     def add_node(self, node: Node, parent: str | None, **attrs_: Any) -> str:
         nid = self.new_id(node.name)
-        self.G.add_node(nid, kind=KIND[type(node)], op=node, parent=parent, name=node.name,
-                        **attrs_)
+        self.G.add_node(
+            nid, kind=KIND[type(node)], op=node, parent=parent, name=node.name, **attrs_
+        )
         self.scopes[parent].append(nid)
         return nid
 
@@ -166,8 +167,11 @@ class _Walker:
 
     def write(self, env: _Env, key: str, writer: str) -> None:
         previous = env.local.get(key)
-        if (previous and previous not in self.read_writers
-                and self.G.nodes[previous]["kind"] in EXECUTABLE_KINDS):
+        if (
+            previous
+            and previous not in self.read_writers
+            and self.G.nodes[previous]["kind"] in EXECUTABLE_KINDS
+        ):
             self.warnings.append(
                 f"'{previous}' writes '{key}', but '{writer}' overwrites it before anything "
                 "reads it."
@@ -188,11 +192,13 @@ class _Walker:
             return self.map_over(node, env, parent)
         return self.executable(node, env, parent)
 
-    def executable(self, node: AgentNode | TransformNode | GateNode, env: _Env,
-                   parent: str | None) -> _Summary:
+    def executable(
+        self, node: AgentNode | TransformNode | GateNode, env: _Env, parent: str | None
+    ) -> _Summary:
         writes = (node.writes,) if node.writes else ()
-        nid = self.add_node(node, parent, reads=node.reads, optional_reads=node.optional_reads,
-                            writes=writes)
+        nid = self.add_node(
+            node, parent, reads=node.reads, optional_reads=node.optional_reads, writes=writes
+        )
         reads: dict[str, str] = {}
         for key in node.reads:
             self.bind(nid, key, env, optional=False)
@@ -239,28 +245,34 @@ class _Walker:
             for key, writer in part.writes.items():
                 if key in writer_branch:
                     first = writer_branch[key][0]
-                    self.problems.append(Problem(
-                        f"Parallel branches of '{node.name}' both write '{key}': '{first}' and "
-                        f"'{writer}'. Branches run at the same time, so the result would depend "
-                        "on timing.",
-                        node=writer, key=key,
-                        hint=f"Give each branch its own key (e.g. '{key}_1', '{key}_2') and "
-                        "combine them in a later step.",
-                    ))
+                    self.problems.append(
+                        Problem(
+                            f"Parallel branches of '{node.name}' both write '{key}': '{first}' and "
+                            f"'{writer}'. Branches run at the same time, so the result would depend "
+                            "on timing.",
+                            node=writer,
+                            key=key,
+                            hint=f"Give each branch its own key (e.g. '{key}_1', '{key}_2') and "
+                            "combine them in a later step.",
+                        )
+                    )
                 else:
                     writer_branch[key] = (writer, index)
         for index, reads in enumerate(branch_reads):
             for key, reader in reads.items():
                 owner = writer_branch.get(key)
                 if owner is not None and owner[1] != index:
-                    self.problems.append(Problem(
-                        f"'{reader}' reads '{key}', which its parallel sibling '{owner[0]}' "
-                        f"writes in '{node.name}'; siblings run at the same time, so '{reader}' "
-                        "could see either value.",
-                        node=reader, key=key,
-                        hint=f"Run '{owner[0]}' before the parallel block, e.g. "
-                        f"{owner[0]} >> ({reader} | ...).",
-                    ))
+                    self.problems.append(
+                        Problem(
+                            f"'{reader}' reads '{key}', which its parallel sibling '{owner[0]}' "
+                            f"writes in '{node.name}'; siblings run at the same time, so '{reader}' "
+                            "could see either value.",
+                            node=reader,
+                            key=key,
+                            hint=f"Run '{owner[0]}' before the parallel block, e.g. "
+                            f"{owner[0]} >> ({reader} | ...).",
+                        )
+                    )
                 out.reads.setdefault(key, reader)
         env.local.update(written)
         return out
@@ -270,8 +282,9 @@ class _Walker:
         self.scopes[sid] = []
         return sid
 
-    def walk_body(self, node: LoopNode | MapOverNode, env: _Env, sid: str,
-                  item: str | None) -> _Env:
+    def walk_body(
+        self, node: LoopNode | MapOverNode, env: _Env, sid: str, item: str | None
+    ) -> _Env:
         body_env = _Env(env, scope=sid, item=item)
         self.sequence(node.children, body_env, sid)
         return body_env
@@ -282,15 +295,22 @@ class _Walker:
         if not node.children:
             self.empty(node, "Loop", "steps", ".step(...)", sid)
         if node.max_iterations is None:
-            self.problems.append(Problem(
-                f"Loop '{node.name}' has no max_iterations, so it could run forever.",
-                node=sid, hint="Bound it with .max_iterations(n) (or write it as x * n).",
-            ))
+            self.problems.append(
+                Problem(
+                    f"Loop '{node.name}' has no max_iterations, so it could run forever.",
+                    node=sid,
+                    hint="Bound it with .max_iterations(n) (or write it as x * n).",
+                )
+            )
         elif node.max_iterations < 1:
-            self.problems.append(Problem(
-                f"Loop '{node.name}' has max_iterations={node.max_iterations}, but it must be "
-                "at least 1.", node=sid, hint="Use .max_iterations(n) with n >= 1.",
-            ))
+            self.problems.append(
+                Problem(
+                    f"Loop '{node.name}' has max_iterations={node.max_iterations}, but it must be "
+                    "at least 1.",
+                    node=sid,
+                    hint="Use .max_iterations(n) with n >= 1.",
+                )
+            )
         body_env = self.walk_body(node, env, sid, None)
         attrs_ = self.G.nodes[sid]
         own_reads: tuple[str, ...] = ()
@@ -315,26 +335,39 @@ class _Walker:
         attrs_ = self.G.nodes[sid]
         reads: dict[str, str] = {}
         if node.over is None:
-            self.problems.append(Problem(
-                f"MapOver '{node.name}' has no list to iterate.", node=sid,
-                hint="Name the state key holding the list with .over('papers', item='paper').",
-            ))
+            self.problems.append(
+                Problem(
+                    f"MapOver '{node.name}' has no list to iterate.",
+                    node=sid,
+                    hint="Name the state key holding the list with .over('papers', item='paper').",
+                )
+            )
         else:
             attrs_["reads"] = (node.over,)
             self.bind(sid, node.over, env, optional=False)
             reads[node.over] = sid
         if node.collect is None or node.collect not in body_env.local:
-            what = "names no key to collect" if node.collect is None else (
-                f"collects '{node.collect}', which its body never writes")
-            self.problems.append(Problem(
-                f"MapOver '{node.name}' {what}.", node=sid, key=node.collect,
-                hint="Give a body step .writes(key) and collect it with .collect(key).",
-            ))
+            what = (
+                "names no key to collect"
+                if node.collect is None
+                else (f"collects '{node.collect}', which its body never writes")
+            )
+            self.problems.append(
+                Problem(
+                    f"MapOver '{node.name}' {what}.",
+                    node=sid,
+                    key=node.collect,
+                    hint="Give a body step .writes(key) and collect it with .collect(key).",
+                )
+            )
         if node.writes is None:
-            self.problems.append(Problem(
-                f"MapOver '{node.name}' does not say where to store its results.", node=sid,
-                hint="Add .writes('results') to name the list it produces.",
-            ))
+            self.problems.append(
+                Problem(
+                    f"MapOver '{node.name}' does not say where to store its results.",
+                    node=sid,
+                    hint="Add .writes('results') to name the list it produces.",
+                )
+            )
             writes: dict[str, str] = {}
         else:
             attrs_["writes"] = (node.writes,)
@@ -344,10 +377,13 @@ class _Walker:
         return _Summary([sid], [sid], reads, writes)
 
     def empty(self, node: Node, kind: str, what: str, fix: str, nid: str | None = None) -> None:
-        self.problems.append(Problem(
-            f"{kind} '{node.name}' has no {what}.", node=nid or node.name,
-            hint=f"Add one with {fix}, or remove the empty {kind}.",
-        ))
+        self.problems.append(
+            Problem(
+                f"{kind} '{node.name}' has no {what}.",
+                node=nid or node.name,
+                hint=f"Add one with {fix}, or remove the empty {kind}.",
+            )
+        )
 
 
 def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] = ()) -> nx.DiGraph:
@@ -366,7 +402,8 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] = ()) -> nx.DiGraph:
     for key in declared:
         if not isinstance(key, str) or not key.isidentifier():
             raise PipelineError(
-                f"Declared input {key!r} is not a valid state key.", key=str(key),
+                f"Declared input {key!r} is not a valid state key.",
+                key=str(key),
                 hint="Inputs are identifiers such as 'topic'.",
             )
     G = nx.DiGraph(name=root.name, inputs=declared, root=root)
@@ -389,3 +426,12 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] = ()) -> nx.DiGraph:
     G.graph["warnings"] = walker.warnings
     G.graph["scopes"] = walker.scopes
     return G
+
+
+def as_graph(G_or_pipeline: Any) -> nx.DiGraph:
+    """Return ``G_or_pipeline`` if it is a graph, else ``to_graph`` of the builder or IR."""
+    import networkx as nx
+
+    if isinstance(G_or_pipeline, nx.DiGraph):
+        return G_or_pipeline
+    return to_graph(G_or_pipeline)

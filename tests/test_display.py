@@ -12,8 +12,9 @@ import pytest
 import irgraph
 from irgraph import Agent, IrgraphError, Loop, to_graph
 from irgraph import display as display_module
+from irgraph.backends.labels import label_text
 from irgraph.cli import main
-from irgraph.display import Diagram, dot_available, label_text, mimebundle, render, show
+from irgraph.display import Diagram, dot_available, mimebundle, render, show
 from tests.mermaid_check.samples import seed_pipelines
 
 needs_graphviz = pytest.mark.skipif(not dot_available(), reason="Graphviz or pydot missing")

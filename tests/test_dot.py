@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from irgraph import Agent, MissingExtraError, to_graph
 from irgraph.backends import dot as dot_backend
 from irgraph.backends.dot import GraphvizError, dot_text, to_dot, to_png, to_svg
-from irgraph.display import label_text, node_ids
+from irgraph.backends.labels import label_text, node_ids
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines

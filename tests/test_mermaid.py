@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from irgraph import Agent, Gate, Loop, MapOver, Transform, to_graph
+from irgraph.backends.labels import label_text
 from irgraph.backends.mermaid import mermaid_ids, mermaid_text, to_mermaid
-from irgraph.display import label_text
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check import harness

@@ -227,7 +227,7 @@ def check_plan_mentions_every_node(
     if unnamed:
         raise _fail(pipeline, f"The mermaid export does not mention {unnamed!r}.")
     from irgraph.backends.dot import to_dot
-    from irgraph.display import node_ids
+    from irgraph.backends.labels import node_ids
 
     try:
         drawn = _dot_names(to_dot(G))

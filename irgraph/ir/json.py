@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from irgraph.errors import IrgraphError, PipelineError
-from irgraph.ir import NODE_KINDS, FunctionRef, Node, TransformNode
+from irgraph.ir.nodes import NODE_KINDS, FunctionRef, Node, TransformNode
 
 __all__ = ["to_json", "from_json", "to_dict", "from_dict", "FORMAT", "VERSION"]
 
@@ -79,8 +79,11 @@ def from_dict(data: Any, path: str = "root") -> Node:
     fields = _fields(cls)
     unknown = sorted(set(data) - set(fields) - {"kind"})
     if unknown:
-        raise _fail(path, f"{kind} has no field(s) {', '.join(map(repr, unknown))}.",
-                    hint=f"{kind} fields: {', '.join(fields)}.")
+        raise _fail(
+            path,
+            f"{kind} has no field(s) {', '.join(map(repr, unknown))}.",
+            hint=f"{kind} fields: {', '.join(fields)}.",
+        )
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         if name == "kind":
@@ -128,7 +131,7 @@ def from_json(text: str | bytes) -> Node:
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PipelineError(
-            f"Invalid IR JSON: expected an object with \"format\": \"{FORMAT}\".",
+            f'Invalid IR JSON: expected an object with "format": "{FORMAT}".',
             hint="Pass the text written by irgraph.ir.to_json.",
         )
     if data.get("version") != VERSION:
@@ -138,7 +141,7 @@ def from_json(text: str | bytes) -> Node:
             hint="Write the file again with this version of irgraph.",
         )
     if "root" not in data:
-        raise PipelineError("Invalid IR JSON: no \"root\" node.")
+        raise PipelineError('Invalid IR JSON: no "root" node.')
     try:
         return from_dict(data["root"])
     except RecursionError:
