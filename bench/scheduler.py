@@ -27,6 +27,13 @@ agent, so prompts do not grow along a chain). LangGraph and adk-fluent columns a
 those packages are importable. Every number is the best (minimum) of several runs, with
 ``gc.collect()`` before each. Nothing here asserts on time: the script prints tables.
 
+A last table (W5) runs a sequence of 10 independent 50 ms agents feeding one summariser on the
+default (topological) schedule and on ``schedule="dataflow"``.
+
+This file is the driver (measuring, ``--quick``, ``--profile``); the pipelines are in
+``workloads.py``, the floors and the lean provider in ``floors.py``, the LangGraph and
+adk-fluent adapters in ``peers.py`` and the tables in ``report.py``, all next to it.
+
     .venv/bin/python bench/scheduler.py [--quick]
 """
 
@@ -35,255 +42,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import graphlib
 import platform
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import attrs
-
-from irgraph import Agent, FanOut, Pipeline
 from irgraph.backends.asyncio_backend import AsyncioBackend
-from irgraph.ir import Node, ParallelNode, SequenceNode
-from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider
 
-LATENCY = 0.05
-SEED = {"seed": "go"}
-Timer = Callable[[], Awaitable[float]]
+from floors import LeanProvider, dag_of, inline_floor, task_per_node_floor
+from peers import PEERS, Timer, available_peers
+from report import report, report_dataflow
+from workloads import SEED, Workload, fan, sources_then_summary, workloads
 
 
-@attrs.frozen
-class Workload:
-    """One DAG shape: how to build it, its call latency and its ideal makespan."""
-
-    family: str
-    label: str
-    build: Callable[[], Pipeline]
-    latency: float = 0.0
-    ideal: float | None = None
-
-
-# workloads ----------------------------------------------------------------------------
-def chain(n: int) -> Pipeline:
-    pipeline = Pipeline("chain").step(Agent("a0").instruct("Start from {seed}.").writes("k0"))
-    for i in range(1, n):
-        pipeline = pipeline.step(
-            Agent(f"a{i}").instruct(f"Go on from {{k{i - 1}}}.").writes(f"k{i}")
-        )
-    return pipeline
-
-
-def fan(width: int, join_reads: int) -> Pipeline:
-    branches = FanOut("branches")
-    for i in range(width):
-        branches = branches.branch(Agent(f"b{i}").instruct("Take {s}.").writes(f"k{i}"))
-    template = "Join " + " ".join(f"{{k{i}}}" for i in range(min(join_reads, width))) + "."
-    return (
-        Pipeline("fan")
-        .step(Agent("start").instruct("Begin {seed}.").writes("s"))
-        .step(branches)
-        .step(Agent("join").instruct(template).writes("out"))
-    )
-
-
-def layers(depth: int, width: int) -> Pipeline:
-    pipeline = Pipeline("layers")
-    previous = "{seed}"
-    for layer in range(depth):
-        block = FanOut(f"layer{layer}")
-        for i in range(width):
-            block = block.branch(
-                Agent(f"n{layer}_{i}").instruct(f"Use {previous}.").writes(f"k{layer}_{i}")
-            )
-        pipeline = pipeline.step(block)
-        previous = " ".join(f"{{k{layer}_{i}}}" for i in range(width))
-    return pipeline
-
-
-def workloads() -> list[Workload]:
-    return [
-        *(Workload("W1", f"W1 chain N={n}", lambda n=n: chain(n)) for n in (10, 100, 1000)),
-        Workload("W4", "W4 fan 10000", lambda: fan(10_000, join_reads=3)),
-        *(
-            Workload("W2", f"W2 fan W={w}", lambda w=w: fan(w, join_reads=w), LATENCY, 3 * LATENCY)
-            for w in (10, 100, 1000)
-        ),
-        Workload("W3", "W3 10x10 layers", lambda: layers(10, 10), LATENCY, 10 * LATENCY),
-    ]
-
-
-# floors -------------------------------------------------------------------------------
-def dag_of(graph: Any) -> tuple[dict[str, set[str]], dict[str, str]]:
-    """Predecessor sets and written key of every node of a compiled graph."""
-    predecessors = {nid: set(graph.predecessors(nid)) for nid in graph}
-    written = {nid: data["writes"][0] for nid, data in graph.nodes(data=True)}
-    return predecessors, written
-
-
-async def task_per_node_floor(
-    predecessors: dict[str, set[str]], written: dict[str, str], latency: float
-) -> dict[str, Any]:
-    state = dict(SEED)
-
-    async def node(key: str) -> None:
-        if latency:
-            await asyncio.sleep(latency)
-        state[key] = "x"
-
-    sorter = graphlib.TopologicalSorter(predecessors)
-    sorter.prepare()
-    running: dict[asyncio.Task[None], str] = {}
-    while sorter.is_active():
-        for nid in sorter.get_ready():
-            running[asyncio.create_task(node(written[nid]))] = nid
-        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            task.result()
-            sorter.done(running.pop(task))
-    return state
-
-
-async def inline_floor(root: Node, latency: float) -> dict[str, Any]:
-    state = dict(SEED)
-
-    async def walk(node: Node) -> None:
-        if isinstance(node, SequenceNode):
-            for child in node.children:
-                await walk(child)
-        elif isinstance(node, ParallelNode):
-            await asyncio.gather(*(walk(child) for child in node.children))
-        else:
-            if latency:
-                await asyncio.sleep(latency)
-            state[node.writes] = "x"  # type: ignore[union-attr]
-
-    await walk(root)
-    return state
-
-
-class LeanProvider:
-    """The cheapest provider: answer ``"x"``, after ``latency`` seconds if any."""
-
-    def __init__(self, latency: float = 0.0) -> None:
-        self.latency = latency
-
-    async def complete(self, request: ModelRequest) -> str:
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        return "x"
-
-
-# optional peers -----------------------------------------------------------------------
-def langgraph_timer(graph: Any, latency: float) -> Timer:
-    """The same DAG as a LangGraph StateGraph: a channel per key, a join edge per node."""
-    from typing import TypedDict
-
-    from langgraph.graph import END, START, StateGraph
-
-    predecessors, written = dag_of(graph)
-    schema = TypedDict("BenchState", {key: str for key in ["seed", *written.values()]})  # type: ignore[misc]
-    builder = StateGraph(schema)
-
-    def make(key: str) -> Callable[[dict[str, Any]], Awaitable[dict[str, str]]]:
-        async def node(state: dict[str, Any]) -> dict[str, str]:
-            if latency:
-                await asyncio.sleep(latency)
-            return {key: "x"}
-
-        return node
-
-    for nid, key in written.items():
-        builder.add_node(nid, make(key))
-    for nid, before in predecessors.items():
-        if not before:
-            builder.add_edge(START, nid)
-        else:
-            builder.add_edge(sorted(before) if len(before) > 1 else next(iter(before)), nid)
-        if graph.out_degree(nid) == 0:
-            builder.add_edge(nid, END)
-    compiled = builder.compile()
-    config = {"recursion_limit": len(written) + 10}
-
-    async def timed() -> float:
-        start = time.perf_counter()
-        await compiled.ainvoke(dict(SEED), config)
-        return time.perf_counter() - start
-
-    return timed
-
-
-def adk_fluent_timer(root: Node, latency: float) -> Timer:
-    """The same IR tree as adk-fluent builders (Pipeline/FanOut), run by an ADK runner."""
-    from adk_fluent import Agent as AdkAgent
-    from adk_fluent import FanOut as AdkFanOut
-    from adk_fluent import Pipeline as AdkPipeline
-    from google.adk.models.base_llm import BaseLlm
-    from google.adk.models.llm_response import LlmResponse
-    from google.adk.runners import InMemoryRunner
-    from google.genai import types
-
-    class BenchLlm(BaseLlm):  # type: ignore[misc]
-        delay: float = 0.0
-
-        async def generate_content_async(self, llm_request: Any, stream: bool = False) -> Any:
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            yield LlmResponse(content=types.Content(role="model", parts=[types.Part(text="x")]))
-
-    llm = BenchLlm(model="bench", delay=latency)
-
-    def mirror(node: Node) -> Any:
-        if isinstance(node, SequenceNode):
-            pipeline = AdkPipeline(node.name)
-            for child in node.children:
-                pipeline = pipeline.step(mirror(child))
-            return pipeline
-        if isinstance(node, ParallelNode):
-            block = AdkFanOut(node.name)
-            for child in node.children:
-                block = block.branch(mirror(child))
-            return block
-        return (
-            AdkAgent(node.name)
-            .model(llm)
-            .instruct(node.instruction)  # type: ignore[union-attr]
-            .output_key(node.writes)
-        )  # type: ignore[union-attr]
-
-    runner = InMemoryRunner(agent=mirror(root).build(), app_name="bench")
-    message = types.Content(role="user", parts=[types.Part(text="go")])
-
-    async def timed() -> float:
-        session = await runner.session_service.create_session(
-            app_name="bench", user_id="bench", state=dict(SEED)
-        )
-        start = time.perf_counter()
-        async for _ in runner.run_async(
-            user_id="bench", session_id=session.id, new_message=message
-        ):
-            pass
-        return time.perf_counter() - start
-
-    return timed
-
-
-PEERS: dict[str, Callable[[Any, Node, float], Timer]] = {
-    "langgraph": lambda graph, root, latency: langgraph_timer(graph, latency),
-    "adk_fluent": lambda graph, root, latency: adk_fluent_timer(root, latency),
-}
-
-
-def available_peers() -> dict[str, str]:
-    """Peer name -> "" if importable, else why its column is skipped."""
-    import importlib.util
-
-    return {name: "" if importlib.util.find_spec(name) else "not installed" for name in PEERS}
-
-
-# measuring ----------------------------------------------------------------------------
 async def best_of(timer: Timer, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
@@ -370,155 +143,6 @@ async def measure(workload: Workload, quick: bool, peers: dict[str, str]) -> dic
         except Exception as exc:  # a peer's API drifted: report it, keep the other columns
             result[name] = f"{type(exc).__name__}: {exc}"[:60]
     return result
-
-
-# reporting ----------------------------------------------------------------------------
-def table(title: str, header: list[Any], rows: list[list[Any]]) -> None:
-    cells = [[str(cell) for cell in row] for row in [header, *rows]]
-    widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
-
-    def line(row: list[str]) -> str:
-        first, *rest = zip(row, widths, strict=True)
-        return "  ".join([first[0].ljust(first[1]), *(c.rjust(w) for c, w in rest)])
-
-    print(f"\n{title}")
-    print(line(cells[0]))
-    print("-" * len(line(cells[0])))
-    for row in cells[1:]:
-        print(line(row))
-
-
-def ratio(value: Any, floor: float) -> str:
-    return f"{value / floor:.2f}x" if isinstance(value, float) else "-"
-
-
-def per_node(value: Any, nodes: int) -> str:
-    return f"{value / nodes * 1e6:.1f}" if isinstance(value, float) else str(value)
-
-
-def millis(value: Any) -> str:
-    return f"{value * 1e3:.1f}" if isinstance(value, float) else str(value)
-
-
-def report(results: list[dict[str, Any]], peers: dict[str, str]) -> None:
-    present = [name for name, why in peers.items() if not why]
-    table(
-        "Build and compile (best of up to 3 compiles; build is builder + to_ir, once)",
-        ["workload", "nodes", "edges", "build ms", "compile ms", "compile us/node"],
-        [
-            [
-                r["workload"].label,
-                r["nodes"],
-                r["edges"],
-                millis(r["build"]),
-                millis(r["compile"]),
-                per_node(r["compile"], r["nodes"]),
-            ]
-            for r in results
-        ],
-    )
-
-    flat = [r for r in results if not r["workload"].latency]
-    header = [
-        "workload",
-        "runs",
-        "task floor",
-        "inline floor",
-        "irgraph",
-        "x task",
-        "x inline",
-        "+Fake",
-        "x task",
-    ]
-    for name in present:
-        header += [name, "x task"]
-    rows = []
-    for r in flat:
-        floor, nodes = r["task floor"], r["nodes"]
-        row = [
-            r["workload"].label,
-            r["repeats"],
-            per_node(floor, nodes),
-            per_node(r["inline floor"], nodes),
-            per_node(r["irgraph"], nodes),
-            ratio(r["irgraph"], floor),
-            ratio(r["irgraph"], r["inline floor"]),
-            per_node(r["irgraph+Fake"], nodes),
-            ratio(r["irgraph+Fake"], floor),
-        ]
-        for name in present:
-            row += [per_node(r[name], nodes), ratio(r[name], floor)]
-        rows.append(row)
-    table(
-        "No latency: us per node, best of `runs` (x task = / task-per-node floor, "
-        "x inline = / inline floor)",
-        header,
-        rows,
-    )
-
-    timed = [r for r in results if r["workload"].latency]
-    header = [
-        "workload",
-        "runs",
-        "ideal ms",
-        "task floor",
-        "x ideal",
-        "inline floor",
-        "irgraph",
-        "x floor",
-        "x ideal",
-        "+Fake",
-        "x floor",
-        "x ideal",
-    ]
-    for name in present:
-        header += [name, "x floor", "x ideal"]
-    rows = []
-    for r in timed:
-        floor, ideal = r["task floor"], r["workload"].ideal
-        row = [
-            r["workload"].label,
-            r["repeats"],
-            millis(ideal),
-            millis(floor),
-            ratio(floor, ideal),
-            millis(r["inline floor"]),
-        ]
-        for name in ["irgraph", "irgraph+Fake", *present]:
-            row += [millis(r[name]), ratio(r[name], floor), ratio(r[name], ideal)]
-        rows.append(row)
-    table(
-        f"{LATENCY * 1e3:g} ms per call: makespan in ms, best of `runs` "
-        "(x floor = / task-per-node floor's makespan)",
-        header,
-        rows,
-    )
-
-    by_label = {r["workload"].label: r for r in results}
-    targets = [
-        ("W1 N=1000 <= 0.35x task floor", "W1 chain N=1000", 0.35),
-        ("W4 <= 1.5x task floor", "W4 fan 10000", 1.5),
-        ("W2 W=1000 makespan <= 1.05x floor", "W2 fan W=1000", 1.05),
-        ("W3 makespan <= 1.05x floor", "W3 10x10 layers", 1.05),
-    ]
-    rows = []
-    for text, label, limit in targets:
-        r = by_label[label]
-        value = r["irgraph"] / r["task floor"]
-        rows.append([text, f"{value:.2f}x", "PASS" if value <= limit else "MISS"])
-    r = by_label["W4 fan 10000"]
-    seconds = r["build"] + r["compile"]
-    rows.append(
-        [
-            "10k agents built + compiled < 0.5 s",
-            f"{seconds:.2f} s",
-            "PASS" if seconds < 0.5 else "MISS",
-        ]
-    )
-    table("Targets (irgraph with the lean provider)", ["target", "measured", "result"], rows)
-    skipped = [f"{name} ({why})" for name, why in peers.items() if why]
-    if skipped:
-        print(f"\nPeer columns skipped: {', '.join(skipped)}.")
 
 
 async def warm_up() -> None:
@@ -616,25 +240,13 @@ async def dataflow_table(quick: bool) -> None:
     """W5: a sequence of 10 independent 50 ms agents feeding one summariser, on the default
     (control-order) schedule and on ``schedule="dataflow"``; ideal 100 ms."""
 
-    pipeline = Pipeline("w5")
-    for i in range(10):
-        pipeline = pipeline.step(Agent(f"s{i}").instruct(f"Source {i}.").writes(f"r{i}"))
-    pipeline = pipeline.step(Agent("summary").instruct(" ".join(f"{{r{i}}}" for i in range(10))))
-    rows = []
+    pipeline = sources_then_summary(10)
     times = {}
     for schedule in ("topological", "dataflow"):
         backend = AsyncioBackend(provider=_Sleeper(0.05), schedule=schedule)
         runnable = backend.compile(pipeline.to_ir(), inputs=())
-        best = await best_of(timer_of(lambda r=runnable: r.arun({})), 2 if quick else 5)
-        times[schedule] = best
-        rows.append([schedule, millis(best), f"{best / 0.1:.2f}x"])
-    table(
-        "W5 sequence of 10 independent 50 ms agents -> summariser (ideal 100 ms)",
-        ["schedule", "makespan ms", "x ideal"],
-        rows,
-    )
-    verdict = "PASS" if times["dataflow"] <= 0.12 else "MISS"
-    print(f"dataflow makespan <= 1.2x 100 ms: {times['dataflow'] * 1000:.1f} ms  {verdict}")
+        times[schedule] = await best_of(timer_of(lambda r=runnable: r.arun({})), 2 if quick else 5)
+    report_dataflow(times)
 
 
 if __name__ == "__main__":
