@@ -18,6 +18,7 @@ import copy
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from irgraph.code import composite_name, to_code
 from irgraph.errors import IrgraphError, PipelineError
 from irgraph.ir import (
     NODE_KINDS,
@@ -138,16 +139,6 @@ def _ir(item: Builder | Node) -> Node:
     return item.to_ir() if isinstance(item, Builder) else item
 
 
-def _label(item: Builder | Node) -> str:
-    return item.name
-
-
-def _joined(names: list[str], word: str) -> str:
-    if len(names) <= 4:
-        return f"_{word}_".join(names)
-    return f"{names[0]}_{word}_{names[1]}_{word}_..._{word}_{names[-1]}"
-
-
 class Builder:
     """Common base: a name, a config dict, operators and ``to_ir``.
 
@@ -266,8 +257,6 @@ class Builder:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # IPython and hypothesis print with this hook: show the whole pipeline as the builder
         # code that makes it, so a failing example can be pasted and run.
-        from irgraph.testing.code import to_code
-
         printer.text(to_code(self))
 
     def __getattr__(self, item: str) -> Any:
@@ -327,7 +316,6 @@ class Agent(Builder):
             writes=c.get("writes"),
             model=c.get("model"),
             description=c.get("description", ""),
-            engine=c.get("_engine"),
             timeout=c.get("timeout"),
         )
 
@@ -346,7 +334,7 @@ class Pipeline(Builder):
     @property
     def name(self) -> str:
         if self._config.get("_auto"):
-            return _joined([_label(s) for s in _items(self._config.get("steps"))], "then")
+            return composite_name([s.name for s in _items(self._config.get("steps"))], "then")
         return self._name
 
     def step(self, item: Builder | Node) -> Pipeline:
@@ -374,7 +362,7 @@ class FanOut(Builder):
     @property
     def name(self) -> str:
         if self._config.get("_auto"):
-            return _joined([_label(s) for s in _items(self._config.get("branches"))], "and")
+            return composite_name([s.name for s in _items(self._config.get("branches"))], "and")
         return self._name
 
     def branch(self, item: Builder | Node) -> FanOut:

@@ -247,9 +247,9 @@ class _Walker:
                     first = writer_branch[key][0]
                     self.problems.append(
                         Problem(
-                            f"Parallel branches of '{node.name}' both write '{key}': '{first}' and "
-                            f"'{writer}'. Branches run at the same time, so the result would depend "
-                            "on timing.",
+                            f"Parallel branches of '{node.name}' both write '{key}': '{first}' "
+                            f"and '{writer}'. Branches run at the same time, so the result would "
+                            "depend on timing.",
                             node=writer,
                             key=key,
                             hint=f"Give each branch its own key (e.g. '{key}_1', '{key}_2') and "
@@ -265,8 +265,8 @@ class _Walker:
                     self.problems.append(
                         Problem(
                             f"'{reader}' reads '{key}', which its parallel sibling '{owner[0]}' "
-                            f"writes in '{node.name}'; siblings run at the same time, so '{reader}' "
-                            "could see either value.",
+                            f"writes in '{node.name}'; siblings run at the same time, so "
+                            f"'{reader}' could see either value.",
                             node=reader,
                             key=key,
                             hint=f"Run '{owner[0]}' before the parallel block, e.g. "

@@ -37,7 +37,6 @@ METHOD_CALLS = [
     (lambda: Agent("a"), lambda b: b.model("m")),
     (lambda: Agent("a"), lambda b: b.describe("d")),
     (lambda: Agent("a"), lambda b: b.timeout(2)),
-    (lambda: Agent("a"), lambda b: b.engine("prefect")),
     (lambda: Pipeline("p"), lambda b: b.step(Agent("a"))),
     (lambda: FanOut("f"), lambda b: b.branch(Agent("a"))),
     (lambda: Loop("l"), lambda b: b.step(Agent("a"))),
@@ -66,6 +65,14 @@ def test_every_method_returns_a_new_builder_and_leaves_the_original_alone(make, 
     assert type(changed) is type(original)
     assert original.to_ir() == before
     assert changed.to_ir() != before
+
+
+def test_engine_is_a_builder_setting_not_part_of_the_ir():
+    original = Agent("a")
+    changed = original.engine("prefect")
+    assert changed is not original
+    assert changed._config["_engine"] == "prefect" and "_engine" not in original._config
+    assert changed.to_ir() == original.to_ir()
 
 
 def test_a_sequence_reused_in_two_places_does_not_alias():
@@ -227,7 +234,6 @@ def test_agent_settings_reach_the_ir():
         .model("m1")
         .describe("Writes.")
         .timeout(3)
-        .engine("prefect")
         .to_ir()
     )
     assert node == AgentNode(
@@ -236,7 +242,6 @@ def test_agent_settings_reach_the_ir():
         writes="draft",
         model="m1",
         description="Writes.",
-        engine="prefect",
         timeout=3.0,
     )
 

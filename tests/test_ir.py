@@ -90,10 +90,16 @@ def test_json_has_the_documented_shape():
             "writes": "report",
             "model": None,
             "description": "",
-            "engine": None,
             "timeout": None,
         },
     }
+
+
+def test_json_written_with_the_retired_engine_field_still_loads():
+    text = to_json(AgentNode("writer", "Write {x}.", writes="report"))
+    data = json.loads(text)
+    data["root"]["engine"] = None
+    assert from_json(json.dumps(data)) == AgentNode("writer", "Write {x}.", writes="report")
 
 
 def test_json_names_every_kind_by_class_and_writes_functions_as_paths():

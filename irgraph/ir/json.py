@@ -21,6 +21,9 @@ __all__ = ["to_json", "from_json", "to_dict", "from_dict", "FORMAT", "VERSION"]
 FORMAT = "irgraph-ir"
 VERSION = 1
 _CLASSES: dict[str, type[Any]] = {cls.__name__: cls for cls in NODE_KINDS}
+# Fields that earlier files of this version hold but that no longer mean anything: read and
+# dropped, so those files still load.
+_RETIRED: dict[str, set[str]] = {"AgentNode": {"engine"}}
 
 
 def _fields(cls: type[Any]) -> dict[str, attrs.Attribute[Any]]:
@@ -77,7 +80,7 @@ def from_dict(data: Any, path: str = "root") -> Node:
         known = ", ".join(sorted(_CLASSES))
         raise _fail(path, f"unknown node kind {kind!r}.", hint=f"Known kinds: {known}.")
     fields = _fields(cls)
-    unknown = sorted(set(data) - set(fields) - {"kind"})
+    unknown = sorted(set(data) - set(fields) - {"kind"} - _RETIRED.get(cls.__name__, set()))
     if unknown:
         raise _fail(
             path,
@@ -86,8 +89,8 @@ def from_dict(data: Any, path: str = "root") -> Node:
         )
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
-        if name == "kind":
-            continue
+        if name == "kind" or name not in fields:
+            continue  # the kind, or a retired field
         where = f"{path}.{name}"
         if name == "children":
             if not isinstance(value, list):

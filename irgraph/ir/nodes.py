@@ -226,7 +226,6 @@ class AgentNode:
     writes: str | None = attrs.field(default=None, validator=_check_key)
     model: str | None = attrs.field(default=None, validator=_check_optional_str)
     description: str = attrs.field(default="", validator=_check_text)
-    engine: str | None = attrs.field(default=None, validator=_check_optional_str)
     timeout: float | None = attrs.field(default=None, validator=_check_positive_or_none)
     template: Template = attrs.field(init=False, eq=False, repr=False)
 

@@ -44,7 +44,7 @@ from irgraph.builder import (
     Pipeline,
     Transform,
 )
-from irgraph.testing.code import to_code
+from irgraph.code import to_code
 
 __all__ = [
     "pipelines",
