@@ -3,6 +3,7 @@
 
     python3 dev.py demo    # create .venv, install irgraph[all] if needed, run the demo
     python3 dev.py test    # same set-up, then ruff, mypy and the test suite
+    python3 dev.py docs    # same set-up, then regenerate docs/errors.md from the bad-input catalog
 
 The virtual environment is reinstalled when setup.cfg or pyproject.toml changes.
 """
@@ -52,10 +53,12 @@ def main(argv: list[str]) -> None:
         sh(BIN / "ruff", "check", *paths)
         sh(BIN / "mypy", "irgraph", "backends")
         sh(PY, "-m", "pytest", *argv[1:])
+    elif task == "docs":
+        sh(PY, "-m", "tests.support.errors_page")
     elif task == "setup":
         pass
     else:
-        raise SystemExit(f"unknown task {task!r}; use: demo, test, setup")
+        raise SystemExit(f"unknown task {task!r}; use: demo, test, docs, setup")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """Every bad input in the catalog raises an IrgraphError that names the problem and the fix.
 
-The catalog (:mod:`irgraph.testing.bad_inputs`) is data: code, error class, message pieces.
+The catalog (:mod:`tests.support.bad_inputs`) is data: code, error class, message pieces.
 These tests run each row, run each command-line row through ``irgraph`` itself, and check that
 ``docs/errors.md`` shows the catalog as it is. After changing a row or a message, regenerate
 the page with::
 
-    IRGRAPH_UPDATE_DOCS=1 pytest tests/test_bad_inputs.py
+    python3 dev.py docs
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ import difflib
 import io
 import json
 import os
-import re
-import shlex
 import sys
 import traceback
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -27,37 +24,16 @@ import pytest
 from irgraph import Agent, IrgraphError, compile, to_graph, validate
 from irgraph.cli import CliError, main
 from irgraph.ir import AgentNode, FunctionRef, LoopNode, SequenceNode, TransformNode, from_json
-from irgraph.testing.bad_inputs import (
-    CATALOG,
-    FIXTURES,
-    IMPORTS,
-    BadInput,
-    ir_json,
-    namespace,
-    trigger,
-    without,
+from tests.support.bad_inputs import CATALOG, FIXTURES, BadInput, ir_json, namespace, without
+from tests.support.errors_page import (
+    AREAS,
+    BEGIN,
+    END,
+    ERRORS_PAGE,
+    REGENERATE,
+    raised,
+    render_catalog,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-ERRORS_PAGE = ROOT / "docs" / "errors.md"
-BEGIN = "<!-- bad-inputs:begin -->"
-END = "<!-- bad-inputs:end -->"
-REGENERATE = "IRGRAPH_UPDATE_DOCS=1 pytest tests/test_bad_inputs.py"
-AREAS = (
-    "builder",
-    "template",
-    "graph",
-    "IR JSON",
-    "command line",
-    "provider",
-    "run-time state",
-    "missing extra",
-)
-
-
-@cache
-def raised(row: BadInput) -> BaseException | None:
-    return trigger(row)
 
 
 def test_the_catalog_covers_every_area_with_unique_ids() -> None:
@@ -188,61 +164,14 @@ def test_the_namespace_matches_what_the_docs_print() -> None:
 # docs/errors.md --------------------------------------------------------------------------
 
 
-def _code(text: str) -> str:
-    """A markdown code span holding ``text`` (Python-Markdown keeps ``|`` inside one)."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _input(row: BadInput) -> str:
-    if row.command:
-        return _code(shlex.join(["irgraph", *row.command]))
-    return _code(row.code)
-
-
-def _message(row: BadInput) -> str:
-    return "<br>".join(_code(line.strip()) for line in str(raised(row)).splitlines())
-
-
-def render_catalog() -> str:
-    """The generated part of docs/errors.md: the fixtures, then one table per area."""
-    lines = [
-        BEGIN,
-        "<!-- Generated from irgraph/testing/bad_inputs.py; do not edit by hand. After",
-        f"     changing the catalog or a message, run: {REGENERATE} -->",
-        "",
-        "The inputs below use these names (the block runs as it is):",
-        "",
-        "```python",
-        IMPORTS.rstrip(),
-        "",
-        *(f"{name} = {code}" for name, code in FIXTURES),
-        "```",
-    ]
-    for area in AREAS:
-        lines += ["", f"### {area[0].upper()}{area[1:]}", ""]
-        lines += ["| input | error | message |", "| --- | --- | --- |"]
-        for row in CATALOG:
-            if row.area == area:
-                error = type(raised(row)).__name__
-                lines.append(f"| {_input(row)} | `{error}` | {_message(row)} |")
-    lines.append(END)
-    return "\n".join(lines)
-
-
 def test_the_errors_page_shows_the_catalog_as_it_is() -> None:
     page = ERRORS_PAGE.read_text(encoding="utf-8")
     assert BEGIN in page and END in page, f"docs/errors.md lost its {BEGIN} ... {END} markers"
     start, end = page.index(BEGIN), page.index(END) + len(END)
     current, wanted = page[start:end], render_catalog()
-    if current != wanted and os.environ.get("IRGRAPH_UPDATE_DOCS") == "1":
-        ERRORS_PAGE.write_text(page[:start] + wanted + page[end:], encoding="utf-8")
-        return
     if current != wanted:
         diff = difflib.unified_diff(
             current.splitlines(), wanted.splitlines(), "docs/errors.md", "catalog", lineterm=""
         )
         shown = "\n".join(list(diff)[:40])
-        pytest.fail(f"docs/errors.md is out of date; regenerate it with: {REGENERATE}\n{shown}")
+        pytest.fail(f"docs/errors.md is out of date; run {REGENERATE} to regenerate it.\n{shown}")

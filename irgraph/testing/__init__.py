@@ -1,5 +1,8 @@
 """Test helpers that are public API: fake model providers and hypothesis strategies.
 
+``FakeProvider`` answers like a well-behaved model; ``answering``, ``raising``, ``hanging``
+and ``answering_synchronously`` make misbehaving providers, to check how failures are reported.
+
 ``strategies`` imports hypothesis, so it is loaded only when first used.
 """
 
@@ -7,9 +10,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from irgraph.testing.fake import FakeProvider, FakeProviderError
+from irgraph.testing.fake import (
+    FakeProvider,
+    FakeProviderError,
+    FunctionProvider,
+    SynchronousProvider,
+    answering,
+    answering_synchronously,
+    hanging,
+    raising,
+)
 
-__all__ = ["FakeProvider", "FakeProviderError", "strategies"]
+__all__ = [
+    "FakeProvider",
+    "FakeProviderError",
+    "FunctionProvider",
+    "SynchronousProvider",
+    "answering",
+    "answering_synchronously",
+    "hanging",
+    "raising",
+    "strategies",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,8 @@ Each :class:`BadInput` is one mistake a user can make: the code that makes it (a
 expression, shown as is in the documentation), the :class:`~irgraph.errors.IrgraphError`
 subclass it must raise, and pieces of text its message must hold — what is wrong (the node,
 key, file or package) and how to fix it. Command-line mistakes also carry the ``irgraph``
-command that makes them.
+command that makes them. The misbehaving providers the rows use (``answering``, ``raising``,
+...) are public, in :mod:`irgraph.testing`.
 
 The expressions run in the namespace :func:`namespace` builds from :data:`IMPORTS` and
 :data:`FIXTURES`, so the documentation can print exactly the code that is tested:
@@ -18,7 +19,6 @@ The expressions run in the namespace :func:`namespace` builds from :data:`IMPORT
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,7 +30,7 @@ from irgraph.builder import UnknownMethodError
 from irgraph.cli import CliError
 from irgraph.compile import BackendNotFoundError
 from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, RunError
-from irgraph.providers import ModelRequest, ProviderError
+from irgraph.providers import ProviderError
 
 __all__ = [
     "BadInput",
@@ -40,10 +40,6 @@ __all__ = [
     "namespace",
     "trigger",
     "ir_json",
-    "answering",
-    "answering_synchronously",
-    "raising",
-    "hanging",
     "without",
 ]
 
@@ -60,54 +56,6 @@ def ir_json(root: dict[str, Any], *, format: str = "irgraph-ir", version: Any = 
     import json
 
     return json.dumps({"format": format, "version": version, "root": root})
-
-
-class _Provider:
-    def __init__(self, answer: Callable[[ModelRequest], Any]) -> None:
-        self._answer = answer
-
-    async def complete(self, request: ModelRequest) -> Any:
-        return await self._answer(request)
-
-
-def answering(value: Any) -> _Provider:
-    """A provider whose ``complete()`` returns ``value`` (a bad one: not a ``str``)."""
-
-    async def answer(request: ModelRequest) -> Any:
-        return value
-
-    return _Provider(answer)
-
-
-def raising(error: BaseException) -> _Provider:
-    """A provider whose ``complete()`` raises ``error``."""
-
-    async def answer(request: ModelRequest) -> Any:
-        raise error
-
-    return _Provider(answer)
-
-
-class _SyncProvider:
-    def __init__(self, value: Any) -> None:
-        self._value = value
-
-    def complete(self, request: ModelRequest) -> Any:
-        return self._value
-
-
-def answering_synchronously(value: Any) -> _SyncProvider:
-    """A provider whose ``complete()`` is a plain ``def`` returning ``value`` (not async)."""
-    return _SyncProvider(value)
-
-
-def hanging() -> _Provider:
-    """A provider whose ``complete()`` never returns (it sleeps for an hour)."""
-
-    async def answer(request: ModelRequest) -> Any:
-        await asyncio.sleep(3600)
-
-    return _Provider(answer)
 
 
 @contextmanager
@@ -145,9 +93,8 @@ from irgraph.compile import get_backend
 from irgraph.display import render
 from irgraph.ir import from_json
 from irgraph.provider_spec import provider_from_spec
-from irgraph.testing.bad_inputs import (
-    answering, answering_synchronously, hanging, ir_json, raising, without
-)
+from irgraph.testing import answering, answering_synchronously, hanging, raising
+from tests.support.bad_inputs import ir_json, without
 """
 
 #: Names the expressions share, as ``(name, expression)`` pairs evaluated in order.
@@ -748,7 +695,7 @@ CATALOG: tuple[BadInput, ...] = (
         'run(writer, provider=answering_synchronously("Owls."), state={"topic": "owls"})',
         RunError,
         "Node 'writer' failed",
-        "_SyncProvider.complete() returned a str",
+        "SynchronousProvider.complete() returned a str",
         "define it with async def",
     ),
     _row(
