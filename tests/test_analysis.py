@@ -138,7 +138,10 @@ def test_diff_reports_added_removed_changed_and_draws_it():
 
 def test_cli_diff_and_check_hints():
     out = io.StringIO()
-    assert main(["diff", "tests.pipelines:research", "irgraph.demo:research_pipeline"], out) == 0
+    assert (
+        main(["diff", "tests.support.pipelines:research", "irgraph.demo:research_pipeline"], out)
+        == 0
+    )
     assert "+ node fact_checker" in out.getvalue()
     out = io.StringIO()
     assert main(["check", "tests.test_analysis:SOURCES", "--input", "topic"], out) == 0

@@ -24,7 +24,7 @@ from irgraph import (
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.scheduler import GateRequest
 from irgraph.testing import FakeProvider
-from tests.pipelines import research, split_words, stop_when_done
+from tests.support.pipelines import research, split_words, stop_when_done
 
 SEEDS = Path(__file__).parent / "seeds"
 

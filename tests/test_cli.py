@@ -38,28 +38,28 @@ def test_console_script_demo_runs_in_a_fresh_process():
 
 def test_run_with_state_and_fake_provider():
     code, text = call(
-        "run", "tests.pipelines:research", "--state", "topic=owls", "--provider", "fake"
+        "run", "tests.support.pipelines:research", "--state", "topic=owls", "--provider", "fake"
     )
     assert code == 0
     assert "findings = <researcher: Research owls.>" in text
 
 
 def test_check_reports_every_problem_with_exit_code_1(capsys):
-    assert call("check", "tests.pipelines:research")[0] == 1
+    assert call("check", "tests.support.pipelines:research")[0] == 1
     assert "{topic}" in capsys.readouterr().err
-    code, text = call("check", "tests.pipelines:research", "--input", "topic")
+    code, text = call("check", "tests.support.pipelines:research", "--input", "topic")
     assert code == 0 and "OK: no problems found." in text
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["run", "tests.pipelines"], "module:attr"),
+        (["run", "tests.support.pipelines"], "module:attr"),
         (["run", "no_such_module_xyz:p"], "Cannot import module 'no_such_module_xyz'"),
-        (["run", "tests.pipelines:reserch"], "Did you mean 'research'"),
-        (["run", "tests.pipelines:research", "--state", "topic"], "key=value"),
-        (["run", "tests.pipelines:research", "--state-json", "[1]"], "JSON object"),
-        (["run", "tests.pipelines:research", "--state-json", "{"], "not valid JSON"),
+        (["run", "tests.support.pipelines:reserch"], "Did you mean 'research'"),
+        (["run", "tests.support.pipelines:research", "--state", "topic"], "key=value"),
+        (["run", "tests.support.pipelines:research", "--state-json", "[1]"], "JSON object"),
+        (["run", "tests.support.pipelines:research", "--state-json", "{"], "not valid JSON"),
     ],
 )
 def test_bad_command_line_input_exits_2_with_a_clear_message(argv, message, capsys):
@@ -68,6 +68,8 @@ def test_bad_command_line_input_exits_2_with_a_clear_message(argv, message, caps
 
 
 def test_unknown_backend_is_reported(capsys):
-    code, _ = call("run", "tests.pipelines:research", "--state", "topic=x", "--backend", "nope")
+    code, _ = call(
+        "run", "tests.support.pipelines:research", "--state", "topic=x", "--backend", "nope"
+    )
     assert code == 1
     assert "Known backends" in capsys.readouterr().err

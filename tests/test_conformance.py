@@ -35,7 +35,7 @@ class TestPrefectConformance(BackendConformance):
 
     def make_backend(self, provider):
         from irgraph.backends.prefect_backend import PrefectBackend
-        from tests.prefect_env import ensure_prefect_test_env
+        from tests.support.prefect_env import ensure_prefect_test_env
 
         ensure_prefect_test_env()
         return PrefectBackend(provider=provider)

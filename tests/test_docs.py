@@ -94,7 +94,7 @@ def test_python_examples_run(page, tmp_path, monkeypatch, offline):
     found = blocks(page, "python")
     if page in NEEDS_PREFECT:
         pytest.importorskip("prefect")
-        from tests.prefect_env import ensure_prefect_test_env
+        from tests.support.prefect_env import ensure_prefect_test_env
 
         ensure_prefect_test_env()
     if page in NEEDS_GRAPHVIZ:

@@ -23,7 +23,7 @@ from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.openai_provider import OpenAIProvider, OpenAIProviderError
 from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import ModelRequest, ProviderError, StreamingProvider
-from tests.openai_server import OpenAIServer, openai_server
+from tests.support.openai_server import OpenAIServer, openai_server
 
 __all__ = ["openai_server"]  # the fixture, re-exported so pytest finds it here
 

@@ -23,8 +23,8 @@ from irgraph.backends.prefect_backend import (
     resume_gate,
 )
 from irgraph.testing import FakeProvider
-from tests.pipelines import research, split_words
-from tests.prefect_env import ensure_prefect_test_env, subprocess_env
+from tests.support.pipelines import research, split_words
+from tests.support.prefect_env import ensure_prefect_test_env, subprocess_env
 
 pytestmark = pytest.mark.prefect
 ensure_prefect_test_env()
@@ -100,7 +100,7 @@ def test_plan_is_deterministic_across_processes():
 def test_compile_needs_no_prefect_import():
     code = (
         "import sys; from irgraph.backends.prefect_backend import PrefectBackend;"
-        "from tests.pipelines import research;"
+        "from tests.support.pipelines import research;"
         "PrefectBackend().compile(research.to_ir()).node_plan;"
         "assert 'prefect' not in sys.modules, 'prefect imported'"
     )
@@ -242,7 +242,7 @@ def test_crash_then_same_run_key_in_a_new_process_resumes_without_repeating_call
     results = tmp_path / "results"
     env = subprocess_env(str(home))
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
-    cmd = [sys.executable, "-m", "tests.crash_worker", str(log), str(results), "run-42"]
+    cmd = [sys.executable, "-m", "tests.support.crash_worker", str(log), str(results), "run-42"]
     first = subprocess.Popen(
         [*cmd, "last"],
         env=env,

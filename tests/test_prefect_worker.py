@@ -34,8 +34,8 @@ from irgraph.ir import (
     TransformNode,
 )
 from irgraph.testing import FakeProvider
-from tests.pipelines import split_words, stop_when_done
-from tests.prefect_env import subprocess_env
+from tests.support.pipelines import split_words, stop_when_done
+from tests.support.prefect_env import subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -265,8 +265,8 @@ def test_code_mirrors_parallels_loops_and_map_overs():
     assert "for iteration in range(3):" in loop
     rich = generated(rich_pipeline())
     assert "ChainMap(local, state)" in rich and "asyncio.Semaphore(2)" in rich
-    assert "holds('tests.pipelines:stop_when_done', state)" in rich
-    assert "function='tests.pipelines:split_words'" in rich
+    assert "holds('tests.support.pipelines:stop_when_done', state)" in rich
+    assert "function='tests.support.pipelines:split_words'" in rich
     assert module_constants(rich)["INPUTS"] == ("topic",)
 
 
@@ -319,7 +319,11 @@ instructions = st.builds(
     literal,
 )
 models = st.none() | st.text(max_size=12)
-refs = st.text(max_size=12).filter(lambda s: "<" not in s).map(lambda s: "tests.pipelines:" + s)
+refs = (
+    st.text(max_size=12)
+    .filter(lambda s: "<" not in s)
+    .map(lambda s: "tests.support.pipelines:" + s)
+)
 
 
 @st.composite
@@ -446,7 +450,7 @@ def test_nasty_text_stays_inside_its_literals(text):
         text,
         (
             AgentNode(text, instruction=text.replace("{", "{{").replace("}", "}}"), model=text),
-            TransformNode(text + "!", FunctionRef("tests.pipelines:" + text)),
+            TransformNode(text + "!", FunctionRef("tests.support.pipelines:" + text)),
         ),
     )
     config = PrefectWorkerConfig(

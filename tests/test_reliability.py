@@ -16,8 +16,8 @@ import pytest
 from irgraph import Agent, FanOut, Pipeline, RunError, run
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.testing import FakeProvider
-from tests.openai_server import OpenAIServer, openai_server
-from tests.prefect_env import subprocess_env
+from tests.support.openai_server import OpenAIServer, openai_server
+from tests.support.prefect_env import subprocess_env
 
 __all__ = ["openai_server"]  # the fixture, re-exported so pytest finds it here
 

@@ -40,7 +40,7 @@ def seed_pipelines() -> dict[str, Builder]:
         "writer"
     ).instruct("Write based on {findings}.")
     every_kind = (
-        Transform("split", "tests.pipelines:split_words").reads("topic").writes("papers")
+        Transform("split", "tests.support.pipelines:split_words").reads("topic").writes("papers")
         >> (
             MapOver("summaries")
             .over("papers", item="paper")
@@ -90,7 +90,7 @@ def hostile_pipeline() -> Builder:
     """Every hostile name as an agent, a transform, a gate and a loop title."""
     agents = [Agent(name).instruct("x") for name in HOSTILE_NAMES]
     chain = reduce(lambda a, b: a >> b, agents[1:], agents[0])
-    side = Transform(HOSTILE_NAMES[0] + " t", "tests.pipelines:split_words") | Gate(
+    side = Transform(HOSTILE_NAMES[0] + " t", "tests.support.pipelines:split_words") | Gate(
         HOSTILE_NAMES[4] + " g"
     )
     return (
@@ -108,7 +108,7 @@ def _leaf(name: str, kind: int) -> Builder:
     if kind == 0:
         return Agent(name).instruct("Go.")
     if kind == 1:
-        return Transform(name, "tests.pipelines:split_words")
+        return Transform(name, "tests.support.pipelines:split_words")
     return Gate(name)
 
 
