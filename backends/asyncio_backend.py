@@ -16,15 +16,16 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from irgraph import checks
 from irgraph.compile import EngineCapabilities
-from irgraph.errors import IrgraphError, PipelineError
+from irgraph.errors import PipelineError
 from irgraph.events import Event, RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, PlaceholderProvider
 from irgraph.run import run_coroutine
 from irgraph.validate import check_initial_state, checked_graph, required_inputs
 
-from .scheduler import SCHEDULES, GateRequest, Scheduler, check_max_concurrency, plan_scopes
+from .scheduler import LIMIT, SCHEDULES, TIMEOUT, GateRequest, Scheduler, plan_scopes
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -63,16 +64,13 @@ class AsyncioBackend:
         on_gate: Callable[[GateRequest], Any] | None = None,
         schedule: str = "topological",
     ) -> None:
-        check_max_concurrency(max_concurrency)
+        LIMIT.check(max_concurrency, "AsyncioBackend's max_concurrency")
+        TIMEOUT.check(timeout, "AsyncioBackend's timeout")
         self.provider = provider
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         self.on_gate = on_gate
-        if schedule not in SCHEDULES:
-            raise IrgraphError(
-                f"schedule must be one of {', '.join(map(repr, SCHEDULES))} (got {schedule!r})."
-            )
-        self.schedule = schedule
+        self.schedule = checks.one_of(*SCHEDULES).check(schedule, "AsyncioBackend's schedule")
 
     def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> AsyncioRunnable:
         """Build and check the graph of ``ir``; unbound reads are checked at run start unless
@@ -120,13 +118,14 @@ class AsyncioRunnable:
         current: dict[str, Any] = dict(state or {})
         if not self._needs <= current.keys():
             check_initial_state(self.graph, current.keys(), self._needs)
-        chosen = provider or backend.provider
+        chosen = backend.provider if provider is None else provider
         run = backend.scheduler_class(
-            chosen or PlaceholderProvider(),
+            PlaceholderProvider() if chosen is None else chosen,
             on_event=on_event,
-            on_gate=on_gate or backend.on_gate,
-            max_concurrency=max_concurrency or backend.max_concurrency,
-            timeout=timeout or backend.timeout,
+            on_gate=backend.on_gate if on_gate is None else on_gate,
+            # None means "the backend's setting"; any other value, 0 included, is checked.
+            max_concurrency=backend.max_concurrency if max_concurrency is None else max_concurrency,
+            timeout=backend.timeout if timeout is None else timeout,
             chunks=chunks,
         )
         await run.run_all(self._plan, current)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import Event, RunResult, TraceLog
 from irgraph.ir import FunctionRef, Node, resolve_function
@@ -46,7 +47,8 @@ __all__ = [
     "plan_scopes",
     "map_items",
     "collected",
-    "check_max_concurrency",
+    "LIMIT",
+    "TIMEOUT",
     "check_run_options",
 ]
 
@@ -165,15 +167,10 @@ def collected(local: Mapping[str, Any], key: str, node: str, index: int) -> Any:
     return local[key]
 
 
-def check_max_concurrency(max_concurrency: Any) -> None:
-    if max_concurrency is not None and (
-        isinstance(max_concurrency, bool)
-        or not isinstance(max_concurrency, int)
-        or max_concurrency < 1
-    ):
-        raise IrgraphError(
-            f"max_concurrency must be a whole number of at least 1 (got {max_concurrency!r})."
-        )
+_HOOK = checks.optional(checks.function)
+#: The rules for run options that backends and their constructors share.
+LIMIT = checks.optional(checks.count())
+TIMEOUT = checks.optional(checks.seconds())
 
 
 def check_run_options(
@@ -185,14 +182,10 @@ def check_run_options(
             f"The provider (a {type(provider).__name__}) has no complete() method. A provider "
             "is any object with: async def complete(self, request) -> str."
         )
-    for name, hook in (("on_event", on_event), ("on_gate", on_gate)):
-        if hook is not None and not callable(hook):
-            raise IrgraphError(f"{name} must be a function (got {hook!r}).")
-    check_max_concurrency(max_concurrency)
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
-    ):
-        raise IrgraphError(f"timeout must be a positive number of seconds (got {timeout!r}).")
+    _HOOK.check(on_event, "the run option on_event")
+    _HOOK.check(on_gate, "the run option on_gate")
+    LIMIT.check(max_concurrency, "the run option max_concurrency")
+    TIMEOUT.check(timeout, "the run option timeout")
 
 
 class Scheduler:

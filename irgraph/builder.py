@@ -18,8 +18,9 @@ import copy
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from irgraph import checks
 from irgraph.code import composite_name, to_code
-from irgraph.errors import IrgraphError, PipelineError
+from irgraph.errors import IrgraphError, PipelineError, did_you_mean
 from irgraph.ir import (
     NODE_KINDS,
     AgentNode,
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 B = TypeVar("B", bound="Builder")
+T = TypeVar("T")
 
 
 class UnknownMethodError(IrgraphError, AttributeError):
@@ -85,42 +87,6 @@ def _items(chain: _Chain | None) -> list[Any]:
     return chain.items() if chain is not None else []
 
 
-def _check_name(kind: str, name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise PipelineError(
-            f"{kind} needs a non-empty name (got {name!r} that is a {type(name).__name__}).",
-            hint=f"Pass a short descriptive name, e.g. {kind}('research').",
-        )
-    return name
-
-
-def _check_key(owner: str, what: str, key: Any) -> str:
-    if not isinstance(key, str) or not key.isidentifier():
-        raise PipelineError(
-            f"'{owner}'.{what}() needs a state key that is an identifier (got {key!r}).",
-            node=owner,
-            hint="Use a key such as 'findings' or 'draft_v2'.",
-        )
-    return key
-
-
-def _check_positive_int(owner: str, what: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise PipelineError(
-            f"'{owner}'.{what}() needs a whole number of at least 1 (got {value!r}).",
-            node=owner,
-        )
-    return value
-
-
-def _check_seconds(owner: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise PipelineError(
-            f"'{owner}'.timeout() needs a positive number of seconds (got {value!r}).", node=owner
-        )
-    return float(value)
-
-
 def _as_node(owner: str, method: str, item: Any) -> Builder | Node:
     if isinstance(item, (Builder, *NODE_KINDS)):
         return item  # type: ignore[no-any-return]
@@ -148,13 +114,17 @@ class Builder:
     _kind = "Builder"
 
     def __init__(self, name: str) -> None:
-        self._name = _check_name(self._kind, name)
+        self._name = checks.name.check(name, f"the name given to {self._kind}()")
         self._config: dict[str, Any] = {}
 
     @property
     def name(self) -> str:
         """The builder's name (for composites made by operators, derived from the children)."""
         return self._name
+
+    def _arg(self, rule: checks.Check, method: str, value: T) -> T:
+        """``value`` if it passes ``rule``, else the error naming this builder's method."""
+        return rule.check(value, f"the argument of '{self._name}'.{method}()", node=self._name)
 
     def _with(self: B, **changes: Any) -> B:
         new = copy.copy(self)
@@ -167,9 +137,7 @@ class Builder:
 
     def engine(self: B, name: str) -> B:
         """Choose the backend ``ask_async`` runs on (``"asyncio"``, ``"prefect"``, ...)."""
-        if not isinstance(name, str) or not name:
-            raise PipelineError(f"'{self._name}'.engine() needs a backend name (got {name!r}).")
-        return self._with(_engine=name)
+        return self._with(_engine=self._arg(checks.name, "engine", name))
 
     async def ask_async(
         self,
@@ -218,12 +186,13 @@ class Builder:
         return FanOut._auto(branches)
 
     def __mul__(self, times: Any) -> Loop:
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise PipelineError(
-                f"'{self.name}' * {times!r}: the number of iterations must be a whole number "
-                f"of at least 1 (got a {type(times).__name__}).",
-                node=self._name,
+        if not checks.count().test(times):
+            raise checks.Check(
+                "a whole number of at least 1",
+                checks.count().test,
                 hint="Repeat with e.g. * 3, or use Loop(name).step(...).max_iterations(n).",
+            ).error(
+                times, f"the number of iterations in '{self.name}' * {times!r}", node=self._name
             )
         body = (
             _items(self._config.get("steps"))
@@ -263,11 +232,8 @@ class Builder:
         # Only reached for unknown attributes: point at the closest real method.
         if item.startswith("_"):
             raise AttributeError(item)
-        from irgraph.errors import closest_keys
-
         options = [m for m in dir(type(self)) if not m.startswith("_")]
-        close = closest_keys(item, options)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(item, options)
         raise UnknownMethodError(f"{type(self).__name__} has no method {item!r}.{hint}")
 
 
@@ -279,34 +245,24 @@ class Agent(Builder):
 
     def instruct(self, text: str) -> Agent:
         """Set the instruction template (``{key}`` required, ``{key?}`` optional)."""
-        if not isinstance(text, str):
-            raise PipelineError(
-                f"'{self._name}'.instruct() needs a string (got {text!r} that is a "
-                f"{type(text).__name__}).",
-                node=self._name,
-            )
-        parse_template(text, node=self._name)
+        parse_template(self._arg(checks.text, "instruct", text), node=self._name)
         return self._with(instruction=text)
 
     def writes(self, key: str) -> Agent:
         """Store the model's answer in state under ``key``."""
-        return self._with(writes=_check_key(self._name, "writes", key))
+        return self._with(writes=self._arg(checks.key, "writes", key))
 
     def model(self, name: str) -> Agent:
         """Choose the model (passed to the provider)."""
-        if not isinstance(name, str) or not name:
-            raise PipelineError(f"'{self._name}'.model() needs a model name (got {name!r}).")
-        return self._with(model=name)
+        return self._with(model=self._arg(checks.name, "model", name))
 
     def describe(self, text: str) -> Agent:
         """A human description, shown in diagrams and plans."""
-        if not isinstance(text, str):
-            raise PipelineError(f"'{self._name}'.describe() needs a string (got {text!r}).")
-        return self._with(description=text)
+        return self._with(description=self._arg(checks.text, "describe", text))
 
     def timeout(self, seconds: float) -> Agent:
         """Fail this node with a RunError if one call takes longer than ``seconds``."""
-        return self._with(timeout=_check_seconds(self._name, seconds))
+        return self._with(timeout=float(self._arg(checks.seconds(), "timeout", seconds)))
 
     def to_ir(self) -> AgentNode:
         c = self._config
@@ -390,12 +346,12 @@ class Loop(Builder):
 
     def max_iterations(self, n: int) -> Loop:
         """Run the body at most ``n`` times."""
-        return self._with(max_iterations=_check_positive_int(self._name, "max_iterations", n))
+        return self._with(max_iterations=self._arg(checks.count(), "max_iterations", n))
 
     def until(self, condition: str | Callable[[dict[str, Any]], bool]) -> Loop:
         """Stop after an iteration once ``condition`` holds."""
         if isinstance(condition, str):
-            return self._with(until=_check_key(self._name, "until", condition))
+            return self._with(until=self._arg(checks.key, "until", condition))
         return self._with(until=function_ref(condition, node=self._name))
 
     def to_ir(self) -> LoopNode:
@@ -439,7 +395,10 @@ class MapOver(Builder):
     def over(self, key: str, *, item: str = "item") -> MapOver:
         """Iterate the list in state key ``key``; each run reads the element as ``{item}``."""
         return self._with(
-            over=_check_key(self._name, "over", key), item=_check_key(self._name, "over", item)
+            over=self._arg(checks.key, "over", key),
+            item=checks.key.check(
+                item, f"the item argument of '{self._name}'.over()", node=self._name
+            ),
         )
 
     def step(self, node: Builder | Node) -> MapOver:
@@ -449,15 +408,15 @@ class MapOver(Builder):
 
     def collect(self, key: str) -> MapOver:
         """Gather this body key from each run (default: the last key the body writes)."""
-        return self._with(collect=_check_key(self._name, "collect", key))
+        return self._with(collect=self._arg(checks.key, "collect", key))
 
     def writes(self, key: str) -> MapOver:
         """Write the list of collected values to ``key``."""
-        return self._with(writes=_check_key(self._name, "writes", key))
+        return self._with(writes=self._arg(checks.key, "writes", key))
 
     def max_concurrency(self, n: int) -> MapOver:
         """Run at most ``n`` items at once."""
-        return self._with(max_concurrency=_check_positive_int(self._name, "max_concurrency", n))
+        return self._with(max_concurrency=self._arg(checks.count(), "max_concurrency", n))
 
     def to_ir(self) -> MapOverNode:
         c = self._config
@@ -487,10 +446,8 @@ class Gate(Builder):
         if message:
             self._config = {"message": self._checked_message(message)}
 
-    def _checked_message(self, text: Any) -> str:
-        if not isinstance(text, str):
-            raise PipelineError(f"'{self._name}'.message() needs a string (got {text!r}).")
-        parse_template(text, node=self._name, field="message")
+    def _checked_message(self, text: str) -> str:
+        parse_template(self._arg(checks.text, "message", text), node=self._name, field="message")
         return text
 
     def message(self, text: str) -> Gate:
@@ -499,11 +456,11 @@ class Gate(Builder):
 
     def writes(self, key: str) -> Gate:
         """Store the human's answer under ``key``."""
-        return self._with(writes=_check_key(self._name, "writes", key))
+        return self._with(writes=self._arg(checks.key, "writes", key))
 
     def timeout(self, seconds: float) -> Gate:
         """Give up waiting after ``seconds``."""
-        return self._with(timeout=_check_seconds(self._name, seconds))
+        return self._with(timeout=float(self._arg(checks.seconds(), "timeout", seconds)))
 
     def to_ir(self) -> GateNode:
         c = self._config
@@ -528,16 +485,16 @@ class Transform(Builder):
     def reads(self, *keys: str) -> Transform:
         """The state keys passed to the function as keyword arguments."""
         for key in keys:
-            _check_key(self._name, "reads", key)
+            self._arg(checks.key, "reads", key)
         return self._with(reads=tuple(keys))
 
     def writes(self, key: str) -> Transform:
         """Store the function's return value under ``key``."""
-        return self._with(writes=_check_key(self._name, "writes", key))
+        return self._with(writes=self._arg(checks.key, "writes", key))
 
     def timeout(self, seconds: float) -> Transform:
         """Fail if the function takes longer than ``seconds``."""
-        return self._with(timeout=_check_seconds(self._name, seconds))
+        return self._with(timeout=float(self._arg(checks.seconds(), "timeout", seconds)))
 
     def to_ir(self) -> TransformNode:
         c = self._config

@@ -15,7 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph import checks
+from irgraph.errors import IrgraphError, PipelineError, RunError, did_you_mean
 from irgraph.events import Event
 
 __all__ = ["main", "load_target", "parse_state", "describe_graph", "CliError"]
@@ -50,10 +51,7 @@ def load_target(spec: str) -> Any:
     for part in attr.split("."):
         if not hasattr(target, part):
             names = [n for n in dir(target) if not n.startswith("_")]
-            from irgraph.errors import closest_keys
-
-            close = closest_keys(part, names)
-            guess = f" Did you mean {close[0]!r}?" if close else ""
+            guess = did_you_mean(part, names)
             raise CliError(f"{module_name!r} has no attribute {part!r}.{guess}")
         target = getattr(target, part)
     return target
@@ -72,7 +70,7 @@ def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str,
         state.update(loaded)
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.isidentifier():
+        if not sep or not checks.is_key(key):
             raise CliError(
                 f"--state {pair!r} is not of the form key=value with an identifier key "
                 "(e.g. --state topic=owls)."

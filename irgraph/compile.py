@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-from irgraph.errors import IrgraphError, closest_keys
+from irgraph.errors import IrgraphError, did_you_mean
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -116,8 +116,7 @@ def get_backend(backend: str | Any, **options: Any) -> Any:
     factory = _REGISTRY.get(backend)
     if factory is None:
         known = ", ".join(repr(n) for n in sorted(_REGISTRY))
-        close = closest_keys(backend, _REGISTRY)
-        guess = f" Did you mean {close[0]!r}?" if close else ""
+        guess = did_you_mean(backend, _REGISTRY)
         raise BackendNotFoundError(
             f"No backend named {backend!r}.{guess} Known backends: {known}. Third-party "
             "backends register through the 'irgraph.backends' entry-point group."

@@ -21,6 +21,7 @@ __all__ = [
     "RunError",
     "MissingExtraError",
     "closest_keys",
+    "did_you_mean",
 ]
 
 
@@ -37,6 +38,20 @@ def closest_keys(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     return get_close_matches(key, sorted(set(candidates)), n=n, cutoff=0.6)
 
 
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`` Did you mean 'x' or 'y'?`` for the candidates closest to ``word``, or ``""``: ready
+    to append to a sentence.
+
+    >>> did_you_mean("finding", ["findings", "analysis"])
+    " Did you mean 'findings'?"
+    """
+    return _suggestion(closest_keys(word, candidates))
+
+
+def _suggestion(found: Sequence[str]) -> str:
+    return f" Did you mean {' or '.join(repr(s) for s in found)}?" if found else ""
+
+
 @attrs.frozen
 class Problem:
     """One thing wrong with a pipeline: where (``node``, ``key``), what, and how to fix it."""
@@ -48,10 +63,7 @@ class Problem:
     hint: str | None = None
 
     def __str__(self) -> str:
-        text = self.message
-        if self.suggestion:
-            quoted = " or ".join(repr(s) for s in self.suggestion)
-            text += f" Did you mean {quoted}?"
+        text = self.message + _suggestion(self.suggestion)
         if self.hint:
             text += f" {self.hint}"
         return text
@@ -61,11 +73,20 @@ class PipelineError(IrgraphError, ValueError):
     """A pipeline is malformed; raised before any node runs.
 
     ``problems`` lists every :class:`Problem` found; ``node``, ``key`` and ``suggestion`` are
-    those of the first one, for the common case of a single problem.
+    those of the first one, for the common case of a single problem. A refused value (see
+    :mod:`irgraph.checks`) also carries what was ``expected`` and what it ``got``.
     """
 
-    def __init__(self, problems: Sequence[Problem] | str, *, node: str | None = None,
-                 key: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        problems: Sequence[Problem] | str,
+        *,
+        node: str | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+        expected: str | None = None,
+        got: Any = None,
+    ) -> None:
         if isinstance(problems, str):
             problems = [Problem(problems, node=node, key=key, hint=hint)]
         self.problems: list[Problem] = list(problems)
@@ -73,6 +94,8 @@ class PipelineError(IrgraphError, ValueError):
         self.node = first.node
         self.key = first.key
         self.suggestion = first.suggestion
+        self.expected = expected
+        self.got = got
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -91,9 +114,14 @@ class RunError(IrgraphError, RuntimeError):
     ``completed`` the ids of the nodes that finished; the original exception is ``__cause__``.
     """
 
-    def __init__(self, message: str, *, node: str | None = None,
-                 state: Mapping[str, Any] | None = None,
-                 completed: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        node: str | None = None,
+        state: Mapping[str, Any] | None = None,
+        completed: Sequence[str] = (),
+    ) -> None:
         super().__init__(message)
         self.node = node
         self.state: dict[str, Any] = dict(state or {})

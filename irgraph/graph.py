@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph import checks
 from irgraph.errors import PipelineError, Problem
 from irgraph.ir import (
     NODE_KINDS,
@@ -386,7 +387,7 @@ class _Walker:
         )
 
 
-def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] = ()) -> nx.DiGraph:
+def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.DiGraph:
     """Build the typed ``networkx.DiGraph`` of a pipeline (builder or IR).
 
     ``inputs`` declares the keys the initial state will hold; reads of them need no writer.
@@ -396,16 +397,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] = ()) -> nx.DiGraph:
     import networkx as nx
 
     root = root_of(pipeline_or_ir)
-    if isinstance(inputs, str):
-        inputs = (inputs,)
-    declared = frozenset(inputs)
-    for key in declared:
-        if not isinstance(key, str) or not key.isidentifier():
-            raise PipelineError(
-                f"Declared input {key!r} is not a valid state key.",
-                key=str(key),
-                hint="Inputs are identifiers such as 'topic'.",
-            )
+    declared = checks.input_keys(inputs, "to_graph(inputs=...)")
     G = nx.DiGraph(name=root.name, inputs=declared, root=root)
     walker = _Walker(G)
     top = _Env(None)

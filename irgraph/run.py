@@ -17,7 +17,7 @@ from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
 from irgraph.compile import get_backend
-from irgraph.errors import IrgraphError, PipelineError, closest_keys
+from irgraph.errors import IrgraphError, PipelineError, did_you_mean
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
@@ -54,8 +54,7 @@ def _check_options(runnable: Any, backend_name: str, options: Mapping[str, Any])
         return
     known = [name for name in params if name not in ("state", "provider")]
     for key in sorted(set(options) - set(params)):
-        close = closest_keys(key, known)
-        guess = f" Did you mean {close[0]!r}?" if close else ""
+        guess = did_you_mean(key, known)
         raise IrgraphError(
             f"run() got the option {key!r}, which the {backend_name!r} backend does not take."
             f"{guess} Its options: {', '.join(known)}."

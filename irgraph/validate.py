@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from irgraph import checks
 from irgraph.errors import PipelineError, Problem, closest_keys
 from irgraph.graph import to_graph
 
@@ -202,7 +203,7 @@ def validate(
             )
         )
     if not allow_unbound:
-        problems.extend(unbound_reads(G, inputs or ()))
+        problems.extend(unbound_reads(G, checks.input_keys(inputs, "validate(inputs=...)")))
     if problems:
         raise PipelineError(problems)
     return list(G.graph.get("warnings", ()))
@@ -211,6 +212,6 @@ def validate(
 def checked_graph(ir: Node, inputs: Iterable[str] | None) -> nx.DiGraph:
     """The validated graph of ``ir``, for a backend's ``compile``; without ``inputs``, reads of
     keys nobody writes are left for the run to check against its initial state."""
-    G = to_graph(ir, inputs=inputs or ())
+    G = to_graph(ir, inputs=inputs)
     validate(G, allow_unbound=inputs is None)
     return G

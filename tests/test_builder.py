@@ -219,7 +219,8 @@ def test_explicit_names_are_kept():
 @pytest.mark.parametrize("cls", [Agent, Pipeline, FanOut, Loop, MapOver, Gate])
 @pytest.mark.parametrize("bad", ["", "   ", None, 3])
 def test_a_builder_needs_a_non_empty_name(cls, bad):
-    with pytest.raises(PipelineError, match=f"{cls.__name__} needs a non-empty name"):
+    expected = rf"The name given to {cls.__name__}\(\) must be a non-empty string"
+    with pytest.raises(PipelineError, match=expected):
         cls(bad)
 
 

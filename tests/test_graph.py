@@ -197,7 +197,7 @@ def test_inputs_may_be_a_single_key_and_are_bound():
 
 @pytest.mark.parametrize("bad", [["not a key"], ["1x"], [3]])
 def test_an_invalid_input_key_is_an_error(bad):
-    with pytest.raises(PipelineError, match="Declared input"):
+    with pytest.raises(PipelineError, match="The declared input .* must be a state key"):
         to_graph(Agent("w"), inputs=bad)
 
 

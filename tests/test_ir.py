@@ -219,14 +219,27 @@ MALFORMED = [
     (wrap(seq({**AGENT, "colour": "red"})), "at root.children[0]: AgentNode has no field"),
     (wrap({**AGENT, "reads": ["x"]}), "AgentNode has no field(s) 'reads'"),
     (wrap({"kind": "AgentNode"}), "at root: AgentNode needs a 'name'"),
-    (wrap({"kind": "AgentNode", "name": 3}), "at root: AgentNode needs a non-empty name"),
+    (
+        wrap({"kind": "AgentNode", "name": 3}),
+        "at root: AgentNode.name must be a non-empty string (got 3 of type int)",
+    ),
     (wrap({**AGENT, "instruction": 5}), "at root: The instruction of 'a' must be a string"),
     (wrap({**AGENT, "instruction": "{x:>3}"}), "at root: The instruction of 'a' uses"),
     (wrap({**AGENT, "writes": ["x"]}), "at root.writes: expected a scalar"),
-    (wrap({**AGENT, "writes": "not a key"}), "at root: 'a' has writes='not a key'"),
-    (wrap({**AGENT, "timeout": "soon"}), "at root: 'a' has timeout='soon'"),
-    (wrap({**AGENT, "timeout": True}), "at root: 'a' has timeout=True"),
-    (wrap({**AGENT, "timeout": -1}), "must be a positive number"),
+    (
+        wrap({**AGENT, "writes": "not a key"}),
+        "at root: The writes of AgentNode 'a' must be a state key",
+    ),
+    (
+        wrap({**AGENT, "timeout": "soon"}),
+        "The timeout of AgentNode 'a' must be a positive, finite number of seconds, or None "
+        "(got 'soon'",
+    ),
+    (wrap({**AGENT, "timeout": True}), "(got True of type bool)"),
+    (
+        wrap({**AGENT, "timeout": -1}),
+        "must be a positive, finite number of seconds, or None (got -1 of type int)",
+    ),
     (wrap({"kind": "SequenceNode", "name": "s", "children": AGENT}), "at root.children: expected"),
     (wrap(seq(seq("nope"))), "at root.children[0].children[0]: expected an object"),
     (wrap({"kind": "TransformNode", "name": "t"}), "a TransformNode needs 'fn'"),
@@ -241,10 +254,24 @@ MALFORMED = [
         wrap({"kind": "TransformNode", "name": "t", "fn": {"function": "m:f"}, "reads": [1]}),
         "at root.reads: expected a list of key strings",
     ),
-    (wrap({"kind": "LoopNode", "name": "l", "max_iterations": "3"}), "max_iterations='3'"),
-    (wrap({"kind": "LoopNode", "name": "l", "until": 5}), "until=5"),
-    (wrap({"kind": "MapOverNode", "name": "m", "item": None}), "needs item to be a state key"),
-    (wrap({"kind": "MapOverNode", "name": "m", "max_concurrency": 0}), "max_concurrency=0"),
+    (
+        wrap({"kind": "LoopNode", "name": "l", "max_iterations": "3"}),
+        "The max_iterations of LoopNode 'l' must be a whole number, or None (got '3'",
+    ),
+    (
+        wrap({"kind": "LoopNode", "name": "l", "until": 5}),
+        "The until of LoopNode 'l' must be a state key or a function (got 5 of type int)",
+    ),
+    (
+        wrap({"kind": "MapOverNode", "name": "m", "item": None}),
+        "The item of MapOverNode 'm' must be a state key (ASCII letters, digits and "
+        "underscores, not starting with a digit) (got None",
+    ),
+    (
+        wrap({"kind": "MapOverNode", "name": "m", "max_concurrency": 0}),
+        "The max_concurrency of MapOverNode 'm' must be a whole number of at least 1, or None "
+        "(got 0 of type int)",
+    ),
 ]
 
 

@@ -14,12 +14,12 @@ written to JSON and read back without ever running code from the file.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
+from irgraph import checks
 from irgraph.errors import PipelineError
 from irgraph.templates import Template, parse_template
 
@@ -39,55 +39,9 @@ __all__ = [
     "set_display_hook",
 ]
 
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def _check_name(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    kind = type(instance).__name__
-    if not isinstance(value, str) or not value.strip():
-        raise PipelineError(
-            f"{kind} needs a non-empty name (got {value!r} that is a {type(value).__name__}).",
-            hint="Pass a short descriptive name, e.g. Agent('researcher').",
-        )
-
-
-def _check_key(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    name = getattr(instance, "name", "?")
-    if not isinstance(value, str) or not _KEY.match(value):
-        raise PipelineError(
-            f"'{name}' has {attribute.name}={value!r}, but a state key must be an identifier "
-            "(letters, digits, underscores; not starting with a digit).",
-            node=name,
-            key=value if isinstance(value, str) else None,
-            hint="Use a key such as 'findings' or 'draft_v2'.",
-        )
-
-
-def _check_keys(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    for key in value:
-        _check_key(instance, attribute, key)
-
-
-def _check_optional_str(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not isinstance(value, str):
-        name = getattr(instance, "name", "?")
-        raise PipelineError(
-            f"'{name}' has {attribute.name}={value!r}, but it must be a string "
-            f"(got a {type(value).__name__}).",
-            node=name,
-        )
-
-
-def _check_text(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str):
-        name = getattr(instance, "name", "?")
-        raise PipelineError(
-            f"The {attribute.name} of '{name}' must be a string (got {value!r} that is a "
-            f"{type(value).__name__}).",
-            node=name,
-        )
+_optional_key = checks.optional(checks.key)
+_optional_text = checks.optional(checks.text)
+_optional_seconds = checks.optional(checks.seconds())
 
 
 def _node_tuple(children: Iterable[Node]) -> tuple[Node, ...]:
@@ -103,37 +57,6 @@ def _check_children(instance: Any, attribute: attrs.Attribute[Any], value: Any) 
                 node=name,
                 hint="Compose Agent, Pipeline, FanOut, Loop, MapOver, Gate or Transform builders.",
             )
-
-
-def _check_positive_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        name = getattr(instance, "name", "?")
-        raise PipelineError(
-            f"'{name}' has {attribute.name}={value!r}, but it must be a positive number "
-            f"(got a {type(value).__name__}).",
-            node=name,
-        )
-
-
-def _check_count_or_none(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        name = getattr(instance, "name", "?")
-        raise PipelineError(
-            f"'{name}' has {attribute.name}={value!r}, but it must be a whole number of at "
-            f"least 1 (got a {type(value).__name__}).",
-            node=name,
-        )
-
-
-def _check_required_key(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        name = getattr(instance, "name", "?")
-        raise PipelineError(
-            f"'{name}' needs {attribute.name} to be a state key (got None).", node=name
-        )
-    _check_key(instance, attribute, value)
 
 
 _display_hook: list[Callable[[Any, Any, Any], dict[str, Any]]] = []
@@ -221,12 +144,12 @@ class AgentNode:
 
     _repr_mimebundle_ = _mimebundle
 
-    name: str = attrs.field(validator=_check_name)
-    instruction: str = attrs.field(default="", validator=_check_text)
-    writes: str | None = attrs.field(default=None, validator=_check_key)
-    model: str | None = attrs.field(default=None, validator=_check_optional_str)
-    description: str = attrs.field(default="", validator=_check_text)
-    timeout: float | None = attrs.field(default=None, validator=_check_positive_or_none)
+    name: str = attrs.field(validator=checks.name)
+    instruction: str = attrs.field(default="", validator=checks.text)
+    writes: str | None = attrs.field(default=None, validator=_optional_key)
+    model: str | None = attrs.field(default=None, validator=_optional_text)
+    description: str = attrs.field(default="", validator=checks.text)
+    timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
     template: Template = attrs.field(init=False, eq=False, repr=False)
 
     @template.default
@@ -250,11 +173,17 @@ class TransformNode:
 
     _repr_mimebundle_ = _mimebundle
 
-    name: str = attrs.field(validator=_check_name)
-    fn: FunctionRef = attrs.field(validator=attrs.validators.instance_of(FunctionRef))
-    reads: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_check_keys)
-    writes: str | None = attrs.field(default=None, validator=_check_key)
-    timeout: float | None = attrs.field(default=None, validator=_check_positive_or_none)
+    name: str = attrs.field(validator=checks.name)
+    fn: FunctionRef = attrs.field(
+        validator=checks.Check(
+            "a FunctionRef",
+            lambda v: isinstance(v, FunctionRef),
+            hint="Build it with irgraph.ir.function_ref(fn, node=name).",
+        )
+    )
+    reads: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=checks.keys)
+    writes: str | None = attrs.field(default=None, validator=_optional_key)
+    timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
 
     @property
     def optional_reads(self) -> tuple[str, ...]:
@@ -267,10 +196,10 @@ class GateNode:
 
     _repr_mimebundle_ = _mimebundle
 
-    name: str = attrs.field(validator=_check_name)
-    message: str = attrs.field(default="", validator=_check_text)
-    writes: str | None = attrs.field(default=None, validator=_check_key)
-    timeout: float | None = attrs.field(default=None, validator=_check_positive_or_none)
+    name: str = attrs.field(validator=checks.name)
+    message: str = attrs.field(default="", validator=checks.text)
+    writes: str | None = attrs.field(default=None, validator=_optional_key)
+    timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
     template: Template = attrs.field(init=False, eq=False, repr=False)
 
     @template.default
@@ -292,7 +221,7 @@ class SequenceNode:
 
     _repr_mimebundle_ = _mimebundle
 
-    name: str = attrs.field(validator=_check_name)
+    name: str = attrs.field(validator=checks.name)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
@@ -304,7 +233,7 @@ class ParallelNode:
 
     _repr_mimebundle_ = _mimebundle
 
-    name: str = attrs.field(validator=_check_name)
+    name: str = attrs.field(validator=checks.name)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
@@ -320,31 +249,21 @@ class LoopNode:
 
     _repr_mimebundle_ = _mimebundle
 
-    name: str = attrs.field(validator=_check_name)
+    name: str = attrs.field(validator=checks.name)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
-    max_iterations: int | None = attrs.field(default=None)
-    until: str | FunctionRef | None = attrs.field(default=None)
-
-    @max_iterations.validator
-    def _check_max(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise PipelineError(
-                f"Loop '{self.name}' has max_iterations={value!r}, but it must be an int "
-                f"(got a {type(value).__name__}).",
-                node=self.name,
-            )
-
-    @until.validator
-    def _check_until(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if isinstance(value, str):
-            _check_key(self, attribute, value)
-        elif value is not None and not isinstance(value, FunctionRef):
-            raise PipelineError(
-                f"Loop '{self.name}' has until={value!r}; it must be a state key or a function.",
-                node=self.name,
-            )
+    max_iterations: int | None = attrs.field(
+        default=None, validator=checks.optional(checks.integer)
+    )
+    until: str | FunctionRef | None = attrs.field(
+        default=None,
+        validator=checks.Check(
+            "a state key or a function",
+            lambda v: v is None or checks.is_key(v) or isinstance(v, FunctionRef),
+            hint="Stop on a key (.until('done')) or a predicate of the state (.until(fn)).",
+        ),
+    )
 
 
 @attrs.frozen
@@ -357,15 +276,17 @@ class MapOverNode:
 
     _repr_mimebundle_ = _mimebundle
 
-    name: str = attrs.field(validator=_check_name)
+    name: str = attrs.field(validator=checks.name)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
-    over: str | None = attrs.field(default=None, validator=_check_key)
-    item: str = attrs.field(default="item", validator=_check_required_key)
-    collect: str | None = attrs.field(default=None, validator=_check_key)
-    writes: str | None = attrs.field(default=None, validator=_check_key)
-    max_concurrency: int | None = attrs.field(default=None, validator=_check_count_or_none)
+    over: str | None = attrs.field(default=None, validator=_optional_key)
+    item: str = attrs.field(default="item", validator=checks.key)
+    collect: str | None = attrs.field(default=None, validator=_optional_key)
+    writes: str | None = attrs.field(default=None, validator=_optional_key)
+    max_concurrency: int | None = attrs.field(
+        default=None, validator=checks.optional(checks.count())
+    )
 
 
 Node = AgentNode | SequenceNode | ParallelNode | LoopNode | TransformNode | GateNode | MapOverNode

@@ -1,0 +1,193 @@
+"""The one family of validators: names, state keys, counts, seconds, and "did you mean".
+
+Every value a user hands irgraph — an IR field, a builder argument, a declared input, a run
+option, a worker setting — is checked by one of these, so one kind of value follows one rule
+wherever it enters, and a refusal always reads the same: what, expected, got, and a fix. A
+:class:`Check` is both an attrs validator (``attrs.field(validator=key)``) and a function
+(``key.check(value, "the argument of 'writer'.writes()")``); it raises
+:class:`~irgraph.errors.PipelineError` carrying ``expected`` and ``got`` as attributes.
+
+>>> key.check("findings", "a key")
+'findings'
+>>> try:
+...     key.check("café", "the argument of 'writer'.writes()")
+... except PipelineError as exc:
+...     error = exc
+>>> error.got, error.expected is key.expected
+('café', True)
+>>> print(str(error).replace(" (", "\\n("))
+The argument of 'writer'.writes() must be a state key
+(ASCII letters, digits and underscores, not starting with a digit)
+(got 'café' of type str). Use a key such as 'findings' or 'draft_v2'.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import attrs
+
+from irgraph.errors import PipelineError, closest_keys, did_you_mean
+
+__all__ = [
+    "Check",
+    "KEY_PATTERN",
+    "is_key",
+    "name",
+    "text",
+    "key",
+    "keys",
+    "flag",
+    "function",
+    "count",
+    "integer",
+    "seconds",
+    "optional",
+    "one_of",
+    "input_keys",
+    "closest_keys",
+    "did_you_mean",
+]
+
+#: The one rule for a state key: an ASCII identifier, so it reads the same in a template, a
+#: JSON file, generated Python code and a shell argument.
+T = TypeVar("T")
+
+KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def is_key(value: Any) -> bool:
+    """Whether ``value`` is a valid state key.
+
+    >>> is_key("draft_v2"), is_key("café"), is_key("2nd")
+    (True, False, False)
+    """
+    return isinstance(value, str) and KEY_PATTERN.match(value) is not None
+
+
+def _got(value: Any) -> str:
+    return f"{value!r} of type {type(value).__name__}"
+
+
+@attrs.frozen
+class Check:
+    """One rule: a test, what it expects (in words), and a hint for the fix."""
+
+    expected: str
+    test: Callable[[Any], bool]
+    hint: str | None = None
+
+    def check(self, value: T, where: str, *, node: str | None = None) -> T:
+        """Return ``value`` if it passes; else raise naming ``where`` (a noun phrase)."""
+        if not self.test(value):
+            raise self.error(value, where, node=node)
+        return value
+
+    def error(self, value: Any, where: str, *, node: str | None = None) -> PipelineError:
+        """The error for a ``value`` that fails this rule at ``where``."""
+        message = f"{where[:1].upper()}{where[1:]} must be {self.expected} (got {_got(value)})."
+        return PipelineError(
+            message,
+            node=node,
+            key=value if isinstance(value, str) and self is key else None,
+            hint=self.hint,
+            expected=self.expected,
+            got=value,
+        )
+
+    def __call__(self, instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        """Use as an attrs validator: the message names the field and the node."""
+        if self.test(value):
+            return
+        owner = getattr(instance, "name", None)
+        node = owner if isinstance(owner, str) else None
+        kind = type(instance).__name__
+        where = f"the {attribute.name} of {kind} {owner!r}" if node else f"{kind}.{attribute.name}"
+        raise self.error(value, where, node=node)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+name = Check(
+    "a non-empty string",
+    lambda v: isinstance(v, str) and bool(v.strip()),
+    hint="Pass a short descriptive name, e.g. Agent('researcher').",
+)
+text = Check("a string", lambda v: isinstance(v, str))
+key = Check(
+    "a state key (ASCII letters, digits and underscores, not starting with a digit)",
+    is_key,
+    hint="Use a key such as 'findings' or 'draft_v2'.",
+)
+keys = Check(
+    "a list of state keys (ASCII letters, digits and underscores, not starting with a digit)",
+    lambda v: isinstance(v, (tuple, list)) and all(is_key(k) for k in v),
+    hint="Use keys such as 'findings' or 'draft_v2'.",
+)
+flag = Check("True or False", lambda v: isinstance(v, bool))
+function = Check("a function", callable)
+integer = Check("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool))
+
+
+def count(minimum: int = 1) -> Check:
+    """A whole number of at least ``minimum``."""
+    return Check(
+        f"a whole number of at least {minimum}",
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
+    )
+
+
+def seconds(*, allow_zero: bool = False) -> Check:
+    """A finite number of seconds, positive (a timeout) or, with ``allow_zero``, 0 or more
+    (a delay). NaN and infinity are refused: a limit that never triggers is ``None``."""
+    if allow_zero:
+        return Check(
+            "a finite number of seconds, 0 or more",
+            lambda v: _is_number(v) and math.isfinite(v) and v >= 0,
+        )
+    return Check(
+        "a positive, finite number of seconds",
+        lambda v: _is_number(v) and math.isfinite(v) and v > 0,
+        hint="Leave it unset (None) for no limit.",
+    )
+
+
+def optional(rule: Check) -> Check:
+    """``rule``, or ``None``."""
+    return Check(f"{rule.expected}, or None", lambda v: v is None or rule.test(v), rule.hint)
+
+
+def one_of(*choices: Any) -> Check:
+    """One of ``choices``."""
+    shown = ", ".join(map(repr, choices))
+    return Check(f"one of {shown}", lambda v: v in choices)
+
+
+def input_keys(value: Any, where: str = "inputs") -> frozenset[str]:
+    """The keys of an ``inputs=`` argument, one rule for every entry point: ``None`` is none,
+    a string is one key, any other iterable lists keys (a state dict gives its keys); every
+    key follows :data:`key`.
+
+    >>> sorted(input_keys("topic")), sorted(input_keys(["a", "b"])), input_keys(None)
+    (['topic'], ['a', 'b'], frozenset())
+    """
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = (value,)
+    elif not isinstance(value, Iterable) or isinstance(value, bytes):
+        raise PipelineError(
+            f"{where} must be a state key or a collection of state keys (got {_got(value)}).",
+            hint="Pass e.g. inputs={'topic'}.",
+            expected="a state key or a collection of state keys",
+            got=value,
+        )
+    found = frozenset(value)
+    for item in sorted(found, key=repr):
+        key.check(item, f"the declared input {item!r} in {where}")
+    return found
