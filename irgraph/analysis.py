@@ -291,20 +291,10 @@ class GraphDiff:
         return "\n".join(lines)
 
 
-_COMPARED = (
-    "instruction",
-    "message",
-    "model",
-    "writes",
-    "reads",
-    "max_iterations",
-    "until",
-    "over",
-    "item",
-    "collect",
-    "fn",
-    "description",
-)
+def _settings(op: Any) -> list[str]:
+    """The fields of an IR node that are its own settings: every init field but its name (the
+    node id carries it) and its children (they are nodes and edges of their own)."""
+    return [f.name for f in attrs.fields(type(op)) if f.init and f.name not in ("name", "children")]
 
 
 def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
@@ -318,7 +308,8 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             continue
         a, b = G1.nodes[node], G2.nodes[node]
         fields = ["kind"] if a["kind"] != b["kind"] else []
-        fields += [f for f in _COMPARED if getattr(a["op"], f, None) != getattr(b["op"], f, None)]
+        names = dict.fromkeys(_settings(a["op"]) + _settings(b["op"]))
+        fields += [f for f in names if getattr(a["op"], f, None) != getattr(b["op"], f, None)]
         if fields:
             changed[node] = fields
     keys1 = {k for _, data in G1.nodes(data=True) for k in data.get("writes", ())}

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from irgraph import checks
-from irgraph.errors import IrgraphError, PipelineError, RunError, did_you_mean
+from irgraph.errors import IrgraphError, did_you_mean
 from irgraph.events import Event
 
 __all__ = ["main", "load_target", "parse_state", "describe_graph", "CliError"]
@@ -287,10 +287,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except CliError as exc:
         print(f"irgraph: error: {exc}", file=sys.stderr)
         return 2
-    except (PipelineError, RunError) as exc:
-        print(f"irgraph: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except IrgraphError as exc:
+    except IrgraphError as exc:  # PipelineError, RunError and the rest
         print(f"irgraph: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 

@@ -60,12 +60,12 @@ class TraceLog:
 
 @attrs.define
 class RunResult:
-    """The final state of a run, its trace, and what each node produced."""
+    """The final state of a run, its trace, what each node produced, and which backend ran it."""
 
     state: dict[str, Any]
     _trace: list[Event] | TraceLog = attrs.field(alias="trace")
     outputs: dict[str, Any] = attrs.field(factory=dict)
-    backend: str = "asyncio"
+    backend: str = attrs.field(kw_only=True)
     warnings: list[str] = attrs.field(factory=list)
     placeholder: bool = False
     run_id: str | None = None

@@ -8,7 +8,7 @@ import io
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from irgraph import Agent, FanOut, Gate, Pipeline, run, to_graph
+from irgraph import Agent, FanOut, Gate, Pipeline, Transform, run, to_graph
 from irgraph.analysis import (
     critical_path,
     dataflow_dependencies,
@@ -23,7 +23,7 @@ from irgraph.cli import main
 from irgraph.errors import IrgraphError
 from irgraph.testing import FakeProvider
 from irgraph.testing.conformance import gate_answer
-from irgraph.testing.strategies import pipelines_with_inputs
+from irgraph.testing.strategies import join_values, pipelines_with_inputs
 
 
 def independent_sources(n: int = 10) -> Pipeline:
@@ -121,6 +121,12 @@ def test_lineage_names_writers_readers_and_edges():
     assert found.writers == ["s1"] and found.readers == ["summary"]
     assert found.edges == [("s1", "summary")]
     assert lineage(G, "topic").is_input
+
+
+def test_diff_reports_a_change_in_any_setting_of_a_node_timeout_included():
+    old = to_graph(Agent("a").instruct("Go.") >> Transform("t", join_values).writes("k"))
+    new = to_graph(Agent("a").instruct("Go.").timeout(5) >> Transform("t", join_values).timeout(2))
+    assert diff(old, new).changed == {"a": ["timeout"], "t": ["writes", "timeout"]}
 
 
 def test_diff_reports_added_removed_changed_and_draws_it():
