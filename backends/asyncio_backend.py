@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.compile import EngineCapabilities
-from irgraph.errors import PipelineError
 from irgraph.events import Event, RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, PlaceholderProvider
 from irgraph.run import run_coroutine
-from irgraph.validate import check_initial_state, checked_graph, required_inputs
+from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .scheduler import LIMIT, SCHEDULES, TIMEOUT, GateRequest, Scheduler, plan_scopes
 
@@ -109,15 +108,7 @@ class AsyncioRunnable:
     ) -> RunResult:
         """Run the pipeline; ``on_event`` is called with each event as it happens."""
         backend = self.backend
-        if state is not None and not isinstance(state, Mapping):
-            raise PipelineError(
-                f"state must be a mapping of state keys to values (got {state!r} that is a "
-                f"{type(state).__name__}).",
-                hint="Pass e.g. state={'topic': 'owls'}.",
-            )
-        current: dict[str, Any] = dict(state or {})
-        if not self._needs <= current.keys():
-            check_initial_state(self.graph, current.keys(), self._needs)
+        current = initial_state(self.graph, state, self._needs)
         chosen = backend.provider if provider is None else provider
         run = backend.scheduler_class(
             PlaceholderProvider() if chosen is None else chosen,

@@ -10,7 +10,7 @@ is named here, before anything runs.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
@@ -20,11 +20,13 @@ from irgraph.errors import IrgraphError, did_you_mean
 if TYPE_CHECKING:
     import networkx as nx
 
+    from irgraph.events import RunResult
     from irgraph.ir import Node
 
 __all__ = [
     "EngineCapabilities",
     "Backend",
+    "Runnable",
     "CompileResult",
     "BackendNotFoundError",
     "register_backend",
@@ -49,13 +51,26 @@ class EngineCapabilities:
 
 
 @runtime_checkable
+class Runnable(Protocol):
+    """A compiled pipeline: the IR (``node``), its checked graph (``graph``), and ``arun``,
+    which checks the initial state and runs. ``run`` is its blocking twin."""
+
+    node: Node
+    graph: nx.DiGraph
+
+    def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult: ...
+
+    async def arun(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult: ...
+
+
+@runtime_checkable
 class Backend(Protocol):
     """The backend interface."""
 
     name: str
     capabilities: EngineCapabilities
 
-    def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> Any: ...
+    def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> Runnable: ...
 
 
 class BackendNotFoundError(IrgraphError, LookupError):

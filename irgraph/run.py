@@ -16,8 +16,8 @@ import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
-from irgraph.compile import get_backend
-from irgraph.errors import IrgraphError, PipelineError, did_you_mean
+from irgraph.compile import Runnable, get_backend
+from irgraph.errors import IrgraphError, did_you_mean
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
@@ -27,17 +27,11 @@ __all__ = ["run", "arun", "run_coroutine"]
 T = TypeVar("T")
 
 
-def _runnable(
-    pipeline: Any, backend: Any, state: Mapping[str, Any] | None, options: Mapping[str, Any]
-) -> Any:
-    if state is not None and not isinstance(state, Mapping):
-        raise PipelineError(
-            f"state must be a mapping of state keys to values (got {state!r} that is a "
-            f"{type(state).__name__}).",
-            hint="Pass e.g. state={'topic': 'owls'}.",
-        )
+def _compiled(pipeline: Any, backend: Any, options: Mapping[str, Any]) -> Runnable:
+    """Compile ``pipeline`` for ``backend`` and check the options against what its runnable
+    takes. The initial state is the runnable's to check, once, when it runs."""
     engine = get_backend(backend)
-    runnable = engine.compile(root_of(pipeline), inputs=tuple((state or {}).keys()))
+    runnable: Runnable = engine.compile(root_of(pipeline))
     _check_options(runnable, getattr(engine, "name", type(engine).__name__), options)
     return runnable
 
@@ -75,9 +69,8 @@ async def arun(
     instance's own provider. ``options`` go to the runnable (``on_event``, ``on_gate``,
     ``max_concurrency``, ``timeout``, ...).
     """
-    runnable = _runnable(pipeline, backend, state, options)
-    result: RunResult = await runnable.arun(state, provider=provider, **options)
-    return result
+    runnable = _compiled(pipeline, backend, options)
+    return await runnable.arun(state, provider=provider, **options)
 
 
 def run(
@@ -89,9 +82,8 @@ def run(
     **options: Any,
 ) -> RunResult:
     """The blocking twin of :func:`arun` (also usable inside Jupyter's running loop)."""
-    runnable = _runnable(pipeline, backend, state, options)
-    result: RunResult = runnable.run(state, provider=provider, **options)
-    return result
+    runnable = _compiled(pipeline, backend, options)
+    return run_coroutine(runnable.arun(state, provider=provider, **options))
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:

@@ -9,8 +9,8 @@ them) when there is nothing to raise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem, closest_keys
@@ -29,6 +29,7 @@ __all__ = [
     "incoming_keys",
     "is_bound",
     "checked_graph",
+    "initial_state",
 ]
 
 
@@ -126,6 +127,25 @@ def check_initial_state(
             for key in sorted(missing)
         ]
     raise PipelineError(problems)
+
+
+def initial_state(
+    G: nx.DiGraph, state: Mapping[str, Any] | None, needs: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """A run's starting state: a copy of ``state``, which must be a mapping holding every key
+    the pipeline needs (``needs`` from :func:`required_inputs`). Every backend's run starts
+    here, so a bad state is refused the same way, before any node runs."""
+    if state is not None and not isinstance(state, Mapping):
+        raise PipelineError(
+            f"state must be a mapping of state keys to values (got {state!r} that is a "
+            f"{type(state).__name__}).",
+            hint="Pass e.g. state={'topic': 'owls'}.",
+        )
+    current = dict(state or {})
+    needs = required_inputs(G) if needs is None else needs
+    if not needs <= current.keys():
+        check_initial_state(G, current.keys(), needs)
+    return current
 
 
 def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:
