@@ -89,7 +89,7 @@ def _items(chain: _Chain | None) -> list[Any]:
 
 def _as_node(owner: str, method: str, item: Any) -> Builder | Node:
     if isinstance(item, (Builder, *NODE_KINDS)):
-        return item  # type: ignore[no-any-return]
+        return item
     hint = "Compose Agent, Pipeline, FanOut, Loop, MapOver, Gate or Transform builders."
     if callable(item):
         hint = "Wrap a function as Transform('name', fn).reads(...).writes(...)."
