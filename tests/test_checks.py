@@ -143,3 +143,10 @@ def test_did_you_mean_is_one_sentence_for_every_caller():
         Agent("a").instruckt("x")  # type: ignore[attr-defined]
     with pytest.raises(Exception, match="Did you mean 'max_concurrency'"):
         run(WRITER, state={"topic": "owls"}, max_concurency=2)
+
+
+@pytest.mark.parametrize("bad", [-1, math.nan, math.inf, "0.1", {"writer": math.nan}])
+def test_a_fake_provider_latency_is_a_finite_number_of_seconds(bad):
+    with pytest.raises(PipelineError, match="FakeProvider's latency.*finite number of seconds"):
+        FakeProvider(latency=bad)
+    assert FakeProvider(latency=0).latency == 0

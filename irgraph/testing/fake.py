@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.providers import ModelRequest
 
@@ -58,6 +59,13 @@ class FakeProvider:
         fail: Mapping[str, int] | None = None,
         chunk_size: int = 8,
     ) -> None:
+        delay = checks.seconds(allow_zero=True)
+        if isinstance(latency, Mapping):
+            for agent, seconds in latency.items():
+                delay.check(seconds, f"FakeProvider's latency for {agent!r}")
+        else:
+            delay.check(latency, "FakeProvider's latency")
+        checks.count().check(chunk_size, "FakeProvider's chunk_size")
         self.latency = latency
         self.responses = dict(responses or {})
         self.fail = dict(fail or {})

@@ -34,6 +34,7 @@ import attrs
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from irgraph import checks
 from irgraph.builder import (
     Agent,
     Builder,
@@ -146,6 +147,7 @@ class _Draft:
             n += 1
             key = f"{word}_{n}"
         self.taken.add(key)
+        assert checks.is_key(key), key  # the one key rule, as every entry point applies it
         return key
 
     def name(self, words: tuple[str, ...] = _NAMES) -> str:
@@ -358,8 +360,8 @@ def _options(kinds: Iterable[str] | None, flags: dict[str, bool], **rest: Any) -
         if not isinstance(rest[name], int) or rest[name] < 0:
             raise InvalidArgument(f"{name} must be an int >= 0 (got {rest[name]!r}).")
     for name in ("inputs", "list_inputs"):
-        if any(not isinstance(k, str) or not k.isidentifier() for k in rest[name]):
-            raise InvalidArgument(f"{name} must hold identifiers (got {rest[name]!r}).")
+        if not all(checks.is_key(k) for k in rest[name]):
+            raise InvalidArgument(f"{name} must hold state keys (got {rest[name]!r}).")
         rest[name] = tuple(sorted(rest[name]))
     composites = tuple(k for k in _COMPOSITES if k in allowed)
     return _Options(leaves=leaves, composites=composites, **rest)
