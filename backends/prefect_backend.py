@@ -8,6 +8,8 @@ map-overs, a hash of the rendered prompt, and the model. The run key defaults to
 id, so a flow retry (same run id) reuses completed agents while a fresh run calls the model
 again; passing ``run_key=`` in a new process after a crash resumes where it stopped. Gates
 pause the flow with ``pause_flow_run`` and resume with a human's answer. Transforms run inline.
+Cache keys and gates come from :mod:`irgraph.backends.prefect_runtime`, which generated flow
+code imports too.
 
 Measured on this machine (``shared/facts/prefect.md``): async tasks awaited concurrently inside
 an async flow are truly parallel (W=100 in ~1 s), while ``.submit()`` and ``.map()`` of async
@@ -19,7 +21,6 @@ parallels, ``map`` for map-over), but the run awaits tasks concurrently.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -28,18 +29,13 @@ from irgraph.compile import EngineCapabilities
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.events import RunResult
 from irgraph.graph import KIND
-from irgraph.ir import (
-    AgentNode,
-    LoopNode,
-    MapOverNode,
-    Node,
-    ParallelNode,
-    SequenceNode,
-)
+from irgraph.ir import AgentNode, LoopNode, MapOverNode, Node, ParallelNode, SequenceNode
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.run import run_coroutine
+from irgraph.templates import render, template_values
 from irgraph.validate import check_initial_state, checked_graph, required_inputs
 
+from .prefect_runtime import _where, agent_cache_key, pause_key
 from .scheduler import GateRequest, Scheduler, plan_scopes
 
 if TYPE_CHECKING:
@@ -66,20 +62,9 @@ PREFECT_TYPES: dict[type[Any], str] = {
 }
 _OTHER_TYPES = {"transform": "inline", "gate": "pause"}
 
-_LEAN_SERVICES = (
-    "CANCELLATION_CLEANUP",
-    "DB_VACUUM",
-    "EVENT_PERSISTER",
-    "EVENT_LOGGER",
-    "FOREMAN",
-    "LATE_RUNS",
-    "SCHEDULER",
-    "PAUSE_EXPIRATIONS",
-    "REPOSSESSOR",
-    "CLEANUP_RECONCILER",
-    "TASK_RUN_RECORDER",
-    "TRIGGERS",
-)
+# the server services a local run does not need
+_LEAN_SERVICES = """CANCELLATION_CLEANUP DB_VACUUM EVENT_PERSISTER EVENT_LOGGER FOREMAN LATE_RUNS
+    SCHEDULER PAUSE_EXPIRATIONS REPOSSESSOR CLEANUP_RECONCILER TASK_RUN_RECORDER TRIGGERS""".split()
 
 
 def lean_prefect_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -216,30 +201,11 @@ def _entry(nid: str, node: Node, parent: str | None, prefect_type: str) -> dict[
     }
 
 
-# Caching ----------------------------------------------------------------------------------
-
-
-def agent_cache_key(
-    run_key: str | None, node: str, path: Iterable[tuple[str, int]], prompt: str, model: str | None
-) -> str:
-    """The cache key of one agent call.
-
-    With a run key it is (run key, node id, loop/map position, prompt hash, model): one run
-    never pays twice for the same call, and separate runs never share answers. ``run_key=None``
-    is the opt-in cross-run cache: the same prompt to the same node gets the stored answer.
-    """
-    where = "/".join(f"{scope}[{index}]" for scope, index in path)
-    digest = hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:32]
-    scope = "shared" if run_key is None else hashlib.sha256(run_key.encode()).hexdigest()[:16]
-    parts = [scope, node, where, digest, model or "-"]
-    return "irgraph-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+# Running ----------------------------------------------------------------------------------
 
 
 def _cache_key_from_parameters(context: Any, parameters: dict[str, Any]) -> str:
     return str(parameters["cache_key"])
-
-
-# Running ----------------------------------------------------------------------------------
 
 
 class _PrefectScheduler(Scheduler):
@@ -261,37 +227,35 @@ class _PrefectScheduler(Scheduler):
 
     async def call(self, request: ModelRequest, path: tuple[tuple[str, int], ...]) -> str:
         key = agent_cache_key(self.run_key, request.node, path, request.prompt, request.model)
-        name = request.node + "".join(f"[{i}]" for _, i in path)
+        name = _where(request.node, path)
         task = self.agent_task.with_options(name=request.node, task_run_name=name)
         result: str = await task(self.provider, request, key)
         return result
 
     async def gate(self, step: Any, state: Any, path: tuple[tuple[str, int], ...]) -> Any:
-        from prefect.context import FlowRunContext
         from prefect.flow_runs import apause_flow_run
 
-        from irgraph.templates import render
-
-        from .prefect_worker import pause_key
-
         op = step.op
-        values = {key: state[key] for key in op.reads}
-        values.update({k: state[k] for k in op.optional_reads if k in state})
+        values = template_values(op.template, state)
         request = GateRequest(step.id, op.name, render(op.template, values), dict(values))
-        context = FlowRunContext.get()
-        assert context is not None and context.flow_run is not None
-        flow_run_id = str(context.flow_run.id)
+        flow_run_id = _flow_run_id()
+        key = pause_key(step.id, path)
         if self.on_paused is not None:
             self.on_paused(request, flow_run_id)
         answer = await apause_flow_run(
-            wait_for_input=str,
-            timeout=self.gate_timeout,
-            poll_interval=1,
-            key=pause_key(step.id, path),
+            wait_for_input=str, timeout=self.gate_timeout, poll_interval=1, key=key
         )
         if op.writes:
             state[op.writes] = answer
         return answer
+
+
+def _flow_run_id() -> str:
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    assert context is not None and context.flow_run is not None
+    return str(context.flow_run.id)
 
 
 def resume_gate(flow_run_id: str, answer: str) -> None:
@@ -432,11 +396,7 @@ class PrefectRunnable:
             log_prints=False,
         )
         async def pipeline_flow() -> dict[str, Any]:
-            from prefect.context import FlowRunContext
-
-            context = FlowRunContext.get()
-            assert context is not None and context.flow_run is not None
-            flow_run_id = str(context.flow_run.id)
+            flow_run_id = _flow_run_id()
             key = run_key if run_key is not None else flow_run_id
             scheduler = _PrefectScheduler(
                 agent,

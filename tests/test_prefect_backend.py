@@ -16,12 +16,8 @@ import pytest
 
 from irgraph import Agent, FanOut, Gate, MapOver, RunError, Transform, run
 from irgraph.backends.asyncio_backend import AsyncioBackend
-from irgraph.backends.prefect_backend import (
-    PrefectBackend,
-    PrefectRunnable,
-    agent_cache_key,
-    resume_gate,
-)
+from irgraph.backends.prefect_backend import PrefectBackend, PrefectRunnable, resume_gate
+from irgraph.backends.prefect_runtime import agent_cache_key
 from irgraph.testing import FakeProvider
 from tests.support.pipelines import research, split_words
 from tests.support.prefect_env import ensure_prefect_test_env, subprocess_env

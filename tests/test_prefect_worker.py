@@ -200,8 +200,9 @@ def test_a_transform_without_an_import_path_cannot_be_generated():
         generated(pipeline)
 
 
-def test_importing_the_worker_module_does_not_import_prefect():
-    code = "import sys, irgraph.backends.prefect_worker; print('prefect' in sys.modules)"
+@pytest.mark.parametrize("module", ["prefect_worker", "prefect_codegen", "prefect_runtime"])
+def test_importing_the_worker_modules_does_not_import_prefect(module):
+    code = f"import sys, irgraph.backends.{module}; print('prefect' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
@@ -268,6 +269,26 @@ def test_code_mirrors_parallels_loops_and_map_overs():
     assert "holds('tests.support.pipelines:stop_when_done', state)" in rich
     assert "function='tests.support.pipelines:split_words'" in rich
     assert module_constants(rich)["INPUTS"] == ("topic",)
+
+
+GOLDEN = ROOT / "tests" / "golden"
+GOLDEN_FLOWS = {
+    "seed_research": lambda: generated(SEED_RESEARCH, flow_name="research_pipeline"),
+    "seed_parallel": lambda: generated(SEED_PARALLEL),
+    "seed_loop": lambda: generated(SEED_LOOP),
+    "rich": lambda: generated(rich_pipeline(), task_retries=2, result_dir="results"),
+    "gated": lambda: generated(GATED, flow_name="gated"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_FLOWS))
+def test_generated_code_matches_its_golden_file(name):
+    """Rewrite the files with IRGRAPH_UPDATE_GOLDEN=1, then review their diff."""
+    code = GOLDEN_FLOWS[name]()
+    path = GOLDEN / f"prefect_flow_{name}.txt"
+    if os.environ.get("IRGRAPH_UPDATE_GOLDEN"):
+        path.write_text(code, encoding="utf-8")
+    assert code == path.read_text(encoding="utf-8")
 
 
 def test_the_same_pipeline_gives_byte_identical_code_in_every_process():
@@ -486,7 +507,7 @@ DRIVER = textwrap.dedent(
     )
     from prefect.client.schemas.sorting import FlowRunSort
     from prefect.flow_runs import aresume_flow_run
-    from irgraph.backends.prefect_worker import model_provider
+    from irgraph.backends.prefect_runtime import model_provider
 
     def load(path, name):
         spec = importlib.util.spec_from_file_location(name, path)

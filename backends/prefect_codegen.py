@@ -1,0 +1,485 @@
+"""The code generator behind :func:`~irgraph.backends.prefect_worker.generate_flow_code`.
+
+:class:`_Generator` walks the IR in reading order (the graph's node order, which also numbers
+the generated functions) and turns each node into a call with literal arguments: agents into
+cached ``@task`` functions awaited through ``ask``, parallels into ``asyncio.gather``, loops and
+map-overs into functions of their own. :func:`flow_module` puts those between the module's
+settings and its ``__main__``. What the calls do at run time lives in
+:mod:`irgraph.backends.prefect_runtime`, which the module imports, so this file is only layout.
+Pipeline text appears only as ``repr()`` literals (:func:`_lit`), and names made from pipeline
+names are sanitized and numbered (:func:`_identifier`). Nothing here imports ``prefect``.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from irgraph.errors import PipelineError
+from irgraph.ir import (
+    AgentNode,
+    FunctionRef,
+    GateNode,
+    LoopNode,
+    MapOverNode,
+    Node,
+    ParallelNode,
+    SequenceNode,
+    TransformNode,
+)
+from irgraph.validate import required_inputs
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["FlowSettings", "flow_module"]
+
+_DEFAULT_GATE_TIMEOUT = 3600
+_WIDTH = 84  # code width before indentation: most lines stay within 100
+
+
+class FlowSettings(Protocol):
+    """What the generated module is configured with (a ``PrefectWorkerConfig``)."""
+
+    @property
+    def flow_name(self) -> str: ...
+    @property
+    def work_pool(self) -> str: ...
+    @property
+    def deployment_name(self) -> str | None: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def task_retries(self) -> int: ...
+    @property
+    def flow_retries(self) -> int: ...
+    @property
+    def retry_delay_seconds(self) -> float: ...
+    @property
+    def result_dir(self) -> str | None: ...
+    @property
+    def cache_across_runs(self) -> bool: ...
+
+
+# Literals and names -----------------------------------------------------------------------
+
+
+def _lit(value: Any) -> str:
+    """A Python literal equal to ``value`` (str, number, bool, None, or a tuple of them)."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+    if isinstance(value, tuple):
+        inner = ", ".join(_lit(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} as a literal")
+
+
+def _slug(name: str, limit: int = 40) -> str:
+    """ASCII letters, digits and single underscores from ``name``, lower case, bounded."""
+    text = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
+    return text[:limit].rstrip("_")
+
+
+def _identifier(prefix: str, index: int, name: str) -> str:
+    slug = _slug(name)
+    ident = f"{prefix}_{index}_{slug}" if slug else f"{prefix}_{index}"
+    assert ident.isidentifier() and not keyword.iskeyword(ident)
+    return ident
+
+
+def _flow_function_name(flow_name: str) -> str:
+    slug = _slug(flow_name)
+    if not slug:
+        return "pipeline_flow"
+    return f"{slug}_flow" if not slug[0].isdigit() else f"flow_{slug}"
+
+
+def _call(
+    name: str, args: list[list[str]], width: int = _WIDTH, groups: list[int] | None = None
+) -> list[str]:
+    """Lines of the call ``name(*args)``: on one line if short, else the arguments on one
+    indented line if they fit, else ``groups`` (sizes of runs of arguments) a line each,
+    else one argument a line."""
+    if all(len(arg) == 1 for arg in args):
+        flat = [arg[0] for arg in args]
+        joined = ", ".join(flat)
+        if len(name) + len(joined) + 2 <= width:
+            return [f"{name}({joined})"]
+        if len(joined) + 4 <= width:
+            return [f"{name}(", f"    {joined}", ")"]
+        if groups is not None:
+            lines = [f"{name}("]
+            start = 0
+            for size in groups:
+                run = flat[start : start + size]
+                start += size
+                line = ", ".join(run) + ","
+                if len(line) + 4 <= width:
+                    lines.append("    " + line)
+                else:
+                    lines += [f"    {arg}," for arg in run]
+            lines += [f"    {arg}," for arg in flat[start:]]
+            lines.append(")")
+            return lines
+    lines = [f"{name}("]
+    for arg in args:
+        lines += ["    " + line for line in arg[:-1]]
+        lines.append("    " + arg[-1] + ",")
+    lines.append(")")
+    return lines
+
+
+def _signature(name: str, params: list[str], returns: str) -> list[str]:
+    """``async def name(*params, run_key: str | None) -> returns:``, wrapped if long."""
+    args = [[param] for param in [*params, "run_key: str | None"]]
+    width = 100 - len("async def ") - len(f" -> {returns}:")  # def lines are not indented
+    lines = _prefixed("async def ", _call(name, args, width=width))
+    lines[-1] += f" -> {returns}:"
+    return lines
+
+
+def _prefixed(prefix: str, lines: list[str]) -> list[str]:
+    return [prefix + lines[0], *lines[1:]]
+
+
+def _indent(lines: Iterable[str], levels: int = 1) -> list[str]:
+    pad = "    " * levels
+    return [pad + line if line else line for line in lines]
+
+
+def _function_ref(ref: FunctionRef, owner: str, role: str) -> str:
+    if not ref.importable:
+        raise PipelineError(
+            f"The {role} of '{owner}' is {ref.ref!r}, which generated code cannot import "
+            "(lambdas and functions defined inside other functions have no import path).",
+            node=owner,
+            hint="Define the function at the top level of an importable module.",
+        )
+    return ref.ref
+
+
+# The generator ----------------------------------------------------------------------------
+
+
+class _Generator:
+    """Walks the IR in reading order (the graph's node order) and writes the module."""
+
+    def __init__(self, G: nx.DiGraph) -> None:
+        self.G = G
+        self.ids = iter(G.nodes)
+        self.index = 0
+        self.tasks: list[list[str]] = []
+        self.functions: list[list[str]] = []
+        self.uses: set[str] = set()
+
+    def _next(self) -> int:
+        index = self.index
+        self.index += 1
+        return index
+
+    # statements and awaitables --------------------------------------------------------
+    def statements(self, node: Node, state: str, path: str) -> list[str]:
+        """Statements that run ``node`` on ``state`` at position ``path``."""
+        if isinstance(node, SequenceNode):
+            self._next()
+            lines: list[str] = []
+            for child in node.children:
+                lines += self.statements(child, state, path)
+            return lines
+        return _prefixed("await ", self.awaitable(node, state, path))
+
+    def awaitable(self, node: Node, state: str, path: str) -> list[str]:
+        """An expression that, awaited, runs ``node``."""
+        if isinstance(node, SequenceNode):
+            index = self._next()
+            name = _identifier("sequence", index, node.name)
+            body: list[str] = []
+            for child in node.children:
+                body += self.statements(child, "state", "path")
+            self._function(name, f"Sequence {node.name!r}: its steps one after another.", body)
+            return [f"{name}({state}, {path}, run_key)"]
+        if isinstance(node, ParallelNode):
+            self._next()
+            branches = [self.awaitable(child, state, path) for child in node.children]
+            return _call("asyncio.gather", branches)
+        if isinstance(node, AgentNode):
+            return self.agent(node, state, path)
+        if isinstance(node, TransformNode):
+            return self.transform(node, state)
+        if isinstance(node, GateNode):
+            return self.gate(node, state, path)
+        if isinstance(node, LoopNode):
+            return self.loop(node, state, path)
+        if isinstance(node, MapOverNode):
+            return self.map_over(node, state, path)
+        raise TypeError(f"not an IR node: {node!r}")
+
+    # executable nodes ------------------------------------------------------------------
+    def agent(self, node: AgentNode, state: str, path: str) -> list[str]:
+        index = self._next()
+        nid = next(self.ids)
+        name = _identifier("agent", index, nid)
+        options = [
+            f"name={_lit(nid)}",
+            "task_run_name=agent_run_name",
+            "retries=TASK_RETRIES",
+            "retry_delay_seconds=RETRY_DELAY_SECONDS",
+            "persist_result=True",
+            "cache_key_fn=agent_cache_key_fn",
+            "result_storage=RESULT_STORAGE",
+        ]
+        if node.timeout is not None:
+            options.append(f"timeout_seconds={_lit(float(node.timeout))}")
+        self.tasks.append(
+            [
+                f"# Agent {nid!r}",
+                *_prefixed("@", _call("task", [[o] for o in options])),
+                *_signature(name, ["request: ModelRequest", "path: Position"], "str"),
+                "    return await model_provider(PROVIDER).complete(request)",
+            ]
+        )
+        args = [
+            name,
+            state,
+            path,
+            "run_key",
+            f"node={_lit(nid)}",
+            f"name={_lit(node.name)}",
+            f"instruction={_lit(node.instruction)}",
+            f"model={_lit(node.model)}",
+            f"writes={_lit(node.writes)}",
+        ]
+        return _call("ask", [[a] for a in args], groups=[4, 2, 1, 2])
+
+    def transform(self, node: TransformNode, state: str) -> list[str]:
+        self._next()
+        nid = next(self.ids)
+        self.uses.add("transform")
+        args = [
+            state,
+            f"node={_lit(nid)}",
+            f"function={_lit(_function_ref(node.fn, nid, 'function'))}",
+            f"reads={_lit(tuple(node.reads))}",
+            f"writes={_lit(node.writes)}",
+        ]
+        if node.timeout is not None:
+            args.append(f"timeout={_lit(float(node.timeout))}")
+        return _call("transform", [[a] for a in args])
+
+    def gate(self, node: GateNode, state: str, path: str) -> list[str]:
+        self._next()
+        nid = next(self.ids)
+        self.uses.add("gate")
+        seconds = _DEFAULT_GATE_TIMEOUT if node.timeout is None else node.timeout
+        timeout = max(1, math.ceil(seconds)) if math.isfinite(seconds) else 10**9
+        args = [
+            state,
+            path,
+            f"node={_lit(nid)}",
+            f"message={_lit(node.message)}",
+            f"writes={_lit(node.writes)}",
+            f"timeout={_lit(timeout)}",
+        ]
+        return _call("gate", [[a] for a in args])
+
+    # scopes ------------------------------------------------------------------------------
+    def loop(self, node: LoopNode, state: str, path: str) -> list[str]:
+        index = self._next()
+        nid = next(self.ids)
+        name = _identifier("loop", index, nid)
+        body: list[str] = [f"here = (*path, ({_lit(nid)}, iteration))"]
+        for child in node.children:
+            body += self.statements(child, "state", "here")
+        until = node.until
+        if isinstance(until, str):
+            body += [f"if state.get({_lit(until)}):", "    break"]
+        elif isinstance(until, FunctionRef):
+            self.uses.add("holds")
+            ref = _function_ref(until, nid, "until predicate")
+            body += [f"if holds({_lit(ref)}, state):", "    break"]
+        assert node.max_iterations is not None
+        lines = [f"for iteration in range({_lit(node.max_iterations)}):", *_indent(body)]
+        self._function(name, f"Loop {nid!r}: its body up to {node.max_iterations} times.", lines)
+        return [f"{name}({state}, {path}, run_key)"]
+
+    def map_over(self, node: MapOverNode, state: str, path: str) -> list[str]:
+        index = self._next()
+        nid = next(self.ids)
+        name = _identifier("map_over", index, nid)
+        self.uses.update(("map", "items_of", "collected"))
+        body: list[str] = []
+        for child in node.children:
+            body += self.statements(child, "scope", "here")
+        if node.max_concurrency:
+            body = ["async with limit:", *_indent(body)]
+        one = [
+            "async def one(index: int, item: Any) -> Any:",
+            *_indent(
+                [
+                    f"local: dict[str, Any] = {{{_lit(node.item)}: item}}",
+                    "scope = ChainMap(local, state)",
+                    f"here = (*path, ({_lit(nid)}, index))",
+                    *body,
+                    f"return collected(local, {_lit(node.collect)}, {_lit(nid)}, index)",
+                ]
+            ),
+        ]
+        lines = [f"items = items_of(state, {_lit(node.over)}, {_lit(nid)})"]
+        if node.max_concurrency:
+            lines.append(f"limit = asyncio.Semaphore({_lit(node.max_concurrency)})")
+        lines += ["", *one, ""]
+        lines.append("results = await asyncio.gather(*(one(i, x) for i, x in enumerate(items)))")
+        if node.writes is not None:
+            lines.append(f"state[{_lit(node.writes)}] = results")
+        doc = f"Map-over {nid!r}: its body once per item, concurrently."
+        self._function(name, doc, lines)
+        return [f"{name}({state}, {path}, run_key)"]
+
+    def _function(self, name: str, doc: str, body: list[str]) -> None:
+        signature = _signature(name, ["state: State", "path: Position"], "None")
+        self.functions.append([f"# {doc}", *signature, *_indent(body)])
+
+
+# The module -------------------------------------------------------------------------------
+
+_DOC = '''\
+"""A Prefect flow generated by irgraph; regenerate it rather than edit it.
+
+    python THIS_FILE.py                                  # deploy to WORK_POOL
+    python THIS_FILE.py run --state '{"topic": "owls"}'  # run once here, print the final state
+
+Agent answers are persisted and cached per run key (`run_key`, default the flow run id),
+node, loop/map position, prompt and model, so a flow retry reuses finished agents.
+"""
+'''
+
+_FLOW = '''\
+@flow(
+    name=FLOW_NAME,
+    retries=FLOW_RETRIES,
+    retry_delay_seconds=RETRY_DELAY_SECONDS,
+    persist_result=True,
+    log_prints=False,
+)
+async def {fn}(
+    state: dict[str, Any] | None = None, run_key: str | None = None
+) -> dict[str, Any]:
+    """Run the pipeline on `state` and return the final state.
+
+    `run_key` names the run for caching agent answers (default: the flow run id).
+    """
+    state = dict(state or {{}})
+    missing = [key for key in INPUTS if key not in state]
+    if missing:
+        raise ValueError(f"The initial state needs the keys {{missing}}.")
+    if CACHE_ACROSS_RUNS:
+        run_key = None
+    elif run_key is None:
+        run_key = flow_run.id
+{body}
+    return state
+'''
+
+_MAIN = '''\
+def deploy() -> None:
+    """Create or update deployment DEPLOYMENT_NAME of this file on work pool WORK_POOL."""
+    here = Path(__file__).resolve()
+    entrypoint = f"{{here.name}}:{fn}"
+    source = flow.from_source(str(here.parent), entrypoint)
+    # to_deployment().apply() rather than .deploy(): in Prefect 3.8 .deploy() also lists the
+    # pool's workers, a request that newer FastAPI servers reject (limit=null).
+    deployment = source.to_deployment(name=DEPLOYMENT_NAME, work_pool_name=WORK_POOL)
+    deployment_id = deployment.apply()
+    print(f"Deployed {{FLOW_NAME}}/{{DEPLOYMENT_NAME}} ({{deployment_id}}) to {{WORK_POOL!r}}.")
+    print(f"Start a worker: prefect worker start --pool {{WORK_POOL!r}}")
+    print(f"Run it: prefect deployment run {{FLOW_NAME + '/' + DEPLOYMENT_NAME!r}}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Deploy (default) or run this Prefect flow.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("deploy", help="deploy to the work pool (the default)")
+    run = commands.add_parser("run", help="run once here and print the final state as JSON")
+    run.add_argument("--state", default="{{}}", help="the initial state, a JSON object")
+    run.add_argument("--run-key", default=None, help="the run key agent results cache under")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        state = json.loads(args.state)
+        final = asyncio.run({fn}(state, args.run_key))
+        print(json.dumps(final, default=str))
+    else:
+        deploy()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
+    """The source of a flow module that runs ``ir`` (whose graph is ``G``) as configured."""
+    gen = _Generator(G)
+    body = gen.statements(ir, "state", "()")
+    uses = gen.uses
+    fn = _flow_function_name(config.flow_name)
+
+    imports = ["import argparse", "import asyncio", "import json", "import sys"]
+    if "map" in uses:
+        imports.append("from collections import ChainMap")
+    imports += ["from pathlib import Path", "from typing import Any", ""]
+    imports += ["from prefect import flow, task", "from prefect.runtime import flow_run", ""]
+    names = ["Position", "agent_cache_key_fn", "agent_run_name", "ask"]
+    if gen.functions:
+        names.append("State")
+    names += sorted(uses & {"collected", "gate", "holds", "items_of", "transform"})
+    names = sorted([*names, "model_provider"])
+    imports += [
+        "from irgraph.backends.prefect_runtime import (",
+        *[f"    {name}," for name in names],
+        ")",
+        "from irgraph.providers import ModelRequest",
+    ]
+
+    settings = [
+        "# Settings ---------------------------------------------------------------------------",
+        "",
+        f"PIPELINE = {_lit(str(G.graph.get('name', ir.name)))}",
+        f"FLOW_NAME = {_lit(config.flow_name)}",
+        f"DEPLOYMENT_NAME = {_lit(config.deployment_name)}",
+        f"WORK_POOL = {_lit(config.work_pool)}",
+        f"PROVIDER = {_lit(config.provider)}  # a provider spec; keys come from the environment",
+        f"TASK_RETRIES = {_lit(config.task_retries)}",
+        f"FLOW_RETRIES = {_lit(config.flow_retries)}",
+        f"RETRY_DELAY_SECONDS = {_lit(config.retry_delay_seconds)}",
+        f"CACHE_ACROSS_RUNS = {_lit(config.cache_across_runs)}",
+        f"RESULT_DIR = {_lit(config.result_dir)}",
+        f"INPUTS = {_lit(tuple(sorted(required_inputs(G))))}  # keys the initial state must hold",
+    ]
+    if config.result_dir is not None:
+        settings.append("RESULT_STORAGE = Path(__file__).parent / RESULT_DIR  # a local directory")
+    else:
+        settings.append("RESULT_STORAGE = None  # Prefect's default result storage")
+
+    sections: list[str] = [
+        _DOC + "\n" + "\n".join(imports),
+        "\n".join(settings),
+        "# Agents: one cached Prefect task each -----------------------------------------------",
+    ]
+    sections += ["\n".join(lines) for lines in gen.tasks]
+    if gen.functions:
+        sections.append(
+            "# Loops, map-overs and parallel branches ---------------------------------------"
+        )
+        sections += ["\n".join(lines) for lines in gen.functions]
+    sections += [
+        "# The flow ---------------------------------------------------------------------------",
+        _FLOW.format(fn=fn, body="\n".join(_indent(body))).rstrip("\n"),
+        _MAIN.format(fn=fn).rstrip("\n"),
+    ]
+    return "\n\n\n".join(section.rstrip("\n") for section in sections) + "\n"
