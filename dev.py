@@ -61,7 +61,7 @@ def type_check() -> None:
     """mypy --strict over irgraph and irgraph.backends, reporting paths of this checkout."""
     tree = installed_layout()
     cmd = [BIN / "mypy", "--config-file", ROOT / "pyproject.toml"]
-    cmd += ["--cache-dir", ROOT / ".mypy_cache", "-p", "irgraph"]
+    cmd += ["--cache-dir", VENV / "installed-layout-mypy-cache", "-p", "irgraph"]
     print("+", " ".join(str(c) for c in cmd), flush=True)
     done = subprocess.run([str(c) for c in cmd], cwd=tree, capture_output=True, text=True)
     report = (done.stdout + done.stderr).replace("irgraph/backends/", "backends/")

@@ -15,7 +15,7 @@ the frozen IR tree.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from irgraph import checks
@@ -163,27 +163,19 @@ class Builder:
         result = await arun(target, backend=backend, provider=provider, state=values, **options)
         return result.output
 
+    def _add(self: B, key: str, method: str, item: Any) -> B:
+        """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
+        item = _as_node(self._name, method, item)
+        return self._with(**{key: _append(self._config.get(key), item)})
+
+    def _children(self, key: str) -> tuple[Node, ...]:
+        return tuple(_ir(item) for item in _items(self._config.get(key)))
+
     def __rshift__(self, other: Any) -> Pipeline:
-        other = _as_node(self._name, ">>", other)
-        left = self if isinstance(self, Pipeline) and self._config.get("_auto") else None
-        steps = left._config.get("steps") if left else _append(None, self)
-        if isinstance(other, Pipeline) and other._config.get("_auto"):
-            for item in _items(other._config.get("steps")):
-                steps = _append(steps, item)
-        else:
-            steps = _append(steps, other)
-        return Pipeline._auto(steps)
+        return _composed(Pipeline, self, _as_node(self._name, ">>", other))
 
     def __or__(self, other: Any) -> FanOut:
-        other = _as_node(self._name, "|", other)
-        left = self if isinstance(self, FanOut) and self._config.get("_auto") else None
-        branches = left._config.get("branches") if left else _append(None, self)
-        if isinstance(other, FanOut) and other._config.get("_auto"):
-            for item in _items(other._config.get("branches")):
-                branches = _append(branches, item)
-        else:
-            branches = _append(branches, other)
-        return FanOut._auto(branches)
+        return _composed(FanOut, self, _as_node(self._name, "|", other))
 
     def __mul__(self, times: Any) -> Loop:
         if not checks.count().test(times):
@@ -194,25 +186,21 @@ class Builder:
             ).error(
                 times, f"the number of iterations in '{self.name}' * {times!r}", node=self._name
             )
-        body = (
-            _items(self._config.get("steps"))
-            if isinstance(self, Pipeline) and self._config.get("_auto")
-            else [self]
-        )
+        made_by_operator = isinstance(self, Pipeline) and self._config.get("_auto")
+        body = _items(self._config["steps"]) if made_by_operator else [self]
         chain: _Chain | None = None
         for item in body:
             chain = _append(chain, item)
-        loop = Loop(f"{self.name}_x{times}")
-        return loop._with(steps=chain, max_iterations=times)
+        return Loop(f"{self.name}_x{times}")._with(steps=chain, max_iterations=times)
 
     __rmul__ = __mul__
 
     def __rrshift__(self, other: Any) -> Pipeline:
         # Reached when the left operand is not a builder: an IR node, or a mistake (``3 >> a``).
-        return Pipeline._auto(_append(None, _as_node(self._name, ">>", other))) >> self
+        return _composed(Pipeline, _as_node(self._name, ">>", other), self)
 
     def __ror__(self, other: Any) -> FanOut:
-        return FanOut._auto(_append(None, _as_node(self._name, "|", other))) | self
+        return _composed(FanOut, _as_node(self._name, "|", other), self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._name!r})"
@@ -276,59 +264,74 @@ class Agent(Builder):
         )
 
 
-class Pipeline(Builder):
+class _Composite(Builder):
+    """What ``>>`` and ``|`` make: members in a chain, named after them when made by the
+    operator, so ``a >> b`` is named ``a_then_b``."""
+
+    _members = "steps"
+    _word = "then"
+
+    @classmethod
+    def _auto(cls: type[C], members: _Chain | None) -> C:
+        new = cls(cls._kind.lower())
+        new._config = {cls._members: members, "_auto": True}
+        return new
+
+    @property
+    def name(self) -> str:
+        if self._config.get("_auto"):
+            names = [s.name for s in _items(self._config.get(self._members))]
+            return composite_name(names, self._word)
+        return self._name
+
+
+C = TypeVar("C", bound=_Composite)
+
+
+def _composed(cls: type[C], left: Builder | Node, right: Builder | Node) -> C:
+    """``left >> right`` (``cls`` Pipeline) or ``left | right`` (FanOut): an operand the same
+    operator made is flattened into the new chain, so ``a >> b >> c`` is one sequence."""
+    key = cls._members
+    # Reuse the left chain as it is (appending never copies it), so building a long pipeline
+    # one >> at a time stays linear.
+    if isinstance(left, cls) and left._config.get("_auto"):
+        chain = left._config[key]
+    else:
+        chain = _append(None, left)
+    if isinstance(right, cls) and right._config.get("_auto"):
+        for item in _items(right._config[key]):
+            chain = _append(chain, item)
+    else:
+        chain = _append(chain, right)
+    return cls._auto(chain)
+
+
+class Pipeline(_Composite):
     """Steps that run in order: ``Pipeline("p").step(a).step(b)`` or ``a >> b``."""
 
     _kind = "Pipeline"
 
-    @classmethod
-    def _auto(cls, steps: _Chain | None) -> Pipeline:
-        new = cls("pipeline")
-        new._config = {"steps": steps, "_auto": True}
-        return new
-
-    @property
-    def name(self) -> str:
-        if self._config.get("_auto"):
-            return composite_name([s.name for s in _items(self._config.get("steps"))], "then")
-        return self._name
-
     def step(self, item: Builder | Node) -> Pipeline:
         """Append a step."""
-        item = _as_node(self._name, "step", item)
-        return self._with(steps=_append(self._config.get("steps"), item))
+        return self._add("steps", "step", item)
 
     def to_ir(self) -> SequenceNode:
-        children = [_ir(s) for s in _items(self._config.get("steps"))]
-        name = self.name if self._config.get("_auto") else self._name
-        return SequenceNode(name, tuple(children))
+        return SequenceNode(self.name, self._children("steps"))
 
 
-class FanOut(Builder):
+class FanOut(_Composite):
     """Branches that run at the same time: ``FanOut("f").branch(a).branch(b)`` or ``a | b``."""
 
     _kind = "FanOut"
-
-    @classmethod
-    def _auto(cls, branches: _Chain | None) -> FanOut:
-        new = cls("fanout")
-        new._config = {"branches": branches, "_auto": True}
-        return new
-
-    @property
-    def name(self) -> str:
-        if self._config.get("_auto"):
-            return composite_name([s.name for s in _items(self._config.get("branches"))], "and")
-        return self._name
+    _members = "branches"
+    _word = "and"
 
     def branch(self, item: Builder | Node) -> FanOut:
         """Add a parallel branch."""
-        item = _as_node(self._name, "branch", item)
-        return self._with(branches=_append(self._config.get("branches"), item))
+        return self._add("branches", "branch", item)
 
     def to_ir(self) -> ParallelNode:
-        children = [_ir(s) for s in _items(self._config.get("branches"))]
-        return ParallelNode(self.name, tuple(children))
+        return ParallelNode(self.name, self._children("branches"))
 
 
 class Loop(Builder):
@@ -341,8 +344,7 @@ class Loop(Builder):
 
     def step(self, item: Builder | Node) -> Loop:
         """Append a step to the body."""
-        item = _as_node(self._name, "step", item)
-        return self._with(steps=_append(self._config.get("steps"), item))
+        return self._add("steps", "step", item)
 
     def max_iterations(self, n: int) -> Loop:
         """Run the body at most ``n`` times."""
@@ -356,9 +358,11 @@ class Loop(Builder):
 
     def to_ir(self) -> LoopNode:
         c = self._config
-        children = tuple(_ir(s) for s in _items(c.get("steps")))
         return LoopNode(
-            self._name, children, max_iterations=c.get("max_iterations"), until=c.get("until")
+            self._name,
+            self._children("steps"),
+            max_iterations=c.get("max_iterations"),
+            until=c.get("until"),
         )
 
 
@@ -403,8 +407,7 @@ class MapOver(Builder):
 
     def step(self, node: Builder | Node) -> MapOver:
         """Append a step to the per-item body."""
-        node = _as_node(self._name, "step", node)
-        return self._with(steps=_append(self._config.get("steps"), node))
+        return self._add("steps", "step", node)
 
     def collect(self, key: str) -> MapOver:
         """Gather this body key from each run (default: the last key the body writes)."""
@@ -420,7 +423,7 @@ class MapOver(Builder):
 
     def to_ir(self) -> MapOverNode:
         c = self._config
-        children = tuple(_ir(s) for s in _items(c.get("steps")))
+        children = self._children("steps")
         collect = c.get("collect")
         if collect is None and children:
             collect = _last_write(SequenceNode(self._name, children))
@@ -505,9 +508,3 @@ class Transform(Builder):
             writes=c.get("writes"),
             timeout=c.get("timeout"),
         )
-
-
-def iter_steps(builder: Builder) -> Iterator[Builder | Node]:
-    """Yield the direct steps or branches of a composite builder."""
-    for key in ("steps", "branches"):
-        yield from _items(builder._config.get(key))

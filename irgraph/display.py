@@ -104,16 +104,16 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
     G = as_graph(G_or_pipeline)
     # Imported here: the core never imports a backend at import time.
     if format == "mermaid":
-        from irgraph.backends import mermaid
+        from irgraph.backends.mermaid import to_mermaid
 
-        return Diagram(format, mermaid.to_mermaid(G, **options))
-    from irgraph.backends import dot
+        return Diagram(format, to_mermaid(G, **options))
+    from irgraph.backends.dot import to_dot, to_png, to_svg
 
     if format == "dot":
-        return Diagram(format, dot.to_dot(G, **options).to_string())
+        return Diagram(format, to_dot(G, **options).to_string())
     if format == "svg":
-        return Diagram(format, dot.to_svg(G, **options))
-    return Diagram(format, dot.to_png(G, **options))
+        return Diagram(format, to_svg(G, **options))
+    return Diagram(format, to_png(G, **options))
 
 
 def _in_notebook() -> bool:
