@@ -62,12 +62,11 @@ class UnknownMethodError(IrgraphError, AttributeError):
 class _Chain:
     """A persistent append-only list: appending shares the old chain instead of copying it."""
 
-    __slots__ = ("item", "prev", "size")
+    __slots__ = ("item", "prev")
 
     def __init__(self, prev: _Chain | None, item: Any) -> None:
         self.prev = prev
         self.item = item
-        self.size: int = 1 + (prev.size if prev else 0)
 
     def items(self) -> list[Any]:
         out: list[Any] = []
@@ -77,10 +76,6 @@ class _Chain:
             link = link.prev
         out.reverse()
         return out
-
-
-def _append(chain: _Chain | None, item: Any) -> _Chain:
-    return _Chain(chain, item)
 
 
 def _items(chain: _Chain | None) -> list[Any]:
@@ -166,7 +161,7 @@ class Builder:
     def _add(self: B, key: str, method: str, item: Any) -> B:
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
         item = _as_node(self._name, method, item)
-        return self._with(**{key: _append(self._config.get(key), item)})
+        return self._with(**{key: _Chain(self._config.get(key), item)})
 
     def _children(self, key: str) -> tuple[Node, ...]:
         return tuple(_ir(item) for item in _items(self._config.get(key)))
@@ -190,7 +185,7 @@ class Builder:
         body = _items(self._config["steps"]) if made_by_operator else [self]
         chain: _Chain | None = None
         for item in body:
-            chain = _append(chain, item)
+            chain = _Chain(chain, item)
         return Loop(f"{self.name}_x{times}")._with(steps=chain, max_iterations=times)
 
     __rmul__ = __mul__
@@ -297,12 +292,12 @@ def _composed(cls: type[C], left: Builder | Node, right: Builder | Node) -> C:
     if isinstance(left, cls) and left._config.get("_auto"):
         chain = left._config[key]
     else:
-        chain = _append(None, left)
+        chain = _Chain(None, left)
     if isinstance(right, cls) and right._config.get("_auto"):
         for item in _items(right._config[key]):
-            chain = _append(chain, item)
+            chain = _Chain(chain, item)
     else:
-        chain = _append(chain, right)
+        chain = _Chain(chain, right)
     return cls._auto(chain)
 
 

@@ -75,6 +75,30 @@ def _mimebundle(node: Any, include: Any = None, exclude: Any = None) -> dict[str
     return _display_hook[0](node, include, exclude)
 
 
+class _Drawn:
+    """What every IR node shares: its inline picture in Jupyter."""
+
+    __slots__ = ()
+    _repr_mimebundle_ = _mimebundle
+
+
+class _Templated(_Drawn):
+    """A node whose reads come from its template (an agent's instruction, a gate's message)."""
+
+    __slots__ = ()
+    template: Template
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Keys the template requires (``{key}``), in order of first use."""
+        return self.template.reads
+
+    @property
+    def optional_reads(self) -> tuple[str, ...]:
+        """Keys the template uses if set (``{key?}``)."""
+        return self.template.optional_reads
+
+
 @attrs.frozen
 class FunctionRef:
     """A function named by import path (``"package.module:qualname"``).
@@ -139,10 +163,8 @@ def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
 
 
 @attrs.frozen
-class AgentNode:
+class AgentNode(_Templated):
     """An LLM call: render ``instruction`` from state, ask the model, store the answer."""
-
-    _repr_mimebundle_ = _mimebundle
 
     name: str = attrs.field(validator=checks.name)
     instruction: str = attrs.field(default="", validator=checks.text)
@@ -156,22 +178,11 @@ class AgentNode:
     def _parse(self) -> Template:
         return parse_template(self.instruction, node=self.name)
 
-    @property
-    def reads(self) -> tuple[str, ...]:
-        """Keys the instruction requires (``{key}``), in order of first use."""
-        return self.template.reads
-
-    @property
-    def optional_reads(self) -> tuple[str, ...]:
-        """Keys the instruction uses if set (``{key?}``)."""
-        return self.template.optional_reads
 
 
 @attrs.frozen
-class TransformNode:
+class TransformNode(_Drawn):
     """A pure Python function of named state keys; its return value is written to ``writes``."""
-
-    _repr_mimebundle_ = _mimebundle
 
     name: str = attrs.field(validator=checks.name)
     fn: FunctionRef = attrs.field(
@@ -191,10 +202,8 @@ class TransformNode:
 
 
 @attrs.frozen
-class GateNode:
+class GateNode(_Templated):
     """A pause for a human: show ``message`` (a template), store the answer in ``writes``."""
-
-    _repr_mimebundle_ = _mimebundle
 
     name: str = attrs.field(validator=checks.name)
     message: str = attrs.field(default="", validator=checks.text)
@@ -206,21 +215,12 @@ class GateNode:
     def _parse(self) -> Template:
         return parse_template(self.message, node=self.name, field="message")
 
-    @property
-    def reads(self) -> tuple[str, ...]:
-        return self.template.reads
-
-    @property
-    def optional_reads(self) -> tuple[str, ...]:
-        return self.template.optional_reads
 
 
 @attrs.frozen
-class SequenceNode:
+class SequenceNode(_Drawn):
     """Children run one after another."""
 
-    _repr_mimebundle_ = _mimebundle
-
     name: str = attrs.field(validator=checks.name)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
@@ -228,11 +228,9 @@ class SequenceNode:
 
 
 @attrs.frozen
-class ParallelNode:
+class ParallelNode(_Drawn):
     """Children run at the same time; none may read or write what a sibling writes."""
 
-    _repr_mimebundle_ = _mimebundle
-
     name: str = attrs.field(validator=checks.name)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
@@ -240,14 +238,12 @@ class ParallelNode:
 
 
 @attrs.frozen
-class LoopNode:
+class LoopNode(_Drawn):
     """The body runs up to ``max_iterations`` times, stopping early once ``until`` holds.
 
     ``until`` is either a state key (stop when its value is truthy) or a :class:`FunctionRef`
     to a predicate of the state.
     """
-
-    _repr_mimebundle_ = _mimebundle
 
     name: str = attrs.field(validator=checks.name)
     children: tuple[Node, ...] = attrs.field(
@@ -267,14 +263,12 @@ class LoopNode:
 
 
 @attrs.frozen
-class MapOverNode:
+class MapOverNode(_Drawn):
     """The body runs once per item of the list in state key ``over`` (concurrently).
 
     Inside the body the item is the key ``item``; the value of ``collect`` after each item's
     run is gathered, in input order, into a list written to ``writes``.
     """
-
-    _repr_mimebundle_ = _mimebundle
 
     name: str = attrs.field(validator=checks.name)
     children: tuple[Node, ...] = attrs.field(
