@@ -225,17 +225,6 @@ async def main(quick: bool) -> None:
     await dataflow_table(quick)
 
 
-class _Sleeper:
-    """A lean provider that answers after a fixed latency."""
-
-    def __init__(self, latency: float) -> None:
-        self.latency = latency
-
-    async def complete(self, request: Any) -> str:
-        await asyncio.sleep(self.latency)
-        return "x"
-
-
 async def dataflow_table(quick: bool) -> None:
     """W5: a sequence of 10 independent 50 ms agents feeding one summariser, on the default
     (control-order) schedule and on ``schedule="dataflow"``; ideal 100 ms."""
@@ -243,7 +232,7 @@ async def dataflow_table(quick: bool) -> None:
     pipeline = sources_then_summary(10)
     times = {}
     for schedule in ("topological", "dataflow"):
-        backend = AsyncioBackend(provider=_Sleeper(0.05), schedule=schedule)
+        backend = AsyncioBackend(provider=LeanProvider(0.05), schedule=schedule)
         runnable = backend.compile(pipeline.to_ir(), inputs=())
         times[schedule] = await best_of(timer_of(lambda r=runnable: r.arun({})), 2 if quick else 5)
     report_dataflow(times)
