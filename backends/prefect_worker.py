@@ -25,14 +25,14 @@ runs is :mod:`irgraph.backends.prefect_runtime`. Neither this module nor those i
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from irgraph.errors import IrgraphError
+from irgraph import checks
+from irgraph.errors import IrgraphError, PipelineError
 from irgraph.ir import Node
 
 from .prefect_codegen import flow_module
@@ -46,53 +46,24 @@ __all__ = ["PrefectWorkerConfig", "generate_flow_code", "_collect_tasks", "Compi
 # Configuration ----------------------------------------------------------------------------
 
 
-def _non_empty_str(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise IrgraphError(
-            f"PrefectWorkerConfig.{attribute.name} must be a non-empty string (got {value!r})."
-        )
-
-
-def _optional_str(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        _non_empty_str(instance, attribute, value)
-
-
-def _whole(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise IrgraphError(
-            f"PrefectWorkerConfig.{attribute.name} must be a whole number >= 0 (got {value!r})."
-        )
-
-
-def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise IrgraphError(
-            f"PrefectWorkerConfig.{attribute.name} must be a number of seconds >= 0 "
-            f"(got {value!r})."
-        )
-
-
 def _provider_spec(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str):
-        raise IrgraphError(f"PrefectWorkerConfig.provider must be a string (got {value!r}).")
+    checks.text(instance, attribute, value)
     name, _, model = value.partition(":")
     looks_secret = value.startswith("sk-") or model.startswith("sk-")
     if looks_secret or name not in ("fake", "openai") or (name == "fake" and model):
-        raise IrgraphError(
+        raise PipelineError(
             f"PrefectWorkerConfig.provider must be a provider spec, 'fake' or 'openai:MODEL' "
             f"(got {'an API key' if looks_secret else repr(value)}). Never put an API key in "
-            "generated code: the worker reads OPENAI_API_KEY from its environment."
+            "generated code: the worker reads OPENAI_API_KEY from its environment.",
+            expected="'fake' or 'openai:MODEL'",
+            got="an API key" if looks_secret else value,
         )
     if name == "openai" and not model.strip():
-        raise IrgraphError(
+        raise PipelineError(
             f"PrefectWorkerConfig.provider {value!r} names no model; write 'openai:MODEL', "
-            "e.g. 'openai:gpt-4o-mini'."
+            "e.g. 'openai:gpt-4o-mini'.",
+            expected="'openai:MODEL'",
+            got=value,
         )
 
 
@@ -112,17 +83,15 @@ class PrefectWorkerConfig:
     run reuse stored answers for the same prompt to the same node.
     """
 
-    flow_name: str = attrs.field(validator=_non_empty_str)
-    work_pool: str = attrs.field(validator=_non_empty_str)
-    task_retries: int = attrs.field(default=0, validator=_whole)
-    flow_retries: int = attrs.field(default=0, validator=_whole)
-    retry_delay_seconds: float = attrs.field(default=0, validator=_seconds)
+    flow_name: str = attrs.field(validator=checks.name)
+    work_pool: str = attrs.field(validator=checks.name)
+    task_retries: int = attrs.field(default=0, validator=checks.count(0))
+    flow_retries: int = attrs.field(default=0, validator=checks.count(0))
+    retry_delay_seconds: float = attrs.field(default=0, validator=checks.seconds(allow_zero=True))
     provider: str = attrs.field(default="fake", validator=_provider_spec)
-    deployment_name: str | None = attrs.field(default=None, validator=_optional_str)
+    deployment_name: str | None = attrs.field(default=None, validator=checks.optional(checks.name))
     result_dir: str | None = attrs.field(default=None, converter=_path_or_none)
-    cache_across_runs: bool = attrs.field(
-        default=False, validator=attrs.validators.instance_of(bool)
-    )
+    cache_across_runs: bool = attrs.field(default=False, validator=checks.flag)
 
     def __attrs_post_init__(self) -> None:
         if self.deployment_name is None:

@@ -116,7 +116,7 @@ def _is_number(value: Any) -> bool:
 name = Check(
     "a non-empty string",
     lambda v: isinstance(v, str) and bool(v.strip()),
-    hint="Pass a short descriptive name, e.g. Agent('researcher').",
+    hint="Pass a short descriptive name, such as 'researcher'.",
 )
 text = Check("a string", lambda v: isinstance(v, str))
 key = Check(

@@ -166,7 +166,7 @@ CATALOG: tuple[BadInput, ...] = (
         'Agent("")',
         PipelineError,
         "non-empty string",
-        "Agent('researcher')",
+        "such as 'researcher'",
     ),
     _row("name-not-str", "builder", "Agent(42)", PipelineError, "got 42 of type int", "Pass a"),
     _row(
