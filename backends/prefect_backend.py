@@ -7,9 +7,9 @@ persisted and cached under a key made of the *run key*, the node id, its positio
 map-overs, a hash of the rendered prompt, and the model. The run key defaults to the flow run
 id, so a flow retry (same run id) reuses completed agents while a fresh run calls the model
 again; passing ``run_key=`` in a new process after a crash resumes where it stopped. Gates
-pause the flow with ``pause_flow_run`` and resume with a human's answer. Transforms run inline.
-Cache keys and gates come from :mod:`irgraph.backends.prefect_runtime`, which generated flow
-code imports too.
+pause the flow and resume with a human's answer, which waits until the run is really paused.
+Transforms run inline. Cache keys and gates come from :mod:`irgraph.backends.prefect_runtime`,
+which generated flow code imports too.
 
 Measured on this machine (``shared/facts/prefect.md``): async tasks awaited concurrently inside
 an async flow are truly parallel (W=100 in ~1 s), while ``.submit()`` and ``.map()`` of async
@@ -21,6 +21,8 @@ parallels, ``map`` for map-over), but the run awaits tasks concurrently.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -35,7 +37,7 @@ from irgraph.run import run_coroutine
 from irgraph.templates import render, template_values
 from irgraph.validate import check_initial_state, checked_graph, required_inputs
 
-from .prefect_runtime import _where, agent_cache_key, pause_key
+from .prefect_runtime import _where, agent_cache_key, pause_key, resume_when_paused, wait_for_answer
 from .scheduler import GateRequest, Scheduler, plan_scopes
 
 if TYPE_CHECKING:
@@ -217,6 +219,7 @@ class _PrefectScheduler(Scheduler):
         run_key: str | None,
         gate_timeout: int,
         on_paused: Callable[[GateRequest, str], Any] | None,
+        answer_gate: Callable[[GateRequest], Any] | None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -224,6 +227,7 @@ class _PrefectScheduler(Scheduler):
         self.run_key = run_key
         self.gate_timeout = gate_timeout
         self.on_paused = on_paused
+        self.answer_gate = answer_gate
 
     async def call(self, request: ModelRequest, path: tuple[tuple[str, int], ...]) -> str:
         key = agent_cache_key(self.run_key, request.node, path, request.prompt, request.model)
@@ -233,8 +237,6 @@ class _PrefectScheduler(Scheduler):
         return result
 
     async def gate(self, step: Any, state: Any, path: tuple[tuple[str, int], ...]) -> Any:
-        from prefect.flow_runs import apause_flow_run
-
         op = step.op
         values = template_values(op.template, state)
         request = GateRequest(step.id, op.name, render(op.template, values), dict(values))
@@ -242,12 +244,36 @@ class _PrefectScheduler(Scheduler):
         key = pause_key(step.id, path)
         if self.on_paused is not None:
             self.on_paused(request, flow_run_id)
-        answer = await apause_flow_run(
-            wait_for_input=str, timeout=self.gate_timeout, poll_interval=1, key=key
-        )
+        answering = None
+        if self.answer_gate is not None:
+            answering = self.answer(request, flow_run_id, key)
+        answer = await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
         if op.writes:
             state[op.writes] = answer
         return answer
+
+    async def answer(self, request: GateRequest, flow_run_id: str, key: str) -> None:
+        """Ask ``on_gate`` in a thread (it may block, or be async), then resume the run with
+        its answer once the run is paused at this gate."""
+        assert self.answer_gate is not None
+        try:
+            value = await asyncio.to_thread(_handler_answer, self.answer_gate, request)
+        except Exception as exc:
+            raise IrgraphError(
+                f"The on_gate handler raised {type(exc).__name__} at gate '{request.node}': {exc}"
+            ) from exc
+        await resume_when_paused(flow_run_id, str(value), key=key, timeout=self.gate_timeout)
+
+
+def _handler_answer(on_gate: Callable[[GateRequest], Any], request: GateRequest) -> Any:
+    value = on_gate(request)
+    if inspect.isawaitable(value):
+        value = asyncio.run(_awaited(value))
+    return value
+
+
+async def _awaited(value: Any) -> Any:
+    return await value
 
 
 def _flow_run_id() -> str:
@@ -258,15 +284,16 @@ def _flow_run_id() -> str:
     return str(context.flow_run.id)
 
 
-def resume_gate(flow_run_id: str, answer: str) -> None:
+def resume_gate(flow_run_id: str, answer: str, *, timeout: float = 60.0) -> None:
     """Resume a flow run paused at a gate, giving the human's answer (from any process that
-    reaches the same Prefect API)."""
+    reaches the same Prefect API).
+
+    ``on_paused`` is called just before the flow pauses, so the run may not be paused yet:
+    this waits up to ``timeout`` seconds until it is, then resumes it. Raises
+    :class:`IrgraphError` if the run has finished or does not pause in time.
+    """
     _import_prefect()
-    from uuid import UUID
-
-    from prefect.flow_runs import resume_flow_run
-
-    resume_flow_run(UUID(flow_run_id), run_input={"value": answer})
+    run_coroutine(resume_when_paused(flow_run_id, answer, timeout=timeout))
 
 
 class PrefectBackend:
@@ -359,7 +386,8 @@ class PrefectRunnable:
         ``run_key`` names the run for caching (default: the flow run id). ``on_paused`` is
         called with the gate request and the flow run id when a gate pauses, so a program
         can resume it with :func:`resume_gate`; ``on_gate`` answers gates automatically
-        (it runs in a thread and resumes the paused flow with its answer).
+        (it runs in a thread; its answer resumes the flow once it is paused, and an error it
+        raises fails the run at the gate).
         """
         current: dict[str, Any] = dict(state or {})
         if not self._needs <= current.keys():
@@ -382,9 +410,6 @@ class PrefectRunnable:
         async def agent(provider: ModelProvider, request: ModelRequest, cache_key: str) -> str:
             return await provider.complete(request)
 
-        paused = on_paused
-        if on_gate is not None:
-            paused = _answering(on_gate, on_paused)
         initial = dict(current)
         outcome: dict[str, Any] = {}
 
@@ -402,7 +427,8 @@ class PrefectRunnable:
                 agent,
                 None if backend.cache_across_runs else key,
                 backend.gate_timeout,
-                paused,
+                on_paused,
+                on_gate,
                 provider=chosen or PlaceholderProvider(),
                 on_event=on_event,
                 on_gate=None,
@@ -436,33 +462,3 @@ class PrefectRunnable:
 
 def _flow_name(name: str) -> str:
     return name if len(name) <= 80 else name[:77] + "..."
-
-
-def _answering(
-    on_gate: Callable[[GateRequest], Any], also: Callable[[GateRequest, str], Any] | None
-) -> Callable[[GateRequest, str], Any]:
-    """Turn an ``on_gate`` handler into a pause hook that resumes the flow with its answer."""
-    import threading
-
-    def hook(request: GateRequest, flow_run_id: str) -> None:
-        if also is not None:
-            also(request, flow_run_id)
-
-        def answer() -> None:
-            import asyncio
-            import inspect
-            import time
-
-            value = on_gate(request)
-            if inspect.isawaitable(value):
-                value = asyncio.run(_awaited(value))
-            time.sleep(0.2)  # let the flow enter its paused state first
-            resume_gate(flow_run_id, str(value))
-
-        threading.Thread(target=answer, name=f"irgraph-gate-{request.node}", daemon=True).start()
-
-    return hook
-
-
-async def _awaited(value: Any) -> Any:
-    return await value

@@ -5,7 +5,14 @@ A generated module (:func:`~irgraph.backends.prefect_worker.generate_flow_code`)
 ``from irgraph.backends.prefect_runtime import ...``, so every flow, generated or in-process,
 shares one tested implementation of prompt rendering (:func:`ask`), transforms, loop
 predicates (:func:`holds`), map-over items (:func:`items_of`, :func:`collected`), the agent
-cache key (:func:`agent_cache_key`) and gates (:func:`gate`, :func:`pause_key`).
+cache key (:func:`agent_cache_key`) and gates.
+
+A gate has two sides. The flow pauses under a key unique to the gate and its loop/map position
+(:func:`pause_key`, :func:`wait_for_answer`); whoever answers resumes it with
+:func:`resume_when_paused`, which first waits until the run really is paused at that gate and
+ready for input. Prefect pauses in two steps (the run's state becomes Paused, then the flow
+saves the schema of the input it waits for), and a resume before either step is refused, so an
+answer that is ready early waits for both instead of being lost.
 
 This module does not import ``prefect`` at import time; the functions that need it do.
 """
@@ -19,14 +26,19 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
+from uuid import UUID
 
+from irgraph.errors import IrgraphError
 from irgraph.ir import FunctionRef, resolve_function
 from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.templates import Template, parse_template, render, template_values
 
 from .scheduler import collected, map_items
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import PrefectClient
 
 __all__ = [
     "State",
@@ -42,10 +54,14 @@ __all__ = [
     "collected",
     "gate",
     "pause_key",
+    "wait_for_answer",
+    "resume_when_paused",
 ]
 
 State: TypeAlias = MutableMapping[str, Any]
 Position: TypeAlias = tuple[tuple[str, int], ...]  # (loop or map-over id, index) pairs
+
+_POLL_SECONDS = 0.05  # how often an answer checks whether its gate has paused yet
 
 
 @functools.cache
@@ -182,15 +198,97 @@ async def gate(
 ) -> str:
     """Pause the flow run until someone resumes it with an answer (a string), e.g.
     :func:`~irgraph.backends.prefect_backend.resume_gate`."""
-    from prefect.flow_runs import apause_flow_run
     from prefect.logging import get_run_logger
 
     template = _template(message)
     text = render(template, template_values(template, state))
     get_run_logger().info("Gate %r waits for an answer: %s", _where(node, path), text)
-    answer: str = await apause_flow_run(
-        wait_for_input=str, timeout=timeout, poll_interval=1, key=pause_key(node, path)
-    )
+    answer = await wait_for_answer(pause_key(node, path), timeout=timeout)
     if writes is not None:
         state[writes] = answer
     return answer
+
+
+async def wait_for_answer(
+    key: str, *, timeout: int, answering: Awaitable[None] | None = None
+) -> str:
+    """Pause the current flow run under ``key`` until it is resumed with an answer (a
+    string) and return the answer; ``FlowPauseTimeout`` after ``timeout`` seconds.
+
+    ``answering``, if given, runs meanwhile and is what resumes the run (it ends with
+    :func:`resume_when_paused`): if it fails, the pause ends with its error at once instead
+    of waiting out the timeout; if the pause ends first, it is cancelled.
+    """
+    from prefect.flow_runs import apause_flow_run
+
+    pausing = apause_flow_run(wait_for_input=str, timeout=timeout, poll_interval=1, key=key)
+    if answering is None:
+        answer: str = await pausing
+        return answer
+    waiting = asyncio.ensure_future(pausing)
+    resuming = asyncio.ensure_future(answering)
+    try:
+        await asyncio.wait((waiting, resuming), return_when=asyncio.FIRST_COMPLETED)
+        if resuming.done() and not resuming.cancelled():
+            failure = resuming.exception()
+            if failure is not None:
+                raise failure
+        answer = await waiting
+        return answer
+    finally:
+        for task in (waiting, resuming):
+            task.cancel()
+        await asyncio.gather(waiting, resuming, return_exceptions=True)
+
+
+async def resume_when_paused(
+    flow_run_id: str, answer: str, *, key: str | None = None, timeout: float
+) -> None:
+    """Resume a flow run paused at a gate (the one paused under ``key``, if given) with
+    ``answer``, first waiting up to ``timeout`` seconds until it is paused there and ready
+    for its input. Raises :class:`IrgraphError` if the run finishes, or does not pause in
+    time, and Prefect's error if it refuses the resume."""
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import aresume_flow_run
+
+    run_id = UUID(flow_run_id)
+    at = f"gate {key!r}" if key is not None else "a gate"
+    async with get_client() as client:
+        try:
+            async with asyncio.timeout(timeout):
+                while not await _ready_for_answer(client, run_id, key):
+                    await asyncio.sleep(_POLL_SECONDS)
+        except TimeoutError:
+            raise IrgraphError(
+                f"Flow run {flow_run_id} did not pause at {at} within {timeout:g} s, so the "
+                "answer was not given; check that the run reaches the gate, or wait longer."
+            ) from None
+    await aresume_flow_run(run_id, run_input={"value": answer})
+
+
+async def _ready_for_answer(client: PrefectClient, run_id: UUID, key: str | None) -> bool:
+    """Whether the run is paused (at ``key``) and has saved the schema of the input it
+    waits for: the server refuses a resume until both hold."""
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    state = (await client.read_flow_run(run_id)).state
+    if state is None:
+        return False
+    if state.is_final():
+        raise IrgraphError(
+            f"Flow run {run_id} is {state.type.value}, so it waits at no gate; an answer "
+            "can only resume a run that is paused at a gate."
+        )
+    details = state.state_details
+    if not state.is_paused() or (key is not None and details.pause_key != key):
+        return False
+    keyset = details.run_input_keyset
+    if not keyset:
+        return True
+    try:
+        await client.read_flow_run_input(run_id, keyset["schema"])
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return False
+        raise
+    return True

@@ -18,6 +18,7 @@ from irgraph import Agent, FanOut, Gate, MapOver, RunError, Transform, run
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.prefect_backend import PrefectBackend, PrefectRunnable, resume_gate
 from irgraph.backends.prefect_runtime import agent_cache_key
+from irgraph.errors import IrgraphError
 from irgraph.testing import FakeProvider
 from tests.support.pipelines import research, split_words
 from tests.support.prefect_env import ensure_prefect_test_env, subprocess_env
@@ -173,14 +174,9 @@ def test_failure_is_a_run_error_naming_the_node_with_completed_state():
 
 
 def test_gate_pauses_the_flow_and_a_handler_resumes_it():
-    pipeline = (
-        Agent("draft").instruct("d").writes("draft")
-        >> Gate("approve", "Approve {draft}?").writes("approval")
-        >> Agent("publish").instruct("Publish if {approval}.").writes("done")
-    )
     seen = []
     result = run(
-        pipeline,
+        APPROVAL,
         backend=PrefectBackend(provider=FakeProvider()),
         on_gate=lambda request: seen.append(request.message) or "approved",
     )
@@ -201,6 +197,64 @@ def test_gate_can_be_resumed_from_another_thread_with_resume_gate():
 
     result = run(pipeline, backend=PrefectBackend(provider=FakeProvider()), on_paused=on_paused)
     assert result.state["answer"] == "yes"
+
+
+APPROVAL = (
+    Agent("draft").instruct("d").writes("draft")
+    >> Gate("approve", "Approve {draft}?").writes("approval")
+    >> Agent("publish").instruct("Publish if {approval}.").writes("done")
+)
+
+
+@pytest.fixture
+def slow_to_pause(monkeypatch):
+    """Every gate takes a second to reach its pause, as on a loaded machine: an answer that
+    is ready sooner must wait for the pause instead of being lost."""
+    import prefect.flow_runs
+
+    real = prefect.flow_runs.apause_flow_run
+
+    async def late(*args, **kwargs):
+        await asyncio.sleep(1.0)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(prefect.flow_runs, "apause_flow_run", late)
+
+
+def test_an_answer_ready_before_the_flow_pauses_still_resumes_it(slow_to_pause):
+    # gate_timeout bounds a regression: the lost answer used to leave the flow paused.
+    backend = PrefectBackend(provider=FakeProvider(), gate_timeout=30)
+    result = run(APPROVAL, backend=backend, on_gate=lambda request: "approved")
+    assert result.state["done"] == "<publish: Publish if approved.>"
+
+
+def test_resume_gate_called_before_the_pause_waits_for_it(slow_to_pause):
+    pipeline = Gate("ok", "Go?").writes("answer") >> Agent("after").instruct("{answer}")
+
+    def on_paused(request, flow_run_id):
+        threading.Thread(target=resume_gate, args=(flow_run_id, "yes"), daemon=True).start()
+
+    backend = PrefectBackend(provider=FakeProvider(), gate_timeout=30)
+    result = run(pipeline, backend=backend, on_paused=on_paused)
+    assert result.state["answer"] == "yes"
+
+
+def test_an_on_gate_handler_that_raises_fails_the_run_naming_the_gate():
+    def no_reviewer(request):
+        raise LookupError("no reviewer on duty")
+
+    backend = PrefectBackend(provider=FakeProvider(), gate_timeout=30)
+    with pytest.raises(RunError) as info:
+        run(APPROVAL, backend=backend, on_gate=no_reviewer)
+    assert info.value.node == "approve"
+    assert "no reviewer on duty" in str(info.value)
+    assert info.value.completed == ["draft"]
+
+
+def test_resume_gate_on_a_finished_run_says_there_is_nothing_to_answer():
+    result = run(research, backend=PrefectBackend(provider=FakeProvider()), state={"topic": "t"})
+    with pytest.raises(IrgraphError, match="COMPLETED"):
+        resume_gate(result.run_id, "late", timeout=30)
 
 
 def test_cache_key_separates_runs_nodes_positions_prompts_and_models():

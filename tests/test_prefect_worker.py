@@ -506,8 +506,7 @@ DRIVER = textwrap.dedent(
         FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
     )
     from prefect.client.schemas.sorting import FlowRunSort
-    from prefect.flow_runs import aresume_flow_run
-    from irgraph.backends.prefect_runtime import model_provider
+    from irgraph.backends.prefect_runtime import model_provider, resume_when_paused
 
     def load(path, name):
         spec = importlib.util.spec_from_file_location(name, path)
@@ -534,7 +533,8 @@ DRIVER = textwrap.dedent(
             for n in range(count):
                 while not (runs := await client.read_flow_runs(**query)):
                     await asyncio.sleep(0.1)
-                await aresume_flow_run(runs[0].id, run_input={"value": f"yes {n}"})
+                # paused is not yet ready: it waits until the flow has saved its input schema
+                await resume_when_paused(str(runs[0].id), f"yes {n}", timeout=60)
 
     async def gated_run():
         final, _ = await asyncio.gather(gated.gated_flow(state=state), answer(2))
