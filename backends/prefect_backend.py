@@ -27,18 +27,19 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from irgraph import checks
 from irgraph.compile import EngineCapabilities
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.events import RunResult
-from irgraph.graph import KIND
-from irgraph.ir import AgentNode, LoopNode, MapOverNode, Node, ParallelNode, SequenceNode
+from irgraph.ir import Node
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.run import run_coroutine
 from irgraph.templates import render, template_values
-from irgraph.validate import check_initial_state, checked_graph, required_inputs
+from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .prefect_runtime import _where, agent_cache_key, pause_key, resume_when_paused, wait_for_answer
-from .scheduler import GateRequest, Scheduler, plan_scopes
+from .prefect_worker import build_plan
+from .scheduler import LIMIT, GateRequest, Scheduler, check_run_options, plan_scopes
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -46,23 +47,11 @@ if TYPE_CHECKING:
 __all__ = [
     "PrefectBackend",
     "PrefectRunnable",
-    "build_plan",
-    "agent_cache_key",
     "lean_prefect_settings",
     "resume_gate",
     "check_prefect_api",
     "PrefectUnavailableError",
-    "PREFECT_TYPES",
 ]
-
-PREFECT_TYPES: dict[type[Any], str] = {
-    AgentNode: "task",
-    SequenceNode: "flow",
-    ParallelNode: "flow",
-    LoopNode: "flow",
-    MapOverNode: "map",
-}
-_OTHER_TYPES = {"transform": "inline", "gate": "pause"}
 
 # the server services a local run does not need
 _LEAN_SERVICES = """CANCELLATION_CLEANUP DB_VACUUM EVENT_PERSISTER EVENT_LOGGER FOREMAN LATE_RUNS
@@ -122,85 +111,6 @@ def _import_prefect() -> Any:
     except ImportError as exc:
         raise MissingExtraError("prefect", "prefect", "The Prefect backend") from exc
     return prefect
-
-
-# The plan ---------------------------------------------------------------------------------
-
-
-def build_plan(ir: Node, G: nx.DiGraph) -> list[dict[str, Any]]:
-    """One dict per node, composites included, in topological (reading) order.
-
-    Each entry has ``id``, ``node_type`` (IR class), ``name``, ``prefect_type`` (``task``,
-    ``flow``, ``inline``, ``pause``, ``map``), ``model``, ``max_iterations``, ``reads``,
-    ``writes``, ``depends_on`` and ``parent`` (the enclosing composite's id).
-    """
-    graph_ids = iter(G.nodes)
-    used = set(G.nodes)
-    plan: list[dict[str, Any]] = []
-
-    def composite_id(name: str) -> str:
-        candidate, n = name, 1
-        while candidate in used:
-            n += 1
-            candidate = f"{name}#{n}"
-        used.add(candidate)
-        return candidate
-
-    def visit(node: Node, parent: str | None) -> list[str]:
-        if isinstance(node, (SequenceNode, ParallelNode)):
-            nid = composite_id(node.name)
-            entry = _entry(nid, node, parent, PREFECT_TYPES[type(node)])
-            plan.append(entry)
-            members: list[str] = []
-            for child in node.children:
-                members += visit(child, nid)
-            entry["children"] = [c.name for c in node.children]
-            entry["depends_on"] = (
-                sorted({p for m in members[:1] for p in G.pred[m]})
-                if (members and members[0] in G)
-                else []
-            )
-            return members
-        nid = next(graph_ids)
-        data = G.nodes[nid]
-        kind = data["kind"]
-        prefect_type = PREFECT_TYPES.get(type(node)) or _OTHER_TYPES[kind]
-        entry = _entry(nid, node, parent, prefect_type)
-        entry["reads"] = sorted(
-            {
-                *data.get("reads", ()),
-                *data.get("optional_reads", ()),
-                *data.get("body_reads", ()),
-                *data.get("body_optional_reads", ()),
-            }
-        )
-        entry["writes"] = list(data.get("writes", ()))
-        entry["depends_on"] = list(G.pred[nid])
-        plan.append(entry)
-        if isinstance(node, (LoopNode, MapOverNode)):
-            entry["children"] = [c.name for c in node.children]
-            for child in node.children:
-                visit(child, nid)
-        return [nid]
-
-    visit(ir, None)
-    return plan
-
-
-def _entry(nid: str, node: Node, parent: str | None, prefect_type: str) -> dict[str, Any]:
-    return {
-        "id": nid,
-        "node_type": type(node).__name__,
-        "kind": KIND[type(node)],
-        "name": node.name,
-        "prefect_type": prefect_type,
-        "model": getattr(node, "model", None),
-        "max_iterations": getattr(node, "max_iterations", None),
-        "reads": [],
-        "writes": [],
-        "depends_on": [],
-        "parent": parent,
-    }
 
 
 # Running ----------------------------------------------------------------------------------
@@ -328,9 +238,15 @@ class PrefectBackend:
         gate_timeout: int = 3600,
         max_concurrency: int | None = None,
     ) -> None:
-        for label, value in (("task_retries", task_retries), ("flow_retries", flow_retries)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise IrgraphError(f"{label} must be a whole number >= 0 (got {value!r}).")
+        for label, value, rule in (
+            ("task_retries", task_retries, checks.count(0)),
+            ("flow_retries", flow_retries, checks.count(0)),
+            ("retry_delay_seconds", retry_delay_seconds, checks.seconds(allow_zero=True)),
+            ("cache_across_runs", cache_across_runs, checks.flag),
+            ("gate_timeout", gate_timeout, checks.count()),
+            ("max_concurrency", max_concurrency, LIMIT),
+        ):
+            rule.check(value, f"PrefectBackend's {label}")
         self.work_pool = work_pool
         self.provider = provider
         self.task_retries = task_retries
@@ -389,16 +305,19 @@ class PrefectRunnable:
         (it runs in a thread; its answer resumes the flow once it is paused, and an error it
         raises fails the run at the gate).
         """
-        current: dict[str, Any] = dict(state or {})
-        if not self._needs <= current.keys():
-            check_initial_state(self.graph, current.keys(), self._needs)
+        backend = self.backend
+        current = initial_state(self.graph, state, self._needs)
+        chosen = backend.provider if provider is None else provider
+        if max_concurrency is None:
+            max_concurrency = backend.max_concurrency
+        provider_or_placeholder = PlaceholderProvider() if chosen is None else chosen
+        check_run_options(provider_or_placeholder, on_event, on_gate, max_concurrency, timeout)
+        checks.optional(checks.function).check(on_paused, "the run option on_paused")
+        checks.optional(checks.text).check(run_key, "the run option run_key")
         _import_prefect()
         from prefect import flow, task
 
         await check_prefect_api()
-
-        backend = self.backend
-        chosen = provider or backend.provider
 
         @task(
             persist_result=True,
@@ -429,10 +348,10 @@ class PrefectRunnable:
                 backend.gate_timeout,
                 on_paused,
                 on_gate,
-                provider=chosen or PlaceholderProvider(),
+                provider=provider_or_placeholder,
                 on_event=on_event,
                 on_gate=None,
-                max_concurrency=max_concurrency or backend.max_concurrency,
+                max_concurrency=max_concurrency,
                 timeout=timeout,
                 chunks=False,
             )

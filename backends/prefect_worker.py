@@ -17,8 +17,9 @@ names made from pipeline names are sanitized and numbered, so any name, instruct
 key produces valid code whose literals equal the input. The same pipeline and configuration
 always give byte-identical code.
 
-This module is the contract face: the configuration, the plan's task list and the entry
-point. The generator is :mod:`irgraph.backends.prefect_codegen`; what the generated module
+This module is the contract face: the configuration, the plan (how each node maps onto
+Prefect, which :class:`PrefectRunnable` shows as ``node_plan``) and its task list, and the
+entry point. The generator is :mod:`irgraph.backends.prefect_codegen`; what the generated module
 runs is :mod:`irgraph.backends.prefect_runtime`. Neither this module nor those import
 ``prefect``; the generated module does.
 """
@@ -33,14 +34,32 @@ import attrs
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError
-from irgraph.ir import Node
+from irgraph.graph import KIND
+from irgraph.ir import AgentNode, LoopNode, MapOverNode, Node, ParallelNode, SequenceNode
 
 from .prefect_codegen import flow_module
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["PrefectWorkerConfig", "generate_flow_code", "_collect_tasks", "CompiledPipeline"]
+__all__ = [
+    "PrefectWorkerConfig",
+    "generate_flow_code",
+    "_collect_tasks",
+    "build_plan",
+    "PREFECT_TYPES",
+    "CompiledPipeline",
+]
+
+
+PREFECT_TYPES: dict[type[Any], str] = {
+    AgentNode: "task",
+    SequenceNode: "flow",
+    ParallelNode: "flow",
+    LoopNode: "flow",
+    MapOverNode: "map",
+}
+_OTHER_TYPES = {"transform": "inline", "gate": "pause"}
 
 
 # Configuration ----------------------------------------------------------------------------
@@ -99,6 +118,82 @@ class PrefectWorkerConfig:
 
 
 # The plan ---------------------------------------------------------------------------------
+
+
+def build_plan(ir: Node, G: nx.DiGraph) -> list[dict[str, Any]]:
+    """One dict per node, composites included, in topological (reading) order.
+
+    Each entry has ``id``, ``node_type`` (IR class), ``name``, ``prefect_type`` (``task``,
+    ``flow``, ``inline``, ``pause``, ``map``), ``model``, ``max_iterations``, ``reads``,
+    ``writes``, ``depends_on`` and ``parent`` (the enclosing composite's id).
+    """
+    graph_ids = iter(G.nodes)
+    used = set(G.nodes)
+    plan: list[dict[str, Any]] = []
+
+    def composite_id(name: str) -> str:
+        candidate, n = name, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{name}#{n}"
+        used.add(candidate)
+        return candidate
+
+    def visit(node: Node, parent: str | None) -> list[str]:
+        if isinstance(node, (SequenceNode, ParallelNode)):
+            nid = composite_id(node.name)
+            entry = _entry(nid, node, parent, PREFECT_TYPES[type(node)])
+            plan.append(entry)
+            members: list[str] = []
+            for child in node.children:
+                members += visit(child, nid)
+            entry["children"] = [c.name for c in node.children]
+            entry["depends_on"] = (
+                sorted({p for m in members[:1] for p in G.pred[m]})
+                if (members and members[0] in G)
+                else []
+            )
+            return members
+        nid = next(graph_ids)
+        data = G.nodes[nid]
+        kind = data["kind"]
+        prefect_type = PREFECT_TYPES.get(type(node)) or _OTHER_TYPES[kind]
+        entry = _entry(nid, node, parent, prefect_type)
+        entry["reads"] = sorted(
+            {
+                *data.get("reads", ()),
+                *data.get("optional_reads", ()),
+                *data.get("body_reads", ()),
+                *data.get("body_optional_reads", ()),
+            }
+        )
+        entry["writes"] = list(data.get("writes", ()))
+        entry["depends_on"] = list(G.pred[nid])
+        plan.append(entry)
+        if isinstance(node, (LoopNode, MapOverNode)):
+            entry["children"] = [c.name for c in node.children]
+            for child in node.children:
+                visit(child, nid)
+        return [nid]
+
+    visit(ir, None)
+    return plan
+
+
+def _entry(nid: str, node: Node, parent: str | None, prefect_type: str) -> dict[str, Any]:
+    return {
+        "id": nid,
+        "node_type": type(node).__name__,
+        "kind": KIND[type(node)],
+        "name": node.name,
+        "prefect_type": prefect_type,
+        "model": getattr(node, "model", None),
+        "max_iterations": getattr(node, "max_iterations", None),
+        "reads": [],
+        "writes": [],
+        "depends_on": [],
+        "parent": parent,
+    }
 
 
 def _collect_tasks(plan: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

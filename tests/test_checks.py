@@ -150,3 +150,41 @@ def test_a_fake_provider_latency_is_a_finite_number_of_seconds(bad):
     with pytest.raises(PipelineError, match="FakeProvider's latency.*finite number of seconds"):
         FakeProvider(latency=bad)
     assert FakeProvider(latency=0).latency == 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"task_retries": -1},
+        {"flow_retries": 1.5},
+        {"retry_delay_seconds": math.nan},
+        {"gate_timeout": 0},
+        {"max_concurrency": 0},
+        {"cache_across_runs": "yes"},
+    ],
+)
+def test_prefect_backend_settings_follow_the_same_rules(options):
+    from irgraph.backends.prefect_backend import PrefectBackend
+
+    with pytest.raises(PipelineError, match="PrefectBackend's .* must be"):
+        PrefectBackend(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "state", "match"),
+    [
+        ({"max_concurrency": 0}, {"topic": "owls"}, "The run option max_concurrency"),
+        ({"timeout": math.inf}, {"topic": "owls"}, "The run option timeout"),
+        ({"on_gate": "yes"}, {"topic": "owls"}, "The run option on_gate"),
+        ({"run_key": 7}, {"topic": "owls"}, "The run option run_key"),
+        ({}, 5, "state must be a mapping"),
+        ({}, {}, "no step before it writes 'topic'"),
+    ],
+)
+def test_prefect_runs_refuse_bad_options_and_state_before_prefect_starts(options, state, match):
+    """The same refusals as asyncio, raised before a flow (or a server) starts."""
+    from irgraph.backends.prefect_backend import PrefectBackend
+
+    backend = PrefectBackend(provider=FakeProvider(), max_concurrency=2)
+    with pytest.raises(PipelineError, match=match):
+        run(WRITER, backend=backend, state=state, **options)

@@ -12,8 +12,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 460
 # Over the limit, knowingly (see the layout issue's closing note): the seven builder classes
-# share one persistent-chain base and split badly; the strategies are one recursive generator.
-OVER_THE_LIMIT = {"irgraph.builder": 520, "irgraph.testing.strategies": 480}
+# share one persistent-chain base and split badly; the strategies are one recursive generator;
+# a fifth of the code generator is the literal text of the generated module.
+OVER_THE_LIMIT = {
+    "irgraph.builder": 520,
+    "irgraph.testing.strategies": 480,
+    "irgraph.backends.prefect_codegen": 490,
+}
 
 
 def _modules() -> dict[str, Path]:
