@@ -311,7 +311,7 @@ class _Generator:
         index = self._next()
         nid = next(self.ids)
         name = _identifier("map_over", index, nid)
-        self.uses.update(("map", "items_of", "collected"))
+        self.uses.update(("map", "map_items", "collected"))
         body: list[str] = []
         for child in node.children:
             body += self.statements(child, "scope", "here")
@@ -329,7 +329,7 @@ class _Generator:
                 ]
             ),
         ]
-        lines = [f"items = items_of(state, {_lit(node.over)}, {_lit(nid)})"]
+        lines = [f"items = map_items(state, {_lit(node.over)}, {_lit(nid)})"]
         if node.max_concurrency:
             lines.append(f"limit = asyncio.Semaphore({_lit(node.max_concurrency)})")
         lines += ["", *one, ""]
@@ -437,7 +437,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     names = ["Position", "agent_cache_key_fn", "agent_run_name", "ask"]
     if gen.functions:
         names.append("State")
-    names += sorted(uses & {"collected", "gate", "holds", "items_of", "transform"})
+    names += sorted(uses & {"collected", "gate", "holds", "map_items", "transform"})
     names = sorted([*names, "model_provider"])
     imports += [
         "from irgraph.backends.prefect_runtime import (",

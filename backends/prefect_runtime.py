@@ -4,7 +4,7 @@ in-process backend (:mod:`irgraph.backends.prefect_backend`).
 A generated module (:func:`~irgraph.backends.prefect_worker.generate_flow_code`) does
 ``from irgraph.backends.prefect_runtime import ...``, so every flow, generated or in-process,
 shares one tested implementation of prompt rendering (:func:`ask`), transforms, loop
-predicates (:func:`holds`), map-over items (:func:`items_of`, :func:`collected`), the agent
+predicates (:func:`holds`), map-over items (:func:`map_items`, :func:`collected`), the agent
 cache key (:func:`agent_cache_key`) and gates.
 
 A gate has two sides. The flow pauses under a key unique to the gate and its loop/map position
@@ -50,7 +50,7 @@ __all__ = [
     "ask",
     "transform",
     "holds",
-    "items_of",
+    "map_items",
     "collected",
     "gate",
     "pause_key",
@@ -171,9 +171,6 @@ async def transform(
 def holds(predicate: str, state: State) -> bool:
     """Whether a loop's stop predicate (an import path) holds for the state."""
     return bool(_imported(predicate)(MappingProxyType(state)))
-
-
-items_of = map_items  # the name generated code uses
 
 
 # Gates ------------------------------------------------------------------------------------

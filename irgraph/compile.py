@@ -9,13 +9,13 @@ is named here, before anything runs.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
 from irgraph.errors import IrgraphError, did_you_mean
+from irgraph.ir.nodes import FunctionRef, resolve_function
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -137,8 +137,9 @@ def get_backend(backend: str | Any, **options: Any) -> Any:
             "backends register through the 'irgraph.backends' entry-point group."
         )
     if isinstance(factory, str):
-        module_name, _, attr = factory.partition(":")
-        factory = getattr(importlib.import_module(module_name), attr)
+        # Built-ins are named by import path like entry points, so the core never imports a
+        # backend until one is asked for.
+        factory = resolve_function(FunctionRef(factory))
     return factory(**options)
 
 

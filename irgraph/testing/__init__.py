@@ -35,8 +35,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    # Imported on first use: strategies imports hypothesis, which plain test helpers don't need.
     if name == "strategies":
-        import importlib
+        import irgraph.testing.strategies as strategies
 
-        return importlib.import_module("irgraph.testing.strategies")
+        return strategies
     raise AttributeError(f"module 'irgraph.testing' has no attribute {name!r}")
