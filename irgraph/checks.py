@@ -79,6 +79,8 @@ class Check:
     expected: str
     test: Callable[[Any], bool]
     hint: str | None = None
+    #: Whether the value is a state key, so a refusal also names it as the error's ``key``.
+    about_keys: bool = False
 
     def check(self, value: T, where: str, *, node: str | None = None) -> T:
         """Return ``value`` if it passes; else raise naming ``where`` (a noun phrase)."""
@@ -92,7 +94,7 @@ class Check:
         return PipelineError(
             message,
             node=node,
-            key=value if isinstance(value, str) and self is key else None,
+            key=value if isinstance(value, str) and self.about_keys else None,
             hint=self.hint,
             expected=self.expected,
             got=value,
@@ -123,6 +125,7 @@ key = Check(
     "a state key (ASCII letters, digits and underscores, not starting with a digit)",
     is_key,
     hint="Use a key such as 'findings' or 'draft_v2'.",
+    about_keys=True,
 )
 keys = Check(
     "a list of state keys (ASCII letters, digits and underscores, not starting with a digit)",
@@ -159,7 +162,9 @@ def seconds(*, allow_zero: bool = False) -> Check:
 
 def optional(rule: Check) -> Check:
     """``rule``, or ``None``."""
-    return Check(f"{rule.expected}, or None", lambda v: v is None or rule.test(v), rule.hint)
+    return attrs.evolve(
+        rule, expected=f"{rule.expected}, or None", test=lambda v: v is None or rule.test(v)
+    )
 
 
 def one_of(*choices: Any) -> Check:
@@ -187,7 +192,7 @@ def input_keys(value: Any, where: str = "inputs") -> frozenset[str]:
             expected="a state key or a collection of state keys",
             got=value,
         )
-    found = frozenset(value)
-    for item in sorted(found, key=repr):
+    items = list(value)
+    for item in items:
         key.check(item, f"the declared input {item!r} in {where}")
-    return found
+    return frozenset(items)

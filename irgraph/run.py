@@ -16,6 +16,7 @@ import threading
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
+from irgraph import checks
 from irgraph.compile import Runnable, get_backend
 from irgraph.errors import IrgraphError, did_you_mean
 from irgraph.events import RunResult
@@ -27,11 +28,14 @@ __all__ = ["run", "arun", "run_coroutine"]
 T = TypeVar("T")
 
 
-def _compiled(pipeline: Any, backend: Any, options: Mapping[str, Any]) -> Runnable:
+def _compiled(pipeline: Any, backend: Any, state: Any, options: Mapping[str, Any]) -> Runnable:
     """Compile ``pipeline`` for ``backend`` and check the options against what its runnable
-    takes. The initial state is the runnable's to check, once, when it runs."""
+    takes. The state's keys are the inputs, so one error lists every problem; the state itself
+    is the runnable's to check when it runs."""
     engine = get_backend(backend)
-    runnable: Runnable = engine.compile(root_of(pipeline))
+    # A key no template can read is refused by the runnable, with the state, not here.
+    inputs = tuple(filter(checks.is_key, state)) if isinstance(state, Mapping) else None
+    runnable: Runnable = engine.compile(root_of(pipeline), inputs=inputs)
     _check_options(runnable, getattr(engine, "name", type(engine).__name__), options)
     return runnable
 
@@ -69,7 +73,7 @@ async def arun(
     instance's own provider. ``options`` go to the runnable (``on_event``, ``on_gate``,
     ``max_concurrency``, ``timeout``, ...).
     """
-    runnable = _compiled(pipeline, backend, options)
+    runnable = _compiled(pipeline, backend, state, options)
     return await runnable.arun(state, provider=provider, **options)
 
 
@@ -82,7 +86,7 @@ def run(
     **options: Any,
 ) -> RunResult:
     """The blocking twin of :func:`arun` (also usable inside Jupyter's running loop)."""
-    runnable = _compiled(pipeline, backend, options)
+    runnable = _compiled(pipeline, backend, state, options)
     return run_coroutine(runnable.arun(state, provider=provider, **options))
 
 

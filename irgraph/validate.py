@@ -142,6 +142,8 @@ def initial_state(
             hint="Pass e.g. state={'topic': 'owls'}.",
         )
     current = dict(state or {})
+    for key in current:
+        checks.key.check(key, f"the key {key!r} of the initial state")
     needs = required_inputs(G) if needs is None else needs
     if not needs <= current.keys():
         check_initial_state(G, current.keys(), needs)

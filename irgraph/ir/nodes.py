@@ -179,7 +179,6 @@ class AgentNode(_Templated):
         return parse_template(self.instruction, node=self.name)
 
 
-
 @attrs.frozen
 class TransformNode(_Drawn):
     """A pure Python function of named state keys; its return value is written to ``writes``."""
@@ -214,7 +213,6 @@ class GateNode(_Templated):
     @template.default
     def _parse(self) -> Template:
         return parse_template(self.message, node=self.name, field="message")
-
 
 
 @attrs.frozen
