@@ -13,7 +13,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("dev", max_examples=50, deadline=1000)
+# No deadline in either profile: a deadline is a timed assertion, and on a loaded two-core
+# machine Graphviz and pydot alone take longer than one; speed is measured in bench/.
+settings.register_profile("dev", max_examples=50, deadline=None)
 settings.register_profile(
     "ci",
     max_examples=100,
