@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
 from irgraph.errors import IrgraphError
-from irgraph.ir import FunctionRef, resolve_function
+from irgraph.ir import FunctionRef, resolve_function, transform_arguments
 from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.templates import Template, parse_template, render, template_values
@@ -160,7 +160,8 @@ async def transform(
     """Call a transform's function (an import path) with the keys it reads; store the result."""
     fn = _imported(function)
     async with asyncio.timeout(timeout):
-        value = fn(**{key: state[key] for key in reads})
+        args, kwargs = transform_arguments(fn, reads, state)
+        value = fn(*args, **kwargs)
         if inspect.isawaitable(value):
             value = await value
     if writes is not None:

@@ -32,7 +32,7 @@ import attrs
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import Event, RunResult, TraceLog
-from irgraph.ir import FunctionRef, Node, resolve_function
+from irgraph.ir import FunctionRef, Node, resolve_function, transform_arguments
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.templates import render, template_values
 
@@ -419,7 +419,8 @@ class Scheduler:
         op = step.op
         if step.fn is None:
             step.fn = resolve_function(op.fn)
-        value = step.fn(**{key: state[key] for key in op.reads})
+        args, kwargs = transform_arguments(step.fn, op.reads, state)
+        value = step.fn(*args, **kwargs)
         if inspect.isawaitable(value):
             value = await value
         if op.writes:

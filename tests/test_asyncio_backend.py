@@ -24,6 +24,7 @@ from irgraph import (
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.scheduler import GateRequest
 from irgraph.testing import FakeProvider
+from irgraph.testing.reference import interpret
 from tests.support.pipelines import research, split_words, stop_when_done
 
 SEEDS = Path(__file__).parent / "seeds"
@@ -194,6 +195,34 @@ def test_transform_gets_read_keys_as_keywords_and_may_be_async():
     ).writes("loud")
     result = run(pipeline, provider=FakeProvider())
     assert result.state["loud"] == "<A: HI>"
+
+
+def join_fields(title, body):
+    return f"{title}: {body}"
+
+
+def fields(**values):
+    return sorted(values.items())
+
+
+@pytest.mark.parametrize(
+    ("transform", "expected"),
+    [
+        # str.strip takes no keyword arguments: the old convention, fn(findings=...), failed.
+        (Transform("clean", str.strip).reads("findings"), "x y"),
+        (Transform("shout", lambda text: text.upper()).reads("findings"), "  X Y "),
+        (Transform("size", len).reads("findings"), 6),
+        (Transform("join", join_fields).reads("body", "title"), "T: B"),
+        (Transform("fields", fields).reads("title", "body"), [("body", "B"), ("title", "T")]),
+    ],
+    ids=["str.strip", "lambda", "len", "keywords", "kwargs"],
+)
+def test_a_transform_is_called_the_same_way_by_the_backend_and_the_reference(transform, expected):
+    pipeline = transform.writes("out")
+    state = {"findings": "  x y ", "title": "T", "body": "B"}
+    assert run(pipeline, provider=FakeProvider(), state=state).state["out"] == expected
+    reference = asyncio.run(interpret(pipeline.to_ir(), FakeProvider(), dict(state)))
+    assert reference.state["out"] == expected
 
 
 def test_gate_calls_sync_or_async_handler_and_fails_clearly_without_one():

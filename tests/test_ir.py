@@ -21,6 +21,8 @@ from irgraph.ir import (
     from_json,
     resolve_function,
     to_json,
+    transform_arguments,
+    transform_call_problem,
 )
 from irgraph.testing.strategies import join_values, make_list, stop_after_first
 
@@ -280,3 +282,105 @@ def test_malformed_json_raises_pipeline_error_with_the_json_path(text, expected)
     with pytest.raises(PipelineError) as info:
         from_json(text)
     assert expected in str(info.value)
+
+
+def keywords_only(a, b):
+    return a + b
+
+
+def text_and_count(text, n=3):
+    return text[:n]
+
+
+def anything(**values):
+    return values
+
+
+class Unhashable:
+    __eq__ = object.__eq__
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self, text):
+        return text
+
+
+@pytest.mark.parametrize(
+    ("fn", "reads", "expected"),
+    [
+        (str.strip, ("findings",), (("v",), {})),
+        (len, ("items",), (("v",), {})),
+        (lambda text: text, ("findings",), (("v",), {})),
+        (lambda text: text, ("text",), (("v",), {})),
+        (int, ("count",), (("v",), {})),  # no readable signature
+        (text_and_count, ("findings",), (("v",), {})),
+        (text_and_count, ("n",), ((), {"n": "v"})),  # names the other parameter
+        (keywords_only, ("a", "b"), ((), {"a": "v", "b": "v"})),
+        (anything, ("x",), ((), {"x": "v"})),
+        (anything, ("x", "y"), ((), {"x": "v", "y": "v"})),
+        (lambda: 1, (), ((), {})),
+        (Unhashable(), ("findings",), (("v",), {})),
+    ],
+)
+def test_transform_arguments_are_keywords_except_one_read_of_one_positional_parameter(
+    fn, reads, expected
+):
+    values = dict.fromkeys(("findings", "items", "text", "count", "n", "a", "b", "x", "y"), "v")
+    assert transform_arguments(fn, reads, values) == expected
+
+
+@pytest.mark.parametrize(
+    ("fn", "reads"),
+    [
+        (str.strip, ("findings",)),
+        (len, ("items",)),
+        (max, ("items",)),  # its signature cannot be read: accepted
+        (lambda text: text, ("findings",)),
+        (text_and_count, ("findings",)),
+        (text_and_count, ("text", "n")),
+        (keywords_only, ("b", "a")),
+        (anything, ("x", "y", "z")),
+        (anything, ()),
+    ],
+)
+def test_a_transform_that_can_be_called_has_no_problem(fn, reads):
+    assert transform_call_problem("t", fn, reads) is None
+
+
+def test_an_unread_required_parameter_is_a_problem_naming_the_function_and_the_fix():
+    problem = transform_call_problem("join", keywords_only, ("a",))
+    assert problem.node == "join"
+    assert problem.message == (
+        "Transform 'join' calls keywords_only(a, b) with the key it reads, 'a', as a keyword "
+        "argument, which fails: missing a required argument: 'b'."
+    )
+    assert problem.hint.startswith("Read the keys the function takes with .reads('a', 'b')")
+
+
+def test_a_read_key_that_is_not_a_parameter_is_a_problem_with_the_nearest_parameter():
+    problem = transform_call_problem("cut", text_and_count, ("text", "count"))
+    assert problem.key == "count"
+    assert "text_and_count(text, n=3)" in problem.message
+    assert "the keys it reads, 'text', 'count', as keyword arguments" in problem.message
+    assert "unexpected keyword argument 'count'" in problem.message
+    problem = transform_call_problem("cut", keywords_only, ("a", "bb"))
+    assert problem.key == "bb"
+    assert problem.suggestion == ("b",)
+    assert "Did you mean 'b'?" in str(problem)
+
+
+def test_one_read_named_after_an_optional_parameter_is_passed_by_name_and_checked():
+    problem = transform_call_problem("cut", text_and_count, ("n",))
+    assert "missing a required argument: 'text'" in problem.message
+    assert ".reads('text')" in problem.hint
+
+
+def test_a_builtin_given_two_keys_is_a_problem_with_a_fix_that_needs_no_names():
+    problem = transform_call_problem("clean", str.strip, ("findings", "chars"))
+    assert "str.strip(self, chars=None, /)" in problem.message
+    assert problem.hint.startswith("Change the function's parameters to the keys it reads")
+
+
+def test_a_transform_of_no_keys_whose_function_needs_one_is_a_problem():
+    problem = transform_call_problem("make", lambda text: text, ())
+    assert "with no arguments, as it reads no keys" in problem.message
+    assert problem.key is None

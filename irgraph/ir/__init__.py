@@ -21,6 +21,8 @@ from irgraph.ir.nodes import (
     function_ref,
     resolve_function,
     set_display_hook,
+    transform_arguments,
+    transform_call_problem,
 )
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
     "function_ref",
     "resolve_function",
     "set_display_hook",
+    "transform_arguments",
+    "transform_call_problem",
     "to_json",
     "from_json",
     "to_dict",

@@ -73,6 +73,23 @@ def _load(ref: FunctionRef) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
+def _call(fn: Callable[..., Any], reads: tuple[str, ...], state: Mapping[str, Any]) -> Any:
+    """Keywords, except one read of a function with one required positional parameter (not
+    named after another parameter), or of a builtin whose signature cannot be read."""
+    if len(reads) == 1:
+        try:
+            parameters = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            return fn(state[reads[0]])
+        required = [
+            p.name for p in parameters if p.kind < p.VAR_POSITIONAL and p.default is p.empty
+        ]
+        others = {p.name for p in parameters} - set(required)
+        if len(required) == 1 and reads[0] not in others:
+            return fn(state[reads[0]])
+    return fn(**{key: state[key] for key in reads})
+
+
 class _Interpreter:
     def __init__(self, provider: Any, on_gate: Callable[[Any], Any] | None) -> None:
         self.provider = provider
@@ -112,7 +129,7 @@ class _Interpreter:
             if node.writes:
                 state[node.writes] = answer
         elif isinstance(node, TransformNode):
-            value = _load(node.fn)(**{key: state[key] for key in node.reads})
+            value = _call(_load(node.fn), node.reads, state)
             if inspect.isawaitable(value):
                 value = await value
             if node.writes:
