@@ -15,8 +15,8 @@ the frozen IR tree.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeGuard, TypeVar
 
 from irgraph import checks
 from irgraph.code import composite_name, to_code
@@ -101,16 +101,17 @@ def _ir(item: Builder | Node) -> Node:
 
 
 class Builder:
-    """Common base: a name, a config dict, operators and ``to_ir``.
-
-    ``_config`` holds the settings; methods copy it, never mutate it.
-    """
+    """Common base: a name, a config dict, operators and ``to_ir``. ``_config`` holds the
+    settings; methods copy it, never mutate it."""
 
     _kind = "Builder"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, inputs: Sequence[str] = ()) -> None:
         self._name = checks.name.check(name, f"the name given to {self._kind}()")
         self._config: dict[str, Any] = {}
+        if inputs != ():
+            where = f"the inputs given to {self._kind}({name!r})"
+            self._config["inputs"] = tuple(checks.keys.check(inputs, where, node=name))
 
     @property
     def name(self) -> str:
@@ -129,6 +130,10 @@ class Builder:
     def to_ir(self) -> Node:
         """Return the frozen IR tree this builder describes."""
         raise NotImplementedError
+
+    def inputs(self: B, *keys: str) -> B:
+        """Declare the keys a run starts with, for to_graph to use (only the root's count)."""
+        return self._with(inputs=tuple(self._arg(checks.key, "inputs", key) for key in keys))
 
     def engine(self: B, name: str) -> B:
         """Choose the backend ``ask_async`` runs on (``"asyncio"``, ``"prefect"``, ...)."""
@@ -181,8 +186,7 @@ class Builder:
             ).error(
                 times, f"the number of iterations in '{self.name}' * {times!r}", node=self._name
             )
-        made_by_operator = isinstance(self, Pipeline) and self._config.get("_auto")
-        body = _items(self._config["steps"]) if made_by_operator else [self]
+        body = _items(self._config["steps"]) if _flattens(self, Pipeline) else [self]
         chain: _Chain | None = None
         for item in body:
             chain = _Chain(chain, item)
@@ -256,6 +260,7 @@ class Agent(Builder):
             model=c.get("model"),
             description=c.get("description", ""),
             timeout=c.get("timeout"),
+            inputs=c.get("inputs", ()),
         )
 
 
@@ -283,17 +288,23 @@ class _Composite(Builder):
 C = TypeVar("C", bound=_Composite)
 
 
+def _flattens(item: Any, cls: type[C]) -> TypeGuard[C]:
+    """Whether ``cls``'s operator splices ``item``'s members: it made ``item``, with no inputs."""
+    config = item._config if isinstance(item, cls) else {}
+    return bool(config.get("_auto")) and not config.get("inputs")
+
+
 def _composed(cls: type[C], left: Builder | Node, right: Builder | Node) -> C:
     """``left >> right`` (``cls`` Pipeline) or ``left | right`` (FanOut): an operand the same
     operator made is flattened into the new chain, so ``a >> b >> c`` is one sequence."""
     key = cls._members
     # Reuse the left chain as it is (appending never copies it), so building a long pipeline
     # one >> at a time stays linear.
-    if isinstance(left, cls) and left._config.get("_auto"):
+    if _flattens(left, cls):
         chain = left._config[key]
     else:
         chain = _Chain(None, left)
-    if isinstance(right, cls) and right._config.get("_auto"):
+    if _flattens(right, cls):
         for item in _items(right._config[key]):
             chain = _Chain(chain, item)
     else:
@@ -311,7 +322,7 @@ class Pipeline(_Composite):
         return self._add("steps", "step", item)
 
     def to_ir(self) -> SequenceNode:
-        return SequenceNode(self.name, self._children("steps"))
+        return SequenceNode(self.name, self._children("steps"), self._config.get("inputs", ()))
 
 
 class FanOut(_Composite):
@@ -326,7 +337,7 @@ class FanOut(_Composite):
         return self._add("branches", "branch", item)
 
     def to_ir(self) -> ParallelNode:
-        return ParallelNode(self.name, self._children("branches"))
+        return ParallelNode(self.name, self._children("branches"), self._config.get("inputs", ()))
 
 
 class Loop(Builder):
@@ -358,6 +369,7 @@ class Loop(Builder):
             self._children("steps"),
             max_iterations=c.get("max_iterations"),
             until=c.get("until"),
+            inputs=c.get("inputs", ()),
         )
 
 
@@ -430,6 +442,7 @@ class MapOver(Builder):
             collect=collect,
             writes=c.get("writes"),
             max_concurrency=c.get("max_concurrency"),
+            inputs=c.get("inputs", ()),
         )
 
 
@@ -467,6 +480,7 @@ class Gate(Builder):
             message=c.get("message", ""),
             writes=c.get("writes"),
             timeout=c.get("timeout"),
+            inputs=c.get("inputs", ()),
         )
 
 
@@ -502,4 +516,5 @@ class Transform(Builder):
             reads=c.get("reads", ()),
             writes=c.get("writes"),
             timeout=c.get("timeout"),
+            inputs=c.get("inputs", ()),
         )

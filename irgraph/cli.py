@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             action="append",
             default=[],
             metavar="KEY",
-            help="declare an input key (check)",
+            help="an input key besides those the pipeline declares (check)",
         )
         if name == "run":
             cmd.add_argument("--backend", default="asyncio")
@@ -269,10 +269,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _show(target, args.format, args.output, out)
         state = parse_state(args.state, args.state_json)
         if args.command == "check":
-            from irgraph.graph import to_graph
+            from irgraph.graph import root_of, to_graph
             from irgraph.validate import validate
 
-            G = to_graph(target, inputs=[*state, *args.input])
+            # --state and --input add to the inputs the pipeline declares, never replace them.
+            G = to_graph(target, inputs=[*root_of(target).inputs, *state, *args.input])
             warnings = validate(G)
             print(describe_graph(G), file=out)
             for warning in warnings:

@@ -101,8 +101,11 @@ def _builder_can_make(node: Node) -> bool:
 def _is_operator_form(node: Node) -> bool:
     """Whether ``node`` prints as ``a >> b`` / ``a | b``: operators name the composite after
     its children and flatten an operand of their own kind, so they are used only where they
-    rebuild exactly this tree."""
+    rebuild exactly this tree. A composite declaring inputs prints as ``Pipeline(name)...``:
+    the operators splice only composites without inputs into their chains."""
     if not isinstance(node, (SequenceNode, ParallelNode)) or len(node.children) < 2:
+        return False
+    if node.inputs:
         return False
     word = "then" if isinstance(node, SequenceNode) else "and"
     if node.name != composite_name([c.name for c in node.children], word):

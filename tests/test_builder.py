@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, PipelineError, Transform
+from irgraph.code import to_code
 from irgraph.ir import (
     AgentNode,
     FunctionRef,
@@ -53,6 +56,9 @@ METHOD_CALLS = [
     (lambda: Transform("t", shout), lambda b: b.reads("text")),
     (lambda: Transform("t", shout), lambda b: b.writes("loud")),
     (lambda: Transform("t", shout), lambda b: b.timeout(1)),
+    (lambda: Agent("a"), lambda b: b.inputs("topic")),
+    (lambda: Pipeline("p"), lambda b: b.inputs("topic")),
+    (lambda: Agent("a") >> Agent("b"), lambda b: b.inputs("topic")),
 ]
 
 
@@ -293,6 +299,73 @@ def test_steps_may_be_ir_nodes():
     assert node.children == (AgentNode("a"), AgentNode("b"))
 
 
+# declared inputs ----------------------------------------------------------------------------
+
+
+def test_every_builder_declares_inputs_in_its_ir():
+    builders = [
+        Agent("a"),
+        Pipeline("p"),
+        FanOut("f"),
+        Loop("l"),
+        MapOver("m"),
+        Gate("g"),
+        Transform("t", shout),
+    ]
+    for builder in builders:
+        assert builder.to_ir().inputs == ()
+        assert builder.inputs("topic", "audience").to_ir().inputs == ("topic", "audience")
+
+
+def test_inputs_given_to_the_constructor_or_the_method_are_the_same():
+    step = Agent("w").instruct("Write {topic}.")
+    by_constructor = Pipeline("p", inputs=["topic"]).step(step)
+    by_method = Pipeline("p").step(step).inputs("topic")
+    assert by_constructor.to_ir() == by_method.to_ir()
+    assert by_constructor.to_ir().inputs == ("topic",)
+    for cls in (Agent, Pipeline, FanOut, Loop, MapOver):
+        assert cls("x", inputs=("topic",)).to_ir() == cls("x").inputs("topic").to_ir()
+
+
+def test_inputs_replace_the_ones_declared_before():
+    assert Agent("a").inputs("x").inputs("y", "z").to_ir().inputs == ("y", "z")
+    assert Agent("a").inputs("x").inputs().to_ir().inputs == ()
+
+
+def test_operator_composites_have_no_inputs_until_asked():
+    a, b = Agent("a"), Agent("b")
+    assert (a >> b).to_ir().inputs == ()
+    assert (a | b).to_ir().inputs == ()
+    declared = (a >> b).inputs("topic").to_ir()
+    assert declared == SequenceNode("a_then_b", (AgentNode("a"), AgentNode("b")), ("topic",))
+
+
+def test_a_composite_declaring_inputs_is_not_spliced_by_operators():
+    a, b, c = Agent("a"), Agent("b"), Agent("c")
+    inner = (a >> b).inputs("topic")
+    outer = (inner >> c).to_ir()
+    assert outer.inputs == ()
+    assert outer.children == (inner.to_ir(), AgentNode("c"))
+    looped = (inner * 2).to_ir()
+    assert looped.children == (inner.to_ir(),)
+
+
+def test_to_code_prints_declared_inputs_and_rebuilds_them():
+    a, b = Agent("a").instruct("{topic}").writes("x"), Agent("b").instruct("{x}")
+    for pipeline in [
+        (a >> b).inputs("topic"),
+        (a >> b).inputs("topic") >> Agent("c"),
+        Pipeline("p", inputs=["topic"]).step(a),
+        a.inputs("topic"),
+        (a | b).inputs("topic") * 2,
+    ]:
+        code = to_code(pipeline)
+        assert ".inputs('topic')" in code
+        namespace: dict[str, Any] = {}
+        exec(code, namespace)
+        assert namespace["pipeline"].to_ir() == pipeline.to_ir(), code
+
+
 # bad arguments name the node ---------------------------------------------------------------
 
 BAD_CALLS = [
@@ -320,6 +393,9 @@ BAD_CALLS = [
     (lambda: Transform("critic", 3), "callable"),
     (lambda: Transform("critic", "no_colon_here"), "import path"),
     (lambda: Transform("critic", shout).reads("ok", "not ok"), "reads"),
+    (lambda: Agent("critic").inputs("topic", "not a key"), "inputs"),
+    (lambda: Pipeline("critic", inputs=["not a key"]), "inputs"),
+    (lambda: Pipeline("critic", inputs="topic"), "inputs"),
 ]
 
 

@@ -73,3 +73,35 @@ def test_unknown_backend_is_reported(capsys):
     )
     assert code == 1
     assert "Known backends" in capsys.readouterr().err
+
+
+@pytest.fixture
+def declared(tmp_path, monkeypatch):
+    """``module:attr`` of a pipeline that declares its input ``topic`` and reads ``{topic}``."""
+    module = "irgraph_cli_declared_inputs"
+    (tmp_path / f"{module}.py").write_text(
+        "from irgraph import Agent, Pipeline\n"
+        "w = Agent('w').instruct('Write {topic}.').writes('text')\n"
+        "p = Pipeline('p', inputs=['topic']).step(w)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    return f"{module}:p"
+
+
+def test_check_needs_no_input_option_when_the_pipeline_declares_its_inputs(declared):
+    code, text = call("check", declared)
+    assert code == 0 and "OK: no problems found." in text
+    assert "Inputs: topic" in text
+
+
+def test_check_options_add_to_the_declared_inputs(declared):
+    code, text = call("check", declared, "--input", "audience", "--state", "tone=dry")
+    assert code == 0 and "Inputs: audience, tone, topic" in text
+
+
+def test_run_and_show_a_pipeline_declaring_its_inputs(declared):
+    code, text = call("run", declared, "--state", "topic=owls")
+    assert code == 0 and "text = <w: Write owls.>" in text
+    code, text = call("show", declared)
+    assert code == 0 and "w" in text

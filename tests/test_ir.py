@@ -97,6 +97,39 @@ def test_json_has_the_documented_shape():
     }
 
 
+def test_every_kind_has_inputs_as_its_last_init_field_defaulting_to_none():
+    for cls in (AgentNode, SequenceNode, ParallelNode, LoopNode, TransformNode, GateNode):
+        last = [field for field in attrs.fields(cls) if field.init][-1]
+        assert (last.name, last.default) == ("inputs", ())
+    assert [f for f in attrs.fields(MapOverNode) if f.init][-1].name == "inputs"
+    assert SequenceNode("s", [AgentNode("a")], ["topic"]).inputs == ("topic",)
+    assert AgentNode("a", "Go.", "x", "m", "d", 2.0).inputs == ()
+
+
+@pytest.mark.parametrize("bad", [("topic", "not a key"), ("2nd",), "topic", 5, None])
+def test_inputs_follow_the_key_rule(bad):
+    with pytest.raises(PipelineError) as info:
+        SequenceNode("s", inputs=bad)
+    message = str(info.value)
+    assert "The inputs of SequenceNode 's' must be a list of state keys" in message
+    assert f"(got {bad!r}" in message
+    assert info.value.node == "s"
+
+
+def test_json_writes_declared_inputs_as_a_list_and_reads_them_back():
+    root = SequenceNode("s", (AgentNode("a", "Go {topic}."),), inputs=("topic", "audience"))
+    data = json.loads(to_json(root))
+    assert data["root"]["inputs"] == ["topic", "audience"]
+    assert "inputs" not in data["root"]["children"][0]  # none declared: not written
+    assert from_json(to_json(root)) == root
+
+
+def test_json_without_inputs_loads_with_none_declared():
+    text = wrap({"kind": "SequenceNode", "name": "s", "children": [AGENT]})
+    assert from_json(text) == SequenceNode("s", (AgentNode("a"),))
+    assert from_json(text).inputs == ()
+
+
 def test_json_written_with_the_retired_engine_field_still_loads():
     text = to_json(AgentNode("writer", "Write {x}.", writes="report"))
     data = json.loads(text)
@@ -255,6 +288,12 @@ MALFORMED = [
     (
         wrap({"kind": "TransformNode", "name": "t", "fn": {"function": "m:f"}, "reads": [1]}),
         "at root.reads: expected a list of key strings",
+    ),
+    (wrap({**AGENT, "inputs": "topic"}), "at root.inputs: expected a list of key strings"),
+    (wrap(seq({**AGENT, "inputs": [1]})), "at root.children[0].inputs: expected a list of key"),
+    (
+        wrap({**AGENT, "inputs": ["not a key"]}),
+        "at root: The inputs of AgentNode 'a' must be a list of state keys",
     ),
     (
         wrap({"kind": "LoopNode", "name": "l", "max_iterations": "3"}),

@@ -1,9 +1,10 @@
 """JSON form of the IR: ``{"format": "irgraph-ir", "version": 1, "root": NODE}``.
 
-Each NODE is an object whose ``"kind"`` is the IR class name. Functions are written as import
-paths and read back as :class:`~irgraph.ir.FunctionRef` without importing anything, so
-reading a file never runs code from it. Every structural problem in a file is reported with
-its JSON path (``root.children[2].writes``).
+Each NODE is an object whose ``"kind"`` is the IR class name; ``"inputs"`` (a list of keys)
+is written only when a node declares some. Functions are written as import paths and read back
+as :class:`~irgraph.ir.FunctionRef` without importing anything, so reading a file never runs
+code from it. Every structural problem in a file is reported with its JSON path
+(``root.children[2].writes``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def to_dict(node: Node) -> dict[str, Any]:
             value = [to_dict(child) for child in value]
         elif isinstance(value, FunctionRef):
             value = {"function": _function_to_json(value, node.name)}
+        elif name == "inputs" and not value:
+            continue  # only a root declares inputs; a file without them reads as before
         elif isinstance(value, tuple):
             value = list(value)
         out[name] = value
@@ -101,7 +104,7 @@ def from_dict(data: Any, path: str = "root") -> Node:
             if set(value) != {"function"} or not isinstance(ref, str) or ":" not in ref:
                 raise _fail(where, 'a function must be {"function": "package.module:name"}.')
             value = FunctionRef(ref)
-        elif name == "reads":
+        elif name in ("reads", "inputs"):
             if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
                 raise _fail(where, "expected a list of key strings.")
             value = tuple(value)

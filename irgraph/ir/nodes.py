@@ -6,6 +6,9 @@ IR nodes are plain, hashable data. The only behaviour is derived properties: an 
 :class:`FunctionRef`, an import path plus the live callable when there is one, so the IR can be
 written to JSON and read back without ever running code from the file.
 
+Every node has ``inputs``, the state keys a run starts with, declared by the pipeline itself;
+only the root's are meaningful (``to_graph`` uses them when it is given no ``inputs=``).
+
 >>> node = AgentNode("writer", instruction="Write from {findings}.", writes="report")
 >>> node.reads
 ('findings',)
@@ -50,6 +53,14 @@ _optional_seconds = checks.optional(checks.seconds())
 
 def _node_tuple(children: Iterable[Node]) -> tuple[Node, ...]:
     return tuple(children)
+
+
+def _key_tuple(value: Any) -> Any:
+    """Keys as a tuple; a lone string (``tuple("topic")`` would be five one-letter keys) or a
+    non-iterable is left as it is, for the key rule to refuse."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        return value
+    return tuple(value)
 
 
 def _check_children(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -294,6 +305,7 @@ class AgentNode(_Templated):
     model: str | None = attrs.field(default=None, validator=_optional_text)
     description: str = attrs.field(default="", validator=checks.text)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
     template: Template = attrs.field(init=False, eq=False, repr=False)
 
     @template.default
@@ -316,6 +328,7 @@ class TransformNode(_Drawn):
     reads: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=checks.keys)
     writes: str | None = attrs.field(default=None, validator=_optional_key)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
 
     @property
     def optional_reads(self) -> tuple[str, ...]:
@@ -330,6 +343,7 @@ class GateNode(_Templated):
     message: str = attrs.field(default="", validator=checks.text)
     writes: str | None = attrs.field(default=None, validator=_optional_key)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
     template: Template = attrs.field(init=False, eq=False, repr=False)
 
     @template.default
@@ -345,6 +359,7 @@ class SequenceNode(_Drawn):
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
 
 
 @attrs.frozen
@@ -355,6 +370,7 @@ class ParallelNode(_Drawn):
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
 
 
 @attrs.frozen
@@ -380,6 +396,7 @@ class LoopNode(_Drawn):
             hint="Stop on a key (.until('done')) or a predicate of the state (.until(fn)).",
         ),
     )
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
 
 
 @attrs.frozen
@@ -401,6 +418,7 @@ class MapOverNode(_Drawn):
     max_concurrency: int | None = attrs.field(
         default=None, validator=checks.optional(checks.count())
     )
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
 
 
 Node = AgentNode | SequenceNode | ParallelNode | LoopNode | TransformNode | GateNode | MapOverNode

@@ -231,6 +231,15 @@ CATALOG: tuple[BadInput, ...] = (
         "Use a key such as",
     ),
     _row(
+        "inputs-not-identifier",
+        "builder",
+        'Agent("writer").inputs("not a key")',
+        PipelineError,
+        "'writer'.inputs()",
+        "'not a key'",
+        "Use a key such as",
+    ),
+    _row(
         "over-not-identifier",
         "builder",
         'MapOver("each").over("1papers")',
