@@ -22,6 +22,7 @@ from irgraph.events import Event, RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, PlaceholderProvider
 from irgraph.run import run_coroutine
+from irgraph.schema import ir_nodes
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .scheduler import LIMIT, SCHEDULES, TIMEOUT, GateRequest, Scheduler, plan_scopes
@@ -88,7 +89,7 @@ class AsyncioRunnable:
         self.node = node
         self.graph = graph
         self.backend = backend
-        self._plan = plan_scopes(graph, backend.schedule)
+        self._plan = plan_scopes(graph, ir_nodes(graph, node), backend.schedule)
         self._needs = required_inputs(graph)
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.graph import as_graph
+from irgraph.schema import lifted_edges
 
 from .labels import label_text, node_ids, root_title, scope_title
 
@@ -116,14 +117,12 @@ def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True
             clusters[node] = cluster
             container = cluster
         container.add_node(pd.Node(ids[node], label=dot_text(node), **attrs))
-    for u, v, data in G.edges(data=True):
-        keys = data.get("keys") or frozenset()
-        control = bool(data.get("control"))
+    for u, v, control, keys in lifted_edges(G):  # a scope is one box: edges meet the box
         if not control and not (data_edges and keys):
             continue
         attrs = {}
         if data_edges and keys:
-            attrs["label"] = dot_text(", ".join(sorted(keys)))
+            attrs["label"] = dot_text(", ".join(keys))
         if not control:
             attrs["style"] = "dashed"
         dot.add_edge(pd.Edge(ids[u], ids[v], **attrs))

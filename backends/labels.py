@@ -9,8 +9,6 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-from irgraph.ir import ParallelNode, SequenceNode
-
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -49,31 +47,26 @@ def label_text(text: str) -> str:
 
 def scope_title(node: str, data: dict[str, Any]) -> str:
     """The title of a loop or map-over scope, e.g. ``"refine (loop, max 3, until done)"``."""
-    op = data.get("op")
     kind = data.get("kind")
     if kind == "loop":
         parts = ["loop"]
-        if getattr(op, "max_iterations", None) is not None:
-            parts.append(f"max {op.max_iterations}")  # type: ignore[union-attr]
-        until = getattr(op, "until", None)
-        if isinstance(until, str):
-            parts.append(f"until {until}")
-        elif until is not None:
-            parts.append(f"until {until.ref.rpartition(':')[2]}")
+        if data.get("max_iterations") is not None:
+            parts.append(f"max {data['max_iterations']}")
+        if data.get("until") is not None:
+            parts.append(f"until {data['until']}")
+        elif data.get("until_function") is not None:
+            parts.append(f"until {data['until_function'].rpartition(':')[2]}")
         return f"{node} ({', '.join(parts)})"
     if kind == "map_over":
-        over = getattr(op, "over", None)
-        item = getattr(op, "item", None)
-        what = f"map over {over} as {item}" if over else "map over"
+        over = data.get("over")
+        what = f"map over {over} as {data.get('item')}" if over else "map over"
         return f"{node} ({what})"
     return f"{node} ({kind})"
 
 
 def root_title(G: nx.DiGraph) -> str | None:
     """``"name (sequence)"`` or ``"name (parallel)"`` for a composite root, else ``None``."""
-    root = G.graph.get("root")
-    if isinstance(root, SequenceNode):
-        return f"{root.name} (sequence)"
-    if isinstance(root, ParallelNode):
-        return f"{root.name} (parallel)"
+    tree = G.graph.get("tree")
+    if isinstance(tree, dict) and tree.get("kind") in ("sequence", "parallel"):
+        return f"{tree['name']} ({tree['kind']})"
     return None

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
+from irgraph.schema import lifted_edges
 
 from .labels import label_text, node_ids, root_title, scope_title
 
@@ -184,12 +185,13 @@ def to_mermaid(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = 
         lines += [
             f"n1 --> {ids[node]}" for node in children.get(None, ()) if G.in_degree(node) == 0
         ]
-    for u, v, control in G.edges(data="control"):
-        if control:
-            lines.append(f"{ids[u]} --> {ids[v]}")
+    # Edges as each scope sees them: a scope is one box, so what enters or leaves its body is
+    # drawn to or from the box.
+    edges = list(lifted_edges(G))
+    lines += [f"{ids[u]} --> {ids[v]}" for u, v, control, _ in edges if control]
     if data_edges:
-        for u, v, keys in G.edges(data="keys"):
+        for u, v, _, keys in edges:
             if keys:
-                label = mermaid_text(", ".join(sorted(keys)))
+                label = mermaid_text(", ".join(keys))
                 lines.append(f'{ids[u]} -. "{label}" .-> {ids[v]}')
     return "\n".join(lines)

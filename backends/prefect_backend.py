@@ -34,6 +34,7 @@ from irgraph.events import RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.run import run_coroutine
+from irgraph.schema import ir_nodes
 from irgraph.templates import render, template_values
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
@@ -273,7 +274,7 @@ class PrefectRunnable:
         self.graph = graph
         self.backend = backend
         self.node_plan = build_plan(node, graph)
-        self._plan = plan_scopes(graph)
+        self._plan = plan_scopes(graph, ir_nodes(graph, node))
         self._needs = required_inputs(graph)
 
     @property

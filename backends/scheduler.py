@@ -34,6 +34,7 @@ from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import Event, RunResult, TraceLog
 from irgraph.ir import FunctionRef, Node, resolve_function, transform_arguments
 from irgraph.providers import ModelProvider, ModelRequest
+from irgraph.schema import scope_predecessors, scopes
 from irgraph.templates import render, template_values
 
 if TYPE_CHECKING:
@@ -104,24 +105,27 @@ class _Scope:
 SCHEDULES = ("topological", "dataflow")
 
 
-def plan_scopes(G: nx.DiGraph, schedule: str = "topological") -> _Scope:
-    """Index every scope of ``G`` for the scheduler.
+def plan_scopes(G: nx.DiGraph, nodes: Mapping[str, Node], schedule: str = "topological") -> _Scope:
+    """Index every scope of ``G`` for the scheduler; ``nodes`` are the IR nodes behind the
+    graph's nodes (:func:`irgraph.schema.ir_nodes`), what each step runs.
 
-    ``"topological"`` waits on the graph's edges (control order); ``"dataflow"`` waits only on
-    what a node really needs (:func:`irgraph.analysis.dataflow_dependencies`), so steps of a
-    sequence that share no data run at the same time.
+    ``"topological"`` waits on the graph's edges as each scope sees them (control order);
+    ``"dataflow"`` waits only on what a node really needs
+    (:func:`irgraph.analysis.dataflow_dependencies`), so steps of a sequence that share no
+    data run at the same time.
     """
-    steps = {nid: _Step(nid, data["kind"], data["op"]) for nid, data in G.nodes(data=True)}
-    scopes: dict[str | None, list[str]] = G.graph["scopes"]
+    steps = {nid: _Step(nid, data["kind"], nodes[nid]) for nid, data in G.nodes(data=True)}
+    members = scopes(G)
+    before = scope_predecessors(G)
 
     def scope(sid: str | None) -> _Scope:
         if schedule == "dataflow":
             from irgraph.analysis import dataflow_dependencies
 
-            return _Scope(scopes[sid], steps, dataflow_dependencies(G, sid))
-        return _Scope(scopes[sid], steps, G.pred)
+            return _Scope(members[sid], steps, dataflow_dependencies(G, sid))
+        return _Scope(members[sid], steps, before[sid])
 
-    for sid in scopes:
+    for sid in members:
         if sid is not None:
             steps[sid].body = scope(sid)
     return scope(None)

@@ -16,6 +16,7 @@ from irgraph.events import Event, RunResult
 from irgraph.graph import to_graph
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.run import arun, run
+from irgraph.schema import from_graph, from_portable, portable
 from irgraph.validate import validate
 
 __version__ = "0.1.0"
@@ -29,6 +30,9 @@ __all__ = [
     "Gate",
     "Transform",
     "to_graph",
+    "from_graph",
+    "portable",
+    "from_portable",
     "validate",
     "compile",
     "run",

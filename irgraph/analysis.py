@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph.schema import lifted_edges, scope_predecessors, scopes, settings
+
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -42,6 +44,8 @@ Latency = float | int | Mapping[str, float] | Callable[[str, dict[str, Any]], fl
 def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
     """Per-node cost, with scopes costed from their bodies (memoised)."""
     memo: dict[str, float] = {}
+    members = scopes(G)
+    before = scope_predecessors(G)
 
     def own(node: str) -> float:
         if isinstance(latency, (int, float)):
@@ -57,8 +61,8 @@ def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
         if data["kind"] in ("loop", "map_over") and not (
             isinstance(latency, Mapping) and node in latency
         ):
-            body = _longest(G, G.graph["scopes"][node], cost)[1]
-            value = body * (data["op"].max_iterations or 1) if data["kind"] == "loop" else body
+            body = _longest(members[node], before[node], cost)[1]
+            value = body * (data["max_iterations"] or 1) if data["kind"] == "loop" else body
         else:
             value = own(node)
         memo[node] = value
@@ -68,13 +72,14 @@ def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
 
 
 def _longest(
-    G: nx.DiGraph, nodes: list[str], cost: Callable[[str], float]
+    nodes: list[str], before: Mapping[str, list[str]], cost: Callable[[str], float]
 ) -> tuple[list[str], float]:
-    """Longest node-weighted path through ``nodes`` (one scope, in topological order)."""
+    """Longest node-weighted path through ``nodes`` (one scope, in topological order, with
+    each node's predecessors in ``before``)."""
     finish: dict[str, float] = {}
     best_pred: dict[str, str | None] = {}
     for node in nodes:
-        preds = [p for p in G.pred[node] if p in finish]
+        preds = [p for p in before[node] if p in finish]
         start, pred = 0.0, None
         for p in preds:
             if finish[p] > start:
@@ -95,7 +100,7 @@ def _longest(
 def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> tuple[list[str], float]:
     """The longest chain of top-level nodes by latency, and its length: the fastest any
     scheduler can finish with unlimited concurrency."""
-    return _longest(G, G.graph["scopes"][None], _cost_fn(G, latency))
+    return _longest(scopes(G)[None], scope_predecessors(G)[None], _cost_fn(G, latency))
 
 
 def makespan(
@@ -110,9 +115,11 @@ def makespan(
 
     ``dependencies`` replaces the graph's edges (e.g. :func:`dataflow_dependencies`).
     """
-    order = G.graph["scopes"][None]
+    order = scopes(G)[None]
     cost = _cost_fn(G, latency)
-    deps = {n: set(dependencies[n]) if dependencies is not None else set(G.pred[n]) for n in order}
+    if dependencies is None:
+        dependencies = scope_predecessors(G)[None]
+    deps = {n: set(dependencies[n]) for n in order}
     waiting = {n: len(deps[n]) for n in order}
     followers: dict[str, list[str]] = {n: [] for n in order}
     for n in order:
@@ -147,7 +154,7 @@ def dataflow_dependencies(G: nx.DiGraph, scope: str | None = None) -> dict[str, 
     gives the same state as the written order. Gates are barriers: they wait for everything
     before them and everything after waits for them.
     """
-    order = G.graph["scopes"][scope]
+    order = scopes(G)[scope]
     last_writer: dict[str, str] = {}
     readers: dict[str, list[str]] = {}
     barrier: str | None = None
@@ -207,7 +214,8 @@ class Suggestion:
 def parallelizable(G: nx.DiGraph, latency: Latency = 1.0) -> list[Suggestion]:
     """Sequence steps with no data dependency on the step before them (and no gate between),
     each with the predicted makespan saving of starting it earlier. Largest saving first."""
-    order = G.graph["scopes"][None]
+    order = scopes(G)[None]
+    before = scope_predecessors(G)[None]
     needed = dataflow_dependencies(G)
     closure: dict[str, set[str]] = {}
     for node in order:
@@ -218,13 +226,13 @@ def parallelizable(G: nx.DiGraph, latency: Latency = 1.0) -> list[Suggestion]:
         closure[node] = reach
     base = makespan(G, latency)
     out: list[Suggestion] = []
-    for u, v, data in G.edges(data=True):
-        if not data["control"] or G.nodes[u]["parent"] is not None:
+    for u, v, control, _ in lifted_edges(G):
+        if not control or G.nodes[u]["parent"] is not None:
             continue
         if u in closure[v] or "gate" in (G.nodes[u]["kind"], G.nodes[v]["kind"]):
             continue
-        deps = {n: set(G.pred[n]) for n in order}
-        deps[v] = (deps[v] - {u}) | set(G.pred[u])
+        deps = {n: set(before[n]) for n in order}
+        deps[v] = (deps[v] - {u}) | set(before[u])
         saving = base - makespan(G, latency, dependencies=deps)
         if saving > 1e-12:
             out.append(Suggestion(v, u, round(saving, 9)))
@@ -291,12 +299,6 @@ class GraphDiff:
         return "\n".join(lines)
 
 
-def _settings(op: Any) -> list[str]:
-    """The fields of an IR node that are its own settings: every init field but its name (the
-    node id carries it) and its children (they are nodes and edges of their own)."""
-    return [f.name for f in attrs.fields(type(op)) if f.init and f.name not in ("name", "children")]
-
-
 def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
     """Nodes, edges and keys added, removed or changed from ``G1`` to ``G2`` (by node id);
     a node is changed when its kind or a setting (instruction, model, writes, ...) differs."""
@@ -308,8 +310,9 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             continue
         a, b = G1.nodes[node], G2.nodes[node]
         fields = ["kind"] if a["kind"] != b["kind"] else []
-        names = dict.fromkeys(_settings(a["op"]) + _settings(b["op"]))
-        fields += [f for f in names if getattr(a["op"], f, None) != getattr(b["op"], f, None)]
+        # Every IR field but the name (the id carries it) and children (nodes of their own).
+        old, new = settings(a), settings(b)
+        fields += [f for f in dict.fromkeys([*old, *new]) if old.get(f) != new.get(f)]
         if fields:
             changed[node] = fields
     keys1 = {k for _, data in G1.nodes(data=True) for k in data.get("writes", ())}

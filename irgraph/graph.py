@@ -1,28 +1,27 @@
 """Normalise an IR tree into a plain ``networkx.DiGraph`` with control and data-flow edges.
 
 The walk follows the tree in reading order, carrying an *environment*: for each state key, the
-node that wrote it last. Sequences thread the environment through their steps and add control
-edges from each step's exits to the next step's entries; parallel branches each get a private
-layer of the environment (so siblings never see each other's writes) that is merged back after
-the block. A read looks the key up and adds a data edge from the nearest writer. Loops and
-map-overs are *scopes*: one node at their own level, with the body's nodes carrying it as
-``parent``. A read that leaves a scope is recorded as the scope's read, so every edge joins two
-nodes of the same scope and the graph stays acyclic; iteration is the scheduler's business.
-
-Node ids are the node names; a name used more than once gets ``#2``, ``#3`` ... on its later
-uses, in reading order, so the same pipeline has the same ids in every process.
-
-Problems (parallel write races, sibling reads, empty composites, bad loop bounds) are collected
-in ``G.graph["problems"]``; :func:`irgraph.validate` raises them together with unbound reads.
+node that wrote it last. Sequences thread it through their steps and add control edges from
+each step's exits to the next step's entries; parallel branches each get a private layer of it
+(siblings never see each other's writes), merged back after the block. A read adds a data edge
+from the nearest writer, wherever it is. Loops and map-overs are *scopes*: nodes whose body's
+nodes carry them as ``parent``, with a control edge to each entry of the body and one from each
+exit of the body to what follows, so ``topological_sort(G)`` is a run order for one iteration
+and a body node's ancestors are all it waits on; iteration is the scheduler's business. Every
+attribute is plain data (:mod:`irgraph.schema`). Node ids are the names; a name used again gets
+``#2``, ``#3`` ... in reading order, so ids are the same in every process. Problems (write
+races, sibling reads, empty composites, bad bounds) go to ``G.graph["problems"]`` for
+:func:`irgraph.validate`.
 
 >>> from irgraph import Agent
 >>> G = to_graph(Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("Use {x}."))
->>> list(G.nodes), G.edges["a", "b"]["keys"]
-(['a', 'b'], frozenset({'x'}))
+>>> list(G.nodes), G.edges["a", "b"]
+(['a', 'b'], {'control': True, 'keys': ['x']})
 """
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,7 @@ from irgraph.errors import PipelineError, Problem
 from irgraph.ir import (
     NODE_KINDS,
     AgentNode,
+    FunctionRef,
     GateNode,
     LoopNode,
     MapOverNode,
@@ -40,7 +40,9 @@ from irgraph.ir import (
     ParallelNode,
     SequenceNode,
     TransformNode,
+    transform_call_problem,
 )
+from irgraph.schema import node_attributes, problem_data, tree_entry
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -97,10 +99,11 @@ class _Summary:
     exits: list[str]
     reads: dict[str, str]  # key -> first reader id (at this scope level)
     writes: dict[str, str]  # key -> last writer id (at this scope level)
+    tree: Any = None  # this part's entry in G.graph["tree"] (see irgraph.schema)
 
 
 def _empty() -> _Summary:
-    return _Summary([], [], {}, {})
+    return _Summary([], [], {}, {}, [])
 
 
 class _Walker:
@@ -108,9 +111,13 @@ class _Walker:
         self.G = G
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
-        self.scopes: dict[str | None, list[str]] = {None: []}
+        self.exits: dict[str, list[str]] = {}  # scope id -> its body's exits
+        self.body_reads: dict[str, dict[str, bool]] = {}  # scope id -> key -> optional only
         self.read_writers: set[str] = set()
         self.used: dict[str, int] = {}
+
+    def problem(self, message: str, **where: Any) -> None:
+        self.problems.append(Problem(message, **where))
 
     # ids -----------------------------------------------------------------------------
     def new_id(self, name: str) -> str:
@@ -122,60 +129,63 @@ class _Walker:
         self.used[name] = seen + 1
         return candidate
 
-    def add_node(self, node: Node, parent: str | None, **attrs_: Any) -> str:
+    def add_node(self, node: Node, parent: str | None) -> str:
         nid = self.new_id(node.name)
-        self.G.add_node(
-            nid, kind=KIND[type(node)], op=node, parent=parent, name=node.name, **attrs_
-        )
-        self.scopes[parent].append(nid)
+        self.G.add_node(nid, **node_attributes(node, KIND[type(node)], parent))
         return nid
 
     # edges ---------------------------------------------------------------------------
     def control(self, sources: list[str], targets: list[str]) -> None:
         G = self.G
         for u in sources:
+            after = G.succ[u]
             for v in targets:
-                G.add_edge(u, v, control=True)
+                if v in after:
+                    after[v]["control"] = True
+                else:
+                    G.add_edge(u, v, control=True, keys=[])
 
     def flow(self, writer: str, reader: str, key: str) -> None:
-        data = self.G.succ[writer].get(reader)
-        if data is None:
-            self.G.add_edge(writer, reader, control=False, keys={key})
-        elif "keys" in data:
-            data["keys"].add(key)
-        else:
-            data["keys"] = {key}
+        after = self.G.succ[writer]
+        if reader not in after:
+            self.G.add_edge(writer, reader, control=False, keys=[key])
+        elif key not in (keys := after[reader]["keys"]):
+            insort(keys, key)  # kept sorted as it grows
 
     # reads and writes ----------------------------------------------------------------
     def bind(self, reader: str, key: str, env: _Env, optional: bool) -> None:
-        """Connect ``reader`` to the nearest writer of ``key``; record reads leaving scopes."""
-        target = reader
+        """Connect ``reader`` to the nearest writer of ``key``, across scopes too; a read that
+        leaves a scope is recorded as one of the scope's ``body_reads``."""
         layer: _Env | None = env
         while layer is not None:
             writer = layer.local.get(key)
             if writer is not None:
                 if writer != _INPUT:
                     self.read_writers.add(writer)
-                    self.flow(writer, target, key)
+                    self.flow(writer, reader, key)
                 return
             if layer.scope is not None:
                 if layer.item == key:
                     return
-                reads = self.G.nodes[layer.scope]["body_reads"]
+                reads = self.body_reads[layer.scope]
                 reads[key] = reads.get(key, True) and optional
-                target = layer.scope
             layer = layer.parent
 
-    def write(self, env: _Env, key: str, writer: str) -> None:
+    def write(self, env: _Env, key: str, writer: str, by: str | None = None) -> None:
+        """Record ``writer`` as the last writer of ``key``; ``by`` is the node at this level
+        that makes the write (a loop, for a key its body writes), for the warning about a
+        value overwritten before anything read it."""
+        by = by or writer
         previous = env.local.get(key)
+        nodes = self.G.nodes
         if (
             previous
             and previous not in self.read_writers
-            and self.G.nodes[previous]["kind"] in EXECUTABLE_KINDS
+            and nodes[previous]["kind"] in EXECUTABLE_KINDS
+            and nodes[previous]["parent"] == nodes[by]["parent"]
         ):
             self.warnings.append(
-                f"'{previous}' writes '{key}', but '{writer}' overwrites it before anything "
-                "reads it."
+                f"'{previous}' writes '{key}', but '{by}' overwrites it before anything reads it."
             )
         env.local[key] = writer
 
@@ -184,7 +194,9 @@ class _Walker:
         if isinstance(node, SequenceNode):
             if not node.children:
                 self.empty(node, "Pipeline", "steps", ".step(...)")
-            return self.sequence(node.children, env, parent)
+            out = self.sequence(node.children, env, parent)
+            out.tree = tree_entry("sequence", node, out.tree)
+            return out
         if isinstance(node, ParallelNode):
             return self.parallel(node, env, parent)
         if isinstance(node, LoopNode):
@@ -197,9 +209,13 @@ class _Walker:
         self, node: AgentNode | TransformNode | GateNode, env: _Env, parent: str | None
     ) -> _Summary:
         writes = (node.writes,) if node.writes else ()
-        nid = self.add_node(
-            node, parent, reads=node.reads, optional_reads=node.optional_reads, writes=writes
-        )
+        nid = self.add_node(node, parent)
+        if isinstance(node, TransformNode):
+            if node.fn.fn is not None:
+                problem = transform_call_problem(nid, node.fn.fn, node.reads)
+                if problem is not None:
+                    self.problems.append(problem)
+            self.importable(nid, node.fn)
         reads: dict[str, str] = {}
         for key in node.reads:
             self.bind(nid, key, env, optional=False)
@@ -209,7 +225,7 @@ class _Walker:
             reads[key] = nid
         if node.writes:
             self.write(env, node.writes, nid)
-        return _Summary([nid], [nid], reads, {k: nid for k in writes})
+        return _Summary([nid], [nid], reads, {k: nid for k in writes}, nid)
 
     def sequence(self, children: Iterable[Node], env: _Env, parent: str | None) -> _Summary:
         out = _empty()
@@ -221,6 +237,7 @@ class _Walker:
             if not out.entries:
                 out.entries = part.entries
             out.exits = part.exits
+            out.tree.append(part.tree)
             for key, reader in part.reads.items():
                 out.reads.setdefault(key, reader)
             out.writes.update(part.writes)
@@ -243,19 +260,18 @@ class _Walker:
             out.writes.update(part.writes)
             out.entries += part.entries
             out.exits += part.exits
+            out.tree.append(part.tree)
             for key, writer in part.writes.items():
                 if key in writer_branch:
                     first = writer_branch[key][0]
-                    self.problems.append(
-                        Problem(
-                            f"Parallel branches of '{node.name}' both write '{key}': '{first}' "
-                            f"and '{writer}'. Branches run at the same time, so the result would "
-                            "depend on timing.",
-                            node=writer,
-                            key=key,
-                            hint=f"Give each branch its own key (e.g. '{key}_1', '{key}_2') and "
-                            "combine them in a later step.",
-                        )
+                    self.problem(
+                        f"Parallel branches of '{node.name}' both write '{key}': '{first}' "
+                        f"and '{writer}'. Branches run at the same time, so the result would "
+                        "depend on timing.",
+                        node=writer,
+                        key=key,
+                        hint=f"Give each branch its own key (e.g. '{key}_1', '{key}_2') and "
+                        "combine them in a later step.",
                     )
                 else:
                     writer_branch[key] = (writer, index)
@@ -263,32 +279,58 @@ class _Walker:
             for key, reader in reads.items():
                 owner = writer_branch.get(key)
                 if owner is not None and owner[1] != index:
-                    self.problems.append(
-                        Problem(
-                            f"'{reader}' reads '{key}', which its parallel sibling '{owner[0]}' "
-                            f"writes in '{node.name}'; siblings run at the same time, so "
-                            f"'{reader}' could see either value.",
-                            node=reader,
-                            key=key,
-                            hint=f"Run '{owner[0]}' before the parallel block, e.g. "
-                            f"{owner[0]} >> ({reader} | ...).",
-                        )
+                    self.problem(
+                        f"'{reader}' reads '{key}', which its parallel sibling '{owner[0]}' "
+                        f"writes in '{node.name}'; siblings run at the same time, so "
+                        f"'{reader}' could see either value.",
+                        node=reader,
+                        key=key,
+                        hint=f"Run '{owner[0]}' before the parallel block, e.g. "
+                        f"{owner[0]} >> ({reader} | ...).",
                     )
                 out.reads.setdefault(key, reader)
         env.local.update(written)
+        out.tree = tree_entry("parallel", node, out.tree)
         return out
 
     def open_scope(self, node: LoopNode | MapOverNode, parent: str | None) -> str:
-        sid = self.add_node(node, parent, reads=(), optional_reads=(), writes=(), body_reads={})
-        self.scopes[sid] = []
+        sid = self.add_node(node, parent)
+        self.body_reads[sid] = {}
         return sid
 
     def walk_body(
         self, node: LoopNode | MapOverNode, env: _Env, sid: str, item: str | None
-    ) -> _Env:
+    ) -> tuple[_Env, Any]:
+        """Walk a scope's body: the scope enters it (control edges to its entries), and its
+        exits are remembered, to lead to what follows the scope once that is known."""
         body_env = _Env(env, scope=sid, item=item)
-        self.sequence(node.children, body_env, sid)
-        return body_env
+        body = self.sequence(node.children, body_env, sid)
+        self.control([sid], body.entries)
+        self.exits[sid] = body.exits
+        return body_env, {"node": sid, "children": body.tree}
+
+    def importable(self, nid: str, ref: FunctionRef) -> None:
+        """A function without an import path still runs here, so a saved copy of the graph
+        cannot run it (a warning); read back from JSON, nothing can (a problem)."""
+        if ref.importable:
+            return
+        text = f"'{nid}' calls {ref.ref!r}, which has no import path"
+        fix = "define the function at the top level of a module"
+        if ref.fn is None:
+            self.problem(f"{text}, and it was not saved.", node=nid, hint=f"To run it, {fix}.")
+        else:
+            self.warnings.append(f"{text}: a saved copy cannot run it; {fix} to save it.")
+
+    def close_scopes(self) -> None:
+        """Lead each scope's body exits to the scope's successors, outer scopes first, so a
+        nested scope that ends its parent's body leads on too."""
+        G = self.G
+        for sid in self.body_reads:  # in reading order: outer scopes open first
+            exits = self.exits[sid]
+            after = [
+                v for v, e in G.succ[sid].items() if e["control"] and G.nodes[v]["parent"] != sid
+            ]
+            self.control(exits, after)
 
     def loop(self, node: LoopNode, env: _Env, parent: str | None) -> _Summary:
         # Problems name the scope's graph id, which differs from its name when reused.
@@ -296,55 +338,52 @@ class _Walker:
         if not node.children:
             self.empty(node, "Loop", "steps", ".step(...)", sid)
         if node.max_iterations is None:
-            self.problems.append(
-                Problem(
-                    f"Loop '{node.name}' has no max_iterations, so it could run forever.",
-                    node=sid,
-                    hint="Bound it with .max_iterations(n) (or write it as x * n).",
-                )
+            self.problem(
+                f"Loop '{node.name}' has no max_iterations, so it could run forever.",
+                node=sid,
+                hint="Bound it with .max_iterations(n) (or write it as x * n).",
             )
         elif node.max_iterations < 1:
-            self.problems.append(
-                Problem(
-                    f"Loop '{node.name}' has max_iterations={node.max_iterations}, but it must be "
-                    "at least 1.",
-                    node=sid,
-                    hint="Use .max_iterations(n) with n >= 1.",
-                )
+            self.problem(
+                f"Loop '{node.name}' has max_iterations={node.max_iterations}, but it must be "
+                "at least 1.",
+                node=sid,
+                hint="Use .max_iterations(n) with n >= 1.",
             )
-        body_env = self.walk_body(node, env, sid, None)
+        if isinstance(node.until, FunctionRef):
+            self.importable(sid, node.until)
+        body_env, tree = self.walk_body(node, env, sid, None)
         attrs_ = self.G.nodes[sid]
-        own_reads: tuple[str, ...] = ()
+        own_reads: list[str] = []
         if isinstance(node.until, str) and node.until not in body_env.local:
-            own_reads = (node.until,)
+            own_reads = [node.until]
             self.bind(sid, node.until, env, optional=False)
         attrs_["reads"] = own_reads
-        attrs_["writes"] = tuple(sorted(body_env.local))
+        attrs_["writes"] = sorted(body_env.local)
         writes = {}
         for key in sorted(body_env.local):
-            self.write(env, key, sid)
+            # The real writer is in the body; the loop is what writes at this level.
+            self.write(env, key, body_env.local[key], by=sid)
             writes[key] = sid
-        reads = {key: sid for key in attrs_["body_reads"]}
+        reads = {key: sid for key in self.body_reads[sid]}
         reads.update({key: sid for key in own_reads})
-        return _Summary([sid], [sid], reads, writes)
+        return _Summary([sid], [sid], reads, writes, tree)
 
     def map_over(self, node: MapOverNode, env: _Env, parent: str | None) -> _Summary:
         sid = self.open_scope(node, parent)
         if not node.children:
             self.empty(node, "MapOver", "steps", ".step(...)", sid)
-        body_env = self.walk_body(node, env, sid, node.item)
+        body_env, tree = self.walk_body(node, env, sid, node.item)
         attrs_ = self.G.nodes[sid]
         reads: dict[str, str] = {}
         if node.over is None:
-            self.problems.append(
-                Problem(
-                    f"MapOver '{node.name}' has no list to iterate.",
-                    node=sid,
-                    hint="Name the state key holding the list with .over('papers', item='paper').",
-                )
+            self.problem(
+                f"MapOver '{node.name}' has no list to iterate.",
+                node=sid,
+                hint="Name the state key holding the list with .over('papers', item='paper').",
             )
         else:
-            attrs_["reads"] = (node.over,)
+            attrs_["reads"] = [node.over]
             self.bind(sid, node.over, env, optional=False)
             reads[node.over] = sid
         if node.collect is None or node.collect not in body_env.local:
@@ -353,70 +392,61 @@ class _Walker:
                 if node.collect is None
                 else (f"collects '{node.collect}', which its body never writes")
             )
-            self.problems.append(
-                Problem(
-                    f"MapOver '{node.name}' {what}.",
-                    node=sid,
-                    key=node.collect,
-                    hint="Give a body step .writes(key) and collect it with .collect(key).",
-                )
+            self.problem(
+                f"MapOver '{node.name}' {what}.",
+                node=sid,
+                key=node.collect,
+                hint="Give a body step .writes(key) and collect it with .collect(key).",
             )
         if node.writes is None:
-            self.problems.append(
-                Problem(
-                    f"MapOver '{node.name}' does not say where to store its results.",
-                    node=sid,
-                    hint="Add .writes('results') to name the list it produces.",
-                )
+            self.problem(
+                f"MapOver '{node.name}' does not say where to store its results.",
+                node=sid,
+                hint="Add .writes('results') to name the list it produces.",
             )
             writes: dict[str, str] = {}
         else:
-            attrs_["writes"] = (node.writes,)
             self.write(env, node.writes, sid)
             writes = {node.writes: sid}
-        reads.update({key: sid for key in attrs_["body_reads"]})
-        return _Summary([sid], [sid], reads, writes)
+        reads.update({key: sid for key in self.body_reads[sid]})
+        return _Summary([sid], [sid], reads, writes, tree)
 
     def empty(self, node: Node, kind: str, what: str, fix: str, nid: str | None = None) -> None:
-        self.problems.append(
-            Problem(
-                f"{kind} '{node.name}' has no {what}.",
-                node=nid or node.name,
-                hint=f"Add one with {fix}, or remove the empty {kind}.",
-            )
+        self.problem(
+            f"{kind} '{node.name}' has no {what}.",
+            node=nid or node.name,
+            hint=f"Add one with {fix}, or remove the empty {kind}.",
         )
 
 
 def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.DiGraph:
     """Build the typed ``networkx.DiGraph`` of a pipeline (builder or IR).
 
-    ``inputs`` declares the keys the initial state will hold; reads of them need no writer.
-    The graph is returned even when the pipeline has problems; :func:`irgraph.validate`
-    reports them.
+    ``inputs`` declares the keys the initial state will hold, so reads of them need no writer
+    (default: the inputs the pipeline declares itself). The graph is returned even when the
+    pipeline has problems; :func:`irgraph.validate` reports them. Every attribute is plain
+    data, listed in :mod:`irgraph.schema`.
     """
     import networkx as nx
 
     root = root_of(pipeline_or_ir)
-    declared = checks.input_keys(inputs, "to_graph(inputs=...)")
-    G = nx.DiGraph(name=root.name, inputs=declared, root=root)
+    if inputs is None:
+        declared = frozenset(getattr(root, "inputs", ()))
+    else:
+        declared = checks.input_keys(inputs, "to_graph(inputs=...)")
+    G = nx.DiGraph(name=root.name, inputs=sorted(declared))
     walker = _Walker(G)
     top = _Env(None)
     for key in sorted(declared):
         top.local[key] = _INPUT  # bound, with no edge
-    walker.walk(root, top, None)
-    shared: dict[frozenset[str], frozenset[str]] = {}  # one object per distinct key set
-    for _, _, data in G.edges(data=True):
-        keys = frozenset(data.get("keys", ()))
-        data["keys"] = shared.setdefault(keys, keys)
-        data.setdefault("control", False)
-    for nid in walker.scopes:
-        if nid is not None:
-            body_reads = G.nodes[nid].pop("body_reads")
-            G.nodes[nid]["body_reads"] = tuple(k for k, opt in body_reads.items() if not opt)
-            G.nodes[nid]["body_optional_reads"] = tuple(k for k, opt in body_reads.items() if opt)
-    G.graph["problems"] = walker.problems
+    tree = walker.walk(root, top, None).tree
+    walker.close_scopes()
+    for sid, body_reads in walker.body_reads.items():
+        G.nodes[sid]["body_reads"] = [k for k, opt in body_reads.items() if not opt]
+        G.nodes[sid]["body_optional_reads"] = [k for k, opt in body_reads.items() if opt]
+    G.graph["problems"] = [problem_data(problem) for problem in walker.problems]
     G.graph["warnings"] = walker.warnings
-    G.graph["scopes"] = walker.scopes
+    G.graph["tree"] = tree
     return G
 
 

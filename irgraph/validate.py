@@ -67,7 +67,7 @@ def _is_bound(
             return True
         parent = G.nodes[current]["parent"]
         if parent is not None and G.nodes[parent]["kind"] == "map_over":
-            if G.nodes[parent]["op"].item == key:
+            if G.nodes[parent]["item"] == key:
                 return True
         current = parent
     return (use_declared and key in G.graph.get("inputs", ())) or key in inputs
@@ -81,7 +81,7 @@ def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:
         for key in data.get("writes", ()):
             writers.setdefault(key, []).append(nid)
         if data["kind"] == "map_over":
-            writers.setdefault(data["op"].item, []).append(nid)
+            writers.setdefault(data["item"], []).append(nid)
     for key in list(G.graph.get("inputs", ())) + list(inputs):
         writers.setdefault(key, [])
     return writers
@@ -193,6 +193,13 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
     )
 
 
+def _problem(data: Any) -> Problem:
+    """A problem recorded in ``G.graph["problems"]`` (plain data) as a :class:`Problem`."""
+    if isinstance(data, Problem):
+        return data
+    return Problem(**{**data, "suggestion": tuple(data.get("suggestion", ()))})
+
+
 def validate(
     G: nx.DiGraph, *, inputs: Iterable[str] | None = None, allow_unbound: bool = False
 ) -> list[str]:
@@ -213,7 +220,7 @@ def validate(
             f"validate() expects the graph of a pipeline (got {G!r} that is a {type(G).__name__}).",
             hint="Build the graph first: validate(to_graph(pipeline)).",
         )
-    problems: list[Problem] = list(G.graph.get("problems", ()))
+    problems = [_problem(p) for p in G.graph.get("problems", ())]
     if not nx.is_directed_acyclic_graph(G):
         cycle = nx.find_cycle(G)
         path = " -> ".join(str(u) for u, _ in cycle) + f" -> {cycle[0][0]}"

@@ -7,10 +7,11 @@ import pytest
 
 from irgraph import Agent, FanOut, Loop, MapOver, Pipeline, PipelineError, Transform, to_graph
 from irgraph.ir import AgentNode, SequenceNode
+from irgraph.schema import from_graph, lifted_edges, scopes
 from irgraph.testing.strategies import make_list
 
 
-def edge(G: nx.DiGraph, u: str, v: str) -> tuple[bool, frozenset[str]]:
+def edge(G: nx.DiGraph, u: str, v: str) -> tuple[bool, list[str]]:
     data = G.edges[u, v]
     return data["control"], data["keys"]
 
@@ -49,7 +50,7 @@ def test_executable_and_scope_nodes_are_graph_nodes_in_reading_order(G):
     ]  # fmt: skip
 
 
-def test_nodes_carry_kind_op_name_and_parent(G):
+def test_nodes_carry_kind_label_parent_and_settings_as_plain_data(G):
     kinds = {n: d["kind"] for n, d in G.nodes(data=True)}
     assert kinds["start"] == "agent"
     assert kinds["mk"] == "transform"
@@ -60,36 +61,40 @@ def test_nodes_carry_kind_op_name_and_parent(G):
         "start": None, "b": None, "c": None, "refine": None, "draft": "refine",
         "critic": "refine", "mk": None, "each": None, "sum": "each", "end": None,
     }  # fmt: skip
-    assert G.nodes["start"]["op"] == AgentNode("start", "Research {topic}.", writes="x")
-    assert G.nodes["refine"]["op"].max_iterations == 2
-    assert all(d["name"] == d["op"].name for _, d in G.nodes(data=True))
+    start = G.nodes["start"]
+    assert start["label"] == "start" and start["instruction"] == "Research {topic}."
+    assert start["model"] is None and start["timeout"] is None and start["description"] == ""
+    assert G.nodes["refine"]["max_iterations"] == 2 and G.nodes["refine"]["until"] == "ok"
+    assert G.nodes["mk"]["function"] == "irgraph.testing.strategies:make_list"
+    assert G.nodes["each"]["over"] == "xs" and G.nodes["each"]["item"] == "paper"
+    assert "op" not in start
 
 
 def test_nodes_carry_reads_and_writes(G):
-    assert G.nodes["draft"]["reads"] == ("y",)
-    assert G.nodes["draft"]["optional_reads"] == ("crit",)
-    assert G.nodes["draft"]["writes"] == ("d",)
-    assert G.nodes["end"]["writes"] == ()
-    assert G.nodes["mk"]["reads"] == ("d",)
+    assert G.nodes["draft"]["reads"] == ["y"]
+    assert G.nodes["draft"]["optional_reads"] == ["crit"]
+    assert G.nodes["draft"]["writes"] == ["d"]
+    assert G.nodes["end"]["writes"] == []
+    assert G.nodes["mk"]["reads"] == ["d"]
 
 
 def test_scope_nodes_summarise_their_body(G):
     loop = G.nodes["refine"]
-    assert loop["reads"] == ("ok",)  # its until key, from outside
-    assert loop["writes"] == ("crit", "d")
-    assert loop["body_reads"] == ("y",)
-    assert loop["body_optional_reads"] == ("crit",)
+    assert loop["reads"] == ["ok"]  # its until key, from outside
+    assert loop["writes"] == ["crit", "d"]
+    assert loop["body_reads"] == ["y"]
+    assert loop["body_optional_reads"] == ["crit"]
     each = G.nodes["each"]
-    assert each["reads"] == ("xs",)
-    assert each["writes"] == ("ss",)
-    assert each["body_reads"] == ("z",)  # the item is not a read from outside
+    assert each["reads"] == ["xs"]
+    assert each["writes"] == ["ss"]
+    assert each["body_reads"] == ["z"]  # the item is not a read from outside
 
 
 def test_sequence_steps_are_joined_by_control_edges_carrying_their_keys(G):
-    assert edge(G, "start", "b") == (True, frozenset({"x"}))
-    assert edge(G, "start", "c") == (True, frozenset())
-    assert edge(G, "draft", "critic") == (True, frozenset({"d"}))
-    assert edge(G, "mk", "each") == (True, frozenset({"xs"}))
+    assert edge(G, "start", "b") == (True, ["x"])
+    assert edge(G, "start", "c") == (True, [])
+    assert edge(G, "draft", "critic") == (True, ["d"])
+    assert edge(G, "mk", "each") == (True, ["xs"])
 
 
 def test_a_parallel_block_fans_out_and_joins(G):
@@ -98,29 +103,49 @@ def test_a_parallel_block_fans_out_and_joins(G):
     assert not G.has_edge("b", "c") and not G.has_edge("c", "b")
 
 
-def test_data_edges_skip_ahead_without_control(G):
-    assert edge(G, "c", "each") == (False, frozenset({"z"}))
-    assert edge(G, "refine", "end") == (False, frozenset({"crit"}))
+def test_data_edges_join_the_real_writer_and_reader_across_scopes(G):
+    assert edge(G, "c", "sum") == (False, ["z"])  # into a map-over body
+    assert edge(G, "b", "draft") == (False, ["y"])  # into a loop body
+    assert edge(G, "critic", "end") == (False, ["crit"])  # out of a loop body
+    assert edge(G, "b", "refine") == (True, [])
 
 
-def test_reads_that_leave_a_scope_attach_to_the_scope_node(G):
-    assert edge(G, "b", "refine") == (True, frozenset({"y"}))
-    assert not G.has_edge("b", "draft")
-    assert not G.has_edge("c", "sum")
-    for u, v in G.edges:
+def test_a_scope_enters_its_body_and_the_body_leads_on(G):
+    assert edge(G, "refine", "draft") == (True, [])
+    assert edge(G, "critic", "mk") == (True, [])  # the body's exit to what follows the loop
+    assert edge(G, "refine", "mk") == (True, [])
+    assert edge(G, "each", "sum") == (True, [])
+    assert edge(G, "sum", "end") == (True, [])
+
+
+def test_topological_order_runs_one_iteration_and_ancestors_see_outside(G):
+    order = list(nx.topological_sort(G))
+    assert order.index("refine") < order.index("draft") < order.index("critic") < order.index("mk")
+    assert {"start", "b", "c", "refine"} <= nx.ancestors(G, "draft")
+    assert {"critic", "draft", "refine"} <= nx.ancestors(G, "end")
+    assert "sum" in nx.dag_longest_path(G)
+
+
+def test_edges_as_each_scope_sees_them(G):
+    lifted = {(u, v): (c, k) for u, v, c, k in lifted_edges(G)}
+    assert lifted["b", "refine"] == (True, ["y"])  # the body's read, at the loop's level
+    assert lifted["refine", "end"] == (False, ["crit"])
+    assert lifted["c", "each"] == (False, ["z"])
+    assert ("refine", "draft") not in lifted  # a scope and its own body
+    for u, v in lifted:
         assert G.nodes[u]["parent"] == G.nodes[v]["parent"], (u, v)
 
 
 def test_the_map_over_item_and_declared_inputs_need_no_edge(G):
-    assert list(G.predecessors("sum")) == []
+    assert set(G.predecessors("sum")) == {"each", "c"}  # the scope, and the writer of z
     assert list(G.predecessors("start")) == []
 
 
 def test_graph_attributes(G):
     assert G.graph["name"] == example().to_ir().name
-    assert G.graph["inputs"] == frozenset({"topic", "ok"})
-    assert G.graph["root"] == example().to_ir()
-    assert G.graph["scopes"] == {
+    assert G.graph["inputs"] == ["ok", "topic"]
+    assert from_graph(G) == example().to_ir()
+    assert scopes(G) == {
         None: ["start", "b", "c", "refine", "mk", "each", "end"],
         "refine": ["draft", "critic"],
         "each": ["sum"],
@@ -131,7 +156,7 @@ def test_graph_attributes(G):
 def test_a_read_binds_to_the_nearest_writer():
     p = Agent("a").writes("x") >> Agent("b").writes("x") >> Agent("c").instruct("{x}")
     G = to_graph(p)
-    assert edge(G, "b", "c") == (True, frozenset({"x"}))
+    assert edge(G, "b", "c") == (True, ["x"])
     assert not G.has_edge("a", "c")
 
 
@@ -142,13 +167,13 @@ def test_one_edge_per_pair_carries_every_key():
         >> Agent("c").instruct("{x} {y} {x?}")
     )
     G = to_graph(p)
-    assert edge(G, "a", "c") == (False, frozenset({"x"}))
-    assert edge(G, "t", "c") == (True, frozenset({"y"}))
+    assert edge(G, "a", "c") == (False, ["x"])
+    assert edge(G, "t", "c") == (True, ["y"])
 
 
 def test_an_optional_read_is_bound_when_there_is_a_writer():
     G = to_graph(Agent("a").writes("x") >> Agent("b") >> Agent("c").instruct("{x?} {y?}"))
-    assert edge(G, "a", "c") == (False, frozenset({"x"}))
+    assert edge(G, "a", "c") == (False, ["x"])
     assert G.in_degree("c") == 2
 
 
@@ -156,8 +181,8 @@ def test_duplicate_names_get_numbered_ids_in_reading_order():
     a = Agent("a").writes("x")
     G = to_graph(a >> Agent("a").instruct("{x}") >> (a | Agent("b")) * 2)
     assert list(G.nodes) == ["a", "a#2", "a_and_b_x2", "a#3", "b"]
-    assert [G.nodes[n]["name"] for n in G] == ["a", "a", "a_and_b_x2", "a", "b"]
-    assert edge(G, "a", "a#2") == (True, frozenset({"x"}))
+    assert [G.nodes[n]["label"] for n in G] == ["a", "a", "a_and_b_x2", "a", "b"]
+    assert edge(G, "a", "a#2") == (True, ["x"])
 
 
 def test_a_name_that_looks_like_a_numbered_id_does_not_collide():
@@ -178,10 +203,11 @@ def test_nested_scopes():
     G = to_graph(p, inputs={"xs"})
     assert G.nodes["a"]["parent"] == "inner"
     assert G.nodes["inner"]["parent"] == "m"
-    assert G.nodes["inner"]["body_reads"] == ("item", "x")
-    assert G.nodes["m"]["body_reads"] == ("x",)
-    assert edge(G, "w", "m") == (True, frozenset({"x"}))
-    assert G.nodes["m"]["op"].collect == "y"
+    assert G.nodes["inner"]["body_reads"] == ["item", "x"]
+    assert G.nodes["m"]["body_reads"] == ["x"]
+    assert edge(G, "w", "a") == (False, ["x"])
+    assert ("w", "m", True, ["x"]) in list(lifted_edges(G))
+    assert G.nodes["m"]["collect"] == "y"
 
 
 def test_explicit_composites_flatten_into_edges():
@@ -192,7 +218,7 @@ def test_explicit_composites_flatten_into_edges():
 
 def test_inputs_may_be_a_single_key_and_are_bound():
     G = to_graph(Agent("w").instruct("{topic}"), inputs="topic")
-    assert G.graph["inputs"] == frozenset({"topic"})
+    assert G.graph["inputs"] == ["topic"]
 
 
 @pytest.mark.parametrize("bad", [["not a key"], ["1x"], [3]])
@@ -209,4 +235,4 @@ def test_to_graph_accepts_ir_and_rejects_other_things():
 
 def test_problems_are_recorded_not_raised():
     G = to_graph(Agent("a").writes("x") | Agent("b").writes("x"))
-    assert [p.key for p in G.graph["problems"]] == ["x"]
+    assert [p["key"] for p in G.graph["problems"]] == ["x"]

@@ -17,6 +17,7 @@ from hypothesis import given, note, settings
 from irgraph import PipelineError, to_graph, validate
 from irgraph.graph import EXECUTABLE_KINDS
 from irgraph.ir import AgentNode, GateNode, Node, TransformNode, from_json, to_json
+from irgraph.schema import COMMON, SETTINGS, from_graph, lifted_edges, scope_predecessors, scopes
 from irgraph.testing import strategies
 from irgraph.validate import is_bound
 
@@ -56,7 +57,7 @@ def test_every_ir_leaf_is_one_graph_node(case):
     assert kinds.count("agent") == sum(isinstance(n, AgentNode) for n in ir)
     assert kinds.count("transform") == sum(isinstance(n, TransformNode) for n in ir)
     assert kinds.count("gate") == sum(isinstance(n, GateNode) for n in ir)
-    assert sorted(d["op"].name for _, d in G.nodes(data=True)) == sorted(
+    assert sorted(d["label"] for _, d in G.nodes(data=True)) == sorted(
         n.name for n in ir if type(n).__name__ not in ("SequenceNode", "ParallelNode")
     )
 
@@ -84,20 +85,59 @@ def test_data_edges_are_implied_by_control_reachability(case):
 def test_data_edge_keys_are_written_by_the_source_and_read_by_the_target(case):
     G = graph_of(case)
     for u, v, keys in G.edges(data="keys"):
-        assert keys <= set(G.nodes[u]["writes"]), (u, v, keys)
-        assert keys <= all_reads(G.nodes[v]), (u, v, keys)
+        assert set(keys) <= set(G.nodes[u]["writes"]), (u, v, keys)
+        assert set(keys) <= all_reads(G.nodes[v]), (u, v, keys)
+        if keys and G.nodes[v]["kind"] in EXECUTABLE_KINDS:  # the real reader
+            assert set(keys) <= set(G.nodes[v]["reads"] + G.nodes[v]["optional_reads"])
 
 
 @given(CASES)
-def test_edges_stay_inside_one_scope_and_parents_are_scopes(case):
+def test_edges_as_scopes_see_them_stay_inside_one_scope_and_parents_are_scopes(case):
     G = graph_of(case)
-    for u, v in G.edges:
+    for u, v, _, _ in lifted_edges(G):
         assert G.nodes[u]["parent"] == G.nodes[v]["parent"]
     for _, data in G.nodes(data=True):
         parent = data["parent"]
         assert parent is None or G.nodes[parent]["kind"] in ("loop", "map_over")
-        if data["kind"] in EXECUTABLE_KINDS:
-            assert data["op"].name == data["name"]
+
+
+@given(CASES)
+def test_topological_order_is_a_run_order_for_one_iteration_of_every_scope(case):
+    G = graph_of(case)
+    order = {node: i for i, node in enumerate(nx.topological_sort(G))}
+    members = scopes(G)
+    after = scope_predecessors(G)
+    for sid, body in members.items():
+        if sid is None:
+            continue
+        followers = [v for v, preds in after[G.nodes[sid]["parent"]].items() if sid in preds]
+        for node in body:
+            assert order[sid] < order[node], (sid, node)
+            assert all(order[node] < order[f] for f in followers), (node, followers)
+            # A body node waits on everything its scope waits on.
+            assert set(after[G.nodes[sid]["parent"]][sid]) <= nx.ancestors(G, node)
+
+
+@given(CASES)
+def test_every_attribute_is_plain_data_of_the_documented_schema(case):
+    G = graph_of(case)
+    assert set(G.graph) == {"name", "inputs", "problems", "warnings", "tree"}
+    for _, data in G.nodes(data=True):
+        assert set(data) == set(COMMON) | set(SETTINGS[data["kind"]]), data
+    for _, _, data in G.edges(data=True):
+        assert set(data) == {"control", "keys"} and data["keys"] == sorted(data["keys"])
+    text = json.dumps(nx.node_link_data(G))
+    back = nx.node_link_graph(json.loads(text))
+    assert list(back.nodes(data=True)) == list(G.nodes(data=True))
+    assert list(back.edges(data=True)) == list(G.edges(data=True))
+    assert back.graph == G.graph
+
+
+@given(CASES)
+def test_the_graph_is_the_ir_even_through_json(case):
+    G = graph_of(case)
+    saved = json.dumps(nx.node_link_data(G))
+    assert from_graph(nx.node_link_graph(json.loads(saved))) == case[0].to_ir()
 
 
 @given(CASES)
@@ -105,7 +145,7 @@ def test_node_ids_are_names_numbered_on_reuse(case):
     G = graph_of(case)
     by_name: dict[str, list[str]] = {}
     for nid, data in G.nodes(data=True):
-        by_name.setdefault(data["name"], []).append(nid)
+        by_name.setdefault(data["label"], []).append(nid)
     for name, ids in by_name.items():
         assert ids == [name] + [f"{name}#{i}" for i in range(2, len(ids) + 1)]
 
@@ -155,8 +195,7 @@ CHILD = textwrap.dedent(
         namespace = {}
         exec(code, namespace)
         G = to_graph(namespace["pipeline"], inputs=inputs)
-        nodes = [[n, {k: repr(v) for k, v in d.items() if k != "op"}]
-                 for n, d in G.nodes(data=True)]
+        nodes = [[n, {k: repr(v) for k, v in d.items()}] for n, d in G.nodes(data=True)]
         edges = [[u, v, d["control"], sorted(d["keys"])] for u, v, d in G.edges(data=True)]
         out.append([nodes, edges, G.graph["warnings"]])
     print(json.dumps(out))
@@ -209,7 +248,7 @@ def _fixed_pipelines() -> list[Any]:
 def test_pipelines_with_inputs_give_lists_where_a_map_over_iterates_an_input(case):
     pipeline, inputs = case
     G = to_graph(pipeline, inputs=inputs)
-    assert G.graph["inputs"] == frozenset(inputs)
+    assert G.graph["inputs"] == sorted(inputs)
     for _, data in G.nodes(data=True):
-        if data["kind"] == "map_over" and data["op"].over in inputs:
-            assert isinstance(inputs[data["op"].over], list)
+        if data["kind"] == "map_over" and data["over"] in inputs:
+            assert isinstance(inputs[data["over"]], list)

@@ -18,6 +18,7 @@ from irgraph import Agent, Gate, Loop, MapOver, Transform, to_graph
 from irgraph.backends.labels import label_text
 from irgraph.backends.mermaid import mermaid_ids, mermaid_text, to_mermaid
 from irgraph.errors import IrgraphError
+from irgraph.schema import lifted_edges
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check import harness
 from tests.mermaid_check.samples import (
@@ -227,10 +228,11 @@ def test_control_and_data_edges_are_exactly_the_graphs(p):
     lines = to_mermaid(G).splitlines()
     control = {m.groups() for m in map(CONTROL_EDGE.match, lines) if m}
     header = {(u, v) for u, v in control if u == "n1" and "n1" not in ids.values()}
-    expected = {(ids[u], ids[v]) for u, v, c in G.edges(data="control") if c}
+    lifted = list(lifted_edges(G))  # a scope is one box: edges as their scope sees them
+    expected = {(ids[u], ids[v]) for u, v, c, _ in lifted if c}
     assert control - header == expected
     data = {m.groups() for m in map(DATA_EDGE.match, lines) if m}
-    assert data == {(ids[u], ", ".join(sorted(k)), ids[v]) for u, v, k in G.edges(data="keys") if k}
+    assert data == {(ids[u], ", ".join(k), ids[v]) for u, v, _, k in lifted if k}
     order = {node: i for i, node in enumerate(nx.topological_sort(G))}
     back = {v: k for k, v in ids.items()}
     assert all(order[back[u]] < order[back[v]] for u, _, v in data)  # never backwards

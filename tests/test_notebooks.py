@@ -90,7 +90,9 @@ def test_exploring_a_pipeline_graph(kernel_path, monkeypatch):
         "2 ['revise']",
         "3 ['editor']",
     ]
-    assert text(nb, "ancestors").strip() == "['planner', 'research', 'revise', 'split']"
+    # The loop's body leads on to what follows the loop, so its nodes are ancestors too.
+    ancestors = "['critic', 'planner', 'research', 'researcher', 'revise', 'split', 'writer']"
+    assert text(nb, "ancestors").strip() == ancestors
     writers = text(nb, "writers")
     assert "draft is written by ['revise', 'writer']" in writers
     assert "split -> research: ['subjects']" in writers

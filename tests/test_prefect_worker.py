@@ -416,12 +416,10 @@ def test_any_names_and_texts_give_valid_code_whose_literals_equal_them(ir, confi
     }
     G = compiled.graph
     for nid, data in G.nodes(data=True):
-        op = data["op"]
         assert nid in strings
-        for text in (getattr(op, "instruction", None), getattr(op, "model", None)):
+        for text in (data.get("instruction"), data.get("model")):
             assert text is None or text in strings
-    ops = [data["op"] for _, data in G.nodes(data=True)]
-    assert {o.fn.ref for o in ops if isinstance(o, TransformNode)} <= strings
+    assert {d["function"] for _, d in G.nodes(data=True) if d["kind"] == "transform"} <= strings
     constants = module_constants(code)
     assert constants["FLOW_NAME"] == config.flow_name
     assert constants["WORK_POOL"] == config.work_pool
@@ -438,13 +436,12 @@ def test_any_names_and_texts_give_valid_code_whose_literals_equal_them(ir, confi
             kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
             calls[kw["node"]] = kw
     for nid, data in G.nodes(data=True):
-        op = data["op"]
-        if isinstance(op, AgentNode):
-            assert calls[nid]["instruction"] == op.instruction
-            assert calls[nid]["name"] == op.name
-            assert calls[nid]["model"] == op.model
-        elif isinstance(op, GateNode):
-            assert calls[nid]["message"] == op.message
+        if data["kind"] == "agent":
+            assert calls[nid]["instruction"] == data["instruction"]
+            assert calls[nid]["name"] == data["label"]
+            assert calls[nid]["model"] == data["model"]
+        elif data["kind"] == "gate":
+            assert calls[nid]["message"] == data["message"]
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             assert node.name.isascii() and node.name.isidentifier()

@@ -31,6 +31,7 @@ from irgraph.errors import RunError
 from irgraph.events import RunResult
 from irgraph.graph import to_graph
 from irgraph.run import arun, run_coroutine
+from irgraph.schema import lifted_edges
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.reference import interpret
 
@@ -129,7 +130,7 @@ def check_trace_respects_edges(pipeline: Builder, result: RunResult) -> None:
     ]
     if missing:
         raise _fail(pipeline, f"The trace has no execution of {missing!r}.")
-    for u, v in G.edges:
+    for u, v, _, _ in lifted_edges(G):  # each edge as its scope sees it
         for (node, path), (start, _) in spans.items():
             if node != v:
                 continue
@@ -166,7 +167,7 @@ def check_failure_is_reported(
         _run(make_backend, pipeline, FakeProvider(fail={agent: 1}), state)
     except RunError as error:
         node = error.node
-        if node not in G or G.nodes[node]["name"] != agent:
+        if node not in G or G.nodes[node]["label"] != agent:
             raise _fail(pipeline, f"RunError names {node!r}, not agent {agent!r}.") from error
         if error.__cause__ is None:
             raise _fail(pipeline, "RunError does not chain the provider's error.") from error
@@ -223,7 +224,7 @@ def check_plan_mentions_every_node(
     from irgraph.backends.mermaid import to_mermaid
 
     text = _unescape_mermaid(to_mermaid(G))
-    unnamed = [n for n in G if G.nodes[n]["name"] not in text]
+    unnamed = [n for n in G if G.nodes[n]["label"] not in text]
     if unnamed:
         raise _fail(pipeline, f"The mermaid export does not mention {unnamed!r}.")
     from irgraph.backends.dot import to_dot
@@ -305,7 +306,7 @@ class BackendConformance:
         def check(case: tuple[Builder, dict[str, Any]], data: st.DataObject) -> None:
             pipeline, state = case
             G = to_graph(pipeline, inputs=state.keys())
-            agents = sorted({G.nodes[n]["name"] for n in G if G.nodes[n]["kind"] == "agent"})
+            agents = sorted({G.nodes[n]["label"] for n in G if G.nodes[n]["kind"] == "agent"})
             reached = self._reached_agents(pipeline, state)
             candidates = [a for a in agents if a in reached]
             if not candidates:

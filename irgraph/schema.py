@@ -1,0 +1,358 @@
+"""The plain-data schema of a pipeline graph, and the way back from a graph to the IR.
+
+Every attribute of a graph from :func:`irgraph.to_graph` is JSON-native (str, int, float, bool,
+None, lists, dicts with str keys), so networkx's own writers and readers work on it. A node
+carries what a reader needs without the IR: its ``kind``, ``label`` (the node's name; ``name``
+would collide with pydot's own), ``parent`` scope and the settings of its kind
+(:data:`SETTINGS`), plus the keys it ``reads``, reads if set (``optional_reads``) and
+``writes``. The graph keeps the composite structure that edges cannot hold (sequences and
+parallel blocks, with their names) in ``G.graph["tree"]``, so :func:`from_graph` rebuilds the
+exact IR. :func:`scopes` and :func:`lifted_edges` give each scope's own sub-DAG, which is what
+schedulers and diagrams work on.
+
+>>> from irgraph import Agent, to_graph
+>>> p = Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("Use {x}.")
+>>> G = to_graph(p)
+>>> G.nodes["b"]["instruction"], G.edges["a", "b"]["keys"]
+('Use {x}.', ['x'])
+>>> from_graph(G) == p.to_ir()
+True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from irgraph.errors import PipelineError, Problem
+from irgraph.ir import (
+    AgentNode,
+    FunctionRef,
+    GateNode,
+    LoopNode,
+    MapOverNode,
+    Node,
+    ParallelNode,
+    SequenceNode,
+    TransformNode,
+)
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "SETTINGS",
+    "COMMON",
+    "node_attributes",
+    "settings",
+    "problem_data",
+    "tree_entry",
+    "from_graph",
+    "ir_nodes",
+    "scopes",
+    "lifted_edges",
+    "scope_predecessors",
+    "portable",
+    "from_portable",
+]
+
+#: Attributes every node has: what it is and where it sits, and the keys it reads and writes
+#: (for a scope, its own reads, e.g. a map-over's list, and every key its body writes).
+COMMON = ("kind", "label", "parent", "reads", "optional_reads", "writes", "inputs")
+#: The settings of each kind, as node attributes (a transform's function and a loop's stop
+#: predicate as ``"module:qualname"``). Scopes also carry ``body_reads`` and
+#: ``body_optional_reads``: the keys their body reads from outside.
+SETTINGS: dict[str, tuple[str, ...]] = {
+    "agent": ("instruction", "model", "description", "timeout"),
+    "transform": ("function", "timeout"),
+    "gate": ("message", "timeout"),
+    "loop": ("max_iterations", "until", "until_function", "body_reads", "body_optional_reads"),
+    "map_over": (
+        "over",
+        "item",
+        "collect",
+        "max_concurrency",
+        "body_reads",
+        "body_optional_reads",
+    ),
+}
+_CLASSES: dict[str, type[Any]] = {
+    "agent": AgentNode,
+    "transform": TransformNode,
+    "gate": GateNode,
+    "loop": LoopNode,
+    "map_over": MapOverNode,
+}
+
+
+def node_attributes(node: Node, kind: str, parent: str | None) -> dict[str, Any]:
+    """The plain-data attributes of one executable or scope node (see :data:`SETTINGS`)."""
+    writes = getattr(node, "writes", None)
+    data: dict[str, Any] = {
+        "kind": kind,
+        "label": node.name,
+        "parent": parent,
+        "reads": list(getattr(node, "reads", ()) if kind in ("agent", "transform", "gate") else ()),
+        "optional_reads": list(getattr(node, "optional_reads", ())),
+        "writes": [writes] if writes else [],
+        "inputs": list(getattr(node, "inputs", ())),
+    }
+    if isinstance(node, AgentNode):
+        data.update(
+            instruction=node.instruction,
+            model=node.model,
+            description=node.description,
+            timeout=node.timeout,
+        )
+    elif isinstance(node, TransformNode):
+        data.update(function=node.fn.ref, timeout=node.timeout)
+    elif isinstance(node, GateNode):
+        data.update(message=node.message, timeout=node.timeout)
+    elif isinstance(node, LoopNode):
+        until = node.until
+        data.update(
+            max_iterations=node.max_iterations,
+            until=until if isinstance(until, str) else None,
+            until_function=until.ref if isinstance(until, FunctionRef) else None,
+        )
+    elif isinstance(node, MapOverNode):
+        data.update(
+            over=node.over,
+            item=node.item,
+            collect=node.collect,
+            max_concurrency=node.max_concurrency,
+        )
+    return data
+
+
+def problem_data(problem: Problem) -> dict[str, Any]:
+    """A problem as plain data, for ``G.graph[\"problems\"]``."""
+    data = attrs.asdict(problem)
+    data["suggestion"] = list(problem.suggestion)
+    return data
+
+
+def tree_entry(kind: str, node: SequenceNode | ParallelNode, children: Any) -> dict[str, Any]:
+    """A sequence's or parallel block's entry in ``G.graph[\"tree\"]``."""
+    return {
+        "kind": kind,
+        "name": node.name,
+        "inputs": list(getattr(node, "inputs", ())),
+        "children": children,
+    }
+
+
+# Back to the IR ---------------------------------------------------------------------------
+
+
+def _field(data: dict[str, Any], field: str) -> Any:
+    """The value of the IR field ``field`` held by the node attributes ``data``."""
+    if field == "writes":
+        return data["writes"][0] if data["writes"] else None
+    if field == "fn":
+        return FunctionRef(data["function"])
+    if field == "until":
+        until = data["until_function"]
+        return FunctionRef(until) if until is not None else data["until"]
+    if field in ("reads", "inputs"):
+        return tuple(data.get(field, ()))
+    return data[field]
+
+
+def settings(data: dict[str, Any]) -> dict[str, Any]:
+    """The IR fields of a node, read from its attributes: every field of its IR class (in the
+    class's order) but its name and children.
+
+    >>> settings({"kind": "gate", "label": "ok", "message": "Go?", "writes": ["answer"],
+    ...           "timeout": None, "inputs": []})
+    {'message': 'Go?', 'writes': 'answer', 'timeout': None, 'inputs': ()}
+    """
+    cls = _CLASSES.get(data.get("kind"))  # type: ignore[arg-type]
+    if cls is None:
+        raise PipelineError(
+            f"A graph node has kind {data.get('kind')!r}, which is not a pipeline node kind.",
+            hint=f"Kinds are {', '.join(sorted(_CLASSES))}; build graphs with irgraph.to_graph.",
+        )
+    return {
+        f.name: _field(data, f.name)
+        for f in attrs.fields(cls)
+        if f.init and f.name not in ("name", "children")
+    }
+
+
+def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...]) -> Node:
+    data = G.nodes[nid]
+    cls = _CLASSES.get(data.get("kind"))
+    fields = settings(data)
+    if data["kind"] in ("loop", "map_over"):
+        fields["children"] = children
+    node: Node = cls(data["label"], **fields)  # type: ignore[misc]
+    return node
+
+
+def _rebuild(G: nx.DiGraph, tree: Any) -> Node:
+    """The IR of one entry of ``G.graph["tree"]``: a node id, ``{"node": id, "children":
+    [...]}`` for a scope, or ``{"kind": "sequence"|"parallel", "name": ..., ...}``."""
+    if isinstance(tree, str):
+        return _leaf(G, tree, ())
+    children = tuple(_rebuild(G, child) for child in tree["children"])
+    if "node" in tree:
+        return _leaf(G, tree["node"], children)
+    cls = SequenceNode if tree["kind"] == "sequence" else ParallelNode
+    built: Node = cls(tree["name"], children, inputs=tuple(tree.get("inputs", ())))
+    return built
+
+
+def from_graph(G: nx.DiGraph) -> Node:
+    """The IR a graph from :func:`irgraph.to_graph` was built from, also after the graph went
+    through JSON (``nx.node_link_data``) or another process. Functions come back as import
+    paths, imported only when a backend runs them.
+    """
+    tree = G.graph.get("tree") if hasattr(G, "graph") else None
+    if tree is None:
+        raise PipelineError(
+            f"from_graph() needs a pipeline graph made by irgraph.to_graph (got {G!r}, which "
+            "has no 'tree' graph attribute).",
+            hint="Build it with to_graph(pipeline); save it with nx.node_link_data(G).",
+        )
+    try:
+        return _rebuild(G, tree)
+    except (KeyError, TypeError) as exc:
+        raise PipelineError(
+            f"The graph does not hold a complete pipeline: {type(exc).__name__}: {exc}.",
+            hint="Rebuild it with to_graph; a saved graph must keep every node attribute.",
+        ) from None
+
+
+def ir_nodes(G: nx.DiGraph, root: Node) -> dict[str, Node]:
+    """The IR node behind every graph node of ``G`` (built from ``root``), by node id: what a
+    backend runs, with live functions, while ``G`` stays plain data."""
+    found: dict[str, Node] = {}
+
+    def walk(tree: Any, node: Node) -> None:
+        if isinstance(tree, str):
+            found[tree] = node
+            return
+        if "node" in tree:
+            found[tree["node"]] = node
+        for child_tree, child in zip(tree["children"], getattr(node, "children", ()), strict=True):
+            walk(child_tree, child)
+
+    walk(G.graph["tree"], root)
+    return found
+
+
+# Scopes -----------------------------------------------------------------------------------
+
+
+def scopes(G: nx.DiGraph) -> dict[str | None, list[str]]:
+    """The nodes of each scope (``None``: the top level) in reading order."""
+    found: dict[str | None, list[str]] = {None: []}
+    for nid, parent in G.nodes(data="parent"):
+        found.setdefault(parent, []).append(nid)
+        if G.nodes[nid]["kind"] in ("loop", "map_over"):
+            found.setdefault(nid, [])
+    return found
+
+
+def _chain(G: nx.DiGraph, node: str) -> list[str]:
+    """``node`` and the scopes around it, innermost first."""
+    chain = [node]
+    parent = G.nodes[node]["parent"]
+    while parent is not None:
+        chain.append(parent)
+        parent = G.nodes[parent]["parent"]
+    return chain
+
+
+def _lift(G: nx.DiGraph, u: str, v: str) -> tuple[str, str] | None:
+    """The edge ``u -> v`` seen from the innermost scope holding both ends: the ends replaced
+    by their enclosing nodes in that scope, or ``None`` when one end encloses the other."""
+    pu, pv = G.nodes[u]["parent"], G.nodes[v]["parent"]
+    if pu == pv:
+        return u, v
+    cu, cv = _chain(G, u), _chain(G, v)
+    in_v = set(cv)
+    for a in cu:
+        if a in in_v:
+            return None  # an edge between a scope and its own body
+    parents_v = {G.nodes[b]["parent"]: b for b in cv}
+    for a in cu:
+        parent = G.nodes[a]["parent"]
+        if parent in parents_v:
+            return a, parents_v[parent]
+    return None
+
+
+def lifted_edges(G: nx.DiGraph) -> Iterator[tuple[str, str, bool, list[str]]]:
+    """Every edge as its scope sees it, ``(u, v, control, keys)``: an edge that crosses a
+    scope boundary joins the enclosing nodes of the scope that holds both ends (a read inside
+    a loop from a writer outside is an edge into the loop), parallel edges merge, and edges
+    between a scope and its own body drop out. Edges come in graph order."""
+    merged: dict[tuple[str, str], tuple[bool, set[str]]] = {}
+    for u, v, data in G.edges(data=True):
+        ends = _lift(G, u, v)
+        if ends is None:
+            continue
+        control, keys = merged.get(ends, (False, set()))
+        merged[ends] = (control or bool(data["control"]), keys | set(data["keys"]))
+    for (u, v), (control, keys) in merged.items():
+        yield u, v, control, sorted(keys)
+
+
+def scope_predecessors(
+    G: nx.DiGraph, *, data_only: bool = False
+) -> dict[str | None, dict[str, list[str]]]:
+    """For each scope, each node's predecessors in that scope (from :func:`lifted_edges`)."""
+    found: dict[str | None, dict[str, list[str]]] = {
+        sid: {nid: [] for nid in nodes} for sid, nodes in scopes(G).items()
+    }
+    for u, v, _, keys in lifted_edges(G):
+        if data_only and not keys:
+            continue
+        found[G.nodes[v]["parent"]][v].append(u)
+    return found
+
+
+# Writers that allow only scalars -----------------------------------------------------------
+
+
+def portable(G: nx.DiGraph) -> nx.DiGraph:
+    """A copy of ``G`` whose every attribute value is a JSON string, for writers that take
+    only scalars (``nx.write_graphml``, ``nx.write_gexf``); :func:`from_portable` reads it
+    back.
+
+    >>> import networkx as nx
+    >>> from irgraph import Agent, to_graph
+    >>> G = to_graph(Agent("a").instruct("Go.").writes("x"))
+    >>> from_portable(portable(G)).nodes["a"] == G.nodes["a"]
+    True
+    """
+    H = G.copy()
+    for _, data in H.nodes(data=True):
+        data.update({k: json.dumps(v) for k, v in data.items()})
+    for _, _, data in H.edges(data=True):
+        data.update({k: json.dumps(v) for k, v in data.items()})
+    H.graph = {k: json.dumps(v) for k, v in G.graph.items()}
+    return H
+
+
+def from_portable(H: nx.DiGraph) -> nx.DiGraph:
+    """The graph :func:`portable` encoded, as read back by ``nx.read_graphml`` or
+    ``nx.read_gexf``. (GEXF keeps no graph attributes but the name: nodes and edges come
+    back whole, the ``tree`` that :func:`from_graph` needs only through GraphML or JSON.)"""
+    G = type(H)()
+    for nid, data in H.nodes(data=True):
+        G.add_node(nid, **{k: json.loads(v) for k, v in data.items()})
+    for u, v, data in H.edges(data=True):
+        G.add_edge(u, v, **{k: json.loads(data[k]) for k in ("control", "keys") if k in data})
+    for key, value in H.graph.items():
+        if isinstance(value, str):
+            try:
+                G.graph[key] = json.loads(value)
+            except ValueError:
+                continue  # a reader's own attribute, e.g. GEXF's mode
+    return G

@@ -1,0 +1,127 @@
+"""The graph is plain data: networkx's own writers, readers and drawing tools work on it, and
+from_graph turns it back into the pipeline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import networkx as nx
+import pytest
+
+from irgraph import (
+    Agent,
+    Loop,
+    MapOver,
+    PipelineError,
+    Transform,
+    from_graph,
+    from_portable,
+    portable,
+    run,
+    to_graph,
+)
+from irgraph.schema import ir_nodes, settings
+from irgraph.testing import FakeProvider
+from irgraph.testing.strategies import make_list, stop_after_first
+
+
+def pipeline():
+    return Agent("planner").instruct("Plan {topic}: go.").writes("plan") >> (
+        Loop("revise")
+        .step(Agent("writer").instruct('Write "{plan}" {notes?}').writes("draft").timeout(5))
+        .step(Agent("critic").instruct("Critique {draft}.").writes("notes"))
+        .max_iterations(2)
+        .until(stop_after_first)
+        >> Transform("split", make_list).reads("draft").writes("parts")
+        >> MapOver("each")
+        .over("parts", item="part")
+        .step(Agent("sum").instruct("Sum {part} of {plan}.").writes("s"))
+        .writes("sums")
+    )
+
+
+@pytest.fixture
+def G() -> nx.DiGraph:
+    return to_graph(pipeline(), inputs={"topic"})
+
+
+def test_node_link_json_round_trip_gives_the_same_graph_and_pipeline(G):
+    text = json.dumps(nx.node_link_data(G))
+    back = nx.node_link_graph(json.loads(text))
+    assert list(back.nodes(data=True)) == list(G.nodes(data=True))
+    assert list(back.edges(data=True)) == list(G.edges(data=True))
+    assert from_graph(back) == pipeline().to_ir()
+
+
+def test_pydot_takes_the_graph_itself_and_dot_renders_it(G):
+    pydot = pytest.importorskip("pydot")
+    P = nx.nx_pydot.to_pydot(G)
+    assert {n.get_name().strip('"') for n in P.get_nodes()} >= set(G.nodes)
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=P.to_string().encode(), capture_output=True, check=True
+    ).stdout.decode()
+    assert "<svg" in svg and "critic" in svg
+    back = nx.nx_pydot.from_pydot(pydot.graph_from_dot_data(P.to_string())[0])
+    assert set(back.edges) == set(G.edges)
+
+
+@pytest.mark.parametrize("writer", ["graphml", "gexf"])
+def test_scalar_only_writers_take_the_portable_copy_and_read_it_back(G, tmp_path, writer):
+    path = tmp_path / f"pipeline.{writer}"
+    getattr(nx, f"write_{writer}")(portable(G), path)
+    back = from_portable(getattr(nx, f"read_{writer}")(path))
+    assert dict(back.nodes(data=True)) == dict(G.nodes(data=True))
+    assert {(u, v): d for u, v, d in back.edges(data=True)} == {
+        (u, v): d for u, v, d in G.edges(data=True)
+    }
+    if writer == "graphml":  # GEXF keeps no graph attributes but the name
+        assert back.graph == G.graph
+        assert from_graph(back) == pipeline().to_ir()
+
+
+def test_settings_read_back_every_ir_field(G):
+    nodes = ir_nodes(G, pipeline().to_ir())
+    for nid, data in G.nodes(data=True):
+        node = nodes[nid]
+        for field, value in settings(data).items():
+            assert getattr(node, field) == value, (nid, field)
+
+
+def test_a_saved_graph_runs_in_another_process(G, tmp_path):
+    saved = tmp_path / "graph.json"
+    saved.write_text(json.dumps(nx.node_link_data(G)), encoding="utf-8")
+    script = textwrap.dedent(
+        f"""
+        import json, networkx as nx
+        from irgraph import from_graph, run
+        from irgraph.testing import FakeProvider
+        G = nx.node_link_graph(json.loads(open({str(saved)!r}).read()))
+        result = run(from_graph(G), provider=FakeProvider(), state={{"topic": "owls"}})
+        print(json.dumps(result.state))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    here = run(pipeline(), provider=FakeProvider(), state={"topic": "owls"})
+    assert json.loads(done.stdout) == here.state
+
+
+def test_a_lambda_transform_runs_in_process_and_says_it_cannot_run_from_a_saved_graph():
+    p = Agent("a").writes("x") >> Transform("up", lambda x: x.upper()).reads("x").writes("y")
+    assert run(p, provider=FakeProvider()).state["y"] == "<A: >"
+    G = to_graph(p)
+    assert G.nodes["up"]["function"].endswith("<lambda>")
+    assert any("'up'" in w and "a saved copy cannot run it" in w for w in G.graph["warnings"])
+    with pytest.raises(PipelineError, match="'up' calls .* no import path, and it was not saved"):
+        run(from_graph(G), provider=FakeProvider())
+
+
+def test_from_graph_refuses_what_is_not_a_pipeline_graph():
+    with pytest.raises(PipelineError, match="needs a pipeline graph made by irgraph.to_graph"):
+        from_graph(nx.path_graph(3, create_using=nx.DiGraph))
