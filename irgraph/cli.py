@@ -1,7 +1,8 @@
 """The ``irgraph`` command: ``demo``, ``run``, ``check``, ``show``, ``diff``.
 
-``module:attr`` names a builder or IR node the way ``uvicorn`` names an app; the current
-directory is importable. Exit codes: 0 success, 1 the pipeline has problems or failed,
+``module:attr`` names a builder or IR node the way ``uvicorn`` names an app (the current
+directory is importable), or a ``.json`` file holds one saved as IR JSON or a graph.
+Exit codes: 0 success, 1 the pipeline has problems or failed,
 2 bad command-line input.
 """
 
@@ -26,8 +27,39 @@ class CliError(IrgraphError):
     """Bad command-line input (exit code 2)."""
 
 
+def load_saved(path: str) -> Any:
+    """The pipeline saved in a ``.json`` file: IR JSON (``irgraph.ir.to_json``) or a graph
+    (``nx.node_link_data(to_graph(...))``). Functions are imported only when they run."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+        data = json.loads(text)
+    except OSError as exc:
+        raise CliError(f"Cannot read the pipeline file {path!r}: {exc.strerror}.") from None
+    except ValueError as exc:
+        raise CliError(f"The pipeline file {path!r} is not valid JSON ({exc}).") from None
+    if isinstance(data, dict) and data.get("format") == "irgraph-ir":
+        from irgraph.ir import from_json
+
+        return from_json(text)
+    if isinstance(data, dict) and "nodes" in data and "graph" in data:
+        import networkx as nx
+
+        from irgraph.schema import from_graph
+
+        edges = "links" if "links" in data else "edges"
+        return from_graph(nx.node_link_graph(data, edges=edges))
+    raise CliError(
+        f"{path!r} holds neither IR JSON nor a saved graph; save a pipeline with "
+        "irgraph.ir.to_json(ir) or json.dumps(nx.node_link_data(to_graph(pipeline)))."
+    )
+
+
 def load_target(spec: str) -> Any:
-    """Import ``module:attr`` (attr may be dotted) from the current directory or sys.path."""
+    """Import ``module:attr`` (attr may be dotted) from the current directory or sys.path, or
+    read a saved pipeline from a ``.json`` file."""
+    if spec.endswith(".json"):
+        return load_saved(spec)
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise CliError(
@@ -228,7 +260,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     demo.add_argument("--latency", type=float, default=0.3, help="fake model latency (s)")
     for name, help_text in (("run", "run a pipeline"), ("check", "validate a pipeline")):
         cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument("target", help="module:attr naming a builder or IR node")
+        cmd.add_argument("target", help="module:attr naming a builder or IR node, or a .json file")
         cmd.add_argument("--state", action="append", default=[], metavar="KEY=VALUE")
         cmd.add_argument("--state-json", default=None, metavar="JSON")
         cmd.add_argument(
@@ -242,7 +274,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             cmd.add_argument("--backend", default="asyncio")
             cmd.add_argument("--provider", default=None, help="'fake' or 'openai:MODEL'")
     show = sub.add_parser("show", help="draw a pipeline (mermaid, dot, svg or png)")
-    show.add_argument("target", help="module:attr naming a builder or IR node")
+    show.add_argument("target", help="module:attr naming a builder or IR node, or a .json file")
     show.add_argument("--format", choices=("mermaid", "dot", "svg", "png"), default="mermaid")
     show.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE")
     compare = sub.add_parser("diff", help="what changed between two pipelines")

@@ -105,3 +105,35 @@ def test_run_and_show_a_pipeline_declaring_its_inputs(declared):
     assert code == 0 and "text = <w: Write owls.>" in text
     code, text = call("show", declared)
     assert code == 0 and "w" in text
+
+
+def test_run_and_check_a_saved_graph_or_ir_file(tmp_path, monkeypatch):
+    import json
+
+    import networkx as nx
+
+    from irgraph import to_graph
+    from irgraph.demo import research_pipeline
+    from irgraph.ir import to_json
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "graph.json").write_text(json.dumps(nx.node_link_data(to_graph(research_pipeline))))
+    (tmp_path / "ir.json").write_text(to_json(research_pipeline.to_ir()))
+    for name in ("graph.json", "ir.json"):
+        out = io.StringIO()
+        assert main(["check", name, "--input", "topic"], out=out) == 0, out.getvalue()
+        out = io.StringIO()
+        assert main(["run", name, "--state", "topic=owls"], out=out) == 0, out.getvalue()
+        assert "report" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "Cannot read the pipeline file"), ("{", "not valid JSON"), ("[1]", "neither IR JSON")],
+)
+def test_a_bad_pipeline_file_is_a_clear_error(tmp_path, monkeypatch, capsys, content, message):
+    monkeypatch.chdir(tmp_path)
+    if content is not None:
+        (tmp_path / "p.json").write_text(content)
+    assert main(["check", "p.json"], out=io.StringIO()) == 2
+    assert message in capsys.readouterr().err
