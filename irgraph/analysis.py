@@ -14,6 +14,7 @@ length times ``max_iterations``; a map-over costs its body once (items run concu
 
 from __future__ import annotations
 
+import difflib
 import heapq
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ __all__ = [
     "lineage",
     "Lineage",
     "diff",
+    "match_nodes",
     "GraphDiff",
 ]
 
@@ -299,30 +301,77 @@ class GraphDiff:
         return "\n".join(lines)
 
 
+def _depth(G: nx.DiGraph, node: str) -> int:
+    depth, parent = 0, G.nodes[node]["parent"]
+    while parent is not None:
+        depth, parent = depth + 1, G.nodes[parent]["parent"]
+    return depth
+
+
+def _token(G: nx.DiGraph, node: str) -> tuple[str, str, int, str]:
+    data = G.nodes[node]
+    return data["kind"], data["label"], _depth(G, node), repr(settings(data))
+
+
+def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
+    """Pair the nodes of two pipeline graphs by structure, not by id: the two reading orders
+    are aligned on (kind, name, scope depth, settings), so an insertion or removal pairs
+    everything around it; where nodes take others' places, a new node is paired with an old
+    one of its kind that has its name (its settings changed) or, failing that, its settings
+    (it was renamed). Returns old id -> new id."""
+    old, new = list(G1), list(G2)
+    tokens1 = [_token(G1, n) for n in old]
+    tokens2 = [_token(G2, n) for n in new]
+    pairs: dict[str, str] = {}
+    matcher = difflib.SequenceMatcher(None, tokens1, tokens2, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs.update(zip(old[i1:i2], new[j1:j2], strict=True))
+        elif tag == "replace":
+            free = list(range(i1, i2))
+            for j in range(j1, j2):
+                same = [i for i in free if tokens1[i][:2] == tokens2[j][:2]]
+                same = same or [
+                    i
+                    for i in free
+                    if (tokens1[i][0], tokens1[i][3]) == (tokens2[j][0], tokens2[j][3])
+                ]
+                if same:
+                    pairs[old[same[0]]] = new[j]
+                    free.remove(same[0])
+    return pairs
+
+
 def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
-    """Nodes, edges and keys added, removed or changed from ``G1`` to ``G2`` (by node id);
-    a node is changed when its kind or a setting (instruction, model, writes, ...) differs."""
-    added = [n for n in G2 if n not in G1]
-    removed = [n for n in G1 if n not in G2]
+    """Nodes, edges and keys added, removed or changed from ``G1`` to ``G2``. Nodes are paired
+    by structure (:func:`match_nodes`), so ids that shift (``writer#2`` becoming
+    ``writer#3`` when a writer is added before it) are not changes. A node is changed when its
+    name (``label``), kind or a setting (instruction, model, writes, function, ...) differs;
+    changes and additions are named by their new ids, removals by their old ones."""
+    pairs = match_nodes(G1, G2)
+    paired = set(pairs.values())
+    added = [n for n in G2 if n not in paired]
+    removed = [n for n in G1 if n not in pairs]
     changed: dict[str, list[str]] = {}
-    for node in G2:
-        if node not in G1:
-            continue
-        a, b = G1.nodes[node], G2.nodes[node]
-        fields = ["kind"] if a["kind"] != b["kind"] else []
-        # Every IR field but the name (the id carries it) and children (nodes of their own).
-        old, new = settings(a), settings(b)
-        fields += [f for f in dict.fromkeys([*old, *new]) if old.get(f) != new.get(f)]
+    for node_old, node in pairs.items():
+        a, b = G1.nodes[node_old], G2.nodes[node]
+        fields = [f for f in ("label", "kind") if a[f] != b[f]]
+        if a["kind"] == b["kind"]:
+            # Every IR field but the name (the label) and children (nodes of their own).
+            old, new = settings(a), settings(b)
+            fields += [f for f in old if old[f] != new[f]]
         if fields:
             changed[node] = fields
+    kept = {(pairs[u], pairs[v]) for u, v in G1.edges if u in pairs and v in pairs}
+    edges2 = set(G2.edges)
     keys1 = {k for _, data in G1.nodes(data=True) for k in data.get("writes", ())}
     keys2 = {k for _, data in G2.nodes(data=True) for k in data.get("writes", ())}
     return GraphDiff(
         added,
         removed,
         changed,
-        [e for e in G2.edges if not G1.has_edge(*e)],
-        [e for e in G1.edges if not G2.has_edge(*e)],
+        [e for e in G2.edges if e not in kept],
+        [(u, v) for u, v in G1.edges if (pairs.get(u), pairs.get(v)) not in edges2],
         sorted(keys2 - keys1),
         sorted(keys1 - keys2),
         G2,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 
+import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import strategies as st
 
 from irgraph import Agent, FanOut, Gate, Pipeline, Transform, run, to_graph
 from irgraph.analysis import (
@@ -21,9 +23,10 @@ from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.mermaid_diff import diff_to_mermaid
 from irgraph.cli import main
 from irgraph.errors import IrgraphError
+from irgraph.ir import AgentNode, SequenceNode
 from irgraph.testing import FakeProvider
 from irgraph.testing.conformance import gate_answer
-from irgraph.testing.strategies import join_values, pipelines_with_inputs
+from irgraph.testing.strategies import join_values, pipelines, pipelines_with_inputs
 
 
 def independent_sources(n: int = 10) -> Pipeline:
@@ -131,7 +134,7 @@ def test_diff_reports_a_change_in_any_setting_of_a_node_timeout_included():
 
 def test_diff_reports_added_removed_changed_and_draws_it():
     old = to_graph(Agent("a").instruct("x").writes("k") >> Agent("gone").instruct("{k}"))
-    new = to_graph(Agent("a").instruct("changed").writes("k") >> Agent("b").instruct("{k}"))
+    new = to_graph(Agent("a").instruct("changed").writes("k") >> Agent("b").instruct("{k}!"))
     change = diff(old, new)
     assert change.added == ["b"] and change.removed == ["gone"]
     assert change.changed == {"a": ["instruction"]}
@@ -140,6 +143,26 @@ def test_diff_reports_added_removed_changed_and_draws_it():
     assert "class n3 added" in picture and "class n2 changed" in picture
     assert "gone (removed)" in picture
     assert diff(old, old).empty
+
+
+def test_diff_pairs_nodes_by_structure_not_by_numbered_ids():
+    writer = Agent("writer").instruct("Write {topic}.").writes("draft")
+    old = to_graph(writer >> Agent("critic").instruct("{draft}") >> writer, inputs={"topic"})
+    new = to_graph(
+        writer >> writer >> Agent("critic").instruct("{draft}") >> writer, inputs={"topic"}
+    )
+    change = diff(old, new)
+    # Two identical writers: either may count as the new one; what matters is that the ids
+    # that shifted (writer#2 -> writer#3) are not reported as changes.
+    assert len(change.added) == 1 and change.removed == [] and change.changed == {}
+
+
+def test_diff_reports_a_rename_as_one_change_and_tells_lambdas_apart():
+    old = to_graph(Agent("a").writes("x") >> Transform("t", lambda x: x).reads("x"))
+    new = to_graph(Agent("b").writes("x") >> Transform("t", lambda x: x * 2).reads("x"))
+    change = diff(old, new)
+    assert change.added == [] and change.removed == []
+    assert change.changed == {"b": ["label"], "t": ["fn"]}
 
 
 def test_cli_diff_and_check_hints():
@@ -155,3 +178,47 @@ def test_cli_diff_and_check_hints():
 
 
 SOURCES = independent_sources(3)
+
+
+def _agent_paths(node, path=()):
+    """Paths (child indexes) to every agent in an IR tree."""
+    if isinstance(node, AgentNode):
+        yield path
+    for i, child in enumerate(getattr(node, "children", ())):
+        yield from _agent_paths(child, (*path, i))
+
+
+def _mutated(node, path, how):
+    """``node`` with the agent at ``path`` renamed, changed, removed, or with an agent
+    inserted after it."""
+    if len(path) == 1:
+        children = list(node.children)
+        i = path[0]
+        target = children[i]
+        if how == "rename":
+            children[i] = attrs.evolve(target, name="renamed_one")
+        elif how == "change":
+            children[i] = attrs.evolve(target, instruction=target.instruction + " Again.")
+        elif how == "remove":
+            del children[i]
+        else:
+            children.insert(i + 1, AgentNode("inserted_one", instruction="Inserted."))
+        return attrs.evolve(node, children=tuple(children))
+    children = list(node.children)
+    children[path[0]] = _mutated(children[path[0]], path[1:], how)
+    return attrs.evolve(node, children=tuple(children))
+
+
+@given(pipelines(with_gates=True), st.data())
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_one_mutation_anywhere_is_exactly_one_change(pipeline, data):
+    root = SequenceNode("root", (pipeline.to_ir(),))
+    paths = list(_agent_paths(root))
+    assume(paths)
+    path = data.draw(st.sampled_from(paths))
+    how = data.draw(st.sampled_from(["rename", "change", "remove", "insert"]))
+    change = diff(to_graph(root), to_graph(_mutated(root, path, how)))
+    note(str(change))
+    counts = (len(change.added), len(change.removed), len(change.changed))
+    expected = {"rename": (0, 0, 1), "change": (0, 0, 1), "remove": (0, 1, 0)}
+    assert counts == expected.get(how, (1, 0, 0))

@@ -17,6 +17,7 @@ only the root's are meaningful (``to_graph`` uses them when it is given no ``inp
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
@@ -151,7 +152,18 @@ def function_ref(fn: Callable[..., Any] | str | FunctionRef, *, node: str) -> Fu
         )
     module = getattr(fn, "__module__", None) or "?"
     qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
-    return FunctionRef(f"{module}:{qualname}", fn)
+    ref = f"{module}:{qualname}"
+    code = getattr(fn, "__code__", None)
+    if "<" in qualname and code is not None:
+        # No import path names a lambda or a local function, so its code tells two apart.
+        ref += "#" + hashlib.sha256(_code_identity(code).encode()).hexdigest()[:12]
+    return FunctionRef(ref, fn)
+
+
+def _code_identity(code: Any) -> str:
+    """What a function's code does: its bytecode, names and constants (nested code too)."""
+    consts = [_code_identity(c) if hasattr(c, "co_code") else repr(c) for c in code.co_consts]
+    return f"{code.co_code.hex()}|{code.co_names}|{code.co_varnames}|{consts}"
 
 
 def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
