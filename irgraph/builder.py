@@ -106,12 +106,15 @@ class Builder:
 
     _kind = "Builder"
 
-    def __init__(self, name: str, *, inputs: Sequence[str] = ()) -> None:
+    def __init__(self, name: str, *, inputs: Sequence[str] = (), id: str | None = None) -> None:
         self._name = checks.name.check(name, f"the name given to {self._kind}()")
         self._config: dict[str, Any] = {}
         if inputs != ():
             where = f"the inputs given to {self._kind}({name!r})"
             self._config["inputs"] = tuple(checks.keys.check(inputs, where, node=name))
+        if id is not None:  # the node's graph id, pinned whatever else the pipeline holds
+            where = f"the id given to {self._kind}({name!r})"
+            self._config["id"] = checks.name.check(id, where, node=name)
 
     @property
     def name(self) -> str:
@@ -130,6 +133,12 @@ class Builder:
     def to_ir(self) -> Node:
         """Return the frozen IR tree this builder describes."""
         raise NotImplementedError
+
+    def _fields(self) -> dict[str, Any]:
+        """The settings that are IR fields of the same name: all but the chain of members and
+        the ``_``-prefixed options of the builder itself."""
+        skip = ("steps", "branches")
+        return {k: v for k, v in self._config.items() if k[0] != "_" and k not in skip}
 
     def inputs(self: B, *keys: str) -> B:
         """Declare the keys a run starts with, for to_graph to use (only the root's count)."""
@@ -252,16 +261,7 @@ class Agent(Builder):
         return self._with(timeout=float(self._arg(checks.seconds(), "timeout", seconds)))
 
     def to_ir(self) -> AgentNode:
-        c = self._config
-        return AgentNode(
-            self._name,
-            instruction=c.get("instruction", ""),
-            writes=c.get("writes"),
-            model=c.get("model"),
-            description=c.get("description", ""),
-            timeout=c.get("timeout"),
-            inputs=c.get("inputs", ()),
-        )
+        return AgentNode(self._name, **self._fields())
 
 
 class _Composite(Builder):
@@ -322,7 +322,7 @@ class Pipeline(_Composite):
         return self._add("steps", "step", item)
 
     def to_ir(self) -> SequenceNode:
-        return SequenceNode(self.name, self._children("steps"), self._config.get("inputs", ()))
+        return SequenceNode(self.name, self._children("steps"), **self._fields())
 
 
 class FanOut(_Composite):
@@ -337,7 +337,7 @@ class FanOut(_Composite):
         return self._add("branches", "branch", item)
 
     def to_ir(self) -> ParallelNode:
-        return ParallelNode(self.name, self._children("branches"), self._config.get("inputs", ()))
+        return ParallelNode(self.name, self._children("branches"), **self._fields())
 
 
 class Loop(Builder):
@@ -363,14 +363,7 @@ class Loop(Builder):
         return self._with(until=function_ref(condition, node=self._name))
 
     def to_ir(self) -> LoopNode:
-        c = self._config
-        return LoopNode(
-            self._name,
-            self._children("steps"),
-            max_iterations=c.get("max_iterations"),
-            until=c.get("until"),
-            inputs=c.get("inputs", ()),
-        )
+        return LoopNode(self._name, self._children("steps"), **self._fields())
 
 
 def _last_write(node: Node) -> str | None:
@@ -429,21 +422,11 @@ class MapOver(Builder):
         return self._with(max_concurrency=self._arg(checks.count(), "max_concurrency", n))
 
     def to_ir(self) -> MapOverNode:
-        c = self._config
+        fields = self._fields()
         children = self._children("steps")
-        collect = c.get("collect")
-        if collect is None and children:
-            collect = _last_write(SequenceNode(self._name, children))
-        return MapOverNode(
-            self._name,
-            children,
-            over=c.get("over"),
-            item=c.get("item", "item"),
-            collect=collect,
-            writes=c.get("writes"),
-            max_concurrency=c.get("max_concurrency"),
-            inputs=c.get("inputs", ()),
-        )
+        if fields.get("collect") is None and children:
+            fields["collect"] = _last_write(SequenceNode(self._name, children))
+        return MapOverNode(self._name, children, **fields)
 
 
 class Gate(Builder):
@@ -452,10 +435,10 @@ class Gate(Builder):
 
     _kind = "Gate"
 
-    def __init__(self, name: str, message: str = "") -> None:
-        super().__init__(name)
+    def __init__(self, name: str, message: str = "", *, id: str | None = None) -> None:
+        super().__init__(name, id=id)
         if message:
-            self._config = {"message": self._checked_message(message)}
+            self._config["message"] = self._checked_message(message)
 
     def _checked_message(self, text: str) -> str:
         parse_template(self._arg(checks.text, "message", text), node=self._name, field="message")
@@ -474,14 +457,7 @@ class Gate(Builder):
         return self._with(timeout=float(self._arg(checks.seconds(), "timeout", seconds)))
 
     def to_ir(self) -> GateNode:
-        c = self._config
-        return GateNode(
-            self._name,
-            message=c.get("message", ""),
-            writes=c.get("writes"),
-            timeout=c.get("timeout"),
-            inputs=c.get("inputs", ()),
-        )
+        return GateNode(self._name, **self._fields())
 
 
 class Transform(Builder):
@@ -490,9 +466,11 @@ class Transform(Builder):
 
     _kind = "Transform"
 
-    def __init__(self, name: str, fn: Callable[..., Any] | str | FunctionRef) -> None:
-        super().__init__(name)
-        self._config = {"fn": function_ref(fn, node=name)}
+    def __init__(
+        self, name: str, fn: Callable[..., Any] | str | FunctionRef, *, id: str | None = None
+    ) -> None:
+        super().__init__(name, id=id)
+        self._config["fn"] = function_ref(fn, node=name)
 
     def reads(self, *keys: str) -> Transform:
         """The state keys passed to the function as keyword arguments."""
@@ -509,12 +487,4 @@ class Transform(Builder):
         return self._with(timeout=float(self._arg(checks.seconds(), "timeout", seconds)))
 
     def to_ir(self) -> TransformNode:
-        c = self._config
-        return TransformNode(
-            self._name,
-            c["fn"],
-            reads=c.get("reads", ()),
-            writes=c.get("writes"),
-            timeout=c.get("timeout"),
-            inputs=c.get("inputs", ()),
-        )
+        return TransformNode(self._name, **self._fields())

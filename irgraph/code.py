@@ -50,7 +50,7 @@ BUILDERS: dict[type[Any], str] = {
 #: Fields set by a builder method whose name is not the field's.
 METHODS: dict[str, str] = {"instruction": "instruct", "description": "describe"}
 #: Fields given to the builder's constructor or by position, not by a method.
-CONSTRUCTOR_FIELDS = frozenset({"name", "fn", "children", "over", "item"})
+CONSTRUCTOR_FIELDS = frozenset({"name", "fn", "children", "over", "item", "id"})
 
 
 def composite_name(names: list[str], word: str) -> str:
@@ -102,10 +102,10 @@ def _is_operator_form(node: Node) -> bool:
     """Whether ``node`` prints as ``a >> b`` / ``a | b``: operators name the composite after
     its children and flatten an operand of their own kind, so they are used only where they
     rebuild exactly this tree. A composite declaring inputs prints as ``Pipeline(name)...``:
-    the operators splice only composites without inputs into their chains."""
+    the operators splice only composites without inputs into their chains, and pin no id."""
     if not isinstance(node, (SequenceNode, ParallelNode)) or len(node.children) < 2:
         return False
-    if node.inputs:
+    if node.inputs or node.id is not None:
         return False
     word = "then" if isinstance(node, SequenceNode) else "and"
     if node.name != composite_name([c.name for c in node.children], word):
@@ -151,6 +151,8 @@ def _code(node: Node, pad: str) -> str:
     head = f"{BUILDERS[type(node)]}({node.name!r}"
     if isinstance(node, TransformNode):
         head += f", {node.fn.ref!r}"
+    if node.id is not None:
+        head += f", id={node.id!r}"
     before = []
     if isinstance(node, MapOverNode) and node.over is not None:
         item = "" if node.item == "item" else f", item={node.item!r}"

@@ -8,10 +8,10 @@ from the nearest writer, wherever it is. Loops and map-overs are *scopes*: nodes
 nodes carry them as ``parent``, with a control edge to each entry of the body and one from each
 exit of the body to what follows, so ``topological_sort(G)`` is a run order for one iteration
 and a body node's ancestors are all it waits on; iteration is the scheduler's business. Every
-attribute is plain data (:mod:`irgraph.schema`). Node ids are the names; a name used again gets
-``#2``, ``#3`` ... in reading order, so ids are the same in every process. Problems (write
-races, sibling reads, empty composites, bad bounds) go to ``G.graph["problems"]`` for
-:func:`irgraph.validate`.
+attribute is plain data (:mod:`irgraph.schema`). A node's id is the id it pins, else its name;
+a name used again gets ``#2``, ``#3`` ... in reading order, skipping pinned ids, so ids are the
+same in every process. Problems (write races, sibling reads, empty composites, bad bounds) go
+to ``G.graph["problems"]`` for :func:`irgraph.validate`.
 
 >>> from irgraph import Agent
 >>> G = to_graph(Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("Use {x}."))
@@ -42,7 +42,7 @@ from irgraph.ir import (
     TransformNode,
     transform_call_problem,
 )
-from irgraph.schema import node_attributes, problem_data, tree_entry
+from irgraph.schema import node_attributes, pin_problems, pinned_ids, problem_data, tree_entry
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -107,9 +107,10 @@ def _empty() -> _Summary:
 
 
 class _Walker:
-    def __init__(self, G: nx.DiGraph) -> None:
+    def __init__(self, G: nx.DiGraph, root: Node) -> None:
         self.G = G
-        self.problems: list[Problem] = []
+        self.pins = pinned_ids(root)  # collected first, so numbering never takes a pinned id
+        self.problems: list[Problem] = pin_problems(self.pins)
         self.warnings: list[str] = []
         self.exits: dict[str, list[str]] = {}  # scope id -> its body's exits
         self.body_reads: dict[str, dict[str, bool]] = {}  # scope id -> key -> optional only
@@ -123,14 +124,14 @@ class _Walker:
     def new_id(self, name: str) -> str:
         seen = self.used.get(name, 0)
         candidate = name if seen == 0 else f"{name}#{seen + 1}"
-        while candidate in self.G:
+        while candidate in self.G or candidate in self.pins:
             seen += 1
             candidate = f"{name}#{seen + 1}"
         self.used[name] = seen + 1
         return candidate
 
     def add_node(self, node: Node, parent: str | None) -> str:
-        nid = self.new_id(node.name)
+        nid = node.id if node.id is not None and node.id not in self.G else self.new_id(node.name)
         self.G.add_node(nid, **node_attributes(node, KIND[type(node)], parent))
         return nid
 
@@ -435,7 +436,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     else:
         declared = checks.input_keys(inputs, "to_graph(inputs=...)")
     G = nx.DiGraph(name=root.name, inputs=sorted(declared))
-    walker = _Walker(G)
+    walker = _Walker(G, root)
     top = _Env(None)
     for key in sorted(declared):
         top.local[key] = _INPUT  # bound, with no edge

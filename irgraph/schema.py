@@ -50,6 +50,8 @@ __all__ = [
     "settings",
     "problem_data",
     "tree_entry",
+    "pinned_ids",
+    "pin_problems",
     "from_graph",
     "ir_nodes",
     "scopes",
@@ -60,8 +62,9 @@ __all__ = [
 ]
 
 #: Attributes every node has: what it is and where it sits, and the keys it reads and writes
-#: (for a scope, its own reads, e.g. a map-over's list, and every key its body writes).
-COMMON = ("kind", "label", "parent", "reads", "optional_reads", "writes", "inputs")
+#: (for a scope, its own reads, e.g. a map-over's list, and every key its body writes), and
+#: ``pinned``: the id the node pins (then its node id, unless another node pinned it first).
+COMMON = ("kind", "label", "parent", "reads", "optional_reads", "writes", "inputs", "pinned")
 #: The settings of each kind, as node attributes (a transform's function and a loop's stop
 #: predicate as ``"module:qualname"``). Scopes also carry ``body_reads`` and
 #: ``body_optional_reads``: the keys their body reads from outside.
@@ -99,6 +102,7 @@ def node_attributes(node: Node, kind: str, parent: str | None) -> dict[str, Any]
         "optional_reads": list(getattr(node, "optional_reads", ())),
         "writes": [writes] if writes else [],
         "inputs": list(getattr(node, "inputs", ())),
+        "pinned": node.id,
     }
     if isinstance(node, AgentNode):
         data.update(
@@ -141,8 +145,38 @@ def tree_entry(kind: str, node: SequenceNode | ParallelNode, children: Any) -> d
         "kind": kind,
         "name": node.name,
         "inputs": list(getattr(node, "inputs", ())),
+        "id": node.id,
         "children": children,
     }
+
+
+def pinned_ids(root: Node) -> dict[str, list[str]]:
+    """Each id a node under ``root`` pins (composites too), with the names of the nodes that
+    pin it, in reading order. ``to_graph`` gives these ids to their nodes alone."""
+    found: dict[str, list[str]] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.id is not None:
+            found.setdefault(node.id, []).append(node.name)
+        stack.extend(reversed(getattr(node, "children", ())))
+    return found
+
+
+def pin_problems(pins: dict[str, list[str]]) -> list[Problem]:
+    """One problem per id that more than one node pins (the graph gives it to the first; the
+    others are numbered by their names)."""
+    return [
+        Problem(
+            f"{len(names)} nodes pin the id '{pin}': "
+            + " and ".join(f"'{name}'" for name in names)
+            + "; a node id names one node.",
+            node=pin,
+            hint=f"Give each its own id (e.g. id='{pin}_2'), or leave id= off all but one.",
+        )
+        for pin, names in pins.items()
+        if len(names) > 1
+    ]
 
 
 # Back to the IR ---------------------------------------------------------------------------
@@ -159,6 +193,8 @@ def _field(data: dict[str, Any], field: str) -> Any:
         return FunctionRef(until) if until is not None else data["until"]
     if field in ("reads", "inputs"):
         return tuple(data.get(field, ()))
+    if field == "id":
+        return data.get("pinned")  # not "id", which node-link JSON uses for the node id
     return data[field]
 
 
@@ -168,7 +204,7 @@ def settings(data: dict[str, Any]) -> dict[str, Any]:
 
     >>> settings({"kind": "gate", "label": "ok", "message": "Go?", "writes": ["answer"],
     ...           "timeout": None, "inputs": []})
-    {'message': 'Go?', 'writes': 'answer', 'timeout': None, 'inputs': ()}
+    {'message': 'Go?', 'writes': 'answer', 'timeout': None, 'inputs': (), 'id': None}
     """
     cls = _CLASSES.get(data.get("kind"))  # type: ignore[arg-type]
     if cls is None:
@@ -202,7 +238,9 @@ def _rebuild(G: nx.DiGraph, tree: Any) -> Node:
     if "node" in tree:
         return _leaf(G, tree["node"], children)
     cls = SequenceNode if tree["kind"] == "sequence" else ParallelNode
-    built: Node = cls(tree["name"], children, inputs=tuple(tree.get("inputs", ())))
+    built: Node = cls(
+        tree["name"], children, inputs=tuple(tree.get("inputs", ())), id=tree.get("id")
+    )
     return built
 
 

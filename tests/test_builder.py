@@ -366,6 +366,61 @@ def test_to_code_prints_declared_inputs_and_rebuilds_them():
         assert namespace["pipeline"].to_ir() == pipeline.to_ir(), code
 
 
+# pinned ids -----------------------------------------------------------------------------------
+
+
+def test_every_builder_takes_a_pinned_id_and_to_ir_carries_it():
+    builders = [
+        Agent("a", id="pin"),
+        Pipeline("p", id="pin").step(Agent("a")),
+        FanOut("f", id="pin").branch(Agent("a")),
+        Loop("l", id="pin").step(Agent("a")),
+        MapOver("m", id="pin").over("xs").step(Agent("a").writes("y")),
+        Gate("g", "OK?", id="pin"),
+        Transform("t", shout, id="pin").reads("x"),
+    ]
+    for builder in builders:
+        ir = builder.to_ir()
+        assert ir.id == "pin", builder
+    assert Agent("a").to_ir().id is None
+    assert Gate("g", "OK?", id="pin").to_ir().message == "OK?"
+    assert Transform("t", shout, id="pin").to_ir().fn.fn is shout
+
+
+def test_operator_composites_pin_no_id_and_keep_a_pinned_operand_whole():
+    a, b = Agent("a", id="first"), Agent("b")
+    assert (a >> b).to_ir().id is None
+    assert (a | b).to_ir().id is None
+    assert (a >> b).to_ir().children[0].id == "first"
+    inner = Pipeline("inner", id="pinned").step(a).step(b)
+    assert (inner >> Agent("c")).to_ir().children[0] == inner.to_ir()
+
+
+@pytest.mark.parametrize("bad", ["", "   ", 3])
+def test_a_bad_pinned_id_names_the_builder(bad):
+    with pytest.raises(PipelineError) as info:
+        Agent("writer", id=bad)
+    assert "The id given to Agent('writer') must be a non-empty string" in str(info.value)
+    assert info.value.node == "writer"
+
+
+def test_to_code_prints_a_pinned_id_in_the_constructor_and_rebuilds_it():
+    a, b = Agent("w", id="draft_writer").writes("x"), Agent("b").instruct("{x}")
+    for pipeline in [
+        a,
+        a >> b,
+        Pipeline("p", id="intro").step(a).step(b),
+        FanOut("f", id="both").branch(a).branch(b) * 2,
+        Gate("g", "OK?", id="approve") >> Transform("t", shout, id="loud").reads("x"),
+    ]:
+        code = to_code(pipeline)
+        assert "id='" in code and ".id(" not in code
+        namespace: dict[str, Any] = {}
+        exec(code, namespace)
+        assert namespace["pipeline"].to_ir() == pipeline.to_ir(), code
+    assert "Agent('w', id='draft_writer')" in to_code(a)
+
+
 # bad arguments name the node ---------------------------------------------------------------
 
 BAD_CALLS = [

@@ -5,7 +5,17 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from irgraph import Agent, FanOut, Loop, MapOver, Pipeline, PipelineError, Transform, to_graph
+from irgraph import (
+    Agent,
+    FanOut,
+    Loop,
+    MapOver,
+    Pipeline,
+    PipelineError,
+    Transform,
+    to_graph,
+    validate,
+)
 from irgraph.ir import AgentNode, SequenceNode
 from irgraph.schema import from_graph, lifted_edges, scopes
 from irgraph.testing.strategies import make_list
@@ -188,6 +198,58 @@ def test_duplicate_names_get_numbered_ids_in_reading_order():
 def test_a_name_that_looks_like_a_numbered_id_does_not_collide():
     G = to_graph(Agent("a") >> Agent("a#2") >> Agent("a") >> Agent("a"))
     assert list(G.nodes) == ["a", "a#2", "a#3", "a#4"]
+
+
+def test_a_pinned_id_is_the_node_id_and_numbering_skips_pinned_ids():
+    G = to_graph(
+        Agent("a", id="a#2")
+        >> Agent("a")
+        >> Agent("a")
+        >> Agent("w", id="draft_writer")
+        >> Loop("l", id="a#3").step(Agent("draft_writer")).max_iterations(2)
+    )
+    assert list(G.nodes) == ["a#2", "a", "a#4", "draft_writer", "a#3", "draft_writer#2"]
+    assert G.nodes["draft_writer"]["label"] == "w"
+    assert G.nodes["draft_writer"]["pinned"] == "draft_writer"
+    assert G.nodes["a"]["pinned"] is None
+    assert G.nodes["draft_writer#2"]["parent"] == "a#3"
+
+
+def test_an_unpinned_node_never_takes_an_id_pinned_later_in_the_pipeline():
+    G = to_graph(Agent("w") >> Agent("w") >> Agent("x", id="w#2"))
+    assert list(G.nodes) == ["w", "w#3", "w#2"]
+
+
+def test_adding_an_agent_with_a_used_name_leaves_pinned_ids_as_they_are():
+    tail = Agent("writer", id="final_writer").instruct("{a}").writes("b")
+    before = to_graph(Agent("writer").writes("a") >> tail)
+    after = to_graph(Agent("writer").writes("a") >> Agent("writer").writes("c") >> tail)
+    assert "final_writer" in before and "final_writer" in after
+    assert before.nodes["final_writer"] == after.nodes["final_writer"]
+    assert list(after.nodes) == ["writer", "writer#2", "final_writer"]
+
+
+def test_two_nodes_pinning_one_id_is_one_problem_naming_both():
+    G = to_graph(Agent("w", id="draft").writes("x") >> Agent("v", id="draft").instruct("{x}"))
+    assert list(G.nodes) == ["draft", "v"]  # the second is numbered by its name
+    with pytest.raises(PipelineError) as info:
+        validate(G)
+    message = str(info.value)
+    assert "2 nodes pin the id 'draft': 'w' and 'v'" in message
+    assert "id='draft_2'" in message
+    assert len(G.graph["problems"]) == 1
+    assert (
+        from_graph(G)
+        == (Agent("w", id="draft").writes("x") >> Agent("v", id="draft").instruct("{x}")).to_ir()
+    )
+
+
+def test_a_composite_id_counts_as_pinned_and_stays_in_the_tree():
+    p = Pipeline("intro", id="start").step(Agent("start")).step(Agent("b")) | Agent("c")
+    G = to_graph(p)
+    assert list(G.nodes) == ["start#2", "b", "c"]
+    assert G.graph["tree"]["children"][0]["id"] == "start"
+    assert from_graph(G) == p.to_ir()
 
 
 def test_node_ids_are_the_same_on_every_build():

@@ -97,11 +97,16 @@ def test_json_has_the_documented_shape():
     }
 
 
-def test_every_kind_has_inputs_as_its_last_init_field_defaulting_to_none():
+def test_every_kind_ends_its_init_fields_with_inputs_then_the_pinned_id():
     for cls in (AgentNode, SequenceNode, ParallelNode, LoopNode, TransformNode, GateNode):
-        last = [field for field in attrs.fields(cls) if field.init][-1]
-        assert (last.name, last.default) == ("inputs", ())
-    assert [f for f in attrs.fields(MapOverNode) if f.init][-1].name == "inputs"
+        *_, inputs, pinned = [field for field in attrs.fields(cls) if field.init]
+        assert (inputs.name, inputs.default, pinned.name, pinned.default) == (
+            "inputs",
+            (),
+            "id",
+            None,
+        )
+    assert [f.name for f in attrs.fields(MapOverNode) if f.init][-2:] == ["inputs", "id"]
     assert SequenceNode("s", [AgentNode("a")], ["topic"]).inputs == ("topic",)
     assert AgentNode("a", "Go.", "x", "m", "d", 2.0).inputs == ()
 
@@ -122,6 +127,34 @@ def test_json_writes_declared_inputs_as_a_list_and_reads_them_back():
     assert data["root"]["inputs"] == ["topic", "audience"]
     assert "inputs" not in data["root"]["children"][0]  # none declared: not written
     assert from_json(to_json(root)) == root
+
+
+def test_a_node_may_pin_its_id_and_positional_construction_is_unchanged():
+    assert (
+        AgentNode("w", "Go.", "x", "m", "d", 2.0, ("topic",), "draft_writer").id == "draft_writer"
+    )
+    assert AgentNode("w", "Go.", "x", "m", "d", 2.0).id is None
+    assert SequenceNode("s", (), id="intro") != SequenceNode("s", ())
+
+
+@pytest.mark.parametrize("bad", ["", "  ", 5, ("a",)])
+def test_a_pinned_id_must_be_a_non_empty_string(bad):
+    with pytest.raises(PipelineError) as info:
+        AgentNode("w", id=bad)
+    message = str(info.value)
+    assert "The id of AgentNode 'w' must be a non-empty string, or None" in message
+    assert f"(got {bad!r}" in message
+    assert info.value.node == "w"
+
+
+def test_json_writes_a_pinned_id_only_when_set_and_reads_it_back():
+    root = SequenceNode("s", (AgentNode("a", id="draft_writer"), AgentNode("b")), id="intro")
+    data = json.loads(to_json(root))
+    assert data["root"]["id"] == "intro"
+    assert data["root"]["children"][0]["id"] == "draft_writer"
+    assert "id" not in data["root"]["children"][1]  # none pinned: not written
+    assert from_json(to_json(root)) == root
+    assert from_json(wrap({**AGENT, "id": None})) == AgentNode("a")
 
 
 def test_json_without_inputs_loads_with_none_declared():
@@ -295,6 +328,9 @@ MALFORMED = [
         wrap({**AGENT, "inputs": ["not a key"]}),
         "at root: The inputs of AgentNode 'a' must be a list of state keys",
     ),
+    (wrap({**AGENT, "id": 7}), "at root.id: expected the pinned id as a string, got int"),
+    (wrap(seq({**AGENT, "id": ["w"]})), "at root.children[0].id: expected the pinned id as a"),
+    (wrap({**AGENT, "id": ""}), "at root: The id of AgentNode 'a' must be a non-empty string"),
     (
         wrap({"kind": "LoopNode", "name": "l", "max_iterations": "3"}),
         "The max_iterations of LoopNode 'l' must be a whole number, or None (got '3'",

@@ -16,6 +16,7 @@ from irgraph import (
     Agent,
     Loop,
     MapOver,
+    Pipeline,
     PipelineError,
     Transform,
     from_graph,
@@ -125,3 +126,20 @@ def test_a_lambda_transform_runs_in_process_and_says_it_cannot_run_from_a_saved_
 def test_from_graph_refuses_what_is_not_a_pipeline_graph():
     with pytest.raises(PipelineError, match="needs a pipeline graph made by irgraph.to_graph"):
         from_graph(nx.path_graph(3, create_using=nx.DiGraph))
+
+
+def test_from_graph_rebuilds_pinned_ids_also_through_json_and_graphml(tmp_path):
+    p = (
+        Agent("w", id="draft_writer").writes("x")
+        >> Loop("refine", id="polish")
+        .step(Agent("w").instruct("{x}").writes("x"))
+        .max_iterations(2)
+        >> Pipeline("tail", id="finish").step(Agent("w", id="draft_writer").instruct("{x}"))
+    )
+    G = to_graph(p)
+    assert G.nodes["draft_writer"]["pinned"] == "draft_writer"
+    assert G.nodes["polish"]["pinned"] == "polish" and G.nodes["w"]["pinned"] is None
+    back = nx.node_link_graph(json.loads(json.dumps(nx.node_link_data(G))))
+    assert from_graph(back) == p.to_ir()  # the second pin, numbered 'w#2', keeps its id too
+    nx.write_graphml(portable(G), tmp_path / "g.graphml")
+    assert from_graph(from_portable(nx.read_graphml(tmp_path / "g.graphml"))) == p.to_ir()

@@ -1,10 +1,10 @@
 """JSON form of the IR: ``{"format": "irgraph-ir", "version": 1, "root": NODE}``.
 
 Each NODE is an object whose ``"kind"`` is the IR class name; ``"inputs"`` (a list of keys)
-is written only when a node declares some. Functions are written as import paths and read back
-as :class:`~irgraph.ir.FunctionRef` without importing anything, so reading a file never runs
-code from it. Every structural problem in a file is reported with its JSON path
-(``root.children[2].writes``).
+and ``"id"`` (a pinned node id) are written only when a node has them. Functions are written
+as import paths and read back as :class:`~irgraph.ir.FunctionRef` without importing anything,
+so reading a file never runs code from it. Every structural problem in a file is reported with
+its JSON path (``root.children[2].writes``).
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def to_dict(node: Node) -> dict[str, Any]:
             value = [to_dict(child) for child in value]
         elif isinstance(value, FunctionRef):
             value = {"function": _function_to_json(value, node.name)}
-        elif name == "inputs" and not value:
-            continue  # only a root declares inputs; a file without them reads as before
+        elif name in ("inputs", "id") and not value:
+            continue  # rarely set; a file without them reads as before
         elif isinstance(value, tuple):
             value = list(value)
         out[name] = value
@@ -108,6 +108,8 @@ def from_dict(data: Any, path: str = "root") -> Node:
             if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
                 raise _fail(where, "expected a list of key strings.")
             value = tuple(value)
+        elif name == "id" and value is not None and not isinstance(value, str):
+            raise _fail(where, f"expected the pinned id as a string, got {type(value).__name__}.")
         elif name == "fn":
             raise _fail(where, 'a function must be {"function": "package.module:name"}.')
         elif isinstance(value, (list, dict)):

@@ -7,7 +7,8 @@ IR nodes are plain, hashable data. The only behaviour is derived properties: an 
 written to JSON and read back without ever running code from the file.
 
 Every node has ``inputs``, the state keys a run starts with, declared by the pipeline itself;
-only the root's are meaningful (``to_graph`` uses them when it is given no ``inputs=``).
+only the root's are meaningful (``to_graph`` uses them when it is given no ``inputs=``). A node
+may pin its ``id``, the graph node id it gets whatever else the pipeline holds.
 
 >>> node = AgentNode("writer", instruction="Write from {findings}.", writes="report")
 >>> node.reads
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 _optional_key = checks.optional(checks.key)
+_optional_name = checks.optional(checks.name)
 _optional_text = checks.optional(checks.text)
 _optional_seconds = checks.optional(checks.seconds())
 
@@ -318,6 +320,7 @@ class AgentNode(_Templated):
     description: str = attrs.field(default="", validator=checks.text)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    id: str | None = attrs.field(default=None, validator=_optional_name)
     template: Template = attrs.field(init=False, eq=False, repr=False)
 
     @template.default
@@ -341,6 +344,7 @@ class TransformNode(_Drawn):
     writes: str | None = attrs.field(default=None, validator=_optional_key)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    id: str | None = attrs.field(default=None, validator=_optional_name)
 
     @property
     def optional_reads(self) -> tuple[str, ...]:
@@ -356,6 +360,7 @@ class GateNode(_Templated):
     writes: str | None = attrs.field(default=None, validator=_optional_key)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    id: str | None = attrs.field(default=None, validator=_optional_name)
     template: Template = attrs.field(init=False, eq=False, repr=False)
 
     @template.default
@@ -372,6 +377,7 @@ class SequenceNode(_Drawn):
         default=(), converter=_node_tuple, validator=_check_children
     )
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    id: str | None = attrs.field(default=None, validator=_optional_name)
 
 
 @attrs.frozen
@@ -383,6 +389,7 @@ class ParallelNode(_Drawn):
         default=(), converter=_node_tuple, validator=_check_children
     )
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    id: str | None = attrs.field(default=None, validator=_optional_name)
 
 
 @attrs.frozen
@@ -409,6 +416,7 @@ class LoopNode(_Drawn):
         ),
     )
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    id: str | None = attrs.field(default=None, validator=_optional_name)
 
 
 @attrs.frozen
@@ -431,6 +439,7 @@ class MapOverNode(_Drawn):
         default=None, validator=checks.optional(checks.count())
     )
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    id: str | None = attrs.field(default=None, validator=_optional_name)
 
 
 Node = AgentNode | SequenceNode | ParallelNode | LoopNode | TransformNode | GateNode | MapOverNode

@@ -240,6 +240,15 @@ CATALOG: tuple[BadInput, ...] = (
         "Use a key such as",
     ),
     _row(
+        "id-empty",
+        "builder",
+        'Agent("writer", id="")',
+        PipelineError,
+        "The id given to Agent('writer')",
+        "non-empty string",
+        "Pass a short descriptive name",
+    ),
+    _row(
         "over-not-identifier",
         "builder",
         'MapOver("each").over("1papers")',
