@@ -36,7 +36,7 @@ __all__ = [
 def incoming_keys(G: nx.DiGraph, node: str) -> set[str]:
     """The state keys that flow into ``node`` along its in-edges."""
     keys: set[str] = set()
-    for _, _, data in G.in_edges(node, data=True):
+    for data in G.pred[node].values():  # lighter than an in_edges view, called once a node
         keys.update(data["keys"])
     return keys
 
