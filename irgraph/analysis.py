@@ -100,9 +100,21 @@ def _longest(
 
 
 def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> tuple[list[str], float]:
-    """The longest chain of top-level nodes by latency, and its length: the fastest any
-    scheduler can finish with unlimited concurrency."""
-    return _longest(scopes(G)[None], scope_predecessors(G)[None], _cost_fn(G, latency))
+    """The longest chain of nodes by latency, and its length: the fastest any scheduler can
+    finish with unlimited concurrency. A loop or map-over on the path is followed by the
+    longest chain through its body (a loop's body counts once per iteration)."""
+    members, before, cost = scopes(G), scope_predecessors(G), _cost_fn(G, latency)
+
+    def through(scope: str | None) -> tuple[list[str], float]:
+        path, length = _longest(members[scope], before[scope], cost)
+        expanded: list[str] = []
+        for node in path:
+            expanded.append(node)
+            if node in members and not (isinstance(latency, Mapping) and node in latency):
+                expanded += through(node)[0]
+        return expanded, length
+
+    return through(None)
 
 
 def makespan(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-from irgraph import Agent, FanOut, Gate, Pipeline, Transform, run, to_graph
+from irgraph import Agent, FanOut, Gate, Loop, Pipeline, Transform, run, to_graph
 from irgraph.analysis import (
     critical_path,
     dataflow_dependencies,
@@ -35,6 +35,12 @@ def independent_sources(n: int = 10) -> Pipeline:
     for i in range(n):
         p = p.step(Agent(f"s{i}").instruct(f"Search {i} on {{topic}}.").writes(f"r{i}"))
     return p.step(Agent("summary").instruct(" ".join(f"{{r{i}}}" for i in range(n))))
+
+
+def test_the_critical_path_goes_through_scope_bodies():
+    body = Agent("draft").writes("d") >> Agent("check").instruct("{d}").writes("ok")
+    G = to_graph(Agent("plan").writes("p") >> Loop("refine").step(body).max_iterations(3))
+    assert critical_path(G, 1.0) == (["plan", "refine", "draft", "check"], 7.0)
 
 
 def test_critical_path_takes_number_dict_or_function_latency():
