@@ -143,3 +143,19 @@ def test_from_graph_rebuilds_pinned_ids_also_through_json_and_graphml(tmp_path):
     assert from_graph(back) == p.to_ir()  # the second pin, numbered 'w#2', keeps its id too
     nx.write_graphml(portable(G), tmp_path / "g.graphml")
     assert from_graph(from_portable(nx.read_graphml(tmp_path / "g.graphml"))) == p.to_ir()
+
+
+def test_a_method_of_a_builtin_type_saves_by_its_class_and_runs_from_a_saved_graph():
+    p = Agent("a").instruct("Go.").writes("x") >> Transform("clean", str.strip).reads("x")
+    G = to_graph(p)
+    assert G.nodes["clean"]["function"] == "builtins:str.strip"
+    saved = nx.node_link_graph(json.loads(json.dumps(nx.node_link_data(G))))
+    assert run(from_graph(saved), provider=FakeProvider()).outputs["clean"] == "<a: Go.>"
+
+
+def test_a_callable_object_has_no_import_path():
+    import operator
+
+    G = to_graph(Agent("a").writes("x") >> Transform("first", operator.itemgetter(0)).reads("x"))
+    assert G.nodes["first"]["function"].startswith("?:")
+    assert any("'first'" in w for w in G.graph["warnings"])

@@ -130,8 +130,9 @@ class FunctionRef:
 
     @property
     def importable(self) -> bool:
-        """Whether the path can name the function (lambdas and local functions cannot)."""
-        return "<" not in self.ref and ":" in self.ref
+        """Whether the path can name the function (lambdas, local functions and callables of
+        no known module cannot)."""
+        return "<" not in self.ref and ":" in self.ref and not self.ref.startswith("?:")
 
 
 def function_ref(fn: Callable[..., Any] | str | FunctionRef, *, node: str) -> FunctionRef:
@@ -152,8 +153,12 @@ def function_ref(fn: Callable[..., Any] | str | FunctionRef, *, node: str) -> Fu
             node=node,
             hint="Pass a function, e.g. Transform('clean', str.strip).",
         )
-    module = getattr(fn, "__module__", None) or "?"
-    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    # A method of a built-in type (str.strip) has no module of its own; its class has.
+    owner = getattr(fn, "__objclass__", None)
+    module = getattr(fn, "__module__", None) or getattr(owner, "__module__", None) or "?"
+    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if qualname is None:  # a callable object (functools.partial, itemgetter): no path names it
+        module, qualname = "?", repr(fn)
     ref = f"{module}:{qualname}"
     code = getattr(fn, "__code__", None)
     if "<" in qualname and code is not None:
