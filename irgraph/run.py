@@ -30,12 +30,16 @@ T = TypeVar("T")
 
 def _compiled(pipeline: Any, backend: Any, state: Any, options: Mapping[str, Any]) -> Runnable:
     """Compile ``pipeline`` for ``backend`` and check the options against what its runnable
-    takes. The state's keys are the inputs, so one error lists every problem; the state itself
-    is the runnable's to check when it runs."""
+    takes. The inputs are those the pipeline declares and the state's keys, so one error lists
+    every problem; the state itself is the runnable's to check when it runs (a declared input
+    it lacks is reported there, as missing from the state)."""
     engine = get_backend(backend)
+    root = root_of(pipeline)
     # A key no template can read is refused by the runnable, with the state, not here.
-    inputs = tuple(filter(checks.is_key, state)) if isinstance(state, Mapping) else None
-    runnable: Runnable = engine.compile(root_of(pipeline), inputs=inputs)
+    inputs = None
+    if isinstance(state, Mapping):
+        inputs = (*root.inputs, *filter(checks.is_key, state))
+    runnable: Runnable = engine.compile(root, inputs=inputs)
     _check_options(runnable, getattr(engine, "name", type(engine).__name__), options)
     return runnable
 

@@ -188,3 +188,12 @@ def test_prefect_runs_refuse_bad_options_and_state_before_prefect_starts(options
     backend = PrefectBackend(provider=FakeProvider(), max_concurrency=2)
     with pytest.raises(PipelineError, match=match):
         run(WRITER, backend=backend, state=state, **options)
+
+
+def test_a_declared_input_missing_from_the_state_is_named_as_missing_from_the_state():
+    declared = Agent("w", inputs=["topic"]).instruct("Write {topic}.")
+    with pytest.raises(
+        PipelineError, match="reads the input 'topic', but the initial state has no"
+    ):
+        run(declared, provider=FakeProvider(), state={"topc": "owls"})
+    assert run(declared, provider=FakeProvider(), state={"topic": "owls"}).output
