@@ -222,7 +222,15 @@ def settings(data: dict[str, Any]) -> dict[str, Any]:
 def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...]) -> Node:
     data = G.nodes[nid]
     cls = _CLASSES.get(data.get("kind"))
-    fields = settings(data)
+    try:
+        fields = settings(data)
+    except KeyError as missing:
+        raise PipelineError(
+            f"Node {nid!r} of the graph has no {missing} attribute, which a "
+            f"{data.get('kind')} node needs.",
+            node=nid,
+            hint="Rebuild the graph with to_graph; a saved graph must keep every attribute.",
+        ) from None
     if data["kind"] in ("loop", "map_over"):
         fields["children"] = children
     node: Node = cls(data["label"], **fields)  # type: ignore[misc]
@@ -383,10 +391,17 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
     ``nx.read_gexf``. (GEXF keeps no graph attributes but the name: nodes and edges come
     back whole, the ``tree`` that :func:`from_graph` needs only through GraphML or JSON.)"""
     G = type(H)()
-    for nid, data in H.nodes(data=True):
-        G.add_node(nid, **{k: json.loads(v) for k, v in data.items()})
-    for u, v, data in H.edges(data=True):
-        G.add_edge(u, v, **{k: json.loads(data[k]) for k in ("control", "keys") if k in data})
+    try:
+        for nid, data in H.nodes(data=True):
+            G.add_node(nid, **{k: json.loads(v) for k, v in data.items()})
+        for u, v, data in H.edges(data=True):
+            G.add_edge(u, v, **{k: json.loads(data[k]) for k in ("control", "keys") if k in data})
+    except (TypeError, ValueError) as exc:
+        raise PipelineError(
+            f"from_portable() reads graphs written from portable(G), whose attributes are JSON "
+            f"text; this one's are not ({type(exc).__name__}: {exc}).",
+            hint="Write with nx.write_graphml(portable(G), path); a plain graph needs no decoding.",
+        ) from None
     for key, value in H.graph.items():
         if isinstance(value, str):
             try:

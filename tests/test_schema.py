@@ -159,3 +159,12 @@ def test_a_callable_object_has_no_import_path():
     G = to_graph(Agent("a").writes("x") >> Transform("first", operator.itemgetter(0)).reads("x"))
     assert G.nodes["first"]["function"].startswith("?:")
     assert any("'first'" in w for w in G.graph["warnings"])
+
+
+def test_a_graph_missing_an_attribute_or_not_portable_is_a_clear_error(G):
+    broken = G.copy()
+    del broken.nodes["writer"]["instruction"]
+    with pytest.raises(PipelineError, match="Node 'writer' of the graph has no 'instruction'"):
+        from_graph(broken)
+    with pytest.raises(PipelineError, match="reads graphs written from portable"):
+        from_portable(G)
