@@ -34,8 +34,8 @@ import attrs
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError
-from irgraph.graph import KIND
 from irgraph.ir import AgentNode, LoopNode, MapOverNode, Node, ParallelNode, SequenceNode
+from irgraph.schema import KIND
 
 from .prefect_codegen import flow_module
 

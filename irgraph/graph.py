@@ -42,24 +42,20 @@ from irgraph.ir import (
     TransformNode,
     transform_call_problem,
 )
-from irgraph.schema import node_attributes, pin_problems, pinned_ids, problem_data, tree_entry
+from irgraph.schema import (
+    EXECUTABLE_KINDS,
+    KIND,
+    node_attributes,
+    pin_problems,
+    pinned_ids,
+    problem_data,
+    tree_entry,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["to_graph", "as_graph", "root_of", "KIND", "SCOPE_KINDS", "EXECUTABLE_KINDS"]
-
-KIND: dict[type[Any], str] = {
-    AgentNode: "agent",
-    TransformNode: "transform",
-    GateNode: "gate",
-    LoopNode: "loop",
-    MapOverNode: "map_over",
-    SequenceNode: "sequence",
-    ParallelNode: "parallel",
-}
-SCOPE_KINDS = frozenset({"loop", "map_over"})
-EXECUTABLE_KINDS = frozenset({"agent", "transform", "gate"})
+__all__ = ["to_graph", "as_graph", "root_of"]
 
 
 def root_of(pipeline_or_ir: Any) -> Node:
@@ -432,7 +428,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
 
     root = root_of(pipeline_or_ir)
     if inputs is None:
-        declared = frozenset(getattr(root, "inputs", ()))
+        declared = frozenset(root.inputs)
     else:
         declared = checks.input_keys(inputs, "to_graph(inputs=...)")
     G = nx.DiGraph(name=root.name, inputs=sorted(declared))

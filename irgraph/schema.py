@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
+    "KIND",
+    "SCOPE_KINDS",
+    "EXECUTABLE_KINDS",
     "SETTINGS",
     "COMMON",
     "node_attributes",
@@ -82,12 +85,20 @@ SETTINGS: dict[str, tuple[str, ...]] = {
         "body_optional_reads",
     ),
 }
+#: The kind of each IR class (sequences and parallels are edges and the tree, not nodes).
+KIND: dict[type[Any], str] = {
+    AgentNode: "agent",
+    TransformNode: "transform",
+    GateNode: "gate",
+    LoopNode: "loop",
+    MapOverNode: "map_over",
+    SequenceNode: "sequence",
+    ParallelNode: "parallel",
+}
+SCOPE_KINDS = frozenset({"loop", "map_over"})
+EXECUTABLE_KINDS = frozenset({"agent", "transform", "gate"})
 _CLASSES: dict[str, type[Any]] = {
-    "agent": AgentNode,
-    "transform": TransformNode,
-    "gate": GateNode,
-    "loop": LoopNode,
-    "map_over": MapOverNode,
+    kind: cls for cls, kind in KIND.items() if kind in SCOPE_KINDS | EXECUTABLE_KINDS
 }
 
 
@@ -98,10 +109,10 @@ def node_attributes(node: Node, kind: str, parent: str | None) -> dict[str, Any]
         "kind": kind,
         "label": node.name,
         "parent": parent,
-        "reads": list(getattr(node, "reads", ()) if kind in ("agent", "transform", "gate") else ()),
+        "reads": list(getattr(node, "reads", ())),
         "optional_reads": list(getattr(node, "optional_reads", ())),
         "writes": [writes] if writes else [],
-        "inputs": list(getattr(node, "inputs", ())),
+        "inputs": list(node.inputs),
         "pinned": node.id,
     }
     if isinstance(node, AgentNode):
@@ -144,7 +155,7 @@ def tree_entry(kind: str, node: SequenceNode | ParallelNode, children: Any) -> d
     return {
         "kind": kind,
         "name": node.name,
-        "inputs": list(getattr(node, "inputs", ())),
+        "inputs": list(node.inputs),
         "id": node.id,
         "children": children,
     }
@@ -231,7 +242,7 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...]) -> Node:
             node=nid,
             hint="Rebuild the graph with to_graph; a saved graph must keep every attribute.",
         ) from None
-    if data["kind"] in ("loop", "map_over"):
+    if data["kind"] in SCOPE_KINDS:
         fields["children"] = children
     node: Node = cls(data["label"], **fields)  # type: ignore[misc]
     return node
@@ -299,7 +310,7 @@ def scopes(G: nx.DiGraph) -> dict[str | None, list[str]]:
     found: dict[str | None, list[str]] = {None: []}
     for nid, parent in G.nodes(data="parent"):
         found.setdefault(parent, []).append(nid)
-        if G.nodes[nid]["kind"] in ("loop", "map_over"):
+        if G.nodes[nid]["kind"] in SCOPE_KINDS:
             found.setdefault(nid, [])
     return found
 

@@ -15,9 +15,16 @@ import pytest
 from hypothesis import given, note, settings
 
 from irgraph import PipelineError, to_graph, validate
-from irgraph.graph import EXECUTABLE_KINDS
 from irgraph.ir import AgentNode, GateNode, Node, TransformNode, from_json, to_json
-from irgraph.schema import COMMON, SETTINGS, from_graph, lifted_edges, scope_predecessors, scopes
+from irgraph.schema import (
+    COMMON,
+    EXECUTABLE_KINDS,
+    SETTINGS,
+    from_graph,
+    lifted_edges,
+    scope_predecessors,
+    scopes,
+)
 from irgraph.testing import strategies
 from irgraph.validate import is_bound
 
