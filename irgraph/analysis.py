@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from irgraph.schema import lifted_edges, scope_predecessors, scopes, settings
+from irgraph.schema import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes, settings
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -60,9 +60,7 @@ def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
         if node in memo:
             return memo[node]
         data = G.nodes[node]
-        if data["kind"] in ("loop", "map_over") and not (
-            isinstance(latency, Mapping) and node in latency
-        ):
+        if data["kind"] in SCOPE_KINDS and not (isinstance(latency, Mapping) and node in latency):
             body = _longest(members[node], before[node], cost)[1]
             value = body * (data["max_iterations"] or 1) if data["kind"] == "loop" else body
         else:
@@ -129,10 +127,18 @@ def makespan(
 
     ``dependencies`` replaces the graph's edges (e.g. :func:`dataflow_dependencies`).
     """
-    order = scopes(G)[None]
-    cost = _cost_fn(G, latency)
     if dependencies is None:
         dependencies = scope_predecessors(G)[None]
+    return _greedy(scopes(G)[None], _cost_fn(G, latency), dependencies, concurrency)
+
+
+def _greedy(
+    order: list[str],
+    cost: Callable[[str], float],
+    dependencies: Mapping[str, Iterable[str]],
+    concurrency: int | None,
+) -> float:
+    """The makespan of greedy list scheduling of ``order`` on ``concurrency`` slots."""
     deps = {n: set(dependencies[n]) for n in order}
     waiting = {n: len(deps[n]) for n in order}
     followers: dict[str, list[str]] = {n: [] for n in order}
@@ -238,7 +244,8 @@ def parallelizable(G: nx.DiGraph, latency: Latency = 1.0) -> list[Suggestion]:
             reach.add(d)
             reach |= closure[d]
         closure[node] = reach
-    base = makespan(G, latency)
+    cost = _cost_fn(G, latency)  # memoised: one costing serves every what-if below
+    base = _greedy(order, cost, before, None)
     out: list[Suggestion] = []
     for u, v, control, _ in lifted_edges(G):
         if not control or G.nodes[u]["parent"] is not None:
@@ -247,7 +254,7 @@ def parallelizable(G: nx.DiGraph, latency: Latency = 1.0) -> list[Suggestion]:
             continue
         deps = {n: set(before[n]) for n in order}
         deps[v] = (deps[v] - {u}) | set(before[u])
-        saving = base - makespan(G, latency, dependencies=deps)
+        saving = base - _greedy(order, cost, deps, None)
         if saving > 1e-12:
             out.append(Suggestion(v, u, round(saving, 9)))
     return sorted(out, key=lambda s: (-s.saving, order.index(s.node)))
