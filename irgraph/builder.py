@@ -62,11 +62,13 @@ class UnknownMethodError(IrgraphError, AttributeError):
 class _Chain:
     """A persistent append-only list: appending shares the old chain instead of copying it."""
 
-    __slots__ = ("item", "prev")
+    __slots__ = ("depth", "item", "prev")
 
     def __init__(self, prev: _Chain | None, item: Any) -> None:
         self.prev = prev
         self.item = item
+        # The deepest member so far, so a builder knows its nesting without a walk.
+        self.depth: int = max(prev.depth if prev else 0, _depth(item))
 
     def items(self) -> list[Any]:
         out: list[Any] = []
@@ -94,6 +96,18 @@ def _as_node(owner: str, method: str, item: Any) -> Builder | Node:
         node=owner,
         hint=hint,
     )
+
+
+def _depth(item: Any) -> int:
+    """Levels of scopes in ``item`` (0 for a leaf), as IR nodes count them."""
+    return item._nesting() if isinstance(item, Builder) else getattr(item, "depth", 0)
+
+
+def _checked_depth(builder: B) -> B:
+    """``builder``, or the error of nesting deeper than :data:`irgraph.checks.MAX_DEPTH`, where
+    the nesting is written (``to_ir`` of a deeper one would hit Python's recursion limit)."""
+    checks.nesting(builder._nesting(), f"{builder._kind} {builder.name!r}", node=builder.name)
+    return builder
 
 
 def _ir(item: Builder | Node) -> Node:
@@ -133,6 +147,14 @@ class Builder:
     def to_ir(self) -> Node:
         """Return the frozen IR tree this builder describes."""
         raise NotImplementedError
+
+    def _nesting(self) -> int:
+        """Levels of scopes this builder makes (0 for a leaf, 1 + its deepest member's for a
+        scope, whose members are a chain of ``steps`` or ``branches``)."""
+        if not isinstance(self, (_Composite, Loop, MapOver)):
+            return 0
+        chain = self._config.get("steps") or self._config.get("branches")
+        return 1 + (chain.depth if chain is not None else 0)
 
     def _fields(self) -> dict[str, Any]:
         """The settings that are IR fields of the same name: all but the chain of members and
@@ -175,7 +197,7 @@ class Builder:
     def _add(self: B, key: str, method: str, item: Any) -> B:
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
         item = _as_node(self._name, method, item)
-        return self._with(**{key: _Chain(self._config.get(key), item)})
+        return _checked_depth(self._with(**{key: _Chain(self._config.get(key), item)}))
 
     def _children(self, key: str) -> tuple[Node, ...]:
         return tuple(_ir(item) for item in _items(self._config.get(key)))
@@ -199,7 +221,8 @@ class Builder:
         chain: _Chain | None = None
         for item in body:
             chain = _Chain(chain, item)
-        return Loop(f"{self.name}_x{times}")._with(steps=chain, max_iterations=times)
+        loop = Loop(f"{self.name}_x{times}")._with(steps=chain, max_iterations=times)
+        return _checked_depth(loop)
 
     __rmul__ = __mul__
 
@@ -309,7 +332,7 @@ def _composed(cls: type[C], left: Builder | Node, right: Builder | Node) -> C:
             chain = _Chain(chain, item)
     else:
         chain = _Chain(chain, right)
-    return cls._auto(chain)
+    return _checked_depth(cls._auto(chain))
 
 
 class Pipeline(_Composite):

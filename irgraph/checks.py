@@ -48,6 +48,10 @@ __all__ = [
     "optional",
     "one_of",
     "input_keys",
+    "MAX_DEPTH",
+    "nesting",
+    "too_deep",
+    "modules",
     "closest_keys",
     "did_you_mean",
 ]
@@ -196,3 +200,65 @@ def input_keys(value: Any, where: str = "inputs") -> frozenset[str]:
     for item in items:
         key.check(item, f"the declared input {item!r} in {where}")
     return frozenset(items)
+
+
+#: How deeply scopes (Pipeline, FanOut, Loop, MapOver) may nest. Real pipelines nest a few
+#: levels; the limit keeps every walk over a pipeline (build, load, graph, run, draw, generated
+#: code) far from Python's recursion limit, so a deep pipeline gets this error wherever it
+#: enters instead of a ``RecursionError`` wherever it first breaks.
+MAX_DEPTH = 100
+
+
+def too_deep(what: str, *, node: str | None = None) -> PipelineError:
+    """The error for ``what`` (e.g. "Loop 'refine'") nesting deeper than :data:`MAX_DEPTH`."""
+    return PipelineError(
+        f"{what[:1].upper()}{what[1:]} takes the nesting of scopes past {MAX_DEPTH} levels, the "
+        "most irgraph takes (each Pipeline, FanOut, Loop or MapOver inside another is one level).",
+        node=node,
+        hint="Flatten it: a >> b >> c is one sequence of three steps, not three nested ones, "
+        "and a loop inside a loop can usually be one loop.",
+        expected=f"at most {MAX_DEPTH} levels of nesting",
+    )
+
+
+def nesting(depth: int, what: str, *, node: str | None = None) -> int:
+    """``depth`` if it is within :data:`MAX_DEPTH`, else :func:`too_deep`'s error.
+
+    >>> nesting(3, "Pipeline 'p'")
+    3
+    """
+    if depth > MAX_DEPTH:
+        raise too_deep(what, node=node)
+    return depth
+
+
+def modules(value: Any, where: str = "allow") -> frozenset[str]:
+    """The module names of an ``allow=`` argument: ``None`` is none, a string is one module,
+    any other iterable lists them; each a dotted module name (``"mypkg.transforms"``).
+
+    >>> sorted(modules("json")), sorted(modules(["a.b", "c"])), modules(None)
+    (['json'], ['a.b', 'c'], frozenset())
+    """
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        value = (value,)
+    elif not isinstance(value, Iterable) or isinstance(value, bytes):
+        raise PipelineError(
+            f"{where} must be a module name or a collection of module names (got {_got(value)}).",
+            hint="Pass e.g. allow=['mypkg.transforms'].",
+            expected="a module name or a collection of module names",
+            got=value,
+        )
+    items = list(value)
+    for item in items:
+        module_name.check(item, f"the module {item!r} in {where}")
+    return frozenset(items)
+
+
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+module_name = Check(
+    "a dotted module name",
+    lambda v: isinstance(v, str) and _MODULE.match(v) is not None,
+    hint="Name the module that defines the functions, e.g. 'mypkg.transforms'.",
+)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
+from irgraph import checks
 from irgraph.errors import IrgraphError, did_you_mean
 from irgraph.ir.nodes import FunctionRef, resolve_function
 
@@ -173,9 +174,16 @@ def capability_warnings(
 
 
 def compile(
-    ir: Any, backend: str | Any = "asyncio", *, inputs: Iterable[str] | None = None, **options: Any
+    ir: Any,
+    backend: str | Any = "asyncio",
+    *,
+    inputs: Iterable[str] | None = None,
+    allow: Iterable[str] | str | None = None,
+    **options: Any,
 ) -> CompileResult:
     """Compile a pipeline (builder or IR) for a backend, with warnings computed up front.
+    ``allow`` names modules a pipeline read from data may import functions from (see
+    :mod:`irgraph.ir.trust`).
 
     >>> from irgraph import Agent
     >>> result = compile(Agent("a").instruct("Hi."), backend="asyncio")
@@ -183,9 +191,11 @@ def compile(
     ('asyncio', [])
     """
     from irgraph.graph import root_of
+    from irgraph.ir.trust import with_allowed
 
+    allowed = checks.modules(allow, "compile(allow=...)")
     engine = get_backend(backend, **options)
-    node = root_of(ir)
+    node = with_allowed(root_of(ir), allowed)
     runnable = engine.compile(node, inputs=inputs)
     G = getattr(runnable, "graph", None)
     warnings: list[str] = []

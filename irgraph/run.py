@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
 from irgraph import checks
@@ -28,13 +28,18 @@ __all__ = ["run", "arun", "run_coroutine"]
 T = TypeVar("T")
 
 
-def _compiled(pipeline: Any, backend: Any, state: Any, options: Mapping[str, Any]) -> Runnable:
+def _compiled(
+    pipeline: Any, backend: Any, state: Any, options: Mapping[str, Any], allow: Any = None
+) -> Runnable:
     """Compile ``pipeline`` for ``backend`` and check the options against what its runnable
     takes. The inputs are those the pipeline declares and the state's keys, so one error lists
     every problem; the state itself is the runnable's to check when it runs (a declared input
     it lacks is reported there, as missing from the state)."""
+    from irgraph.ir.trust import with_allowed
+
+    allowed = checks.modules(allow, "run(allow=...)")
     engine = get_backend(backend)
-    root = root_of(pipeline)
+    root = with_allowed(root_of(pipeline), allowed)
     # A key no template can read is refused by the runnable, with the state, not here.
     inputs = None
     if isinstance(state, Mapping):
@@ -69,15 +74,17 @@ async def arun(
     backend: str | Any = "asyncio",
     provider: ModelProvider | None = None,
     state: Mapping[str, Any] | None = None,
+    allow: Iterable[str] | str | None = None,
     **options: Any,
 ) -> RunResult:
     """Run ``pipeline`` (builder or IR) on ``backend`` and return its :class:`RunResult`.
 
     ``backend`` is a registered name or a backend instance; ``provider=None`` means the
-    instance's own provider. ``options`` go to the runnable (``on_event``, ``on_gate``,
-    ``max_concurrency``, ``timeout``, ...).
+    instance's own provider. ``allow`` names the modules a pipeline read from data (JSON, a
+    saved graph) may import its functions from. ``options`` go to the runnable (``on_event``,
+    ``on_gate``, ``max_concurrency``, ``timeout``, ...).
     """
-    runnable = _compiled(pipeline, backend, state, options)
+    runnable = _compiled(pipeline, backend, state, options, allow)
     return await runnable.arun(state, provider=provider, **options)
 
 
@@ -87,10 +94,11 @@ def run(
     backend: str | Any = "asyncio",
     provider: ModelProvider | None = None,
     state: Mapping[str, Any] | None = None,
+    allow: Iterable[str] | str | None = None,
     **options: Any,
 ) -> RunResult:
     """The blocking twin of :func:`arun` (also usable inside Jupyter's running loop)."""
-    runnable = _compiled(pipeline, backend, state, options)
+    runnable = _compiled(pipeline, backend, state, options, allow)
     return run_coroutine(runnable.arun(state, provider=provider, **options))
 
 

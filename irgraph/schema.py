@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph import checks
 from irgraph.errors import PipelineError, Problem
 from irgraph.ir import (
     AgentNode,
@@ -193,15 +194,16 @@ def pin_problems(pins: dict[str, list[str]]) -> list[Problem]:
 # Back to the IR ---------------------------------------------------------------------------
 
 
-def _field(data: dict[str, Any], field: str) -> Any:
-    """The value of the IR field ``field`` held by the node attributes ``data``."""
+def _field(data: dict[str, Any], field: str, allow: frozenset[str]) -> Any:
+    """The value of the IR field ``field`` held by the node attributes ``data`` (functions
+    may import from the modules in ``allow``)."""
     if field == "writes":
         return data["writes"][0] if data["writes"] else None
     if field == "fn":
-        return FunctionRef(data["function"])
+        return FunctionRef(data["function"], allow=allow)
     if field == "until":
         until = data["until_function"]
-        return FunctionRef(until) if until is not None else data["until"]
+        return FunctionRef(until, allow=allow) if until is not None else data["until"]
     if field in ("reads", "inputs"):
         return tuple(data.get(field, ()))
     if field == "id":
@@ -209,7 +211,7 @@ def _field(data: dict[str, Any], field: str) -> Any:
     return data[field]
 
 
-def settings(data: dict[str, Any]) -> dict[str, Any]:
+def settings(data: dict[str, Any], allow: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The IR fields of a node, read from its attributes: every field of its IR class (in the
     class's order) but its name and children.
 
@@ -224,17 +226,17 @@ def settings(data: dict[str, Any]) -> dict[str, Any]:
             hint=f"Kinds are {', '.join(sorted(_CLASSES))}; build graphs with irgraph.to_graph.",
         )
     return {
-        f.name: _field(data, f.name)
+        f.name: _field(data, f.name, allow)
         for f in attrs.fields(cls)
         if f.init and f.name not in ("name", "children")
     }
 
 
-def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...]) -> Node:
+def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[str]) -> Node:
     data = G.nodes[nid]
     cls = _CLASSES.get(data.get("kind"))
     try:
-        fields = settings(data)
+        fields = settings(data, allow)
     except KeyError as missing:
         raise PipelineError(
             f"Node {nid!r} of the graph has no {missing} attribute, which a "
@@ -248,14 +250,16 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...]) -> Node:
     return node
 
 
-def _rebuild(G: nx.DiGraph, tree: Any) -> Node:
+def _rebuild(G: nx.DiGraph, tree: Any, allow: frozenset[str], depth: int = 0) -> Node:
     """The IR of one entry of ``G.graph["tree"]``: a node id, ``{"node": id, "children":
     [...]}`` for a scope, or ``{"kind": "sequence"|"parallel", "name": ..., ...}``."""
     if isinstance(tree, str):
-        return _leaf(G, tree, ())
-    children = tuple(_rebuild(G, child) for child in tree["children"])
+        return _leaf(G, tree, (), allow)
+    if depth >= checks.MAX_DEPTH:
+        raise checks.too_deep(f"the graph's scope {tree.get('node') or tree.get('name')!r}")
+    children = tuple(_rebuild(G, child, allow, depth + 1) for child in tree["children"])
     if "node" in tree:
-        return _leaf(G, tree["node"], children)
+        return _leaf(G, tree["node"], children, allow)
     cls = SequenceNode if tree["kind"] == "sequence" else ParallelNode
     built: Node = cls(
         tree["name"], children, inputs=tuple(tree.get("inputs", ())), id=tree.get("id")
@@ -263,11 +267,13 @@ def _rebuild(G: nx.DiGraph, tree: Any) -> Node:
     return built
 
 
-def from_graph(G: nx.DiGraph) -> Node:
+def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
     """The IR a graph from :func:`irgraph.to_graph` was built from, also after the graph went
     through JSON (``nx.node_link_data``) or another process. Functions come back as import
-    paths, imported only when a backend runs them.
+    paths, imported only when a backend runs them, and only from the modules in ``allow`` (a
+    graph is data: see :mod:`irgraph.ir.trust`).
     """
+    allowed = checks.modules(allow, "from_graph(allow=...)")
     tree = G.graph.get("tree") if hasattr(G, "graph") else None
     if tree is None:
         raise PipelineError(
@@ -276,7 +282,7 @@ def from_graph(G: nx.DiGraph) -> Node:
             hint="Build it with to_graph(pipeline); save it with nx.node_link_data(G).",
         )
     try:
-        return _rebuild(G, tree)
+        return _rebuild(G, tree, allowed)
     except (KeyError, TypeError) as exc:
         raise PipelineError(
             f"The graph does not hold a complete pipeline: {type(exc).__name__}: {exc}.",

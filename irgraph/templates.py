@@ -17,7 +17,7 @@ import attrs
 
 from irgraph.errors import PipelineError
 
-__all__ = ["Template", "parse_template", "render", "template_values"]
+__all__ = ["Template", "parse_template", "render", "template_values", "none_message"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PARSE = Formatter().parse
@@ -116,13 +116,27 @@ def render(template: Template, values: Mapping[str, Any]) -> str:
 
 def template_values(template: Template, state: Mapping[str, Any]) -> dict[str, Any]:
     """The values ``template`` sees in ``state``: every required key, and the optional keys
-    that are set. One rule for every backend and for generated code.
+    that are set. One rule for every backend and for generated code: ``None`` means no value,
+    so an optional key holding it renders as empty text and a required key holding it is an
+    error (a ``ValueError`` naming the key; the backend names the node).
 
     >>> template_values(parse_template("{a} {b?} {c?}"), {"a": 1, "c": 3, "d": 4})
     {'a': 1, 'c': 3}
     """
     values = {key: state[key] for key in template.reads}
+    for key, value in values.items():
+        if value is None:
+            raise ValueError(none_message(key))
     for key in template.optional_reads:
         if key in state:
             values[key] = state[key]
     return values
+
+
+def none_message(key: str) -> str:
+    """Why a required ``{key}`` holding ``None`` cannot be rendered, and the two fixes."""
+    return (
+        f"the state holds None for '{key}', which the template requires as {{{key}}}; None "
+        f"means no value. Give '{key}' a value, or write {{{key}?}} to make it optional "
+        "(an optional key holding None renders as empty text)"
+    )

@@ -147,7 +147,32 @@ def initial_state(
     needs = required_inputs(G) if needs is None else needs
     if not needs <= current.keys():
         check_initial_state(G, current.keys(), needs)
+    empty = [key for key in needs if current[key] is None]
+    if empty:
+        _refuse_none(G, empty)
     return current
+
+
+def _refuse_none(G: nx.DiGraph, keys: Iterable[str]) -> None:
+    """Refuse an initial state holding ``None`` for a key a template requires (``None`` means
+    no value: see :func:`irgraph.templates.template_values`), naming every reader."""
+    empty = set(keys)
+    problems = [
+        Problem(
+            f"The initial state holds None for '{key}', which '{nid}' requires as {{{key}}}; "
+            "None means no value.",
+            node=nid,
+            key=key,
+            hint=f"Give '{key}' a value, or write {{{key}?}} in '{nid}' to make it optional "
+            "(an optional key holding None renders as empty text).",
+        )
+        for nid, data in G.nodes(data=True)
+        if data["kind"] in ("agent", "gate")
+        for key in data.get("reads", ())
+        if key in empty
+    ]
+    if problems:
+        raise PipelineError(problems)
 
 
 def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:
@@ -240,7 +265,14 @@ def validate(
 
 def checked_graph(ir: Node, inputs: Iterable[str] | None) -> nx.DiGraph:
     """The validated graph of ``ir``, for a backend's ``compile``; without ``inputs``, reads of
-    keys nobody writes are left for the run to check against its initial state."""
+    keys nobody writes are left for the run to check against its initial state. A function
+    the pipeline may not import (it was read from data; see :mod:`irgraph.ir.trust`) is
+    refused here, before anything runs."""
+    from irgraph.ir.trust import refused_functions
+
     G = to_graph(ir, inputs=inputs)
     validate(G, allow_unbound=inputs is None)
+    refused = refused_functions(ir)
+    if refused:
+        raise PipelineError(refused)
     return G

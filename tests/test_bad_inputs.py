@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from irgraph import Agent, IrgraphError, compile, to_graph, validate
+from irgraph import Agent, IrgraphError, PipelineError, compile, to_graph, validate
 from irgraph.cli import CliError, main
 from irgraph.ir import AgentNode, FunctionRef, LoopNode, SequenceNode, TransformNode, from_json
 from tests.support.bad_inputs import CATALOG, FIXTURES, BadInput, ir_json, namespace, without
@@ -114,9 +114,13 @@ def test_from_json_never_imports_or_runs_a_function_named_in_the_file(
     assert transform.fn == FunctionRef("os:system") and transform.fn.fn is None
     assert isinstance(loop.until, FunctionRef) and loop.until.fn is None
     assert loop.until.ref == "irgraph_hostile_module:payload"
-    # Drawing, checking and compiling the pipeline do not import the functions either.
+    # Drawing and checking the pipeline do not import the functions either, and compiling it
+    # refuses both, naming each, since nobody allowed their modules.
     validate(to_graph(node, inputs={"cmd"}))
-    compile(node, inputs={"cmd"})
+    with pytest.raises(PipelineError) as refused:
+        compile(node, inputs={"cmd"})
+    assert [problem.node for problem in refused.value.problems] == ["shell", "again"]
+    assert "allow=['os']" in str(refused.value)
     assert "irgraph_hostile_module" not in sys.modules
     assert called == []
 

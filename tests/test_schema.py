@@ -103,7 +103,8 @@ def test_a_saved_graph_runs_in_another_process(G, tmp_path):
         from irgraph import from_graph, run
         from irgraph.testing import FakeProvider
         G = nx.node_link_graph(json.loads(open({str(saved)!r}).read()))
-        result = run(from_graph(G), provider=FakeProvider(), state={{"topic": "owls"}})
+        pipeline = from_graph(G, allow=["irgraph.testing.strategies"])
+        result = run(pipeline, provider=FakeProvider(), state={{"topic": "owls"}})
         print(json.dumps(result.state))
         """
     )

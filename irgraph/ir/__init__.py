@@ -6,11 +6,11 @@
 True
 """
 
+from irgraph.ir.functions import SAFE_FUNCTIONS, FunctionRef
 from irgraph.ir.json import FORMAT, VERSION, from_dict, from_json, to_dict, to_json
 from irgraph.ir.nodes import (
     NODE_KINDS,
     AgentNode,
-    FunctionRef,
     GateNode,
     LoopNode,
     MapOverNode,
@@ -24,6 +24,7 @@ from irgraph.ir.nodes import (
     transform_arguments,
     transform_call_problem,
 )
+from irgraph.ir.trust import refused_functions, with_allowed
 
 __all__ = [
     "AgentNode",
@@ -41,6 +42,9 @@ __all__ = [
     "set_display_hook",
     "transform_arguments",
     "transform_call_problem",
+    "SAFE_FUNCTIONS",
+    "refused_functions",
+    "with_allowed",
     "to_json",
     "from_json",
     "to_dict",

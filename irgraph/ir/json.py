@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError
 from irgraph.ir.nodes import NODE_KINDS, FunctionRef, Node, TransformNode
 
@@ -73,8 +74,10 @@ def _fail(path: str, message: str, hint: str | None = None) -> PipelineError:
     return PipelineError(f"Invalid IR JSON at {path}: {message}", hint=hint)
 
 
-def from_dict(data: Any, path: str = "root") -> Node:
-    """Build an IR node from its dict form, checking kinds, fields and types."""
+def from_dict(data: Any, path: str = "root", *, allow: Any = None, _depth: int = 0) -> Node:
+    """Build an IR node from its dict form, checking kinds, fields and types. Its functions
+    may import only from the modules in ``allow`` (see :mod:`irgraph.ir.trust`)."""
+    allowed = allow if isinstance(allow, frozenset) else checks.modules(allow)
     if not isinstance(data, dict):
         raise _fail(path, f"expected an object, got {type(data).__name__}.")
     kind = data.get("kind")
@@ -98,12 +101,18 @@ def from_dict(data: Any, path: str = "root") -> Node:
         if name == "children":
             if not isinstance(value, list):
                 raise _fail(where, "expected a list of nodes.")
-            value = tuple(from_dict(child, f"{where}[{i}]") for i, child in enumerate(value))
+            if _depth >= checks.MAX_DEPTH and value:
+                name = data.get("name")
+                raise checks.too_deep(f"the IR JSON's {kind} {name!r}", node=name)
+            value = tuple(
+                from_dict(child, f"{where}[{i}]", allow=allowed, _depth=_depth + 1)
+                for i, child in enumerate(value)
+            )
         elif name in ("fn", "until") and isinstance(value, dict):
             ref = value.get("function")
             if set(value) != {"function"} or not isinstance(ref, str) or ":" not in ref:
                 raise _fail(where, 'a function must be {"function": "package.module:name"}.')
-            value = FunctionRef(ref)
+            value = FunctionRef(ref, allow=allowed)
         elif name in ("reads", "inputs"):
             if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
                 raise _fail(where, "expected a list of key strings.")
@@ -127,8 +136,18 @@ def from_dict(data: Any, path: str = "root") -> Node:
         raise _fail(path, str(exc)) from None
 
 
-def from_json(text: str | bytes) -> Node:
-    """Read an IR tree written by :func:`to_json`. Never imports or evaluates code."""
+_TOP_LEVEL = ("format", "version", "root")
+
+
+def from_json(text: str | bytes, *, allow: Any = None) -> Node:
+    """Read an IR tree written by :func:`to_json`. Never imports or evaluates code.
+
+    The functions the file names (transforms, loop predicates) may later be imported only from
+    the modules in ``allow`` (a module name or a list of them; a package allows its submodules)
+    or from :data:`~irgraph.ir.SAFE_FUNCTIONS`: a file cannot make a run import ``os:system``.
+    ``run(..., allow=[...])`` widens the list when running.
+    """
+    allowed = checks.modules(allow, "from_json(allow=...)")
     try:
         data = json.loads(text)
     except RecursionError:
@@ -142,16 +161,24 @@ def from_json(text: str | bytes) -> Node:
             f'Invalid IR JSON: expected an object with "format": "{FORMAT}".',
             hint="Pass the text written by irgraph.ir.to_json.",
         )
-    if data.get("version") != VERSION:
+    unknown = sorted(set(data) - set(_TOP_LEVEL))
+    if unknown:
         raise PipelineError(
-            f"Invalid IR JSON: version {data.get('version')!r} is not supported "
+            f"Invalid IR JSON: unknown top-level key(s) {', '.join(map(repr, unknown))}.",
+            hint=f"An IR file holds only {', '.join(map(repr, _TOP_LEVEL))}; write it with "
+            "irgraph.ir.to_json.",
+        )
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:
+        raise PipelineError(
+            f"Invalid IR JSON: version {version!r} is not supported "
             f"(this irgraph reads version {VERSION}).",
             hint="Write the file again with this version of irgraph.",
         )
     if "root" not in data:
         raise PipelineError('Invalid IR JSON: no "root" node.')
     try:
-        return from_dict(data["root"])
+        return from_dict(data["root"], allow=allowed)
     except RecursionError:
         raise _too_deep() from None
 

@@ -58,6 +58,8 @@ def _render(text: str, state: Mapping[str, Any]) -> str:
         if field.endswith("?"):
             value = state.get(field[:-1])
             out.append("" if value is None else str(value))
+        elif state[field] is None:  # None means no value: a required field needs one
+            raise ValueError(f"the required key {field!r} holds None")
         else:
             out.append(str(state[field]))
     return "".join(out)

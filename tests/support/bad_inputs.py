@@ -607,7 +607,8 @@ CATALOG: tuple[BadInput, ...] = (
         "json-function-imported-only-to-run",
         "IR JSON",
         'run(from_json(ir_json({"kind": "TransformNode", "name": "t", '
-        '"fn": {"function": "no_such_module:payload"}, "writes": "out"})))',
+        '"fn": {"function": "no_such_module:payload"}, "writes": "out"}), '
+        'allow=["no_such_module"]))',
         RunError,
         "Node 't' failed",
         "'no_such_module:payload'",

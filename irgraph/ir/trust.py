@@ -1,0 +1,81 @@
+"""Which functions a pipeline read from data may run.
+
+A pipeline built in Python runs the functions its code names. A pipeline read from a JSON file
+or a saved graph names functions by import path, and importing a path runs code, so those
+paths are imported only from modules the caller allows (``allow=[...]`` on load or run,
+``--allow-module`` on the command line). These walks widen what a loaded pipeline may import
+and list what it may not, naming each node, before anything runs.
+
+>>> from irgraph.ir import from_json
+>>> loaded = from_json('{"format": "irgraph-ir", "version": 1, "root": {"kind": '
+...     '"TransformNode", "name": "t", "fn": {"function": "os:system"}, "reads": ["cmd"]}}')
+>>> [problem.node for problem in refused_functions(loaded)]
+['t']
+>>> refused_functions(with_allowed(loaded, ["os"]))
+[]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from irgraph.errors import Problem
+from irgraph.ir.functions import FunctionRef, allowing, refusal
+from irgraph.ir.nodes import LoopNode, Node, TransformNode
+
+__all__ = ["refused_functions", "with_allowed", "functions_of"]
+
+
+def functions_of(node: Node) -> list[tuple[str, FunctionRef]]:
+    """Every function ``node``'s tree calls, as ``(node name, ref)`` in reading order."""
+    found: list[tuple[str, FunctionRef]] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, TransformNode):
+            found.append((current.name, current.fn))
+        elif isinstance(current, LoopNode) and isinstance(current.until, FunctionRef):
+            found.append((current.name, current.until))
+        stack.extend(reversed(getattr(current, "children", ())))
+    return found
+
+
+def refused_functions(node: Node) -> list[Problem]:
+    """One problem per function the pipeline names but may not import (see
+    :attr:`FunctionRef.permitted`); empty for a pipeline built in Python."""
+    problems: list[Problem] = []
+    for name, ref in functions_of(node):
+        if not ref.permitted:
+            problems += refusal(ref, name).problems
+    return problems
+
+
+def with_allowed(node: Node, modules: Iterable[str]) -> Node:
+    """``node``'s tree with ``modules`` added to what its loaded functions may import.
+
+    Returns ``node`` itself when nothing changes (no modules, or a pipeline built in Python).
+    """
+    extra = frozenset(modules)
+    if not extra or not any(ref.allow is not None for _, ref in functions_of(node)):
+        return node
+    # Rebuild bottom-up without recursion: children before their parents.
+    order: list[Node] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        order.append(current)
+        stack.extend(getattr(current, "children", ()))
+    rebuilt: dict[int, Node] = {}
+    for current in reversed(order):
+        changes: dict[str, Any] = {}
+        if isinstance(current, TransformNode):
+            changes["fn"] = allowing(current.fn, extra)
+        elif isinstance(current, LoopNode) and isinstance(current.until, FunctionRef):
+            changes["until"] = allowing(current.until, extra)
+        if hasattr(current, "children"):
+            changes["children"] = tuple(rebuilt[id(c)] for c in current.children)
+        rebuilt[id(current)] = attrs.evolve(current, **changes) if changes else current
+    return rebuilt[id(node)]
