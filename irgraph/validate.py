@@ -245,6 +245,7 @@ def validate(
             f"validate() expects the graph of a pipeline (got {G!r} that is a {type(G).__name__}).",
             hint="Build the graph first: validate(to_graph(pipeline)).",
         )
+    checks.flag.check(allow_unbound, "the allow_unbound argument of validate()")
     problems = [_problem(p) for p in G.graph.get("problems", ())]
     if not nx.is_directed_acyclic_graph(G):
         cycle = nx.find_cycle(G)

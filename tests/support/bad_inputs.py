@@ -40,6 +40,9 @@ __all__ = [
     "namespace",
     "trigger",
     "ir_json",
+    "deep_json",
+    "loops",
+    "saved",
     "without",
 ]
 
@@ -56,6 +59,39 @@ def ir_json(root: dict[str, Any], *, format: str = "irgraph-ir", version: Any = 
     import json
 
     return json.dumps({"format": format, "version": version, "root": root})
+
+
+def deep_json(depth: int) -> str:
+    """IR JSON text nesting ``depth`` sequences around one agent.
+
+    >>> from irgraph.ir import from_json
+    >>> from_json(deep_json(2)).children[0].children[0].name
+    'a'
+    """
+    head = "".join(f'{{"kind": "SequenceNode", "name": "s{i}", "children": [' for i in range(depth))
+    leaf = '{"kind": "AgentNode", "name": "a", "instruction": "Hi."}'
+    return f'{{"format": "irgraph-ir", "version": 1, "root": {head}{leaf}{"]}" * depth}}}'
+
+
+def loops(depth: int) -> Any:
+    """``depth`` loops nested around one agent, built one level at a time."""
+    from irgraph import Agent, Loop
+
+    pipeline: Any = Agent("writer").instruct("Write.").writes("text")
+    for i in range(depth):
+        pipeline = Loop(f"l{i}").step(pipeline).max_iterations(1)
+    return pipeline
+
+
+def saved(pipeline: Any) -> Any:
+    """``pipeline``'s graph after a trip through node-link JSON, as another process reads it."""
+    import json
+
+    import networkx as nx
+
+    from irgraph import to_graph
+
+    return nx.node_link_graph(json.loads(json.dumps(nx.node_link_data(to_graph(pipeline)))))
 
 
 @contextmanager
@@ -85,16 +121,18 @@ def without(package: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 #: The imports the catalog's expressions need (also printed in the documentation).
 IMPORTS = """\
 from irgraph import (
-    Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform, compile, run, to_graph, validate
+    Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform, compile, from_graph, run, to_graph,
+    validate
 )
+from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.dot import to_dot
 from irgraph.cli import load_target, parse_state
 from irgraph.compile import get_backend
 from irgraph.display import render
-from irgraph.ir import from_json
+from irgraph.ir import AgentNode, LoopNode, SequenceNode, from_json
 from irgraph.provider_spec import provider_from_spec
-from irgraph.testing import answering, answering_synchronously, hanging, raising
-from tests.support.bad_inputs import ir_json, without
+from irgraph.testing import FakeProvider, answering, answering_synchronously, hanging, raising
+from tests.support.bad_inputs import deep_json, ir_json, loops, saved, without
 """
 
 #: Names the expressions share, as ``(name, expression)`` pairs evaluated in order.
@@ -913,5 +951,453 @@ CATALOG: tuple[BadInput, ...] = (
         MissingExtraError,
         "'openai'",
         "pip install 'irgraph[openai]'",
+    ),
+    *(
+        # round two: numbers, types, nesting, None, strict JSON, untrusted pipelines ---------
+        _row(
+            "timeout-infinite",
+            "builder",
+            'writer.timeout(float("inf"))',
+            PipelineError,
+            "finite number of seconds",
+            "got inf",
+            "Leave it unset (None) for no limit",
+        ),
+        _row(
+            "timeout-nan",
+            "builder",
+            'writer.timeout(float("nan"))',
+            PipelineError,
+            "finite number of seconds",
+            "got nan",
+        ),
+        _row(
+            "timeout-bool",
+            "builder",
+            "writer.timeout(True)",
+            PipelineError,
+            "'writer'.timeout()",
+            "got True of type bool",
+        ),
+        _row(
+            "timeout-text",
+            "builder",
+            'Gate("approve").timeout("5")',
+            PipelineError,
+            "'approve'.timeout()",
+            "got '5' of type str",
+        ),
+        _row(
+            "max-iterations-nan",
+            "builder",
+            'Loop("refine").max_iterations(float("nan"))',
+            PipelineError,
+            "'refine'.max_iterations()",
+            "whole number of at least 1",
+        ),
+        _row(
+            "max-iterations-float",
+            "builder",
+            'Loop("refine").max_iterations(2.0)',
+            PipelineError,
+            "'refine'.max_iterations()",
+            "got 2.0 of type float",
+        ),
+        _row(
+            "map-concurrency-zero",
+            "builder",
+            'MapOver("each").max_concurrency(0)',
+            PipelineError,
+            "'each'.max_concurrency()",
+            "at least 1",
+        ),
+        _row(
+            "map-concurrency-infinite",
+            "builder",
+            'MapOver("each").max_concurrency(float("inf"))',
+            PipelineError,
+            "'each'.max_concurrency()",
+            "got inf",
+        ),
+        _row(
+            "loop-times-infinite",
+            "builder",
+            'writer * float("inf")',
+            PipelineError,
+            "'writer' * inf",
+            "Repeat with e.g. * 3",
+        ),
+        _row(
+            "inputs-keyword-not-keys",
+            "builder",
+            'Agent("writer", inputs=5)',
+            PipelineError,
+            "inputs given to Agent('writer')",
+            "got 5 of type int",
+        ),
+        _row(
+            "id-not-str",
+            "builder",
+            'Agent("writer", id=5)',
+            PipelineError,
+            "id given to Agent('writer')",
+            "got 5 of type int",
+        ),
+        _row(
+            "model-not-str",
+            "builder",
+            'Agent("writer").model(42)',
+            PipelineError,
+            "'writer'.model()",
+            "got 42 of type int",
+        ),
+        _row(
+            "describe-none",
+            "builder",
+            'Agent("writer").describe(None)',
+            PipelineError,
+            "'writer'.describe()",
+            "must be a string",
+        ),
+        _row(
+            "gate-message-not-str",
+            "builder",
+            'Gate("approve", 42)',
+            PipelineError,
+            "'approve'.message()",
+            "got 42 of type int",
+        ),
+        _row(
+            "writes-none",
+            "builder",
+            "writer.writes(None)",
+            PipelineError,
+            "'writer'.writes()",
+            "Use a key such as 'findings'",
+        ),
+        _row(
+            "ir-node-holds-builder",
+            "builder",
+            'SequenceNode("s", (writer,))',
+            PipelineError,
+            "'s' contains Agent('writer')",
+            "Compose Agent, Pipeline",
+        ),
+        _row(
+            "ir-timeout-nan",
+            "builder",
+            'AgentNode("a", timeout=float("nan"))',
+            PipelineError,
+            "timeout of AgentNode 'a'",
+            "got nan",
+        ),
+        _row(
+            "nesting-too-deep-step",
+            "builder",
+            'Loop("outer").step(loops(100))',
+            PipelineError,
+            "Loop 'outer'",
+            "past 100 levels",
+            "Flatten it",
+        ),
+        _row(
+            "nesting-too-deep-operator",
+            "builder",
+            "loops(100) * 2",
+            PipelineError,
+            "past 100 levels",
+            "a >> b >> c is one sequence",
+        ),
+        _row(
+            "nesting-too-deep-ir",
+            "builder",
+            'SequenceNode("top", (loops(100).to_ir(),))',
+            PipelineError,
+            "SequenceNode 'top'",
+            "past 100 levels",
+        ),
+        _row(
+            "fake-latency-nan",
+            "provider",
+            'FakeProvider(latency=float("nan"))',
+            PipelineError,
+            "FakeProvider's latency",
+            "got nan",
+        ),
+        _row(
+            "fake-latency-negative",
+            "provider",
+            "FakeProvider(latency=-1)",
+            PipelineError,
+            "FakeProvider's latency",
+            "0 or more",
+        ),
+        _row(
+            "fake-latency-per-agent-infinite",
+            "provider",
+            'FakeProvider(latency={"writer": float("inf")})',
+            PipelineError,
+            "latency for 'writer'",
+            "got inf",
+        ),
+        _row(
+            "fake-chunk-size-zero",
+            "provider",
+            "FakeProvider(chunk_size=0)",
+            PipelineError,
+            "FakeProvider's chunk_size",
+            "at least 1",
+        ),
+        _row(
+            "validate-inputs-not-keys",
+            "graph",
+            "validate(to_graph(writer), inputs=5)",
+            PipelineError,
+            "validate(inputs=...)",
+            "Pass e.g. inputs={'topic'}",
+        ),
+        _row(
+            "validate-inputs-not-key",
+            "graph",
+            "validate(to_graph(writer), inputs=[1])",
+            PipelineError,
+            "declared input 1 in validate(inputs=...)",
+            "Use a key such as",
+        ),
+        _row(
+            "validate-allow-unbound-not-flag",
+            "graph",
+            'validate(to_graph(writer), allow_unbound="yes")',
+            PipelineError,
+            "allow_unbound argument of validate()",
+            "True or False",
+        ),
+        _row(
+            "compile-inputs-not-keys",
+            "graph",
+            "compile(writer, inputs=5)",
+            PipelineError,
+            "inputs=...",
+            "Pass e.g. inputs={'topic'}",
+        ),
+        _row(
+            "graph-inputs-bytes",
+            "graph",
+            'to_graph(writer, inputs=b"topic")',
+            PipelineError,
+            "got b'topic' of type bytes",
+            "Pass e.g. inputs={'topic'}",
+        ),
+        _row(
+            "validate-not-graph",
+            "graph",
+            "validate(5)",
+            PipelineError,
+            "got 5",
+            "validate(to_graph(pipeline))",
+        ),
+        _row(
+            "from-graph-not-graph",
+            "graph",
+            "from_graph(5)",
+            PipelineError,
+            "no 'tree' graph attribute",
+            "Build it with to_graph(pipeline)",
+        ),
+        _row(
+            "from-graph-too-deep",
+            "graph",
+            "from_graph(saved(loops(100)), allow=[]) and from_graph(saved(loops(101)))",
+            PipelineError,
+            "past 100 levels",
+            "Flatten it",
+        ),
+        _row(
+            "json-timeout-nan",
+            "IR JSON",
+            'from_json(ir_json({"kind": "AgentNode", "name": "a", "timeout": float("nan")}))',
+            PipelineError,
+            "timeout of AgentNode 'a'",
+            "got nan",
+        ),
+        _row(
+            "json-timeout-infinite",
+            "IR JSON",
+            'from_json(ir_json({"kind": "AgentNode", "name": "a", "timeout": float("inf")}))',
+            PipelineError,
+            "timeout of AgentNode 'a'",
+            "got inf",
+        ),
+        _row(
+            "json-max-iterations-bool",
+            "IR JSON",
+            'from_json(ir_json({"kind": "LoopNode", "name": "l", "max_iterations": True}))',
+            PipelineError,
+            "max_iterations of LoopNode 'l'",
+            "got True of type bool",
+        ),
+        _row(
+            "json-max-concurrency-zero",
+            "IR JSON",
+            'from_json(ir_json({"kind": "MapOverNode", "name": "m", "max_concurrency": 0}))',
+            PipelineError,
+            "max_concurrency of MapOverNode 'm'",
+            "at least 1",
+        ),
+        _row(
+            "json-version-bool",
+            "IR JSON",
+            'from_json(ir_json({"kind": "AgentNode", "name": "a"}, version=True))',
+            PipelineError,
+            "version True is not supported",
+            "Write the file again",
+        ),
+        _row(
+            "json-version-text",
+            "IR JSON",
+            'from_json(ir_json({"kind": "AgentNode", "name": "a"}, version="1"))',
+            PipelineError,
+            "version '1' is not supported",
+            "reads version 1",
+        ),
+        _row(
+            "json-unknown-top-level-key",
+            "IR JSON",
+            'from_json(\'{"format": "irgraph-ir", "version": 1, "root": '
+            '{"kind": "AgentNode", "name": "a"}, "author": "x"}\')',
+            PipelineError,
+            "unknown top-level key(s) 'author'",
+            "holds only 'format', 'version', 'root'",
+        ),
+        _row(
+            "json-no-root",
+            "IR JSON",
+            'from_json(\'{"format": "irgraph-ir", "version": 1}\')',
+            PipelineError,
+            'no "root" node',
+            "Invalid IR JSON",
+        ),
+        _row(
+            "json-inputs-as-string",
+            "IR JSON",
+            'from_json(ir_json({"kind": "AgentNode", "name": "a", "inputs": "topic"}))',
+            PipelineError,
+            "root.inputs",
+            "a list of key strings",
+        ),
+        _row(
+            "json-nested-too-deep",
+            "IR JSON",
+            "from_json(deep_json(300))",
+            PipelineError,
+            "past 100 levels",
+            "Flatten it",
+        ),
+        _row(
+            "state-none-required",
+            "run-time state",
+            'run(writer, state={"topic": None})',
+            PipelineError,
+            "holds None for 'topic'",
+            "None means no value",
+            "write {topic?} in 'writer'",
+        ),
+        _row(
+            "state-none-written-later",
+            "run-time state",
+            'run(Agent("planner").writes("plan") >> Transform("lookup", lambda plan: None)'
+            '.reads("plan").writes("topic") >> writer, provider=FakeProvider())',
+            RunError,
+            "Node 'writer' failed",
+            "holds None for 'topic'",
+            "{topic?}",
+        ),
+        _row(
+            "run-option-max-concurrency-bool",
+            "run-time state",
+            'run(writer, state={"topic": "owls"}, max_concurrency=True)',
+            PipelineError,
+            "run option max_concurrency",
+            "got True of type bool",
+        ),
+        _row(
+            "run-option-timeout-infinite",
+            "run-time state",
+            'run(writer, state={"topic": "owls"}, timeout=float("inf"))',
+            PipelineError,
+            "run option timeout",
+            "Leave it unset (None)",
+        ),
+        _row(
+            "backend-max-concurrency-zero",
+            "run-time state",
+            "AsyncioBackend(max_concurrency=0)",
+            PipelineError,
+            "AsyncioBackend's max_concurrency",
+            "at least 1",
+        ),
+        _row(
+            "backend-timeout-nan",
+            "run-time state",
+            'AsyncioBackend(timeout=float("nan"))',
+            PipelineError,
+            "AsyncioBackend's timeout",
+            "got nan",
+        ),
+        _row(
+            "untrusted-transform",
+            "untrusted pipeline",
+            'run(from_json(ir_json({"kind": "TransformNode", "name": "t", "fn": '
+            '{"function": "os:system"}, "reads": ["cmd"]})), state={"cmd": "true"})',
+            PipelineError,
+            "'t' calls 'os:system'",
+            "module 'os' is not allowed",
+            "allow=['os']",
+            "--allow-module os",
+        ),
+        _row(
+            "untrusted-loop-predicate",
+            "untrusted pipeline",
+            'run(from_json(ir_json({"kind": "LoopNode", "name": "l", "children": '
+            '[{"kind": "AgentNode", "name": "a"}], "max_iterations": 2, '
+            '"until": {"function": "builtins:eval"}})))',
+            PipelineError,
+            "'l' calls 'builtins:eval'",
+            "module 'builtins' is not allowed",
+        ),
+        _row(
+            "untrusted-compile",
+            "untrusted pipeline",
+            'compile(from_json(ir_json({"kind": "TransformNode", "name": "t", "fn": '
+            '{"function": "subprocess:run"}, "reads": ["cmd"]})), inputs={"cmd"})',
+            PipelineError,
+            "'t' calls 'subprocess:run'",
+            "allow=['subprocess']",
+        ),
+        _row(
+            "untrusted-saved-graph",
+            "untrusted pipeline",
+            'run(from_graph(saved(from_json(ir_json({"kind": "TransformNode", "name": "t", '
+            '"fn": {"function": "shutil:rmtree"}, "reads": ["path"]})))), state={"path": "/"})',
+            PipelineError,
+            "'t' calls 'shutil:rmtree'",
+            "a saved graph",
+        ),
+        _row(
+            "allow-not-modules",
+            "untrusted pipeline",
+            'from_json(ir_json({"kind": "AgentNode", "name": "a"}), allow=5)',
+            PipelineError,
+            "from_json(allow=...)",
+            "Pass e.g. allow=['mypkg.transforms']",
+        ),
+        _row(
+            "allow-not-module-name",
+            "untrusted pipeline",
+            'run(writer, state={"topic": "owls"}, allow=["os system"])',
+            PipelineError,
+            "The module 'os system' in run(allow=...)",
+            "dotted module name",
+        ),
     ),
 )

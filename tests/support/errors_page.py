@@ -40,6 +40,7 @@ AREAS = (
     "provider",
     "run-time state",
     "missing extra",
+    "untrusted pipeline",
 )
 
 
