@@ -68,7 +68,7 @@ def root_of(pipeline_or_ir: Any) -> Node:
         if isinstance(node, NODE_KINDS):
             return node
     raise PipelineError(
-        f"Expected a pipeline builder or an IR node (got {pipeline_or_ir!r} that is a "
+        f"Expected a pipeline builder or an IR node (got {pipeline_or_ir!r} of type "
         f"{type(pipeline_or_ir).__name__}).",
         hint="Pass e.g. Agent('a') >> Agent('b'), or the result of .to_ir().",
     )

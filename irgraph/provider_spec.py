@@ -20,7 +20,14 @@ def provider_from_spec(spec: str | None = None, **options: Any) -> ModelProvider
     >>> type(provider_from_spec("fake")).__name__
     'FakeProvider'
     """
-    spec = spec or os.environ.get("IRGRAPH_PROVIDER") or "fake"
+    if spec is None:
+        spec = os.environ.get("IRGRAPH_PROVIDER") or "fake"
+    if not isinstance(spec, str) or not spec.strip():
+        raise ProviderError(
+            f"A provider spec must be a non-empty string such as 'fake' or 'openai:gpt-4o-mini' "
+            f"(got {spec!r} of type {type(spec).__name__}); leave it out (None) for the default "
+            "($IRGRAPH_PROVIDER, else 'fake')."
+        )
     name, _, arg = spec.partition(":")
     if name == "fake":
         from irgraph.testing.fake import FakeProvider

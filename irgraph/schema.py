@@ -383,6 +383,16 @@ def scope_predecessors(
 # Writers that allow only scalars -----------------------------------------------------------
 
 
+def _need_graph(G: Any, function: str) -> None:
+    import networkx as nx
+
+    if not isinstance(G, nx.Graph):
+        raise PipelineError(
+            f"{function}() takes a networkx graph (got {G!r} of type {type(G).__name__}).",
+            hint="Pass the graph of a pipeline: to_graph(pipeline), or one read back from a file.",
+        )
+
+
 def portable(G: nx.DiGraph) -> nx.DiGraph:
     """A copy of ``G`` whose every attribute value is a JSON string, for writers that take
     only scalars (``nx.write_graphml``, ``nx.write_gexf``); :func:`from_portable` reads it
@@ -394,6 +404,7 @@ def portable(G: nx.DiGraph) -> nx.DiGraph:
     >>> from_portable(portable(G)).nodes["a"] == G.nodes["a"]
     True
     """
+    _need_graph(G, "portable")
     H = G.copy()
     for _, data in H.nodes(data=True):
         data.update({k: json.dumps(v) for k, v in data.items()})
@@ -407,6 +418,7 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
     """The graph :func:`portable` encoded, as read back by ``nx.read_graphml`` or
     ``nx.read_gexf``. (GEXF keeps no graph attributes but the name: nodes and edges come
     back whole, the ``tree`` that :func:`from_graph` needs only through GraphML or JSON.)"""
+    _need_graph(H, "from_portable")
     G = type(H)()
     try:
         for nid, data in H.nodes(data=True):

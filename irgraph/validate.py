@@ -242,7 +242,7 @@ def validate(
 
     if not isinstance(G, nx.DiGraph):
         raise PipelineError(
-            f"validate() expects the graph of a pipeline (got {G!r} that is a {type(G).__name__}).",
+            f"validate() expects the graph of a pipeline (got {G!r} of type {type(G).__name__}).",
             hint="Build the graph first: validate(to_graph(pipeline)).",
         )
     checks.flag.check(allow_unbound, "the allow_unbound argument of validate()")

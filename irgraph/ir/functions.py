@@ -125,7 +125,7 @@ def function_ref(fn: Callable[..., Any] | str | FunctionRef, *, node: str) -> Fu
         return FunctionRef(fn)
     if not callable(fn):
         raise PipelineError(
-            f"'{node}' needs a callable (got {fn!r} that is a {type(fn).__name__}).",
+            f"'{node}' needs a callable (got {fn!r} of type {type(fn).__name__}).",
             node=node,
             hint="Pass a function, e.g. Transform('clean', str.strip).",
         )

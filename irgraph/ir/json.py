@@ -47,7 +47,7 @@ def to_dict(node: Node) -> dict[str, Any]:
     """Return the JSON-ready dict for one IR node (children included)."""
     if not isinstance(node, NODE_KINDS):
         raise PipelineError(
-            f"to_json expects an IR node (got {node!r} that is a {type(node).__name__}).",
+            f"to_json expects an IR node (got {node!r} of type {type(node).__name__}).",
             hint="Call .to_ir() on a builder first, or pass the builder to irgraph.to_graph.",
         )
     out: dict[str, Any] = {"kind": type(node).__name__}

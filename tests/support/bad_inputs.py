@@ -121,8 +121,8 @@ def without(package: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 #: The imports the catalog's expressions need (also printed in the documentation).
 IMPORTS = """\
 from irgraph import (
-    Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform, compile, from_graph, run, to_graph,
-    validate
+    Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform, compile, from_graph, from_portable,
+    portable, run, to_graph, validate
 )
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.dot import to_dot
@@ -516,7 +516,7 @@ CATALOG: tuple[BadInput, ...] = (
         "graph",
         'to_graph("writer")',
         PipelineError,
-        "got 'writer' that is a str",
+        "got 'writer' of type str",
         ".to_ir()",
     ),
     _row(
@@ -686,7 +686,7 @@ CATALOG: tuple[BadInput, ...] = (
         "command line",
         'to_graph(load_target("irgraph.demo:__name__"))',
         PipelineError,
-        "got 'irgraph.demo' that is a str",
+        "got 'irgraph.demo' of type str",
         "Pass e.g. Agent('a') >> Agent('b')",
         command=("check", "irgraph.demo:__name__"),
     ),
@@ -1382,6 +1382,38 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "'t' calls 'shutil:rmtree'",
             "a saved graph",
+        ),
+        _row(
+            "provider-spec-empty",
+            "provider",
+            'provider_from_spec("")',
+            ProviderError,
+            "non-empty string such as 'fake'",
+            "leave it out (None) for the default",
+        ),
+        _row(
+            "provider-spec-not-str",
+            "provider",
+            "provider_from_spec(5)",
+            ProviderError,
+            "got 5 of type int",
+            "'openai:gpt-4o-mini'",
+        ),
+        _row(
+            "portable-not-graph",
+            "graph",
+            "portable(writer)",
+            PipelineError,
+            "portable() takes a networkx graph",
+            "to_graph(pipeline)",
+        ),
+        _row(
+            "from-portable-not-graph",
+            "graph",
+            'from_portable("graph.graphml")',
+            PipelineError,
+            "from_portable() takes a networkx graph",
+            "got 'graph.graphml' of type str",
         ),
         _row(
             "allow-not-modules",
