@@ -1,114 +1,49 @@
 """The ``irgraph`` command: ``demo``, ``run``, ``check``, ``show``, ``diff``.
 
-``module:attr`` names a builder or IR node the way ``uvicorn`` names an app (the current
-directory is importable), or a ``.json`` file holds one saved as IR JSON or a graph.
-Exit codes: 0 success, 1 the pipeline has problems or failed,
-2 bad command-line input.
+A target is ``module:attr`` naming a builder or IR node the way ``uvicorn`` names an app (the
+current directory is importable), ``file.py:attr``, or a ``.json`` file holding a pipeline
+saved as IR JSON or a graph. Exit codes: 0 success, 1 the pipeline has problems or failed
+(``diff``: the pipelines differ), 2 bad command-line input (``diff``: any error), 130
+interrupted, 141 standard output closed early (``irgraph show ... | head -1``). A mistake on the
+command line is one line on standard error, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
+import math
+import os
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from irgraph import checks
-from irgraph.errors import IrgraphError, did_you_mean
+from irgraph.cli_inputs import (
+    CliError,
+    check_keys,
+    check_spelling,
+    gate_handler,
+    load_saved,
+    load_target,
+    parse_answers,
+    parse_state,
+)
+from irgraph.errors import IrgraphError
 from irgraph.events import Event
 
-__all__ = ["main", "load_target", "parse_state", "describe_graph", "CliError"]
+__all__ = [
+    "main",
+    "load_target",
+    "load_saved",
+    "parse_state",
+    "parse_answers",
+    "describe_graph",
+    "CliError",
+]
 
-
-class CliError(IrgraphError):
-    """Bad command-line input (exit code 2)."""
-
-
-def load_saved(path: str) -> Any:
-    """The pipeline saved in a ``.json`` file: IR JSON (``irgraph.ir.to_json``) or a graph
-    (``nx.node_link_data(to_graph(...))``). Functions are imported only when they run."""
-    try:
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
-        data = json.loads(text)
-    except OSError as exc:
-        raise CliError(f"Cannot read the pipeline file {path!r}: {exc.strerror}.") from None
-    except ValueError as exc:
-        raise CliError(f"The pipeline file {path!r} is not valid JSON ({exc}).") from None
-    if isinstance(data, dict) and data.get("format") == "irgraph-ir":
-        from irgraph.ir import from_json
-
-        return from_json(text)
-    if isinstance(data, dict) and "nodes" in data and "graph" in data:
-        import networkx as nx
-
-        from irgraph.schema import from_graph
-
-        edges = "links" if "links" in data else "edges"
-        return from_graph(nx.node_link_graph(data, edges=edges))
-    raise CliError(
-        f"{path!r} holds neither IR JSON nor a saved graph; save a pipeline with "
-        "irgraph.ir.to_json(ir) or json.dumps(nx.node_link_data(to_graph(pipeline)))."
-    )
-
-
-def load_target(spec: str) -> Any:
-    """Import ``module:attr`` (attr may be dotted) from the current directory or sys.path, or
-    read a saved pipeline from a ``.json`` file."""
-    if spec.endswith(".json"):
-        return load_saved(spec)
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise CliError(
-            f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline)."
-        )
-    if "" not in sys.path:
-        sys.path.insert(0, "")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise CliError(
-            f"Cannot import module {module_name!r} named in {spec!r}: {exc}. Run irgraph from "
-            "the directory that holds it, or install the package it belongs to."
-        ) from exc
-    except Exception as exc:  # the user's module failed while importing: say so, not a trace
-        raise CliError(
-            f"Importing module {module_name!r} named in {spec!r} raised "
-            f"{type(exc).__name__}: {exc}. Fix the module so that it imports "
-            f"(python -c 'import {module_name}' shows the traceback)."
-        ) from exc
-    for part in attr.split("."):
-        if not hasattr(target, part):
-            names = [n for n in dir(target) if not n.startswith("_")]
-            guess = did_you_mean(part, names)
-            raise CliError(f"{module_name!r} has no attribute {part!r}.{guess}")
-        target = getattr(target, part)
-    return target
-
-
-def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str, Any]:
-    """Parse ``key=value`` pairs (values are strings) and an optional JSON object."""
-    state: dict[str, Any] = {}
-    if json_text:
-        try:
-            loaded = json.loads(json_text)
-        except ValueError as exc:
-            raise CliError(f"--state-json is not valid JSON ({exc}).") from None
-        if not isinstance(loaded, dict):
-            raise CliError('--state-json must be a JSON object such as \'{"topic": "owls"}\'.')
-        state.update(loaded)
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not checks.is_key(key):
-            raise CliError(
-                f"--state {pair!r} is not of the form key=value with an identifier key "
-                "(e.g. --state topic=owls)."
-            )
-        state[key] = value
-    return state
+#: The picture format a file name's suffix asks for, when --format is not given.
+_SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid"}
 
 
 def describe_graph(G: Any) -> str:
@@ -139,6 +74,7 @@ class _Progress:
         self.status: dict[str, str] = {n: "waiting" for n in nodes}
         self.started: dict[str, float] = {}
         self.live: Any = None
+        self.closed = False
         try:
             from rich.console import Console
             from rich.live import Live
@@ -181,7 +117,15 @@ class _Progress:
         if self.live is not None:
             self.live.update(self.table())
         else:
+            self.write(line)
+
+    def write(self, line: str) -> None:
+        if self.closed:
+            return
+        try:
             print(line, file=self.out, flush=True)
+        except BrokenPipeError:  # the reader left (| head -1): finish the run, print nothing
+            self.closed = True
 
 
 def _print_state(state: dict[str, Any], out: TextIO) -> None:
@@ -193,12 +137,78 @@ def _print_state(state: dict[str, Any], out: TextIO) -> None:
         print(f"  {key} = {text}", file=out)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more")
+    return value
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from irgraph.demo import research_pipeline
+    from irgraph.graph import to_graph
+    from irgraph.validate import validate
+
+    state = {"topic": args.topic}
+    G = to_graph(research_pipeline, inputs=state.keys())
+    validate(G)
+    print(describe_graph(G), file=out)
+    print(file=out)
+    return _run(research_pipeline, state, out, latency=args.latency)
+
+
+def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
+    from irgraph.analysis import parallelizable
+    from irgraph.graph import root_of, to_graph
+    from irgraph.validate import required_inputs, validate
+
+    state = parse_state(args.state, args.state_json)
+    inputs = check_keys(args.input)
+    declared = root_of(target).inputs
+    # --state and --input add to the inputs the pipeline declares, never replace them.
+    G = to_graph(target, inputs=[*declared, *state, *inputs])
+    given = {**_state_options(args, state), **dict.fromkeys(inputs, "--input")}
+    check_spelling(G, given, required_inputs(G) - set(declared), declared)
+    warnings = validate(G)
+    print(describe_graph(G), file=out)
+    for warning in warnings:
+        print(f"warning: {warning}", file=out)
+    for suggestion in parallelizable(G, latency=1.0):
+        print(f"hint: {suggestion} (at 1 s per node)", file=out)
+    print("OK: no problems found.", file=out)
+    return 0
+
+
+def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, str]:
+    """The option that gave each state key, for messages about it."""
+    pairs = {pair.partition("=")[0] for pair in args.state}
+    return {key: "--state" if key in pairs else "--state-json" for key in state}
+
+
+def _run_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
+    from irgraph.graph import root_of, to_graph
+    from irgraph.validate import required_inputs
+
+    state = parse_state(args.state, args.state_json)
+    answers = parse_answers(args.answer)
+    G = to_graph(target, inputs=state.keys())
+    needed = required_inputs(G)
+    check_spelling(G, _state_options(args, state), needed, root_of(target).inputs)
+    gate_handler(G, answers)  # refuses a missing or unknown answer before anything runs
+    return _run(target, state, out, backend=args.backend, provider=args.provider, answers=answers)
+
+
 def _run(
     target: Any,
-    backend: str,
-    provider_spec: str,
     state: dict[str, Any],
     out: TextIO,
+    *,
+    backend: str = "asyncio",
+    provider: str | None = None,
+    answers: dict[str, str] | None = None,
     latency: float | None = None,
 ) -> int:
     from irgraph.graph import to_graph
@@ -206,13 +216,24 @@ def _run(
     from irgraph.run import run
 
     G = to_graph(target, inputs=state.keys())
-    options = {"latency": latency} if latency and provider_spec == "fake" else {}
-    provider = provider_from_spec(provider_spec, **options)
-    start = time.monotonic()
+    on_gate = gate_handler(G, answers or {})
+    spec = provider or "fake"
+    model = provider_from_spec(spec, **({"latency": latency} if latency and spec == "fake" else {}))
     progress = _Progress(list(G.nodes), out)
+    options: dict[str, Any] = {"on_event": progress}
+    if on_gate is not None:
+
+        def answer(request: Any) -> str:
+            value = on_gate(request)
+            if progress.live is None:
+                progress.write(f"  ? {request.node}: {request.message} -> {value}")
+            return value
+
+        options["on_gate"] = answer
+    start = time.monotonic()
     try:
         with progress:
-            result = run(target, backend=backend, provider=provider, state=state, on_event=progress)
+            result = run(target, backend=backend, provider=model, state=state, **options)
     except KeyboardInterrupt:
         done = [node for node, status in progress.status.items() if status.startswith("done")]
         print(f"Interrupted; completed: {', '.join(done) or 'nothing'}.", file=sys.stderr)
@@ -222,45 +243,83 @@ def _run(
     return 0
 
 
-def _show(target: Any, fmt: str, output: str | None, out: TextIO) -> int:
+def _show(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     from irgraph.display import render
 
-    diagram = render(target, fmt)
-    if output is not None:
-        diagram.save(output)
-        print(f"Wrote {output} ({fmt}).", file=out)
-    elif isinstance(diagram.data, bytes):
+    output: str | None = args.output
+    suffix = os.path.splitext(output or "")[1].lower()
+    fmt = args.format or _SUFFIX_FORMATS.get(suffix, "mermaid")
+    if output is None and fmt == "png":
         raise CliError("PNG is binary: write it to a file with -o FILE.")
-    else:
+    if output is not None:
+        _check_output(output, fmt, args.format)
+    diagram = render(target, fmt)
+    if output is None:
         print(diagram.data, file=out)
+        return 0
+    try:
+        diagram.save(output)
+    except OSError as exc:
+        raise CliError(
+            f"Cannot write {output!r}: {exc.strerror}; choose a file you may write."
+        ) from None
+    print(f"Wrote {output} ({fmt}).", file=out)
     return 0
 
 
-def _diff(old: Any, new: Any, mermaid: bool, out: TextIO) -> int:
+def _check_output(output: str, fmt: str, chosen: str | None) -> None:
+    """Refuse, before drawing, an output path that cannot be written or that names another
+    format than --format."""
+    ext = {"mermaid": "mmd"}.get(fmt, fmt)
+    if not output:
+        raise CliError(f"-o needs a file name (got an empty one), e.g. -o pipeline.{ext}.")
+    if os.path.isdir(output):
+        example = os.path.join(output, f"pipeline.{ext}")
+        raise CliError(f"-o {output!r} is a directory; give a file in it, e.g. -o {example}.")
+    folder = os.path.dirname(output)
+    if folder and os.path.exists(folder) and not os.path.isdir(folder):
+        raise CliError(
+            f"Cannot write {output!r}: {folder!r} is a file, not a directory; write the "
+            "picture elsewhere."
+        )
+    if folder and not os.path.isdir(folder):
+        raise CliError(
+            f"Cannot write {output!r}: there is no directory {folder!r}; create it first "
+            f"(mkdir -p {folder}) or write the picture elsewhere."
+        )
+    named = _SUFFIX_FORMATS.get(os.path.splitext(output)[1].lower())
+    if chosen is not None and named is not None and named != chosen:
+        raise CliError(
+            f"--format {chosen} does not match the file name {output!r}, which asks for "
+            f"{named}; drop --format (the file name picks the format) or name the file "
+            f"{os.path.splitext(output)[0]}.{ext}."
+        )
+
+
+def _diff(args: argparse.Namespace, out: TextIO) -> int:
     from irgraph.analysis import diff
     from irgraph.graph import to_graph
 
-    change = diff(to_graph(old), to_graph(new))
-    if mermaid:
+    change = diff(to_graph(load_target(args.old)), to_graph(load_target(args.new)))
+    if args.mermaid:
         from irgraph.backends.mermaid_diff import diff_to_mermaid
 
         print(diff_to_mermaid(change), file=out, end="")
     else:
         print(change, file=out)
-    return 0
+    return 0 if change.empty else 1
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Entry point of the ``irgraph`` console script; returns the exit code."""
-    out = out or sys.stdout
+def _parser() -> argparse.ArgumentParser:
+    target_help = "module:attr or file.py:attr naming a builder or IR node, or a .json file"
     parser = argparse.ArgumentParser(prog="irgraph", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the research demo offline with the fake model")
     demo.add_argument("--topic", default="graph-based agent pipelines")
-    demo.add_argument("--latency", type=float, default=0.3, help="fake model latency (s)")
+    demo.add_argument("--latency", type=_seconds, default=0.3, help="fake model latency (s)")
     for name, help_text in (("run", "run a pipeline"), ("check", "validate a pipeline")):
         cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument("target", help="module:attr naming a builder or IR node, or a .json file")
+        cmd.add_argument("target", help=target_help)
         cmd.add_argument("--state", action="append", default=[], metavar="KEY=VALUE")
         cmd.add_argument("--state-json", default=None, metavar="JSON")
         cmd.add_argument(
@@ -273,56 +332,71 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if name == "run":
             cmd.add_argument("--backend", default="asyncio")
             cmd.add_argument("--provider", default=None, help="'fake' or 'openai:MODEL'")
+            cmd.add_argument(
+                "--answer",
+                action="append",
+                default=[],
+                metavar="GATE=VALUE",
+                help="the answer to the gate with this name or id, a string (repeatable)",
+            )
     show = sub.add_parser("show", help="draw a pipeline (mermaid, dot, svg or png)")
-    show.add_argument("target", help="module:attr naming a builder or IR node, or a .json file")
-    show.add_argument("--format", choices=("mermaid", "dot", "svg", "png"), default="mermaid")
+    show.add_argument("target", help=target_help)
+    show.add_argument(
+        "--format",
+        choices=("mermaid", "dot", "svg", "png"),
+        default=None,
+        help="the picture format (default: from the -o file's suffix, else mermaid)",
+    )
     show.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE")
-    compare = sub.add_parser("diff", help="what changed between two pipelines")
-    compare.add_argument("old", help="module:attr of the old pipeline")
-    compare.add_argument("new", help="module:attr of the new pipeline")
+    compare = sub.add_parser("diff", help="what changed between two pipelines (exit 1 if any)")
+    compare.add_argument("old", help="the old pipeline: " + target_help)
+    compare.add_argument("new", help="the new pipeline: " + target_help)
     compare.add_argument("--mermaid", action="store_true", help="print the change as mermaid")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _command(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "demo":
+        return _demo(args, out)
+    if args.command == "diff":
+        return _diff(args, out)
+    target = load_target(args.target)
+    if args.command == "show":
+        return _show(args, target, out)
+    if args.command == "check":
+        return _check(args, target, out)
+    return _run_command(args, target, out)
+
+
+def _silence(out: TextIO) -> None:
+    """Point standard output at /dev/null once its reader has gone, so that Python's final
+    flush does not fail again with a traceback."""
+    if out is not sys.stdout:
+        return
     try:
-        if args.command == "demo":
-            from irgraph.demo import research_pipeline
-            from irgraph.graph import to_graph
-            from irgraph.validate import validate
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (captured output)
+        pass
 
-            state = {"topic": args.topic}
-            G = to_graph(research_pipeline, inputs=state.keys())
-            validate(G)
-            print(describe_graph(G), file=out)
-            print(file=out)
-            return _run(research_pipeline, "asyncio", "fake", state, out, args.latency)
-        if args.command == "diff":
-            return _diff(load_target(args.old), load_target(args.new), args.mermaid, out)
-        target = load_target(args.target)
-        if args.command == "show":
-            return _show(target, args.format, args.output, out)
-        state = parse_state(args.state, args.state_json)
-        if args.command == "check":
-            from irgraph.graph import root_of, to_graph
-            from irgraph.validate import validate
 
-            # --state and --input add to the inputs the pipeline declares, never replace them.
-            G = to_graph(target, inputs=[*root_of(target).inputs, *state, *args.input])
-            warnings = validate(G)
-            print(describe_graph(G), file=out)
-            for warning in warnings:
-                print(f"warning: {warning}", file=out)
-            from irgraph.analysis import parallelizable
-
-            for suggestion in parallelizable(G, latency=1.0):
-                print(f"hint: {suggestion} (at 1 s per node)", file=out)
-            print("OK: no problems found.", file=out)
-            return 0
-        return _run(target, args.backend, args.provider or "fake", state, out)
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point of the ``irgraph`` console script; returns the exit code."""
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    try:
+        return _command(args, out)
     except CliError as exc:
         print(f"irgraph: error: {exc}", file=sys.stderr)
         return 2
     except IrgraphError as exc:  # PipelineError, RunError and the rest
         print(f"irgraph: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return 2 if args.command == "diff" else 1
+    except BrokenPipeError:  # irgraph show ... | head -1: the reader has all it wants
+        _silence(out)
+        return 141
+    except KeyboardInterrupt:
+        print("irgraph: interrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

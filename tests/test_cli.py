@@ -1,4 +1,4 @@
-"""The irgraph command line: demo, run, check, and its errors."""
+"""The irgraph command line: demo, run, check, diff, and its errors."""
 
 from __future__ import annotations
 
@@ -137,3 +137,43 @@ def test_a_bad_pipeline_file_is_a_clear_error(tmp_path, monkeypatch, capsys, con
         (tmp_path / "p.json").write_text(content)
     assert main(["check", "p.json"], out=io.StringIO()) == 2
     assert message in capsys.readouterr().err
+
+
+# irgraph diff exits like diff(1): 0 equal, 1 different, 2 trouble ----------------------
+
+
+def test_diff_exits_0_when_the_pipelines_are_equal():
+    code, text = call("diff", "irgraph.demo:research_pipeline", "irgraph.demo:research_pipeline")
+    assert (code, text) == (0, "No differences.\n")
+
+
+@pytest.mark.parametrize("mermaid", [[], ["--mermaid"]])
+def test_diff_exits_1_when_the_pipelines_differ(mermaid):
+    argv = ["diff", "irgraph.demo:research_pipeline", "tests.support.pipelines:research"]
+    code, text = call(*argv, *mermaid)
+    assert code == 1 and text
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ("no_such_module_xyz:p", "irgraph: error: Cannot import module"),
+        ("irgraph.demo:__name__", "irgraph: PipelineError: Expected a pipeline"),
+    ],
+)
+def test_diff_exits_2_on_any_error(capsys, new, message):
+    assert call("diff", "irgraph.demo:research_pipeline", new)[0] == 2
+    assert capsys.readouterr().err.startswith(message)
+
+
+def test_diff_exit_codes_in_a_fresh_process():
+    def diff(new: str) -> int:
+        argv = ["diff", "irgraph.demo:research_pipeline", new]
+        proc = subprocess.run(
+            [sys.executable, "-m", "irgraph.cli", *argv], capture_output=True, timeout=60
+        )
+        return proc.returncode
+
+    assert diff("irgraph.demo:research_pipeline") == 0
+    assert diff("tests.support.pipelines:research") == 1
+    assert diff("tests.support.pipelines:nothing") == 2

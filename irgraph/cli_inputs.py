@@ -1,0 +1,352 @@
+"""What the ``irgraph`` command is given, read and checked: targets, state, gate answers.
+
+A target is ``module:attr`` (imported from the current directory or ``sys.path``),
+``path/to/file.py:attr`` (the file loaded as the module named by its stem, its folder made
+importable, as ``python path/to/file.py`` would) or a ``.json`` file holding a saved pipeline.
+Every mistake is a :class:`CliError` whose one-line message names the offending thing and says
+what to do; the command prints it and exits with 2, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from irgraph import checks
+from irgraph.errors import IrgraphError, closest_keys, did_you_mean
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "CliError",
+    "load_target",
+    "load_saved",
+    "parse_state",
+    "parse_answers",
+    "check_keys",
+    "check_spelling",
+    "gate_handler",
+]
+
+_KEY_RULE = "a state key is ASCII letters, digits and underscores, not starting with a digit"
+
+
+class CliError(IrgraphError):
+    """Bad command-line input (exit code 2)."""
+
+
+# Targets ---------------------------------------------------------------------------------
+
+
+def load_target(spec: str) -> Any:
+    """Import ``module:attr`` or ``file.py:attr`` (attr may be dotted), or read a saved
+    pipeline from a ``.json`` file."""
+    if spec.endswith(".json"):
+        return load_saved(spec)
+    source, sep, attr = spec.rpartition(":")
+    if not sep or not source or not attr:
+        raise CliError(
+            f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline) "
+            "or file.py:attr."
+        )
+    is_file = source.endswith(".py") or "/" in source or os.sep in source
+    target: Any = _import_file(source, spec) if is_file else _import_module(source, spec)
+    for part in attr.split("."):
+        try:
+            found = hasattr(target, part)
+            value = getattr(target, part) if found else None
+        except Exception as exc:  # a property or module __getattr__ of the user's code
+            raise CliError(
+                f"Reading {part!r} of {source!r} (named in {spec!r}) raised "
+                f"{type(exc).__name__}: {exc}. Fix that code, or name another attribute."
+            ) from exc
+        if not found:
+            names = [n for n in dir(target) if not n.startswith("_")]
+            raise CliError(f"{source!r} has no attribute {part!r}.{did_you_mean(part, names)}")
+        target = value
+    return target
+
+
+def _import_module(name: str, spec: str) -> ModuleType:
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if _is_missing(exc, name):
+            raise CliError(
+                f"Cannot import module {name!r} named in {spec!r}: {exc}. Run irgraph from the "
+                "directory that holds it, or install the package it belongs to."
+            ) from exc
+        raise _import_failed(f"module {name!r}", spec, exc, f"python -c 'import {name}'") from exc
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # sys.exit() or any error of the module's own code
+        raise _import_failed(f"module {name!r}", spec, exc, f"python -c 'import {name}'") from exc
+
+
+def _is_missing(exc: ImportError, name: str) -> bool:
+    """Whether ``exc`` says that ``name`` itself (or a package above it) is not there, rather
+    than that the module's own code imports something missing."""
+    missing = getattr(exc, "name", None)
+    if not isinstance(exc, ModuleNotFoundError) or missing is None:
+        return False
+    return name == missing or name.startswith(missing + ".")
+
+
+def _import_file(path: str, spec: str) -> ModuleType:
+    """Load ``path`` as the module named by its stem, as ``python path`` would import it: its
+    folder comes first on ``sys.path``, so its sibling modules import too."""
+    if not path.endswith(".py"):
+        dotted = path.replace("/", ".").replace(os.sep, ".").strip(".")
+        raise CliError(
+            f"{path!r} in {spec!r} is a path but not a Python file; name a .py file "
+            f"({path}.py:ATTR) or an importable module ({dotted}:ATTR)."
+        )
+    full = os.path.realpath(path)
+    if not os.path.exists(full):
+        raise CliError(
+            f"There is no file {path!r} (named in {spec!r}); check the path, which is relative "
+            f"to the current directory {os.getcwd()!r}."
+        )
+    if os.path.isdir(full):
+        raise CliError(
+            f"{path!r} (named in {spec!r}) is a directory, not a Python file; name a .py file "
+            "in it, e.g. pipelines/research.py:pipeline."
+        )
+    name = os.path.basename(full)[: -len(".py")]
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        if os.path.realpath(getattr(loaded, "__file__", None) or "") == full:
+            return loaded
+        raise CliError(
+            f"The file {path!r} (named in {spec!r}) has the name of the module {name!r}, "
+            f"which is already imported from elsewhere; rename the file, e.g. to "
+            f"{name}_pipeline.py."
+        )
+    folder = os.path.dirname(full)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    found = importlib.util.spec_from_file_location(name, full)
+    if found is None or found.loader is None:  # pragma: no cover - a .py file always has one
+        raise CliError(f"Python cannot load {path!r} (named in {spec!r}) as a module.")
+    module = importlib.util.module_from_spec(found)
+    sys.modules[name] = module
+    try:
+        found.loader.exec_module(module)
+    except KeyboardInterrupt:
+        del sys.modules[name]
+        raise
+    except OSError as exc:
+        del sys.modules[name]
+        raise CliError(
+            f"Cannot read the file {path!r} named in {spec!r}: {exc.strerror}. Check that it "
+            "is a file you may read."
+        ) from exc
+    except BaseException as exc:  # sys.exit() or any error of the file's own code
+        del sys.modules[name]
+        raise _import_failed(f"the file {path!r}", spec, exc, f"python {path}") from exc
+    return module
+
+
+def _import_failed(what: str, spec: str, exc: BaseException, command: str) -> CliError:
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else repr(exc.code)
+        return CliError(
+            f"Importing {what} named in {spec!r} called sys.exit({code}); a module that a "
+            "pipeline comes from must not exit when imported: put its script part under "
+            "if __name__ == '__main__':."
+        )
+    return CliError(
+        f"Importing {what} named in {spec!r} raised {type(exc).__name__}: {exc}. Fix it so "
+        f"that it imports ({command} shows the traceback)."
+    )
+
+
+def load_saved(path: str) -> Any:
+    """The pipeline saved in a ``.json`` file: IR JSON (``irgraph.ir.to_json``) or a graph
+    (``nx.node_link_data(to_graph(...))``). Functions are imported only when they run."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read()
+    except OSError as exc:
+        advice = (
+            f"check the path, which is relative to the current directory {os.getcwd()!r}"
+            if isinstance(exc, FileNotFoundError)
+            else "give the path of a .json file you may read"
+        )
+        raise CliError(
+            f"Cannot read the pipeline file {path!r}: {exc.strerror}; {advice}."
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CliError(
+            f"The pipeline file {path!r} is not UTF-8 text (byte {exc.start} cannot be read); "
+            "save it again as UTF-8 JSON."
+        ) from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise CliError(
+            f"The pipeline file {path!r} nests its JSON too deeply to read; a pipeline saved by "
+            "irgraph nests far less, so save it again with irgraph.ir.to_json."
+        ) from None
+    except ValueError as exc:
+        raise CliError(f"The pipeline file {path!r} is not valid JSON ({exc}).") from None
+    if isinstance(data, dict) and data.get("format") == "irgraph-ir":
+        from irgraph.ir import from_json
+
+        return from_json(text)
+    if isinstance(data, dict) and "nodes" in data and "graph" in data:
+        return _saved_graph(path, data)
+    raise CliError(
+        f"{path!r} holds neither IR JSON nor a saved graph; save a pipeline with "
+        "irgraph.ir.to_json(ir) or json.dumps(nx.node_link_data(to_graph(pipeline)))."
+    )
+
+
+def _saved_graph(path: str, data: dict[str, Any]) -> Any:
+    import networkx as nx
+
+    from irgraph.schema import from_graph
+
+    edges = "links" if "links" in data else "edges"
+    try:
+        G = nx.node_link_graph(data, edges=edges)
+    except Exception as exc:  # networkx reports a damaged file as KeyError, TypeError, ...
+        raise CliError(
+            f"{path!r} looks like a saved graph, but networkx cannot read it "
+            f"({type(exc).__name__}: {exc}); save it again with "
+            "json.dumps(nx.node_link_data(to_graph(pipeline)))."
+        ) from None
+    return from_graph(G)
+
+
+# State and answers -----------------------------------------------------------------------
+
+
+def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str, Any]:
+    """Parse ``key=value`` pairs (values are strings) and an optional JSON object (its
+    ``null`` is ``None``: no value). Pairs given later win."""
+    state: dict[str, Any] = {}
+    if json_text is not None:
+        try:
+            loaded = json.loads(json_text)
+        except RecursionError:
+            raise CliError(
+                "--state-json nests arrays or objects too deeply to read; pass a value nested "
+                "less deeply."
+            ) from None
+        except ValueError as exc:
+            raise CliError(f"--state-json is not valid JSON ({exc}).") from None
+        if not isinstance(loaded, dict):
+            raise CliError('--state-json must be a JSON object such as \'{"topic": "owls"}\'.')
+        for key in loaded:
+            if not checks.is_key(key):
+                raise CliError(
+                    f"--state-json has the key {key!r}, which is not a state key ({_KEY_RULE}); "
+                    "rename it, e.g. to 'draft_v2'."
+                )
+        state.update(loaded)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not checks.is_key(key):
+            raise CliError(
+                f"--state {pair!r} is not of the form key=value with an identifier key "
+                "(e.g. --state topic=owls)."
+            )
+        state[key] = value
+    return state
+
+
+def check_keys(keys: Iterable[str], option: str = "--input") -> list[str]:
+    """The keys given with ``option``, each refused unless it is a state key."""
+    keys = list(keys)
+    for key in keys:
+        if not checks.is_key(key):
+            raise CliError(
+                f"{option} {key!r} is not a state key ({_KEY_RULE}); give one such as "
+                f"{option} topic."
+            )
+    return keys
+
+
+def parse_answers(pairs: Sequence[str]) -> dict[str, str]:
+    """Parse ``--answer GATE=VALUE`` pairs: a gate's id or name and its answer (a string,
+    like a ``--state`` value)."""
+    answers: dict[str, str] = {}
+    for pair in pairs:
+        gate, sep, value = pair.partition("=")
+        if not sep or not gate.strip():
+            raise CliError(
+                f"--answer {pair!r} is not of the form GATE=VALUE with GATE the name or id of a "
+                "gate (e.g. --answer approve=yes)."
+            )
+        answers[gate] = value
+    return answers
+
+
+def gate_handler(G: nx.DiGraph, answers: Mapping[str, str]) -> Callable[[Any], str] | None:
+    """An ``on_gate`` handler answering every gate of ``G`` from ``answers`` (by node id, or
+    else by the gate's name); ``None`` when ``G`` has no gates. Refuses, before anything runs,
+    an answer for no gate and a gate with no answer."""
+    gates = {nid: data["label"] for nid, data in G.nodes(data=True) if data["kind"] == "gate"}
+    names = sorted({*gates, *gates.values()})
+    for gate in answers:
+        if gate not in names:
+            known = ", ".join(repr(n) for n in names) or "none"
+            raise CliError(
+                f"--answer {gate}=... names no gate of the pipeline.{did_you_mean(gate, names)} "
+                f"Its gates: {known}."
+            )
+    unanswered = [nid for nid, name in gates.items() if nid not in answers and name not in answers]
+    if unanswered:
+        which = ", ".join(repr(n) for n in unanswered)
+        options = " ".join(f"--answer {nid}=VALUE" for nid in unanswered)
+        plural = len(unanswered) > 1
+        raise CliError(
+            f"The pipeline stops at the gate{'s' if plural else ''} {which} to ask a person, "
+            f"and no --answer answers {'them' if plural else 'it'}; give the answer"
+            f"{'s' if plural else ''} on the command line: {options}."
+        )
+    if not gates:
+        return None
+
+    def on_gate(request: Any) -> str:
+        return answers[request.node] if request.node in answers else answers[request.name]
+
+    return on_gate
+
+
+def check_spelling(
+    G: nx.DiGraph, given: Mapping[str, str], needed: Iterable[str], declared: Iterable[str] = ()
+) -> None:
+    """Refuse a given key that no step reads when it looks like a needed key nothing gives:
+    ``--state topc=owls`` for a pipeline reading ``{topic}``. ``given`` maps each key the
+    command line gave to its option (``--state``, ``--state-json``, ``--input``); a key the
+    pipeline ``declared`` as an input is never a misspelling."""
+    read: set[str] = set(declared)
+    for _, data in G.nodes(data=True):
+        for field in ("reads", "optional_reads", "body_reads", "body_optional_reads"):
+            read.update(data.get(field, ()))
+    unread = [key for key in given if key not in read]
+    for key in sorted(set(needed) - set(given)):
+        close = closest_keys(key, unread, n=1)
+        if not close:
+            continue
+        typo, option = close[0], given[close[0]]
+        reader = next((n for n, d in G.nodes(data=True) if key in d.get("reads", ())), "a step")
+        fix = {"--input": f"--input {key}", "--state-json": f'"{key}" in --state-json'}
+        raise CliError(
+            f"The key {typo!r} given with {option} is read by no step, but it looks like "
+            f"{key!r}, which {reader!r} needs and nothing gives; write "
+            f"{fix.get(option, f'{option} {key}=...')} instead."
+        )

@@ -1,0 +1,163 @@
+"""Where irgraph writes: ``show -o`` refuses a path it cannot write before drawing, picks the
+format from the file name, and a reader that closes the pipe early (``| head -1``) ends the
+command quietly with 141, as ``cat`` would."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from irgraph.cli import main
+
+DEMO = "irgraph.demo:research_pipeline"
+
+
+def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(list(argv), out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: ") and err.count("\n") == 1, err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("output", "pieces"),
+    [
+        ("nodir/x.svg", ["Cannot write 'nodir/x.svg'", "no directory 'nodir'", "mkdir -p nodir"]),
+        ("a/b/c.mmd", ["no directory 'a/b'", "mkdir -p a/b"]),
+        (".", ["-o '.' is a directory", "e.g. -o ./pipeline.mmd"]),
+        ("", ["-o needs a file name", "e.g. -o pipeline.mmd"]),
+        ("afile/x.mmd", ["'afile' is a file, not a directory", "write the picture elsewhere"]),
+    ],
+)
+def test_an_output_path_that_cannot_be_written_is_one_line(
+    tmp_path, monkeypatch, capsys, output, pieces
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("")
+    err = error_of(capsys, "show", DEMO, "--output", output)
+    for piece in pieces:
+        assert piece in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_missing_output_directory_is_refused_before_graphviz_is_needed(
+    tmp_path, monkeypatch, capsys
+):
+    from irgraph import display
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drew a picture it could not write")
+
+    monkeypatch.setattr(display, "render", no_drawing)
+    err = error_of(capsys, "show", DEMO, "--format", "png", "-o", str(tmp_path / "no" / "p.png"))
+    assert "there is no directory" in err
+
+
+def test_an_unwritable_output_file_is_one_line(tmp_path, monkeypatch, capsys):
+    from irgraph import display
+
+    def refuse(self, path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(display.Diagram, "save", refuse)
+    err = error_of(capsys, "show", DEMO, "-o", str(tmp_path / "p.mmd"))
+    assert "Permission denied; choose a file you may write" in err
+
+
+def test_the_output_file_name_picks_the_format(tmp_path, capsys):
+    pytest.importorskip("pydot")
+    target = tmp_path / "p.dot"
+    assert main(["show", DEMO, "-o", str(target)]) == 0
+    assert target.read_text().startswith("digraph pipeline {")
+    assert f"Wrote {target} (dot)." in capsys.readouterr().out
+    assert main(["show", DEMO, "-o", str(tmp_path / "p.txt")]) == 0
+    assert (tmp_path / "p.txt").read_text().startswith("graph TD")
+
+
+def test_a_format_that_contradicts_the_file_name_is_one_line(tmp_path, capsys):
+    err = error_of(capsys, "show", DEMO, "--format", "mermaid", "-o", str(tmp_path / "p.svg"))
+    assert "--format mermaid does not match the file name" in err
+    assert "which asks for svg" in err and "p.mmd" in err
+
+
+def test_png_to_standard_output_is_refused_without_drawing(monkeypatch, capsys):
+    from irgraph import display
+
+    monkeypatch.setattr(display, "render", None)
+    assert "-o FILE" in error_of(capsys, "show", DEMO, "--format", "png")
+
+
+# a closed pipe ------------------------------------------------------------------------
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["show", DEMO],
+        ["check", DEMO, "--input", "topic"],
+        ["run", DEMO, "--state", "topic=owls"],
+        ["diff", DEMO, "tests.support.pipelines:research"],
+        ["demo", "--latency", "0"],
+    ],
+)
+def test_a_closed_output_ends_the_command_quietly(argv, capsys):
+    assert main(argv, out=_ClosedPipe()) == 141
+    assert capsys.readouterr().err == ""
+
+
+@pytest.fixture
+def big_pipeline(tmp_path: Path) -> Path:
+    """A module whose drawing is far bigger than a pipe's buffer."""
+    (tmp_path / "cli_big_pipeline.py").write_text(
+        "from irgraph import Agent, Pipeline\n"
+        "p = Pipeline('big')\n"
+        "for i in range(6000):\n"
+        "    p = p.step(Agent(f'agent_number_{i}').instruct('Go {topic}.').writes(f'k{i}'))\n"
+    )
+    return tmp_path
+
+
+def _irgraph() -> list[str]:
+    script = Path(sys.executable).with_name("irgraph")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "irgraph.cli"]
+
+
+@pytest.mark.parametrize("command", [_irgraph(), [sys.executable, "-m", "irgraph.cli"]])
+def test_show_piped_into_head_exits_quietly(big_pipeline, command):
+    proc = subprocess.Popen(
+        [*command, "show", "cli_big_pipeline:p"],
+        cwd=big_pipeline,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"graph TD\n"
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    assert proc.stderr.read() == b""
+
+
+def test_show_piped_into_head_in_a_shell(big_pipeline):
+    shown = subprocess.run(
+        [
+            "bash",
+            "-o",
+            "pipefail",
+            "-c",
+            f"{' '.join(_irgraph())} show cli_big_pipeline:p | head -1",
+        ],
+        cwd=big_pipeline,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (shown.returncode, shown.stdout, shown.stderr) == (141, "graph TD\n", "")

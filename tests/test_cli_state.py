@@ -1,0 +1,153 @@
+"""The state and input keys given on the command line: JSON too deep to read, keys that are not
+keys, and a misspelt key named the right way round (the given key looks like the needed one)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from irgraph.cli import CliError, main, parse_state
+
+DEMO = "irgraph.demo:research_pipeline"
+
+
+def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(list(argv), out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: ") and err.count("\n") == 1, err
+    return err
+
+
+# --state-json -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, '{"a": ' * 100_000])
+def test_state_json_nested_too_deeply_is_a_cli_error(text):
+    with pytest.raises(CliError, match="--state-json nests arrays or objects too deeply"):
+        parse_state([], text)
+
+
+def test_state_json_nested_too_deeply_gives_no_traceback_in_a_fresh_process():
+    proc = subprocess.run(
+        [sys.executable, "-m", "irgraph.cli", "run", DEMO, "--state-json", "[" * 100_000],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "irgraph: error: --state-json nests arrays or objects too deeply to read; pass a value "
+        "nested less deeply.\n"
+    )
+
+
+@pytest.mark.parametrize("key", ["1st", "", "topic-name", "café"])
+def test_state_json_keys_must_be_state_keys(capsys, key):
+    import json
+
+    err = error_of(capsys, "run", DEMO, "--state-json", json.dumps({key: "owls"}))
+    assert f"--state-json has the key {key!r}, which is not a state key" in err
+    assert "rename it" in err
+
+
+def test_an_empty_state_json_is_not_valid_json(capsys):
+    assert "--state-json is not valid JSON" in error_of(capsys, "run", DEMO, "--state-json", "")
+
+
+def test_state_json_values_pass_through_with_null_as_none():
+    assert parse_state(["b=2"], '{"a": null, "b": 1, "c": [1.5, true]}') == {
+        "a": None,
+        "b": "2",
+        "c": [1.5, True],
+    }
+
+
+def test_state_json_null_for_a_required_key_is_the_library_error(capsys):
+    # None means "no value": the run refuses it, naming the key (exit 1, not a usage error).
+    assert main(["run", DEMO, "--state-json", '{"topic": null}'], out=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: PipelineError: ") and "'topic'" in err and "None" in err
+
+
+@pytest.mark.parametrize("key", ["1x", "", "a b"])
+def test_input_keys_must_be_state_keys(capsys, key):
+    err = error_of(capsys, "check", DEMO, "--input", key)
+    assert f"--input {key!r} is not a state key" in err and "--input topic" in err
+
+
+# a misspelt key -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "fix"),
+    [
+        (["run", DEMO, "--state", "topc=owls"], "write --state topic=... instead"),
+        (["run", DEMO, "--state-json", '{"topc": "owls"}'], 'write "topic" in --state-json'),
+        (["check", DEMO, "--input", "topc"], "write --input topic instead"),
+        (["check", DEMO, "--state", "topc=owls"], "write --state topic=... instead"),
+    ],
+)
+def test_a_misspelt_key_says_which_given_key_looks_like_which_needed_key(capsys, argv, fix):
+    err = error_of(capsys, *argv)
+    option = argv[2]
+    assert f"The key 'topc' given with {option} is read by no step" in err
+    assert "it looks like 'topic', which 'researcher' needs and nothing gives" in err
+    assert fix in err
+    assert "Did you mean 'topc'" not in err
+
+
+def test_a_misspelt_key_from_a_fresh_process_reads_the_right_way_round():
+    proc = subprocess.run(
+        [sys.executable, "-m", "irgraph.cli", "run", DEMO, "--state", "topc=owls"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "'topc' given with --state is read by no step, but it looks like 'topic'" in (
+        proc.stderr
+    )
+
+
+@pytest.fixture
+def optional_reader(tmp_path, monkeypatch):
+    """A pipeline that needs {topic}, reads {topics?} if set and declares the input tpic."""
+    module = "cli_state_optional_reader"
+    (tmp_path / f"{module}.py").write_text(
+        "from irgraph import Agent, Pipeline\n"
+        "w = Agent('w').instruct('Write {topic} {topics?}.').writes('text')\n"
+        "p = Pipeline('p', inputs=['tpic']).step(w)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    return f"{module}:p"
+
+
+@pytest.mark.parametrize("key", ["topics", "tpic"])
+def test_a_key_the_pipeline_reads_or_declares_is_never_called_misspelt(
+    optional_reader, capsys, key
+):
+    # topic is missing, but the given key is read ({topics?}) or declared (tpic): the
+    # library's own error, exit 1, not a guess about spelling.
+    assert main(["run", optional_reader, "--state", f"{key}=x"], out=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: PipelineError: ") and "'topic'" in err
+
+
+def test_a_key_nothing_resembles_is_left_to_the_library(capsys):
+    assert main(["run", DEMO, "--state", "colour=red"], out=io.StringIO()) == 1
+    assert capsys.readouterr().err.startswith("irgraph: PipelineError: ")
+
+
+# demo options -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("latency", ["-1", "nan", "inf", "soon"])
+def test_a_bad_demo_latency_is_a_usage_error(capsys, latency):
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--latency", latency], out=io.StringIO())
+    assert info.value.code == 2
+    assert f"argument --latency: {latency!r} is not a number of seconds" in capsys.readouterr().err

@@ -1,0 +1,210 @@
+"""irgraph's targets: a file path works like a module, and a module or file that cannot be
+loaded (it exits, raises, is missing, is a directory, is not UTF-8) is one line, exit 2."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from irgraph.cli import CliError, load_saved, load_target, main
+
+PIPELINE = (
+    "from irgraph import Agent, Pipeline\n"
+    "w = Agent('w').instruct('Write {topic}.').writes('text')\n"
+    "p = Pipeline('p').step(w)\n"
+)
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A working directory whose modules are forgotten again after the test (loading a file
+    puts its folder on sys.path and the module in sys.modules)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        if str(tmp_path) in str(getattr(sys.modules[name], "__file__", None) or ""):
+            del sys.modules[name]
+
+
+def call(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """The one error line of a command that must exit 2."""
+    assert call(*argv)[0] == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# a file path as the target ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("form", "name"),
+    [("{name}.py:p", "cli_rel"), ("./{name}.py:p", "cli_dot"), ("{folder}/{name}.py:p", "cli_abs")],
+)
+def test_a_python_file_path_names_a_target_like_a_module(folder, form, name):
+    (folder / f"{name}.py").write_text(PIPELINE)
+    code, text = call("run", form.format(name=name, folder=folder), "--state", "topic=owls")
+    assert code == 0, text
+    assert "text = <w: Write owls.>" in text
+
+
+def test_a_file_in_another_folder_imports_its_siblings(folder):
+    (folder / "pipes").mkdir()
+    (folder / "pipes" / "cli_sibling_prompts.py").write_text("TEXT = 'Write {topic}.'\n")
+    (folder / "pipes" / "cli_sibling_main.py").write_text(
+        "from irgraph import Agent\n"
+        "from cli_sibling_prompts import TEXT\n"
+        "p = Agent('w').instruct(TEXT).writes('text')\n"
+    )
+    code, text = call("run", "pipes/cli_sibling_main.py:p", "--state", "topic=owls")
+    assert code == 0, text
+    assert "text = <w: Write owls.>" in text
+
+
+def test_a_file_target_runs_in_a_fresh_process(tmp_path):
+    (tmp_path / "cli_fresh_pipes.py").write_text(PIPELINE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "irgraph.cli", "check", "cli_fresh_pipes.py:p", "--input", "topic"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "OK: no problems found." in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("spec", "pieces"),
+    [
+        (
+            "missing/cli_nothing.py:p",
+            ["There is no file 'missing/cli_nothing.py'", "check the path"],
+        ),
+        ("adir.py:p", ["'adir.py'", "is a directory, not a Python file", "name a .py file"]),
+        ("sub/pipes:p", ["not a Python file", "sub/pipes.py:ATTR", "sub.pipes:ATTR"]),
+        ("cli_ok_file.py:nope", ["'cli_ok_file.py' has no attribute 'nope'"]),
+        ("cli_ok_file.py", ["not of the form module:attr", "file.py:attr"]),
+    ],
+)
+def test_a_bad_file_target_is_one_line(folder, capsys, spec, pieces):
+    (folder / "adir.py").mkdir()
+    (folder / "sub").mkdir()
+    (folder / "cli_ok_file.py").write_text(PIPELINE)
+    err = error_of(capsys, "check", spec)
+    for piece in pieces:
+        assert piece in err
+
+
+def test_a_file_named_like_an_imported_module_says_to_rename_it(folder, capsys):
+    (folder / "json.py").write_text(PIPELINE)
+    err = error_of(capsys, "check", "json.py:p")
+    assert "has the name of the module 'json'" in err
+    assert "rename the file, e.g. to json_pipeline.py" in err
+
+
+def test_a_file_that_is_not_utf8_is_one_line(folder, capsys):
+    (folder / "cli_latin1.py").write_bytes(b"x = '\xff'\n")
+    err = error_of(capsys, "check", "cli_latin1.py:x")
+    assert "raised SyntaxError" in err and "python cli_latin1.py shows the traceback" in err
+
+
+# a module that exits or raises while importing ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "piece"),
+    [
+        ("import sys\nsys.exit(3)\n", "called sys.exit(3)"),
+        ("import sys\nsys.exit('bye')\n", "called sys.exit('bye')"),
+        ("raise SystemExit\n", "called sys.exit()"),
+        ("class Stop(BaseException):\n    pass\nraise Stop('no')\n", "raised Stop: no"),
+        ("import cli_no_such_dependency\n", "raised ModuleNotFoundError"),
+    ],
+    ids=["exit-code", "exit-text", "system-exit", "base-exception", "missing-dependency"],
+)
+@pytest.mark.parametrize("as_file", [False, True], ids=["module", "file"])
+def test_a_target_that_exits_or_raises_while_importing_is_one_line(
+    folder, capsys, request, body, piece, as_file
+):
+    name = "cli_exiting_" + request.node.callspec.id.replace("-", "_")
+    (folder / f"{name}.py").write_text(body)
+    err = error_of(capsys, "check", f"{name}.py:p" if as_file else f"{name}:p")
+    assert piece in err
+    if "exit" in piece:
+        assert "if __name__ == '__main__':" in err
+    else:
+        assert "shows the traceback" in err
+    assert name not in sys.modules
+
+
+def test_a_target_module_that_exits_gives_no_traceback_in_a_fresh_process(tmp_path):
+    (tmp_path / "cli_exits_fresh.py").write_text("import sys\nsys.exit(5)\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "irgraph.cli", "run", "cli_exits_fresh:p"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("irgraph: error: Importing module 'cli_exits_fresh'")
+    assert "called sys.exit(5)" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_load_target_raises_cli_error_for_sys_exit(folder):
+    (folder / "cli_exit_direct.py").write_text("raise SystemExit(7)\n")
+    with pytest.raises(CliError, match=r"called sys\.exit\(7\)"):
+        load_target("cli_exit_direct:p")
+
+
+def test_an_attribute_that_raises_when_read_is_one_line(folder, capsys):
+    (folder / "cli_lazy.py").write_text("def __getattr__(name):\n    raise RuntimeError('lazy')\n")
+    err = error_of(capsys, "check", "cli_lazy:p")
+    assert "Reading 'p' of 'cli_lazy'" in err and "raised RuntimeError: lazy" in err
+
+
+# saved .json files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "pieces"),
+    [
+        (b"[" * 100_000, ["nests its JSON too deeply", "save it again"]),
+        (b'\xff{"format": "irgraph-ir"}', ["is not UTF-8 text", "save it again as UTF-8"]),
+        (b'{"nodes": [], "graph": {}}', ["looks like a saved graph", "node_link_data"]),
+        (b'{"nodes": [{"id": 1}], "graph": {}, "links": [{}]}', ["networkx cannot read it"]),
+    ],
+)
+def test_a_damaged_pipeline_file_is_one_line(folder, capsys, content, pieces):
+    (folder / "p.json").write_bytes(content)
+    err = error_of(capsys, "run", "p.json")
+    for piece in pieces:
+        assert piece in err
+
+
+def test_a_directory_or_missing_pipeline_file_says_what_to_do(folder, capsys):
+    (folder / "d.json").mkdir()
+    assert "Is a directory; give the path of a .json file" in error_of(capsys, "run", "d.json")
+    err = error_of(capsys, "run", "gone.json")
+    assert "No such file or directory; check the path" in err and str(folder) in err
+
+
+def test_a_pipeline_file_with_a_byte_order_mark_reads(folder):
+    from irgraph.demo import research_pipeline
+    from irgraph.ir import to_json
+
+    (folder / "bom.json").write_text("\ufeff" + to_json(research_pipeline.to_ir()))
+    assert load_saved("bom.json") == research_pipeline.to_ir()
