@@ -26,6 +26,7 @@ Design notes:
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import threading
 import weakref
@@ -33,6 +34,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from irgraph import checks
 from irgraph.errors import MissingExtraError
 from irgraph.providers import ModelRequest, ProviderError
 
@@ -138,14 +140,34 @@ class OpenAIProvider:
                 f"OpenAIProvider needs a model name (got {model!r}). "
                 "Pass one, e.g. OpenAIProvider('gpt-4o-mini'), or use the spec 'openai:MODEL'."
             )
-        if not isinstance(timeout, int | float) or timeout <= 0:
+        if not checks.seconds().test(timeout):
             raise ProviderError(
-                f"'timeout' must be a positive number of seconds (got {timeout!r})."
+                f"OpenAIProvider's timeout must be a positive, finite number of seconds (got "
+                f"{timeout!r}); the default is 60."
             )
-        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
+        if temperature is not None and not (
+            isinstance(temperature, int | float)
+            and not isinstance(temperature, bool)
+            and math.isfinite(temperature)
+            and temperature >= 0
+        ):
             raise ProviderError(
-                f"'max_retries' must be an int >= 0 (got {max_retries!r}); "
-                "use 0 to disable retries."
+                f"OpenAIProvider's temperature must be a finite number, 0 or more, or None "
+                f"(got {temperature!r}); leave it None for the model's default."
+            )
+        for label, value, variable in (
+            ("base_url", base_url, "OPENAI_BASE_URL"),
+            ("api_key", api_key, "OPENAI_API_KEY"),
+        ):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ProviderError(
+                    f"OpenAIProvider's {label} must be a non-empty string or None (got "
+                    f"{value!r}); leave it None to use ${variable}."
+                )
+        if not checks.count(0).test(max_retries):
+            raise ProviderError(
+                f"OpenAIProvider's max_retries must be a whole number, 0 or more (got "
+                f"{max_retries!r}); use 0 to disable retries."
             )
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(

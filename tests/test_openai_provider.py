@@ -361,8 +361,15 @@ def test_openai_without_a_key_is_an_error_at_construction(
     ("options", "match"),
     [
         ({"model": ""}, "needs a model name"),
-        ({"timeout": 0}, "'timeout' must be a positive number"),
-        ({"max_retries": -1}, "'max_retries' must be an int >= 0"),
+        ({"timeout": 0}, "timeout must be a positive, finite number"),
+        ({"timeout": float("inf")}, "timeout must be a positive, finite number"),
+        ({"timeout": True}, "timeout must be a positive, finite number"),
+        ({"max_retries": -1}, "max_retries must be a whole number, 0 or more"),
+        ({"max_retries": 1.5}, "max_retries must be a whole number, 0 or more"),
+        ({"temperature": float("nan")}, "temperature must be a finite number"),
+        ({"temperature": -0.5}, "temperature must be a finite number"),
+        ({"base_url": ""}, "base_url must be a non-empty string"),
+        ({"api_key": ""}, "api_key must be a non-empty string"),
     ],
 )
 def test_bad_settings_are_rejected(options: dict[str, Any], match: str) -> None:

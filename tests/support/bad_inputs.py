@@ -130,6 +130,7 @@ from irgraph.cli import load_target, parse_state
 from irgraph.compile import get_backend
 from irgraph.display import render
 from irgraph.ir import AgentNode, LoopNode, SequenceNode, from_json
+from irgraph.openai_provider import OpenAIProvider
 from irgraph.provider_spec import provider_from_spec
 from irgraph.testing import FakeProvider, answering, answering_synchronously, hanging, raising
 from tests.support.bad_inputs import deep_json, ir_json, loops, saved, without
@@ -1398,6 +1399,38 @@ CATALOG: tuple[BadInput, ...] = (
             ProviderError,
             "got 5 of type int",
             "'openai:gpt-4o-mini'",
+        ),
+        _row(
+            "openai-timeout-nan",
+            "provider",
+            'OpenAIProvider("gpt-4o-mini", "http://127.0.0.1:9/v1", timeout=float("nan"))',
+            ProviderError,
+            "OpenAIProvider's timeout",
+            "the default is 60",
+        ),
+        _row(
+            "openai-temperature-infinite",
+            "provider",
+            'OpenAIProvider("gpt-4o-mini", "http://127.0.0.1:9/v1", temperature=float("inf"))',
+            ProviderError,
+            "OpenAIProvider's temperature",
+            "leave it None",
+        ),
+        _row(
+            "openai-base-url-empty",
+            "provider",
+            'OpenAIProvider("gpt-4o-mini", base_url="")',
+            ProviderError,
+            "OpenAIProvider's base_url",
+            "$OPENAI_BASE_URL",
+        ),
+        _row(
+            "openai-max-retries-bool",
+            "provider",
+            'OpenAIProvider("gpt-4o-mini", "http://127.0.0.1:9/v1", max_retries=True)',
+            ProviderError,
+            "OpenAIProvider's max_retries",
+            "use 0 to disable retries",
         ),
         _row(
             "portable-not-graph",
