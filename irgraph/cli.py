@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from irgraph.cli_inputs import (
     CliError,
     check_keys,
+    check_modules,
     check_spelling,
     gate_handler,
     load_saved,
@@ -172,7 +173,7 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     G = to_graph(target, inputs=[*declared, *state, *inputs])
     given = {**_state_options(args, state), **dict.fromkeys(inputs, "--input")}
     check_spelling(G, given, required_inputs(G) - set(declared), declared)
-    warnings = validate(G)
+    warnings = [*validate(G), *_refused(target, check_modules(args.allow_module))]
     print(describe_graph(G), file=out)
     for warning in warnings:
         print(f"warning: {warning}", file=out)
@@ -180,6 +181,14 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         print(f"hint: {suggestion} (at 1 s per node)", file=out)
     print("OK: no problems found.", file=out)
     return 0
+
+
+def _refused(target: Any, allow: list[str]) -> list[str]:
+    """The functions of a pipeline read from a file that ``run`` would refuse to import."""
+    from irgraph.graph import root_of
+    from irgraph.ir.trust import refused_functions, with_allowed
+
+    return [str(problem) for problem in refused_functions(with_allowed(root_of(target), allow))]
 
 
 def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, str]:
@@ -194,11 +203,20 @@ def _run_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
 
     state = parse_state(args.state, args.state_json)
     answers = parse_answers(args.answer)
+    allow = check_modules(args.allow_module)
     G = to_graph(target, inputs=state.keys())
     needed = required_inputs(G)
     check_spelling(G, _state_options(args, state), needed, root_of(target).inputs)
     gate_handler(G, answers)  # refuses a missing or unknown answer before anything runs
-    return _run(target, state, out, backend=args.backend, provider=args.provider, answers=answers)
+    return _run(
+        target,
+        state,
+        out,
+        backend=args.backend,
+        provider=args.provider,
+        answers=answers,
+        allow=allow,
+    )
 
 
 def _run(
@@ -209,6 +227,7 @@ def _run(
     backend: str = "asyncio",
     provider: str | None = None,
     answers: dict[str, str] | None = None,
+    allow: list[str] | None = None,
     latency: float | None = None,
 ) -> int:
     from irgraph.graph import to_graph
@@ -217,7 +236,7 @@ def _run(
 
     G = to_graph(target, inputs=state.keys())
     on_gate = gate_handler(G, answers or {})
-    spec = provider or "fake"
+    spec = "fake" if provider is None else provider
     model = provider_from_spec(spec, **({"latency": latency} if latency and spec == "fake" else {}))
     progress = _Progress(list(G.nodes), out)
     options: dict[str, Any] = {"on_event": progress}
@@ -233,7 +252,9 @@ def _run(
     start = time.monotonic()
     try:
         with progress:
-            result = run(target, backend=backend, provider=model, state=state, **options)
+            result = run(
+                target, backend=backend, provider=model, state=state, allow=allow, **options
+            )
     except KeyboardInterrupt:
         done = [node for node, status in progress.status.items() if status.startswith("done")]
         print(f"Interrupted; completed: {', '.join(done) or 'nothing'}.", file=sys.stderr)
@@ -328,6 +349,14 @@ def _parser() -> argparse.ArgumentParser:
             default=[],
             metavar="KEY",
             help="an input key besides those the pipeline declares (check)",
+        )
+        cmd.add_argument(
+            "--allow-module",
+            action="append",
+            default=[],
+            metavar="MODULE",
+            help="let a pipeline read from a .json file import functions from MODULE "
+            "(and its submodules; repeatable)",
         )
         if name == "run":
             cmd.add_argument("--backend", default="asyncio")

@@ -31,6 +31,7 @@ __all__ = [
     "parse_state",
     "parse_answers",
     "check_keys",
+    "check_modules",
     "check_spelling",
     "gate_handler",
 ]
@@ -47,7 +48,10 @@ class CliError(IrgraphError):
 
 def load_target(spec: str) -> Any:
     """Import ``module:attr`` or ``file.py:attr`` (attr may be dotted), or read a saved
-    pipeline from a ``.json`` file."""
+    pipeline from a ``.json`` file. The current directory is importable, for the target and
+    for the functions a saved pipeline names."""
+    if "" not in sys.path:
+        sys.path.insert(0, "")
     if spec.endswith(".json"):
         return load_saved(spec)
     source, sep, attr = spec.rpartition(":")
@@ -75,8 +79,6 @@ def load_target(spec: str) -> Any:
 
 
 def _import_module(name: str, spec: str) -> ModuleType:
-    if "" not in sys.path:
-        sys.path.insert(0, "")
     try:
         return importlib.import_module(name)
     except ImportError as exc:
@@ -277,6 +279,22 @@ def check_keys(keys: Iterable[str], option: str = "--input") -> list[str]:
                 f"{option} topic."
             )
     return keys
+
+
+def check_modules(names: Iterable[str]) -> list[str]:
+    """The modules given with ``--allow-module``, each refused unless it is a dotted module
+    name (a function path or a file names its module in the advice)."""
+    names = list(names)
+    for name in names:
+        if checks.module_name.test(name):
+            continue
+        module = name.partition(":")[0].removesuffix(".py").replace("/", ".").strip(".")
+        example = module if checks.module_name.test(module) else "mypkg.transforms"
+        raise CliError(
+            f"--allow-module {name!r} is not a module name; name the module that defines the "
+            f"functions, e.g. --allow-module {example}."
+        )
+    return names
 
 
 def parse_answers(pairs: Sequence[str]) -> dict[str, str]:

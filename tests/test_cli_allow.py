@@ -1,0 +1,125 @@
+"""``--allow-module``: a pipeline read from a ``.json`` file runs functions only from the
+modules the command line allows; the refusal names the option, ``check`` warns about it."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from irgraph import Agent, Transform, to_graph
+from irgraph.cli import main
+from irgraph.ir import to_json
+
+MODULE = "cli_allow_transforms"
+
+
+@pytest.fixture
+def saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A module in the working directory whose transform leaves a canary file when called,
+    and a pipeline using it saved as IR JSON (ir.json) and as a node-link graph (graph.json)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", ["", *sys.path])
+    monkeypatch.delitem(sys.modules, MODULE, raising=False)
+    (tmp_path / f"{MODULE}.py").write_text(
+        "from pathlib import Path\n"
+        "def split(topic):\n"
+        "    Path('canary').write_text('called')\n"
+        "    return topic.split()\n"
+    )
+    import importlib
+
+    split = importlib.import_module(MODULE).split
+    pipeline = Transform("split", split).reads("topic").writes("words") >> Agent("w").instruct(
+        "Use {words}."
+    )
+    (tmp_path / "ir.json").write_text(to_json(pipeline.to_ir()))
+    (tmp_path / "graph.json").write_text(json.dumps(nx.node_link_data(to_graph(pipeline))))
+    del sys.modules[MODULE]
+    return tmp_path
+
+
+FILES = pytest.mark.parametrize("name", ["ir.json", "graph.json"])
+
+
+def call(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+@FILES
+def test_a_saved_pipeline_does_not_import_a_module_nobody_allowed(saved, capsys, name):
+    assert call("run", name, "--state", "topic=a b")[0] == 1
+    err = capsys.readouterr().err
+    assert f"'split' calls '{MODULE}:split'" in err
+    assert f"--allow-module {MODULE} on the command line" in err
+    assert not (saved / "canary").exists()
+    assert MODULE not in sys.modules
+
+
+@FILES
+def test_allow_module_lets_a_saved_pipeline_run_its_functions(saved, name):
+    code, text = call("run", name, "--state", "topic=a b", "--allow-module", MODULE)
+    assert code == 0, text
+    assert 'words = ["a", "b"]' in text
+    assert (saved / "canary").read_text() == "called"
+
+
+def test_allowing_another_module_does_not_allow_this_one(saved, capsys):
+    argv = ["run", "ir.json", "--state", "topic=a b", "--allow-module", "json"]
+    assert call(*argv, "--allow-module", "cli_allow")[0] == 1
+    assert f"the module '{MODULE}' is not allowed" in capsys.readouterr().err
+    assert not (saved / "canary").exists()
+
+
+def test_check_warns_about_functions_a_run_would_refuse(saved):
+    code, text = call("check", "ir.json", "--input", "topic")
+    assert code == 0
+    assert f"warning: 'split' calls '{MODULE}:split'" in text
+    assert "OK: no problems found." in text
+    code, text = call("check", "ir.json", "--input", "topic", "--allow-module", MODULE)
+    assert code == 0 and "warning" not in text
+    assert not (saved / "canary").exists()
+
+
+def test_a_pipeline_built_in_python_needs_no_allow_module(capsys):
+    code, text = call("run", "irgraph.demo:research_pipeline", "--state", "topic=owls")
+    assert code == 0 and "warning" not in text
+
+
+@pytest.mark.parametrize(
+    ("given", "example"),
+    [
+        (f"{MODULE}:split", MODULE),
+        ("pkg/transforms.py", "pkg.transforms"),
+        ("1st", "mypkg.transforms"),
+        ("", "mypkg.transforms"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_allow_module_must_name_a_module(saved, capsys, given, example, command):
+    assert call(command, "ir.json", "--state", "topic=x", "--allow-module", given)[0] == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"irgraph: error: --allow-module {given!r} is not a module name; name the module that "
+        f"defines the functions, e.g. --allow-module {example}.\n"
+    )
+
+
+def test_allow_module_through_the_console_script(saved):
+    script = Path(sys.executable).with_name("irgraph")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "irgraph.cli"]
+    argv = ["run", "graph.json", "--state", "topic=a b"]
+    refused = subprocess.run([*command, *argv], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "--allow-module" in refused.stderr
+    assert not (saved / "canary").exists()
+    allowed = subprocess.run(
+        [*command, *argv, "--allow-module", MODULE], capture_output=True, text=True, timeout=60
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert (saved / "canary").exists()
