@@ -23,6 +23,7 @@ from irgraph.cli_inputs import (
     CliError,
     check_keys,
     check_modules,
+    check_output,
     check_spelling,
     gate_handler,
     load_saved,
@@ -39,12 +40,14 @@ __all__ = [
     "load_saved",
     "parse_state",
     "parse_answers",
+    "check_keys",
+    "check_modules",
+    "check_output",
+    "check_spelling",
+    "gate_handler",
     "describe_graph",
     "CliError",
 ]
-
-#: The picture format a file name's suffix asks for, when --format is not given.
-_SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid"}
 
 
 def describe_graph(G: Any) -> str:
@@ -268,12 +271,7 @@ def _show(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     from irgraph.display import render
 
     output: str | None = args.output
-    suffix = os.path.splitext(output or "")[1].lower()
-    fmt = args.format or _SUFFIX_FORMATS.get(suffix, "mermaid")
-    if output is None and fmt == "png":
-        raise CliError("PNG is binary: write it to a file with -o FILE.")
-    if output is not None:
-        _check_output(output, fmt, args.format)
+    fmt = check_output(output, args.format)
     diagram = render(target, fmt)
     if output is None:
         print(diagram.data, file=out)
@@ -286,35 +284,6 @@ def _show(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         ) from None
     print(f"Wrote {output} ({fmt}).", file=out)
     return 0
-
-
-def _check_output(output: str, fmt: str, chosen: str | None) -> None:
-    """Refuse, before drawing, an output path that cannot be written or that names another
-    format than --format."""
-    ext = {"mermaid": "mmd"}.get(fmt, fmt)
-    if not output:
-        raise CliError(f"-o needs a file name (got an empty one), e.g. -o pipeline.{ext}.")
-    if os.path.isdir(output):
-        example = os.path.join(output, f"pipeline.{ext}")
-        raise CliError(f"-o {output!r} is a directory; give a file in it, e.g. -o {example}.")
-    folder = os.path.dirname(output)
-    if folder and os.path.exists(folder) and not os.path.isdir(folder):
-        raise CliError(
-            f"Cannot write {output!r}: {folder!r} is a file, not a directory; write the "
-            "picture elsewhere."
-        )
-    if folder and not os.path.isdir(folder):
-        raise CliError(
-            f"Cannot write {output!r}: there is no directory {folder!r}; create it first "
-            f"(mkdir -p {folder}) or write the picture elsewhere."
-        )
-    named = _SUFFIX_FORMATS.get(os.path.splitext(output)[1].lower())
-    if chosen is not None and named is not None and named != chosen:
-        raise CliError(
-            f"--format {chosen} does not match the file name {output!r}, which asks for "
-            f"{named}; drop --format (the file name picks the format) or name the file "
-            f"{os.path.splitext(output)[0]}.{ext}."
-        )
 
 
 def _diff(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,4 +1,5 @@
-"""What the ``irgraph`` command is given, read and checked: targets, state, gate answers.
+"""What the ``irgraph`` command is given, read and checked: targets, state, gate answers,
+allowed modules and output files.
 
 A target is ``module:attr`` (imported from the current directory or ``sys.path``),
 ``path/to/file.py:attr`` (the file loaded as the module named by its stem, its folder made
@@ -33,9 +34,12 @@ __all__ = [
     "check_keys",
     "check_modules",
     "check_spelling",
+    "check_output",
     "gate_handler",
 ]
 
+#: The picture format a file name's suffix asks for, when --format is not given.
+SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid"}
 _KEY_RULE = "a state key is ASCII letters, digits and underscores, not starting with a digit"
 
 
@@ -115,8 +119,8 @@ def _import_file(path: str, spec: str) -> ModuleType:
     full = os.path.realpath(path)
     if not os.path.exists(full):
         raise CliError(
-            f"There is no file {path!r} (named in {spec!r}); check the path, which is relative "
-            f"to the current directory {os.getcwd()!r}."
+            f"There is no file {path!r} (named in {spec!r}); check the path (a relative one "
+            "starts at the current directory)."
         )
     if os.path.isdir(full):
         raise CliError(
@@ -180,7 +184,7 @@ def load_saved(path: str) -> Any:
             raw = file.read()
     except OSError as exc:
         advice = (
-            f"check the path, which is relative to the current directory {os.getcwd()!r}"
+            "check the path (a relative one starts at the current directory)"
             if isinstance(exc, FileNotFoundError)
             else "give the path of a .json file you may read"
         )
@@ -319,11 +323,12 @@ def gate_handler(G: nx.DiGraph, answers: Mapping[str, str]) -> Callable[[Any], s
     gates = {nid: data["label"] for nid, data in G.nodes(data=True) if data["kind"] == "gate"}
     names = sorted({*gates, *gates.values()})
     for gate in answers:
+        if not names:
+            raise CliError(f"--answer {gate}=... names a gate, but the pipeline has none; drop it.")
         if gate not in names:
-            known = ", ".join(repr(n) for n in names) or "none"
             raise CliError(
                 f"--answer {gate}=... names no gate of the pipeline.{did_you_mean(gate, names)} "
-                f"Its gates: {known}."
+                f"Its gates: {', '.join(repr(n) for n in names)}."
             )
     unanswered = [nid for nid, name in gates.items() if nid not in answers and name not in answers]
     if unanswered:
@@ -368,3 +373,43 @@ def check_spelling(
             f"{key!r}, which {reader!r} needs and nothing gives; write "
             f"{fix.get(option, f'{option} {key}=...')} instead."
         )
+
+
+# Output files ----------------------------------------------------------------------------
+
+
+def check_output(output: str | None, chosen: str | None = None) -> str:
+    """The picture format for ``irgraph show`` (``chosen`` with --format, else the one the
+    output file's suffix asks for, else mermaid), refusing before anything is drawn an output
+    file that cannot be written, a format its name contradicts, and PNG to standard output."""
+    suffix = os.path.splitext(output or "")[1].lower()
+    named = SUFFIX_FORMATS.get(suffix)
+    fmt = chosen or named or "mermaid"
+    ext = {"mermaid": "mmd"}.get(fmt, fmt)
+    if output is None:
+        if fmt == "png":
+            raise CliError("PNG is binary: write it to a file with -o FILE.")
+        return fmt
+    if not output:
+        raise CliError(f"-o needs a file name (got an empty one), e.g. -o pipeline.{ext}.")
+    if os.path.isdir(output):
+        example = os.path.join(output, f"pipeline.{ext}")
+        raise CliError(f"-o {output!r} is a directory; give a file in it, e.g. -o {example}.")
+    folder = os.path.dirname(output)
+    if folder and os.path.exists(folder) and not os.path.isdir(folder):
+        raise CliError(
+            f"Cannot write {output!r}: {folder!r} is a file, not a directory; write the "
+            "picture elsewhere."
+        )
+    if folder and not os.path.isdir(folder):
+        raise CliError(
+            f"Cannot write {output!r}: there is no directory {folder!r}; create it first "
+            f"(mkdir -p {folder}) or write the picture elsewhere."
+        )
+    if chosen is not None and named is not None and named != chosen:
+        raise CliError(
+            f"--format {chosen} does not match the file name {output!r}, which asks for "
+            f"{named}; drop --format (the file name picks the format) or name the file "
+            f"{os.path.splitext(output)[0]}.{ext}."
+        )
+    return fmt

@@ -92,7 +92,9 @@ def test_an_answer_for_no_gate_suggests_the_nearest(gated, capsys):
 def test_an_answer_for_a_pipeline_without_gates_says_it_has_none(capsys):
     argv = ["irgraph.demo:research_pipeline", "--state", "topic=owls", "--answer", "ok=yes"]
     assert run(*argv)[0] == 2
-    assert "names no gate of the pipeline. Its gates: none." in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "irgraph: error: --answer ok=... names a gate, but the pipeline has none; drop it.\n"
+    )
 
 
 @pytest.mark.parametrize("pair", ["approve", "=yes", " =yes"])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from irgraph.cli import main
+from irgraph.cli import check_output, main
 
 DEMO = "irgraph.demo:research_pipeline"
 
@@ -76,6 +76,23 @@ def test_the_output_file_name_picks_the_format(tmp_path, capsys):
     assert f"Wrote {target} (dot)." in capsys.readouterr().out
     assert main(["show", DEMO, "-o", str(tmp_path / "p.txt")]) == 0
     assert (tmp_path / "p.txt").read_text().startswith("graph TD")
+
+
+@pytest.mark.parametrize(
+    ("output", "chosen", "fmt"),
+    [
+        (None, None, "mermaid"),
+        (None, "dot", "dot"),
+        ("p.svg", None, "svg"),
+        ("p.GV", None, "dot"),
+        ("p.mmd", None, "mermaid"),
+        ("p.txt", None, "mermaid"),
+        ("p.txt", "png", "png"),
+        ("p.png", "png", "png"),
+    ],
+)
+def test_check_output_picks_the_format(output, chosen, fmt):
+    assert check_output(output, chosen) == fmt
 
 
 def test_a_format_that_contradicts_the_file_name_is_one_line(tmp_path, capsys):
