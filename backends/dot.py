@@ -29,6 +29,7 @@ import shutil
 import subprocess
 from typing import TYPE_CHECKING, Any
 
+from irgraph import checks
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.graph import as_graph
 from irgraph.schema import lifted_edges
@@ -97,6 +98,7 @@ def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True
             f"direction must be one of {', '.join(RANKDIRS)} (got {direction!r}); "
             "e.g. direction='LR' for left to right."
         )
+    checks.flag.check(data_edges, "the data_edges argument of to_dot()")
     G = as_graph(G_or_pipeline)
     ids = node_ids(G)
     dot: pydot.Dot = pd.Dot("pipeline", graph_type="digraph", rankdir=RANKDIRS[direction])

@@ -32,6 +32,7 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
 from irgraph.schema import lifted_edges
@@ -171,6 +172,7 @@ def to_mermaid(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = 
             f"direction must be one of {', '.join(DIRECTIONS)} (got {direction!r}); "
             "e.g. direction='LR' for left to right."
         )
+    checks.flag.check(data_edges, "the data_edges argument of to_mermaid()")
     G = as_graph(G_or_pipeline)
     ids = mermaid_ids(G)
     children = _children(G)

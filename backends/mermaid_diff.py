@@ -12,6 +12,7 @@ nodes green, changed ones amber, and removed ones drawn in red beside it.
 from __future__ import annotations
 
 from irgraph.analysis import GraphDiff
+from irgraph.errors import PipelineError
 
 from .mermaid import mermaid_ids, to_mermaid
 
@@ -26,6 +27,12 @@ _STYLES = (
 
 def diff_to_mermaid(change: GraphDiff, *, direction: str = "TD") -> str:
     """The new graph's mermaid text with the change highlighted."""
+    if not isinstance(change, GraphDiff):
+        raise PipelineError(
+            f"diff_to_mermaid() draws what irgraph.analysis.diff returns (got {change!r} of "
+            f"type {type(change).__name__}).",
+            hint="Pass diff(old_graph, new_graph).",
+        )
     ids = mermaid_ids(change.new)
     lines = to_mermaid(change.new, direction=direction).rstrip("\n").splitlines()
     lines += _STYLES

@@ -14,14 +14,16 @@ length times ``max_iterations``; a map-over costs its body once (items run concu
 
 from __future__ import annotations
 
-import difflib
 import heapq
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from irgraph.schema import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes, settings
+from irgraph import checks
+from irgraph.diffs import GraphDiff, diff, match_nodes
+from irgraph.errors import PipelineError, did_you_mean
+from irgraph.schema import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -43,8 +45,47 @@ __all__ = [
 Latency = float | int | Mapping[str, float] | Callable[[str, dict[str, Any]], float]
 
 
+_SECONDS = checks.seconds(allow_zero=True)
+
+
+def _graph(G_or_pipeline: Any) -> nx.DiGraph:
+    """The graph to analyse: ``G`` itself, or the graph of a builder or IR node."""
+    from irgraph.graph import as_graph
+
+    return as_graph(G_or_pipeline)
+
+
+def _checked_latency(G: nx.DiGraph, latency: Any) -> Latency:
+    """``latency`` if it is one of the three forms and its numbers are finite seconds, 0 or
+    more; a dict may name only nodes of ``G``."""
+    if isinstance(latency, Mapping):
+        for node, seconds in latency.items():
+            if node not in G:
+                raise PipelineError(
+                    f"The latency dict names {node!r}, which is not a node of the pipeline."
+                    f"{did_you_mean(str(node), [str(n) for n in G])}",
+                    node=str(node),
+                    hint="Key it by node id (the names in to_graph(pipeline).nodes).",
+                )
+            _SECONDS.check(seconds, f"the latency of {node!r}", node=str(node))
+        return latency
+    if callable(latency):
+        return latency  # type: ignore[no-any-return]
+    if not _SECONDS.test(latency):
+        raise PipelineError(
+            "latency must be a finite number of seconds, 0 or more, a dict of node id -> "
+            f"seconds, or a function (node_id, attrs) -> seconds (got {latency!r} of type "
+            f"{type(latency).__name__}).",
+            hint="Pass e.g. latency=1.0 or latency={'writer': 2.5}.",
+            expected="seconds, a dict or a function",
+            got=latency,
+        )
+    return latency  # type: ignore[no-any-return]
+
+
 def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
     """Per-node cost, with scopes costed from their bodies (memoised)."""
+    latency = _checked_latency(G, latency)
     memo: dict[str, float] = {}
     members = scopes(G)
     before = scope_predecessors(G)
@@ -54,7 +95,8 @@ def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
             return float(latency)
         if isinstance(latency, Mapping):
             return float(latency.get(node, 0.0))
-        return float(latency(node, G.nodes[node]))
+        seconds = latency(node, G.nodes[node])
+        return float(_SECONDS.check(seconds, f"the latency function's answer for {node!r}"))
 
     def cost(node: str) -> float:
         if node in memo:
@@ -101,6 +143,7 @@ def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> tuple[list[str], flo
     """The longest chain of nodes by latency, and its length: the fastest any scheduler can
     finish with unlimited concurrency. A loop or map-over on the path is followed by the
     longest chain through its body (a loop's body counts once per iteration)."""
+    G = _graph(G)
     members, before, cost = scopes(G), scope_predecessors(G), _cost_fn(G, latency)
 
     def through(scope: str | None) -> tuple[list[str], float]:
@@ -127,6 +170,8 @@ def makespan(
 
     ``dependencies`` replaces the graph's edges (e.g. :func:`dataflow_dependencies`).
     """
+    G = _graph(G)
+    checks.optional(checks.count()).check(concurrency, "the concurrency argument of makespan()")
     if dependencies is None:
         dependencies = scope_predecessors(G)[None]
     return _greedy(scopes(G)[None], _cost_fn(G, latency), dependencies, concurrency)
@@ -174,7 +219,15 @@ def dataflow_dependencies(G: nx.DiGraph, scope: str | None = None) -> dict[str, 
     gives the same state as the written order. Gates are barriers: they wait for everything
     before them and everything after waits for them.
     """
-    order = scopes(G)[scope]
+    G = _graph(G)
+    members = scopes(G)
+    if scope not in members:
+        raise PipelineError(
+            f"dataflow_dependencies(scope={scope!r}): the pipeline has no loop or map-over "
+            f"with that id.{did_you_mean(str(scope), [n for n in members if n is not None])}",
+            hint="Pass the id of a loop or map-over, or None for the top level.",
+        )
+    order = members[scope]
     last_writer: dict[str, str] = {}
     readers: dict[str, list[str]] = {}
     barrier: str | None = None
@@ -234,6 +287,7 @@ class Suggestion:
 def parallelizable(G: nx.DiGraph, latency: Latency = 1.0) -> list[Suggestion]:
     """Sequence steps with no data dependency on the step before them (and no gate between),
     each with the predicted makespan saving of starting it earlier. Largest saving first."""
+    G = _graph(G)
     order = scopes(G)[None]
     before = scope_predecessors(G)[None]
     needed = dataflow_dependencies(G)
@@ -273,6 +327,21 @@ class Lineage:
 
 def lineage(G: nx.DiGraph, key: str) -> Lineage:
     """Producers and consumers of ``key`` and the data edges carrying it."""
+    G = _graph(G)
+    checks.key.check(key, "the key given to lineage()")
+    known = {
+        k
+        for _, data in G.nodes(data=True)
+        for field in ("reads", "optional_reads", "writes")
+        for k in data.get(field, ())
+    } | set(G.graph.get("inputs", ()))
+    if key not in known:
+        raise PipelineError(
+            f"No node of the pipeline reads or writes {key!r}, and it is not an input."
+            f"{did_you_mean(key, sorted(known))}",
+            key=key,
+            hint=f"Keys of this pipeline: {', '.join(sorted(known)) or 'none'}.",
+        )
     writers, readers = [], []
     for node, data in G.nodes(data=True):
         if data["kind"] != "loop" and key in data.get("writes", ()):
@@ -281,118 +350,3 @@ def lineage(G: nx.DiGraph, key: str) -> Lineage:
             readers.append(node)
     edges = [(u, v) for u, v, keys in G.edges(data="keys") if key in keys]
     return Lineage(key, writers, readers, edges, key in G.graph.get("inputs", ()))
-
-
-@attrs.frozen
-class GraphDiff:
-    """What changed from one pipeline graph to another."""
-
-    added: list[str]
-    removed: list[str]
-    changed: dict[str, list[str]]
-    edges_added: list[tuple[str, str]]
-    edges_removed: list[tuple[str, str]]
-    keys_added: list[str]
-    keys_removed: list[str]
-    new: Any = attrs.field(repr=False, eq=False)
-    old: Any = attrs.field(repr=False, eq=False)
-
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.added
-            or self.removed
-            or self.changed
-            or self.edges_added
-            or self.edges_removed
-            or self.keys_added
-            or self.keys_removed
-        )
-
-    def __str__(self) -> str:
-        if self.empty:
-            return "No differences."
-        lines = [f"+ node {n}" for n in self.added] + [f"- node {n}" for n in self.removed]
-        lines += [f"~ node {n}: {', '.join(f)}" for n, f in self.changed.items()]
-        lines += [f"+ edge {u} -> {v}" for u, v in self.edges_added]
-        lines += [f"- edge {u} -> {v}" for u, v in self.edges_removed]
-        lines += [f"+ key {k}" for k in self.keys_added] + [f"- key {k}" for k in self.keys_removed]
-        return "\n".join(lines)
-
-
-def _depth(G: nx.DiGraph, node: str) -> int:
-    depth, parent = 0, G.nodes[node]["parent"]
-    while parent is not None:
-        depth, parent = depth + 1, G.nodes[parent]["parent"]
-    return depth
-
-
-def _token(G: nx.DiGraph, node: str) -> tuple[str, str, int, str]:
-    data = G.nodes[node]
-    return data["kind"], data["label"], _depth(G, node), repr(settings(data))
-
-
-def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
-    """Pair the nodes of two pipeline graphs by structure, not by id: the two reading orders
-    are aligned on (kind, name, scope depth, settings), so an insertion or removal pairs
-    everything around it; where nodes take others' places, a new node is paired with an old
-    one of its kind that has its name (its settings changed) or, failing that, its settings
-    (it was renamed). Returns old id -> new id."""
-    old, new = list(G1), list(G2)
-    tokens1 = [_token(G1, n) for n in old]
-    tokens2 = [_token(G2, n) for n in new]
-    pairs: dict[str, str] = {}
-    matcher = difflib.SequenceMatcher(None, tokens1, tokens2, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            pairs.update(zip(old[i1:i2], new[j1:j2], strict=True))
-        elif tag == "replace":
-            free = list(range(i1, i2))
-            for j in range(j1, j2):
-                same = [i for i in free if tokens1[i][:2] == tokens2[j][:2]]
-                same = same or [
-                    i
-                    for i in free
-                    if (tokens1[i][0], tokens1[i][3]) == (tokens2[j][0], tokens2[j][3])
-                ]
-                if same:
-                    pairs[old[same[0]]] = new[j]
-                    free.remove(same[0])
-    return pairs
-
-
-def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
-    """Nodes, edges and keys added, removed or changed from ``G1`` to ``G2``. Nodes are paired
-    by structure (:func:`match_nodes`), so ids that shift (``writer#2`` becoming
-    ``writer#3`` when a writer is added before it) are not changes. A node is changed when its
-    name (``label``), kind or a setting (instruction, model, writes, function, ...) differs;
-    changes and additions are named by their new ids, removals by their old ones."""
-    pairs = match_nodes(G1, G2)
-    paired = set(pairs.values())
-    added = [n for n in G2 if n not in paired]
-    removed = [n for n in G1 if n not in pairs]
-    changed: dict[str, list[str]] = {}
-    for node_old, node in pairs.items():
-        a, b = G1.nodes[node_old], G2.nodes[node]
-        fields = [f for f in ("label", "kind") if a[f] != b[f]]
-        if a["kind"] == b["kind"]:
-            # Every IR field but the name (the label) and children (nodes of their own).
-            old, new = settings(a), settings(b)
-            fields += [f for f in old if old[f] != new[f]]
-        if fields:
-            changed[node] = fields
-    kept = {(pairs[u], pairs[v]) for u, v in G1.edges if u in pairs and v in pairs}
-    edges2 = set(G2.edges)
-    keys1 = {k for _, data in G1.nodes(data=True) for k in data.get("writes", ())}
-    keys2 = {k for _, data in G2.nodes(data=True) for k in data.get("writes", ())}
-    return GraphDiff(
-        added,
-        removed,
-        changed,
-        [e for e in G2.edges if e not in kept],
-        [(u, v) for u, v in G1.edges if (pairs.get(u), pairs.get(v)) not in edges2],
-        sorted(keys2 - keys1),
-        sorted(keys1 - keys2),
-        G2,
-        G1,
-    )

@@ -32,10 +32,17 @@ import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from irgraph import checks
 from irgraph.errors import MissingExtraError
+from irgraph.openai_errors import (
+    MASK,
+    OpenAIProviderError,
+    describe,
+    redact_url,
+    server_message,
+    status_hint,
+)
 from irgraph.providers import ModelRequest, ProviderError
 
 if TYPE_CHECKING:
@@ -51,7 +58,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers (vLLM, Ollama) ignore the key, but the openai client refuses to start without
 # one; "EMPTY" is the placeholder vLLM's own documentation uses.
 _NO_KEY = "EMPTY"
-_MASK = "***"
 
 
 def _import_openai() -> Any:
@@ -63,40 +69,6 @@ def _import_openai() -> Any:
     return openai
 
 
-def _redact_url(url: str) -> str:
-    """Hide a password written into a URL (``http://user:secret@host``)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{_MASK}@{host}"))
-
-
-class OpenAIProviderError(ProviderError):
-    """A request to an OpenAI-compatible server failed or gave an unusable answer.
-
-    Carries its pieces as attributes: ``model``, ``base_url`` (password masked), ``node``,
-    ``status_code`` (``None`` when there was no HTTP answer) and ``hint``.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        model: str,
-        base_url: str,
-        node: str,
-        status_code: int | None = None,
-        hint: str = "",
-    ) -> None:
-        super().__init__(f"{message} {hint}" if hint else message)
-        self.model = model
-        self.base_url = base_url
-        self.node = node
-        self.status_code = status_code
-        self.hint = hint
-
-
 class _Secret:
     """Holds the API key so that printing, logging or formatting it shows only a mask."""
 
@@ -106,7 +78,7 @@ class _Secret:
         self.value = value
 
     def __repr__(self) -> str:
-        return repr(_MASK)
+        return repr(MASK)
 
     __str__ = __repr__
 
@@ -192,10 +164,10 @@ class OpenAIProvider:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        key = "None" if self._api_key.value == _NO_KEY else repr(_MASK)
+        key = "None" if self._api_key.value == _NO_KEY else repr(MASK)
         extra = "" if self.temperature is None else f", temperature={self.temperature!r}"
         return (
-            f"{type(self).__name__}({self.model!r}, base_url={_redact_url(self.base_url)!r}, "
+            f"{type(self).__name__}({self.model!r}, base_url={redact_url(self.base_url)!r}, "
             f"api_key={key}, timeout={self.timeout!r}, max_retries={self.max_retries!r}{extra})"
         )
 
@@ -238,7 +210,7 @@ class OpenAIProvider:
         if not isinstance(text, str) or not text:
             raise self._error(
                 f"Model {model!r} at {self._url} gave no text for node {request.node!r} "
-                f"(the answer's content was {_describe(text)}).",
+                f"(the answer's content was {describe(text)}).",
                 "Check that the model is a chat model and that its server returns "
                 "choices[0].message.content; a model that only calls tools answers no text.",
                 model,
@@ -298,7 +270,7 @@ class OpenAIProvider:
 
     @property
     def _url(self) -> str:
-        return _redact_url(self.base_url)
+        return redact_url(self.base_url)
 
     async def _client(self) -> AsyncOpenAI:
         """The running loop's client, made on first use and closed when the loop shuts down.
@@ -355,7 +327,7 @@ class OpenAIProvider:
     def _redact(self, text: str) -> str:
         key = self._api_key.value
         if key and key != _NO_KEY:
-            text = text.replace(key, _MASK)
+            text = text.replace(key, MASK)
         return text
 
     def _chainable(self, exc: BaseException) -> BaseException | None:
@@ -405,11 +377,11 @@ class OpenAIProvider:
             )
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
-            detail = _server_message(exc)
+            detail = server_message(exc)
             message = f"{where} answered HTTP {status}: {detail}"
             return self._error(
                 message[0].upper() + message[1:],
-                _status_hint(status, tries),
+                status_hint(status, tries),
                 model,
                 request,
                 status,
@@ -429,35 +401,6 @@ class OpenAIProvider:
         )
 
 
-def _status_hint(status: int, tries: str) -> str:
-    if status in (401, 403):
-        return "Check the API key (api_key=... or OPENAI_API_KEY) and that it may use this model."
-    if status == 404:
-        return (
-            "Check that the server serves this model name (vLLM: --served-model-name; "
-            "Ollama: ollama pull MODEL) and that base_url ends in /v1."
-        )
-    if status == 429:
-        return (
-            f"The server kept rate limiting for {tries}; raise max_retries, lower the "
-            "backend's max_concurrency, or wait for your quota."
-        )
-    if status >= 500:
-        return f"The server kept failing for {tries}; check its logs, or raise max_retries."
-    return "The server rejected the request; check the model name and options (temperature)."
-
-
-def _server_message(exc: Any) -> str:
-    """The server's own error text, from an OpenAI-style ``{"error": {"message": ...}}``."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return str(inner["message"]).rstrip(".") + "."
-    text = str(getattr(exc, "message", "") or exc).strip()
-    return (text.rstrip(".") + ".") if text else "no error message."
-
-
 def _answer_text(response: Any) -> Any:
     """``choices[0].message.content``, tolerating servers that leave parts out."""
     choices = getattr(response, "choices", None) or ()
@@ -465,11 +408,3 @@ def _answer_text(response: Any) -> Any:
         return None
     message = getattr(choices[0], "message", None)
     return getattr(message, "content", None)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "missing"
-    if value == "":
-        return "empty"
-    return f"{value!r} of type {type(value).__name__}"

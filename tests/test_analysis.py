@@ -22,7 +22,7 @@ from irgraph.analysis import (
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.mermaid_diff import diff_to_mermaid
 from irgraph.cli import main
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, PipelineError
 from irgraph.ir import AgentNode, SequenceNode
 from irgraph.testing import FakeProvider
 from irgraph.testing.conformance import gate_answer
@@ -175,7 +175,7 @@ def test_cli_diff_and_check_hints():
     out = io.StringIO()
     assert (
         main(["diff", "tests.support.pipelines:research", "irgraph.demo:research_pipeline"], out)
-        == 0
+        == 1  # they differ, as diff(1) says
     )
     assert "+ node fact_checker" in out.getvalue()
     out = io.StringIO()
@@ -228,3 +228,30 @@ def test_one_mutation_anywhere_is_exactly_one_change(pipeline, data):
     counts = (len(change.added), len(change.removed), len(change.changed))
     expected = {"rename": (0, 0, 1), "change": (0, 0, 1), "remove": (0, 1, 0)}
     assert counts == expected.get(how, (1, 0, 0))
+
+
+def test_analyses_refuse_bad_arguments_naming_them() -> None:
+    G = to_graph(Agent("writer").instruct("Write {topic}.").writes("text"))
+    with pytest.raises(PipelineError, match="latency must be a finite number"):
+        critical_path(G, latency=float("nan"))
+    with pytest.raises(PipelineError, match="latency of 'writer'"):
+        makespan(G, latency={"writer": float("inf")})
+    with pytest.raises(PipelineError, match="'writr', which is not a node.*'writer'"):
+        critical_path(G, latency={"writr": 1.0})
+    with pytest.raises(PipelineError, match="latency function's answer for 'writer'"):
+        critical_path(G, latency=lambda node, data: -1)
+    with pytest.raises(PipelineError, match="concurrency argument of makespan"):
+        makespan(G, concurrency=0)
+    with pytest.raises(PipelineError, match="Did you mean 'text'"):
+        lineage(G, "txt")
+    with pytest.raises(PipelineError, match="no loop or map-over"):
+        dataflow_dependencies(G, scope="nope")
+    with pytest.raises(PipelineError, match="got 5 of type int"):
+        diff(G, 5)
+
+
+def test_analyses_take_builders_as_well_as_graphs() -> None:
+    p = Agent("a").instruct("x").writes("k") >> Agent("b").instruct("{k}")
+    assert critical_path(p) == critical_path(to_graph(p))
+    assert diff(p, p).changed == {}
+    assert lineage(p, "k").readers == ["b"]

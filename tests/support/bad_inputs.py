@@ -125,7 +125,9 @@ from irgraph import (
     portable, run, to_graph, validate
 )
 from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.analysis import critical_path, lineage, makespan
 from irgraph.backends.dot import to_dot
+from irgraph.backends.mermaid import to_mermaid
 from irgraph.cli import load_target, parse_state
 from irgraph.compile import get_backend
 from irgraph.display import render
@@ -1431,6 +1433,38 @@ CATALOG: tuple[BadInput, ...] = (
             ProviderError,
             "OpenAIProvider's max_retries",
             "use 0 to disable retries",
+        ),
+        _row(
+            "analysis-latency-nan",
+            "graph",
+            'critical_path(writer, latency=float("nan"))',
+            PipelineError,
+            "latency must be a finite number of seconds",
+            "Pass e.g. latency=1.0",
+        ),
+        _row(
+            "analysis-latency-unknown-node",
+            "graph",
+            'makespan(writer, latency={"writr": 2.0})',
+            PipelineError,
+            "'writr', which is not a node",
+            "Did you mean 'writer'?",
+        ),
+        _row(
+            "analysis-lineage-typo",
+            "graph",
+            'lineage(writer, "txt")',
+            PipelineError,
+            "reads or writes 'txt'",
+            "Did you mean 'text'?",
+        ),
+        _row(
+            "mermaid-data-edges-not-flag",
+            "graph",
+            'to_mermaid(writer, data_edges="no")',
+            PipelineError,
+            "data_edges argument of to_mermaid()",
+            "True or False",
         ),
         _row(
             "portable-not-graph",

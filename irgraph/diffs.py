@@ -1,0 +1,147 @@
+"""Differences between two pipeline graphs that do not lie: nodes paired by structure, so ids
+that shift when a node is inserted are not reported as changes.
+
+>>> from irgraph import Agent, to_graph
+>>> old = Agent("a").instruct("x").writes("k") >> Agent("b").instruct("{k}")
+>>> new = Agent("a").instruct("x").writes("k") >> Agent("b").instruct("{k}!")
+>>> diff(to_graph(old), to_graph(new)).changed
+{'b': ['instruction']}
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from irgraph.schema import settings
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["GraphDiff", "diff", "match_nodes"]
+
+
+def _graph(G_or_pipeline: Any) -> nx.DiGraph:
+    """The graph to compare: ``G`` itself, or the graph of a builder or IR node."""
+    from irgraph.graph import as_graph
+
+    return as_graph(G_or_pipeline)
+
+
+@attrs.frozen
+class GraphDiff:
+    """What changed from one pipeline graph to another."""
+
+    added: list[str]
+    removed: list[str]
+    changed: dict[str, list[str]]
+    edges_added: list[tuple[str, str]]
+    edges_removed: list[tuple[str, str]]
+    keys_added: list[str]
+    keys_removed: list[str]
+    new: Any = attrs.field(repr=False, eq=False)
+    old: Any = attrs.field(repr=False, eq=False)
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.added
+            or self.removed
+            or self.changed
+            or self.edges_added
+            or self.edges_removed
+            or self.keys_added
+            or self.keys_removed
+        )
+
+    def __str__(self) -> str:
+        if self.empty:
+            return "No differences."
+        lines = [f"+ node {n}" for n in self.added] + [f"- node {n}" for n in self.removed]
+        lines += [f"~ node {n}: {', '.join(f)}" for n, f in self.changed.items()]
+        lines += [f"+ edge {u} -> {v}" for u, v in self.edges_added]
+        lines += [f"- edge {u} -> {v}" for u, v in self.edges_removed]
+        lines += [f"+ key {k}" for k in self.keys_added] + [f"- key {k}" for k in self.keys_removed]
+        return "\n".join(lines)
+
+
+def _depth(G: nx.DiGraph, node: str) -> int:
+    depth, parent = 0, G.nodes[node]["parent"]
+    while parent is not None:
+        depth, parent = depth + 1, G.nodes[parent]["parent"]
+    return depth
+
+
+def _token(G: nx.DiGraph, node: str) -> tuple[str, str, int, str]:
+    data = G.nodes[node]
+    return data["kind"], data["label"], _depth(G, node), repr(settings(data))
+
+
+def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
+    """Pair the nodes of two pipeline graphs by structure, not by id: the two reading orders
+    are aligned on (kind, name, scope depth, settings), so an insertion or removal pairs
+    everything around it; where nodes take others' places, a new node is paired with an old
+    one of its kind that has its name (its settings changed) or, failing that, its settings
+    (it was renamed). Returns old id -> new id."""
+    G1, G2 = _graph(G1), _graph(G2)
+    old, new = list(G1), list(G2)
+    tokens1 = [_token(G1, n) for n in old]
+    tokens2 = [_token(G2, n) for n in new]
+    pairs: dict[str, str] = {}
+    matcher = difflib.SequenceMatcher(None, tokens1, tokens2, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs.update(zip(old[i1:i2], new[j1:j2], strict=True))
+        elif tag == "replace":
+            free = list(range(i1, i2))
+            for j in range(j1, j2):
+                same = [i for i in free if tokens1[i][:2] == tokens2[j][:2]]
+                same = same or [
+                    i
+                    for i in free
+                    if (tokens1[i][0], tokens1[i][3]) == (tokens2[j][0], tokens2[j][3])
+                ]
+                if same:
+                    pairs[old[same[0]]] = new[j]
+                    free.remove(same[0])
+    return pairs
+
+
+def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
+    """Nodes, edges and keys added, removed or changed from ``G1`` to ``G2``. Nodes are paired
+    by structure (:func:`match_nodes`), so ids that shift (``writer#2`` becoming
+    ``writer#3`` when a writer is added before it) are not changes. A node is changed when its
+    name (``label``), kind or a setting (instruction, model, writes, function, ...) differs;
+    changes and additions are named by their new ids, removals by their old ones."""
+    G1, G2 = _graph(G1), _graph(G2)
+    pairs = match_nodes(G1, G2)
+    paired = set(pairs.values())
+    added = [n for n in G2 if n not in paired]
+    removed = [n for n in G1 if n not in pairs]
+    changed: dict[str, list[str]] = {}
+    for node_old, node in pairs.items():
+        a, b = G1.nodes[node_old], G2.nodes[node]
+        fields = [f for f in ("label", "kind") if a[f] != b[f]]
+        if a["kind"] == b["kind"]:
+            # Every IR field but the name (the label) and children (nodes of their own).
+            old, new = settings(a), settings(b)
+            fields += [f for f in old if old[f] != new[f]]
+        if fields:
+            changed[node] = fields
+    kept = {(pairs[u], pairs[v]) for u, v in G1.edges if u in pairs and v in pairs}
+    edges2 = set(G2.edges)
+    keys1 = {k for _, data in G1.nodes(data=True) for k in data.get("writes", ())}
+    keys2 = {k for _, data in G2.nodes(data=True) for k in data.get("writes", ())}
+    return GraphDiff(
+        added,
+        removed,
+        changed,
+        [e for e in G2.edges if e not in kept],
+        [(u, v) for u, v in G1.edges if (pairs.get(u), pairs.get(v)) not in edges2],
+        sorted(keys2 - keys1),
+        sorted(keys1 - keys2),
+        G2,
+        G1,
+    )

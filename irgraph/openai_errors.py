@@ -1,0 +1,85 @@
+"""How :class:`~irgraph.openai_provider.OpenAIProvider` reports failures: its error class and the
+pieces of its messages (the server's own text, a hint by HTTP status, a masked URL).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from irgraph.providers import ProviderError
+
+__all__ = ["OpenAIProviderError", "MASK", "redact_url", "status_hint", "server_message", "describe"]
+
+MASK = "***"
+
+
+def redact_url(url: str) -> str:
+    """Hide a password written into a URL (``http://user:secret@host``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{MASK}@{host}"))
+
+
+class OpenAIProviderError(ProviderError):
+    """A request to an OpenAI-compatible server failed or gave an unusable answer.
+
+    Carries its pieces as attributes: ``model``, ``base_url`` (password masked), ``node``,
+    ``status_code`` (``None`` when there was no HTTP answer) and ``hint``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        base_url: str,
+        node: str,
+        status_code: int | None = None,
+        hint: str = "",
+    ) -> None:
+        super().__init__(f"{message} {hint}" if hint else message)
+        self.model = model
+        self.base_url = base_url
+        self.node = node
+        self.status_code = status_code
+        self.hint = hint
+
+
+def status_hint(status: int, tries: str) -> str:
+    if status in (401, 403):
+        return "Check the API key (api_key=... or OPENAI_API_KEY) and that it may use this model."
+    if status == 404:
+        return (
+            "Check that the server serves this model name (vLLM: --served-model-name; "
+            "Ollama: ollama pull MODEL) and that base_url ends in /v1."
+        )
+    if status == 429:
+        return (
+            f"The server kept rate limiting for {tries}; raise max_retries, lower the "
+            "backend's max_concurrency, or wait for your quota."
+        )
+    if status >= 500:
+        return f"The server kept failing for {tries}; check its logs, or raise max_retries."
+    return "The server rejected the request; check the model name and options (temperature)."
+
+
+def server_message(exc: Any) -> str:
+    """The server's own error text, from an OpenAI-style ``{"error": {"message": ...}}``."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return str(inner["message"]).rstrip(".") + "."
+    text = str(getattr(exc, "message", "") or exc).strip()
+    return (text.rstrip(".") + ".") if text else "no error message."
+
+
+def describe(value: Any) -> str:
+    if value is None:
+        return "missing"
+    if value == "":
+        return "empty"
+    return f"{value!r} of type {type(value).__name__}"
