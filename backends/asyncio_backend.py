@@ -25,7 +25,8 @@ from irgraph.run import run_coroutine
 from irgraph.schema import ir_nodes
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
-from .scheduler import LIMIT, SCHEDULES, TIMEOUT, GateRequest, Scheduler, plan_scopes
+from .plan import SCHEDULES, plan_scopes
+from .scheduler import LIMIT, TIMEOUT, GateRequest, Scheduler
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -23,7 +23,7 @@ import asyncio
 import inspect
 import time
 from collections import ChainMap
-from collections.abc import Callable, Coroutine, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Coroutine, Mapping, MutableMapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,10 +32,11 @@ import attrs
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import Event, RunResult, TraceLog
-from irgraph.ir import FunctionRef, Node, resolve_function, transform_arguments
+from irgraph.ir import FunctionRef, resolve_function, transform_arguments
 from irgraph.providers import ModelProvider, ModelRequest
-from irgraph.schema import scope_predecessors, scopes
 from irgraph.templates import render, template_values
+
+from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -66,69 +67,6 @@ class GateRequest:
     name: str
     message: str
     state: Mapping[str, Any]
-
-
-class _Step:
-    """One node of a scope, with what running it needs precomputed."""
-
-    __slots__ = ("body", "fn", "id", "kind", "op", "timeout")
-
-    def __init__(self, nid: str, kind: str, op: Node) -> None:
-        self.id = nid
-        self.kind = kind
-        self.op: Any = op
-        self.timeout: float | None = getattr(op, "timeout", None)
-        self.body: _Scope | None = None
-        self.fn: Callable[..., Any] | None = None
-
-
-class _Scope:
-    """The sub-DAG of one scope, as index lists: predecessor counts, successors, entries."""
-
-    __slots__ = ("entries", "indegree", "steps", "successors")
-
-    def __init__(
-        self, ids: list[str], steps: dict[str, _Step], predecessors: Mapping[str, Iterable[str]]
-    ) -> None:
-        index = {nid: i for i, nid in enumerate(ids)}
-        followers: list[list[int]] = [[] for _ in ids]
-        self.indegree = [0] * len(ids)
-        for i, nid in enumerate(ids):
-            for p in predecessors[nid]:
-                followers[index[p]].append(i)
-                self.indegree[i] += 1
-        self.steps = [steps[nid] for nid in ids]
-        self.successors = [tuple(f) for f in followers]
-        self.entries = [i for i, n in enumerate(self.indegree) if n == 0]
-
-
-SCHEDULES = ("topological", "dataflow")
-
-
-def plan_scopes(G: nx.DiGraph, nodes: Mapping[str, Node], schedule: str = "topological") -> _Scope:
-    """Index every scope of ``G`` for the scheduler; ``nodes`` are the IR nodes behind the
-    graph's nodes (:func:`irgraph.schema.ir_nodes`), what each step runs.
-
-    ``"topological"`` waits on the graph's edges as each scope sees them (control order);
-    ``"dataflow"`` waits only on what a node really needs
-    (:func:`irgraph.analysis.dataflow_dependencies`), so steps of a sequence that share no
-    data run at the same time.
-    """
-    steps = {nid: _Step(nid, data["kind"], nodes[nid]) for nid, data in G.nodes(data=True)}
-    members = scopes(G)
-    before = scope_predecessors(G)
-
-    def scope(sid: str | None) -> _Scope:
-        if schedule == "dataflow":
-            from irgraph.analysis import dataflow_dependencies
-
-            return _Scope(members[sid], steps, dataflow_dependencies(G, sid))
-        return _Scope(members[sid], steps, before[sid])
-
-    for sid in members:
-        if sid is not None:
-            steps[sid].body = scope(sid)
-    return scope(None)
 
 
 def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
@@ -227,7 +165,7 @@ class Scheduler:
         if self.on_event is not None:
             self.on_event(Event(node, "start" if start else "end", now, path))
 
-    async def run_all(self, plan: _Scope, state: MutableMapping[str, Any]) -> None:
+    async def run_all(self, plan: ScopePlan, state: MutableMapping[str, Any]) -> None:
         """Run the top-level scope; a failure carries the state and what completed."""
         try:
             await self.scope(plan, state, ())
@@ -264,7 +202,7 @@ class Scheduler:
         )
 
     # scopes ----------------------------------------------------------------------------
-    async def scope(self, plan: _Scope, state: MutableMapping[str, Any], path: Path) -> None:
+    async def scope(self, plan: ScopePlan, state: MutableMapping[str, Any], path: Path) -> None:
         remaining = plan.indegree.copy()
         steps, successors, execute = plan.steps, plan.successors, self.execute
         try:
@@ -294,7 +232,7 @@ class Scheduler:
             error = _first_error(group_error)
             raise error from error.__cause__
 
-    async def loop(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> None:
+    async def loop(self, step: Step, state: MutableMapping[str, Any], path: Path) -> None:
         op = step.op
         assert step.body is not None
         until = op.until
@@ -306,7 +244,7 @@ class Scheduler:
             if predicate is not None and predicate(MappingProxyType(state)):
                 break
 
-    async def map_over(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> Any:
+    async def map_over(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:
         op = step.op
         assert step.body is not None
         items = map_items(state, op.over, step.id)
@@ -335,7 +273,7 @@ class Scheduler:
         return results
 
     # nodes -----------------------------------------------------------------------------
-    async def execute(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> None:
+    async def execute(self, step: Step, state: MutableMapping[str, Any], path: Path) -> None:
         nid = step.id
         self.emit(nid, True, path)
         try:
@@ -383,7 +321,7 @@ class Scheduler:
                 ".timeout(seconds) on the node or run(..., timeout=seconds)"
             ) from None
 
-    async def agent(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> str:
+    async def agent(self, step: Step, state: MutableMapping[str, Any], path: Path) -> str:
         op = step.op
         values = template_values(op.template, state)
         request = ModelRequest(
@@ -419,7 +357,7 @@ class Scheduler:
                 self.on_event(Event(request.node, "chunk", _now(), path, chunk))
         return "".join(parts)
 
-    async def transform(self, step: _Step, state: MutableMapping[str, Any]) -> Any:
+    async def transform(self, step: Step, state: MutableMapping[str, Any]) -> Any:
         op = step.op
         if step.fn is None:
             step.fn = resolve_function(op.fn)
@@ -431,7 +369,7 @@ class Scheduler:
             state[op.writes] = value
         return value
 
-    async def gate(self, step: _Step, state: MutableMapping[str, Any], path: Path) -> Any:
+    async def gate(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:
         op = step.op
         if self.on_gate is None:
             raise PipelineError(

@@ -1,0 +1,85 @@
+"""The plan the scope scheduler runs: every scope of a graph as index lists.
+
+A scope (the top level, or the body of a loop or map-over) becomes a :class:`ScopePlan`: its
+steps, each step's count of predecessors and tuple of successors, and the steps nothing waits
+on. :mod:`irgraph.backends.scheduler` keeps a copy of the counts per run of the scope and runs
+a step when its count reaches zero, so each completion costs O(successors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from irgraph.ir import Node
+from irgraph.schema import scope_predecessors, scopes
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["SCHEDULES", "ScopePlan", "Step", "plan_scopes"]
+
+
+class Step:
+    """One node of a scope, with what running it needs precomputed."""
+
+    __slots__ = ("body", "fn", "id", "kind", "op", "timeout")
+
+    def __init__(self, nid: str, kind: str, op: Node) -> None:
+        self.id = nid
+        self.kind = kind
+        self.op: Any = op
+        self.timeout: float | None = getattr(op, "timeout", None)
+        self.body: ScopePlan | None = None
+        self.fn: Callable[..., Any] | None = None
+
+
+class ScopePlan:
+    """The sub-DAG of one scope, as index lists: predecessor counts, successors, entries."""
+
+    __slots__ = ("entries", "indegree", "steps", "successors")
+
+    def __init__(
+        self, ids: list[str], steps: dict[str, Step], predecessors: Mapping[str, Iterable[str]]
+    ) -> None:
+        index = {nid: i for i, nid in enumerate(ids)}
+        followers: list[list[int]] = [[] for _ in ids]
+        self.indegree = [0] * len(ids)
+        for i, nid in enumerate(ids):
+            for p in predecessors[nid]:
+                followers[index[p]].append(i)
+                self.indegree[i] += 1
+        self.steps = [steps[nid] for nid in ids]
+        self.successors = [tuple(f) for f in followers]
+        self.entries = [i for i, n in enumerate(self.indegree) if n == 0]
+
+
+SCHEDULES = ("topological", "dataflow")
+
+
+def plan_scopes(
+    G: nx.DiGraph, nodes: Mapping[str, Node], schedule: str = "topological"
+) -> ScopePlan:
+    """Index every scope of ``G`` for the scheduler; ``nodes`` are the IR nodes behind the
+    graph's nodes (:func:`irgraph.schema.ir_nodes`), what each step runs.
+
+    ``"topological"`` waits on the graph's edges as each scope sees them (control order);
+    ``"dataflow"`` waits only on what a node really needs
+    (:func:`irgraph.analysis.dataflow_dependencies`), so steps of a sequence that share no
+    data run at the same time.
+    """
+    steps = {nid: Step(nid, data["kind"], nodes[nid]) for nid, data in G.nodes(data=True)}
+    members = scopes(G)
+    before = scope_predecessors(G)
+
+    def scope(sid: str | None) -> ScopePlan:
+        if schedule == "dataflow":
+            from irgraph.analysis import dataflow_dependencies
+
+            return ScopePlan(members[sid], steps, dataflow_dependencies(G, sid))
+        return ScopePlan(members[sid], steps, before[sid])
+
+    for sid in members:
+        if sid is not None:
+            steps[sid].body = scope(sid)
+    return scope(None)
