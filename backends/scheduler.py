@@ -15,6 +15,8 @@ its own layer of state over the shared one, and gathers ``collect`` into a list.
 State is one dict shared by the run. A node sees a read-only view of just the keys it reads.
 A backend reuses :class:`Scheduler` and overrides the points where the world is touched:
 :meth:`Scheduler.call` (ask the model) and :meth:`Scheduler.gate` (ask a human).
+
+How a failure anywhere becomes the run's RunError is :mod:`irgraph.backends.failures`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from irgraph.ir import FunctionRef, resolve_function, transform_arguments
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.templates import render, template_values
 
+from .failures import first_error, node_failure, run_cancelled
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 
 if TYPE_CHECKING:
@@ -69,24 +72,6 @@ class GateRequest:
     state: Mapping[str, Any]
 
 
-def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
-    """The error to report from a task group: a RunError if there is one."""
-    found: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        else:
-            found.append(exc)
-
-    walk(group)
-    for exc in found:
-        if isinstance(exc, RunError):
-            return exc
-    return found[0]
-
-
 def map_items(state: Mapping[str, Any], key: str, node: str) -> list[Any]:
     """The list a map-over iterates, or a clear error when the key holds something else.
 
@@ -109,6 +94,13 @@ def collected(local: Mapping[str, Any], key: str, node: str, index: int) -> Any:
     return local[key]
 
 
+#: Who raised an exception at a node of each kind, when its type alone would mislead.
+_RAISED_BY = {
+    "agent": "the model provider",
+    "transform": "the transform's function",
+    "gate": "the on_gate handler",
+    "loop": "the until predicate",
+}
 _HOOK = checks.optional(checks.function)
 #: The rules for run options that backends and their constructors share.
 LIMIT = checks.optional(checks.count())
@@ -157,13 +149,30 @@ class Scheduler:
         self.trace = TraceLog()
         self.outputs: dict[str, Any] = {}
         self.completed: list[str] = []
+        #: The RunErrors this run raised, told apart from those user code raises.
+        self.failures: set[RunError] = set()
 
     def emit(self, node: str, start: bool, path: Path) -> None:
         """Record a start or end event, and tell ``on_event`` at once."""
         now = _now()
         self.trace.record(node, start, now, path)
         if self.on_event is not None:
-            self.on_event(Event(node, "start" if start else "end", now, path))
+            self.tell(Event(node, "start" if start else "end", now, path))
+
+    def tell(self, event: Event) -> None:
+        """Hand ``event`` to ``on_event``; an error the handler raises fails the event's node."""
+        handler = self.on_event
+        assert handler is not None
+        try:
+            handler(event)
+        except (Exception, asyncio.CancelledError) as exc:
+            raise self.fail(event.node, exc, "the on_event handler") from exc
+
+    def fail(self, node: str, error: BaseException, source: str | None = None) -> RunError:
+        """The RunError that ends the run at ``node`` (see :mod:`irgraph.backends.failures`)."""
+        failure = node_failure(node, error, source)
+        self.failures.add(failure)
+        return failure
 
     async def run_all(self, plan: ScopePlan, state: MutableMapping[str, Any]) -> None:
         """Run the top-level scope; a failure carries the state and what completed."""
@@ -229,7 +238,7 @@ class Scheduler:
                 if plan.entries:
                     await drive(plan.entries[0])
         except BaseExceptionGroup as group_error:
-            error = _first_error(group_error)
+            error = first_error(group_error)
             raise error from error.__cause__
 
     async def loop(self, step: Step, state: MutableMapping[str, Any], path: Path) -> None:
@@ -266,7 +275,7 @@ class Scheduler:
                 for index, item in enumerate(items):
                     group.create_task(one(index, item))
         except BaseExceptionGroup as group_error:
-            error = _first_error(group_error)
+            error = first_error(group_error)
             raise error from error.__cause__
         if op.writes:
             state[op.writes] = results
@@ -275,8 +284,8 @@ class Scheduler:
     # nodes -----------------------------------------------------------------------------
     async def execute(self, step: Step, state: MutableMapping[str, Any], path: Path) -> None:
         nid = step.id
-        self.emit(nid, True, path)
         try:
+            self.emit(nid, True, path)
             kind = step.kind
             seconds = step.timeout or self.timeout
             value: Any
@@ -294,28 +303,32 @@ class Scheduler:
                 value = None
             else:
                 value = await self.map_over(step, state, path)
-        except RunError:
-            raise
+            self.outputs[nid] = value
+            self.completed.append(nid)
+            self.emit(nid, False, path)
+        except RunError as error:
+            if error in self.failures:
+                raise  # named already: a node of a nested scope, or an on_event handler's
+            raise self.fail(nid, error, _RAISED_BY.get(step.kind)) from error
         except Exception as exc:
-            raise RunError(
-                f"Node '{nid}' failed: {type(exc).__name__}: {exc} "
-                "(the cause is chained below; what completed is in the error's .completed and "
-                ".state — fix the cause and run again).",
-                node=nid,
-            ) from exc
-        self.outputs[nid] = value
-        self.completed.append(nid)
-        self.emit(nid, False, path)
+            raise self.fail(nid, exc) from exc
+        except asyncio.CancelledError as exc:
+            if run_cancelled():
+                raise
+            raise self.fail(nid, exc, _RAISED_BY.get(step.kind)) from exc
 
     async def with_timeout(self, work: Coroutine[Any, Any, T], seconds: float | None) -> T:
         """Await ``work``, failing with a TimeoutError that says how to allow more time once
         ``seconds`` pass (``None``: no limit)."""
         if seconds is None:
             return await work
+        timer = asyncio.timeout(seconds)
         try:
-            async with asyncio.timeout(seconds):
+            async with timer:
                 return await work
         except TimeoutError:
+            if not timer.expired():
+                raise  # the work's own TimeoutError, a provider's read timeout say
             raise TimeoutError(
                 f"it took longer than its timeout of {seconds:g} s; allow more time with "
                 ".timeout(seconds) on the node or run(..., timeout=seconds)"
@@ -354,7 +367,7 @@ class Scheduler:
         async for chunk in self.provider.stream(request):  # type: ignore[attr-defined]
             parts.append(chunk)
             if self.on_event is not None:
-                self.on_event(Event(request.node, "chunk", _now(), path, chunk))
+                self.tell(Event(request.node, "chunk", _now(), path, chunk))
         return "".join(parts)
 
     async def transform(self, step: Step, state: MutableMapping[str, Any]) -> Any:

@@ -1,0 +1,78 @@
+"""Which exceptions of a run become a :class:`~irgraph.errors.RunError`, and what it says.
+
+The rule the scheduler follows at every node:
+
+- an :class:`Exception` raised while the node runs (by the model provider, a transform's
+  function, a gate or ``on_event`` handler, an ``until`` predicate, or irgraph itself) ends
+  the run as a ``RunError`` naming the node, with the exception as its ``__cause__``. A
+  ``RunError`` of another run (a provider that runs a pipeline of its own) is no exception:
+  the outer node is named, and the inner error is its cause;
+- :class:`asyncio.CancelledError` is cancellation only when the run's task is being cancelled
+  (``run`` interrupted by Ctrl-C, the task cancelled from outside, a sibling's failure, a
+  timeout): then it propagates and the run stops. Raised by anything else — a provider's
+  library cancelling a call of its own, say — it is a failure of the node like any other;
+- any other :class:`BaseException` (``KeyboardInterrupt``, ``SystemExit``, ``GeneratorExit``
+  or a subclass of one's own) asks the program to stop rather than reports a failure, as
+  Python's ``except Exception`` convention has it: it propagates unchanged, and wins over a
+  ``RunError`` that a sibling raised at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from irgraph.errors import RunError
+
+__all__ = ["ADVICE", "node_failure", "run_cancelled", "first_error"]
+
+#: The end of every node failure's message.
+ADVICE = (
+    " (the cause is chained below; what completed is in the error's .completed and .state — "
+    "fix the cause and run again)."
+)
+
+
+def node_failure(node: str, error: BaseException, source: str | None = None) -> RunError:
+    """The RunError for ``error`` at ``node`` (chain ``error`` as its cause when raising it).
+
+    ``source`` says who raised it ("the model provider"), where the exception's type alone
+    would mislead: a RunError of another run, or a CancelledError.
+
+    >>> str(node_failure("w", ConnectionError("quota")))[:39]
+    "Node 'w' failed: ConnectionError: quota"
+    """
+    detail = str(error)
+    if isinstance(error, RunError):
+        detail = detail.removesuffix(ADVICE)
+    what = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    if isinstance(error, asyncio.CancelledError):
+        what += ", though nothing cancelled the run"
+    if source is not None:
+        what = f"{source} raised {what}"
+    return RunError(f"Node '{node}' failed: {what}{ADVICE}", node=node)
+
+
+def run_cancelled() -> bool:
+    """Whether the current task is being cancelled: a CancelledError is cancellation, not a
+    failure of the node that raised it."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def first_error(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The error to report from a task group: a request to stop (a BaseException that is not
+    an Exception) if there is one, else a RunError, else the first error."""
+    found: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            found.append(exc)
+
+    walk(group)
+    stops = [exc for exc in found if not isinstance(exc, Exception)]
+    failures = [exc for exc in found if isinstance(exc, RunError)]
+    return (stops or failures or found)[0]
