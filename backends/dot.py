@@ -32,9 +32,8 @@ from typing import TYPE_CHECKING, Any
 from irgraph import checks
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.graph import as_graph
-from irgraph.schema import lifted_edges
 
-from .labels import label_text, node_ids, root_title, scope_title
+from .labels import drawn_edges, label_text, node_ids, root_title, scope_title
 
 if TYPE_CHECKING:
     import pydot
@@ -119,7 +118,7 @@ def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True
             clusters[node] = cluster
             container = cluster
         container.add_node(pd.Node(ids[node], label=dot_text(node), **attrs))
-    for u, v, control, keys in lifted_edges(G):  # a scope is one box: edges meet the box
+    for u, v, control, keys in drawn_edges(G):  # a scope is one box: edges meet the box
         if not control and not (data_edges and keys):
             continue
         attrs = {}

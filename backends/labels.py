@@ -7,12 +7,13 @@ same words for the same graph and differ only in syntax and escaping.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["node_ids", "label_text", "scope_title", "root_title"]
+__all__ = ["node_ids", "label_text", "scope_title", "root_title", "drawn_edges"]
 
 
 def node_ids(G: nx.DiGraph, *, start: int = 1) -> dict[str, str]:
@@ -70,3 +71,44 @@ def root_title(G: nx.DiGraph) -> str | None:
     if isinstance(tree, dict) and tree.get("kind") in ("sequence", "parallel"):
         return f"{tree['name']} ({tree['kind']})"
     return None
+
+
+def _outward(G: nx.DiGraph, node: str) -> list[str]:
+    """``node`` and the scopes around it, innermost first."""
+    chain = [node]
+    while (parent := G.nodes[chain[-1]]["parent"]) is not None:
+        chain.append(parent)
+    return chain
+
+
+def drawn_edges(G: nx.DiGraph) -> Iterator[tuple[str, str, bool, list[str]]]:
+    """The arrows a picture draws, ``(u, v, control, keys)`` in graph order: a scope is one
+    box, so an edge joins its ends' enclosing nodes in the innermost scope that holds both
+    (a read inside a loop from a writer outside is an arrow into the loop; a writer in a
+    nested scope is the nested scope's box); arrows between a scope and its own body are not
+    drawn, and arrows that land on one pair merge.
+
+    The same as :func:`irgraph.schema.lifted_edges` means to be, except that it keeps the
+    edges whose ends sit at different depths inside one scope, which that drops.
+
+    >>> from irgraph import Agent, Loop, to_graph
+    >>> inner = Loop("inner").step(Agent("w").writes("x")).max_iterations(2)
+    >>> G = to_graph(Loop("outer").step(inner >> Agent("r").instruct("{x}")).max_iterations(2))
+    >>> list(drawn_edges(G))
+    [('inner', 'r', True, ['x'])]
+    """
+    merged: dict[tuple[str, str], tuple[bool, set[str]]] = {}
+    for u, v, data in G.edges(data=True):
+        up, down = _outward(G, u), _outward(G, v)
+        if u in down or v in up:
+            continue  # a scope and its own body
+        around_v = set(down[1:])
+        shared = next((s for s in up[1:] if s in around_v), None)
+        ends = (
+            next(a for a in up if G.nodes[a]["parent"] == shared),
+            next(b for b in down if G.nodes[b]["parent"] == shared),
+        )
+        control, keys = merged.get(ends, (False, set()))
+        merged[ends] = (control or bool(data["control"]), keys | set(data["keys"]))
+    for (u, v), (control, keys) in merged.items():
+        yield u, v, control, sorted(keys)

@@ -35,9 +35,8 @@ from typing import TYPE_CHECKING, Any
 from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
-from irgraph.schema import lifted_edges
 
-from .labels import label_text, node_ids, root_title, scope_title
+from .labels import drawn_edges, label_text, node_ids, root_title, scope_title
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -189,7 +188,7 @@ def to_mermaid(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = 
         ]
     # Edges as each scope sees them: a scope is one box, so what enters or leaves its body is
     # drawn to or from the box.
-    edges = list(lifted_edges(G))
+    edges = list(drawn_edges(G))
     lines += [f"{ids[u]} --> {ids[v]}" for u, v, control, _ in edges if control]
     if data_edges:
         for u, v, _, keys in edges:

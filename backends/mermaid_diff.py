@@ -14,7 +14,7 @@ from __future__ import annotations
 from irgraph.analysis import GraphDiff
 from irgraph.errors import PipelineError
 
-from .mermaid import mermaid_ids, to_mermaid
+from .mermaid import mermaid_ids, mermaid_text, to_mermaid
 
 __all__ = ["diff_to_mermaid"]
 
@@ -37,8 +37,7 @@ def diff_to_mermaid(change: GraphDiff, *, direction: str = "TD") -> str:
     lines = to_mermaid(change.new, direction=direction).rstrip("\n").splitlines()
     lines += _STYLES
     for i, node in enumerate(change.removed, 1):
-        label = node.replace("#", "#35;").replace('"', "#quot;")
-        lines.append(f'removed{i}["{label} (removed)"]:::removed')
+        lines.append(f'removed{i}["{mermaid_text(f"{node} (removed)")}"]:::removed')
     lines += [f"class {ids[n]} changed" for n in change.changed]
     lines += [f"class {ids[n]} added" for n in change.added]
     return "\n".join(lines) + "\n"

@@ -18,9 +18,9 @@ from irgraph.backends import dot as dot_backend
 from irgraph.backends.dot import GraphvizError, dot_text, to_dot, to_png, to_svg
 from irgraph.backends.labels import label_text, node_ids
 from irgraph.errors import IrgraphError
-from irgraph.schema import lifted_edges
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines
+from tests.support.diagram_parsers import expected_edges
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -63,7 +63,7 @@ def assert_same_graph(G) -> None:
     _, nodes, edges, where = parsed(G)
     assert set(nodes) == set(ids.values())
     # A scope is one box: the drawing holds each edge as its scope sees it.
-    lifted = {(u, v): (control, keys) for u, v, control, keys in lifted_edges(G)}
+    lifted = expected_edges(G)
     assert {(back[e.get_source()], back[e.get_destination()]) for e in edges} == set(lifted)
     assert len(edges) == len(lifted)
     for name, node in nodes.items():

@@ -18,7 +18,6 @@ from irgraph import Agent, Gate, Loop, MapOver, Transform, to_graph
 from irgraph.backends.labels import label_text
 from irgraph.backends.mermaid import mermaid_ids, mermaid_text, to_mermaid
 from irgraph.errors import IrgraphError
-from irgraph.schema import lifted_edges
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check import harness
 from tests.mermaid_check.samples import (
@@ -27,6 +26,7 @@ from tests.mermaid_check.samples import (
     labelled_pipelines,
     seed_pipelines,
 )
+from tests.support.diagram_parsers import expected_edges
 
 GOLDEN = Path(__file__).parent / "golden"
 SEED_PAGES = Path(__file__).parent / "seed_pages"  # the two seed pages that draw diagrams
@@ -228,7 +228,8 @@ def test_control_and_data_edges_are_exactly_the_graphs(p):
     lines = to_mermaid(G).splitlines()
     control = {m.groups() for m in map(CONTROL_EDGE.match, lines) if m}
     header = {(u, v) for u, v in control if u == "n1" and "n1" not in ids.values()}
-    lifted = list(lifted_edges(G))  # a scope is one box: edges as their scope sees them
+    # a scope is one box: edges as their scope sees them
+    lifted = [(u, v, c, k) for (u, v), (c, k) in expected_edges(G).items()]
     expected = {(ids[u], ids[v]) for u, v, c, _ in lifted if c}
     assert control - header == expected
     data = {m.groups() for m in map(DATA_EDGE.match, lines) if m}

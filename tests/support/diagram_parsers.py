@@ -1,0 +1,364 @@
+"""Read our diagrams back into plain structures, for the exporter property tests.
+
+:func:`parse_mermaid` reads the subset of mermaid flowchart syntax the exporters write —
+``graph DIR``, node declarations with a shape and a quoted label, ``subgraph ID["title"]`` ...
+``end``, ``-->`` control edges, dashed ``-.->`` / ``-. "label" .->`` data edges, ``classDef``,
+``class`` lines and ``:::class`` suffixes — and refuses everything else, so a line the exporter
+gets wrong is an error here rather than something mermaid quietly draws differently.
+:func:`parse_dot` reads DOT text back with pydot. Both decode labels the way the renderer shows
+them (mermaid's ``#name;``/``#35;`` entity codes; DOT's backslash escapes and Graphviz's
+``&...;`` entities) and refuse raw text a renderer would read as markup, so a label that comes
+back equal to the name is a label that draws as the name.
+
+:func:`expected_edges`, :func:`expected_scope_title` and :func:`expected_root_title` say what a
+picture of a graph should hold, worked out from the graph's attributes alone. None of this
+shares code with :mod:`irgraph.backends` or :mod:`irgraph.schema`: it is the other side of the
+contract the exporters keep.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "DiagramSyntaxError",
+    "MermaidNode",
+    "MermaidDiagram",
+    "DotDiagram",
+    "parse_mermaid",
+    "parse_dot",
+    "decode_mermaid_label",
+    "decode_dot_label",
+    "shown",
+    "mermaid_shown",
+    "expected_edges",
+    "expected_scope_title",
+    "expected_root_title",
+]
+
+
+class DiagramSyntaxError(ValueError):
+    """A line outside the syntax our exporters may write, or a label that would not draw as
+    text."""
+
+
+def shown(text: str) -> str:
+    """What a diagram should show for ``text``: line breaks as ``\\n``, characters without a
+    glyph (controls other than line breaks and tabs, lone surrogates) as U+FFFD."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(
+        "\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" else ch
+        for ch in text
+    )
+
+
+# Mermaid turns entity codes into these pairs while it parses, so text holding them must have
+# them broken by an invisible word joiner.
+_MERMAID_PLACEHOLDERS = ("\ufb02\u00b0", "\u00b6\u00df")
+
+
+def mermaid_shown(text: str) -> str:
+    """:func:`shown`, with a word joiner inside mermaid's placeholder pairs (``ﬂ°``, ``¶ß``)."""
+    text = shown(text)
+    for pair in _MERMAID_PLACEHOLDERS:
+        text = text.replace(pair, pair[0] + "\u2060" + pair[1])
+    return text
+
+
+# -- what a picture of a graph should hold, from the graph alone ---------------------------
+
+
+def _outward(G: nx.DiGraph, node: str) -> list[str]:
+    """``node``, then each scope around it, innermost first."""
+    chain = [node]
+    while G.nodes[chain[-1]]["parent"] is not None:
+        chain.append(G.nodes[chain[-1]]["parent"])
+    return chain
+
+
+def expected_edges(G: nx.DiGraph) -> dict[tuple[str, str], tuple[bool, list[str]]]:
+    """``(u, v) -> (control, keys)`` for every arrow a picture holds: a scope is one box, so
+    an edge joins the ends' enclosing nodes in the innermost scope holding both; arrows
+    between a scope and its own body are not drawn; arrows that land on one pair merge."""
+    merged: dict[tuple[str, str], tuple[bool, set[str]]] = {}
+    for u, v, data in G.edges(data=True):
+        up, down = _outward(G, u), _outward(G, v)
+        if u in down or v in up:
+            continue  # a scope and its own body
+        shared = next(s for s in [*up[1:], None] if s is None or s in down)
+        ends = (
+            next(a for a in up if G.nodes[a]["parent"] == shared),
+            next(b for b in down if G.nodes[b]["parent"] == shared),
+        )
+        control, keys = merged.get(ends, (False, set()))
+        merged[ends] = (control or data["control"], keys | set(data["keys"]))
+    return {ends: (control, sorted(keys)) for ends, (control, keys) in merged.items()}
+
+
+def expected_scope_title(node: str, data: dict[str, Any]) -> str:
+    """``"refine (loop, max 3, until done)"``, ``"each (map over papers as paper)"``."""
+    if data["kind"] == "loop":
+        parts = ["loop"]
+        if data["max_iterations"] is not None:
+            parts.append(f"max {data['max_iterations']}")
+        if data["until"] is not None:
+            parts.append(f"until {data['until']}")
+        elif data["until_function"] is not None:
+            parts.append(f"until {data['until_function'].split(':')[-1]}")
+        return f"{node} ({', '.join(parts)})"
+    return f"{node} (map over {data['over']} as {data['item']})"
+
+
+def expected_root_title(G: nx.DiGraph) -> str | None:
+    """``"name (sequence)"`` or ``"name (parallel)"`` for a composite root, else ``None``."""
+    tree = G.graph["tree"]
+    if isinstance(tree, dict) and tree.get("kind") in ("sequence", "parallel"):
+        return f"{tree['name']} ({tree['kind']})"
+    return None
+
+
+# -- mermaid --------------------------------------------------------------------------------
+
+_ID = r"[A-Za-z_][A-Za-z0-9_]*"
+_LABEL = r'"([^"]*)"'
+# Longest opener first: [[ before [, [/ before [, {{ before {.
+_SHAPES = (
+    ("subroutine", r"\[\[", r"\]\]"),
+    ("parallelogram", r"\[/", r"/\]"),
+    ("hexagon", r"\{\{", r"\}\}"),
+    ("rhombus", r"\{", r"\}"),
+    ("box", r"\[", r"\]"),
+)
+_NODES = tuple(
+    (name, re.compile(rf"^({_ID}){opener}{_LABEL}{closer}(?::::({_ID}))?$"))
+    for name, opener, closer in _SHAPES
+)
+_SUBGRAPH = re.compile(rf"^subgraph ({_ID})\[{_LABEL}\]$")
+_CONTROL = re.compile(rf"^({_ID}) --> ({_ID})$")
+_DATA = re.compile(rf"^({_ID}) -(?:\.->|\. {_LABEL} \.->) ({_ID})$")
+_CLASSDEF = re.compile(rf"^classDef ({_ID}) (\S.*)$")
+_CLASS = re.compile(rf"^class ({_ID}(?:,{_ID})*) ({_ID})$")
+_HEADER = re.compile(r"^(?:graph|flowchart) (TD|TB|BT|LR|RL)$")
+_ENTITY = re.compile(r"#(\w+);")
+# Raw characters a mermaid label reads as markup: HTML, markdown emphasis and code, escapes.
+_MERMAID_MARKUP = set('"<>&`*\\')
+
+
+@dataclass
+class MermaidNode:
+    """A declared node or subgraph: its shape (``"subgraph"`` for a subgraph), decoded label,
+    the subgraph it sits in (``None`` at the top) and its ``:::`` class, if any."""
+
+    id: str
+    shape: str
+    label: str
+    scope: str | None
+    css: str | None = None
+
+
+@dataclass
+class MermaidDiagram:
+    direction: str
+    nodes: dict[str, MermaidNode] = field(default_factory=dict)
+    subgraphs: dict[str, MermaidNode] = field(default_factory=dict)
+    control: list[tuple[str, str]] = field(default_factory=list)
+    data: list[tuple[str, str, str | None]] = field(default_factory=list)
+    class_defs: dict[str, str] = field(default_factory=dict)
+    classes: dict[str, list[str]] = field(default_factory=dict)  # class name -> ids
+
+    def members(self, css: str) -> list[str]:
+        """Ids given class ``css``, by ``class`` lines or ``:::``, in the order written."""
+        inline = [n.id for n in self.nodes.values() if n.css == css]
+        return inline + self.classes.get(css, [])
+
+
+def decode_mermaid_label(raw: str) -> str:
+    """The text mermaid shows for a quoted label written as ``raw`` (between the quotes)."""
+    for ch in raw:
+        if ch in _MERMAID_MARKUP or not ch.isprintable():
+            raise DiagramSyntaxError(f"raw {ch!r} in the label {raw!r} is read as markup")
+    if "%%" in raw:
+        raise DiagramSyntaxError(f"'%%' in the label {raw!r} starts a directive or comment")
+    for pair in _MERMAID_PLACEHOLDERS:
+        if pair in raw:
+            raise DiagramSyntaxError(f"{pair!r} in the label {raw!r} is an entity placeholder")
+
+    def entity(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code.isdigit():
+            return chr(int(code))
+        decoded = html.unescape(f"&{code};")
+        if decoded == f"&{code};":
+            raise DiagramSyntaxError(f"#{code}; in the label {raw!r} is no entity")
+        return decoded
+
+    return _ENTITY.sub(entity, raw)
+
+
+def _node(line: str) -> tuple[str, str, str, str | None] | None:
+    for shape, pattern in _NODES:
+        match = pattern.match(line)
+        if match is not None:
+            return match.group(1), shape, decode_mermaid_label(match.group(2)), match.group(3)
+    return None
+
+
+def parse_mermaid(text: str) -> MermaidDiagram:
+    """Read a flowchart our exporters wrote; :class:`DiagramSyntaxError` on anything else
+    (a redeclared id, an edge to an undeclared id, an unclosed subgraph...)."""
+    lines = text.splitlines()
+    header = _HEADER.match(lines[0]) if lines else None
+    if header is None:
+        raise DiagramSyntaxError(f"line 1 is no flowchart header: {lines[:1]!r}")
+    diagram = MermaidDiagram(header.group(1))
+    open_scopes: list[str] = []
+    declared: set[str] = set()
+    references: list[tuple[int, str, str]] = []
+    for number, full in enumerate(lines[1:], 2):
+        line = full.strip()
+        where = f"line {number} ({full!r})"
+        scope = open_scopes[-1] if open_scopes else None
+        try:
+            if line == "end":
+                if not open_scopes:
+                    raise DiagramSyntaxError("'end' closes no subgraph")
+                open_scopes.pop()
+            elif match := _SUBGRAPH.match(line):
+                sid = match.group(1)
+                if sid in declared:
+                    raise DiagramSyntaxError(f"{sid} is declared twice")
+                label = decode_mermaid_label(match.group(2))
+                diagram.subgraphs[sid] = MermaidNode(sid, "subgraph", label, scope)
+                declared.add(sid)
+                open_scopes.append(sid)
+            elif node := _node(line):
+                nid, shape, label, css = node
+                if nid in declared:
+                    raise DiagramSyntaxError(f"{nid} is declared twice")
+                diagram.nodes[nid] = MermaidNode(nid, shape, label, scope, css)
+                declared.add(nid)
+            elif match := _CONTROL.match(line):
+                diagram.control.append((match.group(1), match.group(2)))
+                references += [(number, match.group(1), match.group(2))]
+            elif match := _DATA.match(line):
+                raw = match.group(2)
+                keys = None if raw is None else decode_mermaid_label(raw)
+                diagram.data.append((match.group(1), match.group(3), keys))
+                references += [(number, match.group(1), match.group(3))]
+            elif match := _CLASSDEF.match(line):
+                diagram.class_defs[match.group(1)] = match.group(2)
+            elif match := _CLASS.match(line):
+                ids = match.group(1).split(",")
+                diagram.classes.setdefault(match.group(2), []).extend(ids)
+                references += [(number, nid, nid) for nid in ids]
+            else:
+                raise DiagramSyntaxError("not a statement our exporters write")
+        except DiagramSyntaxError as error:
+            raise DiagramSyntaxError(f"{where}: {error}") from None
+    if open_scopes:
+        raise DiagramSyntaxError(f"subgraph {open_scopes[-1]} is never closed")
+    for number, u, v in references:
+        for end in (u, v):
+            if end not in declared:
+                raise DiagramSyntaxError(f"line {number} names {end}, which is never declared")
+    for css in diagram.classes:
+        if css not in diagram.class_defs:
+            raise DiagramSyntaxError(f"class {css} is used but never defined")
+    return diagram
+
+
+# -- DOT ------------------------------------------------------------------------------------
+
+_DOT_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_DOT_ENTITY = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def decode_dot_label(value: str) -> str:
+    """The text Graphviz draws for the quoted DOT string ``value``: ``\\"``, ``\\\\`` and the
+    line breaks ``\\n``/``\\l``/``\\r``, then ``&...;`` entities. Graphviz's substitutions
+    (``\\N`` the node name, ``\\G``, ``\\E``, ``\\T``, ``\\H``, ``\\L``) are refused."""
+    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+        raise DiagramSyntaxError(f"the label {value!r} is not a quoted string")
+
+    def escape(match: re.Match[str]) -> str:
+        ch = match.group(1)
+        if ch in "nlr":
+            return "\n"
+        if ch in '\\"':
+            return ch
+        if ch in "NGETHL":
+            raise DiagramSyntaxError(f"\\{ch} in the label {value!r} is a Graphviz substitution")
+        return "\\" + ch  # Graphviz keeps an unknown escape as written
+
+    body = value[1:-1]
+    if re.search(r'(?<!\\)(?:\\\\)*"', body):
+        raise DiagramSyntaxError(f"an unescaped quote ends the label {value!r} early")
+    unescaped = _DOT_ESCAPE.sub(escape, body)
+    return _DOT_ENTITY.sub(lambda m: html.unescape(m.group(0)), unescaped)
+
+
+@dataclass
+class DotDiagram:
+    """A DOT graph read back: graph attributes, nodes (``id -> attributes``, labels decoded),
+    the cluster each node sits in, clusters (``name -> (decoded label, parent cluster)``)
+    and edges ``(source, target, attributes)`` with decoded labels."""
+
+    graph: dict[str, Any]
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cluster_of: dict[str, str | None] = field(default_factory=dict)
+    clusters: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    edges: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _decoded(attributes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(attributes)
+    if "label" in out:
+        out["label"] = decode_dot_label(out["label"])
+    return out
+
+
+def parse_dot(text: str) -> DotDiagram:
+    """Read DOT text back with pydot (nodes declared twice, or edges to undeclared nodes, are a
+    :class:`DiagramSyntaxError`)."""
+    import pydot
+
+    graphs = pydot.graph_from_dot_data(text)
+    if not graphs or len(graphs) != 1:
+        raise DiagramSyntaxError(f"expected one DOT graph, read {graphs!r}")
+    (graph,) = graphs
+    diagram = DotDiagram(_decoded(graph.get_attributes()))
+
+    def walk(g: Any, cluster: str | None) -> None:
+        for node in g.get_nodes():
+            name = node.get_name()
+            if name in ("node", "edge", "graph"):
+                continue
+            if name in diagram.nodes:
+                raise DiagramSyntaxError(f"node {name} is declared twice")
+            diagram.nodes[name] = _decoded(node.get_attributes())
+            diagram.cluster_of[name] = cluster
+        for edge in g.get_edges():
+            ends = (edge.get_source(), edge.get_destination())
+            diagram.edges.append((*ends, _decoded(edge.get_attributes())))
+        for sub in g.get_subgraphs():
+            name = sub.get_name()
+            if not name.startswith("cluster"):
+                raise DiagramSyntaxError(f"subgraph {name} is not a cluster")
+            label = sub.get_attributes().get("label")
+            title = "" if label is None else decode_dot_label(label)
+            diagram.clusters[name] = (title, cluster)
+            walk(sub, name)
+
+    walk(graph, None)
+    for u, v, _ in diagram.edges:
+        for end in (u, v):
+            if end not in diagram.nodes:
+                raise DiagramSyntaxError(f"the edge {u} -> {v} names {end}, never declared")
+    return diagram

@@ -1,0 +1,296 @@
+"""Every exporter's picture reads back as the graph it was drawn from.
+
+The mermaid text and the DOT text are parsed back (``tests/support/diagram_parsers.py``, which
+shares no code with the exporters) and compared with what the graph says should be drawn,
+worked out here from the graph alone: every node once, labelled with its id exactly as the
+renderer will show it (names are drawn from hostile text: quotes, ``#``, entities, markup,
+brackets, line breaks, unicode), each body node inside the box of its own scope, every edge
+the way round it runs, lifted to the scope that holds both ends, with exactly its keys, and
+the direction asked for. ``diff_to_mermaid`` marks exactly the diff's nodes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+import networkx as nx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from irgraph import Agent, Loop, MapOver, to_graph
+from irgraph.backends.dot import to_dot
+from irgraph.backends.labels import node_ids
+from irgraph.backends.mermaid import mermaid_ids, to_mermaid
+from irgraph.backends.mermaid_diff import diff_to_mermaid
+from irgraph.diffs import diff
+from irgraph.ir import AgentNode, SequenceNode
+from irgraph.testing.strategies import pipelines_with_inputs
+from tests.support.diagram_parsers import (
+    DiagramSyntaxError,
+    MermaidDiagram,
+    decode_dot_label,
+    decode_mermaid_label,
+    expected_edges,
+    expected_root_title,
+    expected_scope_title,
+    mermaid_shown,
+    parse_dot,
+    parse_mermaid,
+    shown,
+)
+
+# pydot's parser calls pyparsing's old camelCase names
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
+
+SCOPES = ("loop", "map_over")
+DATA_LINE = re.compile(r"^n\d+ -\. ")
+DIRECTIONS = ("TD", "TB", "BT", "LR", "RL")
+RANKDIR = {"TD": "TB", "TB": "TB", "BT": "BT", "LR": "LR", "RL": "RL"}
+MERMAID_SHAPES = {"agent": "box", "transform": "parallelogram", "gate": "hexagon"}
+DOT_SHAPES = {
+    "agent": "box",
+    "transform": "parallelogram",
+    "gate": "hexagon",
+    "loop": "box3d",
+    "map_over": "folder",
+}
+# Pieces of names that diagram syntaxes read as something else.
+HOSTILE = (
+    '"', "'", "#", "#35;", "#quot;", "&", "&amp;", "&lt;", "<b>", ">", "\\", "\\N", "\\n",
+    "\n", "\r\n", "\t", "%%", "%%{init}%%", "`", "*", "**", "_", "__x__", ":", ";", "[", "]",
+    "{", "}", "(", ")", "|", "/", "-->", "-.->", "end", "subgraph", "style n1 fill:#f00;",
+    "é", "中文", "😀", "\u00a0", "\x00", "\x7f", "\ufb02\u00b0", "\u00b6\u00df", " ", "n1",
+)  # fmt: skip
+hostile_names = (
+    st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=3)), min_size=1, max_size=4)
+    .map("".join)
+    .filter(lambda s: bool(s.strip()))
+)
+
+
+def _renamed(draw: st.DrawFn, node: Any) -> Any:
+    """``node`` with some names (its own and its descendants') made hostile."""
+    changes: dict[str, Any] = {}
+    if getattr(node, "children", ()):
+        changes["children"] = tuple(_renamed(draw, child) for child in node.children)
+    if draw(st.integers(0, 2)) > 0:  # shrinks towards the plain generated name
+        changes["name"] = draw(hostile_names)
+    return attrs.evolve(node, **changes)
+
+
+@st.composite
+def drawn_graphs(draw: st.DrawFn, **options: Any) -> nx.DiGraph:
+    """Graphs of valid generated pipelines (every kind) whose names are hostile text."""
+    pipeline, inputs = draw(pipelines_with_inputs(with_gates=True, **options))
+    return to_graph(_renamed(draw, pipeline.to_ir()), inputs=set(inputs))
+
+
+# -- mermaid --------------------------------------------------------------------------------
+
+
+def assert_mermaid_is_the_graph(G: nx.DiGraph, d: MermaidDiagram, *, data_edges: bool) -> None:
+    ids = mermaid_ids(G)
+    back = {mid: node for node, mid in ids.items()}
+    assert len(back) == len(ids), "two nodes share a mermaid id"
+    title = expected_root_title(G)
+    boxes = {n for n in G if G.nodes[n]["kind"] not in SCOPES}
+    assert set(d.nodes) - {"n1"} == {ids[n] for n in boxes} - {"n1"}
+    assert set(d.subgraphs) == {ids[n] for n in G if n not in boxes}
+    for node in G:
+        drawn = d.nodes.get(ids[node]) or d.subgraphs[ids[node]]
+        data = G.nodes[node]
+        if node in boxes:
+            assert (drawn.shape, drawn.label) == (MERMAID_SHAPES[data["kind"]], mermaid_shown(node))
+        else:
+            assert drawn.label == mermaid_shown(expected_scope_title(node, data))
+        parent = data["parent"]
+        assert drawn.scope == (None if parent is None else ids[parent]), node
+    if title is None:
+        assert "n1" not in d.nodes or back.get("n1") is not None
+    else:
+        head = d.nodes["n1"]
+        shape = "rhombus" if title.endswith("(parallel)") else "subroutine"
+        assert (head.shape, head.label, head.scope) == (shape, mermaid_shown(title), None)
+    expected = expected_edges(G)
+    control = [(u, v) for u, v in d.control if not (title and u == "n1")]
+    assert len(control) == len(set(control)), "an arrow is drawn twice"
+    assert {(back[u], back[v]) for u, v in control} == {e for e, (c, _) in expected.items() if c}
+    if title is not None and title.endswith("(parallel)"):
+        entered = {v for _, v in expected}
+        entries = {ids[n] for n in G if G.nodes[n]["parent"] is None and n not in entered}
+        assert {v for u, v in d.control if u == "n1"} == entries
+    else:
+        assert not any(u == "n1" and "n1" not in back for u, _ in d.control)
+    data_arrows = [(back[u], back[v], label) for u, v, label in d.data]
+    assert len(data_arrows) == len({(u, v) for u, v, _ in data_arrows})
+    wanted = {(u, v, ", ".join(k)) for (u, v), (_, k) in expected.items() if k and data_edges}
+    assert set(data_arrows) == wanted
+
+
+@given(drawn_graphs(), st.sampled_from(DIRECTIONS))
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_mermaid_reads_back_as_the_graph_it_was_drawn_from(G, direction):
+    text = to_mermaid(G, direction=direction)
+    d = parse_mermaid(text)
+    assert d.direction == direction
+    assert_mermaid_is_the_graph(G, d, data_edges=True)
+    without = to_mermaid(G, direction=direction, data_edges=False)
+    assert_mermaid_is_the_graph(G, parse_mermaid(without), data_edges=False)
+    # data_edges=False drops the dashed arrows and nothing else
+    assert without.splitlines() == [line for line in text.splitlines() if not DATA_LINE.match(line)]
+
+
+# -- DOT ------------------------------------------------------------------------------------
+
+
+def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> None:
+    d = parse_dot(to_dot(G, direction=direction, data_edges=data_edges).to_string())
+    ids = node_ids(G)
+    back = {did: node for node, did in ids.items()}
+    assert d.graph["rankdir"] == RANKDIR[direction]
+    title = expected_root_title(G)
+    assert d.graph.get("label") == (None if title is None else shown(title))
+    assert set(d.nodes) == set(back)
+    clusters = {f"cluster_{ids[n]}": n for n in G if G.nodes[n]["kind"] in SCOPES}
+    assert set(d.clusters) == set(clusters)
+    for name, (label, outer) in d.clusters.items():
+        data = G.nodes[clusters[name]]
+        assert label == shown(expected_scope_title(clusters[name], data))
+        assert outer == (None if data["parent"] is None else f"cluster_{ids[data['parent']]}")
+    for did, attributes in d.nodes.items():
+        node = back[did]
+        data = G.nodes[node]
+        assert attributes["label"] == shown(node)
+        assert attributes["shape"] == DOT_SHAPES[data["kind"]]
+        box = node if data["kind"] in SCOPES else data["parent"]
+        assert d.cluster_of[did] == (None if box is None else f"cluster_{ids[box]}"), node
+    expected = {
+        ends: (control, keys if data_edges else [])
+        for ends, (control, keys) in expected_edges(G).items()
+        if control or (data_edges and keys)
+    }
+    drawn = {(back[u], back[v]): attributes for u, v, attributes in d.edges}
+    assert len(drawn) == len(d.edges), "an arrow is drawn twice"
+    assert set(drawn) == set(expected)
+    for ends, attributes in drawn.items():
+        control, keys = expected[ends]
+        assert attributes.get("label", "") == ", ".join(keys), ends
+        assert (attributes.get("style") == "dashed") == (not control), ends
+
+
+@given(drawn_graphs(max_depth=2), st.sampled_from(DIRECTIONS), st.booleans())
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_dot_reads_back_as_the_graph_it_was_drawn_from(G, direction, data_edges):
+    assert_dot_is_the_graph(G, direction, data_edges)
+
+
+# -- diff_to_mermaid ------------------------------------------------------------------------
+
+
+def _edited(draw: st.DrawFn, node: Any) -> Any:
+    """``node`` with a few leaves renamed, re-instructed or left out."""
+    children = getattr(node, "children", ())
+    if children:
+        kept = [_edited(draw, child) for child in children]
+        if len(kept) > 1 and draw(st.integers(0, 4)) == 4:
+            del kept[draw(st.integers(0, len(kept) - 1))]
+        return attrs.evolve(node, children=tuple(kept))
+    change = draw(st.integers(0, 5))
+    if change == 4:
+        return attrs.evolve(node, name=draw(hostile_names))
+    if change == 5 and isinstance(node, AgentNode):
+        return attrs.evolve(node, instruction=node.instruction + " Again.")
+    return node
+
+
+@st.composite
+def graph_pairs(draw: st.DrawFn) -> tuple[nx.DiGraph, nx.DiGraph]:
+    pipeline, inputs = draw(pipelines_with_inputs(with_gates=True, max_depth=2))
+    old = _renamed(draw, pipeline.to_ir())
+    new = _edited(draw, old)
+    if draw(st.booleans()):
+        added = AgentNode(draw(hostile_names), instruction="Go.")
+        new = SequenceNode(draw(hostile_names), children=(new, added))
+    return to_graph(old, inputs=set(inputs)), to_graph(new, inputs=set(inputs))
+
+
+@given(graph_pairs(), st.sampled_from(DIRECTIONS))
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_diff_pictures_mark_exactly_the_diffs_nodes(pair, direction):
+    old, new = pair
+    change = diff(old, new)
+    text = diff_to_mermaid(change, direction=direction)
+    d = parse_mermaid(text)
+    assert d.direction == direction
+    ids = mermaid_ids(new)
+    assert sorted(d.members("added")) == sorted(ids[n] for n in change.added)
+    assert sorted(d.members("changed")) == sorted(ids[n] for n in change.changed)
+    removed = [d.nodes[i] for i in d.members("removed")]
+    assert sorted(n.label for n in removed) == sorted(
+        mermaid_shown(f"{n} (removed)") for n in change.removed
+    )
+    assert all(n.scope is None for n in removed)
+    # the rest is the new graph's own picture
+    d.nodes = {k: v for k, v in d.nodes.items() if v.css != "removed"}
+    assert_mermaid_is_the_graph(new, d, data_edges=True)
+
+
+# -- the parsers themselves, and bugs the properties found ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'graph TD\nn1["a"]\nn1 --> n2',  # an undeclared node
+        'graph TD\nn1["a"]\nn1["b"]',  # declared twice
+        'graph TD\nsubgraph n1["s"]\nn2["a"]',  # never closed
+        'graph TD\nn1["say "hi""]',  # a quote ends the label
+        'graph TD\nn1["<b>x</b>"]',  # raw HTML
+        'graph TD\nn1["a\\#35;"]',  # a backslash
+        'graph TD\nn1["%%{init}%%"]',  # a directive
+        'graph TD\nn1["#nosuch;"]',  # no such entity
+        'graph TD\nn1["a"]\nclass n1 added',  # a class never defined
+        'graph XY\nn1["a"]',
+        'graph TD\nn1("round")',  # a shape we never write
+    ],
+)
+def test_the_mermaid_parser_refuses_what_we_never_write(text):
+    with pytest.raises(DiagramSyntaxError):
+        parse_mermaid(text)
+
+
+def test_labels_decode_as_the_renderers_show_them():
+    assert decode_mermaid_label("#quot;a#35;1 #amp; #10;") == '"a#1 & \n'
+    assert decode_dot_label('"\\"a\\" \\\\N &amp;lt; \\n"') == '"a" \\N &lt; \n'
+    with pytest.raises(DiagramSyntaxError):
+        decode_dot_label('"\\N"')  # Graphviz would draw the node's name
+
+
+def _nested_read() -> Any:
+    inner = Loop("inner").step(Agent("w").instruct("Go.").writes("x")).max_iterations(2)
+    body = inner >> Agent("r").instruct("Use {x}.")
+    return Loop("outer").step(body).max_iterations(2)
+
+
+def test_a_key_read_across_a_nested_scope_inside_a_scope_is_drawn():
+    G = to_graph(_nested_read())
+    assert expected_edges(G) == {("inner", "r"): (True, ["x"])}
+    assert_mermaid_is_the_graph(G, parse_mermaid(to_mermaid(G)), data_edges=True)
+    assert_dot_is_the_graph(G, "TD", True)
+
+
+def test_a_removed_node_with_markup_in_its_name_is_drawn_as_its_name():
+    old = to_graph(Agent("a").instruct("Go.") >> Agent("<b>\nR&D</b> %%").instruct("Go."))
+    d = parse_mermaid(diff_to_mermaid(diff(old, to_graph(Agent("a").instruct("Go.")))))
+    assert [d.nodes[i].label for i in d.members("removed")] == ["<b>\nR&D</b> %% (removed)"]
+
+
+def test_a_map_over_title_names_its_list_and_item():
+    p = Agent("m").writes("xs") >> MapOver("each").over("xs", item="x").step(
+        Agent("a").instruct("{x}").writes("y")
+    ).writes("ys")
+    d = parse_mermaid(to_mermaid(p))
+    assert [s.label for s in d.subgraphs.values()] == ["each (map over xs as x)"]
