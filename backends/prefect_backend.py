@@ -38,8 +38,18 @@ from irgraph.schema import ir_nodes
 from irgraph.templates import render, template_values
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
-from .prefect_runtime import _where, agent_cache_key, pause_key, resume_when_paused, wait_for_answer
-from .prefect_worker import build_plan
+from .prefect_runtime import (
+    TELEMETRY_OFF,
+    _where,
+    agent_cache_key,
+    current_flow_run_id,
+    pause_key,
+    pause_turn,
+    prefect_name,
+    resume_when_paused,
+    wait_for_answer,
+)
+from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
 from .scheduler import LIMIT, GateRequest, Scheduler, check_run_options, plan_scopes
 
 if TYPE_CHECKING:
@@ -62,14 +72,14 @@ _LEAN_SERVICES = """CANCELLATION_CLEANUP DB_VACUUM EVENT_PERSISTER EVENT_LOGGER 
 def lean_prefect_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
     """Settings that make local runs fast and offline, applied only where the user set none.
 
-    With ``PREFECT_API_URL`` set (a real server) nothing about the server is changed; for the
-    temporary local server, analytics, API logging and the services a local run does not
-    need are turned off. Returns what was set.
+    Telemetry is always off by default (:data:`~irgraph.backends.prefect_runtime.TELEMETRY_OFF`).
+    With ``PREFECT_API_URL`` set (a real server) nothing else about the server is changed; for
+    the temporary local server, API logging and the services a local run does not need are
+    turned off. Returns what was set.
     """
     env = os.environ if environ is None else environ
     chosen = {
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        **TELEMETRY_OFF,
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
         "PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS": "false",
     }
@@ -142,23 +152,25 @@ class _PrefectScheduler(Scheduler):
 
     async def call(self, request: ModelRequest, path: tuple[tuple[str, int], ...]) -> str:
         key = agent_cache_key(self.run_key, request.node, path, request.prompt, request.model)
-        name = _where(request.node, path)
-        task = self.agent_task.with_options(name=request.node, task_run_name=name)
+        name = prefect_name(_where(request.node, path))
+        task = self.agent_task.with_options(name=prefect_name(request.node), task_run_name=name)
         result: str = await task(self.provider, request, key)
         return result
 
     async def gate(self, step: Any, state: Any, path: tuple[tuple[str, int], ...]) -> Any:
+        """Pause until answered. Gates waiting at once take turns (one pause per flow run at
+        a time), so ``on_paused`` and ``on_gate`` hear of a gate when its turn comes."""
         op = step.op
         values = template_values(op.template, state)
         request = GateRequest(step.id, op.name, render(op.template, values), dict(values))
-        flow_run_id = _flow_run_id()
         key = pause_key(step.id, path)
-        if self.on_paused is not None:
-            self.on_paused(request, flow_run_id)
-        answering = None
-        if self.answer_gate is not None:
-            answering = self.answer(request, flow_run_id, key)
-        answer = await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
+        async with pause_turn() as flow_run_id:
+            if self.on_paused is not None:
+                self.on_paused(request, flow_run_id)
+            answering = None
+            if self.answer_gate is not None:
+                answering = self.answer(request, flow_run_id, key)
+            answer = await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
         if op.writes:
             state[op.writes] = answer
         return answer
@@ -185,14 +197,6 @@ def _handler_answer(on_gate: Callable[[GateRequest], Any], request: GateRequest)
 
 async def _awaited(value: Any) -> Any:
     return await value
-
-
-def _flow_run_id() -> str:
-    from prefect.context import FlowRunContext
-
-    context = FlowRunContext.get()
-    assert context is not None and context.flow_run is not None
-    return str(context.flow_run.id)
 
 
 def resume_gate(flow_run_id: str, answer: str, *, timeout: float = 60.0) -> None:
@@ -246,6 +250,7 @@ class PrefectBackend:
             ("cache_across_runs", cache_across_runs, checks.flag),
             ("gate_timeout", gate_timeout, checks.count()),
             ("max_concurrency", max_concurrency, LIMIT),
+            ("work_pool", work_pool, checks.optional(PREFECT_NAME)),
         ):
             rule.check(value, f"PrefectBackend's {label}")
         self.work_pool = work_pool
@@ -279,7 +284,9 @@ class PrefectRunnable:
 
     @property
     def flow_name(self) -> str:
-        return str(self.graph.graph["name"])
+        """The Prefect flow name runs use: the pipeline's name, as
+        :func:`~irgraph.backends.prefect_runtime.prefect_name` makes it."""
+        return prefect_name(str(self.graph.graph["name"]))
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
         """Run as a real Prefect flow and return the result."""
@@ -304,7 +311,9 @@ class PrefectRunnable:
         called with the gate request and the flow run id when a gate pauses, so a program
         can resume it with :func:`resume_gate`; ``on_gate`` answers gates automatically
         (it runs in a thread; its answer resumes the flow once it is paused, and an error it
-        raises fails the run at the gate).
+        raises fails the run at the gate). Gates that wait at once take turns, one pause at
+        a time. ``flow_name`` names the Prefect flow (default: the pipeline's name, made into
+        one Prefect accepts); a name Prefect refuses is a :class:`PipelineError`.
         """
         backend = self.backend
         current = initial_state(self.graph, state, self._needs)
@@ -315,6 +324,8 @@ class PrefectRunnable:
         check_run_options(provider_or_placeholder, on_event, on_gate, max_concurrency, timeout)
         checks.optional(checks.function).check(on_paused, "the run option on_paused")
         checks.optional(checks.text).check(run_key, "the run option run_key")
+        if flow_name is not None:
+            check_prefect_name(flow_name, "the run option flow_name")
         _import_prefect()
         from prefect import flow, task
 
@@ -334,14 +345,14 @@ class PrefectRunnable:
         outcome: dict[str, Any] = {}
 
         @flow(
-            name=flow_name or _flow_name(self.flow_name),
+            name=self.flow_name if flow_name is None else flow_name,
             retries=backend.flow_retries,
             retry_delay_seconds=backend.retry_delay_seconds,
             validate_parameters=False,
             log_prints=False,
         )
         async def pipeline_flow() -> dict[str, Any]:
-            flow_run_id = _flow_run_id()
+            flow_run_id = current_flow_run_id()
             key = run_key if run_key is not None else flow_run_id
             scheduler = _PrefectScheduler(
                 agent,
@@ -378,7 +389,3 @@ class PrefectRunnable:
             provider_given=chosen is not None,
             run_id=outcome["flow_run_id"],
         )
-
-
-def _flow_name(name: str) -> str:
-    return name if len(name) <= 80 else name[:77] + "..."

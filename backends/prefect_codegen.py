@@ -32,6 +32,8 @@ from irgraph.ir import (
 )
 from irgraph.validate import required_inputs
 
+from .prefect_runtime import TELEMETRY_OFF, prefect_name
+
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -225,7 +227,7 @@ class _Generator:
         nid = next(self.ids)
         name = _identifier("agent", index, nid)
         options = [
-            f"name={_lit(nid)}",
+            f"name={_lit(prefect_name(nid))}",
             "task_run_name=agent_run_name",
             "retries=TASK_RETRIES",
             "retry_delay_seconds=RETRY_DELAY_SECONDS",
@@ -429,21 +431,24 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     uses = gen.uses
     fn = _flow_function_name(config.flow_name)
 
-    imports = ["import argparse", "import asyncio", "import json", "import sys"]
+    imports = ["import argparse", "import asyncio", "import json", "import os", "import sys"]
     if "map" in uses:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
-    imports += ["from prefect import flow, task", "from prefect.runtime import flow_run", ""]
-    names = ["Position", "agent_cache_key_fn", "agent_run_name", "ask"]
-    if gen.functions:
-        names.append("State")
-    names += sorted(uses & {"collected", "gate", "holds", "map_items", "transform"})
-    names = sorted([*names, "model_provider"])
+    names = {"Position", "agent_cache_key_fn", "agent_run_name", "ask", "model_provider"}
+    names |= uses & {"collected", "gate", "holds", "map_items", "transform"}
+    names |= {"State"} if gen.functions else set()
     imports += [
         "from irgraph.backends.prefect_runtime import (",
-        *[f"    {name}," for name in names],
+        *[f"    {name}," for name in sorted(names)],
         ")",
         "from irgraph.providers import ModelRequest",
+        "",
+        "# Prefect sends usage data unless told not to. Your environment's values win.",
+        *[f"os.environ.setdefault({_lit(k)}, {_lit(v)})" for k, v in TELEMETRY_OFF.items()],
+        "",
+        "from prefect import flow, task  # noqa: E402  (after the settings above)",
+        "from prefect.runtime import flow_run  # noqa: E402",
     ]
 
     settings = [

@@ -14,17 +14,32 @@ ready for input. Prefect pauses in two steps (the run's state becomes Paused, th
 saves the schema of the input it waits for), and a resume before either step is refused, so an
 answer that is ready early waits for both instead of being lost.
 
+A flow run can be paused at one gate at a time: Prefect refuses a second pause while the run is
+paused ("Cannot pause flows that are not currently running"). Gates that wait at once — in
+parallel branches, or in the items of a map-over — therefore take turns (:func:`pause_turn`, a
+lock per flow run): each pauses, is answered and resumes before the next pauses, in the order
+they arrived. Branches without a gate keep running meanwhile. Combining simultaneous gates
+into one pause would ask several questions with one answer and break :func:`resume_when_paused`
+for whoever answers from outside (one answer per pause); taking turns keeps every gate one
+pause, one question and one answer.
+
+Prefect only accepts some names, and irgraph names may be anything: :func:`prefect_name` maps
+a pipeline or node name to one Prefect accepts. :data:`TELEMETRY_OFF` are the settings that
+keep Prefect from sending usage data, which every run applies unless the user set them.
+
 This module does not import ``prefect`` at import time; the functions that need it do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
@@ -43,6 +58,9 @@ if TYPE_CHECKING:
 __all__ = [
     "State",
     "Position",
+    "TELEMETRY_OFF",
+    "prefect_name",
+    "is_prefect_name",
     "model_provider",
     "agent_cache_key",
     "agent_cache_key_fn",
@@ -54,6 +72,8 @@ __all__ = [
     "collected",
     "gate",
     "pause_key",
+    "current_flow_run_id",
+    "pause_turn",
     "wait_for_answer",
     "resume_when_paused",
 ]
@@ -62,6 +82,15 @@ State: TypeAlias = MutableMapping[str, Any]
 Position: TypeAlias = tuple[tuple[str, int], ...]  # (loop or map-over id, index) pairs
 
 _POLL_SECONDS = 0.05  # how often an answer checks whether its gate has paused yet
+
+#: Settings that stop Prefect sending usage data: ``DO_NOT_TRACK`` switches off the client's
+#: analytics, the server setting the temporary local server's heartbeat to Prefect. Runs and
+#: generated modules apply each one only where the environment does not set it already, so a
+#: user opts in by setting it (in the environment: that outranks a Prefect profile).
+TELEMETRY_OFF: dict[str, str] = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
 
 
 @functools.cache
@@ -80,6 +109,42 @@ def _imported(ref: str) -> Callable[..., Any]:
     return resolve_function(FunctionRef(ref))
 
 
+# Names ------------------------------------------------------------------------------------
+
+# Prefect refuses / % & < > in a flow name (prefect.types.names.BANNED_CHARACTERS); its HTTP
+# client cannot send control characters (in a header) or lone surrogates (as UTF-8) either.
+_REFUSED = re.compile("[/%&<>\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
+_NAME_LIMIT = 80  # longer names are shortened: they are labels in Prefect's UI
+
+
+def is_prefect_name(value: Any) -> bool:
+    """Whether Prefect accepts ``value`` as the name of a flow, task, deployment or work pool:
+    a string that is not blank or only quotes, without ``/ % & < >`` or control characters.
+
+    >>> is_prefect_name("research v2"), is_prefect_name("research/v2"), is_prefect_name("' '")
+    (True, False, False)
+    """
+    return isinstance(value, str) and bool(value.strip("'\" ")) and _REFUSED.search(value) is None
+
+
+def prefect_name(name: str) -> str:
+    """The name Prefect knows a pipeline or node ``name`` by, for flows, tasks and runs.
+
+    A name Prefect accepts, of at most 80 characters, is kept as it is. Any other is made
+    readable — each run of refused characters becomes ``-``, and it is cut to fit — and gets
+    8 hex digits of a hash of the original, so the same name always gives the same Prefect
+    name and two different names do not share one:
+
+    >>> prefect_name("research"), prefect_name("research/v2")
+    ('research', 'research-v2-bca81bb8')
+    """
+    if is_prefect_name(name) and len(name) <= _NAME_LIMIT:
+        return name
+    digest = _sha256(name)[:8]
+    readable = _REFUSED.sub("-", name)[: _NAME_LIMIT - 9].strip(" -")
+    return f"{readable}-{digest}" if readable.strip("'\" -") else f"irgraph-{digest}"
+
+
 # Agents -----------------------------------------------------------------------------------
 
 
@@ -93,10 +158,15 @@ def agent_cache_key(
     is the opt-in cross-run cache: the same prompt to the same node gets the stored answer.
     """
     where = "/".join(f"{scope}[{index}]" for scope, index in path)
-    digest = hashlib.sha256(prompt.encode("utf-8")).hexdigest()[:32]
-    scope = "shared" if run_key is None else hashlib.sha256(run_key.encode()).hexdigest()[:16]
+    digest = _sha256(prompt)[:32]
+    scope = "shared" if run_key is None else _sha256(run_key)[:16]
     parts = [scope, node, where, digest, model or "-"]
-    return "irgraph-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+    return "irgraph-" + _sha256("\x00".join(parts))
+
+
+def _sha256(text: str) -> str:
+    # surrogatepass: a name or prompt may hold a lone surrogate, which UTF-8 cannot encode
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def agent_cache_key_fn(context: Any, parameters: dict[str, Any]) -> str:
@@ -114,8 +184,9 @@ def _where(node: str, path: Position) -> str:
 
 
 def agent_run_name(parameters: dict[str, Any]) -> str:
-    """A task's ``task_run_name``: the node id and its position, e.g. ``critic[2]``."""
-    return _where(parameters["request"].node, parameters["path"])
+    """A task's ``task_run_name``: the node id and its position, e.g. ``critic[2]`` (as
+    :func:`prefect_name` makes it)."""
+    return prefect_name(_where(parameters["request"].node, parameters["path"]))
 
 
 async def ask(
@@ -187,7 +258,7 @@ def pause_key(node: str, path: Position) -> str:
     """
     where = _where(node, path)
     readable = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-")[:40].strip("-")
-    digest = hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    digest = _sha256(where)[:12]
     return f"gate-{readable}-{digest}" if readable else f"gate-{digest}"
 
 
@@ -200,11 +271,46 @@ async def gate(
 
     template = _template(message)
     text = render(template, template_values(template, state))
-    get_run_logger().info("Gate %r waits for an answer: %s", _where(node, path), text)
-    answer = await wait_for_answer(pause_key(node, path), timeout=timeout)
+    async with pause_turn():
+        get_run_logger().info("Gate %r waits for an answer: %s", _where(node, path), text)
+        answer = await wait_for_answer(pause_key(node, path), timeout=timeout)
     if writes is not None:
         state[writes] = answer
     return answer
+
+
+def current_flow_run_id() -> str:
+    """The id of the flow run this code runs in."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise IrgraphError(
+            "A gate can only wait for an answer inside a Prefect flow run; run the pipeline "
+            "with the Prefect backend or through its generated flow."
+        )
+    return str(context.flow_run.id)
+
+
+_turns: dict[str, asyncio.Lock] = {}
+_turn_holders: Counter[str] = Counter()  # gates holding or waiting for each run's turn
+
+
+@contextlib.asynccontextmanager
+async def pause_turn() -> AsyncIterator[str]:
+    """Wait until no other gate of this flow run is paused, hold the run's pause until the
+    block ends, and give the flow run id. Gates take turns in the order they arrive; a
+    flow run can only be paused at one gate at a time (see the module docstring)."""
+    flow_run_id = current_flow_run_id()
+    lock = _turns.setdefault(flow_run_id, asyncio.Lock())
+    _turn_holders[flow_run_id] += 1
+    try:
+        async with lock:
+            yield flow_run_id
+    finally:
+        _turn_holders[flow_run_id] -= 1
+        if not _turn_holders[flow_run_id]:
+            del _turn_holders[flow_run_id], _turns[flow_run_id]
 
 
 async def wait_for_answer(

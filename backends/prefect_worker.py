@@ -38,6 +38,7 @@ from irgraph.ir import AgentNode, LoopNode, MapOverNode, Node, ParallelNode, Seq
 from irgraph.schema import KIND
 
 from .prefect_codegen import flow_module
+from .prefect_runtime import is_prefect_name, prefect_name
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -49,6 +50,8 @@ __all__ = [
     "build_plan",
     "PREFECT_TYPES",
     "CompiledPipeline",
+    "PREFECT_NAME",
+    "check_prefect_name",
 ]
 
 
@@ -86,30 +89,70 @@ def _provider_spec(instance: Any, attribute: attrs.Attribute[Any], value: Any) -
         )
 
 
-def _path_or_none(value: Any) -> str | None:
-    return None if value is None else os.fspath(value)
+#: The rule for a name given to Prefect as it is (a flow, deployment or work pool name).
+PREFECT_NAME = checks.Check(
+    "a name Prefect accepts (not blank or only quotes, without / % & < > or control characters)",
+    is_prefect_name,
+    hint="Prefect refuses those characters in the names of flows, deployments and work pools.",
+)
+
+
+def _prefect_name_rule(value: Any) -> checks.Check:
+    """:data:`PREFECT_NAME`, its hint naming the nearest name Prefect accepts."""
+    if not isinstance(value, str) or not value.strip():
+        return PREFECT_NAME
+    return attrs.evolve(PREFECT_NAME, hint=f"{PREFECT_NAME.hint} Use e.g. {prefect_name(value)!r}.")
+
+
+def check_prefect_name(value: Any, where: str) -> str:
+    """``value`` if Prefect accepts it as a name, else a :class:`PipelineError` naming
+    ``where``, what was got, and a name that would do."""
+    result: str = _prefect_name_rule(value).check(value, where)
+    return result
+
+
+def _prefect_named(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _prefect_name_rule(value)(instance, attribute, value)
+
+
+def _path_or_none(value: Any) -> Any:
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+_RESULT_DIR = checks.Check(
+    "a directory path (a non-empty string or path), or None",
+    lambda v: v is None or (isinstance(v, str) and v != "" and "\x00" not in v),
+    hint="Pass a directory such as 'results' (relative to the generated file) or an absolute "
+    "path; leave it None for Prefect's own result storage.",
+)
 
 
 @attrs.frozen
 class PrefectWorkerConfig:
-    """How :func:`generate_flow_code` builds and deploys the flow module.
+    """How :func:`generate_flow_code` builds and deploys the flow module; every field is
+    checked when the config is built (a :class:`PipelineError` names the field).
 
     ``provider`` is a provider *spec* (``"fake"`` or ``"openai:MODEL"``), never a key: the
     worker's environment supplies credentials. ``deployment_name`` defaults to ``flow_name``.
     ``result_dir`` is where agent results are persisted (relative paths are taken from the
     generated file's directory; default: Prefect's own storage); share it between runs to
     resume after a crash with the same ``run_key``. ``cache_across_runs=True`` makes every
-    run reuse stored answers for the same prompt to the same node.
+    run reuse stored answers for the same prompt to the same node. ``flow_name``,
+    ``work_pool`` and ``deployment_name`` go to Prefect as they are, so they follow
+    :data:`PREFECT_NAME` (the error suggests a name that does).
     """
 
-    flow_name: str = attrs.field(validator=checks.name)
-    work_pool: str = attrs.field(validator=checks.name)
+    flow_name: str = attrs.field(validator=_prefect_named)
+    work_pool: str = attrs.field(validator=_prefect_named)
     task_retries: int = attrs.field(default=0, validator=checks.count(0))
     flow_retries: int = attrs.field(default=0, validator=checks.count(0))
     retry_delay_seconds: float = attrs.field(default=0, validator=checks.seconds(allow_zero=True))
     provider: str = attrs.field(default="fake", validator=_provider_spec)
-    deployment_name: str | None = attrs.field(default=None, validator=checks.optional(checks.name))
-    result_dir: str | None = attrs.field(default=None, converter=_path_or_none)
+    deployment_name: str | None = attrs.field(default=None, validator=_prefect_named)
+    result_dir: str | None = attrs.field(
+        default=None, converter=_path_or_none, validator=_RESULT_DIR
+    )
     cache_across_runs: bool = attrs.field(default=False, validator=checks.flag)
 
     def __attrs_post_init__(self) -> None:
