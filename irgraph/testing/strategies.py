@@ -46,6 +46,7 @@ from irgraph.builder import (
     Transform,
 )
 from irgraph.code import to_code
+from irgraph.testing.invalid import INVALID_KINDS, broken
 
 __all__ = [
     "pipelines",
@@ -61,7 +62,6 @@ __all__ = [
 ]
 
 ALL_KINDS = frozenset({"agent", "transform", "gate", "sequence", "parallel", "loop", "map_over"})
-INVALID_KINDS = frozenset({"unbound_read", "write_race", "sibling_read", "empty_composite"})
 
 _LEAVES = ("agent", "transform", "gate")  # simplest first: hypothesis shrinks to index 0
 _COMPOSITES = ("sequence", "parallel", "loop", "map_over")
@@ -135,6 +135,7 @@ class _Draft:
         self.opts = opts
         self.taken = {*opts.inputs, *opts.list_inputs, _NEVER_WRITTEN}
         self.names: list[str] = []
+        self.pins = 0
 
     def chance(self, one_in: int) -> bool:
         # True one time in `one_in`; shrinks to False.
@@ -329,7 +330,18 @@ def _node(d: _Draft, scope: _Scope) -> _Part:
         # Weight composites up at the root, or a third of all examples are a single leaf.
         options += d.opts.composites * (2 if scope.depth == 0 else 1)
     kind = d.draw(st.sampled_from(options))
-    return _MAKERS[kind](d, scope)
+    part = _MAKERS[kind](d, scope)
+    builder = part.builder
+    # Every IR field is drawn somewhere: a leaf's timeout (generous: runs never hit it), and
+    # a pinned id on any node (unique, so the graph stays valid).
+    if kind in _LEAVES and d.chance(6):
+        builder = builder.timeout(d.draw(st.sampled_from((30.0, 90.5))))  # type: ignore[attr-defined]
+    if d.chance(12) and isinstance(builder, Builder):
+        d.pins += 1
+        builder = builder._with(id=f"pinned_{d.pins}")
+    if d.chance(12) and isinstance(builder, Builder):  # only the root's count, but all are kept
+        builder = builder._with(inputs=tuple(d.some(scope.visible, 2)))
+    return attrs.evolve(part, builder=builder)
 
 
 _MAKERS: dict[str, Callable[[_Draft, _Scope], _Part]] = {
@@ -412,7 +424,10 @@ def pipelines(
 
     @st.composite
     def build(draw: st.DrawFn) -> Builder:
-        return _node(_Draft(draw, opts), scope).builder
+        draft = _Draft(draw, opts)
+        built = _node(draft, scope).builder
+        declared = draft.some((*opts.inputs, *opts.list_inputs), 3)  # the root's own inputs
+        return built.inputs(*declared) if declared else built
 
     return build()
 
@@ -431,30 +446,6 @@ def pipelines_with_inputs(draw: st.DrawFn, /, **options: Any) -> tuple[Builder, 
     return pipeline, values
 
 
-def _broken(draw: st.DrawFn, kind: str) -> tuple[Builder, str]:
-    name = draw(st.sampled_from(("broken", "oops")))
-    if kind == "unbound_read":
-        key = draw(st.sampled_from(("missing", "missing_notes")))
-        return Agent(name).instruct(f"Use {{{key}}}."), f"reads {{{key}}}, but no step before it"
-    if kind == "write_race":
-        branch = Agent(f"{name}_a").writes("raced") | Agent(f"{name}_b").writes("raced")
-        return branch, "both write 'raced'"
-    if kind == "sibling_read":
-        block: Builder = Agent(f"{name}_w").writes("shared") | Agent(f"{name}_r").instruct(
-            "Use {shared}."
-        )
-        if draw(st.booleans()):
-            block = Agent(f"{name}_first").writes("shared") >> block
-        return block, "which its parallel sibling"
-    empty = draw(st.sampled_from(("Pipeline", "FanOut", "Loop", "MapOver")))
-    what = "branches" if empty == "FanOut" else "steps"
-    builder = {"Pipeline": Pipeline, "FanOut": FanOut, "Loop": Loop, "MapOver": MapOver}[empty]
-    composite = builder(name)
-    if isinstance(composite, Loop):
-        composite = composite.max_iterations(2)
-    return composite, f"{empty} '{name}' has no {what}"
-
-
 def invalid_pipelines(kinds: Iterable[str] | None = None) -> st.SearchStrategy[tuple[Builder, str]]:
     """``(pipeline, expected)`` pairs: a valid pipeline with a deliberate mistake, where
     ``validate(to_graph(pipeline))`` raises a ``PipelineError`` whose message contains
@@ -465,10 +456,10 @@ def invalid_pipelines(kinds: Iterable[str] | None = None) -> st.SearchStrategy[t
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[Builder, str]:
-        broken, expected = _broken(draw, draw(st.sampled_from(chosen)))
+        mistake, expected = broken(draw, draw(st.sampled_from(chosen)))
         valid = draw(pipelines(max_depth=2, max_width=3))
         where = draw(st.integers(0, 2))
-        pipeline: Builder = valid >> broken if where == 0 else broken >> valid
+        pipeline: Builder = valid >> mistake if where == 0 else mistake >> valid
         if where == 2:
             pipeline = pipeline * 2
         return pipeline, expected
