@@ -4,6 +4,7 @@
     python3 dev.py demo    # create .venv, install irgraph[all] if needed, run the demo
     python3 dev.py test    # same set-up, then ruff, mypy and the test suite
     python3 dev.py docs    # same set-up, then regenerate docs/errors.md from the bad-input catalog
+    python3 dev.py mutants [AREA ...]  # plant the curated mutants one by one; print the score
 
 The virtual environment is reinstalled when setup.cfg or pyproject.toml changes.
 """
@@ -85,10 +86,12 @@ def main(argv: list[str]) -> None:
         sh(PY, "-m", "pytest", *argv[1:])
     elif task == "docs":
         sh(PY, "-m", "tests.support.errors_page")
+    elif task == "mutants":
+        sh(PY, "-m", "tests.mutation.run", *argv[1:])
     elif task == "setup":
         pass
     else:
-        raise SystemExit(f"unknown task {task!r}; use: demo, test, docs, setup")
+        raise SystemExit(f"unknown task {task!r}; use: demo, test, docs, mutants, setup")
 
 
 if __name__ == "__main__":

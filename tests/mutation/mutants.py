@@ -1,0 +1,311 @@
+"""The curated mutants: realistic bugs planted one at a time by ``python3 dev.py mutants``.
+
+Each is a small text replacement in one file, the kind of slip a contributor makes (an
+off-by-one, a swapped condition, a dropped field, an order that depends on timing), with the
+tests that must catch it. ``tests/test_mutants_catalog.py`` checks, in the normal suite, that
+every mutant still applies (its text is in its file exactly once), so the catalog follows the
+code. A mutant no test can catch because it changes nothing observable is marked
+``equivalent`` with the reason.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["Mutant", "MUTANTS", "AREAS"]
+
+#: The areas, as the score table prints them.
+AREAS = (
+    "templates",
+    "graph",
+    "validate",
+    "serializer",
+    "analysis",
+    "builder",
+    "checks",
+    "scheduler",
+    "exporters",
+    "prefect",
+)
+
+_GRAPH_TESTS = (
+    "tests/test_graph.py",
+    "tests/test_graph_properties.py",
+    "tests/test_schema.py",
+    "tests/test_validate.py",
+)
+_RUN_TESTS = (
+    "tests/test_asyncio_backend.py",
+    "tests/test_reliability.py",
+    "tests/test_conformance.py::TestAsyncioConformance",
+    "tests/test_conformance.py::TestAsyncioWithConcurrencyLimitConformance",
+)
+_EXPORT_TESTS = ("tests/test_mermaid.py", "tests/test_dot.py", "tests/test_display.py")
+_JSON_TESTS = ("tests/test_ir.py", "tests/test_strategies_cover.py", "tests/test_schema.py")
+
+
+@attrs.frozen
+class Mutant:
+    """Replace ``old`` by ``new`` in ``file`` (a path in the checkout); ``tests`` must fail."""
+
+    id: str
+    area: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    #: Why the mutant cannot be told apart from the original, if it cannot.
+    equivalent: str = ""
+    #: Seconds its tests may take before the mutant counts as killed by a hang.
+    timeout: float = 600.0
+
+
+def _m(
+    id: str, area: str, file: str, old: str, new: str, tests: tuple[str, ...], **rest: object
+) -> Mutant:
+    return Mutant(id, area, file, old, new, tests, **rest)  # type: ignore[arg-type]
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    # templates ---------------------------------------------------------------------------
+    _m(
+        "optional-none-renders-none",
+        "templates",
+        "irgraph/templates.py",
+        'out.append("" if value is None else str(value))',
+        "out.append(str(value))",
+        ("tests/test_templates.py", "tests/test_asyncio_backend.py"),
+    ),
+    _m(
+        "optional-read-counts-as-required",
+        "templates",
+        "irgraph/templates.py",
+        "        (optional if is_optional else reads)[key] = None",
+        "        reads[key] = None",
+        ("tests/test_templates.py", "tests/test_validate.py"),
+    ),
+    _m(
+        "required-none-renders",
+        "templates",
+        "irgraph/templates.py",
+        "        if value is None:\n            raise ValueError(none_message(key))",
+        "        if value is None and False:\n            raise ValueError(none_message(key))",
+        ("tests/test_templates.py", "tests/test_state_none.py"),
+    ),
+    _m(
+        "optional-keys-missing-from-values",
+        "templates",
+        "irgraph/templates.py",
+        "        if key in state:\n            values[key] = state[key]",
+        "        if key in state and False:\n            values[key] = state[key]",
+        ("tests/test_templates.py", *_RUN_TESTS),
+    ),
+    # graph -------------------------------------------------------------------------------
+    _m(
+        "duplicate-ids-start-at-1",
+        "graph",
+        "irgraph/graph.py",
+        'candidate = name if seen == 0 else f"{name}#{seen + 1}"',
+        'candidate = name if seen == 0 else f"{name}#{seen}"',
+        _GRAPH_TESTS,
+    ),
+    _m(
+        "data-edge-to-first-writer",
+        "graph",
+        "irgraph/graph.py",
+        "        env.local[key] = writer\n",
+        "        env.local.setdefault(key, writer)\n",
+        _GRAPH_TESTS,
+    ),
+    _m(
+        "parallel-reads-own-sibling",
+        "graph",
+        "irgraph/graph.py",
+        "if owner is not None and owner[1] != index:",
+        "if owner is not None and owner[1] == index:",
+        _GRAPH_TESTS,
+    ),
+    _m(
+        "parallel-write-race-unreported",
+        "graph",
+        "irgraph/graph.py",
+        "                if key in writer_branch:\n",
+        "                if key in writer_branch and False:\n",
+        _GRAPH_TESTS,
+    ),
+    _m(
+        "scope-exits-not-led-on",
+        "graph",
+        "irgraph/graph.py",
+        "            self.control(exits, after)",
+        "            self.control(exits[:1], after)",
+        (*_GRAPH_TESTS, *_RUN_TESTS),
+    ),
+    _m(
+        "edge-keys-unsorted",
+        "graph",
+        "irgraph/graph.py",
+        "            insort(keys, key)  # kept sorted as it grows",
+        "            keys.append(key)",
+        _GRAPH_TESTS,
+    ),
+    _m(
+        "lift-drops-cross-scope-edges",
+        "graph",
+        "irgraph/schema.py",
+        "            return a, parents_v[parent]",
+        "            return None",
+        (*_GRAPH_TESTS, *_RUN_TESTS, "tests/test_analysis.py"),
+    ),
+    # validate ----------------------------------------------------------------------------
+    _m(
+        "map-item-not-bound",
+        "validate",
+        "irgraph/validate.py",
+        '            if G.nodes[parent]["item"] == key:\n                return True',
+        '            if G.nodes[parent]["item"] == key:\n                pass',
+        ("tests/test_validate.py", "tests/test_graph_properties.py"),
+    ),
+    _m(
+        "declared-inputs-ignored",
+        "validate",
+        "irgraph/validate.py",
+        'return (use_declared and key in G.graph.get("inputs", ())) or key in inputs',
+        "return key in inputs",
+        ("tests/test_validate.py", "tests/test_graph.py"),
+    ),
+    _m(
+        "initial-none-accepted",
+        "validate",
+        "irgraph/validate.py",
+        "    empty = [key for key in needs if current[key] is None]",
+        "    empty: list[str] = []",
+        ("tests/test_validate.py", "tests/test_state_none.py"),
+    ),
+    _m(
+        "untrusted-function-not-refused",
+        "validate",
+        "irgraph/validate.py",
+        "    if refused:\n        raise PipelineError(refused)",
+        "    if refused and False:\n        raise PipelineError(refused)",
+        ("tests/test_untrusted.py", "tests/test_bad_inputs.py"),
+    ),
+    # serializer --------------------------------------------------------------------------
+    _m(
+        "json-drops-gate-timeout",
+        "serializer",
+        "irgraph/ir/json.py",
+        '        elif name in ("inputs", "id") and not value:\n            continue',
+        '        elif name in ("inputs", "id") and not value:\n            continue\n'
+        '        elif name == "timeout" and type(node).__name__ == "GateNode":\n'
+        "            continue",
+        _JSON_TESTS,
+    ),
+    _m(
+        "json-drops-map-item",
+        "serializer",
+        "irgraph/ir/json.py",
+        "        out[name] = value\n",
+        '        if name != "item":\n            out[name] = value\n',
+        _JSON_TESTS,
+    ),
+    _m(
+        "json-loses-allow-list",
+        "serializer",
+        "irgraph/ir/json.py",
+        "            value = FunctionRef(ref, allow=allowed)",
+        "            value = FunctionRef(ref)",
+        ("tests/test_untrusted.py", "tests/test_ir.py"),
+    ),
+    _m(
+        "graph-until-function-lost",
+        "serializer",
+        "irgraph/schema.py",
+        '        return FunctionRef(until, allow=allow) if until is not None else data["until"]',
+        '        return data["until"]',
+        _JSON_TESTS,
+    ),
+    _m(
+        "graph-pinned-id-lost",
+        "serializer",
+        "irgraph/schema.py",
+        '        return data.get("pinned")  # not "id", which node-link JSON uses for the node id',
+        "        return None",
+        _JSON_TESTS,
+    ),
+    # analysis ----------------------------------------------------------------------------
+    _m(
+        "loop-costs-one-iteration",
+        "analysis",
+        "irgraph/analysis.py",
+        'value = body * (data["max_iterations"] or 1) if data["kind"] == "loop" else body',
+        "value = body",
+        ("tests/test_analysis.py",),
+    ),
+    _m(
+        "makespan-ignores-concurrency",
+        "analysis",
+        "irgraph/analysis.py",
+        "    slots = concurrency or len(order) or 1",
+        "    slots = len(order) or 1",
+        ("tests/test_analysis.py",),
+    ),
+    _m(
+        "diff-ignores-settings",
+        "analysis",
+        "irgraph/diffs.py",
+        "            fields += [f for f in old if old[f] != new[f]]",
+        "            fields += []",
+        ("tests/test_analysis.py",),
+    ),
+    # builder -----------------------------------------------------------------------------
+    _m(
+        "sequence-does-not-flatten",
+        "builder",
+        "irgraph/builder.py",
+        "    if _flattens(right, cls):\n        for item in _items(right._config[key]):",
+        "    if False:\n        for item in _items(right._config[key]):",
+        ("tests/test_builder.py",),
+    ),
+    _m(
+        "loop-times-off-by-one",
+        "builder",
+        "irgraph/builder.py",
+        "._with(steps=chain, max_iterations=times)",
+        "._with(steps=chain, max_iterations=times + 1)",
+        ("tests/test_builder.py",),
+    ),
+    _m(
+        "nesting-limit-off-by-one",
+        "builder",
+        "irgraph/checks.py",
+        "    if depth > MAX_DEPTH:",
+        "    if depth > MAX_DEPTH + 1:",
+        ("tests/test_depth.py",),
+    ),
+    # checks ------------------------------------------------------------------------------
+    _m(
+        "seconds-accept-nan",
+        "checks",
+        "irgraph/checks.py",
+        "        lambda v: _is_number(v) and math.isfinite(v) and v > 0,",
+        "        lambda v: _is_number(v) and not v <= 0,",
+        ("tests/test_checks.py", "tests/test_bad_inputs.py"),
+    ),
+    _m(
+        "key-accepts-unicode",
+        "checks",
+        "irgraph/checks.py",
+        'KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\\Z")',
+        'KEY_PATTERN = re.compile(r"\\w+\\Z")',
+        ("tests/test_checks.py", "tests/test_bad_inputs.py"),
+    ),
+    _m(
+        "package-allows-its-neighbours",
+        "checks",
+        "irgraph/ir/functions.py",
+        'return any(".".join(parts[:i]) in self.allow for i in range(1, len(parts) + 1))',
+        "return any(a.startswith(parts[0]) for a in self.allow) or self.module in self.allow",
+        ("tests/test_untrusted.py",),
+    ),
+)
