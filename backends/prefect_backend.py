@@ -204,7 +204,8 @@ def resume_gate(flow_run_id: str, answer: str, *, timeout: float = 60.0) -> None
     reaches the same Prefect API).
 
     ``on_paused`` is called just before the flow pauses, so the run may not be paused yet:
-    this waits up to ``timeout`` seconds until it is, then resumes it. Raises
+    this waits up to ``timeout`` seconds until it is, then resumes it. Gates that wait at once
+    pause in turn, so the gate resumed is the one ``on_paused`` told of last. Raises
     :class:`IrgraphError` if the run has finished or does not pause in time.
     """
     _import_prefect()

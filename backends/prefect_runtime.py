@@ -317,7 +317,8 @@ async def wait_for_answer(
     key: str, *, timeout: int, answering: Awaitable[None] | None = None
 ) -> str:
     """Pause the current flow run under ``key`` until it is resumed with an answer (a
-    string) and return the answer; ``FlowPauseTimeout`` after ``timeout`` seconds.
+    string) and return the answer; ``FlowPauseTimeout`` after ``timeout`` seconds. Call it
+    inside :func:`pause_turn`, so no other gate of the run pauses meanwhile.
 
     ``answering``, if given, runs meanwhile and is what resumes the run (it ends with
     :func:`resume_when_paused`): if it fails, the pause ends with its error at once instead
