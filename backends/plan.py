@@ -23,7 +23,7 @@ __all__ = ["SCHEDULES", "ScopePlan", "Step", "plan_scopes"]
 class Step:
     """One node of a scope, with what running it needs precomputed."""
 
-    __slots__ = ("body", "fn", "id", "kind", "op", "timeout")
+    __slots__ = ("blocking", "body", "fn", "id", "kind", "op", "timeout")
 
     def __init__(self, nid: str, kind: str, op: Node) -> None:
         self.id = nid
@@ -32,6 +32,7 @@ class Step:
         self.timeout: float | None = getattr(op, "timeout", None)
         self.body: ScopePlan | None = None
         self.fn: Callable[..., Any] | None = None
+        self.blocking = False  # fn is synchronous: it runs on a worker thread
 
 
 class ScopePlan:

@@ -16,6 +16,9 @@ State is one dict shared by the run. A node sees a read-only view of just the ke
 A backend reuses :class:`Scheduler` and overrides the points where the world is touched:
 :meth:`Scheduler.call` (ask the model) and :meth:`Scheduler.gate` (ask a human).
 
+User code that may block — a synchronous transform, ``until`` predicate or ``on_gate``
+handler — runs on a worker thread (:mod:`irgraph.backends.blocking`), so a timeout holds and
+parallel branches go on; ``on_event`` handlers run on the loop, in order, and must be quick.
 How a failure anywhere becomes the run's RunError is :mod:`irgraph.backends.failures`.
 """
 
@@ -38,6 +41,7 @@ from irgraph.ir import FunctionRef, resolve_function, transform_arguments
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.templates import render, template_values
 
+from .blocking import call_blocking
 from .failures import first_error, node_failure, run_cancelled
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 
@@ -149,6 +153,7 @@ class Scheduler:
         self.trace = TraceLog()
         self.outputs: dict[str, Any] = {}
         self.completed: list[str] = []
+        self.gate_blocking = on_gate is not None and not inspect.iscoroutinefunction(on_gate)
         #: The RunErrors this run raised, told apart from those user code raises.
         self.failures: set[RunError] = set()
 
@@ -246,12 +251,20 @@ class Scheduler:
         assert step.body is not None
         until = op.until
         predicate = resolve_function(until) if isinstance(until, FunctionRef) else None
+        blocking = not inspect.iscoroutinefunction(predicate)
         for iteration in range(op.max_iterations):
             await self.scope(step.body, state, (*path, (step.id, iteration)))
             if isinstance(until, str) and state.get(until):
                 break
-            if predicate is not None and predicate(MappingProxyType(state)):
-                break
+            if predicate is not None:
+                if blocking:  # on a thread, so it gets a copy other branches cannot change
+                    holds = await call_blocking(predicate, MappingProxyType(dict(state)))
+                else:
+                    holds = predicate(MappingProxyType(state))
+                if inspect.isawaitable(holds):
+                    holds = await holds
+                if holds:
+                    break
 
     async def map_over(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:
         op = step.op
@@ -372,10 +385,16 @@ class Scheduler:
 
     async def transform(self, step: Step, state: MutableMapping[str, Any]) -> Any:
         op = step.op
-        if step.fn is None:
-            step.fn = resolve_function(op.fn)
-        args, kwargs = transform_arguments(step.fn, op.reads, state)
-        value = step.fn(*args, **kwargs)
+        fn = step.fn
+        if fn is None:
+            fn = resolve_function(op.fn)
+            step.blocking = not inspect.iscoroutinefunction(fn)
+            step.fn = fn  # last: a concurrent run that sees fn sees blocking too
+        args, kwargs = transform_arguments(fn, op.reads, state)
+        if step.blocking:
+            value = await call_blocking(fn, *args, **kwargs)
+        else:
+            value = fn(*args, **kwargs)
         if inspect.isawaitable(value):
             value = await value
         if op.writes:
@@ -395,7 +414,10 @@ class Scheduler:
         request = GateRequest(
             step.id, op.name, render(op.template, values), MappingProxyType(values)
         )
-        answer = self.on_gate(request)
+        if self.gate_blocking:
+            answer = await call_blocking(self.on_gate, request)
+        else:
+            answer = self.on_gate(request)
         if inspect.isawaitable(answer):
             answer = await answer
         if op.writes:
