@@ -104,26 +104,46 @@ def run(
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to completion from sync code, even when an event loop is already running
-    in this thread (Jupyter): then it runs on a fresh loop in a helper thread."""
+    in this thread (Jupyter): then it runs on a fresh loop in a helper thread.
+
+    Interrupting the wait there (Ctrl-C: a KeyboardInterrupt in this thread) cancels ``coro``
+    on the helper loop and waits until it has stopped before the KeyboardInterrupt goes on, so
+    no model call outlives the interrupt."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        running = False
-    else:
-        running = True
-    if not running:
         return asyncio.run(coro)
+    loop = asyncio.new_event_loop()
     box: dict[str, Any] = {}
+    # Waited on instead of thread.join(): a join cut short by KeyboardInterrupt marks the
+    # still-running thread as stopped (CPython 3.11's Thread._wait_for_tstate_lock), and a
+    # second join then returns at once.
+    finished = threading.Event()
 
     def target() -> None:
         try:
-            box["value"] = asyncio.run(coro)
+            with asyncio.Runner(loop_factory=lambda: loop) as runner:
+                box["value"] = runner.run(coro)
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
+        finally:
+            finished.set()
 
-    thread = threading.Thread(target=target, name="irgraph-run")
-    thread.start()
-    thread.join()
+    def cancel() -> None:  # on the helper loop, which runs coro's task and its children
+        for task in asyncio.all_tasks(loop):
+            if task.get_coro() is coro:
+                task.cancel()
+
+    threading.Thread(target=target, name="irgraph-run", daemon=True).start()
+    try:
+        finished.wait()
+    except KeyboardInterrupt:
+        try:
+            loop.call_soon_threadsafe(cancel)  # runs once the loop runs coro's task
+        except RuntimeError:  # the loop has closed: the run is over already
+            pass
+        finished.wait()
+        raise
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]

@@ -64,9 +64,21 @@ def test_heap_grows_linearly_because_nodes_see_only_the_keys_they_read():
     assert large / small < 7, (small, large)
 
 
+# `irgraph ...` as a terminal starts it. A child inherits an ignored SIGINT (a test runner in
+# the background, nohup, some CI runners ignore it), and Python then never raises
+# KeyboardInterrupt: the Ctrl-C test passed in a terminal and failed there. So the child puts
+# Python's own handler back before the command runs.
+IRGRAPH_AS_FROM_A_TERMINAL = (
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('irgraph.cli', run_name='__main__', alter_sys=True)",
+)
+
+
 def test_keyboard_interrupt_mid_run_reports_what_completed():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "irgraph.cli", "demo", "--latency", "2"],
+        [*IRGRAPH_AS_FROM_A_TERMINAL, "demo", "--latency", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

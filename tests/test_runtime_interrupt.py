@@ -1,0 +1,95 @@
+"""Ctrl-C stops a run for real (issue 15, round two): ``run()`` called while an event loop
+runs (Jupyter) runs the pipeline in a helper thread, and interrupting the wait cancels the run
+there before the KeyboardInterrupt goes on, so no model call outlives it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A notebook in miniature: a loop that runs a cell, the cell calls run(), and a Ctrl-C (a real
+# SIGINT to the main thread) comes while run() waits for its helper thread. The kernel's loop
+# is started with run_until_complete, which leaves SIGINT to Python's default handler, as
+# ipykernel does; the script installs that handler itself in case the test runner ignores
+# SIGINT (a child inherits an ignored SIGINT, and Python then never raises KeyboardInterrupt).
+NOTEBOOK = """
+import asyncio, json, signal, sys, threading, time
+from irgraph import Agent, Pipeline, run
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+main = threading.main_thread()
+calls, cancelled = [], []
+
+
+def main_thread_waits():  # in threading: run() waiting for its helper thread
+    return sys._current_frames()[main.ident].f_code.co_filename == threading.__file__
+
+
+class Slow:
+    async def complete(self, request):
+        calls.append(request.agent)
+        if len(calls) == 2:
+            while not main_thread_waits():
+                await asyncio.sleep(0.001)
+            signal.pthread_kill(main.ident, signal.SIGINT)
+        try:
+            await asyncio.sleep(0.2)
+        except asyncio.CancelledError:
+            cancelled.append(request.agent)
+            raise
+        return "x"
+
+
+pipeline = Pipeline("chain")
+for i in range(20):
+    pipeline = pipeline.step(Agent(f"a{i}").instruct("go"))
+
+
+async def cell():
+    return run(pipeline, provider=Slow())
+
+
+kernel = asyncio.new_event_loop()
+try:
+    kernel.run_until_complete(cell())
+    print(json.dumps({"finished": True}))
+except KeyboardInterrupt:
+    handled, stopped = len(calls), list(cancelled)
+    time.sleep(0.5)  # time for calls the interrupt failed to stop
+    print(json.dumps({"calls": handled, "after": len(calls) - handled, "cancelled": stopped}))
+"""
+
+
+def test_ctrl_c_while_run_waits_in_a_notebook_stops_the_model_calls() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    # The call in flight had been cancelled when the KeyboardInterrupt reached the cell...
+    assert report["calls"] == 2
+    assert report["cancelled"] == ["a1"]
+    assert report["after"] == 0  # ...and no model call came after it
+
+
+def test_run_inside_a_running_loop_still_returns_its_result_and_raises_its_errors() -> None:
+    code = (
+        "import asyncio\n"
+        "from irgraph import Agent, RunError, run\n"
+        "from irgraph.testing import FakeProvider\n"
+        "async def cell():\n"
+        "    print(run(Agent('a').instruct('x').writes('o'), provider=FakeProvider()).state)\n"
+        "    try:\n"
+        "        run(Agent('b').instruct('x'), provider=FakeProvider(fail={'b': 1}))\n"
+        "    except RunError as error:\n"
+        "        print('failed at', error.node)\n"
+        "asyncio.new_event_loop().run_until_complete(cell())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout == "{'o': '<a: x>'}\nfailed at b\n", done.stderr
