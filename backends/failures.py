@@ -36,8 +36,9 @@ ADVICE = (
 def node_failure(node: str, error: BaseException, source: str | None = None) -> RunError:
     """The RunError for ``error`` at ``node`` (chain ``error`` as its cause when raising it).
 
-    ``source`` says who raised it ("the model provider"), where the exception's type alone
-    would mislead: a RunError of another run, or a CancelledError.
+    ``source`` says who raised it ("the model provider") where the message would mislead
+    without it: a RunError of another run, a CancelledError, or a handler's error at a node
+    whose own work went fine.
 
     >>> str(node_failure("w", ConnectionError("quota")))[:39]
     "Node 'w' failed: ConnectionError: quota"
@@ -54,8 +55,8 @@ def node_failure(node: str, error: BaseException, source: str | None = None) -> 
 
 
 def run_cancelled() -> bool:
-    """Whether the current task is being cancelled: a CancelledError is cancellation, not a
-    failure of the node that raised it."""
+    """Whether the current task is being cancelled; if so, a CancelledError is that
+    cancellation, not a failure of the node it came through."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
 
