@@ -17,17 +17,17 @@ from typing import Any
 import attrs
 import networkx as nx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from irgraph import Agent, Loop, MapOver, to_graph
+from irgraph import Agent, FanOut, Gate, Loop, MapOver, Transform, to_graph
 from irgraph.backends.dot import to_dot
 from irgraph.backends.labels import node_ids
 from irgraph.backends.mermaid import mermaid_ids, to_mermaid
 from irgraph.backends.mermaid_diff import diff_to_mermaid
 from irgraph.diffs import diff
 from irgraph.ir import AgentNode, SequenceNode
-from irgraph.testing.strategies import pipelines_with_inputs
+from irgraph.testing.strategies import make_list, pipelines_with_inputs
 from tests.support.diagram_parsers import (
     DiagramSyntaxError,
     MermaidDiagram,
@@ -81,6 +81,24 @@ def _renamed(draw: st.DrawFn, node: Any) -> Any:
     return attrs.evolve(node, **changes)
 
 
+def showcase() -> nx.DiGraph:
+    """Every kind of arrow at once, for explicit examples: a parallel root, nested scopes, a
+    key read across a nested scope, data-only arrows, an arrow carrying two keys, hostile
+    names."""
+    inner = Loop('in "#1"').step(Agent("w<b>").instruct("Go.").writes("x")).max_iterations(2)
+    outer = Loop("outer %%").step(inner >> Agent("r [1]").instruct("Use {x}.")).max_iterations(2)
+    two = Loop("two & more").step(Agent("a\nb").writes("k1")).step(Agent("`c`").writes("k2"))
+    left = outer >> two.max_iterations(1).until("k2") >> Agent("both").instruct("{k1} {k2}")
+    each = MapOver("each_").over("xs", item="it").step(Gate("ok?", "{it}").writes("y"))
+    right = (
+        Transform("make", make_list).writes("xs")
+        >> each.writes("ys")
+        >> Agent("#35;").instruct("Go.")
+        >> Agent("late &lt; \\N").instruct("{xs} {ys}")
+    )
+    return to_graph(FanOut('both "sides"').branch(left).branch(right))
+
+
 @st.composite
 def drawn_graphs(draw: st.DrawFn, **options: Any) -> nx.DiGraph:
     """Graphs of valid generated pipelines (every kind) whose names are hostile text."""
@@ -131,6 +149,7 @@ def assert_mermaid_is_the_graph(G: nx.DiGraph, d: MermaidDiagram, *, data_edges:
 
 
 @given(drawn_graphs(), st.sampled_from(DIRECTIONS))
+@example(showcase(), "LR")
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_mermaid_reads_back_as_the_graph_it_was_drawn_from(G, direction):
     text = to_mermaid(G, direction=direction)
@@ -182,6 +201,8 @@ def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> 
 
 
 @given(drawn_graphs(max_depth=2), st.sampled_from(DIRECTIONS), st.booleans())
+@example(showcase(), "RL", True)
+@example(showcase(), "BT", False)
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_dot_reads_back_as_the_graph_it_was_drawn_from(G, direction, data_edges):
     assert_dot_is_the_graph(G, direction, data_edges)
@@ -218,6 +239,7 @@ def graph_pairs(draw: st.DrawFn) -> tuple[nx.DiGraph, nx.DiGraph]:
 
 
 @given(graph_pairs(), st.sampled_from(DIRECTIONS))
+@example((to_graph(Agent("gone <b>\n").instruct("Go.") >> Agent("a")), showcase()), "TB")
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_diff_pictures_mark_exactly_the_diffs_nodes(pair, direction):
     old, new = pair

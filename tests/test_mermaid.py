@@ -1,5 +1,6 @@
 """to_mermaid: the seeds' style, golden files, escaping, data edges, determinism, and the
-output rendered by the real mermaid (headless Chromium, offline)."""
+output (diff pictures too) rendered by the real mermaid (headless Chromium, offline). The
+structural properties of every exporter are in test_exporter_properties.py."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 from irgraph import Agent, Gate, Loop, MapOver, Transform, to_graph
 from irgraph.backends.labels import label_text
 from irgraph.backends.mermaid import mermaid_ids, mermaid_text, to_mermaid
+from irgraph.backends.mermaid_diff import diff_to_mermaid
+from irgraph.diffs import diff
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check import harness
@@ -27,6 +30,7 @@ from tests.mermaid_check.samples import (
     seed_pipelines,
 )
 from tests.support.diagram_parsers import expected_edges
+from tests.test_exporter_properties import drawn_graphs, graph_pairs
 
 GOLDEN = Path(__file__).parent / "golden"
 SEED_PAGES = Path(__file__).parent / "seed_pages"  # the two seed pages that draw diagrams
@@ -283,20 +287,29 @@ def test_mermaid_renders_the_seeds_hostile_names_and_a_hypothesis_sample(mermaid
     samples += _hypothesis_sample(pipelines(with_gates=True), 40)
     samples += _hypothesis_sample(labelled_pipelines(), 40)
     graphs = [to_graph(p) for p in samples]
+    graphs += _hypothesis_sample(drawn_graphs(), 30)  # names built from hostile pieces
     texts = [to_mermaid(G) for G in graphs]
     texts += [to_mermaid(graphs[0], direction="LR", data_edges=False)]
-    report = mermaid_render(texts)
+    # diff pictures: removed nodes are written by diff_to_mermaid itself
+    changes = [diff(to_graph(hostile_pipeline()), to_graph(Agent("kept").instruct("Go.")))]
+    changes += [diff(old, new) for old, new in _hypothesis_sample(graph_pairs(), 20)]
+    diffs = [diff_to_mermaid(change) for change in changes]
+    report = mermaid_render(texts + diffs)
     assert report["fatal"] is None, report["fatal"]
-    assert len(report["results"]) == len(texts)
+    assert len(report["results"]) == len(texts) + len(diffs)
     failures = [
         (text, result["error"])
-        for text, result in zip(texts, report["results"], strict=True)
+        for text, result in zip(texts + diffs, report["results"], strict=True)
         if not result["ok"]
     ]
     assert not failures, failures[:3]
     for G, text, result in zip(graphs, texts, report["results"], strict=False):
         drawn = {_shown(label) for label in result["labels"]}
         for node in G.nodes:
+            assert any(_shown(node) in label for label in drawn), (node, text)
+    for change, text, result in zip(changes, diffs, report["results"][len(texts) :], strict=True):
+        drawn = {_shown(label) for label in result["labels"]}
+        for node in [*change.new.nodes, *(f"{n} (removed)" for n in change.removed)]:
             assert any(_shown(node) in label for label in drawn), (node, text)
 
 
