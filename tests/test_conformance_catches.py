@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.scheduler import Scheduler
@@ -64,6 +64,50 @@ class CallsTwice(Scheduler):
         return await super().call(request, path)
 
 
+class LoopsRunOnce(Scheduler):
+    """Runs a loop's body once, whatever its max_iterations."""
+
+    async def loop(self, step, state, path):
+        await self.scope(step.body, state, (*path, (step.id, 0)))
+
+
+class GathersInFinishOrder(Scheduler):
+    """Collects a map-over's results in the order its items finish, not the input order."""
+
+    async def map_over(self, step, state, path):
+        from collections import ChainMap
+
+        from irgraph.backends.scheduler import collected, map_items
+
+        op = step.op
+        results = []
+
+        async def one(index, item):
+            local = {op.item: item}
+            await self.scope(step.body, ChainMap(local, state), (*path, (step.id, index)))
+            results.append(collected(local, op.collect, step.id, index))
+
+        await asyncio.gather(
+            *(one(i, item) for i, item in enumerate(map_items(state, op.over, step.id)))
+        )
+        if op.writes:
+            state[op.writes] = results
+        return results
+
+
+class RunTimeoutWins(Scheduler):
+    """Lets the run's timeout override a node's own."""
+
+    async def execute(self, step, state, path):
+        own = step.timeout
+        if self.timeout is not None:
+            step.timeout = None
+        try:
+            await super().execute(step, state, path)
+        finally:
+            step.timeout = own
+
+
 def backend_with(scheduler: type[Scheduler]):
     class Broken(AsyncioBackend):
         scheduler_class = scheduler
@@ -81,6 +125,7 @@ def runs_a_property_until_it_fails(make) -> None:
         deadline=None,
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
+        phases=(Phase.explicit, Phase.generate),  # finding is the point; shrinking takes long
     )
     @given(pipelines_with_inputs(with_gates=True))
     def check(case):
@@ -95,6 +140,44 @@ def runs_a_property_until_it_fails(make) -> None:
 def test_the_reference_property_catches_a_broken_scheduler(broken):
     with pytest.raises(AssertionError, match="Pipeline:"):
         runs_a_property_until_it_fails(backend_with(broken))
+
+
+def test_the_reference_property_catches_loops_that_run_once():
+    with pytest.raises(AssertionError, match="Pipeline:"):
+        runs_a_property_until_it_fails(backend_with(LoopsRunOnce))
+
+
+def runs_fuzzed_schedules_until_one_fails(make) -> None:
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        phases=(Phase.explicit, Phase.generate),  # finding is the point; shrinking takes long
+    )
+    @given(pipelines_with_inputs(with_gates=True), conformance.fuzzes())
+    def check(case, fuzz):
+        conformance.check_fuzzed_schedule(make, *case, fuzz)
+
+    check()
+
+
+def test_fuzzed_schedules_catch_results_gathered_in_finish_order():
+    with pytest.raises(AssertionError, match="final state differs"):
+        runs_fuzzed_schedules_until_one_fails(backend_with(GathersInFinishOrder))
+
+
+def test_fuzzed_schedules_pass_for_the_correct_scheduler():
+    runs_fuzzed_schedules_until_one_fails(backend_with(Scheduler))
+
+
+def test_the_timeout_property_catches_a_run_timeout_that_overrides_a_node_timeout():
+    from irgraph import Agent
+
+    pipeline = Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("{x}").writes("y")
+    conformance.check_timeouts(backend_with(Scheduler), pipeline, {}, "b")
+    with pytest.raises(AssertionError, match="did not fail|failed it"):
+        conformance.check_timeouts(backend_with(RunTimeoutWins), pipeline, {}, "b")
 
 
 def test_the_reference_property_catches_a_skipped_node():

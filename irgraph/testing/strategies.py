@@ -274,7 +274,7 @@ def _loop(d: _Draft, scope: _Scope) -> _Part:
         # A loop-carried read: the first step sees what the last iteration wrote, if anything.
         carried = Agent(d.name()).instruct(f"Improve on {{{d.draw(st.sampled_from(writes))}?}}.")
         parts.insert(0, _Part(carried))
-    times = d.draw(st.integers(1, 3))
+    times = d.draw(st.sampled_from((2, 3, 1)))  # shrinks to 2: a bug of repeats shows
     if d.chance(2):
         loop = Loop(d.name(("refine", "repeat")))
         for part in parts:
@@ -335,7 +335,7 @@ def _node(d: _Draft, scope: _Scope) -> _Part:
     # Every IR field is drawn somewhere: a leaf's timeout (generous: runs never hit it), and
     # a pinned id on any node (unique, so the graph stays valid).
     if kind in _LEAVES and d.chance(6):
-        builder = builder.timeout(d.draw(st.sampled_from((30.0, 90.5))))  # type: ignore[attr-defined]
+        builder = builder.timeout(d.draw(st.sampled_from((30.0, 90.5))))
     if d.chance(12) and isinstance(builder, Builder):
         d.pins += 1
         builder = builder._with(id=f"pinned_{d.pins}")
@@ -442,7 +442,11 @@ def pipelines_with_inputs(draw: st.DrawFn, /, **options: Any) -> tuple[Builder, 
     pipeline = draw(pipelines(inputs=frozenset(plain), list_inputs=frozenset(lists), **options))
     words = st.text(alphabet="abcdefgh ", max_size=8)
     values: dict[str, Any] = {k: f"the {k}" for k in plain}
-    values.update({k: draw(st.lists(words, max_size=3)) for k in lists})
+    # Two items first (what shrinking goes to), so a bug of order or of items shows.
+    sizes = st.sampled_from((2, 3, 0, 1))
+    values.update(
+        {k: draw(sizes.flatmap(lambda n: st.lists(words, min_size=n, max_size=n))) for k in lists}
+    )
     return pipeline, values
 
 

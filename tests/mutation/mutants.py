@@ -148,6 +148,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "            insort(keys, key)  # kept sorted as it grows",
         "            keys.append(key)",
         _GRAPH_TESTS,
+        equivalent="every step writes one key, so a data edge joins one writer to one reader "
+        "and carries one key: a list of one is sorted either way",
     ),
     _m(
         "lift-drops-cross-scope-edges",

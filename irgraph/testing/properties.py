@@ -1,0 +1,437 @@
+"""The properties of the conformance suite, each a plain function that raises
+``AssertionError`` with the failing pipeline printed as builder code (see
+:mod:`irgraph.testing.conformance`, which runs them for a backend)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from irgraph.builder import Agent, Builder, FanOut
+from irgraph.errors import RunError
+from irgraph.events import RunResult
+from irgraph.graph import to_graph
+from irgraph.run import arun, run_coroutine
+from irgraph.schema import lifted_edges
+from irgraph.testing.fake import FakeProvider
+from irgraph.testing.reference import interpret
+
+__all__ = [
+    "MakeBackend",
+    "gate_answer",
+    "check_matches_reference",
+    "check_trace_respects_edges",
+    "check_parallel_overlap",
+    "check_failure_is_reported",
+    "check_cancellation_leaves_no_task",
+    "check_plan_mentions_every_node",
+    "check_fuzzed_schedule",
+    "check_timeouts",
+    "Fuzz",
+    "fuzzes",
+    "JitteredProvider",
+]
+
+MakeBackend = Callable[[Any], Any]
+
+
+def gate_answer(request: Any) -> str:
+    """The deterministic gate handler the suite uses: approve, quoting the message."""
+    return f"approved: {request.message}"
+
+
+def _code(pipeline: Builder) -> str:
+    from irgraph.testing.strategies import to_code
+
+    return to_code(pipeline)
+
+
+def _fail(pipeline: Builder, message: str) -> AssertionError:
+    return AssertionError(f"{message}\nPipeline:\n{_code(pipeline)}")
+
+
+def _run(
+    make_backend: MakeBackend,
+    pipeline: Builder,
+    provider: Any,
+    state: Mapping[str, Any],
+    **options: Any,
+) -> RunResult:
+    async def go() -> RunResult:
+        return await arun(
+            pipeline,
+            backend=make_backend(provider),
+            state=dict(state),
+            on_gate=gate_answer,
+            **options,
+        )
+
+    return run_coroutine(go())
+
+
+def check_matches_reference(
+    make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any]
+) -> RunResult:
+    """Final state and the multiset of (agent, prompt) calls equal the reference's."""
+    fake = FakeProvider()
+    result = _run(make_backend, pipeline, fake, state)
+    expected = run_coroutine(
+        interpret(pipeline.to_ir(), FakeProvider(), dict(state), on_gate=gate_answer)
+    )
+    if result.state != expected.state:
+        diff = {
+            k: (result.state.get(k), expected.state.get(k))
+            for k in set(result.state) | set(expected.state)
+            if result.state.get(k) != expected.state.get(k)
+        }
+        raise _fail(pipeline, f"Final state differs from the reference: {diff!r}")
+    got = Counter((call.agent, call.prompt) for call in fake.calls)
+    want = Counter(expected.calls)
+    if got != want:
+        raise _fail(
+            pipeline,
+            f"Model calls differ from the reference: extra {got - want!r}, missing {want - got!r}",
+        )
+    return result
+
+
+def check_trace_respects_edges(
+    pipeline: Builder, result: RunResult, *, control: bool = True
+) -> None:
+    """For every edge u -> v, each execution of v starts after u's execution in the same
+    scope instance has ended. With ``control=False`` (a dataflow schedule, which lets a step
+    start as soon as what it reads is written) only the edges that carry keys count."""
+    G = to_graph(pipeline, inputs=result.state.keys())
+    spans: dict[tuple[str, tuple[Any, ...]], list[float]] = {}
+    for event in result.trace:
+        key = (event.node, event.path)
+        if event.event == "start":
+            spans[key] = [event.time, float("inf")]
+        elif event.event == "end" and key in spans:
+            spans[key][1] = event.time
+    executed = {node for node, _ in spans}
+    missing = [
+        n
+        for n in G
+        if G.nodes[n]["kind"] in ("agent", "transform", "gate")
+        and n not in executed
+        and G.nodes[n]["parent"] is None
+    ]
+    if missing:
+        raise _fail(pipeline, f"The trace has no execution of {missing!r}.")
+    for u, v, _, keys in lifted_edges(G):  # each edge as its scope sees it
+        if not control and not keys:
+            continue
+        for (node, path), (start, _) in spans.items():
+            if node != v:
+                continue
+            before = spans.get((u, path))
+            if before is None:
+                raise _fail(pipeline, f"'{v}' ran at {path!r} but '{u}' did not run before it.")
+            if before[1] > start:
+                raise _fail(pipeline, f"'{v}' started before '{u}' ended (edge {u} -> {v}).")
+
+
+def check_parallel_overlap(make_backend: MakeBackend, width: int = 3, latency: float = 0.2) -> None:
+    """Branches of a FanOut are in flight at the same time."""
+    fan = FanOut("overlap")
+    for i in range(width):
+        fan = fan.branch(Agent(f"branch_{i}").instruct("Work.").writes(f"out_{i}"))
+    fake = FakeProvider(latency=latency)
+    result = _run(make_backend, fan, fake, {})
+    starts = [e.time for e in result.trace if e.event == "start" and e.node.startswith("branch")]
+    ends = [e.time for e in result.trace if e.event == "end" and e.node.startswith("branch")]
+    if fake.max_in_flight < width or not starts or max(starts) >= min(ends):
+        raise _fail(
+            fan,
+            f"Parallel branches did not overlap ({fake.max_in_flight} of {width} "
+            "calls were in flight at once).",
+        )
+
+
+def check_failure_is_reported(
+    make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any], agent: str
+) -> None:
+    """The first call of ``agent`` fails: RunError names it, state holds completed work only."""
+    G = to_graph(pipeline, inputs=state.keys())
+    try:
+        _run(make_backend, pipeline, FakeProvider(fail={agent: 1}), state)
+    except RunError as error:
+        node = error.node
+        if node not in G or G.nodes[node]["label"] != agent:
+            raise _fail(pipeline, f"RunError names {node!r}, not agent {agent!r}.") from error
+        if error.__cause__ is None:
+            raise _fail(pipeline, "RunError does not chain the provider's error.") from error
+        written = set(state)
+        for done in error.completed:
+            if done not in G:
+                raise _fail(pipeline, f"completed lists unknown node {done!r}.") from error
+            written.update(G.nodes[done].get("writes", ()))
+        extra = set(error.state) - written
+        if extra:
+            raise _fail(
+                pipeline, f"RunError.state holds {sorted(extra)!r}, which no completed node wrote."
+            ) from error
+        return
+    raise _fail(pipeline, f"The injected failure of agent {agent!r} raised no RunError.")
+
+
+def check_cancellation_leaves_no_task(make_backend: MakeBackend) -> None:
+    """Cancelling a run mid-way cancels and awaits everything it started."""
+    pipeline = Agent("first").instruct("Go.").writes("x") >> (
+        Agent("slow_a").instruct("{x}") | Agent("slow_b").instruct("{x}")
+    )
+
+    async def go() -> None:
+        before = asyncio.all_tasks()
+        backend = make_backend(FakeProvider(latency={"slow_a": 30.0, "slow_b": 30.0}))
+        task = asyncio.ensure_future(arun(pipeline, backend=backend))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        await asyncio.sleep(0)
+        left = asyncio.all_tasks() - before
+        if left:
+            raise _fail(pipeline, f"{len(left)} task(s) still running after cancellation.")
+
+    run_coroutine(asyncio.wait_for(go(), 20))
+
+
+class Fuzz:
+    """One drawn schedule: the delays model calls and gates take, a concurrency bound, and
+    whether gates are answered by an async handler."""
+
+    def __init__(
+        self,
+        delays: tuple[float, ...] = (0.0,),
+        salt: int = 0,
+        max_concurrency: int | None = None,
+        async_gates: bool = False,
+    ) -> None:
+        self.delays = delays or (0.0,)
+        self.salt = salt
+        self.max_concurrency = max_concurrency
+        self.async_gates = async_gates
+
+    def delay(self, who: str, index: int) -> float:
+        """The delay of call ``index`` of ``who``: fixed by the draw, different per call."""
+        digest = hashlib.blake2b(f"{self.salt}:{who}:{index}".encode(), digest_size=8).digest()
+        return self.delays[int.from_bytes(digest, "big") % len(self.delays)]
+
+    def __repr__(self) -> str:
+        return (
+            f"Fuzz(delays={self.delays!r}, salt={self.salt}, "
+            f"max_concurrency={self.max_concurrency}, async_gates={self.async_gates})"
+        )
+
+
+def fuzzes(delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012)) -> Any:
+    """A hypothesis strategy of :class:`Fuzz`: at least two different delays (so some calls
+    overtake others), a salt that spreads them over the calls, a concurrency bound or none,
+    and sync or async gate handlers."""
+    from hypothesis import strategies as st
+
+    return st.builds(
+        Fuzz,
+        delays=st.lists(st.sampled_from(delays), min_size=2, max_size=4, unique=True).map(tuple),
+        salt=st.integers(0, 2**16),
+        max_concurrency=st.none() | st.integers(1, 3),
+        async_gates=st.booleans(),
+    )
+
+
+class JitteredProvider(FakeProvider):
+    """The fake model, answering each call after the delay a :class:`Fuzz` gives it (by agent
+    and call number), so completion order differs from start order."""
+
+    def __init__(self, fuzz: Fuzz, **options: Any) -> None:
+        super().__init__(**options)
+        self.fuzz = fuzz
+
+    def _delay(self, agent: str) -> float:
+        return self.fuzz.delay(agent, self._per_agent.get(agent, 1) - 1)
+
+
+def _gate_handler(fuzz: Fuzz) -> Callable[[Any], Any]:
+    """The suite's gate answer, given synchronously or after a drawn delay by a coroutine."""
+    if not fuzz.async_gates:
+        return gate_answer
+    asked: Counter[str] = Counter()
+
+    async def answer(request: Any) -> str:
+        asked[request.node] += 1
+        await asyncio.sleep(fuzz.delay("gate:" + request.node, asked[request.node]))
+        return gate_answer(request)
+
+    return answer
+
+
+def check_fuzzed_schedule(
+    make_backend: MakeBackend,
+    pipeline: Builder,
+    state: Mapping[str, Any],
+    fuzz: Fuzz,
+    *,
+    control: bool = True,
+) -> RunResult:
+    """Under the drawn schedule the run still equals the reference (final state, calls, map
+    results in input order), respects every edge, and keeps within ``max_concurrency``."""
+    provider = JitteredProvider(fuzz)
+    options: dict[str, Any] = {"on_gate": _gate_handler(fuzz)}
+    if fuzz.max_concurrency is not None:
+        options["max_concurrency"] = fuzz.max_concurrency
+
+    async def go() -> RunResult:
+        return await arun(pipeline, backend=make_backend(provider), state=dict(state), **options)
+
+    result = run_coroutine(go())
+    expected = run_coroutine(
+        interpret(pipeline.to_ir(), FakeProvider(), dict(state), on_gate=gate_answer)
+    )
+    if result.state != expected.state:
+        diff = {
+            k: (result.state.get(k), expected.state.get(k))
+            for k in set(result.state) | set(expected.state)
+            if result.state.get(k) != expected.state.get(k)
+        }
+        raise _fail(
+            pipeline, f"Under {fuzz!r} the final state differs from the reference: {diff!r}"
+        )
+    got = Counter((call.agent, call.prompt) for call in provider.calls)
+    if got != Counter(expected.calls):
+        raise _fail(pipeline, f"Under {fuzz!r} the model calls differ from the reference.")
+    bound = fuzz.max_concurrency
+    if bound is not None and provider.max_in_flight > bound:
+        raise _fail(
+            pipeline,
+            f"{provider.max_in_flight} model calls were in flight at once under "
+            f"max_concurrency={bound}.",
+        )
+    check_trace_respects_edges(pipeline, result, control=control)
+    return result
+
+
+def _with_timeout(node: Any, agent: str, seconds: float | None) -> Any:
+    """``node``'s IR tree with the timeout of every agent named ``agent`` set to ``seconds``."""
+    import attrs
+
+    from irgraph.ir import AgentNode
+
+    if isinstance(node, AgentNode):
+        return attrs.evolve(node, timeout=seconds) if node.name == agent else node
+    children = getattr(node, "children", None)
+    if children is None:
+        return node
+    return attrs.evolve(node, children=tuple(_with_timeout(c, agent, seconds) for c in children))
+
+
+def check_timeouts(
+    make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any], agent: str
+) -> None:
+    """``agent`` answers slowly. With its own short timeout the run fails naming it (a
+    ``RunError`` caused by a ``TimeoutError``, holding only completed work), whatever the run's
+    timeout; with its own long timeout a short run timeout does not fail it: the node's own
+    timeout wins over the run's."""
+    slow = 0.4
+    ir = pipeline.to_ir()
+    G = to_graph(pipeline, inputs=state.keys())
+
+    def attempt(own: float, run_timeout: float | None) -> RunResult | RunError:
+        provider = FakeProvider(latency={agent: slow})
+        options: dict[str, Any] = {"on_gate": gate_answer}
+        if run_timeout is not None:
+            options["timeout"] = run_timeout
+
+        async def go() -> RunResult:
+            return await arun(
+                _with_timeout(ir, agent, own),
+                backend=make_backend(provider),
+                state=dict(state),
+                **options,
+            )
+
+        try:
+            return run_coroutine(go())
+        except RunError as error:
+            return error
+
+    for run_timeout in (None, 30.0):
+        failed = attempt(0.05, run_timeout)
+        if not isinstance(failed, RunError):
+            raise _fail(
+                pipeline,
+                f"'{agent}' took {slow} s with a timeout of 0.05 s, and the "
+                f"run (timeout={run_timeout}) did not fail.",
+            )
+        if failed.node not in G or G.nodes[failed.node]["label"] != agent:
+            raise _fail(pipeline, f"The timeout's RunError names {failed.node!r}, not {agent!r}.")
+        if not isinstance(failed.__cause__, TimeoutError):
+            raise _fail(
+                pipeline,
+                f"The timeout's RunError is caused by {type(failed.__cause__).__name__}, not a "
+                "TimeoutError.",
+            )
+    kept = attempt(30.0, 0.05)
+    if isinstance(kept, RunError):
+        raise _fail(
+            pipeline,
+            f"'{agent}' has its own timeout of 30 s, but the run's timeout of 0.05 s failed it: "
+            f"{kept}",
+        )
+
+
+def check_plan_mentions_every_node(
+    make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any]
+) -> None:
+    """A runnable's plan (when it has one) and the exporters name every graph node."""
+    runnable = make_backend(FakeProvider()).compile(pipeline.to_ir(), inputs=state.keys())
+    G = runnable.graph
+    plan = getattr(runnable, "node_plan", None)
+    if plan is not None:
+        planned = {entry["id"] for entry in plan}
+        missing = set(G) - planned
+        if missing:
+            raise _fail(pipeline, f"The plan does not mention {sorted(missing)!r}.")
+    from irgraph.backends.mermaid import to_mermaid
+
+    text = _unescape_mermaid(to_mermaid(G))
+    unnamed = [n for n in G if n not in text]  # exporters label a node with its id
+    if unnamed:
+        raise _fail(pipeline, f"The mermaid export does not mention {unnamed!r}.")
+    from irgraph.backends.dot import to_dot
+    from irgraph.backends.labels import node_ids
+
+    try:
+        drawn = _dot_names(to_dot(G))
+    except ImportError:  # pydot (the dot extra) is optional
+        return
+    absent = [n for n, drawing_id in node_ids(G).items() if drawing_id not in drawn]
+    if absent:
+        raise _fail(pipeline, f"The DOT export does not draw {absent!r}.")
+
+
+def _dot_names(graph: Any) -> set[str]:
+    """Node and cluster names of a pydot graph, clusters and nested clusters included."""
+    names = {node.get_name() for node in graph.get_nodes()}
+    for sub in graph.get_subgraphs():
+        names.add(sub.get_name().removeprefix("cluster_"))
+        names |= _dot_names(sub)
+    return names
+
+
+def _unescape_mermaid(text: str) -> str:
+    """Undo mermaid's entity codes (``#quot;``, ``#95;``) so labels can be compared."""
+    import html
+    import re
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return chr(int(code)) if code.isdigit() else html.unescape(f"&{code};")
+
+    return re.sub(r"#(\w+);", one, text)
