@@ -41,6 +41,11 @@ _RUN_TESTS = (
     "tests/test_conformance.py::TestAsyncioWithConcurrencyLimitConformance",
 )
 _EXPORT_TESTS = ("tests/test_mermaid.py", "tests/test_dot.py", "tests/test_display.py")
+_PREFECT_TESTS = (
+    "tests/test_prefect_backend.py",
+    "tests/test_prefect_worker.py",
+    "tests/test_prefect_deploy.py",
+)
 _JSON_TESTS = ("tests/test_ir.py", "tests/test_strategies_cover.py", "tests/test_schema.py")
 
 
@@ -309,5 +314,62 @@ MUTANTS: tuple[Mutant, ...] = (
         'return any(".".join(parts[:i]) in self.allow for i in range(1, len(parts) + 1))',
         "return any(a.startswith(parts[0]) for a in self.allow) or self.module in self.allow",
         ("tests/test_untrusted.py",),
+    ),
+    # prefect ---------------------------------------------------------------------------
+    _m(
+        "cache-key-ignores-position",
+        "prefect",
+        "backends/prefect_runtime.py",
+        '    where = "/".join(f"{scope}[{index}]" for scope, index in path)',
+        '    where = ""',
+        _PREFECT_TESTS,
+    ),
+    _m(
+        "cache-key-ignores-model",
+        "prefect",
+        "backends/prefect_runtime.py",
+        '    parts = [scope, node, where, digest, model or "-"]',
+        "    parts = [scope, node, where, digest]",
+        _PREFECT_TESTS,
+    ),
+    _m(
+        "runs-share-answers",
+        "prefect",
+        "backends/prefect_runtime.py",
+        '    scope = "shared" if run_key is None else _sha256(run_key)[:16]',
+        '    scope = "shared"',
+        _PREFECT_TESTS,
+    ),
+    _m(
+        "generated-loop-ignores-position",
+        "prefect",
+        "backends/prefect_codegen.py",
+        'body: list[str] = [f"here = (*path, ({_lit(nid)}, iteration))"]',
+        'body: list[str] = ["here = path"]',
+        _PREFECT_TESTS,
+    ),
+    _m(
+        "generated-map-ignores-position",
+        "prefect",
+        "backends/prefect_codegen.py",
+        '                    f"here = (*path, ({_lit(nid)}, index))",',
+        '                    "here = path",',
+        _PREFECT_TESTS,
+    ),
+    _m(
+        "generated-agent-timeout-dropped",
+        "prefect",
+        "backends/prefect_codegen.py",
+        "        if node.timeout is not None:\n            options.append(",
+        "        if False:\n            options.append(",
+        ("tests/test_prefect_generated_tasks.py", *_PREFECT_TESTS),
+    ),
+    _m(
+        "generated-map-concurrency-dropped",
+        "prefect",
+        "backends/prefect_codegen.py",
+        '        if node.max_concurrency:\n            body = ["async with limit:", *_indent(body)]',
+        "        if False:\n            body = []",
+        ("tests/test_prefect_generated_tasks.py", *_PREFECT_TESTS),
     ),
 )
