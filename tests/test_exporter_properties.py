@@ -1,12 +1,13 @@
 """Every exporter's picture reads back as the graph it was drawn from.
 
-The mermaid text and the DOT text are parsed back (``tests/support/diagram_parsers.py``, which
-shares no code with the exporters) and compared with what the graph says should be drawn,
-worked out here from the graph alone: every node once, labelled with its id exactly as the
-renderer will show it (names are drawn from hostile text: quotes, ``#``, entities, markup,
-brackets, line breaks, unicode), each body node inside the box of its own scope, every edge
-the way round it runs, lifted to the scope that holds both ends, with exactly its keys, and
-the direction asked for. ``diff_to_mermaid`` marks exactly the diff's nodes.
+The mermaid and DOT texts are parsed back and compared with what the graph says a picture
+should hold, both by ``tests/support/diagram_parsers.py``, which shares no code with the
+exporters: every node once, labelled with its id exactly as the renderer will show it (names
+are drawn from hostile text: quotes, ``#``, entities, markup, brackets, line breaks, unicode),
+each body node inside the box of its own scope, every edge the way round it runs, lifted to
+the scope that holds both ends, with exactly its keys, and the direction asked for.
+``diff_to_mermaid`` marks exactly the diff's nodes. Explicit examples hold every kind of arrow
+and label at once, so a broken exporter fails here every run, whatever hypothesis draws.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from irgraph.backends.mermaid_diff import diff_to_mermaid
 from irgraph.diffs import diff
 from irgraph.ir import AgentNode, SequenceNode
 from irgraph.testing.strategies import make_list, pipelines_with_inputs
+from tests.mermaid_check.samples import hostile_pipeline
 from tests.support.diagram_parsers import (
     DiagramSyntaxError,
     MermaidDiagram,
@@ -88,7 +90,7 @@ def showcase() -> nx.DiGraph:
     inner = Loop('in "#1"').step(Agent("w<b>").instruct("Go.").writes("x")).max_iterations(2)
     outer = Loop("outer %%").step(inner >> Agent("r [1]").instruct("Use {x}.")).max_iterations(2)
     two = Loop("two & more").step(Agent("a\nb").writes("k1")).step(Agent("`c`").writes("k2"))
-    left = outer >> two.max_iterations(1).until("k2") >> Agent("both").instruct("{k1} {k2}")
+    left = outer >> two.max_iterations(1).until("k2") >> Agent("_both_").instruct("{k1} {k2}")
     each = MapOver("each_").over("xs", item="it").step(Gate("ok?", "{it}").writes("y"))
     right = (
         Transform("make", make_list).writes("xs")
@@ -150,6 +152,7 @@ def assert_mermaid_is_the_graph(G: nx.DiGraph, d: MermaidDiagram, *, data_edges:
 
 @given(drawn_graphs(), st.sampled_from(DIRECTIONS))
 @example(showcase(), "LR")
+@example(to_graph(hostile_pipeline()), "TD")
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_mermaid_reads_back_as_the_graph_it_was_drawn_from(G, direction):
     text = to_mermaid(G, direction=direction)
@@ -203,6 +206,7 @@ def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> 
 @given(drawn_graphs(max_depth=2), st.sampled_from(DIRECTIONS), st.booleans())
 @example(showcase(), "RL", True)
 @example(showcase(), "BT", False)
+@example(to_graph(hostile_pipeline()), "TD", True)
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_dot_reads_back_as_the_graph_it_was_drawn_from(G, direction, data_edges):
     assert_dot_is_the_graph(G, direction, data_edges)
@@ -273,6 +277,7 @@ def test_diff_pictures_mark_exactly_the_diffs_nodes(pair, direction):
         'graph TD\nn1["<b>x</b>"]',  # raw HTML
         'graph TD\nn1["a\\#35;"]',  # a backslash
         'graph TD\nn1["%%{init}%%"]',  # a directive
+        'graph TD\nn1["_it_"]',  # markdown emphasis
         'graph TD\nn1["#nosuch;"]',  # no such entity
         'graph TD\nn1["a"]\nclass n1 added',  # a class never defined
         'graph XY\nn1["a"]',

@@ -179,6 +179,26 @@ class MermaidDiagram:
         return inline + self.classes.get(css, [])
 
 
+def _kind(text: str, i: int) -> str:
+    if i < 0 or i >= len(text) or text[i].isspace():
+        return "space"
+    return "punct" if unicodedata.category(text[i])[0] in "PS" else "word"
+
+
+def _underscore_emphasis(raw: str) -> bool:
+    """Whether a run of ``_`` could open emphasis and a later run could close it, by
+    CommonMark's flanking rules for underscores (mermaid reads labels as markdown)."""
+    opened = False
+    for run in re.finditer(r"_+", raw):
+        before, after = _kind(raw, run.start() - 1), _kind(raw, run.end())
+        left = after != "space" and (after != "punct" or before != "word")
+        right = before != "space" and (before != "punct" or after != "word")
+        if opened and right and (not left or after == "punct"):
+            return True
+        opened = opened or (left and (not right or before == "punct"))
+    return False
+
+
 def decode_mermaid_label(raw: str) -> str:
     """The text mermaid shows for a quoted label written as ``raw`` (between the quotes)."""
     for ch in raw:
@@ -189,6 +209,8 @@ def decode_mermaid_label(raw: str) -> str:
     for pair in _MERMAID_PLACEHOLDERS:
         if pair in raw:
             raise DiagramSyntaxError(f"{pair!r} in the label {raw!r} is an entity placeholder")
+    if _underscore_emphasis(raw):
+        raise DiagramSyntaxError(f"underscores in the label {raw!r} make markdown emphasis")
 
     def entity(match: re.Match[str]) -> str:
         code = match.group(1)
