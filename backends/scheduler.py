@@ -303,10 +303,7 @@ class Scheduler:
             seconds = step.timeout or self.timeout
             value: Any
             if kind == "agent":
-                if seconds is None:
-                    value = await self.agent(step, state, path)
-                else:
-                    value = await self.with_timeout(self.agent(step, state, path), seconds)
+                value = await self.agent(step, state, path, seconds)
             elif kind == "transform":
                 value = await self.with_timeout(self.transform(step, state), seconds)
             elif kind == "gate":
@@ -347,17 +344,21 @@ class Scheduler:
                 ".timeout(seconds) on the node or run(..., timeout=seconds)"
             ) from None
 
-    async def agent(self, step: Step, state: MutableMapping[str, Any], path: Path) -> str:
+    async def agent(
+        self, step: Step, state: MutableMapping[str, Any], path: Path, seconds: float | None = None
+    ) -> str:
+        """Ask the model; ``seconds`` limits the call itself, not the wait for a slot under
+        ``max_concurrency`` (a node does not time out because others hold every slot)."""
         op = step.op
         values = template_values(op.template, state)
         request = ModelRequest(
             step.id, op.name, render(op.template, values), op.model, MappingProxyType(values)
         )
         if self.limit is None:
-            text = await self.call(request, path)
+            text = await self.with_timeout(self.call(request, path), seconds)
         else:
             async with self.limit:
-                text = await self.call(request, path)
+                text = await self.with_timeout(self.call(request, path), seconds)
         if not isinstance(text, str):
             raise TypeError(
                 f"the provider answered {type(text).__name__} {text!r}; complete() must "

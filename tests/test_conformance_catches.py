@@ -39,11 +39,11 @@ class IgnoresEdges(Scheduler):
 class DropsSubstitution(Scheduler):
     """Sends the raw instruction, `{key}`s and all."""
 
-    async def agent(self, step, state, path):
+    async def agent(self, step, state, path, seconds=None):
         original = step.op.template
         object.__setattr__(step.op, "template", parse_template("{{raw}}"))
         try:
-            return await super().agent(step, state, path)
+            return await super().agent(step, state, path, seconds)
         finally:
             object.__setattr__(step.op, "template", original)
 

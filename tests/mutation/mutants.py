@@ -372,4 +372,17 @@ MUTANTS: tuple[Mutant, ...] = (
         "        if False:\n            body = []",
         ("tests/test_prefect_generated_tasks.py", *_PREFECT_TESTS),
     ),
+    # scheduler -------------------------------------------------------------------------
+    _m(
+        "timeout-counts-the-wait-for-a-slot",
+        "scheduler",
+        "backends/scheduler.py",
+        "            async with self.limit:\n"
+        "                text = await self.with_timeout(self.call(request, path), seconds)",
+        "            async def wait_and_call() -> str:\n"
+        "                async with self.limit:  # type: ignore[union-attr]\n"
+        "                    return await self.call(request, path)\n\n"
+        "            text = await self.with_timeout(wait_and_call(), seconds)",
+        ("tests/test_timeouts.py", *_RUN_TESTS),
+    ),
 )
