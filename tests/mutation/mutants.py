@@ -368,7 +368,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "generated-map-concurrency-dropped",
         "prefect",
         "backends/prefect_codegen.py",
-        '        if node.max_concurrency:\n            body = ["async with limit:", *_indent(body)]',
+        "        if node.max_concurrency:\n"
+        '            body = ["async with limit:", *_indent(body)]',
         "        if False:\n            body = []",
         ("tests/test_prefect_generated_tasks.py", *_PREFECT_TESTS),
     ),
