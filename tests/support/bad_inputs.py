@@ -120,6 +120,9 @@ def without(package: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 
 #: The imports the catalog's expressions need (also printed in the documentation).
 IMPORTS = """\
+import asyncio
+import time
+
 from irgraph import (
     Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform, compile, from_graph, from_portable,
     portable, run, to_graph, validate
@@ -1498,6 +1501,60 @@ CATALOG: tuple[BadInput, ...] = (
                 "--allow-module",
                 "mypkg.transforms:split",
             ),
+        ),
+        _row(
+            "provider-raises-cancelled",
+            "running",
+            'run(writer, provider=raising(asyncio.CancelledError()), state={"topic": "owls"})',
+            RunError,
+            "Node 'writer' failed",
+            "the model provider raised CancelledError, though nothing cancelled the run",
+        ),
+        _row(
+            "provider-runs-failing-pipeline",
+            "running",
+            'run(writer, provider=FakeProvider(responses={"writer": lambda request: '
+            'run(Agent("x").instruct("Go."), provider=raising(ValueError("inner")))}), '
+            'state={"topic": "owls"})',
+            RunError,
+            "Node 'writer' failed",
+            "the model provider raised RunError: Node 'x' failed: ValueError: inner",
+        ),
+        _row(
+            "transform-blocks-past-timeout",
+            "running",
+            'run(Transform("wait", time.sleep).reads("seconds").writes("done").timeout(0.1), '
+            'state={"seconds": 2})',
+            RunError,
+            "Node 'wait' failed",
+            "allow more time with .timeout(seconds)",
+        ),
+        _row(
+            "gate-handler-blocks-past-timeout",
+            "running",
+            'run(Gate("approve", "Publish?").writes("ok").timeout(0.1), '
+            "on_gate=lambda request: time.sleep(2))",
+            RunError,
+            "Node 'approve' failed",
+            "timeout of 0.1 s",
+        ),
+        _row(
+            "on-event-handler-raises",
+            "running",
+            'run(writer, provider=FakeProvider(), state={"topic": "owls"}, '
+            "on_event=lambda event: 1 / 0)",
+            RunError,
+            "Node 'writer' failed",
+            "the on_event handler raised ZeroDivisionError",
+        ),
+        _row(
+            "provider-own-timeout-error",
+            "running",
+            'run(writer.timeout(60), provider=raising(TimeoutError("read timed out")), '
+            'state={"topic": "owls"})',
+            RunError,
+            "Node 'writer' failed",
+            "TimeoutError: read timed out",
         ),
         _row(
             "untrusted-transform",

@@ -39,6 +39,7 @@ AREAS = (
     "command line",
     "provider",
     "run-time state",
+    "running",
     "missing extra",
     "untrusted pipeline",
 )
