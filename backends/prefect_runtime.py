@@ -50,6 +50,7 @@ from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.templates import Template, parse_template, render, template_values
 
+from .blocking import call_blocking
 from .scheduler import collected, map_items
 
 if TYPE_CHECKING:
@@ -228,11 +229,16 @@ async def transform(
     writes: str | None,
     timeout: float | None = None,
 ) -> Any:
-    """Call a transform's function (an import path) with the keys it reads; store the result."""
+    """Call a transform's function (an import path) with the keys it reads; store the result.
+    A plain function runs off the event loop (as the scheduler runs it), so its timeout fires
+    even when it blocks."""
     fn = _imported(function)
     async with asyncio.timeout(timeout):
         args, kwargs = transform_arguments(fn, reads, state)
-        value = fn(*args, **kwargs)
+        if inspect.iscoroutinefunction(fn):
+            value = await fn(*args, **kwargs)
+        else:
+            value = await call_blocking(fn, *args, **kwargs)
         if inspect.isawaitable(value):
             value = await value
     if writes is not None:

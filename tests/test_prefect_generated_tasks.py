@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import itertools
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from irgraph import Agent, MapOver
+from irgraph import Agent, MapOver, Transform
 from irgraph.ir import AgentNode, Node
 from irgraph.testing.strategies import pipelines_with_inputs
 from tests.support.prefect_env import ensure_prefect_test_env
@@ -101,5 +102,11 @@ def test_a_generated_flow_enforces_timeouts_and_map_concurrency(tmp_path: Path) 
         with pytest.raises(Exception) as failed:
             asyncio.run(module.generated_flow(state={}))
         assert "timeout" in f"{type(failed.value).__name__} {failed.value}".lower()
+
+        # A plain function runs off the event loop, so its timeout fires while it blocks.
+        blocking = Transform("wait", time.sleep).reads("seconds").writes("done").timeout(0.2)
+        module = load(generate(blocking), tmp_path)
+        with pytest.raises(TimeoutError):
+            asyncio.run(module.generated_flow(state={"seconds": 3}))
     finally:
         fake.latency = 0.0
