@@ -26,7 +26,7 @@ from irgraph.schema import ir_nodes
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .plan import SCHEDULES, plan_scopes
-from .scheduler import LIMIT, TIMEOUT, GateRequest, Scheduler
+from .scheduler import LIMIT, TIMEOUT, GateRequest, Scheduler, check_provider
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -67,6 +67,9 @@ class AsyncioBackend:
     ) -> None:
         LIMIT.check(max_concurrency, "AsyncioBackend's max_concurrency")
         TIMEOUT.check(timeout, "AsyncioBackend's timeout")
+        if provider is not None:
+            check_provider(provider, "AsyncioBackend's provider")
+        checks.optional(checks.function).check(on_gate, "AsyncioBackend's on_gate")
         self.provider = provider
         self.max_concurrency = max_concurrency
         self.timeout = timeout

@@ -50,7 +50,14 @@ from .prefect_runtime import (
     wait_for_answer,
 )
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
-from .scheduler import LIMIT, GateRequest, Scheduler, check_run_options, plan_scopes
+from .scheduler import (
+    LIMIT,
+    GateRequest,
+    Scheduler,
+    check_provider,
+    check_run_options,
+    plan_scopes,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -254,6 +261,8 @@ class PrefectBackend:
             ("work_pool", work_pool, checks.optional(PREFECT_NAME)),
         ):
             rule.check(value, f"PrefectBackend's {label}")
+        if provider is not None:
+            check_provider(provider, "PrefectBackend's provider")
         self.work_pool = work_pool
         self.provider = provider
         self.task_retries = task_retries

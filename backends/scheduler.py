@@ -111,15 +111,27 @@ LIMIT = checks.optional(checks.count())
 TIMEOUT = checks.optional(checks.seconds())
 
 
+def check_provider(provider: Any, where: str = "The provider") -> Any:
+    """``provider`` if it has a ``complete()`` method, else the error that says what one is."""
+    if not callable(getattr(provider, "complete", None)):
+        if isinstance(provider, (str, int, float)):
+            shown = f"{provider!r} of type {type(provider).__name__}"
+        else:  # a repr may hold a memory address: name the thing instead
+            named = getattr(provider, "__qualname__", None)
+            shown = f"the {type(provider).__name__} {named}" if named else type(provider).__name__
+        raise IrgraphError(
+            f"{where} ({shown}) has no complete() "
+            "method. A provider is any object with: async def complete(self, request) -> str; "
+            "irgraph.testing.FakeProvider() answers without a model."
+        )
+    return provider
+
+
 def check_run_options(
     provider: Any, on_event: Any, on_gate: Any, max_concurrency: Any, timeout: Any
 ) -> None:
     """Refuse bad run options before any node starts (they would fail mid-run otherwise)."""
-    if not callable(getattr(provider, "complete", None)):
-        raise IrgraphError(
-            f"The provider (a {type(provider).__name__}) has no complete() method. A provider "
-            "is any object with: async def complete(self, request) -> str."
-        )
+    check_provider(provider)
     _HOOK.check(on_event, "the run option on_event")
     _HOOK.check(on_gate, "the run option on_gate")
     LIMIT.check(max_concurrency, "the run option max_concurrency")

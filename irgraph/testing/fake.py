@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any
 
 from irgraph import checks
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, PipelineError
 from irgraph.providers import ModelRequest
 
 __all__ = [
@@ -32,6 +32,10 @@ Response = str | Sequence[str] | Callable[[ModelRequest], str]
 
 class FakeProviderError(IrgraphError):
     """The failure a :class:`FakeProvider` injects."""
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
 
 
 class FakeProvider:
@@ -66,6 +70,23 @@ class FakeProvider:
         else:
             delay.check(latency, "FakeProvider's latency")
         checks.count().check(chunk_size, "FakeProvider's chunk_size")
+        for label, value in (("responses", responses), ("fail", fail)):
+            if value is not None and not isinstance(value, Mapping):
+                raise PipelineError(
+                    f"FakeProvider's {label} must be a dict keyed by agent name (got "
+                    f"{value!r} of type {type(value).__name__}).",
+                    hint="e.g. responses={'critic': 'Looks good.'}, fail={'writer': 1}.",
+                )
+        for agent, response in (responses or {}).items():
+            if not (isinstance(response, str) or callable(response) or _texts(response)):
+                raise PipelineError(
+                    f"FakeProvider's response for {agent!r} must be a string, a list of "
+                    f"strings or a function of the request (got {response!r} of type "
+                    f"{type(response).__name__}).",
+                    hint="e.g. responses={'critic': ['Revise.', 'Approved.']}.",
+                )
+        for agent, times in (fail or {}).items():
+            checks.count(0).check(times, f"FakeProvider's fail count for {agent!r}")
         self.latency = latency
         self.responses = dict(responses or {})
         self.fail = dict(fail or {})
