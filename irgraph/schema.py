@@ -338,10 +338,8 @@ def _lift(G: nx.DiGraph, u: str, v: str) -> tuple[str, str] | None:
     if pu == pv:
         return u, v
     cu, cv = _chain(G, u), _chain(G, v)
-    in_v = set(cv)
-    for a in cu:
-        if a in in_v:
-            return None  # an edge between a scope and its own body
+    if u in cv or v in cu:
+        return None  # an edge between a scope and its own body
     parents_v = {G.nodes[b]["parent"]: b for b in cv}
     for a in cu:
         parent = G.nodes[a]["parent"]

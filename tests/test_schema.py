@@ -25,7 +25,7 @@ from irgraph import (
     run,
     to_graph,
 )
-from irgraph.schema import ir_nodes, settings
+from irgraph.schema import ir_nodes, lifted_edges, settings
 from irgraph.testing import FakeProvider
 from irgraph.testing.strategies import make_list, stop_after_first
 
@@ -169,3 +169,13 @@ def test_a_graph_missing_an_attribute_or_not_portable_is_a_clear_error(G):
         from_graph(broken)
     with pytest.raises(PipelineError, match="reads graphs written from portable"):
         from_portable(G)
+
+
+def test_an_edge_out_of_a_nested_scope_is_lifted_inside_the_outer_one():
+    # The writer sits in an inner loop, the reader beside that loop in the same outer loop:
+    # seen from the outer body, the key flows from the inner loop to the reader.
+    inner = Loop("inner").step(Agent("w").instruct("W.").writes("x")).max_iterations(2)
+    outer = Loop("outer").step(inner).step(Agent("r").instruct("{x}")).max_iterations(1)
+    G = to_graph(outer)
+    assert ("inner", "r", True, ["x"]) in list(lifted_edges(G))
+    assert not [e for e in lifted_edges(G) if "outer" in e[:2]]  # scope to own body: none
