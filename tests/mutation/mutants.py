@@ -40,7 +40,12 @@ _RUN_TESTS = (
     "tests/test_conformance.py::TestAsyncioConformance",
     "tests/test_conformance.py::TestAsyncioWithConcurrencyLimitConformance",
 )
-_EXPORT_TESTS = ("tests/test_mermaid.py", "tests/test_dot.py", "tests/test_display.py")
+_EXPORT_TESTS = (
+    "tests/test_exporter_properties.py",
+    "tests/test_mermaid.py",
+    "tests/test_dot.py",
+    "tests/test_display.py",
+)
 _PREFECT_TESTS = (
     "tests/test_prefect_backend.py",
     "tests/test_prefect_worker.py",
@@ -467,5 +472,82 @@ MUTANTS: tuple[Mutant, ...] = (
         "            value = await call_blocking(fn, *args, **kwargs)",
         "            value = fn(*args, **kwargs)",
         ("tests/test_runtime_blocking.py", *_RUN_TESTS),
+    ),
+    # exporters ---------------------------------------------------------------------------
+    _m(
+        "mermaid-edges-reversed",
+        "exporters",
+        "backends/mermaid.py",
+        'lines += [f"{ids[u]} --> {ids[v]}" for u, v, control, _ in edges if control]',
+        'lines += [f"{ids[v]} --> {ids[u]}" for u, v, control, _ in edges if control]',
+        _EXPORT_TESTS,
+    ),
+    _m(
+        "mermaid-quote-unescaped",
+        "exporters",
+        "backends/mermaid.py",
+        """_NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}""",
+        """_NAMED = {"#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}""",
+        _EXPORT_TESTS,
+    ),
+    _m(
+        "mermaid-data-key-dropped",
+        "exporters",
+        "backends/mermaid.py",
+        '                label = mermaid_text(", ".join(keys))',
+        '                label = mermaid_text(", ".join(keys[:1]))',
+        _EXPORT_TESTS,
+    ),
+    _m(
+        "mermaid-node-outside-its-scope",
+        "exporters",
+        "backends/mermaid.py",
+        '            lines += _node_lines(G, child, ids, children, pad + "    ")\n'
+        '        lines.append(f"{pad}end")',
+        "            pass\n"
+        '        lines.append(f"{pad}end")\n'
+        "        for child in children.get(node, ()):\n"
+        "            lines += _node_lines(G, child, ids, children, pad)",
+        _EXPORT_TESTS,
+    ),
+    _m(
+        "mermaid-direction-ignored",
+        "exporters",
+        "backends/mermaid.py",
+        '    lines = [f"graph {direction}"]',
+        '    lines = ["graph TD"]',
+        _EXPORT_TESTS,
+    ),
+    _m(
+        "dot-edges-reversed",
+        "exporters",
+        "backends/dot.py",
+        "        dot.add_edge(pd.Edge(ids[u], ids[v], **attrs))",
+        "        dot.add_edge(pd.Edge(ids[v], ids[u], **attrs))",
+        _EXPORT_TESTS,
+    ),
+    _m(
+        "dot-ampersand-unescaped",
+        "exporters",
+        "backends/dot.py",
+        '            out.append("&amp;")  # Graphviz reads &...; entities in every label',
+        '            out.append("&")',
+        _EXPORT_TESTS,
+    ),
+    _m(
+        "dot-scope-not-a-cluster",
+        "exporters",
+        "backends/dot.py",
+        "            clusters[node] = cluster\n            container = cluster",
+        "            clusters[node] = container",
+        _EXPORT_TESTS,
+    ),
+    _m(
+        "dot-data-only-edges-kept",
+        "exporters",
+        "backends/dot.py",
+        "        if not control and not (data_edges and keys):\n            continue",
+        "        if not control and not keys:\n            continue",
+        _EXPORT_TESTS,
     ),
 )
