@@ -336,7 +336,7 @@ def _node(d: _Draft, scope: _Scope) -> _Part:
     # a pinned id on any node (unique, so the graph stays valid).
     if kind in _LEAVES and d.chance(6):
         builder = builder.timeout(d.draw(st.sampled_from((30.0, 90.5))))
-    if d.chance(12) and isinstance(builder, Builder):
+    if d.chance(6 if kind in _COMPOSITES else 12) and isinstance(builder, Builder):
         d.pins += 1
         builder = builder._with(id=f"pinned_{d.pins}")
     if d.chance(12) and isinstance(builder, Builder):  # only the root's count, but all are kept
