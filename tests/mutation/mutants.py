@@ -47,6 +47,7 @@ _EXPORT_TESTS = (
     "tests/test_display.py",
 )
 _PREFECT_TESTS = (
+    "tests/test_prefect_cache_keys.py",
     "tests/test_prefect_backend.py",
     "tests/test_prefect_worker.py",
     "tests/test_prefect_deploy.py",
