@@ -104,16 +104,25 @@ def asyncio_state(pipeline: Any, state: dict[str, Any], fake: FakeProvider | Non
     return json.loads(json.dumps(final))
 
 
-def run_flow_process(args: list[str], cwd: Path) -> Any:
-    """Run a Python child with Prefect settings of its own; return its last line as JSON."""
+def run_flow_process(args: list[str], cwd: Path, *, shared: bool = True) -> Any:
+    """Run a Python child with Prefect settings of its own; return its last line as JSON.
+    With ``shared`` it runs its flows on this process's temporary server (a server of its own
+    costs 10-30 s to start); a child that looks for paused runs gets a server of its own, so
+    it sees only its own runs."""
     home = cwd / "home"
     home.mkdir(exist_ok=True)
+    if shared:
+        from tests.support.prefect_children import child_env
+
+        env = child_env(home)
+    else:
+        env = flow_env(home)
     out = subprocess.run(
         [sys.executable, *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=flow_env(home),
+        env=env,
         timeout=180,
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -561,7 +570,7 @@ def test_agents_are_cached_per_run_key_and_gates_pause_until_resumed(tmp_path):
     gated_path = tmp_path / "gated_flow.py"
     gated_path.write_text(generated(GATED, flow_name="gated"), encoding="utf-8")
     args = [str(rich_path), str(gated_path), json.dumps(RICH_STATE)]
-    report = run_flow_process(["-c", DRIVER, *args], tmp_path)
+    report = run_flow_process(["-c", DRIVER, *args], tmp_path, shared=False)
     fake = FakeProvider()
     expected = asyncio_state(rich_pipeline(), RICH_STATE, fake)
     agent_calls = len(fake.calls)
