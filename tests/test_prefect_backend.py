@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,7 @@ from irgraph.backends.prefect_runtime import agent_cache_key
 from irgraph.errors import IrgraphError
 from irgraph.testing import FakeProvider
 from tests.support.pipelines import research, split_words
-from tests.support.prefect_env import ensure_prefect_test_env, subprocess_env
+from tests.support.prefect_env import ensure_prefect_test_env
 
 pytestmark = pytest.mark.prefect
 ensure_prefect_test_env()
@@ -290,8 +289,11 @@ def test_crash_then_same_run_key_in_a_new_process_resumes_without_repeating_call
     home.mkdir()
     log = tmp_path / "calls.log"
     results = tmp_path / "results"
-    env = subprocess_env(str(home))
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    # Both processes run on this process's temporary server (one of their own each would cost
+    # 10-30 s to start); what they share is only the result storage and the run key.
+    from tests.support.prefect_children import child_env
+
+    env = child_env(home)
     cmd = [sys.executable, "-m", "tests.support.crash_worker", str(log), str(results), "run-42"]
     first = subprocess.Popen(
         [*cmd, "last"],
