@@ -154,19 +154,14 @@ def flow_script(folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def opted_in(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """A Prefect home whose temporary server has sent telemetry (the user opted in), and what
-    the recorder saw. The server sends at start-up, but on a brand-new database that can fail
-    on a locked table before any lookup, so this runs until the lookup is seen (at most 3
-    times); the other tests start from a copy of this home, where the same holds."""
+    """A Prefect home where an opted-in run has created the database, and what the recorder
+    saw; the other tests start from a copy of this home."""
     folder = tmp_path_factory.mktemp("opted_in")
     home = folder / "home"
     home.mkdir()
     args = flow_script(folder)
-    for _ in range(3):
-        final, sent = run_recorded(args, home, **OPT_IN)
-        assert final == asyncio_state(research, STATE)
-        if sent:
-            break
+    final, sent = run_recorded(args, home, **OPT_IN)
+    assert final == asyncio_state(research, STATE)
     return home, sent
 
 
@@ -176,10 +171,20 @@ def copied_home(opted_in: tuple[Path, list[str]], tmp_path: Path) -> Path:
     return home
 
 
-def test_a_user_who_opts_in_to_telemetry_is_heard_and_recorded(opted_in):
-    """The control: settings the user set win over irgraph's defaults, and then Prefect's
-    temporary server looks up its telemetry host, which the recorder sees."""
-    assert any("prefect.io" in line for line in opted_in[1]), opted_in[1]
+LOOKUP = (
+    "import socket\n"
+    "try:\n    socket.getaddrinfo('telemetry.example.invalid', 443)\n"
+    "except OSError:\n    pass\n"
+    "print('{}')"
+)
+
+
+def test_the_recorder_hears_a_lookup_beyond_this_machine(opted_in, tmp_path):
+    """The control, deterministic: in the same recorded environment a child's lookup of an
+    outside name is seen. (Whether Prefect's own telemetry lookup happens before an opted-in
+    process exits depends on its timing, so it is not what the control rests on.)"""
+    _, sent = run_recorded(["-c", LOOKUP], copied_home(opted_in, tmp_path), **OPT_IN)
+    assert any("telemetry.example.invalid" in line for line in sent), sent
 
 
 def test_an_in_process_run_sends_nothing_beyond_this_machine(opted_in, tmp_path):
