@@ -185,20 +185,28 @@ def input_keys(value: Any, where: str = "inputs") -> frozenset[str]:
     >>> sorted(input_keys("topic")), sorted(input_keys(["a", "b"])), input_keys(None)
     (['topic'], ['a', 'b'], frozenset())
     """
+    return _named_items(value, where, key, "a state key", "the declared input", "inputs={'topic'}")
+
+
+def _named_items(
+    value: Any, where: str, rule: Check, noun: str, item: str, example: str
+) -> frozenset[str]:
+    """The one rule of ``inputs=`` and ``allow=``: ``None`` is none, a string is one item, any
+    other iterable (not bytes) lists them, and each item follows ``rule``."""
     if value is None:
         return frozenset()
     if isinstance(value, str):
         value = (value,)
     elif not isinstance(value, Iterable) or isinstance(value, bytes):
         raise PipelineError(
-            f"{where} must be a state key or a collection of state keys (got {_got(value)}).",
-            hint="Pass e.g. inputs={'topic'}.",
-            expected="a state key or a collection of state keys",
+            f"{where} must be {noun} or a collection of {noun[2:]}s (got {_got(value)}).",
+            hint=f"Pass e.g. {example}.",
+            expected=f"{noun} or a collection of {noun[2:]}s",
             got=value,
         )
     items = list(value)
-    for item in items:
-        key.check(item, f"the declared input {item!r} in {where}")
+    for name in items:
+        rule.check(name, f"{item} {name!r} in {where}")
     return frozenset(items)
 
 
@@ -239,21 +247,9 @@ def modules(value: Any, where: str = "allow") -> frozenset[str]:
     >>> sorted(modules("json")), sorted(modules(["a.b", "c"])), modules(None)
     (['json'], ['a.b', 'c'], frozenset())
     """
-    if value is None:
-        return frozenset()
-    if isinstance(value, str):
-        value = (value,)
-    elif not isinstance(value, Iterable) or isinstance(value, bytes):
-        raise PipelineError(
-            f"{where} must be a module name or a collection of module names (got {_got(value)}).",
-            hint="Pass e.g. allow=['mypkg.transforms'].",
-            expected="a module name or a collection of module names",
-            got=value,
-        )
-    items = list(value)
-    for item in items:
-        module_name.check(item, f"the module {item!r} in {where}")
-    return frozenset(items)
+    return _named_items(
+        value, where, module_name, "a module name", "the module", "allow=['mypkg.transforms']"
+    )
 
 
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")

@@ -72,21 +72,27 @@ def _run(
     return run_coroutine(go())
 
 
+def _reference(pipeline: Builder, state: Mapping[str, Any]) -> Any:
+    """The reference interpreter's run of ``pipeline`` (the fake model, the suite's gates)."""
+    return run_coroutine(
+        interpret(pipeline.to_ir(), FakeProvider(), dict(state), on_gate=gate_answer)
+    )
+
+
+def _differences(got: Mapping[str, Any], want: Mapping[str, Any]) -> dict[str, Any]:
+    """Each key whose value differs, as ``(got, wanted)``."""
+    return {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+
+
 def check_matches_reference(
     make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any]
 ) -> RunResult:
     """Final state and the multiset of (agent, prompt) calls equal the reference's."""
     fake = FakeProvider()
     result = _run(make_backend, pipeline, fake, state)
-    expected = run_coroutine(
-        interpret(pipeline.to_ir(), FakeProvider(), dict(state), on_gate=gate_answer)
-    )
+    expected = _reference(pipeline, state)
     if result.state != expected.state:
-        diff = {
-            k: (result.state.get(k), expected.state.get(k))
-            for k in set(result.state) | set(expected.state)
-            if result.state.get(k) != expected.state.get(k)
-        }
+        diff = _differences(result.state, expected.state)
         raise _fail(pipeline, f"Final state differs from the reference: {diff!r}")
     got = Counter((call.agent, call.prompt) for call in fake.calls)
     want = Counter(expected.calls)
@@ -291,15 +297,9 @@ def check_fuzzed_schedule(
         return await arun(pipeline, backend=make_backend(provider), state=dict(state), **options)
 
     result = run_coroutine(go())
-    expected = run_coroutine(
-        interpret(pipeline.to_ir(), FakeProvider(), dict(state), on_gate=gate_answer)
-    )
+    expected = _reference(pipeline, state)
     if result.state != expected.state:
-        diff = {
-            k: (result.state.get(k), expected.state.get(k))
-            for k in set(result.state) | set(expected.state)
-            if result.state.get(k) != expected.state.get(k)
-        }
+        diff = _differences(result.state, expected.state)
         raise _fail(
             pipeline, f"Under {fuzz!r} the final state differs from the reference: {diff!r}"
         )
