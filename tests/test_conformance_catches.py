@@ -108,6 +108,35 @@ class RunTimeoutWins(Scheduler):
             step.timeout = own
 
 
+class BoundIsALock(Scheduler):
+    """Under any max_concurrency, holds one lock around every model call: the bound is never
+    passed, and never reached above 1."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.limit is not None:
+            self.limit = asyncio.Lock()
+
+
+class MapsOneItemAtATime(Scheduler):
+    """Runs a map-over's items one after another, in order."""
+
+    async def map_over(self, step, state, path):
+        from collections import ChainMap
+
+        from irgraph.backends.scheduler import collected, map_items
+
+        op = step.op
+        results = []
+        for index, item in enumerate(map_items(state, op.over, step.id)):
+            local = {op.item: item}
+            await self.scope(step.body, ChainMap(local, state), (*path, (step.id, index)))
+            results.append(collected(local, op.collect, step.id, index))
+        if op.writes:
+            state[op.writes] = results
+        return results
+
+
 def backend_with(scheduler: type[Scheduler]):
     class Broken(AsyncioBackend):
         scheduler_class = scheduler
@@ -229,3 +258,19 @@ def test_the_export_property_catches_an_exporter_that_drops_nodes(monkeypatch):
     monkeypatch.setattr(dot, "to_dot", drop_last)
     with pytest.raises(AssertionError, match="DOT export does not draw"):
         conformance.check_plan_mentions_every_node(make, pipeline, {})
+
+
+@pytest.mark.parametrize("broken", [BoundIsALock, MapsOneItemAtATime])
+def test_the_older_properties_miss_a_bound_that_is_never_reached(broken):
+    conformance.check_parallel_overlap(backend_with(broken))
+    runs_fuzzed_schedules_until_one_fails(backend_with(broken))
+
+
+@pytest.mark.parametrize(
+    ("broken", "map_over"),
+    [(BoundIsALock, False), (BoundIsALock, True), (MapsOneItemAtATime, True)],
+)
+def test_the_concurrency_property_catches_a_bound_that_is_never_reached(broken, map_over):
+    with pytest.raises(AssertionError, match="At most 1 model calls were in flight at once, not 3"):
+        conformance.check_concurrency_reached(backend_with(broken), 4, 3, map_over=map_over)
+    conformance.check_concurrency_reached(backend_with(Scheduler), 4, 3, map_over=map_over)

@@ -14,6 +14,8 @@ backends to prove it catches them. Properties, for deterministic providers:
   reference renders;
 - the trace respects every control edge: ``end(u) <= start(v)`` within a scope instance;
 - parallel branches overlap in time when the backend claims ``parallel``;
+- calls that may run at once reach ``max_concurrency`` (the run's, or a map-over's own) and
+  never pass it;
 - a provider failure raises ``RunError`` naming the node, with only completed work in state;
 - cancelling a run leaves no task behind;
 - plans and exports mention every node;
@@ -36,6 +38,7 @@ from irgraph.testing.properties import (
     Fuzz,
     JitteredProvider,
     check_cancellation_leaves_no_task,
+    check_concurrency_reached,
     check_failure_is_reported,
     check_fuzzed_schedule,
     check_matches_reference,
@@ -54,6 +57,7 @@ __all__ = [
     "check_matches_reference",
     "check_trace_respects_edges",
     "check_parallel_overlap",
+    "check_concurrency_reached",
     "check_failure_is_reported",
     "check_cancellation_leaves_no_task",
     "check_plan_mentions_every_node",
@@ -69,7 +73,7 @@ class BackendConformance:
     """The conformance suite as a test class: subclass it (name it ``Test...``) and define
     :meth:`make_backend`. Tune ``max_examples``, ``pipeline_options`` (keyword arguments of
     :func:`irgraph.testing.strategies.pipelines`), ``check_cancellation``, ``overlap_width``,
-    ``fuzz_delays``, ``timeout_examples`` and ``control_edges``."""
+    ``fuzz_delays``, ``timeout_examples``, ``concurrency_examples`` and ``control_edges``."""
 
     max_examples = 50
     pipeline_options: Mapping[str, Any] = {"with_gates": True}
@@ -80,6 +84,9 @@ class BackendConformance:
     fuzz_delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012)
     #: Pipelines the timeout property runs (each runs three times, with a slow agent).
     timeout_examples = 6
+    #: Widths and bounds the concurrency property runs (default: a fifth of max_examples,
+    #: at least 3; each run waits 0.05 s per call it cannot start at once).
+    concurrency_examples: int | None = None
     #: Whether a step waits for every step before it (False for a dataflow schedule, where
     #: it waits only for the steps whose keys it reads; the trace is checked accordingly).
     control_edges = True
@@ -112,6 +119,23 @@ class BackendConformance:
     def test_parallel_branches_overlap(self) -> None:
         if self.make_backend(FakeProvider()).capabilities.parallel:
             check_parallel_overlap(self.make_backend, width=self.overlap_width)
+
+    def test_concurrency_bound_is_reached(self) -> None:
+        if not self.make_backend(FakeProvider()).capabilities.parallel:
+            return
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        def check(width: int, bound: int | None, map_over: bool) -> None:
+            check_concurrency_reached(self.make_backend, width, bound, map_over=map_over)
+
+        examples = self.concurrency_examples or max(3, self.max_examples // 5)
+        settings(
+            max_examples=examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            report_multiple_bugs=False,
+        )(given(st.integers(1, 5), st.none() | st.integers(1, 4), st.booleans())(check))()
 
     def test_provider_failure_is_a_run_error_with_completed_state(self) -> None:
         from hypothesis import strategies as st

@@ -10,7 +10,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from irgraph.builder import Agent, Builder, FanOut
+import attrs
+
+from irgraph.builder import Agent, Builder, FanOut, MapOver
 from irgraph.errors import RunError
 from irgraph.events import RunResult
 from irgraph.graph import to_graph
@@ -25,6 +27,7 @@ __all__ = [
     "check_matches_reference",
     "check_trace_respects_edges",
     "check_parallel_overlap",
+    "check_concurrency_reached",
     "check_failure_is_reported",
     "check_cancellation_leaves_no_task",
     "check_plan_mentions_every_node",
@@ -55,18 +58,20 @@ def _fail(pipeline: Builder, message: str) -> AssertionError:
 
 def _run(
     make_backend: MakeBackend,
-    pipeline: Builder,
+    pipeline: Any,
     provider: Any,
     state: Mapping[str, Any],
     **options: Any,
 ) -> RunResult:
+    """Run ``pipeline`` (builder or IR) on a backend ``make_backend(provider)`` makes; gates
+    get :func:`gate_answer` unless ``options`` give an ``on_gate``."""
+
     async def go() -> RunResult:
         return await arun(
             pipeline,
             backend=make_backend(provider),
             state=dict(state),
-            on_gate=gate_answer,
-            **options,
+            **{"on_gate": gate_answer, **options},
         )
 
     return run_coroutine(go())
@@ -141,11 +146,17 @@ def check_trace_respects_edges(
                 raise _fail(pipeline, f"'{v}' started before '{u}' ended (edge {u} -> {v}).")
 
 
-def check_parallel_overlap(make_backend: MakeBackend, width: int = 3, latency: float = 0.2) -> None:
-    """Branches of a FanOut are in flight at the same time."""
-    fan = FanOut("overlap")
+def _fan_out(name: str, width: int) -> FanOut:
+    """A FanOut of ``width`` independent agents ``branch_0``, ``branch_1``, ..."""
+    fan = FanOut(name)
     for i in range(width):
         fan = fan.branch(Agent(f"branch_{i}").instruct("Work.").writes(f"out_{i}"))
+    return fan
+
+
+def check_parallel_overlap(make_backend: MakeBackend, width: int = 3, latency: float = 0.2) -> None:
+    """Branches of a FanOut are in flight at the same time."""
+    fan = _fan_out("overlap", width)
     fake = FakeProvider(latency=latency)
     result = _run(make_backend, fan, fake, {})
     starts = [e.time for e in result.trace if e.event == "start" and e.node.startswith("branch")]
@@ -156,6 +167,43 @@ def check_parallel_overlap(make_backend: MakeBackend, width: int = 3, latency: f
             f"Parallel branches did not overlap ({fake.max_in_flight} of {width} "
             "calls were in flight at once).",
         )
+
+
+def check_concurrency_reached(
+    make_backend: MakeBackend,
+    width: int,
+    bound: int | None,
+    *,
+    latency: float = 0.05,
+    map_over: bool = False,
+) -> None:
+    """``width`` model calls that may all run at once (a FanOut's branches, or with
+    ``map_over`` a MapOver's items) reach the bound and never pass it: at most
+    ``min(width, bound)`` are in flight at once, and that many are. The bound is the run's
+    ``max_concurrency`` (``None``: the backend's own ``max_concurrency`` attribute, if any) and,
+    in a second run of the MapOver, the MapOver's own ``.max_concurrency(bound)``."""
+    own = getattr(make_backend(FakeProvider()), "max_concurrency", None)
+    body = Agent("work").instruct("Work on {item}.").writes("done")
+    mapper = MapOver("each").over("items").step(body).writes("results")
+    runs: list[tuple[Builder, int | None, int | None]] = [  # pipeline, run's bound, MapOver's
+        (mapper if map_over else _fan_out("wide", width), bound, None)
+    ]
+    if map_over and bound is not None:
+        runs.append((mapper.max_concurrency(bound), None, bound))
+    state = {"items": [f"item_{i}" for i in range(width)]} if map_over else {}
+    for pipeline, run_bound, map_bound in runs:
+        options = {} if run_bound is None else {"max_concurrency": run_bound}
+        limit = own if run_bound is None else run_bound
+        want = min(width, limit or width, map_bound or width)
+        fake = FakeProvider(latency=latency)
+        _run(make_backend, pipeline, fake, state, **options)
+        if fake.max_in_flight != want:
+            raise _fail(
+                pipeline,
+                f"At most {fake.max_in_flight} model calls were in flight at once, not {want} "
+                f"({width} could run together; max_concurrency: the run's {run_bound}, the "
+                f"MapOver's {map_bound}, the backend's {own}).",
+            )
 
 
 def check_failure_is_reported(
@@ -209,32 +257,22 @@ def check_cancellation_leaves_no_task(make_backend: MakeBackend) -> None:
     run_coroutine(asyncio.wait_for(go(), 20))
 
 
+@attrs.frozen
 class Fuzz:
     """One drawn schedule: the delays model calls and gates take, a concurrency bound, and
     whether gates are answered by an async handler."""
 
-    def __init__(
-        self,
-        delays: tuple[float, ...] = (0.0,),
-        salt: int = 0,
-        max_concurrency: int | None = None,
-        async_gates: bool = False,
-    ) -> None:
-        self.delays = delays or (0.0,)
-        self.salt = salt
-        self.max_concurrency = max_concurrency
-        self.async_gates = async_gates
+    delays: tuple[float, ...] = (0.0,)
+    salt: int = 0
+    max_concurrency: int | None = None
+    async_gates: bool = False
 
     def delay(self, who: str, index: int) -> float:
-        """The delay of call ``index`` of ``who``: fixed by the draw, different per call."""
+        """The delay of call ``index`` of ``who``: fixed by the draw, different per call (none
+        when no delays were drawn)."""
+        delays = self.delays or (0.0,)
         digest = hashlib.blake2b(f"{self.salt}:{who}:{index}".encode(), digest_size=8).digest()
-        return self.delays[int.from_bytes(digest, "big") % len(self.delays)]
-
-    def __repr__(self) -> str:
-        return (
-            f"Fuzz(delays={self.delays!r}, salt={self.salt}, "
-            f"max_concurrency={self.max_concurrency}, async_gates={self.async_gates})"
-        )
+        return delays[int.from_bytes(digest, "big") % len(delays)]
 
 
 def fuzzes(delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012)) -> Any:
@@ -292,11 +330,7 @@ def check_fuzzed_schedule(
     options: dict[str, Any] = {"on_gate": _gate_handler(fuzz)}
     if fuzz.max_concurrency is not None:
         options["max_concurrency"] = fuzz.max_concurrency
-
-    async def go() -> RunResult:
-        return await arun(pipeline, backend=make_backend(provider), state=dict(state), **options)
-
-    result = run_coroutine(go())
+    result = _run(make_backend, pipeline, provider, state, **options)
     expected = _reference(pipeline, state)
     if result.state != expected.state:
         diff = _differences(result.state, expected.state)
@@ -319,8 +353,6 @@ def check_fuzzed_schedule(
 
 def _with_timeout(node: Any, agent: str, seconds: float | None) -> Any:
     """``node``'s IR tree with the timeout of every agent named ``agent`` set to ``seconds``."""
-    import attrs
-
     from irgraph.ir import AgentNode
 
     if isinstance(node, AgentNode):
@@ -344,20 +376,9 @@ def check_timeouts(
 
     def attempt(own: float, run_timeout: float | None) -> RunResult | RunError:
         provider = FakeProvider(latency={agent: slow})
-        options: dict[str, Any] = {"on_gate": gate_answer}
-        if run_timeout is not None:
-            options["timeout"] = run_timeout
-
-        async def go() -> RunResult:
-            return await arun(
-                _with_timeout(ir, agent, own),
-                backend=make_backend(provider),
-                state=dict(state),
-                **options,
-            )
-
+        options = {} if run_timeout is None else {"timeout": run_timeout}
         try:
-            return run_coroutine(go())
+            return _run(make_backend, _with_timeout(ir, agent, own), provider, state, **options)
         except RunError as error:
             return error
 
