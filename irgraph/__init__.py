@@ -15,6 +15,7 @@ from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, Probl
 from irgraph.events import Event, RunResult
 from irgraph.graph import to_graph
 from irgraph.providers import ModelProvider, ModelRequest
+from irgraph.routing import Route
 from irgraph.run import arun, run
 from irgraph.schema import from_graph, from_portable, portable
 from irgraph.validate import validate
@@ -29,6 +30,7 @@ __all__ = [
     "MapOver",
     "Gate",
     "Transform",
+    "Route",
     "to_graph",
     "from_graph",
     "portable",

@@ -30,10 +30,13 @@ from irgraph.ir import (
     MapOverNode,
     Node,
     ParallelNode,
+    RouteNode,
     SequenceNode,
     TransformNode,
     function_ref,
 )
+from irgraph.ir.outputs import checked_schema, checked_settings
+from irgraph.ir.values import is_json
 from irgraph.templates import parse_template
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
 ]
 
 B = TypeVar("B", bound="Builder")
+_UNSET: Any = object()  # an argument not given (None is a value one can compare with)
 T = TypeVar("T")
 
 
@@ -194,6 +198,20 @@ class Builder:
         result = await arun(target, backend=backend, provider=provider, state=values, **options)
         return result.output
 
+    def ask(
+        self,
+        prompt: str | None = None,
+        *,
+        state: dict[str, Any] | None = None,
+        provider: Any = None,
+        **options: Any,
+    ) -> Any:
+        """The sync twin of :meth:`ask_async`: run this builder and return the output of its
+        last step (safe in a notebook, whose event loop is already running)."""
+        from irgraph.run import run_coroutine
+
+        return run_coroutine(self.ask_async(prompt, state=state, provider=provider, **options))
+
     def _add(self: B, key: str, method: str, item: Any) -> B:
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
         item = _as_node(self._name, method, item)
@@ -282,6 +300,24 @@ class Agent(Builder):
     def timeout(self, seconds: float) -> Agent:
         """Fail this node with a RunError if one call takes longer than ``seconds``."""
         return self._with(timeout=float(self._arg(checks.seconds(), "timeout", seconds)))
+
+    def system(self, text: str) -> Agent:
+        """The system prompt sent with every request (plain text)."""
+        return self._with(system=self._arg(checks.text, "system", text))
+
+    def settings(self, **values: Any) -> Agent:
+        """Model settings for each request, e.g. ``.settings(temperature=0.2,
+        max_tokens=400)``; they are part of the Prefect cache key. Later calls add to them."""
+        merged = {**self._config.get("settings", {}), **values}
+        return self._with(settings=checked_settings(merged, node=self._name))
+
+    def output(self, schema: Any, *, retries: int = 0) -> Agent:
+        """Answer with a value matching ``schema`` (a JSON Schema dict, or a pydantic model
+        class): the parsed value is written to state; a reply that does not match is asked
+        again up to ``retries`` times before the run fails."""
+        checked = checked_schema(schema, node=self._name)
+        count = self._arg(checks.count(0), "output(retries=...)", retries)
+        return self._with(output=checked, output_retries=count)
 
     def to_ir(self) -> AgentNode:
         return AgentNode(self._name, **self._fields())
@@ -379,11 +415,33 @@ class Loop(Builder):
         """Run the body at most ``n`` times."""
         return self._with(max_iterations=self._arg(checks.count(), "max_iterations", n))
 
-    def until(self, condition: str | Callable[[dict[str, Any]], bool]) -> Loop:
-        """Stop after an iteration once ``condition`` holds."""
+    def until(
+        self, condition: str | Callable[[dict[str, Any]], bool], *, equals: Any = _UNSET
+    ) -> Loop:
+        """Stop after an iteration once ``condition`` holds: a predicate of the state, or a
+        state key, which stops the loop once it equals ``equals`` (given) or is truthy (not
+        given: a model's free text is truthy whatever it says, so validate warns)."""
         if isinstance(condition, str):
-            return self._with(until=self._arg(checks.key, "until", condition))
-        return self._with(until=function_ref(condition, node=self._name))
+            key = self._arg(checks.key, "until", condition)
+            if equals is _UNSET:
+                return self._with(until=key, until_equals=())
+            if not is_json(equals):
+                raise PipelineError(
+                    f"The equals= of '{self._name}'.until() must be a JSON value (got "
+                    f"{equals!r} of type {type(equals).__name__}).",
+                    node=self._name,
+                    hint="Compare with a string, number, boolean, None, or a list or dict of "
+                    "them; or stop on a predicate: .until(lambda state: ...).",
+                )
+            return self._with(until=key, until_equals=(equals,))
+        if equals is not _UNSET:
+            raise PipelineError(
+                f"'{self._name}'.until() takes equals= only with a state key, not with a "
+                "predicate.",
+                node=self._name,
+                hint="Compare inside the predicate, or write .until('verdict', equals='approved').",
+            )
+        return self._with(until=function_ref(condition, node=self._name), until_equals=())
 
     def to_ir(self) -> LoopNode:
         return LoopNode(self._name, self._children("steps"), **self._fields())
@@ -404,7 +462,7 @@ def _last_write(node: Node) -> str | None:
     for current in order:
         if isinstance(current, MapOverNode):
             last = current.writes or last
-        elif not isinstance(current, (SequenceNode, ParallelNode, LoopNode)):
+        elif not isinstance(current, (SequenceNode, ParallelNode, LoopNode, RouteNode)):
             last = current.writes or last
     return last
 

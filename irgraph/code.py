@@ -31,9 +31,11 @@ from irgraph.ir.nodes import (
     MapOverNode,
     Node,
     ParallelNode,
+    RouteNode,
     SequenceNode,
     TransformNode,
 )
+from irgraph.ir.values import JsonObject
 
 __all__ = ["to_code", "composite_name", "BUILDERS", "METHODS", "CONSTRUCTOR_FIELDS"]
 
@@ -46,11 +48,14 @@ BUILDERS: dict[type[Any], str] = {
     MapOverNode: "MapOver",
     GateNode: "Gate",
     TransformNode: "Transform",
+    RouteNode: "Route",
 }
 #: Fields set by a builder method whose name is not the field's.
 METHODS: dict[str, str] = {"instruction": "instruct", "description": "describe"}
 #: Fields given to the builder's constructor or by position, not by a method.
-CONSTRUCTOR_FIELDS = frozenset({"name", "fn", "children", "over", "item", "id"})
+CONSTRUCTOR_FIELDS = frozenset({"name", "fn", "children", "over", "item", "id", "cases", "on"})
+#: Fields printed as an argument of another field's method (``.output(s, retries=2)``).
+_FOLDED = {"output_retries": ("output", "retries"), "until_equals": ("until", "equals")}
 
 
 def composite_name(names: list[str], word: str) -> str:
@@ -64,6 +69,11 @@ def composite_name(names: list[str], word: str) -> str:
     return f"{names[0]}_{word}_{names[1]}_{word}_..._{word}_{names[-1]}"
 
 
+def _default(field: attrs.Attribute[Any]) -> Any:
+    default: Any = field.default
+    return default.factory() if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
+
+
 def _settings(node: Node) -> list[str]:
     """The method calls that set ``node``'s fields that differ from their defaults."""
     calls: list[str] = []
@@ -71,17 +81,43 @@ def _settings(node: Node) -> list[str]:
         if not field.init or field.name in CONSTRUCTOR_FIELDS:
             continue
         value = getattr(node, field.name)
-        if value == field.default:
+        if value == _default(field) or field.name in _FOLDED:
+            continue
+        if field.name == "settings":
+            calls.append(_settings_call(value))
             continue
         method = METHODS.get(field.name, field.name)
-        if isinstance(value, tuple):
+        if isinstance(value, JsonObject):
+            args = repr(value.to_dict())
+        elif isinstance(value, tuple):
             args = ", ".join(map(repr, value))
         elif isinstance(value, FunctionRef):
             args = f"FunctionRef({value.ref!r})"
         else:
             args = repr(value)
+        for folded, (owner, keyword) in _FOLDED.items():
+            extra = getattr(node, folded, None)
+            if owner == field.name and extra:
+                shown = extra[0] if isinstance(extra, tuple) else extra
+                args += f", {keyword}={shown!r}"
         calls.append(f".{method}({args})")
     return calls
+
+
+def _settings_call(settings: JsonObject) -> str:
+    values = settings.to_dict()
+    if all(name.isidentifier() for name in values):
+        return ".settings(" + ", ".join(f"{k}={v!r}" for k, v in values.items()) + ")"
+    return f".settings(**{values!r})"
+
+
+def _case_code(node: RouteNode, index: int, pad: str) -> str:
+    case, branch = node.cases[index], node.children[index]
+    if case.kind == "otherwise":
+        return f".otherwise{_argument(branch, pad)}"
+    value = f"FunctionRef({case.value.ref!r})" if case.kind == "test" else repr(case.value)
+    argument = _argument(branch, pad)[1:-1]
+    return f".when({value},{'' if argument.startswith(chr(10)) else ' '}{argument})"
 
 
 def _builder_can_make(node: Node) -> bool:
@@ -89,6 +125,8 @@ def _builder_can_make(node: Node) -> bool:
     if isinstance(node, LoopNode):
         n = node.max_iterations
         return n is None or (not isinstance(n, bool) and n >= 1)
+    if isinstance(node, AgentNode):
+        return node.output is not None or node.output_retries == 0
     if isinstance(node, MapOverNode):
         if node.over is None and node.item != "item":
             return False
@@ -119,7 +157,7 @@ def _ir_code(node: Node, pad: str) -> str:
     fields = []
     for a in attrs.fields(type(node)):
         value = getattr(node, a.name)
-        if not a.init or (a.name != "name" and value == a.default):
+        if not a.init or (a.name != "name" and value == _default(a)):
             continue
         if a.name == "children":
             inner = pad + "    "
@@ -157,8 +195,13 @@ def _code(node: Node, pad: str) -> str:
     if isinstance(node, MapOverNode) and node.over is not None:
         item = "" if node.item == "item" else f", item={node.item!r}"
         before.append(f".over({node.over!r}{item})")
-    method = "branch" if isinstance(node, ParallelNode) else "step"
-    steps = [f".{method}{_argument(child, pad)}" for child in children]
+    if isinstance(node, RouteNode):
+        if node.on is not None:
+            before.append(f".on({node.on!r})")
+        steps = [_case_code(node, i, pad) for i in range(len(children))]
+    else:
+        method = "branch" if isinstance(node, ParallelNode) else "step"
+        steps = [f".{method}{_argument(child, pad)}" for child in children]
     lines = [head + ")", *before, *steps, *_settings(node)]
     if not children:
         return "".join(lines)
@@ -184,7 +227,7 @@ def to_code(pipeline: Any) -> str:
     if not isinstance(node, NODE_KINDS):
         raise TypeError(f"to_code() needs a builder or an IR node (got {pipeline!r}).")
     body = _code(node, "") if _is_operator_form(node) else "(\n    " + _code(node, "    ") + "\n)"
-    header = "from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform\n"
+    header = "from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Route, Transform\n"
     header += "from irgraph.ir import FunctionRef\n"
     if any(f"{cls.__name__}(" in body for cls in NODE_KINDS):
         names = ", ".join(sorted(cls.__name__ for cls in NODE_KINDS))

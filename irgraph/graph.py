@@ -25,10 +25,9 @@ from bisect import insort
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem
+from irgraph.graph_routes import walk_route
 from irgraph.ir import (
     NODE_KINDS,
     AgentNode,
@@ -38,6 +37,7 @@ from irgraph.ir import (
     MapOverNode,
     Node,
     ParallelNode,
+    RouteNode,
     SequenceNode,
     TransformNode,
     transform_call_problem,
@@ -51,6 +51,11 @@ from irgraph.schema import (
     problem_data,
     tree_entry,
 )
+from irgraph.typing_rules import TypeRules
+from irgraph.walk import INPUT as _INPUT
+from irgraph.walk import Env as _Env
+from irgraph.walk import Summary as _Summary
+from irgraph.walk import empty_summary as _empty
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -74,34 +79,6 @@ def root_of(pipeline_or_ir: Any) -> Node:
     )
 
 
-_INPUT = ""  # the writer of a declared input: nobody
-
-
-class _Env:
-    """One layer of the key → writer map; a scope body's bottom layer names its scope."""
-
-    __slots__ = ("item", "local", "parent", "scope")
-
-    def __init__(self, parent: _Env | None, scope: str | None = None, item: str | None = None):
-        self.local: dict[str, str] = {}
-        self.parent = parent
-        self.scope = scope
-        self.item = item
-
-
-@attrs.define
-class _Summary:
-    entries: list[str]
-    exits: list[str]
-    reads: dict[str, str]  # key -> first reader id (at this scope level)
-    writes: dict[str, str]  # key -> last writer id (at this scope level)
-    tree: Any = None  # this part's entry in G.graph["tree"] (see irgraph.schema)
-
-
-def _empty() -> _Summary:
-    return _Summary([], [], {}, {}, [])
-
-
 class _Walker:
     def __init__(self, G: nx.DiGraph, root: Node) -> None:
         self.G = G
@@ -112,6 +89,15 @@ class _Walker:
         self.body_reads: dict[str, dict[str, bool]] = {}  # scope id -> key -> optional only
         self.read_writers: set[str] = set()
         self.used: dict[str, int] = {}
+        self.added: list[str] = []  # node ids in the order they were added
+        #: (writer, key) -> the other nodes that may have written ``key`` last (a route's
+        #: other branches, or the writer before a route that writes it on some branches).
+        self.alternatives: dict[tuple[str, str], list[str]] = {}
+        #: (writer, key) -> (route, labels of the branches that do not write ``key``), for a
+        #: key that a route writes on only some branches and nothing wrote before.
+        self.maybe: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        self.maybe_reads: list[dict[str, Any]] = []
+        self.types = TypeRules(self)
 
     def problem(self, message: str, **where: Any) -> None:
         self.problems.append(Problem(message, **where))
@@ -129,6 +115,7 @@ class _Walker:
     def add_node(self, node: Node, parent: str | None) -> str:
         nid = node.id if node.id is not None and node.id not in self.G else self.new_id(node.name)
         self.G.add_node(nid, **node_attributes(node, KIND[type(node)], parent))
+        self.added.append(nid)
         return nid
 
     # edges ---------------------------------------------------------------------------
@@ -157,9 +144,16 @@ class _Walker:
         while layer is not None:
             writer = layer.local.get(key)
             if writer is not None:
-                if writer != _INPUT:
-                    self.read_writers.add(writer)
-                    self.flow(writer, reader, key)
+                for source in (writer, *self.alternatives.get((writer, key), ())):
+                    if source != _INPUT:
+                        self.read_writers.add(source)
+                        self.flow(source, reader, key)
+                maybe = self.maybe.get((writer, key))
+                if maybe is not None and not optional:
+                    route, missing = maybe
+                    self.maybe_reads.append(
+                        {"node": reader, "key": key, "route": route, "missing": missing}
+                    )
                 return
             if layer.scope is not None:
                 if layer.item == key:
@@ -200,6 +194,8 @@ class _Walker:
             return self.loop(node, env, parent)
         if isinstance(node, MapOverNode):
             return self.map_over(node, env, parent)
+        if isinstance(node, RouteNode):
+            return walk_route(self, node, env, parent)
         return self.executable(node, env, parent)
 
     def executable(
@@ -290,7 +286,7 @@ class _Walker:
         out.tree = tree_entry("parallel", node, out.tree)
         return out
 
-    def open_scope(self, node: LoopNode | MapOverNode, parent: str | None) -> str:
+    def open_scope(self, node: LoopNode | MapOverNode | RouteNode, parent: str | None) -> str:
         sid = self.add_node(node, parent)
         self.body_reads[sid] = {}
         return sid
@@ -352,6 +348,8 @@ class _Walker:
         body_env, tree = self.walk_body(node, env, sid, None)
         attrs_ = self.G.nodes[sid]
         own_reads: list[str] = []
+        if isinstance(node.until, str):
+            self.types.loop_stop(sid, node, body_env)
         if isinstance(node.until, str) and node.until not in body_env.local:
             own_reads = [node.until]
             self.bind(sid, node.until, env, optional=False)
@@ -382,6 +380,7 @@ class _Walker:
         else:
             attrs_["reads"] = [node.over]
             self.bind(sid, node.over, env, optional=False)
+            self.types.map_list(sid, node.over, env)
             reads[node.over] = sid
         if node.collect is None or node.collect not in body_env.local:
             what = (
@@ -441,6 +440,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     for sid, body_reads in walker.body_reads.items():
         G.nodes[sid]["body_reads"] = [k for k, opt in body_reads.items() if not opt]
         G.nodes[sid]["body_optional_reads"] = [k for k, opt in body_reads.items() if opt]
+    G.graph["maybe_written"] = walker.maybe_reads
     G.graph["problems"] = [problem_data(problem) for problem in walker.problems]
     G.graph["warnings"] = walker.warnings
     G.graph["tree"] = tree

@@ -36,7 +36,10 @@ class ModelRequest:
     """What an agent asks its model.
 
     ``prompt`` is the instruction with every ``{key}`` substituted; ``state`` is a read-only
-    view of just the keys the agent reads.
+    view of just the keys the agent reads. ``system`` is the agent's system prompt and
+    ``settings`` its model settings (temperature, max_tokens, ...). With ``output_schema``
+    (a JSON Schema) the answer must be JSON matching it; ``feedback`` then says why the
+    previous reply was refused when the request is asked again (``attempt`` counts from 1).
     """
 
     node: str
@@ -44,6 +47,11 @@ class ModelRequest:
     prompt: str
     model: str | None = None
     state: Mapping[str, Any] = attrs.field(default=_EMPTY, eq=False)
+    system: str = ""
+    settings: Mapping[str, Any] = attrs.field(default=_EMPTY)
+    output_schema: Mapping[str, Any] | None = None
+    attempt: int = 1
+    feedback: str | None = None
 
 
 @runtime_checkable

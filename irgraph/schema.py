@@ -21,7 +21,6 @@ True
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +36,12 @@ from irgraph.ir import (
     MapOverNode,
     Node,
     ParallelNode,
+    RouteCase,
+    RouteNode,
     SequenceNode,
     TransformNode,
 )
+from irgraph.portable import from_portable, portable
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -68,15 +70,42 @@ __all__ = [
 #: Attributes every node has: what it is and where it sits, and the keys it reads and writes
 #: (for a scope, its own reads, e.g. a map-over's list, and every key its body writes), and
 #: ``pinned``: the id the node pins (then its node id, unless another node pinned it first).
-COMMON = ("kind", "label", "parent", "reads", "optional_reads", "writes", "inputs", "pinned")
+#: ``branch`` is, for a node directly in a route's body, the index of its case (else None).
+COMMON = (
+    "kind",
+    "label",
+    "parent",
+    "branch",
+    "reads",
+    "optional_reads",
+    "writes",
+    "inputs",
+    "pinned",
+)
 #: The settings of each kind, as node attributes (a transform's function and a loop's stop
 #: predicate as ``"module:qualname"``). Scopes also carry ``body_reads`` and
 #: ``body_optional_reads``: the keys their body reads from outside.
 SETTINGS: dict[str, tuple[str, ...]] = {
-    "agent": ("instruction", "model", "description", "timeout"),
+    "agent": (
+        "instruction",
+        "model",
+        "description",
+        "timeout",
+        "system",
+        "settings",
+        "output",
+        "output_retries",
+    ),
     "transform": ("function", "timeout"),
     "gate": ("message", "timeout"),
-    "loop": ("max_iterations", "until", "until_function", "body_reads", "body_optional_reads"),
+    "loop": (
+        "max_iterations",
+        "until",
+        "until_function",
+        "until_equals",
+        "body_reads",
+        "body_optional_reads",
+    ),
     "map_over": (
         "over",
         "item",
@@ -85,6 +114,7 @@ SETTINGS: dict[str, tuple[str, ...]] = {
         "body_reads",
         "body_optional_reads",
     ),
+    "route": ("on", "cases", "body_reads", "body_optional_reads"),
 }
 #: The kind of each IR class (sequences and parallels are edges and the tree, not nodes).
 KIND: dict[type[Any], str] = {
@@ -93,23 +123,42 @@ KIND: dict[type[Any], str] = {
     GateNode: "gate",
     LoopNode: "loop",
     MapOverNode: "map_over",
+    RouteNode: "route",
     SequenceNode: "sequence",
     ParallelNode: "parallel",
 }
-SCOPE_KINDS = frozenset({"loop", "map_over"})
+SCOPE_KINDS = frozenset({"loop", "map_over", "route"})
 EXECUTABLE_KINDS = frozenset({"agent", "transform", "gate"})
 _CLASSES: dict[str, type[Any]] = {
     kind: cls for cls, kind in KIND.items() if kind in SCOPE_KINDS | EXECUTABLE_KINDS
 }
 
 
-def node_attributes(node: Node, kind: str, parent: str | None) -> dict[str, Any]:
+def case_data(case: RouteCase) -> dict[str, Any]:
+    """A route case as plain data: ``{"equals": value}``, ``{"test": "module:name"}`` or
+    ``{"otherwise": True}``, each with the ``label`` diagrams show."""
+    value: Any = case.value.ref if case.kind == "test" else case.value
+    return {case.kind: True if case.kind == "otherwise" else value, "label": case.label}
+
+
+def _case(data: dict[str, Any], allow: frozenset[str]) -> RouteCase:
+    if "test" in data:
+        return RouteCase("test", FunctionRef(data["test"], allow=allow))
+    if "equals" in data:
+        return RouteCase("equals", data["equals"])
+    return RouteCase("otherwise")
+
+
+def node_attributes(
+    node: Node, kind: str, parent: str | None, branch: int | None = None
+) -> dict[str, Any]:
     """The plain-data attributes of one executable or scope node (see :data:`SETTINGS`)."""
     writes = getattr(node, "writes", None)
     data: dict[str, Any] = {
         "kind": kind,
         "label": node.name,
         "parent": parent,
+        "branch": branch,
         "reads": list(getattr(node, "reads", ())),
         "optional_reads": list(getattr(node, "optional_reads", ())),
         "writes": [writes] if writes else [],
@@ -122,6 +171,10 @@ def node_attributes(node: Node, kind: str, parent: str | None) -> dict[str, Any]
             model=node.model,
             description=node.description,
             timeout=node.timeout,
+            system=node.system,
+            settings=node.settings.to_dict(),
+            output=node.output.to_dict() if node.output is not None else None,
+            output_retries=node.output_retries,
         )
     elif isinstance(node, TransformNode):
         data.update(function=node.fn.ref, timeout=node.timeout)
@@ -133,6 +186,7 @@ def node_attributes(node: Node, kind: str, parent: str | None) -> dict[str, Any]
             max_iterations=node.max_iterations,
             until=until if isinstance(until, str) else None,
             until_function=until.ref if isinstance(until, FunctionRef) else None,
+            until_equals=list(node.until_equals),
         )
     elif isinstance(node, MapOverNode):
         data.update(
@@ -141,6 +195,8 @@ def node_attributes(node: Node, kind: str, parent: str | None) -> dict[str, Any]
             collect=node.collect,
             max_concurrency=node.max_concurrency,
         )
+    elif isinstance(node, RouteNode):
+        data.update(on=node.on, cases=[case_data(case) for case in node.cases])
     return data
 
 
@@ -206,9 +262,23 @@ def _field(data: dict[str, Any], field: str, allow: frozenset[str]) -> Any:
         return FunctionRef(until, allow=allow) if until is not None else data["until"]
     if field in ("reads", "inputs"):
         return tuple(data.get(field, ()))
+    if field == "until_equals":
+        return tuple(data.get(field, ()))
+    if field == "cases":
+        return tuple(_case(case, allow) for case in data["cases"])
+    if field in ("system", "settings", "output", "output_retries"):
+        return data.get(field, _AGENT_DEFAULTS[field])  # graphs saved before they existed
     if field == "id":
         return data.get("pinned")  # not "id", which node-link JSON uses for the node id
     return data[field]
+
+
+_AGENT_DEFAULTS: dict[str, Any] = {
+    "system": "",
+    "settings": {},
+    "output": None,
+    "output_retries": 0,
+}
 
 
 def settings(data: dict[str, Any], allow: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -376,63 +446,3 @@ def scope_predecessors(
             continue
         found[G.nodes[v]["parent"]][v].append(u)
     return found
-
-
-# Writers that allow only scalars -----------------------------------------------------------
-
-
-def _need_graph(G: Any, function: str) -> None:
-    import networkx as nx
-
-    if not isinstance(G, nx.Graph):
-        raise PipelineError(
-            f"{function}() takes a networkx graph (got {G!r} of type {type(G).__name__}).",
-            hint="Pass the graph of a pipeline: to_graph(pipeline), or one read back from a file.",
-        )
-
-
-def portable(G: nx.DiGraph) -> nx.DiGraph:
-    """A copy of ``G`` whose every attribute value is a JSON string, for writers that take
-    only scalars (``nx.write_graphml``, ``nx.write_gexf``); :func:`from_portable` reads it
-    back.
-
-    >>> import networkx as nx
-    >>> from irgraph import Agent, to_graph
-    >>> G = to_graph(Agent("a").instruct("Go.").writes("x"))
-    >>> from_portable(portable(G)).nodes["a"] == G.nodes["a"]
-    True
-    """
-    _need_graph(G, "portable")
-    H = G.copy()
-    for _, data in H.nodes(data=True):
-        data.update({k: json.dumps(v) for k, v in data.items()})
-    for _, _, data in H.edges(data=True):
-        data.update({k: json.dumps(v) for k, v in data.items()})
-    H.graph = {k: json.dumps(v) for k, v in G.graph.items()}
-    return H
-
-
-def from_portable(H: nx.DiGraph) -> nx.DiGraph:
-    """The graph :func:`portable` encoded, as read back by ``nx.read_graphml`` or
-    ``nx.read_gexf``. (GEXF keeps no graph attributes but the name: nodes and edges come
-    back whole, the ``tree`` that :func:`from_graph` needs only through GraphML or JSON.)"""
-    _need_graph(H, "from_portable")
-    G = type(H)()
-    try:
-        for nid, data in H.nodes(data=True):
-            G.add_node(nid, **{k: json.loads(v) for k, v in data.items()})
-        for u, v, data in H.edges(data=True):
-            G.add_edge(u, v, **{k: json.loads(data[k]) for k in ("control", "keys") if k in data})
-    except (TypeError, ValueError) as exc:
-        raise PipelineError(
-            f"from_portable() reads graphs written from portable(G), whose attributes are JSON "
-            f"text; this one's are not ({type(exc).__name__}: {exc}).",
-            hint="Write with nx.write_graphml(portable(G), path); a plain graph needs no decoding.",
-        ) from None
-    for key, value in H.graph.items():
-        if isinstance(value, str):
-            try:
-                G.graph[key] = json.loads(value)
-            except ValueError:
-                continue  # a reader's own attribute, e.g. GEXF's mode
-    return G

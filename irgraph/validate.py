@@ -76,8 +76,8 @@ def _is_bound(
 def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:
     writers: dict[str, list[str]] = {}
     for nid, data in G.nodes(data=True):
-        if data["kind"] == "loop":
-            continue  # a loop's writes are its body's, listed there
+        if data["kind"] in ("loop", "route"):
+            continue  # a loop's or route's writes are its body's, listed there
         for key in data.get("writes", ()):
             writers.setdefault(key, []).append(nid)
         if data["kind"] == "map_over":
@@ -95,7 +95,7 @@ def required_inputs(G: nx.DiGraph) -> frozenset[str]:
     difference and builds the full error only when something is missing.
     """
     incoming: dict[str, set[str]] = {}
-    needed: set[str] = set()
+    needed: set[str] = {entry["key"] for entry in G.graph.get("maybe_written", ())}
     for nid, data in G.nodes(data=True):
         for key in data.get("reads", ()):
             if key not in needed and not _is_bound(
@@ -188,7 +188,30 @@ def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:
             if known is None:
                 known = _known_keys(G, inputs)
             problems.append(_unbound_problem(G, nid, key, known))
+    for entry in G.graph.get("maybe_written", ()):
+        if entry["key"] not in inputs:
+            problems.append(_maybe_problem(G, entry))
     return problems
+
+
+def _maybe_problem(G: nx.DiGraph, entry: dict[str, Any]) -> Problem:
+    """A required read of a key that a route writes on only some branches."""
+    reader, key, route = entry["node"], entry["key"], entry["route"]
+    missing = " and ".join(entry["missing"])
+    several = len(entry["missing"]) > 1
+    kind = G.nodes[reader]["kind"]
+    what = {"loop": "stops on", "map_over": "iterates over", "route": "compares"}.get(kind)
+    shown = f"{what} '{key}'" if what else f"reads {{{key}}}"
+    hint = f"Write '{key}' on every branch of '{route}', or write it before the route"
+    hint += "." if what else f", or read it as {{{key}?}} in '{reader}' if it may be unset."
+    return Problem(
+        f"'{reader}' {shown}, but route '{route}' writes '{key}' only on some branches: "
+        f"{'its branches' if several else 'its branch'} {missing} "
+        f"{'do' if several else 'does'} not, so '{key}' may be unset there.",
+        node=reader,
+        key=key,
+        hint=hint,
+    )
 
 
 def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[str]]) -> Problem:

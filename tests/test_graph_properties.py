@@ -128,7 +128,7 @@ def test_topological_order_is_a_run_order_for_one_iteration_of_every_scope(case)
 @given(CASES)
 def test_every_attribute_is_plain_data_of_the_documented_schema(case):
     G = graph_of(case)
-    assert set(G.graph) == {"name", "inputs", "problems", "warnings", "tree"}
+    assert set(G.graph) == {"name", "inputs", "problems", "warnings", "tree", "maybe_written"}
     for _, data in G.nodes(data=True):
         assert set(data) == set(COMMON) | set(SETTINGS[data["kind"]]), data
     for _, _, data in G.edges(data=True):

@@ -282,7 +282,7 @@ MALFORMED = [
     (json.dumps({"format": "irgraph-ir", "version": 1}), 'no "root"'),
     (wrap([AGENT]), "at root: expected an object"),
     (wrap({"name": "a"}), "at root: unknown node kind None"),
-    (wrap(seq(AGENT, {"kind": "RouteNode", "name": "r"})), "at root.children[1]: unknown"),
+    (wrap(seq(AGENT, {"kind": "SwitchNode", "name": "r"})), "at root.children[1]: unknown"),
     (wrap(seq(AGENT, {"kind": 3})), "at root.children[1]: unknown node kind 3"),
     (wrap(seq({**AGENT, "colour": "red"})), "at root.children[0]: AgentNode has no field"),
     (wrap({**AGENT, "reads": ["x"]}), "AgentNode has no field(s) 'reads'"),

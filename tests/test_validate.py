@@ -94,8 +94,14 @@ def test_a_loop_until_key_must_be_bound():
     error = problem(Loop("l").step(Agent("a")).max_iterations(2).until("done"))
     assert str(error).startswith("'l' stops on 'done', but no step before it writes 'done'")
     assert "{done?}" not in str(error)
-    written = Loop("l").step(Agent("a").writes("done")).max_iterations(2).until("done")
+    typed = Agent("a").writes("done").output({"type": "boolean"})
+    written = Loop("l").step(typed).max_iterations(2).until("done")
     assert validate(to_graph(written)) == []
+    text = Loop("l").step(Agent("a").writes("done")).max_iterations(2).until("done")
+    (warning,) = validate(to_graph(text))
+    assert "writes it as free text, so any answer (even 'no') stops it" in warning
+    compared = Loop("l").step(Agent("a").writes("done")).max_iterations(2)
+    assert validate(to_graph(compared.until("done", equals="yes"))) == []
 
 
 def test_a_map_over_list_must_be_bound():

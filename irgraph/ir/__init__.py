@@ -16,6 +16,8 @@ from irgraph.ir.nodes import (
     MapOverNode,
     Node,
     ParallelNode,
+    RouteCase,
+    RouteNode,
     SequenceNode,
     TransformNode,
     function_ref,
@@ -25,6 +27,7 @@ from irgraph.ir.nodes import (
     transform_call_problem,
 )
 from irgraph.ir.trust import refused_functions, with_allowed
+from irgraph.ir.values import JsonObject
 
 __all__ = [
     "AgentNode",
@@ -34,6 +37,9 @@ __all__ = [
     "TransformNode",
     "GateNode",
     "MapOverNode",
+    "RouteNode",
+    "RouteCase",
+    "JsonObject",
     "FunctionRef",
     "Node",
     "NODE_KINDS",

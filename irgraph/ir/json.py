@@ -16,7 +16,8 @@ import attrs
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError
-from irgraph.ir.nodes import NODE_KINDS, FunctionRef, Node, TransformNode
+from irgraph.ir.nodes import NODE_KINDS, FunctionRef, Node, RouteCase, RouteNode, TransformNode
+from irgraph.ir.values import JsonObject
 
 __all__ = ["to_json", "from_json", "to_dict", "from_dict", "FORMAT", "VERSION"]
 
@@ -43,6 +44,38 @@ def _function_to_json(ref: FunctionRef, node: str) -> str:
     return ref.ref
 
 
+#: Fields written only when set, so files of pipelines that do not use them read as before.
+_WHEN_SET = frozenset(
+    {"inputs", "id", "system", "settings", "output", "output_retries", "until_equals"}
+)
+#: Fields whose JSON value is an object or list that the IR holds as frozen data.
+_JSON_VALUED = {"settings": dict, "output": dict, "until_equals": list}
+
+
+def _case_to_json(case: RouteCase, node: str) -> dict[str, Any]:
+    if case.kind == "test":
+        return {"test": {"function": _function_to_json(case.value, node)}}
+    if case.kind == "otherwise":
+        return {"otherwise": True}
+    return {"equals": case.value}
+
+
+def _case_from_json(data: Any, where: str, allowed: frozenset[str]) -> RouteCase:
+    shapes = '{"equals": VALUE}, {"test": {"function": "module:name"}} or {"otherwise": true}'
+    if not isinstance(data, dict) or len(data) != 1:
+        raise _fail(where, f"a route case must be one of {shapes}.")
+    ((kind, value),) = data.items()
+    if kind == "otherwise" and value is True:
+        return RouteCase("otherwise")
+    if kind == "equals" and (value is None or isinstance(value, (str, int, float, bool))):
+        return RouteCase("equals", value)
+    if kind == "test" and isinstance(value, dict):
+        ref = value.get("function")
+        if set(value) == {"function"} and isinstance(ref, str) and ":" in ref:
+            return RouteCase("test", FunctionRef(ref, allow=allowed))
+    raise _fail(where, f"a route case must be one of {shapes}.")
+
+
 def to_dict(node: Node) -> dict[str, Any]:
     """Return the JSON-ready dict for one IR node (children included)."""
     if not isinstance(node, NODE_KINDS):
@@ -57,8 +90,12 @@ def to_dict(node: Node) -> dict[str, Any]:
             value = [to_dict(child) for child in value]
         elif isinstance(value, FunctionRef):
             value = {"function": _function_to_json(value, node.name)}
-        elif name in ("inputs", "id") and not value:
+        elif name in _WHEN_SET and not value:
             continue  # rarely set; a file without them reads as before
+        elif isinstance(value, JsonObject):
+            value = value.to_dict()
+        elif name == "cases" and isinstance(node, RouteNode):
+            value = [_case_to_json(case, node.name) for case in value]
         elif isinstance(value, tuple):
             value = list(value)
         out[name] = value
@@ -121,6 +158,16 @@ def from_dict(data: Any, path: str = "root", *, allow: Any = None, _depth: int =
             raise _fail(where, f"expected the pinned id as a string, got {type(value).__name__}.")
         elif name == "fn":
             raise _fail(where, 'a function must be {"function": "package.module:name"}.')
+        elif name == "cases" and issubclass(cls, RouteNode):
+            if not isinstance(value, list):
+                raise _fail(where, "expected a list of route cases.")
+            value = tuple(
+                _case_from_json(case, f"{where}[{i}]", allowed) for i, case in enumerate(value)
+            )
+        elif name in _JSON_VALUED:
+            shape = _JSON_VALUED[name]
+            if not isinstance(value, shape):
+                raise _fail(where, f"expected a{'n object' if shape is dict else ' list'}.")
         elif isinstance(value, (list, dict)):
             raise _fail(where, f"expected a scalar, got {type(value).__name__}.")
         kwargs[name] = value
@@ -129,7 +176,8 @@ def from_dict(data: Any, path: str = "root", *, allow: Any = None, _depth: int =
     if "name" not in kwargs:
         raise _fail(path, f"{kind} needs a 'name'.")
     try:
-        return cls(**kwargs)  # type: ignore[no-any-return]
+        node: Node = cls(**kwargs)
+        return node
     except IrgraphError as exc:
         raise _fail(path, str(exc)) from None
     except (TypeError, ValueError) as exc:

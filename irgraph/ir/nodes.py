@@ -17,13 +17,28 @@ may pin its ``id``, the graph node id it gets whatever else the pipeline holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 
 from irgraph import checks
 from irgraph.errors import PipelineError
+from irgraph.ir.base import (
+    _check_children,
+    _check_output,
+    _check_settings,
+    _Drawn,
+    _json_object,
+    _key_tuple,
+    _node_tuple,
+    _optional_key,
+    _optional_name,
+    _optional_seconds,
+    _optional_text,
+    _scope_depth,
+    _Templated,
+    set_display_hook,
+)
 from irgraph.ir.functions import (
     SAFE_FUNCTIONS,
     FunctionRef,
@@ -34,6 +49,8 @@ from irgraph.ir.functions import (
     transform_arguments,
     transform_call_problem,
 )
+from irgraph.ir.routes import RouteCase, RouteNode
+from irgraph.ir.values import JsonObject, is_json
 from irgraph.templates import Template, parse_template
 
 __all__ = [
@@ -44,6 +61,9 @@ __all__ = [
     "TransformNode",
     "GateNode",
     "MapOverNode",
+    "RouteNode",
+    "RouteCase",
+    "JsonObject",
     "FunctionRef",
     "Node",
     "NODE_KINDS",
@@ -57,82 +77,6 @@ __all__ = [
     "transform_call_problem",
 ]
 
-_optional_key = checks.optional(checks.key)
-_optional_name = checks.optional(checks.name)
-_optional_text = checks.optional(checks.text)
-_optional_seconds = checks.optional(checks.seconds())
-
-
-def _node_tuple(children: Iterable[Node]) -> tuple[Node, ...]:
-    return tuple(children)
-
-
-def _key_tuple(value: Any) -> Any:
-    """Keys as a tuple; a lone string (``tuple("topic")`` would be five one-letter keys) or a
-    non-iterable is left as it is, for the key rule to refuse."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        return value
-    return tuple(value)
-
-
-def _check_children(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    for child in value:
-        if not isinstance(child, NODE_KINDS):
-            name = getattr(instance, "name", "?")
-            raise PipelineError(
-                f"'{name}' contains {child!r} (a {type(child).__name__}), which is not an IR node.",
-                node=name,
-                hint="Compose Agent, Pipeline, FanOut, Loop, MapOver, Gate or Transform builders.",
-            )
-
-
-def _scope_depth(node: Any) -> int:
-    """A scope's depth from its children's (computed once, as each node is built, so no walk
-    over a deep tree ever recurses); deeper than :data:`irgraph.checks.MAX_DEPTH` is refused
-    where the node is built."""
-    depth = 1 + max((getattr(child, "depth", 0) for child in node.children), default=0)
-    return checks.nesting(depth, f"{type(node).__name__} {node.name!r}", node=node.name)
-
-
-_display_hook: list[Callable[[Any, Any, Any], dict[str, Any]]] = []
-
-
-def set_display_hook(hook: Callable[[Any, Any, Any], dict[str, Any]]) -> None:
-    """Install the function that draws an IR node inline in Jupyter (``irgraph.display``
-    installs its own on import), so the IR needs no import of the drawing code."""
-    _display_hook[:] = [hook]
-
-
-def _mimebundle(node: Any, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-    """Jupyter's inline picture of the pipeline under an IR node."""
-    if not _display_hook:
-        return {"text/plain": repr(node)}
-    return _display_hook[0](node, include, exclude)
-
-
-class _Drawn:
-    """What every IR node shares: its inline picture in Jupyter."""
-
-    __slots__ = ()
-    _repr_mimebundle_ = _mimebundle
-
-
-class _Templated(_Drawn):
-    """A node whose reads come from its template (an agent's instruction, a gate's message)."""
-
-    __slots__ = ()
-    template: Template
-
-    @property
-    def reads(self) -> tuple[str, ...]:
-        """Keys the template requires (``{key}``), in order of first use."""
-        return self.template.reads
-
-    @property
-    def optional_reads(self) -> tuple[str, ...]:
-        """Keys the template uses if set (``{key?}``)."""
-        return self.template.optional_reads
-
 
 @attrs.frozen
 class AgentNode(_Templated):
@@ -144,6 +88,18 @@ class AgentNode(_Templated):
     model: str | None = attrs.field(default=None, validator=_optional_text)
     description: str = attrs.field(default="", validator=checks.text)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
+    #: The system prompt sent with every request (plain text, not a template).
+    system: str = attrs.field(default="", validator=checks.text, kw_only=True)
+    #: Model settings passed to the provider on each request (temperature, max_tokens, ...).
+    settings: JsonObject = attrs.field(
+        factory=JsonObject, converter=_json_object, validator=_check_settings, kw_only=True
+    )
+    #: The JSON Schema of the answer: set, the parsed value (not text) is written to state.
+    output: JsonObject | None = attrs.field(
+        default=None, converter=_json_object, validator=_check_output, kw_only=True
+    )
+    #: How many times a reply that does not match ``output`` is asked again.
+    output_retries: int = attrs.field(default=0, validator=checks.count(0), kw_only=True)
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     depth = 0  # a leaf holds no scope
@@ -236,7 +192,8 @@ class ParallelNode(_Drawn):
 class LoopNode(_Drawn):
     """The body runs up to ``max_iterations`` times, stopping early once ``until`` holds.
 
-    ``until`` is either a state key (stop when its value is truthy) or a :class:`FunctionRef`
+    ``until`` is either a state key (stop when its value equals ``until_equals[0]``, or with
+    no ``until_equals`` when it is truthy) or a :class:`FunctionRef`
     to a predicate of the state.
     """
 
@@ -255,6 +212,8 @@ class LoopNode(_Drawn):
             hint="Stop on a key (.until('done')) or a predicate of the state (.until(fn)).",
         ),
     )
+    #: ``(value,)``: stop once ``until`` (a key) equals ``value``; ``()``: once it is truthy.
+    until_equals: tuple[Any, ...] = attrs.field(default=(), converter=tuple, kw_only=True)
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     #: Levels of scopes from this node down (1: its children are all leaves).
@@ -263,6 +222,23 @@ class LoopNode(_Drawn):
     @depth.default
     def _depth(self) -> int:
         return _scope_depth(self)
+
+    @until_equals.validator
+    def _check_equals(self, attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+        if not value:
+            return
+        if len(value) != 1 or not is_json(value[0]):
+            raise PipelineError(
+                f"The until_equals of Loop '{self.name}' must hold one JSON value (got {value!r}).",
+                node=self.name,
+                hint="Stop on a value with .until('verdict', equals='approved').",
+            )
+        if not isinstance(self.until, str):
+            raise PipelineError(
+                f"Loop '{self.name}' compares with equals= but does not stop on a state key.",
+                node=self.name,
+                hint="Name the key: .until('verdict', equals='approved').",
+            )
 
 
 @attrs.frozen
@@ -294,7 +270,18 @@ class MapOverNode(_Drawn):
         return _scope_depth(self)
 
 
-Node = AgentNode | SequenceNode | ParallelNode | LoopNode | TransformNode | GateNode | MapOverNode
+#: The kinds of route case: a value the ``on`` key must equal, a predicate, or the default.
+
+Node = (
+    AgentNode
+    | SequenceNode
+    | ParallelNode
+    | LoopNode
+    | TransformNode
+    | GateNode
+    | MapOverNode
+    | RouteNode
+)
 NODE_KINDS: tuple[
     type[AgentNode],
     type[SequenceNode],
@@ -303,4 +290,14 @@ NODE_KINDS: tuple[
     type[TransformNode],
     type[GateNode],
     type[MapOverNode],
-] = (AgentNode, SequenceNode, ParallelNode, LoopNode, TransformNode, GateNode, MapOverNode)
+    type[RouteNode],
+] = (
+    AgentNode,
+    SequenceNode,
+    ParallelNode,
+    LoopNode,
+    TransformNode,
+    GateNode,
+    MapOverNode,
+    RouteNode,
+)

@@ -24,7 +24,7 @@ import attrs
 
 from irgraph.errors import Problem
 from irgraph.ir.functions import FunctionRef, allowing, refusal
-from irgraph.ir.nodes import LoopNode, Node, TransformNode
+from irgraph.ir.nodes import LoopNode, Node, RouteCase, RouteNode, TransformNode
 
 __all__ = ["refused_functions", "with_allowed", "functions_of"]
 
@@ -39,6 +39,8 @@ def functions_of(node: Node) -> list[tuple[str, FunctionRef]]:
             found.append((current.name, current.fn))
         elif isinstance(current, LoopNode) and isinstance(current.until, FunctionRef):
             found.append((current.name, current.until))
+        elif isinstance(current, RouteNode):
+            found += [(current.name, c.value) for c in current.cases if c.kind == "test"]
         stack.extend(reversed(getattr(current, "children", ())))
     return found
 
@@ -75,6 +77,11 @@ def with_allowed(node: Node, modules: Iterable[str]) -> Node:
             changes["fn"] = allowing(current.fn, extra)
         elif isinstance(current, LoopNode) and isinstance(current.until, FunctionRef):
             changes["until"] = allowing(current.until, extra)
+        elif isinstance(current, RouteNode):
+            changes["cases"] = tuple(
+                RouteCase("test", allowing(c.value, extra)) if c.kind == "test" else c
+                for c in current.cases
+            )
         if hasattr(current, "children"):
             changes["children"] = tuple(rebuilt[id(c)] for c in current.children)
         rebuilt[id(current)] = attrs.evolve(current, **changes) if changes else current

@@ -14,7 +14,7 @@ Choices are drawn so that hypothesis shrinks towards small, plain pipelines: one
 unique names, operators rather than explicit builders.
 
 >>> print(to_code(Agent("writer").instruct("Write {topic}.").writes("draft") * 2))
-from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
+from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Route, Transform
 from irgraph.ir import FunctionRef
 <BLANKLINE>
 pipeline = (

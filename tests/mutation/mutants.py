@@ -208,8 +208,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "json-drops-gate-timeout",
         "serializer",
         "irgraph/ir/json.py",
-        '        elif name in ("inputs", "id") and not value:\n            continue',
-        '        elif name in ("inputs", "id") and not value:\n            continue\n'
+        "        elif name in _WHEN_SET and not value:\n            continue",
+        "        elif name in _WHEN_SET and not value:\n            continue\n"
         '        elif name == "timeout" and type(node).__name__ == "GateNode":\n'
         "            continue",
         _JSON_TESTS,

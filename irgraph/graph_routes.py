@@ -1,0 +1,140 @@
+"""How the graph walk (:mod:`irgraph.graph`) handles a route, and finds who wrote a key.
+
+A route is a scope whose body is its branches; each branch walks on a private layer of the
+environment (exactly one runs, so branches never race), its nodes carry the ``branch`` index,
+and the route's edge to each branch entry carries the case's ``condition``. After the route,
+a key written on every branch is written; one written on some is *maybe written*: data edges
+come from every possible writer, and a later required read is recorded in
+``G.graph["maybe_written"]`` unless something wrote the key before the route (or it is an
+input), for :func:`irgraph.validate` to report or a run's initial state to supply.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from irgraph.ir import FunctionRef, Node, RouteNode
+from irgraph.walk import INPUT, Env, Summary
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+__all__ = ["Walker", "walk_route", "lookup", "writers"]
+
+
+class Walker(Protocol):
+    """What the route walk needs of the graph walker (:class:`irgraph.graph._Walker`)."""
+
+    G: nx.DiGraph
+    added: list[str]
+    alternatives: dict[tuple[str, str], list[str]]
+    maybe: dict[tuple[str, str], tuple[str, list[str]]]
+    body_reads: dict[str, dict[str, bool]]
+    exits: dict[str, list[str]]
+    types: Any  # the walk's irgraph.typing_rules.TypeRules
+    warnings: list[str]
+
+    def walk(self, node: Node, env: Env, parent: str | None) -> Summary: ...
+    def open_scope(self, node: Any, parent: str | None) -> str: ...
+    def bind(self, reader: str, key: str, env: Env, optional: bool) -> None: ...
+    def control(self, sources: list[str], targets: list[str]) -> None: ...
+    def write(self, env: Env, key: str, writer: str, by: str | None = None) -> None: ...
+    def problem(self, message: str, **where: Any) -> None: ...
+    def importable(self, nid: str, ref: FunctionRef) -> None: ...
+    def empty(self, node: Any, kind: str, what: str, fix: str, nid: str | None = None) -> None: ...
+
+
+def walk_route(w: Walker, node: RouteNode, env: Env, parent: str | None) -> Summary:
+    """A route's branches each walk on a private layer (one runs, so they never race);
+    after it, a key written on every branch is written, and one written on some is
+    *maybe written*: data edges come from every possible writer, and a later required
+    read of it is a problem unless something wrote it before the route."""
+    sid = w.open_scope(node, parent)
+    if not node.children:
+        w.empty(node, "Route", "branches", ".when(value, step) or .otherwise(step)", sid)
+    reads: dict[str, str] = {}
+    if node.on is not None:
+        w.bind(sid, node.on, env, optional=False)
+        reads[node.on] = sid
+    _route_cases(w, sid, node)
+    labels = [case.label for case in node.cases]
+    layers: list[dict[str, str]] = []
+    exits: list[str] = []
+    trees: list[Any] = []
+    G = w.G
+    for index, child in enumerate(node.children):
+        layer = Env(env, scope=sid)
+        first = len(w.added)
+        part = w.walk(child, layer, sid)
+        for nid in w.added[first:]:
+            if G.nodes[nid]["parent"] == sid:
+                G.nodes[nid]["branch"] = index
+        w.control([sid], part.entries)
+        for entry in part.entries:
+            G.edges[sid, entry]["condition"] = labels[index]
+        exits += part.exits
+        trees.append(part.tree)
+        layers.append(layer.local)
+    w.exits[sid] = exits
+    w.types.route_on(sid, node, env)
+    written = sorted({key for layer in layers for key in layer})
+    G.nodes[sid]["writes"] = written
+    for key in written:
+        writers = [layer[key] for layer in layers if key in layer]
+        before = lookup(key, env)
+        if len(writers) == len(layers):
+            w.write(env, key, writers[0], by=sid)
+            others = writers[1:]
+        else:
+            env.local[key] = writers[0]
+            others = writers[1:] + ([before] if before is not None else [])
+            if before is None:
+                missing = [labels[i] for i, layer in enumerate(layers) if key not in layer]
+                w.maybe[(writers[0], key)] = (sid, missing)
+        if others:
+            w.alternatives[(writers[0], key)] = others
+    reads.update({key: sid for key in w.body_reads[sid]})
+    tree = {"node": sid, "children": trees}
+    return Summary([sid], [sid], reads, {key: sid for key in written}, tree)
+
+
+def _route_cases(w: Walker, sid: str, node: RouteNode) -> None:
+    """Problems of a route's cases themselves: a value compared twice, a predicate that
+    cannot be saved."""
+    seen: set[str] = set()
+    for case in node.cases:
+        if case.kind == "test":
+            w.importable(sid, case.value)
+        elif case.kind == "equals":
+            if case.label in seen:
+                w.problem(
+                    f"Route '{node.name}' has two branches for {case.label}; only the "
+                    "first could ever run.",
+                    node=sid,
+                    hint="Give each value one branch (merge the two, or change a value).",
+                )
+            seen.add(case.label)
+
+
+def lookup(key: str, env: Env) -> str | None:
+    """The nearest writer of ``key`` from ``env`` outward (``INPUT`` for an input), or
+    ``None``; a map-over's item counts as written."""
+    layer: Env | None = env
+    while layer is not None:
+        writer = layer.local.get(key)
+        if writer is not None:
+            return writer
+        if layer.scope is not None and layer.item == key:
+            return layer.scope
+        layer = layer.parent
+    return None
+
+
+def writers(w: Walker, key: str, env: Env) -> list[str]:
+    """Every node that may have written the value of ``key`` a reader at ``env`` sees."""
+    writer = lookup(key, env)
+    if writer is None or writer == INPUT:
+        return []
+    found = [writer, *w.alternatives.get((writer, key), ())]
+    return [writer for writer in found if writer != INPUT]

@@ -1,0 +1,228 @@
+"""Structured outputs and model settings: the rules every layer shares.
+
+An agent may declare ``.output(schema)``: a JSON Schema (a dict, or a pydantic model class,
+whose schema is taken), checked as a schema when the pipeline is built. At run time the reply
+is parsed as JSON (one surrounding markdown code fence is allowed, since models add them) and
+validated with the ``jsonschema`` library; the **value** is what goes to state. A reply that
+does not validate is asked again, up to the node's retries, with the error as feedback; after
+that the run fails naming the node, the schema error and the raw reply. ``.settings(...)``
+(temperature, max_tokens, ...) are JSON values passed to the provider on each request; the
+known ones are range-checked here, before anything runs.
+
+>>> schema = checked_schema({"type": "string", "enum": ["bug", "feature"]}, node="triage")
+>>> parse_reply('"bug"', schema, node="triage")
+'bug'
+>>> value_type(schema), schema_enum(schema)
+('string', ['bug', 'feature'])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from irgraph.errors import PipelineError
+from irgraph.ir.values import JsonObject, json_problem
+
+__all__ = [
+    "OutputError",
+    "checked_schema",
+    "checked_settings",
+    "parse_reply",
+    "schema_error",
+    "value_type",
+    "schema_enum",
+    "feedback",
+    "KNOWN_SETTINGS",
+]
+
+
+class OutputError(ValueError):
+    """A model's reply that is not JSON or does not match the node's output schema."""
+
+    def __init__(self, message: str, reply: str) -> None:
+        super().__init__(message)
+        self.reply = reply
+
+
+def _number_between(low: float, high: float) -> Any:
+    return lambda v: (
+        (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
+        and low <= v <= high
+    )
+
+
+def _whole_at_least(low: int) -> Any:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+#: The settings irgraph knows, with their rule in words; any other JSON value passes through
+#: to the provider unchecked (providers differ in what they accept).
+KNOWN_SETTINGS: dict[str, tuple[str, Any]] = {
+    "temperature": ("a number from 0 to 2", _number_between(0, 2)),
+    "top_p": ("a number from 0 to 1", _number_between(0, 1)),
+    "max_tokens": ("a whole number of at least 1", _whole_at_least(1)),
+    "seed": ("a whole number", _whole_at_least(-(2**63))),
+    "presence_penalty": ("a number from -2 to 2", _number_between(-2, 2)),
+    "frequency_penalty": ("a number from -2 to 2", _number_between(-2, 2)),
+    "stop": (
+        "a string or a list of strings",
+        lambda v: (
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(s, str) for s in v))
+        ),
+    ),
+}
+
+
+def checked_settings(values: Any, *, node: str) -> JsonObject:
+    """``values`` as a frozen JSON object, once every known setting is in range and every
+    value is JSON data."""
+    if not isinstance(values, Mapping):
+        raise PipelineError(
+            f"The settings of '{node}' must be a mapping of names to values (got {values!r}).",
+            node=node,
+            hint="Pass keyword arguments: .settings(temperature=0.2, max_tokens=400).",
+        )
+    for name, value in values.items():
+        rule = KNOWN_SETTINGS.get(name)
+        if rule is not None and not rule[1](value):
+            raise PipelineError(
+                f"The setting {name} of '{node}' must be {rule[0]} (got {value!r}).",
+                node=node,
+                hint=f"Pass e.g. .settings({name}={_example(name)}), or leave it out.",
+                expected=rule[0],
+                got=value,
+            )
+    problem = json_problem(dict(values))
+    if problem is not None:
+        raise PipelineError(
+            f"The settings of '{node}' must be JSON data ({problem}).",
+            node=node,
+            hint="Use strings, numbers, booleans, None, and lists or dicts of them.",
+        )
+    return JsonObject(values)
+
+
+def _example(name: str) -> str:
+    return {"temperature": "0.2", "top_p": "0.9", "stop": "['\\n\\n']"}.get(name, "1")
+
+
+def checked_schema(schema: Any, *, node: str) -> JsonObject:
+    """The JSON Schema of an agent's output as a frozen JSON object: ``schema`` itself (a dict)
+    or a pydantic model class's ``model_json_schema()``, once ``jsonschema`` accepts it."""
+    if isinstance(schema, type) and callable(getattr(schema, "model_json_schema", None)):
+        schema = schema.model_json_schema()  # type: ignore[attr-defined]
+    if isinstance(schema, JsonObject):
+        schema = schema.to_dict()
+    if not isinstance(schema, Mapping):
+        raise PipelineError(
+            f"The output schema of '{node}' must be a JSON Schema dict or a pydantic model "
+            f"class (got {schema!r} of type {type(schema).__name__}).",
+            node=node,
+            hint="E.g. .output({'type': 'string', 'enum': ['bug', 'feature']}).",
+        )
+    problem = json_problem(dict(schema))
+    if problem is not None:
+        raise PipelineError(
+            f"The output schema of '{node}' must be JSON data ({problem}).",
+            node=node,
+            hint="Write the schema with dicts, lists, strings, numbers and booleans.",
+        )
+    import jsonschema
+
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "the top level"
+        raise PipelineError(
+            f"The output schema of '{node}' is not a valid JSON Schema: {exc.message} "
+            f"(at {where}).",
+            node=node,
+            hint="See https://json-schema.org for the keywords; e.g. {'type': 'object', "
+            "'properties': {...}, 'required': [...]}.",
+        ) from None
+    return JsonObject(schema)
+
+
+_FENCE = re.compile(r"\A\s*```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n?\s*```\s*\Z", re.DOTALL)
+
+
+def schema_error(value: Any, schema: Mapping[str, Any]) -> str | None:
+    """Why ``value`` does not match ``schema`` (the most relevant error, with its place), or
+    ``None`` when it does."""
+    import jsonschema
+
+    plain = schema.to_dict() if isinstance(schema, JsonObject) else dict(schema)
+    validator = jsonschema.validators.validator_for(plain)(plain)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is None:
+        return None
+    where = "".join(f"[{p!r}]" for p in error.absolute_path)
+    return f"{error.message} (at {'value' + where if where else 'the top level'})"
+
+
+def parse_reply(reply: str, schema: Mapping[str, Any], *, node: str) -> Any:
+    """The value of a model's ``reply`` under ``schema``, or :class:`OutputError` saying why
+    there is none (not JSON, or not matching)."""
+    text = reply
+    fenced = _FENCE.match(reply)
+    if fenced:
+        text = fenced.group("body")
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise OutputError(f"the reply is not JSON ({exc})", reply) from None
+    problem = schema_error(value, schema)
+    if problem is not None:
+        raise OutputError(f"the reply does not match the output schema: {problem}", reply)
+    return value
+
+
+def feedback(error: OutputError) -> str:
+    """What the model is told when its reply is asked again."""
+    return (
+        f"Your previous reply was not usable: {error}. Previous reply: {error.reply!r}. "
+        "Answer again with JSON that matches the schema, and nothing else."
+    )
+
+
+def value_type(schema: Mapping[str, Any] | None) -> str | None:
+    """The JSON type a schema's values have (``"array"``, ``"string"``, ...), ``"text"`` for
+    no schema (a model's free text), or ``None`` when the schema allows several."""
+    if schema is None:
+        return "text"
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return kind
+    values = schema.get("enum", [schema["const"]] if "const" in schema else None)
+    if isinstance(values, list) and values:
+        kinds = {_json_type(v) for v in values}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    names: dict[type[Any], str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), "unknown")
+
+
+def schema_enum(schema: Mapping[str, Any] | None) -> list[Any] | None:
+    """The values a schema allows when it lists them (``enum`` or ``const``), else ``None``."""
+    if schema is None:
+        return None
+    if isinstance(schema.get("enum"), list):
+        return list(schema["enum"])
+    if "const" in schema:
+        return [schema["const"]]
+    return None

@@ -1,0 +1,131 @@
+"""JSON values inside frozen IR nodes: an agent's model settings and its output schema.
+
+IR nodes are hashable plain data, but settings and schemas are JSON objects. A
+:class:`JsonObject` is a read-only mapping of JSON-native data, equal to a dict with the same
+content and hashed by its canonical JSON text, so a node holding one stays hashable and its
+value still reads like a dict. :func:`is_json` is the one rule for a JSON-native value (no
+tuples passed off as lists, no NaN, no non-string keys), so what the IR holds is exactly what
+its JSON file, its graph and a Prefect cache key hold.
+
+>>> settings = JsonObject({"temperature": 0.2, "stop": ["\\n"]})
+>>> settings["temperature"], settings == {"stop": ["\\n"], "temperature": 0.2}
+(0.2, True)
+>>> hash(settings) == hash(JsonObject({"stop": ["\\n"], "temperature": 0.2}))
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["JsonObject", "is_json", "canonical", "json_problem", "same_value"]
+
+
+def json_problem(value: Any, path: str = "") -> str | None:
+    """Where and why ``value`` is not JSON-native data, or ``None`` when it is."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path or 'the value'} is {value!r}"
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = json_problem(item, f"{path}[{index}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path or 'the object'} has the non-string key {key!r}"
+            problem = json_problem(item, f"{path}.{key}" if path else key)
+            if problem:
+                return problem
+        return None
+    return f"{path or 'the value'} is a {type(value).__name__} ({value!r})"
+
+
+def is_json(value: Any) -> bool:
+    """Whether ``value`` is JSON-native data: None, bool, int, finite float, str, and lists
+    and str-keyed dicts of them.
+
+    >>> is_json({"a": [1, 2.5, None]}), is_json({"a": (1, 2)}), is_json(float("nan"))
+    (True, False, False)
+    """
+    return json_problem(value) is None
+
+
+def canonical(value: Any) -> str:
+    """The canonical JSON text of ``value``: sorted keys, no spaces, so equal values give
+    equal text (a cache key, a hash)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two values are equal as JSON values: numbers by value (``1 == 1.0``) but a
+    boolean is never a number (``True != 1``), which is how routes and ``until(equals=)``
+    compare.
+
+    >>> same_value(1, 1.0), same_value(True, 1), same_value("bug", "bug")
+    (True, False, True)
+    """
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # a value whose == raises cannot equal a JSON value
+        return False
+
+
+class JsonObject(Mapping[str, Any]):
+    """A read-only JSON object. Reading a nested list or object gives a copy, so the frozen
+    value cannot be changed through it."""
+
+    __slots__ = ("_data", "_text")
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        if isinstance(data, JsonObject):
+            self._data: dict[str, Any] = data._data
+            self._text: str = data._text
+            return
+        plain = dict(data or {})
+        problem = json_problem(plain)
+        if problem is not None:
+            raise ValueError(f"not JSON data: {problem}")
+        self._data = copy.deepcopy(plain)
+        self._text = canonical(self._data)
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._data[key]
+        return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(self._text)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, JsonObject):
+            return self._text == other._text
+        if isinstance(other, Mapping):
+            return is_json(dict(other)) and canonical(dict(other)) == self._text
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    @property
+    def text(self) -> str:
+        """The canonical JSON text."""
+        return self._text
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, mutable deep copy."""
+        return copy.deepcopy(self._data)

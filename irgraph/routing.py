@@ -1,0 +1,87 @@
+"""The ``Route`` builder: run one of several branches, chosen by the state.
+
+``Route("triage").on("category").when("bug", fix).when("feature", spec).otherwise(reply)``
+runs ``fix`` when ``category`` equals ``"bug"``, ``spec`` for ``"feature"``, else ``reply``.
+``.when(predicate, branch)`` takes a function of the state instead of a value. The first case
+that holds wins; with no ``otherwise`` and no case holding, the run fails naming the value.
+A key written on only some branches is *maybe written*: reading it later as ``{key}`` is an
+error before the run (see :mod:`irgraph.graph`).
+
+>>> from irgraph import Agent
+>>> r = Route("triage").on("category").when("bug", Agent("fix")).otherwise(Agent("reply"))
+>>> [case.label for case in r.to_ir().cases]
+['"bug"', 'otherwise']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irgraph import checks
+from irgraph.builder import Builder, _as_node, _Chain, _checked_depth, _ir, _items
+from irgraph.errors import PipelineError
+from irgraph.ir import FunctionRef, Node, RouteCase, RouteNode, function_ref
+
+__all__ = ["Route"]
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class Route(Builder):
+    """Pick one branch by a state key's value (``.on(key).when(value, branch)``) or by a
+    predicate of the state (``.when(fn, branch)``), with an ``.otherwise(branch)`` default."""
+
+    _kind = "Route"
+
+    def on(self, key: str) -> Route:
+        """The state key whose value ``.when(value, ...)`` cases compare with."""
+        return self._with(on=self._arg(checks.key, "on", key))
+
+    def when(self, condition: Any, branch: Builder | Node) -> Route:
+        """Add a branch taken when the ``on`` key equals ``condition`` (a string, number,
+        boolean or None), or when ``condition(state)`` is true (a function)."""
+        if isinstance(condition, FunctionRef) or callable(condition):
+            case = RouteCase("test", function_ref(condition, node=self._name))
+        elif isinstance(condition, _SCALARS):
+            case = RouteCase("equals", condition)
+        else:
+            raise PipelineError(
+                f"'{self._name}'.when() compares with a string, number, boolean or None, or "
+                f"takes a predicate of the state (got {condition!r} of type "
+                f"{type(condition).__name__}).",
+                node=self._name,
+                hint="Write .when('bug', branch), or .when(lambda state: ..., branch).",
+            )
+        node = _as_node(self._name, "when", branch)
+        new = self._with(branches=_Chain(self._config.get("branches"), (case, node)))
+        return _checked_depth(new)
+
+    def otherwise(self, branch: Builder | Node) -> Route:
+        """The branch taken when no ``when`` case holds (always last, wherever written)."""
+        node = _as_node(self._name, "otherwise", branch)
+        return _checked_depth(self._with(_otherwise=_Chain(None, (RouteCase("otherwise"), node))))
+
+    def _pairs(self) -> list[tuple[RouteCase, Builder | Node]]:
+        return _items(self._config.get("branches")) + _items(self._config.get("_otherwise"))
+
+    def _nesting(self) -> int:
+        deepest = max((_depth_of(node) for _, node in self._pairs()), default=0)
+        return 1 + deepest
+
+    def _fields(self) -> dict[str, Any]:
+        return {k: v for k, v in self._config.items() if k[0] != "_" and k != "branches"}
+
+    def to_ir(self) -> RouteNode:
+        pairs = self._pairs()
+        return RouteNode(
+            self._name,
+            tuple(_ir(node) for _, node in pairs),
+            cases=tuple(case for case, _ in pairs),
+            **self._fields(),
+        )
+
+
+def _depth_of(item: Any) -> int:
+    if isinstance(item, Builder):
+        return item._nesting()
+    return int(getattr(item, "depth", 0))
