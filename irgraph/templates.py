@@ -8,6 +8,7 @@ an error naming the node, because a prompt template is data, not code.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from string import Formatter
@@ -17,7 +18,7 @@ import attrs
 
 from irgraph.errors import PipelineError
 
-__all__ = ["Template", "parse_template", "render", "template_values", "none_message"]
+__all__ = ["Template", "parse_template", "render", "template_values", "none_message", "as_text"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PARSE = Formatter().parse
@@ -108,10 +109,25 @@ def render(template: Template, values: Mapping[str, Any]) -> str:
             continue
         if optional:
             value = values.get(key)
-            out.append("" if value is None else str(value))
+            out.append("" if value is None else as_text(value))
         else:
-            out.append(str(values[key]))
+            out.append(as_text(values[key]))
     return "".join(out)
+
+
+def as_text(value: Any) -> str:
+    """How a state value reads in a prompt: a structured value (dict, list, tuple) as JSON
+    text, anything else as ``str(value)``.
+
+    >>> as_text({"category": "bug", "tags": ["ui"]}), as_text(["a", "b"]), as_text(3)
+    ('{"category": "bug", "tags": ["ui"]}', '["a", "b"]', '3')
+    """
+    if isinstance(value, (dict, list, tuple)):
+        try:
+            return json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):  # a circular structure: Python's own text
+            return str(value)
+    return str(value)
 
 
 def template_values(template: Template, state: Mapping[str, Any]) -> dict[str, Any]:

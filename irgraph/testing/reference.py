@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 from collections.abc import Callable, Mapping
 from string import Formatter
 from typing import Any
@@ -49,6 +50,13 @@ class ReferenceResult:
     calls: list[tuple[str, str]]
 
 
+def _text(value: Any) -> str:
+    """Structured values read as JSON in a prompt, everything else as str()."""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
 def _render(text: str, state: Mapping[str, Any]) -> str:
     out = []
     for literal, field, _, _ in Formatter().parse(text):
@@ -57,11 +65,11 @@ def _render(text: str, state: Mapping[str, Any]) -> str:
             continue
         if field.endswith("?"):
             value = state.get(field[:-1])
-            out.append("" if value is None else str(value))
+            out.append("" if value is None else _text(value))
         elif state[field] is None:  # None means no value: a required field needs one
             raise ValueError(f"the required key {field!r} holds None")
         else:
-            out.append(str(state[field]))
+            out.append(_text(state[field]))
     return "".join(out)
 
 

@@ -83,8 +83,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "optional-none-renders-none",
         "templates",
         "irgraph/templates.py",
-        'out.append("" if value is None else str(value))',
-        "out.append(str(value))",
+        'out.append("" if value is None else as_text(value))',
+        "out.append(as_text(value))",
         ("tests/test_templates.py", "tests/test_asyncio_backend.py"),
     ),
     _m(
