@@ -1,0 +1,210 @@
+"""Routes, structured outputs and settings in the core: builder, IR, JSON, graph, validate."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import pytest
+
+from irgraph import (
+    Agent,
+    Loop,
+    MapOver,
+    PipelineError,
+    Route,
+    from_graph,
+    to_graph,
+    validate,
+)
+from irgraph.code import to_code
+from irgraph.ir import RouteCase, RouteNode, from_json, to_json
+
+CATEGORY = {"type": "string", "enum": ["bug", "feature", "question"]}
+
+
+def is_urgent(state: object) -> bool:
+    return True
+
+
+def triage(otherwise: bool = True) -> Route:
+    route = (
+        Route("triage")
+        .on("category")
+        .when("bug", Agent("fix").instruct("Fix {ticket}.").writes("patch"))
+        .when("feature", Agent("spec").instruct("Spec {ticket}.").writes("spec"))
+    )
+    return (
+        route.otherwise(Agent("reply").instruct("Reply to {ticket}.").writes("reply"))
+        if otherwise
+        else route
+    )
+
+
+def classify() -> Agent:
+    return Agent("classify").instruct("Classify {ticket}.").output(CATEGORY).writes("category")
+
+
+def test_a_route_is_a_scope_whose_branch_nodes_carry_their_case_and_whose_edges_their_condition():
+    G = to_graph(
+        classify() >> triage() >> Agent("log").instruct("Log {ticket}."), inputs={"ticket"}
+    )
+    assert G.nodes["triage"]["kind"] == "route"
+    assert [G.nodes[n]["branch"] for n in ("fix", "spec", "reply")] == [0, 1, 2]
+    assert G.nodes["classify"]["branch"] is None and G.nodes["fix"]["parent"] == "triage"
+    assert [G.edges["triage", n]["condition"] for n in ("fix", "spec", "reply")] == [
+        '"bug"',
+        '"feature"',
+        "otherwise",
+    ]
+    assert G.nodes["triage"]["cases"][0] == {"equals": "bug", "label": '"bug"'}
+    assert all(G.has_edge(n, "log") for n in ("fix", "spec", "reply"))
+    assert nx.is_directed_acyclic_graph(G)
+    assert validate(G) == []
+
+
+def test_a_key_written_on_some_branches_read_later_names_the_branches_that_do_not_write_it():
+    p = classify() >> triage() >> Agent("ship").instruct("Ship {patch}.")
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(p, inputs={"ticket"}))
+    text = str(caught.value)
+    assert "'ship' reads {patch}, but route 'triage' writes 'patch' only on some branches" in text
+    assert '"feature" and otherwise do not' in text
+    assert "{patch?}" in text and "every branch" in text
+    # Optional reads, a writer before the route, or the key as an input all make it fine.
+    assert (
+        validate(
+            to_graph(classify() >> triage() >> Agent("s").instruct("{patch?}"), inputs={"ticket"})
+        )
+        == []
+    )
+    first = Agent("draft").instruct("Draft.").writes("patch")
+    assert (
+        validate(
+            to_graph(
+                first >> classify() >> triage() >> Agent("s").instruct("{patch}"), inputs={"ticket"}
+            )
+        )
+        == []
+    )
+    G = to_graph(p, inputs={"ticket"})
+    assert validate(G, inputs={"patch"}) == []
+
+
+def test_data_edges_join_every_branch_writer_to_the_reader():
+    both = (
+        Route("r")
+        .on("category")
+        .when("bug", Agent("a").writes("out"))
+        .otherwise(Agent("b").writes("out"))
+    )
+    G = to_graph(classify() >> both >> Agent("use").instruct("{out}"), inputs={"ticket"})
+    assert G.edges["a", "use"]["keys"] == ["out"] and G.edges["b", "use"]["keys"] == ["out"]
+    assert validate(G) == []
+
+
+def test_route_values_are_checked_against_the_writers_enum_and_uncovered_values_warn():
+    bad = classify() >> Route("r").on("category").when("bugs", Agent("a")).otherwise(Agent("b"))
+    with pytest.raises(
+        PipelineError, match=r'branch for "bugs", but .category. can only be one of'
+    ):
+        validate(to_graph(bad, inputs={"ticket"}))
+    (warning,) = validate(to_graph(classify() >> triage(otherwise=False), inputs={"ticket"}))
+    assert 'no branch for "question"' in warning and "otherwise" in warning
+
+
+def test_a_map_over_a_text_key_is_an_error_that_suggests_an_array_output():
+    finder = Agent("finder").instruct("Find papers.").writes("papers")
+    each = (
+        MapOver("each")
+        .over("papers", item="paper")
+        .step(Agent("s").instruct("{paper}").writes("x"))
+        .writes("xs")
+    )
+    with pytest.raises(PipelineError, match="agent 'finder' writes it as free text, not a list"):
+        validate(to_graph(finder >> each))
+    typed = finder.output({"type": "array", "items": {"type": "string"}})
+    assert validate(to_graph(typed >> each)) == []
+
+
+def test_routes_settings_and_outputs_survive_json_the_graph_and_to_code():
+    p = (
+        classify().system("You triage tickets.").settings(temperature=0.2, max_tokens=50)
+        >> triage().when(is_urgent, Agent("page").writes("patch"))
+        >> Loop("review")
+        .step(Agent("critic").writes("verdict"))
+        .until("verdict", equals="approved")
+        .max_iterations(3)
+    )
+    ir = p.to_ir()
+    assert from_json(to_json(ir), allow=[__name__]) == ir
+    G = to_graph(ir, inputs={"ticket"})
+    assert from_graph(json_round_trip(G), allow=[__name__]) == ir
+    namespace: dict[str, object] = {}
+    exec(to_code(p), namespace)
+    assert namespace["pipeline"].to_ir() == ir  # type: ignore[attr-defined]
+    # The predicate case came after otherwise in the builder; the IR puts otherwise last.
+    assert [c.kind for c in ir.children[1].cases] == ["equals", "equals", "test", "otherwise"]
+
+
+def json_round_trip(G: nx.DiGraph) -> nx.DiGraph:
+    return nx.node_link_graph(
+        json.loads(json.dumps(nx.node_link_data(G, edges="edges"))), edges="edges"
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: Agent("a").settings(temperature=5),
+            "temperature of 'a' must be a number from 0 to 2",
+        ),
+        (lambda: Agent("a").settings(max_tokens=0), "max_tokens of 'a' must be a whole number"),
+        (lambda: Agent("a").settings(logit_bias={1, 2}), "must be JSON data"),
+        (lambda: Agent("a").output({"type": "strin"}), "not a valid JSON Schema"),
+        (lambda: Agent("a").output("string"), "must be a JSON Schema dict or a pydantic model"),
+        (lambda: Agent("a").output({"type": "string"}, retries=-1), "retries"),
+        (lambda: Route("r").on("k").when(["a"], Agent("a")), "compares with a string, number"),
+        (lambda: Loop("l").until(is_urgent, equals=True), "equals= only with a state key"),
+        (lambda: Loop("l").until("k", equals={1, 2}), "must be a JSON value"),
+        (
+            lambda: RouteNode("r", (), cases=(RouteCase("equals", "x"),)).name,
+            r"1 case\(s\) for 0 branch",
+        ),
+        (lambda: Route("r").when("bug", Agent("a")).to_ir(), "compares values but names no key"),
+    ],
+)
+def test_bad_settings_schemas_and_cases_are_refused_where_written(make, message):
+    with pytest.raises(PipelineError, match=message):
+        make()
+
+
+def test_two_branches_for_one_value_and_an_empty_route_are_problems():
+    twice = Route("r").on("k").when("a", Agent("x")).when("a", Agent("y"))
+    with pytest.raises(PipelineError, match='two branches for "a"'):
+        validate(to_graph(twice, inputs={"k"}))
+    with pytest.raises(PipelineError, match="Route 'r' has no branches"):
+        validate(to_graph(Route("r").on("k"), inputs={"k"}))
+
+
+def test_a_pydantic_model_class_is_its_json_schema():
+    pydantic = pytest.importorskip("pydantic")
+
+    class Verdict(pydantic.BaseModel):
+        approved: bool
+        notes: str
+
+    agent = Agent("critic").output(Verdict).writes("verdict").to_ir()
+    assert agent.output is not None and agent.output["required"] == ["approved", "notes"]
+    assert from_json(to_json(agent)) == agent
+
+
+def test_settings_merge_and_the_ir_stays_hashable():
+    agent = Agent("a").settings(temperature=0.1).settings(max_tokens=5, stop=["\n"]).to_ir()
+    assert dict(agent.settings) == {"temperature": 0.1, "max_tokens": 5, "stop": ["\n"]}
+    assert hash(agent) == hash(
+        Agent("a").settings(max_tokens=5, stop=["\n"], temperature=0.1).to_ir()
+    )
+    agent.settings["stop"].append("x")  # a copy: the frozen value does not change
+    assert agent.settings["stop"] == ["\n"]
