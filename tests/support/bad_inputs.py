@@ -124,8 +124,8 @@ import asyncio
 import time
 
 from irgraph import (
-    Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform, compile, from_graph, from_portable,
-    portable, run, to_graph, validate
+    Agent, FanOut, Gate, Loop, MapOver, Pipeline, Route, Transform, compile, from_graph,
+    from_portable, portable, run, to_graph, validate
 )
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.analysis import critical_path, lineage, makespan
@@ -148,6 +148,13 @@ from tests.support.bad_inputs import deep_json, ir_json, loops, saved, without
 FIXTURES: tuple[tuple[str, str], ...] = (
     ("writer", 'Agent("writer").instruct("Write about {topic}.").writes("text")'),
     ("critic", 'Agent("critic").instruct("Criticise {text}.").writes("notes")'),
+    (
+        "classify",
+        'Agent("classify").instruct("Classify {ticket}.")'
+        '.output({"type": "string", "enum": ["bug", "feature", "question"]}).writes("category")',
+    ),
+    ("fix", 'Agent("fix").instruct("Write a patch for {ticket}.").writes("patch")'),
+    ("reply", 'Agent("reply").instruct("Answer {ticket}.").writes("reply")'),
     ("summarise", 'Agent("summarise").instruct("Summarise {paper}.").writes("summary")'),
     (
         "summaries",
@@ -1738,6 +1745,128 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "The module 'os system' in run(allow=...)",
             "dotted module name",
+        ),
+        # round three (issue 17): routes, settings, structured outputs, typed edges ---------
+        _row(
+            "settings-temperature-out-of-range",
+            "routes and outputs",
+            "writer.settings(temperature=5)",
+            PipelineError,
+            "The setting temperature of 'writer'",
+            "a number from 0 to 2 (got 5)",
+            ".settings(temperature=0.2)",
+        ),
+        _row(
+            "settings-max-tokens-zero",
+            "routes and outputs",
+            "writer.settings(max_tokens=0)",
+            PipelineError,
+            "The setting max_tokens of 'writer'",
+            "a whole number of at least 1 (got 0)",
+            "or leave it out",
+        ),
+        _row(
+            "settings-not-json",
+            "routes and outputs",
+            'writer.settings(user=b"ann")',
+            PipelineError,
+            "The settings of 'writer' must be JSON data",
+            "user is a bytes",
+            "Use strings, numbers, booleans, None, and lists or dicts of them",
+        ),
+        _row(
+            "output-invalid-schema",
+            "routes and outputs",
+            'writer.output({"type": "strng"})',
+            PipelineError,
+            "The output schema of 'writer' is not a valid JSON Schema",
+            "(at type)",
+            "https://json-schema.org",
+        ),
+        _row(
+            "output-not-a-schema",
+            "routes and outputs",
+            'writer.output("string")',
+            PipelineError,
+            "The output schema of 'writer'",
+            "a JSON Schema dict or a pydantic model class (got 'string' of type str)",
+            ".output({'type': 'string', 'enum': ['bug', 'feature']})",
+        ),
+        _row(
+            "output-retries-negative",
+            "routes and outputs",
+            'writer.output({"type": "string"}, retries=-1)',
+            PipelineError,
+            "'writer'.output(retries=...)",
+            "a whole number of at least 0 (got -1",
+        ),
+        _row(
+            "route-when-list",
+            "routes and outputs",
+            'Route("triage").on("category").when(["bug", "crash"], fix)',
+            PipelineError,
+            "'triage'.when() compares with a string, number, boolean or None",
+            "got ['bug', 'crash'] of type list",
+            "Write .when('bug', branch)",
+        ),
+        _row(
+            "route-two-branches-for-one-value",
+            "routes and outputs",
+            'validate(to_graph(classify >> Route("triage").on("category").when("bug", fix)'
+            '.when("bug", reply), inputs={"ticket"}))',
+            PipelineError,
+            "Route 'triage' has two branches for \"bug\"",
+            "only the first could ever run",
+            "Give each value one branch",
+        ),
+        _row(
+            "route-empty",
+            "routes and outputs",
+            'validate(to_graph(Route("triage").on("category"), inputs={"category"}))',
+            PipelineError,
+            "Route 'triage' has no branches",
+            "Add one with .when(value, step) or .otherwise(step)",
+        ),
+        _row(
+            "until-equals-with-predicate",
+            "routes and outputs",
+            'Loop("review").until(lambda state: state["score"] > 8, equals="approved")',
+            PipelineError,
+            "'review'.until() takes equals= only with a state key",
+            ".until('verdict', equals='approved')",
+        ),
+        _row(
+            "maybe-written-key",
+            "routes and outputs",
+            'validate(to_graph(classify >> Route("triage").on("category").when("bug", fix)'
+            '.otherwise(reply) >> Agent("review").instruct("Review {patch}."), inputs={"ticket"}))',
+            PipelineError,
+            "'review' reads {patch}",
+            "route 'triage' writes 'patch' only on some branches",
+            "its branch otherwise does not",
+            "Write 'patch' on every branch of 'triage'",
+            "read it as {patch?}",
+        ),
+        _row(
+            "map-over-text",
+            "routes and outputs",
+            'validate(to_graph(Agent("find").instruct("Find papers on {topic}.").writes("papers")'
+            ' >> summaries, inputs={"topic"}))',
+            PipelineError,
+            "MapOver 'summaries' iterates over 'papers'",
+            "agent 'find' writes it as free text, not a list",
+            ".output({'type': 'array', 'items': {'type': 'string'}})",
+            "a Transform that reads 'papers'",
+        ),
+        _row(
+            "route-value-not-in-enum",
+            "routes and outputs",
+            'validate(to_graph(classify >> Route("triage").on("category").when("bugs", fix)'
+            '.otherwise(reply), inputs={"ticket"}))',
+            PipelineError,
+            "Route 'triage' has a branch for \"bugs\"",
+            '\'category\' can only be one of "bug", "feature", "question"',
+            "add \"bugs\" to the enum of 'classify'",
         ),
     ),
 )

@@ -35,6 +35,7 @@ AREAS = (
     "builder",
     "template",
     "graph",
+    "routes and outputs",
     "IR JSON",
     "command line",
     "provider",
