@@ -4,6 +4,11 @@ A scope (the top level, or the body of a loop or map-over) becomes a :class:`Sco
 steps, each step's count of predecessors and tuple of successors, and the steps nothing waits
 on. :mod:`irgraph.backends.scheduler` keeps a copy of the counts per run of the scope and runs
 a step when its count reaches zero, so each completion costs O(successors).
+
+A route's body is planned per branch: its nodes are split by their ``branch`` attribute (the
+index of their case) and each branch becomes a plan of its own, ``Step.branches[i]``, since
+only the chosen one runs. Edges between branches are dropped (none can hold data: a branch
+never sees what another one wrote).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ __all__ = ["SCHEDULES", "ScopePlan", "Step", "plan_scopes"]
 class Step:
     """One node of a scope, with what running it needs precomputed."""
 
-    __slots__ = ("blocking", "body", "fn", "id", "kind", "op", "timeout")
+    __slots__ = ("blocking", "body", "branches", "fn", "id", "kind", "op", "timeout")
 
     def __init__(self, nid: str, kind: str, op: Node) -> None:
         self.id = nid
@@ -31,6 +36,8 @@ class Step:
         self.op: Any = op
         self.timeout: float | None = getattr(op, "timeout", None)
         self.body: ScopePlan | None = None
+        #: A route's plan per branch, in the order of its cases.
+        self.branches: list[ScopePlan] = []
         self.fn: Callable[..., Any] | None = None
         self.blocking = False  # fn is synchronous: it runs on a worker thread
 
@@ -73,14 +80,37 @@ def plan_scopes(
     members = scopes(G)
     before = scope_predecessors(G)
 
-    def scope(sid: str | None) -> ScopePlan:
+    def predecessors(sid: str | None) -> Mapping[str, Iterable[str]]:
         if schedule == "dataflow":
             from irgraph.analysis import dataflow_dependencies
 
-            return ScopePlan(members[sid], steps, dataflow_dependencies(G, sid))
-        return ScopePlan(members[sid], steps, before[sid])
+            return dataflow_dependencies(G, sid)
+        return before[sid]
 
     for sid in members:
-        if sid is not None:
-            steps[sid].body = scope(sid)
-    return scope(None)
+        if sid is None:
+            continue
+        if steps[sid].kind == "route":
+            steps[sid].branches = _branch_plans(G, sid, members[sid], steps, predecessors(sid))
+        else:
+            steps[sid].body = ScopePlan(members[sid], steps, predecessors(sid))
+    return ScopePlan(members[None], steps, predecessors(None))
+
+
+def _branch_plans(
+    G: nx.DiGraph,
+    sid: str,
+    ids: list[str],
+    steps: dict[str, Step],
+    predecessors: Mapping[str, Iterable[str]],
+) -> list[ScopePlan]:
+    """One plan per case of route ``sid``: the body nodes of that branch, waiting only on
+    nodes of the same branch."""
+    count = len(steps[sid].op.cases)
+    branch_of = {nid: G.nodes[nid]["branch"] for nid in ids}
+    plans = []
+    for index in range(count):
+        mine = [nid for nid in ids if branch_of[nid] == index]
+        before = {nid: [p for p in predecessors[nid] if branch_of.get(p) == index] for nid in mine}
+        plans.append(ScopePlan(mine, steps, before))
+    return plans

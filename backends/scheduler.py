@@ -10,7 +10,12 @@ an ``asyncio.TaskGroup``, so a failure cancels and awaits every running sibling.
 
 Scope nodes run their body as a nested scope: a loop repeats it up to ``max_iterations`` times
 (stopping once ``until`` holds); a map-over runs it once per item, concurrently, each item with
-its own layer of state over the shared one, and gathers ``collect`` into a list.
+its own layer of state over the shared one, and gathers ``collect`` into a list. A route runs
+the one branch whose case holds (:mod:`irgraph.backends.routes`) and outputs that case's label.
+
+An agent with an output schema is asked until its reply parses and validates, up to its
+retries (:mod:`irgraph.backends.outputs`); each attempt is one :meth:`Scheduler.call` with the
+node's timeout of its own, and the parsed value, not the text, goes to state.
 
 State is one dict shared by the run. A node sees a read-only view of just the keys it reads.
 A backend reuses :class:`Scheduler` and overrides the points where the world is touched:
@@ -34,16 +39,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from irgraph import checks
-from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.errors import PipelineError, RunError
 from irgraph.events import Event, RunResult, TraceLog
 from irgraph.ir import FunctionRef, resolve_function, transform_arguments
+from irgraph.ir.values import same_value
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
 from .failures import first_error, node_failure, run_cancelled
+from .outputs import structured_value
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
+from .routes import chosen_branch
+from .run_options import LIMIT, TIMEOUT, check_provider, check_run_options
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -59,6 +67,7 @@ __all__ = [
     "LIMIT",
     "TIMEOUT",
     "check_run_options",
+    "check_provider",
 ]
 
 T = TypeVar("T")
@@ -104,38 +113,8 @@ _RAISED_BY = {
     "transform": "the transform's function",
     "gate": "the on_gate handler",
     "loop": "the until predicate",
+    "route": "a route's predicate",
 }
-_HOOK = checks.optional(checks.function)
-#: The rules for run options that backends and their constructors share.
-LIMIT = checks.optional(checks.count())
-TIMEOUT = checks.optional(checks.seconds())
-
-
-def check_provider(provider: Any, where: str = "The provider") -> Any:
-    """``provider`` if it has a ``complete()`` method, else the error that says what one is."""
-    if not callable(getattr(provider, "complete", None)):
-        if isinstance(provider, (str, int, float)):
-            shown = f"{provider!r} of type {type(provider).__name__}"
-        else:  # a repr may hold a memory address: name the thing instead
-            named = getattr(provider, "__qualname__", None)
-            shown = f"the {type(provider).__name__} {named}" if named else type(provider).__name__
-        raise IrgraphError(
-            f"{where} ({shown}) has no complete() "
-            "method. A provider is any object with: async def complete(self, request) -> str; "
-            "irgraph.testing.FakeProvider() answers without a model."
-        )
-    return provider
-
-
-def check_run_options(
-    provider: Any, on_event: Any, on_gate: Any, max_concurrency: Any, timeout: Any
-) -> None:
-    """Refuse bad run options before any node starts (they would fail mid-run otherwise)."""
-    check_provider(provider)
-    _HOOK.check(on_event, "the run option on_event")
-    _HOOK.check(on_gate, "the run option on_gate")
-    LIMIT.check(max_concurrency, "the run option max_concurrency")
-    TIMEOUT.check(timeout, "the run option timeout")
 
 
 class Scheduler:
@@ -266,6 +245,10 @@ class Scheduler:
         blocking = not inspect.iscoroutinefunction(predicate)
         for iteration in range(op.max_iterations):
             await self.scope(step.body, state, (*path, (step.id, iteration)))
+            if isinstance(until, str) and op.until_equals:
+                if until in state and same_value(state[until], op.until_equals[0]):
+                    break
+                continue
             if isinstance(until, str) and state.get(until):
                 break
             if predicate is not None:
@@ -323,6 +306,8 @@ class Scheduler:
             elif kind == "loop":
                 await self.loop(step, state, path)
                 value = None
+            elif kind == "route":
+                value = await self.route(step, state, path)
             else:
                 value = await self.map_over(step, state, path)
             self.outputs[nid] = value
@@ -356,16 +341,42 @@ class Scheduler:
                 ".timeout(seconds) on the node or run(..., timeout=seconds)"
             ) from None
 
+    async def route(self, step: Step, state: MutableMapping[str, Any], path: Path) -> str:
+        """Run the branch of the first case that holds; the output is that case's label."""
+        index = await chosen_branch(step.id, step.op, state)
+        await self.scope(step.branches[index], state, path)
+        return str(step.op.cases[index].label)
+
     async def agent(
         self, step: Step, state: MutableMapping[str, Any], path: Path, seconds: float | None = None
-    ) -> str:
-        """Ask the model; ``seconds`` limits the call itself, not the wait for a slot under
-        ``max_concurrency`` (a node does not time out because others hold every slot)."""
+    ) -> Any:
+        """Ask the model: its text, or with an output schema the value its reply holds, asked
+        again up to the node's retries (each attempt with its own timeout)."""
         op = step.op
         values = template_values(op.template, state)
         request = ModelRequest(
-            step.id, op.name, render(op.template, values), op.model, MappingProxyType(values)
+            step.id,
+            op.name,
+            render(op.template, values),
+            op.model,
+            MappingProxyType(values),
+            system=op.system,
+            settings=dict(op.settings),
+            output_schema=None if op.output is None else op.output.to_dict(),
         )
+        if op.output is None:
+            value: Any = await self.ask(request, path, seconds)
+        else:
+            value = await structured_value(
+                request, op.output_retries, lambda again: self.ask(again, path, seconds)
+            )
+        if op.writes:
+            state[op.writes] = value
+        return value
+
+    async def ask(self, request: ModelRequest, path: Path, seconds: float | None) -> str:
+        """One model call; ``seconds`` limits the call itself, not the wait for a slot under
+        ``max_concurrency`` (a node does not time out because others hold every slot)."""
         if self.limit is None:
             text = await self.with_timeout(self.call(request, path), seconds)
         else:
@@ -376,8 +387,6 @@ class Scheduler:
                 f"the provider answered {type(text).__name__} {text!r}; complete() must "
                 "return a str"
             )
-        if op.writes:
-            state[op.writes] = text
         return text
 
     async def call(self, request: ModelRequest, path: Path) -> str:

@@ -1,0 +1,70 @@
+"""Choosing a route's branch at run time: the first case that holds.
+
+A case holds when the route's ``on`` key equals its value as JSON values compare
+(:func:`irgraph.ir.values.same_value`: ``1 == 1.0``, ``True != 1``), when its predicate of
+the state is true (a plain function runs on a worker thread with a copy of the state, like a
+loop's ``until`` predicate; a coroutine function is awaited with a read-only view), or always
+(``otherwise``). When none holds the run cannot go on: :func:`chosen_branch` raises a
+``LookupError`` naming the route, the key and its value, which the scheduler turns into the
+run's ``RunError`` at the route node.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from irgraph.ir import FunctionRef, RouteNode, resolve_function
+from irgraph.ir.values import canonical, same_value
+
+from .blocking import call_blocking
+
+__all__ = ["chosen_branch", "no_branch_message"]
+
+
+async def chosen_branch(nid: str, op: RouteNode, state: Mapping[str, Any]) -> int:
+    """The index of the first case of route ``nid`` that holds in ``state``."""
+    for index, case in enumerate(op.cases):
+        if case.kind == "otherwise":
+            return index
+        if case.kind == "equals":
+            if op.on is not None and op.on in state and same_value(state[op.on], case.value):
+                return index
+        elif await _holds(case.value, state):
+            return index
+    raise LookupError(no_branch_message(nid, op, state))
+
+
+async def _holds(ref: FunctionRef, state: Mapping[str, Any]) -> bool:
+    predicate = resolve_function(ref)
+    if inspect.iscoroutinefunction(predicate):
+        holds = predicate(MappingProxyType(state))
+    else:  # on a thread, so it gets a copy other branches cannot change
+        holds = await call_blocking(predicate, MappingProxyType(dict(state)))
+    if inspect.isawaitable(holds):
+        holds = await holds
+    return bool(holds)
+
+
+def no_branch_message(nid: str, op: RouteNode, state: Mapping[str, Any]) -> str:
+    """Why route ``nid`` cannot run: the value no case takes, and the two ways to fix it."""
+    if op.on is None or not any(case.kind == "equals" for case in op.cases):
+        return (
+            f"no case of route '{nid}' held for the state (keys: "
+            f"{', '.join(sorted(state)) or 'none'}); add .otherwise(step) to run a step when "
+            "no predicate holds."
+        )
+    if op.on not in state:
+        shown = "nothing (the key is not set)"
+        fix = f"set '{op.on}' before the route, or add .otherwise(step)."
+    else:
+        value = state[op.on]
+        try:
+            shown = canonical(value)
+        except (TypeError, ValueError):
+            shown = repr(value)
+        fix = f"add .when({value!r}, step) for it, or .otherwise(step) for every other value."
+    known = ", ".join(case.label for case in op.cases if case.kind == "equals")
+    return f"Route '{nid}' has no branch for {op.on} = {shown} (its branches: {known}); {fix}"

@@ -1,0 +1,47 @@
+"""The run options every executing backend takes, and the one check of each.
+
+A provider, the ``on_event`` and ``on_gate`` handlers, ``max_concurrency`` and ``timeout`` are
+refused here before any node starts, with a message that says what was given and what fits;
+backends check their constructor's options with the same rules (``LIMIT``, ``TIMEOUT``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irgraph import checks
+from irgraph.errors import IrgraphError
+
+__all__ = ["LIMIT", "TIMEOUT", "check_provider", "check_run_options"]
+
+_HOOK = checks.optional(checks.function)
+#: The rules for run options that backends and their constructors share.
+LIMIT = checks.optional(checks.count())
+TIMEOUT = checks.optional(checks.seconds())
+
+
+def check_provider(provider: Any, where: str = "The provider") -> Any:
+    """``provider`` if it has a ``complete()`` method, else the error that says what one is."""
+    if not callable(getattr(provider, "complete", None)):
+        if isinstance(provider, (str, int, float)):
+            shown = f"{provider!r} of type {type(provider).__name__}"
+        else:  # a repr may hold a memory address: name the thing instead
+            named = getattr(provider, "__qualname__", None)
+            shown = f"the {type(provider).__name__} {named}" if named else type(provider).__name__
+        raise IrgraphError(
+            f"{where} ({shown}) has no complete() "
+            "method. A provider is any object with: async def complete(self, request) -> str; "
+            "irgraph.testing.FakeProvider() answers without a model."
+        )
+    return provider
+
+
+def check_run_options(
+    provider: Any, on_event: Any, on_gate: Any, max_concurrency: Any, timeout: Any
+) -> None:
+    """Refuse bad run options before any node starts (they would fail mid-run otherwise)."""
+    check_provider(provider)
+    _HOOK.check(on_event, "the run option on_event")
+    _HOOK.check(on_gate, "the run option on_gate")
+    LIMIT.check(max_concurrency, "the run option max_concurrency")
+    TIMEOUT.check(timeout, "the run option timeout")
