@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
-NEEDS_PREFECT = {"guides/prefect.md"}
+NEEDS_PREFECT = {"guides/prefect.md", "guides/routing.md"}
 NEEDS_GRAPHVIZ = {"guides/exporters.md"}
 GRAPHVIZ_FORMATS = {"svg", "png"}
 
@@ -107,6 +107,42 @@ def test_python_examples_run(page, tmp_path, monkeypatch, offline):
     namespace: dict[str, object] = {"__name__": f"docs_{Path(page).stem}"}
     for line, code in found:
         exec(compile(code, f"docs/{page}:{line}", "exec"), namespace)
+
+
+ATTRIBUTE_ROW = re.compile(r"^\| ([a-z, -]+) \| (`.+?`) \| .* \|$", re.M)
+
+
+def documented_attributes() -> dict[str, set[str]]:
+    """The attribute table of docs/concepts.md: ``{where: {attribute, ...}}``, where is
+    ``node`` (every node), a kind (``map_over``), ``edge`` or ``graph``."""
+    text = (DOCS / "concepts.md").read_text(encoding="utf-8")
+    table: dict[str, set[str]] = {}
+    for where, names in ATTRIBUTE_ROW.findall(text):
+        for place in where.split(", "):
+            found = set(re.findall(r"`(\w+)`", names))
+            table.setdefault(place.replace("-", "_"), set()).update(found)
+    return table
+
+
+def test_the_concepts_table_documents_every_graph_attribute_and_no_other():
+    from irgraph import Agent, Loop, MapOver, Route, to_graph
+    from irgraph.schema import COMMON, SETTINGS
+
+    table = documented_attributes()
+    assert table.pop("node") == set(COMMON)
+    route = (
+        Agent("classify")
+        .instruct("Classify {ticket}.")
+        .output({"type": "string", "enum": ["bug", "other"]})
+        .writes("category")
+        >> Route("triage").on("category").when("bug", Agent("fix").writes("patch"))
+        >> Loop("again").step(Agent("check").writes("ok")).until("ok").max_iterations(2)
+        >> MapOver("each").over("ticket").step(Agent("one").instruct("{item}"))
+    )
+    G = to_graph(route, inputs={"ticket"})
+    assert table.pop("edge") == {name for _, _, data in G.edges(data=True) for name in data}
+    assert table.pop("graph") == set(G.graph)
+    assert table == {kind: set(names) for kind, names in SETTINGS.items()}
 
 
 def _commands(page: str) -> list[tuple[str, int, list[str]]]:
