@@ -1868,5 +1868,28 @@ CATALOG: tuple[BadInput, ...] = (
             '\'category\' can only be one of "bug", "feature", "question"',
             "add \"bugs\" to the enum of 'classify'",
         ),
+        _row(
+            "route-no-branch-at-run-time",
+            "routes and outputs",
+            'run(Route("triage").on("category").when("bug", fix), '
+            'state={"ticket": "Add dark mode.", "category": "feature"})',
+            RunError,
+            "Node 'triage' failed",
+            "Route 'triage' has no branch for category = \"feature\"",
+            "add .when('feature', step) for it, or .otherwise(step)",
+        ),
+        _row(
+            "output-reply-invalid-after-retries",
+            "routes and outputs",
+            'run(classify.output({"type": "string", "enum": ["bug", "feature"]}, retries=1), '
+            'provider=FakeProvider(responses={"classify": "A bug, I think."}), '
+            'state={"ticket": "It crashes."})',
+            RunError,
+            "Node 'classify' failed",
+            "no reply matching its output schema in 2 attempts",
+            "the reply is not JSON",
+            "The last reply was 'A bug, I think.'",
+            "Allow more attempts with .output(schema, retries=n)",
+        ),
     ),
 )
