@@ -4,7 +4,9 @@ How a run maps onto Prefect: the whole pipeline is one async flow. Inside it the
 scope scheduler as the asyncio backend starts every node the moment its inputs are ready, so
 the final state is the asyncio backend's. Each agent call is a Prefect task whose result is
 persisted and cached under a key made of the *run key*, the node id, its position in loops and
-map-overs, a hash of the rendered prompt, and the model. The run key defaults to the flow run
+map-overs, a hash of the rendered prompt, the model, and the system prompt, settings, output
+schema and attempt number: one task run per model call, so a structured output asked again
+replays its earlier attempts from the cache after a crash. The run key defaults to the flow run
 id, so a flow retry (same run id) reuses completed agents while a fresh run calls the model
 again; passing ``run_key=`` in a new process after a crash resumes where it stopped. Gates
 pause the flow and resume with a human's answer, which waits until the run is really paused.
@@ -38,17 +40,15 @@ from irgraph.schema import ir_nodes
 from irgraph.templates import render, template_values
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
-from .prefect_runtime import (
-    TELEMETRY_OFF,
+from .prefect_gates import (
     _where,
-    agent_cache_key,
     current_flow_run_id,
     pause_key,
     pause_turn,
-    prefect_name,
     resume_when_paused,
     wait_for_answer,
 )
+from .prefect_runtime import TELEMETRY_OFF, prefect_name, request_cache_key
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
 from .scheduler import (
     LIMIT,
@@ -158,7 +158,7 @@ class _PrefectScheduler(Scheduler):
         self.answer_gate = answer_gate
 
     async def call(self, request: ModelRequest, path: tuple[tuple[str, int], ...]) -> str:
-        key = agent_cache_key(self.run_key, request.node, path, request.prompt, request.model)
+        key = request_cache_key(self.run_key, request, path)
         name = prefect_name(_where(request.node, path))
         task = self.agent_task.with_options(name=prefect_name(request.node), task_run_name=name)
         result: str = await task(self.provider, request, key)

@@ -12,13 +12,9 @@ names are sanitized and numbered (:func:`_identifier`). Nothing here imports ``p
 
 from __future__ import annotations
 
-import keyword
 import math
-import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from irgraph.errors import PipelineError
 from irgraph.ir import (
     AgentNode,
     FunctionRef,
@@ -27,11 +23,23 @@ from irgraph.ir import (
     MapOverNode,
     Node,
     ParallelNode,
+    RouteCase,
+    RouteNode,
     SequenceNode,
     TransformNode,
 )
 from irgraph.validate import required_inputs
 
+from .prefect_codegen_text import (
+    _call,
+    _flow_function_name,
+    _function_ref,
+    _identifier,
+    _indent,
+    _lit,
+    _prefixed,
+    _signature,
+)
 from .prefect_runtime import TELEMETRY_OFF, prefect_name
 
 if TYPE_CHECKING:
@@ -40,7 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["FlowSettings", "flow_module"]
 
 _DEFAULT_GATE_TIMEOUT = 3600
-_WIDTH = 84  # code width before indentation: most lines stay within 100
 
 
 class FlowSettings(Protocol):
@@ -64,105 +71,6 @@ class FlowSettings(Protocol):
     def result_dir(self) -> str | None: ...
     @property
     def cache_across_runs(self) -> bool: ...
-
-
-# Literals and names -----------------------------------------------------------------------
-
-
-def _lit(value: Any) -> str:
-    """A Python literal equal to ``value`` (str, number, bool, None, or a tuple of them)."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return repr(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
-    if isinstance(value, tuple):
-        inner = ", ".join(_lit(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    raise TypeError(f"cannot write {type(value).__name__} {value!r} as a literal")
-
-
-def _slug(name: str, limit: int = 40) -> str:
-    """ASCII letters, digits and single underscores from ``name``, lower case, bounded."""
-    text = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
-    return text[:limit].rstrip("_")
-
-
-def _identifier(prefix: str, index: int, name: str) -> str:
-    slug = _slug(name)
-    ident = f"{prefix}_{index}_{slug}" if slug else f"{prefix}_{index}"
-    assert ident.isidentifier() and not keyword.iskeyword(ident)
-    return ident
-
-
-def _flow_function_name(flow_name: str) -> str:
-    slug = _slug(flow_name)
-    if not slug:
-        return "pipeline_flow"
-    return f"{slug}_flow" if not slug[0].isdigit() else f"flow_{slug}"
-
-
-def _call(
-    name: str, args: list[list[str]], width: int = _WIDTH, groups: list[int] | None = None
-) -> list[str]:
-    """Lines of the call ``name(*args)``: on one line if short, else the arguments on one
-    indented line if they fit, else ``groups`` (sizes of runs of arguments) a line each,
-    else one argument a line."""
-    if all(len(arg) == 1 for arg in args):
-        flat = [arg[0] for arg in args]
-        joined = ", ".join(flat)
-        if len(name) + len(joined) + 2 <= width:
-            return [f"{name}({joined})"]
-        if len(joined) + 4 <= width:
-            return [f"{name}(", f"    {joined}", ")"]
-        if groups is not None:
-            lines = [f"{name}("]
-            start = 0
-            for size in groups:
-                run = flat[start : start + size]
-                start += size
-                line = ", ".join(run) + ","
-                if len(line) + 4 <= width:
-                    lines.append("    " + line)
-                else:
-                    lines += [f"    {arg}," for arg in run]
-            lines += [f"    {arg}," for arg in flat[start:]]
-            lines.append(")")
-            return lines
-    lines = [f"{name}("]
-    for arg in args:
-        lines += ["    " + line for line in arg[:-1]]
-        lines.append("    " + arg[-1] + ",")
-    lines.append(")")
-    return lines
-
-
-def _signature(name: str, params: list[str], returns: str) -> list[str]:
-    """``async def name(*params, run_key: str | None) -> returns:``, wrapped if long."""
-    args = [[param] for param in [*params, "run_key: str | None"]]
-    width = 100 - len("async def ") - len(f" -> {returns}:")  # def lines are not indented
-    lines = _prefixed("async def ", _call(name, args, width=width))
-    lines[-1] += f" -> {returns}:"
-    return lines
-
-
-def _prefixed(prefix: str, lines: list[str]) -> list[str]:
-    return [prefix + lines[0], *lines[1:]]
-
-
-def _indent(lines: Iterable[str], levels: int = 1) -> list[str]:
-    pad = "    " * levels
-    return [pad + line if line else line for line in lines]
-
-
-def _function_ref(ref: FunctionRef, owner: str, role: str) -> str:
-    if not ref.importable:
-        raise PipelineError(
-            f"The {role} of '{owner}' is {ref.ref!r}, which generated code cannot import "
-            "(lambdas and functions defined inside other functions have no import path).",
-            node=owner,
-            hint="Define the function at the top level of an importable module.",
-        )
-    return ref.ref
 
 
 # The generator ----------------------------------------------------------------------------
@@ -219,6 +127,8 @@ class _Generator:
             return self.loop(node, state, path)
         if isinstance(node, MapOverNode):
             return self.map_over(node, state, path)
+        if isinstance(node, RouteNode):
+            return self.route(node, state, path)
         raise TypeError(f"not an IR node: {node!r}")
 
     # executable nodes ------------------------------------------------------------------
@@ -256,6 +166,14 @@ class _Generator:
             f"model={_lit(node.model)}",
             f"writes={_lit(node.writes)}",
         ]
+        if node.system:
+            args.append(f"system={_lit(node.system)}")
+        if node.settings:
+            args.append(f"settings={_lit(node.settings.to_dict())}")
+        if node.output is not None:
+            args.append(f"output={_lit(node.output.to_dict())}")
+        if node.output_retries:
+            args.append(f"retries={_lit(node.output_retries)}")
         return _call("ask", [[a] for a in args], groups=[4, 2, 1, 2])
 
     def transform(self, node: TransformNode, state: str) -> list[str]:
@@ -298,7 +216,11 @@ class _Generator:
         for child in node.children:
             body += self.statements(child, "state", "here")
         until = node.until
-        if isinstance(until, str):
+        if isinstance(until, str) and node.until_equals:
+            self.uses.add("stops")
+            equals = _lit(node.until_equals[0])
+            body += [f"if stops(state, {_lit(until)}, {equals}):", "    break"]
+        elif isinstance(until, str):
             body += [f"if state.get({_lit(until)}):", "    break"]
         elif isinstance(until, FunctionRef):
             self.uses.add("holds")
@@ -342,9 +264,35 @@ class _Generator:
         self._function(name, doc, lines)
         return [f"{name}({state}, {path}, run_key)"]
 
+    def route(self, node: RouteNode, state: str, path: str) -> list[str]:
+        index = self._next()
+        nid = next(self.ids)
+        name = _identifier("route", index, nid)
+        self.uses.add("choose")
+        cases = tuple(_case(case, nid) for case in node.cases)
+        listed = [f"cases={_lit(cases)}"]
+        if len(listed[0]) > 60:  # one case a line
+            listed = ["cases=(", *_indent(_lit(case) + "," for case in cases), ")"]
+        args = [["state"], [f"node={_lit(nid)}"], [f"on={_lit(node.on)}"], listed]
+        lines = _prefixed("branch = await ", _call("choose", args))
+        for number, child in enumerate(node.children):
+            body = self.statements(child, "state", "path")
+            lines += [f"{'if' if number == 0 else 'elif'} branch == {number}:"]
+            lines += _indent(body or ["pass"])
+        doc = f"Route {nid!r}: the branch of the first case that holds, and only that one."
+        self._function(name, doc, lines)
+        return [f"{name}({state}, {path}, run_key)"]
+
     def _function(self, name: str, doc: str, body: list[str]) -> None:
         signature = _signature(name, ["state: State", "path: Position"], "None")
         self.functions.append([f"# {doc}", *signature, *_indent(body)])
+
+
+def _case(case: RouteCase, owner: str) -> tuple[str, Any]:
+    """A route case as :func:`~irgraph.backends.prefect_runtime.choose` takes it."""
+    if case.kind == "test":
+        return ("test", _function_ref(case.value, owner, "route test"))
+    return (case.kind, case.value)
 
 
 # The module -------------------------------------------------------------------------------
@@ -436,7 +384,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
     names = {"Position", "agent_cache_key_fn", "agent_run_name", "ask", "model_provider"}
-    names |= uses & {"collected", "gate", "holds", "map_items", "transform"}
+    names |= uses & {"choose", "collected", "gate", "holds", "map_items", "stops", "transform"}
     names |= {"State"} if gen.functions else set()
     imports += [
         "from irgraph.backends.prefect_runtime import (",

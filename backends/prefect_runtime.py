@@ -5,23 +5,12 @@ A generated module (:func:`~irgraph.backends.prefect_worker.generate_flow_code`)
 ``from irgraph.backends.prefect_runtime import ...``, so every flow, generated or in-process,
 shares one tested implementation of prompt rendering (:func:`ask`), transforms, loop
 predicates (:func:`holds`), map-over items (:func:`map_items`, :func:`collected`), the agent
-cache key (:func:`agent_cache_key`) and gates.
+cache key (:func:`agent_cache_key`), routes and gates.
 
-A gate has two sides. The flow pauses under a key unique to the gate and its loop/map position
-(:func:`pause_key`, :func:`wait_for_answer`); whoever answers resumes it with
-:func:`resume_when_paused`, which first waits until the run really is paused at that gate and
-ready for input. Prefect pauses in two steps (the run's state becomes Paused, then the flow
-saves the schema of the input it waits for), and a resume before either step is refused, so an
-answer that is ready early waits for both instead of being lost.
-
-A flow run can be paused at one gate at a time: Prefect refuses a second pause while the run is
-paused ("Cannot pause flows that are not currently running"). Gates that wait at once — in
-parallel branches, or in the items of a map-over — therefore take turns (:func:`pause_turn`, a
-lock per flow run): each pauses, is answered and resumes before the next pauses, in the order
-they arrived. Branches without a gate keep running meanwhile. Combining simultaneous gates
-into one pause would ask several questions with one answer and break :func:`resume_when_paused`
-for whoever answers from outside (one answer per pause); taking turns keeps every gate one
-pause, one question and one answer.
+Gates (:func:`gate`, :func:`pause_key`, :func:`resume_when_paused`, ...) live in
+:mod:`irgraph.backends.prefect_gates` and are imported from here. Routes pick their branch
+with :func:`choose`; a structured output is parsed and asked again by
+:func:`structured_answer`.
 
 Prefect only accepts some names, and irgraph names may be anything: :func:`prefect_name` maps
 a pipeline or node name to one Prefect accepts. :data:`TELEMETRY_OFF` are the settings that
@@ -33,28 +22,42 @@ This module does not import ``prefect`` at import time; the functions that need 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import hashlib
 import inspect
 import re
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeAlias
-from uuid import UUID
+from typing import Any, TypeAlias
 
-from irgraph.errors import IrgraphError
-from irgraph.ir import FunctionRef, resolve_function, transform_arguments
+from irgraph.ir import (
+    FunctionRef,
+    RouteCase,
+    RouteNode,
+    SequenceNode,
+    resolve_function,
+    transform_arguments,
+)
+from irgraph.ir.outputs import OutputError
+from irgraph.ir.values import JsonObject, canonical, same_value
 from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.templates import Template, parse_template, render, template_values
 
 from .blocking import call_blocking
+from .failures import node_failure
+from .outputs import structured_value
+from .prefect_gates import (  # gates are handed on to generated modules from here
+    _sha256,
+    _where,
+    current_flow_run_id,
+    gate,
+    pause_key,
+    pause_turn,
+    resume_when_paused,
+    wait_for_answer,
+)
+from .routes import chosen_branch
 from .scheduler import collected, map_items
-
-if TYPE_CHECKING:
-    from prefect.client.orchestration import PrefectClient
 
 __all__ = [
     "State",
@@ -66,7 +69,11 @@ __all__ = [
     "agent_cache_key",
     "agent_cache_key_fn",
     "agent_run_name",
+    "request_cache_key",
     "ask",
+    "structured_answer",
+    "choose",
+    "stops",
     "transform",
     "holds",
     "map_items",
@@ -81,8 +88,6 @@ __all__ = [
 
 State: TypeAlias = MutableMapping[str, Any]
 Position: TypeAlias = tuple[tuple[str, int], ...]  # (loop or map-over id, index) pairs
-
-_POLL_SECONDS = 0.05  # how often an answer checks whether its gate has paused yet
 
 #: Settings that stop Prefect sending usage data: ``DO_NOT_TRACK`` switches off the client's
 #: analytics, the server setting the temporary local server's heartbeat to Prefect. Runs and
@@ -150,38 +155,60 @@ def prefect_name(name: str) -> str:
 
 
 def agent_cache_key(
-    run_key: str | None, node: str, path: Iterable[tuple[str, int]], prompt: str, model: str | None
+    run_key: str | None,
+    node: str,
+    path: Iterable[tuple[str, int]],
+    prompt: str,
+    model: str | None,
+    *,
+    system: str = "",
+    settings: Mapping[str, Any] | None = None,
+    output_schema: Mapping[str, Any] | None = None,
+    attempt: int = 1,
 ) -> str:
-    """The cache key of one agent call.
+    """The cache key of one agent call (one attempt of it).
 
-    With a run key it is (run key, node id, loop/map position, prompt hash, model): one run
-    never pays twice for the same call, and separate runs never share answers. ``run_key=None``
-    is the opt-in cross-run cache: the same prompt to the same node gets the stored answer.
+    With a run key it is (run key, node id, loop/map position, prompt hash, model, and the
+    system prompt, settings, output schema (canonical JSON) and attempt when any is not the
+    default): one run never pays twice for the same call, separate runs never share answers,
+    and a changed temperature is asked anew. ``run_key=None`` is the opt-in cross-run cache:
+    the same request to the same node gets the stored answer.
     """
     where = "/".join(f"{scope}[{index}]" for scope, index in path)
     digest = _sha256(prompt)[:32]
     scope = "shared" if run_key is None else _sha256(run_key)[:16]
     parts = [scope, node, where, digest, model or "-"]
+    asked = [system, dict(settings or {}), _plain(output_schema), attempt]
+    if asked != ["", {}, None, 1]:  # a plain first call keeps the key it always had
+        parts.append(_sha256(canonical(asked)))
     return "irgraph-" + _sha256("\x00".join(parts))
 
 
-def _sha256(text: str) -> str:
-    # surrogatepass: a name or prompt may hold a lone surrogate, which UTF-8 cannot encode
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def agent_cache_key_fn(context: Any, parameters: dict[str, Any]) -> str:
-    """A task's ``cache_key_fn``: :func:`agent_cache_key` of the call's run key, node,
-    position, prompt and model."""
-    request: ModelRequest = parameters["request"]
+def request_cache_key(run_key: str | None, request: ModelRequest, path: Position) -> str:
+    """:func:`agent_cache_key` of a request at a loop/map position."""
     return agent_cache_key(
-        parameters["run_key"], request.node, parameters["path"], request.prompt, request.model
+        run_key,
+        request.node,
+        path,
+        request.prompt,
+        request.model,
+        system=request.system,
+        settings=request.settings,
+        output_schema=request.output_schema,
+        attempt=request.attempt,
     )
 
 
-def _where(node: str, path: Position) -> str:
-    """A node at a loop/map position, as task runs are named: ``critic[2]``."""
-    return node + "".join(f"[{i}]" for _, i in path)
+def _plain(schema: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if schema is None:
+        return None
+    return schema.to_dict() if isinstance(schema, JsonObject) else dict(schema)
+
+
+def agent_cache_key_fn(context: Any, parameters: dict[str, Any]) -> str:
+    """A task's ``cache_key_fn``: :func:`request_cache_key` of the call's run key, request
+    and position."""
+    return request_cache_key(parameters["run_key"], parameters["request"], parameters["path"])
 
 
 def agent_run_name(parameters: dict[str, Any]) -> str:
@@ -201,20 +228,52 @@ async def ask(
     instruction: str,
     model: str | None,
     writes: str | None,
-) -> str:
-    """Render an agent's prompt from state, await its cached task, store the answer."""
+    system: str = "",
+    settings: Mapping[str, Any] | None = None,
+    output: Mapping[str, Any] | None = None,
+    retries: int = 0,
+) -> Any:
+    """Render an agent's prompt from state, ask its cached task (each attempt a task run of its
+    own, see :func:`structured_answer`), store the answer: the text, or with an ``output``
+    schema the parsed value."""
     template = _template(instruction)
     values = template_values(template, state)
-    request = ModelRequest(node, name, render(template, values), model, MappingProxyType(values))
-    answer = await agent_task(request, path, run_key)
-    if not isinstance(answer, str):
-        raise TypeError(
-            f"the provider answered {type(answer).__name__} {answer!r}; complete() must "
-            "return a str"
-        )
+    prompt = render(template, values)
+    request = ModelRequest(
+        *(node, name, prompt, model, MappingProxyType(values)),
+        system=system,
+        settings=dict(settings or {}),
+        output_schema=output,
+    )
+    answer = await structured_answer(lambda r: agent_task(r, path, run_key), request, retries)
     if writes is not None:
         state[writes] = answer
     return answer
+
+
+async def structured_answer(
+    call: Callable[[ModelRequest], Awaitable[Any]], request: ModelRequest, retries: int
+) -> Any:
+    """``call(request)``'s text; with ``request.output_schema``, the value of the first reply
+    that matches it, asked again up to ``retries`` times as the scheduler does
+    (:func:`~irgraph.backends.outputs.structured_value`), then the run's :class:`RunError` at
+    the node, with the schema error and the raw reply."""
+
+    async def text(asking: ModelRequest) -> str:
+        answer = await call(asking)
+        if not isinstance(answer, str):
+            raise TypeError(
+                f"the provider answered {type(answer).__name__} {answer!r}; complete() must "
+                "return a str"
+            )
+        return answer
+
+    if request.output_schema is None:
+        return await text(request)
+    try:
+        return await structured_value(request, retries, text)
+    except OutputError as error:
+        raise node_failure(request.node, error) from error
 
 
 # Transforms, loops, map-overs -------------------------------------------------------------
@@ -251,155 +310,31 @@ def holds(predicate: str, state: State) -> bool:
     return bool(_imported(predicate)(MappingProxyType(state)))
 
 
-# Gates ------------------------------------------------------------------------------------
+def stops(state: State, key: str, value: Any) -> bool:
+    """Whether a loop that stops on ``key`` equal to ``value`` stops: the key is set and
+    equal to it as JSON (``1 == 1.0``, ``True != 1``)."""
+    return key in state and same_value(state[key], value)
 
 
-def pause_key(node: str, path: Position) -> str:
-    """The pause key of a gate at a position: unique per node and loop/map position (so a
-    gate in a loop pauses every iteration) and made of what Prefect allows in run-input
-    keys: lowercase letters, digits and dashes.
-
-    >>> pause_key("Approve plan", (("review", 1),))
-    'gate-approve-plan-1-...'
-    """
-    where = _where(node, path)
-    readable = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-")[:40].strip("-")
-    digest = _sha256(where)[:12]
-    return f"gate-{readable}-{digest}" if readable else f"gate-{digest}"
+# Routes -----------------------------------------------------------------------------------
 
 
-async def gate(
-    state: State, path: Position, *, node: str, message: str, writes: str | None, timeout: int
-) -> str:
-    """Pause the flow run until someone resumes it with an answer (a string), e.g.
-    :func:`~irgraph.backends.prefect_backend.resume_gate`."""
-    from prefect.logging import get_run_logger
-
-    template = _template(message)
-    text = render(template, template_values(template, state))
-    async with pause_turn():
-        get_run_logger().info("Gate %r waits for an answer: %s", _where(node, path), text)
-        answer = await wait_for_answer(pause_key(node, path), timeout=timeout)
-    if writes is not None:
-        state[writes] = answer
-    return answer
-
-
-def current_flow_run_id() -> str:
-    """The id of the flow run this code runs in."""
-    from prefect.context import FlowRunContext
-
-    context = FlowRunContext.get()
-    if context is None or context.flow_run is None:
-        raise IrgraphError(
-            "A gate can only wait for an answer inside a Prefect flow run; run the pipeline "
-            "with the Prefect backend or through its generated flow."
-        )
-    return str(context.flow_run.id)
-
-
-_turns: dict[str, asyncio.Lock] = {}
-_turn_holders: Counter[str] = Counter()  # gates holding or waiting for each run's turn
-
-
-@contextlib.asynccontextmanager
-async def pause_turn() -> AsyncIterator[str]:
-    """Wait until no other gate of this flow run is paused, hold the run's pause until the
-    block ends, and give the flow run id. Gates take turns in the order they arrive; a
-    flow run can only be paused at one gate at a time (see the module docstring)."""
-    flow_run_id = current_flow_run_id()
-    lock = _turns.setdefault(flow_run_id, asyncio.Lock())
-    _turn_holders[flow_run_id] += 1
+async def choose(
+    state: State, *, node: str, on: str | None, cases: tuple[tuple[str, Any], ...]
+) -> int:
+    """The index of the branch route ``node`` runs: its first case that holds, each case
+    ``("equals", value)``, ``("test", "module:name")`` or ``("otherwise", None)``, chosen as
+    the scheduler chooses (:func:`~irgraph.backends.routes.chosen_branch`). No case holding is
+    the run's :class:`RunError` at the route."""
     try:
-        async with lock:
-            yield flow_run_id
-    finally:
-        _turn_holders[flow_run_id] -= 1
-        if not _turn_holders[flow_run_id]:
-            del _turn_holders[flow_run_id], _turns[flow_run_id]
+        return await chosen_branch(node, _route(node, on, cases), state)
+    except LookupError as error:
+        raise node_failure(node, error) from error
 
 
-async def wait_for_answer(
-    key: str, *, timeout: int, answering: Awaitable[None] | None = None
-) -> str:
-    """Pause the current flow run under ``key`` until it is resumed with an answer (a
-    string) and return the answer; ``FlowPauseTimeout`` after ``timeout`` seconds. Call it
-    inside :func:`pause_turn`, so no other gate of the run pauses meanwhile.
-
-    ``answering``, if given, runs meanwhile and is what resumes the run (it ends with
-    :func:`resume_when_paused`): if it fails, the pause ends with its error at once instead
-    of waiting out the timeout; if the pause ends first, it is cancelled.
-    """
-    from prefect.flow_runs import apause_flow_run
-
-    pausing = apause_flow_run(wait_for_input=str, timeout=timeout, poll_interval=1, key=key)
-    if answering is None:
-        answer: str = await pausing
-        return answer
-    waiting = asyncio.ensure_future(pausing)
-    resuming = asyncio.ensure_future(answering)
-    try:
-        await asyncio.wait((waiting, resuming), return_when=asyncio.FIRST_COMPLETED)
-        if resuming.done() and not resuming.cancelled():
-            failure = resuming.exception()
-            if failure is not None:
-                raise failure
-        answer = await waiting
-        return answer
-    finally:
-        for task in (waiting, resuming):
-            task.cancel()
-        await asyncio.gather(waiting, resuming, return_exceptions=True)
-
-
-async def resume_when_paused(
-    flow_run_id: str, answer: str, *, key: str | None = None, timeout: float
-) -> None:
-    """Resume a flow run paused at a gate (the one paused under ``key``, if given) with
-    ``answer``, first waiting up to ``timeout`` seconds until it is paused there and ready
-    for its input. Raises :class:`IrgraphError` if the run finishes, or does not pause in
-    time, and Prefect's error if it refuses the resume."""
-    from prefect.client.orchestration import get_client
-    from prefect.flow_runs import aresume_flow_run
-
-    run_id = UUID(flow_run_id)
-    at = f"gate {key!r}" if key is not None else "a gate"
-    async with get_client() as client:
-        try:
-            async with asyncio.timeout(timeout):
-                while not await _ready_for_answer(client, run_id, key):
-                    await asyncio.sleep(_POLL_SECONDS)
-        except TimeoutError:
-            raise IrgraphError(
-                f"Flow run {flow_run_id} did not pause at {at} within {timeout:g} s, so the "
-                "answer was not given; check that the run reaches the gate, or wait longer."
-            ) from None
-    await aresume_flow_run(run_id, run_input={"value": answer})
-
-
-async def _ready_for_answer(client: PrefectClient, run_id: UUID, key: str | None) -> bool:
-    """Whether the run is paused (at ``key``) and has saved the schema of the input it
-    waits for: the server refuses a resume until both hold."""
-    from prefect.exceptions import PrefectHTTPStatusError
-
-    state = (await client.read_flow_run(run_id)).state
-    if state is None:
-        return False
-    if state.is_final():
-        raise IrgraphError(
-            f"Flow run {run_id} is {state.type.value}, so it waits at no gate; an answer "
-            "can only resume a run that is paused at a gate."
-        )
-    details = state.state_details
-    if not state.is_paused() or (key is not None and details.pause_key != key):
-        return False
-    keyset = details.run_input_keyset
-    if not keyset:
-        return True
-    try:
-        await client.read_flow_run_input(run_id, keyset["schema"])
-    except PrefectHTTPStatusError as exc:
-        if exc.response.status_code == 404:
-            return False
-        raise
-    return True
+@functools.cache
+def _route(node: str, on: str | None, cases: tuple[tuple[str, Any], ...]) -> RouteNode:
+    """A route with these cases (its branches stand-ins: generated code runs the real ones)."""
+    made = [RouteCase(k, FunctionRef(v) if k == "test" else v) for k, v in cases]
+    stand_ins = tuple(SequenceNode(f"{node}[{index}]") for index in range(len(made)))
+    return RouteNode(node, stand_ins, on=on, cases=tuple(made))

@@ -4,13 +4,15 @@
 into the source of one readable Python module: one cached ``@task`` per agent, one async
 ``@flow`` whose body mirrors the pipeline (sequences are successive awaits, parallel branches
 an ``asyncio.gather``, loops a ``for`` with their stop condition, map-overs a gather over the
-items with a private state layer per item, transforms inline, gates ``pause_flow_run``), and a
+items with a private state layer per item, routes an ``if``/``elif`` over their branches after
+``choose`` picks one, transforms inline, gates ``pause_flow_run``), and a
 ``__main__`` that deploys the flow to a work pool (``python flow.py``) or runs it once, here
 (``python flow.py run --state '{"topic": "owls"}'``, printing the final state as JSON).
 
 Agent results are cached under the same key as :class:`PrefectBackend` runs use
 (:func:`~irgraph.backends.prefect_runtime.agent_cache_key`): run key (the ``run_key`` flow
-parameter, default the flow run id), node id, loop/map position, prompt hash and model.
+parameter, default the flow run id), node id, loop/map position, prompt hash, model, system
+prompt, settings, output schema and attempt.
 
 The generated code never contains pipeline text except as ``repr()`` literals, and Python
 names made from pipeline names are sanitized and numbered, so any name, instruction, model or
@@ -34,7 +36,15 @@ import attrs
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError
-from irgraph.ir import AgentNode, LoopNode, MapOverNode, Node, ParallelNode, SequenceNode
+from irgraph.ir import (
+    AgentNode,
+    LoopNode,
+    MapOverNode,
+    Node,
+    ParallelNode,
+    RouteNode,
+    SequenceNode,
+)
 from irgraph.schema import KIND
 
 from .prefect_codegen import flow_module
@@ -62,7 +72,7 @@ PREFECT_TYPES: dict[type[Any], str] = {
     LoopNode: "flow",
     MapOverNode: "map",
 }
-_OTHER_TYPES = {"transform": "inline", "gate": "pause"}
+_OTHER_TYPES = {"transform": "inline", "gate": "pause", "route": "branch"}
 
 
 # Configuration ----------------------------------------------------------------------------
@@ -167,8 +177,11 @@ def build_plan(ir: Node, G: nx.DiGraph) -> list[dict[str, Any]]:
     """One dict per node, composites included, in topological (reading) order.
 
     Each entry has ``id``, ``node_type`` (IR class), ``name``, ``prefect_type`` (``task``,
-    ``flow``, ``inline``, ``pause``, ``map``), ``model``, ``max_iterations``, ``reads``,
-    ``writes``, ``depends_on`` and ``parent`` (the enclosing composite's id).
+    ``flow``, ``inline``, ``pause``, ``map``, ``branch``), ``model``, ``max_iterations``,
+    ``reads``, ``writes``, ``depends_on`` and ``parent`` (the enclosing composite's id). A route
+    (``branch``: an ``if``/``elif`` in the flow) also has ``on`` and ``cases`` (the label of
+    each case, in order), and each of its branches ``branch`` (the case's index) and
+    ``condition`` (its label).
     """
     graph_ids = iter(G.nodes)
     used = set(G.nodes)
@@ -213,10 +226,15 @@ def build_plan(ir: Node, G: nx.DiGraph) -> list[dict[str, Any]]:
         entry["writes"] = list(data.get("writes", ()))
         entry["depends_on"] = list(G.pred[nid])
         plan.append(entry)
-        if isinstance(node, (LoopNode, MapOverNode)):
+        if isinstance(node, (LoopNode, MapOverNode, RouteNode)):
             entry["children"] = [c.name for c in node.children]
-            for child in node.children:
+            for number, child in enumerate(node.children):
+                first = len(plan)
                 visit(child, nid)
+                if isinstance(node, RouteNode):  # the branch's own entry says when it runs
+                    plan[first].update(branch=number, condition=node.cases[number].label)
+        if isinstance(node, RouteNode):
+            entry.update(on=node.on, cases=[case.label for case in node.cases])
         return [nid]
 
     visit(ir, None)

@@ -3,9 +3,11 @@
 ``python -m tests.support.resume_worker backend IR.json STATE LOG RUN_KEY HANG_FROM RESULTS``
 runs an IR file on :class:`PrefectBackend`; ``... generated FLOW.py STATE LOG RUN_KEY
 HANG_FROM`` runs a generated flow module through its own ``main(["run", ...])``, its provider
-swapped for a :class:`CallLog`. Either way every agent call is logged to ``LOG``, and from the
-``HANG_FROM``-th call on no call answers, so the parent can SIGKILL the process at a known
-point and then check what a resumed run calls again.
+swapped for a :class:`CallLog`. An optional last argument, a JSON object of agent name to
+a list of replies, answers each agent's attempt n with its n-th reply (a structured output
+asked again: the same in the crashed run and the resumed one). Either way every agent call is
+logged to ``LOG``, and from the ``HANG_FROM``-th call on no call answers, so the parent can
+SIGKILL the process at a known point and then check what a resumed run calls again.
 """
 
 from __future__ import annotations
@@ -45,8 +47,14 @@ class CallLog(FakeProvider):
     cache key), and, with ``log``, appended to that file as a JSON line when it starts and when
     it is done. From call number ``hang_from`` on, calls never answer."""
 
-    def __init__(self, log: str | None = None, hang_from: int | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        log: str | None = None,
+        hang_from: int | None = None,
+        by_attempt: dict[str, list[str]] | None = None,
+    ) -> None:
+        answers = {agent: _by_attempt(replies) for agent, replies in (by_attempt or {}).items()}
+        super().__init__(responses=answers)
         self.log = log
         self.hang_from = hang_from
         self.runs: list[tuple[str, str]] = []
@@ -67,6 +75,10 @@ class CallLog(FakeProvider):
         if self.log is not None:
             with open(self.log, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"event": event, "run": name, "key": key}) + "\n")
+
+
+def _by_attempt(replies: list[str]) -> Any:
+    return lambda request: replies[min(request.attempt, len(replies)) - 1]
 
 
 def read_log(log: Path) -> list[dict[str, str]]:
@@ -95,7 +107,8 @@ def with_provider(module: ModuleType, provider: Any) -> ModuleType:
 
 def main(argv: list[str]) -> None:
     mode, source, state, log, run_key, hang_from, *rest = argv
-    provider = CallLog(log, int(hang_from))
+    replies = rest.pop() if rest and rest[-1].startswith("{") else "{}"
+    provider = CallLog(log, int(hang_from), json.loads(replies))
     if mode == "backend":
         ir = from_json(Path(source).read_text(encoding="utf-8"), allow=ALLOW)
         backend = PrefectBackend(provider=provider, result_dir=rest[0])

@@ -1,0 +1,137 @@
+"""The text of generated flow code: Python literals, names and call layout.
+
+:func:`_lit` writes pipeline values as ``repr()``-style literals (so any text survives
+exactly), :func:`_identifier` makes numbered, sanitized Python names from pipeline names, and
+:func:`_call` / :func:`_signature` lay calls and definitions out within the line width. Used by
+:mod:`irgraph.backends.prefect_codegen` and :mod:`irgraph.backends.prefect_codegen_nodes`.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from irgraph.errors import PipelineError
+from irgraph.ir import FunctionRef
+
+# Private to the code generator's modules, which share them.
+__all__ = [
+    "_lit",
+    "_identifier",
+    "_flow_function_name",
+    "_call",
+    "_signature",
+    "_prefixed",
+    "_indent",
+    "_function_ref",
+]
+
+_WIDTH = 84  # code width before indentation: most lines stay within 100
+
+
+def _lit(value: Any) -> str:
+    """A Python literal equal to ``value``: a str, number, bool or None, or a tuple, list or
+    str-keyed mapping of them (a JSON object, such as an agent's settings, as a dict).
+
+    >>> print(_lit(("bug", 1.5, None)), _lit({"type": "string", "enum": ["a"]}))
+    ('bug', 1.5, None) {'type': 'string', 'enum': ['a']}
+    """
+    if value is None or isinstance(value, (bool, str, int)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+    if isinstance(value, tuple):
+        inner = ", ".join(_lit(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_lit(v) for v in value) + "]"
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} as a literal")
+
+
+def _slug(name: str, limit: int = 40) -> str:
+    """ASCII letters, digits and single underscores from ``name``, lower case, bounded."""
+    text = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
+    return text[:limit].rstrip("_")
+
+
+def _identifier(prefix: str, index: int, name: str) -> str:
+    slug = _slug(name)
+    ident = f"{prefix}_{index}_{slug}" if slug else f"{prefix}_{index}"
+    assert ident.isidentifier() and not keyword.iskeyword(ident)
+    return ident
+
+
+def _flow_function_name(flow_name: str) -> str:
+    slug = _slug(flow_name)
+    if not slug:
+        return "pipeline_flow"
+    return f"{slug}_flow" if not slug[0].isdigit() else f"flow_{slug}"
+
+
+def _call(
+    name: str, args: list[list[str]], width: int = _WIDTH, groups: list[int] | None = None
+) -> list[str]:
+    """Lines of the call ``name(*args)``: on one line if short, else the arguments on one
+    indented line if they fit, else ``groups`` (sizes of runs of arguments) a line each,
+    else one argument a line."""
+    if all(len(arg) == 1 for arg in args):
+        flat = [arg[0] for arg in args]
+        joined = ", ".join(flat)
+        if len(name) + len(joined) + 2 <= width:
+            return [f"{name}({joined})"]
+        if len(joined) + 4 <= width:
+            return [f"{name}(", f"    {joined}", ")"]
+        if groups is not None:
+            lines = [f"{name}("]
+            start = 0
+            for size in groups:
+                run = flat[start : start + size]
+                start += size
+                line = ", ".join(run) + ","
+                if len(line) + 4 <= width:
+                    lines.append("    " + line)
+                else:
+                    lines += [f"    {arg}," for arg in run]
+            lines += [f"    {arg}," for arg in flat[start:]]
+            lines.append(")")
+            return lines
+    lines = [f"{name}("]
+    for arg in args:
+        lines += ["    " + line for line in arg[:-1]]
+        lines.append("    " + arg[-1] + ",")
+    lines.append(")")
+    return lines
+
+
+def _signature(name: str, params: list[str], returns: str) -> list[str]:
+    """``async def name(*params, run_key: str | None) -> returns:``, wrapped if long."""
+    args = [[param] for param in [*params, "run_key: str | None"]]
+    width = 100 - len("async def ") - len(f" -> {returns}:")  # def lines are not indented
+    lines = _prefixed("async def ", _call(name, args, width=width))
+    lines[-1] += f" -> {returns}:"
+    return lines
+
+
+def _prefixed(prefix: str, lines: list[str]) -> list[str]:
+    return [prefix + lines[0], *lines[1:]]
+
+
+def _indent(lines: Iterable[str], levels: int = 1) -> list[str]:
+    pad = "    " * levels
+    return [pad + line if line else line for line in lines]
+
+
+def _function_ref(ref: FunctionRef, owner: str, role: str) -> str:
+    if not ref.importable:
+        raise PipelineError(
+            f"The {role} of '{owner}' is {ref.ref!r}, which generated code cannot import "
+            "(lambdas and functions defined inside other functions have no import path).",
+            node=owner,
+            hint="Define the function at the top level of an importable module.",
+        )
+    return ref.ref

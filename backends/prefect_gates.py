@@ -1,0 +1,213 @@
+"""Gates on Prefect: pause a flow run until a human answers, and resume it with the answer.
+
+A gate has two sides. The flow pauses under a key unique to the gate and its loop/map position
+(:func:`pause_key`, :func:`wait_for_answer`); whoever answers resumes it with
+:func:`resume_when_paused`, which first waits until the run really is paused at that gate and
+ready for input. Prefect pauses in two steps (the run's state becomes Paused, then the flow
+saves the schema of the input it waits for), and a resume before either step is refused, so an
+answer that is ready early waits for both instead of being lost.
+
+A flow run can be paused at one gate at a time: Prefect refuses a second pause while the run is
+paused ("Cannot pause flows that are not currently running"). Gates that wait at once — in
+parallel branches, or in the items of a map-over — therefore take turns (:func:`pause_turn`, a
+lock per flow run): each pauses, is answered and resumes before the next pauses, in the order
+they arrived. Branches without a gate keep running meanwhile. Combining simultaneous gates
+into one pause would ask several questions with one answer and break :func:`resume_when_paused`
+for whoever answers from outside (one answer per pause); taking turns keeps every gate one
+pause, one question and one answer.
+
+:mod:`irgraph.backends.prefect_runtime` hands these on to generated flow modules. This module
+does not import ``prefect`` at import time; the functions that need it do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, MutableMapping
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from irgraph.errors import IrgraphError
+from irgraph.templates import parse_template, render, template_values
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import PrefectClient
+
+__all__ = [
+    "gate",
+    "pause_key",
+    "current_flow_run_id",
+    "pause_turn",
+    "wait_for_answer",
+    "resume_when_paused",
+]
+
+State = MutableMapping[str, Any]
+Position = tuple[tuple[str, int], ...]  # (loop or map-over id, index) pairs
+
+_POLL_SECONDS = 0.05  # how often an answer checks whether its gate has paused yet
+
+
+def _sha256(text: str) -> str:
+    # surrogatepass: a name or prompt may hold a lone surrogate, which UTF-8 cannot encode
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _where(node: str, path: Position) -> str:
+    """A node at a loop/map position, as task runs are named: ``critic[2]``."""
+    return node + "".join(f"[{i}]" for _, i in path)
+
+
+def pause_key(node: str, path: Position) -> str:
+    """The pause key of a gate at a position: unique per node and loop/map position (so a
+    gate in a loop pauses every iteration) and made of what Prefect allows in run-input
+    keys: lowercase letters, digits and dashes.
+
+    >>> pause_key("Approve plan", (("review", 1),))
+    'gate-approve-plan-1-...'
+    """
+    where = _where(node, path)
+    readable = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-")[:40].strip("-")
+    digest = _sha256(where)[:12]
+    return f"gate-{readable}-{digest}" if readable else f"gate-{digest}"
+
+
+async def gate(
+    state: State, path: Position, *, node: str, message: str, writes: str | None, timeout: int
+) -> str:
+    """Pause the flow run until someone resumes it with an answer (a string), e.g.
+    :func:`~irgraph.backends.prefect_backend.resume_gate`."""
+    from prefect.logging import get_run_logger
+
+    template = parse_template(message)
+    text = render(template, template_values(template, state))
+    async with pause_turn():
+        get_run_logger().info("Gate %r waits for an answer: %s", _where(node, path), text)
+        answer = await wait_for_answer(pause_key(node, path), timeout=timeout)
+    if writes is not None:
+        state[writes] = answer
+    return answer
+
+
+def current_flow_run_id() -> str:
+    """The id of the flow run this code runs in."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise IrgraphError(
+            "A gate can only wait for an answer inside a Prefect flow run; run the pipeline "
+            "with the Prefect backend or through its generated flow."
+        )
+    return str(context.flow_run.id)
+
+
+_turns: dict[str, asyncio.Lock] = {}
+_turn_holders: Counter[str] = Counter()  # gates holding or waiting for each run's turn
+
+
+@contextlib.asynccontextmanager
+async def pause_turn() -> AsyncIterator[str]:
+    """Wait until no other gate of this flow run is paused, hold the run's pause until the
+    block ends, and give the flow run id. Gates take turns in the order they arrive; a
+    flow run can only be paused at one gate at a time (see the module docstring)."""
+    flow_run_id = current_flow_run_id()
+    lock = _turns.setdefault(flow_run_id, asyncio.Lock())
+    _turn_holders[flow_run_id] += 1
+    try:
+        async with lock:
+            yield flow_run_id
+    finally:
+        _turn_holders[flow_run_id] -= 1
+        if not _turn_holders[flow_run_id]:
+            del _turn_holders[flow_run_id], _turns[flow_run_id]
+
+
+async def wait_for_answer(
+    key: str, *, timeout: int, answering: Awaitable[None] | None = None
+) -> str:
+    """Pause the current flow run under ``key`` until it is resumed with an answer (a
+    string) and return the answer; ``FlowPauseTimeout`` after ``timeout`` seconds. Call it
+    inside :func:`pause_turn`, so no other gate of the run pauses meanwhile.
+
+    ``answering``, if given, runs meanwhile and is what resumes the run (it ends with
+    :func:`resume_when_paused`): if it fails, the pause ends with its error at once instead
+    of waiting out the timeout; if the pause ends first, it is cancelled.
+    """
+    from prefect.flow_runs import apause_flow_run
+
+    pausing = apause_flow_run(wait_for_input=str, timeout=timeout, poll_interval=1, key=key)
+    if answering is None:
+        answer: str = await pausing
+        return answer
+    waiting = asyncio.ensure_future(pausing)
+    resuming = asyncio.ensure_future(answering)
+    try:
+        await asyncio.wait((waiting, resuming), return_when=asyncio.FIRST_COMPLETED)
+        if resuming.done() and not resuming.cancelled():
+            failure = resuming.exception()
+            if failure is not None:
+                raise failure
+        answer = await waiting
+        return answer
+    finally:
+        for task in (waiting, resuming):
+            task.cancel()
+        await asyncio.gather(waiting, resuming, return_exceptions=True)
+
+
+async def resume_when_paused(
+    flow_run_id: str, answer: str, *, key: str | None = None, timeout: float
+) -> None:
+    """Resume a flow run paused at a gate (the one paused under ``key``, if given) with
+    ``answer``, first waiting up to ``timeout`` seconds until it is paused there and ready
+    for its input. Raises :class:`IrgraphError` if the run finishes, or does not pause in
+    time, and Prefect's error if it refuses the resume."""
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import aresume_flow_run
+
+    run_id = UUID(flow_run_id)
+    at = f"gate {key!r}" if key is not None else "a gate"
+    async with get_client() as client:
+        try:
+            async with asyncio.timeout(timeout):
+                while not await _ready_for_answer(client, run_id, key):
+                    await asyncio.sleep(_POLL_SECONDS)
+        except TimeoutError:
+            raise IrgraphError(
+                f"Flow run {flow_run_id} did not pause at {at} within {timeout:g} s, so the "
+                "answer was not given; check that the run reaches the gate, or wait longer."
+            ) from None
+    await aresume_flow_run(run_id, run_input={"value": answer})
+
+
+async def _ready_for_answer(client: PrefectClient, run_id: UUID, key: str | None) -> bool:
+    """Whether the run is paused (at ``key``) and has saved the schema of the input it
+    waits for: the server refuses a resume until both hold."""
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    state = (await client.read_flow_run(run_id)).state
+    if state is None:
+        return False
+    if state.is_final():
+        raise IrgraphError(
+            f"Flow run {run_id} is {state.type.value}, so it waits at no gate; an answer "
+            "can only resume a run that is paused at a gate."
+        )
+    details = state.state_details
+    if not state.is_paused() or (key is not None and details.pause_key != key):
+        return False
+    keyset = details.run_input_keyset
+    if not keyset:
+        return True
+    try:
+        await client.read_flow_run_input(run_id, keyset["schema"])
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return False
+        raise
+    return True
