@@ -9,12 +9,14 @@ check that a backend or a pipeline reports a broken provider clearly.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError
 from irgraph.providers import ModelRequest
+from irgraph.testing.fake_values import UnsupportedSchema, fake_value, stable_hash
 
 __all__ = [
     "FakeProvider",
@@ -41,7 +43,10 @@ def _texts(value: Any) -> bool:
 class FakeProvider:
     """A provider that answers without a model.
 
-    - Without ``responses`` it answers ``f"<{agent}: {prompt}>"``.
+    - Without ``responses`` it answers ``f"<{agent}: {prompt}>"``, or, when the request has
+      an ``output_schema``, the JSON of a schema-valid value
+      (:func:`irgraph.testing.fake_values.fake_value`): the same for the same agent and
+      prompt, an ``enum`` member picked by a stable hash of the two.
     - ``responses={"critic": "ok"}`` answers by agent name: a string, a list (one per call,
       the last repeated) or a function of the request.
     - ``latency`` (seconds, or a dict by agent name) sleeps before answering.
@@ -104,6 +109,8 @@ class FakeProvider:
     def _answer(self, request: ModelRequest, index: int) -> str:
         response = self.responses.get(request.agent)
         if response is None:
+            if request.output_schema is not None:
+                return _structured_answer(request)
             return f"<{request.agent}: {request.prompt}>"
         if isinstance(response, str):
             return response
@@ -141,6 +148,20 @@ class FakeProvider:
     def calls_of(self, agent: str) -> list[ModelRequest]:
         """The recorded requests of one agent."""
         return [call for call in self.calls if call.agent == agent]
+
+
+def _structured_answer(request: ModelRequest) -> str:
+    """The JSON of a value valid under the request's output schema, or the error that says
+    the schema is beyond the fake and how to answer instead."""
+    try:
+        value = fake_value(request.output_schema, stable_hash(request.agent + request.prompt))
+    except UnsupportedSchema as exc:
+        raise FakeProviderError(
+            f"FakeProvider cannot make up a value for the output schema of agent "
+            f"'{request.agent}' (node '{request.node}'): {exc}. Give its answer instead: "
+            f"FakeProvider(responses={{{request.agent!r}: '<JSON text>'}})."
+        ) from None
+    return json.dumps(value)
 
 
 class FunctionProvider:

@@ -1,0 +1,193 @@
+"""FakeProvider's made-up structured values: every value it makes validates against its
+schema, for drawn schemas of the supported subset, and a schema beyond it is a clear error."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from irgraph.providers import ModelRequest
+from irgraph.testing import FakeProvider
+from irgraph.testing.fake import FakeProviderError
+from irgraph.testing.fake_values import UnsupportedSchema, fake_value, stable_hash
+
+_NAMES = st.text("abcdefgh_", min_size=1, max_size=6)
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text("xyz", max_size=3))
+
+
+def _bounded(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+    whole = st.integers(-20, 20)
+    number = whole if kind == "integer" else st.one_of(whole, st.floats(-20, 20))
+
+    @st.composite
+    def draw(draw: st.DrawFn) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": kind}
+        low = draw(st.none() | number)
+        high = draw(st.none() | number)
+        if low is not None and high is not None and low > high:
+            low, high = high, low
+        if low is not None:
+            exclusive = draw(st.booleans()) and (high is None or high - low >= 2)
+            schema["exclusiveMinimum" if exclusive else "minimum"] = low
+        if high is not None:
+            exclusive = draw(st.booleans()) and (low is None or high - low >= 2)
+            schema["exclusiveMaximum" if exclusive else "maximum"] = high
+        if draw(st.booleans()) and low is None and high is None:
+            schema["multipleOf"] = draw(st.integers(1, 7))
+        return schema
+
+    return draw()
+
+
+def _leaves() -> st.SearchStrategy[dict[str, Any]]:
+    strings = st.builds(
+        lambda low, extra, fmt: {
+            "type": "string",
+            "minLength": low,
+            **({"maxLength": low + extra} if extra is not None else {}),
+            **({"format": fmt} if fmt else {}),
+        },
+        st.integers(0, 10),
+        st.none() | st.integers(0, 5),
+        st.sampled_from([None, "date-time", "email", "uri"]),
+    )
+    return st.one_of(
+        strings,
+        _bounded("integer"),
+        _bounded("number"),
+        st.just({"type": "boolean"}),
+        st.just({"type": "null"}),
+        st.lists(_SCALARS, min_size=1, max_size=4, unique_by=json.dumps).map(
+            lambda values: {"enum": values}
+        ),
+        _SCALARS.map(lambda value: {"const": value}),
+    )
+
+
+def _extend(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    @st.composite
+    def objects(draw: st.DrawFn) -> dict[str, Any]:
+        properties = draw(st.dictionaries(_NAMES, children, max_size=4))
+        required = (
+            draw(st.lists(st.sampled_from(sorted(properties)), unique=True)) if properties else []
+        )
+        schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required}
+        if draw(st.booleans()):
+            schema["additionalProperties"] = False
+        return schema
+
+    @st.composite
+    def arrays(draw: st.DrawFn) -> dict[str, Any]:
+        low = draw(st.integers(0, 3))
+        schema: dict[str, Any] = {"type": "array", "items": draw(children), "minItems": low}
+        if draw(st.booleans()):
+            schema["maxItems"] = low + draw(st.integers(0, 3))
+        return schema
+
+    choices = st.lists(children, min_size=1, max_size=3)
+    return st.one_of(
+        objects(),
+        arrays(),
+        choices.map(lambda options: {"anyOf": options}),
+        children.map(lambda option: {"oneOf": [option]}),
+        children.filter(lambda s: s.get("type") in ("string", "integer", "object")).map(
+            lambda s: {**s, "type": [s["type"], "null"]}
+        ),
+        choices.map(lambda options: {"anyOf": [*options, {"type": "null"}]}),
+    )
+
+
+schemas = st.recursive(_leaves(), _extend, max_leaves=12)
+
+
+@given(schemas, st.integers(0, 2**32))
+def test_made_up_values_validate_against_their_schema(schema, seed):
+    value = fake_value(schema, seed)
+    jsonschema.validate(value, schema)
+    assert fake_value(schema, seed) == value  # deterministic
+
+
+@given(schemas)
+def test_refs_into_defs_resolve_as_pydantic_writes_them(schema):
+    wrapped = {
+        "$defs": {"Inner": schema},
+        "type": "object",
+        "properties": {
+            "inner": {"$ref": "#/$defs/Inner"},
+            "many": {"type": "array", "items": {"$ref": "#/$defs/Inner"}},
+        },
+        "required": ["inner", "many"],
+    }
+    jsonschema.validate(fake_value(wrapped, 0), wrapped)
+
+
+def test_a_pydantic_model_schema_gets_a_valid_value():
+    pydantic = pytest.importorskip("pydantic")
+
+    class Tag(pydantic.BaseModel):
+        name: str
+        weight: float = 1.0
+
+    class Report(pydantic.BaseModel):
+        title: str
+        score: int = pydantic.Field(ge=1, le=10)
+        tags: list[Tag]
+        kind: str | None = None
+
+    schema = Report.model_json_schema()
+    Report.model_validate(fake_value(schema, 3))
+
+
+def test_enum_choice_follows_a_stable_hash_of_agent_and_prompt():
+    schema = {"type": "string", "enum": ["bug", "feature", "question"]}
+    fake = FakeProvider()
+    request = ModelRequest("c", "classify", "Classify it.", output_schema=schema)
+    answer = asyncio.run(fake.complete(request))
+
+    assert answer == json.dumps(schema["enum"][stable_hash("classifyClassify it.") % 3])
+    assert stable_hash("classifyClassify it.") == int.from_bytes(
+        __import__("hashlib").sha256(b"classifyClassify it.").digest()[:8], "big"
+    )
+    answers = {
+        asyncio.run(
+            fake.complete(ModelRequest("c", "classify", f"Issue {i}.", output_schema=schema))
+        )
+        for i in range(30)
+    }
+    assert len(answers) == 3  # different prompts spread over the enum
+
+
+def test_a_configured_response_is_returned_as_is_even_with_a_schema():
+    fake = FakeProvider(responses={"classify": "not json"})
+    request = ModelRequest("c", "classify", "Go.", output_schema={"type": "integer"})
+    assert asyncio.run(fake.complete(request)) == "not json"
+
+
+@pytest.mark.parametrize(
+    ("schema", "keyword"),
+    [
+        ({"type": "string", "pattern": "^[0-9]+$"}, "pattern"),
+        ({"not": {"type": "string"}}, "not"),
+        ({"$ref": "https://example.com/schema.json"}, "$ref"),
+    ],
+)
+def test_a_schema_beyond_the_subset_is_a_clear_error(schema, keyword):
+    with pytest.raises(UnsupportedSchema) as info:
+        fake_value(schema)
+    assert info.value.keyword == keyword
+
+    fake = FakeProvider()
+    with pytest.raises(FakeProviderError, match="agent 'parser'.*responses=\\{'parser'"):
+        asyncio.run(fake.complete(ModelRequest("p", "parser", "Go.", output_schema=schema)))
+
+
+def test_values_the_subset_cannot_reach_are_refused_not_answered_wrongly():
+    schema = {"type": "array", "items": {"const": 1}, "minItems": 2, "uniqueItems": True}
+    with pytest.raises(UnsupportedSchema, match="does not match"):
+        fake_value(schema)
