@@ -7,6 +7,10 @@ DOT node per graph node and one DOT edge per graph edge, so the picture is the g
 - a loop or map-over scope is a dashed cluster holding its own node (drawn as a ``box3d`` for
   a loop, a ``folder`` for a map-over) and its body; edges into or out of the scope attach to
   that node;
+- a route is a decision, a ``diamond`` labelled with its title (``"triage (route on
+  category)"``), drawn beside its branches (not in a cluster): its edge to each branch entry
+  is labelled with the case (``"bug"``, ``otherwise``), and each branch's exits have edges to
+  what follows the route;
 - control edges are solid; edges that carry state keys are labelled with the keys, and an
   edge that carries keys but is not a control edge is dashed.
 
@@ -33,7 +37,7 @@ from irgraph import checks
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.graph import as_graph
 
-from .labels import drawn_edges, label_text, node_ids, root_title, scope_title
+from .labels import BOXES, drawn_edges, drawn_parent, label_text, node_ids, root_title, scope_title
 
 if TYPE_CHECKING:
     import pydot
@@ -48,6 +52,7 @@ _SHAPES: dict[str, dict[str, str]] = {
     "gate": {"shape": "hexagon"},
     "loop": {"shape": "box3d"},
     "map_over": {"shape": "folder"},
+    "route": {"shape": "diamond"},
 }
 
 
@@ -110,20 +115,24 @@ def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True
     clusters: dict[str | None, Any] = {None: dot}
     for node, data in G.nodes(data=True):
         kind = data.get("kind", "agent")
-        container = clusters[data.get("parent")]
+        container = clusters[drawn_parent(G, node)]
         attrs = dict(_SHAPES.get(kind, _SHAPES["agent"]))
-        if kind in ("loop", "map_over"):
+        if kind in BOXES:
             cluster = pd.Cluster(ids[node], label=dot_text(scope_title(node, data)), style="dashed")
             container.add_subgraph(cluster)
             clusters[node] = cluster
             container = cluster
-        container.add_node(pd.Node(ids[node], label=dot_text(node), **attrs))
-    for u, v, control, keys in drawn_edges(G):  # a scope is one box: edges meet the box
+        text = scope_title(node, data) if kind == "route" else node
+        container.add_node(pd.Node(ids[node], label=dot_text(text), **attrs))
+    for u, v, control, keys, condition in drawn_edges(G):  # a scope is one box: edges meet it
         if not control and not (data_edges and keys):
             continue
         attrs = {}
+        words = [condition] if condition is not None else []
         if data_edges and keys:
-            attrs["label"] = dot_text(", ".join(keys))
+            words.append(", ".join(keys))
+        if words:
+            attrs["label"] = dot_text("\n".join(words))
         if not control:
             attrs["style"] = "dashed"
         dot.add_edge(pd.Edge(ids[u], ids[v], **attrs))

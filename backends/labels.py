@@ -6,14 +6,27 @@ same words for the same graph and differ only in syntax and escaping.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["node_ids", "label_text", "scope_title", "root_title", "drawn_edges"]
+__all__ = [
+    "node_ids",
+    "label_text",
+    "scope_title",
+    "root_title",
+    "drawn_parent",
+    "drawn_edges",
+    "DrawnEdge",
+]
+
+#: Scopes drawn as a box around their body; a route is drawn as a decision among its
+#: branches, whose nodes sit at the route's own level.
+BOXES = ("loop", "map_over")
 
 
 def node_ids(G: nx.DiGraph, *, start: int = 1) -> dict[str, str]:
@@ -47,13 +60,20 @@ def label_text(text: str) -> str:
 
 
 def scope_title(node: str, data: dict[str, Any]) -> str:
-    """The title of a loop or map-over scope, e.g. ``"refine (loop, max 3, until done)"``."""
+    """The title of a loop or map-over scope, e.g. ``"refine (loop, max 3, until done)"``,
+    or of a route's decision, ``"triage (route on category)"``."""
     kind = data.get("kind")
+    if kind == "route":
+        on = data.get("on")
+        return f"{node} (route on {on})" if on is not None else f"{node} (route)"
     if kind == "loop":
         parts = ["loop"]
         if data.get("max_iterations") is not None:
             parts.append(f"max {data['max_iterations']}")
-        if data.get("until") is not None:
+        if data.get("until") is not None and data.get("until_equals"):
+            value = json.dumps(data["until_equals"][0], ensure_ascii=False)
+            parts.append(f"until {data['until']} = {value}")
+        elif data.get("until") is not None:
             parts.append(f"until {data['until']}")
         elif data.get("until_function") is not None:
             parts.append(f"until {data['until_function'].rpartition(':')[2]}")
@@ -73,42 +93,85 @@ def root_title(G: nx.DiGraph) -> str | None:
     return None
 
 
+def drawn_parent(G: nx.DiGraph, node: str) -> str | None:
+    """The box ``node`` is drawn in: its nearest enclosing loop or map-over (``None`` at the
+    top level). A route's branches are drawn beside the route, not inside a box for it."""
+    parent: str | None = G.nodes[node]["parent"]
+    while parent is not None and G.nodes[parent].get("kind") not in BOXES:
+        parent = G.nodes[parent]["parent"]
+    return parent
+
+
 def _outward(G: nx.DiGraph, node: str) -> list[str]:
-    """``node`` and the scopes around it, innermost first."""
+    """``node`` and the boxes around it, innermost first."""
     chain = [node]
-    while (parent := G.nodes[chain[-1]]["parent"]) is not None:
+    while (parent := drawn_parent(G, chain[-1])) is not None:
         chain.append(parent)
     return chain
 
 
-def drawn_edges(G: nx.DiGraph) -> Iterator[tuple[str, str, bool, list[str]]]:
-    """The arrows a picture draws, ``(u, v, control, keys)`` in graph order: a scope is one
-    box, so an edge joins its ends' enclosing nodes in the innermost scope that holds both
-    (a read inside a loop from a writer outside is an arrow into the loop; a writer in a
-    nested scope is the nested scope's box); arrows between a scope and its own body are not
-    drawn, and arrows that land on one pair merge.
+class DrawnEdge(NamedTuple):
+    """One arrow of a picture: ``control`` drawn solid, ``keys`` the state keys it carries,
+    ``condition`` the case label of a route's arrow to a branch (else ``None``)."""
 
-    The same as :func:`irgraph.schema.lifted_edges` means to be, except that it keeps the
-    edges whose ends sit at different depths inside one scope, which that drops.
+    u: str
+    v: str
+    control: bool
+    keys: list[str]
+    condition: str | None
+
+
+def _skipped_cases(G: nx.DiGraph, route: str) -> str | None:
+    """The labels of a route's cases that have no node (an empty branch, a problem
+    ``validate`` reports), or ``None`` when every case has a branch."""
+    taken = {G.nodes[n]["branch"] for n in G.succ[route] if G.nodes[n]["parent"] == route}
+    labels = [
+        case.get("label", "?") for i, case in enumerate(G.nodes[route]["cases"]) if i not in taken
+    ]
+    return ", ".join(labels) if labels else None
+
+
+def drawn_edges(G: nx.DiGraph) -> Iterator[DrawnEdge]:
+    """The arrows a picture draws, in graph order: a loop or map-over is one box, so an edge
+    joins its ends' enclosing nodes in the innermost box that holds both (a read inside a
+    loop from a writer outside is an arrow into the loop; a writer in a nested box is that
+    box); arrows between a box and its own body are not drawn, and arrows that land on one
+    pair merge.
+
+    A route is a decision drawn beside its branches: its arrow to each branch entry carries
+    the case's ``condition``, and each branch's exits lead to what follows the route. The
+    graph's own edge from the route to what follows is not drawn (a branch runs in between),
+    unless a case has no branch; then it is that case's arrow.
 
     >>> from irgraph import Agent, Loop, to_graph
     >>> inner = Loop("inner").step(Agent("w").writes("x")).max_iterations(2)
     >>> G = to_graph(Loop("outer").step(inner >> Agent("r").instruct("{x}")).max_iterations(2))
     >>> list(drawn_edges(G))
-    [('inner', 'r', True, ['x'])]
+    [DrawnEdge(u='inner', v='r', control=True, keys=['x'], condition=None)]
     """
-    merged: dict[tuple[str, str], tuple[bool, set[str]]] = {}
+    merged: dict[tuple[str, str], tuple[bool, set[str], str | None]] = {}
     for u, v, data in G.edges(data=True):
+        control, condition = bool(data["control"]), data.get("condition")
+        if G.nodes[u]["kind"] == "route" and condition is None and control:
+            condition = _skipped_cases(G, u)
+            control = condition is not None  # else the branches stand between
         up, down = _outward(G, u), _outward(G, v)
         if u in down or v in up:
-            continue  # a scope and its own body
+            continue  # a box and its own body
         around_v = set(down[1:])
         shared = next((s for s in up[1:] if s in around_v), None)
         ends = (
-            next(a for a in up if G.nodes[a]["parent"] == shared),
-            next(b for b in down if G.nodes[b]["parent"] == shared),
+            next(a for a in up if drawn_parent(G, a) == shared),
+            next(b for b in down if drawn_parent(G, b) == shared),
         )
-        control, keys = merged.get(ends, (False, set()))
-        merged[ends] = (control or bool(data["control"]), keys | set(data["keys"]))
-    for (u, v), (control, keys) in merged.items():
-        yield u, v, control, sorted(keys)
+        if ends != (u, v):
+            condition = None  # lifted to a box: the box's arrow, not the route's
+        old_control, keys, old_condition = merged.get(ends, (False, set(), None))
+        merged[ends] = (
+            old_control or control,
+            keys | set(data["keys"]),
+            old_condition or condition,
+        )
+    for (u, v), (control, keys, condition) in merged.items():
+        if control or keys:
+            yield DrawnEdge(u, v, control, sorted(keys), condition if control else None)

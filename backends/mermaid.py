@@ -9,6 +9,9 @@ of lines joined at the end, and never changes it:
   ``{{"name"}}``;
 - loop and map-over scopes are ``subgraph`` blocks holding their body; arrows to and from a
   scope attach to the block;
+- a route is a decision, the diamond ``{"triage (route on category)"}``, drawn beside its
+  branches: an arrow to each branch entry labelled with the case, ``-->|"#quot;bug#quot;"|``,
+  and arrows from each branch's exits to what follows the route;
 - control edges are ``-->``; data edges are dashed and carry their keys,
   ``-. "findings" .->``, and exist only where the graph has them: from a key's writer to its
   actual readers, never backwards.
@@ -36,7 +39,7 @@ from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
 
-from .labels import drawn_edges, label_text, node_ids, root_title, scope_title
+from .labels import BOXES, drawn_edges, drawn_parent, label_text, node_ids, root_title, scope_title
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -49,6 +52,7 @@ _SHAPES = {
     "agent": ('["', '"]'),
     "transform": ('[/"', '"/]'),
     "gate": ('{{"', '"}}'),
+    "route": ('{"', '"}'),
 }
 _NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
 # Even inside quotes mermaid reads ``%%{`` as a directive, a leading backtick as markdown,
@@ -135,9 +139,10 @@ def mermaid_ids(G: nx.DiGraph) -> dict[str, str]:
 
 
 def _children(G: nx.DiGraph) -> dict[str | None, list[str]]:
+    """The nodes drawn in each box (``None``: the top), in graph order."""
     children: dict[str | None, list[str]] = {}
-    for node, parent in G.nodes(data="parent"):
-        children.setdefault(parent, []).append(node)
+    for node in G.nodes:
+        children.setdefault(drawn_parent(G, node), []).append(node)
     return children
 
 
@@ -150,14 +155,16 @@ def _node_lines(
 ) -> list[str]:
     data: dict[str, Any] = G.nodes[node]
     mid = ids[node]
-    if node in children or data.get("kind") in ("loop", "map_over"):
+    if data.get("kind") in BOXES:
         lines = [f'{pad}subgraph {mid}["{mermaid_text(scope_title(node, data))}"]']
         for child in children.get(node, ()):
             lines += _node_lines(G, child, ids, children, pad + "    ")
         lines.append(f"{pad}end")
         return lines
-    start, end = _SHAPES.get(data.get("kind", "agent"), _SHAPES["agent"])
-    return [f"{pad}{mid}{start}{mermaid_text(node)}{end}"]
+    kind = data.get("kind", "agent")
+    start, end = _SHAPES.get(kind, _SHAPES["agent"])
+    text = scope_title(node, data) if kind == "route" else node
+    return [f"{pad}{mid}{start}{mermaid_text(text)}{end}"]
 
 
 def to_mermaid(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True) -> str:
@@ -189,9 +196,13 @@ def to_mermaid(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = 
     # Edges as each scope sees them: a scope is one box, so what enters or leaves its body is
     # drawn to or from the box.
     edges = list(drawn_edges(G))
-    lines += [f"{ids[u]} --> {ids[v]}" for u, v, control, _ in edges if control]
+    for u, v, control, _, condition in edges:
+        if condition is not None:
+            lines.append(f'{ids[u]} -->|"{mermaid_text(condition)}"| {ids[v]}')
+        elif control:
+            lines.append(f"{ids[u]} --> {ids[v]}")
     if data_edges:
-        for u, v, _, keys in edges:
+        for u, v, _, keys, _ in edges:
             if keys:
                 label = mermaid_text(", ".join(keys))
                 lines.append(f'{ids[u]} -. "{label}" .-> {ids[v]}')

@@ -20,7 +20,13 @@ from irgraph.backends.labels import label_text, node_ids
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines
-from tests.support.diagram_parsers import expected_edges
+from tests.support.diagram_parsers import (
+    expected_box,
+    expected_conditions,
+    expected_edges,
+    expected_scope_title,
+)
+from tests.support.route_samples import route_showcase, triage
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -67,17 +73,22 @@ def assert_same_graph(G) -> None:
     assert {(back[e.get_source()], back[e.get_destination()]) for e in edges} == set(lifted)
     assert len(edges) == len(lifted)
     for name, node in nodes.items():
-        assert unquote(node.get("label")) == label_text(back[name])
-        parent = G.nodes[back[name]]["parent"]
-        if G.nodes[back[name]]["kind"] in ("loop", "map_over"):
+        data = G.nodes[back[name]]
+        title = expected_scope_title(back[name], data) if data["kind"] == "route" else back[name]
+        assert unquote(node.get("label")) == label_text(title)
+        box = expected_box(G, back[name])
+        if data["kind"] in ("loop", "map_over"):
             assert where[name] == f"cluster_{name}"
         else:
-            assert where[name] == (None if parent is None else f"cluster_{ids[parent]}")
+            assert where[name] == (None if box is None else f"cluster_{ids[box]}")
+    conditions = expected_conditions(G)
     for edge in edges:
         u, v = back[edge.get_source()], back[edge.get_destination()]
         control, keys = lifted[u, v]
         label = edge.get("label")
-        assert (unquote(label) if label else "") == ", ".join(keys)
+        words = [conditions[u, v]] if (u, v) in conditions else []
+        words += [", ".join(keys)] if keys else []
+        assert (unquote(label) if label else "") == label_text("\n".join(words))
         assert (edge.get("style") == "dashed") == (not control)
 
 
@@ -93,8 +104,35 @@ def test_any_name_survives_the_round_trip_through_dot_text(p):
 
 
 def test_hostile_names_and_seeds_round_trip():
-    for p in [hostile_pipeline(), *seed_pipelines().values()]:
+    for p in [hostile_pipeline(), *seed_pipelines().values(), triage()]:
         assert_same_graph(to_graph(p))
+    assert_same_graph(route_showcase())
+
+
+def test_a_route_is_a_diamond_beside_its_branches_with_labelled_edges():
+    G = to_graph(triage(), inputs={"ticket"})
+    ids = node_ids(G)
+    _, nodes, edges, where = parsed(G)
+    route = nodes[ids["triage"]]
+    assert (route.get("shape"), unquote(route.get("label"))) == (
+        "diamond",
+        "triage (route on category)",
+    )
+    assert where[ids["fix"]] is None  # no cluster for the route
+    from_route = {
+        e.get_destination(): unquote(e.get("label"))
+        for e in edges
+        if e.get_source() == ids["triage"]
+    }
+    assert from_route == {ids["fix"]: '"bug"', ids["spec"]: '"feature"', ids["reply"]: "otherwise"}
+    answers = {
+        (e.get_source(), unquote(e.get("label")))
+        for e in edges
+        if e.get_destination() == ids["review"]
+    }
+    assert answers == {(ids[n], "answer") for n in ("test", "spec", "reply")}
+    conditions = [e.get("label") for e in to_dot(G, data_edges=False).get_edges()]
+    assert sum(label is not None for label in conditions) == 3  # only the cases stay labelled
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,8 @@ from tests.support.diagram_parsers import (
     MermaidDiagram,
     decode_dot_label,
     decode_mermaid_label,
+    expected_box,
+    expected_conditions,
     expected_edges,
     expected_root_title,
     expected_scope_title,
@@ -43,6 +45,7 @@ from tests.support.diagram_parsers import (
     parse_mermaid,
     shown,
 )
+from tests.support.route_samples import route_showcase
 
 # pydot's parser calls pyparsing's old camelCase names
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
@@ -51,8 +54,14 @@ SCOPES = ("loop", "map_over")
 DATA_LINE = re.compile(r"^n\d+ -\. ")
 DIRECTIONS = ("TD", "TB", "BT", "LR", "RL")
 RANKDIR = {"TD": "TB", "TB": "TB", "BT": "BT", "LR": "LR", "RL": "RL"}
-MERMAID_SHAPES = {"agent": "box", "transform": "parallelogram", "gate": "hexagon"}
+MERMAID_SHAPES = {
+    "agent": "box",
+    "transform": "parallelogram",
+    "gate": "hexagon",
+    "route": "rhombus",
+}
 DOT_SHAPES = {
+    "route": "diamond",
     "agent": "box",
     "transform": "parallelogram",
     "gate": "hexagon",
@@ -116,18 +125,19 @@ def assert_mermaid_is_the_graph(G: nx.DiGraph, d: MermaidDiagram, *, data_edges:
     back = {mid: node for node, mid in ids.items()}
     assert len(back) == len(ids), "two nodes share a mermaid id"
     title = expected_root_title(G)
-    boxes = {n for n in G if G.nodes[n]["kind"] not in SCOPES}
+    boxes = {n for n in G if G.nodes[n]["kind"] not in SCOPES}  # drawn as nodes
     assert set(d.nodes) - {"n1"} == {ids[n] for n in boxes} - {"n1"}
     assert set(d.subgraphs) == {ids[n] for n in G if n not in boxes}
     for node in G:
         drawn = d.nodes.get(ids[node]) or d.subgraphs[ids[node]]
         data = G.nodes[node]
-        if node in boxes:
+        if node in boxes and data["kind"] != "route":
             assert (drawn.shape, drawn.label) == (MERMAID_SHAPES[data["kind"]], mermaid_shown(node))
         else:
             assert drawn.label == mermaid_shown(expected_scope_title(node, data))
-        parent = data["parent"]
-        assert drawn.scope == (None if parent is None else ids[parent]), node
+            assert drawn.shape == MERMAID_SHAPES.get(data["kind"], "subgraph")
+        box = expected_box(G, node)
+        assert drawn.scope == (None if box is None else ids[box]), node
     if title is None:
         assert "n1" not in d.nodes or back.get("n1") is not None
     else:
@@ -138,6 +148,8 @@ def assert_mermaid_is_the_graph(G: nx.DiGraph, d: MermaidDiagram, *, data_edges:
     control = [(u, v) for u, v in d.control if not (title and u == "n1")]
     assert len(control) == len(set(control)), "an arrow is drawn twice"
     assert {(back[u], back[v]) for u, v in control} == {e for e, (c, _) in expected.items() if c}
+    conditions = {(back[u], back[v]): label for (u, v), label in d.conditions.items()}
+    assert conditions == {ends: mermaid_shown(c) for ends, c in expected_conditions(G).items()}
     if title is not None and title.endswith("(parallel)"):
         entered = {v for _, v in expected}
         entries = {ids[n] for n in G if G.nodes[n]["parent"] is None and n not in entered}
@@ -152,6 +164,7 @@ def assert_mermaid_is_the_graph(G: nx.DiGraph, d: MermaidDiagram, *, data_edges:
 
 @given(drawn_graphs(), st.sampled_from(DIRECTIONS))
 @example(showcase(), "LR")
+@example(route_showcase(), "TD")
 @example(to_graph(hostile_pipeline()), "TD")
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_mermaid_reads_back_as_the_graph_it_was_drawn_from(G, direction):
@@ -181,13 +194,15 @@ def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> 
     for name, (label, outer) in d.clusters.items():
         data = G.nodes[clusters[name]]
         assert label == shown(expected_scope_title(clusters[name], data))
-        assert outer == (None if data["parent"] is None else f"cluster_{ids[data['parent']]}")
+        box = expected_box(G, clusters[name])
+        assert outer == (None if box is None else f"cluster_{ids[box]}")
     for did, attributes in d.nodes.items():
         node = back[did]
         data = G.nodes[node]
-        assert attributes["label"] == shown(node)
+        title = expected_scope_title(node, data) if data["kind"] == "route" else node
+        assert attributes["label"] == shown(title)
         assert attributes["shape"] == DOT_SHAPES[data["kind"]]
-        box = node if data["kind"] in SCOPES else data["parent"]
+        box = node if data["kind"] in SCOPES else expected_box(G, node)
         assert d.cluster_of[did] == (None if box is None else f"cluster_{ids[box]}"), node
     expected = {
         ends: (control, keys if data_edges else [])
@@ -197,15 +212,20 @@ def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> 
     drawn = {(back[u], back[v]): attributes for u, v, attributes in d.edges}
     assert len(drawn) == len(d.edges), "an arrow is drawn twice"
     assert set(drawn) == set(expected)
+    conditions = expected_conditions(G)
     for ends, attributes in drawn.items():
         control, keys = expected[ends]
-        assert attributes.get("label", "") == ", ".join(keys), ends
+        words = [conditions[ends]] if ends in conditions else []
+        words += [", ".join(keys)] if keys else []
+        assert attributes.get("label", "") == shown("\n".join(words)), ends
         assert (attributes.get("style") == "dashed") == (not control), ends
 
 
 @given(drawn_graphs(max_depth=2), st.sampled_from(DIRECTIONS), st.booleans())
 @example(showcase(), "RL", True)
 @example(showcase(), "BT", False)
+@example(route_showcase(), "LR", True)
+@example(route_showcase(), "TD", False)
 @example(to_graph(hostile_pipeline()), "TD", True)
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_dot_reads_back_as_the_graph_it_was_drawn_from(G, direction, data_edges):
@@ -220,8 +240,14 @@ def _edited(draw: st.DrawFn, node: Any) -> Any:
     children = getattr(node, "children", ())
     if children:
         kept = [_edited(draw, child) for child in children]
+        cases = list(getattr(node, "cases", ()))
         if len(kept) > 1 and draw(st.integers(0, 4)) == 4:
-            del kept[draw(st.integers(0, len(kept) - 1))]
+            gone = draw(st.integers(0, len(kept) - 1))
+            del kept[gone]
+            if cases:  # a route's branch goes with its case
+                del cases[gone]
+        if cases:
+            return attrs.evolve(node, children=tuple(kept), cases=tuple(cases))
         return attrs.evolve(node, children=tuple(kept))
     change = draw(st.integers(0, 5))
     if change == 4:
@@ -244,6 +270,7 @@ def graph_pairs(draw: st.DrawFn) -> tuple[nx.DiGraph, nx.DiGraph]:
 
 @given(graph_pairs(), st.sampled_from(DIRECTIONS))
 @example((to_graph(Agent("gone <b>\n").instruct("Go.") >> Agent("a")), showcase()), "TB")
+@example((showcase(), route_showcase()), "LR")
 @settings(suppress_health_check=[HealthCheck.too_slow])
 def test_diff_pictures_mark_exactly_the_diffs_nodes(pair, direction):
     old, new = pair

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from irgraph import Agent, Gate, Loop, MapOver, Transform, to_graph
+from irgraph import Agent, Gate, Loop, MapOver, Pipeline, Route, Transform, to_graph
 from irgraph.backends.labels import label_text
 from irgraph.backends.mermaid import mermaid_ids, mermaid_text, to_mermaid
 from irgraph.backends.mermaid_diff import diff_to_mermaid
@@ -29,13 +29,14 @@ from tests.mermaid_check.samples import (
     labelled_pipelines,
     seed_pipelines,
 )
-from tests.support.diagram_parsers import expected_edges
+from tests.support.diagram_parsers import expected_edges, parse_mermaid
+from tests.support.route_samples import route_showcase, triage
 from tests.test_exporter_properties import drawn_graphs, graph_pairs
 
 GOLDEN = Path(__file__).parent / "golden"
 SEED_PAGES = Path(__file__).parent / "seed_pages"  # the two seed pages that draw diagrams
 DATA_EDGE = re.compile(r'^(n\d+) -\. "([^"]*)" \.-> (n\d+)$')
-CONTROL_EDGE = re.compile(r"^(n\d+) --> (n\d+)$")
+CONTROL_EDGE = re.compile(r'^(n\d+) -->(?:\|"[^"]*"\|)? (n\d+)$')
 
 
 @pytest.mark.parametrize("name", sorted(seed_pipelines()))
@@ -45,6 +46,69 @@ def test_seed_pipelines_match_their_golden_files(name):
     if os.environ.get("IRGRAPH_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
+
+
+def test_the_triage_pipeline_matches_its_golden_file():
+    text = to_mermaid(to_graph(triage(), inputs={"ticket"})) + "\n"
+    path = GOLDEN / "triage.mmd"
+    if os.environ.get("IRGRAPH_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_a_route_is_a_diamond_beside_its_branches_with_an_arrow_per_case():
+    G = to_graph(triage(), inputs={"ticket"})
+    ids = mermaid_ids(G)
+    lines = to_mermaid(G).splitlines()
+    assert f'{ids["triage"]}{{"triage (route on category)"}}' in lines
+    assert not any(line.startswith(f"subgraph {ids['triage']}") for line in lines)
+    cases = [line for line in lines if line.startswith(f"{ids['triage']} -->")]
+    assert cases == [
+        f'{ids["triage"]} -->|"#quot;bug#quot;"| {ids["fix"]}',
+        f'{ids["triage"]} -->|"#quot;feature#quot;"| {ids["spec"]}',
+        f'{ids["triage"]} -->|"otherwise"| {ids["reply"]}',
+    ]  # and no arrow from the route straight to what follows it
+    for exit_ in ("test", "spec", "reply"):  # every branch leads on, with its keys
+        assert f"{ids[exit_]} --> {ids['review']}" in lines
+        assert f'{ids[exit_]} -. "answer" .-> {ids["review"]}' in lines
+    assert 'subgraph n8["review (loop, max 3, until verdict = #quot;approved#quot;)"]' in lines
+
+
+def test_a_route_inside_a_loop_and_scopes_inside_branches_draw_in_their_boxes():
+    G = route_showcase()
+    ids = mermaid_ids(G)
+    d = parse_mermaid(to_mermaid(G))
+    assert d.nodes[ids['triage "#1"']].scope == ids["review"]
+    assert d.nodes[ids['triage "#1"']].shape == "rhombus"
+    assert d.nodes[ids['fix "it"']].scope == ids["review"]  # beside the route, in the loop
+    assert d.subgraphs[ids["each_"]].scope == ids["review"]
+    assert d.nodes[ids["p"]].scope == ids["each_"]
+    assert d.conditions[ids["how & why"], ids["split"]] == "is_long"
+    assert d.conditions[ids["how & why"], ids["polish <b>"]] == "otherwise"
+    assert d.conditions[ids['triage "#1"'], ids["l"]] == "3"
+    assert d.conditions[ids['triage "#1"'], ids["r"]] == "3"  # a fan-out branch: both entries
+    assert (ids["review"], ids["send"]) in d.control
+
+
+def test_a_route_with_an_empty_branch_draws_the_arrow_that_skips_it():
+    r = Route("r").on("k").when("a", Pipeline("none")).otherwise(Agent("b").writes("z"))
+    G = to_graph(Agent("w").writes("k") >> r >> Agent("after").instruct("{z?}"))
+    lines = to_mermaid(G).splitlines()
+    ids = mermaid_ids(G)
+    assert f'{ids["r"]} -->|"#quot;a#quot;"| {ids["after"]}' in lines
+    assert f'{ids["r"]} -->|"otherwise"| {ids["b"]}' in lines
+
+
+def test_a_changed_case_is_marked_on_the_route_in_a_diff_picture():
+    old = to_graph(triage(), inputs={"ticket"})
+    new_route = Route("triage").on("category").when("bug", Agent("fix").writes("answer"))
+    new = to_graph(
+        Agent("classify").writes("category") >> new_route.otherwise(Agent("reply").writes("answer"))
+    )
+    text = diff_to_mermaid(diff(old, new))
+    ids = mermaid_ids(new)
+    assert f"class {ids['triage']} changed" in text.splitlines()
+    assert parse_mermaid(text).conditions[ids["triage"], ids["fix"]] == '"bug"'
 
 
 def _seed_diagrams() -> list[str]:
@@ -283,15 +347,17 @@ def mermaid_render():
 
 
 def test_mermaid_renders_the_seeds_hostile_names_and_a_hypothesis_sample(mermaid_render):
-    samples = [*seed_pipelines().values(), hostile_pipeline()]
+    samples = [*seed_pipelines().values(), hostile_pipeline(), triage()]
     samples += _hypothesis_sample(pipelines(with_gates=True), 40)
     samples += _hypothesis_sample(labelled_pipelines(), 40)
     graphs = [to_graph(p) for p in samples]
     graphs += _hypothesis_sample(drawn_graphs(), 30)  # names built from hostile pieces
+    graphs += [route_showcase()]
     texts = [to_mermaid(G) for G in graphs]
     texts += [to_mermaid(graphs[0], direction="LR", data_edges=False)]
     # diff pictures: removed nodes are written by diff_to_mermaid itself
     changes = [diff(to_graph(hostile_pipeline()), to_graph(Agent("kept").instruct("Go.")))]
+    changes += [diff(to_graph(triage()), route_showcase())]
     changes += [diff(old, new) for old, new in _hypothesis_sample(graph_pairs(), 20)]
     diffs = [diff_to_mermaid(change) for change in changes]
     report = mermaid_render(texts + diffs)

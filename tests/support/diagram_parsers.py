@@ -2,9 +2,10 @@
 
 :func:`parse_mermaid` reads the subset of mermaid flowchart syntax the exporters write —
 ``graph DIR``, node declarations with a shape and a quoted label, ``subgraph ID["title"]`` ...
-``end``, ``-->`` control edges, dashed ``-.->`` / ``-. "label" .->`` data edges, ``classDef``,
-``class`` lines and ``:::class`` suffixes — and refuses everything else, so a line the exporter
-gets wrong is an error here rather than something mermaid quietly draws differently.
+``end``, ``-->`` control edges (``-->|"case"|`` for a route's branch), dashed ``-.->`` /
+``-. "label" .->`` data edges, ``classDef``, ``class`` lines and ``:::class`` suffixes — and
+refuses everything else, so a line the exporter gets wrong is an error here rather than
+something mermaid quietly draws differently.
 :func:`parse_dot` reads DOT text back with pydot. Both decode labels the way the renderer shows
 them (mermaid's ``#name;``/``#35;`` entity codes; DOT's backslash escapes and Graphviz's
 ``&...;`` entities) and refuse raw text a renderer would read as markup, so a label that comes
@@ -19,6 +20,7 @@ contract the exporters keep.
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ __all__ = [
     "shown",
     "mermaid_shown",
     "expected_edges",
+    "expected_conditions",
+    "expected_box",
     "expected_scope_title",
     "expected_root_title",
 ]
@@ -75,40 +79,87 @@ def mermaid_shown(text: str) -> str:
 # -- what a picture of a graph should hold, from the graph alone ---------------------------
 
 
+def expected_box(G: nx.DiGraph, node: str) -> str | None:
+    """The loop or map-over ``node`` is drawn inside (``None`` at the top): a route is a
+    decision drawn beside its branches, not a box around them."""
+    parent = G.nodes[node]["parent"]
+    while parent is not None and G.nodes[parent]["kind"] == "route":
+        parent = G.nodes[parent]["parent"]
+    return parent
+
+
 def _outward(G: nx.DiGraph, node: str) -> list[str]:
-    """``node``, then each scope around it, innermost first."""
+    """``node``, then each box around it, innermost first."""
     chain = [node]
-    while G.nodes[chain[-1]]["parent"] is not None:
-        chain.append(G.nodes[chain[-1]]["parent"])
+    while (box := expected_box(G, chain[-1])) is not None:
+        chain.append(box)
     return chain
 
 
-def expected_edges(G: nx.DiGraph) -> dict[tuple[str, str], tuple[bool, list[str]]]:
-    """``(u, v) -> (control, keys)`` for every arrow a picture holds: a scope is one box, so
-    an edge joins the ends' enclosing nodes in the innermost scope holding both; arrows
-    between a scope and its own body are not drawn; arrows that land on one pair merge."""
-    merged: dict[tuple[str, str], tuple[bool, set[str]]] = {}
+def _route_edge(G: nx.DiGraph, u: str, v: str, data: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the edge ``u -> v`` is drawn as control, and its condition. A route's edge to
+    a branch entry is labelled with its case; its own edge to what follows is no arrow (a
+    branch runs in between), unless some case has no branch: then it is those cases' arrow."""
+    if G.nodes[u]["kind"] != "route" or not data["control"]:
+        return bool(data["control"]), None
+    if "condition" in data:
+        return True, data["condition"]
+    cases = G.nodes[u]["cases"]
+    with_nodes = {G.nodes[n]["branch"] for n in G if G.nodes[n]["parent"] == u}
+    empty = [case["label"] for i, case in enumerate(cases) if i not in with_nodes]
+    return (True, ", ".join(empty)) if empty else (False, None)
+
+
+def _expected(G: nx.DiGraph) -> dict[tuple[str, str], tuple[bool, list[str], str | None]]:
+    merged: dict[tuple[str, str], tuple[bool, set[str], str | None]] = {}
     for u, v, data in G.edges(data=True):
+        control, condition = _route_edge(G, u, v, data)
         up, down = _outward(G, u), _outward(G, v)
         if u in down or v in up:
-            continue  # a scope and its own body
+            continue  # a box and its own body
         shared = next(s for s in [*up[1:], None] if s is None or s in down)
         ends = (
-            next(a for a in up if G.nodes[a]["parent"] == shared),
-            next(b for b in down if G.nodes[b]["parent"] == shared),
+            next(a for a in up if expected_box(G, a) == shared),
+            next(b for b in down if expected_box(G, b) == shared),
         )
-        control, keys = merged.get(ends, (False, set()))
-        merged[ends] = (control or data["control"], keys | set(data["keys"]))
-    return {ends: (control, sorted(keys)) for ends, (control, keys) in merged.items()}
+        if ends != (u, v):
+            condition = None
+        was, keys, label = merged.get(ends, (False, set(), None))
+        merged[ends] = (was or control, keys | set(data["keys"]), label or condition)
+    return {
+        ends: (control, sorted(keys), label if control else None)
+        for ends, (control, keys, label) in merged.items()
+        if control or keys
+    }
+
+
+def expected_edges(G: nx.DiGraph) -> dict[tuple[str, str], tuple[bool, list[str]]]:
+    """``(u, v) -> (control, keys)`` for every arrow a picture holds: a loop or map-over is
+    one box, so an edge joins the ends' enclosing nodes in the innermost box holding both;
+    arrows between a box and its own body are not drawn; arrows that land on one pair merge.
+    A route is drawn beside its branches (see :func:`expected_conditions`)."""
+    return {ends: (control, keys) for ends, (control, keys, _) in _expected(G).items()}
+
+
+def expected_conditions(G: nx.DiGraph) -> dict[tuple[str, str], str]:
+    """``(route, entry) -> case label`` for every labelled control arrow of a picture."""
+    return {ends: label for ends, (_, _, label) in _expected(G).items() if label is not None}
 
 
 def expected_scope_title(node: str, data: dict[str, Any]) -> str:
-    """``"refine (loop, max 3, until done)"``, ``"each (map over papers as paper)"``."""
+    """``"refine (loop, max 3, until done)"``, ``"each (map over papers as paper)"``,
+    ``"triage (route on category)"``."""
+    if data["kind"] == "route":
+        return f"{node} (route)" if data["on"] is None else f"{node} (route on {data['on']})"
     if data["kind"] == "loop":
         parts = ["loop"]
         if data["max_iterations"] is not None:
             parts.append(f"max {data['max_iterations']}")
-        if data["until"] is not None:
+        if data["until"] is not None and data.get("until_equals"):
+            parts.append(
+                f"until {data['until']} = {json.dumps(data['until_equals'][0], ensure_ascii=False)}"
+            )
+        elif data["until"] is not None:
             parts.append(f"until {data['until']}")
         elif data["until_function"] is not None:
             parts.append(f"until {data['until_function'].split(':')[-1]}")
@@ -141,7 +192,7 @@ _NODES = tuple(
     for name, opener, closer in _SHAPES
 )
 _SUBGRAPH = re.compile(rf"^subgraph ({_ID})\[{_LABEL}\]$")
-_CONTROL = re.compile(rf"^({_ID}) --> ({_ID})$")
+_CONTROL = re.compile(rf"^({_ID}) -->(?:\|{_LABEL}\|)? ({_ID})$")
 _DATA = re.compile(rf"^({_ID}) -(?:\.->|\. {_LABEL} \.->) ({_ID})$")
 _CLASSDEF = re.compile(rf"^classDef ({_ID}) (\S.*)$")
 _CLASS = re.compile(rf"^class ({_ID}(?:,{_ID})*) ({_ID})$")
@@ -169,6 +220,7 @@ class MermaidDiagram:
     nodes: dict[str, MermaidNode] = field(default_factory=dict)
     subgraphs: dict[str, MermaidNode] = field(default_factory=dict)
     control: list[tuple[str, str]] = field(default_factory=list)
+    conditions: dict[tuple[str, str], str] = field(default_factory=dict)  # labelled arrows
     data: list[tuple[str, str, str | None]] = field(default_factory=list)
     class_defs: dict[str, str] = field(default_factory=dict)
     classes: dict[str, list[str]] = field(default_factory=dict)  # class name -> ids
@@ -267,8 +319,11 @@ def parse_mermaid(text: str) -> MermaidDiagram:
                 diagram.nodes[nid] = MermaidNode(nid, shape, label, scope, css)
                 declared.add(nid)
             elif match := _CONTROL.match(line):
-                diagram.control.append((match.group(1), match.group(2)))
-                references += [(number, match.group(1), match.group(2))]
+                u, raw, v = match.groups()
+                diagram.control.append((u, v))
+                if raw is not None:
+                    diagram.conditions[u, v] = decode_mermaid_label(raw)
+                references += [(number, u, v)]
             elif match := _DATA.match(line):
                 raw = match.group(2)
                 keys = None if raw is None else decode_mermaid_label(raw)
