@@ -143,6 +143,35 @@ def test_prefect(kernel_path, monkeypatch):
     assert "@flow(" in code and "async def research_flow(" in code
 
 
+@pytest.mark.prefect
+def test_notebook_04_routes_and_structured_outputs(kernel_path, monkeypatch):
+    pytest.importorskip("prefect")
+    nb = execute("04_routes_and_structured_outputs", kernel_path, monkeypatch)
+    built = text(nb, "build")
+    assert "warnings: []" in built
+    assert 'triage -> spec: condition "feature", branch 1' in built
+    from irgraph.display import dot_available
+
+    picture = "image/svg+xml" if dot_available() else "text/markdown"
+    assert picture in mimetypes(nb, "show")
+    ran = text(nb, "asyncio")
+    assert 'category: bug | route took: "bug"' in ran
+    assert "calls: ['classify', 'fix', 'respond', 'check', 'respond', 'check']" in ran
+    retry = text(nb, "retry")
+    assert "attempts: [1, 2]" in retry
+    assert "RunError at 'classify'" in retry and "'urgent' is not one of" in retry
+    maybe = text(nb, "maybe-written")
+    assert "route 'triage' writes 'patch' only on some branches" in maybe
+    assert "model calls: 0" in maybe
+    mapped = text(nb, "map-over-text")
+    assert "agent 'steps' writes it as free text, not a list" in mapped
+    assert "model calls: 0" in mapped
+    enum = text(nb, "enum")
+    assert "Route 'triage' has a branch for \"bugs\"" in enum and "model calls: 0" in enum
+    assert 'warning: Route \'triage\' has no branch for "feature", "question"' in enum
+    assert "same final state as asyncio: True" in text(nb, "prefect")
+
+
 def test_kernel_is_this_interpreter(kernel_path):
     spec = json.loads((Path(kernel_path) / "kernels" / "python3" / "kernel.json").read_text())
     assert spec["argv"][0] == sys.executable
