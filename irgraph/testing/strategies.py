@@ -6,7 +6,10 @@ tree carrying the keys a node may read (written upstream in the same or an enclo
 or declared as inputs): a required ``{key}`` only names one of those; every write inside a
 parallel branch or a map-over body uses a fresh key, so branches never race and never read a
 sibling's key; a map-over iterates a list written upstream (by a :class:`Transform` calling
-:func:`make_list`, by another map-over, or a list input) and its body reads the item.
+:func:`make_list`, by another map-over, an agent answering an array, or a list input) and
+its body reads the item. Agents draw system prompts, model settings and output schemas;
+routes (:mod:`irgraph.testing.strategies_nodes`) always take a branch, and a key written on
+only some of their branches is read later only as ``{key?}``.
 :func:`invalid_pipelines` breaks a valid pipeline on purpose, and :func:`to_code` prints any
 builder as the Python that builds it, for readable failure reports.
 
@@ -47,6 +50,16 @@ from irgraph.builder import (
 )
 from irgraph.code import to_code
 from irgraph.testing.invalid import INVALID_KINDS, broken
+from irgraph.testing.strategies_nodes import (
+    _LIST_WORDS,
+    _agent,
+    _Draft,
+    _Options,
+    _Part,
+    _Scope,
+    route,
+    until_equals,
+)
 
 __all__ = [
     "pipelines",
@@ -61,14 +74,12 @@ __all__ = [
     "INVALID_KINDS",
 ]
 
-ALL_KINDS = frozenset({"agent", "transform", "gate", "sequence", "parallel", "loop", "map_over"})
+ALL_KINDS = frozenset(
+    {"agent", "transform", "gate", "sequence", "parallel", "loop", "map_over", "route"}
+)
 
 _LEAVES = ("agent", "transform", "gate")  # simplest first: hypothesis shrinks to index 0
-_COMPOSITES = ("sequence", "parallel", "loop", "map_over")
-_NAMES = ("researcher", "writer", "critic", "editor", "planner", "summarizer")
-_KEY_WORDS = ("findings", "draft", "critique", "summary", "plan", "outline")
-_LIST_WORDS = ("papers", "sections", "claims")
-_NEVER_WRITTEN = "context"  # read only as {context?}: never written, never an error
+_COMPOSITES = ("sequence", "parallel", "loop", "map_over", "route")
 _INPUT_NAMES = ("topic", "audience", "question")
 _LIST_INPUT_NAMES = ("sources", "questions")
 
@@ -92,111 +103,6 @@ def count_values(**values: Any) -> int:
 def stop_after_first(state: Any) -> bool:
     """A loop predicate that is always true: the loop body runs once."""
     return True
-
-
-@attrs.frozen
-class _Options:
-    max_depth: int
-    max_width: int
-    leaves: tuple[str, ...]
-    composites: tuple[str, ...]
-    inputs: tuple[str, ...]
-    list_inputs: tuple[str, ...]
-    with_overwrites: bool
-    with_optional_reads: bool
-    with_duplicate_names: bool
-
-
-@attrs.frozen
-class _Scope:
-    visible: tuple[str, ...]  # keys a required read may name here
-    lists: tuple[str, ...]  # visible keys holding lists
-    isolated: bool  # in a parallel branch or map-over body: every write takes a fresh key
-    depth: int
-
-    def after(self, part: _Part) -> _Scope:
-        visible = self.visible + tuple(k for k in part.writes if k not in self.visible)
-        lists = self.lists + tuple(k for k in part.lists if k not in self.lists)
-        return attrs.evolve(self, visible=visible, lists=lists)
-
-
-@attrs.frozen
-class _Part:
-    builder: Builder
-    writes: tuple[str, ...] = ()  # keys readable after this part
-    lists: tuple[str, ...] = ()
-
-
-class _Draft:
-    """Per-example naming state: fresh keys, and names that are sometimes reused."""
-
-    def __init__(self, draw: Callable[[Any], Any], opts: _Options) -> None:
-        self.draw = draw
-        self.opts = opts
-        self.taken = {*opts.inputs, *opts.list_inputs, _NEVER_WRITTEN}
-        self.names: list[str] = []
-        self.pins = 0
-
-    def chance(self, one_in: int) -> bool:
-        # True one time in `one_in`; shrinks to False.
-        return bool(self.draw(st.integers(0, one_in - 1)) == one_in - 1)
-
-    def key(self, words: tuple[str, ...] = _KEY_WORDS) -> str:
-        word = str(self.draw(st.sampled_from(words)))
-        key, n = word, 1
-        while key in self.taken:
-            n += 1
-            key = f"{word}_{n}"
-        self.taken.add(key)
-        assert checks.is_key(key), key  # the one key rule, as every entry point applies it
-        return key
-
-    def name(self, words: tuple[str, ...] = _NAMES) -> str:
-        if self.names and self.opts.with_duplicate_names and self.chance(5):
-            return str(self.draw(st.sampled_from(self.names)))
-        word = str(self.draw(st.sampled_from(words)))
-        name, n = word, 1
-        while name in self.names:
-            n += 1
-            name = f"{word}{n}"
-        self.names.append(name)
-        return name
-
-    def some(self, keys: Iterable[str], max_size: int) -> list[str]:
-        keys = tuple(keys)
-        if not keys:
-            return []
-        return list(self.draw(st.lists(st.sampled_from(keys), max_size=max_size, unique=True)))
-
-    def write_key(self, scope: _Scope) -> str:
-        # Overwriting is safe only where no sibling can race or read the old value.
-        plain = [k for k in scope.visible if k not in scope.lists]
-        if self.opts.with_overwrites and not scope.isolated and plain and self.chance(4):
-            return str(self.draw(st.sampled_from(plain)))
-        return self.key()
-
-
-def _agent(d: _Draft, scope: _Scope, *, reads: Iterable[str] = (), fresh: bool = False) -> _Part:
-    required = list(dict.fromkeys([*reads, *d.some(scope.visible, 3)]))
-    optional: list[str] = []
-    if d.opts.with_optional_reads:
-        optional = d.some((*scope.visible, _NEVER_WRITTEN), 2)
-    pieces = ["{" + k + "}" for k in required] + ["{" + k + "?}" for k in optional]
-    if d.chance(6):
-        pieces.append("{{as JSON}}")
-    pieces = list(d.draw(st.permutations(pieces))) if len(pieces) > 1 else pieces
-    agent = Agent(d.name())
-    if pieces or d.chance(2):
-        agent = agent.instruct(" ".join(["Use", *pieces]) + ".")
-    writes: tuple[str, ...] = ()
-    if fresh or not d.chance(5):
-        writes = (d.key() if fresh else d.write_key(scope),)
-        agent = agent.writes(writes[0])
-    if d.chance(5):
-        agent = agent.model("fake-model")
-    if d.chance(8):
-        agent = agent.describe("Generated by irgraph.testing.strategies.")
-    return _Part(agent, writes)
 
 
 def _transform(d: _Draft, scope: _Scope, *, to_list: bool = False) -> _Part:
@@ -226,17 +132,10 @@ def _steps(d: _Draft, scope: _Scope, count: int) -> tuple[list[_Part], _Scope]:
     return parts, scope
 
 
-def _new_keys(start: _Scope, end: _Scope) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    writes = tuple(k for k in end.visible if k not in start.visible)
-    lists = tuple(k for k in end.lists if k not in start.lists)
-    return writes, lists
-
-
 def _sequence(d: _Draft, scope: _Scope) -> _Part:
     count = d.draw(st.integers(2, max(2, d.opts.max_width)))
     inner = attrs.evolve(scope, depth=scope.depth + 1)
     parts, end = _steps(d, inner, count)
-    writes, lists = _new_keys(inner, end)
     builder: Builder
     if d.chance(3):
         explicit = Pipeline(d.name(("pipeline", "stage")))
@@ -246,7 +145,7 @@ def _sequence(d: _Draft, scope: _Scope) -> _Part:
         builder = explicit
     else:
         builder = reduce(lambda a, b: a >> b, [p.builder for p in parts])
-    return _Part(builder, writes, lists)
+    return end.since(inner, builder)
 
 
 def _parallel(d: _Draft, scope: _Scope) -> _Part:
@@ -261,15 +160,13 @@ def _parallel(d: _Draft, scope: _Scope) -> _Part:
         builder = explicit
     else:
         builder = reduce(lambda a, b: a | b, [p.builder for p in parts])
-    writes = tuple(k for p in parts for k in p.writes)
-    lists = tuple(k for p in parts for k in p.lists)
-    return _Part(builder, writes, lists)
+    return reduce(_Scope.after, parts, branch_scope).since(branch_scope, builder)
 
 
 def _loop(d: _Draft, scope: _Scope) -> _Part:
     inner = attrs.evolve(scope, depth=scope.depth + 1)
     parts, end = _steps(d, inner, d.draw(st.integers(1, max(1, d.opts.max_width))))
-    writes, lists = _new_keys(inner, end)
+    writes = tuple(k for k in end.visible if k not in inner.visible)
     if writes and d.opts.with_optional_reads and d.chance(3):
         # A loop-carried read: the first step sees what the last iteration wrote, if anything.
         carried = Agent(d.name()).instruct(f"Improve on {{{d.draw(st.sampled_from(writes))}?}}.")
@@ -283,14 +180,17 @@ def _loop(d: _Draft, scope: _Scope) -> _Part:
     else:
         body = reduce(lambda a, b: a >> b, [p.builder for p in parts])
         loop = times * body if d.chance(2) else body * times
-    until = d.draw(st.integers(0, 3))
+    until = d.draw(st.integers(0, 4))
     if until == 1 and writes:
         loop = loop.until(d.draw(st.sampled_from(writes)))
+    elif until == 4 and writes:
+        key, value = until_equals(d, end, writes)
+        loop = loop.until(key, equals=value)
     elif until == 2 and scope.visible:
         loop = loop.until(d.draw(st.sampled_from(scope.visible)))
     elif until == 3:
         loop = loop.until(stop_after_first)
-    return _Part(loop, writes, lists)
+    return end.since(inner, loop)
 
 
 def _map_over(d: _Draft, scope: _Scope) -> _Part:
@@ -319,9 +219,7 @@ def _map_over(d: _Draft, scope: _Scope) -> _Part:
         mapper = mapper.max_concurrency(d.draw(st.integers(1, 3)))
     key = d.key(_LIST_WORDS)
     part = _Part(mapper.writes(key), (key,), (key,))
-    if source is None:
-        return part
-    return _Part(source.builder >> part.builder, (*source.writes, key), (*source.lists, key))
+    return part if source is None else source.then(part)
 
 
 def _node(d: _Draft, scope: _Scope) -> _Part:
@@ -352,6 +250,7 @@ _MAKERS: dict[str, Callable[[_Draft, _Scope], _Part]] = {
     "parallel": _parallel,
     "loop": _loop,
     "map_over": _map_over,
+    "route": lambda d, scope: route(d, scope, _steps),
 }
 
 
@@ -393,12 +292,15 @@ def pipelines(
     with_overwrites: bool = True,
     with_optional_reads: bool = True,
     with_duplicate_names: bool = True,
+    with_routes: bool = True,
+    with_structured_outputs: bool = True,
 ) -> st.SearchStrategy[Builder]:
     """Builder pipelines that pass ``validate(to_graph(p, inputs=inputs | list_inputs))``.
 
     ``kinds`` limits the node kinds used (names as in the graph's ``kind`` attribute:
     ``"agent"``, ``"transform"``, ``"gate"``, ``"sequence"``, ``"parallel"``, ``"loop"``,
-    ``"map_over"``); the ``with_*`` flags switch kinds off (gates are off by default).
+    ``"map_over"``, ``"route"``); the ``with_*`` flags switch kinds off (gates are off by
+    default), and ``with_structured_outputs=False`` draws agents that answer text only.
     ``inputs`` are keys the initial state holds; ``list_inputs`` hold lists a map-over may
     iterate. Composites nest at most ``max_depth`` deep with at most ``max_width`` children.
     """
@@ -409,6 +311,7 @@ def pipelines(
             "map_over": with_map_over,
             "transform": with_transforms,
             "gate": with_gates,
+            "route": with_routes,
         },
         max_depth=max_depth,
         max_width=max_width,
@@ -417,6 +320,7 @@ def pipelines(
         with_overwrites=with_overwrites,
         with_optional_reads=with_optional_reads,
         with_duplicate_names=with_duplicate_names,
+        with_structured_outputs=with_structured_outputs,
     )
     scope = _Scope(
         visible=(*opts.inputs, *opts.list_inputs), lists=opts.list_inputs, isolated=False, depth=0

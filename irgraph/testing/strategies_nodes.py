@@ -1,0 +1,321 @@
+"""The drawing state of :mod:`irgraph.testing.strategies`, and the nodes drawn with it that
+carry issue 17's fields: agents with a system prompt, model settings and an output schema,
+and routes.
+
+A :class:`_Scope` is what a node may read where it is drawn: the keys written upstream
+(``visible``), those holding lists (a map-over may iterate them: written by a transform, a
+map-over, an agent whose schema is an array, or a list input), those holding one of a few
+values (``enums``: written by an agent whose schema lists them, or is a boolean), and the
+keys a route wrote on some of its branches only (``maybe``: read only as ``{key?}``, since
+validation refuses a required read of a key that may be missing).
+
+A route is drawn so that the run always takes a branch: it compares an enum key with some of
+its values (and has an ``otherwise`` unless it lists them all), tests importable predicates
+of the state (:mod:`irgraph.testing.predicates`; the last one always holds when there is no
+``otherwise``), or compares an input with its value, with an ``otherwise``. A key written on
+every branch is written after the route; one written on some only is maybe written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import reduce
+from typing import Any
+
+import attrs
+from hypothesis import strategies as st
+
+from irgraph import checks
+from irgraph.builder import Agent, Builder
+from irgraph.routing import Route
+from irgraph.testing.predicates import PREDICATES, always
+
+__all__: list[str] = []  # internal: the strategies module is the public face
+
+_NAMES = ("researcher", "writer", "critic", "editor", "planner", "summarizer")
+_KEY_WORDS = ("findings", "draft", "critique", "summary", "plan", "outline")
+_LIST_WORDS = ("papers", "sections", "claims")
+_CHOICE_WORDS = ("category", "verdict", "label")
+_NEVER_WRITTEN = "context"  # read only as {context?}: never written, never an error
+
+#: Output schemas an agent may answer with, by the scope they feed: an enum (routes and
+#: until(equals=) compare with its values), a boolean (likewise), a list (map-overs iterate
+#: it), or a small object (templates render it as JSON text).
+_ENUMS: tuple[dict[str, Any], ...] = (
+    {"type": "string", "enum": ["bug", "feature", "question"]},
+    {"type": "string", "enum": ["approved", "revise"]},
+    {"type": "integer", "enum": [1, 2, 3]},
+)
+_BOOLEAN: dict[str, Any] = {"type": "boolean"}
+_ARRAY: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+_OBJECT: dict[str, Any] = {
+    "type": "object",
+    "properties": {"title": {"type": "string"}, "score": {"type": "integer"}},
+    "required": ["title", "score"],
+}
+_SYSTEMS = ("You are a careful researcher.", "Answer in one short paragraph.")
+_SETTINGS: dict[str, tuple[Any, ...]] = {
+    "temperature": (0.2, 0.0, 1.5),
+    "max_tokens": (400, 64),
+    "seed": (7,),
+    "top_p": (0.9,),
+    "stop": (["\n\n"], "END"),
+}
+
+
+@attrs.frozen
+class _Options:
+    max_depth: int
+    max_width: int
+    leaves: tuple[str, ...]
+    composites: tuple[str, ...]
+    inputs: tuple[str, ...]
+    list_inputs: tuple[str, ...]
+    with_overwrites: bool
+    with_optional_reads: bool
+    with_duplicate_names: bool
+    with_structured_outputs: bool = True
+
+
+Enums = tuple[tuple[str, tuple[Any, ...]], ...]
+
+
+@attrs.frozen
+class _Part:
+    builder: Builder
+    writes: tuple[str, ...] = ()  # keys readable after this part
+    lists: tuple[str, ...] = ()
+    enums: Enums = ()  # keys holding one of a few values, with the values
+    maybe: tuple[str, ...] = ()  # keys this part writes on some of its paths only
+
+    def then(self, other: _Part) -> _Part:
+        """This part followed by ``other`` (both builders in a sequence)."""
+        return _Part(
+            self.builder >> other.builder,
+            (*self.writes, *other.writes),
+            (*self.lists, *other.lists),
+            (*self.enums, *other.enums),
+            (*self.maybe, *other.maybe),
+        )
+
+
+@attrs.frozen
+class _Scope:
+    visible: tuple[str, ...]  # keys a required read may name here
+    lists: tuple[str, ...]  # visible keys holding lists
+    isolated: bool  # in a parallel branch or map-over body: every write takes a fresh key
+    depth: int
+    enums: Enums = ()  # visible keys holding one of a few values (never overwritten)
+    maybe: tuple[str, ...] = ()  # keys only an optional {key?} may read
+
+    def after(self, part: _Part) -> _Scope:
+        visible = self.visible + tuple(k for k in part.writes if k not in self.visible)
+        lists = self.lists + tuple(k for k in part.lists if k not in self.lists)
+        known = dict(self.enums)
+        enums = self.enums + tuple(e for e in part.enums if e[0] not in known)
+        maybe = self.maybe + tuple(k for k in part.maybe if k not in self.maybe)
+        return attrs.evolve(self, visible=visible, lists=lists, enums=enums, maybe=maybe)
+
+    def since(self, start: _Scope, builder: Builder) -> _Part:
+        """What was written between ``start`` and this scope, as a part made by ``builder``."""
+        return _Part(
+            builder,
+            tuple(k for k in self.visible if k not in start.visible),
+            tuple(k for k in self.lists if k not in start.lists),
+            tuple(e for e in self.enums if e not in start.enums),
+            tuple(k for k in self.maybe if k not in start.maybe),
+        )
+
+
+class _Draft:
+    """Per-example naming state: fresh keys, and names that are sometimes reused."""
+
+    def __init__(self, draw: Callable[[Any], Any], opts: _Options) -> None:
+        self.draw = draw
+        self.opts = opts
+        self.taken = {*opts.inputs, *opts.list_inputs, _NEVER_WRITTEN}
+        self.names: list[str] = []
+        self.pins = 0
+
+    def chance(self, one_in: int) -> bool:
+        # True one time in `one_in`; shrinks to False.
+        return bool(self.draw(st.integers(0, one_in - 1)) == one_in - 1)
+
+    def key(self, words: tuple[str, ...] = _KEY_WORDS) -> str:
+        word = str(self.draw(st.sampled_from(words)))
+        key, n = word, 1
+        while key in self.taken:
+            n += 1
+            key = f"{word}_{n}"
+        self.taken.add(key)
+        assert checks.is_key(key), key  # the one key rule, as every entry point applies it
+        return key
+
+    def name(self, words: tuple[str, ...] = _NAMES) -> str:
+        if self.names and self.opts.with_duplicate_names and self.chance(5):
+            return str(self.draw(st.sampled_from(self.names)))
+        word = str(self.draw(st.sampled_from(words)))
+        name, n = word, 1
+        while name in self.names:
+            n += 1
+            name = f"{word}{n}"
+        self.names.append(name)
+        return name
+
+    def some(self, keys: Iterable[str], max_size: int) -> list[str]:
+        keys = tuple(keys)
+        if not keys:
+            return []
+        return list(self.draw(st.lists(st.sampled_from(keys), max_size=max_size, unique=True)))
+
+    def write_key(self, scope: _Scope) -> str:
+        # Overwriting is safe only where no sibling can race or read the old value, and
+        # never of a list or enum key, whose readers count on its type.
+        typed = {*scope.lists, *dict(scope.enums)}
+        plain = [k for k in scope.visible if k not in typed]
+        if self.opts.with_overwrites and not scope.isolated and plain and self.chance(4):
+            return str(self.draw(st.sampled_from(plain)))
+        return self.key()
+
+
+def _output(d: _Draft) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    """An output schema, and the words its key is named with; ``None`` for free text."""
+    if not d.opts.with_structured_outputs or not d.chance(4):
+        return None
+    kind = d.draw(st.sampled_from(("enum", "boolean", "array", "object")))
+    if kind == "enum":
+        return dict(d.draw(st.sampled_from(_ENUMS))), _CHOICE_WORDS
+    if kind == "boolean":
+        return _BOOLEAN, ("done", "approved")
+    return (_ARRAY, _LIST_WORDS) if kind == "array" else (_OBJECT, ("record", "review"))
+
+
+def _typed(key: str, schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The scope fields a key written with ``schema`` joins."""
+    if schema is None:
+        return {}
+    if schema.get("type") == "array":
+        return {"lists": (key,)}
+    if schema.get("type") == "boolean":
+        return {"enums": ((key, (True, False)),)}
+    return {"enums": ((key, tuple(schema["enum"])),)} if "enum" in schema else {}
+
+
+def _agent(
+    d: _Draft,
+    scope: _Scope,
+    *,
+    reads: Iterable[str] = (),
+    fresh: bool = False,
+    key: str | None = None,
+    schema: dict[str, Any] | None = None,
+) -> _Part:
+    """An agent reading some visible keys; it writes a fresh key (``fresh``), ``key``, or
+    now and then nothing, as text or (drawn, or given as ``schema``) a structured value."""
+    required = list(dict.fromkeys([*reads, *d.some(scope.visible, 3)]))
+    optional: list[str] = []
+    if d.opts.with_optional_reads:
+        optional = d.some((*scope.visible, *scope.maybe, _NEVER_WRITTEN), 2)
+    pieces = ["{" + k + "}" for k in required] + ["{" + k + "?}" for k in optional]
+    if d.chance(6):
+        pieces.append("{{as JSON}}")
+    pieces = list(d.draw(st.permutations(pieces))) if len(pieces) > 1 else pieces
+    agent = Agent(d.name())
+    if pieces or d.chance(2):
+        agent = agent.instruct(" ".join(["Use", *pieces]) + ".")
+    output: tuple[dict[str, Any], tuple[str, ...]] | None = None
+    if schema is not None:
+        output = (schema, _CHOICE_WORDS)
+    if output is None and key is None:
+        output = _output(d)
+    writes: tuple[str, ...] = ()
+    if key is not None:
+        writes = (key,)
+    elif output is not None:
+        writes = (d.key(output[1]),)  # a typed key is always fresh: its readers trust its type
+    elif fresh or not d.chance(5):
+        writes = (d.key() if fresh else d.write_key(scope),)
+    if writes:
+        agent = agent.writes(writes[0])
+    typed: dict[str, Any] = {}
+    if output is not None and writes:
+        retries = d.draw(st.sampled_from((0, 1, 2)))
+        agent = agent.output(output[0], retries=retries)
+        typed = _typed(writes[0], output[0])
+    if d.chance(5):
+        agent = agent.model("fake-model")
+    if d.chance(8):
+        agent = agent.describe("Generated by irgraph.testing.strategies.")
+    if d.chance(5):
+        agent = agent.system(d.draw(st.sampled_from(_SYSTEMS)))
+    if d.chance(5):
+        names = d.draw(st.lists(st.sampled_from(sorted(_SETTINGS)), min_size=1, unique=True))
+        agent = agent.settings(**{n: d.draw(st.sampled_from(_SETTINGS[n])) for n in names})
+    return _Part(agent, writes, **typed)
+
+
+def until_equals(d: _Draft, end: _Scope, writes: tuple[str, ...]) -> tuple[str, Any]:
+    """A loop's stop key among ``writes`` and the value it stops on: one its writer may
+    write when it has an enum, else a word a model might answer."""
+    enums = dict(end.enums)
+    typed = [k for k in writes if k in enums]
+    key = str(d.draw(st.sampled_from(typed or list(writes))))
+    if key in enums:
+        return key, d.draw(st.sampled_from(enums[key]))
+    return key, "approved"
+
+
+Steps = Callable[[_Draft, _Scope, int], tuple[list[_Part], _Scope]]
+
+
+def _cases(d: _Draft, scope: _Scope) -> tuple[_Part | None, str | None, list[Any], bool]:
+    """What a route tests: the part writing its key first (or None), the key (None for
+    predicates only), the conditions in order, and whether it has an otherwise."""
+    mode = d.draw(st.integers(0, 2))
+    inputs = [k for k in d.opts.inputs if k in scope.visible]
+    if mode == 0 and d.opts.with_structured_outputs:
+        source = None
+        if not scope.enums or d.chance(2):
+            schema = dict(d.draw(st.sampled_from((*_ENUMS, _BOOLEAN))))
+            source = _agent(d, scope, fresh=True, schema=schema)
+            scope = scope.after(source)
+        key, values = d.draw(st.sampled_from(scope.enums))
+        chosen = list(d.draw(st.lists(st.sampled_from(values), min_size=1, unique=True)))
+        # A whole number compared as a float: JSON equality says 2 == 2.0.
+        conditions: list[Any] = [float(v) if type(v) is int and d.chance(3) else v for v in chosen]
+        if d.chance(4):
+            conditions.append(d.draw(st.sampled_from(PREDICATES)))
+        return source, key, conditions, len(chosen) < len(values) or d.chance(2)
+    if mode == 2 and inputs:
+        key = str(d.draw(st.sampled_from(inputs)))
+        return None, key, [d.draw(st.sampled_from((f"the {key}", "unknown")))], True
+    predicates = list(d.draw(st.lists(st.sampled_from(PREDICATES), min_size=1, unique=True)))
+    otherwise = d.chance(2)
+    return None, None, predicates if otherwise else [*predicates, always], otherwise
+
+
+def route(d: _Draft, scope: _Scope, steps: Steps) -> _Part:
+    """A route whose run always takes a branch (see the module docstring)."""
+    source, on, conditions, otherwise = _cases(d, scope)
+    if source is not None:
+        scope = scope.after(source)
+    shared = d.key() if d.chance(2) else None  # written on every branch: definitely written
+    inner = attrs.evolve(scope, depth=scope.depth + 1)
+    builder = Route(d.name(("triage", "choose")))
+    if on is not None:
+        builder = builder.on(on)
+    written: list[set[str]] = []
+    for index in range(len(conditions) + otherwise):
+        count = d.draw(st.integers(1, max(1, d.opts.max_width // 2)))
+        parts, end = steps(d, inner, count)
+        if shared is not None:
+            parts.append(_agent(d, end, key=shared))
+        branch = reduce(lambda a, b: a >> b, [p.builder for p in parts])
+        written.append({k for k in (*end.visible, *end.maybe) if k not in inner.visible})
+        if index < len(conditions):
+            builder = builder.when(conditions[index], branch)
+        else:
+            builder = builder.otherwise(branch)
+    maybe = sorted(set().union(*written) - {shared})
+    part = _Part(builder, (shared,) if shared else (), maybe=tuple(maybe))
+    return part if source is None else source.then(part)
