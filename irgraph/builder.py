@@ -316,7 +316,8 @@ class Agent(Builder):
         class): the parsed value is written to state; a reply that does not match is asked
         again up to ``retries`` times before the run fails."""
         checked = checked_schema(schema, node=self._name)
-        count = self._arg(checks.count(0), "output(retries=...)", retries)
+        where = f"the retries argument of '{self._name}'.output()"
+        count = checks.count(0).check(retries, where, node=self._name)
         return self._with(output=checked, output_retries=count)
 
     def to_ir(self) -> AgentNode:

@@ -1797,7 +1797,7 @@ CATALOG: tuple[BadInput, ...] = (
             "routes and outputs",
             'writer.output({"type": "string"}, retries=-1)',
             PipelineError,
-            "'writer'.output(retries=...)",
+            "The retries argument of 'writer'.output()",
             "a whole number of at least 0 (got -1",
         ),
         _row(
