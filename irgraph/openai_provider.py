@@ -1,8 +1,12 @@
 """A model provider for any OpenAI-compatible chat-completions server (OpenAI, vLLM, Ollama).
 
-``OpenAIProvider`` sends each :class:`~irgraph.providers.ModelRequest` as one user message to
-``/chat/completions`` through the official ``openai`` async client, and returns the answer text
-(``complete``) or yields it chunk by chunk (``stream``). The ``openai`` package is an optional
+``OpenAIProvider`` sends each :class:`~irgraph.providers.ModelRequest` to
+``/chat/completions`` through the official ``openai`` async client — the agent's system prompt
+as a system message, the prompt as a user message, its settings (``temperature``,
+``max_tokens``, ...) as request fields, and with an output schema the server's
+structured-output mode (``response_format`` of type ``json_schema``, not strict, since
+irgraph validates the reply itself) — and returns the answer text (``complete``) or yields it
+chunk by chunk (``stream``). The ``openai`` package is an optional
 extra: it is imported only when a provider is built, so ``import irgraph.openai_provider`` stays
 light, and a missing package raises :class:`~irgraph.errors.MissingExtraError`.
 
@@ -43,11 +47,11 @@ from irgraph.openai_errors import (
     server_message,
     status_hint,
 )
+from irgraph.openai_request import messages, request_fields
 from irgraph.providers import ModelRequest, ProviderError
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
-    from openai.types.chat import ChatCompletionUserMessageParam
 
 __all__ = ["OpenAIProvider", "OpenAIProviderError"]
 
@@ -197,8 +201,8 @@ class OpenAIProvider:
         try:
             response = await client.chat.completions.create(
                 model=model,
-                messages=self._messages(request),
-                temperature=self._temperature(openai),
+                messages=messages(request),
+                **request_fields(request, self.temperature),
             )
         except openai.OpenAIError as exc:
             failure = exc
@@ -231,9 +235,9 @@ class OpenAIProvider:
         try:
             chunks = await client.chat.completions.create(
                 model=model,
-                messages=self._messages(request),
-                temperature=self._temperature(openai),
+                messages=messages(request),
                 stream=True,
+                **request_fields(request, self.temperature),
             )
             async with chunks:
                 async for chunk in chunks:
@@ -312,17 +316,6 @@ class OpenAIProvider:
                 if self._clients.get(loop, (None,))[0] is client:
                     del self._clients[loop]
             await client.close()
-
-    @staticmethod
-    def _messages(request: ModelRequest) -> list[ChatCompletionUserMessageParam]:
-        return [{"role": "user", "content": request.prompt}]
-
-    def _temperature(self, openai: Any) -> Any:
-        # Left out of the request rather than sent as null, which some compatible servers
-        # reject. `omit` is the newer client's name; NOT_GIVEN works from openai 1.x on.
-        if self.temperature is None:
-            return getattr(openai, "omit", openai.NOT_GIVEN)
-        return self.temperature
 
     def _redact(self, text: str) -> str:
         key = self._api_key.value

@@ -387,3 +387,105 @@ def test_missing_openai_package_names_the_extra(monkeypatch: pytest.MonkeyPatch)
 def test_importing_the_module_does_not_import_openai() -> None:
     code = "import sys, irgraph.openai_provider; sys.exit('openai' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# -- system prompt, settings and structured outputs (issue #17) ------------------------------
+
+
+def test_a_plain_request_sends_one_user_message_and_no_extra_fields(
+    openai_server: OpenAIServer,
+) -> None:
+    run(make(openai_server).complete(ask("Say hello.")))
+    body = openai_server.requests[0].body
+    assert body["messages"] == [{"role": "user", "content": "Say hello."}]
+    assert not {"response_format", "temperature", "max_tokens"} & set(body)
+
+
+def test_system_prompt_and_settings_are_sent(openai_server: OpenAIServer) -> None:
+    request = ModelRequest(
+        "writer",
+        "writer",
+        "Say hello.",
+        system="You are terse.",
+        settings={"temperature": 0.2, "max_tokens": 40, "stop": ["\n"], "top_k": 5},
+    )
+    run(make(openai_server, temperature=0.9).complete(request))
+    run(collect(make(openai_server).stream(request)))
+
+    for recorded in openai_server.requests:
+        body = recorded.body
+        assert body["messages"] == [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "Say hello."},
+        ]
+        # the node's temperature wins over the provider's; unknown settings pass through
+        assert (body["temperature"], body["max_tokens"], body["stop"]) == (0.2, 40, ["\n"])
+        assert body["top_k"] == 5
+
+
+def test_provider_temperature_applies_when_the_node_sets_none(
+    openai_server: OpenAIServer,
+) -> None:
+    request = ModelRequest("w", "w", "Hi.", settings={"max_tokens": 10})
+    run(make(openai_server, temperature=0.7).complete(request))
+    assert openai_server.requests[0].body["temperature"] == 0.7
+
+
+def test_output_schema_uses_the_servers_structured_output_mode(
+    openai_server: OpenAIServer,
+) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    request = ModelRequest("count words #1", "counter", "Count.", output_schema=schema)
+    run(make(openai_server).complete(request))
+
+    assert openai_server.requests[0].body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "count_words_1", "schema": schema, "strict": False},
+    }
+
+
+def test_feedback_is_sent_as_an_extra_message(openai_server: OpenAIServer) -> None:
+    request = ModelRequest(
+        "w",
+        "w",
+        "Count.",
+        output_schema={"type": "integer"},
+        attempt=2,
+        feedback="Your previous reply was not usable: ... Previous reply: 'many'.",
+    )
+    run(make(openai_server).complete(request))
+    messages = openai_server.requests[0].body["messages"]
+    assert messages == [
+        {"role": "user", "content": "Count."},
+        {"role": "user", "content": request.feedback},
+    ]
+
+
+def test_a_structured_agent_runs_end_to_end_against_the_server(
+    openai_server: OpenAIServer,
+) -> None:
+    from irgraph import Agent
+    from irgraph import run as run_pipeline
+
+    openai_server.reply = '{"category": "bug"}'
+    agent = (
+        Agent("classify")
+        .instruct("Classify {text}.")
+        .system("You triage issues.")
+        .settings(temperature=0)
+        .output(
+            {
+                "type": "object",
+                "properties": {"category": {"enum": ["bug", "feature"]}},
+                "required": ["category"],
+            }
+        )
+        .writes("triage")
+    )
+    result = run_pipeline(agent, provider=make(openai_server), state={"text": "a crash"})
+
+    assert result.state["triage"] == {"category": "bug"}
+    body = openai_server.requests[0].body
+    assert body["response_format"]["json_schema"]["name"] == "classify"
+    assert body["messages"][0] == {"role": "system", "content": "You triage issues."}
+    assert body["temperature"] == 0
