@@ -163,7 +163,8 @@ def capability_warnings(
                 f"Backend '{backend_name}' has no '{need[0]}' capability, so for "
                 f"{data['kind']} '{nid}' {need[1]}."
             )
-        if G.out_degree(nid) > 1:
+        # A route's edges to its branches are choices, not work that runs side by side.
+        if sum(1 for *_, c in G.out_edges(nid, data="condition") if c is None) > 1:
             has_parallel = True
     if has_parallel and not capabilities.parallel:
         warnings.append(

@@ -219,3 +219,13 @@ def test_triage_example_runs_on_asyncio():
     assert result.state["verdict"] == "approved"
     assert [c.agent for c in fake.calls].count("reviewer") == 3
     assert result.outputs["triage"] == '"bug"'
+
+
+def test_a_routes_branches_are_not_parallel_work_for_compile_warnings():
+    from irgraph import EngineCapabilities, compile, to_graph
+    from irgraph.compile import capability_warnings
+
+    classify = Agent("classify").instruct("Go.").output({"type": "string"}).writes("category")
+    pipeline = classify >> triage()
+    assert compile(pipeline, backend="asyncio").warnings == []
+    assert capability_warnings(to_graph(pipeline), "serial", EngineCapabilities()) == []
