@@ -12,8 +12,10 @@ __all__ = ["Event", "RunResult", "TraceLog"]
 class Event(NamedTuple):
     """One thing that happened in a run.
 
-    ``event`` is ``"start"`` or ``"end"`` (one pair per execution of an agent, transform or
-    gate; loops and map-overs add their own pair), or ``"chunk"`` for streamed text (``text``).
+    ``event`` is ``"start"`` or ``"end"`` (one pair per execution of an agent, transform,
+    gate or route; loops and map-overs add their own pair; a route's pair encloses its chosen
+    branch, and the branches not taken have no events), or ``"chunk"`` for streamed text
+    (``text``; an agent asked again for a structured value streams each attempt).
     ``path`` locates the execution inside scopes: ``(("refine", 2),)`` is iteration 2 of loop
     ``refine``, ``(("summaries", 0),)`` item 0 of a map-over. ``time`` is monotonic seconds.
     """
