@@ -3,7 +3,8 @@
 Plain functions of the graph from :func:`irgraph.to_graph`, networkx style. Latencies are
 given per node as a number (every node the same), a dict (node id -> seconds; missing nodes
 cost 0) or a function ``latency(node_id, node_attrs) -> seconds``. A loop costs its body's
-length times ``max_iterations``; a map-over costs its body once (items run concurrently).
+length times ``max_iterations``; a map-over costs its body once (items run concurrently); a
+route costs its longest branch (one branch runs, and the analysis cannot know which).
 
 >>> from irgraph import Agent, to_graph
 >>> G = to_graph(Agent("a").instruct("x").writes("k") >> (Agent("b").instruct("{k}")
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Latency",
+    "CriticalPath",
     "critical_path",
     "makespan",
     "dataflow_dependencies",
@@ -139,15 +141,53 @@ def _longest(
     return path[::-1], finish[end]
 
 
-def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> tuple[list[str], float]:
+class CriticalPath(tuple[list[str], float]):
+    """``(path, length)`` from :func:`critical_path`, which also says, in ``branches``, which
+    branch each route on the path was taken through: route id -> the case's label (the
+    longest branch, as the analysis cannot know which branch a run takes)."""
+
+    branches: dict[str, str]
+
+    def __new__(cls, path: list[str], length: float, branches: dict[str, str]) -> CriticalPath:
+        made = super().__new__(cls, (path, length))
+        made.branches = branches
+        return made
+
+    def __getnewargs__(self) -> tuple[list[str], float, dict[str, str]]:
+        return self[0], self[1], self.branches  # copy and pickle
+
+    @property
+    def path(self) -> list[str]:
+        return self[0]
+
+    @property
+    def length(self) -> float:
+        return self[1]
+
+
+def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> CriticalPath:
     """The longest chain of nodes by latency, and its length: the fastest any scheduler can
     finish with unlimited concurrency. A loop or map-over on the path is followed by the
-    longest chain through its body (a loop's body counts once per iteration)."""
+    longest chain through its body (a loop's body counts once per iteration). A route on the
+    path is followed by its **longest branch's** nodes (only one branch runs; the longest is
+    the worst case), and ``.branches`` names the case taken for each such route.
+
+    >>> from irgraph import Agent, Route, to_graph
+    >>> r = Route("r").on("k").when("x", Agent("slow")).otherwise(Agent("fast"))
+    >>> latency = {"w": 1, "slow": 5, "fast": 1}
+    >>> found = critical_path(to_graph(Agent("w").writes("k") >> r), latency)
+    >>> found, found.branches
+    ((['w', 'r', 'slow'], 6.0), {'r': '"x"'})
+    """
     G = _graph(G)
     members, before, cost = scopes(G), scope_predecessors(G), _cost_fn(G, latency)
+    branches: dict[str, str] = {}
 
     def through(scope: str | None) -> tuple[list[str], float]:
         path, length = _longest(members[scope], before[scope], cost)
+        if scope is not None and path and G.nodes[scope]["kind"] == "route":
+            case = G.nodes[scope]["cases"][G.nodes[path[0]]["branch"]]
+            branches[scope] = case.get("label", "")
         expanded: list[str] = []
         for node in path:
             expanded.append(node)
@@ -155,7 +195,8 @@ def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> tuple[list[str], flo
                 expanded += through(node)[0]
         return expanded, length
 
-    return through(None)
+    path, length = through(None)
+    return CriticalPath(path, length, branches)
 
 
 def makespan(
@@ -166,7 +207,8 @@ def makespan(
     dependencies: Mapping[str, Iterable[str]] | None = None,
 ) -> float:
     """Predicted run time of the top level with at most ``concurrency`` nodes running at once
-    (greedy list scheduling in graph order; a scope node occupies one slot).
+    (greedy list scheduling in graph order; a scope node occupies one slot). A route costs
+    its **longest branch**: the prediction is for the worst case, whichever branch runs.
 
     ``dependencies`` replaces the graph's edges (e.g. :func:`dataflow_dependencies`).
     """
@@ -217,17 +259,29 @@ def dataflow_dependencies(G: nx.DiGraph, scope: str | None = None) -> dict[str, 
     (read after write), for the last writer of each key it writes (write after write) and for
     every reader of that key since (write after read), so running on these dependencies alone
     gives the same state as the written order. Gates are barriers: they wait for everything
-    before them and everything after waits for them.
+    before them and everything after waits for them. In a route's scope each branch is
+    walked on its own: branches exclude each other, so no node waits for another branch.
     """
     G = _graph(G)
     members = scopes(G)
     if scope not in members:
         raise PipelineError(
-            f"dataflow_dependencies(scope={scope!r}): the pipeline has no loop or map-over "
-            f"with that id.{did_you_mean(str(scope), [n for n in members if n is not None])}",
-            hint="Pass the id of a loop or map-over, or None for the top level.",
+            f"dataflow_dependencies(scope={scope!r}): the pipeline has no loop, map-over or "
+            f"route with that id.{did_you_mean(str(scope), [n for n in members if n is not None])}",
+            hint="Pass the id of a loop, map-over or route, or None for the top level.",
         )
     order = members[scope]
+    if scope is not None and G.nodes[scope]["kind"] == "route":
+        # Exactly one branch runs: each waits only within itself, never for another branch.
+        deps: dict[str, list[str]] = {}
+        for index in dict.fromkeys(G.nodes[n]["branch"] for n in order):
+            deps.update(_dependencies(G, [n for n in order if G.nodes[n]["branch"] == index]))
+        return {n: deps[n] for n in order}
+    return _dependencies(G, order)
+
+
+def _dependencies(G: nx.DiGraph, order: list[str]) -> dict[str, list[str]]:
+    """:func:`dataflow_dependencies` of the nodes ``order``, all of which run."""
     last_writer: dict[str, str] = {}
     readers: dict[str, list[str]] = {}
     barrier: str | None = None
@@ -286,7 +340,10 @@ class Suggestion:
 
 def parallelizable(G: nx.DiGraph, latency: Latency = 1.0) -> list[Suggestion]:
     """Sequence steps with no data dependency on the step before them (and no gate between),
-    each with the predicted makespan saving of starting it earlier. Largest saving first."""
+    each with the predicted makespan saving of starting it earlier. Largest saving first.
+
+    Steps of the top level only: a scope is one step, so the branches of a route, which
+    exclude each other (one runs), are never offered as running side by side."""
     G = _graph(G)
     order = scopes(G)[None]
     before = scope_predecessors(G)[None]
@@ -316,17 +373,29 @@ def parallelizable(G: nx.DiGraph, latency: Latency = 1.0) -> list[Suggestion]:
 
 @attrs.frozen
 class Lineage:
-    """Who writes ``key``, who reads it, and the data edges it flows along."""
+    """Who writes ``key``, who reads it, and the data edges it flows along. ``branches``
+    says, for each writer inside a route's branch, the route and the case whose branch it is
+    in (the innermost route): such a writer runs only when its branch is taken."""
 
     key: str
     writers: list[str]
     readers: list[str]
     edges: list[tuple[str, str]]
     is_input: bool = False
+    branches: dict[str, tuple[str, str]] = attrs.field(factory=dict)
 
 
 def lineage(G: nx.DiGraph, key: str) -> Lineage:
-    """Producers and consumers of ``key`` and the data edges carrying it."""
+    """Producers and consumers of ``key`` and the data edges carrying it. After a route,
+    every branch's writer is listed (any of them may have written the value a later reader
+    sees), each named in ``branches`` with its route and case.
+
+    >>> from irgraph import Agent, Route, to_graph
+    >>> r = Route("r").on("k").when("x", Agent("a").writes("v")).otherwise(Agent("b").writes("v"))
+    >>> found = lineage(to_graph(Agent("w").writes("k") >> r >> Agent("c").instruct("{v}")), "v")
+    >>> found.writers, found.branches
+    (['a', 'b'], {'a': ('r', '"x"'), 'b': ('r', 'otherwise')})
+    """
     G = _graph(G)
     checks.key.check(key, "the key given to lineage()")
     known = {
@@ -343,10 +412,27 @@ def lineage(G: nx.DiGraph, key: str) -> Lineage:
             hint=f"Keys of this pipeline: {', '.join(sorted(known)) or 'none'}.",
         )
     writers, readers = [], []
+    branches: dict[str, tuple[str, str]] = {}
     for node, data in G.nodes(data=True):
-        if data["kind"] != "loop" and key in data.get("writes", ()):
+        # a loop's or route's writes are its body's: the body's nodes are the writers
+        if data["kind"] not in ("loop", "route") and key in data.get("writes", ()):
             writers.append(node)
+            case = _branch_of(G, node)
+            if case is not None:
+                branches[node] = case
         if key in (*data.get("reads", ()), *data.get("optional_reads", ())):
             readers.append(node)
     edges = [(u, v) for u, v, keys in G.edges(data="keys") if key in keys]
-    return Lineage(key, writers, readers, edges, key in G.graph.get("inputs", ()))
+    return Lineage(key, writers, readers, edges, key in G.graph.get("inputs", ()), branches)
+
+
+def _branch_of(G: nx.DiGraph, node: str) -> tuple[str, str] | None:
+    """The innermost route around ``node`` and the label of the case whose branch holds it."""
+    inner = node
+    parent = G.nodes[node]["parent"]
+    while parent is not None:
+        if G.nodes[parent]["kind"] == "route":
+            case = G.nodes[parent]["cases"][G.nodes[inner]["branch"]]
+            return parent, str(case.get("label", ""))
+        inner, parent = parent, G.nodes[parent]["parent"]
+    return None

@@ -23,7 +23,7 @@ from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.mermaid_diff import diff_to_mermaid
 from irgraph.cli import main
 from irgraph.errors import IrgraphError, PipelineError
-from irgraph.ir import AgentNode, SequenceNode
+from irgraph.ir import AgentNode, RouteNode, SequenceNode
 from irgraph.testing import FakeProvider
 from irgraph.testing.conformance import gate_answer
 from irgraph.testing.strategies import join_values, pipelines, pipelines_with_inputs
@@ -196,17 +196,25 @@ def _agent_paths(node, path=()):
 
 def _mutated(node, path, how):
     """``node`` with the agent at ``path`` renamed, changed, removed, or with an agent
-    inserted after it."""
+    inserted after it. A route's branch is removed with its case (a change of the route
+    too); an agent inserted after a branch joins it in a sequence."""
     if len(path) == 1:
         children = list(node.children)
         i = path[0]
         target = children[i]
+        routed = isinstance(node, RouteNode)
         if how == "rename":
             children[i] = attrs.evolve(target, name="renamed_one")
         elif how == "change":
             children[i] = attrs.evolve(target, instruction=target.instruction + " Again.")
         elif how == "remove":
             del children[i]
+            if routed:
+                cases = node.cases[:i] + node.cases[i + 1 :]
+                return attrs.evolve(node, children=tuple(children), cases=cases)
+        elif routed:
+            inserted = AgentNode("inserted_one", instruction="Inserted.")
+            children[i] = SequenceNode("branch_then_inserted", (target, inserted))
         else:
             children.insert(i + 1, AgentNode("inserted_one", instruction="Inserted."))
         return attrs.evolve(node, children=tuple(children))
@@ -227,7 +235,15 @@ def test_one_mutation_anywhere_is_exactly_one_change(pipeline, data):
     note(str(change))
     counts = (len(change.added), len(change.removed), len(change.changed))
     expected = {"rename": (0, 0, 1), "change": (0, 0, 1), "remove": (0, 1, 0)}
+    if how == "remove" and _parent_is_route(root, path):
+        expected["remove"] = (0, 1, 1)  # the branch's node, and the route's cases
     assert counts == expected.get(how, (1, 0, 0))
+
+
+def _parent_is_route(node, path):
+    for i in path[:-1]:
+        node = node.children[i]
+    return isinstance(node, RouteNode)
 
 
 def test_analyses_refuse_bad_arguments_naming_them() -> None:
@@ -244,7 +260,7 @@ def test_analyses_refuse_bad_arguments_naming_them() -> None:
         makespan(G, concurrency=0)
     with pytest.raises(PipelineError, match="Did you mean 'text'"):
         lineage(G, "txt")
-    with pytest.raises(PipelineError, match="no loop or map-over"):
+    with pytest.raises(PipelineError, match="no loop, map-over or route"):
         dataflow_dependencies(G, scope="nope")
     with pytest.raises(PipelineError, match="got 5 of type int"):
         diff(G, 5)

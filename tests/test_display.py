@@ -16,6 +16,7 @@ from irgraph.backends.labels import label_text
 from irgraph.cli import main
 from irgraph.display import Diagram, dot_available, mimebundle, render, show
 from tests.mermaid_check.samples import seed_pipelines
+from tests.support.route_samples import triage
 
 needs_graphviz = pytest.mark.skipif(not dot_available(), reason="Graphviz or pydot missing")
 PIPELINE = seed_pipelines()["every_kind"]
@@ -108,6 +109,16 @@ def test_render_every_format_from_a_graph_builder_or_ir(fmt, start):
         diagram = render(item, fmt)
         assert diagram.format == fmt
         assert diagram.data.startswith(start)
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot", "svg"])
+def test_a_routed_pipeline_renders_in_every_format_with_its_cases(fmt):
+    if fmt == "svg" and not dot_available():
+        pytest.skip("Graphviz or pydot missing")
+    data = render(triage(), fmt).data
+    assert isinstance(data, str)
+    assert "triage (route on category)" in data
+    assert "otherwise" in data
 
 
 def test_render_rejects_an_unknown_format():
