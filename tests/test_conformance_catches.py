@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.backends.plan import Step
 from irgraph.backends.scheduler import Scheduler
 from irgraph.templates import parse_template
 from irgraph.testing import conformance
@@ -137,6 +141,60 @@ class MapsOneItemAtATime(Scheduler):
         return results
 
 
+class TakesTheFirstBranch(Scheduler):
+    """Runs a route's first branch whatever the state."""
+
+    async def route(self, step, state, path):
+        await self.scope(step.branches[0], state, path)
+        return str(step.op.cases[0].label)
+
+
+class RunsEveryBranch(Scheduler):
+    """Runs every branch of a route, one after another; outputs the first case's label."""
+
+    async def route(self, step, state, path):
+        for branch in step.branches:
+            await self.scope(branch, state, path)
+        return str(step.op.cases[0].label)
+
+
+class DropsSettings(Scheduler):
+    """Sends every request without the agent's model settings."""
+
+    async def ask(self, request, path, seconds):
+        return await super().ask(attrs.evolve(request, settings={}), path, seconds)
+
+
+class DropsTheSystemPrompt(Scheduler):
+    """Sends every request without the agent's system prompt."""
+
+    async def ask(self, request, path, seconds):
+        return await super().ask(attrs.evolve(request, system=""), path, seconds)
+
+
+class WritesTheRawReply(Scheduler):
+    """Writes a structured agent's reply text (the JSON) instead of its value."""
+
+    async def agent(self, step, state, path, seconds=None):
+        value = await super().agent(step, state, path, seconds)
+        if step.op.output is None:
+            return value
+        if step.op.writes:
+            state[step.op.writes] = json.dumps(value)
+        return json.dumps(value)
+
+
+class NeverRetries(Scheduler):
+    """Fails a structured agent at its first refused reply, whatever its retries."""
+
+    async def agent(self, step, state, path, seconds=None):
+        if step.op.output is not None:
+            once = Step(step.id, step.kind, attrs.evolve(step.op, output_retries=0))
+            once.timeout = step.timeout
+            step = once
+        return await super().agent(step, state, path, seconds)
+
+
 def backend_with(scheduler: type[Scheduler]):
     class Broken(AsyncioBackend):
         scheduler_class = scheduler
@@ -162,11 +220,56 @@ def runs_a_property_until_it_fails(make) -> None:
         pipeline, state = case
         result = conformance.check_matches_reference(make, pipeline, state)
         conformance.check_trace_respects_edges(pipeline, result)
+        conformance.check_executions_match(pipeline, state, result)
 
     check()
 
 
-@pytest.mark.parametrize("broken", [IgnoresEdges, DropsSubstitution, CallsTwice])
+def runs_the_retry_property_until_it_fails(make) -> None:
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        phases=(Phase.explicit, Phase.generate),
+        derandomize=True,
+    )
+    @given(pipelines_with_inputs(with_gates=True), st.data())
+    def check(case, data):
+        pipeline, state = case
+        agents = conformance.structured_agents(pipeline.to_ir())
+        if agents:
+            agent = data.draw(st.sampled_from(agents))
+            failures = data.draw(st.integers(1, 3))
+            conformance.check_output_retries(make, pipeline, state, agent, failures)
+
+    check()
+
+
+def test_the_retry_property_catches_a_scheduler_that_never_retries():
+    with pytest.raises(AssertionError, match="failed the run"):
+        runs_the_retry_property_until_it_fails(backend_with(NeverRetries))
+    runs_the_retry_property_until_it_fails(backend_with(Scheduler))
+
+
+def test_the_reference_property_misses_a_scheduler_that_never_retries():
+    # The fake answers valid JSON at once: without refused replies the bug does not show.
+    runs_a_property_until_it_fails(backend_with(NeverRetries))
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        IgnoresEdges,
+        DropsSubstitution,
+        CallsTwice,
+        TakesTheFirstBranch,
+        RunsEveryBranch,
+        DropsSettings,
+        DropsTheSystemPrompt,
+        WritesTheRawReply,
+    ],
+)
 def test_the_reference_property_catches_a_broken_scheduler(broken):
     with pytest.raises(AssertionError, match="Pipeline:"):
         runs_a_property_until_it_fails(backend_with(broken))
@@ -194,7 +297,7 @@ def runs_fuzzed_schedules_until_one_fails(make) -> None:
 
 
 def test_fuzzed_schedules_catch_results_gathered_in_finish_order():
-    with pytest.raises(AssertionError, match="final state differs"):
+    with pytest.raises(AssertionError, match="Final state differs"):
         runs_fuzzed_schedules_until_one_fails(backend_with(GathersInFinishOrder))
 
 

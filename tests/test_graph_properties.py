@@ -105,7 +105,7 @@ def test_edges_as_scopes_see_them_stay_inside_one_scope_and_parents_are_scopes(c
         assert G.nodes[u]["parent"] == G.nodes[v]["parent"]
     for _, data in G.nodes(data=True):
         parent = data["parent"]
-        assert parent is None or G.nodes[parent]["kind"] in ("loop", "map_over")
+        assert parent is None or G.nodes[parent]["kind"] in ("loop", "map_over", "route")
 
 
 @given(CASES)
@@ -131,8 +131,10 @@ def test_every_attribute_is_plain_data_of_the_documented_schema(case):
     assert set(G.graph) == {"name", "inputs", "problems", "warnings", "tree", "maybe_written"}
     for _, data in G.nodes(data=True):
         assert set(data) == set(COMMON) | set(SETTINGS[data["kind"]]), data
-    for _, _, data in G.edges(data=True):
-        assert set(data) == {"control", "keys"} and data["keys"] == sorted(data["keys"])
+    for u, _, data in G.edges(data=True):
+        # A route's edge to each branch entry carries the case's condition.
+        extra = {"condition"} if G.nodes[u]["kind"] == "route" and "condition" in data else set()
+        assert set(data) == {"control", "keys"} | extra and data["keys"] == sorted(data["keys"])
     text = json.dumps(nx.node_link_data(G))
     back = nx.node_link_graph(json.loads(text))
     assert list(back.nodes(data=True)) == list(G.nodes(data=True))

@@ -19,6 +19,12 @@ backends to prove it catches them. Properties, for deterministic providers:
 - a provider failure raises ``RunError`` naming the node, with only completed work in state;
 - cancelling a run leaves no task behind;
 - plans and exports mention every node;
+- routes run exactly the branch the reference takes: the trace has the reference's
+  executions (no event of a branch not taken) and each route outputs the chosen case's label;
+- every model call carries the agent's system prompt, settings and output schema, and a
+  structured reply is the parsed value; a model refusing JSON ``n`` times is asked again, with
+  feedback quoting the refused reply, as often as the reference says, and fails the run at
+  the agent, quoting the reply, when its retries run out;
 - under fuzzed schedules (a drawn delay per model call and per gate, so calls finish in an
   order other than the one they started in; a drawn ``max_concurrency``; sync or async gate
   handlers) all of the above still hold: map-over results come back in input order, no more
@@ -49,6 +55,12 @@ from irgraph.testing.properties import (
     fuzzes,
     gate_answer,
 )
+from irgraph.testing.properties_routes import (
+    InvalidReplies,
+    check_executions_match,
+    check_output_retries,
+    structured_agents,
+)
 from irgraph.testing.reference import interpret
 
 __all__ = [
@@ -63,6 +75,10 @@ __all__ = [
     "check_plan_mentions_every_node",
     "check_fuzzed_schedule",
     "check_timeouts",
+    "check_executions_match",
+    "check_output_retries",
+    "InvalidReplies",
+    "structured_agents",
     "Fuzz",
     "fuzzes",
     "JitteredProvider",
@@ -73,7 +89,8 @@ class BackendConformance:
     """The conformance suite as a test class: subclass it (name it ``Test...``) and define
     :meth:`make_backend`. Tune ``max_examples``, ``pipeline_options`` (keyword arguments of
     :func:`irgraph.testing.strategies.pipelines`), ``check_cancellation``, ``overlap_width``,
-    ``fuzz_delays``, ``timeout_examples``, ``concurrency_examples`` and ``control_edges``."""
+    ``fuzz_delays``, ``timeout_examples``, ``concurrency_examples``, ``retry_examples`` and
+    ``control_edges``."""
 
     max_examples = 50
     pipeline_options: Mapping[str, Any] = {"with_gates": True}
@@ -87,6 +104,9 @@ class BackendConformance:
     #: Widths and bounds the concurrency property runs (default: a fifth of max_examples,
     #: at least 3; each run waits 0.05 s per call it cannot start at once).
     concurrency_examples: int | None = None
+    #: Pipelines the structured-output retry property runs (default: a quarter of
+    #: max_examples, at least 3; those without a structured agent pass at once).
+    retry_examples: int | None = None
     #: Whether a step waits for every step before it (False for a dataflow schedule, where
     #: it waits only for the steps whose keys it reads; the trace is checked accordingly).
     control_edges = True
@@ -113,6 +133,7 @@ class BackendConformance:
             pipeline, state = case
             result = check_matches_reference(self.make_backend, pipeline, state)
             check_trace_respects_edges(pipeline, result, control=self.control_edges)
+            check_executions_match(pipeline, state, result)
 
         self._given(check)
 
@@ -181,7 +202,10 @@ class BackendConformance:
         drawn = fuzzes(self.fuzz_delays)
 
         def check(case: tuple[Builder, dict[str, Any]], fuzz: Fuzz) -> None:
-            check_fuzzed_schedule(self.make_backend, *case, fuzz, control=self.control_edges)
+            result = check_fuzzed_schedule(
+                self.make_backend, *case, fuzz, control=self.control_edges
+            )
+            check_executions_match(*case, result)
 
         settings(
             max_examples=self.max_examples,
@@ -205,6 +229,28 @@ class BackendConformance:
 
         settings(
             max_examples=self.timeout_examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            report_multiple_bugs=False,
+        )(given(pipelines_with_inputs(**self.pipeline_options), st.data())(check))()
+
+    def test_structured_output_retries_match_the_reference(self) -> None:
+        from hypothesis import HealthCheck, given, settings
+        from hypothesis import strategies as st
+
+        from irgraph.testing.strategies import pipelines_with_inputs
+
+        def check(case: tuple[Builder, dict[str, Any]], data: st.DataObject) -> None:
+            pipeline, state = case
+            reached = self._reached_agents(pipeline, state)
+            agents = [a for a in structured_agents(pipeline.to_ir()) if a in reached]
+            if agents:
+                agent = data.draw(st.sampled_from(agents))
+                failures = data.draw(st.integers(1, 3))
+                check_output_retries(self.make_backend, pipeline, state, agent, failures)
+
+        settings(
+            max_examples=self.retry_examples or max(3, self.max_examples // 4),
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
             report_multiple_bugs=False,

@@ -19,7 +19,7 @@ from irgraph.graph import to_graph
 from irgraph.run import arun, run_coroutine
 from irgraph.schema import lifted_edges
 from irgraph.testing.fake import FakeProvider
-from irgraph.testing.reference import interpret
+from irgraph.testing.reference import interpret, request_key
 
 __all__ = [
     "MakeBackend",
@@ -92,21 +92,31 @@ def _differences(got: Mapping[str, Any], want: Mapping[str, Any]) -> dict[str, A
 def check_matches_reference(
     make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any]
 ) -> RunResult:
-    """Final state and the multiset of (agent, prompt) calls equal the reference's."""
+    """Final state and the multiset of model calls equal the reference's (each call by its
+    agent, prompt, model, system prompt, settings, output schema, attempt, and whether it
+    carries feedback)."""
     fake = FakeProvider()
     result = _run(make_backend, pipeline, fake, state)
-    expected = _reference(pipeline, state)
-    if result.state != expected.state:
-        diff = _differences(result.state, expected.state)
-        raise _fail(pipeline, f"Final state differs from the reference: {diff!r}")
-    got = Counter((call.agent, call.prompt) for call in fake.calls)
-    want = Counter(expected.calls)
+    compare(pipeline, result.state, fake.calls, _reference(pipeline, state))
+    return result
+
+
+def compare(
+    pipeline: Builder, state: Any, calls: list[Any], expected: Any, where: str = ""
+) -> None:
+    """Raise when a run's final state or its model calls differ from the reference's run
+    ``expected``; ``where`` begins the message."""
+    if state != expected.state:
+        diff = _differences(state, expected.state)
+        raise _fail(pipeline, f"{where}Final state differs from the reference: {diff!r}")
+    got = Counter(request_key(call) for call in calls)
+    want = Counter(request_key(call) for call in expected.requests)
     if got != want:
         raise _fail(
             pipeline,
-            f"Model calls differ from the reference: extra {got - want!r}, missing {want - got!r}",
+            f"{where}Model calls differ from the reference: extra {got - want!r}, "
+            f"missing {want - got!r}",
         )
-    return result
 
 
 def check_trace_respects_edges(
@@ -331,15 +341,7 @@ def check_fuzzed_schedule(
     if fuzz.max_concurrency is not None:
         options["max_concurrency"] = fuzz.max_concurrency
     result = _run(make_backend, pipeline, provider, state, **options)
-    expected = _reference(pipeline, state)
-    if result.state != expected.state:
-        diff = _differences(result.state, expected.state)
-        raise _fail(
-            pipeline, f"Under {fuzz!r} the final state differs from the reference: {diff!r}"
-        )
-    got = Counter((call.agent, call.prompt) for call in provider.calls)
-    if got != Counter(expected.calls):
-        raise _fail(pipeline, f"Under {fuzz!r} the model calls differ from the reference.")
+    compare(pipeline, result.state, provider.calls, _reference(pipeline, state), f"{fuzz!r}: ")
     bound = fuzz.max_concurrency
     if bound is not None and provider.max_in_flight > bound:
         raise _fail(

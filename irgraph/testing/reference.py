@@ -6,6 +6,16 @@ own few lines), so a bug there cannot hide by being copied here. Parallel branch
 after another: validation guarantees that siblings neither read nor write each other's keys,
 so any correct concurrent backend must reach the same state.
 
+Issue 17's semantics are written out here on their own, not taken from the code backends
+share: a route takes its first case that holds (``equals`` by JSON equality, where ``1 ==
+1.0`` but ``True != 1``; a predicate of a read-only view of the state, awaited when async;
+``otherwise``); an agent's request carries its system prompt, settings and output schema;
+with a schema, the reply is parsed here (one markdown fence allowed) and validated with
+``jsonschema`` directly, asked again with feedback up to ``output_retries`` times, and the
+parsed value is written; a loop with ``until_equals`` stops when its key equals the value.
+A run that must fail (a reply still invalid after its retries, a route with no case that
+holds) raises :class:`ReferenceFailure`.
+
 >>> import asyncio
 >>> from irgraph import Agent
 >>> from irgraph.testing import FakeProvider
@@ -20,8 +30,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import re
 from collections.abc import Callable, Mapping
 from string import Formatter
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -34,20 +46,77 @@ from irgraph.ir import (
     MapOverNode,
     Node,
     ParallelNode,
+    RouteNode,
     SequenceNode,
     TransformNode,
 )
 from irgraph.providers import ModelRequest
 
-__all__ = ["interpret", "ReferenceResult"]
+__all__ = ["interpret", "ReferenceResult", "ReferenceFailure", "request_key"]
 
 
 @attrs.define
 class ReferenceResult:
-    """Final state, and every model call as ``(agent name, prompt)`` in execution order."""
+    """Final state, and every model call as ``(agent name, prompt)`` in execution order;
+    ``requests`` are the calls' whole requests, ``executed`` the names of the agents,
+    transforms, gates and routes run (once per run of each), ``routes`` each route's chosen
+    case label, in order."""
 
     state: dict[str, Any]
     calls: list[tuple[str, str]]
+    requests: list[ModelRequest] = attrs.field(factory=list)
+    executed: list[str] = attrs.field(factory=list)
+    routes: list[tuple[str, str]] = attrs.field(factory=list)
+
+
+class ReferenceFailure(Exception):
+    """The run must fail at ``node`` (a name): a reply still invalid after its retries
+    (``reply`` is the last one), or a route with no case that holds."""
+
+    def __init__(self, message: str, *, node: str, reply: str | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+        self.reply = reply
+
+
+def request_key(request: ModelRequest) -> tuple[Any, ...]:
+    """What a model call is compared by: everything but the state view, and of the feedback
+    only whether there is one (its wording is the backend's)."""
+    schema = request.output_schema
+    return (
+        request.agent,
+        request.prompt,
+        request.model,
+        request.system,
+        json.dumps(dict(request.settings), sort_keys=True),
+        None if schema is None else json.dumps(dict(schema), sort_keys=True),
+        request.attempt,
+        request.feedback is not None,
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: numbers by value, but a boolean is never a number."""
+    return isinstance(a, bool) == isinstance(b, bool) and bool(a == b)
+
+
+_FENCED = re.compile(r"\A\s*```[A-Za-z0-9_-]*\s*\n(.*?)\n?\s*```\s*\Z", re.DOTALL)
+
+
+def _parsed(reply: str, schema: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """The reply's value and ``None``, or ``None`` and why the reply is refused."""
+    import jsonschema
+
+    fenced = _FENCED.match(reply)
+    try:
+        value = json.loads(fenced.group(1) if fenced else reply)
+    except ValueError as exc:
+        return None, f"not JSON ({exc})"
+    plain = dict(schema)
+    errors = list(jsonschema.validators.validator_for(plain)(plain).iter_errors(value))
+    if errors:
+        return None, f"does not match the schema: {errors[0].message}"
+    return value, None
 
 
 def _text(value: Any) -> str:
@@ -105,6 +174,9 @@ class _Interpreter:
         self.provider = provider
         self.on_gate = on_gate
         self.calls: list[tuple[str, str]] = []
+        self.requests: list[ModelRequest] = []
+        self.executed: list[str] = []
+        self.routes: list[tuple[str, str]] = []
 
     async def node(self, node: Node, state: dict[str, Any]) -> None:
         if isinstance(node, (SequenceNode, ParallelNode)):
@@ -115,7 +187,10 @@ class _Interpreter:
             for _ in range(node.max_iterations):
                 for child in node.children:
                     await self.node(child, state)
-                if isinstance(node.until, str) and state.get(node.until):
+                if isinstance(node.until, str) and node.until_equals:
+                    if node.until in state and _same(state[node.until], node.until_equals[0]):
+                        break
+                elif isinstance(node.until, str) and state.get(node.until):
                     break
                 if isinstance(node.until, FunctionRef) and _load(node.until)(dict(state)):
                     break
@@ -130,27 +205,83 @@ class _Interpreter:
                 results.append(local[node.collect])
             if node.writes:
                 state[node.writes] = results
+        elif isinstance(node, RouteNode):
+            self.executed.append(node.name)
+            chosen = await self.branch(node, state)
+            await self.node(node.children[chosen], state)
         elif isinstance(node, AgentNode):
-            prompt = _render(node.instruction, state)
-            self.calls.append((node.name, prompt))
-            answer = await self.provider.complete(
-                ModelRequest(node.name, node.name, prompt, node.model)
-            )
+            self.executed.append(node.name)
+            answer = await self.agent(node, _render(node.instruction, state))
             if node.writes:
                 state[node.writes] = answer
         elif isinstance(node, TransformNode):
+            self.executed.append(node.name)
             value = _call(_load(node.fn), node.reads, state)
             if inspect.isawaitable(value):
                 value = await value
             if node.writes:
                 state[node.writes] = value
         elif isinstance(node, GateNode):
+            self.executed.append(node.name)
             assert self.on_gate is not None, f"gate {node.name!r} needs an on_gate handler"
             answer = self.on_gate(_GateAsk(node.name, node.name, _render(node.message, state)))
             if inspect.isawaitable(answer):
                 answer = await answer
             if node.writes:
                 state[node.writes] = answer
+
+    async def branch(self, node: RouteNode, state: dict[str, Any]) -> int:
+        """The index of the first case of ``node`` that holds."""
+        for index, case in enumerate(node.cases):
+            if case.kind == "equals":
+                assert node.on is not None
+                holds = node.on in state and _same(state[node.on], case.value)
+            elif case.kind == "test":
+                holds = _load(case.value)(MappingProxyType(dict(state)))
+                if inspect.isawaitable(holds):
+                    holds = await holds
+            else:
+                holds = True
+            if holds:
+                label = "otherwise" if case.kind == "otherwise" else case.label
+                self.routes.append((node.name, label))
+                return index
+        if node.on is None:
+            raise ReferenceFailure(f"no case of route '{node.name}' held", node=node.name)
+        shown = json.dumps(state.get(node.on), sort_keys=True)
+        raise ReferenceFailure(
+            f"Route '{node.name}' has no branch for {node.on} = {shown}", node=node.name
+        )
+
+    async def agent(self, node: AgentNode, prompt: str) -> Any:
+        """Ask the model; with an output schema, parse the reply, asking again with
+        feedback up to ``output_retries`` times."""
+        schema = None if node.output is None else node.output.to_dict()
+        feedback = None
+        for attempt in range(1, node.output_retries + 2):
+            request = ModelRequest(
+                node.name,
+                node.name,
+                prompt,
+                node.model,
+                system=node.system,
+                settings=node.settings.to_dict(),
+                output_schema=schema,
+                attempt=attempt,
+                feedback=feedback,
+            )
+            self.calls.append((node.name, prompt))
+            self.requests.append(request)
+            reply = await self.provider.complete(request)
+            if schema is None:
+                return reply
+            value, problem = _parsed(reply, schema)
+            if problem is None:
+                return value
+            feedback = f"The reply {problem}. Previous reply: {reply!r}."
+        raise ReferenceFailure(
+            f"'{node.name}' answered {reply!r}, which {problem}", node=node.name, reply=reply
+        )
 
 
 @attrs.frozen
@@ -175,4 +306,5 @@ async def interpret(
     interpreter = _Interpreter(provider, on_gate)
     current = dict(state or {})
     await interpreter.node(ir, current)
-    return ReferenceResult(current, interpreter.calls)
+    i = interpreter
+    return ReferenceResult(current, i.calls, i.requests, i.executed, i.routes)
