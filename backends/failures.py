@@ -51,7 +51,8 @@ def node_failure(node: str, error: BaseException, source: str | None = None) -> 
         what += ", though nothing cancelled the run"
     if source is not None:
         what = f"{source} raised {what}"
-    return RunError(f"Node '{node}' failed: {what}{ADVICE}", node=node)
+    # A cause that is a sentence ends before the advice's bracket, not with a stop of its own.
+    return RunError(f"Node '{node}' failed: {what.removesuffix('.')}{ADVICE}", node=node)
 
 
 def run_cancelled() -> bool:
