@@ -26,6 +26,7 @@ AREAS = (
     "scheduler",
     "exporters",
     "prefect",
+    "routes",
 )
 
 _GRAPH_TESTS = (
@@ -53,6 +54,12 @@ _PREFECT_TESTS = (
     "tests/test_prefect_deploy.py",
 )
 _JSON_TESTS = ("tests/test_ir.py", "tests/test_strategies_cover.py", "tests/test_schema.py")
+_ROUTE_RUN_TESTS = (
+    "tests/test_routes_runtime.py",
+    "tests/test_structured_outputs.py",
+    "tests/test_conformance.py::TestAsyncioConformance",
+)
+_ROUTE_GRAPH_TESTS = ("tests/test_routes_graph.py", "tests/test_validate.py")
 
 
 @attrs.frozen
@@ -479,8 +486,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "mermaid-edges-reversed",
         "exporters",
         "backends/mermaid.py",
-        'lines += [f"{ids[u]} --> {ids[v]}" for u, v, control, _ in edges if control]',
-        'lines += [f"{ids[v]} --> {ids[u]}" for u, v, control, _ in edges if control]',
+        '            lines.append(f"{ids[u]} --> {ids[v]}")',
+        '            lines.append(f"{ids[v]} --> {ids[u]}")',
         _EXPORT_TESTS,
     ),
     _m(
@@ -549,6 +556,87 @@ MUTANTS: tuple[Mutant, ...] = (
         "backends/dot.py",
         "        if not control and not (data_edges and keys):\n            continue",
         "        if not control and not keys:\n            continue",
+        _EXPORT_TESTS,
+    ),
+    # routes, settings and structured outputs (issue 17) ---------------------------------
+    _m(
+        "route-ignores-the-value",
+        "routes",
+        "backends/routes.py",
+        "if op.on is not None and op.on in state and same_value(state[op.on], case.value):",
+        "if op.on is not None and op.on in state:",
+        _ROUTE_RUN_TESTS,
+    ),
+    _m(
+        "route-otherwise-first",
+        "routes",
+        "backends/routes.py",
+        '        if case.kind == "otherwise":\n            return index',
+        '        if case.kind == "otherwise":\n            continue',
+        _ROUTE_RUN_TESTS,
+    ),
+    _m(
+        "json-true-equals-one",
+        "routes",
+        "irgraph/ir/values.py",
+        "    if isinstance(a, bool) != isinstance(b, bool):\n        return False\n",
+        "",
+        ("tests/test_routes_runtime.py", "tests/test_doctests.py", "tests/test_routes_graph.py"),
+    ),
+    _m(
+        "structured-output-never-retries",
+        "routes",
+        "backends/outputs.py",
+        "            if current.attempt > retries:",
+        "            if current.attempt > 0:",
+        _ROUTE_RUN_TESTS,
+    ),
+    _m(
+        "structured-output-keeps-the-first-feedback",
+        "routes",
+        "backends/outputs.py",
+        "current = attrs.evolve(current, attempt=current.attempt + 1, feedback=feedback(error))",
+        "current = attrs.evolve(current, attempt=current.attempt + 1)",
+        _ROUTE_RUN_TESTS,
+    ),
+    _m(
+        "templates-print-python-reprs",
+        "routes",
+        "irgraph/templates.py",
+        "    if isinstance(value, (dict, list, tuple)):",
+        "    if False:",
+        ("tests/test_structured_outputs.py", "tests/test_templates.py", "tests/test_doctests.py"),
+    ),
+    _m(
+        "maybe-written-not-recorded",
+        "routes",
+        "irgraph/graph_routes.py",
+        "                w.maybe[(writers[0], key)] = (sid, missing)",
+        "                pass",
+        _ROUTE_GRAPH_TESTS,
+    ),
+    _m(
+        "map-over-text-allowed",
+        "routes",
+        "irgraph/typing_rules.py",
+        '            if kind in (None, "array"):',
+        '            if kind in (None, "array", "text"):',
+        _ROUTE_GRAPH_TESTS,
+    ),
+    _m(
+        "cache-key-ignores-settings",
+        "routes",
+        "backends/prefect_runtime.py",
+        "    asked = [system, dict(settings or {}), _plain(output_schema), attempt]",
+        "    asked = [system, {}, _plain(output_schema), attempt]",
+        ("tests/test_prefect_routes.py",),
+    ),
+    _m(
+        "route-drawn-as-a-box",
+        "routes",
+        "backends/mermaid.py",
+        """    "route": ('{"', '"}'),""",
+        """    "route": ('["', '"]'),""",
         _EXPORT_TESTS,
     ),
 )
