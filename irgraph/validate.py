@@ -200,7 +200,7 @@ def _maybe_problem(G: nx.DiGraph, entry: dict[str, Any]) -> Problem:
     missing = " and ".join(entry["missing"])
     several = len(entry["missing"]) > 1
     kind = G.nodes[reader]["kind"]
-    what = {"loop": "stops on", "map_over": "iterates over", "route": "compares"}.get(kind)
+    what = _SCOPE_READS.get(kind)
     shown = f"{what} '{key}'" if what else f"reads {{{key}}}"
     hint = f"Write '{key}' on every branch of '{route}', or write it before the route"
     hint += "." if what else f", or read it as {{{key}?}} in '{reader}' if it may be unset."
@@ -214,14 +214,19 @@ def _maybe_problem(G: nx.DiGraph, entry: dict[str, Any]) -> Problem:
     )
 
 
+#: How a scope's own read reads in a message (it cannot be made optional with ``{key?}``).
+_SCOPE_READS = {"loop": "stops on", "map_over": "iterates over", "route": "compares"}
+
+
 def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[str]]) -> Problem:
     kind = G.nodes[nid]["kind"]
-    what = {"loop": "stops on", "map_over": "iterates over"}.get(kind, "reads")
-    shown = f"'{key}'" if kind in ("loop", "map_over") else "{" + key + "}"
+    what = _SCOPE_READS.get(kind, "reads")
+    shown = f"'{key}'" if kind in _SCOPE_READS else "{" + key + "}"
     writers = [w for w in known.get(key, []) if w != nid]
     suggestion = tuple(k for k in closest_keys(key, [k for k in known if k != key]))
-    # Only a template read can be made optional; a loop's until or a map-over's list cannot.
-    optional = kind not in ("loop", "map_over")
+    # Only a template read can be made optional; a loop's until, a map-over's list or a
+    # route's key cannot.
+    optional = kind not in _SCOPE_READS
     if writers:
         hint = f"'{writers[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
         hint += f", or use {{{key}?}} if '{nid}' can do without it." if optional else "."

@@ -208,3 +208,12 @@ def test_settings_merge_and_the_ir_stays_hashable():
     )
     agent.settings["stop"].append("x")  # a copy: the frozen value does not change
     assert agent.settings["stop"] == ["\n"]
+
+
+def test_a_route_on_an_unwritten_key_says_it_compares_it_and_offers_no_optional_read():
+    typo = Route("t").on("categry").when("bug", Agent("x")).otherwise(Agent("y"))
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(typo, inputs={"category"}))
+    text = str(caught.value)
+    assert text.startswith("'t' compares 'categry', but no step before it writes 'categry'")
+    assert "Did you mean 'category'?" in text and "{categry?}" not in text
