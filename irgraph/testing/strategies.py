@@ -213,7 +213,8 @@ def _map_over(d: _Draft, scope: _Scope) -> _Part:
     mapper = MapOver(d.name(("each", "per_item"))).over(over, item=item)
     for part in parts:
         mapper = mapper.step(part.builder)
-    if d.chance(2):
+    # The default collect is the body's last write, which a route may write on some branches.
+    if d.chance(2) or any(p.maybe for p in parts):
         mapper = mapper.collect(d.draw(st.sampled_from(sorted(set(written)))))
     if d.chance(4):
         mapper = mapper.max_concurrency(d.draw(st.integers(1, 3)))
@@ -226,7 +227,9 @@ def _node(d: _Draft, scope: _Scope) -> _Part:
     options = list(d.opts.leaves)
     if scope.depth < d.opts.max_depth:
         # Weight composites up at the root, or a third of all examples are a single leaf.
-        options += d.opts.composites * (2 if scope.depth == 0 else 1)
+        # Routes once only: each branch is a whole subtree, of which one runs.
+        options += [k for k in d.opts.composites if k != "route"] * (2 if scope.depth == 0 else 1)
+        options += [k for k in d.opts.composites if k == "route"]
     kind = d.draw(st.sampled_from(options))
     part = _MAKERS[kind](d, scope)
     builder = part.builder
