@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem
-from irgraph.graph_routes import walk_route
+from irgraph.graph_routes import partly_collected, walk_route
 from irgraph.ir import (
     NODE_KINDS,
     AgentNode,
@@ -382,11 +382,14 @@ class _Walker:
             self.bind(sid, node.over, env, optional=False)
             self.types.map_list(sid, node.over, env)
             reads[node.over] = sid
-        if node.collect is None or node.collect not in body_env.local:
+        partly = node.collect and partly_collected(self, sid, node.collect, body_env)
+        if node.collect is None or node.collect not in body_env.local or partly:
             what = (
                 "names no key to collect"
                 if node.collect is None
-                else (f"collects '{node.collect}', which its body never writes")
+                else f"collects '{node.collect}', but {partly}"
+                if partly
+                else f"collects '{node.collect}', which its body never writes"
             )
             self.problem(
                 f"MapOver '{node.name}' {what}.",

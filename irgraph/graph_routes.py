@@ -138,3 +138,44 @@ def writers(w: Walker, key: str, env: Env) -> list[str]:
         return []
     found = [writer, *w.alternatives.get((writer, key), ())]
     return [writer for writer in found if writer != INPUT]
+
+
+def partly_collected(w: Walker, sid: str, key: str, body: Env) -> str | None:
+    """Why a map-over ``sid`` cannot always collect ``key`` from an item, when a route in its
+    body writes it on only some branches (an item's own value is what is collected, so a
+    value from outside the map-over does not count), else ``None``."""
+    writer = body.local.get(key)
+    if writer is None:
+        return None
+    maybe = w.maybe.get((writer, key))
+    outside = [
+        other
+        for other in w.alternatives.get((writer, key), ())
+        if other == INPUT or not _inside(w, other, sid)
+    ]
+    if maybe is None and not outside:
+        return None
+    nodes = w.G.nodes
+    route = (
+        maybe[0]
+        if maybe
+        else next((p for p in _parents(w, writer) if nodes[p]["kind"] == "route"), writer)
+    )
+    return (
+        f"its body writes '{key}' only on some branches of route '{route}', so an item "
+        f"could end with nothing to collect; write it on every branch of '{route}', or collect "
+        "a key every item writes"
+    )
+
+
+def _parents(w: Walker, node: str) -> list[str]:
+    found = []
+    parent = w.G.nodes[node]["parent"]
+    while parent is not None:
+        found.append(parent)
+        parent = w.G.nodes[parent]["parent"]
+    return found
+
+
+def _inside(w: Walker, node: str, scope: str) -> bool:
+    return scope in _parents(w, node)

@@ -217,3 +217,17 @@ def test_a_route_on_an_unwritten_key_says_it_compares_it_and_offers_no_optional_
     text = str(caught.value)
     assert text.startswith("'t' compares 'categry', but no step before it writes 'categry'")
     assert "Did you mean 'category'?" in text and "{categry?}" not in text
+
+
+def test_a_map_over_cannot_collect_a_key_a_route_in_its_body_writes_on_some_branches():
+    route = Route("r").on("item").when("a", Agent("x").writes("out"))
+    route = route.otherwise(Agent("y").writes("other"))
+    each = MapOver("m").over("items").step(route).collect("out").writes("outs")
+    message = "MapOver 'm' collects 'out', but its body writes 'out' only on some branches"
+    with pytest.raises(PipelineError, match=message):
+        validate(to_graph(each, inputs={"items"}))
+    # A value from outside the map-over does not count: each item's own value is collected.
+    with pytest.raises(PipelineError, match=message):
+        validate(to_graph(Agent("pre").writes("out") >> each, inputs={"items"}))
+    inside = MapOver("m").over("items").step(Agent("pre").writes("out") >> route)
+    assert validate(to_graph(inside.collect("out").writes("outs"), inputs={"items"})) == []
