@@ -26,7 +26,8 @@ from irgraph.ir import from_json
 from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider
 
-ALLOW = "irgraph.testing.strategies"  # where drawn pipelines' transforms and predicates live
+# Where drawn pipelines' transforms and predicates live.
+ALLOW = ("irgraph.testing.strategies", "irgraph.testing.predicates")
 
 
 def current_call() -> tuple[str, str]:
