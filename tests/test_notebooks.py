@@ -35,6 +35,19 @@ def kernel_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(root)
 
 
+def prefect_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hand a notebook the suite's temporary Prefect server, so its flows do not start a
+    server of their own (the lean settings go in before this process first imports prefect,
+    which reads them)."""
+    from tests.support.prefect_env import ensure_prefect_test_env
+
+    ensure_prefect_test_env()
+    pytest.importorskip("prefect")
+    from tests.support.prefect_children import shared_api_url
+
+    monkeypatch.setenv("IRGRAPH_NOTEBOOK_PREFECT_API_URL", shared_api_url())
+
+
 def execute(name: str, kernel_path: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("JUPYTER_PATH", kernel_path)
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -130,7 +143,7 @@ def test_property_testing_a_backend(kernel_path, monkeypatch):
 
 @pytest.mark.prefect
 def test_prefect(kernel_path, monkeypatch):
-    pytest.importorskip("prefect")
+    prefect_server(monkeypatch)
     nb = execute("03_prefect", kernel_path, monkeypatch)
     plan = text(nb, "plan")
     assert "researcher: AgentNode as a Prefect task, after []" in plan
@@ -145,7 +158,7 @@ def test_prefect(kernel_path, monkeypatch):
 
 @pytest.mark.prefect
 def test_notebook_04_routes_and_structured_outputs(kernel_path, monkeypatch):
-    pytest.importorskip("prefect")
+    prefect_server(monkeypatch)
     nb = execute("04_routes_and_structured_outputs", kernel_path, monkeypatch)
     built = text(nb, "build")
     assert "warnings: []" in built
