@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,6 @@ from irgraph.ir import (
 )
 from irgraph.testing import FakeProvider
 from tests.support.pipelines import split_words, stop_when_done
-from tests.support.prefect_env import subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,35 +104,24 @@ def asyncio_state(pipeline: Any, state: dict[str, Any], fake: FakeProvider | Non
     return json.loads(json.dumps(final))
 
 
-def run_flow_process(args: list[str], cwd: Path, *, shared: bool = True) -> Any:
-    """Run a Python child with Prefect settings of its own; return its last line as JSON.
-    With ``shared`` it runs its flows on this process's temporary server (a server of its own
-    costs 10-30 s to start); a child that looks for paused runs gets a server of its own, so
-    it sees only its own runs."""
+def run_flow_process(args: list[str], cwd: Path) -> Any:
+    """Run a Python child with a Prefect home of its own whose flows run on this process's
+    temporary server (a server of its own costs 10-30 s to start); return its last line as
+    JSON."""
+    from tests.support.prefect_children import child_env
+
     home = cwd / "home"
     home.mkdir(exist_ok=True)
-    if shared:
-        from tests.support.prefect_children import child_env
-
-        env = child_env(home)
-    else:
-        env = flow_env(home)
     out = subprocess.run(
         [sys.executable, *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=env,
+        env=child_env(home),
         timeout=180,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def flow_env(home: Path) -> dict[str, str]:
-    env = subprocess_env(str(home))
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return env
 
 
 # The plan ---------------------------------------------------------------------------------
@@ -519,7 +508,7 @@ DRIVER = textwrap.dedent(
     import asyncio, importlib.util, json, sys
     from prefect import get_client
     from prefect.client.schemas.filters import (
-        FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+        FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
     )
     from prefect.client.schemas.sorting import FlowRunSort
     from irgraph.backends.prefect_runtime import model_provider, resume_when_paused
@@ -531,6 +520,7 @@ DRIVER = textwrap.dedent(
         return module
 
     rich, gated = load(sys.argv[1], "rich_module"), load(sys.argv[2], "gated_module")
+    gated_flow = getattr(gated, sys.argv[4] + "_flow")
     state = json.loads(sys.argv[3])
     calls = model_provider("fake").calls
     report = {}
@@ -544,7 +534,9 @@ DRIVER = textwrap.dedent(
             state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["PAUSED"]))
         )
         # explicit sort and limit: this FastAPI rejects the client's nulls for them
-        query = dict(flow_run_filter=paused, sort=FlowRunSort.ID_DESC, limit=5)
+        # only this flow's runs: the server is shared with other tests' paused runs
+        ours = FlowFilter(name=FlowFilterName(any_=[gated.FLOW_NAME]))
+        query = dict(flow_run_filter=paused, flow_filter=ours, sort=FlowRunSort.ID_DESC, limit=5)
         async with get_client() as client:
             for n in range(count):
                 while not (runs := await client.read_flow_runs(**query)):
@@ -553,7 +545,7 @@ DRIVER = textwrap.dedent(
                 await resume_when_paused(str(runs[0].id), f"yes {n}", timeout=60)
 
     async def gated_run():
-        final, _ = await asyncio.gather(gated.gated_flow(state=state), answer(2))
+        final, _ = await asyncio.gather(gated_flow(state=state), answer(2))
         return final
 
     report["gated"] = {"state": asyncio.run(asyncio.wait_for(gated_run(), 60))}
@@ -568,9 +560,10 @@ def test_agents_are_cached_per_run_key_and_gates_pause_until_resumed(tmp_path):
     rich_path = tmp_path / "rich_flow.py"
     rich_path.write_text(generated(rich_pipeline(), result_dir="results"), encoding="utf-8")
     gated_path = tmp_path / "gated_flow.py"
-    gated_path.write_text(generated(GATED, flow_name="gated"), encoding="utf-8")
-    args = [str(rich_path), str(gated_path), json.dumps(RICH_STATE)]
-    report = run_flow_process(["-c", DRIVER, *args], tmp_path, shared=False)
+    gated_name = f"gated_{uuid.uuid4().hex[:8]}"  # its paused runs are found by this name
+    gated_path.write_text(generated(GATED, flow_name=gated_name), encoding="utf-8")
+    args = [str(rich_path), str(gated_path), json.dumps(RICH_STATE), gated_name]
+    report = run_flow_process(["-c", DRIVER, *args], tmp_path)
     fake = FakeProvider()
     expected = asyncio_state(rich_pipeline(), RICH_STATE, fake)
     agent_calls = len(fake.calls)
