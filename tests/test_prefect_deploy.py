@@ -1,7 +1,8 @@
 """A generated flow module deployed to a real Prefect server and run by a process worker.
 
-Everything Prefect runs in child processes with one temporary PREFECT_HOME: the server
-(``prefect server start --no-services``), ``prefect work-pool create``, the generated module
+Everything Prefect runs in child processes with one temporary PREFECT_HOME, against the
+suite's temporary Prefect server (a real API server process): ``prefect work-pool create``
+(a pool of the test's own), the generated module
 (``python flow.py`` deploys it), a worker, and a client that runs the deployment and prints
 the flow's result. Process groups are killed in teardown, whatever happened.
 """
@@ -12,24 +13,22 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
 
-from tests.test_prefect_worker import RICH_STATE, asyncio_state, flow_env, generated, rich_pipeline
+from tests.support.prefect_children import child_env
+from tests.test_prefect_worker import RICH_STATE, asyncio_state, generated, rich_pipeline
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
 POOL = "irgraph-test-pool"
 PREFECT = [sys.executable, "-m", "prefect"]
-LEAN_SERVER = ["--no-services", "--analytics-off", "--no-ui"]
 PROCESS_WORKER = ["--type", "process", "--install-policy", "never"]
 
 RUN_DEPLOYMENT = """
@@ -42,12 +41,6 @@ flow_run = run_deployment(
 assert flow_run.state is not None and flow_run.state.is_completed(), flow_run.state
 print(json.dumps(flow_run.state.result()))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Processes:
@@ -98,19 +91,6 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
         running.stop_all()
 
 
-def wait_for_health(url: str, server: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"the Prefect server exited with code {server.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        time.sleep(0.2)
-    raise AssertionError(f"the Prefect server did not answer {url}/health within {seconds} s")
-
-
 def check(args: list[str], env: dict[str, str], cwd: Path, what: str, **kw: Any) -> str:
     out = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd, **kw)
     assert out.returncode == 0, f"{what} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}"
@@ -123,22 +103,13 @@ def test_generated_module_deploys_to_a_process_pool_and_a_worker_runs_it(tmp_pat
     source = tmp_path / "source"
     source.mkdir()
     module = source / "rich_flow.py"
-    module.write_text(generated(rich_pipeline(), work_pool=POOL), encoding="utf-8")
-
-    env = flow_env(home)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/api"
-    server = processes.start(
-        "server",
-        [*PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port), *LEAN_SERVER],
-        env,
-    )
+    env = child_env(home)  # the suite's temporary server: a real API server process
+    pool = f"{POOL}-{uuid.uuid4().hex[:8]}"  # the server is shared: a pool of this test's own
+    module.write_text(generated(rich_pipeline(), work_pool=pool), encoding="utf-8")
     try:
-        wait_for_health(url, server, 60)
-        env["PREFECT_API_URL"] = url
         env["PREFECT_WORKER_QUERY_SECONDS"] = "1"
         check(
-            [*PREFECT, "work-pool", "create", POOL, "--type", "process"],
+            [*PREFECT, "work-pool", "create", pool, "--type", "process"],
             env,
             tmp_path,
             "creating the work pool",
@@ -146,7 +117,7 @@ def test_generated_module_deploys_to_a_process_pool_and_a_worker_runs_it(tmp_pat
         )
         processes.start(
             "worker",
-            [*PREFECT, "worker", "start", "--pool", POOL, *PROCESS_WORKER],
+            [*PREFECT, "worker", "start", "--pool", pool, *PROCESS_WORKER],
             env,
         )
         deployed = check([sys.executable, str(module)], env, source, "deploying", timeout=90)
