@@ -348,17 +348,17 @@ def mermaid_render():
 
 def test_mermaid_renders_the_seeds_hostile_names_and_a_hypothesis_sample(mermaid_render):
     samples = [*seed_pipelines().values(), hostile_pipeline(), triage()]
-    samples += _hypothesis_sample(pipelines(with_gates=True), 40)
-    samples += _hypothesis_sample(labelled_pipelines(), 40)
+    samples += _hypothesis_sample(pipelines(with_gates=True), 25)
+    samples += _hypothesis_sample(labelled_pipelines(), 25)
     graphs = [to_graph(p) for p in samples]
-    graphs += _hypothesis_sample(drawn_graphs(), 30)  # names built from hostile pieces
+    graphs += _hypothesis_sample(drawn_graphs(), 20)  # names built from hostile pieces
     graphs += [route_showcase()]
     texts = [to_mermaid(G) for G in graphs]
     texts += [to_mermaid(graphs[0], direction="LR", data_edges=False)]
     # diff pictures: removed nodes are written by diff_to_mermaid itself
     changes = [diff(to_graph(hostile_pipeline()), to_graph(Agent("kept").instruct("Go.")))]
     changes += [diff(to_graph(triage()), route_showcase())]
-    changes += [diff(old, new) for old, new in _hypothesis_sample(graph_pairs(), 20)]
+    changes += [diff(old, new) for old, new in _hypothesis_sample(graph_pairs(), 12)]
     diffs = [diff_to_mermaid(change) for change in changes]
     report = mermaid_render(texts + diffs)
     assert report["fatal"] is None, report["fatal"]
