@@ -110,8 +110,12 @@ class AsyncioRunnable:
         max_concurrency: int | None = None,
         timeout: float | None = None,
         chunks: bool = False,
+        call_limit: asyncio.Semaphore | None = None,
     ) -> RunResult:
-        """Run the pipeline; ``on_event`` is called with each event as it happens."""
+        """Run the pipeline; ``on_event`` is called with each event as it happens.
+        ``call_limit``, in place of ``max_concurrency``, is a semaphore this run shares with
+        others, so their model calls together stay under one bound (``run_many`` passes one).
+        """
         backend = self.backend
         current = initial_state(self.graph, state, self._needs)
         chosen = backend.provider if provider is None else provider
@@ -119,10 +123,16 @@ class AsyncioRunnable:
             PlaceholderProvider() if chosen is None else chosen,
             on_event=on_event,
             on_gate=backend.on_gate if on_gate is None else on_gate,
-            # None means "the backend's setting"; any other value, 0 included, is checked.
-            max_concurrency=backend.max_concurrency if max_concurrency is None else max_concurrency,
+            # None means "the backend's setting" (unless a shared call_limit stands in for it);
+            # any other value, 0 included, is checked.
+            max_concurrency=(
+                backend.max_concurrency
+                if max_concurrency is None and call_limit is None
+                else max_concurrency
+            ),
             timeout=backend.timeout if timeout is None else timeout,
             chunks=chunks,
+            call_limit=call_limit,
         )
         await run.run_all(self._plan, current)
         return run.result(self.graph, current, "asyncio", provider_given=chosen is not None)

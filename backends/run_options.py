@@ -1,18 +1,20 @@
 """The run options every executing backend takes, and the one check of each.
 
-A provider, the ``on_event`` and ``on_gate`` handlers, ``max_concurrency`` and ``timeout`` are
-refused here before any node starts, with a message that says what was given and what fits;
+A provider, the ``on_event`` and ``on_gate`` handlers, ``max_concurrency`` (or a
+``call_limit`` shared with other runs) and ``timeout`` are refused here before any node starts,
+with a message that says what was given and what fits;
 backends check their constructor's options with the same rules (``LIMIT``, ``TIMEOUT``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from irgraph import checks
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, PipelineError
 
-__all__ = ["LIMIT", "TIMEOUT", "check_provider", "check_run_options"]
+__all__ = ["LIMIT", "TIMEOUT", "check_call_limit", "check_provider", "check_run_options"]
 
 _HOOK = checks.optional(checks.function)
 #: The rules for run options that backends and their constructors share.
@@ -45,3 +47,20 @@ def check_run_options(
     _HOOK.check(on_gate, "the run option on_gate")
     LIMIT.check(max_concurrency, "the run option max_concurrency")
     TIMEOUT.check(timeout, "the run option timeout")
+
+
+def check_call_limit(call_limit: Any, max_concurrency: Any) -> None:
+    """Refuse a ``call_limit`` that is no semaphore, or one given with ``max_concurrency``."""
+    if call_limit is None:
+        return
+    if not isinstance(call_limit, asyncio.Semaphore):
+        raise PipelineError(
+            f"The run option call_limit must be an asyncio.Semaphore (got {call_limit!r} of "
+            f"type {type(call_limit).__name__}).",
+            hint="Pass max_concurrency=N for a limit of this run's own.",
+        )
+    if max_concurrency is not None:
+        raise PipelineError(
+            "The run options call_limit and max_concurrency both limit model calls; give one.",
+            hint="call_limit is a semaphore shared with other runs (run_many passes one).",
+        )

@@ -51,7 +51,7 @@ from .failures import first_error, node_failure, run_cancelled
 from .outputs import structured_value
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 from .routes import chosen_branch
-from .run_options import LIMIT, TIMEOUT, check_provider, check_run_options
+from .run_options import LIMIT, TIMEOUT, check_call_limit, check_provider, check_run_options
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -133,12 +133,17 @@ class Scheduler:
         max_concurrency: int | None,
         timeout: float | None,
         chunks: bool,
+        call_limit: asyncio.Semaphore | None = None,
     ) -> None:
         check_run_options(provider, on_event, on_gate, max_concurrency, timeout)
+        check_call_limit(call_limit, max_concurrency)
         self.provider = provider
         self.on_event = on_event
         self.on_gate = on_gate
-        self.limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        # A call_limit is shared with other runs (run_many's items): one bound for them all.
+        if call_limit is None and max_concurrency:
+            call_limit = asyncio.Semaphore(max_concurrency)
+        self.limit = call_limit
         self.timeout = timeout
         self.stream = chunks and hasattr(provider, "stream")
         self.trace = TraceLog()

@@ -8,6 +8,7 @@ draw them, and run them on asyncio or Prefect.
 []
 """
 
+from irgraph.batch import arun_many, run_many
 from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
 from irgraph.compile import EngineCapabilities, compile
 from irgraph.display import show
@@ -39,6 +40,8 @@ __all__ = [
     "compile",
     "run",
     "arun",
+    "run_many",
+    "arun_many",
     "show",
     "EngineCapabilities",
     "Event",

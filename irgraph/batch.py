@@ -1,0 +1,390 @@
+"""``run_many`` and ``arun_many``: one pipeline over a data set, each result as it completes.
+
+How a batch runs: the pipeline is compiled once. At most ``max_items`` items are in flight;
+the next item is pulled from ``states`` only when one has finished and its result been taken,
+so a generator over a file too big for memory is read as the batch goes, never ahead of the
+window. Every item's run shares one semaphore of ``max_concurrency`` slots (the asyncio
+backend's ``call_limit`` run option), so one limit bounds the model calls of all items
+together, parallel branches within an item included: the model's rate limit is one.
+
+A failing item is a result with its ``error`` and the others go on; with ``fail_fast=True``
+the first failure stops pulling items, cancels those in flight and raises :class:`BatchError`.
+
+With ``batch_key`` a batch is resumable (:mod:`irgraph.batch_store`): each completed item's
+final state is kept as a JSON file, and running the same batch again yields those items as
+``resumed`` without a model call; an item that was under way gets its completed agents'
+answers back from the store and pays only for the rest.
+
+``run_many`` is the blocking twin: the batch runs on an event loop in a helper thread, which
+keeps the items in flight running while the caller handles a result (and works inside
+Jupyter's running loop too).
+
+>>> from irgraph import Agent, run_many
+>>> from irgraph.testing import FakeProvider
+>>> writer = Agent("w").instruct("Write about {topic}.").writes("text")
+>>> items = run_many(writer, [{"topic": "owls"}, {"topic": "bats"}], provider=FakeProvider())
+>>> sorted((item.index, item.state["text"]) for item in items)
+[(0, '<w: Write about owls.>'), (1, '<w: Write about bats.>')]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from irgraph import checks
+from irgraph.batch_store import BatchStore, default_directory
+from irgraph.compile import Runnable
+from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.events import RunResult
+from irgraph.providers import ModelProvider, PlaceholderProvider
+from irgraph.run import _compiled
+
+__all__ = ["ItemResult", "BatchError", "run_many", "arun_many", "DEFAULT_MAX_ITEMS"]
+
+#: Items in flight when neither ``max_items`` nor ``max_concurrency`` bounds them.
+DEFAULT_MAX_ITEMS = 64
+_COUNT = checks.optional(checks.count())
+
+
+@attrs.frozen
+class ItemResult:
+    """How one item of a batch ended.
+
+    ``index`` is the item's position in ``states``; ``initial_state`` the state it started
+    from. ``result`` is its :class:`~irgraph.events.RunResult` when it completed, ``error``
+    why it did not: a :class:`~irgraph.errors.RunError` from the run, or a
+    :class:`~irgraph.errors.PipelineError` when the item does not fit the pipeline (a missing
+    input). ``resumed`` says the result was kept by an earlier run of the same ``batch_key``
+    (no model was called; its trace is empty), ``key`` is the item's key in that store.
+    """
+
+    index: int
+    initial_state: Any = attrs.field(repr=False)
+    result: RunResult | None = attrs.field(default=None, repr=False)
+    error: IrgraphError | None = None
+    resumed: bool = False
+    key: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the item completed."""
+        return self.error is None
+
+    @property
+    def state(self) -> dict[str, Any] | None:
+        """The item's final state (``None`` when it failed)."""
+        return None if self.result is None else self.result.state
+
+
+class BatchError(RunError):
+    """``fail_fast=True`` stopped a batch at a failing item: ``index`` and ``item`` are that
+    item's, and its own error is ``__cause__``."""
+
+    def __init__(self, item: ItemResult) -> None:
+        error = item.error
+        super().__init__(
+            f"Item {item.index} of the batch failed, so fail_fast=True stopped the batch "
+            f"(items in flight were cancelled): {error}",
+            node=getattr(error, "node", None),
+            state=getattr(error, "state", None),
+            completed=getattr(error, "completed", ()),
+        )
+        self.index = item.index
+        self.item = item
+
+
+@attrs.frozen
+class _Batch:
+    """What every item of one batch shares."""
+
+    runnable: Runnable
+    provider: ModelProvider | None
+    options: Mapping[str, Any]
+    max_concurrency: int | None
+    max_items: int
+    fail_fast: bool
+    store: BatchStore | None
+
+    async def run_item(self, index: int, state: Any, limit: asyncio.Semaphore | None) -> ItemResult:
+        key = None
+        provider = self.provider
+        try:
+            if self.store is not None:
+                key = self.store.item_key(state, index)
+                kept = self.store.load(key)
+                if kept is not None:
+                    return ItemResult(index, state, kept, resumed=True, key=key)
+                if provider is not None:
+                    provider = self.store.answers(key, provider)
+            result = await self.runnable.arun(
+                state, provider=provider, call_limit=limit, **self.options
+            )
+            if self.store is not None and key is not None:
+                self.store.save(key, index, result)
+        except (RunError, PipelineError) as error:
+            return ItemResult(index, state, error=error, key=key)
+        return ItemResult(index, state, result, key=key)
+
+    async def results(
+        self, states: Iterable[Any] | AsyncIterable[Any]
+    ) -> AsyncGenerator[ItemResult, None]:
+        """Keep up to ``max_items`` items in flight; yield each as it completes."""
+        limit = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
+        pull = _puller(states)
+        in_flight: set[asyncio.Task[ItemResult]] = set()
+        index = 0
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(in_flight) < self.max_items:
+                    try:
+                        state = await pull()
+                    except StopAsyncIteration:
+                        exhausted = True
+                        break
+                    in_flight.add(asyncio.ensure_future(self.run_item(index, state, limit)))
+                    index += 1
+                if not in_flight:
+                    return
+                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                finished = sorted((task.result() for task in done), key=_failed_last)
+                for item in finished:
+                    if self.fail_fast and not item.ok:
+                        raise BatchError(item) from item.error
+                    yield item
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+def _failed_last(item: ItemResult) -> tuple[bool, int]:
+    # Under fail_fast the items that completed alongside a failure are still handed over.
+    return (not item.ok, item.index)
+
+
+def _puller(states: Iterable[Any] | AsyncIterable[Any]) -> Any:
+    """A coroutine function giving the next state, or raising StopAsyncIteration."""
+    if isinstance(states, AsyncIterable):
+        iterator = aiter(states)
+        return iterator.__anext__
+    items = iter(states)
+
+    async def pull() -> Any:
+        try:
+            return next(items)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+    return pull
+
+
+def _batch(
+    pipeline: Any,
+    states: Any,
+    backend: Any,
+    provider: ModelProvider | None,
+    max_concurrency: Any,
+    max_items: Any,
+    batch_key: Any,
+    store: Any,
+    fail_fast: Any,
+    allow: Any,
+    options: dict[str, Any],
+) -> _Batch:
+    """Check every argument and compile the pipeline, before any item runs."""
+    if isinstance(states, (str, bytes, Mapping)) or not isinstance(
+        states, (Iterable, AsyncIterable)
+    ):
+        shown = f"one state (a {type(states).__name__})" if isinstance(states, Mapping) else ""
+        raise PipelineError(
+            "run_many()'s states must be an iterable of states: a list, a generator or an "
+            f"async iterable (got {shown or f'{states!r} of type {type(states).__name__}'}).",
+            hint="Pass e.g. [{'topic': 'owls'}, {'topic': 'bats'}]; for one state, use run().",
+        )
+    _COUNT.check(max_concurrency, "run_many()'s max_concurrency")
+    _COUNT.check(max_items, "run_many()'s max_items")
+    checks.flag.check(fail_fast, "run_many()'s fail_fast")
+    checks.optional(checks.name).check(batch_key, "run_many()'s batch_key")
+    if store is not None and not isinstance(store, (str, os.PathLike)):
+        raise PipelineError(
+            f"run_many()'s store must be a directory path (got {store!r} of type "
+            f"{type(store).__name__}).",
+            hint="Pass e.g. store='.irgraph-batches/evals'.",
+        )
+    if store is not None and batch_key is None:
+        raise PipelineError(
+            "run_many() got a store but no batch_key; the store keeps items by batch key.",
+            hint="Pass batch_key='a name for this batch' as well.",
+        )
+    for taken in ("call_limit", "state"):
+        if taken in options:
+            raise PipelineError(
+                f"run_many() sets the run option {taken!r} itself.",
+                hint="Bound model calls with max_concurrency=N; the states go in states=.",
+            )
+    runnable = _compiled(pipeline, backend, None, options, allow)
+    if "call_limit" not in inspect.signature(runnable.arun).parameters:
+        raise IrgraphError(
+            f"run_many() runs on the asyncio backend; the {type(runnable).__name__} it got "
+            "takes no shared call_limit. Batches on Prefect work pools are still to come."
+        )
+    _check_run_options(provider, options)
+    # An AsyncioBackend instance's own settings stand when run_many's are not given; the
+    # provider is named here so that a keyed batch can keep its answers.
+    engine = getattr(runnable, "backend", None)
+    if provider is None:
+        provider = getattr(engine, "provider", None)
+    if max_concurrency is None:
+        max_concurrency = getattr(engine, "max_concurrency", None)
+    return _Batch(
+        runnable,
+        provider,
+        options,
+        max_concurrency,
+        max_items or max_concurrency or DEFAULT_MAX_ITEMS,
+        fail_fast,
+        None
+        if batch_key is None
+        else BatchStore(default_directory(batch_key) if store is None else store, batch_key),
+    )
+
+
+def _check_run_options(provider: ModelProvider | None, options: Mapping[str, Any]) -> None:
+    """Refuse bad run options once, here, rather than once per item."""
+    from irgraph.backends.run_options import check_run_options
+
+    check_run_options(
+        PlaceholderProvider() if provider is None else provider,
+        options.get("on_event"),
+        options.get("on_gate"),
+        None,
+        options.get("timeout"),
+    )
+
+
+def arun_many(
+    pipeline: Any,
+    states: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+    *,
+    backend: str | Any = "asyncio",
+    provider: ModelProvider | None = None,
+    max_concurrency: int | None = None,
+    max_items: int | None = None,
+    batch_key: str | None = None,
+    store: str | os.PathLike[str] | None = None,
+    fail_fast: bool = False,
+    allow: Iterable[str] | str | None = None,
+    **options: Any,
+) -> AsyncGenerator[ItemResult, None]:
+    """Run ``pipeline`` once per state of ``states``; iterate the :class:`ItemResult` s
+    (``async for``) in the order they complete.
+
+    ``max_concurrency`` bounds the model calls of the whole batch (default: the backend's
+    own setting, else none); ``max_items`` bounds the items in flight, and so how far
+    ``states`` is read ahead (default: ``max_concurrency``, else 64). ``batch_key`` makes the
+    batch resumable, kept in the directory ``store`` (default
+    ``.irgraph-batches/<batch_key>``). ``options`` go to every item's run, as in
+    :func:`irgraph.run.arun`. Every argument is checked here, before any item runs.
+    """
+    batch = _batch(
+        pipeline,
+        states,
+        backend,
+        provider,
+        max_concurrency,
+        max_items,
+        batch_key,
+        store,
+        fail_fast,
+        allow,
+        options,
+    )
+    return batch.results(states)
+
+
+def run_many(
+    pipeline: Any,
+    states: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+    *,
+    backend: str | Any = "asyncio",
+    provider: ModelProvider | None = None,
+    max_concurrency: int | None = None,
+    max_items: int | None = None,
+    batch_key: str | None = None,
+    store: str | os.PathLike[str] | None = None,
+    fail_fast: bool = False,
+    allow: Iterable[str] | str | None = None,
+    **options: Any,
+) -> Iterator[ItemResult]:
+    """The blocking twin of :func:`arun_many`: a plain iterator of :class:`ItemResult` s.
+
+    Leaving the loop early (``break``, an exception, Ctrl-C) cancels the items in flight
+    once the iterator is closed or collected; ``with contextlib.closing(run_many(...))``
+    makes that moment explicit.
+    """
+    results = arun_many(
+        pipeline,
+        states,
+        backend=backend,
+        provider=provider,
+        max_concurrency=max_concurrency,
+        max_items=max_items,
+        batch_key=batch_key,
+        store=store,
+        fail_fast=fail_fast,
+        allow=allow,
+        **options,
+    )
+    return _blocking(results)
+
+
+def _blocking(results: AsyncGenerator[ItemResult, None]) -> Iterator[ItemResult]:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="irgraph-batch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                item = _on_loop(loop, results.__anext__())
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        try:
+            _on_loop(loop, results.aclose())
+            _on_loop(loop, loop.shutdown_default_executor())  # blocking transforms' threads
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, step: Any) -> Any:
+    """Await ``step`` on ``loop`` (in its own thread) and return what it gives. Ctrl-C while
+    waiting cancels it there and waits until it has stopped before going on."""
+    finished = threading.Event()
+    box: dict[str, asyncio.Task[Any]] = {}
+
+    async def wrapped() -> Any:
+        return await step
+
+    def start() -> None:
+        task = box["task"] = loop.create_task(wrapped())
+        task.add_done_callback(lambda _: finished.set())
+
+    loop.call_soon_threadsafe(start)
+    try:
+        finished.wait()
+    except KeyboardInterrupt:
+        loop.call_soon_threadsafe(lambda: box["task"].cancel())
+        finished.wait()
+        raise
+    return box["task"].result()
