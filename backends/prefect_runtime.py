@@ -25,9 +25,9 @@ import asyncio
 import functools
 import inspect
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import Any
 
 from irgraph.ir import (
     FunctionRef,
@@ -47,6 +47,8 @@ from .blocking import call_blocking
 from .failures import node_failure
 from .outputs import structured_value
 from .prefect_gates import (  # gates are handed on to generated modules from here
+    Position,
+    State,
     _sha256,
     _where,
     current_flow_run_id,
@@ -86,8 +88,6 @@ __all__ = [
     "resume_when_paused",
 ]
 
-State: TypeAlias = MutableMapping[str, Any]
-Position: TypeAlias = tuple[tuple[str, int], ...]  # (loop or map-over id, index) pairs
 
 #: Settings that stop Prefect sending usage data: ``DO_NOT_TRACK`` switches off the client's
 #: analytics, the server setting the temporary local server's heartbeat to Prefect. Runs and
