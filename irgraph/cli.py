@@ -1,11 +1,12 @@
-"""The ``irgraph`` command: ``demo``, ``run``, ``check``, ``show``, ``diff``.
+"""The ``irgraph`` command: ``demo``, ``run``, ``batch``, ``check``, ``show``, ``diff``.
 
 A target is ``module:attr`` naming a builder or IR node the way ``uvicorn`` names an app (the
 current directory is importable), ``file.py:attr``, or a ``.json`` file holding a pipeline
 saved as IR JSON or a graph. Exit codes: 0 success, 1 the pipeline has problems or failed
-(``diff``: the pipelines differ), 2 bad command-line input (``diff``: any error), 130
-interrupted, 141 standard output closed early (``irgraph show ... | head -1``). A mistake on the
-command line is one line on standard error, never a traceback.
+(``batch``: some item failed; ``diff``: the pipelines differ), 2 bad command-line input
+(``diff``: any error), 130 interrupted, 141 standard output closed early (``irgraph show ... |
+head -1``). A mistake on the command line is one line on standard error, never a traceback.
+``batch`` lives in :mod:`irgraph.cli_batch`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from irgraph.cli_batch import add_batch_parser, batch_command
 from irgraph.cli_inputs import (
     CliError,
     check_keys,
@@ -337,6 +339,7 @@ def _parser() -> argparse.ArgumentParser:
                 metavar="GATE=VALUE",
                 help="the answer to the gate with this name or id, a string (repeatable)",
             )
+    add_batch_parser(sub, target_help)
     show = sub.add_parser("show", help="draw a pipeline (mermaid, dot, svg or png)")
     show.add_argument("target", help=target_help)
     show.add_argument(
@@ -363,6 +366,8 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
         return _show(args, target, out)
     if args.command == "check":
         return _check(args, target, out)
+    if args.command == "batch":
+        return batch_command(args, target, out)
     return _run_command(args, target, out)
 
 

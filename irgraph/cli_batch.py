@@ -1,0 +1,445 @@
+"""``irgraph batch``: one pipeline over a JSON Lines file of initial states.
+
+Each non-blank line of the inputs file (``-``: standard input) is one item, an initial state;
+its *index* is its position among the non-blank lines, from 0. The file is read as the batch
+goes (:func:`irgraph.batch.run_many` pulls the next line only when an item finishes), so it may
+be bigger than memory. Each result is appended to the output file as it completes, one JSON
+line, flushed::
+
+    {"index": 0, "key": "<hash of the input line>", "state": {...}}
+    {"index": 1, "key": "...", "error": {"type": "RunError", "message": "..."}}
+
+A line that is not a JSON object is that item's error (naming the file and line); the rest go
+on. Running the same command again resumes: a result line with a state whose index and input
+hash both match is kept and its item not run again; failed items and items whose line changed
+run again. The kept lines are rewritten first (temporary file + ``os.replace``), so a line cut
+short by a crash is dropped rather than appended to.
+
+Progress goes to standard error: on a terminal one line redrawn up to 10 times a second (done,
+failed, in flight, rate, and the ETA when the inputs are a regular file, counted up front);
+otherwise a plain line every 10 seconds. The summary goes to standard output. Exit codes: 0
+every item completed, 1 some failed, 2 bad command line, 130 Ctrl-C (results so far kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import sys
+import tempfile
+from collections import deque
+from collections.abc import Generator, Iterator
+from typing import IO, Any, TextIO, cast
+
+import attrs
+
+from irgraph.cli_inputs import CliError, check_modules
+from irgraph.cli_progress import Meter
+
+__all__ = ["add_batch_parser", "batch_command", "line_key", "scan_results", "keep_completed"]
+
+_EXAMPLE = '{"topic": "owls"}'
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 1 or more")
+    return int(text)
+
+
+def add_batch_parser(sub: Any, target_help: str) -> None:
+    """Register ``irgraph batch`` on the subparsers ``sub``."""
+    cmd = sub.add_parser("batch", help="run a pipeline once per line of a JSON Lines file")
+    cmd.add_argument("target", help=target_help)
+    cmd.add_argument("inputs", help="JSON Lines, one initial state a line ('-': standard input)")
+    cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="results (JSON Lines)")
+    cmd.add_argument("--backend", choices=("asyncio", "prefect"), default="asyncio")
+    cmd.add_argument("--work-pool", default=None, metavar="NAME", help="a Prefect work pool")
+    cmd.add_argument("--provider", default=None, help="'fake' (default) or 'openai:MODEL'")
+    cmd.add_argument("--max-concurrency", type=_count, default=None, metavar="N")
+    cmd.add_argument("--max-items", type=_count, default=None, metavar="N")
+    cmd.add_argument("--batch-key", default=None, metavar="KEY")
+    cmd.add_argument("--fail-fast", action="store_true", help="stop at the first failed item")
+    cmd.add_argument(
+        "--allow-module",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="let a pipeline read from a .json file import functions from MODULE (repeatable)",
+    )
+
+
+# Inputs ----------------------------------------------------------------------------------
+
+
+def line_key(raw: bytes | str) -> str:
+    """The hash of an input line's content (surrounding whitespace left out).
+
+    >>> line_key('{"topic": "owls"}\\n') == line_key(b'{"topic": "owls"}')
+    True
+    """
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    return hashlib.sha256(data.strip()).hexdigest()[:16]
+
+
+@attrs.frozen
+class _Line:
+    index: int
+    number: int  # the line number in the file, from 1
+    key: str
+    state: Any = None
+    problem: str | None = None
+
+
+def _parse(where: str, number: int, raw: bytes | str) -> tuple[Any, str | None]:
+    place = f"{where}:{number}"
+    hint = f"each line must be one JSON object (an initial state), such as {_EXAMPLE}"
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        return None, f"{place} is not UTF-8 text (byte {exc.start}); save the file as UTF-8."
+    try:
+        state = json.loads(text)
+    except RecursionError:
+        return None, f"{place} nests its JSON too deeply to read; {hint}."
+    except ValueError as exc:
+        return None, f"{place} is not valid JSON ({exc}); {hint}."
+    if not isinstance(state, dict):
+        return None, f"{place} holds a JSON {type(state).__name__}, not an object; {hint}."
+    return state, None
+
+
+class _Inputs:
+    """The inputs file, opened (and checked) up front and read line by line."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.where = "<stdin>" if path == "-" else path
+        self.file: IO[Any]
+        if path == "-":
+            self.file = getattr(sys.stdin, "buffer", sys.stdin)
+            return
+        if os.path.isdir(path):
+            raise CliError(f"The inputs {path!r} are a directory; give a JSON Lines file.")
+        try:
+            self.file = open(path, "rb")  # closed by close()
+        except OSError as exc:
+            raise CliError(
+                f"Cannot read the inputs file {path!r}: {exc.strerror}; give a JSON Lines file "
+                "you may read (a relative path starts at the current directory), or - for "
+                "standard input."
+            ) from None
+
+    def count(self) -> int | None:
+        """The number of items, when the inputs are a regular file (else ``None``)."""
+        if self.path == "-" or not stat.S_ISREG(os.fstat(self.file.fileno()).st_mode):
+            return None
+        with open(self.path, "rb") as file:
+            return sum(1 for raw in file if raw.strip())
+
+    def close(self) -> None:
+        if self.path != "-":
+            self.file.close()
+
+    def lines(self) -> Iterator[_Line]:
+        index = 0
+        with contextlib.closing(self):
+            for number, raw in enumerate(self.file, 1):
+                if not raw.strip():
+                    continue
+                state, problem = _parse(self.where, number, raw)
+                yield _Line(index, number, line_key(raw), state, problem)
+                index += 1
+
+
+# The output file -------------------------------------------------------------------------
+
+
+def _result(raw: bytes) -> tuple[int, str, bool] | None:
+    """``(index, key, has state)`` of a result line, ``None`` for any other line."""
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    index, key, has_state = record.get("index"), record.get("key"), "state" in record
+    if type(index) is not int or index < 0 or not isinstance(key, str):
+        return None
+    if not isinstance(record.get("state" if has_state else "error"), dict):
+        return None
+    return index, key, has_state
+
+
+def scan_results(path: str) -> dict[int, tuple[int, str, bool]]:
+    """The last result line of each index in the results file ``path``: ``{index: (line
+    number, key, has state)}``; nothing when there is no such file. Only the last line may be
+    something else (cut short by a crash): a file with other lines is refused, untouched, since
+    it is not the results file of a batch and the rewrite would lose them."""
+    found: dict[int, tuple[int, str, bool]] = {}
+    if not os.path.exists(path):
+        return found
+    odd = None
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file):
+            if odd is not None:
+                raise CliError(
+                    f"-o {path!r} is not the results file of a batch: its line {odd + 1} is not "
+                    "a result line; write the results to a new file (or delete this one)."
+                )
+            result = _result(raw)
+            if result is None:
+                odd = number
+            else:
+                found[result[0]] = (number, result[1], result[2])
+    return found
+
+
+def _rewrite(path: str, lines: set[int]) -> None:
+    """Keep only the lines numbered ``lines`` of ``path``, atomically."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".irgraph-batch-", suffix=".tmp")
+    try:
+        os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
+        with os.fdopen(handle, "wb") as copy, open(path, "rb") as file:
+            for number, raw in enumerate(file):
+                if number in lines:
+                    copy.write(raw if raw.endswith(b"\n") else raw + b"\n")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def keep_completed(path: str, found: dict[int, tuple[int, str, bool]]) -> dict[int, str]:
+    """Prepare the results file ``path`` (scanned into ``found``) for a resumed batch: keep the
+    last completed result line of each index, drop the rest (errors, duplicates, a half-written
+    line), and return ``{index: key}`` of those kept."""
+    if not os.path.exists(path):
+        return {}
+    kept = {index: (number, key) for index, (number, key, ok) in found.items() if ok}
+    _rewrite(path, {number for number, _ in kept.values()})
+    return {index: key for index, (_, key) in kept.items()}
+
+
+def _compact(path: str, total: int | None) -> None:
+    """Keep the last result line of each index (below ``total`` when given)."""
+    found = scan_results(path)
+    _rewrite(path, {n for index, (n, _, _) in found.items() if total is None or index < total})
+
+
+def _check_output(path: str, inputs: str) -> None:
+    if not path or path == "-":
+        raise CliError(
+            f"-o needs a file name (got {path!r}), e.g. -o results.jsonl; the results go to a "
+            "file so that running the command again can resume."
+        )
+    if os.path.isdir(path):
+        example = os.path.join(path, "results.jsonl")
+        raise CliError(f"-o {path!r} is a directory; give a file in it, e.g. -o {example}.")
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise CliError(
+            f"Cannot write {path!r}: there is no directory {folder!r}; create it first "
+            f"(mkdir -p {folder}) or write the results elsewhere."
+        )
+    if inputs != "-" and os.path.exists(path) and os.path.samefile(path, inputs):
+        raise CliError(f"-o {path!r} is the inputs file; write the results to another file.")
+
+
+# The command -----------------------------------------------------------------------------
+
+
+def _backend(args: argparse.Namespace) -> Any:
+    if args.work_pool is None:
+        return args.backend
+    if args.backend != "prefect":
+        raise CliError(
+            f"--work-pool {args.work_pool} sends items to Prefect workers; add --backend prefect "
+            "(or drop --work-pool to run the batch here)."
+        )
+    for option, value in (
+        ("--provider", args.provider),
+        ("--max-concurrency", args.max_concurrency),
+    ):
+        if value is not None:
+            raise CliError(
+                f"{option} cannot reach the workers of the work pool {args.work_pool!r}, which "
+                "use their own provider; drop it (--max-items bounds the items in flight)."
+            )
+    try:
+        from irgraph.backends.prefect_backend import PrefectBackend
+    except ImportError as exc:
+        raise CliError(
+            f"--work-pool needs Prefect, which cannot be imported ({exc}); install it with "
+            "pip install 'irgraph[prefect]'."
+        ) from None
+    return PrefectBackend(work_pool=args.work_pool)
+
+
+def _record(line: _Line, item: Any = None) -> dict[str, Any]:
+    record: dict[str, Any] = {"index": line.index, "key": line.key}
+    if line.problem is not None:
+        record["error"] = {"type": "InputError", "message": line.problem}
+    elif item.ok:
+        record["state"] = item.state
+    else:
+        record["error"] = {"type": type(item.error).__name__, "message": str(item.error)}
+    return record
+
+
+class _Batch:
+    """One ``irgraph batch`` command: the lines handed to ``run_many`` and the results."""
+
+    def __init__(self, args: argparse.Namespace, inputs: _Inputs, meter: Meter) -> None:
+        self.args = args
+        self.inputs = inputs
+        self.meter = meter
+        self.kept: dict[int, str] = {}
+        self.pending: dict[int, _Line] = {}  # run_many's index -> the line it runs
+        self.bad: deque[_Line] = deque()  # lines that are not states, to report
+        self.untidy = False  # a kept line was run again (its older line stands twice), or Ctrl-C
+        self.read: int | None = None  # the number of items, once every line has been read
+        self.stopped = False  # by --fail-fast
+        self.out: IO[str] | None = None
+
+    def states(self) -> Iterator[dict[str, Any]]:
+        """The states to run, skipping the resumed items (in run_many's helper thread)."""
+        index = -1
+        for line in self.inputs.lines():
+            index = line.index
+            kept = self.kept.get(line.index)
+            if kept == line.key:
+                self.meter.resumed += 1
+                continue
+            self.untidy = self.untidy or kept is not None
+            if line.problem is not None:
+                self.bad.append(line)
+                continue
+            self.pending[self.meter.started] = line
+            self.meter.started += 1
+            yield line.state
+        self.read = index + 1
+
+    def write(self, line: _Line, item: Any = None) -> None:
+        record = _record(line, item)
+        assert self.out is not None
+        self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.out.flush()
+        meter = self.meter
+        if "state" in record:
+            meter.done += 1
+            return
+        meter.failed += 1
+        where = f"{self.inputs.where}:{line.number}"
+        if line.problem is not None:
+            meter.note(line.problem)
+        else:
+            error = record["error"]
+            meter.note(f"item {line.index} ({where}) failed: {error['type']}: {error['message']}")
+
+    def drain(self) -> None:
+        while self.bad:
+            self.write(self.bad.popleft())
+
+    def stop_early(self) -> bool:
+        self.stopped = bool(self.args.fail_fast and self.meter.failed)
+        return self.stopped
+
+    def close(self, output: str) -> None:
+        """Close the output file; drop the lines that newer ones replaced, one that Ctrl-C cut
+        short, and those beyond the inputs' end when the inputs shrank."""
+        if self.out is not None:
+            self.out.close()
+        beyond = self.read is not None and any(i >= self.read for i in self.kept)
+        if self.untidy or beyond:
+            _compact(output, self.read)
+
+    def summary(self, output: str) -> str:
+        meter = self.meter
+        elapsed = meter.elapsed()
+        rate = (meter.done + meter.failed) / elapsed if elapsed > 0 else 0.0
+        return (
+            f"{meter.done} done, {meter.failed} failed, {meter.resumed} resumed in "
+            f"{elapsed:.2f} s ({rate:.1f} items/s); results in {output}"
+        )
+
+
+def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
+    """Run ``irgraph batch``; returns the exit code."""
+    from irgraph.batch import BatchError, run_many
+    from irgraph.provider_spec import provider_from_spec
+    from irgraph.providers import ProviderError
+
+    allow = check_modules(args.allow_module)
+    backend = _backend(args)
+    if args.batch_key is not None and not args.batch_key.strip():
+        raise CliError("--batch-key is empty; give the batch a name, e.g. --batch-key evals-v1.")
+    _check_output(args.output, args.inputs)
+    found = scan_results(args.output)
+    inputs = _Inputs(args.inputs)
+    meter = Meter(inputs.count(), sys.stderr)
+    batch = _Batch(args, inputs, meter)
+    try:  # a work pool's workers have a provider of their own
+        spec = "fake" if args.provider is None else args.provider
+        provider = None if args.work_pool else provider_from_spec(spec)
+    except ProviderError as exc:
+        raise CliError(f"--provider {args.provider}: {exc}") from None
+    try:
+        results = run_many(  # checks the pipeline and every option before any line is read
+            target,
+            batch.states(),
+            backend=backend,
+            provider=provider,
+            max_concurrency=args.max_concurrency,
+            max_items=args.max_items,
+            batch_key=args.batch_key,
+            fail_fast=args.fail_fast,
+            allow=allow,
+        )
+    except BaseException:
+        inputs.close()
+        raise
+    try:
+        batch.kept = keep_completed(args.output, found)
+        batch.out = open(args.output, "a", encoding="utf-8")  # closed below
+    except OSError as exc:
+        raise CliError(
+            f"Cannot write the results file {args.output!r}: {exc.strerror}; choose a file you "
+            "may write."
+        ) from None
+    ending = ""
+    try:
+        # run_many's iterator is a generator: closing it cancels the items in flight.
+        with meter, contextlib.closing(cast("Generator[Any, None, None]", results)):
+            for item in results:
+                batch.drain()
+                batch.write(batch.pending.pop(item.index), item)
+                meter.finished += 1
+                if batch.stop_early():
+                    break
+            else:
+                batch.drain()
+    except KeyboardInterrupt:
+        ending = "Interrupted"
+        batch.untidy = True
+    except BatchError as error:
+        batch.drain()
+        batch.write(batch.pending.pop(error.index), error.item)
+        batch.stopped = True
+    finally:
+        batch.close(args.output)
+    if batch.stopped and not ending:
+        ending = "Stopped at the first failure (--fail-fast)"
+    if ending:
+        print(
+            f"{ending}: {batch.summary(args.output)}. Re-run the same command to resume.", file=out
+        )
+        return 130 if ending == "Interrupted" else 1
+    print(f"Finished: {batch.summary(args.output)}.", file=out)
+    return 1 if meter.failed else 0

@@ -1,0 +1,98 @@
+"""Progress of ``irgraph batch`` on standard error: counts, rate and ETA, drawn by a helper
+thread, on a terminal as one line redrawn up to 10 times a second (``\\r``), elsewhere as a
+plain line every 10 seconds (a log gets a few lines, not a stream of them)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Any, TextIO
+
+__all__ = ["Meter", "progress_line"]
+
+_NOTES = 5  # failures told on standard error; the rest are in the output file only
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def progress_line(
+    done: int, failed: int, in_flight: int, resumed: int, total: int | None, elapsed: float
+) -> str:
+    """One line of progress; the ETA only when ``total`` is known.
+
+    >>> progress_line(30, 2, 8, 10, 100, 4.0)
+    '42/100: 30 done, 2 failed, 8 in flight, 10 resumed, 8.0 items/s, ETA 0:07'
+    """
+    finished = done + failed
+    rate = finished / elapsed if elapsed > 0 else 0.0
+    parts = [f"{done} done", f"{failed} failed", f"{in_flight} in flight"]
+    if resumed:
+        parts.append(f"{resumed} resumed")
+    parts.append(f"{rate:.1f} items/s")
+    head = ""
+    if total is not None:
+        head = f"{finished + resumed}/{total}: "
+        left = max(total - finished - resumed, 0)
+        if rate > 0:
+            parts.append(f"ETA {_clock(left / rate)}")
+    return head + ", ".join(parts)
+
+
+class Meter:
+    """Counts, and a helper thread drawing them on standard error."""
+
+    def __init__(self, total: int | None, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.done = self.failed = self.resumed = self.started = self.finished = 0
+        self.notes = 0
+        self.begin = time.monotonic()
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._tick, name="irgraph-progress", daemon=True)
+
+    def line(self) -> str:
+        in_flight = max(self.started - self.finished, 0)
+        return progress_line(
+            self.done, self.failed, in_flight, self.resumed, self.total, self.elapsed()
+        )
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.begin
+
+    def _tick(self) -> None:
+        while not self.stopped.wait(0.1 if self.tty else 10.0):
+            with self.lock:
+                self._write(("\r\x1b[K" if self.tty else "") + self.line(), end=not self.tty)
+
+    def _write(self, text: str, end: bool = True) -> None:
+        with contextlib.suppress(OSError, ValueError):  # standard error gone: go on quietly
+            self.stream.write(text + ("\n" if end else ""))
+            self.stream.flush()
+
+    def note(self, message: str) -> None:
+        """Tell a failure on standard error (the first few), above the progress line."""
+        self.notes += 1
+        if self.notes > _NOTES:
+            return
+        if self.notes == _NOTES:
+            message += " (further failures are in the output file only)"
+        with self.lock:
+            self._write(("\r\x1b[K" if self.tty else "") + f"irgraph: {message}")
+
+    def __enter__(self) -> Meter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stopped.set()
+        self.thread.join()
+        if self.tty:
+            with self.lock:
+                self._write("\r\x1b[K", end=False)
