@@ -48,8 +48,9 @@ from .prefect_gates import (
     resume_when_paused,
     wait_for_answer,
 )
-from .prefect_runtime import TELEMETRY_OFF, prefect_name, request_cache_key
+from .prefect_runtime import TELEMETRY_OFF, is_prefect_name, prefect_name, request_cache_key
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
+from .run_options import check_call_limit
 from .scheduler import (
     LIMIT,
     GateRequest,
@@ -97,6 +98,18 @@ def lean_prefect_settings(environ: dict[str, str] | None = None) -> dict[str, st
     applied = {k: v for k, v in chosen.items() if k not in env}
     env.update(applied)
     return applied
+
+
+#: The rule for ``PrefectBackend(deployment=...)``: an item deployment's ``FLOW/DEPLOYMENT``.
+DEPLOYMENT_NAME = checks.Check(
+    "a deployment name 'FLOW/DEPLOYMENT' of two names Prefect accepts",
+    lambda value: (
+        isinstance(value, str)
+        and value.count("/") == 1
+        and all(is_prefect_name(part) for part in value.split("/"))
+    ),
+    hint="Use the name 'python flow.py' printed when it deployed, e.g. 'research/research'.",
+)
 
 
 class PrefectUnavailableError(IrgraphError, ConnectionError):
@@ -225,6 +238,11 @@ class PrefectBackend:
     ``work_pool`` is where generated deployments run; ``task_retries``/``flow_retries`` are
     Prefect retries; ``result_dir`` is where agent results are persisted (default: Prefect's
     own storage under ``PREFECT_HOME``) — share it between processes to resume after a crash.
+
+    With ``work_pool``, ``run_many`` sends a batch to the pool (:mod:`.prefect_batch`): chunks
+    of ``chunk_size`` items to the batch flow of the item deployment ``deployment``
+    (``"FLOW/DEPLOYMENT"``, default: the pipeline's flow name for both), sent again when their
+    worker crashed or went silent for ``lost_after`` seconds.
     """
 
     name = "prefect"
@@ -250,6 +268,9 @@ class PrefectBackend:
         cache_across_runs: bool = False,
         gate_timeout: int = 3600,
         max_concurrency: int | None = None,
+        deployment: str | None = None,
+        chunk_size: int = 8,
+        lost_after: float = 120.0,
     ) -> None:
         for label, value, rule in (
             ("task_retries", task_retries, checks.count(0)),
@@ -259,6 +280,9 @@ class PrefectBackend:
             ("gate_timeout", gate_timeout, checks.count()),
             ("max_concurrency", max_concurrency, LIMIT),
             ("work_pool", work_pool, checks.optional(PREFECT_NAME)),
+            ("deployment", deployment, checks.optional(DEPLOYMENT_NAME)),
+            ("chunk_size", chunk_size, checks.count()),
+            ("lost_after", lost_after, checks.seconds()),
         ):
             rule.check(value, f"PrefectBackend's {label}")
         if provider is not None:
@@ -272,6 +296,9 @@ class PrefectBackend:
         self.cache_across_runs = cache_across_runs
         self.gate_timeout = gate_timeout
         self.max_concurrency = max_concurrency
+        self.deployment = deployment
+        self.chunk_size = chunk_size
+        self.lost_after = lost_after
 
     def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> PrefectRunnable:
         """Build, check and plan ``ir``; no Prefect import, no server."""
@@ -298,6 +325,14 @@ class PrefectRunnable:
         :func:`~irgraph.backends.prefect_runtime.prefect_name` makes it."""
         return prefect_name(str(self.graph.graph["name"]))
 
+    def remote_batch(self, store: Any, max_items: int, fail_fast: bool) -> Any:
+        """How ``run_many`` runs a batch on the backend's work pool (``None``: here)."""
+        if self.backend.work_pool is None:
+            return None
+        from .prefect_batch import PoolBatch
+
+        return PoolBatch(self, store, max_items, fail_fast)
+
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
         """Run as a real Prefect flow and return the result."""
         return run_coroutine(self.arun(state, **options))
@@ -314,6 +349,7 @@ class PrefectRunnable:
         max_concurrency: int | None = None,
         timeout: float | None = None,
         flow_name: str | None = None,
+        call_limit: asyncio.Semaphore | None = None,
     ) -> RunResult:
         """Run the pipeline as a Prefect flow.
 
@@ -324,14 +360,17 @@ class PrefectRunnable:
         raises fails the run at the gate). Gates that wait at once take turns, one pause at
         a time. ``flow_name`` names the Prefect flow (default: the pipeline's name, made into
         one Prefect accepts); a name Prefect refuses is a :class:`PipelineError`.
+        ``call_limit``, in place of ``max_concurrency``, is a semaphore this run shares with
+        others (``run_many`` passes one).
         """
         backend = self.backend
         current = initial_state(self.graph, state, self._needs)
         chosen = backend.provider if provider is None else provider
-        if max_concurrency is None:
+        if max_concurrency is None and call_limit is None:
             max_concurrency = backend.max_concurrency
         provider_or_placeholder = PlaceholderProvider() if chosen is None else chosen
         check_run_options(provider_or_placeholder, on_event, on_gate, max_concurrency, timeout)
+        check_call_limit(call_limit, max_concurrency)
         checks.optional(checks.function).check(on_paused, "the run option on_paused")
         checks.optional(checks.text).check(run_key, "the run option run_key")
         if flow_name is not None:
@@ -376,6 +415,7 @@ class PrefectRunnable:
                 max_concurrency=max_concurrency,
                 timeout=timeout,
                 chunks=False,
+                call_limit=call_limit,
             )
             working = dict(initial)
             outcome.update(scheduler=scheduler, state=working, flow_run_id=flow_run_id)

@@ -28,6 +28,7 @@ runs is :mod:`irgraph.backends.prefect_runtime`. Neither this module nor those i
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,6 +46,7 @@ from irgraph.ir import (
     RouteNode,
     SequenceNode,
 )
+from irgraph.provider_spec import SPEC_FORMS, is_import_spec
 from irgraph.schema import KIND
 
 from .prefect_codegen import flow_module
@@ -82,13 +84,22 @@ def _provider_spec(instance: Any, attribute: attrs.Attribute[Any], value: Any) -
     checks.text(instance, attribute, value)
     name, _, model = value.partition(":")
     looks_secret = value.startswith("sk-") or model.startswith("sk-")
-    if looks_secret or name not in ("fake", "openai") or (name == "fake" and model):
+    known = name in ("fake", "openai") or is_import_spec(value)
+    if looks_secret or not known or (name == "fake" and model):
         raise PipelineError(
-            f"PrefectWorkerConfig.provider must be a provider spec, 'fake' or 'openai:MODEL' "
+            f"PrefectWorkerConfig.provider must be a provider spec, {SPEC_FORMS} "
             f"(got {'an API key' if looks_secret else repr(value)}). Never put an API key in "
             "generated code: the worker reads OPENAI_API_KEY from its environment.",
-            expected="'fake' or 'openai:MODEL'",
+            expected=SPEC_FORMS,
             got="an API key" if looks_secret else value,
+        )
+    if is_import_spec(value) and not _findable(name):
+        raise PipelineError(
+            f"PrefectWorkerConfig.provider {value!r} names the module {name!r}, which cannot "
+            "be found here. The generated module imports it on the worker: install it (or put "
+            "it on the path) where you generate the flow too, or use 'fake' or 'openai:MODEL'.",
+            expected=SPEC_FORMS,
+            got=value,
         )
     if name == "openai" and not model.strip():
         raise PipelineError(
@@ -97,6 +108,13 @@ def _provider_spec(instance: Any, attribute: attrs.Attribute[Any], value: Any) -
             expected="'openai:MODEL'",
             got=value,
         )
+
+
+def _findable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 #: The rule for a name given to Prefect as it is (a flow, deployment or work pool name).

@@ -111,21 +111,23 @@ class _Batch:
     max_items: int
     fail_fast: bool
     store: BatchStore | None
+    run_keys: bool = False
 
     async def run_item(self, index: int, state: Any, limit: asyncio.Semaphore | None) -> ItemResult:
         key = None
         provider = self.provider
+        options = self.options
         try:
             if self.store is not None:
                 key = self.store.item_key(state, index)
                 kept = self.store.load(key)
                 if kept is not None:
                     return ItemResult(index, state, kept, resumed=True, key=key)
-                if provider is not None:
+                if self.run_keys:  # the backend keeps answers by run key itself (Prefect)
+                    options = {**options, "run_key": f"irgraph-batch-{key}"}
+                elif provider is not None:
                     provider = self.store.answers(key, provider)
-            result = await self.runnable.arun(
-                state, provider=provider, call_limit=limit, **self.options
-            )
+            result = await self.runnable.arun(state, provider=provider, call_limit=limit, **options)
             if self.store is not None and key is not None:
                 self.store.save(key, index, result)
         except (RunError, PipelineError) as error:
@@ -137,7 +139,7 @@ class _Batch:
     ) -> AsyncGenerator[ItemResult, None]:
         """Keep up to ``max_items`` items in flight; yield each as it completes."""
         limit = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
-        pull = _puller(states)
+        pull = pull_states(states)
         in_flight: set[asyncio.Task[ItemResult]] = set()
         index = 0
         exhausted = False
@@ -170,8 +172,9 @@ def _failed_last(item: ItemResult) -> tuple[bool, int]:
     return (not item.ok, item.index)
 
 
-def _puller(states: Iterable[Any] | AsyncIterable[Any]) -> Any:
-    """A coroutine function giving the next state, or raising StopAsyncIteration."""
+def pull_states(states: Iterable[Any] | AsyncIterable[Any]) -> Any:
+    """A coroutine function giving the next state, or raising StopAsyncIteration (shared with
+    the backends that run a batch their own way)."""
     if isinstance(states, AsyncIterable):
         iterator = aiter(states)
         return iterator.__anext__
@@ -224,17 +227,19 @@ def _batch(
             "run_many() got a store but no batch_key; the store keeps items by batch key.",
             hint="Pass batch_key='a name for this batch' as well.",
         )
-    for taken in ("call_limit", "state"):
+    for taken in ("call_limit", "state", "run_key"):
         if taken in options:
             raise PipelineError(
                 f"run_many() sets the run option {taken!r} itself.",
-                hint="Bound model calls with max_concurrency=N; the states go in states=.",
+                hint="Bound model calls with max_concurrency=N; the states go in states=; "
+                "every item's run key comes from batch_key and the item.",
             )
     runnable = _compiled(pipeline, backend, None, options, allow)
-    if "call_limit" not in inspect.signature(runnable.arun).parameters:
+    takes = inspect.signature(runnable.arun).parameters
+    if "call_limit" not in takes:
         raise IrgraphError(
-            f"run_many() runs on the asyncio backend; the {type(runnable).__name__} it got "
-            "takes no shared call_limit. Batches on Prefect work pools are still to come."
+            f"run_many() needs a backend whose runs share one call_limit (asyncio, Prefect); "
+            f"the {type(runnable).__name__} it got takes none."
         )
     _check_run_options(provider, options)
     # An AsyncioBackend instance's own settings stand when run_many's are not given; the
@@ -253,7 +258,10 @@ def _batch(
         fail_fast,
         None
         if batch_key is None
-        else BatchStore(default_directory(batch_key) if store is None else store, batch_key),
+        else BatchStore(
+            default_directory(batch_key) if store is None else store, batch_key, runnable.node
+        ),
+        run_keys="run_key" in takes,
     )
 
 
@@ -307,7 +315,29 @@ def arun_many(
         allow,
         options,
     )
-    return batch.results(states)
+    pool = getattr(batch.runnable, "remote_batch", None)
+    remote = pool(batch.store, batch.max_items, batch.fail_fast) if pool is not None else None
+    if remote is None:
+        return batch.results(states)
+    _check_remote(batch, options, provider, max_concurrency)
+    results: AsyncGenerator[ItemResult, None] = remote.results(states)
+    return results
+
+
+def _check_remote(batch: _Batch, options: Mapping[str, Any], provider: Any, limit: Any) -> None:
+    """Refuse what a batch on remote workers cannot honour, rather than ignore it."""
+    given = [name for name in options if options[name] is not None]
+    if provider is not None:
+        given.append("provider")
+    if limit is not None:
+        given.append("max_concurrency")
+    if given:
+        raise PipelineError(
+            f"A batch on a work pool runs on the pool's workers, where {', '.join(given)} "
+            "cannot reach; leave them out.",
+            hint="The workers use the provider named in PrefectWorkerConfig(provider=...); "
+            "bound the items in flight with max_items= and PrefectBackend(chunk_size=...).",
+        )
 
 
 def run_many(

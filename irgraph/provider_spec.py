@@ -1,23 +1,42 @@
-"""A provider from a spec string: ``"fake"`` or ``"openai:MODEL"``.
+"""A provider from a spec string: ``"fake"``, ``"openai:MODEL"`` or ``"package.module:factory"``.
 
 Kept apart from the protocol (:mod:`irgraph.providers`) so that the implementations can import
-the protocol without the protocol importing them.
+the protocol without the protocol importing them. The third form names a provider of your own
+by import path, the way a generated Prefect flow module on a worker finds it: the attribute is
+a provider (anything with ``complete()``) or a function that makes one from the options.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 from typing import Any
 
 from irgraph.providers import ModelProvider, ProviderError
 
-__all__ = ["provider_from_spec"]
+__all__ = ["provider_from_spec", "is_import_spec", "SPEC_FORMS"]
+
+#: The spec forms, as error messages list them.
+SPEC_FORMS = "'fake', 'openai:MODEL' or 'package.module:factory'"
+_IMPORT_SPEC = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def is_import_spec(spec: str) -> bool:
+    """Whether ``spec`` names a provider by import path (``package.module:factory``).
+
+    >>> is_import_spec("mypkg.llm:make_provider"), is_import_spec("openai:gpt-4o")
+    (True, False)
+    """
+    return spec.partition(":")[0] not in ("fake", "openai") and bool(_IMPORT_SPEC.fullmatch(spec))
 
 
 def provider_from_spec(spec: str | None = None, **options: Any) -> ModelProvider:
-    """Make a provider from ``"fake"`` or ``"openai:MODEL"`` (default: ``$IRGRAPH_PROVIDER``).
+    """Make a provider from a spec (default: ``$IRGRAPH_PROVIDER``, else ``"fake"``).
 
     >>> type(provider_from_spec("fake")).__name__
+    'FakeProvider'
+    >>> type(provider_from_spec("irgraph.testing:FakeProvider")).__name__
     'FakeProvider'
     """
     if spec is None:
@@ -42,6 +61,35 @@ def provider_from_spec(spec: str | None = None, **options: Any) -> ModelProvider
         from irgraph.openai_provider import OpenAIProvider
 
         return OpenAIProvider(arg, **options)
-    raise ProviderError(
-        f"Unknown provider spec {spec!r}; known providers are 'fake' and 'openai:MODEL'."
-    )
+    if is_import_spec(spec):
+        return _imported(spec, options)
+    raise ProviderError(f"Unknown provider spec {spec!r}; a spec is {SPEC_FORMS}.")
+
+
+def _imported(spec: str, options: dict[str, Any]) -> ModelProvider:
+    """The provider ``package.module:attr`` names: what calling it with ``options`` returns
+    when it is a class or a function, else the attribute itself (a provider object)."""
+    module_name, _, attribute = spec.partition(":")
+    try:
+        found: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ProviderError(
+            f"Provider spec {spec!r}: the module {module_name!r} cannot be imported ({error}). "
+            "Install it where this runs (on a Prefect worker: in the worker's environment) or "
+            "fix the path."
+        ) from None
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise ProviderError(
+                f"Provider spec {spec!r}: the module {module_name!r} has no {attribute!r}. "
+                "Name a provider, or a function that returns one, as 'package.module:name'."
+            )
+        found = getattr(found, part)
+    made = isinstance(found, type) or (callable(found) and not hasattr(found, "complete"))
+    provider = found(**options) if made else found
+    if not callable(getattr(provider, "complete", None)):
+        raise ProviderError(
+            f"Provider spec {spec!r} gives a {type(provider).__name__}, which has no complete() "
+            "method. A provider has 'async def complete(self, request) -> str'."
+        )
+    return provider  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ its JSON path (``root.children[2].writes``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -19,7 +20,15 @@ from irgraph.errors import IrgraphError, PipelineError
 from irgraph.ir.nodes import NODE_KINDS, FunctionRef, Node, RouteCase, RouteNode, TransformNode
 from irgraph.ir.values import JsonObject
 
-__all__ = ["to_json", "from_json", "to_dict", "from_dict", "FORMAT", "VERSION"]
+__all__ = [
+    "to_json",
+    "from_json",
+    "to_dict",
+    "from_dict",
+    "pipeline_digest",
+    "FORMAT",
+    "VERSION",
+]
 
 FORMAT = "irgraph-ir"
 VERSION = 1
@@ -105,6 +114,19 @@ def to_dict(node: Node) -> dict[str, Any]:
 def to_json(node: Node, *, indent: int | None = 2) -> str:
     """Serialise an IR tree to JSON text (stable key order)."""
     return json.dumps({"format": FORMAT, "version": VERSION, "root": to_dict(node)}, indent=indent)
+
+
+def pipeline_digest(node: Node) -> str:
+    """A short hash of the IR's JSON form (keys sorted): equal for equal pipelines however
+    they were built, different when any instruction, model, schema, key or function path is.
+
+    >>> from irgraph.ir import AgentNode
+    >>> len(pipeline_digest(AgentNode("a", instruction="Hi.")))
+    16
+    """
+    data = {"format": FORMAT, "version": VERSION, "root": to_dict(node)}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _fail(path: str, message: str, hint: str | None = None) -> PipelineError:

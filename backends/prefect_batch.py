@@ -1,0 +1,292 @@
+"""A batch on a Prefect work pool: chunks of items as flow runs, picked up by any worker.
+
+``run_many(pipeline, states, backend=PrefectBackend(work_pool="pool"))`` comes here. The pool
+runs the generated flow module (:func:`~irgraph.backends.prefect_worker.generate_flow_code`,
+deployed with ``python flow.py``): each chunk of ``chunk_size`` items is a flow run of its
+batch flow (``FLOW-batch/DEPLOYMENT``), which runs the items as subflows under run keys made
+from the batch key and each item, and returns every item's final state or error through
+Prefect's result storage (share ``result_dir`` between the machines).
+
+This process only sends and watches: it polls the chunks' flow runs. A chunk whose flow run
+crashed or was cancelled is sent again; so is one whose worker vanished (a killed process
+group, a machine gone), told apart from a slow one by the heartbeat label the batch flow
+keeps changing (:mod:`irgraph.backends.prefect_chunks`): when neither the run's state nor its
+heartbeat has changed for ``lost_after`` seconds of this process's clock, the run is marked
+crashed and its items sent again. Finished agents are not paid twice: an item's agents are
+cached under its run key. With a ``batch_key`` the completed items are kept in the batch
+store here, so running the batch again sends only the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from irgraph.batch import BatchError, ItemResult, pull_states
+from irgraph.batch_store import BatchStore
+from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.events import RunResult
+from irgraph.ir.json import pipeline_digest
+
+from .prefect_chunks import HEARTBEAT_LABEL
+
+__all__ = ["PoolBatch", "MAX_SENDS"]
+
+# Without batch_key every item still needs a run key (and must be JSON, to be sent): a fresh
+# batch key per process keeps runs of separate batches apart.
+_UNKEYED = BatchStore(".", f"unkeyed-{uuid.uuid4().hex}")
+
+#: How often one chunk is sent before its items are reported as failed.
+MAX_SENDS = 3
+
+
+@attrs.define
+class _Chunk:
+    """Items sent together as one flow run, and what this process has seen of it."""
+
+    items: list[tuple[int, Any, str]]  # (index, state, item key)
+    sends: int = 0
+    seen: tuple[Any, ...] = ()
+    changed: float = 0.0
+
+
+@attrs.frozen
+class PoolBatch:
+    """Send a batch to a work pool in chunks and yield each item's result as it arrives."""
+
+    runnable: Any  # a PrefectRunnable (whose module imports this one)
+    store: BatchStore | None
+    max_items: int
+    fail_fast: bool
+    poll_interval: float = 1.0
+
+    @property
+    def deployment(self) -> str:
+        """The batch flow's deployment: ``FLOW-batch/DEPLOYMENT`` of the item deployment."""
+        backend = self.runnable.backend
+        named = backend.deployment or f"{self.runnable.flow_name}/{self.runnable.flow_name}"
+        flow, _, deployment = named.partition("/")
+        return f"{flow}-batch/{deployment}"
+
+    async def results(
+        self, states: Iterable[Any] | AsyncIterable[Any]
+    ) -> AsyncGenerator[ItemResult, None]:
+        from prefect.client.orchestration import get_client
+
+        _need_server(self.runnable.backend.work_pool)
+        async with get_client() as client:
+            deployment_id = await self._deployment_id(client)
+            sender = _Sender(self, client, deployment_id)
+            try:
+                async for item in sender.run(states):
+                    if self.fail_fast and not item.ok:
+                        raise BatchError(item) from item.error
+                    yield item
+            finally:
+                await sender.cancel_all()
+
+    async def _deployment_id(self, client: Any) -> Any:
+        from prefect.exceptions import ObjectNotFound
+
+        name = self.deployment
+        try:
+            deployment = await client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            raise PipelineError(
+                f"The Prefect server has no deployment {name!r}, which a batch on work pool "
+                f"{self.runnable.backend.work_pool!r} sends its chunks to.",
+                hint="Generate the flow module (generate_flow_code(compiled, "
+                "PrefectWorkerConfig(flow_name=..., work_pool=...))) and deploy it with "
+                "'python flow.py'; name its item deployment with "
+                "PrefectBackend(deployment='FLOW/DEPLOYMENT') if the flow name differs.",
+            ) from None
+        pool = self.runnable.backend.work_pool
+        if deployment.work_pool_name != pool:
+            raise PipelineError(
+                f"The deployment {name!r} runs on work pool {deployment.work_pool_name!r}, "
+                f"not on {pool!r} as the backend says.",
+                hint=f"Deploy the flow module to {pool!r} or give PrefectBackend that pool.",
+            )
+        return deployment.id
+
+
+def _need_server(pool: str | None) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise IrgraphError(
+            f"A batch on work pool {pool!r} needs the Prefect server its workers use, but "
+            "PREFECT_API_URL is not set (a temporary local server has no workers). Set "
+            "PREFECT_API_URL to that server's API, e.g. http://127.0.0.1:4200/api."
+        )
+
+
+class _Sender:
+    """The chunks of one batch in flight: sending, polling, sending again, cancelling."""
+
+    def __init__(self, batch: PoolBatch, client: Any, deployment_id: Any) -> None:
+        self.batch = batch
+        self.client = client
+        self.deployment_id = deployment_id
+        backend = batch.runnable.backend
+        self.chunk_size: int = backend.chunk_size
+        self.lost_after: float = backend.lost_after
+        self.digest = pipeline_digest(batch.runnable.node)
+        self.in_flight: dict[Any, _Chunk] = {}
+
+    def items_in_flight(self) -> int:
+        return sum(len(chunk.items) for chunk in self.in_flight.values())
+
+    async def run(
+        self, states: Iterable[Any] | AsyncIterable[Any]
+    ) -> AsyncGenerator[ItemResult, None]:
+        pull = pull_states(states)
+        index = 0
+        exhausted = False
+        while True:
+            chunk: list[tuple[int, Any, str]] = []
+            room = self.batch.max_items - self.items_in_flight()
+            while not exhausted and len(chunk) < min(self.chunk_size, room):
+                try:
+                    state = await pull()
+                except StopAsyncIteration:
+                    exhausted = True
+                    break
+                key, kept = self._kept(index, state)
+                if kept is not None:
+                    yield kept
+                elif isinstance(key, str):
+                    chunk.append((index, state, key))
+                else:
+                    yield ItemResult(index, state, error=key)
+                index += 1
+            if chunk:
+                await self.send(_Chunk(chunk))
+                continue
+            if not self.in_flight:
+                return
+            await asyncio.sleep(self.batch.poll_interval)
+            for item in await self.poll():
+                yield item
+
+    def _kept(self, index: int, state: Any) -> tuple[str | PipelineError, ItemResult | None]:
+        """The item's key, and its result when an earlier run of the batch completed it."""
+        store = self.batch.store
+        if not isinstance(state, Mapping):
+            return PipelineError(f"Item {index} of the batch is not a state (a dict)."), None
+        try:
+            key = (store or _UNKEYED).item_key(state, index)
+        except PipelineError as error:
+            return error, None
+        kept = store.load(key) if store is not None else None
+        if kept is not None:
+            return key, ItemResult(index, state, kept, resumed=True, key=key)
+        return key, None
+
+    async def send(self, chunk: _Chunk) -> None:
+        chunk.sends += 1
+        items = [
+            {"index": index, "state": dict(state), "run_key": f"irgraph-batch-{key}"}
+            for index, state, key in chunk.items
+        ]
+        heartbeat = max(1.0, self.lost_after / 6)
+        run = await self.client.create_flow_run_from_deployment(
+            self.deployment_id,
+            parameters={"items": items, "pipeline": self.digest, "heartbeat_seconds": heartbeat},
+            tags=["irgraph-batch"],
+        )
+        chunk.changed = time.monotonic()
+        chunk.seen = ()
+        self.in_flight[run.id] = chunk
+
+    async def poll(self) -> list[ItemResult]:
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        runs = await self.client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(self.in_flight)))
+        )
+        finished: list[ItemResult] = []
+        now = time.monotonic()
+        for run in runs:
+            chunk = self.in_flight[run.id]
+            state = run.state
+            if state is None:
+                continue
+            if state.is_completed():
+                del self.in_flight[run.id]
+                finished += await self._answers(chunk, state)
+            elif state.is_crashed() or state.is_cancelled():
+                del self.in_flight[run.id]
+                finished += await self._again(chunk, f"its flow run {run.id} {state.name}")
+            elif state.is_failed():
+                del self.in_flight[run.id]
+                _refuse_other_pipeline(state.message or "")
+                finished += _failed(chunk, f"its flow run {run.id} failed: {state.message}")
+            elif (seen := (state.type, run.labels.get(HEARTBEAT_LABEL))) != chunk.seen:
+                chunk.seen, chunk.changed = seen, now
+            elif not state.is_scheduled() and now - chunk.changed > self.lost_after:
+                del self.in_flight[run.id]
+                await self._set(run.id, "Crashed", f"irgraph: no heartbeat in {self.lost_after} s")
+                finished += await self._again(chunk, f"its flow run {run.id} went silent")
+        return finished
+
+    async def _again(self, chunk: _Chunk, why: str) -> list[ItemResult]:
+        if chunk.sends >= MAX_SENDS:
+            return _failed(chunk, f"{why}, after {chunk.sends} sends")
+        await self.send(chunk)
+        return []
+
+    async def _answers(self, chunk: _Chunk, state: Any) -> list[ItemResult]:
+        from prefect.states import get_state_result
+
+        answers = await get_state_result(state)
+        by_index = {answer.get("index"): answer for answer in answers}
+        results = []
+        for index, initial, key in chunk.items:
+            answer = by_index.get(index, {"error": {"message": "the chunk gave no answer"}})
+            if "state" in answer:
+                result = RunResult(answer["state"], [], {}, backend="prefect")
+                if self.batch.store is not None:
+                    self.batch.store.save(key, index, result)
+                results.append(ItemResult(index, initial, result, key=key))
+            else:
+                error = answer.get("error") or {}
+                message = f"Item {index} failed on the work pool: {error.get('message')}"
+                results.append(ItemResult(index, initial, error=RunError(message), key=key))
+        return results
+
+    async def _set(self, run_id: Any, name: str, message: str) -> None:
+        from prefect import states
+
+        # Best effort: the run may have ended meanwhile, and the server may refuse.
+        with contextlib.suppress(Exception):
+            await self.client.set_flow_run_state(
+                run_id, getattr(states, name)(message=message), force=True
+            )
+
+    async def cancel_all(self) -> None:
+        """Cancel the chunks still in flight (the batch was stopped, or failed fast)."""
+        for run_id in list(self.in_flight):
+            await self._set(run_id, "Cancelled", "irgraph: the batch was stopped")
+        self.in_flight.clear()
+
+
+def _failed(chunk: _Chunk, why: str) -> list[ItemResult]:
+    return [
+        ItemResult(index, state, error=RunError(f"Item {index} did not run: {why}."), key=key)
+        for index, state, key in chunk.items
+    ]
+
+
+def _refuse_other_pipeline(message: str) -> None:
+    if "another version of pipeline" in message:
+        raise PipelineError(
+            message,
+            hint="Regenerate the flow module from this pipeline and deploy it again.",
+        )

@@ -1,0 +1,83 @@
+"""What a generated module's batch flow runs: one chunk of a batch's items, and a heartbeat.
+
+``run_many`` with ``PrefectBackend(work_pool=...)`` sends a batch to a work pool in chunks
+(:mod:`irgraph.backends.prefect_batch`); each chunk is a flow run of the generated module's
+batch flow, which runs its items at once, each through the item flow's body under the item's
+run key (so an item sent again reuses its finished agents), and answers with every item's
+final state or error. A failing item does not fail the chunk.
+
+While a chunk runs, its flow run's label :data:`HEARTBEAT_LABEL` changes every few seconds:
+the sender compares it between polls, in its own clock, so a worker that vanished (a machine
+gone, a killed process group) is told from a slow one without trusting another machine's time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["HEARTBEAT_LABEL", "check_pipeline", "run_chunk", "item_outcome"]
+
+#: The flow-run label a running chunk keeps changing.
+HEARTBEAT_LABEL = "irgraph.heartbeat"
+
+
+def check_pipeline(sent: str | None, deployed: str, name: str) -> None:
+    """Refuse a chunk sent for another version of the pipeline than this module runs."""
+    if sent is not None and sent != deployed:
+        raise ValueError(
+            f"This deployment runs another version of pipeline {name!r} (digest {deployed}) "
+            f"than the batch was sent for (digest {sent}). Regenerate the flow module from the "
+            "pipeline you run the batch with, and deploy it again (python FLOW_FILE.py)."
+        )
+
+
+def item_outcome(
+    index: Any, state: Any = None, error: BaseException | None = None
+) -> dict[str, Any]:
+    """One item's answer in a chunk's result: its index and final state, or its error."""
+    if error is None:
+        return {"index": index, "state": state}
+    return {"index": index, "error": {"type": type(error).__name__, "message": str(error)}}
+
+
+async def run_chunk(
+    item_flow: Callable[..., Any], items: list[Mapping[str, Any]], heartbeat_seconds: float
+) -> list[dict[str, Any]]:
+    """Run every item of a chunk at once through the body of ``item_flow``, inside the
+    chunk's flow run: its agents are tasks of that run, cached under the item's run key. (A
+    subflow per item would show each item as a flow run of its own, but costs seconds each
+    and runs them one after another.)"""
+    body = getattr(item_flow, "fn", item_flow)
+
+    async def one(item: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            final = await body(item.get("state"), item.get("run_key"))
+        except Exception as error:  # an item's failure is its answer, not the chunk's
+            return item_outcome(item.get("index"), error=error)
+        return item_outcome(item.get("index"), final)
+
+    beating = asyncio.ensure_future(_heartbeat(heartbeat_seconds))
+    try:
+        return list(await asyncio.gather(*(one(item) for item in items)))
+    finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
+
+
+async def _heartbeat(every: float) -> None:
+    """Change this flow run's heartbeat label every ``every`` seconds until cancelled."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    beat = 0
+    async with get_client() as client:
+        while True:
+            beat += 1
+            # A missed beat (the API busy for a moment) is no reason to fail the items.
+            with contextlib.suppress(Exception):
+                await client.update_flow_run_labels(flow_run.id, {HEARTBEAT_LABEL: str(beat)})
+            await asyncio.sleep(every)

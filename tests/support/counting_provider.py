@@ -1,0 +1,48 @@
+"""A provider for Prefect workers in tests: the fake model's answers, each call written down.
+
+Named by the provider spec ``tests.support.counting_provider:make`` in generated flow code.
+Every completed call appends ``done WORKER NODE PROMPT`` to the file ``$IRGRAPH_TEST_CALL_LOG``
+(one short write with O_APPEND, so lines from many processes never interleave). With
+``IRGRAPH_TEST_STALL`` set, the worker's calls to that node first append ``stall WORKER NODE
+PROMPT`` and then never return: a worker that gets stuck in a known place, to be killed there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from irgraph.providers import ModelRequest
+from irgraph.testing import FakeProvider
+
+
+class CountingProvider:
+    """The fake model, with every completed call appended to the call log."""
+
+    def __init__(self) -> None:
+        self.fake = FakeProvider()
+        self.log = os.environ["IRGRAPH_TEST_CALL_LOG"]
+        self.worker = os.environ.get("IRGRAPH_TEST_WORKER", "-")
+        self.stall = os.environ.get("IRGRAPH_TEST_STALL")
+
+    def _write(self, what: str, request: ModelRequest) -> None:
+        line = f"{what}\t{self.worker}\t{request.node}\t{request.prompt}\n".encode()
+        handle = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(handle, line)
+        finally:
+            os.close(handle)
+
+    async def complete(self, request: ModelRequest) -> str:
+        if request.node == self.stall:
+            self._write("stall", request)
+            await asyncio.sleep(3600)
+        await asyncio.sleep(0.05)
+        answer = await self.fake.complete(request)
+        self._write("done", request)
+        return answer
+
+
+def make() -> CountingProvider:
+    """The provider a generated flow module's worker makes."""
+    return CountingProvider()
