@@ -241,6 +241,10 @@ class Scheduler:
         except BaseExceptionGroup as group_error:
             error = first_error(group_error)
             raise error from error.__cause__
+        finally:
+            # drive refers to itself through its closure: a cycle that would keep this whole
+            # run (task group, state, trace) alive until the garbage collector finds it.
+            drive = None  # type: ignore[assignment]
 
     async def loop(self, step: Step, state: MutableMapping[str, Any], path: Path) -> None:
         op = step.op

@@ -317,3 +317,29 @@ def test_run_takes_a_shared_call_limit_but_not_with_max_concurrency():
         )
     with pytest.raises(PipelineError, match="call_limit must be an asyncio.Semaphore"):
         run(FAN, provider=FakeProvider(), state=topics(1)[0], call_limit=3)
+
+
+def test_a_finished_item_is_freed_without_waiting_for_the_garbage_collector():
+    """Memory stays proportional to the items in flight: once an item's result is handed
+    over and dropped, nothing of its run (scheduler, task group, trace) is kept by a
+    reference cycle until a collection."""
+    import gc
+    import weakref
+
+    from irgraph.events import RunResult
+
+    kept: list[weakref.ref[RunResult]] = []
+
+    async def main() -> None:
+        async for item in arun_many(FAN, topics(30), provider=FakeProvider(), max_items=4):
+            assert item.result is not None
+            kept.append(weakref.ref(item.result))
+
+    gc.collect()
+    gc.disable()
+    try:
+        asyncio.run(main())
+        alive = sum(ref() is not None for ref in kept)
+    finally:
+        gc.enable()
+    assert alive == 0

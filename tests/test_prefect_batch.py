@@ -1,0 +1,199 @@
+"""Batches on Prefect in this process, and what a batch on a work pool refuses up front.
+
+The two-worker run on a real work pool is :mod:`tests.test_prefect_batch_pool`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, IrgraphError, PipelineError, arun_many, run_many
+from irgraph.backends.prefect_backend import PrefectBackend
+from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+from irgraph.ir.json import pipeline_digest
+from irgraph.providers import ModelRequest
+from irgraph.testing import FakeProvider
+from tests.support.prefect_children import shared_api_url
+from tests.support.prefect_env import ensure_prefect_test_env
+from tests.test_prefect_generated_tasks import load
+
+pytestmark = pytest.mark.prefect
+ensure_prefect_test_env()
+
+CHAIN = (
+    Agent("draft").instruct("Draft about {topic}.").writes("draft")
+    >> (
+        Agent("facts").instruct("Facts in {draft}.").writes("facts")
+        | Agent("tone").instruct("Tone of {draft}.").writes("tone")
+    )
+    >> Agent("final").instruct("Finish {facts} {tone}.").writes("final")
+)
+ITEMS = [{"topic": f"topic {number}"} for number in range(6)]
+
+
+class Counted(FakeProvider):
+    """The fake model, counting completed calls; with ``hang_after`` calls answered, every
+    later call hangs (counted in ``hanging``) until cancelled."""
+
+    def __init__(self, hang_after: int | None = None) -> None:
+        super().__init__()
+        self.answered: Counter[tuple[str, str]] = Counter()
+        self.hanging = 0
+        self.hang_after = hang_after
+
+    async def complete(self, request: ModelRequest) -> str:
+        if self.hang_after is not None and sum(self.answered.values()) >= self.hang_after:
+            self.hanging += 1
+            await asyncio.Event().wait()
+        answer = await super().complete(request)
+        self.answered[(request.node, request.prompt)] += 1
+        return answer
+
+
+def test_a_prefect_batch_gives_what_an_asyncio_batch_gives():
+    on_asyncio = {
+        item.index: item.state for item in run_many(CHAIN, ITEMS, provider=FakeProvider())
+    }
+    fake = FakeProvider(latency=0.02)
+    on_prefect = list(run_many(CHAIN, ITEMS, backend="prefect", provider=fake, max_concurrency=3))
+    assert all(item.ok for item in on_prefect)
+    assert {item.index: item.state for item in on_prefect} == on_asyncio
+    assert fake.max_in_flight <= 3  # one limit for the model calls of all items together
+
+
+def test_a_keyed_prefect_batch_resumes_without_asking_a_finished_agent_again(tmp_path):
+    """Interrupted when every item in flight waits inside a model call (so each finished
+    agent's answer is already stored by Prefect), then run to the end: the calls of both runs
+    together are exactly those of one uninterrupted batch."""
+    whole = Counted()
+    assert all(item.ok for item in run_many(CHAIN, ITEMS, provider=whole, max_items=2))
+
+    key = f"resume-{uuid.uuid4().hex[:8]}"
+    options: dict[str, Any] = {"batch_key": key, "store": tmp_path, "max_items": 2}
+    first = Counted(hang_after=7)
+
+    async def interrupted() -> list[Any]:
+        done: list[Any] = []
+
+        async def consume() -> None:
+            async for item in arun_many(CHAIN, ITEMS, backend="prefect", provider=first, **options):
+                done.append(item)
+
+        consumer = asyncio.ensure_future(consume())
+        while first.hanging < 2:  # both items in flight wait in a call
+            await asyncio.sleep(0.05)
+        consumer.cancel()  # as Ctrl-C does
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+        return done
+
+    done = asyncio.run(interrupted())
+    assert 0 < sum(first.answered.values()) == 7
+    second = Counted()
+    rest = list(run_many(CHAIN, ITEMS, backend="prefect", provider=second, **options))
+    assert all(item.ok for item in rest) and len(rest) == len(ITEMS)
+    assert sorted(item.index for item in rest if item.resumed) == sorted(i.index for i in done)
+    assert first.answered + second.answered == whole.answered
+
+
+# A batch on a work pool: refused before anything is sent ----------------------------------
+
+
+def pool_backend(**options: Any) -> PrefectBackend:
+    return PrefectBackend(work_pool=f"pool-{uuid.uuid4().hex[:6]}", **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"provider": FakeProvider()}, "where provider cannot reach"),
+        ({"max_concurrency": 4}, "where max_concurrency cannot reach"),
+        ({"timeout": 5}, "where timeout cannot reach"),
+    ],
+)
+def test_a_pool_batch_refuses_what_cannot_reach_the_workers(options, words):
+    with pytest.raises(PipelineError, match=words):
+        arun_many(CHAIN, ITEMS, backend=pool_backend(), **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"deployment": "chain"}, "a deployment name 'FLOW/DEPLOYMENT'"),
+        ({"deployment": "a/b/c"}, "a deployment name 'FLOW/DEPLOYMENT'"),
+        ({"chunk_size": 0}, "chunk_size must be a whole number of at least 1"),
+        ({"lost_after": -1}, "lost_after must be"),
+    ],
+)
+def test_pool_settings_are_checked_when_the_backend_is_made(options, words):
+    with pytest.raises(IrgraphError, match=words):
+        pool_backend(**options)
+
+
+def collect(backend: PrefectBackend, api_url: str | None) -> list[Any]:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    async def main() -> list[Any]:
+        with temporary_settings({PREFECT_API_URL: api_url}):
+            return [item async for item in arun_many(CHAIN, ITEMS, backend=backend)]
+
+    return asyncio.run(main())
+
+
+def test_a_pool_batch_needs_the_server_its_workers_use():
+    with pytest.raises(IrgraphError, match="PREFECT_API_URL is not set"):
+        collect(pool_backend(), None)
+
+
+def test_a_pool_batch_names_the_deployment_it_cannot_find():
+    backend = pool_backend(deployment="nowhere/nightly")
+    with pytest.raises(PipelineError, match="no deployment 'nowhere-batch/nightly'") as caught:
+        collect(backend, shared_api_url())
+    assert "python flow.py" in str(caught.value)
+
+
+def test_a_pool_batch_refuses_a_deployment_on_another_pool():
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    name = f"elsewhere-{uuid.uuid4().hex[:6]}"
+
+    async def deploy() -> None:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: shared_api_url()}):
+            async with get_client() as client:
+                flow_id = await client.create_flow_from_name(f"{name}-batch")
+                pool = WorkPoolCreate(name=f"{name}-pool", type="process")
+                await client.create_work_pool(pool)
+                await client.create_deployment(flow_id, name, work_pool_name=f"{name}-pool")
+
+    asyncio.run(deploy())
+    with pytest.raises(PipelineError, match=f"runs on work pool '{name}-pool'"):
+        collect(pool_backend(deployment=f"{name}/{name}"), shared_api_url())
+
+
+def test_a_deployment_of_another_pipeline_version_refuses_the_chunk(tmp_path: Path):
+    code = generate_flow_code(
+        PrefectBackend().compile(CHAIN.to_ir()), PrefectWorkerConfig("chain", "pool")
+    )
+    module = load(code, tmp_path)
+    items = [{"index": 0, "state": ITEMS[0], "run_key": "k"}]
+    answers = asyncio.run(module.chain_flow_batch(items, pipeline_digest(CHAIN.to_ir())))
+    assert answers == [{"index": 0, "state": run_many_state(ITEMS[0])}]
+    other = (Agent("draft").instruct("Another draft of {topic}.").writes("final")).to_ir()
+    with pytest.raises(ValueError, match="another version of pipeline") as caught:
+        asyncio.run(module.chain_flow_batch(items, pipeline_digest(other)))
+    assert "deploy it again" in str(caught.value)
+
+
+def run_many_state(state: dict[str, Any]) -> dict[str, Any]:
+    (item,) = run_many(CHAIN, [state], provider=FakeProvider())
+    assert item.state is not None
+    return item.state
