@@ -39,6 +39,7 @@ import attrs
 
 from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
+from irgraph.errors import PipelineError
 
 __all__ = ["add_batch_parser", "batch_command", "line_key", "scan_results", "keep_completed"]
 
@@ -59,7 +60,11 @@ def add_batch_parser(sub: Any, target_help: str) -> None:
     cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="results (JSON Lines)")
     cmd.add_argument("--backend", choices=("asyncio", "prefect"), default="asyncio")
     cmd.add_argument("--work-pool", default=None, metavar="NAME", help="a Prefect work pool")
-    cmd.add_argument("--provider", default=None, help="'fake' (default) or 'openai:MODEL'")
+    cmd.add_argument(
+        "--deployment", default=None, metavar="FLOW/NAME", help="the pool's item deployment"
+    )
+    cmd.add_argument("--chunk-size", type=_count, default=None, metavar="N")
+    cmd.add_argument("--provider", default=None, help="'fake' (default), 'openai:MODEL' or 'pkg.module:factory'")
     cmd.add_argument("--max-concurrency", type=_count, default=None, metavar="N")
     cmd.add_argument("--max-items", type=_count, default=None, metavar="N")
     cmd.add_argument("--batch-key", default=None, metavar="KEY")
@@ -257,6 +262,12 @@ def _check_output(path: str, inputs: str) -> None:
 
 def _backend(args: argparse.Namespace) -> Any:
     if args.work_pool is None:
+        for option, value in (("--deployment", args.deployment), ("--chunk-size", args.chunk_size)):
+            if value is not None:
+                raise CliError(
+                    f"{option} names how a batch goes to a Prefect work pool; add --backend "
+                    "prefect --work-pool NAME (or drop it to run the batch here)."
+                )
         return args.backend
     if args.backend != "prefect":
         raise CliError(
@@ -279,7 +290,11 @@ def _backend(args: argparse.Namespace) -> Any:
             f"--work-pool needs Prefect, which cannot be imported ({exc}); install it with "
             "pip install 'irgraph[prefect]'."
         ) from None
-    return PrefectBackend(work_pool=args.work_pool)
+    pool = {"deployment": args.deployment, "chunk_size": args.chunk_size}
+    try:
+        return PrefectBackend(args.work_pool, **{k: v for k, v in pool.items() if v})
+    except PipelineError as error:  # a deployment name Prefect refuses, say
+        raise CliError(f"--deployment: {error}") from None
 
 
 def _record(line: _Line, item: Any = None) -> dict[str, Any]:

@@ -197,3 +197,27 @@ def run_many_state(state: dict[str, Any]) -> dict[str, Any]:
     (item,) = run_many(CHAIN, [state], provider=FakeProvider())
     assert item.state is not None
     return item.state
+
+
+def test_the_batch_command_runs_on_prefect_and_resumes(tmp_path, monkeypatch):
+    import io
+    import json
+
+    from irgraph.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    Path("in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in "abc"))
+    target = "irgraph.demo:research_pipeline"
+
+    def batch(*more: str) -> dict[int, Any]:
+        assert main(["batch", target, "in.jsonl", "-o", "out.jsonl", *more], io.StringIO()) == 0
+        lines = [json.loads(line) for line in Path("out.jsonl").read_text().splitlines()]
+        return {line["index"]: line["state"] for line in lines}
+
+    on_asyncio = batch()
+    Path("out.jsonl").unlink()
+    assert batch("--backend", "prefect", "--batch-key", "cli-prefect") == on_asyncio
+    out = io.StringIO()
+    argv = ["batch", target, "in.jsonl", "-o", "out.jsonl", "--backend", "prefect"]
+    assert main(argv, out) == 0
+    assert "3 resumed" in out.getvalue()
