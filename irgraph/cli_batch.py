@@ -64,7 +64,7 @@ def add_batch_parser(sub: Any, target_help: str) -> None:
         "--deployment", default=None, metavar="FLOW/NAME", help="the pool's item deployment"
     )
     cmd.add_argument("--chunk-size", type=_count, default=None, metavar="N")
-    cmd.add_argument("--provider", default=None, help="'fake' (default), 'openai:MODEL' or 'pkg.module:factory'")
+    cmd.add_argument("--provider", default=None, help="a provider spec (default 'fake')")
     cmd.add_argument("--max-concurrency", type=_count, default=None, metavar="N")
     cmd.add_argument("--max-items", type=_count, default=None, metavar="N")
     cmd.add_argument("--batch-key", default=None, metavar="KEY")
