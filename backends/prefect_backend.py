@@ -29,6 +29,8 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from irgraph import checks
 from irgraph.compile import EngineCapabilities
 from irgraph.errors import IrgraphError, MissingExtraError
@@ -109,6 +111,12 @@ DEPLOYMENT_NAME = checks.Check(
         and all(is_prefect_name(part) for part in value.split("/"))
     ),
     hint="Use the name 'python flow.py' printed when it deployed, e.g. 'research/research'.",
+)
+
+
+#: The rule for ``PrefectBackend(chunk_size=...)``.
+CHUNK_SIZE = attrs.evolve(
+    checks.count(), hint="It is how many items of a batch one flow run on the pool takes."
 )
 
 
@@ -281,7 +289,7 @@ class PrefectBackend:
             ("max_concurrency", max_concurrency, LIMIT),
             ("work_pool", work_pool, checks.optional(PREFECT_NAME)),
             ("deployment", deployment, checks.optional(DEPLOYMENT_NAME)),
-            ("chunk_size", chunk_size, checks.count()),
+            ("chunk_size", chunk_size, CHUNK_SIZE),
             ("lost_after", lost_after, checks.seconds()),
         ):
             rule.check(value, f"PrefectBackend's {label}")

@@ -86,7 +86,14 @@ def _imported(spec: str, options: dict[str, Any]) -> ModelProvider:
             )
         found = getattr(found, part)
     made = isinstance(found, type) or (callable(found) and not hasattr(found, "complete"))
-    provider = found(**options) if made else found
+    try:
+        provider = found(**options) if made else found
+    except Exception as error:
+        raise ProviderError(
+            f"Provider spec {spec!r}: calling {attribute}({', '.join(options)}) raised "
+            f"{type(error).__name__}: {error}. Name a provider class, a provider object, or a "
+            "function that returns a provider from these options."
+        ) from error
     if not callable(getattr(provider, "complete", None)):
         raise ProviderError(
             f"Provider spec {spec!r} gives a {type(provider).__name__}, which has no complete() "

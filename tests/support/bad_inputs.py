@@ -125,9 +125,11 @@ import time
 
 from irgraph import (
     Agent, FanOut, Gate, Loop, MapOver, Pipeline, Route, Transform, compile, from_graph,
-    from_portable, portable, run, to_graph, validate
+    arun_many, from_portable, portable, run, run_many, to_graph, validate
 )
 from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.backends.prefect_backend import PrefectBackend
+from irgraph.backends.prefect_worker import PrefectWorkerConfig
 from irgraph.analysis import critical_path, lineage, makespan
 from irgraph.backends.dot import to_dot
 from irgraph.backends.mermaid import to_mermaid
@@ -1601,6 +1603,97 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "'t' calls 'shutil:rmtree'",
             "a saved graph",
+        ),
+        _row(
+            "batch-one-state",
+            "batches",
+            'run_many(writer, {"topic": "owls"})',
+            PipelineError,
+            "must be an iterable of states",
+            "got one state (a dict)",
+            "for one state, use run()",
+        ),
+        _row(
+            "batch-store-without-key",
+            "batches",
+            'run_many(writer, [{"topic": "owls"}], store=".batches")',
+            PipelineError,
+            "got a store but no batch_key",
+            "Pass batch_key=",
+        ),
+        _row(
+            "batch-run-key",
+            "batches",
+            'run_many(writer, [{"topic": "owls"}], run_key="nightly")',
+            PipelineError,
+            "sets the run option 'run_key' itself",
+            "every item's run key comes from batch_key and the item",
+        ),
+        _row(
+            "batch-pool-provider",
+            "batches",
+            'arun_many(writer, [{"topic": "owls"}], backend=PrefectBackend(work_pool="gpu"), '
+            "provider=FakeProvider())",
+            PipelineError,
+            "A batch on a work pool runs on the pool's workers, where provider cannot reach",
+            "PrefectWorkerConfig(provider=...)",
+        ),
+        _row(
+            "batch-pool-deployment-name",
+            "batches",
+            'PrefectBackend(work_pool="gpu", deployment="writer")',
+            PipelineError,
+            "PrefectBackend's deployment must be a deployment name 'FLOW/DEPLOYMENT'",
+            "got 'writer'",
+            "the name 'python flow.py' printed",
+        ),
+        _row(
+            "batch-pool-chunk-size",
+            "batches",
+            'PrefectBackend(work_pool="gpu", chunk_size=0)',
+            PipelineError,
+            "PrefectBackend's chunk_size must be a whole number of at least 1",
+            "how many items of a batch one flow run on the pool takes",
+        ),
+        _row(
+            "provider-spec-missing-module",
+            "provider",
+            'provider_from_spec("no_such_llm_module:make")',
+            ProviderError,
+            "the module 'no_such_llm_module' cannot be imported",
+            "Install it where this runs",
+        ),
+        _row(
+            "provider-spec-missing-name",
+            "provider",
+            'provider_from_spec("irgraph.testing:NoSuchProvider")',
+            ProviderError,
+            "the module 'irgraph.testing' has no 'NoSuchProvider'",
+            "'package.module:name'",
+        ),
+        _row(
+            "provider-spec-factory-fails",
+            "provider",
+            'provider_from_spec("irgraph.ir:to_json")',
+            ProviderError,
+            "calling to_json() raised TypeError",
+            "a function that returns a provider",
+        ),
+        _row(
+            "provider-spec-not-a-provider",
+            "provider",
+            'provider_from_spec("irgraph.ir:SAFE_FUNCTIONS")',
+            ProviderError,
+            "gives a frozenset, which has no complete() method",
+            "A provider has 'async def complete(self, request) -> str'",
+        ),
+        _row(
+            "worker-provider-module-not-found",
+            "provider",
+            'PrefectWorkerConfig("notes", "gpu", provider="no_such_llm_module:make")',
+            PipelineError,
+            "names the module 'no_such_llm_module', which cannot be found here",
+            "install it (or put it on the path) where you generate the flow too",
         ),
         _row(
             "provider-spec-empty",

@@ -41,6 +41,7 @@ AREAS = (
     "provider",
     "run-time state",
     "running",
+    "batches",
     "missing extra",
     "untrusted pipeline",
 )
