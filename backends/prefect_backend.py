@@ -333,13 +333,15 @@ class PrefectRunnable:
         :func:`~irgraph.backends.prefect_runtime.prefect_name` makes it."""
         return prefect_name(str(self.graph.graph["name"]))
 
-    def remote_batch(self, store: Any, max_items: int, fail_fast: bool) -> Any:
+    def remote_batch(
+        self, store: Any, max_items: int, fail_fast: bool, max_concurrency: int | None
+    ) -> Any:
         """How ``run_many`` runs a batch on the backend's work pool (``None``: here)."""
         if self.backend.work_pool is None:
             return None
         from .prefect_batch import PoolBatch
 
-        return PoolBatch(self, store, max_items, fail_fast)
+        return PoolBatch(self, store, max_items, fail_fast, max_concurrency)
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
         """Run as a real Prefect flow and return the result."""

@@ -64,6 +64,7 @@ class PoolBatch:
     store: BatchStore | None
     max_items: int
     fail_fast: bool
+    max_concurrency: int | None = None
     poll_interval: float = 1.0
 
     @property
@@ -83,6 +84,7 @@ class PoolBatch:
         async with get_client() as client:
             deployment_id = await self._deployment_id(client)
             sender = _Sender(self, client, deployment_id)
+            await sender.limit_calls(self.max_concurrency)
             try:
                 async for item in sender.run(states):
                     if self.fail_fast and not item.ok:
@@ -90,6 +92,7 @@ class PoolBatch:
                     yield item
             finally:
                 await sender.cancel_all()
+                await sender.limit_calls(None)
 
     async def _deployment_id(self, client: Any) -> Any:
         from prefect.exceptions import ObjectNotFound
@@ -139,6 +142,21 @@ class _Sender:
         self.lost_after: float = backend.lost_after
         self.digest = pipeline_digest(batch.runnable.node)
         self.in_flight: dict[Any, _Chunk] = {}
+        self.call_limit: str | None = None
+
+    async def limit_calls(self, limit: int | None) -> None:
+        """Make (``limit``) or drop (``None``) the Prefect global concurrency limit every
+        chunk's model calls hold a slot of: one bound for the batch, across machines."""
+        from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+        if limit is not None:
+            self.call_limit = f"irgraph-batch-{uuid.uuid4().hex[:12]}"
+            made = GlobalConcurrencyLimitCreate(name=self.call_limit, limit=limit)
+            await self.client.create_global_concurrency_limit(made)
+        elif self.call_limit is not None:
+            with contextlib.suppress(Exception):  # best effort: the batch is over either way
+                await self.client.delete_global_concurrency_limit_by_name(self.call_limit)
+            self.call_limit = None
 
     def items_in_flight(self) -> int:
         return sum(len(chunk.items) for chunk in self.in_flight.values())
@@ -198,7 +216,12 @@ class _Sender:
         heartbeat = max(1.0, self.lost_after / 6)
         run = await self.client.create_flow_run_from_deployment(
             self.deployment_id,
-            parameters={"items": items, "pipeline": self.digest, "heartbeat_seconds": heartbeat},
+            parameters={
+                "items": items,
+                "pipeline": self.digest,
+                "heartbeat_seconds": heartbeat,
+                "call_limit": self.call_limit,
+            },
             tags=["irgraph-batch"],
         )
         chunk.changed = time.monotonic()

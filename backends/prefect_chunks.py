@@ -16,12 +16,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["HEARTBEAT_LABEL", "check_pipeline", "run_chunk", "item_outcome"]
+from irgraph.providers import ModelRequest
+
+from .prefect_runtime import model_provider
+
+__all__ = [
+    "HEARTBEAT_LABEL",
+    "CALL_LIMIT",
+    "check_pipeline",
+    "run_chunk",
+    "item_outcome",
+    "complete",
+]
 
 #: The flow-run label a running chunk keeps changing.
 HEARTBEAT_LABEL = "irgraph.heartbeat"
+
+#: The Prefect global concurrency limit the model calls of this chunk hold a slot of, when
+#: the batch has a ``max_concurrency``: one limit for every chunk on every machine.
+CALL_LIMIT: ContextVar[str | None] = ContextVar("irgraph_call_limit", default=None)
+
+
+async def complete(spec: str, request: ModelRequest) -> str:
+    """Ask the model of provider ``spec``; within a chunk of a limited batch, holding a slot
+    of the batch's global concurrency limit while the call lasts."""
+    provider = model_provider(spec)
+    limit = CALL_LIMIT.get()
+    if limit is None:
+        return await provider.complete(request)
+    from prefect.concurrency.asyncio import concurrency
+
+    async with concurrency(limit, occupy=1, strict=True):
+        return await provider.complete(request)
 
 
 def check_pipeline(sent: str | None, deployed: str, name: str) -> None:
@@ -44,7 +73,10 @@ def item_outcome(
 
 
 async def run_chunk(
-    item_flow: Callable[..., Any], items: list[Mapping[str, Any]], heartbeat_seconds: float
+    item_flow: Callable[..., Any],
+    items: list[Mapping[str, Any]],
+    heartbeat_seconds: float,
+    call_limit: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run every item of a chunk at once through the body of ``item_flow``, inside the
     chunk's flow run: its agents are tasks of that run, cached under the item's run key. (A
@@ -59,6 +91,7 @@ async def run_chunk(
             return item_outcome(item.get("index"), error=error)
         return item_outcome(item.get("index"), final)
 
+    CALL_LIMIT.set(call_limit)  # this flow run's context: its items' tasks copy it
     beating = asyncio.ensure_future(_heartbeat(heartbeat_seconds))
     try:
         return list(await asyncio.gather(*(one(item) for item in items)))

@@ -60,15 +60,17 @@ async def {fn}_batch(
     items: list[dict[str, Any]],
     pipeline: str | None = None,
     heartbeat_seconds: float = 5.0,
+    call_limit: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run each item ({{"index", "state", "run_key"}}) at once, here; return each one's final
     state or error, by index. `pipeline` is the digest of the pipeline the batch was sent
     for; another pipeline's batch is refused. While it runs the flow run's label
     `irgraph.heartbeat` changes every `heartbeat_seconds`, so the sender can tell a lost
-    worker from a slow one.
+    worker from a slow one. With `call_limit`, each model call holds a slot of that Prefect
+    global concurrency limit: one bound for the whole batch, on every machine.
     """
     check_pipeline(pipeline, PIPELINE_DIGEST, PIPELINE)
-    return await run_chunk({fn}, items, heartbeat_seconds)
+    return await run_chunk({fn}, items, heartbeat_seconds, call_limit)
 '''
 
 MAIN = '''\

@@ -316,27 +316,27 @@ def arun_many(
         options,
     )
     pool = getattr(batch.runnable, "remote_batch", None)
-    remote = pool(batch.store, batch.max_items, batch.fail_fast) if pool is not None else None
+    remote = None
+    if pool is not None:
+        remote = pool(batch.store, batch.max_items, batch.fail_fast, batch.max_concurrency)
     if remote is None:
         return batch.results(states)
-    _check_remote(batch, options, provider, max_concurrency)
+    _check_remote(options, provider)
     results: AsyncGenerator[ItemResult, None] = remote.results(states)
     return results
 
 
-def _check_remote(batch: _Batch, options: Mapping[str, Any], provider: Any, limit: Any) -> None:
+def _check_remote(options: Mapping[str, Any], provider: Any) -> None:
     """Refuse what a batch on remote workers cannot honour, rather than ignore it."""
     given = [name for name in options if options[name] is not None]
     if provider is not None:
         given.append("provider")
-    if limit is not None:
-        given.append("max_concurrency")
     if given:
         raise PipelineError(
             f"A batch on a work pool runs on the pool's workers, where {', '.join(given)} "
             "cannot reach; leave them out.",
             hint="The workers use the provider named in PrefectWorkerConfig(provider=...); "
-            "bound the items in flight with max_items= and PrefectBackend(chunk_size=...).",
+            "max_concurrency= bounds their model calls, max_items= the items in flight.",
         )
 
 

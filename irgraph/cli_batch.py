@@ -274,15 +274,11 @@ def _backend(args: argparse.Namespace) -> Any:
             f"--work-pool {args.work_pool} sends items to Prefect workers; add --backend prefect "
             "(or drop --work-pool to run the batch here)."
         )
-    for option, value in (
-        ("--provider", args.provider),
-        ("--max-concurrency", args.max_concurrency),
-    ):
-        if value is not None:
-            raise CliError(
-                f"{option} cannot reach the workers of the work pool {args.work_pool!r}, which "
-                "use their own provider; drop it (--max-items bounds the items in flight)."
-            )
+    if args.provider is not None:
+        raise CliError(
+            f"--provider cannot reach the workers of the work pool {args.work_pool!r}, which use "
+            "the provider of their flow module (PrefectWorkerConfig(provider=...)); drop it."
+        )
     try:
         from irgraph.backends.prefect_backend import PrefectBackend
     except ImportError as exc:

@@ -218,7 +218,6 @@ def test_fail_fast_stops_at_the_first_failure(here):
     [
         (["--backend", "asyncio", "--work-pool", "gpu"], "add --backend prefect"),
         (["--backend", "prefect", "--work-pool", "gpu", "--provider", "fake"], "--provider cannot"),
-        (["--backend", "prefect", "--work-pool", "gpu", "--max-concurrency", "4"], "drop it"),
         (["--batch-key", " "], "--batch-key is empty"),
         (["--provider", "nope"], "--provider nope: Unknown provider spec"),
         (["--allow-module", "a/b.py"], "is not a module name"),

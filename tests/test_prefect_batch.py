@@ -113,7 +113,6 @@ def pool_backend(**options: Any) -> PrefectBackend:
     ("options", "words"),
     [
         ({"provider": FakeProvider()}, "where provider cannot reach"),
-        ({"max_concurrency": 4}, "where max_concurrency cannot reach"),
         ({"timeout": 5}, "where timeout cannot reach"),
     ],
 )
@@ -221,3 +220,35 @@ def test_the_batch_command_runs_on_prefect_and_resumes(tmp_path, monkeypatch):
     argv = ["batch", target, "in.jsonl", "-o", "out.jsonl", "--backend", "prefect"]
     assert main(argv, out) == 0
     assert "3 resumed" in out.getvalue()
+
+
+def test_a_chunk_holds_its_model_calls_to_the_batch_call_limit(tmp_path, monkeypatch):
+    """A pool batch with max_concurrency makes a Prefect global concurrency limit and every
+    chunk's model calls hold a slot of it; here, one chunk of six items (up to twelve calls
+    at once without the limit) on a limit of two."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    from tests.support import counting_provider
+
+    monkeypatch.setenv("IRGRAPH_TEST_CALL_LOG", str(tmp_path / "calls.log"))
+    spec = "tests.support.counting_provider:make"
+    code = generate_flow_code(
+        PrefectBackend().compile(CHAIN.to_ir()), PrefectWorkerConfig("lim", "pool", provider=spec)
+    )
+    module = load(code, tmp_path)
+    name = f"limit-{uuid.uuid4().hex[:8]}"
+    items = [{"index": i, "state": s, "run_key": f"{name}-{i}"} for i, s in enumerate(ITEMS)]
+
+    async def main() -> list[dict[str, Any]]:
+        async with get_client() as client:
+            await client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=name, limit=2)
+            )
+        return await module.lim_flow_batch(items, None, 5.0, name)
+
+    counting_provider.IN_FLIGHT["most"] = 0
+    answers = asyncio.run(main())
+    assert [answer["state"] for answer in answers] == [run_many_state(s) for s in ITEMS]
+    assert len((tmp_path / "calls.log").read_text().splitlines()) == 4 * len(ITEMS)
+    assert 1 <= counting_provider.IN_FLIGHT["most"] <= 2

@@ -15,6 +15,9 @@ import os
 from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider
 
+#: Calls under way in this process now, and the most there ever were at once.
+IN_FLIGHT = {"now": 0, "most": 0}
+
 
 class CountingProvider:
     """The fake model, with every completed call appended to the call log."""
@@ -37,7 +40,12 @@ class CountingProvider:
         if request.node == self.stall:
             self._write("stall", request)
             await asyncio.sleep(3600)
-        await asyncio.sleep(0.05)
+        IN_FLIGHT["now"] += 1
+        IN_FLIGHT["most"] = max(IN_FLIGHT["most"], IN_FLIGHT["now"])
+        try:
+            await asyncio.sleep(0.05)
+        finally:
+            IN_FLIGHT["now"] -= 1
         answer = await self.fake.complete(request)
         self._write("done", request)
         return answer
