@@ -9,6 +9,7 @@ draw them, and run them on asyncio or Prefect.
 """
 
 from irgraph.batch import arun_many, run_many
+from irgraph.batch_progress import BatchProgress, abatch_progress, batch_progress
 from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
 from irgraph.compile import EngineCapabilities, compile
 from irgraph.display import show
@@ -42,6 +43,9 @@ __all__ = [
     "arun",
     "run_many",
     "arun_many",
+    "batch_progress",
+    "abatch_progress",
+    "BatchProgress",
     "show",
     "EngineCapabilities",
     "Event",

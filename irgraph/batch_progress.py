@@ -1,0 +1,254 @@
+"""Live progress of a batch: wrap the results of ``run_many`` (or ``arun_many``) and watch.
+
+``batch_progress(results, total=N)`` hands the :class:`~irgraph.batch.ItemResult` s on as
+they come, unchanged, and counts them (done, failed, resumed) on one live output
+(:class:`~irgraph.live.LiveOutput`): in Jupyter one line with a progress bar, updated in place
+up to 10 times a second; on a terminal one line on standard error redrawn the same way (the
+``irgraph batch`` command's line, :func:`~irgraph.cli_progress.progress_line`); in a log a
+plain line every 10 seconds. When the loop ends, the output becomes a summary: how it ended
+(finished, stopped early, interrupted, stopped at a failure), the counts, the time and the
+rate. ``abatch_progress`` is the twin for ``async for``.
+
+The items in flight are only known when the states are counted as the batch reads them: use
+:class:`BatchProgress` and pass ``progress.states(states)`` to ``run_many``.
+
+Leaving the loop early closes the results too, which cancels the batch's items in flight
+(on CPython at once; ``with contextlib.closing(...)`` makes the moment explicit).
+
+>>> import io
+>>> from irgraph import Agent, batch_progress, run_many
+>>> from irgraph.testing import FakeProvider
+>>> writer = Agent("w").instruct("Write about {topic}.").writes("text")
+>>> topics = [{"topic": "owls"}, {"topic": "bats"}]
+>>> log = io.StringIO()  # standard error by default
+>>> results = run_many(writer, topics, provider=FakeProvider())
+>>> texts = [item.state["text"] for item in batch_progress(results, total=2, stream=log)]
+>>> print(log.getvalue(), end='')  # doctest: +ELLIPSIS
+Finished 2 items: 2 done, 0 failed, 0 resumed in ... s (... items/s)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any, TextIO
+
+import attrs
+
+from irgraph import checks
+from irgraph.batch import BatchError, ItemResult
+from irgraph.cli_progress import progress_line
+from irgraph.live import LiveOutput
+
+__all__ = ["BatchProgress", "ProgressView", "batch_progress", "abatch_progress"]
+
+_TOTAL = checks.optional(checks.count(0))
+
+
+@attrs.frozen
+class ProgressView:
+    """What a batch's progress shows at one moment: a line (``str()``), and in Jupyter that
+    line beside a bar. ``ending`` is set once the batch has ended (the view is a summary)."""
+
+    done: int
+    failed: int
+    resumed: int
+    in_flight: int | None
+    total: int | None
+    elapsed: float
+    ending: str | None = None
+
+    @property
+    def finished(self) -> int:
+        """Items handed over so far, resumed ones included."""
+        return self.done + self.failed + self.resumed
+
+    def __str__(self) -> str:
+        if self.ending is not None:
+            return self.summary()
+        line = progress_line(
+            self.done, self.failed, self.in_flight or 0, self.resumed, self.total, self.elapsed
+        )
+        # Unknown (the states were not counted): left out rather than shown as 0.
+        return line if self.in_flight is not None else line.replace(", 0 in flight", "")
+
+    def summary(self) -> str:
+        """``"Finished 12 items: 7 done, 0 failed, 5 resumed in 0.52 s (13.5 items/s)"``."""
+        run = self.done + self.failed  # resumed items took no time: the rate is of the rest
+        rate = run / self.elapsed if self.elapsed > 0 else 0.0
+        items = f"{self.finished} item{'' if self.finished == 1 else 's'}"
+        if self.total is not None and self.finished < self.total:
+            items = f"{self.finished} of {self.total} items"
+        return (
+            f"{self.ending or 'Finished'} {items}: {self.done} done, {self.failed} failed, "
+            f"{self.resumed} resumed in {self.elapsed:.2f} s ({rate:.1f} items/s)"
+        )
+
+    def _repr_html_(self) -> str:
+        bar = ""
+        if self.total is not None:
+            bar = f'<progress value="{min(self.finished, self.total)}" max="{self.total}"'
+        elif self.ending is None:
+            bar = "<progress"  # no value: a bar that says "busy"
+        if bar:
+            bar += ' style="width: 16em; vertical-align: middle; margin-right: 0.6em"></progress>'
+        colour = "#b3261e" if self.failed else "inherit"
+        text = html.escape(str(self))
+        return (
+            f'<div class="irgraph-batch-progress" style="font-family: monospace">{bar}'
+            f'<span style="color: {colour}">{text}</span></div>'
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": str(self), "text/html": self._repr_html_()}
+
+
+class BatchProgress:
+    """The counts of one batch and their live output.
+
+    ``total`` is the number of items, when known (for the bar and the ETA). ``stream`` and
+    ``jupyter`` choose where the progress shows, as for :class:`~irgraph.live.LiveOutput`
+    (default: Jupyter in a kernel, else standard error). Wrap the results with
+    :meth:`track` (or :meth:`atrack` for ``async for``); wrap the states with :meth:`states`
+    as well to show the items in flight::
+
+        progress = BatchProgress(total=len(topics))
+        for item in progress.track(run_many(pipeline, progress.states(topics), ...)):
+            ...
+    """
+
+    def __init__(
+        self, total: int | None = None, *, stream: TextIO | None = None, jupyter: bool | None = None
+    ) -> None:
+        self.total = _TOTAL.check(total, "the batch progress's total (the number of items)")
+        checks.optional(checks.flag).check(jupyter, "the batch progress's jupyter")
+        self.done = self.failed = self.resumed = 0
+        self.pulled: int | None = None  # states read by the batch, once states() counts them
+        self.ending: str | None = None
+        self._begin = time.monotonic()
+        self._ended: float | None = None
+        self.output = LiveOutput(self.view, stream=stream, jupyter=jupyter)
+
+    def view(self) -> ProgressView:
+        """The progress as it is now."""
+        handed = self.done + self.failed + self.resumed
+        in_flight = None if self.pulled is None else max(self.pulled - handed, 0)
+        end = time.monotonic() if self._ended is None else self._ended
+        return ProgressView(
+            self.done,
+            self.failed,
+            self.resumed,
+            in_flight,
+            self.total,
+            end - self._begin,
+            self.ending,
+        )
+
+    def states(self, states: Iterable[Any] | AsyncIterable[Any]) -> Any:
+        """``states``, counted as the batch reads them (so the items in flight are known)."""
+        self.pulled = 0
+        if isinstance(states, AsyncIterable):
+            return self._acount(states)
+        return self._count(states)
+
+    def _count(self, states: Iterable[Any]) -> Iterator[Any]:
+        for state in states:
+            self.pulled = (self.pulled or 0) + 1
+            yield state
+
+    async def _acount(self, states: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        async for state in states:
+            self.pulled = (self.pulled or 0) + 1
+            yield state
+
+    def add(self, item: ItemResult) -> None:
+        """Count one item's result."""
+        if item.resumed:
+            self.resumed += 1
+        elif item.ok:
+            self.done += 1
+        else:
+            self.failed += 1
+        self.output.refresh()
+
+    def end(self, ending: str = "Finished") -> None:
+        """Stop the clock and show the summary (once)."""
+        if self._ended is None:
+            self._ended = time.monotonic()
+            self.ending = ending
+        self.output.close()
+
+    def track(self, results: Iterable[ItemResult]) -> Iterator[ItemResult]:
+        """Hand on ``results`` (from :func:`~irgraph.batch.run_many`), counting each."""
+        with self._watching():
+            try:
+                for item in results:
+                    self.add(item)
+                    yield item
+            finally:
+                # Cancels the items in flight when the loop was left early.
+                getattr(results, "close", lambda: None)()
+
+    async def atrack(self, results: AsyncIterable[ItemResult]) -> AsyncIterator[ItemResult]:
+        """Hand on ``results`` (from :func:`~irgraph.batch.arun_many`), counting each."""
+        with self._watching():
+            try:
+                async for item in results:
+                    self.add(item)
+                    yield item
+            finally:
+                close = getattr(results, "aclose", None)
+                if close is not None:
+                    await close()
+
+    @contextlib.contextmanager
+    def _watching(self) -> Iterator[None]:
+        """Show the progress while the loop runs, then the summary of how it ended."""
+        self._begin = time.monotonic()
+        self.output.start()
+        try:
+            yield
+        except BaseException as error:  # GeneratorExit too: the loop was left early
+            self.end(self._stopped_by(error))
+            raise
+        self.end("Finished")
+
+    def _stopped_by(self, error: BaseException) -> str:
+        if isinstance(error, BatchError):  # fail_fast: its item is the failure
+            self.failed += 1
+            return "Stopped at a failed item (fail_fast) after"
+        if isinstance(error, GeneratorExit):
+            return "Stopped after"
+        if isinstance(error, KeyboardInterrupt):
+            return "Interrupted after"
+        return f"Stopped by {type(error).__name__} after"
+
+
+def batch_progress(
+    results: Iterable[ItemResult],
+    total: int | None = None,
+    *,
+    stream: TextIO | None = None,
+    jupyter: bool | None = None,
+) -> Iterator[ItemResult]:
+    """Show live progress of ``results`` (from :func:`~irgraph.batch.run_many`) while
+    handing them on: ``for item in batch_progress(run_many(...), total=len(states))``.
+
+    In Jupyter one output updated in place, elsewhere a line on ``stream`` (default standard
+    error); a summary when the loop ends. See :class:`BatchProgress` to show the items in
+    flight as well.
+    """
+    return BatchProgress(total, stream=stream, jupyter=jupyter).track(results)
+
+
+def abatch_progress(
+    results: AsyncIterable[ItemResult],
+    total: int | None = None,
+    *,
+    stream: TextIO | None = None,
+    jupyter: bool | None = None,
+) -> AsyncIterator[ItemResult]:
+    """:func:`batch_progress` for ``async for`` over :func:`~irgraph.batch.arun_many`."""
+    return BatchProgress(total, stream=stream, jupyter=jupyter).atrack(results)
