@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
-NEEDS_PREFECT = {"guides/prefect.md", "guides/routing.md"}
+NEEDS_PREFECT = {"guides/batch.md", "guides/prefect.md", "guides/routing.md"}
 NEEDS_GRAPHVIZ = {"guides/exporters.md"}
 GRAPHVIZ_FORMATS = {"svg", "png"}
 

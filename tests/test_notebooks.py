@@ -185,6 +185,40 @@ def test_notebook_04_routes_and_structured_outputs(kernel_path, monkeypatch):
     assert "same final state as asyncio: True" in text(nb, "prefect")
 
 
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_notebook_05_batches(kernel_path, monkeypatch):
+    prefect_server(monkeypatch)
+    nb = execute("05_batches", kernel_path, monkeypatch)
+    assert "12 items, 24 model calls for the whole batch" in text(nb, "data")
+    interrupted = text(nb, "interrupted")
+    assert re.search(
+        r"^Stopped after 5 of 12 items: 5 done, 0 failed, 0 resumed in ", interrupted, re.M
+    )
+    assert "interrupted after 5 items" in interrupted
+    resumed = text(nb, "resume")
+    # the progress display, updated in place, ends as the summary; its bar is in the HTML
+    shown = re.search(r"^Finished 12 items: (\d+) done, 0 failed, (\d+) resumed in ", resumed, re.M)
+    assert shown and int(shown[1]) + int(shown[2]) == 12 and int(shown[2]) >= 5
+    assert f"resumed {shown[2]} items, ran {shown[1]}" in resumed
+    assert "both runs together: 24 model calls (none paid twice)" in resumed
+    assert "<writer: Write a short report from <researcher: Research owls.>.>" in resumed
+    html = [
+        o.data["text/html"] for o in cell(nb, "resume").outputs if "text/html" in o.get("data", {})
+    ]
+    assert len(html) == 1 and '<progress value="12" max="12"' in html[0]
+    changed = text(nb, "changed")
+    assert "PipelineError: Batch 'reports-v1'" in changed
+    assert "its node 'writer' has another instruction" in changed
+    deployed = text(nb, "deploy")
+    assert "Deployed reports/reports" in deployed and "Deployed reports-batch/reports" in deployed
+    assert re.search(
+        r"^Finished 12 items: 12 done, 0 failed, 0 resumed in ", text(nb, "pool"), re.M
+    )
+    assert "the same reports as the local batch: True" in text(nb, "pool")
+    assert "worker stopped" in text(nb, "stop")
+
+
 def test_kernel_is_this_interpreter(kernel_path):
     spec = json.loads((Path(kernel_path) / "kernels" / "python3" / "kernel.json").read_text())
     assert spec["argv"][0] == sys.executable
