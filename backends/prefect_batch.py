@@ -80,7 +80,18 @@ class PoolBatch:
     ) -> AsyncGenerator[ItemResult, None]:
         from prefect.client.orchestration import get_client
 
-        _need_server(self.runnable.backend.work_pool)
+        from .prefect_backend import PrefectUnavailableError, check_prefect_api
+
+        pool = self.runnable.backend.work_pool
+        _need_server(pool)
+        try:
+            await check_prefect_api()  # an unreachable server: one clear error, no traceback
+        except PrefectUnavailableError as error:
+            reason = str(error).split(". ")[0]
+            raise PrefectUnavailableError(
+                f"{reason}. A batch on work pool {pool!r} needs the server its workers use: "
+                "start it, or point PREFECT_API_URL at it."
+            ) from None
         async with get_client() as client:
             deployment_id = await self._deployment_id(client)
             sender = _Sender(self, client, deployment_id)
@@ -107,7 +118,8 @@ class PoolBatch:
                 hint="Generate the flow module (generate_flow_code(compiled, "
                 "PrefectWorkerConfig(flow_name=..., work_pool=...))) and deploy it with "
                 "'python flow.py'; name its item deployment with "
-                "PrefectBackend(deployment='FLOW/DEPLOYMENT') if the flow name differs.",
+                "PrefectBackend(deployment='FLOW/DEPLOYMENT') (irgraph batch: --deployment "
+                "FLOW/DEPLOYMENT) if the flow name differs.",
             ) from None
         pool = self.runnable.backend.work_pool
         if deployment.work_pool_name != pool:

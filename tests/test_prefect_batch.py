@@ -150,6 +150,13 @@ def test_a_pool_batch_needs_the_server_its_workers_use():
         collect(pool_backend(), None)
 
 
+def test_a_pool_batch_says_when_its_server_does_not_answer():
+    from irgraph.backends.prefect_backend import PrefectUnavailableError
+
+    with pytest.raises(PrefectUnavailableError, match="needs the server its workers use"):
+        collect(pool_backend(), "http://127.0.0.1:9/api")  # the discard port: nobody there
+
+
 def test_a_pool_batch_names_the_deployment_it_cannot_find():
     backend = pool_backend(deployment="nowhere/nightly")
     with pytest.raises(PipelineError, match="no deployment 'nowhere-batch/nightly'") as caught:
