@@ -68,11 +68,10 @@ class ProgressView:
     def __str__(self) -> str:
         if self.ending is not None:
             return self.summary()
-        line = progress_line(
-            self.done, self.failed, self.in_flight or 0, self.resumed, self.total, self.elapsed
+        # in_flight is None when the states were not counted: left out rather than shown as 0.
+        return progress_line(
+            self.done, self.failed, self.in_flight, self.resumed, self.total, self.elapsed
         )
-        # Unknown (the states were not counted): left out rather than shown as 0.
-        return line if self.in_flight is not None else line.replace(", 0 in flight", "")
 
     def summary(self) -> str:
         """``"Finished 12 items: 7 done, 0 failed, 5 resumed in 0.52 s (13.5 items/s)"``."""

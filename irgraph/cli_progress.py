@@ -21,16 +21,19 @@ def _clock(seconds: float) -> str:
 
 
 def progress_line(
-    done: int, failed: int, in_flight: int, resumed: int, total: int | None, elapsed: float
+    done: int, failed: int, in_flight: int | None, resumed: int, total: int | None, elapsed: float
 ) -> str:
-    """One line of progress; the ETA only when ``total`` is known.
+    """One line of progress; the ETA only when ``total`` is known, the items in flight only
+    when ``in_flight`` is (not ``None``).
 
     >>> progress_line(30, 2, 8, 10, 100, 4.0)
     '42/100: 30 done, 2 failed, 8 in flight, 10 resumed, 8.0 items/s, ETA 0:07'
     """
     finished = done + failed
     rate = finished / elapsed if elapsed > 0 else 0.0
-    parts = [f"{done} done", f"{failed} failed", f"{in_flight} in flight"]
+    parts = [f"{done} done", f"{failed} failed"]
+    if in_flight is not None:
+        parts.append(f"{in_flight} in flight")
     if resumed:
         parts.append(f"{resumed} resumed")
     parts.append(f"{rate:.1f} items/s")
