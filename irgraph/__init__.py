@@ -19,6 +19,7 @@ from irgraph.graph import to_graph
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.routing import Route
 from irgraph.run import arun, run
+from irgraph.run_view import RunView  # noqa: F401  (RunResult and RunError display with it)
 from irgraph.schema import from_graph, from_portable, portable
 from irgraph.validate import validate
 

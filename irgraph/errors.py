@@ -8,7 +8,7 @@ attributes, so programs can react without parsing the text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from difflib import get_close_matches
 from typing import Any
 
@@ -112,6 +112,9 @@ class RunError(IrgraphError, RuntimeError):
 
     ``node`` is the failing node id, ``state`` the state with everything that completed,
     ``completed`` the ids of the nodes that finished; the original exception is ``__cause__``.
+    ``trace`` (the run's events so far) and ``graph`` (the pipeline graph) are set when the
+    backend hands them on. In Jupyter the error shows the failed run's coloured diagram
+    (:meth:`view`).
     """
 
     def __init__(
@@ -126,6 +129,34 @@ class RunError(IrgraphError, RuntimeError):
         self.node = node
         self.state: dict[str, Any] = dict(state or {})
         self.completed: list[str] = list(completed)
+        self.trace: Any = None
+        self.graph: Any = None
+
+    def view(self, pipeline: Any = None, *, trace: Any = None) -> Any:
+        """The failed run's diagram (the failed node red, what completed green, the rest not
+        reached), timeline and node table: a :class:`irgraph.run_view.RunView`. ``pipeline``
+        is needed when the error carries no ``graph``, ``trace`` (events collected by an
+        ``on_event`` handler, say) when it carries no ``trace``."""
+        if _run_view is None:
+            raise IrgraphError("The run view is not loaded; import irgraph first.")
+        return _run_view(self, pipeline, trace)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        try:
+            bundle: dict[str, Any] = self.view()._repr_mimebundle_()
+        except IrgraphError:  # displaying never raises
+            return {"text/plain": repr(self)}
+        return bundle
+
+
+#: Draws a failed run (set by :mod:`irgraph.events`: the run view imports this module).
+_run_view: Callable[[RunError, Any, Any], Any] | None = None
+
+
+def set_run_view(view: Callable[[RunError, Any, Any], Any]) -> None:
+    """Install the function :meth:`RunError.view` draws with."""
+    global _run_view
+    _run_view = view
 
 
 class MissingExtraError(IrgraphError, ImportError):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
+
+from irgraph.errors import IrgraphError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["Event", "RunResult", "TraceLog"]
 
@@ -62,7 +67,14 @@ class TraceLog:
 
 @attrs.define
 class RunResult:
-    """The final state of a run, its trace, what each node produced, and which backend ran it."""
+    """The final state of a run, its trace, what each node produced, and which backend ran it.
+
+    ``graph`` is the pipeline graph that ran, when the backend hands it on (the run view draws
+    it; without it, pass the pipeline to :meth:`view`, :meth:`diagram` or :meth:`timeline`).
+    ``reused`` names the nodes whose results came from an earlier run (a resumed run's cache)
+    rather than from running now. In Jupyter a result shows its coloured diagram, timeline and
+    node table (:mod:`irgraph.run_view`).
+    """
 
     state: dict[str, Any]
     _trace: list[Event] | TraceLog = attrs.field(alias="trace")
@@ -71,6 +83,8 @@ class RunResult:
     warnings: list[str] = attrs.field(factory=list)
     placeholder: bool = False
     run_id: str | None = None
+    graph: Any = attrs.field(default=None, kw_only=True, eq=False, repr=False)
+    reused: list[str] = attrs.field(factory=list, kw_only=True)
 
     @property
     def trace(self) -> list[Event]:
@@ -89,3 +103,38 @@ class RunResult:
     def events(self, node: str) -> list[Event]:
         """The trace events of one node."""
         return [e for e in self.trace if e.node == node]
+
+    def view(self, pipeline: Any = None, *, concurrency: int | None = None) -> Any:
+        """The run's diagram, timeline and node table (what Jupyter shows for it).
+        ``pipeline`` (builder, IR or graph) is needed when the result carries no ``graph``;
+        ``concurrency`` is the limit the prediction assumes (the run's ``max_concurrency``)."""
+        if _run_view is None:
+            raise IrgraphError("The run view is not loaded; import irgraph first.")
+        return _run_view(self, pipeline, concurrency)
+
+    def diagram(self, pipeline: Any = None) -> Any:
+        """The pipeline diagram with every node coloured by what happened to it: ``.svg``,
+        ``.to_mermaid()``, ``str()`` for text."""
+        return self.view(pipeline).diagram
+
+    def timeline(self, pipeline: Any = None, *, concurrency: int | None = None) -> Any:
+        """The Gantt chart of the run: ``.svg``, ``.to_mermaid()`` (``gantt``), ``str()``."""
+        return self.view(pipeline, concurrency=concurrency).timeline
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        try:
+            bundle: dict[str, Any] = self.view()._repr_mimebundle_()
+        except IrgraphError as exc:  # displaying never raises
+            return {"text/plain": f"{self!r} (no run view: {exc})"}
+        return bundle
+
+
+#: Draws a run (installed by :mod:`irgraph.run_view`, which ``import irgraph`` loads: the view
+#: imports the analyses, which import this module, so this module cannot import the view).
+_run_view: Callable[[RunResult, Any, int | None], Any] | None = None
+
+
+def set_run_view(view: Callable[[RunResult, Any, int | None], Any]) -> None:
+    """Install the function :meth:`RunResult.view` draws with."""
+    global _run_view
+    _run_view = view

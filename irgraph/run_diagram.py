@@ -1,0 +1,255 @@
+"""The pipeline diagram of one run: every node coloured by what happened to it, with its
+duration, drawn as SVG by irgraph itself (no Graphviz, no JavaScript) or written as mermaid.
+
+The layout is layered, left to right, from the graph's edges as each scope sees them
+(:func:`irgraph.schema.scope_predecessors`): a node's column is one more than its furthest
+predecessor's, loops, map-overs and routes are boxes around their bodies (a route's branches
+stack inside its box). Each node is a ``<g class="node status-done" data-node="...">``, so a
+program (and a test) can read the picture back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape, quoteattr
+
+import attrs
+
+from irgraph.run_status import STATUSES, RunFacts, seconds_text, shorten
+from irgraph.schema import SCOPE_KINDS, scope_predecessors, scopes
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["StatusDiagram", "status_mermaid", "svg_open", "legend"]
+
+NODE_W, NODE_H = 170.0, 44.0
+GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
+FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
+_KIND_WORD = {"map_over": "map-over", "loop": "loop", "route": "route"}
+
+
+@attrs.frozen
+class Rect:
+    node: str
+    x: float
+    y: float
+    w: float
+    h: float
+    scope: bool
+
+
+def svg_open(width: float, height: float, label: str) -> str:
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
+        f"viewBox='0 0 {width:.0f} {height:.0f}' role='img' aria-label={quoteattr(label)} "
+        f"{FONT} font-size='12'>"
+    )
+
+
+def _columns(members: list[str], before: dict[str, list[str]]) -> list[list[str]]:
+    """The nodes of one scope by layer: a node one layer right of its furthest predecessor."""
+    layer: dict[str, int] = {}
+
+    def depth(node: str, seen: frozenset[str] = frozenset()) -> int:
+        if node not in layer:
+            preds = [p for p in before.get(node, ()) if p in before and p not in seen]
+            layer[node] = 1 + max((depth(p, seen | {node}) for p in preds), default=-1)
+        return layer[node]
+
+    columns: list[list[str]] = []
+    for node in members:
+        column = depth(node)
+        while len(columns) <= column:
+            columns.append([])
+        columns[column].append(node)
+    return columns
+
+
+def _layout(
+    G: nx.DiGraph,
+    scope: str | None,
+    members: dict[str | None, list[str]],
+    before: dict[str | None, dict[str, list[str]]],
+) -> tuple[float, float, list[Rect]]:
+    """Width, height and the boxes of one scope's nodes (inner ones too), from (0, 0)."""
+    sizes: dict[str, tuple[float, float]] = {}
+    inner: dict[str, list[Rect]] = {}
+    for node in members[scope]:
+        if node in members:  # a scope: a box around its body
+            w, h, body = _layout(G, node, members, before)
+            title_w = 7.0 * len(f"{G.nodes[node]['kind']} {node} done 2x 100 ms") + 16
+            wide = max(w + 2 * PAD, NODE_W, min(title_w, 2.5 * NODE_W))
+            sizes[node] = (wide, max(h, NODE_H - TITLE_H) + 2 * PAD + TITLE_H)
+            inner[node] = body
+        else:
+            sizes[node] = (NODE_W, NODE_H)
+    columns = _columns(members[scope], before[scope])
+    heights = [sum(sizes[n][1] for n in col) + GAP_Y * (len(col) - 1) for col in columns]
+    total_h = max(heights, default=0.0)
+    rects: list[Rect] = []
+    x = 0.0
+    for col, col_h in zip(columns, heights, strict=True):
+        col_w = max(sizes[n][0] for n in col)
+        y = (total_h - col_h) / 2
+        for node in col:
+            w, h = sizes[node]
+            left = x + (col_w - w) / 2
+            rects.append(Rect(node, left, y, w, h, node in members))
+            for r in inner.get(node, ()):
+                rects.append(attrs.evolve(r, x=r.x + left + PAD, y=r.y + y + PAD + TITLE_H))
+            y += h + GAP_Y
+        x += col_w + GAP_X
+    return max(x - GAP_X, 0.0), total_h, rects
+
+
+def _edges(G: nx.DiGraph, before: dict[str | None, dict[str, list[str]]]) -> list[tuple[str, str]]:
+    return [(u, v) for preds in before.values() for v, us in preds.items() for u in us]
+
+
+def _detail(facts: RunFacts, node: str) -> str:
+    """``"done · 3x 12 ms"`` (with a multiplication sign): the status and the (mean) duration."""
+    runs = [e for e in facts.of(node) if e.duration is not None]
+    word = STATUSES[facts.status[node]][0]
+    if not runs:
+        return word
+    mean = sum(e.duration or 0.0 for e in runs) / len(runs)
+    times = f"{len(runs)}\u00d7 " if len(runs) > 1 else ""
+    return f"{word} \u00b7 {times}{seconds_text(mean)}"
+
+
+def legend(statuses: Iterable[str], x: float, y: float) -> tuple[str, float]:
+    """A row of coloured swatches naming ``statuses``; the SVG text and its width."""
+    parts = []
+    for status in statuses:
+        word, fill, line = STATUSES[status]
+        parts.append(
+            f"<rect x='{x:.1f}' y='{y:.1f}' width='12' height='12' rx='2' fill='{fill}' "
+            f"stroke='{line}'/><text x='{x + 16:.1f}' y='{y + 10:.1f}'>{escape(word)}</text>"
+        )
+        x += 28 + 7 * len(word)
+    return "".join(parts), x
+
+
+class StatusDiagram:
+    """The coloured diagram of a run: ``svg`` (text), displayed inline by Jupyter, and
+    :meth:`to_mermaid` for a mermaid flowchart with the same colours."""
+
+    def __init__(self, facts: RunFacts) -> None:
+        self.facts = facts
+        self.svg = self._draw()
+
+    def _draw(self) -> str:
+        facts, G = self.facts, self.facts.graph
+        members, before = scopes(G), scope_predecessors(G)
+        width, height, rects = _layout(G, None, members, before)
+        margin, head = 12.0, 26.0
+        boxes = {r.node: r for r in rects}
+        out = [svg_open(width + 2 * margin, height + 2 * margin + head, "run diagram")]
+        out.append(
+            "<defs><marker id='irgraph-arrow' viewBox='0 0 10 10' refX='10' refY='5' "
+            "markerWidth='7' markerHeight='7' orient='auto-start-reverse'>"
+            "<path d='M0,0 L10,5 L0,10 z' fill='#555'/></marker></defs>"
+        )
+        shown = [s for s in STATUSES if s in facts.status.values()]
+        out.append(legend(shown, margin, 6)[0])
+        out.append(f"<g transform='translate({margin},{margin + head})'>")
+        for r in sorted(rects, key=lambda r: not r.scope):  # boxes first, nodes on top
+            out.append(self._node(G, r))
+        for u, v in _edges(G, before):
+            a, b = boxes[u], boxes[v]
+            x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
+            bend = max((x2 - x1) / 2, 12.0)
+            out.append(
+                f"<path class='edge' d='M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} "
+                f"{x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}' fill='none' stroke='#777' "
+                "stroke-width='1.2' marker-end='url(#irgraph-arrow)'/>"
+            )
+        out.append("</g></svg>")
+        return "".join(out)
+
+    def _node(self, G: nx.DiGraph, r: Rect) -> str:
+        status = self.facts.status[r.node]
+        _, fill, line = STATUSES[status]
+        data: dict[str, Any] = G.nodes[r.node]
+        dash = " stroke-dasharray='4 3'" if status in ("skipped", "not_reached") else ""
+        detail = _detail(self.facts, r.node)
+        tip = f"{r.node} ({data.get('kind')}): {detail}"
+        head = (
+            f"<g class='node status-{status}' data-node={quoteattr(r.node)} "
+            f"data-status='{status}'><title>{escape(shorten(tip, 300))}</title>"
+        )
+        if r.scope:
+            kind = _KIND_WORD.get(str(data.get("kind")), str(data.get("kind")))
+            title = shorten(f"{kind} {r.node} \u00b7 {detail}", int(r.w / 6.5))
+            return (
+                head + f"<rect x='{r.x:.1f}' y='{r.y:.1f}' width='{r.w:.1f}' height='{r.h:.1f}' "
+                f"rx='8' fill='{fill}' fill-opacity='0.35' stroke='{line}' stroke-width='1.5'"
+                f"{dash}/><text x='{r.x + 8:.1f}' y='{r.y + 15:.1f}' font-weight='600' "
+                f"fill='#333'>{escape(title)}</text></g>"
+            )
+        width = 2.5 if status == "failed" else 1.5
+        return (
+            head + f"<rect x='{r.x:.1f}' y='{r.y:.1f}' width='{r.w:.1f}' height='{r.h:.1f}' "
+            f"rx='5' fill='{fill}' stroke='{line}' stroke-width='{width}'{dash}/>"
+            f"<text x='{r.x + r.w / 2:.1f}' y='{r.y + 18:.1f}' text-anchor='middle' "
+            f"font-weight='600' fill='#222'>{escape(shorten(r.node, 24))}</text>"
+            f"<text x='{r.x + r.w / 2:.1f}' y='{r.y + 34:.1f}' text-anchor='middle' "
+            f"font-size='11' fill='#444'>{escape(shorten(detail, 28))}</text></g>"
+        )
+
+    def to_mermaid(self, direction: str = "LR") -> str:
+        """The mermaid flowchart of the pipeline with a ``classDef`` per status and each node
+        in its status's class."""
+        return status_mermaid(self.facts, direction)
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"image/svg+xml": self.svg, "text/plain": self.text()}
+
+    def text(self) -> str:
+        """One line per node: ``  done       writer  1.20 s``."""
+        lines = ["Nodes:"]
+        for node, status in self.facts.status.items():
+            depth = 0
+            parent = self.facts.graph.nodes[node].get("parent")
+            while parent is not None:
+                depth += 1
+                parent = self.facts.graph.nodes[parent].get("parent")
+            took = _detail(self.facts, node).partition(" \u00b7 ")[2]
+            lines.append(f"  {STATUSES[status][0]:<12} {'  ' * depth}{node}  {took}".rstrip())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text())
+
+    def save(self, path: str) -> None:
+        """Write the SVG to ``path``."""
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(self.svg)
+
+
+def status_mermaid(facts: RunFacts, direction: str = "LR") -> str:
+    """The mermaid flowchart of ``facts.graph`` (irgraph's exporter) with status classes."""
+    from irgraph.backends.mermaid import mermaid_ids, to_mermaid
+
+    G = facts.graph
+    ids = mermaid_ids(G)
+    lines = [to_mermaid(G, direction=direction)]
+    for status in STATUSES:
+        _, fill, line = STATUSES[status]
+        dash = ",stroke-dasharray:4 3" if status in ("skipped", "not_reached") else ""
+        lines.append(f"classDef {status} fill:{fill},stroke:{line},color:#222{dash}")
+    by_status: dict[str, list[str]] = {}
+    for node, status in facts.status.items():
+        if G.nodes[node].get("kind") not in SCOPE_KINDS or G.nodes[node]["kind"] == "route":
+            by_status.setdefault(status, []).append(ids[node])
+    for status, nodes in by_status.items():
+        lines.append(f"class {','.join(nodes)} {status}")
+    return "\n".join(lines)

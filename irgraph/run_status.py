@@ -1,0 +1,289 @@
+"""What happened to each node of a run, worked out from its trace: the facts the run view
+(:mod:`irgraph.run_view`) draws.
+
+A run's trace holds a start and an end event per execution (loops and map-overs repeat their
+body's nodes, each execution with its ``path``). :func:`run_facts` pairs them into
+:class:`Execution` s and gives every node of the pipeline graph one status:
+
+- ``done``: it ran and finished (every execution ended);
+- ``failed``: the run's error names it, or a scope around the node that failed;
+- ``cancelled``: it started but a failure elsewhere stopped it;
+- ``reused``: its result came from an earlier run (``RunResult.reused``, or an output with no
+  execution: a resumed batch item);
+- ``skipped``: a branch its route did not take;
+- ``not_reached``: it never ran;
+- ``unknown``: the run recorded nothing (no trace, no outputs).
+
+Nothing here draws; times are seconds from the run's first event.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from irgraph.errors import IrgraphError
+from irgraph.schema import SCOPE_KINDS, scopes
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = [
+    "STATUSES",
+    "Execution",
+    "RunFacts",
+    "run_facts",
+    "trace_graph",
+    "seconds_text",
+    "clean",
+    "shorten",
+]
+
+Path = tuple[tuple[str, int], ...]
+
+#: Each status: (what it is called, fill colour, line colour).
+STATUSES: dict[str, tuple[str, str, str]] = {
+    "done": ("done", "#d7f0d5", "#2e7d32"),
+    "failed": ("failed", "#f9d0cd", "#c62828"),
+    "cancelled": ("cancelled", "#ffe2bf", "#e65100"),
+    "reused": ("reused", "#d3e4fa", "#1565c0"),
+    "skipped": ("not taken", "#f6f6f6", "#b0b0b0"),
+    "not_reached": ("not reached", "#ececec", "#8a8a8a"),
+    "unknown": ("not recorded", "#ffffff", "#8a8a8a"),
+}
+
+
+def clean(text: str) -> str:
+    """``text`` with characters that have no glyph (and XML refuses) made U+FFFD."""
+    if text.isprintable():
+        return text
+    return "".join(
+        "\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" else ch
+        for ch in text
+    )
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(clean(text).split())
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "\u2026"
+
+
+def seconds_text(seconds: float | None) -> str:
+    """A duration for people: ``"12 ms"``, ``"1.25 s"``, ``"2:05"``.
+
+    >>> seconds_text(0.0123), seconds_text(1.254), seconds_text(125)
+    ('12 ms', '1.25 s', '2:05')
+    """
+    if seconds is None:
+        return "\u2014"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms" if seconds >= 0.0005 else "<1 ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+@attrs.frozen
+class Execution:
+    """One execution of a node: ``start``/``end`` in seconds from the run's first event
+    (``end`` is ``None`` when it never ended), and its ``status``."""
+
+    node: str
+    path: Path
+    start: float
+    end: float | None
+    status: str
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.end is None else self.end - self.start
+
+    def label(self, graph: nx.DiGraph | None = None) -> str:
+        """``"define (define_all item 2)"``: the node and where it ran."""
+        if not self.path:
+            return self.node
+        where = []
+        for scope, index in self.path:
+            kind = graph.nodes[scope].get("kind") if graph is not None and scope in graph else ""
+            word = "iteration" if kind == "loop" else "item"
+            where.append(f"{scope} {word} {index}")
+        return f"{self.node} ({', '.join(where)})"
+
+
+@attrs.define
+class RunFacts:
+    """Everything the run view shows, from one run: the graph, the executions, each node's
+    status, and the run's measured length."""
+
+    graph: nx.DiGraph
+    executions: list[Execution]
+    status: dict[str, str]
+    outputs: Mapping[str, Any]
+    failed: str | None = None
+    message: str | None = None
+    backend: str | None = None
+    traced: bool = True  # False: the graph was not given and was read from the trace
+
+    @property
+    def measured(self) -> float:
+        """Seconds from the first event to the last."""
+        ends = [e.end if e.end is not None else e.start for e in self.executions]
+        return max(ends, default=0.0)
+
+    def of(self, node: str) -> list[Execution]:
+        return [e for e in self.executions if e.node == node]
+
+    def durations(self) -> dict[str, float]:
+        """Each executable node's mean measured duration (its finished executions)."""
+        found: dict[str, list[float]] = {}
+        for e in self.executions:
+            if e.duration is not None and self.graph.nodes[e.node]["kind"] not in SCOPE_KINDS:
+                found.setdefault(e.node, []).append(e.duration)
+        return {node: sum(times) / len(times) for node, times in found.items()}
+
+    def counts(self) -> dict[str, int]:
+        """How many nodes have each status."""
+        found: dict[str, int] = {}
+        for status in self.status.values():
+            found[status] = found.get(status, 0) + 1
+        return found
+
+
+def _pairs(trace: Iterable[Any]) -> list[tuple[str, Path, float, float | None]]:
+    """(node, path, start, end) per execution, in start order; events other than start and
+    end are left out."""
+    open_: dict[tuple[str, Path], list[int]] = {}
+    found: list[list[Any]] = []
+    for event in trace:
+        key = (event.node, tuple(event.path))
+        if event.event == "start":
+            open_.setdefault(key, []).append(len(found))
+            found.append([event.node, key[1], event.time, None])
+        elif event.event == "end" and open_.get(key):
+            found[open_[key].pop()][3] = event.time
+    return [(n, p, s, e) for n, p, s, e in found]
+
+
+def _ancestors(graph: nx.DiGraph, node: str | None) -> list[str]:
+    chain: list[str] = []
+    while node is not None and node in graph:
+        chain.append(node)
+        node = graph.nodes[node].get("parent")
+    return chain
+
+
+def run_facts(
+    graph: nx.DiGraph | None,
+    trace: Sequence[Any],
+    outputs: Mapping[str, Any],
+    *,
+    failed: str | None = None,
+    completed: Iterable[str] = (),
+    reused: Iterable[str] = (),
+    message: str | None = None,
+    backend: str | None = None,
+) -> RunFacts:
+    """The :class:`RunFacts` of a run of ``graph`` (``None``: read it from the trace)."""
+    traced = graph is not None
+    if graph is None:
+        graph = trace_graph(trace)
+    pairs = _pairs(trace)
+    origin = min((p[2] for p in pairs), default=0.0)
+    failing = set(_ancestors(graph, failed))
+    executions = [
+        Execution(
+            node,
+            path,
+            start - origin,
+            None if end is None else end - origin,
+            "done" if end is not None else ("failed" if node in failing else "cancelled"),
+        )
+        for node, path, start, end in pairs
+        if node in graph
+    ]
+    finished = set(completed) | set(outputs)
+    kept = set(reused)
+    recorded = bool(executions or finished or kept or failed)
+    status: dict[str, str] = {}
+    for node in graph.nodes:  # reading order: a route's status is known before its branches
+        mine = [e for e in executions if e.node == node]
+        if node in failing:
+            status[node] = "failed"
+        elif node in kept or (node in outputs and not mine):
+            status[node] = "reused"  # a result with no execution: kept from an earlier run
+        elif node in finished and not mine:
+            status[node] = "done"  # a RunError's completed node, with no trace to show
+        elif mine:
+            done = all(e.end is not None for e in mine)
+            status[node] = "done" if done else "cancelled"
+        elif not recorded:
+            status[node] = "unknown"
+        elif any(
+            graph.nodes[scope].get("kind") == "route" and status.get(scope) in ("done", "reused")
+            for scope in _ancestors(graph, graph.nodes[node].get("parent"))
+        ):
+            status[node] = "skipped"
+        else:
+            status[node] = "not_reached"
+    return RunFacts(graph, executions, status, outputs, failed, message, backend, traced)
+
+
+def trace_graph(trace: Sequence[Any]) -> nx.DiGraph:
+    """A graph read from a trace alone, for a run that does not carry its pipeline: its
+    nodes in the order they first started, each inside the loop or map-over its path names,
+    and an arrow ``u -> v`` where ``v`` started after ``u`` ended, within one scope (the
+    fewest such arrows that keep that order). A scope whose items overlapped in time is
+    shown as a map-over, else as a loop."""
+    import networkx as nx
+
+    pairs = _pairs(trace)
+    G = nx.DiGraph(name="run")
+    spans: dict[str, dict[int, tuple[float, float]]] = {}
+    for node, path, start, end in pairs:
+        if node not in G:
+            parent = path[-1][0] if path else None
+            G.add_node(node, kind="agent", label=node, parent=parent, branch=None)
+        for scope, index in path:
+            lo, hi = spans.setdefault(scope, {}).get(index, (start, start))
+            spans[scope][index] = (min(lo, start), max(hi, end if end is not None else start))
+    for scope, items in spans.items():
+        if scope not in G:
+            G.add_node(scope, kind="loop", label=scope, parent=None, branch=None)
+        ordered = sorted(items.values())
+        overlap = any(b[0] < a[1] for a, b in pairwise(ordered))
+        G.nodes[scope].update(
+            kind="map_over" if overlap else "loop", max_iterations=len(items) or 1
+        )
+    first: dict[str, tuple[float, float]] = {}
+    for node, _, start, end in pairs:
+        s, e = first.get(node, (start, start))
+        first[node] = (min(s, start), max(e, end if end is not None else start))
+    for members in scopes(G).values():
+        timed = [n for n in members if n in first]
+        for u in timed:
+            for v in timed:
+                if u != v and first[u][1] <= first[v][0]:
+                    G.add_edge(u, v, control=True, keys=[])
+    reduced = nx.transitive_reduction(G)
+    G.remove_edges_from([edge for edge in list(G.edges) if not reduced.has_edge(*edge)])
+    return G
+
+
+def checked_graph(pipeline: Any) -> nx.DiGraph:
+    """The graph of ``pipeline`` (a graph, builder or IR node), or an error saying what to
+    pass."""
+    from irgraph.graph import as_graph
+
+    try:
+        return as_graph(pipeline)
+    except IrgraphError as exc:
+        raise IrgraphError(
+            f"The run view needs the pipeline that ran: {exc} Pass the builder, its IR or "
+            "its graph (to_graph(pipeline))."
+        ) from exc

@@ -1,0 +1,189 @@
+"""The timeline of one run: a Gantt chart with a bar per execution (each loop iteration and
+map-over item of a node its own bar), the critical path outlined, and the makespan
+:mod:`irgraph.analysis` predicts (from the durations measured here) beside the measured one.
+
+As SVG drawn by irgraph itself (each bar a ``<g class="bar status-done" data-node="...">``),
+as mermaid ``gantt`` text, or as plain text for a terminal.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from irgraph.errors import IrgraphError
+from irgraph.run_diagram import legend, svg_open
+from irgraph.run_status import STATUSES, Execution, RunFacts, seconds_text, shorten
+
+__all__ = ["Timeline"]
+
+LABEL_W, CHART_W, ROW_H, BAR_H = 260.0, 520.0, 20.0, 13.0
+_TEXT_BAR = 40
+_MARKS = {"done": "#", "failed": "X", "cancelled": "~", "reused": "=", "skipped": ".",
+          "not_reached": ".", "unknown": "?"}  # fmt: skip
+
+
+def _nice_step(span: float) -> float:
+    """A round tick interval giving about five ticks over ``span`` seconds."""
+    raw = span / 5 or 1.0
+    scale = 10.0 ** math.floor(math.log10(raw))
+    return float(next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw))
+
+
+class Timeline:
+    """A run's Gantt chart. ``svg``, :meth:`to_mermaid`, ``str()``; ``bars`` are the
+    executions drawn, in start order; ``measured`` and ``predicted`` are seconds
+    (``predicted`` is ``None`` when the analysis cannot cost the graph); ``critical`` is the
+    critical path's node ids."""
+
+    def __init__(self, facts: RunFacts, *, concurrency: int | None = None) -> None:
+        self.facts = facts
+        self.bars: list[Execution] = sorted(facts.executions, key=lambda e: (e.start, e.node))
+        self.measured = facts.measured
+        self.concurrency = concurrency
+        self.predicted, self.critical = self._predict()
+        self.svg = self._draw()
+
+    def _predict(self) -> tuple[float | None, list[str]]:
+        from irgraph.analysis import critical_path, makespan
+
+        latency = self.facts.durations()
+        if not latency:
+            return None, []
+        try:
+            predicted = makespan(self.facts.graph, latency, concurrency=self.concurrency)
+            path = critical_path(self.facts.graph, latency).path
+        except (IrgraphError, KeyError, ValueError):  # a graph read from the trace alone
+            return None, []
+        return predicted, [n for n in path if self.facts.of(n)]
+
+    def summary(self) -> str:
+        """``"measured 1.20 s · predicted 1.15 s (irgraph.analysis.makespan ...)"``."""
+        text = f"measured {seconds_text(self.measured)}"
+        if self.predicted is not None:
+            limit = f", concurrency {self.concurrency}" if self.concurrency else ""
+            text += (
+                f" \u00b7 predicted {seconds_text(self.predicted)} (irgraph.analysis.makespan "
+                f"from the measured node durations{limit})"
+            )
+        return text
+
+    def _draw(self) -> str:
+        facts, bars = self.facts, self.bars
+        span = max(self.measured, 1e-6)
+        scale = CHART_W / span
+        top, margin = 44.0, 10.0
+        height = top + ROW_H * len(bars) + 24
+        width = LABEL_W + CHART_W + 2 * margin + 70
+        out = [svg_open(width, height, "run timeline")]
+        out.append(f"<text x='{margin}' y='16' font-weight='600'>{escape(self.summary())}</text>")
+        shown = [s for s in STATUSES if any(b.status == s for b in bars)]
+        keys, x = legend(shown, margin, 24)
+        out.append(keys)
+        if self.critical:
+            out.append(
+                f"<rect x='{x:.1f}' y='24' width='12' height='12' fill='none' stroke='#111' "
+                f"stroke-width='2'/><text x='{x + 16:.1f}' y='34'>critical path</text>"
+            )
+        left = margin + LABEL_W
+        step = _nice_step(span)
+        tick = 0.0
+        while tick <= span + 1e-9:
+            tx, mark = left + tick * scale, seconds_text(tick) if tick else "0"
+            out.append(
+                f"<line x1='{tx:.1f}' y1='{top:.1f}' x2='{tx:.1f}' y2='{height - 18:.1f}' "
+                f"stroke='#e3e3e3'/><text x='{tx:.1f}' y='{height - 6:.1f}' font-size='10' "
+                f"text-anchor='middle' fill='#666'>{escape(mark)}</text>"
+            )
+            tick += step
+        critical = set(self.critical)
+        for row, bar in enumerate(bars):
+            y = top + row * ROW_H
+            _, fill, line = STATUSES[bar.status]
+            end = bar.end if bar.end is not None else self.measured
+            bx, bw = left + bar.start * scale, max((end - bar.start) * scale, 1.5)
+            on_path = bar.node in critical
+            stroke = "stroke='#111' stroke-width='2'" if on_path else f"stroke='{line}'"
+            classes = f"bar status-{bar.status}" + (" critical" if on_path else "")
+            label = bar.label(facts.graph)
+            took = seconds_text(bar.duration) if bar.duration is not None else "unfinished"
+            out.append(
+                f"<g class='{classes}' data-node={quoteattr(bar.node)} "
+                f"data-path={quoteattr(repr(list(bar.path)))}>"
+                f"<title>{escape(shorten(f'{label}: {bar.status}, {took}', 300))}</title>"
+                f"<text x='{left - 6:.1f}' y='{y + BAR_H - 2:.1f}' text-anchor='end' "
+                f"font-size='11'>{escape(shorten(label, 40))}</text>"
+                f"<rect x='{bx:.1f}' y='{y:.1f}' width='{bw:.1f}' height='{BAR_H}' rx='2' "
+                f"fill='{fill}' {stroke}/><text x='{bx + bw + 4:.1f}' y='{y + BAR_H - 2:.1f}' "
+                f"font-size='10' fill='#555'>{escape(took)}</text></g>"
+            )
+        out.append("</svg>")
+        return "".join(out)
+
+    def to_mermaid(self, title: str = "Run timeline") -> str:
+        """Mermaid ``gantt`` text: a section per top-level scope, a task per execution
+        (milliseconds from the run's start), ``crit`` on the critical path, ``done`` when it
+        finished, ``active`` when it failed or was cancelled."""
+        lines = ["gantt", f"    title {_gantt_text(title)}", "    dateFormat x",
+                 "    axisFormat %S.%L s"]  # fmt: skip
+        section = None
+        order: dict[str, int] = {}
+        for bar in self.bars:  # sections in the order they start
+            order.setdefault(_section(bar), len(order))
+        for i, bar in enumerate(sorted(self.bars, key=lambda b: order[_section(b)]), 1):
+            if _section(bar) != section:
+                section = _section(bar)
+                lines.append(f"    section {_gantt_text(section)}")
+            tags = ["crit"] if bar.node in self.critical else []
+            tags.append("done" if bar.status == "done" else "active")
+            start = round(bar.start * 1000)
+            end = max(round((bar.end if bar.end is not None else self.measured) * 1000), start + 1)
+            label = _gantt_text(bar.label(self.facts.graph))
+            lines.append(f"    {label} :{', '.join(tags)}, t{i}, {start}, {end}")
+        return "\n".join(lines)
+
+    def text(self) -> str:
+        """The chart as text: a row per execution, ``#`` for done, ``X`` failed, ``~``
+        cancelled; ``*`` marks the critical path."""
+        span = max(self.measured, 1e-9)
+        lines = [f"Timeline: {self.summary()}"]
+        labels = [shorten(b.label(self.facts.graph), 36) for b in self.bars]
+        width = max((len(label) for label in labels), default=0)
+        for bar, label in zip(self.bars, labels, strict=True):
+            end = bar.end if bar.end is not None else self.measured
+            a = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
+            b = max(min(round(end / span * _TEXT_BAR), _TEXT_BAR), a + 1)
+            row = " " * a + _MARKS[bar.status] * (b - a) + " " * (_TEXT_BAR - b)
+            mark = "*" if bar.node in self.critical else " "
+            took = seconds_text(bar.duration) if bar.duration is not None else bar.status
+            lines.append(f"  {label:<{width}} |{row}| {mark} {took}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text())
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"image/svg+xml": self.svg, "text/plain": self.text()}
+
+    def save(self, path: str) -> None:
+        """Write the SVG to ``path``."""
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(self.svg)
+
+
+def _section(bar: Execution) -> str:
+    return bar.path[0][0] if bar.path else "run"
+
+
+def _gantt_text(text: str) -> str:
+    """Text safe in a gantt line: no colon, hash, semicolon or line break (mermaid syntax)."""
+    for ch, instead in ((":", "\u02d0"), ("#", "\u266f"), (";", ","), ("%", " pct")):
+        text = text.replace(ch, instead)
+    return shorten(text, 80) or "step"

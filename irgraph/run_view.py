@@ -1,0 +1,247 @@
+"""How a finished (or failed) run shows itself: in Jupyter one HTML block — the coloured
+pipeline diagram (:mod:`irgraph.run_diagram`), the timeline (:mod:`irgraph.run_timeline`)
+and a compact table of the nodes whose previews expand (``<details>``, no JavaScript) — and
+plain text in a terminal. Everything is drawn here, offline, Graphviz or not.
+
+``RunResult`` and ``RunError`` display through :func:`result_view` and :func:`error_view`;
+``result.diagram()``, ``result.timeline()`` and ``result.view()`` give the pieces.
+
+>>> from irgraph import Agent, run
+>>> from irgraph.testing import FakeProvider
+>>> pipeline = Agent("a").instruct("Hi.").writes("x") >> Agent("b").instruct("Got {x}.")
+>>> result = run(pipeline, provider=FakeProvider())
+>>> result.diagram(pipeline).facts.status
+{'a': 'done', 'b': 'done'}
+"""
+
+from __future__ import annotations
+
+import html
+import reprlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from irgraph import errors, events
+from irgraph.run_diagram import StatusDiagram
+from irgraph.run_status import STATUSES, RunFacts, checked_graph, run_facts, seconds_text, shorten
+from irgraph.run_timeline import Timeline
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["RunView", "result_view", "error_view", "run_facts_of"]
+
+_PREVIEW, _FULL = 70, 4000
+_STYLE = (
+    "font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
+    "font-size:13px;line-height:1.4"
+)
+_WHAT = {"agent": "instruction", "transform": "function", "gate": "message"}
+
+
+def _events(trace: Any) -> list[Any]:
+    """A trace as a list of events (a RunResult's list, or a recording ``TraceLog``)."""
+    if trace is None:
+        return []
+    events = getattr(trace, "events", None)
+    return list(events() if callable(events) else trace)
+
+
+def _graph_of(pipeline: Any, carried: Any) -> nx.DiGraph | None:
+    if pipeline is not None:
+        return checked_graph(pipeline)
+    return carried if carried is not None and hasattr(carried, "nodes") else None
+
+
+def run_facts_of(result: Any, pipeline: Any = None) -> RunFacts:
+    """The :class:`~irgraph.run_status.RunFacts` of a ``RunResult``."""
+    return run_facts(
+        _graph_of(pipeline, getattr(result, "graph", None)),
+        result.trace,
+        result.outputs,
+        reused=getattr(result, "reused", ()),
+        backend=result.backend,
+    )
+
+
+def result_view(result: Any, pipeline: Any = None, *, concurrency: int | None = None) -> RunView:
+    """The view of a ``RunResult``; ``pipeline`` is needed when the result does not carry its
+    graph (without it, the diagram is read from the trace)."""
+    return RunView(run_facts_of(result, pipeline), concurrency=concurrency)
+
+
+def error_view(
+    error: Any,
+    pipeline: Any = None,
+    *,
+    trace: Sequence[Any] | None = None,
+    concurrency: int | None = None,
+) -> RunView:
+    """The view of a failed run from its ``RunError``: the failed node (and the scopes
+    around it) red, what completed green, what was stopped orange, the rest not reached.
+    ``trace`` (the events an ``on_event`` handler collected, say) stands in for the error's
+    own when it carries none."""
+    events = _events(trace if trace is not None else getattr(error, "trace", None))
+    graph = _graph_of(pipeline, getattr(error, "graph", None))
+    completed = list(getattr(error, "completed", ()))
+    failed = getattr(error, "node", None)
+    if graph is None and not events:
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        for node in [*completed, failed]:
+            if node is not None:
+                graph.add_node(node, kind="agent", label=node, parent=None, branch=None)
+    facts = run_facts(graph, events, {}, failed=failed, completed=completed, message=str(error))
+    return RunView(facts, concurrency=concurrency)
+
+
+def _preview(value: Any) -> str:
+    """A value's text: a string as it is, anything else as its (shortened) repr."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = _FULL
+    shortener.maxlist = shortener.maxdict = 20
+    return shortener.repr(value)
+
+
+def _cell(text: str) -> str:
+    """A table cell with a one-line preview that expands to the full text."""
+    if not text:
+        return "<td></td>"
+    short = shorten(text, _PREVIEW)
+    if short == text:
+        return f"<td><code>{html.escape(text)}</code></td>"
+    full = text if len(text) <= _FULL else text[:_FULL] + "\u2026"
+    return (
+        f"<td><details><summary><code>{html.escape(short)}</code></summary><pre style="
+        f"'white-space:pre-wrap;max-width:60em;margin:0'>{html.escape(full)}</pre>"
+        "</details></td>"
+    )
+
+
+class RunView:
+    """A run's diagram, timeline and node table together; what Jupyter shows for a
+    ``RunResult`` or ``RunError``. ``str()`` is the plain-text version."""
+
+    def __init__(self, facts: RunFacts, *, concurrency: int | None = None) -> None:
+        self.facts = facts
+        self.diagram = StatusDiagram(facts)
+        self.timeline = Timeline(facts, concurrency=concurrency)
+
+    def headline(self) -> str:
+        facts = self.facts
+        counts = ", ".join(
+            f"{n} {STATUSES[s][0]}" for s, n in sorted(facts.counts().items(), key=_by_status)
+        )
+        state = "Run failed" if facts.failed or facts.message else "Run finished"
+        if facts.failed:
+            state += f" at '{facts.failed}'"
+        backend = f" on {facts.backend}" if facts.backend else ""
+        return f"{state}{backend}: {len(facts.status)} nodes ({counts}); {self.timeline.summary()}"
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per node: status, node, kind, model, runs, duration, what it was asked
+        (instruction, function or message) and what it answered."""
+        facts, G = self.facts, self.facts.graph
+        found = []
+        for node, status in facts.status.items():
+            data = G.nodes[node]
+            kind = str(data.get("kind", ""))
+            runs = [e for e in facts.of(node) if e.duration is not None]
+            asked = data.get(_WHAT.get(kind, ""), "") or ""
+            found.append(
+                {
+                    "status": status,
+                    "node": node,
+                    "kind": kind,
+                    "model": data.get("model") or "",
+                    "runs": len(facts.of(node)),
+                    "seconds": sum(e.duration or 0.0 for e in runs) if runs else None,
+                    "asked": asked if isinstance(asked, str) else str(asked),
+                    "answer": _preview(facts.outputs.get(node)),
+                }
+            )
+        return found
+
+    def table_html(self) -> str:
+        head = "".join(
+            f"<th style='text-align:left;padding:2px 8px'>{h}</th>"
+            for h in ("status", "node", "kind", "model", "runs", "time", "asked", "answer")
+        )
+        body = []
+        for row in self.rows():
+            word, fill, line = STATUSES[row["status"]]
+            chip = (
+                f"<span style='background:{fill};border:1px solid {line};border-radius:3px;"
+                f"padding:0 5px'>{html.escape(word)}</span>"
+            )
+            body.append(
+                f"<tr class='status-{row['status']}' data-node="
+                f"'{html.escape(row['node'], quote=True)}'><td>{chip}</td>"
+                f"<td><b>{html.escape(row['node'])}</b></td><td>{html.escape(row['kind'])}</td>"
+                f"<td>{html.escape(str(row['model']))}</td><td>{row['runs']}</td>"
+                f"<td>{html.escape(seconds_text(row['seconds']))}</td>"
+                f"{_cell(row['asked'])}{_cell(row['answer'])}</tr>"
+            )
+        return (
+            "<table style='border-collapse:collapse;font-size:12px'>"
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        )
+
+    def html(self) -> str:
+        facts = self.facts
+        error = ""
+        if facts.message:
+            error = (
+                "<div style='color:#b71c1c;white-space:pre-wrap;margin:4px 0'>"
+                f"{html.escape(facts.message)}</div>"
+            )
+        note = ""
+        if not facts.traced:
+            note = (
+                "<div style='color:#666'>Drawn from the trace: pass the pipeline "
+                "(result.view(pipeline)) for its edges.</div>"
+            )
+        scroll = "<div style='overflow-x:auto'>{}</div>"
+        return (
+            f"<div class='irgraph-run' style=\"{_STYLE}\">"
+            f"<div style='font-weight:600'>{html.escape(self.headline())}</div>{error}{note}"
+            + scroll.format(self.diagram.svg)
+            + "<details open><summary>Timeline</summary>"
+            + scroll.format(self.timeline.svg)
+            + f"</details><details open><summary>Nodes ({len(facts.status)})</summary>"
+            + scroll.format(self.table_html())
+            + "</details></div>"
+        )
+
+    def text(self) -> str:
+        parts = [self.headline()]
+        if self.facts.message:
+            parts.append(self.facts.message)
+        return "\n".join([*parts, self.diagram.text(), self.timeline.text()])
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text())
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/html": self.html(), "text/plain": self.text()}
+
+
+def _by_status(item: tuple[str, int]) -> int:
+    return list(STATUSES).index(item[0])
+
+
+events.set_run_view(
+    lambda result, pipeline, limit: result_view(result, pipeline, concurrency=limit)
+)
+errors.set_run_view(lambda error, pipeline, trace: error_view(error, pipeline, trace=trace))

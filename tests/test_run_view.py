@@ -1,0 +1,186 @@
+"""How a run shows itself (irgraph.run_view): real runs on the asyncio backend and the fake
+provider, read back from the SVG (as XML), the mermaid text (our parser, and real mermaid in
+Chromium when available) and the plain text."""
+
+from __future__ import annotations
+
+import html
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from irgraph import Agent, Loop, MapOver, Route, RunError, Transform, run, to_graph
+from irgraph.testing import FakeProvider
+from tests.support.diagram_parsers import parse_mermaid
+from tests.test_mermaid import mermaid_render  # noqa: F401  (the real-mermaid fixture)
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def split(topic):
+    return topic.split()
+
+
+def explode(notes):
+    raise ValueError("no notes today")
+
+
+def pipeline(last=None):
+    """A map-over, a parallel pair, a loop and a route (and optionally a step after them)."""
+    built = (
+        Transform("split", split).reads("topic").writes("words")
+        >> MapOver("define_all")
+        .over("words", item="word")
+        .step(Agent("define").instruct("Define {word}.").writes("definition"))
+        .writes("definitions")
+        >> (
+            Agent("pro").instruct("Argue for {definitions}.").writes("pro")
+            | Agent("con").instruct("Argue against {definitions}.").writes("con")
+        )
+        >> Loop("polish")
+        .step(Agent("editor").instruct("Polish {pro} {con}. {notes?}").writes("notes"))
+        .max_iterations(2)
+        >> Agent("classify").instruct("Classify {notes}.").writes("category")
+        >> Route("triage")
+        .on("category")
+        .when("bug", Agent("fix").instruct("Fix {notes}.").writes("patch"))
+        .otherwise(Agent("answer").instruct("Answer {notes}.").writes("reply"))
+    )
+    return built if last is None else built >> last
+
+
+PROVIDER = FakeProvider(latency=0.02, responses={"classify": "bug"})
+STATE = {"topic": "owls and cats"}
+
+
+@pytest.fixture(scope="module")
+def finished():
+    return run(pipeline(), provider=PROVIDER, state=STATE)
+
+
+def nodes_by_status(svg: str, cls: str = "node") -> dict[str, str]:
+    root = ET.fromstring(svg)  # well-formed XML, or this raises
+    assert root.tag == SVG + "svg"
+    return {
+        g.get("data-node"): g.get("data-status") or g.get("class").split()[1][7:]
+        for g in root.iter(SVG + "g")
+        if (g.get("class") or "").split()[:1] == [cls]
+    }
+
+
+def test_the_diagram_colours_every_node_by_what_happened(finished):
+    diagram = finished.diagram(pipeline())
+    statuses = nodes_by_status(diagram.svg)
+    G = to_graph(pipeline())
+    assert set(statuses) == set(G.nodes)
+    assert statuses.pop("answer") == "skipped"  # the branch the route did not take
+    assert set(statuses.values()) == {"done"}
+    assert diagram._repr_svg_() == diagram.svg
+    assert "define" in str(diagram) and "3\u00d7" in str(diagram)  # three items ran
+
+
+def test_the_timeline_has_a_bar_per_execution_items_and_iterations_apart(finished):
+    timeline = finished.timeline(pipeline())
+    root = ET.fromstring(timeline.svg)
+    bars = [g for g in root.iter(SVG + "g") if "bar" in (g.get("class") or "").split()]
+    names = [g.get("data-node") for g in bars]
+    assert names.count("define") == 3  # one per word
+    assert names.count("editor") == 2  # one per iteration
+    assert sorted(set(names)) == sorted(set(to_graph(pipeline())) - {"answer"})
+    assert len(bars) == len([e for e in finished.trace if e.event == "start"])
+    paths = sorted(g.get("data-path") for g in bars if g.get("data-node") == "define")
+    assert paths == [f"[('define_all', {i})]" for i in range(3)]
+    critical = {g.get("data-node") for g in bars if "critical" in g.get("class").split()}
+    assert {"split", "classify", "fix", "editor"} <= critical and "answer" not in critical
+    assert timeline.predicted is not None and timeline.measured > 0
+    assert "predicted" in str(timeline) and "measured" in str(timeline)
+
+
+def test_the_mermaid_texts_parse(finished):
+    flow = finished.diagram(pipeline()).to_mermaid()
+    parsed = parse_mermaid(flow)
+    assert parsed is not None
+    assert "classDef skipped" in flow and "classDef done" in flow
+    gantt = finished.timeline(pipeline()).to_mermaid().splitlines()
+    assert gantt[:4] == ["gantt", "    title Run timeline", "    dateFormat x",
+                         "    axisFormat %S.%L s"]  # fmt: skip
+    tasks = [line for line in gantt if " :" in line]
+    assert len(tasks) == len([e for e in finished.trace if e.event == "start"])
+    for line in tasks:
+        name, _, rest = line.strip().rpartition(" :")
+        tags, start, end = rest.split(", ")[:-3], *map(int, rest.split(", ")[-2:])
+        assert name and start < end and set(tags) <= {"crit", "done", "active"}
+
+
+def test_the_result_displays_itself_as_html_with_a_plain_text_fallback(finished):
+    bundle = run(pipeline(), provider=PROVIDER, state=STATE)._repr_mimebundle_()
+    assert set(bundle) == {"text/html", "text/plain"}
+    assert bundle["text/html"].count("<svg") == 2 and "<details" in bundle["text/html"]
+    assert "<script" not in bundle["text/html"]
+    assert bundle["text/plain"].startswith("Run finished on asyncio")
+    view = finished.view(pipeline())
+    rows = {row["node"]: row for row in view.rows()}
+    assert rows["define"]["runs"] == 3 and rows["fix"]["asked"] == "Fix {notes}."
+    assert rows["classify"]["answer"] == "bug" and rows["answer"]["runs"] == 0
+
+
+def test_without_its_pipeline_the_diagram_is_read_from_the_trace(finished):
+    statuses = nodes_by_status(finished.diagram().svg)
+    assert set(statuses) == {e.node for e in finished.trace}
+    assert set(statuses.values()) == {"done"}
+    assert finished.view().facts.graph.nodes["define"]["parent"] == "define_all"
+
+
+def failing_run():
+    events = []
+    with pytest.raises(RunError) as caught:
+        run(
+            pipeline(Transform("explode", explode).reads("notes").writes("boom"))
+            >> Agent("after").instruct("After {boom}."),
+            provider=PROVIDER,
+            state=STATE,
+            on_event=events.append,
+        )
+    return caught.value, events
+
+
+def test_a_failed_run_shows_the_failed_node_red_and_the_rest_not_reached():
+    error, events = failing_run()
+    failed = pipeline(Transform("explode", explode).reads("notes").writes("boom")) >> Agent(
+        "after"
+    ).instruct("After {boom}.")
+    statuses = nodes_by_status(error.view(failed, trace=events).diagram.svg)
+    assert statuses["explode"] == "failed" and statuses["after"] == "not_reached"
+    assert statuses["fix"] == "done" and statuses["answer"] == "skipped"
+    # Without a trace, what completed and the failing node still tell the story.
+    statuses = nodes_by_status(error.view(failed).diagram.svg)
+    assert statuses["explode"] == "failed" and statuses["after"] == "not_reached"
+    assert statuses["split"] == "done"
+    timeline = error.view(failed, trace=events).timeline
+    assert [b.status for b in timeline.bars if b.node == "explode"] == ["failed"]
+    bundle = error._repr_mimebundle_()
+    assert "Run failed at 'explode'" in bundle["text/plain"]
+    assert "Run failed at 'explode'" in html.unescape(bundle["text/html"])
+
+
+def test_a_resumed_result_marks_its_nodes_reused(finished):
+    from irgraph.events import RunResult
+
+    kept = RunResult(finished.state, [], finished.outputs, backend="asyncio")
+    statuses = nodes_by_status(kept.diagram(pipeline()).svg)
+    assert statuses["define"] == "reused" and statuses["answer"] == "skipped"
+    marked = RunResult(finished.state, finished.trace, finished.outputs, backend="asyncio",
+                       reused=["pro"])  # fmt: skip
+    assert nodes_by_status(marked.diagram(pipeline()).svg)["pro"] == "reused"
+
+
+def test_real_mermaid_draws_the_status_flowchart_and_the_gantt(finished, mermaid_render):  # noqa: F811
+    error, events = failing_run()
+    texts = [
+        finished.diagram(pipeline()).to_mermaid(),
+        finished.timeline(pipeline()).to_mermaid(),
+        error.view(trace=events).timeline.to_mermaid(),
+    ]
+    report = mermaid_render(texts)
+    assert report["fatal"] is None, report["fatal"]
+    assert [r["ok"] for r in report["results"]] == [True, True, True], report["results"]
