@@ -29,11 +29,9 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from irgraph import checks
 from irgraph.compile import EngineCapabilities
-from irgraph.errors import IrgraphError, MissingExtraError
+from irgraph.errors import IrgraphError
 from irgraph.events import RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
@@ -42,6 +40,7 @@ from irgraph.schema import ir_nodes
 from irgraph.templates import render, template_values
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
+from .prefect_batch import CHUNK_SIZE, DEPLOYMENT_NAME
 from .prefect_gates import (
     _where,
     current_flow_run_id,
@@ -50,7 +49,13 @@ from .prefect_gates import (
     resume_when_paused,
     wait_for_answer,
 )
-from .prefect_runtime import TELEMETRY_OFF, is_prefect_name, prefect_name, request_cache_key
+from .prefect_runtime import prefect_name, request_cache_key
+from .prefect_server import (
+    PrefectUnavailableError,
+    check_prefect_api,
+    import_prefect,
+    lean_prefect_settings,
+)
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
 from .run_options import check_call_limit
 from .scheduler import (
@@ -73,84 +78,6 @@ __all__ = [
     "check_prefect_api",
     "PrefectUnavailableError",
 ]
-
-# the server services a local run does not need
-_LEAN_SERVICES = """CANCELLATION_CLEANUP DB_VACUUM EVENT_PERSISTER EVENT_LOGGER FOREMAN LATE_RUNS
-    SCHEDULER PAUSE_EXPIRATIONS REPOSSESSOR CLEANUP_RECONCILER TASK_RUN_RECORDER TRIGGERS""".split()
-
-
-def lean_prefect_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Settings that make local runs fast and offline, applied only where the user set none.
-
-    Telemetry is always off by default (:data:`~irgraph.backends.prefect_runtime.TELEMETRY_OFF`).
-    With ``PREFECT_API_URL`` set (a real server) nothing else about the server is changed; for
-    the temporary local server, API logging and the services a local run does not need are
-    turned off. Returns what was set.
-    """
-    env = os.environ if environ is None else environ
-    chosen = {
-        **TELEMETRY_OFF,
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-        "PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS": "false",
-    }
-    if not env.get("PREFECT_API_URL"):
-        chosen["PREFECT_LOGGING_TO_API_ENABLED"] = "false"
-        for service in _LEAN_SERVICES:
-            chosen[f"PREFECT_SERVER_SERVICES_{service}_ENABLED"] = "false"
-    applied = {k: v for k, v in chosen.items() if k not in env}
-    env.update(applied)
-    return applied
-
-
-#: The rule for ``PrefectBackend(deployment=...)``: an item deployment's ``FLOW/DEPLOYMENT``.
-DEPLOYMENT_NAME = checks.Check(
-    "a deployment name 'FLOW/DEPLOYMENT' of two names Prefect accepts",
-    lambda value: (
-        isinstance(value, str)
-        and value.count("/") == 1
-        and all(is_prefect_name(part) for part in value.split("/"))
-    ),
-    hint="Use the name 'python flow.py' printed when it deployed, e.g. 'research/research'.",
-)
-
-
-#: The rule for ``PrefectBackend(chunk_size=...)``.
-CHUNK_SIZE = attrs.evolve(
-    checks.count(), hint="It is how many items of a batch one flow run on the pool takes."
-)
-
-
-class PrefectUnavailableError(IrgraphError, ConnectionError):
-    """The Prefect API named by ``PREFECT_API_URL`` does not answer."""
-
-
-async def check_prefect_api() -> None:
-    """Raise :class:`PrefectUnavailableError` before a run if ``PREFECT_API_URL`` names a
-    server that does not answer (without it, Prefect starts its own temporary server)."""
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL
-
-    url = PREFECT_API_URL.value()
-    if not url:
-        return
-    async with get_client() as client:
-        problem = await client.api_healthcheck()
-    if problem is not None:
-        raise PrefectUnavailableError(
-            f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}. "
-            "Start the server (prefect server start), fix the URL, or unset PREFECT_API_URL "
-            "to let Prefect run a temporary local server."
-        )
-
-
-def _import_prefect() -> Any:
-    lean_prefect_settings()
-    try:
-        import prefect
-    except ImportError as exc:
-        raise MissingExtraError("prefect", "prefect", "The Prefect backend") from exc
-    return prefect
-
 
 # Running ----------------------------------------------------------------------------------
 
@@ -180,9 +107,8 @@ class _PrefectScheduler(Scheduler):
 
     async def call(self, request: ModelRequest, path: tuple[tuple[str, int], ...]) -> str:
         key = request_cache_key(self.run_key, request, path)
-        name = prefect_name(_where(request.node, path))
-        task = self.agent_task.with_options(name=prefect_name(request.node), task_run_name=name)
-        result: str = await task(self.provider, request, key)
+        where = prefect_name(_where(request.node, path))
+        result: str = await self.agent_task(request.node)(self.provider, request, key, where)
         return result
 
     async def gate(self, step: Any, state: Any, path: tuple[tuple[str, int], ...]) -> Any:
@@ -216,6 +142,12 @@ class _PrefectScheduler(Scheduler):
         await resume_when_paused(flow_run_id, str(value), key=key, timeout=self.gate_timeout)
 
 
+async def _ask(provider: ModelProvider, request: ModelRequest, cache_key: str, where: str) -> str:
+    """What an agent task does: ask the model. ``cache_key`` is what the task is cached
+    under; ``where`` names the task run (node and loop/map position)."""
+    return await provider.complete(request)
+
+
 def _handler_answer(on_gate: Callable[[GateRequest], Any], request: GateRequest) -> Any:
     value = on_gate(request)
     if inspect.isawaitable(value):
@@ -236,7 +168,7 @@ def resume_gate(flow_run_id: str, answer: str, *, timeout: float = 60.0) -> None
     pause in turn, so the gate resumed is the one ``on_paused`` told of last. Raises
     :class:`IrgraphError` if the run has finished or does not pause in time.
     """
-    _import_prefect()
+    import_prefect()
     run_coroutine(resume_when_paused(flow_run_id, answer, timeout=timeout))
 
 
@@ -326,6 +258,27 @@ class PrefectRunnable:
         self.node_plan = build_plan(node, graph)
         self._plan = plan_scopes(graph, ir_nodes(graph, node))
         self._needs = required_inputs(graph)
+        self._tasks: dict[str, Any] = {}
+
+    def _agent_task(self, node: str) -> Any:
+        """The cached Prefect task that asks the model for agent ``node``; made once per node
+        of this runnable (making a task costs more than running one)."""
+        made = self._tasks.get(node)
+        if made is None:
+            if not self._tasks:
+                from prefect import task
+
+                backend = self.backend
+                self._tasks[""] = task(
+                    persist_result=True,
+                    cache_key_fn=_cache_key_from_parameters,
+                    retries=backend.task_retries,
+                    retry_delay_seconds=backend.retry_delay_seconds,
+                    log_prints=False,
+                    task_run_name="{where}",
+                )(_ask)
+            made = self._tasks[node] = self._tasks[""].with_options(name=prefect_name(node))
+        return made
 
     @property
     def flow_name(self) -> str:
@@ -385,21 +338,10 @@ class PrefectRunnable:
         checks.optional(checks.text).check(run_key, "the run option run_key")
         if flow_name is not None:
             check_prefect_name(flow_name, "the run option flow_name")
-        _import_prefect()
-        from prefect import flow, task
+        import_prefect()
+        from prefect import flow
 
         await check_prefect_api()
-
-        @task(
-            persist_result=True,
-            cache_key_fn=_cache_key_from_parameters,
-            retries=backend.task_retries,
-            retry_delay_seconds=backend.retry_delay_seconds,
-            log_prints=False,
-        )
-        async def agent(provider: ModelProvider, request: ModelRequest, cache_key: str) -> str:
-            return await provider.complete(request)
-
         initial = dict(current)
         outcome: dict[str, Any] = {}
 
@@ -414,7 +356,7 @@ class PrefectRunnable:
             flow_run_id = current_flow_run_id()
             key = run_key if run_key is not None else flow_run_id
             scheduler = _PrefectScheduler(
-                agent,
+                self._agent_task,
                 None if backend.cache_across_runs else key,
                 backend.gate_timeout,
                 on_paused,

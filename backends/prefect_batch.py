@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from irgraph import checks
 from irgraph.batch import BatchError, ItemResult, pull_states
 from irgraph.batch_store import BatchStore
 from irgraph.errors import IrgraphError, PipelineError, RunError
@@ -35,8 +36,28 @@ from irgraph.events import RunResult
 from irgraph.ir.json import pipeline_digest
 
 from .prefect_chunks import HEARTBEAT_LABEL
+from .prefect_runtime import is_prefect_name
+from .prefect_server import PrefectUnavailableError, check_prefect_api
 
-__all__ = ["PoolBatch", "MAX_SENDS"]
+__all__ = ["PoolBatch", "MAX_SENDS", "DEPLOYMENT_NAME", "CHUNK_SIZE"]
+
+#: The rule for ``PrefectBackend(deployment=...)``: an item deployment's ``FLOW/DEPLOYMENT``.
+DEPLOYMENT_NAME = checks.Check(
+    "a deployment name 'FLOW/DEPLOYMENT' of two names Prefect accepts",
+    lambda value: (
+        isinstance(value, str)
+        and value.count("/") == 1
+        and all(is_prefect_name(part) for part in value.split("/"))
+    ),
+    hint="Use the name 'python flow.py' printed when it deployed, e.g. 'research/research'.",
+)
+
+
+#: The rule for ``PrefectBackend(chunk_size=...)``.
+CHUNK_SIZE = attrs.evolve(
+    checks.count(), hint="It is how many items of a batch one flow run on the pool takes."
+)
+
 
 # Without batch_key every item still needs a run key (and must be JSON, to be sent): a fresh
 # batch key per process keeps runs of separate batches apart.
@@ -79,8 +100,6 @@ class PoolBatch:
         self, states: Iterable[Any] | AsyncIterable[Any]
     ) -> AsyncGenerator[ItemResult, None]:
         from prefect.client.orchestration import get_client
-
-        from .prefect_backend import PrefectUnavailableError, check_prefect_api
 
         pool = self.runnable.backend.work_pool
         _need_server(pool)

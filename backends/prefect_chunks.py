@@ -19,9 +19,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from irgraph.providers import ModelRequest
-
-from .prefect_runtime import model_provider
+from irgraph.providers import ModelProvider, ModelRequest
 
 __all__ = [
     "HEARTBEAT_LABEL",
@@ -29,7 +27,7 @@ __all__ = [
     "check_pipeline",
     "run_chunk",
     "item_outcome",
-    "complete",
+    "limited",
 ]
 
 #: The flow-run label a running chunk keeps changing.
@@ -40,10 +38,9 @@ HEARTBEAT_LABEL = "irgraph.heartbeat"
 CALL_LIMIT: ContextVar[str | None] = ContextVar("irgraph_call_limit", default=None)
 
 
-async def complete(spec: str, request: ModelRequest) -> str:
-    """Ask the model of provider ``spec``; within a chunk of a limited batch, holding a slot
-    of the batch's global concurrency limit while the call lasts."""
-    provider = model_provider(spec)
+async def limited(provider: ModelProvider, request: ModelRequest) -> str:
+    """Ask ``provider``; within a chunk of a limited batch, holding a slot of the batch's
+    global concurrency limit while the call lasts."""
     limit = CALL_LIMIT.get()
     if limit is None:
         return await provider.complete(request)

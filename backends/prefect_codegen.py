@@ -154,7 +154,7 @@ class _Generator:
                 f"# Agent {nid!r}",
                 *_prefixed("@", _call("task", [[o] for o in options])),
                 *_signature(name, ["request: ModelRequest", "path: Position"], "str"),
-                "    return await complete(PROVIDER, request)",
+                "    return await limited(model_provider(PROVIDER), request)",
             ]
         )
         args = [
@@ -311,11 +311,11 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     if "map" in uses:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
-    names = {"Position", "agent_cache_key_fn", "agent_run_name", "ask"}
+    names = {"Position", "agent_cache_key_fn", "agent_run_name", "ask", "model_provider"}
     names |= uses & {"choose", "collected", "gate", "holds", "map_items", "stops", "transform"}
     names |= {"State"} if gen.functions else set()
     imports += [
-        "from irgraph.backends.prefect_chunks import check_pipeline, complete, run_chunk",
+        "from irgraph.backends.prefect_chunks import check_pipeline, limited, run_chunk",
         "from irgraph.backends.prefect_runtime import (",
         *[f"    {name}," for name in sorted(names)],
         ")",
