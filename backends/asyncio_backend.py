@@ -134,7 +134,7 @@ class AsyncioRunnable:
             chunks=chunks,
             call_limit=call_limit,
         )
-        await run.run_all(self._plan, current)
+        await run.run_all(self._plan, current, self.graph)
         return run.result(self.graph, current, "asyncio", provider_given=chosen is not None)
 
     def stream(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunStream:

@@ -371,7 +371,7 @@ class PrefectRunnable:
             )
             working = dict(initial)
             outcome.update(scheduler=scheduler, state=working, flow_run_id=flow_run_id)
-            await scheduler.run_all(self._plan, working)
+            await scheduler.run_all(self._plan, working, self.graph)
             return working
 
         if backend.result_dir is None:

@@ -175,13 +175,18 @@ class Scheduler:
         self.failures.add(failure)
         return failure
 
-    async def run_all(self, plan: ScopePlan, state: MutableMapping[str, Any]) -> None:
-        """Run the top-level scope; a failure carries the state and what completed."""
+    async def run_all(
+        self, plan: ScopePlan, state: MutableMapping[str, Any], graph: nx.DiGraph | None = None
+    ) -> None:
+        """Run the top-level scope; a failure carries the state, what completed, the events
+        so far and the ``graph`` that ran (so it can show itself)."""
         try:
             await self.scope(plan, state, ())
         except RunError as error:
             error.state = dict(state)
             error.completed = list(self.completed)
+            error.trace = self.trace
+            error.graph = graph
             raise
 
     def result(
@@ -209,6 +214,7 @@ class Scheduler:
             warnings=warnings,
             placeholder=not provider_given,
             run_id=run_id,
+            graph=graph,
         )
 
     # scopes ----------------------------------------------------------------------------
@@ -242,9 +248,7 @@ class Scheduler:
             error = first_error(group_error)
             raise error from error.__cause__
         finally:
-            # drive refers to itself through its closure: a cycle that would keep this whole
-            # run (task group, state, trace) alive until the garbage collector finds it.
-            drive = None  # type: ignore[assignment]
+            drive = None  # type: ignore[assignment]  # else a cycle (via its closure) keeps the run
 
     async def loop(self, step: Step, state: MutableMapping[str, Any], path: Path) -> None:
         op = step.op

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import xml.etree.ElementTree as ET
 
+import attrs
 import pytest
 
 from irgraph import Agent, Loop, MapOver, Route, RunError, Transform, run, to_graph
@@ -124,11 +125,18 @@ def test_the_result_displays_itself_as_html_with_a_plain_text_fallback(finished)
     assert rows["classify"]["answer"] == "bug" and rows["answer"]["runs"] == 0
 
 
-def test_without_its_pipeline_the_diagram_is_read_from_the_trace(finished):
-    statuses = nodes_by_status(finished.diagram().svg)
+def test_a_result_carries_its_graph_so_its_diagram_needs_no_pipeline(finished):
+    assert nodes_by_status(finished.diagram().svg) == nodes_by_status(
+        finished.diagram(pipeline()).svg
+    )
+
+
+def test_without_a_graph_the_diagram_is_read_from_the_trace(finished):
+    bare = attrs.evolve(finished, graph=None)
+    statuses = nodes_by_status(bare.diagram().svg)
     assert set(statuses) == {e.node for e in finished.trace}
     assert set(statuses.values()) == {"done"}
-    assert finished.view().facts.graph.nodes["define"]["parent"] == "define_all"
+    assert bare.view().facts.graph.nodes["define"]["parent"] == "define_all"
 
 
 def failing_run():
