@@ -3,7 +3,8 @@
 :func:`to_dot` turns the graph from ``irgraph.to_graph`` into a ``pydot.Dot`` with exactly one
 DOT node per graph node and one DOT edge per graph edge, so the picture is the graph:
 
-- node shapes by kind: agents rounded boxes, transforms parallelograms, gates hexagons;
+- node shapes by kind: agents rounded boxes, transforms parallelograms, gates hexagons,
+  parts folded by ``collapse=`` double-bordered boxes;
 - a loop or map-over scope is a dashed cluster holding its own node (drawn as a ``box3d`` for
   a loop, a ``folder`` for a map-over) and its body; edges into or out of the scope attach to
   that node;
@@ -11,8 +12,9 @@ DOT node per graph node and one DOT edge per graph edge, so the picture is the g
   category)"``), drawn beside its branches (not in a cluster): its edge to each branch entry
   is labelled with the case (``"bug"``, ``otherwise``), and each branch's exits have edges to
   what follows the route;
-- control edges are solid; edges that carry state keys are labelled with the keys, and an
-  edge that carries keys but is not a control edge is dashed.
+- each pair of nodes gets one edge: solid for control, labelled with the state keys it
+  carries; an edge that carries keys but is not a control edge is dashed;
+- a composite root's ``"name (sequence)"`` is the graph's label, at the top.
 
 DOT ids are generated (``n1``, ``n2``, ... in the graph's order, see
 :func:`irgraph.backends.labels.node_ids`); labels are quoted here with DOT's and Graphviz's escapes
@@ -31,13 +33,24 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.graph import as_graph
 
-from .labels import BOXES, drawn_edges, drawn_parent, label_text, node_ids, root_title, scope_title
+from .folding import fold, folded_value
+from .labels import (
+    BOXES,
+    drawn_edges,
+    drawn_parent,
+    label_text,
+    node_ids,
+    node_label,
+    root_title,
+    scope_title,
+)
 
 if TYPE_CHECKING:
     import pydot
@@ -53,6 +66,7 @@ _SHAPES: dict[str, dict[str, str]] = {
     "loop": {"shape": "box3d"},
     "map_over": {"shape": "folder"},
     "route": {"shape": "diamond"},
+    "folded": {"shape": "box", "peripheries": "2"},
 }
 
 
@@ -90,11 +104,20 @@ def _pydot() -> Any:
     return pydot
 
 
-def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True) -> pydot.Dot:
+def to_dot(
+    G_or_pipeline: Any,
+    *,
+    direction: str = "TD",
+    data_edges: bool = True,
+    collapse: Any = None,
+    node_attrs: Mapping[str, Mapping[str, str]] | None = None,
+) -> pydot.Dot:
     """Return the ``pydot.Dot`` of a pipeline graph, builder or IR node.
 
     ``direction`` is ``"TD"``/``"TB"``, ``"LR"``, ``"BT"`` or ``"RL"``; ``data_edges=False``
-    drops key labels and the edges that carry only keys.
+    drops key labels and the edges that carry only keys. ``collapse`` folds parts into one
+    node each, as in :func:`~irgraph.backends.mermaid.to_mermaid`; ``node_attrs`` adds DOT
+    attributes to graph nodes (``{"writer": {"style": "filled", "fillcolor": "#fdd"}}``).
     """
     pd = _pydot()
     if direction not in RANKDIRS:
@@ -103,7 +126,8 @@ def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True
             "e.g. direction='LR' for left to right."
         )
     checks.flag.check(data_edges, "the data_edges argument of to_dot()")
-    G = as_graph(G_or_pipeline)
+    G, drawn = fold(as_graph(G_or_pipeline), collapse)
+    extra = folded_value(G, drawn, node_attrs)
     ids = node_ids(G)
     dot: pydot.Dot = pd.Dot("pipeline", graph_type="digraph", rankdir=RANKDIRS[direction])
     title = root_title(G)
@@ -122,8 +146,8 @@ def to_dot(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True
             container.add_subgraph(cluster)
             clusters[node] = cluster
             container = cluster
-        text = scope_title(node, data) if kind == "route" else node
-        container.add_node(pd.Node(ids[node], label=dot_text(text), **attrs))
+        attrs.update({name: str(value) for name, value in extra.get(node, {}).items()})
+        container.add_node(pd.Node(ids[node], label=dot_text(node_label(node, data)), **attrs))
     for u, v, control, keys, condition in drawn_edges(G):  # a scope is one box: edges meet it
         if not control and not (data_edges and keys):
             continue

@@ -18,6 +18,7 @@ __all__ = [
     "node_ids",
     "label_text",
     "scope_title",
+    "node_label",
     "root_title",
     "drawn_parent",
     "drawn_edges",
@@ -83,6 +84,17 @@ def scope_title(node: str, data: dict[str, Any]) -> str:
         what = f"map over {over} as {data.get('item')}" if over else "map over"
         return f"{node} ({what})"
     return f"{node} ({kind})"
+
+
+def node_label(node: str, data: dict[str, Any]) -> str:
+    """The text drawn for a node that is not a box: its id, a route's decision title, or a
+    folded part's title (see :mod:`irgraph.backends.folding`)."""
+    kind = data.get("kind")
+    if kind == "route":
+        return scope_title(node, data)
+    if kind == "folded":
+        return str(data["title"])
+    return node
 
 
 def root_title(G: nx.DiGraph) -> str | None:

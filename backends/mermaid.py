@@ -3,18 +3,22 @@
 :func:`to_mermaid` draws the very graph the backends execute (``irgraph.to_graph``), as a list
 of lines joined at the end, and never changes it:
 
-- a composite root gets a title node: ``[["name (sequence)"]]``, or for a parallel root the
-  diamond ``{"name (parallel)"}`` with an arrow to each branch;
+- a composite root's ``"name (sequence)"`` or ``"name (parallel)"`` is the diagram's title
+  (front matter: ``---`` / ``title: "..."`` / ``---`` before ``graph TD``);
 - agents are boxes ``["name"]``, transforms parallelograms ``[/"name"/]``, gates hexagons
-  ``{{"name"}}``;
+  ``{{"name"}}``, folded parts (``collapse=``) subroutines ``[["revise (loop) · 2 nodes"]]``;
 - loop and map-over scopes are ``subgraph`` blocks holding their body; arrows to and from a
   scope attach to the block;
 - a route is a decision, the diamond ``{"triage (route on category)"}``, drawn beside its
   branches: an arrow to each branch entry labelled with the case, ``-->|"#quot;bug#quot;"|``,
   and arrows from each branch's exits to what follows the route;
-- control edges are ``-->``; data edges are dashed and carry their keys,
-  ``-. "findings" .->``, and exist only where the graph has them: from a key's writer to its
-  actual readers, never backwards.
+- each pair of nodes gets one arrow: solid for control, labelled with the keys it carries
+  (``-->|"findings"|``); an arrow that only carries keys is dashed, ``-. "findings" .->``.
+  Keys go from a key's writer to its actual readers, never backwards.
+
+``style="seed"`` draws the way the seed pages do, byte for byte: the root as a title node
+(``[["name (sequence)"]]``, or the diamond ``{"name (parallel)"}`` with an arrow to each
+branch), every control arrow unlabelled, then a dashed arrow for each pair carrying keys.
 
 Mermaid ids are generated (``n1``, ``n2``, ...) and every label is written with mermaid's
 entity codes (``#quot;``, ``#35;``, ...), so any agent name draws as itself and cannot be
@@ -22,6 +26,14 @@ read as syntax. The output depends only on the graph, so it is the same in every
 
 >>> from irgraph import Agent
 >>> print(to_mermaid(Agent("a").writes("x") >> Agent("b").instruct("Use {x}.")))
+---
+title: "a_then_b (sequence)"
+---
+graph TD
+n1["a"]
+n2["b"]
+n1 -->|"x"| n2
+>>> print(to_mermaid(Agent("a").writes("x") >> Agent("b").instruct("Use {x}."), style="seed"))
 graph TD
 n1[["a_then_b (sequence)"]]
 n2["a"]
@@ -32,27 +44,43 @@ n2 -. "x" .-> n3
 
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
 
-from .labels import BOXES, drawn_edges, drawn_parent, label_text, node_ids, root_title, scope_title
+from .folding import fold, folded_value
+from .labels import (
+    BOXES,
+    drawn_edges,
+    drawn_parent,
+    label_text,
+    node_ids,
+    node_label,
+    root_title,
+    scope_title,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["to_mermaid", "mermaid_ids", "mermaid_text", "DIRECTIONS"]
+__all__ = ["to_mermaid", "mermaid_ids", "mermaid_text", "mermaid_title", "DIRECTIONS", "STYLES"]
 
 DIRECTIONS = ("TD", "TB", "BT", "LR", "RL")
+STYLES = ("default", "seed")
+_CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 _SHAPES = {
     "agent": ('["', '"]'),
     "transform": ('[/"', '"/]'),
     "gate": ('{{"', '"}}'),
     "route": ('{"', '"}'),
+    "folded": ('[["', '"]]'),
 }
 _NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
 # Even inside quotes mermaid reads ``%%{`` as a directive, a leading backtick as markdown,
@@ -61,6 +89,7 @@ _NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
 _NUMBERED = frozenset("%`:*\\")
 # Mermaid's own placeholders for entity codes; in a label they would turn into "&" and ";".
 _PLACEHOLDERS = (("\ufb02\u00b0", "\ufb02\u2060\u00b0"), ("\u00b6\u00df", "\u00b6\u2060\u00df"))
+_TITLE_FORMS = str.maketrans({"&": "\uff06", "<": "\uff1c", ">": "\uff1e"})
 
 
 def mermaid_text(text: str) -> str:
@@ -89,6 +118,23 @@ def mermaid_text(text: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+def mermaid_title(text: str) -> str:
+    """The front-matter line that makes ``text`` the diagram's title. Mermaid shows the title
+    as text after passing it through an HTML sanitizer, which would show ``&`` as ``&amp;``
+    and drop what looks like a tag, so ``&``, ``<`` and ``>`` are written as their
+    full-width forms (U+FF06, U+FF1C, U+FF1E), and mermaid's placeholder pairs get a word
+    joiner.
+
+    >>> mermaid_title('R&D "plan" (sequence)') == 'title: "R\\uff06D \\\\"plan\\\\" (sequence)"'
+    True
+    """
+    text = label_text(text)
+    for pair, joined in _PLACEHOLDERS:
+        text = text.replace(pair, joined)
+    text = text.translate(_TITLE_FORMS)
+    return f"title: {json.dumps(text, ensure_ascii=False)}"
 
 
 def _side(text: str, i: int) -> str:
@@ -133,9 +179,13 @@ def _emphasis_openers(text: str) -> set[int]:
     return escaped
 
 
-def mermaid_ids(G: nx.DiGraph) -> dict[str, str]:
-    """The mermaid id of each graph node (``n1`` is the root title when there is one)."""
-    return node_ids(G, start=2 if root_title(G) is not None else 1)
+def mermaid_ids(G: nx.DiGraph, *, style: str = "default", collapse: Any = None) -> dict[str, str]:
+    """The mermaid id of each graph node, as :func:`to_mermaid` draws it with the same
+    ``style`` and ``collapse``: ``n1``, ``n2``, ... in graph order (in the seed style ``n1`` is
+    the root's title node when there is one); a folded node's members share its id."""
+    H, drawn = fold(G, collapse)
+    ids = node_ids(H, start=2 if style == "seed" and root_title(H) is not None else 1)
+    return {node: ids[drawn[node]] for node in G}
 
 
 def _children(G: nx.DiGraph) -> dict[str | None, list[str]]:
@@ -161,49 +211,98 @@ def _node_lines(
             lines += _node_lines(G, child, ids, children, pad + "    ")
         lines.append(f"{pad}end")
         return lines
-    kind = data.get("kind", "agent")
-    start, end = _SHAPES.get(kind, _SHAPES["agent"])
-    text = scope_title(node, data) if kind == "route" else node
-    return [f"{pad}{mid}{start}{mermaid_text(text)}{end}"]
+    start, end = _SHAPES.get(data.get("kind", "agent"), _SHAPES["agent"])
+    return [f"{pad}{mid}{start}{mermaid_text(node_label(node, data))}{end}"]
 
 
-def to_mermaid(G_or_pipeline: Any, *, direction: str = "TD", data_edges: bool = True) -> str:
+def _edge_lines(G: nx.DiGraph, ids: dict[str, str], data_edges: bool, seed: bool) -> list[str]:
+    """One arrow per pair of nodes, labelled with its case and keys; in the seed style the
+    control arrows, then a dashed arrow for each pair that carries keys, by key."""
+    lines: list[str] = []
+    dashed: list[tuple[str, str]] = []
+    for u, v, control, keys, condition in drawn_edges(G):
+        label = mermaid_text(", ".join(keys)) if data_edges and keys else None
+        if label is not None and (seed or not control):
+            dashed.append((label, f'{ids[u]} -. "{label}" .-> {ids[v]}'))
+            if not seed:
+                lines.append(dashed.pop()[1])
+        words = [mermaid_text(condition)] if condition is not None else []
+        words += [label] if label is not None and not seed else []
+        if control and words:
+            lines.append(f'{ids[u]} -->|"{" · ".join(words)}"| {ids[v]}')
+        elif control:
+            lines.append(f"{ids[u]} --> {ids[v]}")
+    return lines + [line for _, line in sorted(dashed, key=lambda pair: pair[0])]
+
+
+def _class_lines(
+    ids: dict[str, str], classes: dict[str, str], class_defs: Mapping[str, str] | None
+) -> list[str]:
+    named = {**{name: "" for name in classes.values()}, **(class_defs or {})}
+    for name in named:
+        if not isinstance(name, str) or not _CLASS_NAME.match(name):
+            raise IrgraphError(
+                f"The mermaid class name {name!r} is not a plain identifier; use letters, "
+                "digits and underscores, e.g. 'failed' or 'not_reached'."
+            )
+    lines = [f"classDef {name} {css}" for name, css in (class_defs or {}).items()]
+    for name in named:
+        members = [ids[node] for node, css in classes.items() if css == name]
+        if members:
+            lines.append(f"class {','.join(members)} {name}")
+    return lines
+
+
+def to_mermaid(
+    G_or_pipeline: Any,
+    *,
+    direction: str = "TD",
+    data_edges: bool = True,
+    style: str = "default",
+    collapse: Any = None,
+    classes: Mapping[str, str] | None = None,
+    class_defs: Mapping[str, str] | None = None,
+) -> str:
     """Return the mermaid flowchart of a pipeline graph, builder or IR node.
 
     ``direction`` is mermaid's (``"TD"`` top-down, ``"LR"`` left-right, ...);
-    ``data_edges=False`` leaves out the dashed key arrows.
+    ``data_edges=False`` leaves out the keys (and the dashed arrows that carry only keys).
+    ``style="seed"`` draws the seed pages' way: the root as a title node, and every pair that
+    carries keys as a second, dashed arrow. ``collapse`` folds parts into one node each: a
+    depth (``0`` folds every part the root holds) or ids of loops, map-overs, routes and named
+    blocks (see :mod:`irgraph.backends.folding`). ``classes`` maps graph nodes to mermaid class
+    names, defined by ``class_defs`` (name to CSS, e.g. ``{"failed": "fill:#fdd"}``).
     """
     if direction not in DIRECTIONS:
         raise IrgraphError(
             f"direction must be one of {', '.join(DIRECTIONS)} (got {direction!r}); "
             "e.g. direction='LR' for left to right."
         )
+    if style not in STYLES:
+        raise IrgraphError(
+            f"style must be one of {', '.join(map(repr, STYLES))} (got {style!r}); "
+            "style='seed' draws the seed pages' way."
+        )
     checks.flag.check(data_edges, "the data_edges argument of to_mermaid()")
-    G = as_graph(G_or_pipeline)
-    ids = mermaid_ids(G)
+    seed = style == "seed"
+    G, drawn = fold(as_graph(G_or_pipeline), collapse)
+    ids = node_ids(G, start=2 if seed and root_title(G) is not None else 1)
     children = _children(G)
     lines = [f"graph {direction}"]
     title = root_title(G)
-    if title is not None:
+    if title is not None and seed:
         shape = '{"%s"}' if title.endswith("(parallel)") else '[["%s"]]'
         lines.append("n1" + shape % mermaid_text(title))
     for node in children.get(None, ()):
         lines += _node_lines(G, node, ids, children, "")
-    if title is not None and title.endswith("(parallel)"):
+    if seed and title is not None and title.endswith("(parallel)"):
         lines += [
             f"n1 --> {ids[node]}" for node in children.get(None, ()) if G.in_degree(node) == 0
         ]
     # Edges as each scope sees them: a scope is one box, so what enters or leaves its body is
     # drawn to or from the box.
-    edges = list(drawn_edges(G))
-    for u, v, control, _, condition in edges:
-        if condition is not None:
-            lines.append(f'{ids[u]} -->|"{mermaid_text(condition)}"| {ids[v]}')
-        elif control:
-            lines.append(f"{ids[u]} --> {ids[v]}")
-    if data_edges:
-        for u, v, _, keys, _ in edges:
-            if keys:
-                label = mermaid_text(", ".join(keys))
-                lines.append(f'{ids[u]} -. "{label}" .-> {ids[v]}')
+    lines += _edge_lines(G, ids, data_edges, seed)
+    lines += _class_lines(ids, folded_value(G, drawn, classes), class_defs)
+    if title is not None and not seed:  # front matter: mermaid draws it as the title
+        lines[:0] = ["---", mermaid_title(title), "---"]
     return "\n".join(lines)

@@ -6,7 +6,7 @@ nodes green, changed ones amber, and removed ones drawn in red beside it.
 >>> old = to_graph(Agent("a").instruct("x"))
 >>> new = to_graph(Agent("a").instruct("y") >> Agent("b").instruct("z"))
 >>> print(diff_to_mermaid(diff(old, new)).splitlines()[-2:])
-['class n2 changed', 'class n3 added']
+['class n1 changed', 'class n2 added']
 """
 
 from __future__ import annotations
@@ -25,16 +25,17 @@ _STYLES = (
 )
 
 
-def diff_to_mermaid(change: GraphDiff, *, direction: str = "TD") -> str:
-    """The new graph's mermaid text with the change highlighted."""
+def diff_to_mermaid(change: GraphDiff, *, direction: str = "TD", style: str = "default") -> str:
+    """The new graph's mermaid text (``style`` as for
+    :func:`~irgraph.backends.mermaid.to_mermaid`) with the change highlighted."""
     if not isinstance(change, GraphDiff):
         raise PipelineError(
             f"diff_to_mermaid() draws what irgraph.analysis.diff returns (got {change!r} of "
             f"type {type(change).__name__}).",
             hint="Pass diff(old_graph, new_graph).",
         )
-    ids = mermaid_ids(change.new)
-    lines = to_mermaid(change.new, direction=direction).rstrip("\n").splitlines()
+    ids = mermaid_ids(change.new, style=style)
+    lines = to_mermaid(change.new, direction=direction, style=style).rstrip("\n").splitlines()
     lines += _STYLES
     for i, node in enumerate(change.removed, 1):
         lines.append(f'removed{i}["{mermaid_text(f"{node} (removed)")}"]:::removed')

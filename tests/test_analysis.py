@@ -146,7 +146,7 @@ def test_diff_reports_added_removed_changed_and_draws_it():
     assert change.changed == {"a": ["instruction"]}
     assert ("a", "b") in change.edges_added and ("a", "gone") in change.edges_removed
     picture = diff_to_mermaid(change)
-    assert "class n3 added" in picture and "class n2 changed" in picture
+    assert "class n2 added" in picture and "class n1 changed" in picture
     assert "gone (removed)" in picture
     assert diff(old, old).empty
 

@@ -70,7 +70,8 @@ def test_without_graphviz_they_display_as_a_mermaid_block(without_graphviz, subj
     bundle = item._repr_mimebundle_()
     assert "image/svg+xml" not in bundle
     markdown = bundle["text/markdown"]
-    assert markdown.startswith("```mermaid\ngraph TD\n") and markdown.endswith("\n```")
+    assert markdown.startswith("```mermaid\n---\ntitle: ") and markdown.endswith("\n```")
+    assert "\n---\ngraph TD\n" in markdown  # the root's name is the title
     assert "subgraph" in markdown
 
 
@@ -100,7 +101,12 @@ def test_a_failing_graphviz_falls_back_to_mermaid(monkeypatch):
 
 @pytest.mark.parametrize(
     ("fmt", "start"),
-    [("mermaid", "graph TD"), ("dot", "digraph pipeline {"), ("svg", "<?xml"), ("png", b"\x89PNG")],
+    [
+        ("mermaid", "---\ntitle: "),
+        ("dot", "digraph pipeline {"),
+        ("svg", "<?xml"),
+        ("png", b"\x89PNG"),
+    ],
 )
 def test_render_every_format_from_a_graph_builder_or_ir(fmt, start):
     if fmt in ("svg", "png") and not dot_available():
@@ -149,7 +155,7 @@ def test_diagram_bundles_and_save(tmp_path):
 def test_show_is_exported_and_prints_outside_a_notebook(capsys):
     assert irgraph.show is show and "show" in irgraph.__all__
     show(to_graph(PIPELINE), format="mermaid")
-    assert capsys.readouterr().out.startswith("graph TD\n")
+    assert "\n---\ngraph TD\n" in capsys.readouterr().out
     show(PIPELINE, format="dot", direction="LR")
     assert "rankdir=LR" in capsys.readouterr().out
 
@@ -197,8 +203,8 @@ def test_importing_irgraph_does_not_load_the_exporters():
 def test_cli_show_prints_mermaid_by_default(capsys):
     assert main(["show", "irgraph.demo:research_pipeline"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("graph TD\nn1[[")
-    assert 'n2 -. "findings" .-> n3' in out
+    assert out.startswith('---\ntitle: "') and "\n---\ngraph TD\nn1[" in out
+    assert 'n1 -->|"findings"| n2' in out
 
 
 def test_cli_show_dot(capsys):

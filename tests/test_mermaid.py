@@ -39,18 +39,23 @@ DATA_EDGE = re.compile(r'^(n\d+) -\. "([^"]*)" \.-> (n\d+)$')
 CONTROL_EDGE = re.compile(r'^(n\d+) -->(?:\|"[^"]*"\|)? (n\d+)$')
 
 
+SUFFIX = {"default": ".mmd", "seed": ".seed.mmd"}
+
+
+@pytest.mark.parametrize("style", sorted(SUFFIX))
 @pytest.mark.parametrize("name", sorted(seed_pipelines()))
-def test_seed_pipelines_match_their_golden_files(name):
-    text = to_mermaid(seed_pipelines()[name]) + "\n"
-    path = GOLDEN / f"{name}.mmd"
+def test_seed_pipelines_match_their_golden_files(name, style):
+    text = to_mermaid(seed_pipelines()[name], style=style) + "\n"
+    path = GOLDEN / f"{name}{SUFFIX[style]}"
     if os.environ.get("IRGRAPH_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
 
 
-def test_the_triage_pipeline_matches_its_golden_file():
-    text = to_mermaid(to_graph(triage(), inputs={"ticket"})) + "\n"
-    path = GOLDEN / "triage.mmd"
+@pytest.mark.parametrize("style", sorted(SUFFIX))
+def test_the_triage_pipeline_matches_its_golden_file(style):
+    text = to_mermaid(to_graph(triage(), inputs={"ticket"}), style=style) + "\n"
+    path = GOLDEN / f"triage{SUFFIX[style]}"
     if os.environ.get("IRGRAPH_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
@@ -69,9 +74,8 @@ def test_a_route_is_a_diamond_beside_its_branches_with_an_arrow_per_case():
         f'{ids["triage"]} -->|"otherwise"| {ids["reply"]}',
     ]  # and no arrow from the route straight to what follows it
     for exit_ in ("test", "spec", "reply"):  # every branch leads on, with its keys
-        assert f"{ids[exit_]} --> {ids['review']}" in lines
-        assert f'{ids[exit_]} -. "answer" .-> {ids["review"]}' in lines
-    assert 'subgraph n8["review (loop, max 3, until verdict = #quot;approved#quot;)"]' in lines
+        assert f'{ids[exit_]} -->|"answer"| {ids["review"]}' in lines
+    assert 'subgraph n7["review (loop, max 3, until verdict = #quot;approved#quot;)"]' in lines
 
 
 def test_a_route_inside_a_loop_and_scopes_inside_branches_draw_in_their_boxes():
@@ -125,16 +129,17 @@ def _seed_diagrams() -> list[str]:
     return diagrams
 
 
-def test_the_seed_pages_draw_the_same_lines():
+def test_the_seed_style_draws_the_seed_pages_text_byte_for_byte():
     ours = {
-        "researcher_then_analyst_then_writer": to_mermaid(seed_pipelines()["seed75_research"]),
-        "web_search_and_paper_search": to_mermaid(seed_pipelines()["seed75_parallel"]),
+        "researcher_then_analyst_then_writer": seed_pipelines()["seed75_research"],
+        "web_search_and_paper_search": seed_pipelines()["seed75_parallel"],
     }
     seen = 0
     for diagram in _seed_diagrams():
-        for title, text in ours.items():
+        for title, pipeline in ours.items():
             if title in diagram:
-                assert set(text.splitlines()) == set(diagram.splitlines())
+                assert to_mermaid(pipeline, style="seed") == diagram
+                assert to_mermaid(pipeline) != diagram  # the default style is not the seeds'
                 seen += 1
     assert seen == 2
 
@@ -145,7 +150,17 @@ def test_shapes_by_kind_and_root_titles():
         >> Transform("t", str.strip).reads("x").writes("y")
         >> Gate("g", "ok {y}?")
     )
-    lines = to_mermaid(p).splitlines()
+    assert to_mermaid(p).splitlines()[:8] == [
+        "---",
+        'title: "a_then_t_then_g (sequence)"',
+        "---",
+        "graph TD",
+        'n1["a"]',
+        'n2[/"t"/]',
+        'n3{{"g"}}',
+        'n1 -->|"x"| n2',
+    ]
+    lines = to_mermaid(p, style="seed").splitlines()
     assert lines[:5] == [
         "graph TD",
         'n1[["a_then_t_then_g (sequence)"]]',
@@ -154,11 +169,22 @@ def test_shapes_by_kind_and_root_titles():
         'n4{{"g"}}',
     ]
     assert to_mermaid(Agent("solo")).splitlines() == ["graph TD", 'n1["solo"]']
+    assert to_mermaid(Agent("solo"), style="seed") == to_mermaid(Agent("solo"))
 
 
-def test_a_parallel_root_points_at_each_branch_entry():
+def test_a_parallel_root_is_the_title_or_in_the_seed_style_points_at_each_branch_entry():
     p = (Agent("a") >> Agent("b")) | Agent("c")
-    lines = to_mermaid(p).splitlines()
+    assert to_mermaid(p).splitlines() == [
+        "---",
+        'title: "a_then_b_and_c (parallel)"',
+        "---",
+        "graph TD",
+        'n1["a"]',
+        'n2["b"]',
+        'n3["c"]',
+        "n1 --> n2",
+    ]
+    lines = to_mermaid(p, style="seed").splitlines()
     assert lines[1].startswith('n1{"') and lines[1].endswith(' (parallel)"}')
     assert "n1 --> n2" in lines and "n1 --> n4" in lines and "n1 --> n3" not in lines
 
@@ -174,14 +200,16 @@ def test_scopes_are_subgraphs_holding_their_bodies_and_edges_attach_to_them():
     )
     text = to_mermaid(p)
     assert (
-        'subgraph n3["each (map over papers as paper)"]\n'
-        '    subgraph n4["inner (loop, max 2)"]\n'
-        '        n5["s"]\n'
+        'subgraph n2["each (map over papers as paper)"]\n'
+        '    subgraph n3["inner (loop, max 2)"]\n'
+        '        n4["s"]\n'
         "    end\n"
         "end"
     ) in text
-    assert "n2 --> n3" in text and "n3 --> n6" in text
-    assert 'n2 -. "papers" .-> n3' in text and 'n3 -. "sums" .-> n6' in text
+    assert 'n1 -->|"papers"| n2' in text and 'n2 -->|"sums"| n5' in text
+    seed = to_mermaid(p, style="seed")
+    assert "n2 --> n3" in seed and "n3 --> n6" in seed
+    assert 'n2 -. "papers" .-> n3' in seed and 'n3 -. "sums" .-> n6' in seed
 
 
 def test_loop_titles_name_the_stop_condition():
@@ -196,9 +224,15 @@ def test_data_edges_go_from_the_writer_to_its_actual_readers_only():
         >> Agent("r").instruct("{x}").writes("x")
         >> Agent("r2").instruct("{x}")
     )
-    ids = mermaid_ids(to_graph(p))
-    data = [m.groups() for m in map(DATA_EDGE.match, to_mermaid(p).splitlines()) if m]
+    ids = mermaid_ids(to_graph(p), style="seed")
+    lines = to_mermaid(p, style="seed").splitlines()
+    data = [m.groups() for m in map(DATA_EDGE.match, lines) if m]
     assert data == [(ids["w"], "x", ids["r"]), (ids["r"], "x", ids["r2"])]
+    ids = mermaid_ids(to_graph(p))
+    lines = to_mermaid(p).splitlines()  # a read that skips a step is the dashed arrow
+    assert f'{ids["w"]} -. "x" .-> {ids["r"]}' in lines
+    assert f'{ids["r"]} -->|"x"| {ids["r2"]}' in lines
+    assert f"{ids['mid']} --> {ids['r']}" in lines
 
 
 def test_several_keys_on_one_edge_share_one_sorted_label():
@@ -207,15 +241,18 @@ def test_several_keys_on_one_edge_share_one_sorted_label():
         >> Transform("t", str.strip).reads("b_key")
         >> Agent("z").instruct("{b_key}")
     )
-    assert 'n2 -. "b_key" .-> n3' in to_mermaid(p)
+    assert 'n1 -->|"b_key"| n2' in to_mermaid(p)
+    assert 'n2 -. "b_key" .-> n3' in to_mermaid(p, style="seed")
     two = Loop("l").step(Agent("a").writes("k2")).step(Agent("b").writes("k1")).max_iterations(1)
-    assert '-. "k1, k2" .->' in to_mermaid(two >> Agent("r").instruct("{k1} {k2}"))
+    assert '-->|"k1, k2"|' in to_mermaid(two >> Agent("r").instruct("{k1} {k2}"))
+    two_late = two >> Agent("m") >> Agent("r").instruct("{k1} {k2}")
+    assert '-. "k1, k2" .->' in to_mermaid(two_late)
 
 
 def test_data_edges_can_be_left_out_and_direction_chosen():
     p = seed_pipelines()["seed75_research"]
     text = to_mermaid(p, direction="LR", data_edges=False)
-    assert text.startswith("graph LR\n") and ".->" not in text
+    assert "\ngraph LR\n" in text and ".->" not in text and '"findings"' not in text
     with pytest.raises(IrgraphError, match="direction must be one of"):
         to_mermaid(p, direction="sideways")
 
@@ -283,7 +320,8 @@ def test_no_written_label_holds_a_quote_a_newline_or_a_directive(name):
 @given(labelled_pipelines())
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 def test_every_label_line_is_one_quoted_string(p):
-    for line in to_mermaid(p).splitlines()[1:]:
+    lines = to_mermaid(p).splitlines()
+    for line in lines[lines.index(next(x for x in lines if x.startswith("graph "))) + 1 :]:
         # one statement per line; quotes only where the exporter puts them
         assert line.count('"') in (0, 2), line
         assert "\n" not in line and "%%" not in line
@@ -292,8 +330,8 @@ def test_every_label_line_is_one_quoted_string(p):
 @given(pipelines(with_gates=True))
 def test_control_and_data_edges_are_exactly_the_graphs(p):
     G = to_graph(p)
-    ids = mermaid_ids(G)
-    lines = to_mermaid(G).splitlines()
+    ids = mermaid_ids(G, style="seed")
+    lines = to_mermaid(G, style="seed").splitlines()
     control = {m.groups() for m in map(CONTROL_EDGE.match, lines) if m}
     header = {(u, v) for u, v in control if u == "n1" and "n1" not in ids.values()}
     # a scope is one box: edges as their scope sees them
@@ -354,6 +392,8 @@ def test_mermaid_renders_the_seeds_hostile_names_and_a_hypothesis_sample(mermaid
     graphs += _hypothesis_sample(drawn_graphs(), 20)  # names built from hostile pieces
     graphs += [route_showcase()]
     texts = [to_mermaid(G) for G in graphs]
+    texts += [to_mermaid(G, style="seed") for G in graphs[:8]]
+    texts += [to_mermaid(G, collapse=0) for G in graphs[:8]]
     texts += [to_mermaid(graphs[0], direction="LR", data_edges=False)]
     # diff pictures: removed nodes are written by diff_to_mermaid itself
     changes = [diff(to_graph(hostile_pipeline()), to_graph(Agent("kept").instruct("Go.")))]

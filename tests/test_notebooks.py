@@ -118,8 +118,8 @@ def test_exploring_a_pipeline_graph(kernel_path, monkeypatch):
     assert picture in mimetypes(nb, "show-default")
     assert picture in mimetypes(nb, "inline")
     (markdown,) = [o.data["text/markdown"] for o in cell(nb, "show-mermaid").outputs]
-    assert markdown.startswith("```mermaid\ngraph TD\n")
-    assert text(nb, "mermaid-text").startswith("graph LR\n")
+    assert markdown.startswith("```mermaid\n---\ntitle: ") and "\n---\ngraph TD\n" in markdown
+    assert "\n---\ngraph LR\n" in text(nb, "mermaid-text")  # the root's name is the title
     assert "critical path: planner -> search_web -> search_papers" in text(nb, "critical-path")
     assert "'search_papers' needs nothing from 'search_web'" in text(nb, "parallelizable")
     runs = text(nb, "dataflow")

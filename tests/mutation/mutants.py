@@ -502,8 +502,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "mermaid-data-key-dropped",
         "exporters",
         "backends/mermaid.py",
-        '                label = mermaid_text(", ".join(keys))',
-        '                label = mermaid_text(", ".join(keys[:1]))',
+        '        label = mermaid_text(", ".join(keys)) if data_edges and keys else None',
+        '        label = mermaid_text(", ".join(keys[:1])) if data_edges and keys else None',
         _EXPORT_TESTS,
     ),
     _m(

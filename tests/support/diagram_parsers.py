@@ -37,6 +37,7 @@ __all__ = [
     "parse_mermaid",
     "parse_dot",
     "decode_mermaid_label",
+    "decode_mermaid_title",
     "decode_dot_label",
     "shown",
     "mermaid_shown",
@@ -217,6 +218,7 @@ class MermaidNode:
 @dataclass
 class MermaidDiagram:
     direction: str
+    title: str | None = None  # from front matter, as mermaid shows it
     nodes: dict[str, MermaidNode] = field(default_factory=dict)
     subgraphs: dict[str, MermaidNode] = field(default_factory=dict)
     control: list[tuple[str, str]] = field(default_factory=list)
@@ -284,14 +286,42 @@ def _node(line: str) -> tuple[str, str, str, str | None] | None:
     return None
 
 
+def decode_mermaid_title(line: str) -> str:
+    """The title mermaid shows for the front-matter line ``title: "..."`` (a JSON string, which
+    YAML reads the same). Mermaid passes titles through an HTML sanitizer and shows the
+    result as text, so a raw ``&``, ``<`` or ``>`` would not show as itself."""
+    if not line.startswith("title: "):
+        raise DiagramSyntaxError(f"the front matter holds {line!r}, not a title")
+    try:
+        title = json.loads(line[len("title: ") :])
+    except ValueError:
+        raise DiagramSyntaxError(f"{line!r} is no quoted title") from None
+    if not isinstance(title, str):
+        raise DiagramSyntaxError(f"{line!r} is no quoted title")
+    for ch in title:
+        if ch in "&<>" or (unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t"):
+            raise DiagramSyntaxError(f"raw {ch!r} in the title {title!r} would not show")
+    for pair in _MERMAID_PLACEHOLDERS:
+        if pair in title:
+            raise DiagramSyntaxError(f"{pair!r} in the title {title!r} is an entity placeholder")
+    return title
+
+
 def parse_mermaid(text: str) -> MermaidDiagram:
     """Read a flowchart our exporters wrote; :class:`DiagramSyntaxError` on anything else
-    (a redeclared id, an edge to an undeclared id, an unclosed subgraph...)."""
+    (a redeclared id, an edge to an undeclared id, an unclosed subgraph...). Front matter
+    may come first: ``---``, ``title: "..."``, ``---``."""
     lines = text.splitlines()
+    title = None
+    if lines[:1] == ["---"]:
+        if len(lines) < 3 or lines[2] != "---":
+            raise DiagramSyntaxError(f"the front matter is not one title line: {lines[:3]!r}")
+        title = decode_mermaid_title(lines[1])
+        lines = lines[3:]
     header = _HEADER.match(lines[0]) if lines else None
     if header is None:
         raise DiagramSyntaxError(f"line 1 is no flowchart header: {lines[:1]!r}")
-    diagram = MermaidDiagram(header.group(1))
+    diagram = MermaidDiagram(header.group(1), title)
     open_scopes: list[str] = []
     declared: set[str] = set()
     references: list[tuple[int, str, str]] = []

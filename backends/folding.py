@@ -1,0 +1,190 @@
+"""Folding parts of a pipeline graph into one node each, so a big pipeline stays readable.
+
+:func:`fold` returns a smaller graph to draw in place of the pipeline's: each folded *part*
+(a loop, map-over or route by its id, or a named sequence or parallel block of the pipeline's
+tree by its name) becomes one node of kind ``"folded"`` whose ``title`` says what it holds.
+Edges into and out of a folded part are kept, lifted to its node and merged (a pair of nodes
+gets one edge, control if any of the merged edges is, with the union of their keys); edges
+inside it are dropped. ``collapse`` is an int to fold every part at that depth of the tree
+(0: the parts the root holds, 1: the parts inside those, ...), or ids and names.
+
+>>> from irgraph import Agent, Loop, to_graph
+>>> loop = Loop("refine").step(Agent("w").writes("d")).step(Agent("c").instruct("{d}"))
+>>> G = to_graph(Agent("a").writes("t") >> loop.max_iterations(2) >> Agent("z").instruct("{t}"))
+>>> H, drawn = fold(G, "refine")
+>>> list(H.nodes), drawn["c"], H.nodes["refine"]["title"]
+(['a', 'refine', 'z'], 'refine', 'refine (loop, max 2) · 2 nodes')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from irgraph.errors import IrgraphError
+
+from .labels import scope_title
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["fold", "parts", "Part", "folded_value"]
+
+
+class Part(NamedTuple):
+    """A part of the pipeline that can fold: ``key`` is the scope's node id, or for a
+    sequence or parallel block ``None``; ``members`` are the graph nodes it holds (a scope's
+    own node first)."""
+
+    key: str | None
+    name: str
+    kind: str
+    depth: int
+    members: tuple[str, ...]
+
+
+def _leaves(entry: Any) -> Iterator[str]:
+    if isinstance(entry, str):
+        yield entry
+        return
+    if "node" in entry:
+        yield entry["node"]
+    for child in entry.get("children", ()):
+        yield from _leaves(child)
+
+
+def parts(G: nx.DiGraph) -> list[Part]:
+    """Every part of ``G``'s tree that can fold, outermost first (the root itself cannot)."""
+    found: list[Part] = []
+
+    def walk(entry: Any, depth: int) -> None:
+        if isinstance(entry, str):
+            return
+        if "node" in entry:
+            node = entry["node"]
+            found.append(Part(node, node, G.nodes[node]["kind"], depth, tuple(_leaves(entry))))
+        else:
+            found.append(Part(None, entry["name"], entry["kind"], depth, tuple(_leaves(entry))))
+        for child in entry.get("children", ()):
+            walk(child, depth + 1)
+
+    tree = G.graph.get("tree")
+    if isinstance(tree, dict):
+        for child in tree.get("children", ()) if "kind" in tree else [tree]:
+            walk(child, 0)
+    return found
+
+
+def _chosen(G: nx.DiGraph, collapse: Any) -> list[Part]:
+    every = parts(G)
+    if isinstance(collapse, int) and not isinstance(collapse, bool):
+        if collapse < 0:
+            raise IrgraphError(
+                f"collapse={collapse} folds no depth of the pipeline; depths start at 0 "
+                "(the parts the root holds), e.g. collapse=0."
+            )
+        return [part for part in every if part.depth == collapse]
+    names = [collapse] if isinstance(collapse, str) else collapse
+    if not isinstance(names, Iterable) or not all(isinstance(n, str) for n in names):
+        raise IrgraphError(
+            f"collapse must be a depth (an int) or the ids of the parts to fold (got "
+            f"{collapse!r}); e.g. collapse=1 or collapse=['revise']."
+        )
+    chosen: list[Part] = []
+    for name in names:
+        scope = [p for p in every if p.key == name]
+        block = [p for p in every if p.key is None and p.name == name]
+        if not scope and not block:
+            known = sorted({p.name for p in every})
+            raise IrgraphError(
+                f"collapse names {name!r}, which is no loop, map-over, route or named block "
+                f"of this pipeline; it has {', '.join(map(repr, known)) or 'none'}."
+            )
+        chosen += scope or block
+    return chosen
+
+
+def fold(G: nx.DiGraph, collapse: Any) -> tuple[nx.DiGraph, dict[str, str]]:
+    """The graph to draw for ``G`` with the ``collapse`` parts folded, and the node of it each
+    node of ``G`` is drawn as. ``collapse=None`` (or empty) returns ``G`` itself."""
+    import networkx as nx
+
+    if collapse is None:
+        return G, {node: node for node in G}
+    chosen = sorted(_chosen(G, collapse), key=lambda part: part.depth)
+    drawn = {node: node for node in G}
+    folded: dict[str, dict[str, Any]] = {}
+    for part in chosen:  # outermost first: a part inside a folded one is already gone
+        if drawn[part.members[0]] != part.members[0]:
+            continue
+        key = part.key if part.key is not None else _fresh(G, folded, part.name)
+        inside = set(part.members)
+        first = part.members[0]
+        parent = G.nodes[first]["parent"] if part.key is None else G.nodes[key]["parent"]
+        while parent in inside:
+            parent = G.nodes[parent]["parent"]
+        if part.key is not None:
+            title, count = scope_title(key, G.nodes[key]), len(part.members) - 1
+        else:
+            title, count = f"{part.name} ({part.kind})", len(part.members)
+        branch = next(
+            (G.nodes[m]["branch"] for m in part.members if G.nodes[m]["parent"] == parent), None
+        )
+        folded[key] = {
+            "kind": "folded",
+            "title": f"{title} · {count} node{'s' if count != 1 else ''}",
+            "parent": parent,
+            "branch": branch,
+            "folds": part.members,
+        }
+        for member in part.members:
+            drawn[member] = key
+    if not folded:
+        return G, drawn
+    H = nx.DiGraph()
+    H.graph.update(G.graph)
+    for node, data in G.nodes(data=True):
+        target = drawn[node]
+        if target not in H:
+            H.add_node(target, **(folded[target] if target in folded else data))
+    for u, v, data in G.edges(data=True):
+        a, b = drawn[u], drawn[v]
+        if a == b:
+            continue
+        if not H.has_edge(a, b):
+            H.add_edge(a, b, control=False, keys=[])
+        edge = H.edges[a, b]
+        edge["control"] = edge["control"] or bool(data["control"])
+        edge["keys"] = sorted({*edge["keys"], *data["keys"]})
+        if data.get("condition") is not None and a == u:
+            edge.setdefault("condition", data["condition"])
+    return H, drawn
+
+
+def _fresh(G: nx.DiGraph, taken: Mapping[str, Any], name: str) -> str:
+    key, n = name, 1
+    while key in G or key in taken:
+        n += 1
+        key = f"{name} #{n}"
+    return key
+
+
+def folded_value(
+    H: nx.DiGraph, drawn: Mapping[str, str], values: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Per-node ``values`` (classes, styles) for the nodes of the drawn graph ``H``: a node
+    keeps its own; a folded node takes the value given for the part's own id, else the value
+    its members all share (none when they differ)."""
+    if not values:
+        return {}
+    out: dict[str, Any] = {}
+    for node, data in H.nodes(data=True):
+        if node in values and node in drawn:
+            out[node] = values[node]
+            continue
+        if data.get("kind") != "folded":
+            continue
+        given = [values[m] for m in data["folds"] if m in values]
+        if given and len(given) == len(data["folds"]) and all(g == given[0] for g in given):
+            out[node] = given[0]
+    return out
