@@ -104,11 +104,18 @@ class _PrefectScheduler(Scheduler):
         self.gate_timeout = gate_timeout
         self.on_paused = on_paused
         self.answer_gate = answer_gate
+        self.reused: set[str] = set()
 
     async def call(self, request: ModelRequest, path: tuple[tuple[str, int], ...]) -> str:
+        from prefect.states import get_state_result
+
         key = request_cache_key(self.run_key, request, path)
         where = prefect_name(_where(request.node, path))
-        result: str = await self.agent_task(request.node)(self.provider, request, key, where)
+        task = self.agent_task(request.node)
+        state = await task(self.provider, request, key, where, return_state=True)
+        if state.name == "Cached":  # answered from an earlier run's stored result
+            self.reused.add(request.node)
+        result: str = await get_state_result(state)
         return result
 
     async def gate(self, step: Any, state: Any, path: tuple[tuple[str, int], ...]) -> Any:
@@ -384,10 +391,12 @@ class PrefectRunnable:
             with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: backend.result_dir}):
                 final = await pipeline_flow()
         scheduler: _PrefectScheduler = outcome["scheduler"]
-        return scheduler.result(
+        result = scheduler.result(
             self.graph,
             dict(final),
             "prefect",
             provider_given=chosen is not None,
             run_id=outcome["flow_run_id"],
         )
+        result.reused.extend(node for node in self.graph if node in scheduler.reused)
+        return result

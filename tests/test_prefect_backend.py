@@ -357,3 +357,14 @@ def test_a_gate_inside_a_loop_pauses_every_iteration_even_with_an_odd_name():
     )
     assert len(answers) == 2
     assert result.state["feedback"] == "fine 2"
+
+
+def test_a_run_again_under_its_run_key_names_the_agents_it_reused():
+    runnable = PrefectBackend(provider=FakeProvider()).compile(RICH.to_ir())
+    state = {"topic": "reused owls"}
+    first = runnable.run(state, run_key="reused-owls")
+    again = runnable.run(state, run_key="reused-owls")
+    agents = [n for n, data in runnable.graph.nodes(data=True) if data["kind"] == "agent"]
+    assert first.reused == []
+    assert again.reused == agents and again.state == first.state
+    assert "reused" in again.view().diagram.svg
