@@ -1,10 +1,13 @@
 """Analyses of a pipeline graph: timing, parallelism, lineage, differences.
 
-Plain functions of the graph from :func:`irgraph.to_graph`, networkx style. Latencies are
-given per node as a number (every node the same), a dict (node id -> seconds; missing nodes
-cost 0) or a function ``latency(node_id, node_attrs) -> seconds``. A loop costs its body's
-length times ``max_iterations``; a map-over costs its body once (items run concurrently); a
-route costs its longest branch (one branch runs, and the analysis cannot know which).
+Plain functions of the graph from :func:`irgraph.to_graph`, networkx style; each also takes a
+builder, an IR node or a compiled pipeline. Latencies are given per node as a number (every
+node the same), a dict (node id -> seconds; missing nodes cost 0) or a function
+``latency(node_id, node_attrs) -> seconds``. :func:`critical_path` costs a loop as its body's
+length times ``max_iterations``, a map-over as its body once (items run concurrently) and a
+route as its longest branch. :func:`makespan` simulates the scheduler
+(:mod:`irgraph.analysis_schedule`): every map-over item and loop iteration is work of its
+own, under the concurrency limit.
 
 >>> from irgraph import Agent, to_graph
 >>> G = to_graph(Agent("a").instruct("x").writes("k") >> (Agent("b").instruct("{k}")
@@ -15,19 +18,23 @@ route costs its longest branch (one branch runs, and the analysis cannot know wh
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from irgraph import checks
+from irgraph.analysis_dataflow import dataflow_dependencies
+from irgraph.analysis_lineage import Lineage, lineage
+from irgraph.analysis_schedule import Shape, Simulation, analysed_graph
 from irgraph.diffs import GraphDiff, diff, match_nodes
 from irgraph.errors import PipelineError, did_you_mean
 from irgraph.schema import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from irgraph.events import RunResult
 
 __all__ = [
     "Latency",
@@ -37,6 +44,8 @@ __all__ = [
     "dataflow_dependencies",
     "parallelizable",
     "Suggestion",
+    "Suggestions",
+    "SCHEDULES",
     "lineage",
     "Lineage",
     "diff",
@@ -49,12 +58,8 @@ Latency = float | int | Mapping[str, float] | Callable[[str, dict[str, Any]], fl
 
 _SECONDS = checks.seconds(allow_zero=True)
 
-
-def _graph(G_or_pipeline: Any) -> nx.DiGraph:
-    """The graph to analyse: ``G`` itself, or the graph of a builder or IR node."""
-    from irgraph.graph import as_graph
-
-    return as_graph(G_or_pipeline)
+#: The schedules :func:`makespan` predicts, as ``AsyncioBackend(schedule=...)`` names them.
+SCHEDULES = ("topological", "dataflow")
 
 
 def _checked_latency(G: nx.DiGraph, latency: Any) -> Latency:
@@ -85,12 +90,12 @@ def _checked_latency(G: nx.DiGraph, latency: Any) -> Latency:
     return latency  # type: ignore[no-any-return]
 
 
-def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
-    """Per-node cost, with scopes costed from their bodies (memoised)."""
+def _own_fn(
+    G: nx.DiGraph, latency: Latency
+) -> tuple[Callable[[str], float], Callable[[str], bool]]:
+    """Each node's own latency, and whether a node is a step of its own: not a scope, or a
+    scope whose latency the dict gives (its body is then not looked into)."""
     latency = _checked_latency(G, latency)
-    memo: dict[str, float] = {}
-    members = scopes(G)
-    before = scope_predecessors(G)
 
     def own(node: str) -> float:
         if isinstance(latency, (int, float)):
@@ -100,11 +105,26 @@ def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
         seconds = latency(node, G.nodes[node])
         return float(_SECONDS.check(seconds, f"the latency function's answer for {node!r}"))
 
+    def leaf(node: str) -> bool:
+        return G.nodes[node]["kind"] not in SCOPE_KINDS or (
+            isinstance(latency, Mapping) and node in latency
+        )
+
+    return own, leaf
+
+
+def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
+    """Per-node cost, with scopes costed from their bodies (memoised)."""
+    own, leaf = _own_fn(G, latency)
+    memo: dict[str, float] = {}
+    members = scopes(G)
+    before = scope_predecessors(G)
+
     def cost(node: str) -> float:
         if node in memo:
             return memo[node]
         data = G.nodes[node]
-        if data["kind"] in SCOPE_KINDS and not (isinstance(latency, Mapping) and node in latency):
+        if not leaf(node):
             body = _longest(members[node], before[node], cost)[1]
             value = body * (data["max_iterations"] or 1) if data["kind"] == "loop" else body
         else:
@@ -179,7 +199,7 @@ def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> CriticalPath:
     >>> found, found.branches
     ((['w', 'r', 'slow'], 6.0), {'r': '"x"'})
     """
-    G = _graph(G)
+    G = analysed_graph(G, "critical_path")
     members, before, cost = scopes(G), scope_predecessors(G), _cost_fn(G, latency)
     branches: dict[str, str] = {}
 
@@ -204,128 +224,84 @@ def makespan(
     latency: Latency = 1.0,
     *,
     concurrency: int | None = None,
+    schedule: str = "topological",
+    items: Mapping[str, int] | None = None,
+    iterations: Mapping[str, int] | None = None,
+    branches: Mapping[str, str | int] | None = None,
+    state: Mapping[str, Any] | None = None,
+    run: RunResult | None = None,
     dependencies: Mapping[str, Iterable[str]] | None = None,
 ) -> float:
-    """Predicted run time of the top level with at most ``concurrency`` nodes running at once
-    (greedy list scheduling in graph order; a scope node occupies one slot). A route costs
-    its **longest branch**: the prediction is for the worst case, whichever branch runs.
+    """Predicted run time: the asyncio scheduler's run simulated on ``latency``.
 
-    ``dependencies`` replaces the graph's edges (e.g. :func:`dataflow_dependencies`).
+    ``concurrency`` is the run's ``max_concurrency``: at most that many **model calls** at
+    once (an agent holds a slot while it runs, waiting calls get slots first come, first
+    served; transforms and gates hold none). ``schedule`` is the backend's: ``"topological"``
+    (each node waits for the nodes before it) or ``"dataflow"`` (only for what it needs,
+    :func:`dataflow_dependencies`). ``dependencies`` replaces the top level's instead.
+
+    Every map-over item and loop iteration is work of its own. How many there are, and which
+    branch a route takes, the graph does not say; it is taken, per node, from ``items``
+    (map-over id -> items), ``iterations`` (loop id -> iterations) and ``branches`` (route
+    id -> case label or index), else from ``run``, a finished run's RunResult (exact for
+    every instance: each iteration's map-over has its own count), else from ``state``, the
+    initial state (a map-over over a key no node writes has that list's length). Otherwise
+    a map-over is assumed to have **one item**, a loop to run **max_iterations** (``until``
+    never stopping it early) and a route to take its **longest branch** (the worst case).
+    Latencies are the same for every item and iteration; a structured-output agent's reply
+    is assumed valid the first time (no retries).
+
+    >>> from irgraph import Agent, MapOver
+    >>> each = MapOver("each").over("papers").step(Agent("read").instruct("{item}"))
+    >>> makespan(each, 1.0), makespan(each, 1.0, concurrency=1, items={"each": 4})
+    (1.0, 4.0)
     """
-    G = _graph(G)
+    G = analysed_graph(G, "makespan")
     checks.optional(checks.count()).check(concurrency, "the concurrency argument of makespan()")
-    if dependencies is None:
-        dependencies = scope_predecessors(G)[None]
-    return _greedy(scopes(G)[None], _cost_fn(G, latency), dependencies, concurrency)
+    schedule = checks.one_of(*SCHEDULES).check(schedule, "the schedule argument of makespan()")
+    shape = Shape(G, items=items, iterations=iterations, branches=branches, state=state, run=run)
+    deps = _schedule_dependencies(G, schedule)
+    if dependencies is not None:
+        deps[None] = {n: list(dependencies[n]) for n in deps[None]}
+    return _simulate(G, latency, deps, concurrency, shape)
 
 
-def _greedy(
-    order: list[str],
-    cost: Callable[[str], float],
-    dependencies: Mapping[str, Iterable[str]],
+def _schedule_dependencies(G: nx.DiGraph, schedule: str) -> dict[str | None, dict[str, list[str]]]:
+    """What each node of each scope waits for under ``schedule`` (as the backend plans it)."""
+    if schedule == "dataflow":
+        return {sid: dataflow_dependencies(G, sid) for sid in scopes(G)}
+    return scope_predecessors(G)
+
+
+def _simulate(
+    G: nx.DiGraph,
+    latency: Latency,
+    deps: Mapping[str | None, Mapping[str, Iterable[str]]],
     concurrency: int | None,
+    shape: Shape,
 ) -> float:
-    """The makespan of greedy list scheduling of ``order`` on ``concurrency`` slots."""
-    deps = {n: set(dependencies[n]) for n in order}
-    waiting = {n: len(deps[n]) for n in order}
-    followers: dict[str, list[str]] = {n: [] for n in order}
-    for n in order:
-        for d in deps[n]:
-            followers[d].append(n)
-    rank = {n: i for i, n in enumerate(order)}
-    ready = [(rank[n], n) for n in order if waiting[n] == 0]
-    heapq.heapify(ready)
-    running: list[tuple[float, int, str]] = []
-    now = 0.0
+    """The simulated makespan (:class:`irgraph.analysis_schedule.Simulation`)."""
+    own, leaf = _own_fn(G, latency)
+    # Every model call the run can make: with as many slots, none ever waits for one.
+    order = [n for n, kind in G.nodes(data="kind") if kind == "agent" for _ in _copies(G, n, shape)]
     slots = concurrency or len(order) or 1
-    done = 0
-    while done < len(order):
-        while ready and len(running) < slots:
-            _, node = heapq.heappop(ready)
-            heapq.heappush(running, (now + cost(node), rank[node], node))
-        now, _, node = heapq.heappop(running)
-        done += 1
-        for f in followers[node]:
-            waiting[f] -= 1
-            if waiting[f] == 0:
-                heapq.heappush(ready, (rank[f], f))
-    return now
+    return Simulation(G, own, leaf, deps, slots, shape).makespan()
 
 
-def dataflow_dependencies(G: nx.DiGraph, scope: str | None = None) -> dict[str, list[str]]:
-    """For each node of ``scope``, the earlier nodes it really has to wait for.
-
-    Walking the scope in reading order: a node waits for the last writer of each key it reads
-    (read after write), for the last writer of each key it writes (write after write) and for
-    every reader of that key since (write after read), so running on these dependencies alone
-    gives the same state as the written order. Gates are barriers: they wait for everything
-    before them and everything after waits for them. In a route's scope each branch is
-    walked on its own: branches exclude each other, so no node waits for another branch.
-    """
-    G = _graph(G)
-    members = scopes(G)
-    if scope not in members:
-        raise PipelineError(
-            f"dataflow_dependencies(scope={scope!r}): the pipeline has no loop, map-over or "
-            f"route with that id.{did_you_mean(str(scope), [n for n in members if n is not None])}",
-            hint="Pass the id of a loop, map-over or route, or None for the top level.",
-        )
-    order = members[scope]
-    if scope is not None and G.nodes[scope]["kind"] == "route":
-        # Exactly one branch runs: each waits only within itself, never for another branch.
-        deps: dict[str, list[str]] = {}
-        for index in dict.fromkeys(G.nodes[n]["branch"] for n in order):
-            deps.update(_dependencies(G, [n for n in order if G.nodes[n]["branch"] == index]))
-        return {n: deps[n] for n in order}
-    return _dependencies(G, order)
-
-
-def _dependencies(G: nx.DiGraph, order: list[str]) -> dict[str, list[str]]:
-    """:func:`dataflow_dependencies` of the nodes ``order``, all of which run."""
-    last_writer: dict[str, str] = {}
-    readers: dict[str, list[str]] = {}
-    barrier: str | None = None
-    since_barrier: list[str] = []
-    deps: dict[str, list[str]] = {}
-    for node in order:
-        data = G.nodes[node]
-        reads = {
-            *data.get("reads", ()),
-            *data.get("optional_reads", ()),
-            *data.get("body_reads", ()),
-            *data.get("body_optional_reads", ()),
-        }
-        mine: dict[str, None] = {}
-        if data["kind"] == "gate":
-            mine.update(dict.fromkeys(since_barrier))
-            if barrier is not None:
-                mine[barrier] = None
-        elif barrier is not None:
-            mine[barrier] = None
-        for key in reads:
-            if key in last_writer:
-                mine[last_writer[key]] = None
-        for key in data.get("writes", ()):
-            if key in last_writer:
-                mine[last_writer[key]] = None
-            mine.update(dict.fromkeys(r for r in readers.get(key, ()) if r != node))
-        mine.pop(node, None)
-        deps[node] = list(mine)
-        for key in reads:
-            readers.setdefault(key, []).append(node)
-        for key in data.get("writes", ()):
-            last_writer[key] = node
-            readers[key] = []
-        if data["kind"] == "gate":
-            barrier, since_barrier = node, []
-        else:
-            since_barrier.append(node)
-    return deps
+def _copies(G: nx.DiGraph, node: str, shape: Shape) -> range:
+    """At most how many times ``node`` runs: the counts of the loops and map-overs around it."""
+    times = 1
+    parent = G.nodes[node]["parent"]
+    while parent is not None:
+        times *= shape.most(parent)
+        parent = G.nodes[parent]["parent"]
+    return range(times)
 
 
 @attrs.frozen
 class Suggestion:
-    """A step that waits for its predecessor without needing anything from it."""
+    """A step that waits for its predecessor without needing anything from it; ``saving``
+    is what starting it without that one wait saves, all else as written."""
 
     node: str
     after: str
@@ -338,101 +314,74 @@ class Suggestion:
         )
 
 
-def parallelizable(G: nx.DiGraph, latency: Latency = 1.0) -> list[Suggestion]:
-    """Sequence steps with no data dependency on the step before them (and no gate between),
-    each with the predicted makespan saving of starting it earlier. Largest saving first.
+class Suggestions(list[Suggestion]):
+    """The list :func:`parallelizable` returns, with the two predicted makespans:
+    ``control`` in control order (``schedule="topological"``), ``dataflow`` on data
+    dependencies (``schedule="dataflow"``), and ``saving``, their difference: what running
+    on data dependencies saves, every suggestion taken together."""
 
-    Steps of the top level only: a scope is one step, so the branches of a route, which
-    exclude each other (one runs), are never offered as running side by side."""
-    G = _graph(G)
-    order = scopes(G)[None]
-    before = scope_predecessors(G)[None]
-    needed = dataflow_dependencies(G)
+    def __init__(self, found: Iterable[Suggestion], control: float, dataflow: float) -> None:
+        super().__init__(found)
+        self.control = control
+        self.dataflow = dataflow
+        self.saving = round(max(control - dataflow, 0.0), 9)
+
+
+def parallelizable(
+    G: nx.DiGraph,
+    latency: Latency = 1.0,
+    *,
+    concurrency: int | None = None,
+    items: Mapping[str, int] | None = None,
+    iterations: Mapping[str, int] | None = None,
+    branches: Mapping[str, str | int] | None = None,
+    state: Mapping[str, Any] | None = None,
+    run: RunResult | None = None,
+) -> Suggestions:
+    """Steps that wait for the step before them without needing anything from it (no data
+    dependency, no gate between), in every scope: the top level, loop and map-over bodies,
+    and within each branch of a route (branches exclude each other: one runs). Largest
+    saving first.
+
+    Each suggestion's ``saving`` is that of dropping its one wait; the list's ``.saving`` is
+    what ``AsyncioBackend(schedule="dataflow")`` saves, all waits dropped at once: the
+    difference of the two schedules' :func:`makespan` (same arguments, which mean what
+    they mean there), which is more than the largest single saving when several steps could
+    all start together.
+
+    >>> from irgraph import Agent
+    >>> five = Agent("s0").instruct("a")
+    >>> for i in range(1, 5):
+    ...     five = five >> Agent(f"s{i}").instruct("a")
+    >>> found = parallelizable(five, 1.0)
+    >>> [s.saving for s in found], found.saving
+    ([1.0, 1.0, 1.0, 1.0], 4.0)
+    """
+    G = analysed_graph(G, "parallelizable")
+    checks.optional(checks.count()).check(concurrency, "the concurrency argument")
+    shape = Shape(G, items=items, iterations=iterations, branches=branches, state=state, run=run)
+    before = scope_predecessors(G)
+    needed = {sid: dataflow_dependencies(G, sid) for sid in before}
+    control = _simulate(G, latency, before, concurrency, shape)
+    dataflow = _simulate(G, latency, needed, concurrency, shape)
     closure: dict[str, set[str]] = {}
-    for node in order:
-        reach: set[str] = set()
-        for d in needed[node]:
-            reach.add(d)
-            reach |= closure[d]
-        closure[node] = reach
-    cost = _cost_fn(G, latency)  # memoised: one costing serves every what-if below
-    base = _greedy(order, cost, before, None)
+    for sid, order in scopes(G).items():
+        for node in order:
+            reach: set[str] = set()
+            for d in needed[sid][node]:
+                reach |= {d, *closure[d]}
+            closure[node] = reach
     out: list[Suggestion] = []
-    for u, v, control, _ in lifted_edges(G):
-        if not control or G.nodes[u]["parent"] is not None:
+    for u, v, is_control, _ in lifted_edges(G):
+        if not is_control or u in closure[v] or "gate" in (G.nodes[u]["kind"], G.nodes[v]["kind"]):
             continue
-        if u in closure[v] or "gate" in (G.nodes[u]["kind"], G.nodes[v]["kind"]):
-            continue
-        deps = {n: set(before[n]) for n in order}
-        deps[v] = (deps[v] - {u}) | set(before[u])
-        saving = base - _greedy(order, cost, deps, None)
+        sid = G.nodes[v]["parent"]
+        if G.nodes[u]["branch"] != G.nodes[v]["branch"]:
+            continue  # two branches of a route: never both run
+        deps = {s: dict(scope) for s, scope in before.items()}
+        deps[sid][v] = [*(p for p in deps[sid][v] if p != u), *before[sid][u]]
+        saving = control - _simulate(G, latency, deps, concurrency, shape)
         if saving > 1e-12:
             out.append(Suggestion(v, u, round(saving, 9)))
-    return sorted(out, key=lambda s: (-s.saving, order.index(s.node)))
-
-
-@attrs.frozen
-class Lineage:
-    """Who writes ``key``, who reads it, and the data edges it flows along. ``branches``
-    says, for each writer inside a route's branch, the route and the case whose branch it is
-    in (the innermost route): such a writer runs only when its branch is taken."""
-
-    key: str
-    writers: list[str]
-    readers: list[str]
-    edges: list[tuple[str, str]]
-    is_input: bool = False
-    branches: dict[str, tuple[str, str]] = attrs.field(factory=dict)
-
-
-def lineage(G: nx.DiGraph, key: str) -> Lineage:
-    """Producers and consumers of ``key`` and the data edges carrying it. After a route,
-    every branch's writer is listed (any of them may have written the value a later reader
-    sees), each named in ``branches`` with its route and case.
-
-    >>> from irgraph import Agent, Route, to_graph
-    >>> r = Route("r").on("k").when("x", Agent("a").writes("v")).otherwise(Agent("b").writes("v"))
-    >>> found = lineage(to_graph(Agent("w").writes("k") >> r >> Agent("c").instruct("{v}")), "v")
-    >>> found.writers, found.branches
-    (['a', 'b'], {'a': ('r', '"x"'), 'b': ('r', 'otherwise')})
-    """
-    G = _graph(G)
-    checks.key.check(key, "the key given to lineage()")
-    known = {
-        k
-        for _, data in G.nodes(data=True)
-        for field in ("reads", "optional_reads", "writes")
-        for k in data.get(field, ())
-    } | set(G.graph.get("inputs", ()))
-    if key not in known:
-        raise PipelineError(
-            f"No node of the pipeline reads or writes {key!r}, and it is not an input."
-            f"{did_you_mean(key, sorted(known))}",
-            key=key,
-            hint=f"Keys of this pipeline: {', '.join(sorted(known)) or 'none'}.",
-        )
-    writers, readers = [], []
-    branches: dict[str, tuple[str, str]] = {}
-    for node, data in G.nodes(data=True):
-        # a loop's or route's writes are its body's: the body's nodes are the writers
-        if data["kind"] not in ("loop", "route") and key in data.get("writes", ()):
-            writers.append(node)
-            case = _branch_of(G, node)
-            if case is not None:
-                branches[node] = case
-        if key in (*data.get("reads", ()), *data.get("optional_reads", ())):
-            readers.append(node)
-    edges = [(u, v) for u, v, keys in G.edges(data="keys") if key in keys]
-    return Lineage(key, writers, readers, edges, key in G.graph.get("inputs", ()), branches)
-
-
-def _branch_of(G: nx.DiGraph, node: str) -> tuple[str, str] | None:
-    """The innermost route around ``node`` and the label of the case whose branch holds it."""
-    inner = node
-    parent = G.nodes[node]["parent"]
-    while parent is not None:
-        if G.nodes[parent]["kind"] == "route":
-            case = G.nodes[parent]["cases"][G.nodes[inner]["branch"]]
-            return parent, str(case.get("label", ""))
-        inner, parent = parent, G.nodes[parent]["parent"]
-    return None
+    rank = {n: i for i, n in enumerate(G)}
+    return Suggestions(sorted(out, key=lambda s: (-s.saving, rank[s.node])), control, dataflow)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import Any
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-from irgraph import Agent, FanOut, Gate, Loop, Pipeline, Transform, run, to_graph
+from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform, run, to_graph
 from irgraph.analysis import (
     critical_path,
     dataflow_dependencies,
@@ -271,3 +272,72 @@ def test_analyses_take_builders_as_well_as_graphs() -> None:
     assert critical_path(p) == critical_path(to_graph(p))
     assert diff(p, p).changed == {}
     assert lineage(p, "k").readers == ["b"]
+
+
+def _mapped() -> Any:
+    return (
+        Agent("plan").instruct("x")
+        >> MapOver("each")
+        .over("papers")
+        .step(Agent("read").instruct("{item}").writes("n"))
+        .writes("notes")
+        >> Agent("write").instruct("{notes}")
+    )
+
+
+def test_makespan_counts_every_map_over_item_under_a_concurrency_limit():
+    p = _mapped()
+    latency = {"plan": 1.0, "read": 2.0, "write": 1.0}
+    # Unlimited: the items run together. At limit 1 each item is a call of its own.
+    assert makespan(p, latency, items={"each": 4}) == 4.0
+    assert makespan(p, latency, concurrency=1, items={"each": 4}) == 10.0
+    assert makespan(p, latency, concurrency=2, items={"each": 4}) == 6.0
+    assert makespan(p, latency, concurrency=3, items={"each": 4}) == 6.0
+    # From the initial state (the list no node writes), or one item when nothing says.
+    assert makespan(p, latency, concurrency=1, state={"papers": [1, 2, 3]}) == 8.0
+    assert makespan(p, latency, concurrency=1) == 4.0
+    assert makespan(p, latency, concurrency=1, items={"each": 0}) == 2.0
+
+
+def test_makespan_reads_items_and_iterations_from_a_finished_run():
+    p = _mapped() * 2
+    result = run(p, provider=FakeProvider(), state={"papers": ["a", "b", "c"]})
+    latency = {"plan": 1.0, "read": 2.0, "write": 1.0}
+    assert makespan(p, latency, concurrency=1, run=result) == 2 * (1 + 3 * 2 + 1)
+    once = {"plan_then_each_then_write_x2": 1}  # given per node: it overrides the run
+    assert makespan(p, latency, concurrency=1, run=result, iterations=once) == 8.0
+
+
+def test_a_loop_runs_max_iterations_unless_told_and_a_map_limits_its_items():
+    loop = (Agent("a").instruct("x") | Agent("b").instruct("y")) * 3
+    assert makespan(loop, 1.0) == 3.0
+    assert makespan(loop, 1.0, concurrency=1) == 6.0
+    loop_id = next(iter(to_graph(loop)))
+    assert makespan(loop, 1.0, concurrency=1, iterations={loop_id: 1}) == 2.0
+    slow = MapOver("m").over("xs").step(Agent("r").instruct("{item}")).max_concurrency(2)
+    assert makespan(slow, 1.0, items={"m": 5}) == 3.0  # two at a time: 2 + 2 + 1
+
+
+def test_parallelizable_reports_what_the_dataflow_schedule_saves_all_together():
+    G = to_graph(independent_sources(6), inputs={"topic"})
+    found = parallelizable(G, latency=1.0)
+    assert [s.saving for s in found] == [1.0] * 5  # each wait alone
+    assert (found.control, found.dataflow, found.saving) == (7.0, 2.0, 5.0)  # 6 + the writer
+    assert found.saving == makespan(G, 1.0) - makespan(G, 1.0, schedule="dataflow")
+    assert parallelizable(G, 1.0, concurrency=2).saving == 3.0  # 7 calls: 7 s -> 3 + 1 s
+
+
+def test_every_analysis_takes_a_builder_an_ir_node_or_a_compiled_pipeline():
+    p = Agent("a").instruct("x").writes("k") >> Agent("b").instruct("{k}")
+    compiled = AsyncioBackend().compile(p.to_ir())
+    for form in (p, p.to_ir(), compiled, to_graph(p)):
+        assert critical_path(form) == (["a", "b"], 2.0)
+        assert makespan(form, concurrency=1) == 2.0
+        assert parallelizable(form) == []
+        assert lineage(form, "k").writers == ["a"]
+    with pytest.raises(PipelineError, match=r"critical_path\(\) analyses a pipeline.*'a >> b'"):
+        critical_path("a >> b")
+    with pytest.raises(PipelineError, match="items names 'eahc'.*Did you mean 'each'"):
+        makespan(_mapped(), items={"eahc": 2})
+    with pytest.raises(PipelineError, match="schedule argument of makespan"):
+        makespan(p, schedule="fastest")

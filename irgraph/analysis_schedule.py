@@ -1,0 +1,365 @@
+"""The run a scheduler would make, simulated: what :func:`irgraph.analysis.makespan` predicts.
+
+:class:`Simulation` replays the asyncio scope scheduler (:mod:`irgraph.backends.scheduler`)
+on a clock that jumps from event to event instead of sleeping. It keeps the scheduler's
+rules: in each scope a node starts when its last predecessor ends (the graph's edges, or
+the dataflow dependencies); a loop runs its body once per iteration, one after another; a
+map-over runs its body once per item, all at once, or ``max_concurrency`` items at a time;
+a route runs one branch. ``concurrency`` bounds the **model calls** in flight, like
+``run(..., max_concurrency=N)``: an agent holds a slot while its call lasts, and the calls
+waiting for one get it first come, first served (an ``asyncio.Semaphore`` hands a freed slot
+to the oldest waiter). Transforms, gates and scopes take their latency without a slot.
+
+How many items a map-over has, how many iterations a loop runs and which branch a route
+takes are not in the graph: :class:`Shape` says, from counts given per node, from the
+initial state or from a finished run.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from irgraph import checks
+from irgraph.errors import PipelineError, did_you_mean
+from irgraph.schema import scopes
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from irgraph.events import RunResult
+
+__all__ = ["Shape", "Simulation", "Path", "analysed_graph"]
+
+Path = tuple[tuple[str, int], ...]
+Deps = Mapping[str | None, Mapping[str, Iterable[str]]]
+
+
+def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiGraph:
+    """The graph to analyse: ``G`` itself, the graph of a builder or IR node, or the graph a
+    compiled pipeline holds."""
+    import networkx as nx
+
+    from irgraph.graph import as_graph
+    from irgraph.ir.nodes import NODE_KINDS
+
+    if isinstance(G_or_pipeline, nx.DiGraph):
+        return G_or_pipeline
+    held = getattr(G_or_pipeline, "graph", None)
+    if isinstance(held, nx.DiGraph):
+        return held  # a compiled pipeline (runnable)
+    if not isinstance(G_or_pipeline, NODE_KINDS) and not callable(
+        getattr(G_or_pipeline, "to_ir", None)
+    ):
+        raise PipelineError(
+            f"{function}() analyses a pipeline, but got {G_or_pipeline!r} of type "
+            f"{type(G_or_pipeline).__name__}.",
+            hint="Pass the graph from to_graph(pipeline), the pipeline builder itself (e.g. "
+            "Agent('a') >> Agent('b')), its IR (.to_ir()) or a compiled pipeline.",
+            expected="a graph, builder, IR node or compiled pipeline",
+            got=G_or_pipeline,
+        )
+    return as_graph(G_or_pipeline)
+
+
+class Shape:
+    """How many times each scope runs its body, and which branch each route takes.
+
+    Per instance of a scope (the node and the path of enclosing iterations and items, as in
+    the trace's events), first found in: the counts given per node (``items``,
+    ``iterations``, ``branches``, for every instance), the finished run ``run``, the initial
+    ``state`` (a map-over whose list is in it and which no node writes). Otherwise a
+    map-over has **one** item, a loop runs ``max_iterations`` and a route takes the branch
+    that takes longest (``None``: the simulation picks it).
+    """
+
+    def __init__(
+        self,
+        G: nx.DiGraph,
+        *,
+        items: Mapping[str, int] | None = None,
+        iterations: Mapping[str, int] | None = None,
+        branches: Mapping[str, str | int] | None = None,
+        state: Mapping[str, Any] | None = None,
+        run: RunResult | None = None,
+    ) -> None:
+        self.G = G
+        self.given: dict[str, Any] = {}
+        for label, counts, kind in (
+            ("items", items, "map_over"),
+            ("iterations", iterations, "loop"),
+            ("branches", branches, "route"),
+        ):
+            for node, value in _checked_mapping(G, counts, label, kind).items():
+                self.given[node] = (
+                    _case_index(G, node, value)
+                    if kind == "route"
+                    else checks.count(0).check(value, f"the {label} of {node!r}", node=node)
+                )
+        self.seen: dict[tuple[str, Path], int] = {} if run is None else _run_counts(G, run)
+        self.lists: dict[str, int] = {}
+        if state is not None:
+            written = {k for _, data in G.nodes(data=True) for k in data.get("writes", ())}
+            for node, data in G.nodes(data=True):
+                over = data.get("over")
+                if data["kind"] == "map_over" and over not in written and over in state:
+                    value = state[over]
+                    if isinstance(value, (list, tuple)):
+                        self.lists[node] = len(value)
+
+    def count(self, node: str, path: Path) -> int | None:
+        """Items of a map-over, iterations of a loop, the branch index of a route (``None``:
+        the longest) at this instance."""
+        if node in self.given:
+            return int(self.given[node])
+        if (node, path) in self.seen:
+            return self.seen[node, path]
+        data = self.G.nodes[node]
+        if data["kind"] == "loop":
+            return int(data["max_iterations"] or 1)
+        if data["kind"] == "map_over":
+            return self.lists.get(node, 1)
+        return None
+
+    def most(self, node: str) -> int:
+        """The largest count of ``node`` over its instances (1 for a route)."""
+        if self.G.nodes[node]["kind"] == "route":
+            return 1
+        found = [c for (n, _), c in self.seen.items() if n == node]
+        return max([self.count(node, ()) or 0, *found])
+
+
+def _checked_mapping(
+    G: nx.DiGraph, counts: Mapping[str, Any] | None, label: str, kind: str
+) -> Mapping[str, Any]:
+    if counts is None:
+        return {}
+    if not isinstance(counts, Mapping):
+        raise PipelineError(
+            f"{label} must be a dict of node id -> value (got {counts!r} of type "
+            f"{type(counts).__name__}).",
+            hint=f"e.g. {label}={{'my_node': 3}}.",
+        )
+    nodes = [str(n) for n, data in G.nodes(data=True) if data["kind"] == kind]
+    for node in counts:
+        if node not in nodes:
+            raise PipelineError(
+                f"{label} names {node!r}, which is not a {kind.replace('_', '-')} of the "
+                f"pipeline.{did_you_mean(str(node), nodes)}",
+                node=str(node),
+                hint=f"Its {kind.replace('_', '-')}s: {', '.join(nodes) or 'none'}.",
+            )
+    return counts
+
+
+def _case_index(G: nx.DiGraph, node: str, value: Any) -> int:
+    """The index of the case of route ``node`` named by ``value`` (its label or index)."""
+    labels = [str(case.get("label", "")) for case in G.nodes[node]["cases"]]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(labels):
+        return value
+    if value in labels:
+        return labels.index(value)
+    raise PipelineError(
+        f"branches names {value!r} for route {node!r}, which has no such case."
+        f"{did_you_mean(str(value), labels)}",
+        node=node,
+        hint=f"Name a case by its label ({', '.join(labels)}) or its index.",
+    )
+
+
+def _run_counts(G: nx.DiGraph, run: RunResult) -> dict[tuple[str, Path], int]:
+    """Per scope instance of a finished run: items, iterations, the branch taken."""
+    if not hasattr(run, "trace") or not hasattr(run, "outputs"):
+        raise PipelineError(
+            f"run must be the RunResult of a finished run (got {type(run).__name__}).",
+            hint="Pass run=run(pipeline, ...), or items=/iterations=/branches= counts.",
+        )
+    seen: dict[tuple[str, Path], int] = {}
+    for event in run.trace:
+        if event.node not in G:
+            raise PipelineError(
+                f"The run passed as run= has node {event.node!r}, which is not in the "
+                "pipeline analysed.",
+                node=event.node,
+                hint="Pass the result of a run of this same pipeline.",
+            )
+        path: Path = tuple(event.path)
+        if G.nodes[event.node]["kind"] == "map_over":
+            seen.setdefault((event.node, path), 0)  # a map-over over no items
+        for depth, (scope, index) in enumerate(path):
+            key = (scope, path[:depth])
+            seen[key] = max(seen.get(key, 0), index + 1)
+        parent = G.nodes[event.node]["parent"]
+        if parent is not None and G.nodes[parent]["kind"] == "route":
+            seen[parent, path] = G.nodes[event.node]["branch"]
+    return seen
+
+
+class _Slots:
+    """A semaphore on the simulated clock: first come, first served."""
+
+    def __init__(self, sim: Simulation, size: int | None) -> None:
+        self.sim, self.free, self.waiting = sim, size, deque[Callable[[], None]]()
+
+    def acquire(self, then: Callable[[], None]) -> None:
+        if self.free is None:
+            then()
+        elif self.free > 0 and not self.waiting:
+            self.free -= 1
+            then()
+        else:
+            self.waiting.append(then)
+
+    def release(self) -> None:
+        if self.waiting:
+            self.sim.at(self.sim.now, self.waiting.popleft())  # the slot passes to it
+        elif self.free is not None:
+            self.free += 1
+
+
+class Simulation:
+    """One simulated run: ``Simulation(...).makespan()`` is when the top level ends.
+
+    ``cost(node)`` is the latency of a node run as a step (a leaf, or a scope whose time is
+    given); ``leaf(node)`` says which scopes are such steps; ``dependencies`` are each
+    scope's predecessor lists; ``slots`` bounds the model calls in flight (``None``: no
+    bound)."""
+
+    def __init__(
+        self,
+        G: nx.DiGraph,
+        cost: Callable[[str], float],
+        leaf: Callable[[str], bool],
+        dependencies: Deps,
+        slots: int | None,
+        shape: Shape,
+    ) -> None:
+        self.G, self.cost, self.leaf, self.deps, self.shape = G, cost, leaf, dependencies, shape
+        self.members = scopes(G)
+        self.slots = slots
+        self.calls = _Slots(self, slots)
+        self.now = 0.0
+        self.events: list[tuple[float, int, Callable[[], None]]] = []
+        self.sequence = 0
+        self.longest: dict[str, int] = {}
+
+    def at(self, time: float, then: Callable[[], None]) -> None:
+        """Do ``then`` at ``time``, after everything already due then (asyncio's order)."""
+        heapq.heappush(self.events, (time, self.sequence, then))
+        self.sequence += 1
+
+    def makespan(self, scope: str | None = None, branch: int | None = None) -> float:
+        ended: list[float] = []
+        self.scope(scope, (), lambda: ended.append(self.now), branch)
+        while self.events:
+            self.now, _, then = heapq.heappop(self.events)
+            then()
+        assert ended, "the simulated run never ended"
+        return ended[0]
+
+    def scope(
+        self, sid: str | None, path: Path, done: Callable[[], None], branch: int | None = None
+    ) -> None:
+        """Run one instance of a scope (one branch of a route), then ``done``."""
+        ids = self.members[sid]
+        if branch is not None:
+            ids = [n for n in ids if self.G.nodes[n]["branch"] == branch]
+        mine = set(ids)
+        followers: dict[str, list[str]] = {n: [] for n in ids}
+        waiting: dict[str, int] = {}
+        for node in ids:
+            before = [p for p in self.deps[sid][node] if p in mine]
+            waiting[node] = len(before)
+            for p in before:
+                followers[p].append(node)
+        left = [len(ids)]
+        if not ids:
+            done()
+            return
+
+        def start(node: str) -> None:
+            self.step(node, path, lambda: ended(node))
+
+        def ended(node: str) -> None:
+            left[0] -= 1
+            ready = []
+            for f in followers[node]:
+                waiting[f] -= 1
+                if waiting[f] == 0:
+                    ready.append(f)
+            if ready:  # the driver goes on with the first; each other one gets a new task
+                start(ready[0])
+                for other in ready[1:]:
+                    self.at(self.now, lambda other=other: start(other))  # type: ignore[misc]
+            if left[0] == 0:
+                done()
+
+        entries = [n for n in ids if waiting[n] == 0]
+        start(entries[0])
+        for entry in entries[1:]:
+            self.at(self.now, lambda entry=entry: start(entry))  # type: ignore[misc]
+
+    def step(self, node: str, path: Path, done: Callable[[], None]) -> None:
+        """Run one node at ``path``, then ``done``."""
+        kind = self.G.nodes[node]["kind"]
+        if kind == "agent":
+            seconds = self.cost(node)
+
+            def call() -> None:
+                def answered() -> None:
+                    self.calls.release()
+                    done()
+
+                self.at(self.now + seconds, answered)
+
+            self.calls.acquire(call)
+        elif self.leaf(node):
+            self.at(self.now + self.cost(node), done)
+        elif kind == "loop":
+            self.iterate(node, path, 0, int(self.shape.count(node, path) or 0), done)
+        elif kind == "map_over":
+            self.map_over(node, path, int(self.shape.count(node, path) or 0), done)
+        else:
+            branch = self.shape.count(node, path)
+            self.scope(node, path, done, self.worst(node) if branch is None else branch)
+
+    def iterate(self, node: str, path: Path, i: int, times: int, done: Callable[[], None]) -> None:
+        if i == times:
+            done()
+            return
+        again = lambda: self.iterate(node, path, i + 1, times, done)  # noqa: E731
+        self.scope(node, (*path, (node, i)), again)
+
+    def map_over(self, node: str, path: Path, count: int, done: Callable[[], None]) -> None:
+        if count == 0:
+            done()
+            return
+        limit = _Slots(self, self.G.nodes[node].get("max_concurrency") or None)
+        left = [count]
+
+        def item(index: int) -> None:
+            def finished() -> None:
+                limit.release()
+                left[0] -= 1
+                if left[0] == 0:
+                    done()
+
+            limit.acquire(lambda: self.scope(node, (*path, (node, index)), finished))
+
+        for index in range(count):  # one task per item, started in order
+            self.at(self.now, lambda index=index: item(index))  # type: ignore[misc]
+
+    def worst(self, route: str) -> int:
+        """The branch of ``route`` that takes longest on its own (the first of equals)."""
+        if route not in self.longest:
+            count = len(self.G.nodes[route]["cases"])
+            alone = [
+                Simulation(
+                    self.G, self.cost, self.leaf, self.deps, self.slots, self.shape
+                ).makespan(route, b)
+                for b in range(count)
+            ]
+            self.longest[route] = max(range(count), key=lambda b: (alone[b], -b))
+        return self.longest[route]
