@@ -33,8 +33,8 @@ from irgraph.cli_inputs import (
     parse_answers,
     parse_state,
 )
+from irgraph.cli_live import RunDisplay
 from irgraph.errors import IrgraphError
-from irgraph.events import Event
 
 __all__ = [
     "main",
@@ -71,69 +71,6 @@ def describe_graph(G: Any) -> str:
     return "\n".join(lines)
 
 
-class _Progress:
-    """Per-node progress: a live table with rich when installed, plain lines otherwise."""
-
-    def __init__(self, nodes: list[str], out: TextIO) -> None:
-        self.nodes = nodes
-        self.out = out
-        self.status: dict[str, str] = {n: "waiting" for n in nodes}
-        self.started: dict[str, float] = {}
-        self.live: Any = None
-        self.closed = False
-        try:
-            from rich.console import Console
-            from rich.live import Live
-        except ImportError:
-            return
-        console = Console(file=out)
-        if console.is_terminal:
-            self.live = Live(self.table(), console=console, refresh_per_second=12)
-
-    def table(self) -> Any:
-        from rich.table import Table
-
-        table = Table(title="irgraph run")
-        table.add_column("node")
-        table.add_column("status")
-        for node in self.nodes:
-            table.add_row(node, self.status[node])
-        return table
-
-    def __enter__(self) -> _Progress:
-        if self.live is not None:
-            self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.live is not None:
-            self.live.__exit__(*exc)
-
-    def __call__(self, event: Event) -> None:
-        if event.event == "start":
-            self.started[event.node] = event.time
-            self.status[event.node] = "running"
-            line = f"  > {event.node} started"
-        elif event.event == "end":
-            took = event.time - self.started.get(event.node, event.time)
-            self.status[event.node] = f"done in {took:.2f} s"
-            line = f"  ok {event.node} ({took:.2f} s)"
-        else:
-            return
-        if self.live is not None:
-            self.live.update(self.table())
-        else:
-            self.write(line)
-
-    def write(self, line: str) -> None:
-        if self.closed:
-            return
-        try:
-            print(line, file=self.out, flush=True)
-        except BrokenPipeError:  # the reader left (| head -1): finish the run, print nothing
-            self.closed = True
-
-
 def _print_state(state: dict[str, Any], out: TextIO) -> None:
     print("Final state:", file=out)
     for key, value in state.items():
@@ -163,7 +100,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     validate(G)
     print(describe_graph(G), file=out)
     print(file=out)
-    return _run(research_pipeline, state, out, latency=args.latency)
+    return _run(research_pipeline, state, out, latency=args.latency, live=args.progress)
 
 
 def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
@@ -221,6 +158,7 @@ def _run_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         provider=args.provider,
         answers=answers,
         allow=allow,
+        live=args.progress,
     )
 
 
@@ -234,6 +172,7 @@ def _run(
     answers: dict[str, str] | None = None,
     allow: list[str] | None = None,
     latency: float | None = None,
+    live: bool | None = None,
 ) -> int:
     from irgraph.graph import to_graph
     from irgraph.provider_spec import provider_from_spec
@@ -243,7 +182,7 @@ def _run(
     on_gate = gate_handler(G, answers or {})
     spec = "fake" if provider is None else provider
     model = provider_from_spec(spec, **({"latency": latency} if latency and spec == "fake" else {}))
-    progress = _Progress(list(G.nodes), out)
+    progress = RunDisplay(G, out, live=live)
     options: dict[str, Any] = {"on_event": progress}
     if on_gate is not None:
 
@@ -260,8 +199,9 @@ def _run(
             result = run(
                 target, backend=backend, provider=model, state=state, allow=allow, **options
             )
+            progress.finish(result)
     except KeyboardInterrupt:
-        done = [node for node, status in progress.status.items() if status.startswith("done")]
+        done = progress.done()
         print(f"Interrupted; completed: {', '.join(done) or 'nothing'}.", file=sys.stderr)
         return 130
     print(f"Finished in {time.monotonic() - start:.2f} s on backend '{backend}'.", file=out)
@@ -302,6 +242,16 @@ def _diff(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if change.empty else 1
 
 
+def _progress_flag(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a live table of the nodes on standard error (with rich; default: when "
+        "standard error is a terminal)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     target_help = "module:attr or file.py:attr naming a builder or IR node, or a .json file"
     parser = argparse.ArgumentParser(prog="irgraph", description=__doc__.splitlines()[0])
@@ -309,6 +259,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the research demo offline with the fake model")
     demo.add_argument("--topic", default="graph-based agent pipelines")
     demo.add_argument("--latency", type=_seconds, default=0.3, help="fake model latency (s)")
+    _progress_flag(demo)
     for name, help_text in (("run", "run a pipeline"), ("check", "validate a pipeline")):
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("target", help=target_help)
@@ -332,6 +283,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             cmd.add_argument("--backend", default="asyncio")
             cmd.add_argument("--provider", default=None, help="'fake' or 'openai:MODEL'")
+            _progress_flag(cmd)
             cmd.add_argument(
                 "--answer",
                 action="append",

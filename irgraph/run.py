@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import threading
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from irgraph import checks
@@ -75,17 +76,21 @@ async def arun(
     provider: ModelProvider | None = None,
     state: Mapping[str, Any] | None = None,
     allow: Iterable[str] | str | None = None,
+    progress: Any = False,
     **options: Any,
 ) -> RunResult:
     """Run ``pipeline`` (builder or IR) on ``backend`` and return its :class:`RunResult`.
 
     ``backend`` is a registered name or a backend instance; ``provider=None`` means the
     instance's own provider. ``allow`` names the modules a pipeline read from data (JSON, a
-    saved graph) may import its functions from. ``options`` go to the runnable (``on_event``,
+    saved graph) may import its functions from. ``progress=True`` shows the run live (the
+    coloured diagram in Jupyter, a line on a terminal: :mod:`irgraph.run_progress`; a
+    ``RunProgress`` chooses where). ``options`` go to the runnable (``on_event``,
     ``on_gate``, ``max_concurrency``, ``timeout``, ...).
     """
     runnable = _compiled(pipeline, backend, state, options, allow)
-    return await runnable.arun(state, provider=provider, **options)
+    with _watching(progress, runnable, options) as done:
+        return done(await runnable.arun(state, provider=provider, **options))
 
 
 def run(
@@ -95,11 +100,43 @@ def run(
     provider: ModelProvider | None = None,
     state: Mapping[str, Any] | None = None,
     allow: Iterable[str] | str | None = None,
+    progress: Any = False,
     **options: Any,
 ) -> RunResult:
     """The blocking twin of :func:`arun` (also usable inside Jupyter's running loop)."""
     runnable = _compiled(pipeline, backend, state, options, allow)
-    return run_coroutine(runnable.arun(state, provider=provider, **options))
+    # The progress starts and ends here, in the caller's thread (Jupyter's, with its context).
+    with _watching(progress, runnable, options) as done:
+        return done(run_coroutine(runnable.arun(state, provider=provider, **options)))
+
+
+@contextlib.contextmanager
+def _watching(
+    progress: Any, runnable: Any, options: dict[str, Any]
+) -> Iterator[Callable[[RunResult], RunResult]]:
+    """Start the live progress ``progress=`` asks for (if any), its handler put in
+    ``options`` ahead of the user's own ``on_event``; ``done(result)`` shows the result, an
+    error leaving the block shows where the run failed."""
+    if progress is None or progress is False:
+        yield lambda result: result
+        return
+    from irgraph.run_progress import progress_of
+
+    if options.get("on_event") is not None:  # told before the progress shows anything
+        checks.function.check(options["on_event"], "the run option on_event")
+    watcher = progress_of(progress, getattr(runnable, "graph", None))
+    assert watcher is not None
+    options["on_event"] = watcher.hook(options.get("on_event"))
+
+    def done(result: RunResult) -> RunResult:
+        watcher.finish(result)
+        return result
+
+    try:
+        yield done
+    except BaseException as exc:
+        watcher.finish(error=exc)
+        raise
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:

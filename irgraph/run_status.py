@@ -12,7 +12,9 @@ body's nodes, each execution with its ``path``). :func:`run_facts` pairs them in
   execution: a resumed batch item);
 - ``skipped``: a branch its route did not take;
 - ``not_reached``: it never ran;
-- ``unknown``: the run recorded nothing (no trace, no outputs).
+- ``unknown``: the run recorded nothing (no trace, no outputs);
+- ``running`` and ``waiting``: only while the run goes, in its live progress
+  (:mod:`irgraph.run_progress`).
 
 Nothing here draws; times are seconds from the run's first event.
 """
@@ -54,6 +56,9 @@ STATUSES: dict[str, tuple[str, str, str]] = {
     "skipped": ("not taken", "#f6f6f6", "#b0b0b0"),
     "not_reached": ("not reached", "#ececec", "#8a8a8a"),
     "unknown": ("not recorded", "#ffffff", "#8a8a8a"),
+    # While a run goes (its live progress, irgraph.run_progress): never in a finished run's.
+    "running": ("running", "#fff3c4", "#f9a825"),
+    "waiting": ("waiting", "#ffffff", "#b0b0b0"),
 }
 
 

@@ -1,0 +1,179 @@
+"""What ``irgraph run`` (and ``irgraph demo``) shows while the pipeline runs.
+
+With ``rich`` installed (the ``cli`` extra) and standard error a terminal, a live table on
+standard error: every node (indented inside its loop, map-over or route) with its status
+(waiting, running, done, failed, ...), how many times it ran and for how long, under a line
+of counts; redrawn up to 10 times a second by rich's own thread, from the run's events
+(:mod:`irgraph.run_progress` works the statuses out), and left showing how the run ended.
+``--progress`` forces it, ``--no-progress`` turns it off. Otherwise (a pipe, a log, tests,
+no rich) a plain line per node as it starts and ends, on standard output.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+from irgraph.run_progress import final_facts, live_facts
+from irgraph.run_status import STATUSES, RunFacts, seconds_text
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from irgraph.events import Event
+
+__all__ = ["RunDisplay", "rich_installed"]
+
+_STYLE = {
+    "done": "green",
+    "failed": "bold red",
+    "cancelled": "dark_orange",
+    "reused": "blue",
+    "running": "bold yellow",
+    "waiting": "dim",
+    "skipped": "dim",
+    "not_reached": "dim",
+}
+
+
+def rich_installed() -> bool:
+    try:
+        import rich.live  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class RunDisplay:
+    """The progress of one ``irgraph run``: an ``on_event`` handler and a context manager
+    around the run. ``live``: ``None`` decides by whether ``err`` is a terminal (and rich
+    is installed); ``True`` forces the live table (when rich is installed), ``False`` the
+    plain lines on ``out``."""
+
+    def __init__(
+        self, graph: nx.DiGraph, out: TextIO, *, live: bool | None = None, err: TextIO | None = None
+    ) -> None:
+        self.graph = graph
+        self.out = out
+        self.err = sys.stderr if err is None else err
+        self.events: list[Event] = []
+        self.started: dict[str, float] = {}
+        self.last: dict[str, str] = dict.fromkeys(graph.nodes, "")  # a node's last event
+        self.final: RunFacts | None = None
+        self.closed = False
+        self.live: Any = None
+        self.begin = time.monotonic()
+        self.stopped: float | None = None  # when the run ended: the last frame's time
+        if live is None:
+            live = bool(getattr(self.err, "isatty", lambda: False)())
+        if live and rich_installed():
+            from rich.console import Console
+            from rich.live import Live
+
+            console = Console(file=self.err, force_terminal=True)
+            self.live = Live(get_renderable=self.table, console=console, refresh_per_second=10)
+
+    def table(self) -> Any:
+        """The rich table of the nodes as they are now (or as the run ended)."""
+        from rich.text import Text
+
+        elapsed = (self.stopped or time.monotonic()) - self.begin
+        try:
+            return self._table(elapsed)
+        except Exception:  # drawing never breaks the run (rich draws from its own thread)
+            return Text(f"irgraph run: running ({seconds_text(elapsed)})")
+
+    def _table(self, elapsed: float) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        facts = self.final or live_facts(self.graph, list(self.events))
+        table = Table(box=None)
+        for column in ("node", "status", "runs", "time"):
+            table.add_column(column, justify="right" if column in ("runs", "time") else "left")
+        for node, status in facts.status.items():
+            runs = facts.of(node)
+            took = [e.duration for e in runs if e.duration is not None]
+            if status == "running":
+                open_ = [e.start for e in runs if e.end is None]
+                took_text = seconds_text(elapsed - min(open_)) + " so far" if open_ else ""
+            else:
+                took_text = seconds_text(sum(took)) if took else ""
+            table.add_row(
+                "  " * _depth(facts.graph, node) + node,
+                Text(STATUSES[status][0], style=_STYLE.get(status, "")),
+                str(len(runs)) if runs else "",
+                took_text,
+            )
+        return Group(Text(self.headline(facts, elapsed), style="bold"), table)
+
+    def headline(self, facts: RunFacts, elapsed: float) -> str:
+        found = facts.counts()
+        counts = ", ".join(f"{found[s]} {STATUSES[s][0]}" for s in STATUSES if s in found)
+        if self.final is None:
+            return f"irgraph run: {counts} ({seconds_text(elapsed)})"
+        ending = f"failed at {facts.failed!r}" if facts.failed else "finished"
+        if facts.message and not facts.failed:
+            ending = "stopped"
+        return f"irgraph run {ending} in {seconds_text(elapsed)}: {counts}"
+
+    def done(self) -> list[str]:
+        """The nodes whose last event was their end, in graph order."""
+        return [node for node, last in self.last.items() if last == "end"]
+
+    def __enter__(self) -> RunDisplay:
+        self.begin = time.monotonic()
+        if self.live is not None:
+            self.live.__enter__()
+            self.live.refresh()  # the first frame now: every node waiting
+        return self
+
+    def __exit__(self, kind: Any, error: BaseException | None, trace: Any) -> None:
+        if self.live is None:
+            return
+        self.stopped = self.stopped or time.monotonic()
+        if error is not None:
+            try:
+                self.final = final_facts(self.graph, list(self.events), None, error)
+            except Exception:  # the last frame is the live one then
+                self.final = None
+        self.live.refresh()
+        self.live.__exit__(kind, error, trace)
+
+    def finish(self, result: Any) -> None:
+        """Show the finished run's own statuses in the last frame."""
+        if self.live is not None:
+            self.stopped = time.monotonic()
+            self.final = final_facts(self.graph, list(self.events), result)
+
+    def __call__(self, event: Event) -> None:
+        if event.event not in ("start", "end"):
+            return
+        self.events.append(event)
+        self.last[event.node] = event.event
+        if event.event == "start":
+            self.started[event.node] = event.time
+            line = f"  > {event.node} started"
+        else:
+            took = event.time - self.started.get(event.node, event.time)
+            line = f"  ok {event.node} ({took:.2f} s)"
+        if self.live is None:  # rich redraws the table on its own
+            self.write(line)
+
+    def write(self, line: str) -> None:
+        if self.closed:
+            return
+        try:
+            print(line, file=self.out, flush=True)
+        except BrokenPipeError:  # the reader left (| head -1): finish the run, print nothing
+            self.closed = True
+
+
+def _depth(graph: nx.DiGraph, node: str) -> int:
+    depth, parent = 0, graph.nodes[node].get("parent") if node in graph else None
+    while parent is not None and parent in graph:
+        depth += 1
+        parent = graph.nodes[parent].get("parent")
+    return depth
