@@ -75,7 +75,7 @@ def test_the_output_file_name_picks_the_format(tmp_path, capsys):
     assert target.read_text().startswith("digraph pipeline {")
     assert f"Wrote {target} (dot)." in capsys.readouterr().out
     assert main(["show", DEMO, "-o", str(tmp_path / "p.txt")]) == 0
-    assert (tmp_path / "p.txt").read_text().startswith("graph TD")
+    assert "\ngraph TD\n" in (tmp_path / "p.txt").read_text()  # after the title block
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_show_piped_into_head_exits_quietly(big_pipeline, command):
         stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline() == b"graph TD\n"
+    assert proc.stdout.readline() == b"---\n"  # the title block's first line
     proc.stdout.close()
     assert proc.wait(timeout=120) == 141
     assert proc.stderr.read() == b""
@@ -177,4 +177,4 @@ def test_show_piped_into_head_in_a_shell(big_pipeline):
         text=True,
         timeout=120,
     )
-    assert (shown.returncode, shown.stdout, shown.stderr) == (141, "graph TD\n", "")
+    assert (shown.returncode, shown.stdout, shown.stderr) == (141, "---\n", "")
