@@ -19,7 +19,8 @@ from irgraph.graph import to_graph
 from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.routing import Route
 from irgraph.run import arun, run
-from irgraph.run_view import RunView  # noqa: F401  (RunResult and RunError display with it)
+from irgraph.run_progress import RunProgress
+from irgraph.run_view import RunView  # RunResult and RunError display with it
 from irgraph.schema import from_graph, from_portable, portable
 from irgraph.validate import validate
 
@@ -46,6 +47,8 @@ __all__ = [
     "arun_many",
     "batch_progress",
     "abatch_progress",
+    "RunProgress",
+    "RunView",
     "BatchProgress",
     "show",
     "EngineCapabilities",
