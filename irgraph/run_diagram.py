@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
 from irgraph.run_status import STATUSES, RunFacts, seconds_text, shorten
+from irgraph.run_status import xml_attr as quoteattr
+from irgraph.run_status import xml_text as escape
 from irgraph.schema import SCOPE_KINDS, scope_predecessors, scopes
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ Nothing here draws; times are seconds from the run's first event.
 
 from __future__ import annotations
 
+import html
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
@@ -292,3 +293,18 @@ def checked_graph(pipeline: Any) -> nx.DiGraph:
             f"The run view needs the pipeline that ran: {exc} Pass the builder, its IR or "
             "its graph (to_graph(pipeline))."
         ) from exc
+
+
+def xml_text(text: str) -> str:
+    """``text`` escaped for XML/SVG element content (``html`` is already loaded where
+    ``xml.sax.saxutils`` would pull in ``urllib`` and ``email`` at ``import irgraph``)."""
+    return html.escape(text, quote=False)
+
+
+def xml_attr(text: str) -> str:
+    """``text`` as a quoted XML/SVG attribute value.
+
+    >>> xml_attr('a "b" & <c>')
+    '"a &quot;b&quot; &amp; &lt;c&gt;"'
+    """
+    return '"' + html.escape(text, quote=True) + '"'

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from irgraph.errors import IrgraphError
 from irgraph.run_diagram import legend, svg_open
 from irgraph.run_status import STATUSES, Execution, RunFacts, seconds_text, shorten
+from irgraph.run_status import xml_attr as quoteattr
+from irgraph.run_status import xml_text as escape
 
 __all__ = ["Timeline"]
 
