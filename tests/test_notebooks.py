@@ -1,8 +1,13 @@
-"""The notebooks in notebooks/ run top to bottom, and their cells show what the prose says.
+"""The notebooks in notebooks/ run top to bottom, their cells show what the prose says, and
+the outputs committed with them are what they show today.
 
-Each notebook runs with nbclient in a fresh ``python3`` kernel that is this interpreter (a
-kernelspec written to a temporary ``JUPYTER_PATH``, so a system-wide ``python3`` kernel can
-never be picked up instead). Cells are found by their tag.
+Each notebook runs once, with nbclient in a fresh ``python3`` kernel that is this interpreter
+(a kernelspec written to a temporary ``JUPYTER_PATH``, so a system-wide ``python3`` kernel can
+never be picked up instead). Cells are found by their tag. The notebooks are stored with their
+outputs; each test compares what of the fresh outputs does not depend on timing
+(``tests.support.notebooks.summary``: the kinds of output, the text without durations, the
+nodes and statuses every diagram and timeline draws) with the stored ones. After changing a
+notebook, store its new outputs with ``.venv/bin/python -m tests.support.notebooks NAME``.
 """
 
 from __future__ import annotations
@@ -16,23 +21,19 @@ from typing import Any
 
 import pytest
 
+from tests.support import notebooks
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = notebooks.NOTEBOOKS
 
 
 @pytest.fixture(scope="module")
 def kernel_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A JUPYTER_PATH whose ``python3`` kernel runs this interpreter."""
-    root = tmp_path_factory.mktemp("jupyter")
-    spec = root / "kernels" / "python3"
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    kernel = {"argv": argv, "display_name": "Python 3", "language": "python"}
-    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
-    return str(root)
+    return notebooks.write_kernel_spec(tmp_path_factory.mktemp("jupyter"))
 
 
 def prefect_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,16 +50,17 @@ def prefect_server(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def execute(name: str, kernel_path: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run the notebook and check that what does not depend on timing is what is stored."""
     monkeypatch.setenv("JUPYTER_PATH", kernel_path)
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(
-        nb,
-        timeout=120,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
-    client.execute()
+    nb = notebooks.execute(name)
+    fresh, kept = notebooks.summary(nb), notebooks.summary(notebooks.stored(name))
+    for now, before in zip(fresh, kept, strict=True):
+        assert now == before, (
+            f"notebooks/{name}.ipynb: cell {now[0]} shows something else than its stored "
+            f"output; if that is intended, run .venv/bin/python -m tests.support.notebooks "
+            f"{name} and commit the notebook.\nnow:    {now}\nstored: {before}"
+        )
     return nb
 
 
@@ -82,13 +84,28 @@ def mimetypes(nb: Any, tag: str) -> list[str]:
     return [m for o in cell(nb, tag).outputs for m in o.get("data", {})]
 
 
-def test_notebooks_are_stored_without_outputs():
-    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
+TESTED = {
+    "01_exploring_a_pipeline_graph",
+    "02_property_testing_a_backend",
+    "03_prefect",
+    "04_routes_and_structured_outputs",
+    "05_batches",
+    "06_what_a_run_did",
+}
+
+
+def test_notebooks_are_stored_with_their_outputs():
+    assert set(notebooks.names()) == TESTED  # and every notebook has its test below
+    for name in notebooks.names():
+        nb = notebooks.stored(name)
         nbformat.validate(nb)
-        for c in nb.cells:
-            if c.cell_type == "code":
-                assert not c.outputs and c.execution_count is None, path.name
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), name
+        for c in code:
+            assert c.get("metadata", {}).get("tags"), f"{name}: a code cell without a tag"
+            assert "execution" not in c.metadata, f"{name}: timing metadata stored"
+            assert not [o for o in c.outputs if o.output_type == "error"], name
+        assert any(c.outputs for c in code), name
 
 
 def test_exploring_a_pipeline_graph(kernel_path, monkeypatch):
@@ -223,3 +240,42 @@ def test_kernel_is_this_interpreter(kernel_path):
     spec = json.loads((Path(kernel_path) / "kernels" / "python3" / "kernel.json").read_text())
     assert spec["argv"][0] == sys.executable
     assert os.path.exists(spec["argv"][0])
+
+
+@pytest.mark.prefect
+def test_notebook_06_what_a_run_did(kernel_path, monkeypatch):
+    prefect_server(monkeypatch)
+    nb = execute("06_what_a_run_did", kernel_path, monkeypatch)
+    assert text(nb, "build").startswith("11 nodes: split, define_all, define, pro, con, polish")
+    shown = text(nb, "result")
+    assert shown.startswith("Run finished on asyncio: 11 nodes (10 done, 1 not taken); measured ")
+    assert "predicted " in shown and "concurrency 4" in shown
+    (view,) = [o.data["text/html"] for o in cell(nb, "result").outputs if "data" in o]
+    (diagram, timeline) = notebooks.html_svgs(view)
+    assert len(notebooks.svg_nodes(diagram)) == 11 and "answer=skipped" in notebooks.svg_nodes(
+        diagram
+    )
+    assert len(notebooks.svg_nodes(timeline)) == 13  # 3 map-over items, 2 loop iterations
+    assert "<details" in view and "<script" not in view
+    assert "13 bars: {'split': 1, 'define_all': 1, 'define': 3," in text(nb, "timeline")
+    assert "'editor': 2," in text(nb, "timeline")
+    assert "image/svg+xml" in mimetypes(nb, "timeline-view")
+    assert text(nb, "gantt").startswith("gantt\n    title Run timeline\n    dateFormat x\n")
+    assert text(nb, "save").strip() == "['run.svg', 'timeline.mmd', 'timeline.svg']"
+    (markdown,) = [o.data["text/markdown"] for o in cell(nb, "mermaid").outputs]
+    assert markdown.startswith("```mermaid\n---\ntitle: ") and "classDef skipped" in markdown
+    failed = text(nb, "failed")
+    assert "RunError at 'explode'" in failed
+    assert "'explode': 'failed', 'after': 'not_reached'" in failed
+    (error,) = [o.data["text/html"] for o in cell(nb, "failed-view").outputs if "data" in o]
+    assert "Run failed at &#x27;explode&#x27;" in error and "no notes today" in error
+    statuses = notebooks.svg_nodes(notebooks.html_svgs(error)[0])
+    assert "explode=failed" in statuses and "after=not_reached" in statuses
+    prefect = text(nb, "prefect")
+    assert "model calls: first run 9 | second run 0" in prefect
+    assert "reused: ['define', 'pro', 'con', 'editor', 'classify', 'fix']" in prefect
+    assert "same state: True" in prefect
+    resumed = text(nb, "resumed")
+    assert resumed.startswith("Run finished on prefect: 11 nodes (4 done, 6 reused, 1 not taken)")
+    (again,) = [o.data["text/html"] for o in cell(nb, "resumed").outputs if "data" in o]
+    assert notebooks.svg_nodes(notebooks.html_svgs(again)[0]).count("define=reused") == 1
