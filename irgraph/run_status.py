@@ -202,19 +202,19 @@ def run_facts(
     pairs = _pairs(trace)
     origin = min((p[2] for p in pairs), default=0.0)
     failing = set(_ancestors(graph, failed))
+    kept = set(reused)
+
+    def ended(node: str, end: float | None) -> str:
+        if end is None:
+            return "failed" if node in failing else "cancelled"
+        return "reused" if node in kept else "done"  # a reused node's run: a cache hit
+
     executions = [
-        Execution(
-            node,
-            path,
-            start - origin,
-            None if end is None else end - origin,
-            "done" if end is not None else ("failed" if node in failing else "cancelled"),
-        )
+        Execution(node, path, start - origin, _since(end, origin), ended(node, end))
         for node, path, start, end in pairs
         if node in graph
     ]
     finished = set(completed) | set(outputs)
-    kept = set(reused)
     recorded = bool(executions or finished or kept or failed)
     status: dict[str, str] = {}
     for node in graph.nodes:  # reading order: a route's status is known before its branches
@@ -293,6 +293,10 @@ def checked_graph(pipeline: Any) -> nx.DiGraph:
             f"The run view needs the pipeline that ran: {exc} Pass the builder, its IR or "
             "its graph (to_graph(pipeline))."
         ) from exc
+
+
+def _since(end: float | None, origin: float) -> float | None:
+    return None if end is None else end - origin
 
 
 def xml_text(text: str) -> str:

@@ -108,7 +108,8 @@ class Timeline:
             stroke = "stroke='#111' stroke-width='2'" if on_path else f"stroke='{line}'"
             classes = f"bar status-{bar.status}" + (" critical" if on_path else "")
             label = bar.label(facts.graph)
-            took = seconds_text(bar.duration) if bar.duration is not None else "unfinished"
+            unfinished = "failed here" if bar.status == "failed" else "unfinished"
+            took = seconds_text(bar.duration) if bar.duration is not None else unfinished
             out.append(
                 f"<g class='{classes}' data-node={quoteattr(bar.node)} "
                 f"data-path={quoteattr(repr(list(bar.path)))}>"

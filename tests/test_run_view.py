@@ -180,6 +180,9 @@ def test_a_resumed_result_marks_its_nodes_reused(finished):
     marked = RunResult(finished.state, finished.trace, finished.outputs, backend="asyncio",
                        reused=["pro"])  # fmt: skip
     assert nodes_by_status(marked.diagram(pipeline()).svg)["pro"] == "reused"
+    # its timeline bars too: a reused node's execution was a cache hit, not new work
+    bars = nodes_by_status(marked.timeline(pipeline()).svg, "bar")
+    assert bars["pro"] == "reused" and set(bars.values()) == {"done", "reused"}
 
 
 def test_real_mermaid_draws_the_status_flowchart_and_the_gantt(finished, mermaid_render):  # noqa: F811
