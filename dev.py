@@ -2,7 +2,8 @@
 """Set-up and task runner that needs nothing but python3.
 
     python3 dev.py demo    # create .venv, install irgraph[all] if needed, run the demo
-    python3 dev.py test    # same set-up, then ruff, mypy and the test suite
+    python3 dev.py test    # same set-up, then ruff, mypy and the test suite (in parallel)
+    python3 dev.py test tests/test_x.py -k name  # pytest arguments: run just those, serially
     python3 dev.py docs    # same set-up, then regenerate docs/errors.md from the bad-input catalog
     python3 dev.py mutants [AREA ...]  # plant the curated mutants one by one; print the score
 
@@ -71,6 +72,19 @@ def type_check() -> None:
         raise SystemExit(done.returncode)
 
 
+def pytest_args(args: list[str]) -> list[str]:
+    """The whole suite runs on pytest-xdist workers, one more than there are cores (much of
+    its time is spent waiting on the servers, workers, browsers and kernels it starts), a file
+    per worker at a time so module fixtures are built once; given arguments go to pytest as
+    they are (add ``-n 3`` to spread them too)."""
+    if args:
+        return args
+    workers = min((os.cpu_count() or 1) + 1, 8)
+    # --no-loadscope-reorder: hand files out in collection order, which tests/conftest.py
+    # starts with the slow ones (xdist would otherwise start with the files of most tests)
+    return ["-n", str(workers), "--dist", "loadfile", "--no-loadscope-reorder"]
+
+
 def main(argv: list[str]) -> None:
     task = argv[0] if argv else "test"
     ensure_venv()
@@ -83,7 +97,7 @@ def main(argv: list[str]) -> None:
         sh(BIN / "ruff", "check", *paths)
         sh(BIN / "ruff", "format", "--check", *paths)
         type_check()
-        sh(PY, "-m", "pytest", *argv[1:])
+        sh(PY, "-m", "pytest", *pytest_args(argv[1:]))
     elif task == "docs":
         sh(PY, "-m", "tests.support.errors_page")
     elif task == "mutants":

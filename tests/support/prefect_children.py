@@ -26,6 +26,12 @@ def shared_api_url() -> str:
 
     server = SubprocessASGIServer()
     server.start()
+    if server.server_process is None or server.server_process.poll() is not None:
+        raise RuntimeError(
+            f"The temporary Prefect server on {server.api_url} is not this process's own "
+            "(its process has exited), so another process owns what answers there; "
+            "see tests/support/prefect_env.py on how ports are chosen."
+        )
     return server.api_url
 
 
