@@ -11,10 +11,11 @@ This process only sends and watches: it polls the chunks' flow runs. A chunk who
 crashed or was cancelled is sent again; so is one whose worker vanished (a killed process
 group, a machine gone), told apart from a slow one by the heartbeat label the batch flow
 keeps changing (:mod:`irgraph.backends.prefect_chunks`): when neither the run's state nor its
-heartbeat has changed for ``lost_after`` seconds of this process's clock, the run is marked
-crashed and its items sent again. Finished agents are not paid twice: an item's agents are
-cached under its run key. With a ``batch_key`` the completed items are kept in the batch
-store here, so running the batch again sends only the rest.
+heartbeat has changed for ``lost_after`` seconds of this process's clock (five times that
+while its process is still starting), the run is marked crashed and its items sent again.
+Finished agents are not paid twice: an item's agents are cached under its run key. With a
+``batch_key`` the completed items are kept in the batch store here, so running the batch
+again sends only the rest.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from .prefect_chunks import HEARTBEAT_LABEL
 from .prefect_runtime import is_prefect_name
 from .prefect_server import PrefectUnavailableError, check_prefect_api
 
-__all__ = ["PoolBatch", "MAX_SENDS", "DEPLOYMENT_NAME", "CHUNK_SIZE"]
+__all__ = ["PoolBatch", "MAX_SENDS", "STARTING", "DEPLOYMENT_NAME", "CHUNK_SIZE"]
 
 #: The rule for ``PrefectBackend(deployment=...)``: an item deployment's ``FLOW/DEPLOYMENT``.
 DEPLOYMENT_NAME = checks.Check(
@@ -62,6 +63,9 @@ CHUNK_SIZE = attrs.evolve(
 # Without batch_key every item still needs a run key (and must be JSON, to be sent): a fresh
 # batch key per process keeps runs of separate batches apart.
 _UNKEYED = BatchStore(".", f"unkeyed-{uuid.uuid4().hex}")
+
+#: How many times ``lost_after`` a chunk may take to start running once a worker took it.
+STARTING = 5
 
 #: How often one chunk is sent before its items are reported as failed.
 MAX_SENDS = 3
@@ -284,11 +288,18 @@ class _Sender:
                 finished += _failed(chunk, f"its flow run {run.id} failed: {state.message}")
             elif (seen := (state.type, run.labels.get(HEARTBEAT_LABEL))) != chunk.seen:
                 chunk.seen, chunk.changed = seen, now
-            elif not state.is_scheduled() and now - chunk.changed > self.lost_after:
+            elif not state.is_scheduled() and now - chunk.changed > self._patience(state):
                 del self.in_flight[run.id]
                 await self._set(run.id, "Crashed", f"irgraph: no heartbeat in {self.lost_after} s")
                 finished += await self._again(chunk, f"its flow run {run.id} went silent")
         return finished
+
+    def _patience(self, state: Any) -> float:
+        """How long a chunk may stay silent before it is taken as lost: ``lost_after`` once
+        its flow runs (it beats from its first moment), :data:`STARTING` times that while
+        the worker is still starting its process (importing Prefect alone can take tens of
+        seconds on a loaded machine, and a run beats only once it has started)."""
+        return self.lost_after * (1 if state.is_running() else STARTING)
 
     async def _again(self, chunk: _Chunk, why: str) -> list[ItemResult]:
         if chunk.sends >= MAX_SENDS:

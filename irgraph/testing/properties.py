@@ -372,7 +372,7 @@ def check_timeouts(
     ``RunError`` caused by a ``TimeoutError``, holding only completed work), whatever the run's
     timeout; with its own long timeout a short run timeout does not fail it: the node's own
     timeout wins over the run's."""
-    slow = 0.4
+    slow, run_timeout_short = 0.6, 0.25  # the short one bounds other nodes too: leave room
     ir = pipeline.to_ir()
     G = to_graph(pipeline, inputs=state.keys())
 
@@ -400,12 +400,12 @@ def check_timeouts(
                 f"The timeout's RunError is caused by {type(failed.__cause__).__name__}, not a "
                 "TimeoutError.",
             )
-    kept = attempt(30.0, 0.05)
+    kept = attempt(30.0, run_timeout_short)
     if isinstance(kept, RunError):
         raise _fail(
             pipeline,
-            f"'{agent}' has its own timeout of 30 s, but the run's timeout of 0.05 s failed it: "
-            f"{kept}",
+            f"'{agent}' has its own timeout of 30 s, but the run's timeout of "
+            f"{run_timeout_short} s failed it: {kept}",
         )
 
 
