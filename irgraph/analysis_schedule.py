@@ -241,20 +241,21 @@ class Simulation:
         self.slots = slots
         self.calls = _Slots(self, slots)
         self.now = 0.0
-        self.events: list[tuple[float, int, Callable[[], None]]] = []
+        self.events: list[tuple[float, bool, int, Callable[[], None]]] = []
         self.sequence = 0
         self.longest: dict[str, int] = {}
 
-    def at(self, time: float, then: Callable[[], None]) -> None:
-        """Do ``then`` at ``time``, after everything already due then (asyncio's order)."""
-        heapq.heappush(self.events, (time, self.sequence, then))
+    def at(self, time: float, then: Callable[[], None], thread: bool = False) -> None:
+        """Do ``then`` at ``time``, after everything already due then (asyncio's order). An
+        answer from a worker thread (``thread``) comes after all the loop has to do then."""
+        heapq.heappush(self.events, (time, thread, self.sequence, then))
         self.sequence += 1
 
     def makespan(self, scope: str | None = None, branch: int | None = None) -> float:
         ended: list[float] = []
         self.scope(scope, (), lambda: ended.append(self.now), branch)
         while self.events:
-            self.now, _, then = heapq.heappop(self.events)
+            self.now, _, _, then = heapq.heappop(self.events)
             then()
         assert ended, "the simulated run never ended"
         return ended[0]
@@ -284,22 +285,25 @@ class Simulation:
 
         def ended(node: str) -> None:
             left[0] -= 1
+            last = left[0] == 0  # now: a follower may end at once and count down too
             ready = []
             for f in followers[node]:
                 waiting[f] -= 1
                 if waiting[f] == 0:
                     ready.append(f)
-            if ready:  # the driver goes on with the first; each other one gets a new task
+            # Each but the first gets a new task, made before the driver goes on with the
+            # first: whatever that one queues comes after them.
+            for other in ready[1:]:
+                self.at(self.now, lambda other=other: start(other))  # type: ignore[misc]
+            if ready:
                 start(ready[0])
-                for other in ready[1:]:
-                    self.at(self.now, lambda other=other: start(other))  # type: ignore[misc]
-            if left[0] == 0:
+            if last:
                 done()
 
         entries = [n for n in ids if waiting[n] == 0]
-        start(entries[0])
-        for entry in entries[1:]:
+        for entry in entries[1:]:  # tasks made first, as above
             self.at(self.now, lambda entry=entry: start(entry))  # type: ignore[misc]
+        start(entries[0])
 
     def step(self, node: str, path: Path, done: Callable[[], None]) -> None:
         """Run one node at ``path``, then ``done``."""
@@ -316,21 +320,34 @@ class Simulation:
 
             self.calls.acquire(call)
         elif self.leaf(node):
-            self.at(self.now + self.cost(node), done)
+            # A transform's function runs on a worker thread (a gate's handler may too).
+            self.at(self.now + self.cost(node), done, thread=kind == "transform")
         elif kind == "loop":
             self.iterate(node, path, 0, int(self.shape.count(node, path) or 0), done)
         elif kind == "map_over":
             self.map_over(node, path, int(self.shape.count(node, path) or 0), done)
         else:
-            branch = self.shape.count(node, path)
-            self.scope(node, path, done, self.worst(node) if branch is None else branch)
+            found = self.shape.count(node, path)
+            branch = self.worst(node) if found is None else found
+
+            def then() -> None:
+                self.scope(node, path, done, branch)
+
+            cases = self.G.nodes[node]["cases"][: branch + 1]
+            if any("test" in case for case in cases):  # predicates ask a worker thread
+                self.at(self.now, then, thread=True)
+            else:
+                then()
 
     def iterate(self, node: str, path: Path, i: int, times: int, done: Callable[[], None]) -> None:
         if i == times:
             done()
             return
         again = lambda: self.iterate(node, path, i + 1, times, done)  # noqa: E731
-        self.scope(node, (*path, (node, i)), again)
+        if self.G.nodes[node].get("until_function"):  # the predicate asks a worker thread
+            self.scope(node, (*path, (node, i)), lambda: self.at(self.now, again, thread=True))
+        else:
+            self.scope(node, (*path, (node, i)), again)
 
     def map_over(self, node: str, path: Path, count: int, done: Callable[[], None]) -> None:
         if count == 0:

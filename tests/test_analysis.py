@@ -341,3 +341,31 @@ def test_every_analysis_takes_a_builder_an_ir_node_or_a_compiled_pipeline():
         makespan(_mapped(), items={"eahc": 2})
     with pytest.raises(PipelineError, match="schedule argument of makespan"):
         makespan(p, schedule="fastest")
+
+
+def test_a_step_that_ends_at_once_does_not_end_its_scope_early():
+    each = (
+        MapOver("each")
+        .over("sources")
+        .step(Agent("early").instruct("{item}").writes("x"))
+        .step(MapOver("inner").over("none").step(Agent("i").instruct("{item} {x}").writes("y")))
+        .step(Agent("late").instruct("{item}").writes("z"))
+    )
+    # Three slots: both 'early' calls and item 0's 'late' start; item 1's 'late' waits for
+    # item 0's, which ends first, so it runs 2..4. Then item 0's 'early' ends (3) and the
+    # empty map-over after it ends at once, last in its item: that item must end once (ended
+    # twice, the map-over would think both items done at 3).
+    latency = {"early": 3.0, "late": 2.0}
+    counts = {"each": 2, "inner": 0}
+    assert makespan(each, latency, concurrency=3, schedule="dataflow", items=counts) == 4.0
+
+
+def test_steps_started_together_queue_for_slots_in_the_schedulers_order():
+    # Dataflow: the loop and the two agents after it start together. The scheduler makes a
+    # task for each of the two before it drives the loop, so they take both slots and the
+    # loop's agent (which needs nothing from the transform beside it) waits for one.
+    body = Transform("t", join_values).writes("f") >> Agent("inner").writes("g")
+    p = Loop("L").step(body).max_iterations(2) >> Agent("x").writes("h") >> Agent("y").writes("i")
+    latency = {"inner": 1.0, "x": 1.0, "y": 1.0}
+    assert makespan(p, latency, concurrency=2, schedule="dataflow") == 3.0
+    assert makespan(p, latency, concurrency=2) == 4.0  # in order: two iterations, x, y

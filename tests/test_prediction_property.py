@@ -1,0 +1,180 @@
+"""The predicted makespan is the measured one, within 10 %: generated pipelines run on the
+fake provider with a latency per agent, in both schedules and under several concurrency
+limits, and :func:`irgraph.analysis.makespan` predicts each run from the latencies and the
+run's shape (how many items each map-over had, how many iterations each loop ran, which
+branch each route took: ``run=result`` reads these from the trace's paths, never its times).
+
+What is measured. The real scheduler runs the real pipeline; each model call is the fake
+provider sleeping its agent's latency (``asyncio.sleep``). The runs go on an event loop whose
+clock skips the waits (:class:`VirtualClockLoop`): when nothing is ready to run, no worker
+thread is busy and no I/O is due, the loop's clock jumps to the next timer. A run's makespan
+is that clock from its start to its end: the provider's simulated latencies, added up as the
+scheduler ordered the calls. Nothing else takes clock time.
+
+Why not the wall clock. On the shared two-core machine these tests run on (load average 8
+while this was written), a 30 ms ``asyncio.sleep`` overshot by 24 ms at the 90th percentile
+and by up to 130 ms: a 10 % bound on a wall-clock measurement of a few hundred ms would fail
+for the machine, not for the prediction, and widening it would hide mispredictions as large.
+On the skipping clock the measurement is the same on any machine, and the test is no timed
+assertion.
+
+Where the first version was flaky, and why. Under a limit, calls waiting for a slot get it
+first come, first served, so the order of events *at one moment* decides who waits: at
+limit 2, a transform then an agent, beside two other agents, finishes at 60 ms or 40 ms
+depending on whether the transform's answer reaches the loop before or after the other two
+agents ask for their slots. A synchronous transform (or a route's or loop's predicate
+function) runs on call_blocking's worker threads and its answer enters the loop whenever the
+OS runs the thread: the real run's order of simultaneous events varied from run to run (the
+same example passed and failed), by up to a whole call. The simulation takes a worker's
+answer after everything else due at that moment (a thread takes real time while the loop
+goes on), and the harness makes the real run do the same: the runs use one real worker
+(``blocking._Workers(1)``, so answers come in the order they were asked) and the loop parks a
+worker's answer (``call_soon_threadsafe``) until it has nothing else to do at that moment.
+The selector checks the pool before anything else: a worker parks its answer before it
+counts itself idle, so no answer is missed and no wait is skipped while one is due.
+
+What the 10 % covers. With that, the prediction is exact: over the CI profile's 100
+examples x 8 runs, every prediction equals the measurement to 4e-15 s (repeated runs
+alike). The 10 % the issue asks for is thus a margin no real misprediction fits in: a
+wrong count of items, iterations or calls is a whole call, 20 ms or more of a small
+pipeline (the old makespan, which put a map-over in one slot, fails on a two-item map-over
+at limit 1: predicted 0.02, measured 0.04); this property also found two bugs of the
+simulation (a step ending at once, last in its scope, ended the scope twice; tasks made for
+a fan-out start before what the driver goes on with queues).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+import threading
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from irgraph import to_graph
+from irgraph.analysis import makespan
+from irgraph.backends import blocking
+from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.events import RunResult
+from irgraph.graph import root_of
+from irgraph.testing import FakeProvider
+from irgraph.testing.strategies import pipelines_with_inputs
+
+MIN_MS, MAX_MS = 20, 60
+LIMITS = (1, 2, 3, None)
+SCHEDULES = ("topological", "dataflow")
+TOLERANCE = 0.10
+
+
+def _threads_busy() -> bool:
+    """Whether call_blocking's workers hold a call (read under the pool's own lock)."""
+    workers = blocking._workers
+    with workers.ready:
+        return bool(workers.calls) or workers.idle < workers.threads
+
+
+class _Selector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """The loop's selector on a clock that skips waits. When the loop has nothing ready, it
+    first waits (for real) for a busy worker thread, then hands the loop the oldest answer
+    a worker parked; only when there is none does the wait for the next timer take no time.
+    """
+
+    def __init__(self, loop: VirtualClockLoop) -> None:
+        super().__init__()
+        self.loop = loop
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        while True:
+            # Busy first: a worker parks its answer before it counts itself idle.
+            busy = _threads_busy()
+            events: list[Any] = super().select(0)
+            if events or timeout == 0:
+                return events
+            if busy:
+                super().select(0.001)
+                continue
+            if self.loop.parked:
+                self.loop.call_soon(*self.loop.parked.popleft())
+                return []
+            if timeout is None:
+                return super().select(None)  # type: ignore[no-any-return]
+            self.loop.clock += timeout
+            return []
+
+
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock is the sum of the waits it skipped, and which takes a
+    worker thread's answer only when it has nothing else to do at that moment."""
+
+    def __init__(self) -> None:
+        self.clock = 0.0
+        self.parked: deque[tuple[Any, ...]] = deque()
+        super().__init__(_Selector(self))
+
+    def time(self) -> float:
+        return self.clock
+
+    def call_soon_threadsafe(self, callback: Any, *args: Any, context: Any = None) -> Any:
+        if threading.get_ident() == self._thread_id:  # type: ignore[attr-defined]
+            return super().call_soon_threadsafe(callback, *args, context=context)
+        self.parked.append((callback, *args))
+        self._write_to_self()  # type: ignore[attr-defined]
+        return asyncio.Handle(callback, args, self, context)
+
+
+async def _timed(run: Coroutine[Any, Any, RunResult]) -> tuple[RunResult, float]:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    result = await run
+    return result, loop.time() - start
+
+
+def all_runs(
+    pipeline: Any, state: dict[str, Any], latency: dict[str, float]
+) -> list[tuple[str, int | None, RunResult, float]]:
+    """Each schedule under each limit, one run after another, with its measured makespan."""
+    ir = root_of(pipeline)
+    loop = VirtualClockLoop()
+    found = []
+    shared, blocking._workers = blocking._workers, blocking._Workers(1)
+    try:
+        for schedule in SCHEDULES:
+            runnable = AsyncioBackend(FakeProvider(latency=latency), schedule=schedule).compile(ir)
+            for limit in LIMITS:
+                run = runnable.arun(state, max_concurrency=limit)
+                result, seconds = loop.run_until_complete(_timed(run))
+                found.append((schedule, limit, result, seconds))
+    finally:
+        loop.close()
+        blocking._workers = shared
+    return found
+
+
+@st.composite
+def timed_pipelines(draw: st.DrawFn) -> tuple[Any, dict[str, Any], dict[str, float]]:
+    """A pipeline with its inputs, and a latency for each agent (names are unique)."""
+    pipeline, state = draw(
+        pipelines_with_inputs(
+            max_depth=3, max_width=4, with_duplicate_names=False, with_gates=False
+        )
+    )
+    G = to_graph(pipeline, inputs=state)
+    agents = sorted({G.nodes[n]["label"] for n in G if G.nodes[n]["kind"] == "agent"})
+    ms = draw(st.lists(st.integers(MIN_MS, MAX_MS), min_size=len(agents), max_size=len(agents)))
+    return pipeline, state, {name: m / 1000 for name, m in zip(agents, ms, strict=True)}
+
+
+@given(timed_pipelines())
+def test_the_predicted_makespan_is_the_measured_one_within_ten_percent(
+    drawn: tuple[Any, dict[str, Any], dict[str, float]],
+) -> None:
+    pipeline, state, latency = drawn
+    G = to_graph(pipeline, inputs=state)
+    by_node = {n: latency[G.nodes[n]["label"]] for n in G if G.nodes[n]["kind"] == "agent"}
+    for schedule, limit, result, seconds in all_runs(pipeline, state, latency):
+        predicted = makespan(G, by_node, concurrency=limit, schedule=schedule, run=result)
+        assert abs(seconds - predicted) <= TOLERANCE * predicted, (schedule, limit)
