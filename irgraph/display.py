@@ -9,7 +9,7 @@ the network.
 
 >>> from irgraph import Agent
 >>> diagram = render(Agent("a").writes("x") >> Agent("b").instruct("{x}"), "mermaid")
->>> print(diagram.data.splitlines()[0])
+>>> print(diagram.data.splitlines()[3])  # after the title block
 graph TD
 """
 
