@@ -38,7 +38,7 @@ from irgraph.ir.json import pipeline_digest
 
 from .prefect_chunks import HEARTBEAT_LABEL
 from .prefect_runtime import is_prefect_name
-from .prefect_server import PrefectUnavailableError, check_prefect_api
+from .prefect_server import check_prefect_api
 
 __all__ = ["PoolBatch", "MAX_SENDS", "STARTING", "DEPLOYMENT_NAME", "CHUNK_SIZE"]
 
@@ -107,14 +107,10 @@ class PoolBatch:
 
         pool = self.runnable.backend.work_pool
         _need_server(pool)
-        try:
-            await check_prefect_api()  # an unreachable server: one clear error, no traceback
-        except PrefectUnavailableError as error:
-            reason = str(error).split(". ")[0]
-            raise PrefectUnavailableError(
-                f"{reason}. A batch on work pool {pool!r} needs the server its workers use: "
-                "start it, or point PREFECT_API_URL at it."
-            ) from None
+        await check_prefect_api(  # an unreachable server: one clear error, no traceback
+            f"A batch on work pool {pool!r} needs the server its workers use: start it, or "
+            "point PREFECT_API_URL at it."
+        )
         async with get_client() as client:
             deployment_id = await self._deployment_id(client)
             sender = _Sender(self, client, deployment_id)

@@ -53,9 +53,17 @@ class PrefectUnavailableError(IrgraphError, ConnectionError):
     """The Prefect API named by ``PREFECT_API_URL`` does not answer."""
 
 
-async def check_prefect_api() -> None:
+#: What to do about a server that does not answer, for a run that may use a temporary one.
+START_OR_UNSET = (
+    "Start the server (prefect server start), fix the URL, or unset PREFECT_API_URL to let "
+    "Prefect run a temporary local server."
+)
+
+
+async def check_prefect_api(fix: str = START_OR_UNSET) -> None:
     """Raise :class:`PrefectUnavailableError` before a run if ``PREFECT_API_URL`` names a
-    server that does not answer (without it, Prefect starts its own temporary server)."""
+    server that does not answer (without it, Prefect starts its own temporary server);
+    ``fix`` is the error's last sentence, what to do about it."""
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL
 
@@ -66,9 +74,7 @@ async def check_prefect_api() -> None:
         problem = await client.api_healthcheck()
     if problem is not None:
         raise PrefectUnavailableError(
-            f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}. "
-            "Start the server (prefect server start), fix the URL, or unset PREFECT_API_URL "
-            "to let Prefect run a temporary local server."
+            f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}. {fix}"
         )
 
 
