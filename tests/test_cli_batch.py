@@ -20,6 +20,7 @@ from irgraph.cli import _parser, main
 from irgraph.cli_batch import line_key
 from irgraph.cli_progress import progress_line
 from irgraph.testing import FakeProvider
+from tests.support.terminal import read_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "irgraph_cli_batch_pipelines"
@@ -348,16 +349,7 @@ def test_on_a_terminal_the_progress_line_is_redrawn_in_place(here):
         here, "-o", "out.jsonl", "--max-items", "1", stdout=subprocess.PIPE, stderr=follower
     )
     os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
+    shown = read_terminal(leader)
     proc.communicate(timeout=60)
     assert proc.returncode == 0
     drawn = shown.decode()

@@ -21,6 +21,7 @@ from irgraph.demo import research_pipeline
 from irgraph.errors import IrgraphError
 from irgraph.run_progress import RunProgress
 from irgraph.testing import FakeProvider
+from tests.support.terminal import read_terminal
 from tests.test_batch_progress import shell  # noqa: F401  (a real IPython shell)
 
 NODES = ["researcher", "analyst", "fact_checker", "writer"]
@@ -247,15 +248,7 @@ def irgraph_run(tmp_path: Path, *argv: str, terminal: bool = True) -> tuple[int,
     shown = b""
     if terminal:
         os.close(follower)
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            shown += chunk
-        os.close(leader)
+        shown = read_terminal(leader)
     stdout, stderr = proc.communicate(timeout=60)
     return proc.returncode, stdout.decode(), (shown or stderr or b"").decode()
 
