@@ -13,7 +13,8 @@ the first failure stops pulling items, cancels those in flight and raises :class
 With ``batch_key`` a batch is resumable (:mod:`irgraph.batch_store`): each completed item's
 final state is kept as a JSON file, and running the same batch again yields those items as
 ``resumed`` without a model call; an item that was under way gets its completed agents'
-answers back from the store and pays only for the rest.
+answers back (on asyncio from the store, on Prefect from Prefect's cache under the item's
+run key) and pays only for the rest.
 
 ``run_many`` is the blocking twin: the batch runs on an event loop in a helper thread, which
 keeps the items in flight running while the caller handles a result (and works inside
