@@ -400,7 +400,11 @@ def _blocking(results: AsyncGenerator[ItemResult, None]) -> Iterator[ItemResult]
 
 def _on_loop(loop: asyncio.AbstractEventLoop, step: Any) -> Any:
     """Await ``step`` on ``loop`` (in its own thread) and return what it gives. Ctrl-C while
-    waiting cancels it there and waits until it has stopped before going on."""
+    waiting cancels it there and waits until it has stopped before going on.
+
+    Ctrl-C may also land while ``start`` is being handed to the loop, before or after it was
+    queued; ``stop`` is queued behind it (the loop runs callbacks in order), so it either
+    cancels the task ``start`` made or, when nothing was queued, closes ``step`` unstarted."""
     finished = threading.Event()
     box: dict[str, asyncio.Task[Any]] = {}
 
@@ -411,11 +415,18 @@ def _on_loop(loop: asyncio.AbstractEventLoop, step: Any) -> Any:
         task = box["task"] = loop.create_task(wrapped())
         task.add_done_callback(lambda _: finished.set())
 
-    loop.call_soon_threadsafe(start)
+    def stop() -> None:
+        if "task" in box:
+            box["task"].cancel()
+        else:
+            step.close()
+            finished.set()
+
     try:
+        loop.call_soon_threadsafe(start)
         finished.wait()
     except KeyboardInterrupt:
-        loop.call_soon_threadsafe(lambda: box["task"].cancel())
+        loop.call_soon_threadsafe(stop)
         finished.wait()
         raise
     return box["task"].result()
