@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from irgraph.errors import PipelineError, RunError
-from irgraph.events import Event, RunResult, TraceLog
+from irgraph.events import Call, Event, RunResult, TraceLog
 from irgraph.ir import FunctionRef, resolve_function, transform_arguments
 from irgraph.ir.values import same_value
 from irgraph.providers import ModelProvider, ModelRequest
@@ -48,6 +48,7 @@ from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
 from .failures import first_error, node_failure, run_cancelled
+from .map_items import collected, map_items
 from .outputs import structured_value
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 from .routes import chosen_branch
@@ -83,28 +84,6 @@ class GateRequest:
     name: str
     message: str
     state: Mapping[str, Any]
-
-
-def map_items(state: Mapping[str, Any], key: str, node: str) -> list[Any]:
-    """The list a map-over iterates, or a clear error when the key holds something else.
-
-    Shared with the runtime of generated Prefect code, so both report the same way.
-    """
-    items = state[key]
-    if not isinstance(items, (list, tuple)):
-        raise TypeError(
-            f"MapOver '{node}' iterates over '{key}', whose value is a "
-            f"{type(items).__name__}, not a list; put a list in '{key}' (in the initial "
-            "state, or from the step that writes it)."
-        )
-    return list(items)
-
-
-def collected(local: Mapping[str, Any], key: str, node: str, index: int) -> Any:
-    """The value one map-over item wrote to the key its map-over collects."""
-    if key not in local:
-        raise KeyError(f"item {index} of '{node}' wrote no '{key}'")
-    return local[key]
 
 
 #: Who raised an exception at a node of each kind, when its type alone would mislead.
@@ -147,6 +126,7 @@ class Scheduler:
         self.timeout = timeout
         self.stream = chunks and hasattr(provider, "stream")
         self.trace = TraceLog()
+        self.calls: list[Call] = []
         self.outputs: dict[str, Any] = {}
         self.completed: list[str] = []
         self.gate_blocking = on_gate is not None and not inspect.iscoroutinefunction(on_gate)
@@ -186,6 +166,7 @@ class Scheduler:
             error.state = dict(state)
             error.completed = list(self.completed)
             error.trace = self.trace
+            error.calls = self.calls
             error.graph = graph
             raise
 
@@ -215,12 +196,14 @@ class Scheduler:
             placeholder=not provider_given,
             run_id=run_id,
             graph=graph,
+            calls=self.calls,
         )
 
     # scopes ----------------------------------------------------------------------------
     async def scope(self, plan: ScopePlan, state: MutableMapping[str, Any], path: Path) -> None:
         remaining = plan.indegree.copy()
         steps, successors, execute = plan.steps, plan.successors, self.execute
+        failure: BaseException | None = None
         try:
             async with asyncio.TaskGroup() as group:
 
@@ -245,10 +228,11 @@ class Scheduler:
                 if plan.entries:
                     await drive(plan.entries[0])
         except BaseExceptionGroup as group_error:
-            error = first_error(group_error)
-            raise error from error.__cause__
+            failure = first_error(group_error)
         finally:
             drive = None  # type: ignore[assignment]  # else a cycle (via its closure) keeps the run
+        if failure is not None:  # raised out here, so the group is not its __context__
+            raise failure from failure.__cause__
 
     async def loop(self, step: Step, state: MutableMapping[str, Any], path: Path) -> None:
         op = step.op
@@ -389,17 +373,26 @@ class Scheduler:
 
     async def ask(self, request: ModelRequest, path: Path, seconds: float | None) -> str:
         """One model call; ``seconds`` limits the call itself, not the wait for a slot under
-        ``max_concurrency`` (a node does not time out because others hold every slot)."""
-        if self.limit is None:
-            text = await self.with_timeout(self.call(request, path), seconds)
-        else:
-            async with self.limit:
+        ``max_concurrency`` (a node does not time out because others hold every slot). The
+        call, answered or not, goes to ``calls`` (what the run view's node table shows)."""
+        start = _now()
+        try:
+            if self.limit is None:
                 text = await self.with_timeout(self.call(request, path), seconds)
-        if not isinstance(text, str):
-            raise TypeError(
-                f"the provider answered {type(text).__name__} {text!r}; complete() must "
-                "return a str"
-            )
+            else:
+                async with self.limit:
+                    start = _now()
+                    text = await self.with_timeout(self.call(request, path), seconds)
+            if not isinstance(text, str):
+                raise TypeError(
+                    f"the provider answered {type(text).__name__} {text!r}; complete() must "
+                    "return a str"
+                )
+        except BaseException as exc:
+            why = "cancelled" if isinstance(exc, asyncio.CancelledError) else repr(exc)
+            self.calls.append(Call.made(request, path, None, start, _now(), why))
+            raise
+        self.calls.append(Call.made(request, path, text, start, _now()))
         return text
 
     async def call(self, request: ModelRequest, path: Path) -> str:

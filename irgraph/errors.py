@@ -8,6 +8,7 @@ attributes, so programs can react without parsing the text.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from difflib import get_close_matches
 from typing import Any
@@ -112,9 +113,10 @@ class RunError(IrgraphError, RuntimeError):
 
     ``node`` is the failing node id, ``state`` the state with everything that completed,
     ``completed`` the ids of the nodes that finished; the original exception is ``__cause__``.
-    ``trace`` (the run's events so far) and ``graph`` (the pipeline graph) are set when the
-    backend hands them on. In Jupyter the error shows the failed run's coloured diagram
-    (:meth:`view`).
+    ``trace`` (the run's events so far), ``calls`` (its model calls) and ``graph`` (the
+    pipeline graph) are set when the backend hands them on. In Jupyter the error shows the
+    failed run's coloured diagram, timeline and node table (:meth:`view`), as a cell's value
+    and when raised uncaught (then above its traceback).
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class RunError(IrgraphError, RuntimeError):
         self.state: dict[str, Any] = dict(state or {})
         self.completed: list[str] = list(completed)
         self.trace: Any = None
+        self.calls: list[Any] = []
         self.graph: Any = None
 
     def view(self, pipeline: Any = None, *, trace: Any = None) -> Any:
@@ -138,7 +141,8 @@ class RunError(IrgraphError, RuntimeError):
         is needed when the error carries no ``graph``, ``trace`` (events collected by an
         ``on_event`` handler, say) when it carries no ``trace``."""
         if _run_view is None:
-            raise IrgraphError("The run view is not loaded; import irgraph first.")
+            load_run_view()
+        assert _run_view is not None
         return _run_view(self, pipeline, trace)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -148,9 +152,34 @@ class RunError(IrgraphError, RuntimeError):
             return {"text/plain": repr(self)}
         return bundle
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for this error raised uncaught in a cell: the failed run's view
+        (displayed first, so a failed run needs no ``try``), then the usual traceback."""
+        from IPython import get_ipython  # only IPython calls this
+        from IPython.display import display
+
+        shell = get_ipython()
+        shown = getattr(self, "_view_shown", False)  # IPython also formats it for its history
+        if not shown and (self.trace is not None or self.graph is not None):
+            self._view_shown = True
+            try:
+                display(self.view())  # type: ignore[no-untyped-call]
+            except Exception:  # a broken picture must not hide the error
+                pass
+        lines: list[str] = shell.InteractiveTB.structured_traceback(
+            type(self), self, self.__traceback__
+        )
+        return lines
+
 
 #: Draws a failed run (set by :mod:`irgraph.events`: the run view imports this module).
 _run_view: Callable[[RunError, Any, Any], Any] | None = None
+
+
+def load_run_view() -> None:
+    """Import :mod:`irgraph.run_view`, which installs the functions results and errors draw
+    with. It is imported by name: it imports this module, so this one cannot import it."""
+    importlib.import_module("irgraph.run_view")
 
 
 def set_run_view(view: Callable[[RunError, Any, Any], Any]) -> None:

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, load_run_view
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Event", "RunResult", "TraceLog"]
+__all__ = ["Call", "Event", "RunResult", "TraceLog"]
 
 
 class Event(NamedTuple):
@@ -30,6 +30,50 @@ class Event(NamedTuple):
     time: float
     path: tuple[tuple[str, int], ...] = ()
     text: str | None = None
+
+
+class Call(NamedTuple):
+    """One model call of a run: what agent ``node`` (at ``path``) was asked, the rendered
+    ``prompt``, and its ``answer`` (``None`` when the call failed: ``error`` says why), between
+    ``start`` and ``end`` (monotonic seconds). An agent asked again for a structured value
+    makes one call per ``attempt`` (1, 2, ...), each after the first with the ``feedback``
+    that says what was wrong with the reply before.
+    """
+
+    node: str
+    path: tuple[tuple[str, int], ...]
+    prompt: str
+    answer: str | None
+    model: str | None
+    attempt: int
+    start: float
+    end: float
+    error: str | None = None
+    feedback: str | None = None
+
+    @classmethod
+    def made(
+        cls,
+        request: Any,
+        path: tuple[tuple[str, int], ...],
+        answer: str | None,
+        start: float,
+        end: float,
+        error: str | None = None,
+    ) -> Call:
+        """The call that asked ``request`` (a ``ModelRequest``) at ``path``."""
+        return cls(
+            request.node,
+            path,
+            request.prompt,
+            answer,
+            request.model,
+            request.attempt,
+            start,
+            end,
+            error,
+            request.feedback,
+        )
 
 
 class TraceLog:
@@ -72,8 +116,9 @@ class RunResult:
     ``graph`` is the pipeline graph that ran, when the backend hands it on (the run view draws
     it; without it, pass the pipeline to :meth:`view`, :meth:`diagram` or :meth:`timeline`).
     ``reused`` names the nodes whose results came from an earlier run (a resumed run's cache)
-    rather than from running now. In Jupyter a result shows its coloured diagram, timeline and
-    node table (:mod:`irgraph.run_view`).
+    rather than from running now. ``calls`` lists every model call (:class:`Call`: the
+    rendered prompt, the answer, one per attempt), in the order they ended. In Jupyter a
+    result shows its coloured diagram, timeline and node table (:mod:`irgraph.run_view`).
     """
 
     state: dict[str, Any]
@@ -85,6 +130,7 @@ class RunResult:
     run_id: str | None = None
     graph: Any = attrs.field(default=None, kw_only=True, eq=False, repr=False)
     reused: list[str] = attrs.field(factory=list, kw_only=True)
+    calls: list[Call] = attrs.field(factory=list, kw_only=True, eq=False, repr=False)
 
     @property
     def trace(self) -> list[Event]:
@@ -109,7 +155,8 @@ class RunResult:
         ``pipeline`` (builder, IR or graph) is needed when the result carries no ``graph``;
         ``concurrency`` is the limit the prediction assumes (the run's ``max_concurrency``)."""
         if _run_view is None:
-            raise IrgraphError("The run view is not loaded; import irgraph first.")
+            load_run_view()
+        assert _run_view is not None
         return _run_view(self, pipeline, concurrency)
 
     def diagram(self, pipeline: Any = None) -> Any:

@@ -135,6 +135,9 @@ class RunFacts:
     message: str | None = None
     backend: str | None = None
     traced: bool = True  # False: the graph was not given and was read from the trace
+    calls: list[Any] = attrs.field(factory=list)  # the run's model calls (events.Call)
+    _by_node: dict[str, list[Execution]] | None = attrs.field(default=None, init=False)
+    _calls_by_node: dict[str, list[Any]] | None = attrs.field(default=None, init=False)
 
     @property
     def measured(self) -> float:
@@ -143,7 +146,20 @@ class RunFacts:
         return max(ends, default=0.0)
 
     def of(self, node: str) -> list[Execution]:
-        return [e for e in self.executions if e.node == node]
+        """The executions of ``node``, in start order."""
+        if self._by_node is None:
+            self._by_node = {}
+            for e in self.executions:
+                self._by_node.setdefault(e.node, []).append(e)
+        return self._by_node.get(node, [])
+
+    def calls_of(self, node: str) -> list[Any]:
+        """The model calls ``node`` made, in the order they ended."""
+        if self._calls_by_node is None:
+            self._calls_by_node = {}
+            for call in self.calls:
+                self._calls_by_node.setdefault(call.node, []).append(call)
+        return self._calls_by_node.get(node, [])
 
     def durations(self) -> dict[str, float]:
         """Each executable node's mean measured duration (its finished executions)."""
@@ -194,6 +210,7 @@ def run_facts(
     reused: Iterable[str] = (),
     message: str | None = None,
     backend: str | None = None,
+    calls: Iterable[Any] = (),
 ) -> RunFacts:
     """The :class:`RunFacts` of a run of ``graph`` (``None``: read it from the trace)."""
     traced = graph is not None
@@ -216,9 +233,10 @@ def run_facts(
     ]
     finished = set(completed) | set(outputs)
     recorded = bool(executions or finished or kept or failed)
-    status: dict[str, str] = {}
+    facts = RunFacts(graph, executions, {}, outputs, failed, message, backend, traced, list(calls))
+    status = facts.status
     for node in graph.nodes:  # reading order: a route's status is known before its branches
-        mine = [e for e in executions if e.node == node]
+        mine = facts.of(node)
         if node in failing:
             status[node] = "failed"
         elif node in kept or (node in outputs and not mine):
@@ -237,7 +255,7 @@ def run_facts(
             status[node] = "skipped"
         else:
             status[node] = "not_reached"
-    return RunFacts(graph, executions, status, outputs, failed, message, backend, traced)
+    return facts
 
 
 def trace_graph(trace: Sequence[Any]) -> nx.DiGraph:

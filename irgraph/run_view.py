@@ -18,12 +18,20 @@ from __future__ import annotations
 
 import html
 import reprlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irgraph import errors, events
 from irgraph.run_diagram import StatusDiagram
-from irgraph.run_status import STATUSES, RunFacts, checked_graph, run_facts, seconds_text, shorten
+from irgraph.run_status import (
+    STATUSES,
+    Execution,
+    RunFacts,
+    checked_graph,
+    run_facts,
+    seconds_text,
+    shorten,
+)
 from irgraph.run_timeline import Timeline
 
 if TYPE_CHECKING:
@@ -61,6 +69,7 @@ def run_facts_of(result: Any, pipeline: Any = None) -> RunFacts:
         result.outputs,
         reused=getattr(result, "reused", ()),
         backend=result.backend,
+        calls=getattr(result, "calls", ()),
     )
 
 
@@ -92,7 +101,15 @@ def error_view(
         for node in [*completed, failed]:
             if node is not None:
                 graph.add_node(node, kind="agent", label=node, parent=None, branch=None)
-    facts = run_facts(graph, events, {}, failed=failed, completed=completed, message=str(error))
+    facts = run_facts(
+        graph,
+        events,
+        {},
+        failed=failed,
+        completed=completed,
+        message=str(error),
+        calls=getattr(error, "calls", None) or (),
+    )
     return RunView(facts, concurrency=concurrency)
 
 
@@ -108,14 +125,43 @@ def _preview(value: Any) -> str:
     return shortener.repr(value)
 
 
-def _cell(text: str) -> str:
-    """A table cell with a one-line preview that expands to the full text."""
-    if not text:
+def _where(call: Any) -> tuple[Any, int]:
+    return call.path, call.attempt
+
+
+def _asked(call: Any) -> str:
+    """A call's prompt, and the feedback it was asked again with."""
+    again = f"\n(asked again: {call.feedback})" if call.feedback else ""
+    return f"{call.prompt}{again}"
+
+
+def _answer(call: Any) -> str:
+    """A call's answer, or why it has none."""
+    return call.answer if call.answer is not None else f"(no answer: {call.error})"
+
+
+def _each(calls: list[Any], graph: nx.DiGraph, say: Callable[[Any], str]) -> str:
+    """Every call's text under a heading naming where it ran and which attempt it was, for
+    a node that made more than one call; empty otherwise."""
+    if len(calls) < 2:
+        return ""
+    parts = []
+    for call in calls:
+        where = Execution(call.node, call.path, 0.0, None, "done").label(graph)
+        parts.append(f"\u2014 {where}, attempt {call.attempt} \u2014\n{say(call)}")
+    return "\n\n".join(parts)
+
+
+def _cell(text: str, full: str = "") -> str:
+    """A table cell with a one-line preview of ``text`` that expands to ``full`` (or to the
+    whole ``text``)."""
+    if not text and not full:
         return "<td></td>"
     short = shorten(text, _PREVIEW)
-    if short == text:
+    full = full or text
+    if short == full:
         return f"<td><code>{html.escape(text)}</code></td>"
-    full = text if len(text) <= _FULL else text[:_FULL] + "\u2026"
+    full = full if len(full) <= _FULL else full[:_FULL] + "\u2026"
     return (
         f"<td><details><summary><code>{html.escape(short)}</code></summary><pre style="
         f"'white-space:pre-wrap;max-width:60em;margin:0'>{html.escape(full)}</pre>"
@@ -144,25 +190,39 @@ class RunView:
         return f"{state}{backend}: {len(facts.status)} nodes ({counts}); {self.timeline.summary()}"
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per node: status, node, kind, model, runs, duration, what it was asked
-        (instruction, function or message) and what it answered."""
+        """One dict per node: status, node, kind, model, runs, model calls (``attempts``:
+        one per try, every item and iteration), duration, what it was asked and what it
+        answered. An agent that made calls shows its rendered prompt and the model's answer
+        (``asked``/``answer`` the last, ``asked_all``/``answers_all`` every call, when it
+        made more than one, in the order of their items, iterations and attempts); other
+        nodes show their instruction, function or message."""
         facts, G = self.facts, self.facts.graph
         found = []
         for node, status in facts.status.items():
             data = G.nodes[node]
             kind = str(data.get("kind", ""))
-            runs = [e for e in facts.of(node) if e.duration is not None]
+            mine = facts.of(node)
+            runs = [e for e in mine if e.duration is not None]
+            calls = sorted(facts.calls_of(node), key=_where)  # items and iterations in order
             asked = data.get(_WHAT.get(kind, ""), "") or ""
+            answer = _preview(facts.outputs.get(node))
+            if calls:
+                asked = calls[-1].prompt
+                if node not in facts.outputs:
+                    answer = _answer(calls[-1])
             found.append(
                 {
                     "status": status,
                     "node": node,
                     "kind": kind,
                     "model": data.get("model") or "",
-                    "runs": len(facts.of(node)),
+                    "runs": len(mine),
+                    "attempts": len(calls),
                     "seconds": sum(e.duration or 0.0 for e in runs) if runs else None,
                     "asked": asked if isinstance(asked, str) else str(asked),
-                    "answer": _preview(facts.outputs.get(node)),
+                    "answer": answer,
+                    "asked_all": _each(calls, G, _asked),
+                    "answers_all": _each(calls, G, _answer),
                 }
             )
         return found
@@ -170,7 +230,17 @@ class RunView:
     def table_html(self) -> str:
         head = "".join(
             f"<th style='text-align:left;padding:2px 8px'>{h}</th>"
-            for h in ("status", "node", "kind", "model", "runs", "time", "asked", "answer")
+            for h in (
+                "status",
+                "node",
+                "kind",
+                "model",
+                "runs",
+                "attempts",
+                "time",
+                "asked",
+                "answer",
+            )
         )
         body = []
         for row in self.rows():
@@ -184,13 +254,28 @@ class RunView:
                 f"'{html.escape(row['node'], quote=True)}'><td>{chip}</td>"
                 f"<td><b>{html.escape(row['node'])}</b></td><td>{html.escape(row['kind'])}</td>"
                 f"<td>{html.escape(str(row['model']))}</td><td>{row['runs']}</td>"
+                f"<td>{row['attempts'] or ''}</td>"
                 f"<td>{html.escape(seconds_text(row['seconds']))}</td>"
-                f"{_cell(row['asked'])}{_cell(row['answer'])}</tr>"
+                f"{_cell(row['asked'], row['asked_all'])}"
+                f"{_cell(row['answer'], row['answers_all'])}</tr>"
             )
         return (
             "<table style='border-collapse:collapse;font-size:12px'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
+
+    def table_text(self) -> str:
+        """What each node was asked and answered, as text (the statuses and times are in the
+        diagram's text): one line per node that made calls or has an answer, shortened."""
+        lines = []
+        for row in self.rows():
+            if not (row["attempts"] or row["answer"]):
+                continue
+            calls = row["attempts"]
+            count = f"{calls} call{'s' if calls != 1 else ''}" if calls else ""
+            asked = f"{shorten(row['asked'], 40)!r} -> " if row["asked"] else ""
+            lines.append(f"  {row['node']:<16} {count:<9} {asked}{shorten(row['answer'], 50)!r}")
+        return "\n".join(["Asked and answered:", *lines]) if lines else ""
 
     def html(self) -> str:
         facts = self.facts
@@ -222,7 +307,8 @@ class RunView:
         parts = [self.headline()]
         if self.facts.message:
             parts.append(self.facts.message)
-        return "\n".join([*parts, self.diagram.text(), self.timeline.text()])
+        parts += [self.diagram.text(), self.timeline.text(), self.table_text()]
+        return "\n".join(part for part in parts if part)
 
     def __str__(self) -> str:
         return self.text()

@@ -289,6 +289,10 @@ def test_notebook_06_what_a_run_did(kernel_path, monkeypatch):
     assert text(nb, "save").strip() == "['run.svg', 'timeline.mmd', 'timeline.svg']"
     (markdown,) = [o.data["text/markdown"] for o in cell(nb, "mermaid").outputs]
     assert markdown.startswith("```mermaid\n---\ntitle: ") and "classDef skipped" in markdown
+    calls = text(nb, "calls")
+    assert calls.startswith("3 runs, 3 calls; every prompt:\n\u2014 define (define_all item 0)")
+    assert "\u2014 define (define_all item 2), attempt 1 \u2014\nDefine cats." in calls
+    assert "9 calls in all; item 0's: 'Define owls.' -> '<define: Define owls.>'" in calls
     failed = text(nb, "failed")
     assert "RunError at 'explode'" in failed
     assert "'explode': 'failed', 'after': 'not_reached'" in failed
@@ -296,6 +300,12 @@ def test_notebook_06_what_a_run_did(kernel_path, monkeypatch):
     assert "Run failed at &#x27;explode&#x27;" in error and "no notes today" in error
     statuses = notebooks.svg_nodes(notebooks.html_svgs(error)[0])
     assert "explode=failed" in statuses and "after=not_reached" in statuses
+    # raised uncaught, the error shows its view above its traceback
+    shown, raised = cell(nb, "uncaught").outputs
+    assert raised.output_type == "error" and raised.ename == "RunError"
+    assert "ValueError" in "".join(raised.traceback)
+    assert shown.data["text/plain"].startswith("Run failed at 'explode'")
+    assert notebooks.svg_nodes(notebooks.html_svgs(shown.data["text/html"])[0]) == statuses
     prefect = text(nb, "prefect")
     assert "model calls: first run 9 | second run 0" in prefect
     assert "reused: ['define', 'pro', 'con', 'editor', 'classify', 'fix']" in prefect

@@ -360,7 +360,8 @@ def test_a_gate_inside_a_loop_pauses_every_iteration_even_with_an_odd_name():
 
 
 def test_a_run_again_under_its_run_key_names_the_agents_it_reused():
-    runnable = PrefectBackend(provider=FakeProvider()).compile(RICH.to_ir())
+    fake = FakeProvider()
+    runnable = PrefectBackend(provider=fake).compile(RICH.to_ir())
     state = {"topic": "reused owls"}
     first = runnable.run(state, run_key="reused-owls")
     again = runnable.run(state, run_key="reused-owls")
@@ -368,3 +369,9 @@ def test_a_run_again_under_its_run_key_names_the_agents_it_reused():
     assert first.reused == []
     assert again.reused == agents and again.state == first.state
     assert "reused" in again.view().diagram.svg
+    # both runs keep every call's prompt and answer, the second's from the cache
+    asked = sorted((c.node, c.prompt) for c in fake.calls)
+    assert sorted((c.node, c.prompt) for c in first.calls) == asked
+    assert sorted((c.node, c.prompt, c.answer) for c in again.calls) == sorted(
+        (c.node, c.prompt, c.answer) for c in first.calls
+    )

@@ -121,7 +121,7 @@ def test_the_result_displays_itself_as_html_with_a_plain_text_fallback(finished)
     assert bundle["text/plain"].startswith("Run finished on asyncio")
     view = finished.view(pipeline())
     rows = {row["node"]: row for row in view.rows()}
-    assert rows["define"]["runs"] == 3 and rows["fix"]["asked"] == "Fix {notes}."
+    assert rows["define"]["runs"] == 3 and rows["fix"]["asked"] == f"Fix {finished.state['notes']}."
     assert rows["classify"]["answer"] == "bug" and rows["answer"]["runs"] == 0
 
 

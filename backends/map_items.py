@@ -1,0 +1,32 @@
+"""The list a map-over iterates and the value each item collects, checked with errors that
+name the node and key. Shared by the scheduler and the runtime of generated Prefect code, so
+both report the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["map_items", "collected"]
+
+
+def map_items(state: Mapping[str, Any], key: str, node: str) -> list[Any]:
+    """The list a map-over iterates, or a clear error when the key holds something else.
+
+    Shared with the runtime of generated Prefect code, so both report the same way.
+    """
+    items = state[key]
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(
+            f"MapOver '{node}' iterates over '{key}', whose value is a "
+            f"{type(items).__name__}, not a list; put a list in '{key}' (in the initial "
+            "state, or from the step that writes it)."
+        )
+    return list(items)
+
+
+def collected(local: Mapping[str, Any], key: str, node: str, index: int) -> Any:
+    """The value one map-over item wrote to the key its map-over collects."""
+    if key not in local:
+        raise KeyError(f"item {index} of '{node}' wrote no '{key}'")
+    return local[key]
