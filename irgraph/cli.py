@@ -119,8 +119,15 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     print(describe_graph(G), file=out)
     for warning in warnings:
         print(f"warning: {warning}", file=out)
-    for suggestion in parallelizable(G, latency=1.0):
+    suggestions = parallelizable(G, latency=1.0)
+    for suggestion in suggestions:
         print(f"hint: {suggestion} (at 1 s per node)", file=out)
+    if suggestions:
+        print(
+            f"hint: AsyncioBackend(schedule='dataflow') drops every such wait: it saves "
+            f"{suggestions.saving:g} s in all (at 1 s per node).",
+            file=out,
+        )
     print("OK: no problems found.", file=out)
     return 0
 

@@ -51,6 +51,15 @@ def test_check_reports_every_problem_with_exit_code_1(capsys):
     assert code == 0 and "OK: no problems found." in text
 
 
+def test_check_hints_at_each_needless_wait_and_what_dropping_them_all_saves():
+    code, text = call("check", "tests.support.pipelines:waiting", "--state", "topic=owls")
+    hints = [line for line in text.splitlines() if line.startswith("hint: ")]
+    assert code == 0 and len(hints) == 3
+    assert "'w2' needs nothing from 'w1'" in hints[0] + hints[1]
+    assert hints[-1].startswith("hint: AsyncioBackend(schedule='dataflow') drops every such")
+    assert "saves 2 s in all (at 1 s per node)." in hints[-1]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -25,3 +25,12 @@ research = (
     >> Agent("analyst").instruct("Analyze the findings: {findings}.").writes("analysis")
     >> Agent("writer").instruct("Write report from {analysis}.")
 )
+
+#: Three agents in a row that need nothing from each other, then one that reads all three:
+#: the dataflow schedule saves 2 of 4 steps, though each wait alone saves 1.
+waiting = (
+    Agent("w1").instruct("One {topic}.").writes("k1")
+    >> Agent("w2").instruct("Two {topic}.").writes("k2")
+    >> Agent("w3").instruct("Three {topic}.").writes("k3")
+    >> Agent("joined").instruct("All of {k1} {k2} {k3}.")
+)
