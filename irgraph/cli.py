@@ -146,7 +146,9 @@ def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str,
     return {key: "--state" if key in pairs else "--state-json" for key in state}
 
 
-def _run_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
+def _run_command(
+    args: argparse.Namespace, target: Any, out: TextIO, latency: float | None = None
+) -> int:
     from irgraph.graph import root_of, to_graph
     from irgraph.validate import required_inputs
 
@@ -156,6 +158,13 @@ def _run_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     G = to_graph(target, inputs=state.keys())
     needed = required_inputs(G)
     check_spelling(G, _state_options(args, state), needed, root_of(target).inputs)
+    missing = sorted(set(needed) - set(state))
+    if missing:
+        give = " ".join(f"--state {key}=VALUE" for key in missing)
+        raise CliError(
+            f"The pipeline reads {', '.join(map(repr, missing))} from its initial state, "
+            f"which the command line does not give; add {give} (or --state-json '{{...}}')."
+        )
     gate_handler(G, answers)  # refuses a missing or unknown answer before anything runs
     return _run(
         target,
@@ -165,6 +174,7 @@ def _run_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         provider=args.provider,
         answers=answers,
         allow=allow,
+        latency=latency,
         live=args.progress,
     )
 
@@ -269,7 +279,10 @@ def _parser() -> argparse.ArgumentParser:
     _progress_flag(demo)
     for name, help_text in (("run", "run a pipeline"), ("check", "validate a pipeline")):
         cmd = sub.add_parser(name, help=help_text)
-        cmd.add_argument("target", help=target_help)
+        if name == "run":  # without one, the demo pipeline (irgraph run --state topic=owls)
+            cmd.add_argument("target", nargs="?", help=target_help + " (default: the demo)")
+        else:
+            cmd.add_argument("target", help=target_help)
         cmd.add_argument("--state", action="append", default=[], metavar="KEY=VALUE")
         cmd.add_argument("--state-json", default=None, metavar="JSON")
         cmd.add_argument(
@@ -320,6 +333,16 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
         return _demo(args, out)
     if args.command == "diff":
         return _diff(args, out)
+    if args.command == "run" and args.target is None:
+        from irgraph.demo import research_pipeline
+
+        fake = " with the fake model at 0.3 s a call" if args.provider is None else ""
+        print(
+            f"No pipeline named: running the demo pipeline (irgraph.demo:research_pipeline)"
+            f"{fake}. Name yours as module:attr, file.py:attr or a .json file.",
+            file=sys.stderr,
+        )
+        return _run_command(args, research_pipeline, out, latency=0.3)
     target = load_target(args.target)
     if args.command == "show":
         return _show(args, target, out)

@@ -131,15 +131,26 @@ def test_a_key_the_pipeline_reads_or_declares_is_never_called_misspelt(
     optional_reader, capsys, key
 ):
     # topic is missing, but the given key is read ({topics?}) or declared (tpic): the
-    # library's own error, exit 1, not a guess about spelling.
-    assert main(["run", optional_reader, "--state", f"{key}=x"], out=io.StringIO()) == 1
+    # missing key is named with the option that gives it (a usage error, exit 2), not a
+    # guess at spelling.
+    assert main(["run", optional_reader, "--state", f"{key}=x"], out=io.StringIO()) == 2
     err = capsys.readouterr().err
-    assert err.startswith("irgraph: PipelineError: ") and "'topic'" in err
+    assert err.startswith("irgraph: error: The pipeline reads 'topic' from its initial state")
+    assert "add --state topic=VALUE" in err and "misspel" not in err and "looks like" not in err
 
 
-def test_a_key_nothing_resembles_is_left_to_the_library(capsys):
-    assert main(["run", DEMO, "--state", "colour=red"], out=io.StringIO()) == 1
-    assert capsys.readouterr().err.startswith("irgraph: PipelineError: ")
+def test_a_missing_key_nothing_resembles_is_named_with_the_option_to_give_it(capsys):
+    assert main(["run", DEMO, "--state", "colour=red"], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: The pipeline reads 'topic' from its initial state")
+    assert "add --state topic=VALUE (or --state-json" in err
+
+
+def test_run_without_a_pipeline_runs_the_demo_and_says_so(capsys):
+    out = io.StringIO()
+    assert main(["run", "--state", "topic=owls", "--no-progress"], out=out) == 0
+    assert "running the demo pipeline (irgraph.demo:research_pipeline)" in capsys.readouterr().err
+    assert "report = <writer: Write a report from" in out.getvalue()
 
 
 # demo options -------------------------------------------------------------------------
