@@ -10,12 +10,13 @@ program (and a test) can read the picture back.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from irgraph.run_status import STATUSES, RunFacts, seconds_text, shorten
+from irgraph.run_status import STATUSES, RunFacts, save_as, seconds_text, shorten
 from irgraph.run_status import xml_attr as quoteattr
 from irgraph.run_status import xml_text as escape
 from irgraph.schema import SCOPE_KINDS, scope_predecessors, scopes
@@ -230,10 +231,11 @@ class StatusDiagram:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.text())
 
-    def save(self, path: str) -> None:
-        """Write the SVG to ``path``."""
-        with open(path, "w", encoding="utf-8") as out:
-            out.write(self.svg)
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the diagram to ``path``, as its suffix says: ``.svg``, ``.mmd`` (mermaid
+        flowchart with status classes) or ``.txt``."""
+        save_as(path, "diagram", {".svg": lambda: self.svg, ".mmd": self.to_mermaid,
+                                  ".txt": self.text})  # fmt: skip
 
 
 def status_mermaid(facts: RunFacts, direction: str = "LR") -> str:

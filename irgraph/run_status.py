@@ -22,8 +22,9 @@ Nothing here draws; times are seconds from the run's first event.
 from __future__ import annotations
 
 import html
+import os
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -315,6 +316,20 @@ def checked_graph(pipeline: Any) -> nx.DiGraph:
 
 def _since(end: float | None, origin: float) -> float | None:
     return None if end is None else end - origin
+
+
+def save_as(
+    path: str | os.PathLike[str], what: str, kinds: Mapping[str, Callable[[], str]]
+) -> None:
+    """Write the text ``kinds`` gives for ``path``'s suffix, or say which suffixes there are."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in kinds:
+        raise IrgraphError(
+            f"Cannot save the run's {what} as {os.fspath(path)!r}: the suffix says which "
+            f"format to write; use {', '.join(kinds)}."
+        )
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(kinds[suffix]())
 
 
 def xml_text(text: str) -> str:

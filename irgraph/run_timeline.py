@@ -9,11 +9,13 @@ as mermaid ``gantt`` text, or as plain text for a terminal.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
+from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.run_diagram import legend, svg_open
-from irgraph.run_status import STATUSES, Execution, RunFacts, seconds_text, shorten
+from irgraph.run_status import STATUSES, Execution, RunFacts, save_as, seconds_text, shorten
 from irgraph.run_status import xml_attr as quoteattr
 from irgraph.run_status import xml_text as escape
 
@@ -42,7 +44,9 @@ class Timeline:
         self.facts = facts
         self.bars: list[Execution] = sorted(facts.executions, key=lambda e: (e.start, e.node))
         self.measured = facts.measured
-        self.concurrency = concurrency
+        self.concurrency = checks.optional(checks.count()).check(
+            concurrency, "The run view's concurrency (the limit its prediction assumes)"
+        )
         self.predicted, self.critical = self._predict()
         self.svg = self._draw()
 
@@ -174,10 +178,11 @@ class Timeline:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return {"image/svg+xml": self.svg, "text/plain": self.text()}
 
-    def save(self, path: str) -> None:
-        """Write the SVG to ``path``."""
-        with open(path, "w", encoding="utf-8") as out:
-            out.write(self.svg)
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the chart to ``path``, as its suffix says: ``.svg``, ``.mmd`` (mermaid
+        ``gantt``) or ``.txt``."""
+        save_as(path, "timeline", {".svg": lambda: self.svg, ".mmd": self.to_mermaid,
+                                   ".txt": self.text})  # fmt: skip
 
 
 def _section(bar: Execution) -> str:

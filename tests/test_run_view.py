@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import attrs
 import pytest
 
-from irgraph import Agent, Loop, MapOver, Route, RunError, Transform, run, to_graph
+from irgraph import Agent, IrgraphError, Loop, MapOver, Route, RunError, Transform, run, to_graph
 from irgraph.testing import FakeProvider
 from tests.support.diagram_parsers import parse_mermaid
 from tests.test_mermaid import mermaid_render  # noqa: F401  (the real-mermaid fixture)
@@ -195,3 +195,27 @@ def test_real_mermaid_draws_the_status_flowchart_and_the_gantt(finished, mermaid
     report = mermaid_render(texts)
     assert report["fatal"] is None, report["fatal"]
     assert [r["ok"] for r in report["results"]] == [True, True, True], report["results"]
+
+
+def test_the_pieces_save_in_the_format_their_suffix_names(finished, tmp_path):
+    diagram, timeline = finished.diagram(), finished.timeline()
+    for piece, name in ((diagram, "run"), (timeline, "timeline")):
+        piece.save(tmp_path / f"{name}.svg")
+        piece.save(str(tmp_path / f"{name}.MMD"))
+        piece.save(tmp_path / f"{name}.txt")
+        ET.fromstring((tmp_path / f"{name}.svg").read_text(encoding="utf-8"))
+        assert (tmp_path / f"{name}.MMD").read_text(encoding="utf-8") == piece.to_mermaid()
+        assert (tmp_path / f"{name}.txt").read_text(encoding="utf-8") == str(piece)
+        with pytest.raises(
+            IrgraphError, match=r"as '.*\.png': the suffix .* use \.svg, \.mmd, \.txt"
+        ):
+            piece.save(tmp_path / f"{name}.png")
+        assert not (tmp_path / f"{name}.png").exists()
+
+
+@pytest.mark.parametrize("limit", [0, -2, 1.5, "4", True])
+def test_a_bad_concurrency_for_the_prediction_is_refused(finished, limit):
+    with pytest.raises(IrgraphError, match=r"concurrency .* must be a whole number of at least 1, or None \(got "):
+        finished.timeline(concurrency=limit)
+    with pytest.raises(IrgraphError, match="concurrency"):
+        finished.view(concurrency=limit)
