@@ -129,7 +129,9 @@ def test_notebooks_are_stored_with_their_outputs():
         for c in code:
             assert c.get("metadata", {}).get("tags"), f"{name}: a code cell without a tag"
             assert "execution" not in c.metadata, f"{name}: timing metadata stored"
-            assert not [o for o in c.outputs if o.output_type == "error"], name
+            raised = [o for o in c.outputs if o.output_type == "error"]
+            # only a cell that shows an error on purpose keeps one (nbclient runs on past it)
+            assert not raised or "raises-exception" in c.metadata.tags, name
         assert any(c.outputs for c in code), name
 
 
@@ -180,7 +182,7 @@ def test_property_testing_a_backend(kernel_path, monkeypatch):
     assert suite.count("passed: test_") >= 5
     caught = text(nb, "caught")
     assert "Model calls differ from the reference" in caught
-    assert "Loop(" in caught and "no bug found" not in caught
+    assert ("Loop(" in caught or "MapOver(" in caught) and "no bug found" not in caught
 
 
 @pytest.mark.prefect

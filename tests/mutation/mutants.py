@@ -391,12 +391,13 @@ MUTANTS: tuple[Mutant, ...] = (
         "timeout-counts-the-wait-for-a-slot",
         "scheduler",
         "backends/scheduler.py",
-        "            async with self.limit:\n"
-        "                text = await self.with_timeout(self.call(request, path), seconds)",
-        "            async def wait_and_call() -> str:\n"
-        "                async with self.limit:  # type: ignore[union-attr]\n"
-        "                    return await self.call(request, path)\n\n"
-        "            text = await self.with_timeout(wait_and_call(), seconds)",
+        "                async with self.limit:\n"
+        "                    start = _now()\n"
+        "                    text = await self.with_timeout(self.call(request, path), seconds)",
+        "                async def wait_and_call() -> str:\n"
+        "                    async with self.limit:  # type: ignore[union-attr]\n"
+        "                        return await self.call(request, path)\n\n"
+        "                text = await self.with_timeout(wait_and_call(), seconds)",
         ("tests/test_timeouts.py", *_RUN_TESTS),
     ),
     _m(
