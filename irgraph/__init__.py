@@ -6,25 +6,71 @@ draw them, and run them on asyncio or Prefect.
 ...     "writer").instruct("Write from {findings}.")
 >>> validate(to_graph(p, inputs={"topic"}))
 []
+
+Building and checking a pipeline is what most imports are for, so only that is imported here;
+running it (asyncio, threads, the batch store), its progress displays and the run view load on
+first use of their names (``irgraph.run_many``, ``from irgraph import run``), which keeps
+``import irgraph`` close to the cost of importing attrs.
 """
 
-from irgraph.batch import arun_many, run_many
-from irgraph.batch_progress import BatchProgress, abatch_progress, batch_progress
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
 from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
-from irgraph.compile import EngineCapabilities, compile
 from irgraph.display import show
 from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, Problem, RunError
 from irgraph.events import Event, RunResult
 from irgraph.graph import to_graph
-from irgraph.providers import ModelProvider, ModelRequest
 from irgraph.routing import Route
-from irgraph.run import arun, run
-from irgraph.run_progress import RunProgress
-from irgraph.run_view import RunView  # RunResult and RunError display with it
 from irgraph.schema import from_graph, from_portable, portable
 from irgraph.validate import validate
 
+if TYPE_CHECKING:  # loaded on first use, by __getattr__ below
+    from irgraph.batch import arun_many, run_many
+    from irgraph.batch_progress import BatchProgress, abatch_progress, batch_progress
+    from irgraph.compile import EngineCapabilities, compile
+    from irgraph.providers import ModelProvider, ModelRequest
+    from irgraph.run import arun, run
+    from irgraph.run_progress import RunProgress
+    from irgraph.run_view import RunView
+
 __version__ = "0.1.0"
+
+#: The public names whose modules load on first use, each with the module defining it.
+_LAZY = {
+    "run": "irgraph.run",
+    "arun": "irgraph.run",
+    "run_many": "irgraph.batch",
+    "arun_many": "irgraph.batch",
+    "batch_progress": "irgraph.batch_progress",
+    "abatch_progress": "irgraph.batch_progress",
+    "BatchProgress": "irgraph.batch_progress",
+    "RunProgress": "irgraph.run_progress",
+    "RunView": "irgraph.run_view",
+    "compile": "irgraph.compile",
+    "EngineCapabilities": "irgraph.compile",
+    "ModelProvider": "irgraph.providers",
+    "ModelRequest": "irgraph.providers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a name of :data:`_LAZY` from its module on first use, then keep it here."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'irgraph' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "Agent",
@@ -62,3 +108,20 @@ __all__ = [
     "MissingExtraError",
     "Problem",
 ]
+
+
+class _Package(types.ModuleType):
+    """This package's module type. Three public functions share their module's name (``run``,
+    ``compile``, ``batch_progress``), and importing such a module binds it over the package's
+    attribute of that name; the package keeps the function instead, as the eager
+    ``from irgraph.run import run`` it replaces did."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+for _name in [n for n, module in _LAZY.items() if isinstance(globals().get(n), types.ModuleType)]:
+    del globals()[_name]  # a module imported above bound itself; __getattr__ gives the function
+sys.modules[__name__].__class__ = _Package

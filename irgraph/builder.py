@@ -2,9 +2,9 @@
 ``Transform`` and the operators ``>>`` (sequence), ``|`` (parallel) and ``* n`` (loop).
 
 Every method returns a new builder, so a builder reused in two places never aliases. Steps and
-branches live in a persistent append-only chain, so building a 10 000-step pipeline one
-``.step()`` or ``>>`` at a time is linear, not quadratic. ``.to_ir()`` turns a builder into
-the frozen IR tree.
+branches live in a persistent chain (:mod:`irgraph.builder_chain`), so building a 10 000-step
+pipeline one ``.step()`` or ``>>`` at a time is linear, not quadratic. ``.to_ir()`` turns a
+builder into the frozen IR tree.
 
 >>> p = Agent("researcher").instruct("Research.").writes("findings") >> Agent("writer").instruct(
 ...     "Write from {findings}.")
@@ -14,11 +14,11 @@ the frozen IR tree.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any, TypeGuard, TypeVar
 
 from irgraph import checks
+from irgraph.builder_chain import Chain, chain_items
 from irgraph.code import composite_name, to_code
 from irgraph.errors import IrgraphError, PipelineError, did_you_mean
 from irgraph.ir import (
@@ -63,33 +63,12 @@ class UnknownMethodError(IrgraphError, AttributeError):
     """
 
 
-class _Chain:
-    """A persistent append-only list: appending shares the old chain instead of copying it."""
-
-    __slots__ = ("depth", "item", "prev")
-
-    def __init__(self, prev: _Chain | None, item: Any) -> None:
-        self.prev = prev
-        self.item = item
-        # The deepest member so far, so a builder knows its nesting without a walk.
-        self.depth: int = max(prev.depth if prev else 0, _depth(item))
-
-    def items(self) -> list[Any]:
-        out: list[Any] = []
-        link: _Chain | None = self
-        while link is not None:
-            out.append(link.item)
-            link = link.prev
-        out.reverse()
-        return out
-
-
-def _items(chain: _Chain | None) -> list[Any]:
-    return chain.items() if chain is not None else []
+_Chain = Chain  # routing.py links its cases with it too
+_items = chain_items
 
 
 def _as_node(owner: str, method: str, item: Any) -> Builder | Node:
-    if isinstance(item, (Builder, *NODE_KINDS)):
+    if isinstance(item, Builder) or isinstance(item, NODE_KINDS):
         return item
     hint = "Compose Agent, Pipeline, FanOut, Loop, MapOver, Gate or Transform builders."
     if callable(item):
@@ -110,7 +89,8 @@ def _depth(item: Any) -> int:
 def _checked_depth(builder: B) -> B:
     """``builder``, or the error of nesting deeper than :data:`irgraph.checks.MAX_DEPTH`, where
     the nesting is written (``to_ir`` of a deeper one would hit Python's recursion limit)."""
-    checks.nesting(builder._nesting(), f"{builder._kind} {builder.name!r}", node=builder.name)
+    if builder._nesting() > checks.MAX_DEPTH:  # the message is built only when it is shown
+        raise checks.too_deep(f"{builder._kind} {builder.name!r}", node=builder.name)
     return builder
 
 
@@ -122,10 +102,15 @@ class Builder:
     """Common base: a name, a config dict, operators and ``to_ir``. ``_config`` holds the
     settings; methods copy it, never mutate it."""
 
+    # Slots, not an instance dict: one object less per builder, and a 10 000-agent pipeline
+    # keeps 10 000 agents alive, each a little more work for every pass of the cyclic gc.
+    __slots__ = ("__weakref__", "_config", "_name")
     _kind = "Builder"
 
     def __init__(self, name: str, *, inputs: Sequence[str] = (), id: str | None = None) -> None:
-        self._name = checks.name.check(name, f"the name given to {self._kind}()")
+        if not checks.name.test(name):  # the message is built only when it is shown
+            raise checks.name.error(name, f"the name given to {self._kind}()")
+        self._name = name
         self._config: dict[str, Any] = {}
         if inputs != ():
             where = f"the inputs given to {self._kind}({name!r})"
@@ -141,11 +126,18 @@ class Builder:
 
     def _arg(self, rule: checks.Check, method: str, value: T) -> T:
         """``value`` if it passes ``rule``, else the error naming this builder's method."""
-        return rule.check(value, f"the argument of '{self._name}'.{method}()", node=self._name)
+        if rule.test(value):  # the message is built only when it is shown
+            return value
+        raise rule.error(value, f"the argument of '{self._name}'.{method}()", node=self._name)
 
     def _with(self: B, **changes: Any) -> B:
-        new = copy.copy(self)
+        # A shallow copy by hand: copy.copy goes through __reduce_ex__ and this class's
+        # __getattr__, several times slower, and a pipeline makes a few copies per step.
+        new = object.__new__(type(self))
+        new._name = self._name
         new._config = {**self._config, **changes}
+        if type(self).__dictoffset__:  # a subclass without slots keeps its own attributes too
+            new.__dict__.update(self.__dict__)
         return new
 
     def to_ir(self) -> Node:
@@ -215,10 +207,11 @@ class Builder:
     def _add(self: B, key: str, method: str, item: Any) -> B:
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
         item = _as_node(self._name, method, item)
-        return _checked_depth(self._with(**{key: _Chain(self._config.get(key), item)}))
+        link = Chain(self._config.get(key), item, _depth(item))
+        return _checked_depth(self._with(**{key: link}))
 
     def _children(self, key: str) -> tuple[Node, ...]:
-        return tuple(_ir(item) for item in _items(self._config.get(key)))
+        return tuple([_ir(item) for item in _items(self._config.get(key))])
 
     def __rshift__(self, other: Any) -> Pipeline:
         return _composed(Pipeline, self, _as_node(self._name, ">>", other))
@@ -236,9 +229,9 @@ class Builder:
                 times, f"the number of iterations in '{self.name}' * {times!r}", node=self._name
             )
         body = _items(self._config["steps"]) if _flattens(self, Pipeline) else [self]
-        chain: _Chain | None = None
+        chain: Chain | None = None
         for item in body:
-            chain = _Chain(chain, item)
+            chain = Chain(chain, item, _depth(item))
         loop = Loop(f"{self.name}_x{times}")._with(steps=chain, max_iterations=times)
         return _checked_depth(loop)
 
@@ -278,12 +271,15 @@ class Agent(Builder):
     """An LLM call. ``.instruct(text)`` may read state with ``{key}``; ``.writes(key)`` stores
     the answer."""
 
+    __slots__ = ()
     _kind = "Agent"
 
     def instruct(self, text: str) -> Agent:
         """Set the instruction template (``{key}`` required, ``{key?}`` optional)."""
-        parse_template(self._arg(checks.text, "instruct", text), node=self._name)
-        return self._with(instruction=text)
+        template = parse_template(self._arg(checks.text, "instruct", text), node=self._name)
+        # Held, so the node to_ir makes finds it parsed (templates.parse_template keeps a
+        # template by its text only while something holds it).
+        return self._with(instruction=text, _template=template)
 
     def writes(self, key: str) -> Agent:
         """Store the model's answer in state under ``key``."""
@@ -328,20 +324,22 @@ class _Composite(Builder):
     """What ``>>`` and ``|`` make: members in a chain, named after them when made by the
     operator, so ``a >> b`` is named ``a_then_b``."""
 
+    __slots__ = ()
     _members = "steps"
     _word = "then"
 
     @classmethod
-    def _auto(cls: type[C], members: _Chain | None) -> C:
-        new = cls(cls._kind.lower())
+    def _auto(cls: type[C], members: Chain | None) -> C:
+        new = object.__new__(cls)  # not cls(name): nothing to check, and >> makes one per use
+        new._name = cls._kind.lower()
         new._config = {cls._members: members, "_auto": True}
         return new
 
     @property
     def name(self) -> str:
-        if self._config.get("_auto"):
-            names = [s.name for s in _items(self._config.get(self._members))]
-            return composite_name(names, self._word)
+        chain = self._config.get(self._members)
+        if self._config.get("_auto") and chain is not None:
+            return composite_name([s.name for s in chain.outline()], self._word)
         return self._name
 
 
@@ -363,18 +361,19 @@ def _composed(cls: type[C], left: Builder | Node, right: Builder | Node) -> C:
     if _flattens(left, cls):
         chain = left._config[key]
     else:
-        chain = _Chain(None, left)
+        chain = Chain(None, left, _depth(left))
     if _flattens(right, cls):
         for item in _items(right._config[key]):
-            chain = _Chain(chain, item)
+            chain = Chain(chain, item, _depth(item))
     else:
-        chain = _Chain(chain, right)
+        chain = Chain(chain, right, _depth(right))
     return _checked_depth(cls._auto(chain))
 
 
 class Pipeline(_Composite):
     """Steps that run in order: ``Pipeline("p").step(a).step(b)`` or ``a >> b``."""
 
+    __slots__ = ()
     _kind = "Pipeline"
 
     def step(self, item: Builder | Node) -> Pipeline:
@@ -388,6 +387,7 @@ class Pipeline(_Composite):
 class FanOut(_Composite):
     """Branches that run at the same time: ``FanOut("f").branch(a).branch(b)`` or ``a | b``."""
 
+    __slots__ = ()
     _kind = "FanOut"
     _members = "branches"
     _word = "and"
@@ -406,6 +406,7 @@ class Loop(Builder):
     ``until`` takes a state key (stop once it is truthy) or a predicate ``fn(state) -> bool``.
     """
 
+    __slots__ = ()
     _kind = "Loop"
 
     def step(self, item: Builder | Node) -> Loop:
@@ -476,6 +477,7 @@ class MapOver(Builder):
     written key) from each run is gathered, in order, into the list ``writes``.
     """
 
+    __slots__ = ()
     _kind = "MapOver"
 
     def over(self, key: str, *, item: str = "item") -> MapOver:
@@ -515,6 +517,7 @@ class Gate(Builder):
     """A human checkpoint: show ``message`` (may read ``{key}``), store the answer in
     ``writes``. Backends pause here (Prefect) or call an ``on_gate`` handler (asyncio)."""
 
+    __slots__ = ()
     _kind = "Gate"
 
     def __init__(self, name: str, message: str = "", *, id: str | None = None) -> None:
@@ -546,6 +549,7 @@ class Transform(Builder):
     """A pure function of state: ``Transform("clean", fn).reads("a", "b").writes("c")`` calls
     ``fn(a=..., b=...)`` and stores the result in ``c``."""
 
+    __slots__ = ()
     _kind = "Transform"
 
     def __init__(

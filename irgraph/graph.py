@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem
-from irgraph.graph_routes import partly_collected, walk_route
+from irgraph.graph_routes import walk_route
+from irgraph.graph_scopes import walk_loop, walk_map_over
 from irgraph.ir import (
     NODE_KINDS,
     AgentNode,
@@ -114,26 +115,34 @@ class _Walker:
 
     def add_node(self, node: Node, parent: str | None) -> str:
         nid = node.id if node.id is not None and node.id not in self.G else self.new_id(node.name)
-        self.G.add_node(nid, **node_attributes(node, KIND[type(node)], parent))
+        # Straight into networkx's own dicts, as G.add_node stores a new node but without its
+        # checks, the copy of the attributes and the cache reset: to_graph made G, a plain
+        # DiGraph, and a 10 000-agent graph adds 10 000 nodes and as many edges.
+        G = self.G
+        G._succ[nid], G._pred[nid] = {}, {}
+        G._node[nid] = node_attributes(node, KIND[type(node)], parent)
         self.added.append(nid)
         return nid
 
+    def new_edge(self, u: str, v: str, control: bool, keys: list[str]) -> None:
+        """Add the edge ``u -> v`` between two added nodes (as :meth:`add_node` adds one)."""
+        self.G._succ[u][v] = self.G._pred[v][u] = {"control": control, "keys": keys}
+
     # edges ---------------------------------------------------------------------------
     def control(self, sources: list[str], targets: list[str]) -> None:
-        G = self.G
         for u in sources:
-            after = G.succ[u]
+            after = self.G._succ[u]  # networkx's own dict: G.succ[u] builds a view per lookup
             for v in targets:
                 if v in after:
                     after[v]["control"] = True
                 else:
-                    G.add_edge(u, v, control=True, keys=[])
+                    self.new_edge(u, v, True, [])
 
     def flow(self, writer: str, reader: str, key: str) -> None:
-        after = self.G.succ[writer]
-        if reader not in after:
-            self.G.add_edge(writer, reader, control=False, keys=[key])
-        elif key not in (keys := after[reader]["keys"]):
+        data = self.G._succ[writer].get(reader)
+        if data is None:
+            self.new_edge(writer, reader, False, [key])
+        elif key not in (keys := data["keys"]):
             insort(keys, key)  # kept sorted as it grows
 
     # reads and writes ----------------------------------------------------------------
@@ -168,7 +177,7 @@ class _Walker:
         value overwritten before anything read it."""
         by = by or writer
         previous = env.local.get(key)
-        nodes = self.G.nodes
+        nodes = self.G._node
         if (
             previous
             and previous not in self.read_writers
@@ -191,9 +200,9 @@ class _Walker:
         if isinstance(node, ParallelNode):
             return self.parallel(node, env, parent)
         if isinstance(node, LoopNode):
-            return self.loop(node, env, parent)
+            return walk_loop(self, node, env, parent)
         if isinstance(node, MapOverNode):
-            return self.map_over(node, env, parent)
+            return walk_map_over(self, node, env, parent)
         if isinstance(node, RouteNode):
             return walk_route(self, node, env, parent)
         return self.executable(node, env, parent)
@@ -291,17 +300,6 @@ class _Walker:
         self.body_reads[sid] = {}
         return sid
 
-    def walk_body(
-        self, node: LoopNode | MapOverNode, env: _Env, sid: str, item: str | None
-    ) -> tuple[_Env, Any]:
-        """Walk a scope's body: the scope enters it (control edges to its entries), and its
-        exits are remembered, to lead to what follows the scope once that is known."""
-        body_env = _Env(env, scope=sid, item=item)
-        body = self.sequence(node.children, body_env, sid)
-        self.control([sid], body.entries)
-        self.exits[sid] = body.exits
-        return body_env, {"node": sid, "children": body.tree}
-
     def importable(self, nid: str, ref: FunctionRef) -> None:
         """A function without an import path still runs here, so a saved copy of the graph
         cannot run it (a warning); read back from JSON, nothing can (a problem)."""
@@ -324,91 +322,6 @@ class _Walker:
                 v for v, e in G.succ[sid].items() if e["control"] and G.nodes[v]["parent"] != sid
             ]
             self.control(exits, after)
-
-    def loop(self, node: LoopNode, env: _Env, parent: str | None) -> _Summary:
-        # Problems name the scope's graph id, which differs from its name when reused.
-        sid = self.open_scope(node, parent)
-        if not node.children:
-            self.empty(node, "Loop", "steps", ".step(...)", sid)
-        if node.max_iterations is None:
-            self.problem(
-                f"Loop '{node.name}' has no max_iterations, so it could run forever.",
-                node=sid,
-                hint="Bound it with .max_iterations(n) (or write it as x * n).",
-            )
-        elif node.max_iterations < 1:
-            self.problem(
-                f"Loop '{node.name}' has max_iterations={node.max_iterations}, but it must be "
-                "at least 1.",
-                node=sid,
-                hint="Use .max_iterations(n) with n >= 1.",
-            )
-        if isinstance(node.until, FunctionRef):
-            self.importable(sid, node.until)
-        body_env, tree = self.walk_body(node, env, sid, None)
-        attrs_ = self.G.nodes[sid]
-        own_reads: list[str] = []
-        if isinstance(node.until, str):
-            self.types.loop_stop(sid, node, body_env)
-        if isinstance(node.until, str) and node.until not in body_env.local:
-            own_reads = [node.until]
-            self.bind(sid, node.until, env, optional=False)
-        attrs_["reads"] = own_reads
-        attrs_["writes"] = sorted(body_env.local)
-        writes = {}
-        for key in sorted(body_env.local):
-            # The real writer is in the body; the loop is what writes at this level.
-            self.write(env, key, body_env.local[key], by=sid)
-            writes[key] = sid
-        reads = {key: sid for key in self.body_reads[sid]}
-        reads.update({key: sid for key in own_reads})
-        return _Summary([sid], [sid], reads, writes, tree)
-
-    def map_over(self, node: MapOverNode, env: _Env, parent: str | None) -> _Summary:
-        sid = self.open_scope(node, parent)
-        if not node.children:
-            self.empty(node, "MapOver", "steps", ".step(...)", sid)
-        body_env, tree = self.walk_body(node, env, sid, node.item)
-        attrs_ = self.G.nodes[sid]
-        reads: dict[str, str] = {}
-        if node.over is None:
-            self.problem(
-                f"MapOver '{node.name}' has no list to iterate.",
-                node=sid,
-                hint="Name the state key holding the list with .over('papers', item='paper').",
-            )
-        else:
-            attrs_["reads"] = [node.over]
-            self.bind(sid, node.over, env, optional=False)
-            self.types.map_list(sid, node.over, env)
-            reads[node.over] = sid
-        partly = node.collect and partly_collected(self, sid, node.collect, body_env)
-        if node.collect is None or node.collect not in body_env.local or partly:
-            what = (
-                "names no key to collect"
-                if node.collect is None
-                else f"collects '{node.collect}', but {partly}"
-                if partly
-                else f"collects '{node.collect}', which its body never writes"
-            )
-            self.problem(
-                f"MapOver '{node.name}' {what}.",
-                node=sid,
-                key=node.collect,
-                hint="Give a body step .writes(key) and collect it with .collect(key).",
-            )
-        if node.writes is None:
-            self.problem(
-                f"MapOver '{node.name}' does not say where to store its results.",
-                node=sid,
-                hint="Add .writes('results') to name the list it produces.",
-            )
-            writes: dict[str, str] = {}
-        else:
-            self.write(env, node.writes, sid)
-            writes = {node.writes: sid}
-        reads.update({key: sid for key in self.body_reads[sid]})
-        return _Summary([sid], [sid], reads, writes, tree)
 
     def empty(self, node: Node, kind: str, what: str, fix: str, nid: str | None = None) -> None:
         self.problem(

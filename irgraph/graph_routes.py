@@ -24,7 +24,8 @@ __all__ = ["Walker", "walk_route", "lookup", "writers"]
 
 
 class Walker(Protocol):
-    """What the route walk needs of the graph walker (:class:`irgraph.graph._Walker`)."""
+    """What the route and scope walks (this module, :mod:`irgraph.graph_scopes`) need of the
+    graph walker (:class:`irgraph.graph._Walker`)."""
 
     G: nx.DiGraph
     added: list[str]
@@ -36,6 +37,7 @@ class Walker(Protocol):
     warnings: list[str]
 
     def walk(self, node: Node, env: Env, parent: str | None) -> Summary: ...
+    def sequence(self, children: Any, env: Env, parent: str | None) -> Summary: ...
     def open_scope(self, node: Any, parent: str | None) -> str: ...
     def bind(self, reader: str, key: str, env: Env, optional: bool) -> None: ...
     def control(self, sources: list[str], targets: list[str]) -> None: ...

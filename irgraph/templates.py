@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Mapping
 from string import Formatter
 from typing import Any
@@ -36,6 +37,12 @@ class Template:
     optional_reads: tuple[str, ...]
 
 
+#: Templates parsed so far, by text, for as long as something (a builder, an IR node) holds
+#: them: a builder parses its agent's instruction to check it, and the IR node it makes parses
+#: the same text again, as do JSON loading and ``from_graph``.
+_PARSED: weakref.WeakValueDictionary[str, Template] = weakref.WeakValueDictionary()
+
+
 def parse_template(text: str, *, node: str = "?", field: str = "instruction") -> Template:
     """Parse ``text`` into a :class:`Template`, naming ``node`` in any error.
 
@@ -44,6 +51,9 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
     >>> parse_template("Write from {findings} and {notes?}").optional_reads
     ('notes',)
     """
+    known = _PARSED.get(text) if type(text) is str else None
+    if known is not None:
+        return known
     if not isinstance(text, str):
         # Checked here too: IR nodes parse their template before attrs runs validators.
         raise PipelineError(
@@ -66,9 +76,9 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
         if name is None:
             parts.append((literal, None, False))
             continue
-        extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
-        shown = "{" + name + extra + "}"
         if conversion or spec:
+            extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
+            shown = "{" + name + extra + "}"
             raise PipelineError(
                 f"The {field} of '{node}' uses {shown}, but templates take plain keys only "
                 "(no format specs or conversions).",
@@ -79,6 +89,7 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
         is_optional = name.endswith("?")
         key = name[:-1] if is_optional else name
         if not _KEY.match(key):
+            shown = "{" + name + "}"
             what = "an empty field" if not key else f"{shown}, which is not a plain key"
             raise PipelineError(
                 f"The {field} of '{node}' contains {what}; a field must be a state key "
@@ -91,7 +102,10 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
         (optional if is_optional else reads)[key] = None
     for key in reads:
         optional.pop(key, None)
-    return Template(tuple(parts), tuple(reads), tuple(optional))
+    template = Template(tuple(parts), tuple(reads), tuple(optional))
+    if type(text) is str:  # a str subclass may compare equal to a different text
+        _PARSED[text] = template
+    return template
 
 
 def render(template: Template, values: Mapping[str, Any]) -> str:

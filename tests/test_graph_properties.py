@@ -264,3 +264,21 @@ def test_pipelines_with_inputs_give_lists_where_a_map_over_iterates_an_input(cas
     for _, data in G.nodes(data=True):
         if data["kind"] == "map_over" and data["over"] in inputs:
             assert isinstance(inputs[data["over"]], list)
+
+
+@given(CASES)
+def test_the_graph_is_the_one_networkx_builds_from_its_nodes_and_edges(case):
+    """to_graph writes nodes and edges into networkx's dicts itself (it is faster than
+    add_node and add_edge); the graph must be the one networkx's own API builds."""
+    G = graph_of(case)
+    H = nx.DiGraph()
+    H.graph.update(G.graph)
+    H.add_nodes_from(G.nodes(data=True))
+    H.add_edges_from(G.edges(data=True))
+    assert nx.utils.graphs_equal(G, H)
+    assert list(G.nodes) == list(H.nodes)
+    for v in G:
+        assert G.pred[v] == H.pred[v] and G.succ[v] == H.succ[v]
+        for u, data in G.pred[v].items():
+            assert data is G.succ[u][v]  # one dict per edge, seen from both ends
+    assert G.number_of_edges() == H.number_of_edges()

@@ -55,3 +55,66 @@ def test_networkx_loads_on_the_first_to_graph_and_nothing_else_does():
 def test_strategies_load_hypothesis_only_when_asked_for():
     assert "hypothesis" not in modules_after("import irgraph.testing")
     assert "hypothesis" in modules_after("from irgraph.testing import strategies")
+
+
+def loaded_modules(code: str) -> set[str]:
+    """Every module name in sys.modules after running ``code`` in a fresh interpreter."""
+    script = textwrap.dedent(code) + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+#: What running a pipeline needs and building or checking one does not (#20: import irgraph
+#: within 40 ms of import attrs).
+RUNTIME = (
+    "asyncio",
+    "concurrent.futures",
+    "ssl",
+    "irgraph.run",
+    "irgraph.batch",
+    "irgraph.batch_store",
+    "irgraph.batch_progress",
+    "irgraph.run_progress",
+    "irgraph.run_view",
+    "irgraph.compile",
+)
+
+
+def test_import_irgraph_leaves_running_and_its_displays_unloaded():
+    loaded = loaded_modules("import irgraph")
+    assert loaded.isdisjoint(RUNTIME), sorted(loaded & set(RUNTIME))
+
+
+def test_building_and_checking_a_pipeline_loads_nothing_of_running_it():
+    loaded = loaded_modules(
+        """
+        from irgraph import Agent, to_graph, validate
+        validate(to_graph(Agent("a").writes("x") >> Agent("b").instruct("{x}")))
+        """
+    )
+    assert loaded.isdisjoint(RUNTIME), sorted(loaded & set(RUNTIME))
+
+
+def test_every_public_name_imports_and_is_listed():
+    script = """
+        import sys, irgraph
+        from irgraph import run_many, arun_many, RunView, run
+        assert "irgraph.batch" in sys.modules and "irgraph.run_view" in sys.modules
+        from irgraph.batch import run_many as defined
+        assert run_many is defined and irgraph.run_many is defined
+        exec("from irgraph import *", space := {})
+        assert sorted(set(irgraph.__all__) - set(space)) == [], set(irgraph.__all__) - set(space)
+        assert set(irgraph.__all__) <= set(dir(irgraph))
+        try:
+            irgraph.run_mnay
+        except AttributeError as exc:
+            assert "run_mnay" in str(exc)
+        else:
+            raise AssertionError("an unknown name must raise AttributeError")
+        """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr

@@ -111,3 +111,16 @@ def test_agent_reads_come_from_its_instruction():
     node = Agent("w").instruct("Write {topic} for {audience?}; {{not_a_key}}.").to_ir()
     assert node.reads == ("topic",)
     assert node.optional_reads == ("audience",)
+
+
+def test_a_text_parsed_again_while_held_gives_the_same_template():
+    held = parse_template("Use {x} and {y?}.", node="one")
+    again = parse_template("Use {x} and {y?}.", node="two")
+    assert again is held  # parsed once: the builder checks it, the IR node reuses it
+    assert (again.reads, again.optional_reads) == (("x",), ("y",))
+
+
+def test_a_bad_text_names_each_node_that_uses_it():
+    for node in ("one", "two"):
+        with pytest.raises(PipelineError, match=f"The instruction of '{node}'"):
+            parse_template("Use {x!r}.", node=node)

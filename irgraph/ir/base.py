@@ -21,10 +21,11 @@ Node = Any  # any IR node class (irgraph.ir.nodes.Node; named here without impor
 
 __all__ = ["set_display_hook"]
 
-_optional_key = checks.optional(checks.key)
-_optional_name = checks.optional(checks.name)
-_optional_text = checks.optional(checks.text)
-_optional_seconds = checks.optional(checks.seconds())
+_keys = checks.keys.validator
+_optional_key = checks.optional(checks.key).validator
+_optional_name = checks.optional(checks.name).validator
+_optional_text = checks.optional(checks.text).validator
+_optional_seconds = checks.optional(checks.seconds()).validator
 
 
 def _json_object(value: Any) -> Any:
@@ -40,6 +41,8 @@ def _json_object(value: Any) -> Any:
 
 
 def _check_settings(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, JsonObject) and not value:
+        return  # no settings (most agents): nothing to check
     checked_settings(value, node=getattr(instance, "name", "?"))
 
 
@@ -52,9 +55,18 @@ def _node_tuple(children: Iterable[Node]) -> tuple[Node, ...]:
     return tuple(children)
 
 
+def _tuple(values: Iterable[Any]) -> tuple[Any, ...]:
+    """``tuple(values)``, as a converter: attrs reads a converter's signature when it makes the
+    class, and reading the builtin ``tuple``'s parses its text signature, which imports
+    tokenize and compiles its regular expressions (a sixth of ``import irgraph``)."""
+    return tuple(values)
+
+
 def _key_tuple(value: Any) -> Any:
     """Keys as a tuple; a lone string (``tuple("topic")`` would be five one-letter keys) or a
     non-iterable is left as it is, for the key rule to refuse."""
+    if type(value) is tuple:  # the common case, without the slower ABC check below
+        return value
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         return value
     return tuple(value)

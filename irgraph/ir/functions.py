@@ -9,7 +9,6 @@ choose. :func:`transform_arguments` is the one rule for how a transform is calle
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import inspect
 from collections.abc import Callable, Iterable, Mapping
@@ -139,6 +138,8 @@ def function_ref(fn: Callable[..., Any] | str | FunctionRef, *, node: str) -> Fu
     code = getattr(fn, "__code__", None)
     if "<" in qualname and code is not None:
         # No import path names a lambda or a local function, so its code tells two apart.
+        import hashlib  # here, not at the top: slow to import, and few functions need it
+
         ref += "#" + hashlib.sha256(_code_identity(code).encode()).hexdigest()[:12]
     return FunctionRef(ref, fn)
 

@@ -9,7 +9,6 @@ its JSON path (``root.children[2].writes``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -126,6 +125,8 @@ def pipeline_digest(node: Node) -> str:
     """
     data = {"format": FORMAT, "version": VERSION, "root": to_dict(node)}
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    import hashlib  # here, not at the top: only digests need it, and it is slow to import
+
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 

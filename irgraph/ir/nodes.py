@@ -30,6 +30,7 @@ from irgraph.ir.base import (
     _Drawn,
     _json_object,
     _key_tuple,
+    _keys,
     _node_tuple,
     _optional_key,
     _optional_name,
@@ -37,6 +38,7 @@ from irgraph.ir.base import (
     _optional_text,
     _scope_depth,
     _Templated,
+    _tuple,
     set_display_hook,
 )
 from irgraph.ir.functions import (
@@ -78,29 +80,33 @@ __all__ = [
 ]
 
 
+#: The settings of an agent that sets none: one read-only object that every such agent shares.
+_NO_SETTINGS = JsonObject()
+
+
 @attrs.frozen
 class AgentNode(_Templated):
     """An LLM call: render ``instruction`` from state, ask the model, store the answer."""
 
-    name: str = attrs.field(validator=checks.name)
-    instruction: str = attrs.field(default="", validator=checks.text)
+    name: str = attrs.field(validator=checks.name.validator)
+    instruction: str = attrs.field(default="", validator=checks.text.validator)
     writes: str | None = attrs.field(default=None, validator=_optional_key)
     model: str | None = attrs.field(default=None, validator=_optional_text)
-    description: str = attrs.field(default="", validator=checks.text)
+    description: str = attrs.field(default="", validator=checks.text.validator)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
     #: The system prompt sent with every request (plain text, not a template).
-    system: str = attrs.field(default="", validator=checks.text, kw_only=True)
+    system: str = attrs.field(default="", validator=checks.text.validator, kw_only=True)
     #: Model settings passed to the provider on each request (temperature, max_tokens, ...).
     settings: JsonObject = attrs.field(
-        factory=JsonObject, converter=_json_object, validator=_check_settings, kw_only=True
+        default=_NO_SETTINGS, converter=_json_object, validator=_check_settings, kw_only=True
     )
     #: The JSON Schema of the answer: set, the parsed value (not text) is written to state.
     output: JsonObject | None = attrs.field(
         default=None, converter=_json_object, validator=_check_output, kw_only=True
     )
     #: How many times a reply that does not match ``output`` is asked again.
-    output_retries: int = attrs.field(default=0, validator=checks.count(0), kw_only=True)
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    output_retries: int = attrs.field(default=0, validator=checks.count(0).validator, kw_only=True)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     depth = 0  # a leaf holds no scope
     template: Template = attrs.field(init=False, eq=False, repr=False)
@@ -114,7 +120,7 @@ class AgentNode(_Templated):
 class TransformNode(_Drawn):
     """A pure Python function of named state keys; its return value is written to ``writes``."""
 
-    name: str = attrs.field(validator=checks.name)
+    name: str = attrs.field(validator=checks.name.validator)
     fn: FunctionRef = attrs.field(
         validator=checks.Check(
             "a FunctionRef",
@@ -122,10 +128,10 @@ class TransformNode(_Drawn):
             hint="Build it with irgraph.ir.function_ref(fn, node=name).",
         )
     )
-    reads: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=checks.keys)
+    reads: tuple[str, ...] = attrs.field(default=(), converter=_tuple, validator=_keys)
     writes: str | None = attrs.field(default=None, validator=_optional_key)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     depth = 0  # a leaf holds no scope
 
@@ -138,11 +144,11 @@ class TransformNode(_Drawn):
 class GateNode(_Templated):
     """A pause for a human: show ``message`` (a template), store the answer in ``writes``."""
 
-    name: str = attrs.field(validator=checks.name)
-    message: str = attrs.field(default="", validator=checks.text)
+    name: str = attrs.field(validator=checks.name.validator)
+    message: str = attrs.field(default="", validator=checks.text.validator)
     writes: str | None = attrs.field(default=None, validator=_optional_key)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     depth = 0  # a leaf holds no scope
     template: Template = attrs.field(init=False, eq=False, repr=False)
@@ -156,11 +162,11 @@ class GateNode(_Templated):
 class SequenceNode(_Drawn):
     """Children run one after another."""
 
-    name: str = attrs.field(validator=checks.name)
+    name: str = attrs.field(validator=checks.name.validator)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     #: Levels of scopes from this node down (1: its children are all leaves).
     depth: int = attrs.field(init=False, eq=False, repr=False)
@@ -174,11 +180,11 @@ class SequenceNode(_Drawn):
 class ParallelNode(_Drawn):
     """Children run at the same time; none may read or write what a sibling writes."""
 
-    name: str = attrs.field(validator=checks.name)
+    name: str = attrs.field(validator=checks.name.validator)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     #: Levels of scopes from this node down (1: its children are all leaves).
     depth: int = attrs.field(init=False, eq=False, repr=False)
@@ -197,12 +203,12 @@ class LoopNode(_Drawn):
     to a predicate of the state.
     """
 
-    name: str = attrs.field(validator=checks.name)
+    name: str = attrs.field(validator=checks.name.validator)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
     max_iterations: int | None = attrs.field(
-        default=None, validator=checks.optional(checks.integer)
+        default=None, validator=checks.optional(checks.integer).validator
     )
     until: str | FunctionRef | None = attrs.field(
         default=None,
@@ -213,8 +219,8 @@ class LoopNode(_Drawn):
         ),
     )
     #: ``(value,)``: stop once ``until`` (a key) equals ``value``; ``()``: once it is truthy.
-    until_equals: tuple[Any, ...] = attrs.field(default=(), converter=tuple, kw_only=True)
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    until_equals: tuple[Any, ...] = attrs.field(default=(), converter=_tuple, kw_only=True)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     #: Levels of scopes from this node down (1: its children are all leaves).
     depth: int = attrs.field(init=False, eq=False, repr=False)
@@ -249,18 +255,18 @@ class MapOverNode(_Drawn):
     run is gathered, in input order, into a list written to ``writes``.
     """
 
-    name: str = attrs.field(validator=checks.name)
+    name: str = attrs.field(validator=checks.name.validator)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
     over: str | None = attrs.field(default=None, validator=_optional_key)
-    item: str = attrs.field(default="item", validator=checks.key)
+    item: str = attrs.field(default="item", validator=checks.key.validator)
     collect: str | None = attrs.field(default=None, validator=_optional_key)
     writes: str | None = attrs.field(default=None, validator=_optional_key)
     max_concurrency: int | None = attrs.field(
-        default=None, validator=checks.optional(checks.count())
+        default=None, validator=checks.optional(checks.count()).validator
     )
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     #: Levels of scopes from this node down (1: its children are all leaves).
     depth: int = attrs.field(init=False, eq=False, repr=False)

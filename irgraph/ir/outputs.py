@@ -80,7 +80,7 @@ KNOWN_SETTINGS: dict[str, tuple[str, Any]] = {
 def checked_settings(values: Any, *, node: str) -> JsonObject:
     """``values`` as a frozen JSON object, once every known setting is in range and every
     value is JSON data."""
-    if not isinstance(values, Mapping):
+    if not isinstance(values, (JsonObject, Mapping)):  # JsonObject first: no ABC check
         raise PipelineError(
             f"The settings of '{node}' must be a mapping of names to values (got {values!r}).",
             node=node,
@@ -96,6 +96,8 @@ def checked_settings(values: Any, *, node: str) -> JsonObject:
                 expected=rule[0],
                 got=value,
             )
+    if isinstance(values, JsonObject):  # JSON data by construction: no copy, no second check
+        return values
     problem = json_problem(dict(values))
     if problem is not None:
         raise PipelineError(

@@ -20,6 +20,7 @@ from irgraph.ir.base import (
     _check_children,
     _Drawn,
     _key_tuple,
+    _keys,
     _node_tuple,
     _optional_key,
     _optional_name,
@@ -85,13 +86,13 @@ class RouteNode(_Drawn):
     value, or its predicate of the state is true), else the ``otherwise`` case. ``children``
     are the branches, one per case, in the same order."""
 
-    name: str = attrs.field(validator=checks.name)
+    name: str = attrs.field(validator=checks.name.validator)
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
     on: str | None = attrs.field(default=None, validator=_optional_key)
     cases: tuple[RouteCase, ...] = attrs.field(default=(), converter=_case_tuple)
-    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=checks.keys)
+    inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     #: Levels of scopes from this node down (1: its children are all leaves).
     depth: int = attrs.field(init=False, eq=False, repr=False)

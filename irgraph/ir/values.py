@@ -91,7 +91,11 @@ class JsonObject(Mapping[str, Any]):
             self._data: dict[str, Any] = data._data
             self._text: str = data._text
             return
-        plain = dict(data or {})
+        if not data:  # every agent without settings holds one: skip the copy and the dump
+            self._data = {}
+            self._text = "{}"
+            return
+        plain = dict(data)
         problem = json_problem(plain)
         if problem is not None:
             raise ValueError(f"not JSON data: {problem}")
@@ -128,4 +132,4 @@ class JsonObject(Mapping[str, Any]):
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, mutable deep copy."""
-        return copy.deepcopy(self._data)
+        return copy.deepcopy(self._data) if self._data else {}
