@@ -157,10 +157,12 @@ async def main(n: int, width: int, repeats: int) -> None:
         f"lean settings; best of {repeats}, interleaved"
     )
     print(
-        f"\nChain of {n} agents, no latency, one flow run (per agent: (chain N - chain 1) / (N - 1))"
+        f"\nChain of {n} agents, no latency, one flow run "
+        "(per agent: (chain N - chain 1) / (N - 1))"
     )
     print(
-        "| runner | flow run ms | per agent ms | x hand-written | CPU per agent ms | x hand-written |"
+        "| runner | flow run ms | per agent ms | x hand-written | CPU per agent ms "
+        "| x hand-written |"
     )
     print("|---|---|---|---|---|---|")
     rows = {}
@@ -175,7 +177,8 @@ async def main(n: int, width: int, repeats: int) -> None:
         )
     verdict = rows["irgraph"][0] / rows["hand-written"][0]
     print(
-        f"\nper chained agent <= 1.1x hand-written: {verdict:.2f}x {'PASS' if verdict <= 1.1 else 'MISS'}"
+        f"\nper chained agent <= 1.1x hand-written: {verdict:.2f}x "
+        f"{'PASS' if verdict <= 1.1 else 'MISS'}"
     )
     print(f"\nFan-out start -> {width} agents -> join, 50 ms per call (ideal 150 ms)")
     print("| runner | makespan ms | x hand-written |")
