@@ -28,7 +28,7 @@ __all__ = ["SCHEDULES", "ScopePlan", "Step", "plan_scopes"]
 class Step:
     """One node of a scope, with what running it needs precomputed."""
 
-    __slots__ = ("blocking", "body", "branches", "fn", "id", "kind", "op", "timeout")
+    __slots__ = ("blocking", "body", "branches", "fn", "id", "kind", "op", "settings", "timeout")
 
     def __init__(self, nid: str, kind: str, op: Node) -> None:
         self.id = nid
@@ -40,6 +40,8 @@ class Step:
         self.branches: list[ScopePlan] = []
         self.fn: Callable[..., Any] | None = None
         self.blocking = False  # fn is synchronous: it runs on a worker thread
+        #: An agent's model settings as a dict (each request gets a copy).
+        self.settings: dict[str, Any] = dict(getattr(op, "settings", None) or {})
 
 
 class ScopePlan:

@@ -33,7 +33,7 @@ import asyncio
 import inspect
 import time
 from collections import ChainMap
-from collections.abc import Callable, Coroutine, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -136,7 +136,11 @@ class Scheduler:
     def emit(self, node: str, start: bool, path: Path) -> None:
         """Record a start or end event, and tell ``on_event`` at once."""
         now = _now()
-        self.trace.record(node, start, now, path)
+        trace = self.trace  # TraceLog.record, inline: two events per node
+        trace.nodes.append(node)
+        trace.starts.append(start)
+        trace.times.append(now)
+        trace.paths.append(path)
         if self.on_event is not None:
             self.tell(Event(node, "start" if start else "end", now, path))
 
@@ -321,11 +325,12 @@ class Scheduler:
                 raise
             raise self.fail(nid, exc, _RAISED_BY.get(step.kind)) from exc
 
-    async def with_timeout(self, work: Coroutine[Any, Any, T], seconds: float | None) -> T:
-        """Await ``work``, failing with a TimeoutError that says how to allow more time once
-        ``seconds`` pass (``None``: no limit)."""
-        if seconds is None:
-            return await work
+    def with_timeout(self, work: Coroutine[Any, Any, T], seconds: float | None) -> Awaitable[T]:
+        """``work`` to await, failing with a TimeoutError that says how to allow more time
+        once ``seconds`` pass (``None``: no limit, and no coroutine of its own around it)."""
+        return work if seconds is None else self._timed(work, seconds)
+
+    async def _timed(self, work: Coroutine[Any, Any, T], seconds: float) -> T:
         timer = asyncio.timeout(seconds)
         try:
             async with timer:
@@ -358,7 +363,7 @@ class Scheduler:
             op.model,
             MappingProxyType(values),
             system=op.system,
-            settings=dict(op.settings),
+            settings=dict(step.settings) if step.settings else {},
             output_schema=None if op.output is None else op.output.to_dict(),
         )
         if op.output is None:

@@ -182,8 +182,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "map-item-not-bound",
         "validate",
         "irgraph/validate.py",
-        '            if G.nodes[parent]["item"] == key:\n                return True',
-        '            if G.nodes[parent]["item"] == key:\n                pass',
+        '            if nodes[parent]["item"] == key:\n                return True',
+        '            if nodes[parent]["item"] == key:\n                pass',
         ("tests/test_validate.py", "tests/test_graph_properties.py"),
     ),
     _m(
