@@ -215,7 +215,8 @@ def test_the_pieces_save_in_the_format_their_suffix_names(finished, tmp_path):
 
 @pytest.mark.parametrize("limit", [0, -2, 1.5, "4", True])
 def test_a_bad_concurrency_for_the_prediction_is_refused(finished, limit):
-    with pytest.raises(IrgraphError, match=r"concurrency .* must be a whole number of at least 1, or None \(got "):
+    refused = r"concurrency .* must be a whole number of at least 1, or None \(got "
+    with pytest.raises(IrgraphError, match=refused):
         finished.timeline(concurrency=limit)
     with pytest.raises(IrgraphError, match="concurrency"):
         finished.view(concurrency=limit)
