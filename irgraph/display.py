@@ -15,7 +15,6 @@ graph TD
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,8 @@ FORMATS = ("mermaid", "dot", "svg", "png")
 
 def dot_available() -> bool:
     """Whether SVG/PNG pictures can be drawn: pydot importable and Graphviz's ``dot`` on PATH."""
+    import shutil  # here: it imports the compression modules, a tenth of import irgraph
+
     if shutil.which("dot") is None:
         return False
     try:

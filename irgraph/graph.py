@@ -153,12 +153,16 @@ class _Walker:
         while layer is not None:
             writer = layer.local.get(key)
             if writer is not None:
-                for source in (writer, *self.alternatives.get((writer, key), ())):
+                if writer != _INPUT:
+                    self.read_writers.add(writer)
+                    self.flow(writer, reader, key)
+                # Only routes fill these two maps: without one, a read skips both lookups.
+                for source in self.alternatives.get((writer, key), ()) if self.alternatives else ():
                     if source != _INPUT:
                         self.read_writers.add(source)
                         self.flow(source, reader, key)
-                maybe = self.maybe.get((writer, key))
-                if maybe is not None and not optional:
+                maybe = self.maybe.get((writer, key)) if self.maybe and not optional else None
+                if maybe is not None:
                     route, missing = maybe
                     self.maybe_reads.append(
                         {"node": reader, "key": key, "route": route, "missing": missing}
@@ -210,7 +214,6 @@ class _Walker:
     def executable(
         self, node: AgentNode | TransformNode | GateNode, env: _Env, parent: str | None
     ) -> _Summary:
-        writes = (node.writes,) if node.writes else ()
         nid = self.add_node(node, parent)
         if isinstance(node, TransformNode):
             if node.fn.fn is not None:
@@ -227,7 +230,7 @@ class _Walker:
             reads[key] = nid
         if node.writes:
             self.write(env, node.writes, nid)
-        return _Summary([nid], [nid], reads, {k: nid for k in writes}, nid)
+        return _Summary([nid], [nid], reads, {node.writes: nid} if node.writes else {}, nid)
 
     def sequence(self, children: Iterable[Node], env: _Env, parent: str | None) -> _Summary:
         out = _empty()

@@ -9,19 +9,17 @@ an error naming the node, because a prompt template is data, not code.
 from __future__ import annotations
 
 import json
-import re
-import weakref
 from collections.abc import Mapping
 from string import Formatter
 from typing import Any
 
 import attrs
 
+from irgraph.checks import is_key
 from irgraph.errors import PipelineError
 
 __all__ = ["Template", "parse_template", "render", "template_values", "none_message", "as_text"]
 
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PARSE = Formatter().parse
 
 
@@ -37,10 +35,14 @@ class Template:
     optional_reads: tuple[str, ...]
 
 
-#: Templates parsed so far, by text, for as long as something (a builder, an IR node) holds
-#: them: a builder parses its agent's instruction to check it, and the IR node it makes parses
-#: the same text again, as do JSON loading and ``from_graph``.
-_PARSED: weakref.WeakValueDictionary[str, Template] = weakref.WeakValueDictionary()
+#: Templates by the text they were parsed from: a builder parses an agent's instruction to
+#: check it, and the IR node it makes parses the same text again (as do JSON loading and
+#: ``from_graph``). Bounded like the ``re`` module's cache: emptied when full, so it holds at
+#: most :data:`_PARSED_MAX` (enough for the instructions of a 10 000-agent pipeline; past
+#: that, a parse costs what it did without the cache). Templates are immutable, so sharing one
+#: is safe.
+_PARSED: dict[str, Template] = {}
+_PARSED_MAX = 16_384
 
 
 def parse_template(text: str, *, node: str = "?", field: str = "instruction") -> Template:
@@ -88,7 +90,7 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
             )
         is_optional = name.endswith("?")
         key = name[:-1] if is_optional else name
-        if not _KEY.match(key):
+        if not is_key(key):
             shown = "{" + name + "}"
             what = "an empty field" if not key else f"{shown}, which is not a plain key"
             raise PipelineError(
@@ -104,6 +106,8 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
         optional.pop(key, None)
     template = Template(tuple(parts), tuple(reads), tuple(optional))
     if type(text) is str:  # a str subclass may compare equal to a different text
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
         _PARSED[text] = template
     return template
 

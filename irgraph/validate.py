@@ -58,22 +58,32 @@ def _is_bound(
     *,
     use_declared: bool = True,
 ) -> bool:
-    # ``incoming`` caches each node's in-edge keys: a node after a wide fan-out has many
-    # in-edges and many reads, and rescanning them per read is quadratic.
-    nodes = G._node  # as in incoming_keys: no view per lookup
+    # ``incoming`` caches the in-edge keys of a node with many in-edges: one after a wide
+    # fan-out has many in-edges and many reads, and rescanning them per read is quadratic.
+    # A node with a few is read directly (most nodes: a set for each would cost more).
+    nodes, pred = G._node, G._pred  # as in incoming_keys: no view per lookup
     current: str | None = node
     while current is not None:
-        keys = incoming.get(current)
-        if keys is None:
-            keys = incoming[current] = incoming_keys(G, current)
-        if key in keys:
-            return True
+        before = pred[current]
+        if len(before) <= _FEW_EDGES:
+            for data in before.values():
+                if key in data["keys"]:
+                    return True
+        else:
+            keys = incoming.get(current)
+            if keys is None:
+                keys = incoming[current] = incoming_keys(G, current)
+            if key in keys:
+                return True
         parent = nodes[current]["parent"]
         if parent is not None and nodes[parent]["kind"] == "map_over":
             if nodes[parent]["item"] == key:
                 return True
         current = parent
     return (use_declared and key in G.graph.get("inputs", ())) or key in inputs
+
+
+_FEW_EDGES = 8
 
 
 def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:

@@ -197,3 +197,8 @@ def test_a_declared_input_missing_from_the_state_is_named_as_missing_from_the_st
     ):
         run(declared, provider=FakeProvider(), state={"topc": "owls"})
     assert run(declared, provider=FakeProvider(), state={"topic": "owls"}).output
+
+
+@given(st.text(max_size=6) | st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True))
+def test_is_key_accepts_exactly_what_the_key_pattern_matches(text):
+    assert checks.is_key(text) == (checks.KEY_PATTERN.match(text) is not None)

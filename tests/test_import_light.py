@@ -79,6 +79,7 @@ RUNTIME = (
     "irgraph.run_progress",
     "irgraph.run_view",
     "irgraph.compile",
+    "irgraph.events",
 )
 
 

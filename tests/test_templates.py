@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from irgraph import Agent, Gate, PipelineError
+from irgraph import Agent, Gate, PipelineError, templates
 from irgraph.ir import AgentNode, GateNode
 from irgraph.templates import parse_template, render
 
@@ -113,11 +113,18 @@ def test_agent_reads_come_from_its_instruction():
     assert node.optional_reads == ("audience",)
 
 
-def test_a_text_parsed_again_while_held_gives_the_same_template():
-    held = parse_template("Use {x} and {y?}.", node="one")
+def test_a_text_parsed_again_gives_the_same_template():
+    first = parse_template("Use {x} and {y?}.", node="one")
     again = parse_template("Use {x} and {y?}.", node="two")
-    assert again is held  # parsed once: the builder checks it, the IR node reuses it
+    assert again is first  # parsed once: the builder checks it, the IR node reuses it
     assert (again.reads, again.optional_reads) == (("x",), ("y",))
+
+
+def test_the_cache_of_parsed_templates_stays_bounded():
+    for index in range(templates._PARSED_MAX + 10):
+        parse_template(f"Use {{k{index}}}.")
+    assert 0 < len(templates._PARSED) <= templates._PARSED_MAX
+    assert parse_template("Use {k3}.").reads == ("k3",)
 
 
 def test_a_bad_text_names_each_node_that_uses_it():

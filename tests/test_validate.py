@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import reduce
+
 import pytest
 
 from irgraph import (
@@ -238,3 +240,14 @@ def test_is_bound_follows_edges_scopes_items_and_inputs():
     assert not is_bound(G, "s", "zzz")
     assert is_bound(G, "s", "zzz", inputs=["zzz"])
     assert unbound_reads(G) == []
+
+
+@pytest.mark.parametrize("width", [2, 8, 9, 40])
+def test_a_join_after_a_fanout_of_any_width_is_bound_but_for_the_key_nobody_writes(width):
+    branches = [Agent(f"a{i}").instruct("On {topic}.").writes(f"k{i}") for i in range(width)]
+    reads = " ".join(f"{{k{i}}}" for i in range(width))
+    join = Agent("join").instruct(reads + " {missing}")
+    fan = reduce(lambda f, b: f.branch(b), branches, FanOut("fan"))
+    G = to_graph(Agent("start").writes("topic") >> fan >> join)
+    problems = unbound_reads(G)
+    assert [(p.node, p.key) for p in problems] == [("join", "missing")]
