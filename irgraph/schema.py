@@ -21,7 +21,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -384,38 +384,41 @@ def ir_nodes(G: nx.DiGraph, root: Node) -> dict[str, Node]:
 def scopes(G: nx.DiGraph) -> dict[str | None, list[str]]:
     """The nodes of each scope (``None``: the top level) in reading order."""
     found: dict[str | None, list[str]] = {None: []}
-    for nid, parent in G.nodes(data="parent"):
-        found.setdefault(parent, []).append(nid)
-        if G.nodes[nid]["kind"] in SCOPE_KINDS:
+    for nid, data in G._node.items():  # networkx's node dict: no view per node
+        found.setdefault(data["parent"], []).append(nid)
+        if data["kind"] in SCOPE_KINDS:
             found.setdefault(nid, [])
     return found
 
 
-def _chain(G: nx.DiGraph, node: str) -> list[str]:
+def _chain(parents: Mapping[str, str | None], node: str) -> list[str]:
     """``node`` and the scopes around it, innermost first."""
     chain = [node]
-    parent = G.nodes[node]["parent"]
+    parent = parents[node]
     while parent is not None:
         chain.append(parent)
-        parent = G.nodes[parent]["parent"]
+        parent = parents[parent]
     return chain
 
 
-def _lift(G: nx.DiGraph, u: str, v: str) -> tuple[str, str] | None:
+def _lift(parents: Mapping[str, str | None], u: str, v: str) -> tuple[str, str] | None:
     """The edge ``u -> v`` seen from the innermost scope holding both ends: the ends replaced
     by their enclosing nodes in that scope, or ``None`` when one end encloses the other."""
-    pu, pv = G.nodes[u]["parent"], G.nodes[v]["parent"]
-    if pu == pv:
+    if parents[u] == parents[v]:
         return u, v
-    cu, cv = _chain(G, u), _chain(G, v)
+    cu, cv = _chain(parents, u), _chain(parents, v)
     if u in cv or v in cu:
         return None  # an edge between a scope and its own body
-    parents_v = {G.nodes[b]["parent"]: b for b in cv}
+    parents_v = {parents[b]: b for b in cv}
     for a in cu:
-        parent = G.nodes[a]["parent"]
+        parent = parents[a]
         if parent in parents_v:
             return a, parents_v[parent]
     return None
+
+
+def _parents(G: nx.DiGraph) -> dict[str, str | None]:
+    return {nid: data["parent"] for nid, data in G._node.items()}
 
 
 def lifted_edges(G: nx.DiGraph) -> Iterator[tuple[str, str, bool, list[str]]]:
@@ -423,13 +426,20 @@ def lifted_edges(G: nx.DiGraph) -> Iterator[tuple[str, str, bool, list[str]]]:
     scope boundary joins the enclosing nodes of the scope that holds both ends (a read inside
     a loop from a writer outside is an edge into the loop), parallel edges merge, and edges
     between a scope and its own body drop out. Edges come in graph order."""
+    parents = _parents(G)
     merged: dict[tuple[str, str], tuple[bool, set[str]]] = {}
-    for u, v, data in G.edges(data=True):
-        ends = _lift(G, u, v)
-        if ends is None:
-            continue
-        control, keys = merged.get(ends, (False, set()))
-        merged[ends] = (control or bool(data["control"]), keys | set(data["keys"]))
+    for u, targets in G._adj.items():  # G.edges(data=True), without a view per edge
+        pu = parents[u]
+        for v, data in targets.items():
+            ends = (u, v) if parents[v] == pu else _lift(parents, u, v)
+            if ends is None:
+                continue
+            before = merged.get(ends)
+            if before is None:
+                merged[ends] = (bool(data["control"]), set(data["keys"]))
+            else:
+                before[1].update(data["keys"])
+                merged[ends] = (before[0] or bool(data["control"]), before[1])
     for (u, v), (control, keys) in merged.items():
         yield u, v, control, sorted(keys)
 
@@ -441,8 +451,9 @@ def scope_predecessors(
     found: dict[str | None, dict[str, list[str]]] = {
         sid: {nid: [] for nid in nodes} for sid, nodes in scopes(G).items()
     }
+    parents = _parents(G)
     for u, v, _, keys in lifted_edges(G):
         if data_only and not keys:
             continue
-        found[G.nodes[v]["parent"]][v].append(u)
+        found[parents[v]][v].append(u)
     return found
