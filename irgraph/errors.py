@@ -159,6 +159,10 @@ class RunError(IrgraphError, RuntimeError):
         from IPython.display import display
 
         shell = get_ipython()
+        if shell is None:  # called outside IPython: the standard library's traceback
+            import traceback
+
+            return traceback.format_exception(self)
         shown = getattr(self, "_view_shown", False)  # IPython also formats it for its history
         if not shown and (self.trace is not None or self.graph is not None):
             self._view_shown = True

@@ -5,6 +5,7 @@ Chromium when available) and the plain text."""
 from __future__ import annotations
 
 import html
+import traceback
 import xml.etree.ElementTree as ET
 
 import attrs
@@ -220,3 +221,10 @@ def test_a_bad_concurrency_for_the_prediction_is_refused(finished, limit):
         finished.timeline(concurrency=limit)
     with pytest.raises(IrgraphError, match="concurrency"):
         finished.view(concurrency=limit)
+
+
+def test_outside_ipython_the_traceback_hook_gives_the_plain_traceback(capsys):
+    error, _ = failing_run()
+    lines = error._render_traceback_()  # IPython's hook; the kernel case is notebook 06's
+    assert lines == traceback.format_exception(error)
+    assert capsys.readouterr().out == ""  # no view printed where nothing displays it
