@@ -20,6 +20,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from irgraph import errors as _errors
 from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
 from irgraph.display import show
 from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, Problem, RunError
@@ -127,3 +128,5 @@ class _Package(types.ModuleType):
 for _name in [n for n, module in _LAZY.items() if isinstance(globals().get(n), types.ModuleType)]:
     del globals()[_name]  # a module imported above bound itself; __getattr__ gives the function
 sys.modules[__name__].__class__ = _Package
+# RunResult.view and RunError.view load the run view when first asked (it installs itself).
+_errors.set_run_view_loader(lambda: importlib.import_module("irgraph.run_view"))

@@ -8,7 +8,6 @@ attributes, so programs can react without parsing the text.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from difflib import get_close_matches
 from typing import Any
@@ -180,10 +179,23 @@ class RunError(IrgraphError, RuntimeError):
 _run_view: Callable[[RunError, Any, Any], Any] | None = None
 
 
+#: Loads the run view on first use (set by the ``irgraph`` package, which stands above it:
+#: the view imports this module, so this one cannot import the view).
+_run_view_loader: Callable[[], Any] | None = None
+
+
 def load_run_view() -> None:
-    """Import :mod:`irgraph.run_view`, which installs the functions results and errors draw
-    with. It is imported by name: it imports this module, so this one cannot import it."""
-    importlib.import_module("irgraph.run_view")
+    """Load :mod:`irgraph.run_view`, which installs the functions results and errors draw
+    with, through the loader the package gave (:func:`set_run_view_loader`)."""
+    if _run_view_loader is None:
+        raise IrgraphError("The run view is not loaded; import irgraph first.")
+    _run_view_loader()
+
+
+def set_run_view_loader(loader: Callable[[], Any]) -> None:
+    """Install what :func:`load_run_view` calls."""
+    global _run_view_loader
+    _run_view_loader = loader
 
 
 def set_run_view(view: Callable[[RunError, Any, Any], Any]) -> None:
