@@ -29,12 +29,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from irgraph import Agent, FanOut, Pipeline
+from irgraph import Pipeline
 from irgraph.providers import ModelRequest
 
 from batch import prefect_environment
 from floors import LeanProvider
-from workloads import chain
+from workloads import chain, fan
 
 Runner = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -98,19 +98,6 @@ def handwritten_fan(provider: LeanProvider, width: int) -> Runner:
     return lambda: fan_flow("question")
 
 
-def fan_pipeline(width: int) -> Pipeline:
-    branches = FanOut("branches")
-    for i in range(width):
-        branches = branches.branch(Agent(f"b{i}").instruct("Take {s}.").writes(f"k{i}"))
-    template = "Join " + " ".join(f"{{k{i}}}" for i in range(width)) + "."
-    return (
-        Pipeline("fan")
-        .step(Agent("start").instruct("Begin {seed}.").writes("s"))
-        .step(branches)
-        .step(Agent("join").instruct(template).writes("out"))
-    )
-
-
 def ours(pipeline: Pipeline, provider: LeanProvider) -> Runner:
     from irgraph.backends.prefect_backend import PrefectBackend
 
@@ -147,7 +134,7 @@ async def main(n: int, width: int, repeats: int) -> None:
     }
     fans = {
         "hand-written fan-out": handwritten_fan(slow, width),
-        "irgraph fan-out": ours(fan_pipeline(width), slow),
+        "irgraph fan-out": ours(fan(width, width), slow),
     }
     best = await measure({**chains, **fans}, repeats)
     import prefect

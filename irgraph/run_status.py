@@ -149,17 +149,13 @@ class RunFacts:
     def of(self, node: str) -> list[Execution]:
         """The executions of ``node``, in start order."""
         if self._by_node is None:
-            self._by_node = {}
-            for e in self.executions:
-                self._by_node.setdefault(e.node, []).append(e)
+            self._by_node = _grouped(self.executions)
         return self._by_node.get(node, [])
 
     def calls_of(self, node: str) -> list[Any]:
         """The model calls ``node`` made, in the order they ended."""
         if self._calls_by_node is None:
-            self._calls_by_node = {}
-            for call in self.calls:
-                self._calls_by_node.setdefault(call.node, []).append(call)
+            self._calls_by_node = _grouped(self.calls)
         return self._calls_by_node.get(node, [])
 
     def durations(self) -> dict[str, float]:
@@ -176,6 +172,14 @@ class RunFacts:
         for status in self.status.values():
             found[status] = found.get(status, 0) + 1
         return found
+
+
+def _grouped(items: Iterable[Any]) -> dict[str, list[Any]]:
+    """``items`` (executions or calls) grouped by their ``node``, each group in order."""
+    found: dict[str, list[Any]] = {}
+    for item in items:
+        found.setdefault(item.node, []).append(item)
+    return found
 
 
 def _pairs(trace: Iterable[Any]) -> list[tuple[str, Path, float, float | None]]:
