@@ -380,9 +380,10 @@ class Scheduler:
         """One model call; ``seconds`` limits the call itself, not the wait for a slot under
         ``max_concurrency`` (a node does not time out because others hold every slot). The
         call, answered or not, goes to ``calls`` (what the run view's node table shows)."""
-        start = _now()
+        start: float | None = None  # stays None while waiting for a slot: no call made yet
         try:
             if self.limit is None:
+                start = _now()
                 text = await self.with_timeout(self.call(request, path), seconds)
             else:
                 async with self.limit:
@@ -394,8 +395,9 @@ class Scheduler:
                     "return a str"
                 )
         except BaseException as exc:
-            why = "cancelled" if isinstance(exc, asyncio.CancelledError) else repr(exc)
-            self.calls.append(Call.made(request, path, None, start, _now(), why))
+            if start is not None:
+                why = "cancelled" if isinstance(exc, asyncio.CancelledError) else repr(exc)
+                self.calls.append(Call.made(request, path, None, start, _now(), why))
             raise
         self.calls.append(Call.made(request, path, text, start, _now()))
         return text

@@ -81,7 +81,8 @@ class TraceLog:
 
     A run records two events per node; keeping them as plain columns (strings, floats and a
     shared path tuple) instead of one tuple each keeps a large run from feeding the garbage
-    collector tens of thousands of container objects.
+    collector tens of thousands of container objects. The scheduler appends to the columns
+    itself (``Scheduler.emit``): a method call per event was a measurable share of a node.
     """
 
     __slots__ = ("nodes", "paths", "starts", "times")
@@ -91,14 +92,6 @@ class TraceLog:
         self.starts: list[bool] = []
         self.times: list[float] = []
         self.paths: list[tuple[tuple[str, int], ...]] = []
-
-    def record(
-        self, node: str, start: bool, time: float, path: tuple[tuple[str, int], ...]
-    ) -> None:
-        self.nodes.append(node)
-        self.starts.append(start)
-        self.times.append(time)
-        self.paths.append(path)
 
     def events(self) -> list[Event]:
         return [

@@ -100,3 +100,13 @@ def test_the_plain_text_view_lists_what_each_node_was_asked_and_answered():
     lines = {line.split()[0]: line for line in text}
     assert "3 calls" in lines["define"] and "'Define talon after" in lines["define"]
     assert lines["intro"].endswith(repr(result.outputs["intro"]))
+
+
+def test_an_agent_stopped_while_waiting_for_a_slot_made_no_call():
+    both = Agent("a").instruct("A {topic}.").writes("x") | Agent("b").instruct("B {topic}.")
+    fake = FakeProvider(latency=0.05, fail={"a": 1})
+    with pytest.raises(RunError) as caught:
+        run(both, provider=fake, state={"topic": "owls"}, max_concurrency=1)
+    # a held the one slot and failed; b, still waiting for it, was cancelled before asking
+    assert [(c.node, c.answer) for c in caught.value.calls] == [("a", None)]
+    assert [c.agent for c in fake.calls] == ["a"]
