@@ -52,6 +52,10 @@ __all__ = [
 ]
 
 
+#: The fake model's latency of the demo pipeline (irgraph demo, irgraph run without a target).
+DEMO_LATENCY = 0.3
+
+
 def describe_graph(G: Any) -> str:
     """A plain-text summary of a pipeline graph: nodes, control edges, data edges."""
     lines = [f"Pipeline {G.graph['name']!r}: {G.number_of_nodes()} nodes"]
@@ -275,7 +279,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the research demo offline with the fake model")
     demo.add_argument("--topic", default="graph-based agent pipelines")
-    demo.add_argument("--latency", type=_seconds, default=0.3, help="fake model latency (s)")
+    demo.add_argument(
+        "--latency", type=_seconds, default=DEMO_LATENCY, help="fake model latency (s)"
+    )
     _progress_flag(demo)
     for name, help_text in (("run", "run a pipeline"), ("check", "validate a pipeline")):
         cmd = sub.add_parser(name, help=help_text)
@@ -336,13 +342,13 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "run" and args.target is None:
         from irgraph.demo import research_pipeline
 
-        fake = " with the fake model at 0.3 s a call" if args.provider is None else ""
+        fake = f" with the fake model at {DEMO_LATENCY} s a call" if args.provider is None else ""
         print(
             f"No pipeline named: running the demo pipeline (irgraph.demo:research_pipeline)"
             f"{fake}. Name yours as module:attr, file.py:attr or a .json file.",
             file=sys.stderr,
         )
-        return _run_command(args, research_pipeline, out, latency=0.3)
+        return _run_command(args, research_pipeline, out, latency=DEMO_LATENCY)
     target = load_target(args.target)
     if args.command == "show":
         return _show(args, target, out)
