@@ -33,9 +33,9 @@ import asyncio
 import inspect
 import time
 from collections import ChainMap
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -43,7 +43,7 @@ from irgraph.errors import PipelineError, RunError
 from irgraph.events import Call, Event, RunResult, TraceLog
 from irgraph.ir import FunctionRef, resolve_function, transform_arguments
 from irgraph.ir.values import same_value
-from irgraph.providers import ModelProvider, ModelRequest
+from irgraph.providers import ModelProvider, ModelRequest, new_request
 from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
@@ -53,6 +53,7 @@ from .outputs import structured_value
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 from .routes import chosen_branch
 from .run_options import LIMIT, TIMEOUT, check_call_limit, check_provider, check_run_options
+from .timeouts import with_timeout
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -71,7 +72,6 @@ __all__ = [
     "check_provider",
 ]
 
-T = TypeVar("T")
 _now = time.monotonic
 Path = tuple[tuple[str, int], ...]
 
@@ -125,6 +125,8 @@ class Scheduler:
         self.limit = call_limit
         self.timeout = timeout
         self.stream = chunks and hasattr(provider, "stream")
+        #: Await the provider's own answer, with no coroutine of ``call`` around it.
+        self.direct = not self.stream and type(self).call is Scheduler.call
         self.trace = TraceLog()
         self.calls: list[Call] = []
         self.outputs: dict[str, Any] = {}
@@ -301,9 +303,9 @@ class Scheduler:
             if kind == "agent":
                 value = await self.agent(step, state, path, seconds)
             elif kind == "transform":
-                value = await self.with_timeout(self.transform(step, state), seconds)
+                value = await with_timeout(self.transform(step, state), seconds)
             elif kind == "gate":
-                value = await self.with_timeout(self.gate(step, state, path), seconds)
+                value = await with_timeout(self.gate(step, state, path), seconds)
             elif kind == "loop":
                 await self.loop(step, state, path)
                 value = None
@@ -325,24 +327,6 @@ class Scheduler:
                 raise
             raise self.fail(nid, exc, _RAISED_BY.get(step.kind)) from exc
 
-    def with_timeout(self, work: Coroutine[Any, Any, T], seconds: float | None) -> Awaitable[T]:
-        """``work`` to await, failing with a TimeoutError that says how to allow more time
-        once ``seconds`` pass (``None``: no limit, and no coroutine of its own around it)."""
-        return work if seconds is None else self._timed(work, seconds)
-
-    async def _timed(self, work: Coroutine[Any, Any, T], seconds: float) -> T:
-        timer = asyncio.timeout(seconds)
-        try:
-            async with timer:
-                return await work
-        except TimeoutError:
-            if not timer.expired():
-                raise  # the work's own TimeoutError, a provider's read timeout say
-            raise TimeoutError(
-                f"it took longer than its timeout of {seconds:g} s; allow more time with "
-                ".timeout(seconds) on the node or run(..., timeout=seconds)"
-            ) from None
-
     async def route(self, step: Step, state: MutableMapping[str, Any], path: Path) -> str:
         """Run the branch of the first case that holds; the output is that case's label."""
         index = await chosen_branch(step.id, step.op, state)
@@ -356,15 +340,15 @@ class Scheduler:
         again up to the node's retries (each attempt with its own timeout)."""
         op = step.op
         values = template_values(op.template, state)
-        request = ModelRequest(
+        request = new_request(
             step.id,
             op.name,
             render(op.template, values),
             op.model,
             MappingProxyType(values),
-            system=op.system,
-            settings=dict(step.settings) if step.settings else {},
-            output_schema=None if op.output is None else op.output.to_dict(),
+            op.system,
+            dict(step.settings) if step.settings else {},
+            None if op.output is None else op.output.to_dict(),
         )
         if op.output is None:
             value: Any = await self.ask(request, path, seconds)
@@ -384,11 +368,11 @@ class Scheduler:
         try:
             if self.limit is None:
                 start = _now()
-                text = await self.with_timeout(self.call(request, path), seconds)
+                text = await with_timeout(self.model_answer(request, path), seconds)
             else:
                 async with self.limit:
                     start = _now()
-                    text = await self.with_timeout(self.call(request, path), seconds)
+                    text = await with_timeout(self.model_answer(request, path), seconds)
             if not isinstance(text, str):
                 raise TypeError(
                     f"the provider answered {type(text).__name__} {text!r}; complete() must "
@@ -402,15 +386,27 @@ class Scheduler:
         self.calls.append(Call.made(request, path, text, start, _now()))
         return text
 
+    def model_answer(self, request: ModelRequest, path: Path) -> Awaitable[str]:
+        """What to await for the model's answer: the provider's own awaitable when it is not
+        streaming and :meth:`call` is not overridden (one coroutine less per call), else
+        :meth:`call`."""
+        return self.completion(request) if self.direct else self.call(request, path)
+
+    def completion(self, request: ModelRequest) -> Awaitable[str]:
+        """``provider.complete(request)``, refused unless it is awaitable."""
+        answer = self.provider.complete(request)
+        if not inspect.isawaitable(answer):
+            raise TypeError(
+                f"{type(self.provider).__name__}.complete() returned a "
+                f"{type(answer).__name__}, not an awaitable; define it with async def"
+            )
+        return answer
+
     async def call(self, request: ModelRequest, path: Path) -> str:
+        """Ask the model: streamed (each chunk an event) or not. Other backends override it
+        (Prefect: a cached task)."""
         if not self.stream:
-            answer = self.provider.complete(request)
-            if not inspect.isawaitable(answer):
-                raise TypeError(
-                    f"{type(self.provider).__name__}.complete() returned a "
-                    f"{type(answer).__name__}, not an awaitable; define it with async def"
-                )
-            return await answer
+            return await self.completion(request)
         parts: list[str] = []
         async for chunk in self.provider.stream(request):  # type: ignore[attr-defined]
             parts.append(chunk)

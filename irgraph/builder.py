@@ -21,6 +21,7 @@ from irgraph import checks
 from irgraph.builder_chain import Chain, chain_items
 from irgraph.code import composite_name, to_code
 from irgraph.errors import IrgraphError, PipelineError, did_you_mean
+from irgraph.gc_pause import gc_paused
 from irgraph.ir import (
     NODE_KINDS,
     AgentNode,
@@ -35,6 +36,7 @@ from irgraph.ir import (
     TransformNode,
     function_ref,
 )
+from irgraph.ir.nodes import checked_agent_node
 from irgraph.ir.outputs import checked_schema, checked_settings
 from irgraph.ir.values import is_json
 from irgraph.templates import parse_template
@@ -315,7 +317,7 @@ class Agent(Builder):
         return self._with(output=checked, output_retries=count)
 
     def to_ir(self) -> AgentNode:
-        return AgentNode(self._name, **self._fields())
+        return checked_agent_node(self._name, self._fields())
 
 
 class _Composite(Builder):
@@ -378,6 +380,7 @@ class Pipeline(_Composite):
         """Append a step."""
         return self._add("steps", "step", item)
 
+    @gc_paused
     def to_ir(self) -> SequenceNode:
         return SequenceNode(self.name, self._children("steps"), **self._fields())
 
@@ -394,6 +397,7 @@ class FanOut(_Composite):
         """Add a parallel branch."""
         return self._add("branches", "branch", item)
 
+    @gc_paused
     def to_ir(self) -> ParallelNode:
         return ParallelNode(self.name, self._children("branches"), **self._fields())
 
@@ -443,6 +447,7 @@ class Loop(Builder):
             )
         return self._with(until=function_ref(condition, node=self._name), until_equals=())
 
+    @gc_paused
     def to_ir(self) -> LoopNode:
         return LoopNode(self._name, self._children("steps"), **self._fields())
 
@@ -503,6 +508,7 @@ class MapOver(Builder):
         """Run at most ``n`` items at once."""
         return self._with(max_concurrency=self._arg(checks.count(), "max_concurrency", n))
 
+    @gc_paused
     def to_ir(self) -> MapOverNode:
         fields = self._fields()
         children = self._children("steps")

@@ -32,6 +32,9 @@ class Event(NamedTuple):
     text: str | None = None
 
 
+_new_tuple = tuple.__new__
+
+
 class Call(NamedTuple):
     """One model call of a run: what agent ``node`` (at ``path``) was asked, the rendered
     ``prompt``, and its ``answer`` (``None`` when the call failed: ``error`` says why), between
@@ -62,17 +65,22 @@ class Call(NamedTuple):
         error: str | None = None,
     ) -> Call:
         """The call that asked ``request`` (a ``ModelRequest``) at ``path``."""
-        return cls(
-            request.node,
-            path,
-            request.prompt,
-            answer,
-            request.model,
-            request.attempt,
-            start,
-            end,
-            error,
-            request.feedback,
+        # tuple.__new__ directly: the named tuple's own __new__ is one more Python call, and a
+        # scheduler records a call per model call.
+        return _new_tuple(
+            cls,
+            (
+                request.node,
+                path,
+                request.prompt,
+                answer,
+                request.model,
+                request.attempt,
+                start,
+                end,
+                error,
+                request.feedback,
+            ),
         )
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem
+from irgraph.gc_pause import gc_paused
 from irgraph.graph_routes import walk_route
 from irgraph.graph_scopes import walk_loop, walk_map_over
 from irgraph.ir import (
@@ -334,6 +335,7 @@ class _Walker:
         )
 
 
+@gc_paused
 def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.DiGraph:
     """Build the typed ``networkx.DiGraph`` of a pipeline (builder or IR).
 

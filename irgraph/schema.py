@@ -21,7 +21,6 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -42,6 +41,7 @@ from irgraph.ir import (
     TransformNode,
 )
 from irgraph.portable import from_portable, portable
+from irgraph.schema_scopes import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -127,7 +127,6 @@ KIND: dict[type[Any], str] = {
     SequenceNode: "sequence",
     ParallelNode: "parallel",
 }
-SCOPE_KINDS = frozenset({"loop", "map_over", "route"})
 EXECUTABLE_KINDS = frozenset({"agent", "transform", "gate"})
 _CLASSES: dict[str, type[Any]] = {
     kind: cls for cls, kind in KIND.items() if kind in SCOPE_KINDS | EXECUTABLE_KINDS
@@ -153,6 +152,28 @@ def node_attributes(
     node: Node, kind: str, parent: str | None, branch: int | None = None
 ) -> dict[str, Any]:
     """The plain-data attributes of one executable or scope node (see :data:`SETTINGS`)."""
+    if type(node) is AgentNode:  # most nodes: one dict display, no lookups by name
+        writes = node.writes
+        output = node.output
+        return {
+            "kind": kind,
+            "label": node.name,
+            "parent": parent,
+            "branch": branch,
+            "reads": list(node.template.reads),
+            "optional_reads": list(node.template.optional_reads),
+            "writes": [writes] if writes else [],
+            "inputs": list(node.inputs),
+            "pinned": node.id,
+            "instruction": node.instruction,
+            "model": node.model,
+            "description": node.description,
+            "timeout": node.timeout,
+            "system": node.system,
+            "settings": node.settings.to_dict(),
+            "output": output.to_dict() if output is not None else None,
+            "output_retries": node.output_retries,
+        }
     writes = getattr(node, "writes", None)
     data: dict[str, Any] = {
         "kind": kind,
@@ -375,85 +396,4 @@ def ir_nodes(G: nx.DiGraph, root: Node) -> dict[str, Node]:
             walk(child_tree, child)
 
     walk(G.graph["tree"], root)
-    return found
-
-
-# Scopes -----------------------------------------------------------------------------------
-
-
-def scopes(G: nx.DiGraph) -> dict[str | None, list[str]]:
-    """The nodes of each scope (``None``: the top level) in reading order."""
-    found: dict[str | None, list[str]] = {None: []}
-    for nid, data in G._node.items():  # networkx's node dict: no view per node
-        found.setdefault(data["parent"], []).append(nid)
-        if data["kind"] in SCOPE_KINDS:
-            found.setdefault(nid, [])
-    return found
-
-
-def _chain(parents: Mapping[str, str | None], node: str) -> list[str]:
-    """``node`` and the scopes around it, innermost first."""
-    chain = [node]
-    parent = parents[node]
-    while parent is not None:
-        chain.append(parent)
-        parent = parents[parent]
-    return chain
-
-
-def _lift(parents: Mapping[str, str | None], u: str, v: str) -> tuple[str, str] | None:
-    """The edge ``u -> v`` seen from the innermost scope holding both ends: the ends replaced
-    by their enclosing nodes in that scope, or ``None`` when one end encloses the other."""
-    if parents[u] == parents[v]:
-        return u, v
-    cu, cv = _chain(parents, u), _chain(parents, v)
-    if u in cv or v in cu:
-        return None  # an edge between a scope and its own body
-    parents_v = {parents[b]: b for b in cv}
-    for a in cu:
-        parent = parents[a]
-        if parent in parents_v:
-            return a, parents_v[parent]
-    return None
-
-
-def _parents(G: nx.DiGraph) -> dict[str, str | None]:
-    return {nid: data["parent"] for nid, data in G._node.items()}
-
-
-def lifted_edges(G: nx.DiGraph) -> Iterator[tuple[str, str, bool, list[str]]]:
-    """Every edge as its scope sees it, ``(u, v, control, keys)``: an edge that crosses a
-    scope boundary joins the enclosing nodes of the scope that holds both ends (a read inside
-    a loop from a writer outside is an edge into the loop), parallel edges merge, and edges
-    between a scope and its own body drop out. Edges come in graph order."""
-    parents = _parents(G)
-    merged: dict[tuple[str, str], tuple[bool, set[str]]] = {}
-    for u, targets in G._adj.items():  # G.edges(data=True), without a view per edge
-        pu = parents[u]
-        for v, data in targets.items():
-            ends = (u, v) if parents[v] == pu else _lift(parents, u, v)
-            if ends is None:
-                continue
-            before = merged.get(ends)
-            if before is None:
-                merged[ends] = (bool(data["control"]), set(data["keys"]))
-            else:
-                before[1].update(data["keys"])
-                merged[ends] = (before[0] or bool(data["control"]), before[1])
-    for (u, v), (control, keys) in merged.items():
-        yield u, v, control, sorted(keys)
-
-
-def scope_predecessors(
-    G: nx.DiGraph, *, data_only: bool = False
-) -> dict[str | None, dict[str, list[str]]]:
-    """For each scope, each node's predecessors in that scope (from :func:`lifted_edges`)."""
-    found: dict[str | None, dict[str, list[str]]] = {
-        sid: {nid: [] for nid in nodes} for sid, nodes in scopes(G).items()
-    }
-    parents = _parents(G)
-    for u, v, _, keys in lifted_edges(G):
-        if data_only and not keys:
-            continue
-        found[parents[v]][v].append(u)
     return found

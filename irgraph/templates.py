@@ -121,15 +121,16 @@ def render(template: Template, values: Mapping[str, Any]) -> str:
     'Hi Ada!'
     """
     out: list[str] = []
+    add = out.append  # one agent renders one prompt per call: kept to plain loops
     for literal, key, optional in template.parts:
-        out.append(literal)
+        add(literal)
         if key is None:
             continue
-        if optional:
-            value = values.get(key)
-            out.append("" if value is None else as_text(value))
-        else:
-            out.append(as_text(values[key]))
+        value = values.get(key) if optional else values[key]
+        if type(value) is str:
+            add(value)
+        elif value is not None or not optional:
+            add(as_text(value))
     return "".join(out)
 
 
@@ -157,13 +158,16 @@ def template_values(template: Template, state: Mapping[str, Any]) -> dict[str, A
     >>> template_values(parse_template("{a} {b?} {c?}"), {"a": 1, "c": 3, "d": 4})
     {'a': 1, 'c': 3}
     """
-    values = {key: state[key] for key in template.reads}
-    for key, value in values.items():
+    values: dict[str, Any] = {}
+    for key in template.reads:  # a loop, not a comprehension: that is one more call per agent
+        value = state[key]
         if value is None:
             raise ValueError(none_message(key))
-    for key in template.optional_reads:
-        if key in state:
-            values[key] = state[key]
+        values[key] = value
+    if template.optional_reads:
+        for key in template.optional_reads:
+            if key in state:
+                values[key] = state[key]
     return values
 
 

@@ -90,8 +90,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "optional-none-renders-none",
         "templates",
         "irgraph/templates.py",
-        'out.append("" if value is None else as_text(value))',
-        "out.append(as_text(value))",
+        "        elif value is not None or not optional:",
+        "        elif True:",
         ("tests/test_templates.py", "tests/test_asyncio_backend.py"),
     ),
     _m(
@@ -114,8 +114,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "optional-keys-missing-from-values",
         "templates",
         "irgraph/templates.py",
-        "        if key in state:\n            values[key] = state[key]",
-        "        if key in state and False:\n            values[key] = state[key]",
+        "            if key in state:\n                values[key] = state[key]",
+        "            if key in state and False:\n                values[key] = state[key]",
         ("tests/test_templates.py", *_RUN_TESTS),
     ),
     # graph -------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "lift-drops-cross-scope-edges",
         "graph",
-        "irgraph/schema.py",
+        "irgraph/schema_scopes.py",
         "            return a, parents_v[parent]",
         "            return None",
         (*_GRAPH_TESTS, *_RUN_TESTS, "tests/test_analysis.py"),
@@ -393,11 +393,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "backends/scheduler.py",
         "                async with self.limit:\n"
         "                    start = _now()\n"
-        "                    text = await self.with_timeout(self.call(request, path), seconds)",
+        "                    text = await with_timeout(self.model_answer(request, path), seconds)",
         "                async def wait_and_call() -> str:\n"
         "                    async with self.limit:  # type: ignore[union-attr]\n"
-        "                        return await self.call(request, path)\n\n"
-        "                text = await self.with_timeout(wait_and_call(), seconds)",
+        "                        return await self.model_answer(request, path)\n\n"
+        "                text = await with_timeout(wait_and_call(), seconds)",
         ("tests/test_timeouts.py", *_RUN_TESTS),
     ),
     _m(

@@ -1,0 +1,29 @@
+"""A node's time limit: the awaitable to wait on, failing with advice when time runs out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def with_timeout(work: Awaitable[T], seconds: float | None) -> Awaitable[T]:
+    """``work`` to await, failing with a TimeoutError that says how to allow more time
+    once ``seconds`` pass (``None``: no limit, and no coroutine of its own around it)."""
+    return work if seconds is None else _timed(work, seconds)
+
+
+async def _timed(work: Awaitable[T], seconds: float) -> T:
+    timer = asyncio.timeout(seconds)
+    try:
+        async with timer:
+            return await work
+    except TimeoutError:
+        if not timer.expired():
+            raise  # the work's own TimeoutError, a provider's read timeout say
+        raise TimeoutError(
+            f"it took longer than its timeout of {seconds:g} s; allow more time with "
+            ".timeout(seconds) on the node or run(..., timeout=seconds)"
+        ) from None
