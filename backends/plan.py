@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from irgraph.gc_pause import gc_paused
 from irgraph.ir import Node
 from irgraph.schema import scope_predecessors, scopes
 
@@ -67,6 +68,7 @@ class ScopePlan:
 SCHEDULES = ("topological", "dataflow")
 
 
+@gc_paused
 def plan_scopes(
     G: nx.DiGraph, nodes: Mapping[str, Node], schedule: str = "topological"
 ) -> ScopePlan:

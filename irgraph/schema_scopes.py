@@ -66,7 +66,9 @@ def lifted_edges(G: nx.DiGraph) -> Iterator[tuple[str, str, bool, list[str]]]:
     a loop from a writer outside is an edge into the loop), parallel edges merge, and edges
     between a scope and its own body drop out. Edges come in graph order."""
     parents = _parents(G)
-    merged: dict[tuple[str, str], tuple[bool, set[str]]] = {}
+    # Each value holds the edge's own keys list (read, never changed) until a second edge
+    # merges into it: no set per edge, where most edges merge with none.
+    merged: dict[tuple[str, str], tuple[bool, list[str]]] = {}
     for u, targets in G._adj.items():  # G.edges(data=True), without a view per edge
         pu = parents[u]
         for v, data in targets.items():
@@ -75,10 +77,10 @@ def lifted_edges(G: nx.DiGraph) -> Iterator[tuple[str, str, bool, list[str]]]:
                 continue
             before = merged.get(ends)
             if before is None:
-                merged[ends] = (bool(data["control"]), set(data["keys"]))
+                merged[ends] = (bool(data["control"]), data["keys"])
             else:
-                before[1].update(data["keys"])
-                merged[ends] = (before[0] or bool(data["control"]), before[1])
+                keys = list({*before[1], *data["keys"]})
+                merged[ends] = (before[0] or bool(data["control"]), keys)
     for (u, v), (control, keys) in merged.items():
         yield u, v, control, sorted(keys)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem, closest_keys
+from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
 
 if TYPE_CHECKING:
@@ -322,6 +323,7 @@ def _acyclic(G: nx.DiGraph) -> bool:
     return taken == len(waiting)
 
 
+@gc_paused
 def checked_graph(ir: Node, inputs: Iterable[str] | None) -> nx.DiGraph:
     """The validated graph of ``ir``, for a backend's ``compile``; without ``inputs``, reads of
     keys nobody writes are left for the run to check against its initial state. A function
