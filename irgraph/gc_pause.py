@@ -23,7 +23,8 @@ def gc_paused(fn: F) -> F:
     """Run ``fn`` with the cyclic gc off, turning it back on after (even on an error).
 
     Calls nest: only the outermost one that found the gc on turns it back on, and a program
-    that turned the gc off itself keeps it off.
+    that turned the gc off itself keeps it off. The switch is process-wide: another thread
+    that turns the gc off while a build runs finds it on again when the build ends.
 
     >>> import gc
     >>> gc_paused(gc.isenabled)()
