@@ -311,6 +311,45 @@ def test_non_string_answer_is_a_run_error():
         run(Agent("a").instruct("x"), provider=Bad())
 
 
+@pytest.mark.parametrize("options", [{}, {"timeout": 5}, {"max_concurrency": 1}])
+def test_a_complete_that_is_not_async_is_a_run_error_naming_the_fix(options):
+    class Sync:
+        def complete(self, request):
+            return "x"
+
+    pipeline = Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("{x}")
+    with pytest.raises(RunError, match="'a'.*Sync.complete.*not an awaitable.*async def") as info:
+        run(pipeline, provider=Sync(), **options)
+    [call] = info.value.calls
+    assert (call.node, call.answer) == ("a", None) and "not an awaitable" in call.error
+
+
+def test_a_backend_that_overrides_call_is_asked_through_it():
+    from irgraph.backends.scheduler import Scheduler
+
+    asked = []
+
+    class Recording(Scheduler):
+        async def call(self, request, path):
+            asked.append(request.node)
+            return await super().call(request, path)
+
+    scheduler = Recording(
+        FakeProvider(),
+        on_event=None,
+        on_gate=None,
+        max_concurrency=None,
+        timeout=None,
+        chunks=False,
+    )
+    assert not scheduler.direct
+    runnable = AsyncioBackend(provider=FakeProvider()).compile(research.to_ir(), inputs=["topic"])
+    state = {"topic": "owls"}
+    asyncio.run(scheduler.run_all(runnable._plan, state, runnable.graph))
+    assert asked == ["researcher", "analyst", "writer"]
+    assert [c.node for c in scheduler.calls] == asked and state["analysis"]
+
+
 def test_missing_initial_state_is_a_pipeline_error_before_any_call():
     fake = FakeProvider()
     with pytest.raises(PipelineError, match="topic"):
