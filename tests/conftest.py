@@ -13,7 +13,10 @@ longest ones do not start last and leave the other workers idle at the end.
 
 from __future__ import annotations
 
+import importlib
 import os
+import random
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -29,6 +32,37 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+#: Modules whose background threads draw from the global ``random``: Prefect's events client
+#: pings its websocket every ~20 s (websockets packs random bits into each ping) and jitters
+#: its HTTP retries. A Prefect test leaves those threads running in its xdist worker, and a
+#: later Hypothesis test then sees the global state move during its draws (Hypothesis warns
+#: "Do not use the `random` module inside strategies"). Found by logging every call to the
+#: global ``random`` in a full run; each module gets a generator of its own once imported.
+_OWN_RANDOM = (
+    "websockets.asyncio.connection",
+    "websockets.legacy.protocol",
+    "prefect.utilities.math",
+)
+
+
+def _own_random() -> None:
+    for name in _OWN_RANDOM:
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "random", None) is random:
+            module.random = random.Random()  # type: ignore[attr-defined]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "prefect" in item.nodeid:  # it starts those threads itself, maybe between two draws
+        importlib.import_module("prefect.utilities.math")
+        importlib.import_module("websockets.asyncio.connection")
+    _own_random()
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _own_random()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
