@@ -152,28 +152,6 @@ def node_attributes(
     node: Node, kind: str, parent: str | None, branch: int | None = None
 ) -> dict[str, Any]:
     """The plain-data attributes of one executable or scope node (see :data:`SETTINGS`)."""
-    if type(node) is AgentNode:  # most nodes: one dict display, no lookups by name
-        writes = node.writes
-        output = node.output
-        return {
-            "kind": kind,
-            "label": node.name,
-            "parent": parent,
-            "branch": branch,
-            "reads": list(node.template.reads),
-            "optional_reads": list(node.template.optional_reads),
-            "writes": [writes] if writes else [],
-            "inputs": list(node.inputs),
-            "pinned": node.id,
-            "instruction": node.instruction,
-            "model": node.model,
-            "description": node.description,
-            "timeout": node.timeout,
-            "system": node.system,
-            "settings": node.settings.to_dict(),
-            "output": output.to_dict() if output is not None else None,
-            "output_retries": node.output_retries,
-        }
     writes = getattr(node, "writes", None)
     data: dict[str, Any] = {
         "kind": kind,

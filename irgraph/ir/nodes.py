@@ -125,11 +125,10 @@ _AGENT_FIELDS: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...] = tuple(
     if field.init and field.name != "name"
 )
 _AGENT_NAMES = frozenset(name for name, _, _ in _AGENT_FIELDS)
-_FACTORIES = [name for name, default, _ in _AGENT_FIELDS if type(default) is attrs.Factory]
 if (
     {f.name for f in attrs.fields(AgentNode)} != _AGENT_NAMES | {"name", "template"}
     or hasattr(AgentNode, "__attrs_post_init__")
-    or _FACTORIES
+    or any(type(default) is attrs.Factory for _, default, _ in _AGENT_FIELDS)
 ):
     raise TypeError("AgentNode changed: checked_agent_node must set each of its fields.")
 _set = object.__setattr__
