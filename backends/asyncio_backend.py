@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from irgraph import checks
 from irgraph.compile import EngineCapabilities
 from irgraph.events import Event, RunResult
-from irgraph.gc_pause import gc_paused
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, PlaceholderProvider
 from irgraph.run import run_coroutine
@@ -77,7 +76,6 @@ class AsyncioBackend:
         self.on_gate = on_gate
         self.schedule = checks.one_of(*SCHEDULES).check(schedule, "AsyncioBackend's schedule")
 
-    @gc_paused
     def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> AsyncioRunnable:
         """Build and check the graph of ``ir``; unbound reads are checked at run start unless
         ``inputs`` is given."""

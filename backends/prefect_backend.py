@@ -33,7 +33,6 @@ from irgraph import checks
 from irgraph.compile import EngineCapabilities
 from irgraph.errors import IrgraphError
 from irgraph.events import RunResult
-from irgraph.gc_pause import gc_paused
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.run import run_coroutine
@@ -248,7 +247,6 @@ class PrefectBackend:
         self.chunk_size = chunk_size
         self.lost_after = lost_after
 
-    @gc_paused
     def compile(self, ir: Node, *, inputs: Iterable[str] | None = None) -> PrefectRunnable:
         """Build, check and plan ``ir``; no Prefect import, no server."""
         return PrefectRunnable(ir, checked_graph(ir, inputs), self)
