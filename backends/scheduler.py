@@ -6,7 +6,8 @@ it decrements its successors' counts. If that makes successors ready, the driver
 the first of them itself and starts a new driver task for each other one. So a chain runs in a
 single task with no scheduling overhead, a fan-out gets a task per branch, and every node starts
 the moment its last predecessor finishes — there are no level-by-level barriers. Drivers live in
-an ``asyncio.TaskGroup``, so a failure cancels and awaits every running sibling.
+a task group with ``asyncio.TaskGroup``'s rules (:mod:`irgraph.backends.drivers`, lighter, and
+eager from Python 3.12), so a failure cancels and awaits every running sibling.
 
 Scope nodes run their body as a nested scope: a loop repeats it up to ``max_iterations`` times
 (stopping once ``until`` holds); a map-over runs it once per item, concurrently, each item with
@@ -41,13 +42,14 @@ import attrs
 
 from irgraph.errors import PipelineError, RunError
 from irgraph.events import Call, Event, RunResult, TraceLog
-from irgraph.ir import FunctionRef, resolve_function, transform_arguments
-from irgraph.ir.values import same_value
+from irgraph.ir import resolve_function, transform_arguments
 from irgraph.providers import ModelProvider, ModelRequest, new_request
 from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
+from .drivers import Drivers
 from .failures import first_error, node_failure, run_cancelled
+from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
@@ -134,6 +136,8 @@ class Scheduler:
         self.gate_blocking = on_gate is not None and not inspect.iscoroutinefunction(on_gate)
         #: The RunErrors this run raised, told apart from those user code raises.
         self.failures: set[RunError] = set()
+        #: Eager driver starts in progress (:mod:`irgraph.backends.drivers`).
+        self.nesting = [0]
 
     def emit(self, node: str, start: bool, path: Path) -> None:
         """Record a start or end event, and tell ``on_event`` at once."""
@@ -209,60 +213,56 @@ class Scheduler:
     async def scope(self, plan: ScopePlan, state: MutableMapping[str, Any], path: Path) -> None:
         remaining = plan.indegree.copy()
         steps, successors, execute = plan.steps, plan.successors, self.execute
+        group = Drivers(self.nesting)
+        start, eager = group.start, group.eager
+
+        async def drive(i: int, own_task: bool) -> None:
+            try:
+                while True:
+                    await execute(steps[i], state, path)
+                    following = -1
+                    for j in successors[i]:
+                        left = remaining[j] - 1
+                        remaining[j] = left
+                        if left == 0:  # who runs inline keeps the start order (drivers.py)
+                            if following < 0:
+                                following = j
+                            elif eager:
+                                start(drive(following, True))
+                                following = j
+                            else:
+                                start(drive(j, True))
+                    if following < 0 or group.aborting:
+                        return
+                    i = following
+            except BaseException as error:
+                if not own_task or group.failed(error):
+                    raise
+            finally:
+                if own_task:
+                    group.finished()
+
         failure: BaseException | None = None
         try:
-            async with asyncio.TaskGroup() as group:
-
-                async def drive(i: int) -> None:
-                    while True:
-                        await execute(steps[i], state, path)
-                        following = -1
-                        for j in successors[i]:
-                            left = remaining[j] - 1
-                            remaining[j] = left
-                            if left == 0:
-                                if following < 0:
-                                    following = j
-                                else:
-                                    group.create_task(drive(j))
-                        if following < 0:
-                            return
-                        i = following
-
-                for entry in plan.entries[1:]:
-                    group.create_task(drive(entry))
-                if plan.entries:
-                    await drive(plan.entries[0])
-        except BaseExceptionGroup as group_error:
-            failure = first_error(group_error)
+            if entries := plan.entries:
+                for entry in entries[:-1] if eager else entries[1:]:
+                    start(drive(entry, True))
+                await drive(entries[-1] if eager else entries[0], False)
+        except BaseException as error:  # closed out here, so it is no other error's __context__
+            failure = error
+        try:
+            await group.close(failure)
         finally:
             drive = None  # type: ignore[assignment]  # else a cycle (via its closure) keeps the run
-        if failure is not None:  # raised out here, so the group is not its __context__
-            raise failure from failure.__cause__
+            failure = None
 
     async def loop(self, step: Step, state: MutableMapping[str, Any], path: Path) -> None:
-        op = step.op
         assert step.body is not None
-        until = op.until
-        predicate = resolve_function(until) if isinstance(until, FunctionRef) else None
-        blocking = not inspect.iscoroutinefunction(predicate)
-        for iteration in range(op.max_iterations):
+        ends = loop_ends(step.op)
+        for iteration in range(step.op.max_iterations):
             await self.scope(step.body, state, (*path, (step.id, iteration)))
-            if isinstance(until, str) and op.until_equals:
-                if until in state and same_value(state[until], op.until_equals[0]):
-                    break
-                continue
-            if isinstance(until, str) and state.get(until):
+            if await ends(state):
                 break
-            if predicate is not None:
-                if blocking:  # on a thread, so it gets a copy other branches cannot change
-                    holds = await call_blocking(predicate, MappingProxyType(dict(state)))
-                else:
-                    holds = predicate(MappingProxyType(state))
-                if inspect.isawaitable(holds):
-                    holds = await holds
-                if holds:
-                    break
 
     async def map_over(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:
         op = step.op

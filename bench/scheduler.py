@@ -49,6 +49,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.backends.drivers import EAGER
 from irgraph.testing import FakeProvider
 
 from floors import LeanProvider, dag_of, inline_floor, task_per_node_floor
@@ -210,7 +211,8 @@ async def main(quick: bool) -> None:
     peers = available_peers()
     print(
         f"irgraph scheduler benchmark - Python {platform.python_version()} "
-        f"({sys.implementation.name}), {type(asyncio.get_running_loop()).__name__}, "
+        f"({sys.implementation.name}), {type(asyncio.get_running_loop()).__name__}, drivers "
+        f"{'start eagerly' if EAGER else 'wait for the loop'}, "
         f"{'quick' if quick else 'full'} run; every number is the best (minimum) of its runs"
     )
     print(

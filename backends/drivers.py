@@ -1,0 +1,183 @@
+"""The task group of one scope's driver tasks: ``asyncio.TaskGroup``'s rules, lighter.
+
+A scope (see :mod:`irgraph.backends.scheduler`) starts a driver task for every node that becomes
+ready beside another one, so a 10 000-wide fan-out starts 10 000 of them. ``TaskGroup`` learns
+that a task ended from a done callback, which the loop runs as one more step per task; here the
+driver says so itself as it returns (:meth:`Drivers.finished`, :meth:`Drivers.failed`), which
+saves that step and about a fifth of what a task costs.
+
+The rules are ``TaskGroup``'s: the first failure cancels every other driver and the scope's own
+task (the one that runs the first ready node inline), and :meth:`Drivers.close` waits for them
+all before it raises; a driver that was cancelled is no failure; ``KeyboardInterrupt`` and
+``SystemExit`` propagate as they are; a cancellation of the scope's task from outside cancels
+the drivers and propagates once they have stopped. Where they differ: ``close`` raises the one
+error :func:`~irgraph.backends.failures.first_error` picks, not a group of them, and the scope's
+task is not cancelled again when a driver fails while ``close`` already waits (there is nothing
+to interrupt then; 3.11's ``TaskGroup`` does cancel it, and never takes the request back).
+
+On Python 3.12 and later, drivers are started eagerly (``Task(..., eager_start=True)``, the
+standard library's own mechanism) unless the loop has a task factory of its own: a driver runs
+at once, up to its first suspension, in a task of its own, and one that finishes without
+suspending (a cached or fake model's answer) never goes through the loop at all. Eager starts
+nest (a driver's eager start may start others); past :data:`EAGER_DEPTH` nested starts a driver
+is scheduled as usual, so a long ladder of fan-outs cannot exhaust the stack.
+
+Either way nodes that become ready together start in the order of the plan, which is the order
+``irgraph.analysis`` predicts slots and makespans with: when drivers wait for their turn, the
+first ready node runs inline in the current driver and goes first; when they start eagerly,
+the others start first, in order, and the last one runs inline (:attr:`Drivers.eager`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+from .failures import first_error
+
+__all__ = ["Drivers", "EAGER", "EAGER_DEPTH"]
+
+#: Whether drivers start eagerly: ``Task(..., eager_start=True)`` exists from Python 3.12.
+EAGER = sys.version_info >= (3, 12)
+#: How many eager starts may nest before a driver is scheduled instead.
+EAGER_DEPTH = 24
+
+_current_task = asyncio.current_task
+
+
+class Drivers:
+    """The driver tasks of one run of a scope; made inside the scope's own task."""
+
+    __slots__ = (
+        "aborting",
+        "base_error",
+        "closing",
+        "eager",
+        "errors",
+        "loop",
+        "nesting",
+        "parent",
+        "parent_cancel_requested",
+        "tasks",
+        "waiter",
+    )
+
+    def __init__(self, nesting: list[int]) -> None:
+        self.loop = asyncio.get_running_loop()
+        parent = _current_task()
+        if parent is None:  # pragma: no cover - a scope always runs in a task
+            raise RuntimeError("A scope's drivers need the task that runs the scope.")
+        self.parent: asyncio.Task[Any] = parent
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.errors: list[BaseException] = []
+        self.base_error: BaseException | None = None
+        #: Set once the first failure (or a cancellation from outside) cancelled the drivers.
+        self.aborting = False
+        self.closing = False
+        self.parent_cancel_requested = False
+        self.waiter: asyncio.Future[None] | None = None
+        #: Eager starts in progress, shared by every group of a run (a one-item list).
+        self.nesting = nesting
+        #: Whether drivers start eagerly (so the last of the nodes ready together runs inline).
+        self.eager = EAGER and self.loop.get_task_factory() is None
+
+    def start(self, driver: Coroutine[Any, Any, None]) -> None:
+        """Run ``driver`` as a task of this group (nothing, once the group is aborting)."""
+        if self.aborting:
+            driver.close()
+            return
+        nesting = self.nesting
+        if self.eager and nesting[0] < EAGER_DEPTH:
+            nesting[0] += 1
+            try:
+                task = asyncio.Task(driver, loop=self.loop, eager_start=True)  # type: ignore[call-arg]
+            finally:
+                nesting[0] -= 1
+            if task.done():  # it finished in its eager start (and said so)
+                return
+        else:
+            task = self.loop.create_task(driver)
+        self.tasks.add(task)
+
+    def finished(self) -> None:
+        """A driver task says it ends (whether it failed or not): the last one wakes ``close``."""
+        self.tasks.discard(_current_task())
+        waiter = self.waiter
+        if waiter is not None and not self.tasks and not waiter.done():
+            waiter.set_result(None)
+
+    def failed(self, error: BaseException) -> bool:
+        """A driver task failed with ``error``: cancel the others and the scope's task. True
+        when the driver must raise it on (``KeyboardInterrupt``, ``SystemExit``)."""
+        if isinstance(error, asyncio.CancelledError):
+            return False  # cancelled by this group (or its task's caller): not a failure
+        self.errors.append(error)
+        base = isinstance(error, (KeyboardInterrupt, SystemExit))
+        if base and self.base_error is None:
+            self.base_error = error
+        if not self.aborting:
+            self.tasks.discard(_current_task())  # it is ending
+            self.abort()
+            if not self.closing and not self.parent.done():
+                self.parent_cancel_requested = True
+                self.parent.cancel()
+        return base
+
+    def abort(self) -> None:
+        """Cancel every driver. A task cancelled before its first step never runs its driver,
+        so never says it ends: from here on, each task's end is also learnt from its done
+        callback."""
+        self.aborting = True
+        for task in self.tasks:
+            if not task.done():
+                task.cancel()
+                task.add_done_callback(self.ended)
+
+    def ended(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        waiter = self.waiter
+        if waiter is not None and not self.tasks and not waiter.done():
+            waiter.set_result(None)
+
+    async def close(self, error: BaseException | None) -> None:
+        """Wait for every driver; then raise what the scope must: a stop request, else a
+        driver's or the inline driver's failure (``error``), else a cancellation from outside."""
+        self.closing = True
+        cancelled = error if isinstance(error, asyncio.CancelledError) else None
+        if error is not None:
+            if isinstance(error, (KeyboardInterrupt, SystemExit)) and self.base_error is None:
+                self.base_error = error
+            if not self.aborting:
+                self.abort()
+        while self.tasks:
+            self.waiter = self.loop.create_future()
+            try:
+                await self.waiter
+            except asyncio.CancelledError as exc:
+                if not self.aborting:  # the scope's task is cancelled from outside
+                    cancelled = exc
+                    self.abort()
+            self.waiter = None
+        if self.parent_cancel_requested:
+            # A cancel this group asked for may not have reached the task yet (a driver that
+            # failed during an eager start, while the task itself was running): take it here,
+            # not at some later await of the caller's.
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                pass
+            if self.parent.uncancel() == 0:
+                cancelled = None  # the only cancellation was this group's own
+        if self.base_error is not None:
+            raise self.base_error
+        errors = self.errors
+        if error is not None and not isinstance(error, asyncio.CancelledError):
+            errors.append(error)
+        if errors:
+            chosen = first_error(BaseExceptionGroup("drivers", errors))
+            self.errors = []
+            raise chosen from chosen.__cause__
+        if cancelled is not None:
+            raise cancelled
