@@ -101,13 +101,13 @@ def test_cancelling_the_run_cancels_every_driver_and_propagates() -> None:
 
 
 def ladder(rungs: int) -> Pipeline:
-    """rung_i feeds leaf_i and rung_i+1: on the dataflow schedule each rung's first ready
-    successor is its leaf, run inline, and the next rung starts a driver of its own, from
-    inside the driver of the rung before."""
+    """rung_i feeds rung_i+1 and leaf_i, in that order. On the dataflow schedule both become
+    ready together when rung_i ends: with eager starts (3.12) rung_i+1 is started from inside
+    the driver of rung_i — every rung one level deeper — and leaf_i runs inline."""
     pipeline = Pipeline("ladder").step(Agent("rung0").instruct("Go.").writes("k0"))
     for i in range(rungs):
-        pipeline = pipeline.step(Agent(f"leaf{i}").instruct(f"{{k{i}}}").writes(f"v{i}"))
         pipeline = pipeline.step(Agent(f"rung{i + 1}").instruct(f"{{k{i}}}").writes(f"k{i + 1}"))
+        pipeline = pipeline.step(Agent(f"leaf{i}").instruct(f"{{k{i}}}").writes(f"v{i}"))
     return pipeline
 
 
