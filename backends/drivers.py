@@ -4,7 +4,8 @@ A scope (see :mod:`irgraph.backends.scheduler`) starts a driver task for every n
 ready beside another one, so a 10 000-wide fan-out starts 10 000 of them. ``TaskGroup`` learns
 that a task ended from a done callback, which the loop runs as one more step per task; here the
 driver says so itself as it returns (:meth:`Drivers.finished`, :meth:`Drivers.failed`), which
-saves that step and about a fifth of what a task costs.
+saves that step and about a fifth of what a task costs. A map-over's items run in one too
+(:meth:`Drivers.gather`).
 
 The rules are ``TaskGroup``'s: the first failure cancels every other driver and the scope's own
 task (the one that runs the first ready node inline), and :meth:`Drivers.close` waits for them
@@ -16,23 +17,28 @@ task is not cancelled again when a driver fails while ``close`` already waits (t
 to interrupt then; 3.11's ``TaskGroup`` does cancel it, and never takes the request back).
 
 On Python 3.12 and later, drivers are started eagerly (``Task(..., eager_start=True)``, the
-standard library's own mechanism) unless the loop has a task factory of its own: a driver runs
-at once, up to its first suspension, in a task of its own, and one that finishes without
-suspending (a cached or fake model's answer) never goes through the loop at all. Eager starts
-nest (a driver's eager start may start others); past :data:`EAGER_DEPTH` nested starts a driver
-is scheduled as usual, so a long ladder of fan-outs cannot exhaust the stack.
+standard library's own mechanism) when the run has no ``max_concurrency`` and the loop has no
+task factory of its own: a driver runs at once, up to its first suspension, in a task of its
+own, and one that finishes without suspending (a cached or fake model's answer) never goes
+through the loop at all. Eager starts nest (a driver's eager start may start others); past
+:data:`EAGER_DEPTH` nested starts a driver is scheduled as usual, so a long ladder of fan-outs
+cannot exhaust the stack.
 
-Either way nodes that become ready together start in the order of the plan, which is the order
-``irgraph.analysis`` predicts slots and makespans with: when drivers wait for their turn, the
-first ready node runs inline in the current driver and goes first; when they start eagerly,
-the others start first, in order, and the last one runs inline (:attr:`Drivers.eager`).
+Nodes that become ready together start in the order of the plan either way: when drivers wait
+for their turn, the first ready node runs inline in the current driver and goes first; when
+they start eagerly, the others start first, in order, and the last one runs inline
+(:attr:`Drivers.eager`). What eager starts do change is the order across levels: a driver
+started eagerly runs its nested scope's nodes (a loop's body, a map-over's items) before its
+later siblings start, where scheduled drivers would start those siblings first. Under
+``max_concurrency`` that order decides who gets a slot first, and ``irgraph.analysis``
+predicts slots and makespans with the scheduled order, so such runs are never eager.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from .failures import first_error
@@ -64,7 +70,7 @@ class Drivers:
         "waiter",
     )
 
-    def __init__(self, nesting: list[int]) -> None:
+    def __init__(self, nesting: list[int], eager: bool = True) -> None:
         self.loop = asyncio.get_running_loop()
         parent = _current_task()
         if parent is None:  # pragma: no cover - a scope always runs in a task
@@ -80,8 +86,9 @@ class Drivers:
         self.waiter: asyncio.Future[None] | None = None
         #: Eager starts in progress, shared by every group of a run (a one-item list).
         self.nesting = nesting
-        #: Whether drivers start eagerly (so the last of the nodes ready together runs inline).
-        self.eager = EAGER and self.loop.get_task_factory() is None
+        #: Whether drivers start eagerly (so the last of the nodes ready together runs inline):
+        #: ``eager`` asks for it, Python 3.12 and a loop with no task factory of its own allow it.
+        self.eager = eager and EAGER and self.loop.get_task_factory() is None
 
     def start(self, driver: Coroutine[Any, Any, None]) -> None:
         """Run ``driver`` as a task of this group (nothing, once the group is aborting)."""
@@ -100,6 +107,35 @@ class Drivers:
         else:
             task = self.loop.create_task(driver)
         self.tasks.add(task)
+
+    async def gather(self, works: Iterable[Coroutine[Any, Any, Any]]) -> None:
+        """Run each of ``works`` (made one by one, as they start) as a driver of this group,
+        then :meth:`close` it: what a ``TaskGroup`` block of ``create_task`` calls does."""
+        failure: BaseException | None = None
+        started: list[Coroutine[Any, Any, Any]] = []
+        try:
+            for work in works:
+                started.append(work)
+                if self.aborting:  # an eager start failed: start nothing more
+                    break
+                self.start(self.own(work))
+        except BaseException as error:  # raised on by an eager start (KeyboardInterrupt)
+            failure = error
+        try:
+            await self.close(failure)
+        finally:
+            for work in started:  # one whose driver was cancelled before it ran never started
+                work.close()
+
+    async def own(self, work: Coroutine[Any, Any, Any]) -> None:
+        """``work`` as a driver: it says when it ends, and how."""
+        try:
+            await work
+        except BaseException as error:
+            if self.failed(error):
+                raise
+        finally:
+            self.finished()
 
     def finished(self) -> None:
         """A driver task says it ends (whether it failed or not): the last one wakes ``close``."""

@@ -5,9 +5,9 @@ a count of unfinished predecessors. A *driver* coroutine runs one ready node; wh
 it decrements its successors' counts. If that makes successors ready, the driver continues with
 the first of them itself and starts a new driver task for each other one. So a chain runs in a
 single task with no scheduling overhead, a fan-out gets a task per branch, and every node starts
-the moment its last predecessor finishes — there are no level-by-level barriers. Drivers live in
-a task group with ``asyncio.TaskGroup``'s rules (:mod:`irgraph.backends.drivers`, lighter, and
-eager from Python 3.12), so a failure cancels and awaits every running sibling.
+the moment its last predecessor finishes — there are no level-by-level barriers. Drivers (and a
+map-over's items) live in a task group with ``asyncio.TaskGroup``'s rules, lighter and eager from
+Python 3.12 (:mod:`irgraph.backends.drivers`), so a failure cancels and awaits every sibling.
 
 Scope nodes run their body as a nested scope: a loop repeats it up to ``max_iterations`` times
 (stopping once ``until`` holds); a map-over runs it once per item, concurrently, each item with
@@ -48,7 +48,7 @@ from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
 from .drivers import Drivers
-from .failures import first_error, node_failure, run_cancelled
+from .failures import node_failure, run_cancelled
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
@@ -213,7 +213,7 @@ class Scheduler:
     async def scope(self, plan: ScopePlan, state: MutableMapping[str, Any], path: Path) -> None:
         remaining = plan.indegree.copy()
         steps, successors, execute = plan.steps, plan.successors, self.execute
-        group = Drivers(self.nesting)
+        group = Drivers(self.nesting, self.limit is None)
         start, eager = group.start, group.eager
 
         async def drive(i: int, own_task: bool) -> None:
@@ -281,13 +281,8 @@ class Scheduler:
                     await self.scope(step.body, ChainMap(local, state), item_path)  # type: ignore[arg-type]
             results[index] = collected(local, op.collect, step.id, index)
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for index, item in enumerate(items):
-                    group.create_task(one(index, item))
-        except BaseExceptionGroup as group_error:
-            error = first_error(group_error)
-            raise error from error.__cause__
+        runs = (one(index, item) for index, item in enumerate(items))
+        await Drivers(self.nesting, self.limit is None).gather(runs)
         if op.writes:
             state[op.writes] = results
         return results

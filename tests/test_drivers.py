@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, Pipeline, RunError, arun
+from irgraph import Agent, Loop, MapOver, Pipeline, RunError, arun
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.drivers import EAGER, EAGER_DEPTH, Drivers
 from irgraph.providers import ModelRequest
@@ -155,3 +155,56 @@ def test_drivers_refuse_new_work_once_aborting() -> None:
         return ran
 
     assert asyncio.run(go()) is False
+
+
+def test_a_failing_map_over_item_stops_the_others_and_leaves_no_cancel_request() -> None:
+    # Items 0 and 2 wait for ever; item 1 fails once both wait, so the map-over node's task
+    # (the run's own) already waits for its items when the failure comes.
+    pipeline = Agent("list").instruct("Go.").writes("raw") >> MapOver("each").over(
+        "items", item="item"
+    ).step(Agent("one").instruct("{item}").writes("out")).collect("out").writes("outs")
+    waiting: list[str] = []
+
+    async def answer(request: ModelRequest) -> str:
+        item = request.state.get("item")
+        if item in ("a", "c"):
+            waiting.append(item)
+            await asyncio.sleep(3600)
+        if item == "b":
+            while len(waiting) < 2:
+                await asyncio.sleep(0)
+            raise ConnectionError("the model went away")
+        return "x"
+
+    async def go() -> tuple[RunError, int, list[Any]]:
+        with pytest.raises(RunError) as info:
+            await arun(
+                pipeline, provider=FunctionProvider(answer), state={"items": ["a", "b", "c"]}
+            )
+        me = asyncio.current_task()
+        assert me is not None
+        await asyncio.sleep(0)
+        return info.value, me.cancelling(), [t for t in asyncio.all_tasks() if t is not me]
+
+    error, cancelling, others = asyncio.run(go())
+    assert error.node == "one" and isinstance(error.__cause__, ConnectionError)
+    assert cancelling == 0 and others == []
+    assert sorted(c.error for c in error.calls if c.node == "one" and c.error) == [
+        "ConnectionError('the model went away')",
+        "cancelled",
+        "cancelled",
+    ]
+
+
+def test_under_max_concurrency_slots_go_in_the_scheduled_order_on_every_python() -> None:
+    # Ready together: the loop L (whose body is a | b), X and Y. Scheduled, L's body starts a
+    # inline and b after X and Y; eager starts would run b before X and Y. With one slot that
+    # order is the order of the calls, and irgraph.analysis predicts with the scheduled one.
+    pipeline = (
+        Loop("L").step(Agent("a").instruct("Go.") | Agent("b").instruct("Go.")).max_iterations(1)
+        | Agent("X").instruct("Go.")
+        | Agent("Y").instruct("Go.")
+    )
+    backend = AsyncioBackend(provider=FakeProvider(latency=0.001), max_concurrency=1)
+    result = backend.compile(pipeline.to_ir()).run()
+    assert [call.node for call in result.calls] == ["a", "X", "Y", "b"]
