@@ -55,8 +55,12 @@ def test_a_failing_driver_stops_the_others_and_leaves_no_cancel_request(
     # inline-done: 'quick' finished, the run's task already waits for the drivers when the
     # failure comes; 3.11's TaskGroup cancels it then and never takes the request back.
     async def go() -> tuple[RunError, int, list[Any]]:
+        # A failure that did not stop the others would wait on 'slow' for an hour.
+        guard = asyncio.timeout(60)
         with pytest.raises(RunError) as info:
-            await arun(FAN, provider=provider(inline_waits))
+            async with guard:
+                await arun(FAN, provider=provider(inline_waits))
+        assert not guard.expired(), "the failure did not stop the other drivers"
         me = asyncio.current_task()
         assert me is not None
         await asyncio.sleep(0)  # a cancel request left behind would be delivered here
@@ -177,10 +181,13 @@ def test_a_failing_map_over_item_stops_the_others_and_leaves_no_cancel_request()
         return "x"
 
     async def go() -> tuple[RunError, int, list[Any]]:
+        guard = asyncio.timeout(60)  # items left running would wait for an hour
         with pytest.raises(RunError) as info:
-            await arun(
-                pipeline, provider=FunctionProvider(answer), state={"items": ["a", "b", "c"]}
-            )
+            async with guard:
+                await arun(
+                    pipeline, provider=FunctionProvider(answer), state={"items": ["a", "b", "c"]}
+                )
+        assert not guard.expired(), "the failure did not stop the other items"
         me = asyncio.current_task()
         assert me is not None
         await asyncio.sleep(0)
@@ -208,3 +215,12 @@ def test_under_max_concurrency_slots_go_in_the_scheduled_order_on_every_python()
     backend = AsyncioBackend(provider=FakeProvider(latency=0.001), max_concurrency=1)
     result = backend.compile(pipeline.to_ir()).run()
     assert [call.node for call in result.calls] == ["a", "X", "Y", "b"]
+
+
+def test_nodes_ready_together_take_the_slots_in_plan_order() -> None:
+    backend = AsyncioBackend(provider=FakeProvider(latency=0.001), max_concurrency=1)
+    pipeline = Agent("start").instruct("Go.").writes("s") >> (
+        Agent("a").instruct("{s}") | Agent("b").instruct("{s}") | Agent("c").instruct("{s}")
+    )
+    result = backend.compile(pipeline.to_ir()).run()
+    assert [call.node for call in result.calls] == ["start", "a", "b", "c"]

@@ -480,7 +480,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "backends/scheduler.py",
         "                            elif eager:",
         "                            elif not eager:",
-        ("tests/test_prediction_property.py", "tests/test_run_calls.py", *_RUN_TESTS),
+        ("tests/test_drivers.py", "tests/test_prediction_property.py", *_RUN_TESTS),
     ),
     _m(
         "completed-not-recorded",
