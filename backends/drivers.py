@@ -139,10 +139,7 @@ class Drivers:
 
     def finished(self) -> None:
         """A driver task says it ends (whether it failed or not): the last one wakes ``close``."""
-        self.tasks.discard(_current_task())
-        waiter = self.waiter
-        if waiter is not None and not self.tasks and not waiter.done():
-            waiter.set_result(None)
+        self.ended(_current_task())  # type: ignore[arg-type]  # a driver runs in its task
 
     def failed(self, error: BaseException) -> bool:
         """A driver task failed with ``error``: cancel the others and the scope's task. True
@@ -150,9 +147,7 @@ class Drivers:
         if isinstance(error, asyncio.CancelledError):
             return False  # cancelled by this group (or its task's caller): not a failure
         self.errors.append(error)
-        base = isinstance(error, (KeyboardInterrupt, SystemExit))
-        if base and self.base_error is None:
-            self.base_error = error
+        base = self.stop_request(error)
         if not self.aborting:
             self.tasks.discard(_current_task())  # it is ending
             self.abort()
@@ -171,7 +166,16 @@ class Drivers:
                 task.cancel()
                 task.add_done_callback(self.ended)
 
+    def stop_request(self, error: BaseException) -> bool:
+        """Whether ``error`` asks the program to stop (``KeyboardInterrupt``, ``SystemExit``);
+        the first such is what :meth:`close` raises."""
+        stop = isinstance(error, (KeyboardInterrupt, SystemExit))
+        if stop and self.base_error is None:
+            self.base_error = error
+        return stop
+
     def ended(self, task: asyncio.Task[None]) -> None:
+        """``task`` ended: the last one wakes :meth:`close`."""
         self.tasks.discard(task)
         waiter = self.waiter
         if waiter is not None and not self.tasks and not waiter.done():
@@ -183,8 +187,7 @@ class Drivers:
         self.closing = True
         cancelled = error if isinstance(error, asyncio.CancelledError) else None
         if error is not None:
-            if isinstance(error, (KeyboardInterrupt, SystemExit)) and self.base_error is None:
-                self.base_error = error
+            self.stop_request(error)
             if not self.aborting:
                 self.abort()
         while self.tasks:
