@@ -3,7 +3,8 @@
 How it runs a scope (the top level, one loop iteration, or one map-over item): every node keeps
 a count of unfinished predecessors. A *driver* coroutine runs one ready node; when it finishes,
 it decrements its successors' counts. If that makes successors ready, the driver continues with
-the first of them itself and starts a new driver task for each other one. So a chain runs in a
+one of them itself (the first; the last when drivers start eagerly, so that they all start in
+plan order) and starts a new driver task for each other one. So a chain runs in a
 single task with no scheduling overhead, a fan-out gets a task per branch, and every node starts
 the moment its last predecessor finishes — there are no level-by-level barriers. Drivers (and a
 map-over's items) live in a task group with ``asyncio.TaskGroup``'s rules, lighter and eager from
