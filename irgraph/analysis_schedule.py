@@ -333,11 +333,17 @@ class Simulation:
             def then() -> None:
                 self.scope(node, path, done, branch)
 
+            # Each predicate up to the chosen case asks a worker thread, one after another, so
+            # another node's worker call made meanwhile is answered between two of them.
             cases = self.G.nodes[node]["cases"][: branch + 1]
-            if any("test" in case for case in cases):  # predicates ask a worker thread
-                self.at(self.now, then, thread=True)
-            else:
-                then()
+            self.tested(sum("test" in case for case in cases), then)
+
+    def tested(self, predicates: int, then: Callable[[], None]) -> None:
+        """Ask ``predicates`` worker-thread calls in turn (a route's tests), then ``then``."""
+        if predicates == 0:
+            then()
+        else:
+            self.at(self.now, lambda: self.tested(predicates - 1, then), thread=True)
 
     def iterate(self, node: str, path: Path, i: int, times: int, done: Callable[[], None]) -> None:
         if i == times:

@@ -19,6 +19,7 @@ from typing import Any, TypeGuard, TypeVar
 
 from irgraph import checks
 from irgraph.builder_chain import Chain, chain_items
+from irgraph.builder_run import Asking
 from irgraph.code import composite_name, to_code
 from irgraph.errors import IrgraphError, PipelineError, did_you_mean
 from irgraph.gc_pause import gc_paused
@@ -36,7 +37,7 @@ from irgraph.ir import (
     TransformNode,
     function_ref,
 )
-from irgraph.ir.nodes import checked_agent_node
+from irgraph.ir.nodes import AGENT_FIELDS, checked_agent_node
 from irgraph.ir.outputs import checked_schema, checked_settings
 from irgraph.ir.values import is_json
 from irgraph.templates import parse_template
@@ -65,7 +66,6 @@ class UnknownMethodError(IrgraphError, AttributeError):
     """
 
 
-_Chain = Chain  # routing.py links its cases with it too
 _items = chain_items
 
 
@@ -85,6 +85,8 @@ def _as_node(owner: str, method: str, item: Any) -> Builder | Node:
 
 def _depth(item: Any) -> int:
     """Levels of scopes in ``item`` (0 for a leaf), as IR nodes count them."""
+    if type(item) is Agent:  # the commonest member, and a leaf: no method call
+        return 0
     return item._nesting() if isinstance(item, Builder) else getattr(item, "depth", 0)
 
 
@@ -100,7 +102,7 @@ def _ir(item: Builder | Node) -> Node:
     return item.to_ir() if isinstance(item, Builder) else item
 
 
-class Builder:
+class Builder(Asking):
     """Common base: a name, a config dict, operators and ``to_ir``. ``_config`` holds the
     settings; methods copy it, never mutate it."""
 
@@ -142,6 +144,16 @@ class Builder:
             new.__dict__.update(self.__dict__)
         return new
 
+    def _set(self: B, key: str, value: Any) -> B:
+        """``self._with(key=value)`` for one setting, in half the time (no keyword dict)."""
+        new = object.__new__(type(self))
+        new._name = self._name
+        new._config = config = self._config.copy()
+        config[key] = value
+        if type(self).__dictoffset__:
+            new.__dict__.update(self.__dict__)
+        return new
+
     def to_ir(self) -> Node:
         """Return the frozen IR tree this builder describes."""
         raise NotImplementedError
@@ -168,44 +180,6 @@ class Builder:
         """Choose the backend ``ask_async`` runs on (``"asyncio"``, ``"prefect"``, ...)."""
         return self._with(_engine=self._arg(checks.name, "engine", name))
 
-    async def ask_async(
-        self,
-        prompt: str | None = None,
-        *,
-        state: dict[str, Any] | None = None,
-        provider: Any = None,
-        **options: Any,
-    ) -> Any:
-        """Run this builder on its engine (``.engine(...)``, default asyncio) and return the
-        output of its last step. ``prompt`` is put in state as ``prompt``; a lone agent whose
-        instruction does not read ``{prompt}`` gets it appended to its instruction."""
-        from irgraph.run import arun
-
-        values = dict(state or {})
-        target: Builder = self
-        if prompt is not None:
-            values["prompt"] = prompt
-            if isinstance(self, Agent) and "prompt" not in self.to_ir().reads:
-                text = self._config.get("instruction", "")
-                target = self._with(instruction=f"{text}\n\n{{prompt}}" if text else "{prompt}")
-        backend = self._config.get("_engine", "asyncio")
-        result = await arun(target, backend=backend, provider=provider, state=values, **options)
-        return result.output
-
-    def ask(
-        self,
-        prompt: str | None = None,
-        *,
-        state: dict[str, Any] | None = None,
-        provider: Any = None,
-        **options: Any,
-    ) -> Any:
-        """The sync twin of :meth:`ask_async`: run this builder and return the output of its
-        last step (safe in a notebook, whose event loop is already running)."""
-        from irgraph.run import run_coroutine
-
-        return run_coroutine(self.ask_async(prompt, state=state, provider=provider, **options))
-
     def _add(self: B, key: str, method: str, item: Any) -> B:
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
         item = _as_node(self._name, method, item)
@@ -223,13 +197,10 @@ class Builder:
 
     def __mul__(self, times: Any) -> Loop:
         if not checks.count().test(times):
-            raise checks.Check(
-                "a whole number of at least 1",
-                checks.count().test,
-                hint="Repeat with e.g. * 3, or use Loop(name).step(...).max_iterations(n).",
-            ).error(
-                times, f"the number of iterations in '{self.name}' * {times!r}", node=self._name
-            )
+            hint = "Repeat with e.g. * 3, or use Loop(name).step(...).max_iterations(n)."
+            rule = checks.Check("a whole number of at least 1", checks.count().test, hint=hint)
+            where = f"the number of iterations in '{self.name}' * {times!r}"
+            raise rule.error(times, where, node=self._name)
         body = _items(self._config["steps"]) if _flattens(self, Pipeline) else [self]
         chain: Chain | None = None
         for item in body:
@@ -279,19 +250,19 @@ class Agent(Builder):
     def instruct(self, text: str) -> Agent:
         """Set the instruction template (``{key}`` required, ``{key?}`` optional)."""
         parse_template(self._arg(checks.text, "instruct", text), node=self._name)
-        return self._with(instruction=text)
+        return self._set("instruction", text)
 
     def writes(self, key: str) -> Agent:
         """Store the model's answer in state under ``key``."""
-        return self._with(writes=self._arg(checks.key, "writes", key))
+        return self._set("writes", self._arg(checks.key, "writes", key))
 
     def model(self, name: str) -> Agent:
         """Choose the model (passed to the provider)."""
-        return self._with(model=self._arg(checks.name, "model", name))
+        return self._set("model", self._arg(checks.name, "model", name))
 
     def describe(self, text: str) -> Agent:
         """A human description, shown in diagrams and plans."""
-        return self._with(description=self._arg(checks.text, "describe", text))
+        return self._set("description", self._arg(checks.text, "describe", text))
 
     def timeout(self, seconds: float) -> Agent:
         """Fail this node with a RunError if one call takes longer than ``seconds``."""
@@ -299,7 +270,7 @@ class Agent(Builder):
 
     def system(self, text: str) -> Agent:
         """The system prompt sent with every request (plain text)."""
-        return self._with(system=self._arg(checks.text, "system", text))
+        return self._set("system", self._arg(checks.text, "system", text))
 
     def settings(self, **values: Any) -> Agent:
         """Model settings for each request, e.g. ``.settings(temperature=0.2,
@@ -316,8 +287,17 @@ class Agent(Builder):
         count = checks.count(0).check(retries, where, node=self._name)
         return self._with(output=checked, output_retries=count)
 
+    def _prompted(self) -> Agent:
+        if "prompt" in self.to_ir().reads:
+            return self
+        text = self._config.get("instruction", "")
+        return self._set("instruction", f"{text}\n\n{{prompt}}" if text else "{prompt}")
+
     def to_ir(self) -> AgentNode:
-        return checked_agent_node(self._name, self._fields())
+        fields = self._config  # all IR fields, unless it holds an option of its own (_engine)
+        return checked_agent_node(
+            self._name, fields if AGENT_FIELDS.issuperset(fields) else self._fields()
+        )
 
 
 class _Composite(Builder):
@@ -348,8 +328,7 @@ C = TypeVar("C", bound=_Composite)
 
 def _flattens(item: Any, cls: type[C]) -> TypeGuard[C]:
     """Whether ``cls``'s operator splices ``item``'s members: it made ``item``, with no inputs."""
-    config = item._config if isinstance(item, cls) else {}
-    return bool(config.get("_auto")) and not config.get("inputs")
+    return isinstance(item, cls) and "_auto" in item._config and not item._config.get("inputs")
 
 
 def _composed(cls: type[C], left: Builder | Node, right: Builder | Node) -> C:
@@ -367,7 +346,8 @@ def _composed(cls: type[C], left: Builder | Node, right: Builder | Node) -> C:
             chain = Chain(chain, item, _depth(item))
     else:
         chain = Chain(chain, right, _depth(right))
-    return _checked_depth(cls._auto(chain))
+    made = cls._auto(chain)  # 1 + chain.depth levels deep:
+    return made if chain.depth < checks.MAX_DEPTH else _checked_depth(made)
 
 
 class Pipeline(_Composite):
@@ -502,7 +482,7 @@ class MapOver(Builder):
 
     def writes(self, key: str) -> MapOver:
         """Write the list of collected values to ``key``."""
-        return self._with(writes=self._arg(checks.key, "writes", key))
+        return self._set("writes", self._arg(checks.key, "writes", key))
 
     def max_concurrency(self, n: int) -> MapOver:
         """Run at most ``n`` items at once."""
@@ -539,7 +519,7 @@ class Gate(Builder):
 
     def writes(self, key: str) -> Gate:
         """Store the human's answer under ``key``."""
-        return self._with(writes=self._arg(checks.key, "writes", key))
+        return self._set("writes", self._arg(checks.key, "writes", key))
 
     def timeout(self, seconds: float) -> Gate:
         """Give up waiting after ``seconds``."""
@@ -570,7 +550,7 @@ class Transform(Builder):
 
     def writes(self, key: str) -> Transform:
         """Store the function's return value under ``key``."""
-        return self._with(writes=self._arg(checks.key, "writes", key))
+        return self._set("writes", self._arg(checks.key, "writes", key))
 
     def timeout(self, seconds: float) -> Transform:
         """Fail if the function takes longer than ``seconds``."""

@@ -108,7 +108,7 @@ class _Walker:
     def new_id(self, name: str) -> str:
         seen = self.used.get(name, 0)
         candidate = name if seen == 0 else f"{name}#{seen + 1}"
-        while candidate in self.G or candidate in self.pins:
+        while candidate in self.G._node or candidate in self.pins:
             seen += 1
             candidate = f"{name}#{seen + 1}"
         self.used[name] = seen + 1
@@ -196,6 +196,8 @@ class _Walker:
 
     # the walk ------------------------------------------------------------------------
     def walk(self, node: Node, env: _Env, parent: str | None) -> _Summary:
+        if type(node) is AgentNode:  # the commonest node, before five isinstance checks
+            return self.executable(node, env, parent)
         if isinstance(node, SequenceNode):
             if not node.children:
                 self.empty(node, "Pipeline", "steps", ".step(...)")

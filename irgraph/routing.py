@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from irgraph import checks
-from irgraph.builder import Builder, _as_node, _Chain, _checked_depth, _ir, _items
+from irgraph.builder import Builder, _as_node, _checked_depth, _ir, _items
+from irgraph.builder_chain import Chain
 from irgraph.errors import PipelineError
 from irgraph.ir import FunctionRef, Node, RouteCase, RouteNode, function_ref
 
@@ -53,13 +54,13 @@ class Route(Builder):
                 hint="Write .when('bug', branch), or .when(lambda state: ..., branch).",
             )
         node = _as_node(self._name, "when", branch)
-        new = self._with(branches=_Chain(self._config.get("branches"), (case, node)))
+        new = self._with(branches=Chain(self._config.get("branches"), (case, node)))
         return _checked_depth(new)
 
     def otherwise(self, branch: Builder | Node) -> Route:
         """The branch taken when no ``when`` case holds (always last, wherever written)."""
         node = _as_node(self._name, "otherwise", branch)
-        return _checked_depth(self._with(_otherwise=_Chain(None, (RouteCase("otherwise"), node))))
+        return _checked_depth(self._with(_otherwise=Chain(None, (RouteCase("otherwise"), node))))
 
     def _pairs(self) -> list[tuple[RouteCase, Builder | Node]]:
         return _items(self._config.get("branches")) + _items(self._config.get("_otherwise"))

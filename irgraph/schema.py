@@ -164,17 +164,16 @@ def node_attributes(
         "inputs": list(node.inputs),
         "pinned": node.id,
     }
-    if isinstance(node, AgentNode):
-        data.update(
-            instruction=node.instruction,
-            model=node.model,
-            description=node.description,
-            timeout=node.timeout,
-            system=node.system,
-            settings=node.settings.to_dict(),
-            output=node.output.to_dict() if node.output is not None else None,
-            output_retries=node.output_retries,
-        )
+    if isinstance(node, AgentNode):  # key by key: update(...) would first build a kwargs dict
+        output = node.output
+        data["instruction"] = node.instruction
+        data["model"] = node.model
+        data["description"] = node.description
+        data["timeout"] = node.timeout
+        data["system"] = node.system
+        data["settings"] = node.settings.to_dict()
+        data["output"] = output.to_dict() if output is not None else None
+        data["output_retries"] = node.output_retries
     elif isinstance(node, TransformNode):
         data.update(function=node.fn.ref, timeout=node.timeout)
     elif isinstance(node, GateNode):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 
 from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, PipelineError, Transform
@@ -473,3 +474,60 @@ def test_a_misspelt_method_suggests_the_real_one():
         Agent("a").write("x")
     with pytest.raises(AttributeError, match="Did you mean 'max_iterations'"):
         Loop("l").max_iteration(3)
+
+
+# an agent's IR node, built slot by slot, is the one its class builds ----------------------
+
+_AGENT_CALLS = {
+    "instruct": ("instruction", ["Go.", "Use {a} and {b?}.", "{{literal}} {c}"]),
+    "writes": ("writes", ["out", "k_2"]),
+    "model": ("model", ["m1"]),
+    "describe": ("description", ["what it does"]),
+    "timeout": ("timeout", [3, 0.5]),
+    "system": ("system", ["Be brief."]),
+    "inputs": ("inputs", [("a",), ("a", "b")]),
+}
+
+
+@pytest.mark.parametrize("engine", [False, True])
+@pytest.mark.parametrize(
+    "calls",
+    [
+        [],
+        ["instruct"],
+        ["instruct", "writes"],
+        ["writes", "model", "describe", "timeout", "system"],
+        ["instruct", "writes", "inputs", "settings", "output", "id"],
+        ["settings", "output", "inputs", "id", "instruct", "model", "timeout"],
+    ],
+)
+def test_agent_to_ir_matches_the_class(calls: list[str], engine: bool) -> None:
+    """``Agent.to_ir`` sets the node's slots itself (checked_agent_node): every field, the
+    defaults of those not set, the converters' types and the parsed template must be what
+    ``AgentNode(...)`` with the same arguments makes."""
+    agent, expected = Agent("a"), {}
+    for index, call in enumerate(calls):
+        if call == "settings":
+            agent = agent.settings(temperature=0.2, stop=["x"])
+            expected["settings"] = {"temperature": 0.2, "stop": ["x"]}
+        elif call == "output":
+            schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+            agent = agent.output(schema, retries=2)
+            expected.update(output=schema, output_retries=2)
+        elif call == "id":
+            agent = Agent("a", id="pinned")._with(**agent._config)
+            expected["id"] = "pinned"
+        else:
+            field, values = _AGENT_CALLS[call]
+            value = values[index % len(values)]
+            method = getattr(agent, call)
+            agent = method(*value) if call == "inputs" else method(value)
+            expected[field] = float(value) if call == "timeout" else value
+    if engine:
+        agent = agent.engine("asyncio")  # an option of the builder, not an IR field
+    node, reference = agent.to_ir(), AgentNode("a", **expected)
+    for field in attrs.fields(AgentNode):
+        mine, theirs = getattr(node, field.name), getattr(reference, field.name)
+        assert mine == theirs and type(mine) is type(theirs), field.name
+    assert node == reference and hash(node) == hash(reference)
+    assert node.reads == reference.reads and node.optional_reads == reference.optional_reads

@@ -55,12 +55,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from irgraph import to_graph
+from irgraph import Agent, Route, Transform, to_graph
 from irgraph.analysis import makespan
 from irgraph.backends import blocking
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.events import RunResult
 from irgraph.graph import root_of
+from irgraph.ir import FunctionRef
 from irgraph.testing import FakeProvider
 from irgraph.testing.strategies import pipelines_with_inputs
 
@@ -178,3 +179,31 @@ def test_the_predicted_makespan_is_the_measured_one_within_ten_percent(
     for schedule, limit, result, seconds in all_runs(pipeline, state, latency):
         predicted = makespan(G, by_node, concurrency=limit, schedule=schedule, run=result)
         assert abs(seconds - predicted) <= TOLERANCE * predicted, (schedule, limit)
+
+
+def test_each_route_predicate_is_a_worker_call_of_its_own() -> None:
+    """A route tests its cases one worker call at a time, so a transform asked meanwhile is
+    answered between two tests: here ``count``'s answer comes before ``always``'s, and
+    ``second`` takes the free slot before ``planner`` does (measured 0.07 s at limit 2; the
+    prediction that put all of a route's tests in one call said 0.05). Hypothesis found it in
+    a pipeline of 25 agents."""
+    pipeline = (
+        Route("choose")
+        .when(FunctionRef("irgraph.testing.predicates:has_sources"), Agent("skipped"))
+        .when(FunctionRef("irgraph.testing.predicates:always"), Agent("planner"))
+        | Agent("first").instruct("Go.").writes("b")
+        | (
+            Transform("count", "irgraph.testing.strategies:make_list").reads("sources").writes("c")
+            >> Agent("second").instruct("Use {c}.").writes("d")
+        )
+    )
+    state = {"sources": []}
+    latency = {"skipped": 0.03, "planner": 0.05, "first": 0.03, "second": 0.02}
+    G = to_graph(pipeline, inputs=state)
+    by_node = {n: latency[G.nodes[n]["label"]] for n in G if G.nodes[n]["kind"] == "agent"}
+    found = {}
+    for schedule, limit, result, seconds in all_runs(pipeline, state, latency):
+        predicted = makespan(G, by_node, concurrency=limit, schedule=schedule, run=result)
+        found[schedule, limit] = (round(seconds, 6), round(predicted, 6))
+    assert found[("dataflow", 2)] == found[("topological", 2)] == (0.07, 0.07)
+    assert all(seconds == predicted for seconds, predicted in found.values()), found

@@ -1,0 +1,60 @@
+"""``ask`` and ``ask_async``: run a builder in one call, the quickest way to try a pipeline.
+
+A mixin of :class:`irgraph.builder.Builder`, kept apart from the methods that describe a
+pipeline: running needs :mod:`irgraph.run` (imported when first asked, so building a pipeline
+never loads a backend).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Asking"]
+
+
+class Asking:
+    """The run methods every builder has."""
+
+    __slots__ = ()
+    _config: dict[str, Any]  # the builder's settings (a slot of Builder)
+
+    def _prompted(self) -> Asking:
+        """This builder, made to read ``{prompt}`` when asked with a prompt (an agent that
+        does not read it yet appends it to its instruction)."""
+        return self
+
+    async def ask_async(
+        self,
+        prompt: str | None = None,
+        *,
+        state: dict[str, Any] | None = None,
+        provider: Any = None,
+        **options: Any,
+    ) -> Any:
+        """Run this builder on its engine (``.engine(...)``, default asyncio) and return the
+        output of its last step. ``prompt`` is put in state as ``prompt``; a lone agent whose
+        instruction does not read ``{prompt}`` gets it appended to its instruction."""
+        from irgraph.run import arun
+
+        values = dict(state or {})
+        target = self
+        if prompt is not None:
+            values["prompt"] = prompt
+            target = self._prompted()
+        backend = self._config.get("_engine", "asyncio")
+        result = await arun(target, backend=backend, provider=provider, state=values, **options)
+        return result.output
+
+    def ask(
+        self,
+        prompt: str | None = None,
+        *,
+        state: dict[str, Any] | None = None,
+        provider: Any = None,
+        **options: Any,
+    ) -> Any:
+        """The sync twin of :meth:`ask_async`: run this builder and return the output of its
+        last step (safe in a notebook, whose event loop is already running)."""
+        from irgraph.run import run_coroutine
+
+        return run_coroutine(self.ask_async(prompt, state=state, provider=provider, **options))
