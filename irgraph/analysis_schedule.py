@@ -9,6 +9,8 @@ a route runs one branch. ``concurrency`` bounds the **model calls** in flight, l
 ``run(..., max_concurrency=N)``: an agent holds a slot while its call lasts, and the calls
 waiting for one get it first come, first served (an ``asyncio.Semaphore`` hands a freed slot
 to the oldest waiter). Transforms, gates and scopes take their latency without a slot.
+A plain function (a transform's, a route's test, a loop's ``until``) answers from a worker
+thread, after everything else due at that moment; an ``async`` one runs on the loop at once.
 
 How many items a map-over has, how many iterations a loop runs and which branch a route
 takes are not in the graph: :class:`Shape` says, from counts given per node, from the
@@ -18,6 +20,8 @@ initial state or from a finished run.
 from __future__ import annotations
 
 import heapq
+import inspect
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -35,6 +39,26 @@ __all__ = ["Shape", "Simulation", "Path", "analysed_graph"]
 
 Path = tuple[tuple[str, int], ...]
 Deps = Mapping[str | None, Mapping[str, Iterable[str]]]
+
+
+def on_a_thread(ref: str | None) -> bool:
+    """Whether the function ``module:qualname`` runs on a worker thread (a plain function),
+    not on the loop (a coroutine function), as the scheduler runs it. A prediction imports
+    no code: a function whose module this process has not imported counts as plain.
+
+    >>> import irgraph.testing.predicates as p
+    >>> on_a_thread("irgraph.testing.predicates:always")  # def
+    True
+    >>> on_a_thread("irgraph.testing.predicates:asks_a_question")  # async def
+    False
+    >>> on_a_thread("not.imported.yet:fn")
+    True
+    """
+    module, _, qualname = (ref or "").partition(":")
+    target: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        target = getattr(target, part, None)
+    return not inspect.iscoroutinefunction(target)
 
 
 def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiGraph:
@@ -320,8 +344,12 @@ class Simulation:
 
             self.calls.acquire(call)
         elif self.leaf(node):
-            # A transform's function runs on a worker thread (a gate's handler may too).
-            self.at(self.now + self.cost(node), done, thread=kind == "transform")
+            # A transform's plain function runs on a worker thread (a gate's handler may too).
+            thread = kind == "transform" and on_a_thread(self.G.nodes[node]["function"])
+            if kind == "transform" and not thread and not self.cost(node):
+                done()  # an async function that does not wait: the driver goes straight on
+            else:
+                self.at(self.now + self.cost(node), done, thread=thread)
         elif kind == "loop":
             self.iterate(node, path, 0, int(self.shape.count(node, path) or 0), done)
         elif kind == "map_over":
@@ -336,7 +364,9 @@ class Simulation:
             # Each predicate up to the chosen case asks a worker thread, one after another, so
             # another node's worker call made meanwhile is answered between two of them.
             cases = self.G.nodes[node]["cases"][: branch + 1]
-            self.tested(sum("test" in case for case in cases), then)
+            self.tested(
+                sum(on_a_thread(case.get("test")) for case in cases if "test" in case), then
+            )
 
     def tested(self, predicates: int, then: Callable[[], None]) -> None:
         """Ask ``predicates`` worker-thread calls in turn (a route's tests), then ``then``."""
@@ -350,7 +380,8 @@ class Simulation:
             done()
             return
         again = lambda: self.iterate(node, path, i + 1, times, done)  # noqa: E731
-        if self.G.nodes[node].get("until_function"):  # the predicate asks a worker thread
+        until = self.G.nodes[node].get("until_function")
+        if until and on_a_thread(until):  # a plain predicate asks a worker thread
             self.scope(node, (*path, (node, i)), lambda: self.at(self.now, again, thread=True))
         else:
             self.scope(node, (*path, (node, i)), again)
