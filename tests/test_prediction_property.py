@@ -181,6 +181,19 @@ def test_the_predicted_makespan_is_the_measured_one_within_ten_percent(
         assert abs(seconds - predicted) <= TOLERANCE * predicted, (schedule, limit)
 
 
+def _measured_and_predicted(
+    pipeline: Any, state: dict[str, Any], latency: dict[str, float]
+) -> dict[tuple[str, int | None], tuple[float, float]]:
+    """(measured, predicted) makespan of each schedule and limit, rounded to the µs."""
+    G = to_graph(pipeline, inputs=state)
+    by_node = {n: latency[G.nodes[n]["label"]] for n in G if G.nodes[n]["kind"] == "agent"}
+    found = {}
+    for schedule, limit, result, seconds in all_runs(pipeline, state, latency):
+        predicted = makespan(G, by_node, concurrency=limit, schedule=schedule, run=result)
+        found[schedule, limit] = (round(seconds, 6), round(predicted, 6))
+    return found
+
+
 def test_each_route_predicate_is_a_worker_call_of_its_own() -> None:
     """A route tests its cases one worker call at a time, so a transform asked meanwhile is
     answered between two tests: here ``count``'s answer comes before ``always``'s, and
@@ -199,12 +212,7 @@ def test_each_route_predicate_is_a_worker_call_of_its_own() -> None:
     )
     state = {"sources": []}
     latency = {"skipped": 0.03, "planner": 0.05, "first": 0.03, "second": 0.02}
-    G = to_graph(pipeline, inputs=state)
-    by_node = {n: latency[G.nodes[n]["label"]] for n in G if G.nodes[n]["kind"] == "agent"}
-    found = {}
-    for schedule, limit, result, seconds in all_runs(pipeline, state, latency):
-        predicted = makespan(G, by_node, concurrency=limit, schedule=schedule, run=result)
-        found[schedule, limit] = (round(seconds, 6), round(predicted, 6))
+    found = _measured_and_predicted(pipeline, state, latency)
     assert found[("dataflow", 2)] == found[("topological", 2)] == (0.07, 0.07)
     assert all(seconds == predicted for seconds, predicted in found.values()), found
 
@@ -212,16 +220,6 @@ def test_each_route_predicate_is_a_worker_call_of_its_own() -> None:
 async def later() -> str:
     """An async transform: the scheduler awaits it on the loop, with no worker thread."""
     return "done"
-
-
-def _measured_and_predicted(pipeline: Any, state: dict[str, Any], latency: dict[str, float]):
-    G = to_graph(pipeline, inputs=state)
-    by_node = {n: latency[G.nodes[n]["label"]] for n in G if G.nodes[n]["kind"] == "agent"}
-    found = {}
-    for schedule, limit, result, seconds in all_runs(pipeline, state, latency):
-        predicted = makespan(G, by_node, concurrency=limit, schedule=schedule, run=result)
-        found[schedule, limit] = (round(seconds, 6), round(predicted, 6))
-    return found
 
 
 def test_async_functions_run_on_the_loop_in_the_prediction_too() -> None:
