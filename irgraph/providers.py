@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from irgraph.errors import IrgraphError
+from irgraph.slots import slot_setters
 
 __all__ = [
     "ModelRequest",
@@ -54,17 +55,9 @@ class ModelRequest:
     feedback: str | None = None
 
 
-def _slot_setter(field: str) -> Any:
-    """The setter of ``field``'s slot (a frozen attrs class has one slot per field)."""
-    slot = ModelRequest.__dict__[field]
-    if type(slot).__name__ != "member_descriptor":
-        raise TypeError(f"ModelRequest.{field} is not a slot; new_request needs slots.")
-    return slot.__set__
-
-
-_NODE, _AGENT, _PROMPT, _MODEL, _STATE, _SYSTEM, _SETTINGS, _SCHEMA, _ATTEMPT, _FEEDBACK = map(
-    _slot_setter,
-    (
+_NODE, _AGENT, _PROMPT, _MODEL, _STATE, _SYSTEM, _SETTINGS, _SCHEMA, _ATTEMPT, _FEEDBACK = (
+    slot_setters(
+        ModelRequest,
         "node",
         "agent",
         "prompt",
@@ -75,7 +68,7 @@ _NODE, _AGENT, _PROMPT, _MODEL, _STATE, _SYSTEM, _SETTINGS, _SCHEMA, _ATTEMPT, _
         "output_schema",
         "attempt",
         "feedback",
-    ),
+    )
 )
 if len(attrs.fields(ModelRequest)) != 10:
     raise TypeError("ModelRequest's fields changed: new_request must set each of them.")

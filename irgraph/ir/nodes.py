@@ -17,7 +17,7 @@ may pin its ``id``, the graph node id it gets whatever else the pipeline holds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 import attrs
@@ -54,6 +54,7 @@ from irgraph.ir.functions import (
 )
 from irgraph.ir.routes import RouteCase, RouteNode
 from irgraph.ir.values import JsonObject, is_json
+from irgraph.slots import slot_setters
 from irgraph.templates import Template, parse_template
 
 __all__ = [
@@ -134,26 +135,17 @@ _AGENT_DEFAULTS: dict[str, Any] = {
     "inputs": (),
     "id": None,
 }
-_AGENT_NAMES = frozenset(_AGENT_DEFAULTS)
 #: The names of the fields an ``Agent`` builder's settings may set (all but ``name``).
-AGENT_FIELDS = _AGENT_NAMES
+AGENT_FIELDS = frozenset(_AGENT_DEFAULTS)
 if (
     {f.name: f.default for f in attrs.fields(AgentNode) if f.init and f.name != "name"}
     != _AGENT_DEFAULTS
-    or {f.name for f in attrs.fields(AgentNode)} != _AGENT_NAMES | {"name", "template"}
+    or {f.name for f in attrs.fields(AgentNode)} != AGENT_FIELDS | {"name", "template"}
     or hasattr(AgentNode, "__attrs_post_init__")
     or {f.name: cast(Any, f.converter) for f in attrs.fields(AgentNode) if f.converter}
     != {"settings": _json_object, "output": _json_object, "inputs": _key_tuple}
 ):
     raise TypeError("AgentNode changed: checked_agent_node must set each of its fields.")
-
-
-def _slot_setter(field: str) -> Callable[[Any, Any], None]:
-    """The setter of ``field``'s slot on :class:`AgentNode` (a frozen attrs class)."""
-    slot = AgentNode.__dict__[field]
-    if type(slot).__name__ != "member_descriptor":
-        raise TypeError(f"AgentNode.{field} is not a slot; checked_agent_node needs slots.")
-    return cast("Callable[[Any, Any], None]", slot.__set__)
 
 
 (
@@ -170,7 +162,7 @@ def _slot_setter(field: str) -> Callable[[Any, Any], None]:
     _INPUTS,
     _ID,
     _TEMPLATE,
-) = map(_slot_setter, ("name", *_AGENT_DEFAULTS, "template"))
+) = slot_setters(AgentNode, "name", *_AGENT_DEFAULTS, "template")
 
 
 def checked_agent_node(name: str, fields: Mapping[str, Any]) -> AgentNode:
@@ -179,7 +171,7 @@ def checked_agent_node(name: str, fields: Mapping[str, Any]) -> AgentNode:
     ``to_ir``'s time for a 10 000-agent pipeline, and slot by slot in straight-line code (a
     loop over the fields cost twice as much). Converters still run, and a field the node does
     not have goes through the class itself, for its error."""
-    if not _AGENT_NAMES.issuperset(fields):
+    if not AGENT_FIELDS.issuperset(fields):
         return AgentNode(name, **fields)
     get = fields.get
     node = object.__new__(AgentNode)
