@@ -135,22 +135,22 @@ class Builder(Asking):
         raise rule.error(value, f"the argument of '{self._name}'.{method}()", node=self._name)
 
     def _with(self: B, **changes: Any) -> B:
-        # A shallow copy by hand: copy.copy goes through __reduce_ex__ and this class's
-        # __getattr__, several times slower, and a pipeline makes a few copies per step.
-        new = object.__new__(type(self))
-        new._name = self._name
-        new._config = {**self._config, **changes}
-        if type(self).__dictoffset__:  # a subclass without slots keeps its own attributes too
-            new.__dict__.update(self.__dict__)
-        return new
+        """A copy with ``changes`` made to its settings."""
+        return self._copy({**self._config, **changes})
 
     def _set(self: B, key: str, value: Any) -> B:
-        """``self._with(key=value)`` for one setting, in half the time (no keyword dict)."""
+        """``self._with(key=value)`` for one setting, with no keyword dict to build first."""
+        config = self._config.copy()
+        config[key] = value
+        return self._copy(config)
+
+    def _copy(self: B, config: dict[str, Any]) -> B:
+        """This builder with ``config`` as its settings, copied by hand: copy.copy goes through
+        __reduce_ex__ and __getattr__, several times slower, and each step makes a few."""
         new = object.__new__(type(self))
         new._name = self._name
-        new._config = config = self._config.copy()
-        config[key] = value
-        if type(self).__dictoffset__:
+        new._config = config
+        if type(self).__dictoffset__:  # a subclass without slots keeps its own attributes too
             new.__dict__.update(self.__dict__)
         return new
 
