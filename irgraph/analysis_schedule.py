@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import heapq
 import inspect
-import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.errors import PipelineError, did_you_mean
+from irgraph.ir.functions import loaded_function
 from irgraph.schema import scopes
 
 if TYPE_CHECKING:
@@ -54,11 +54,7 @@ def on_a_thread(ref: str | None) -> bool:
     >>> on_a_thread("not.imported.yet:fn")
     True
     """
-    module, _, qualname = (ref or "").partition(":")
-    target: Any = sys.modules.get(module)
-    for part in qualname.split("."):
-        target = getattr(target, part, None)
-    return not inspect.iscoroutinefunction(target)
+    return not inspect.iscoroutinefunction(loaded_function(ref or ""))
 
 
 def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiGraph:

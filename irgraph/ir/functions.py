@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "refusal",
     "function_ref",
     "resolve_function",
+    "loaded_function",
     "transform_arguments",
     "transform_call_problem",
 ]
@@ -150,6 +152,28 @@ def _code_identity(code: Any) -> str:
     return f"{code.co_code.hex()}|{code.co_names}|{code.co_varnames}|{consts}"
 
 
+def _attribute(module: Any, qualname: str) -> Any:
+    """What the dotted ``qualname`` names in ``module`` (AttributeError if nothing)."""
+    target = module
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def loaded_function(ref: str) -> Any:
+    """What the path ``module:qualname`` names if its module is imported already, else
+    ``None``. It imports nothing, so a caller that must not run code may ask (a prediction).
+
+    >>> loaded_function("builtins:str.strip"), loaded_function("not.imported.yet:fn")
+    (<method 'strip' of 'str' objects>, None)
+    """
+    module_name, _, qualname = ref.partition(":")
+    try:
+        return _attribute(sys.modules[module_name], qualname)
+    except (KeyError, AttributeError):
+        return None
+
+
 def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
     """Return the callable behind ``ref``, importing it by path if needed.
 
@@ -162,9 +186,7 @@ def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
         raise refusal(ref)
     module_name, _, qualname = ref.ref.partition(":")
     try:
-        target: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            target = getattr(target, part)
+        target = _attribute(importlib.import_module(module_name), qualname)
     except (ImportError, AttributeError) as exc:
         raise PipelineError(
             f"Cannot import the function {ref.ref!r} ({exc}).",
