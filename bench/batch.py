@@ -48,6 +48,7 @@ from irgraph import Pipeline, arun_many, run_many
 from irgraph.errors import IrgraphError
 from irgraph.providers import ModelRequest
 
+from cli_args import positive
 from floors import LeanProvider
 from workloads import LATENCY, chain
 
@@ -434,10 +435,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer items and repeats")
     parser.add_argument("--skip-prefect", action="store_true", help="no Prefect table")
-    parser.add_argument("--items", type=int, help="items in the asyncio batch (1000; quick 400)")
-    parser.add_argument("--concurrency", type=int, default=200, help="max_concurrency (200)")
-    parser.add_argument("--prefect-items", type=int, help="items in the Prefect table (30; 8)")
-    parser.add_argument("--prefect-width", type=int, default=10, help="Prefect items at once")
+    parser.add_argument(
+        "--items", type=positive, help="items in the asyncio batch (1000; quick 400)"
+    )
+    parser.add_argument("--concurrency", type=positive, default=200, help="max_concurrency (200)")
+    parser.add_argument("--prefect-items", type=positive, help="items in the Prefect table (30; 8)")
+    parser.add_argument("--prefect-width", type=positive, default=10, help="Prefect items at once")
     parser.add_argument("--profile", action="store_true", help="cProfile arun_many instead")
     args = parser.parse_args()
     n = args.items or (400 if args.quick else 1000)

@@ -36,6 +36,8 @@ from typing import Any
 from irgraph import Agent, FanOut, Pipeline, to_graph, validate
 from irgraph.builder import Builder
 
+from cli_args import positive
+
 SIZES = (100, 1_000, 10_000)
 TARGET_SECONDS = 0.3
 TARGET_RATIO = 12.0
@@ -135,7 +137,7 @@ def measure(make: Callable[[int], Builder], n: int, runs: int) -> dict[str, floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="best of this many runs")
+    parser.add_argument("--runs", type=positive, default=5, help="best of this many runs")
     parser.add_argument("--profile", action="store_true", help="cProfile a 10k fan-out build")
     args = parser.parse_args()
     to_graph(Agent("warm_up"))  # import networkx outside the timings

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from cli_args import positive
+
 TARGET_MS = 40.0
 
 
@@ -36,7 +38,7 @@ def run_once(code: str, env: dict[str, str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=positive, default=10)
     args = parser.parse_args()
     cache = tempfile.mkdtemp(prefix="irgraph-pycache-")
     cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

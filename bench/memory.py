@@ -20,6 +20,7 @@ from typing import Any
 
 from irgraph.backends.asyncio_backend import AsyncioBackend
 
+from cli_args import sizes
 from floors import LeanProvider, dag_of, task_per_node_floor
 from workloads import chain, fan
 
@@ -59,6 +60,6 @@ def main(sizes: list[int]) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,20000")
+    parser.add_argument("--sizes", type=sizes, default=[1000, 10000, 20000])
     args = parser.parse_args()
-    main([int(size) for size in args.sizes.split(",")])
+    main(args.sizes)

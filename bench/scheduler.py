@@ -52,6 +52,7 @@ from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.drivers import EAGER
 from irgraph.testing import FakeProvider
 
+from cli_args import positive
 from floors import LeanProvider, dag_of, inline_floor, task_per_node_floor
 from peers import PEERS, Timer, available_peers
 from report import report, report_dataflow
@@ -248,6 +249,6 @@ if __name__ == "__main__":
         choices=["W1", "W2", "W3", "W4"],
         help="instead of the tables, profile irgraph on this workload",
     )
-    parser.add_argument("--top", type=int, default=15, help="functions shown by --profile")
+    parser.add_argument("--top", type=positive, default=15, help="functions shown by --profile")
     args = parser.parse_args()
     asyncio.run(profile(args.profile, args.top) if args.profile else main(args.quick))
