@@ -3,7 +3,7 @@ schedule), part of :mod:`irgraph.analysis`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from irgraph.analysis_schedule import analysed_graph
 from irgraph.errors import PipelineError, did_you_mean
@@ -22,8 +22,10 @@ def dataflow_dependencies(G: nx.DiGraph, scope: str | None = None) -> dict[str, 
     (read after write), for the last writer of each key it writes (write after write) and for
     every reader of that key since (write after read), so running on these dependencies alone
     gives the same state as the written order. Gates are barriers: they wait for everything
-    before them and everything after waits for them. In a route's scope each branch is
-    walked on its own: branches exclude each other, so no node waits for another branch.
+    before them and everything after waits for them. So is a node that hands the whole state
+    to user code — a route with a predicate case, a loop with an ``until`` function, or a scope
+    holding one — since its reads cannot be known. In a route's scope each branch is walked on
+    its own: branches exclude each other, so no node waits for another branch.
     """
     G = analysed_graph(G, "dataflow_dependencies")
     members = scopes(G)
@@ -38,15 +40,39 @@ def dataflow_dependencies(G: nx.DiGraph, scope: str | None = None) -> dict[str, 
         # Exactly one branch runs: each waits only within itself, never for another branch.
         deps: dict[str, list[str]] = {}
         for index in dict.fromkeys(G.nodes[n]["branch"] for n in order):
-            deps.update(_dependencies(G, [n for n in order if G.nodes[n]["branch"] == index]))
+            branch = [n for n in order if G.nodes[n]["branch"] == index]
+            deps.update(_dependencies(G, branch, members))
         return {n: deps[n] for n in order}
-    return _dependencies(G, order)
+    return _dependencies(G, order, members)
 
 
-def _dependencies(G: nx.DiGraph, order: list[str]) -> dict[str, list[str]]:
-    """:func:`dataflow_dependencies` of the nodes ``order``, all of which run."""
+def _sees_whole_state(G: nx.DiGraph, node: str, members: dict[str | None, list[str]]) -> bool:
+    """Whether running ``node`` hands the whole state to user code (a route's predicate case,
+    a loop's ``until`` function), there or anywhere in its body: what it reads is unknown."""
+    data = G.nodes[node]
+    kind = data["kind"]
+    if kind == "loop" and data.get("until_function") is not None:
+        return True
+    if kind == "route" and any("test" in case for case in data.get("cases", ())):
+        return True
+    return any(_sees_whole_state(G, inner, members) for inner in members.get(node, ()))
+
+
+def _dependencies(
+    G: nx.DiGraph, order: list[str], members: dict[str | None, list[str]]
+) -> dict[str, list[str]]:
+    """:func:`dataflow_dependencies` of the nodes ``order``, all of which run.
+
+    A node that hands user code the whole state (:func:`_sees_whole_state`) reads every key:
+    it waits for the last writer of each key among the nodes before it in control order, and
+    every later writer it comes before waits for it. Parallel siblings stay apart: they run at
+    the same time in the written order too.
+    """
     last_writer: dict[str, str] = {}
+    writers: dict[str, list[str]] = {}
     readers: dict[str, list[str]] = {}
+    whole: dict[str, set[str]] = {}  # each node that reads the whole state: what follows it
+    members_here = set(order)
     barrier: str | None = None
     since_barrier: list[str] = []
     deps: dict[str, list[str]] = {}
@@ -58,29 +84,55 @@ def _dependencies(G: nx.DiGraph, order: list[str]) -> dict[str, list[str]]:
             *data.get("body_reads", ()),
             *data.get("body_optional_reads", ()),
         }
+        writes = data.get("writes", ())
         mine: dict[str, None] = {}
-        if data["kind"] == "gate":
+        gate = data["kind"] == "gate"
+        if gate:
             mine.update(dict.fromkeys(since_barrier))
-            if barrier is not None:
-                mine[barrier] = None
-        elif barrier is not None:
+        if barrier is not None:
             mine[barrier] = None
         for key in reads:
             if key in last_writer:
                 mine[last_writer[key]] = None
-        for key in data.get("writes", ()):
+        if not gate and _sees_whole_state(G, node, members):
+            before = _control_reach(G, node, members_here, G._pred)
+            for history in writers.values():
+                writer = next((w for w in reversed(history) if w in before), None)
+                if writer is not None:
+                    mine[writer] = None
+            whole[node] = _control_reach(G, node, members_here, G._succ)
+        for key in writes:
             if key in last_writer:
                 mine[last_writer[key]] = None
             mine.update(dict.fromkeys(r for r in readers.get(key, ()) if r != node))
+        if writes and whole:
+            mine.update(dict.fromkeys(w for w, after in whole.items() if node in after))
         mine.pop(node, None)
         deps[node] = list(mine)
         for key in reads:
             readers.setdefault(key, []).append(node)
-        for key in data.get("writes", ()):
+        for key in writes:
             last_writer[key] = node
+            writers.setdefault(key, []).append(node)
             readers[key] = []
-        if data["kind"] == "gate":
+        if gate:
             barrier, since_barrier = node, []
         else:
             since_barrier.append(node)
     return deps
+
+
+def _control_reach(
+    G: nx.DiGraph, node: str, members: set[str], adjacency: dict[str, dict[str, Any]]
+) -> set[str]:
+    """The nodes of ``members`` that control edges lead to from ``node`` (``G._succ``) or
+    from which they lead to it (``G._pred``): a walk, not a recursion, so a long chain is
+    fine."""
+    found: set[str] = set()
+    todo = [node]
+    while todo:
+        for other, edge in adjacency[todo.pop()].items():
+            if other in members and other not in found and edge.get("control"):
+                found.add(other)
+                todo.append(other)
+    return found

@@ -11,7 +11,18 @@ import pytest
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
-from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform, run, to_graph
+from irgraph import (
+    Agent,
+    FanOut,
+    Gate,
+    Loop,
+    MapOver,
+    Pipeline,
+    Route,
+    Transform,
+    run,
+    to_graph,
+)
 from irgraph.analysis import (
     critical_path,
     dataflow_dependencies,
@@ -103,6 +114,47 @@ def test_dataflow_schedule_runs_independent_steps_at_once():
     assert max(starts) < min(ends)
     summary_start = next(e.time for e in result.trace if e.node == "summary")
     assert summary_start >= max(ends)
+
+
+def flag_is_on(state):
+    """A route or loop predicate: it sees the whole state, so it reads what no node lists."""
+    return state.get("flag") == "on"
+
+
+def _set_flag_then(step):
+    return Agent("setter").instruct("Say on.").writes("flag") >> step
+
+
+PREDICATE_USERS = {
+    "route": Route("r")
+    .when(flag_is_on, Agent("yes").instruct("y").writes("res"))
+    .otherwise(Agent("no").instruct("n").writes("res")),
+    "loop": Loop("L")
+    .step(Agent("w").instruct("w").writes("d"))
+    .until(flag_is_on)
+    .max_iterations(3),
+    "loop holding the route": Loop("L")
+    .step(
+        Route("r")
+        .when(flag_is_on, Agent("yes").instruct("y").writes("res"))
+        .otherwise(Agent("no").instruct("n").writes("res"))
+    )
+    .max_iterations(1),
+}
+
+
+@pytest.mark.parametrize("shape", PREDICATE_USERS)
+def test_a_node_that_hands_user_code_the_whole_state_waits_for_every_earlier_writer(shape):
+    pipeline = _set_flag_then(PREDICATE_USERS[shape])
+    scope_node = "r" if shape == "route" else "L"
+    assert dataflow_dependencies(to_graph(pipeline))[scope_node] == ["setter"]
+    seen = []
+    for schedule in ("topological", "dataflow"):
+        fake = FakeProvider(responses={"setter": "on"}, latency={"setter": 0.05})
+        result = run(pipeline, backend=AsyncioBackend(provider=fake, schedule=schedule), state={})
+        seen.append((result.state, [call.agent for call in fake.calls]))
+    assert seen[0] == seen[1]
+    assert "yes" in seen[1][1] or seen[1][1].count("w") == 1
 
 
 def test_unknown_schedule_is_rejected():
