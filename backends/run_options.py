@@ -9,12 +9,23 @@ backends check their constructor's options with the same rules (``LIMIT``, ``TIM
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError
 
-__all__ = ["LIMIT", "TIMEOUT", "check_call_limit", "check_provider", "check_run_options"]
+__all__ = [
+    "ASYNC_ON_EVENT",
+    "ASYNC_ON_EVENT_HINT",
+    "LIMIT",
+    "TIMEOUT",
+    "check_call_limit",
+    "check_provider",
+    "check_run_options",
+    "handler_name",
+    "is_async_callable",
+]
 
 _HOOK = checks.optional(checks.function)
 #: The rules for run options that backends and their constructors share.
@@ -44,9 +55,40 @@ def check_run_options(
     """Refuse bad run options before any node starts (they would fail mid-run otherwise)."""
     check_provider(provider)
     _HOOK.check(on_event, "the run option on_event")
+    if on_event is not None and is_async_callable(on_event):
+        raise PipelineError(
+            ASYNC_ON_EVENT.format(
+                name=handler_name(on_event), does="is async: a call makes a coroutine"
+            ),
+            hint=ASYNC_ON_EVENT_HINT,
+        )
     _HOOK.check(on_gate, "the run option on_gate")
     LIMIT.check(max_concurrency, "the run option max_concurrency")
     TIMEOUT.check(timeout, "the run option timeout")
+
+
+#: Why an ``on_event`` handler may not be async, and what to do instead (the scheduler says the
+#: same when a plain handler returns an awaitable).
+ASYNC_ON_EVENT = (
+    "The run option on_event ({name}) {does}, which nothing awaits: the handler's work would "
+    "never run and its errors would be lost. on_event is called on the event loop as each "
+    "event happens, and must be a plain function that returns quickly."
+)
+ASYNC_ON_EVENT_HINT = (
+    "Define it with def. For async work, put each event on an asyncio.Queue (put_nowait) and "
+    "consume the queue in a task of your own."
+)
+
+
+def is_async_callable(fn: Any) -> bool:
+    """Whether calling ``fn`` makes a coroutine: an ``async def`` function, a partial of one,
+    or an object whose ``__call__`` is one."""
+    call = inspect.getattr_static(type(fn), "__call__", None)
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def handler_name(fn: Any) -> str:
+    return str(getattr(fn, "__qualname__", None) or type(fn).__name__)
 
 
 def check_call_limit(call_limit: Any, max_concurrency: Any) -> None:
