@@ -58,8 +58,19 @@ class Route(Builder):
         return _checked_depth(new)
 
     def otherwise(self, branch: Builder | Node) -> Route:
-        """The branch taken when no ``when`` case holds (always last, wherever written)."""
+        """The branch taken when no ``when`` case holds (always last, wherever written); a
+        route has one."""
         node = _as_node(self._name, "otherwise", branch)
+        earlier = self._config.get("_otherwise")
+        if earlier is not None:
+            first = _items(earlier)[0][1]
+            raise PipelineError(
+                f"Route '{self._name}' already has an otherwise branch "
+                f"({_shown_branch(first)}); a route takes one, and a second would silently "
+                "replace it.",
+                node=self._name,
+                hint="Keep one .otherwise(...); give another branch a case with .when(...).",
+            )
         return _checked_depth(self._with(_otherwise=Chain(None, (RouteCase("otherwise"), node))))
 
     def _pairs(self) -> list[tuple[RouteCase, Builder | Node]]:
@@ -80,6 +91,11 @@ class Route(Builder):
             cases=tuple(case for case, _ in pairs),
             **self._fields(),
         )
+
+
+def _shown_branch(branch: Builder | Node) -> str:
+    name = branch.name if isinstance(branch, Builder) else getattr(branch, "name", None)
+    return f"'{name}'" if name else type(branch).__name__
 
 
 def _depth_of(item: Any) -> int:
