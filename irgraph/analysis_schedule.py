@@ -113,11 +113,14 @@ class Shape:
             ("branches", branches, "route"),
         ):
             for node, value in _checked_mapping(G, counts, label, kind).items():
-                self.given[node] = (
-                    _case_index(G, node, value)
-                    if kind == "route"
-                    else checks.count(0).check(value, f"the {label} of {node!r}", node=node)
-                )
+                if kind == "route":
+                    self.given[node] = _case_index(G, node, value)
+                elif kind == "loop":
+                    self.given[node] = _iterations(G, node, value)
+                else:
+                    self.given[node] = checks.count(0).check(
+                        value, f"the {label} of {node!r}", node=node
+                    )
         self.seen: dict[tuple[str, Path], int] = {} if run is None else _run_counts(G, run)
         self.lists: dict[str, int] = {}
         if state is not None:
@@ -126,8 +129,16 @@ class Shape:
                 over = data.get("over")
                 if data["kind"] == "map_over" and over not in written and over in state:
                     value = state[over]
-                    if isinstance(value, (list, tuple)):
-                        self.lists[node] = len(value)
+                    if not isinstance(value, (list, tuple)):
+                        raise PipelineError(
+                            f"MapOver '{node}' iterates over '{over}', and state= holds a "
+                            f"{type(value).__name__} there, not a list: a run would fail "
+                            "before its first item.",
+                            node=node,
+                            key=over,
+                            hint=f"Put a list in '{over}', or give items={{'{node}': n}}.",
+                        )
+                    self.lists[node] = len(value)
 
     def count(self, node: str, path: Path) -> int | None:
         """Items of a map-over, iterations of a loop, the branch index of a route (``None``:
@@ -172,6 +183,22 @@ def _checked_mapping(
                 hint=f"Its {kind.replace('_', '-')}s: {', '.join(nodes) or 'none'}.",
             )
     return counts
+
+
+def _iterations(G: nx.DiGraph, node: str, value: Any) -> int:
+    """A loop's given iteration count: a loop runs its body at least once and at most
+    ``max_iterations`` times."""
+    most = int(G.nodes[node]["max_iterations"] or 1)
+    count = checks.count(0).check(value, f"the iterations of {node!r}", node=node)
+    if not 1 <= count <= most:
+        raise PipelineError(
+            f"Loop '{node}' runs its body 1 to {most} times (max_iterations={most}), so it "
+            f"cannot run {count} iterations.",
+            node=node,
+            hint=f"Give iterations={{'{node}': n}} with n from 1 to {most}, or raise "
+            "the loop's max_iterations.",
+        )
+    return count
 
 
 def _case_index(G: nx.DiGraph, node: str, value: Any) -> int:

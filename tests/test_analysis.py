@@ -421,3 +421,18 @@ def test_steps_started_together_queue_for_slots_in_the_schedulers_order():
     latency = {"inner": 1.0, "x": 1.0, "y": 1.0}
     assert makespan(p, latency, concurrency=2, schedule="dataflow") == 3.0
     assert makespan(p, latency, concurrency=2) == 4.0  # in order: two iterations, x, y
+
+
+@pytest.mark.parametrize("count", [0, 4])
+def test_a_loop_count_the_loop_cannot_run_is_refused(count):
+    loop = Loop("L").step(Agent("w").instruct("w").writes("d")).max_iterations(3)
+    assert makespan(loop, 1.0, iterations={"L": 3}) == 3.0
+    with pytest.raises(PipelineError, match=f"Loop 'L' runs its body 1 to 3 times .* {count} "):
+        makespan(loop, 1.0, iterations={"L": count})
+
+
+def test_a_map_over_list_in_state_that_is_no_list_is_refused():
+    each = MapOver("m").over("xs").step(Agent("w").instruct("{item}").writes("y")).writes("ys")
+    assert makespan(each, 1.0, state={"xs": [1, 2]}) == 1.0
+    with pytest.raises(PipelineError, match="'xs', and state= holds a str there"):
+        makespan(each, 1.0, state={"xs": "abc"})
