@@ -193,7 +193,7 @@ class Scheduler:
         except RunError as error:
             error.state = dict(state)
             error.completed = list(self.completed)
-            error.trace = self.trace
+            error.trace = self.trace.events()  # a list of Events, as RunResult.trace
             error.calls = self.calls
             error.graph = graph
             raise

@@ -101,7 +101,7 @@ def test_a_failed_run_ends_on_a_frame_saying_where():
     last = line_frames(screen.getvalue())[-1]
     assert last.startswith("Run failed at 'fact_checker' in ")
     assert "1 failed" in last and "1 not reached" in last and "running" not in last
-    assert seen == caught.value.trace.events()  # the user's handler got every event
+    assert seen == caught.value.trace  # the user's handler got every event
 
 
 @pytest.mark.usefixtures("shell")
