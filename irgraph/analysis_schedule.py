@@ -66,7 +66,7 @@ def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiG
     from irgraph.ir.nodes import NODE_KINDS
 
     if isinstance(G_or_pipeline, nx.DiGraph):
-        return G_or_pipeline
+        return as_graph(G_or_pipeline)  # one read back or edited is checked first
     held = getattr(G_or_pipeline, "graph", None)
     if isinstance(held, nx.DiGraph):
         return held  # a compiled pipeline (runnable)
@@ -198,7 +198,7 @@ def _iterations(G: nx.DiGraph, node: str, value: Any) -> int:
             hint=f"Give iterations={{'{node}': n}} with n from 1 to {most}, or raise "
             "the loop's max_iterations.",
         )
-    return count
+    return int(count)
 
 
 def _case_index(G: nx.DiGraph, node: str, value: Any) -> int:

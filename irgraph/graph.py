@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem
 from irgraph.gc_pause import gc_paused
+from irgraph.graph_foreign import mark_built, whole_graph
 from irgraph.graph_routes import walk_route
 from irgraph.graph_scopes import walk_loop, walk_map_over
 from irgraph.ir import (
@@ -69,11 +70,25 @@ def root_of(pipeline_or_ir: Any) -> Node:
     """Return the IR root of a builder, or the IR node itself."""
     if isinstance(pipeline_or_ir, NODE_KINDS):
         return pipeline_or_ir
+    if isinstance(pipeline_or_ir, type):
+        name = pipeline_or_ir.__name__
+        raise PipelineError(
+            f"Expected a pipeline, but got the class {name} itself, not a pipeline made with it.",
+            hint=f"Make one first, e.g. {name}('name') for a builder "
+            "(Agent('writer').instruct('Write {topic}.')).",
+        )
     to_ir = getattr(pipeline_or_ir, "to_ir", None)
     if callable(to_ir):
         node = to_ir()
         if isinstance(node, NODE_KINDS):
             return node
+    if hasattr(pipeline_or_ir, "graph") and hasattr(pipeline_or_ir, "adj"):  # a networkx graph
+        raise PipelineError(
+            f"Expected a pipeline builder or an IR node, but got a graph (a "
+            f"{type(pipeline_or_ir).__name__}).",
+            hint="Rebuild the pipeline a graph from to_graph holds with from_graph(G), e.g. "
+            "run(from_graph(G), ...).",
+        )
     raise PipelineError(
         f"Expected a pipeline builder or an IR node (got {pipeline_or_ir!r} of type "
         f"{type(pipeline_or_ir).__name__}).",
@@ -360,6 +375,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
         top.local[key] = _INPUT  # bound, with no edge
     tree = walker.walk(root, top, None).tree
     walker.close_scopes()
+    walker.types.finish()
     for sid, body_reads in walker.body_reads.items():
         G.nodes[sid]["body_reads"] = [k for k, opt in body_reads.items() if not opt]
         G.nodes[sid]["body_optional_reads"] = [k for k, opt in body_reads.items() if opt]
@@ -367,13 +383,14 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     G.graph["problems"] = [problem_data(problem) for problem in walker.problems]
     G.graph["warnings"] = walker.warnings
     G.graph["tree"] = tree
-    return G
+    return mark_built(G)
 
 
 def as_graph(G_or_pipeline: Any) -> nx.DiGraph:
-    """Return ``G_or_pipeline`` if it is a graph, else ``to_graph`` of the builder or IR."""
+    """Return ``G_or_pipeline`` if it is a graph (one read back, copied or edited is checked
+    first: :func:`irgraph.graph_foreign.whole_graph`), else ``to_graph`` of the builder or IR."""
     import networkx as nx
 
     if isinstance(G_or_pipeline, nx.DiGraph):
-        return G_or_pipeline
+        return whole_graph(G_or_pipeline, to_graph)
     return to_graph(G_or_pipeline)

@@ -303,6 +303,13 @@ def settings(data: dict[str, Any], allow: frozenset[str] = frozenset()) -> dict[
 def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[str]) -> Node:
     data = G.nodes[nid]
     cls = _CLASSES.get(data.get("kind"))
+    if cls is None:
+        raise PipelineError(
+            f"Node {nid!r} of the graph has kind {data.get('kind')!r}, which is not a pipeline "
+            "node kind.",
+            node=nid,
+            hint=f"Kinds are {', '.join(sorted(_CLASSES))}; rebuild the graph with to_graph.",
+        )
     try:
         fields = settings(data, allow)
     except KeyError as missing:
@@ -314,7 +321,7 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[
         ) from None
     if data["kind"] in SCOPE_KINDS:
         fields["children"] = children
-    node: Node = cls(data["label"], **fields)  # type: ignore[misc]
+    node: Node = cls(data["label"], **fields)
     return node
 
 
@@ -344,10 +351,21 @@ def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
     allowed = checks.modules(allow, "from_graph(allow=...)")
     tree = G.graph.get("tree") if hasattr(G, "graph") else None
     if tree is None:
+        shown = f"a {type(G).__name__} of {len(G)} nodes" if hasattr(G, "graph") else repr(G)
         raise PipelineError(
-            f"from_graph() needs a pipeline graph made by irgraph.to_graph (got {G!r}, which "
-            "has no 'tree' graph attribute).",
-            hint="Build it with to_graph(pipeline); save it with nx.node_link_data(G).",
+            f"from_graph() needs a pipeline graph made by irgraph.to_graph (got {shown}, "
+            "which has no 'tree' graph attribute).",
+            hint="Build it with to_graph(pipeline); save it with nx.node_link_data(G) (GEXF "
+            "and other formats that drop graph attributes cannot hold a pipeline).",
+        )
+    missing = _missing_node(G, tree)
+    if missing is not None:
+        raise PipelineError(
+            f"The graph does not hold a complete pipeline: its pipeline has node "
+            f"'{missing}', which the graph does not (a subgraph, or a node removed).",
+            node=missing,
+            hint="Pass the whole graph from to_graph; to look at part of it, take the "
+            "subgraph after validating or drawing the whole.",
         )
     try:
         return _rebuild(G, tree, allowed)
@@ -356,6 +374,24 @@ def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
             f"The graph does not hold a complete pipeline: {type(exc).__name__}: {exc}.",
             hint="Rebuild it with to_graph; a saved graph must keep every node attribute.",
         ) from None
+
+
+def _missing_node(G: nx.DiGraph, tree: Any) -> str | None:
+    """The first node id the pipeline's ``tree`` names that ``G`` lacks, if any."""
+    todo = [tree]
+    while todo:
+        entry = todo.pop()
+        if isinstance(entry, str):
+            if entry not in G:
+                return entry
+            continue
+        if not isinstance(entry, dict):
+            return None  # not a tree: _rebuild says what is wrong
+        node = entry.get("node")
+        if isinstance(node, str) and node not in G:
+            return node
+        todo.extend(entry.get("children", ()) or ())
+    return None
 
 
 def ir_nodes(G: nx.DiGraph, root: Node) -> dict[str, Node]:

@@ -3,20 +3,23 @@
 An agent with ``.output(schema)`` writes values of that schema; one without writes free text.
 The walk (:mod:`irgraph.graph`) asks these rules at the three places a type matters before
 anything runs: a map-over's list (text cannot be iterated as items), a route's compared key
-(a value outside the writer's ``enum`` can never match; values the routes leave uncovered
-without an ``otherwise`` would fail the run), and a loop's stop key (free text is truthy
-whatever it says, so ``until(key)`` alone stops on "no").
+(a value that no possible writer's schema allows, by its ``enum``, ``const`` or ``type``, can
+never match; values the routes leave uncovered without an ``otherwise`` would fail the run),
+and a loop's stop key (free text is truthy whatever it says, so ``until(key)`` alone stops on
+"no").
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-from irgraph.graph_routes import writers
+from irgraph.graph_routes import lookup, writers
 from irgraph.ir import LoopNode, RouteNode
-from irgraph.ir.outputs import schema_enum, value_type
+from irgraph.ir.outputs import AllowedValues, schema_enum, schema_values, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
+from irgraph.walk import INPUT
 
 if TYPE_CHECKING:
     from irgraph.graph_routes import Walker
@@ -30,6 +33,10 @@ class TypeRules:
 
     def __init__(self, walker: Walker) -> None:
         self.w = walker
+        self._order: dict[str, int] = {}  # node id -> place in reading order, filled lazily
+        #: Routes inside a loop, checked by :meth:`finish` once the whole body is known (on a
+        #: later pass the key may hold what a writer after the route wrote).
+        self._in_loops: list[tuple[str, RouteNode, list[str]]] = []
 
     def _agents(self, key: str, env: Env) -> list[tuple[str, Any]]:
         """The agents that may have written ``key`` as seen from ``env``, with their output
@@ -60,43 +67,155 @@ class TypeRules:
             )
 
     def route_on(self, sid: str, node: RouteNode, env: Env) -> None:
-        """Every compared value must be one the writer can produce; values nobody takes
-        without an otherwise are a warning (the run would fail on them)."""
-        if node.on is None:
+        """Every compared value must be one some possible writer of the key can produce;
+        values nobody takes without an otherwise are a warning (the run would fail on them).
+
+        The possible writers are all the graph walk knows of (the nearest writer and its
+        ``alternatives``: a route's other branches, the writer before a route that writes the
+        key on some branches); when one of them may write anything (an input, a transform, a
+        gate, an agent without a schema, or the initial state where a route may leave the
+        key unset), no value is refused and none is said to be uncovered."""
+        key = node.on
+        if key is None:
             return
+        sources = self._possible_writers(key, env)
+        if self._loops_around(sid):
+            self._in_loops.append((sid, node, sources))
+            return
+        self._check_route(sid, node, key, sources)
+
+    def finish(self) -> None:
+        """Check the routes inside loops, now that every writer of each loop's body is known:
+        the key a route compares may hold, from the second pass on, what any writer in an
+        enclosing loop's body wrote."""
+        nodes = self.w.G.nodes
+        for sid, node, sources in self._in_loops:
+            key = node.on
+            assert key is not None
+            loops = set(self._loops_around(sid))
+            later = [
+                n
+                for n in self.w.added
+                if key in nodes[n].get("writes", ())
+                and nodes[n]["kind"] in ("agent", "transform", "gate")
+                and n not in sources
+                and loops.intersection(self._loops_around(n))
+            ]
+            self._check_route(sid, node, key, sources + later)
+
+    def _loops_around(self, nid: str) -> list[str]:
+        """The loops that hold node ``nid``, innermost first."""
+        nodes = self.w.G.nodes
+        found = []
+        parent = nodes[nid]["parent"]
+        while parent is not None:
+            if nodes[parent]["kind"] == "loop":
+                found.append(parent)
+            parent = nodes[parent]["parent"]
+        return found
+
+    def _check_route(self, sid: str, node: RouteNode, key: str, sources: list[str]) -> None:
         compared = [c.value for c in node.cases if c.kind == "equals"]
-        kinds = {c.kind for c in node.cases}
-        for writer, schema in self._agents(node.on, env):
-            allowed = schema_enum(schema)
-            if schema is None and compared:
+        nodes = self.w.G.nodes
+        for writer in sources if compared else ():
+            if writer == INPUT:
+                continue
+            if nodes[writer]["kind"] == "agent" and nodes[writer]["output"] is None:
                 self.w.warnings.append(
-                    f"Route '{sid}' compares '{node.on}' with exact values, but agent "
+                    f"Route '{sid}' compares '{key}' with exact values, but agent "
                     f"'{writer}' writes it as free text, which rarely equals a value exactly; "
                     f"give '{writer}' .output({{'type': 'string', 'enum': [...]}})."
                 )
-                continue
-            if allowed is None:
-                continue
-            shown = ", ".join(canonical(v) for v in allowed)
-            for value in compared:
-                if not any(_same(value, a) for a in allowed):
-                    self.w.problem(
-                        f"Route '{sid}' has a branch for {canonical(value)}, but '{node.on}' "
-                        f"can only be one of {shown} (the enum of agent '{writer}'), so that "
-                        "branch can never run.",
-                        node=sid,
-                        key=node.on,
-                        hint=f"Use one of {shown}, or add {canonical(value)} to the enum of "
-                        f"'{writer}'.",
-                    )
-            uncovered = [a for a in allowed if not any(_same(a, v) for v in compared)]
-            if uncovered and "otherwise" not in kinds and "test" not in kinds:
-                missing = ", ".join(canonical(v) for v in uncovered)
-                self.w.warnings.append(
-                    f"Route '{sid}' has no branch for {missing} (values agent '{writer}' may "
-                    f"write to '{node.on}') and no otherwise, so the run fails if it gets "
-                    "one; add .when(...) for each, or .otherwise(step)."
-                )
+        allowed = self._allowed(key, sources)
+        if allowed is None:
+            return
+        if len(sources) > 1:  # all agents: name them, and their values, in reading order
+            sources = self._in_reading_order(sources)
+            allowed = self._allowed(key, sources)
+            assert allowed is not None
+        for value in compared:
+            if not allowed.admits(value):
+                self._never_matches(sid, key, value, sources, allowed)
+        kinds = {c.kind for c in node.cases}
+        finite = list(allowed.values) if not allowed.types else []
+        uncovered = [a for a in finite if not any(_same(a, v) for v in compared)]
+        if uncovered and "otherwise" not in kinds and "test" not in kinds:
+            missing = ", ".join(canonical(v) for v in uncovered)
+            who = f"agent '{sources[0]}'" if len(sources) == 1 else f"agents {_names(sources)}"
+            self.w.warnings.append(
+                f"Route '{sid}' has no branch for {missing} (values {who} may "
+                f"write to '{key}') and no otherwise, so the run fails if it gets "
+                "one; add .when(...) for each, or .otherwise(step)."
+            )
+
+    def _possible_writers(self, key: str, env: Env) -> list[str]:
+        """Every writer whose value of ``key`` a reader at ``env`` may see, ``INPUT`` included:
+        the nearest one and, transitively, its alternatives (a route that writes the key on
+        some branches records the writer before it, which may itself be one of several)."""
+        first = lookup(key, env)
+        if first is None:
+            return []
+        found = [first]
+        for writer in found:  # grows as it goes: the alternatives of alternatives
+            for other in self.w.alternatives.get((writer, key), ()):
+                if other not in found:
+                    found.append(other)
+        return found
+
+    def _in_reading_order(self, ids: list[str]) -> list[str]:
+        """``ids`` in the order the walk added them (the places are filled in as needed, so
+        a big graph pays once, not per route)."""
+        added = self.w.added
+        for index in range(len(self._order), len(added)):
+            self._order[added[index]] = index
+        return sorted(ids, key=self._order.__getitem__)
+
+    def _allowed(self, key: str, sources: list[str]) -> AllowedValues | None:
+        """The values of ``key`` any of ``sources`` may write, or ``None`` when one of them
+        may write anything (or there is none)."""
+        nodes = self.w.G.nodes
+        allowed: AllowedValues | None = None
+        for writer in sources:
+            if writer == INPUT or nodes[writer]["kind"] != "agent" or (writer, key) in self.w.maybe:
+                return None  # an input, a transform ..., or a key a route may leave unset
+            values = schema_values(nodes[writer]["output"])
+            if values is None:
+                return None
+            allowed = values if allowed is None else allowed.union(values)
+        return allowed
+
+    def _never_matches(
+        self, sid: str, key: str, value: Any, sources: list[str], allowed: AllowedValues
+    ) -> None:
+        """The problem of a compared ``value`` no possible writer of ``key`` can produce."""
+        shown = allowed.describe()
+        told = canonical(value)
+        if len(sources) == 1:
+            (writer,) = sources
+            if isinstance(self.w.G.nodes[writer]["output"].get("enum"), list):
+                source = f"the enum of agent '{writer}'"
+                change = f"add {told} to the enum of '{writer}'"
+            else:
+                source = f"the output schema of agent '{writer}'"
+                change = f"change the output schema of '{writer}' to allow it"
+        else:
+            source = f"what agents {_names(sources)} may write there"
+            change = f"add {told} to the output schema of {_names(sources, 'or')}"
+        respelled = _respelled(value, allowed)
+        if respelled is _NONE:
+            hint = f"Use {shown}, or {change}."
+        else:
+            hint = (
+                f"Write .when({respelled!r}, ...): a route compares JSON values, so "
+                f"{value!r} never equals {respelled!r}. Or {change}."
+            )
+        self.w.problem(
+            f"Route '{sid}' has a branch for {told}, but '{key}' can only be {shown} "
+            f"({source}), so that branch can never run.",
+            node=sid,
+            key=key,
+            hint=hint,
+        )
 
     def loop_stop(self, sid: str, node: LoopNode, env: Env) -> None:
         """``until(key)`` on free text stops on any answer; ``equals=`` a value outside the
@@ -121,3 +240,27 @@ class TypeRules:
                     f"'{writer}' only writes one of {', '.join(map(canonical, allowed))}, so "
                     "it never stops early."
                 )
+
+
+_NONE = object()  # no other spelling
+
+
+def _respelled(value: Any, allowed: AllowedValues) -> Any:
+    """``value`` written the other way that the writers do allow: ``"1"`` as ``1``, ``True``
+    as ``"true"`` ..., else ``_NONE``."""
+    if isinstance(value, str):
+        try:
+            other = json.loads(value)
+        except ValueError:
+            return _NONE
+        if isinstance(other, (list, dict)):
+            return _NONE
+    else:
+        other = canonical(value)
+    return other if allowed.admits(other) else _NONE
+
+
+def _names(ids: list[str], last: str = "and") -> str:
+    """``'a' and 'b'``, ``'a', 'b' and 'c'`` (or ``or``)."""
+    quoted = [f"'{i}'" for i in ids]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {last} {quoted[-1]}"

@@ -16,6 +16,7 @@ from irgraph import checks
 from irgraph.errors import PipelineError, Problem, closest_keys
 from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
+from irgraph.graph_foreign import built_here, rebuilt
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -274,7 +275,10 @@ def validate(
 
     ``inputs`` adds keys the initial state will hold to those declared in ``to_graph``.
     ``allow_unbound=True`` skips the unbound-read check, for callers that will check reads
-    against the initial state when a run starts.
+    against the initial state when a run starts. A graph ``to_graph`` did not make in this
+    process (read back from a file, copied, edited) is checked as the pipeline it holds,
+    which is what a run does, and each derived attribute or edge of it that no longer follows
+    from that pipeline is a problem too (:mod:`irgraph.graph_foreign`).
 
     >>> from irgraph import Agent, to_graph
     >>> validate(to_graph(Agent("w").instruct("Write {topic}."), inputs={"topic"}))
@@ -288,7 +292,10 @@ def validate(
             hint="Build the graph first: validate(to_graph(pipeline)).",
         )
     checks.flag.check(allow_unbound, "the allow_unbound argument of validate()")
-    problems = [_problem(p) for p in G.graph.get("problems", ())]
+    stale: list[Problem] = []
+    if not built_here(G):  # read back, copied or edited: check it against its pipeline
+        G, stale = rebuilt(G, to_graph)
+    problems = stale + [_problem(p) for p in G.graph.get("problems", ())]
     if not _acyclic(G):
         cycle = nx.find_cycle(G)
         path = " -> ".join(str(u) for u, _ in cycle) + f" -> {cycle[0][0]}"

@@ -1,0 +1,139 @@
+"""Graphs irgraph did not build in this process: checked against the pipeline they hold.
+
+A graph read back from a file (``nx.node_link_graph``, GraphML through
+:func:`irgraph.from_portable`, pickle), copied (``G.copy()``), cut (``G.subgraph(...)``) or
+edited by hand holds two things: the pipeline itself (the ``tree`` graph attribute and each
+node's own settings, which :func:`irgraph.from_graph` rebuilds and every run uses) and what
+:func:`irgraph.to_graph` derived from it (``reads``, ``writes``, ``parent``, the edges...).
+:func:`validate` and the exporters read the derived part. When it no longer follows from the
+pipeline, ``validate`` would pass a graph that fails to run, and an exporter would stop on a
+bare ``KeyError``; so a graph that :func:`~irgraph.to_graph` did not make in this process is
+rebuilt from its pipeline first, and every derived attribute that differs is a problem.
+
+Graphs ``to_graph`` made here are trusted as they are (:func:`mark_built`): rebuilding one
+would double the cost of every ``validate``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from irgraph.errors import PipelineError, Problem
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["built_here", "mark_built", "rebuilt", "whole_graph"]
+
+_BUILT: weakref.WeakSet[Any] = weakref.WeakSet()
+
+#: The node attributes ``to_graph`` derives from the pipeline (scopes add the body reads).
+DERIVED = (
+    "kind",
+    "parent",
+    "branch",
+    "reads",
+    "optional_reads",
+    "writes",
+    "body_reads",
+    "body_optional_reads",
+)
+_REBUILD = "G = to_graph(from_graph(G))"
+
+
+def mark_built(G: nx.DiGraph) -> nx.DiGraph:
+    """Record that ``to_graph`` made ``G`` here, from a pipeline: its attributes follow from it."""
+    _BUILT.add(G)
+    return G
+
+
+def built_here(G: nx.DiGraph) -> bool:
+    """Whether ``to_graph`` made ``G`` in this process (not a copy, a view or a file's)."""
+    return G in _BUILT
+
+
+def rebuilt(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> tuple[nx.DiGraph, list[Problem]]:
+    """The graph ``to_graph`` (:func:`irgraph.to_graph`, passed in: it lives in the module
+    that uses this one) makes of the pipeline ``G`` holds, and a problem for each node,
+    attribute or edge of ``G`` that differs from it. Raises :class:`PipelineError` when ``G``
+    holds no whole pipeline (no ``tree``, a node without its settings, a cut-out subgraph)."""
+    from irgraph.schema import from_graph
+
+    root = from_graph(G)  # functions stay import paths: nothing is imported here
+    inputs = G.graph.get("inputs")
+    fresh = to_graph(root, inputs=inputs if isinstance(inputs, list) else None)
+    problems: list[Problem] = []
+    for node, data in fresh.nodes(data=True):
+        if node not in G:
+            problems.append(
+                _stale(node, f"The graph has no node '{node}', which its pipeline holds")
+            )
+            continue
+        theirs = G.nodes[node]
+        for field in DERIVED:
+            if field not in data:
+                continue
+            if field not in theirs:
+                problems.append(_stale(node, f"Node '{node}' has no '{field}' attribute"))
+            elif theirs[field] != data[field]:
+                problems.append(
+                    _stale(
+                        node,
+                        f"Node '{node}' says {field}={theirs[field]!r}, but its pipeline gives "
+                        f"{field}={data[field]!r}",
+                    )
+                )
+    problems += [
+        _stale(str(node), f"Node {node!r} is not part of the pipeline the graph holds")
+        for node in G
+        if node not in fresh
+    ]
+    problems += _edge_problems(G, fresh)
+    return fresh, problems
+
+
+def _edge_problems(G: nx.DiGraph, fresh: nx.DiGraph) -> list[Problem]:
+    problems = []
+    for u, v, data in fresh.edges(data=True):
+        theirs = G._succ.get(u, {}).get(v)
+        if theirs is None:
+            problems.append(_stale(u, f"The graph has no edge {u} -> {v}, which its pipeline has"))
+        elif theirs.get("control") != data["control"] or theirs.get("keys") != data["keys"]:
+            problems.append(
+                _stale(
+                    u,
+                    f"The edge {u} -> {v} says control={theirs.get('control')!r}, "
+                    f"keys={theirs.get('keys')!r}; the pipeline gives "
+                    f"control={data['control']!r}, keys={data['keys']!r}",
+                )
+            )
+    problems += [
+        _stale(str(u), f"The edge {u!r} -> {v!r} is not in the pipeline the graph holds")
+        for u, v in G.edges
+        if not fresh.has_edge(u, v)
+    ]
+    return problems
+
+
+def _stale(node: str, what: str) -> Problem:
+    return Problem(
+        f"{what}: the graph was changed after to_graph built it.",
+        node=node,
+        hint=f"Rebuild it from the pipeline it holds ({_REBUILD}; a run does the same) and "
+        "change a node through the builder or its own settings, not its derived attributes "
+        "or edges.",
+    )
+
+
+def whole_graph(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> nx.DiGraph:
+    """``G``, once it is known to hold a whole pipeline whose derived attributes follow from
+    it (always so for a graph ``to_graph`` made here); else a :class:`PipelineError` listing
+    what does not, so an exporter or an analysis never stops on a bare ``KeyError``."""
+    if built_here(G):
+        return G
+    _, problems = rebuilt(G, to_graph)
+    if problems:
+        raise PipelineError(problems)
+    return G

@@ -1,0 +1,105 @@
+"""A graph read back, copied or edited is checked as the pipeline it holds before validate or
+an exporter trusts its derived attributes (irgraph.graph_foreign)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import networkx as nx
+import pytest
+
+from irgraph import Agent, Loop, PipelineError, from_graph, run, to_graph, validate
+from irgraph.analysis import critical_path
+from irgraph.backends.dot import to_dot
+from irgraph.backends.mermaid import to_mermaid
+from irgraph.testing import FakeProvider
+
+PIPELINE = Agent("researcher").instruct("Research {topic}.").writes("findings") >> Agent(
+    "writer"
+).instruct("Write from {findings}.")
+LOOPED = Agent("a").writes("x") >> Loop("L").step(Agent("b").instruct("{x}").writes("y"))
+
+
+def saved(G: nx.DiGraph) -> dict:
+    return json.loads(json.dumps(nx.node_link_data(G)))
+
+
+def test_a_graph_read_back_or_copied_validates_as_it_did():
+    G = to_graph(PIPELINE, inputs={"topic"})
+    assert validate(nx.node_link_graph(saved(G))) == [] == validate(G.copy())
+
+
+def test_an_edited_instruction_is_checked_as_the_run_would_see_it():
+    data = saved(to_graph(PIPELINE, inputs={"topic"}))
+    data["nodes"][1]["instruction"] = "Write from {findngs}."
+    G = nx.node_link_graph(data)
+    with pytest.raises(PipelineError) as info:
+        validate(G)
+    text = str(info.value)
+    assert "Node 'writer' says reads=['findings'], but its pipeline gives reads=['findngs']" in text
+    assert "'writer' reads {findngs}" in text and "to_graph(from_graph(G))" in text
+    with pytest.raises(PipelineError, match="findngs"):  # what running it says
+        run(from_graph(G), provider=FakeProvider(), state={"topic": "owls"})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("writes", ["findings", "not a key"], "writes=['findings', 'not a key']"),
+        ("reads", "topic", "reads='topic'"),
+        ("parent", "writer", "parent='writer'"),
+    ],
+)
+def test_a_derived_attribute_that_no_longer_follows_is_a_problem(field, value, shown):
+    data = saved(to_graph(PIPELINE, inputs={"topic"}))
+    data["nodes"][0][field] = value
+    with pytest.raises(PipelineError, match=re.escape(f"Node 'researcher' says {shown}")):
+        validate(nx.node_link_graph(data))
+
+
+def test_an_added_edge_is_a_problem():
+    G = to_graph(PIPELINE, inputs={"topic"}).copy()
+    G.add_edge("writer", "researcher", control=True, keys=[])
+    with pytest.raises(PipelineError, match="'writer' -> 'researcher' is not in the pipeline"):
+        validate(G)
+
+
+@pytest.mark.parametrize("use", [validate, to_mermaid, to_dot, critical_path])
+def test_a_subgraph_is_refused_naming_the_node_it_lacks(use):
+    G = to_graph(LOOPED)
+    with pytest.raises(PipelineError, match="has node 'a', which the graph does not"):
+        use(G.subgraph(["b", "L"]))
+
+
+@pytest.mark.parametrize("use", [validate, to_mermaid, to_dot, critical_path])
+def test_a_plain_networkx_graph_is_refused(use):
+    with pytest.raises(PipelineError, match="got a DiGraph of 2 nodes, which has no 'tree'"):
+        use(nx.DiGraph([(1, 2)]))
+
+
+@pytest.mark.parametrize("use", [validate, to_mermaid, to_dot])
+def test_a_node_without_its_kind_is_named(use):
+    G = to_graph(LOOPED).copy()
+    del G.nodes["a"]["kind"]
+    with pytest.raises(PipelineError, match="Node 'a' of the graph has kind None"):
+        use(G)
+
+
+def test_a_node_without_its_parent_is_named_not_a_key_error():
+    G = to_graph(LOOPED).copy()
+    del G.nodes["a"]["parent"]
+    with pytest.raises(PipelineError, match="Node 'a' has no 'parent' attribute"):
+        to_mermaid(G)
+
+
+def test_a_class_is_not_a_pipeline():
+    with pytest.raises(PipelineError, match="got the class Agent itself") as info:
+        to_graph(Agent)
+    assert "Agent('name')" in str(info.value)
+
+
+def test_running_a_graph_says_how_to_get_its_pipeline():
+    with pytest.raises(PipelineError, match="got a graph") as info:
+        run(to_graph(PIPELINE), provider=FakeProvider(), state={"topic": "owls"})
+    assert "from_graph(G)" in str(info.value)
