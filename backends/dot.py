@@ -31,6 +31,7 @@ in a name survive. :func:`to_svg` and :func:`to_png` run Graphviz's ``dot`` prog
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ from irgraph import checks
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.graph import as_graph
 
+from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value
 from .labels import (
     BOXES,
@@ -69,6 +71,10 @@ _SHAPES: dict[str, dict[str, str]] = {
     "folded": {"shape": "box", "peripheries": "2"},
 }
 
+#: Node attributes Graphviz draws as text: ``node_attrs`` values for them are drawn as given.
+TEXT_ATTRS = frozenset({"label", "xlabel", "tooltip"})
+_ATTR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
 
 class GraphvizError(IrgraphError):
     """Graphviz's ``dot`` program is missing or failed."""
@@ -96,6 +102,55 @@ def dot_text(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def dot_value(value: str) -> str:
+    """Quote ``value`` as a DOT string, for attributes not drawn as text (colours, styles;
+    :func:`dot_text` quotes those that are): quotes escaped, backslashes doubled and line
+    breaks written ``\\n``, so any value makes valid DOT.
+
+    >>> print(dot_value('a "b"'))
+    "a \\"b\\""
+    """
+    out = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + out.replace("\r", "\\r").replace("\n", "\\n") + '"'
+
+
+def _checked_node_attrs(G: Any, node_attrs: Any) -> dict[str, dict[str, str]]:
+    """``node_attrs`` checked against the graph ``G``, with each value quoted for DOT."""
+    if node_attrs is None:
+        return {}
+    example = "e.g. node_attrs={'writer': {'style': 'filled', 'fillcolor': '#fdd'}}"
+    given = checked_mapping(
+        node_attrs, "node_attrs", "graph nodes to dicts of DOT attributes", example
+    )
+    checked: dict[str, dict[str, str]] = {}
+    for node, attrs in given.items():
+        check_graph_node(G, node, "node_attrs")
+        if not isinstance(attrs, Mapping):
+            raise IrgraphError(
+                f"node_attrs[{node!r}] must be a dict of DOT attributes (got the "
+                f"{type(attrs).__name__} {attrs!r:.80}); e.g. {{{node!r}: {{'color': 'red'}}}}."
+            )
+        quoted: dict[str, str] = {}
+        for name, value in attrs.items():
+            if not isinstance(name, str) or not _ATTR_NAME.fullmatch(name):
+                raise IrgraphError(
+                    f"node_attrs[{node!r}] has the attribute name {name!r}, which is not a DOT "
+                    "attribute name; use Graphviz's names, e.g. 'fillcolor' or 'penwidth'."
+                )
+            if isinstance(value, bool):
+                text = "true" if value else "false"
+            elif isinstance(value, (str, int, float)):
+                text = str(value)
+            else:
+                raise IrgraphError(
+                    f"node_attrs[{node!r}][{name!r}] is the {type(value).__name__} {value!r:.80}"
+                    "; a DOT attribute value is a string, number or bool, e.g. 'red' or 2."
+                )
+            quoted[name] = dot_text(text) if name in TEXT_ATTRS else dot_value(text)
+        checked[node] = quoted
+    return checked
+
+
 def _pydot() -> Any:
     try:
         import pydot
@@ -110,14 +165,18 @@ def to_dot(
     direction: str = "TD",
     data_edges: bool = True,
     collapse: Any = None,
-    node_attrs: Mapping[str, Mapping[str, str]] | None = None,
+    node_attrs: Mapping[str, Mapping[str, str | int | float]] | None = None,
 ) -> pydot.Dot:
     """Return the ``pydot.Dot`` of a pipeline graph, builder or IR node.
 
     ``direction`` is ``"TD"``/``"TB"``, ``"LR"``, ``"BT"`` or ``"RL"``; ``data_edges=False``
     drops key labels and the edges that carry only keys. ``collapse`` folds parts into one
     node each, as in :func:`~irgraph.backends.mermaid.to_mermaid`; ``node_attrs`` adds DOT
-    attributes to graph nodes (``{"writer": {"style": "filled", "fillcolor": "#fdd"}}``).
+    attributes to graph nodes by id (``{"writer": {"style": "filled", "fillcolor": "#fdd"}}``),
+    over the defaults: ``{"writer": {"label": "Writer"}}`` relabels a node. Values are strings,
+    numbers or bools, quoted here for DOT; ``label``, ``xlabel`` and ``tooltip`` are drawn as
+    the text given (no HTML-like labels or ``\\l`` escapes). A node not in the graph, or a
+    value that is not a dict of attributes, raises :class:`~irgraph.errors.IrgraphError`.
     """
     pd = _pydot()
     if direction not in RANKDIRS:
@@ -126,8 +185,10 @@ def to_dot(
             "e.g. direction='LR' for left to right."
         )
     checks.flag.check(data_edges, "the data_edges argument of to_dot()")
-    G, drawn = fold(as_graph(G_or_pipeline), collapse)
-    extra = folded_value(G, drawn, node_attrs)
+    graph = as_graph(G_or_pipeline)
+    given = _checked_node_attrs(graph, node_attrs)
+    G, drawn = fold(graph, collapse)
+    extra = folded_value(G, drawn, given)
     ids = node_ids(G)
     dot: pydot.Dot = pd.Dot("pipeline", graph_type="digraph", rankdir=RANKDIRS[direction])
     title = root_title(G)
@@ -140,14 +201,17 @@ def to_dot(
     for node, data in G.nodes(data=True):
         kind = data.get("kind", "agent")
         container = clusters[drawn_parent(G, node)]
-        attrs = dict(_SHAPES.get(kind, _SHAPES["agent"]))
+        attrs = {"label": dot_text(node_label(node, data)), **_SHAPES.get(kind, _SHAPES["agent"])}
         if kind in BOXES:
             cluster = pd.Cluster(ids[node], label=dot_text(scope_title(node, data)), style="dashed")
             container.add_subgraph(cluster)
             clusters[node] = cluster
             container = cluster
-        attrs.update({name: str(value) for name, value in extra.get(node, {}).items()})
-        container.add_node(pd.Node(ids[node], label=dot_text(node_label(node, data)), **attrs))
+        attrs.update(extra.get(node, {}))  # the user's attributes win, label too
+        dot_node = pd.Node(ids[node])
+        for name, value in attrs.items():  # not Node(**attrs): an attribute may be "name"
+            dot_node.set(name, value)
+        container.add_node(dot_node)
     for u, v, control, keys, condition in drawn_edges(G):  # a scope is one box: edges meet it
         if not control and not (data_edges and keys):
             continue

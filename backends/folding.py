@@ -1,12 +1,20 @@
 """Folding parts of a pipeline graph into one node each, so a big pipeline stays readable.
 
 :func:`fold` returns a smaller graph to draw in place of the pipeline's: each folded *part*
-(a loop, map-over or route by its id, or a named sequence or parallel block of the pipeline's
-tree by its name) becomes one node of kind ``"folded"`` whose ``title`` says what it holds.
-Edges into and out of a folded part are kept, lifted to its node and merged (a pair of nodes
-gets one edge, control if any of the merged edges is, with the union of their keys); edges
-inside it are dropped. ``collapse`` is an int to fold every part at that depth of the tree
-(0: the parts the root holds, 1: the parts inside those, ...), or ids and names.
+(a loop, map-over or route by its id, or a sequence or parallel block of the pipeline's tree
+by its name) becomes one node of kind ``"folded"`` whose ``title`` says what it holds. Edges
+into and out of a folded part are kept, lifted to its node and merged (a pair of nodes gets
+one edge, control if any of the merged edges is, with the union of their keys); edges inside
+it are dropped. ``collapse`` is an int to fold every part at that depth of the tree (0: the
+parts the root holds, 1: the parts inside those, ...), or ids and names.
+
+Depths count loops, map-overs, routes and *named* blocks (``Pipeline("stage")``,
+``FanOut("checks")``) only: the unnamed sequence ``a >> b`` makes and the unnamed parallel
+block ``a | b`` makes are no level, so pipelines that build the same graph fold alike. The
+graph does not record who named a block: a block counts as unnamed when its name is the one
+``>>`` or ``|`` gives it (``a_then_b``, ``b_and_c``: see :func:`irgraph.code.composite_name`),
+so a ``Pipeline("a_then_b")`` of ``a`` and ``b`` counts as unnamed too. An unnamed block can
+still be folded by its name (``collapse="b_and_c"``).
 
 >>> from irgraph import Agent, Loop, to_graph
 >>> loop = Loop("refine").step(Agent("w").writes("d")).step(Agent("c").instruct("{d}"))
@@ -21,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from irgraph.code import composite_name
 from irgraph.errors import IrgraphError
 
 from .labels import scope_title
@@ -34,13 +43,19 @@ __all__ = ["fold", "parts", "Part", "folded_value"]
 class Part(NamedTuple):
     """A part of the pipeline that can fold: ``key`` is the scope's node id, or for a
     sequence or parallel block ``None``; ``members`` are the graph nodes it holds (a scope's
-    own node first)."""
+    own node first). ``named`` is false for a block ``>>`` or ``|`` made, which is no level of
+    the tree: its ``depth`` is that of the parts it holds, and ``collapse=<depth>`` skips it."""
 
     key: str | None
     name: str
     kind: str
     depth: int
     members: tuple[str, ...]
+    named: bool = True
+
+
+#: The word ``>>`` (a sequence) and ``|`` (a parallel block) put between member names.
+_OPERATOR_WORDS = {"sequence": "then", "parallel": "and"}
 
 
 def _leaves(entry: Any) -> Iterator[str]:
@@ -53,20 +68,44 @@ def _leaves(entry: Any) -> Iterator[str]:
         yield from _leaves(child)
 
 
+def _entry_name(G: nx.DiGraph, entry: Any) -> str:
+    """The name the builder gave a tree entry's step (a node's label, not its numbered id)."""
+    if isinstance(entry, str) or "node" in entry:
+        node = entry if isinstance(entry, str) else entry["node"]
+        label = G.nodes[node].get("label")
+        return label if isinstance(label, str) else node
+    return str(entry["name"])
+
+
+def _operator_made(G: nx.DiGraph, entry: Any) -> bool:
+    """Whether a sequence or parallel entry of ``G``'s tree is a block ``>>`` or ``|`` made:
+    it holds two steps or more and has the name the operator gives them (``a_then_b``)."""
+    word = _OPERATOR_WORDS.get(entry.get("kind"))
+    children = entry.get("children", ())
+    if word is None or len(children) < 2:
+        return False
+    return bool(entry["name"] == composite_name([_entry_name(G, c) for c in children], word))
+
+
 def parts(G: nx.DiGraph) -> list[Part]:
-    """Every part of ``G``'s tree that can fold, outermost first (the root itself cannot)."""
+    """Every part of ``G``'s tree that can fold, outermost first (the root itself cannot).
+    A block ``>>`` or ``|`` made is listed (it folds by name) but is no level: the parts it
+    holds have its depth."""
     found: list[Part] = []
 
     def walk(entry: Any, depth: int) -> None:
         if isinstance(entry, str):
             return
+        named = True
         if "node" in entry:
             node = entry["node"]
             found.append(Part(node, node, G.nodes[node]["kind"], depth, tuple(_leaves(entry))))
         else:
-            found.append(Part(None, entry["name"], entry["kind"], depth, tuple(_leaves(entry))))
+            named = not _operator_made(G, entry)
+            members = tuple(_leaves(entry))
+            found.append(Part(None, entry["name"], entry["kind"], depth, members, named))
         for child in entry.get("children", ()):
-            walk(child, depth + 1)
+            walk(child, depth + 1 if named else depth)
 
     tree = G.graph.get("tree")
     if isinstance(tree, dict):
@@ -83,25 +122,25 @@ def _chosen(G: nx.DiGraph, collapse: Any) -> list[Part]:
                 f"collapse={collapse} folds no depth of the pipeline; depths start at 0 "
                 "(the parts the root holds), e.g. collapse=0."
             )
-        return [part for part in every if part.depth == collapse]
+        return [part for part in every if part.depth == collapse and part.named]
     names = [collapse] if isinstance(collapse, str) else collapse
     if not isinstance(names, Iterable) or not all(isinstance(n, str) for n in names):
         raise IrgraphError(
             f"collapse must be a depth (an int) or the ids of the parts to fold (got "
             f"{collapse!r}); e.g. collapse=1 or collapse=['revise']."
         )
-    chosen: list[Part] = []
+    chosen: set[int] = set()
     for name in names:
-        scope = [p for p in every if p.key == name]
-        block = [p for p in every if p.key is None and p.name == name]
+        scope = [i for i, p in enumerate(every) if p.key == name]
+        block = [i for i, p in enumerate(every) if p.key is None and p.name == name]
         if not scope and not block:
             known = sorted({p.name for p in every})
             raise IrgraphError(
                 f"collapse names {name!r}, which is no loop, map-over, route or named block "
                 f"of this pipeline; it has {', '.join(map(repr, known)) or 'none'}."
             )
-        chosen += scope or block
-    return chosen
+        chosen.update(scope or block)
+    return [every[i] for i in sorted(chosen)]  # outermost first, as parts() lists them
 
 
 def fold(G: nx.DiGraph, collapse: Any) -> tuple[nx.DiGraph, dict[str, str]]:
@@ -111,7 +150,7 @@ def fold(G: nx.DiGraph, collapse: Any) -> tuple[nx.DiGraph, dict[str, str]]:
 
     if collapse is None:
         return G, {node: node for node in G}
-    chosen = sorted(_chosen(G, collapse), key=lambda part: part.depth)
+    chosen = _chosen(G, collapse)  # outermost first
     drawn = {node: node for node in G}
     folded: dict[str, dict[str, Any]] = {}
     for part in chosen:  # outermost first: a part inside a folded one is already gone

@@ -54,6 +54,7 @@ from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
 
+from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value
 from .labels import (
     BOXES,
@@ -73,7 +74,19 @@ __all__ = ["to_mermaid", "mermaid_ids", "mermaid_text", "mermaid_title", "DIRECT
 
 DIRECTIONS = ("TD", "TB", "BT", "LR", "RL")
 STYLES = ("default", "seed")
-_CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # fullmatch: "$" would let "done\n" pass
+# Words mermaid's flowchart lexer reads as keywords where a class name goes, so a chart using
+# one as a class cannot be parsed (checked with mermaid 11.12; case-sensitive: "End" is fine).
+_KEYWORDS = frozenset(
+    "end graph flowchart subgraph style linkStyle classDef class click call href interpolate "
+    "_self _blank _parent _top".split()
+)
+# A CSS declaration list as mermaid's classDef reads it: "property:value" pairs, separated by
+# commas; values of letters, digits, spaces and # . % ! + / _ - (mermaid cannot parse
+# parentheses, quotes, braces, <, =, @, ...; a line break would start a new mermaid statement).
+_CSS_PROPERTY = re.compile(r"-?[A-Za-z][A-Za-z0-9-]*")
+_CSS_VALUE = re.compile(r"[A-Za-z0-9#.%!+/_ -]*[A-Za-z0-9#.%!+/_-]")
+_CSS_EXAMPLE = "e.g. 'fill:#fdd,stroke:#c00' or {'fill': '#fdd', 'stroke-width': '2px'}"
 
 _SHAPES = {
     "agent": ('["', '"]'),
@@ -235,18 +248,120 @@ def _edge_lines(G: nx.DiGraph, ids: dict[str, str], data_edges: bool, seed: bool
     return lines + [line for _, line in sorted(dashed, key=lambda pair: pair[0])]
 
 
-def _class_lines(
-    ids: dict[str, str], classes: dict[str, str], class_defs: Mapping[str, str] | None
-) -> list[str]:
-    named = {**{name: "" for name in classes.values()}, **(class_defs or {})}
-    for name in named:
-        if not isinstance(name, str) or not _CLASS_NAME.match(name):
-            raise IrgraphError(
-                f"The mermaid class name {name!r} is not a plain identifier; use letters, "
-                "digits and underscores, e.g. 'failed' or 'not_reached'."
+def _check_class_name(name: Any, where: str) -> str:
+    """``name`` if mermaid reads it as a class name; else an error naming ``where`` it came
+    from."""
+    if not isinstance(name, str) or not _CLASS_NAME.fullmatch(name):
+        raise IrgraphError(
+            f"The mermaid class name {name!r} ({where}) is not a plain identifier; use "
+            "letters, digits and underscores, e.g. 'failed' or 'not_reached'."
+        )
+    if name in _KEYWORDS:
+        raise IrgraphError(
+            f"The mermaid class name {name!r} ({where}) is a mermaid keyword, so mermaid "
+            f"could not parse the chart; pick another name, e.g. '{name}_step' (keywords are "
+            f"case-sensitive, so {name.capitalize()!r} works too)."
+        )
+    if name == "default":
+        raise IrgraphError(
+            f"The mermaid class name 'default' ({where}) is the class mermaid gives every "
+            "node, so it would colour the whole chart; pick another name, e.g. 'plain'."
+        )
+    return name
+
+
+def _checked_classes(G: nx.DiGraph, classes: Any) -> dict[str, str]:
+    """``classes`` checked: a mapping from nodes of ``G`` to mermaid class names."""
+    if classes is None:
+        return {}
+    example = "e.g. classes={'writer': 'failed'}, with class_defs={'failed': 'fill:#fdd'}"
+    given = checked_mapping(classes, "classes", "graph nodes to mermaid class names", example)
+    for node, name in given.items():
+        check_graph_node(G, node, "classes")
+        _check_class_name(name, f"the class of node {node!r}")
+    return dict(classes)
+
+
+def _css_problem(css: str) -> str | None:
+    """What is wrong with the CSS declaration list ``css``, if anything."""
+    if "\n" in css or "\r" in css:
+        return "it has a line break, which would start a new mermaid statement"
+    if not css.isprintable():
+        return "it has a character that does not print"
+    pieces = [piece.strip() for piece in re.split(r"[,;]", css)]
+    if pieces and not pieces[-1]:
+        pieces.pop()  # a separator at the end
+    if not pieces:
+        return "it is empty"
+    for piece in pieces:
+        prop, colon, value = (part.strip() for part in piece.partition(":"))
+        if not colon and pieces.index(piece) > 0 and _CSS_VALUE.fullmatch(piece):
+            return (
+                f"{piece!r} is not a 'property:value' declaration (a comma separates "
+                "declarations: write the parts of a value with spaces, e.g. "
+                "'stroke-dasharray:5 5')"
             )
-    lines = [f"classDef {name} {css}" for name, css in (class_defs or {}).items()]
-    for name in named:
+        if not colon or not value:
+            return f"{piece!r} is not a 'property:value' declaration"
+        if not _CSS_PROPERTY.fullmatch(prop):
+            return f"{prop!r} is not a CSS property name (letters, digits and -)"
+        if not _CSS_VALUE.fullmatch(value) or "%%" in value:
+            return (
+                f"the value {value!r} of {prop!r} has a character mermaid cannot read in a "
+                "classDef (use letters, digits, spaces and # . % ! + / _ -)"
+            )
+    return None
+
+
+def _css_text(name: str, css: Any) -> str:
+    """The classDef text of class ``name``'s ``css``: a string of declarations separated by
+    commas or semicolons, or a mapping of properties to values; written with commas."""
+    if isinstance(css, Mapping):
+        for prop, value in css.items():
+            if (
+                not isinstance(prop, str)
+                or type(value) not in (str, int, float)
+                or any(mark in f"{prop}{value}" for mark in ",;:")
+            ):
+                raise IrgraphError(
+                    f"The CSS of mermaid class {name!r} maps {prop!r} to {value!r}; properties "
+                    "must be strings and values strings or numbers, one declaration each (no "
+                    f", ; or :), {_CSS_EXAMPLE}."
+                )
+        text = ",".join(f"{prop}:{value}" for prop, value in css.items())
+    elif isinstance(css, str):
+        text = css
+    else:
+        raise IrgraphError(
+            f"The CSS of mermaid class {name!r} must be a string or a dict of properties (got "
+            f"the {type(css).__name__} {css!r:.80}); {_CSS_EXAMPLE}."
+        )
+    problem = _css_problem(text)
+    if problem is not None:
+        raise IrgraphError(
+            f"The CSS of mermaid class {name!r}, {text!r}, is not a list of CSS declarations: "
+            f"{problem}. Write declarations separated by commas, {_CSS_EXAMPLE}."
+        )
+    pieces = (piece.partition(":") for piece in re.split(r"[,;]", text) if piece.strip())
+    return ",".join(f"{prop.strip()}:{value.strip()}" for prop, _, value in pieces)
+
+
+def _checked_class_defs(class_defs: Any) -> dict[str, str]:
+    """``class_defs`` checked: class names to their classDef text."""
+    if class_defs is None:
+        return {}
+    example = "e.g. class_defs={'failed': 'fill:#fdd,stroke:#c00'}"
+    class_defs = checked_mapping(class_defs, "class_defs", "mermaid class names to CSS", example)
+    return {
+        _check_class_name(name, "a key of class_defs"): _css_text(name, css)
+        for name, css in class_defs.items()
+    }
+
+
+def _class_lines(ids: dict[str, str], classes: dict[str, str], defs: dict[str, str]) -> list[str]:
+    """``classDef`` lines for ``defs`` (checked), then a ``class`` line per class used."""
+    lines = [f"classDef {name} {css}" for name, css in defs.items()]
+    for name in {**{name: "" for name in classes.values()}, **defs}:
         members = [ids[node] for node, css in classes.items() if css == name]
         if members:
             lines.append(f"class {','.join(members)} {name}")
@@ -261,7 +376,7 @@ def to_mermaid(
     style: str = "default",
     collapse: Any = None,
     classes: Mapping[str, str] | None = None,
-    class_defs: Mapping[str, str] | None = None,
+    class_defs: Mapping[str, str | Mapping[str, str | int | float]] | None = None,
 ) -> str:
     """Return the mermaid flowchart of a pipeline graph, builder or IR node.
 
@@ -269,9 +384,16 @@ def to_mermaid(
     ``data_edges=False`` leaves out the keys (and the dashed arrows that carry only keys).
     ``style="seed"`` draws the seed pages' way: the root as a title node, and every pair that
     carries keys as a second, dashed arrow. ``collapse`` folds parts into one node each: a
-    depth (``0`` folds every part the root holds) or ids of loops, map-overs, routes and named
-    blocks (see :mod:`irgraph.backends.folding`). ``classes`` maps graph nodes to mermaid class
-    names, defined by ``class_defs`` (name to CSS, e.g. ``{"failed": "fill:#fdd"}``).
+    depth (``0`` folds every part the root holds; depths count loops, map-overs, routes and
+    named ``Pipeline``/``FanOut`` blocks, not the unnamed blocks ``>>`` and ``|`` make) or ids
+    of loops, map-overs, routes and names of blocks (see :mod:`irgraph.backends.folding`).
+
+    ``classes`` maps graph node ids to mermaid class names (letters, digits and ``_``; not a
+    mermaid keyword such as ``end`` or ``class``, nor ``default``), defined by ``class_defs``:
+    class name to CSS, a string of declarations (``"fill:#fdd,stroke:#c00"``; ``;`` separates
+    too) or a dict (``{"fill": "#fdd", "stroke-width": "2px"}``), written with commas. A node
+    not in the graph, a keyword, or CSS mermaid cannot read (a line break, parentheses,
+    quotes, ...) raises :class:`~irgraph.errors.IrgraphError`.
     """
     if direction not in DIRECTIONS:
         raise IrgraphError(
@@ -285,7 +407,10 @@ def to_mermaid(
         )
     checks.flag.check(data_edges, "the data_edges argument of to_mermaid()")
     seed = style == "seed"
-    G, drawn = fold(as_graph(G_or_pipeline), collapse)
+    graph = as_graph(G_or_pipeline)
+    given = _checked_classes(graph, classes)
+    defs = _checked_class_defs(class_defs)
+    G, drawn = fold(graph, collapse)
     ids = node_ids(G, start=2 if seed and root_title(G) is not None else 1)
     children = _children(G)
     lines = [f"graph {direction}"]
@@ -302,7 +427,7 @@ def to_mermaid(
     # Edges as each scope sees them: a scope is one box, so what enters or leaves its body is
     # drawn to or from the box.
     lines += _edge_lines(G, ids, data_edges, seed)
-    lines += _class_lines(ids, folded_value(G, drawn, classes), class_defs)
+    lines += _class_lines(ids, folded_value(G, drawn, given), defs)
     if title is not None and not seed:  # front matter: mermaid draws it as the title
         lines[:0] = ["---", mermaid_title(title), "---"]
     return "\n".join(lines)

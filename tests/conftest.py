@@ -81,3 +81,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if report.skipped and os.environ.get("CI", "").lower() == "true":
         report.outcome = "failed"
         report.longrepr = f"Skipped in CI, where nothing may be skipped: {report.longrepr}"
+
+
+@pytest.fixture(scope="module")
+def mermaid_render():
+    """Real mermaid (the tests/mermaid_check harness in Chromium): its render_all."""
+    from tests.mermaid_check import harness
+
+    if harness.find_chromium() is None and not os.environ.get("IRGRAPH_REQUIRE_MERMAID"):
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    try:
+        harness.ensure_bundle()
+    except harness.HarnessUnavailable as exc:
+        if os.environ.get("IRGRAPH_REQUIRE_MERMAID"):
+            raise
+        pytest.skip(str(exc))
+    return harness.render_all

@@ -22,7 +22,6 @@ from irgraph.backends.mermaid_diff import diff_to_mermaid
 from irgraph.diffs import diff
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
-from tests.mermaid_check import harness
 from tests.mermaid_check.samples import (
     HOSTILE_NAMES,
     hostile_pipeline,
@@ -369,19 +368,6 @@ def _hypothesis_sample(strategy: st.SearchStrategy[object], count: int) -> list[
 
     collect()
     return drawn
-
-
-@pytest.fixture(scope="module")
-def mermaid_render():
-    if harness.find_chromium() is None and not os.environ.get("IRGRAPH_REQUIRE_MERMAID"):
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    try:
-        harness.ensure_bundle()
-    except harness.HarnessUnavailable as exc:
-        if os.environ.get("IRGRAPH_REQUIRE_MERMAID"):
-            raise
-        pytest.skip(str(exc))
-    return harness.render_all
 
 
 def test_mermaid_renders_the_seeds_hostile_names_and_a_hypothesis_sample(mermaid_render):
