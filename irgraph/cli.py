@@ -33,7 +33,7 @@ from irgraph.cli_inputs import (
     parse_answers,
     parse_state,
 )
-from irgraph.cli_live import RunDisplay
+from irgraph.cli_live import RunDisplay, one_line, shown
 from irgraph.errors import IrgraphError
 
 __all__ = [
@@ -57,19 +57,22 @@ DEMO_LATENCY = 0.3
 
 
 def describe_graph(G: Any) -> str:
-    """A plain-text summary of a pipeline graph: nodes, control edges, data edges."""
+    """A plain-text summary of a pipeline graph: nodes, control edges, data edges. A node
+    is one line: a name with a character that does not print shows as its ``repr``."""
     lines = [f"Pipeline {G.graph['name']!r}: {G.number_of_nodes()} nodes"]
     for nid, data in G.nodes(data=True):
-        scope = f"  (in {data['parent']})" if data["parent"] else ""
+        scope = f"  (in {shown(data['parent'])})" if data["parent"] else ""
         writes = ", ".join(data.get("writes", ())) or "-"
-        reads = ", ".join([*data.get("reads", ()), *data.get("body_reads", ())]) or "-"
-        lines.append(f"  [{data['kind']}] {nid}: reads {reads}; writes {writes}{scope}")
+        # A route's own key is also read by its body's condition: list each key once.
+        read = dict.fromkeys([*data.get("reads", ()), *data.get("body_reads", ())])
+        reads = ", ".join(read) or "-"
+        lines.append(f"  [{data['kind']}] {shown(nid)}: reads {reads}; writes {writes}{scope}")
     control = [(u, v) for u, v, c in G.edges(data="control") if c]
     lines.append(f"Control edges ({len(control)}):")
-    lines += [f"  {u} --> {v}" for u, v in control]
+    lines += [f"  {shown(u)} --> {shown(v)}" for u, v in control]
     data_edges = [(u, v, k) for u, v, k in G.edges(data="keys") if k]
     lines.append(f"Data edges ({len(data_edges)}):")
-    lines += [f"  {u} -. {', '.join(sorted(k))} .-> {v}" for u, v, k in data_edges]
+    lines += [f"  {shown(u)} -. {', '.join(sorted(k))} .-> {shown(v)}" for u, v, k in data_edges]
     if G.graph.get("inputs"):
         lines.append(f"Inputs: {', '.join(sorted(G.graph['inputs']))}")
     return "\n".join(lines)
@@ -122,10 +125,10 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     warnings = [*validate(G), *_refused(target, check_modules(args.allow_module))]
     print(describe_graph(G), file=out)
     for warning in warnings:
-        print(f"warning: {warning}", file=out)
+        print(f"warning: {one_line(warning)}", file=out)
     suggestions = parallelizable(G, latency=1.0)
     for suggestion in suggestions:
-        print(f"hint: {suggestion} (at 1 s per node)", file=out)
+        print(f"hint: {_escaped_names(suggestion)} (at 1 s per node)", file=out)
     if suggestions:
         print(
             f"hint: AsyncioBackend(schedule='dataflow') drops every such wait: it saves "
@@ -134,6 +137,17 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         )
     print("OK: no problems found.", file=out)
     return 0
+
+
+def _escaped_names(suggestion: Any) -> Any:
+    """The suggestion with node names that do not print escaped as inside a ``repr`` (its
+    text quotes them)."""
+    import attrs
+
+    def inner(name: str) -> str:
+        return shown(name)[1:-1] if shown(name) != name else name
+
+    return attrs.evolve(suggestion, node=inner(suggestion.node), after=inner(suggestion.after))
 
 
 def _refused(target: Any, allow: list[str]) -> list[str]:
@@ -210,7 +224,7 @@ def _run(
         def answer(request: Any) -> str:
             value = on_gate(request)
             if progress.live is None:
-                progress.write(f"  ? {request.node}: {request.message} -> {value}")
+                progress.write(f"  ? {shown(request.node)}: {request.message} -> {value}")
             return value
 
         options["on_gate"] = answer
@@ -222,8 +236,8 @@ def _run(
             )
             progress.finish(result)
     except KeyboardInterrupt:
-        done = progress.done()
-        print(f"Interrupted; completed: {', '.join(done) or 'nothing'}.", file=sys.stderr)
+        done = ", ".join(map(shown, progress.done())) or "nothing"
+        print(f"Interrupted; completed: {done}.", file=sys.stderr)
         return 130
     print(f"Finished in {time.monotonic() - start:.2f} s on backend '{backend}'.", file=out)
     _print_state(result.state, out)
@@ -259,8 +273,22 @@ def _diff(args: argparse.Namespace, out: TextIO) -> int:
 
         print(diff_to_mermaid(change), file=out, end="")
     else:
-        print(change, file=out)
+        print(_shown_diff(change), file=out)
     return 0 if change.empty else 1
+
+
+def _shown_diff(change: Any) -> Any:
+    """The diff with the node names that do not print shown as their ``repr``."""
+    import attrs
+
+    return attrs.evolve(
+        change,
+        added=[shown(n) for n in change.added],
+        removed=[shown(n) for n in change.removed],
+        changed={shown(n): fields for n, fields in change.changed.items()},
+        edges_added=[(shown(u), shown(v)) for u, v in change.edges_added],
+        edges_removed=[(shown(u), shown(v)) for u, v in change.edges_removed],
+    )
 
 
 def _progress_flag(cmd: argparse.ArgumentParser) -> None:

@@ -20,6 +20,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
+from irgraph.cli_classes import class_named
+from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError, closest_keys, did_you_mean
 
 if TYPE_CHECKING:
@@ -38,8 +40,11 @@ __all__ = [
     "gate_handler",
 ]
 
-#: The picture format a file name's suffix asks for, when --format is not given.
-SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid"}
+#: The picture format a file name's suffix asks for, when --format is not given (the first
+#: format that takes it: ``.txt`` is mermaid, or dot with --format dot).
+SUFFIX_FORMATS = {
+    suffix: fmt for fmt, suffixes in reversed(SUFFIXES.items()) for suffix in suffixes
+}
 _KEY_RULE = "a state key is ASCII letters, digits and underscores, not starting with a digit"
 
 
@@ -79,6 +84,8 @@ def load_target(spec: str) -> Any:
             names = [n for n in dir(target) if not n.startswith("_")]
             raise CliError(f"{source!r} has no attribute {part!r}.{did_you_mean(part, names)}")
         target = value
+    if isinstance(target, type):
+        raise CliError(class_named(spec, source, target))
     return target
 
 
@@ -381,11 +388,12 @@ def check_spelling(
 def check_output(output: str | None, chosen: str | None = None) -> str:
     """The picture format for ``irgraph show`` (``chosen`` with --format, else the one the
     output file's suffix asks for, else mermaid), refusing before anything is drawn an output
-    file that cannot be written, a format its name contradicts, and PNG to standard output."""
+    file that cannot be written, a suffix no format is written as (``.pdf``), a format its
+    name contradicts, and PNG to standard output. A name without a suffix takes any format."""
     suffix = os.path.splitext(output or "")[1].lower()
     named = SUFFIX_FORMATS.get(suffix)
     fmt = chosen or named or "mermaid"
-    ext = {"mermaid": "mmd"}.get(fmt, fmt)
+    ext = SUFFIXES[fmt][0].lstrip(".")
     if output is None:
         if fmt == "png":
             raise CliError("PNG is binary: write it to a file with -o FILE.")
@@ -406,10 +414,19 @@ def check_output(output: str | None, chosen: str | None = None) -> str:
             f"Cannot write {output!r}: there is no directory {folder!r}; create it first "
             f"(mkdir -p {folder}) or write the picture elsewhere."
         )
-    if chosen is not None and named is not None and named != chosen:
+    stem = os.path.splitext(output)[0]
+    if suffix and named is None:
+        known = ", ".join(f"{f} {'/'.join(SUFFIXES[f])}" for f in SUFFIXES)
+        example = f"{stem}.{ext}" if chosen else f"{stem}.svg"
+        raise CliError(
+            f"Cannot write a picture to {output!r}: irgraph show writes no {suffix} files; "
+            f"name the file e.g. {example} (the suffixes it writes: {known})."
+        )
+    if chosen is not None and suffix and suffix not in SUFFIXES[chosen]:
+        asks = " or ".join(f for f in SUFFIXES if suffix in SUFFIXES[f])
         raise CliError(
             f"--format {chosen} does not match the file name {output!r}, which asks for "
-            f"{named}; drop --format (the file name picks the format) or name the file "
-            f"{os.path.splitext(output)[0]}.{ext}."
+            f"{asks}; drop --format (the file name picks the format) or name the file "
+            f"{stem}.{ext}."
         )
     return fmt

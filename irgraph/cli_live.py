@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from irgraph.events import Event
 
-__all__ = ["RunDisplay", "rich_installed"]
+__all__ = ["RunDisplay", "rich_installed", "shown", "one_line"]
 
 _STYLE = {
     "done": "green",
@@ -35,6 +35,29 @@ _STYLE = {
     "skipped": "dim",
     "not_reached": "dim",
 }
+
+
+def shown(name: str) -> str:
+    """A node name as the command line prints it: as it is, or, when it holds a character
+    that does not print (a line break, a tab, an escape code), as its ``repr``, so that a
+    node's line stays one line and shows what the name holds.
+
+    >>> shown("writer"), shown("two\\nlines")
+    ('writer', "'two\\\\nlines'")
+    """
+    return name if name.isprintable() else repr(name)
+
+
+def one_line(text: str) -> str:
+    """``text`` (a warning of the checks) with each character that does not print escaped as in a
+    ``repr``, so that a name holding a line break cannot break it into two lines.
+
+    >>> print(one_line("Route 'a\\tb' compares"))
+    Route 'a\\tb' compares
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def rich_installed() -> bool:
@@ -102,7 +125,7 @@ class RunDisplay:
             else:
                 took_text = seconds_text(sum(took)) if took else ""
             table.add_row(
-                "  " * _depth(facts.graph, node) + node,
+                Text("  " * _depth(facts.graph, node) + shown(node)),  # not rich markup
                 Text(STATUSES[status][0], style=_STYLE.get(status, "")),
                 str(len(runs)) if runs else "",
                 took_text,
@@ -155,10 +178,10 @@ class RunDisplay:
         self.last[event.node] = event.event
         if event.event == "start":
             self.started[event.node] = event.time
-            line = f"  > {event.node} started"
+            line = f"  > {shown(event.node)} started"
         else:
             took = event.time - self.started.get(event.node, event.time)
-            line = f"  ok {event.node} ({took:.2f} s)"
+            line = f"  ok {shown(event.node)} ({took:.2f} s)"
         if self.live is None:  # rich redraws the table on its own
             self.write(line)
 

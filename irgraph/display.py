@@ -15,6 +15,7 @@ graph TD
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "SUFFIXES",
     "Diagram",
     "dot_available",
     "render",
@@ -36,6 +38,15 @@ __all__ = [
 ]
 
 FORMATS = ("mermaid", "dot", "svg", "png")
+
+#: The file suffixes a picture of each format is saved under, the usual one first. The text
+#: formats also go in a ``.txt`` file; a PNG only in a ``.png`` one.
+SUFFIXES: dict[str, tuple[str, ...]] = {
+    "mermaid": (".mmd", ".mermaid", ".txt"),
+    "dot": (".dot", ".gv", ".txt"),
+    "svg": (".svg",),
+    "png": (".png",),
+}
 
 
 def dot_available() -> bool:
@@ -72,8 +83,24 @@ class Diagram:
         text = str(self.data)
         return {"text/markdown": f"```{fence}\n{text}\n```", "text/plain": text}
 
-    def save(self, path: str) -> None:
-        """Write the diagram to ``path`` (bytes for PNG, UTF-8 text otherwise)."""
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the diagram to ``path`` (bytes for PNG, UTF-8 text otherwise). A suffix
+        must be one of its format's (:data:`SUFFIXES`): a PNG is refused as ``x.mmd``, a
+        mermaid diagram as ``x.pdf``; a name without a suffix takes any format."""
+        name = os.fspath(path)
+        stem, suffix = os.path.splitext(name)
+        suffixes = SUFFIXES.get(self.format, ())
+        if suffix and suffixes and suffix.lower() not in suffixes:
+            takes = [f for f in FORMATS if suffix.lower() in SUFFIXES[f]]
+            if takes:
+                why = f"a {suffix} file holds {' or '.join(takes)}"
+                instead = f", or draw it with render(x, {takes[0]!r}) for that file"
+            else:
+                why, instead = f"irgraph writes no {suffix} files", ""
+            raise IrgraphError(
+                f"Cannot save this {self.format} diagram as {name!r}: {why}; save it as "
+                f"{stem}{suffixes[0]}{instead}."
+            )
         if isinstance(self.data, bytes):
             with open(path, "wb") as binary:
                 binary.write(self.data)

@@ -87,7 +87,7 @@ def test_the_output_file_name_picks_the_format(tmp_path, capsys):
         ("p.GV", None, "dot"),
         ("p.mmd", None, "mermaid"),
         ("p.txt", None, "mermaid"),
-        ("p.txt", "png", "png"),
+        ("p.txt", "dot", "dot"),
         ("p.png", "png", "png"),
     ],
 )

@@ -1,0 +1,285 @@
+"""Mistakes an outside tester made with the ``irgraph`` command, each now one line (exit 2) or
+right output: a class named as the target, a route's key listed twice by ``check``, ``show -o``
+with a suffix it cannot write (and ``Diagram.save`` with one that is not its format's), and node
+names holding line breaks or other characters that do not print."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from irgraph import Agent, IrgraphError
+from irgraph.cli import main
+from irgraph.display import SUFFIXES, Diagram, dot_available
+
+MODULE = "cli_mistakes_pipes"
+PIPES = (
+    "from pathlib import Path\n"
+    "from irgraph import Agent, Gate, Loop, Pipeline, Route, Transform\n"
+    "from irgraph.ir import AgentNode\n"
+    "p = Agent('w').instruct('Write {topic}.').writes('text')\n"
+    "r1 = Agent('c').instruct('{t}').writes('k') >> Route('r').on('k')"
+    ".when('a', Agent('x').instruct('{k}')).otherwise(Agent('y'))\n"
+    "odd = Agent('back\\\\slash\\nnewline').instruct('{t}').writes('o') >> "
+    "Agent('z').instruct('{t}').writes('q')\n"
+    "odd2 = Agent('z').instruct('{t}').writes('q') >> "
+    "Agent('back\\\\slash\\nnewline').instruct('{t}').writes('o')\n"
+    "tab = Agent('we\\tird').writes('o') >> Agent('u').instruct('{o}')\n"
+    "tabr = Agent('c').instruct('{t}').writes('k') >> Route('r\\tt').on('k')"
+    ".when('a', Agent('x').instruct('{k}')).otherwise(Agent('y'))\n"
+    "gate = Agent('a\\x1b[31mred').instruct('{t}').writes('d') >> "
+    "Gate('ok\\nnow', 'Publish?').writes('yes')\n"
+)
+ODD = "back\\slash\nnewline"  # the name in the module above
+ODD_SHOWN = repr(ODD)  # 'back\\slash\nnewline', on one line
+
+
+@pytest.fixture
+def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary current directory holding the pipelines module, imported afresh."""
+    (tmp_path / f"{MODULE}.py").write_text(PIPES)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, MODULE, raising=False)
+    return tmp_path
+
+
+def call(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """The one error line of a command that must exit 2."""
+    code, _ = call(*argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("irgraph: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# 3. a class named as the target -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", f"{MODULE}:Agent"],
+        ["check", f"{MODULE}.py:Agent"],
+        ["run", f"{MODULE}:Agent", "--state", "topic=owls"],
+        ["show", f"{MODULE}:Agent"],
+        ["diff", f"{MODULE}:Agent", f"{MODULE}:p"],
+        ["diff", f"{MODULE}:p", f"{MODULE}:Agent"],
+        ["batch", f"{MODULE}:Agent", "in.jsonl", "-o", "out.jsonl"],
+    ],
+)
+def test_a_builder_class_as_the_target_is_one_line(here, capsys, argv):
+    err = error_of(capsys, *argv)
+    spec = next(a for a in argv if a.endswith(":Agent"))
+    assert f"{spec!r} is the class Agent, not a pipeline" in err
+    assert "did you mean Agent('name')?" in err
+    assert f"{spec.rpartition(':')[0]}:p" in err  # how to name the pipeline made from it
+    assert not (here / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("attr", "pieces"),
+    [
+        ("Route", ["the class Route", "Route('name')"]),
+        ("Loop", ["the class Loop", "Loop('name')"]),
+        ("Pipeline", ["the class Pipeline", "Pipeline('name')"]),
+        ("Transform", ["the class Transform", "Transform('name', fn)"]),
+        ("AgentNode", ["is an IR node class, AgentNode, not a pipeline"]),
+        ("Path", ["is a class, Path, not a pipeline", "Agent('a') >> Agent('b')"]),
+    ],
+)
+def test_any_class_as_the_target_says_what_to_name_instead(here, capsys, attr, pieces):
+    err = error_of(capsys, "check", f"{MODULE}:{attr}")
+    for piece in pieces:
+        assert piece in err
+
+
+def test_a_class_as_the_target_in_a_fresh_process(here):
+    proc = subprocess.run(
+        [sys.executable, "-m", "irgraph.cli", "check", f"{MODULE}:Agent"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=here,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert "is the class Agent, not a pipeline" in proc.stderr
+
+
+# 7. a route's key once ------------------------------------------------------------------
+
+
+def test_check_lists_a_routes_key_once(here):
+    code, text = call("check", f"{MODULE}:r1", "--input", "t")
+    assert code == 0, text
+    assert "  [route] r: reads k; writes -\n" in text
+
+
+# 8. show -o with a suffix it cannot write, Diagram.save with another format's ---------------
+
+
+@pytest.mark.parametrize("name", ["x.pdf", "x.jpg", "x.html", "x.json", "x.PDF"])
+def test_show_refuses_a_suffix_it_cannot_write(here, capsys, name):
+    err = error_of(capsys, "show", f"{MODULE}:p", "-o", name)
+    suffix = name.rpartition(".")[2].lower()
+    assert f"Cannot write a picture to {name!r}: irgraph show writes no .{suffix} files" in err
+    for known in (".mmd", ".dot", ".gv", ".svg", ".png"):
+        assert known in err
+    assert not (here / name).exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "pieces"),
+    [
+        (["--format", "svg", "-o", "x.pdf"], ["writes no .pdf files", "e.g. x.svg"]),
+        (["--format", "png", "-o", "x.txt"], ["--format png does not match", "x.png"]),
+        (["--format", "mermaid", "-o", "x.png"], ["asks for png", "x.mmd"]),
+    ],
+)
+def test_show_refuses_a_format_its_file_name_contradicts(here, capsys, argv, pieces):
+    err = error_of(capsys, "show", f"{MODULE}:p", *argv)
+    for piece in pieces:
+        assert piece in err
+    assert not (here / argv[-1]).exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "fmt"),
+    [
+        (["-o", "x.txt"], "mermaid"),
+        (["-o", "x.mermaid"], "mermaid"),
+        (["-o", "x.MMD"], "mermaid"),
+        (["-o", "x"], "mermaid"),
+        (["--format", "mermaid", "-o", "x"], "mermaid"),
+    ],
+)
+def test_show_still_writes_the_suffixes_it_can(here, capsys, argv, fmt):
+    code, text = call("show", f"{MODULE}:p", *argv)
+    assert (code, text) == (0, f"Wrote {argv[-1]} ({fmt}).\n"), capsys.readouterr().err
+    assert "graph TD" in (here / argv[-1]).read_text()
+
+
+def test_show_writes_dot_text_to_a_txt_file(here, capsys):
+    pytest.importorskip("pydot")
+    assert call("show", f"{MODULE}:p", "--format", "dot", "-o", "x.txt")[0] == 0
+    assert (here / "x.txt").read_text().startswith("digraph")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "name", "pieces"),
+    [
+        ("png", b"\x89PNG", "p.mmd", ["png diagram as", "a .mmd file holds mermaid", "p.png"]),
+        ("png", b"\x89PNG", "p.txt", ["a .txt file holds mermaid or dot", "p.png"]),
+        ("mermaid", "graph TD", "p.pdf", ["irgraph writes no .pdf files", "p.mmd"]),
+        ("mermaid", "graph TD", "p.svg", ["a .svg file holds svg", "p.mmd", "render(x, 'svg')"]),
+        ("svg", "<svg/>", "p.png", ["a .png file holds png", "p.svg"]),
+        ("dot", "digraph {}", "p.html", ["no .html files", "p.dot"]),
+    ],
+)
+def test_diagram_save_refuses_another_formats_suffix(tmp_path, fmt, data, name, pieces):
+    with pytest.raises(IrgraphError) as refused:
+        Diagram(fmt, data).save(str(tmp_path / name))
+    for piece in pieces:
+        assert piece in str(refused.value)
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("fmt", sorted(SUFFIXES))
+def test_diagram_save_takes_each_of_its_formats_suffixes(tmp_path, fmt):
+    data: str | bytes = b"\x89PNG" if fmt == "png" else "text"
+    for suffix in [*SUFFIXES[fmt], SUFFIXES[fmt][0].upper(), ""]:
+        path = tmp_path / f"p{suffix}"
+        Diagram(fmt, data).save(path)  # a Path too
+        assert (path.read_bytes() if fmt == "png" else path.read_text()) == data
+
+
+def test_render_png_cannot_be_saved_as_mermaid(tmp_path):
+    if not dot_available():
+        pytest.skip("PNG needs Graphviz and pydot")
+    from irgraph.display import render
+
+    diagram = render(Agent("a").writes("x") >> Agent("b").instruct("{x}"), "png")
+    with pytest.raises(IrgraphError, match="save it as .*p.png"):
+        diagram.save(str(tmp_path / "p.mmd"))
+    diagram.save(str(tmp_path / "p.png"))
+    assert (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
+
+
+# 9. names with characters that do not print ---------------------------------------------
+
+
+def test_check_shows_a_name_with_a_line_break_on_one_line(here):
+    code, text = call("check", f"{MODULE}:odd", "--input", "t")
+    assert code == 0, text
+    lines = text.splitlines()
+    assert f"  [agent] {ODD_SHOWN}: reads t; writes o" in lines
+    assert f"  {ODD_SHOWN} --> z" in lines
+    hint = next(line for line in lines if line.startswith("hint: 'z'"))
+    assert f"'z' needs nothing from {ODD_SHOWN} but waits" in hint
+    assert "newline" not in text.replace(ODD_SHOWN, "").replace(repr(ODD + "_then_z"), "")
+
+
+def test_check_shows_a_tab_and_a_parent_escaped(here):
+    code, text = call("check", f"{MODULE}:tab")
+    assert code == 0, text
+    assert "\t" not in text
+    assert "  [agent] 'we\\tird': reads -; writes o" in text
+    assert "  'we\\tird' -. o .-> u" in text.splitlines()
+    code, text = call("check", f"{MODULE}:tabr", "--input", "t")
+    assert code == 0, text
+    assert "\t" not in text
+    assert "  [route] 'r\\tt': reads k; writes -" in text.splitlines()
+    assert "  [agent] x: reads k; writes -  (in 'r\\tt')" in text.splitlines()
+
+
+def test_run_shows_a_name_with_a_line_break_on_one_line(here):
+    code, text = call("run", f"{MODULE}:odd", "--state", "t=x", "--no-progress")
+    assert code == 0, text
+    lines = text.splitlines()
+    assert f"  > {ODD_SHOWN} started" in lines
+    assert any(line.startswith(f"  ok {ODD_SHOWN} (") for line in lines)
+    assert "  > z started" in lines  # a name that prints is shown as it is
+
+
+def test_run_shows_a_gate_and_an_escape_code_escaped(here):
+    argv = ["run", f"{MODULE}:gate", "--state", "t=x", "--no-progress", "--answer", "ok\nnow=y"]
+    code, text = call(*argv)
+    assert code == 0, text
+    assert "\x1b" not in text.partition("Final state:")[0]  # a value is printed as it is
+    assert "  > 'a\\x1b[31mred' started" in text.splitlines()
+    assert "  ? 'ok\\nnow': Publish? -> y" in text.splitlines()
+
+
+def test_diff_shows_a_name_with_a_line_break_on_one_line(here):
+    code, text = call("diff", f"{MODULE}:odd", f"{MODULE}:odd2")
+    assert code == 1
+    lines = text.splitlines()
+    assert f"+ edge z -> {ODD_SHOWN}" in lines and f"- edge {ODD_SHOWN} -> z" in lines
+
+
+def test_the_live_table_shows_a_name_on_one_line(here):
+    pytest.importorskip("rich")
+    from rich.console import Console
+
+    from irgraph.cli_live import RunDisplay
+    from irgraph.graph import to_graph
+
+    sys.path.insert(0, str(here))
+    __import__(MODULE)
+    G = to_graph(sys.modules[MODULE].odd, inputs={"t"})
+    display = RunDisplay(G, io.StringIO(), live=True, err=io.StringIO())
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(display.table())
+    drawn = console.file.getvalue()  # type: ignore[attr-defined]
+    assert ODD_SHOWN in drawn and "back\\\\slash\\nnewline" in drawn
