@@ -233,9 +233,9 @@ class _Sender:
             key = (store or _UNKEYED).item_key(state, index)
         except PipelineError as error:
             return error, None
-        kept = store.load(key) if store is not None else None
-        if kept is not None:
-            return key, ItemResult(index, state, kept, resumed=True, key=key)
+        kept = store.find(key) if store is not None else None
+        if kept is not None:  # resumed: kept by an earlier run, not by this one's twin item
+            return key, ItemResult(index, state, kept[0], resumed=kept[1], key=key)
         return key, None
 
     async def send(self, chunk: _Chunk) -> None:
@@ -313,8 +313,12 @@ class _Sender:
             answer = by_index.get(index, {"error": {"message": "the chunk gave no answer"}})
             if "state" in answer:
                 result = RunResult(answer["state"], [], {}, backend="prefect")
-                if self.batch.store is not None:
-                    self.batch.store.save(key, index, result)
+                try:
+                    if self.batch.store is not None:
+                        self.batch.store.save(key, index, result)
+                except RunError as unkept:  # names the file; the other items go on
+                    results.append(ItemResult(index, initial, result, error=unkept, key=key))
+                    continue
                 results.append(ItemResult(index, initial, result, key=key))
             else:
                 error = answer.get("error") or {}

@@ -62,8 +62,11 @@ class ItemResult:
     from. ``result`` is its :class:`~irgraph.events.RunResult` when it completed, ``error``
     why it did not: a :class:`~irgraph.errors.RunError` from the run, or a
     :class:`~irgraph.errors.PipelineError` when the item does not fit the pipeline (a missing
-    input). ``resumed`` says the result was kept by an earlier run of the same ``batch_key``
-    (no model was called; its trace is empty), ``key`` is the item's key in that store.
+    input). An item that ran but could not be kept in the batch store has both: its
+    ``result``, and the ``error`` naming the file. ``resumed`` says the result was kept by an
+    earlier run of the same ``batch_key`` (no model was called; its trace is empty; a copy of
+    an item completed earlier in the same run is not ``resumed``, though its result is read
+    back from the store), ``key`` is the item's key in that store.
     """
 
     index: int
@@ -80,13 +83,14 @@ class ItemResult:
 
     @property
     def state(self) -> dict[str, Any] | None:
-        """The item's final state (``None`` when it failed)."""
+        """The item's final state (``None`` when it failed before completing)."""
         return None if self.result is None else self.result.state
 
 
 class BatchError(RunError):
     """``fail_fast=True`` stopped a batch at a failing item: ``index`` and ``item`` are that
-    item's, and its own error is ``__cause__``."""
+    item's, and its own error is ``__cause__``. It carries that error's run (``state``,
+    ``completed``, ``trace``, ``calls``, ``graph``), so it shows the failed run's view too."""
 
     def __init__(self, item: ItemResult) -> None:
         error = item.error
@@ -97,6 +101,9 @@ class BatchError(RunError):
             state=getattr(error, "state", None),
             completed=getattr(error, "completed", ()),
         )
+        self.trace = getattr(error, "trace", None)
+        self.calls = list(getattr(error, "calls", None) or ())
+        self.graph = getattr(error, "graph", None)
         self.index = item.index
         self.item = item
 
@@ -119,20 +126,31 @@ class _Batch:
         provider = self.provider
         options = self.options
         try:
+            if state is None:  # run() takes None for "no state"; an item of None is a mistake
+                raise PipelineError(
+                    f"Item {index} of the batch is None, not a state: a state must be a "
+                    "mapping of state keys to values.",
+                    hint="Give every item as a dict, e.g. {'topic': 'owls'} ({} for none).",
+                )
             if self.store is not None:
                 key = self.store.item_key(state, index)
-                kept = self.store.load(key)
+                kept = self.store.find(key)
                 if kept is not None:
-                    return ItemResult(index, state, kept, resumed=True, key=key)
-                if self.run_keys:  # the backend keeps answers by run key itself (Prefect)
+                    return ItemResult(index, state, kept[0], resumed=kept[1], key=key)
+                if provider is None:
+                    pass  # placeholder answers: nothing to keep, under a run key or here
+                elif self.run_keys:  # the backend keeps answers by run key itself (Prefect)
                     options = {**options, "run_key": f"irgraph-batch-{key}"}
-                elif provider is not None:
+                else:
                     provider = self.store.answers(key, provider)
             result = await self.runnable.arun(state, provider=provider, call_limit=limit, **options)
-            if self.store is not None and key is not None:
-                self.store.save(key, index, result)
         except (RunError, PipelineError) as error:
             return ItemResult(index, state, error=error, key=key)
+        if self.store is not None and key is not None:
+            try:
+                self.store.save(key, index, result)
+            except RunError as error:  # it ran, but is not kept: its result goes with the error
+                return ItemResult(index, state, result, error=error, key=key)
         return ItemResult(index, state, result, key=key)
 
     async def results(
@@ -157,6 +175,12 @@ class _Batch:
                 if not in_flight:
                     return
                 done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                # Every task's exception is taken (none is left "never retrieved"), the first
+                # raised: an item's own failures are results, so this is a fault of irgraph's.
+                raised = [task.exception() for task in done]
+                for error in raised:
+                    if error is not None:
+                        raise error
                 finished = sorted((task.result() for task in done), key=_failed_last)
                 for item in finished:
                     if self.fail_fast and not item.ok:
@@ -260,7 +284,10 @@ def _batch(
         None
         if batch_key is None
         else BatchStore(
-            default_directory(batch_key) if store is None else store, batch_key, runnable.node
+            default_directory(batch_key) if store is None else store,
+            batch_key,
+            runnable.node,
+            graph=getattr(runnable, "graph", None),
         ),
         run_keys="run_key" in takes,
     )

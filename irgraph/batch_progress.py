@@ -219,6 +219,11 @@ class BatchProgress:
             self.failed += 1
             return "Stopped at a failed item (fail_fast) after"
         if isinstance(error, GeneratorExit):
+            # Ctrl-C in the loop's body, outside this generator: Python closes it without
+            # saying why, unless the close comes while the interrupt is being handled (as in
+            # ``with contextlib.closing(...)``), which chains it as the context.
+            if isinstance(error.__context__, KeyboardInterrupt):
+                return "Interrupted after"
             return "Stopped after"
         if isinstance(error, KeyboardInterrupt):
             return "Interrupted after"

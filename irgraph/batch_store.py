@@ -17,8 +17,13 @@ items in flight at once share their model calls: the second waits for the first'
 the answers stay until the last of them completes.
 
 What was kept is only good for the pipeline that computed it, so a store remembers, per batch
-key, the pipeline the batch was started with, and refuses (:class:`PipelineError`, before any
-item runs) to resume it with another. "The pipeline" is its IR, everything that decides what
+key, the pipeline the batch was started with (the *record*, ``batch-<hash>.json``), and refuses
+(:class:`PipelineError`, before any item runs) to resume it with another. Every kept item and
+answer is stamped too, with its batch key and a digest of the pipeline, and only one stamped
+with this batch's is trusted: a record deleted or damaged (or a store directory deleted while
+the batch ran) never lets another pipeline's work be resumed. Without a readable record, the
+batch is refused when it keeps items stamped with another pipeline, and resumes (writing the
+record again) when it keeps only its own. "The pipeline" is its IR, everything that decides what
 is asked and what is done with the answer: the nodes and how they nest, their names and pinned
 ids, instructions, models, system prompts, model settings, output schemas and retries,
 timeouts, loop and route conditions, and transforms and predicates by import path (a lambda by
@@ -28,7 +33,11 @@ resuming is for. The same IR built another way (an explicit ``Pipeline`` for ``>
 back from its JSON) resumes.
 
 Every file is written under a temporary name and renamed into place (``os.replace``), so a
-crash or Ctrl-C leaves a whole file or none.
+crash or Ctrl-C leaves a whole file or none; a file that is not whole, or not what it should
+be, counts as not there (that work is done again rather than trusted). A store that is a file
+is refused before any item runs; an item whose result cannot be written fails with a
+:class:`RunError` naming the file (its answers stay kept). A run without a provider
+(placeholder answers) keeps nothing.
 
 >>> from irgraph import Agent
 >>> writer = Agent("w").instruct("Write about {topic}.").writes("text")
@@ -40,6 +49,7 @@ True
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
 import json
@@ -47,26 +57,23 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from irgraph.batch_pipeline import described_json, difference, pipeline_description
 from irgraph.errors import PipelineError, RunError
 from irgraph.events import RunResult
-from irgraph.graph import root_of
-from irgraph.ir.functions import FunctionRef
-from irgraph.ir.values import JsonObject, canonical, json_problem
+from irgraph.ir.values import canonical, json_problem
 from irgraph.providers import ModelProvider, ModelRequest
 
 __all__ = ["BatchStore", "RememberingProvider", "default_directory", "pipeline_description"]
 
 _FORMAT = "irgraph-batch-item"
 _BATCH_FORMAT = "irgraph-batch"
-#: IR fields that change nothing a run does, so editing them does not change the pipeline.
-_NOT_RUN = frozenset({"description"})
-_FIELD_WORDS = {"fn": "function", "output": "output schema", "until": "loop condition"}
 _ASKED = tuple(field.name for field in attrs.fields(ModelRequest) if field.eq)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -80,9 +87,12 @@ def _plain(value: Any) -> Any:
     return dict(value) if isinstance(value, Mapping) else repr(value)
 
 
-def _request_digest(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain)
+def _digest_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _request_digest(value: Any) -> str:
+    return _digest_text(json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain))
 
 
 def default_directory(batch_key: str) -> Path:
@@ -119,79 +129,43 @@ def _read(path: Path) -> Any:
         return None
 
 
-def _json(pipeline: Any) -> str:
-    return json.dumps(pipeline_description(pipeline), sort_keys=True, default=repr)
-
-
-def pipeline_description(pipeline: Any) -> Any:
-    """The pipeline as plain JSON data, as a batch compares it: its IR node by node (the
-    node's class as ``"type"``), fields that change nothing a run does left out, functions
-    by their path.
-
-    >>> from irgraph import Agent
-    >>> described = pipeline_description(Agent("w").model("m").describe("Drafts."))
-    >>> described["type"], described["model"], "description" in described
-    ('AgentNode', 'm', False)
-    """
-    return _described(root_of(pipeline))
-
-
-def _described(value: Any) -> Any:
-    if isinstance(value, FunctionRef):
-        return value.ref
-    if isinstance(value, JsonObject):
-        return value.to_dict()
-    if attrs.has(type(value)):
-        fields = (f.name for f in attrs.fields(type(value)) if f.eq and f.name not in _NOT_RUN)
-        return {"type": type(value).__name__, **{n: _described(getattr(value, n)) for n in fields}}
-    if isinstance(value, (list, tuple)):
-        return [_described(item) for item in value]
-    return value
-
-
-def _difference(old: Any, new: Any) -> str:
-    """How the pipeline ``new`` differs from ``old`` (both described), in a few words: the
-    first node found changed, its steps before its own fields (a changed step renames the
-    sequences around it)."""
-    if not (isinstance(old, dict) and isinstance(new, dict)):
-        return "it is another pipeline"
-    was, now = old.get("name"), new.get("name")
-    if old.get("type") != new.get("type"):
-        return f"its node '{now}' stands where '{was}' was"
-    before, after = old.get("children"), new.get("children")
-    if isinstance(before, list) and isinstance(after, list) and len(before) != len(after):
-        parts = "branches" if new.get("type") in ("ParallelNode", "RouteNode") else "steps"
-        return f"its node '{was}' has {len(after)} {parts} where it had {len(before)}"
-    for step_was, step_now in zip(before or [], after or [], strict=False):
-        if step_was != step_now:
-            return _difference(step_was, step_now)
-    for field in sorted((set(old) | set(new)) - {"name", "children"}):
-        if old.get(field) != new.get(field):
-            return f"its node '{was}' has another {_FIELD_WORDS.get(field, field)}"
-    return f"its node '{was}' is named '{now}' now" if was != now else "it is another pipeline"
-
-
 class BatchStore:
     """The completed items and agent answers of one keyed batch, in ``directory``.
 
     With ``pipeline`` (a builder or IR node) the store checks, here, that the batch was not
     started with another pipeline (:class:`PipelineError` naming the key, the directory and
-    the difference), and records the pipeline before it first writes anything.
+    the difference) and that ``directory`` can be a store (not a file), and records the
+    pipeline before it first writes anything. ``graph`` (the pipeline's graph) goes with every
+    kept result, so that its run view shows the pipeline's nodes as reused.
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str], batch_key: str, pipeline: Any = None
+        self,
+        directory: str | os.PathLike[str],
+        batch_key: str,
+        pipeline: Any = None,
+        *,
+        graph: Any = None,
     ) -> None:
         self.directory = Path(directory)
         self.batch_key = batch_key
+        self.graph = graph
         # Through JSON, so that it compares equal to the one read back from the record.
-        self._pipeline = None if pipeline is None else json.loads(_json(pipeline))
+        described = None if pipeline is None else described_json(pipeline)
+        self._pipeline = None if described is None else json.loads(described)
+        # Every kept item and answer carries it: only this pipeline's are trusted.
+        self._stamp = None if described is None else _digest_text(described)
+        # A record of the first version vouches for items and answers kept before stamps.
+        self._unstamped_trusted = pipeline is None
         self._claimed = pipeline is None
+        # Tells the items kept by this run (an identical item done earlier) from older ones.
+        self._run = uuid.uuid4().hex
         # Answers being asked right now, by file: an identical item in flight waits for them.
         self._asking: dict[Path, asyncio.Future[str]] = {}
         # Items in flight by key: an item's answers stay until the last of its copies is done.
         self._running: dict[str, int] = {}
         if self._pipeline is not None:
+            self._check_places()
             self._check_pipeline()
 
     @property
@@ -199,32 +173,97 @@ class BatchStore:
         """The file that records the pipeline this batch key was started with."""
         return self.directory / f"batch-{_digest(self.batch_key)[:16]}.json"
 
+    def _check_places(self) -> None:
+        """Refuse a store the batch could not write to: a file, or a directory under one, or
+        one with files where its directories go (or a directory where its record goes)."""
+        place = self.directory
+        while not os.path.lexists(place) and place.parent != place:
+            place = place.parent
+        if not place.is_dir():
+            where = "is" if place == self.directory else f"would be under {place}, which is"
+            raise PipelineError(
+                f"The store of batch {self.batch_key!r}, {self.directory}, {where} a file, not "
+                "a directory; a batch keeps its items as files in a directory.",
+                hint=f"Give the batch a store that is a directory (store=...; it is created "
+                f"when missing), or move the file {place} away.",
+            )
+        for path, want in (
+            (self.directory / "items", "a directory"),
+            (self.directory / "answers", "a directory"),
+            (self.record, "a file"),
+        ):
+            if os.path.lexists(path) and path.is_dir() != (want == "a directory"):
+                raise PipelineError(
+                    f"The store of batch {self.batch_key!r}, {self.directory}, cannot be used: "
+                    f"{path} should be {want} and is not.",
+                    hint=f"Move {path} away, or give the batch another store (store=...).",
+                )
+
     def _check_pipeline(self) -> None:
         kept = _read(self.record)
-        if not isinstance(kept, dict) or kept.get("format") != _BATCH_FORMAT:
-            return  # not started yet (a file that is not ours is written over)
-        self._claimed = kept.get("pipeline") == self._pipeline
-        if self._claimed:
-            return
+        if isinstance(kept, dict) and kept.get("format") == _BATCH_FORMAT and "pipeline" in kept:
+            self._claimed = kept["pipeline"] == self._pipeline
+            if self._claimed:
+                self._unstamped_trusted = kept.get("version") == 1
+                return
+            raise PipelineError(
+                f"Batch {self.batch_key!r} in {self.directory} was started with another "
+                f"pipeline: {difference(kept['pipeline'], self._pipeline)}. Its kept items and "
+                "answers came from that pipeline, so resuming would mix the two.",
+                hint=f"To run the changed pipeline, give it a new batch_key; to start this "
+                f"batch over with it, delete the directory {self.directory}.",
+            )
+        # No record (not started yet, or deleted) or a damaged one: the items' stamps tell.
+        other = self._other_pipelines_item()
+        if other is None:
+            return  # nothing kept, or only this pipeline's: the record is written again
+        state = "missing" if not os.path.lexists(self.record) else "not a batch record"
         raise PipelineError(
-            f"Batch {self.batch_key!r} in {self.directory} was started with another pipeline: "
-            f"{_difference(kept.get('pipeline'), self._pipeline)}. Its kept items and answers "
-            "came from that pipeline, so resuming would mix the two.",
-            hint=f"To run the changed pipeline, give it a new batch_key; to start this batch "
-            f"over with it, delete the directory {self.directory}.",
+            f"Batch {self.batch_key!r} in {self.directory} keeps items computed by another "
+            f"pipeline (such as {other}), and the file recording the pipeline it was started "
+            f"with, {self.record}, is {state}, so what changed cannot be told. Resuming would "
+            "mix the two pipelines' results.",
+            hint=f"To run this pipeline, give it a new batch_key; to start this batch over "
+            f"with it, delete the directory {self.directory}.",
         )
 
+    def _other_pipelines_item(self) -> Path | None:
+        """A kept item of this batch key stamped with another pipeline, if any (read only
+        when the record is missing or damaged)."""
+        with contextlib.suppress(OSError), os.scandir(self.directory / "items") as entries:
+            for entry in entries:
+                if not entry.name.endswith(".json") or entry.name.startswith("."):
+                    continue
+                data = _read(Path(entry.path))
+                if (
+                    isinstance(data, dict)
+                    and data.get("batch_key") == self.batch_key
+                    and data.get("pipeline") != self._stamp
+                ):
+                    return Path(entry.path)
+        return None
+
     def _claim(self) -> None:
-        """Record the pipeline, once, before the first item or answer is written."""
-        if not self._claimed:
-            record = {
-                "format": _BATCH_FORMAT,
-                "version": 1,
-                "batch_key": self.batch_key,
-                "pipeline": self._pipeline,
-            }
-            _write_atomically(self.record, record)
-            self._claimed = True
+        """Record the pipeline before an item or answer is written: once, and again should the
+        record have gone meanwhile (its directory deleted while the batch runs, say)."""
+        if self._pipeline is None or (self._claimed and self.record.is_file()):
+            return
+        record = {
+            "format": _BATCH_FORMAT,
+            "version": 2,
+            "batch_key": self.batch_key,
+            "pipeline": self._pipeline,
+        }
+        _write_atomically(self.record, record)
+        self._claimed = True
+
+    def _trusted(self, data: Mapping[str, Any]) -> bool:
+        """Whether a kept file (an item or answer) is this batch's, by its stamp."""
+        if self._pipeline is None:
+            return True
+        if "pipeline" not in data:  # kept before stamps: only a first-version record vouches
+            return self._unstamped_trusted
+        return bool(data["pipeline"] == self._stamp)
 
     def item_key(self, state: Any, index: int) -> str:
         """The key of an item: the batch key and the item's content, hashed. The item must be
@@ -245,53 +284,111 @@ class BatchStore:
 
     def load(self, key: str) -> RunResult | None:
         """The result of a completed item, or ``None`` when it has not completed."""
+        found = self.find(key)
+        return None if found is None else found[0]
+
+    def find(self, key: str) -> tuple[RunResult, bool] | None:
+        """The result of a completed item and whether an earlier run kept it (``False``: this
+        run did, for an identical item), or ``None`` when it has not completed. A file that is
+        not a whole item of this batch and pipeline counts as not completed, as does a result
+        of placeholder answers (kept by an earlier version)."""
         data = _read(self._item_path(key))
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        if not _whole_item(data, key) or not self._trusted(data) or data["placeholder"]:
             return None
-        return RunResult(
+        result = RunResult(
             data["state"],
             [],
             data["outputs"],
             backend=data["backend"],
             warnings=data["warnings"],
-            placeholder=data["placeholder"],
+            graph=self.graph,
         )
+        return result, data.get("run") != self._run
 
     def save(self, key: str, index: int, result: RunResult) -> None:
-        """Keep a completed item's result, then drop its agent answers."""
-        for name, value in (("final state", result.state), ("outputs", result.outputs)):
-            problem = json_problem(value, name)
-            if problem:
-                raise RunError(
-                    f"Item {index} of the batch ran, but its {name} cannot be kept as JSON "
-                    f"({problem}). A keyed batch keeps each item's final state and outputs as "
-                    "JSON: have the pipeline write JSON values, or leave batch_key unset.",
-                    state=result.state,
-                    completed=list(result.outputs),
-                )
-        record = {
-            "format": _FORMAT,
-            "version": 1,
-            "key": key,
-            "state": result.state,
-            "outputs": result.outputs,
-            "backend": result.backend,
-            "warnings": result.warnings,
-            "placeholder": result.placeholder,
-        }
-        self._claim()
-        _write_atomically(self._item_path(key), record)
+        """Keep a completed item's result, then drop its agent answers. A result of
+        placeholder answers (a run without a provider) is not kept. A result that cannot be
+        kept is a :class:`RunError` naming the item and the file (its answers stay)."""
+        kept = False
+        try:
+            for name, value in (("final state", result.state), ("outputs", result.outputs)):
+                problem = json_problem(value, name)
+                if problem:
+                    raise _unkept(
+                        f"Item {index} of the batch ran, but its {name} cannot be kept as JSON "
+                        f"({problem}). A keyed batch keeps each item's final state and outputs "
+                        "as JSON: have the pipeline write JSON values, or leave batch_key unset.",
+                        result,
+                    )
+            if result.placeholder:
+                return  # placeholder answers are no work to resume
+            path = self._item_path(key)
+            record = {
+                "format": _FORMAT,
+                "version": 2,
+                "key": key,
+                "batch_key": self.batch_key,
+                "pipeline": self._stamp,
+                "run": self._run,
+                "state": result.state,
+                "outputs": result.outputs,
+                "backend": result.backend,
+                "warnings": result.warnings,
+                "placeholder": result.placeholder,
+            }
+            writing = self.record  # first, should it not be there
+            try:
+                self._claim()
+                writing = path
+                _write_atomically(path, record)
+            except OSError as exc:
+                raise _unkept(
+                    f"Item {index} of the batch ran, but its result could not be kept in "
+                    f"{writing} ({exc.strerror or exc}). Its final state is in this item's "
+                    "result, and what its agents answered stays kept: make the store "
+                    f"{self.directory} writable (disk space, permissions, a file in the way) "
+                    "and run the batch again to keep it without asking the model again.",
+                    result,
+                ) from exc
+            kept = True
+        finally:
+            if self._release(key) and kept:
+                shutil.rmtree(self.directory / "answers" / key, ignore_errors=True)
+
+    def _release(self, key: str) -> bool:
+        """One copy of item ``key`` is done; whether it was the last one in flight."""
         running = self._running.pop(key, 1) - 1
-        if running > 0:  # an identical item is still under way and may read them
+        if running > 0:  # an identical item is still under way and may read its answers
             self._running[key] = running
-        else:
-            shutil.rmtree(self.directory / "answers" / key, ignore_errors=True)
+        return running <= 0
 
     def answers(self, key: str, provider: ModelProvider) -> RememberingProvider:
         """``provider``, with the answers of item ``key`` kept in (and taken from) the store,
         for one run of the item (:meth:`save` ends it)."""
         self._running[key] = self._running.get(key, 0) + 1
         return RememberingProvider(provider, self, key)
+
+
+def _whole_item(data: Any, key: str) -> bool:
+    """Whether ``data`` (read from the file of item ``key``) is a whole kept item."""
+    return (
+        isinstance(data, dict)
+        and data.get("format") == _FORMAT
+        and data.get("key", key) == key
+        and isinstance(data.get("state"), dict)
+        and isinstance(data.get("outputs"), dict)
+        and isinstance(data.get("backend"), str)
+        and isinstance(data.get("warnings"), list)
+        and all(isinstance(warning, str) for warning in data["warnings"])
+        and isinstance(data.get("placeholder"), bool)
+    )
+
+
+def _unkept(message: str, result: RunResult) -> RunError:
+    """The error of an item that ran but could not be kept, with its run's view."""
+    error = RunError(message, state=result.state, completed=list(result.outputs))
+    error.trace, error.calls, error.graph = result.trace, list(result.calls), result.graph
+    return error
 
 
 class RememberingProvider:
@@ -314,7 +411,11 @@ class RememberingProvider:
         path = self.directory / f"{digest}-{times}.json"
         while True:
             kept = _read(path)
-            if isinstance(kept, dict) and isinstance(kept.get("answer"), str):
+            if (
+                isinstance(kept, dict)
+                and isinstance(kept.get("answer"), str)
+                and self.store._trusted(kept)
+            ):
                 return str(kept["answer"])
             other = self.store._asking.get(path)
             if other is None:
@@ -339,8 +440,11 @@ class RememberingProvider:
         try:
             text = await answer
             if isinstance(text, str):  # anything else is refused by the scheduler, not kept
-                self.store._claim()
-                _write_atomically(path, {"answer": text})
+                # Keeping it only spares asking again after a crash: a store that cannot be
+                # written fails the item when it completes (save), not the agent here.
+                with contextlib.suppress(OSError):
+                    self.store._claim()
+                    _write_atomically(path, {"answer": text, "pipeline": self.store._stamp})
                 shared.set_result(text)
         finally:
             del self.store._asking[path]

@@ -1,0 +1,97 @@
+"""What a batch store records of its pipeline, and how two recorded pipelines differ.
+
+A keyed batch resumes only with the pipeline it was started with (:mod:`irgraph.batch_store`);
+this is the pipeline as it compares them (its IR as plain JSON, with what changes nothing a run
+does left out) and the few words its refusal uses to say what changed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+from irgraph.graph import root_of
+from irgraph.ir.functions import FunctionRef
+from irgraph.ir.values import JsonObject
+
+__all__ = ["described_json", "difference", "pipeline_description"]
+
+#: IR fields that change nothing a run does, so editing them does not change the pipeline.
+_NOT_RUN = frozenset({"description"})
+#: How a changed IR field reads after "its node 'x' ..." (any other: "has another <field>").
+_FIELD_WORDS = {
+    "writes": "writes other keys",
+    "reads": "reads other keys",
+    "inputs": "declares other inputs",
+    "fn": "has another function",
+    "system": "has another system prompt",
+    "settings": "has other model settings",
+    "output": "has another output schema",
+    "output_retries": "has another number of output retries",
+    "id": "has another pinned id",
+    "max_iterations": "has another iteration limit",
+    "until": "has another loop condition",
+    "until_equals": "has another loop condition",
+    "over": "maps over another key",
+    "item": "names its item another way",
+    "collect": "collects another key",
+    "max_concurrency": "has another concurrency limit",
+    "on": "routes on another key",
+    "cases": "has other route cases",
+}
+
+
+def described_json(pipeline: Any) -> str:
+    """:func:`pipeline_description` as canonical JSON text: what a store's record holds."""
+    return json.dumps(pipeline_description(pipeline), sort_keys=True, default=repr)
+
+
+def pipeline_description(pipeline: Any) -> Any:
+    """The pipeline as plain JSON data, as a batch compares it: its IR node by node (the
+    node's class as ``"type"``), fields that change nothing a run does left out, functions
+    by their path.
+
+    >>> from irgraph import Agent
+    >>> described = pipeline_description(Agent("w").model("m").describe("Drafts."))
+    >>> described["type"], described["model"], "description" in described
+    ('AgentNode', 'm', False)
+    """
+    return _described(root_of(pipeline))
+
+
+def _described(value: Any) -> Any:
+    if isinstance(value, FunctionRef):
+        return value.ref
+    if isinstance(value, JsonObject):
+        return value.to_dict()
+    if attrs.has(type(value)):
+        fields = (f.name for f in attrs.fields(type(value)) if f.eq and f.name not in _NOT_RUN)
+        return {"type": type(value).__name__, **{n: _described(getattr(value, n)) for n in fields}}
+    if isinstance(value, (list, tuple)):
+        return [_described(item) for item in value]
+    return value
+
+
+def difference(old: Any, new: Any) -> str:
+    """How the pipeline ``new`` differs from ``old`` (both described), in a few words: the
+    first node found changed, its steps before its own fields (a changed step renames the
+    sequences around it)."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return "it is another pipeline"
+    was, now = old.get("name"), new.get("name")
+    if old.get("type") != new.get("type"):
+        return f"its node '{now}' stands where '{was}' was"
+    before, after = old.get("children"), new.get("children")
+    if isinstance(before, list) and isinstance(after, list) and len(before) != len(after):
+        parts = "branches" if new.get("type") in ("ParallelNode", "RouteNode") else "steps"
+        return f"its node '{was}' has {len(after)} {parts} where it had {len(before)}"
+    for step_was, step_now in zip(before or [], after or [], strict=False):
+        if step_was != step_now:
+            return difference(step_was, step_now)
+    for field in sorted((set(old) | set(new)) - {"name", "children"}):
+        if old.get(field) != new.get(field):
+            words = _FIELD_WORDS.get(field, f"has another {field.replace('_', ' ')}")
+            return f"its node '{was}' {words}"
+    return f"its node '{was}' is named '{now}' now" if was != now else "it is another pipeline"
