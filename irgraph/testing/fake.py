@@ -9,14 +9,22 @@ check that a backend or a pipeline reports a broken provider clearly.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from difflib import get_close_matches
 from typing import Any
 
 from irgraph import checks
-from irgraph.errors import IrgraphError, PipelineError
+from irgraph.errors import IrgraphError, PipelineError, did_you_mean
 from irgraph.providers import ModelRequest
-from irgraph.testing.fake_values import UnsupportedSchema, fake_value, stable_hash
+from irgraph.testing.fake_values import (
+    UnsatisfiableSchema,
+    UnsupportedSchema,
+    fake_value,
+    stable_hash,
+)
 
 __all__ = [
     "FakeProvider",
@@ -33,11 +41,36 @@ Response = str | Sequence[str] | Callable[[ModelRequest], str]
 
 
 class FakeProviderError(IrgraphError):
-    """The failure a :class:`FakeProvider` injects."""
+    """What a :class:`FakeProvider` raises instead of answering: the failure ``fail=``
+    injects, or an answer it cannot give (an output schema beyond
+    :mod:`~irgraph.testing.fake_values`, a configured name that looks like a typo of the asked
+    agent's)."""
 
 
 def _texts(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+#: What each by-agent option configures, for the message when a name in it looks mistyped.
+_WHAT = {"responses": "answer", "fail": "failure", "latency": "latency"}
+#: A trailing number, or one character after a separator: ``writer`` and ``writer2``,
+#: ``branch_0`` and ``branch_1`` are sibling agents, not typos of each other.
+_SIBLING_TAIL = re.compile(r"(?:[_\-.]?[0-9]+|[_\-.][^_\-.])$")
+
+
+def _lookalike(agent: str, names: Sequence[str]) -> tuple[str, str] | None:
+    """The configured name among ``names`` that ``agent`` was likely meant by, and how it
+    differs (``"case"`` or ``"close"``); ``None`` when none looks like a typo of it."""
+    for name in names:
+        if name.casefold() == agent.casefold():
+            return name, "case"
+    if not names:
+        return None
+    stem = _SIBLING_TAIL.sub("", agent)
+    for name in get_close_matches(agent, names, n=len(names), cutoff=0.8):
+        if _SIBLING_TAIL.sub("", name) != stem:
+            return name, "close"
+    return None
 
 
 class FakeProvider:
@@ -47,10 +80,19 @@ class FakeProvider:
       an ``output_schema``, the JSON of a schema-valid value
       (:func:`irgraph.testing.fake_values.fake_value`): the same for the same agent and
       prompt, an ``enum`` member picked by a stable hash of the two.
-    - ``responses={"critic": "ok"}`` answers by agent name: a string, a list (one per call,
-      the last repeated) or a function of the request.
+    - ``responses={"critic": "ok"}`` answers by agent name: a string, a non-empty list (one
+      per call, the last repeated) or a function of the request that returns a string (for an
+      agent with an output schema, JSON text: ``json.dumps(value)``).
     - ``latency`` (seconds, or a dict by agent name) sleeps before answering.
     - ``fail={"writer": 1}`` makes the first call of agent ``writer`` raise.
+
+    When an agent with no entry of its own is asked, a name in ``responses``, ``fail`` or
+    ``latency`` that equals its name but for case, or is close to it (difflib, 0.8) while no
+    call has asked for that name yet, is taken for a typo: the call raises
+    :class:`FakeProviderError` rather than give the default (``check_names=False`` turns this
+    off; names that differ in a trailing number or ``_x``, as ``writer`` and ``writer2``, are
+    two agents, never a typo). After a run, :meth:`unused` and :meth:`assert_used` tell the
+    names no call asked for.
 
     Every request is recorded in ``calls``; ``max_in_flight`` is the most calls seen at once.
 
@@ -67,6 +109,7 @@ class FakeProvider:
         responses: Mapping[str, Response] | None = None,
         fail: Mapping[str, int] | None = None,
         chunk_size: int = 8,
+        check_names: bool = True,
     ) -> None:
         delay = checks.seconds(allow_zero=True)
         if isinstance(latency, Mapping):
@@ -82,6 +125,15 @@ class FakeProvider:
                     f"{value!r} of type {type(value).__name__}).",
                     hint="e.g. responses={'critic': 'Looks good.'}, fail={'writer': 1}.",
                 )
+        by_agent: dict[str, Any] = {"responses": responses, "fail": fail, "latency": latency}
+        for label, value in by_agent.items():
+            for name in value if isinstance(value, Mapping) else ():
+                if not isinstance(name, str):
+                    raise PipelineError(
+                        f"FakeProvider's {label} are keyed by agent name, a str (got {name!r} "
+                        f"of type {type(name).__name__}).",
+                        hint=f"e.g. {label}={{'writer': ...}}, with the name given to Agent().",
+                    )
         for agent, response in (responses or {}).items():
             if not (isinstance(response, str) or callable(response) or _texts(response)):
                 raise PipelineError(
@@ -90,16 +142,92 @@ class FakeProvider:
                     f"{type(response).__name__}).",
                     hint="e.g. responses={'critic': ['Revise.', 'Approved.']}.",
                 )
+            if _texts(response) and not response:
+                raise PipelineError(
+                    f"FakeProvider's response for {agent!r} is an empty list, which has no "
+                    "answer to give: give at least one answer (the last one is repeated).",
+                    hint=f"e.g. responses={{{agent!r}: ['Revise.', 'Approved.']}}.",
+                )
         for agent, times in (fail or {}).items():
             checks.count(0).check(times, f"FakeProvider's fail count for {agent!r}")
         self.latency = latency
         self.responses = dict(responses or {})
         self.fail = dict(fail or {})
         self.chunk_size = chunk_size
+        self.check_names = check_names
         self.calls: list[ModelRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._per_agent: dict[str, int] = {}
+        #: Agents whose names were checked against the configured ones and found no typo.
+        self._named: set[str] = set()
+
+    def _configured(self) -> dict[str, Mapping[str, Any]]:
+        """The by-agent options, by their keyword."""
+        latency = self.latency if isinstance(self.latency, Mapping) else {}
+        return {"responses": self.responses, "fail": self.fail, "latency": latency}
+
+    def unused(self) -> dict[str, list[str]]:
+        """The names in ``responses``, ``fail`` and ``latency`` no call has asked for yet,
+        by option (only the options that have some), each list sorted: after a run, a typo or
+        an agent the run never reached (a route's other branch, a loop that stopped early).
+
+        >>> fake = FakeProvider(responses={"writer": "Owls.", "critc": "Fine."})
+        >>> _ = asyncio.run(fake.complete(ModelRequest("w", "writer", "Write.")))
+        >>> fake.unused()
+        {'responses': ['critc']}
+        """
+        found = {
+            option: sorted(name for name in names if name not in self._per_agent)
+            for option, names in self._configured().items()
+        }
+        return {option: names for option, names in found.items() if names}
+
+    def assert_used(self) -> None:
+        """Raise ``AssertionError`` naming each entry of :meth:`unused`, with the asked agent
+        it may have been meant for; do nothing when every configured name was asked for."""
+        unused = self.unused()
+        if not unused:
+            return
+        asked = list(self._per_agent)
+        shown = ", ".join(repr(agent) for agent in asked) or "none"
+        lines = [
+            f"{name!r} in {option}=: no agent asked for it.{did_you_mean(name, asked)}"
+            for option, names in unused.items()
+            for name in names
+        ]
+        raise AssertionError(
+            f"FakeProvider was configured for agents no call asked for (agents asked: {shown}):"
+            + "".join(f"\n  {line}" for line in lines)
+            + "\nFix a misspelt name; the name of an agent the run did not reach (a route's "
+            "other branch, say) means the test did not take the path it configures."
+        )
+
+    def _check_name(self, agent: str) -> None:
+        """Refuse to give ``agent`` a default when a configured name looks like a typo of it."""
+        problems = []
+        for option, names in self._configured().items():
+            if not names or agent in names:
+                continue
+            candidates = [name for name in names if name not in self._per_agent]
+            found = _lookalike(agent, candidates)
+            if found is None:
+                continue
+            name, how = found
+            differs = "differs from it only in case" if how == "case" else "is close"
+            problems.append(
+                f"no {_WHAT[option]} is configured for agent {agent!r}; {name!r} in {option}= "
+                f"{differs}: did you mean it?"
+            )
+        if problems:
+            raise FakeProviderError(
+                "FakeProvider: "
+                + " Also, ".join(problems)
+                + f" Rename the key to {agent!r}; if the configured name is another agent's "
+                f"and {agent!r} should get the default, make the FakeProvider with "
+                "check_names=False."
+            )
+        self._named.add(agent)
 
     def _delay(self, agent: str) -> float:
         if isinstance(self.latency, Mapping):
@@ -115,14 +243,16 @@ class FakeProvider:
         if isinstance(response, str):
             return response
         if callable(response):
-            return str(response(request))
+            return _function_answer(request.agent, response(request))
         items = list(response)
-        return str(items[min(index, len(items) - 1)]) if items else ""
+        return str(items[min(index, len(items) - 1)])
 
     async def complete(self, request: ModelRequest) -> str:
         self.calls.append(request)
         index = self._per_agent.get(request.agent, 0)
         self._per_agent[request.agent] = index + 1
+        if self.check_names and request.agent not in self._named:
+            self._check_name(request.agent)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -150,11 +280,35 @@ class FakeProvider:
         return [call for call in self.calls if call.agent == agent]
 
 
+def _function_answer(agent: str, answer: Any) -> str:
+    """What a response function returned, refused unless it is the text a model answers."""
+    if isinstance(answer, str):
+        return answer
+    if inspect.iscoroutine(answer):
+        answer.close()  # never awaited: no "coroutine was never awaited" warning on top
+        raise TypeError(
+            f"FakeProvider's response function for agent {agent!r} returned a coroutine: it "
+            "is an async def, and FakeProvider calls it without awaiting. Make it a plain def "
+            "that returns the str the model would answer."
+        )
+    raise TypeError(
+        f"FakeProvider's response function for agent {agent!r} returned {answer!r} "
+        f"({type(answer).__name__}), not a str: return the text the model would answer, e.g. "
+        "json.dumps(value) for an agent with an output schema."
+    )
+
+
 def _structured_answer(request: ModelRequest) -> str:
     """The JSON of a value valid under the request's output schema, or the error that says
     the schema is beyond the fake and how to answer instead."""
     try:
         value = fake_value(request.output_schema, stable_hash(request.agent + request.prompt))
+    except UnsatisfiableSchema as exc:
+        raise FakeProviderError(
+            f"FakeProvider cannot make up a value for the output schema of agent "
+            f"'{request.agent}' (node '{request.node}'): {exc}, so no answer can match it: "
+            "fix the schema."
+        ) from None
     except UnsupportedSchema as exc:
         raise FakeProviderError(
             f"FakeProvider cannot make up a value for the output schema of agent "

@@ -9,8 +9,10 @@ an agent that declares an output schema.
 ``$defs``/``definitions`` as pydantic writes them — and builds the simplest value that fits.
 The value is checked against the whole schema before it is returned, so a schema outside the
 subset (a ``pattern``, ``not``, ``if``/``then``...) is a :class:`UnsupportedSchema` naming the
-keyword, never a wrong answer. Choices (an ``enum`` member, a boolean) come from ``seed``, so
-one agent and prompt always get the same value and different prompts spread over the enum.
+keyword, never a wrong answer; bounds that leave no value (``minimum`` above ``maximum``, no
+integer or no multiple of ``multipleOf`` between them) are an :class:`UnsatisfiableSchema`.
+Choices (an ``enum`` member, a boolean) come from ``seed``, so one agent and prompt always get
+the same value and different prompts spread over the enum.
 
 >>> fake_value({"type": "object", "properties": {"n": {"type": "integer", "minimum": 3}}}, 0)
 {'n': 3}
@@ -25,7 +27,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["UnsupportedSchema", "fake_value", "stable_hash"]
+__all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
 
 _TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
 #: Keywords that only describe; they never constrain a value.
@@ -49,6 +51,11 @@ class UnsupportedSchema(ValueError):
     def __init__(self, message: str, keyword: str | None = None) -> None:
         super().__init__(message)
         self.keyword = keyword
+
+
+class UnsatisfiableSchema(UnsupportedSchema):
+    """No value at all matches the schema (its bounds leave none): not a limit of
+    :func:`fake_value` but a mistake in the schema, which no model answer could match either."""
 
 
 def stable_hash(text: str) -> int:
@@ -153,6 +160,14 @@ class _Maker:
         if "multipleOf" in schema:
             return _on_steps(schema, schema["multipleOf"])
         low, high = _bounds(schema)
+        if low is not None and high is not None:
+            exclusive = (
+                schema.get("exclusiveMinimum") == low or schema.get("exclusiveMaximum") == high
+            )
+            if low > high or (low == high and exclusive):
+                raise UnsatisfiableSchema(
+                    f"no number lies between {_limits(schema)}", _low_keyword(schema)
+                )
         value = 1.0
         if low is not None and value <= low:
             gap = 1.0 if high is None else (high - low) / 2
@@ -215,5 +230,22 @@ def _on_steps(schema: Mapping[str, Any], step: Any) -> int | float:
     if highs:
         count = min(count, *highs)
     if lows and count < max(lows):
-        raise UnsupportedSchema("no multiple of multipleOf lies between the bounds", "multipleOf")
+        if "multipleOf" in schema:
+            raise UnsatisfiableSchema(
+                f"no multiple of {step!r} lies between {_limits(schema)}", "multipleOf"
+            )
+        raise UnsatisfiableSchema(
+            f"no integer lies between {_limits(schema)}", _low_keyword(schema)
+        )
     return count * step
+
+
+def _limits(schema: Mapping[str, Any]) -> str:
+    """The schema's bounds as words: ``minimum 3 and maximum 2``."""
+    lows = [f"{k} {schema[k]!r}" for k in ("minimum", "exclusiveMinimum") if k in schema]
+    highs = [f"{k} {schema[k]!r}" for k in ("maximum", "exclusiveMaximum") if k in schema]
+    return f"{', '.join(lows)} and {', '.join(highs)}"
+
+
+def _low_keyword(schema: Mapping[str, Any]) -> str:
+    return "minimum" if "minimum" in schema else "exclusiveMinimum"
