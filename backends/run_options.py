@@ -25,6 +25,7 @@ __all__ = [
     "check_run_options",
     "handler_name",
     "is_async_callable",
+    "refuse_awaitable",
 ]
 
 _HOOK = checks.optional(checks.function)
@@ -85,6 +86,17 @@ def is_async_callable(fn: Any) -> bool:
     or an object whose ``__call__`` is one."""
     call = inspect.getattr_static(type(fn), "__call__", None)
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def refuse_awaitable(handler: Any, answer: Any) -> None:
+    """Raise when an ``on_event`` handler's ``answer`` is awaitable: nothing will await it."""
+    if answer is not None and inspect.isawaitable(answer):
+        if inspect.iscoroutine(answer):
+            answer.close()  # never awaited: no "never awaited" warning on top
+        does = "returned an awaitable"
+        raise TypeError(
+            f"{ASYNC_ON_EVENT.format(name=handler_name(handler), does=does)} {ASYNC_ON_EVENT_HINT}"
+        )
 
 
 def handler_name(fn: Any) -> str:

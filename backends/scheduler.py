@@ -56,14 +56,12 @@ from .outputs import structured_value
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 from .routes import chosen_branch
 from .run_options import (
-    ASYNC_ON_EVENT,
-    ASYNC_ON_EVENT_HINT,
     LIMIT,
     TIMEOUT,
     check_call_limit,
     check_provider,
     check_run_options,
-    handler_name,
+    refuse_awaitable,
 )
 from .timeouts import with_timeout
 
@@ -165,15 +163,7 @@ class Scheduler:
         handler = self.on_event
         assert handler is not None
         try:
-            answer = handler(event)
-            if answer is not None and inspect.isawaitable(answer):
-                if inspect.iscoroutine(answer):
-                    answer.close()  # never awaited: no "never awaited" warning on top
-                raise TypeError(
-                    ASYNC_ON_EVENT.format(name=handler_name(handler), does="returned an awaitable")
-                    + " "
-                    + ASYNC_ON_EVENT_HINT
-                )
+            refuse_awaitable(handler, handler(event))
         except (Exception, asyncio.CancelledError) as exc:
             raise self.fail(event.node, exc, "the on_event handler") from exc
 
