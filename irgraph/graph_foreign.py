@@ -1,17 +1,19 @@
 """Graphs irgraph did not build in this process: checked against the pipeline they hold.
 
 A graph read back from a file (``nx.node_link_graph``, GraphML through
-:func:`irgraph.from_portable`, pickle), copied (``G.copy()``), cut (``G.subgraph(...)``) or
-edited by hand holds two things: the pipeline itself (the ``tree`` graph attribute and each
-node's own settings, which :func:`irgraph.from_graph` rebuilds and every run uses) and what
-:func:`irgraph.to_graph` derived from it (``reads``, ``writes``, ``parent``, the edges...).
-:func:`validate` and the exporters read the derived part. When it no longer follows from the
-pipeline, ``validate`` would pass a graph that fails to run, and an exporter would stop on a
-bare ``KeyError``; so a graph that :func:`~irgraph.to_graph` did not make in this process is
-rebuilt from its pipeline first, and every derived attribute that differs is a problem.
+:func:`irgraph.from_portable`, pickle), copied or cut out (``G.subgraph(...)``) holds two
+things: the pipeline itself (the ``tree`` graph attribute and each node's own settings, which
+:func:`irgraph.from_graph` rebuilds and every run uses) and what :func:`irgraph.to_graph`
+derived from it (``reads``, ``writes``, ``parent``, the edges...). :func:`validate` and the
+exporters read the derived part. When it no longer follows from the pipeline, ``validate``
+would pass a graph that fails to run, and an exporter would stop on a bare ``KeyError``; so a
+graph that :func:`~irgraph.to_graph` did not make in this process is rebuilt from its
+pipeline first, and every derived attribute that differs is a problem.
 
-Graphs ``to_graph`` made here are trusted as they are (:func:`mark_built`): rebuilding one
-would double the cost of every ``validate``.
+Graphs ``to_graph`` made here are trusted as they are (:func:`mark_built`; the exporters
+still check that nothing they read is missing): rebuilding one would double the cost of every
+``validate``. A copy (``G.copy()``) is checked like a file's graph, so one holding a lambda
+is refused as a saved one is: a lambda cannot be rebuilt from its path.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from irgraph.errors import PipelineError, Problem
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["built_here", "mark_built", "rebuilt", "whole_graph"]
+__all__ = ["built_here", "mark_built", "rebuilt", "structure_problems", "whole_graph"]
 
 _BUILT: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -50,7 +52,8 @@ def mark_built(G: nx.DiGraph) -> nx.DiGraph:
 
 
 def built_here(G: nx.DiGraph) -> bool:
-    """Whether ``to_graph`` made ``G`` in this process (not a copy, a view or a file's)."""
+    """Whether ``to_graph`` made this very ``G`` in this process (not a copy, a view or a
+    file's: those are checked against their pipeline)."""
     return G in _BUILT
 
 
@@ -127,13 +130,41 @@ def _stale(node: str, what: str) -> Problem:
     )
 
 
+_KINDS = frozenset({"agent", "transform", "gate", "loop", "map_over", "route"})
+
+
+def structure_problems(G: nx.DiGraph) -> list[Problem]:
+    """What keeps ``G`` from being drawn or checked at all, found in one pass: a node without
+    a known ``kind``, a ``parent`` that is no node, ``reads``/``writes`` that are no lists, an
+    edge without ``control`` and ``keys``. A graph of this process edited by hand can have
+    them (its pipeline is not rebuilt: see :func:`built_here`)."""
+    problems = []
+    nodes = G._node
+    for nid, data in nodes.items():
+        parent = data.get("parent", _NO_PARENT)
+        if data.get("kind") not in _KINDS:
+            problems.append(_stale(nid, f"Node {nid!r} has kind {data.get('kind')!r}"))
+        elif parent is _NO_PARENT:
+            problems.append(_stale(nid, f"Node {nid!r} has no 'parent' attribute"))
+        elif parent is not None and parent not in nodes:
+            problems.append(_stale(nid, f"Node {nid!r} has the parent {parent!r}, no node"))
+        elif not (isinstance(data.get("reads"), list) and isinstance(data.get("writes"), list)):
+            problems.append(_stale(nid, f"Node {nid!r} has no list of reads and writes"))
+    for u, after in G._succ.items():
+        for v, edge in after.items():
+            if "control" not in edge or not isinstance(edge.get("keys"), list):
+                problems.append(_stale(u, f"The edge {u!r} -> {v!r} has no control and keys"))
+    return problems
+
+
+_NO_PARENT = "\0no parent attribute"
+
+
 def whole_graph(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> nx.DiGraph:
     """``G``, once it is known to hold a whole pipeline whose derived attributes follow from
     it (always so for a graph ``to_graph`` made here); else a :class:`PipelineError` listing
     what does not, so an exporter or an analysis never stops on a bare ``KeyError``."""
-    if built_here(G):
-        return G
-    _, problems = rebuilt(G, to_graph)
+    problems = structure_problems(G) if built_here(G) else rebuilt(G, to_graph)[1]
     if problems:
         raise PipelineError(problems)
     return G

@@ -16,7 +16,7 @@ from irgraph import checks
 from irgraph.errors import PipelineError, Problem, closest_keys
 from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
-from irgraph.graph_foreign import built_here, rebuilt
+from irgraph.graph_foreign import built_here, rebuilt, structure_problems
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -276,9 +276,9 @@ def validate(
     ``inputs`` adds keys the initial state will hold to those declared in ``to_graph``.
     ``allow_unbound=True`` skips the unbound-read check, for callers that will check reads
     against the initial state when a run starts. A graph ``to_graph`` did not make in this
-    process (read back from a file, copied, edited) is checked as the pipeline it holds,
-    which is what a run does, and each derived attribute or edge of it that no longer follows
-    from that pipeline is a problem too (:mod:`irgraph.graph_foreign`).
+    process (read back from a file, cut out, given nodes or edges) is checked as the pipeline
+    it holds, which is what a run does, and each derived attribute or edge of it that no
+    longer follows from that pipeline is a problem too (:mod:`irgraph.graph_foreign`).
 
     >>> from irgraph import Agent, to_graph
     >>> validate(to_graph(Agent("w").instruct("Write {topic}."), inputs={"topic"}))
@@ -293,8 +293,22 @@ def validate(
         )
     checks.flag.check(allow_unbound, "the allow_unbound argument of validate()")
     stale: list[Problem] = []
-    if not built_here(G):  # read back, copied or edited: check it against its pipeline
+    if not built_here(G):  # read back or cut out: check it against its pipeline
         G, stale = rebuilt(G, to_graph)
+    try:
+        return _checked(G, stale, inputs, allow_unbound)
+    except (KeyError, TypeError, AttributeError):
+        broken = structure_problems(G)  # a graph of this process edited by hand, say
+        if broken:
+            raise PipelineError(broken) from None
+        raise
+
+
+def _checked(
+    G: nx.DiGraph, stale: list[Problem], inputs: Iterable[str] | None, allow_unbound: bool
+) -> list[str]:
+    import networkx as nx
+
     problems = stale + [_problem(p) for p in G.graph.get("problems", ())]
     if not _acyclic(G):
         cycle = nx.find_cycle(G)

@@ -9,7 +9,16 @@ import re
 import networkx as nx
 import pytest
 
-from irgraph import Agent, Loop, PipelineError, from_graph, run, to_graph, validate
+from irgraph import (
+    Agent,
+    Loop,
+    PipelineError,
+    Transform,
+    from_graph,
+    run,
+    to_graph,
+    validate,
+)
 from irgraph.analysis import critical_path
 from irgraph.backends.dot import to_dot
 from irgraph.backends.mermaid import to_mermaid
@@ -18,7 +27,9 @@ from irgraph.testing import FakeProvider
 PIPELINE = Agent("researcher").instruct("Research {topic}.").writes("findings") >> Agent(
     "writer"
 ).instruct("Write from {findings}.")
-LOOPED = Agent("a").writes("x") >> Loop("L").step(Agent("b").instruct("{x}").writes("y"))
+LOOPED = Agent("a").writes("x") >> Loop("L").step(
+    Agent("b").instruct("{x}").writes("y")
+).max_iterations(2)
 
 
 def saved(G: nx.DiGraph) -> dict:
@@ -79,18 +90,30 @@ def test_a_plain_networkx_graph_is_refused(use):
 
 
 @pytest.mark.parametrize("use", [validate, to_mermaid, to_dot])
-def test_a_node_without_its_kind_is_named(use):
+@pytest.mark.parametrize("how", ["copied", "read back"])
+def test_a_node_without_its_kind_is_named(use, how):
     G = to_graph(LOOPED).copy()
     del G.nodes["a"]["kind"]
-    with pytest.raises(PipelineError, match="Node 'a' of the graph has kind None"):
+    if how == "read back":  # a copy is checked as a saved graph is: both say the same
+        G = nx.node_link_graph(saved(G))
+    with pytest.raises(PipelineError, match="Node 'a' (of the graph )?has kind None"):
         use(G)
 
 
-def test_a_node_without_its_parent_is_named_not_a_key_error():
-    G = to_graph(LOOPED).copy()
+@pytest.mark.parametrize("use", [to_mermaid, to_dot, critical_path])
+def test_a_node_without_its_parent_is_named_not_a_key_error(use):
+    G = to_graph(LOOPED)
     del G.nodes["a"]["parent"]
     with pytest.raises(PipelineError, match="Node 'a' has no 'parent' attribute"):
-        to_mermaid(G)
+        use(G)
+
+
+def test_a_copy_is_checked_as_the_pipeline_it_holds_like_a_saved_graph():
+    G = to_graph(Agent("r").writes("f") >> Transform("t", lambda f: f).reads("f").writes("g"))
+    assert validate(G) != []  # a warning: a saved copy cannot run the lambda
+    for copy in (G.copy(), nx.node_link_graph(saved(G))):
+        with pytest.raises(PipelineError, match="was not saved"):
+            validate(copy)
 
 
 def test_a_class_is_not_a_pipeline():

@@ -14,7 +14,6 @@ import pytest
 from irgraph import Agent, IrgraphError, Loop, MapOver, Route, RunError, Transform, run, to_graph
 from irgraph.testing import FakeProvider
 from tests.support.diagram_parsers import parse_mermaid
-from tests.test_mermaid import mermaid_render  # noqa: F401  (the real-mermaid fixture)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -186,7 +185,7 @@ def test_a_resumed_result_marks_its_nodes_reused(finished):
     assert bars["pro"] == "reused" and set(bars.values()) == {"done", "reused"}
 
 
-def test_real_mermaid_draws_the_status_flowchart_and_the_gantt(finished, mermaid_render):  # noqa: F811
+def test_real_mermaid_draws_the_status_flowchart_and_the_gantt(finished, mermaid_render):
     error, events = failing_run()
     texts = [
         finished.diagram(pipeline()).to_mermaid(),
