@@ -33,15 +33,21 @@ ADVICE = (
 )
 
 
-def node_failure(node: str, error: BaseException, source: str | None = None) -> RunError:
+def node_failure(
+    node: str, error: BaseException, source: str | None = None, path: Any = ()
+) -> RunError:
     """The RunError for ``error`` at ``node`` (chain ``error`` as its cause when raising it).
 
     ``source`` says who raised it ("the model provider") where the message would mislead
     without it: a RunError of another run, a CancelledError, or a handler's error at a node
-    whose own work went fine.
+    whose own work went fine. ``path`` is where the node ran, as an event's: the loop
+    iteration and map-over item (from 0) around it, named in the message and kept as the
+    error's ``path``.
 
     >>> str(node_failure("w", ConnectionError("quota")))[:39]
     "Node 'w' failed: ConnectionError: quota"
+    >>> str(node_failure("w", KeyError("k"), path=(("review", 1), ("each", 2))))[:49]
+    "Node 'w' failed at review[1] > each[2]: KeyError:"
     """
     detail = str(error)
     if isinstance(error, RunError):
@@ -51,8 +57,11 @@ def node_failure(node: str, error: BaseException, source: str | None = None) -> 
         what += ", though nothing cancelled the run"
     if source is not None:
         what = f"{source} raised {what}"
+    where = " at " + " > ".join(f"{scope}[{index}]" for scope, index in path) if path else ""
     # A cause that is a sentence ends before the advice's bracket, not with a stop of its own.
-    return RunError(f"Node '{node}' failed: {what.removesuffix('.')}{ADVICE}", node=node)
+    failure = RunError(f"Node '{node}' failed{where}: {what.removesuffix('.')}{ADVICE}", node=node)
+    failure.path = tuple(path)
+    return failure
 
 
 def run_cancelled() -> bool:

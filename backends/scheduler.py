@@ -160,16 +160,16 @@ class Scheduler:
 
     def tell(self, event: Event) -> None:
         """Hand ``event`` to ``on_event``; an error the handler raises fails the event's node."""
-        handler = self.on_event
-        assert handler is not None
         try:
-            refuse_awaitable(handler, handler(event))
+            refuse_awaitable(self.on_event, self.on_event(event))  # type: ignore[misc]
         except (Exception, asyncio.CancelledError) as exc:
-            raise self.fail(event.node, exc, "the on_event handler") from exc
+            raise self.fail(event.node, exc, "the on_event handler", event.path) from exc
 
-    def fail(self, node: str, error: BaseException, source: str | None = None) -> RunError:
+    def fail(
+        self, node: str, error: BaseException, source: str | None = None, path: Path = ()
+    ) -> RunError:
         """The RunError that ends the run at ``node`` (see :mod:`irgraph.backends.failures`)."""
-        failure = node_failure(node, error, source)
+        failure = node_failure(node, error, source, path)
         self.failures.add(failure)
         return failure
 
@@ -322,13 +322,13 @@ class Scheduler:
         except RunError as error:
             if error in self.failures:
                 raise  # named already: a node of a nested scope, or an on_event handler's
-            raise self.fail(nid, error, _RAISED_BY.get(step.kind)) from error
+            raise self.fail(nid, error, _RAISED_BY.get(step.kind), path) from error
         except Exception as exc:
-            raise self.fail(nid, exc) from exc
+            raise self.fail(nid, exc, None, path) from exc
         except asyncio.CancelledError as exc:
             if run_cancelled():
                 raise
-            raise self.fail(nid, exc, _RAISED_BY.get(step.kind)) from exc
+            raise self.fail(nid, exc, _RAISED_BY.get(step.kind), path) from exc
 
     async def route(self, step: Step, state: MutableMapping[str, Any], path: Path) -> str:
         """Run the branch of the first case that holds; the output is that case's label."""

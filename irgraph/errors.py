@@ -133,6 +133,9 @@ class RunError(IrgraphError, RuntimeError):
         self.trace: Any = None
         self.calls: list[Any] = []
         self.graph: Any = None
+        #: Where ``node`` ran: the enclosing loop iterations and map-over items, as
+        #: ``((scope id, index from 0), ...)`` like an event's path; ``()`` at the top level.
+        self.path: tuple[tuple[str, int], ...] = ()
 
     def view(self, pipeline: Any = None, *, trace: Any = None) -> Any:
         """The failed run's diagram (the failed node red, what completed green, the rest not

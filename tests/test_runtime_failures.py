@@ -144,8 +144,8 @@ def test_a_failure_inside_loops_and_map_overs_still_names_the_innermost_node() -
     pipeline = Loop("again").step(body.writes("outs")).max_iterations(2)
     with pytest.raises(RunError) as info:
         run(pipeline, provider=FakeProvider(fail={"work": 1}), state={"items": [1, 2]})
-    assert info.value.node == "work"
-    assert str(info.value).startswith("Node 'work' failed: FakeProviderError")
+    assert info.value.node == "work" and info.value.path == (("again", 0), ("each", 0))
+    assert str(info.value).startswith("Node 'work' failed at again[0] > each[0]: FakeProviderError")
 
 
 # Handlers --------------------------------------------------------------------------------
