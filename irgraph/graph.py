@@ -173,10 +173,8 @@ class _Walker:
                     self.read_writers.add(writer)
                     self.flow(writer, reader, key)
                 # Only routes fill these two maps: without one, a read skips both lookups.
-                for source in self.alternatives.get((writer, key), ()) if self.alternatives else ():
-                    if source != _INPUT:
-                        self.read_writers.add(source)
-                        self.flow(source, reader, key)
+                if self.alternatives:
+                    self.alternative_flows(writer, reader, key)
                 maybe = self.maybe.get((writer, key)) if self.maybe and not optional else None
                 if maybe is not None:
                     route, missing = maybe
@@ -190,6 +188,22 @@ class _Walker:
                 reads = self.body_reads[layer.scope]
                 reads[key] = reads.get(key, True) and optional
             layer = layer.parent
+
+    def alternative_flows(self, writer: str, reader: str, key: str) -> None:
+        """Connect ``reader`` to every other node that may have written ``key`` last instead
+        of ``writer``: its alternatives, and theirs (routes one after another that each
+        write the key on some branches)."""
+        seen = {writer}
+        todo = list(self.alternatives.get((writer, key), ()))
+        while todo:
+            source = todo.pop(0)
+            if source in seen:
+                continue
+            seen.add(source)
+            if source != _INPUT:
+                self.read_writers.add(source)
+                self.flow(source, reader, key)
+            todo.extend(self.alternatives.get((source, key), ()))
 
     def write(self, env: _Env, key: str, writer: str, by: str | None = None) -> None:
         """Record ``writer`` as the last writer of ``key``; ``by`` is the node at this level

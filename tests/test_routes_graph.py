@@ -231,3 +231,15 @@ def test_a_map_over_cannot_collect_a_key_a_route_in_its_body_writes_on_some_bran
         validate(to_graph(Agent("pre").writes("out") >> each, inputs={"items"}))
     inside = MapOver("m").over("items").step(Agent("pre").writes("out") >> route)
     assert validate(to_graph(inside.collect("out").writes("outs"), inputs={"items"})) == []
+
+
+def test_a_reader_after_two_partial_routes_gets_an_edge_from_every_possible_writer():
+    first = Route("A").on("m").when("x", Agent("a1").writes("k")).otherwise(Agent("a2").writes("k"))
+    second = Route("B").on("n").when("y", Agent("b1").writes("k")).otherwise(Agent("b2"))
+    reader = Agent("r").instruct("{k}").writes("out")
+    G = to_graph(first >> second >> reader, inputs={"m", "n"})
+    assert sorted(u for u, _, data in G.in_edges("r", data=True) if "k" in data["keys"]) == [
+        "a1",
+        "a2",
+        "b1",
+    ]
