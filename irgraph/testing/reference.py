@@ -192,8 +192,12 @@ class _Interpreter:
                         break
                 elif isinstance(node.until, str) and state.get(node.until):
                     break
-                if isinstance(node.until, FunctionRef) and _load(node.until)(dict(state)):
-                    break
+                if isinstance(node.until, FunctionRef):
+                    holds = _load(node.until)(MappingProxyType(dict(state)))
+                    if inspect.isawaitable(holds):  # an async predicate, as the runtime does
+                        holds = await holds
+                    if holds:
+                        break
         elif isinstance(node, MapOverNode):
             assert node.over is not None and node.collect is not None
             results = []
