@@ -257,8 +257,22 @@ _MAKERS: dict[str, Callable[[_Draft, _Scope], _Part]] = {
 }
 
 
+def _keys(value: Any, name: str) -> set[str]:
+    """``value`` as a set of names, refusing a lone string (its letters are no keys)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        example = "['agent', 'sequence']" if name == "kinds" else "['topic']"
+        raise InvalidArgument(
+            f"{name} must be a collection of names, e.g. {name}={example} (got {value!r})."
+        )
+    return set(value)
+
+
 def _options(kinds: Iterable[str] | None, flags: dict[str, bool], **rest: Any) -> _Options:
-    allowed = set(ALL_KINDS if kinds is None else kinds)
+    named = {("with_map_over" if k == "map_over" else f"with_{k}s"): v for k, v in flags.items()}
+    for name, on in (*named.items(), *rest.items()):
+        if name.startswith("with_") and not isinstance(on, bool):
+            raise InvalidArgument(f"{name} must be True or False (got {on!r}).")
+    allowed = set(ALL_KINDS) if kinds is None else _keys(kinds, "kinds")
     unknown = allowed - ALL_KINDS
     if unknown:
         raise InvalidArgument(f"Unknown kinds {sorted(unknown)}; choose from {sorted(ALL_KINDS)}.")
@@ -270,10 +284,15 @@ def _options(kinds: Iterable[str] | None, flags: dict[str, bool], **rest: Any) -
     leaves = tuple(k for k in _LEAVES if k in allowed)
     if not leaves:
         raise InvalidArgument("kinds must allow a leaf: 'agent', 'transform' or 'gate'.")
-    for name in ("max_depth", "max_width"):
-        if not isinstance(rest[name], int) or rest[name] < 0:
-            raise InvalidArgument(f"{name} must be an int >= 0 (got {rest[name]!r}).")
+    for name, least in (("max_depth", 0), ("max_width", 2)):
+        value = rest[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise InvalidArgument(
+                f"{name} must be a whole number of at least {least} (got {value!r})"
+                + ("; a sequence or fan-out has two children or more." if least else ".")
+            )
     for name in ("inputs", "list_inputs"):
+        rest[name] = _keys(rest[name], name)
         if not all(checks.is_key(k) for k in rest[name]):
             raise InvalidArgument(f"{name} must hold state keys (got {rest[name]!r}).")
         rest[name] = tuple(sorted(rest[name]))
@@ -318,8 +337,8 @@ def pipelines(
         },
         max_depth=max_depth,
         max_width=max_width,
-        inputs=set(inputs),
-        list_inputs=set(list_inputs),
+        inputs=inputs,
+        list_inputs=list_inputs,
         with_overwrites=with_overwrites,
         with_optional_reads=with_optional_reads,
         with_duplicate_names=with_duplicate_names,
@@ -343,7 +362,13 @@ def pipelines(
 def pipelines_with_inputs(draw: st.DrawFn, /, **options: Any) -> tuple[Builder, dict[str, Any]]:
     """``(pipeline, inputs)``: a pipeline reading some declared inputs, and a state holding
     them (strings, and lists of strings for the keys a map-over may iterate). Keyword
-    arguments are those of :func:`pipelines`."""
+    arguments are those of :func:`pipelines`, but the inputs, which this strategy draws."""
+    for name in ("inputs", "list_inputs"):
+        if name in options:
+            raise InvalidArgument(
+                f"pipelines_with_inputs draws the {name} itself; to fix them, use "
+                f"pipelines({name}=...) and build the state yourself."
+            )
     plain = draw(st.lists(st.sampled_from(_INPUT_NAMES), unique=True, max_size=3))
     lists = draw(st.lists(st.sampled_from(_LIST_INPUT_NAMES), unique=True, max_size=2))
     pipeline = draw(pipelines(inputs=frozenset(plain), list_inputs=frozenset(lists), **options))
