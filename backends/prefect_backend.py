@@ -146,7 +146,8 @@ class _PrefectScheduler(Scheduler):
             raise IrgraphError(
                 f"The on_gate handler raised {type(exc).__name__} at gate '{request.node}': {exc}"
             ) from exc
-        await resume_when_paused(flow_run_id, str(value), key=key, timeout=self.gate_timeout)
+        text_answer(value, f"The on_gate handler's answer at gate '{request.node}'")
+        await resume_when_paused(flow_run_id, value, key=key, timeout=self.gate_timeout)
 
 
 async def _ask(provider: ModelProvider, request: ModelRequest, cache_key: str, where: str) -> str:
@@ -175,8 +176,20 @@ def resume_gate(flow_run_id: str, answer: str, *, timeout: float = 60.0) -> None
     pause in turn, so the gate resumed is the one ``on_paused`` told of last. Raises
     :class:`IrgraphError` if the run has finished or does not pause in time.
     """
+    text_answer(answer, f"resume_gate({flow_run_id!r}, ...)'s answer")
     import_prefect()
     run_coroutine(resume_when_paused(flow_run_id, answer, timeout=timeout))
+
+
+def text_answer(answer: Any, what: str) -> None:
+    """Refuse a gate answer that is not text: a paused Prefect flow run takes a string, and
+    turning another value into one would hand the pipeline ``'42'`` or ``'None'``."""
+    if not isinstance(answer, str):
+        raise IrgraphError(
+            f"{what} is {type(answer).__name__} {answer!r:.60}, not text. On the Prefect "
+            "backend a gate's answer is a str (a paused flow run takes text): return or pass "
+            "a str, e.g. json.dumps(value) for a structured answer."
+        )
 
 
 class PrefectBackend:
