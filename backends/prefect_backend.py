@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.compile import EngineCapabilities
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, PipelineError
 from irgraph.events import RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
@@ -247,6 +247,13 @@ class PrefectBackend:
             rule.check(value, f"PrefectBackend's {label}")
         if provider is not None:
             check_provider(provider, "PrefectBackend's provider")
+        if result_dir is not None and not isinstance(result_dir, (str, os.PathLike)):
+            raise PipelineError(
+                f"PrefectBackend's result_dir must be a directory path (got {result_dir!r} of "
+                f"type {type(result_dir).__name__}).",
+                hint="Pass e.g. result_dir='.irgraph-results', or leave it unset for Prefect's "
+                "own storage.",
+            )
         self.work_pool = work_pool
         self.provider = provider
         self.task_retries = task_retries

@@ -42,7 +42,7 @@ from .prefect_codegen_text import (
     _prefixed,
     _signature,
 )
-from .prefect_runtime import TELEMETRY_OFF, prefect_name
+from .prefect_runtime import prefect_name
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -307,7 +307,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     uses = gen.uses
     fn = _flow_function_name(config.flow_name)
 
-    imports = ["import argparse", "import asyncio", "import json", "import os", "import sys"]
+    imports = ["import argparse", "import asyncio", "import json", "import sys"]
     if "map" in uses:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
@@ -319,10 +319,12 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "from irgraph.backends.prefect_runtime import (",
         *[f"    {name}," for name in sorted(names)],
         ")",
+        "from irgraph.backends.prefect_server import lean_prefect_settings",
         "from irgraph.providers import ModelRequest",
         "",
-        "# Prefect sends usage data unless told not to. Your environment's values win.",
-        *[f"os.environ.setdefault({_lit(k)}, {_lit(v)})" for k, v in TELEMETRY_OFF.items()],
+        "# Before Prefect loads: no usage data sent; for `run` on a temporary local server, the",
+        "# services a run does not need off and time to start it. Your environment's values win.",
+        "lean_prefect_settings()",
         "",
         "from prefect import flow, task  # noqa: E402  (after the settings above)",
         "from prefect.runtime import flow_run  # noqa: E402",
