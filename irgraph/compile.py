@@ -123,6 +123,11 @@ def get_backend(backend: str | Any, **options: Any) -> Any:
     """Return a backend instance for a registered name (made with ``options``) or pass an
     instance through."""
     if not isinstance(backend, str):
+        if isinstance(backend, type):
+            raise BackendNotFoundError(
+                f"{backend.__name__} is a backend class, not a backend: make one, e.g. "
+                f"{backend.__name__}(provider=...)."
+            )
         if not (hasattr(backend, "compile") and hasattr(backend, "capabilities")):
             raise BackendNotFoundError(
                 f"{backend!r} is not a backend: it needs 'name', 'capabilities' and 'compile'.",
