@@ -140,10 +140,49 @@ async def wait_for_answer(
     """
     from prefect.flow_runs import apause_flow_run
 
-    pausing = apause_flow_run(wait_for_input=str, timeout=timeout, poll_interval=1, key=key)
+    runs_before = await _run_count()
+    answer = await _paused(
+        apause_flow_run(wait_for_input=str, timeout=timeout, poll_interval=1, key=key), answering
+    )
+    await _keep_retry_budget(runs_before)
+    return answer
+
+
+async def _run_count() -> tuple[Any, int] | None:
+    """The current flow run's id and run count (``None`` outside a flow run)."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return None
+    async with get_client() as client:
+        run = await client.read_flow_run(context.flow_run.id)
+    return run.id, run.run_count
+
+
+async def _keep_retry_budget(before: tuple[Any, int] | None) -> None:
+    """Give the flow run back the retries its pause used: Prefect counts a resumed run as
+    one more run (3.9, measured), so a gate would leave ``flow_retries`` one short and a
+    failure after it would not be retried."""
+    from prefect.client.orchestration import get_client
+
+    if before is None:
+        return
+    run_id, count = before
+    async with get_client() as client:
+        run = await client.read_flow_run(run_id)
+        used = run.run_count - count
+        retries = run.empirical_policy.retries
+        if used > 0 and retries is not None:
+            policy = run.empirical_policy.model_copy(update={"retries": retries + used})
+            await client.update_flow_run(run_id, empirical_policy=policy)
+
+
+async def _paused(pausing: Awaitable[str], answering: Awaitable[None] | None) -> str:
+    """The answer ``pausing`` gets, with ``answering`` (what resumes the run) run meanwhile."""
     if answering is None:
-        answer: str = await pausing
-        return answer
+        return await pausing
     waiting = asyncio.ensure_future(pausing)
     resuming = asyncio.ensure_future(answering)
     try:

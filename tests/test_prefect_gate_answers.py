@@ -34,3 +34,21 @@ def test_an_on_gate_answer_that_is_not_text_fails_the_gate():
             on_gate=lambda request: 42,
         )
     assert info.value.node == "approve" and info.value.state["draft"]
+
+
+def test_a_gate_does_not_use_up_a_flow_retry():
+    """Prefect counts a resumed run as one more run: without giving that back, flow_retries=1
+    left no retry for a failure after a gate. With none asked for, there is still none."""
+    published = GATED >> Agent("pub").instruct("Publish {draft} {verdict}.").writes("out")
+    for retries, calls in ((1, ["writer", "pub", "pub"]), (0, ["writer", "pub"])):
+        fake = FakeProvider(fail={"pub": 1})
+        backend = PrefectBackend(provider=fake, flow_retries=retries)
+        try:
+            result = run(
+                published, backend=backend, state={"topic": "owls"}, on_gate=lambda r: "yes"
+            )
+        except RunError as error:
+            assert retries == 0 and error.node == "pub"
+        else:
+            assert retries == 1 and result.state["out"]
+        assert [call.agent for call in fake.calls] == calls
