@@ -68,8 +68,7 @@ def _dependencies(
     every later writer it comes before waits for it. Parallel siblings stay apart: they run at
     the same time in the written order too.
     """
-    last_writer: dict[str, str] = {}
-    writers: dict[str, list[str]] = {}
+    writers: dict[str, list[str]] = {}  # every writer of each key, in order: the last wins
     readers: dict[str, list[str]] = {}
     whole: dict[str, set[str]] = {}  # each node that reads the whole state: what follows it
     members_here = set(order)
@@ -92,8 +91,8 @@ def _dependencies(
         if barrier is not None:
             mine[barrier] = None
         for key in reads:
-            if key in last_writer:
-                mine[last_writer[key]] = None
+            if key in writers:
+                mine[writers[key][-1]] = None
         if not gate and _sees_whole_state(G, node, members):
             before = _control_reach(G, node, members_here, G._pred)
             for history in writers.values():
@@ -102,8 +101,8 @@ def _dependencies(
                     mine[writer] = None
             whole[node] = _control_reach(G, node, members_here, G._succ)
         for key in writes:
-            if key in last_writer:
-                mine[last_writer[key]] = None
+            if key in writers:
+                mine[writers[key][-1]] = None
             mine.update(dict.fromkeys(r for r in readers.get(key, ()) if r != node))
         if writes and whole:
             mine.update(dict.fromkeys(w for w, after in whole.items() if node in after))
@@ -112,7 +111,6 @@ def _dependencies(
         for key in reads:
             readers.setdefault(key, []).append(node)
         for key in writes:
-            last_writer[key] = node
             writers.setdefault(key, []).append(node)
             readers[key] = []
         if gate:

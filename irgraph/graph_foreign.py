@@ -23,6 +23,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError, Problem
+from irgraph.schema import EXECUTABLE_KINDS, from_graph
+from irgraph.schema_scopes import SCOPE_KINDS
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -62,8 +64,6 @@ def rebuilt(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> tuple[nx.DiGr
     that uses this one) makes of the pipeline ``G`` holds, and a problem for each node,
     attribute or edge of ``G`` that differs from it. Raises :class:`PipelineError` when ``G``
     holds no whole pipeline (no ``tree``, a node without its settings, a cut-out subgraph)."""
-    from irgraph.schema import from_graph
-
     root = from_graph(G)  # functions stay import paths: nothing is imported here
     inputs = G.graph.get("inputs")
     fresh = to_graph(root, inputs=inputs if isinstance(inputs, list) else None)
@@ -130,24 +130,21 @@ def _stale(node: str, what: str) -> Problem:
     )
 
 
-_KINDS = frozenset({"agent", "transform", "gate", "loop", "map_over", "route"})
-
-
 def structure_problems(G: nx.DiGraph) -> list[Problem]:
     """What keeps ``G`` from being drawn or checked at all, found in one pass: a node without
     a known ``kind``, a ``parent`` that is no node, ``reads``/``writes`` that are no lists, an
     edge without ``control`` and ``keys``. A graph of this process edited by hand can have
     them (its pipeline is not rebuilt: see :func:`built_here`)."""
+    kinds = EXECUTABLE_KINDS | SCOPE_KINDS
     problems = []
     nodes = G._node
     for nid, data in nodes.items():
-        parent = data.get("parent", _NO_PARENT)
-        if data.get("kind") not in _KINDS:
+        if data.get("kind") not in kinds:
             problems.append(_stale(nid, f"Node {nid!r} has kind {data.get('kind')!r}"))
-        elif parent is _NO_PARENT:
+        elif "parent" not in data:
             problems.append(_stale(nid, f"Node {nid!r} has no 'parent' attribute"))
-        elif parent is not None and parent not in nodes:
-            problems.append(_stale(nid, f"Node {nid!r} has the parent {parent!r}, no node"))
+        elif data["parent"] is not None and data["parent"] not in nodes:
+            problems.append(_stale(nid, f"Node {nid!r} has the parent {data['parent']!r}, no node"))
         elif not (isinstance(data.get("reads"), list) and isinstance(data.get("writes"), list)):
             problems.append(_stale(nid, f"Node {nid!r} has no list of reads and writes"))
     for u, after in G._succ.items():
@@ -155,9 +152,6 @@ def structure_problems(G: nx.DiGraph) -> list[Problem]:
             if "control" not in edge or not isinstance(edge.get("keys"), list):
                 problems.append(_stale(u, f"The edge {u!r} -> {v!r} has no control and keys"))
     return problems
-
-
-_NO_PARENT = "\0no parent attribute"
 
 
 def whole_graph(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> nx.DiGraph:

@@ -19,6 +19,7 @@ from irgraph.ir import LoopNode, RouteNode
 from irgraph.ir.outputs import AllowedValues, schema_enum, schema_values, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
+from irgraph.schema import EXECUTABLE_KINDS
 from irgraph.walk import INPUT
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class TypeRules:
                 n
                 for n in self.w.added
                 if key in nodes[n].get("writes", ())
-                and nodes[n]["kind"] in ("agent", "transform", "gate")
+                and nodes[n]["kind"] in EXECUTABLE_KINDS
                 and n not in sources
                 and loops.intersection(self._loops_around(n))
             ]
