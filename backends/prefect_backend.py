@@ -42,14 +42,16 @@ from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .prefect_batch import CHUNK_SIZE, DEPLOYMENT_NAME
 from .prefect_gates import (
-    _where,
+    answered_once,
     current_flow_run_id,
     pause_key,
     pause_turn,
     resume_when_paused,
     wait_for_answer,
 )
-from .prefect_runtime import prefect_name, request_cache_key
+from .prefect_names import prefect_name
+from .prefect_names import where as where_in
+from .prefect_runtime import request_cache_key
 from .prefect_server import (
     PrefectUnavailableError,
     check_prefect_api,
@@ -93,6 +95,7 @@ class _PrefectScheduler(Scheduler):
         self,
         agent_task: Any,
         run_key: str | None,
+        gate_key: str,
         gate_timeout: int,
         on_paused: Callable[[GateRequest, str], Any] | None,
         answer_gate: Callable[[GateRequest], Any] | None,
@@ -101,6 +104,7 @@ class _PrefectScheduler(Scheduler):
         super().__init__(**kwargs)
         self.agent_task = agent_task
         self.run_key = run_key
+        self.gate_key = gate_key  # the run key, or the flow run id when answers are shared
         self.gate_timeout = gate_timeout
         self.on_paused = on_paused
         self.answer_gate = answer_gate
@@ -110,7 +114,7 @@ class _PrefectScheduler(Scheduler):
         from prefect.states import get_state_result
 
         key = request_cache_key(self.run_key, request, path)
-        where = prefect_name(_where(request.node, path))
+        where = prefect_name(where_in(request.node, path))
         task = self.agent_task(request.node)
         state = await task(self.provider, request, key, where, return_state=True)
         if state.name == "Cached":  # answered from an earlier run's stored result
@@ -120,18 +124,26 @@ class _PrefectScheduler(Scheduler):
 
     async def gate(self, step: Any, state: Any, path: tuple[tuple[str, int], ...]) -> Any:
         """Pause until answered. Gates waiting at once take turns (one pause per flow run at
-        a time), so ``on_paused`` and ``on_gate`` hear of a gate when its turn comes."""
+        a time), so ``on_paused`` and ``on_gate`` hear of a gate when its turn comes. The
+        answer is kept under the run key (:func:`answered_once`): a retried or resumed run
+        does not ask again."""
         op = step.op
         values = template_values(op.template, state)
         request = GateRequest(step.id, op.name, render(op.template, values), dict(values))
         key = pause_key(step.id, path)
-        async with pause_turn() as flow_run_id:
-            if self.on_paused is not None:
-                self.on_paused(request, flow_run_id)
-            answering = None
-            if self.answer_gate is not None:
-                answering = self.answer(request, flow_run_id, key)
-            answer = await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
+
+        async def asking() -> str:
+            async with pause_turn() as flow_run_id:
+                if self.on_paused is not None:
+                    self.on_paused(request, flow_run_id)
+                answering = None
+                if self.answer_gate is not None:
+                    answering = self.answer(request, flow_run_id, key)
+                return await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
+
+        answer, reused = await answered_once(asking, self.gate_key, step.id, path, request.message)
+        if reused:
+            self.reused.add(step.id)
         if op.writes:
             state[op.writes] = answer
         return answer
@@ -385,6 +397,7 @@ class PrefectRunnable:
             scheduler = _PrefectScheduler(
                 self._agent_task,
                 None if backend.cache_across_runs else key,
+                key,
                 backend.gate_timeout,
                 on_paused,
                 on_gate,

@@ -300,6 +300,10 @@ def _case(case: RouteCase, owner: str) -> tuple[str, Any]:
 # The module -------------------------------------------------------------------------------
 
 
+def _gates(G: nx.DiGraph) -> dict[str, str]:
+    return {nid: str(data["label"]) for nid, data in G.nodes(data=True) if data["kind"] == "gate"}
+
+
 def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     """The source of a flow module that runs ``ir`` (whose graph is ``G``) as configured."""
     gen = _Generator(G)
@@ -312,6 +316,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
     names = {"Position", "agent_cache_key_fn", "agent_run_name", "ask", "model_provider"}
+    names |= {"answering", "gate_answers"}
     names |= uses & {"choose", "collected", "gate", "holds", "map_items", "stops", "transform"}
     names |= {"State"} if gen.functions else set()
     imports += [
@@ -346,6 +351,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         f"CACHE_ACROSS_RUNS = {_lit(config.cache_across_runs)}",
         f"RESULT_DIR = {_lit(config.result_dir)}",
         f"INPUTS = {_lit(tuple(sorted(required_inputs(G))))}  # keys the initial state must hold",
+        f"GATES = {_lit(_gates(G))}  # each gate's id and name, for run --answer",
     ]
     if config.result_dir is not None:
         settings.append("RESULT_STORAGE = Path(__file__).parent / RESULT_DIR  # a local directory")

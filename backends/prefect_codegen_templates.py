@@ -16,7 +16,8 @@ DOC = '''\
     python THIS_FILE.py run --state '{"topic": "owls"}'  # run once here, print the final state
 
 Agent answers are persisted and cached per run key (`run_key`, default the flow run id),
-node, loop/map position, prompt and model, so a flow retry reuses finished agents. Two flows
+node, loop/map position, prompt and model, so a flow retry reuses finished agents; a gate's
+answer is kept the same way, so a retried run does not ask again. Two flows
 are deployed: FLOW_NAME runs one state; FLOW_NAME-batch runs a chunk of a batch's items
 (`irgraph.run_many` with `PrefectBackend(work_pool=...)` sends those).
 """
@@ -95,12 +96,24 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="run once here and print the final state as JSON")
     run.add_argument("--state", default="{{}}", help="the initial state, a JSON object")
     run.add_argument("--run-key", default=None, help="the run key agent results cache under")
+    run.add_argument(
+        "--answer",
+        action="append",
+        default=[],
+        metavar="GATE=TEXT",
+        help="the answer to the gate with this name or id (repeatable)",
+    )
     batch = commands.add_parser("run-batch", help="run a chunk of items here, print results")
     batch.add_argument("--items", required=True, help='JSON: [{{"index", "state", "run_key"}}]')
     args = parser.parse_args(argv)
     if args.command == "run":
         state = json.loads(args.state)
-        final = asyncio.run({fn}(state, args.run_key))
+        try:
+            answers = gate_answers(GATES, args.answer)
+        except ValueError as error:
+            parser.error(str(error))
+        with answering(answers):
+            final = asyncio.run({fn}(state, args.run_key))
         print(json.dumps(final, default=str))
     elif args.command == "run-batch":
         results = asyncio.run({fn}_batch(json.loads(args.items), PIPELINE_DIGEST))

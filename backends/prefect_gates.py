@@ -24,21 +24,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import contextvars
+import functools
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from irgraph.errors import IrgraphError
 from irgraph.templates import parse_template, render, template_values
 
+from .prefect_names import Position, prefect_name, sha256, where
+
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
 
 __all__ = [
     "gate",
+    "gate_cache_key",
+    "gate_answers",
+    "answering",
+    "answered_once",
     "pause_key",
     "current_flow_run_id",
     "pause_turn",
@@ -47,19 +63,8 @@ __all__ = [
 ]
 
 State = MutableMapping[str, Any]
-Position = tuple[tuple[str, int], ...]  # (loop or map-over id, index) pairs
 
 _POLL_SECONDS = 0.05  # how often an answer checks whether its gate has paused yet
-
-
-def _sha256(text: str) -> str:
-    # surrogatepass: a name or prompt may hold a lone surrogate, which UTF-8 cannot encode
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _where(node: str, path: Position) -> str:
-    """A node at a loop/map position, as task runs are named: ``critic[2]``."""
-    return node + "".join(f"[{i}]" for _, i in path)
 
 
 def pause_key(node: str, path: Position) -> str:
@@ -70,27 +75,172 @@ def pause_key(node: str, path: Position) -> str:
     >>> pause_key("Approve plan", (("review", 1),))
     'gate-approve-plan-1-...'
     """
-    where = _where(node, path)
-    readable = re.sub(r"[^a-z0-9]+", "-", where.lower()).strip("-")[:40].strip("-")
-    digest = _sha256(where)[:12]
+    at = where(node, path)
+    readable = re.sub(r"[^a-z0-9]+", "-", at.lower()).strip("-")[:40].strip("-")
+    digest = sha256(at)[:12]
     return f"gate-{readable}-{digest}" if readable else f"gate-{digest}"
 
 
 async def gate(
-    state: State, path: Position, *, node: str, message: str, writes: str | None, timeout: int
+    state: State,
+    path: Position,
+    run_key: str | None = None,
+    *,
+    node: str,
+    message: str,
+    writes: str | None,
+    timeout: int,
+    storage: Any = None,
 ) -> str:
     """Pause the flow run until someone resumes it with an answer (a string), e.g.
-    :func:`~irgraph.backends.prefect_backend.resume_gate`."""
+    :func:`~irgraph.backends.prefect_backend.resume_gate`. The answer is kept as a cached
+    task's result (:func:`answered_once`) under ``run_key`` (default: the flow run id) in
+    ``storage`` (default: Prefect's result storage), so a retried or resumed run does not
+    ask again."""
     from prefect.logging import get_run_logger
 
     template = parse_template(message)
     text = render(template, template_values(template, state))
-    async with pause_turn():
-        get_run_logger().info("Gate %r waits for an answer: %s", _where(node, path), text)
-        answer = await wait_for_answer(pause_key(node, path), timeout=timeout)
+
+    async def asking() -> str:
+        key = pause_key(node, path)
+        async with pause_turn() as flow_run_id:
+            get_run_logger().info("Gate %r waits for an answer: %s", where(node, path), text)
+            given = _given.get().get(node)
+            answering = None
+            if given is not None:  # from the command line: resume the pause with it
+                answering = resume_when_paused(flow_run_id, given, key=key, timeout=timeout)
+            return await wait_for_answer(key, timeout=timeout, answering=answering)
+
+    key = current_flow_run_id() if run_key is None else run_key
+    answer, _ = await answered_once(asking, key, node, path, text, storage=storage)
     if writes is not None:
         state[writes] = answer
     return answer
+
+
+_given: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
+    "irgraph_gate_answers", default=MappingProxyType({})
+)
+
+
+def gate_answers(gates: Mapping[str, str], pairs: Sequence[str]) -> dict[str, str]:
+    """Each gate's answer given as ``GATE=TEXT`` pairs (a generated module's ``run --answer``),
+    by gate id, for :func:`answering`; ``gates`` maps each gate's id to its name, and a pair
+    may name either. An answer for no gate is refused (``ValueError``), and so is a gate
+    without an answer when the run has only a temporary server, where nobody else could
+    answer it; with ``PREFECT_API_URL`` set it waits for someone to resume it there."""
+    given: dict[str, str] = {}
+    known = sorted({*gates, *gates.values()})
+    for pair in pairs:
+        gate, sep, text = pair.partition("=")
+        if not sep or not gate:
+            raise ValueError(
+                f"--answer {pair!r} is not of the form GATE=TEXT with GATE the name or id of a "
+                "gate (e.g. --answer approve=yes)."
+            )
+        if gate not in known:
+            which = ", ".join(map(repr, known)) if known else "none"
+            raise ValueError(
+                f"--answer {gate}=... names no gate of the pipeline (its gates: {which})."
+            )
+        given[gate] = text
+    # a gate's id wins over its name, as with `irgraph run --answer`
+    answers = {
+        nid: given[nid] if nid in given else given[name]
+        for nid, name in gates.items()
+        if nid in given or name in given
+    }
+    unanswered = [nid for nid in gates if nid not in answers]
+    if unanswered and not _api_url():
+        options = " ".join(f"--answer {nid}=TEXT" for nid in unanswered)
+        raise ValueError(
+            f"The run stops at the gate(s) {', '.join(map(repr, unanswered))} to ask a person, "
+            "and on a temporary Prefect server nobody else can answer; give the answers on the "
+            f"command line: {options} (or set PREFECT_API_URL and resume the run there)."
+        )
+    return answers
+
+
+def _api_url() -> str | None:
+    from prefect.settings import PREFECT_API_URL
+
+    url: str | None = PREFECT_API_URL.value()
+    return url
+
+
+@contextlib.contextmanager
+def answering(answers: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, the gates of a run started here answer themselves with ``answers``
+    (by gate id, from :func:`gate_answers`): each still pauses, and is resumed with its
+    answer as soon as it is paused."""
+    token = _given.set(dict(answers))
+    try:
+        yield
+    finally:
+        _given.reset(token)
+
+
+def gate_cache_key(run_key: str, node: str, path: Position, message: str) -> str:
+    """The key a gate's answer is kept under: the run key, the gate's id, its loop/map
+    position and a hash of its rendered message. A retried or resumed run finds the answer
+    given before; another run, another iteration, or the same gate asking something else
+    (its message changed with the state) asks anew."""
+    at = "/".join(f"{scope}[{index}]" for scope, index in path)
+    parts = [sha256(run_key)[:16], node, at, sha256(message)[:32]]
+    return "irgraph-gate-" + sha256("\x00".join(parts))
+
+
+async def answered_once(
+    asking: Callable[[], Awaitable[str]],
+    run_key: str,
+    node: str,
+    path: Position,
+    message: str,
+    *,
+    storage: Any = None,
+) -> tuple[str, bool]:
+    """``asking()``'s answer, run as a Prefect task whose result is persisted under
+    :func:`gate_cache_key`, and whether it came from that cache (asked before, by this run
+    or one with the same run key) rather than from asking now. A gate asks a person, so
+    as an agent's answer its answer is never paid for twice: a flow retry, or a new process
+    resuming with the same run key and result storage, does not pause there again."""
+    from prefect.states import get_state_result
+
+    state = await _gate_task(node, storage)(
+        asking,
+        gate_cache_key(run_key, node, path, message),
+        prefect_name(where(node, path)),
+        return_state=True,
+    )
+    answer: str = await get_state_result(state)
+    return answer, state.name == "Cached"
+
+
+@functools.cache
+def _gate_task(node: str, storage: Any) -> Any:
+    """The cached Prefect task that waits for gate ``node``'s answer, made once per node."""
+    from prefect import task
+
+    return task(
+        name=prefect_name(node),
+        persist_result=True,
+        cache_key_fn=_cache_key_parameter,
+        result_storage=storage,
+        retries=0,
+        task_run_name="{where}",
+        log_prints=False,
+    )(_wait)
+
+
+async def _wait(asking: Callable[[], Awaitable[str]], cache_key: str, where: str) -> str:
+    """What a gate's task does: wait for the answer. ``cache_key`` is what the task is cached
+    under; ``where`` names the task run (gate and loop/map position)."""
+    return await asking()
+
+
+def _cache_key_parameter(context: Any, parameters: dict[str, Any]) -> str:
+    return str(parameters["cache_key"])
 
 
 def current_flow_run_id() -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -47,17 +46,19 @@ from .blocking import call_blocking
 from .failures import node_failure
 from .outputs import structured_value
 from .prefect_gates import (  # gates are handed on to generated modules from here
-    Position,
     State,
-    _sha256,
-    _where,
+    answering,
     current_flow_run_id,
     gate,
+    gate_answers,
     pause_key,
     pause_turn,
     resume_when_paused,
     wait_for_answer,
 )
+from .prefect_names import Position, is_prefect_name, prefect_name
+from .prefect_names import sha256 as _sha256
+from .prefect_names import where as _where
 from .routes import chosen_branch
 from .scheduler import collected, map_items
 
@@ -81,6 +82,8 @@ __all__ = [
     "map_items",
     "collected",
     "gate",
+    "gate_answers",
+    "answering",
     "pause_key",
     "current_flow_run_id",
     "pause_turn",
@@ -113,42 +116,6 @@ def _template(text: str) -> Template:
 @functools.cache
 def _imported(ref: str) -> Callable[..., Any]:
     return resolve_function(FunctionRef(ref))
-
-
-# Names ------------------------------------------------------------------------------------
-
-# Prefect refuses / % & < > in a flow name (prefect.types.names.BANNED_CHARACTERS); its HTTP
-# client cannot send control characters (in a header) or lone surrogates (as UTF-8) either.
-_REFUSED = re.compile("[/%&<>\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
-_NAME_LIMIT = 80  # longer names are shortened: they are labels in Prefect's UI
-
-
-def is_prefect_name(value: Any) -> bool:
-    """Whether Prefect accepts ``value`` as the name of a flow, task, deployment or work pool:
-    a string that is not blank or only quotes, without ``/ % & < >`` or control characters.
-
-    >>> is_prefect_name("research v2"), is_prefect_name("research/v2"), is_prefect_name("' '")
-    (True, False, False)
-    """
-    return isinstance(value, str) and bool(value.strip("'\" ")) and _REFUSED.search(value) is None
-
-
-def prefect_name(name: str) -> str:
-    """The name Prefect knows a pipeline or node ``name`` by, for flows, tasks and runs.
-
-    A name Prefect accepts, of at most 80 characters, is kept as it is. Any other is made
-    readable — each run of refused characters becomes ``-``, and it is cut to fit — and gets
-    8 hex digits of a hash of the original, so the same name always gives the same Prefect
-    name and two different names do not share one:
-
-    >>> prefect_name("research"), prefect_name("research/v2")
-    ('research', 'research-v2-bca81bb8')
-    """
-    if is_prefect_name(name) and len(name) <= _NAME_LIMIT:
-        return name
-    digest = _sha256(name)[:8]
-    readable = _REFUSED.sub("-", name)[: _NAME_LIMIT - 9].strip(" -")
-    return f"{readable}-{digest}" if readable.strip("'\" -") else f"irgraph-{digest}"
 
 
 # Agents -----------------------------------------------------------------------------------

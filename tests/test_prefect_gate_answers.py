@@ -3,9 +3,11 @@ instead of reaching the pipeline as '42' or 'None'."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from irgraph import Agent, Gate, IrgraphError, RunError, run
+from irgraph import Agent, Gate, IrgraphError, Loop, RunError, run
 from irgraph.backends.prefect_backend import PrefectBackend, resume_gate, text_answer
 from irgraph.testing import FakeProvider
 from tests.support.prefect_env import ensure_prefect_test_env
@@ -52,3 +54,64 @@ def test_a_gate_does_not_use_up_a_flow_retry():
         else:
             assert retries == 1 and result.state["out"]
         assert [call.agent for call in fake.calls] == calls
+
+
+PUBLISHED = GATED >> Agent("pub").instruct("Publish {draft} {verdict}.").writes("out")
+
+
+def asking(asked: list[str], answer: str = "yes") -> Any:
+    def on_gate(request: Any) -> str:
+        asked.append(request.node)
+        return answer
+
+    return on_gate
+
+
+def test_a_retried_run_does_not_ask_a_gate_again():
+    """The gate's answer is kept as the agents' are: the flow retry after 'pub' fails finds
+    it, so the person (here on_gate) is asked once, and the run says the answer was reused."""
+    asked: list[str] = []
+    fake = FakeProvider(fail={"pub": 1})
+    result = run(
+        PUBLISHED,
+        backend=PrefectBackend(provider=fake, flow_retries=1),
+        state={"topic": "owls"},
+        on_gate=asking(asked),
+    )
+    assert asked == ["approve"]
+    assert result.state["verdict"] == "yes" and result.state["out"]
+    assert {"writer", "approve"} <= set(result.reused)
+    assert [call.agent for call in fake.calls] == ["writer", "pub", "pub"]
+
+
+def test_a_run_resumed_with_its_run_key_does_not_ask_a_gate_again(tmp_path):
+    """A new run with the failed run's key and result storage (as after a crash) finds the
+    gate's answer; another run key, or the gate asking something else, asks again."""
+    asked: list[str] = []
+    options: dict[str, Any] = {"state": {"topic": "owls"}, "on_gate": asking(asked)}
+    failing = PrefectBackend(provider=FakeProvider(fail={"pub": 1}), result_dir=tmp_path)
+    with pytest.raises(RunError) as info:
+        run(PUBLISHED, backend=failing, run_key="k1", **options)
+    assert info.value.node == "pub" and asked == ["approve"]
+
+    backend = PrefectBackend(provider=FakeProvider(), result_dir=tmp_path)
+    resumed = run(PUBLISHED, backend=backend, run_key="k1", **options)
+    assert asked == ["approve"] and {"writer", "approve"} <= set(resumed.reused)
+    assert resumed.state["verdict"] == "yes"
+
+    run(PUBLISHED, backend=backend, run_key="k2", **options)
+    assert asked == ["approve", "approve"]
+    other = {**options, "state": {"topic": "larks"}}  # another draft: another question
+    changed = run(PUBLISHED, backend=backend, run_key="k1", **other)
+    assert asked == ["approve", "approve", "approve"] and "approve" not in changed.reused
+
+
+def test_each_iteration_of_a_loop_asks_its_gate():
+    """Kept answers are per loop position: iteration 2 is not answered by iteration 1."""
+    asked: list[str] = []
+    looped = Agent("writer").instruct("Draft {topic}.").writes("draft") >> Loop("rounds").step(
+        Gate("approve", "Publish {draft}?").writes("verdict")
+    ).step(Agent("fix").instruct("Fix {draft} per {verdict}.").writes("draft")).max_iterations(2)
+    backend = PrefectBackend(provider=FakeProvider())
+    result = run(looped, backend=backend, state={"topic": "owls"}, on_gate=asking(asked))
+    assert asked == ["approve", "approve"] and "approve" not in result.reused

@@ -1,0 +1,120 @@
+"""A generated flow module's ``run`` answers gates from the command line (``--answer``), as
+``irgraph run`` does, and refuses an answer for no gate, or a gate nobody could answer, before
+anything runs."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from irgraph import Agent, Gate, run
+from irgraph.testing import FakeProvider
+from tests.support.prefect_children import child_env
+from tests.support.prefect_env import ensure_prefect_test_env
+from tests.test_prefect_worker import generated, run_flow_process
+
+pytestmark = pytest.mark.prefect
+ensure_prefect_test_env()
+
+GATED = (
+    Agent("writer").instruct("Draft {topic}.").writes("draft")
+    >> Gate("approve", "Publish {draft}?").writes("verdict")
+    >> Agent("pub").instruct("Publish {draft}: {verdict}.").writes("out")
+)
+
+
+def module(tmp_path: Path) -> Path:
+    path = tmp_path / "gated_flow.py"
+    path.write_text(generated(GATED, flow_name="gated"), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_run_answers_a_gate_given_on_the_command_line(tmp_path):
+    path = module(tmp_path)
+    args = [str(path), "run", "--state", '{"topic": "owls"}', "--answer", "approve=ship it"]
+    final = run_flow_process(args, tmp_path)
+    expected = run(
+        GATED, provider=FakeProvider(), state={"topic": "owls"}, on_gate=lambda r: "ship it"
+    ).state
+    assert final == expected
+
+
+@pytest.mark.parametrize(
+    ("answers", "api", "message"),
+    [
+        (
+            ["aprove=yes"],
+            True,
+            "--answer aprove=... names no gate of the pipeline (its gates: 'approve')",
+        ),
+        (["approve"], True, "is not of the form GATE=TEXT"),
+        (
+            [],
+            False,
+            "nobody else can answer; give the answers on the command line: --answer approve=TEXT",
+        ),
+    ],
+)
+def test_run_refuses_answers_for_no_gate_and_gates_nobody_can_answer(
+    tmp_path, answers, api, message
+):
+    path = module(tmp_path)
+    env = child_env(tmp_path / "home")
+    if not api:  # a temporary server of the run's own: gone when the run is
+        del env["PREFECT_API_URL"]
+    options = [arg for answer in answers for arg in ("--answer", answer)]
+    out = subprocess.run(
+        [sys.executable, str(path), "run", "--state", '{"topic": "owls"}', *options],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert message in " ".join(out.stderr.split()), out.stderr[-2000:]
+    assert not out.stdout.strip()  # nothing ran
+
+
+def test_the_module_lists_its_gates_for_the_command_line(tmp_path):
+    text = module(tmp_path).read_text(encoding="utf-8")
+    assert "GATES = {'approve': 'approve'}" in text
+    compile(text, "gated_flow.py", "exec")
+
+
+def test_generated_code_keeps_a_gate_answer_across_a_flow_retry():
+    """The runtime's gate, as generated modules call it: the flow retry after a failure past
+    the gate gets the kept answer, and the flow run paused once, not twice."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+
+    from irgraph.backends.prefect_runtime import answering, current_flow_run_id, gate
+
+    answers: list[str] = []
+
+    @flow(retries=1, retry_delay_seconds=0)
+    async def gated() -> str:
+        state = {"draft": "d"}
+        answer = await gate(
+            state, (), None, node="approve", message="Ship {draft}?", writes="v", timeout=60
+        )
+        answers.append(answer)
+        if len(answers) == 1:
+            raise RuntimeError("a failure after the gate")
+        return current_flow_run_id()
+
+    async def pauses(run_id: str) -> int:
+        async with get_client() as client:
+            states = await client.read_flow_run_states(UUID(run_id))
+        return sum(state.type.value == "PAUSED" for state in states)
+
+    with answering({"approve": "yes"}):
+        run_id = asyncio.run(gated())
+    assert answers == ["yes", "yes"]
+    assert asyncio.run(pauses(run_id)) == 1
