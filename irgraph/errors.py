@@ -137,15 +137,18 @@ class RunError(IrgraphError, RuntimeError):
         #: ``((scope id, index from 0), ...)`` like an event's path; ``()`` at the top level.
         self.path: tuple[tuple[str, int], ...] = ()
 
-    def view(self, pipeline: Any = None, *, trace: Any = None) -> Any:
+    def view(
+        self, pipeline: Any = None, *, trace: Any = None, concurrency: int | None = None
+    ) -> Any:
         """The failed run's diagram (the failed node red, what completed green, the rest not
         reached), timeline and node table: a :class:`irgraph.run_view.RunView`. ``pipeline``
         is needed when the error carries no ``graph``, ``trace`` (events collected by an
-        ``on_event`` handler, say) when it carries no ``trace``."""
+        ``on_event`` handler, say) when it carries no ``trace``; ``concurrency`` is the limit
+        the timeline's prediction assumes (the run's ``max_concurrency``)."""
         if _run_view is None:
             load_run_view()
         assert _run_view is not None
-        return _run_view(self, pipeline, trace)
+        return _run_view(self, pipeline, trace, concurrency)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
@@ -179,7 +182,7 @@ class RunError(IrgraphError, RuntimeError):
 
 
 #: Draws a failed run (set by :mod:`irgraph.events`: the run view imports this module).
-_run_view: Callable[[RunError, Any, Any], Any] | None = None
+_run_view: Callable[[RunError, Any, Any, Any], Any] | None = None
 
 
 #: Loads the run view on first use (set by the ``irgraph`` package, which stands above it:
@@ -201,7 +204,7 @@ def set_run_view_loader(loader: Callable[[], Any]) -> None:
     _run_view_loader = loader
 
 
-def set_run_view(view: Callable[[RunError, Any, Any], Any]) -> None:
+def set_run_view(view: Callable[[RunError, Any, Any, Any], Any]) -> None:
     """Install the function :meth:`RunError.view` draws with."""
     global _run_view
     _run_view = view

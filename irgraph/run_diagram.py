@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph.errors import IrgraphError
 from irgraph.run_status import STATUSES, RunFacts, save_as, seconds_text, shorten
 from irgraph.run_status import xml_attr as quoteattr
 from irgraph.run_status import xml_text as escape
-from irgraph.schema import SCOPE_KINDS, scope_predecessors, scopes
+from irgraph.schema import scope_predecessors, scopes
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -157,17 +158,21 @@ class StatusDiagram:
         shown = [s for s in STATUSES if s in facts.status.values()]
         out.append(legend(shown, margin, 6)[0])
         out.append(f"<g transform='translate({margin},{margin + head})'>")
-        for r in sorted(rects, key=lambda r: not r.scope):  # boxes first, nodes on top
-            out.append(self._node(G, r))
+        # scope boxes, then the arrows, then the nodes on top: an arrow that skips a column
+        # passes under the boxes between, not over their names
+        out += [self._node(G, r) for r in rects if r.scope]
         for u, v in _edges(G, before):
             a, b = boxes[u], boxes[v]
             x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
             bend = max((x2 - x1) / 2, 12.0)
+            data = G.get_edge_data(u, v) or {}
+            dash = "" if data.get("control", True) else " stroke-dasharray='5 3'"  # data only
             out.append(
                 f"<path class='edge' d='M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} "
                 f"{x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}' fill='none' stroke='#777' "
-                "stroke-width='1.2' marker-end='url(#irgraph-arrow)'/>"
+                f"stroke-width='1.2'{dash} marker-end='url(#irgraph-arrow)'/>"
             )
+        out += [self._node(G, r) for r in rects if not r.scope]
         out.append("</g></svg>")
         return "".join(out)
 
@@ -242,6 +247,12 @@ def status_mermaid(facts: RunFacts, direction: str = "LR") -> str:
     """The mermaid flowchart of ``facts.graph`` (irgraph's exporter) with status classes."""
     from irgraph.backends.mermaid import mermaid_ids, to_mermaid
 
+    if not facts.traced:
+        raise IrgraphError(
+            "This run view was drawn from the trace alone (the result carries no pipeline "
+            "graph), and a mermaid flowchart needs the pipeline; pass it: "
+            "result.diagram(pipeline).to_mermaid(), or save the diagram as .svg or .txt."
+        )
     G = facts.graph
     ids = mermaid_ids(G)
     lines = [to_mermaid(G, direction=direction)]
@@ -251,8 +262,7 @@ def status_mermaid(facts: RunFacts, direction: str = "LR") -> str:
         lines.append(f"classDef {status} fill:{fill},stroke:{line},color:#222{dash}")
     by_status: dict[str, list[str]] = {}
     for node, status in facts.status.items():
-        if G.nodes[node].get("kind") not in SCOPE_KINDS or G.nodes[node]["kind"] == "route":
-            by_status.setdefault(status, []).append(ids[node])
+        by_status.setdefault(status, []).append(ids[node])  # scopes too: their subgraphs
     for status, nodes in by_status.items():
         lines.append(f"class {','.join(nodes)} {status}")
     return "\n".join(lines)

@@ -158,6 +158,12 @@ class RunProgress:
         checks.optional(checks.flag).check(jupyter, "the run progress's jupyter")
         checks.seconds(allow_zero=True).check(every, "the run progress's every")
         checks.count(0).check(large, "the run progress's large")
+        if stream is not None and not callable(getattr(stream, "write", None)):
+            raise IrgraphError(
+                f"The run progress's stream must be a text stream with write() (got "
+                f"{stream!r:.60} of type {type(stream).__name__}); pass e.g. sys.stderr, "
+                "or leave it unset for standard error (Jupyter in a kernel)."
+            )
         self.stream, self.jupyter, self.every, self.large = stream, jupyter, every, large
         self.graph: nx.DiGraph | None = None
         self.events: list[Event] = []

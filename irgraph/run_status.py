@@ -99,17 +99,25 @@ def seconds_text(seconds: float | None) -> str:
 @attrs.frozen
 class Execution:
     """One execution of a node: ``start``/``end`` in seconds from the run's first event
-    (``end`` is ``None`` when it never ended), and its ``status``."""
+    (``end`` is ``None`` when it never ended), and its ``status``. ``waited`` is how long
+    an agent waited for a model-call slot (``max_concurrency``) before its first call."""
 
     node: str
     path: Path
     start: float
     end: float | None
     status: str
+    waited: float = 0.0
 
     @property
     def duration(self) -> float | None:
-        return None if self.end is None else self.end - self.start
+        """How long it worked: from its first model call (or its start) to its end."""
+        return None if self.end is None else self.end - self.start - self.waited
+
+    @property
+    def working(self) -> float:
+        """When it started working: its start, after any wait for a slot."""
+        return self.start + self.waited
 
     def label(self, graph: nx.DiGraph | None = None) -> str:
         """``"define (define_all item 2)"``: the node and where it ran."""
@@ -205,40 +213,100 @@ def _ancestors(graph: nx.DiGraph, node: str | None) -> list[str]:
     return chain
 
 
+def _first_calls(calls: Iterable[Any]) -> dict[tuple[str, Path], float]:
+    """When each execution (node, path) made its first model call."""
+    first: dict[tuple[str, Path], float] = {}
+    for call in calls:
+        key = (call.node, tuple(call.path))
+        if key not in first or call.start < first[key]:
+            first[key] = call.start
+    return first
+
+
+def _waited(start: float, end: float | None, first_call: float | None) -> float:
+    if first_call is None or first_call <= start:
+        return 0.0
+    return first_call - start if end is None else min(first_call, end) - start
+
+
+def _on_failed_path(path: Path, failed_path: Path | None) -> bool:
+    """Whether an execution at ``path`` is (or holds) the one that failed at
+    ``failed_path``: a sibling item or iteration was stopped, it did not fail."""
+    return failed_path is None or tuple(failed_path[: len(path)]) == tuple(path)
+
+
+def _branch_taken(graph: nx.DiGraph, node: str, route: str, ran: set[str]) -> bool:
+    """Whether route ``route`` took a branch other than ``node``'s: a node of another of
+    its branches ran (when the route itself did not finish, say)."""
+    mine = _branch_of(graph, node, route)
+    return any(_branch_of(graph, other, route) not in (None, mine) for other in ran)
+
+
+def _branch_of(graph: nx.DiGraph, node: str, route: str) -> int | None:
+    """The branch of ``route`` that ``node`` is in (``None``: not inside ``route``)."""
+    chain = _ancestors(graph, node)
+    if route not in chain[1:]:
+        return None
+    below = chain[chain.index(route) - 1]
+    branch = graph.nodes[below].get("branch")
+    return None if branch is None else int(branch)
+
+
 def run_facts(
     graph: nx.DiGraph | None,
     trace: Sequence[Any],
     outputs: Mapping[str, Any],
     *,
     failed: str | None = None,
+    failed_path: Path | None = None,
     completed: Iterable[str] = (),
     reused: Iterable[str] = (),
     message: str | None = None,
     backend: str | None = None,
     calls: Iterable[Any] = (),
 ) -> RunFacts:
-    """The :class:`RunFacts` of a run of ``graph`` (``None``: read it from the trace)."""
+    """The :class:`RunFacts` of a run of ``graph`` (``None``: read it from the trace).
+    ``failed``/``failed_path`` are the node that failed and where (a ``RunError``'s
+    ``node``/``path``): other items and iterations of that node were stopped, not failed."""
     traced = graph is not None
     if graph is None:
         graph = trace_graph(trace)
     pairs = _pairs(trace)
+    strangers = sorted({node for node, *_ in pairs if node not in graph})
+    if strangers:
+        shown = ", ".join(repr(n) for n in strangers[:5]) + (", ..." if len(strangers) > 5 else "")
+        raise IrgraphError(
+            f"The run's trace has nodes the pipeline given for its view does not have "
+            f"({shown}), so it is not the pipeline that ran; pass that pipeline, or none "
+            "(the result carries its graph)."
+        )
     origin = min((p[2] for p in pairs), default=0.0)
     failing = set(_ancestors(graph, failed))
     kept = set(reused)
+    calls = list(calls)
+    first_calls = _first_calls(calls)
 
-    def ended(node: str, end: float | None) -> str:
+    def ended(node: str, path: Path, end: float | None) -> str:
         if end is None:
-            return "failed" if node in failing else "cancelled"
+            failing_here = node in failing and _on_failed_path(path, failed_path)
+            return "failed" if failing_here else "cancelled"
         return "reused" if node in kept else "done"  # a reused node's run: a cache hit
 
     executions = [
-        Execution(node, path, start - origin, _since(end, origin), ended(node, end))
+        Execution(
+            node,
+            path,
+            start - origin,
+            _since(end, origin),
+            ended(node, path, end),
+            _waited(start, end, first_calls.get((node, path))),
+        )
         for node, path, start, end in pairs
-        if node in graph
     ]
     finished = set(completed) | set(outputs)
     recorded = bool(executions or finished or kept or failed)
-    facts = RunFacts(graph, executions, {}, outputs, failed, message, backend, traced, list(calls))
+    facts = RunFacts(graph, executions, {}, outputs, failed, message, backend, traced, calls)
+    ran = {e.node for e in executions}
     status = facts.status
     for node in graph.nodes:  # reading order: a route's status is known before its branches
         mine = facts.of(node)
@@ -254,7 +322,8 @@ def run_facts(
         elif not recorded:
             status[node] = "unknown"
         elif any(
-            graph.nodes[scope].get("kind") == "route" and status.get(scope) in ("done", "reused")
+            graph.nodes[scope].get("kind") == "route"
+            and (status.get(scope) in ("done", "reused") or _branch_taken(graph, node, scope, ran))
             for scope in _ancestors(graph, graph.nodes[node].get("parent"))
         ):
             status[node] = "skipped"
@@ -332,20 +401,28 @@ def save_as(
             f"Cannot save the run's {what} as {os.fspath(path)!r}: the suffix says which "
             f"format to write; use {', '.join(kinds)}."
         )
+    folder = os.path.dirname(os.fspath(path))
+    if folder and not os.path.isdir(folder):
+        raise IrgraphError(
+            f"Cannot save the run's {what} as {os.fspath(path)!r}: there is no directory "
+            f"{folder!r}; create it first (os.makedirs) or save it elsewhere."
+        )
+    text = kinds[suffix]()  # made before the file is opened: a failure leaves no empty file
     with open(path, "w", encoding="utf-8") as out:
-        out.write(kinds[suffix]())
+        out.write(text)
 
 
 def xml_text(text: str) -> str:
     """``text`` escaped for XML/SVG element content (``html`` is already loaded where
     ``xml.sax.saxutils`` would pull in ``urllib`` and ``email`` at ``import irgraph``)."""
-    return html.escape(text, quote=False)
+    return html.escape(clean(text), quote=False)
 
 
 def xml_attr(text: str) -> str:
-    """``text`` as a quoted XML/SVG attribute value.
+    """``text`` as a quoted XML/SVG attribute value; a character XML refuses (a control
+    character in a node's name) becomes U+FFFD.
 
-    >>> xml_attr('a "b" & <c>')
-    '"a &quot;b&quot; &amp; &lt;c&gt;"'
+    >>> xml_attr('a "b" & <c>\x1b')
+    '"a &quot;b&quot; &amp; &lt;c&gt;\ufffd"'
     """
-    return '"' + html.escape(text, quote=True) + '"'
+    return '"' + html.escape(clean(text), quote=True) + '"'

@@ -23,6 +23,7 @@ __all__ = ["Timeline"]
 
 LABEL_W, CHART_W, ROW_H, BAR_H = 260.0, 520.0, 20.0, 13.0
 _TEXT_BAR = 40
+_SHOWN_WAIT = 0.0005  # a wait for a model-call slot is named from half a millisecond up
 _MARKS = {"done": "#", "failed": "X", "cancelled": "~", "reused": "=", "skipped": ".",
           "not_reached": ".", "unknown": "?"}  # fmt: skip
 
@@ -57,7 +58,12 @@ class Timeline:
         if not latency:
             return None, []
         try:
-            predicted = makespan(self.facts.graph, latency, concurrency=self.concurrency)
+            predicted = makespan(
+                self.facts.graph,
+                latency,
+                concurrency=self.concurrency,
+                run=_Shape(self.facts),  # type: ignore[arg-type]  # what makespan reads of a run
+            )
             path = critical_path(self.facts.graph, latency).path
         except (IrgraphError, KeyError, ValueError):  # a graph read from the trace alone
             return None, []
@@ -107,13 +113,20 @@ class Timeline:
             y = top + row * ROW_H
             _, fill, line = STATUSES[bar.status]
             end = bar.end if bar.end is not None else self.measured
-            bx, bw = left + bar.start * scale, max((end - bar.start) * scale, 1.5)
+            bx, bw = left + bar.working * scale, max((end - bar.working) * scale, 1.5)
             on_path = bar.node in critical
             stroke = "stroke='#111' stroke-width='2'" if on_path else f"stroke='{line}'"
             classes = f"bar status-{bar.status}" + (" critical" if on_path else "")
             label = bar.label(facts.graph)
             unfinished = "failed here" if bar.status == "failed" else "unfinished"
             took = seconds_text(bar.duration) if bar.duration is not None else unfinished
+            if bar.waited >= _SHOWN_WAIT:
+                took += f" (waited {seconds_text(bar.waited)} for a slot)"
+                out.append(
+                    f"<line class='wait' x1='{left + bar.start * scale:.1f}' "
+                    f"y1='{y + BAR_H / 2:.1f}' x2='{bx:.1f}' y2='{y + BAR_H / 2:.1f}' "
+                    "stroke='#b0b0b0' stroke-dasharray='2,2'/>"
+                )
             out.append(
                 f"<g class='{classes}' data-node={quoteattr(bar.node)} "
                 f"data-path={quoteattr(repr(list(bar.path)))}>"
@@ -130,9 +143,11 @@ class Timeline:
     def to_mermaid(self, title: str = "Run timeline") -> str:
         """Mermaid ``gantt`` text: a section per top-level scope, a task per execution
         (milliseconds from the run's start), ``crit`` on the critical path, ``done`` when it
-        finished, ``active`` when it failed or was cancelled."""
-        lines = ["gantt", f"    title {_gantt_text(title)}", "    dateFormat x",
-                 "    axisFormat %S.%L s"]  # fmt: skip
+        finished (or was reused), ``active`` when it failed or was cancelled; a bar starts
+        when the execution started working (after any wait for a model-call slot)."""
+        lines = ["gantt", "    dateFormat x", "    axisFormat %S.%L s"]
+        if title.strip():
+            lines.insert(1, f"    title {_gantt_text(title)}")
         section = None
         order: dict[str, int] = {}
         for bar in self.bars:  # sections in the order they start
@@ -140,29 +155,32 @@ class Timeline:
         for i, bar in enumerate(sorted(self.bars, key=lambda b: order[_section(b)]), 1):
             if _section(bar) != section:
                 section = _section(bar)
-                lines.append(f"    section {_gantt_text(section)}")
+                lines.append(f"    section {_gantt_label(section)}")
             tags = ["crit"] if bar.node in self.critical else []
-            tags.append("done" if bar.status == "done" else "active")
-            start = round(bar.start * 1000)
+            tags.append("done" if bar.status in ("done", "reused") else "active")
+            start = round(bar.working * 1000)
             end = max(round((bar.end if bar.end is not None else self.measured) * 1000), start + 1)
-            label = _gantt_text(bar.label(self.facts.graph))
+            label = _gantt_label(bar.label(self.facts.graph))
             lines.append(f"    {label} :{', '.join(tags)}, t{i}, {start}, {end}")
         return "\n".join(lines)
 
     def text(self) -> str:
         """The chart as text: a row per execution, ``#`` for done, ``X`` failed, ``~``
-        cancelled; ``*`` marks the critical path."""
+        cancelled, ``-`` waiting for a model-call slot; ``*`` marks the critical path."""
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
         labels = [shorten(b.label(self.facts.graph), 36) for b in self.bars]
         width = max((len(label) for label in labels), default=0)
         for bar, label in zip(self.bars, labels, strict=True):
             end = bar.end if bar.end is not None else self.measured
-            a = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
+            w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
+            a = max(min(int(bar.working / span * _TEXT_BAR), _TEXT_BAR - 1), w)
             b = max(min(round(end / span * _TEXT_BAR), _TEXT_BAR), a + 1)
-            row = " " * a + _MARKS[bar.status] * (b - a) + " " * (_TEXT_BAR - b)
+            row = " " * w + "-" * (a - w) + _MARKS[bar.status] * (b - a) + " " * (_TEXT_BAR - b)
             mark = "*" if bar.node in self.critical else " "
             took = seconds_text(bar.duration) if bar.duration is not None else bar.status
+            if bar.waited >= _SHOWN_WAIT:
+                took += f" (waited {seconds_text(bar.waited)})"
             lines.append(f"  {label:<{width}} |{row}| {mark} {took}")
         return "\n".join(lines)
 
@@ -185,8 +203,32 @@ class Timeline:
                                    ".txt": self.text})  # fmt: skip
 
 
+class _Shape:
+    """The run as ``makespan(run=...)`` reads it: which nodes ran where (its items,
+    iterations and branches), so the prediction costs the run that happened."""
+
+    def __init__(self, facts: RunFacts) -> None:
+        self.trace = facts.executions  # each has the node and path an event has
+        self.outputs = facts.outputs
+
+
 def _section(bar: Execution) -> str:
     return bar.path[0][0] if bar.path else "run"
+
+
+#: Words mermaid's gantt reads as a statement at the start of a line (case-insensitively).
+_GANTT_WORDS = frozenset(
+    "title section dateformat axisformat tickinterval todaymarker includes excludes weekday "
+    "weekend click call acctitle accdescr inclusiveenddates topaxis displaymode".split()
+)
+
+
+def _gantt_label(text: str) -> str:
+    """A task or section name: :func:`_gantt_text`, and one that begins with a gantt keyword
+    (an agent named ``title``) led by a zero-width space, so it stays a name."""
+    text = _gantt_text(text)
+    first = text.split(maxsplit=1)[0].lower() if text.strip() else ""
+    return "\u200b" + text if first.rstrip(",") in _GANTT_WORDS else text
 
 
 def _gantt_text(text: str) -> str:

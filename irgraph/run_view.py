@@ -106,6 +106,7 @@ def error_view(
         events,
         {},
         failed=failed,
+        failed_path=getattr(error, "path", None),
         completed=completed,
         message=str(error),
         calls=getattr(error, "calls", None) or (),
@@ -187,7 +188,9 @@ class RunView:
         if facts.failed:
             state += f" at '{facts.failed}'"
         backend = f" on {facts.backend}" if facts.backend else ""
-        return f"{state}{backend}: {len(facts.status)} nodes ({counts}); {self.timeline.summary()}"
+        total = len(facts.status)
+        nodes = f"{total} node{'s' if total != 1 else ''}"
+        return f"{state}{backend}: {nodes} ({counts}); {self.timeline.summary()}"
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per node: status, node, kind, model, runs, model calls (``attempts``:
@@ -330,4 +333,8 @@ def _by_status(item: tuple[str, int]) -> int:
 events.set_run_view(
     lambda result, pipeline, limit: result_view(result, pipeline, concurrency=limit)
 )
-errors.set_run_view(lambda error, pipeline, trace: error_view(error, pipeline, trace=trace))
+errors.set_run_view(
+    lambda error, pipeline, trace, limit: error_view(
+        error, pipeline, trace=trace, concurrency=limit
+    )
+)

@@ -1,0 +1,180 @@
+"""What an outside trial of the run view found, each checked against a real run: waits for a
+model-call slot are not working time, the prediction costs the run that happened, pictures
+stay well-formed for any name, and statuses name exactly what failed and what was not taken."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import xml.dom.minidom
+from typing import Any
+
+import attrs
+import pytest
+
+from irgraph import Agent, IrgraphError, Loop, MapOver, Route, RunError, Transform, run
+from irgraph.run_progress import RunProgress
+from irgraph.testing import FakeProvider
+
+LATENCY = 0.02
+EACH = MapOver("each").over("xs", item="x").step(Agent("work").instruct("Do {x}.").writes("y"))
+
+
+def test_a_wait_for_a_model_call_slot_is_not_working_time():
+    """With max_concurrency=1 four 20 ms calls run one after another: the bars must not
+    overlap, each lasts its call, and the node's mean is ~20 ms, not the 50 ms average of
+    the waits."""
+    result = run(
+        EACH.writes("ys"),
+        provider=FakeProvider(latency=LATENCY),
+        state={"xs": ["a", "b", "c", "d"]},
+        max_concurrency=1,
+    )
+    view = result.view(concurrency=1)
+    bars = sorted((b for b in view.timeline.bars if b.node == "work"), key=lambda bar: bar.working)
+    assert len(bars) == 4
+    for before, after in itertools.pairwise(bars):
+        assert after.working >= before.end - 1e-6  # one at a time, as the run ran
+    calls = {tuple(c.path): c.end - c.start for c in result.calls}
+    for bar in bars:
+        assert bar.duration == pytest.approx(calls[bar.path], abs=0.004)
+    assert sum(bar.waited for bar in bars) >= 2.5 * LATENCY  # 0 + 1 + 2 + 3 calls' waits
+    assert view.facts.durations()["work"] < 1.5 * LATENCY
+    assert "waited" in view.timeline.text() and "class='wait'" in view.timeline.svg
+
+
+def stop_at_once(state: Any) -> bool:
+    return True
+
+
+def test_the_prediction_costs_the_iterations_and_items_the_run_had():
+    loop = Loop("refine").step(Agent("editor").instruct("Polish.").writes("notes"))
+    result = run(loop.until(stop_at_once).max_iterations(5), provider=FakeProvider(latency=LATENCY))
+    timeline = result.view().timeline
+    assert timeline.predicted is not None
+    assert timeline.predicted == pytest.approx(timeline.measured, rel=0.5)  # not 5x
+
+
+@pytest.mark.parametrize("name", ["esc\x1bape", "bell\x07", "nul\x00l"])
+def test_pictures_stay_well_formed_xml_for_control_characters_in_names(name, tmp_path):
+    pipeline = Agent(name).instruct("Hi.").writes("x") >> Agent("b").instruct("Got {x}.")
+    result = run(pipeline, provider=FakeProvider())
+    for svg in (result.diagram().svg, result.timeline().svg):
+        xml.dom.minidom.parseString(svg)
+    result.diagram().save(tmp_path / "run.svg")
+    xml.dom.minidom.parse(str(tmp_path / "run.svg"))
+
+
+def fails_on_b(x: str) -> str:
+    if x == "b":
+        raise ValueError("bad b")
+    time.sleep(0.05)
+    return x
+
+
+def test_only_the_failed_item_is_failed_its_siblings_were_stopped():
+    pipeline = Agent("pre").instruct("Go.").writes("z") >> MapOver("each").over(
+        "xs", item="x"
+    ).step(Transform("t", fails_on_b).reads("x").writes("y")).writes("ys")
+    with pytest.raises(RunError) as info:
+        run(pipeline, provider=FakeProvider(), state={"xs": ["a", "b", "c"]})
+    bars = {b.path: b.status for b in info.value.view().timeline.bars if b.node == "t"}
+    assert bars == {
+        (("each", 0),): "cancelled",
+        (("each", 1),): "failed",
+        (("each", 2),): "cancelled",
+    }
+
+
+def test_the_branch_a_route_did_not_take_is_not_taken_when_the_taken_one_fails():
+    triage = (
+        Route("triage")
+        .on("category")
+        .when("bug", Agent("fix").instruct("Fix."))
+        .otherwise(Agent("answer").instruct("Answer."))
+    )
+    pipeline = Agent("classify").instruct("Go.").writes("category") >> triage
+    fake = FakeProvider(responses={"classify": "bug"}, fail={"fix": 1})
+    with pytest.raises(RunError) as info:
+        run(pipeline, provider=fake)
+    status = info.value.view().facts.status
+    assert status == {
+        "classify": "done",
+        "triage": "failed",
+        "fix": "failed",
+        "answer": "skipped",
+    }
+
+
+@pytest.mark.parametrize("word", ["title", "Title", "click", "section", "dateFormat"])
+def test_gantt_task_names_are_never_read_as_gantt_statements(word):
+    pipeline = Agent("draft").instruct("Go.").writes("d") >> Agent(word).instruct("For {d}.")
+    gantt = run(pipeline, provider=FakeProvider()).timeline().to_mermaid()
+    tasks = [line.strip() for line in gantt.splitlines() if " :" in line]
+    assert len(tasks) == 2
+    assert [task for task in tasks if task.lower().startswith(word.lower())] == []
+    assert f"\u200b{word} :crit, done" in gantt
+
+
+def test_gantt_marks_reused_executions_done_and_an_empty_title_gives_none():
+    pipeline = Agent("a").instruct("Hi.").writes("x") >> Agent("b").instruct("Got {x}.")
+    result = attrs.evolve(run(pipeline, provider=FakeProvider()), reused=["a"])
+    gantt = result.timeline().to_mermaid(title="")
+    assert "a :crit, done" in gantt or "a :done" in gantt
+    assert "title" not in gantt
+
+
+def test_a_view_of_another_pipeline_is_refused_naming_the_nodes():
+    pipeline = Agent("a").instruct("Hi.").writes("x") >> Agent("b").instruct("Got {x}.")
+    result = run(pipeline, provider=FakeProvider())
+    with pytest.raises(IrgraphError, match=r"does not have \('a', 'b'\).*pass that pipeline"):
+        result.view(Agent("writer").instruct("Hello."))
+
+
+def test_mermaid_of_a_view_read_from_the_trace_says_to_pass_the_pipeline():
+    pipeline = Agent("a").instruct("Hi.").writes("x") >> Agent("b").instruct("{x}")
+    bare = attrs.evolve(run(pipeline, provider=FakeProvider()), graph=None)
+    with pytest.raises(IrgraphError, match=r"result\.diagram\(pipeline\)\.to_mermaid\(\)"):
+        bare.diagram().to_mermaid()
+    assert "class n" in bare.diagram(pipeline).to_mermaid()
+
+
+def test_mermaid_of_a_run_colours_loops_and_map_overs_too():
+    result = run(EACH.writes("ys"), provider=FakeProvider(), state={"xs": ["a"]})
+    text = result.diagram().to_mermaid()
+    classed = {n for line in text.splitlines() if line.startswith("class ") for n in
+               line.split()[1].split(",")}  # fmt: skip
+    assert len(classed) == 2  # the map-over's subgraph and its agent
+
+
+def test_data_only_arrows_are_dashed_and_drawn_under_the_nodes():
+    pipeline = (
+        Agent("a").instruct("Go.").writes("x")
+        >> Agent("b").instruct("B.").writes("y")
+        >> Agent("c").instruct("{x} {y}")
+    )
+    svg = run(pipeline, provider=FakeProvider()).diagram().svg
+    edges = [part for part in svg.split("<path class='edge'")[1:]]
+    assert sum("stroke-dasharray" in e.split("/>")[0] for e in edges) == 1  # a -> c
+    assert svg.rindex("class='edge'") < svg.index('data-node="b"')
+
+
+def test_headlines_count_one_node_in_the_singular_and_errors_take_a_concurrency():
+    result = run(Agent("a").instruct("Hi."), provider=FakeProvider())
+    assert ": 1 node (" in result.view().headline()
+    with pytest.raises(RunError) as info:
+        run(Agent("a").instruct("Hi."), provider=FakeProvider(fail={"a": 1}))
+    assert info.value.view(concurrency=2).timeline.concurrency == 2
+
+
+def test_saving_into_a_missing_directory_says_so(tmp_path):
+    result = run(Agent("a").instruct("Hi."), provider=FakeProvider())
+    missing = tmp_path / "no" / "run.svg"
+    with pytest.raises(IrgraphError, match="there is no directory .*create it first"):
+        result.diagram().save(missing)
+
+
+@pytest.mark.parametrize("stream", ["stderr", 2])
+def test_a_progress_stream_that_cannot_be_written_is_refused(stream):
+    with pytest.raises(IrgraphError, match="stream must be a text stream with write"):
+        RunProgress(stream=stream)
