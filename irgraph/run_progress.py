@@ -92,8 +92,19 @@ class ProgressFrame:
 
     @property
     def finished(self) -> int:
-        """Nodes no longer waiting or running."""
-        return sum(s not in ("running", "waiting") for s in self.facts.status.values())
+        """Nodes that have finished: no longer waiting or running, or running again after an
+        execution ended (a loop's next iteration), so the count never goes back; a branch a
+        route did not take is not counted (see :attr:`total`)."""
+        again = {e.node for e in self.facts.executions if e.end is not None}
+        return sum(
+            (s not in ("running", "waiting", "skipped")) or (s == "running" and n in again)
+            for n, s in self.facts.status.items()
+        )
+
+    @property
+    def total(self) -> int:
+        """The nodes the run may still finish: all but the branches its routes did not take."""
+        return sum(s != "skipped" for s in self.facts.status.values())
 
     def __str__(self) -> str:
         facts, took = self.facts, seconds_text(self.elapsed)
@@ -107,7 +118,7 @@ class ProgressFrame:
         names = ", ".join(shorten(n, 30) for n in running[:_SHOWN])
         if len(running) > _SHOWN:
             names += f" +{len(running) - _SHOWN} more"
-        line = f"{self.finished}/{total} nodes done"
+        line = f"{self.finished}/{self.total} nodes done"
         return line + (f", running: {names}" if names else "") + f" ({took})"
 
     def html(self) -> str:
@@ -119,9 +130,8 @@ class ProgressFrame:
                 f"<div class='irgraph-run-progress'>{line}"
                 f"<div style='overflow-x:auto'>{svg}</div></div>"
             )
-        total = len(self.facts.status)
         bar = (
-            f"<progress value='{self.finished}' max='{max(total, 1)}' style='width:16em;"
+            f"<progress value='{self.finished}' max='{max(self.total, 1)}' style='width:16em;"
             "vertical-align:middle;margin-right:0.6em'></progress>"
         )
         return (

@@ -39,7 +39,8 @@ class Timeline:
     """A run's Gantt chart. ``svg``, :meth:`to_mermaid`, ``str()``; ``bars`` are the
     executions drawn, in start order; ``measured`` and ``predicted`` are seconds
     (``predicted`` is ``None`` when the analysis cannot cost the graph); ``critical`` is the
-    critical path's node ids."""
+    critical path's node ids, and ``on_path`` the executions of them the run waited for
+    (``(node, path)``: every iteration of a loop, the last item of a map-over to end)."""
 
     def __init__(self, facts: RunFacts, *, concurrency: int | None = None) -> None:
         self.facts = facts
@@ -49,6 +50,7 @@ class Timeline:
             concurrency, "The run view's concurrency (the limit its prediction assumes)"
         )
         self.predicted, self.critical = self._predict()
+        self.on_path = _critical_executions(facts, set(self.critical))
         self.svg = self._draw()
 
     def _predict(self) -> tuple[float | None, list[str]]:
@@ -108,13 +110,12 @@ class Timeline:
                 f"text-anchor='middle' fill='#666'>{escape(mark)}</text>"
             )
             tick += step
-        critical = set(self.critical)
         for row, bar in enumerate(bars):
             y = top + row * ROW_H
             _, fill, line = STATUSES[bar.status]
             end = bar.end if bar.end is not None else self.measured
             bx, bw = left + bar.working * scale, max((end - bar.working) * scale, 1.5)
-            on_path = bar.node in critical
+            on_path = (bar.node, bar.path) in self.on_path
             stroke = "stroke='#111' stroke-width='2'" if on_path else f"stroke='{line}'"
             classes = f"bar status-{bar.status}" + (" critical" if on_path else "")
             label = bar.label(facts.graph)
@@ -156,7 +157,7 @@ class Timeline:
             if _section(bar) != section:
                 section = _section(bar)
                 lines.append(f"    section {_gantt_label(section)}")
-            tags = ["crit"] if bar.node in self.critical else []
+            tags = ["crit"] if (bar.node, bar.path) in self.on_path else []
             tags.append("done" if bar.status in ("done", "reused") else "active")
             start = round(bar.working * 1000)
             end = max(round((bar.end if bar.end is not None else self.measured) * 1000), start + 1)
@@ -177,7 +178,7 @@ class Timeline:
             a = max(min(int(bar.working / span * _TEXT_BAR), _TEXT_BAR - 1), w)
             b = max(min(round(end / span * _TEXT_BAR), _TEXT_BAR), a + 1)
             row = " " * w + "-" * (a - w) + _MARKS[bar.status] * (b - a) + " " * (_TEXT_BAR - b)
-            mark = "*" if bar.node in self.critical else " "
+            mark = "*" if (bar.node, bar.path) in self.on_path else " "
             took = seconds_text(bar.duration) if bar.duration is not None else bar.status
             if bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)})"
@@ -201,6 +202,29 @@ class Timeline:
         ``gantt``) or ``.txt``."""
         save_as(path, "timeline", {".svg": lambda: self.svg, ".mmd": self.to_mermaid,
                                    ".txt": self.text})  # fmt: skip
+
+
+def _critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, Any]]:
+    """The executions of the ``critical`` nodes that the run's end waited for: in a
+    map-over, only those of the item that ended last (its other items were done earlier and
+    held nothing up); every iteration of a loop (they run one after another)."""
+    last: dict[tuple[str, Any], tuple[float, int]] = {}  # map-over instance -> latest item
+    kinds = facts.graph.nodes
+    for e in facts.executions:
+        end = e.end if e.end is not None else facts.measured
+        for depth, (scope, index) in enumerate(e.path):
+            if scope in kinds and kinds[scope].get("kind") == "map_over":
+                key = (scope, e.path[:depth])
+                if key not in last or end > last[key][0]:
+                    last[key] = (end, index)
+    found = set()
+    for e in facts.executions:
+        if e.node in critical and all(
+            last.get((scope, e.path[:depth]), (0.0, index))[1] == index
+            for depth, (scope, index) in enumerate(e.path)
+        ):
+            found.add((e.node, e.path))
+    return found
 
 
 class _Shape:

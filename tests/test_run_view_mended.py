@@ -178,3 +178,47 @@ def test_saving_into_a_missing_directory_says_so(tmp_path):
 def test_a_progress_stream_that_cannot_be_written_is_refused(stream):
     with pytest.raises(IrgraphError, match="stream must be a text stream with write"):
         RunProgress(stream=stream)
+
+
+def test_the_critical_path_marks_the_map_over_item_the_run_waited_for():
+    """Items 0 and 1 end before item 2 (which waits for a slot): only item 2 held up the
+    end, so only its bar is on the critical path, in every picture."""
+    pipeline = EACH.writes("ys") >> Agent("sum").instruct("{ys}")
+    result = run(
+        pipeline,
+        provider=FakeProvider(latency=0.01),
+        state={"xs": ["a", "b", "c"]},
+        max_concurrency=2,
+    )
+    timeline = result.timeline(concurrency=2)
+    items = [b for b in timeline.bars if b.node == "work"]
+    last = max(items, key=lambda bar: bar.end or 0.0)
+    assert {(b.node, b.path) for b in items} & timeline.on_path == {(last.node, last.path)}
+    assert ("sum", ()) in timeline.on_path
+    gantt_crit = [
+        line for line in timeline.to_mermaid().splitlines() if "work" in line and "crit" in line
+    ]
+    assert len(gantt_crit) == 1
+
+
+def test_live_progress_never_counts_back_and_leaves_out_branches_not_taken():
+    from irgraph import to_graph
+    from irgraph.run_progress import ProgressFrame, live_facts
+
+    pipeline = (
+        Loop("polish").step(Agent("editor").instruct("Polish.").writes("notes")).max_iterations(3)
+        >> Agent("classify").instruct("{notes}").writes("category")
+        >> Route("triage")
+        .on("category")
+        .when("bug", Agent("fix").instruct("Fix."))
+        .otherwise(Agent("answer").instruct("Answer."))
+    )
+    events: list[Any] = []
+    run(pipeline, provider=FakeProvider(responses={"classify": "bug"}), on_event=events.append)
+    G = to_graph(pipeline)
+    counts = []
+    for end in range(1, len(events) + 1):
+        frame = ProgressFrame(live_facts(G, events[:end]), 0.0, False)
+        counts.append(frame.finished)
+    assert counts == sorted(counts)  # never back, loop iterations included
+    assert str(frame).startswith(f"{len(G) - 1}/{len(G) - 1} nodes done")  # 'answer' not taken
