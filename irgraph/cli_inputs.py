@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.cli_classes import class_named
+from irgraph.cli_classes import not_a_pipeline
 from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError, closest_keys, did_you_mean
 
@@ -70,7 +70,8 @@ def load_target(spec: str) -> Any:
             "or file.py:attr."
         )
     is_file = source.endswith(".py") or "/" in source or os.sep in source
-    target: Any = _import_file(source, spec) if is_file else _import_module(source, spec)
+    module = _import_file(source, spec) if is_file else _import_module(source, spec)
+    target: Any = module
     for part in attr.split("."):
         try:
             found = hasattr(target, part)
@@ -84,8 +85,9 @@ def load_target(spec: str) -> Any:
             names = [n for n in dir(target) if not n.startswith("_")]
             raise CliError(f"{source!r} has no attribute {part!r}.{did_you_mean(part, names)}")
         target = value
-    if isinstance(target, type):
-        raise CliError(class_named(spec, source, target))
+    problem = not_a_pipeline(spec, source, module, target)
+    if problem is not None:
+        raise CliError(problem)
     return target
 
 

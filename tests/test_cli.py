@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 
@@ -167,10 +168,14 @@ def test_diff_exits_1_when_the_pipelines_differ(mermaid):
     ("new", "message"),
     [
         ("no_such_module_xyz:p", "irgraph: error: Cannot import module"),
-        ("irgraph.demo:__name__", "irgraph: PipelineError: Expected a pipeline"),
+        ("irgraph.demo:__name__", "irgraph: error: 'irgraph.demo:__name__' is a str"),
+        ("bad.json", "irgraph: PipelineError: Invalid IR JSON at root: unknown node kind"),
     ],
 )
-def test_diff_exits_2_on_any_error(capsys, new, message):
+def test_diff_exits_2_on_any_error(capsys, tmp_path, monkeypatch, new, message):
+    monkeypatch.chdir(tmp_path)
+    bad = {"format": "irgraph-ir", "version": 1, "root": {"kind": "Nope", "name": "a"}}
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
     assert call("diff", "irgraph.demo:research_pipeline", new)[0] == 2
     assert capsys.readouterr().err.startswith(message)
 

@@ -702,10 +702,10 @@ CATALOG: tuple[BadInput, ...] = (
     _row(
         "cli-target-not-pipeline",
         "command line",
-        'to_graph(load_target("irgraph.demo:__name__"))',
-        PipelineError,
-        "got 'irgraph.demo' of type str",
-        "Pass e.g. Agent('a') >> Agent('b')",
+        'load_target("irgraph.demo:__name__")',
+        CliError,
+        "'irgraph.demo:__name__' is a str ('irgraph.demo'), not a pipeline",
+        "Pipelines in irgraph.demo: irgraph.demo:research_pipeline",
         command=("check", "irgraph.demo:__name__"),
     ),
     _row(
