@@ -33,8 +33,8 @@ from irgraph.cli_inputs import (
     parse_answers,
     parse_state,
 )
-from irgraph.cli_live import RunDisplay, one_line, shown
-from irgraph.errors import IrgraphError
+from irgraph.cli_live import RunDisplay, one_line, run_failure, shown
+from irgraph.errors import IrgraphError, RunError
 
 __all__ = [
     "main",
@@ -407,7 +407,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except CliError as exc:
         print(f"irgraph: error: {exc}", file=sys.stderr)
         return 2
-    except IrgraphError as exc:  # PipelineError, RunError and the rest
+    except RunError as exc:  # what failed and where, and what to do: no Python advice
+        print(f"irgraph: RunError: {run_failure(exc)}", file=sys.stderr)
+        return 1
+    except IrgraphError as exc:  # PipelineError and the rest
         print(f"irgraph: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2 if args.command == "diff" else 1
     except BrokenPipeError:  # irgraph show ... | head -1: the reader has all it wants

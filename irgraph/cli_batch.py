@@ -38,6 +38,7 @@ from typing import IO, Any, TextIO, cast
 import attrs
 
 from irgraph.cli_inputs import CliError, check_modules
+from irgraph.cli_live import failure_text
 from irgraph.cli_progress import Meter
 from irgraph.errors import PipelineError
 
@@ -300,7 +301,8 @@ def _record(line: _Line, item: Any = None) -> dict[str, Any]:
     elif item.ok:
         record["state"] = item.state
     else:
-        record["error"] = {"type": type(item.error).__name__, "message": str(item.error)}
+        message = failure_text(item.error)  # without the advice only Python can follow
+        record["error"] = {"type": type(item.error).__name__, "message": message}
     return record
 
 

@@ -85,6 +85,49 @@ def test_unknown_backend_is_reported(capsys):
     assert "Known backends" in capsys.readouterr().err
 
 
+FAILING = (
+    "from irgraph import Agent, Transform\n"
+    "def explode(notes):\n"
+    "    raise ValueError('no notes today')\n"
+    "failing = Agent('researcher').instruct('Research {topic}.').writes('notes') >> "
+    "Transform('explode', explode).reads('notes').writes('x')\n"
+)
+
+
+@pytest.fixture
+def failing(tmp_path, monkeypatch):
+    """``file.py:attr`` of a pipeline whose transform raises, in the current directory."""
+    module = "irgraph_cli_failing_run"
+    (tmp_path / f"{module}.py").write_text(FAILING)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    yield f"{module}.py:failing"
+    sys.modules.pop(module, None)
+
+
+def test_a_failed_run_says_what_failed_where_and_what_to_do_without_python_advice(failing, capsys):
+    code, text = call("run", failing, "--state", "topic=owls", "--no-progress")
+    err = capsys.readouterr().err
+    assert code == 1 and "> explode started" in text
+    assert err == (
+        "irgraph: RunError: Node 'explode' failed: ValueError: no notes today (raised in "
+        "explode, irgraph_cli_failing_run.py line 3). Completed before the failure: "
+        "researcher. Fix the cause and run the command again.\n"
+    )
+
+
+def test_a_failed_batch_item_is_told_without_python_advice(failing, tmp_path, capsys):
+    (tmp_path / "in.jsonl").write_text('{"topic": "owls"}\n')
+    assert call("batch", failing, "in.jsonl", "-o", "out.jsonl")[0] == 1
+    error = json.loads((tmp_path / "out.jsonl").read_text())["error"]
+    assert error["message"] == (
+        "Node 'explode' failed: ValueError: no notes today (raised in explode, "
+        "irgraph_cli_failing_run.py line 3)."
+    )
+    assert error["message"] in capsys.readouterr().err
+
+
 @pytest.fixture
 def declared(tmp_path, monkeypatch):
     """``module:attr`` of a pipeline that declares its input ``topic`` and reads ``{topic}``."""
