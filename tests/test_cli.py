@@ -77,12 +77,53 @@ def test_bad_command_line_input_exits_2_with_a_clear_message(argv, message, caps
     assert message in capsys.readouterr().err
 
 
-def test_unknown_backend_is_reported(capsys):
-    code, _ = call(
-        "run", "tests.support.pipelines:research", "--state", "topic=x", "--backend", "nope"
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            ["--backend", "asynco"],
+            "--backend 'asynco' names no registered backend. Did you mean 'asyncio'? The "
+            "backends: 'asyncio', 'prefect'",
+        ),
+        (["--backend", "nope"], "--backend 'nope' names no registered backend. The backends"),
+        (
+            ["--provider", "fak"],
+            "--provider 'fak' is not a provider spec. Did you mean 'fake'? A spec is 'fake', "
+            "'openai:MODEL' or 'package.module:factory'.",
+        ),
+        (
+            ["--provider", "opnai:gpt-4o"],
+            "--provider 'opnai:gpt-4o' is not a provider spec. Did you mean 'openai:gpt-4o'?",
+        ),
+        (["--provider", "openai"], "--provider 'openai' names no model; write it as"),
+        (["--provider", "no_such_pkg.llm:make"], "--provider 'no_such_pkg.llm:make': the module"),
+    ],
+)
+def test_a_backend_or_provider_that_names_nothing_is_a_command_line_mistake(
+    option, message, capsys
+):
+    code, text = call("run", "tests.support.pipelines:research", "--state", "topic=x", *option)
+    err = capsys.readouterr().err
+    assert (code, text) == (2, "")  # refused before anything runs
+    assert err.startswith(f"irgraph: error: {message}") and err.count("\n") == 1, err
+
+
+def test_batch_names_the_closest_provider(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text('{"topic": "owls"}\n')
+    argv = ["batch", "irgraph.demo:research_pipeline", "in.jsonl", "-o", "out.jsonl"]
+    assert call(*argv, "--provider", "fak")[0] == 2
+    assert (
+        "--provider 'fak' is not a provider spec. Did you mean 'fake'?" in capsys.readouterr().err
     )
-    assert code == 1
-    assert "Known backends" in capsys.readouterr().err
+
+
+def test_the_provider_help_lists_every_spec_form(capsys):
+    for command in ("run", "batch"):
+        with pytest.raises(SystemExit):
+            call(command, "--help")
+        help_text = " ".join(capsys.readouterr().out.split())
+        assert "'openai:MODEL'" in help_text and "'package.module:factory'" in help_text
 
 
 FAILING = (

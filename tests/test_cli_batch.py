@@ -220,7 +220,7 @@ def test_fail_fast_stops_at_the_first_failure(here):
         (["--backend", "asyncio", "--work-pool", "gpu"], "add --backend prefect"),
         (["--backend", "prefect", "--work-pool", "gpu", "--provider", "fake"], "--provider cannot"),
         (["--batch-key", " "], "--batch-key is empty"),
-        (["--provider", "nope"], "--provider nope: Unknown provider spec"),
+        (["--provider", "nope"], "--provider 'nope' is not a provider spec; a spec is"),
         (["--allow-module", "a/b.py"], "is not a module name"),
     ],
 )
