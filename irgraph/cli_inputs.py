@@ -405,7 +405,16 @@ def check_output(output: str | None, chosen: str | None = None) -> str:
     if os.path.isdir(output):
         example = os.path.join(output, f"pipeline.{ext}")
         raise CliError(f"-o {output!r} is a directory; give a file in it, e.g. -o {example}.")
-    folder = os.path.dirname(output)
+    folder, base = os.path.split(output)
+    if _only_a_suffix(base):
+        takes = chosen or SUFFIX_FORMATS.get(base.lower())
+        fits = takes is not None and base.lower() in SUFFIXES[takes]
+        example = os.path.join(folder, "pipeline" + (base if fits else SUFFIXES[takes or "svg"][0]))
+        alone = f", or drop -o to print it (--format {takes})" if takes not in (None, "png") else ""
+        raise CliError(
+            f"-o {output!r} is only a suffix, not a file name: it would write a hidden file "
+            f"named {base!r}. Name the file, e.g. -o {example}{alone}."
+        )
     if folder and os.path.exists(folder) and not os.path.isdir(folder):
         raise CliError(
             f"Cannot write {output!r}: {folder!r} is a file, not a directory; write the "
@@ -432,3 +441,13 @@ def check_output(output: str | None, chosen: str | None = None) -> str:
             f"{stem}.{ext}."
         )
     return fmt
+
+
+def _only_a_suffix(name: str) -> bool:
+    """Whether a file name is only a suffix (``.svg``, ``.pdf``): a picture format's or one
+    the ``mimetypes`` table knows. ``os.path.splitext`` sees no suffix in such a name."""
+    import mimetypes
+
+    if not name.startswith(".") or "." in name[1:]:
+        return False
+    return name.lower() in SUFFIX_FORMATS or mimetypes.guess_type("x" + name)[0] is not None

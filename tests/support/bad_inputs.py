@@ -1456,6 +1456,16 @@ CATALOG: tuple[BadInput, ...] = (
             command=("show", "irgraph.demo:research_pipeline", "-o", "no_such_dir/pipeline.svg"),
         ),
         _row(
+            "cli-output-only-a-suffix",
+            "command line",
+            'check_output(".svg")',
+            CliError,
+            "-o '.svg' is only a suffix, not a file name",
+            "hidden file named '.svg'",
+            "e.g. -o pipeline.svg",
+            command=("show", "irgraph.demo:research_pipeline", "-o", ".svg"),
+        ),
+        _row(
             "cli-output-format-contradicts-name",
             "command line",
             'check_output("pipeline.svg", "mermaid")',
