@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from irgraph.cli_batch import add_batch_parser, batch_command
+from irgraph.cli_choices import PROVIDER_HELP, check_backend, check_provider
 from irgraph.cli_inputs import (
     CliError,
     check_keys,
@@ -33,8 +34,8 @@ from irgraph.cli_inputs import (
     parse_answers,
     parse_state,
 )
-from irgraph.cli_live import RunDisplay, one_line, shown
-from irgraph.errors import IrgraphError
+from irgraph.cli_live import RunDisplay, one_line, run_failure, shown
+from irgraph.errors import IrgraphError, RunError
 
 __all__ = [
     "main",
@@ -46,6 +47,8 @@ __all__ = [
     "check_modules",
     "check_output",
     "check_spelling",
+    "check_backend",
+    "check_provider",
     "gate_handler",
     "describe_graph",
     "CliError",
@@ -107,7 +110,8 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     validate(G)
     print(describe_graph(G), file=out)
     print(file=out)
-    return _run(research_pipeline, state, out, latency=args.latency, live=args.progress)
+    model = check_provider("fake", **({"latency": args.latency} if args.latency else {}))
+    return _run(research_pipeline, state, out, model=model, live=args.progress)
 
 
 def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
@@ -184,15 +188,17 @@ def _run_command(
             f"which the command line does not give; add {give} (or --state-json '{{...}}')."
         )
     gate_handler(G, answers)  # refuses a missing or unknown answer before anything runs
+    backend = check_backend(args.backend)
+    fake = args.provider is None or args.provider == "fake"
+    model = check_provider(args.provider, **({"latency": latency} if latency and fake else {}))
     return _run(
         target,
         state,
         out,
-        backend=args.backend,
-        provider=args.provider,
+        backend=backend,
+        model=model,
         answers=answers,
         allow=allow,
-        latency=latency,
         live=args.progress,
     )
 
@@ -203,20 +209,16 @@ def _run(
     out: TextIO,
     *,
     backend: str = "asyncio",
-    provider: str | None = None,
+    model: Any,
     answers: dict[str, str] | None = None,
     allow: list[str] | None = None,
-    latency: float | None = None,
     live: bool | None = None,
 ) -> int:
     from irgraph.graph import to_graph
-    from irgraph.provider_spec import provider_from_spec
     from irgraph.run import run
 
     G = to_graph(target, inputs=state.keys())
     on_gate = gate_handler(G, answers or {})
-    spec = "fake" if provider is None else provider
-    model = provider_from_spec(spec, **({"latency": latency} if latency and spec == "fake" else {}))
     progress = RunDisplay(G, out, live=live)
     options: dict[str, Any] = {"on_event": progress}
     if on_gate is not None:
@@ -335,8 +337,10 @@ def _parser() -> argparse.ArgumentParser:
             "(and its submodules; repeatable)",
         )
         if name == "run":
-            cmd.add_argument("--backend", default="asyncio")
-            cmd.add_argument("--provider", default=None, help="'fake' or 'openai:MODEL'")
+            cmd.add_argument(
+                "--backend", default="asyncio", help="a registered backend (default: asyncio)"
+            )
+            cmd.add_argument("--provider", default=None, help=PROVIDER_HELP)
             _progress_flag(cmd)
             cmd.add_argument(
                 "--answer",
@@ -407,7 +411,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except CliError as exc:
         print(f"irgraph: error: {exc}", file=sys.stderr)
         return 2
-    except IrgraphError as exc:  # PipelineError, RunError and the rest
+    except RunError as exc:  # what failed and where, and what to do: no Python advice
+        print(f"irgraph: RunError: {run_failure(exc)}", file=sys.stderr)
+        return 1
+    except IrgraphError as exc:  # PipelineError and the rest
         print(f"irgraph: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2 if args.command == "diff" else 1
     except BrokenPipeError:  # irgraph show ... | head -1: the reader has all it wants

@@ -37,7 +37,9 @@ from typing import IO, Any, TextIO, cast
 
 import attrs
 
+from irgraph.cli_choices import PROVIDER_HELP, check_provider
 from irgraph.cli_inputs import CliError, check_modules
+from irgraph.cli_live import failure_text
 from irgraph.cli_progress import Meter
 from irgraph.errors import PipelineError
 
@@ -64,7 +66,7 @@ def add_batch_parser(sub: Any, target_help: str) -> None:
         "--deployment", default=None, metavar="FLOW/NAME", help="the pool's item deployment"
     )
     cmd.add_argument("--chunk-size", type=_count, default=None, metavar="N")
-    cmd.add_argument("--provider", default=None, help="a provider spec (default 'fake')")
+    cmd.add_argument("--provider", default=None, help=PROVIDER_HELP)
     cmd.add_argument("--max-concurrency", type=_count, default=None, metavar="N")
     cmd.add_argument("--max-items", type=_count, default=None, metavar="N")
     cmd.add_argument("--batch-key", default=None, metavar="KEY")
@@ -300,7 +302,8 @@ def _record(line: _Line, item: Any = None) -> dict[str, Any]:
     elif item.ok:
         record["state"] = item.state
     else:
-        record["error"] = {"type": type(item.error).__name__, "message": str(item.error)}
+        message = failure_text(item.error)  # without the advice only Python can follow
+        record["error"] = {"type": type(item.error).__name__, "message": message}
     return record
 
 
@@ -384,8 +387,6 @@ class _Batch:
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Run ``irgraph batch``; returns the exit code."""
     from irgraph.batch import BatchError, run_many
-    from irgraph.provider_spec import provider_from_spec
-    from irgraph.providers import ProviderError
 
     allow = check_modules(args.allow_module)
     backend = _backend(args)
@@ -396,11 +397,8 @@ def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     inputs = _Inputs(args.inputs)
     meter = Meter(inputs.count(), sys.stderr)
     batch = _Batch(args, inputs, meter)
-    try:  # a work pool's workers have a provider of their own
-        spec = "fake" if args.provider is None else args.provider
-        provider = None if args.work_pool else provider_from_spec(spec)
-    except ProviderError as exc:
-        raise CliError(f"--provider {args.provider}: {exc}") from None
+    # A work pool's workers have a provider of their own.
+    provider = None if args.work_pool else check_provider(args.provider)
     try:
         results = run_many(  # checks the pipeline and every option before any line is read
             target,

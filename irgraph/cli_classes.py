@@ -1,15 +1,120 @@
-"""What the ``irgraph`` command says when a target names a class, not a pipeline.
+"""What the ``irgraph`` command says when a target names something that is not a pipeline.
 
-``irgraph check m:Agent`` names the builder class itself; the command refuses it in one line
-(exit 2), suggesting an instance made from the class's own arguments (``Agent('name')``,
-``Transform('name', fn)``) and how to name it.
+``irgraph check m:Agent`` names the builder class itself; ``m:split`` a function, perhaps one
+that makes a pipeline; ``irgraph:__version__`` a string; ``m:os`` a module. The command refuses
+each in one line (exit 2) that names the target and what it is, and says what to name instead:
+an instance made from the class's own arguments (``Agent('name')``, ``Transform('name', fn)``),
+the function's result kept in a module-level variable, or one of the module's pipelines.
 """
 
 from __future__ import annotations
 
 import inspect
+import reprlib
+from types import ModuleType
+from typing import Any
 
-__all__ = ["class_named"]
+__all__ = ["class_named", "is_pipeline", "not_a_pipeline"]
+
+#: How many of a module's pipelines a message lists.
+_LISTED = 5
+
+
+def is_pipeline(value: Any) -> bool:
+    """Whether ``value`` is what a target must name: a builder (it has ``to_ir()``) or an IR
+    node."""
+    from irgraph.ir import NODE_KINDS
+
+    if isinstance(value, NODE_KINDS):
+        return True
+    if isinstance(value, type):
+        return False
+    try:
+        return callable(getattr(value, "to_ir", None))
+    except Exception:  # a property of the user's object that raises is no builder
+        return False
+
+
+def not_a_pipeline(spec: str, source: str, module: ModuleType, value: Any) -> str | None:
+    """What to say when the target ``spec`` (``source:attr``, looked up in ``module``) names
+    ``value``, which is not a pipeline; ``None`` when it is one."""
+    if is_pipeline(value):
+        return None
+    if isinstance(value, type):
+        return class_named(spec, source, value)
+    where, target = _where(source)
+    if inspect.ismodule(value):
+        return (
+            f"{spec!r} is the module {value.__name__}, not a pipeline; name a pipeline in it: "
+            f"{value.__name__}:ATTR.{_listing(value, value.__name__)}"
+        )
+    if hasattr(value, "graph") and hasattr(value, "adj"):  # a networkx graph
+        return (
+            f"{spec!r} is a graph (a {type(value).__name__}), not a pipeline; name the pipeline "
+            "it was made from, or save the graph with json.dump(nx.node_link_data(G), file) "
+            "and name the .json file."
+        )
+    listed = _listing(module, source)
+    own = source.partition(".")[0] != "irgraph"
+    if callable(value) and own:  # perhaps a function of the user's that makes a pipeline
+        call = spec.rpartition(".")[2].rpartition(":")[2]
+        return (
+            f"{spec!r} is {_callable_kind(value)}, not a pipeline; a target names a pipeline "
+            f"itself. If {call}(...) makes one, call it in a module-level variable {where} "
+            f"(p = {call}(...)) and name that: {target}.{listed}"
+        )
+    return (
+        f"{spec!r} is {_kind(value)}, not a pipeline; name a builder "
+        f"or IR node instead: make one {where} (p = Agent('a') >> Agent('b')) and name it: "
+        f"{target}.{listed}"
+    )
+
+
+def pipelines_in(module: ModuleType) -> list[str]:
+    """The names of the first few pipelines a module holds at its top level."""
+    found: list[str] = []
+    for name, value in sorted(vars(module).items()):
+        if not name.startswith("_") and is_pipeline(value):
+            found.append(name)
+            if len(found) == _LISTED:
+                break
+    return found
+
+
+def _listing(module: ModuleType, source: str) -> str:
+    """`` Pipelines in m: m:a, m:b.``, or ``""`` when the module holds none."""
+    found = pipelines_in(module)
+    return f" Pipelines in {source}: {', '.join(f'{source}:{n}' for n in found)}." if found else ""
+
+
+def _callable_kind(value: Any) -> str:
+    """What a callable is, with its name: ``the function split``, ``a callable K object``."""
+    name = getattr(value, "__name__", None)
+    for test, what in (
+        (inspect.ismethod, "the method"),
+        (inspect.isbuiltin, "the built-in function"),
+        (inspect.isfunction, "the function"),
+    ):
+        if test(value) and name:
+            return f"{what} {name}"
+    return f"a callable {type(value).__name__} object"
+
+
+def _kind(value: Any) -> str:
+    """What a value is: ``the function run``, ``a str ('0.1.0')``, ``an int (3)``."""
+    if callable(value):
+        return _callable_kind(value)
+    kind = type(value).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    return f"{article} {kind} ({reprlib.repr(value)})"
+
+
+def _where(source: str) -> tuple[str, str]:
+    """Where to make the pipeline and the target naming it: the user's own module, or, for a
+    target in irgraph itself, theirs."""
+    if source.partition(".")[0] != "irgraph":
+        return f"in {source}", f"{source}:p"
+    return "in your module", "module:p"
 
 
 def class_named(spec: str, source: str, cls: type) -> str:
@@ -17,8 +122,7 @@ def class_named(spec: str, source: str, cls: type) -> str:
     from irgraph.ir import NODE_KINDS
 
     name = cls.__name__
-    own = source.partition(".")[0] != "irgraph"  # else the pipeline goes in a module of yours
-    where, target = (f"in {source}", f"{source}:p") if own else ("in your module", "module:p")
+    where, target = _where(source)
     if callable(getattr(cls, "to_ir", None)):  # a builder class: Agent, Pipeline, ...
         example = f"{name}({_arguments(cls)})"
         return (

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.cli_classes import class_named
+from irgraph.cli_classes import not_a_pipeline
 from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError, closest_keys, did_you_mean
 
@@ -70,7 +70,8 @@ def load_target(spec: str) -> Any:
             "or file.py:attr."
         )
     is_file = source.endswith(".py") or "/" in source or os.sep in source
-    target: Any = _import_file(source, spec) if is_file else _import_module(source, spec)
+    module = _import_file(source, spec) if is_file else _import_module(source, spec)
+    target: Any = module
     for part in attr.split("."):
         try:
             found = hasattr(target, part)
@@ -84,8 +85,9 @@ def load_target(spec: str) -> Any:
             names = [n for n in dir(target) if not n.startswith("_")]
             raise CliError(f"{source!r} has no attribute {part!r}.{did_you_mean(part, names)}")
         target = value
-    if isinstance(target, type):
-        raise CliError(class_named(spec, source, target))
+    problem = not_a_pipeline(spec, source, module, target)
+    if problem is not None:
+        raise CliError(problem)
     return target
 
 
@@ -403,7 +405,16 @@ def check_output(output: str | None, chosen: str | None = None) -> str:
     if os.path.isdir(output):
         example = os.path.join(output, f"pipeline.{ext}")
         raise CliError(f"-o {output!r} is a directory; give a file in it, e.g. -o {example}.")
-    folder = os.path.dirname(output)
+    folder, base = os.path.split(output)
+    if _only_a_suffix(base):
+        takes = chosen or SUFFIX_FORMATS.get(base.lower())
+        fits = takes is not None and base.lower() in SUFFIXES[takes]
+        example = os.path.join(folder, "pipeline" + (base if fits else SUFFIXES[takes or "svg"][0]))
+        alone = f", or drop -o to print it (--format {takes})" if takes not in (None, "png") else ""
+        raise CliError(
+            f"-o {output!r} is only a suffix, not a file name: it would write a hidden file "
+            f"named {base!r}. Name the file, e.g. -o {example}{alone}."
+        )
     if folder and os.path.exists(folder) and not os.path.isdir(folder):
         raise CliError(
             f"Cannot write {output!r}: {folder!r} is a file, not a directory; write the "
@@ -430,3 +441,13 @@ def check_output(output: str | None, chosen: str | None = None) -> str:
             f"{stem}.{ext}."
         )
     return fmt
+
+
+def _only_a_suffix(name: str) -> bool:
+    """Whether a file name is only a suffix (``.svg``, ``.pdf``): a picture format's or one
+    the ``mimetypes`` table knows. ``os.path.splitext`` sees no suffix in such a name."""
+    import mimetypes
+
+    if not name.startswith(".") or "." in name[1:]:
+        return False
+    return name.lower() in SUFFIX_FORMATS or mimetypes.guess_type("x" + name)[0] is not None

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from irgraph.events import Event
 
-__all__ = ["RunDisplay", "rich_installed", "shown", "one_line"]
+__all__ = ["RunDisplay", "rich_installed", "shown", "one_line", "run_failure", "failure_text"]
 
 _STYLE = {
     "done": "green",
@@ -58,6 +58,65 @@ def one_line(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def failure_text(error: BaseException) -> str:
+    """A run's error as a shell user reads it: the message without the advice that only
+    Python can follow (a cause "chained below", the error's ``.completed`` and ``.state``),
+    and, when the cause was raised in code of the user's, where."""
+    from irgraph.backends.failures import ADVICE
+
+    text = str(error)
+    if not text.endswith(ADVICE):
+        return text
+    return f"{text.removesuffix(ADVICE)}{_raised_at(error.__cause__)}."
+
+
+def run_failure(error: Any) -> str:
+    """What ``irgraph run`` says when the run fails: what failed and where, what completed
+    before it, and what to do."""
+    text = failure_text(error)
+    stop = "" if text.endswith((".", "?", "!")) else "."
+    done = ", ".join(map(shown, error.completed)) or "nothing"
+    return (
+        f"{text}{stop} Completed before the failure: {done}. Fix the cause and run the "
+        "command again."
+    )
+
+
+def _raised_at(cause: BaseException | None) -> str:
+    """`` (raised in boom, pipes.py line 5)``: the innermost frame of the cause's traceback
+    in the user's own code (not irgraph's, the standard library's or an installed
+    package's), or ``""`` when there is none."""
+    import os
+    import sysconfig
+    import traceback
+
+    import irgraph.backends
+
+    if cause is None:
+        return ""
+    paths = sysconfig.get_paths()
+    skipped = tuple(
+        os.path.join(os.path.realpath(folder), "")
+        for folder in (
+            *irgraph.__path__,
+            *irgraph.backends.__path__,
+            *(paths[name] for name in ("stdlib", "platstdlib", "purelib", "platlib")),
+        )
+    )
+    frames = [
+        frame
+        for frame in traceback.extract_tb(cause.__traceback__)
+        if not frame.filename.startswith("<")
+        and not os.path.realpath(frame.filename).startswith(skipped)
+    ]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    here = os.path.join(os.getcwd(), "")
+    where = os.path.relpath(frame.filename) if frame.filename.startswith(here) else frame.filename
+    return f" (raised in {frame.name}, {where} line {frame.lineno})"
 
 
 def rich_installed() -> bool:

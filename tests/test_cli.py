@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 
@@ -76,12 +77,96 @@ def test_bad_command_line_input_exits_2_with_a_clear_message(argv, message, caps
     assert message in capsys.readouterr().err
 
 
-def test_unknown_backend_is_reported(capsys):
-    code, _ = call(
-        "run", "tests.support.pipelines:research", "--state", "topic=x", "--backend", "nope"
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            ["--backend", "asynco"],
+            "--backend 'asynco' names no registered backend. Did you mean 'asyncio'? The "
+            "backends: 'asyncio', 'prefect'",
+        ),
+        (["--backend", "nope"], "--backend 'nope' names no registered backend. The backends"),
+        (
+            ["--provider", "fak"],
+            "--provider 'fak' is not a provider spec. Did you mean 'fake'? A spec is 'fake', "
+            "'openai:MODEL' or 'package.module:factory'.",
+        ),
+        (
+            ["--provider", "opnai:gpt-4o"],
+            "--provider 'opnai:gpt-4o' is not a provider spec. Did you mean 'openai:gpt-4o'?",
+        ),
+        (["--provider", "openai"], "--provider 'openai' names no model; write it as"),
+        (["--provider", "no_such_pkg.llm:make"], "--provider 'no_such_pkg.llm:make': the module"),
+    ],
+)
+def test_a_backend_or_provider_that_names_nothing_is_a_command_line_mistake(
+    option, message, capsys
+):
+    code, text = call("run", "tests.support.pipelines:research", "--state", "topic=x", *option)
+    err = capsys.readouterr().err
+    assert (code, text) == (2, "")  # refused before anything runs
+    assert err.startswith(f"irgraph: error: {message}") and err.count("\n") == 1, err
+
+
+def test_batch_names_the_closest_provider(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text('{"topic": "owls"}\n')
+    argv = ["batch", "irgraph.demo:research_pipeline", "in.jsonl", "-o", "out.jsonl"]
+    assert call(*argv, "--provider", "fak")[0] == 2
+    assert (
+        "--provider 'fak' is not a provider spec. Did you mean 'fake'?" in capsys.readouterr().err
     )
-    assert code == 1
-    assert "Known backends" in capsys.readouterr().err
+
+
+def test_the_provider_help_lists_every_spec_form(capsys):
+    for command in ("run", "batch"):
+        with pytest.raises(SystemExit):
+            call(command, "--help")
+        help_text = " ".join(capsys.readouterr().out.split())
+        assert "'openai:MODEL'" in help_text and "'package.module:factory'" in help_text
+
+
+FAILING = (
+    "from irgraph import Agent, Transform\n"
+    "def explode(notes):\n"
+    "    raise ValueError('no notes today')\n"
+    "failing = Agent('researcher').instruct('Research {topic}.').writes('notes') >> "
+    "Transform('explode', explode).reads('notes').writes('x')\n"
+)
+
+
+@pytest.fixture
+def failing(tmp_path, monkeypatch):
+    """``file.py:attr`` of a pipeline whose transform raises, in the current directory."""
+    module = "irgraph_cli_failing_run"
+    (tmp_path / f"{module}.py").write_text(FAILING)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    yield f"{module}.py:failing"
+    sys.modules.pop(module, None)
+
+
+def test_a_failed_run_says_what_failed_where_and_what_to_do_without_python_advice(failing, capsys):
+    code, text = call("run", failing, "--state", "topic=owls", "--no-progress")
+    err = capsys.readouterr().err
+    assert code == 1 and "> explode started" in text
+    assert err == (
+        "irgraph: RunError: Node 'explode' failed: ValueError: no notes today (raised in "
+        "explode, irgraph_cli_failing_run.py line 3). Completed before the failure: "
+        "researcher. Fix the cause and run the command again.\n"
+    )
+
+
+def test_a_failed_batch_item_is_told_without_python_advice(failing, tmp_path, capsys):
+    (tmp_path / "in.jsonl").write_text('{"topic": "owls"}\n')
+    assert call("batch", failing, "in.jsonl", "-o", "out.jsonl")[0] == 1
+    error = json.loads((tmp_path / "out.jsonl").read_text())["error"]
+    assert error["message"] == (
+        "Node 'explode' failed: ValueError: no notes today (raised in explode, "
+        "irgraph_cli_failing_run.py line 3)."
+    )
+    assert error["message"] in capsys.readouterr().err
 
 
 @pytest.fixture
@@ -167,10 +252,14 @@ def test_diff_exits_1_when_the_pipelines_differ(mermaid):
     ("new", "message"),
     [
         ("no_such_module_xyz:p", "irgraph: error: Cannot import module"),
-        ("irgraph.demo:__name__", "irgraph: PipelineError: Expected a pipeline"),
+        ("irgraph.demo:__name__", "irgraph: error: 'irgraph.demo:__name__' is a str"),
+        ("bad.json", "irgraph: PipelineError: Invalid IR JSON at root: unknown node kind"),
     ],
 )
-def test_diff_exits_2_on_any_error(capsys, new, message):
+def test_diff_exits_2_on_any_error(capsys, tmp_path, monkeypatch, new, message):
+    monkeypatch.chdir(tmp_path)
+    bad = {"format": "irgraph-ir", "version": 1, "root": {"kind": "Nope", "name": "a"}}
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
     assert call("diff", "irgraph.demo:research_pipeline", new)[0] == 2
     assert capsys.readouterr().err.startswith(message)
 

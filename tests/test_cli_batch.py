@@ -220,7 +220,7 @@ def test_fail_fast_stops_at_the_first_failure(here):
         (["--backend", "asyncio", "--work-pool", "gpu"], "add --backend prefect"),
         (["--backend", "prefect", "--work-pool", "gpu", "--provider", "fake"], "--provider cannot"),
         (["--batch-key", " "], "--batch-key is empty"),
-        (["--provider", "nope"], "--provider nope: Unknown provider spec"),
+        (["--provider", "nope"], "--provider 'nope' is not a provider spec; a spec is"),
         (["--allow-module", "a/b.py"], "is not a module name"),
     ],
 )
@@ -279,11 +279,20 @@ def test_prefect_options_are_parsed():
     assert (args.backend, args.work_pool, args.batch_key) == ("prefect", "gpu", "evals")
 
 
-def test_a_bad_pipeline_is_refused_before_the_output_is_touched(here, capsys):
+@pytest.mark.parametrize(
+    ("target", "code", "error"),
+    [
+        ("bad.json", 1, "irgraph: PipelineError: Invalid IR JSON"),
+        ("irgraph.demo:__name__", 2, "irgraph: error: 'irgraph.demo:__name__' is a str"),
+    ],
+)
+def test_a_bad_pipeline_is_refused_before_the_output_is_touched(here, capsys, target, code, error):
     write_inputs(here / "in.jsonl", ["a"])
     (here / "out.jsonl").write_text("kept as it is\n")
-    assert call("irgraph.demo:__name__", "in.jsonl", "-o", "out.jsonl")[0] == 1
-    assert "PipelineError" in capsys.readouterr().err
+    bad = {"format": "irgraph-ir", "version": 1, "root": {"kind": "Nope", "name": "a"}}
+    (here / "bad.json").write_text(json.dumps(bad))
+    assert call(target, "in.jsonl", "-o", "out.jsonl")[0] == code
+    assert capsys.readouterr().err.startswith(error)
     assert (here / "out.jsonl").read_text() == "kept as it is\n"
 
 

@@ -33,6 +33,10 @@ PIPES = (
     ".when('a', Agent('x').instruct('{k}')).otherwise(Agent('y'))\n"
     "gate = Agent('a\\x1b[31mred').instruct('{t}').writes('d') >> "
     "Gate('ok\\nnow', 'Publish?').writes('yes')\n"
+    "import os\n"
+    "def split(topic):\n"
+    "    return topic.split()\n"
+    "version = '1.0'\n"
 )
 ODD = "back\\slash\nnewline"  # the name in the module above
 ODD_SHOWN = repr(ODD)  # 'back\\slash\nnewline', on one line
@@ -115,6 +119,67 @@ def test_a_class_as_the_target_in_a_fresh_process(here):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert "is the class Agent, not a pipeline" in proc.stderr
+
+
+# a function, a string, a module... named as the target ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "pieces"),
+    [
+        (
+            ["check", f"{MODULE}:split"],
+            [
+                f"'{MODULE}:split' is the function split, not a pipeline",
+                f"module-level variable in {MODULE} (p = split(...))",
+                f"name that: {MODULE}:p",
+                f"Pipelines in {MODULE}: {MODULE}:gate, {MODULE}:odd",
+            ],
+        ),
+        (
+            ["show", f"{MODULE}.py:split"],
+            [f"'{MODULE}.py:split' is the function split", f"name that: {MODULE}.py:p"],
+        ),
+        (
+            ["run", f"{MODULE}:version", "--state", "topic=owls"],
+            [f"'{MODULE}:version' is a str ('1.0'), not a pipeline", f"name it: {MODULE}:p"],
+        ),
+        (["check", "irgraph:__version__"], ["'irgraph:__version__' is a str ('"]),
+        (
+            ["show", "irgraph:run"],
+            ["'irgraph:run' is the function run, not a pipeline", "module:p"],
+        ),
+        (
+            ["check", f"{MODULE}:os"],
+            [f"'{MODULE}:os' is the module os, not a pipeline", "name a pipeline in it: os:ATTR"],
+        ),
+        (
+            ["check", "irgraph.demo:research_pipeline.name"],
+            ["is a str ('researcher", "Pipelines in irgraph.demo: irgraph.demo:research_pipeline"],
+        ),
+        (["diff", f"{MODULE}:p", f"{MODULE}:split"], ["is the function split"]),
+        (["batch", f"{MODULE}:split", "in.jsonl", "-o", "out.jsonl"], ["is the function split"]),
+    ],
+)
+def test_a_target_that_is_no_pipeline_says_what_it_is_in_one_line(here, capsys, argv, pieces):
+    err = error_of(capsys, *argv)
+    for piece in pieces:
+        assert piece in err
+    assert ".to_ir()" not in err  # the Python API's advice
+    assert not (here / "out.jsonl").exists()
+
+
+def test_a_function_as_the_target_in_a_fresh_process(here):
+    proc = subprocess.run(
+        [sys.executable, "-m", "irgraph.cli", "check", f"{MODULE}.py:split"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=here,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"irgraph: error: '{MODULE}.py:split' is the function split")
+    assert proc.stderr.count("\n") == 1, proc.stderr
 
 
 # 7. a route's key once ------------------------------------------------------------------

@@ -95,6 +95,31 @@ def test_check_output_picks_the_format(output, chosen, fmt):
     assert check_output(output, chosen) == fmt
 
 
+@pytest.mark.parametrize(
+    ("argv", "pieces"),
+    [
+        (["-o", ".svg"], ["-o '.svg' is only a suffix", "e.g. -o pipeline.svg", "(--format svg)"]),
+        (["-o", "out/.MMD"], ["hidden file named '.MMD'", "e.g. -o out/pipeline.MMD"]),
+        (["-o", ".png"], ["-o '.png' is only a suffix", "e.g. -o pipeline.png."]),
+        (["-o", ".pdf"], ["-o '.pdf' is only a suffix", "e.g. -o pipeline.svg."]),
+        (["--format", "dot", "-o", ".svg"], ["e.g. -o pipeline.dot", "(--format dot)"]),
+    ],
+)
+def test_a_file_name_that_is_only_a_suffix_is_refused(tmp_path, monkeypatch, capsys, argv, pieces):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    err = error_of(capsys, "show", DEMO, *argv)
+    for piece in pieces:
+        assert piece in err
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []  # nothing written
+
+
+def test_a_hidden_file_name_with_a_stem_takes_any_format(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["show", DEMO, "-o", ".pipeline"], out=io.StringIO()) == 0
+    assert (tmp_path / ".pipeline").read_text().startswith("---")
+
+
 def test_a_format_that_contradicts_the_file_name_is_one_line(tmp_path, capsys):
     err = error_of(capsys, "show", DEMO, "--format", "mermaid", "-o", str(tmp_path / "p.svg"))
     assert "--format mermaid does not match the file name" in err

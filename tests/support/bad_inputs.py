@@ -134,8 +134,8 @@ from irgraph.analysis import critical_path, lineage, makespan
 from irgraph.backends.dot import to_dot
 from irgraph.backends.mermaid import to_mermaid
 from irgraph.cli import (
-    check_keys, check_modules, check_output, check_spelling, gate_handler, load_target,
-    parse_answers, parse_state,
+    check_backend, check_keys, check_modules, check_output, check_provider, check_spelling,
+    gate_handler, load_target, parse_answers, parse_state,
 )
 from irgraph.compile import get_backend
 from irgraph.display import render
@@ -702,10 +702,10 @@ CATALOG: tuple[BadInput, ...] = (
     _row(
         "cli-target-not-pipeline",
         "command line",
-        'to_graph(load_target("irgraph.demo:__name__"))',
-        PipelineError,
-        "got 'irgraph.demo' of type str",
-        "Pass e.g. Agent('a') >> Agent('b')",
+        'load_target("irgraph.demo:__name__")',
+        CliError,
+        "'irgraph.demo:__name__' is a str ('irgraph.demo'), not a pipeline",
+        "Pipelines in irgraph.demo: irgraph.demo:research_pipeline",
         command=("check", "irgraph.demo:__name__"),
     ),
     _row(
@@ -738,9 +738,9 @@ CATALOG: tuple[BadInput, ...] = (
     _row(
         "cli-unknown-backend",
         "command line",
-        'get_backend("asynco")',
-        BackendNotFoundError,
-        "No backend named 'asynco'",
+        'check_backend("asynco")',
+        CliError,
+        "--backend 'asynco' names no registered backend",
         "Did you mean 'asyncio'?",
         "entry-point group",
         command=(
@@ -755,10 +755,11 @@ CATALOG: tuple[BadInput, ...] = (
     _row(
         "cli-unknown-provider",
         "command line",
-        'provider_from_spec("gpt-4o")',
-        ProviderError,
-        "'gpt-4o'",
+        'check_provider("gpt-4o")',
+        CliError,
+        "--provider 'gpt-4o' is not a provider spec",
         "'openai:MODEL'",
+        "--provider openai:gpt-4o-mini",
         command=(
             "run",
             "irgraph.demo:research_pipeline",
@@ -766,6 +767,23 @@ CATALOG: tuple[BadInput, ...] = (
             "topic=owls",
             "--provider",
             "gpt-4o",
+        ),
+    ),
+    _row(
+        "cli-provider-misspelt",
+        "command line",
+        'check_provider("fak")',
+        CliError,
+        "--provider 'fak' is not a provider spec",
+        "Did you mean 'fake'?",
+        "'package.module:factory'",
+        command=(
+            "run",
+            "irgraph.demo:research_pipeline",
+            "--state",
+            "topic=owls",
+            "--provider",
+            "fak",
         ),
     ),
     # provider answers ------------------------------------------------------------------
@@ -1438,6 +1456,16 @@ CATALOG: tuple[BadInput, ...] = (
             command=("show", "irgraph.demo:research_pipeline", "-o", "no_such_dir/pipeline.svg"),
         ),
         _row(
+            "cli-output-only-a-suffix",
+            "command line",
+            'check_output(".svg")',
+            CliError,
+            "-o '.svg' is only a suffix, not a file name",
+            "hidden file named '.svg'",
+            "e.g. -o pipeline.svg",
+            command=("show", "irgraph.demo:research_pipeline", "-o", ".svg"),
+        ),
+        _row(
             "cli-output-format-contradicts-name",
             "command line",
             'check_output("pipeline.svg", "mermaid")',
@@ -1510,6 +1538,15 @@ CATALOG: tuple[BadInput, ...] = (
                 "--allow-module",
                 "mypkg.transforms:split",
             ),
+        ),
+        _row(
+            "backend-unknown",
+            "running",
+            'run(writer, backend="asynco", state={"topic": "owls"})',
+            BackendNotFoundError,
+            "No backend named 'asynco'",
+            "Did you mean 'asyncio'?",
+            "entry-point group",
         ),
         _row(
             "provider-raises-cancelled",
