@@ -202,10 +202,12 @@ class _Generator:
         args = [
             state,
             path,
+            "run_key",
             f"node={_lit(nid)}",
             f"message={_lit(node.message)}",
             f"writes={_lit(node.writes)}",
             f"timeout={_lit(timeout)}",
+            "storage=RESULT_STORAGE",
         ]
         return _call("gate", [[a] for a in args])
 

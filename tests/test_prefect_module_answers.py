@@ -5,6 +5,7 @@ anything runs."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,39 @@ def test_run_refuses_answers_for_no_gate_and_gates_nobody_can_answer(
     assert out.returncode == 2, out.stderr[-2000:]
     assert message in " ".join(out.stderr.split()), out.stderr[-2000:]
     assert not out.stdout.strip()  # nothing ran
+
+
+@pytest.mark.slow
+def test_a_run_again_with_its_run_key_keeps_the_answer_given_before(tmp_path):
+    """The first run is answered 'yes' and fails after the gate; the second, with the same
+    --run-key, finds that answer (its own --answer 'no' is not asked for) and the writer's
+    result: the person's approval is not replaced, no call is paid twice."""
+    path = tmp_path / "gated_flow.py"
+    code = generated(
+        GATED, flow_name="gated", provider="tests.support.flaky_provider:make", result_dir="res"
+    )
+    path.write_text(code, encoding="utf-8")
+    env = child_env(tmp_path / "home")
+    env["IRGRAPH_TEST_CALL_LOG"] = str(tmp_path / "calls.log")
+    command = [sys.executable, str(path), "run", "--state", '{"topic": "owls"}', "--run-key", "rk"]
+
+    def run_module(answer: str, **more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, "--answer", f"approve={answer}"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**env, **more},
+            timeout=180,
+        )
+
+    first = run_module("yes", IRGRAPH_TEST_FAIL="pub")
+    assert first.returncode != 0 and "pub is down" in first.stderr
+    second = run_module("no")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert json.loads(second.stdout.strip().splitlines()[-1])["verdict"] == "yes"
+    calls = (tmp_path / "calls.log").read_text(encoding="utf-8").split()
+    assert calls == ["writer", "pub", "pub"]
 
 
 def test_the_module_lists_its_gates_for_the_command_line(tmp_path):
