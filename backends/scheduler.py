@@ -44,7 +44,15 @@ import attrs
 from irgraph.errors import PipelineError, RunError
 from irgraph.events import Call, Event, RunResult, TraceLog
 from irgraph.ir import resolve_function, transform_arguments
-from irgraph.providers import ModelProvider, ModelRequest, new_request
+from irgraph.providers import (
+    ModelProvider,
+    ModelRequest,
+    checked_answer,
+    checked_chunk,
+    chunks,
+    completion,
+    new_request,
+)
 from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
@@ -376,11 +384,7 @@ class Scheduler:
                 async with self.limit:
                     start = _now()
                     text = await with_timeout(self.model_answer(request, path), seconds)
-            if not isinstance(text, str):
-                raise TypeError(
-                    f"the provider answered {type(text).__name__} {text!r}; complete() must "
-                    "return a str"
-                )
+            checked_answer(text)
         except BaseException as exc:
             if start is not None:
                 why = "cancelled" if isinstance(exc, asyncio.CancelledError) else repr(exc)
@@ -397,13 +401,7 @@ class Scheduler:
 
     def completion(self, request: ModelRequest) -> Awaitable[str]:
         """``provider.complete(request)``, refused unless it is awaitable."""
-        answer = self.provider.complete(request)
-        if not inspect.isawaitable(answer):
-            raise TypeError(
-                f"{type(self.provider).__name__}.complete() returned a "
-                f"{type(answer).__name__}, not an awaitable; define it with async def"
-            )
-        return answer
+        return completion(self.provider, request)
 
     async def call(self, request: ModelRequest, path: Path) -> str:
         """Ask the model: streamed (each chunk an event) or not. Other backends override it
@@ -411,8 +409,8 @@ class Scheduler:
         if not self.stream:
             return await self.completion(request)
         parts: list[str] = []
-        async for chunk in self.provider.stream(request):  # type: ignore[attr-defined]
-            parts.append(chunk)
+        async for chunk in chunks(self.provider, request):
+            parts.append(checked_chunk(self.provider, chunk, len(parts)))
             if self.on_event is not None:
                 self.tell(Event(request.node, "chunk", _now(), path, chunk))
         return "".join(parts)
