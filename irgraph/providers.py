@@ -136,9 +136,17 @@ def completion(provider: Any, request: ModelRequest) -> Awaitable[str]:
     answer = provider.complete(request)
     if inspect.isawaitable(answer):
         return answer
+    name = f"{type(provider).__name__}.complete()"
+    if inspect.isasyncgen(answer):
+        raise TypeError(
+            f"{name} is an async generator (it contains yield), so calling it gives chunks, "
+            "not the answer: complete() must return the whole text (return, not yield); to "
+            "send the answer in chunks, give the provider a stream() method as well."
+        )
+    kind = type(answer).__name__
     raise TypeError(
-        f"{type(provider).__name__}.complete() returned a "
-        f"{type(answer).__name__}, not an awaitable; define it with async def"
+        f"{name} returned {_article(kind)} {kind}, not an awaitable; define it with async def "
+        "(async def complete(self, request) -> str)."
     )
 
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from irgraph import Agent, RunError
+from irgraph import Agent, RunError, run
 from irgraph.backends.asyncio_backend import AsyncioBackend
 
 
@@ -65,3 +65,32 @@ def test_a_stream_method_that_is_no_async_iterator_is_named():
 
     _, error = asyncio.run(_streamed(Listed(), Agent("w").instruct("x")))
     assert "Listed.stream() returned a list, not an async iterator" in str(error)
+
+
+# --- finding 6: complete() shaped wrongly -------------------------------------------------
+
+
+def _cause(provider):
+    with pytest.raises(RunError) as info:
+        run(Agent("w").instruct("x"), provider=provider)
+    return str(info.value.__cause__)
+
+
+def test_an_async_generator_complete_is_told_to_return_not_yield():
+    class AsyncGen:
+        async def complete(self, request):  # async def already: the yield is the mistake
+            yield "hi"
+
+    message = _cause(AsyncGen())
+    assert "AsyncGen.complete() is an async generator (it contains yield)" in message
+    assert "must return the whole text" in message and "stream()" in message
+    assert "define it with async def" not in message
+
+
+def test_a_plain_complete_is_told_to_be_async_with_the_right_article():
+    class Sync:
+        def complete(self, request):
+            return 42
+
+    assert "Sync.complete() returned an int, not an awaitable" in _cause(Sync())
+    assert "a int" not in _cause(Sync())
