@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
-from irgraph import Agent, RunError, run
+from irgraph import Agent, IrgraphError, RunError, compile, run
 from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.testing import FakeProvider, strategies
 
 
 async def _streamed(provider, pipeline):
@@ -94,3 +95,67 @@ def test_a_plain_complete_is_told_to_be_async_with_the_right_article():
 
     assert "Sync.complete() returned an int, not an awaitable" in _cause(Sync())
     assert "a int" not in _cause(Sync())
+
+
+# --- finding 4: a misspelled keyword option -------------------------------------------------
+
+
+def _runnable():
+    return compile(Agent("writer").instruct("Write about {topic}."), inputs={"topic"}).runnable
+
+
+async def _arun_misspelled():
+    await _runnable().arun({"topic": "owls"}, on_evnt=print)
+
+
+async def _stream_misspelled():
+    async with _runnable().stream({"topic": "owls"}, on_evnt=print) as events:
+        async for _ in events:
+            pass
+
+
+@pytest.mark.parametrize(
+    ("call", "said", "meant"),
+    [
+        (
+            lambda: _runnable().run({"topic": "owls"}, on_evnt=print),
+            "AsyncioRunnable.run()",
+            "on_event",
+        ),
+        (lambda: asyncio.run(_arun_misspelled()), "AsyncioRunnable.arun()", "on_event"),
+        (lambda: asyncio.run(_stream_misspelled()), "AsyncioRunnable.stream()", "on_event"),
+        (
+            lambda: _runnable().stream({}, max_concurency=2),
+            "AsyncioRunnable.stream()",
+            "max_concurrency",
+        ),
+        (lambda: FakeProvider(respones={"writer": "x"}), "FakeProvider()", "responses"),
+        (lambda: strategies.pipelines(with_loop=False), "pipelines()", "with_loops"),
+        (lambda: AsyncioBackend(max_concurency=2), "AsyncioBackend()", "max_concurrency"),
+    ],
+)
+def test_a_misspelled_option_says_which_was_meant(call, said, meant):
+    with pytest.raises(IrgraphError) as info:
+        call()
+    assert not isinstance(info.value, TypeError)
+    message = str(info.value)
+    assert message.startswith(f"{said} got the option ")
+    assert f"Did you mean {meant!r}" in message
+    assert "Its options: " in message and meant in message.split("Its options: ")[1]
+
+
+def test_run_and_the_runnable_word_the_suggestion_alike():
+    with pytest.raises(IrgraphError) as through_run:
+        run(Agent("w").instruct("x"), provider=FakeProvider(), on_evnt=print)
+    with pytest.raises(IrgraphError) as through_runnable:
+        _runnable().run({"topic": "owls"}, on_evnt=print)
+    tail = "Did you mean 'on_event'? Its options: "
+    assert tail in str(through_run.value) and tail in str(through_runnable.value)
+
+
+def test_right_options_still_run():
+    fake = FakeProvider(responses={"writer": "x"}, chunk_size=2)
+    seen = []
+    result = _runnable().run({"topic": "owls"}, provider=fake, on_event=seen.append)
+    assert result.state == {"topic": "owls"} and seen
+    assert asyncio.run(_runnable().arun({"topic": "owls"}, provider=fake)).output == "x"
