@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from irgraph import Agent, IrgraphError, RunError, compile, run
+from irgraph import Agent, IrgraphError, Loop, RunError, compile, run, to_graph, validate
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.testing import FakeProvider, strategies
 
@@ -159,3 +159,39 @@ def test_right_options_still_run():
     result = _runnable().run({"topic": "owls"}, provider=fake, on_event=seen.append)
     assert result.state == {"topic": "owls"} and seen
     assert asyncio.run(_runnable().arun({"topic": "owls"}, provider=fake)).output == "x"
+
+
+# --- finding 7: until(key, equals=<not a str>) on free text -------------------------------
+
+
+def _review(equals, critic=None):
+    critic = critic or Agent("critic").instruct("Score {draft} from 1 to 5.")
+    body = Agent("writer").instruct("Draft {topic}. {score?}").writes("draft") >> critic.writes(
+        "score"
+    )
+    return Loop("review").step(body).until("score", equals=equals).max_iterations(3)
+
+
+def test_a_number_compared_with_free_text_is_a_warning_naming_loop_key_writer_and_fix():
+    [warning] = validate(to_graph(_review(5), inputs={"topic"}))
+    assert "Loop 'review' stops when 'score' equals 5" in warning
+    assert "agent 'critic' writes 'score' as free text" in warning
+    assert "runs all 3 iterations" in warning
+    assert ".until('score', equals='5')" in warning
+    assert "give 'critic' .output({'type': 'integer'})" in warning
+    result = run(_review(5), provider=FakeProvider(responses={"critic": "5"}), state={"topic": "o"})
+    assert warning in result.warnings  # a warning, not an error: the run goes on
+
+
+@pytest.mark.parametrize(
+    ("equals", "kind"), [(True, "boolean"), (0.5, "number"), ([1], "array"), ({"a": 1}, "object")]
+)
+def test_the_fix_names_the_type_of_the_compared_value(equals, kind):
+    [warning] = validate(to_graph(_review(equals), inputs={"topic"}))
+    assert f".output({{'type': '{kind}'}})" in warning
+
+
+def test_no_warning_for_a_string_or_a_writer_with_a_schema():
+    assert validate(to_graph(_review("5"), inputs={"topic"})) == []
+    scored = Agent("critic").instruct("Score {draft}.").output({"type": "integer"})
+    assert validate(to_graph(_review(5, scored), inputs={"topic"})) == []
