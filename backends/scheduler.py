@@ -41,18 +41,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph import providers
 from irgraph.errors import PipelineError, RunError
 from irgraph.events import Call, Event, RunResult, TraceLog
 from irgraph.ir import resolve_function, transform_arguments
-from irgraph.providers import (
-    ModelProvider,
-    ModelRequest,
-    checked_answer,
-    checked_chunk,
-    chunks,
-    completion,
-    new_request,
-)
+from irgraph.providers import ModelProvider, ModelRequest, new_request
 from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
@@ -69,6 +62,7 @@ from .run_options import (
     check_call_limit,
     check_provider,
     check_run_options,
+    gate_answer,
     refuse_awaitable,
 )
 from .timeouts import with_timeout
@@ -384,7 +378,7 @@ class Scheduler:
                 async with self.limit:
                     start = _now()
                     text = await with_timeout(self.model_answer(request, path), seconds)
-            checked_answer(text)
+            providers.checked_answer(text)
         except BaseException as exc:
             if start is not None:
                 why = "cancelled" if isinstance(exc, asyncio.CancelledError) else repr(exc)
@@ -401,7 +395,7 @@ class Scheduler:
 
     def completion(self, request: ModelRequest) -> Awaitable[str]:
         """``provider.complete(request)``, refused unless it is awaitable."""
-        return completion(self.provider, request)
+        return providers.completion(self.provider, request)
 
     async def call(self, request: ModelRequest, path: Path) -> str:
         """Ask the model: streamed (each chunk an event) or not. Other backends override it
@@ -409,8 +403,8 @@ class Scheduler:
         if not self.stream:
             return await self.completion(request)
         parts: list[str] = []
-        async for chunk in chunks(self.provider, request):
-            parts.append(checked_chunk(self.provider, chunk, len(parts)))
+        async for chunk in providers.chunks(self.provider, request):
+            parts.append(providers.checked_chunk(self.provider, chunk, len(parts)))
             if self.on_event is not None:
                 self.tell(Event(request.node, "chunk", _now(), path, chunk))
         return "".join(parts)
@@ -452,6 +446,7 @@ class Scheduler:
             answer = self.on_gate(request)
         if inspect.isawaitable(answer):
             answer = await answer
+        gate_answer(answer, self.on_gate, step.id, op.writes)
         if op.writes:
             state[op.writes] = answer
         return answer

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from irgraph import Agent, IrgraphError, Loop, RunError, compile, run, to_graph, validate
+from irgraph import Agent, Gate, IrgraphError, Loop, RunError, compile, run, to_graph, validate
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.testing import FakeProvider, strategies
 
@@ -195,3 +195,42 @@ def test_no_warning_for_a_string_or_a_writer_with_a_schema():
     assert validate(to_graph(_review("5"), inputs={"topic"})) == []
     scored = Agent("critic").instruct("Score {draft}.").output({"type": "integer"})
     assert validate(to_graph(_review(5, scored), inputs={"topic"})) == []
+
+
+# --- finding 8: an on_gate handler that returns None ---------------------------------------
+
+
+def _reviewed():
+    return (
+        Agent("writer").instruct("Draft {topic}.").writes("draft")
+        >> Gate("approve", "Publish? {draft}").writes("verdict")
+        >> Agent("publisher").instruct("Publish {draft} if {verdict}.").writes("out")
+    )
+
+
+def forgot_to_return(request):
+    request.message  # noqa: B018 - looked at, and no return
+
+
+async def forgot_to_return_async(request):
+    await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("handler", [forgot_to_return, forgot_to_return_async])
+def test_a_gate_handler_returning_none_fails_at_the_gate_naming_it(handler):
+    fake = FakeProvider()
+    with pytest.raises(RunError) as info:
+        run(_reviewed(), provider=fake, state={"topic": "owls"}, on_gate=handler)
+    error = info.value
+    assert error.node == "approve"
+    assert f"The on_gate handler ({handler.__name__}) returned None at gate 'approve'" in str(error)
+    assert "return the answer to store in 'verdict'" in str(error)
+    assert error.completed == ["writer"] and "verdict" not in error.state
+    assert [call.agent for call in fake.calls] == ["writer"]  # the publisher never ran
+
+
+@pytest.mark.parametrize("answer", ["yes", False, {"ok": True}])
+def test_other_gate_answers_are_stored_as_they_are(answer):
+    state = {"topic": "owls"}
+    result = run(_reviewed(), provider=FakeProvider(), state=state, on_gate=lambda r: answer)
+    assert result.state["verdict"] == answer
