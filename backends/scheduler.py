@@ -50,7 +50,7 @@ from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
 from .drivers import Drivers
-from .failures import node_failure, run_cancelled
+from .failures import cancelled_run, node_failure, run_cancelled, with_progress
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
@@ -179,15 +179,16 @@ class Scheduler:
         self, plan: ScopePlan, state: MutableMapping[str, Any], graph: nx.DiGraph | None = None
     ) -> None:
         """Run the top-level scope; a failure carries the state, what completed, the events
-        so far and the ``graph`` that ran (so it can show itself)."""
+        so far and the ``graph`` that ran (so it can show itself). A cancelled run stays a
+        ``CancelledError``, carrying the same as a RunError in its ``partial``."""
         try:
             await self.scope(plan, state, ())
         except RunError as error:
-            error.state = dict(state)
-            error.completed = list(self.completed)
-            error.trace = self.trace.events()  # a list of Events, as RunResult.trace
-            error.calls = self.calls
-            error.graph = graph
+            with_progress(error, self, state, graph)
+            raise
+        except asyncio.CancelledError as cancelled:
+            partial = with_progress(cancelled_run(len(self.completed)), self, state, graph)
+            cancelled.partial = partial  # type: ignore[attr-defined]
             raise
 
     def result(

@@ -7,7 +7,19 @@ import asyncio
 
 import pytest
 
-from irgraph import Agent, Gate, IrgraphError, Loop, RunError, compile, run, to_graph, validate
+from irgraph import (
+    Agent,
+    Gate,
+    IrgraphError,
+    Loop,
+    MapOver,
+    RunError,
+    arun,
+    compile,
+    run,
+    to_graph,
+    validate,
+)
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.testing import FakeProvider, strategies
 
@@ -234,3 +246,44 @@ def test_other_gate_answers_are_stored_as_they_are(answer):
     state = {"topic": "owls"}
     result = run(_reviewed(), provider=FakeProvider(), state=state, on_gate=lambda r: answer)
     assert result.state["verdict"] == answer
+
+
+# --- finding 9: cancelling arun keeps what completed ---------------------------------------
+
+
+async def _cancelled_midway(pipeline, fake, state):
+    task = asyncio.create_task(arun(pipeline, provider=fake, state=state))
+    while len(fake.calls) < 2:  # 'a' and 'b' answered; the slow 'c' is being asked
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.05)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError as cancelled:
+        assert task.cancelled()
+        return cancelled
+    raise AssertionError("the run should have been cancelled")
+
+
+@pytest.mark.parametrize("shape", ["chain", "fan-out", "map-over"])
+def test_a_cancelled_run_is_still_a_cancelled_error_and_keeps_what_completed(shape):
+    a = Agent("a").instruct("A {topic}").writes("x")
+    b = Agent("b").instruct("B {x}").writes("y")
+    c = Agent("c").instruct("C {y}").writes("z")
+    state = {"topic": "owls"}
+    if shape == "chain":
+        pipeline = a >> b >> c
+    elif shape == "fan-out":
+        pipeline = a >> (b | c.instruct("C {x}"))
+    else:
+        each = MapOver("each").over("items", item="i").step(c.instruct("C {i}")).writes("zs")
+        pipeline = a >> b >> each
+        state["items"] = ["p"]
+    fake = FakeProvider(latency={"c": 30})
+    cancelled = asyncio.run(_cancelled_midway(pipeline, fake, state))
+    partial = cancelled.partial
+    assert isinstance(partial, RunError)
+    assert partial.completed == ["a", "b"]
+    assert partial.state["x"] == "<a: A owls>" and "y" in partial.state and "z" not in partial.state
+    assert [e.node for e in partial.trace if e.event == "end"] == ["a", "b"]
+    assert "cancelled after 2 nodes completed" in str(partial)
