@@ -56,6 +56,7 @@ class AsyncioBackend:
     #: that deliberately broken schedulers are caught).
     scheduler_class: type[Scheduler] = Scheduler
 
+    @checks.keyword_options
     def __init__(
         self,
         provider: ModelProvider | None = None,
@@ -98,8 +99,10 @@ class AsyncioRunnable:
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
         """Run to completion and return the result (works inside a running event loop too)."""
+        checks.keywords(self.arun, options, "AsyncioRunnable.run()")
         return run_coroutine(self.arun(state, **options))
 
+    @checks.keyword_options
     async def arun(
         self,
         state: Mapping[str, Any] | None = None,
@@ -140,6 +143,7 @@ class AsyncioRunnable:
     def stream(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunStream:
         """Iterate events (``start``/``end``, and ``chunk`` text when the provider streams)
         while the run goes; the result is ``.result`` afterwards."""
+        checks.keywords(self.arun, options, "AsyncioRunnable.stream()")
         return RunStream(self, state, options)
 
 

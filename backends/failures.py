@@ -24,7 +24,14 @@ from typing import Any
 
 from irgraph.errors import RunError
 
-__all__ = ["ADVICE", "node_failure", "run_cancelled", "first_error"]
+__all__ = [
+    "ADVICE",
+    "node_failure",
+    "run_cancelled",
+    "first_error",
+    "with_progress",
+    "cancelled_run",
+]
 
 #: The end of every node failure's message.
 ADVICE = (
@@ -62,6 +69,28 @@ def node_failure(
     failure = RunError(f"Node '{node}' failed{where}: {what.removesuffix('.')}{ADVICE}", node=node)
     failure.path = tuple(path)
     return failure
+
+
+def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError:
+    """``error`` with what the run got done: ``state`` (a copy), the nodes ``completed``, the
+    ``trace`` and model ``calls`` of ``run`` (a Scheduler) so far, and the ``graph`` that ran
+    (so the error can show itself)."""
+    error.state = dict(state)
+    error.completed = list(run.completed)
+    error.trace = run.trace.events()  # a list of Events, as RunResult.trace
+    error.calls = run.calls
+    error.graph = graph
+    return error
+
+
+def cancelled_run(completed: int) -> RunError:
+    """The record a cancelled run's ``CancelledError`` carries as ``partial`` (never raised:
+    the cancellation propagates as itself, as asyncio requires)."""
+    done = f"{completed} node{'' if completed == 1 else 's'}"
+    return RunError(
+        f"The run was cancelled after {done} completed; .state holds what they wrote and "
+        ".completed names them, so a new run can start from that state."
+    )
 
 
 def run_cancelled() -> bool:

@@ -23,6 +23,7 @@ __all__ = [
     "check_call_limit",
     "check_provider",
     "check_run_options",
+    "gate_answer",
     "handler_name",
     "is_async_callable",
     "refuse_awaitable",
@@ -118,3 +119,18 @@ def check_call_limit(call_limit: Any, max_concurrency: Any) -> None:
             "The run options call_limit and max_concurrency both limit model calls; give one.",
             hint="call_limit is a semaphore shared with other runs (run_many passes one).",
         )
+
+
+def gate_answer(answer: Any, handler: Any, gate: str, writes: str | None) -> Any:
+    """The ``on_gate`` handler's ``answer`` at ``gate``, refused when it is ``None``: a
+    handler that forgot to ``return`` would otherwise store nothing, and the failure would
+    surface at the next node that reads the key, with no word of the gate. Any other value
+    is the answer (the asyncio backend stores it as it is; Prefect's takes a str)."""
+    if answer is None:
+        stored = f"to store in '{writes}'" if writes else "(the gate's output)"
+        raise TypeError(
+            f"The on_gate handler ({handler_name(handler)}) returned None at gate '{gate}'; "
+            f"return the answer {stored}, e.g. 'yes' (a str, which every backend takes). To "
+            "stop the run instead, raise an exception in the handler."
+        )
+    return answer

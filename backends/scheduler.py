@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph import providers
 from irgraph.errors import PipelineError, RunError
 from irgraph.events import Call, Event, RunResult, TraceLog
 from irgraph.ir import resolve_function, transform_arguments
@@ -49,7 +50,7 @@ from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
 from .drivers import Drivers
-from .failures import node_failure, run_cancelled
+from .failures import cancelled_run, node_failure, run_cancelled, with_progress
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
@@ -61,6 +62,7 @@ from .run_options import (
     check_call_limit,
     check_provider,
     check_run_options,
+    gate_answer,
     refuse_awaitable,
 )
 from .timeouts import with_timeout
@@ -177,15 +179,16 @@ class Scheduler:
         self, plan: ScopePlan, state: MutableMapping[str, Any], graph: nx.DiGraph | None = None
     ) -> None:
         """Run the top-level scope; a failure carries the state, what completed, the events
-        so far and the ``graph`` that ran (so it can show itself)."""
+        so far and the ``graph`` that ran (so it can show itself). A cancelled run stays a
+        ``CancelledError``, carrying the same as a RunError in its ``partial``."""
         try:
             await self.scope(plan, state, ())
         except RunError as error:
-            error.state = dict(state)
-            error.completed = list(self.completed)
-            error.trace = self.trace.events()  # a list of Events, as RunResult.trace
-            error.calls = self.calls
-            error.graph = graph
+            with_progress(error, self, state, graph)
+            raise
+        except asyncio.CancelledError as cancelled:
+            partial = with_progress(cancelled_run(len(self.completed)), self, state, graph)
+            cancelled.partial = partial  # type: ignore[attr-defined]
             raise
 
     def result(
@@ -376,11 +379,7 @@ class Scheduler:
                 async with self.limit:
                     start = _now()
                     text = await with_timeout(self.model_answer(request, path), seconds)
-            if not isinstance(text, str):
-                raise TypeError(
-                    f"the provider answered {type(text).__name__} {text!r}; complete() must "
-                    "return a str"
-                )
+            providers.checked_answer(text)
         except BaseException as exc:
             if start is not None:
                 why = "cancelled" if isinstance(exc, asyncio.CancelledError) else repr(exc)
@@ -397,13 +396,7 @@ class Scheduler:
 
     def completion(self, request: ModelRequest) -> Awaitable[str]:
         """``provider.complete(request)``, refused unless it is awaitable."""
-        answer = self.provider.complete(request)
-        if not inspect.isawaitable(answer):
-            raise TypeError(
-                f"{type(self.provider).__name__}.complete() returned a "
-                f"{type(answer).__name__}, not an awaitable; define it with async def"
-            )
-        return answer
+        return providers.completion(self.provider, request)
 
     async def call(self, request: ModelRequest, path: Path) -> str:
         """Ask the model: streamed (each chunk an event) or not. Other backends override it
@@ -411,8 +404,8 @@ class Scheduler:
         if not self.stream:
             return await self.completion(request)
         parts: list[str] = []
-        async for chunk in self.provider.stream(request):  # type: ignore[attr-defined]
-            parts.append(chunk)
+        async for chunk in providers.chunks(self.provider, request):
+            parts.append(providers.checked_chunk(self.provider, chunk, len(parts)))
             if self.on_event is not None:
                 self.tell(Event(request.node, "chunk", _now(), path, chunk))
         return "".join(parts)
@@ -454,6 +447,7 @@ class Scheduler:
             answer = self.on_gate(request)
         if inspect.isawaitable(answer):
             answer = await answer
+        gate_answer(answer, self.on_gate, step.id, op.writes)
         if op.writes:
             state[op.writes] = answer
         return answer

@@ -51,7 +51,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import inspect
 import json
 import os
 import re
@@ -68,7 +67,7 @@ from irgraph.batch_pipeline import described_json, difference, pipeline_descript
 from irgraph.errors import PipelineError, RunError
 from irgraph.events import RunResult
 from irgraph.ir.values import canonical, json_problem
-from irgraph.providers import ModelProvider, ModelRequest
+from irgraph.providers import ModelProvider, ModelRequest, completion
 
 __all__ = ["BatchStore", "RememberingProvider", "default_directory", "pipeline_description"]
 
@@ -429,12 +428,7 @@ class RememberingProvider:
         return await self._ask(request, path)
 
     async def _ask(self, request: ModelRequest, path: Path) -> str:
-        answer = self.provider.complete(request)
-        if not inspect.isawaitable(answer):
-            raise TypeError(
-                f"{type(self.provider).__name__}.complete() returned a "
-                f"{type(answer).__name__}, not an awaitable; define it with async def"
-            )
+        answer = completion(self.provider, request)
         shared: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.store._asking[path] = shared
         try:

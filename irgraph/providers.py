@@ -8,7 +8,8 @@ streaming the run. Implementations live elsewhere (:mod:`irgraph.testing.fake`,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
@@ -18,6 +19,10 @@ from irgraph.errors import IrgraphError
 from irgraph.slots import slot_setters
 
 __all__ = [
+    "checked_answer",
+    "checked_chunk",
+    "completion",
+    "chunks",
     "ModelRequest",
     "ModelProvider",
     "StreamingProvider",
@@ -121,3 +126,66 @@ class PlaceholderProvider:
 
     async def complete(self, request: ModelRequest) -> str:
         return f"[{request.agent}: placeholder answer, no model provider configured]"
+
+
+# What a provider hands back, checked where a backend takes it ------------------------------
+
+
+def completion(provider: Any, request: ModelRequest) -> Awaitable[str]:
+    """``provider.complete(request)``, refused unless it is awaitable, with what is wrong."""
+    answer = provider.complete(request)
+    if inspect.isawaitable(answer):
+        return answer
+    name = f"{type(provider).__name__}.complete()"
+    if inspect.isasyncgen(answer):
+        raise TypeError(
+            f"{name} is an async generator (it contains yield), so calling it gives chunks, "
+            "not the answer: complete() must return the whole text (return, not yield); to "
+            "send the answer in chunks, give the provider a stream() method as well."
+        )
+    kind = type(answer).__name__
+    raise TypeError(
+        f"{name} returned {_article(kind)} {kind}, not an awaitable; define it with async def "
+        "(async def complete(self, request) -> str)."
+    )
+
+
+def checked_answer(text: Any) -> str:
+    """``text`` if it is a ``str``, else the error that says complete() must return one."""
+    if not isinstance(text, str):
+        raise TypeError(
+            f"the provider answered {type(text).__name__} {text!r:.80}; complete() must return "
+            "a str"
+        )
+    return text
+
+
+def chunks(provider: Any, request: ModelRequest) -> AsyncIterator[str]:
+    """``provider.stream(request)``, refused unless it is an async iterator."""
+    stream = provider.stream(request)
+    if not hasattr(stream, "__anext__"):
+        if inspect.iscoroutine(stream):
+            stream.close()  # never awaited: no "never awaited" warning on top
+        kind = type(stream).__name__
+        raise TypeError(
+            f"{type(provider).__name__}.stream() returned {_article(kind)} {kind}, not an "
+            "async iterator; define it with async def and yield the answer's text in chunks."
+        )
+    return stream  # type: ignore[no-any-return]
+
+
+def checked_chunk(provider: Any, chunk: Any, index: int) -> str:
+    """A streamed ``chunk`` if it is a ``str``, else the error that names the provider's
+    stream() and the chunk (``index`` from 0), before any consumer sees it."""
+    if not isinstance(chunk, str):
+        raise TypeError(
+            f"{type(provider).__name__}.stream() yielded {type(chunk).__name__} {chunk!r:.80} "
+            f"as chunk {index + 1}; stream() must yield str chunks of the answer's text "
+            "(the chunks joined are the answer complete() would return)."
+        )
+    return chunk
+
+
+def _article(word: str) -> str:
+    """``a`` or ``an`` before ``word`` (by its first letter: ``an int``, ``a str``)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 from irgraph import checks
 from irgraph.compile import Runnable, get_backend
-from irgraph.errors import IrgraphError, did_you_mean
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
@@ -62,11 +61,8 @@ def _check_options(runnable: Any, backend_name: str, options: Mapping[str, Any])
         return
     known = [name for name in params if name not in ("state", "provider")]
     for key in sorted(set(options) - set(params)):
-        guess = did_you_mean(key, known)
-        raise IrgraphError(
-            f"run() got the option {key!r}, which the {backend_name!r} backend does not take."
-            f"{guess} Its options: {', '.join(known)}."
-        )
+        said = f"run() got the option {key!r}, which the {backend_name!r} backend does not take."
+        raise checks.unknown_option(key, known, said)
 
 
 async def arun(

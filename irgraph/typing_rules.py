@@ -220,7 +220,8 @@ class TypeRules:
 
     def loop_stop(self, sid: str, node: LoopNode, env: Env) -> None:
         """``until(key)`` on free text stops on any answer; ``equals=`` a value outside the
-        writer's enum never stops the loop early."""
+        writer's enum, or a value that is not a string on free text, never stops the loop
+        early."""
         key = node.until
         assert isinstance(key, str)
         for writer, schema in self._agents(key, env):
@@ -233,14 +234,35 @@ class TypeRules:
                         ".output({'type': 'boolean'})."
                     )
                 continue
-            allowed = schema_enum(schema)
             target = node.until_equals[0]
+            if schema is None and not isinstance(target, str):
+                self._text_never_equals(sid, node, key, writer, target)
+                continue
+            allowed = schema_enum(schema)
             if allowed is not None and not any(_same(target, a) for a in allowed):
                 self.w.warnings.append(
                     f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but agent "
                     f"'{writer}' only writes one of {', '.join(map(canonical, allowed))}, so "
                     "it never stops early."
                 )
+
+    def _text_never_equals(
+        self, sid: str, node: LoopNode, key: str, writer: str, target: Any
+    ) -> None:
+        """The warning for ``until(key, equals=target)`` where ``target`` is no string but
+        ``writer`` answers free text: a string never equals it as JSON values compare."""
+        told = canonical(target)
+        runs = f"all {node.max_iterations} iterations" if node.max_iterations else "every time"
+        kind = {bool: "boolean", int: "integer", float: "number", list: "array"}.get(
+            type(target), "object" if isinstance(target, dict) else "null"
+        )
+        self.w.warnings.append(
+            f"Loop '{sid}' stops when '{key}' equals {told}, but agent '{writer}' writes "
+            f"'{key}' as free text (a string), so it never equals {told} (the answer "
+            f"{json.dumps(told)} is a string) and the loop runs {runs}; write "
+            f".until('{key}', equals={told!r}) or give '{writer}' "
+            f".output({{'type': '{kind}'}})."
+        )
 
 
 _NONE = object()  # no other spelling

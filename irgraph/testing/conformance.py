@@ -28,7 +28,9 @@ backends to prove it catches them. Properties, for deterministic providers:
 - under fuzzed schedules (a drawn delay per model call and per gate, so calls finish in an
   order other than the one they started in; a drawn ``max_concurrency``; sync or async gate
   handlers) all of the above still hold: map-over results come back in input order, no more
-  calls are in flight than the bound allows, and a node's own timeout wins over the run's.
+  calls are in flight than the bound allows, and a node's own timeout wins over the run's;
+- a slow agent with no timeout of its own fails the run at ``run(..., timeout=...)``, naming
+  it, with a ``TimeoutError`` as the cause.
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ from irgraph.testing.properties import (
     check_matches_reference,
     check_parallel_overlap,
     check_plan_mentions_every_node,
-    check_timeouts,
     check_trace_respects_edges,
     fuzzes,
     gate_answer,
@@ -61,6 +62,7 @@ from irgraph.testing.properties_routes import (
     check_output_retries,
     structured_agents,
 )
+from irgraph.testing.properties_timeouts import check_run_timeout, check_timeouts
 from irgraph.testing.reference import interpret
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "check_plan_mentions_every_node",
     "check_fuzzed_schedule",
     "check_timeouts",
+    "check_run_timeout",
     "check_executions_match",
     "check_output_retries",
     "InvalidReplies",
@@ -99,7 +102,8 @@ class BackendConformance:
     overlap_width = 3
     #: The delays a fuzzed schedule draws from, per model call and gate answer (seconds).
     fuzz_delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012)
-    #: Pipelines the timeout property runs (each runs three times, with a slow agent).
+    #: Pipelines each timeout property runs (with a slow agent: three runs for the node's own
+    #: timeout, one for the run's).
     timeout_examples = 6
     #: Widths and bounds the concurrency property runs (default: a fifth of max_examples,
     #: at least 3; each run waits 0.05 s per call it cannot start at once).
@@ -222,24 +226,31 @@ class BackendConformance:
         )(given(pipelines_with_inputs(**self.pipeline_options), drawn)(check))()
 
     def test_a_node_timeout_wins_over_the_run_timeout(self) -> None:
+        self._with_a_slow_agent(check_timeouts)
+
+    def test_a_run_timeout_fails_a_slow_node(self) -> None:
+        self._with_a_slow_agent(check_run_timeout)
+
+    def _with_a_slow_agent(self, check: Callable[..., None]) -> None:
+        """Run ``check(make_backend, pipeline, state, agent)`` on ``timeout_examples``
+        pipelines, with an agent the run reaches drawn from each."""
         from hypothesis import HealthCheck, given, settings
         from hypothesis import strategies as st
 
         from irgraph.testing.strategies import pipelines_with_inputs
 
-        def check(case: tuple[Builder, dict[str, Any]], data: st.DataObject) -> None:
+        def one(case: tuple[Builder, dict[str, Any]], data: st.DataObject) -> None:
             pipeline, state = case
             reached = sorted(self._reached_agents(pipeline, state))
             if reached:
-                agent = data.draw(st.sampled_from(reached))
-                check_timeouts(self.make_backend, pipeline, state, agent)
+                check(self.make_backend, pipeline, state, data.draw(st.sampled_from(reached)))
 
         settings(
             max_examples=self.timeout_examples,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
             report_multiple_bugs=False,
-        )(given(pipelines_with_inputs(**self.pipeline_options), st.data())(check))()
+        )(given(pipelines_with_inputs(**self.pipeline_options), st.data())(one))()
 
     def test_structured_output_retries_match_the_reference(self) -> None:
         from hypothesis import HealthCheck, given, settings

@@ -103,6 +103,7 @@ class FakeProvider:
     '<w: Write.>'
     """
 
+    @checks.keyword_options
     def __init__(
         self,
         latency: float | Mapping[str, float] = 0.0,

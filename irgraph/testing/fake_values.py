@@ -7,6 +7,12 @@ an agent that declares an output schema.
 ``minLength``/``maxLength``, ``minimum``/``maximum`` (exclusive too) and ``multipleOf``,
 ``anyOf``/``oneOf`` (the first choice), a one-element ``allOf``, and local ``$ref`` s into
 ``$defs``/``definitions`` as pydantic writes them — and builds the simplest value that fits.
+A schema that refers to itself (a pydantic ``Item`` with ``next: Item | None``, a tree with
+``children: list[Node]``) gets a finite value: a part that could only go on without end is
+left out, and once a definition comes back inside itself the value is the smallest one —
+optional properties left out, arrays as short as ``minItems`` allows, the ``anyOf`` choice or
+``null`` that ends soonest. Only a schema whose every value would hold another value of the
+same definition (a required self-reference with no way out) is an :class:`UnsatisfiableSchema`.
 The value is checked against the whole schema before it is returned, so a schema outside the
 subset (a ``pattern``, ``not``, ``if``/``then``...) is a :class:`UnsupportedSchema` naming the
 keyword, never a wrong answer; bounds that leave no value (``minimum`` above ``maximum``, no
@@ -18,6 +24,10 @@ the same value and different prompts spread over the enum.
 {'n': 3}
 >>> [fake_value({"enum": ["bug", "feature"]}, seed) for seed in (0, 1)]
 ['bug', 'feature']
+>>> fake_value({"$defs": {"Item": {"type": "object", "required": ["name"], "properties": {
+...     "name": {"type": "string"}, "next": {"$ref": "#/$defs/Item"}}}},
+...     "$ref": "#/$defs/Item"})
+{'name': 'text', 'next': {'name': 'text'}}
 """
 
 from __future__ import annotations
@@ -69,7 +79,7 @@ def fake_value(schema: Any, seed: int = 0) -> Any:
     from irgraph.ir.outputs import schema_error
 
     plain = schema.to_dict() if hasattr(schema, "to_dict") else schema
-    value = _Maker(plain, seed).make(plain, 0)
+    value = _Maker(plain, seed).make(plain, 0, frozenset(), False)
     if isinstance(plain, Mapping):
         problem = schema_error(value, plain)
         if problem is not None:
@@ -81,33 +91,103 @@ def fake_value(schema: Any, seed: int = 0) -> Any:
 
 
 class _Maker:
+    """Makes the value. Every ``make*`` method takes the schema, the nesting ``depth``, the
+    references being expanded on the way down (``seen``) and whether to make the ``smallest``
+    value: that starts when a reference comes back inside itself, so recursion ends."""
+
     def __init__(self, root: Any, seed: int) -> None:
         self.root = root
         self.seed = seed
+        self.ranks: dict[str, float] = {}
+        definitions = {
+            f"#/{group}/{name}": definition
+            for group in ("$defs", "definitions")
+            if isinstance(root, Mapping) and isinstance(root.get(group), Mapping)
+            for name, definition in root[group].items()
+        }
+        changed = True
+        while changed:  # ranks only fall, from infinity, to at most the number of definitions
+            changed = False
+            for ref, definition in definitions.items():
+                rank = self.rank(definition)
+                if rank < self.ranks.get(ref, math.inf):
+                    self.ranks[ref], changed = rank, True
 
-    def make(self, schema: Any, depth: int) -> Any:
+    def rank(self, schema: Any) -> float:
+        """How many references deep the smallest value of ``schema`` must go: ``0`` without
+        any, ``inf`` when every value would go on without end (or none matches). Keywords
+        :meth:`make` refuses count 0; :meth:`make` says what is wrong with them."""
+        if schema is True:
+            return 0
+        if not isinstance(schema, Mapping):
+            return math.inf
+        if "$ref" in schema:
+            return self.ranks.get(schema["$ref"], math.inf) + 1 if _is_ref(schema) else 0
+        if "const" in schema or (isinstance(schema.get("enum"), list) and schema["enum"]):
+            return 0
+        for choice in ("anyOf", "oneOf"):
+            if isinstance(schema.get(choice), list) and schema[choice]:
+                return min(self.rank(option) for option in schema[choice])
+        if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) == 1:
+            return self.rank(schema["allOf"][0])
+        if isinstance(schema.get("type"), list) and "null" in schema["type"]:
+            return 0
+        try:
+            kind = self.kind(schema)
+        except UnsupportedSchema:
+            return 0
+        if kind == "object":
+            return max((self.rank(s) for s in self.required_parts(schema).values()), default=0)
+        if kind == "array":
+            return max((self.rank(s) for s in self.item_schemas(schema, 0)), default=0)
+        return 0
+
+    def make(self, schema: Any, depth: int, seen: frozenset[str], smallest: bool) -> Any:
+        if depth > _MAX_DEPTH and self.rank(self.root) != math.inf:
+            raise UnsupportedSchema(f"the schema is nested more than {_MAX_DEPTH} levels deep")
         if depth > _MAX_DEPTH:
-            raise UnsupportedSchema("the schema refers to itself without end", "$ref")
+            raise UnsatisfiableSchema(
+                "the schema refers to itself without end: every value of it holds another "
+                "value of the same definition (a required property, or an array whose "
+                "minItems needs one, with no null or other choice that stops)",
+                "$ref",
+            )
         if schema is True:
             return "value"
         if not isinstance(schema, Mapping):
             raise UnsupportedSchema(f"no value matches the schema {schema!r}")
         if "$ref" in schema:
-            return self.make(self.resolve(schema["$ref"]), depth + 1)
+            ref = schema["$ref"]
+            smallest = smallest or (_is_ref(schema) and ref in seen)
+            seen = seen | {ref} if _is_ref(schema) else seen
+            return self.make(self.resolve(ref), depth + 1, seen, smallest)
         if "const" in schema:
             return schema["const"]
         if isinstance(schema.get("enum"), list) and schema["enum"]:
             return schema["enum"][self.seed % len(schema["enum"])]
         for choice in ("anyOf", "oneOf"):
             if isinstance(schema.get(choice), list) and schema[choice]:
-                return self.make(schema[choice][0], depth + 1)
+                return self.make(self.choose(schema[choice], smallest), depth + 1, seen, smallest)
         if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) == 1:
-            return self.make(schema["allOf"][0], depth + 1)
+            return self.make(schema["allOf"][0], depth + 1, seen, smallest)
         for keyword in ("not", "if", "allOf", "pattern", "patternProperties", "dependencies"):
             if keyword in schema:
                 raise UnsupportedSchema(f"the keyword {keyword!r} is not supported", keyword)
+        kinds = schema.get("type")
+        if isinstance(kinds, list) and "null" in kinds:
+            others = [k for k in kinds if k != "null"]
+            if smallest or (others and self.rank({**schema, "type": others}) == math.inf):
+                return None
         kind = self.kind(schema)
-        return getattr(self, f"make_{kind}")(schema, depth)
+        return getattr(self, f"make_{kind}")(schema, depth, seen, smallest)
+
+    def choose(self, options: list[Any], smallest: bool) -> Any:
+        """The ``anyOf``/``oneOf`` option to make: the first that ends, or for the smallest
+        value the one that ends soonest (the first when none ends: its error says why)."""
+        ranks = [self.rank(option) for option in options]
+        if smallest:
+            return options[ranks.index(min(ranks))]
+        return next((o for o, r in zip(options, ranks, strict=True) if r != math.inf), options[0])
 
     def resolve(self, ref: Any) -> Any:
         parts = ref.split("/") if isinstance(ref, str) else []
@@ -137,13 +217,30 @@ class _Maker:
             raise UnsupportedSchema(f"the type {kind!r} is not a JSON Schema type", "type")
         return str(kind)
 
-    def make_null(self, schema: Mapping[str, Any], depth: int) -> None:
+    def required_parts(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        """The schema of each required property, by name."""
+        properties = schema.get("properties") or {}
+        extra = schema.get("additionalProperties", True)
+        extra = extra if isinstance(extra, Mapping) else True
+        return {name: properties.get(name, extra) for name in schema.get("required") or ()}
+
+    def item_schemas(self, schema: Mapping[str, Any], wanted: int) -> list[Any]:
+        """The schemas of an array's first items: as many as ``minItems`` needs, or
+        ``wanted`` (within ``maxItems``)."""
+        prefix = schema.get("prefixItems") or []
+        items = schema.get("items", True)
+        count = max(int(schema.get("minItems", 0)), wanted)
+        if schema.get("maxItems") is not None:
+            count = min(count, int(schema["maxItems"]))
+        return [prefix[i] if i < len(prefix) else items for i in range(count)]
+
+    def make_null(self, schema: Mapping[str, Any], *where: Any) -> None:
         return None
 
-    def make_boolean(self, schema: Mapping[str, Any], depth: int) -> bool:
+    def make_boolean(self, schema: Mapping[str, Any], *where: Any) -> bool:
         return self.seed % 2 == 0
 
-    def make_string(self, schema: Mapping[str, Any], depth: int) -> str:
+    def make_string(self, schema: Mapping[str, Any], *where: Any) -> str:
         text = _FORMATS.get(schema.get("format", ""), "text")
         low = int(schema.get("minLength", 0))
         high = schema.get("maxLength")
@@ -153,10 +250,10 @@ class _Maker:
             text = text[: int(high)]
         return text
 
-    def make_integer(self, schema: Mapping[str, Any], depth: int) -> int:
+    def make_integer(self, schema: Mapping[str, Any], *where: Any) -> int:
         return int(_on_steps(schema, schema.get("multipleOf", 1)))
 
-    def make_number(self, schema: Mapping[str, Any], depth: int) -> float | int:
+    def make_number(self, schema: Mapping[str, Any], *where: Any) -> float | int:
         if "multipleOf" in schema:
             return _on_steps(schema, schema["multipleOf"])
         low, high = _bounds(schema)
@@ -177,24 +274,44 @@ class _Maker:
             value = high - gap if high == schema.get("exclusiveMaximum") else high
         return value
 
-    def make_array(self, schema: Mapping[str, Any], depth: int) -> list[Any]:
+    def make_array(
+        self, schema: Mapping[str, Any], depth: int, seen: frozenset[str], smallest: bool
+    ) -> list[Any]:
         prefix = schema.get("prefixItems") or []
-        items = schema.get("items", True)
-        low = int(schema.get("minItems", 0))
-        high = schema.get("maxItems")
-        count = max(low, len(prefix), 1 if items is not False else 0)
-        if high is not None:
-            count = min(count, int(high))
-        return [self.make(prefix[i] if i < len(prefix) else items, depth + 1) for i in range(count)]
+        wanted = 0 if smallest else max(len(prefix), 1 if schema.get("items") is not False else 0)
+        parts = self.item_schemas(schema, wanted)
+        needed = len(self.item_schemas(schema, 0))
+        while len(parts) > needed and self.rank(parts[-1]) == math.inf:
+            parts.pop()  # an item beyond minItems that could only go on without end
+        return [self.make(part, depth + 1, seen, smallest) for part in parts]
 
-    def make_object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
+    def make_object(
+        self, schema: Mapping[str, Any], depth: int, seen: frozenset[str], smallest: bool
+    ) -> dict[str, Any]:
         properties = schema.get("properties") or {}
-        extra = schema.get("additionalProperties", True)
-        value = {name: self.make(sub, depth + 1) for name, sub in properties.items()}
-        for name in schema.get("required") or ():
+        required = self.required_parts(schema)
+        chosen = {
+            name: sub
+            for name, sub in properties.items()
+            if name in required or not (smallest or self.rank(sub) == math.inf)
+        }
+        optional = sorted(
+            (self.rank(sub), index, name)
+            for index, (name, sub) in enumerate(properties.items())
+            if name not in chosen and self.rank(sub) != math.inf
+        )
+        missing = int(schema.get("minProperties", 0)) - len(chosen.keys() | required.keys())
+        for _, _, name in optional[: max(missing, 0)]:
+            chosen[name] = properties[name]
+        value = {name: self.make(sub, depth + 1, seen, smallest) for name, sub in chosen.items()}
+        for name, sub in required.items():
             if name not in value:
-                value[name] = self.make(extra if isinstance(extra, Mapping) else True, depth + 1)
+                value[name] = self.make(sub, depth + 1, seen, smallest)
         return value
+
+
+def _is_ref(schema: Mapping[str, Any]) -> bool:
+    return isinstance(schema.get("$ref"), str)
 
 
 def _bounds(schema: Mapping[str, Any]) -> tuple[float | None, float | None]:

@@ -32,7 +32,6 @@ __all__ = [
     "check_cancellation_leaves_no_task",
     "check_plan_mentions_every_node",
     "check_fuzzed_schedule",
-    "check_timeouts",
     "Fuzz",
     "fuzzes",
     "JitteredProvider",
@@ -351,62 +350,6 @@ def check_fuzzed_schedule(
         )
     check_trace_respects_edges(pipeline, result, control=control)
     return result
-
-
-def _with_timeout(node: Any, agent: str, seconds: float | None) -> Any:
-    """``node``'s IR tree with the timeout of every agent named ``agent`` set to ``seconds``."""
-    from irgraph.ir import AgentNode
-
-    if isinstance(node, AgentNode):
-        return attrs.evolve(node, timeout=seconds) if node.name == agent else node
-    children = getattr(node, "children", None)
-    if children is None:
-        return node
-    return attrs.evolve(node, children=tuple(_with_timeout(c, agent, seconds) for c in children))
-
-
-def check_timeouts(
-    make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any], agent: str
-) -> None:
-    """``agent`` answers slowly. With its own short timeout the run fails naming it (a
-    ``RunError`` caused by a ``TimeoutError``, holding only completed work), whatever the run's
-    timeout; with its own long timeout a short run timeout does not fail it: the node's own
-    timeout wins over the run's."""
-    slow, run_timeout_short = 0.6, 0.25  # the short one bounds other nodes too: leave room
-    ir = pipeline.to_ir()
-    G = to_graph(pipeline, inputs=state.keys())
-
-    def attempt(own: float, run_timeout: float | None) -> RunResult | RunError:
-        provider = FakeProvider(latency={agent: slow})
-        options = {} if run_timeout is None else {"timeout": run_timeout}
-        try:
-            return _run(make_backend, _with_timeout(ir, agent, own), provider, state, **options)
-        except RunError as error:
-            return error
-
-    for run_timeout in (None, 30.0):
-        failed = attempt(0.05, run_timeout)
-        if not isinstance(failed, RunError):
-            raise _fail(
-                pipeline,
-                f"'{agent}' took {slow} s with a timeout of 0.05 s, and the "
-                f"run (timeout={run_timeout}) did not fail.",
-            )
-        if failed.node not in G or G.nodes[failed.node]["label"] != agent:
-            raise _fail(pipeline, f"The timeout's RunError names {failed.node!r}, not {agent!r}.")
-        if not isinstance(failed.__cause__, TimeoutError):
-            raise _fail(
-                pipeline,
-                f"The timeout's RunError is caused by {type(failed.__cause__).__name__}, not a "
-                "TimeoutError.",
-            )
-    kept = attempt(30.0, run_timeout_short)
-    if isinstance(kept, RunError):
-        raise _fail(
-            pipeline,
-            f"'{agent}' has its own timeout of 30 s, but the run's timeout of "
-            f"{run_timeout_short} s failed it: {kept}",
-        )
 
 
 def check_plan_mentions_every_node(

@@ -300,6 +300,7 @@ def _options(kinds: Iterable[str] | None, flags: dict[str, bool], **rest: Any) -
     return _Options(leaves=leaves, composites=composites, **rest)
 
 
+@checks.keyword_options
 def pipelines(
     *,
     max_depth: int = 3,

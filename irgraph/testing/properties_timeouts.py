@@ -1,0 +1,103 @@
+"""The timeout properties of the conformance suite (:mod:`irgraph.testing.conformance`): a
+slow agent fails the run at its own timeout, and at the run's ``timeout=`` when it has none of
+its own, while its own timeout wins over the run's. Each raises ``AssertionError`` with the
+failing pipeline printed as builder code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from irgraph.builder import Builder
+from irgraph.errors import RunError
+from irgraph.events import RunResult
+from irgraph.graph import to_graph
+from irgraph.testing.fake import FakeProvider
+from irgraph.testing.properties import MakeBackend, _fail, _run
+
+__all__ = ["check_run_timeout", "check_timeouts"]
+
+#: How long the slow agent takes, and a run timeout short enough to fail it: the run's
+#: timeout bounds the other nodes too, so it leaves them room.
+_SLOW, _RUN_TIMEOUT = 0.6, 0.25
+
+
+def _with_timeout(node: Any, agent: str, seconds: float | None) -> Any:
+    """``node``'s IR tree with the timeout of every agent named ``agent`` set to ``seconds``."""
+    from irgraph.ir import AgentNode
+
+    if isinstance(node, AgentNode):
+        return attrs.evolve(node, timeout=seconds) if node.name == agent else node
+    children = getattr(node, "children", None)
+    if children is None:
+        return node
+    return attrs.evolve(node, children=tuple(_with_timeout(c, agent, seconds) for c in children))
+
+
+def _attempt(
+    make_backend: MakeBackend,
+    pipeline: Builder,
+    state: Mapping[str, Any],
+    agent: str,
+    own: float | None,
+    run_timeout: float | None,
+) -> RunResult | RunError:
+    """Run ``pipeline`` with ``agent`` slow and its own timeout ``own``, under the run's
+    ``run_timeout``: the result, or the RunError."""
+    provider = FakeProvider(latency={agent: _SLOW})
+    options = {} if run_timeout is None else {"timeout": run_timeout}
+    ir = _with_timeout(pipeline.to_ir(), agent, own)
+    try:
+        return _run(make_backend, ir, provider, state, **options)
+    except RunError as error:
+        return error
+
+
+def _timed_out(
+    pipeline: Builder, state: Mapping[str, Any], agent: str, failed: Any, why: str
+) -> None:
+    """Refuse an outcome that is not a RunError naming ``agent``, caused by a TimeoutError."""
+    if not isinstance(failed, RunError):
+        raise _fail(pipeline, f"'{agent}' took {_SLOW} s {why}, and the run did not fail.")
+    G = to_graph(pipeline, inputs=state.keys())
+    if failed.node not in G or G.nodes[failed.node]["label"] != agent:
+        raise _fail(pipeline, f"The timeout's RunError names {failed.node!r}, not {agent!r}.")
+    if not isinstance(failed.__cause__, TimeoutError):
+        raise _fail(
+            pipeline,
+            f"The timeout's RunError is caused by {type(failed.__cause__).__name__}, not a "
+            "TimeoutError.",
+        )
+
+
+def check_timeouts(
+    make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any], agent: str
+) -> None:
+    """``agent`` answers slowly. With its own short timeout the run fails naming it (a
+    ``RunError`` caused by a ``TimeoutError``, holding only completed work), whatever the run's
+    timeout; with its own long timeout a short run timeout does not fail it: the node's own
+    timeout wins over the run's."""
+    for run_timeout in (None, 30.0):
+        failed = _attempt(make_backend, pipeline, state, agent, 0.05, run_timeout)
+        why = f"with a timeout of 0.05 s (run timeout={run_timeout})"
+        _timed_out(pipeline, state, agent, failed, why)
+    kept = _attempt(make_backend, pipeline, state, agent, 30.0, _RUN_TIMEOUT)
+    if isinstance(kept, RunError):
+        raise _fail(
+            pipeline,
+            f"'{agent}' has its own timeout of 30 s, but the run's timeout of "
+            f"{_RUN_TIMEOUT} s failed it: {kept}",
+        )
+
+
+def check_run_timeout(
+    make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any], agent: str
+) -> None:
+    """``agent`` answers slowly and has no timeout of its own: ``run(..., timeout=...)``
+    shorter than its answer fails the run naming it, caused by a ``TimeoutError`` (a backend
+    that drops the run's timeout lets it finish)."""
+    failed = _attempt(make_backend, pipeline, state, agent, None, _RUN_TIMEOUT)
+    why = f"with no timeout of its own under run(timeout={_RUN_TIMEOUT})"
+    _timed_out(pipeline, state, agent, failed, why)
