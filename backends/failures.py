@@ -87,10 +87,12 @@ def cancelled_run(completed: int) -> RunError:
     """The record a cancelled run's ``CancelledError`` carries as ``partial`` (never raised:
     the cancellation propagates as itself, as asyncio requires)."""
     done = f"{completed} node{'' if completed == 1 else 's'}"
-    return RunError(
+    record = RunError(
         f"The run was cancelled after {done} completed; .state holds what they wrote and "
         ".completed names them, so a new run can start from that state."
     )
+    record.cancelled = True
+    return record
 
 
 def run_cancelled() -> bool:

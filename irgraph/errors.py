@@ -136,6 +136,9 @@ class RunError(IrgraphError, RuntimeError):
         #: Where ``node`` ran: the enclosing loop iterations and map-over items, as
         #: ``((scope id, index from 0), ...)`` like an event's path; ``()`` at the top level.
         self.path: tuple[tuple[str, int], ...] = ()
+        #: True for the record a cancelled run's ``CancelledError`` carries as ``partial``:
+        #: nothing failed, the run was stopped.
+        self.cancelled = False
 
     def view(
         self, pipeline: Any = None, *, trace: Any = None, concurrency: int | None = None

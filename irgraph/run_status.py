@@ -145,6 +145,7 @@ class RunFacts:
     backend: str | None = None
     traced: bool = True  # False: the graph was not given and was read from the trace
     calls: list[Any] = attrs.field(factory=list)  # the run's model calls (events.Call)
+    cancelled: bool = False  # the run was cancelled: nothing failed, it was stopped
     _by_node: dict[str, list[Execution]] | None = attrs.field(default=None, init=False)
     _calls_by_node: dict[str, list[Any]] | None = attrs.field(default=None, init=False)
 
@@ -264,6 +265,7 @@ def run_facts(
     message: str | None = None,
     backend: str | None = None,
     calls: Iterable[Any] = (),
+    cancelled: bool = False,
 ) -> RunFacts:
     """The :class:`RunFacts` of a run of ``graph`` (``None``: read it from the trace).
     ``failed``/``failed_path`` are the node that failed and where (a ``RunError``'s
@@ -305,7 +307,9 @@ def run_facts(
     ]
     finished = set(completed) | set(outputs)
     recorded = bool(executions or finished or kept or failed)
-    facts = RunFacts(graph, executions, {}, outputs, failed, message, backend, traced, calls)
+    facts = RunFacts(
+        graph, executions, {}, outputs, failed, message, backend, traced, calls, cancelled
+    )
     ran = {e.node for e in executions}
     status = facts.status
     for node in graph.nodes:  # reading order: a route's status is known before its branches

@@ -109,6 +109,7 @@ def error_view(
         failed_path=getattr(error, "path", None),
         completed=completed,
         message=str(error),
+        cancelled=bool(getattr(error, "cancelled", False)),
         calls=getattr(error, "calls", None) or (),
     )
     return RunView(facts, concurrency=concurrency)
@@ -185,6 +186,8 @@ class RunView:
             f"{n} {STATUSES[s][0]}" for s, n in sorted(facts.counts().items(), key=_by_status)
         )
         state = "Run failed" if facts.failed or facts.message else "Run finished"
+        if facts.cancelled:
+            state = "Run cancelled"
         if facts.failed:
             state += f" at '{facts.failed}'"
         backend = f" on {facts.backend}" if facts.backend else ""

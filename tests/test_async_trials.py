@@ -287,3 +287,6 @@ def test_a_cancelled_run_is_still_a_cancelled_error_and_keeps_what_completed(sha
     assert partial.state["x"] == "<a: A owls>" and "y" in partial.state and "z" not in partial.state
     assert [e.node for e in partial.trace if e.event == "end"] == ["a", "b"]
     assert "cancelled after 2 nodes completed" in str(partial)
+    view = partial.view()
+    assert view.headline().startswith("Run cancelled")
+    assert view.facts.status["a"] == "done" and view.facts.status["c"] == "cancelled"
