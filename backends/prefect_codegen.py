@@ -318,7 +318,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
     names = {"Position", "agent_cache_key_fn", "agent_run_name", "ask", "model_provider"}
-    names |= {"answering", "gate_answers"}
+    names |= {"answering", "gate_answers", "state_from_json"}
     names |= uses & {"choose", "collected", "gate", "holds", "map_items", "stops", "transform"}
     names |= {"State"} if gen.functions else set()
     imports += [

@@ -107,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     batch.add_argument("--items", required=True, help='JSON: [{{"index", "state", "run_key"}}]')
     args = parser.parse_args(argv)
     if args.command == "run":
-        state = json.loads(args.state)
         try:
+            state = state_from_json(args.state, INPUTS)
             answers = gate_answers(GATES, args.answer)
         except ValueError as error:
             parser.error(str(error))

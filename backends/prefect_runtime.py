@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -84,6 +85,7 @@ __all__ = [
     "gate",
     "gate_answers",
     "answering",
+    "state_from_json",
     "pause_key",
     "current_flow_run_id",
     "pause_turn",
@@ -116,6 +118,34 @@ def _template(text: str) -> Template:
 @functools.cache
 def _imported(ref: str) -> Callable[..., Any]:
     return resolve_function(FunctionRef(ref))
+
+
+def state_from_json(text: str, inputs: Iterable[str]) -> dict[str, Any]:
+    """A generated module's ``run --state``: a JSON object holding every key in ``inputs``,
+    or a ``ValueError`` saying what is wrong, before Prefect starts.
+
+    >>> state_from_json('{"topic": "owls"}', ["topic"])
+    {'topic': 'owls'}
+    """
+    try:
+        state = json.loads(text)
+    except ValueError as error:
+        raise ValueError(
+            f"--state is not JSON ({error}); give a JSON object, e.g. --state "
+            '\'{"topic": "owls"}\'.'
+        ) from None
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"--state must be a JSON object of state keys to values, not a "
+            f'{type(state).__name__}; e.g. --state \'{{"topic": "owls"}}\'.'
+        )
+    missing = [key for key in inputs if key not in state]
+    if missing:
+        raise ValueError(
+            f"--state lacks {', '.join(map(repr, missing))}, which the pipeline reads before "
+            "anything writes it; add it to --state."
+        )
+    return state
 
 
 # Agents -----------------------------------------------------------------------------------

@@ -152,3 +152,26 @@ def test_generated_code_keeps_a_gate_answer_across_a_flow_retry():
         run_id = asyncio.run(gated())
     assert answers == ["yes", "yes"]
     assert asyncio.run(pauses(run_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ("{topic: owls}", "--state is not JSON"),
+        ("[1]", "--state must be a JSON object of state keys to values, not a list"),
+        ("{}", "--state lacks 'topic', which the pipeline reads"),
+    ],
+)
+def test_run_refuses_a_bad_state_before_prefect_starts(tmp_path, state, message):
+    path = module(tmp_path)
+    env = child_env(tmp_path / "home")
+    out = subprocess.run(
+        [sys.executable, str(path), "run", "--state", state, "--answer", "approve=yes"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert message in out.stderr and "Traceback" not in out.stderr

@@ -435,7 +435,11 @@ def test_any_names_and_texts_give_valid_code_whose_literals_equal_them(ir, confi
     calls = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("ask", "gate"):
-            kw = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+            kw = {
+                k.arg: ast.literal_eval(k.value)
+                for k in node.keywords
+                if not isinstance(k.value, ast.Name)  # storage=RESULT_STORAGE, a setting
+            }
             calls[kw["node"]] = kw
     for nid, data in G.nodes(data=True):
         if data["kind"] == "agent":
