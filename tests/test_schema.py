@@ -55,7 +55,7 @@ def test_node_link_json_round_trip_gives_the_same_graph_and_pipeline(G):
     back = nx.node_link_graph(json.loads(text))
     assert list(back.nodes(data=True)) == list(G.nodes(data=True))
     assert list(back.edges(data=True)) == list(G.edges(data=True))
-    assert from_graph(back) == pipeline().to_ir()
+    assert from_graph(back) == pipeline().inputs("topic").to_ir()
 
 
 def test_pydot_takes_the_graph_itself_and_dot_renders_it(G):
@@ -83,7 +83,7 @@ def test_scalar_only_writers_take_the_portable_copy_and_read_it_back(G, tmp_path
     }
     if writer == "graphml":  # GEXF keeps no graph attributes but the name
         assert back.graph == G.graph
-        assert from_graph(back) == pipeline().to_ir()
+        assert from_graph(back) == pipeline().inputs("topic").to_ir()
 
 
 def test_settings_read_back_every_ir_field(G):
