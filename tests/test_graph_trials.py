@@ -7,8 +7,9 @@ import io
 import json
 
 import networkx as nx
+import pytest
 
-from irgraph import Agent, from_graph, run, to_graph, validate
+from irgraph import Agent, MapOver, PipelineError, from_graph, run, to_graph, validate
 from irgraph.cli import main
 from irgraph.testing import FakeProvider
 
@@ -46,3 +47,48 @@ def test_irgraph_check_passes_a_saved_graph_that_validate_passes(tmp_path, monke
     out = io.StringIO()
     assert main(["check", "pipeline.json"], out=out) == 0, out.getvalue()
     assert "Inputs: topic" in out.getvalue()
+
+
+EACH = (
+    MapOver("each")
+    .over("papers", item="paper")
+    .step(Agent("summarise").instruct("Summarise {paper}.").writes("summary"))
+    .writes("summaries")
+)
+
+
+def problem_of(pipeline, **inputs) -> str:
+    with pytest.raises(PipelineError) as info:
+        validate(to_graph(pipeline, **inputs))
+    return str(info.value)
+
+
+def test_a_map_over_body_key_read_after_it_points_to_the_collected_list():
+    text = problem_of(EACH >> Agent("report").instruct("Report on {summary}."), inputs={"papers"})
+    assert "move it earlier" not in text and "{summary?}" not in text
+    assert (
+        "'summarise' writes 'summary' inside map-over 'each', once per item, so 'summary' "
+        "exists only inside 'each', not after it: read the list 'each' collects, {summaries}, "
+        "or move 'report' into the body of 'each'." in text
+    )
+    fixed = EACH >> Agent("report").instruct("Report on {summaries}.")
+    assert validate(to_graph(fixed, inputs={"papers"})) == []
+
+
+def test_a_map_over_item_read_after_it_points_to_the_list():
+    text = problem_of(EACH >> Agent("report").instruct("Report on {paper}."), inputs={"papers"})
+    assert "move it earlier" not in text
+    assert "Map-over 'each' sets 'paper' to one item at a time for its body" in text
+    assert "read the whole list {papers}" in text
+
+
+def test_a_body_key_the_map_over_does_not_collect_says_how_to_collect_it():
+    body = Agent("a").instruct("{item}").writes("x") >> Agent("b").instruct("{x}").writes("y")
+    each = MapOver("m").over("papers").step(body).writes("ys")
+    text = problem_of(each >> Agent("r").instruct("{x}"), inputs={"papers"})
+    assert "have 'm' collect it with .collect('x').writes('all_x')" in text
+
+
+def test_a_writer_that_really_runs_later_is_still_told_to_move_earlier():
+    text = problem_of(Agent("r").instruct("{summary}") >> EACH, inputs={"papers"})
+    assert "'summarise' writes 'summary' but does not run before 'r'; move it earlier" in text
