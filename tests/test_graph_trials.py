@@ -9,7 +9,7 @@ import json
 import networkx as nx
 import pytest
 
-from irgraph import Agent, MapOver, PipelineError, from_graph, run, to_graph, validate
+from irgraph import Agent, MapOver, PipelineError, Route, from_graph, run, to_graph, validate
 from irgraph.cli import main
 from irgraph.testing import FakeProvider
 
@@ -92,3 +92,26 @@ def test_a_body_key_the_map_over_does_not_collect_says_how_to_collect_it():
 def test_a_writer_that_really_runs_later_is_still_told_to_move_earlier():
     text = problem_of(Agent("r").instruct("{summary}") >> EACH, inputs={"papers"})
     assert "'summarise' writes 'summary' but does not run before 'r'; move it earlier" in text
+
+
+@pytest.mark.parametrize(("first", "second"), [(1, 1.0), (2.0, 2), ("x", "x"), (None, None)])
+def test_a_route_refuses_two_cases_for_one_json_value(first, second):
+    route = (
+        Route("r")
+        .on("k")
+        .when(first, Agent("one").instruct("One.").writes("o"))
+        .when(second, Agent("two").instruct("Two.").writes("o"))
+    )
+    text = problem_of(route, inputs={"k"})
+    assert "Route 'r' has two branches for" in text and "only the first could ever run" in text
+
+
+def test_a_route_keeps_cases_json_tells_apart():
+    route = (
+        Route("r")
+        .on("k")
+        .when(1, Agent("one").instruct("One.").writes("o"))
+        .when(True, Agent("yes").instruct("Yes.").writes("o"))
+        .when("1", Agent("text").instruct("Text.").writes("o"))
+    )
+    assert validate(to_graph(route, inputs={"k"})) == []
