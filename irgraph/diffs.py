@@ -24,10 +24,11 @@ __all__ = ["GraphDiff", "diff", "match_nodes"]
 
 
 def _graph(G_or_pipeline: Any) -> nx.DiGraph:
-    """The graph to compare: ``G`` itself, or the graph of a builder or IR node."""
-    from irgraph.graph import as_graph
+    """The graph to compare: ``G`` itself, the graph of a builder or IR node, or the graph a
+    compiled pipeline holds."""
+    from irgraph.analysis_schedule import analysed_graph
 
-    return as_graph(G_or_pipeline)
+    return analysed_graph(G_or_pipeline, "diff")
 
 
 @attrs.frozen

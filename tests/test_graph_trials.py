@@ -9,7 +9,25 @@ import json
 import networkx as nx
 import pytest
 
-from irgraph import Agent, MapOver, PipelineError, Route, from_graph, run, to_graph, validate
+from irgraph import (
+    Agent,
+    MapOver,
+    PipelineError,
+    Route,
+    compile,
+    from_graph,
+    run,
+    to_graph,
+    validate,
+)
+from irgraph.analysis import (
+    critical_path,
+    dataflow_dependencies,
+    diff,
+    lineage,
+    makespan,
+    parallelizable,
+)
 from irgraph.cli import main
 from irgraph.testing import FakeProvider
 
@@ -115,3 +133,27 @@ def test_a_route_keeps_cases_json_tells_apart():
         .when("1", Agent("text").instruct("Text.").writes("o"))
     )
     assert validate(to_graph(route, inputs={"k"})) == []
+
+
+WRITE_CHECK = Agent("w").instruct("Write {topic}.").writes("report") >> Agent("c").instruct(
+    "Check {report}."
+)
+
+
+@pytest.mark.parametrize("held", ["result", "runnable"])
+def test_the_analyses_and_diff_take_a_compiled_pipeline(held):
+    compiled = compile(WRITE_CHECK, inputs={"topic"})
+    given = compiled if held == "result" else compiled.runnable
+    G = to_graph(WRITE_CHECK, inputs={"topic"})
+    assert critical_path(given, 1.0) == critical_path(G, 1.0)
+    assert makespan(given, 1.0, schedule="dataflow") == makespan(G, 1.0, schedule="dataflow")
+    assert list(parallelizable(given, 1.0)) == list(parallelizable(G, 1.0))
+    assert lineage(given, "report") == lineage(G, "report")
+    assert dataflow_dependencies(given) == dataflow_dependencies(G)
+    assert diff(given, G).empty and diff(G, given).empty
+    assert diff(given, WRITE_CHECK >> Agent("e").instruct("Edit.")).added == ["e"]
+
+
+def test_what_is_no_pipeline_is_refused_naming_the_compiled_forms():
+    with pytest.raises(PipelineError, match=r"what compile\(\) returns, or its \.runnable"):
+        diff(5, WRITE_CHECK)
