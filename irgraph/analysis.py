@@ -77,6 +77,7 @@ def _checked_latency(G: nx.DiGraph, latency: Any) -> Latency:
             _SECONDS.check(seconds, f"the latency of {node!r}", node=str(node))
         return latency
     if callable(latency):
+        _check_signature(latency)
         return latency  # type: ignore[no-any-return]
     if not _SECONDS.test(latency):
         raise PipelineError(
@@ -88,6 +89,29 @@ def _checked_latency(G: nx.DiGraph, latency: Any) -> Latency:
             got=latency,
         )
     return latency  # type: ignore[no-any-return]
+
+
+def _check_signature(latency: Callable[..., Any]) -> None:
+    """Refuse a latency function that cannot be called as ``latency(node_id, attrs)``."""
+    import inspect
+
+    try:
+        signature = inspect.signature(latency)
+    except (TypeError, ValueError):
+        return  # no signature to read (some builtins): it is called as it is
+    try:
+        signature.bind("node_id", {})
+    except TypeError as exc:
+        name = getattr(latency, "__qualname__", None) or repr(latency)
+        raise PipelineError(
+            f"The latency function {name}{signature} cannot be called as "
+            f"latency(node_id, attrs), which is how the analyses call it, once per node, with "
+            f"the node's id and its attributes ({exc}).",
+            hint="Give it two parameters, e.g. lambda node, attrs: 2.0 if attrs['kind'] == "
+            "'agent' else 0.0, or pass a dict of node id -> seconds.",
+            expected="a function latency(node_id, attrs) -> seconds",
+            got=latency,
+        ) from None
 
 
 def _own_fn(

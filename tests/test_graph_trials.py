@@ -157,3 +157,23 @@ def test_the_analyses_and_diff_take_a_compiled_pipeline(held):
 def test_what_is_no_pipeline_is_refused_naming_the_compiled_forms():
     with pytest.raises(PipelineError, match=r"what compile\(\) returns, or its \.runnable"):
         diff(5, WRITE_CHECK)
+
+
+@pytest.mark.parametrize("analysis", [critical_path, makespan, parallelizable])
+def test_a_latency_function_with_the_wrong_signature_is_refused_naming_it(analysis):
+    def per_node(node):
+        return 1.0
+
+    with pytest.raises(PipelineError) as info:
+        analysis(WRITE_CHECK, per_node)
+    text = str(info.value)
+    assert "per_node(node) cannot be called as latency(node_id, attrs)" in text
+    assert info.value.expected == "a function latency(node_id, attrs) -> seconds"
+
+
+def test_a_latency_function_that_takes_the_node_and_its_attributes_is_called():
+    def agents_only(node, attrs, scale=2.0):
+        return scale if attrs["kind"] == "agent" else 0.0
+
+    assert critical_path(WRITE_CHECK, agents_only).length == 4.0
+    assert makespan(WRITE_CHECK, lambda *given: 1.5) == 3.0
