@@ -28,6 +28,7 @@ from irgraph.analysis import (
     makespan,
     parallelizable,
 )
+from irgraph.backends.mermaid import to_mermaid
 from irgraph.cli import main
 from irgraph.testing import FakeProvider
 
@@ -177,3 +178,43 @@ def test_a_latency_function_that_takes_the_node_and_its_attributes_is_called():
 
     assert critical_path(WRITE_CHECK, agents_only).length == 4.0
     assert makespan(WRITE_CHECK, lambda *given: 1.5) == 3.0
+
+
+TRIAGE = (
+    Route("triage")
+    .on("category")
+    .when("bug", Agent("fix").instruct("Fix {ticket}.").writes("patch"))
+    .otherwise(Agent("answer").instruct("Answer {ticket}.").writes("reply"))
+)
+
+
+@pytest.mark.parametrize(
+    ("edit", "shown"),
+    [
+        (
+            lambda H: H.edges["triage", "fix"].update(condition='"feature"'),
+            "The edge triage -> fix says condition='\"feature\"'; the pipeline gives "
+            "condition='\"bug\"'",
+        ),
+        (
+            lambda H: H.edges["triage", "answer"].pop("condition"),
+            "The edge triage -> answer says no condition; the pipeline gives condition='otherwise'",
+        ),
+    ],
+)
+def test_an_edited_route_condition_in_a_saved_graph_is_caught(edit, shown):
+    H = saved(to_graph(TRIAGE, inputs={"ticket", "category"}))
+    assert validate(H) == []
+    edit(H)
+    with pytest.raises(PipelineError) as info:
+        validate(H)
+    assert shown in str(info.value) and "to_graph(from_graph(G))" in str(info.value)
+    with pytest.raises(PipelineError, match="says"):
+        to_mermaid(H)  # the picture would show the wrong case
+
+
+def test_a_condition_added_to_an_edge_of_no_route_is_caught():
+    H = saved(to_graph(PIPELINE, inputs={"topic"}))
+    H.edges["researcher", "writer"]["condition"] = "otherwise"
+    with pytest.raises(PipelineError, match="says condition='otherwise'; the pipeline gives none"):
+        validate(H)
