@@ -11,6 +11,7 @@ import pytest
 
 from irgraph import (
     Agent,
+    Loop,
     MapOver,
     PipelineError,
     Route,
@@ -29,6 +30,7 @@ from irgraph.analysis import (
     parallelizable,
 )
 from irgraph.backends.mermaid import to_mermaid
+from irgraph.backends.mermaid_diff import diff_to_mermaid
 from irgraph.cli import main
 from irgraph.testing import FakeProvider
 
@@ -218,3 +220,75 @@ def test_a_condition_added_to_an_edge_of_no_route_is_caught():
     H.edges["researcher", "writer"]["condition"] = "otherwise"
     with pytest.raises(PipelineError, match="says condition='otherwise'; the pipeline gives none"):
         validate(H)
+
+
+A, B, C = (Agent(n).instruct(n) for n in "abc")
+
+
+def lines_of(change) -> list[str]:
+    text = str(change).splitlines()
+    added = {line[2:] for line in text if line.startswith("+ ")}
+    removed = {line[2:] for line in text if line.startswith("- ")}
+    assert not added & removed, text  # no line is both added and removed
+    return text
+
+
+def test_diff_says_a_step_moved_into_a_loop():
+    change = diff(
+        to_graph(A >> Loop("l").step(B).max_iterations(2) >> C),
+        to_graph(A >> Loop("l").step(B).step(C).max_iterations(2)),
+    )
+    assert change.changed == {"c": ["parent"]} and change.moves["c"]["parent"] == ("top level", "l")
+    assert "~ node c: parent (top level -> l)" in lines_of(change)
+    assert (change.added, change.removed) == ([], [])
+
+
+def test_diff_says_two_steps_swapped_without_adding_and_removing_them():
+    change = diff(to_graph(A >> B >> C), to_graph(A >> C >> B))
+    assert (change.added, change.removed) == ([], [])
+    text = lines_of(change)
+    assert "~ node b: order (after a -> after c)" in text
+    assert "~ node c: order (after b -> after a)" in text
+
+
+def test_diff_says_which_route_case_a_node_now_runs_on():
+    x = Agent("x").instruct("X").writes("o")
+    y = Agent("y").instruct("Y").writes("o")
+    change = diff(
+        to_graph(Route("r").on("k").when("v", x).otherwise(y), inputs={"k"}),
+        to_graph(Route("r").on("k").when("v", y).otherwise(x), inputs={"k"}),
+    )
+    assert (change.added, change.removed) == ([], [])
+    text = lines_of(change)
+    assert '~ node x: branch ("v" -> otherwise)' in text
+    assert '~ node y: branch (otherwise -> "v")' in text
+
+
+def test_diff_of_same_named_steps_never_prints_a_line_as_added_and_removed():
+    def w(text):
+        return Agent("w").instruct(text).writes("d")
+
+    change = diff(to_graph(w("1") >> w("2") >> w("3")), to_graph(w("1") >> w("3")))
+    text = lines_of(change)
+    assert change.removed == ["w#2"] and change.renumbered == {"w#2": "w#3"}
+    assert "~ node w#2: id (w#3 -> w#2)" in text
+    assert "- edge w -> w#2 (removed)" in text and "+ edge w -> w#2" in text
+
+
+def test_diff_says_a_step_moved_between_two_loops_and_keeps_the_loops():
+    change = diff(
+        to_graph(
+            Loop("l1").step(A).step(B).max_iterations(2) >> Loop("l2").step(C).max_iterations(2)
+        ),
+        to_graph(
+            Loop("l1").step(A).max_iterations(2) >> Loop("l2").step(B).step(C).max_iterations(2)
+        ),
+    )
+    assert (change.added, change.removed) == ([], [])
+    assert "~ node b: parent (l1 -> l2)" in lines_of(change)
+
+
+def test_a_moved_node_is_drawn_as_changed():
+    change = diff(to_graph(A >> B >> C), to_graph(A >> C >> B))
+    picture = diff_to_mermaid(change)
+    assert "class n2 changed" in picture and "class n3 changed" in picture
