@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -292,3 +293,35 @@ def test_a_moved_node_is_drawn_as_changed():
     change = diff(to_graph(A >> B >> C), to_graph(A >> C >> B))
     picture = diff_to_mermaid(change)
     assert "class n2 changed" in picture and "class n3 changed" in picture
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_docs_no_longer_make_the_claims_the_graph_contradicts():
+    guide = (ROOT / "docs/guides/analysis.md").read_text(encoding="utf-8")
+    concepts = (ROOT / "docs/concepts.md").read_text(encoding="utf-8")
+    notebook = json.loads(
+        (ROOT / "notebooks/01_exploring_a_pipeline_graph.ipynb").read_text(encoding="utf-8")
+    )
+    text = "".join(
+        "".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown"
+    )
+    for page in (guide, text, critical_path.__doc__ or ""):
+        assert "fastest any scheduler" not in page
+    assert "as `op`" not in text and "only have edges inside their scope" not in text
+    assert "(`None`: on a truthy `until`)" not in concepts
+    assert "`[]` when it stops on a truthy `until`" in concepts
+
+
+def test_what_the_corrected_docs_say_holds():
+    judge = Loop("review").step(Agent("judge").instruct("Judge.").writes("verdict"))
+    assert to_graph(judge.until("verdict").max_iterations(3)).nodes["review"]["until_equals"] == []
+    # The critical path follows the edges as written; the dataflow schedule beats it.
+    searches = [Agent(f"s{i}").instruct("Search {plan}.").writes(f"r{i}") for i in range(3)]
+    p = Agent("plan").instruct("Plan.").writes("plan")
+    for step in searches:
+        p = p >> step
+    G = to_graph(p >> Agent("w").instruct("Write {r0} {r1} {r2}."))
+    assert critical_path(G, 1.0).length == makespan(G, 1.0) == 5.0
+    assert makespan(G, 1.0, schedule="dataflow") == 3.0
