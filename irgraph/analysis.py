@@ -213,10 +213,11 @@ def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> CriticalPath:
     """The longest chain of nodes by latency along the graph's edges (each step waits for the
     ones before it as written), and its length: the fastest the topological schedule can
     finish with unlimited concurrency. The dataflow schedule waits only for the data a step
-    reads, so it can finish sooner (``makespan(..., schedule="dataflow")``). A loop or map-over on the path is followed by the
-    longest chain through its body (a loop's body counts once per iteration). A route on the
-    path is followed by its **longest branch's** nodes (only one branch runs; the longest is
-    the worst case), and ``.branches`` names the case taken for each such route.
+    reads, so it can finish sooner (``makespan(..., schedule="dataflow")``). A loop or
+    map-over on the path is followed by the longest chain through its body (a loop's body
+    counts once per iteration). A route on the path is followed by its **longest branch's**
+    nodes (only one branch runs; the longest is the worst case), and ``.branches`` names the
+    case taken for each such route.
 
     >>> from irgraph import Agent, Route, to_graph
     >>> r = Route("r").on("k").when("x", Agent("slow")).otherwise(Agent("fast"))
