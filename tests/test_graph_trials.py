@@ -18,6 +18,8 @@ from irgraph import (
     Route,
     compile,
     from_graph,
+    from_portable,
+    portable,
     run,
     to_graph,
     validate,
@@ -325,3 +327,34 @@ def test_what_the_corrected_docs_say_holds():
     G = to_graph(p >> Agent("w").instruct("Write {r0} {r1} {r2}."))
     assert critical_path(G, 1.0).length == makespan(G, 1.0) == 5.0
     assert makespan(G, 1.0, schedule="dataflow") == 3.0
+
+
+CONTROL = (
+    Agent("step\x01one").instruct("Go.").writes("out")
+    >> Agent("step\\u0001one").instruct("Use {out}.").writes("used")  # its escape, as a name
+    >> (Agent("tab\x0bbed\ufffe").instruct("Also {out}.") | Agent("plain").instruct("{used}"))
+)
+
+
+@pytest.mark.parametrize("writer", ["graphml", "gexf"])
+def test_names_xml_cannot_hold_round_trip_through_portable(tmp_path, writer):
+    G = to_graph(CONTROL)
+    path = tmp_path / f"pipeline.{writer}"
+    getattr(nx, f"write_{writer}")(portable(G), path)
+    back = from_portable(getattr(nx, f"read_{writer}")(path))
+    assert list(back.nodes(data=True)) == list(G.nodes(data=True))
+    assert {(u, v): d for u, v, d in back.edges(data=True)} == {
+        (u, v): d for u, v, d in G.edges(data=True)
+    }
+    if writer == "graphml":
+        assert back.graph == G.graph
+        assert from_graph(back) == CONTROL.to_ir() and validate(back) == []
+
+
+def test_portable_escapes_only_the_ids_xml_cannot_hold():
+    H = portable(to_graph(CONTROL))
+    assert "plain" in H and "plain" == json.loads(H.nodes["plain"]["label"])
+    assert "irgraph_id" not in H.nodes["plain"]
+    escaped = [n for n, data in H.nodes(data=True) if "irgraph_id" in data]
+    assert len(escaped) == 2 and len(set(H)) == 4  # the escape of one is no other's id
+    assert all(n.isprintable() for n in H)
