@@ -16,6 +16,7 @@ from irgraph import (
     MapOver,
     PipelineError,
     Route,
+    Transform,
     compile,
     from_graph,
     from_portable,
@@ -358,3 +359,16 @@ def test_portable_escapes_only_the_ids_xml_cannot_hold():
     escaped = [n for n, data in H.nodes(data=True) if "irgraph_id" in data]
     assert len(escaped) == 2 and len(set(H)) == 4  # the escape of one is no other's id
     assert all(n.isprintable() for n in H)
+
+
+def test_a_copy_holding_a_lambda_says_why_it_cannot_run_not_that_it_was_saved():
+    p = Agent("w").instruct("Write {topic}.").writes("report") >> Transform(
+        "count", lambda report: len(report.split())
+    ).reads("report").writes("words")
+    G = to_graph(p, inputs={"topic"})
+    assert "a saved copy cannot run it" in validate(G)[0]
+    with pytest.raises(PipelineError) as info:
+        validate(G.copy())
+    text = str(info.value)
+    assert "was not saved" not in text
+    assert "a graph saved, copied or edited" in text and "keeps only that name" in text

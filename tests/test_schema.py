@@ -120,7 +120,9 @@ def test_a_lambda_transform_runs_in_process_and_says_it_cannot_run_from_a_saved_
     G = to_graph(p)
     assert ":" in G.nodes["up"]["function"] and "<lambda>#" in G.nodes["up"]["function"]
     assert any("'up'" in w and "a saved copy cannot run it" in w for w in G.graph["warnings"])
-    with pytest.raises(PipelineError, match="'up' calls .* no import path, and it was not saved"):
+    with pytest.raises(
+        PipelineError, match="'up' calls .* no import path, and a pipeline read from data"
+    ):
         run(from_graph(G), provider=FakeProvider())
 
 
