@@ -77,6 +77,7 @@ def _checked_latency(G: nx.DiGraph, latency: Any) -> Latency:
             _SECONDS.check(seconds, f"the latency of {node!r}", node=str(node))
         return latency
     if callable(latency):
+        _check_signature(latency)
         return latency  # type: ignore[no-any-return]
     if not _SECONDS.test(latency):
         raise PipelineError(
@@ -88,6 +89,29 @@ def _checked_latency(G: nx.DiGraph, latency: Any) -> Latency:
             got=latency,
         )
     return latency  # type: ignore[no-any-return]
+
+
+def _check_signature(latency: Callable[..., Any]) -> None:
+    """Refuse a latency function that cannot be called as ``latency(node_id, attrs)``."""
+    import inspect
+
+    try:
+        signature = inspect.signature(latency)
+    except (TypeError, ValueError):
+        return  # no signature to read (some builtins): it is called as it is
+    try:
+        signature.bind("node_id", {})
+    except TypeError as exc:
+        name = getattr(latency, "__qualname__", None) or repr(latency)
+        raise PipelineError(
+            f"The latency function {name}{signature} cannot be called as "
+            f"latency(node_id, attrs), which is how the analyses call it, once per node, with "
+            f"the node's id and its attributes ({exc}).",
+            hint="Give it two parameters, e.g. lambda node, attrs: 2.0 if attrs['kind'] == "
+            "'agent' else 0.0, or pass a dict of node id -> seconds.",
+            expected="a function latency(node_id, attrs) -> seconds",
+            got=latency,
+        ) from None
 
 
 def _own_fn(
@@ -186,11 +210,14 @@ class CriticalPath(tuple[list[str], float]):
 
 
 def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> CriticalPath:
-    """The longest chain of nodes by latency, and its length: the fastest any scheduler can
-    finish with unlimited concurrency. A loop or map-over on the path is followed by the
-    longest chain through its body (a loop's body counts once per iteration). A route on the
-    path is followed by its **longest branch's** nodes (only one branch runs; the longest is
-    the worst case), and ``.branches`` names the case taken for each such route.
+    """The longest chain of nodes by latency along the graph's edges (each step waits for the
+    ones before it as written), and its length: the fastest the topological schedule can
+    finish with unlimited concurrency. The dataflow schedule waits only for the data a step
+    reads, so it can finish sooner (``makespan(..., schedule="dataflow")``). A loop or
+    map-over on the path is followed by the longest chain through its body (a loop's body
+    counts once per iteration). A route on the path is followed by its **longest branch's**
+    nodes (only one branch runs; the longest is the worst case), and ``.branches`` names the
+    case taken for each such route.
 
     >>> from irgraph import Agent, Route, to_graph
     >>> r = Route("r").on("k").when("x", Agent("slow")).otherwise(Agent("fast"))

@@ -59,12 +59,15 @@ def on_a_thread(ref: str | None) -> bool:
 
 def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiGraph:
     """The graph to analyse: ``G`` itself, the graph of a builder or IR node, or the graph a
-    compiled pipeline holds."""
+    compiled pipeline holds (what :func:`irgraph.compile` returns, or its ``.runnable``)."""
     import networkx as nx
 
+    from irgraph.compile import CompileResult
     from irgraph.graph import as_graph
     from irgraph.ir.nodes import NODE_KINDS
 
+    if isinstance(G_or_pipeline, CompileResult):
+        G_or_pipeline = G_or_pipeline.runnable
     if isinstance(G_or_pipeline, nx.DiGraph):
         return as_graph(G_or_pipeline)  # one read back or edited is checked first
     held = getattr(G_or_pipeline, "graph", None)
@@ -77,7 +80,8 @@ def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiG
             f"{function}() analyses a pipeline, but got {G_or_pipeline!r} of type "
             f"{type(G_or_pipeline).__name__}.",
             hint="Pass the graph from to_graph(pipeline), the pipeline builder itself (e.g. "
-            "Agent('a') >> Agent('b')), its IR (.to_ir()) or a compiled pipeline.",
+            "Agent('a') >> Agent('b')), its IR (.to_ir()) or a compiled pipeline (what "
+            "compile() returns, or its .runnable).",
             expected="a graph, builder, IR node or compiled pipeline",
             got=G_or_pipeline,
         )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph.diffs_moves import moves
 from irgraph.schema import settings
 
 if TYPE_CHECKING:
@@ -24,10 +25,11 @@ __all__ = ["GraphDiff", "diff", "match_nodes"]
 
 
 def _graph(G_or_pipeline: Any) -> nx.DiGraph:
-    """The graph to compare: ``G`` itself, or the graph of a builder or IR node."""
-    from irgraph.graph import as_graph
+    """The graph to compare: ``G`` itself, the graph of a builder or IR node, or the graph a
+    compiled pipeline holds."""
+    from irgraph.analysis_schedule import analysed_graph
 
-    return as_graph(G_or_pipeline)
+    return analysed_graph(G_or_pipeline, "diff")
 
 
 @attrs.frozen
@@ -43,6 +45,12 @@ class GraphDiff:
     keys_removed: list[str]
     new: Any = attrs.field(repr=False, eq=False)
     old: Any = attrs.field(repr=False, eq=False)
+    #: For each node ``changed`` lists as moved (``parent``, ``branch``, ``order``), by new id:
+    #: each of those fields' old and new place, as the text shows them.
+    moves: dict[str, dict[str, tuple[str, str]]] = attrs.field(factory=dict)
+    #: Kept nodes whose new id named another node before (new id -> old id): a node removed
+    #: or added before them shifted their number (``w#3`` is now ``w#2``).
+    renumbered: dict[str, str] = attrs.field(factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -59,12 +67,32 @@ class GraphDiff:
     def __str__(self) -> str:
         if self.empty:
             return "No differences."
-        lines = [f"+ node {n}" for n in self.added] + [f"- node {n}" for n in self.removed]
-        lines += [f"~ node {n}: {', '.join(f)}" for n, f in self.changed.items()]
-        lines += [f"+ edge {u} -> {v}" for u, v in self.edges_added]
-        lines += [f"- edge {u} -> {v}" for u, v in self.edges_removed]
+        moves = {_shown(n): found for n, found in self.moves.items()}
+
+        def field(node: str, name: str) -> str:
+            old, new = moves.get(_shown(node), {}).get(name, (None, None))
+            return name if old is None else f"{name} ({old} -> {new})"
+
+        lines = [f"+ node {_shown(n)}" for n in self.added]
+        lines += [f"- node {_shown(n)}" for n in self.removed]
+        lines += [
+            f"~ node {_shown(n)}: {', '.join(field(n, f) for f in fields)}"
+            for n, fields in self.changed.items()
+        ]
+        lines += [
+            f"~ node {_shown(n)}: id ({_shown(o)} -> {_shown(n)})"
+            for n, o in self.renumbered.items()
+        ]
+        lines += [f"+ edge {_shown(u)} -> {_shown(v)}" for u, v in self.edges_added]
+        lines += [f"- edge {_shown(u)} -> {_shown(v)}" for u, v in self.edges_removed]
         lines += [f"+ key {k}" for k in self.keys_added] + [f"- key {k}" for k in self.keys_removed]
         return "\n".join(lines)
+
+
+def _shown(name: str) -> str:
+    """A node id as a line shows it: as it is, or its ``repr`` when it does not print (the
+    command line's rule, so a line stays one line)."""
+    return name if name.isprintable() else repr(name)
 
 
 def _depth(G: nx.DiGraph, node: str) -> int:
@@ -106,21 +134,45 @@ def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
                 if same:
                     pairs[old[same[0]]] = new[j]
                     free.remove(same[0])
+    _pair_moved(G1, G2, pairs)
     return pairs
+
+
+def _pair_moved(G1: nx.DiGraph, G2: nx.DiGraph, pairs: dict[str, str]) -> None:
+    """Pair what the aligned reading orders left over, wherever it now sits: a node that
+    moved (swapped with another, or into another scope or branch) is paired with an old node
+    of its kind and name (of its settings too, first), or, failing that, with an old node of
+    its kind that had its id. Pairs are added to ``pairs``."""
+    paired = set(pairs.values())
+    left = [n for n in G1 if n not in pairs]
+    for node in [n for n in G2 if n not in paired]:
+        token = _token(G2, node)
+        same = [n for n in left if _token(G1, n)[:2] == token[:2]]
+        best = [n for n in same if _token(G1, n)[3] == token[3]] or same
+        best = best or [n for n in left if n == node and G1.nodes[n]["kind"] == token[0]]
+        if best:
+            pairs[best[0]] = node
+            left.remove(best[0])
 
 
 def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
     """Nodes, edges and keys added, removed or changed from ``G1`` to ``G2``. Nodes are paired
     by structure (:func:`match_nodes`), so ids that shift (``writer#2`` becoming
     ``writer#3`` when a writer is added before it) are not changes. A node is changed when its
-    name (``label``), kind or a setting (instruction, model, writes, function, ...) differs;
-    changes and additions are named by their new ids, removals by their old ones."""
+    name (``label``), kind or a setting (instruction, model, writes, function, ...) differs,
+    and when it moved (:mod:`irgraph.diffs_moves`): into another scope (``parent``), onto
+    another route case (``branch``) or after other nodes of its scope (``order``), with the
+    old and new place in ``moves``. Changes and additions are named by their new ids,
+    removed nodes by their old ones; a removed edge names a kept node by its new id and a
+    removed one by its old id, marked ``(removed)`` when that id names another node now
+    (``renumbered`` lists such kept nodes), so no line is both added and removed."""
     G1, G2 = _graph(G1), _graph(G2)
     pairs = match_nodes(G1, G2)
     paired = set(pairs.values())
     added = [n for n in G2 if n not in paired]
     removed = [n for n in G1 if n not in pairs]
     changed: dict[str, list[str]] = {}
+    moves_of = moves(G1, G2, pairs)
     for node_old, node in pairs.items():
         a, b = G1.nodes[node_old], G2.nodes[node]
         fields = [f for f in ("label", "kind") if a[f] != b[f]]
@@ -128,20 +180,31 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             # Every IR field but the name (the label) and children (nodes of their own).
             old, new = settings(a), settings(b)
             fields += [f for f in old if old[f] != new[f]]
+        fields += list(moves_of.get(node, ()))
         if fields:
             changed[node] = fields
     kept = {(pairs[u], pairs[v]) for u, v in G1.edges if u in pairs and v in pairs}
     edges2 = set(G2.edges)
     keys1 = {k for _, data in G1.nodes(data=True) for k in data.get("writes", ())}
     keys2 = {k for _, data in G2.nodes(data=True) for k in data.get("writes", ())}
+
+    def now(node: str) -> str:
+        """An old node as a removed edge names it: by its new id if it was kept, else by its
+        old id, marked when that id names another node now."""
+        if node in pairs:
+            return pairs[node]
+        return f"{node} (removed)" if node in G2 else node
+
     return GraphDiff(
         added,
         removed,
         changed,
         [e for e in G2.edges if e not in kept],
-        [(u, v) for u, v in G1.edges if (pairs.get(u), pairs.get(v)) not in edges2],
+        [(now(u), now(v)) for u, v in G1.edges if (pairs.get(u), pairs.get(v)) not in edges2],
         sorted(keys2 - keys1),
         sorted(keys1 - keys2),
         G2,
         G1,
+        moves_of,
+        {new: old for old, new in pairs.items() if old != new and new in G1},
     )

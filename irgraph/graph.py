@@ -343,7 +343,13 @@ class _Walker:
         text = f"'{nid}' calls {ref.ref!r}, which has no import path"
         fix = "define the function at the top level of a module"
         if ref.fn is None:
-            self.problem(f"{text}, and it was not saved.", node=nid, hint=f"To run it, {fix}.")
+            self.problem(
+                f"{text}, and a pipeline read from data (a JSON file, or a graph saved, copied "
+                "or edited: such graphs are checked as the pipeline they hold) keeps only that "
+                "name, so nothing can run it.",
+                node=nid,
+                hint=f"To run it, {fix} and build the pipeline again.",
+            )
         else:
             self.warnings.append(f"{text}: a saved copy cannot run it; {fix} to save it.")
 

@@ -34,6 +34,7 @@ __all__ = ["built_here", "mark_built", "rebuilt", "structure_problems", "whole_g
 _BUILT: weakref.WeakSet[Any] = weakref.WeakSet()
 
 #: The node attributes ``to_graph`` derives from the pipeline (scopes add the body reads).
+#: Every edge attribute is derived: ``control``, ``keys`` and a route edge's ``condition``.
 DERIVED = (
     "kind",
     "parent",
@@ -110,6 +111,21 @@ def _edge_problems(G: nx.DiGraph, fresh: nx.DiGraph) -> list[Problem]:
                     f"The edge {u} -> {v} says control={theirs.get('control')!r}, "
                     f"keys={theirs.get('keys')!r}; the pipeline gives "
                     f"control={data['control']!r}, keys={data['keys']!r}",
+                )
+            )
+        elif theirs.get("condition") != data.get("condition"):  # a route's case, drawn on it
+            said = theirs.get("condition")
+            problems.append(
+                _stale(
+                    u,
+                    f"The edge {u} -> {v} says "
+                    + ("no condition" if said is None else f"condition={said!r}")
+                    + "; the pipeline gives "
+                    + (
+                        "none"
+                        if data.get("condition") is None
+                        else f"condition={data['condition']!r}"
+                    ),
                 )
             )
     problems += [

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from irgraph.ir import FunctionRef, Node, RouteNode
+from irgraph.ir import FunctionRef, Node, RouteCase, RouteNode
+from irgraph.ir.values import same_value
 from irgraph.walk import INPUT, Env, Summary
 
 if TYPE_CHECKING:
@@ -104,19 +105,26 @@ def walk_route(w: Walker, node: RouteNode, env: Env, parent: str | None) -> Summ
 def _route_cases(w: Walker, sid: str, node: RouteNode) -> None:
     """Problems of a route's cases themselves: a value compared twice, a predicate that
     cannot be saved."""
-    seen: set[str] = set()
+    seen: list[RouteCase] = []
     for case in node.cases:
         if case.kind == "test":
             w.importable(sid, case.value)
         elif case.kind == "equals":
-            if case.label in seen:
+            # Compared as a run compares them, as JSON values: 1 and 1.0 are one value.
+            first = next((old for old in seen if same_value(old.value, case.value)), None)
+            if first is not None:
+                same = (
+                    ""
+                    if first.label == case.label
+                    else f" (as JSON values, {first.label} equals {case.label})"
+                )
                 w.problem(
-                    f"Route '{node.name}' has two branches for {case.label}; only the "
+                    f"Route '{node.name}' has two branches for {case.label}{same}; only the "
                     "first could ever run.",
                     node=sid,
                     hint="Give each value one branch (merge the two, or change a value).",
                 )
-            seen.add(case.label)
+            seen.append(case)
 
 
 def lookup(key: str, env: Env) -> str | None:

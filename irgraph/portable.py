@@ -3,11 +3,18 @@
 :func:`portable` encodes a pipeline graph from :func:`irgraph.to_graph` so that
 ``nx.write_graphml`` and ``nx.write_gexf`` accept it; :func:`from_portable` decodes what they
 read back (re-exported by :mod:`irgraph.schema` and :mod:`irgraph`).
+
+Names may hold any character, but XML 1.0 cannot hold most control characters (``\\x01``,
+``\\x0b``...), not even escaped, and a file holding one cannot be read back. JSON text is ASCII,
+so attributes are safe; a node id that XML cannot hold is written as its JSON escape
+(``step\\u0001one``), with the id itself in the attribute :data:`ID`, which
+:func:`from_portable` puts back.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError
@@ -15,7 +22,13 @@ from irgraph.errors import PipelineError
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["portable", "from_portable"]
+__all__ = ["portable", "from_portable", "ID"]
+
+#: The node attribute holding the id of a node whose id XML cannot hold (as JSON text).
+ID = "irgraph_id"
+#: What XML 1.0 cannot hold: control characters but tab, line feed and carriage return,
+#: lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _need_graph(G: Any, function: str) -> None:
@@ -40,13 +53,34 @@ def portable(G: nx.DiGraph) -> nx.DiGraph:
     True
     """
     _need_graph(G, "portable")
-    H = G.copy()
-    for _, data in H.nodes(data=True):
-        data.update({k: json.dumps(v) for k, v in data.items()})
-    for _, _, data in H.edges(data=True):
-        data.update({k: json.dumps(v) for k, v in data.items()})
+    ids = _xml_ids(G)
+    H = type(G)()
+    for nid, data in G.nodes(data=True):
+        encoded = {k: json.dumps(v) for k, v in data.items()}
+        if nid in ids:
+            encoded[ID] = json.dumps(nid)
+        H.add_node(ids.get(nid, nid), **encoded)
+    for u, v, data in G.edges(data=True):
+        H.add_edge(ids.get(u, u), ids.get(v, v), **{k: json.dumps(x) for k, x in data.items()})
     H.graph = {k: json.dumps(v) for k, v in G.graph.items()}
     return H
+
+
+def _xml_ids(G: nx.DiGraph) -> dict[Any, str]:
+    """An id XML can hold for each node whose id it cannot: the id's JSON escape, numbered
+    when another node has that id already."""
+    taken = set(G)
+    ids: dict[Any, str] = {}
+    for nid in G:
+        if not (isinstance(nid, str) and _NOT_XML.search(nid)):
+            continue
+        base = _NOT_XML.sub(lambda found: json.dumps(found.group())[1:-1], nid)
+        safe, number = base, 2
+        while safe in taken:
+            safe, number = f"{base}#{number}", number + 1
+        taken.add(safe)
+        ids[nid] = safe
+    return ids
 
 
 def from_portable(H: nx.DiGraph) -> nx.DiGraph:
@@ -55,13 +89,16 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
     back whole, the ``tree`` that :func:`from_graph` needs only through GraphML or JSON.)"""
     _need_graph(H, "from_portable")
     G = type(H)()
+    ids: dict[Any, Any] = {}
     try:
         for nid, data in H.nodes(data=True):
-            G.add_node(nid, **{k: json.loads(v) for k, v in data.items()})
+            decoded = {k: json.loads(v) for k, v in data.items()}
+            ids[nid] = decoded.pop(ID, nid)  # an id XML could not hold, written escaped
+            G.add_node(ids[nid], **decoded)
         for u, v, data in H.edges(data=True):
             G.add_edge(
-                u,
-                v,
+                ids.get(u, u),
+                ids.get(v, v),
                 **{k: json.loads(data[k]) for k in ("control", "keys", "condition") if k in data},
             )
     except (TypeError, ValueError) as exc:

