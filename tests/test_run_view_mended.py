@@ -222,3 +222,14 @@ def test_live_progress_never_counts_back_and_leaves_out_branches_not_taken():
         counts.append(frame.finished)
     assert counts == sorted(counts)  # never back, loop iterations included
     assert str(frame).startswith(f"{len(G) - 1}/{len(G) - 1} nodes done")  # 'answer' not taken
+
+
+def test_real_mermaid_reads_gantt_tasks_named_like_its_keywords(mermaid_render):
+    names = ["title", "click", "section", "dateFormat", "accTitle"]
+    pipeline = Agent("start").instruct("Go.").writes("k0")
+    for i, name in enumerate(names, 1):
+        pipeline = pipeline >> Agent(name).instruct(f"{{k{i - 1}}}").writes(f"k{i}")
+    result = run(pipeline, provider=FakeProvider())
+    report = mermaid_render([result.timeline().to_mermaid(), result.diagram().to_mermaid()])
+    assert report["fatal"] is None, report["fatal"]
+    assert [r["ok"] for r in report["results"]] == [True, True], report["results"]
