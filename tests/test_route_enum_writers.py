@@ -332,6 +332,8 @@ def test_a_value_is_refused_exactly_when_no_value_the_schema_allows_equals_it(sc
         admitted = allowed is None or allowed.admits(value)
         assert admitted == (matches or allowed is None), (schema, value)
     problems, _ = found(classifier("c", schema) >> act(*VALUES, otherwise=True))
+    # 1 and 1.0 (2 and 2.0) are also one case twice, a problem of its own: not counted here
+    problems = [p for p in problems if "only the first could ever run" not in p["message"]]
     told = {p["message"].split(", but")[0].split(" for ", 1)[1] for p in problems}
     assert told == {canonical(v) for v in VALUES if not (allowed is None or allowed.admits(v))}
 
