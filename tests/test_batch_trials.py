@@ -1,0 +1,117 @@
+"""Findings of the outside batch trial: a keyed batch resumes in another process exactly when
+its pipeline is unchanged, functions without an import path included."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from irgraph.ir import function_ref
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# One keyed batch of one item; argv[1] picks the transform, argv[2] a value it is made with.
+SCRIPT = """
+import functools, json, sys
+from irgraph import Agent, Transform, run_many
+from irgraph.testing import FakeProvider
+
+def cut(findings, n):
+    return findings[:n]
+
+class Cut:
+    def __init__(self, n):
+        self.n = n
+    def __call__(self, findings):
+        return findings[: self.n]
+
+class Opaque:  # a value with no stable representation
+    def __init__(self, n):
+        self.n = n
+
+def make(n):
+    return lambda findings: findings[:n]
+
+kind, n = sys.argv[1], int(sys.argv[2])
+transforms = {
+    "partial": lambda: functools.partial(cut, n=n),
+    "object": lambda: Cut(n),
+    "closure": lambda: make(n),
+    "default": lambda: eval(f"lambda findings, n={n}: findings[:n]"),
+    "opaque": lambda: (lambda opaque: lambda findings: findings[: opaque.n])(Opaque(n)),
+}
+pipeline = Agent("r").instruct("Research {topic}.").writes("findings") >> Transform(
+    "cut", transforms[kind]()
+).reads("findings").writes("short")
+try:
+    items = list(run_many(pipeline, [{"topic": "owls"}], provider=FakeProvider(), batch_key="b"))
+except Exception as error:
+    print(json.dumps({"refused": str(error)}))
+else:
+    print(json.dumps([{"short": i.state["short"], "resumed": i.resumed} for i in items]))
+"""
+
+
+def batch(here: Path, kind: str, n: int) -> Any:
+    """Run the script's batch in a process of its own (its own memory addresses)."""
+    script = here / "batch_script.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "random"}
+    done = subprocess.run(
+        [sys.executable, str(script), kind, str(n)],
+        cwd=here,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("kind", ["partial", "object"])
+def test_a_keyed_batch_with_a_partial_or_callable_object_resumes_in_a_new_process(tmp_path, kind):
+    first = batch(tmp_path, kind, 5)
+    assert first == [{"short": "<r: R", "resumed": False}]
+    assert batch(tmp_path, kind, 5) == [{"short": "<r: R", "resumed": True}]
+
+
+@pytest.mark.parametrize("kind", ["partial", "object"])
+def test_a_partial_or_callable_object_with_other_arguments_is_another_pipeline(tmp_path, kind):
+    batch(tmp_path, kind, 5)
+    again = batch(tmp_path, kind, 12)
+    assert "its node 'cut' has another function" in again["refused"]
+
+
+def cut(findings: str, n: int) -> str:
+    return findings[:n]
+
+
+class Cut:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __call__(self, findings: str) -> str:
+        return findings[: self.n]
+
+
+def test_callables_without_an_import_path_are_named_without_a_memory_address():
+    import functools
+    import operator
+
+    names = {
+        "partial": function_ref(functools.partial(cut, n=5), node="cut").ref,
+        "object": function_ref(Cut(5), node="cut").ref,
+        "itemgetter": function_ref(operator.itemgetter("a"), node="cut").ref,
+    }
+    assert names == {
+        "partial": f"?:functools.partial({__name__}:cut, n=5)",
+        "object": f"?:{__name__}.Cut(n=5)",
+        "itemgetter": "?:operator.itemgetter('a')",
+    }
+    assert not function_ref(names["partial"], node="cut").importable
