@@ -27,11 +27,11 @@ record again) when it keeps only its own. "The pipeline" is its IR, everything t
 is asked and what is done with the answer: the nodes and how they nest, their names and pinned
 ids, instructions, models, system prompts, model settings, output schemas and retries,
 timeouts, loop and route conditions, and transforms and predicates by import path (a lambda by
-its code, a partial by its function and arguments, a callable object by its class and
-attributes: :mod:`irgraph.ir.identity`). Descriptions do not count, nor does the code behind
-an import path, nor the provider or run options: resuming with another provider, say one that
-no longer fails, is what resuming is for. The same IR built another way (an explicit
-``Pipeline`` for ``>>``, or read back from its JSON) resumes.
+its code, defaults and captured values, a partial by its function and arguments, a callable
+object by its class and attributes: :mod:`irgraph.ir.identity`). Descriptions do not count,
+nor does the code behind an import path, nor the provider or run options: resuming with
+another provider, say one that no longer fails, is what resuming is for. The same IR built
+another way (an explicit ``Pipeline`` for ``>>``, or read back from its JSON) resumes.
 
 Every file is written under a temporary name and renamed into place (``os.replace``), so a
 crash or Ctrl-C leaves a whole file or none; a file that is not whole, or not what it should

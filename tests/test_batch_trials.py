@@ -115,3 +115,36 @@ def test_callables_without_an_import_path_are_named_without_a_memory_address():
         "itemgetter": "?:operator.itemgetter('a')",
     }
     assert not function_ref(names["partial"], node="cut").importable
+
+
+@pytest.mark.parametrize("kind", ["closure", "default"])
+def test_a_lambda_whose_captured_value_or_default_changed_is_another_pipeline(tmp_path, kind):
+    assert batch(tmp_path, kind, 5) == [{"short": "<r: R", "resumed": False}]
+    assert batch(tmp_path, kind, 5) == [{"short": "<r: R", "resumed": True}]
+    again = batch(tmp_path, kind, 12)
+    assert "its node 'cut' has another function" in again["refused"]
+
+
+def test_a_captured_value_of_no_stable_representation_counts_by_its_type(tmp_path):
+    # Documented: such a value's state is not compared, and no memory address is either, so
+    # the batch resumes in a new process.
+    assert batch(tmp_path, "opaque", 5) == [{"short": "<r: R", "resumed": False}]
+    assert batch(tmp_path, "opaque", 5) == [{"short": "<r: R", "resumed": True}]
+
+
+def test_captured_values_and_defaults_name_a_lambda_by_their_content():
+    def make(n: Any) -> Any:
+        return lambda findings: findings[:n]
+
+    def named(fn: Any) -> str:
+        return function_ref(fn, node="cut").ref
+
+    assert named(make(5)) == named(make(5)) != named(make(12))
+    assert named(make({"b": 1, "a": {2, 1}})) == named(make({"a": {1, 2}, "b": 1}))
+    assert named(lambda t, n=5: t) != named(lambda t, n=6: t)
+    assert named(make(object())) == named(make(object()))  # by type: no address
+
+    def recursive(n: int) -> int:  # in its own closure
+        return 1 if n <= 0 else n * recursive(n - 1)
+
+    assert "#" in named(recursive)

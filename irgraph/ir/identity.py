@@ -6,17 +6,18 @@ with the pipeline it was started with), and must find the same function the same
 process, so no memory address may enter the name:
 
 - a lambda or local function: ``module:qualname#<hash>`` of its code (bytecode, names,
-  constants, nested code);
+  constants, nested code), its default arguments and the values it captured (its closure);
 - a partial: ``?:functools.partial(<its function's name>, <args>, <keywords>)``;
 - a callable object: ``?:<module>.<class>(<its attributes>)``, or the object's own ``repr``
   when it has no attributes and its ``repr`` names no memory address
   (``?:operator.itemgetter('a')``).
 
-A value (an argument, an attribute) counts by :func:`stable`: data
+A value (a captured one, a default, an argument, an attribute) counts by :func:`stable`: data
 by its content (containers item by item, sets and dict keys sorted), functions by their name as
 above, classes by import path, anything else by its ``repr`` when that holds no memory address,
-and otherwise by its type only: such a value's state is not compared. A long description is
-shortened to its start and a hash of the whole.
+and otherwise by its type only: such a value's state is not compared. Values a function reads
+from its module's globals are not part of it either. A long description is shortened to its
+start and a hash of the whole.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ _LONG = 120
 def function_name(fn: Callable[..., Any], seen: frozenset[int] = frozenset()) -> str:
     """The path that names the callable ``fn``, or, for one that no path names, a name that
     is the same in every process (see the module's doc): a lambda or local function by
-    its code, a ``functools.partial`` by its function and
+    its code, defaults and captured values, a ``functools.partial`` by its function and
     arguments, a callable object by its class and attributes. ``seen``: the callables being
     named around this one (a local function that calls itself is in its own closure)."""
     if isinstance(fn, functools.partial):
@@ -60,8 +61,24 @@ def function_name(fn: Callable[..., Any], seen: frozenset[int] = frozenset()) ->
 
 
 def _code_hash(fn: Any, code: Any, seen: frozenset[int] = frozenset()) -> str:
-    """The hash that names a function of no import path: its code."""
-    return _digest(_code_identity(code))
+    """The hash that names a function of no import path: its code, defaults and closure."""
+    seen = seen | {id(fn)}
+    closure = getattr(fn, "__closure__", None) or ()
+    captured = [
+        f"{name}={_cell(cell, seen)}" for name, cell in zip(code.co_freevars, closure, strict=False)
+    ]
+    defaults = getattr(fn, "__defaults__", None), getattr(fn, "__kwdefaults__", None)
+    parts = [_code_identity(code)]
+    if captured or any(defaults):  # a plain function's hash is its code's, as it always was
+        parts += [stable(defaults[0], seen), stable(defaults[1], seen), ",".join(captured)]
+    return _digest("\n".join(parts))
+
+
+def _cell(cell: Any, seen: frozenset[int]) -> str:
+    try:
+        return stable(cell.cell_contents, seen)
+    except ValueError:  # a cell not filled yet
+        return "<empty>"
 
 
 def _code_identity(code: Any) -> str:
