@@ -13,8 +13,9 @@ prompt, model, system prompt, settings, output schema, attempt, feedback) and ho
 item asked it before, so a half-done item asked
 again gets its completed agents' answers back from disk and only the rest go to the model.
 When an item completes, its answers are dropped: its final state stands for them. Identical
-items in flight at once share their model calls: the second waits for the first's answer, and
-the answers stay until the last of them completes.
+items are one item to :func:`irgraph.batch.run_many`, run once (a copy waits for the run under
+way); should two runs of one key still be in flight at once, they share their model calls: the
+second waits for the first's answer, and the answers stay until the last of them completes.
 
 What was kept is only good for the pipeline that computed it, so a store remembers, per batch
 key, the pipeline the batch was started with (the *record*, ``batch-<hash>.json``), and refuses

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from irgraph import Agent, Gate, run_many
 from irgraph.ir import function_ref
+from irgraph.testing import FakeProvider
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,3 +150,63 @@ def test_captured_values_and_defaults_name_a_lambda_by_their_content():
         return 1 if n <= 0 else n * recursive(n - 1)
 
     assert "#" in named(recursive)
+
+
+# Finding 4: identical items of a keyed batch are one item -----------------------------------
+
+
+def test_identical_items_with_a_gate_share_one_run_and_resume_with_its_answer(tmp_path):
+    pipeline = Agent("writer").instruct("Draft {topic}.").writes("draft") >> Gate(
+        "approve", "Publish {draft}?"
+    ).writes("verdict")
+    for attempt in (1, 2):
+        asked: list[str] = []
+
+        def on_gate(request: Any, asked: list[str] = asked) -> str:
+            asked.append(request.node)
+            return f"answer{len(asked)}"
+
+        provider = FakeProvider()
+        items = list(
+            run_many(
+                pipeline,
+                [{"topic": "a"}] * 3 + [{"topic": "b"}],
+                provider=provider,
+                batch_key="k",
+                store=tmp_path,
+                on_gate=on_gate,
+            )
+        )
+        verdicts = {item.index: item.state["verdict"] for item in items}
+        assert verdicts[0] == verdicts[1] == verdicts[2] != verdicts[3]
+        if attempt == 1:
+            assert len(asked) == 2 and len(provider.calls) == 2
+            first = verdicts
+            assert not any(item.resumed for item in items)
+        else:  # every copy resumes with the answer every copy got
+            assert asked == [] and provider.calls == []
+            assert verdicts == first and all(item.resumed for item in items)
+
+
+def test_a_copy_of_an_item_that_fails_while_it_waits_gets_the_same_failure(tmp_path):
+    asked: list[str] = []
+
+    def refuse(request: Any) -> str:
+        asked.append(request.node)
+        raise ValueError("not today")
+
+    pipeline = Agent("writer").instruct("Draft {topic}.").writes("draft") >> Gate("approve")
+    provider = FakeProvider()
+    items = list(
+        run_many(
+            pipeline,
+            [{"topic": "a"}] * 2,
+            provider=provider,
+            batch_key="k",
+            store=tmp_path,
+            on_gate=refuse,
+        )
+    )
+    assert [item.ok for item in items] == [False, False] and len(provider.calls) == 1
+    assert len(asked) == 1  # the copy waited for the first one's run
+    assert str(items[0].error) == str(items[1].error)
