@@ -77,6 +77,13 @@ _FORMAT = "irgraph-batch-item"
 _BATCH_FORMAT = "irgraph-batch"
 _ASKED = tuple(field.name for field in attrs.fields(ModelRequest) if field.eq)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: How an item's error tells to run the batch without a key (``irgraph batch`` words it its
+#: own way, from these two).
+UNKEYED = "leave batch_key unset"
+NOT_JSON_HINT = (
+    "A keyed batch (batch_key=...) keys every item by its JSON content: give states of JSON "
+    f"values (dicts, lists, str, numbers, bool, None), or {UNKEYED}."
+)
 
 
 def _digest(value: Any) -> str:
@@ -274,9 +281,7 @@ class BatchStore:
             raise PipelineError(
                 f"Item {index} of the batch is not JSON data ({problem}), so it has no key to "
                 "resume by.",
-                hint="A keyed batch (batch_key=...) keys every item by its JSON content: give "
-                "states of JSON values (dicts, lists, str, numbers, bool, None), or leave "
-                "batch_key unset.",
+                hint=NOT_JSON_HINT,
             )
         return _digest([self.batch_key, state])
 
@@ -318,7 +323,7 @@ class BatchStore:
                     raise _unkept(
                         f"Item {index} of the batch ran, but its {name} cannot be kept as JSON "
                         f"({problem}). A keyed batch keeps each item's final state and outputs "
-                        "as JSON: have the pipeline write JSON values, or leave batch_key unset.",
+                        f"as JSON: have the pipeline write JSON values, or {UNKEYED}.",
                         result,
                     )
             if result.placeholder:

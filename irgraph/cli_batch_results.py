@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 import tempfile
 from typing import Any
@@ -126,5 +127,27 @@ def result_record(line: Any, item: Any, where: str) -> dict[str, Any]:
         record["state"] = item.state
     else:
         message = failure_text(item.error)  # without the advice only Python can follow
+        message = command_line_words(message, item.index, f"{line.index} ({where}:{line.number})")
         record["error"] = {"type": type(item.error).__name__, "message": message}
     return record
+
+
+def command_line_words(message: str, index: int, item: str) -> str:
+    """An item's error ``message`` from ``run_many`` as the command line says it: the item
+    named ``item`` (its index and line in the inputs file) where ``run_many`` names it by its
+    own ``index`` (which counts only the lines it was handed), and the advice by the options.
+
+    >>> command_line_words("Item 0 of the batch ran, but ... or leave batch_key unset.", 0, "4")
+    'Item 4 ran, but ... or drop --batch-key.'
+    """
+    from irgraph.batch_store import NOT_JSON_HINT, UNKEYED
+
+    message = re.sub(rf"^Item {index}(?: of the batch)?(?=\W)", f"Item {item}", message)
+    message = message.replace(NOT_JSON_HINT, _NOT_JSON_LINE)
+    return message.replace(UNKEYED, "drop --batch-key")
+
+
+_NOT_JSON_LINE = (
+    "A keyed batch (--batch-key) keys every item by its JSON content: write the line with JSON "
+    "values only (NaN and Infinity are not JSON), or drop --batch-key."
+)

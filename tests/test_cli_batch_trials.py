@@ -16,7 +16,7 @@ from irgraph.cli import main
 
 MODULE = "irgraph_cli_batch_trial_pipelines"
 PIPELINES = """
-from irgraph import Agent, Gate
+from irgraph import Agent, Gate, Transform
 
 calls = []
 
@@ -35,6 +35,7 @@ gated = Agent("writer").instruct("Draft {topic}.").writes("draft") >> Gate(
     "approve", "Publish {draft}?"
 ).writes("verdict")
 plain = Agent("writer").instruct("Draft {topic}.").writes("draft")
+unkept = plain >> Transform("tags", lambda draft: {draft}).reads("draft").writes("tags")
 """
 
 
@@ -97,3 +98,38 @@ def test_answer_cannot_reach_a_work_pool(here, capsys):
     pool = ("--backend", "prefect", "--work-pool", "p")
     assert batch("gated", "--answer", "approve=yes", *pool, provider=False) == 2
     assert "--answer cannot reach the workers of the work pool 'p'" in capsys.readouterr().err
+
+
+# Finding 6: a failed item's message names its own line and the command's options -----------
+
+
+def messages(path: Path) -> dict[int, str]:
+    return {i: r["error"]["message"] for i, r in results(path).items() if "error" in r}
+
+
+def test_a_failed_item_is_named_by_its_index_and_line_not_by_run_manys_count(here, capsys):
+    (here / "in.jsonl").write_text('[1]\n{"topic": "owls"}\n{"topic": NaN}\n')
+    assert batch("plain", "--batch-key", "k") == 1
+    told = messages(here / "out.jsonl")[2]
+    assert told == (
+        "Item 2 (in.jsonl:3) is not JSON data (state.topic is nan), so it has no key to resume "
+        "by. A keyed batch (--batch-key) keys every item by its JSON content: write the line "
+        "with JSON values only (NaN and Infinity are not JSON), or drop --batch-key."
+    )
+    assert f"irgraph: item 2 (in.jsonl:3) failed: PipelineError: {told}" in capsys.readouterr().err
+
+
+def test_a_resumed_batch_names_the_item_by_its_line_too(here):
+    (here / "in.jsonl").write_text('{"topic": "a"}\n{"topic": "b"}\n\n{"topic": Infinity}\n')
+    assert batch("plain", "--batch-key", "k") == 1
+    assert batch("plain", "--batch-key", "k") == 1  # a and b are kept; the third runs first
+    assert messages(here / "out.jsonl")[2].startswith("Item 2 (in.jsonl:4) is not JSON data")
+
+
+def test_an_item_that_cannot_be_kept_is_told_to_drop_batch_key(here):
+    assert batch("unkept", "--batch-key", "k") == 1
+    told = messages(here / "out.jsonl")
+    assert set(told) == {0, 1, 2}
+    assert told[1].startswith("Item 1 (in.jsonl:2) ran, but its final state cannot be kept as")
+    assert told[1].endswith("have the pipeline write JSON values, or drop --batch-key.")
+    assert "batch_key" not in told[1]
