@@ -40,6 +40,7 @@ import attrs
 
 from irgraph import checks
 from irgraph.batch_blocking import blocking
+from irgraph.batch_items import BatchError, ItemResult, not_a_state
 from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
 from irgraph.errors import IrgraphError, PipelineError, RunError
@@ -52,61 +53,6 @@ __all__ = ["ItemResult", "BatchError", "run_many", "arun_many", "DEFAULT_MAX_ITE
 #: Items in flight when neither ``max_items`` nor ``max_concurrency`` bounds them.
 DEFAULT_MAX_ITEMS = 64
 _COUNT = checks.optional(checks.count())
-
-
-@attrs.frozen
-class ItemResult:
-    """How one item of a batch ended.
-
-    ``index`` is the item's position in ``states``; ``initial_state`` the state it started
-    from. ``result`` is its :class:`~irgraph.events.RunResult` when it completed, ``error``
-    why it did not: a :class:`~irgraph.errors.RunError` from the run, or a
-    :class:`~irgraph.errors.PipelineError` when the item does not fit the pipeline (a missing
-    input). An item that ran but could not be kept in the batch store has both: its
-    ``result``, and the ``error`` naming the file. ``resumed`` says the result was kept by an
-    earlier run of the same ``batch_key`` (no model was called; its trace is empty; a copy of
-    an item completed earlier in the same run is not ``resumed``, though its result is read
-    back from the store), ``key`` is the item's key in that store. Identical items of a keyed
-    batch share one key and run once: a copy of an item in flight waits for its outcome.
-    """
-
-    index: int
-    initial_state: Any = attrs.field(repr=False)
-    result: RunResult | None = attrs.field(default=None, repr=False)
-    error: IrgraphError | None = None
-    resumed: bool = False
-    key: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the item completed."""
-        return self.error is None
-
-    @property
-    def state(self) -> dict[str, Any] | None:
-        """The item's final state (``None`` when it failed before completing)."""
-        return None if self.result is None else self.result.state
-
-
-class BatchError(RunError):
-    """``fail_fast=True`` stopped a batch at a failing item: ``index`` and ``item`` are that
-    item's, and its own error is ``__cause__``. It carries that error's run (``state``,
-    ``completed``, ``trace``, ``calls``, ``graph``), so it shows the failed run's view too."""
-
-    def __init__(self, item: ItemResult) -> None:
-        error = item.error
-        super().__init__(
-            f"Item {item.index} of the batch failed, so fail_fast=True stopped the batch "
-            f"(items in flight were cancelled): {error}",
-            node=getattr(error, "node", None),
-            state=getattr(error, "state", None),
-            completed=getattr(error, "completed", ()),
-        )
-        self.trace = getattr(error, "trace", None)
-        self.calls = list(getattr(error, "calls", None) or ())
-        self.graph = getattr(error, "graph", None)
-        self.index = item.index
-        self.item = item
 
 
 #: How a keyed item's run ended, handed to the identical items that waited for it.
@@ -132,12 +78,9 @@ class _Batch:
     async def run_item(self, index: int, state: Any, limit: asyncio.Semaphore | None) -> ItemResult:
         key = None
         try:
-            if state is None:  # run() takes None for "no state"; an item of None is a mistake
-                raise PipelineError(
-                    f"Item {index} of the batch is None, not a state: a state must be a "
-                    "mapping of state keys to values.",
-                    hint="Give every item as a dict, e.g. {'topic': 'owls'} ({} for none).",
-                )
+            problem = not_a_state(index, state)
+            if problem is not None:
+                raise problem
             if self.store is not None:
                 key = self.store.item_key(state, index)
                 return await self._keyed_item(index, state, key, limit)

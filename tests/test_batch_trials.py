@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, Gate, run_many
+from irgraph import Agent, Gate, PipelineError, run_many
 from irgraph.ir import function_ref
 from irgraph.testing import FakeProvider
 
@@ -210,3 +210,37 @@ def test_a_copy_of_an_item_that_fails_while_it_waits_gets_the_same_failure(tmp_p
     assert [item.ok for item in items] == [False, False] and len(provider.calls) == 1
     assert len(asked) == 1  # the copy waited for the first one's run
     assert str(items[0].error) == str(items[1].error)
+
+
+# Finding 8: an item that is not a state is named; BatchError comes from irgraph -------------
+
+
+@pytest.mark.parametrize(
+    ("item", "shown"),
+    [("oops", "'oops' of type str"), (42, "42 of type int"), (["topic"], "['topic'] of type list")],
+)
+def test_an_item_that_is_not_a_mapping_is_named_by_its_index(item, shown):
+    pipeline = Agent("w").instruct("W {topic}").writes("t")
+    found = {
+        i.index: i for i in run_many(pipeline, [{"topic": "a"}, item], provider=FakeProvider())
+    }
+    assert found[0].ok and not found[1].ok
+    error = found[1].error
+    assert isinstance(error, PipelineError)
+    assert str(error) == (
+        f"Item 1 of the batch is {shown}, not a state: every item of run_many()'s states must "
+        "be a mapping of state keys to values. Give every item as a dict, e.g. "
+        "{'topic': 'owls'} ({} for none)."
+    )
+    assert "state=" not in str(error)
+
+
+def test_batch_error_is_importable_from_irgraph_and_is_what_fail_fast_raises():
+    import irgraph
+    from irgraph import BatchError, RunError
+
+    assert "BatchError" in irgraph.__all__ and issubclass(BatchError, RunError)
+    pipeline = Agent("w").instruct("W {topic}").writes("t")
+    with pytest.raises(BatchError) as raised:
+        list(run_many(pipeline, ["oops"], provider=FakeProvider(), fail_fast=True))
+    assert raised.value.index == 0
