@@ -24,13 +24,14 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any
 
 import attrs
 
 from irgraph import checks
 from irgraph.batch import BatchError, ItemResult, pull_states
+from irgraph.batch_items import not_a_state
 from irgraph.batch_store import BatchStore
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
@@ -227,8 +228,9 @@ class _Sender:
     def _kept(self, index: int, state: Any) -> tuple[str | PipelineError, ItemResult | None]:
         """The item's key, and its result when an earlier run of the batch completed it."""
         store = self.batch.store
-        if not isinstance(state, Mapping):
-            return PipelineError(f"Item {index} of the batch is not a state (a dict)."), None
+        problem = not_a_state(index, state)
+        if problem is not None:
+            return problem, None
         try:
             key = (store or _UNKEYED).item_key(state, index)
         except PipelineError as error:

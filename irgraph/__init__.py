@@ -30,7 +30,7 @@ from irgraph.schema import from_graph, from_portable, portable
 from irgraph.validate import validate
 
 if TYPE_CHECKING:  # loaded on first use, by __getattr__ below
-    from irgraph.batch import arun_many, run_many
+    from irgraph.batch import BatchError, arun_many, run_many
     from irgraph.batch_progress import BatchProgress, abatch_progress, batch_progress
     from irgraph.compile import EngineCapabilities, compile
     from irgraph.events import Event, RunResult
@@ -47,6 +47,7 @@ _LAZY = {
     "arun": "irgraph.run",
     "run_many": "irgraph.batch",
     "arun_many": "irgraph.batch",
+    "BatchError": "irgraph.batch",
     "batch_progress": "irgraph.batch_progress",
     "abatch_progress": "irgraph.batch_progress",
     "BatchProgress": "irgraph.batch_progress",
@@ -108,6 +109,7 @@ __all__ = [
     "IrgraphError",
     "PipelineError",
     "RunError",
+    "BatchError",
     "MissingExtraError",
     "Problem",
 ]

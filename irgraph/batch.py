@@ -33,13 +33,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import threading
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
 
 from irgraph import checks
+from irgraph.batch_blocking import blocking
+from irgraph.batch_items import BatchError, ItemResult, not_a_state
 from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
 from irgraph.errors import IrgraphError, PipelineError, RunError
@@ -54,58 +55,8 @@ DEFAULT_MAX_ITEMS = 64
 _COUNT = checks.optional(checks.count())
 
 
-@attrs.frozen
-class ItemResult:
-    """How one item of a batch ended.
-
-    ``index`` is the item's position in ``states``; ``initial_state`` the state it started
-    from. ``result`` is its :class:`~irgraph.events.RunResult` when it completed, ``error``
-    why it did not: a :class:`~irgraph.errors.RunError` from the run, or a
-    :class:`~irgraph.errors.PipelineError` when the item does not fit the pipeline (a missing
-    input). An item that ran but could not be kept in the batch store has both: its
-    ``result``, and the ``error`` naming the file. ``resumed`` says the result was kept by an
-    earlier run of the same ``batch_key`` (no model was called; its trace is empty; a copy of
-    an item completed earlier in the same run is not ``resumed``, though its result is read
-    back from the store), ``key`` is the item's key in that store.
-    """
-
-    index: int
-    initial_state: Any = attrs.field(repr=False)
-    result: RunResult | None = attrs.field(default=None, repr=False)
-    error: IrgraphError | None = None
-    resumed: bool = False
-    key: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the item completed."""
-        return self.error is None
-
-    @property
-    def state(self) -> dict[str, Any] | None:
-        """The item's final state (``None`` when it failed before completing)."""
-        return None if self.result is None else self.result.state
-
-
-class BatchError(RunError):
-    """``fail_fast=True`` stopped a batch at a failing item: ``index`` and ``item`` are that
-    item's, and its own error is ``__cause__``. It carries that error's run (``state``,
-    ``completed``, ``trace``, ``calls``, ``graph``), so it shows the failed run's view too."""
-
-    def __init__(self, item: ItemResult) -> None:
-        error = item.error
-        super().__init__(
-            f"Item {item.index} of the batch failed, so fail_fast=True stopped the batch "
-            f"(items in flight were cancelled): {error}",
-            node=getattr(error, "node", None),
-            state=getattr(error, "state", None),
-            completed=getattr(error, "completed", ()),
-        )
-        self.trace = getattr(error, "trace", None)
-        self.calls = list(getattr(error, "calls", None) or ())
-        self.graph = getattr(error, "graph", None)
-        self.index = item.index
-        self.item = item
+#: How a keyed item's run ended, handed to the identical items that waited for it.
+_Outcome = tuple[RunResult | None, IrgraphError | None]
 
 
 @attrs.frozen
@@ -121,36 +72,81 @@ class _Batch:
     store: BatchStore | None
     run_keys: bool = False
 
+    #: The keyed items running now, by key: an identical item waits for its outcome.
+    running: dict[str, asyncio.Future[_Outcome]] = attrs.field(factory=dict, init=False)
+
     async def run_item(self, index: int, state: Any, limit: asyncio.Semaphore | None) -> ItemResult:
         key = None
-        provider = self.provider
-        options = self.options
         try:
-            if state is None:  # run() takes None for "no state"; an item of None is a mistake
-                raise PipelineError(
-                    f"Item {index} of the batch is None, not a state: a state must be a "
-                    "mapping of state keys to values.",
-                    hint="Give every item as a dict, e.g. {'topic': 'owls'} ({} for none).",
-                )
+            problem = not_a_state(index, state)
+            if problem is not None:
+                raise problem
             if self.store is not None:
                 key = self.store.item_key(state, index)
-                kept = self.store.find(key)
-                if kept is not None:
-                    return ItemResult(index, state, kept[0], resumed=kept[1], key=key)
-                if provider is None:
-                    pass  # placeholder answers: nothing to keep, under a run key or here
-                elif self.run_keys:  # the backend keeps answers by run key itself (Prefect)
-                    options = {**options, "run_key": f"irgraph-batch-{key}"}
-                else:
-                    provider = self.store.answers(key, provider)
+                return await self._keyed_item(index, state, key, limit)
+            result = await self.runnable.arun(
+                state, provider=self.provider, call_limit=limit, **self.options
+            )
+        except (RunError, PipelineError) as error:
+            return ItemResult(index, state, error=error, key=key)
+        return ItemResult(index, state, result)
+
+    async def _keyed_item(
+        self, index: int, state: Any, key: str, limit: asyncio.Semaphore | None
+    ) -> ItemResult:
+        """Item ``key`` of a keyed batch, run once: kept by an earlier run, the kept result;
+        an identical item running now, its outcome (a gate is asked once for both, and what
+        is kept is what each copy got); else a run of its own."""
+        assert self.store is not None
+        while True:
+            kept = self.store.find(key)
+            if kept is not None:
+                return ItemResult(index, state, kept[0], resumed=kept[1], key=key)
+            other = self.running.get(key)
+            if other is None:
+                break
+            try:
+                result, error = await asyncio.shield(other)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # this item was cancelled itself
+                continue  # the copy running was cancelled, not this one: run it here
+            kept = self.store.find(key)  # read back, as for a copy completed earlier
+            if kept is not None:
+                return ItemResult(index, state, kept[0], key=key)
+            return ItemResult(index, state, result, error=error, key=key)
+        shared: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+        self.running[key] = shared
+        try:
+            item = await self._run_keyed(index, state, key, limit)
+            shared.set_result((item.result, item.error))
+        finally:
+            del self.running[key]
+            if not shared.done():
+                shared.cancel()  # whoever waits runs the item itself
+        return item
+
+    async def _run_keyed(
+        self, index: int, state: Any, key: str, limit: asyncio.Semaphore | None
+    ) -> ItemResult:
+        assert self.store is not None
+        provider = self.provider
+        options = self.options
+        if provider is None:
+            pass  # placeholder answers: nothing to keep, under a run key or here
+        elif self.run_keys:  # the backend keeps answers by run key itself (Prefect)
+            options = {**options, "run_key": f"irgraph-batch-{key}"}
+        else:
+            provider = self.store.answers(key, provider)
+        try:
             result = await self.runnable.arun(state, provider=provider, call_limit=limit, **options)
         except (RunError, PipelineError) as error:
             return ItemResult(index, state, error=error, key=key)
-        if self.store is not None and key is not None:
-            try:
-                self.store.save(key, index, result)
-            except RunError as error:  # it ran, but is not kept: its result goes with the error
-                return ItemResult(index, state, result, error=error, key=key)
+        try:
+            self.store.save(key, index, result)
+        except RunError as error:  # it ran, but is not kept: its result goes with the error
+            return ItemResult(index, state, result, error=error, key=key)
         return ItemResult(index, state, result, key=key)
 
     async def results(
@@ -401,59 +397,4 @@ def run_many(
         allow=allow,
         **options,
     )
-    return _blocking(results)
-
-
-def _blocking(results: AsyncGenerator[ItemResult, None]) -> Iterator[ItemResult]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="irgraph-batch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            try:
-                item = _on_loop(loop, results.__anext__())
-            except StopAsyncIteration:
-                return
-            yield item
-    finally:
-        try:
-            _on_loop(loop, results.aclose())
-            _on_loop(loop, loop.shutdown_default_executor())  # blocking transforms' threads
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-            loop.close()
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop, step: Any) -> Any:
-    """Await ``step`` on ``loop`` (in its own thread) and return what it gives. Ctrl-C while
-    waiting cancels it there and waits until it has stopped before going on.
-
-    Ctrl-C may also land while ``start`` is being handed to the loop, before or after it was
-    queued; ``stop`` is queued behind it (the loop runs callbacks in order), so it either
-    cancels the task ``start`` made or, when nothing was queued, closes ``step`` unstarted."""
-    finished = threading.Event()
-    box: dict[str, asyncio.Task[Any]] = {}
-
-    async def wrapped() -> Any:
-        return await step
-
-    def start() -> None:
-        task = box["task"] = loop.create_task(wrapped())
-        task.add_done_callback(lambda _: finished.set())
-
-    def stop() -> None:
-        if "task" in box:
-            box["task"].cancel()
-        else:
-            step.close()
-            finished.set()
-
-    try:
-        loop.call_soon_threadsafe(start)
-        finished.wait()
-    except KeyboardInterrupt:
-        loop.call_soon_threadsafe(stop)
-        finished.wait()
-        raise
-    return box["task"].result()
+    return blocking(results)

@@ -13,8 +13,9 @@ prompt, model, system prompt, settings, output schema, attempt, feedback) and ho
 item asked it before, so a half-done item asked
 again gets its completed agents' answers back from disk and only the rest go to the model.
 When an item completes, its answers are dropped: its final state stands for them. Identical
-items in flight at once share their model calls: the second waits for the first's answer, and
-the answers stay until the last of them completes.
+items are one item to :func:`irgraph.batch.run_many`, run once (a copy waits for the run under
+way); should two runs of one key still be in flight at once, they share their model calls: the
+second waits for the first's answer, and the answers stay until the last of them completes.
 
 What was kept is only good for the pipeline that computed it, so a store remembers, per batch
 key, the pipeline the batch was started with (the *record*, ``batch-<hash>.json``), and refuses
@@ -27,10 +28,11 @@ record again) when it keeps only its own. "The pipeline" is its IR, everything t
 is asked and what is done with the answer: the nodes and how they nest, their names and pinned
 ids, instructions, models, system prompts, model settings, output schemas and retries,
 timeouts, loop and route conditions, and transforms and predicates by import path (a lambda by
-its code). Descriptions do not count, nor does the code behind an import path, nor the
-provider or run options: resuming with another provider, say one that no longer fails, is what
-resuming is for. The same IR built another way (an explicit ``Pipeline`` for ``>>``, or read
-back from its JSON) resumes.
+its code, defaults and captured values, a partial by its function and arguments, a callable
+object by its class and attributes: :mod:`irgraph.ir.identity`). Descriptions do not count,
+nor does the code behind an import path, nor the provider or run options: resuming with
+another provider, say one that no longer fails, is what resuming is for. The same IR built
+another way (an explicit ``Pipeline`` for ``>>``, or read back from its JSON) resumes.
 
 Every file is written under a temporary name and renamed into place (``os.replace``), so a
 crash or Ctrl-C leaves a whole file or none; a file that is not whole, or not what it should
@@ -75,6 +77,13 @@ _FORMAT = "irgraph-batch-item"
 _BATCH_FORMAT = "irgraph-batch"
 _ASKED = tuple(field.name for field in attrs.fields(ModelRequest) if field.eq)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: How an item's error tells to run the batch without a key (``irgraph batch`` words it its
+#: own way, from these two).
+UNKEYED = "leave batch_key unset"
+NOT_JSON_HINT = (
+    "A keyed batch (batch_key=...) keys every item by its JSON content: give states of JSON "
+    f"values (dicts, lists, str, numbers, bool, None), or {UNKEYED}."
+)
 
 
 def _digest(value: Any) -> str:
@@ -272,9 +281,7 @@ class BatchStore:
             raise PipelineError(
                 f"Item {index} of the batch is not JSON data ({problem}), so it has no key to "
                 "resume by.",
-                hint="A keyed batch (batch_key=...) keys every item by its JSON content: give "
-                "states of JSON values (dicts, lists, str, numbers, bool, None), or leave "
-                "batch_key unset.",
+                hint=NOT_JSON_HINT,
             )
         return _digest([self.batch_key, state])
 
@@ -316,7 +323,7 @@ class BatchStore:
                     raise _unkept(
                         f"Item {index} of the batch ran, but its {name} cannot be kept as JSON "
                         f"({problem}). A keyed batch keeps each item's final state and outputs "
-                        "as JSON: have the pipeline write JSON values, or leave batch_key unset.",
+                        f"as JSON: have the pipeline write JSON values, or {UNKEYED}.",
                         result,
                     )
             if result.placeholder:

@@ -30,20 +30,25 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from collections import deque
 from collections.abc import Generator, Iterator
 from typing import IO, Any, TextIO, cast
 
 import attrs
 
+from irgraph.cli_batch_results import (
+    check_output,
+    compact,
+    keep_completed,
+    result_record,
+    scan_results,
+)
 from irgraph.cli_choices import PROVIDER_HELP, check_provider
-from irgraph.cli_inputs import CliError, check_modules
-from irgraph.cli_live import failure_text
+from irgraph.cli_inputs import CliError, check_modules, gate_handler, parse_answers
 from irgraph.cli_progress import Meter
 from irgraph.errors import PipelineError
 
-__all__ = ["add_batch_parser", "batch_command", "line_key", "scan_results", "keep_completed"]
+__all__ = ["add_batch_parser", "batch_command", "line_key"]
 
 _EXAMPLE = '{"topic": "owls"}'
 
@@ -71,6 +76,13 @@ def add_batch_parser(sub: Any, target_help: str) -> None:
     cmd.add_argument("--max-items", type=_count, default=None, metavar="N")
     cmd.add_argument("--batch-key", default=None, metavar="KEY")
     cmd.add_argument("--fail-fast", action="store_true", help="stop at the first failed item")
+    cmd.add_argument(
+        "--answer",
+        action="append",
+        default=[],
+        metavar="GATE=VALUE",
+        help="the answer to the gate with this name or id for every item, a string (repeatable)",
+    )
     cmd.add_argument(
         "--allow-module",
         action="append",
@@ -163,102 +175,6 @@ class _Inputs:
                 index += 1
 
 
-# The output file -------------------------------------------------------------------------
-
-
-def _result(raw: bytes) -> tuple[int, str, bool] | None:
-    """``(index, key, has state)`` of a result line, ``None`` for any other line."""
-    try:
-        record = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(record, dict):
-        return None
-    index, key, has_state = record.get("index"), record.get("key"), "state" in record
-    if type(index) is not int or index < 0 or not isinstance(key, str):
-        return None
-    if not isinstance(record.get("state" if has_state else "error"), dict):
-        return None
-    return index, key, has_state
-
-
-def scan_results(path: str) -> dict[int, tuple[int, str, bool]]:
-    """The last result line of each index in the results file ``path``: ``{index: (line
-    number, key, has state)}``; nothing when there is no such file. Only the last line may be
-    something else (cut short by a crash): a file with other lines is refused, untouched, since
-    it is not the results file of a batch and the rewrite would lose them."""
-    found: dict[int, tuple[int, str, bool]] = {}
-    if not os.path.exists(path):
-        return found
-    odd = None
-    with open(path, "rb") as file:
-        for number, raw in enumerate(file):
-            if odd is not None:
-                raise CliError(
-                    f"-o {path!r} is not the results file of a batch: its line {odd + 1} is not "
-                    "a result line; write the results to a new file (or delete this one)."
-                )
-            result = _result(raw)
-            if result is None:
-                odd = number
-            else:
-                found[result[0]] = (number, result[1], result[2])
-    return found
-
-
-def _rewrite(path: str, lines: set[int]) -> None:
-    """Keep only the lines numbered ``lines`` of ``path``, atomically."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".irgraph-batch-", suffix=".tmp")
-    try:
-        os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
-        with os.fdopen(handle, "wb") as copy, open(path, "rb") as file:
-            for number, raw in enumerate(file):
-                if number in lines:
-                    copy.write(raw if raw.endswith(b"\n") else raw + b"\n")
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def keep_completed(path: str, found: dict[int, tuple[int, str, bool]]) -> dict[int, str]:
-    """Prepare the results file ``path`` (scanned into ``found``) for a resumed batch: keep the
-    last completed result line of each index, drop the rest (errors, duplicates, a half-written
-    line), and return ``{index: key}`` of those kept."""
-    if not os.path.exists(path):
-        return {}
-    kept = {index: (number, key) for index, (number, key, ok) in found.items() if ok}
-    _rewrite(path, {number for number, _ in kept.values()})
-    return {index: key for index, (_, key) in kept.items()}
-
-
-def _compact(path: str, total: int | None) -> None:
-    """Keep the last result line of each index (below ``total`` when given)."""
-    found = scan_results(path)
-    _rewrite(path, {n for index, (n, _, _) in found.items() if total is None or index < total})
-
-
-def _check_output(path: str, inputs: str) -> None:
-    if not path or path == "-":
-        raise CliError(
-            f"-o needs a file name (got {path!r}), e.g. -o results.jsonl; the results go to a "
-            "file so that running the command again can resume."
-        )
-    if os.path.isdir(path):
-        example = os.path.join(path, "results.jsonl")
-        raise CliError(f"-o {path!r} is a directory; give a file in it, e.g. -o {example}.")
-    folder = os.path.dirname(path)
-    if folder and not os.path.isdir(folder):
-        raise CliError(
-            f"Cannot write {path!r}: there is no directory {folder!r}; create it first "
-            f"(mkdir -p {folder}) or write the results elsewhere."
-        )
-    if inputs != "-" and os.path.exists(path) and os.path.samefile(path, inputs):
-        raise CliError(f"-o {path!r} is the inputs file; write the results to another file.")
-
-
 # The command -----------------------------------------------------------------------------
 
 
@@ -295,18 +211,6 @@ def _backend(args: argparse.Namespace) -> Any:
         raise CliError(f"--deployment: {error}") from None
 
 
-def _record(line: _Line, item: Any = None) -> dict[str, Any]:
-    record: dict[str, Any] = {"index": line.index, "key": line.key}
-    if line.problem is not None:
-        record["error"] = {"type": "InputError", "message": line.problem}
-    elif item.ok:
-        record["state"] = item.state
-    else:
-        message = failure_text(item.error)  # without the advice only Python can follow
-        record["error"] = {"type": type(item.error).__name__, "message": message}
-    return record
-
-
 class _Batch:
     """One ``irgraph batch`` command: the lines handed to ``run_many`` and the results."""
 
@@ -341,7 +245,7 @@ class _Batch:
         self.read = index + 1
 
     def write(self, line: _Line, item: Any = None) -> None:
-        record = _record(line, item)
+        record = result_record(line, item, self.inputs.where)
         assert self.out is not None
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
@@ -372,7 +276,7 @@ class _Batch:
             self.out.close()
         beyond = self.read is not None and any(i >= self.read for i in self.kept)
         if self.untidy or beyond:
-            _compact(output, self.read)
+            compact(output, self.read)
 
     def summary(self, output: str) -> str:
         meter = self.meter
@@ -384,15 +288,35 @@ class _Batch:
         )
 
 
+def _gates(args: argparse.Namespace, target: Any) -> Any:
+    """The ``on_gate`` handler answering every item's gates from ``--answer``, or ``None``.
+    A gate without an answer, or an answer for no gate, is refused before any item runs (and
+    pays for its agents). On a work pool a gate pauses its chunk's flow run instead, answered
+    on the Prefect server."""
+    answers = parse_answers(args.answer)
+    if args.work_pool is not None:
+        if answers:
+            raise CliError(
+                f"--answer cannot reach the workers of the work pool {args.work_pool!r}: there "
+                "a gate pauses its chunk's flow run until it is answered on the Prefect server "
+                "(its UI, or irgraph.backends.prefect_backend.resume_gate); drop --answer."
+            )
+        return None
+    from irgraph.graph import to_graph
+
+    return gate_handler(to_graph(target), answers)
+
+
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Run ``irgraph batch``; returns the exit code."""
     from irgraph.batch import BatchError, run_many
 
     allow = check_modules(args.allow_module)
+    on_gate = _gates(args, target)
     backend = _backend(args)
     if args.batch_key is not None and not args.batch_key.strip():
         raise CliError("--batch-key is empty; give the batch a name, e.g. --batch-key evals-v1.")
-    _check_output(args.output, args.inputs)
+    check_output(args.output, args.inputs)
     found = scan_results(args.output)
     inputs = _Inputs(args.inputs)
     meter = Meter(inputs.count(), sys.stderr)
@@ -410,6 +334,7 @@ def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
             batch_key=args.batch_key,
             fail_fast=args.fail_fast,
             allow=allow,
+            **({} if on_gate is None else {"on_gate": on_gate}),
         )
     except BaseException:
         inputs.close()

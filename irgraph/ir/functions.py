@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from irgraph.errors import PipelineError, Problem, closest_keys
+from irgraph.ir.identity import function_name
 
 __all__ = [
     "FunctionRef",
@@ -130,26 +131,7 @@ def function_ref(fn: Callable[..., Any] | str | FunctionRef, *, node: str) -> Fu
             node=node,
             hint="Pass a function, e.g. Transform('clean', str.strip).",
         )
-    # A method of a built-in type (str.strip) has no module of its own; its class has.
-    owner = getattr(fn, "__objclass__", None)
-    module = getattr(fn, "__module__", None) or getattr(owner, "__module__", None) or "?"
-    qualname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-    if qualname is None:  # a callable object (functools.partial, itemgetter): no path names it
-        module, qualname = "?", repr(fn)
-    ref = f"{module}:{qualname}"
-    code = getattr(fn, "__code__", None)
-    if "<" in qualname and code is not None:
-        # No import path names a lambda or a local function, so its code tells two apart.
-        import hashlib  # here, not at the top: slow to import, and few functions need it
-
-        ref += "#" + hashlib.sha256(_code_identity(code).encode()).hexdigest()[:12]
-    return FunctionRef(ref, fn)
-
-
-def _code_identity(code: Any) -> str:
-    """What a function's code does: its bytecode, names and constants (nested code too)."""
-    consts = [_code_identity(c) if hasattr(c, "co_code") else repr(c) for c in code.co_consts]
-    return f"{code.co_code.hex()}|{code.co_names}|{code.co_varnames}|{consts}"
+    return FunctionRef(function_name(fn), fn)
 
 
 def _attribute(module: Any, qualname: str) -> Any:

@@ -1,0 +1,94 @@
+"""What a batch says of each item: :class:`ItemResult`, :class:`BatchError`, and the error
+of an item that is not a state.
+
+All three are :mod:`irgraph.batch`'s; ``BatchError`` is importable from ``irgraph`` too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.events import RunResult
+
+__all__ = ["ItemResult", "BatchError", "not_a_state"]
+
+
+@attrs.frozen
+class ItemResult:
+    """How one item of a batch ended.
+
+    ``index`` is the item's position in ``states``; ``initial_state`` the state it started
+    from. ``result`` is its :class:`~irgraph.events.RunResult` when it completed, ``error``
+    why it did not: a :class:`~irgraph.errors.RunError` from the run, or a
+    :class:`~irgraph.errors.PipelineError` when the item does not fit the pipeline (a missing
+    input). An item that ran but could not be kept in the batch store has both: its
+    ``result``, and the ``error`` naming the file. ``resumed`` says the result was kept by an
+    earlier run of the same ``batch_key`` (no model was called; its trace is empty; a copy of
+    an item completed earlier in the same run is not ``resumed``, though its result is read
+    back from the store), ``key`` is the item's key in that store. Identical items of a keyed
+    batch share one key and run once: a copy of an item in flight waits for its outcome.
+    """
+
+    index: int
+    initial_state: Any = attrs.field(repr=False)
+    result: RunResult | None = attrs.field(default=None, repr=False)
+    error: IrgraphError | None = None
+    resumed: bool = False
+    key: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the item completed."""
+        return self.error is None
+
+    @property
+    def state(self) -> dict[str, Any] | None:
+        """The item's final state (``None`` when it failed before completing)."""
+        return None if self.result is None else self.result.state
+
+
+class BatchError(RunError):
+    """``fail_fast=True`` stopped a batch at a failing item: ``index`` and ``item`` are that
+    item's, and its own error is ``__cause__``. It carries that error's run (``state``,
+    ``completed``, ``trace``, ``calls``, ``graph``), so it shows the failed run's view too."""
+
+    def __init__(self, item: ItemResult) -> None:
+        error = item.error
+        super().__init__(
+            f"Item {item.index} of the batch failed, so fail_fast=True stopped the batch "
+            f"(items in flight were cancelled): {error}",
+            node=getattr(error, "node", None),
+            state=getattr(error, "state", None),
+            completed=getattr(error, "completed", ()),
+        )
+        self.trace = getattr(error, "trace", None)
+        self.calls = list(getattr(error, "calls", None) or ())
+        self.graph = getattr(error, "graph", None)
+        self.index = item.index
+        self.item = item
+
+
+def not_a_state(index: int, state: Any) -> PipelineError | None:
+    """The error of item ``index`` of a batch when it is not a state (a mapping), else ``None``.
+
+    >>> str(not_a_state(1, "oops")).split(":")[0]
+    "Item 1 of the batch is 'oops' of type str, not a state"
+    """
+    if isinstance(state, Mapping):
+        return None
+    # run() takes None for "no state"; an item of None is a mistake
+    shown = "None" if state is None else f"{_short(state)} of type {type(state).__name__}"
+    return PipelineError(
+        f"Item {index} of the batch is {shown}, not a state: every item of run_many()'s states "
+        "must be a mapping of state keys to values.",
+        hint="Give every item as a dict, e.g. {'topic': 'owls'} ({} for none).",
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
