@@ -20,6 +20,7 @@ The rule the scheduler follows at every node:
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from irgraph.errors import RunError
@@ -76,6 +77,7 @@ def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError
     ``trace`` and model ``calls`` of ``run`` (a Scheduler) so far, and the ``graph`` that ran
     (so the error can show itself)."""
     error.state = dict(state)
+    error.ended = time.monotonic()  # the trace's clock: when the run stopped
     error.completed = list(run.completed)
     error.trace = run.trace.events()  # a list of Events, as RunResult.trace
     error.calls = run.calls

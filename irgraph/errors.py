@@ -139,6 +139,9 @@ class RunError(IrgraphError, RuntimeError):
         #: True for the record a cancelled run's ``CancelledError`` carries as ``partial``:
         #: nothing failed, the run was stopped.
         self.cancelled = False
+        #: When the run stopped (``time.monotonic()``, the trace's clock), if the backend
+        #: says: the view measures a failed run up to it, not to its last finished node.
+        self.ended: float | None = None
 
     def view(
         self, pipeline: Any = None, *, trace: Any = None, concurrency: int | None = None

@@ -29,7 +29,12 @@ T = TypeVar("T")
 
 
 def _compiled(
-    pipeline: Any, backend: Any, state: Any, options: Mapping[str, Any], allow: Any = None
+    pipeline: Any,
+    backend: Any,
+    state: Any,
+    options: Mapping[str, Any],
+    allow: Any = None,
+    caller: str = "run()",
 ) -> Runnable:
     """Compile ``pipeline`` for ``backend`` and check the options against what its runnable
     takes. The inputs are those the pipeline declares and the state's keys, so one error lists
@@ -45,11 +50,13 @@ def _compiled(
     if isinstance(state, Mapping):
         inputs = (*root.inputs, *filter(checks.is_key, state))
     runnable: Runnable = engine.compile(root, inputs=inputs)
-    _check_options(runnable, getattr(engine, "name", type(engine).__name__), options)
+    _check_options(runnable, getattr(engine, "name", type(engine).__name__), options, caller)
     return runnable
 
 
-def _check_options(runnable: Any, backend_name: str, options: Mapping[str, Any]) -> None:
+def _check_options(
+    runnable: Any, backend_name: str, options: Mapping[str, Any], caller: str = "run()"
+) -> None:
     """Name an option the runnable does not take, instead of leaving it to Python's TypeError."""
     if not options:
         return
@@ -61,7 +68,7 @@ def _check_options(runnable: Any, backend_name: str, options: Mapping[str, Any])
         return
     known = [name for name in params if name not in ("state", "provider")]
     for key in sorted(set(options) - set(params)):
-        said = f"run() got the option {key!r}, which the {backend_name!r} backend does not take."
+        said = f"{caller} got the option {key!r}, which the {backend_name!r} backend does not take."
         raise checks.unknown_option(key, known, said)
 
 
@@ -84,7 +91,7 @@ async def arun(
     ``RunProgress`` chooses where). ``options`` go to the runnable (``on_event``,
     ``on_gate``, ``max_concurrency``, ``timeout``, ...).
     """
-    runnable = _compiled(pipeline, backend, state, options, allow)
+    runnable = _compiled(pipeline, backend, state, options, allow, "arun()")
     with _watching(progress, runnable, options) as done:
         return done(await runnable.arun(state, provider=provider, **options))
 

@@ -146,6 +146,7 @@ class RunFacts:
     traced: bool = True  # False: the graph was not given and was read from the trace
     calls: list[Any] = attrs.field(factory=list)  # the run's model calls (events.Call)
     cancelled: bool = False  # the run was cancelled: nothing failed, it was stopped
+    stopped: float | None = None  # when a failed or cancelled run stopped (from its start)
     _by_node: dict[str, list[Execution]] | None = attrs.field(default=None, init=False)
     _calls_by_node: dict[str, list[Any]] | None = attrs.field(default=None, init=False)
 
@@ -153,6 +154,8 @@ class RunFacts:
     def measured(self) -> float:
         """Seconds from the first event to the last."""
         ends = [e.end if e.end is not None else e.start for e in self.executions]
+        if self.stopped is not None:
+            ends.append(self.stopped)
         return max(ends, default=0.0)
 
     def of(self, node: str) -> list[Execution]:
@@ -266,6 +269,7 @@ def run_facts(
     backend: str | None = None,
     calls: Iterable[Any] = (),
     cancelled: bool = False,
+    stopped_at: float | None = None,
 ) -> RunFacts:
     """The :class:`RunFacts` of a run of ``graph`` (``None``: read it from the trace).
     ``failed``/``failed_path`` are the node that failed and where (a ``RunError``'s
@@ -307,8 +311,9 @@ def run_facts(
     ]
     finished = set(completed) | set(outputs)
     recorded = bool(executions or finished or kept or failed)
+    stopped = None if stopped_at is None or not pairs else max(stopped_at - origin, 0.0)
     facts = RunFacts(
-        graph, executions, {}, outputs, failed, message, backend, traced, calls, cancelled
+        graph, executions, {}, outputs, failed, message, backend, traced, calls, cancelled, stopped
     )
     ran = {e.node for e in executions}
     status = facts.status

@@ -175,7 +175,8 @@ class Timeline:
         for bar, label in zip(self.bars, labels, strict=True):
             end = bar.end if bar.end is not None else self.measured
             w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
-            a = max(min(int(bar.working / span * _TEXT_BAR), _TEXT_BAR - 1), w)
+            working = bar.working if bar.waited >= _SHOWN_WAIT else bar.start
+            a = max(min(int(working / span * _TEXT_BAR), _TEXT_BAR - 1), w)
             b = max(min(round(end / span * _TEXT_BAR), _TEXT_BAR), a + 1)
             row = " " * w + "-" * (a - w) + _MARKS[bar.status] * (b - a) + " " * (_TEXT_BAR - b)
             mark = "*" if (bar.node, bar.path) in self.on_path else " "

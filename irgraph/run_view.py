@@ -110,6 +110,7 @@ def error_view(
         completed=completed,
         message=str(error),
         cancelled=bool(getattr(error, "cancelled", False)),
+        stopped_at=getattr(error, "ended", None) if trace is None else None,
         calls=getattr(error, "calls", None) or (),
     )
     return RunView(facts, concurrency=concurrency)

@@ -233,3 +233,43 @@ def test_real_mermaid_reads_gantt_tasks_named_like_its_keywords(mermaid_render):
     report = mermaid_render([result.timeline().to_mermaid(), result.diagram().to_mermaid()])
     assert report["fatal"] is None, report["fatal"]
     assert [r["ok"] for r in report["results"]] == [True, True], report["results"]
+
+
+def test_a_stopped_run_is_measured_until_it_stopped_not_its_last_finished_node():
+    """Cancelled ~0.3 s in, after a 50 ms agent: measured is ~0.3 s, and the agent it
+    stopped is drawn until then, not as a sliver at the end of the 50 ms."""
+    import asyncio
+
+    from irgraph import arun
+
+    pipeline = Agent("a").instruct("Go.").writes("x") >> Agent("slow").instruct("{x}")
+    fake = FakeProvider(latency={"a": 0.05, "slow": 30})
+
+    async def cancelled_after(seconds: float) -> BaseException:
+        task = asyncio.create_task(arun(pipeline, provider=fake))
+        await asyncio.sleep(seconds)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError as error:
+            return error
+        raise AssertionError("the run should have been cancelled")
+
+    partial = asyncio.run(cancelled_after(0.3)).partial  # type: ignore[attr-defined]
+    timeline = partial.view().timeline
+    assert timeline.measured > 0.25
+    (slow,) = [bar for bar in timeline.bars if bar.node == "slow"]
+    assert slow.status == "cancelled" and slow.end is None
+    assert "waited" not in timeline.text()  # no slot to wait for without max_concurrency
+
+
+def fails_after_a_while(x: str) -> str:
+    time.sleep(0.15)
+    raise ValueError("no")
+
+
+def test_a_failed_run_is_measured_until_it_failed():
+    step = Transform("t", fails_after_a_while).reads("x").writes("y")
+    with pytest.raises(RunError) as info:
+        run(Agent("a").instruct("Go.").writes("x") >> step, provider=FakeProvider())
+    assert info.value.view().timeline.measured >= 0.14
