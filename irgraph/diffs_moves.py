@@ -39,7 +39,10 @@ def moves(
     found: dict[str, dict[str, tuple[str, str]]] = {}
     for node_old, node in pairs.items():
         a, b = G1.nodes[node_old], G2.nodes[node]
-        if (a["parent"] and pairs.get(a["parent"])) != b["parent"]:
+        # A scope removed around the node is a move too (out of it), though its new
+        # parent is the removed scope's own (``None`` at top level).
+        parent_old = a["parent"] and pairs.get(a["parent"], "")
+        if parent_old != b["parent"]:
             found[node] = {"parent": (_scope(a["parent"]), _scope(b["parent"]))}
             continue
         case_old, case_new = _case(G1, node_old), _case(G2, node)

@@ -1,0 +1,44 @@
+"""Diff findings of trial 2 (moves out of removed scopes, renumbering on insertion, order
+changes that are a neighbour's move, edge attribute changes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from irgraph import Agent, Loop, MapOver, Route, to_graph
+from irgraph.analysis import diff
+
+
+def _agents():
+    a = Agent("a").instruct("Do {t}.").writes("a_out")
+    b = Agent("b").instruct("B {t}.").writes("b_out")
+    c = Agent("c").instruct("C {t}.").writes("c_out")
+    return a, b, c
+
+
+def _diff(old, new, inputs=frozenset({"t"})):
+    return diff(to_graph(old, inputs=set(inputs)), to_graph(new, inputs=set(inputs)))
+
+
+@pytest.mark.parametrize(
+    ("scope", "wrap"),
+    [
+        ("L", lambda b: Loop("L").step(b).max_iterations(2)),
+        ("m", lambda b: MapOver("m").over("t", item="t2").step(b).writes("bs")),
+        ("r", lambda b: Route("r").on("a_out").when("x", b)),
+    ],
+)
+def test_step_out_of_a_removed_scope_is_a_parent_move(scope, wrap):
+    a, b, _ = _agents()
+    d = _diff(a >> wrap(b), a >> b)
+    text = str(d).splitlines()
+    assert f"- node {scope}" in text
+    assert f"~ node b: parent ({scope} -> top level)" in text
+    assert d.moves == {"b": {"parent": (scope, "top level")}}
+    assert not any("order" in line for line in text)
+
+
+def test_step_into_a_new_scope_is_still_a_parent_move():
+    a, b, _ = _agents()
+    d = _diff(a >> b, a >> Loop("L").step(b).max_iterations(2))
+    assert d.moves == {"b": {"parent": ("top level", "L")}}
