@@ -48,8 +48,9 @@ class GraphDiff:
     #: For each node ``changed`` lists as moved (``parent``, ``branch``, ``order``), by new id:
     #: each of those fields' old and new place, as the text shows them.
     moves: dict[str, dict[str, tuple[str, str]]] = attrs.field(factory=dict)
-    #: Kept nodes whose new id named another node before (new id -> old id): a node removed
-    #: or added before them shifted their number (``w#3`` is now ``w#2``).
+    #: Kept nodes whose new id named another node before, or whose old id names another
+    #: node now (new id -> old id): a node removed or added before them shifted their number
+    #: (``w#3`` is now ``w#2``, or ``w`` is now ``w#2``).
     renumbered: dict[str, str] = attrs.field(factory=dict)
 
     @property
@@ -165,7 +166,8 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
     old and new place in ``moves``. Changes and additions are named by their new ids,
     removed nodes by their old ones; a removed edge names a kept node by its new id and a
     removed one by its old id, marked ``(removed)`` when that id names another node now
-    (``renumbered`` lists such kept nodes), so no line is both added and removed."""
+    (``renumbered`` lists kept nodes whose id now names, or before named, another node),
+    so no line is both added and removed."""
     G1, G2 = _graph(G1), _graph(G2)
     pairs = match_nodes(G1, G2)
     paired = set(pairs.values())
@@ -206,5 +208,5 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
         G2,
         G1,
         moves_of,
-        {new: old for old, new in pairs.items() if old != new and new in G1},
+        {new: old for old, new in pairs.items() if old != new and (new in G1 or old in G2)},
     )

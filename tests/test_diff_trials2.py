@@ -42,3 +42,32 @@ def test_step_into_a_new_scope_is_still_a_parent_move():
     a, b, _ = _agents()
     d = _diff(a >> b, a >> Loop("L").step(b).max_iterations(2))
     assert d.moves == {"b": {"parent": ("top level", "L")}}
+
+
+def _reviser():
+    w1 = Agent("w").instruct("Draft {t}.").writes("draft")
+    cr = Agent("c").instruct("Critique {draft}.").writes("notes")
+    w2 = Agent("w").instruct("Revise {draft} with {notes}.").writes("draft")
+    return w1, cr, w2
+
+
+def test_inserting_a_same_named_step_before_one_reports_its_new_id():
+    w1, cr, w2 = _reviser()
+    d = _diff(cr >> w2, w1 >> cr >> w2, {"t", "draft"})
+    assert d.added == ["w"]
+    assert d.renumbered == {"w#2": "w"}
+    assert "~ node w#2: id (w -> w#2)" in str(d).splitlines()
+
+
+def test_removing_a_same_named_step_still_reports_its_new_id():
+    w1, cr, w2 = _reviser()
+    d = _diff(w1 >> cr >> w2, cr >> w2, {"t", "draft"})
+    assert d.renumbered == {"w": "w#2"}
+    assert "~ node w: id (w#2 -> w)" in str(d).splitlines()
+
+
+def test_a_plain_rename_is_not_a_renumbering():
+    a, b, _ = _agents()
+    d = _diff(a >> b, a >> Agent("z").instruct("B {t}.").writes("b_out"))
+    assert d.renumbered == {}
+    assert d.changed == {"z": ["label"]}
