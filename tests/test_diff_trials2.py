@@ -71,3 +71,38 @@ def test_a_plain_rename_is_not_a_renumbering():
     d = _diff(a >> b, a >> Agent("z").instruct("B {t}.").writes("b_out"))
     assert d.renumbered == {}
     assert d.changed == {"z": ["label"]}
+
+
+def test_a_neighbour_moving_into_a_new_loop_does_not_move_the_next_step():
+    a, b, c = _agents()
+    d = _diff(a >> b >> c, a >> Loop("L").step(b).max_iterations(2) >> c)
+    assert d.moves == {"b": {"parent": ("top level", "L")}}
+    assert d.changed == {"b": ["parent"]}
+    assert not any("node c" in line for line in str(d).splitlines())
+
+
+def test_a_loop_unwrapped_before_a_step_does_not_move_it():
+    a, b, c = _agents()
+    d = _diff(a >> Loop("L").step(b).max_iterations(2) >> c, a >> b >> c)
+    assert d.moves == {"b": {"parent": ("L", "top level")}}
+
+
+def test_a_step_leaving_a_kept_loop_does_not_move_the_one_after_it():
+    a, b, c = _agents()
+    loop = Loop("L").step(b).step(c).max_iterations(2)
+    d = _diff(a >> loop, a >> Loop("L").step(c).max_iterations(2) >> b)
+    assert d.moves == {"b": {"parent": ("L", "top level")}}
+
+
+def test_real_reorders_are_still_reported():
+    a, b, c = _agents()
+    swapped = _diff(a >> b >> c, a >> c >> b)
+    assert swapped.moves == {
+        "b": {"order": ("after a", "after c")},
+        "c": {"order": ("after b", "after a")},
+    }
+    joined = _diff(a >> b >> c, a >> (b | c))
+    assert joined.moves == {"c": {"order": ("after b", "after a")}}
+    # A step moved after a new loop: it now runs after the loop that holds its old predecessor.
+    looped = _diff(a >> b >> c, a >> c >> Loop("L").step(b).max_iterations(2))
+    assert looped.moves["c"] == {"order": ("after b", "after a")}
