@@ -106,3 +106,45 @@ def test_real_reorders_are_still_reported():
     # A step moved after a new loop: it now runs after the loop that holds its old predecessor.
     looped = _diff(a >> b >> c, a >> c >> Loop("L").step(b).max_iterations(2))
     assert looped.moves["c"] == {"order": ("after b", "after a")}
+
+
+def test_an_edge_becoming_a_control_edge_is_a_changed_edge():
+    a, _, _ = _agents()
+    b = Agent("b").instruct("B {a_out}.").writes("b_out")
+    d = _diff(a >> Loop("L").step(b).max_iterations(2), a >> b)
+    assert d.edges_changed == {("a", "b"): {"control": ("data only", "control")}}
+    assert "~ edge a -> b: control (data only -> control)" in str(d).splitlines()
+    back = _diff(a >> b, a >> Loop("L").step(b).max_iterations(2))
+    assert back.edges_changed == {("a", "b"): {"control": ("control", "data only")}}
+
+
+def test_an_edge_losing_or_changing_its_route_condition_is_a_changed_edge():
+    a, b, c = _agents()
+    routed = a >> Route("r").on("a_out").when("x", b).when("y", c)
+    d = _diff(routed, a >> Route("r").on("a_out").when("y", c) >> b)
+    assert d.edges_changed == {("r", "b"): {"condition": ('"x"', "none")}}
+    assert '~ edge r -> b: condition ("x" -> none)' in str(d).splitlines()
+    renamed = _diff(routed, a >> Route("r").on("a_out").when("z", b).when("y", c))
+    assert renamed.edges_changed == {("r", "b"): {"condition": ('"x"', '"z"')}}
+
+
+def test_unchanged_edges_are_not_changed_edges():
+    a, b, c = _agents()
+    d = _diff(a >> b >> c, a >> b >> c)
+    assert d.empty and d.edges_changed == {}
+    assert str(d) == "No differences."
+
+
+def test_cli_diff_shows_changed_edges(tmp_path, monkeypatch, capsys):
+    from irgraph.cli import main
+
+    (tmp_path / "pipes_t2.py").write_text(
+        "from irgraph import Agent, Loop\n"
+        "a = Agent('a').instruct('Do {t}.').writes('a_out')\n"
+        "b = Agent('b').instruct('B {a_out}.').writes('b_out')\n"
+        "old = a >> Loop('L').step(b).max_iterations(2)\n"
+        "new = a >> b\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["diff", "pipes_t2:old", "pipes_t2:new"]) == 1
+    assert "~ edge a -> b: control (data only -> control)" in capsys.readouterr().out
