@@ -290,6 +290,7 @@ def _shown_diff(change: Any) -> Any:
         changed={shown(n): fields for n, fields in change.changed.items()},
         edges_added=[(shown(u), shown(v)) for u, v in change.edges_added],
         edges_removed=[(shown(u), shown(v)) for u, v in change.edges_removed],
+        edges_changed={(shown(u), shown(v)): f for (u, v), f in change.edges_changed.items()},
     )
 
 

@@ -48,9 +48,13 @@ class GraphDiff:
     #: For each node ``changed`` lists as moved (``parent``, ``branch``, ``order``), by new id:
     #: each of those fields' old and new place, as the text shows them.
     moves: dict[str, dict[str, tuple[str, str]]] = attrs.field(factory=dict)
-    #: Kept nodes whose new id named another node before (new id -> old id): a node removed
-    #: or added before them shifted their number (``w#3`` is now ``w#2``).
+    #: Kept nodes whose new id named another node before, or whose old id names another
+    #: node now (new id -> old id): a node removed or added before them shifted their number
+    #: (``w#3`` is now ``w#2``, or ``w`` is now ``w#2``).
     renumbered: dict[str, str] = attrs.field(factory=dict)
+    #: Kept edges (by new ids) whose kind (``control``: a control edge or one that only
+    #: carries data) or route ``condition`` changed: each field's old and new value as text.
+    edges_changed: dict[tuple[str, str], dict[str, tuple[str, str]]] = attrs.field(factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -60,6 +64,7 @@ class GraphDiff:
             or self.changed
             or self.edges_added
             or self.edges_removed
+            or self.edges_changed
             or self.keys_added
             or self.keys_removed
         )
@@ -85,6 +90,11 @@ class GraphDiff:
         ]
         lines += [f"+ edge {_shown(u)} -> {_shown(v)}" for u, v in self.edges_added]
         lines += [f"- edge {_shown(u)} -> {_shown(v)}" for u, v in self.edges_removed]
+        lines += [
+            f"~ edge {_shown(u)} -> {_shown(v)}: "
+            + ", ".join(f"{f} ({old} -> {new})" for f, (old, new) in fields.items())
+            for (u, v), fields in self.edges_changed.items()
+        ]
         lines += [f"+ key {k}" for k in self.keys_added] + [f"- key {k}" for k in self.keys_removed]
         return "\n".join(lines)
 
@@ -93,6 +103,18 @@ def _shown(name: str) -> str:
     """A node id as a line shows it: as it is, or its ``repr`` when it does not print (the
     command line's rule, so a line stays one line)."""
     return name if name.isprintable() else repr(name)
+
+
+def _edge_fields(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """How a kept edge changed: whether it orders its nodes (``control``) and the route
+    case it is taken on (``condition``), each as old and new text."""
+    kinds = {True: "control", False: "data only"}
+    found: dict[str, tuple[str, str]] = {}
+    if bool(old.get("control")) != bool(new.get("control")):
+        found["control"] = (kinds[bool(old.get("control"))], kinds[bool(new.get("control"))])
+    if old.get("condition") != new.get("condition"):
+        found["condition"] = (old.get("condition") or "none", new.get("condition") or "none")
+    return found
 
 
 def _depth(G: nx.DiGraph, node: str) -> int:
@@ -165,7 +187,9 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
     old and new place in ``moves``. Changes and additions are named by their new ids,
     removed nodes by their old ones; a removed edge names a kept node by its new id and a
     removed one by its old id, marked ``(removed)`` when that id names another node now
-    (``renumbered`` lists such kept nodes), so no line is both added and removed."""
+    (``renumbered`` lists kept nodes whose id now names, or before named, another node),
+    so no line is both added and removed. A kept edge that became a control edge or a
+    data-only one, or whose route condition changed, is in ``edges_changed``."""
     G1, G2 = _graph(G1), _graph(G2)
     pairs = match_nodes(G1, G2)
     paired = set(pairs.values())
@@ -206,5 +230,11 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
         G2,
         G1,
         moves_of,
-        {new: old for old, new in pairs.items() if old != new and new in G1},
+        {new: old for old, new in pairs.items() if old != new and (new in G1 or old in G2)},
+        {
+            (pairs[u], pairs[v]): how
+            for u, v, data in G1.edges(data=True)
+            if (pairs.get(u), pairs.get(v)) in edges2
+            and (how := _edge_fields(data, G2.edges[pairs[u], pairs[v]]))
+        },
     )

@@ -21,6 +21,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = ["moves"]
@@ -33,13 +36,21 @@ def moves(
     ``parent``, ``branch`` and ``order`` that differ, its old and new place as text.
     ``branch`` is compared only within one scope, ``order`` (the kept nodes of its scope and
     branch it runs right after) only within one scope and branch, and among kept nodes only,
-    so a node added or removed before another does not move it."""
-    kept_old, kept_new = set(pairs), set(pairs.values())
+    so a node added or removed before another does not move it; a neighbour that moved into
+    a new scope there is compared as that scope, and one that moved in or out is looked
+    through, so another node's move is not reported as this node's (:class:`_Shift`)."""
     order = {n: i for i, n in enumerate(G2)}
+    held: dict[str, list[str]] = {}  # old scope -> the kept nodes in it, at any depth
+    for kept in pairs:
+        for scope in _ancestors(G1, kept):
+            held.setdefault(scope, []).append(kept)
     found: dict[str, dict[str, tuple[str, str]]] = {}
     for node_old, node in pairs.items():
         a, b = G1.nodes[node_old], G2.nodes[node]
-        if (a["parent"] and pairs.get(a["parent"])) != b["parent"]:
+        # A scope removed around the node is a move too (out of it), though its new
+        # parent is the removed scope's own (``None`` at top level).
+        parent_old = a["parent"] and pairs.get(a["parent"], "")
+        if parent_old != b["parent"]:
             found[node] = {"parent": (_scope(a["parent"]), _scope(b["parent"]))}
             continue
         case_old, case_new = _case(G1, node_old), _case(G2, node)
@@ -55,10 +66,11 @@ def moves(
             if not same:
                 found[node] = {"branch": (case_old[1], case_new[1])}
                 continue
-        before_old = {pairs[n] for n in _kept_before(G1, node_old, kept_old)}
-        before_new = _kept_before(G2, node, kept_new)
+        shift = _Shift(G1, G2, pairs, held, (b["parent"], b.get("branch")))
+        shown_old, before_old = shift.before_old(node_old)
+        before_new = shift.before_new(node, _place(G1, node_old))
         if before_old != before_new:
-            found[node] = {"order": (_after(before_old, order), _after(before_new, order))}
+            found[node] = {"order": (_after(shown_old, order), _after(before_new, order))}
     return found
 
 
@@ -77,26 +89,85 @@ def _case(G: nx.DiGraph, node: str) -> tuple[int, str] | None:
     return index, str(label)
 
 
-def _kept_before(G: nx.DiGraph, node: str, kept: set[str]) -> set[str]:
-    """The kept nodes of ``node``'s scope and branch that it runs right after: its control
-    predecessors there, looking through nodes that are not kept."""
+def _place(G: nx.DiGraph, node: str) -> tuple[str | None, int | None]:
     data = G.nodes[node]
-    place = (data["parent"], data.get("branch"))
+    return data["parent"], data.get("branch")
+
+
+class _Shift:
+    """The nodes a kept node runs right after in its scope and branch, old and new, both by
+    the new nodes in its new scope and branch that stand for them: a kept node by itself or
+    the new scope it moved into, a removed scope by the kept nodes it held. A node that no
+    longer stands for anything there (it left the scope) is looked through, and so is one
+    the new graph has that stands for no node of the old scope (it moved in): another
+    node's move is not a change of this node's order."""
+
+    def __init__(
+        self,
+        G1: nx.DiGraph,
+        G2: nx.DiGraph,
+        pairs: dict[str, str],
+        held: dict[str, list[str]],
+        place: tuple[str | None, int | None],
+    ) -> None:
+        self.G1, self.G2, self.pairs, self.held, self.place = G1, G2, pairs, held, place
+
+    def _lift(self, node: str | None) -> str | None:
+        """``node`` or the scope holding it that sits in the new scope and branch."""
+        while node is not None and _place(self.G2, node) != self.place:
+            node = self.G2.nodes[node]["parent"]
+        return node
+
+    def stands(self, old: str) -> set[str]:
+        if old in self.pairs:
+            held = [old]
+        else:
+            held = self.held.get(old, [])
+        lifted = {self._lift(self.pairs[n]) for n in held}
+        return {n for n in lifted if n is not None}
+
+    def before_old(self, node: str) -> tuple[set[str], set[str]]:
+        """What ``node`` (old id) ran right after, as the text shows it (kept nodes by their
+        new ids) and as compared (what stands for them now)."""
+        shown: set[str] = set()
+        found: set[str] = set()
+        for before in _before(self.G1, node, lambda n: bool(self.stands(n))):
+            shown |= {self.pairs[before]} if before in self.pairs else self.stands(before)
+            found |= self.stands(before)
+        return shown, found
+
+    def before_new(self, node: str, place_old: tuple[str | None, int | None]) -> set[str]:
+        siblings = set().union(
+            *(self.stands(n) for n in self.G1 if _place(self.G1, n) == place_old)
+        )
+        return _before(self.G2, node, siblings.__contains__)
+
+
+def _ancestors(G: nx.DiGraph, node: str) -> list[str]:
+    found, parent = [], G.nodes[node]["parent"]
+    while parent is not None:
+        found.append(parent)
+        parent = G.nodes[parent]["parent"]
+    return found
+
+
+def _before(G: nx.DiGraph, node: str, stops: Callable[[str], bool]) -> set[str]:
+    """The nodes of ``node``'s scope and branch that it runs right after for which ``stops``
+    holds: its control predecessors there, looking through the others."""
+    place = _place(G, node)
     found: set[str] = set()
     todo, seen = [node], {node}
     while todo:
         current = todo.pop()
         for before, edge in G._pred[current].items():
-            other = G.nodes[before]
-            if before in seen or not edge["control"]:
-                continue
-            if (other["parent"], other.get("branch")) != place:
+            if before in seen or not edge["control"] or _place(G, before) != place:
                 continue
             seen.add(before)
-            if before in kept:
+            if stops(before):
                 found.add(before)
             else:
                 todo.append(before)
+    found.discard(node)
     return found
 
 

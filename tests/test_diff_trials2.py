@@ -1,0 +1,150 @@
+"""Diff findings of trial 2 (moves out of removed scopes, renumbering on insertion, order
+changes that are a neighbour's move, edge attribute changes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from irgraph import Agent, Loop, MapOver, Route, to_graph
+from irgraph.analysis import diff
+
+
+def _agents():
+    a = Agent("a").instruct("Do {t}.").writes("a_out")
+    b = Agent("b").instruct("B {t}.").writes("b_out")
+    c = Agent("c").instruct("C {t}.").writes("c_out")
+    return a, b, c
+
+
+def _diff(old, new, inputs=frozenset({"t"})):
+    return diff(to_graph(old, inputs=set(inputs)), to_graph(new, inputs=set(inputs)))
+
+
+@pytest.mark.parametrize(
+    ("scope", "wrap"),
+    [
+        ("L", lambda b: Loop("L").step(b).max_iterations(2)),
+        ("m", lambda b: MapOver("m").over("t", item="t2").step(b).writes("bs")),
+        ("r", lambda b: Route("r").on("a_out").when("x", b)),
+    ],
+)
+def test_step_out_of_a_removed_scope_is_a_parent_move(scope, wrap):
+    a, b, _ = _agents()
+    d = _diff(a >> wrap(b), a >> b)
+    text = str(d).splitlines()
+    assert f"- node {scope}" in text
+    assert f"~ node b: parent ({scope} -> top level)" in text
+    assert d.moves == {"b": {"parent": (scope, "top level")}}
+    assert not any("order" in line for line in text)
+
+
+def test_step_into_a_new_scope_is_still_a_parent_move():
+    a, b, _ = _agents()
+    d = _diff(a >> b, a >> Loop("L").step(b).max_iterations(2))
+    assert d.moves == {"b": {"parent": ("top level", "L")}}
+
+
+def _reviser():
+    w1 = Agent("w").instruct("Draft {t}.").writes("draft")
+    cr = Agent("c").instruct("Critique {draft}.").writes("notes")
+    w2 = Agent("w").instruct("Revise {draft} with {notes}.").writes("draft")
+    return w1, cr, w2
+
+
+def test_inserting_a_same_named_step_before_one_reports_its_new_id():
+    w1, cr, w2 = _reviser()
+    d = _diff(cr >> w2, w1 >> cr >> w2, {"t", "draft"})
+    assert d.added == ["w"]
+    assert d.renumbered == {"w#2": "w"}
+    assert "~ node w#2: id (w -> w#2)" in str(d).splitlines()
+
+
+def test_removing_a_same_named_step_still_reports_its_new_id():
+    w1, cr, w2 = _reviser()
+    d = _diff(w1 >> cr >> w2, cr >> w2, {"t", "draft"})
+    assert d.renumbered == {"w": "w#2"}
+    assert "~ node w: id (w#2 -> w)" in str(d).splitlines()
+
+
+def test_a_plain_rename_is_not_a_renumbering():
+    a, b, _ = _agents()
+    d = _diff(a >> b, a >> Agent("z").instruct("B {t}.").writes("b_out"))
+    assert d.renumbered == {}
+    assert d.changed == {"z": ["label"]}
+
+
+def test_a_neighbour_moving_into_a_new_loop_does_not_move_the_next_step():
+    a, b, c = _agents()
+    d = _diff(a >> b >> c, a >> Loop("L").step(b).max_iterations(2) >> c)
+    assert d.moves == {"b": {"parent": ("top level", "L")}}
+    assert d.changed == {"b": ["parent"]}
+    assert not any("node c" in line for line in str(d).splitlines())
+
+
+def test_a_loop_unwrapped_before_a_step_does_not_move_it():
+    a, b, c = _agents()
+    d = _diff(a >> Loop("L").step(b).max_iterations(2) >> c, a >> b >> c)
+    assert d.moves == {"b": {"parent": ("L", "top level")}}
+
+
+def test_a_step_leaving_a_kept_loop_does_not_move_the_one_after_it():
+    a, b, c = _agents()
+    loop = Loop("L").step(b).step(c).max_iterations(2)
+    d = _diff(a >> loop, a >> Loop("L").step(c).max_iterations(2) >> b)
+    assert d.moves == {"b": {"parent": ("L", "top level")}}
+
+
+def test_real_reorders_are_still_reported():
+    a, b, c = _agents()
+    swapped = _diff(a >> b >> c, a >> c >> b)
+    assert swapped.moves == {
+        "b": {"order": ("after a", "after c")},
+        "c": {"order": ("after b", "after a")},
+    }
+    joined = _diff(a >> b >> c, a >> (b | c))
+    assert joined.moves == {"c": {"order": ("after b", "after a")}}
+    # A step moved after a new loop: it now runs after the loop that holds its old predecessor.
+    looped = _diff(a >> b >> c, a >> c >> Loop("L").step(b).max_iterations(2))
+    assert looped.moves["c"] == {"order": ("after b", "after a")}
+
+
+def test_an_edge_becoming_a_control_edge_is_a_changed_edge():
+    a, _, _ = _agents()
+    b = Agent("b").instruct("B {a_out}.").writes("b_out")
+    d = _diff(a >> Loop("L").step(b).max_iterations(2), a >> b)
+    assert d.edges_changed == {("a", "b"): {"control": ("data only", "control")}}
+    assert "~ edge a -> b: control (data only -> control)" in str(d).splitlines()
+    back = _diff(a >> b, a >> Loop("L").step(b).max_iterations(2))
+    assert back.edges_changed == {("a", "b"): {"control": ("control", "data only")}}
+
+
+def test_an_edge_losing_or_changing_its_route_condition_is_a_changed_edge():
+    a, b, c = _agents()
+    routed = a >> Route("r").on("a_out").when("x", b).when("y", c)
+    d = _diff(routed, a >> Route("r").on("a_out").when("y", c) >> b)
+    assert d.edges_changed == {("r", "b"): {"condition": ('"x"', "none")}}
+    assert '~ edge r -> b: condition ("x" -> none)' in str(d).splitlines()
+    renamed = _diff(routed, a >> Route("r").on("a_out").when("z", b).when("y", c))
+    assert renamed.edges_changed == {("r", "b"): {"condition": ('"x"', '"z"')}}
+
+
+def test_unchanged_edges_are_not_changed_edges():
+    a, b, c = _agents()
+    d = _diff(a >> b >> c, a >> b >> c)
+    assert d.empty and d.edges_changed == {}
+    assert str(d) == "No differences."
+
+
+def test_cli_diff_shows_changed_edges(tmp_path, monkeypatch, capsys):
+    from irgraph.cli import main
+
+    (tmp_path / "pipes_t2.py").write_text(
+        "from irgraph import Agent, Loop\n"
+        "a = Agent('a').instruct('Do {t}.').writes('a_out')\n"
+        "b = Agent('b').instruct('B {a_out}.').writes('b_out')\n"
+        "old = a >> Loop('L').step(b).max_iterations(2)\n"
+        "new = a >> b\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["diff", "pipes_t2:old", "pipes_t2:new"]) == 1
+    assert "~ edge a -> b: control (data only -> control)" in capsys.readouterr().out
