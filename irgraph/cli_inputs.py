@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.cli_classes import not_a_pipeline
+from irgraph.cli_classes import compiled_ir, is_pipeline, listing, not_a_pipeline
 from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError, closest_keys, did_you_mean
 
@@ -70,7 +70,8 @@ def load_target(spec: str) -> Any:
     is_file = source.endswith(".py") or "/" in source or os.sep in source
     module = _import_file(source, spec) if is_file else _import_module(source, spec)
     target: Any = module
-    for part in attr.split("."):
+    parts = attr.split(".")
+    for index, part in enumerate(parts):
         try:
             found = hasattr(target, part)
             value = getattr(target, part) if found else None
@@ -81,12 +82,19 @@ def load_target(spec: str) -> Any:
             ) from exc
         if not found:
             names = [n for n in dir(target) if not n.startswith("_")]
-            raise CliError(f"{source!r} has no attribute {part!r}.{did_you_mean(part, names)}")
+            where = f"{source}:{'.'.join(parts[:index])}" if index else source
+            close = closest_keys(part, names)
+            named = index == 0 and all(is_pipeline(getattr(module, n, None)) for n in close)
+            listed = "" if index or (close and named) else listing(module, source)
+            raise CliError(
+                f"{where!r} has no attribute {part!r}.{did_you_mean(part, names)}{listed}"
+            )
         target = value
     problem = not_a_pipeline(spec, source, module, target)
     if problem is not None:
         raise CliError(problem)
-    return target
+    compiled = compiled_ir(target)  # what compile() returns, or its .runnable: its IR
+    return target if compiled is None else compiled
 
 
 def _import_module(name: str, spec: str) -> ModuleType:

@@ -79,3 +79,51 @@ def test_a_gate_answered_twice_in_a_fresh_process(here):
     )
     assert proc.returncode == 2, proc.stdout
     assert "given twice" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# 7. Targets: what compile() returns, a function not of your own, a missing attribute --------
+
+
+@pytest.mark.parametrize("attr", ["C", "C.runnable"])
+def test_a_compiled_pipeline_is_a_target(here, capsys, attr):
+    code, text = cli("check", f"{MODULE}:{attr}", "--input", "t")
+    assert code == 0, capsys.readouterr().err
+    assert "[agent] a: reads t; writes x" in text and "OK: no problems found." in text
+    code, text = cli("run", f"{MODULE}:{attr}", "--state", "t=1")
+    assert code == 0 and "  x = <a: A 1>" in text
+    assert cli("diff", f"{MODULE}:{attr}", f"{MODULE}:p") == (0, "No differences.\n")
+
+
+def test_a_standard_library_function_is_not_advised_to_be_edited(here, capsys):
+    assert cli("check", "json:loads") == (2, "")
+    err = error(capsys)
+    assert "'json:loads' is the function loads, not a pipeline" in err
+    assert "in json" not in err and "json:p" not in err
+    assert "make one in your module (p = Agent('a') >> Agent('b')) and name it: module:p." in err
+
+
+def test_an_object_without_a_readable_repr_is_named_by_its_type(here, capsys):
+    (here / "objs.py").write_text("class K:\n    pass\n\nk = K()\n")
+    assert cli("check", "objs:k") == (2, "")
+    err = error(capsys)
+    assert "'objs:k' is a K object, not a pipeline" in err and "0x" not in err
+
+
+@pytest.mark.parametrize(
+    ("attr", "words"),
+    [
+        ("missing", f"'{MODULE}' has no attribute 'missing'. Pipelines in {MODULE}: "),
+        ("Agen", "has no attribute 'Agen'. Did you mean 'Agent'? Pipelines in "),
+    ],
+)
+def test_a_missing_attribute_lists_the_modules_pipelines(here, capsys, attr, words):
+    assert cli("check", f"{MODULE}:{attr}") == (2, "")
+    err = error(capsys)
+    assert words in err and f"{MODULE}:gated" in err and f"{MODULE}:p" in err
+
+
+def test_a_missing_attribute_close_to_a_pipeline_names_just_that_one(here, capsys):
+    assert cli("check", f"{MODULE}:gatd") == (2, "")
+    assert error(capsys) == (
+        f"irgraph: error: '{MODULE}' has no attribute 'gatd'. Did you mean 'gated'?\n"
+    )
