@@ -5,6 +5,7 @@ fake provider does not take. Each is a real command-line run."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 
@@ -127,3 +128,55 @@ def test_a_missing_attribute_close_to_a_pipeline_names_just_that_one(here, capsy
     assert error(capsys) == (
         f"irgraph: error: '{MODULE}' has no attribute 'gatd'. Did you mean 'gated'?\n"
     )
+
+
+# 8. --provider specs the fake provider does not take ---------------------------------------
+
+
+@pytest.mark.parametrize("command", ["run", "batch"])
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("fake:gpt-4o", "--provider 'fake:gpt-4o': the fake provider takes no model"),
+        ("fake:", "--provider 'fake:': the fake provider takes no model"),
+        ("FAKE", "--provider 'FAKE' is not a provider spec. Did you mean 'fake'?"),
+        ("OpenAI:gpt-4o", "Did you mean 'openai:gpt-4o'?"),
+    ],
+)
+def test_a_provider_spec_the_fake_does_not_take_is_refused(here, capsys, command, spec, words):
+    where = ["--state", "topic=owls"] if command == "run" else ["t.jsonl", "-o", "r.jsonl"]
+    argv = [command, f"{MODULE}:gated", *where, "--answer", "approve=yes", "--provider", spec]
+    assert cli(*argv) == (2, "")
+    assert words in error(capsys)
+    assert not (here / "r.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        (
+            "fake:gpt-4o",
+            "takes no model (it makes its replies up); write 'fake', or 'openai:gpt-4o'",
+        ),
+        ("FAKE", "Unknown provider spec 'FAKE'. Did you mean 'fake'?"),
+    ],
+)
+def test_provider_from_spec_refuses_the_same_specs(spec, words):
+    from irgraph.provider_spec import provider_from_spec
+    from irgraph.providers import ProviderError
+
+    with pytest.raises(ProviderError, match=re.escape(words)):
+        provider_from_spec(spec)
+
+
+def test_a_fake_provider_with_a_model_is_refused_in_a_fresh_process(here):
+    argv = ["run", f"{MODULE}:p", "--state", "t=1", "--provider", "fake:gpt-4o"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "irgraph.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=here,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "the fake provider takes no model" in proc.stderr
