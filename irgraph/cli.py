@@ -22,16 +22,15 @@ from typing import Any, TextIO
 
 from irgraph.cli_batch import add_batch_parser, batch_command
 from irgraph.cli_choices import PROVIDER_HELP, check_backend, check_provider
+from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import (
     CliError,
     check_keys,
     check_modules,
     check_output,
     check_spelling,
-    gate_handler,
     load_saved,
     load_target,
-    parse_answers,
     parse_state,
 )
 from irgraph.cli_live import RunDisplay, one_line, run_failure, shown

@@ -44,7 +44,8 @@ from irgraph.cli_batch_results import (
     scan_results,
 )
 from irgraph.cli_choices import PROVIDER_HELP, check_provider
-from irgraph.cli_inputs import CliError, check_modules, gate_handler, parse_answers
+from irgraph.cli_gates import gate_handler, parse_answers
+from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
 from irgraph.errors import PipelineError
 

@@ -49,7 +49,7 @@ def check_provider(spec: str | None, **options: Any) -> Any:
     except ProviderError as error:
         name, colon, rest = spec.partition(":")
         # Closer than closest_keys asks: with two words, 'nope' would come out as 'openai'.
-        close = get_close_matches(name, ["fake", "openai"], n=1, cutoff=0.7)
+        close = get_close_matches(name.lower(), ["fake", "openai"], n=1, cutoff=0.7)
         guess = [] if name in ("fake", "openai") else close
         if guess:  # 'fak', 'opnai:gpt-4o'
             better = guess[0] + (colon + rest if guess[0] == "openai" else "")

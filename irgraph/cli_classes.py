@@ -5,16 +5,19 @@ that makes a pipeline; ``irgraph:__version__`` a string; ``m:os`` a module. The 
 each in one line (exit 2) that names the target and what it is, and says what to name instead:
 an instance made from the class's own arguments (``Agent('name')``, ``Transform('name', fn)``),
 the function's result kept in a module-level variable, or one of the module's pipelines.
+What :func:`irgraph.compile` returns, or its ``.runnable``, is a pipeline too: the target is the
+IR it was compiled from (:func:`compiled_ir`).
 """
 
 from __future__ import annotations
 
 import inspect
 import reprlib
+import sys
 from types import ModuleType
 from typing import Any
 
-__all__ = ["class_named", "is_pipeline", "not_a_pipeline"]
+__all__ = ["class_named", "compiled_ir", "is_pipeline", "listing", "not_a_pipeline"]
 
 #: How many of a module's pipelines a message lists.
 _LISTED = 5
@@ -25,7 +28,7 @@ def is_pipeline(value: Any) -> bool:
     node."""
     from irgraph.ir import NODE_KINDS
 
-    if isinstance(value, NODE_KINDS):
+    if isinstance(value, NODE_KINDS) or compiled_ir(value) is not None:
         return True
     if isinstance(value, type):
         return False
@@ -35,18 +38,36 @@ def is_pipeline(value: Any) -> bool:
         return False
 
 
+def compiled_ir(value: Any) -> Any:
+    """The IR node a compiled pipeline was compiled from: ``value`` is what
+    :func:`irgraph.compile` returns or its ``.runnable`` (which holds the IR as ``.node``);
+    ``None`` for anything else."""
+    from irgraph.compile import CompileResult
+    from irgraph.ir import NODE_KINDS
+
+    if isinstance(value, CompileResult):
+        value = value.runnable
+    if isinstance(value, type):
+        return None
+    try:
+        node = getattr(value, "node", None)
+    except Exception:  # a property of the user's object that raises holds no IR
+        return None
+    return node if isinstance(node, NODE_KINDS) and hasattr(value, "graph") else None
+
+
 def not_a_pipeline(spec: str, source: str, module: ModuleType, value: Any) -> str | None:
     """What to say when the target ``spec`` (``source:attr``, looked up in ``module``) names
     ``value``, which is not a pipeline; ``None`` when it is one."""
     if is_pipeline(value):
         return None
     if isinstance(value, type):
-        return class_named(spec, source, value)
-    where, target = _where(source)
+        return class_named(spec, source, value, module)
+    where, target = _where(source, module)
     if inspect.ismodule(value):
         return (
             f"{spec!r} is the module {value.__name__}, not a pipeline; name a pipeline in it: "
-            f"{value.__name__}:ATTR.{_listing(value, value.__name__)}"
+            f"{value.__name__}:ATTR.{listing(value, value.__name__)}"
         )
     if hasattr(value, "graph") and hasattr(value, "adj"):  # a networkx graph
         return (
@@ -54,9 +75,10 @@ def not_a_pipeline(spec: str, source: str, module: ModuleType, value: Any) -> st
             "it was made from, or save the graph with json.dump(nx.node_link_data(G), file) "
             "and name the .json file."
         )
-    listed = _listing(module, source)
-    own = source.partition(".")[0] != "irgraph"
-    if callable(value) and own:  # perhaps a function of the user's that makes a pipeline
+    listed = listing(module, source)
+    if callable(value) and _is_own(
+        module
+    ):  # perhaps a function of the user's that makes a pipeline
         call = spec.rpartition(".")[2].rpartition(":")[2]
         return (
             f"{spec!r} is {_callable_kind(value)}, not a pipeline; a target names a pipeline "
@@ -81,7 +103,7 @@ def pipelines_in(module: ModuleType) -> list[str]:
     return found
 
 
-def _listing(module: ModuleType, source: str) -> str:
+def listing(module: ModuleType, source: str) -> str:
     """`` Pipelines in m: m:a, m:b.``, or ``""`` when the module holds none."""
     found = pipelines_in(module)
     return f" Pipelines in {source}: {', '.join(f'{source}:{n}' for n in found)}." if found else ""
@@ -106,23 +128,40 @@ def _kind(value: Any) -> str:
         return _callable_kind(value)
     kind = type(value).__name__
     article = "an" if kind[:1].lower() in "aeiou" else "a"
-    return f"{article} {kind} ({reprlib.repr(value)})"
+    if isinstance(value, _SHOWN):  # a value whose short repr reads well
+        return f"{article} {kind} ({reprlib.repr(value)})"
+    return f"{article} {kind} object"  # its repr may be long, or only a memory address
 
 
-def _where(source: str) -> tuple[str, str]:
+#: The values shown with their (shortened) repr in a message.
+_SHOWN = (str, bytes, int, float, complex, bool, list, tuple, dict, set, frozenset, type(None))
+
+
+def _is_own(module: ModuleType) -> bool:
+    """Whether ``module`` is the user's own code: not irgraph, the standard library or an
+    installed package, which nobody should edit to add a pipeline."""
+    top = module.__name__.partition(".")[0]
+    if top == "irgraph" or top in sys.stdlib_module_names:
+        return False
+    path = getattr(module, "__file__", None) or ""
+    return "site-packages" not in path and "dist-packages" not in path
+
+
+def _where(source: str, module: ModuleType | None = None) -> tuple[str, str]:
     """Where to make the pipeline and the target naming it: the user's own module, or, for a
-    target in irgraph itself, theirs."""
-    if source.partition(".")[0] != "irgraph":
+    target in irgraph itself, the standard library or an installed package, theirs."""
+    own = _is_own(module) if module is not None else source.partition(".")[0] != "irgraph"
+    if own:
         return f"in {source}", f"{source}:p"
     return "in your module", "module:p"
 
 
-def class_named(spec: str, source: str, cls: type) -> str:
+def class_named(spec: str, source: str, cls: type, module: ModuleType | None = None) -> str:
     """What to say when a target names a class rather than a pipeline made from one."""
     from irgraph.ir import NODE_KINDS
 
     name = cls.__name__
-    where, target = _where(source)
+    where, target = _where(source, module)
     if callable(getattr(cls, "to_ir", None)):  # a builder class: Agent, Pipeline, ...
         example = f"{name}({_arguments(cls)})"
         return (

@@ -1,5 +1,5 @@
-"""What the ``irgraph`` command is given, read and checked: targets, state, gate answers,
-allowed modules and output files.
+"""What the ``irgraph`` command is given, read and checked: targets, state, allowed modules
+and output files (gate answers: :mod:`irgraph.cli_gates`).
 
 A target is ``module:attr`` (imported from the current directory or ``sys.path``),
 ``path/to/file.py:attr`` (the file loaded as the module named by its stem, its folder made
@@ -15,12 +15,12 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.cli_classes import not_a_pipeline
+from irgraph.cli_classes import compiled_ir, is_pipeline, listing, not_a_pipeline
 from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError, closest_keys, did_you_mean
 
@@ -32,12 +32,10 @@ __all__ = [
     "load_target",
     "load_saved",
     "parse_state",
-    "parse_answers",
     "check_keys",
     "check_modules",
     "check_spelling",
     "check_output",
-    "gate_handler",
 ]
 
 #: The picture format a file name's suffix asks for, when --format is not given (the first
@@ -72,7 +70,8 @@ def load_target(spec: str) -> Any:
     is_file = source.endswith(".py") or "/" in source or os.sep in source
     module = _import_file(source, spec) if is_file else _import_module(source, spec)
     target: Any = module
-    for part in attr.split("."):
+    parts = attr.split(".")
+    for index, part in enumerate(parts):
         try:
             found = hasattr(target, part)
             value = getattr(target, part) if found else None
@@ -83,12 +82,19 @@ def load_target(spec: str) -> Any:
             ) from exc
         if not found:
             names = [n for n in dir(target) if not n.startswith("_")]
-            raise CliError(f"{source!r} has no attribute {part!r}.{did_you_mean(part, names)}")
+            where = f"{source}:{'.'.join(parts[:index])}" if index else source
+            close = closest_keys(part, names)
+            named = index == 0 and all(is_pipeline(getattr(module, n, None)) for n in close)
+            listed = "" if index or (close and named) else listing(module, source)
+            raise CliError(
+                f"{where!r} has no attribute {part!r}.{did_you_mean(part, names)}{listed}"
+            )
         target = value
     problem = not_a_pipeline(spec, source, module, target)
     if problem is not None:
         raise CliError(problem)
-    return target
+    compiled = compiled_ir(target)  # what compile() returns, or its .runnable: its IR
+    return target if compiled is None else compiled
 
 
 def _import_module(name: str, spec: str) -> ModuleType:
@@ -308,54 +314,6 @@ def check_modules(names: Iterable[str]) -> list[str]:
             f"functions, e.g. --allow-module {example}."
         )
     return names
-
-
-def parse_answers(pairs: Sequence[str]) -> dict[str, str]:
-    """Parse ``--answer GATE=VALUE`` pairs: a gate's id or name and its answer (a string,
-    like a ``--state`` value)."""
-    answers: dict[str, str] = {}
-    for pair in pairs:
-        gate, sep, value = pair.partition("=")
-        if not sep or not gate.strip():
-            raise CliError(
-                f"--answer {pair!r} is not of the form GATE=VALUE with GATE the name or id of a "
-                "gate (e.g. --answer approve=yes)."
-            )
-        answers[gate] = value
-    return answers
-
-
-def gate_handler(G: nx.DiGraph, answers: Mapping[str, str]) -> Callable[[Any], str] | None:
-    """An ``on_gate`` handler answering every gate of ``G`` from ``answers`` (by node id, or
-    else by the gate's name); ``None`` when ``G`` has no gates. Refuses, before anything runs,
-    an answer for no gate and a gate with no answer."""
-    gates = {nid: data["label"] for nid, data in G.nodes(data=True) if data["kind"] == "gate"}
-    names = sorted({*gates, *gates.values()})
-    for gate in answers:
-        if not names:
-            raise CliError(f"--answer {gate}=... names a gate, but the pipeline has none; drop it.")
-        if gate not in names:
-            raise CliError(
-                f"--answer {gate}=... names no gate of the pipeline.{did_you_mean(gate, names)} "
-                f"Its gates: {', '.join(repr(n) for n in names)}."
-            )
-    unanswered = [nid for nid, name in gates.items() if nid not in answers and name not in answers]
-    if unanswered:
-        which = ", ".join(repr(n) for n in unanswered)
-        options = " ".join(f"--answer {nid}=VALUE" for nid in unanswered)
-        plural = len(unanswered) > 1
-        raise CliError(
-            f"The pipeline stops at the gate{'s' if plural else ''} {which} to ask a person, "
-            f"and no --answer answers {'them' if plural else 'it'}; give the answer"
-            f"{'s' if plural else ''} on the command line: {options}."
-        )
-    if not gates:
-        return None
-
-    def on_gate(request: Any) -> str:
-        return answers[request.node] if request.node in answers else answers[request.name]
-
-    return on_gate
 
 
 def check_spelling(

@@ -47,8 +47,14 @@ def provider_from_spec(spec: str | None = None, **options: Any) -> ModelProvider
             f"(got {spec!r} of type {type(spec).__name__}); leave it out (None) for the default "
             "($IRGRAPH_PROVIDER, else 'fake')."
         )
-    name, _, arg = spec.partition(":")
+    name, colon, arg = spec.partition(":")
     if name == "fake":
+        if colon:
+            model = f", or 'openai:{arg}' for that model" if arg.strip() else ""
+            raise ProviderError(
+                f"Provider spec {spec!r}: the fake provider takes no model (it makes its "
+                f"replies up); write 'fake'{model}."
+            )
         from irgraph.testing.fake import FakeProvider
 
         return FakeProvider(**options)
@@ -63,7 +69,11 @@ def provider_from_spec(spec: str | None = None, **options: Any) -> ModelProvider
         return OpenAIProvider(arg, **options)
     if is_import_spec(spec):
         return _imported(spec, options)
-    raise ProviderError(f"Unknown provider spec {spec!r}; a spec is {SPEC_FORMS}.")
+    known = name.lower()  # 'FAKE', 'OpenAI:gpt-4o': the names are lower case
+    guess = ""
+    if known in ("fake", "openai"):
+        guess = f" Did you mean {known + (colon + arg if known == 'openai' else '')!r}?"
+    raise ProviderError(f"Unknown provider spec {spec!r}.{guess} A spec is {SPEC_FORMS}.")
 
 
 def _imported(spec: str, options: dict[str, Any]) -> ModelProvider:
