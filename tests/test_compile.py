@@ -24,8 +24,16 @@ def test_unknown_backend_lists_the_known_ones_and_suggests():
     assert "'asyncio'" in str(info.value)
 
 
-def test_register_backend_with_a_factory():
+def test_register_backend_with_a_factory(monkeypatch):
+    import sys
+
     from irgraph.backends.asyncio_backend import AsyncioBackend
+
+    registry = sys.modules["irgraph.compile"]  # the module: irgraph.compile is the function
+
+    # a registry of this test's own: 'mine' must not stay registered for later tests (the
+    # CLI lists the registered backends in its errors)
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
     class Mine(AsyncioBackend):
         name = "mine"
