@@ -19,6 +19,7 @@ from typing import Any, TypeGuard, TypeVar
 
 from irgraph import checks
 from irgraph.builder_chain import Chain, chain_items
+from irgraph.builder_collect import default_collect
 from irgraph.builder_run import Asking
 from irgraph.code import composite_name, to_code
 from irgraph.errors import IrgraphError, PipelineError, did_you_mean
@@ -32,7 +33,6 @@ from irgraph.ir import (
     MapOverNode,
     Node,
     ParallelNode,
-    RouteNode,
     SequenceNode,
     TransformNode,
     function_ref,
@@ -432,26 +432,6 @@ class Loop(Builder):
         return LoopNode(self._name, self._children("steps"), **self._fields())
 
 
-def _last_write(node: Node) -> str | None:
-    """The key the body writes last in reading order (the default ``collect``)."""
-    stack: list[Node] = [node]
-    last: str | None = None
-    order: list[Node] = []
-    while stack:
-        current = stack.pop()
-        order.append(current)
-        if isinstance(current, MapOverNode):
-            continue  # a nested map-over's body keys stay inside it; only its list is visible
-        children = getattr(current, "children", ())
-        stack.extend(reversed(children))
-    for current in order:
-        if isinstance(current, MapOverNode):
-            last = current.writes or last
-        elif not isinstance(current, (SequenceNode, ParallelNode, LoopNode, RouteNode)):
-            last = current.writes or last
-    return last
-
-
 class MapOver(Builder):
     """Run a body once per item of a list:
     ``MapOver("summaries").over("papers", item="paper").step(agent).writes("summaries")``.
@@ -477,7 +457,8 @@ class MapOver(Builder):
         return self._add("steps", "step", node)
 
     def collect(self, key: str) -> MapOver:
-        """Gather this body key from each run (default: the last key the body writes)."""
+        """Gather this body key from each run (default: the last key the body writes; a body
+        ending in parallel branches that write different keys must name one)."""
         return self._with(collect=self._arg(checks.key, "collect", key))
 
     def writes(self, key: str) -> MapOver:
@@ -493,7 +474,7 @@ class MapOver(Builder):
         fields = self._fields()
         children = self._children("steps")
         if fields.get("collect") is None and children:
-            fields["collect"] = _last_write(SequenceNode(self._name, children))
+            fields["collect"] = default_collect(self._name, children)
         return MapOverNode(self._name, children, **fields)
 
 

@@ -49,6 +49,7 @@ from irgraph.builder import (
     Transform,
 )
 from irgraph.code import to_code
+from irgraph.errors import PipelineError
 from irgraph.testing.invalid import INVALID_KINDS, broken
 from irgraph.testing.strategies_nodes import (
     _LIST_WORDS,
@@ -213,14 +214,23 @@ def _map_over(d: _Draft, scope: _Scope) -> _Part:
     mapper = MapOver(d.name(("each", "per_item"))).over(over, item=item)
     for part in parts:
         mapper = mapper.step(part.builder)
-    # The default collect is the body's last write, which a route may write on some branches.
-    if d.chance(2) or any(p.maybe for p in parts):
+    # The default collect is the body's last write, which a route may write on some branches,
+    # and which a body ending in parallel branches does not have (the builder refuses it).
+    if d.chance(2) or any(p.maybe for p in parts) or _unclear_collect(mapper):
         mapper = mapper.collect(d.draw(st.sampled_from(sorted(set(written)))))
     if d.chance(4):
         mapper = mapper.max_concurrency(d.draw(st.integers(1, 3)))
     key = d.key(_LIST_WORDS)
     part = _Part(mapper.writes(key), (key,), (key,))
     return part if source is None else source.then(part)
+
+
+def _unclear_collect(mapper: MapOver) -> bool:
+    try:
+        mapper.to_ir()
+    except PipelineError:
+        return True
+    return False
 
 
 def _node(d: _Draft, scope: _Scope) -> _Part:
