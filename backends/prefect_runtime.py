@@ -40,7 +40,7 @@ from irgraph.ir import (
 from irgraph.ir.outputs import OutputError
 from irgraph.ir.values import JsonObject, canonical, same_value
 from irgraph.provider_spec import provider_from_spec
-from irgraph.providers import ModelProvider, ModelRequest
+from irgraph.providers import ModelProvider, ModelRequest, checked_answer
 from irgraph.templates import Template, parse_template, render, template_values
 
 from .blocking import call_blocking
@@ -257,13 +257,7 @@ async def structured_answer(
     the node, with the schema error and the raw reply."""
 
     async def text(asking: ModelRequest) -> str:
-        answer = await call(asking)
-        if not isinstance(answer, str):
-            raise TypeError(
-                f"the provider answered {type(answer).__name__} {answer!r}; complete() must "
-                "return a str"
-            )
-        return answer
+        return checked_answer(await call(asking))
 
     if request.output_schema is None:
         return await text(request)

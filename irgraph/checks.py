@@ -58,6 +58,7 @@ __all__ = [
     "did_you_mean",
     "unknown_option",
     "keywords",
+    "keyword_names",
     "keyword_options",
 ]
 
@@ -300,7 +301,7 @@ def unknown_option(key: str, known: Sequence[str], said: str) -> IrgraphError:
     return IrgraphError(f"{said}{did_you_mean(key, known)} Its options: {', '.join(known)}.")
 
 
-def _keyword_names(fn: Callable[..., Any]) -> list[str] | None:
+def keyword_names(fn: Callable[..., Any]) -> list[str] | None:
     """The names ``fn`` takes as keywords, in order (``None``: it takes any)."""
     try:
         params = inspect.signature(fn).parameters.values()
@@ -315,7 +316,7 @@ def _keyword_names(fn: Callable[..., Any]) -> list[str] | None:
 def keywords(fn: Callable[..., Any], given: Iterable[str], where: str) -> None:
     """Refuse a name in ``given`` that ``fn`` takes no keyword of, naming ``where`` (the call
     the user wrote, e.g. ``"AsyncioRunnable.run()"``) and the option meant."""
-    known = _keyword_names(fn)
+    known = keyword_names(fn)
     if known is not None:
         _refuse(given, known, where)
 
@@ -331,7 +332,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def keyword_options(fn: F) -> F:
     """Make ``fn`` refuse a misspelled keyword with :func:`unknown_option`'s "did you mean"
     instead of Python's bare ``TypeError`` (an ``__init__`` is named by its class)."""
-    known = _keyword_names(fn)
+    known = keyword_names(fn)
     if known is None:
         return fn
     names = frozenset(known)

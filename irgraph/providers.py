@@ -20,6 +20,7 @@ from irgraph.slots import slot_setters
 
 __all__ = [
     "checked_answer",
+    "not_text",
     "checked_chunk",
     "completion",
     "chunks",
@@ -151,13 +152,18 @@ def completion(provider: Any, request: ModelRequest) -> Awaitable[str]:
 
 
 def checked_answer(text: Any) -> str:
-    """``text`` if it is a ``str``, else the error that says complete() must return one."""
+    """``text`` if it is a ``str``, else :func:`not_text`'s error."""
     if not isinstance(text, str):
-        raise TypeError(
-            f"the provider answered {type(text).__name__} {text!r:.80}; complete() must return "
-            "a str"
-        )
+        raise not_text(text)
     return text
+
+
+def not_text(text: Any) -> TypeError:
+    """The error for a provider's answer that is not a ``str`` (a scheduler tests the type
+    inline on its hot path and raises this)."""
+    return TypeError(
+        f"the provider answered {type(text).__name__} {text!r:.80}; complete() must return a str"
+    )
 
 
 def chunks(provider: Any, request: ModelRequest) -> AsyncIterator[str]:

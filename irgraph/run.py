@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -58,16 +57,12 @@ def _check_options(
     runnable: Any, backend_name: str, options: Mapping[str, Any], caller: str = "run()"
 ) -> None:
     """Name an option the runnable does not take, instead of leaving it to Python's TypeError."""
-    if not options:
+    arun = getattr(runnable, "arun", None)
+    takes = None if not options or arun is None else checks.keyword_names(arun)
+    if takes is None:  # no options, or a runnable that takes any
         return
-    try:
-        params = inspect.signature(runnable.arun).parameters
-    except (AttributeError, TypeError, ValueError):
-        return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    known = [name for name in params if name not in ("state", "provider")]
-    for key in sorted(set(options) - set(params)):
+    known = [name for name in takes if name not in ("state", "provider")]
+    for key in sorted(set(options) - set(takes)):
         said = f"{caller} got the option {key!r}, which the {backend_name!r} backend does not take."
         raise checks.unknown_option(key, known, said)
 

@@ -239,11 +239,18 @@ def _on_failed_path(path: Path, failed_path: Path | None) -> bool:
     return failed_path is None or tuple(failed_path[: len(path)]) == tuple(path)
 
 
-def _branch_taken(graph: nx.DiGraph, node: str, route: str, ran: set[str]) -> bool:
-    """Whether route ``route`` took a branch other than ``node``'s: a node of another of
-    its branches ran (when the route itself did not finish, say)."""
-    mine = _branch_of(graph, node, route)
-    return any(_branch_of(graph, other, route) not in (None, mine) for other in ran)
+def _branches_ran(graph: nx.DiGraph, ran: Iterable[str]) -> dict[str, set[int]]:
+    """Per route, the branches (case indexes) in which some node ran: walked once from each
+    node that ran up through its ancestors."""
+    found: dict[str, set[int]] = {}
+    for node in ran:
+        below, parent = node, graph.nodes[node].get("parent")
+        while parent is not None:
+            branch = graph.nodes[below].get("branch")
+            if graph.nodes[parent].get("kind") == "route" and branch is not None:
+                found.setdefault(parent, set()).add(int(branch))
+            below, parent = parent, graph.nodes[parent].get("parent")
+    return found
 
 
 def _branch_of(graph: nx.DiGraph, node: str, route: str) -> int | None:
@@ -315,7 +322,7 @@ def run_facts(
     facts = RunFacts(
         graph, executions, {}, outputs, failed, message, backend, traced, calls, cancelled, stopped
     )
-    ran = {e.node for e in executions}
+    taken = _branches_ran(graph, {e.node for e in executions})
     status = facts.status
     for node in graph.nodes:  # reading order: a route's status is known before its branches
         mine = facts.of(node)
@@ -332,7 +339,11 @@ def run_facts(
             status[node] = "unknown"
         elif any(
             graph.nodes[scope].get("kind") == "route"
-            and (status.get(scope) in ("done", "reused") or _branch_taken(graph, node, scope, ran))
+            and (
+                status.get(scope) in ("done", "reused")
+                # a node of another branch ran: the route chose that one (then failed, say)
+                or bool(taken.get(scope, set()) - {_branch_of(graph, node, scope)})
+            )
             for scope in _ancestors(graph, graph.nodes[node].get("parent"))
         ):
             status[node] = "skipped"

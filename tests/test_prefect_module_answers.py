@@ -29,6 +29,20 @@ GATED = (
 )
 
 
+def run_module(
+    path: Path, *args: str, env: dict[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python MODULE run ARGS...`` in the module's folder, its output as text."""
+    return subprocess.run(
+        [sys.executable, str(path), "run", *args],
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
+        env=env,
+        timeout=timeout,
+    )
+
+
 def module(tmp_path: Path) -> Path:
     path = tmp_path / "gated_flow.py"
     path.write_text(generated(GATED, flow_name="gated"), encoding="utf-8")
@@ -70,14 +84,7 @@ def test_run_refuses_answers_for_no_gate_and_gates_nobody_can_answer(
     if not api:  # a temporary server of the run's own: gone when the run is
         del env["PREFECT_API_URL"]
     options = [arg for answer in answers for arg in ("--answer", answer)]
-    out = subprocess.run(
-        [sys.executable, str(path), "run", "--state", '{"topic": "owls"}', *options],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    out = run_module(path, "--state", '{"topic": "owls"}', *options, env=env)
     assert out.returncode == 2, out.stderr[-2000:]
     assert message in " ".join(out.stderr.split()), out.stderr[-2000:]
     assert not out.stdout.strip()  # nothing ran
@@ -95,21 +102,14 @@ def test_a_run_again_with_its_run_key_keeps_the_answer_given_before(tmp_path):
     path.write_text(code, encoding="utf-8")
     env = child_env(tmp_path / "home")
     env["IRGRAPH_TEST_CALL_LOG"] = str(tmp_path / "calls.log")
-    command = [sys.executable, str(path), "run", "--state", '{"topic": "owls"}', "--run-key", "rk"]
 
-    def run_module(answer: str, **more: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*command, "--answer", f"approve={answer}"],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env={**env, **more},
-            timeout=180,
-        )
+    def run_keyed(answer: str, **more: str) -> subprocess.CompletedProcess[str]:
+        args = ("--state", '{"topic": "owls"}', "--run-key", "rk", "--answer", f"approve={answer}")
+        return run_module(path, *args, env={**env, **more}, timeout=180)
 
-    first = run_module("yes", IRGRAPH_TEST_FAIL="pub")
+    first = run_keyed("yes", IRGRAPH_TEST_FAIL="pub")
     assert first.returncode != 0 and "pub is down" in first.stderr
-    second = run_module("no")
+    second = run_keyed("no")
     assert second.returncode == 0, second.stderr[-3000:]
     assert json.loads(second.stdout.strip().splitlines()[-1])["verdict"] == "yes"
     calls = (tmp_path / "calls.log").read_text(encoding="utf-8").split()
@@ -165,13 +165,6 @@ def test_generated_code_keeps_a_gate_answer_across_a_flow_retry():
 def test_run_refuses_a_bad_state_before_prefect_starts(tmp_path, state, message):
     path = module(tmp_path)
     env = child_env(tmp_path / "home")
-    out = subprocess.run(
-        [sys.executable, str(path), "run", "--state", state, "--answer", "approve=yes"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=120,
-    )
+    out = run_module(path, "--state", state, "--answer", "approve=yes", env=env)
     assert out.returncode == 2, out.stderr[-2000:]
     assert message in out.stderr and "Traceback" not in out.stderr
