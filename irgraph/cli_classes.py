@@ -17,6 +17,8 @@ import sys
 from types import ModuleType
 from typing import Any
 
+from irgraph.errors import a_or_an
+
 __all__ = ["class_named", "compiled_ir", "is_pipeline", "listing", "not_a_pipeline"]
 
 #: How many of a module's pipelines a message lists.
@@ -76,9 +78,8 @@ def not_a_pipeline(spec: str, source: str, module: ModuleType, value: Any) -> st
             "and name the .json file."
         )
     listed = listing(module, source)
-    if callable(value) and _is_own(
-        module
-    ):  # perhaps a function of the user's that makes a pipeline
+    # perhaps a function of the user's that makes a pipeline
+    if callable(value) and _is_own(module):
         call = spec.rpartition(".")[2].rpartition(":")[2]
         return (
             f"{spec!r} is {_callable_kind(value)}, not a pipeline; a target names a pipeline "
@@ -127,7 +128,7 @@ def _kind(value: Any) -> str:
     if callable(value):
         return _callable_kind(value)
     kind = type(value).__name__
-    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    article = a_or_an(kind)
     if isinstance(value, _SHOWN):  # a value whose short repr reads well
         return f"{article} {kind} ({reprlib.repr(value)})"
     return f"{article} {kind} object"  # its repr may be long, or only a memory address

@@ -22,6 +22,7 @@ __all__ = [
     "MissingExtraError",
     "closest_keys",
     "did_you_mean",
+    "a_or_an",
 ]
 
 
@@ -36,6 +37,15 @@ def closest_keys(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     ['findings']
     """
     return get_close_matches(key, sorted(set(candidates)), n=n, cutoff=0.6)
+
+
+def a_or_an(word: str) -> str:
+    """``a`` or ``an`` before ``word`` in a message, by its first letter.
+
+    >>> a_or_an("int"), a_or_an("str")
+    ('an', 'a')
+    """
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, a_or_an
 from irgraph.slots import slot_setters
 
 __all__ = [
@@ -146,7 +146,7 @@ def completion(provider: Any, request: ModelRequest) -> Awaitable[str]:
         )
     kind = type(answer).__name__
     raise TypeError(
-        f"{name} returned {_article(kind)} {kind}, not an awaitable; define it with async def "
+        f"{name} returned {a_or_an(kind)} {kind}, not an awaitable; define it with async def "
         "(async def complete(self, request) -> str)."
     )
 
@@ -174,7 +174,7 @@ def chunks(provider: Any, request: ModelRequest) -> AsyncIterator[str]:
             stream.close()  # never awaited: no "never awaited" warning on top
         kind = type(stream).__name__
         raise TypeError(
-            f"{type(provider).__name__}.stream() returned {_article(kind)} {kind}, not an "
+            f"{type(provider).__name__}.stream() returned {a_or_an(kind)} {kind}, not an "
             "async iterator; define it with async def and yield the answer's text in chunks."
         )
     return stream  # type: ignore[no-any-return]
@@ -190,8 +190,3 @@ def checked_chunk(provider: Any, chunk: Any, index: int) -> str:
             "(the chunks joined are the answer complete() would return)."
         )
     return chunk
-
-
-def _article(word: str) -> str:
-    """``a`` or ``an`` before ``word`` (by its first letter: ``an int``, ``a str``)."""
-    return "an" if word[:1].lower() in "aeiou" else "a"
