@@ -58,6 +58,7 @@ from .prefect_server import (
     import_prefect,
     lean_prefect_settings,
 )
+from .prefect_tasks import AgentCall, PrefectObjects, running
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
 from .run_options import check_call_limit
 from .scheduler import (
@@ -82,10 +83,6 @@ __all__ = [
 ]
 
 # Running ----------------------------------------------------------------------------------
-
-
-def _cache_key_from_parameters(context: Any, parameters: dict[str, Any]) -> str:
-    return str(parameters["cache_key"])
 
 
 class _PrefectScheduler(Scheduler):
@@ -116,7 +113,7 @@ class _PrefectScheduler(Scheduler):
         key = request_cache_key(self.run_key, request, path)
         where = prefect_name(where_in(request.node, path))
         task = self.agent_task(request.node)
-        state = await task(self.provider, request, key, where, return_state=True)
+        state = await task(AgentCall(self.provider, request, key, where), return_state=True)
         if state.name == "Cached":  # answered from an earlier run's stored result
             self.reused.add(request.node)
         result: str = await get_state_result(state)
@@ -160,12 +157,6 @@ class _PrefectScheduler(Scheduler):
             ) from exc
         text_answer(value, f"The on_gate handler's answer at gate '{request.node}'")
         await resume_when_paused(flow_run_id, value, key=key, timeout=self.gate_timeout)
-
-
-async def _ask(provider: ModelProvider, request: ModelRequest, cache_key: str, where: str) -> str:
-    """What an agent task does: ask the model. ``cache_key`` is what the task is cached
-    under; ``where`` names the task run (node and loop/map position)."""
-    return await provider.complete(request)
 
 
 def _handler_answer(on_gate: Callable[[GateRequest], Any], request: GateRequest) -> Any:
@@ -297,27 +288,7 @@ class PrefectRunnable:
         self.node_plan = build_plan(node, graph)
         self._plan = plan_scopes(graph, ir_nodes(graph, node))
         self._needs = required_inputs(graph)
-        self._tasks: dict[str, Any] = {}
-
-    def _agent_task(self, node: str) -> Any:
-        """The cached Prefect task that asks the model for agent ``node``; made once per node
-        of this runnable (making a task costs more than running one)."""
-        made = self._tasks.get(node)
-        if made is None:
-            if not self._tasks:
-                from prefect import task
-
-                backend = self.backend
-                self._tasks[""] = task(
-                    persist_result=True,
-                    cache_key_fn=_cache_key_from_parameters,
-                    retries=backend.task_retries,
-                    retry_delay_seconds=backend.retry_delay_seconds,
-                    log_prints=False,
-                    task_run_name="{where}",
-                )(_ask)
-            made = self._tasks[node] = self._tasks[""].with_options(name=prefect_name(node))
-        return made
+        self._prefect = PrefectObjects(backend)
 
     @property
     def flow_name(self) -> str:
@@ -378,24 +349,15 @@ class PrefectRunnable:
         if flow_name is not None:
             check_prefect_name(flow_name, "the run option flow_name")
         import_prefect()
-        from prefect import flow
-
         await check_prefect_api()
         initial = dict(current)
         outcome: dict[str, Any] = {}
 
-        @flow(
-            name=self.flow_name if flow_name is None else flow_name,
-            retries=backend.flow_retries,
-            retry_delay_seconds=backend.retry_delay_seconds,
-            validate_parameters=False,
-            log_prints=False,
-        )
-        async def pipeline_flow() -> dict[str, Any]:
+        async def body() -> dict[str, Any]:
             flow_run_id = current_flow_run_id()
             key = run_key if run_key is not None else flow_run_id
             scheduler = _PrefectScheduler(
-                self._agent_task,
+                self._prefect.agent_task,
                 None if backend.cache_across_runs else key,
                 key,
                 backend.gate_timeout,
@@ -414,15 +376,21 @@ class PrefectRunnable:
             await scheduler.run_all(self._plan, working, self.graph)
             return working
 
-        if backend.result_dir is None:
-            final = await pipeline_flow()
-        else:
-            # Prefect only accepts saved storage blocks on tasks; pointing its default local
-            # storage at our directory keeps results on disk where a new process finds them.
-            from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
-
-            with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: backend.result_dir}):
+        pipeline_flow = self._prefect.flow(self.flow_name if flow_name is None else flow_name)
+        with running(body):
+            if backend.result_dir is None:
                 final = await pipeline_flow()
+            else:
+                # Prefect only accepts saved storage blocks on tasks; pointing its default
+                # local storage at our directory keeps results on disk where a new process
+                # finds them.
+                from prefect.settings import (
+                    PREFECT_RESULTS_LOCAL_STORAGE_PATH,
+                    temporary_settings,
+                )
+
+                with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: backend.result_dir}):
+                    final = await pipeline_flow()
         scheduler: _PrefectScheduler = outcome["scheduler"]
         result = scheduler.result(
             self.graph,

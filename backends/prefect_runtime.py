@@ -173,12 +173,19 @@ def agent_cache_key(
     """
     where = "/".join(f"{scope}[{index}]" for scope, index in path)
     digest = _sha256(prompt)[:32]
-    scope = "shared" if run_key is None else _sha256(run_key)[:16]
+    scope = "shared" if run_key is None else _run_scope(run_key)
     parts = [scope, node, where, digest, model or "-"]
     asked = [system, dict(settings or {}), _plain(output_schema), attempt]
     if asked != ["", {}, None, 1]:  # a plain first call keeps the key it always had
         parts.append(_sha256(canonical(asked)))
     return "irgraph-" + _sha256("\x00".join(parts))
+
+
+@functools.lru_cache(maxsize=256)
+def _run_scope(run_key: str) -> str:
+    """A run key's part of its calls' cache keys; the same for every call of a run, so it is
+    hashed once (a flow run hashed it per agent, #20)."""
+    return _sha256(run_key)[:16]
 
 
 def request_cache_key(run_key: str | None, request: ModelRequest, path: Position) -> str:
