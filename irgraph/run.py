@@ -137,17 +137,33 @@ def _watching(
         raise
 
 
+def _keep_partial(interrupt: BaseException, stopped: BaseException | None) -> None:
+    """Hand a cancelled run's ``partial`` (its record of the work done) to the interrupt that
+    stopped it, which is what the caller of a blocking ``run()`` sees."""
+    partial = getattr(stopped, "partial", None)
+    if partial is not None and not hasattr(interrupt, "partial"):
+        interrupt.partial = partial  # type: ignore[attr-defined]
+
+
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to completion from sync code, even when an event loop is already running
     in this thread (Jupyter): then it runs on a fresh loop in a helper thread.
 
     Interrupting the wait there (Ctrl-C: a KeyboardInterrupt in this thread) cancels ``coro``
     on the helper loop and waits until it has stopped before the KeyboardInterrupt goes on, so
-    no model call outlives the interrupt."""
+    no model call outlives the interrupt.
+
+    Either way the KeyboardInterrupt keeps the work done: its ``partial`` is the cancelled
+    run's record (a :class:`RunError`, never raised), as a cancelled ``arun``'s
+    ``CancelledError`` carries it."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        try:
+            return asyncio.run(coro)
+        except KeyboardInterrupt as interrupt:  # raised while asyncio.run handled the cancel
+            _keep_partial(interrupt, interrupt.__context__)
+            raise
     loop = asyncio.new_event_loop()
     box: dict[str, Any] = {}
     # Waited on instead of thread.join(): a join cut short by KeyboardInterrupt marks the
@@ -172,12 +188,13 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     threading.Thread(target=target, name="irgraph-run", daemon=True).start()
     try:
         finished.wait()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         try:
             loop.call_soon_threadsafe(cancel)  # runs once the loop runs coro's task
         except RuntimeError:  # the loop has closed: the run is over already
             pass
         finished.wait()
+        _keep_partial(interrupt, box.get("error"))
         raise
     if "error" in box:
         raise box["error"]

@@ -57,10 +57,13 @@ kernel = asyncio.new_event_loop()
 try:
     kernel.run_until_complete(cell())
     print(json.dumps({"finished": True}))
-except KeyboardInterrupt:
+except KeyboardInterrupt as stop:
     handled, stopped = len(calls), list(cancelled)
     time.sleep(0.5)  # time for calls the interrupt failed to stop
-    print(json.dumps({"calls": handled, "after": len(calls) - handled, "cancelled": stopped}))
+    partial = stop.partial
+    report = {"calls": handled, "after": len(calls) - handled, "cancelled": stopped}
+    report.update(completed=partial.completed, state=partial.state, kind=type(partial).__name__)
+    print(json.dumps(report))
 """
 
 
@@ -74,6 +77,54 @@ def test_ctrl_c_while_run_waits_in_a_notebook_stops_the_model_calls() -> None:
     assert report["calls"] == 2
     assert report["cancelled"] == ["a1"]
     assert report["after"] == 0  # ...and no model call came after it
+    # The interrupt keeps the work done, as a cancelled arun's CancelledError does.
+    assert report["kind"] == "RunError"
+    assert report["completed"] == ["a0"]
+
+
+# A script's blocking run() (no loop running: asyncio.run's own Ctrl-C handling), interrupted
+# by a real SIGINT during the third model call.
+SCRIPT = """
+import asyncio, json, signal, threading
+from irgraph import Agent, Pipeline, run
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+calls = []
+
+
+class Slow:
+    async def complete(self, request):
+        calls.append(request.agent)
+        if len(calls) == 3:
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        await asyncio.sleep(0.2 if len(calls) == 3 else 0)
+        return request.agent.upper()
+
+
+pipeline = Pipeline("chain")
+for i in range(10):
+    pipeline = pipeline.step(Agent(f"a{i}").instruct("go").writes(f"k{i}"))
+try:
+    run(pipeline, provider=Slow())
+    print(json.dumps({"finished": True}))
+except KeyboardInterrupt as stop:
+    partial = stop.partial
+    print(json.dumps({"completed": partial.completed, "state": partial.state,
+                      "calls": [call.node for call in partial.calls],
+                      "cancelled": partial.cancelled}))
+"""
+
+
+def test_ctrl_c_through_a_scripts_blocking_run_keeps_the_work_done() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["completed"] == ["a0", "a1"]
+    assert report["state"] == {"k0": "A0", "k1": "A1"}
+    assert report["calls"] == ["a0", "a1", "a2"]  # the third, cancelled, is on record too
+    assert report["cancelled"] is True
 
 
 def test_run_inside_a_running_loop_still_returns_its_result_and_raises_its_errors() -> None:
