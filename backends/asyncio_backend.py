@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.compile import EngineCapabilities
+from irgraph.errors import IrgraphError
 from irgraph.events import Event, RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, PlaceholderProvider
@@ -151,7 +152,8 @@ class RunStream:
     """An async iterator over a run's events; ``result`` holds the RunResult when done.
 
     Leaving the loop early cancels the run: at once inside ``async with runnable.stream(...)
-    as events:``, or when the abandoned iterator is collected otherwise.
+    as events:``, or when the abandoned iterator is collected otherwise. A stream is one run:
+    iterating it again is refused (it would run the pipeline, and pay its model calls, again).
     """
 
     def __init__(
@@ -162,6 +164,7 @@ class RunStream:
         self.options = options
         self.result: RunResult | None = None
         self._task: asyncio.Future[RunResult] | None = None
+        self._iterated = False
 
     async def __aenter__(self) -> RunStream:
         return self
@@ -172,9 +175,21 @@ class RunStream:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-    async def __aiter__(self) -> AsyncIterator[Event]:
+    def __aiter__(self) -> AsyncIterator[Event]:
+        if self._iterated:
+            raise IrgraphError(
+                "This stream has been iterated already: a stream is one run of the pipeline, "
+                "and iterating it again would run it (and pay its model calls) again. Read "
+                "the finished run from the stream's .result, or call .stream(...) again for "
+                "a new run."
+            )
+        self._iterated = True
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[Event]:
         queue: asyncio.Queue[Event | None] = asyncio.Queue()
-        user_hook = self.options.pop("on_event", None)
+        options = dict(self.options)
+        user_hook = options.pop("on_event", None)
 
         def hook(event: Event) -> None:
             queue.put_nowait(event)
@@ -183,9 +198,7 @@ class RunStream:
 
         async def go() -> RunResult:
             try:
-                return await self.runnable.arun(
-                    self.state, on_event=hook, chunks=True, **self.options
-                )
+                return await self.runnable.arun(self.state, on_event=hook, chunks=True, **options)
             finally:
                 queue.put_nowait(None)
 

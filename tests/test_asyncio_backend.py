@@ -12,6 +12,7 @@ from irgraph import (
     Agent,
     FanOut,
     Gate,
+    IrgraphError,
     Loop,
     MapOver,
     PipelineError,
@@ -454,3 +455,22 @@ def test_run_works_inside_a_running_event_loop():
         return run(Agent("a").instruct("x").writes("o"), provider=FakeProvider()).state["o"]
 
     assert asyncio.run(inside()) == "<a: x>"
+
+
+def test_a_stream_is_one_run_and_iterating_it_again_is_refused():
+    fake = FakeProvider()
+    seen: list[str] = []
+    runnable = AsyncioBackend(provider=fake).compile(research.to_ir())
+
+    async def go():
+        stream = runnable.stream({"topic": "owls"}, on_event=lambda e: seen.append(e.event))
+        first = [event async for event in stream]
+        with pytest.raises(IrgraphError, match="iterated already") as refused:
+            [event async for event in stream]
+        return stream, first, str(refused.value)
+
+    stream, first, message = asyncio.run(go())
+    assert [request.agent for request in fake.calls] == ["researcher", "analyst", "writer"]
+    assert stream.result is not None and stream.result.outputs["writer"]
+    assert seen == [event.event for event in first]  # the user's on_event heard the run
+    assert ".result" in message and ".stream(...) again" in message
