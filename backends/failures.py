@@ -27,6 +27,7 @@ from irgraph.errors import RunError
 
 __all__ = [
     "ADVICE",
+    "RAISED_BY",
     "node_failure",
     "run_cancelled",
     "first_error",
@@ -39,6 +40,16 @@ ADVICE = (
     " (the cause is chained below; what completed is in the error's .completed and .state — "
     "fix the cause and run again)."
 )
+
+
+#: Who raised an exception at a node of each kind, when its type alone would mislead.
+RAISED_BY = {
+    "agent": "the model provider",
+    "transform": "the transform's function",
+    "gate": "the on_gate handler",
+    "loop": "the until predicate",
+    "route": "a route's predicate",
+}
 
 
 def node_failure(

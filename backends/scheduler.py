@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+import types
 from collections import ChainMap
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from types import MappingProxyType
@@ -50,7 +51,7 @@ from irgraph.templates import render, template_values
 
 from .blocking import call_blocking
 from .drivers import Drivers
-from .failures import cancelled_run, node_failure, run_cancelled, with_progress
+from .failures import RAISED_BY, cancelled_run, node_failure, run_cancelled, with_progress
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
@@ -85,6 +86,7 @@ __all__ = [
 ]
 
 _now = time.monotonic
+_COROUTINE = types.CoroutineType
 Path = tuple[tuple[str, int], ...]
 
 
@@ -96,16 +98,6 @@ class GateRequest:
     name: str
     message: str
     state: Mapping[str, Any]
-
-
-#: Who raised an exception at a node of each kind, when its type alone would mislead.
-_RAISED_BY = {
-    "agent": "the model provider",
-    "transform": "the transform's function",
-    "gate": "the on_gate handler",
-    "loop": "the until predicate",
-    "route": "a route's predicate",
-}
 
 
 class Scheduler:
@@ -138,7 +130,12 @@ class Scheduler:
         self.timeout = timeout
         self.stream = chunks and hasattr(provider, "stream")
         #: Await the provider's own answer, with no coroutine of ``call`` around it.
-        self.direct = not self.stream and type(self).call is Scheduler.call
+        self.direct = (
+            not self.stream
+            and type(self).call is Scheduler.call
+            and type(self).completion is Scheduler.completion
+        )
+        self.complete = provider.complete
         self.trace = TraceLog()
         self.calls: list[Call] = []
         self.outputs: dict[str, Any] = {}
@@ -325,13 +322,13 @@ class Scheduler:
         except RunError as error:
             if error in self.failures:
                 raise  # named already: a node of a nested scope, or an on_event handler's
-            raise self.fail(nid, error, _RAISED_BY.get(step.kind), path) from error
+            raise self.fail(nid, error, RAISED_BY.get(step.kind), path) from error
         except Exception as exc:
             raise self.fail(nid, exc, None, path) from exc
         except asyncio.CancelledError as exc:
             if run_cancelled():
                 raise
-            raise self.fail(nid, exc, _RAISED_BY.get(step.kind), path) from exc
+            raise self.fail(nid, exc, RAISED_BY.get(step.kind), path) from exc
 
     async def route(self, step: Step, state: MutableMapping[str, Any], path: Path) -> str:
         """Run the branch of the first case that holds; the output is that case's label."""
@@ -374,7 +371,14 @@ class Scheduler:
         try:
             if self.limit is None:
                 start = _now()
-                text = await with_timeout(self.model_answer(request, path), seconds)
+                answer: Awaitable[str]
+                if self.direct:  # the provider's own coroutine, with no call of ours around it
+                    answer = self.complete(request)
+                    if type(answer) is not _COROUTINE:  # an async def's passes at once
+                        answer = providers.awaitable_answer(self.provider, answer)
+                else:
+                    answer = self.call(request, path)
+                text = await (answer if seconds is None else with_timeout(answer, seconds))
             else:
                 async with self.limit:
                     start = _now()

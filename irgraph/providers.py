@@ -16,9 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from irgraph.errors import IrgraphError, a_or_an
-from irgraph.slots import slot_setters
 
 __all__ = [
+    "awaitable_answer",
     "checked_answer",
     "not_text",
     "checked_chunk",
@@ -38,7 +38,7 @@ class ProviderError(IrgraphError):
     """A provider could not be set up or gave an unusable answer."""
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)  # a __dict__, which new_request fills fastest
 class ModelRequest:
     """What an agent asks its model.
 
@@ -61,23 +61,10 @@ class ModelRequest:
     feedback: str | None = None
 
 
-_NODE, _AGENT, _PROMPT, _MODEL, _STATE, _SYSTEM, _SETTINGS, _SCHEMA, _ATTEMPT, _FEEDBACK = (
-    slot_setters(
-        ModelRequest,
-        "node",
-        "agent",
-        "prompt",
-        "model",
-        "state",
-        "system",
-        "settings",
-        "output_schema",
-        "attempt",
-        "feedback",
-    )
-)
 if len(attrs.fields(ModelRequest)) != 10:
     raise TypeError("ModelRequest's fields changed: new_request must set each of them.")
+
+_new = object.__new__
 
 
 def new_request(
@@ -91,20 +78,23 @@ def new_request(
     output_schema: Mapping[str, Any] | None,
 ) -> ModelRequest:
     """``ModelRequest(node, agent, prompt, model, state, system=..., settings=...,
-    output_schema=...)`` for a first attempt, filled slot by slot: a scheduler makes one per
-    model call, and the class's own ``__init__`` (a frozen class sets each field through
-    ``object.__setattr__``) was a fifth of an agent's cost in a long chain."""
-    request = object.__new__(ModelRequest)
-    _NODE(request, node)
-    _AGENT(request, agent)
-    _PROMPT(request, prompt)
-    _MODEL(request, model)
-    _STATE(request, state)
-    _SYSTEM(request, system)
-    _SETTINGS(request, settings)
-    _SCHEMA(request, output_schema)
-    _ATTEMPT(request, 1)
-    _FEEDBACK(request, None)
+    output_schema=...)`` for a first attempt, filled field by field in the instance's
+    ``__dict__``: a scheduler makes one per model call, and the class's own ``__init__`` (a
+    frozen class sets each field through ``object.__setattr__``) was a fifth of an agent's
+    cost in a long chain. (Slots filled through their setters cost half as much again as
+    this; hence the class keeps a ``__dict__``.)"""
+    request = _new(ModelRequest)
+    fields = request.__dict__
+    fields["node"] = node
+    fields["agent"] = agent
+    fields["prompt"] = prompt
+    fields["model"] = model
+    fields["state"] = state
+    fields["system"] = system
+    fields["settings"] = settings
+    fields["output_schema"] = output_schema
+    fields["attempt"] = 1
+    fields["feedback"] = None
     return request
 
 
@@ -134,7 +124,12 @@ class PlaceholderProvider:
 
 def completion(provider: Any, request: ModelRequest) -> Awaitable[str]:
     """``provider.complete(request)``, refused unless it is awaitable, with what is wrong."""
-    answer = provider.complete(request)
+    return awaitable_answer(provider, provider.complete(request))
+
+
+def awaitable_answer(provider: Any, answer: Any) -> Awaitable[str]:
+    """``answer`` (what ``provider.complete`` returned) if it is awaitable, else the error
+    that says what is wrong with the provider."""
     if inspect.isawaitable(answer):
         return answer
     name = f"{type(provider).__name__}.complete()"

@@ -1,9 +1,8 @@
 """Fill a frozen attrs class with slots field by field, through each slot's own setter.
 
-The hot paths that build one object per model call or per agent (``irgraph.providers.new_request``,
-``irgraph.ir.nodes.checked_agent_node``) set fields this way: the class's ``__init__`` goes
-through ``object.__setattr__`` once per field (a frozen class refuses plain assignment), which
-costs about twice as much.
+The hot path that builds one IR node per agent (``irgraph.ir.nodes.checked_agent_node``) sets
+fields this way: the class's ``__init__`` goes through ``object.__setattr__`` once per field (a
+frozen class refuses plain assignment), which costs about twice as much.
 """
 
 from __future__ import annotations

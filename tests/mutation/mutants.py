@@ -349,7 +349,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "runs-share-answers",
         "prefect",
         "backends/prefect_runtime.py",
-        '    scope = "shared" if run_key is None else _sha256(run_key)[:16]',
+        '    scope = "shared" if run_key is None else _run_scope(run_key)',
         '    scope = "shared"',
         _PREFECT_TESTS,
     ),
