@@ -120,18 +120,17 @@ def render(template: Template, values: Mapping[str, Any]) -> str:
     >>> render(parse_template("Hi {name}{suffix?}!"), {"name": "Ada"})
     'Hi Ada!'
     """
-    out: list[str] = []
-    add = out.append  # one agent renders one prompt per call: kept to plain loops
+    text = ""  # added up: for an instruction's few parts, quicker than a list and a join
     for literal, key, optional in template.parts:
-        add(literal)
+        text += literal
         if key is None:
             continue
         value = values.get(key) if optional else values[key]
         if type(value) is str:
-            add(value)
+            text += value
         elif value is not None or not optional:
-            add(as_text(value))
-    return "".join(out)
+            text += as_text(value)
+    return text
 
 
 def as_text(value: Any) -> str:

@@ -325,6 +325,20 @@ def test_a_complete_that_is_not_async_is_a_run_error_naming_the_fix(options):
     assert (call.node, call.answer) == ("a", None) and "not an awaitable" in call.error
 
 
+@pytest.mark.parametrize("options", [{}, {"timeout": 5}, {"max_concurrency": 1}])
+def test_a_complete_returning_another_awaitable_than_a_coroutine_is_awaited(options):
+    class FutureAnswers:  # a plain def handing back a future, as a callback-based client may
+        def complete(self, request):
+            answer = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(answer.set_result, f"<{request.agent}>")
+            return answer
+
+    pipeline = Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("{x}").writes("y")
+    result = run(pipeline, provider=FutureAnswers(), **options)
+    assert result.state == {"x": "<a>", "y": "<b>"}
+    assert [call.answer for call in result.calls] == ["<a>", "<b>"]
+
+
 def test_a_backend_that_overrides_call_is_asked_through_it():
     from irgraph.backends.scheduler import Scheduler
 
