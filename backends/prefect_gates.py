@@ -41,7 +41,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, did_you_mean
 from irgraph.templates import parse_template, render, template_values
 
 from .prefect_names import Position, prefect_name, sha256, where
@@ -127,7 +127,8 @@ _given: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
 def gate_answers(gates: Mapping[str, str], pairs: Sequence[str]) -> dict[str, str]:
     """Each gate's answer given as ``GATE=TEXT`` pairs (a generated module's ``run --answer``),
     by gate id, for :func:`answering`; ``gates`` maps each gate's id to its name, and a pair
-    may name either. An answer for no gate is refused (``ValueError``), and so is a gate
+    may name either. An answer for no gate or a gate answered twice is refused
+    (``ValueError``), and so is a gate
     without an answer when the run has only a temporary server, where nobody else could
     answer it; with ``PREFECT_API_URL`` set it waits for someone to resume it there."""
     given: dict[str, str] = {}
@@ -143,6 +144,12 @@ def gate_answers(gates: Mapping[str, str], pairs: Sequence[str]) -> dict[str, st
             which = ", ".join(map(repr, known)) if known else "none"
             raise ValueError(
                 f"--answer {gate}=... names no gate of the pipeline (its gates: {which})."
+                f"{did_you_mean(gate, known)}"
+            )
+        if gate in given:  # as `irgraph run --answer` refuses it
+            raise ValueError(
+                f"--answer {gate}=... is given twice ({gate}={given[gate]} and {gate}={text}); "
+                "a gate takes one answer, so keep the one you mean."
             )
         given[gate] = text
     # a gate's id wins over its name, as with `irgraph run --answer`

@@ -66,7 +66,13 @@ def test_run_answers_a_gate_given_on_the_command_line(tmp_path):
         (
             ["aprove=yes"],
             True,
-            "--answer aprove=... names no gate of the pipeline (its gates: 'approve')",
+            "--answer aprove=... names no gate of the pipeline (its gates: 'approve'). "
+            "Did you mean 'approve'?",
+        ),
+        (
+            ["approve=yes", "approve=no"],
+            True,
+            "--answer approve=... is given twice (approve=yes and approve=no); a gate takes one",
         ),
         (["approve"], True, "is not of the form GATE=TEXT"),
         (
