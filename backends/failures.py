@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from irgraph.errors import RunError
@@ -96,13 +97,16 @@ def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError
     return error
 
 
-def cancelled_run(completed: int) -> RunError:
+def cancelled_run(completed: Sequence[str]) -> RunError:
     """The record a cancelled run's ``CancelledError`` carries as ``partial`` (never raised:
-    the cancellation propagates as itself, as asyncio requires)."""
-    done = f"{completed} node{'' if completed == 1 else 's'}"
+    the cancellation propagates as itself, as asyncio requires). ``completed`` holds a node
+    once per run of it (a map-over's items, a loop's iterations); the message counts nodes."""
+    count = len(set(completed))
+    done = f"{count} node{'' if count == 1 else 's'}"
     record = RunError(
-        f"The run was cancelled after {done} completed; .state holds what they wrote and "
-        ".completed names them, so a new run can start from that state."
+        f"The run was cancelled after {done} completed; .completed names them, .state holds "
+        "what the run wrote to its state (a map-over's items reach it only when the map-over "
+        "ends) and .calls every model call made, answered or cut off."
     )
     record.cancelled = True
     return record

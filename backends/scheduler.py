@@ -184,7 +184,7 @@ class Scheduler:
             with_progress(error, self, state, graph)
             raise
         except asyncio.CancelledError as cancelled:
-            partial = with_progress(cancelled_run(len(self.completed)), self, state, graph)
+            partial = with_progress(cancelled_run(self.completed), self, state, graph)
             cancelled.partial = partial  # type: ignore[attr-defined]
             raise
 

@@ -101,8 +101,13 @@ def run(
     progress: Any = False,
     **options: Any,
 ) -> RunResult:
-    """The blocking twin of :func:`arun` (also usable inside Jupyter's running loop)."""
-    runnable = _compiled(pipeline, backend, state, options, allow)
+    """The blocking twin of :func:`arun` (also usable inside Jupyter's running loop). A
+    Ctrl-C raises ``KeyboardInterrupt`` with the run's ``partial`` (see :func:`run_coroutine`)."""
+    try:
+        runnable = _compiled(pipeline, backend, state, options, allow)
+    except KeyboardInterrupt as interrupt:  # while checking the pipeline: nothing ran
+        _keep_partial(interrupt, None)
+        raise
     # The progress starts and ends here, in the caller's thread (Jupyter's, with its context).
     with _watching(progress, runnable, options) as done:
         return done(run_coroutine(runnable.arun(state, provider=provider, **options)))
@@ -140,9 +145,8 @@ def _watching(
 def _keep_partial(interrupt: BaseException, stopped: BaseException | None) -> None:
     """Hand a cancelled run's ``partial`` (its record of the work done) to the interrupt that
     stopped it, which is what the caller of a blocking ``run()`` sees."""
-    partial = getattr(stopped, "partial", None)
-    if partial is not None and not hasattr(interrupt, "partial"):
-        interrupt.partial = partial  # type: ignore[attr-defined]
+    if getattr(interrupt, "partial", None) is None:  # None: stopped before the run started
+        interrupt.partial = getattr(stopped, "partial", None)  # type: ignore[attr-defined]
 
 
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
@@ -155,7 +159,8 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
 
     Either way the KeyboardInterrupt keeps the work done: its ``partial`` is the cancelled
     run's record (a :class:`RunError`, never raised), as a cancelled ``arun``'s
-    ``CancelledError`` carries it."""
+    ``CancelledError`` carries it, or ``None`` when the interrupt came before the run started
+    (while the pipeline was checked, or a Prefect server started)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -144,3 +144,51 @@ def test_run_inside_a_running_loop_still_returns_its_result_and_raises_its_error
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.stdout == "{'o': '<a: x>'}\nfailed at b\n", done.stderr
+
+
+def test_an_interrupt_before_any_run_started_still_has_a_partial_of_none() -> None:
+    from irgraph.run import run_coroutine
+
+    async def interrupted_before_running() -> None:
+        raise KeyboardInterrupt
+
+    try:
+        run_coroutine(interrupted_before_running())
+    except KeyboardInterrupt as stop:
+        assert stop.partial is None  # type: ignore[attr-defined]
+    else:  # pragma: no cover - the coroutine always raises
+        raise AssertionError("no KeyboardInterrupt")
+
+
+def test_a_cancelled_runs_message_counts_nodes_not_the_runs_of_them() -> None:
+    import asyncio
+
+    from irgraph import Agent, MapOver, Transform, arun
+    from irgraph.testing import FakeProvider
+
+    pipeline = (
+        Transform("split", str.split).reads("topic").writes("subjects")
+        >> MapOver("each")
+        .over("subjects", item="subject")
+        .step(Agent("note").instruct("About {subject}.").writes("note"))
+        .writes("notes")
+        >> Agent("writer").instruct("Write from {notes}.")
+    )
+
+    async def cancelled_at_the_writer() -> object:
+        slow = FakeProvider(latency={"writer": 30})
+        task = asyncio.create_task(arun(pipeline, provider=slow, state={"topic": "a b c"}))
+        while True:
+            await asyncio.sleep(0.01)
+            if any(call.node == "writer" for call in slow.calls):
+                break
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError as cancelled:
+            return cancelled.partial  # type: ignore[attr-defined]
+        raise AssertionError("not cancelled")
+
+    partial = asyncio.run(cancelled_at_the_writer())
+    assert partial.completed.count("note") == 3  # a node once per run of it
+    assert "cancelled after 3 nodes completed" in str(partial)  # split, note, each
