@@ -27,7 +27,14 @@ from irgraph.schema import ir_nodes
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .plan import SCHEDULES, plan_scopes
-from .scheduler import LIMIT, TIMEOUT, GateRequest, Scheduler, check_provider
+from .scheduler import (
+    LIMIT,
+    TIMEOUT,
+    GateRequest,
+    Scheduler,
+    check_provider,
+    check_run_options,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -145,6 +152,8 @@ class AsyncioRunnable:
         """Iterate events (``start``/``end``, and ``chunk`` text when the provider streams)
         while the run goes; the result is ``.result`` afterwards."""
         checks.keywords(self.arun, options, "AsyncioRunnable.stream()")
+        # The stream hands arun a hook of its own, so the user's is checked here, as arun would.
+        check_run_options(PlaceholderProvider(), options.get("on_event"), None, None, None)
         return RunStream(self, state, options)
 
 
@@ -177,11 +186,16 @@ class RunStream:
 
     def __aiter__(self) -> AsyncIterator[Event]:
         if self._iterated:
+            ended = (
+                "Read the finished run from the stream's .result"
+                if self.result is not None
+                else "Its run did not finish (the loop was left early, or the run failed and "
+                "raised its RunError, which holds what it did, to the loop), so .result is None"
+            )
             raise IrgraphError(
                 "This stream has been iterated already: a stream is one run of the pipeline, "
-                "and iterating it again would run it (and pay its model calls) again. Read "
-                "the finished run from the stream's .result, or call .stream(...) again for "
-                "a new run."
+                f"and iterating it again would run it (and pay its model calls) again. {ended}; "
+                "call .stream(...) again for a new run."
             )
         self._iterated = True
         return self._events()

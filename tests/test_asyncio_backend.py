@@ -488,3 +488,35 @@ def test_a_stream_is_one_run_and_iterating_it_again_is_refused():
     assert stream.result is not None and stream.result.outputs["writer"]
     assert seen == [event.event for event in first]  # the user's on_event heard the run
     assert ".result" in message and ".stream(...) again" in message
+
+
+def test_a_stream_left_early_says_its_run_did_not_finish_when_iterated_again():
+    runnable = AsyncioBackend(provider=FakeProvider(latency=0.02)).compile(research.to_ir())
+
+    async def go():
+        async with runnable.stream({"topic": "owls"}) as events:
+            async for _ in events:
+                break
+        with pytest.raises(IrgraphError, match="did not finish") as refused:
+            [event async for event in events]
+        return events, str(refused.value)
+
+    events, message = asyncio.run(go())
+    assert events.result is None and ".result is None" in message
+    assert "Read the finished run" not in message
+
+
+@pytest.mark.parametrize("hook", [42, "print"])
+def test_a_stream_checks_its_on_event_as_arun_does(hook):
+    runnable = AsyncioBackend(provider=FakeProvider()).compile(research.to_ir())
+    with pytest.raises(PipelineError, match="on_event"):
+        runnable.stream({"topic": "owls"}, on_event=hook)
+
+
+def test_a_stream_refuses_an_async_on_event_as_arun_does():
+    async def hook(event):
+        pass
+
+    runnable = AsyncioBackend(provider=FakeProvider()).compile(research.to_ir())
+    with pytest.raises(PipelineError, match="is async"):
+        runnable.stream({"topic": "owls"}, on_event=hook)
