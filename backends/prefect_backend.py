@@ -46,6 +46,7 @@ from .prefect_gates import (
     current_flow_run_id,
     pause_key,
     pause_turn,
+    refuse_unanswerable,
     resume_when_paused,
     wait_for_answer,
 )
@@ -348,7 +349,18 @@ class PrefectRunnable:
         checks.optional(checks.text).check(run_key, "the run option run_key")
         if flow_name is not None:
             check_prefect_name(flow_name, "the run option flow_name")
+        if run_key == "":
+            raise PipelineError(
+                "The run option run_key is empty; it names the run whose agent results (and "
+                "gate answers) are kept, so two runs with one key share them.",
+                hint="Pass a non-empty key, e.g. run_key='report-2026-12-02', or leave it out "
+                "to key the run by its flow run id.",
+            )
         import_prefect()
+        if on_gate is None and on_paused is None:
+            refuse_unanswerable(
+                [nid for nid, kind in self.graph.nodes(data="kind") if kind == "gate"]
+            )
         await check_prefect_api()
         initial = dict(current)
         outcome: dict[str, Any] = {}

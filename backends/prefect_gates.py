@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
 
 __all__ = [
+    "refuse_unanswerable",
     "gate",
     "gate_cache_key",
     "gate_answers",
@@ -167,6 +168,22 @@ def gate_answers(gates: Mapping[str, str], pairs: Sequence[str]) -> dict[str, st
             f"command line: {options} (or set PREFECT_API_URL and resume the run there)."
         )
     return answers
+
+
+def refuse_unanswerable(gates: Sequence[str]) -> None:
+    """Refuse a run that would pause at ``gates`` with nobody to answer: no ``on_gate`` and no
+    ``on_paused`` handler, on a temporary server only this process reaches (it would wait for
+    the gate timeout, an hour by default, and fail). Call it with the gates of such a run."""
+    if gates and not _api_url():
+        which = ", ".join(map(repr, gates))
+        raise IrgraphError(
+            f"The pipeline stops at the gate(s) {which} to ask a person, but this run has no "
+            "on_gate or on_paused handler and runs on a temporary Prefect server nobody else "
+            "can reach, so nobody could answer: it would wait for the gate timeout and fail. "
+            "Pass on_gate=handler (it gets the gate's request and returns the answer), or "
+            "on_paused=handler to resume it yourself with resume_gate, or set PREFECT_API_URL "
+            "to a server where a person can resume it."
+        )
 
 
 def _api_url() -> str | None:

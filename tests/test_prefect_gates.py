@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, FanOut, Gate, MapOver, compile, run
+from irgraph import Agent, FanOut, Gate, IrgraphError, MapOver, PipelineError, compile, run
 from irgraph.backends.prefect_backend import PrefectBackend, resume_gate
 from irgraph.backends.prefect_runtime import pause_key
 from irgraph.testing import FakeProvider
@@ -169,3 +169,27 @@ def test_generated_flows_with_parallel_gates_and_gates_per_item_end_as_on_asynci
         return PARALLEL_ANSWERS.get(request.node) or per_item_answer(request)
 
     assert final == asyncio_state(pipeline, state, on_gate)
+
+
+def test_a_gated_run_nobody_could_answer_is_refused_before_it_starts(monkeypatch):
+    """No on_gate, no on_paused and a temporary server: the run would pause until the gate
+    timeout (an hour) with nobody able to resume it, so it is refused at once, naming the
+    gates and the three ways out; no model is asked."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    fake = FakeProvider()
+    with pytest.raises(IrgraphError, match="'legal', 'brand'") as refused:
+        run(PARALLEL, backend=PrefectBackend(provider=fake), state=PARALLEL_STATE)
+    message = str(refused.value)
+    assert "on_gate=" in message and "on_paused=" in message and "PREFECT_API_URL" in message
+    assert fake.calls == []
+
+
+def test_an_empty_run_key_is_refused():
+    fake = FakeProvider()
+    with pytest.raises(PipelineError, match="run_key is empty"):
+        run(
+            Agent("a").instruct("Go."),
+            backend=PrefectBackend(provider=fake),
+            run_key="",
+        )
+    assert fake.calls == []
