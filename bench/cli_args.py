@@ -10,17 +10,31 @@ pipeline) or print NaN as a result; argparse now refuses it with the option's na
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 
 def positive(text: str) -> int:
     """``text`` as a whole number of at least 1, for ``type=`` of an argparse option."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is less than 1; give at least 1")
-    return value
+    return at_least(1)(text)
+
+
+def at_least(least: int) -> Callable[[str], int]:
+    """A ``type=`` for a whole number of at least ``least``.
+
+    >>> at_least(2)("2")
+    2
+    """
+
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is less than {least}; give at least {least}")
+        return value
+
+    return count
 
 
 def sizes(text: str) -> list[int]:

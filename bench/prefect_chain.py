@@ -33,7 +33,7 @@ from irgraph import Pipeline
 from irgraph.providers import ModelRequest
 
 from batch import prefect_environment
-from cli_args import positive
+from cli_args import at_least, positive
 from floors import LeanProvider
 from workloads import chain, fan
 
@@ -210,14 +210,17 @@ async def profile(n: int, top: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=positive, default=60)
+    parser.add_argument(
+        "--agents",
+        type=at_least(2),
+        default=60,
+        help="at least 2: per agent is (chain of N - chain of 1) / (N - 1)",
+    )
     parser.add_argument("--width", type=positive, default=20)
     parser.add_argument("--repeats", type=positive, default=5)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=positive, default=40)
     args = parser.parse_args()
-    if args.agents < 2:
-        parser.error("--agents must be at least 2: per agent is (chain N - chain 1) / (N - 1)")
     home = prefect_environment()
     try:
         asyncio.run(

@@ -251,4 +251,6 @@ if __name__ == "__main__":
     )
     parser.add_argument("--top", type=positive, default=15, help="functions shown by --profile")
     args = parser.parse_args()
+    if not args.profile and "--top" in sys.argv[1:]:
+        parser.error("--top says how many functions --profile shows; give --profile too")
     asyncio.run(profile(args.profile, args.top) if args.profile else main(args.quick))
