@@ -27,6 +27,7 @@ Run finished in ... 2 nodes (2 done)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import html
@@ -111,6 +112,8 @@ class ProgressFrame:
         total = len(facts.status)
         if self.ended:
             state = "Run failed" if facts.failed or facts.message else "Run finished"
+            if facts.cancelled and not facts.failed:
+                state = "Run cancelled"
             if facts.failed:
                 state += f" at {facts.failed!r}"
             return f"{state} in {took}: {total} node{'s' * (total != 1)} ({_counts(facts)})"
@@ -277,11 +280,16 @@ def final_facts(
 
     if result is not None:
         return run_facts_of(result, None if result.graph is not None else graph)
+    partial = getattr(error, "partial", None)  # Ctrl-C or a cancel: the run's own record
+    if partial is not None and hasattr(partial, "completed"):
+        error = partial
     if hasattr(error, "node") and hasattr(error, "completed"):  # a RunError
         return error_view(error, graph, trace=events).facts
     facts = live_facts(graph, events)
     ended = {"running": "cancelled", "waiting": "not_reached"}
     status = {node: ended.get(was, was) for node, was in facts.status.items()}
+    if isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):  # stopped, not failed
+        return attrs.evolve(facts, status=status, cancelled=True)
     message = f"{type(error).__name__}: {error}" if error is not None else "stopped"
     return attrs.evolve(facts, status=status, message=message)
 

@@ -192,3 +192,22 @@ def test_a_cancelled_runs_message_counts_nodes_not_the_runs_of_them() -> None:
     partial = asyncio.run(cancelled_at_the_writer())
     assert partial.completed.count("note") == 3  # a node once per run of it
     assert "cancelled after 3 nodes completed" in str(partial)  # split, note, each
+
+
+def test_the_live_progress_of_a_run_stopped_by_ctrl_c_says_cancelled_not_failed() -> None:
+    script = SCRIPT.replace(
+        "    run(pipeline, provider=Slow())",
+        "    run(pipeline, provider=Slow(), progress=RunProgress(stream=shown, every=0))",
+    ).replace(
+        "calls = []",
+        "calls = []\nimport io\nfrom irgraph.run_progress import RunProgress\n"
+        "shown = io.StringIO()",
+    )
+    script += "print(json.dumps({'shown': shown.getvalue().splitlines()[-1]}))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    last = json.loads(done.stdout.splitlines()[-1])["shown"]
+    assert last.startswith("Run cancelled in "), last
+    assert "2 done" in last and "1 cancelled" in last, last
