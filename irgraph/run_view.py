@@ -17,6 +17,7 @@ plain text in a terminal. Everything is drawn here, offline, Graphviz or not.
 from __future__ import annotations
 
 import html
+import os
 import reprlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from irgraph.run_status import (
     RunFacts,
     checked_graph,
     run_facts,
+    save_as,
     seconds_text,
     shorten,
 )
@@ -319,6 +321,16 @@ class RunView:
 
     def __str__(self) -> str:
         return self.text()
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the whole view to ``path`` as its suffix says: ``.html`` (a page with the
+        diagram, timeline and table, as a notebook shows them) or ``.txt``; the diagram or
+        timeline alone is ``.diagram.save(...)`` or ``.timeline.save(...)``."""
+        save_as(path, "view", {".html": self.page, ".txt": lambda: self.text() + "\n"})
+
+    def page(self) -> str:
+        """The view as a standalone HTML page."""
+        return f"<!DOCTYPE html><meta charset='utf-8'><title>irgraph run</title>{self.html()}"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.text())

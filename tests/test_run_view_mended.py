@@ -273,3 +273,16 @@ def test_a_failed_run_is_measured_until_it_failed():
     with pytest.raises(RunError) as info:
         run(Agent("a").instruct("Go.").writes("x") >> step, provider=FakeProvider())
     assert info.value.view().timeline.measured >= 0.14
+
+
+def test_a_run_view_saves_as_a_page_or_text_and_refuses_other_suffixes(tmp_path):
+    pipeline = Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("{x}")
+    view = run(pipeline, provider=FakeProvider()).view()
+    view.save(tmp_path / "run.html")
+    page = (tmp_path / "run.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and view.html() in page and "<svg" in page
+    view.save(tmp_path / "run.txt")
+    assert (tmp_path / "run.txt").read_text(encoding="utf-8") == view.text() + "\n"
+    with pytest.raises(IrgraphError, match=r"use \.html, \.txt"):
+        view.save(tmp_path / "run.svg")
+    assert not (tmp_path / "run.svg").exists()
