@@ -89,6 +89,17 @@ def root_of(pipeline_or_ir: Any) -> Node:
             hint="Rebuild the pipeline a graph from to_graph holds with from_graph(G), e.g. "
             "run(from_graph(G), ...).",
         )
+    runnable = getattr(pipeline_or_ir, "runnable", pipeline_or_ir)  # compile()'s result too
+    if isinstance(getattr(runnable, "node", None), NODE_KINDS) and callable(
+        getattr(runnable, "arun", None)
+    ):
+        kind = type(runnable).__name__
+        held = "" if runnable is pipeline_or_ir else ".runnable"
+        raise PipelineError(
+            f"Expected a pipeline, but got a compiled {kind}, which runs itself.",
+            hint=f"Call its {held}.run(state) or await its {held}.arun(state), or pass the "
+            f"pipeline it was compiled from (its {held}.node) to compile and run it anew.",
+        )
     raise PipelineError(
         f"Expected a pipeline builder or an IR node (got {pipeline_or_ir!r} of type "
         f"{type(pipeline_or_ir).__name__}).",

@@ -520,3 +520,12 @@ def test_a_stream_refuses_an_async_on_event_as_arun_does():
     runnable = AsyncioBackend(provider=FakeProvider()).compile(research.to_ir())
     with pytest.raises(PipelineError, match="is async"):
         runnable.stream({"topic": "owls"}, on_event=hook)
+
+
+def test_run_of_a_compiled_runnable_says_it_runs_itself():
+    result = compile(research, backend="asyncio")
+    for given, held in ((result, ".runnable"), (result.runnable, "")):
+        with pytest.raises(PipelineError, match="compiled AsyncioRunnable, which runs it") as info:
+            run(given, provider=FakeProvider(), state={"topic": "owls"})
+        assert f"its {held}.arun(state)" in str(info.value) and "0x" not in str(info.value)
+    assert run(result.runnable.node, provider=FakeProvider(), state={"topic": "owls"}).output
