@@ -27,14 +27,8 @@ from irgraph.schema import ir_nodes
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .plan import SCHEDULES, plan_scopes
-from .scheduler import (
-    LIMIT,
-    TIMEOUT,
-    GateRequest,
-    Scheduler,
-    check_provider,
-    check_run_options,
-)
+from .run_options import check_on_event
+from .scheduler import LIMIT, TIMEOUT, GateRequest, Scheduler, check_provider
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -153,7 +147,7 @@ class AsyncioRunnable:
         while the run goes; the result is ``.result`` afterwards."""
         checks.keywords(self.arun, options, "AsyncioRunnable.stream()")
         # The stream hands arun a hook of its own, so the user's is checked here, as arun would.
-        check_run_options(PlaceholderProvider(), options.get("on_event"), None, None, None)
+        check_on_event(options.get("on_event"))
         return RunStream(self, state, options)
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "LIMIT",
     "TIMEOUT",
     "check_call_limit",
+    "check_on_event",
     "check_provider",
     "check_run_options",
     "gate_answer",
@@ -56,6 +57,14 @@ def check_run_options(
 ) -> None:
     """Refuse bad run options before any node starts (they would fail mid-run otherwise)."""
     check_provider(provider)
+    check_on_event(on_event)
+    _HOOK.check(on_gate, "the run option on_gate")
+    LIMIT.check(max_concurrency, "the run option max_concurrency")
+    TIMEOUT.check(timeout, "the run option timeout")
+
+
+def check_on_event(on_event: Any) -> None:
+    """Refuse an ``on_event`` run option that is not a plain function (``None``: none)."""
     _HOOK.check(on_event, "the run option on_event")
     if on_event is not None and is_async_callable(on_event):
         raise PipelineError(
@@ -64,9 +73,6 @@ def check_run_options(
             ),
             hint=ASYNC_ON_EVENT_HINT,
         )
-    _HOOK.check(on_gate, "the run option on_gate")
-    LIMIT.check(max_concurrency, "the run option max_concurrency")
-    TIMEOUT.check(timeout, "the run option timeout")
 
 
 #: Why an ``on_event`` handler may not be async, and what to do instead (the scheduler says the

@@ -111,9 +111,7 @@ class ProgressFrame:
         facts, took = self.facts, seconds_text(self.elapsed)
         total = len(facts.status)
         if self.ended:
-            state = "Run failed" if facts.failed or facts.message else "Run finished"
-            if facts.cancelled and not facts.failed:
-                state = "Run cancelled"
+            state = facts.outcome
             if facts.failed:
                 state += f" at {facts.failed!r}"
             return f"{state} in {took}: {total} node{'s' * (total != 1)} ({_counts(facts)})"

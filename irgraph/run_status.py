@@ -178,6 +178,14 @@ class RunFacts:
                 found.setdefault(e.node, []).append(e.duration)
         return {node: sum(times) / len(times) for node, times in found.items()}
 
+    @property
+    def outcome(self) -> str:
+        """How the run ended, as a headline starts: ``Run finished``, ``Run failed`` (a failed
+        node or an error message) or ``Run cancelled`` (stopped, whatever else it says)."""
+        if self.cancelled:
+            return "Run cancelled"
+        return "Run failed" if self.failed or self.message else "Run finished"
+
     def counts(self) -> dict[str, int]:
         """How many nodes have each status."""
         found: dict[str, int] = {}

@@ -188,9 +188,7 @@ class RunView:
         counts = ", ".join(
             f"{n} {STATUSES[s][0]}" for s, n in sorted(facts.counts().items(), key=_by_status)
         )
-        state = "Run failed" if facts.failed or facts.message else "Run finished"
-        if facts.cancelled:
-            state = "Run cancelled"
+        state = facts.outcome
         if facts.failed:
             state += f" at '{facts.failed}'"
         backend = f" on {facts.backend}" if facts.backend else ""
