@@ -220,6 +220,7 @@ class PrefectBackend:
         checkpointing=True,
     )
 
+    @checks.keyword_options
     def __init__(
         self,
         work_pool: str | None = None,
@@ -309,8 +310,10 @@ class PrefectRunnable:
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
         """Run as a real Prefect flow and return the result."""
+        checks.keywords(self.arun, options, "PrefectRunnable.run()")
         return run_coroutine(self.arun(state, **options))
 
+    @checks.keyword_options
     async def arun(
         self,
         state: Mapping[str, Any] | None = None,

@@ -375,3 +375,34 @@ def test_a_run_again_under_its_run_key_names_the_agents_it_reused():
     assert sorted((c.node, c.prompt, c.answer) for c in again.calls) == sorted(
         (c.node, c.prompt, c.answer) for c in first.calls
     )
+
+
+def _prefect_runnable() -> PrefectRunnable:
+    return PrefectBackend().compile(Agent("a").instruct("Go {topic}.").to_ir())
+
+
+@pytest.mark.parametrize(
+    ("call", "said", "meant"),
+    [
+        (lambda: PrefectBackend(task_retry=2), "PrefectBackend()", "task_retries"),
+        (lambda: PrefectBackend(result_dirr="r"), "PrefectBackend()", "result_dir"),
+        (
+            lambda: _prefect_runnable().run({"topic": "owls"}, runkey="k"),
+            "PrefectRunnable.run()",
+            "run_key",
+        ),
+        (
+            lambda: asyncio.run(_prefect_runnable().arun({"topic": "owls"}, on_gat=print)),
+            "PrefectRunnable.arun()",
+            "on_gate",
+        ),
+    ],
+)
+def test_a_misspelled_prefect_option_says_which_was_meant_before_any_server_starts(
+    call, said, meant
+):
+    """A misspelt keyword was Python's bare TypeError ('unexpected keyword argument')."""
+    with pytest.raises(IrgraphError) as info:
+        call()
+    assert f"{said} got the option" in str(info.value)
+    assert f"Did you mean '{meant}'?" in str(info.value)
