@@ -142,9 +142,7 @@ class _PrefectScheduler(Scheduler):
         answer, reused = await answered_once(asking, self.gate_key, step.id, path, request.message)
         if reused:
             self.reused.add(step.id)
-        if op.writes:
-            state[op.writes] = answer
-        return answer
+        return answer  # the scheduler's execute() writes it
 
     async def answer(self, request: GateRequest, flow_run_id: str, key: str) -> None:
         """Ask ``on_gate`` in a thread (it may block, or be async), then resume the run with

@@ -21,7 +21,6 @@ This module does not import ``prefect`` at import time; the functions that need 
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import json
@@ -62,6 +61,7 @@ from .prefect_names import sha256 as _sha256
 from .prefect_names import where as _where
 from .routes import chosen_branch
 from .scheduler import collected, map_items
+from .timeouts import with_timeout
 
 __all__ = [
     "State",
@@ -290,7 +290,8 @@ async def transform(
     A plain function runs off the event loop (as the scheduler runs it), so its timeout fires
     even when it blocks."""
     fn = _imported(function)
-    async with asyncio.timeout(timeout):
+
+    async def called() -> Any:
         args, kwargs = transform_arguments(fn, reads, state)
         if inspect.iscoroutinefunction(fn):
             value = await fn(*args, **kwargs)
@@ -298,6 +299,9 @@ async def transform(
             value = await call_blocking(fn, *args, **kwargs)
         if inspect.isawaitable(value):
             value = await value
+        return value
+
+    value = await with_timeout(called(), timeout)
     if writes is not None:
         state[writes] = value
     return value

@@ -307,8 +307,13 @@ class Scheduler:
                 value = await self.agent(step, state, path, seconds)
             elif kind == "transform":
                 value = await with_timeout(self.transform(step, state), seconds)
+                if step.op.writes:  # once its time has not run out: a late value is not kept
+                    state[step.op.writes] = value
             elif kind == "gate":
-                value = await with_timeout(self.gate(step, state, path), seconds)
+                answer = await with_timeout(self.gate(step, state, path), seconds)
+                if step.op.writes:
+                    state[step.op.writes] = answer
+                value = answer
             elif kind == "loop":
                 await self.loop(step, state, path)
                 value = None
@@ -429,9 +434,7 @@ class Scheduler:
             value = fn(*args, **kwargs)
         if inspect.isawaitable(value):
             value = await value
-        if op.writes:
-            state[op.writes] = value
-        return value
+        return value  # execute() writes it
 
     async def gate(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:
         op = step.op
@@ -453,6 +456,4 @@ class Scheduler:
         if inspect.isawaitable(answer):
             answer = await answer
         gate_answer(answer, self.on_gate, step.id, op.writes)
-        if op.writes:
-            state[op.writes] = answer
-        return answer
+        return answer  # execute() writes it

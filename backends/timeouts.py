@@ -19,11 +19,24 @@ async def _timed(work: Awaitable[T], seconds: float) -> T:
     timer = asyncio.timeout(seconds)
     try:
         async with timer:
-            return await work
+            done = await work
     except TimeoutError:
         if not timer.expired():
             raise  # the work's own TimeoutError, a provider's read timeout say
-        raise TimeoutError(
-            f"it took longer than its timeout of {seconds:g} s; allow more time with "
-            ".timeout(seconds) on the node or run(..., timeout=seconds)"
-        ) from None
+        raise _late(seconds) from None
+    if timer.expired():
+        # The work caught the cancellation and returned anyway: what it returned was made
+        # after the time allowed (or is a stand-in), so it is not taken as the node's value.
+        raise _late(
+            seconds,
+            " and returned a value after being cancelled (it caught the "
+            "cancellation: let asyncio.CancelledError pass through)",
+        )
+    return done
+
+
+def _late(seconds: float, more: str = "") -> TimeoutError:
+    return TimeoutError(
+        f"it took longer than its timeout of {seconds:g} s{more}; allow more time with "
+        ".timeout(seconds) on the node or run(..., timeout=seconds)"
+    )

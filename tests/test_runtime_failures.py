@@ -307,3 +307,70 @@ def test_a_request_to_stop_wins_over_a_siblings_failure() -> None:
 
     with pytest.raises(Stop):
         run(PIPELINE, provider=FunctionProvider(answer))
+
+
+# Work that catches its own timeout's cancellation ----------------------------------------
+
+
+async def _answer_swallowing_cancellation(request: ModelRequest) -> str:
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        return "made after the timeout"
+    return "on time"
+
+
+async def _transform_swallowing_cancellation(text: str) -> str:
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        return "made after the timeout"
+    return text
+
+
+@pytest.mark.parametrize("where", ["first", "left", "last"])
+def test_an_answer_made_after_the_timeout_cancelled_it_is_not_taken(where: str) -> None:
+    """A provider catching the cancellation its node's timeout sends, then returning, had its
+    answer stored as if on time; now the node fails on its timeout and says why."""
+
+    async def answer(request: ModelRequest) -> str:
+        if request.agent == where:
+            return await _answer_swallowing_cancellation(request)
+        return f"<{request.agent}>"
+
+    pipeline = (
+        Agent("first").instruct("Go.").writes("f").timeout(0.05)
+        >> (
+            Agent("left").instruct("{f}").writes("l").timeout(0.05)
+            | Agent("right").instruct("{f}").writes("r")
+        )
+        >> Agent("last").instruct("{l} {r}").writes("out").timeout(0.05)
+    )
+    with pytest.raises(RunError, match=f"'{where}'.*timeout of 0.05 s.*caught the cancellation"):
+        run(pipeline, provider=FunctionProvider(answer))
+
+
+def test_a_transform_returning_after_its_timeout_cancelled_it_fails_the_node() -> None:
+    step = Transform("late", _transform_swallowing_cancellation).reads("f").writes("g")
+    pipeline = Agent("first").instruct("Go.").writes("f") >> step.timeout(0.05)
+    with pytest.raises(RunError, match="'late'.*caught the cancellation") as info:
+        run(pipeline, provider=FakeProvider())
+    assert "g" not in info.value.state and info.value.completed == ["first"]
+
+
+def test_a_generated_prefect_transform_times_out_with_advice_and_refuses_a_late_value() -> None:
+    from irgraph.backends import prefect_runtime
+
+    state: dict[str, Any] = {"f": "x"}
+    with pytest.raises(TimeoutError, match="timeout of 0.05 s.*caught the cancellation"):
+        asyncio.run(
+            prefect_runtime.transform(
+                state,
+                node="late",
+                function=f"{__name__}:_transform_swallowing_cancellation",
+                reads=("f",),
+                writes="g",
+                timeout=0.05,
+            )
+        )
+    assert "g" not in state

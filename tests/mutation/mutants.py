@@ -446,8 +446,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "gate-answer-not-written",
         "scheduler",
         "backends/scheduler.py",
-        "        if op.writes:\n            state[op.writes] = answer\n        return answer",
-        "        return answer",
+        "                if step.op.writes:\n                    state[step.op.writes] = answer\n",
+        "",
         _RUN_TESTS,
     ),
     _m(
