@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "--answer",
         action="append",
         default=[],
-        metavar="GATE=TEXT",
+        metavar="GATE=VALUE",
         help="the answer to the gate with this name or id (repeatable)",
     )
     batch = commands.add_parser("run-batch", help="run a chunk of items here, print results")

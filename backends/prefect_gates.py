@@ -41,7 +41,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from irgraph.errors import IrgraphError, did_you_mean
+from irgraph import gate_answers as answer_pairs
+from irgraph.errors import IrgraphError
 from irgraph.templates import parse_template, render, template_values
 
 from .prefect_names import Position, prefect_name, sha256, where
@@ -126,46 +127,20 @@ _given: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
 
 
 def gate_answers(gates: Mapping[str, str], pairs: Sequence[str]) -> dict[str, str]:
-    """Each gate's answer given as ``GATE=TEXT`` pairs (a generated module's ``run --answer``),
-    by gate id, for :func:`answering`; ``gates`` maps each gate's id to its name, and a pair
-    may name either. An answer for no gate or a gate answered twice is refused
-    (``ValueError``), and so is a gate
-    without an answer when the run has only a temporary server, where nobody else could
-    answer it; with ``PREFECT_API_URL`` set it waits for someone to resume it there."""
-    given: dict[str, str] = {}
-    known = sorted({*gates, *gates.values()})
-    for pair in pairs:
-        gate, sep, text = pair.partition("=")
-        if not sep or not gate:
-            raise ValueError(
-                f"--answer {pair!r} is not of the form GATE=TEXT with GATE the name or id of a "
-                "gate (e.g. --answer approve=yes)."
-            )
-        if gate not in known:
-            which = ", ".join(map(repr, known)) if known else "none"
-            raise ValueError(
-                f"--answer {gate}=... names no gate of the pipeline (its gates: {which})."
-                f"{did_you_mean(gate, known)}"
-            )
-        if gate in given:  # as `irgraph run --answer` refuses it
-            raise ValueError(
-                f"--answer {gate}=... is given twice ({gate}={given[gate]} and {gate}={text}); "
-                "a gate takes one answer, so keep the one you mean."
-            )
-        given[gate] = text
-    # a gate's id wins over its name, as with `irgraph run --answer`
-    answers = {
-        nid: given[nid] if nid in given else given[name]
-        for nid, name in gates.items()
-        if nid in given or name in given
-    }
-    unanswered = [nid for nid in gates if nid not in answers]
+    """Each gate's answer given as ``GATE=VALUE`` pairs (a generated module's ``run
+    --answer``), by gate id, for :func:`answering`; ``gates`` maps each gate's id to its name,
+    and a pair may name either. The checks and words are ``irgraph run --answer``'s
+    (:mod:`irgraph.gate_answers`), raised as ``ValueError``; a gate without an answer is
+    refused too when the run has only a temporary server, where nobody else could answer it;
+    with ``PREFECT_API_URL`` set it waits for someone to resume it there."""
+    given = answer_pairs.parse_answers(pairs, ValueError)
+    answers, unanswered = answer_pairs.answers_by_id(gates, given, ValueError)
     if unanswered and not _api_url():
-        options = " ".join(f"--answer {nid}=TEXT" for nid in unanswered)
         raise ValueError(
-            f"The run stops at the gate(s) {', '.join(map(repr, unanswered))} to ask a person, "
-            "and on a temporary Prefect server nobody else can answer; give the answers on the "
-            f"command line: {options} (or set PREFECT_API_URL and resume the run there)."
+            answer_pairs.unanswered_message(
+                unanswered, "and on a temporary Prefect server nobody else can answer"
+            )
+            + " (or set PREFECT_API_URL and resume the run there)."
         )
     return answers
 

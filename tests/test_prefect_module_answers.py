@@ -66,19 +66,20 @@ def test_run_answers_a_gate_given_on_the_command_line(tmp_path):
         (
             ["aprove=yes"],
             True,
-            "--answer aprove=... names no gate of the pipeline (its gates: 'approve'). "
-            "Did you mean 'approve'?",
+            "--answer aprove=... names no gate of the pipeline. Did you mean 'approve'? "
+            "Its gates: 'approve'.",
         ),
         (
             ["approve=yes", "approve=no"],
             True,
             "--answer approve=... is given twice (approve=yes and approve=no); a gate takes one",
         ),
-        (["approve"], True, "is not of the form GATE=TEXT"),
+        (["approve"], True, "is not of the form GATE=VALUE"),
         (
             [],
             False,
-            "nobody else can answer; give the answers on the command line: --answer approve=TEXT",
+            "nobody else can answer it; give the answer on the command line: "
+            "--answer approve=VALUE",
         ),
     ],
 )

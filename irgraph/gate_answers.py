@@ -1,0 +1,75 @@
+"""Answers to a pipeline's gates given as ``GATE=VALUE`` pairs: one set of checks, in one set
+of words, for ``irgraph run/batch --answer`` and a generated Prefect module's ``run --answer``.
+
+A gate is named by its node id or its name; an answer by id goes before one by name, so
+``approve=yes approve#2=no`` answers two gates named ``approve`` apart. Each check raises the
+``error`` class its caller gives (the CLI's exit-2 error, or ``ValueError`` in a module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from irgraph.errors import did_you_mean
+
+__all__ = ["parse_answers", "answers_by_id", "unanswered_message"]
+
+
+def parse_answers(pairs: Sequence[str], error: type[Exception]) -> dict[str, str]:
+    """The ``GATE=VALUE`` pairs as a dict; a pair of another form, or the same gate given
+    twice, is refused.
+
+    >>> parse_answers(["approve=ship it"], ValueError)
+    {'approve': 'ship it'}
+    """
+    answers: dict[str, str] = {}
+    for pair in pairs:
+        gate, sep, value = pair.partition("=")
+        if not sep or not gate.strip():
+            raise error(
+                f"--answer {pair!r} is not of the form GATE=VALUE with GATE the name or id of a "
+                "gate (e.g. --answer approve=yes)."
+            )
+        if gate in answers:
+            raise error(
+                f"--answer {gate}=... is given twice ({gate}={answers[gate]} and "
+                f"{gate}={value}); a gate takes one answer, so keep the one you mean."
+            )
+        answers[gate] = value
+    return answers
+
+
+def answers_by_id(
+    gates: Mapping[str, str], answers: Mapping[str, str], error: type[Exception]
+) -> tuple[dict[str, str], list[str]]:
+    """``answers`` (by gate id or name) by the id of each gate they answer, and the ids of
+    the gates none answers; ``gates`` maps each gate's id to its name. An answer naming no
+    gate is refused, with the closest name."""
+    names = sorted({*gates, *gates.values()})
+    for gate in answers:
+        if not names:
+            raise error(f"--answer {gate}=... names a gate, but the pipeline has none; drop it.")
+        if gate not in names:
+            raise error(
+                f"--answer {gate}=... names no gate of the pipeline.{did_you_mean(gate, names)} "
+                f"Its gates: {', '.join(repr(n) for n in names)}."
+            )
+    by_id = {
+        nid: answers[nid] if nid in answers else answers[name]
+        for nid, name in gates.items()
+        if nid in answers or name in answers
+    }
+    return by_id, [nid for nid in gates if nid not in by_id]
+
+
+def unanswered_message(unanswered: Sequence[str], why: str) -> str:
+    """What to say of the gates ``unanswered`` that nobody could answer: ``why`` says why
+    (e.g. ``"and no --answer answers"``), then the options that would answer them."""
+    which = ", ".join(repr(n) for n in unanswered)
+    options = " ".join(f"--answer {nid}=VALUE" for nid in unanswered)
+    plural = len(unanswered) > 1
+    return (
+        f"The pipeline stops at the gate{'s' if plural else ''} {which} to ask a person, "
+        f"{why} {'them' if plural else 'it'}; give the answer{'s' if plural else ''} on the "
+        f"command line: {options}"
+    )
