@@ -8,6 +8,7 @@ Shared by the in-process backend (:mod:`.prefect_backend`) and the batch sender
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from irgraph.errors import IrgraphError, MissingExtraError
@@ -19,6 +20,7 @@ __all__ = [
     "PrefectUnavailableError",
     "check_prefect_api",
     "import_prefect",
+    "reread_prefect_settings",
 ]
 
 # the server services a local run does not need
@@ -79,10 +81,28 @@ async def check_prefect_api(fix: str = START_OR_UNSET) -> None:
 
 
 def import_prefect() -> Any:
-    """``prefect``, imported after :func:`lean_prefect_settings` (or a clear error)."""
-    lean_prefect_settings()
+    """``prefect``, imported after :func:`lean_prefect_settings` (or a clear error). Prefect
+    reads its settings from the environment once, when first imported: if it was imported
+    before (by the user, or another library), the settings applied now are made to count."""
+    imported_before = "prefect" in sys.modules
+    applied = lean_prefect_settings()
     try:
         import prefect
     except ImportError as exc:
         raise MissingExtraError("prefect", "prefect", "The Prefect backend") from exc
+    if imported_before and applied:
+        reread_prefect_settings()
     return prefect
+
+
+def reread_prefect_settings() -> None:
+    """Make Prefect read its settings from the environment again (it read them when first
+    imported; e.g. a temporary server's start-up timeout set later was otherwise ignored,
+    and the server failed to start in 20 s on a loaded machine)."""
+    import prefect.context
+
+    refresh = getattr(prefect.context, "refresh_global_settings_context", None)
+    if refresh is not None:
+        refresh()
+    else:  # older Prefect 3 releases have no function for it: the assignment it makes
+        prefect.context.GLOBAL_SETTINGS_CONTEXT = prefect.context.root_settings_context()

@@ -56,6 +56,9 @@ def _own_random() -> None:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if "prefect" in item.nodeid:  # it starts those threads itself, maybe between two draws
+        from tests.support.prefect_env import ensure_prefect_test_env
+
+        ensure_prefect_test_env()  # before Prefect is imported: it reads its settings then
         importlib.import_module("prefect.utilities.math")
         importlib.import_module("websockets.asyncio.connection")
     _own_random()

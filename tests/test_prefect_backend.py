@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -406,3 +407,39 @@ def test_a_misspelled_prefect_option_says_which_was_meant_before_any_server_star
         call()
     assert f"{said} got the option" in str(info.value)
     assert f"Did you mean '{meant}'?" in str(info.value)
+
+
+SETTINGS_AFTER_AN_EARLIER_IMPORT = """
+import json
+import prefect  # the user's own import, before irgraph's settings are applied
+from prefect.settings import (
+    PREFECT_SERVER_ANALYTICS_ENABLED,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+)
+from irgraph.backends.prefect_server import import_prefect
+
+before = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+import_prefect()  # what a run (arun, run_many, resume_gate) does first
+print(json.dumps([before, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(),
+                  PREFECT_SERVER_ANALYTICS_ENABLED.value()]))
+"""
+
+
+def test_settings_count_when_the_user_imported_prefect_first(tmp_path):
+    """Prefect reads its settings when first imported: a user who imported it before irgraph
+    got Prefect's 20 s server start-up limit (a loaded machine failed to start the temporary
+    server) and its analytics on, whatever irgraph set afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.pop("DO_NOT_TRACK", None)
+    env["PREFECT_HOME"] = str(tmp_path / "home")
+    out = subprocess.run(
+        [sys.executable, "-c", SETTINGS_AFTER_AN_EARLIER_IMPORT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, after, analytics = json.loads(out.stdout.strip().splitlines()[-1])
+    assert before == 20  # Prefect's own default, read at its import
+    assert (after, analytics) == (90, False)

@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from irgraph.backends.prefect_backend import lean_prefect_settings
+from irgraph.backends.prefect_server import reread_prefect_settings
 
 SERVER_MODULE = "prefect.server.api.server"
 
@@ -44,6 +45,8 @@ def ensure_prefect_test_env() -> str:
         os.environ.pop("PREFECT_API_URL", None)
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         lean_prefect_settings()
+        if "prefect" in sys.modules:  # imported already: make it read the settings above
+            reread_prefect_settings()
     _pin_server_port()
     return home
 
