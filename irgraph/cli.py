@@ -34,6 +34,7 @@ from irgraph.cli_inputs import (
     parse_state,
 )
 from irgraph.cli_live import RunDisplay, one_line, run_failure, shown
+from irgraph.cli_state_types import check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
 
 __all__ = [
@@ -125,6 +126,7 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     G = to_graph(target, inputs=[*declared, *state, *inputs])
     given = {**_state_options(args, state), **dict.fromkeys(inputs, "--input")}
     check_spelling(G, given, required_inputs(G) - set(declared), declared)
+    check_texts_routed_on(G, _texts(args))
     warnings = [*validate(G), *_refused(target, check_modules(args.allow_module))]
     print(describe_graph(G), file=out)
     for warning in warnings:
@@ -167,6 +169,11 @@ def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str,
     return {key: "--state" if key in pairs else "--state-json" for key in state}
 
 
+def _texts(args: argparse.Namespace) -> dict[str, str]:
+    """The state keys ``--state key=value`` gave (as text; the last one of a key wins)."""
+    return dict(pair.partition("=")[::2] for pair in args.state)
+
+
 def _run_command(
     args: argparse.Namespace, target: Any, out: TextIO, latency: float | None = None
 ) -> int:
@@ -179,6 +186,7 @@ def _run_command(
     G = to_graph(target, inputs=state.keys())
     needed = required_inputs(G)
     check_spelling(G, _state_options(args, state), needed, root_of(target).inputs)
+    check_texts_routed_on(G, _texts(args))
     missing = sorted(set(needed) - set(state))
     if missing:
         give = " ".join(f"--state {key}=VALUE" for key in missing)
