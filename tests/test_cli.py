@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from irgraph.cli import main
+from tests.support.modules import importable
 
 
 def call(*argv: str) -> tuple[int, str]:
@@ -172,14 +173,14 @@ def test_a_failed_batch_item_is_told_without_python_advice(failing, tmp_path, ca
 @pytest.fixture
 def declared(tmp_path, monkeypatch):
     """``module:attr`` of a pipeline that declares its input ``topic`` and reads ``{topic}``."""
-    module = "irgraph_cli_declared_inputs"
-    (tmp_path / f"{module}.py").write_text(
+    module = importable(
+        tmp_path,
+        monkeypatch,
+        "irgraph_cli_declared_inputs",
         "from irgraph import Agent, Pipeline\n"
         "w = Agent('w').instruct('Write {topic}.').writes('text')\n"
-        "p = Pipeline('p', inputs=['topic']).step(w)\n"
+        "p = Pipeline('p', inputs=['topic']).step(w)\n",
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, module, raising=False)
     return f"{module}:p"
 
 

@@ -11,22 +11,23 @@ import sys
 import pytest
 
 from irgraph.cli import CliError, main, parse_answers
+from tests.support.modules import importable
 
 
 @pytest.fixture
 def gated(tmp_path, monkeypatch):
     """A writer, a gate 'approve' asking about the draft, and a second gate 'approve' (id
     approve#2) inside a review pipeline."""
-    module = "cli_gated_pipeline"
-    (tmp_path / f"{module}.py").write_text(
+    module = importable(
+        tmp_path,
+        monkeypatch,
+        "cli_gated_pipeline",
         "from irgraph import Agent, Gate, Pipeline\n"
         "w = Agent('w').instruct('Write {topic}.').writes('draft')\n"
         "g = Gate('approve', 'Publish {draft}?').writes('ok')\n"
         "p = Pipeline('p').step(w).step(g)\n"
-        "two = Pipeline('two').step(w).step(g).step(Gate('approve', 'Sure?').writes('sure'))\n"
+        "two = Pipeline('two').step(w).step(g).step(Gate('approve', 'Sure?').writes('sure'))\n",
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, module, raising=False)
     return module
 
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from irgraph.cli import CliError, main, parse_state
+from tests.support.modules import importable
 
 DEMO = "irgraph.demo:research_pipeline"
 
@@ -115,14 +116,14 @@ def test_a_misspelt_key_from_a_fresh_process_reads_the_right_way_round():
 @pytest.fixture
 def optional_reader(tmp_path, monkeypatch):
     """A pipeline that needs {topic}, reads {topics?} if set and declares the input tpic."""
-    module = "cli_state_optional_reader"
-    (tmp_path / f"{module}.py").write_text(
+    module = importable(
+        tmp_path,
+        monkeypatch,
+        "cli_state_optional_reader",
         "from irgraph import Agent, Pipeline\n"
         "w = Agent('w').instruct('Write {topic} {topics?}.').writes('text')\n"
-        "p = Pipeline('p', inputs=['tpic']).step(w)\n"
+        "p = Pipeline('p', inputs=['tpic']).step(w)\n",
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, module, raising=False)
     return f"{module}:p"
 
 

@@ -6,17 +6,19 @@ runs, pointing at ``--state-json``."""
 from __future__ import annotations
 
 import io
-import sys
 
 import pytest
 
 from irgraph.cli import main
+from tests.support.modules import importable
 
 
 @pytest.fixture
 def routed(tmp_path, monkeypatch):
-    module = "cli_routed_pipeline"
-    (tmp_path / f"{module}.py").write_text(
+    module = importable(
+        tmp_path,
+        monkeypatch,
+        "cli_routed_pipeline",
         "from irgraph import Agent, Route\n"
         "urgent = Agent('urgent').instruct('U {ticket}').writes('o')\n"
         "normal = Agent('normal').instruct('N {ticket}').writes('o')\n"
@@ -24,10 +26,8 @@ def routed(tmp_path, monkeypatch):
         "by_flag = Route('flag').on('vip').when(True, urgent).when(False, normal)\n"
         "by_name = Route('named').on('level').when('1', urgent).when(1, normal)\n"
         "classify = Agent('c').instruct('Rate {ticket}').writes('priority')\n"
-        "rated = classify >> by_priority\n"
+        "rated = classify >> by_priority\n",
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, module, raising=False)
     return module
 
 

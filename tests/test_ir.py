@@ -25,6 +25,7 @@ from irgraph.ir import (
     transform_call_problem,
 )
 from irgraph.testing.strategies import join_values, make_list, stop_after_first
+from tests.support.modules import importable
 
 
 def every_kind() -> SequenceNode:
@@ -232,14 +233,14 @@ def test_to_json_rejects_a_builder_and_says_to_call_to_ir():
 
 def test_from_json_never_imports_the_functions_it_names(tmp_path, monkeypatch):
     marker = tmp_path / "imported.txt"
-    module = "irgraph_sidefx_probe"
-    (tmp_path / f"{module}.py").write_text(
+    module = importable(
+        tmp_path,
+        monkeypatch,
+        "irgraph_sidefx_probe",
         f"with open({str(marker)!r}, 'a') as f:\n    f.write('imported')\n"
         "def fn(**kw):\n    return 1\n"
-        "def stop(state):\n    return True\n"
+        "def stop(state):\n    return True\n",
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, module, raising=False)
     root = SequenceNode(
         "s",
         (
