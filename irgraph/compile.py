@@ -97,8 +97,37 @@ _REGISTRY: dict[str, Callable[..., Any] | str] = dict(_BUILTIN)
 _ENTRY_POINTS_LOADED = False
 
 
-def register_backend(name: str, factory: Callable[..., Any] | str) -> None:
-    """Register a backend factory (a class, a callable, or an import path ``"mod:Class"``)."""
+def register_backend(
+    name: str, factory: Callable[..., Any] | str, *, replace: bool = False
+) -> None:
+    """Register a backend factory (a class, a callable, or an import path ``"mod:Class"``)
+    under ``name``. A name already registered (``asyncio``, ``prefect``, an entry point's)
+    is refused unless ``replace=True``: replacing the default backend by accident would
+    change every later ``run()``."""
+    if not isinstance(name, str) or not name.strip() or name != name.strip():
+        raise BackendNotFoundError(
+            f"register_backend's name must be a non-empty name without surrounding spaces "
+            f"(got {name!r}); e.g. register_backend('mine', MyBackend)."
+        )
+    if isinstance(factory, str):
+        module, _, attr = factory.partition(":")
+        if not (module and attr):
+            raise BackendNotFoundError(
+                f"register_backend({name!r}, {factory!r}): an import path is of the form "
+                "'module:Class', e.g. 'mypackage.backend:MyBackend'."
+            )
+    elif not callable(factory):
+        raise BackendNotFoundError(
+            f"register_backend({name!r}, ...) got {factory!r} of type "
+            f"{type(factory).__name__}, which makes no backend: pass the backend class, a "
+            "function returning a backend, or its import path 'module:Class'."
+        )
+    _load_entry_points()
+    if name in _REGISTRY and not replace:
+        raise BackendNotFoundError(
+            f"A backend named {name!r} is registered already ({_REGISTRY[name]!r}); pass "
+            f"replace=True to replace it, or register yours under another name."
+        )
     _REGISTRY[name] = factory
 
 
@@ -128,11 +157,7 @@ def get_backend(backend: str | Any, **options: Any) -> Any:
                 f"{backend.__name__} is a backend class, not a backend: make one, e.g. "
                 f"{backend.__name__}(provider=...)."
             )
-        if not (hasattr(backend, "compile") and hasattr(backend, "capabilities")):
-            raise BackendNotFoundError(
-                f"{backend!r} is not a backend: it needs 'name', 'capabilities' and 'compile'.",
-            )
-        return backend
+        return _a_backend(backend, repr(backend))
     _load_entry_points()
     factory = _REGISTRY.get(backend)
     if factory is None:
@@ -145,8 +170,45 @@ def get_backend(backend: str | Any, **options: Any) -> Any:
     if isinstance(factory, str):
         # Built-ins are named by import path like entry points, so the core never imports a
         # backend until one is asked for.
-        factory = resolve_function(FunctionRef(factory))
-    return factory(**options)
+        try:
+            factory = resolve_function(FunctionRef(factory))
+        except IrgraphError as exc:
+            raise BackendNotFoundError(
+                f"The backend {backend!r} is registered as {factory!r}, which cannot be "
+                f"imported: {exc}"
+            ) from exc
+    if not callable(factory):
+        raise BackendNotFoundError(
+            f"The backend {backend!r} is registered as {factory!r}, which makes no backend "
+            "(it cannot be called); register the backend class or its import path instead."
+        )
+    return _a_backend(factory(**options), f"What the backend {backend!r} made ({factory!r})")
+
+
+def compiled_by(engine: Any, node: Any, inputs: Iterable[str] | None) -> Any:
+    """``engine.compile(node, inputs=inputs)``, refused naming the backend when what it
+    returns cannot run (no ``arun``): otherwise the run would fail on an attribute."""
+    runnable = engine.compile(node, inputs=inputs)
+    if not callable(getattr(runnable, "arun", None)):
+        name = getattr(engine, "name", type(engine).__name__)
+        raise BackendNotFoundError(
+            f"The backend {name!r} compiled the pipeline to {runnable!r}, which cannot run: "
+            "a runnable has an async 'arun(state, *, provider=None, ...)' (and 'graph'); "
+            f"fix {type(engine).__name__}.compile to return one."
+        )
+    return runnable
+
+
+def _a_backend(backend: Any, what: str) -> Any:
+    """``backend`` if it has what a backend has, else an error naming what it lacks."""
+    lacks = [m for m in ("name", "capabilities", "compile") if not hasattr(backend, m)]
+    if lacks:
+        raise BackendNotFoundError(
+            f"{what} is not a backend: it has no {', '.join(map(repr, lacks))} (a backend "
+            "has 'name', 'capabilities' and 'compile(ir, inputs=...)', which returns a "
+            "runnable with 'graph' and 'arun'); see irgraph.backends.asyncio_backend."
+        )
+    return backend
 
 
 _NEEDS: dict[str, tuple[str, str]] = {
@@ -202,7 +264,7 @@ def compile(
     allowed = checks.modules(allow, "compile(allow=...)")
     engine = get_backend(backend, **options)
     node = with_allowed(root_of(ir), allowed)
-    runnable = engine.compile(node, inputs=inputs)
+    runnable = compiled_by(engine, node, inputs)
     G = getattr(runnable, "graph", None)
     warnings: list[str] = []
     if G is not None:

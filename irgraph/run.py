@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from irgraph import checks
-from irgraph.compile import Runnable, get_backend
+from irgraph.compile import Runnable, compiled_by, get_backend
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
@@ -48,7 +48,7 @@ def _compiled(
     inputs = None
     if isinstance(state, Mapping):
         inputs = (*root.inputs, *filter(checks.is_key, state))
-    runnable: Runnable = engine.compile(root, inputs=inputs)
+    runnable: Runnable = compiled_by(engine, root, inputs)
     _check_options(runnable, getattr(engine, "name", type(engine).__name__), options, caller)
     return runnable
 

@@ -81,3 +81,68 @@ def test_an_object_that_is_not_a_backend_is_rejected():
 def test_warnings_include_values_overwritten_before_read():
     pipeline = Agent("a").instruct("x").writes("k") >> Agent("b").instruct("y").writes("k")
     assert any("overwrites" in w for w in compile(pipeline).warnings)
+
+
+@pytest.fixture
+def own_registry(monkeypatch):
+    """A registry of the test's own, so nothing it registers stays for later tests."""
+    registry = sys.modules["irgraph.compile"]  # the module: irgraph.compile is the function
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+
+@pytest.mark.parametrize(
+    ("name", "factory", "said"),
+    [
+        ("", object, "must be a non-empty name"),
+        ("broken", 42, "got 42 of type int, which makes no backend"),
+        ("nocolon", "mypackage", "an import path is of the form 'module:Class'"),
+        ("asyncio", "nope:Nothing", "'asyncio' is registered already"),
+    ],
+)
+def test_register_backend_refuses_what_would_fail_later(own_registry, name, factory, said):
+    with pytest.raises(BackendNotFoundError, match=said):
+        register_backend(name, factory)
+    assert compile(Agent("a").instruct("x")).backend_name == "asyncio"  # default untouched
+
+
+def test_register_backend_replaces_a_name_when_asked(own_registry):
+    from irgraph.backends.asyncio_backend import AsyncioBackend
+
+    class Quieter(AsyncioBackend):
+        name = "quieter"
+
+    register_backend("asyncio", Quieter, replace=True)
+    assert compile(Agent("a").instruct("x")).backend_name == "quieter"
+
+
+@pytest.mark.parametrize(
+    ("factory", "said"),
+    [
+        ("nope:Nothing", "registered as 'nope:Nothing', which cannot be imported"),
+        (lambda **options: 5, "is not a backend: it has no 'name', 'capabilities', 'compile'"),
+    ],
+)
+def test_a_registered_factory_that_makes_no_backend_is_named(own_registry, factory, said):
+    register_backend("mine", factory)
+    with pytest.raises(BackendNotFoundError, match=said):
+        compile(Agent("a").instruct("x"), backend="mine")
+
+
+class _CompilesToNothing:
+    name = "nothing"
+    capabilities = EngineCapabilities()
+
+    def compile(self, ir, *, inputs=None):
+        return None
+
+
+def test_a_backend_compiling_to_something_that_cannot_run_is_named():
+    """run() failed with 'NoneType' object has no attribute 'arun'."""
+    from irgraph import run
+
+    for call in (
+        lambda: compile(Agent("a").instruct("x"), backend=_CompilesToNothing()),
+        lambda: run(Agent("a").instruct("x"), backend=_CompilesToNothing()),
+    ):
+        with pytest.raises(BackendNotFoundError, match="'nothing' compiled the pipeline to None"):
+            call()

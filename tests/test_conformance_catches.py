@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from irgraph import RunError
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.plan import Step
 from irgraph.backends.scheduler import Scheduler
@@ -366,3 +367,39 @@ def test_the_concurrency_property_catches_a_bound_that_is_never_reached(broken, 
     with pytest.raises(AssertionError, match="At most 1 model calls were in flight at once, not 3"):
         conformance.check_concurrency_reached(backend_with(broken), 4, 3, map_over=map_over)
     conformance.check_concurrency_reached(backend_with(Scheduler), 4, 3, map_over=map_over)
+
+
+class _HidesRunErrors:
+    """A backend whose runnable turns every RunError into a RuntimeError."""
+
+    name = "hides-run-errors"
+    capabilities = AsyncioBackend.capabilities
+
+    def __init__(self, provider=None):
+        self.inner = AsyncioBackend(provider=provider)
+
+    def compile(self, ir, *, inputs=None):
+        inner = self.inner.compile(ir, inputs=inputs)
+
+        class Runnable:
+            node, graph = inner.node, inner.graph
+
+            async def arun(self, state=None, **options):
+                try:
+                    return await inner.arun(state, **options)
+                except RunError:
+                    raise RuntimeError("backend failed") from None
+
+        return Runnable()
+
+
+def test_the_failure_property_explains_a_backend_raising_another_error():
+    """It let the RuntimeError through with no property named and no pipeline shown."""
+    from irgraph import Agent
+
+    pipeline = Agent("first").instruct("Go.").writes("x") >> Agent("second").instruct("{x}")
+    with pytest.raises(AssertionError) as info:
+        conformance.check_failure_is_reported(_HidesRunErrors, pipeline, {}, "second")
+    said = str(info.value)
+    assert "The injected failure of agent 'second' raised RuntimeError (backend failed)" in said
+    assert "Agent('second')" in said  # the pipeline, as code

@@ -239,6 +239,12 @@ def check_failure_is_reported(
                 pipeline, f"RunError.state holds {sorted(extra)!r}, which no completed node wrote."
             ) from error
         return
+    except Exception as other:  # what the backend raised instead of a RunError
+        raise _fail(
+            pipeline,
+            f"The injected failure of agent {agent!r} raised {type(other).__name__} "
+            f"({other}), not a RunError naming the node.",
+        ) from other
     raise _fail(pipeline, f"The injected failure of agent {agent!r} raised no RunError.")
 
 
