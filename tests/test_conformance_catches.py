@@ -17,6 +17,7 @@ from irgraph.backends.scheduler import Scheduler
 from irgraph.templates import parse_template
 from irgraph.testing import conformance
 from irgraph.testing.strategies import pipelines_with_inputs
+from tests.support.wrapped_backends import wrapping
 
 
 class SkipsANode(Scheduler):
@@ -369,28 +370,15 @@ def test_the_concurrency_property_catches_a_bound_that_is_never_reached(broken, 
     conformance.check_concurrency_reached(backend_with(Scheduler), 4, 3, map_over=map_over)
 
 
-class _HidesRunErrors:
-    """A backend whose runnable turns every RunError into a RuntimeError."""
+async def _hiding_run_errors(inner, state, options):
+    try:
+        return await inner.arun(state, **options)
+    except RunError:
+        raise RuntimeError("backend failed") from None
 
-    name = "hides-run-errors"
-    capabilities = AsyncioBackend.capabilities
 
-    def __init__(self, provider=None):
-        self.inner = AsyncioBackend(provider=provider)
-
-    def compile(self, ir, *, inputs=None):
-        inner = self.inner.compile(ir, inputs=inputs)
-
-        class Runnable:
-            node, graph = inner.node, inner.graph
-
-            async def arun(self, state=None, **options):
-                try:
-                    return await inner.arun(state, **options)
-                except RunError:
-                    raise RuntimeError("backend failed") from None
-
-        return Runnable()
+#: A backend whose runnable turns every RunError into a RuntimeError.
+_HidesRunErrors = wrapping("hides-run-errors", _hiding_run_errors)
 
 
 def test_the_failure_property_explains_a_backend_raising_another_error():

@@ -8,34 +8,18 @@ import pytest
 from irgraph import Agent, MapOver
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.scheduler import Scheduler
-from irgraph.run import run_coroutine
 from irgraph.testing import conformance
 from irgraph.testing.conformance import BackendConformance
+from tests.support.wrapped_backends import wrapping
 
 
-class NoRunTimeout:
-    """A wrapper backend that drops the run's timeout option (the trial's repro)."""
+async def _without_the_run_timeout(inner, state, options):
+    options.pop("timeout", None)  # the bug
+    return await inner.arun(state, **options)
 
-    name = "no-run-timeout"
-    capabilities = AsyncioBackend.capabilities
 
-    def __init__(self, provider=None):
-        self.inner = AsyncioBackend(provider=provider)
-
-    def compile(self, ir, *, inputs=None):
-        inner = self.inner.compile(ir, inputs=inputs)
-
-        class Runnable:
-            node, graph = inner.node, inner.graph
-
-            async def arun(self, state=None, **options):
-                options.pop("timeout", None)  # the bug
-                return await inner.arun(state, **options)
-
-            def run(self, state=None, **options):
-                return run_coroutine(self.arun(state, **options))
-
-        return Runnable()
+#: A wrapper backend that drops the run's timeout option (the trial's repro).
+NoRunTimeout = wrapping("no-run-timeout", _without_the_run_timeout)
 
 
 class DropsTheRunTimeout(Scheduler):
