@@ -129,20 +129,33 @@ class Shape:
         self.lists: dict[str, int] = {}
         if state is not None:
             written = {k for _, data in G.nodes(data=True) for k in data.get("writes", ())}
+            written |= {item for _, item in G.nodes(data="item") if item}  # an item's name
             for node, data in G.nodes(data=True):
                 over = data.get("over")
-                if data["kind"] == "map_over" and over not in written and over in state:
-                    value = state[over]
-                    if not isinstance(value, (list, tuple)):
-                        raise PipelineError(
-                            f"MapOver '{node}' iterates over '{over}', and state= holds a "
-                            f"{type(value).__name__} there, not a list: a run would fail "
-                            "before its first item.",
-                            node=node,
-                            key=over,
-                            hint=f"Put a list in '{over}', or give items={{'{node}': n}}.",
-                        )
-                    self.lists[node] = len(value)
+                if data["kind"] != "map_over" or over in written or node in self.given:
+                    continue
+                if any(seen == node for seen, _ in self.seen):  # counted in the run
+                    continue
+                if over not in state:
+                    raise PipelineError(
+                        f"MapOver '{node}' iterates over '{over}', which state= does not "
+                        "hold and no step writes: a run with this state would be refused, "
+                        f"so its number of items is unknown.{did_you_mean(over, state)}",
+                        node=node,
+                        key=over,
+                        hint=f"Put the list in state['{over}'], or give items={{'{node}': n}}.",
+                    )
+                value = state[over]
+                if not isinstance(value, (list, tuple)):
+                    raise PipelineError(
+                        f"MapOver '{node}' iterates over '{over}', and state= holds a "
+                        f"{type(value).__name__} there, not a list: a run would fail "
+                        "before its first item.",
+                        node=node,
+                        key=over,
+                        hint=f"Put a list in '{over}', or give items={{'{node}': n}}.",
+                    )
+                self.lists[node] = len(value)
 
     def count(self, node: str, path: Path) -> int | None:
         """Items of a map-over, iterations of a loop, the branch index of a route (``None``:

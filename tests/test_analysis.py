@@ -431,6 +431,19 @@ def test_a_loop_count_the_loop_cannot_run_is_refused(count):
         makespan(loop, 1.0, iterations={"L": count})
 
 
+def test_a_map_over_list_missing_from_state_is_refused_not_taken_as_one_item():
+    """makespan(state=...) with 'paper' for 'papers' silently counted one item."""
+    p = _mapped()
+    latency = {"plan": 1.0, "read": 2.0, "write": 1.0}
+    with pytest.raises(PipelineError, match="'papers', which state= does not hold.*'paper'"):
+        makespan(p, latency, concurrency=1, state={"paper": [1, 2, 3]})
+    # items= or a run says how many; an inner map-over over an item's name is no input
+    assert makespan(p, latency, concurrency=1, state={}, items={"each": 3}) == 8.0
+    inner = MapOver("inner").over("paper", item="part").step(Agent("r").instruct("{part}"))
+    outer = MapOver("outer").over("papers", item="paper").step(inner.writes("parts"))
+    assert makespan(outer.writes("all"), 1.0, state={"papers": [[1, 2], [3]]}) == 1.0
+
+
 def test_a_map_over_list_in_state_that_is_no_list_is_refused():
     each = MapOver("m").over("xs").step(Agent("w").instruct("{item}").writes("y")).writes("ys")
     assert makespan(each, 1.0, state={"xs": [1, 2]}) == 1.0
