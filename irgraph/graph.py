@@ -54,6 +54,7 @@ from irgraph.schema import (
     problem_data,
     tree_entry,
 )
+from irgraph.templates import untemplated_keys_warning
 from irgraph.typing_rules import TypeRules
 from irgraph.walk import INPUT as _INPUT
 from irgraph.walk import Env as _Env
@@ -258,7 +259,11 @@ class _Walker:
         self, node: AgentNode | TransformNode | GateNode, env: _Env, parent: str | None
     ) -> _Summary:
         nid = self.add_node(node, parent)
-        if isinstance(node, TransformNode):
+        if type(node) is AgentNode and "{" in node.system:
+            warning = untemplated_keys_warning(nid, node.system)
+            if warning is not None:
+                self.warnings.append(warning)
+        elif isinstance(node, TransformNode):
             if node.fn.fn is not None:
                 problem = transform_call_problem(nid, node.fn.fn, node.reads)
                 if problem is not None:

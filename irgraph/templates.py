@@ -9,6 +9,7 @@ an error naming the node, because a prompt template is data, not code.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from string import Formatter
 from typing import Any
@@ -18,7 +19,15 @@ import attrs
 from irgraph.checks import is_key
 from irgraph.errors import PipelineError
 
-__all__ = ["Template", "parse_template", "render", "template_values", "none_message", "as_text"]
+__all__ = [
+    "Template",
+    "parse_template",
+    "render",
+    "template_values",
+    "none_message",
+    "as_text",
+    "untemplated_keys_warning",
+]
 
 _PARSE = Formatter().parse
 
@@ -176,4 +185,27 @@ def none_message(key: str) -> str:
         f"the state holds None for '{key}', which the template requires as {{{key}}}; None "
         f"means no value. Give '{key}' a value, or write {{{key}?}} to make it optional "
         "(an optional key holding None renders as empty text)"
+    )
+
+
+_KEY_LIKE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\??\}")
+
+
+def untemplated_keys_warning(node: str, system: str) -> str | None:
+    """The warning for an agent's system prompt that holds ``{key}`` placeholders: it is
+    sent as written (only the instruction is a template), so they would reach the model.
+
+    >>> untemplated_keys_warning("w", "You are {persona}.").split(", which")[0]
+    "Agent 'w''s system prompt holds {persona}"
+    >>> untemplated_keys_warning("w", 'Reply as JSON like {"a": 1}.') is None
+    True
+    """
+    keys = list(dict.fromkeys(_KEY_LIKE.findall(system)))
+    if not keys:
+        return None
+    shown = ", ".join(f"{{{k}}}" for k in keys)
+    return (
+        f"Agent '{node}''s system prompt holds {shown}, which is sent as written: a system "
+        "prompt is not a template and cannot read the state. Put the keys in .instruct(...) "
+        "instead."
     )
