@@ -156,11 +156,12 @@ def _escaped_names(suggestion: Any) -> Any:
 
 
 def _refused(target: Any, allow: list[str]) -> list[str]:
-    """The functions of a pipeline read from a file that ``run`` would refuse to import."""
+    """The functions of a pipeline read from a file that ``run`` would refuse to import, or
+    could not import."""
     from irgraph.graph import root_of
-    from irgraph.ir.trust import refused_functions, with_allowed
+    from irgraph.ir.trust import unrunnable_functions, with_allowed
 
-    return [str(problem) for problem in refused_functions(with_allowed(root_of(target), allow))]
+    return [str(p) for p in unrunnable_functions(with_allowed(root_of(target), allow))]
 
 
 def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, str]:

@@ -396,13 +396,13 @@ def _acyclic(G: nx.DiGraph) -> bool:
 def checked_graph(ir: Node, inputs: Iterable[str] | None) -> nx.DiGraph:
     """The validated graph of ``ir``, for a backend's ``compile``; without ``inputs``, reads of
     keys nobody writes are left for the run to check against its initial state. A function
-    the pipeline may not import (it was read from data; see :mod:`irgraph.ir.trust`) is
-    refused here, before anything runs."""
-    from irgraph.ir.trust import refused_functions
+    the pipeline may not import (it was read from data; see :mod:`irgraph.ir.trust`), or
+    may but cannot, is refused here, before anything runs."""
+    from irgraph.ir.trust import unrunnable_functions
 
     G = to_graph(ir, inputs=inputs)
     validate(G, allow_unbound=inputs is None)
-    refused = refused_functions(ir)
+    refused = unrunnable_functions(ir)
     if refused:
         raise PipelineError(refused)
     return G

@@ -152,3 +152,54 @@ def test_the_command_line_refuses_it_too(canary: Path, tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "module 'os' is not allowed" in done.stderr
     assert not canary.exists()
+
+
+def _loaded(function: str) -> str:
+    """IR JSON: an agent, then a transform calling ``function`` (an import path)."""
+    root = {
+        "kind": "SequenceNode",
+        "name": "p",
+        "children": [
+            {"kind": "AgentNode", "name": "first", "instruction": "Go.", "writes": "x"},
+            {
+                "kind": "TransformNode",
+                "name": "step",
+                "fn": {"function": function},
+                "reads": ["x"],
+                "writes": "y",
+            },
+        ],
+    }
+    return json.dumps({"format": "irgraph-ir", "version": 1, "root": root})
+
+
+@pytest.mark.parametrize(
+    ("function", "why"),
+    [
+        ("irgraph_no_such_module:f", "No module named 'irgraph_no_such_module'"),
+        ("json:no_such_function", "no_such_function"),
+    ],
+)
+def test_an_allowed_function_that_cannot_be_imported_is_refused_before_any_call(function, why):
+    """It failed only when its node was reached, after 'first' had paid for its call."""
+    from irgraph.testing import FakeProvider
+
+    fake = FakeProvider()
+    module = function.partition(":")[0]
+    with pytest.raises(PipelineError) as refused:
+        run(from_json(_loaded(function)), provider=fake, allow=[module])
+    assert refused.value.node == "step"
+    assert f"'step' calls '{function}', which cannot be imported" in str(refused.value)
+    assert why in str(refused.value)
+    assert fake.calls == []
+
+
+def test_irgraph_check_warns_of_an_allowed_function_that_cannot_be_imported(tmp_path, capsys):
+    from irgraph.cli import main
+
+    path = tmp_path / "p.json"
+    path.write_text(to_json(from_json(_loaded("irgraph_no_such_module:f"))))
+    assert main(["check", str(path), "--allow-module", "irgraph_no_such_module"]) == 0
+    assert "warning: 'step' calls 'irgraph_no_such_module:f', which cannot be" in (
+        capsys.readouterr().out
+    )

@@ -22,11 +22,11 @@ from typing import Any
 
 import attrs
 
-from irgraph.errors import Problem
-from irgraph.ir.functions import FunctionRef, allowing, refusal
+from irgraph.errors import PipelineError, Problem
+from irgraph.ir.functions import FunctionRef, allowing, refusal, resolve_function
 from irgraph.ir.nodes import LoopNode, Node, RouteCase, RouteNode, TransformNode
 
-__all__ = ["refused_functions", "with_allowed", "functions_of"]
+__all__ = ["refused_functions", "unrunnable_functions", "with_allowed", "functions_of"]
 
 
 def functions_of(node: Node) -> list[tuple[str, FunctionRef]]:
@@ -52,6 +52,29 @@ def refused_functions(node: Node) -> list[Problem]:
     for name, ref in functions_of(node):
         if not ref.permitted:
             problems += refusal(ref, name).problems
+    return problems
+
+
+def unrunnable_functions(node: Node) -> list[Problem]:
+    """:func:`refused_functions`, and one problem per function the pipeline may import but
+    cannot (its module or name is missing): found before anything runs, not when its node
+    is reached after other nodes have paid for their model calls. Importing runs the allowed
+    modules' code, as the run would."""
+    problems = refused_functions(node)
+    for name, ref in functions_of(node):
+        if ref.fn is None and ref.permitted:
+            try:
+                resolve_function(ref)
+            except PipelineError as error:
+                why = error.problems[0].message
+                problems.append(
+                    Problem(
+                        f"'{name}' calls {ref.ref!r}, which cannot be imported: {why}",
+                        node=name,
+                        hint="Check that the module is importable from here (its directory on "
+                        "sys.path or PYTHONPATH) and defines the function at its top level.",
+                    )
+                )
     return problems
 
 
