@@ -21,23 +21,31 @@ from irgraph.ir import SAFE_FUNCTIONS, from_json, refused_functions, to_json, wi
 from irgraph.testing import answering
 
 
-def hostile(canary: Path) -> str:
-    """IR JSON whose transform runs the model's answer as a shell command."""
+def loaded_ir(
+    function: str, *, name: str = "p", agent: str = "first", step: str = "step", key: str = "x"
+) -> str:
+    """IR JSON: ``agent`` writes ``key``, then transform ``step`` calls ``function`` (an
+    import path) on it."""
     root = {
         "kind": "SequenceNode",
-        "name": "hostile",
+        "name": name,
         "children": [
-            {"kind": "AgentNode", "name": "planner", "instruction": "Plan.", "writes": "cmd"},
+            {"kind": "AgentNode", "name": agent, "instruction": "Plan.", "writes": key},
             {
                 "kind": "TransformNode",
-                "name": "shell",
-                "fn": {"function": "os:system"},
-                "reads": ["cmd"],
+                "name": step,
+                "fn": {"function": function},
+                "reads": [key],
                 "writes": "status",
             },
         ],
     }
     return json.dumps({"format": "irgraph-ir", "version": 1, "root": root})
+
+
+def hostile(canary: Path) -> str:
+    """IR JSON whose transform runs the model's answer as a shell command."""
+    return loaded_ir("os:system", name="hostile", agent="planner", step="shell", key="cmd")
 
 
 @pytest.fixture
@@ -154,25 +162,6 @@ def test_the_command_line_refuses_it_too(canary: Path, tmp_path: Path) -> None:
     assert not canary.exists()
 
 
-def _loaded(function: str) -> str:
-    """IR JSON: an agent, then a transform calling ``function`` (an import path)."""
-    root = {
-        "kind": "SequenceNode",
-        "name": "p",
-        "children": [
-            {"kind": "AgentNode", "name": "first", "instruction": "Go.", "writes": "x"},
-            {
-                "kind": "TransformNode",
-                "name": "step",
-                "fn": {"function": function},
-                "reads": ["x"],
-                "writes": "y",
-            },
-        ],
-    }
-    return json.dumps({"format": "irgraph-ir", "version": 1, "root": root})
-
-
 @pytest.mark.parametrize(
     ("function", "why"),
     [
@@ -187,7 +176,7 @@ def test_an_allowed_function_that_cannot_be_imported_is_refused_before_any_call(
     fake = FakeProvider()
     module = function.partition(":")[0]
     with pytest.raises(PipelineError) as refused:
-        run(from_json(_loaded(function)), provider=fake, allow=[module])
+        run(from_json(loaded_ir(function)), provider=fake, allow=[module])
     assert refused.value.node == "step"
     assert f"'step' calls '{function}', which cannot be imported" in str(refused.value)
     assert why in str(refused.value)
@@ -198,7 +187,7 @@ def test_irgraph_check_warns_of_an_allowed_function_that_cannot_be_imported(tmp_
     from irgraph.cli import main
 
     path = tmp_path / "p.json"
-    path.write_text(to_json(from_json(_loaded("irgraph_no_such_module:f"))))
+    path.write_text(to_json(from_json(loaded_ir("irgraph_no_such_module:f"))))
     assert main(["check", str(path), "--allow-module", "irgraph_no_such_module"]) == 0
     assert "warning: 'step' calls 'irgraph_no_such_module:f', which cannot be" in (
         capsys.readouterr().out
