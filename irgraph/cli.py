@@ -328,14 +328,27 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("target", nargs="?", help=target_help + " (default: the demo)")
         else:
             cmd.add_argument("target", help=target_help)
-        cmd.add_argument("--state", action="append", default=[], metavar="KEY=VALUE")
-        cmd.add_argument("--state-json", default=None, metavar="JSON")
+        cmd.add_argument(
+            "--state",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="an initial state value, as text (repeatable; numbers, booleans and null go "
+            "in --state-json)",
+        )
+        cmd.add_argument(
+            "--state-json",
+            default=None,
+            metavar="JSON",
+            help='initial state as a JSON object, e.g. \'{"topic": "owls", "n": 3}\' (null: '
+            "no value)",
+        )
         cmd.add_argument(
             "--input",
             action="append",
             default=[],
             metavar="KEY",
-            help="an input key besides those the pipeline declares (check)",
+            help="an input key besides those the pipeline declares (repeatable)",
         )
         cmd.add_argument(
             "--allow-module",
