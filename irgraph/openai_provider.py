@@ -47,7 +47,7 @@ from irgraph.openai_errors import (
     server_message,
     status_hint,
 )
-from irgraph.openai_request import messages, request_fields
+from irgraph.openai_request import messages, request_fields, unwrapped_answer, wraps
 from irgraph.providers import ModelRequest, ProviderError
 
 if TYPE_CHECKING:
@@ -220,6 +220,8 @@ class OpenAIProvider:
                 model,
                 request,
             )
+        if request.output_schema is not None and wraps(request.output_schema):
+            return unwrapped_answer(text)
         return text
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[str]:
@@ -232,6 +234,10 @@ class OpenAIProvider:
         model = request.model or self.model
         client = await self._client()
         received = False
+        # A wrapped schema's reply is {"value": ...}: kept whole, its value yielded at the end.
+        held: list[str] | None = (
+            [] if request.output_schema is not None and wraps(request.output_schema) else None
+        )
         try:
             chunks = await client.chat.completions.create(
                 model=model,
@@ -246,7 +252,10 @@ class OpenAIProvider:
                         piece = getattr(delta, "content", None)
                         if isinstance(piece, str) and piece:
                             received = True
-                            yield piece
+                            if held is None:
+                                yield piece
+                            else:
+                                held.append(piece)
         except (openai.OpenAIError, ValueError) as exc:
             broken: Exception | None = exc
         else:
@@ -261,6 +270,8 @@ class OpenAIProvider:
                 model,
                 request,
             )
+        if held:
+            yield unwrapped_answer("".join(held))
 
     async def aclose(self) -> None:
         """Close the running loop's client now rather than when the loop shuts down."""

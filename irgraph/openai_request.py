@@ -9,7 +9,10 @@
   as null, which some compatible servers reject.
 - with an output schema, the server's structured-output mode: ``response_format`` of type
   ``json_schema`` named after the node, not strict (strict mode takes only a subset of JSON
-  Schema; irgraph validates the reply itself and asks again).
+  Schema; irgraph validates the reply itself and asks again). OpenAI takes only an object
+  schema there, so any other (a string enum, an array, a root ``anyOf``) is sent as the
+  object ``{"value": <schema>}`` (:func:`sent_schema`) and the reply's ``value`` taken back
+  out (:func:`unwrapped_answer`).
 
 >>> from irgraph.providers import ModelRequest
 >>> request = ModelRequest("triage", "triage", "Classify.", system="Be brief.",
@@ -24,7 +27,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.providers import ModelRequest
@@ -32,7 +37,14 @@ from irgraph.providers import ModelRequest
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
 
-__all__ = ["messages", "request_fields", "schema_name"]
+__all__ = [
+    "messages",
+    "request_fields",
+    "schema_name",
+    "sent_schema",
+    "unwrapped_answer",
+    "wraps",
+]
 
 #: Request fields the openai client takes by name.
 _CLIENT_FIELDS = frozenset(
@@ -82,11 +94,59 @@ def request_fields(request: ModelRequest, temperature: float | None) -> dict[str
             "type": "json_schema",
             "json_schema": {
                 "name": schema_name(request.node),
-                "schema": dict(request.output_schema),
+                "schema": sent_schema(request.output_schema),
                 "strict": False,
             },
         }
     return fields
+
+
+_DEFINITIONS = ("$defs", "definitions")
+
+
+def wraps(schema: Mapping[str, Any]) -> bool:
+    """Whether ``schema`` is sent wrapped: its root is not a plain object schema."""
+    return schema.get("type") != "object" or "anyOf" in schema or "oneOf" in schema
+
+
+def sent_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema a structured-output request sends for ``schema``: itself when its root is
+    an object, else an object whose one required property ``value`` holds it (with its
+    definitions kept at the root, where its ``#/$defs/...`` references point).
+
+    >>> sent_schema({"enum": ["bug", "feature"]})["properties"]
+    {'value': {'enum': ['bug', 'feature']}}
+    """
+    if not wraps(schema):
+        return dict(schema)
+    inner = {k: v for k, v in schema.items() if k not in (*_DEFINITIONS, "$schema", "$id")}
+    kept = {k: schema[k] for k in _DEFINITIONS if k in schema}
+    return {
+        "type": "object",
+        "properties": {_VALUE: inner},
+        "required": [_VALUE],
+        "additionalProperties": False,
+        **kept,
+    }
+
+
+_VALUE = "value"
+
+
+def unwrapped_answer(text: str) -> str:
+    """The reply to a wrapped schema with its ``value`` taken out (as JSON text); any other
+    reply as it is, for irgraph's own check of it to judge (and ask again).
+
+    >>> unwrapped_answer('{"value": "bug"}'), unwrapped_answer('"bug"')
+    ('"bug"', '"bug"')
+    """
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    if isinstance(data, dict) and list(data) == [_VALUE]:
+        return json.dumps(data[_VALUE], ensure_ascii=False)
+    return text
 
 
 def schema_name(node: str) -> str:

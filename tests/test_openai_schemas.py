@@ -1,0 +1,66 @@
+"""OpenAI's structured-output mode takes only an object schema at the root: a string enum (the
+routing guide's ``CATEGORIES``), an array or a root ``anyOf`` was sent as it is. Such a schema
+is sent wrapped as ``{"value": <schema>}`` and the reply's value taken back out, so the agent
+still writes the value its own schema describes. Checked end to end through the real
+``openai`` client against the local test server."""
+
+from __future__ import annotations
+
+import asyncio
+
+from irgraph import Agent, run
+from irgraph.openai_request import sent_schema
+from irgraph.providers import ModelRequest
+from tests.support.openai_server import OpenAIServer, openai_server
+from tests.test_openai_provider import collect, make
+
+__all__ = ["openai_server"]  # the fixture, re-exported so pytest finds it here
+
+CATEGORIES = {"type": "string", "enum": ["bug", "feature", "question"]}
+
+
+def test_a_string_enum_is_sent_wrapped_and_its_value_written(openai_server: OpenAIServer):
+    openai_server.reply = '{"value": "bug"}'
+    agent = Agent("classify").instruct("Classify {t}.").output(CATEGORIES).writes("category")
+    result = run(agent, provider=make(openai_server), state={"t": "a crash"})
+    assert result.state["category"] == "bug"
+    sent = openai_server.requests[0].body["response_format"]["json_schema"]["schema"]
+    assert sent == {
+        "type": "object",
+        "properties": {"value": CATEGORIES},
+        "required": ["value"],
+        "additionalProperties": False,
+    }
+
+
+def test_definitions_stay_at_the_root_where_their_references_point():
+    schema = {
+        "type": "array",
+        "items": {"$ref": "#/$defs/Tag"},
+        "$defs": {"Tag": {"enum": ["a", "b"]}},
+    }
+    sent = sent_schema(schema)
+    assert sent["$defs"] == schema["$defs"]
+    assert sent["properties"]["value"] == {"type": "array", "items": {"$ref": "#/$defs/Tag"}}
+    import jsonschema
+
+    jsonschema.validate({"value": ["a", "b"]}, sent)  # the references resolve
+
+
+def test_an_object_schema_is_sent_as_it_is():
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    assert sent_schema(schema) == schema
+
+
+def test_a_server_answering_the_bare_value_is_still_understood(openai_server: OpenAIServer):
+    openai_server.reply = '"feature"'  # a compatible server that ignored the wrapper
+    agent = Agent("classify").instruct("Classify.").output(CATEGORIES).writes("category")
+    assert run(agent, provider=make(openai_server)).state["category"] == "feature"
+
+
+def test_a_wrapped_reply_streams_as_its_value(openai_server: OpenAIServer):
+    openai_server.reply = '{"value": ["a", "b"]}'
+    openai_server.chunks = ['{"va', 'lue": ["a",', ' "b"]}']
+    request = ModelRequest("t", "t", "Tags.", output_schema={"type": "array"})
+    chunks = asyncio.run(collect(make(openai_server).stream(request)))
+    assert "".join(chunks) == '["a", "b"]'
