@@ -27,6 +27,7 @@ import attrs
 
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem
+from irgraph.graph_mistakes import class_error
 from irgraph.ir import (
     AgentNode,
     FunctionRef,
@@ -351,6 +352,9 @@ def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
     graph is data: see :mod:`irgraph.ir.trust`).
     """
     allowed = checks.modules(allow, "from_graph(allow=...)")
+    wrong = class_error(G) if callable(getattr(G, "is_multigraph", None)) else None
+    if wrong is not None:  # checked first: what else is wrong follows from it
+        raise wrong
     tree = G.graph.get("tree") if hasattr(G, "graph") else None
     if tree is None:
         shown = f"a {type(G).__name__} of {len(G)} nodes" if hasattr(G, "graph") else repr(G)

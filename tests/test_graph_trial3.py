@@ -3,8 +3,17 @@ of other networkx classes, renamed and GraphML graphs, and the diff's truth valu
 
 from __future__ import annotations
 
-from irgraph import Agent, to_graph
-from irgraph.analysis import diff
+import io
+import json
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from irgraph import Agent, PipelineError, from_graph, to_graph, validate
+from irgraph.analysis import critical_path, diff
+from irgraph.backends.mermaid import to_mermaid
+from irgraph.cli import main
 
 PIPELINE = (
     Agent("a").instruct("A {topic}").writes("x")
@@ -13,9 +22,50 @@ PIPELINE = (
 )
 
 
+def built() -> nx.DiGraph:
+    return to_graph(PIPELINE, inputs={"topic"})
+
+
+def saved(G: nx.DiGraph) -> dict:
+    return json.loads(json.dumps(nx.node_link_data(G)))
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+# another networkx class -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("use", [validate, critical_path, to_mermaid, from_graph, diff])
+def test_a_multidigraph_is_refused_as_no_pipeline_graph(use):
+    M = nx.MultiDiGraph(built())
+    with pytest.raises(PipelineError, match="is a networkx DiGraph, but this one is a Multi"):
+        use(M, built()) if use is diff else use(M)
+
+
+def test_an_undirected_copy_is_refused_by_from_graph():
+    with pytest.raises(PipelineError, match="this one is an undirected Graph"):
+        from_graph(built().to_undirected())
+
+
+def test_a_saved_multigraph_file_is_refused_by_the_command(tmp_path: Path, capsys):
+    data = saved(built())
+    data["multigraph"] = True
+    path = tmp_path / "multi.json"
+    path.write_text(json.dumps(data))
+    assert cli("check", str(path))[0] == 1
+    err = capsys.readouterr().err
+    assert "this one is a MultiDiGraph" in err and "nx.DiGraph(G)" in err
+
+
+# the diff's truth value -----------------------------------------------------------------
+
+
 def test_a_diff_without_differences_is_false_and_one_with_them_true():
     same = diff(Agent("a").instruct("x"), Agent("a").instruct("x"))
     assert same.empty and not same
     changed = diff(Agent("a").instruct("x"), Agent("a").instruct("y"))
     assert not changed.empty and changed
-    assert not diff(to_graph(PIPELINE), to_graph(PIPELINE))
+    assert not diff(built(), built())
