@@ -1,7 +1,8 @@
 """The usual ways a graph given to :func:`irgraph.from_graph` is not the one ``to_graph`` made,
 each worded as a :class:`PipelineError` that says what happened and how to get the pipeline
 back: another networkx class (a ``MultiDiGraph`` from a node-link file with ``"multigraph":
-true``, an undirected copy).
+true``, an undirected copy), and GraphML read back without :func:`irgraph.from_portable` (its
+attributes are still JSON text).
 
 >>> import networkx as nx
 >>> from irgraph import Agent, to_graph
@@ -13,14 +14,15 @@ True
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["class_error"]
+__all__ = ["class_error", "missing_nodes_error"]
 
 _SAVE = "json.dumps(nx.node_link_data(G))"
 
@@ -46,3 +48,33 @@ def class_error(G: nx.DiGraph) -> PipelineError | None:
             f"save it with {_SAVE}, which keeps the edges' direction.",
         )
     return None
+
+
+def missing_nodes_error(G: nx.DiGraph, tree: Any, missing: str) -> PipelineError:
+    """The error for a graph that lacks ``missing``, a node its pipeline's ``tree`` names:
+    GraphML read back still as JSON text, or a part of the graph."""
+    if isinstance(tree, str) and _json_text(tree):
+        return PipelineError(
+            "The graph's attributes are JSON text, as irgraph.portable(G) writes them for "
+            "GraphML, so its pipeline cannot be read from them (the graph was read back "
+            "without decoding).",
+            hint="Decode it first: from_graph(from_portable(nx.read_graphml(path))) "
+            "(from irgraph import from_portable).",
+        )
+    return PipelineError(
+        f"The graph does not hold a complete pipeline: its pipeline has node "
+        f"'{missing}', which the graph does not (a subgraph, or a node removed).",
+        node=missing,
+        hint="Pass the whole graph from to_graph; to look at part of it, take the "
+        "subgraph after validating or drawing the whole.",
+    )
+
+
+def _json_text(text: str) -> bool:
+    """Whether ``text`` is a tree as :func:`irgraph.portable` writes it: a JSON object, or a
+    node id in JSON quotes (a node id such as ``"42"`` is JSON too, but no quoted one)."""
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(decoded, (dict, str))

@@ -27,7 +27,7 @@ import attrs
 
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem
-from irgraph.graph_mistakes import class_error
+from irgraph.graph_mistakes import class_error, missing_nodes_error
 from irgraph.ir import (
     AgentNode,
     FunctionRef,
@@ -366,13 +366,7 @@ def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
         )
     missing = _missing_node(G, tree)
     if missing is not None:
-        raise PipelineError(
-            f"The graph does not hold a complete pipeline: its pipeline has node "
-            f"'{missing}', which the graph does not (a subgraph, or a node removed).",
-            node=missing,
-            hint="Pass the whole graph from to_graph; to look at part of it, take the "
-            "subgraph after validating or drawing the whole.",
-        )
+        raise missing_nodes_error(G, tree, missing)
     try:
         root = _rebuild(G, tree, allowed)
     except (KeyError, TypeError) as exc:

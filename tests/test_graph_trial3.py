@@ -10,7 +10,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from irgraph import Agent, PipelineError, from_graph, to_graph, validate
+from irgraph import Agent, PipelineError, from_graph, from_portable, portable, to_graph, validate
 from irgraph.analysis import critical_path, diff
 from irgraph.backends.mermaid import to_mermaid
 from irgraph.cli import main
@@ -69,3 +69,20 @@ def test_a_diff_without_differences_is_false_and_one_with_them_true():
     changed = diff(Agent("a").instruct("x"), Agent("a").instruct("y"))
     assert not changed.empty and changed
     assert not diff(built(), built())
+
+
+# GraphML read back without from_portable ------------------------------------------------
+
+
+@pytest.mark.parametrize("pipeline", [PIPELINE, Agent("a").instruct("A {topic}")])
+@pytest.mark.parametrize("use", [from_graph, validate, to_mermaid])
+def test_graphml_read_back_without_from_portable_says_to_decode_it(tmp_path: Path, pipeline, use):
+    path = tmp_path / "p.graphml"
+    nx.write_graphml(portable(to_graph(pipeline, inputs={"topic"})), path)
+    with pytest.raises(PipelineError) as info:
+        use(nx.read_graphml(path))
+    text = str(info.value)
+    assert "attributes are JSON text" in text and '{"kind"' not in text
+    assert "from_graph(from_portable(nx.read_graphml(path)))" in text
+    G = to_graph(pipeline, inputs={"topic"})
+    assert from_graph(from_portable(nx.read_graphml(path))) == from_graph(G)
