@@ -86,3 +86,30 @@ def test_graphml_read_back_without_from_portable_says_to_decode_it(tmp_path: Pat
     assert "from_graph(from_portable(nx.read_graphml(path)))" in text
     G = to_graph(pipeline, inputs={"topic"})
     assert from_graph(from_portable(nx.read_graphml(path))) == from_graph(G)
+
+
+# renamed nodes --------------------------------------------------------------------------
+
+
+def test_a_renamed_node_is_named_on_both_sides_with_the_relabelling_back():
+    H = nx.relabel_nodes(built(), {"a": "first"})
+    with pytest.raises(PipelineError) as info:
+        validate(H)
+    text = str(info.value)
+    assert "node ids were renamed" in text and "'first'" in text and "'a'" in text
+    assert "a subgraph" not in text
+    assert "nx.relabel_nodes(G, {'first': 'a'})" in text and "to_graph(pipeline)" in text
+    assert info.value.node == "first"
+    assert validate(nx.relabel_nodes(H, {"first": "a"})) == []  # the advice works
+
+
+def test_integer_labels_are_renamed_nodes_too():
+    with pytest.raises(PipelineError) as info:
+        from_graph(nx.convert_node_labels_to_integers(built()))
+    assert "it has nodes 0, 1, 2, which its pipeline does not name" in str(info.value)
+    assert "{0: 'a', 1: 'b', 2: 'c'}" in str(info.value)
+
+
+def test_a_cut_out_part_still_says_subgraph():
+    with pytest.raises(PipelineError, match=r"has node 'c', which the graph does not \(a subgraph"):
+        validate(built().subgraph(["a", "b"]))
