@@ -19,10 +19,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from irgraph import checks
 from irgraph.cli_classes import compiled_ir, is_pipeline, listing, not_a_pipeline
 from irgraph.display import SUFFIXES
-from irgraph.errors import IrgraphError, closest_keys, did_you_mean
+from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -237,7 +239,7 @@ def load_saved(path: str) -> Any:
 def _saved_graph(path: str, data: dict[str, Any]) -> Any:
     import networkx as nx
 
-    from irgraph.schema import from_graph
+    from irgraph.graph_read import from_graph
 
     edges = "links" if "links" in data else "edges"
     try:
@@ -248,7 +250,11 @@ def _saved_graph(path: str, data: dict[str, Any]) -> Any:
             f"({type(exc).__name__}: {exc}); save it again with "
             "json.dumps(nx.node_link_data(to_graph(pipeline)))."
         ) from None
-    return from_graph(G)
+    try:
+        return from_graph(G)
+    except PipelineError as exc:  # what validate(G) lists, each problem led by the file
+        problems = [attrs.evolve(p, message=f"{path}: {p.message}") for p in exc.problems]
+        raise PipelineError(problems) from None
 
 
 # State and answers -----------------------------------------------------------------------

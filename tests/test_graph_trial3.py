@@ -10,10 +10,20 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from irgraph import Agent, PipelineError, from_graph, from_portable, portable, to_graph, validate
+from irgraph import (
+    Agent,
+    PipelineError,
+    from_graph,
+    from_portable,
+    portable,
+    run,
+    to_graph,
+    validate,
+)
 from irgraph.analysis import critical_path, diff
 from irgraph.backends.mermaid import to_mermaid
 from irgraph.cli import main
+from irgraph.testing import FakeProvider
 
 PIPELINE = (
     Agent("a").instruct("A {topic}").writes("x")
@@ -33,6 +43,87 @@ def saved(G: nx.DiGraph) -> dict:
 def cli(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     return main(list(argv), out=out), out.getvalue()
+
+
+# one verdict on a graph edited by hand ----------------------------------------------------
+
+
+def without_edges(data: dict) -> dict:
+    return {**data, "edges": []}
+
+
+def with_instruction(data: dict) -> dict:
+    nodes = [dict(node) for node in data["nodes"]]
+    nodes[1]["instruction"] = "B {xx}"  # its reads, derived, still say ['x']
+    return {**data, "nodes": nodes}
+
+
+def problems_of(error: PipelineError) -> list[str]:
+    return [str(problem) for problem in error.problems]
+
+
+@pytest.mark.parametrize("edit", [without_edges, with_instruction])
+def test_from_graph_refuses_an_edited_graph_with_what_validate_lists(edit):
+    H = nx.node_link_graph(edit(saved(built())))
+    with pytest.raises(PipelineError) as validated:
+        validate(H)
+    with pytest.raises(PipelineError) as read:
+        from_graph(H)
+    assert problems_of(read.value) == problems_of(validated.value)
+    assert "the graph was changed after to_graph built it" in str(read.value)
+    with pytest.raises(PipelineError):
+        run(from_graph(H), provider=FakeProvider(), state={"topic": "owls"})
+
+
+@pytest.mark.parametrize("change", [nx.DiGraph.reverse, nx.DiGraph.copy])
+def test_a_reversed_graph_is_refused_and_a_plain_copy_is_not(change):
+    G = built()
+    H = change(G)
+    if change is nx.DiGraph.copy:
+        assert from_graph(H) == from_graph(G)
+        return
+    with pytest.raises(PipelineError, match="The graph has no edge a -> b"):
+        from_graph(H)
+
+
+def test_a_graph_read_back_unchanged_loads_and_runs():
+    H = nx.node_link_graph(saved(built()))
+    result = run(from_graph(H), provider=FakeProvider(), state={"topic": "owls"})
+    assert result.state["y"] == "<b: B <a: A owls>>"
+
+
+def test_check_false_makes_the_graph_anew_from_the_settings():
+    H = nx.node_link_graph(with_instruction(saved(built())))
+    again = to_graph(from_graph(H, check=False))
+    assert again.nodes["b"]["reads"] == ["xx"]
+    with pytest.raises(PipelineError, match="check argument of from_graph"):
+        from_graph(H, check="no")
+
+
+def test_the_graph_to_graph_made_here_is_taken_as_it_is():
+    G = built()
+    G.remove_edge("a", "b")  # trusted, not built again: edit through the builder
+    assert from_graph(G) == PIPELINE.inputs("topic").to_ir()
+
+
+@pytest.mark.parametrize("edit", [without_edges, with_instruction])
+def test_the_command_reads_an_edited_file_as_validate_does(tmp_path: Path, capsys, edit):
+    data = saved(built())
+    ok, bad = tmp_path / "ok.json", tmp_path / "edited.json"
+    ok.write_text(json.dumps(data))
+    bad.write_text(json.dumps(edit(data)))
+    with pytest.raises(PipelineError) as validated:
+        validate(nx.node_link_graph(edit(data)))
+    expected = [f"{bad}: {line}" for line in problems_of(validated.value)]
+    assert cli("check", str(bad)) == (1, "")
+    err = capsys.readouterr().err
+    assert all(line in err for line in expected), err
+    assert cli("diff", str(ok), str(bad)) == (2, "")
+    err = capsys.readouterr().err
+    assert all(line in err for line in expected), err
+    code, out = cli("check", str(ok))
+    assert code == 0 and out.endswith("OK: no problems found.\n")
+    assert cli("diff", str(ok), str(ok)) == (0, "No differences.\n")
 
 
 # another networkx class -----------------------------------------------------------------
