@@ -23,6 +23,7 @@ import attrs
 
 from irgraph import checks
 from irgraph.cli_classes import compiled_ir, is_pipeline, listing, not_a_pipeline
+from irgraph.cli_files import is_saved_file, no_target
 from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
 
@@ -57,18 +58,15 @@ class CliError(IrgraphError):
 
 def load_target(spec: str) -> Any:
     """Import ``module:attr`` or ``file.py:attr`` (attr may be dotted), or read a saved
-    pipeline from a ``.json`` file. The current directory is importable, for the target and
-    for the functions a saved pipeline names."""
+    pipeline from a ``.json`` (or ``.JSON``) file. The current directory is importable, for
+    the target and for the functions a saved pipeline names."""
     if "" not in sys.path:
         sys.path.insert(0, "")
-    if spec.endswith(".json"):
+    if is_saved_file(spec):
         return load_saved(spec)
     source, sep, attr = spec.rpartition(":")
     if not sep or not source or not attr:
-        raise CliError(
-            f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline) "
-            "or file.py:attr."
-        )
+        raise CliError(no_target(spec))
     is_file = source.endswith(".py") or "/" in source or os.sep in source
     module = _import_file(source, spec) if is_file else _import_module(source, spec)
     target: Any = module

@@ -204,3 +204,48 @@ def test_integer_labels_are_renamed_nodes_too():
 def test_a_cut_out_part_still_says_subgraph():
     with pytest.raises(PipelineError, match=r"has node 'c', which the graph does not \(a subgraph"):
         validate(built().subgraph(["a", "b"]))
+
+
+# saved pipelines named with another suffix ------------------------------------------------
+
+
+@pytest.fixture
+def saved_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    G = to_graph(Agent("a").instruct("A {topic}").writes("x"), inputs={"topic"})
+    text = json.dumps(nx.node_link_data(G))
+    for name in ("P.JSON", "pipeline"):
+        (tmp_path / name).write_text(text)
+    nx.write_graphml(portable(G), tmp_path / "p.graphml")
+    return tmp_path
+
+
+def error_line(capsys, *argv: str) -> str:
+    assert cli(*argv)[0] == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_an_upper_case_json_suffix_is_a_saved_pipeline(saved_files):
+    code, out = cli("check", "P.JSON")
+    assert code == 0 and out.endswith("OK: no problems found.\n")
+
+
+def test_a_graphml_target_says_how_to_convert_it_and_the_command_works(saved_files, capsys):
+    err = error_line(capsys, "check", "p.graphml")
+    assert "'p.graphml' is a GraphML file" in err and ".json file" in err
+    command = err.split('python -c "', 1)[1].split('"', 1)[0]
+    exec(command, {})  # what the message tells the user to run
+    code, out = cli("check", "p.json")
+    assert code == 0 and out.endswith("OK: no problems found.\n")
+
+
+def test_a_file_without_a_suffix_says_to_name_it_json(saved_files, capsys):
+    err = error_line(capsys, "check", "pipeline")
+    assert "without the .json suffix" in err and "rename it to pipeline.json" in err
+
+
+def test_a_module_without_attr_mentions_saved_json_files(saved_files, capsys):
+    err = error_line(capsys, "check", "irgraph.demo")
+    assert "module:attr" in err and "file.py:attr" in err and ".json file" in err
