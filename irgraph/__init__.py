@@ -25,8 +25,9 @@ from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transf
 from irgraph.display import show
 from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, Problem, RunError
 from irgraph.graph import to_graph
+from irgraph.graph_read import from_graph
 from irgraph.routing import Route
-from irgraph.schema import from_graph, from_portable, portable
+from irgraph.schema import from_portable, portable
 from irgraph.validate import validate
 
 if TYPE_CHECKING:  # loaded on first use, by __getattr__ below

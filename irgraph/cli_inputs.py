@@ -19,10 +19,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from irgraph import checks
 from irgraph.cli_classes import compiled_ir, is_pipeline, listing, not_a_pipeline
+from irgraph.cli_files import is_saved_file, no_target
 from irgraph.display import SUFFIXES
-from irgraph.errors import IrgraphError, closest_keys, did_you_mean
+from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -55,18 +58,15 @@ class CliError(IrgraphError):
 
 def load_target(spec: str) -> Any:
     """Import ``module:attr`` or ``file.py:attr`` (attr may be dotted), or read a saved
-    pipeline from a ``.json`` file. The current directory is importable, for the target and
-    for the functions a saved pipeline names."""
+    pipeline from a ``.json`` (or ``.JSON``) file. The current directory is importable, for
+    the target and for the functions a saved pipeline names."""
     if "" not in sys.path:
         sys.path.insert(0, "")
-    if spec.endswith(".json"):
+    if is_saved_file(spec):
         return load_saved(spec)
     source, sep, attr = spec.rpartition(":")
     if not sep or not source or not attr:
-        raise CliError(
-            f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline) "
-            "or file.py:attr."
-        )
+        raise CliError(no_target(spec))
     is_file = source.endswith(".py") or "/" in source or os.sep in source
     module = _import_file(source, spec) if is_file else _import_module(source, spec)
     target: Any = module
@@ -237,7 +237,7 @@ def load_saved(path: str) -> Any:
 def _saved_graph(path: str, data: dict[str, Any]) -> Any:
     import networkx as nx
 
-    from irgraph.schema import from_graph
+    from irgraph.graph_read import from_graph
 
     edges = "links" if "links" in data else "edges"
     try:
@@ -248,7 +248,11 @@ def _saved_graph(path: str, data: dict[str, Any]) -> Any:
             f"({type(exc).__name__}: {exc}); save it again with "
             "json.dumps(nx.node_link_data(to_graph(pipeline)))."
         ) from None
-    return from_graph(G)
+    try:
+        return from_graph(G)
+    except PipelineError as exc:  # what validate(G) lists, each problem led by the file
+        problems = [attrs.evolve(p, message=f"{path}: {p.message}") for p in exc.problems]
+        raise PipelineError(problems) from None
 
 
 # State and answers -----------------------------------------------------------------------

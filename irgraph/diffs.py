@@ -58,6 +58,7 @@ class GraphDiff:
 
     @property
     def empty(self) -> bool:
+        """Whether nothing changed (``bool(change)`` is its opposite)."""
         return not (
             self.added
             or self.removed
@@ -68,6 +69,10 @@ class GraphDiff:
             or self.keys_added
             or self.keys_removed
         )
+
+    def __bool__(self) -> bool:
+        """True when something changed, so ``if diff(old, new):`` asks what it reads as."""
+        return not self.empty
 
     def __str__(self) -> str:
         if self.empty:

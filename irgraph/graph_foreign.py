@@ -8,7 +8,9 @@ derived from it (``reads``, ``writes``, ``parent``, the edges...). :func:`valida
 exporters read the derived part. When it no longer follows from the pipeline, ``validate``
 would pass a graph that fails to run, and an exporter would stop on a bare ``KeyError``; so a
 graph that :func:`~irgraph.to_graph` did not make in this process is rebuilt from its
-pipeline first, and every derived attribute that differs is a problem.
+pipeline first, and every derived attribute that differs is a problem; :func:`irgraph.from_graph`
+refuses such a graph with the same problems (:mod:`irgraph.graph_read`), so it is not run
+either.
 
 Graphs ``to_graph`` made here are trusted as they are (:func:`mark_built`; the exporters
 still check that nothing they read is missing): rebuilding one would double the cost of every
@@ -45,7 +47,7 @@ DERIVED = (
     "body_reads",
     "body_optional_reads",
 )
-_REBUILD = "G = to_graph(from_graph(G))"
+_REBUILD = "G = to_graph(from_graph(G, check=False))"
 
 
 def mark_built(G: nx.DiGraph) -> nx.DiGraph:
@@ -140,9 +142,9 @@ def _stale(node: str, what: str) -> Problem:
     return Problem(
         f"{what}: the graph was changed after to_graph built it.",
         node=node,
-        hint=f"Rebuild it from the pipeline it holds ({_REBUILD}; a run does the same) and "
-        "change a node through the builder or its own settings, not its derived attributes "
-        "or edges.",
+        hint=f"Make it again from the pipeline its nodes' own settings hold ({_REBUILD}) "
+        "and change a node through the builder or its own settings, not its derived "
+        "attributes or edges.",
     )
 
 

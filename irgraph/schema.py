@@ -27,6 +27,7 @@ import attrs
 
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem
+from irgraph.graph_mistakes import class_error, missing_nodes_error
 from irgraph.ir import (
     AgentNode,
     FunctionRef,
@@ -351,6 +352,9 @@ def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
     graph is data: see :mod:`irgraph.ir.trust`).
     """
     allowed = checks.modules(allow, "from_graph(allow=...)")
+    wrong = class_error(G) if callable(getattr(G, "is_multigraph", None)) else None
+    if wrong is not None:  # checked first: what else is wrong follows from it
+        raise wrong
     tree = G.graph.get("tree") if hasattr(G, "graph") else None
     if tree is None:
         shown = f"a {type(G).__name__} of {len(G)} nodes" if hasattr(G, "graph") else repr(G)
@@ -362,13 +366,7 @@ def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
         )
     missing = _missing_node(G, tree)
     if missing is not None:
-        raise PipelineError(
-            f"The graph does not hold a complete pipeline: its pipeline has node "
-            f"'{missing}', which the graph does not (a subgraph, or a node removed).",
-            node=missing,
-            hint="Pass the whole graph from to_graph; to look at part of it, take the "
-            "subgraph after validating or drawing the whole.",
-        )
+        raise missing_nodes_error(G, tree, missing)
     try:
         root = _rebuild(G, tree, allowed)
     except (KeyError, TypeError) as exc:

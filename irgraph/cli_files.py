@@ -1,0 +1,50 @@
+"""Which command-line targets name a saved pipeline file, and what to say about one that
+names no target at all: a GraphML or GEXF file, a file without the ``.json`` suffix, or a
+module without ``:attr``. Plain functions returning text; :mod:`irgraph.cli_inputs` raises it
+as a :class:`~irgraph.cli_inputs.CliError`.
+
+>>> is_saved_file("p.json"), is_saved_file("P.JSON"), is_saved_file("p.py:x")
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["is_saved_file", "no_target"]
+
+_SAVED = "a saved pipeline is read from a .json file (IR JSON or a node-link graph)"
+
+
+def is_saved_file(spec: str) -> bool:
+    """Whether ``spec`` names a saved pipeline: a ``.json`` file, in any case (``P.JSON``)."""
+    return spec.lower().endswith(".json")
+
+
+def no_target(spec: str) -> str:
+    """The message for ``spec``, which is neither ``module:attr``, ``file.py:attr`` nor a
+    ``.json`` file."""
+    stem, suffix = os.path.splitext(spec)
+    if suffix.lower() == ".graphml":
+        name = os.path.basename(stem) + ".json"
+        return (
+            f"{spec!r} is a GraphML file, but {_SAVED}; convert it once: python -c "
+            f"\"import json, networkx as nx, irgraph; open('{name}', 'w').write(json.dumps("
+            f"nx.node_link_data(irgraph.from_portable(nx.read_graphml('{spec}')))))\", then "
+            f"name {name}."
+        )
+    if suffix.lower() == ".gexf":
+        return (
+            f"{spec!r} is a GEXF file, which cannot hold a pipeline (GEXF drops the graph's "
+            f"'tree'), and {_SAVED}; save the pipeline with "
+            "json.dumps(nx.node_link_data(to_graph(pipeline))) and name that file."
+        )
+    if os.path.isfile(spec) and suffix.lower() != ".py":
+        return (
+            f"{spec!r} is a file without the .json suffix, but {_SAVED}; if it holds one, "
+            f"rename it to {stem}.json, else name a pipeline as module:attr or file.py:attr."
+        )
+    return (
+        f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline) or "
+        f"file.py:attr, nor a saved pipeline's .json file."
+    )

@@ -1,0 +1,132 @@
+"""The usual ways a graph given to :func:`irgraph.from_graph` is not the one ``to_graph`` made,
+each worded as a :class:`PipelineError` that says what happened and how to get the pipeline
+back: another networkx class (a ``MultiDiGraph`` from a node-link file with ``"multigraph":
+true``, an undirected copy), GraphML read back without :func:`irgraph.from_portable` (its
+attributes are still JSON text), and nodes renamed (``nx.relabel_nodes``: a node's id is its
+name, which the pipeline's ``tree`` holds).
+
+>>> import networkx as nx
+>>> from irgraph import Agent, to_graph
+>>> str(class_error(nx.MultiDiGraph(to_graph(Agent("a")))))[:60]
+'A pipeline graph is a networkx DiGraph, but this one is a Mu'
+>>> class_error(to_graph(Agent("a"))) is None
+True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from irgraph.errors import PipelineError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["class_error", "missing_nodes_error", "tree_ids"]
+
+_SAVE = "json.dumps(nx.node_link_data(G))"
+
+
+def class_error(G: nx.DiGraph) -> PipelineError | None:
+    """The error for a graph of a networkx class no pipeline graph has, else ``None``."""
+    kind = type(G).__name__
+    if G.is_multigraph():
+        return PipelineError(
+            f"A pipeline graph is a networkx DiGraph, but this one is a {kind}, whose edges "
+            "have keys and may repeat (nx.MultiDiGraph(G) makes one, and so does "
+            'nx.node_link_graph of a file that says "multigraph": true).',
+            hint=f"Pass the graph to_graph made; save it with {_SAVE}, which writes "
+            '"multigraph": false, or convert this one with nx.DiGraph(G) (then checked '
+            "against the pipeline it holds).",
+        )
+    if not G.is_directed():
+        return PipelineError(
+            f"A pipeline graph is a networkx DiGraph, but this one is an undirected {kind}, "
+            "which has lost which node runs first (G.to_undirected() and nx.Graph(G) make "
+            'one, and so does nx.node_link_graph of a file that says "directed": false).',
+            hint=f"Pass the graph to_graph made, or make it again with to_graph(pipeline); "
+            f"save it with {_SAVE}, which keeps the edges' direction.",
+        )
+    return None
+
+
+def tree_ids(tree: Any) -> Iterator[Any]:
+    """Every node id the pipeline's ``tree`` (``G.graph["tree"]``) names, in reading order
+    (without recursion: a damaged file's tree may nest deeper than Python recurses)."""
+    todo = [tree]
+    while todo:
+        entry = todo.pop()
+        if isinstance(entry, str):
+            yield entry
+        elif isinstance(entry, dict):
+            if "node" in entry:
+                yield entry["node"]
+            todo.extend(reversed(list(entry.get("children", ()) or ())))
+
+
+def missing_nodes_error(G: nx.DiGraph, tree: Any, missing: str) -> PipelineError:
+    """The error for a graph that lacks ``missing``, a node its pipeline's ``tree`` names:
+    GraphML read back still as JSON text, nodes renamed, or a part of the graph."""
+    if isinstance(tree, str) and _json_text(tree):
+        return PipelineError(
+            "The graph's attributes are JSON text, as irgraph.portable(G) writes them for "
+            "GraphML, so its pipeline cannot be read from them (the graph was read back "
+            "without decoding).",
+            hint="Decode it first: from_graph(from_portable(nx.read_graphml(path))) "
+            "(from irgraph import from_portable).",
+        )
+    named = set(tree_ids(tree))
+    extra = [node for node in G if node not in named]
+    if not extra:
+        return PipelineError(
+            f"The graph does not hold a complete pipeline: its pipeline has node "
+            f"'{missing}', which the graph does not (a subgraph, or a node removed).",
+            node=missing,
+            hint="Pass the whole graph from to_graph; to look at part of it, take the "
+            "subgraph after validating or drawing the whole.",
+        )
+    lacking = [node for node in dict.fromkeys(tree_ids(tree)) if node not in G]
+    back = _relabelling(G, extra, lacking)
+    undo = f"nx.relabel_nodes(G, {back!r})" if back else "nx.relabel_nodes(G, {new: old, ...})"
+    return PipelineError(
+        f"The graph's node ids were renamed: it has {_some(extra)}, which its pipeline does "
+        f"not name, and lacks {_some(lacking)}, which its pipeline has. A node's id is its "
+        "name (or the id it pins), and the pipeline the graph holds refers to nodes by it.",
+        node=str(extra[0]),
+        hint=f"Relabel them back ({undo}) or make the graph again from the pipeline with "
+        "to_graph(pipeline); to rename a step, rename it in the builder.",
+    )
+
+
+def _json_text(text: str) -> bool:
+    """Whether ``text`` is a tree as :func:`irgraph.portable` writes it: a JSON object, or a
+    node id in JSON quotes (a node id such as ``"42"`` is JSON too, but no quoted one)."""
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(decoded, (dict, str))
+
+
+def _some(nodes: list[Any]) -> str:
+    """Up to three node ids, quoted, and how many more."""
+    shown = ", ".join(repr(node) for node in nodes[:3])
+    more = f" and {len(nodes) - 3} more" if len(nodes) > 3 else ""
+    return f"node{'s' if len(nodes) > 1 else ''} {shown}{more}"
+
+
+def _relabelling(G: nx.DiGraph, extra: list[Any], lacking: list[Any]) -> dict[Any, Any]:
+    """``{new id: old id}`` for each renamed node, found by the id it pins or its name
+    (``label``); empty unless every renamed node is found, at most three."""
+    wanted = set(lacking)
+    back: dict[Any, Any] = {}
+    for node in extra:
+        data = G.nodes[node]
+        old = data.get("pinned") or data.get("label")
+        if old not in wanted:
+            return {}
+        back[node] = old
+        wanted.discard(old)
+    return back if len(back) <= 3 else {}
