@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irgraph.errors import PipelineError
+from irgraph.ir.schema_checks import check_refs
 from irgraph.ir.values import JsonObject, canonical, json_problem, same_value
 
 __all__ = [
@@ -146,6 +147,7 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
             hint="See https://json-schema.org for the keywords; e.g. {'type': 'object', "
             "'properties': {...}, 'required': [...]}.",
         ) from None
+    check_refs(schema, node=node)
     return JsonObject(schema)
 
 

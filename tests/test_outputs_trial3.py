@@ -1,0 +1,101 @@
+"""Findings of the third outside trial about output schemas, settings, route and loop
+predicates, and retry feedback: each is refused (or warned about) where the pipeline is built,
+with a message naming the agent or node and the fix, instead of failing after model calls."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, PipelineError, run
+from irgraph.ir import from_json, to_json
+from irgraph.testing import FakeProvider
+
+# 1. A $ref that does not resolve inside the schema -------------------------------------------
+
+DANGLING = {
+    "type": "object",
+    "properties": {"sev": {"$ref": "#/$defs/Severity"}},
+    "required": ["sev"],
+}
+
+
+@pytest.mark.parametrize(
+    ("schema", "ref", "words"),
+    [
+        (DANGLING, "#/$defs/Severity", "which the schema does not define"),
+        (
+            {"$ref": "https://example.com/severity.json"},
+            "https://example.com/severity.json",
+            "never fetches",
+        ),
+        (
+            {
+                "$defs": {"A": {"type": "array", "items": {"$ref": "#/$defs/B"}}},
+                "$ref": "#/$defs/A",
+            },
+            "#/$defs/B",
+            "which the schema does not define",
+        ),
+    ],
+)
+def test_an_output_schema_with_a_ref_that_does_not_resolve_is_refused_at_output(
+    schema: dict[str, Any], ref: str, words: str
+) -> None:
+    with pytest.raises(PipelineError) as info:
+        Agent("extract").instruct("Extract {t}").output(schema, retries=2)
+    message = str(info.value)
+    assert info.value.node == "extract" and info.value.got == ref
+    assert f"The output schema of 'extract' refers to {ref!r}" in message
+    assert words in message and "$defs" in message and "inline" in message
+
+
+def test_an_ir_file_with_a_dangling_ref_is_refused_when_read() -> None:
+    text = to_json(Agent("extract").instruct("Extract.").output({"type": "string"}).to_ir())
+    data = json.loads(text)
+    data["root"]["output"] = DANGLING
+    with pytest.raises(PipelineError, match="'extract' refers to '#/\\$defs/Severity'"):
+        from_json(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        (
+            {"$defs": {"S": {"enum": ["low"]}}, "properties": {"sev": {"$ref": "#/$defs/S"}}},
+            {"sev": "low"},
+        ),
+        ({"$defs": {"S": {"$anchor": "sev", "enum": ["low"]}}, "$ref": "#sev"}, "low"),
+        (
+            {
+                "$defs": {"L": {"type": "array", "items": {"$ref": "#/$defs/L"}}},
+                "$ref": "#/$defs/L",
+            },
+            [[]],
+        ),
+        (
+            {
+                "$id": "https://example.com/root.json",
+                "$defs": {"S": {"$id": "sev.json", "enum": ["low"]}},
+                "$ref": "sev.json",
+            },
+            "low",
+        ),
+        (
+            {
+                "$schema": "http://json-schema.org/draft-07/schema#",
+                "definitions": {"S": {"enum": ["low"]}},
+                "$ref": "#/definitions/S",
+            },
+            "low",
+        ),
+    ],
+)
+def test_references_inside_the_schema_are_accepted_and_run(
+    schema: dict[str, Any], value: Any
+) -> None:
+    agent = Agent("extract").instruct("Extract.").output(schema).writes("meta")
+    fake = FakeProvider(responses={"extract": json.dumps(value)})
+    assert run(agent, provider=fake).state["meta"] == value
