@@ -99,3 +99,49 @@ def test_references_inside_the_schema_are_accepted_and_run(
     agent = Agent("extract").instruct("Extract.").output(schema).writes("meta")
     fake = FakeProvider(responses={"extract": json.dumps(value)})
     assert run(agent, provider=fake).state["meta"] == value
+
+
+# 2. A pydantic model with no JSON Schema; what a model's schema means --------------------------
+
+
+class Thing:
+    """A class pydantic has no JSON Schema for."""
+
+
+def test_a_pydantic_model_without_a_json_schema_is_a_pipeline_error_naming_agent_and_model() -> (
+    None
+):
+    from pydantic import BaseModel, ConfigDict
+    from pydantic.errors import PydanticInvalidForJsonSchema
+
+    class WithArbitrary(BaseModel):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        thing: Thing
+
+    with pytest.raises(PipelineError) as info:
+        Agent("a").output(WithArbitrary)
+    message = str(info.value)
+    assert info.value.node == "a" and info.value.got is WithArbitrary
+    assert message.startswith("The output model of 'a', ")
+    assert "WithArbitrary, has no JSON Schema" in message and "Thing" in message
+    assert "pass a JSON Schema dict" in message
+    assert isinstance(info.value.__cause__, PydanticInvalidForJsonSchema)
+
+
+def test_a_pydantic_model_is_checked_by_its_json_schema_only_and_stored_as_json_data() -> None:
+    """What the docs say of .output(Model): validators do not run, the value is a dict."""
+    from pydantic import BaseModel, field_validator
+
+    class Even(BaseModel):
+        n: int
+
+        @field_validator("n")
+        @classmethod
+        def even(cls, value: int) -> int:
+            if value % 2:
+                raise ValueError("n must be even")
+            return value
+
+    agent = Agent("a").instruct("Count.").output(Even).writes("y")
+    value = run(agent, provider=FakeProvider(responses={"a": '{"n": 3}'})).state["y"]
+    assert value == {"n": 3} and type(value) is dict

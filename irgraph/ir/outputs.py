@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irgraph.errors import PipelineError
-from irgraph.ir.schema_checks import check_refs
+from irgraph.ir.schema_checks import check_refs, model_schema
 from irgraph.ir.values import JsonObject, canonical, json_problem, same_value
 
 __all__ = [
@@ -117,7 +117,7 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
     """The JSON Schema of an agent's output as a frozen JSON object: ``schema`` itself (a dict)
     or a pydantic model class's ``model_json_schema()``, once ``jsonschema`` accepts it."""
     if isinstance(schema, type) and callable(getattr(schema, "model_json_schema", None)):
-        schema = schema.model_json_schema()  # type: ignore[attr-defined]
+        schema = model_schema(schema, node=node)
     if isinstance(schema, JsonObject):
         schema = schema.to_dict()
     if not isinstance(schema, Mapping):

@@ -1,5 +1,9 @@
 """What an output schema must be beyond what ``jsonschema``'s ``check_schema`` checks.
 
+A pydantic model class stands for its JSON Schema (``model_json_schema()``), so a model that
+has none (a field of an arbitrary class, allowed by ``arbitrary_types_allowed``) is refused
+when it is given, naming the agent and the model, with pydantic's error as the cause.
+
 ``check_schema`` checks a schema's keywords against its draft's meta-schema, not where its
 ``$ref`` s point: a reference to a definition that is not there, or to another document,
 passes it and then fails while a reply is validated, after the model call. Every ``$ref``
@@ -23,7 +27,7 @@ if TYPE_CHECKING:
     from referencing import Specification
     from referencing._core import Resolver  # not re-exported by referencing itself
 
-__all__ = ["first_unresolved_ref", "check_refs"]
+__all__ = ["first_unresolved_ref", "check_refs", "model_schema"]
 
 
 def first_unresolved_ref(schema: Mapping[str, Any]) -> str | None:
@@ -79,3 +83,21 @@ def check_refs(schema: Mapping[str, Any], *, node: str) -> None:
         "the schema, like '#/$defs/Name', are supported.",
         got=ref,
     )
+
+
+def model_schema(model: type[Any], *, node: str) -> Any:
+    """The JSON Schema of the pydantic ``model`` that ``node`` answers with, or
+    :class:`PipelineError` (pydantic's own error chained) when it has none."""
+    try:
+        return model.model_json_schema()
+    except Exception as exc:  # pydantic's PydanticInvalidForJsonSchema, or a model's own code
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PipelineError(
+            f"The output model of '{node}', {model.__qualname__}, has no JSON Schema, which "
+            f"irgraph needs to ask for and check a reply ({type(exc).__name__}: {reason}).",
+            node=node,
+            hint="Give every field a type JSON can hold (str, int, float, bool, None, lists, "
+            "dicts, enums, nested models), not an arbitrary class; or pass a JSON Schema dict "
+            "to .output(...).",
+            got=model,
+        ) from exc
