@@ -37,6 +37,7 @@ from irgraph.ir import (
     TransformNode,
     function_ref,
 )
+from irgraph.ir.functions import predicate_problem
 from irgraph.ir.nodes import AGENT_FIELDS, checked_agent_node
 from irgraph.ir.outputs import checked_schema, checked_settings
 from irgraph.ir.values import is_json
@@ -425,7 +426,11 @@ class Loop(Builder):
                 node=self._name,
                 hint="Compare inside the predicate, or write .until('verdict', equals='approved').",
             )
-        return self._with(until=function_ref(condition, node=self._name), until_equals=())
+        test = function_ref(condition, node=self._name)
+        problem = predicate_problem(test, kind="Loop", node=self._name)
+        if problem is not None:
+            raise problem
+        return self._with(until=test, until_equals=())
 
     @gc_paused
     def to_ir(self) -> LoopNode:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
 import pytest
 
-from irgraph import Agent, PipelineError, run
-from irgraph.ir import from_json, to_json
+from irgraph import Agent, Loop, PipelineError, Route, run, to_graph, validate
+from irgraph.ir import FunctionRef, RouteCase, from_json, to_json
 from irgraph.testing import FakeProvider
 
 # 1. A $ref that does not resolve inside the schema -------------------------------------------
@@ -145,3 +146,63 @@ def test_a_pydantic_model_is_checked_by_its_json_schema_only_and_stored_as_json_
     agent = Agent("a").instruct("Count.").output(Even).writes("y")
     value = run(agent, provider=FakeProvider(responses={"a": '{"n": 3}'})).state["y"]
     assert value == {"n": 3} and type(value) is dict
+
+
+# 3. Route and loop predicates that cannot take the state ----------------------------------------
+
+
+def two(a: Any, b: Any) -> bool:
+    return True
+
+
+STEP = Agent("x").instruct("x").writes("o")
+OTHER = Agent("y").instruct("y").writes("o")
+
+
+@pytest.mark.parametrize(
+    ("predicate", "shown", "failure"),
+    [
+        (two, "two(a, b)", "missing a required argument: 'b'"),
+        (lambda: True, "<lambda>()", "too many positional arguments"),
+        (lambda state, *, k: True, "<lambda>(state, *, k)", "missing a required argument: 'k'"),
+    ],
+)
+def test_a_route_or_loop_predicate_that_cannot_take_the_state_is_refused_when_given(
+    predicate: Any, shown: str, failure: str
+) -> None:
+    with pytest.raises(PipelineError) as info:
+        Route("r").when(predicate, STEP)
+    assert info.value.node == "r" and info.value.got is predicate
+    assert str(info.value).startswith(f"Route 'r' calls its predicate {shown} with one ")
+    assert failure in str(info.value) and ".when(lambda state: " in str(info.value)
+
+    with pytest.raises(PipelineError) as info:
+        Loop("l").step(STEP).until(predicate)
+    assert info.value.node == "l"
+    assert str(info.value).startswith(f"Loop 'l' calls its predicate {shown} with one ")
+    assert failure in str(info.value) and ".until(lambda state: " in str(info.value)
+
+
+@pytest.mark.parametrize("predicate", [lambda state: True, lambda s, extra=1: True, bool, len])
+def test_predicates_callable_with_the_state_alone_are_accepted(predicate: Any) -> None:
+    Route("r").when(predicate, STEP).otherwise(OTHER).to_ir()
+    Loop("l").step(STEP).until(predicate).to_ir()
+
+
+def test_a_predicate_named_by_path_is_checked_by_validate_when_its_module_is_imported() -> None:
+    """An IR read from data names its predicate by path; validate checks it without
+    importing anything, when the module is imported already (as this one is)."""
+    ref = FunctionRef(f"{__name__}:two")
+    loop = attrs.evolve(Loop("l").step(STEP).until(lambda s: True).to_ir(), until=ref)
+    route = Route("r").when(lambda s: True, STEP).otherwise(OTHER).to_ir()
+    route = attrs.evolve(route, cases=(RouteCase("test", ref), route.cases[1]))
+    for node, kind, nid in ((loop, "Loop", "l"), (route, "Route", "r")):
+        with pytest.raises(PipelineError, match=f"{kind} '{nid}' calls its predicate two\\("):
+            validate(to_graph(node))
+
+
+def test_a_bad_predicate_fails_before_any_model_call() -> None:
+    fake = FakeProvider()
+    with pytest.raises(PipelineError):
+        run(Agent("first").instruct("go").writes("f") >> Route("r").when(two, STEP), provider=fake)
+    assert fake.calls == []
