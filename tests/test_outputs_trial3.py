@@ -5,7 +5,7 @@ with a message naming the agent or node and the fix, instead of failing after mo
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pytest
@@ -206,3 +206,55 @@ def test_a_bad_predicate_fails_before_any_model_call() -> None:
     with pytest.raises(PipelineError):
         run(Agent("first").instruct("go").writes("f") >> Route("r").when(two, STEP), provider=fake)
     assert fake.calls == []
+
+
+# 4. Route advice that pointed at a call that cannot work -----------------------------------------
+
+
+def _route_problem(schema: Any, value: Any) -> str:
+    """The message of the one problem of a route comparing ``value`` with what an agent of
+    output ``schema`` writes."""
+    classify = Agent("cl").instruct("Classify {x}.").output(schema).writes("t")
+    route = Route("r").on("t").when(value, Agent("f").writes("p")).otherwise(OTHER.writes("p"))
+    with pytest.raises(PipelineError) as info:
+        validate(to_graph(classify >> route, inputs={"x"}))
+    (problem,) = info.value.problems
+    assert problem.node == "r" and problem.key == "t"
+    return str(problem)
+
+
+@pytest.mark.parametrize(
+    ("schema", "change"),
+    [
+        ({"type": "string"}, "add \"null\" to its type (e.g. 'type': ['string', 'null'])"),
+        ({"type": "integer"}, "add \"null\" to its type (e.g. 'type': ['integer', 'null'])"),
+        ({"enum": ["bug", "feature"]}, "add null to the enum of 'cl'"),
+    ],
+)
+def test_when_none_on_a_key_never_null_says_so_and_never_suggests_the_string_null(
+    schema: dict[str, Any], change: str
+) -> None:
+    message = _route_problem(schema, None)
+    assert ".when('null'" not in message and "Write .when(" not in message
+    assert f"No writer gives 't' null: to let it be null, {change}" in message
+    assert ".when(lambda state: state.get('t') is None, ...)" in message
+
+
+def test_a_value_compared_with_an_object_points_to_a_predicate_on_the_field() -> None:
+    from pydantic import BaseModel
+
+    class Ticket(BaseModel):
+        title: str
+        category: Literal["bug", "feature"]
+        urgent: bool
+
+    message = _route_problem(Ticket, "bug")
+    assert "Use an object" not in message
+    assert "A route compares 't' as a whole" in message
+    assert "use a predicate: .when(lambda state: state['t']['category'] == 'bug', ...)" in message
+
+
+def test_a_value_compared_with_a_list_points_to_a_membership_predicate() -> None:
+    message = _route_problem({"type": "array", "items": {"type": "string"}}, "bug")
+    assert "Use a list" not in message
+    assert ".when(lambda state: 'bug' in state['t'], ...)" in message
