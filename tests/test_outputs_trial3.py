@@ -10,7 +10,7 @@ from typing import Any, Literal
 import attrs
 import pytest
 
-from irgraph import Agent, Loop, PipelineError, Route, run, to_graph, validate
+from irgraph import Agent, Loop, PipelineError, Route, RunError, run, to_graph, validate
 from irgraph.ir import FunctionRef, RouteCase, from_json, to_json
 from irgraph.testing import FakeProvider
 
@@ -258,3 +258,37 @@ def test_a_value_compared_with_a_list_points_to_a_membership_predicate() -> None
     message = _route_problem({"type": "array", "items": {"type": "string"}}, "bug")
     assert "Use a list" not in message
     assert ".when(lambda state: 'bug' in state['t'], ...)" in message
+
+
+# 5. Retry feedback quoting a very long reply ---------------------------------------------------
+
+
+def test_feedback_on_a_very_long_reply_quotes_it_cut_and_says_so() -> None:
+    agent = Agent("e").instruct("x {t}").output({"type": "integer"}, retries=1).writes("v")
+    big = '"' + "start" + "x" * 100_000 + "end" + '"'
+    fake = FakeProvider(responses={"e": [big, "3"]})
+    assert run(agent, provider=fake, state={"t": 1}).state["v"] == 3
+    feedback = fake.calls[1].feedback
+    assert feedback is not None and len(feedback) < 5_000
+    # Both quotes, the value in the schema error and the reply itself, keep start and end.
+    assert feedback.count("characters cut ...]") == 2 and feedback.count("start") == 2
+    assert "end' is not of type 'integer'" in feedback and "Previous reply: '\"start" in feedback
+
+
+def test_a_run_that_fails_on_a_very_long_reply_says_so_briefly() -> None:
+    agent = Agent("e").instruct("x {t}").output({"type": "integer"}, retries=1).writes("v")
+    big = '"' + "x" * 100_000 + '"'
+    with pytest.raises(RunError) as info:
+        run(agent, provider=FakeProvider(responses={"e": [big, big]}), state={"t": 1})
+    assert len(str(info.value)) < 3_000 and "is not of type 'integer'" in str(info.value)
+
+
+def test_feedback_on_a_short_reply_quotes_it_whole() -> None:
+    agent = Agent("e").instruct("x {t}").output({"type": "integer"}, retries=1).writes("v")
+    fake = FakeProvider(responses={"e": ['"three"', "3"]})
+    run(agent, provider=fake, state={"t": 1})
+    assert fake.calls[1].feedback == (
+        "Your previous reply was not usable: the reply does not match the output schema: "
+        "'three' is not of type 'integer' (at the top level). Previous reply: '\"three\"'. "
+        "Answer again with JSON that matches the schema, and nothing else."
+    )
