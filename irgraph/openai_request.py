@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from irgraph.ir.setting_names import CLIENT_FIELDS as _CLIENT_FIELDS
 from irgraph.providers import ModelRequest
 
 if TYPE_CHECKING:
@@ -34,25 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["messages", "request_fields", "schema_name"]
 
-#: Request fields the openai client takes by name.
-_CLIENT_FIELDS = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "max_tokens",
-        "max_completion_tokens",
-        "seed",
-        "stop",
-        "presence_penalty",
-        "frequency_penalty",
-        "logit_bias",
-        "logprobs",
-        "top_logprobs",
-        "n",
-        "user",
-        "reasoning_effort",
-    }
-)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 

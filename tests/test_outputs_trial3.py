@@ -5,6 +5,7 @@ with a message naming the agent or node and the fix, instead of failing after mo
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any, Literal
 
 import attrs
@@ -292,3 +293,47 @@ def test_feedback_on_a_short_reply_quotes_it_whole() -> None:
         "'three' is not of type 'integer' (at the top level). Previous reply: '\"three\"'. "
         "Answer again with JSON that matches the schema, and nothing else."
     )
+
+
+# 6. Misspelt model settings ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [("temprature", "temperature"), ("max_token", "max_tokens"), ("topp", "top_p")],
+)
+def test_a_setting_close_to_a_known_one_warns_at_settings_naming_agent_setting_and_meant(
+    name: str, meant: str
+) -> None:
+    with pytest.warns(UserWarning) as record:
+        agent = Agent("w").instruct("hi").settings(**{name: 0.5})
+    (warning,) = record
+    message = str(warning.message)
+    assert message.startswith(f"Agent 'w' has the setting {name!r}, which irgraph does not")
+    assert f"did you mean {meant!r}?" in message and f".settings({meant}=...)" in message
+    assert warning.filename == __file__  # it points at the .settings() call
+    # Still sent: it may be a provider's own option.
+    fake = FakeProvider()
+    run(agent, provider=fake)
+    assert fake.calls[0].settings == {name: 0.5}
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"temperature": 0.2, "max_tokens": 100, "top_p": 0.5},
+        {"top_k": 5, "min_p": 0.1, "max_completion_tokens": 50, "custom": [1]},
+    ],
+)
+def test_known_and_unlike_settings_do_not_warn(values: dict[str, Any]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Agent("w").settings(**values)
+
+
+def test_a_misspelt_setting_warns_once_not_on_every_later_settings_call() -> None:
+    with pytest.warns(UserWarning):
+        agent = Agent("w").settings(temprature=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        agent.settings(max_tokens=5)
