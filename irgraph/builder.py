@@ -37,8 +37,10 @@ from irgraph.ir import (
     TransformNode,
     function_ref,
 )
+from irgraph.ir.functions import predicate_problem
 from irgraph.ir.nodes import AGENT_FIELDS, checked_agent_node
 from irgraph.ir.outputs import checked_schema, checked_settings
+from irgraph.ir.setting_names import warn_misspelt
 from irgraph.ir.values import is_json
 from irgraph.templates import parse_template
 
@@ -274,7 +276,9 @@ class Agent(Builder):
 
     def settings(self, **values: Any) -> Agent:
         """Model settings for each request, e.g. ``.settings(temperature=0.2,
-        max_tokens=400)``; they are part of the Prefect cache key. Later calls add to them."""
+        max_tokens=400)``; they are part of the Prefect cache key. Later calls add to them.
+        A name irgraph does not know is sent as it is, with a warning if it looks misspelt."""
+        warn_misspelt(values, node=self._name)
         merged = {**self._config.get("settings", {}), **values}
         return self._with(settings=checked_settings(merged, node=self._name))
 
@@ -425,7 +429,11 @@ class Loop(Builder):
                 node=self._name,
                 hint="Compare inside the predicate, or write .until('verdict', equals='approved').",
             )
-        return self._with(until=function_ref(condition, node=self._name), until_equals=())
+        test = function_ref(condition, node=self._name)
+        problem = predicate_problem(test, kind="Loop", node=self._name)
+        if problem is not None:
+            raise problem
+        return self._with(until=test, until_equals=())
 
     @gc_paused
     def to_ir(self) -> LoopNode:

@@ -45,6 +45,7 @@ from irgraph.ir import (
     TransformNode,
     transform_call_problem,
 )
+from irgraph.ir.functions import predicate_problem
 from irgraph.schema import (
     EXECUTABLE_KINDS,
     KIND,
@@ -368,6 +369,14 @@ class _Walker:
             )
         else:
             self.warnings.append(f"{text}: a saved copy cannot run it; {fix} to save it.")
+
+    def predicate(self, nid: str, ref: FunctionRef, kind: str) -> None:
+        """A route's or loop's predicate: importable, and callable with the state alone
+        (known here for one built in Python or whose module is imported already)."""
+        self.importable(nid, ref)
+        error = predicate_problem(ref, kind=kind, node=nid)
+        if error is not None:
+            self.problems.extend(error.problems)
 
     def close_scopes(self) -> None:
         """Lead each scope's body exits to the scope's successors, outer scopes first, so a

@@ -45,6 +45,7 @@ class Walker(Protocol):
     def write(self, env: Env, key: str, writer: str, by: str | None = None) -> None: ...
     def problem(self, message: str, **where: Any) -> None: ...
     def importable(self, nid: str, ref: FunctionRef) -> None: ...
+    def predicate(self, nid: str, ref: FunctionRef, kind: str) -> None: ...
     def empty(self, node: Any, kind: str, what: str, fix: str, nid: str | None = None) -> None: ...
 
 
@@ -108,7 +109,7 @@ def _route_cases(w: Walker, sid: str, node: RouteNode) -> None:
     seen: list[RouteCase] = []
     for case in node.cases:
         if case.kind == "test":
-            w.importable(sid, case.value)
+            w.predicate(sid, case.value, "Route")
         elif case.kind == "equals":
             # Compared as a run compares them, as JSON values: 1 and 1.0 are one value.
             first = next((old for old in seen if same_value(old.value, case.value)), None)

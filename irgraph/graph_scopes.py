@@ -51,7 +51,7 @@ def walk_loop(w: Walker, node: LoopNode, env: Env, parent: str | None) -> Summar
             hint="Use .max_iterations(n) with n >= 1.",
         )
     if isinstance(node.until, FunctionRef):
-        w.importable(sid, node.until)
+        w.predicate(sid, node.until, "Loop")
     body_env, tree = walk_body(w, node, env, sid, None)
     attrs_ = w.G.nodes[sid]
     own_reads: list[str] = []

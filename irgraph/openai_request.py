@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from irgraph.ir.setting_names import CLIENT_FIELDS as _CLIENT_FIELDS
 from irgraph.providers import ModelRequest
 
 if TYPE_CHECKING:
@@ -46,25 +47,6 @@ __all__ = [
     "wraps",
 ]
 
-#: Request fields the openai client takes by name.
-_CLIENT_FIELDS = frozenset(
-    {
-        "temperature",
-        "top_p",
-        "max_tokens",
-        "max_completion_tokens",
-        "seed",
-        "stop",
-        "presence_penalty",
-        "frequency_penalty",
-        "logit_bias",
-        "logprobs",
-        "top_logprobs",
-        "n",
-        "user",
-        "reasoning_effort",
-    }
-)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 
 

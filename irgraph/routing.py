@@ -22,6 +22,7 @@ from irgraph.builder import Builder, _as_node, _checked_depth, _ir, _items
 from irgraph.builder_chain import Chain
 from irgraph.errors import PipelineError
 from irgraph.ir import FunctionRef, Node, RouteCase, RouteNode, function_ref
+from irgraph.ir.functions import predicate_problem
 
 __all__ = ["Route"]
 
@@ -42,7 +43,11 @@ class Route(Builder):
         """Add a branch taken when the ``on`` key equals ``condition`` (a string, number,
         boolean or None), or when ``condition(state)`` is true (a function)."""
         if isinstance(condition, FunctionRef) or callable(condition):
-            case = RouteCase("test", function_ref(condition, node=self._name))
+            test = function_ref(condition, node=self._name)
+            problem = predicate_problem(test, kind="Route", node=self._name)
+            if problem is not None:
+                raise problem
+            case = RouteCase("test", test)
         elif isinstance(condition, _SCALARS):
             case = RouteCase("equals", condition)
         else:

@@ -203,7 +203,23 @@ class TypeRules:
             source = f"what agents {_names(sources)} may write there"
             change = f"add {told} to the output schema of {_names(sources, 'or')}"
         respelled = _respelled(value, allowed)
-        if respelled is _NONE:
+        if value is None:  # the string "null" is never what a .when(None, ...) meant
+            if source.startswith("the output schema"):
+                kinds = [*sorted(allowed.types or {"string"}), "null"]
+                change = f"add \"null\" to its type (e.g. 'type': {kinds!r})"
+            hint = (
+                f"No writer gives '{key}' null: to let it be null, {change}; to test whether "
+                f"it is null or unset, use a predicate: .when(lambda state: state.get('{key}') "
+                "is None, ...)."
+            )
+        elif not _scalar_choices(allowed):  # .when() takes no list or dict to compare with
+            schema = self.w.G.nodes[sources[0]]["output"] if len(sources) == 1 else None
+            hint = (
+                f"A route compares '{key}' as a whole, with a string, number, boolean or None; "
+                f"to look inside it, use a predicate: {_inside(key, value, allowed, schema)}. "
+                f"Or {change}."
+            )
+        elif respelled is _NONE:
             hint = f"Use {shown}, or {change}."
         else:
             hint = (
@@ -281,6 +297,34 @@ def _respelled(value: Any, allowed: AllowedValues) -> Any:
     else:
         other = canonical(value)
     return other if allowed.admits(other) else _NONE
+
+
+def _scalar_choices(allowed: AllowedValues) -> bool:
+    """Whether some value ``allowed`` admits is one ``.when(value, ...)`` can take."""
+    if allowed.types & {"string", "integer", "number"}:
+        return True
+    return any(v is None or isinstance(v, (str, int, float)) for v in allowed.values)
+
+
+def _inside(key: str, value: Any, allowed: AllowedValues, schema: Any) -> str:
+    """A ``.when(predicate, ...)`` comparing ``value`` with a field of the object in ``key``
+    (the field of ``schema`` that may hold it, one listing it first, else its first field) or
+    an item of the list."""
+    if "object" not in allowed.types:
+        return f".when(lambda state: {value!r} in state['{key}'], ...)"
+    field = "field"
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(properties, dict) and properties:
+        defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
+        ranked: list[tuple[int, str]] = []
+        for name, part in properties.items():
+            found = schema_values({**part, **defs}) if isinstance(part, dict) else None
+            if found is None or not found.admits(value):
+                ranked.append((2, name))
+            else:  # a field that lists the value before one of a type that holds it
+                ranked.append((1 if found.types else 0, name))
+        field = min(ranked, key=lambda pair: pair[0])[1]
+    return f".when(lambda state: state['{key}'][{field!r}] == {value!r}, ...)"
 
 
 def _names(ids: list[str], last: str = "and") -> str:

@@ -3,7 +3,9 @@
 A :class:`FunctionRef` names a function by import path and holds the live callable when the
 pipeline was built in Python. A path read from data (a JSON file, a saved graph) is imported
 only from modules the caller allows, so a pipeline file cannot run code the caller did not
-choose. :func:`transform_arguments` is the one rule for how a transform is called.
+choose. :func:`transform_arguments` is the one rule for how a transform is called; a route's or
+loop's predicate is called with one positional argument, the read-only state
+(:func:`predicate_problem`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "loaded_function",
     "transform_arguments",
     "transform_call_problem",
+    "predicate_problem",
 ]
 
 
@@ -294,4 +297,49 @@ def _call_failure(
         signature.bind(*args, **kwargs)
     except TypeError as exc:
         return str(exc)
+    return None
+
+
+#: How each kind of node that takes a predicate shows a right one in a hint.
+_PREDICATE_EXAMPLES = {
+    "Route": ".when(lambda state: state['category'] == 'bug', branch)",
+    "Loop": ".until(lambda state: state['verdict'] == 'approved')",
+}
+
+
+def predicate_problem(ref: FunctionRef, *, kind: str, node: str) -> PipelineError | None:
+    """The error for a predicate of the ``kind`` (``"Route"``, ``"Loop"``) ``node`` that
+    cannot be called with one positional argument, the read-only view of the state, as every
+    backend calls it; ``None`` if it can, or if its signature cannot be known yet (a path to a
+    module not imported, a builtin that hides its signature: then only running it tells).
+
+    >>> error = predicate_problem(FunctionRef("m:two", lambda a, b: 1), kind="Loop", node="l")
+    >>> error.node, str(error).split(", which fails: ")[1][:33]
+    ('l', "missing a required argument: 'b'.")
+    >>> predicate_problem(FunctionRef("m:one", lambda state: True), kind="Loop", node="r") is None
+    True
+    """
+    fn = ref.fn if ref.fn is not None else loaded_function(ref.ref) if ref.importable else None
+    if not callable(fn):
+        return None
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to read
+        return None
+    try:
+        signature.bind(None)
+    except TypeError as exc:
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        bare = signature.replace(  # the parameters as the call sees them, without annotations
+            parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+            return_annotation=signature.empty,
+        )
+        return PipelineError(
+            f"{kind} '{node}' calls its predicate {name}{bare} with one positional "
+            f"argument (the read-only state), which fails: {exc}.",
+            node=node,
+            hint="A predicate takes the state as its one required parameter, e.g. "
+            f"{_PREDICATE_EXAMPLES.get(kind, '')}.",
+            got=fn,
+        )
     return None

@@ -4,8 +4,9 @@ An agent may declare ``.output(schema)``: a JSON Schema (a dict, or a pydantic m
 whose schema is taken), checked as a schema when the pipeline is built. At run time the reply
 is parsed as JSON (one surrounding markdown code fence is allowed, since models add them) and
 validated with the ``jsonschema`` library; the **value** is what goes to state. A reply that
-does not validate is asked again, up to the node's retries, with the error as feedback; after
-that the run fails naming the node, the schema error and the raw reply. ``.settings(...)``
+does not validate is asked again, up to the node's retries, with the error and the reply as
+feedback (each cut to a few thousand characters, :mod:`irgraph.ir.output_replies`); after that
+the run fails naming the node, the schema error and the raw reply. ``.settings(...)``
 (temperature, max_tokens, ...) are JSON values passed to the provider on each request; the
 known ones are range-checked here, before anything runs.
 
@@ -25,6 +26,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from irgraph.errors import PipelineError
+from irgraph.ir.output_replies import QUOTE_CHARS, OutputError, cut, feedback
+from irgraph.ir.schema_checks import check_refs, model_schema
 from irgraph.ir.values import JsonObject, canonical, json_problem, same_value
 
 __all__ = [
@@ -38,14 +41,6 @@ __all__ = [
     "feedback",
     "KNOWN_SETTINGS",
 ]
-
-
-class OutputError(ValueError):
-    """A model's reply that is not JSON or does not match the node's output schema."""
-
-    def __init__(self, message: str, reply: str) -> None:
-        super().__init__(message)
-        self.reply = reply
 
 
 def _number_between(low: float, high: float) -> Any:
@@ -116,7 +111,7 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
     """The JSON Schema of an agent's output as a frozen JSON object: ``schema`` itself (a dict)
     or a pydantic model class's ``model_json_schema()``, once ``jsonschema`` accepts it."""
     if isinstance(schema, type) and callable(getattr(schema, "model_json_schema", None)):
-        schema = schema.model_json_schema()  # type: ignore[attr-defined]
+        schema = model_schema(schema, node=node)
     if isinstance(schema, JsonObject):
         schema = schema.to_dict()
     if not isinstance(schema, Mapping):
@@ -146,6 +141,7 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
             hint="See https://json-schema.org for the keywords; e.g. {'type': 'object', "
             "'properties': {...}, 'required': [...]}.",
         ) from None
+    check_refs(schema, node=node)
     return JsonObject(schema)
 
 
@@ -163,7 +159,9 @@ def schema_error(value: Any, schema: Mapping[str, Any]) -> str | None:
     if error is None:
         return None
     where = "".join(f"[{p!r}]" for p in error.absolute_path)
-    return f"{error.message} (at {'value' + where if where else 'the top level'})"
+    # The message quotes the refused value, which may be most of a very long reply.
+    message = cut(error.message, QUOTE_CHARS // 2)
+    return f"{message} (at {'value' + where if where else 'the top level'})"
 
 
 def parse_reply(reply: str, schema: Mapping[str, Any], *, node: str) -> Any:
@@ -191,14 +189,6 @@ def _not_json_number(word: str) -> Any:
     """``NaN``, ``Infinity`` and ``-Infinity``: Python's ``json`` reads them, JSON has no such
     numbers, and they would slip past ``minimum``/``maximum``."""
     raise ValueError(f"{word} is not a JSON number")
-
-
-def feedback(error: OutputError) -> str:
-    """What the model is told when its reply is asked again."""
-    return (
-        f"Your previous reply was not usable: {error}. Previous reply: {error.reply!r}. "
-        "Answer again with JSON that matches the schema, and nothing else."
-    )
 
 
 def value_type(schema: Mapping[str, Any] | None) -> str | None:

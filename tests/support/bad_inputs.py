@@ -1966,6 +1966,15 @@ CATALOG: tuple[BadInput, ...] = (
             ".until('verdict', equals='approved')",
         ),
         _row(
+            "predicate-signature",
+            "routes and outputs",
+            'Loop("review").step(writer).until(lambda state, verdict: verdict == "approved")',
+            PipelineError,
+            "Loop 'review' calls its predicate <lambda>(state, verdict) with one positional",
+            "missing a required argument: 'verdict'",
+            ".until(lambda state: state['verdict'] == 'approved')",
+        ),
+        _row(
             "maybe-written-key",
             "routes and outputs",
             'validate(to_graph(classify >> Route("triage").on("category").when("bug", fix)'
