@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from irgraph import checks
 from irgraph.compile import Runnable, compiled_by, get_backend
+from irgraph.errors import PipelineError
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
@@ -39,7 +40,7 @@ def _compiled(
     takes. The inputs are those the pipeline declares and the state's keys, so one error lists
     every problem; the state itself is the runnable's to check when it runs (a declared input
     it lacks is reported there, as missing from the state)."""
-    from irgraph.ir.trust import with_allowed
+    from irgraph.ir.trust import unimportable_functions, with_allowed
 
     allowed = checks.modules(allow, "run(allow=...)")
     engine = get_backend(backend)
@@ -49,6 +50,11 @@ def _compiled(
     if isinstance(state, Mapping):
         inputs = (*root.inputs, *filter(checks.is_key, state))
     runnable: Runnable = compiled_by(engine, root, inputs)
+    # A pipeline read from data names functions by path: the allowed ones must import here,
+    # before any model call (compile() alone does not ask: generated code runs elsewhere).
+    unimportable = unimportable_functions(root)
+    if unimportable:
+        raise PipelineError(unimportable)
     _check_options(runnable, getattr(engine, "name", type(engine).__name__), options, caller)
     return runnable
 

@@ -17,6 +17,7 @@ from irgraph.errors import PipelineError, Problem, closest_keys
 from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
 from irgraph.graph_foreign import built_here, rebuilt, structure_problems
+from irgraph.graph_mistakes import class_error
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -334,6 +335,10 @@ def validate(
     """
     import networkx as nx
 
+    if isinstance(G, nx.Graph):  # another networkx class: say which and why it cannot be
+        mistaken = class_error(G)
+        if mistaken is not None:
+            raise mistaken
     if not isinstance(G, nx.DiGraph):
         raise PipelineError(
             f"validate() expects the graph of a pipeline (got {G!r} of type {type(G).__name__}).",
@@ -396,13 +401,14 @@ def _acyclic(G: nx.DiGraph) -> bool:
 def checked_graph(ir: Node, inputs: Iterable[str] | None) -> nx.DiGraph:
     """The validated graph of ``ir``, for a backend's ``compile``; without ``inputs``, reads of
     keys nobody writes are left for the run to check against its initial state. A function
-    the pipeline may not import (it was read from data; see :mod:`irgraph.ir.trust`), or
-    may but cannot, is refused here, before anything runs."""
-    from irgraph.ir.trust import unrunnable_functions
+    the pipeline may not import (it was read from data; see :mod:`irgraph.ir.trust`) is
+    refused here, before anything runs (one it may import but cannot is refused by ``run()``:
+    code generated here may run where the module is installed)."""
+    from irgraph.ir.trust import refused_functions
 
     G = to_graph(ir, inputs=inputs)
     validate(G, allow_unbound=inputs is None)
-    refused = unrunnable_functions(ir)
+    refused = refused_functions(ir)
     if refused:
         raise PipelineError(refused)
     return G

@@ -249,3 +249,13 @@ def test_a_file_without_a_suffix_says_to_name_it_json(saved_files, capsys):
 def test_a_module_without_attr_mentions_saved_json_files(saved_files, capsys):
     err = error_line(capsys, "check", "irgraph.demo")
     assert "module:attr" in err and "file.py:attr" in err and ".json file" in err
+
+
+def test_validate_of_an_undirected_copy_says_what_it_lost():
+    """validate(G.to_undirected()) said 'expects the graph of a pipeline (got <... at 0x...>)'
+    and 'Build the graph first', where from_graph said what is wrong."""
+    from irgraph import Agent, PipelineError, to_graph, validate
+
+    G = to_graph(Agent("a").instruct("x").writes("k") >> Agent("b").instruct("{k}"))
+    with pytest.raises(PipelineError, match="an undirected Graph, which has lost which node"):
+        validate(G.to_undirected())

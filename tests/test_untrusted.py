@@ -192,3 +192,67 @@ def test_irgraph_check_warns_of_an_allowed_function_that_cannot_be_imported(tmp_
     assert "warning: 'step' calls 'irgraph_no_such_module:f', which cannot be" in (
         capsys.readouterr().out
     )
+
+
+@pytest.fixture
+def user_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A package 'untrusted_pkg' with a module failing on import and functions whose
+    signatures their nodes cannot call."""
+    package = tmp_path / "untrusted_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "broken.py").write_text('raise RuntimeError("module import fails")\n')
+    (package / "funcs.py").write_text(
+        "def two(a, b):\n    return True\n\ndef needs_lang(x, lang):\n    return x\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("untrusted_pkg", "untrusted_pkg.broken", "untrusted_pkg.funcs"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    return "untrusted_pkg"
+
+
+def _route_on(predicate: str) -> str:
+    root = {
+        "kind": "SequenceNode",
+        "name": "p",
+        "children": [
+            {"kind": "AgentNode", "name": "first", "instruction": "Go.", "writes": "x"},
+            {
+                "kind": "RouteNode",
+                "name": "r",
+                "cases": [
+                    {"test": {"function": predicate}},
+                    {"otherwise": True},
+                ],
+                "children": [
+                    {"kind": "AgentNode", "name": "a", "instruction": "A {x}."},
+                    {"kind": "AgentNode", "name": "b", "instruction": "B {x}."},
+                ],
+            },
+        ],
+    }
+    return json.dumps({"format": "irgraph-ir", "version": 1, "root": root})
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            lambda: loaded_ir("untrusted_pkg.broken:f"),
+            "importing the module 'untrusted_pkg.broken' raised RuntimeError: module import fails",
+        ),
+        (lambda: loaded_ir("untrusted_pkg.funcs:needs_lang"), "'lang'"),
+        (lambda: _route_on("untrusted_pkg.funcs:two"), "missing a required argument: 'b'"),
+    ],
+)
+def test_a_loaded_function_that_fails_to_import_or_cannot_be_called_is_refused_first(
+    user_modules: str, text, said: str
+) -> None:
+    """A module raising on import gave a raw RuntimeError; a loaded predicate or transform
+    with the wrong parameters failed at its node, after 'first' had paid for its call."""
+    from irgraph.testing import FakeProvider
+
+    fake = FakeProvider()
+    with pytest.raises(PipelineError, match=said):
+        run(from_json(text()), provider=fake, allow=[user_modules])
+    assert fake.calls == []

@@ -171,8 +171,22 @@ def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
         raise refusal(ref)
     module_name, _, qualname = ref.ref.partition(":")
     try:
-        target = _attribute(importlib.import_module(module_name), qualname)
-    except (ImportError, AttributeError) as exc:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise PipelineError(
+            f"Cannot import the function {ref.ref!r} ({exc}).",
+            hint="Check that the module is importable from here (its directory on sys.path or "
+            "PYTHONPATH) and defines the function at its top level.",
+        ) from exc
+    except Exception as exc:  # the module's own code failed (a SyntaxError, a raise...)
+        raise PipelineError(
+            f"Cannot import the function {ref.ref!r}: importing the module {module_name!r} "
+            f"raised {type(exc).__name__}: {exc}.",
+            hint="Fix the error in the module and run again.",
+        ) from exc
+    try:
+        target = _attribute(module, qualname)
+    except AttributeError as exc:
         raise PipelineError(
             f"Cannot import the function {ref.ref!r} ({exc}).",
             hint="Check that the module is importable and defines the function at its top level.",

@@ -23,10 +23,23 @@ from typing import Any
 import attrs
 
 from irgraph.errors import PipelineError, Problem
-from irgraph.ir.functions import FunctionRef, allowing, refusal, resolve_function
+from irgraph.ir.functions import (
+    FunctionRef,
+    allowing,
+    predicate_problem,
+    refusal,
+    resolve_function,
+    transform_call_problem,
+)
 from irgraph.ir.nodes import LoopNode, Node, RouteCase, RouteNode, TransformNode
 
-__all__ = ["refused_functions", "unrunnable_functions", "with_allowed", "functions_of"]
+__all__ = [
+    "refused_functions",
+    "unimportable_functions",
+    "unrunnable_functions",
+    "with_allowed",
+    "functions_of",
+]
 
 
 def functions_of(node: Node) -> list[tuple[str, FunctionRef]]:
@@ -55,27 +68,61 @@ def refused_functions(node: Node) -> list[Problem]:
     return problems
 
 
-def unrunnable_functions(node: Node) -> list[Problem]:
-    """:func:`refused_functions`, and one problem per function the pipeline may import but
-    cannot (its module or name is missing): found before anything runs, not when its node
-    is reached after other nodes have paid for their model calls. Importing runs the allowed
-    modules' code, as the run would."""
-    problems = refused_functions(node)
-    for name, ref in functions_of(node):
-        if ref.fn is None and ref.permitted:
-            try:
-                resolve_function(ref)
-            except PipelineError as error:
-                why = error.problems[0].message
-                problems.append(
-                    Problem(
-                        f"'{name}' calls {ref.ref!r}, which cannot be imported: {why}",
-                        node=name,
-                        hint="Check that the module is importable from here (its directory on "
-                        "sys.path or PYTHONPATH) and defines the function at its top level.",
-                    )
+def unimportable_functions(node: Node) -> list[Problem]:
+    """One problem per function the pipeline may import but cannot (its module or name is
+    missing, or the module fails), or that its node cannot call (a transform's parameters
+    against its reads, a predicate taking other than the state): found before anything runs
+    rather than when its node is reached after others paid for their model calls. Importing
+    runs the allowed modules' code, as the run would; a pipeline built in Python (its
+    functions in hand, checked where they were given) imports and checks nothing here."""
+    problems: list[Problem] = []
+    for name, ref, call in _calls_of(node):
+        if ref.fn is not None or not ref.permitted:
+            continue
+        try:
+            fn = resolve_function(ref)
+        except PipelineError as error:
+            why = error.problems[0]
+            problems.append(
+                Problem(
+                    f"'{name}' calls {ref.ref!r}, which cannot be imported: {why.message}",
+                    node=name,
+                    hint=why.hint,
                 )
+            )
+            continue
+        if isinstance(call, tuple):  # a transform's reads
+            problem = transform_call_problem(name, fn, call)
+            if problem is not None:
+                problems.append(problem)
+        else:
+            refused = predicate_problem(ref, kind=call, node=name)
+            if refused is not None:
+                problems += refused.problems
     return problems
+
+
+def _calls_of(node: Node) -> list[tuple[str, FunctionRef, tuple[str, ...] | str]]:
+    """Each function of ``node``'s tree with how it is called: a transform's reads, or the
+    kind (``"Route"``, ``"Loop"``) of the predicate."""
+    found: list[tuple[str, FunctionRef, tuple[str, ...] | str]] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, TransformNode):
+            found.append((current.name, current.fn, current.reads))
+        elif isinstance(current, LoopNode) and isinstance(current.until, FunctionRef):
+            found.append((current.name, current.until, "Loop"))
+        elif isinstance(current, RouteNode):
+            found += [(current.name, c.value, "Route") for c in current.cases if c.kind == "test"]
+        stack.extend(reversed(getattr(current, "children", ())))
+    return found
+
+
+def unrunnable_functions(node: Node) -> list[Problem]:
+    """:func:`refused_functions` and :func:`unimportable_functions`: what a run here would
+    refuse, for ``irgraph check`` to warn of."""
+    return refused_functions(node) + unimportable_functions(node)
 
 
 def with_allowed(node: Node, modules: Iterable[str]) -> Node:

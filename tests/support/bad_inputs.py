@@ -665,9 +665,8 @@ CATALOG: tuple[BadInput, ...] = (
         'run(from_json(ir_json({"kind": "TransformNode", "name": "t", '
         '"fn": {"function": "no_such_module:payload"}, "writes": "out"}), '
         'allow=["no_such_module"]))',
-        RunError,
-        "Node 't' failed",
-        "'no_such_module:payload'",
+        PipelineError,
+        "'t' calls 'no_such_module:payload', which cannot be imported",
         "Check that the module is importable",
     ),
     # command line ----------------------------------------------------------------------
