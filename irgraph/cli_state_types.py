@@ -20,30 +20,55 @@ __all__ = ["check_texts_routed_on"]
 
 def check_texts_routed_on(G: nx.DiGraph, texts: Mapping[str, str]) -> None:
     """Refuse a ``--state`` text in ``texts`` (key: value, as given) that a route of ``G``
-    compares with the JSON value the text spells (``1``, ``true``) and not with the text.
+    compares with the JSON value the text spells (``1``, ``true``) and not with the text, or
+    that a loop's ``until(key, equals=...)`` compares so.
 
     A route with a case ``.when(1, ...)`` on ``priority`` and ``--state priority=1`` is
-    refused; ``--state priority=high`` is not (it spells no such value).
+    refused; ``--state priority=high`` is not (it spells no such value). A key a step also
+    writes counts too (a route before the step, or in a branch or iteration without it,
+    reads the text); a map-over's item of that name does not (the route reads the item).
     """
-    written = {key for _, keys in G.nodes(data="writes") for key in keys or ()}
     for nid, data in G.nodes(data=True):
-        key = data.get("on") if data.get("kind") == "route" else None
-        if not isinstance(key, str) or key not in texts or key in written:
-            continue  # (a step's value replaces a text given for a key it writes)
+        kind = data.get("kind")
+        if kind == "route":
+            key = data.get("on")
+            values = [case["equals"] for case in data.get("cases", ()) if "equals" in case]
+            who, does = f"route '{nid}'", "compares"
+        elif kind == "loop" and data.get("until_equals"):
+            key, values = data.get("until"), list(data["until_equals"])
+            who, does = f"loop '{nid}'", "stops on"
+        else:
+            continue
+        if not isinstance(key, str) or key not in texts or _an_item(G, nid, key):
+            continue
         text = texts[key]
-        cases = [case["equals"] for case in data.get("cases", ()) if "equals" in case]
-        if any(same_value(text, case) for case in cases):
+        if any(same_value(text, value) for value in values):
             continue
         meant = _spelt(text)
         if meant is _NOTHING or isinstance(meant, str):
             continue
-        if any(same_value(meant, case) for case in cases):
+        if any(same_value(meant, value) for value in values):
             given = json.dumps({key: meant})
             raise CliError(
-                f"--state {key}={text} gives the text {text!r}, but route '{nid}' compares "
-                f"{key} with {json.dumps(meant)} ({_kind(meant)}), so the text would match "
-                f"none of its branches. Give the value as JSON: --state-json '{given}'."
+                f"--state {key}={text} gives the text {text!r}, but {who} {does} "
+                f"{key} {_as_said(does)}{json.dumps(meant)} ({_kind(meant)}), which the text "
+                f"never equals. Give the value as JSON: --state-json '{given}'."
             )
+
+
+def _as_said(does: str) -> str:
+    return "with " if does == "compares" else "equal to "
+
+
+def _an_item(G: nx.DiGraph, nid: str, key: str) -> bool:
+    """Whether ``key`` is the item name of a map-over around ``nid`` (what it reads there)."""
+    parent = G.nodes[nid].get("parent")
+    while parent is not None:
+        data = G.nodes[parent]
+        if data.get("kind") == "map_over" and data.get("item") == key:
+            return True
+        parent = data.get("parent")
+    return False
 
 
 _NOTHING = object()

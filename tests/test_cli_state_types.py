@@ -19,14 +19,20 @@ def routed(tmp_path, monkeypatch):
         tmp_path,
         monkeypatch,
         "cli_routed_pipeline",
-        "from irgraph import Agent, Route\n"
+        "from irgraph import Agent, Loop, MapOver, Route\n"
         "urgent = Agent('urgent').instruct('U {ticket}').writes('o')\n"
         "normal = Agent('normal').instruct('N {ticket}').writes('o')\n"
         "by_priority = Route('prio').on('priority').when(1, urgent).otherwise(normal)\n"
         "by_flag = Route('flag').on('vip').when(True, urgent).when(False, normal)\n"
         "by_name = Route('named').on('level').when('1', urgent).when(1, normal)\n"
         "classify = Agent('c').instruct('Rate {ticket}').writes('priority')\n"
-        "rated = classify >> by_priority\n",
+        "rated = classify >> by_priority\n"
+        "rate = Agent('rate').instruct('Rate.').output({'type': 'integer'}).writes('priority')\n"
+        "after = by_priority >> rate\n"
+        "step = Agent('s').instruct('Step.').output({'type': 'integer'}).writes('n')\n"
+        "until = Loop('L').step(step).until('n', equals=3).max_iterations(2)\n"
+        "inner = Route('r').on('it').when(1, urgent).otherwise(normal)\n"
+        "per_item = MapOver('m').over('items', item='it').step(inner).writes('os')\n",
     )
     return module
 
@@ -80,7 +86,35 @@ def test_texts_the_route_means_as_text_still_run(routed, target, pair, branch):
     assert f"o = <{branch}: " in out
 
 
-def test_a_key_a_step_writes_before_the_route_is_not_judged_by_its_text(routed):
-    """'priority' is written by agent 'c' (the text given is unused): no refusal here."""
-    code, out = call("check", f"{routed}:rated", "--state", "ticket=x", "--state", "priority=1")
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("after", "route 'prio' compares priority with 1 (a number)"),  # written after it
+        ("until", "loop 'L' stops on n equal to 3 (a number)"),
+    ],
+)
+def test_a_key_a_step_also_writes_is_judged_where_the_text_can_be_read(
+    routed, capsys, target, said
+):
+    key = "n" if target == "until" else "priority"
+    value = "3" if target == "until" else "1"
+    code, _ = call(
+        "check", f"{routed}:{target}", "--state", "ticket=x", "--state", f"{key}={value}"
+    )
+    assert code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_a_map_over_item_of_that_name_is_what_the_route_reads(routed):
+    """The route inside reads the item 'it', never the --state text: no refusal."""
+    code, out = call(
+        "run",
+        f"{routed}:per_item",
+        "--state",
+        "ticket=x",
+        "--state",
+        "it=1",
+        "--state-json",
+        '{"items": [1, 2]}',
+    )
     assert code == 0, out
