@@ -102,6 +102,7 @@ def sent_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     if not wraps(schema):
         return dict(schema)
     inner = {k: v for k, v in schema.items() if k not in (*_DEFINITIONS, "$schema", "$id")}
+    inner = _moved_refs(inner)
     kept = {k: schema[k] for k in _DEFINITIONS if k in schema}
     return {
         "type": "object",
@@ -113,6 +114,22 @@ def sent_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _VALUE = "value"
+_KEPT_REFS = tuple(f"#/{name}/" for name in _DEFINITIONS)
+
+
+def _moved_refs(part: Any) -> Any:
+    """``part`` with each ``$ref`` to the schema's own root (``#``, ``#/items``...) pointing
+    where that root now is, under ``properties/value``; refs to the definitions, kept at
+    the root, stay."""
+    if isinstance(part, dict):
+        moved = {k: _moved_refs(v) for k, v in part.items()}
+        ref = part.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#") and not ref.startswith(_KEPT_REFS):
+            moved["$ref"] = f"#/properties/{_VALUE}{ref[1:]}"
+        return moved
+    if isinstance(part, list):
+        return [_moved_refs(v) for v in part]
+    return part
 
 
 def unwrapped_answer(text: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from irgraph import Agent, run
 from irgraph.openai_request import sent_schema
 from irgraph.providers import ModelRequest
@@ -64,3 +66,21 @@ def test_a_wrapped_reply_streams_as_its_value(openai_server: OpenAIServer):
     request = ModelRequest("t", "t", "Tags.", output_schema={"type": "array"})
     chunks = asyncio.run(collect(make(openai_server).stream(request)))
     assert "".join(chunks) == '["a", "b"]'
+
+
+def test_references_to_the_schemas_own_root_follow_it_under_value():
+    """'#' and '#/items' pointed at the wrapper after wrapping (a different schema, or none)."""
+    import jsonschema
+
+    recursive = {"type": "array", "items": {"anyOf": [{"type": "string"}, {"$ref": "#"}]}}
+    jsonschema.validate({"value": ["a", ["b", ["c"]]]}, sent_schema(recursive))
+    nested = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"kids": {"type": "array", "items": {"$ref": "#/items"}}},
+        },
+    }
+    jsonschema.validate({"value": [{"kids": [{"kids": []}]}]}, sent_schema(nested))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"value": [{"kids": [5]}]}, sent_schema(nested))
