@@ -123,7 +123,7 @@ def register_backend(
             "function returning a backend, or its import path 'module:Class'."
         )
     _load_entry_points()
-    if name in _REGISTRY and not replace:
+    if name in _REGISTRY and not replace and _REGISTRY[name] != factory:  # the same: no-op
         raise BackendNotFoundError(
             f"A backend named {name!r} is registered already ({_REGISTRY[name]!r}); pass "
             f"replace=True to replace it, or register yours under another name."
@@ -182,7 +182,16 @@ def get_backend(backend: str | Any, **options: Any) -> Any:
             f"The backend {backend!r} is registered as {factory!r}, which makes no backend "
             "(it cannot be called); register the backend class or its import path instead."
         )
-    return _a_backend(factory(**options), f"What the backend {backend!r} made ({factory!r})")
+    try:
+        made = factory(**options)
+    except IrgraphError:
+        raise  # the backend's own refusal of an option, worded already
+    except Exception as exc:
+        raise BackendNotFoundError(
+            f"Making the backend {backend!r} failed: its factory {factory!r} raised "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return _a_backend(made, f"{made!r}, which the backend {backend!r}'s factory made,")
 
 
 def compiled_by(engine: Any, node: Any, inputs: Iterable[str] | None) -> Any:

@@ -188,7 +188,7 @@ def none_message(key: str) -> str:
     )
 
 
-_KEY_LIKE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\??\}")
+_KEY_LIKE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\??\}(?!\})")  # not {{key}}
 
 
 def untemplated_keys_warning(node: str, system: str) -> str | None:

@@ -146,3 +146,22 @@ def test_a_backend_compiling_to_something_that_cannot_run_is_named():
     ):
         with pytest.raises(BackendNotFoundError, match="'nothing' compiled the pipeline to None"):
             call()
+
+
+def test_registering_the_same_factory_again_is_no_refusal(own_registry):
+    """Running a notebook cell twice registered the same class twice: refused as taken."""
+    from irgraph.backends.asyncio_backend import AsyncioBackend
+
+    register_backend("again", AsyncioBackend)
+    register_backend("again", AsyncioBackend)
+    with pytest.raises(BackendNotFoundError, match="registered already"):
+        register_backend("again", "irgraph.backends.asyncio_backend:AsyncioBackend")
+
+
+def test_a_factory_that_raises_is_named_with_its_error(own_registry):
+    def failing(**options):
+        raise ValueError("boom in factory")
+
+    register_backend("failing", failing)
+    with pytest.raises(BackendNotFoundError, match="'failing' failed: its factory .* boom"):
+        compile(Agent("a").instruct("x"), backend="failing")

@@ -42,3 +42,8 @@ def test_irgraph_check_prints_the_warning(tmp_path, monkeypatch):
     out = io.StringIO()
     assert main(["check", f"{module}:w"], out=out) == 0
     assert "warning: Agent 'w''s system prompt holds {persona}" in out.getvalue()
+
+
+def test_doubled_braces_are_no_key():
+    agent = Agent("w").system("Use {{braces}} literally.").instruct("Go.")
+    assert validate(to_graph(agent)) == []
