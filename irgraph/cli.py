@@ -166,7 +166,7 @@ def _refused(target: Any, allow: list[str]) -> list[str]:
 
 def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, str]:
     """The option that gave each state key, for messages about it."""
-    pairs = {pair.partition("=")[0] for pair in args.state}
+    pairs = _texts(args)
     return {key: "--state" if key in pairs else "--state-json" for key in state}
 
 

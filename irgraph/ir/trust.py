@@ -44,18 +44,7 @@ __all__ = [
 
 def functions_of(node: Node) -> list[tuple[str, FunctionRef]]:
     """Every function ``node``'s tree calls, as ``(node name, ref)`` in reading order."""
-    found: list[tuple[str, FunctionRef]] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, TransformNode):
-            found.append((current.name, current.fn))
-        elif isinstance(current, LoopNode) and isinstance(current.until, FunctionRef):
-            found.append((current.name, current.until))
-        elif isinstance(current, RouteNode):
-            found += [(current.name, c.value) for c in current.cases if c.kind == "test"]
-        stack.extend(reversed(getattr(current, "children", ())))
-    return found
+    return [(name, ref) for name, ref, _ in _calls_of(node)]
 
 
 def refused_functions(node: Node) -> list[Problem]:
