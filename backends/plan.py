@@ -29,7 +29,19 @@ __all__ = ["SCHEDULES", "ScopePlan", "Step", "plan_scopes"]
 class Step:
     """One node of a scope, with what running it needs precomputed."""
 
-    __slots__ = ("blocking", "body", "branches", "fn", "id", "kind", "op", "settings", "timeout")
+    __slots__ = (
+        "blocking",
+        "body",
+        "branches",
+        "fn",
+        "id",
+        "kind",
+        "op",
+        "plain",
+        "request",
+        "settings",
+        "timeout",
+    )
 
     def __init__(self, nid: str, kind: str, op: Node) -> None:
         self.id = nid
@@ -43,6 +55,11 @@ class Step:
         self.blocking = False  # fn is synchronous: it runs on a worker thread
         #: An agent's model settings as a dict (each request gets a copy).
         self.settings: dict[str, Any] = dict(getattr(op, "settings", None) or {})
+        #: An agent asked once for text, with no timeout of its own: the scheduler's fast path.
+        self.plain = kind == "agent" and getattr(op, "output", None) is None and not self.timeout
+        #: A plain agent's request fields (:func:`irgraph.providers.request_fields`), made
+        #: on its first run.
+        self.request: dict[str, Any] | None = None
 
 
 class ScopePlan:

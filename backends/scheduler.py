@@ -17,14 +17,17 @@ the one branch whose case holds (:mod:`irgraph.backends.routes`) and outputs tha
 
 An agent with an output schema is asked until its reply parses and validates, up to its
 retries (:mod:`irgraph.backends.outputs`); each attempt is one :meth:`Scheduler.call` with the
-node's timeout of its own, and the parsed value, not the text, goes to state.
+node's timeout of its own, and the parsed value, not the text, goes to state. An agent asked
+once for text, with no timeout, slot or handler around the call, the driver runs itself
+(:mod:`irgraph.backends.plain_agents`): the same records, with no coroutine of ours per agent.
 
 State is one dict shared by the run. A node sees a read-only view of just the keys it reads.
 A backend reuses :class:`Scheduler` and overrides the points where the world is touched:
 :meth:`Scheduler.call` (ask the model) and :meth:`Scheduler.gate` (ask a human).
 
 User code that may block — a synchronous transform, ``until`` predicate or ``on_gate``
-handler — runs on a worker thread (:mod:`irgraph.backends.blocking`), so a timeout holds and
+handler (:mod:`irgraph.backends.user_code`) — runs on a worker thread
+(:mod:`irgraph.backends.blocking`), so a timeout holds and
 parallel branches go on; ``on_event`` handlers run on the loop, in order, and must be quick.
 How a failure anywhere becomes the run's RunError is :mod:`irgraph.backends.failures`.
 """
@@ -36,25 +39,22 @@ import inspect
 import time
 import types
 from collections import ChainMap
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from irgraph import providers
-from irgraph.errors import PipelineError, RunError
-from irgraph.events import Call, Event, RunResult, TraceLog
-from irgraph.ir import resolve_function, transform_arguments
+from irgraph.errors import RunError
+from irgraph.events import Call, CallLog, Event, RunResult, TraceLog
 from irgraph.providers import ModelProvider, ModelRequest, new_request
 from irgraph.templates import render, template_values
 
-from .blocking import call_blocking
 from .drivers import Drivers
 from .failures import RAISED_BY, cancelled_run, node_failure, run_cancelled, with_progress
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
+from .plain_agents import plain_answer, plain_request
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 from .routes import chosen_branch
 from .run_options import (
@@ -63,10 +63,10 @@ from .run_options import (
     check_call_limit,
     check_provider,
     check_run_options,
-    gate_answer,
     refuse_awaitable,
 )
 from .timeouts import with_timeout
+from .user_code import GateRequest, gate_value, transform_value
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -88,16 +88,8 @@ __all__ = [
 _now = time.monotonic
 _COROUTINE = types.CoroutineType
 Path = tuple[tuple[str, int], ...]
-
-
-@attrs.frozen
-class GateRequest:
-    """What an ``on_gate`` handler receives: the gate, its rendered message, a view of state."""
-
-    node: str
-    name: str
-    message: str
-    state: Mapping[str, Any]
+#: What a plain agent's inline run stands for: a subclass changing one of them turns it off.
+_PLAIN_PATH = ("execute", "agent", "ask", "emit")
 
 
 class Scheduler:
@@ -136,8 +128,11 @@ class Scheduler:
             and type(self).completion is Scheduler.completion
         )
         self.complete = provider.complete
+        #: Plain agents run inline in the drivers (:mod:`irgraph.backends.plain_agents`).
+        kept = all(getattr(type(self), m) is getattr(Scheduler, m) for m in _PLAIN_PATH)
+        self.inline = kept and self.direct and not (self.limit or timeout or on_event)
         self.trace = TraceLog()
-        self.calls: list[Call] = []
+        self.call_log = CallLog()
         self.outputs: dict[str, Any] = {}
         self.completed: list[str] = []
         self.gate_blocking = on_gate is not None and not inspect.iscoroutinefunction(on_gate)
@@ -145,6 +140,11 @@ class Scheduler:
         self.failures: set[RunError] = set()
         #: Eager driver starts in progress (:mod:`irgraph.backends.drivers`).
         self.nesting = [0]
+
+    @property
+    def calls(self) -> list[Call]:
+        """The model calls so far, in the order they ended."""
+        return self.call_log.calls()
 
     def emit(self, node: str, start: bool, path: Path) -> None:
         """Record a start or end event, and tell ``on_event`` at once."""
@@ -214,7 +214,7 @@ class Scheduler:
             placeholder=not provider_given,
             run_id=run_id,
             graph=graph,
-            calls=self.calls,
+            calls=self.call_log,
         )
 
     # scopes ----------------------------------------------------------------------------
@@ -223,11 +223,32 @@ class Scheduler:
         steps, successors, execute = plan.steps, plan.successors, self.execute
         group = Drivers(self.nesting, self.limit is None)
         start, eager = group.start, group.eager
+        inline, provider, complete = self.inline, self.provider, self.complete
 
         async def drive(i: int, own_task: bool) -> None:
             try:
                 while True:
-                    await execute(steps[i], state, path)
+                    step = steps[i]
+                    if inline and step.plain:  # execute() for an agent asked once, inline
+                        try:
+                            request = plain_request(self, step, state, path)
+                            begun = _now()
+                            try:
+                                answer: Awaitable[str] = complete(request)
+                                if type(answer) is not _COROUTINE:
+                                    answer = providers.awaitable_answer(provider, answer)
+                                value = await answer
+                            except BaseException as exc:
+                                self.call_log.failed(request, path, begun, exc)
+                                raise
+                            plain_answer(self, step, state, path, request, begun, value)
+                        except BaseException as error:
+                            failure = self.failure_at(step, error, path)
+                            if failure is error:
+                                raise
+                            raise failure from error
+                    else:
+                        await execute(step, state, path)
                     following = -1
                     for j in successors[i]:
                         left = remaining[j] - 1
@@ -306,7 +327,7 @@ class Scheduler:
             if kind == "agent":
                 value = await self.agent(step, state, path, seconds)
             elif kind == "transform":
-                value = await with_timeout(self.transform(step, state), seconds)
+                value = await with_timeout(transform_value(step, state), seconds)
                 if step.op.writes:  # once its time has not run out: a late value is not kept
                     state[step.op.writes] = value
             elif kind == "gate":
@@ -324,16 +345,25 @@ class Scheduler:
             self.outputs[nid] = value
             self.completed.append(nid)
             self.emit(nid, False, path)
-        except RunError as error:
-            if error in self.failures:
-                raise  # named already: a node of a nested scope, or an on_event handler's
-            raise self.fail(nid, error, RAISED_BY.get(step.kind), path) from error
-        except Exception as exc:
-            raise self.fail(nid, exc, None, path) from exc
-        except asyncio.CancelledError as exc:
-            if run_cancelled():
+        except BaseException as error:
+            failure = self.failure_at(step, error, path)
+            if failure is error:
                 raise
-            raise self.fail(nid, exc, RAISED_BY.get(step.kind), path) from exc
+            raise failure from error
+
+    def failure_at(self, step: Step, error: BaseException, path: Path) -> BaseException:
+        """What ``error``, raised running ``step``, ends the run with: the node's RunError,
+        or ``error`` itself when it is one already (a nested scope's node or an ``on_event``
+        handler named it), a request to stop, or the run's own cancellation."""
+        if isinstance(error, RunError):
+            if error in self.failures:
+                return error
+            return self.fail(step.id, error, RAISED_BY.get(step.kind), path)
+        if isinstance(error, Exception):
+            return self.fail(step.id, error, None, path)
+        if isinstance(error, asyncio.CancelledError) and not run_cancelled():
+            return self.fail(step.id, error, RAISED_BY.get(step.kind), path)
+        return error
 
     async def route(self, step: Step, state: MutableMapping[str, Any], path: Path) -> str:
         """Run the branch of the first case that holds; the output is that case's label."""
@@ -392,10 +422,9 @@ class Scheduler:
                 raise providers.not_text(text)
         except BaseException as exc:
             if start is not None:
-                why = "cancelled" if isinstance(exc, asyncio.CancelledError) else repr(exc)
-                self.calls.append(Call.made(request, path, None, start, _now(), why))
+                self.call_log.failed(request, path, start, exc)
             raise
-        self.calls.append(Call.made(request, path, text, start, _now()))
+        self.call_log.record(request, path, text, start, _now())
         return text
 
     def model_answer(self, request: ModelRequest, path: Path) -> Awaitable[str]:
@@ -420,40 +449,7 @@ class Scheduler:
                 self.tell(Event(request.node, "chunk", _now(), path, chunk))
         return "".join(parts)
 
-    async def transform(self, step: Step, state: MutableMapping[str, Any]) -> Any:
-        op = step.op
-        fn = step.fn
-        if fn is None:
-            fn = resolve_function(op.fn)
-            step.blocking = not inspect.iscoroutinefunction(fn)
-            step.fn = fn  # last: a concurrent run that sees fn sees blocking too
-        args, kwargs = transform_arguments(fn, op.reads, state)
-        if step.blocking:
-            value = await call_blocking(fn, *args, **kwargs)
-        else:
-            value = fn(*args, **kwargs)
-        if inspect.isawaitable(value):
-            value = await value
-        return value  # execute() writes it
-
     async def gate(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:
-        op = step.op
-        if self.on_gate is None:
-            raise PipelineError(
-                f"Gate '{step.id}' was reached but no on_gate handler was given.",
-                node=step.id,
-                hint="Pass on_gate=handler to run()/arun(): it gets a GateRequest and returns "
-                "the answer (it may be async).",
-            )
-        values = template_values(op.template, state)
-        request = GateRequest(
-            step.id, op.name, render(op.template, values), MappingProxyType(values)
-        )
-        if self.gate_blocking:
-            answer = await call_blocking(self.on_gate, request)
-        else:
-            answer = self.on_gate(request)
-        if inspect.isawaitable(answer):
-            answer = await answer
-        gate_answer(answer, self.on_gate, step.id, op.writes)
-        return answer  # execute() writes it
+        """Ask ``on_gate``; other backends override it (Prefect: a paused flow run)."""
+        # execute() writes the answer
+        return await gate_value(step, state, self.on_gate, self.gate_blocking)

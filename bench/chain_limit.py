@@ -22,8 +22,8 @@ from types import MappingProxyType
 from typing import Any
 
 from irgraph.backends.asyncio_backend import AsyncioBackend
-from irgraph.events import Call, TraceLog
-from irgraph.providers import new_request
+from irgraph.events import CallLog, TraceLog
+from irgraph.providers import request_fields, request_from
 from irgraph.templates import render, template_values
 
 from cli_args import positive
@@ -46,15 +46,16 @@ def folded(
     steps: list[Any], provider: LeanProvider, *, record: bool, trace: bool, prompt: bool
 ) -> Callable[[], Awaitable[dict[str, Any]]]:
     """A run of the chain as one coroutine, each piece kept or left out."""
-    now, made, path = time.monotonic, Call.made, ()
+    now, path = time.monotonic, ()
+    kept = [request_fields(s.id, s.op.name, s.op.model, s.op.system) for s in steps]  # as Step
 
     async def run() -> dict[str, Any]:
         state: dict[str, Any] = dict(SEED)
         outputs: dict[str, Any] = {}
         completed: list[str] = []
-        calls: list[Call] = []
+        calls = CallLog()
         log = TraceLog()
-        for step in steps:
+        for step, fields in zip(steps, kept, strict=True):
             nid, op = step.id, step.op
             if trace:
                 log.nodes.append(nid), log.starts.append(True)
@@ -62,12 +63,10 @@ def folded(
             values = template_values(op.template, state) if prompt else {}
             text = render(op.template, values) if prompt else ""
             if record:
-                request = new_request(
-                    nid, op.name, text, op.model, MappingProxyType(values), op.system, {}, None
-                )
+                request = request_from(fields, text, MappingProxyType(values), {})
                 start = now()
                 answer = await provider.complete(request)
-                calls.append(made(request, path, answer, start, now()))
+                calls.record(request, path, answer, start, now())
             else:
                 answer = await provider.complete(None)  # type: ignore[arg-type]
             state[op.writes] = outputs[nid] = answer

@@ -61,9 +61,6 @@ class ModelRequest:
     feedback: str | None = None
 
 
-if len(attrs.fields(ModelRequest)) != 10:
-    raise TypeError("ModelRequest's fields changed: new_request must set each of them.")
-
 _new = object.__new__
 
 
@@ -78,24 +75,59 @@ def new_request(
     output_schema: Mapping[str, Any] | None,
 ) -> ModelRequest:
     """``ModelRequest(node, agent, prompt, model, state, system=..., settings=...,
-    output_schema=...)`` for a first attempt, filled field by field in the instance's
-    ``__dict__``: a scheduler makes one per model call, and the class's own ``__init__`` (a
-    frozen class sets each field through ``object.__setattr__``) was a fifth of an agent's
-    cost in a long chain. (Slots filled through their setters cost half as much again as
-    this; hence the class keeps a ``__dict__``.)"""
+    output_schema=...)`` for a first attempt, made as :func:`request_from` makes it."""
+    return request_from(
+        request_fields(node, agent, model, system, output_schema), prompt, state, settings
+    )
+
+
+def request_fields(
+    node: str,
+    agent: str,
+    model: str | None,
+    system: str,
+    output_schema: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every field of an agent's first-attempt ``ModelRequest``, in the class's order, with
+    an empty prompt, state and settings: what :func:`request_from` fills per call. A
+    scheduler keeps one per agent."""
+    return {
+        "node": node,
+        "agent": agent,
+        "prompt": "",
+        "model": model,
+        "state": _EMPTY,
+        "system": system,
+        "settings": _EMPTY,
+        "output_schema": output_schema,
+        "attempt": 1,
+        "feedback": None,
+    }
+
+
+def request_from(
+    fields: dict[str, Any], prompt: str, state: Mapping[str, Any], settings: Mapping[str, Any]
+) -> ModelRequest:
+    """The ``ModelRequest`` with ``fields`` (:func:`request_fields`) and this ``prompt``,
+    ``state`` and ``settings``, filled in the instance's ``__dict__`` at once: a scheduler
+    makes one per model call, and the class's own ``__init__`` (a frozen class sets each
+    field through ``object.__setattr__``) was a fifth of an agent's cost in a long chain.
+    (Slots filled through their setters cost half as much again; hence the ``__dict__``.)
+
+    >>> request_from(request_fields("w", "writer", None, ""), "Hi.", {}, {}).prompt
+    'Hi.'
+    """
     request = _new(ModelRequest)
-    fields = request.__dict__
-    fields["node"] = node
-    fields["agent"] = agent
-    fields["prompt"] = prompt
-    fields["model"] = model
-    fields["state"] = state
-    fields["system"] = system
-    fields["settings"] = settings
-    fields["output_schema"] = output_schema
-    fields["attempt"] = 1
-    fields["feedback"] = None
+    own = request.__dict__
+    own |= fields
+    own["prompt"] = prompt
+    own["state"] = state
+    own["settings"] = settings
     return request
+
+
+if list(request_fields("", "", None, "")) != [field.name for field in attrs.fields(ModelRequest)]:
+    raise TypeError("ModelRequest's fields changed: request_fields must give each, in order.")
 
 
 @runtime_checkable

@@ -501,10 +501,27 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "sync-transform-blocks-the-loop",
         "scheduler",
-        "backends/scheduler.py",
-        "            value = await call_blocking(fn, *args, **kwargs)",
-        "            value = fn(*args, **kwargs)",
+        "backends/user_code.py",
+        "        value = await call_blocking(fn, *args, **kwargs)",
+        "        value = fn(*args, **kwargs)",
         ("tests/test_runtime_blocking.py", *_RUN_TESTS),
+    ),
+    _m(
+        "plain-agent-completion-not-recorded",
+        "scheduler",
+        "backends/plain_agents.py",
+        "    run.completed.append(nid)\n    trace = run.trace\n",
+        "    trace = run.trace\n",
+        _RUN_TESTS,
+    ),
+    _m(
+        "plain-agent-failed-call-not-recorded",
+        "scheduler",
+        "backends/scheduler.py",
+        "                            except BaseException as exc:\n"
+        "                                self.call_log.failed(request, path, begun, exc)\n",
+        "                            except BaseException as exc:\n",
+        _RUN_TESTS,
     ),
     # exporters ---------------------------------------------------------------------------
     _m(

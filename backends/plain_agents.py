@@ -1,0 +1,89 @@
+"""The scheduler's fast path: an agent asked once for text.
+
+Most agents of a long chain are *plain*: no output schema to validate (so one call), no timeout
+of their own, in a run with no run timeout, no ``max_concurrency`` slot to wait for, no
+``on_event`` handler and no streaming (:attr:`Scheduler.inline
+<irgraph.backends.scheduler.Scheduler.inline>`, :attr:`Step.plain
+<irgraph.backends.plan.Step.plain>`). The scope's driver runs such an agent itself: it calls
+:func:`plain_request`, awaits the provider's own coroutine, and calls :func:`plain_answer`, where
+``Scheduler.execute`` would add three coroutines of ours (``execute``, ``agent``, ``ask``) per
+agent. What is recorded is the same: start and end events, the call, the state and output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from irgraph import providers
+from irgraph.events import CallLog, TraceLog
+from irgraph.providers import ModelRequest, request_fields, request_from
+from irgraph.templates import render, template_values
+
+from .plan import Step
+
+__all__ = ["PlainRun", "plain_answer", "plain_request"]
+
+_now = time.monotonic
+Path = tuple[tuple[str, int], ...]
+
+
+class PlainRun(Protocol):
+    """What a plain agent records in its run (a ``Scheduler``)."""
+
+    trace: TraceLog
+    call_log: CallLog
+    outputs: dict[str, Any]
+    completed: list[str]
+
+
+def plain_request(
+    run: PlainRun, step: Step, state: MutableMapping[str, Any], path: Path
+) -> ModelRequest:
+    """Plain agent ``step``'s start event in ``run``, and the request for its prompt."""
+    nid = step.id
+    trace = run.trace  # Scheduler.emit, inline: there is no on_event handler to tell
+    trace.nodes.append(nid)
+    trace.starts.append(True)
+    trace.times.append(_now())
+    trace.paths.append(path)
+    op = step.op
+    values = template_values(op.template, state)
+    fields = step.request
+    if fields is None:
+        fields = step.request = request_fields(nid, op.name, op.model, op.system)
+    settings = dict(step.settings) if step.settings else {}  # a copy per request
+    return request_from(fields, render(op.template, values), MappingProxyType(values), settings)
+
+
+def plain_answer(
+    run: PlainRun,
+    step: Step,
+    state: MutableMapping[str, Any],
+    path: Path,
+    request: ModelRequest,
+    begun: float,
+    value: Any,
+) -> None:
+    """Plain agent ``step``'s end in ``run``: ``value``, the provider's answer to ``request``
+    (asked at ``begun``), checked and recorded as its call, written to state and outputs;
+    then its end event."""
+    nid = step.id
+    if not isinstance(value, str):
+        error = providers.not_text(value)
+        run.call_log.failed(request, path, begun, error)
+        raise error
+    run.call_log.append(  # a Call's fields (CallLog): a first attempt, with no feedback
+        (nid, path, request.prompt, value, request.model, 1, begun, _now(), None, None)
+    )
+    if step.op.writes:
+        state[step.op.writes] = value
+    run.outputs[nid] = value
+    run.completed.append(nid)
+    trace = run.trace
+    trace.nodes.append(nid)
+    trace.starts.append(False)
+    trace.times.append(_now())
+    trace.paths.append(path)

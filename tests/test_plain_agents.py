@@ -1,0 +1,159 @@
+"""The scheduler's fast path for plain agents (``irgraph.backends.plain_agents``) records
+what the general path records: every run here is made twice, once as it comes (plain agents
+run inline in the drivers) and once with an ``on_event`` handler (which turns the fast path
+off, so every agent goes through ``Scheduler.execute``), and the two must agree on the state,
+outputs, events, calls and errors, times aside."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, FanOut, RunError
+from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.backends.scheduler import Scheduler
+from irgraph.testing import FakeProvider
+from tests.support.pipelines import research
+
+PIPELINE = (
+    Agent("a").instruct("Start.").writes("x").settings(temperature=0.2)
+    >> FanOut("both")
+    .branch(Agent("b").instruct("From {x}.").writes("y"))
+    .branch(Agent("c").instruct("Also {x} {missing?}.").writes("z"))
+    >> Agent("d").instruct("Join {y} and {z}.")
+)
+
+
+def _paths_taken() -> tuple[bool, bool]:
+    """Whether a run as it comes, and one with an on_event handler, take the fast path."""
+    options: dict[str, Any] = {"on_gate": None, "max_concurrency": None, "timeout": None}
+    plain = Scheduler(FakeProvider(), on_event=None, chunks=False, **options)
+    handled = Scheduler(FakeProvider(), on_event=print, chunks=False, **options)
+    return plain.inline, handled.inline
+
+
+def test_a_run_as_it_comes_takes_the_fast_path_and_one_with_a_handler_does_not() -> None:
+    assert _paths_taken() == (True, False)
+
+
+def _events(trace: list[Any]) -> list[tuple[Any, ...]]:
+    return [(e.node, e.event, e.path) for e in trace]
+
+
+def _calls(calls: list[Any]) -> list[tuple[Any, ...]]:
+    assert all(c.start <= c.end for c in calls)
+    return [(c.node, c.path, c.prompt, c.answer, c.model, c.attempt, c.error) for c in calls]
+
+
+def _both(pipeline: Any, provider: Any, state: dict[str, Any] | None = None) -> list[Any]:
+    """What each path made of one run: its result, or the error it raised."""
+    runnable = AsyncioBackend(provider=provider).compile(pipeline.to_ir(), inputs=state or {})
+    made = []
+    for options in ({}, {"on_event": lambda event: None}):
+        try:
+            made.append(runnable.run(state or {}, **options))
+        except RunError as error:
+            made.append(error)
+    return made
+
+
+@pytest.mark.parametrize("pipeline", [PIPELINE, research], ids=["fan-out", "research"])
+def test_both_paths_record_the_same_run(pipeline: Any) -> None:
+    fast, general = _both(
+        pipeline, FakeProvider(), {"topic": "owls"} if pipeline is research else {}
+    )
+    assert fast.state == general.state and fast.outputs == general.outputs
+    assert _events(fast.trace) == _events(general.trace)
+    assert _calls(fast.calls) == _calls(general.calls)
+    assert len(fast.calls) == len(fast.trace) // 2  # one call per agent, each one its own
+
+
+class Failing:
+    """Answers every agent but ``b``, for which ``complete`` does what ``how`` says."""
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+
+    def complete(self, request: Any) -> Any:
+        if request.node != "b":
+            return self._text(request)
+        if self.how == "raises":
+            return self._raises()
+        if self.how == "not text":
+            return self._number()
+        return "not awaitable"  # a plain def returning text
+
+    async def _text(self, request: Any) -> str:
+        return f"<{request.node}>"
+
+    async def _raises(self) -> str:
+        raise ConnectionError("quota")
+
+    async def _number(self) -> int:
+        return 42
+
+
+@pytest.mark.parametrize("how", ["raises", "not text", "not awaitable"])
+def test_both_paths_fail_a_failing_agent_alike(how: str) -> None:
+    fast, general = _both(PIPELINE, Failing(how))
+    assert isinstance(fast, RunError) and isinstance(general, RunError)
+    assert str(fast) == str(general) and fast.node == general.node == "b"
+    assert type(fast.__cause__) is type(general.__cause__)
+    assert fast.completed == general.completed and fast.state == general.state
+    assert _calls(fast.calls) == _calls(general.calls)
+    b_calls = [call for call in fast.calls if call.node == "b"]
+    # the call was made unless complete() never gave an awaitable (then both still record it)
+    assert [call.answer for call in b_calls] == [None] and b_calls[0].error
+
+
+class Hanging:
+    """Answers ``a`` at once; ``b`` waits until cancelled."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+
+    async def complete(self, request: Any) -> str:
+        if request.node == "b":
+            self.asked.set()
+            await asyncio.Event().wait()
+        return f"<{request.node}>"
+
+
+@pytest.mark.parametrize("handled", [False, True], ids=["fast", "general"])
+def test_a_cancelled_plain_agent_keeps_its_call_and_what_completed(handled: bool) -> None:
+    pipeline = Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("{x}")
+    provider = Hanging()
+    options = {"on_event": lambda event: None} if handled else {}
+
+    async def cancel_while_b_waits() -> Any:
+        task = asyncio.create_task(pipeline_run(pipeline, provider, options))
+        await provider.asked.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError) as info:
+            await task
+        return info.value.partial  # type: ignore[attr-defined]
+
+    partial = asyncio.run(cancel_while_b_waits())
+    assert partial.completed == ["a"] and partial.state["x"] == "<a>"
+    assert [(c.node, c.answer, c.error) for c in partial.calls] == [
+        ("a", "<a>", None),
+        ("b", None, "cancelled"),
+    ]
+
+
+async def pipeline_run(pipeline: Any, provider: Any, options: dict[str, Any]) -> Any:
+    runnable = AsyncioBackend(provider=provider).compile(pipeline.to_ir())
+    return await runnable.arun({}, **options)
+
+
+def test_a_stop_request_from_a_plain_agents_provider_propagates_as_itself() -> None:
+    class Interrupting:
+        async def complete(self, request: Any) -> str:
+            raise KeyboardInterrupt
+
+    for options in ({}, {"on_event": lambda event: None}):
+        runnable = AsyncioBackend(provider=Interrupting()).compile(PIPELINE.to_ir())
+        with pytest.raises(KeyboardInterrupt):
+            runnable.run({}, **options)
