@@ -231,8 +231,8 @@ class Scheduler:
                     step = steps[i]
                     if inline and step.plain:  # execute() for an agent asked once, inline
                         try:
-                            request = plain_request(self, step, state, path)
                             begun = _now()
+                            request = plain_request(self, step, state, path, begun)
                             try:
                                 answer: Awaitable[str] = complete(request)
                                 if type(answer) is not _COROUTINE:
