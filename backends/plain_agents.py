@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from irgraph import providers
 from irgraph.events import CallLog, TraceLog
-from irgraph.providers import ModelRequest, request_fields, request_from
+from irgraph.providers import ModelRequest, request_from
 from irgraph.templates import render, template_values
 
 from .plan import Step
@@ -55,11 +55,9 @@ def plain_request(
     trace.paths.append(path)
     op = step.op
     values = template_values(op.template, state)
-    fields = step.request
-    if fields is None:
-        fields = step.request = request_fields(nid, op.name, op.model, op.system)
     settings = dict(step.settings) if step.settings else {}  # a copy per request
-    return request_from(fields, render(op.template, values), MappingProxyType(values), settings)
+    text = render(op.template, values)
+    return request_from(step.request, text, MappingProxyType(values), settings)
 
 
 def plain_answer(

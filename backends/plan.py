@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.gc_pause import gc_paused
 from irgraph.ir import Node
+from irgraph.providers import request_fields
 from irgraph.schema import scope_predecessors, scopes
 
 if TYPE_CHECKING:
@@ -57,9 +58,12 @@ class Step:
         self.settings: dict[str, Any] = dict(getattr(op, "settings", None) or {})
         #: An agent asked once for text, with no timeout of its own: the scheduler's fast path.
         self.plain = kind == "agent" and getattr(op, "output", None) is None and not self.timeout
-        #: A plain agent's request fields (:func:`irgraph.providers.request_fields`), made
-        #: on its first run.
-        self.request: dict[str, Any] | None = None
+        #: A plain agent's request fields (:func:`irgraph.providers.request_fields`), each
+        #: call's request a copy of them with its prompt, state and settings.
+        self.request: dict[str, Any] = {}
+        if self.plain:
+            agent: Any = op
+            self.request = request_fields(nid, agent.name, agent.model, agent.system)
 
 
 class ScopePlan:
