@@ -38,9 +38,10 @@ examples x 8 runs, every prediction equals the measurement to 4e-15 s (repeated 
 alike). The 10 % the issue asks for is thus a margin no real misprediction fits in: a
 wrong count of items, iterations or calls is a whole call, 20 ms or more of a small
 pipeline (the old makespan, which put a map-over in one slot, fails on a two-item map-over
-at limit 1: predicted 0.02, measured 0.04); this property also found two bugs of the
+at limit 1: predicted 0.02, measured 0.04); this property also found three bugs of the
 simulation (a step ending at once, last in its scope, ended the scope twice; tasks made for
-a fan-out start before what the driver goes on with queues).
+a fan-out start before what the driver goes on with queues; a slot freed while the waiter
+another one was passed to had not taken it yet went to a newcomer, who has to queue).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from irgraph import Agent, Route, Transform, to_graph
+from irgraph import Agent, Loop, Route, Transform, to_graph
 from irgraph.analysis import makespan
 from irgraph.backends import blocking
 from irgraph.backends.asyncio_backend import AsyncioBackend
@@ -245,3 +246,33 @@ def test_async_functions_run_on_the_loop_in_the_prediction_too() -> None:
         found = _measured_and_predicted(pipeline, {"question": "why?"}, latency)
         assert found[("dataflow", 2)] == found[("topological", 2)] == (0.05, 0.05), found
         assert all(seconds == predicted for seconds, predicted in found.values()), found
+
+
+def test_a_newcomer_waits_behind_the_waiter_a_slot_was_passed_to() -> None:
+    """At limit 2, ``a0``'s freed slot passes to ``c0`` at 0.02, which takes it only when its
+    task runs; ``b0`` ends meanwhile and frees the other slot. ``b1``, asking next, finds the
+    semaphore still locked (``c0`` has not taken its slot yet) and queues: ``c0``'s call
+    starts before ``b1``'s and ends first at 0.04, so its slot goes to ``a2`` and ``b1``'s to
+    ``c1``, and ``b2`` waits (measured 0.08 s). The prediction that gave ``b1`` the free slot at
+    once started ``b1`` first, so ``c1`` waited instead: 0.10 s. Hypothesis found it in a
+    pipeline of ten agents, six transforms, four loops and a fan-out (0.16 s measured, 0.18 s
+    predicted); the second pipeline here is that one shrunk (0.10 s, predicted 0.12)."""
+    join = "irgraph.testing.strategies:join_values"
+    chains = (
+        Agent("a0") >> Transform("t", join).writes("x") >> Agent("a2")
+        | Agent("b0") >> Agent("b1") >> Agent("b2")
+        | Agent("c0") >> Agent("c1")
+    )
+    latency = {name: 0.02 for name in ("a0", "a2", "b0", "b1", "b2", "c0")} | {"c1": 0.04}
+    found = _measured_and_predicted(chains, {}, latency)
+    assert found[("topological", 2)] == (0.08, 0.08), found
+    assert all(seconds == predicted for seconds, predicted in found.values()), found
+    loops = (
+        Agent("a0") >> Agent("a1") >> Agent("a2") >> Agent("a3")
+        | Loop("twice").step(Agent("b0")).step(Agent("b1")).max_iterations(2)
+        | Loop("also").step(Agent("d0")).step(Transform("t", join).writes("x")).max_iterations(2)
+    )
+    latency = {name: 0.02 for name in ("a0", "a1", "a2", "a3", "b0", "b1", "d0")}
+    found = _measured_and_predicted(loops, {}, latency)
+    assert found[("topological", 2)] == (0.1, 0.1), found
+    assert all(seconds == predicted for seconds, predicted in found.values()), found
