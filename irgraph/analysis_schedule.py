@@ -12,6 +12,9 @@ to the oldest waiter, and a newcomer queues until that waiter's task has taken i
 :mod:`irgraph.analysis_slots`). Transforms, gates and scopes take their latency without a slot.
 A plain function (a transform's, a route's test, a loop's ``until``) answers from a worker
 thread, after everything else due at that moment; an ``async`` one runs on the loop at once.
+A scope runs its first ready step in its own task and each step made ready beside another in
+a driver task; when a driver task (or a map-over's last item) ends the scope, the scope's task
+goes on only when it next runs, after what else is due at that moment.
 
 How many items a map-over has, how many iterations a loop runs and which branch a route
 takes are not in the graph: :class:`Shape` says, from counts given per node, from the
@@ -327,10 +330,10 @@ class Simulation:
             done()
             return
 
-        def start(node: str) -> None:
-            self.step(node, path, lambda: ended(node))
+        def start(node: str, own: bool = False) -> None:
+            self.step(node, path, lambda: ended(node, own))
 
-        def ended(node: str) -> None:
+        def ended(node: str, own: bool) -> None:
             left[0] -= 1
             last = left[0] == 0  # now: a follower may end at once and count down too
             ready = []
@@ -343,14 +346,16 @@ class Simulation:
             for other in ready[1:]:
                 self.at(self.now, lambda other=other: start(other))  # type: ignore[misc]
             if ready:
-                start(ready[0])
-            if last:
-                done()
+                start(ready[0], own)
+            if last and own:
+                done()  # the scope's own task ran the last step: it goes straight on
+            elif last:
+                self.soon(done)  # the last driver task ends: it wakes the scope's task
 
         entries = [n for n in ids if waiting[n] == 0]
         for entry in entries[1:]:  # tasks made first, as above
             self.at(self.now, lambda entry=entry: start(entry))  # type: ignore[misc]
-        start(entries[0])
+        start(entries[0], True)  # the scope's own task runs the first entry
 
     def step(self, node: str, path: Path, done: Callable[[], None]) -> None:
         """Run one node at ``path``, then ``done``."""
@@ -421,7 +426,7 @@ class Simulation:
                 limit.release()
                 left[0] -= 1
                 if left[0] == 0:
-                    done()
+                    self.soon(done)  # the last item's task ends: it wakes the map-over's
 
             limit.acquire(lambda: self.scope(node, (*path, (node, index)), finished))
 
