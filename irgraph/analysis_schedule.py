@@ -8,9 +8,13 @@ map-over runs its body once per item, all at once, or ``max_concurrency`` items 
 a route runs one branch. ``concurrency`` bounds the **model calls** in flight, like
 ``run(..., max_concurrency=N)``: an agent holds a slot while its call lasts, and the calls
 waiting for one get it first come, first served (an ``asyncio.Semaphore`` hands a freed slot
-to the oldest waiter). Transforms, gates and scopes take their latency without a slot.
+to the oldest waiter, and a newcomer queues until that waiter's task has taken it:
+:mod:`irgraph.analysis_slots`). Transforms, gates and scopes take their latency without a slot.
 A plain function (a transform's, a route's test, a loop's ``until``) answers from a worker
 thread, after everything else due at that moment; an ``async`` one runs on the loop at once.
+A scope runs its first ready step in its own task and each step made ready beside another in
+a driver task; when a driver task (or a map-over's last item) ends the scope, the scope's task
+goes on only when it next runs, after what else is due at that moment.
 
 How many items a map-over has, how many iterations a loop runs and which branch a route
 takes are not in the graph: :class:`Shape` says, from counts given per node, from the
@@ -21,11 +25,11 @@ from __future__ import annotations
 
 import heapq
 import inspect
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
+from irgraph.analysis_slots import Slots
 from irgraph.errors import PipelineError, did_you_mean
 from irgraph.ir.functions import loaded_function
 from irgraph.schema import scopes
@@ -261,28 +265,6 @@ def _run_counts(G: nx.DiGraph, run: RunResult) -> dict[tuple[str, Path], int]:
     return seen
 
 
-class _Slots:
-    """A semaphore on the simulated clock: first come, first served."""
-
-    def __init__(self, sim: Simulation, size: int | None) -> None:
-        self.sim, self.free, self.waiting = sim, size, deque[Callable[[], None]]()
-
-    def acquire(self, then: Callable[[], None]) -> None:
-        if self.free is None:
-            then()
-        elif self.free > 0 and not self.waiting:
-            self.free -= 1
-            then()
-        else:
-            self.waiting.append(then)
-
-    def release(self) -> None:
-        if self.waiting:
-            self.sim.at(self.sim.now, self.waiting.popleft())  # the slot passes to it
-        elif self.free is not None:
-            self.free += 1
-
-
 class Simulation:
     """One simulated run: ``Simulation(...).makespan()`` is when the top level ends.
 
@@ -303,7 +285,7 @@ class Simulation:
         self.G, self.cost, self.leaf, self.deps, self.shape = G, cost, leaf, dependencies, shape
         self.members = scopes(G)
         self.slots = slots
-        self.calls = _Slots(self, slots)
+        self.calls = Slots(self.soon, slots)
         self.now = 0.0
         self.events: list[tuple[float, bool, int, Callable[[], None]]] = []
         self.sequence = 0
@@ -314,6 +296,10 @@ class Simulation:
         answer from a worker thread (``thread``) comes after all the loop has to do then."""
         heapq.heappush(self.events, (time, thread, self.sequence, then))
         self.sequence += 1
+
+    def soon(self, then: Callable[[], None]) -> None:
+        """Do ``then`` now, after everything already due (a task woken, as ``call_soon``)."""
+        self.at(self.now, then)
 
     def makespan(self, scope: str | None = None, branch: int | None = None) -> float:
         ended: list[float] = []
@@ -344,10 +330,10 @@ class Simulation:
             done()
             return
 
-        def start(node: str) -> None:
-            self.step(node, path, lambda: ended(node))
+        def start(node: str, own: bool = False) -> None:
+            self.step(node, path, lambda: ended(node, own))
 
-        def ended(node: str) -> None:
+        def ended(node: str, own: bool) -> None:
             left[0] -= 1
             last = left[0] == 0  # now: a follower may end at once and count down too
             ready = []
@@ -360,14 +346,16 @@ class Simulation:
             for other in ready[1:]:
                 self.at(self.now, lambda other=other: start(other))  # type: ignore[misc]
             if ready:
-                start(ready[0])
-            if last:
-                done()
+                start(ready[0], own)
+            if last and own:
+                done()  # the scope's own task ran the last step: it goes straight on
+            elif last:
+                self.soon(done)  # the last driver task ends: it wakes the scope's task
 
         entries = [n for n in ids if waiting[n] == 0]
         for entry in entries[1:]:  # tasks made first, as above
             self.at(self.now, lambda entry=entry: start(entry))  # type: ignore[misc]
-        start(entries[0])
+        start(entries[0], True)  # the scope's own task runs the first entry
 
     def step(self, node: str, path: Path, done: Callable[[], None]) -> None:
         """Run one node at ``path``, then ``done``."""
@@ -430,7 +418,7 @@ class Simulation:
         if count == 0:
             done()
             return
-        limit = _Slots(self, self.G.nodes[node].get("max_concurrency") or None)
+        limit = Slots(self.soon, self.G.nodes[node].get("max_concurrency") or None)
         left = [count]
 
         def item(index: int) -> None:
@@ -438,7 +426,7 @@ class Simulation:
                 limit.release()
                 left[0] -= 1
                 if left[0] == 0:
-                    done()
+                    self.soon(done)  # the last item's task ends: it wakes the map-over's
 
             limit.acquire(lambda: self.scope(node, (*path, (node, index)), finished))
 
