@@ -55,7 +55,7 @@ def plain_request(
     trace.paths.append(path)
     op = step.op
     values = template_values(op.template, state)
-    settings = dict(step.settings) if step.settings else {}  # a copy per request
+    settings = providers.fresh_settings(step.settings) if step.settings else {}
     text = render(op.template, values)
     return request_from(step.request, text, MappingProxyType(values), settings)
 

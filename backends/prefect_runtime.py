@@ -39,7 +39,7 @@ from irgraph.ir import (
 from irgraph.ir.outputs import OutputError
 from irgraph.ir.values import JsonObject, canonical, same_value
 from irgraph.provider_spec import provider_from_spec
-from irgraph.providers import ModelProvider, ModelRequest, checked_answer
+from irgraph.providers import ModelProvider, ModelRequest, checked_answer, fresh_settings
 from irgraph.templates import Template, parse_template, render, template_values
 
 from .blocking import call_blocking
@@ -246,7 +246,7 @@ async def ask(
     request = ModelRequest(
         *(node, name, prompt, model, MappingProxyType(values)),
         system=system,
-        settings=dict(settings or {}),
+        settings=fresh_settings(settings or {}),
         output_schema=output,
     )
     answer = await structured_answer(lambda r: agent_task(r, path, run_key), request, retries)

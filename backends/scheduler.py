@@ -130,7 +130,8 @@ class Scheduler:
         self.complete = provider.complete
         #: Plain agents run inline in the drivers (:mod:`irgraph.backends.plain_agents`).
         kept = all(getattr(type(self), m) is getattr(Scheduler, m) for m in _PLAIN_PATH)
-        self.inline = kept and self.direct and not (self.limit or timeout or on_event)
+        quiet = self.limit is None and timeout is None and on_event is None  # not truthiness:
+        self.inline = kept and self.direct and quiet  # a handler may be an empty list subclass
         self.trace = TraceLog()
         self.call_log = CallLog()
         self.outputs: dict[str, Any] = {}
@@ -385,7 +386,7 @@ class Scheduler:
             op.model,
             MappingProxyType(values),
             op.system,
-            dict(step.settings) if step.settings else {},
+            providers.fresh_settings(step.settings) if step.settings else {},
             None if op.output is None else op.output.to_dict(),
         )
         if op.output is None:

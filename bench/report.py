@@ -135,7 +135,9 @@ def report(results: list[dict[str, Any]], peers: dict[str, str]) -> None:
     by_label = {r["workload"].label: r for r in results}
     targets = [
         ("W1 N=1000 <= 0.35x task floor", "W1 chain N=1000", 0.35),
+        ("W1 N=1000 <= 0.15x task floor (#20)", "W1 chain N=1000", 0.15),
         ("W4 <= 1.5x task floor", "W4 fan 10000", 1.5),
+        ("W4 <= 0.8x task floor (#20)", "W4 fan 10000", 0.8),
         ("W2 W=1000 makespan <= 1.05x floor", "W2 fan W=1000", 1.05),
         ("W3 makespan <= 1.05x floor", "W3 10x10 layers", 1.05),
     ]

@@ -55,6 +55,21 @@ class Call(NamedTuple):
     error: str | None = None
     feedback: str | None = None
 
+    @classmethod
+    def made(
+        cls,
+        request: Any,
+        path: tuple[tuple[str, int], ...],
+        answer: str | None,
+        start: float,
+        end: float,
+        error: str | None = None,
+    ) -> Call:
+        """The call that asked ``request`` (a ``ModelRequest``) at ``path``."""
+        log = CallLog()
+        log.record(request, path, answer, start, end, error)
+        return log.calls()[0]
+
 
 class CallLog(list[tuple[Any, ...]]):
     """Model calls recorded as plain tuples of :class:`Call`'s fields (in its order), turned
@@ -174,6 +189,10 @@ class RunResult:
         if type(self._calls) is CallLog:
             self._calls = self._calls.calls()
         return self._calls  # type: ignore[return-value]
+
+    @calls.setter
+    def calls(self, calls: list[Call]) -> None:
+        self._calls = calls
 
     @property
     def output(self) -> Any:

@@ -8,6 +8,7 @@ streaming the run. Implementations live elsewhere (:mod:`irgraph.testing.fake`,
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from types import MappingProxyType
@@ -183,6 +184,27 @@ def checked_answer(text: Any) -> str:
     if not isinstance(text, str):
         raise not_text(text)
     return text
+
+
+#: Setting values a request can share with others: they cannot be changed in place.
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def fresh_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A request's own copy of an agent's model settings, nested values (a list of stop
+    sequences, a dict of options) copied too: a provider that changes what it was sent changes
+    no other request, and no later run of the same compiled pipeline.
+
+    >>> kept = {"temperature": 0.2, "stop": ["END"]}
+    >>> sent = fresh_settings(kept)
+    >>> sent["stop"].append("X"); kept["stop"]
+    ['END']
+    """
+    copied = dict(settings)
+    for key, value in copied.items():
+        if not isinstance(value, _ATOMS):
+            copied[key] = copy.deepcopy(value)  # same keys: safe while iterating
+    return copied
 
 
 def not_text(text: Any) -> TypeError:

@@ -157,3 +157,56 @@ def test_a_stop_request_from_a_plain_agents_provider_propagates_as_itself() -> N
         runnable = AsyncioBackend(provider=Interrupting()).compile(PIPELINE.to_ir())
         with pytest.raises(KeyboardInterrupt):
             runnable.run({}, **options)
+
+
+def test_a_handler_that_is_empty_still_gets_every_agents_events() -> None:
+    class Collector(list[Any]):  # falsy until its first event: a handler all the same
+        def __call__(self, event: Any) -> None:
+            self.append(event)
+
+    events = Collector()
+    result = AsyncioBackend(provider=FakeProvider()).compile(PIPELINE.to_ir()).run(on_event=events)
+    assert _events(events) == _events(result.trace) and len(events) == 8
+
+
+class Mutating:
+    """Changes the nested settings it is sent, and keeps what it saw."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    async def complete(self, request: Any) -> str:
+        self.seen.append(list(request.settings["stop"]))
+        request.settings["stop"].append("X")
+        return "ok"
+
+
+@pytest.mark.parametrize("handled", [False, True], ids=["fast", "general"])
+def test_a_provider_changing_nested_settings_changes_no_other_request(handled: bool) -> None:
+    pipeline = Agent("a").instruct("Go.").settings(stop=["END"]).writes("x") >> Agent("b").instruct(
+        "{x}"
+    ).settings(stop=["END"])
+    provider = Mutating()
+    runnable = AsyncioBackend(provider=provider).compile(pipeline.to_ir())
+    options = {"on_event": lambda event: None} if handled else {}
+    runnable.run({}, **options)
+    runnable.run({}, **options)
+    assert provider.seen == [["END"]] * 4
+
+
+def test_a_results_calls_can_be_replaced_and_a_call_made_from_a_request() -> None:
+    from irgraph.events import Call
+    from irgraph.providers import new_request
+
+    result = AsyncioBackend(provider=FakeProvider()).compile(PIPELINE.to_ir()).run()
+    result.calls = result.calls[:1]
+    assert [call.node for call in result.calls] == ["a"]
+    request = new_request("w", "writer", "Hi.", None, {}, "", {}, None)
+    call = Call.made(request, (), "Hello.", 0.0, 1.0)
+    assert (call.node, call.prompt, call.answer, call.attempt, call.error) == (
+        "w",
+        "Hi.",
+        "Hello.",
+        1,
+        None,
+    )
