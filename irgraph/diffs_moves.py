@@ -153,7 +153,8 @@ def _ancestors(G: nx.DiGraph, node: str) -> list[str]:
 
 def _before(G: nx.DiGraph, node: str, stops: Callable[[str], bool]) -> set[str]:
     """The nodes of ``node``'s scope and branch that it runs right after for which ``stops``
-    holds: its control predecessors there, looking through the others."""
+    holds: its control predecessors there, looking through the others, less those that
+    another of them runs after."""
     place = _place(G, node)
     found: set[str] = set()
     todo, seen = [node], {node}
@@ -168,6 +169,21 @@ def _before(G: nx.DiGraph, node: str, stops: Callable[[str], bool]) -> set[str]:
             else:
                 todo.append(before)
     found.discard(node)
+    # Looking through a node can reach one that another found node runs after anyway: with
+    # ``b`` removed from ``a >> (b | c) >> d``, ``d`` still runs right after ``c`` only.
+    return found - _runs_after(G, found)
+
+
+def _runs_after(G: nx.DiGraph, nodes: set[str]) -> set[str]:
+    """The nodes that any of ``nodes`` runs after, at any distance (by control edges)."""
+    found: set[str] = set()
+    todo = list(nodes)
+    while todo:
+        current = todo.pop()
+        for before, edge in G._pred[current].items():
+            if edge["control"] and before not in found:
+                found.add(before)
+                todo.append(before)
     return found
 
 

@@ -108,6 +108,25 @@ def test_real_reorders_are_still_reported():
     assert looped.moves["c"] == {"order": ("after b", "after a")}
 
 
+def test_a_parallel_branch_added_or_removed_before_a_step_does_not_move_it():
+    # Looking through the added or removed branch ``e`` reaches ``a`` (or route ``r``),
+    # which ``d`` runs after anyway through the kept branches: not a change of ``d``'s
+    # order (the property test_one_mutation_anywhere_is_exactly_one_change found it).
+    a, b, c = _agents()
+    d, e = Agent("d").instruct("D {t}."), Agent("e").instruct("E {t}.")
+    routed = Route("r").on("a_out").when("x", Agent("x").instruct("X."))
+    for first in (a, a >> routed):
+        two, three = first >> (b | c) >> d, first >> (b | c | e) >> d
+        assert _diff(three, two).changed == {}
+        assert _diff(two, three).changed == {}
+    # A real change of what ``d`` runs right after is still one.
+    moved = _diff(a >> (b | c) >> d, a >> b >> (c | d))
+    assert moved.moves == {
+        "c": {"order": ("after a", "after b")},
+        "d": {"order": ("after b, c", "after b")},
+    }
+
+
 def test_an_edge_becoming_a_control_edge_is_a_changed_edge():
     a, _, _ = _agents()
     b = Agent("b").instruct("B {a_out}.").writes("b_out")
