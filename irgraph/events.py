@@ -65,10 +65,11 @@ class Call(NamedTuple):
         end: float,
         error: str | None = None,
     ) -> Call:
-        """The call that asked ``request`` (a ``ModelRequest``) at ``path``."""
+        """The call that asked ``request`` (a ``ModelRequest``) at ``path``: what
+        :meth:`CallLog.record` keeps, as a call at once."""
         log = CallLog()
         log.record(request, path, answer, start, end, error)
-        return log.calls()[0]
+        return _new_tuple(cls, log[0])
 
 
 class CallLog(list[tuple[Any, ...]]):
