@@ -78,8 +78,8 @@ def plain_answer(
         run.call_log.failed(request, path, begun, error)
         raise error
     end = _now()
-    run.call_log.append(  # a Call's fields (CallLog): a first attempt, with no feedback
-        (nid, path, request.prompt, value, request.model, 1, begun, end, None, None)
+    run.call_log.append(  # a Call's fields (CallLog): a first attempt, no feedback, no slot
+        (nid, path, request.prompt, value, request.model, 1, begun, end, None, None, 0.0)
     )
     if step.op.writes:
         state[step.op.writes] = value

@@ -404,6 +404,7 @@ class Scheduler:
         ``max_concurrency`` (a node does not time out because others hold every slot). The
         call, answered or not, goes to ``calls`` (what the run view's node table shows)."""
         start: float | None = None  # stays None while waiting for a slot: no call made yet
+        waited = 0.0
         try:
             if self.limit is None:
                 start = _now()
@@ -416,16 +417,18 @@ class Scheduler:
                     answer = self.call(request, path)
                 text = await (answer if seconds is None else with_timeout(answer, seconds))
             else:
+                asked = _now()
                 async with self.limit:
                     start = _now()
+                    waited = start - asked
                     text = await with_timeout(self.model_answer(request, path), seconds)
             if not isinstance(text, str):  # inline: one call less per model call
                 raise providers.not_text(text)
         except BaseException as exc:
             if start is not None:
-                self.call_log.failed(request, path, start, exc)
+                self.call_log.failed(request, path, start, exc, waited)
             raise
-        self.call_log.record(request, path, text, start, _now())
+        self.call_log.record(request, path, text, start, _now(), None, waited)
         return text
 
     def model_answer(self, request: ModelRequest, path: Path) -> Awaitable[str]:

@@ -41,7 +41,8 @@ class Call(NamedTuple):
     ``prompt``, and its ``answer`` (``None`` when the call failed: ``error`` says why), between
     ``start`` and ``end`` (monotonic seconds). An agent asked again for a structured value
     makes one call per ``attempt`` (1, 2, ...), each after the first with the ``feedback``
-    that says what was wrong with the reply before.
+    that says what was wrong with the reply before. ``waited`` is how long the call waited for
+    a model-call slot (``max_concurrency``) before its ``start``: measured, never inferred.
     """
 
     node: str
@@ -54,6 +55,7 @@ class Call(NamedTuple):
     end: float
     error: str | None = None
     feedback: str | None = None
+    waited: float = 0.0
 
     @classmethod
     def made(
@@ -64,11 +66,12 @@ class Call(NamedTuple):
         start: float,
         end: float,
         error: str | None = None,
+        waited: float = 0.0,
     ) -> Call:
         """The call that asked ``request`` (a ``ModelRequest``) at ``path``: what
         :meth:`CallLog.record` keeps, as a call at once."""
         log = CallLog()
-        log.record(request, path, answer, start, end, error)
+        log.record(request, path, answer, start, end, error, waited)
         return _new_tuple(cls, log[0])
 
 
@@ -79,7 +82,7 @@ class CallLog(list[tuple[Any, ...]]):
     run's calls are read far less often than they are made.
 
     >>> log = CallLog()
-    >>> log.append(("w", (), "Hi.", "Hello.", None, 1, 0.0, 0.5, None, None))
+    >>> log.append(("w", (), "Hi.", "Hello.", None, 1, 0.0, 0.5, None, None, 0.0))
     >>> log.calls()[0].answer
     'Hello.'
     """
@@ -94,8 +97,10 @@ class CallLog(list[tuple[Any, ...]]):
         start: float,
         end: float,
         error: str | None = None,
+        waited: float = 0.0,
     ) -> None:
-        """Add the call that asked ``request`` (a ``ModelRequest``) at ``path``."""
+        """Add the call that asked ``request`` (a ``ModelRequest``) at ``path``, after
+        ``waited`` seconds for a model-call slot."""
         self.append(
             (
                 request.node,
@@ -108,22 +113,32 @@ class CallLog(list[tuple[Any, ...]]):
                 end,
                 error,
                 request.feedback,
+                waited,
             )
         )
 
     def failed(
-        self, request: Any, path: tuple[tuple[str, int], ...], start: float, error: BaseException
+        self,
+        request: Any,
+        path: tuple[tuple[str, int], ...],
+        start: float,
+        error: BaseException,
+        waited: float = 0.0,
     ) -> None:
         """Add the call that asked ``request`` and ended in ``error`` (a cancellation, or what
         the provider raised) instead of an answer."""
         import asyncio  # here: `import irgraph` does not load asyncio
 
         why = "cancelled" if isinstance(error, asyncio.CancelledError) else repr(error)
-        self.record(request, path, None, start, time.monotonic(), why)
+        self.record(request, path, None, start, time.monotonic(), why, waited)
 
     def calls(self) -> list[Call]:
-        """The calls, as :class:`Call` s."""
-        return [_new_tuple(Call, fields) for fields in self]
+        """The calls, as :class:`Call` s (a tuple of fewer fields, appended by code written
+        before ``waited`` was one, gets the defaults of the rest)."""
+        whole = len(Call._fields)
+        return [
+            _new_tuple(Call, fields) if len(fields) == whole else Call(*fields) for fields in self
+        ]
 
 
 class TraceLog:

@@ -225,20 +225,24 @@ def _ancestors(graph: nx.DiGraph, node: str | None) -> list[str]:
     return chain
 
 
-def _first_calls(calls: Iterable[Any]) -> dict[tuple[str, Path], float]:
-    """When each execution (node, path) made its first model call."""
-    first: dict[tuple[str, Path], float] = {}
+def _first_waits(calls: Iterable[Any]) -> dict[tuple[str, Path], float]:
+    """How long each execution (node, path) waited for a model-call slot before its first
+    call: the wait the scheduler measured (a call recorded without one waited for none)."""
+    first: dict[tuple[str, Path], tuple[float, float]] = {}
     for call in calls:
         key = (call.node, tuple(call.path))
-        if key not in first or call.start < first[key]:
-            first[key] = call.start
-    return first
+        if key not in first or call.start < first[key][0]:
+            first[key] = (call.start, getattr(call, "waited", 0.0) or 0.0)
+    return {key: waited for key, (_, waited) in first.items()}
 
 
-def _waited(start: float, end: float | None, first_call: float | None) -> float:
-    if first_call is None or first_call <= start:
+def _waited(start: float, end: float | None, waited: float | None) -> float:
+    """The slot wait of an execution from ``start`` to ``end``, inside its bar: the time
+    between its start and its first call is its own work (a prompt rendered, a machine busy
+    elsewhere) unless the scheduler measured it as a wait for a slot."""
+    if not waited or waited <= 0:
         return 0.0
-    return first_call - start if end is None else min(first_call, end) - start
+    return waited if end is None else max(min(waited, end - start), 0.0)
 
 
 def _on_failed_path(path: Path, failed_path: Path | None) -> bool:
@@ -305,7 +309,7 @@ def run_facts(
     failing = set(_ancestors(graph, failed))
     kept = set(reused)
     calls = list(calls)
-    first_calls = _first_calls(calls)
+    first_waits = _first_waits(calls)
 
     def ended(node: str, path: Path, end: float | None) -> str:
         if end is None:
@@ -320,7 +324,7 @@ def run_facts(
             start - origin,
             _since(end, origin),
             ended(node, path, end),
-            _waited(start, end, first_calls.get((node, path))),
+            _waited(start, end, first_waits.get((node, path))),
         )
         for node, path, start, end in pairs
     ]

@@ -273,6 +273,37 @@ def test_a_stopped_run_is_measured_until_it_stopped_not_its_last_finished_node()
     assert "waited" not in timeline.text()  # no slot to wait for without max_concurrency
 
 
+class SlowText:
+    """A state value that takes 20 ms to render into a prompt."""
+
+    def __str__(self) -> str:
+        time.sleep(0.02)
+        return "slow text"
+
+    __format__ = lambda self, spec: str(self)  # noqa: E731
+
+
+def test_time_before_a_call_is_a_wait_only_when_a_slot_was_waited_for():
+    """The CI flake of the test above: 4 ms between an agent's start and its call (a busy
+    machine) was drawn as "waited 4 ms" in a run with no max_concurrency. Rendering a prompt
+    that takes 20 ms is the agent's own work, not a wait; a wait is what the scheduler
+    measured at the slot, which the second call here (max_concurrency=1) really made."""
+    pipeline = Transform("make", lambda: SlowText()).writes("x") >> Agent("a").instruct("{x}")
+    result = run(pipeline, provider=FakeProvider(), on_event=lambda event: None)
+    (bar,) = [bar for bar in result.view().timeline.bars if bar.node == "a"]
+    assert bar.duration is not None and bar.duration >= 0.015  # the rendering is work
+    assert bar.waited == 0.0 and "waited" not in result.view().timeline.text()
+
+    limited = run(
+        EACH.writes("ys"),
+        provider=FakeProvider(latency=LATENCY),
+        state={"xs": ["a", "b"]},
+        max_concurrency=1,
+    )
+    waits = sorted(call.waited for call in limited.calls)
+    assert waits[0] < 0.005 and waits[1] >= LATENCY * 0.9
+
+
 def fails_after_a_while(x: str) -> str:
     time.sleep(0.15)
     raise ValueError("no")
