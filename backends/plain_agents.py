@@ -36,6 +36,7 @@ Path = tuple[tuple[str, int], ...]
 class PlainRun(Protocol):
     """What a plain agent records in its run (a ``Scheduler``)."""
 
+    provider: Any
     trace: TraceLog
     call_log: CallLog
     outputs: dict[str, Any]
@@ -74,7 +75,7 @@ def plain_answer(
     then its end event, at the call's end."""
     nid = step.id
     if not isinstance(value, str):
-        error = providers.not_text(value)
+        error = providers.not_text(value, run.provider)
         run.call_log.failed(request, path, begun, error)
         raise error
     end = _now()

@@ -423,7 +423,7 @@ class Scheduler:
                     waited = start - asked
                     text = await with_timeout(self.model_answer(request, path), seconds)
             if not isinstance(text, str):  # inline: one call less per model call
-                raise providers.not_text(text)
+                raise providers.not_text(text, self.provider)
         except BaseException as exc:
             if start is not None:
                 self.call_log.failed(request, path, start, exc, waited)

@@ -179,10 +179,10 @@ def awaitable_answer(provider: Any, answer: Any) -> Awaitable[str]:
     )
 
 
-def checked_answer(text: Any) -> str:
-    """``text`` if it is a ``str``, else :func:`not_text`'s error."""
+def checked_answer(text: Any, provider: Any = None) -> str:
+    """``text`` if it is a ``str``, else :func:`not_text`'s error (naming ``provider``)."""
     if not isinstance(text, str):
-        raise not_text(text)
+        raise not_text(text, provider)
     return text
 
 
@@ -207,12 +207,20 @@ def fresh_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return copied
 
 
-def not_text(text: Any) -> TypeError:
-    """The error for a provider's answer that is not a ``str`` (a scheduler tests the type
-    inline on its hot path and raises this)."""
-    return TypeError(
-        f"the provider answered {type(text).__name__} {text!r:.80}; complete() must return a str"
-    )
+def not_text(text: Any, provider: Any = None) -> TypeError:
+    """The error for ``provider``'s answer that is not a ``str`` (a scheduler tests the type
+    inline on its hot path and raises this); it names the provider's class when given.
+
+    >>> class Echo: ...
+    >>> str(not_text(42, Echo()))
+    'the provider Echo answered int 42; Echo.complete() must return a str'
+    """
+    if provider is None:
+        who, method = "the provider", "complete()"
+    else:
+        name = type(provider).__name__
+        who, method = f"the provider {name}", f"{name}.complete()"
+    return TypeError(f"{who} answered {type(text).__name__} {text!r:.80}; {method} must return a str")
 
 
 def chunks(provider: Any, request: ModelRequest) -> AsyncIterator[str]:

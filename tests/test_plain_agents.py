@@ -106,6 +106,8 @@ def test_both_paths_fail_a_failing_agent_alike(how: str) -> None:
     b_calls = [call for call in fast.calls if call.node == "b"]
     # the call was made unless complete() never gave an awaitable (then both still record it)
     assert [call.answer for call in b_calls] == [None] and b_calls[0].error
+    if how != "raises":  # our own error names the provider whose complete() is wrong
+        assert "Failing.complete()" in str(fast)
 
 
 class Hanging:
