@@ -76,7 +76,8 @@ class Drivers:
         if parent is None:  # pragma: no cover - a scope always runs in a task
             raise RuntimeError("A scope's drivers need the task that runs the scope.")
         self.parent: asyncio.Task[Any] = parent
-        self.tasks: set[asyncio.Task[None]] = set()
+        #: The running driver tasks, in the order they started (a dict: cancelled in order).
+        self.tasks: dict[asyncio.Task[None], None] = {}
         self.errors: list[BaseException] = []
         self.base_error: BaseException | None = None
         #: Set once the first failure (or a cancellation from outside) cancelled the drivers.
@@ -106,7 +107,7 @@ class Drivers:
                 return
         else:
             task = self.loop.create_task(driver)
-        self.tasks.add(task)
+        self.tasks[task] = None
 
     async def gather(self, works: Iterable[Coroutine[Any, Any, Any]]) -> None:
         """Run each of ``works`` (made one by one, as they start) as a driver of this group,
@@ -149,7 +150,7 @@ class Drivers:
         self.errors.append(error)
         base = self.stop_request(error)
         if not self.aborting:
-            self.tasks.discard(_current_task())  # it is ending
+            self.tasks.pop(_current_task(), None)  # type: ignore[arg-type]  # it is ending
             self.abort()
             if not self.closing and not self.parent.done():
                 self.parent_cancel_requested = True
@@ -176,7 +177,7 @@ class Drivers:
 
     def ended(self, task: asyncio.Task[None]) -> None:
         """``task`` ended: the last one wakes :meth:`close`."""
-        self.tasks.discard(task)
+        self.tasks.pop(task, None)
         waiter = self.waiter
         if waiter is not None and not self.tasks and not waiter.done():
             waiter.set_result(None)

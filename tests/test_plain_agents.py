@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, FanOut, RunError
+from irgraph import Agent, FanOut, MapOver, RunError
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.scheduler import Scheduler
 from irgraph.testing import FakeProvider
@@ -212,3 +212,43 @@ def test_a_results_calls_can_be_replaced_and_a_call_made_from_a_request() -> Non
         1,
         None,
     )
+
+
+class AllHang:
+    """Every call waits until cancelled; ``all_asked`` is set once ``count`` calls wait."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.all_asked = asyncio.Event()
+
+    async def complete(self, request: Any) -> str:
+        self.count -= 1
+        if self.count == 0:
+            self.all_asked.set()
+        await asyncio.Event().wait()
+        return ""
+
+
+@pytest.mark.parametrize("handled", [False, True], ids=["fast", "general"])
+def test_cancelled_items_keep_their_calls_in_item_order(handled: bool) -> None:
+    """The drivers of a scope were a set, cancelled in hash order: a cancelled map-over's
+    calls came in a different order each run, and the two paths disagreed."""
+    items = list("abcdef")
+    each = MapOver("each").over("xs", item="x").step(Agent("w").instruct("Do {x}.").writes("y"))
+    runnable = AsyncioBackend(provider=(provider := AllHang(len(items)))).compile(
+        each.writes("ys").to_ir(), inputs={"xs": items}
+    )
+
+    async def cancel_when_all_wait() -> Any:
+        options = {"on_event": lambda event: None} if handled else {}
+        task = asyncio.create_task(runnable.arun({"xs": items}, **options))
+        await provider.all_asked.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError) as info:
+            await task
+        return info.value.partial  # type: ignore[attr-defined]
+
+    partial = asyncio.run(cancel_when_all_wait())
+    assert [(c.path, c.error) for c in partial.calls] == [
+        ((("each", i),), "cancelled") for i in range(len(items))
+    ]
