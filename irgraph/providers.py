@@ -48,6 +48,9 @@ class ModelRequest:
     ``settings`` its model settings (temperature, max_tokens, ...). With ``output_schema``
     (a JSON Schema) the answer must be JSON matching it; ``feedback`` then says why the
     previous reply was refused when the request is asked again (``attempt`` counts from 1).
+
+    A request can be hashed (a cache key: its mappings do not take part, equal requests
+    still hash alike), pickled and deep-copied (a provider may hand it to another process).
     """
 
     node: str
@@ -56,10 +59,26 @@ class ModelRequest:
     model: str | None = None
     state: Mapping[str, Any] = attrs.field(default=_EMPTY, eq=False)
     system: str = ""
-    settings: Mapping[str, Any] = attrs.field(default=_EMPTY)
-    output_schema: Mapping[str, Any] | None = None
+    settings: Mapping[str, Any] = attrs.field(default=_EMPTY, hash=False)
+    output_schema: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
     attempt: int = 1
     feedback: str | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled (and deep-copied) as its fields, read-only views as plain dicts: a
+        ``mappingproxy`` cannot be pickled."""
+        fields = tuple(
+            dict(value) if isinstance(value, MappingProxyType) else value
+            for value in attrs.astuple(self, recurse=False)
+        )
+        return _rebuilt, fields
+
+
+def _rebuilt(*fields: Any) -> ModelRequest:
+    """A pickled :class:`ModelRequest` again, its state a read-only view as it was."""
+    request = ModelRequest(*fields)
+    object.__setattr__(request, "state", MappingProxyType(dict(request.state)))
+    return request
 
 
 _new = object.__new__
@@ -220,7 +239,9 @@ def not_text(text: Any, provider: Any = None) -> TypeError:
     else:
         name = type(provider).__name__
         who, method = f"the provider {name}", f"{name}.complete()"
-    return TypeError(f"{who} answered {type(text).__name__} {text!r:.80}; {method} must return a str")
+    return TypeError(
+        f"{who} answered {type(text).__name__} {text!r:.80}; {method} must return a str"
+    )
 
 
 def chunks(provider: Any, request: ModelRequest) -> AsyncIterator[str]:

@@ -42,3 +42,27 @@ def test_new_request_is_the_request_init_makes(args):
     assert (again.prompt, again.attempt, again.feedback) == (prompt, 2, "not JSON")
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         quick.prompt = "changed"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("args", CASES)
+def test_a_request_can_be_pickled_deep_copied_and_hashed(args):
+    """A provider that caches answers or hands a request to another process needs these;
+    the read-only state view (a mappingproxy) and the settings dict refused all three."""
+    import copy
+    import pickle
+
+    node, agent, prompt, model, state, system, settings, schema = args
+    request = new_request(
+        node, agent, prompt, model, MappingProxyType(state), system, settings, schema
+    )
+    for again in (pickle.loads(pickle.dumps(request)), copy.deepcopy(request)):
+        assert again == request and hash(again) == hash(request)
+        assert dict(again.state) == state and isinstance(again.state, MappingProxyType)
+        assert again.settings == settings and again.output_schema == schema
+    deep = copy.deepcopy(request)
+    if state:  # nested values are copies, not shared
+        (key,) = state
+        assert deep.state[key] == state[key]
+        assert not isinstance(state[key], list) or deep.state[key] is not state[key]
+    assert {request: "answer"}[attrs.evolve(request)] == "answer"
+    assert attrs.evolve(request, attempt=2) not in {request}
