@@ -2,11 +2,11 @@
 
 A target is ``module:attr`` naming a builder or IR node the way ``uvicorn`` names an app (the
 current directory is importable), ``file.py:attr``, or a ``.json`` file holding a pipeline
-saved as IR JSON or a graph. Exit codes: 0 success, 1 the pipeline has problems or failed
-(``batch``: some item failed; ``diff``: the pipelines differ), 2 bad command-line input
-(``diff``: any error), 130 interrupted, 141 standard output closed early (``irgraph show ... |
-head -1``). A mistake on the command line is one line on standard error, never a traceback.
-``batch`` lives in :mod:`irgraph.cli_batch`.
+saved as IR JSON or a graph (or a ``.graphml`` file of ``irgraph.portable``). Exit codes: 0
+success, 1 the pipeline has problems or failed (``batch``: some item failed; ``diff``: the
+pipelines differ), 2 bad command-line input (``diff``: any error), 130 interrupted, 141
+standard output closed early (``irgraph show ... | head -1``). A mistake on the command line is
+one line on standard error, never a traceback. ``batch`` lives in :mod:`irgraph.cli_batch`.
 """
 
 from __future__ import annotations
@@ -313,7 +313,9 @@ def _progress_flag(cmd: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    target_help = "module:attr or file.py:attr naming a builder or IR node, or a .json file"
+    target_help = (
+        "module:attr or file.py:attr naming a builder or IR node, or a .json or .graphml file"
+    )
     parser = argparse.ArgumentParser(prog="irgraph", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the research demo offline with the fake model")

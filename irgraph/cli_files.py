@@ -1,38 +1,41 @@
 """Which command-line targets name a saved pipeline file, and what to say about one that
-names no target at all: a GraphML or GEXF file, a file without the ``.json`` suffix, or a
+names no target at all: a GEXF file, a file without the ``.json`` suffix, or a
 module without ``:attr``. Plain functions returning text; :mod:`irgraph.cli_inputs` raises it
 as a :class:`~irgraph.cli_inputs.CliError`.
 
->>> is_saved_file("p.json"), is_saved_file("P.JSON"), is_saved_file("p.py:x")
-(True, True, False)
+>>> is_saved_file("p.json"), is_saved_file("P.JSON"), is_saved_file("p.graphml")
+(True, True, True)
+>>> is_saved_file("p.py:x"), is_graphml("p.GraphML")
+(False, True)
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["is_saved_file", "no_target"]
+__all__ = ["is_graphml", "is_saved_file", "no_target"]
 
-_SAVED = "a saved pipeline is read from a .json file (IR JSON or a node-link graph)"
+_SAVED = (
+    "a saved pipeline is read from a .json file (IR JSON or a node-link graph) or a .graphml "
+    "file written with irgraph.portable"
+)
 
 
 def is_saved_file(spec: str) -> bool:
-    """Whether ``spec`` names a saved pipeline: a ``.json`` file, in any case (``P.JSON``)."""
-    return spec.lower().endswith(".json")
+    """Whether ``spec`` names a saved pipeline: a ``.json`` or ``.graphml`` file, in any case
+    (``P.JSON``)."""
+    return spec.lower().endswith(".json") or is_graphml(spec)
+
+
+def is_graphml(spec: str) -> bool:
+    """Whether ``spec`` names a GraphML file (``nx.write_graphml(irgraph.portable(G), ...)``)."""
+    return spec.lower().endswith(".graphml")
 
 
 def no_target(spec: str) -> str:
     """The message for ``spec``, which is neither ``module:attr``, ``file.py:attr`` nor a
     ``.json`` file."""
     stem, suffix = os.path.splitext(spec)
-    if suffix.lower() == ".graphml":
-        name = os.path.basename(stem) + ".json"
-        return (
-            f"{spec!r} is a GraphML file, but {_SAVED}; convert it once: python -c "
-            f"\"import json, networkx as nx, irgraph; open('{name}', 'w').write(json.dumps("
-            f"nx.node_link_data(irgraph.from_portable(nx.read_graphml('{spec}')))))\", then "
-            f"name {name}."
-        )
     if suffix.lower() == ".gexf":
         return (
             f"{spec!r} is a GEXF file, which cannot hold a pipeline (GEXF drops the graph's "

@@ -23,7 +23,7 @@ import attrs
 
 from irgraph import checks
 from irgraph.cli_classes import compiled_ir, is_pipeline, listing, not_a_pipeline
-from irgraph.cli_files import is_saved_file, no_target
+from irgraph.cli_files import is_graphml, is_saved_file, no_target
 from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
 
@@ -193,7 +193,9 @@ def _import_failed(what: str, spec: str, exc: BaseException, command: str) -> Cl
 
 def load_saved(path: str) -> Any:
     """The pipeline saved in a ``.json`` file: IR JSON (``irgraph.ir.to_json``) or a graph
-    (``nx.node_link_data(to_graph(...))``). Functions are imported only when they run."""
+    (``nx.node_link_data(to_graph(...))``); or in a ``.graphml`` file written with
+    ``nx.write_graphml(irgraph.portable(G), path)``. Functions are imported only when they
+    run."""
     try:
         with open(path, "rb") as file:
             raw = file.read()
@@ -201,11 +203,13 @@ def load_saved(path: str) -> Any:
         advice = (
             "check the path (a relative one starts at the current directory)"
             if isinstance(exc, FileNotFoundError)
-            else "give the path of a .json file you may read"
+            else f"give the path of a {os.path.splitext(path)[1]} file you may read"
         )
         raise CliError(
             f"Cannot read the pipeline file {path!r}: {exc.strerror}; {advice}."
         ) from None
+    if is_graphml(path):
+        return _saved_graphml(path, raw)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -237,8 +241,6 @@ def load_saved(path: str) -> Any:
 def _saved_graph(path: str, data: dict[str, Any]) -> Any:
     import networkx as nx
 
-    from irgraph.graph_read import from_graph
-
     edges = "links" if "links" in data else "edges"
     try:
         G = nx.node_link_graph(data, edges=edges)
@@ -248,9 +250,49 @@ def _saved_graph(path: str, data: dict[str, Any]) -> Any:
             f"({type(exc).__name__}: {exc}); save it again with "
             "json.dumps(nx.node_link_data(to_graph(pipeline)))."
         ) from None
+    return _file_graph(path, G)
+
+
+def _saved_graphml(path: str, raw: bytes) -> Any:
+    """The pipeline in GraphML file ``path`` (its bytes ``raw``), decoded by
+    :func:`irgraph.from_portable`."""
+    import networkx as nx
+
+    from irgraph.portable import from_portable
+
+    write = "nx.write_graphml(irgraph.portable(to_graph(pipeline)), path)"
+    if b"<graphml" not in raw:
+        raise CliError(
+            f"{path!r} is not a GraphML file (it has no <graphml> element); save the pipeline "
+            f"with {write}, or name its .json file."
+        )
+    try:
+        H = nx.parse_graphml(raw)
+    except Exception as exc:  # XML errors, and networkx's own for XML that is not GraphML
+        raise CliError(
+            f"{path!r} is not a GraphML file networkx can read ({type(exc).__name__}: {exc}); "
+            f"save the pipeline again with {write}."
+        ) from None
+    if not isinstance(H, nx.DiGraph):
+        raise CliError(
+            f"{path!r} holds an undirected GraphML graph, which has lost which way each edge "
+            f"goes; save the pipeline again with {write}."
+        )
+    try:
+        G = from_portable(H)
+    except PipelineError as exc:
+        raise CliError(f"{path!r}: {exc.problems[0]}") from None
+    return _file_graph(path, G)
+
+
+def _file_graph(path: str, G: Any) -> Any:
+    """The pipeline of graph ``G`` read from file ``path``: the problems ``validate(G)``
+    lists, each led by the file's name."""
+    from irgraph.graph_read import from_graph
+
     try:
         return from_graph(G)
-    except PipelineError as exc:  # what validate(G) lists, each problem led by the file
+    except PipelineError as exc:
         problems = [attrs.evolve(p, message=f"{path}: {p.message}") for p in exc.problems]
         raise PipelineError(problems) from None
 

@@ -232,13 +232,48 @@ def test_an_upper_case_json_suffix_is_a_saved_pipeline(saved_files):
     assert code == 0 and out.endswith("OK: no problems found.\n")
 
 
-def test_a_graphml_target_says_how_to_convert_it_and_the_command_works(saved_files, capsys):
-    err = error_line(capsys, "check", "p.graphml")
-    assert "'p.graphml' is a GraphML file" in err and ".json file" in err
-    command = err.split('python -c "', 1)[1].split('"', 1)[0]
-    exec(command, {})  # what the message tells the user to run
-    code, out = cli("check", "p.json")
+def test_a_graphml_target_is_read_as_the_pipeline_it_holds(saved_files):
+    """The error for a .graphml target used to give a command that converts it to a .json
+    beside it, overwriting any .json of that name; the file is read as it is now."""
+    code, out = cli("check", "p.graphml")
     assert code == 0 and out.endswith("OK: no problems found.\n")
+    assert not (saved_files / "p.json").exists()
+    code, out = cli("run", "p.graphml", "--state", "topic=owls")
+    assert code == 0 and "x = <a: A owls>" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("<graphml", "is not a GraphML file networkx can read (ParseError"),
+        ("<?xml version='1.0'?><root/>", "has no <graphml> element"),
+        ("undirected", "holds an undirected GraphML graph"),
+        ("not json", "whose attributes are JSON text"),
+    ],
+)
+def test_a_broken_graphml_target_says_what_is_wrong_and_how_to_save_it(
+    saved_files, capsys, text, said
+):
+    path = saved_files / "q.graphml"
+    G = nx.read_graphml(saved_files / "p.graphml")
+    if text == "undirected":
+        nx.write_graphml(G.to_undirected(), path)
+    elif text == "not json":
+        G.nodes["a"]["instruction"] = "{not json"
+        nx.write_graphml(G, path)
+    else:
+        path.write_text(text)
+    err = error_line(capsys, "check", "q.graphml")
+    assert "'q.graphml'" in err and said in err, err
+
+
+def test_a_graphml_target_edited_by_hand_lists_the_problems_led_by_the_file(saved_files, capsys):
+    G = nx.read_graphml(saved_files / "p.graphml")
+    G.nodes["a"]["instruction"] = json.dumps("A {subject}")
+    nx.write_graphml(G, saved_files / "q.graphml")
+    code, _ = cli("check", "q.graphml")
+    err = capsys.readouterr().err
+    assert code != 0 and "q.graphml: Node 'a' says reads=['topic']" in err, err
 
 
 def test_a_file_without_a_suffix_says_to_name_it_json(saved_files, capsys):
