@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
+from irgraph.analysis_runs import run_counts
 from irgraph.analysis_slots import Slots
 from irgraph.errors import PipelineError, did_you_mean
 from irgraph.ir.functions import loaded_function
@@ -129,7 +130,7 @@ class Shape:
                     self.given[node] = checks.count(0).check(
                         value, f"the {label} of {node!r}", node=node
                     )
-        self.seen: dict[tuple[str, Path], int] = {} if run is None else _run_counts(G, run)
+        self.seen: dict[tuple[str, Path], int] = {} if run is None else run_counts(G, run)
         self.lists: dict[str, int] = {}
         if state is not None:
             written = {k for _, data in G.nodes(data=True) for k in data.get("writes", ())}
@@ -235,34 +236,6 @@ def _case_index(G: nx.DiGraph, node: str, value: Any) -> int:
         node=node,
         hint=f"Name a case by its label ({', '.join(labels)}) or its index.",
     )
-
-
-def _run_counts(G: nx.DiGraph, run: RunResult) -> dict[tuple[str, Path], int]:
-    """Per scope instance of a finished run: items, iterations, the branch taken."""
-    if not hasattr(run, "trace") or not hasattr(run, "outputs"):
-        raise PipelineError(
-            f"run must be the RunResult of a finished run (got {type(run).__name__}).",
-            hint="Pass run=run(pipeline, ...), or items=/iterations=/branches= counts.",
-        )
-    seen: dict[tuple[str, Path], int] = {}
-    for event in run.trace:
-        if event.node not in G:
-            raise PipelineError(
-                f"The run passed as run= has node {event.node!r}, which is not in the "
-                "pipeline analysed.",
-                node=event.node,
-                hint="Pass the result of a run of this same pipeline.",
-            )
-        path: Path = tuple(event.path)
-        if G.nodes[event.node]["kind"] == "map_over":
-            seen.setdefault((event.node, path), 0)  # a map-over over no items
-        for depth, (scope, index) in enumerate(path):
-            key = (scope, path[:depth])
-            seen[key] = max(seen.get(key, 0), index + 1)
-        parent = G.nodes[event.node]["parent"]
-        if parent is not None and G.nodes[parent]["kind"] == "route":
-            seen[parent, path] = G.nodes[event.node]["branch"]
-    return seen
 
 
 class Simulation:

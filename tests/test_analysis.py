@@ -360,6 +360,20 @@ def test_makespan_reads_items_and_iterations_from_a_finished_run():
     assert makespan(p, latency, concurrency=1, run=result, iterations=once) == 8.0
 
 
+def test_makespan_refuses_a_run_of_another_pipeline_that_shares_node_ids():
+    """A run of a map-over of 'a' lent its item count and durations to a pipeline whose 'a'
+    is a top-level step: the ids matched, so the prediction was silently of nothing real."""
+    chain = Agent("a").instruct("x").writes("k") >> Agent("b").instruct("{k}")
+    mapped = MapOver("b").over("xs", item="x").step(Agent("a").instruct("{x}").writes("y"))
+    other = run(mapped.writes("ys"), provider=FakeProvider(), state={"xs": [1, 2]})
+    with pytest.raises(PipelineError, match="is a run of another pipeline") as info:
+        makespan(chain, 1.0, run=other)
+    assert info.value.node == "a" and "an agent inside 'b' there" in str(info.value)
+    same = run(chain, provider=FakeProvider())
+    assert makespan(to_graph(chain), 1.0, run=same) == 2.0  # the same pipeline, built again
+    assert makespan(chain, 1.0, run=same) == 2.0
+
+
 def test_a_loop_runs_max_iterations_unless_told_and_a_map_limits_its_items():
     loop = (Agent("a").instruct("x") | Agent("b").instruct("y")) * 3
     assert makespan(loop, 1.0) == 3.0
