@@ -53,6 +53,12 @@ EAGER_DEPTH = 24
 _current_task = asyncio.current_task
 
 
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    """Mark the exception of ``task`` (a request to stop, raised on) as retrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
 class Drivers:
     """The driver tasks of one run of a scope; made inside the scope's own task."""
 
@@ -149,6 +155,8 @@ class Drivers:
             return False  # cancelled by this group (or its task's caller): not a failure
         self.errors.append(error)
         base = self.stop_request(error)
+        if base:  # it leaves its task unwinding the loop: seen, so never "never retrieved"
+            _current_task().add_done_callback(_retrieved)  # type: ignore[union-attr]
         if not self.aborting:
             self.tasks.pop(_current_task(), None)  # type: ignore[arg-type]  # it is ending
             self.abort()

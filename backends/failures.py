@@ -30,6 +30,7 @@ __all__ = [
     "ADVICE",
     "RAISED_BY",
     "node_failure",
+    "step_failure",
     "run_cancelled",
     "first_error",
     "with_progress",
@@ -135,3 +136,29 @@ def first_error(group: BaseExceptionGroup[Any]) -> BaseException:
     stops = [exc for exc in found if not isinstance(exc, Exception)]
     failures = [exc for exc in found if isinstance(exc, RunError)]
     return (stops or failures or found)[0]
+
+
+def step_failure(run: Any, step: Any, error: BaseException, path: Any) -> BaseException:
+    """What ``error``, raised running ``step`` in ``run`` (a Scheduler), ends the run with:
+    the node's RunError, or ``error`` itself when it is one already (a nested scope's node or
+    an ``on_event`` handler named it), a request to stop, or the run's own cancellation.
+
+    A request to stop (``KeyboardInterrupt``, ``SystemExit``) goes on as itself, carrying
+    the run's record so far as its ``partial``, as a cancelled run's ``CancelledError`` does:
+    raised in a task, it stops the event loop at once, and no scope sees it go by."""
+    if isinstance(error, RunError):
+        if error in run.failures:
+            return error
+        return run.fail(step.id, error, RAISED_BY.get(step.kind), path)  # type: ignore[no-any-return]
+    if isinstance(error, Exception):
+        return run.fail(step.id, error, None, path)  # type: ignore[no-any-return]
+    if isinstance(error, asyncio.CancelledError):
+        if not run_cancelled():
+            return run.fail(step.id, error, RAISED_BY.get(step.kind), path)  # type: ignore[no-any-return]
+    elif getattr(error, "partial", None) is None and getattr(run, "top", None) is not None:
+        state, graph = run.top
+        try:
+            error.partial = with_progress(cancelled_run(run.completed), run, state, graph)  # type: ignore[attr-defined]
+        except AttributeError:  # pragma: no cover - an exception class with __slots__
+            pass
+    return error

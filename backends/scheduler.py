@@ -50,7 +50,7 @@ from irgraph.providers import ModelProvider, ModelRequest, new_request
 from irgraph.templates import render, template_values
 
 from .drivers import Drivers
-from .failures import RAISED_BY, cancelled_run, node_failure, run_cancelled, with_progress
+from .failures import cancelled_run, node_failure, step_failure, with_progress
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
@@ -179,6 +179,7 @@ class Scheduler:
         """Run the top-level scope; a failure carries the state, what completed, the events
         so far and the ``graph`` that ran (so it can show itself). A cancelled run stays a
         ``CancelledError``, carrying the same as a RunError in its ``partial``."""
+        self.top = (state, graph)  # what a request to stop carries (failures.step_failure)
         try:
             await self.scope(plan, state, ())
         except RunError as error:
@@ -353,18 +354,8 @@ class Scheduler:
             raise failure from error
 
     def failure_at(self, step: Step, error: BaseException, path: Path) -> BaseException:
-        """What ``error``, raised running ``step``, ends the run with: the node's RunError,
-        or ``error`` itself when it is one already (a nested scope's node or an ``on_event``
-        handler named it), a request to stop, or the run's own cancellation."""
-        if isinstance(error, RunError):
-            if error in self.failures:
-                return error
-            return self.fail(step.id, error, RAISED_BY.get(step.kind), path)
-        if isinstance(error, Exception):
-            return self.fail(step.id, error, None, path)
-        if isinstance(error, asyncio.CancelledError) and not run_cancelled():
-            return self.fail(step.id, error, RAISED_BY.get(step.kind), path)
-        return error
+        """What ``error``, raised running ``step``, ends the run with (:func:`step_failure`)."""
+        return step_failure(self, step, error, path)
 
     async def route(self, step: Step, state: MutableMapping[str, Any], path: Path) -> str:
         """Run the branch of the first case that holds; the output is that case's label."""

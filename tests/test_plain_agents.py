@@ -161,6 +161,40 @@ def test_a_stop_request_from_a_plain_agents_provider_propagates_as_itself() -> N
             runnable.run({}, **options)
 
 
+class StopsAfterA:
+    """Answers ``a``; raises ``stop`` for the agents after it (a Ctrl-C in a provider)."""
+
+    def __init__(self, stop: type[BaseException]) -> None:
+        self.stop = stop
+
+    async def complete(self, request: Any) -> str:
+        if request.node != "a":
+            raise self.stop
+        return "<a>"
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit])
+@pytest.mark.parametrize("handled", [False, True], ids=["fast", "general"])
+def test_a_stop_request_keeps_what_completed_and_leaves_no_unretrieved_task(
+    stop: type[BaseException], handled: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A KeyboardInterrupt raised in a driver task stops the loop at once, so no scope saw it
+    go by: its ``partial`` was None, and Python 3.12 logged "Task exception was never
+    retrieved" for the task it left."""
+    import gc
+
+    options = {"on_event": lambda event: None} if handled else {}
+    runnable = AsyncioBackend(provider=StopsAfterA(stop)).compile(PIPELINE.to_ir())
+    with pytest.raises(stop) as info:
+        runnable.run({}, **options)
+    partial = info.value.partial  # type: ignore[attr-defined]
+    assert partial.completed == ["a"] and partial.state == {"x": "<a>"}
+    assert [call.node for call in partial.calls if call.answer] == ["a"]
+    del info
+    gc.collect()
+    assert "never retrieved" not in caplog.text
+
+
 def test_a_handler_that_is_empty_still_gets_every_agents_events() -> None:
     class Collector(list[Any]):  # falsy until its first event: a handler all the same
         def __call__(self, event: Any) -> None:
