@@ -182,6 +182,8 @@ class Scheduler:
         self.top = (state, graph)  # what a request to stop carries (failures.step_failure)
         try:
             await self.scope(plan, state, ())
+            if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                await asyncio.sleep(0)  # a cancel that came while nothing yielded lands here
         except RunError as error:
             with_progress(error, self, state, graph)
             raise

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # A notebook in miniature: a loop that runs a cell, the cell calls run(), and a Ctrl-C (a real
@@ -125,6 +127,47 @@ def test_ctrl_c_through_a_scripts_blocking_run_keeps_the_work_done() -> None:
     assert report["state"] == {"k0": "A0", "k1": "A1"}
     assert report["calls"] == ["a0", "a1", "a2"]  # the third, cancelled, is on record too
     assert report["cancelled"] is True
+
+
+# A provider that blocks the loop (a sync client called in async def) when Ctrl-C comes: asyncio
+# can only cancel the run's task once it yields, and nothing yields before the run ends.
+BLOCKING = """
+import json, signal, sys, threading, time
+from irgraph import Agent, run
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class Blocking:
+    async def complete(self, request):
+        if request.agent == "a1":
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            time.sleep(0.05)
+        return request.agent.upper()
+
+
+pipeline = Agent("a0").instruct("go").writes("k0") >> Agent("a1").instruct("go").writes("k1")
+options = {"on_event": print} if sys.argv[1:] == ["handled"] else {}
+try:
+    run(pipeline, provider=Blocking(), **options)
+    print(json.dumps({"finished": True}))
+except KeyboardInterrupt as stop:
+    partial = stop.partial
+    print(json.dumps({"completed": partial and partial.completed,
+                      "state": partial and partial.state}))
+"""
+
+
+@pytest.mark.parametrize("how", ["plain", "handled"])
+def test_ctrl_c_while_a_provider_blocks_the_loop_keeps_the_work_done(how: str) -> None:
+    """The cancel that asyncio.run's Ctrl-C handler asks for landed on a run that had ended
+    without yielding: asyncio dropped its result and the KeyboardInterrupt's partial was None."""
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCKING, how], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report == {"completed": ["a0", "a1"], "state": {"k0": "A0", "k1": "A1"}}
 
 
 def test_run_inside_a_running_loop_still_returns_its_result_and_raises_its_errors() -> None:

@@ -393,6 +393,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "backends/scheduler.py",
         "                async with self.limit:\n"
         "                    start = _now()\n"
+        "                    waited = start - asked\n"
         "                    text = await with_timeout(self.model_answer(request, path), seconds)",
         "                async def wait_and_call() -> str:\n"
         "                    async with self.limit:  # type: ignore[union-attr]\n"
