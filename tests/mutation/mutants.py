@@ -402,6 +402,22 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_timeouts.py", *_RUN_TESTS),
     ),
     _m(
+        "slot-wait-not-measured",
+        "scheduler",
+        "backends/scheduler.py",
+        "                    waited = start - asked\n",
+        "",
+        ("tests/test_run_view_mended.py",),
+    ),
+    _m(
+        "drivers-cancelled-in-hash-order",
+        "scheduler",
+        "backends/drivers.py",
+        "        for task in self.tasks:\n            if not task.done():",
+        "        for task in sorted(self.tasks, key=id):\n            if not task.done():",
+        ("tests/test_plain_agents.py",),
+    ),
+    _m(
         "map-results-in-finish-order",
         "scheduler",
         "backends/scheduler.py",
