@@ -21,6 +21,9 @@ import sys
 import pytest
 from hypothesis import HealthCheck, settings
 
+#: Failures with lone surrogates in their text reach the xdist controller (report_text.py).
+pytest_plugins = ["tests.support.report_text"]
+
 # No deadline in either profile: a deadline is a timed assertion, and on a loaded two-core
 # machine Graphviz and pydot alone take longer than one; speed is measured in bench/.
 settings.register_profile("dev", max_examples=50, deadline=None)
