@@ -27,7 +27,7 @@ from irgraph.templates import render, template_values
 
 from .plan import Step
 
-__all__ = ["PlainRun", "plain_answer", "plain_request"]
+__all__ = ["PlainRun", "latest", "plain_answer", "plain_request"]
 
 _now = time.monotonic
 Path = tuple[tuple[str, int], ...]
@@ -40,6 +40,7 @@ class PlainRun(Protocol):
     trace: TraceLog
     call_log: CallLog
     outputs: dict[str, Any]
+    output_paths: dict[str, Path]
     completed: list[str]
 
 
@@ -84,10 +85,22 @@ def plain_answer(
     )
     if step.op.writes:
         state[step.op.writes] = value
-    run.outputs[nid] = value
+    if not path or latest(run, nid, path):
+        run.outputs[nid] = value
     run.completed.append(nid)
     trace = run.trace
     trace.nodes.append(nid)
     trace.starts.append(False)
     trace.times.append(end)
     trace.paths.append(path)
+
+
+def latest(run: PlainRun, nid: str, path: Path) -> bool:
+    """Whether node ``nid``'s output at ``path`` is the one ``run`` keeps: inside a map-over
+    or loop, the last item's and iteration's, in their order (as a sequential run would
+    leave it), not whichever finished last."""
+    kept = run.output_paths.get(nid)
+    if kept is not None and kept > path:
+        return False
+    run.output_paths[nid] = path
+    return True

@@ -54,7 +54,7 @@ from .failures import cancelled_run, node_failure, step_failure, with_progress
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
-from .plain_agents import plain_answer, plain_request
+from .plain_agents import latest, plain_answer, plain_request
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 from .routes import chosen_branch
 from .run_options import (
@@ -135,6 +135,7 @@ class Scheduler:
         self.trace = TraceLog()
         self.call_log = CallLog()
         self.outputs: dict[str, Any] = {}
+        self.output_paths: dict[str, Path] = {}  # where each output inside a scope came from
         self.completed: list[str] = []
         self.gate_blocking = on_gate is not None and not inspect.iscoroutinefunction(on_gate)
         #: The RunErrors this run raised, told apart from those user code raises.
@@ -346,7 +347,8 @@ class Scheduler:
                 value = await self.route(step, state, path)
             else:
                 value = await self.map_over(step, state, path)
-            self.outputs[nid] = value
+            if not path or latest(self, nid, path):
+                self.outputs[nid] = value
             self.completed.append(nid)
             self.emit(nid, False, path)
         except BaseException as error:

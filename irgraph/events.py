@@ -171,6 +171,9 @@ class TraceLog:
 class RunResult:
     """The final state of a run, its trace, what each node produced, and which backend ran it.
 
+    ``outputs`` holds each node's value; a node inside a map-over or loop has the value of
+    its last item and iteration (in item order, as a run one item at a time leaves it).
+
     ``graph`` is the pipeline graph that ran, when the backend hands it on (the run view draws
     it; without it, pass the pipeline to :meth:`view`, :meth:`diagram` or :meth:`timeline`).
     ``reused`` names the nodes whose results came from an earlier run (a resumed run's cache)

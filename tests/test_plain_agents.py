@@ -286,3 +286,31 @@ def test_cancelled_items_keep_their_calls_in_item_order(handled: bool) -> None:
     assert [(c.path, c.error) for c in partial.calls] == [
         ((("each", i),), "cancelled") for i in range(len(items))
     ]
+
+
+class ReverseLatency:
+    """Item ``x`` of ``count`` answers after ``(count - x) * 10`` ms: item 0 finishes last."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    async def complete(self, request: Any) -> str:
+        item = int(request.state["x"])
+        await asyncio.sleep((self.count - item) * 0.01)
+        return f"done {item}"
+
+
+@pytest.mark.parametrize("handled", [False, True], ids=["fast", "general"])
+def test_a_node_inside_a_map_over_outputs_its_last_items_value_not_the_last_to_finish(
+    handled: bool,
+) -> None:
+    """outputs['w'] was the answer of whichever item finished last (here item 0)."""
+    each = MapOver("each").over("xs", item="x").step(Agent("w").instruct("Do {x}.").writes("y"))
+    pipeline = each.writes("ys") * 2
+    options = {"on_event": lambda event: None} if handled else {}
+    runnable = AsyncioBackend(provider=ReverseLatency(4)).compile(
+        pipeline.to_ir(), inputs={"xs": [0, 1, 2, 3]}
+    )
+    result = runnable.run({"xs": [0, 1, 2, 3]}, **options)
+    assert result.outputs["w"] == "done 3"
+    assert [call.answer for call in result.calls][:4] == ["done 3", "done 2", "done 1", "done 0"]
