@@ -95,6 +95,7 @@ def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError
     error.trace = run.trace.events()  # a list of Events, as RunResult.trace
     error.calls = run.calls
     error.graph = graph
+    error.max_concurrency = getattr(run, "max_concurrency", None)
     return error
 
 

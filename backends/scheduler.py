@@ -115,6 +115,7 @@ class Scheduler:
         self.provider = provider
         self.on_event = on_event
         self.on_gate = on_gate
+        self.max_concurrency = max_concurrency if call_limit is None else None  # this run's own
         # A call_limit is shared with other runs (run_many's items): one bound for them all.
         if call_limit is None and max_concurrency:
             call_limit = asyncio.Semaphore(max_concurrency)
@@ -220,6 +221,7 @@ class Scheduler:
             run_id=run_id,
             graph=graph,
             calls=self.call_log,
+            max_concurrency=self.max_concurrency,
         )
 
     # scopes ----------------------------------------------------------------------------

@@ -152,6 +152,9 @@ class RunError(IrgraphError, RuntimeError):
         #: When the run stopped (``time.monotonic()``, the trace's clock), if the backend
         #: says: the view measures a failed run up to it, not to its last finished node.
         self.ended: float | None = None
+        #: The run's own bound on model calls (``None``: none), what its view's prediction
+        #: assumes unless told otherwise.
+        self.max_concurrency: int | None = None
 
     def view(
         self, pipeline: Any = None, *, trace: Any = None, concurrency: int | None = None
@@ -160,7 +163,7 @@ class RunError(IrgraphError, RuntimeError):
         reached), timeline and node table: a :class:`irgraph.run_view.RunView`. ``pipeline``
         is needed when the error carries no ``graph``, ``trace`` (events collected by an
         ``on_event`` handler, say) when it carries no ``trace``; ``concurrency`` is the limit
-        the timeline's prediction assumes (the run's ``max_concurrency``)."""
+        the timeline's prediction assumes (default: the run's ``max_concurrency``)."""
         if _run_view is None:
             load_run_view()
         assert _run_view is not None

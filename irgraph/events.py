@@ -177,9 +177,11 @@ class RunResult:
     ``graph`` is the pipeline graph that ran, when the backend hands it on (the run view draws
     it; without it, pass the pipeline to :meth:`view`, :meth:`diagram` or :meth:`timeline`).
     ``reused`` names the nodes whose results came from an earlier run (a resumed run's cache)
-    rather than from running now. ``calls`` lists every model call (:class:`Call`: the
-    rendered prompt, the answer, one per attempt), in the order they ended. In Jupyter a
-    result shows its coloured diagram, timeline and node table (:mod:`irgraph.run_view`).
+    rather than from running now. ``max_concurrency`` is the run's own bound on model calls
+    (``None``: none, or one shared with other runs), what its view's prediction assumes.
+    ``calls`` lists every model call (:class:`Call`: the rendered prompt, the answer, one per
+    attempt), in the order they ended. In Jupyter a result shows its coloured diagram,
+    timeline and node table (:mod:`irgraph.run_view`).
     """
 
     state: dict[str, Any]
@@ -194,6 +196,7 @@ class RunResult:
     _calls: list[Call] | CallLog = attrs.field(
         alias="calls", factory=list, kw_only=True, eq=False, repr=False
     )
+    max_concurrency: int | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
 
     @property
     def trace(self) -> list[Event]:
@@ -227,7 +230,8 @@ class RunResult:
     def view(self, pipeline: Any = None, *, concurrency: int | None = None) -> Any:
         """The run's diagram, timeline and node table (what Jupyter shows for it).
         ``pipeline`` (builder, IR or graph) is needed when the result carries no ``graph``;
-        ``concurrency`` is the limit the prediction assumes (the run's ``max_concurrency``)."""
+        ``concurrency`` is the limit the prediction assumes (default: the run's own
+        ``max_concurrency``)."""
         if _run_view is None:
             load_run_view()
         assert _run_view is not None

@@ -77,7 +77,10 @@ def run_facts_of(result: Any, pipeline: Any = None) -> RunFacts:
 
 def result_view(result: Any, pipeline: Any = None, *, concurrency: int | None = None) -> RunView:
     """The view of a ``RunResult``; ``pipeline`` is needed when the result does not carry its
-    graph (without it, the diagram is read from the trace)."""
+    graph (without it, the diagram is read from the trace). ``concurrency`` defaults to the
+    run's own ``max_concurrency``."""
+    if concurrency is None:
+        concurrency = getattr(result, "max_concurrency", None)
     return RunView(run_facts_of(result, pipeline), concurrency=concurrency)
 
 
@@ -115,6 +118,8 @@ def error_view(
         stopped_at=getattr(error, "ended", None) if trace is None else None,
         calls=getattr(error, "calls", None) or (),
     )
+    if concurrency is None:
+        concurrency = getattr(error, "max_concurrency", None)
     return RunView(facts, concurrency=concurrency)
 
 

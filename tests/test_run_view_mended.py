@@ -283,6 +283,29 @@ class SlowText:
     __format__ = lambda self, spec: str(self)  # noqa: E731
 
 
+def test_a_runs_view_predicts_with_the_runs_own_max_concurrency_unless_told():
+    """result.view() (what Jupyter shows) predicted as if calls were unbounded: 4 items of
+    20 ms at max_concurrency=1 were predicted to take 20 ms where they took 80."""
+    state = {"xs": ["a", "b", "c", "d"]}
+    result = run(
+        EACH.writes("ys"), provider=FakeProvider(latency=LATENCY), state=state, max_concurrency=1
+    )
+    assert result.max_concurrency == 1
+    told, own = result.view(concurrency=1).timeline, result.view().timeline
+    assert own.predicted == told.predicted >= 4 * LATENCY * 0.9
+    assert result.view(concurrency=4).timeline.predicted < 2 * LATENCY
+    assert run(EACH.writes("ys"), provider=FakeProvider(), state=state).max_concurrency is None
+
+    def fails(x: str) -> str:
+        raise ValueError("no")
+
+    failing = EACH.writes("ys") >> Transform("t", fails).reads("ys").writes("z")
+    with pytest.raises(RunError) as info:
+        run(failing, provider=FakeProvider(latency=LATENCY), state=state, max_concurrency=1)
+    assert info.value.max_concurrency == 1
+    assert info.value.view().timeline.predicted >= 4 * LATENCY * 0.9
+
+
 def test_time_before_a_call_is_a_wait_only_when_a_slot_was_waited_for():
     """The CI flake of the test above: 4 ms between an agent's start and its call (a busy
     machine) was drawn as "waited 4 ms" in a run with no max_concurrency. Rendering a prompt
