@@ -1,5 +1,5 @@
 """Which command-line targets name a saved pipeline file, and what to say about one that
-names no target at all: a GEXF file, a file without the ``.json`` suffix, or a
+names no target at all: a GEXF or GML file, a file without the ``.json`` suffix, or a
 module without ``:attr``. Plain functions returning text; :mod:`irgraph.cli_inputs` raises it
 as a :class:`~irgraph.cli_inputs.CliError`.
 
@@ -41,6 +41,12 @@ def no_target(spec: str) -> str:
             f"{spec!r} is a GEXF file, which cannot hold a pipeline (GEXF drops the graph's "
             f"'tree'), and {_SAVED}; save the pipeline with "
             "json.dumps(nx.node_link_data(to_graph(pipeline))) and name that file."
+        )
+    if suffix.lower() == ".gml":
+        return (
+            f"{spec!r} is a GML file, which cannot hold a pipeline (nx.read_gml takes each "
+            f"node's 'label' as its id), and {_SAVED}; save the pipeline with "
+            "nx.write_graphml(irgraph.portable(to_graph(pipeline)), path) and name that file."
         )
     if os.path.isfile(spec) and suffix.lower() != ".py":
         return (

@@ -88,6 +88,17 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
     ``nx.read_gexf``. (GEXF keeps no graph attributes but the name: nodes and edges come
     back whole, the ``tree`` that :func:`from_graph` needs only through GraphML or JSON.)"""
     _need_graph(H, "from_portable")
+    unlabelled = [n for n, data in H.nodes(data=True) if "kind" in data and "label" not in data]
+    if unlabelled:
+        raise PipelineError(
+            f"from_portable() got a graph whose node {unlabelled[0]!r} has no 'label': "
+            "nx.read_gml takes each node's 'label' as its id, so a GML file cannot hold a "
+            "pipeline's nodes whole.",
+            node=str(unlabelled[0]),
+            hint="Write GraphML instead (nx.write_graphml(portable(G), path), read back with "
+            "from_portable(nx.read_graphml(path))), or node-link JSON "
+            "(json.dumps(nx.node_link_data(G))).",
+        )
     G = type(H)()
     ids: dict[Any, Any] = {}
     try:

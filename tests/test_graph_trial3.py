@@ -276,6 +276,13 @@ def test_a_graphml_target_edited_by_hand_lists_the_problems_led_by_the_file(save
     assert code != 0 and "q.graphml: Node 'a' says reads=['topic']" in err, err
 
 
+def test_a_gml_target_says_gml_cannot_hold_a_pipeline(saved_files, capsys):
+    nx.write_gml(nx.read_graphml(saved_files / "p.graphml"), saved_files / "p.gml")
+    err = error_line(capsys, "check", "p.gml")
+    assert "'p.gml' is a GML file, which cannot hold a pipeline" in err
+    assert "nx.write_graphml(irgraph.portable(" in err
+
+
 def test_a_file_without_a_suffix_says_to_name_it_json(saved_files, capsys):
     err = error_line(capsys, "check", "pipeline")
     assert "without the .json suffix" in err and "rename it to pipeline.json" in err

@@ -352,6 +352,19 @@ def test_names_xml_cannot_hold_round_trip_through_portable(tmp_path, writer):
         assert from_graph(back) == CONTROL.to_ir() and validate(back) == []
 
 
+def test_a_gml_file_is_refused_by_from_portable_with_what_to_write_instead(tmp_path):
+    """nx.read_gml takes each node's 'label' as its id: the pipeline's own labels were lost
+    and from_graph said only "KeyError: 'label'"."""
+    from irgraph import PipelineError
+
+    path = tmp_path / "pipeline.gml"
+    nx.write_gml(portable(to_graph(Agent("a").instruct("Go.").writes("x"))), path)
+    with pytest.raises(PipelineError, match="has no 'label'") as info:
+        from_portable(nx.read_gml(path))
+    assert "nx.write_graphml(portable(G), path)" in str(info.value)
+    assert info.value.node == "a"
+
+
 def test_portable_escapes_only_the_ids_xml_cannot_hold():
     H = portable(to_graph(CONTROL))
     assert "plain" in H and "plain" == json.loads(H.nodes["plain"]["label"])
