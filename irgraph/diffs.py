@@ -55,6 +55,9 @@ class GraphDiff:
     #: Kept edges (by new ids) whose kind (``control``: a control edge or one that only
     #: carries data) or route ``condition`` changed: each field's old and new value as text.
     edges_changed: dict[tuple[str, str], dict[str, tuple[str, str]]] = attrs.field(factory=dict)
+    #: For each changed node whose name (``label``) or ``kind`` changed, by new id: the old
+    #: and new value, as the text shows them (``~ node z: label (b -> z)``, a rename).
+    values: dict[str, dict[str, tuple[str, str]]] = attrs.field(factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -80,7 +83,8 @@ class GraphDiff:
         moves = {_shown(n): found for n, found in self.moves.items()}
 
         def field(node: str, name: str) -> str:
-            old, new = moves.get(_shown(node), {}).get(name, (None, None))
+            found = {**self.values.get(node, {}), **moves.get(_shown(node), {})}
+            old, new = found.get(name, (None, None))
             return name if old is None else f"{name} ({old} -> {new})"
 
         lines = [f"+ node {_shown(n)}" for n in self.added]
@@ -162,7 +166,36 @@ def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
                     pairs[old[same[0]]] = new[j]
                     free.remove(same[0])
     _pair_moved(G1, G2, pairs)
+    _pair_scopes(G1, G2, pairs)
     return pairs
+
+
+def _pair_scopes(G1: nx.DiGraph, G2: nx.DiGraph, pairs: dict[str, str]) -> None:
+    """Pair a scope left over with the old scope of its kind that held what it holds: a
+    scope whose settings and name changed together (a loop's ``max_iterations`` and so its
+    generated name ``a_then_b_x2``) is still that scope. Deepest first, so a paired inner
+    scope counts for the one around it. Pairs are added to ``pairs``."""
+    paired = set(pairs.values())
+    left = [n for n in G1 if n not in pairs]
+    if not left:
+        return
+    held1: dict[str, set[str]] = {}
+    held2: dict[str, set[str]] = {}
+    for G, held in ((G1, held1), (G2, held2)):
+        for node, data in G.nodes(data=True):
+            if data["parent"] is not None:
+                held.setdefault(data["parent"], set()).add(node)
+    unpaired = sorted((n for n in held2 if n not in paired), key=lambda n: -_depth(G2, n))
+    for node in unpaired:
+        kind, inside = G2.nodes[node]["kind"], held2[node]
+        for old in left:
+            if G1.nodes[old]["kind"] != kind or old not in held1:
+                continue
+            kept = {pairs[n] for n in held1[old] if n in pairs}
+            if kept and kept <= inside and 2 * len(kept) > max(len(inside), len(held1[old])):
+                pairs[old] = node
+                left.remove(old)
+                break
 
 
 def _pair_moved(G1: nx.DiGraph, G2: nx.DiGraph, pairs: dict[str, str]) -> None:
@@ -201,10 +234,13 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
     added = [n for n in G2 if n not in paired]
     removed = [n for n in G1 if n not in pairs]
     changed: dict[str, list[str]] = {}
+    values: dict[str, dict[str, tuple[str, str]]] = {}
     moves_of = moves(G1, G2, pairs)
     for node_old, node in pairs.items():
         a, b = G1.nodes[node_old], G2.nodes[node]
         fields = [f for f in ("label", "kind") if a[f] != b[f]]
+        if fields:
+            values[node] = {f: (_shown(str(a[f])), _shown(str(b[f]))) for f in fields}
         if a["kind"] == b["kind"]:
             # Every IR field but the name (the label) and children (nodes of their own).
             old, new = settings(a), settings(b)
@@ -242,4 +278,5 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             if (pairs.get(u), pairs.get(v)) in edges2
             and (how := _edge_fields(data, G2.edges[pairs[u], pairs[v]]))
         },
+        values,
     )

@@ -71,6 +71,7 @@ def test_a_plain_rename_is_not_a_renumbering():
     d = _diff(a >> b, a >> Agent("z").instruct("B {t}.").writes("b_out"))
     assert d.renumbered == {}
     assert d.changed == {"z": ["label"]}
+    assert "~ node z: label (b -> z)" in str(d).splitlines()  # the old name is shown too
 
 
 def test_a_neighbour_moving_into_a_new_loop_does_not_move_the_next_step():
@@ -167,3 +168,19 @@ def test_cli_diff_shows_changed_edges(tmp_path, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(tmp_path))
     assert main(["diff", "pipes_t2:old", "pipes_t2:new"]) == 1
     assert "~ edge a -> b: control (data only -> control)" in capsys.readouterr().out
+
+
+def test_a_loop_whose_count_and_so_its_generated_name_changed_is_that_loop_changed():
+    """(a >> b) * 2 against * 3: the loop's generated id follows its count, so the diff said
+    one loop was removed, another added, and a and b moved between them."""
+    a, b, _ = _agents()
+    d = _diff((a >> b) * 2, (a >> b) * 3, {"t"})
+    assert d.added == [] and d.removed == [] and d.moves == {}
+    assert d.changed == {"a_then_b_x3": ["label", "max_iterations"]}
+    assert str(d) == "~ node a_then_b_x3: label (a_then_b_x2 -> a_then_b_x3), max_iterations"
+
+
+def test_a_scope_is_not_paired_with_one_that_held_other_nodes():
+    a, b, c = _agents()
+    d = _diff((a >> b) * 2, a >> (b >> c) * 3, {"t"})
+    assert "b_then_c_x3" in d.added and "a_then_b_x2" in d.removed
