@@ -150,12 +150,12 @@ def step_failure(run: Any, step: Any, error: BaseException, path: Any) -> BaseEx
     if isinstance(error, RunError):
         if error in run.failures:
             return error
-        return run.fail(step.id, error, RAISED_BY.get(step.kind), path)
+        return run.fail(step.id, error, RAISED_BY.get(step.kind), path)  # type: ignore[no-any-return]
     if isinstance(error, Exception):
-        return run.fail(step.id, error, None, path)
+        return run.fail(step.id, error, None, path)  # type: ignore[no-any-return]
     if isinstance(error, asyncio.CancelledError):
         if not run_cancelled():
-            return run.fail(step.id, error, RAISED_BY.get(step.kind), path)
+            return run.fail(step.id, error, RAISED_BY.get(step.kind), path)  # type: ignore[no-any-return]
     elif getattr(error, "partial", None) is None and getattr(run, "top", None) is not None:
         state, graph = run.top
         try:
