@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from irgraph.errors import RunError
@@ -147,15 +147,16 @@ def step_failure(run: Any, step: Any, error: BaseException, path: Any) -> BaseEx
     A request to stop (``KeyboardInterrupt``, ``SystemExit``) goes on as itself, carrying
     the run's record so far as its ``partial``, as a cancelled run's ``CancelledError`` does:
     raised in a task, it stops the event loop at once, and no scope sees it go by."""
+    fail: Callable[..., RunError] = run.fail
     if isinstance(error, RunError):
         if error in run.failures:
             return error
-        return run.fail(step.id, error, RAISED_BY.get(step.kind), path)  # type: ignore[no-any-return]
+        return fail(step.id, error, RAISED_BY.get(step.kind), path)
     if isinstance(error, Exception):
-        return run.fail(step.id, error, None, path)  # type: ignore[no-any-return]
+        return fail(step.id, error, None, path)
     if isinstance(error, asyncio.CancelledError):
         if not run_cancelled():
-            return run.fail(step.id, error, RAISED_BY.get(step.kind), path)  # type: ignore[no-any-return]
+            return fail(step.id, error, RAISED_BY.get(step.kind), path)
     elif getattr(error, "partial", None) is None and getattr(run, "top", None) is not None:
         state, graph = run.top
         try:
