@@ -94,6 +94,7 @@ def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError
     error.completed = list(run.completed)
     error.trace = run.trace.events()  # a list of Events, as RunResult.trace
     error.calls = run.calls
+    error.gates = list(getattr(run, "gates", ()))
     error.graph = graph
     error.max_concurrency = getattr(run, "max_concurrency", None)
     return error

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph import checks
 from irgraph.compile import EngineCapabilities
 from irgraph.errors import IrgraphError, PipelineError
-from irgraph.events import RunResult
+from irgraph.events import GateAsk, RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.run import run_coroutine
@@ -128,6 +128,7 @@ class _PrefectScheduler(Scheduler):
         op = step.op
         values = template_values(op.template, state)
         request = GateRequest(step.id, op.name, render(op.template, values), dict(values))
+        self.gates.append(GateAsk(step.id, path, request.message))
         key = pause_key(step.id, path)
 
         async def asking() -> str:

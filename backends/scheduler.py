@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import providers
 from irgraph.errors import RunError
-from irgraph.events import Call, CallLog, Event, RunResult, TraceLog
+from irgraph.events import Call, CallLog, Event, GateAsk, RunResult, TraceLog
 from irgraph.providers import ModelProvider, ModelRequest, new_request
 from irgraph.templates import render, template_values
 
@@ -137,6 +137,7 @@ class Scheduler:
         self.call_log = CallLog()
         self.outputs: dict[str, Any] = {}
         self.output_paths: dict[str, Path] = {}  # where each output inside a scope came from
+        self.gates: list[GateAsk] = []  # what each gate asked
         self.completed: list[str] = []
         self.gate_blocking = on_gate is not None and not inspect.iscoroutinefunction(on_gate)
         #: The RunErrors this run raised, told apart from those user code raises.
@@ -222,6 +223,7 @@ class Scheduler:
             graph=graph,
             calls=self.call_log,
             max_concurrency=self.max_concurrency,
+            gates=self.gates,
         )
 
     # scopes ----------------------------------------------------------------------------
@@ -451,6 +453,6 @@ class Scheduler:
         return "".join(parts)
 
     async def gate(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:
-        """Ask ``on_gate``; other backends override it (Prefect: a paused flow run)."""
-        # execute() writes the answer
-        return await gate_value(step, state, self.on_gate, self.gate_blocking)
+        """Ask ``on_gate`` (what it asks goes to ``gates``; execute() writes the answer);
+        other backends override it (Prefect: a paused flow run)."""
+        return await gate_value(step, state, self.on_gate, self.gate_blocking, self.gates, path)

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from irgraph.errors import PipelineError
+from irgraph.events import GateAsk
 from irgraph.ir import resolve_function, transform_arguments
 from irgraph.templates import render, template_values
 
@@ -60,9 +61,12 @@ async def gate_value(
     state: MutableMapping[str, Any],
     on_gate: Callable[[GateRequest], Any] | None,
     blocking: bool,
+    asks: list[GateAsk] | None = None,
+    path: tuple[tuple[str, int], ...] = (),
 ) -> Any:
     """``on_gate``'s answer to gate ``step`` (``blocking``: a synchronous handler, run on a
-    worker thread), checked; refused when there is no handler."""
+    worker thread), checked; refused when there is no handler. What the gate asks at
+    ``path`` is added to ``asks`` first."""
     op = step.op
     if on_gate is None:
         raise PipelineError(
@@ -73,6 +77,8 @@ async def gate_value(
         )
     values = template_values(op.template, state)
     request = GateRequest(step.id, op.name, render(op.template, values), MappingProxyType(values))
+    if asks is not None:
+        asks.append(GateAsk(step.id, path, request.message))
     answer = await call_blocking(on_gate, request) if blocking else on_gate(request)
     if inspect.isawaitable(answer):
         answer = await answer

@@ -142,6 +142,7 @@ class RunError(IrgraphError, RuntimeError):
         self.completed: list[str] = list(completed)
         self.trace: Any = None
         self.calls: list[Any] = []
+        self.gates: list[Any] = []  # what each gate reached asked (events.GateAsk)
         self.graph: Any = None
         #: Where ``node`` ran: the enclosing loop iterations and map-over items, as
         #: ``((scope id, index from 0), ...)`` like an event's path; ``()`` at the top level.

@@ -12,7 +12,7 @@ from irgraph.errors import IrgraphError, load_run_view
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Call", "CallLog", "Event", "RunResult", "TraceLog"]
+__all__ = ["Call", "CallLog", "Event", "GateAsk", "RunResult", "TraceLog"]
 
 
 class Event(NamedTuple):
@@ -73,6 +73,15 @@ class Call(NamedTuple):
         log = CallLog()
         log.record(request, path, answer, start, end, error, waited)
         return _new_tuple(cls, log[0])
+
+
+class GateAsk(NamedTuple):
+    """What a gate asked: its ``node``, where it ran (``path``, as an event's) and its
+    ``message`` with every ``{key}`` filled in, as ``on_gate`` (or a paused flow run) got it."""
+
+    node: str
+    path: tuple[tuple[str, int], ...]
+    message: str
 
 
 class CallLog(list[tuple[Any, ...]]):
@@ -180,8 +189,9 @@ class RunResult:
     rather than from running now. ``max_concurrency`` is the run's own bound on model calls
     (``None``: none, or one shared with other runs), what its view's prediction assumes.
     ``calls`` lists every model call (:class:`Call`: the rendered prompt, the answer, one per
-    attempt), in the order they ended. In Jupyter a result shows its coloured diagram,
-    timeline and node table (:mod:`irgraph.run_view`).
+    attempt), in the order they ended, and ``gates`` what each gate asked (:class:`GateAsk`).
+    In Jupyter a result shows its coloured diagram, timeline and node table
+    (:mod:`irgraph.run_view`).
     """
 
     state: dict[str, Any]
@@ -197,6 +207,7 @@ class RunResult:
         alias="calls", factory=list, kw_only=True, eq=False, repr=False
     )
     max_concurrency: int | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
+    gates: list[GateAsk] = attrs.field(factory=list, kw_only=True, eq=False, repr=False)
 
     @property
     def trace(self) -> list[Event]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import os
 import reprlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irgraph import errors, events
@@ -81,7 +81,8 @@ def result_view(result: Any, pipeline: Any = None, *, concurrency: int | None = 
     run's own ``max_concurrency``."""
     if concurrency is None:
         concurrency = getattr(result, "max_concurrency", None)
-    return RunView(run_facts_of(result, pipeline), concurrency=concurrency)
+    facts = run_facts_of(result, pipeline)
+    return RunView(facts, concurrency=concurrency, gates=getattr(result, "gates", ()))
 
 
 def error_view(
@@ -120,7 +121,7 @@ def error_view(
     )
     if concurrency is None:
         concurrency = getattr(error, "max_concurrency", None)
-    return RunView(facts, concurrency=concurrency)
+    return RunView(facts, concurrency=concurrency, gates=getattr(error, "gates", None) or ())
 
 
 def _preview(value: Any) -> str:
@@ -181,10 +182,16 @@ def _cell(text: str, full: str = "") -> str:
 
 class RunView:
     """A run's diagram, timeline and node table together; what Jupyter shows for a
-    ``RunResult`` or ``RunError``. ``str()`` is the plain-text version."""
+    ``RunResult`` or ``RunError``. ``str()`` is the plain-text version. ``gates`` are what
+    the run's gates asked (``events.GateAsk``): a gate's row shows its message filled in."""
 
-    def __init__(self, facts: RunFacts, *, concurrency: int | None = None) -> None:
+    def __init__(
+        self, facts: RunFacts, *, concurrency: int | None = None, gates: Iterable[Any] = ()
+    ) -> None:
         self.facts = facts
+        self.gates: dict[str, list[Any]] = {}
+        for ask in gates:
+            self.gates.setdefault(ask.node, []).append(ask)
         self.diagram = StatusDiagram(facts)
         self.timeline = Timeline(facts, concurrency=concurrency)
 
@@ -206,8 +213,9 @@ class RunView:
         one per try, every item and iteration), duration, what it was asked and what it
         answered. An agent that made calls shows its rendered prompt and the model's answer
         (``asked``/``answer`` the last, ``asked_all``/``answers_all`` every call, when it
-        made more than one, in the order of their items, iterations and attempts); other
-        nodes show their instruction, function or message."""
+        made more than one, in the order of their items, iterations and attempts); a gate
+        that asked shows its message filled in (its last item's or iteration's); other nodes
+        show their instruction, function or message."""
         facts, G = self.facts, self.facts.graph
         found = []
         for node, status in facts.status.items():
@@ -222,6 +230,8 @@ class RunView:
                 asked = calls[-1].prompt
                 if node not in facts.outputs:
                     answer = _answer(calls[-1])
+            elif node in self.gates:  # the last item's or iteration's message, filled in
+                asked = max(self.gates[node], key=lambda ask: ask.path).message
             found.append(
                 {
                     "status": status,

@@ -358,6 +358,12 @@ def test_a_gate_inside_a_loop_pauses_every_iteration_even_with_an_odd_name():
     )
     assert len(answers) == 2
     assert result.state["feedback"] == "fine 2"
+    # what each iteration's gate asked is on the result; the view's row shows the last, filled in
+    assert [(ask.path, ask.message) for ask in result.gates] == [
+        ((("draft_then_Review #1_ok_x2", i),), answers[i]) for i in range(2)
+    ]
+    rows = {row["node"]: row for row in result.view().rows()}
+    assert rows[result.gates[-1].node]["asked"] == answers[1] != "OK {text}?"
 
 
 def test_a_run_again_under_its_run_key_names_the_agents_it_reused():

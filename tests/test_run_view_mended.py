@@ -350,3 +350,28 @@ def test_a_run_view_saves_as_a_page_or_text_and_refuses_other_suffixes(tmp_path)
     with pytest.raises(IrgraphError, match=r"use \.html, \.txt"):
         view.save(tmp_path / "run.svg")
     assert not (tmp_path / "run.svg").exists()
+
+
+def test_a_gate_row_shows_what_the_gate_asked_filled_in_not_its_template():
+    """The row showed "Approve {draft}?": what the human was really asked was not kept."""
+    from irgraph import Gate
+
+    review = (
+        Agent("w").instruct("Draft {note?}").writes("draft")
+        >> Gate("approve").message("Approve {draft}?").writes("note")
+    ) * 2
+    asked: list[str] = []
+    result = run(review, provider=FakeProvider(), on_gate=lambda r: asked.append(r.message) or "ok")
+    assert [ask.message for ask in result.gates] == asked and len(asked) == 2
+    assert [ask.path[0][1] for ask in result.gates] == [0, 1]
+    rows = {row["node"]: row for row in result.view().rows()}
+    assert rows["approve"]["asked"] == asked[1] and "{draft}" not in asked[1]
+
+    def refuses(request: Any) -> str:
+        raise ValueError("no one is here")
+
+    with pytest.raises(RunError) as info:
+        run(review, provider=FakeProvider(), on_gate=refuses)
+    (ask,) = info.value.gates  # asked, never answered: still on record
+    rows = {row["node"]: row for row in info.value.view().rows()}
+    assert rows["approve"]["asked"] == ask.message and ask.message.startswith("Approve <w:")
