@@ -38,6 +38,9 @@ class TypeRules:
         #: Routes inside a loop, checked by :meth:`finish` once the whole body is known (on a
         #: later pass the key may hold what a writer after the route wrote).
         self._in_loops: list[tuple[str, RouteNode, list[str]]] = []
+        #: Per map-over: the agent that writes its list and the schema of the list's items,
+        #: when one agent alone writes it as an array of known items (else ``None``).
+        self._items: dict[str, tuple[str, Any] | None] = {}
 
     def _agents(self, key: str, env: Env) -> list[tuple[str, Any]]:
         """The agents that may have written ``key`` as seen from ``env``, with their output
@@ -80,6 +83,9 @@ class TypeRules:
         if key is None:
             return
         sources = self._possible_writers(key, env)
+        for source in sources:
+            if source != INPUT and self.w.G.nodes[source]["kind"] == "map_over":
+                self._item_schema(source, env)
         if self._loops_around(sid):
             self._in_loops.append((sid, node, sources))
             return
@@ -142,12 +148,53 @@ class TypeRules:
         uncovered = [a for a in finite if not any(_same(a, v) for v in compared)]
         if uncovered and "otherwise" not in kinds and "test" not in kinds:
             missing = ", ".join(canonical(v) for v in uncovered)
-            who = f"agent '{sources[0]}'" if len(sources) == 1 else f"agents {_names(sources)}"
+            if len(sources) == 1 and sources[0] in self._items:
+                over = self.w.G.nodes[sources[0]]["over"]
+                values = f"values the items of '{over}' may hold as '{key}'"
+            else:
+                who = f"agent '{sources[0]}'" if len(sources) == 1 else f"agents {_names(sources)}"
+                values = f"values {who} may write to '{key}'"
             self.w.warnings.append(
-                f"Route '{sid}' has no branch for {missing} (values {who} may "
-                f"write to '{key}') and no otherwise, so the run fails if it gets "
-                "one; add .when(...) for each, or .otherwise(step)."
+                f"Route '{sid}' has no branch for {missing} ({values}) and no otherwise, so "
+                "the run fails if it gets one; add .when(...) for each, or .otherwise(step)."
             )
+
+    def _item_schema(self, mid: str, env: Env) -> None:
+        """Record what map-over ``mid`` hands its body as the item (seen from ``env``, inside
+        its body): the items of the list its one agent writer gives, by that agent's schema."""
+        if mid in self._items:
+            return
+        layer: Env | None = env
+        while layer is not None and layer.scope != mid:
+            layer = layer.parent
+        over = self.w.G.nodes[mid]["over"]
+        found = None
+        if layer is not None and layer.parent is not None and over is not None:
+            writers = self._possible_writers(over, layer.parent)
+            if len(writers) == 1 and (writers[0], over) not in self.w.maybe:
+                (writer,) = writers
+                data = self.w.G.nodes.get(writer, {})
+                schema = data.get("output") if data.get("kind") == "agent" else None
+                if isinstance(schema, dict) and isinstance(schema.get("items"), dict):
+                    found = (writer, schema["items"])
+        self._items[mid] = found
+
+    def _schema(self, writer: str) -> Any:
+        """The schema of what ``writer`` (an agent, or a map-over handing out its items)
+        writes to the key a route compares: ``None`` for free text or unknown items."""
+        data = self.w.G.nodes[writer]
+        if data["kind"] == "map_over":
+            item = self._items.get(writer)
+            return None if item is None else item[1]
+        return data["output"]
+
+    def _source(self, writer: str) -> tuple[str, str]:
+        """How a message names ``writer``'s values, and where to change them."""
+        item = self._items.get(writer)
+        if self.w.G.nodes[writer]["kind"] == "map_over" and item is not None:
+            over = self.w.G.nodes[writer]["over"]
+            return f"the items agent '{item[0]}' writes to '{over}'", f"the items of '{item[0]}'"
+        return f"agent '{writer}'", f"'{writer}'"
 
     def _possible_writers(self, key: str, env: Env) -> list[str]:
         """Every writer whose value of ``key`` a reader at ``env`` may see, ``INPUT`` included:
@@ -177,9 +224,14 @@ class TypeRules:
         nodes = self.w.G.nodes
         allowed: AllowedValues | None = None
         for writer in sources:
-            if writer == INPUT or nodes[writer]["kind"] != "agent" or (writer, key) in self.w.maybe:
-                return None  # an input, a transform ..., or a key a route may leave unset
-            values = schema_values(nodes[writer]["output"])
+            if writer == INPUT or (writer, key) in self.w.maybe:
+                return None  # an input, or a key a route may leave unset
+            kind = nodes[writer]["kind"]
+            if kind == "map_over" and (len(sources) > 1 or not self._items.get(writer)):
+                return None  # a list of unknown items, or items and other writers at once
+            if kind not in ("agent", "map_over"):
+                return None  # a transform, a gate ...
+            values = schema_values(self._schema(writer))
             if values is None:
                 return None
             allowed = values if allowed is None else allowed.union(values)
@@ -193,12 +245,13 @@ class TypeRules:
         told = canonical(value)
         if len(sources) == 1:
             (writer,) = sources
-            if isinstance(self.w.G.nodes[writer]["output"].get("enum"), list):
-                source = f"the enum of agent '{writer}'"
-                change = f"add {told} to the enum of '{writer}'"
+            whose, where = self._source(writer)
+            if isinstance(self._schema(writer).get("enum"), list):
+                source = f"the enum of {whose}"
+                change = f"add {told} to the enum of {where}"
             else:
-                source = f"the output schema of agent '{writer}'"
-                change = f"change the output schema of '{writer}' to allow it"
+                source = f"the output schema of {whose}"
+                change = f"change the output schema of {where} to allow it"
         else:
             source = f"what agents {_names(sources)} may write there"
             change = f"add {told} to the output schema of {_names(sources, 'or')}"
@@ -213,7 +266,7 @@ class TypeRules:
                 "is None, ...)."
             )
         elif not _scalar_choices(allowed):  # .when() takes no list or dict to compare with
-            schema = self.w.G.nodes[sources[0]]["output"] if len(sources) == 1 else None
+            schema = self._schema(sources[0]) if len(sources) == 1 else None
             hint = (
                 f"A route compares '{key}' as a whole, with a string, number, boolean or None; "
                 f"to look inside it, use a predicate: {_inside(key, value, allowed, schema)}. "

@@ -343,3 +343,39 @@ def test_schema_enum_lists_the_values_of_refs_consts_and_booleans():
     assert schema_enum({"type": "boolean"}) == [True, False]
     assert schema_enum({"const": None}) == [None]
     assert schema_enum({"type": "integer"}) is None and schema_enum(None) is None
+
+
+def _each_item(route: Any, lister_schema: Any) -> Any:
+    from irgraph import MapOver
+
+    lister = Agent("list").instruct("List {text}.").output(lister_schema).writes("ks")
+    return lister >> MapOver("each").over("ks", item="k").step(route).writes("qs")
+
+
+ITEMS = {"type": "array", "items": {"type": "string", "enum": ["bug", "question"]}}
+
+
+def test_a_route_on_a_map_over_item_is_checked_against_the_lists_item_schema():
+    """A route inside a map-over compared the item with anything: the list's item schema was
+    not seen, so a branch that could never run went unnoticed."""
+    with pytest.raises(PipelineError) as info:
+        validate(to_graph(_each_item(act("bug", "feature"), ITEMS), inputs={"text"}))
+    message = str(info.value)
+    assert '\'k\' can only be one of "bug", "question"' in message
+    assert "the enum of the items agent 'list' writes to 'ks'" in message
+    assert info.value.node == "act"
+    warned = validate(to_graph(_each_item(act("bug"), ITEMS), inputs={"text"}))
+    assert warned == [
+        "Route 'act' has no branch for \"question\" (values the items of 'ks' may hold as 'k') "
+        "and no otherwise, so the run fails if it gets one; add .when(...) for each, or "
+        ".otherwise(step)."
+    ]
+    covered = _each_item(act("bug", "question"), ITEMS)
+    assert validate(to_graph(covered, inputs={"text"})) == []
+    result = run(covered, provider=FakeProvider(), state={"text": "t"})
+    assert len(result.state["qs"]) == len(result.state["ks"])
+
+
+@pytest.mark.parametrize("schema", [{"type": "array"}, {"type": "array", "items": True}])
+def test_a_list_of_unknown_items_lets_a_route_on_its_item_compare_anything(schema):
+    assert validate(to_graph(_each_item(act("anything"), schema), inputs={"text"})) == []
