@@ -176,7 +176,9 @@ class TypeRules:
                 data = self.w.G.nodes.get(writer, {})
                 schema = data.get("output") if data.get("kind") == "agent" else None
                 if isinstance(schema, dict) and isinstance(schema.get("items"), dict):
-                    found = (writer, schema["items"])
+                    # the list's definitions go with its items, so a local $ref still resolves
+                    defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
+                    found = (writer, {**defs, **schema["items"]})
         self._items[mid] = found
 
     def _schema(self, writer: str) -> Any:

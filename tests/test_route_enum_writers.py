@@ -379,3 +379,14 @@ def test_a_route_on_a_map_over_item_is_checked_against_the_lists_item_schema():
 @pytest.mark.parametrize("schema", [{"type": "array"}, {"type": "array", "items": True}])
 def test_a_list_of_unknown_items_lets_a_route_on_its_item_compare_anything(schema):
     assert validate(to_graph(_each_item(act("anything"), schema), inputs={"text"})) == []
+
+
+def test_a_list_whose_items_are_a_local_ref_is_checked_through_it():
+    schema = {
+        "type": "array",
+        "items": {"$ref": "#/$defs/Kind"},
+        "$defs": {"Kind": {"type": "string", "enum": ["bug", "question"]}},
+    }
+    with pytest.raises(PipelineError, match='\'k\' can only be one of "bug", "question"'):
+        validate(to_graph(_each_item(act("bug", "feature"), schema), inputs={"text"}))
+    assert validate(to_graph(_each_item(act("bug", "question"), schema), inputs={"text"})) == []
