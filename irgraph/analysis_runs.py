@@ -59,9 +59,7 @@ def same_pipeline(G: nx.DiGraph, ran: nx.DiGraph | None) -> None:
     mine, theirs = shape(G), shape(ran)
     if mine == theirs:
         return
-    node = next(
-        (n for n in [*mine, *theirs] if mine.get(n) != theirs.get(n)), next(iter(mine), None)
-    )
+    node = next(n for n in {**mine, **theirs} if mine.get(n) != theirs.get(n))  # one differs
     if node not in theirs:
         why = f"the run's pipeline has no node {node!r}"
     elif node not in mine:
