@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from irgraph import providers
 from irgraph.events import CallLog, TraceLog
 from irgraph.providers import ModelRequest, request_from
-from irgraph.templates import render, template_values
+from irgraph.templates import filled
 
 from .plan import Step
 
@@ -55,10 +55,8 @@ def plain_request(
     trace.starts.append(True)
     trace.times.append(begun)
     trace.paths.append(path)
-    op = step.op
-    values = template_values(op.template, state)
+    text, values = filled(step.op.template, state)
     settings = providers.fresh_settings(step.settings) if step.settings else {}
-    text = render(op.template, values)
     return request_from(step.request, text, MappingProxyType(values), settings)
 
 

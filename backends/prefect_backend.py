@@ -37,7 +37,7 @@ from irgraph.ir import Node
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.run import run_coroutine
 from irgraph.schema import ir_nodes
-from irgraph.templates import render, template_values
+from irgraph.templates import filled
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .prefect_batch import CHUNK_SIZE, DEPLOYMENT_NAME
@@ -126,8 +126,8 @@ class _PrefectScheduler(Scheduler):
         answer is kept under the run key (:func:`answered_once`): a retried or resumed run
         does not ask again."""
         op = step.op
-        values = template_values(op.template, state)
-        request = GateRequest(step.id, op.name, render(op.template, values), dict(values))
+        message, values = filled(op.template, state)
+        request = GateRequest(step.id, op.name, message, dict(values))
         self.gates.append(GateAsk(step.id, path, request.message))
         key = pause_key(step.id, path)
 

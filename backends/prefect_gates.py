@@ -43,7 +43,7 @@ from uuid import UUID
 
 from irgraph import gate_answers as answer_pairs
 from irgraph.errors import IrgraphError
-from irgraph.templates import parse_template, render, template_values
+from irgraph.templates import filled, parse_template
 
 from .prefect_names import Position, prefect_name, sha256, where
 
@@ -102,7 +102,7 @@ async def gate(
     from prefect.logging import get_run_logger
 
     template = parse_template(message)
-    text = render(template, template_values(template, state))
+    text = filled(template, state)[0]
 
     async def asking() -> str:
         key = pause_key(node, path)

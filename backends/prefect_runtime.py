@@ -40,7 +40,7 @@ from irgraph.ir.outputs import OutputError
 from irgraph.ir.values import JsonObject, canonical, same_value
 from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import ModelProvider, ModelRequest, checked_answer, fresh_settings
-from irgraph.templates import Template, parse_template, render, template_values
+from irgraph.templates import Template, filled, parse_template
 
 from .blocking import call_blocking
 from .failures import node_failure
@@ -241,8 +241,7 @@ async def ask(
     own, see :func:`structured_answer`), store the answer: the text, or with an ``output``
     schema the parsed value."""
     template = _template(instruction)
-    values = template_values(template, state)
-    prompt = render(template, values)
+    prompt, values = filled(template, state)
     request = ModelRequest(
         *(node, name, prompt, model, MappingProxyType(values)),
         system=system,

@@ -47,7 +47,7 @@ from irgraph import providers
 from irgraph.errors import RunError
 from irgraph.events import Call, CallLog, Event, GateAsk, RunResult, TraceLog
 from irgraph.providers import ModelProvider, ModelRequest, new_request
-from irgraph.templates import render, template_values
+from irgraph.templates import filled
 
 from .drivers import Drivers
 from .failures import cancelled_run, node_failure, step_failure, with_progress
@@ -377,11 +377,11 @@ class Scheduler:
         """Ask the model: its text, or with an output schema the value its reply holds, asked
         again up to the node's retries (each attempt with its own timeout)."""
         op = step.op
-        values = template_values(op.template, state)
+        prompt, values = filled(op.template, state)
         request = new_request(
             step.id,
             op.name,
-            render(op.template, values),
+            prompt,
             op.model,
             MappingProxyType(values),
             op.system,

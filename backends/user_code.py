@@ -18,7 +18,7 @@ import attrs
 from irgraph.errors import PipelineError
 from irgraph.events import GateAsk
 from irgraph.ir import resolve_function, transform_arguments
-from irgraph.templates import render, template_values
+from irgraph.templates import filled
 
 from .blocking import call_blocking
 from .plan import Step
@@ -75,8 +75,8 @@ async def gate_value(
             hint="Pass on_gate=handler to run()/arun(): it gets a GateRequest and returns "
             "the answer (it may be async).",
         )
-    values = template_values(op.template, state)
-    request = GateRequest(step.id, op.name, render(op.template, values), MappingProxyType(values))
+    message, values = filled(op.template, state)
+    request = GateRequest(step.id, op.name, message, MappingProxyType(values))
     if asks is not None:
         asks.append(GateAsk(step.id, path, request.message))
     answer = await call_blocking(on_gate, request) if blocking else on_gate(request)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from irgraph import Agent, Gate, PipelineError, templates
 from irgraph.ir import AgentNode, GateNode
@@ -131,3 +133,35 @@ def test_a_bad_text_names_each_node_that_uses_it():
     for node in ("one", "two"):
         with pytest.raises(PipelineError, match=f"The instruction of '{node}'"):
             parse_template("Use {x!r}.", node=node)
+
+
+_KEYS = st.sampled_from(["a", "b", "c"])
+_VALUES = st.one_of(
+    st.none(), st.text(max_size=5), st.integers(), st.lists(st.integers(), max_size=2)
+)
+
+
+@given(
+    parts=st.lists(
+        st.tuples(st.sampled_from(["", "x ", "{{", "}} "]), _KEYS, st.booleans()), max_size=5
+    ),
+    state=st.dictionaries(_KEYS, _VALUES),
+)
+def test_filled_is_render_of_template_values_in_one_pass(parts, state):
+    # the fused path every model call and gate takes must agree with the two-step rule:
+    # same text, same values in the same order, the same error for a missing or None key
+    text = "".join(
+        f"{literal}{{{key}{'?' if optional else ''}}}" for literal, key, optional in parts
+    )
+    template = parse_template(text)
+    try:
+        values = templates.template_values(template, state)
+        expected: object = (render(template, values), list(values.items()))
+    except (KeyError, ValueError) as error:
+        expected = (type(error), str(error))
+    try:
+        prompt, got = templates.filled(template, state)
+        outcome: object = (prompt, list(got.items()))
+    except (KeyError, ValueError) as error:
+        outcome = (type(error), str(error))
+    assert outcome == expected

@@ -106,8 +106,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "required-none-renders",
         "templates",
         "irgraph/templates.py",
-        "        if value is None:\n            raise ValueError(none_message(key))",
-        "        if value is None and False:\n            raise ValueError(none_message(key))",
+        "        if value is None:\n            raise ValueError(none_message(key))\n"
+        "        values[key] = value\n        text +=",
+        "        if value is None and False:\n            raise ValueError(none_message(key))\n"
+        "        values[key] = value\n        text +=",
+        ("tests/test_templates.py", "tests/test_state_none.py"),
+    ),
+    _m(
+        "required-none-listed",
+        "templates",
+        "irgraph/templates.py",
+        "        if value is None:\n            raise ValueError(none_message(key))\n"
+        "        values[key] = value\n    if template.optional_reads:",
+        "        if value is None and False:\n            raise ValueError(none_message(key))\n"
+        "        values[key] = value\n    if template.optional_reads:",
         ("tests/test_templates.py", "tests/test_state_none.py"),
     ),
     _m(
