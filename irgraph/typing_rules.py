@@ -3,10 +3,10 @@
 An agent with ``.output(schema)`` writes values of that schema; one without writes free text.
 The walk (:mod:`irgraph.graph`) asks these rules at the three places a type matters before
 anything runs: a map-over's list (text cannot be iterated as items), a route's compared key
-(a value that no possible writer's schema allows, by its ``enum``, ``const`` or ``type``, can
-never match; values the routes leave uncovered without an ``otherwise`` would fail the run),
-and a loop's stop key (free text is truthy whatever it says, so ``until(key)`` alone stops on
-"no").
+(a value that no possible writer's schema allows, by its ``enum``, ``const`` or ``type`` or by
+a constraint such as ``pattern`` or ``maximum``, can never match; values the routes leave
+uncovered without an ``otherwise`` would fail the run), and a loop's stop key (free text is
+truthy whatever it says, so ``until(key)`` alone stops on "no").
 """
 
 from __future__ import annotations
@@ -16,9 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.graph_routes import lookup, writers
 from irgraph.ir import LoopNode, RouteNode
-from irgraph.ir.outputs import AllowedValues, schema_enum, schema_values, value_type
+from irgraph.ir.outputs import (
+    AllowedValues,
+    allows_nothing,
+    schema_enum,
+    schema_values,
+    value_type,
+)
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
+from irgraph.route_values import NONE, inside, refusal, respelled, scalar_choices
 from irgraph.schema import EXECUTABLE_KINDS
 from irgraph.walk import INPUT
 
@@ -135,6 +142,11 @@ class TypeRules:
                 )
         allowed = self._allowed(key, sources)
         if allowed is None:
+            if self._all_schemas(key, sources):  # schemas whose values the walk cannot list
+                sources = self._in_reading_order(sources) if len(sources) > 1 else sources
+                for value in compared:
+                    if (why := self._refused(value, sources)) is not None:
+                        self._never_valid(sid, key, value, sources, why)
             return
         if len(sources) > 1:  # all agents: name them, and their values, in reading order
             sources = self._in_reading_order(sources)
@@ -143,8 +155,11 @@ class TypeRules:
         for value in compared:
             if not allowed.admits(value):
                 self._never_matches(sid, key, value, sources, allowed)
+            elif (why := self._refused(value, sources)) is not None:
+                self._never_valid(sid, key, value, sources, why)
         kinds = {c.kind for c in node.cases}
-        finite = list(allowed.values) if not allowed.types else []
+        finite = [a for a in allowed.values if self._refused(a, sources) is None]
+        finite = finite if not allowed.types else []
         uncovered = [a for a in finite if not any(_same(a, v) for v in compared)]
         if uncovered and "otherwise" not in kinds and "test" not in kinds:
             missing = ", ".join(canonical(v) for v in uncovered)
@@ -177,7 +192,9 @@ class TypeRules:
                 schema = data.get("output") if data.get("kind") == "agent" else None
                 if isinstance(schema, dict) and isinstance(schema.get("items"), dict):
                     # the list's definitions go with its items, so a local $ref still resolves
-                    defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
+                    defs = {
+                        k: schema[k] for k in ("$defs", "definitions", "$schema") if k in schema
+                    }
                     found = (writer, {**defs, **schema["items"]})
         self._items[mid] = found
 
@@ -220,24 +237,71 @@ class TypeRules:
             self._order[added[index]] = index
         return sorted(ids, key=self._order.__getitem__)
 
+    def _all_schemas(self, key: str, sources: list[str]) -> bool:
+        """Whether each of ``sources`` writes ``key`` by a schema: an agent with an output
+        schema, or a map-over handing out items of a known schema (not an input, a transform,
+        a gate, free text, or a key a route may leave unset)."""
+        nodes = self.w.G.nodes
+        for writer in sources:
+            if writer == INPUT or (writer, key) in self.w.maybe:
+                return False
+            kind = nodes[writer]["kind"]
+            if kind == "map_over" and (len(sources) > 1 or not self._items.get(writer)):
+                return False  # a list of unknown items, or items and other writers at once
+            if kind not in ("agent", "map_over") or self._schema(writer) is None:
+                return False
+        return bool(sources)
+
     def _allowed(self, key: str, sources: list[str]) -> AllowedValues | None:
         """The values of ``key`` any of ``sources`` may write, or ``None`` when one of them
         may write anything (or there is none)."""
-        nodes = self.w.G.nodes
+        if not self._all_schemas(key, sources):
+            return None
         allowed: AllowedValues | None = None
         for writer in sources:
-            if writer == INPUT or (writer, key) in self.w.maybe:
-                return None  # an input, or a key a route may leave unset
-            kind = nodes[writer]["kind"]
-            if kind == "map_over" and (len(sources) > 1 or not self._items.get(writer)):
-                return None  # a list of unknown items, or items and other writers at once
-            if kind not in ("agent", "map_over"):
-                return None  # a transform, a gate ...
             values = schema_values(self._schema(writer))
             if values is None:
                 return None
             allowed = values if allowed is None else allowed.union(values)
         return allowed
+
+    def _refused(self, value: Any, sources: list[str]) -> str | None:
+        """Why no writer among ``sources`` can write ``value`` once their schemas' constraints
+        (``pattern``, ``minimum``, ``maxLength``, ...) are counted, or ``None`` when one can:
+        the runtime validates each structured answer, so such a value never reaches state."""
+        reasons = []
+        for writer in sources:
+            schema = self._schema(writer)
+            why = None if schema is None or allows_nothing(schema) else refusal(value, schema)
+            if why is None:
+                return None
+            reasons.append(why)
+        return reasons[0] if reasons else None
+
+    def _never_valid(self, sid: str, key: str, value: Any, sources: list[str], why: str) -> None:
+        """The problem of a compared ``value`` of the right type that every writer's schema
+        refuses by a constraint."""
+        told = canonical(value)
+        if len(sources) == 1:
+            whose, where = self._source(sources[0])
+            item = self._items.get(sources[0])
+            if item is not None and self.w.G.nodes[sources[0]]["kind"] == "map_over":
+                over = self.w.G.nodes[sources[0]]["over"]
+                whose = f"the list that agent '{item[0]}' writes to '{over}'"
+                source = f"the item schema of {whose} refuses it: {why}"
+            else:
+                source = f"the output schema of {whose} refuses it: {why}"
+            change = f"change the output schema of {where} to allow it"
+        else:
+            source = f"the output schemas of agents {_names(sources)} refuse it (the first: {why})"
+            change = f"change the output schema of {_names(sources, 'or')} to allow it"
+        self.w.problem(
+            f"Route '{sid}' has a branch for {told}, but {source}; a structured answer is "
+            "checked against its schema before it is written, so that branch can never run.",
+            node=sid,
+            key=key,
+            hint=f"Compare with a value the schema allows, or {change}.",
+        )
 
     def _never_matches(
         self, sid: str, key: str, value: Any, sources: list[str], allowed: AllowedValues
@@ -257,7 +321,7 @@ class TypeRules:
         else:
             source = f"what agents {_names(sources)} may write there"
             change = f"add {told} to the output schema of {_names(sources, 'or')}"
-        respelled = _respelled(value, allowed)
+        other = respelled(value, allowed)
         if value is None:  # the string "null" is never what a .when(None, ...) meant
             if source.startswith("the output schema"):
                 kinds = [*sorted(allowed.types or {"string"}), "null"]
@@ -267,19 +331,19 @@ class TypeRules:
                 f"it is null or unset, use a predicate: .when(lambda state: state.get('{key}') "
                 "is None, ...)."
             )
-        elif not _scalar_choices(allowed):  # .when() takes no list or dict to compare with
+        elif not scalar_choices(allowed):  # .when() takes no list or dict to compare with
             schema = self._schema(sources[0]) if len(sources) == 1 else None
             hint = (
                 f"A route compares '{key}' as a whole, with a string, number, boolean or None; "
-                f"to look inside it, use a predicate: {_inside(key, value, allowed, schema)}. "
+                f"to look inside it, use a predicate: {inside(key, value, allowed, schema)}. "
                 f"Or {change}."
             )
-        elif respelled is _NONE:
+        elif other is NONE:
             hint = f"Use {shown}, or {change}."
         else:
             hint = (
-                f"Write .when({respelled!r}, ...): a route compares JSON values, so "
-                f"{value!r} never equals {respelled!r}. Or {change}."
+                f"Write .when({other!r}, ...): a route compares JSON values, so "
+                f"{value!r} never equals {other!r}. Or {change}."
             )
         self.w.problem(
             f"Route '{sid}' has a branch for {told}, but '{key}' can only be {shown} "
@@ -316,6 +380,12 @@ class TypeRules:
                     f"'{writer}' only writes one of {', '.join(map(canonical, allowed))}, so "
                     "it never stops early."
                 )
+            elif schema is not None and (why := refusal(target, schema)) is not None:
+                self.w.warnings.append(
+                    f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but the "
+                    f"output schema of agent '{writer}' refuses it ({why}), so it never stops "
+                    "early."
+                )
 
     def _text_never_equals(
         self, sid: str, node: LoopNode, key: str, writer: str, target: Any
@@ -334,52 +404,6 @@ class TypeRules:
             f".until('{key}', equals={told!r}) or give '{writer}' "
             f".output({{'type': '{kind}'}})."
         )
-
-
-_NONE = object()  # no other spelling
-
-
-def _respelled(value: Any, allowed: AllowedValues) -> Any:
-    """``value`` written the other way that the writers do allow: ``"1"`` as ``1``, ``True``
-    as ``"true"`` ..., else ``_NONE``."""
-    if isinstance(value, str):
-        try:
-            other = json.loads(value)
-        except ValueError:
-            return _NONE
-        if isinstance(other, (list, dict)):
-            return _NONE
-    else:
-        other = canonical(value)
-    return other if allowed.admits(other) else _NONE
-
-
-def _scalar_choices(allowed: AllowedValues) -> bool:
-    """Whether some value ``allowed`` admits is one ``.when(value, ...)`` can take."""
-    if allowed.types & {"string", "integer", "number"}:
-        return True
-    return any(v is None or isinstance(v, (str, int, float)) for v in allowed.values)
-
-
-def _inside(key: str, value: Any, allowed: AllowedValues, schema: Any) -> str:
-    """A ``.when(predicate, ...)`` comparing ``value`` with a field of the object in ``key``
-    (the field of ``schema`` that may hold it, one listing it first, else its first field) or
-    an item of the list."""
-    if "object" not in allowed.types:
-        return f".when(lambda state: {value!r} in state['{key}'], ...)"
-    field = "field"
-    properties = schema.get("properties") if isinstance(schema, dict) else None
-    if isinstance(properties, dict) and properties:
-        defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
-        ranked: list[tuple[int, str]] = []
-        for name, part in properties.items():
-            found = schema_values({**part, **defs}) if isinstance(part, dict) else None
-            if found is None or not found.admits(value):
-                ranked.append((2, name))
-            else:  # a field that lists the value before one of a type that holds it
-                ranked.append((1 if found.types else 0, name))
-        field = min(ranked, key=lambda pair: pair[0])[1]
-    return f".when(lambda state: state['{key}'][{field!r}] == {value!r}, ...)"
 
 
 def _names(ids: list[str], last: str = "and") -> str:

@@ -316,6 +316,15 @@ def schema_values(schema: Any) -> AllowedValues | None:
     return allowed
 
 
+def allows_nothing(schema: Any) -> bool:
+    """Whether ``schema`` is one the walk can tell no value satisfies (``false`` in an
+    ``allOf``, types that do not meet, ...): an agent with it can never answer."""
+    if not isinstance(schema, Mapping):
+        return False
+    allowed = _values(schema, None if _inner_id(schema, top=True) else schema, ())
+    return allowed is not None and not (allowed.types or allowed.values)
+
+
 def _values(
     schema: Any, root: Mapping[str, Any] | None, seen: tuple[str, ...]
 ) -> AllowedValues | None:

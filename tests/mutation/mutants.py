@@ -647,6 +647,22 @@ MUTANTS: tuple[Mutant, ...] = (
         _ROUTE_RUN_TESTS,
     ),
     _m(
+        "route-constraints-not-read",
+        "routes",
+        "irgraph/typing_rules.py",
+        "            elif (why := self._refused(value, sources)) is not None:",
+        "            elif (why := self._refused(value, sources)) is not None and False:",
+        ("tests/test_route_constraints.py",),
+    ),
+    _m(
+        "route-refusal-ignores-the-other-spelling",
+        "routes",
+        "irgraph/route_values.py",
+        "        spellings.append(int(value))",
+        "        pass",
+        ("tests/test_route_constraints.py",),
+    ),
+    _m(
         "json-true-equals-one",
         "routes",
         "irgraph/ir/values.py",

@@ -1,0 +1,90 @@
+"""How a route's compared values meet the schemas of the agents that write its key.
+
+:mod:`irgraph.typing_rules` refuses a compared value no writer can produce; this module holds
+the value-level rules it uses: whether a schema's constraints refuse a value (as the runtime's
+output check would), and, for the messages, the other spelling of a refused value that a writer
+does allow and the predicate to write for a value that is a list or an object.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from irgraph.ir.outputs import AllowedValues, schema_error, schema_values
+from irgraph.ir.values import canonical
+
+__all__ = ["NONE", "inside", "refusal", "respelled", "scalar_choices"]
+
+NONE = object()  # no other spelling
+
+
+def refusal(value: Any, schema: Any) -> str | None:
+    """Why ``schema`` refuses ``value`` and every spelling a route takes as equal to it
+    (``1`` and ``1.0``), or ``None`` when it allows one; also ``None`` when the schema cannot
+    be applied here (it was checked when the pipeline was built: anything left is not this
+    rule's to report).
+
+    >>> refusal(15, {"type": "integer", "maximum": 10})
+    '15 is greater than the maximum of 10'
+    >>> refusal(2.0, {"type": "integer", "multipleOf": 2}) is None
+    True
+    """
+    spellings = [value]
+    if isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
+        spellings.append(int(value))
+    elif isinstance(value, int) and not isinstance(value, bool):
+        spellings.append(float(value))
+    first = None
+    for spelling in spellings:
+        try:
+            why = schema_error(spelling, schema)
+        except Exception:  # a schema jsonschema cannot apply offline: not ours to refuse
+            return None
+        if why is None:
+            return None
+        first = first or why.removesuffix(" (at the top level)")
+    return first
+
+
+def respelled(value: Any, allowed: AllowedValues) -> Any:
+    """``value`` written the other way that the writers do allow: ``"1"`` as ``1``, ``True``
+    as ``"true"`` ..., else ``NONE``."""
+    if isinstance(value, str):
+        try:
+            other = json.loads(value)
+        except ValueError:
+            return NONE
+        if isinstance(other, (list, dict)):
+            return NONE
+    else:
+        other = canonical(value)
+    return other if allowed.admits(other) else NONE
+
+
+def scalar_choices(allowed: AllowedValues) -> bool:
+    """Whether some value ``allowed`` admits is one ``.when(value, ...)`` can take."""
+    if allowed.types & {"string", "integer", "number"}:
+        return True
+    return any(v is None or isinstance(v, (str, int, float)) for v in allowed.values)
+
+
+def inside(key: str, value: Any, allowed: AllowedValues, schema: Any) -> str:
+    """A ``.when(predicate, ...)`` comparing ``value`` with a field of the object in ``key``
+    (the field of ``schema`` that may hold it, one listing it first, else its first field) or
+    an item of the list."""
+    if "object" not in allowed.types:
+        return f".when(lambda state: {value!r} in state['{key}'], ...)"
+    field = "field"
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(properties, dict) and properties:
+        defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
+        ranked: list[tuple[int, str]] = []
+        for name, part in properties.items():
+            found = schema_values({**part, **defs}) if isinstance(part, dict) else None
+            if found is None or not found.admits(value):
+                ranked.append((2, name))
+            else:  # a field that lists the value before one of a type that holds it
+                ranked.append((1 if found.types else 0, name))
+        field = min(ranked, key=lambda pair: pair[0])[1]
+    return f".when(lambda state: state['{key}'][{field!r}] == {value!r}, ...)"
