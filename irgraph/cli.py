@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from irgraph.cli_batch import add_batch_parser, batch_command
+from irgraph.cli_batch_results import input_words
 from irgraph.cli_choices import PROVIDER_HELP, check_backend, check_provider
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import (
@@ -439,7 +440,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"irgraph: RunError: {run_failure(exc)}", file=sys.stderr)
         return 1
     except IrgraphError as exc:  # PipelineError and the rest
-        print(f"irgraph: {type(exc).__name__}: {exc}", file=sys.stderr)
+        text = input_words(str(exc), exc, args.command)  # the options, not to_graph(inputs=)
+        print(f"irgraph: {type(exc).__name__}: {text}", file=sys.stderr)
         return 2 if args.command == "diff" else 1
     except BrokenPipeError:  # irgraph show ... | head -1: the reader has all it wants
         _silence(out)

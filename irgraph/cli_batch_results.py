@@ -21,7 +21,14 @@ from typing import Any
 from irgraph.cli_inputs import CliError
 from irgraph.cli_live import failure_text
 
-__all__ = ["check_output", "compact", "keep_completed", "result_record", "scan_results"]
+__all__ = [
+    "check_output",
+    "compact",
+    "input_words",
+    "keep_completed",
+    "result_record",
+    "scan_results",
+]
 
 
 def _result(raw: bytes) -> tuple[int, str, bool] | None:
@@ -128,6 +135,7 @@ def result_record(line: Any, item: Any, where: str) -> dict[str, Any]:
     else:
         message = failure_text(item.error)  # without the advice only Python can follow
         message = command_line_words(message, item.index, f"{line.index} ({where}:{line.number})")
+        message = input_words(message, item.error, "batch")
         record["error"] = {"type": type(item.error).__name__, "message": message}
     return record
 
@@ -145,6 +153,24 @@ def command_line_words(message: str, index: int, item: str) -> str:
     message = re.sub(rf"^Item {index}(?: of the batch)?(?=\W)", f"Item {item}", message)
     message = message.replace(NOT_JSON_HINT, _NOT_JSON_LINE)
     return message.replace(UNKEYED, "drop --batch-key")
+
+
+def input_words(message: str, error: BaseException, command: str) -> str:
+    """``message`` (of ``error``) with each problem's advice on declaring a key as an input
+    (``to_graph(..., inputs=...)``) put as ``irgraph command`` takes it: a key of each inputs
+    line for ``batch``, ``--state``/``--input`` for the others."""
+    from irgraph.validate import declare_input_advice
+
+    for problem in getattr(error, "problems", ()):
+        key = problem.key
+        if key is None:
+            continue
+        if command == "batch":
+            words = f'give it in each line of the inputs (e.g. {{"{key}": ...}})'
+        else:
+            words = f"give it a value with --state {key}=... (or declare it with --input {key})"
+        message = message.replace(declare_input_advice(key), words)
+    return message
 
 
 _NOT_JSON_LINE = (

@@ -234,6 +234,15 @@ def _maybe_problem(G: nx.DiGraph, entry: dict[str, Any]) -> Problem:
 _SCOPE_READS = {"loop": "stops on", "map_over": "iterates over", "route": "compares"}
 
 
+def declare_input_advice(key: str) -> str:
+    """How a caller of the Python API makes ``key`` an input, as a problem's hint words it
+    (the command line puts it in its own options' words)."""
+    return (
+        f"declare it as an input (to_graph(..., inputs={{'{key}'}}) or "
+        f"run(..., state={{'{key}': ...}}))"
+    )
+
+
 def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[str]]) -> Problem:
     kind = G.nodes[nid]["kind"]
     what = _SCOPE_READS.get(kind, "reads")
@@ -250,10 +259,7 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
         hint = f"'{writers[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
         hint += f", or use {{{key}?}} if '{nid}' can do without it." if optional else "."
     else:
-        hint = (
-            f"Write it with .writes('{key}') on an earlier step, declare it as an input "
-            f"(to_graph(..., inputs={{'{key}'}}) or run(..., state={{'{key}': ...}}))"
-        )
+        hint = f"Write it with .writes('{key}') on an earlier step, {declare_input_advice(key)}"
         hint += f", or read it as {{{key}?}} if it may be unset." if optional else "."
     return Problem(
         f"'{nid}' {what} {shown}, but no step before it writes '{key}' and it is not a "

@@ -6,13 +6,14 @@ names holding line breaks or other characters that do not print."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from irgraph import Agent, IrgraphError
+from irgraph import Agent, IrgraphError, to_graph, validate
 from irgraph.cli import main
 from irgraph.display import SUFFIXES, Diagram, dot_available
 
@@ -348,3 +349,23 @@ def test_the_live_table_shows_a_name_on_one_line(here):
     console.print(display.table())
     drawn = console.file.getvalue()  # type: ignore[attr-defined]
     assert ODD_SHOWN in drawn and "back\\\\slash\\nnewline" in drawn
+
+
+def test_a_key_nothing_gives_is_advised_in_the_commands_own_words(here, capsys):
+    """`check` and `batch` of a pipeline reading {topic} told the user to call
+    to_graph(..., inputs=...) or run(..., state=...), which the command line has no way to."""
+    assert main(["check", f"{MODULE}:p"], out=io.StringIO()) == 1
+    said = capsys.readouterr().err
+    assert "give it a value with --state topic=... (or declare it with --input topic)" in said
+    assert "to_graph(" not in said and "run(..." not in said
+    (here / "items.jsonl").write_text('{"subject": "owls"}\n')
+    code = main(["batch", f"{MODULE}:p", "items.jsonl", "-o", "out.jsonl"], out=io.StringIO())
+    assert code == 1
+    said = capsys.readouterr().err
+    assert 'give it in each line of the inputs (e.g. {"topic": ...})' in said
+    assert "to_graph(" not in said
+    record = json.loads((here / "out.jsonl").read_text())
+    assert 'give it in each line of the inputs (e.g. {"topic": ...})' in record["error"]["message"]
+    # the Python API keeps its own words
+    with pytest.raises(IrgraphError, match=r"to_graph\(\.\.\., inputs=\{'topic'\}\)"):
+        validate(to_graph(Agent("w").instruct("Write {topic}.")))
