@@ -28,13 +28,13 @@ from irgraph.cli_inputs import (
     CliError,
     check_keys,
     check_modules,
-    check_output,
     check_spelling,
     load_saved,
     load_target,
     parse_state,
 )
 from irgraph.cli_live import RunDisplay, one_line, run_failure, shown
+from irgraph.cli_pictures import check_output
 from irgraph.cli_state_types import check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
 
@@ -315,7 +315,8 @@ def _progress_flag(cmd: argparse.ArgumentParser) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     target_help = (
-        "module:attr or file.py:attr naming a builder or IR node, or a .json or .graphml file"
+        "module:attr or file.py:attr naming a builder or IR node, file.py for its one "
+        "pipeline, or a .json or .graphml file"
     )
     parser = argparse.ArgumentParser(prog="irgraph", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)

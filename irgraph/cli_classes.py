@@ -19,7 +19,15 @@ from typing import Any
 
 from irgraph.errors import a_or_an
 
-__all__ = ["class_named", "compiled_ir", "is_pipeline", "listing", "not_a_pipeline"]
+__all__ = [
+    "as_target",
+    "class_named",
+    "compiled_ir",
+    "is_pipeline",
+    "listing",
+    "not_a_pipeline",
+    "sole_pipeline",
+]
 
 #: How many of a module's pipelines a message lists.
 _LISTED = 5
@@ -102,6 +110,49 @@ def pipelines_in(module: ModuleType) -> list[str]:
             if len(found) == _LISTED:
                 break
     return found
+
+
+def as_target(value: Any) -> Any:
+    """What a target naming pipeline ``value`` runs: its IR when it was compiled, else it."""
+    compiled = compiled_ir(value)
+    return value if compiled is None else compiled
+
+
+def sole_pipeline(module: ModuleType, path: str) -> tuple[Any, str | None]:
+    """The pipeline of a file named alone (``irgraph check pipe.py``) and ``None``, or
+    ``None`` and why there is none: the one pipeline at the file's top level that no other
+    of its pipelines holds (a file defines the parts, ``classify``, ``triage``, and the whole,
+    ``pipeline = classify >> triage``; one pipeline under two names counts once)."""
+    from irgraph.graph import root_of
+
+    roots: dict[str, Any] = {}
+    for name, value in sorted(vars(module).items()):
+        if name.startswith("_") or not is_pipeline(value):
+            continue
+        try:
+            roots[name] = root_of(as_target(value))
+        except Exception:  # a builder that cannot make its IR: when used, it says why
+            roots[name] = object()
+    inner: set[Any] = set()  # IR nodes are values: a part equals its copy inside the whole
+    for node in roots.values():
+        todo = list(getattr(node, "children", ()))
+        while todo:
+            part = todo.pop()
+            inner.add(part)
+            todo.extend(getattr(part, "children", ()))
+    tops: dict[Any, str] = {}  # one pipeline, two names: the first name
+    for name, node in roots.items():
+        if node not in inner:
+            tops.setdefault(node, name)
+    if len(tops) == 1:
+        return getattr(module, next(iter(tops.values()))), None
+    if not tops:
+        return None, (
+            f"{path!r} holds no pipeline at its top level (a builder such as Agent('a') >> "
+            f"Agent('b'), or an IR node); define one there, or name one as {path}:ATTR."
+        )
+    named = ", ".join(f"{path}:{n}" for n in list(tops.values())[:_LISTED])
+    return None, f"{path!r} holds several pipelines; name the one to use: {named}."
 
 
 def listing(module: ModuleType, source: str) -> str:

@@ -1,5 +1,5 @@
 """What the ``irgraph`` command is given, read and checked: targets, state, allowed modules
-and output files (gate answers: :mod:`irgraph.cli_gates`).
+(output files: :mod:`irgraph.cli_pictures`; gate answers: :mod:`irgraph.cli_gates`).
 
 A target is ``module:attr`` (imported from the current directory or ``sys.path``),
 ``path/to/file.py:attr`` (the file loaded as the module named by its stem, its folder made
@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from irgraph import checks
-from irgraph.cli_classes import compiled_ir, is_pipeline, listing, not_a_pipeline
+from irgraph.cli_classes import as_target, is_pipeline, listing, not_a_pipeline, sole_pipeline
 from irgraph.cli_files import is_graphml, is_saved_file, no_target
-from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
 
 if TYPE_CHECKING:
@@ -38,14 +37,8 @@ __all__ = [
     "check_keys",
     "check_modules",
     "check_spelling",
-    "check_output",
 ]
 
-#: The picture format a file name's suffix asks for, when --format is not given (the first
-#: format that takes it: ``.txt`` is mermaid, or dot with --format dot).
-SUFFIX_FORMATS = {
-    suffix: fmt for fmt, suffixes in reversed(SUFFIXES.items()) for suffix in suffixes
-}
 _KEY_RULE = "a state key is ASCII letters, digits and underscores, not starting with a digit"
 
 
@@ -57,14 +50,19 @@ class CliError(IrgraphError):
 
 
 def load_target(spec: str) -> Any:
-    """Import ``module:attr`` or ``file.py:attr`` (attr may be dotted), or read a saved
-    pipeline from a ``.json`` (or ``.JSON``) file. The current directory is importable, for
-    the target and for the functions a saved pipeline names."""
+    """Import ``module:attr``, ``file.py:attr`` (attr may be dotted) or ``file.py`` (the one
+    pipeline it holds), or read a saved pipeline from a ``.json`` or ``.graphml`` file. The
+    current directory is importable, for the target and the functions a saved one names."""
     if "" not in sys.path:
         sys.path.insert(0, "")
     if is_saved_file(spec):
         return load_saved(spec)
     source, sep, attr = spec.rpartition(":")
+    if not sep and spec.endswith(".py"):  # a file alone: the one pipeline it holds
+        found, problem = sole_pipeline(_import_file(spec, spec), spec)
+        if problem is not None:
+            raise CliError(problem)
+        return as_target(found)
     if not sep or not source or not attr:
         raise CliError(no_target(spec))
     is_file = source.endswith(".py") or "/" in source or os.sep in source
@@ -93,8 +91,7 @@ def load_target(spec: str) -> Any:
     problem = not_a_pipeline(spec, source, module, target)
     if problem is not None:
         raise CliError(problem)
-    compiled = compiled_ir(target)  # what compile() returns, or its .runnable: its IR
-    return target if compiled is None else compiled
+    return as_target(target)  # what compile() returns, or its .runnable: its IR
 
 
 def _import_module(name: str, spec: str) -> ModuleType:
@@ -386,72 +383,3 @@ def check_spelling(
             f"{key!r}, which {reader!r} needs and nothing gives; write "
             f"{fix.get(option, f'{option} {key}=...')} instead."
         )
-
-
-# Output files ----------------------------------------------------------------------------
-
-
-def check_output(output: str | None, chosen: str | None = None) -> str:
-    """The picture format for ``irgraph show`` (``chosen`` with --format, else the one the
-    output file's suffix asks for, else mermaid), refusing before anything is drawn an output
-    file that cannot be written, a suffix no format is written as (``.pdf``), a format its
-    name contradicts, and PNG to standard output. A name without a suffix takes any format."""
-    suffix = os.path.splitext(output or "")[1].lower()
-    named = SUFFIX_FORMATS.get(suffix)
-    fmt = chosen or named or "mermaid"
-    ext = SUFFIXES[fmt][0].lstrip(".")
-    if output is None:
-        if fmt == "png":
-            raise CliError("PNG is binary: write it to a file with -o FILE.")
-        return fmt
-    if not output:
-        raise CliError(f"-o needs a file name (got an empty one), e.g. -o pipeline.{ext}.")
-    if os.path.isdir(output):
-        example = os.path.join(output, f"pipeline.{ext}")
-        raise CliError(f"-o {output!r} is a directory; give a file in it, e.g. -o {example}.")
-    folder, base = os.path.split(output)
-    if _only_a_suffix(base):
-        takes = chosen or SUFFIX_FORMATS.get(base.lower())
-        fits = takes is not None and base.lower() in SUFFIXES[takes]
-        example = os.path.join(folder, "pipeline" + (base if fits else SUFFIXES[takes or "svg"][0]))
-        alone = f", or drop -o to print it (--format {takes})" if takes not in (None, "png") else ""
-        raise CliError(
-            f"-o {output!r} is only a suffix, not a file name: it would write a hidden file "
-            f"named {base!r}. Name the file, e.g. -o {example}{alone}."
-        )
-    if folder and os.path.exists(folder) and not os.path.isdir(folder):
-        raise CliError(
-            f"Cannot write {output!r}: {folder!r} is a file, not a directory; write the "
-            "picture elsewhere."
-        )
-    if folder and not os.path.isdir(folder):
-        raise CliError(
-            f"Cannot write {output!r}: there is no directory {folder!r}; create it first "
-            f"(mkdir -p {folder}) or write the picture elsewhere."
-        )
-    stem = os.path.splitext(output)[0]
-    if suffix and named is None:
-        known = ", ".join(f"{f} {'/'.join(SUFFIXES[f])}" for f in SUFFIXES)
-        example = f"{stem}.{ext}" if chosen else f"{stem}.svg"
-        raise CliError(
-            f"Cannot write a picture to {output!r}: irgraph show writes no {suffix} files; "
-            f"name the file e.g. {example} (the suffixes it writes: {known})."
-        )
-    if chosen is not None and suffix and suffix not in SUFFIXES[chosen]:
-        asks = " or ".join(f for f in SUFFIXES if suffix in SUFFIXES[f])
-        raise CliError(
-            f"--format {chosen} does not match the file name {output!r}, which asks for "
-            f"{asks}; drop --format (the file name picks the format) or name the file "
-            f"{stem}.{ext}."
-        )
-    return fmt
-
-
-def _only_a_suffix(name: str) -> bool:
-    """Whether a file name is only a suffix (``.svg``, ``.pdf``): a picture format's or one
-    the ``mimetypes`` table knows. ``os.path.splitext`` sees no suffix in such a name."""
-    import mimetypes
-
-    if not name.startswith(".") or "." in name[1:]:
-        return False
-    return name.lower() in SUFFIX_FORMATS or mimetypes.guess_type("x" + name)[0] is not None

@@ -96,7 +96,6 @@ def test_a_file_target_runs_in_a_fresh_process(tmp_path):
         ("adir.py:p", ["'adir.py'", "is a directory, not a Python file", "name a .py file"]),
         ("sub/pipes:p", ["not a Python file", "sub/pipes.py:ATTR", "sub.pipes:ATTR"]),
         ("cli_ok_file.py:nope", ["'cli_ok_file.py' has no attribute 'nope'"]),
-        ("cli_ok_file.py", ["not of the form module:attr", "file.py:attr"]),
     ],
 )
 def test_a_bad_file_target_is_one_line(folder, capsys, spec, pieces):
@@ -208,3 +207,50 @@ def test_a_pipeline_file_with_a_byte_order_mark_reads(folder):
 
     (folder / "bom.json").write_text("\ufeff" + to_json(research_pipeline.to_ir()))
     assert load_saved("bom.json") == research_pipeline.to_ir()
+
+
+# a file named alone: the one pipeline it holds --------------------------------------------
+
+PARTS = (
+    "from irgraph import Agent, Route, compile\n"
+    "score = Agent('score').instruct('Rate {topic}.').output({'enum': ['hi', 'lo']})"
+    ".writes('rate')\n"
+    "triage = Route('triage').on('rate').when('hi', Agent('page').instruct('Page.')"
+    ".writes('out')).otherwise(Agent('queue').instruct('Queue.').writes('out'))\n"
+    "pipeline = score >> triage\n"
+    "same = pipeline\n"
+    "helper = len\n"
+)
+
+
+def test_a_file_named_alone_runs_the_pipeline_no_other_in_it_contains(folder):
+    # its parts (score, triage) are pipelines too, and one pipeline has two names
+    (folder / "cli_parts.py").write_text(PARTS)
+    code, text = call("check", "cli_parts.py", "--input", "topic")
+    assert code == 0, text
+    assert "[route] triage" in text and "[agent] score" in text
+    code, text = call("run", "cli_parts.py", "--state", "topic=owls")
+    assert code == 0, text
+    assert "rate = " in text and "out = " in text
+
+
+def test_a_compiled_pipeline_alone_in_a_file_is_its_ir(folder):
+    (folder / "cli_compiled.py").write_text(PARTS + "runnable = compile(pipeline).runnable\n")
+    code, text = call("check", "cli_compiled.py", "--input", "topic")
+    assert code == 0, text
+    assert "[route] triage" in text
+
+
+def test_a_file_with_several_pipelines_or_none_says_which_to_name(folder, capsys):
+    (folder / "cli_two.py").write_text(PARTS + "other = Agent('other').instruct('{topic}')\n")
+    err = error_of(capsys, "check", "cli_two.py")
+    assert err == (
+        "irgraph: error: 'cli_two.py' holds several pipelines; name the one to use: "
+        "cli_two.py:other, cli_two.py:pipeline.\n"
+    )
+    (folder / "cli_none.py").write_text("from irgraph import Agent\nx = 1\n")
+    err = error_of(capsys, "check", "cli_none.py")
+    assert "'cli_none.py' holds no pipeline at its top level" in err
+    assert "name one as cli_none.py:ATTR" in err
+    err = error_of(capsys, "check", "cli_missing.py")
+    assert "There is no file 'cli_missing.py'" in err

@@ -1,0 +1,85 @@
+"""The output file of ``irgraph show``: the picture format it is written as, checked before
+anything is drawn (a file that cannot be written, a suffix no format is written as, a format
+its name contradicts, PNG to standard output), each a :class:`~irgraph.cli_inputs.CliError`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from irgraph.cli_inputs import CliError
+from irgraph.display import SUFFIXES
+
+__all__ = ["SUFFIX_FORMATS", "check_output"]
+
+#: The picture format a file name's suffix asks for, when --format is not given (the first
+#: format that takes it: ``.txt`` is mermaid, or dot with --format dot).
+SUFFIX_FORMATS = {
+    suffix: fmt for fmt, suffixes in reversed(SUFFIXES.items()) for suffix in suffixes
+}
+
+
+def check_output(output: str | None, chosen: str | None = None) -> str:
+    """The picture format for ``irgraph show`` (``chosen`` with --format, else the one the
+    output file's suffix asks for, else mermaid), refusing before anything is drawn an output
+    file that cannot be written, a suffix no format is written as (``.pdf``), a format its
+    name contradicts, and PNG to standard output. A name without a suffix takes any format."""
+    suffix = os.path.splitext(output or "")[1].lower()
+    named = SUFFIX_FORMATS.get(suffix)
+    fmt = chosen or named or "mermaid"
+    ext = SUFFIXES[fmt][0].lstrip(".")
+    if output is None:
+        if fmt == "png":
+            raise CliError("PNG is binary: write it to a file with -o FILE.")
+        return fmt
+    if not output:
+        raise CliError(f"-o needs a file name (got an empty one), e.g. -o pipeline.{ext}.")
+    if os.path.isdir(output):
+        example = os.path.join(output, f"pipeline.{ext}")
+        raise CliError(f"-o {output!r} is a directory; give a file in it, e.g. -o {example}.")
+    folder, base = os.path.split(output)
+    if _only_a_suffix(base):
+        takes = chosen or SUFFIX_FORMATS.get(base.lower())
+        fits = takes is not None and base.lower() in SUFFIXES[takes]
+        example = os.path.join(folder, "pipeline" + (base if fits else SUFFIXES[takes or "svg"][0]))
+        alone = f", or drop -o to print it (--format {takes})" if takes not in (None, "png") else ""
+        raise CliError(
+            f"-o {output!r} is only a suffix, not a file name: it would write a hidden file "
+            f"named {base!r}. Name the file, e.g. -o {example}{alone}."
+        )
+    if folder and os.path.exists(folder) and not os.path.isdir(folder):
+        raise CliError(
+            f"Cannot write {output!r}: {folder!r} is a file, not a directory; write the "
+            "picture elsewhere."
+        )
+    if folder and not os.path.isdir(folder):
+        raise CliError(
+            f"Cannot write {output!r}: there is no directory {folder!r}; create it first "
+            f"(mkdir -p {folder}) or write the picture elsewhere."
+        )
+    stem = os.path.splitext(output)[0]
+    if suffix and named is None:
+        known = ", ".join(f"{f} {'/'.join(SUFFIXES[f])}" for f in SUFFIXES)
+        example = f"{stem}.{ext}" if chosen else f"{stem}.svg"
+        raise CliError(
+            f"Cannot write a picture to {output!r}: irgraph show writes no {suffix} files; "
+            f"name the file e.g. {example} (the suffixes it writes: {known})."
+        )
+    if chosen is not None and suffix and suffix not in SUFFIXES[chosen]:
+        asks = " or ".join(f for f in SUFFIXES if suffix in SUFFIXES[f])
+        raise CliError(
+            f"--format {chosen} does not match the file name {output!r}, which asks for "
+            f"{asks}; drop --format (the file name picks the format) or name the file "
+            f"{stem}.{ext}."
+        )
+    return fmt
+
+
+def _only_a_suffix(name: str) -> bool:
+    """Whether a file name is only a suffix (``.svg``, ``.pdf``): a picture format's or one
+    the ``mimetypes`` table knows. ``os.path.splitext`` sees no suffix in such a name."""
+    import mimetypes
+
+    if not name.startswith(".") or "." in name[1:]:
+        return False
+    return name.lower() in SUFFIX_FORMATS or mimetypes.guess_type("x" + name)[0] is not None
