@@ -167,6 +167,16 @@ class TraceLog:
         self.times: list[float] = []
         self.paths: list[tuple[tuple[str, int], ...]] = []
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to a recording or a list of the same events (two results compare by them)."""
+        if isinstance(other, TraceLog):
+            return self.events() == other.events()
+        if isinstance(other, list):
+            return self.events() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal by contents, which grow
+
     def events(self) -> list[Event]:
         return [
             Event(node, "start" if start else "end", time, path)
@@ -195,7 +205,7 @@ class RunResult:
     """
 
     state: dict[str, Any]
-    _trace: list[Event] | TraceLog = attrs.field(alias="trace")
+    _trace: list[Event] | TraceLog = attrs.field(alias="trace", repr=False)
     outputs: dict[str, Any] = attrs.field(factory=dict)
     backend: str = attrs.field(kw_only=True)
     warnings: list[str] = attrs.field(factory=list)

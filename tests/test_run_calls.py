@@ -110,3 +110,25 @@ def test_an_agent_stopped_while_waiting_for_a_slot_made_no_call():
     # a held the one slot and failed; b, still waiting for it, was cancelled before asking
     assert [(c.node, c.answer) for c in caught.value.calls] == [("a", None)]
     assert [c.agent for c in fake.calls] == ["a"]
+
+
+def test_a_result_prints_without_its_recording_internals_and_compares_by_its_events():
+    """print(result) in a plain REPL showed `_trace=<irgraph.events.TraceLog object at 0x..>`,
+    and two results with the same events never compared equal (a recording compared by
+    identity)."""
+    from irgraph.events import RunResult
+
+    result = run(
+        Agent("a").instruct("Say {t}.").writes("o"), provider=FakeProvider(), state={"t": 1}
+    )
+    shown = repr(result)
+    assert "TraceLog" not in shown and "CallLog" not in shown and " object at 0x" not in shown
+    assert shown.startswith("RunResult(state={'t': 1, 'o': '<a: Say 1.>'}, outputs=")
+    copy = RunResult(
+        result.state, trace=list(result.trace), outputs=result.outputs, backend="asyncio"
+    )
+    assert copy == result and result == copy
+    other = RunResult(
+        result.state, trace=result.trace[:1], outputs=result.outputs, backend="asyncio"
+    )
+    assert other != result
