@@ -23,6 +23,7 @@ from irgraph import (
 from irgraph.analysis import critical_path, diff
 from irgraph.backends.mermaid import to_mermaid
 from irgraph.cli import main
+from irgraph.cli_batch_results import input_words
 from irgraph.testing import FakeProvider
 
 PIPELINE = (
@@ -114,7 +115,9 @@ def test_the_command_reads_an_edited_file_as_validate_does(tmp_path: Path, capsy
     bad.write_text(json.dumps(edit(data)))
     with pytest.raises(PipelineError) as validated:
         validate(nx.node_link_graph(edit(data)))
-    expected = [f"{bad}: {line}" for line in problems_of(validated.value)]
+    # the same problems, with the advice on inputs in the command's options (input_words)
+    said = problems_of(validated.value)
+    expected = [f"{bad}: {input_words(line, validated.value, 'check')}" for line in said]
     assert cli("check", str(bad)) == (1, "")
     err = capsys.readouterr().err
     assert all(line in err for line in expected), err
