@@ -186,7 +186,7 @@ class Builder(Asking):
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
         item = _as_node(self._name, method, item)
         link = Chain(self._config.get(key), item, _depth(item))
-        return _checked_depth(self._with(**{key: link}))
+        return _checked_depth(self._set(key, link))
 
     def _children(self, key: str) -> tuple[Node, ...]:
         return tuple([_ir(item) for item in _items(self._config.get(key))])
