@@ -29,6 +29,7 @@ from irgraph.cli_inputs import (
     check_keys,
     check_modules,
     check_spelling,
+    forget_file,
     load_saved,
     load_target,
     parse_state,
@@ -278,7 +279,10 @@ def _diff(args: argparse.Namespace, out: TextIO) -> int:
     from irgraph.analysis import diff
     from irgraph.graph import to_graph
 
-    change = diff(to_graph(load_target(args.old)), to_graph(load_target(args.new)))
+    old = to_graph(load_target(args.old))  # plain data: the modules it came from may go
+    forget_file(args.old)
+    change = diff(old, to_graph(load_target(args.new)))
+    forget_file(args.new)
     if args.mermaid:
         from irgraph.backends.mermaid_diff import diff_to_mermaid
 

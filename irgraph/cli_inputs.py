@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CliError",
+    "forget_file",
     "load_target",
     "load_saved",
     "parse_state",
@@ -172,6 +173,23 @@ def _import_file(path: str, spec: str) -> ModuleType:
         del sys.modules[name]
         raise _import_failed(f"the file {path!r}", spec, exc, f"python {path}") from exc
     return module
+
+
+def forget_file(spec: str) -> None:
+    """Forget what loading the file target ``spec`` imported from the file's folder (its
+    modules, the folder on ``sys.path``), so that another target loads its own: ``irgraph diff
+    v1/pipe.py v2/pipe.py`` compares two versions whose files, and sibling modules, share names.
+    Nothing for a module target or a saved file."""
+    source = spec.rpartition(":")[0] if ":" in spec else spec
+    if not source.endswith(".py") or is_saved_file(spec):
+        return
+    folder = os.path.dirname(os.path.realpath(source))
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None) or ""
+        if os.path.dirname(os.path.realpath(where)) == folder:
+            del sys.modules[name]
+    if folder in sys.path and folder != os.path.realpath(os.getcwd()):
+        sys.path.remove(folder)
 
 
 def _import_failed(what: str, spec: str, exc: BaseException, command: str) -> CliError:

@@ -254,3 +254,25 @@ def test_a_file_with_several_pipelines_or_none_says_which_to_name(folder, capsys
     assert "name one as cli_none.py:ATTR" in err
     err = error_of(capsys, "check", "cli_missing.py")
     assert "There is no file 'cli_missing.py'" in err
+
+
+def test_two_versions_of_one_file_and_its_siblings_diff(folder):
+    """`irgraph diff v1/pipe.py v2/pipe.py` refused the second file: its module name was
+    taken by the first. Each version's sibling modules are its own too."""
+    for version, words in (("v1", "Write {topic}."), ("v2", "Write about {topic}.")):
+        (folder / version).mkdir()
+        (folder / version / "cli_words.py").write_text(f"WORDS = {words!r}\n")
+        (folder / version / "cli_pipe.py").write_text(
+            "from cli_words import WORDS\n"
+            "from irgraph import Agent\n"
+            "pipeline = Agent('w').instruct(WORDS).writes('text')\n"
+        )
+    for old, new in (
+        ("v1/cli_pipe.py", "v2/cli_pipe.py"),
+        ("v1/cli_pipe.py:pipeline", "v2/cli_pipe.py"),
+    ):
+        code, text = call("diff", old, new)
+        assert code == 1, text
+        assert "~ node w: instruction" in text
+    code, text = call("diff", "v1/cli_pipe.py", "v1/cli_pipe.py:pipeline")
+    assert code == 0, text
