@@ -33,8 +33,8 @@ def refusal(value: Any, schema: Any) -> str | None:
     spellings = [value]
     if isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
         spellings.append(int(value))
-    elif isinstance(value, int) and not isinstance(value, bool):
-        spellings.append(float(value))
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**1023:
+        spellings.append(float(value))  # (a larger int has no float spelling)
     first = None
     for spelling in spellings:
         try:

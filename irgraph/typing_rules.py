@@ -106,6 +106,9 @@ class TypeRules:
         for sid, node, sources in self._in_loops:
             key = node.on
             assert key is not None
+            for source in sources:
+                if source != INPUT and nodes[source]["kind"] == "map_over":
+                    self._rewritten_list(source)
             loops = set(self._loops_around(sid))
             later = [
                 n
@@ -116,6 +119,21 @@ class TypeRules:
                 and loops.intersection(self._loops_around(n))
             ]
             self._check_route(sid, node, key, sources + later)
+
+    def _rewritten_list(self, mid: str) -> None:
+        """Forget the item schema of map-over ``mid`` when a node in a loop around it writes
+        its list again: from the second pass on, the items may be that writer's."""
+        item = self._items.get(mid)
+        if item is None:
+            return
+        nodes = self.w.G.nodes
+        over, loops = nodes[mid]["over"], set(self._loops_around(mid))
+        for n in self.w.added:
+            data = nodes[n]
+            if n != item[0] and over in data.get("writes", ()) and data["kind"] in EXECUTABLE_KINDS:
+                if loops.intersection(self._loops_around(n)):
+                    self._items[mid] = None
+                    return
 
     def _loops_around(self, nid: str) -> list[str]:
         """The loops that hold node ``nid``, innermost first."""
@@ -190,7 +208,12 @@ class TypeRules:
                 (writer,) = writers
                 data = self.w.G.nodes.get(writer, {})
                 schema = data.get("output") if data.get("kind") == "agent" else None
-                if isinstance(schema, dict) and isinstance(schema.get("items"), dict):
+                # prefixItems: the first items have schemas of their own (not read here)
+                if (
+                    isinstance(schema, dict)
+                    and isinstance(schema.get("items"), dict)
+                    and "prefixItems" not in schema
+                ):
                     # the list's definitions go with its items, so a local $ref still resolves
                     defs = {
                         k: schema[k] for k in ("$defs", "definitions", "$schema") if k in schema
@@ -246,8 +269,10 @@ class TypeRules:
             if writer == INPUT or (writer, key) in self.w.maybe:
                 return False
             kind = nodes[writer]["kind"]
-            if kind == "map_over" and (len(sources) > 1 or not self._items.get(writer)):
-                return False  # a list of unknown items, or items and other writers at once
+            if kind == "map_over" and (
+                len(sources) > 1 or not self._items.get(writer) or nodes[writer]["item"] != key
+            ):  # a list of unknown items, items and other writers at once, or the results
+                return False
             if kind not in ("agent", "map_over") or self._schema(writer) is None:
                 return False
         return bool(sources)
@@ -354,13 +379,14 @@ class TypeRules:
         )
 
     def loop_stop(self, sid: str, node: LoopNode, env: Env) -> None:
-        """``until(key)`` on free text stops on any answer; ``equals=`` a value outside the
-        writer's enum, or a value that is not a string on free text, never stops the loop
-        early."""
+        """``until(key)`` on free text stops on any answer; ``equals=`` a value that no writer
+        of the key can write (outside its enum or schema, or no string on free text) never
+        stops the loop early."""
         key = node.until
         assert isinstance(key, str)
-        for writer, schema in self._agents(key, env):
-            if not node.until_equals:
+        agents = self._agents(key, env)
+        if not node.until_equals:
+            for writer, schema in agents:
                 if schema is None:
                     self.w.warnings.append(
                         f"Loop '{sid}' stops once '{key}' is truthy, but agent '{writer}' "
@@ -368,28 +394,45 @@ class TypeRules:
                         f".until('{key}', equals='...') or give '{writer}' "
                         ".output({'type': 'boolean'})."
                     )
-                continue
-            target = node.until_equals[0]
-            if schema is None and not isinstance(target, str):
-                self._text_never_equals(sid, node, key, writer, target)
-                continue
-            allowed = schema_enum(schema)
-            if allowed is not None and not any(_same(target, a) for a in allowed):
-                self.w.warnings.append(
-                    f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but agent "
-                    f"'{writer}' only writes one of {', '.join(map(canonical, allowed))}, so "
-                    "it never stops early."
-                )
-            elif schema is not None and (why := refusal(target, schema)) is not None:
-                self.w.warnings.append(
-                    f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but the "
-                    f"output schema of agent '{writer}' refuses it ({why}), so it never stops "
-                    "early."
-                )
+            return
+        target = node.until_equals[0]
+        reasons = [self._never_equals(sid, node, key, w, schema, target) for w, schema in agents]
+        if not reasons or not all(reasons) or len(agents) < len(writers(self.w, key, env)):
+            return  # some writer may write it (a transform, an input: anything)
+        if len(reasons) == 1:
+            self.w.warnings.append(str(reasons[0]))
+            return
+        names = _names([w for w, _ in agents], "or")
+        self.w.warnings.append(
+            f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but none of its "
+            f"writers can write it ({names}), so it never stops early."
+        )
+
+    def _never_equals(
+        self, sid: str, node: LoopNode, key: str, writer: str, schema: Any, target: Any
+    ) -> str | None:
+        """Why ``writer`` (with output ``schema``) never writes ``target`` to ``key``, as the
+        warning of loop ``sid`` says it, or ``None`` when it may."""
+        if schema is None:
+            return self._text_never_equals(sid, node, key, writer, target)
+        allowed = schema_enum(schema)
+        if allowed is not None and not any(_same(target, a) for a in allowed):
+            return (
+                f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but agent "
+                f"'{writer}' only writes one of {', '.join(map(canonical, allowed))}, so "
+                "it never stops early."
+            )
+        if (why := refusal(target, schema)) is not None:
+            return (
+                f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but the "
+                f"output schema of agent '{writer}' refuses it ({why}), so it never stops "
+                "early."
+            )
+        return None
 
     def _text_never_equals(
         self, sid: str, node: LoopNode, key: str, writer: str, target: Any
-    ) -> None:
+    ) -> str | None:
         """The warning for ``until(key, equals=target)`` where ``target`` is no string but
         ``writer`` answers free text: a string never equals it as JSON values compare."""
         told = canonical(target)
@@ -397,7 +440,9 @@ class TypeRules:
         kind = {bool: "boolean", int: "integer", float: "number", list: "array"}.get(
             type(target), "object" if isinstance(target, dict) else "null"
         )
-        self.w.warnings.append(
+        if isinstance(target, str):
+            return None
+        return (
             f"Loop '{sid}' stops when '{key}' equals {told}, but agent '{writer}' writes "
             f"'{key}' as free text (a string), so it never equals {told} (the answer "
             f"{json.dumps(told)} is a string) and the loop runs {runs}; write "

@@ -247,3 +247,92 @@ def test_a_value_is_refused_exactly_when_no_spelling_of_it_validates(schema, val
     found = problems(scored(schema, *values))
     told = {p["message"].split(", but")[0].split(" for ", 1)[1] for p in found}
     assert told == {json.dumps(v) for v in values if not valid(v)}
+
+
+# Found by an outside trial -------------------------------------------------------------------
+
+E2 = {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}}
+
+
+def test_a_list_a_loop_writes_again_lets_a_route_on_its_item_compare_the_new_items():
+    """The item was judged by the first list's writer only, though a later agent in the loop
+    writes the list again: a value a run really produced was refused."""
+    again = {"type": "array", "items": {"type": "string", "enum": ["c", "d"]}}
+    route = (
+        Route("r")
+        .on("it")
+        .when("c", Agent("a").instruct("A {it}.").writes("out"))
+        .otherwise(Agent("b").instruct("B {it}.").writes("out"))
+    )
+    body = MapOver("m").over("lst", item="it").step(route).writes("outs")
+    rewrite = Agent("w2").instruct("Again {outs}.").output(again).writes("lst")
+    first = Agent("w").instruct("List {t}.").output(E2).writes("lst")
+    pipeline = first >> Loop("L").step(body >> rewrite).max_iterations(2)
+    assert to_graph(pipeline, inputs={"t"}).graph["problems"] == []
+
+
+def test_prefix_items_have_schemas_of_their_own_so_the_item_is_not_judged_by_items():
+    schema = {"type": "array", "prefixItems": [{"const": "head"}], "items": {"enum": ["a", "b"]}}
+    route = (
+        Route("r")
+        .on("it")
+        .when("head", Agent("h").instruct("H.").writes("o"))
+        .otherwise(Agent("o").instruct("O.").writes("o"))
+    )
+    lister = Agent("w").instruct("List {t}.").output(schema).writes("lst")
+    pipeline = lister >> MapOver("m").over("lst", item="it").step(route).writes("outs")
+    assert to_graph(pipeline, inputs={"t"}).graph["problems"] == []
+
+
+def test_a_route_on_a_map_overs_results_is_not_judged_by_the_item_schema():
+    inner = (
+        Route("ri")
+        .on("it")
+        .when("a", Agent("x").instruct("X {it}.").writes("o"))
+        .otherwise(Agent("y").instruct("Y.").writes("o"))
+    )
+    each = MapOver("m").over("lst", item="it").step(inner).writes("outs")
+    after = (
+        Route("r2")
+        .on("outs")
+        .when(None, Agent("n").instruct("N.").writes("z"))
+        .otherwise(Agent("q").instruct("Q.").writes("z"))
+    )
+    lister = Agent("w").instruct("List {t}.").output(E2).writes("lst")
+    G = to_graph(lister >> each >> after, inputs={"t"})
+    assert G.graph["problems"] == [] and G.graph["warnings"] == []
+
+
+def test_a_number_too_large_for_a_float_is_compared_and_refused_as_json_would():
+    # .when(10**400) crashed with OverflowError; a reply of 1e400 was stored as inf
+    assert problems(scored({"type": "integer"}, 10**400)) == []
+
+    class Huge(Answers):
+        async def complete(self, request: ModelRequest) -> str:
+            return "1e400" if request.agent == "score" else request.agent
+
+    with pytest.raises(RunError, match="1e400 is too large a number"):
+        run(scored({"type": "number", "maximum": 10}, 5), provider=Huge(None))
+
+
+def test_a_loop_warns_of_a_stop_value_only_when_no_writer_of_the_key_can_write_it():
+    """With two possible writers, one that could write "approved" was ignored: the loop was
+    said never to stop early, and a run stopped after one pass."""
+
+    def body(first: list[str], second: list[str]) -> Any:
+        return (
+            Route("pick")
+            .on("mode")
+            .when("x", Agent("wx").instruct("X.").output({"enum": first}).writes("verdict"))
+            .otherwise(Agent("wy").instruct("Y.").output({"enum": second}).writes("verdict"))
+        )
+
+    loop = Loop("L").step(body(["approved", "no"], ["ok", "rejected"]))
+    loop = loop.until("verdict", equals="approved").max_iterations(3)
+    assert validate(to_graph(loop, inputs={"mode"})) == []
+    never = Loop("L").step(body(["maybe", "no"], ["ok", "rejected"]))
+    never = never.until("verdict", equals="approved").max_iterations(3)
+    assert validate(to_graph(never, inputs={"mode"})) == [
+        "Loop 'L' stops when 'verdict' equals \"approved\", but none of its writers can "
+        "write it ('wx' or 'wy'), so it never stops early."
+    ]

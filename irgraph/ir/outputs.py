@@ -172,7 +172,7 @@ def parse_reply(reply: str, schema: Mapping[str, Any], *, node: str) -> Any:
     if fenced:
         text = fenced.group("body")
     try:
-        value = json.loads(text, parse_constant=_not_json_number)
+        value = json.loads(text, parse_constant=_not_json_number, parse_float=_finite_number)
     except ValueError as exc:
         raise OutputError(f"the reply is not JSON ({exc})", reply) from None
     except RecursionError:
@@ -182,6 +182,14 @@ def parse_reply(reply: str, schema: Mapping[str, Any], *, node: str) -> Any:
     problem = schema_error(value, schema)
     if problem is not None:
         raise OutputError(f"the reply does not match the output schema: {problem}", reply)
+    return value
+
+
+def _finite_number(word: str) -> float:
+    """A JSON number as a float; ``1e400`` (``inf``: past ``maximum``, no JSON) is refused."""
+    value = float(word)
+    if math.isinf(value):
+        raise ValueError(f"{word} is too large a number")
     return value
 
 
@@ -317,8 +325,7 @@ def schema_values(schema: Any) -> AllowedValues | None:
 
 
 def allows_nothing(schema: Any) -> bool:
-    """Whether ``schema`` is one the walk can tell no value satisfies (``false`` in an
-    ``allOf``, types that do not meet, ...): an agent with it can never answer."""
+    """Whether the walk can tell that no value satisfies ``schema`` (types that never meet)."""
     if not isinstance(schema, Mapping):
         return False
     allowed = _values(schema, None if _inner_id(schema, top=True) else schema, ())
