@@ -249,6 +249,12 @@ def test_a_value_is_refused_exactly_when_no_spelling_of_it_validates(schema, val
     assert told == {json.dumps(v) for v in values if not valid(v)}
 
 
+def either(name: str, key: str, value: Any, writes: str) -> Route:
+    """Route ``name`` on ``key``: ``value`` to one agent, anything else to another."""
+    yes = Agent(f"{name}_yes").instruct(f"Yes {{{key}}}.").writes(writes)
+    return Route(name).on(key).when(value, yes).otherwise(Agent(f"{name}_no").writes(writes))
+
+
 # Found by an outside trial -------------------------------------------------------------------
 
 E2 = {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}}
@@ -258,12 +264,7 @@ def test_a_list_a_loop_writes_again_lets_a_route_on_its_item_compare_the_new_ite
     """The item was judged by the first list's writer only, though a later agent in the loop
     writes the list again: a value a run really produced was refused."""
     again = {"type": "array", "items": {"type": "string", "enum": ["c", "d"]}}
-    route = (
-        Route("r")
-        .on("it")
-        .when("c", Agent("a").instruct("A {it}.").writes("out"))
-        .otherwise(Agent("b").instruct("B {it}.").writes("out"))
-    )
+    route = either("r", "it", "c", "out")
     body = MapOver("m").over("lst", item="it").step(route).writes("outs")
     rewrite = Agent("w2").instruct("Again {outs}.").output(again).writes("lst")
     first = Agent("w").instruct("List {t}.").output(E2).writes("lst")
@@ -273,31 +274,16 @@ def test_a_list_a_loop_writes_again_lets_a_route_on_its_item_compare_the_new_ite
 
 def test_prefix_items_have_schemas_of_their_own_so_the_item_is_not_judged_by_items():
     schema = {"type": "array", "prefixItems": [{"const": "head"}], "items": {"enum": ["a", "b"]}}
-    route = (
-        Route("r")
-        .on("it")
-        .when("head", Agent("h").instruct("H.").writes("o"))
-        .otherwise(Agent("o").instruct("O.").writes("o"))
-    )
+    route = either("r", "it", "head", "o")
     lister = Agent("w").instruct("List {t}.").output(schema).writes("lst")
     pipeline = lister >> MapOver("m").over("lst", item="it").step(route).writes("outs")
     assert to_graph(pipeline, inputs={"t"}).graph["problems"] == []
 
 
 def test_a_route_on_a_map_overs_results_is_not_judged_by_the_item_schema():
-    inner = (
-        Route("ri")
-        .on("it")
-        .when("a", Agent("x").instruct("X {it}.").writes("o"))
-        .otherwise(Agent("y").instruct("Y.").writes("o"))
-    )
+    inner = either("ri", "it", "a", "o")
     each = MapOver("m").over("lst", item="it").step(inner).writes("outs")
-    after = (
-        Route("r2")
-        .on("outs")
-        .when(None, Agent("n").instruct("N.").writes("z"))
-        .otherwise(Agent("q").instruct("Q.").writes("z"))
-    )
+    after = either("r2", "outs", None, "z")
     lister = Agent("w").instruct("List {t}.").output(E2).writes("lst")
     G = to_graph(lister >> each >> after, inputs={"t"})
     assert G.graph["problems"] == [] and G.graph["warnings"] == []
