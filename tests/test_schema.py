@@ -164,6 +164,35 @@ def test_a_callable_object_has_no_import_path():
     assert any("'first'" in w for w in G.graph["warnings"])
 
 
+class _Suffix:
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+
+    def add(self, text: str) -> str:
+        return text + self.suffix
+
+    @classmethod
+    def mark(cls, text: str) -> str:
+        return text + "?"
+
+
+def test_a_method_bound_to_an_object_has_no_import_path_but_a_classmethod_has():
+    """A bound method was saved as "module:Class.method", the unbound function: reloaded, it
+    failed asking for a 'self' key to read."""
+    bound = Transform("t", _Suffix("!").add).reads("text").writes("out")
+    G = to_graph(bound, inputs={"text"})
+    assert G.nodes["t"]["function"] == f"?:{__name__}._Suffix(suffix='!').add"
+    assert any("'t'" in w and "no import path" in w for w in G.graph["warnings"])
+    assert run(bound, state={"text": "a"}).state["out"] == "a!"
+    saved = nx.node_link_graph(json.loads(json.dumps(nx.node_link_data(G))))
+    with pytest.raises(PipelineError, match="which has no import path"):
+        run(from_graph(saved), state={"text": "a"}, allow=[__name__])
+    other = to_graph(Transform("t", _Suffix("?").add).reads("text"), inputs={"text"})
+    assert other.nodes["t"]["function"] != G.nodes["t"]["function"]
+    marked = Transform("t", _Suffix.mark).reads("text").writes("out")
+    assert to_graph(marked, inputs={"text"}).nodes["t"]["function"] == f"{__name__}:_Suffix.mark"
+
+
 def test_a_graph_missing_an_attribute_or_not_portable_is_a_clear_error(G):
     broken = G.copy()
     del broken.nodes["writer"]["instruction"]

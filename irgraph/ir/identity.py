@@ -10,7 +10,8 @@ process, so no memory address may enter the name:
 - a partial: ``?:functools.partial(<its function's name>, <args>, <keywords>)``;
 - a callable object: ``?:<module>.<class>(<its attributes>)``, or the object's own ``repr``
   when it has no attributes and its ``repr`` names no memory address
-  (``?:operator.itemgetter('a')``).
+  (``?:operator.itemgetter('a')``); a method bound to an object: the object so named, then
+  ``.<method>`` (a classmethod keeps its import path: ``module:Class.method`` names it).
 
 A value (a captured one, a default, an argument, an attribute) counts by :func:`stable`: data
 by its content (containers item by item, sets and dict keys sorted), functions by their name as
@@ -46,6 +47,9 @@ def function_name(fn: Callable[..., Any], seen: frozenset[int] = frozenset()) ->
     named around this one (a local function that calls itself is in its own closure)."""
     if isinstance(fn, functools.partial):
         return "?:" + _partial_name(fn, seen)
+    if isinstance(fn, types.MethodType) and not isinstance(fn.__self__, type):
+        # bound to an instance: "module:Class.method" would name the unbound function
+        return f"?:{_object_name(fn.__self__, seen)}.{fn.__name__}"
     # A method of a built-in type (str.strip) has no module of its own; its class has.
     owner = getattr(fn, "__objclass__", None)
     module = getattr(fn, "__module__", None) or getattr(owner, "__module__", None) or "?"
