@@ -134,25 +134,50 @@ def sole_pipeline(module: ModuleType, path: str) -> tuple[Any, str | None]:
         except Exception:  # a builder that cannot make its IR: when used, it says why
             roots[name] = object()
     inner: set[Any] = set()  # IR nodes are values: a part equals its copy inside the whole
+    runs: list[tuple[type, tuple[Any, ...]]] = []  # what each composite holds, in order
     for node in roots.values():
-        todo = list(getattr(node, "children", ()))
+        todo = [node]
         while todo:
             part = todo.pop()
-            inner.add(part)
-            todo.extend(getattr(part, "children", ()))
+            if part is not node:
+                inner.add(part)
+            children = tuple(getattr(part, "children", ()))
+            runs.append((type(part), children))
+            todo.extend(children)
     tops: dict[Any, str] = {}  # one pipeline, two names: the first name
     for name, node in roots.items():
-        if node not in inner:
+        if node not in inner and not _flattened_into(node, runs):
             tops.setdefault(node, name)
     if len(tops) == 1:
         return getattr(module, next(iter(tops.values()))), None
     if not tops:
         return None, (
             f"{path!r} holds no pipeline at its top level (a builder such as Agent('a') >> "
-            f"Agent('b'), or an IR node); define one there, or name one as {path}:ATTR."
+            f"Agent('b'), or an IR node); define one there (a function's result too: "
+            f"pipeline = build()), or name one as {path}:ATTR."
         )
     named = ", ".join(f"{path}:{n}" for n in list(tops.values())[:_LISTED])
     return None, f"{path!r} holds several pipelines; name the one to use: {named}."
+
+
+def _flattened_into(node: Any, runs: list[tuple[type, tuple[Any, ...]]]) -> bool:
+    """Whether ``node`` is a sequence or parallel block whose members another composite of its
+    kind holds among more (``front >> c`` flattens ``front = a >> b`` into ``a, b, c``)."""
+    from irgraph.ir import ParallelNode, SequenceNode
+
+    members = tuple(getattr(node, "children", ()))
+    if not members or type(node) not in (SequenceNode, ParallelNode):
+        return False
+    size = len(members)
+    for kind, children in runs:
+        if kind is not type(node) or len(children) <= size:
+            continue
+        if kind is ParallelNode:
+            if all(member in children for member in members):
+                return True
+        elif any(children[i : i + size] == members for i in range(len(children) - size + 1)):
+            return True
+    return False
 
 
 def listing(module: ModuleType, source: str) -> str:

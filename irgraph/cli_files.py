@@ -54,6 +54,6 @@ def no_target(spec: str) -> str:
             f"rename it to {stem}.json, else name a pipeline as module:attr or file.py:attr."
         )
     return (
-        f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline) or "
-        f"file.py:attr, nor a saved pipeline's .json file."
+        f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline), "
+        f"file.py:attr or file.py, nor a saved pipeline's .json or .graphml file."
     )

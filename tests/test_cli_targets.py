@@ -276,3 +276,28 @@ def test_two_versions_of_one_file_and_its_siblings_diff(folder):
         assert "~ node w: instruction" in text
     code, text = call("diff", "v1/cli_pipe.py", "v1/cli_pipe.py:pipeline")
     assert code == 0, text
+
+
+def test_a_part_that_the_whole_flattened_is_still_a_part(folder, capsys):
+    """`front = a >> b; pipeline = front >> c` flattens front into pipeline's steps, and the
+    file was said to hold two pipelines; a parallel block's `|` flattens the same way."""
+    (folder / "cli_flat.py").write_text(
+        "from irgraph import Agent\n"
+        "a = Agent('a').instruct('A {topic}').writes('x')\n"
+        "b = Agent('b').instruct('B {x}').writes('y')\n"
+        "front = a >> b\n"
+        "pipeline = front >> Agent('c').instruct('C {y}').writes('z')\n"
+    )
+    code, text = call("check", "cli_flat.py", "--input", "topic")
+    assert code == 0, text
+    assert "[agent] c" in text
+    (folder / "cli_wide.py").write_text(
+        "from irgraph import Agent\n"
+        "a = Agent('a').instruct('A {topic}').writes('x')\n"
+        "b = Agent('b').instruct('B {topic}').writes('y')\n"
+        "both = a | b\n"
+        "wide = both | Agent('d').instruct('D {topic}').writes('w')\n"
+        "ends = Agent('b').instruct('B {topic}').writes('y') >> a\n"
+    )
+    err = error_of(capsys, "check", "cli_wide.py")
+    assert "name the one to use: cli_wide.py:ends, cli_wide.py:wide." in err
