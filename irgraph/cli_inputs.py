@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import sys
+import sysconfig
 from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -54,8 +55,7 @@ def load_target(spec: str) -> Any:
     """Import ``module:attr``, ``file.py:attr`` (attr may be dotted) or ``file.py`` (the one
     pipeline it holds), or read a saved pipeline from a ``.json`` or ``.graphml`` file. The
     current directory is importable, for the target and the functions a saved one names."""
-    if "" not in sys.path:
-        sys.path.insert(0, "")
+    importable("")  # the current directory
     if is_saved_file(spec):
         return load_saved(spec)
     source, sep, attr = spec.rpartition(":")
@@ -122,7 +122,7 @@ def _is_missing(exc: ImportError, name: str) -> bool:
 
 def _import_file(path: str, spec: str) -> ModuleType:
     """Load ``path`` as the module named by its stem, as ``python path`` would import it: its
-    folder comes first on ``sys.path``, so its sibling modules import too."""
+    folder is importable, so its sibling modules import too."""
     if not path.endswith(".py"):
         dotted = path.replace("/", ".").replace(os.sep, ".").strip(".")
         raise CliError(
@@ -141,6 +141,12 @@ def _import_file(path: str, spec: str) -> ModuleType:
             "in it, e.g. pipelines/research.py:pipeline."
         )
     name = os.path.basename(full)[: -len(".py")]
+    if name in sys.stdlib_module_names and name not in sys.modules:  # imported later, it
+        raise CliError(  # would be this file, for irgraph and every library alike
+            f"The file {path!r} (named in {spec!r}) has the name of the standard-library "
+            f"module {name!r}, which it would stand in for; rename it, e.g. to "
+            f"{name}_pipeline.py."
+        )
     loaded = sys.modules.get(name)
     if loaded is not None:
         if os.path.realpath(getattr(loaded, "__file__", None) or "") == full:
@@ -151,8 +157,7 @@ def _import_file(path: str, spec: str) -> ModuleType:
             f"{name}_pipeline.py."
         )
     folder = os.path.dirname(full)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    importable(folder)
     found = importlib.util.spec_from_file_location(name, full)
     if found is None or found.loader is None:  # pragma: no cover - a .py file always has one
         raise CliError(f"Python cannot load {path!r} (named in {spec!r}) as a module.")
@@ -173,6 +178,23 @@ def _import_file(path: str, spec: str) -> ModuleType:
         del sys.modules[name]
         raise _import_failed(f"the file {path!r}", spec, exc, f"python {path}") from exc
     return module
+
+
+def importable(folder: str) -> None:
+    """Put ``folder`` (``""``: the current directory) on ``sys.path`` after the standard
+    library, before the installed packages: a ``queue.py`` or ``email.py`` there would
+    otherwise stand in for the standard module when irgraph or a library imports it."""
+    if folder in sys.path:
+        return
+    stdlib = {os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib")}
+    last = -1
+    for index, entry in enumerate(sys.path):
+        real = os.path.realpath(entry or os.curdir)
+        if "-packages" in real:  # site-packages, dist-packages: after the folder
+            continue
+        if real.endswith(".zip") or any(real.startswith(s) for s in stdlib):
+            last = index
+    sys.path.insert(last + 1, folder)
 
 
 def forget_file(spec: str) -> None:

@@ -301,3 +301,24 @@ def test_a_part_that_the_whole_flattened_is_still_a_part(folder, capsys):
     )
     err = error_of(capsys, "check", "cli_wide.py")
     assert "name the one to use: cli_wide.py:ends, cli_wide.py:wide." in err
+
+
+def test_a_file_named_like_a_standard_module_does_not_stand_in_for_it(tmp_path):
+    """With queue.py in the current directory every command failed with a traceback from
+    networkx's `from queue import PriorityQueue`: the directory came before the standard
+    library on sys.path. The `irgraph` command of this environment, in a fresh process."""
+    command = Path(sys.executable).parent / "irgraph"
+    (tmp_path / "queue.py").write_text(PIPELINE)
+    (tmp_path / "cli_std_pipes.py").write_text(PIPELINE)
+
+    def check(target: str) -> subprocess.CompletedProcess[str]:
+        argv = [str(command), "check", target, "--input", "topic"]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+
+    for target in ("cli_std_pipes.py", "cli_std_pipes:p", "irgraph.demo:research_pipeline"):
+        proc = check(target)
+        assert proc.returncode == 0, proc.stderr
+        assert "OK: no problems found." in proc.stdout
+    proc = check("queue.py")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "has the name of the standard-library module 'queue'" in proc.stderr
