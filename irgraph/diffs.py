@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph.code import composite_name
 from irgraph.diffs_moves import moves
 from irgraph.schema import settings
 
@@ -58,6 +59,10 @@ class GraphDiff:
     #: For each changed node whose name (``label``) or ``kind`` changed, by new id: the old
     #: and new value, as the text shows them (``~ node z: label (b -> z)``, a rename).
     values: dict[str, dict[str, tuple[str, str]]] = attrs.field(factory=dict)
+    #: What changed of the pipeline itself, old and new as text: the ``inputs`` a root block
+    #: declares, and the names (and pinned ids) of its sequences and parallel blocks, which
+    #: are no nodes (``~ pipeline: inputs (t -> t, u)``, ``parallel #2 (fan -> fan2)``).
+    pipeline: dict[str, tuple[str, str]] = attrs.field(factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -71,6 +76,7 @@ class GraphDiff:
             or self.edges_changed
             or self.keys_added
             or self.keys_removed
+            or self.pipeline
         )
 
     def __bool__(self) -> bool:
@@ -87,7 +93,8 @@ class GraphDiff:
             old, new = found.get(name, (None, None))
             return name if old is None else f"{name} ({old} -> {new})"
 
-        lines = [f"+ node {_shown(n)}" for n in self.added]
+        lines = [f"~ pipeline: {f} ({old} -> {new})" for f, (old, new) in self.pipeline.items()]
+        lines += [f"+ node {_shown(n)}" for n in self.added]
         lines += [f"- node {_shown(n)}" for n in self.removed]
         lines += [
             f"~ node {_shown(n)}: {', '.join(field(n, f) for f in fields)}"
@@ -279,4 +286,55 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             and (how := _edge_fields(data, G2.edges[pairs[u], pairs[v]]))
         },
         values,
+        _pipeline_fields(G1, G2),
     )
+
+
+def _pipeline_fields(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, tuple[str, str]]:
+    """What changed of the pipeline that no node holds: the inputs a root sequence or parallel
+    block declares (a root node's are its own setting), and its blocks' names and pinned ids
+    when it has as many blocks of the same kinds (else the nodes' moves say what changed)."""
+    found: dict[str, tuple[str, str]] = {}
+    roots = [G.graph.get("tree") if isinstance(G.graph.get("tree"), dict) else {} for G in (G1, G2)]
+    inputs = [", ".join(sorted(root.get("inputs") or ())) or "none" for root in roots]
+    if inputs[0] != inputs[1]:
+        found["inputs"] = (inputs[0], inputs[1])
+    blocks = [_blocks(G) for G in (G1, G2)]
+    if [k for k, _ in blocks[0]] == [k for k, _ in blocks[1]]:
+        for index, ((kind, a), (_, b)) in enumerate(zip(*blocks, strict=True)):
+            if a != b:
+                found[f"{kind} #{index + 1}"] = (_shown(a), _shown(b))
+    return found
+
+
+def _made_name(G: nx.DiGraph, entry: dict[str, Any]) -> str:
+    """The name ``>>`` (a sequence) or ``|`` (a parallel block) gives block ``entry``."""
+    names = []
+    for child in entry.get("children") or ():
+        if isinstance(child, dict):
+            node = child.get("node")
+            names.append(str(child.get("name") if node is None else G.nodes[node]["label"]))
+        else:
+            names.append(str(G.nodes[child]["label"]) if child in G else str(child))
+    return composite_name(names, "then" if entry.get("kind") == "sequence" else "and")
+
+
+def _blocks(G: nx.DiGraph) -> list[tuple[str, str]]:
+    """The sequences and parallel blocks of ``G``'s ``tree``, in order: kind, and name with
+    its pinned id (a name ``>>`` or ``|`` made from the members, which change on their own, as
+    ``(made)``)."""
+    found: list[tuple[str, str]] = []
+    todo = [G.graph.get("tree")]
+    while todo:
+        entry = todo.pop(0)
+        if isinstance(entry, list):
+            todo[:0] = entry
+        elif isinstance(entry, dict):
+            if entry.get("kind") in ("sequence", "parallel"):
+                pinned = f" (id {entry['id']})" if entry.get("id") else ""
+                name = str(entry.get("name"))
+                if name == _made_name(G, entry):
+                    name = "(made)"
+                found.append((str(entry["kind"]), f"{name}{pinned}"))
+            todo[:0] = [v for k, v in entry.items() if isinstance(v, (list, dict))]
+    return found

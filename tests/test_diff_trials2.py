@@ -184,3 +184,29 @@ def test_a_scope_is_not_paired_with_one_that_held_other_nodes():
     a, b, c = _agents()
     d = _diff((a >> b) * 2, a >> (b >> c) * 3, {"t"})
     assert "b_then_c_x3" in d.added and "a_then_b_x2" in d.removed
+
+
+def test_what_no_node_holds_is_a_change_too_inputs_and_block_names():
+    """A root sequence's declared inputs, a FanOut's or Pipeline's name and a pinned id gave
+    "No differences." (and exit 0 on the command line); a root agent's inputs already showed."""
+    from irgraph import FanOut, Pipeline
+
+    def made(name: str, inputs: list[str], fan: str, pin: str | None = None) -> Pipeline:
+        branches = FanOut(fan).branch(Agent("b").instruct("{x}").writes("y"))
+        branches = branches.branch(Agent("c").instruct("{x}").writes("z"))
+        first = Agent("a").instruct("{t}").writes("x")
+        return Pipeline(name, inputs=inputs, id=pin).step(first).step(branches)
+
+    same = diff(to_graph(made("one", ["t"], "fan")), to_graph(made("one", ["t"], "fan")))
+    assert same.empty and str(same) == "No differences."
+    change = diff(to_graph(made("one", ["t"], "fan")), to_graph(made("two", ["t", "u"], "f2", "P")))
+    assert not change.empty
+    assert str(change).splitlines() == [
+        "~ pipeline: inputs (t -> t, u)",
+        "~ pipeline: sequence #1 (one -> two (id P))",
+        "~ pipeline: parallel #2 (fan -> f2)",
+    ]
+    alone = Agent("a").instruct("{t}").writes("x")
+    assert str(diff(to_graph(alone.inputs("t")), to_graph(alone.inputs("t", "u")))) == (
+        "~ node a: inputs"
+    )

@@ -293,7 +293,7 @@ def test_a_file_without_a_suffix_says_to_name_it_json(saved_files, capsys):
 
 def test_a_module_without_attr_mentions_saved_json_files(saved_files, capsys):
     err = error_line(capsys, "check", "irgraph.demo")
-    assert "module:attr" in err and "file.py:attr" in err and ".json file" in err
+    assert "module:attr" in err and "file.py:attr" in err and ".json or .graphml file" in err
 
 
 def test_validate_of_an_undirected_copy_says_what_it_lost():
