@@ -27,13 +27,22 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import PipelineError, Problem
 from irgraph.schema import EXECUTABLE_KINDS, from_graph
 from irgraph.schema_scopes import SCOPE_KINDS
+from irgraph.templates import parse_template
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["built_here", "mark_built", "rebuilt", "structure_problems", "whole_graph"]
+__all__ = [
+    "built_here",
+    "mark_built",
+    "rebuilt",
+    "structure_problems",
+    "unchanged_here",
+    "whole_graph",
+]
 
-_BUILT: weakref.WeakSet[Any] = weakref.WeakSet()
+#: The graphs ``to_graph`` made here, with their counts of nodes and edges then.
+_BUILT: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
 
 #: The node attributes ``to_graph`` derives from the pipeline (scopes add the body reads).
 #: Every edge attribute is derived: ``control``, ``keys`` and a route edge's ``condition``.
@@ -52,7 +61,7 @@ _REBUILD = "G = to_graph(from_graph(G, check=False))"
 
 def mark_built(G: nx.DiGraph) -> nx.DiGraph:
     """Record that ``to_graph`` made ``G`` here, from a pipeline: its attributes follow from it."""
-    _BUILT.add(G)
+    _BUILT[G] = (len(G._node), sum(map(len, G._succ.values())))
     return G
 
 
@@ -60,6 +69,28 @@ def built_here(G: nx.DiGraph) -> bool:
     """Whether ``to_graph`` made this very ``G`` in this process (not a copy, a view or a
     file's: those are checked against their pipeline)."""
     return G in _BUILT
+
+
+def unchanged_here(G: nx.DiGraph) -> bool:
+    """Whether ``G`` was made here (:func:`built_here`) and still looks as it did: as many
+    nodes and edges, and each template's reads those of its text. ``validate`` checks a graph
+    edited so (an instruction or message, a node or edge added or removed) as any other: its
+    analyses would read the stale attributes, though a run takes the edit."""
+    shape = _BUILT.get(G)
+    if shape is None or shape != (len(G._node), sum(map(len, G._succ.values()))):
+        return False
+    for data in G._node.values():
+        text = data.get("instruction", data.get("message"))
+        if isinstance(text, str):
+            try:
+                template = parse_template(text)
+            except PipelineError:
+                return False
+            if list(template.reads) != data.get("reads") or list(
+                template.optional_reads
+            ) != data.get("optional_reads"):
+                return False
+    return True
 
 
 def rebuilt(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> tuple[nx.DiGraph, list[Problem]]:
@@ -84,11 +115,16 @@ def rebuilt(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> tuple[nx.DiGr
             if field not in theirs:
                 problems.append(_stale(node, f"Node '{node}' has no '{field}' attribute"))
             elif theirs[field] != data[field]:
+                order = ""
+                ours, said = data[field], theirs[field]
+                if isinstance(ours, list) and isinstance(said, list) and ours != said:
+                    if sorted(map(str, said)) == sorted(map(str, ours)):
+                        order = " (the same keys in another order: the order the text uses them)"
                 problems.append(
                     _stale(
                         node,
                         f"Node '{node}' says {field}={theirs[field]!r}, but its pipeline gives "
-                        f"{field}={data[field]!r}",
+                        f"{field}={data[field]!r}{order}",
                     )
                 )
     problems += [

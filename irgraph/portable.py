@@ -101,12 +101,17 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
         )
     G = type(H)()
     ids: dict[Any, Any] = {}
+    where = "the graph"
     try:
         for nid, data in H.nodes(data=True):
-            decoded = {k: json.loads(v) for k, v in data.items()}
+            decoded = {}
+            for k, v in data.items():
+                where = f"node {nid!r}, attribute {k!r}"
+                decoded[k] = json.loads(v)
             ids[nid] = decoded.pop(ID, nid)  # an id XML could not hold, written escaped
             G.add_node(ids[nid], **decoded)
         for u, v, data in H.edges(data=True):
+            where = f"the edge {u!r} -> {v!r}"
             G.add_edge(
                 ids.get(u, u),
                 ids.get(v, v),
@@ -115,7 +120,7 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
     except (TypeError, ValueError) as exc:
         raise PipelineError(
             f"from_portable() reads graphs written from portable(G), whose attributes are JSON "
-            f"text; this one's are not ({type(exc).__name__}: {exc}).",
+            f"text; this one's are not: {where} ({type(exc).__name__}: {exc}).",
             hint="Write with nx.write_graphml(portable(G), path); a plain graph needs no decoding.",
         ) from None
     for key, value in H.graph.items():

@@ -16,7 +16,7 @@ from irgraph import checks
 from irgraph.errors import PipelineError, Problem, closest_keys
 from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
-from irgraph.graph_foreign import built_here, rebuilt, structure_problems
+from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
 from irgraph.graph_mistakes import class_error
 
 if TYPE_CHECKING:
@@ -331,9 +331,10 @@ def validate(
     ``inputs`` adds keys the initial state will hold to those declared in ``to_graph``.
     ``allow_unbound=True`` skips the unbound-read check, for callers that will check reads
     against the initial state when a run starts. A graph ``to_graph`` did not make in this
-    process (read back from a file, cut out, given nodes or edges) is checked as the pipeline
-    it holds, which is what a run does, and each derived attribute or edge of it that no
-    longer follows from that pipeline is a problem too (:mod:`irgraph.graph_foreign`).
+    process (read back from a file, cut out, given nodes or edges), or one it made that was
+    edited since (an instruction, a node or an edge), is checked as the pipeline it holds,
+    which is what a run does, and each derived attribute or edge of it that no longer follows
+    from that pipeline is a problem too (:mod:`irgraph.graph_foreign`).
 
     >>> from irgraph import Agent, to_graph
     >>> validate(to_graph(Agent("w").instruct("Write {topic}."), inputs={"topic"}))
@@ -352,7 +353,7 @@ def validate(
         )
     checks.flag.check(allow_unbound, "the allow_unbound argument of validate()")
     stale: list[Problem] = []
-    if not built_here(G):  # read back or cut out: check it against its pipeline
+    if not unchanged_here(G):  # read back, cut out or edited: check it against its pipeline
         G, stale = rebuilt(G, to_graph)
     try:
         return _checked(G, stale, inputs, allow_unbound)

@@ -341,6 +341,9 @@ def test_a_batch_error_shows_the_failed_items_view(tmp_path):
     assert error.trace == own.trace and error.trace
     assert error.calls == own.calls and error.calls
     assert error.state == own.state and error.completed == own.completed == ["researcher"]
+    # the same record (when it stopped: its measured length; the failed item's path)
+    assert (error.ended, error.path, error.gates) == (own.ended, own.path, own.gates)
+    assert error.ended is not None
     assert str(error.view()).splitlines()[0] == str(own.view()).splitlines()[0]
     assert "Run failed at 'writer'" in str(error.view())
 

@@ -251,7 +251,10 @@ def test_a_graphml_target_is_read_as_the_pipeline_it_holds(saved_files):
         ("<graphml", "is not a GraphML file networkx can read (ParseError"),
         ("<?xml version='1.0'?><root/>", "has no <graphml> element"),
         ("undirected", "holds an undirected GraphML graph"),
-        ("not json", "whose attributes are JSON text"),
+        (
+            "not json",
+            "JSON text; this one's are not: node 'a', attribute 'instruction' (",
+        ),
     ],
 )
 def test_a_broken_graphml_target_says_what_is_wrong_and_how_to_save_it(
@@ -304,3 +307,35 @@ def test_validate_of_an_undirected_copy_says_what_it_lost():
     G = to_graph(Agent("a").instruct("x").writes("k") >> Agent("b").instruct("{k}"))
     with pytest.raises(PipelineError, match="an undirected Graph, which has lost which node"):
         validate(G.to_undirected())
+
+
+def test_a_graph_made_here_and_edited_in_place_is_checked_as_any_other():
+    """An instruction edited in the graph to_graph had just made, or an edge removed from it,
+    passed validate(G) (the graph was trusted as made), though the edit changed what runs."""
+    chain = (
+        Agent("a").instruct("{t}").writes("x")
+        >> Agent("b").instruct("{x}").writes("y")
+        >> Agent("c").instruct("{t}").writes("z")
+    )
+    G = to_graph(chain, inputs={"t"})
+    G.nodes["b"]["instruction"] = "Edited {zzz}"
+    with pytest.raises(PipelineError, match=r"Node 'b' says reads=\['x'\], but its pipeline gives"):
+        validate(G)
+    G = to_graph(chain, inputs={"t"})
+    G.remove_edge("b", "c")
+    with pytest.raises(PipelineError, match="The graph has no edge b -> c"):
+        validate(G)
+    G = to_graph(chain, inputs={"t"})
+    G.nodes["b"]["instruction"] = "Again {x}."  # a setting's edit that reads the same keys
+    assert validate(G) == []
+    done = run(from_graph(G), provider=FakeProvider(), state={"t": "go"})
+    assert done.state["y"] == "<b: Again <a: go>.>"
+
+
+def test_reads_listed_in_another_order_say_so():
+    G = to_graph(Agent("a").instruct("{t} then {u}").writes("x"), inputs={"t", "u"})
+    H = nx.node_link_graph(json.loads(json.dumps(nx.node_link_data(G))))
+    H.nodes["a"]["reads"] = ["u", "t"]
+    with pytest.raises(PipelineError) as info:
+        validate(H)
+    assert "the same keys in another order: the order the text uses them" in str(info.value)
