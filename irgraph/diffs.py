@@ -324,11 +324,11 @@ def _blocks(G: nx.DiGraph) -> list[tuple[str, str]]:
     its pinned id (a name ``>>`` or ``|`` made from the members, which change on their own, as
     ``(made)``)."""
     found: list[tuple[str, str]] = []
-    todo = [G.graph.get("tree")]
+    todo = [G.graph.get("tree")]  # a stack, each list pushed reversed: the tree's order
     while todo:
-        entry = todo.pop(0)
+        entry = todo.pop()
         if isinstance(entry, list):
-            todo[:0] = entry
+            todo.extend(reversed(entry))
         elif isinstance(entry, dict):
             if entry.get("kind") in ("sequence", "parallel"):
                 pinned = f" (id {entry['id']})" if entry.get("id") else ""
@@ -336,5 +336,5 @@ def _blocks(G: nx.DiGraph) -> list[tuple[str, str]]:
                 if name == _made_name(G, entry):
                     name = "(made)"
                 found.append((str(entry["kind"]), f"{name}{pinned}"))
-            todo[:0] = [v for k, v in entry.items() if isinstance(v, (list, dict))]
+            todo.extend(reversed([v for v in entry.values() if isinstance(v, (list, dict))]))
     return found

@@ -61,8 +61,13 @@ _REBUILD = "G = to_graph(from_graph(G, check=False))"
 
 def mark_built(G: nx.DiGraph) -> nx.DiGraph:
     """Record that ``to_graph`` made ``G`` here, from a pipeline: its attributes follow from it."""
-    _BUILT[G] = (len(G._node), sum(map(len, G._succ.values())))
+    _BUILT[G] = _shape(G)
     return G
+
+
+def _shape(G: nx.DiGraph) -> tuple[int, int]:
+    """How many nodes and edges ``G`` has (read from networkx's own dicts: no views)."""
+    return len(G._node), sum(map(len, G._succ.values()))
 
 
 def built_here(G: nx.DiGraph) -> bool:
@@ -77,7 +82,7 @@ def unchanged_here(G: nx.DiGraph) -> bool:
     edited so (an instruction or message, a node or edge added or removed) as any other: its
     analyses would read the stale attributes, though a run takes the edit."""
     shape = _BUILT.get(G)
-    if shape is None or shape != (len(G._node), sum(map(len, G._succ.values()))):
+    if shape is None or shape != _shape(G):
         return False
     for data in G._node.values():
         text = data.get("instruction", data.get("message"))
