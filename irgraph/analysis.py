@@ -163,26 +163,27 @@ def _longest(
     nodes: list[str], before: Mapping[str, list[str]], cost: Callable[[str], float]
 ) -> tuple[list[str], float]:
     """Longest node-weighted path through ``nodes`` (one scope, in topological order, with
-    each node's predecessors in ``before``)."""
-    finish: dict[str, float] = {}
+    each node's predecessors in ``before``). Of paths as long, the one with more nodes wins,
+    so zero-latency steps at either end stay on it."""
+    finish: dict[str, tuple[float, int]] = {}
     best_pred: dict[str, str | None] = {}
     for node in nodes:
-        preds = [p for p in before[node] if p in finish]
-        start, pred = 0.0, None
-        for p in preds:
-            if finish[p] > start:
+        start, pred = (0.0, 0), None
+        for p in before[node]:
+            if p in finish and finish[p] > start:
                 start, pred = finish[p], p
-        finish[node] = start + cost(node)
+        finish[node] = (start[0] + cost(node), start[1] + 1)
         best_pred[node] = pred
     if not finish:
         return [], 0.0
-    end = max(finish, key=lambda n: (finish[n], -nodes.index(n)))
+    position = {n: i for i, n in enumerate(nodes)}
+    end = max(finish, key=lambda n: (finish[n], -position[n]))
     path: list[str] = []
     current: str | None = end
     while current is not None:
         path.append(current)
         current = best_pred[current]
-    return path[::-1], finish[end]
+    return path[::-1], finish[end][0]
 
 
 class CriticalPath(tuple[list[str], float]):

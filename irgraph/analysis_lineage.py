@@ -32,7 +32,8 @@ class Lineage:
 
 
 def lineage(G: nx.DiGraph, key: str) -> Lineage:
-    """Producers and consumers of ``key`` and the data edges carrying it. After a route,
+    """Producers and consumers of ``key`` and the data edges carrying it (a map-over writes
+    its item key, one item into each body's state). After a route,
     every branch's writer is listed (any of them may have written the value a later reader
     sees), each named in ``branches`` with its route and case.
 
@@ -50,6 +51,7 @@ def lineage(G: nx.DiGraph, key: str) -> Lineage:
         for field in ("reads", "optional_reads", "writes")
         for k in data.get(field, ())
     } | set(G.graph.get("inputs", ()))
+    known |= {data["item"] for _, data in G.nodes(data=True) if data["kind"] == "map_over"}
     if key not in known:
         raise PipelineError(
             f"No node of the pipeline reads or writes {key!r}, and it is not an input."
@@ -61,7 +63,9 @@ def lineage(G: nx.DiGraph, key: str) -> Lineage:
     branches: dict[str, tuple[str, str]] = {}
     for node, data in G.nodes(data=True):
         # a loop's or route's writes are its body's: the body's nodes are the writers
-        if data["kind"] not in ("loop", "route") and key in data.get("writes", ()):
+        # a map-over writes each item, under its item key, into its body's state
+        item = data.get("item") if data["kind"] == "map_over" else None
+        if data["kind"] not in ("loop", "route") and (key in data.get("writes", ()) or key == item):
             writers.append(node)
             case = _branch_of(G, node)
             if case is not None:

@@ -128,7 +128,7 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     G = to_graph(target, inputs=[*declared, *state, *inputs])
     given = {**_state_options(args, state), **dict.fromkeys(inputs, "--input")}
     check_spelling(G, given, required_inputs(G) - set(declared), declared)
-    check_texts_routed_on(G, _texts(args))
+    check_texts_routed_on(G, _texts(args), state)
     warnings = [*validate(G), *_refused(target, check_modules(args.allow_module))]
     print(describe_graph(G), file=out)
     for warning in warnings:
@@ -189,7 +189,7 @@ def _run_command(
     G = to_graph(target, inputs=state.keys())
     needed = required_inputs(G)
     check_spelling(G, _state_options(args, state), needed, root_of(target).inputs)
-    check_texts_routed_on(G, _texts(args))
+    check_texts_routed_on(G, _texts(args), state)
     missing = sorted(set(needed) - set(state))
     if missing:
         give = " ".join(f"--state {key}=VALUE" for key in missing)

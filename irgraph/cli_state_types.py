@@ -1,7 +1,7 @@
 """A ``--state key=value`` gives text; a route comparing that key with a number, ``true``,
 ``false`` or ``null`` would never match the text and silently take another branch (or none).
 Such a value is refused before anything runs, with the ``--state-json`` that gives the value
-the route compares with."""
+the route compares with; so is a quoted ``--state-json`` string that spells it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 __all__ = ["check_texts_routed_on"]
 
 
-def check_texts_routed_on(G: nx.DiGraph, texts: Mapping[str, str]) -> None:
+def check_texts_routed_on(
+    G: nx.DiGraph, texts: Mapping[str, str], state: Mapping[str, Any] | None = None
+) -> None:
     """Refuse a ``--state`` text in ``texts`` (key: value, as given) that a route of ``G``
     compares with the JSON value the text spells (``1``, ``true``) and not with the text, or
     that a loop's ``until(key, equals=...)`` compares so.
@@ -27,7 +29,10 @@ def check_texts_routed_on(G: nx.DiGraph, texts: Mapping[str, str]) -> None:
     refused; ``--state priority=high`` is not (it spells no such value). A key a step also
     writes counts too (a route before the step, or in a branch or iteration without it,
     reads the text); a map-over's item of that name does not (the route reads the item).
+    The strings of ``state`` that ``--state`` did not give are ``--state-json``'s
+    (``{"flag": "true"}``), checked the same way: the quotes make the value text.
     """
+    json_texts = {k: v for k, v in (state or {}).items() if isinstance(v, str) and k not in texts}
     for nid, data in G.nodes(data=True):
         kind = data.get("kind")
         if kind == "route":
@@ -39,9 +44,11 @@ def check_texts_routed_on(G: nx.DiGraph, texts: Mapping[str, str]) -> None:
             who, does = f"loop '{nid}'", "stops on"
         else:
             continue
-        if not isinstance(key, str) or key not in texts or _an_item(G, nid, key):
+        if not isinstance(key, str) or _an_item(G, nid, key):
             continue
-        text = texts[key]
+        text = texts.get(key, json_texts.get(key))
+        if text is None:
+            continue
         if any(same_value(text, value) for value in values):
             continue
         meant = _spelt(text)
@@ -49,6 +56,12 @@ def check_texts_routed_on(G: nx.DiGraph, texts: Mapping[str, str]) -> None:
             continue
         if any(same_value(meant, value) for value in values):
             given = json.dumps({key: meant})
+            if key not in texts:
+                raise CliError(
+                    f"--state-json gives {key} the text {json.dumps(text)}, but {who} {does} "
+                    f"{key} {_as_said(does)}{json.dumps(meant)} ({_kind(meant)}), which the "
+                    f"text never equals. Give the value without quotes: --state-json '{given}'."
+                )
             raise CliError(
                 f"--state {key}={text} gives the text {text!r}, but {who} {does} "
                 f"{key} {_as_said(does)}{json.dumps(meant)} ({_kind(meant)}), which the text "

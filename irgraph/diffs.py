@@ -11,6 +11,7 @@ that shift when a node is inserted are not reported as changes.
 from __future__ import annotations
 
 import difflib
+import json
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -56,8 +57,10 @@ class GraphDiff:
     #: Kept edges (by new ids) whose kind (``control``: a control edge or one that only
     #: carries data) or route ``condition`` changed: each field's old and new value as text.
     edges_changed: dict[tuple[str, str], dict[str, tuple[str, str]]] = attrs.field(factory=dict)
-    #: For each changed node whose name (``label``) or ``kind`` changed, by new id: the old
-    #: and new value, as the text shows them (``~ node z: label (b -> z)``, a rename).
+    #: For each changed node whose name (``label``), ``kind`` or a short setting changed, by
+    #: new id: the old and new value, as the text shows them (``~ node z: label (b -> z)``,
+    #: a rename; ``max_iterations (3 -> 5)``; a setting longer than 60 characters is named
+    #: without its values).
     values: dict[str, dict[str, tuple[str, str]]] = attrs.field(factory=dict)
     #: What changed of the pipeline itself, old and new as text: the ``inputs`` a root block
     #: declares, and the names (and pinned ids) of its sequences and parallel blocks, which
@@ -113,6 +116,19 @@ class GraphDiff:
         ]
         lines += [f"+ key {k}" for k in self.keys_added] + [f"- key {k}" for k in self.keys_removed]
         return "\n".join(lines)
+
+
+#: A changed setting whose old and new values both print within this many characters is
+#: shown with them (``max_iterations (3 -> 5)``); a longer one by its name alone.
+_SHORT = 60
+
+
+def _setting_text(value: Any) -> str:
+    """A setting's value as a diff line shows it: a list of names as the pipeline's inputs
+    show (``t, u``; ``none``), anything else as JSON (a string quoted)."""
+    if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+        return _shown(", ".join(value) or "none")
+    return _shown(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
 
 
 def _shown(name: str) -> str:
@@ -251,7 +267,12 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
         if a["kind"] == b["kind"]:
             # Every IR field but the name (the label) and children (nodes of their own).
             old, new = settings(a), settings(b)
-            fields += [f for f in old if old[f] != new[f]]
+            for f in old:
+                if old[f] != new[f]:
+                    fields.append(f)
+                    texts = _setting_text(old[f]), _setting_text(new[f])
+                    if max(map(len, texts)) <= _SHORT:
+                        values.setdefault(node, {})[f] = texts
         fields += list(moves_of.get(node, ()))
         if fields:
             changed[node] = fields

@@ -71,9 +71,25 @@ class Problem:
     key: str | None = None
     suggestion: tuple[str, ...] = ()
     hint: str | None = None
+    #: Those of ``suggestion`` that are inputs no step reads: the input may be the key
+    #: misspelled (a batch line's), so the text says so both ways, not "Did you mean".
+    unread_inputs: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        text = self.message + _suggestion(self.suggestion)
+        text = self.message + _suggestion(
+            [s for s in self.suggestion if s not in self.unread_inputs]
+        )
+        if len(self.unread_inputs) == 1:
+            text += (
+                f" The input '{self.unread_inputs[0]}' is given and nothing reads it: one of "
+                f"'{self.unread_inputs[0]}' and '{self.key}' is likely misspelled."
+            )
+        elif self.unread_inputs:
+            names = " and ".join(repr(k) for k in self.unread_inputs)
+            text += (
+                f" The inputs {names} are given and nothing reads them: one of them or "
+                f"'{self.key}' is likely misspelled."
+            )
         if self.hint:
             text += f" {self.hint}"
         return text

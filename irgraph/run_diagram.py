@@ -112,14 +112,17 @@ def _edges(G: nx.DiGraph, before: dict[str | None, dict[str, list[str]]]) -> lis
 
 
 def _detail(facts: RunFacts, node: str) -> str:
-    """``"done · 3x 12 ms"`` (with a multiplication sign): the status and the (mean) duration."""
-    runs = [e for e in facts.of(node) if e.duration is not None]
+    """``"done · 3x 12 ms"`` (with a multiplication sign): the status, how many times the node
+    ran (as the table's ``runs``: a failed or stopped one counts) and the mean duration of
+    the runs that ended."""
+    mine = facts.of(node)
+    runs = [e for e in mine if e.duration is not None]
     word = STATUSES[facts.status[node]][0]
+    times = f"{len(mine)}\u00d7" if len(mine) > 1 else ""
     if not runs:
-        return word
+        return f"{word} \u00b7 {times}" if times else word
     mean = sum(e.duration or 0.0 for e in runs) / len(runs)
-    times = f"{len(runs)}\u00d7 " if len(runs) > 1 else ""
-    return f"{word} \u00b7 {times}{seconds_text(mean)}"
+    return f"{word} \u00b7 {times + ' ' if times else ''}{seconds_text(mean)}"
 
 
 def legend(statuses: Iterable[str], x: float, y: float) -> tuple[str, float]:

@@ -249,6 +249,9 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
     shown = f"'{key}'" if kind in _SCOPE_READS else "{" + key + "}"
     writers = [w for w in known.get(key, []) if w != nid]
     suggestion = tuple(k for k in closest_keys(key, [k for k in known if k != key]))
+    # A close key given as an input that no step writes or reads: the input may be the one
+    # misspelled (a batch line's key, a --state's), so the text names both ways.
+    unread = tuple(k for k in suggestion if not known[k] and not _read(G, k))
     # Only a template read can be made optional; a loop's until, a map-over's list or a
     # route's key cannot.
     optional = kind not in _SCOPE_READS
@@ -268,6 +271,15 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
         key=key,
         suggestion=suggestion,
         hint=hint,
+        unread_inputs=unread,
+    )
+
+
+def _read(G: nx.DiGraph, key: str) -> bool:
+    """Whether any node of ``G`` reads ``key``, required or optional."""
+    return any(
+        key in data.get("reads", ()) or key in data.get("optional_reads", ())
+        for data in G._node.values()
     )
 
 

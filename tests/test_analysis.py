@@ -66,6 +66,16 @@ def test_critical_path_takes_number_dict_or_function_latency():
     assert critical_path(G, lambda node, data: 2.0 if node == "b" else 1.0)[1] == 4.0
 
 
+def test_zero_latency_steps_at_either_end_of_the_critical_path_stay_on_it():
+    G = to_graph(Agent("a").writes("x") >> Agent("b").instruct("{x}").writes("y") >> Agent("c"))
+    assert critical_path(G, {"a": 0, "b": 1, "c": 0}) == (["a", "b", "c"], 1.0)
+    assert critical_path(G, 0.0) == (["a", "b", "c"], 0.0)
+    # Of two paths as long, the one with more steps.
+    fan = to_graph(Agent("s") >> (Agent("p") | (Agent("q1") >> Agent("q2"))) >> Agent("e"))
+    latency = {"s": 1, "p": 2, "q1": 2, "q2": 0, "e": 1}
+    assert critical_path(fan, latency) == (["s", "q1", "q2", "e"], 4.0)
+
+
 def test_loops_cost_their_body_times_iterations_and_concurrency_limits_the_makespan():
     G = to_graph((Agent("w").instruct("w") >> Agent("c").instruct("c")) * 3)
     assert critical_path(G, 1.0)[1] == 6.0
@@ -183,6 +193,14 @@ def test_lineage_names_writers_readers_and_edges():
     assert found.writers == ["s1"] and found.readers == ["summary"]
     assert found.edges == [("s1", "summary")]
     assert lineage(G, "topic").is_input
+
+
+def test_a_map_over_is_the_writer_of_its_item_key():
+    each = MapOver("each").over("papers", item="paper").step(Agent("r").instruct("{paper}"))
+    G = to_graph(Agent("w").writes("papers") >> each.writes("notes"))
+    assert lineage(G, "paper").writers == ["each"] and lineage(G, "paper").readers == ["r"]
+    unread = MapOver("each").over("papers").step(Agent("r").instruct("Go.").writes("s"))
+    assert lineage(to_graph(Agent("w").writes("papers") >> unread), "item").writers == ["each"]
 
 
 def test_diff_reports_a_change_in_any_setting_of_a_node_timeout_included():

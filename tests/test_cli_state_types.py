@@ -65,6 +65,20 @@ def test_a_text_a_route_compares_as_a_json_value_is_refused(
     assert f"--state-json '{meant}'" in err
 
 
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_quoted_json_string_a_route_compares_as_a_json_value_is_refused(routed, capsys, command):
+    given = '{"ticket": "x", "vip": "true"}'
+    code, out = call(command, f"{routed}:by_flag", "--state-json", given)
+    err = capsys.readouterr().err
+    assert code == 2 and out == ""
+    assert '--state-json gives vip the text "true"' in err
+    assert "compares vip with true (a boolean)" in err
+    assert """--state-json '{"vip": true}'""" in err
+    # A --state of the same key wins over --state-json's, and is checked as a --state.
+    code, out = call(command, f"{routed}:by_name", "--state-json", given, "--state", "level=1")
+    assert code == 0, capsys.readouterr().err
+
+
 def test_the_json_value_runs_the_branch_it_names(routed):
     code, out = call(
         "run", f"{routed}:by_flag", "--state", "ticket=x", "--state-json", '{"vip": true}'

@@ -177,7 +177,9 @@ def test_a_loop_whose_count_and_so_its_generated_name_changed_is_that_loop_chang
     d = _diff((a >> b) * 2, (a >> b) * 3, {"t"})
     assert d.added == [] and d.removed == [] and d.moves == {}
     assert d.changed == {"a_then_b_x3": ["label", "max_iterations"]}
-    assert str(d) == "~ node a_then_b_x3: label (a_then_b_x2 -> a_then_b_x3), max_iterations"
+    assert str(d) == (
+        "~ node a_then_b_x3: label (a_then_b_x2 -> a_then_b_x3), max_iterations (2 -> 3)"
+    )
 
 
 def test_a_scope_is_not_paired_with_one_that_held_other_nodes():
@@ -208,5 +210,19 @@ def test_what_no_node_holds_is_a_change_too_inputs_and_block_names():
     ]
     alone = Agent("a").instruct("{t}").writes("x")
     assert str(diff(to_graph(alone.inputs("t")), to_graph(alone.inputs("t", "u")))) == (
-        "~ node a: inputs"
+        "~ node a: inputs (t -> t, u)"
     )
+
+
+def test_a_changed_short_setting_shows_its_old_and_new_value_a_long_one_its_name():
+    def made(instruction: str, model: str, times: int) -> Loop:
+        step = Agent("a").instruct(instruction).writes("y").model(model)
+        return Loop("l").step(step).max_iterations(times)
+
+    long = "Summarise {x} " + "at great length " * 5
+    d = diff(to_graph(made("hi {x}", "m1", 3)), to_graph(made(long, "m2", 5)))
+    assert str(d).splitlines() == [
+        "~ node l: max_iterations (3 -> 5)",
+        '~ node a: instruction, model ("m1" -> "m2")',
+    ]
+    assert d.values["l"] == {"max_iterations": ("3", "5")}

@@ -171,6 +171,27 @@ def test_a_failed_run_shows_the_failed_node_red_and_the_rest_not_reached():
     assert "Run failed at 'explode'" in html.unescape(bundle["text/html"])
 
 
+def test_a_failed_iteration_counts_in_the_diagram_as_in_the_table():
+    from irgraph.testing import FunctionProvider
+
+    answered = []
+
+    async def answer(request):
+        answered.append(request)
+        if len(answered) == 4:
+            raise RuntimeError("the fourth call fails")
+        return "ok"
+
+    loop = Loop("again").step(Agent("x").instruct("go").writes("v")).max_iterations(5)
+    with pytest.raises(RunError) as caught:
+        run(loop, provider=FunctionProvider(answer))
+    view = caught.value.view()
+    (row,) = [r for r in view.rows() if r["node"] == "x"]
+    assert row["runs"] == row["attempts"] == 4
+    (line,) = [line for line in str(view.diagram).splitlines() if line.split()[1:2] == ["x"]]
+    assert "4\u00d7" in line
+
+
 def test_a_resumed_result_marks_its_nodes_reused(finished):
     from irgraph.events import RunResult
 

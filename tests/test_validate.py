@@ -253,3 +253,22 @@ def test_a_join_after_a_fanout_of_any_width_is_bound_but_for_the_key_nobody_writ
     G = to_graph(Agent("start").writes("topic") >> fan >> join)
     problems = unbound_reads(G)
     assert [(p.node, p.key) for p in problems] == [("join", "missing")]
+
+
+def test_a_close_input_nothing_reads_is_named_as_a_likely_misspelling_both_ways():
+    """A batch line's ``tiket`` for a pipeline reading ``{ticket}``: "Did you mean 'tiket'?"
+    told the pipeline to read the misspelled key."""
+    from irgraph import run
+    from irgraph.testing import FakeProvider
+
+    reads = Agent("a").instruct("Answer {ticket}.").writes("x") >> Agent("b").instruct("{x}")
+    with pytest.raises(PipelineError) as caught:
+        run(reads, provider=FakeProvider(), state={"tiket": "one"})
+    text = str(caught.value)
+    assert "Did you mean" not in text
+    assert "The input 'tiket' is given and nothing reads it" in text
+    assert "one of 'tiket' and 'ticket' is likely misspelled" in text
+    assert caught.value.suggestion == ("tiket",)
+    # A close key some step writes is still suggested to the reader.
+    writes = Agent("w").writes("findings") >> Agent("r").instruct("{finding}")
+    assert "Did you mean 'findings'?" in str(problem(writes))
