@@ -33,7 +33,7 @@ class Lineage:
 
 def lineage(G: nx.DiGraph, key: str) -> Lineage:
     """Producers and consumers of ``key`` and the data edges carrying it (a map-over writes
-    its item key, one item into each body's state). After a route,
+    its item key, one item into each body's state, and reads the key it collects). After a route,
     every branch's writer is listed (any of them may have written the value a later reader
     sees), each named in ``branches`` with its route and case.
 
@@ -70,7 +70,9 @@ def lineage(G: nx.DiGraph, key: str) -> Lineage:
             case = _branch_of(G, node)
             if case is not None:
                 branches[node] = case
-        if key in (*data.get("reads", ()), *data.get("optional_reads", ())):
+        # and reads, from each body, the key it collects
+        collects = data.get("collect") if data["kind"] == "map_over" else None
+        if key == collects or key in (*data.get("reads", ()), *data.get("optional_reads", ())):
             readers.append(node)
     edges = [(u, v) for u, v, keys in G.edges(data="keys") if key in keys]
     return Lineage(key, writers, readers, edges, key in G.graph.get("inputs", ()), branches)

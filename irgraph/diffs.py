@@ -18,6 +18,7 @@ import attrs
 
 from irgraph.code import composite_name
 from irgraph.diffs_moves import moves
+from irgraph.ir.values import json_key
 from irgraph.schema import settings
 
 if TYPE_CHECKING:
@@ -177,10 +178,19 @@ def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
         if tag == "equal":
             pairs.update(zip(old[i1:i2], new[j1:j2], strict=True))
         elif tag == "replace":
-            free = list(range(i1, i2))
-            for j in range(j1, j2):
+            free, todo = list(range(i1, i2)), list(range(j1, j2))
+            # By kind and name first (of several, the one most alike), for every new node
+            # before any is paired by settings: a renamed node must not take the old node a
+            # node of its name still has.
+            for j in list(todo):
                 same = [i for i in free if tokens1[i][:2] == tokens2[j][:2]]
-                same = same or [
+                if same:
+                    i = max(same, key=lambda i: _alike(G1, old[i], G2, new[j]))
+                    pairs[old[i]] = new[j]
+                    free.remove(i)
+                    todo.remove(j)
+            for j in todo:
+                same = [
                     i
                     for i in free
                     if (tokens1[i][0], tokens1[i][3]) == (tokens2[j][0], tokens2[j][3])
@@ -191,6 +201,14 @@ def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
     _pair_moved(G1, G2, pairs)
     _pair_scopes(G1, G2, pairs)
     return pairs
+
+
+def _alike(G1: nx.DiGraph, a: str, G2: nx.DiGraph, b: str) -> int:
+    """How alike two nodes of a kind and name are: their settings that are equal, and their
+    scope depth (the first of several as alike is taken)."""
+    one, other = settings(G1.nodes[a]), settings(G2.nodes[b])
+    same = sum(json_key(one[f]) == json_key(other[f]) for f in one)
+    return same + (_depth(G1, a) == _depth(G2, b))
 
 
 def _pair_scopes(G1: nx.DiGraph, G2: nx.DiGraph, pairs: dict[str, str]) -> None:
@@ -268,7 +286,7 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             # Every IR field but the name (the label) and children (nodes of their own).
             old, new = settings(a), settings(b)
             for f in old:
-                if old[f] != new[f]:
+                if json_key(old[f]) != json_key(new[f]):
                     fields.append(f)
                     texts = _setting_text(old[f]), _setting_text(new[f])
                     if max(map(len, texts)) <= _SHORT:

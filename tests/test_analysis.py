@@ -201,6 +201,8 @@ def test_a_map_over_is_the_writer_of_its_item_key():
     assert lineage(G, "paper").writers == ["each"] and lineage(G, "paper").readers == ["r"]
     unread = MapOver("each").over("papers").step(Agent("r").instruct("Go.").writes("s"))
     assert lineage(to_graph(Agent("w").writes("papers") >> unread), "item").writers == ["each"]
+    collected = lineage(to_graph(Agent("w").writes("papers") >> unread.writes("all")), "s")
+    assert collected.writers == ["r"] and collected.readers == ["each"]
 
 
 def test_diff_reports_a_change_in_any_setting_of_a_node_timeout_included():

@@ -226,3 +226,27 @@ def test_a_changed_short_setting_shows_its_old_and_new_value_a_long_one_its_name
         '~ node a: instruction, model ("m1" -> "m2")',
     ]
     assert d.values["l"] == {"max_iterations": ("3", "5")}
+
+
+@pytest.mark.parametrize(("one", "other"), [(1, True), (0, False), (True, "true")])
+def test_a_value_that_differs_only_as_json_does_is_a_change(one, other):
+    """``until(equals=1)`` and ``until(equals=True)`` run differently (a reply ``true`` stops
+    only the second), yet diff said "No differences." and the two IRs were equal."""
+
+    def loop(value):
+        step = Agent("a").instruct("A {t}").output({"enum": [value]}).settings(custom=value)
+        return Loop("l").step(step.writes("x")).max_iterations(3).until("x", equals=value)
+
+    def route(value):
+        return Agent("w").writes("k") >> Route("r").on("k").when(value, Agent("p")).otherwise(
+            Agent("q")
+        )
+
+    d = diff(to_graph(loop(one)), to_graph(loop(other)))
+    assert d.changed == {"l": ["until_equals"], "a": ["settings", "output"]}
+    assert loop(one).to_ir() != loop(other).to_ir()
+    assert diff(to_graph(route(one)), to_graph(route(other))).changed == {"r": ["cases"]}
+    assert route(one).to_ir() != route(other).to_ir()
+    assert hash(route(one).to_ir()) != hash(route(other).to_ir())
+    # Numbers still compare by value, as the run compares them.
+    assert route(1).to_ir() == route(1.0).to_ir()

@@ -53,7 +53,7 @@ from irgraph.ir.functions import (
     transform_call_problem,
 )
 from irgraph.ir.routes import RouteCase, RouteNode
-from irgraph.ir.values import JsonObject, is_json
+from irgraph.ir.values import JsonObject, is_json, json_key
 from irgraph.slots import slot_setters
 from irgraph.templates import Template, parse_template
 
@@ -298,7 +298,9 @@ class LoopNode(_Drawn):
         ),
     )
     #: ``(value,)``: stop once ``until`` (a key) equals ``value``; ``()``: once it is truthy.
-    until_equals: tuple[Any, ...] = attrs.field(default=(), converter=_tuple, kw_only=True)
+    until_equals: tuple[Any, ...] = attrs.field(
+        default=(), converter=_tuple, kw_only=True, eq=json_key
+    )
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     #: Levels of scopes from this node down (1: its children are all leaves).

@@ -80,6 +80,22 @@ def same_value(a: Any, b: Any) -> bool:
         return False
 
 
+def json_key(value: Any) -> Any:
+    """``value`` as JSON values compare it, for ``==`` and ``hash``: a boolean is never a
+    number (``True != 1`` as :func:`same_value` says), nested lists and objects likewise.
+
+    >>> json_key(1) == json_key(1.0), json_key(True) == json_key(1)
+    (True, False)
+    """
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, Mapping):
+        return ("object", tuple(sorted((str(k), json_key(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return ("array", tuple(json_key(v) for v in value))
+    return ("value", value)
+
+
 class JsonObject(Mapping[str, Any]):
     """A read-only JSON object. Reading a nested list or object gives a copy, so the frozen
     value cannot be changed through it."""
