@@ -45,7 +45,7 @@ from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
-from irgraph.providers import ModelProvider, PlaceholderProvider
+from irgraph.providers import ModelProvider, PlaceholderProvider, makes_answers_up
 from irgraph.run import _compiled
 
 __all__ = ["ItemResult", "BatchError", "run_many", "arun_many", "DEFAULT_MAX_ITEMS"]
@@ -136,7 +136,8 @@ class _Batch:
         if provider is None:
             pass  # placeholder answers: nothing to keep, under a run key or here
         elif self.run_keys:  # the backend keeps answers by run key itself (Prefect)
-            options = {**options, "run_key": f"irgraph-batch-{key}"}
+            made_up = "-made-up" if self.store.made_up else ""  # cached apart from real ones
+            options = {**options, "run_key": f"irgraph-batch-{key}{made_up}"}
         else:
             provider = self.store.answers(key, provider)
         try:
@@ -284,6 +285,7 @@ def _batch(
             batch_key,
             runnable.node,
             graph=getattr(runnable, "graph", None),
+            made_up=makes_answers_up(provider),
         ),
         run_keys="run_key" in takes,
     )

@@ -32,7 +32,9 @@ its code, defaults and captured values, a partial by its function and arguments,
 object by its class and attributes: :mod:`irgraph.ir.identity`). Descriptions do not count,
 nor does the code behind an import path, nor the provider or run options: resuming with
 another provider, say one that no longer fails, is what resuming is for. The same IR built
-another way (an explicit ``Pipeline`` for ``>>``, or read back from its JSON) resumes.
+another way (an explicit ``Pipeline`` for ``>>``, or read back from its JSON) resumes. But
+what a provider that makes its answers up (``FakeProvider``) kept is marked so, and a run with
+a real provider takes none of it: it asks the model.
 
 Every file is written under a temporary name and renamed into place (``os.replace``), so a
 crash or Ctrl-C leaves a whole file or none; a file that is not whole, or not what it should
@@ -154,8 +156,12 @@ class BatchStore:
         pipeline: Any = None,
         *,
         graph: Any = None,
+        made_up: bool = False,
     ) -> None:
         self.directory = Path(directory)
+        # The run's provider makes its answers up (FakeProvider): what it keeps is marked, and
+        # a run with a real provider takes none of it (a real answer serves a made-up run).
+        self.made_up = made_up
         self.batch_key = batch_key
         self.graph = graph
         # Through JSON, so that it compares equal to the one read back from the record.
@@ -301,6 +307,8 @@ class BatchStore:
         data = _read(self._item_path(key))
         if not _whole_item(data, key) or not self._trusted(data) or data["placeholder"]:
             return None
+        if data.get("made_up") is True and not self.made_up:
+            return None  # a made-up result does not stand for a real provider's
         result = RunResult(
             data["state"],
             [],
@@ -341,6 +349,7 @@ class BatchStore:
                 "backend": result.backend,
                 "warnings": result.warnings,
                 "placeholder": result.placeholder,
+                "made_up": self.made_up,
             }
             writing = self.record  # first, should it not be there
             try:
@@ -421,6 +430,7 @@ class RememberingProvider:
                 isinstance(kept, dict)
                 and isinstance(kept.get("answer"), str)
                 and self.store._trusted(kept)
+                and (kept.get("made_up") is not True or self.store.made_up)
             ):
                 return str(kept["answer"])
             other = self.store._asking.get(path)
@@ -445,7 +455,8 @@ class RememberingProvider:
                 # written fails the item when it completes (save), not the agent here.
                 with contextlib.suppress(OSError):
                     self.store._claim()
-                    _write_atomically(path, {"answer": text, "pipeline": self.store._stamp})
+                    kept = {"answer": text, "pipeline": self.store._stamp}
+                    _write_atomically(path, {**kept, "made_up": self.store.made_up})
                 shared.set_result(text)
         finally:
             del self.store._asking[path]

@@ -40,6 +40,7 @@ from irgraph.cli_batch_results import (
     check_output,
     compact,
     keep_completed,
+    output_lock,
     result_record,
     scan_results,
 )
@@ -48,6 +49,7 @@ from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
 from irgraph.errors import PipelineError
+from irgraph.providers import makes_answers_up
 
 __all__ = ["add_batch_parser", "batch_command", "line_key"]
 
@@ -226,6 +228,7 @@ class _Batch:
         self.read: int | None = None  # the number of items, once every line has been read
         self.stopped = False  # by --fail-fast
         self.out: IO[str] | None = None
+        self.made_up = False  # the provider makes its answers up (fake): the lines say so
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
@@ -246,13 +249,16 @@ class _Batch:
         self.read = index + 1
 
     def write(self, line: _Line, item: Any = None) -> None:
-        record = result_record(line, item, self.inputs.where)
+        record = result_record(line, item, self.inputs.where, self.made_up)
         assert self.out is not None
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
         meter = self.meter
         if "state" in record:
-            meter.done += 1
+            if getattr(item, "resumed", False):  # kept under --batch-key by an earlier run
+                meter.resumed += 1
+            else:
+                meter.done += 1
             return
         meter.failed += 1
         where = f"{self.inputs.where}:{line.number}"
@@ -310,20 +316,30 @@ def _gates(args: argparse.Namespace, target: Any) -> Any:
 
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Run ``irgraph batch``; returns the exit code."""
-    from irgraph.batch import BatchError, run_many
-
     allow = check_modules(args.allow_module)
     on_gate = _gates(args, target)
     backend = _backend(args)
     if args.batch_key is not None and not args.batch_key.strip():
         raise CliError("--batch-key is empty; give the batch a name, e.g. --batch-key evals-v1.")
     check_output(args.output, args.inputs)
-    found = scan_results(args.output)
+    with output_lock(args.output):
+        return _batch_held(args, target, out, allow, on_gate, backend)
+
+
+def _batch_held(
+    args: argparse.Namespace, target: Any, out: TextIO, allow: Any, on_gate: Any, backend: Any
+) -> int:
+    """``irgraph batch`` once its options are checked and its results file is held."""
+    from irgraph.batch import BatchError, run_many
+
+    # A work pool's workers have a provider of their own.
+    provider = None if args.work_pool else check_provider(args.provider)
+    made_up = makes_answers_up(provider)
+    found = scan_results(args.output, real=not made_up)
     inputs = _Inputs(args.inputs)
     meter = Meter(inputs.count(), sys.stderr)
     batch = _Batch(args, inputs, meter)
-    # A work pool's workers have a provider of their own.
-    provider = None if args.work_pool else check_provider(args.provider)
+    batch.made_up = made_up
     try:
         results = run_many(  # checks the pipeline and every option before any line is read
             target,

@@ -16,6 +16,7 @@ import os
 import re
 import stat
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 from irgraph.cli_inputs import CliError
@@ -26,13 +27,15 @@ __all__ = [
     "compact",
     "input_words",
     "keep_completed",
+    "output_lock",
     "result_record",
     "scan_results",
 ]
 
 
-def _result(raw: bytes) -> tuple[int, str, bool] | None:
-    """``(index, key, has state)`` of a result line, ``None`` for any other line."""
+def _result(raw: bytes, real: bool = False) -> tuple[int, str, bool] | None:
+    """``(index, key, has state)`` of a result line, ``None`` for any other line. For a
+    ``real`` provider's run, a state that a made-up provider's run wrote does not count."""
     try:
         record = json.loads(raw)
     except (ValueError, RecursionError):
@@ -44,31 +47,42 @@ def _result(raw: bytes) -> tuple[int, str, bool] | None:
         return None
     if not isinstance(record.get("state" if has_state else "error"), dict):
         return None
+    if real and record.get("made_up") is True:
+        has_state = False  # a made-up answer's state does not stand for a real provider's
     return index, key, has_state
 
 
-def scan_results(path: str) -> dict[int, tuple[int, str, bool]]:
+def scan_results(path: str, *, real: bool = False) -> dict[int, tuple[int, str, bool]]:
     """The last result line of each index in the results file ``path``: ``{index: (line
     number, key, has state)}``; nothing when there is no such file. Only the last line may be
-    something else (cut short by a crash): a file with other lines is refused, untouched, since
-    it is not the results file of a batch and the rewrite would lose them."""
+    something else, and only a line a crash cut short (no newline, the start of a result
+    line): a file with other lines is refused, untouched, since it is not the results file of
+    a batch and the rewrite would lose them. For a ``real`` provider's run, the lines a
+    made-up provider's run wrote (``"made_up": true``) count as not completed."""
     found: dict[int, tuple[int, str, bool]] = {}
     if not os.path.exists(path):
         return found
     odd = None
     with open(path, "rb") as file:
         for number, raw in enumerate(file):
-            if odd is not None:
+            result = _result(raw, real)
+            if odd is not None or (result is None and not _cut_short(raw)):
+                line = number + 1 if odd is None else odd + 1
                 raise CliError(
-                    f"-o {path!r} is not the results file of a batch: its line {odd + 1} is not "
+                    f"-o {path!r} is not the results file of a batch: its line {line} is not "
                     "a result line; write the results to a new file (or delete this one)."
                 )
-            result = _result(raw)
             if result is None:
                 odd = number
             else:
                 found[result[0]] = (number, result[1], result[2])
     return found
+
+
+def _cut_short(raw: bytes) -> bool:
+    """Whether ``raw`` can be a result line that a crash cut short: no newline at its end, and
+    the start of a result line (each begins with its index)."""
+    return not raw.endswith(b"\n") and b'{"index": '.startswith(raw[:10]) and bool(raw)
 
 
 def _rewrite(path: str, lines: set[int]) -> None:
@@ -105,6 +119,50 @@ def compact(path: str, total: int | None) -> None:
     _rewrite(path, {n for index, (n, _, _) in found.items() if total is None or index < total})
 
 
+@contextlib.contextmanager
+def output_lock(path: str) -> Iterator[None]:
+    """Hold the results file ``path`` for this command: a second ``irgraph batch`` writing
+    the same file is refused while the first runs (its rewrite would replace the file the
+    first is appending to, losing its lines). The lock is ``.NAME.lock`` beside the file, an
+    advisory ``flock`` the system drops when the process ends, however it ends; where there
+    is no ``flock`` (Windows) nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on this system
+        yield
+        return
+    folder, name = os.path.split(os.path.abspath(path))
+    lock = os.path.join(folder, f".{name}.lock")
+    while True:
+        try:
+            handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise CliError(
+                f"Cannot create {lock!r} to hold -o {path!r} ({exc.strerror}); write the "
+                "results to a folder you may write."
+            ) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(handle)
+            raise CliError(
+                f"-o {path!r} is being written by another irgraph batch right now; wait for it "
+                "to finish (then run this again to resume), or write the results to another file."
+            ) from None
+        try:  # the holder before may have removed the file it held: lock the one there now
+            if os.stat(lock).st_ino == os.fstat(handle).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(handle)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(handle)
+
+
 def check_output(path: str, inputs: str) -> None:
     if not path or path == "-":
         raise CliError(
@@ -124,14 +182,17 @@ def check_output(path: str, inputs: str) -> None:
         raise CliError(f"-o {path!r} is the inputs file; write the results to another file.")
 
 
-def result_record(line: Any, item: Any, where: str) -> dict[str, Any]:
+def result_record(line: Any, item: Any, where: str, made_up: bool = False) -> dict[str, Any]:
     """The result line of the inputs line ``line`` (read from ``where``): the item's final
-    state, or its error worded for the command line."""
+    state, or its error worded for the command line. A state that a ``made_up`` provider's
+    answers made says so (``"made_up": true``): a run with a real provider runs it again."""
     record: dict[str, Any] = {"index": line.index, "key": line.key}
     if line.problem is not None:
         record["error"] = {"type": "InputError", "message": line.problem}
     elif item.ok:
         record["state"] = item.state
+        if made_up:
+            record["made_up"] = True
     else:
         message = failure_text(item.error)  # without the advice only Python can follow
         message = command_line_words(message, item.index, f"{line.index} ({where}:{line.number})")

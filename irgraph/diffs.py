@@ -207,8 +207,8 @@ def _alike(G1: nx.DiGraph, a: str, G2: nx.DiGraph, b: str) -> int:
     """How alike two nodes of a kind and name are: their settings that are equal, and their
     scope depth (the first of several as alike is taken)."""
     one, other = settings(G1.nodes[a]), settings(G2.nodes[b])
-    same = sum(json_key(one[f]) == json_key(other[f]) for f in one)
-    return same + (_depth(G1, a) == _depth(G2, b))
+    same = sum(1 for f in one if json_key(one[f]) == json_key(other[f]))
+    return same + int(_depth(G1, a) == _depth(G2, b))
 
 
 def _pair_scopes(G1: nx.DiGraph, G2: nx.DiGraph, pairs: dict[str, str]) -> None:

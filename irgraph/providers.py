@@ -164,6 +164,13 @@ class StreamingProvider(ModelProvider, Protocol):
     def stream(self, request: ModelRequest) -> AsyncIterator[str]: ...
 
 
+def makes_answers_up(provider: Any) -> bool:
+    """Whether ``provider`` makes its answers up (a test double such as ``FakeProvider``, which
+    says so with ``made_up_answers = True``): a keyed batch keeps its answers apart, so a
+    later run with a real provider asks the model rather than reusing them."""
+    return bool(getattr(provider, "made_up_answers", False))
+
+
 class PlaceholderProvider:
     """Answers without a model, so a pipeline can run before a provider is configured."""
 

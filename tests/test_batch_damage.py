@@ -218,7 +218,7 @@ def test_the_command_line_runs_a_damaged_item_again(tmp_path, monkeypatch, capsy
     item.write_text('{"format": "irgraph-batch-item"}')
     out = io.StringIO()
     assert main([*argv, "-o", "second.jsonl"], out=out) == 0, capsys.readouterr().err
-    assert "2 done, 0 failed" in out.getvalue()
+    assert "1 done, 0 failed, 1 resumed" in out.getvalue()  # the damaged item ran again
     assert "Traceback" not in capsys.readouterr().err
 
 

@@ -50,6 +50,8 @@ class Counting:
     calls asked and the calls answered. At call ``stop_at`` it cancels ``victim`` (the task
     iterating the batch, as Ctrl-C does) and waits to be cancelled with the rest."""
 
+    made_up_answers = True  # FakeProvider's: it stands for the FakeProvider runs kept before
+
     def __init__(self, salt: int = 0, stop_at: int | None = None) -> None:
         self.fake = FakeProvider()
         self.salt = salt

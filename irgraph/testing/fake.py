@@ -95,6 +95,8 @@ class FakeProvider:
     names no call asked for.
 
     Every request is recorded in ``calls``; ``max_in_flight`` is the most calls seen at once.
+    Its answers are made up (``made_up_answers``): a keyed batch keeps them apart from a real
+    provider's, so a later run with a real provider asks the model.
 
     >>> import asyncio
     >>> from irgraph.providers import ModelRequest
@@ -102,6 +104,8 @@ class FakeProvider:
     >>> asyncio.run(fake.complete(ModelRequest("w", "w", "Write.")))
     '<w: Write.>'
     """
+
+    made_up_answers = True
 
     @checks.keyword_options
     def __init__(

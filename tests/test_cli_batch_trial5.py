@@ -1,0 +1,154 @@
+"""Findings of the fifth outside trial of ``irgraph batch``: the fake provider's made-up
+answers were reused by a later run with a real provider (as "done", under --batch-key and
+from the results file); a one-line file given as ``-o`` was overwritten; two runs on one
+``-o`` lost the first run's lines; items kept under --batch-key were counted as done."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from irgraph.cli import main
+
+MODULE = "irgraph_cli_batch_trial5_pipelines"
+PIPELINES = """
+import time
+from irgraph import Agent
+
+pipeline = Agent("r").instruct("Research {topic}.").writes("findings")
+asked = []
+
+
+class Real:
+    async def complete(self, request):
+        asked.append(request.agent)
+        return "REAL ANSWER"
+
+
+def real():
+    return Real()
+
+
+class Held:  # answers once the file "go" exists: the test holds the batch while it runs
+
+    async def complete(self, request):
+        import asyncio, os
+
+        while not os.path.exists("go"):
+            await asyncio.sleep(0.01)
+        return "held"
+
+
+def held():
+    return Held()
+"""
+TOPICS = ["owls", "bats", "cats"]
+
+
+@pytest.fixture
+def here(tmp_path, monkeypatch):
+    (tmp_path / f"{MODULE}.py").write_text(PIPELINES)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, MODULE, raising=False)
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in TOPICS))
+    return tmp_path
+
+
+def call(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(["batch", f"{MODULE}:pipeline", "in.jsonl", *argv], out=out), out.getvalue()
+
+
+def states(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_real_provider_does_not_take_the_fake_providers_answers(here, keyed):
+    key = ["--batch-key", "trial5"] if keyed else []
+    code, text = call("-o", "fake.jsonl", *key)
+    assert code == 0 and "3 done" in text
+    assert all(r["made_up"] is True for r in states(here / "fake.jsonl"))
+    # The same results file, or (keyed) a new one: every item asks the real provider.
+    output = "real.jsonl" if keyed else "fake.jsonl"
+    code, text = call("-o", output, "--provider", f"{MODULE}:real", *key)
+    assert code == 0 and "3 done, 0 failed, 0 resumed" in text, text
+    assert sys.modules[MODULE].asked == ["r"] * 3
+    found = states(here / output)
+    assert len(found) == 3 and all(r["state"]["findings"] == "REAL ANSWER" for r in found)
+    assert all("made_up" not in r for r in found)
+    # A fake run after a real one resumes the real answers (they serve a test run as well).
+    code, text = call("-o", output, *key)
+    assert code == 0 and "0 done, 0 failed, 3 resumed" in text, text
+
+
+def test_items_kept_under_a_batch_key_count_as_resumed(here):
+    call("-o", "one.jsonl", "--batch-key", "counted")
+    code, text = call("-o", "two.jsonl", "--batch-key", "counted")
+    assert code == 0 and "0 done, 0 failed, 3 resumed" in text, text
+    assert len(states(here / "two.jsonl")) == 3
+
+
+@pytest.mark.parametrize("text", ['{"topic": "precious"}\n', "hello world\n", "hello world"])
+def test_a_file_with_one_line_that_is_no_result_is_refused_untouched(here, capsys, text):
+    (here / "precious.jsonl").write_text(text)
+    code, _ = call("-o", "precious.jsonl")
+    assert code == 2
+    assert "is not the results file of a batch: its line 1" in capsys.readouterr().err
+    assert (here / "precious.jsonl").read_text() == text
+
+
+def test_a_result_line_a_crash_cut_short_is_dropped_and_its_item_runs(here):
+    call("-o", "out.jsonl")
+    whole = (here / "out.jsonl").read_text().splitlines()
+    (here / "out.jsonl").write_text(whole[0] + "\n" + whole[1][:25])
+    code, text = call("-o", "out.jsonl")
+    assert code == 0 and "2 done, 0 failed, 1 resumed" in text, text
+    assert len(states(here / "out.jsonl")) == 3
+
+
+CLI = "import sys; from irgraph.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def test_a_second_batch_on_the_same_results_file_is_refused_while_the_first_runs(here):
+    command = [sys.executable, "-c", CLI, "batch", f"{MODULE}:pipeline", "in.jsonl"]
+    first = subprocess.Popen(
+        [*command, "-o", "out.jsonl", "--provider", f"{MODULE}:held"],
+        cwd=here,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (here / "out.jsonl").exists():  # opened once the file is held
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        second = subprocess.run(
+            [*command, "-o", "out.jsonl"], cwd=here, capture_output=True, text=True, timeout=120
+        )
+        (here / "go").write_text("")
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert second.returncode == 2, second.stdout + second.stderr
+    assert "'out.jsonl' is being written by another irgraph batch" in second.stderr
+    assert first.returncode == 0, err
+    assert "3 done" in out
+    found = states(here / "out.jsonl")
+    assert sorted(r["index"] for r in found) == [0, 1, 2]
+    assert all(r["state"]["findings"] == "held" for r in found)
+    assert not (here / ".out.jsonl.lock").exists()
+    # Once the first is done, the file is free: a second run resumes every item.
+    code, text = call("-o", "out.jsonl")
+    assert code == 0 and "3 resumed" in text
