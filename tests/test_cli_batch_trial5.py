@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from irgraph.cli import main
+from tests.support.modules import importable
 
 MODULE = "irgraph_cli_batch_trial5_pipelines"
 PIPELINES = """
@@ -53,10 +54,8 @@ TOPICS = ["owls", "bats", "cats"]
 
 @pytest.fixture
 def here(tmp_path, monkeypatch):
-    (tmp_path / f"{MODULE}.py").write_text(PIPELINES)
+    importable(tmp_path, monkeypatch, MODULE, PIPELINES)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, MODULE, raising=False)
     (tmp_path / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in TOPICS))
     return tmp_path
 
