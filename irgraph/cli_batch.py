@@ -124,15 +124,40 @@ def _parse(where: str, number: int, raw: bytes | str) -> tuple[Any, str | None]:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         return None, f"{place} is not UTF-8 text (byte {exc.start}); save the file as UTF-8."
+    # A position past the line's end is no help; a byte-order mark (Windows editors write
+    # one) is not part of the JSON.
+    text = text.rstrip("\r\n").removeprefix("\ufeff") if number == 1 else text.rstrip("\r\n")
     try:
-        state = json.loads(text)
+        state = json.loads(text, parse_constant=_not_json)
     except RecursionError:
         return None, f"{place} nests its JSON too deeply to read; {hint}."
+    except _NotJson as exc:
+        return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
+    except json.JSONDecodeError as exc:
+        return None, f"{place} is not valid JSON ({exc.msg} at column {exc.colno}); {hint}."
     except ValueError as exc:
         return None, f"{place} is not valid JSON ({exc}); {hint}."
     if not isinstance(state, dict):
-        return None, f"{place} holds a JSON {type(state).__name__}, not an object; {hint}."
+        return None, f"{place} holds a JSON {_JSON_KINDS[type(state)]}, not an object; {hint}."
     return state, None
+
+
+class _NotJson(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity`` in a line: Python reads them, JSON has none."""
+
+
+def _not_json(name: str) -> Any:
+    raise _NotJson(name)
+
+
+_JSON_KINDS = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
 class _Inputs:

@@ -21,6 +21,7 @@ from typing import Any
 
 from irgraph.cli_inputs import CliError
 from irgraph.cli_live import failure_text
+from irgraph.ir.values import json_problem
 
 __all__ = [
     "check_output",
@@ -189,6 +190,14 @@ def result_record(line: Any, item: Any, where: str, made_up: bool = False) -> di
     record: dict[str, Any] = {"index": line.index, "key": line.key}
     if line.problem is not None:
         record["error"] = {"type": "InputError", "message": line.problem}
+    elif item.ok and _unwritable(item.state) is not None:
+        record["error"] = {
+            "type": "OutputError",
+            "message": f"Item {line.index} ({where}:{line.number}) ran, but its final state "
+            f"cannot be written as JSON: {_unwritable(item.state)}. Have the pipeline "
+            "write JSON values (a list for a set or tuple, a finite number, a dict with string "
+            "keys); the item runs again when the command is run again.",
+        }
     elif item.ok:
         record["state"] = item.state
         if made_up:
@@ -199,6 +208,16 @@ def result_record(line: Any, item: Any, where: str, made_up: bool = False) -> di
         message = input_words(message, item.error, "batch")
         record["error"] = {"type": type(item.error).__name__, "message": message}
     return record
+
+
+def _unwritable(state: Any) -> str | None:
+    """Why the final state ``state`` cannot be a results line's JSON (a set, ``inf``, an
+    object), or ``None`` when it can (a tuple is written as a list)."""
+    try:
+        json.dumps(state, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return json_problem(state, "state") or str(exc)
+    return None
 
 
 def command_line_words(message: str, index: int, item: str) -> str:

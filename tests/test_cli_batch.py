@@ -141,9 +141,9 @@ def test_lines_that_are_not_json_objects_fail_alone_naming_file_and_line(here, c
         "OWLS",
     ]
     messages = {i: found[i]["error"]["message"] for i in (1, 2, 3)}
-    assert messages[1].startswith("in.jsonl:2 holds a JSON list, not an object;")
+    assert messages[1].startswith("in.jsonl:2 holds a JSON array, not an object;")
     assert messages[2].startswith("in.jsonl:3 is not valid JSON (")
-    assert messages[3].startswith("in.jsonl:4 holds a JSON str, not an object;")
+    assert messages[3].startswith("in.jsonl:4 holds a JSON string, not an object;")
     assert all('such as {"topic": "owls"}' in m for m in messages.values())
     assert {found[i]["error"]["type"] for i in (1, 2, 3)} == {"InputError"}
     err = capsys.readouterr().err.splitlines()

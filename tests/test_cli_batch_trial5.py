@@ -151,3 +151,61 @@ def test_a_second_batch_on_the_same_results_file_is_refused_while_the_first_runs
     # Once the first is done, the file is free: a second run resumes every item.
     code, text = call("-o", "out.jsonl")
     assert code == 0 and "3 resumed" in text
+
+
+SHAPES = """
+from irgraph import Transform
+
+sets = Transform("t", lambda topic: {topic}).reads("topic").writes("tags")
+infinite = Transform("t", lambda topic: float("inf")).reads("topic").writes("n")
+pairs = Transform("t", lambda topic: (topic, 1)).reads("topic").writes("pair")
+"""
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [("sets", "state.tags is a set ({'owls'})"), ("infinite", "state.n is inf"), ("pairs", None)],
+)
+def test_the_results_file_is_json_a_state_that_is_not_fails_its_item(
+    here, monkeypatch, target, problem
+):
+    importable(here, monkeypatch, "irgraph_trial5_shapes", SHAPES)
+    (here / "one.jsonl").write_text('{"topic": "owls"}\n')
+    out = io.StringIO()
+    code = main(["batch", f"irgraph_trial5_shapes:{target}", "one.jsonl", "-o", "r.jsonl"], out=out)
+    (line,) = (here / "r.jsonl").read_text().splitlines()
+    record = json.loads(line, parse_constant=pytest.fail)  # strict JSON
+    if problem is None:
+        assert code == 0 and record["state"]["pair"] == ["owls", 1]
+    else:
+        assert code == 1 and record["error"]["type"] == "OutputError"
+        assert f"cannot be written as JSON: {problem}" in record["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"topic": NaN}', "one.jsonl:1 holds NaN, which is not JSON"),
+        ('{"topic": -Infinity}', "one.jsonl:1 holds -Infinity, which is not JSON"),
+        (
+            '{"topic": "owls"',
+            "one.jsonl:1 is not valid JSON (Expecting ',' delimiter at column 17)",
+        ),
+        ("null", "one.jsonl:1 holds a JSON null, not an object"),
+        ('"owls"', "one.jsonl:1 holds a JSON string, not an object"),
+    ],
+)
+def test_a_line_that_is_no_json_object_is_told_in_json_words(here, capsys, text, words):
+    (here / "one.jsonl").write_text(text + "\n")
+    out = io.StringIO()
+    code = main(["batch", f"{MODULE}:pipeline", "one.jsonl", "-o", "r.jsonl"], out=out)
+    assert code == 1 and words in capsys.readouterr().err
+    assert json.loads((here / "r.jsonl").read_text())["error"]["type"] == "InputError"
+
+
+def test_a_byte_order_mark_at_the_start_of_the_inputs_is_no_part_of_the_first_line(here):
+    (here / "bom.jsonl").write_text('\ufeff{"topic": "owls"}\n', encoding="utf-8")
+    out = io.StringIO()
+    code = main(["batch", f"{MODULE}:pipeline", "bom.jsonl", "-o", "r.jsonl"], out=out)
+    assert code == 0, out.getvalue()
+    assert json.loads((here / "r.jsonl").read_text())["state"]["topic"] == "owls"

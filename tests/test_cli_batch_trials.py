@@ -108,22 +108,29 @@ def messages(path: Path) -> dict[int, str]:
 
 
 def test_a_failed_item_is_named_by_its_index_and_line_not_by_run_manys_count(here, capsys):
-    (here / "in.jsonl").write_text('[1]\n{"topic": "owls"}\n{"topic": NaN}\n')
-    assert batch("plain", "--batch-key", "k") == 1
-    told = messages(here / "out.jsonl")[2]
-    assert told == (
-        "Item 2 (in.jsonl:3) is not JSON data (state.topic is nan), so it has no key to resume "
-        "by. A keyed batch (--batch-key) keys every item by its JSON content: write the line "
-        "with JSON values only (NaN and Infinity are not JSON), or drop --batch-key."
-    )
-    assert f"irgraph: item 2 (in.jsonl:3) failed: PipelineError: {told}" in capsys.readouterr().err
+    (here / "in.jsonl").write_text('[1]\n{"topic": "owls"}\n')  # run_many's item 0 is line 2
+    assert batch("unkept", "--batch-key", "k") == 1
+    told = messages(here / "out.jsonl")[1]
+    assert told.startswith("Item 1 (in.jsonl:2) ran, but its final state cannot be kept as JSON")
+    assert f"irgraph: item 1 (in.jsonl:2) failed: RunError: {told}" in capsys.readouterr().err
 
 
 def test_a_resumed_batch_names_the_item_by_its_line_too(here):
-    (here / "in.jsonl").write_text('{"topic": "a"}\n{"topic": "b"}\n\n{"topic": Infinity}\n')
-    assert batch("plain", "--batch-key", "k") == 1
-    assert batch("plain", "--batch-key", "k") == 1  # a and b are kept; the third runs first
-    assert messages(here / "out.jsonl")[2].startswith("Item 2 (in.jsonl:4) is not JSON data")
+    (here / "in.jsonl").write_text('{"topic": "a"}\n{"topic": "b"}\n')
+    assert batch("plain", "--batch-key", "k") == 0
+    (here / "in.jsonl").write_text('{"topic": "a"}\n{"topic": "b"}\n\n{"topic": "c"}\n')
+    # a and b resume from the results file; the third line is run_many's item 0
+    assert batch("unkept", "--batch-key", "k2") == 1
+    assert messages(here / "out.jsonl") == {2: messages(here / "out.jsonl")[2]}
+    assert messages(here / "out.jsonl")[2].startswith("Item 2 (in.jsonl:4) ran, but")
+
+
+def test_nan_in_a_line_is_refused_with_or_without_a_batch_key(here):
+    (here / "in.jsonl").write_text('{"topic": "a"}\n{"topic": NaN}\n')
+    for keyed in ([], ["--batch-key", "k"]):
+        assert batch("plain", *keyed) == 1
+        told = messages(here / "out.jsonl")[1]
+        assert told.startswith("in.jsonl:2 holds NaN, which is not JSON")
 
 
 def test_an_item_that_cannot_be_kept_is_told_to_drop_batch_key(here):
