@@ -234,10 +234,17 @@ def _batch(
             f"async iterable (got {shown or f'{states!r} of type {type(states).__name__}'}).",
             hint="Pass e.g. [{'topic': 'owls'}, {'topic': 'bats'}]; for one state, use run().",
         )
-    _COUNT.check(max_concurrency, "run_many()'s max_concurrency")
-    _COUNT.check(max_items, "run_many()'s max_items")
-    checks.flag.check(fail_fast, "run_many()'s fail_fast")
-    checks.optional(checks.name).check(batch_key, "run_many()'s batch_key")
+    _COUNT.check(max_concurrency, "the run_many() argument max_concurrency")
+    _COUNT.check(max_items, "the run_many() argument max_items")
+    checks.flag.check(fail_fast, "the run_many() argument fail_fast")
+    _BATCH_KEY.check(batch_key, "the run_many() argument batch_key")
+    if isinstance(store, (str, os.PathLike)) and not os.fspath(store).strip():
+        raise PipelineError(
+            f"run_many()'s store is an empty path ({store!r}), which would spread the store "
+            "over the current directory.",
+            hint="Pass a directory, e.g. store='.irgraph-batches/evals', or leave it unset "
+            "for the default (.irgraph-batches/BATCH_KEY).",
+        )
     if store is not None and not isinstance(store, (str, os.PathLike)):
         raise PipelineError(
             f"run_many()'s store must be a directory path (got {store!r} of type "
@@ -256,7 +263,7 @@ def _batch(
                 hint="Bound model calls with max_concurrency=N; the states go in states=; "
                 "every item's run key comes from batch_key and the item.",
             )
-    runnable = _compiled(pipeline, backend, None, options, allow)
+    runnable = _compiled(pipeline, backend, None, options, allow, "run_many()")
     takes = inspect.signature(runnable.arun).parameters
     if "call_limit" not in takes:
         raise IrgraphError(
@@ -267,6 +274,7 @@ def _batch(
     # An AsyncioBackend instance's own settings stand when run_many's are not given; the
     # provider is named here so that a keyed batch can keep its answers.
     engine = getattr(runnable, "backend", None)
+    _check_gates(runnable, engine, options)
     if provider is None:
         provider = getattr(engine, "provider", None)
     if max_concurrency is None:
@@ -289,6 +297,36 @@ def _batch(
         ),
         run_keys="run_key" in takes,
     )
+
+
+_BATCH_KEY = checks.optional(
+    checks.Check(
+        "a non-empty string",
+        lambda v: isinstance(v, str) and bool(v.strip()),
+        hint="Name the batch, e.g. batch_key='evals-v1'; its items are kept under that name.",
+    )
+)
+
+
+def _check_gates(runnable: Any, engine: Any, options: Mapping[str, Any]) -> None:
+    """Refuse, before any item runs (and pays for its agents), a pipeline with a gate on a
+    backend that asks an ``on_gate`` handler (asyncio) when none is given. A backend without
+    one (Prefect) pauses at a gate instead."""
+    graph = getattr(runnable, "graph", None)
+    if graph is None or options.get("on_gate") is not None or getattr(engine, "on_gate", 0):
+        return
+    if not hasattr(engine, "on_gate"):
+        return
+    gates = sorted(nid for nid, kind in graph.nodes(data="kind") if kind == "gate")
+    if gates:
+        which = ", ".join(repr(g) for g in gates)
+        raise PipelineError(
+            f"The pipeline stops at the gate{'s' if len(gates) > 1 else ''} {which} to ask a "
+            "person, and run_many() got no on_gate handler to ask: every item would pay for "
+            "the agents before it and then fail there.",
+            hint="Pass on_gate=handler to run_many() (it gets a GateRequest and returns the "
+            "answer; it may be async), or run the batch on Prefect, where a gate pauses.",
+        )
 
 
 def _check_run_options(provider: ModelProvider | None, options: Mapping[str, Any]) -> None:

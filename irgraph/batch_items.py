@@ -62,7 +62,8 @@ class BatchError(RunError):
             f"Item {item.index} of the batch failed, so fail_fast=True stopped the batch "
             f"(items in flight were cancelled): {error}",
             node=getattr(error, "node", None),
-            state=getattr(error, "state", None),
+            # an item refused before it ran (a missing input) stands at its initial state
+            state=getattr(error, "state", _initial(item.initial_state)),
             completed=getattr(error, "completed", ()),
         )
         self.trace = getattr(error, "trace", None)
@@ -74,6 +75,11 @@ class BatchError(RunError):
                 setattr(self, name, getattr(error, name))
         self.index = item.index
         self.item = item
+
+
+def _initial(state: Any) -> dict[str, Any] | None:
+    """A copy of an item's initial state, when it is a mapping."""
+    return dict(state) if isinstance(state, Mapping) else None
 
 
 def not_a_state(index: int, state: Any) -> PipelineError | None:
