@@ -313,9 +313,8 @@ def _check_gates(runnable: Any, engine: Any, options: Mapping[str, Any]) -> None
     backend that asks an ``on_gate`` handler (asyncio) when none is given. A backend without
     one (Prefect) pauses at a gate instead."""
     graph = getattr(runnable, "graph", None)
-    if graph is None or options.get("on_gate") is not None or getattr(engine, "on_gate", 0):
-        return
-    if not hasattr(engine, "on_gate"):
+    handler = options.get("on_gate") or getattr(engine, "on_gate", None)
+    if graph is None or handler is not None or not hasattr(engine, "on_gate"):
         return
     gates = sorted(nid for nid, kind in graph.nodes(data="kind") if kind == "gate")
     if gates:
