@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from irgraph.cli_batch import add_batch_parser, batch_command
+from irgraph.cli_batch import add_batch_parser, batch_command, batch_target
 from irgraph.cli_batch_results import input_words
 from irgraph.cli_choices import PROVIDER_HELP, check_backend, check_provider
 from irgraph.cli_gates import gate_handler, parse_answers
@@ -411,7 +411,7 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return _run_command(args, research_pipeline, out, latency=DEMO_LATENCY)
-    target = load_target(args.target)
+    target = batch_target(args) if args.command == "batch" else load_target(args.target)
     if args.command == "show":
         return _show(args, target, out)
     if args.command == "check":

@@ -48,7 +48,7 @@ from irgraph.cli_choices import PROVIDER_HELP, check_provider
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
-from irgraph.errors import PipelineError
+from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.providers import makes_answers_up
 
 __all__ = ["add_batch_parser", "batch_command", "line_key"]
@@ -232,6 +232,14 @@ def _backend(args: argparse.Namespace) -> Any:
             f"--work-pool needs Prefect, which cannot be imported ({exc}); install it with "
             "pip install 'irgraph[prefect]'."
         ) from None
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise CliError(
+            f"--work-pool {args.work_pool} sends items to the Prefect server its workers use, but "
+            "PREFECT_API_URL is not set (a temporary local server has no workers); set it, e.g. "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api."
+        )
     pool = {"deployment": args.deployment, "chunk_size": args.chunk_size}
     try:
         return PrefectBackend(args.work_pool, **{k: v for k, v in pool.items() if v})
@@ -339,6 +347,23 @@ def _gates(args: argparse.Namespace, target: Any) -> Any:
     return gate_handler(to_graph(target), answers)
 
 
+def batch_target(args: argparse.Namespace) -> Any:
+    """The pipeline ``irgraph batch`` runs; the two arguments given the wrong way round
+    (``irgraph batch inputs.jsonl module:attr``) are told as such."""
+    from irgraph.cli_inputs import load_target
+
+    def names_a_pipeline(text: str) -> bool:
+        return text.endswith((".py", ".graphml")) or (":" in text and not os.path.exists(text))
+
+    if names_a_pipeline(args.inputs) and not names_a_pipeline(args.target):
+        if args.target == "-" or args.target.endswith((".jsonl", ".ndjson")):
+            raise CliError(
+                f"The pipeline comes first, then the inputs: irgraph batch {args.inputs} "
+                f"{args.target} -o {args.output} (the two were given the other way round)."
+            )
+    return load_target(args.target)
+
+
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Run ``irgraph batch``; returns the exit code."""
     allow = check_modules(args.allow_module)
@@ -378,6 +403,12 @@ def _batch_held(
             allow=allow,
             **({} if on_gate is None else {"on_gate": on_gate}),
         )
+    except (PipelineError, IrgraphError) as error:  # refused before any item ran
+        inputs.close()
+        if isinstance(error, RunError):
+            raise
+        words = str(error).replace("give it a new batch_key", "give it a new --batch-key")
+        raise CliError(f"{words.rstrip('.')}.") from None
     except BaseException:
         inputs.close()
         raise

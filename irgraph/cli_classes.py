@@ -156,8 +156,10 @@ def sole_pipeline(module: ModuleType, path: str) -> tuple[Any, str | None]:
             f"Agent('b'), or an IR node); define one there (a function's result too: "
             f"pipeline = build()), or name one as {path}:ATTR."
         )
-    named = ", ".join(f"{path}:{n}" for n in list(tops.values())[:_LISTED])
-    return None, f"{path!r} holds several pipelines; name the one to use: {named}."
+    names = list(tops.values())
+    named = ", ".join(f"{path}:{n}" for n in names[:_LISTED])
+    more = f" (and {len(names) - _LISTED} more)" if len(names) > _LISTED else ""
+    return None, f"{path!r} holds {len(names)} pipelines; name the one to use: {named}{more}."
 
 
 def _flattened_into(node: Any, runs: list[tuple[type, tuple[Any, ...]]]) -> bool:

@@ -80,6 +80,13 @@ def load_target(spec: str) -> Any:
                 f"{type(exc).__name__}: {exc}. Fix that code, or name another attribute."
             ) from exc
         if not found:
+            shadowed = _shadowed(source) if index == 0 and not is_file else None
+            if shadowed:
+                raise CliError(
+                    f"{source!r} (named in {spec!r}) is the standard-library module, not your "
+                    f"file {shadowed}: the standard library comes first. Rename the file, e.g. "
+                    f"to {source}_pipeline.py, and name it {source}_pipeline:{attr}."
+                )
             names = [n for n in dir(target) if not n.startswith("_")]
             where = f"{source}:{'.'.join(parts[:index])}" if index else source
             close = closest_keys(part, names)
@@ -93,6 +100,14 @@ def load_target(spec: str) -> Any:
     if problem is not None:
         raise CliError(problem)
     return as_target(target)  # what compile() returns, or its .runnable: its IR
+
+
+def _shadowed(name: str) -> str | None:
+    """The file ``NAME.py`` in the current directory when ``name`` is a standard-library
+    module, which an import of ``name`` takes instead of it; else ``None``."""
+    if name in sys.stdlib_module_names and os.path.isfile(f"{name}.py"):
+        return f"{name}.py"
+    return None
 
 
 def _import_module(name: str, spec: str) -> ModuleType:

@@ -13,6 +13,7 @@ import os
 import re
 from typing import Any
 
+from irgraph.errors import did_you_mean
 from irgraph.providers import ModelProvider, ProviderError
 
 __all__ = ["provider_from_spec", "is_import_spec", "SPEC_FORMS"]
@@ -90,9 +91,11 @@ def _imported(spec: str, options: dict[str, Any]) -> ModelProvider:
         ) from None
     for part in attribute.split("."):
         if not hasattr(found, part):
+            names = [n for n in dir(found) if not n.startswith("_")]
             raise ProviderError(
-                f"Provider spec {spec!r}: the module {module_name!r} has no {attribute!r}. "
-                "Name a provider, or a function that returns one, as 'package.module:name'."
+                f"Provider spec {spec!r}: the module {module_name!r} has no {attribute!r}."
+                f"{did_you_mean(part, names)} Name a provider, or a function that returns one, "
+                "as 'package.module:name'."
             )
         found = getattr(found, part)
     made = isinstance(found, type) or (callable(found) and not hasattr(found, "complete"))

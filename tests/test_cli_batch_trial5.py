@@ -209,3 +209,55 @@ def test_a_byte_order_mark_at_the_start_of_the_inputs_is_no_part_of_the_first_li
     code = main(["batch", f"{MODULE}:pipeline", "bom.jsonl", "-o", "r.jsonl"], out=out)
     assert code == 0, out.getvalue()
     assert json.loads((here / "r.jsonl").read_text())["state"]["topic"] == "owls"
+
+
+def test_the_two_arguments_the_wrong_way_round_are_told_so(here, capsys):
+    out = io.StringIO()
+    assert main(["batch", "in.jsonl", f"{MODULE}:pipeline", "-o", "r.jsonl"], out=out) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"The pipeline comes first, then the inputs: irgraph batch {MODULE}:pipeline in.jsonl"
+        in err
+    )
+    assert not (here / "r.jsonl").exists()
+
+
+def test_a_local_file_named_like_a_standard_module_is_told_as_module_attr(tmp_path):
+    # In a process of its own: the command puts the current directory after the standard
+    # library, as a user's shell meets it (the test runner's path would put it first).
+    (tmp_path / "pipes.py").write_text("from irgraph import Agent\ngated = Agent('a')\n")
+    (tmp_path / "in.jsonl").write_text('{"topic": "owls"}\n')
+    done = subprocess.run(
+        # -P: no current directory first on the path, as the irgraph script has none
+        [sys.executable, "-P", "-c", CLI, "batch", "pipes:gated", "in.jsonl", "-o", "r.jsonl"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "'pipes' (named in 'pipes:gated') is the standard-library module, not your file " in (
+        done.stderr
+    )
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_a_mistyped_provider_attribute_gets_the_closest_name(here, capsys):
+    assert call("-o", "r.jsonl", "--provider", f"{MODULE}:rael")[0] == 2
+    assert "has no 'rael'. Did you mean 'real'?" in capsys.readouterr().err
+
+
+def test_a_changed_pipeline_under_a_batch_key_is_refused_in_the_commands_words(here, capsys):
+    assert call("-o", "one.jsonl", "--batch-key", "v1")[0] == 0
+    (here / f"{MODULE}.py").write_text(PIPELINES.replace("Research {topic}", "Study {topic}"))
+    sys.modules.pop(MODULE)
+    assert call("-o", "two.jsonl", "--batch-key", "v1")[0] == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: Batch 'v1'") and "give it a new --batch-key" in err
+
+
+def test_a_work_pool_without_a_prefect_server_is_refused_up_front(here, capsys, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "")
+    argv = ["-o", "r.jsonl", "--backend", "prefect", "--work-pool", "pool"]
+    assert call(*argv)[0] == 2
+    assert "--work-pool pool sends items to the Prefect server" in capsys.readouterr().err

@@ -245,9 +245,13 @@ def test_a_file_with_several_pipelines_or_none_says_which_to_name(folder, capsys
     (folder / "cli_two.py").write_text(PARTS + "other = Agent('other').instruct('{topic}')\n")
     err = error_of(capsys, "check", "cli_two.py")
     assert err == (
-        "irgraph: error: 'cli_two.py' holds several pipelines; name the one to use: "
+        "irgraph: error: 'cli_two.py' holds 2 pipelines; name the one to use: "
         "cli_two.py:other, cli_two.py:pipeline.\n"
     )
+    many = "".join(f"p{i} = Agent('a{i}').instruct('{{topic}}')\n" for i in range(7))
+    (folder / "cli_seven.py").write_text("from irgraph import Agent\n" + many)
+    err = error_of(capsys, "check", "cli_seven.py")
+    assert "holds 7 pipelines" in err and "cli_seven.py:p4 (and 2 more)." in err
     (folder / "cli_none.py").write_text("from irgraph import Agent\nx = 1\n")
     err = error_of(capsys, "check", "cli_none.py")
     assert "'cli_none.py' holds no pipeline at its top level" in err
