@@ -44,7 +44,7 @@ from irgraph.cli_batch_results import (
     result_record,
     scan_results,
 )
-from irgraph.cli_choices import PROVIDER_HELP, check_provider
+from irgraph.cli_choices import PROVIDER_HELP, check_provider, quiet_prefect
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
@@ -207,6 +207,8 @@ class _Inputs:
 
 
 def _backend(args: argparse.Namespace) -> Any:
+    if args.backend == "prefect":
+        quiet_prefect()
     if args.work_pool is None:
         for option, value in (("--deployment", args.deployment), ("--chunk-size", args.chunk_size)):
             if value is not None:

@@ -8,6 +8,9 @@ naming the option, with the closest name when there is one.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from difflib import get_close_matches
 from typing import Any
 
@@ -29,6 +32,8 @@ def check_backend(name: str) -> str:
 
     known = available_backends()
     if name in known:
+        if name == "prefect":
+            quiet_prefect()
         return name
     listed = ", ".join(repr(n) for n in known)
     raise CliError(
@@ -36,6 +41,18 @@ def check_backend(name: str) -> str:
         f"backends: {listed}; a third-party backend registers through the 'irgraph.backends' "
         "entry-point group."
     )
+
+
+def quiet_prefect() -> None:
+    """Keep Prefect's console log (a line per flow and task run, a traceback per failure)
+    out of a command that tells its progress and failures itself, unless the user set
+    ``PREFECT_LOGGING_LEVEL``. Prefect reads the setting when it sets its loggers up, on
+    first use; should that have happened already, its logger is turned down as well."""
+    if "PREFECT_LOGGING_LEVEL" in os.environ:
+        return
+    os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
+    if "prefect.main" in sys.modules:
+        logging.getLogger("prefect").setLevel(logging.CRITICAL)
 
 
 def check_provider(spec: str | None, **options: Any) -> Any:

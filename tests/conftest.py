@@ -80,6 +80,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.path not in slow)  # stable: False (slow) sorts first
 
 
+@pytest.fixture(autouse=True)
+def _prefect_log_level():
+    """``irgraph ... --backend prefect`` run in the test process turns Prefect's console log
+    down for the process (the command is one process); put it back for the next test."""
+    import logging
+
+    before = os.environ.get("PREFECT_LOGGING_LEVEL"), logging.getLogger("prefect").level
+    yield
+    if before[0] is None:
+        os.environ.pop("PREFECT_LOGGING_LEVEL", None)
+    else:
+        os.environ["PREFECT_LOGGING_LEVEL"] = before[0]
+    logging.getLogger("prefect").setLevel(before[1])
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     outcome = yield

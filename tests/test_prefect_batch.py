@@ -259,3 +259,42 @@ def test_a_chunk_holds_its_model_calls_to_the_batch_call_limit(tmp_path, monkeyp
     assert [answer["state"] for answer in answers] == [run_many_state(s) for s in ITEMS]
     assert len((tmp_path / "calls.log").read_text().splitlines()) == 4 * len(ITEMS)
     assert 1 <= counting_provider.IN_FLIGHT["most"] <= 2
+
+
+def test_the_batch_command_on_prefect_tells_a_failure_in_one_line_not_prefects_log(tmp_path):
+    """Prefect's console log (a line per flow and task run, a traceback per failure) filled
+    standard error; the command tells its progress and failures itself."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "prefect_quiet_pipeline.py").write_text(
+        "from irgraph import Agent, Transform\n"
+        "def check(topic):\n"
+        "    if topic == 'b':\n"
+        "        raise ValueError('planted')\n"
+        "    return topic\n"
+        "pipeline = Agent('r').instruct('{topic}').writes('f') >> Transform('c', check)"
+        ".reads('topic').writes('ok')\n"
+    )
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in "ab"))
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_LOGGING_LEVEL"}
+    cli = "import sys; from irgraph.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = ["batch", "prefect_quiet_pipeline:pipeline", "in.jsonl", "-o", "out.jsonl"]
+    done = subprocess.run(
+        [sys.executable, "-c", cli, *argv, "--backend", "prefect"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 done, 1 failed" in done.stdout
+    told = [line for line in done.stderr.splitlines() if line.startswith("irgraph: ")]
+    assert told == [
+        "irgraph: item 1 (in.jsonl:2) failed: RunError: Node 'c' failed: ValueError: planted "
+        "(raised in check, prefect_quiet_pipeline.py line 4)."
+    ]
+    assert "Traceback" not in done.stderr and "Flow run" not in done.stderr
