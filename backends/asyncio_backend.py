@@ -138,6 +138,7 @@ class AsyncioRunnable:
             timeout=backend.timeout if timeout is None else timeout,
             chunks=chunks,
             call_limit=call_limit,
+            schedule=backend.schedule,
         )
         await run.run_all(self._plan, current, self.graph)
         return run.result(self.graph, current, "asyncio", provider_given=chosen is not None)

@@ -97,6 +97,7 @@ def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError
     error.gates = list(getattr(run, "gates", ()))
     error.graph = graph
     error.max_concurrency = getattr(run, "max_concurrency", None)
+    error.schedule = getattr(run, "schedule", "topological")
     return error
 
 

@@ -109,8 +109,10 @@ class Scheduler:
         timeout: float | None,
         chunks: bool,
         call_limit: asyncio.Semaphore | None = None,
+        schedule: str = "topological",
     ) -> None:
         check_run_options(provider, on_event, on_gate, max_concurrency, timeout)
+        self.schedule = schedule  # what the plan waits for: the run's view predicts with it
         check_call_limit(call_limit, max_concurrency)
         self.provider = provider
         self.on_event = on_event
@@ -224,6 +226,7 @@ class Scheduler:
             calls=self.call_log,
             max_concurrency=self.max_concurrency,
             gates=self.gates,
+            schedule=self.schedule,
         )
 
     # scopes ----------------------------------------------------------------------------

@@ -189,17 +189,29 @@ def _longest(
 class CriticalPath(tuple[list[str], float]):
     """``(path, length)`` from :func:`critical_path`, which also says, in ``branches``, which
     branch each route on the path was taken through: route id -> the case's label (the
-    longest branch, as the analysis cannot know which branch a run takes)."""
+    longest branch, as the analysis cannot know which branch a run takes). ``by_branch`` has,
+    for each such route, every case's own chain through its branch (label -> node ids): what
+    the path is when a run takes that case (the run view marks the branch a run took)."""
 
     branches: dict[str, str]
+    by_branch: dict[str, dict[str, list[str]]]
 
-    def __new__(cls, path: list[str], length: float, branches: dict[str, str]) -> CriticalPath:
+    def __new__(
+        cls,
+        path: list[str],
+        length: float,
+        branches: dict[str, str],
+        by_branch: dict[str, dict[str, list[str]]] | None = None,
+    ) -> CriticalPath:
         made = super().__new__(cls, (path, length))
         made.branches = branches
+        made.by_branch = by_branch or {}
         return made
 
-    def __getnewargs__(self) -> tuple[list[str], float, dict[str, str]]:
-        return self[0], self[1], self.branches  # copy and pickle
+    def __getnewargs__(
+        self,
+    ) -> tuple[list[str], float, dict[str, str], dict[str, dict[str, list[str]]]]:
+        return self[0], self[1], self.branches, self.by_branch  # copy and pickle
 
     @property
     def path(self) -> list[str]:
@@ -210,7 +222,9 @@ class CriticalPath(tuple[list[str], float]):
         return self[1]
 
 
-def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> CriticalPath:
+def critical_path(
+    G: nx.DiGraph, latency: Latency = 1.0, *, schedule: str = "topological"
+) -> CriticalPath:
     """The longest chain of nodes by latency along the graph's edges (each step waits for the
     ones before it as written), and its length: the fastest the topological schedule can
     finish with unlimited concurrency. The dataflow schedule waits only for the data a step
@@ -218,7 +232,9 @@ def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> CriticalPath:
     map-over on the path is followed by the longest chain through its body (a loop's body
     counts once per iteration). A route on the path is followed by its **longest branch's**
     nodes (only one branch runs; the longest is the worst case), and ``.branches`` names the
-    case taken for each such route.
+    case taken for each such route. ``schedule="dataflow"`` follows what each step reads
+    instead of the edges as written (:func:`dataflow_dependencies`), as a backend with that
+    schedule runs it.
 
     >>> from irgraph import Agent, Route, to_graph
     >>> r = Route("r").on("k").when("x", Agent("slow")).otherwise(Agent("fast"))
@@ -228,23 +244,37 @@ def critical_path(G: nx.DiGraph, latency: Latency = 1.0) -> CriticalPath:
     ((['w', 'r', 'slow'], 6.0), {'r': '"x"'})
     """
     G = analysed_graph(G, "critical_path")
-    members, before, cost = scopes(G), scope_predecessors(G), _cost_fn(G, latency)
+    schedule = checks.one_of(*SCHEDULES).check(schedule, "the schedule argument of critical_path()")
+    members, before, cost = scopes(G), _schedule_dependencies(G, schedule), _cost_fn(G, latency)
     branches: dict[str, str] = {}
 
-    def through(scope: str | None) -> tuple[list[str], float]:
+    by_branch: dict[str, dict[str, list[str]]] = {}
+
+    def through(scope: str | None, on_path: bool = True) -> tuple[list[str], float]:
+        """The chain through ``scope``; ``on_path``: it is the critical path's own (not a
+        route's other branch), so its routes are told in ``branches`` and ``by_branch``."""
         path, length = _longest(members[scope], before[scope], cost)
-        if scope is not None and path and G.nodes[scope]["kind"] == "route":
-            case = G.nodes[scope]["cases"][G.nodes[path[0]]["branch"]]
-            branches[scope] = case.get("label", "")
+        if on_path and scope is not None and path and G.nodes[scope]["kind"] == "route":
+            cases = G.nodes[scope]["cases"]
+            branches[scope] = cases[G.nodes[path[0]]["branch"]].get("label", "")
+            for index in sorted({G.nodes[n]["branch"] for n in members[scope]}):
+                inside = [n for n in members[scope] if G.nodes[n]["branch"] == index]
+                label = cases[index].get("label", "")
+                by_branch.setdefault(scope, {})[label] = expand(
+                    _longest(inside, before[scope], cost)[0], False
+                )
+        return expand(path, on_path), length
+
+    def expand(path: list[str], on_path: bool) -> list[str]:
         expanded: list[str] = []
         for node in path:
             expanded.append(node)
             if node in members and not (isinstance(latency, Mapping) and node in latency):
-                expanded += through(node)[0]
-        return expanded, length
+                expanded += through(node, on_path)[0]
+        return expanded
 
     path, length = through(None)
-    return CriticalPath(path, length, branches)
+    return CriticalPath(path, length, branches, by_branch)
 
 
 def makespan(

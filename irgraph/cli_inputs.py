@@ -341,11 +341,15 @@ def _file_graph(path: str, G: Any) -> Any:
     """The pipeline of graph ``G`` read from file ``path``: the problems ``validate(G)``
     lists, each led by the file's name."""
     from irgraph.graph_read import from_graph
+    from irgraph.validate import unbound_reads
 
     try:
         return from_graph(G)
     except PipelineError as exc:
-        problems = [attrs.evolve(p, message=f"{path}: {p.message}") for p in exc.problems]
+        # A key no step writes is the command's to check, against its --state and --input.
+        unbound = unbound_reads(G)
+        problems = [p for p in exc.problems if p not in unbound] or exc.problems
+        problems = [attrs.evolve(p, message=f"{path}: {p.message}") for p in problems]
         raise PipelineError(problems) from None
 
 

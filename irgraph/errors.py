@@ -172,6 +172,9 @@ class RunError(IrgraphError, RuntimeError):
         #: The run's own bound on model calls (``None``: none), what its view's prediction
         #: assumes unless told otherwise.
         self.max_concurrency: int | None = None
+        #: What each node waited for (``"topological"``, ``"dataflow"``): the backend's
+        #: schedule, which the view's prediction and critical path follow.
+        self.schedule = "topological"
 
     def view(
         self, pipeline: Any = None, *, trace: Any = None, concurrency: int | None = None

@@ -218,6 +218,8 @@ class RunResult:
     )
     max_concurrency: int | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
     gates: list[GateAsk] = attrs.field(factory=list, kw_only=True, eq=False, repr=False)
+    #: What each node waited for (the backend's ``schedule``), which the view predicts with.
+    schedule: str = attrs.field(default="topological", kw_only=True, eq=False, repr=False)
 
     @property
     def trace(self) -> list[Event]:

@@ -112,7 +112,10 @@ def root_of(pipeline_or_ir: Any) -> Node:
 class _Walker:
     def __init__(self, G: nx.DiGraph, root: Node) -> None:
         self.G = G
-        self.pins = pinned_ids(root)  # collected first, so numbering never takes a pinned id
+        #: Names such as ``writer#2``: numbering another ``writer`` skips them.
+        self.numbered: set[str] = set()
+        # collected first, so numbering never takes a pinned id
+        self.pins = pinned_ids(root, self.numbered)
         self.problems: list[Problem] = pin_problems(self.pins)
         self.warnings: list[str] = []
         self.exits: dict[str, list[str]] = {}  # scope id -> its body's exits
@@ -136,7 +139,8 @@ class _Walker:
     def new_id(self, name: str) -> str:
         seen = self.used.get(name, 0)
         candidate = name if seen == 0 else f"{name}#{seen + 1}"
-        while candidate in self.G._node or candidate in self.pins:
+        nodes, pins, numbered = self.G._node, self.pins, self.numbered
+        while candidate in nodes or candidate in pins or (seen and candidate in numbered):
             seen += 1
             candidate = f"{name}#{seen + 1}"
         self.used[name] = seen + 1

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 #: The graphs ``to_graph`` made here, with their counts of nodes and edges then.
-_BUILT: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
+_BUILT: weakref.WeakKeyDictionary[Any, tuple[int, int, Any]] = weakref.WeakKeyDictionary()
 
 #: The node attributes ``to_graph`` derives from the pipeline (scopes add the body reads).
 #: Every edge attribute is derived: ``control``, ``keys`` and a route edge's ``condition``.
@@ -65,9 +65,10 @@ def mark_built(G: nx.DiGraph) -> nx.DiGraph:
     return G
 
 
-def _shape(G: nx.DiGraph) -> tuple[int, int]:
-    """How many nodes and edges ``G`` has (read from networkx's own dicts: no views)."""
-    return len(G._node), sum(map(len, G._succ.values()))
+def _shape(G: nx.DiGraph) -> tuple[int, int, Any]:
+    """How many nodes and edges ``G`` has (read from networkx's own dicts: no views), and
+    the pipeline name it says."""
+    return len(G._node), sum(map(len, G._succ.values())), G.graph.get("name")
 
 
 def built_here(G: nx.DiGraph) -> bool:
@@ -138,6 +139,17 @@ def rebuilt(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> tuple[nx.DiGr
         if node not in fresh
     ]
     problems += _edge_problems(G, fresh)
+    if "name" in G.graph and G.graph["name"] != fresh.graph.get("name"):  # a file may lack it
+        problems.append(
+            Problem(
+                f"The graph says name={G.graph.get('name')!r}, but the pipeline it holds is "
+                f"named {fresh.graph.get('name')!r}: the graph was changed after to_graph built "
+                "it.",
+                hint="Rename the pipeline where it is built (Pipeline('name', ...), or the "
+                "root's name in G.graph['tree']) and make the graph again; the name attribute "
+                "only follows it.",
+            )
+        )
     return fresh, problems
 
 

@@ -52,6 +52,11 @@ def class_error(G: nx.DiGraph) -> PipelineError | None:
     return None
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def tree_ids(tree: Any) -> Iterator[Any]:
     """Every node id the pipeline's ``tree`` (``G.graph["tree"]``) names, in reading order
     (without recursion: a damaged file's tree may nest deeper than Python recurses)."""
@@ -78,6 +83,14 @@ def missing_nodes_error(G: nx.DiGraph, tree: Any, missing: str) -> PipelineError
             "(from irgraph import from_portable).",
         )
     named = set(tree_ids(tree))
+    if not named & set(G):  # not one node in common: the tree, not the ids, is wrong
+        return PipelineError(
+            f"The graph's pipeline (G.graph['tree']) names none of its nodes: it is "
+            f"{_short(tree)}, where the graph has {_some(list(G))}. The tree was replaced or "
+            "damaged.",
+            hint="Make the graph again from the pipeline with to_graph(pipeline); G.graph's "
+            "attributes follow the pipeline and are not to be edited.",
+        )
     extra = [node for node in G if node not in named]
     if not extra:
         return PipelineError(

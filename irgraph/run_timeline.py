@@ -42,8 +42,11 @@ class Timeline:
     critical path's node ids, and ``on_path`` the executions of them the run waited for
     (``(node, path)``: every iteration of a loop, the last item of a map-over to end)."""
 
-    def __init__(self, facts: RunFacts, *, concurrency: int | None = None) -> None:
+    def __init__(
+        self, facts: RunFacts, *, concurrency: int | None = None, schedule: str = "topological"
+    ) -> None:
         self.facts = facts
+        self.schedule = schedule  # what each node waited for, as the run's backend planned
         self.bars: list[Execution] = sorted(facts.executions, key=lambda e: (e.start, e.node))
         self.measured = facts.measured
         self.concurrency = checks.optional(checks.count()).check(
@@ -64,12 +67,18 @@ class Timeline:
                 self.facts.graph,
                 latency,
                 concurrency=self.concurrency,
+                schedule=self.schedule,
                 run=_Shape(self.facts),  # type: ignore[arg-type]  # what makespan reads of a run
             )
-            path = critical_path(self.facts.graph, latency).path
+            found = critical_path(self.facts.graph, latency, schedule=self.schedule)
         except (IrgraphError, KeyError, ValueError):  # a graph read from the trace alone
             return None, []
-        return predicted, [n for n in path if self.facts.of(n)]
+        # A route on the path ran one branch each time: whichever it took is on the path.
+        path = list(found.path)
+        for route in found.branches:
+            if route in path:
+                path += [n for chain in found.by_branch[route].values() for n in chain]
+        return predicted, list(dict.fromkeys(n for n in path if self.facts.of(n)))
 
     def summary(self) -> str:
         """``"measured 1.20 s · predicted 1.15 s (irgraph.analysis.makespan ...)"``."""
@@ -170,7 +179,7 @@ class Timeline:
         cancelled, ``-`` waiting for a model-call slot; ``*`` marks the critical path."""
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
-        labels = [shorten(b.label(self.facts.graph), 36) for b in self.bars]
+        labels = [_middle(b.label(self.facts.graph), 60) for b in self.bars]
         width = max((len(label) for label in labels), default=0)
         for bar, label in zip(self.bars, labels, strict=True):
             end = bar.end if bar.end is not None else self.measured
@@ -203,6 +212,19 @@ class Timeline:
         ``gantt``) or ``.txt``."""
         save_as(path, "timeline", {".svg": lambda: self.svg, ".mmd": self.to_mermaid,
                                    ".txt": self.text})  # fmt: skip
+
+
+def _middle(text: str, width: int) -> str:
+    """``text`` cut to ``width`` in its middle, so a bar's label keeps its node's name and its
+    innermost item or iteration: ``define (outer iter…, each item 12)``.
+
+    >>> _middle("define (outer iteration 0, each item 12)", 30)
+    'define (outer …, each item 12)'
+    """
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "\u2026" + text[len(text) - (width - 1 - head) :]
 
 
 def _critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, Any]]:

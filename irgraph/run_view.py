@@ -82,7 +82,12 @@ def result_view(result: Any, pipeline: Any = None, *, concurrency: int | None = 
     if concurrency is None:
         concurrency = getattr(result, "max_concurrency", None)
     facts = run_facts_of(result, pipeline)
-    return RunView(facts, concurrency=concurrency, gates=getattr(result, "gates", ()))
+    return RunView(
+        facts,
+        concurrency=concurrency,
+        gates=getattr(result, "gates", ()),
+        schedule=getattr(result, "schedule", "topological"),
+    )
 
 
 def error_view(
@@ -121,7 +126,12 @@ def error_view(
     )
     if concurrency is None:
         concurrency = getattr(error, "max_concurrency", None)
-    return RunView(facts, concurrency=concurrency, gates=getattr(error, "gates", None) or ())
+    return RunView(
+        facts,
+        concurrency=concurrency,
+        gates=getattr(error, "gates", None) or (),
+        schedule=getattr(error, "schedule", "topological"),
+    )
 
 
 def _preview(value: Any) -> str:
@@ -186,14 +196,19 @@ class RunView:
     the run's gates asked (``events.GateAsk``): a gate's row shows its message filled in."""
 
     def __init__(
-        self, facts: RunFacts, *, concurrency: int | None = None, gates: Iterable[Any] = ()
+        self,
+        facts: RunFacts,
+        *,
+        concurrency: int | None = None,
+        gates: Iterable[Any] = (),
+        schedule: str = "topological",
     ) -> None:
         self.facts = facts
         self.gates: dict[str, list[Any]] = {}
         for ask in gates:
             self.gates.setdefault(ask.node, []).append(ask)
         self.diagram = StatusDiagram(facts)
-        self.timeline = Timeline(facts, concurrency=concurrency)
+        self.timeline = Timeline(facts, concurrency=concurrency, schedule=schedule)
 
     def headline(self) -> str:
         facts = self.facts

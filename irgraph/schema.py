@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from irgraph import checks
-from irgraph.errors import PipelineError, Problem
+from irgraph.errors import PipelineError, Problem, a_or_an
 from irgraph.graph_mistakes import class_error, missing_nodes_error
 from irgraph.ir import (
     AgentNode,
@@ -217,15 +217,19 @@ def tree_entry(kind: str, node: SequenceNode | ParallelNode, children: Any) -> d
     }
 
 
-def pinned_ids(root: Node) -> dict[str, list[str]]:
+def pinned_ids(root: Node, numbered: set[str] | None = None) -> dict[str, list[str]]:
     """Each id a node under ``root`` pins (composites too), with the names of the nodes that
-    pin it, in reading order. ``to_graph`` gives these ids to their nodes alone."""
+    pin it, in reading order. ``to_graph`` gives these ids to their nodes alone. The names
+    that look like a numbered id (``writer#2``) go in ``numbered``, when given: numbering
+    another ``writer`` skips them, so the node named so keeps its name as its id."""
     found: dict[str, list[str]] = {}
     stack = [root]
     while stack:
         node = stack.pop()
         if node.id is not None:
             found.setdefault(node.id, []).append(node.name)
+        if numbered is not None and "#" in node.name:
+            numbered.add(node.name)
         stack.extend(reversed(getattr(node, "children", ())))
     return found
 
@@ -304,6 +308,13 @@ def settings(data: dict[str, Any], allow: frozenset[str] = frozenset()) -> dict[
 def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[str]) -> Node:
     data = G.nodes[nid]
     cls = _CLASSES.get(data.get("kind"))
+    if cls is None and not data:
+        raise PipelineError(
+            f"Node {nid!r} of the graph has no attributes at all (added by hand, or its file "
+            "was cut short), so the graph does not say what it is.",
+            node=nid,
+            hint="Rebuild the graph with to_graph, and save it whole.",
+        )
     if cls is None:
         raise PipelineError(
             f"Node {nid!r} of the graph has kind {data.get('kind')!r}, which is not a pipeline "
@@ -315,8 +326,8 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[
         fields = settings(data, allow)
     except KeyError as missing:
         raise PipelineError(
-            f"Node {nid!r} of the graph has no {missing} attribute, which a "
-            f"{data.get('kind')} node needs.",
+            f"Node {nid!r} of the graph has no {missing} attribute, which "
+            f"{a_or_an(str(data.get('kind')))} {data.get('kind')} node needs.",
             node=nid,
             hint="Rebuild the graph with to_graph; a saved graph must keep every attribute.",
         ) from None

@@ -4,6 +4,7 @@ loaded (it exits, raises, is missing, is a directory, is not UTF-8) is one line,
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -326,3 +327,20 @@ def test_a_file_named_like_a_standard_module_does_not_stand_in_for_it(tmp_path):
     proc = check("queue.py")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "has the name of the standard-library module 'queue'" in proc.stderr
+
+
+def test_an_edited_saved_graph_is_refused_for_its_edit_not_for_a_key_the_state_gives(
+    folder, capsys
+):
+    import networkx as nx
+
+    from irgraph import Agent, to_graph
+
+    G = to_graph(Agent("a").instruct("Hi {t}").writes("x") >> Agent("b").instruct("{x}"))
+    data = nx.node_link_data(G)
+    data["nodes"].append({"id": "zz", "kind": "agent", "label": "zz", "parent": None})
+    (folder / "extra.json").write_text(json.dumps(data, default=str))
+    assert call("check", "extra.json", "--state", "t=1")[0] == 1
+    err = capsys.readouterr().err
+    assert "extra.json: Node 'zz' is not part of the pipeline" in err
+    assert "reads {t}" not in err

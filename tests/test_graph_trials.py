@@ -385,3 +385,53 @@ def test_a_copy_holding_a_lambda_says_why_it_cannot_run_not_that_it_was_saved():
     text = str(info.value)
     assert "was not saved" not in text
     assert "a graph saved, copied or edited" in text and "keeps only that name" in text
+
+
+def test_a_node_named_like_a_numbered_id_keeps_its_name_and_numbering_skips_it():
+    """``writer#2`` was renumbered ``writer#2#2`` when a second ``writer`` came first, so
+    ``outputs['writer#2']`` was the other node's."""
+    p = (
+        Agent("writer").instruct("{t}").writes("a")
+        >> Agent("writer").instruct("{a}").writes("b")
+        >> Agent("writer#2").instruct("{b}").writes("c")
+    )
+    G = to_graph(p, inputs={"t"})
+    assert list(G.nodes) == ["writer", "writer#3", "writer#2"]
+    assert G.nodes["writer#2"]["label"] == "writer#2" and G.nodes["writer#3"]["writes"] == ["b"]
+
+
+def test_a_graph_whose_name_was_edited_is_refused_as_stale():
+    """``G.graph['name'] = ...`` passed validate, and from_graph(G) kept the old name."""
+    import copy
+
+    from irgraph import validate
+
+    for made_here in (True, False):
+        G = to_graph(Agent("a") >> Agent("b"))
+        G = G if made_here else copy.deepcopy(G)
+        G.graph["name"] = "renamed"
+        with pytest.raises(PipelineError) as caught:
+            validate(G)
+        assert "The graph says name='renamed', but the pipeline it holds is named" in str(
+            caught.value
+        )
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda G: G.graph.__setitem__("tree", "nope"), "G.graph['tree']) names none of its"),
+        (lambda G: G.nodes["b"].clear(), "Node 'b' of the graph has no attributes at all"),
+        (lambda G: G.nodes["a"].pop("instruction"), "which an agent node needs"),
+    ],
+)
+def test_a_damaged_graph_is_told_for_what_it_is(damage, words):
+    import copy
+
+    from irgraph import validate
+
+    G = copy.deepcopy(to_graph(Agent("a") >> Agent("b")))
+    damage(G)
+    with pytest.raises(PipelineError) as caught:
+        validate(G)
+    assert words in str(caught.value)

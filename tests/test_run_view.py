@@ -248,3 +248,58 @@ def test_outside_ipython_the_traceback_hook_gives_the_plain_traceback(capsys):
     lines = error._render_traceback_()  # IPython's hook; the kernel case is notebook 06's
     assert lines == traceback.format_exception(error)
     assert capsys.readouterr().out == ""  # no view printed where nothing displays it
+
+
+def test_a_dataflow_run_is_predicted_and_its_critical_path_drawn_on_its_own_schedule():
+    """The view predicted a schedule="dataflow" run as if each step waited for the one
+    before it (three times the measured length here) and marked every step critical."""
+    from irgraph.analysis import makespan
+    from irgraph.backends.asyncio_backend import AsyncioBackend
+
+    reads = [Agent(n).instruct("About {topic}.").writes(f"{n}_out") for n in ("a", "b", "c")]
+    pipeline = reads[0] >> reads[1] >> reads[2]
+    backend = AsyncioBackend(provider=FakeProvider(latency=0.02), schedule="dataflow")
+    result = run(pipeline, backend=backend, state={"topic": "owls"})
+    assert result.schedule == "dataflow"
+    timeline = result.view().timeline
+    durations = timeline.facts.durations()
+    assert timeline.predicted == makespan(result.graph, durations, schedule="dataflow")
+    assert timeline.predicted == max(durations.values())
+    assert len(timeline.critical) == 1
+    # The same run on the default schedule waits step by step.
+    topological = run(pipeline, provider=FakeProvider(latency=0.02), state={"topic": "owls"})
+    assert topological.view().timeline.critical == ["a", "b", "c"]
+
+
+def test_the_branch_a_route_on_the_critical_path_took_is_marked_in_every_iteration():
+    """The timeline marked the route in both iterations but only the longest branch's step:
+    in the iteration that took the other branch, its step was left out."""
+    classify = Agent("cls").instruct("Classify {t}.").output({"enum": ["bug", "q"]}).writes("c")
+    fix, answer = Agent("fix").instruct("Fix {t}.").writes("n"), Agent("ans").instruct("{t}")
+    triage = Route("tri").on("c").when("bug", fix).otherwise(answer.writes("n"))
+    provider = FakeProvider(
+        latency={"cls": 0.01, "fix": 0.03, "ans": 0.01}, responses={"cls": ['"bug"', '"q"']}
+    )
+    result = run(Loop("L").step(classify >> triage).max_iterations(2), provider=provider,
+                 state={"t": "x"})  # fmt: skip
+    timeline = result.view().timeline
+    ran = {(bar.node, bar.path) for bar in timeline.bars}
+    assert ran == timeline.on_path  # one after another: the run waited for every one
+    assert {node for node, _ in ran} == {"L", "cls", "tri", "fix", "ans"}
+    assert critical_path_of(result).by_branch["tri"] == {'"bug"': ["fix"], "otherwise": ["ans"]}
+
+
+def critical_path_of(result):
+    from irgraph.analysis import critical_path
+
+    return critical_path(result.graph, result.view().facts.durations())
+
+
+def test_timeline_rows_of_nested_items_keep_their_item_numbers_apart():
+    each = MapOver("each_paper").over("papers", item="paper")
+    each = each.step(Agent("define").instruct("Define {paper}.").writes("d")).writes("ds")
+    outer = Loop("outer_rounds").step(each).max_iterations(2)
+    result = run(outer, provider=FakeProvider(), state={"papers": ["a", "b", "c"]})
+    rows = [line.split("|")[0].strip() for line in str(result.timeline()).splitlines()[1:]]
+    defines = [row for row in rows if row.startswith("define")]
+    assert len(defines) == 6 and len(set(defines)) == 6, defines
