@@ -112,10 +112,9 @@ class Scheduler:
         schedule: str = "topological",
     ) -> None:
         check_run_options(provider, on_event, on_gate, max_concurrency, timeout)
-        self.schedule = schedule  # what the plan waits for: the run's view predicts with it
         check_call_limit(call_limit, max_concurrency)
-        self.provider = provider
-        self.on_event = on_event
+        self.provider, self.on_event = provider, on_event
+        self.schedule = schedule  # what the plan waits for: the run's view predicts with it
         self.on_gate = on_gate
         self.max_concurrency = max_concurrency if call_limit is None else None  # this run's own
         # A call_limit is shared with other runs (run_many's items): one bound for them all.

@@ -8,14 +8,11 @@ A store is a directory of JSON files (by default ``.irgraph-batches/<batch key>/
 
 An item's key hashes the batch key with the item's canonical JSON, so the same data set,
 reordered or grown, resumes item by item (identical items share one key and one result). An
-answer's key hashes what was asked (every field of the request but the state: node, agent,
-prompt, model, system prompt, settings, output schema, attempt, feedback) and how often this
-item asked it before, so a half-done item asked
-again gets its completed agents' answers back from disk and only the rest go to the model.
+answer's key hashes what was asked (every field of the request but the state) and how often
+the item asked it before: a half-done item gets its agents' answers back from disk.
 When an item completes, its answers are dropped: its final state stands for them. Identical
 items are one item to :func:`irgraph.batch.run_many`, run once (a copy waits for the run under
-way); should two runs of one key still be in flight at once, they share their model calls: the
-second waits for the first's answer, and the answers stay until the last of them completes.
+way); two runs of one key in flight at once share their model calls.
 
 What was kept is only good for the pipeline that computed it, so a store remembers, per batch
 key, the pipeline the batch was started with (the *record*, ``batch-<hash>.json``), and refuses
@@ -32,9 +29,8 @@ its code, defaults and captured values, a partial by its function and arguments,
 object by its class and attributes: :mod:`irgraph.ir.identity`). Descriptions do not count,
 nor does the code behind an import path, nor the provider or run options: resuming with
 another provider, say one that no longer fails, is what resuming is for. The same IR built
-another way (an explicit ``Pipeline`` for ``>>``, or read back from its JSON) resumes. But
-what a provider that makes its answers up (``FakeProvider``) kept is marked so, and a run with
-a real provider takes none of it: it asks the model.
+another way (an explicit ``Pipeline`` for ``>>``, or read back from its JSON) resumes; what a
+provider making answers up (``FakeProvider``) kept is marked, and a real provider's run asks.
 
 Every file is written under a temporary name and renamed into place (``os.replace``), so a
 crash or Ctrl-C leaves a whole file or none; a file that is not whole, or not what it should
@@ -131,8 +127,7 @@ def _write_atomically(path: Path, data: Any) -> None:
 
 
 def _read(path: Path) -> Any:
-    """The JSON in ``path``, or ``None`` when there is none (an unreadable file counts as
-    none: that work is done again rather than trusted)."""
+    """The JSON in ``path``, or ``None`` when there is none (or it cannot be read)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -158,12 +153,10 @@ class BatchStore:
         graph: Any = None,
         made_up: bool = False,
     ) -> None:
-        self.directory = Path(directory)
-        # The run's provider makes its answers up (FakeProvider): what it keeps is marked, and
-        # a run with a real provider takes none of it (a real answer serves a made-up run).
+        self.directory, self.batch_key, self.graph = Path(directory), batch_key, graph
+        # The run's provider makes answers up (FakeProvider): what it keeps is marked, and a
+        # run with a real provider takes none of it (a real answer serves a made-up run).
         self.made_up = made_up
-        self.batch_key = batch_key
-        self.graph = graph
         # Through JSON, so that it compares equal to the one read back from the record.
         described = None if pipeline is None else described_json(pipeline)
         self._pipeline = None if described is None else json.loads(described)
@@ -455,8 +448,10 @@ class RememberingProvider:
                 # written fails the item when it completes (save), not the agent here.
                 with contextlib.suppress(OSError):
                     self.store._claim()
-                    kept = {"answer": text, "pipeline": self.store._stamp}
-                    _write_atomically(path, {**kept, "made_up": self.store.made_up})
+                    made_up = self.store.made_up
+                    _write_atomically(
+                        path, {"answer": text, "pipeline": self.store._stamp, "made_up": made_up}
+                    )
                 shared.set_result(text)
         finally:
             del self.store._asking[path]

@@ -239,6 +239,7 @@ def input_words(message: str, error: BaseException, command: str) -> str:
     """``message`` (of ``error``) with each problem's advice on declaring a key as an input
     (``to_graph(..., inputs=...)``) put as ``irgraph command`` takes it: a key of each inputs
     line for ``batch``, ``--state``/``--input`` for the others."""
+    from irgraph.errors import suggestion_text
     from irgraph.validate import declare_input_advice
 
     for problem in getattr(error, "problems", ()):
@@ -247,6 +248,15 @@ def input_words(message: str, error: BaseException, command: str) -> str:
             continue
         if command == "batch":
             words = f'give it in each line of the inputs (e.g. {{"{key}": ...}})'
+            unread = problem.unread_inputs
+            if len(unread) == 1:  # the line's key, more likely than the pipeline's, is wrong
+                said = suggestion_text(problem.suggestion) + problem.unread_text()
+                others = [s for s in problem.suggestion if s not in unread]
+                message = message.replace(
+                    said,
+                    f"{suggestion_text(others)} The line gives '{unread[0]}', which nothing reads: "
+                    f"if it is '{key}' misspelled, write '{key}' in the line.",
+                )
         else:
             words = f"give it a value with --state {key}=... (or declare it with --input {key})"
         message = message.replace(declare_input_advice(key), words)

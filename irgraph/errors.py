@@ -55,10 +55,11 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     >>> did_you_mean("finding", ["findings", "analysis"])
     " Did you mean 'findings'?"
     """
-    return _suggestion(closest_keys(word, candidates))
+    return suggestion_text(closest_keys(word, candidates))
 
 
-def _suggestion(found: Sequence[str]) -> str:
+def suggestion_text(found: Sequence[str]) -> str:
+    """`` Did you mean 'a' or 'b'?`` for the keys ``found``, or nothing when there are none."""
     return f" Did you mean {' or '.join(repr(s) for s in found)}?" if found else ""
 
 
@@ -72,27 +73,26 @@ class Problem:
     suggestion: tuple[str, ...] = ()
     hint: str | None = None
     #: Those of ``suggestion`` that are inputs no step reads: the input may be the key
-    #: misspelled (a batch line's), so the text says so both ways, not "Did you mean".
+    #: misspelled (a batch line's), so the text says so too, beside "Did you mean".
     unread_inputs: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        text = self.message + _suggestion(
-            [s for s in self.suggestion if s not in self.unread_inputs]
-        )
-        if len(self.unread_inputs) == 1:
-            text += (
-                f" The input '{self.unread_inputs[0]}' is given and nothing reads it: one of "
-                f"'{self.unread_inputs[0]}' and '{self.key}' is likely misspelled."
-            )
-        elif self.unread_inputs:
-            names = " and ".join(repr(k) for k in self.unread_inputs)
-            text += (
-                f" The inputs {names} are given and nothing reads them: one of them or "
-                f"'{self.key}' is likely misspelled."
-            )
+        text = self.message + suggestion_text(self.suggestion) + self.unread_text()
         if self.hint:
             text += f" {self.hint}"
         return text
+
+    def unread_text(self) -> str:
+        """What the text says of ``unread_inputs``: that the input may be the key misspelled
+        (a batch line's, a state's), as the suggestion says the reader may be."""
+        if not self.unread_inputs:
+            return ""
+        if len(self.unread_inputs) == 1:
+            given = f"The input '{self.unread_inputs[0]}' is given and nothing reads it"
+        else:
+            names = " and ".join(repr(k) for k in self.unread_inputs)
+            given = f"The inputs {names} are given and nothing reads them"
+        return f" ({given}: if the input is what is misspelled, give it as '{self.key}'.)"
 
 
 class PipelineError(IrgraphError, ValueError):

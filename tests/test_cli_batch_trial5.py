@@ -261,3 +261,12 @@ def test_a_work_pool_without_a_prefect_server_is_refused_up_front(here, capsys, 
     argv = ["-o", "r.jsonl", "--backend", "prefect", "--work-pool", "pool"]
     assert call(*argv)[0] == 2
     assert "--work-pool pool sends items to the Prefect server" in capsys.readouterr().err
+
+
+def test_a_lines_misspelled_key_is_told_as_the_lines_not_the_pipelines(here, capsys):
+    (here / "typo.jsonl").write_text('{"topik": "owls"}\n')
+    out = io.StringIO()
+    assert main(["batch", f"{MODULE}:pipeline", "typo.jsonl", "-o", "r.jsonl"], out=out) == 1
+    err = capsys.readouterr().err
+    assert "The line gives 'topik', which nothing reads: if it is 'topic' misspelled, write " in err
+    assert "Did you mean" not in err
