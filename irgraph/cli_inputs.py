@@ -347,7 +347,10 @@ def _file_graph(path: str, G: Any) -> Any:
         return from_graph(G)
     except PipelineError as exc:
         # A key no step writes is the command's to check, against its --state and --input.
-        unbound = unbound_reads(G)
+        try:
+            unbound = unbound_reads(G)
+        except Exception:  # a graph too damaged to tell: every problem stands
+            unbound = []
         problems = [p for p in exc.problems if p not in unbound] or exc.problems
         problems = [attrs.evolve(p, message=f"{path}: {p.message}") for p in problems]
         raise PipelineError(problems) from None

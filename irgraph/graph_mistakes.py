@@ -83,7 +83,7 @@ def missing_nodes_error(G: nx.DiGraph, tree: Any, missing: str) -> PipelineError
             "(from irgraph import from_portable).",
         )
     named = set(tree_ids(tree))
-    if not named & set(G):  # not one node in common: the tree, not the ids, is wrong
+    if not isinstance(tree, dict) and not named & set(G):  # the tree, not the ids, is wrong
         return PipelineError(
             f"The graph's pipeline (G.graph['tree']) names none of its nodes: it is "
             f"{_short(tree)}, where the graph has {_some(list(G))}. The tree was replaced or "
