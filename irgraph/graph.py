@@ -46,6 +46,7 @@ from irgraph.ir import (
     transform_call_problem,
 )
 from irgraph.ir.functions import predicate_problem
+from irgraph.ir.schema_words import schema_warnings
 from irgraph.schema import (
     EXECUTABLE_KINDS,
     KIND,
@@ -268,6 +269,8 @@ class _Walker:
             warning = untemplated_keys_warning(nid, node.system)
             if warning is not None:
                 self.warnings.append(warning)
+        if type(node) is AgentNode and node.output is not None:
+            self.warnings += schema_warnings(node.output, nid)
         elif isinstance(node, TransformNode):
             if node.fn.fn is not None:
                 problem = transform_call_problem(nid, node.fn.fn, node.reads)

@@ -15,6 +15,7 @@ error before the run (see :mod:`irgraph.graph`).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from irgraph import checks
@@ -36,7 +37,16 @@ class Route(Builder):
     _kind = "Route"
 
     def on(self, key: str) -> Route:
-        """The state key whose value ``.when(value, ...)`` cases compare with."""
+        """The state key whose value ``.when(value, ...)`` cases compare with (one key)."""
+        earlier = self._config.get("on")
+        if earlier is not None and earlier != key:
+            raise PipelineError(
+                f"Route '{self._name}' already compares '{earlier}' (.on('{earlier}')); a route "
+                f"compares one key, and .on('{key}') would silently replace it.",
+                node=self._name,
+                hint="Keep one .on(...); route on another key with a Route of its own, or "
+                "with .when(lambda state: ..., branch).",
+            )
         return self._with(on=self._arg(checks.key, "on", key))
 
     def when(self, condition: Any, branch: Builder | Node) -> Route:
@@ -48,6 +58,14 @@ class Route(Builder):
             if problem is not None:
                 raise problem
             case = RouteCase("test", test)
+        elif isinstance(condition, float) and not math.isfinite(condition):
+            raise PipelineError(
+                f"'{self._name}'.when() got {condition!r}, which is no JSON value: a reply can "
+                "never equal it.",
+                node=self._name,
+                hint="Compare with a finite number, or use a predicate such as "
+                ".when(lambda state: math.isnan(state['n']), branch).",
+            )
         elif isinstance(condition, _SCALARS):
             case = RouteCase("equals", condition)
         else:

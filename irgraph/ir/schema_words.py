@@ -1,0 +1,81 @@
+"""What an output schema says by mistake: a keyword JSON Schema does not know that looks like
+one it does (``enums`` for ``enum``: ignored, so the schema allows anything it meant to
+refuse), and a schema no value satisfies (every reply fails it). Both are told as warnings,
+when the schema is given (``.output()``) and by ``validate``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from difflib import get_close_matches
+from typing import Any
+
+from irgraph.ir.outputs import allows_nothing
+
+__all__ = ["schema_warnings"]
+
+#: JSON Schema's keywords (2020-12 and draft 7), the words a schema object's keys are.
+KEYWORDS = frozenset(
+    """$schema $id $ref $defs $anchor $dynamicRef $dynamicAnchor $comment $vocabulary
+    definitions type enum const title description default examples deprecated readOnly
+    writeOnly format multipleOf maximum exclusiveMaximum minimum exclusiveMinimum maxLength
+    minLength pattern maxItems minItems uniqueItems maxContains minContains contains items
+    prefixItems additionalItems unevaluatedItems maxProperties minProperties required
+    dependentRequired dependentSchemas dependencies properties patternProperties
+    additionalProperties unevaluatedProperties propertyNames allOf anyOf oneOf not if then
+    else contentEncoding contentMediaType contentSchema""".split()
+)
+_LOWER = {word.lower(): word for word in KEYWORDS}
+#: Keywords whose value is one subschema, a list of them, or a mapping of names to them.
+_ONE = ("items", "additionalItems", "contains", "not", "if", "then", "else", "propertyNames",
+        "additionalProperties", "unevaluatedItems", "unevaluatedProperties")  # fmt: skip
+_LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
+_NAMED = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+def _subschemas(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``schema`` and every schema object inside it, each with where it is (``/items``)."""
+    todo = [(path, schema)]
+    while todo:
+        where, part = todo.pop()
+        yield where, part
+        for word in _ONE:
+            if isinstance(part.get(word), Mapping):
+                todo.append((f"{where}/{word}", part[word]))
+        for word in _LIST:
+            if isinstance(part.get(word), list):
+                todo += [(f"{where}/{word}/{i}", s) for i, s in enumerate(part[word])
+                         if isinstance(s, Mapping)]  # fmt: skip
+        for word in _NAMED:
+            if isinstance(part.get(word), Mapping):
+                todo += [(f"{where}/{word}/{n}", s) for n, s in part[word].items()
+                         if isinstance(s, Mapping)]  # fmt: skip
+
+
+def schema_warnings(schema: Any, node: str) -> list[str]:
+    """What is likely wrong with agent ``node``'s output ``schema``, as warnings.
+
+    >>> schema_warnings({"type": "string", "enums": ["bug"]}, "c")[0][:55]
+    "The output schema of 'c' has 'enums' (at the top level)"
+    """
+    if not isinstance(schema, Mapping):
+        return []
+    found = []
+    for where, part in _subschemas(schema, ""):
+        for word in part:
+            if word in KEYWORDS or not isinstance(word, str):
+                continue
+            meant = get_close_matches(word.lower(), sorted(_LOWER), n=1, cutoff=0.8)
+            if meant:
+                found.append(
+                    f"The output schema of '{node}' has {word!r} (at "
+                    f"{where or 'the top level'}), which JSON Schema does not know; did you mean "
+                    f"{_LOWER[meant[0]]!r}? An unknown keyword is ignored, so the schema allows "
+                    "what it was meant to refuse."
+                )
+    if allows_nothing(schema):
+        found.append(
+            f"The output schema of '{node}' allows no value at all (its types, enum or const "
+            "never meet), so every reply fails it and the run fails at this agent; fix the "
+            "schema."
+        )
+    return found

@@ -1,0 +1,73 @@
+"""Findings of the sixth outside trial (routes and structured outputs): a misspelt schema
+keyword (``enums``) was ignored silently, switching the route checks off; a schema no value
+satisfies passed; a second ``.on()`` replaced the first; ``.when(nan)`` named no route."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+
+from irgraph import Agent, PipelineError, Route, to_graph, validate
+
+
+@pytest.mark.parametrize(
+    ("schema", "word", "meant", "where"),
+    [
+        ({"type": "string", "enums": ["bug"]}, "enums", "enum", "the top level"),
+        ({"type": "string", "Enum": ["bug"]}, "Enum", "enum", "the top level"),
+        ({"type": "object", "requried": ["a"]}, "requried", "required", "the top level"),
+        (
+            {"type": "array", "items": {"type": "integer", "minimun": 3}},
+            "minimun",
+            "minimum",
+            "/items",
+        ),
+    ],
+)
+def test_a_misspelt_schema_keyword_is_warned_of_when_given_and_by_validate(
+    schema, word, meant, where
+):
+    said = f"has {word!r} (at {where}), which JSON Schema does not know; did you mean {meant!r}?"
+    with pytest.warns(UserWarning, match=None) as caught:
+        agent = Agent("c").instruct("Classify.").output(schema).writes("k")
+    assert any(said in str(w.message) for w in caught)
+    assert any(said in w for w in validate(to_graph(agent)))
+
+
+def test_a_property_named_like_a_keyword_is_no_misspelling():
+    schema = {"type": "object", "properties": {"enums": {"type": "string"}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        agent = Agent("c").instruct("Classify.").output(schema).writes("k")
+    assert validate(to_graph(agent)) == []
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "enum": [1, 2]},
+        {"enum": []},
+        {"type": "integer", "const": "a"},
+        {"allOf": [{"type": "string"}, {"type": "integer"}]},
+    ],
+)
+def test_a_schema_no_value_satisfies_is_warned_of(schema):
+    with pytest.warns(UserWarning, match="allows no value at all"):
+        agent = Agent("c").instruct("Classify.").output(schema).writes("k")
+    assert any("allows no value at all" in w for w in validate(to_graph(agent)))
+
+
+def test_a_second_on_is_refused_rather_than_replacing_the_first():
+    with pytest.raises(PipelineError, match=r"Route 't' already compares 'a'") as caught:
+        Route("t").on("a").on("b")
+    assert caught.value.node == "t"
+    assert Route("t").on("a").on("a").when("x", Agent("x")).to_ir().on == "a"
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_when_value_is_refused_naming_the_route(value):
+    with pytest.raises(PipelineError, match="which is no JSON value") as caught:
+        Route("t").on("n").when(value, Agent("x"))
+    assert caught.value.node == "t"
