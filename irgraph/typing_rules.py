@@ -347,6 +347,8 @@ class TypeRules:
             source = f"what agents {_names(sources)} may write there"
             change = f"add {told} to the output schema of {_names(sources, 'or')}"
         other = respelled(value, allowed)
+        if other is not NONE and self._refused(other, sources) is not None:
+            other = NONE  # the other spelling is refused by a constraint too: not offered
         if value is None:  # the string "null" is never what a .when(None, ...) meant
             if source.startswith("the output schema"):
                 kinds = [*sorted(allowed.types or {"string"}), "null"]

@@ -71,3 +71,16 @@ def test_a_non_finite_when_value_is_refused_naming_the_route(value):
     with pytest.raises(PipelineError, match="which is no JSON value") as caught:
         Route("t").on("n").when(value, Agent("x"))
     assert caught.value.node == "t"
+
+
+def test_the_other_spelling_is_offered_only_when_the_schema_allows_it():
+    writer = Agent("c").instruct("Rate.").output({"type": "integer", "minimum": 10}).writes("n")
+
+    def told(value):
+        route = Route("r").on("n").when(value, Agent("f")).otherwise(Agent("g"))
+        with pytest.raises(PipelineError) as caught:
+            validate(to_graph(writer >> route))
+        return str(caught.value)
+
+    assert "Write .when(15, ...)" in told("15")
+    assert "Write .when(5" not in told("5") and "Use an integer" in told("5")
