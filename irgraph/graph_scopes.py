@@ -57,6 +57,15 @@ def walk_loop(w: Walker, node: LoopNode, env: Env, parent: str | None) -> Summar
     own_reads: list[str] = []
     if isinstance(node.until, str):
         w.types.loop_stop(sid, node, body_env)
+        maybe = w.maybe.get((body_env.local.get(node.until, ""), node.until))
+        if maybe is not None:  # a route in the body writes it on some branches only
+            several = len(maybe[1]) > 1
+            w.warnings.append(
+                f"Loop '{node.name}' stops on '{node.until}', but route '{maybe[0]}' writes "
+                f"it only on some branches ({'its branches' if several else 'its branch'} "
+                f"{' and '.join(maybe[1])} {'do' if several else 'does'} not): an iteration "
+                "that takes them leaves it unset, and the loop does not stop early then."
+            )
     if isinstance(node.until, str) and node.until not in body_env.local:
         own_reads = [node.until]
         w.bind(sid, node.until, env, optional=False)

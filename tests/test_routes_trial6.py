@@ -84,3 +84,20 @@ def test_the_other_spelling_is_offered_only_when_the_schema_allows_it():
 
     assert "Write .when(15, ...)" in told("15")
     assert "Write .when(5" not in told("5") and "Use an integer" in told("5")
+
+
+def test_a_stop_key_a_route_writes_on_some_branches_only_is_warned_of():
+    from irgraph import Loop
+
+    done = Agent("d").instruct("{ticket}").output({"type": "boolean"}).writes("done")
+    route = Route("first").on("kind").when("a", done).otherwise(Agent("reply").instruct("r"))
+    loop = Loop("l").step(route).until("done").max_iterations(2)
+    said = validate(to_graph(loop, inputs={"ticket", "kind"}))
+    assert said == [
+        "Loop 'l' stops on 'done', but route 'first' writes it only on some branches (its "
+        "branch otherwise does not): an iteration that takes them leaves it unset, and the "
+        "loop does not stop early then."
+    ]
+    every = Route("first").on("kind").when("a", done).otherwise(done)
+    assert validate(to_graph(Loop("l").step(every).until("done").max_iterations(2),
+                             inputs={"ticket", "kind"})) == []  # fmt: skip
