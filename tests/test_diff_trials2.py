@@ -250,3 +250,16 @@ def test_a_value_that_differs_only_as_json_does_is_a_change(one, other):
     assert hash(route(one).to_ir()) != hash(route(other).to_ir())
     # Numbers still compare by value, as the run compares them.
     assert route(1).to_ir() == route(1.0).to_ir()
+
+
+def test_a_node_whose_kind_changed_under_its_name_is_that_node_changed():
+    """A MapOver turned into a Loop of the same name read as one node removed and another
+    added, its body's step as moved out of one and into the other."""
+    mapped = MapOver("each").over("xs", item="x").step(Agent("r").instruct("{x}").writes("s"))
+    looped = Loop("each").step(Agent("r").instruct("{x}").writes("s")).max_iterations(2)
+    d = diff(
+        to_graph(Agent("w").writes("xs") >> mapped), to_graph(Agent("w").writes("xs") >> looped)
+    )
+    assert d.added == [] and d.removed == [] and d.moves == {}
+    assert d.changed == {"each": ["kind"]}
+    assert "~ node each: kind (map_over -> loop)" in str(d).splitlines()
