@@ -261,7 +261,13 @@ def _show(args: argparse.Namespace, target: Any, out: TextIO) -> int:
 
     output: str | None = args.output
     fmt = check_output(output, args.format)
-    diagram = render(target, fmt)
+    try:
+        diagram = render(target, fmt)
+    except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
+        if type(exc).__name__ != "GraphvizError":
+            raise
+        said = str(exc).replace("draw with to_mermaid instead", "show it as --format mermaid")
+        raise CliError(said) from None
     if output is None:
         print(diagram.data, file=out)
         return 0
@@ -288,23 +294,8 @@ def _diff(args: argparse.Namespace, out: TextIO) -> int:
 
         print(diff_to_mermaid(change), file=out, end="")
     else:
-        print(_shown_diff(change), file=out)
+        print(change, file=out)  # names that do not print are shown as their repr
     return 0 if change.empty else 1
-
-
-def _shown_diff(change: Any) -> Any:
-    """The diff with the node names that do not print shown as their ``repr``."""
-    import attrs
-
-    return attrs.evolve(
-        change,
-        added=[shown(n) for n in change.added],
-        removed=[shown(n) for n in change.removed],
-        changed={shown(n): fields for n, fields in change.changed.items()},
-        edges_added=[(shown(u), shown(v)) for u, v in change.edges_added],
-        edges_removed=[(shown(u), shown(v)) for u, v in change.edges_removed],
-        edges_changed={(shown(u), shown(v)): f for (u, v), f in change.edges_changed.items()},
-    )
 
 
 def _progress_flag(cmd: argparse.ArgumentParser) -> None:

@@ -46,7 +46,7 @@ from irgraph.cli_batch_results import (
 )
 from irgraph.cli_choices import PROVIDER_HELP, check_provider, quiet_prefect
 from irgraph.cli_gates import gate_handler, parse_answers
-from irgraph.cli_inputs import CliError, check_modules
+from irgraph.cli_inputs import CliError, NotJsonNumber, check_modules, refuse_constant
 from irgraph.cli_progress import Meter
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.providers import makes_answers_up
@@ -128,10 +128,10 @@ def _parse(where: str, number: int, raw: bytes | str) -> tuple[Any, str | None]:
     # one) is not part of the JSON.
     text = text.rstrip("\r\n").removeprefix("\ufeff") if number == 1 else text.rstrip("\r\n")
     try:
-        state = json.loads(text, parse_constant=_not_json)
+        state = json.loads(text, parse_constant=refuse_constant)
     except RecursionError:
         return None, f"{place} nests its JSON too deeply to read; {hint}."
-    except _NotJson as exc:
+    except NotJsonNumber as exc:
         return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
     except json.JSONDecodeError as exc:
         return None, f"{place} is not valid JSON ({exc.msg} at column {exc.colno}); {hint}."
@@ -140,14 +140,6 @@ def _parse(where: str, number: int, raw: bytes | str) -> tuple[Any, str | None]:
     if not isinstance(state, dict):
         return None, f"{place} holds a JSON {_JSON_KINDS[type(state)]}, not an object; {hint}."
     return state, None
-
-
-class _NotJson(ValueError):
-    """``NaN``, ``Infinity`` or ``-Infinity`` in a line: Python reads them, JSON has none."""
-
-
-def _not_json(name: str) -> Any:
-    raise _NotJson(name)
 
 
 _JSON_KINDS = {

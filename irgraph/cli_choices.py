@@ -51,8 +51,11 @@ def quiet_prefect() -> None:
     if "PREFECT_LOGGING_LEVEL" in os.environ:
         return
     os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
+    # Its internal services log apart (a shutdown's "Still processing items" warning).
+    os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
     if "prefect.main" in sys.modules:
-        logging.getLogger("prefect").setLevel(logging.CRITICAL)
+        for name in ("prefect", "prefect._internal"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def check_provider(spec: str | None, **options: Any) -> Any:

@@ -294,6 +294,12 @@ def _saved_graph(path: str, data: dict[str, Any]) -> Any:
     import networkx as nx
 
     edges = "links" if "links" in data else "edges"
+    if not isinstance(data.get("graph"), dict):
+        raise CliError(
+            f'{path!r} looks like a saved graph, but its "graph" attributes are '
+            f"{json.dumps(data.get('graph'))}, not an object holding its pipeline; save it "
+            "again with json.dumps(nx.node_link_data(to_graph(pipeline)))."
+        )
     try:
         G = nx.node_link_graph(data, edges=edges)
     except Exception as exc:  # networkx reports a damaged file as KeyError, TypeError, ...
@@ -361,11 +367,16 @@ def _file_graph(path: str, G: Any) -> Any:
 
 def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str, Any]:
     """Parse ``key=value`` pairs (values are strings) and an optional JSON object (its
-    ``null`` is ``None``: no value). Pairs given later win."""
+    ``null`` is ``None``: no value). A ``--state`` wins over ``--state-json``, and a later
+    ``--state`` of a key over an earlier one."""
     state: dict[str, Any] = {}
     if json_text is not None:
         try:
-            loaded = json.loads(json_text)
+            loaded = json.loads(json_text, parse_constant=refuse_constant)
+        except NotJsonNumber as exc:
+            raise CliError(
+                f"--state-json holds {exc}, which is not JSON; give a number or null."
+            ) from None
         except RecursionError:
             raise CliError(
                 "--state-json nests arrays or objects too deeply to read; pass a value nested "
@@ -391,6 +402,15 @@ def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str,
             )
         state[key] = value
     return state
+
+
+class NotJsonNumber(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON reads them, JSON has none."""
+
+
+def refuse_constant(name: str) -> Any:
+    """``json.loads``'s ``parse_constant``: refuse ``NaN`` and the infinities."""
+    raise NotJsonNumber(name)
 
 
 def check_keys(keys: Iterable[str], option: str = "--input") -> list[str]:

@@ -203,10 +203,10 @@ def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
     # Last, a node whose kind changed under its name (a MapOver made a Loop) is that node.
     left = [n for n in G1 if n not in pairs]
     for node in [n for n in G2 if n not in set(pairs.values())] if left else ():
-        same = [n for n in left if G1.nodes[n]["label"] == G2.nodes[node]["label"]]
-        if same:
-            pairs[same[0]] = node
-            left.remove(same[0])
+        named = [n for n in left if G1.nodes[n]["label"] == G2.nodes[node]["label"]]
+        if named:
+            pairs[named[0]] = node
+            left.remove(named[0])
     return pairs
 
 

@@ -86,13 +86,18 @@ def _prefect_log_level():
     down for the process (the command is one process); put it back for the next test."""
     import logging
 
-    before = os.environ.get("PREFECT_LOGGING_LEVEL"), logging.getLogger("prefect").level
+    names = {
+        "PREFECT_LOGGING_LEVEL": "prefect",
+        "PREFECT_INTERNAL_LOGGING_LEVEL": "prefect._internal",
+    }
+    before = {v: (os.environ.get(v), logging.getLogger(n).level) for v, n in names.items()}
     yield
-    if before[0] is None:
-        os.environ.pop("PREFECT_LOGGING_LEVEL", None)
-    else:
-        os.environ["PREFECT_LOGGING_LEVEL"] = before[0]
-    logging.getLogger("prefect").setLevel(before[1])
+    for variable, (value, level) in before.items():
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value
+        logging.getLogger(names[variable]).setLevel(level)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -163,3 +163,10 @@ def test_a_bad_demo_latency_is_a_usage_error(capsys, latency):
         main(["demo", "--latency", latency], out=io.StringIO())
     assert info.value.code == 2
     assert f"argument --latency: {latency!r} is not a number of seconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_state_json_refuses_what_is_not_json(constant, capsys):
+    argv = ["run", DEMO, "--state-json", f'{{"topic": {constant}}}']
+    assert main(argv, out=io.StringIO()) == 2
+    assert f"--state-json holds {constant}, which is not JSON" in capsys.readouterr().err

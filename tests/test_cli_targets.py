@@ -344,3 +344,63 @@ def test_an_edited_saved_graph_is_refused_for_its_edit_not_for_a_key_the_state_g
     err = capsys.readouterr().err
     assert "extra.json: Node 'zz' is not part of the pipeline" in err
     assert "reads {t}" not in err
+
+
+def _edits(base):
+    import copy
+
+    edges = "edges" if "edges" in base else "links"
+    changes = {
+        "a node removed": lambda d: d.__setitem__("nodes", d["nodes"][1:]),
+        "a parent that is no node": lambda d: d["nodes"][1].__setitem__("parent", "zz"),
+        "reads null": lambda d: d["nodes"][1].__setitem__("reads", None),
+        "inputs a number": lambda d: d["graph"].__setitem__("inputs", 7),
+        "graph null": lambda d: d.__setitem__("graph", None),
+        "no directed": lambda d: d.pop("directed"),
+        "no multigraph": lambda d: d.pop("multigraph"),
+        "keys null": lambda d: d[edges][0].__setitem__("keys", None),
+        "an unknown kind": lambda d: d["nodes"][0].__setitem__("kind", "blah"),
+        "writes a string": lambda d: d["nodes"][0].__setitem__("writes", "x"),
+        "no control": lambda d: d[edges][0].pop("control"),
+        "a tree that is a number": lambda d: d["graph"].__setitem__("tree", 5),
+    }
+    for name, change in changes.items():
+        data = copy.deepcopy(base)
+        change(data)
+        yield name, data
+
+
+def test_a_hand_edited_node_link_file_is_refused_in_one_line_whatever_the_edit(folder, capsys):
+    """A fuzz of edits to a saved graph gave tracebacks on the command line, where validate
+    and from_graph refused the same graphs cleanly."""
+    import networkx as nx
+
+    from irgraph import to_graph
+    from irgraph.demo import research_pipeline
+
+    for name, data in _edits(nx.node_link_data(to_graph(research_pipeline))):
+        (folder / "edited.json").write_text(json.dumps(data, default=str))
+        code, _ = call("check", "edited.json", "--input", "topic")
+        err = capsys.readouterr().err
+        assert code in (1, 2), name
+        assert err.startswith("irgraph: ") and "Traceback" not in err, (name, err)
+        assert "edited.json" in err, (name, err)
+
+
+def test_diff_shows_old_and_new_values_for_a_name_that_does_not_print(folder):
+    (folder / "cli_tabbed.py").write_text(
+        "from irgraph import Agent\n"
+        "c = Agent('tab\\tx').instruct('Do {topic}.').writes('x')\n"
+        "d = Agent('tab\\tx').instruct('Do {topic} now.').writes('x')\n"
+    )
+    code, text = call("diff", "cli_tabbed.py:c", "cli_tabbed.py:d")
+    assert code == 1
+    assert text.splitlines() == [
+        '~ node \'tab\\tx\': instruction ("Do {topic}." -> "Do {topic} now.")'
+    ]
+
+
+def test_show_without_graphviz_is_a_set_up_error_pointing_at_mermaid(folder, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(folder))  # no dot here
+    err = error_of(capsys, "show", "irgraph.demo:research_pipeline", "--format", "svg")
+    assert "needs Graphviz's 'dot' program" in err and "--format mermaid" in err

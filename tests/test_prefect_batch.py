@@ -298,3 +298,4 @@ def test_the_batch_command_on_prefect_tells_a_failure_in_one_line_not_prefects_l
         "(raised in check, prefect_quiet_pipeline.py line 4)."
     ]
     assert "Traceback" not in done.stderr and "Flow run" not in done.stderr
+    assert " | WARNING " not in done.stderr  # its services' own log, at shutdown too
