@@ -46,9 +46,10 @@ from irgraph.cli_batch_results import (
 )
 from irgraph.cli_choices import PROVIDER_HELP, check_provider, quiet_prefect
 from irgraph.cli_gates import gate_handler, parse_answers
-from irgraph.cli_inputs import CliError, NotJsonNumber, check_modules, refuse_constant
+from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
 from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.ir.values import NotJsonNumber, refuse_constant
 from irgraph.providers import makes_answers_up
 
 __all__ = ["add_batch_parser", "batch_command", "line_key"]

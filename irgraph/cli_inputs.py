@@ -26,6 +26,7 @@ from irgraph import checks
 from irgraph.cli_classes import as_target, is_pipeline, listing, not_a_pipeline, sole_pipeline
 from irgraph.cli_files import is_graphml, is_saved_file, no_target
 from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
+from irgraph.ir.values import NotJsonNumber, refuse_constant
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -402,15 +403,6 @@ def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str,
             )
         state[key] = value
     return state
-
-
-class NotJsonNumber(ValueError):
-    """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON reads them, JSON has none."""
-
-
-def refuse_constant(name: str) -> Any:
-    """``json.loads``'s ``parse_constant``: refuse ``NaN`` and the infinities."""
-    raise NotJsonNumber(name)
 
 
 def check_keys(keys: Iterable[str], option: str = "--input") -> list[str]:

@@ -398,9 +398,3 @@ def test_diff_shows_old_and_new_values_for_a_name_that_does_not_print(folder):
     assert text.splitlines() == [
         '~ node \'tab\\tx\': instruction ("Do {topic}." -> "Do {topic} now.")'
     ]
-
-
-def test_show_without_graphviz_is_a_set_up_error_pointing_at_mermaid(folder, capsys, monkeypatch):
-    monkeypatch.setenv("PATH", str(folder))  # no dot here
-    err = error_of(capsys, "show", "irgraph.demo:research_pipeline", "--format", "svg")
-    assert "needs Graphviz's 'dot' program" in err and "--format mermaid" in err

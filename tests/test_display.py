@@ -234,8 +234,9 @@ def test_cli_show_without_graphviz_says_to_install_it(monkeypatch, capsys):
     from irgraph.backends import dot
 
     monkeypatch.setattr(dot.shutil, "which", lambda name: None)
-    assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 1
-    assert "apt-get install graphviz" in capsys.readouterr().err
+    assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
+    err = capsys.readouterr().err  # a set-up matter (exit 2), with the way around it
+    assert "apt-get install graphviz" in err and "--format mermaid" in err
 
 
 def test_cli_show_rejects_unknown_formats_and_targets(capsys):

@@ -48,6 +48,15 @@ def json_problem(value: Any, path: str = "") -> str | None:
     return f"{path or 'the value'} is a {type(value).__name__} ({value!r})"
 
 
+class NotJsonNumber(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON reads them, JSON has none."""
+
+
+def refuse_constant(name: str) -> Any:
+    """``json.loads``'s ``parse_constant``: refuse ``NaN`` and the infinities."""
+    raise NotJsonNumber(name)
+
+
 def is_json(value: Any) -> bool:
     """Whether ``value`` is JSON-native data: None, bool, int, finite float, str, and lists
     and str-keyed dicts of them.
