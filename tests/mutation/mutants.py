@@ -726,4 +726,29 @@ MUTANTS: tuple[Mutant, ...] = (
         """    "route": ('["', '"]'),""",
         _EXPORT_TESTS,
     ),
+    # batches and the command line (the fifth and sixth outside trials) ---------------------
+    _m(
+        "made-up-results-stand-for-real-ones",
+        "batch",
+        "irgraph/batch_store.py",
+        '        if data.get("made_up") is True and not self.made_up:',
+        "        if False:",
+        ("tests/test_batch_trial5.py", "tests/test_cli_batch_trial5.py"),
+    ),
+    _m(
+        "results-file-not-held",
+        "batch",
+        "irgraph/cli_batch_results.py",
+        "            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)",
+        "            pass",
+        ("tests/test_cli_batch_trial5.py",),
+    ),
+    _m(
+        "misspelt-schema-keyword-ignored",
+        "routes",
+        "irgraph/ir/schema_words.py",
+        "            if meant:",
+        "            if False:",
+        ("tests/test_routes_trial6.py",),
+    ),
 )
