@@ -27,6 +27,7 @@ AREAS = (
     "exporters",
     "prefect",
     "routes",
+    "batch",
 )
 
 _GRAPH_TESTS = (
