@@ -11,7 +11,11 @@ as a :class:`~irgraph.cli_inputs.CliError`.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
+import re
+from types import ModuleType
 
 __all__ = ["is_graphml", "is_saved_file", "no_target"]
 
@@ -53,7 +57,27 @@ def no_target(spec: str) -> str:
             f"{spec!r} is a file without the .json suffix, but {_SAVED}; if it holds one, "
             f"rename it to {stem}.json, else name a pipeline as module:attr or file.py:attr."
         )
+    module = _module(spec)
+    if module is not None:  # a module alone: name its pipelines
+        from irgraph.cli_classes import listing
+
+        return (
+            f"{spec!r} names a module, not a pipeline in it: give module:attr ({spec}:ATTR)."
+            f"{listing(module, spec)}"
+        )
     return (
         f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline), "
         f"file.py:attr or file.py, nor a saved pipeline's .json or .graphml file."
     )
+
+
+def _module(spec: str) -> ModuleType | None:
+    """The module a dotted name ``spec`` names, when it imports cleanly; else ``None``."""
+    if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", spec):
+        return None
+    try:
+        if importlib.util.find_spec(spec) is None:
+            return None
+        return importlib.import_module(spec)
+    except Exception:  # not a module, or one that fails: the plain message says enough
+        return None
