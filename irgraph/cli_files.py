@@ -57,18 +57,16 @@ def no_target(spec: str) -> str:
             f"{spec!r} is a file without the .json suffix, but {_SAVED}; if it holds one, "
             f"rename it to {stem}.json, else name a pipeline as module:attr or file.py:attr."
         )
+    plain = (
+        f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline), "
+        f"file.py:attr or file.py, nor a saved pipeline's .json or .graphml file."
+    )
     module = _module(spec)
     if module is not None:  # a module alone: name its pipelines
         from irgraph.cli_classes import listing
 
-        return (
-            f"{spec!r} names a module, not a pipeline in it: give module:attr ({spec}:ATTR)."
-            f"{listing(module, spec)}"
-        )
-    return (
-        f"{spec!r} is not of the form module:attr (e.g. irgraph.demo:research_pipeline), "
-        f"file.py:attr or file.py, nor a saved pipeline's .json or .graphml file."
-    )
+        return f"{plain} It names a module: give {spec}:ATTR.{listing(module, spec)}"
+    return plain
 
 
 def _module(spec: str) -> ModuleType | None:

@@ -317,6 +317,7 @@ class _Walker:
             layer = _Env(env)
             part = self.walk(child, layer, parent)
             branch_reads.append(part.reads)
+            earlier = {key: written[key] for key in layer.local if key in written}  # clashes
             written.update(layer.local)
             out.writes.update(part.writes)
             out.entries += part.entries
@@ -325,6 +326,11 @@ class _Walker:
             for key, writer in part.writes.items():
                 if key in writer_branch:
                     first = writer_branch[key][0]
+                    # Either may be what a later reader sees: checks of the value count both.
+                    if key in earlier:
+                        self.alternatives.setdefault((layer.local[key], key), []).append(
+                            earlier[key]
+                        )
                     self.problem(
                         f"Parallel branches of '{node.name}' both write '{key}': '{first}' "
                         f"and '{writer}'. Branches run at the same time, so the result would "

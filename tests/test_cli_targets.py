@@ -402,7 +402,7 @@ def test_diff_shows_old_and_new_values_for_a_name_that_does_not_print(folder):
 
 def test_a_module_alone_is_answered_with_its_pipelines(folder, capsys):
     err = error_of(capsys, "check", "irgraph.demo")
-    assert "'irgraph.demo' names a module, not a pipeline in it: give module:attr " in err
+    assert "It names a module: give irgraph.demo:ATTR. Pipelines in irgraph.demo: " in err
     assert "irgraph.demo:research_pipeline" in err
     err = error_of(capsys, "check", "no_such_module_here")
     assert "is not of the form module:attr" in err

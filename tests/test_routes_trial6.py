@@ -101,3 +101,16 @@ def test_a_stop_key_a_route_writes_on_some_branches_only_is_warned_of():
     every = Route("first").on("kind").when("a", done).otherwise(done)
     assert validate(to_graph(Loop("l").step(every).until("done").max_iterations(2),
                              inputs={"ticket", "kind"})) == []  # fmt: skip
+
+
+def test_parallel_writers_of_a_routes_key_both_count_for_its_value_check():
+    """Beside the clash itself, the route check said 'bug' could never come, reading only
+    the last branch's enum."""
+    enum = {"type": "string", "enum": ["bug", "feature"]}
+    classify = Agent("classify").instruct("{ticket}").output(enum).writes("category")
+    other = Agent("c2").instruct("{ticket}").output({"type": "string", "enum": ["x"]})
+    route = Route("r").on("category").when("x", Agent("f")).when("bug", Agent("g"))
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph((classify | other.writes("category")) >> route, inputs={"ticket"}))
+    assert len(caught.value.problems) == 1
+    assert "both write 'category'" in str(caught.value)
