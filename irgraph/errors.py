@@ -192,7 +192,7 @@ class RunError(IrgraphError, RuntimeError):
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
             bundle: dict[str, Any] = self.view()._repr_mimebundle_()
-        except IrgraphError:  # displaying never raises
+        except Exception:  # displaying never raises (a custom backend's graph, say)
             return {"text/plain": repr(self)}
         return bundle
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
-from irgraph.errors import IrgraphError, load_run_view
+from irgraph.errors import load_run_view
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -272,8 +272,8 @@ class RunResult:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
             bundle: dict[str, Any] = self.view()._repr_mimebundle_()
-        except IrgraphError as exc:  # displaying never raises
-            return {"text/plain": f"{self!r} (no run view: {exc})"}
+        except Exception as exc:  # displaying never raises (a custom backend's graph, say)
+            return {"text/plain": f"{self!r} (no run view: {type(exc).__name__}: {exc})"}
         return bundle
 
 

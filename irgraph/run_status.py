@@ -69,7 +69,7 @@ def clean(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(
-        "\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" else ch
+        "\ufffd" if unicodedata.category(ch) in ("Cc", "Cs", "Cn") and ch not in "\n\t" else ch
         for ch in text
     )
 
@@ -86,11 +86,11 @@ def seconds_text(seconds: float | None) -> str:
     >>> seconds_text(0.0123), seconds_text(1.254), seconds_text(125)
     ('12 ms', '1.25 s', '2:05')
     """
-    if seconds is None:
+    if seconds is None or seconds != seconds:  # none, or NaN
         return "\u2014"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms" if seconds >= 0.0005 else "<1 ms"
-    if seconds < 60:
+    if seconds < 0.9995:  # below what "1.00 s" rounds
+        return f"{seconds * 1000:.0f} ms" if seconds >= 0.001 else "<1 ms"
+    if seconds < 59.995:  # below what "60.00 s" rounds
         return f"{seconds:.2f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}:{rest:02d}"

@@ -15,7 +15,7 @@ from typing import Any
 from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.run_diagram import legend, svg_open
-from irgraph.run_status import STATUSES, Execution, RunFacts, save_as, seconds_text, shorten
+from irgraph.run_status import STATUSES, Execution, RunFacts, clean, save_as, seconds_text, shorten
 from irgraph.run_status import xml_attr as quoteattr
 from irgraph.run_status import xml_text as escape
 
@@ -142,7 +142,7 @@ class Timeline:
                 f"data-path={quoteattr(repr(list(bar.path)))}>"
                 f"<title>{escape(shorten(f'{label}: {bar.status}, {took}', 300))}</title>"
                 f"<text x='{left - 6:.1f}' y='{y + BAR_H - 2:.1f}' text-anchor='end' "
-                f"font-size='11'>{escape(shorten(label, 40))}</text>"
+                f"font-size='11'>{escape(_middle(clean(label), 40))}</text>"
                 f"<rect x='{bx:.1f}' y='{y:.1f}' width='{bw:.1f}' height='{BAR_H}' rx='2' "
                 f"fill='{fill}' {stroke}/><text x='{bx + bw + 4:.1f}' y='{y + BAR_H - 2:.1f}' "
                 f"font-size='10' fill='#555'>{escape(took)}</text></g>"
@@ -156,7 +156,7 @@ class Timeline:
         finished (or was reused), ``active`` when it failed or was cancelled; a bar starts
         when the execution started working (after any wait for a model-call slot)."""
         lines = ["gantt", "    dateFormat x", "    axisFormat %S.%L s"]
-        if title.strip():
+        if title and title.strip():  # None or "" for no title
             lines.insert(1, f"    title {_gantt_text(title)}")
         section = None
         order: dict[str, int] = {}

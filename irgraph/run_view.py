@@ -161,6 +161,12 @@ def _answer(call: Any) -> str:
     return call.answer if call.answer is not None else f"(no answer: {call.error})"
 
 
+def _failed(call: Any) -> bool:
+    """Whether a model call failed on its own (not stopped because a sibling failed)."""
+    error = str(call.error or "")
+    return bool(error) and not error.lower().startswith("cancel")
+
+
 def _each(calls: list[Any], graph: nx.DiGraph, say: Callable[[Any], str]) -> str:
     """Every call's text under a heading naming where it ran and which attempt it was, for
     a node that made more than one call; empty otherwise."""
@@ -242,9 +248,12 @@ class RunView:
             asked = data.get(_WHAT.get(kind, ""), "") or ""
             answer = _preview(facts.outputs.get(node))
             if calls:
-                asked = calls[-1].prompt
+                last = calls[-1]
+                if status == "failed":  # the call that failed, not a sibling item's stopped one
+                    last = next((c for c in reversed(calls) if _failed(c)), last)
+                asked = last.prompt
                 if node not in facts.outputs:
-                    answer = _answer(calls[-1])
+                    answer = _answer(last)
             elif node in self.gates:  # the last item's or iteration's message, filled in
                 asked = max(self.gates[node], key=lambda ask: ask.path).message
             found.append(

@@ -303,3 +303,51 @@ def test_timeline_rows_of_nested_items_keep_their_item_numbers_apart():
     rows = [line.split("|")[0].strip() for line in str(result.timeline()).splitlines()[1:]]
     defines = [row for row in rows if row.startswith("define")]
     assert len(defines) == 6 and len(set(defines)) == 6, defines
+
+
+def test_a_failed_map_over_rows_preview_the_call_that_failed_not_a_stopped_sibling():
+    def answer(request):
+        if request.prompt == "a":
+            raise RuntimeError("model refused item a")
+        return "ok"
+
+    each = MapOver("each").over("xs").step(Agent("w").instruct("{item}").writes("o")).writes("os")
+    with pytest.raises(RunError) as caught:
+        run(
+            each,
+            provider=FakeProvider(latency=0.05, responses={"w": answer}),
+            state={"xs": ["a", "b"]},
+        )
+    (row,) = [r for r in caught.value.view().rows() if r["node"] == "w"]
+    assert row["answer"] == "(no answer: RuntimeError('model refused item a'))"
+    assert row["asked"] == "a"
+
+
+def test_odd_names_and_long_labels_draw_well_formed_and_apart():
+    noncharacter = Agent("a").instruct("x").writes("y") >> Agent("\ufffe").instruct("{y}")
+    result = run(noncharacter, provider=FakeProvider())
+    ET.fromstring(result.diagram().svg)
+    ET.fromstring(result.timeline().svg)
+    assert result.timeline().to_mermaid(title=None).startswith("gantt\n    dateFormat")
+    long = MapOver("define_every_single_word").over("words")
+    long = long.step(Agent("definer").instruct("{item}").writes("d")).writes("ds")
+    svg = run(long, provider=FakeProvider(), state={"words": ["a", "b", "c"]}).timeline().svg
+    labels = [
+        t.text for t in ET.fromstring(svg).iter(f"{SVG}text") if t.text and "definer" in t.text
+    ]
+    assert len(labels) == 3 and len(set(labels)) == 3, labels
+
+
+def test_seconds_read_as_they_round():
+    from irgraph.run_status import seconds_text
+
+    shown = [seconds_text(s) for s in (0.0005, 0.001, 0.9996, 59.996, float("nan"))]
+    assert shown == ["<1 ms", "1 ms", "1.00 s", "1:00", "\u2014"]
+
+
+def test_a_result_whose_graph_is_not_a_pipelines_still_displays():
+    import networkx as nx
+
+    result = run(Agent("a").instruct("x"), provider=FakeProvider())
+    result.graph = nx.DiGraph([(1, 2)])
+    assert "no run view" in result._repr_mimebundle_()["text/plain"]
