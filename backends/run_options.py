@@ -38,6 +38,11 @@ TIMEOUT = checks.optional(checks.seconds())
 
 def check_provider(provider: Any, where: str = "The provider") -> Any:
     """``provider`` if it has a ``complete()`` method, else the error that says what one is."""
+    if isinstance(provider, type) and callable(getattr(provider, "complete", None)):
+        raise IrgraphError(
+            f"{where} is the class {provider.__name__}, not a provider: its complete() needs "
+            f"an instance to be called on. Pass {provider.__name__}() (with its arguments)."
+        )
     if not callable(getattr(provider, "complete", None)):
         if isinstance(provider, (str, int, float)):
             shown = f"{provider!r} of type {type(provider).__name__}"

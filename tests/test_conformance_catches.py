@@ -391,3 +391,52 @@ def test_the_failure_property_explains_a_backend_raising_another_error():
     said = str(info.value)
     assert "The injected failure of agent 'second' raised RuntimeError (backend failed)" in said
     assert "Agent('second')" in said  # the pipeline, as code
+
+
+async def _forgetting_completed_work(inner, state, options):
+    try:
+        return await inner.arun(state, **options)
+    except RunError as error:
+        raise RunError(str(error), node=error.node, state={}, completed=[]) from error.__cause__
+
+
+async def _forgetting_the_state(inner, state, options):
+    try:
+        return await inner.arun(state, **options)
+    except RunError as error:
+        raise RunError(
+            str(error), node=error.node, state={}, completed=error.completed
+        ) from error.__cause__
+
+
+@pytest.mark.parametrize(
+    ("arun", "said"),
+    [
+        (
+            _forgetting_completed_work,
+            "['first'] ran before 'second' but are not in RunError.completed",
+        ),
+        (_forgetting_the_state, "RunError.state lacks ['x'], which completed node 'first' wrote"),
+    ],
+)
+def test_the_failure_property_catches_a_backend_losing_completed_work(arun, said):
+    """A backend whose RunError kept nothing of what completed passed the whole suite."""
+    from irgraph import Agent
+
+    pipeline = Agent("first").instruct("Go.").writes("x") >> Agent("second").instruct("{x}")
+    with pytest.raises(AssertionError, match="RunError lost completed work") as info:
+        conformance.check_failure_is_reported(wrapping("forgets", arun), pipeline, {}, "second")
+    assert said in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "check", ["check_failure_is_reported", "check_timeouts", "check_run_timeout"]
+)
+def test_a_property_check_refuses_an_agent_the_pipeline_does_not_have(check):
+    """A misspelt agent made the check blame a correct backend."""
+    from irgraph import Agent
+    from irgraph.backends.asyncio_backend import AsyncioBackend
+
+    pipeline = Agent("a").instruct("{topic}").writes("x")
+    with pytest.raises(ValueError, match=r"got agent 'nobody', which is no agent of this pipeline"):
+        getattr(conformance, check)(AsyncioBackend, pipeline, {"topic": "t"}, "nobody")

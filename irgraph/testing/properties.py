@@ -55,6 +55,17 @@ def _fail(pipeline: Builder, message: str) -> AssertionError:
     return AssertionError(f"{message}\nPipeline:\n{_code(pipeline)}")
 
 
+def known_agent(G: Any, agent: str, check: str) -> None:
+    """Refuse a property check's ``agent`` that names no agent of the pipeline graph ``G``:
+    the check would report a correct backend as broken."""
+    agents = sorted({d["label"] for _, d in G.nodes(data=True) if d["kind"] == "agent"})
+    if agent not in agents:
+        raise ValueError(
+            f"{check}() got agent {agent!r}, which is no agent of this pipeline (its agents: "
+            f"{', '.join(map(repr, agents)) or 'none'}); name one of them."
+        )
+
+
 def _run(
     make_backend: MakeBackend,
     pipeline: Any,
@@ -220,6 +231,7 @@ def check_failure_is_reported(
 ) -> None:
     """The first call of ``agent`` fails: RunError names it, state holds completed work only."""
     G = to_graph(pipeline, inputs=state.keys())
+    known_agent(G, agent, "check_failure_is_reported")
     try:
         _run(make_backend, pipeline, FakeProvider(fail={agent: 1}), state)
     except RunError as error:
@@ -238,6 +250,9 @@ def check_failure_is_reported(
             raise _fail(
                 pipeline, f"RunError.state holds {sorted(extra)!r}, which no completed node wrote."
             ) from error
+        lost = _lost_work(G, str(node), error)
+        if lost:
+            raise _fail(pipeline, f"RunError lost completed work: {lost}") from error
         return
     except Exception as other:  # what the backend raised instead of a RunError
         raise _fail(
@@ -246,6 +261,32 @@ def check_failure_is_reported(
             f"({other}), not a RunError naming the node.",
         ) from other
     raise _fail(pipeline, f"The injected failure of agent {agent!r} raised no RunError.")
+
+
+def _lost_work(G: Any, failed: str, error: RunError) -> str:
+    """What a ``RunError`` at ``failed`` left out that it must keep, or ``""``: a node every
+    run reaches before ``failed`` (its ancestor, outside any route branch or map-over body)
+    missing from ``completed``, or a key a completed node wrote missing from ``state``."""
+    import networkx as nx
+
+    def plain(node: str) -> bool:  # runs once per run of its scope, whatever the state says
+        parent = G.nodes[node]["parent"]
+        while parent is not None:
+            if G.nodes[parent]["kind"] in ("route", "map_over"):
+                return False
+            parent = G.nodes[parent]["parent"]
+        return G.nodes[node]["kind"] in ("agent", "transform")
+
+    done = set(error.completed)
+    before = sorted(n for n in nx.ancestors(G, failed) if plain(n) and n not in done)
+    if before:
+        return f"{before!r} ran before {failed!r} but are not in RunError.completed."
+    for node in error.completed:
+        if node in G and plain(node):
+            missing = [k for k in G.nodes[node].get("writes", ()) if k not in error.state]
+            if missing:
+                return f"RunError.state lacks {missing!r}, which completed node {node!r} wrote."
+    return ""
 
 
 def check_cancellation_leaves_no_task(make_backend: MakeBackend) -> None:

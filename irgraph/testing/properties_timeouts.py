@@ -15,7 +15,7 @@ from irgraph.errors import RunError
 from irgraph.events import RunResult
 from irgraph.graph import to_graph
 from irgraph.testing.fake import FakeProvider
-from irgraph.testing.properties import MakeBackend, _fail, _run
+from irgraph.testing.properties import MakeBackend, _fail, _run, known_agent
 
 __all__ = ["check_run_timeout", "check_timeouts"]
 
@@ -79,6 +79,7 @@ def check_timeouts(
     ``RunError`` caused by a ``TimeoutError``, holding only completed work), whatever the run's
     timeout; with its own long timeout a short run timeout does not fail it: the node's own
     timeout wins over the run's."""
+    known_agent(to_graph(pipeline, inputs=state.keys()), agent, "check_timeouts")
     for run_timeout in (None, 30.0):
         failed = _attempt(make_backend, pipeline, state, agent, 0.05, run_timeout)
         why = f"with a timeout of 0.05 s (run timeout={run_timeout})"
@@ -98,6 +99,7 @@ def check_run_timeout(
     """``agent`` answers slowly and has no timeout of its own: ``run(..., timeout=...)``
     shorter than its answer fails the run naming it, caused by a ``TimeoutError`` (a backend
     that drops the run's timeout lets it finish)."""
+    known_agent(to_graph(pipeline, inputs=state.keys()), agent, "check_run_timeout")
     failed = _attempt(make_backend, pipeline, state, agent, None, _RUN_TIMEOUT)
     why = f"with no timeout of its own under run(timeout={_RUN_TIMEOUT})"
     _timed_out(pipeline, state, agent, failed, why)
