@@ -60,6 +60,16 @@ class Timeline:
         from irgraph.analysis import critical_path, makespan
 
         latency = self.facts.durations()
+        # A node that never finished (it failed, or was stopped) costs what it ran for: a
+        # failed run's prediction is of the run it was, not of one without that node.
+        for e in self.facts.executions:
+            if e.node not in latency and self.facts.graph.nodes.get(e.node, {}).get("kind") in (
+                "agent",
+                "transform",
+                "gate",
+            ):
+                end = e.end if e.end is not None else self.facts.measured
+                latency[e.node] = max(latency.get(e.node, 0.0), end - e.start)
         if not latency:
             return None, []
         try:

@@ -263,7 +263,8 @@ class RunView:
                     "kind": kind,
                     "model": data.get("model") or "",
                     "runs": len(mine),
-                    "attempts": len(calls),
+                    # a reused node's calls are its stored answers: no model was asked
+                    "attempts": 0 if status == "reused" else len(calls),
                     "seconds": sum(e.duration or 0.0 for e in runs) if runs else None,
                     "asked": asked if isinstance(asked, str) else str(asked),
                     "answer": answer,
@@ -319,6 +320,7 @@ class RunView:
                 continue
             calls = row["attempts"]
             count = f"{calls} call{'s' if calls != 1 else ''}" if calls else ""
+            count = "reused" if row["status"] == "reused" else count
             asked = f"{shorten(row['asked'], 40)!r} -> " if row["asked"] else ""
             lines.append(f"  {row['node']:<16} {count:<9} {asked}{shorten(row['answer'], 50)!r}")
         return "\n".join(["Asked and answered:", *lines]) if lines else ""

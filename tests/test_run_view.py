@@ -204,6 +204,11 @@ def test_a_resumed_result_marks_its_nodes_reused(finished):
     # its timeline bars too: a reused node's execution was a cache hit, not new work
     bars = nodes_by_status(marked.timeline(pipeline()).svg, "bar")
     assert bars["pro"] == "reused" and set(bars.values()) == {"done", "reused"}
+    # its stored call is shown, but counted as no model call
+    marked.calls = [c for c in finished.calls if c.node == "pro"]
+    (row,) = [r for r in marked.view(pipeline()).rows() if r["node"] == "pro"]
+    assert row["attempts"] == 0 and row["asked"] == marked.calls[0].prompt
+    assert "  pro              reused" in str(marked.view(pipeline()))
 
 
 def test_real_mermaid_draws_the_status_flowchart_and_the_gantt(finished, mermaid_render):
@@ -351,3 +356,14 @@ def test_a_result_whose_graph_is_not_a_pipelines_still_displays():
     result = run(Agent("a").instruct("x"), provider=FakeProvider())
     result.graph = nx.DiGraph([(1, 2)])
     assert "no run view" in result._repr_mimebundle_()["text/plain"]
+
+
+def test_a_failed_run_is_predicted_with_what_its_unfinished_nodes_ran_for():
+    """A node that never finished counted as 0 s: measured 312 ms, predicted 10 ms."""
+    slow = Agent("slow").instruct("{x}").timeout(0.2).writes("s")
+    pipeline = Agent("quick").instruct("q").writes("x") >> (slow | Agent("other").instruct("{x}"))
+    latency = {"quick": 0.01, "slow": 5, "other": 5}
+    with pytest.raises(RunError) as caught:
+        run(pipeline, provider=FakeProvider(latency=latency))
+    timeline = caught.value.view().timeline
+    assert timeline.predicted == pytest.approx(timeline.measured, rel=0.5)
