@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from irgraph import checks
 from irgraph.compile import Runnable, compiled_by, get_backend
-from irgraph.errors import PipelineError
+from irgraph.errors import IrgraphError, PipelineError
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
@@ -94,7 +94,7 @@ async def arun(
     """
     runnable = _compiled(pipeline, backend, state, options, allow, "arun()")
     with _watching(progress, runnable, options) as done:
-        return done(await runnable.arun(state, provider=provider, **options))
+        return done(_returned(runnable, await runnable.arun(state, provider=provider, **options)))
 
 
 def run(
@@ -116,7 +116,20 @@ def run(
         raise
     # The progress starts and ends here, in the caller's thread (Jupyter's, with its context).
     with _watching(progress, runnable, options) as done:
-        return done(run_coroutine(runnable.arun(state, provider=provider, **options)))
+        result = run_coroutine(runnable.arun(state, provider=provider, **options))
+        return done(_returned(runnable, result))
+
+
+def _returned(runnable: Any, result: Any) -> RunResult:
+    """``result`` if it is a ``RunResult``, as every backend's ``arun`` returns, else the
+    error naming the runnable (a custom backend's bug)."""
+    if not isinstance(result, RunResult):
+        raise IrgraphError(
+            f"{type(runnable).__name__}.arun() returned {type(result).__name__}, not a "
+            "RunResult; a backend's runnable returns irgraph.events.RunResult (or raises "
+            "RunError when the run fails)."
+        )
+    return result
 
 
 @contextlib.contextmanager
