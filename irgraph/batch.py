@@ -299,10 +299,10 @@ def _batch(
     )
 
 
+#: A name, with the hint a batch key wants (not a node's example name).
 _BATCH_KEY = checks.optional(
-    checks.Check(
-        "a non-empty string",
-        lambda v: isinstance(v, str) and bool(v.strip()),
+    attrs.evolve(
+        checks.name,
         hint="Name the batch, e.g. batch_key='evals-v1'; its items are kept under that name.",
     )
 )

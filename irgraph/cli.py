@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from irgraph.cli_batch import add_batch_parser, batch_command, batch_target
 from irgraph.cli_batch_results import input_words
-from irgraph.cli_choices import PROVIDER_HELP, check_backend, check_provider
+from irgraph.cli_choices import PROVIDER_HELP, check_backend, check_provider, quiet_prefect
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import (
     CliError,
@@ -199,6 +199,8 @@ def _run_command(
         )
     gate_handler(G, answers)  # refuses a missing or unknown answer before anything runs
     backend = check_backend(args.backend)
+    if backend == "prefect":  # the command tells progress and failures itself
+        quiet_prefect()
     fake = args.provider is None or args.provider == "fake"
     model = check_provider(args.provider, **({"latency": latency} if latency and fake else {}))
     return _run(

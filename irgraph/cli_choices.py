@@ -32,8 +32,6 @@ def check_backend(name: str) -> str:
 
     known = available_backends()
     if name in known:
-        if name == "prefect":
-            quiet_prefect()
         return name
     listed = ", ".join(repr(n) for n in known)
     raise CliError(
@@ -51,8 +49,11 @@ def quiet_prefect() -> None:
     if "PREFECT_LOGGING_LEVEL" in os.environ:
         return
     os.environ["PREFECT_LOGGING_LEVEL"] = "CRITICAL"
-    # Its internal services log apart (a shutdown's "Still processing items" warning).
-    os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")  # prefect._internal
+    # Its background services log under their class names, outside "prefect" (a shutdown's
+    # "Still processing items"): no setting reaches them, their loggers' levels do.
+    for name in ("EventsWorker", "APILogWorker"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     if "prefect.main" in sys.modules:
         for name in ("prefect", "prefect._internal"):
             logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -91,6 +91,7 @@ def _prefect_log_level():
         "PREFECT_INTERNAL_LOGGING_LEVEL": "prefect._internal",
     }
     before = {v: (os.environ.get(v), logging.getLogger(n).level) for v, n in names.items()}
+    services = {n: logging.getLogger(n).level for n in ("EventsWorker", "APILogWorker")}
     yield
     for variable, (value, level) in before.items():
         if value is None:
@@ -98,6 +99,8 @@ def _prefect_log_level():
         else:
             os.environ[variable] = value
         logging.getLogger(names[variable]).setLevel(level)
+    for name, level in services.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.hookimpl(hookwrapper=True)
