@@ -190,11 +190,11 @@ def result_record(line: Any, item: Any, where: str, made_up: bool = False) -> di
     record: dict[str, Any] = {"index": line.index, "key": line.key}
     if line.problem is not None:
         record["error"] = {"type": "InputError", "message": line.problem}
-    elif item.ok and _unwritable(item.state) is not None:
+    elif item.ok and (unwritable := _unwritable(item.state)) is not None:
         record["error"] = {
             "type": "OutputError",
             "message": f"Item {line.index} ({where}:{line.number}) ran, but its final state "
-            f"cannot be written as JSON: {_unwritable(item.state)}. Have the pipeline "
+            f"cannot be written as JSON: {unwritable}. Have the pipeline "
             "write JSON values (a list for a set or tuple, a finite number, a dict with string "
             "keys); the item runs again when the command is run again.",
         }
