@@ -158,6 +158,8 @@ class RunStream:
     Leaving the loop early cancels the run: at once inside ``async with runnable.stream(...)
     as events:``, or when the abandoned iterator is collected otherwise. A stream is one run:
     iterating it again is refused (it would run the pipeline, and pay its model calls, again).
+    Cancelling the consumer's task cancels the run, and its ``CancelledError`` carries the
+    run's ``.partial``, as a cancelled ``arun``'s does.
     """
 
     def __init__(
@@ -169,15 +171,29 @@ class RunStream:
         self.result: RunResult | None = None
         self._task: asyncio.Future[RunResult] | None = None
         self._iterated = False
+        #: The cancelled run's record, handed on to the consumer's own CancelledError.
+        self._partial: Any = None
 
     async def __aenter__(self) -> RunStream:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        await self._stop()
+        if isinstance(error, asyncio.CancelledError):  # cancelled between two events
+            self._hand_on(error)
+
+    async def _stop(self) -> None:
+        """Cancel the run, if it still goes, and wait until it has stopped."""
         task = self._task
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    def _hand_on(self, cancelled: asyncio.CancelledError) -> None:
+        """Give the consumer's ``cancelled`` the run's ``.partial``, as a cancelled ``arun``
+        raises it: what completed, the state, the events and calls up to the cancel."""
+        if getattr(cancelled, "partial", None) is None and self._partial is not None:
+            cancelled.partial = self._partial  # type: ignore[attr-defined]
 
     def __aiter__(self) -> AsyncIterator[Event]:
         if self._iterated:
@@ -208,6 +224,9 @@ class RunStream:
         async def go() -> RunResult:
             try:
                 return await self.runnable.arun(self.state, on_event=hook, chunks=True, **options)
+            except asyncio.CancelledError as cancelled:
+                self._partial = getattr(cancelled, "partial", None)
+                raise
             finally:
                 queue.put_nowait(None)
 
@@ -216,7 +235,9 @@ class RunStream:
             while (event := await queue.get()) is not None:
                 yield event
             self.result = await task
+        except asyncio.CancelledError as cancelled:  # the consumer's task is cancelled
+            await self._stop()
+            self._hand_on(cancelled)
+            raise
         finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            await self._stop()
