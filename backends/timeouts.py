@@ -1,4 +1,9 @@
-"""A node's time limit: the awaitable to wait on, failing with advice when time runs out."""
+"""A node's time limit: the awaitable to wait on, failing with advice when time runs out.
+
+A timeout fires from the event loop, so work that blocks the loop (a provider whose async
+``complete`` calls ``time.sleep``) cannot be interrupted; once it returns past its deadline,
+it fails as a timeout all the same, saying that it blocked the loop.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +37,12 @@ async def _timed(work: Awaitable[T], seconds: float) -> T:
             " and returned a value after being cancelled (it caught the "
             "cancellation: let asyncio.CancelledError pass through)",
         )
+    deadline = timer.when()
+    now = asyncio.get_running_loop().time()
+    if deadline is not None and now > deadline:
+        # Past the deadline, yet the timer never fired: the event loop was blocked (time.sleep
+        # or a synchronous client in an async def), and the late value is not taken either.
+        raise _blocked(now - deadline + seconds, seconds)
     return done
 
 
@@ -39,4 +50,13 @@ def _late(seconds: float, more: str = "") -> TimeoutError:
     return TimeoutError(
         f"it took longer than its timeout of {seconds:g} s{more}; allow more time with "
         ".timeout(seconds) on the node or run(..., timeout=seconds)"
+    )
+
+
+def _blocked(elapsed: float, seconds: float) -> TimeoutError:
+    return TimeoutError(
+        f"it blocked the event loop for {elapsed:.2g} s, past its timeout of {seconds:g} s, "
+        "so the timeout could not fire and its late value is not taken; make what it awaits "
+        "async (a model provider's complete() awaiting its I/O), or run blocking work in a "
+        "thread with asyncio.to_thread"
     )
