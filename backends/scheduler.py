@@ -29,7 +29,8 @@ User code that may block — a synchronous transform, ``until`` predicate or ``o
 handler (:mod:`irgraph.backends.user_code`) — runs on a worker thread
 (:mod:`irgraph.backends.blocking`), so a timeout holds and
 parallel branches go on; ``on_event`` handlers run on the loop, in order, and must be quick.
-How a failure anywhere becomes the run's RunError is :mod:`irgraph.backends.failures`.
+How a failure anywhere becomes the run's RunError is :mod:`irgraph.backends.failures`; a value
+a provider returns after catching the run's cancellation is not taken (:mod:`.cancels`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from irgraph.events import Call, CallLog, Event, GateAsk, RunResult, TraceLog
 from irgraph.providers import ModelProvider, ModelRequest, new_request
 from irgraph.templates import filled
 
+from .cancels import cancel_asked, cancels_allowed, home_task
 from .drivers import Drivers
 from .failures import cancelled_run, node_failure, step_failure, with_progress
 from .loop_ends import loop_ends
@@ -71,19 +73,8 @@ from .user_code import GateRequest, gate_value, transform_value
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = [
-    "SCHEDULES",
-    "GateRequest",
-    "Path",
-    "Scheduler",
-    "plan_scopes",
-    "map_items",
-    "collected",
-    "LIMIT",
-    "TIMEOUT",
-    "check_run_options",
-    "check_provider",
-]
+__all__ = ["SCHEDULES", "GateRequest", "Path", "Scheduler", "plan_scopes", "map_items"]
+__all__ += ["collected", "LIMIT", "TIMEOUT", "check_run_options", "check_provider"]
 
 _now = time.monotonic
 _COROUTINE = types.CoroutineType
@@ -184,6 +175,7 @@ class Scheduler:
         so far and the ``graph`` that ran (so it can show itself). A cancelled run stays a
         ``CancelledError``, carrying the same as a RunError in its ``partial``."""
         self.top = (state, graph)  # what a request to stop carries (failures.step_failure)
+        self.home = home_task()  # the cancel requests it carried before the run (cancels.py)
         try:
             await self.scope(plan, state, ())
             if asyncio.current_task().cancelling():  # type: ignore[union-attr]
@@ -235,6 +227,7 @@ class Scheduler:
         group = Drivers(self.nesting, self.limit is None)
         start, eager = group.start, group.eager
         inline, provider, complete = self.inline, self.provider, self.complete
+        cancelling, allowed = group.parent.cancelling, cancels_allowed(self, group.parent)
 
         async def drive(i: int, own_task: bool) -> None:
             try:
@@ -249,6 +242,8 @@ class Scheduler:
                                 if type(answer) is not _COROUTINE:
                                     answer = providers.awaitable_answer(provider, answer)
                                 value = await answer
+                                if group.aborting or cancelling() > allowed:  # (cancels.py)
+                                    raise asyncio.CancelledError
                             except BaseException as exc:
                                 self.call_log.failed(request, path, begun, exc)
                                 raise
@@ -423,6 +418,8 @@ class Scheduler:
                     start = _now()
                     waited = start - asked
                     text = await with_timeout(self.model_answer(request, path), seconds)
+            if cancel_asked(self):  # the provider caught the run's cancellation: not taken
+                raise asyncio.CancelledError
             if not isinstance(text, str):  # inline: one call less per model call
                 raise providers.not_text(text, self.provider)
         except BaseException as exc:

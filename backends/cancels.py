@@ -1,0 +1,40 @@
+"""Whether a model call that returned was cut off by a request to stop the run.
+
+A provider may catch the ``CancelledError`` that the run's cancellation (from outside, or by a
+sibling's failure) throws into its call, and return a value anyway. That value must not be
+taken: the run ends as if the provider had let the cancellation through. The only trace the
+caught cancellation leaves is the count of cancel requests of the task that awaited the call
+(``Task.cancelling()``), so the scheduler compares it, after the call, with the count that task
+may carry while the run goes on: what the caller's task carried when the run began (a request
+it caught and never took back), none for a task of the run's own. A node's timeout takes its
+request back itself (:mod:`irgraph.backends.timeouts`), and so does a scope's task group for the
+one it made (:mod:`irgraph.backends.drivers`) once its drivers have stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+__all__ = ["cancel_asked", "cancels_allowed", "home_task"]
+
+_current_task = asyncio.current_task
+
+
+def home_task() -> tuple[asyncio.Task[Any] | None, int]:
+    """The task a run begins in, and the cancel requests it carries then."""
+    task = _current_task()
+    return task, 0 if task is None else task.cancelling()
+
+
+def cancels_allowed(run: Any, task: asyncio.Task[Any]) -> int:
+    """How many cancel requests ``task`` may carry while ``run`` (a Scheduler) goes on."""
+    home, carried = getattr(run, "home", (None, 0))
+    return carried if task is home else 0
+
+
+def cancel_asked(run: Any) -> bool:
+    """Whether the current task was asked to cancel since ``run`` began in it (or, in a task
+    of the run's own, at all): a call that returned since must not be taken."""
+    task = _current_task()
+    return task is not None and task.cancelling() > cancels_allowed(run, task)

@@ -1,0 +1,135 @@
+"""A provider that catches the run's CancelledError and returns anyway: its value is not
+taken, and the run ends as if the provider had let the cancellation through — cancelled when
+the run was cancelled, failed when a sibling's failure cancelled it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, MapOver, RunError
+from irgraph.backends.asyncio_backend import AsyncioBackend
+
+#: The run options that send a call through each path of the scheduler to the provider.
+PATHS = [{}, {"on_event": lambda event: None}, {"timeout": 30}, {"max_concurrency": 2}]
+PATH_IDS = ["plain", "on_event", "timeout", "max_concurrency"]
+
+
+class Swallowing:
+    """Answers at once, except: a prompt with "hold" waits, catches its cancellation and
+    returns a stand-in; one with "fail" raises once every holding call has begun."""
+
+    def __init__(self, holding: int) -> None:
+        self.holding = holding
+        self.held = 0
+        self.all_held = asyncio.Event()
+        self.asked: list[str] = []
+
+    async def complete(self, request: Any) -> str:
+        self.asked.append(request.prompt)
+        if "hold" in request.prompt:
+            self.held += 1
+            if self.held == self.holding:
+                self.all_held.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                return "stand-in"
+        if "fail" in request.prompt:
+            await self.all_held.wait()
+            raise ConnectionError("quota exceeded")
+        return f"<{request.node}>"
+
+
+async def run_until(
+    pipeline: Any, provider: Swallowing, options: dict[str, Any], cancel: bool, **state: Any
+) -> Any:
+    """What a run of ``pipeline`` ends with: cancelled (``cancel``) once every holding call has
+    begun, or left to end on its own."""
+    runnable = AsyncioBackend(provider=provider).compile(pipeline.to_ir())
+    task = asyncio.create_task(runnable.arun(state, **options))
+    if cancel:
+        await provider.all_held.wait()
+        task.cancel()
+    try:
+        return await task
+    except BaseException as error:  # what the run ended with
+        return error
+
+
+@pytest.mark.parametrize("options", PATHS, ids=PATH_IDS)
+def test_a_cancelled_run_does_not_take_a_value_its_provider_returned_after_the_cancel(
+    options: dict[str, Any],
+) -> None:
+    pipeline = (
+        Agent("a").instruct("Go.").writes("x")
+        >> Agent("b").instruct("hold {x}").writes("y")
+        >> Agent("c").instruct("{y}").writes("z")
+    )
+    provider = Swallowing(holding=1)
+    ended = asyncio.run(run_until(pipeline, provider, options, cancel=True))
+    assert isinstance(ended, asyncio.CancelledError), ended
+    partial = ended.partial  # type: ignore[attr-defined]
+    assert partial.completed == ["a"] and partial.state == {"x": "<a>"}
+    assert [(c.node, c.error) for c in partial.calls] == [("a", None), ("b", "cancelled")]
+    assert provider.asked == ["Go.", "hold <a>"]  # c was never asked
+
+
+@pytest.mark.parametrize("options", PATHS, ids=PATH_IDS)
+def test_a_run_a_sibling_failed_does_not_take_a_value_returned_after_the_cancel(
+    options: dict[str, Any],
+) -> None:
+    pipeline = Agent("a").instruct("Go.").writes("x") >> (
+        (Agent("b").instruct("hold {x}").writes("y") >> Agent("c").instruct("{y}").writes("z"))
+        | Agent("bad").instruct("fail {x}").writes("w")
+    )
+    provider = Swallowing(holding=1)
+    ended = asyncio.run(run_until(pipeline, provider, options, cancel=False))
+    assert isinstance(ended, RunError) and ended.node == "bad", ended
+    assert isinstance(ended.__cause__, ConnectionError)
+    assert ended.completed == ["a"] and ended.state == {"x": "<a>"}
+    assert ("b", "cancelled") in [(c.node, c.error) for c in ended.calls]
+    assert "<b>" not in provider.asked and "stand-in" not in provider.asked  # c never asked
+
+
+@pytest.mark.parametrize("options", PATHS, ids=PATH_IDS)
+def test_a_map_over_item_that_failed_cancels_a_sibling_item_whose_provider_returns(
+    options: dict[str, Any],
+) -> None:
+    each = (
+        MapOver("each")
+        .over("items", item="i")
+        .step(Agent("ask").instruct("{i}").writes("answer") >> Agent("then").instruct("{answer}"))
+    )
+    pipeline = Agent("a").instruct("Go.").writes("x") >> each.collect("answer").writes("all")
+    provider = Swallowing(holding=1)
+    ended = asyncio.run(run_until(pipeline, provider, options, False, items=["hold", "fail"]))
+    assert isinstance(ended, RunError) and ended.node == "ask", ended
+    assert ended.completed == ["a"] and "all" not in ended.state
+    assert provider.asked == ["Go.", "hold", "fail"]  # no 'then' after the stand-in
+
+
+class Yielding:
+    async def complete(self, request: Any) -> str:
+        await asyncio.sleep(0)  # suspends, as a real call does
+        return f"<{request.node}>"
+
+
+@pytest.mark.parametrize("options", PATHS, ids=PATH_IDS)
+def test_a_run_in_a_task_that_caught_an_old_cancel_goes_on(options: dict[str, Any]) -> None:
+    """A cancel request the caller's task caught before the run (and never took back with
+    uncancel()) is not the run's cancellation."""
+    pipeline = Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("{x}").writes("y")
+    runnable = AsyncioBackend(provider=Yielding()).compile(pipeline.to_ir())
+
+    async def after_a_caught_cancel() -> Any:
+        asyncio.current_task().cancel()  # type: ignore[union-attr]
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass
+        return await runnable.arun({}, **options)
+
+    assert asyncio.run(after_a_caught_cancel()).state == {"x": "<a>", "y": "<b>"}
