@@ -17,7 +17,12 @@ backends to prove it catches them. Properties, for deterministic providers:
 - calls that may run at once reach ``max_concurrency`` (the run's, or a map-over's own) and
   never pass it;
 - a provider failure raises ``RunError`` naming the node, with only completed work in state;
-- cancelling a run leaves no task behind;
+- cancelling a run leaves no task behind; the run's ``CancelledError`` carries ``partial``, a
+  record of the nodes completed, the state they wrote and the events up to the cancel; its
+  ``on_event`` handler saw each of those events; and cancelling the task that consumes
+  ``runnable.stream()`` hands that consumer the same record and events. The stream is checked
+  only on a backend whose ``capabilities`` claim ``streaming``: a backend that does not (the
+  Prefect backend, whose runnable has no ``stream()``) has no stream to cancel;
 - plans and exports mention every node;
 - routes run exactly the branch the reference takes: the trace has the reference's
   executions (no event of a branch not taken) and each route outputs the chosen case's label;
@@ -56,6 +61,12 @@ from irgraph.testing.properties import (
     fuzzes,
     gate_answer,
 )
+from irgraph.testing.properties_cancel import (
+    HoldingProvider,
+    check_cancelled_run_keeps_completed_work,
+    check_cancelled_run_told_on_event,
+    check_cancelled_stream_keeps_completed_work,
+)
 from irgraph.testing.properties_routes import (
     InvalidReplies,
     check_executions_match,
@@ -74,6 +85,10 @@ __all__ = [
     "check_concurrency_reached",
     "check_failure_is_reported",
     "check_cancellation_leaves_no_task",
+    "check_cancelled_run_keeps_completed_work",
+    "check_cancelled_run_told_on_event",
+    "check_cancelled_stream_keeps_completed_work",
+    "HoldingProvider",
     "check_plan_mentions_every_node",
     "check_fuzzed_schedule",
     "check_timeouts",
@@ -142,11 +157,15 @@ class BackendConformance:
         self._given(check)
 
     def _parallel(self) -> bool:
-        """Whether the backend runs branches at once (one ``make_backend`` returns is checked
-        to be a backend first, with the error ``run`` would give)."""
+        """Whether the backend runs branches at once."""
+        return self._capability("parallel")
+
+    def _capability(self, name: str) -> bool:
+        """Whether the backend's ``capabilities`` claim ``name`` (one ``make_backend``
+        returns is checked to be a backend first, with the error ``run`` would give)."""
         from irgraph.compile import get_backend
 
-        return bool(get_backend(self.make_backend(FakeProvider())).capabilities.parallel)
+        return bool(getattr(get_backend(self.make_backend(FakeProvider())).capabilities, name))
 
     def test_parallel_branches_overlap(self) -> None:
         if self._parallel():
@@ -204,6 +223,18 @@ class BackendConformance:
     def test_cancellation_leaves_no_task(self) -> None:
         if self.check_cancellation:
             check_cancellation_leaves_no_task(self.make_backend)
+
+    def test_a_cancelled_run_keeps_completed_work(self) -> None:
+        if self.check_cancellation:
+            check_cancelled_run_keeps_completed_work(self.make_backend)
+
+    def test_a_cancelled_runs_handler_saw_the_events_up_to_the_cancel(self) -> None:
+        if self.check_cancellation:
+            check_cancelled_run_told_on_event(self.make_backend)
+
+    def test_a_cancelled_stream_consumer_keeps_completed_work(self) -> None:
+        if self.check_cancellation and self._capability("streaming"):
+            check_cancelled_stream_keeps_completed_work(self.make_backend)
 
     def test_fuzzed_schedules_match_the_reference(self) -> None:
         from hypothesis import HealthCheck, given, settings
