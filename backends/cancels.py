@@ -9,6 +9,12 @@ may carry while the run goes on: what the caller's task carried when the run beg
 it caught and never took back), none for a task of the run's own. A node's timeout takes its
 request back itself (:mod:`irgraph.backends.timeouts`), and so does a scope's task group for the
 one it made (:mod:`irgraph.backends.drivers`) once its drivers have stopped.
+
+A plain agent (:mod:`irgraph.backends.plain_agents`) checks no more than a flag: in a driver
+task of its own, the group's ``aborting`` (only the group cancels its drivers); in the scope's
+own task, that task's count, read through a method bound once per scope. Never another task's
+count: a provider's own ``asyncio.timeout`` cancels its task for a moment and takes the request
+back, and a sibling branch answering in that moment must not be dropped.
 """
 
 from __future__ import annotations

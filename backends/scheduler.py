@@ -242,7 +242,7 @@ class Scheduler:
                                 if type(answer) is not _COROUTINE:
                                     answer = providers.awaitable_answer(provider, answer)
                                 value = await answer
-                                if group.aborting or cancelling() > allowed:  # (cancels.py)
+                                if group.aborting if own_task else cancelling() > allowed:
                                     raise asyncio.CancelledError
                             except BaseException as exc:
                                 self.call_log.failed(request, path, begun, exc)

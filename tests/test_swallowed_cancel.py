@@ -133,3 +133,43 @@ def test_a_run_in_a_task_that_caught_an_old_cancel_goes_on(options: dict[str, An
         return await runnable.arun({}, **options)
 
     assert asyncio.run(after_a_caught_cancel()).state == {"x": "<a>", "y": "<b>"}
+
+
+class TimesOutInside:
+    """The branch asked in the scope's own task (the one that asked ``first``) lets an
+    ``asyncio.timeout`` of its own expire (which cancels that task for a moment, then takes
+    the request back) just before the other branch's answer arrives."""
+
+    def __init__(self) -> None:
+        self.home: asyncio.Task[Any] | None = None
+        self.waiting = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def complete(self, request: Any) -> str:
+        task = asyncio.current_task()
+        if request.node == "first":
+            self.home = task
+        elif task is self.home:
+            await self.waiting.wait()
+            try:
+                async with asyncio.timeout(0):  # expires at once: cancels this task
+                    self.go.set()  # the other branch answers while the request stands
+                    await asyncio.Event().wait()
+            except TimeoutError:
+                pass
+        else:
+            self.waiting.set()
+            await self.go.wait()
+        return f"<{request.node}>"
+
+
+@pytest.mark.parametrize("options", PATHS, ids=PATH_IDS)
+def test_a_timeout_inside_a_provider_does_not_cancel_a_sibling_branch(
+    options: dict[str, Any],
+) -> None:
+    pipeline = Agent("first").instruct("Go.").writes("x") >> (
+        Agent("p").instruct("{x}").writes("p") | Agent("q").instruct("{x}").writes("q")
+    )
+    runnable = AsyncioBackend(provider=TimesOutInside()).compile(pipeline.to_ir())
+    result = asyncio.run(runnable.arun({}, **options))
+    assert result.state == {"x": "<first>", "p": "<p>", "q": "<q>"}
