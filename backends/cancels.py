@@ -8,7 +8,9 @@ caught cancellation leaves is the count of cancel requests of the task that awai
 may carry while the run goes on: what the caller's task carried when the run began (a request
 it caught and never took back), none for a task of the run's own. A node's timeout takes its
 request back itself (:mod:`irgraph.backends.timeouts`), and so does a scope's task group for the
-one it made (:mod:`irgraph.backends.drivers`) once its drivers have stopped.
+one it made (:mod:`irgraph.backends.drivers`) once its drivers have stopped. A request not yet
+delivered (Ctrl-C while a provider blocked the loop) reached no one: the answer is work done,
+kept, and the cancellation lands at the task's next suspension (:func:`caught_cancel`).
 
 A plain agent (:mod:`irgraph.backends.plain_agents`) checks no more than a flag: in a driver
 task of its own, the group's ``aborting`` (only the group cancels its drivers); in the scope's
@@ -22,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-__all__ = ["cancel_asked", "cancels_allowed", "home_task"]
+__all__ = ["cancel_asked", "cancels_allowed", "caught_cancel", "home_task"]
 
 _current_task = asyncio.current_task
 
@@ -41,6 +43,16 @@ def cancels_allowed(run: Any, task: asyncio.Task[Any]) -> int:
 
 def cancel_asked(run: Any) -> bool:
     """Whether the current task was asked to cancel since ``run`` began in it (or, in a task
-    of the run's own, at all): a call that returned since must not be taken."""
+    of the run's own, at all), and the call that just returned caught it: then what it
+    returned must not be taken."""
     task = _current_task()
-    return task is not None and task.cancelling() > cancels_allowed(run, task)
+    return task is not None and task.cancelling() > cancels_allowed(run, task) and caught_cancel()
+
+
+def caught_cancel() -> bool:
+    """Whether the current task's cancel request was delivered (and, as the call returned,
+    caught), not still waiting for the task's next suspension: a call that blocked the loop
+    while Ctrl-C asked for the cancel never saw it, and its answer is work done. asyncio has
+    no public way to tell the two apart; ``Task._must_cancel`` (both of its implementations)
+    holds the request still to be delivered."""
+    return not getattr(_current_task(), "_must_cancel", False)

@@ -50,7 +50,7 @@ from irgraph.events import Call, CallLog, Event, GateAsk, RunResult, TraceLog
 from irgraph.providers import ModelProvider, ModelRequest, new_request
 from irgraph.templates import filled
 
-from .cancels import cancel_asked, cancels_allowed, home_task
+from .cancels import cancel_asked, cancels_allowed, caught_cancel, home_task
 from .drivers import Drivers
 from .failures import cancelled_run, node_failure, step_failure, with_progress
 from .loop_ends import loop_ends
@@ -242,7 +242,8 @@ class Scheduler:
                                 if type(answer) is not _COROUTINE:
                                     answer = providers.awaitable_answer(provider, answer)
                                 value = await answer
-                                if group.aborting if own_task else cancelling() > allowed:
+                                stop = group.aborting if own_task else cancelling() > allowed
+                                if stop and caught_cancel():  # not taken (cancels.py)
                                     raise asyncio.CancelledError
                             except BaseException as exc:
                                 self.call_log.failed(request, path, begun, exc)
