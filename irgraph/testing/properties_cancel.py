@@ -57,7 +57,7 @@ class HoldingProvider(FakeProvider):
     """The fake model, except that the agents in ``held`` are never answered: each call of
     theirs waits until it is cancelled. :attr:`asked` is set once one of them is asked; the
     provider may be called on another thread and loop (a backend's worker), so it is set on
-    the loop that made the provider."""
+    the loop that made the provider (make it inside a running loop)."""
 
     def __init__(self, held: tuple[str, ...] = ("held",)) -> None:
         super().__init__()
