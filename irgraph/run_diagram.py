@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from irgraph.errors import IrgraphError
-from irgraph.run_status import STATUSES, RunFacts, save_as, seconds_text, shorten
-from irgraph.run_status import xml_attr as quoteattr
-from irgraph.run_status import xml_text as escape
+from irgraph.run_files import save_as
+from irgraph.run_files import xml_attr as quoteattr
+from irgraph.run_files import xml_text as escape
+from irgraph.run_status import STATUSES, RunFacts, seconds_text, shorten
 from irgraph.schema import scope_predecessors, scopes
 
 if TYPE_CHECKING:

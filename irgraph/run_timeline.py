@@ -15,9 +15,10 @@ from typing import Any
 from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.run_diagram import legend, svg_open
-from irgraph.run_status import STATUSES, Execution, RunFacts, clean, save_as, seconds_text, shorten
-from irgraph.run_status import xml_attr as quoteattr
-from irgraph.run_status import xml_text as escape
+from irgraph.run_files import save_as
+from irgraph.run_files import xml_attr as quoteattr
+from irgraph.run_files import xml_text as escape
+from irgraph.run_status import STATUSES, Execution, RunFacts, clean, seconds_text, shorten
 
 __all__ = ["Timeline"]
 

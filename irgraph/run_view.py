@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import errors, events
 from irgraph.run_diagram import StatusDiagram
+from irgraph.run_files import save_as
 from irgraph.run_status import (
     STATUSES,
     Execution,
     RunFacts,
     checked_graph,
     run_facts,
-    save_as,
     seconds_text,
     shorten,
 )
