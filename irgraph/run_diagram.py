@@ -32,6 +32,7 @@ NODE_W, NODE_H = 170.0, 44.0
 GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
 _KIND_WORD = {"map_over": "map-over", "loop": "loop", "route": "route"}
+_DASHED = ("not_started", "skipped", "not_reached")  # outlined dashed: no work done
 
 
 @attrs.frozen
@@ -115,15 +116,19 @@ def _edges(G: nx.DiGraph, before: dict[str | None, dict[str, list[str]]]) -> lis
 def _detail(facts: RunFacts, node: str) -> str:
     """``"done · 3x 12 ms"`` (with a multiplication sign): the status, how many times the node
     ran (as the table's ``runs``: a failed or stopped one counts) and the mean duration of
-    the runs that ended."""
+    the runs that ended; ``"cancelled · 2 of 6, 12 ms"`` when some items never started (they
+    waited for a model-call slot until the run stopped)."""
     mine = facts.of(node)
-    runs = [e for e in mine if e.duration is not None]
+    started = [e for e in mine if e.status != "not_started"]
+    runs = [e for e in started if e.duration is not None]
     word = STATUSES[facts.status[node]][0]
-    times = f"{len(mine)}\u00d7" if len(mine) > 1 else ""
+    times = f"{len(mine)}\u00d7 " if len(mine) > 1 else ""
+    if len(mine) > 1 and len(started) < len(mine):
+        times = f"{len(started)} of {len(mine)}, "
     if not runs:
-        return f"{word} \u00b7 {times}" if times else word
+        return f"{word} \u00b7 {times[:-1].rstrip(',')}" if times else word
     mean = sum(e.duration or 0.0 for e in runs) / len(runs)
-    return f"{word} \u00b7 {times + ' ' if times else ''}{seconds_text(mean)}"
+    return f"{word} \u00b7 {times}{seconds_text(mean)}"
 
 
 def legend(statuses: Iterable[str], x: float, y: float) -> tuple[str, float]:
@@ -184,7 +189,7 @@ class StatusDiagram:
         status = self.facts.status[r.node]
         _, fill, line = STATUSES[status]
         data: dict[str, Any] = G.nodes[r.node]
-        dash = " stroke-dasharray='4 3'" if status in ("skipped", "not_reached") else ""
+        dash = " stroke-dasharray='4 3'" if status in _DASHED else ""
         detail = _detail(self.facts, r.node)
         tip = f"{r.node} ({data.get('kind')}): {detail}"
         head = (
@@ -262,7 +267,7 @@ def status_mermaid(facts: RunFacts, direction: str = "LR") -> str:
     lines = [to_mermaid(G, direction=direction)]
     for status in STATUSES:
         _, fill, line = STATUSES[status]
-        dash = ",stroke-dasharray:4 3" if status in ("skipped", "not_reached") else ""
+        dash = ",stroke-dasharray:4 3" if status in _DASHED else ""
         lines.append(f"classDef {status} fill:{fill},stroke:{line},color:#222{dash}")
     by_status: dict[str, list[str]] = {}
     for node, status in facts.status.items():

@@ -25,8 +25,8 @@ __all__ = ["Timeline"]
 LABEL_W, CHART_W, ROW_H, BAR_H = 260.0, 520.0, 20.0, 13.0
 _TEXT_BAR = 40
 _SHOWN_WAIT = 0.0005  # a wait for a model-call slot is named from half a millisecond up
-_MARKS = {"done": "#", "failed": "X", "cancelled": "~", "reused": "=", "skipped": ".",
-          "not_reached": ".", "unknown": "?"}  # fmt: skip
+_MARKS = {"done": "#", "failed": "X", "cancelled": "~", "not_started": "-", "reused": "=",
+          "skipped": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
 
 
 def _nice_step(span: float) -> float:
@@ -62,15 +62,16 @@ class Timeline:
 
         latency = self.facts.durations()
         # A node that never finished (it failed, or was stopped) costs what it ran for: a
-        # failed run's prediction is of the run it was, not of one without that node.
-        for e in self.facts.executions:
+        # failed run's prediction is of the run it was, not of one without that node (nor
+        # with the items that never started, waiting for a model-call slot).
+        for e in _started(self.facts):
             if e.node not in latency and self.facts.graph.nodes.get(e.node, {}).get("kind") in (
                 "agent",
                 "transform",
                 "gate",
             ):
                 end = e.end if e.end is not None else self.facts.measured
-                latency[e.node] = max(latency.get(e.node, 0.0), end - e.start)
+                latency[e.node] = max(latency.get(e.node, 0.0), end - e.working)
         if not latency:
             return None, []
         try:
@@ -141,7 +142,10 @@ class Timeline:
             label = bar.label(facts.graph)
             unfinished = "failed here" if bar.status == "failed" else "unfinished"
             took = seconds_text(bar.duration) if bar.duration is not None else unfinished
-            if bar.waited >= _SHOWN_WAIT:
+            if bar.status == "not_started":  # its whole bar was a wait for a slot
+                stroke += " stroke-dasharray='3 2'"
+                took = f"not started (waited {seconds_text(end - bar.start)} for a slot)"
+            elif bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)} for a slot)"
                 out.append(
                     f"<line class='wait' x1='{left + bar.start * scale:.1f}' "
@@ -178,7 +182,8 @@ class Timeline:
                 section = _section(bar)
                 lines.append(f"    section {_gantt_label(section)}")
             tags = ["crit"] if (bar.node, bar.path) in self.on_path else []
-            tags.append("done" if bar.status in ("done", "reused") else "active")
+            if bar.status != "not_started":  # untagged: drawn grey, as not begun
+                tags.append("done" if bar.status in ("done", "reused") else "active")
             start = round(bar.working * 1000)
             end = max(round((bar.end if bar.end is not None else self.measured) * 1000), start + 1)
             label = _gantt_label(bar.label(self.facts.graph))
@@ -187,7 +192,8 @@ class Timeline:
 
     def text(self) -> str:
         """The chart as text: a row per execution, ``#`` for done, ``X`` failed, ``~``
-        cancelled, ``-`` waiting for a model-call slot; ``*`` marks the critical path."""
+        cancelled, ``-`` waiting for a model-call slot (all of a row that never started);
+        ``*`` marks the critical path."""
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
         labels = [_middle(b.label(self.facts.graph), 60) for b in self.bars]
@@ -201,6 +207,7 @@ class Timeline:
             row = " " * w + "-" * (a - w) + _MARKS[bar.status] * (b - a) + " " * (_TEXT_BAR - b)
             mark = "*" if (bar.node, bar.path) in self.on_path else " "
             took = seconds_text(bar.duration) if bar.duration is not None else bar.status
+            took = STATUSES[bar.status][0] if bar.status == "not_started" else took
             if bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)})"
             lines.append(f"  {label:<{width}} |{row}| {mark} {took}")
@@ -244,7 +251,7 @@ def _critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, 
     held nothing up); every iteration of a loop (they run one after another)."""
     last: dict[tuple[str, Any], tuple[float, int]] = {}  # map-over instance -> latest item
     kinds = facts.graph.nodes
-    for e in facts.executions:
+    for e in _started(facts):  # an item that never started held nothing up
         end = e.end if e.end is not None else facts.measured
         for depth, (scope, index) in enumerate(e.path):
             if scope in kinds and kinds[scope].get("kind") == "map_over":
@@ -252,7 +259,7 @@ def _critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, 
                 if key not in last or end > last[key][0]:
                     last[key] = (end, index)
     found = set()
-    for e in facts.executions:
+    for e in _started(facts):
         if e.node in critical and all(
             last.get((scope, e.path[:depth]), (0.0, index))[1] == index
             for depth, (scope, index) in enumerate(e.path)
@@ -266,8 +273,14 @@ class _Shape:
     iterations and branches), so the prediction costs the run that happened."""
 
     def __init__(self, facts: RunFacts) -> None:
-        self.trace = facts.executions  # each has the node and path an event has
+        self.trace = _started(facts)  # each has the node and path an event has
         self.outputs = facts.outputs
+
+
+def _started(facts: RunFacts) -> list[Execution]:
+    """The executions that started working: not those that waited for a model-call slot
+    until the run stopped."""
+    return [e for e in facts.executions if e.status != "not_started"]
 
 
 def _section(bar: Execution) -> str:

@@ -167,6 +167,14 @@ def _failed(call: Any) -> bool:
     return bool(error) and not error.lower().startswith("cancel")
 
 
+def _runs(row: dict[str, Any]) -> str:
+    """A row's runs cell: how many times the node ran, and how many of its items never
+    started."""
+    if not row["not_started"]:
+        return str(row["runs"])
+    return f"{row['runs']} <span style='color:#8a6a4a'>+{row['not_started']} not started</span>"
+
+
 def _each(calls: list[Any], graph: nx.DiGraph, say: Callable[[Any], str]) -> str:
     """Every call's text under a heading naming where it ran and which attempt it was, for
     a node that made more than one call; empty otherwise."""
@@ -230,7 +238,8 @@ class RunView:
         return f"{state}{backend}: {nodes} ({counts}); {self.timeline.summary()}"
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per node: status, node, kind, model, runs, model calls (``attempts``:
+        """One dict per node: status, node, kind, model, runs (``not_started`` apart: items
+        that waited for a model-call slot until the run stopped), model calls (``attempts``:
         one per try, every item and iteration), duration, what it was asked and what it
         answered. An agent that made calls shows its rendered prompt and the model's answer
         (``asked``/``answer`` the last, ``asked_all``/``answers_all`` every call, when it
@@ -242,7 +251,8 @@ class RunView:
         for node, status in facts.status.items():
             data = G.nodes[node]
             kind = str(data.get("kind", ""))
-            mine = facts.of(node)
+            everything = facts.of(node)
+            mine = [e for e in everything if e.status != "not_started"]
             runs = [e for e in mine if e.duration is not None]
             calls = sorted(facts.calls_of(node), key=_where)  # items and iterations in order
             asked = data.get(_WHAT.get(kind, ""), "") or ""
@@ -263,6 +273,7 @@ class RunView:
                     "kind": kind,
                     "model": data.get("model") or "",
                     "runs": len(mine),
+                    "not_started": len(everything) - len(mine),
                     # a reused node's calls are its stored answers: no model was asked
                     "attempts": 0 if status == "reused" else len(calls),
                     "seconds": sum(e.duration or 0.0 for e in runs) if runs else None,
@@ -300,7 +311,7 @@ class RunView:
                 f"<tr class='status-{row['status']}' data-node="
                 f"'{html.escape(row['node'], quote=True)}'><td>{chip}</td>"
                 f"<td><b>{html.escape(row['node'])}</b></td><td>{html.escape(row['kind'])}</td>"
-                f"<td>{html.escape(str(row['model']))}</td><td>{row['runs']}</td>"
+                f"<td>{html.escape(str(row['model']))}</td><td>{_runs(row)}</td>"
                 f"<td>{row['attempts'] or ''}</td>"
                 f"<td>{html.escape(seconds_text(row['seconds']))}</td>"
                 f"{_cell(row['asked'], row['asked_all'])}"
