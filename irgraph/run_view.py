@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 from irgraph import errors, events
 from irgraph.run_diagram import StatusDiagram
 from irgraph.run_files import save_as
+from irgraph.run_pipeline import viewed_graph
 from irgraph.run_status import (
     STATUSES,
     Execution,
     RunFacts,
-    checked_graph,
     run_facts,
     seconds_text,
     shorten,
@@ -57,16 +57,10 @@ def _events(trace: Any) -> list[Any]:
     return list(events() if callable(events) else trace)
 
 
-def _graph_of(pipeline: Any, carried: Any) -> nx.DiGraph | None:
-    if pipeline is not None:
-        return checked_graph(pipeline)
-    return carried if carried is not None and hasattr(carried, "nodes") else None
-
-
 def run_facts_of(result: Any, pipeline: Any = None) -> RunFacts:
     """The :class:`~irgraph.run_status.RunFacts` of a ``RunResult``."""
     return run_facts(
-        _graph_of(pipeline, getattr(result, "graph", None)),
+        viewed_graph(pipeline, getattr(result, "graph", None)),
         result.trace,
         result.outputs,
         reused=getattr(result, "reused", ()),
@@ -102,7 +96,7 @@ def error_view(
     ``trace`` (the events an ``on_event`` handler collected, say) stands in for the error's
     own when it carries none."""
     events = _events(trace if trace is not None else getattr(error, "trace", None))
-    graph = _graph_of(pipeline, getattr(error, "graph", None))
+    graph = viewed_graph(pipeline, getattr(error, "graph", None))
     completed = list(getattr(error, "completed", ()))
     failed = getattr(error, "node", None)
     if graph is None and not events:
