@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from irgraph.errors import IrgraphError
-from irgraph.run_files import save_as
+from irgraph.run_files import fitted, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
 from irgraph.run_status import STATUSES, RunFacts, seconds_text, shorten
@@ -33,6 +33,7 @@ GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
 _KIND_WORD = {"map_over": "map-over", "loop": "loop", "route": "route"}
 _DASHED = ("not_started", "skipped", "not_reached")  # outlined dashed: no work done
+_TITLE_X = 8.0  # a scope's title, from its box's left edge (and as much room to the right)
 
 
 @attrs.frozen
@@ -77,14 +78,16 @@ def _layout(
     scope: str | None,
     members: dict[str | None, list[str]],
     before: dict[str | None, dict[str, list[str]]],
+    titles: dict[str, str],
 ) -> tuple[float, float, list[Rect]]:
-    """Width, height and the boxes of one scope's nodes (inner ones too), from (0, 0)."""
+    """Width, height and the boxes of one scope's nodes (inner ones too), from (0, 0); a
+    scope's box is as wide as its title (``titles``) up to a limit (then the title is cut)."""
     sizes: dict[str, tuple[float, float]] = {}
     inner: dict[str, list[Rect]] = {}
     for node in members[scope]:
         if node in members:  # a scope: a box around its body
-            w, h, body = _layout(G, node, members, before)
-            title_w = 7.0 * len(f"{G.nodes[node]['kind']} {node} done 2x 100 ms") + 16
+            w, h, body = _layout(G, node, members, before, titles)
+            title_w = text_width(titles[node], bold=True) + 2 * _TITLE_X
             wide = max(w + 2 * PAD, NODE_W, min(title_w, 2.5 * NODE_W))
             sizes[node] = (wide, max(h, NODE_H - TITLE_H) + 2 * PAD + TITLE_H)
             inner[node] = body
@@ -155,7 +158,8 @@ class StatusDiagram:
     def _draw(self) -> str:
         facts, G = self.facts, self.facts.graph
         members, before = scopes(G), scope_predecessors(G)
-        width, height, rects = _layout(G, None, members, before)
+        titles = {node: self._title(node) for node in members if node is not None}
+        width, height, rects = _layout(G, None, members, before, titles)
         margin, head = 12.0, 26.0
         boxes = {r.node: r for r in rects}
         out = [svg_open(width + 2 * margin, height + 2 * margin + head, "run diagram")]
@@ -197,12 +201,11 @@ class StatusDiagram:
             f"data-status='{status}'><title>{escape(shorten(tip, 300))}</title>"
         )
         if r.scope:
-            kind = _KIND_WORD.get(str(data.get("kind")), str(data.get("kind")))
-            title = shorten(f"{kind} {r.node} \u00b7 {detail}", int(r.w / 6.5))
+            title = self._title(r.node, r.w - 2 * _TITLE_X)
             return (
                 head + f"<rect x='{r.x:.1f}' y='{r.y:.1f}' width='{r.w:.1f}' height='{r.h:.1f}' "
                 f"rx='8' fill='{fill}' fill-opacity='0.35' stroke='{line}' stroke-width='1.5'"
-                f"{dash}/><text x='{r.x + 8:.1f}' y='{r.y + 15:.1f}' font-weight='600' "
+                f"{dash}/><text x='{r.x + _TITLE_X:.1f}' y='{r.y + 15:.1f}' font-weight='600' "
                 f"fill='#333'>{escape(title)}</text></g>"
             )
         width = 2.5 if status == "failed" else 1.5
@@ -210,10 +213,26 @@ class StatusDiagram:
             head + f"<rect x='{r.x:.1f}' y='{r.y:.1f}' width='{r.w:.1f}' height='{r.h:.1f}' "
             f"rx='5' fill='{fill}' stroke='{line}' stroke-width='{width}'{dash}/>"
             f"<text x='{r.x + r.w / 2:.1f}' y='{r.y + 18:.1f}' text-anchor='middle' "
-            f"font-weight='600' fill='#222'>{escape(shorten(r.node, 24))}</text>"
+            f"font-weight='600' fill='#222'>{escape(fitted(r.node, r.w - 12, bold=True))}</text>"
             f"<text x='{r.x + r.w / 2:.1f}' y='{r.y + 34:.1f}' text-anchor='middle' "
-            f"font-size='11' fill='#444'>{escape(shorten(detail, 28))}</text></g>"
+            f"font-size='11' fill='#444'>{escape(fitted(detail, r.w - 12, 11, end=True))}</text>"
+            "</g>"
         )
+
+    def _title(self, node: str, room: float | None = None) -> str:
+        """A scope's title, ``map-over define_all · done · 3x 12 ms``; cut to ``room``
+        pixels, its name in the middle first (the kind and status stay whole), then at its
+        end."""
+        kind = self.facts.graph.nodes[node].get("kind")
+        head, tail = (
+            f"{_KIND_WORD.get(str(kind), str(kind))} ",
+            f" \u00b7 {_detail(self.facts, node)}",
+        )
+        if room is None:
+            return head + node + tail
+        left = room - text_width(head + tail, bold=True)
+        name = fitted(node, max(left, 0.3 * room), bold=True)
+        return fitted(head + name + tail, room, bold=True, end=True)
 
     def to_mermaid(self, direction: str = "LR") -> str:
         """The mermaid flowchart of the pipeline with a ``classDef`` per status and each node

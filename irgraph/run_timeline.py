@@ -15,7 +15,7 @@ from typing import Any
 from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.run_diagram import legend, svg_open
-from irgraph.run_files import save_as
+from irgraph.run_files import middle, save_as
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
 from irgraph.run_status import STATUSES, Execution, RunFacts, clean, seconds_text, shorten
@@ -157,7 +157,7 @@ class Timeline:
                 f"data-path={quoteattr(repr(list(bar.path)))}>"
                 f"<title>{escape(shorten(f'{label}: {bar.status}, {took}', 300))}</title>"
                 f"<text x='{left - 6:.1f}' y='{y + BAR_H - 2:.1f}' text-anchor='end' "
-                f"font-size='11'>{escape(_middle(clean(label), 40))}</text>"
+                f"font-size='11'>{escape(middle(clean(label), 40))}</text>"
                 f"<rect x='{bx:.1f}' y='{y:.1f}' width='{bw:.1f}' height='{BAR_H}' rx='2' "
                 f"fill='{fill}' {stroke}/><text x='{bx + bw + 4:.1f}' y='{y + BAR_H - 2:.1f}' "
                 f"font-size='10' fill='#555'>{escape(took)}</text></g>"
@@ -196,7 +196,7 @@ class Timeline:
         ``*`` marks the critical path."""
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
-        labels = [_middle(b.label(self.facts.graph), 60) for b in self.bars]
+        labels = [middle(b.label(self.facts.graph), 60) for b in self.bars]
         width = max((len(label) for label in labels), default=0)
         for bar, label in zip(self.bars, labels, strict=True):
             end = bar.end if bar.end is not None else self.measured
@@ -230,19 +230,6 @@ class Timeline:
         ``gantt``) or ``.txt``."""
         save_as(path, "timeline", {".svg": lambda: self.svg, ".mmd": self.to_mermaid,
                                    ".txt": self.text})  # fmt: skip
-
-
-def _middle(text: str, width: int) -> str:
-    """``text`` cut to ``width`` in its middle, so a bar's label keeps its node's name and its
-    innermost item or iteration: ``define (outer iter…, each item 12)``.
-
-    >>> _middle("define (outer iteration 0, each item 12)", 30)
-    'define (outer …, each item 12)'
-    """
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 2
-    return text[:head] + "\u2026" + text[len(text) - (width - 1 - head) :]
 
 
 def _critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, Any]]:
