@@ -15,7 +15,7 @@ from typing import Any
 from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.run_diagram import legend, svg_open
-from irgraph.run_files import middle, save_as
+from irgraph.run_files import middle, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
 from irgraph.run_status import STATUSES, Execution, RunFacts, clean, seconds_text, shorten
@@ -109,8 +109,8 @@ class Timeline:
         scale = CHART_W / span
         top, margin = 44.0, 10.0
         height = top + ROW_H * len(bars) + 24
-        width = LABEL_W + CHART_W + 2 * margin + 70
-        out = [svg_open(width, height, "run timeline")]
+        width = LABEL_W + CHART_W + 2 * margin + 70  # wider if a bar's time reaches past it
+        out = [""]  # the opening tag, once the width is known
         out.append(f"<text x='{margin}' y='16' font-weight='600'>{escape(self.summary())}</text>")
         shown = [s for s in STATUSES if any(b.status == s for b in bars)]
         keys, x = legend(shown, margin, 24)
@@ -162,6 +162,8 @@ class Timeline:
                 f"fill='{fill}' {stroke}/><text x='{bx + bw + 4:.1f}' y='{y + BAR_H - 2:.1f}' "
                 f"font-size='10' fill='#555'>{escape(took)}</text></g>"
             )
+            width = max(width, bx + bw + 4 + text_width(took, 10) + margin)
+        out[0] = svg_open(width, height, "run timeline")
         out.append("</svg>")
         return "".join(out)
 

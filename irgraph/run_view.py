@@ -299,7 +299,7 @@ class RunView:
             word, fill, line = STATUSES[row["status"]]
             chip = (
                 f"<span style='background:{fill};border:1px solid {line};border-radius:3px;"
-                f"padding:0 5px'>{html.escape(word)}</span>"
+                f"padding:0 5px;white-space:nowrap'>{html.escape(word)}</span>"
             )
             body.append(
                 f"<tr class='status-{row['status']}' data-node="

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from irgraph import Agent, Event, MapOver, RunError, arun, run
+from irgraph.run_files import text_width
 from irgraph.testing import FakeProvider
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -43,6 +44,11 @@ def test_items_that_never_got_a_slot_are_not_started_not_cancelled():
     drawn = [g.get("class").split()[1] for g in svg_groups(view.timeline.svg, "bar")]
     assert drawn.count("status-not_started") == 4 and drawn.count("status-cancelled") == 1
     assert ">not started</text>" in view.timeline.svg
+    root = ET.fromstring(view.timeline.svg)  # each bar's time is inside the picture
+    for g in svg_groups(view.timeline.svg, "bar"):
+        took = g.findall(SVG + "text")[-1]
+        right = float(took.get("x") or 0) + text_width(took.text or "", 10)
+        assert right <= float(root.get("width") or 0), (took.text, root.get("width"))
     rows = [line for line in view.timeline.text().splitlines() if "work (each" in line]
     assert sum(line.endswith("not started") for line in rows) == 4
     assert sum("~" in line for line in rows) == 1  # the one cancelled mid-call
@@ -53,6 +59,7 @@ def test_items_that_never_got_a_slot_are_not_started_not_cancelled():
     (row,) = [row for row in view.rows() if row["node"] == "work"]
     assert row["runs"] == 2 and row["not_started"] == 4 and row["attempts"] == 2
     assert "+4 not started" in view.table_html()
+    assert view.table_html().count("white-space:nowrap'>") == 2  # a chip stays one line
 
     # The prediction is of the run it was: two items in two slots, not six in three rounds.
     timeline = view.timeline
