@@ -4,12 +4,14 @@ duration, drawn as SVG by irgraph itself (no Graphviz, no JavaScript) or written
 The layout is layered, left to right, from the graph's edges as each scope sees them
 (:func:`irgraph.schema.scope_predecessors`): a node's column is one more than its furthest
 predecessor's, loops, map-overs and routes are boxes around their bodies (a route's branches
-stack inside its box). Each node is a ``<g class="node status-done" data-node="...">``, so a
-program (and a test) can read the picture back.
+stack inside its box). Each node is a ``<g class="node status-done" data-node="...">`` and
+each arrow a ``<path class="edge" data-from="..." data-to="...">``, so a program (and a
+test) can read the picture back; an arrow that skips a column arches over the boxes between.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -134,6 +136,20 @@ def _detail(facts: RunFacts, node: str) -> str:
     return f"{word} \u00b7 {times}{seconds_text(mean)}"
 
 
+def _crosses(row: tuple[list[float], list[Rect]], a: Rect, b: Rect) -> bool:
+    """Whether a straight arrow from ``a`` to ``b`` would cross a box of ``row`` (their
+    scope's nodes' lefts and boxes, by ``x``) that stands between them."""
+    x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
+    lefts, boxes = row
+    for r in boxes[bisect.bisect_right(lefts, x1) : bisect.bisect_left(lefts, x2)]:
+        if r.x + r.w > x2:
+            continue
+        y = y1 + (y2 - y1) * (r.x + r.w / 2 - x1) / max(x2 - x1, 1e-9)
+        if r.y <= y <= r.y + r.h:
+            return True
+    return False
+
+
 def legend(statuses: Iterable[str], x: float, y: float) -> tuple[str, float]:
     """A row of coloured swatches naming ``statuses``; the SVG text and its width."""
     parts = []
@@ -172,17 +188,25 @@ class StatusDiagram:
         out.append(legend(shown, margin, 6)[0])
         out.append(f"<g transform='translate({margin},{margin + head})'>")
         # scope boxes, then the arrows, then the nodes on top: an arrow that skips a column
-        # passes under the boxes between, not over their names
+        # passes under the boxes between, not over their names, arched so that it does not
+        # lie on the arrows between them
         out += [self._node(G, r) for r in rects if r.scope]
+        siblings: dict[Any, tuple[list[float], list[Rect]]] = {}
+        for r in sorted(rects, key=lambda r: r.x):
+            lefts, row = siblings.setdefault(G.nodes[r.node].get("parent"), ([], []))
+            lefts.append(r.x)
+            row.append(r)
         for u, v in _edges(G, before):
             a, b = boxes[u], boxes[v]
             x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
             bend = max((x2 - x1) / 2, 12.0)
+            lift = 0.8 * NODE_H if _crosses(siblings[G.nodes[u].get("parent")], a, b) else 0.0
             data = G.get_edge_data(u, v) or {}
             dash = "" if data.get("control", True) else " stroke-dasharray='5 3'"  # data only
             out.append(
-                f"<path class='edge' d='M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} "
-                f"{x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}' fill='none' stroke='#777' "
+                f"<path class='edge' data-from={quoteattr(u)} data-to={quoteattr(v)} "
+                f"d='M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1 - lift:.1f} "
+                f"{x2 - bend:.1f},{y2 - lift:.1f} {x2:.1f},{y2:.1f}' fill='none' stroke='#777' "
                 f"stroke-width='1.2'{dash} marker-end='url(#irgraph-arrow)'/>"
             )
         out += [self._node(G, r) for r in rects if not r.scope]

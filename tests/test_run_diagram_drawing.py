@@ -1,9 +1,11 @@
-"""Long names stay inside their boxes in a run's diagram: a loop's or map-over's title is cut
-in its middle (its kind and status kept whole) to the width of its box, as a node's name is
-to its box; read back from a real run's SVG."""
+"""How a run's diagram is drawn, read back from a real run's SVG: long names stay inside their
+boxes (a loop's or map-over's title is cut in its middle, its kind and status kept whole, to
+the width of its box, as a node's name is to its box), and an arrow that skips a column does
+not lie on the arrows between."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from irgraph import Agent, Loop, MapOver, run
@@ -52,3 +54,26 @@ def test_a_narrow_box_cuts_a_long_title_at_its_end_keeping_at_least_an_ellipsis(
     assert title.endswith("\u2026") and text_width(title, bold=True) <= 60
     assert fitted("anything", 0) == "\u2026"
     assert fitted("two\nlines", 500) == "two lines"  # one line, as drawn
+
+
+def test_an_arrow_that_skips_a_column_arches_off_the_arrows_between():
+    """c reads a's answer: the arrow a -> c lay on a -> b and b -> c (the same line), which
+    then looked dashed; it arches over b instead, the others stay straight."""
+    pipeline = (
+        Agent("a").instruct("Go.").writes("x")
+        >> Agent("b").instruct("B.").writes("y")
+        >> Agent("c").instruct("{x} {y}")
+    )
+    root = ET.fromstring(run(pipeline, provider=FakeProvider()).diagram().svg)
+    paths = {
+        (p.get("data-from"), p.get("data-to")): [
+            float(n) for n in re.findall(r"-?[\d.]+", p.get("d") or "")
+        ]
+        for p in root.iter(SVG + "path")
+        if p.get("class") == "edge"
+    }
+    assert set(paths) == {("a", "b"), ("b", "c"), ("a", "c")}
+    for edge, (_, y1, _, c1, _, c2, _, y2) in paths.items():
+        assert y1 == y2  # one row
+        arched = c1 < y1 - 20 and c2 < y2 - 20
+        assert arched == (edge == ("a", "c")), edge
