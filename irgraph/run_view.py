@@ -188,7 +188,7 @@ def _cell(text: str, full: str = "") -> str:
         return "<td></td>"
     short = shorten(text, _PREVIEW)
     full = full or text
-    if short == full:
+    if short == full.strip():  # nothing more to see (a trailing space or line break)
         return f"<td><code>{html.escape(text)}</code></td>"
     full = full if len(full) <= _FULL else full[:_FULL] + "\u2026"
     return (
