@@ -189,7 +189,7 @@ class Timeline:
             start = round(bar.working * 1000)
             end = max(round((bar.end if bar.end is not None else self.measured) * 1000), start + 1)
             label = _gantt_label(bar.label(self.facts.graph))
-            lines.append(f"    {label} :{', '.join(tags)}, t{i}, {start}, {end}")
+            lines.append(f"    {label} :{', '.join([*tags, f't{i}', str(start), str(end)])}")
         return "\n".join(lines)
 
     def text(self) -> str:

@@ -108,3 +108,15 @@ def test_a_stopped_run_shows_an_agent_that_only_waited_for_a_slot_as_not_started
     assert rows[waiting]["not_started"] == 1 and rows[waiting]["attempts"] == 0
     gantt = [line for line in view.timeline.to_mermaid().splitlines() if waiting in line]
     assert gantt and "active" not in gantt[0] and "done" not in gantt[0]
+    assert gantt[0].split(" :")[1].startswith("t")  # its id first: no empty tag list
+
+
+def test_real_mermaid_draws_a_gantt_with_items_not_started(mermaid_render):
+    fake = FakeProvider(latency={"work": LATENCY}, fail={"work": 1})
+    with pytest.raises(RunError) as info:
+        run(EACH.writes("ys"), provider=fake, state={"xs": list("abcd")}, max_concurrency=2)
+    view = info.value.view()
+    assert "not_started" in {bar.status for bar in view.timeline.bars}
+    report = mermaid_render([view.timeline.to_mermaid(), view.diagram.to_mermaid()])
+    assert report["fatal"] is None, report["fatal"]
+    assert [r["ok"] for r in report["results"]] == [True, True], report["results"]
