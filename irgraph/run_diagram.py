@@ -4,12 +4,14 @@ duration, drawn as SVG by irgraph itself (no Graphviz, no JavaScript) or written
 The layout is layered, left to right, from the graph's edges as each scope sees them
 (:func:`irgraph.schema.scope_predecessors`): a node's column is one more than its furthest
 predecessor's, loops, map-overs and routes are boxes around their bodies (a route's branches
-stack inside its box). Each node is a ``<g class="node status-done" data-node="...">``, so a
-program (and a test) can read the picture back.
+stack inside its box). Each node is a ``<g class="node status-done" data-node="...">`` and
+each arrow a ``<path class="edge" data-from="..." data-to="...">``, so a program (and a
+test) can read the picture back; an arrow that skips a column arches over the boxes between.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -17,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from irgraph.errors import IrgraphError
-from irgraph.run_status import STATUSES, RunFacts, save_as, seconds_text, shorten
-from irgraph.run_status import xml_attr as quoteattr
-from irgraph.run_status import xml_text as escape
+from irgraph.run_files import fitted, save_as, text_width
+from irgraph.run_files import xml_attr as quoteattr
+from irgraph.run_files import xml_text as escape
+from irgraph.run_status import STATUSES, RunFacts, seconds_text, shorten
 from irgraph.schema import scope_predecessors, scopes
 
 if TYPE_CHECKING:
@@ -31,6 +34,8 @@ NODE_W, NODE_H = 170.0, 44.0
 GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
 _KIND_WORD = {"map_over": "map-over", "loop": "loop", "route": "route"}
+_DASHED = ("not_started", "skipped", "not_reached")  # outlined dashed: no work done
+_TITLE_X = 8.0  # a scope's title, from its box's left edge (and as much room to the right)
 
 
 @attrs.frozen
@@ -75,14 +80,16 @@ def _layout(
     scope: str | None,
     members: dict[str | None, list[str]],
     before: dict[str | None, dict[str, list[str]]],
+    titles: dict[str, str],
 ) -> tuple[float, float, list[Rect]]:
-    """Width, height and the boxes of one scope's nodes (inner ones too), from (0, 0)."""
+    """Width, height and the boxes of one scope's nodes (inner ones too), from (0, 0); a
+    scope's box is as wide as its title (``titles``) up to a limit (then the title is cut)."""
     sizes: dict[str, tuple[float, float]] = {}
     inner: dict[str, list[Rect]] = {}
     for node in members[scope]:
         if node in members:  # a scope: a box around its body
-            w, h, body = _layout(G, node, members, before)
-            title_w = 7.0 * len(f"{G.nodes[node]['kind']} {node} done 2x 100 ms") + 16
+            w, h, body = _layout(G, node, members, before, titles)
+            title_w = text_width(titles[node], bold=True) + 2 * _TITLE_X
             wide = max(w + 2 * PAD, NODE_W, min(title_w, 2.5 * NODE_W))
             sizes[node] = (wide, max(h, NODE_H - TITLE_H) + 2 * PAD + TITLE_H)
             inner[node] = body
@@ -114,15 +121,33 @@ def _edges(G: nx.DiGraph, before: dict[str | None, dict[str, list[str]]]) -> lis
 def _detail(facts: RunFacts, node: str) -> str:
     """``"done · 3x 12 ms"`` (with a multiplication sign): the status, how many times the node
     ran (as the table's ``runs``: a failed or stopped one counts) and the mean duration of
-    the runs that ended."""
+    the runs that ended; ``"cancelled · 2 of 6, 12 ms"`` when some items never started (they
+    waited for a model-call slot until the run stopped)."""
     mine = facts.of(node)
-    runs = [e for e in mine if e.duration is not None]
+    started = [e for e in mine if e.status != "not_started"]
+    runs = [e for e in started if e.duration is not None]
     word = STATUSES[facts.status[node]][0]
-    times = f"{len(mine)}\u00d7" if len(mine) > 1 else ""
+    times = f"{len(mine)}\u00d7 " if len(mine) > 1 else ""
+    if len(mine) > 1 and len(started) < len(mine):
+        times = f"{len(started)} of {len(mine)}, "
     if not runs:
-        return f"{word} \u00b7 {times}" if times else word
+        return f"{word} \u00b7 {times[:-1].rstrip(',')}" if times else word
     mean = sum(e.duration or 0.0 for e in runs) / len(runs)
-    return f"{word} \u00b7 {times + ' ' if times else ''}{seconds_text(mean)}"
+    return f"{word} \u00b7 {times}{seconds_text(mean)}"
+
+
+def _crosses(row: tuple[list[float], list[Rect]], a: Rect, b: Rect) -> bool:
+    """Whether a straight arrow from ``a`` to ``b`` would cross a box of ``row`` (their
+    scope's nodes' lefts and boxes, by ``x``) that stands between them."""
+    x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
+    lefts, boxes = row
+    for r in boxes[bisect.bisect_right(lefts, x1) : bisect.bisect_left(lefts, x2)]:
+        if r.x + r.w > x2:
+            continue
+        y = y1 + (y2 - y1) * (r.x + r.w / 2 - x1) / max(x2 - x1, 1e-9)
+        if r.y <= y <= r.y + r.h:
+            return True
+    return False
 
 
 def legend(statuses: Iterable[str], x: float, y: float) -> tuple[str, float]:
@@ -149,7 +174,8 @@ class StatusDiagram:
     def _draw(self) -> str:
         facts, G = self.facts, self.facts.graph
         members, before = scopes(G), scope_predecessors(G)
-        width, height, rects = _layout(G, None, members, before)
+        titles = {node: self._title(node) for node in members if node is not None}
+        width, height, rects = _layout(G, None, members, before, titles)
         margin, head = 12.0, 26.0
         boxes = {r.node: r for r in rects}
         out = [svg_open(width + 2 * margin, height + 2 * margin + head, "run diagram")]
@@ -162,17 +188,25 @@ class StatusDiagram:
         out.append(legend(shown, margin, 6)[0])
         out.append(f"<g transform='translate({margin},{margin + head})'>")
         # scope boxes, then the arrows, then the nodes on top: an arrow that skips a column
-        # passes under the boxes between, not over their names
+        # passes under the boxes between, not over their names, arched so that it does not
+        # lie on the arrows between them
         out += [self._node(G, r) for r in rects if r.scope]
+        siblings: dict[Any, tuple[list[float], list[Rect]]] = {}
+        for r in sorted(rects, key=lambda r: r.x):
+            lefts, row = siblings.setdefault(G.nodes[r.node].get("parent"), ([], []))
+            lefts.append(r.x)
+            row.append(r)
         for u, v in _edges(G, before):
             a, b = boxes[u], boxes[v]
             x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
             bend = max((x2 - x1) / 2, 12.0)
+            lift = 0.8 * NODE_H if _crosses(siblings[G.nodes[u].get("parent")], a, b) else 0.0
             data = G.get_edge_data(u, v) or {}
             dash = "" if data.get("control", True) else " stroke-dasharray='5 3'"  # data only
             out.append(
-                f"<path class='edge' d='M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} "
-                f"{x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}' fill='none' stroke='#777' "
+                f"<path class='edge' data-from={quoteattr(u)} data-to={quoteattr(v)} "
+                f"d='M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1 - lift:.1f} "
+                f"{x2 - bend:.1f},{y2 - lift:.1f} {x2:.1f},{y2:.1f}' fill='none' stroke='#777' "
                 f"stroke-width='1.2'{dash} marker-end='url(#irgraph-arrow)'/>"
             )
         out += [self._node(G, r) for r in rects if not r.scope]
@@ -183,7 +217,7 @@ class StatusDiagram:
         status = self.facts.status[r.node]
         _, fill, line = STATUSES[status]
         data: dict[str, Any] = G.nodes[r.node]
-        dash = " stroke-dasharray='4 3'" if status in ("skipped", "not_reached") else ""
+        dash = " stroke-dasharray='4 3'" if status in _DASHED else ""
         detail = _detail(self.facts, r.node)
         tip = f"{r.node} ({data.get('kind')}): {detail}"
         head = (
@@ -191,12 +225,11 @@ class StatusDiagram:
             f"data-status='{status}'><title>{escape(shorten(tip, 300))}</title>"
         )
         if r.scope:
-            kind = _KIND_WORD.get(str(data.get("kind")), str(data.get("kind")))
-            title = shorten(f"{kind} {r.node} \u00b7 {detail}", int(r.w / 6.5))
+            title = self._title(r.node, r.w - 2 * _TITLE_X)
             return (
                 head + f"<rect x='{r.x:.1f}' y='{r.y:.1f}' width='{r.w:.1f}' height='{r.h:.1f}' "
                 f"rx='8' fill='{fill}' fill-opacity='0.35' stroke='{line}' stroke-width='1.5'"
-                f"{dash}/><text x='{r.x + 8:.1f}' y='{r.y + 15:.1f}' font-weight='600' "
+                f"{dash}/><text x='{r.x + _TITLE_X:.1f}' y='{r.y + 15:.1f}' font-weight='600' "
                 f"fill='#333'>{escape(title)}</text></g>"
             )
         width = 2.5 if status == "failed" else 1.5
@@ -204,10 +237,26 @@ class StatusDiagram:
             head + f"<rect x='{r.x:.1f}' y='{r.y:.1f}' width='{r.w:.1f}' height='{r.h:.1f}' "
             f"rx='5' fill='{fill}' stroke='{line}' stroke-width='{width}'{dash}/>"
             f"<text x='{r.x + r.w / 2:.1f}' y='{r.y + 18:.1f}' text-anchor='middle' "
-            f"font-weight='600' fill='#222'>{escape(shorten(r.node, 24))}</text>"
+            f"font-weight='600' fill='#222'>{escape(fitted(r.node, r.w - 12, bold=True))}</text>"
             f"<text x='{r.x + r.w / 2:.1f}' y='{r.y + 34:.1f}' text-anchor='middle' "
-            f"font-size='11' fill='#444'>{escape(shorten(detail, 28))}</text></g>"
+            f"font-size='11' fill='#444'>{escape(fitted(detail, r.w - 12, 11, end=True))}</text>"
+            "</g>"
         )
+
+    def _title(self, node: str, room: float | None = None) -> str:
+        """A scope's title, ``map-over define_all · done · 3x 12 ms``; cut to ``room``
+        pixels, its name in the middle first (the kind and status stay whole), then at its
+        end."""
+        kind = self.facts.graph.nodes[node].get("kind")
+        head, tail = (
+            f"{_KIND_WORD.get(str(kind), str(kind))} ",
+            f" \u00b7 {_detail(self.facts, node)}",
+        )
+        if room is None:
+            return head + node + tail
+        left = room - text_width(head + tail, bold=True)
+        name = fitted(node, max(left, 0.3 * room), bold=True)
+        return fitted(head + name + tail, room, bold=True, end=True)
 
     def to_mermaid(self, direction: str = "LR") -> str:
         """The mermaid flowchart of the pipeline with a ``classDef`` per status and each node
@@ -261,7 +310,7 @@ def status_mermaid(facts: RunFacts, direction: str = "LR") -> str:
     lines = [to_mermaid(G, direction=direction)]
     for status in STATUSES:
         _, fill, line = STATUSES[status]
-        dash = ",stroke-dasharray:4 3" if status in ("skipped", "not_reached") else ""
+        dash = ",stroke-dasharray:4 3" if status in _DASHED else ""
         lines.append(f"classDef {status} fill:{fill},stroke:{line},color:#222{dash}")
     by_status: dict[str, list[str]] = {}
     for node, status in facts.status.items():

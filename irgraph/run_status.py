@@ -8,6 +8,8 @@ body's nodes, each execution with its ``path``). :func:`run_facts` pairs them in
 - ``done``: it ran and finished (every execution ended);
 - ``failed``: the run's error names it, or a scope around the node that failed;
 - ``cancelled``: it started but a failure elsewhere stopped it;
+- ``not_started``: an agent that waited for a model-call slot (``max_concurrency``) until
+  the run stopped: it made no call, so no work was lost;
 - ``reused``: its result came from an earlier run (``RunResult.reused``, or an output with no
   execution: a resumed batch item);
 - ``skipped``: a branch its route did not take;
@@ -21,10 +23,8 @@ Nothing here draws; times are seconds from the run's first event.
 
 from __future__ import annotations
 
-import html
-import os
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,7 @@ STATUSES: dict[str, tuple[str, str, str]] = {
     "done": ("done", "#d7f0d5", "#2e7d32"),
     "failed": ("failed", "#f9d0cd", "#c62828"),
     "cancelled": ("cancelled", "#ffe2bf", "#e65100"),
+    "not_started": ("not started", "#fffaf3", "#c77d3a"),
     "reused": ("reused", "#d3e4fa", "#1565c0"),
     "skipped": ("not taken", "#f6f6f6", "#b0b0b0"),
     "not_reached": ("not reached", "#ececec", "#8a8a8a"),
@@ -313,8 +314,13 @@ def run_facts(
 
     def ended(node: str, path: Path, end: float | None) -> str:
         if end is None:
-            failing_here = node in failing and _on_failed_path(path, failed_path)
-            return "failed" if failing_here else "cancelled"
+            if node in failing and _on_failed_path(path, failed_path):
+                return "failed"
+            # an agent stopped with no call made (the run records its calls): it was still
+            # waiting for a model-call slot, it never started
+            agent = traced and graph.nodes[node].get("kind") == "agent"
+            unasked = agent and bool(calls) and (node, path) not in first_waits
+            return "not_started" if unasked else "cancelled"
         return "reused" if node in kept else "done"  # a reused node's run: a cache hit
 
     executions = [
@@ -344,9 +350,9 @@ def run_facts(
             status[node] = "reused"  # a result with no execution: kept from an earlier run
         elif node in finished and not mine:
             status[node] = "done"  # a RunError's completed node, with no trace to show
-        elif mine:
-            done = all(e.end is not None for e in mine)
-            status[node] = "done" if done else "cancelled"
+        elif mine:  # stopped while working, or only ever waiting for a slot, or done
+            left = {e.status for e in mine if e.end is None}
+            status[node] = "cancelled" if "cancelled" in left else "not_started" if left else "done"
         elif not recorded:
             status[node] = "unknown"
         elif any(
@@ -421,40 +427,3 @@ def checked_graph(pipeline: Any) -> nx.DiGraph:
 
 def _since(end: float | None, origin: float) -> float | None:
     return None if end is None else end - origin
-
-
-def save_as(
-    path: str | os.PathLike[str], what: str, kinds: Mapping[str, Callable[[], str]]
-) -> None:
-    """Write the text ``kinds`` gives for ``path``'s suffix, or say which suffixes there are."""
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
-    if suffix not in kinds:
-        raise IrgraphError(
-            f"Cannot save the run's {what} as {os.fspath(path)!r}: the suffix says which "
-            f"format to write; use {', '.join(kinds)}."
-        )
-    folder = os.path.dirname(os.fspath(path))
-    if folder and not os.path.isdir(folder):
-        raise IrgraphError(
-            f"Cannot save the run's {what} as {os.fspath(path)!r}: there is no directory "
-            f"{folder!r}; create it first (os.makedirs) or save it elsewhere."
-        )
-    text = kinds[suffix]()  # made before the file is opened: a failure leaves no empty file
-    with open(path, "w", encoding="utf-8") as out:
-        out.write(text)
-
-
-def xml_text(text: str) -> str:
-    """``text`` escaped for XML/SVG element content (``html`` is already loaded where
-    ``xml.sax.saxutils`` would pull in ``urllib`` and ``email`` at ``import irgraph``)."""
-    return html.escape(clean(text), quote=False)
-
-
-def xml_attr(text: str) -> str:
-    """``text`` as a quoted XML/SVG attribute value; a character XML refuses (a control
-    character in a node's name) becomes U+FFFD.
-
-    >>> xml_attr('a "b" & <c>\x1b')
-    '"a &quot;b&quot; &amp; &lt;c&gt;\ufffd"'
-    """
-    return '"' + html.escape(clean(text), quote=True) + '"'

@@ -15,17 +15,18 @@ from typing import Any
 from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.run_diagram import legend, svg_open
-from irgraph.run_status import STATUSES, Execution, RunFacts, clean, save_as, seconds_text, shorten
-from irgraph.run_status import xml_attr as quoteattr
-from irgraph.run_status import xml_text as escape
+from irgraph.run_files import middle, save_as, text_width
+from irgraph.run_files import xml_attr as quoteattr
+from irgraph.run_files import xml_text as escape
+from irgraph.run_status import STATUSES, Execution, RunFacts, clean, seconds_text, shorten
 
 __all__ = ["Timeline"]
 
 LABEL_W, CHART_W, ROW_H, BAR_H = 260.0, 520.0, 20.0, 13.0
 _TEXT_BAR = 40
 _SHOWN_WAIT = 0.0005  # a wait for a model-call slot is named from half a millisecond up
-_MARKS = {"done": "#", "failed": "X", "cancelled": "~", "reused": "=", "skipped": ".",
-          "not_reached": ".", "unknown": "?"}  # fmt: skip
+_MARKS = {"done": "#", "failed": "X", "cancelled": "~", "not_started": "-", "reused": "=",
+          "skipped": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
 
 
 def _nice_step(span: float) -> float:
@@ -61,15 +62,16 @@ class Timeline:
 
         latency = self.facts.durations()
         # A node that never finished (it failed, or was stopped) costs what it ran for: a
-        # failed run's prediction is of the run it was, not of one without that node.
-        for e in self.facts.executions:
+        # failed run's prediction is of the run it was, not of one without that node (nor
+        # with the items that never started, waiting for a model-call slot).
+        for e in _started(self.facts):
             if e.node not in latency and self.facts.graph.nodes.get(e.node, {}).get("kind") in (
                 "agent",
                 "transform",
                 "gate",
             ):
                 end = e.end if e.end is not None else self.facts.measured
-                latency[e.node] = max(latency.get(e.node, 0.0), end - e.start)
+                latency[e.node] = max(latency.get(e.node, 0.0), end - e.working)
         if not latency:
             return None, []
         try:
@@ -107,8 +109,8 @@ class Timeline:
         scale = CHART_W / span
         top, margin = 44.0, 10.0
         height = top + ROW_H * len(bars) + 24
-        width = LABEL_W + CHART_W + 2 * margin + 70
-        out = [svg_open(width, height, "run timeline")]
+        width = LABEL_W + CHART_W + 2 * margin + 70  # wider if a bar's time reaches past it
+        out = [""]  # the opening tag, once the width is known
         out.append(f"<text x='{margin}' y='16' font-weight='600'>{escape(self.summary())}</text>")
         shown = [s for s in STATUSES if any(b.status == s for b in bars)]
         keys, x = legend(shown, margin, 24)
@@ -140,7 +142,10 @@ class Timeline:
             label = bar.label(facts.graph)
             unfinished = "failed here" if bar.status == "failed" else "unfinished"
             took = seconds_text(bar.duration) if bar.duration is not None else unfinished
-            if bar.waited >= _SHOWN_WAIT:
+            if bar.status == "not_started":  # its whole bar was a wait for a slot
+                stroke += " stroke-dasharray='3 2'"
+                took = f"not started (waited {seconds_text(end - bar.start)} for a slot)"
+            elif bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)} for a slot)"
                 out.append(
                     f"<line class='wait' x1='{left + bar.start * scale:.1f}' "
@@ -152,11 +157,13 @@ class Timeline:
                 f"data-path={quoteattr(repr(list(bar.path)))}>"
                 f"<title>{escape(shorten(f'{label}: {bar.status}, {took}', 300))}</title>"
                 f"<text x='{left - 6:.1f}' y='{y + BAR_H - 2:.1f}' text-anchor='end' "
-                f"font-size='11'>{escape(_middle(clean(label), 40))}</text>"
+                f"font-size='11'>{escape(middle(clean(label), 40))}</text>"
                 f"<rect x='{bx:.1f}' y='{y:.1f}' width='{bw:.1f}' height='{BAR_H}' rx='2' "
                 f"fill='{fill}' {stroke}/><text x='{bx + bw + 4:.1f}' y='{y + BAR_H - 2:.1f}' "
                 f"font-size='10' fill='#555'>{escape(took)}</text></g>"
             )
+            width = max(width, bx + bw + 4 + text_width(took, 10) + margin)
+        out[0] = svg_open(width, height, "run timeline")
         out.append("</svg>")
         return "".join(out)
 
@@ -177,19 +184,21 @@ class Timeline:
                 section = _section(bar)
                 lines.append(f"    section {_gantt_label(section)}")
             tags = ["crit"] if (bar.node, bar.path) in self.on_path else []
-            tags.append("done" if bar.status in ("done", "reused") else "active")
+            if bar.status != "not_started":  # untagged: drawn grey, as not begun
+                tags.append("done" if bar.status in ("done", "reused") else "active")
             start = round(bar.working * 1000)
             end = max(round((bar.end if bar.end is not None else self.measured) * 1000), start + 1)
             label = _gantt_label(bar.label(self.facts.graph))
-            lines.append(f"    {label} :{', '.join(tags)}, t{i}, {start}, {end}")
+            lines.append(f"    {label} :{', '.join([*tags, f't{i}', str(start), str(end)])}")
         return "\n".join(lines)
 
     def text(self) -> str:
         """The chart as text: a row per execution, ``#`` for done, ``X`` failed, ``~``
-        cancelled, ``-`` waiting for a model-call slot; ``*`` marks the critical path."""
+        cancelled, ``-`` waiting for a model-call slot (all of a row that never started);
+        ``*`` marks the critical path."""
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
-        labels = [_middle(b.label(self.facts.graph), 60) for b in self.bars]
+        labels = [middle(b.label(self.facts.graph), 60) for b in self.bars]
         width = max((len(label) for label in labels), default=0)
         for bar, label in zip(self.bars, labels, strict=True):
             end = bar.end if bar.end is not None else self.measured
@@ -200,6 +209,7 @@ class Timeline:
             row = " " * w + "-" * (a - w) + _MARKS[bar.status] * (b - a) + " " * (_TEXT_BAR - b)
             mark = "*" if (bar.node, bar.path) in self.on_path else " "
             took = seconds_text(bar.duration) if bar.duration is not None else bar.status
+            took = STATUSES[bar.status][0] if bar.status == "not_started" else took
             if bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)})"
             lines.append(f"  {label:<{width}} |{row}| {mark} {took}")
@@ -224,26 +234,13 @@ class Timeline:
                                    ".txt": self.text})  # fmt: skip
 
 
-def _middle(text: str, width: int) -> str:
-    """``text`` cut to ``width`` in its middle, so a bar's label keeps its node's name and its
-    innermost item or iteration: ``define (outer iter…, each item 12)``.
-
-    >>> _middle("define (outer iteration 0, each item 12)", 30)
-    'define (outer …, each item 12)'
-    """
-    if len(text) <= width:
-        return text
-    head = (width - 1) // 2
-    return text[:head] + "\u2026" + text[len(text) - (width - 1 - head) :]
-
-
 def _critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, Any]]:
     """The executions of the ``critical`` nodes that the run's end waited for: in a
     map-over, only those of the item that ended last (its other items were done earlier and
     held nothing up); every iteration of a loop (they run one after another)."""
     last: dict[tuple[str, Any], tuple[float, int]] = {}  # map-over instance -> latest item
     kinds = facts.graph.nodes
-    for e in facts.executions:
+    for e in _started(facts):  # an item that never started held nothing up
         end = e.end if e.end is not None else facts.measured
         for depth, (scope, index) in enumerate(e.path):
             if scope in kinds and kinds[scope].get("kind") == "map_over":
@@ -251,7 +248,7 @@ def _critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, 
                 if key not in last or end > last[key][0]:
                     last[key] = (end, index)
     found = set()
-    for e in facts.executions:
+    for e in _started(facts):
         if e.node in critical and all(
             last.get((scope, e.path[:depth]), (0.0, index))[1] == index
             for depth, (scope, index) in enumerate(e.path)
@@ -265,8 +262,14 @@ class _Shape:
     iterations and branches), so the prediction costs the run that happened."""
 
     def __init__(self, facts: RunFacts) -> None:
-        self.trace = facts.executions  # each has the node and path an event has
+        self.trace = _started(facts)  # each has the node and path an event has
         self.outputs = facts.outputs
+
+
+def _started(facts: RunFacts) -> list[Execution]:
+    """The executions that started working: not those that waited for a model-call slot
+    until the run stopped."""
+    return [e for e in facts.executions if e.status != "not_started"]
 
 
 def _section(bar: Execution) -> str:

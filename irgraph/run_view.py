@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import errors, events
 from irgraph.run_diagram import StatusDiagram
+from irgraph.run_files import save_as
+from irgraph.run_pipeline import viewed_graph
 from irgraph.run_status import (
     STATUSES,
     Execution,
     RunFacts,
-    checked_graph,
     run_facts,
-    save_as,
     seconds_text,
     shorten,
 )
@@ -57,16 +57,10 @@ def _events(trace: Any) -> list[Any]:
     return list(events() if callable(events) else trace)
 
 
-def _graph_of(pipeline: Any, carried: Any) -> nx.DiGraph | None:
-    if pipeline is not None:
-        return checked_graph(pipeline)
-    return carried if carried is not None and hasattr(carried, "nodes") else None
-
-
 def run_facts_of(result: Any, pipeline: Any = None) -> RunFacts:
     """The :class:`~irgraph.run_status.RunFacts` of a ``RunResult``."""
     return run_facts(
-        _graph_of(pipeline, getattr(result, "graph", None)),
+        viewed_graph(pipeline, getattr(result, "graph", None)),
         result.trace,
         result.outputs,
         reused=getattr(result, "reused", ()),
@@ -102,7 +96,7 @@ def error_view(
     ``trace`` (the events an ``on_event`` handler collected, say) stands in for the error's
     own when it carries none."""
     events = _events(trace if trace is not None else getattr(error, "trace", None))
-    graph = _graph_of(pipeline, getattr(error, "graph", None))
+    graph = viewed_graph(pipeline, getattr(error, "graph", None))
     completed = list(getattr(error, "completed", ()))
     failed = getattr(error, "node", None)
     if graph is None and not events:
@@ -167,6 +161,14 @@ def _failed(call: Any) -> bool:
     return bool(error) and not error.lower().startswith("cancel")
 
 
+def _runs(row: dict[str, Any]) -> str:
+    """A row's runs cell: how many times the node ran, and how many of its items never
+    started."""
+    if not row["not_started"]:
+        return str(row["runs"])
+    return f"{row['runs']} <span style='color:#8a6a4a'>+{row['not_started']} not started</span>"
+
+
 def _each(calls: list[Any], graph: nx.DiGraph, say: Callable[[Any], str]) -> str:
     """Every call's text under a heading naming where it ran and which attempt it was, for
     a node that made more than one call; empty otherwise."""
@@ -186,7 +188,7 @@ def _cell(text: str, full: str = "") -> str:
         return "<td></td>"
     short = shorten(text, _PREVIEW)
     full = full or text
-    if short == full:
+    if short == full.strip():  # nothing more to see (a trailing space or line break)
         return f"<td><code>{html.escape(text)}</code></td>"
     full = full if len(full) <= _FULL else full[:_FULL] + "\u2026"
     return (
@@ -230,7 +232,8 @@ class RunView:
         return f"{state}{backend}: {nodes} ({counts}); {self.timeline.summary()}"
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per node: status, node, kind, model, runs, model calls (``attempts``:
+        """One dict per node: status, node, kind, model, runs (``not_started`` apart: items
+        that waited for a model-call slot until the run stopped), model calls (``attempts``:
         one per try, every item and iteration), duration, what it was asked and what it
         answered. An agent that made calls shows its rendered prompt and the model's answer
         (``asked``/``answer`` the last, ``asked_all``/``answers_all`` every call, when it
@@ -242,7 +245,8 @@ class RunView:
         for node, status in facts.status.items():
             data = G.nodes[node]
             kind = str(data.get("kind", ""))
-            mine = facts.of(node)
+            everything = facts.of(node)
+            mine = [e for e in everything if e.status != "not_started"]
             runs = [e for e in mine if e.duration is not None]
             calls = sorted(facts.calls_of(node), key=_where)  # items and iterations in order
             asked = data.get(_WHAT.get(kind, ""), "") or ""
@@ -263,6 +267,7 @@ class RunView:
                     "kind": kind,
                     "model": data.get("model") or "",
                     "runs": len(mine),
+                    "not_started": len(everything) - len(mine),
                     # a reused node's calls are its stored answers: no model was asked
                     "attempts": 0 if status == "reused" else len(calls),
                     "seconds": sum(e.duration or 0.0 for e in runs) if runs else None,
@@ -294,13 +299,13 @@ class RunView:
             word, fill, line = STATUSES[row["status"]]
             chip = (
                 f"<span style='background:{fill};border:1px solid {line};border-radius:3px;"
-                f"padding:0 5px'>{html.escape(word)}</span>"
+                f"padding:0 5px;white-space:nowrap'>{html.escape(word)}</span>"
             )
             body.append(
                 f"<tr class='status-{row['status']}' data-node="
                 f"'{html.escape(row['node'], quote=True)}'><td>{chip}</td>"
                 f"<td><b>{html.escape(row['node'])}</b></td><td>{html.escape(row['kind'])}</td>"
-                f"<td>{html.escape(str(row['model']))}</td><td>{row['runs']}</td>"
+                f"<td>{html.escape(str(row['model']))}</td><td>{_runs(row)}</td>"
                 f"<td>{row['attempts'] or ''}</td>"
                 f"<td>{html.escape(seconds_text(row['seconds']))}</td>"
                 f"{_cell(row['asked'], row['asked_all'])}"

@@ -1,0 +1,79 @@
+"""How a run's diagram is drawn, read back from a real run's SVG: long names stay inside their
+boxes (a loop's or map-over's title is cut in its middle, its kind and status kept whole, to
+the width of its box, as a node's name is to its box), and an arrow that skips a column does
+not lie on the arrows between."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from irgraph import Agent, Loop, MapOver, run
+from irgraph.run_files import fitted, text_width
+from irgraph.testing import FakeProvider
+
+SVG = "{http://www.w3.org/2000/svg}"
+LONG = "summarize_every_section_of_the_quarterly_report_in_parallel_please"
+AGENT = "an_agent_with_a_really_long_descriptive_name_WWW"
+
+
+def boxes(svg: str) -> dict[str, tuple[float, list[str]]]:
+    """Each node's box width and the texts drawn in it."""
+    found = {}
+    for g in ET.fromstring(svg).iter(SVG + "g"):
+        if (g.get("class") or "").split()[:1] == ["node"]:
+            rect = g.find(SVG + "rect")
+            assert rect is not None
+            texts = [t.text or "" for t in g.findall(SVG + "text")]
+            found[g.get("data-node")] = (float(rect.get("width") or 0), texts)
+    return found
+
+
+def test_long_scope_titles_and_node_names_are_cut_in_the_middle_to_fit_their_boxes():
+    inner = Loop(LONG + "_again").step(Agent(AGENT).instruct("Do {x}.").writes("y"))
+    pipeline = MapOver(LONG).over("xs", item="x").step(inner.max_iterations(2)).writes(
+        "ys"
+    ) >> Loop("l").step(Agent("b").instruct("{ys}")).max_iterations(2)
+    result = run(pipeline, provider=FakeProvider(), state={"xs": ["a", "b"]})
+    drawn = boxes(result.diagram().svg)
+    for scope, kind in ((LONG, "map-over"), (LONG + "_again", "loop")):
+        width, (title,) = drawn[scope]
+        assert text_width(title, bold=True) <= width - 16, (title, width)
+        assert title.startswith(f"{kind} {LONG[:8]}") and "\u2026" in title
+        assert title.endswith(" \u00b7 done") or " \u00b7 done \u00b7 " in title  # status whole
+        assert title.split(" \u00b7 ")[0].endswith(scope[-4:])  # the name's end kept
+    width, (title,) = drawn["l"]
+    assert title.startswith("loop l \u00b7 done") and "\u2026" not in title  # short: whole
+    width, (name, detail) = drawn[AGENT]
+    assert text_width(name, bold=True) <= width - 12 and text_width(detail, 11) <= width - 12
+    assert name.startswith(AGENT[:6]) and name.endswith(AGENT[-4:]) and "\u2026" in name
+
+
+def test_a_narrow_box_cuts_a_long_title_at_its_end_keeping_at_least_an_ellipsis():
+    title = fitted("map-over x \u00b7 cancelled \u00b7 2 of 6, 50 ms", 60, bold=True, end=True)
+    assert title.endswith("\u2026") and text_width(title, bold=True) <= 60
+    assert fitted("anything", 0) == "\u2026"
+    assert fitted("two\nlines", 500) == "two lines"  # one line, as drawn
+
+
+def test_an_arrow_that_skips_a_column_arches_off_the_arrows_between():
+    """c reads a's answer: the arrow a -> c lay on a -> b and b -> c (the same line), which
+    then looked dashed; it arches over b instead, the others stay straight."""
+    pipeline = (
+        Agent("a").instruct("Go.").writes("x")
+        >> Agent("b").instruct("B.").writes("y")
+        >> Agent("c").instruct("{x} {y}")
+    )
+    root = ET.fromstring(run(pipeline, provider=FakeProvider()).diagram().svg)
+    paths = {
+        (p.get("data-from"), p.get("data-to")): [
+            float(n) for n in re.findall(r"-?[\d.]+", p.get("d") or "")
+        ]
+        for p in root.iter(SVG + "path")
+        if p.get("class") == "edge"
+    }
+    assert set(paths) == {("a", "b"), ("b", "c"), ("a", "c")}
+    for edge, (_, y1, _, c1, _, c2, _, y2) in paths.items():
+        assert y1 == y2  # one row
+        arched = c1 < y1 - 20 and c2 < y2 - 20
+        assert arched == (edge == ("a", "c")), edge
