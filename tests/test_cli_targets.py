@@ -274,6 +274,20 @@ def test_a_compiled_pipeline_alone_in_a_file_is_its_ir(folder):
     assert "[route] triage" in text
 
 
+@pytest.mark.parametrize("target", ["cli_inputs.py:result", "cli_inputs.py:ran", "cli_inputs.py"])
+def test_a_compiled_pipeline_declares_the_inputs_it_was_compiled_with(folder, capsys, target):
+    (folder / "cli_inputs.py").write_text(
+        PARTS + "result = compile(pipeline, inputs=['topic'])\nran = result.runnable\n"
+    )
+    code, text = call("check", target)  # no --input topic: compile() declared it
+    assert code == 0, capsys.readouterr().err
+    assert "Inputs: topic" in text and "OK: no problems found." in text
+    code, text = call("run", target)  # declared is not given: the run still asks for it
+    assert code == 2 and "--state topic=VALUE" in capsys.readouterr().err
+    code, text = call("run", target, "--state", "topic=owls")
+    assert code == 0 and "rate = " in text
+
+
 def test_a_file_with_several_pipelines_or_none_says_which_to_name(folder, capsys):
     (folder / "cli_two.py").write_text(PARTS + "other = Agent('other').instruct('{topic}')\n")
     err = error_of(capsys, "check", "cli_two.py")
