@@ -34,7 +34,7 @@ from irgraph.cli_inputs import (
     load_target,
     parse_state,
 )
-from irgraph.cli_live import RunDisplay, one_line, run_failure, shown
+from irgraph.cli_live import RunDisplay, one_line, run_failure, shown, value_text
 from irgraph.cli_pictures import check_output
 from irgraph.cli_state_types import check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
@@ -89,7 +89,7 @@ def _print_state(state: dict[str, Any], out: TextIO) -> None:
         text = value if isinstance(value, str) else json.dumps(value, default=str)
         if len(text) > 300:
             text = text[:297] + "..."
-        print(f"  {key} = {text}", file=out)
+        print(f"  {key} = {value_text(text)}", file=out)  # no escape code reaches the terminal
 
 
 def _seconds(text: str) -> float:
@@ -238,7 +238,8 @@ def _run(
         def answer(request: Any) -> str:
             value = on_gate(request)
             if progress.live is None:
-                progress.write(f"  ? {shown(request.node)}: {request.message} -> {value}")
+                said = one_line(f"{request.message} -> {value}")  # a message holds state
+                progress.write(f"  ? {shown(request.node)}: {said}")
             return value
 
         options["on_gate"] = answer

@@ -23,7 +23,15 @@ if TYPE_CHECKING:
 
     from irgraph.events import Event
 
-__all__ = ["RunDisplay", "rich_installed", "shown", "one_line", "run_failure", "failure_text"]
+__all__ = [
+    "RunDisplay",
+    "rich_installed",
+    "shown",
+    "one_line",
+    "value_text",
+    "run_failure",
+    "failure_text",
+]
 
 _STYLE = {
     "done": "green",
@@ -58,6 +66,19 @@ def one_line(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def value_text(text: str) -> str:
+    """A state value as ``irgraph run`` prints it: each character that does not print escaped
+    as in a ``repr``, but line breaks and tabs, so that an escape code in a model's answer
+    cannot reach the terminal.
+
+    >>> value_text("red\\x1b[31m\\tok\\nnext")
+    'red\\\\x1b[31m\\tok\\nnext'
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1] for ch in text)
 
 
 def failure_text(error: BaseException) -> str:
