@@ -124,7 +124,9 @@ def as_target(value: Any) -> Any:
     if compiled is None:
         return value
     runnable = value.runnable if isinstance(value, CompileResult) else value
-    given = getattr(runnable.graph, "graph", {}).get("inputs", ())
+    data = getattr(runnable.graph, "graph", None)  # a networkx graph's attributes
+    given = data.get("inputs", ()) if isinstance(data, dict) else ()
+    given = given if isinstance(given, (list, tuple)) else ()
     extra = [k for k in given if isinstance(k, str) and is_key(k) and k not in compiled.inputs]
     return attrs.evolve(compiled, inputs=(*compiled.inputs, *extra)) if extra else compiled
 
