@@ -19,7 +19,8 @@ DOT node per graph node and one DOT edge per graph edge, so the picture is the g
 DOT ids are generated (``n1``, ``n2``, ... in the graph's order, see
 :func:`irgraph.backends.labels.node_ids`); labels are quoted here with DOT's and Graphviz's escapes
 (``\\"``, ``\\\\``, ``\\n``, ``&amp;``), so quotes, backslashes, line breaks and any unicode
-in a name survive. :func:`to_svg` and :func:`to_png` run Graphviz's ``dot`` program.
+in a name survive. :func:`to_svg` and :func:`to_png` run Graphviz's ``dot`` program, stopped after
+:data:`DOT_TIMEOUT` seconds (or their ``timeout=``), and check that it wrote the format asked for.
 
 >>> from irgraph import Agent
 >>> dot = to_dot(Agent("a").writes("x") >> Agent("b").instruct("Use {x}."))
@@ -57,7 +58,7 @@ from .labels import (
 if TYPE_CHECKING:
     import pydot
 
-__all__ = ["to_dot", "to_svg", "to_png", "dot_text", "GraphvizError", "RANKDIRS"]
+__all__ = ["to_dot", "to_svg", "to_png", "dot_text", "GraphvizError", "RANKDIRS", "DOT_TIMEOUT"]
 
 RANKDIRS = {"TD": "TB", "TB": "TB", "BT": "BT", "LR": "LR", "RL": "RL"}
 
@@ -227,7 +228,19 @@ def to_dot(
     return dot
 
 
-def _graphviz(G_or_pipeline: Any, fmt: str, options: dict[str, Any]) -> bytes:
+#: How long Graphviz's ``dot`` may take to draw a picture, in seconds, before it is stopped.
+DOT_TIMEOUT = 60.0
+
+#: How each format's output begins: after leading whitespace for SVG, exactly for PNG.
+_STARTS = {"svg": (b"<?xml", b"<svg"), "png": (b"\x89PNG\r\n\x1a\n",)}
+
+
+def _graphviz(
+    G_or_pipeline: Any, fmt: str, options: dict[str, Any], timeout: float = DOT_TIMEOUT
+) -> bytes:
+    """Run Graphviz's ``dot`` on the DOT of ``G_or_pipeline`` for format ``fmt``, stopped
+    after ``timeout`` seconds; its output, checked to look like ``fmt``."""
+    checks.seconds().check(timeout, f"the timeout of to_{fmt}()")
     text = to_dot(G_or_pipeline, **options).to_string()
     program = shutil.which("dot")
     if program is None:
@@ -236,22 +249,50 @@ def _graphviz(G_or_pipeline: Any, fmt: str, options: dict[str, Any]) -> bytes:
             "Install Graphviz (e.g. apt-get install graphviz, brew install graphviz or "
             "conda install graphviz), or draw with to_mermaid instead."
         )
-    done = subprocess.run(
-        [program, f"-T{fmt}"], input=text.encode("utf-8"), capture_output=True, check=False
-    )
-    if done.returncode != 0:
+    try:
+        done = subprocess.run(
+            [program, f"-T{fmt}"],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
         raise GraphvizError(
-            f"Graphviz's dot failed ({done.returncode}): "
-            f"{done.stderr.decode('utf-8', 'replace').strip()}"
+            f"Graphviz's dot ({program}) did not finish within {timeout:g} s drawing "
+            f"{fmt.upper()}, and was stopped; fold parts of a large pipeline with collapse=..., "
+            "or draw with to_mermaid instead."
+        ) from None
+    said = done.stderr.decode("utf-8", "replace").strip()
+    if done.returncode != 0:
+        raise GraphvizError(f"Graphviz's dot failed ({done.returncode}): {said}")
+    starts = _STARTS.get(fmt)
+    out = done.stdout.lstrip() if fmt == "svg" else done.stdout
+    if starts is not None and not out.startswith(starts):
+        head = done.stdout[:40].decode("utf-8", "replace")
+        told = f"; it said: {said[:300]}" if said else ", and nothing on standard error"
+        raise GraphvizError(
+            f"The program {program}, run as Graphviz's dot, wrote no {fmt.upper()}: its "
+            f"output begins {head!r}{told}. Check that it is Graphviz's dot ({program} -V "
+            "says so), put Graphviz's dot first on PATH, or draw with to_mermaid instead."
         )
     return done.stdout
 
 
-def to_svg(G_or_pipeline: Any, **options: Any) -> str:
-    """Draw a pipeline as SVG text with Graphviz; ``options`` are those of :func:`to_dot`."""
-    return _graphviz(G_or_pipeline, "svg", options).decode("utf-8")
+def to_svg(G_or_pipeline: Any, *, timeout: float = DOT_TIMEOUT, **options: Any) -> str:
+    """Draw a pipeline as SVG text with Graphviz, which may take ``timeout`` seconds;
+    ``options`` are those of :func:`to_dot`."""
+    data = _graphviz(G_or_pipeline, "svg", options, timeout)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GraphvizError(
+            f"Graphviz's dot wrote SVG that is not UTF-8 (byte {exc.start} cannot be read); "
+            "check that the dot on PATH is Graphviz's, or draw with to_mermaid instead."
+        ) from None
 
 
-def to_png(G_or_pipeline: Any, **options: Any) -> bytes:
-    """Draw a pipeline as PNG bytes with Graphviz; ``options`` are those of :func:`to_dot`."""
-    return _graphviz(G_or_pipeline, "png", options)
+def to_png(G_or_pipeline: Any, *, timeout: float = DOT_TIMEOUT, **options: Any) -> bytes:
+    """Draw a pipeline as PNG bytes with Graphviz, which may take ``timeout`` seconds;
+    ``options`` are those of :func:`to_dot`."""
+    return _graphviz(G_or_pipeline, "png", options, timeout)

@@ -3,12 +3,18 @@ check with a clear error, and importing Prefect with those settings applied.
 
 Shared by the in-process backend (:mod:`.prefect_backend`) and the batch sender
 (:mod:`.prefect_batch`); ``prefect`` is imported only inside these functions.
+:func:`quiet_interrupt_at_exit` makes a Ctrl-C while Prefect stops its temporary server, as the
+process exits, end the process with status 130 and no traceback.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 from irgraph.errors import IrgraphError, MissingExtraError
@@ -21,7 +27,12 @@ __all__ = [
     "check_prefect_api",
     "import_prefect",
     "reread_prefect_settings",
+    "quiet_interrupt_at_exit",
+    "interrupted_at_exit",
 ]
+
+#: Prefect's module of the temporary server (``SubprocessASGIServer``).
+SERVER_MODULE = "prefect.server.api.server"
 
 # the server services a local run does not need
 _LEAN_SERVICES = """CANCELLATION_CLEANUP DB_VACUUM EVENT_PERSISTER EVENT_LOGGER FOREMAN LATE_RUNS
@@ -106,3 +117,53 @@ def reread_prefect_settings() -> None:
         refresh()
     else:  # older Prefect 3 releases have no function for it: the assignment it makes
         prefect.context.GLOBAL_SETTINGS_CONTEXT = prefect.context.root_settings_context()
+
+
+#: Whether this process will end quietly on a Ctrl-C while it exits.
+_QUIET: list[bool] = []
+
+
+def quiet_interrupt_at_exit() -> None:
+    """Make a Ctrl-C while this process exits end it with status 130 and no traceback, the
+    temporary server killed. As a process exits, Prefect drains its background services (in
+    the threading module's exit callbacks), then stops its temporary server (an atexit handler
+    that waits up to 5 s for it); interrupted there, Python printed a traceback and exited 0.
+    The SIGINT handler is installed as the process begins to exit, before either."""
+    if _QUIET:
+        return
+    _QUIET.append(True)
+    # Run first at exit: the threading module's exit callbacks come before atexit's (and
+    # run the last registered first); without them, the atexit handler registered last.
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        (register or atexit.register)(_on_exit)
+    except RuntimeError:  # the process is exiting already
+        pass
+
+
+def _on_exit() -> None:
+    """From the start of the process's exit on, a Ctrl-C ends it quietly (unless the program
+    installed a SIGINT handler of its own)."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, interrupted_at_exit)
+
+
+def interrupted_at_exit(signum: int, frame: Any) -> None:
+    """The SIGINT handler while the process exits: kill the temporary server Prefect is
+    stopping, say so on standard error and end the process with 130, the status of Ctrl-C."""
+    server = sys.modules.get(SERVER_MODULE)
+    servers = getattr(getattr(server, "SubprocessASGIServer", None), "_instances", {})
+    for instance in list(servers.values()):
+        process = getattr(instance, "server_process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed, or its reader gone
+            pass
+    with contextlib.suppress(OSError):
+        os.write(
+            2, b"irgraph: interrupted while Prefect shut down; its temporary server is stopped.\n"
+        )
+    os._exit(128 + signal.SIGINT)

@@ -12,7 +12,6 @@ one line on standard error, never a traceback. ``batch`` lives in :mod:`irgraph.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -22,7 +21,13 @@ from typing import Any, TextIO
 
 from irgraph.cli_batch import add_batch_parser, batch_command, batch_target
 from irgraph.cli_batch_results import input_words
-from irgraph.cli_choices import PROVIDER_HELP, check_backend, check_provider, quiet_prefect
+from irgraph.cli_choices import (
+    PROVIDER_HELP,
+    check_backend,
+    check_provider,
+    quiet_prefect,
+    quiet_prefect_exit,
+)
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import (
     CliError,
@@ -34,7 +39,7 @@ from irgraph.cli_inputs import (
     load_target,
     parse_state,
 )
-from irgraph.cli_live import RunDisplay, one_line, run_failure, shown
+from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
 from irgraph.cli_pictures import check_output
 from irgraph.cli_state_types import check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
@@ -81,15 +86,6 @@ def describe_graph(G: Any) -> str:
     if G.graph.get("inputs"):
         lines.append(f"Inputs: {', '.join(sorted(G.graph['inputs']))}")
     return "\n".join(lines)
-
-
-def _print_state(state: dict[str, Any], out: TextIO) -> None:
-    print("Final state:", file=out)
-    for key, value in state.items():
-        text = value if isinstance(value, str) else json.dumps(value, default=str)
-        if len(text) > 300:
-            text = text[:297] + "..."
-        print(f"  {key} = {text}", file=out)
 
 
 def _seconds(text: str) -> float:
@@ -238,7 +234,8 @@ def _run(
         def answer(request: Any) -> str:
             value = on_gate(request)
             if progress.live is None:
-                progress.write(f"  ? {shown(request.node)}: {request.message} -> {value}")
+                said = one_line(f"{request.message} -> {value}")  # a message holds state
+                progress.write(f"  ? {shown(request.node)}: {said}")
             return value
 
         options["on_gate"] = answer
@@ -254,7 +251,7 @@ def _run(
         print(f"Interrupted; completed: {done}.", file=sys.stderr)
         return 130
     print(f"Finished in {time.monotonic() - start:.2f} s on backend '{backend}'.", file=out)
-    _print_state(result.state, out)
+    print_state(result.state, out)
     return 0
 
 
@@ -447,6 +444,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except KeyboardInterrupt:
         print("irgraph: interrupted.", file=sys.stderr)
         return 130
+    finally:  # Prefect's temporary server stops as the process exits: Ctrl-C there is 130
+        quiet_prefect_exit()
 
 
 if __name__ == "__main__":

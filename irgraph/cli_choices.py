@@ -17,7 +17,13 @@ from typing import Any
 from irgraph.cli_inputs import CliError
 from irgraph.errors import did_you_mean
 
-__all__ = ["check_backend", "check_provider", "PROVIDER_HELP"]
+__all__ = [
+    "check_backend",
+    "check_provider",
+    "quiet_prefect",
+    "quiet_prefect_exit",
+    "PROVIDER_HELP",
+]
 
 #: What ``--provider`` takes, as ``irgraph run --help`` and ``irgraph batch --help`` say it.
 PROVIDER_HELP = (
@@ -57,6 +63,16 @@ def quiet_prefect() -> None:
     if "prefect.main" in sys.modules:
         for name in ("prefect", "prefect._internal"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def quiet_prefect_exit() -> None:
+    """When this process started Prefect's temporary server, which Prefect stops as the
+    process exits: make a Ctrl-C then end the process with status 130 and no traceback."""
+    if "prefect.server.api.server" not in sys.modules:  # no temporary server: nothing to do
+        return
+    from irgraph.backends.prefect_server import quiet_interrupt_at_exit
+
+    quiet_interrupt_at_exit()
 
 
 def check_provider(spec: str | None, **options: Any) -> Any:

@@ -17,6 +17,8 @@ import sys
 from types import ModuleType
 from typing import Any
 
+import attrs
+
 from irgraph.errors import a_or_an
 
 __all__ = [
@@ -113,9 +115,20 @@ def pipelines_in(module: ModuleType) -> list[str]:
 
 
 def as_target(value: Any) -> Any:
-    """What a target naming pipeline ``value`` runs: its IR when it was compiled, else it."""
+    """What a target naming pipeline ``value`` runs: its IR when it was compiled, declaring
+    the inputs it was compiled with too (``compile(p, inputs=["topic"])``), else it."""
+    from irgraph.checks import is_key
+    from irgraph.compile import CompileResult
+
     compiled = compiled_ir(value)
-    return value if compiled is None else compiled
+    if compiled is None:
+        return value
+    runnable = value.runnable if isinstance(value, CompileResult) else value
+    data = getattr(runnable.graph, "graph", None)  # a networkx graph's attributes
+    given = data.get("inputs", ()) if isinstance(data, dict) else ()
+    given = given if isinstance(given, (list, tuple)) else ()
+    extra = [k for k in given if isinstance(k, str) and is_key(k) and k not in compiled.inputs]
+    return attrs.evolve(compiled, inputs=(*compiled.inputs, *extra)) if extra else compiled
 
 
 def sole_pipeline(module: ModuleType, path: str) -> tuple[Any, str | None]:
@@ -129,8 +142,9 @@ def sole_pipeline(module: ModuleType, path: str) -> tuple[Any, str | None]:
     for name, value in sorted(vars(module).items()):
         if name.startswith("_") or not is_pipeline(value):
             continue
-        try:
-            roots[name] = root_of(as_target(value))
+        try:  # the IR compiled, whatever inputs it was compiled with: one pipeline
+            compiled = compiled_ir(value)
+            roots[name] = root_of(value if compiled is None else compiled)
         except Exception:  # a builder that cannot make its IR: when used, it says why
             roots[name] = object()
     inner: set[Any] = set()  # IR nodes are values: a part equals its copy inside the whole
@@ -144,8 +158,9 @@ def sole_pipeline(module: ModuleType, path: str) -> tuple[Any, str | None]:
             children = tuple(getattr(part, "children", ()))
             runs.append((type(part), children))
             todo.extend(children)
-    tops: dict[Any, str] = {}  # one pipeline, two names: the first name
-    for name, node in roots.items():
+    tops: dict[Any, str] = {}  # one pipeline, two names: the first compiled one, else first
+    for name in sorted(roots, key=lambda n: compiled_ir(getattr(module, n)) is None):
+        node = roots[name]
         if node not in inner and not _flattened_into(node, runs):
             tops.setdefault(node, name)
     if len(tops) == 1:

@@ -1,7 +1,8 @@
 """Which command-line targets name a saved pipeline file, and what to say about one that
-names no target at all: a GEXF or GML file, a file without the ``.json`` suffix, or a
-module without ``:attr``. Plain functions returning text; :mod:`irgraph.cli_inputs` raises it
-as a :class:`~irgraph.cli_inputs.CliError`.
+names no target at all (a GEXF or GML file, a file without the ``.json`` suffix, a module
+without ``:attr``, nothing before or after the colon) or whose part before the colon is no
+Python file (``x.txt:p``, ``dir/:p``, ``missing.py:p``). Plain functions returning text;
+:mod:`irgraph.cli_inputs` raises it as a :class:`~irgraph.cli_inputs.CliError`.
 
 >>> is_saved_file("p.json"), is_saved_file("P.JSON"), is_saved_file("p.graphml")
 (True, True, True)
@@ -17,11 +18,23 @@ import os
 import re
 from types import ModuleType
 
-__all__ = ["is_graphml", "is_saved_file", "no_target"]
+__all__ = ["file_problem", "has_colon", "is_graphml", "is_saved_file", "no_target", "not_python"]
 
 _SAVED = (
     "a saved pipeline is read from a .json file (IR JSON or a node-link graph) or a .graphml "
     "file written with irgraph.portable"
+)
+
+#: How to name a pipeline: the end of each message about a target's file or module part.
+_HOW = (
+    "name a pipeline as file.py:pipeline (in a Python file) or module:pipeline (in an "
+    "importable module), or name a saved pipeline's .json or .graphml file alone"
+)
+
+#: Suffixes of files that hold no Python module, which a dotted module name never ends with.
+_NOT_PYTHON = frozenset(
+    ".txt .md .rst .yaml .yml .toml .cfg .ini .csv .ipynb .pyc .pyi .pyw .pyx .sh .dot .gv "
+    ".mmd .svg .png .gexf .gml".split()
 )
 
 
@@ -39,6 +52,25 @@ def is_graphml(spec: str) -> bool:
 def no_target(spec: str) -> str:
     """The message for ``spec``, which is neither ``module:attr``, ``file.py:attr`` nor a
     ``.json`` file."""
+    source, colon, attr = spec.rpartition(":")
+    if colon and not attr and source:  # x.py: names no pipeline after the colon
+        alone = f", or {source} alone for the one pipeline it holds" if source[-3:] == ".py" else ""
+        return (
+            f"{spec!r} names no pipeline after the colon; give its name there, e.g. "
+            f"{source}:pipeline{alone}."
+        )
+    if colon and not source:  # :p names no file or module before it
+        name = attr or "pipeline"
+        return (
+            f"{spec!r} names no file or module before the colon; {_HOW} (e.g. "
+            f"pipelines.py:{name} or mypackage.pipelines:{name})."
+        )
+    if colon and has_colon(source):  # x.py:p:q
+        return (
+            f"{spec!r} has more than one colon, but a target has one, between the file or "
+            f"module and the pipeline: {spec.partition(':')[0]}:pipeline; an attribute of an "
+            "attribute is dotted (module:holder.pipeline)."
+        )
     stem, suffix = os.path.splitext(spec)
     if suffix.lower() == ".gexf":
         return (
@@ -79,3 +111,71 @@ def _module(spec: str) -> ModuleType | None:
         return importlib.import_module(spec)
     except Exception:  # not a module, or one that fails: the plain message says enough
         return None
+
+
+def has_colon(source: str) -> bool:
+    """Whether ``source``, a target's part before its last colon, holds a colon itself
+    (``x.py:p`` of ``x.py:p:q``) other than a Windows drive's (``C:``)."""
+    return ":" in re.sub(r"^[A-Za-z]:(?=[\\/])", "", source)
+
+
+def not_python(source: str, spec: str) -> str | None:
+    """What to say when ``source``, the part of target ``spec`` before its last colon, names
+    a file or folder rather than a Python file (``x.txt``, ``dir/``, ``p.json``, ``x.PY``);
+    ``None`` when it may be a module, or is a ``.py`` path."""
+    where = f"{source!r} (named in {spec!r})"
+    suffix = os.path.splitext(source)[1]
+    if suffix == ".py":
+        return None
+    if is_saved_file(source):
+        return (
+            f"{where} is a saved pipeline's file, which holds one pipeline: name it alone, "
+            f"without {spec[len(source) :]!r}, as {source}."
+        )
+    if os.path.isdir(source):
+        found = sorted(n for n in os.listdir(source) if n.endswith(".py"))
+        example = os.path.join(source, found[0] if found else "pipelines.py")
+        return (
+            f"{where} is a directory, not a Python file; name a .py file in it, e.g. "
+            f"{example}{spec[len(source) :]}."
+        )
+    if os.path.isfile(source) and suffix.lower() == ".py":
+        return (
+            f"{where} ends in {suffix!r}, not '.py': Python loads only files named in lower "
+            f"case .py; rename it to {source[: -len(suffix)]}.py."
+        )
+    if os.path.isfile(source):
+        return f"{where} is a file, but not a Python file; {_HOW}."
+    if suffix.lower() == ".py":
+        return f"There is no file {where}; check the path (a Python file's name ends in .py)."
+    if suffix.lower() in _NOT_PYTHON:
+        return (
+            f"There is no file {where}, nor a module of that name, and a {suffix} file holds "
+            f"no pipeline; {_HOW}."
+        )
+    return None
+
+
+def file_problem(path: str, spec: str) -> str | None:
+    """What to say when ``path``, the file part of target ``spec`` (``dir/x:p``,
+    ``missing.py:p``), is not a Python file that exists; ``None`` when it is one."""
+    if not path.endswith(".py"):
+        said = not_python(path, spec)
+        if said is not None or os.path.splitext(path)[1]:
+            return said or f"There is no file {path!r} (named in {spec!r}); {_HOW}."
+        dotted = path.replace("/", ".").replace(os.sep, ".").strip(".")
+        return (
+            f"{path!r} in {spec!r} is a path but not a Python file; name a .py file "
+            f"({path}.py:ATTR) or an importable module ({dotted}:ATTR)."
+        )
+    if not os.path.exists(path):
+        return (
+            f"There is no file {path!r} (named in {spec!r}); check the path (a relative one "
+            "starts at the current directory)."
+        )
+    if os.path.isdir(path):
+        return (
+            f"{path!r} (named in {spec!r}) is a directory, not a Python file; name a .py file "
+            "in it, e.g. pipelines/research.py:pipeline."
+        )
+    return None

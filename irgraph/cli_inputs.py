@@ -24,7 +24,14 @@ import attrs
 
 from irgraph import checks
 from irgraph.cli_classes import as_target, is_pipeline, listing, not_a_pipeline, sole_pipeline
-from irgraph.cli_files import is_graphml, is_saved_file, no_target
+from irgraph.cli_files import (
+    file_problem,
+    has_colon,
+    is_graphml,
+    is_saved_file,
+    no_target,
+    not_python,
+)
 from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 
@@ -65,7 +72,7 @@ def load_target(spec: str) -> Any:
         if problem is not None:
             raise CliError(problem)
         return as_target(found)
-    if not sep or not source or not attr:
+    if not sep or not source or not attr or has_colon(source):
         raise CliError(no_target(spec))
     is_file = source.endswith(".py") or "/" in source or os.sep in source
     module = _import_file(source, spec) if is_file else _import_module(source, spec)
@@ -82,6 +89,9 @@ def load_target(spec: str) -> Any:
             ) from exc
         if not found:
             shadowed = _shadowed(source) if index == 0 and not is_file else None
+            folder = index == 0 and not is_file and getattr(module, "__file__", None) is None
+            if folder and os.path.isdir(source):  # a folder imported as a namespace package
+                raise CliError(not_python(source, spec) or "")
             if shadowed:
                 raise CliError(
                     f"{source!r} (named in {spec!r}) is the standard-library module, not your "
@@ -117,7 +127,8 @@ def _import_module(name: str, spec: str) -> ModuleType:
     except ImportError as exc:
         if _is_missing(exc, name):
             raise CliError(
-                f"Cannot import module {name!r} named in {spec!r}: {exc}. Run irgraph from the "
+                not_python(name, spec)
+                or f"Cannot import module {name!r} named in {spec!r}: {exc}. Run irgraph from the "
                 "directory that holds it, or install the package it belongs to."
             ) from exc
         raise _import_failed(f"module {name!r}", spec, exc, f"python -c 'import {name}'") from exc
@@ -139,23 +150,10 @@ def _is_missing(exc: ImportError, name: str) -> bool:
 def _import_file(path: str, spec: str) -> ModuleType:
     """Load ``path`` as the module named by its stem, as ``python path`` would import it: its
     folder is importable, so its sibling modules import too."""
-    if not path.endswith(".py"):
-        dotted = path.replace("/", ".").replace(os.sep, ".").strip(".")
-        raise CliError(
-            f"{path!r} in {spec!r} is a path but not a Python file; name a .py file "
-            f"({path}.py:ATTR) or an importable module ({dotted}:ATTR)."
-        )
+    problem = file_problem(path, spec)
+    if problem is not None:
+        raise CliError(problem)
     full = os.path.realpath(path)
-    if not os.path.exists(full):
-        raise CliError(
-            f"There is no file {path!r} (named in {spec!r}); check the path (a relative one "
-            "starts at the current directory)."
-        )
-    if os.path.isdir(full):
-        raise CliError(
-            f"{path!r} (named in {spec!r}) is a directory, not a Python file; name a .py file "
-            "in it, e.g. pipelines/research.py:pipeline."
-        )
     name = os.path.basename(full)[: -len(".py")]
     if name in sys.stdlib_module_names and name not in sys.modules:  # imported later, it
         raise CliError(  # would be this file, for irgraph and every library alike

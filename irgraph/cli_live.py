@@ -11,6 +11,7 @@ no rich) a plain line per node as it starts and ends, on standard output.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
@@ -23,7 +24,16 @@ if TYPE_CHECKING:
 
     from irgraph.events import Event
 
-__all__ = ["RunDisplay", "rich_installed", "shown", "one_line", "run_failure", "failure_text"]
+__all__ = [
+    "RunDisplay",
+    "rich_installed",
+    "shown",
+    "one_line",
+    "value_text",
+    "print_state",
+    "run_failure",
+    "failure_text",
+]
 
 _STYLE = {
     "done": "green",
@@ -58,6 +68,30 @@ def one_line(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def print_state(state: dict[str, Any], out: TextIO) -> None:
+    """Print a run's final state, a key a line: text as it is, other values as JSON, each
+    cut at 300 characters and shown with :func:`value_text`."""
+    print("Final state:", file=out)
+    for key, value in state.items():
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        if len(text) > 300:
+            text = text[:297] + "..."
+        print(f"  {key} = {value_text(text)}", file=out)  # no escape code reaches the terminal
+
+
+def value_text(text: str) -> str:
+    """A state value as ``irgraph run`` prints it: each character that does not print escaped
+    as in a ``repr``, but line breaks and tabs, so that an escape code in a model's answer
+    cannot reach the terminal.
+
+    >>> value_text("red\\x1b[31m\\tok\\nnext")
+    'red\\\\x1b[31m\\tok\\nnext'
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1] for ch in text)
 
 
 def failure_text(error: BaseException) -> str:

@@ -322,9 +322,30 @@ def test_run_shows_a_gate_and_an_escape_code_escaped(here):
     argv = ["run", f"{MODULE}:gate", "--state", "t=x", "--no-progress", "--answer", "ok\nnow=y"]
     code, text = call(*argv)
     assert code == 0, text
-    assert "\x1b" not in text.partition("Final state:")[0]  # a value is printed as it is
+    assert "\x1b" not in text  # a name, and a value naming it, are printed escaped
     assert "  > 'a\\x1b[31mred' started" in text.splitlines()
+    assert "  d = <a\\x1b[31mred: x>" in text.splitlines()
     assert "  ? 'ok\\nnow': Publish? -> y" in text.splitlines()
+
+
+def test_run_prints_a_values_control_characters_escaped_but_line_breaks_and_tabs(here):
+    # the fake model answers with its prompt: an answer holding a terminal's escape codes
+    (here / "cli_answer.py").write_text(
+        "from irgraph import Agent, Gate\n"
+        "p = Agent('a').instruct('Say \\x1b]0;owned\\x07{t}\\r\\n\\tdone\\u202e').writes('d')"
+        " >> Gate('g', 'OK? {d}').writes('ok')\n"
+    )
+    argv = ["run", "cli_answer.py:p", "--state", "t=\x1b[2J", "--no-progress", "--answer", "g=y"]
+    try:
+        code, text = call(*argv)
+    finally:
+        sys.modules.pop("cli_answer", None)
+    assert code == 0, text
+    answer = "<a: Say \\x1b]0;owned\\x07\\x1b[2J\\r\n\tdone\\u202e>"  # \n and \t as they are
+    state = text.partition("Final state:\n")[2]
+    assert state == f"  t = \\x1b[2J\n  d = {answer}\n  ok = y\n"
+    gate = f"  ? g: OK? {answer} -> y".replace("\n", "\\n").replace("\t", "\\t")  # one line
+    assert gate in text.splitlines()
 
 
 def test_diff_shows_a_name_with_a_line_break_on_one_line(here):

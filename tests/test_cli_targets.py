@@ -108,6 +108,38 @@ def test_a_bad_file_target_is_one_line(folder, capsys, spec, pieces):
         assert piece in err
 
 
+@pytest.mark.parametrize(
+    ("spec", "pieces"),
+    [
+        ("notes.txt:p", ["'notes.txt' (named in 'notes.txt:p') is a file, but", "file.py:p"]),
+        ("gone.txt:p", ["There is no file 'gone.txt'", "a .txt file holds no pipeline"]),
+        ("cli_ok_file.pyc:p", ["There is no file 'cli_ok_file.pyc'", ".pyc file"]),
+        ("sub/notes.txt:p", ["'sub/notes.txt' (named in", "is a file, but not a Python file"]),
+        ("sub/:p", ["'sub/' (named in 'sub/:p') is a directory", "e.g. sub/inner.py:p"]),
+        ("sub:p", ["'sub' (named in 'sub:p') is a directory", "e.g. sub/inner.py:p"]),
+        ("LOUD.PY:p", ["ends in '.PY', not '.py'", "rename it to LOUD.py"]),
+        ("saved.json:p", ["is a saved pipeline's file", "without ':p', as saved.json"]),
+        ("cli_ok_file.py:", ["names no pipeline after the colon", "cli_ok_file.py alone"]),
+        (":p", ["names no file or module before the colon", "pipelines.py:p"]),
+        ("cli_ok_file.py:p:q", ["has more than one colon", "cli_ok_file.py:pipeline"]),
+    ],
+)
+def test_a_target_that_is_no_python_file_says_so_in_the_commands_words(
+    folder, capsys, spec, pieces
+):
+    (folder / "sub").mkdir()
+    (folder / "sub" / "inner.py").write_text(PIPELINE)
+    (folder / "sub" / "notes.txt").write_text("p\n")
+    (folder / "notes.txt").write_text("p\n")
+    (folder / "LOUD.PY").write_text(PIPELINE)
+    (folder / "saved.json").write_text("{}")
+    (folder / "cli_ok_file.py").write_text(PIPELINE)
+    err = error_of(capsys, "check", spec)
+    for piece in pieces:
+        assert piece in err
+    assert "No module named" not in err and "Cannot import module" not in err
+
+
 def test_a_file_named_like_an_imported_module_says_to_rename_it(folder, capsys):
     (folder / "json.py").write_text(PIPELINE)
     err = error_of(capsys, "check", "json.py:p")
@@ -240,6 +272,20 @@ def test_a_compiled_pipeline_alone_in_a_file_is_its_ir(folder):
     code, text = call("check", "cli_compiled.py", "--input", "topic")
     assert code == 0, text
     assert "[route] triage" in text
+
+
+@pytest.mark.parametrize("target", ["cli_inputs.py:result", "cli_inputs.py:ran", "cli_inputs.py"])
+def test_a_compiled_pipeline_declares_the_inputs_it_was_compiled_with(folder, capsys, target):
+    (folder / "cli_inputs.py").write_text(
+        PARTS + "result = compile(pipeline, inputs=['topic'])\nran = result.runnable\n"
+    )
+    code, text = call("check", target)  # no --input topic: compile() declared it
+    assert code == 0, capsys.readouterr().err
+    assert "Inputs: topic" in text and "OK: no problems found." in text
+    code, text = call("run", target)  # declared is not given: the run still asks for it
+    assert code == 2 and "--state topic=VALUE" in capsys.readouterr().err
+    code, text = call("run", target, "--state", "topic=owls")
+    assert code == 0 and "rate = " in text
 
 
 def test_a_file_with_several_pipelines_or_none_says_which_to_name(folder, capsys):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import builtins
 import html
+import os
 import re
 import shutil
+import time
 import xml.etree.ElementTree as ET
 
 import pydot
@@ -17,6 +19,7 @@ from irgraph import Agent, MissingExtraError, to_graph
 from irgraph.backends import dot as dot_backend
 from irgraph.backends.dot import GraphvizError, dot_text, to_dot, to_png, to_svg
 from irgraph.backends.labels import label_text, node_ids
+from irgraph.cli import main
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines
@@ -227,3 +230,71 @@ def test_png_is_a_png():
 def test_a_failing_dot_run_is_a_graphviz_error():
     with pytest.raises(GraphvizError, match="dot failed"):
         dot_backend._graphviz(Agent("a"), "no-such-format", {})
+
+
+# a dot on PATH that hangs or is not Graphviz's: a fake program first on PATH ---------------
+
+
+@pytest.fixture
+def fake_dot(tmp_path, monkeypatch):
+    """Put a program named ``dot`` with the given shell body first on PATH; its path."""
+
+    def make(body: str) -> str:
+        program = tmp_path / "dot"
+        program.write_text(f"#!/bin/sh\n{body}\n")
+        program.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
+        assert shutil.which("dot") == str(program)
+        return str(program)
+
+    return make
+
+
+def test_a_dot_that_does_not_finish_is_stopped_after_its_timeout(fake_dot):
+    program = fake_dot("exec sleep 30")
+    start = time.monotonic()
+    with pytest.raises(GraphvizError) as info:
+        to_svg(Agent("a"), timeout=0.5)
+    assert time.monotonic() - start < 10  # stopped, not waited for
+    assert f"Graphviz's dot ({program}) did not finish within 0.5 s" in str(info.value)
+    assert "to_mermaid" in str(info.value)
+    assert dot_backend.DOT_TIMEOUT == 60  # a generous limit by default
+
+
+@pytest.mark.parametrize(
+    ("body", "fmt", "pieces"),
+    [
+        ("echo 'not a picture'; echo 'odd warning' >&2", "svg", ["'not a picture", "odd warning"]),
+        ("echo 'not a picture'", "png", ["'not a picture", "nothing on standard error"]),
+        ("printf '\\377\\376'", "svg", ["wrote no SVG"]),
+        ("true", "svg", ["its output begins ''"]),
+    ],
+)
+def test_a_dot_that_writes_no_picture_is_a_graphviz_error(fake_dot, body, fmt, pieces):
+    program = fake_dot(f"cat >/dev/null; {body}")
+    draw = to_svg if fmt == "svg" else to_png
+    with pytest.raises(GraphvizError) as info:
+        draw(Agent("a"))
+    said = str(info.value)
+    assert f"The program {program}, run as Graphviz's dot, wrote no {fmt.upper()}" in said
+    for piece in pieces:
+        assert piece in said
+
+
+def test_svg_after_leading_whitespace_is_svg(fake_dot):
+    fake_dot("cat >/dev/null; printf '\\n  <svg xmlns=\"http://www.w3.org/2000/svg\"/>'")
+    assert to_svg(Agent("a")).strip() == '<svg xmlns="http://www.w3.org/2000/svg"/>'
+
+
+def test_svg_that_is_not_utf8_is_a_graphviz_error(fake_dot):
+    fake_dot("cat >/dev/null; printf '<svg>\\377</svg>'")
+    with pytest.raises(GraphvizError, match="SVG that is not UTF-8"):
+        to_svg(Agent("a"))
+
+
+def test_cli_show_names_a_dot_that_writes_no_svg(fake_dot, capsys):
+    program = fake_dot("cat >/dev/null; echo garbage; echo 'bad things' >&2")
+    assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"irgraph: error: The program {program}, run as Graphviz's dot, wrote ")
+    assert "bad things" in err and "--format mermaid" in err and "Traceback" not in err
