@@ -429,6 +429,26 @@ def test_the_failure_property_catches_a_backend_losing_completed_work(arun, said
     assert said in str(info.value)
 
 
+def test_the_failure_property_on_the_dataflow_schedule_counts_data_edges_only():
+    """A step the failed agent does not read from may not have finished on the dataflow
+    schedule: the check blamed a correct backend for it, and still catches lost work."""
+    from irgraph import Agent, Transform
+    from irgraph.backends.asyncio_backend import AsyncioBackend
+
+    def dataflow(provider):
+        return AsyncioBackend(provider=provider, schedule="dataflow")
+
+    beside = Transform("combine", "irgraph.testing.strategies:join_values").writes("f") >> Agent(
+        "researcher"
+    ).writes("g")
+    conformance.check_failure_is_reported(dataflow, beside, {}, "researcher", control=False)
+    read = Agent("first").instruct("Go.").writes("x") >> Agent("second").instruct("{x}")
+    with pytest.raises(AssertionError, match="RunError lost completed work"):
+        conformance.check_failure_is_reported(
+            wrapping("forgets", _forgetting_completed_work), read, {}, "second", control=False
+        )
+
+
 @pytest.mark.parametrize(
     "check", ["check_failure_is_reported", "check_timeouts", "check_run_timeout"]
 )

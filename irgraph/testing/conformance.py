@@ -199,8 +199,9 @@ class BackendConformance:
             candidates = [a for a in agents if a in reached]
             if not candidates:
                 return
+            agent = data.draw(st.sampled_from(candidates))
             check_failure_is_reported(
-                self.make_backend, pipeline, state, data.draw(st.sampled_from(candidates))
+                self.make_backend, pipeline, state, agent, control=self.control_edges
             )
 
         from hypothesis import HealthCheck, given, settings

@@ -227,9 +227,17 @@ def check_concurrency_reached(
 
 
 def check_failure_is_reported(
-    make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any], agent: str
+    make_backend: MakeBackend,
+    pipeline: Builder,
+    state: Mapping[str, Any],
+    agent: str,
+    *,
+    control: bool = True,
 ) -> None:
-    """The first call of ``agent`` fails: RunError names it, state holds completed work only."""
+    """The first call of ``agent`` fails: RunError names it, state holds completed work only,
+    and every node the run reaches before ``agent`` is kept (by the control edges too, for a
+    backend that follows them; ``control=False``: by the data edges only, as the dataflow
+    schedule runs a node beside one it does not read from)."""
     G = to_graph(pipeline, inputs=state.keys())
     known_agent(G, agent, "check_failure_is_reported")
     try:
@@ -250,7 +258,7 @@ def check_failure_is_reported(
             raise _fail(
                 pipeline, f"RunError.state holds {sorted(extra)!r}, which no completed node wrote."
             ) from error
-        lost = _lost_work(G, str(node), error)
+        lost = _lost_work(G, str(node), error, control)
         if lost:
             raise _fail(pipeline, f"RunError lost completed work: {lost}") from error
         return
@@ -263,10 +271,11 @@ def check_failure_is_reported(
     raise _fail(pipeline, f"The injected failure of agent {agent!r} raised no RunError.")
 
 
-def _lost_work(G: Any, failed: str, error: RunError) -> str:
+def _lost_work(G: Any, failed: str, error: RunError, control: bool = True) -> str:
     """What a ``RunError`` at ``failed`` left out that it must keep, or ``""``: a node every
-    run reaches before ``failed`` (its ancestor, outside any route branch or map-over body)
-    missing from ``completed``, or a key a completed node wrote missing from ``state``."""
+    run reaches before ``failed`` (its ancestor, outside any route branch or map-over body;
+    by data edges only unless ``control``) missing from ``completed``, or a key a completed
+    node wrote missing from ``state``."""
     import networkx as nx
 
     def plain(node: str) -> bool:  # runs once per run of its scope, whatever the state says
@@ -278,7 +287,8 @@ def _lost_work(G: Any, failed: str, error: RunError) -> str:
         return G.nodes[node]["kind"] in ("agent", "transform")
 
     done = set(error.completed)
-    before = sorted(n for n in nx.ancestors(G, failed) if plain(n) and n not in done)
+    edges = G if control else nx.subgraph_view(G, filter_edge=lambda u, v: G[u][v]["keys"])
+    before = sorted(n for n in nx.ancestors(edges, failed) if plain(n) and n not in done)
     if before:
         return f"{before!r} ran before {failed!r} but are not in RunError.completed."
     for node in error.completed:
