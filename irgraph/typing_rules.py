@@ -25,7 +25,7 @@ from irgraph.ir.outputs import (
 )
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
-from irgraph.route_values import NONE, inside, refusal, respelled, scalar_choices
+from irgraph.route_values import NONE, Refusals, inside, refusal, respelled, scalar_choices
 from irgraph.schema import EXECUTABLE_KINDS
 from irgraph.walk import INPUT
 
@@ -48,6 +48,7 @@ class TypeRules:
         #: Per map-over: the agent that writes its list and the schema of the list's items,
         #: when one agent alone writes it as an array of known items (else ``None``).
         self._items: dict[str, tuple[str, Any] | None] = {}
+        self.refusals = Refusals()  # one validator per schema, for every route of the walk
 
     def _agents(self, key: str, env: Env) -> list[tuple[str, Any]]:
         """The agents that may have written ``key`` as seen from ``env``, with their output
@@ -297,7 +298,7 @@ class TypeRules:
         reasons = []
         for writer in sources:
             schema = self._schema(writer)
-            why = None if schema is None or allows_nothing(schema) else refusal(value, schema)
+            why = None if schema is None or allows_nothing(schema) else self.refusals(value, schema)
             if why is None:
                 return None
             reasons.append(why)
