@@ -20,6 +20,8 @@ from irgraph.walk import INPUT, Env, Summary
 if TYPE_CHECKING:
     import networkx as nx
 
+    from irgraph.errors import Problem
+
 
 __all__ = ["Walker", "walk_route", "lookup", "writers"]
 
@@ -30,6 +32,7 @@ class Walker(Protocol):
 
     G: nx.DiGraph
     added: list[str]
+    problems: list[Problem]
     alternatives: dict[tuple[str, str], list[str]]
     maybe: dict[tuple[str, str], tuple[str, list[str]]]
     body_reads: dict[str, dict[str, bool]]
@@ -81,7 +84,7 @@ def walk_route(w: Walker, node: RouteNode, env: Env, parent: str | None) -> Summ
         trees.append(part.tree)
         layers.append(layer.local)
     w.exits[sid] = exits
-    w.types.route_on(sid, node, env)
+    w.types.route_on(sid, node)
     written = sorted({key for layer in layers for key in layer})
     G.nodes[sid]["writes"] = written
     for key in written:

@@ -14,7 +14,7 @@ from typing import Any
 from irgraph.ir.outputs import AllowedValues, schema_error, schema_values
 from irgraph.ir.values import JsonObject, canonical
 
-__all__ = ["NONE", "Refusals", "inside", "refusal", "respelled", "scalar_choices"]
+__all__ = ["NONE", "Refusals", "inside", "names", "refusal", "respelled", "scalar_choices"]
 
 NONE = object()  # no other spelling
 
@@ -120,3 +120,9 @@ def inside(key: str, value: Any, allowed: AllowedValues, schema: Any) -> str:
                 ranked.append((1 if found.types else 0, name))
         field = min(ranked, key=lambda pair: pair[0])[1]
     return f".when(lambda state: state['{key}'][{field!r}] == {value!r}, ...)"
+
+
+def names(ids: list[str], last: str = "and") -> str:
+    """``'a' and 'b'``, ``'a', 'b' and 'c'`` (or ``or``)."""
+    quoted = [f"'{i}'" for i in ids]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {last} {quoted[-1]}"

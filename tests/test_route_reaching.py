@@ -1,18 +1,132 @@
-"""Reaching definitions (:func:`irgraph.reaching.reaching`): the writers whose write may be
-the last before a node, through sequences, parallel blocks, routes, loops and map-overs."""
+"""A route's values are checked against the writers whose write may be the last before it.
+
+A writer always overwritten before the route is no source of its value; in a loop, a writer
+later in the body is one, from the second pass on; a route that writes the key on some
+branches keeps what was there before on the others, however deeply it is nested; parallel
+branches that both write the key are each a source; and a path on which nothing wrote the key
+leaves it to the initial state, which may hold anything. (:func:`irgraph.reaching.reaching`
+is the analysis.)
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from irgraph import Agent, Loop, MapOver, Route, to_graph
+import pytest
+
+from irgraph import Agent, Loop, MapOver, PipelineError, Route, run, to_graph, validate
 from irgraph.reaching import reaching
+from irgraph.testing import FakeProvider
 from irgraph.walk import INPUT
+
+
+def cl(name: str, *values: str, key: str = "category") -> Agent:
+    enum = {"type": "string", "enum": list(values)}
+    return Agent(name).instruct("Classify {t}.").output(enum).writes(key)
+
+
+def route(*values: Any, otherwise: bool = False, key: str = "category") -> Route:
+    made = Route("r").on(key)
+    for index, value in enumerate(values):
+        made = made.when(value, Agent(f"b{index}").instruct("B.").writes("q"))
+    return made.otherwise(Agent("o").instruct("O.").writes("q")) if otherwise else made
+
+
+def said(pipeline: Any, inputs: Any = ("t",)) -> tuple[list[str], list[str]]:
+    G = to_graph(pipeline, inputs=set(inputs))
+    return [p["message"] for p in G.graph["problems"]], G.graph["warnings"]
+
+
+def use() -> Agent:
+    return Agent("use").instruct("Use {category}.").writes("used")
 
 
 def reached(pipeline: Any, wanted: dict[str, str], inputs: Any = ("t",)) -> dict[str, Any]:
     G = to_graph(pipeline, inputs=set(inputs))
     return {node: sorted(found) for node, found in reaching(G, G.graph["tree"], wanted).items()}
+
+
+# 1. The order of writes -------------------------------------------------------------------
+
+
+def test_a_writer_overwritten_earlier_in_a_loop_body_is_no_source_of_the_routes_value():
+    """In a loop, every writer of the body counted: 'classify''s A and B were said to be
+    uncovered, though 'c3' always overwrites them before the route."""
+    body = cl("classify", "A", "B") >> use() >> cl("c3", "X", "Y") >> route("X", "Y")
+    pipeline = Loop("L").step(body).max_iterations(2)
+    assert said(pipeline) == ([], [])
+    assert validate(to_graph(pipeline, inputs={"t"})) == []
+
+
+def test_a_value_only_an_overwritten_writer_allows_is_refused_naming_the_last_writer():
+    """'classify' allows "A", which hid that 'c3', the writer the route really sees, never
+    writes it."""
+    body = cl("classify", "A", "B") >> use() >> cl("c3", "X", "Y")
+    pipeline = Loop("L").step(body >> route("X", "Y", "A")).max_iterations(2)
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(pipeline, inputs={"t"}))
+    assert str(caught.value) == (
+        'Route \'r\' has a branch for "A", but \'category\' can only be one of "X", "Y" (the '
+        'enum of agent \'c3\'), so that branch can never run. Use one of "X", "Y", or add '
+        "\"A\" to the enum of 'c3'."
+    )
+
+
+def test_a_writer_later_in_the_body_counts_only_when_no_write_comes_between():
+    # 'c2' writes after the route, but 'c1' writes again before it on every pass
+    body = cl("c1", "A") >> route("A", "X", otherwise=True) >> cl("c2", "X")
+    (problem,) = said(Loop("L").step(body).max_iterations(3))[0]
+    assert 'branch for "X", but \'category\' can only be "A"' in problem
+    # without 'c1' in the body, 'c2''s value reaches the route on the next pass
+    body = route("A", "X", otherwise=True) >> cl("c2", "X")
+    assert said(cl("c1", "A") >> Loop("L").step(body).max_iterations(3)) == ([], [])
+
+
+def test_a_route_rewriting_the_key_on_one_branch_inside_another_route_is_followed():
+    """The outer route replaced what the inner one recorded, so 'c1''s value, which the inner
+    route's other branch keeps, was lost: "A" was refused though a run routes it."""
+    inner = Route("inner").on("t").when("x", cl("c2", "Z")).otherwise(use())
+    outer = Route("outer").on("t").when("y", inner).otherwise(cl("c4", "W"))
+    pipeline = cl("c1", "A") >> outer >> route("A", "Z", "W")
+    assert said(pipeline)[0] == []
+    done = run(pipeline, provider=FakeProvider(responses={"c1": '"A"'}), state={"t": "y"})
+    assert done.state["category"] == "A" and done.state["q"].startswith("<b0")
+    (problem,) = said(cl("c1", "A") >> outer >> route("A", "Z", "W", "V"))[0]
+    assert "one of \"A\", \"Z\", \"W\" (what agents 'c1', 'c2' and 'c4' may write there)" in (
+        problem
+    )
+
+
+def test_a_path_with_no_write_leaves_the_value_to_the_initial_state():
+    # the first pass meets the key unwritten: the initial state may hold anything
+    pipeline = Loop("L").step(route("A", "Q", otherwise=True) >> cl("c1", "A"))
+    assert said(pipeline.max_iterations(2)) == ([], [])
+    assert said(pipeline.max_iterations(2), inputs=("t", "category")) == ([], [])
+
+
+# 2. Parallel writers, each a source ---------------------------------------------------------
+
+
+def test_parallel_writers_inside_a_route_branch_are_each_a_source():
+    """The outer route kept only the last parallel writer: besides the clash, "A" was
+    refused though 'p1' writes it."""
+    both = Route("o").on("t").when("z", cl("p1", "A") | cl("p2", "B")).otherwise(cl("p4", "D"))
+    problems, _ = said(both >> route("A", "B", "D"))
+    assert len(problems) == 1 and "both write 'category'" in problems[0]
+    problems, _ = said(both >> route("A", "B", "D", "C"))
+    assert len(problems) == 2
+    assert problems[1] == (
+        'Route \'r\' has a branch for "C", but \'category\' can only be one of "A", "B", "D" '
+        "(what agents 'p1', 'p2' and 'p4' may write there), so that branch can never run."
+    )
+
+
+def test_a_branch_that_may_leave_the_key_beside_one_that_writes_it_hides_the_value_before():
+    maybe = Route("m").on("t").when("z", cl("p1", "A")).otherwise(use())
+    pipeline = cl("c0", "Q") >> (maybe | cl("p2", "B")) >> route("A", "B", "Q")
+    (clash, problem) = said(pipeline)[0]
+    assert "both write 'category'" in clash
+    assert 'branch for "Q", but \'category\' can only be one of "A", "B"' in problem
 
 
 # The analysis itself ------------------------------------------------------------------------
@@ -37,3 +151,12 @@ def test_reaching_follows_each_kind_of_block():
         "p": ["m2"],
         "p2": ["m2"],
     }
+
+
+def test_nested_loops_and_parallel_blocks_stay_quick():
+    inner: Any = route("A", otherwise=True) >> cl("w0", "A")
+    for level in range(1, 30):
+        body = (inner | Agent(f"x{level}").writes(f"y{level}")) if level % 2 else inner
+        inner = Loop(f"L{level}").step(cl(f"v{level}", "A") >> body).max_iterations(2)
+    G = to_graph(inner, inputs={"t"})  # 2**29 passes if each loop ran its body anew
+    assert G.graph["problems"] == []
