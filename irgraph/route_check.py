@@ -5,10 +5,10 @@ The sources of the value are the writers whose write may be the last one before 
 and in a loop a writer later in the body is, from the second pass on). A value no source can
 produce (by its schema's ``enum``, ``const`` or ``type``, or a constraint such as ``pattern``
 or ``maximum``) is a problem: its branch can never run; values the sources may produce that no
-case takes, without an ``otherwise``, are a warning. In a map-over's body the item's source
-is the items of the list that reaches the map-over, when one agent writes it. When a source
-may write anything (an input or a path with no write, a transform, a gate, an agent without a
-schema, a list of unknown items) nothing is refused and nothing is said to be uncovered.
+case takes, without an ``otherwise``, are a warning. In a map-over's body the item's sources
+are the items of each list that may reach the map-over. When a source may write anything (an
+input or a path with no write, a transform, a gate, an agent without a schema, a list of
+unknown items) nothing is refused and nothing is said to be uncovered.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ class RouteChecks:
     def _items_of(self, mid: str) -> list[tuple[str, Any]] | None:
         """The agents that may have written the list map-over ``mid`` iterates, each with the
         schema of its items (with the list's definitions, so a local ``$ref`` resolves), or
-        ``None`` when some writer's items are not known (or several agents may write it)."""
+        ``None`` when some writer's items are not known."""
         if mid in self._items:
             return self._items[mid]
         nodes = self.w.G.nodes
@@ -171,7 +171,7 @@ class RouteChecks:
                 continue
             defs = {k: schema[k] for k in ("$defs", "definitions", "$schema") if k in schema}
             found.append((writer, {**defs, **schema["items"]}))
-        self._items[mid] = found if found is not None and len(found) == 1 else None
+        self._items[mid] = found or None
         return self._items[mid]
 
     def _refused(self, value: Any, sources: list[Source]) -> str | None:
@@ -202,17 +202,24 @@ class RouteChecks:
         """The problem of a compared ``value`` of the right type that every source's schema
         refuses by a constraint."""
         told = canonical(value)
+        listed = names(_names(sources))
+        over = self.w.G.nodes[sources[0].node].get("over")
         if len(sources) == 1:
             whose, where = self._whose(sources)
             if sources[0].kind == "item":
-                over = self.w.G.nodes[sources[0].node]["over"]
                 whose = f"the list that agent '{sources[0].lister}' writes to '{over}'"
                 source = f"the item schema of {whose} refuses it: {why}"
             else:
                 source = f"the output schema of {whose} refuses it: {why}"
             change = f"change the output schema of {where} to allow it"
+        elif sources[0].kind == "item":
+            source = (
+                f"the item schemas of the lists that agents {listed} write to '{over}' refuse "
+                f"it (the first: {why})"
+            )
+            change = f"change the output schema of the items of {names(_names(sources), 'or')}"
+            change += " to allow it"
         else:
-            listed = names(_names(sources))
             source = f"the output schemas of agents {listed} refuse it (the first: {why})"
             change = f"change the output schema of {names(_names(sources), 'or')} to allow it"
         self.w.problem(
@@ -238,6 +245,11 @@ class RouteChecks:
             else:
                 source = f"the output schema of {whose}"
                 change = f"change the output schema of {where} to allow it"
+        elif sources[0].kind == "item":
+            over = self.w.G.nodes[sources[0].node]["over"]
+            listed = names(_names(sources))
+            source = f"what the items of the lists agents {listed} write to '{over}' may hold"
+            change = f"add {told} to the output schema of the items of {either}"
         else:
             source = f"what agents {names(_names(sources))} may write there"
             change = f"add {told} to the output schema of {either}"

@@ -3,9 +3,9 @@
 A writer always overwritten before the route is no source of its value; in a loop, a writer
 later in the body is one, from the second pass on; a route that writes the key on some
 branches keeps what was there before on the others, however deeply it is nested; parallel
-branches that both write the key are each a source; and a path on which nothing wrote the key
-leaves it to the initial state, which may hold anything. (:func:`irgraph.reaching.reaching`
-is the analysis.)
+branches that both write the key are each a source; a map-over's item comes from every list
+that may reach the map-over; and a path on which nothing wrote the key leaves it to the
+initial state, which may hold anything. (:func:`irgraph.reaching.reaching` is the analysis.)
 """
 
 from __future__ import annotations
@@ -127,6 +127,66 @@ def test_a_branch_that_may_leave_the_key_beside_one_that_writes_it_hides_the_val
     (clash, problem) = said(pipeline)[0]
     assert "both write 'category'" in clash
     assert 'branch for "Q", but \'category\' can only be one of "A", "B"' in problem
+
+
+# 3. A map-over's item from several lists ----------------------------------------------------
+
+
+def listing(name: str, *values: str) -> Agent:
+    items = {"type": "array", "items": {"type": "string", "enum": list(values)}}
+    return Agent(name).instruct("List {t}.").output(items).writes("ks")
+
+
+def each(body: Any) -> Any:
+    lists = Route("pick").on("t").when("x", listing("l1", "a")).otherwise(listing("l2", "b"))
+    return lists >> MapOver("m").over("ks", item="category").step(body).writes("qs")
+
+
+def test_a_route_on_an_item_of_a_list_with_several_writers_is_checked_against_each():
+    """With two possible writers of the list, the item was compared with anything."""
+    (problem,) = said(each(route("a", "b", "c", otherwise=True)))[0]
+    assert problem == (
+        'Route \'r\' has a branch for "c", but \'category\' can only be one of "a", "b" (what '
+        "the items of the lists agents 'l1' and 'l2' write to 'ks' may hold), so that branch "
+        "can never run."
+    )
+    assert said(each(route("a")))[1] == [
+        "Route 'r' has no branch for \"b\" (values the items of 'ks' may hold as 'category') "
+        "and no otherwise, so the run fails if it gets one; add .when(...) for each, or "
+        ".otherwise(step)."
+    ]
+    assert said(each(route("a", "b"))) == ([], [])
+    done = run(each(route("a", "b")), provider=FakeProvider(), state={"t": "y"})
+    assert len(done.state["qs"]) == len(done.state["ks"])
+
+
+def test_a_constraint_of_every_lists_items_refuses_a_value():
+    def lister(name: str, pattern: str) -> Agent:
+        items = {"type": "array", "items": {"type": "string", "pattern": pattern}}
+        return Agent(name).instruct("List {t}.").output(items).writes("ks")
+
+    lists = Route("pick").on("t").when("x", lister("l1", "^a")).otherwise(lister("l2", "^b"))
+    body = route("ab", "ba", "cc", otherwise=True)
+    pipeline = lists >> MapOver("m").over("ks", item="category").step(body).writes("qs")
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(pipeline, inputs={"t"}))
+    assert str(caught.value) == (
+        "Route 'r' has a branch for \"cc\", but the item schemas of the lists that agents "
+        "'l1' and 'l2' write to 'ks' refuse it (the first: 'cc' does not match '^a'); a "
+        "structured answer is checked against its schema before it is written, so that branch "
+        "can never run. Compare with a value the schema allows, or change the output schema "
+        "of the items of 'l1' or 'l2' to allow it."
+    )
+
+
+def test_a_list_one_writer_may_write_as_anything_lets_the_item_be_anything():
+    lists = Route("pick").on("t").when("x", listing("l1", "a"))
+    lists = lists.otherwise(Agent("l2").instruct("L.").output({"type": "array"}).writes("ks"))
+    body = route("a", "zzz", otherwise=True)
+    assert said(lists >> MapOver("m").over("ks", item="category").step(body).writes("qs")) == (
+        [],
+        [],
+    )
 
 
 # The analysis itself ------------------------------------------------------------------------
