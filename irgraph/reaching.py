@@ -7,9 +7,10 @@ in ``G.graph["tree"]``: a sequence in order; parallel branches each from the sta
 block (after it, a key any branch writes holds one of those branches' values, and the value from
 before only if every branch may leave it alone); a route's branches each from the state before
 it (one of them runs); a loop's body from the state before the loop joined with the state at
-the end of its body (the next iteration's start), until nothing changes; a map-over's body once
-per item, from the state before it with the item written by the map-over, and after it only the
-list of results. ``INPUT`` stands for the initial state: a path on which nothing wrote the key.
+the end of its body (the next pass's start, unless ``max_iterations`` is 1), until nothing
+changes; a map-over's body once per item, from the state before it with the item written by
+the map-over, and after it only the list of results. ``INPUT`` stands for the initial state:
+a path on which nothing wrote the key.
 
 >>> from irgraph import Agent, Route, to_graph
 >>> first = Agent("a").writes("k") >> Agent("b").instruct("{k}") >> Agent("c").writes("k")
@@ -91,6 +92,8 @@ class _Flow:
         kind = self.nodes[sid]["kind"]
         if kind == "route":
             return self.route(tree["children"], state)
+        if kind == "loop" and self.nodes[sid].get("max_iterations") == 1:
+            return self.part(tree["children"], state)  # no next pass
         if kind == "loop":
             return self.loop(tree["children"], state)
         return self.map_over(sid, tree["children"], state)

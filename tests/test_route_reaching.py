@@ -10,13 +10,17 @@ initial state, which may hold anything. (:func:`irgraph.reaching.reaching` is th
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from irgraph import Agent, Loop, MapOver, PipelineError, Route, run, to_graph, validate
+from irgraph.code import to_code
 from irgraph.reaching import reaching
 from irgraph.testing import FakeProvider
+from irgraph.testing.strategies import pipelines_with_inputs
 from irgraph.walk import INPUT
 
 
@@ -203,6 +207,8 @@ def test_reaching_follows_each_kind_of_block():
     assert reached(y >> (maybe | Agent("n2")) >> probe, {"p": "k"}) == {"p": ["x", "y"]}
     looped = Loop("L").step(probe >> x).max_iterations(2)
     assert reached(y >> looped, {"p": "k"}) == {"p": ["x", "y"]}
+    once = Loop("L").step(probe >> x).max_iterations(1)  # no next pass
+    assert reached(y >> once, {"p": "k"}) == {"p": ["y"]}
     body = Agent("z").instruct("{it}").writes("k")
     mapped = MapOver("m2").over("t", item="k").step(probe >> body).writes("k")
     assert reached(
@@ -220,3 +226,91 @@ def test_nested_loops_and_parallel_blocks_stay_quick():
         inner = Loop(f"L{level}").step(cl(f"v{level}", "A") >> body).max_iterations(2)
     G = to_graph(inner, inputs={"t"})  # 2**29 passes if each loop ran its body anew
     assert G.graph["problems"] == []
+
+
+# Against every execution, enumerated -----------------------------------------------------
+
+_BEFORE = "<before the parallel block>"
+
+
+class _Runs:
+    """Every state (key -> the writer of its value) each node can start from, by running the
+    tree concretely: each branch of a route, one to three passes of a loop (as many as it
+    may run; more add no writer of a key), the body of a map-over for an item, and, after a
+    parallel block, any one of the branches that wrote a key as its writer."""
+
+    def __init__(self, G: Any, keys: list[str]) -> None:
+        self.nodes, self.keys = G.nodes, keys
+        self.seen: dict[str, set[tuple[str, ...]]] = {}
+
+    def set(self, state: tuple[str, ...], key: str, writer: str) -> tuple[str, ...]:
+        index = self.keys.index(key)
+        return (*state[:index], writer, *state[index + 1 :])
+
+    def run(self, tree: Any, states: set[tuple[str, ...]], noting: bool) -> set[Any]:
+        if isinstance(tree, list):
+            for child in tree:
+                states = self.run(child, states, noting)
+            return states
+        if isinstance(tree, dict) and "node" not in tree:
+            if tree["kind"] == "sequence":
+                return self.run(tree["children"], states, noting)
+            return {end for state in states for end in self.fan_out(tree, state, noting)}
+        node = tree if isinstance(tree, str) else tree["node"]
+        data = self.nodes[node]
+        if noting:
+            self.seen.setdefault(node, set()).update(states)
+        if isinstance(tree, str):
+            for key in set(data["writes"]) & set(self.keys):
+                states = {self.set(state, key, node) for state in states}
+            return states
+        body = tree["children"]
+        if data["kind"] == "route":
+            return set().union(*(self.run(b, states, noting) for b in body)) if body else states
+        if data["kind"] == "loop":
+            ends: set[Any] = set()
+            for _ in range(min(data["max_iterations"], 3)):
+                states = self.run(body, states, noting)
+                ends |= states
+            return ends
+        inner = states
+        if data["item"] in self.keys:
+            inner = {self.set(state, data["item"], node) for state in states}
+        self.run(body, inner, noting)
+        for key in set(data["writes"]) & set(self.keys):
+            states = {self.set(state, key, node) for state in states}
+        return states
+
+    def fan_out(self, tree: Any, state: tuple[str, ...], noting: bool) -> set[Any]:
+        for branch in tree["children"]:
+            self.run(branch, {state}, noting)  # what nodes in the branch start from
+        blank = tuple(_BEFORE for _ in self.keys)
+        ends = [self.run(branch, {blank}, False) for branch in tree["children"]]
+        merged: set[Any] = set()
+        for combo in itertools.product(*ends):
+            options = []
+            for index, before in enumerate(state):
+                wrote = {end[index] for end in combo if end[index] != _BEFORE}
+                options.append(sorted(wrote) or [before])
+            merged.update(itertools.product(*options))
+        return merged or {state}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pipelines_with_inputs(max_depth=3, max_width=3))
+def test_reaching_is_what_every_execution_can_meet(case):
+    pipeline, state = case
+    G = to_graph(pipeline, inputs=set(state))
+    tree = G.graph["tree"]
+    keys = sorted(
+        {k for _, data in G.nodes(data=True) for k in data["writes"]}
+        | {data["item"] for _, data in G.nodes(data=True) if data["kind"] == "map_over"}
+    )
+    if not keys:
+        return
+    runs = _Runs(G, keys)
+    runs.run(tree, {tuple(INPUT for _ in keys)}, True)
+    for index, key in enumerate(keys):
+        found = reaching(G, tree, {node: key for node in G.nodes})
+        met = {node: {state[index] for state in runs.seen[node]} for node in G.nodes}
+        assert found == met, (key, to_code(pipeline))
