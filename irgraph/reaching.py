@@ -33,12 +33,15 @@ __all__ = ["reaching"]
 
 
 class _Before:
-    """Stands, in a parallel branch, for the value a key held before the parallel block."""
+    """Stands, in a parallel block's branches, for the value a key held before the block: its
+    ``state`` gathers every state the block was met with (on each pass of a loop around it).
+    The branches run from these marks alone, so they are followed once, whatever came before,
+    and what a node in them was reached by is told once the whole tree is followed."""
 
     __slots__ = ("state",)
 
-    def __init__(self, state: dict[str, frozenset[Any]]) -> None:
-        self.state = state
+    def __init__(self, keys: frozenset[str]) -> None:
+        self.state: dict[str, set[Any]] = {key: set() for key in keys}
 
 
 State = dict[str, frozenset[Any]]  # key -> writer ids (and _Before marks) of its value
@@ -51,7 +54,7 @@ def reaching(G: nx.DiGraph, tree: Any, wanted: dict[str, str]) -> dict[str, froz
     keys = frozenset(wanted.values())
     flow = _Flow(G, keys, wanted)
     flow.part(tree, {key: frozenset({INPUT}) for key in keys})
-    return {node: frozenset(found) for node, found in flow.found.items()}
+    return {node: _resolved(found, wanted[node]) for node, found in flow.found.items()}
 
 
 class _Flow:
@@ -61,12 +64,11 @@ class _Flow:
         self.nodes = G.nodes
         self.keys = keys
         self.wanted = wanted
-        self.found: dict[str, set[str]] = {node: set() for node in wanted}
-        #: Each parallel block's mark for one state before it, made once: the same state
-        #: meets the same mark, so a loop's memo below is met again (loop passes re-run
-        #: their body, and nested loops would otherwise multiply them).
-        self.marks: dict[tuple[int, Any], _Before] = {}
-        #: (loop body, the state it starts from) -> the state after the loop.
+        self.found: dict[str, set[Any]] = {node: set() for node in wanted}
+        #: Per parallel block (its branches' id): its mark, and the states its branches end in.
+        self.blocks: dict[int, tuple[_Before, list[State]]] = {}
+        #: (loop body, the state it starts from) -> the state after the loop: a loop's passes
+        #: re-run its body, and nested loops would otherwise multiply them.
         self.loops: dict[tuple[int, Any], State] = {}
 
     def part(self, tree: Any, state: State) -> State:
@@ -102,17 +104,21 @@ class _Flow:
         """Record what reaches ``node``, when it is wanted."""
         key = self.wanted.get(node)
         if key is not None:
-            self.found[node] |= _resolved(state[key], key)
+            self.found[node] |= state[key]
 
     def parallel(self, branches: list[Any], state: State) -> State:
         """Each branch from the state before the block; after it, a key holds a value some
         branch wrote, or the value from before when every branch may leave it alone."""
         if not branches:
             return state
-        frozen = _frozen(state)
-        before = self.marks.setdefault((id(branches), frozen), _Before(state))
-        start = {key: frozenset({before}) for key in self.keys}
-        ends = [self.part(branch, start) for branch in branches]
+        block = self.blocks.get(id(branches))
+        if block is None:
+            before = _Before(self.keys)
+            start = {key: frozenset({before}) for key in self.keys}
+            block = self.blocks[id(branches)] = (before, [self.part(b, start) for b in branches])
+        before, ends = block
+        for key in self.keys:
+            before.state[key] |= state[key]
         after: State = {}
         for key in self.keys:
             written = frozenset().union(*(end[key] for end in ends)) - {before}
@@ -158,14 +164,15 @@ def _frozen(state: State) -> Any:
     return tuple(sorted(state.items(), key=lambda item: item[0]))
 
 
-def _resolved(found: frozenset[Any], key: str) -> set[str]:
+def _resolved(found: set[Any], key: str) -> frozenset[str]:
     """``found`` with each mark of a parallel block replaced by what ``key`` held before it."""
     out: set[str] = set()
-    todo = list(found)
+    todo, seen = list(found), set()
     while todo:
         item = todo.pop()
-        if isinstance(item, _Before):
-            todo.extend(item.state[key])
-        else:
+        if not isinstance(item, _Before):
             out.add(item)
-    return out
+        elif item not in seen:
+            seen.add(item)
+            todo.extend(item.state[key])
+    return frozenset(out)

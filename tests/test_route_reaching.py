@@ -10,11 +10,13 @@ initial state, which may hold anything. (:func:`irgraph.reaching.reaching` is th
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from irgraph import Agent, Loop, MapOver, PipelineError, Route, run, to_graph, validate
 from irgraph.code import to_code
@@ -220,12 +222,20 @@ def test_reaching_follows_each_kind_of_block():
 
 
 def test_nested_loops_and_parallel_blocks_stay_quick():
+    """Each loop pass re-ran its body, and a parallel block's branches were followed anew for
+    each state before it: loops nested in parallel blocks nested in loops took time and
+    memory doubling with each level."""
     inner: Any = route("A", otherwise=True) >> cl("w0", "A")
-    for level in range(1, 30):
+    for level in range(1, 60):
         body = (inner | Agent(f"x{level}").writes(f"y{level}")) if level % 2 else inner
-        inner = Loop(f"L{level}").step(cl(f"v{level}", "A") >> body).max_iterations(2)
-    G = to_graph(inner, inputs={"t"})  # 2**29 passes if each loop ran its body anew
+        inner = Loop(f"L{level}").step(body).max_iterations(2)
+    G = to_graph(inner, inputs={"t"})
     assert G.graph["problems"] == []
+    probe = Route("p").on("category").when(1, Agent("a")).otherwise(Agent("b"))
+    assert reached(inner >> probe, {"r": "category", "p": "category"}) == {
+        "r": [INPUT, "w0"],
+        "p": ["w0"],
+    }
 
 
 # Against every execution, enumerated -----------------------------------------------------
@@ -312,5 +322,68 @@ def test_reaching_is_what_every_execution_can_meet(case):
     runs.run(tree, {tuple(INPUT for _ in keys)}, True)
     for index, key in enumerate(keys):
         found = reaching(G, tree, {node: key for node in G.nodes})
+        met = {node: {state[index] for state in runs.seen[node]} for node in G.nodes}
+        assert found == met, (key, to_code(pipeline))
+
+
+def _shapes() -> Any:
+    """Small pipelines whose agents all write 'k' or 'j', in every kind of block (parallel
+    branches may race: the graph is built all the same)."""
+    names = itertools.count()
+
+    def agent(key: str) -> Agent:
+        return Agent(f"w{next(names)}").instruct("W.").writes(key)
+
+    def probe() -> Route:
+        name = f"p{next(names)}"
+        return Route(name).on("k").when("x", Agent(f"{name}a")).otherwise(Agent(f"{name}b"))
+
+    leaves = st.sampled_from(["k", "j", "probe"]).map(
+        lambda w: probe() if w == "probe" else agent(w)
+    )
+
+    def blocks(children: Any) -> Any:
+        parts = st.lists(children, min_size=1, max_size=3)
+        return st.one_of(
+            parts.map(lambda p: functools.reduce(lambda a, b: a >> b, p)),
+            st.lists(children, min_size=2, max_size=3).map(
+                lambda p: functools.reduce(lambda a, b: a | b, p)
+            ),
+            parts.map(
+                lambda p: functools.reduce(
+                    lambda r, b: r.when(f"v{next(names)}", b),
+                    p[1:],
+                    Route(f"r{next(names)}").on("t").when("v", p[0]),
+                )
+            ),
+            st.tuples(parts, st.sampled_from([1, 2, 3])).map(
+                lambda c: (
+                    Loop(f"l{next(names)}")
+                    .step(functools.reduce(lambda a, b: a >> b, c[0]))
+                    .max_iterations(c[1])
+                )
+            ),
+            parts.map(
+                lambda p: (
+                    MapOver(f"m{next(names)}")
+                    .over("t", item="k")
+                    .step(functools.reduce(lambda a, b: a >> b, p))
+                    .collect("k")
+                    .writes("k")
+                )
+            ),
+        )
+
+    return st.recursive(leaves, blocks, max_leaves=10)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_shapes())
+def test_reaching_is_what_every_execution_of_a_racing_pipeline_can_meet(pipeline):
+    G = to_graph(pipeline, inputs={"t"})
+    runs = _Runs(G, ["j", "k"])
+    runs.run(G.graph["tree"], {(INPUT, INPUT)}, True)
+    for index, key in enumerate(["j", "k"]):
+        found = reaching(G, G.graph["tree"], {node: key for node in G.nodes})
         met = {node: {state[index] for state in runs.seen[node]} for node in G.nodes}
         assert found == met, (key, to_code(pipeline))
