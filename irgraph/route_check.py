@@ -83,6 +83,8 @@ class RouteChecks:
             _move(warnings, warned, at_warning)
 
     def _check(self, sid: str, node: RouteNode) -> None:
+        """The problems and warnings of route ``sid``'s compared values, told by its sources:
+        a free-text writer, a value none of them produces, values none of its cases take."""
         key = node.on
         assert key is not None
         sources = self._sources(sid, key)
@@ -296,6 +298,7 @@ def _move(said: list[Any], start: int, to: int) -> None:
 
 
 def _names(sources: list[Source]) -> list[str]:
+    """The node each of ``sources`` is named by in a message."""
     return [source.name for source in sources]
 
 
