@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from irgraph.errors import Problem
 
 
-__all__ = ["Walker", "walk_route", "lookup", "writers"]
+__all__ = ["Walker", "walk_route", "lookup", "partial", "writers"]
 
 
 class Walker(Protocol):
@@ -90,17 +90,21 @@ def walk_route(w: Walker, node: RouteNode, env: Env, parent: str | None) -> Summ
     for key in written:
         writers = [layer[key] for layer in layers if key in layer]
         before = lookup(key, env)
-        if len(writers) == len(layers):
+        if all(key in layer and not partial(w, layer[key], key, before) for layer in layers):
             w.write(env, key, writers[0], by=sid)
             others = writers[1:]
-        else:
+        else:  # a branch may leave the key as it was: no overwrite
             env.local[key] = writers[0]
             others = writers[1:] + ([before] if before is not None else [])
-            if before is None:
-                missing = [labels[i] for i, layer in enumerate(layers) if key not in layer]
-                w.maybe[(writers[0], key)] = (sid, missing)
-        if others:
-            w.alternatives[(writers[0], key)] = others
+            missing = [labels[i] for i, layer in enumerate(layers) if key not in layer]
+            if before is None:  # may be unset: name the branches, or the nested route
+                inner = (w.maybe.get((layer[key], key)) for layer in layers if key in layer)
+                w.maybe[(writers[0], key)] = (
+                    (sid, missing) if missing else next(filter(None, inner))
+                )
+        if others:  # added to what a route inside a branch recorded, not in its place
+            known = w.alternatives.setdefault((writers[0], key), [])
+            known += [other for other in others if other not in known]
     reads.update({key: sid for key in w.body_reads[sid]})
     tree = {"node": sid, "children": trees}
     return Summary([sid], [sid], reads, {key: sid for key in written}, tree)
@@ -129,6 +133,23 @@ def _route_cases(w: Walker, sid: str, node: RouteNode) -> None:
                     hint="Give each value one branch (merge the two, or change a value).",
                 )
             seen.append(case)
+
+
+def partial(w: Walker, writer: str, key: str, before: str | None) -> bool:
+    """Whether ``writer``, the last writer of ``key`` in a branch, may stand for a path that
+    left the key as it was before (``before``, or unset): a route in the branch writes it on
+    only some of its branches."""
+    if (writer, key) in w.maybe:
+        return True
+    seen, todo = {writer}, list(w.alternatives.get((writer, key), ()))
+    while todo and before is not None:
+        other = todo.pop()
+        if other == before:
+            return True
+        if other not in seen:
+            seen.add(other)
+            todo += w.alternatives.get((other, key), ())
+    return False
 
 
 def lookup(key: str, env: Env) -> str | None:
