@@ -167,11 +167,15 @@ def lookup(key: str, env: Env) -> str | None:
 
 
 def writers(w: Walker, key: str, env: Env) -> list[str]:
-    """Every node that may have written the value of ``key`` a reader at ``env`` sees."""
+    """Every node that may have written the value of ``key`` a reader at ``env`` sees: the
+    nearest writer and, transitively, its alternatives (routes one after another that each
+    write the key on some branches)."""
     writer = lookup(key, env)
     if writer is None or writer == INPUT:
         return []
-    found = [writer, *w.alternatives.get((writer, key), ())]
+    found = [writer]
+    for one in found:  # grows as it goes
+        found += [other for other in w.alternatives.get((one, key), ()) if other not in found]
     return [writer for writer in found if writer != INPUT]
 
 

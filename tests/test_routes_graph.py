@@ -287,3 +287,26 @@ def test_a_loop_whose_body_may_leave_a_key_does_not_overwrite_the_writer_before_
     assert validate(to_graph(c1 >> every >> reader, inputs={"t"})) == [
         "'c1' writes 'category', but 'L' overwrites it before anything reads it."
     ]
+
+
+def test_a_loops_stop_value_counts_writers_behind_several_routes():
+    """Only the nearest writer's own alternatives counted: 'c0''s "approved", kept when both
+    routes take their otherwise branch, was missed and the loop said never to stop early."""
+
+    def verdict(name: str, value: str) -> Agent:
+        schema = {"type": "string", "enum": [value]}
+        return Agent(name).instruct("Judge {t}.").output(schema).writes("verdict")
+
+    def some(name: str) -> Route:
+        other = Agent(f"{name}_n").instruct("N.").writes(f"{name}_x")
+        return Route(name).on("t").when(name, verdict(f"{name}_v", "no")).otherwise(other)
+
+    body = verdict("c0", "approved") >> some("r1") >> some("r2")
+    loop = Loop("L").step(body).until("verdict", equals="approved").max_iterations(2)
+    assert validate(to_graph(loop, inputs={"t"})) == []
+    never = Loop("L").step(verdict("c0", "maybe") >> some("r1") >> some("r2"))
+    never = never.until("verdict", equals="approved").max_iterations(2)
+    assert validate(to_graph(never, inputs={"t"})) == [
+        "Loop 'L' stops when 'verdict' equals \"approved\", but none of its writers can write "
+        "it ('r2_v', 'r1_v' or 'c0'), so it never stops early."
+    ]
