@@ -433,7 +433,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
         top.local[key] = _INPUT  # bound, with no edge
     tree = walker.walk(root, top, None).tree
     walker.close_scopes()
-    walker.types.finish()
+    walker.types.finish(tree)
     for sid, body_reads in walker.body_reads.items():
         G.nodes[sid]["body_reads"] = [k for k, opt in body_reads.items() if not opt]
         G.nodes[sid]["body_optional_reads"] = [k for k, opt in body_reads.items() if opt]

@@ -20,8 +20,10 @@ from irgraph.walk import INPUT, Env, Summary
 if TYPE_CHECKING:
     import networkx as nx
 
+    from irgraph.errors import Problem
 
-__all__ = ["Walker", "walk_route", "lookup", "writers"]
+
+__all__ = ["Walker", "walk_route", "lookup", "partial", "writers"]
 
 
 class Walker(Protocol):
@@ -30,6 +32,7 @@ class Walker(Protocol):
 
     G: nx.DiGraph
     added: list[str]
+    problems: list[Problem]
     alternatives: dict[tuple[str, str], list[str]]
     maybe: dict[tuple[str, str], tuple[str, list[str]]]
     body_reads: dict[str, dict[str, bool]]
@@ -81,23 +84,27 @@ def walk_route(w: Walker, node: RouteNode, env: Env, parent: str | None) -> Summ
         trees.append(part.tree)
         layers.append(layer.local)
     w.exits[sid] = exits
-    w.types.route_on(sid, node, env)
+    w.types.route_on(sid, node)
     written = sorted({key for layer in layers for key in layer})
     G.nodes[sid]["writes"] = written
     for key in written:
         writers = [layer[key] for layer in layers if key in layer]
         before = lookup(key, env)
-        if len(writers) == len(layers):
+        if all(key in layer and not partial(w, layer[key], key, before) for layer in layers):
             w.write(env, key, writers[0], by=sid)
             others = writers[1:]
-        else:
+        else:  # a branch may leave the key as it was: no overwrite
             env.local[key] = writers[0]
             others = writers[1:] + ([before] if before is not None else [])
-            if before is None:
-                missing = [labels[i] for i, layer in enumerate(layers) if key not in layer]
-                w.maybe[(writers[0], key)] = (sid, missing)
-        if others:
-            w.alternatives[(writers[0], key)] = others
+            missing = [labels[i] for i, layer in enumerate(layers) if key not in layer]
+            if before is None:  # may be unset: name the branches, or the nested route
+                inner = (w.maybe.get((layer[key], key)) for layer in layers if key in layer)
+                w.maybe[(writers[0], key)] = (
+                    (sid, missing) if missing else next(filter(None, inner))
+                )
+        if others:  # added to what a route inside a branch recorded, not in its place
+            known = w.alternatives.setdefault((writers[0], key), [])
+            known += [other for other in others if other not in known]
     reads.update({key: sid for key in w.body_reads[sid]})
     tree = {"node": sid, "children": trees}
     return Summary([sid], [sid], reads, {key: sid for key in written}, tree)
@@ -128,6 +135,23 @@ def _route_cases(w: Walker, sid: str, node: RouteNode) -> None:
             seen.append(case)
 
 
+def partial(w: Walker, writer: str, key: str, before: str | None) -> bool:
+    """Whether ``writer``, the last writer of ``key`` in a branch, may stand for a path that
+    left the key as it was before (``before``, or unset): a route in the branch writes it on
+    only some of its branches."""
+    if (writer, key) in w.maybe:
+        return True
+    seen, todo = {writer}, list(w.alternatives.get((writer, key), ()))
+    while todo and before is not None:
+        other = todo.pop()
+        if other == before:
+            return True
+        if other not in seen:
+            seen.add(other)
+            todo += w.alternatives.get((other, key), ())
+    return False
+
+
 def lookup(key: str, env: Env) -> str | None:
     """The nearest writer of ``key`` from ``env`` outward (``INPUT`` for an input), or
     ``None``; a map-over's item counts as written."""
@@ -143,11 +167,15 @@ def lookup(key: str, env: Env) -> str | None:
 
 
 def writers(w: Walker, key: str, env: Env) -> list[str]:
-    """Every node that may have written the value of ``key`` a reader at ``env`` sees."""
+    """Every node that may have written the value of ``key`` a reader at ``env`` sees: the
+    nearest writer and, transitively, its alternatives (routes one after another that each
+    write the key on some branches)."""
     writer = lookup(key, env)
     if writer is None or writer == INPUT:
         return []
-    found = [writer, *w.alternatives.get((writer, key), ())]
+    found = [writer]
+    for one in found:  # grows as it goes
+        found += [other for other in w.alternatives.get((one, key), ()) if other not in found]
     return [writer for writer in found if writer != INPUT]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from irgraph.graph_routes import Walker, partly_collected
+from irgraph.graph_routes import Walker, lookup, partial, partly_collected
 from irgraph.ir import FunctionRef, LoopNode, MapOverNode
 from irgraph.walk import Env, Summary
 
@@ -74,7 +74,11 @@ def walk_loop(w: Walker, node: LoopNode, env: Env, parent: str | None) -> Summar
     writes = {}
     for key in sorted(body_env.local):
         # The real writer is in the body; the loop is what writes at this level.
-        w.write(env, key, body_env.local[key], by=sid)
+        writer = body_env.local[key]
+        if partial(w, writer, key, lookup(key, env)):
+            env.local[key] = writer  # a pass may leave it as it was: no overwrite
+        else:
+            w.write(env, key, writer, by=sid)
         writes[key] = sid
     reads = {key: sid for key in w.body_reads[sid]}
     reads.update({key: sid for key in own_reads})

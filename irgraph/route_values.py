@@ -12,9 +12,9 @@ import json
 from typing import Any
 
 from irgraph.ir.outputs import AllowedValues, schema_error, schema_values
-from irgraph.ir.values import canonical
+from irgraph.ir.values import JsonObject, canonical
 
-__all__ = ["NONE", "inside", "refusal", "respelled", "scalar_choices"]
+__all__ = ["NONE", "Refusals", "inside", "names", "refusal", "respelled", "scalar_choices"]
 
 NONE = object()  # no other spelling
 
@@ -30,21 +30,53 @@ def refusal(value: Any, schema: Any) -> str | None:
     >>> refusal(2.0, {"type": "integer", "multipleOf": 2}) is None
     True
     """
-    spellings = [value]
-    if isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
-        spellings.append(int(value))
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**1023:
-        spellings.append(float(value))  # (a larger int has no float spelling)
-    first = None
-    for spelling in spellings:
+    return Refusals()(value, schema)
+
+
+class Refusals:
+    """:func:`refusal` with one validator per schema, built the first time it is needed: a
+    route check asks about many values (and their other spellings) of the same few schemas."""
+
+    def __init__(self) -> None:
+        #: id(schema) -> (the schema, kept so that its id is not reused; its validator, or
+        #: ``None`` when jsonschema cannot build one offline)
+        self._validators: dict[int, tuple[Any, Any]] = {}
+
+    def __call__(self, value: Any, schema: Any) -> str | None:
+        """Why ``schema`` refuses ``value`` and its every spelling, or ``None``."""
+        validator = self._validator(schema)
+        if validator is None:
+            return None
+        spellings = [value]
+        if isinstance(value, float) and not isinstance(value, bool) and value.is_integer():
+            spellings.append(int(value))
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**1023:
+            spellings.append(float(value))  # (a larger int has no float spelling)
+        first = None
+        for spelling in spellings:
+            try:
+                why = schema_error(spelling, schema, validator)
+            except Exception:  # a schema jsonschema cannot apply offline: not ours to refuse
+                return None
+            if why is None:
+                return None
+            first = first or why.removesuffix(" (at the top level)")
+        return first
+
+    def _validator(self, schema: Any) -> Any:
+        """The validator of ``schema``, built once; ``None`` when it cannot be built."""
+        known = self._validators.get(id(schema))
+        if known is not None and known[0] is schema:
+            return known[1]
+        import jsonschema
+
         try:
-            why = schema_error(spelling, schema)
-        except Exception:  # a schema jsonschema cannot apply offline: not ours to refuse
-            return None
-        if why is None:
-            return None
-        first = first or why.removesuffix(" (at the top level)")
-    return first
+            plain = schema.to_dict() if isinstance(schema, JsonObject) else dict(schema)
+            validator = jsonschema.validators.validator_for(plain)(plain)
+        except Exception:  # not a schema jsonschema can apply: nothing is refused by it
+            validator = None
+        self._validators[id(schema)] = (schema, validator)
+        return validator
 
 
 def respelled(value: Any, allowed: AllowedValues) -> Any:
@@ -88,3 +120,9 @@ def inside(key: str, value: Any, allowed: AllowedValues, schema: Any) -> str:
                 ranked.append((1 if found.types else 0, name))
         field = min(ranked, key=lambda pair: pair[0])[1]
     return f".when(lambda state: state['{key}'][{field!r}] == {value!r}, ...)"
+
+
+def names(ids: list[str], last: str = "and") -> str:
+    """``'a' and 'b'``, ``'a', 'b' and 'c'`` (or ``or``)."""
+    quoted = [f"'{i}'" for i in ids]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {last} {quoted[-1]}"

@@ -322,3 +322,22 @@ def test_a_loop_warns_of_a_stop_value_only_when_no_writer_of_the_key_can_write_i
         "Loop 'L' stops when 'verdict' equals \"approved\", but none of its writers can "
         "write it ('wx' or 'wy'), so it never stops early."
     ]
+
+
+def test_a_route_check_builds_one_validator_per_schema(monkeypatch):
+    """A validator was built for each value checked (and each of its spellings, and each
+    value of an enum when looking for the uncovered ones)."""
+    schema = {"type": "integer", "minimum": 0, "maximum": 1000}
+    values = list(range(0, 2000, 50))
+    pipeline = scored(schema, *values)
+    built: list[Any] = []
+    original = jsonschema.validators.validator_for
+
+    def counted(given: Any, *args: Any, **kwargs: Any) -> Any:
+        built.append(given)
+        return original(given, *args, **kwargs)
+
+    monkeypatch.setattr(jsonschema.validators, "validator_for", counted)
+    found = problems(pipeline)
+    assert len(found) == len([v for v in values if v > 1000]) == 19
+    assert len([b for b in built if b == schema]) == 1

@@ -243,3 +243,70 @@ def test_a_reader_after_two_partial_routes_gets_an_edge_from_every_possible_writ
         "a2",
         "b1",
     ]
+
+
+def _nested(definite_first: bool) -> Route:
+    """Route 'outer': one branch writes 'category'; the other holds route 'inner', which
+    writes it only on its "x" branch."""
+    c2 = Agent("c2").instruct("C {t}.").output(CATEGORY).writes("category")
+    inner = Route("inner").on("t").when("x", c2).otherwise(Agent("n").instruct("N.").writes("m"))
+    c4 = Agent("c4").instruct("C {t}.").output(CATEGORY).writes("category")
+    outer = Route("outer").on("t")
+    return (
+        outer.when("y", c4).otherwise(inner)
+        if definite_first
+        else outer.when("y", inner).otherwise(c4)
+    )
+
+
+@pytest.mark.parametrize("definite_first", [True, False])
+def test_a_key_a_nested_route_writes_on_some_branches_is_not_written_on_every_branch(
+    definite_first,
+):
+    """The outer route took a branch holding the inner route as writing the key: a required
+    read after it passed when the writing branch came first, the writer before it lost its
+    data edge to the reader, and was said to be overwritten before anything read it."""
+    reader = Agent("reader").instruct("Use {category}.").writes("z")
+    with pytest.raises(PipelineError, match="route 'inner' writes 'category' only on some"):
+        validate(to_graph(_nested(definite_first) >> reader, inputs={"t"}))
+    c1 = Agent("c1").instruct("C {t}.").output(CATEGORY).writes("category")
+    G = to_graph(c1 >> _nested(definite_first) >> reader, inputs={"t"})
+    assert validate(G) == []
+    writers = {u for u, _, keys in G.in_edges("reader", data="keys") if "category" in keys}
+    assert writers == {"c1", "c2", "c4"}
+
+
+def test_a_loop_whose_body_may_leave_a_key_does_not_overwrite_the_writer_before_it():
+    c1 = Agent("c1").instruct("C {t}.").output(CATEGORY).writes("category")
+    c2 = Agent("c2").instruct("C {t}.").output(CATEGORY).writes("category")
+    some = Route("some").on("t").when("x", c2).otherwise(Agent("n").instruct("N.").writes("m"))
+    reader = Agent("reader").instruct("Use {category}.").writes("z")
+    G = to_graph(c1 >> Loop("L").step(some).max_iterations(2) >> reader, inputs={"t"})
+    assert validate(G) == []  # was: "'c1' writes 'category', but 'L' overwrites it ..."
+    every = Loop("L").step(c2).max_iterations(2)
+    assert validate(to_graph(c1 >> every >> reader, inputs={"t"})) == [
+        "'c1' writes 'category', but 'L' overwrites it before anything reads it."
+    ]
+
+
+def test_a_loops_stop_value_counts_writers_behind_several_routes():
+    """Only the nearest writer's own alternatives counted: 'c0''s "approved", kept when both
+    routes take their otherwise branch, was missed and the loop said never to stop early."""
+
+    def verdict(name: str, value: str) -> Agent:
+        schema = {"type": "string", "enum": [value]}
+        return Agent(name).instruct("Judge {t}.").output(schema).writes("verdict")
+
+    def some(name: str) -> Route:
+        other = Agent(f"{name}_n").instruct("N.").writes(f"{name}_x")
+        return Route(name).on("t").when(name, verdict(f"{name}_v", "no")).otherwise(other)
+
+    body = verdict("c0", "approved") >> some("r1") >> some("r2")
+    loop = Loop("L").step(body).until("verdict", equals="approved").max_iterations(2)
+    assert validate(to_graph(loop, inputs={"t"})) == []
+    never = Loop("L").step(verdict("c0", "maybe") >> some("r1") >> some("r2"))
+    never = never.until("verdict", equals="approved").max_iterations(2)
+    assert validate(to_graph(never, inputs={"t"})) == [
+        "Loop 'L' stops when 'verdict' equals \"approved\", but none of its writers can write "
+        "it ('r2_v', 'r1_v' or 'c0'), so it never stops early."
+    ]

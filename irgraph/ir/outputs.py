@@ -73,8 +73,7 @@ KNOWN_SETTINGS: dict[str, tuple[str, Any]] = {
 
 
 def checked_settings(values: Any, *, node: str) -> JsonObject:
-    """``values`` as a frozen JSON object, once every known setting is in range and every
-    value is JSON data."""
+    """``values`` as a frozen JSON object, once each known setting is in range, all JSON."""
     if not isinstance(values, (JsonObject, Mapping)):  # JsonObject first: no ABC check
         raise PipelineError(
             f"The settings of '{node}' must be a mapping of names to values (got {values!r}).",
@@ -148,13 +147,14 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
 _FENCE = re.compile(r"\A\s*```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n?\s*```\s*\Z", re.DOTALL)
 
 
-def schema_error(value: Any, schema: Mapping[str, Any]) -> str | None:
+def schema_error(value: Any, schema: Mapping[str, Any], validator: Any = None) -> str | None:
     """Why ``value`` does not match ``schema`` (the most relevant error, with its place), or
-    ``None`` when it does."""
+    ``None`` when it does; ``validator``, when given, is one built for ``schema`` to reuse."""
     import jsonschema
 
-    plain = schema.to_dict() if isinstance(schema, JsonObject) else dict(schema)
-    validator = jsonschema.validators.validator_for(plain)(plain)
+    if validator is None:
+        plain = schema.to_dict() if isinstance(schema, JsonObject) else dict(schema)
+        validator = jsonschema.validators.validator_for(plain)(plain)
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is None:
         return None

@@ -1,0 +1,178 @@
+"""Reaching definitions: which writers of a key may have made the last write before a node.
+
+The graph walk (:mod:`irgraph.graph`) tracks one nearest writer per key; the checks of what a
+route compares, or what a map-over's item holds, need every writer whose value may still be
+there when the node runs, and only those. This module follows the control structure recorded
+in ``G.graph["tree"]``: a sequence in order; parallel branches each from the state before the
+block (after it, a key any branch writes holds one of those branches' values, and the value from
+before only if every branch may leave it alone); a route's branches each from the state before
+it (one of them runs); a loop's body from the state before the loop joined with the state at
+the end of its body (the next pass's start, unless ``max_iterations`` is 1), until nothing
+changes; a map-over's body once per item, from the state before it with the item written by
+the map-over, and after it only the list of results. ``INPUT`` stands for the initial state:
+a path on which nothing wrote the key.
+
+>>> from irgraph import Agent, Route, to_graph
+>>> first = Agent("a").writes("k") >> Agent("b").instruct("{k}") >> Agent("c").writes("k")
+>>> G = to_graph(first >> Route("r").on("k").when("x", Agent("d")).otherwise(Agent("e")))
+>>> reaching(G, G.graph["tree"], {"r": "k"})
+{'r': frozenset({'c'})}
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from irgraph.schema import EXECUTABLE_KINDS
+from irgraph.walk import INPUT
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["reaching"]
+
+
+class _Before:
+    """Stands, in a parallel block's branches, for the value a key held before the block: its
+    ``state`` gathers every state the block was met with (on each pass of a loop around it).
+    The branches run from these marks alone, so they are followed once, whatever came before,
+    and what a node in them was reached by is told once the whole tree is followed."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, keys: frozenset[str]) -> None:
+        self.state: dict[str, set[Any]] = {key: set() for key in keys}
+
+
+State = dict[str, frozenset[Any]]  # key -> writer ids (and _Before marks) of its value
+
+
+def reaching(G: nx.DiGraph, tree: Any, wanted: dict[str, str]) -> dict[str, frozenset[str]]:
+    """For each node id of ``wanted``, the writers of its key (``wanted[node]``) whose write
+    may be the last one before that node runs, ``INPUT`` included when some path reaches it
+    with no write (the key is then what the initial state holds, if anything)."""
+    keys = frozenset(wanted.values())
+    flow = _Flow(G, keys, wanted)
+    flow.part(tree, {key: frozenset({INPUT}) for key in keys})
+    return {node: _resolved(found, wanted[node]) for node, found in flow.found.items()}
+
+
+class _Flow:
+    """One forward pass over the tree, for the keys of interest only."""
+
+    def __init__(self, G: nx.DiGraph, keys: frozenset[str], wanted: dict[str, str]) -> None:
+        self.nodes = G.nodes
+        self.keys = keys
+        self.wanted = wanted
+        self.found: dict[str, set[Any]] = {node: set() for node in wanted}
+        #: Per parallel block (its branches' id): its mark, and the states its branches end in.
+        self.blocks: dict[int, tuple[_Before, list[State]]] = {}
+        #: (loop body, the state it starts from) -> the state after the loop: a loop's passes
+        #: re-run its body, and nested loops would otherwise multiply them.
+        self.loops: dict[tuple[int, Any], State] = {}
+
+    def part(self, tree: Any, state: State) -> State:
+        """The state after the part ``tree`` of the walk's tree runs from ``state``."""
+        if isinstance(tree, str):
+            self.note(tree, state)
+            data = self.nodes[tree]
+            if data["kind"] in EXECUTABLE_KINDS:
+                for key in data["writes"]:
+                    if key in self.keys:
+                        state = {**state, key: frozenset({tree})}
+            return state
+        if isinstance(tree, list):
+            for child in tree:
+                state = self.part(child, state)
+            return state
+        if "node" not in tree:  # a sequence or a parallel block
+            if tree["kind"] == "parallel":
+                return self.parallel(tree["children"], state)
+            return self.part(tree["children"], state)
+        sid = tree["node"]
+        self.note(sid, state)
+        kind = self.nodes[sid]["kind"]
+        if kind == "route":
+            return self.route(tree["children"], state)
+        if kind == "loop" and self.nodes[sid].get("max_iterations") == 1:
+            return self.part(tree["children"], state)  # no next pass
+        if kind == "loop":
+            return self.loop(tree["children"], state)
+        return self.map_over(sid, tree["children"], state)
+
+    def note(self, node: str, state: State) -> None:
+        """Record what reaches ``node``, when it is wanted."""
+        key = self.wanted.get(node)
+        if key is not None:
+            self.found[node] |= state[key]
+
+    def parallel(self, branches: list[Any], state: State) -> State:
+        """Each branch from the state before the block; after it, a key holds a value some
+        branch wrote, or the value from before when every branch may leave it alone."""
+        if not branches:
+            return state
+        block = self.blocks.get(id(branches))
+        if block is None:
+            before = _Before(self.keys)
+            start = {key: frozenset({before}) for key in self.keys}
+            block = self.blocks[id(branches)] = (before, [self.part(b, start) for b in branches])
+        before, ends = block
+        for key in self.keys:
+            before.state[key] |= state[key]
+        after: State = {}
+        for key in self.keys:
+            written = frozenset().union(*(end[key] for end in ends)) - {before}
+            kept = all(before in end[key] for end in ends)
+            after[key] = written | state[key] if kept else written
+        return after
+
+    def route(self, branches: list[Any], state: State) -> State:
+        """One branch runs: after the route, a key holds what any branch left in it."""
+        if not branches:
+            return state
+        ends = [self.part(branch, state) for branch in branches]
+        return {key: frozenset().union(*(end[key] for end in ends)) for key in self.keys}
+
+    def loop(self, body: list[Any], state: State) -> State:
+        """The body runs at least once; each pass starts from what the last one left. What
+        was found from a start already met is not looked for again."""
+        key, met, start = (id(body), _frozen(state)), [], state
+        while key not in self.loops:
+            met.append(key)
+            end = self.part(body, start)
+            joined = {k: start[k] | end[k] for k in self.keys}
+            if joined == start:
+                self.loops[key] = end
+                break
+            start, key = joined, (id(body), _frozen(joined))
+        for seen in met:  # each start met leads to the same last pass
+            self.loops[seen] = self.loops[key]
+        return self.loops[key]
+
+    def map_over(self, sid: str, body: list[Any], state: State) -> State:
+        """Each item's run starts from the state before the map-over, with the item written
+        by the map-over; after it, the map-over has written its list of results."""
+        data = self.nodes[sid]
+        item, writes = data.get("item"), data.get("writes", ())
+        inner = {**state, item: frozenset({sid})} if item in self.keys else state
+        self.part(body, inner)
+        return {**state, **{key: frozenset({sid}) for key in writes if key in self.keys}}
+
+
+def _frozen(state: State) -> Any:
+    """``state`` as a key of a dict."""
+    return tuple(sorted(state.items(), key=lambda item: item[0]))
+
+
+def _resolved(found: set[Any], key: str) -> frozenset[str]:
+    """``found`` with each mark of a parallel block replaced by what ``key`` held before it."""
+    out: set[str] = set()
+    todo, seen = list(found), set()
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, _Before):
+            out.add(item)
+        elif item not in seen:
+            seen.add(item)
+            todo.extend(item.state[key])
+    return frozenset(out)
