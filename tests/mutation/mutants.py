@@ -650,7 +650,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "route-constraints-not-read",
         "routes",
-        "irgraph/typing_rules.py",
+        "irgraph/route_check.py",
         "            elif (why := self._refused(value, sources)) is not None:",
         "            elif (why := self._refused(value, sources)) is not None and False:",
         ("tests/test_route_constraints.py",),
@@ -699,8 +699,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "maybe-written-not-recorded",
         "routes",
         "irgraph/graph_routes.py",
-        "                w.maybe[(writers[0], key)] = (sid, missing)",
-        "                pass",
+        "                w.maybe[(writers[0], key)] = (",
+        "                w.maybe[(writers[0], key)] = None and (",
         _ROUTE_GRAPH_TESTS,
     ),
     _m(
