@@ -2,14 +2,17 @@
 
 A timeout fires from the event loop, so work that blocks the loop (a provider whose async
 ``complete`` calls ``time.sleep``) cannot be interrupted; once it returns past its deadline,
-it fails as a timeout all the same, saying that it blocked the loop.
+it fails as a timeout all the same, saying that it blocked the loop. Only a step of the work
+itself counts: when another task (a parallel branch's provider) blocked the loop, the work
+may resume past its deadline before the timer's turn comes, and what it returns then was
+ready in time, so it is taken, as ``asyncio.timeout`` takes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -20,11 +23,56 @@ def with_timeout(work: Awaitable[T], seconds: float | None) -> Awaitable[T]:
     return work if seconds is None else _timed(work, seconds)
 
 
+class _Stepped:
+    """``work``'s awaiting, step by step, noting the longest step of its own that ran past
+    ``deadline`` (it began no later), the loop blocked by the work itself."""
+
+    __slots__ = ("blocked", "clock", "deadline", "steps")
+
+    def __init__(self, work: Awaitable[Any], deadline: float, clock: Callable[[], float]):
+        self.steps: Generator[Any, Any, Any] = work.__await__()
+        self.deadline = deadline
+        self.clock = clock
+        self.blocked = 0.0  # how long the step that crossed the deadline ran
+
+    def __await__(self) -> _Stepped:
+        return self
+
+    def __iter__(self) -> _Stepped:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def send(self, value: Any) -> Any:
+        begun = self.clock()
+        try:
+            return self.steps.send(value)
+        finally:
+            self._ended(begun)
+
+    def throw(self, *error: Any) -> Any:
+        begun = self.clock()
+        try:
+            return self.steps.throw(*error)
+        finally:
+            self._ended(begun)
+
+    def close(self) -> None:
+        self.steps.close()
+
+    def _ended(self, begun: float) -> None:
+        now = self.clock()
+        if begun <= self.deadline < now:
+            self.blocked = max(self.blocked, now - begun)
+
+
 async def _timed(work: Awaitable[T], seconds: float) -> T:
     timer = asyncio.timeout(seconds)
     try:
         async with timer:
-            done = await work
+            stepped = _Stepped(work, timer.when(), asyncio.get_running_loop().time)  # type: ignore[arg-type]
+            done: T = await stepped
     except TimeoutError:
         if not timer.expired():
             raise  # the work's own TimeoutError, a provider's read timeout say
@@ -37,12 +85,10 @@ async def _timed(work: Awaitable[T], seconds: float) -> T:
             " and returned a value after being cancelled (it caught the "
             "cancellation: let asyncio.CancelledError pass through)",
         )
-    deadline = timer.when()
-    now = asyncio.get_running_loop().time()
-    if deadline is not None and now > deadline:
-        # Past the deadline, yet the timer never fired: the event loop was blocked (time.sleep
-        # or a synchronous client in an async def), and the late value is not taken either.
-        raise _blocked(now - deadline + seconds, seconds)
+    if stepped.blocked:
+        # Past the deadline, yet the timer never fired: the work blocked the event loop
+        # (time.sleep or a synchronous client in an async def); its late value is not taken.
+        raise _blocked(stepped.blocked, seconds)
     return done
 
 

@@ -3,6 +3,7 @@ while the loop is blocked, so once the call returns, it fails as a timeout all t
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -48,3 +49,41 @@ def test_a_provider_blocking_the_loop_past_its_timeout_fails_as_a_timeout(
 def test_a_provider_blocking_within_its_timeout_is_answered() -> None:
     pipeline = Agent("writer").instruct("Go.").writes("x").timeout(30)
     assert run(pipeline, provider=Blocking(0.01)).state == {"x": "<writer>"}
+
+
+class BlockedBySibling:
+    """``waits`` answers once ``blocks`` has begun; ``blocks`` then blocks the loop past the
+    other's timeout, so ``waits`` resumes with its answer before the timer's turn comes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.waiting = asyncio.Event()
+        self.answered = asyncio.Event()
+
+    async def complete(self, request: Any) -> str:
+        if request.node == "waits":
+            self.waiting.set()
+            await self.answered.wait()
+        elif request.node == "blocks":
+            await self.waiting.wait()
+            self.answered.set()  # the other call's answer is ready, well in time...
+            time.sleep(self.seconds)  # ...but this one, with no timeout, holds the loop
+        return f"<{request.node}>"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"max_concurrency": 2}, {"on_event": lambda event: None}],
+    ids=["plain", "slots", "events"],
+)
+def test_a_call_resuming_late_because_a_sibling_blocked_the_loop_is_not_blamed(
+    options: dict[str, Any],
+) -> None:
+    """The call that blocked the loop is the one that fails as blocking it, not another call
+    whose answer was ready before its timeout and resumed once the loop was free."""
+    pipeline = Agent("first").instruct("Go.").writes("x") >> (
+        Agent("waits").instruct("{x}").writes("w").timeout(0.05)
+        | Agent("blocks").instruct("{x}").writes("b")
+    )
+    result = run(pipeline, provider=BlockedBySibling(0.3), **options)
+    assert result.state == {"x": "<first>", "w": "<waits>", "b": "<blocks>"}
