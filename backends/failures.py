@@ -148,7 +148,8 @@ def step_failure(run: Any, step: Any, error: BaseException, path: Any) -> BaseEx
 
     A request to stop (``KeyboardInterrupt``, ``SystemExit``) goes on as itself, carrying
     the run's record so far as its ``partial``, as a cancelled run's ``CancelledError`` does:
-    raised in a task, it stops the event loop at once, and no scope sees it go by."""
+    raised in a task, it stops the event loop at once, and no scope sees it go by. Through a
+    run nested in this one's node, it carries this run's record, not the nested run's."""
     fail: Callable[..., RunError] = run.fail
     if isinstance(error, RunError):
         if error in run.failures:
@@ -159,10 +160,21 @@ def step_failure(run: Any, step: Any, error: BaseException, path: Any) -> BaseEx
     if isinstance(error, asyncio.CancelledError):
         if not run_cancelled():
             return fail(step.id, error, RAISED_BY.get(step.kind), path)
-    elif getattr(error, "partial", None) is None and getattr(run, "top", None) is not None:
+    elif getattr(run, "top", None) is not None and not _record_of(run, error):
         state, graph = run.top
+        record = with_progress(cancelled_run(run.completed), run, state, graph)
         try:
-            error.partial = with_progress(cancelled_run(run.completed), run, state, graph)  # type: ignore[attr-defined]
+            error.partial = record  # type: ignore[attr-defined]
         except AttributeError:  # pragma: no cover - an exception class with __slots__
             pass
+        run.stopped = record
     return error
+
+
+def _record_of(run: Any, error: BaseException) -> bool:
+    """Whether the ``partial`` that ``error`` (a request to stop) carries is ``run``'s own, as
+    a node of ``run`` nearer to where it was raised gave it. One that another run gave it (a
+    pipeline that ``run``'s provider or transform ran) is replaced: the caller of ``run``
+    asks what ``run`` did."""
+    partial = getattr(error, "partial", None)
+    return partial is not None and partial is getattr(run, "stopped", None)

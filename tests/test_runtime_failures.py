@@ -287,6 +287,32 @@ def test_a_request_to_stop_propagates_unchanged(agent: str, error: BaseException
     assert info.value is error
 
 
+@pytest.mark.parametrize("options", [{}, {"on_event": lambda event: None}], ids=["plain", "events"])
+def test_a_request_to_stop_inside_a_nested_run_carries_the_outer_runs_record(
+    options: dict[str, Any],
+) -> None:
+    """A provider that runs a pipeline of its own, whose provider raises KeyboardInterrupt:
+    the caller of the outer run gets the outer run's record, not the nested run's."""
+    inner = Agent("inner_first").instruct("a").writes("a") >> Agent("x").instruct("{a}")
+
+    async def answer(request: ModelRequest) -> str:
+        await asyncio.sleep(0)
+        if request.agent == "left":
+            nested = await arun(inner, provider=raising_at("x", KeyboardInterrupt()))
+            return str(nested.state)
+        return f"<{request.agent}>"
+
+    pipeline = Agent("first").instruct("Go.").writes("f") >> Agent("left").instruct("{f}")
+    with pytest.raises(KeyboardInterrupt) as info:
+        run(pipeline, provider=FunctionProvider(answer), **options)
+    partial = info.value.partial  # type: ignore[attr-defined]
+    assert partial.completed == ["first"] and partial.state == {"f": "<first>"}
+    assert [(call.node, call.answer) for call in partial.calls] == [
+        ("first", "<first>"),
+        ("left", None),
+    ]
+
+
 def test_a_request_to_stop_wins_over_a_siblings_failure() -> None:
     # 'left' fails; the task group cancels 'right', whose clean-up raises a request to stop.
     # Before, the sibling's RunError was reported and the request to stop was lost.
