@@ -1,16 +1,17 @@
 """Whether a model call that returned was cut off by a request to stop the run.
 
-A provider may catch the ``CancelledError`` that the run's cancellation (from outside, or by a
-sibling's failure) throws into its call, and return a value anyway. That value must not be
-taken: the run ends as if the provider had let the cancellation through. The only trace the
-caught cancellation leaves is the count of cancel requests of the task that awaited the call
-(``Task.cancelling()``), so the scheduler compares it, after the call, with the count that task
-may carry while the run goes on: what the caller's task carried when the run began (a request
-it caught and never took back), none for a task of the run's own. A node's timeout takes its
-request back itself (:mod:`irgraph.backends.timeouts`), and so does a scope's task group for the
-one it made (:mod:`irgraph.backends.drivers`) once its drivers have stopped. A request not yet
-delivered (Ctrl-C while a provider blocked the loop) reached no one: the answer is work done,
-kept, and the cancellation lands at the task's next suspension (:func:`caught_cancel`).
+A provider (or an async transform or ``on_gate`` handler) may catch the ``CancelledError`` that
+the run's cancellation (from outside, or by a sibling's failure) throws into its call, and
+return a value anyway. That value must not be taken: the run ends as if the provider had let the
+cancellation through. The only trace the caught cancellation leaves is the count of cancel
+requests of the task that awaited the call (``Task.cancelling()``), so the scheduler compares
+it, after the call, with the count that task may carry while the run goes on: what the caller's
+task carried when the run began (a request it caught and never took back), none for a task of
+the run's own. A node's timeout takes its request back itself
+(:mod:`irgraph.backends.timeouts`), and so does a scope's task group for the one it made
+(:mod:`irgraph.backends.drivers`) once its drivers have stopped. A request not yet delivered
+(Ctrl-C while a provider blocked the loop) reached no one: the answer is work done, kept, and
+the cancellation lands at the task's next suspension (:func:`caught_cancel`).
 
 A plain agent (:mod:`irgraph.backends.plain_agents`) checks no more than a flag: in a driver
 task of its own, the group's ``aborting`` (only the group cancels its drivers); in the scope's

@@ -30,7 +30,8 @@ handler (:mod:`irgraph.backends.user_code`) — runs on a worker thread
 (:mod:`irgraph.backends.blocking`), so a timeout holds and
 parallel branches go on; ``on_event`` handlers run on the loop, in order, and must be quick.
 How a failure anywhere becomes the run's RunError is :mod:`irgraph.backends.failures`; a value
-a provider returns after catching the run's cancellation is not taken (:mod:`.cancels`).
+a provider, async transform or gate handler returns after catching the run's cancellation is
+not taken (:mod:`.cancels`).
 """
 
 from __future__ import annotations
@@ -333,15 +334,13 @@ class Scheduler:
             value: Any
             if kind == "agent":
                 value = await self.agent(step, state, path, seconds)
-            elif kind == "transform":
-                value = await with_timeout(transform_value(step, state), seconds)
+            elif kind == "transform" or kind == "gate":
+                work = self.gate if kind == "gate" else transform_value
+                value = await with_timeout(work(step, state, path), seconds)
+                if cancel_asked(self):  # it caught the run's cancellation: not taken (cancels.py)
+                    raise asyncio.CancelledError
                 if step.op.writes:  # once its time has not run out: a late value is not kept
                     state[step.op.writes] = value
-            elif kind == "gate":
-                answer = await with_timeout(self.gate(step, state, path), seconds)
-                if step.op.writes:
-                    state[step.op.writes] = answer
-                value = answer
             elif kind == "loop":
                 await self.loop(step, state, path)
                 value = None

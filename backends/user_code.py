@@ -37,9 +37,9 @@ class GateRequest:
     state: Mapping[str, Any]
 
 
-async def transform_value(step: Step, state: MutableMapping[str, Any]) -> Any:
+async def transform_value(step: Step, state: MutableMapping[str, Any], path: Any = ()) -> Any:
     """What transform ``step``'s function returns for ``state`` (the function is imported on
-    the step's first run and kept on it)."""
+    the step's first run and kept on it); ``path``, where it runs, as a gate's, is not used."""
     op = step.op
     fn = step.fn
     if fn is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, MapOver, RunError
+from irgraph import Agent, Gate, MapOver, RunError, Transform
 from irgraph.backends.asyncio_backend import AsyncioBackend
 
 #: The run options that send a call through each path of the scheduler to the provider.
@@ -173,3 +173,42 @@ def test_a_timeout_inside_a_provider_does_not_cancel_a_sibling_branch(
     runnable = AsyncioBackend(provider=TimesOutInside()).compile(pipeline.to_ir())
     result = asyncio.run(runnable.arun({}, **options))
     assert result.state == {"x": "<first>", "p": "<p>", "q": "<q>"}
+
+
+@pytest.mark.parametrize("options", PATHS, ids=PATH_IDS)
+@pytest.mark.parametrize("kind", ["gate", "transform"])
+def test_a_gate_or_transform_that_caught_the_cancel_and_returned_is_not_taken(
+    kind: str, options: dict[str, Any]
+) -> None:
+    """An async ``on_gate`` handler or transform that catches the run's cancellation and
+    returns: its value is not written, the node is not completed, no later agent is asked."""
+    waiting = asyncio.Event()
+
+    async def swallow(x: Any) -> str:
+        waiting.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            return "stand-in"
+        return "answered"  # pragma: no cover - only the cancel ends the wait
+
+    held: Any = Gate("held", "ok {x}?") if kind == "gate" else Transform("held", swallow)
+    held = held.writes("y") if kind == "gate" else held.reads("x").writes("y")
+    pipeline = Agent("a").instruct("Go.").writes("x") >> held >> Agent("c").instruct("{y}")
+    provider = Swallowing(holding=0)
+
+    async def cancelled() -> Any:
+        runnable = AsyncioBackend(provider=provider, on_gate=swallow).compile(pipeline.to_ir())
+        task = asyncio.create_task(runnable.arun({}, **options))
+        await waiting.wait()
+        task.cancel()
+        try:
+            return await task
+        except BaseException as error:
+            return error
+
+    ended = asyncio.run(cancelled())
+    assert isinstance(ended, asyncio.CancelledError), ended
+    partial = ended.partial  # type: ignore[attr-defined]
+    assert partial.completed == ["a"] and partial.state == {"x": "<a>"}
+    assert provider.asked == ["Go."]  # c was never asked
