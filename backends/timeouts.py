@@ -44,22 +44,30 @@ class _Stepped:
     def __next__(self) -> Any:
         return self.send(None)
 
+    # As ``yield from`` does, the work's iterator may have no send, throw or close (an
+    # awaitable's ``__await__`` need only return an iterator).
     def send(self, value: Any) -> Any:
         begun = self.clock()
         try:
-            return self.steps.send(value)
+            return next(self.steps) if value is None else self.steps.send(value)
         finally:
             self._ended(begun)
 
-    def throw(self, *error: Any) -> Any:
+    def throw(self, *error: Any) -> Any:  # passed on as given: throw(error) from asyncio
         begun = self.clock()
         try:
-            return self.steps.throw(*error)
+            throw = getattr(self.steps, "throw", None)
+            if throw is not None:
+                return throw(*error)
+            self.close()
+            raise error[0] if len(error) < 2 or error[1] is None else error[1]
         finally:
             self._ended(begun)
 
     def close(self) -> None:
-        self.steps.close()
+        close = getattr(self.steps, "close", None)
+        if close is not None:
+            close()
 
     def _ended(self, begun: float) -> None:
         now = self.clock()
