@@ -11,10 +11,13 @@ ready in time, so it is taken, as ``asyncio.timeout`` takes it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Generator
+import time
+from collections.abc import Awaitable, Generator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+_now = time.monotonic
 
 
 def with_timeout(work: Awaitable[T], seconds: float | None) -> Awaitable[T]:
@@ -25,14 +28,14 @@ def with_timeout(work: Awaitable[T], seconds: float | None) -> Awaitable[T]:
 
 class _Stepped:
     """``work``'s awaiting, step by step, noting the longest step of its own that ran past
-    ``deadline`` (it began no later), the loop blocked by the work itself."""
+    ``deadline`` (a ``time.monotonic`` reading) having begun no later: the loop blocked by
+    the work itself."""
 
-    __slots__ = ("blocked", "clock", "deadline", "steps")
+    __slots__ = ("blocked", "deadline", "steps")
 
-    def __init__(self, work: Awaitable[Any], deadline: float, clock: Callable[[], float]):
+    def __init__(self, work: Awaitable[Any], deadline: float) -> None:
         self.steps: Generator[Any, Any, Any] = work.__await__()
         self.deadline = deadline
-        self.clock = clock
         self.blocked = 0.0  # how long the step that crossed the deadline ran
 
     def __await__(self) -> _Stepped:
@@ -47,14 +50,16 @@ class _Stepped:
     # As ``yield from`` does, the work's iterator may have no send, throw or close (an
     # awaitable's ``__await__`` need only return an iterator).
     def send(self, value: Any) -> Any:
-        begun = self.clock()
+        begun = _now()
         try:
             return next(self.steps) if value is None else self.steps.send(value)
         finally:
-            self._ended(begun)
+            now = _now()
+            if now > self.deadline >= begun:
+                self.blocked = max(self.blocked, now - begun)
 
     def throw(self, *error: Any) -> Any:  # passed on as given: throw(error) from asyncio
-        begun = self.clock()
+        begun = _now()
         try:
             throw = getattr(self.steps, "throw", None)
             if throw is not None:
@@ -62,24 +67,22 @@ class _Stepped:
             self.close()
             raise error[0] if len(error) < 2 or error[1] is None else error[1]
         finally:
-            self._ended(begun)
+            now = _now()
+            if now > self.deadline >= begun:
+                self.blocked = max(self.blocked, now - begun)
 
     def close(self) -> None:
         close = getattr(self.steps, "close", None)
         if close is not None:
             close()
 
-    def _ended(self, begun: float) -> None:
-        now = self.clock()
-        if begun <= self.deadline < now:
-            self.blocked = max(self.blocked, now - begun)
-
 
 async def _timed(work: Awaitable[T], seconds: float) -> T:
     timer = asyncio.timeout(seconds)
     try:
         async with timer:
-            stepped = _Stepped(work, timer.when(), asyncio.get_running_loop().time)  # type: ignore[arg-type]
+            left = timer.when() - asyncio.get_running_loop().time()  # type: ignore[operator]
+            stepped = _Stepped(work, _now() + left)  # on this clock: a loop's may be cached
             done: T = await stepped
     except TimeoutError:
         if not timer.expired():
