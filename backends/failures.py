@@ -26,6 +26,8 @@ from typing import Any
 
 from irgraph.errors import RunError
 
+from .cancels import cancels_allowed
+
 __all__ = [
     "ADVICE",
     "RAISED_BY",
@@ -116,11 +118,12 @@ def cancelled_run(completed: Sequence[str]) -> RunError:
     return record
 
 
-def run_cancelled() -> bool:
-    """Whether the current task is being cancelled; if so, a CancelledError is that
-    cancellation, not a failure of the node it came through."""
+def run_cancelled(run: Any = None) -> bool:
+    """Whether the current task is being cancelled (beyond a request the task ``run`` began
+    in caught before it began, :func:`~irgraph.backends.cancels.cancels_allowed`); if so, a
+    CancelledError is that cancellation, not a failure of the node it came through."""
     task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+    return task is not None and task.cancelling() > cancels_allowed(run, task)
 
 
 def first_error(group: BaseExceptionGroup[Any]) -> BaseException:
@@ -158,7 +161,7 @@ def step_failure(run: Any, step: Any, error: BaseException, path: Any) -> BaseEx
     if isinstance(error, Exception):
         return fail(step.id, error, None, path)
     if isinstance(error, asyncio.CancelledError):
-        if not run_cancelled():
+        if not run_cancelled(run):
             return fail(step.id, error, RAISED_BY.get(step.kind), path)
     elif getattr(run, "top", None) is not None and not _record_of(run, error):
         state, graph = run.top

@@ -212,3 +212,42 @@ def test_a_gate_or_transform_that_caught_the_cancel_and_returned_is_not_taken(
     partial = ended.partial  # type: ignore[attr-defined]
     assert partial.completed == ["a"] and partial.state == {"x": "<a>"}
     assert provider.asked == ["Go."]  # c was never asked
+
+
+class RaisesCancelled:
+    """Raises a CancelledError of its own (a library cancelling a call of its own) at 'b'."""
+
+    async def complete(self, request: Any) -> str:
+        await asyncio.sleep(0)
+        if request.node == "b":
+            raise asyncio.CancelledError
+        return f"<{request.node}>"
+
+
+@pytest.mark.parametrize("options", PATHS, ids=PATH_IDS)
+def test_a_providers_own_cancelled_error_fails_its_node_in_a_task_that_caught_an_old_cancel(
+    options: dict[str, Any],
+) -> None:
+    """As in a fresh task, the stray CancelledError is a failure naming the node: the old
+    request the task caught is not the run's cancellation."""
+    pipeline = Agent("a").instruct("Go.").writes("x") >> (
+        Agent("b").instruct("{x}").writes("y") | Agent("c").instruct("{x}").writes("z")
+    )
+    runnable = AsyncioBackend(provider=RaisesCancelled()).compile(pipeline.to_ir())
+
+    async def after_a_caught_cancel() -> Any:
+        asyncio.current_task().cancel()  # type: ignore[union-attr]
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass
+        try:
+            return await runnable.arun({}, **options)
+        except BaseException as error:  # what the run ended with
+            return error
+
+    ended = asyncio.run(after_a_caught_cancel())
+    assert isinstance(ended, RunError) and ended.node == "b", repr(ended)
+    assert isinstance(ended.__cause__, asyncio.CancelledError)
+    assert "though nothing cancelled the run" in str(ended)
+    assert ended.completed[0] == "a" and ended.state["x"] == "<a>"
