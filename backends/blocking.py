@@ -8,7 +8,9 @@ next call, so a call costs two thread wake-ups, not a new thread.
 A thread cannot be stopped. When the awaiting side gives up on a call (its node timed out, or
 the run was cancelled), the call goes on in the background and its result is dropped; its
 worker no longer counts against the pool, so calls that never return cannot starve the runs
-that follow. Workers are daemon threads: the process exits without waiting for them, and
+that follow. A run started inside the call (``irgraph.run`` from a plain transform) learns
+that it was given up (:func:`on_give_up`) and is cancelled, so it asks no more of its model.
+Workers are daemon threads: the process exits without waiting for them, and
 asyncio's own executor is not used, since ``asyncio.run`` waits for it on the way out.
 """
 
@@ -22,15 +24,20 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["call_blocking"]
+__all__ = ["call_blocking", "on_give_up"]
 
 _PENDING, _RUNNING, _DONE, _ABANDONED = range(4)
+#: In a worker thread, the call it runs (set in the call's own copy of the caller's context).
+_current: contextvars.ContextVar[_Call | None]
+_current = contextvars.ContextVar("irgraph_blocking_call", default=None)
+#: Guards each call's ``stops``.
+_stops_lock = threading.Lock()
 
 
 class _Call:
     """One call waiting for, or running on, a worker (``state`` is guarded by the pool's lock)."""
 
-    __slots__ = ("args", "context", "fn", "future", "kwargs", "loop", "state")
+    __slots__ = ("args", "context", "fn", "future", "kwargs", "loop", "state", "stops")
 
     def __init__(
         self,
@@ -46,10 +53,13 @@ class _Call:
         self.args = args
         self.kwargs = kwargs
         self.state = _PENDING
+        #: What to call once the awaiting side gives the call up (:func:`on_give_up`).
+        self.stops: list[Callable[[], None]] = []
 
     def run(self) -> None:
         """Call the function in this thread and hand the outcome to the loop."""
         try:
+            self.context.run(_current.set, self)
             value = self.context.run(self.fn, *self.args, **self.kwargs)
         except BaseException as exc:  # delivered to the awaiting task, KeyboardInterrupt too
             outcome: tuple[bool, Any] = (False, exc)
@@ -106,6 +116,10 @@ class _Workers:
                 self.threads -= 1
                 if self.calls:
                     self._staff()
+        with _stops_lock:
+            stops, call.stops = call.stops, []
+        for stop in stops:
+            stop()
 
     def _work(self) -> None:
         while True:
@@ -152,3 +166,28 @@ async def call_blocking(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) ->
     except asyncio.CancelledError:
         _workers.abandon(call)
         raise
+
+
+def on_give_up(stop: Callable[[], None]) -> Callable[[], None]:
+    """In a worker thread's call, have ``stop`` called (on the awaiting side's thread) once
+    that side gives the call up, at once if it has; elsewhere, nothing. Returns what takes
+    ``stop`` back."""
+    call = _current.get()
+    if call is None:
+        return _nothing
+    with _stops_lock:
+        if call.state != _ABANDONED:
+            call.stops.append(stop)
+            return lambda: _forget(call, stop)
+    stop()
+    return _nothing
+
+
+def _forget(call: _Call, stop: Callable[[], None]) -> None:
+    with _stops_lock:
+        if stop in call.stops:
+            call.stops.remove(stop)
+
+
+def _nothing() -> None:
+    pass

@@ -168,6 +168,35 @@ def _keep_partial(interrupt: BaseException, stopped: BaseException | None) -> No
         interrupt.partial = getattr(stopped, "partial", None)  # type: ignore[attr-defined]
 
 
+def _cancel(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> None:
+    """Cancel the task of ``loop`` that runs ``coro`` (called on that loop)."""
+    for task in asyncio.all_tasks(loop):
+        if task.get_coro() is coro:
+            task.cancel()
+
+
+def _run_here(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(coro)``; inside a plain transform's call on a worker thread, the run is
+    cancelled once its caller gives that call up (its node timed out, its run was cancelled),
+    rather than going on asking its model in the background."""
+    from irgraph.backends.blocking import on_give_up
+
+    with asyncio.Runner() as runner:
+        loop = runner.get_loop()
+
+        def stop() -> None:  # on the thread of the run that gave the call up
+            try:
+                loop.call_soon_threadsafe(_cancel, loop, coro)
+            except RuntimeError:  # this loop has closed: the run is over
+                pass
+
+        forget = on_give_up(stop)
+        try:
+            return runner.run(coro)
+        finally:
+            forget()
+
+
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to completion from sync code, even when an event loop is already running
     in this thread (Jupyter): then it runs on a fresh loop in a helper thread.
@@ -184,7 +213,7 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
         asyncio.get_running_loop()
     except RuntimeError:
         try:
-            return asyncio.run(coro)
+            return _run_here(coro)
         except KeyboardInterrupt as interrupt:  # raised while asyncio.run handled the cancel
             _keep_partial(interrupt, interrupt.__context__)
             raise
@@ -205,9 +234,7 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
             finished.set()
 
     def cancel() -> None:  # on the helper loop, which runs coro's task and its children
-        for task in asyncio.all_tasks(loop):
-            if task.get_coro() is coro:
-                task.cancel()
+        _cancel(loop, coro)
 
     threading.Thread(target=target, name="irgraph-run", daemon=True).start()
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, Gate, Loop, MapOver, RunError, Transform, run
+from irgraph import Agent, Gate, Loop, MapOver, RunError, Transform, arun, run
 from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider, FunctionProvider
 
@@ -165,3 +165,49 @@ def test_a_process_exits_while_a_timed_out_transform_still_blocks() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "failed at stuck\n"
+
+
+@pytest.mark.parametrize("how", ["cancelled", "timed out"])
+def test_a_pipeline_run_inside_a_plain_transform_stops_when_its_node_is_given_up(
+    how: str,
+) -> None:
+    """A plain transform that runs a pipeline with run() (on its worker thread): once the
+    outer run gives the transform's call up, the nested run is cancelled, rather than going
+    on asking its model in the background."""
+    asked: list[str] = []
+    inner_asked = threading.Event()
+    inner_ended = threading.Event()
+
+    async def holding(request: ModelRequest) -> str:
+        asked.append(request.agent)
+        inner_asked.set()
+        await asyncio.Event().wait()  # never answered: only a cancel ends the call
+        return "never"  # pragma: no cover
+
+    def nested(x: str) -> str:
+        try:
+            inner = Agent("i0").instruct("Go.").writes("k") >> Agent("i1").instruct("{k}")
+            return str(run(inner, provider=FunctionProvider(holding)).state)
+        finally:
+            inner_ended.set()
+
+    transform = Transform("t", nested).reads("x").writes("y")
+    if how == "timed out":
+        transform = transform.timeout(0.05)
+    outer = Agent("a").instruct("Go.").writes("x") >> transform
+
+    async def stopped() -> BaseException:
+        task = asyncio.ensure_future(arun(outer, provider=FakeProvider()))
+        if how == "cancelled":
+            await asyncio.to_thread(inner_asked.wait)
+            task.cancel()
+        try:
+            await task
+        except BaseException as error:
+            return error
+        raise AssertionError("the outer run finished")  # pragma: no cover
+
+    ended = asyncio.run(stopped())
+    assert isinstance(ended, asyncio.CancelledError if how == "cancelled" else RunError)
+    assert inner_ended.wait(60), "the nested run went on after its node was given up"
+    assert asked == ["i0"]
