@@ -4,6 +4,7 @@ mocks of irgraph's own code)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -290,3 +291,29 @@ def test_a_cancelled_run_is_still_a_cancelled_error_and_keeps_what_completed(sha
     view = partial.view()
     assert view.headline().startswith("Run cancelled")
     assert view.facts.status["a"] == "done" and view.facts.status["c"] == "cancelled"
+
+
+def test_a_task_cancelled_before_its_run_began_has_no_partial_as_the_guide_says():
+    """The asyncio guide read ``cancelled.partial`` after any cancel; a task cancelled before
+    ``arun`` first ran has none (nothing ran), and the guide now says to read it with getattr;
+    a cancel once an agent has started carries it."""
+    pipeline = Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("{x}")
+
+    async def cancelled(after_start: bool) -> object:
+        provider = FakeProvider(latency={"b": 30.0})
+        task = asyncio.create_task(arun(pipeline, provider=provider))
+        if after_start:
+            while not provider.in_flight:
+                await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError as error:
+            return getattr(error, "partial", None)
+        raise AssertionError("the run was not cancelled")
+
+    assert asyncio.run(cancelled(after_start=False)) is None
+    partial = asyncio.run(cancelled(after_start=True))
+    assert partial.completed == ["a"] and partial.state == {"x": "<a: Go.>"}
+    guide = (Path(__file__).parent.parent / "docs" / "guides" / "asyncio.md").read_text()
+    assert 'getattr(cancelled, "partial", None)' in guide
