@@ -40,7 +40,7 @@ from irgraph.cli_inputs import (
     parse_state,
 )
 from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
-from irgraph.cli_pictures import check_output
+from irgraph.cli_pictures import check_output, graphviz_failure
 from irgraph.cli_state_types import check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
 
@@ -256,17 +256,15 @@ def _run(
 
 
 def _show(args: argparse.Namespace, target: Any, out: TextIO) -> int:
+    from irgraph.backends import dot
     from irgraph.display import render
 
     output: str | None = args.output
     fmt = check_output(output, args.format)
     try:
-        diagram = render(target, fmt)
+        diagram = render(target, fmt, timeout=dot.DOT_TIMEOUT)  # as set when run
     except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
-        if type(exc).__name__ != "GraphvizError":
-            raise
-        said = str(exc).replace("draw with to_mermaid instead", "show it as --format mermaid")
-        raise CliError(said) from None
+        raise graphviz_failure(exc, fmt) from None
     if output is None:
         print(diagram.data, file=out)
         return 0

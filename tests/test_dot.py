@@ -20,6 +20,7 @@ from irgraph.backends import dot as dot_backend
 from irgraph.backends.dot import GraphvizError, dot_text, to_dot, to_png, to_svg
 from irgraph.backends.labels import label_text, node_ids
 from irgraph.cli import main
+from irgraph.display import render
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines
@@ -298,3 +299,48 @@ def test_cli_show_names_a_dot_that_writes_no_svg(fake_dot, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"irgraph: error: The program {program}, run as Graphviz's dot, wrote ")
     assert "bad things" in err and "--format mermaid" in err and "Traceback" not in err
+
+
+def test_cli_show_tells_a_dot_that_does_not_finish_in_its_own_words(fake_dot, monkeypatch, capsys):
+    fake_dot("exec sleep 30")
+    monkeypatch.setattr(dot_backend, "DOT_TIMEOUT", 0.5)  # the limit irgraph show runs dot with
+    start = time.monotonic()
+    assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
+    assert time.monotonic() - start < 10
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: Graphviz's dot did not finish drawing SVG within 0.5 s")
+    assert "--format mermaid" in err and "--format dot -o pipeline.dot" in err
+    assert "dot -Tsvg" in err
+    for python_words in ("collapse=", "to_mermaid", "timeout="):  # no such options here
+        assert python_words not in err
+
+
+def test_a_stopped_dot_tells_its_limit(fake_dot):
+    fake_dot("exec sleep 30")
+    with pytest.raises(GraphvizError) as info:
+        to_png(Agent("a"), timeout=0.5)
+    assert info.value.timeout == 0.5
+    fake_dot("cat >/dev/null; echo garbage")
+    with pytest.raises(GraphvizError) as info:
+        to_png(Agent("a"))
+    assert info.value.timeout is None  # not stopped: it wrote something else
+
+
+def test_svg_without_a_time_limit(fake_dot):
+    fake_dot("cat >/dev/null; printf '<svg/>'")
+    assert to_svg(Agent("a"), timeout=None) == "<svg/>"
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+def test_render_takes_a_timeout_for_every_format(fmt):
+    p = Agent("a").writes("x") >> Agent("b").instruct("{x}")
+    assert str(render(p, fmt, timeout=5)) == str(render(p, fmt))  # nothing runs dot
+    with pytest.raises(IrgraphError, match=rf"The timeout of render\(\.\.\., '{fmt}'\)"):
+        render(p, fmt, timeout=-1)  # checked all the same: the call is wrong for any format
+
+
+def test_render_passes_its_timeout_to_dot(fake_dot):
+    fake_dot("exec sleep 30")
+    with pytest.raises(GraphvizError) as info:
+        render(Agent("a"), "svg", timeout=0.5)
+    assert info.value.timeout == 0.5
