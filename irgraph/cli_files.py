@@ -53,7 +53,9 @@ def no_target(spec: str) -> str:
     """The message for ``spec``, which is neither ``module:attr``, ``file.py:attr`` nor a
     ``.json`` file."""
     source, colon, attr = spec.rpartition(":")
-    if colon and not attr and source:  # x.py: names no pipeline after the colon
+    if colon and not attr:  # x.py:: names no pipeline either: suggest one colon
+        source = source.rstrip(":")
+    if colon and not attr and source and not has_colon(source):  # x.py: names no pipeline
         alone = f", or {source} alone for the one pipeline it holds" if source[-3:] == ".py" else ""
         return (
             f"{spec!r} names no pipeline after the colon; give its name there, e.g. "
@@ -70,6 +72,12 @@ def no_target(spec: str) -> str:
             f"{spec!r} has more than one colon, but a target has one, between the file or "
             f"module and the pipeline: {spec.partition(':')[0]}:pipeline; an attribute of an "
             "attribute is dotted (module:holder.pipeline)."
+        )
+    if colon and "" in attr.split("."):  # x.py:p. or x.py:.p or x.py:a..b
+        dotted = ".".join(part for part in attr.split(".") if part) or "pipeline"
+        return (
+            f"{spec!r} has an empty name in its attribute {attr!r}; name it as "
+            f"{source}:{dotted} (a dotted attribute joins names with single dots)."
         )
     stem, suffix = os.path.splitext(spec)
     if suffix.lower() == ".gexf":
@@ -163,6 +171,11 @@ def file_problem(path: str, spec: str) -> str | None:
         said = not_python(path, spec)
         if said is not None or os.path.splitext(path)[1]:
             return said or f"There is no file {path!r} (named in {spec!r}); {_HOW}."
+        if path.endswith(("/", os.sep)):  # dir/:p, a folder that is not there
+            return (
+                f"There is no directory {path!r} (named in {spec!r}); check the path, and "
+                f"name a .py file in it, e.g. {path}pipelines.py{spec[len(path) :]}."
+            )
         dotted = path.replace("/", ".").replace(os.sep, ".").strip(".")
         return (
             f"{path!r} in {spec!r} is a path but not a Python file; name a .py file "

@@ -72,7 +72,7 @@ def load_target(spec: str) -> Any:
         if problem is not None:
             raise CliError(problem)
         return as_target(found)
-    if not sep or not source or not attr or has_colon(source):
+    if not sep or not source or not attr or has_colon(source) or "" in attr.split("."):
         raise CliError(no_target(spec))
     is_file = source.endswith(".py") or "/" in source or os.sep in source
     module = _import_file(source, spec) if is_file else _import_module(source, spec)
