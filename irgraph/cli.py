@@ -131,7 +131,8 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         print(f"warning: {one_line(warning)}", file=out)
     suggestions = parallelizable(G, latency=1.0)
     for suggestion in suggestions:
-        print(f"hint: {_escaped_names(suggestion)} (at 1 s per node)", file=out)
+        said = str(_escaped_names(suggestion)).rstrip(".")
+        print(f"hint: {said} (at 1 s per node).", file=out)
     if suggestions:
         print(
             f"hint: AsyncioBackend(schedule='dataflow') drops every such wait: it saves "
