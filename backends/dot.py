@@ -276,6 +276,11 @@ def _graphviz(
             check=False,
             timeout=timeout,
         )
+    except OSError as exc:  # not a program this system runs (no #! line, wrong machine)
+        raise GraphvizError(
+            f"The program {program}, found as Graphviz's dot, could not be run: {exc.strerror}. "
+            "Put Graphviz's dot first on PATH, or draw with to_mermaid instead."
+        ) from None
     except subprocess.TimeoutExpired:
         raise GraphvizError(
             f"Graphviz's dot ({program}) did not finish within {timeout:g} s drawing "
@@ -284,6 +289,12 @@ def _graphviz(
             timeout=timeout,
         ) from None
     said = done.stderr.decode("utf-8", "replace").strip()
+    if done.returncode < 0:  # killed: by the system (out of memory) or by someone
+        told = f"; it said: {said[:300]}" if said else ""
+        raise GraphvizError(
+            f"Graphviz's dot ({program}) was killed by signal {-done.returncode} drawing "
+            f"{fmt.upper()}{told}; draw it again, or draw with to_mermaid instead."
+        )
     if done.returncode != 0:
         raise GraphvizError(f"Graphviz's dot failed ({done.returncode}): {said}")
     starts = _STARTS.get(fmt)

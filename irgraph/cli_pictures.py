@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from irgraph.cli_inputs import CliError
+from irgraph.cli_live import one_line
 from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError
 
@@ -101,4 +102,5 @@ def graphviz_failure(exc: IrgraphError, fmt: str) -> IrgraphError:
             "--format mermaid, or write its DOT text (--format dot -o pipeline.dot) and run "
             f"dot -T{fmt} on that file yourself, with no time limit."
         )
-    return CliError(str(exc).replace("draw with to_mermaid instead", "show it as --format mermaid"))
+    said = str(exc).replace("draw with to_mermaid instead", "show it as --format mermaid")
+    return CliError(one_line(said))  # what dot wrote, on one line and without escape codes

@@ -344,3 +344,30 @@ def test_render_passes_its_timeout_to_dot(fake_dot):
     with pytest.raises(GraphvizError) as info:
         render(Agent("a"), "svg", timeout=0.5)
     assert info.value.timeout == 0.5
+
+
+def test_a_dot_killed_by_a_signal_says_so(fake_dot):
+    program = fake_dot("cat >/dev/null; echo 'out of memory' >&2; kill -9 $$")
+    with pytest.raises(GraphvizError) as info:
+        to_svg(Agent("a"))
+    said = str(info.value)
+    assert said.startswith(f"Graphviz's dot ({program}) was killed by signal 9 drawing SVG")
+    assert "it said: out of memory" in said
+
+
+def test_a_dot_that_cannot_be_run_is_a_graphviz_error(fake_dot, capsys):
+    program = fake_dot("")
+    with open(program, "wb") as binary:  # executable, but no program: no #! line, no ELF
+        binary.write(b"\x00\x01garbage")
+    with pytest.raises(GraphvizError, match=f"The program {program}, found as Graphviz's dot, "):
+        to_png(Agent("a"))
+    assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
+    err = capsys.readouterr().err
+    assert "could not be run" in err and "--format mermaid" in err and "Traceback" not in err
+
+
+def test_cli_show_tells_what_a_failing_dot_wrote_on_one_line(fake_dot, capsys):
+    fake_dot("cat >/dev/null; printf 'Error: one\\n\\033[31mtwo\\n' >&2; exit 3")
+    assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
+    err = capsys.readouterr().err
+    assert err == "irgraph: error: Graphviz's dot failed (3): Error: one\\n\\x1b[31mtwo\n"
