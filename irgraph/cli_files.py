@@ -18,7 +18,15 @@ import os
 import re
 from types import ModuleType
 
-__all__ = ["file_problem", "has_colon", "is_graphml", "is_saved_file", "no_target", "not_python"]
+__all__ = [
+    "file_problem",
+    "has_colon",
+    "is_graphml",
+    "is_saved_file",
+    "malformed",
+    "no_target",
+    "not_python",
+]
 
 _SAVED = (
     "a saved pipeline is read from a .json file (IR JSON or a node-link graph) or a .graphml "
@@ -73,6 +81,15 @@ def no_target(spec: str) -> str:
             f"module and the pipeline: {spec.partition(':')[0]}:pipeline; an attribute of an "
             "attribute is dotted (module:holder.pipeline)."
         )
+    if colon and _relative(source):  # .x:p, as in a package's own import
+        name = source.lstrip(".")
+        if not name:  # .:p or ..:p, a folder
+            return not_python(source, spec) or f"{spec!r} names no file or module; {_HOW}."
+        return (
+            f"{spec!r} names the relative module {source!r}, but a target has no package to be "
+            f"relative to; name the module in full (mypackage.{name}:{attr or 'pipeline'}) or "
+            f"its file ({name.replace('.', '/')}.py:{attr or 'pipeline'})."
+        )
     if colon and "" in attr.split("."):  # x.py:p. or x.py:.p or x.py:a..b
         dotted = ".".join(part for part in attr.split(".") if part) or "pipeline"
         return (
@@ -119,6 +136,18 @@ def _module(spec: str) -> ModuleType | None:
         return importlib.import_module(spec)
     except Exception:  # not a module, or one that fails: the plain message says enough
         return None
+
+
+def malformed(source: str, attr: str) -> bool:
+    """Whether a target's parts around its last colon cannot name a pipeline: either is
+    empty, the source holds another colon, it is a relative module name (``.x``), or the
+    dotted attribute has an empty name (``p.``, ``.p``); :func:`no_target` says why."""
+    return not source or not attr or has_colon(source) or _relative(source) or "" in attr.split(".")
+
+
+def _relative(source: str) -> bool:
+    """Whether ``source`` is a relative module name (``.x``, ``..pkg.x``), not a path."""
+    return source.startswith(".") and not source.endswith(".py") and not re.search(r"[\\/]", source)
 
 
 def has_colon(source: str) -> bool:

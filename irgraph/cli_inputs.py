@@ -26,9 +26,9 @@ from irgraph import checks
 from irgraph.cli_classes import as_target, is_pipeline, listing, not_a_pipeline, sole_pipeline
 from irgraph.cli_files import (
     file_problem,
-    has_colon,
     is_graphml,
     is_saved_file,
+    malformed,
     no_target,
     not_python,
 )
@@ -72,7 +72,7 @@ def load_target(spec: str) -> Any:
         if problem is not None:
             raise CliError(problem)
         return as_target(found)
-    if not sep or not source or not attr or has_colon(source) or "" in attr.split("."):
+    if not sep or malformed(source, attr):
         raise CliError(no_target(spec))
     is_file = source.endswith(".py") or "/" in source or os.sep in source
     module = _import_file(source, spec) if is_file else _import_module(source, spec)
