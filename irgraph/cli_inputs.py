@@ -84,8 +84,8 @@ def load_target(spec: str) -> Any:
             value = getattr(target, part) if found else None
         except Exception as exc:  # a property or module __getattr__ of the user's code
             raise CliError(
-                f"Reading {part!r} of {source!r} (named in {spec!r}) raised "
-                f"{type(exc).__name__}: {exc}. Fix that code, or name another attribute."
+                f"Reading {part!r} of {source!r} (named in {spec!r}) raised {type(exc).__name__}: "
+                f"{str(exc).rstrip('.')}. Fix that code, or name another attribute."
             ) from exc
         if not found:
             shadowed = _shadowed(source) if index == 0 and not is_file else None
@@ -237,8 +237,8 @@ def _import_failed(what: str, spec: str, exc: BaseException, command: str) -> Cl
             "if __name__ == '__main__':."
         )
     return CliError(
-        f"Importing {what} named in {spec!r} raised {type(exc).__name__}: {exc}. Fix it so "
-        f"that it imports ({command} shows the traceback)."
+        f"Importing {what} named in {spec!r} raised {type(exc).__name__}: "
+        f"{str(exc).rstrip('.')}. Fix it so that it imports ({command} shows the traceback)."
     )
 
 

@@ -220,6 +220,18 @@ def test_an_attribute_that_raises_when_read_is_one_line(folder, capsys):
     assert "Reading 'p' of 'cli_lazy'" in err and "raised RuntimeError: lazy" in err
 
 
+def test_an_error_that_ends_a_sentence_is_told_with_one_full_stop(folder, capsys):
+    # a pipeline built wrongly at import raises a PipelineError, whose message ends in "."
+    (folder / "cli_stops.py").write_text("raise ValueError('the pipeline is wrong.')\n")
+    err = error_of(capsys, "check", "cli_stops.py:p")
+    assert "raised ValueError: the pipeline is wrong. Fix it so that it imports" in err
+    (folder / "cli_lazy_stop.py").write_text(
+        "def __getattr__(name):\n    raise RuntimeError('not yet.')\n"
+    )
+    err = error_of(capsys, "check", "cli_lazy_stop:p")
+    assert "raised RuntimeError: not yet. Fix that code" in err and ".." not in err
+
+
 # saved .json files --------------------------------------------------------------------
 
 
