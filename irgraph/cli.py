@@ -235,7 +235,8 @@ def _run(
         def answer(request: Any) -> str:
             value = on_gate(request)
             if progress.live is None:
-                said = one_line(f"{request.message} -> {value}")  # a message holds state
+                asked = request.message or "(no message)"  # a message holds state
+                said = one_line(f"{asked} -> {value}")
                 progress.write(f"  ? {shown(request.node)}: {said}")
             return value
 

@@ -389,7 +389,7 @@ def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str,
             if not checks.is_key(key):
                 raise CliError(
                     f"--state-json has the key {key!r}, which is not a state key ({_KEY_RULE}); "
-                    "rename it, e.g. to 'draft_v2'."
+                    f"rename it, e.g. to {checks.key_like(key)!r}."
                 )
         state.update(loaded)
     for pair in pairs:

@@ -422,3 +422,18 @@ def test_run_prints_any_final_value_and_no_line_passes_for_another_key(here):
     assert '  dict = {"name": "café \\u001b[31m"}' in lines  # non-ASCII as it is
     assert lines[lines.index("  forged = ok") + 1] == "      approved = yes"
     assert "  approved = yes" not in lines
+
+
+def test_run_tells_a_gate_without_a_message_in_words(here):
+    (here / "cli_quiet_gate.py").write_text(
+        "from irgraph import Agent, Gate\n"
+        "p = Agent('w').instruct('{t}').writes('d') >> Gate('approve').writes('ok')\n"
+    )
+    try:
+        code, text = call(
+            "run", "cli_quiet_gate.py:p", "--state", "t=x", "--no-progress", "--answer", "approve=y"
+        )
+    finally:
+        sys.modules.pop("cli_quiet_gate", None)
+    assert code == 0, text
+    assert "  ? approve: (no message) -> y" in text.splitlines()
