@@ -261,7 +261,7 @@ def _show(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     from irgraph.backends import dot
     from irgraph.display import render
 
-    output: str | None = args.output
+    output: str | None = None if args.output == "-" else args.output  # -o -: standard output
     fmt = check_output(output, args.format)
     try:
         diagram = render(target, fmt, timeout=dot.DOT_TIMEOUT)  # as set when run
@@ -378,7 +378,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the picture format (default: from the -o file's suffix, else mermaid)",
     )
-    show.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE")
+    show.add_argument(
+        "-o", "--output", default=None, metavar="FILE", help="write to FILE (-: standard output)"
+    )
     compare = sub.add_parser("diff", help="what changed between two pipelines (exit 1 if any)")
     compare.add_argument("old", help="the old pipeline: " + target_help)
     compare.add_argument("new", help="the new pipeline: " + target_help)
