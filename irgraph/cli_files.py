@@ -24,6 +24,7 @@ __all__ = [
     "is_graphml",
     "is_saved_file",
     "malformed",
+    "missing_module",
     "no_target",
     "not_python",
 ]
@@ -191,6 +192,31 @@ def not_python(source: str, spec: str) -> str | None:
             f"no pipeline; {_HOW}."
         )
     return None
+
+
+def missing_module(name: str, spec: str, exc: ImportError) -> str:
+    """What to say when the module ``name`` of target ``spec`` is not there: a file or folder
+    it names instead (:func:`not_python`), else the import's error with the modules of a
+    close name (``irgraph.Demo``: ``irgraph.demo``; ``pipelnes``: ``pipelines``)."""
+    said = not_python(name, spec)
+    if said is not None:
+        return said
+    import pkgutil
+
+    from irgraph.errors import closest_keys
+
+    parent, _, _ = name.rpartition(".")
+    try:  # the parent package is imported already: the import got as far as its child
+        places = importlib.import_module(parent).__path__ if parent else None
+        found = [f"{parent}.{m.name}" if parent else m.name for m in pkgutil.iter_modules(places)]
+    except Exception:  # not a package, or one that fails: no names to offer
+        found = []
+    close = closest_keys(name, [f for f in found if not f.rpartition(".")[2].startswith("_")], 1)
+    hint = f" Did you mean {close[0]}{spec[len(name) :]}?" if close else ""
+    return (
+        f"Cannot import module {name!r} named in {spec!r}: {exc}.{hint} Run irgraph from the "
+        "directory that holds it, or install the package it belongs to."
+    )
 
 
 def file_problem(path: str, spec: str) -> str | None:

@@ -29,6 +29,7 @@ from irgraph.cli_files import (
     is_graphml,
     is_saved_file,
     malformed,
+    missing_module,
     no_target,
     not_python,
 )
@@ -126,11 +127,7 @@ def _import_module(name: str, spec: str) -> ModuleType:
         return importlib.import_module(name)
     except ImportError as exc:
         if _is_missing(exc, name):
-            raise CliError(
-                not_python(name, spec)
-                or f"Cannot import module {name!r} named in {spec!r}: {exc}. Run irgraph from the "
-                "directory that holds it, or install the package it belongs to."
-            ) from exc
+            raise CliError(missing_module(name, spec, exc)) from exc
         raise _import_failed(f"module {name!r}", spec, exc, f"python -c 'import {name}'") from exc
     except KeyboardInterrupt:
         raise

@@ -220,6 +220,24 @@ def test_an_attribute_that_raises_when_read_is_one_line(folder, capsys):
     assert "Reading 'p' of 'cli_lazy'" in err and "raised RuntimeError: lazy" in err
 
 
+@pytest.mark.parametrize(
+    ("spec", "close"),
+    [
+        ("irgraph.Demo:research_pipeline", "Did you mean irgraph.demo:research_pipeline?"),
+        ("cli_ok_fil:p", "Did you mean cli_ok_file:p?"),  # a module in the current directory
+        ("cli_zzqqxx_nothing_like_it:p", None),
+    ],
+)
+def test_a_module_that_is_not_there_is_told_with_the_closest_module(folder, capsys, spec, close):
+    (folder / "cli_ok_file.py").write_text(PIPELINE)
+    err = error_of(capsys, "check", spec)
+    assert err.startswith(f"irgraph: error: Cannot import module {spec.partition(':')[0]!r}")
+    if close is None:
+        assert "Did you mean" not in err
+    else:
+        assert close in err
+
+
 def test_an_error_that_ends_a_sentence_is_told_with_one_full_stop(folder, capsys):
     # a pipeline built wrongly at import raises a PipelineError, whose message ends in "."
     (folder / "cli_stops.py").write_text("raise ValueError('the pipeline is wrong.')\n")
