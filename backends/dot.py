@@ -38,6 +38,8 @@ import subprocess
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs as attrs_lib
+
 from irgraph import checks
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.graph import as_graph
@@ -78,7 +80,12 @@ _ATTR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class GraphvizError(IrgraphError):
-    """Graphviz's ``dot`` program is missing or failed."""
+    """Graphviz's ``dot`` program is missing or failed. ``timeout`` is the limit in seconds
+    when ``dot`` was stopped for not finishing within it, else ``None``."""
+
+    def __init__(self, message: str, *, timeout: float | None = None) -> None:
+        super().__init__(message)
+        self.timeout = timeout
 
 
 def dot_text(text: str) -> str:
@@ -228,19 +235,31 @@ def to_dot(
     return dot
 
 
-#: How long Graphviz's ``dot`` may take to draw a picture, in seconds, before it is stopped.
+#: How long Graphviz's ``dot`` may take to draw a picture, in seconds, before it is stopped:
+#: the default ``timeout=`` of ``to_svg``/``to_png``, and the limit of ``irgraph show``.
 DOT_TIMEOUT = 60.0
+
+
+def check_timeout(timeout: Any, where: str) -> None:
+    """Refuse a ``timeout`` (of ``where``, e.g. ``"render()"``) that is not a positive, finite
+    number of seconds or ``None`` (no limit)."""
+    rule = attrs_lib.evolve(
+        checks.optional(checks.seconds()),
+        hint=f"Give e.g. timeout=120, or timeout=None for no limit (unset: {DOT_TIMEOUT:g} s).",
+    )
+    rule.check(timeout, f"the timeout of {where}")
+
 
 #: How each format's output begins: after leading whitespace for SVG, exactly for PNG.
 _STARTS = {"svg": (b"<?xml", b"<svg"), "png": (b"\x89PNG\r\n\x1a\n",)}
 
 
 def _graphviz(
-    G_or_pipeline: Any, fmt: str, options: dict[str, Any], timeout: float = DOT_TIMEOUT
+    G_or_pipeline: Any, fmt: str, options: dict[str, Any], timeout: float | None = DOT_TIMEOUT
 ) -> bytes:
     """Run Graphviz's ``dot`` on the DOT of ``G_or_pipeline`` for format ``fmt``, stopped
-    after ``timeout`` seconds; its output, checked to look like ``fmt``."""
-    checks.seconds().check(timeout, f"the timeout of to_{fmt}()")
+    after ``timeout`` seconds (``None``: never); its output, checked to look like ``fmt``."""
+    check_timeout(timeout, f"to_{fmt}()")
     text = to_dot(G_or_pipeline, **options).to_string()
     program = shutil.which("dot")
     if program is None:
@@ -257,13 +276,25 @@ def _graphviz(
             check=False,
             timeout=timeout,
         )
+    except OSError as exc:  # not a program this system runs (no #! line, wrong machine)
+        raise GraphvizError(
+            f"The program {program}, found as Graphviz's dot, could not be run: {exc.strerror}. "
+            "Put Graphviz's dot first on PATH, or draw with to_mermaid instead."
+        ) from None
     except subprocess.TimeoutExpired:
         raise GraphvizError(
             f"Graphviz's dot ({program}) did not finish within {timeout:g} s drawing "
             f"{fmt.upper()}, and was stopped; fold parts of a large pipeline with collapse=..., "
-            "or draw with to_mermaid instead."
+            "or draw with to_mermaid instead.",
+            timeout=timeout,
         ) from None
     said = done.stderr.decode("utf-8", "replace").strip()
+    if done.returncode < 0:  # killed: by the system (out of memory) or by someone
+        told = f"; it said: {said[:300]}" if said else ""
+        raise GraphvizError(
+            f"Graphviz's dot ({program}) was killed by signal {-done.returncode} drawing "
+            f"{fmt.upper()}{told}; draw it again, or draw with to_mermaid instead."
+        )
     if done.returncode != 0:
         raise GraphvizError(f"Graphviz's dot failed ({done.returncode}): {said}")
     starts = _STARTS.get(fmt)
@@ -279,9 +310,9 @@ def _graphviz(
     return done.stdout
 
 
-def to_svg(G_or_pipeline: Any, *, timeout: float = DOT_TIMEOUT, **options: Any) -> str:
-    """Draw a pipeline as SVG text with Graphviz, which may take ``timeout`` seconds;
-    ``options`` are those of :func:`to_dot`."""
+def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> str:
+    """Draw a pipeline as SVG text with Graphviz, which may take ``timeout`` seconds (``None``:
+    no limit); ``options`` are those of :func:`to_dot`."""
     data = _graphviz(G_or_pipeline, "svg", options, timeout)
     try:
         return data.decode("utf-8")
@@ -292,7 +323,7 @@ def to_svg(G_or_pipeline: Any, *, timeout: float = DOT_TIMEOUT, **options: Any) 
         ) from None
 
 
-def to_png(G_or_pipeline: Any, *, timeout: float = DOT_TIMEOUT, **options: Any) -> bytes:
-    """Draw a pipeline as PNG bytes with Graphviz, which may take ``timeout`` seconds;
-    ``options`` are those of :func:`to_dot`."""
+def to_png(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> bytes:
+    """Draw a pipeline as PNG bytes with Graphviz, which may take ``timeout`` seconds (``None``:
+    no limit); ``options`` are those of :func:`to_dot`."""
     return _graphviz(G_or_pipeline, "png", options, timeout)

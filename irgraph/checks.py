@@ -80,6 +80,23 @@ def is_key(value: Any) -> bool:
     return isinstance(value, str) and value.isascii() and value.isidentifier()
 
 
+def key_like(text: str) -> str:
+    """A state key made from ``text``, for advice about a key that is not one: each run of
+    other characters an underscore, accents dropped, a leading digit prefixed with ``k_``.
+
+    >>> key_like("bad key"), key_like("café"), key_like("2nd"), key_like("\x1b")
+    ('bad_key', 'cafe', 'k_2nd', 'draft_v2')
+    """
+    import re
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    key = re.sub(r"[^A-Za-z0-9_]+", "_", plain).strip("_")
+    if not key:
+        return "draft_v2"
+    return f"k_{key}" if key[0].isdigit() else key
+
+
 def _got(value: Any) -> str:
     return f"{value!r} of type {type(value).__name__}"
 

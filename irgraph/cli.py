@@ -40,7 +40,7 @@ from irgraph.cli_inputs import (
     parse_state,
 )
 from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
-from irgraph.cli_pictures import check_output
+from irgraph.cli_pictures import check_output, graphviz_failure
 from irgraph.cli_state_types import check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
 
@@ -131,7 +131,8 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         print(f"warning: {one_line(warning)}", file=out)
     suggestions = parallelizable(G, latency=1.0)
     for suggestion in suggestions:
-        print(f"hint: {_escaped_names(suggestion)} (at 1 s per node)", file=out)
+        said = str(_escaped_names(suggestion)).rstrip(".")
+        print(f"hint: {said} (at 1 s per node).", file=out)
     if suggestions:
         print(
             f"hint: AsyncioBackend(schedule='dataflow') drops every such wait: it saves "
@@ -234,7 +235,8 @@ def _run(
         def answer(request: Any) -> str:
             value = on_gate(request)
             if progress.live is None:
-                said = one_line(f"{request.message} -> {value}")  # a message holds state
+                asked = request.message or "(no message)"  # a message holds state
+                said = one_line(f"{asked} -> {value}")
                 progress.write(f"  ? {shown(request.node)}: {said}")
             return value
 
@@ -256,17 +258,15 @@ def _run(
 
 
 def _show(args: argparse.Namespace, target: Any, out: TextIO) -> int:
+    from irgraph.backends import dot
     from irgraph.display import render
 
-    output: str | None = args.output
+    output: str | None = None if args.output == "-" else args.output  # -o -: standard output
     fmt = check_output(output, args.format)
     try:
-        diagram = render(target, fmt)
+        diagram = render(target, fmt, timeout=dot.DOT_TIMEOUT)  # as set when run
     except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
-        if type(exc).__name__ != "GraphvizError":
-            raise
-        said = str(exc).replace("draw with to_mermaid instead", "show it as --format mermaid")
-        raise CliError(said) from None
+        raise graphviz_failure(exc, fmt) from None
     if output is None:
         print(diagram.data, file=out)
         return 0
@@ -378,7 +378,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the picture format (default: from the -o file's suffix, else mermaid)",
     )
-    show.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE")
+    show.add_argument(
+        "-o", "--output", default=None, metavar="FILE", help="write to FILE (-: standard output)"
+    )
     compare = sub.add_parser("diff", help="what changed between two pipelines (exit 1 if any)")
     compare.add_argument("old", help="the old pipeline: " + target_help)
     compare.add_argument("new", help="the new pipeline: " + target_help)

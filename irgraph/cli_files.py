@@ -18,7 +18,16 @@ import os
 import re
 from types import ModuleType
 
-__all__ = ["file_problem", "has_colon", "is_graphml", "is_saved_file", "no_target", "not_python"]
+__all__ = [
+    "file_problem",
+    "has_colon",
+    "is_graphml",
+    "is_saved_file",
+    "malformed",
+    "missing_module",
+    "no_target",
+    "not_python",
+]
 
 _SAVED = (
     "a saved pipeline is read from a .json file (IR JSON or a node-link graph) or a .graphml "
@@ -53,7 +62,9 @@ def no_target(spec: str) -> str:
     """The message for ``spec``, which is neither ``module:attr``, ``file.py:attr`` nor a
     ``.json`` file."""
     source, colon, attr = spec.rpartition(":")
-    if colon and not attr and source:  # x.py: names no pipeline after the colon
+    if colon and not attr:  # x.py:: names no pipeline either: suggest one colon
+        source = source.rstrip(":")
+    if colon and not attr and source and not has_colon(source):  # x.py: names no pipeline
         alone = f", or {source} alone for the one pipeline it holds" if source[-3:] == ".py" else ""
         return (
             f"{spec!r} names no pipeline after the colon; give its name there, e.g. "
@@ -70,6 +81,21 @@ def no_target(spec: str) -> str:
             f"{spec!r} has more than one colon, but a target has one, between the file or "
             f"module and the pipeline: {spec.partition(':')[0]}:pipeline; an attribute of an "
             "attribute is dotted (module:holder.pipeline)."
+        )
+    if colon and _relative(source):  # .x:p, as in a package's own import
+        name = source.lstrip(".")
+        if not name:  # .:p or ..:p, a folder
+            return not_python(source, spec) or f"{spec!r} names no file or module; {_HOW}."
+        return (
+            f"{spec!r} names the relative module {source!r}, but a target has no package to be "
+            f"relative to; name the module in full (mypackage.{name}:{attr or 'pipeline'}) or "
+            f"its file ({name.replace('.', '/')}.py:{attr or 'pipeline'})."
+        )
+    if colon and "" in attr.split("."):  # x.py:p. or x.py:.p or x.py:a..b
+        dotted = ".".join(part for part in attr.split(".") if part) or "pipeline"
+        return (
+            f"{spec!r} has an empty name in its attribute {attr!r}; name it as "
+            f"{source}:{dotted} (a dotted attribute joins names with single dots)."
         )
     stem, suffix = os.path.splitext(spec)
     if suffix.lower() == ".gexf":
@@ -111,6 +137,18 @@ def _module(spec: str) -> ModuleType | None:
         return importlib.import_module(spec)
     except Exception:  # not a module, or one that fails: the plain message says enough
         return None
+
+
+def malformed(source: str, attr: str) -> bool:
+    """Whether a target's parts around its last colon cannot name a pipeline: either is
+    empty, the source holds another colon, it is a relative module name (``.x``), or the
+    dotted attribute has an empty name (``p.``, ``.p``); :func:`no_target` says why."""
+    return not source or not attr or has_colon(source) or _relative(source) or "" in attr.split(".")
+
+
+def _relative(source: str) -> bool:
+    """Whether ``source`` is a relative module name (``.x``, ``..pkg.x``), not a path."""
+    return source.startswith(".") and not source.endswith(".py") and not re.search(r"[\\/]", source)
 
 
 def has_colon(source: str) -> bool:
@@ -156,6 +194,31 @@ def not_python(source: str, spec: str) -> str | None:
     return None
 
 
+def missing_module(name: str, spec: str, exc: ImportError) -> str:
+    """What to say when the module ``name`` of target ``spec`` is not there: a file or folder
+    it names instead (:func:`not_python`), else the import's error with the modules of a
+    close name (``irgraph.Demo``: ``irgraph.demo``; ``pipelnes``: ``pipelines``)."""
+    said = not_python(name, spec)
+    if said is not None:
+        return said
+    import pkgutil
+
+    from irgraph.errors import closest_keys
+
+    parent, _, _ = name.rpartition(".")
+    try:  # the parent package is imported already: the import got as far as its child
+        places = importlib.import_module(parent).__path__ if parent else None
+        found = [f"{parent}.{m.name}" if parent else m.name for m in pkgutil.iter_modules(places)]
+    except Exception:  # not a package, or one that fails: no names to offer
+        found = []
+    close = closest_keys(name, [f for f in found if not f.rpartition(".")[2].startswith("_")], 1)
+    hint = f" Did you mean {close[0]}{spec[len(name) :]}?" if close else ""
+    return (
+        f"Cannot import module {name!r} named in {spec!r}: {exc}.{hint} Run irgraph from the "
+        "directory that holds it, or install the package it belongs to."
+    )
+
+
 def file_problem(path: str, spec: str) -> str | None:
     """What to say when ``path``, the file part of target ``spec`` (``dir/x:p``,
     ``missing.py:p``), is not a Python file that exists; ``None`` when it is one."""
@@ -163,6 +226,11 @@ def file_problem(path: str, spec: str) -> str | None:
         said = not_python(path, spec)
         if said is not None or os.path.splitext(path)[1]:
             return said or f"There is no file {path!r} (named in {spec!r}); {_HOW}."
+        if path.endswith(("/", os.sep)):  # dir/:p, a folder that is not there
+            return (
+                f"There is no directory {path!r} (named in {spec!r}); check the path, and "
+                f"name a .py file in it, e.g. {path}pipelines.py{spec[len(path) :]}."
+            )
         dotted = path.replace("/", ".").replace(os.sep, ".").strip(".")
         return (
             f"{path!r} in {spec!r} is a path but not a Python file; name a .py file "

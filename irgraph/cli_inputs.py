@@ -26,9 +26,10 @@ from irgraph import checks
 from irgraph.cli_classes import as_target, is_pipeline, listing, not_a_pipeline, sole_pipeline
 from irgraph.cli_files import (
     file_problem,
-    has_colon,
     is_graphml,
     is_saved_file,
+    malformed,
+    missing_module,
     no_target,
     not_python,
 )
@@ -72,7 +73,7 @@ def load_target(spec: str) -> Any:
         if problem is not None:
             raise CliError(problem)
         return as_target(found)
-    if not sep or not source or not attr or has_colon(source):
+    if not sep or malformed(source, attr):
         raise CliError(no_target(spec))
     is_file = source.endswith(".py") or "/" in source or os.sep in source
     module = _import_file(source, spec) if is_file else _import_module(source, spec)
@@ -84,8 +85,8 @@ def load_target(spec: str) -> Any:
             value = getattr(target, part) if found else None
         except Exception as exc:  # a property or module __getattr__ of the user's code
             raise CliError(
-                f"Reading {part!r} of {source!r} (named in {spec!r}) raised "
-                f"{type(exc).__name__}: {exc}. Fix that code, or name another attribute."
+                f"Reading {part!r} of {source!r} (named in {spec!r}) raised {type(exc).__name__}: "
+                f"{str(exc).rstrip('.')}. Fix that code, or name another attribute."
             ) from exc
         if not found:
             shadowed = _shadowed(source) if index == 0 and not is_file else None
@@ -126,11 +127,7 @@ def _import_module(name: str, spec: str) -> ModuleType:
         return importlib.import_module(name)
     except ImportError as exc:
         if _is_missing(exc, name):
-            raise CliError(
-                not_python(name, spec)
-                or f"Cannot import module {name!r} named in {spec!r}: {exc}. Run irgraph from the "
-                "directory that holds it, or install the package it belongs to."
-            ) from exc
+            raise CliError(missing_module(name, spec, exc)) from exc
         raise _import_failed(f"module {name!r}", spec, exc, f"python -c 'import {name}'") from exc
     except KeyboardInterrupt:
         raise
@@ -237,8 +234,8 @@ def _import_failed(what: str, spec: str, exc: BaseException, command: str) -> Cl
             "if __name__ == '__main__':."
         )
     return CliError(
-        f"Importing {what} named in {spec!r} raised {type(exc).__name__}: {exc}. Fix it so "
-        f"that it imports ({command} shows the traceback)."
+        f"Importing {what} named in {spec!r} raised {type(exc).__name__}: "
+        f"{str(exc).rstrip('.')}. Fix it so that it imports ({command} shows the traceback)."
     )
 
 
@@ -389,7 +386,7 @@ def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str,
             if not checks.is_key(key):
                 raise CliError(
                     f"--state-json has the key {key!r}, which is not a state key ({_KEY_RULE}); "
-                    "rename it, e.g. to 'draft_v2'."
+                    f"rename it, e.g. to {checks.key_like(key)!r}."
                 )
         state.update(loaded)
     for pair in pairs:

@@ -16,6 +16,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from irgraph.errors import a_or_an
 from irgraph.run_progress import final_facts, live_facts
 from irgraph.run_status import STATUSES, RunFacts, seconds_text
 
@@ -71,14 +72,32 @@ def one_line(text: str) -> str:
 
 
 def print_state(state: dict[str, Any], out: TextIO) -> None:
-    """Print a run's final state, a key a line: text as it is, other values as JSON, each
-    cut at 300 characters and shown with :func:`value_text`."""
+    """Print a run's final state, a key a line: text as it is, other values as JSON (else
+    their ``repr``), each cut at 300 characters and shown with :func:`value_text`. A value's
+    further lines are indented under it, so that none can pass for another key's line."""
     print("Final state:", file=out)
     for key, value in state.items():
-        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        text = _as_text(value)
         if len(text) > 300:
             text = text[:297] + "..."
-        print(f"  {key} = {value_text(text)}", file=out)  # no escape code reaches the terminal
+        lines = value_text(text).replace("\n", "\n    ")  # no escape code reaches the terminal
+        print(f"  {key} = {lines}", file=out)
+
+
+def _as_text(value: Any) -> str:
+    """A state value as text: a string as it is, anything else as JSON (non-ASCII as it is),
+    or its ``repr`` when it is no JSON (a tuple key, a cycle, a huge integer)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, default=str, ensure_ascii=False)
+    except Exception:  # a dict with a tuple key, a cycle, or default=str's own str() failing
+        pass
+    try:
+        return repr(value)
+    except Exception:  # an int of more than 4300 digits, a repr of the user's that raises
+        kind = type(value).__name__
+        return f"<{a_or_an(kind)} {kind} that cannot be shown>"
 
 
 def value_text(text: str) -> str:

@@ -1,6 +1,7 @@
 """The output file of ``irgraph show``: the picture format it is written as, checked before
 anything is drawn (a file that cannot be written, a suffix no format is written as, a format
-its name contradicts, PNG to standard output), each a :class:`~irgraph.cli_inputs.CliError`.
+its name contradicts, PNG to standard output), each a :class:`~irgraph.cli_inputs.CliError`;
+and Graphviz's failures told in the command's words (its options, not Python's arguments).
 """
 
 from __future__ import annotations
@@ -8,9 +9,11 @@ from __future__ import annotations
 import os
 
 from irgraph.cli_inputs import CliError
+from irgraph.cli_live import one_line
 from irgraph.display import SUFFIXES
+from irgraph.errors import IrgraphError
 
-__all__ = ["SUFFIX_FORMATS", "check_output"]
+__all__ = ["SUFFIX_FORMATS", "check_output", "graphviz_failure"]
 
 #: The picture format a file name's suffix asks for, when --format is not given (the first
 #: format that takes it: ``.txt`` is mermaid, or dot with --format dot).
@@ -83,3 +86,21 @@ def _only_a_suffix(name: str) -> bool:
     if not name.startswith(".") or "." in name[1:]:
         return False
     return name.lower() in SUFFIX_FORMATS or mimetypes.guess_type("x" + name)[0] is not None
+
+
+def graphviz_failure(exc: IrgraphError, fmt: str) -> IrgraphError:
+    """What ``irgraph show`` raises for ``exc``, an error drawing ``fmt``: a Graphviz error (no
+    ``dot``, one that failed or was stopped) as a :class:`~irgraph.cli_inputs.CliError` whose
+    advice names the command's options; any other error as it is."""
+    if type(exc).__name__ != "GraphvizError":
+        return exc
+    timeout = getattr(exc, "timeout", None)
+    if timeout is not None:  # the Python advice (collapse=..., timeout=) has no option here
+        return CliError(
+            f"Graphviz's dot did not finish drawing {fmt.upper()} within {timeout:g} s, and "
+            "was stopped: the pipeline is too large for it to draw in time. Show it as "
+            "--format mermaid, or write its DOT text (--format dot -o pipeline.dot) and run "
+            f"dot -T{fmt} on that file yourself, with no time limit."
+        )
+    said = str(exc).replace("draw with to_mermaid instead", "show it as --format mermaid")
+    return CliError(one_line(said))  # what dot wrote, on one line and without escape codes

@@ -120,7 +120,9 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
 
     ``format`` is ``"mermaid"``, ``"dot"``, ``"svg"`` or ``"png"``; ``None`` picks ``"svg"``
     when Graphviz is available and ``"mermaid"`` otherwise. ``options`` go to the exporter
-    (``direction=`` for both, ``data_edges=`` for both).
+    (``direction=`` for both, ``data_edges=`` for both). ``timeout=`` (seconds, ``None`` for
+    no limit; default :data:`~irgraph.backends.dot.DOT_TIMEOUT`) bounds Graphviz's ``dot``,
+    which only SVG and PNG run: it is checked for every format, so that one call fits any.
     """
     if format is None:
         format = "svg" if dot_available() else "mermaid"
@@ -131,17 +133,19 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
         )
     G = as_graph(G_or_pipeline)
     # Imported here: the core never imports a backend at import time.
+    from irgraph.backends.dot import DOT_TIMEOUT, check_timeout, to_dot, to_png, to_svg
+
+    timeout = options.pop("timeout", DOT_TIMEOUT)
+    check_timeout(timeout, f"render(..., {format!r})")
     if format == "mermaid":
         from irgraph.backends.mermaid import to_mermaid
 
         return Diagram(format, to_mermaid(G, **options))
-    from irgraph.backends.dot import to_dot, to_png, to_svg
-
     if format == "dot":
         return Diagram(format, to_dot(G, **options).to_string())
     if format == "svg":
-        return Diagram(format, to_svg(G, **options))
-    return Diagram(format, to_png(G, **options))
+        return Diagram(format, to_svg(G, timeout=timeout, **options))
+    return Diagram(format, to_png(G, timeout=timeout, **options))
 
 
 def _in_notebook() -> bool:

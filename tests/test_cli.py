@@ -58,6 +58,8 @@ def test_check_hints_at_each_needless_wait_and_what_dropping_them_all_saves():
     hints = [line for line in text.splitlines() if line.startswith("hint: ")]
     assert code == 0 and len(hints) == 3
     assert "'w2' needs nothing from 'w1'" in hints[0] + hints[1]
+    for hint in hints:  # one sentence each, its last words in it
+        assert hint.endswith(" (at 1 s per node).") and ". (" not in hint
     assert hints[-1].startswith("hint: AsyncioBackend(schedule='dataflow') drops every such")
     assert "saves 2 s in all (at 1 s per node)." in hints[-1]
 

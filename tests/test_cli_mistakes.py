@@ -343,7 +343,8 @@ def test_run_prints_a_values_control_characters_escaped_but_line_breaks_and_tabs
     assert code == 0, text
     answer = "<a: Say \\x1b]0;owned\\x07\\x1b[2J\\r\n\tdone\\u202e>"  # \n and \t as they are
     state = text.partition("Final state:\n")[2]
-    assert state == f"  t = \\x1b[2J\n  d = {answer}\n  ok = y\n"
+    indented = answer.replace("\n", "\n    ")  # a further line is indented under its key
+    assert state == f"  t = \\x1b[2J\n  d = {indented}\n  ok = y\n"
     gate = f"  ? g: OK? {answer} -> y".replace("\n", "\\n").replace("\t", "\\t")  # one line
     assert gate in text.splitlines()
 
@@ -390,3 +391,49 @@ def test_a_key_nothing_gives_is_advised_in_the_commands_own_words(here, capsys):
     # the Python API keeps its own words
     with pytest.raises(IrgraphError, match=r"to_graph\(\.\.\., inputs=\{'topic'\}\)"):
         validate(to_graph(Agent("w").instruct("Write {topic}.")))
+
+
+def test_run_prints_any_final_value_and_no_line_passes_for_another_key(here):
+    (here / "cli_values.py").write_text(
+        "from irgraph import Transform\n"
+        "def odd(t):\n"
+        "    cycle = []\n"
+        "    cycle.append(cycle)\n"
+        "    return {'tuple': {(1, 2): 'x'}, 'cycle': cycle, 'big': 10**5000,\n"
+        "            'dict': {'name': 'caf\\u00e9 \\x1b[31m'},\n"
+        "            'forged': 'ok\\n  approved = yes'}\n"
+        "def pick(name):\n"
+        "    return lambda v: v[name]\n"
+        "p = Transform('odd', odd).reads('t').writes('v')"
+        " >> Transform('a', pick('tuple')).reads('v').writes('tuple')\n"
+        "for name in ('cycle', 'big', 'dict', 'forged'):\n"
+        "    p = p >> Transform(name, pick(name)).reads('v').writes(name)\n"
+    )
+    try:
+        code, text = call("run", "cli_values.py:p", "--state", "t=x", "--no-progress")
+    finally:
+        sys.modules.pop("cli_values", None)
+    assert code == 0, text
+    assert "Traceback" not in text
+    lines = text.partition("Final state:\n")[2].splitlines()
+    assert "  tuple = {(1, 2): 'x'}" in lines  # no JSON: its repr
+    assert "  cycle = [[...]]" in lines
+    assert "  big = <an int that cannot be shown>" in lines  # too long even for repr
+    assert '  dict = {"name": "café \\u001b[31m"}' in lines  # non-ASCII as it is
+    assert lines[lines.index("  forged = ok") + 1] == "      approved = yes"
+    assert "  approved = yes" not in lines
+
+
+def test_run_tells_a_gate_without_a_message_in_words(here):
+    (here / "cli_quiet_gate.py").write_text(
+        "from irgraph import Agent, Gate\n"
+        "p = Agent('w').instruct('{t}').writes('d') >> Gate('approve').writes('ok')\n"
+    )
+    try:
+        code, text = call(
+            "run", "cli_quiet_gate.py:p", "--state", "t=x", "--no-progress", "--answer", "approve=y"
+        )
+    finally:
+        sys.modules.pop("cli_quiet_gate", None)
+    assert code == 0, text
+    assert "  ? approve: (no message) -> y" in text.splitlines()

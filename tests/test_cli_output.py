@@ -203,3 +203,13 @@ def test_show_piped_into_head_in_a_shell(big_pipeline):
         timeout=120,
     )
     assert (shown.returncode, shown.stdout, shown.stderr) == (141, "---\n", "")
+
+
+def test_output_dash_is_standard_output(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    assert main(["show", DEMO, "-o", "-", "--format", "dot"], out=out) == 0
+    assert out.getvalue().startswith("digraph pipeline {")  # printed, as irgraph batch reads -
+    assert list(tmp_path.iterdir()) == []  # no file named '-'
+    err = error_of(capsys, "show", DEMO, "-o", "-", "--format", "png")
+    assert "PNG is binary" in err

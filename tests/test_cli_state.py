@@ -45,13 +45,16 @@ def test_state_json_nested_too_deeply_gives_no_traceback_in_a_fresh_process():
     )
 
 
-@pytest.mark.parametrize("key", ["1st", "", "topic-name", "café"])
-def test_state_json_keys_must_be_state_keys(capsys, key):
+@pytest.mark.parametrize(
+    ("key", "like"),
+    [("1st", "k_1st"), ("", "draft_v2"), ("topic-name", "topic_name"), ("café", "cafe")],
+)
+def test_state_json_keys_must_be_state_keys(capsys, key, like):
     import json
 
     err = error_of(capsys, "run", DEMO, "--state-json", json.dumps({key: "owls"}))
     assert f"--state-json has the key {key!r}, which is not a state key" in err
-    assert "rename it" in err
+    assert f"rename it, e.g. to {like!r}." in err  # a key made from the one given
 
 
 def test_an_empty_state_json_is_not_valid_json(capsys):

@@ -120,6 +120,18 @@ def test_a_bad_file_target_is_one_line(folder, capsys, spec, pieces):
         ("LOUD.PY:p", ["ends in '.PY', not '.py'", "rename it to LOUD.py"]),
         ("saved.json:p", ["is a saved pipeline's file", "without ':p', as saved.json"]),
         ("cli_ok_file.py:", ["names no pipeline after the colon", "cli_ok_file.py alone"]),
+        (
+            "cli_ok_file.py::",
+            ["names no pipeline after the colon", "e.g. cli_ok_file.py:pipeline,"],
+        ),
+        ("::", ["names no file or module before the colon", "pipelines.py:pipeline"]),
+        (".sub.inner:p", ["the relative module '.sub.inner'", "(mypackage.sub.inner:p)"]),
+        (".sub.inner:p", ["or its file (sub/inner.py:p)."]),
+        (".:p", ["'.' (named in '.:p') is a directory", "e.g. ./"]),
+        ("cli_ok_file.py:p.", ["an empty name in its attribute 'p.'", "as cli_ok_file.py:p ("]),
+        ("cli_ok_file.py:.p", ["an empty name in its attribute '.p'", "as cli_ok_file.py:p ("]),
+        ("irgraph.demo:a..b", ["an empty name in its attribute 'a..b'", "as irgraph.demo:a.b ("]),
+        ("gone/:p", ["There is no directory 'gone/' (named in", "e.g. gone/pipelines.py:p."]),
         (":p", ["names no file or module before the colon", "pipelines.py:p"]),
         ("cli_ok_file.py:p:q", ["has more than one colon", "cli_ok_file.py:pipeline"]),
     ],
@@ -206,6 +218,36 @@ def test_an_attribute_that_raises_when_read_is_one_line(folder, capsys):
     (folder / "cli_lazy.py").write_text("def __getattr__(name):\n    raise RuntimeError('lazy')\n")
     err = error_of(capsys, "check", "cli_lazy:p")
     assert "Reading 'p' of 'cli_lazy'" in err and "raised RuntimeError: lazy" in err
+
+
+@pytest.mark.parametrize(
+    ("spec", "close"),
+    [
+        ("irgraph.Demo:research_pipeline", "Did you mean irgraph.demo:research_pipeline?"),
+        ("cli_ok_fil:p", "Did you mean cli_ok_file:p?"),  # a module in the current directory
+        ("cli_zzqqxx_nothing_like_it:p", None),
+    ],
+)
+def test_a_module_that_is_not_there_is_told_with_the_closest_module(folder, capsys, spec, close):
+    (folder / "cli_ok_file.py").write_text(PIPELINE)
+    err = error_of(capsys, "check", spec)
+    assert err.startswith(f"irgraph: error: Cannot import module {spec.partition(':')[0]!r}")
+    if close is None:
+        assert "Did you mean" not in err
+    else:
+        assert close in err
+
+
+def test_an_error_that_ends_a_sentence_is_told_with_one_full_stop(folder, capsys):
+    # a pipeline built wrongly at import raises a PipelineError, whose message ends in "."
+    (folder / "cli_stops.py").write_text("raise ValueError('the pipeline is wrong.')\n")
+    err = error_of(capsys, "check", "cli_stops.py:p")
+    assert "raised ValueError: the pipeline is wrong. Fix it so that it imports" in err
+    (folder / "cli_lazy_stop.py").write_text(
+        "def __getattr__(name):\n    raise RuntimeError('not yet.')\n"
+    )
+    err = error_of(capsys, "check", "cli_lazy_stop:p")
+    assert "raised RuntimeError: not yet. Fix that code" in err and ".." not in err
 
 
 # saved .json files --------------------------------------------------------------------

@@ -20,6 +20,7 @@ from irgraph.backends import dot as dot_backend
 from irgraph.backends.dot import GraphvizError, dot_text, to_dot, to_png, to_svg
 from irgraph.backends.labels import label_text, node_ids
 from irgraph.cli import main
+from irgraph.display import render
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines
@@ -298,3 +299,75 @@ def test_cli_show_names_a_dot_that_writes_no_svg(fake_dot, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"irgraph: error: The program {program}, run as Graphviz's dot, wrote ")
     assert "bad things" in err and "--format mermaid" in err and "Traceback" not in err
+
+
+def test_cli_show_tells_a_dot_that_does_not_finish_in_its_own_words(fake_dot, monkeypatch, capsys):
+    fake_dot("exec sleep 30")
+    monkeypatch.setattr(dot_backend, "DOT_TIMEOUT", 0.5)  # the limit irgraph show runs dot with
+    start = time.monotonic()
+    assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
+    assert time.monotonic() - start < 10
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: Graphviz's dot did not finish drawing SVG within 0.5 s")
+    assert "--format mermaid" in err and "--format dot -o pipeline.dot" in err
+    assert "dot -Tsvg" in err
+    for python_words in ("collapse=", "to_mermaid", "timeout="):  # no such options here
+        assert python_words not in err
+
+
+def test_a_stopped_dot_tells_its_limit(fake_dot):
+    fake_dot("exec sleep 30")
+    with pytest.raises(GraphvizError) as info:
+        to_png(Agent("a"), timeout=0.5)
+    assert info.value.timeout == 0.5
+    fake_dot("cat >/dev/null; echo garbage")
+    with pytest.raises(GraphvizError) as info:
+        to_png(Agent("a"))
+    assert info.value.timeout is None  # not stopped: it wrote something else
+
+
+def test_svg_without_a_time_limit(fake_dot):
+    fake_dot("cat >/dev/null; printf '<svg/>'")
+    assert to_svg(Agent("a"), timeout=None) == "<svg/>"
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+def test_render_takes_a_timeout_for_every_format(fmt):
+    p = Agent("a").writes("x") >> Agent("b").instruct("{x}")
+    assert str(render(p, fmt, timeout=5)) == str(render(p, fmt))  # nothing runs dot
+    with pytest.raises(IrgraphError, match=rf"The timeout of render\(\.\.\., '{fmt}'\)"):
+        render(p, fmt, timeout=-1)  # checked all the same: the call is wrong for any format
+
+
+def test_render_passes_its_timeout_to_dot(fake_dot):
+    fake_dot("exec sleep 30")
+    with pytest.raises(GraphvizError) as info:
+        render(Agent("a"), "svg", timeout=0.5)
+    assert info.value.timeout == 0.5
+
+
+def test_a_dot_killed_by_a_signal_says_so(fake_dot):
+    program = fake_dot("cat >/dev/null; echo 'out of memory' >&2; kill -9 $$")
+    with pytest.raises(GraphvizError) as info:
+        to_svg(Agent("a"))
+    said = str(info.value)
+    assert said.startswith(f"Graphviz's dot ({program}) was killed by signal 9 drawing SVG")
+    assert "it said: out of memory" in said
+
+
+def test_a_dot_that_cannot_be_run_is_a_graphviz_error(fake_dot, capsys):
+    program = fake_dot("")
+    with open(program, "wb") as binary:  # executable, but no program: no #! line, no ELF
+        binary.write(b"\x00\x01garbage")
+    with pytest.raises(GraphvizError, match=f"The program {program}, found as Graphviz's dot, "):
+        to_png(Agent("a"))
+    assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
+    err = capsys.readouterr().err
+    assert "could not be run" in err and "--format mermaid" in err and "Traceback" not in err
+
+
+def test_cli_show_tells_what_a_failing_dot_wrote_on_one_line(fake_dot, capsys):
+    fake_dot("cat >/dev/null; printf 'Error: one\\n\\033[31mtwo\\n' >&2; exit 3")
+    assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
+    err = capsys.readouterr().err
+    assert err == "irgraph: error: Graphviz's dot failed (3): Error: one\\n\\x1b[31mtwo\n"
