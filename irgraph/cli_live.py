@@ -73,15 +73,19 @@ def one_line(text: str) -> str:
 
 def print_state(state: dict[str, Any], out: TextIO) -> None:
     """Print a run's final state, a key a line: text as it is, other values as JSON (else
-    their ``repr``), each cut at 300 characters and shown with :func:`value_text`. A value's
-    further lines are indented under it, so that none can pass for another key's line."""
+    their ``repr``), each cut at 300 characters (and past 12 lines, to 10) and shown with
+    :func:`value_text`. A value's further lines are indented under it, so that none can pass
+    for another key's line."""
     print("Final state:", file=out)
     for key, value in state.items():
         text = _as_text(value)
         if len(text) > 300:
             text = text[:297] + "..."
-        lines = value_text(text).replace("\n", "\n    ")  # no escape code reaches the terminal
-        print(f"  {key} = {lines}", file=out)
+        lines = value_text(text).split("\n")  # no escape code reaches the terminal
+        if len(lines) > 12:  # 300 characters may be 300 line breaks
+            lines = [*lines[:10], f"... ({len(lines) - 10} more lines)"]
+        shown = "\n    ".join(lines)
+        print(f"  {key} = {shown}", file=out)
 
 
 def _as_text(value: Any) -> str:

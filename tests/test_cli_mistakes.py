@@ -437,3 +437,23 @@ def test_run_tells_a_gate_without_a_message_in_words(here):
         sys.modules.pop("cli_quiet_gate", None)
     assert code == 0, text
     assert "  ? approve: (no message) -> y" in text.splitlines()
+
+
+def test_run_cuts_a_value_of_many_line_breaks_after_ten_lines(here):
+    """A value cut at 300 characters could still be 300 lines: one key filled the terminal."""
+    (here / "cli_lines.py").write_text(
+        "from irgraph import Transform\n"
+        "p = Transform('many', lambda t: '\\n' * 250 + 'end').reads('t').writes('many')"
+        " >> Transform('few', lambda many: 'a\\nb').reads('many').writes('few')\n"
+    )
+    try:
+        code, text = call("run", "cli_lines.py:p", "--state", "t=x", "--no-progress")
+    finally:
+        sys.modules.pop("cli_lines", None)
+    assert code == 0, text
+    lines = text.partition("Final state:\n")[2].splitlines()
+    start = lines.index("  many = ")
+    # 251 lines (under 300 characters): the first ten shown, the key's line the first
+    assert lines[start + 1 : start + 10] == ["    "] * 9
+    assert lines[start + 10] == "    ... (241 more lines)"
+    assert lines[start + 11 :] == ["  few = a", "    b"]
