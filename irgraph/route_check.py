@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from irgraph.ir.outputs import AllowedValues, allows_nothing, schema_values
+from irgraph.ir.outputs import AllowedValues
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
 from irgraph.reaching import reaching
@@ -98,7 +98,7 @@ class RouteChecks:
                 )
         if not _all_schemas(sources):
             return
-        allowed = _allowed(sources)
+        allowed = _allowed(sources, self.refusals)
         if allowed is None:  # schemas whose values cannot be listed: their constraints only
             for value in compared:
                 if (why := self._refused(value, sources)) is not None:
@@ -183,7 +183,7 @@ class RouteChecks:
         reasons = []
         for source in sources:
             schema = source.schema
-            refuses = schema is not None and not allows_nothing(schema)
+            refuses = schema is not None and not self.refusals.nothing(schema)
             why = self.refusals(value, schema) if refuses else None
             if why is None:
                 return None
@@ -312,11 +312,11 @@ def _all_schemas(sources: list[Source]) -> bool:
     return all(source.schema is not None for source in sources)
 
 
-def _allowed(sources: list[Source]) -> AllowedValues | None:
+def _allowed(sources: list[Source], refusals: Refusals) -> AllowedValues | None:
     """The values any of ``sources`` may write, or ``None`` when one may write anything."""
     allowed: AllowedValues | None = None
     for source in sources:
-        values = schema_values(source.schema)
+        values = refusals.values(source.schema)
         if values is None:
             return None
         allowed = values if allowed is None else allowed.union(values)
