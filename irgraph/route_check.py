@@ -13,6 +13,7 @@ unknown items) nothing is refused and nothing is said to be uncovered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -54,6 +55,10 @@ class RouteChecks:
         self.w = walker
         #: (route id, its IR node, and where its messages go in the problems and warnings)
         self.routes: list[tuple[str, RouteNode, int, int]] = []
+        #: (map-over id, its list's key, the writers the walk checked, where its problems go,
+        #: and how many routes and lists were added before it)
+        self.lists: list[tuple[str, str, list[str], int, int]] = []
+        self._met: list[int] = []  # per route, how many routes and lists were added before it
         self.refusals = Refusals()  # one validator per schema, for every check of the walk
         self._items: dict[str, list[tuple[str, Any]] | None] = {}
         self._reach: dict[str, frozenset[str]] = {}
@@ -62,11 +67,14 @@ class RouteChecks:
     def add(self, sid: str, node: RouteNode) -> None:
         """Check route ``sid`` once the graph is known, its messages told where it is read."""
         if node.on is not None:
+            self._met.append(len(self.routes) + len(self.lists))
             self.routes.append((sid, node, len(self.w.problems), len(self.w.warnings)))
 
-    def run(self, tree: Any) -> None:
-        """Check every route added, with what reaches it (``tree``: ``G.graph["tree"]``)."""
-        if not self.routes:
+    def run(self, tree: Any, not_a_list: Callable[[str, str, str, Any], None]) -> None:
+        """Check every route added, with what reaches it (``tree``: ``G.graph["tree"]``), and
+        each map-over's list against the writers the walk could not see (later in an
+        enclosing loop's body: the next pass starts with their value), by ``not_a_list``."""
+        if not self.routes and not self.lists:
             return
         nodes = self.w.G.nodes
         wanted = {sid: node.on for sid, node, _, _ in self.routes if node.on is not None}
@@ -76,11 +84,23 @@ class RouteChecks:
         self._reach = reaching(self.w.G, tree, wanted)
         self._order = {nid: index for index, nid in enumerate(self.w.added)}
         problems, warnings = self.w.problems, self.w.warnings
-        for sid, node, at_problem, at_warning in reversed(self.routes):
+        # Told where the walk met each, the last first, so the places before stay right.
+        later = [(r[2], self._met[i], 1, i) for i, r in enumerate(self.routes)]
+        later += [(at, met, 0, i) for i, (_, _, _, at, met) in enumerate(self.lists)]
+        for at_problem, _, is_route, index in sorted(later, reverse=True):
             told, warned = len(problems), len(warnings)
-            self._check(sid, node)
-            _move(problems, told, at_problem)  # told where the walk met the route
-            _move(warnings, warned, at_warning)
+            if is_route:
+                sid, node, _, at_warning = self.routes[index]
+                self._check(sid, node)
+                _move(warnings, warned, at_warning)
+            else:
+                sid, over, seen, _, _ = self.lists[index]
+                for writer in sorted(
+                    self._reach[sid] - {INPUT, *seen}, key=self._order.__getitem__
+                ):
+                    if nodes[writer]["kind"] == "agent":
+                        not_a_list(sid, over, writer, nodes[writer]["output"])
+            _move(problems, told, at_problem)
 
     def _check(self, sid: str, node: RouteNode) -> None:
         """The problems and warnings of route ``sid``'s compared values, told by its sources:
