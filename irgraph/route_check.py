@@ -21,7 +21,7 @@ import attrs
 from irgraph.ir.outputs import AllowedValues
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
-from irgraph.reaching import reaching
+from irgraph.reaching import Narrowed, narrowed
 from irgraph.route_values import NONE, Refusals, inside, names, respelled, scalar_choices
 from irgraph.walk import INPUT
 
@@ -62,6 +62,7 @@ class RouteChecks:
         self.refusals = Refusals()  # one validator per schema, for every check of the walk
         self._items: dict[str, list[tuple[str, Any]] | None] = {}
         self._reach: dict[str, frozenset[str]] = {}
+        self._found: dict[str, frozenset[Any]] = {}  # with the values routes let through
         self._order: dict[str, int] = {}
 
     def add(self, sid: str, node: RouteNode) -> None:
@@ -81,7 +82,8 @@ class RouteChecks:
         for nid in self.w.added:
             if nodes[nid]["kind"] == "map_over" and nodes[nid].get("over") is not None:
                 wanted[nid] = nodes[nid]["over"]
-        self._reach = reaching(self.w.G, tree, wanted)
+        self._found = narrowed(self.w.G, tree, wanted)
+        self._reach = {node: _sources_of(found) for node, found in self._found.items()}
         self._order = {nid: index for index, nid in enumerate(self.w.added)}
         problems, warnings = self.w.problems, self.w.warnings
         # Told where the walk met each, the last first, so the places before stay right.
@@ -109,6 +111,12 @@ class RouteChecks:
         assert key is not None
         sources = self._sources(sid, key)
         compared = [c.value for c in node.cases if c.kind == "equals"]
+        let = let_through(self._found[sid])
+        if let is not None:
+            for value in compared:
+                if not any(_same(value, v) for v in let[1]):
+                    self._not_let_through(sid, key, value, *let)
+            compared = [v for v in compared if any(_same(v, o) for o in let[1])]
         for source in sources if compared else ():
             if source.kind == "agent" and source.schema is None:
                 self.w.warnings.append(
@@ -132,6 +140,8 @@ class RouteChecks:
         kinds = {c.kind for c in node.cases}
         finite = [a for a in allowed.values if self._refused(a, sources) is None]
         finite = finite if not allowed.types else []
+        if let is not None:
+            finite = [a for a in finite if any(_same(a, v) for v in let[1])]
         uncovered = [a for a in finite if not any(_same(a, v) for v in compared)]
         if uncovered and "otherwise" not in kinds and "test" not in kinds:
             missing = ", ".join(canonical(v) for v in uncovered)
@@ -145,6 +155,37 @@ class RouteChecks:
                 f"Route '{sid}' has no branch for {missing} ({values}) and no otherwise, so "
                 "the run fails if it gets one; add .when(...) for each, or .otherwise(step)."
             )
+
+    def _not_let_through(
+        self, sid: str, key: str, value: Any, routes: list[str], values: list[Any]
+    ) -> None:
+        """The problem of a compared ``value`` that the ``routes`` before ``sid``, comparing
+        ``key`` too, never let through (they let through ``values``)."""
+        cases = [c["equals"] for r in routes for c in self.w.G.nodes[r]["cases"] if "equals" in c]
+        values = sorted(values, key=lambda v: next(i for i, c in enumerate(cases) if _same(v, c)))
+        told, shown = canonical(value), ", ".join(canonical(v) for v in values)
+        within = [route for route in routes if self._inside(sid, route)]
+        if within:
+            why = f"'{sid}' is in the branch of route {names(within)} for {shown}"
+            hint = f"Remove the branch for {told} from '{sid}', or move '{sid}' out of that branch."
+        else:
+            why = (
+                f"route {names(routes)} before it {'has' if len(routes) == 1 else 'have'} no "
+                "branch for any other value and no otherwise, so a run with another value "
+                "fails there"
+            )
+            hint = (
+                f"Remove the branch for {told} from '{sid}', or give {names(routes, 'or')} "
+                f".when({value!r}, step) or .otherwise(step)."
+            )
+        self.w.problem(
+            f"Route '{sid}' has a branch for {told}, but '{key}' can only be "
+            f"{'one of ' if len(values) > 1 else ''}{shown} when '{sid}' runs: {why}; so that "
+            "branch can never run.",
+            node=sid,
+            key=key,
+            hint=hint,
+        )
 
     def _sources(self, sid: str, key: str) -> list[Source]:
         """What may be in ``key`` when route ``sid`` runs, in reading order."""
@@ -308,6 +349,23 @@ class RouteChecks:
             key=key,
             hint=hint,
         )
+
+
+def let_through(found: frozenset[Any]) -> tuple[list[str], list[Any]] | None:
+    """When every value in ``found`` passed a route comparing it, those routes and the values
+    they let through; else ``None``."""
+    if not found or not all(isinstance(item, Narrowed) for item in found):
+        return None
+    routes: list[str] = []
+    values: list[Any] = []
+    for item in sorted(found, key=lambda item: item.route):
+        routes += [item.route] if item.route not in routes else []
+        values += [v for v in item.values if not any(_same(v, old) for old in values)]
+    return routes, values
+
+
+def _sources_of(found: frozenset[Any]) -> frozenset[str]:
+    return frozenset(item.source if isinstance(item, Narrowed) else item for item in found)
 
 
 def _move(said: list[Any], start: int, to: int) -> None:
