@@ -112,11 +112,15 @@ class RouteChecks:
         sources = self._sources(sid, key)
         compared = [c.value for c in node.cases if c.kind == "equals"]
         let = let_through(self._found[sid])
-        if let is not None:
-            for value in compared:
-                if not any(_same(value, v) for v in let[1]):
+        if let is not None:  # a value no writer allows is told so: that is the first fix
+            passed = [any(_same(v, o) for o in let[1]) for v in compared]
+            kept = []
+            for value, through in zip(compared, passed, strict=True):
+                if through or not self._writable(value, sources):
+                    kept.append(value)  # (told below if no writer allows it)
+                else:
                     self._not_let_through(sid, key, value, *let)
-            compared = [v for v in compared if any(_same(v, o) for o in let[1])]
+            compared = kept
         for source in sources if compared else ():
             if source.kind == "agent" and source.schema is None:
                 self.w.warnings.append(
@@ -155,6 +159,15 @@ class RouteChecks:
                 f"Route '{sid}' has no branch for {missing} ({values}) and no otherwise, so "
                 "the run fails if it gets one; add .when(...) for each, or .otherwise(step)."
             )
+
+    def _writable(self, value: Any, sources: list[Source]) -> bool:
+        """Whether some source's schema may allow ``value`` (it is not told out of range)."""
+        if not _all_schemas(sources):
+            return True
+        allowed = _allowed(sources, self.refusals)
+        if allowed is not None and not allowed.admits(value):
+            return False
+        return self._refused(value, sources) is None
 
     def _not_let_through(
         self, sid: str, key: str, value: Any, routes: list[str], values: list[Any]

@@ -120,3 +120,21 @@ def test_in_a_loop_a_write_later_in_the_body_reaches_the_next_pass_unnarrowed():
 def test_values_no_route_before_lets_through_are_not_warned_of_as_uncovered():
     then = Route("then").on("kind").when("bug", step("fix2")).when("feature", step("spec2"))
     assert about_then(classify() >> first() >> then) == []
+
+
+def test_a_value_no_writer_allows_is_told_by_the_writers_schema_not_by_the_route_before():
+    """The route before was named for a value outside the enum too: its fix (a branch for
+    it there) would only move the problem to that route."""
+    then = Route("then").on("kind").when("urgent", step("page")).otherwise(step("other"))
+    assert problems(classify() >> first() >> then) == [
+        "Route 'then' has a branch for \"urgent\", but 'kind' can only be one of \"bug\", "
+        '"feature", "question" (the enum of agent \'classify\'), so that branch can never run.'
+    ]
+
+
+def test_true_is_not_let_through_by_a_branch_for_one():
+    counted = Agent("count").instruct("Count.").output({"type": ["integer", "boolean"]})
+    ones = Route("first").on("n").when(1, step("one")).when(2, step("two"))
+    then = Route("then").on("n").when(True, step("yes")).otherwise(step("other"))
+    (problem,) = problems(counted.writes("n") >> ones >> then)
+    assert problem.startswith("Route 'then' has a branch for true, but 'n' can only be one of 1, 2")
