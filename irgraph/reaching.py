@@ -21,15 +21,25 @@ a path on which nothing wrote the key.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from irgraph.ir.values import same_value
 from irgraph.schema import EXECUTABLE_KINDS
 from irgraph.walk import INPUT
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["reaching"]
+__all__ = ["reaching", "narrowed", "Narrowed"]
+
+
+class Narrowed(NamedTuple):
+    """A value of ``source`` (a writer, ``INPUT``) that a route compared on its way: it is
+    one of ``values``, as ``route`` (the last such route) took a branch for it."""
+
+    source: Any
+    route: str
+    values: tuple[Any, ...]
 
 
 class _Before:
@@ -51,8 +61,19 @@ def reaching(G: nx.DiGraph, tree: Any, wanted: dict[str, str]) -> dict[str, froz
     """For each node id of ``wanted``, the writers of its key (``wanted[node]``) whose write
     may be the last one before that node runs, ``INPUT`` included when some path reaches it
     with no write (the key is then what the initial state holds, if anything)."""
+    found = narrowed(G, tree, wanted, narrow=False)
+    return {node: frozenset(writers) for node, writers in found.items()}
+
+
+def narrowed(
+    G: nx.DiGraph, tree: Any, wanted: dict[str, str], *, narrow: bool = True
+) -> dict[str, frozenset[Any]]:
+    """:func:`reaching`, with each writer whose value passed a route comparing the key as
+    :class:`Narrowed`: in a route's branch for a value, the key holds that value, and after a
+    route with no ``otherwise`` and no predicate (any other value fails the run there) one of
+    its values, unless a branch wrote it."""
     keys = frozenset(wanted.values())
-    flow = _Flow(G, keys, wanted)
+    flow = _Flow(G, keys, wanted, narrow)
     flow.part(tree, {key: frozenset({INPUT}) for key in keys})
     return {node: _resolved(found, wanted[node]) for node, found in flow.found.items()}
 
@@ -60,8 +81,11 @@ def reaching(G: nx.DiGraph, tree: Any, wanted: dict[str, str]) -> dict[str, froz
 class _Flow:
     """One forward pass over the tree, for the keys of interest only."""
 
-    def __init__(self, G: nx.DiGraph, keys: frozenset[str], wanted: dict[str, str]) -> None:
+    def __init__(
+        self, G: nx.DiGraph, keys: frozenset[str], wanted: dict[str, str], narrow: bool
+    ) -> None:
         self.nodes = G.nodes
+        self.narrow = narrow
         self.keys = keys
         self.wanted = wanted
         self.found: dict[str, set[Any]] = {node: set() for node in wanted}
@@ -93,7 +117,7 @@ class _Flow:
         self.note(sid, state)
         kind = self.nodes[sid]["kind"]
         if kind == "route":
-            return self.route(tree["children"], state)
+            return self.route(sid, tree["children"], state)
         if kind == "loop" and self.nodes[sid].get("max_iterations") == 1:
             return self.part(tree["children"], state)  # no next pass
         if kind == "loop":
@@ -126,12 +150,21 @@ class _Flow:
             after[key] = written | state[key] if kept else written
         return after
 
-    def route(self, branches: list[Any], state: State) -> State:
-        """One branch runs: after the route, a key holds what any branch left in it."""
+    def route(self, sid: str, branches: list[Any], state: State) -> State:
+        """One branch runs: after the route, a key holds what any branch left in it. In the
+        branch for a value, the key the route compares holds that value (when narrowing)."""
         if not branches:
             return state
-        ends = [self.part(branch, state) for branch in branches]
-        return {key: frozenset().union(*(end[key] for end in ends)) for key in self.keys}
+        key, cases = self.nodes[sid].get("on"), self.nodes[sid].get("cases") or ()
+        ends = []
+        for index, branch in enumerate(branches):
+            start = state
+            case = cases[index] if index < len(cases) else {}
+            if self.narrow and key in self.keys and "equals" in case:
+                start = {**state, key: _narrow(state[key], sid, case["equals"])}
+            ends.append(self.part(branch, start))
+        after = {k: frozenset().union(*(end[k] for end in ends)) for k in self.keys}
+        return {**after, key: _gathered(after[key])} if self.narrow and key in self.keys else after
 
     def loop(self, body: list[Any], state: State) -> State:
         """The body runs at least once; each pass starts from what the last one left. What
@@ -164,15 +197,53 @@ def _frozen(state: State) -> Any:
     return tuple(sorted(state.items(), key=lambda item: item[0]))
 
 
-def _resolved(found: set[Any], key: str) -> frozenset[str]:
-    """``found`` with each mark of a parallel block replaced by what ``key`` held before it."""
-    out: set[str] = set()
-    todo, seen = list(found), set()
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, _Before):
-            out.add(item)
-        elif item not in seen:
-            seen.add(item)
-            todo.extend(item.state[key])
+def _narrow(values: frozenset[Any], route: str, value: Any) -> frozenset[Any]:
+    """``values`` in the branch of ``route`` for ``value``: each one that may equal it."""
+    out = set()
+    for item in values:
+        if not isinstance(item, Narrowed):
+            out.add(Narrowed(item, route, (value,)))
+        elif any(same_value(value, old) for old in item.values):
+            out.add(Narrowed(item.source, route, (value,)))
     return frozenset(out)
+
+
+def _resolved(found: set[Any], key: str) -> frozenset[Any]:
+    """``found`` with each mark of a parallel block replaced by what ``key`` held before it
+    (narrowed as the mark was), and the values each route let through gathered."""
+    out: set[Any] = set()
+    todo: list[tuple[Any, Narrowed | None]] = [(item, None) for item in found]
+    seen = set()
+    while todo:
+        item, outer = todo.pop()
+        if isinstance(item, Narrowed):
+            values = item.values if outer is None else _meet(item.values, outer.values)
+            if values:
+                todo.append((item.source, Narrowed(None, (outer or item).route, values)))
+        elif not isinstance(item, _Before):
+            out.add(item if outer is None else outer._replace(source=item))
+        elif (item, outer) not in seen:
+            seen.add((item, outer))
+            todo.extend((before, outer) for before in item.state[key])
+    return _gathered(out)
+
+
+def _meet(values: tuple[Any, ...], others: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(v for v in values if any(same_value(v, o) for o in others))
+
+
+def _gathered(found: frozenset[Any] | set[Any]) -> frozenset[Any]:
+    """One :class:`Narrowed` per writer and route, with every value the route let through;
+    none for a writer whose value may also have come by no route at all."""
+    merged: dict[tuple[Any, str], tuple[Any, ...]] = {}
+    plain = {item for item in found if not isinstance(item, Narrowed)}
+    if len(plain) == len(found):
+        return frozenset(found)
+    for item in set(found) - plain:
+        if item.source in plain:  # some path left it as it was: any of its values
+            continue
+        known = merged.get((item.source, item.route), ())
+        merged[(item.source, item.route)] = known + tuple(
+            v for v in item.values if not any(same_value(v, k) for k in known)
+        )
+    return frozenset(plain | {Narrowed(s, r, v) for (s, r), v in merged.items()})

@@ -13,14 +13,15 @@ unknown items) nothing is refused and nothing is said to be uncovered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from irgraph.ir.outputs import AllowedValues, allows_nothing, schema_values
+from irgraph.ir.outputs import AllowedValues
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
-from irgraph.reaching import reaching
+from irgraph.reaching import Narrowed, narrowed
 from irgraph.route_values import NONE, Refusals, inside, names, respelled, scalar_choices
 from irgraph.walk import INPUT
 
@@ -54,33 +55,54 @@ class RouteChecks:
         self.w = walker
         #: (route id, its IR node, and where its messages go in the problems and warnings)
         self.routes: list[tuple[str, RouteNode, int, int]] = []
+        #: (map-over id, its list's key, the writers the walk checked, where its problems go,
+        #: and how many routes and lists were added before it)
+        self.lists: list[tuple[str, str, list[str], int, int]] = []
+        self._met: list[int] = []  # per route, how many routes and lists were added before it
         self.refusals = Refusals()  # one validator per schema, for every check of the walk
         self._items: dict[str, list[tuple[str, Any]] | None] = {}
         self._reach: dict[str, frozenset[str]] = {}
+        self._found: dict[str, frozenset[Any]] = {}  # with the values routes let through
         self._order: dict[str, int] = {}
 
     def add(self, sid: str, node: RouteNode) -> None:
         """Check route ``sid`` once the graph is known, its messages told where it is read."""
         if node.on is not None:
+            self._met.append(len(self.routes) + len(self.lists))
             self.routes.append((sid, node, len(self.w.problems), len(self.w.warnings)))
 
-    def run(self, tree: Any) -> None:
-        """Check every route added, with what reaches it (``tree``: ``G.graph["tree"]``)."""
-        if not self.routes:
+    def run(self, tree: Any, not_a_list: Callable[[str, str, str, Any], None]) -> None:
+        """Check every route added, with what reaches it (``tree``: ``G.graph["tree"]``), and
+        each map-over's list against the writers the walk could not see (later in an
+        enclosing loop's body: the next pass starts with their value), by ``not_a_list``."""
+        if not self.routes and not self.lists:
             return
         nodes = self.w.G.nodes
         wanted = {sid: node.on for sid, node, _, _ in self.routes if node.on is not None}
         for nid in self.w.added:
             if nodes[nid]["kind"] == "map_over" and nodes[nid].get("over") is not None:
                 wanted[nid] = nodes[nid]["over"]
-        self._reach = reaching(self.w.G, tree, wanted)
+        self._found = narrowed(self.w.G, tree, wanted)
+        self._reach = {node: _sources_of(found) for node, found in self._found.items()}
         self._order = {nid: index for index, nid in enumerate(self.w.added)}
         problems, warnings = self.w.problems, self.w.warnings
-        for sid, node, at_problem, at_warning in reversed(self.routes):
+        # Told where the walk met each, the last first, so the places before stay right.
+        later = [(r[2], self._met[i], 1, i) for i, r in enumerate(self.routes)]
+        later += [(at, met, 0, i) for i, (_, _, _, at, met) in enumerate(self.lists)]
+        for at_problem, _, is_route, index in sorted(later, reverse=True):
             told, warned = len(problems), len(warnings)
-            self._check(sid, node)
-            _move(problems, told, at_problem)  # told where the walk met the route
-            _move(warnings, warned, at_warning)
+            if is_route:
+                sid, node, _, at_warning = self.routes[index]
+                self._check(sid, node)
+                _move(warnings, warned, at_warning)
+            else:
+                sid, over, seen, _, _ = self.lists[index]
+                for writer in sorted(
+                    self._reach[sid] - {INPUT, *seen}, key=self._order.__getitem__
+                ):
+                    if nodes[writer]["kind"] == "agent":
+                        not_a_list(sid, over, writer, nodes[writer]["output"])
+            _move(problems, told, at_problem)
 
     def _check(self, sid: str, node: RouteNode) -> None:
         """The problems and warnings of route ``sid``'s compared values, told by its sources:
@@ -89,6 +111,16 @@ class RouteChecks:
         assert key is not None
         sources = self._sources(sid, key)
         compared = [c.value for c in node.cases if c.kind == "equals"]
+        let = let_through(self._found[sid])
+        if let is not None:  # a value no writer allows is told so: that is the first fix
+            passed = [any(_same(v, o) for o in let[1]) for v in compared]
+            kept = []
+            for value, through in zip(compared, passed, strict=True):
+                if through or not self._writable(value, sources):
+                    kept.append(value)  # (told below if no writer allows it)
+                else:
+                    self._not_let_through(sid, key, value, *let)
+            compared = kept
         for source in sources if compared else ():
             if source.kind == "agent" and source.schema is None:
                 self.w.warnings.append(
@@ -98,7 +130,7 @@ class RouteChecks:
                 )
         if not _all_schemas(sources):
             return
-        allowed = _allowed(sources)
+        allowed = _allowed(sources, self.refusals)
         if allowed is None:  # schemas whose values cannot be listed: their constraints only
             for value in compared:
                 if (why := self._refused(value, sources)) is not None:
@@ -112,6 +144,8 @@ class RouteChecks:
         kinds = {c.kind for c in node.cases}
         finite = [a for a in allowed.values if self._refused(a, sources) is None]
         finite = finite if not allowed.types else []
+        if let is not None:
+            finite = [a for a in finite if any(_same(a, v) for v in let[1])]
         uncovered = [a for a in finite if not any(_same(a, v) for v in compared)]
         if uncovered and "otherwise" not in kinds and "test" not in kinds:
             missing = ", ".join(canonical(v) for v in uncovered)
@@ -125,6 +159,46 @@ class RouteChecks:
                 f"Route '{sid}' has no branch for {missing} ({values}) and no otherwise, so "
                 "the run fails if it gets one; add .when(...) for each, or .otherwise(step)."
             )
+
+    def _writable(self, value: Any, sources: list[Source]) -> bool:
+        """Whether some source's schema may allow ``value`` (it is not told out of range)."""
+        if not _all_schemas(sources):
+            return True
+        allowed = _allowed(sources, self.refusals)
+        if allowed is not None and not allowed.admits(value):
+            return False
+        return self._refused(value, sources) is None
+
+    def _not_let_through(
+        self, sid: str, key: str, value: Any, routes: list[str], values: list[Any]
+    ) -> None:
+        """The problem of a compared ``value`` that the ``routes`` before ``sid``, comparing
+        ``key`` too, never let through (they let through ``values``)."""
+        cases = [c["equals"] for r in routes for c in self.w.G.nodes[r]["cases"] if "equals" in c]
+        values = sorted(values, key=lambda v: next(i for i, c in enumerate(cases) if _same(v, c)))
+        told, shown = canonical(value), ", ".join(canonical(v) for v in values)
+        within = [route for route in routes if self._inside(sid, route)]
+        if within:
+            why = f"'{sid}' is in the branch of route {names(within)} for {shown}"
+            hint = f"Remove the branch for {told} from '{sid}', or move '{sid}' out of that branch."
+        else:
+            why = (
+                f"route {names(routes)} before it {'has' if len(routes) == 1 else 'have'} no "
+                "branch for any other value and no otherwise, so a run with another value "
+                "fails there"
+            )
+            hint = (
+                f"Remove the branch for {told} from '{sid}', or give {names(routes, 'or')} "
+                f".when({value!r}, step) or .otherwise(step)."
+            )
+        self.w.problem(
+            f"Route '{sid}' has a branch for {told}, but '{key}' can only be "
+            f"{'one of ' if len(values) > 1 else ''}{shown} when '{sid}' runs: {why}; so that "
+            "branch can never run.",
+            node=sid,
+            key=key,
+            hint=hint,
+        )
 
     def _sources(self, sid: str, key: str) -> list[Source]:
         """What may be in ``key`` when route ``sid`` runs, in reading order."""
@@ -183,7 +257,7 @@ class RouteChecks:
         reasons = []
         for source in sources:
             schema = source.schema
-            refuses = schema is not None and not allows_nothing(schema)
+            refuses = schema is not None and not self.refusals.nothing(schema)
             why = self.refusals(value, schema) if refuses else None
             if why is None:
                 return None
@@ -290,6 +364,23 @@ class RouteChecks:
         )
 
 
+def let_through(found: frozenset[Any]) -> tuple[list[str], list[Any]] | None:
+    """When every value in ``found`` passed a route comparing it, those routes and the values
+    they let through; else ``None``."""
+    if not found or not all(isinstance(item, Narrowed) for item in found):
+        return None
+    routes: list[str] = []
+    values: list[Any] = []
+    for item in sorted(found, key=lambda item: item.route):
+        routes += [item.route] if item.route not in routes else []
+        values += [v for v in item.values if not any(_same(v, old) for old in values)]
+    return routes, values
+
+
+def _sources_of(found: frozenset[Any]) -> frozenset[str]:
+    return frozenset(item.source if isinstance(item, Narrowed) else item for item in found)
+
+
 def _move(said: list[Any], start: int, to: int) -> None:
     """Move the items of ``said`` from index ``start`` on to index ``to``."""
     new = said[start:]
@@ -312,11 +403,11 @@ def _all_schemas(sources: list[Source]) -> bool:
     return all(source.schema is not None for source in sources)
 
 
-def _allowed(sources: list[Source]) -> AllowedValues | None:
+def _allowed(sources: list[Source], refusals: Refusals) -> AllowedValues | None:
     """The values any of ``sources`` may write, or ``None`` when one may write anything."""
     allowed: AllowedValues | None = None
     for source in sources:
-        values = schema_values(source.schema)
+        values = refusals.values(source.schema)
         if values is None:
             return None
         allowed = values if allowed is None else allowed.union(values)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from irgraph.ir.outputs import AllowedValues, schema_error, schema_values
+from irgraph.ir.outputs import AllowedValues, allows_nothing, schema_error, schema_values
 from irgraph.ir.values import JsonObject, canonical
 
 __all__ = ["NONE", "Refusals", "inside", "names", "refusal", "respelled", "scalar_choices"]
@@ -41,9 +41,36 @@ class Refusals:
         #: id(schema) -> (the schema, kept so that its id is not reused; its validator, or
         #: ``None`` when jsonschema cannot build one offline)
         self._validators: dict[int, tuple[Any, Any]] = {}
+        #: id(schema) -> (the schema, what it allows, whether it allows nothing); a writer's
+        #: schema is met by every route its value may reach.
+        self._values: dict[int, tuple[Any, AllowedValues | None, bool]] = {}
+        #: (id(schema), the value as JSON text) -> why the schema refuses the value
+        self._said: dict[tuple[int, str], str | None] = {}
+
+    def values(self, schema: Any) -> AllowedValues | None:
+        """:func:`~irgraph.ir.outputs.schema_values` of ``schema``, worked out once."""
+        return self._read(schema)[1]
+
+    def nothing(self, schema: Any) -> bool:
+        """:func:`~irgraph.ir.outputs.allows_nothing` of ``schema``, worked out once."""
+        return self._read(schema)[2]
+
+    def _read(self, schema: Any) -> tuple[Any, AllowedValues | None, bool]:
+        known = self._values.get(id(schema))
+        if known is None or known[0] is not schema:
+            known = (schema, schema_values(schema), allows_nothing(schema))
+            self._values[id(schema)] = known
+        return known
 
     def __call__(self, value: Any, schema: Any) -> str | None:
         """Why ``schema`` refuses ``value`` and its every spelling, or ``None``."""
+        self._validator(schema)  # keeps the schema, so that its id is not reused
+        key = (id(schema), json.dumps(value, sort_keys=True, default=repr))
+        if key not in self._said:
+            self._said[key] = self._refusal(value, schema)
+        return self._said[key]
+
+    def _refusal(self, value: Any, schema: Any) -> str | None:
         validator = self._validator(schema)
         if validator is None:
             return None

@@ -49,20 +49,33 @@ class TypeRules:
     def map_list(self, sid: str, over: str, env: Env) -> None:
         """A map-over iterates a list: refuse a key its writer writes as text or as a
         non-array value."""
+        told = []
         for writer, schema in self._agents(over, env):
-            kind = value_type(schema)
-            if kind in (None, "array"):
-                continue
-            shown = "free text" if kind == "text" else f"a JSON {kind}"
-            self.w.problem(
-                f"MapOver '{sid}' iterates over '{over}', but agent '{writer}' writes it as "
-                f"{shown}, not a list.",
-                node=sid,
-                key=over,
-                hint=f"Give '{writer}' .output({{'type': 'array', 'items': {{'type': "
-                "'string'}}) so it answers with a list, or split the text into a list with a "
-                f"Transform that reads '{over}'.",
-            )
+            told.append(writer)
+            self.not_a_list(sid, over, writer, schema)
+        # An enclosing loop's next pass may bring a writer later in its body: checked once
+        # the whole graph is known.
+        checks = self.routes
+        checks.lists.append(
+            (sid, over, told, len(self.w.problems), len(checks.routes + checks.lists))
+        )
+
+    def not_a_list(self, sid: str, over: str, writer: str, schema: Any) -> None:
+        """The problem of map-over ``sid`` iterating ``over``, which agent ``writer`` writes
+        by ``schema``, when that is not a list."""
+        kind = value_type(schema)
+        if kind in (None, "array"):
+            return
+        shown = "free text" if kind == "text" else f"a JSON {kind}"
+        self.w.problem(
+            f"MapOver '{sid}' iterates over '{over}', but agent '{writer}' writes it as "
+            f"{shown}, not a list.",
+            node=sid,
+            key=over,
+            hint=f"Give '{writer}' .output({{'type': 'array', 'items': {{'type': "
+            "'string'}}) so it answers with a list, or split the text into a list with a "
+            f"Transform that reads '{over}'.",
+        )
 
     def route_on(self, sid: str, node: RouteNode) -> None:
         """Every compared value must be one some possible writer of the key can produce;
@@ -73,7 +86,7 @@ class TypeRules:
 
     def finish(self, tree: Any) -> None:
         """The checks that need the whole graph (``tree``: its ``G.graph["tree"]``)."""
-        self.routes.run(tree)
+        self.routes.run(tree, self.not_a_list)
 
     def loop_stop(self, sid: str, node: LoopNode, env: Env) -> None:
         """``until(key)`` on free text stops on any answer; ``equals=`` a value that no writer

@@ -341,3 +341,28 @@ def test_a_route_check_builds_one_validator_per_schema(monkeypatch):
     found = problems(pipeline)
     assert len(found) == len([v for v in values if v > 1000]) == 19
     assert len([b for b in built if b == schema]) == 1
+
+
+def test_routes_reading_one_writer_check_each_value_against_its_schema_once(monkeypatch):
+    """Each route asked the validator again about the same value of the same writer's
+    schema (and worked out what the schema allows again): a pipeline with many routes on
+    one key spent most of its validation there."""
+    schema = {"type": "integer", "minimum": 0, "maximum": 10}
+    pipeline: Any = Agent("score").instruct("Score it.").output(schema).writes("score")
+    for index in range(40):
+        pipeline = pipeline >> (
+            Route(f"r{index}")
+            .on("score")
+            .when(3, Agent(f"low{index}").instruct("Low.").writes(f"low{index}"))
+            .otherwise(Agent(f"other{index}").instruct("Other.").writes(f"other{index}"))
+        )
+    asked: list[Any] = []
+    original = jsonschema.exceptions.best_match
+
+    def counted(errors: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(errors)
+        return original(errors, *args, **kwargs)
+
+    monkeypatch.setattr(jsonschema.exceptions, "best_match", counted)
+    assert validate(to_graph(pipeline)) == []
+    assert len(asked) <= 2  # 3, and its other spelling 3.0

@@ -91,13 +91,15 @@ def test_a_writer_later_in_the_body_counts_only_when_no_write_comes_between():
 def test_a_route_rewriting_the_key_on_one_branch_inside_another_route_is_followed():
     """The outer route replaced what the inner one recorded, so 'c1''s value, which the inner
     route's other branch keeps, was lost: "A" was refused though a run routes it."""
-    inner = Route("inner").on("t").when("x", cl("c2", "Z")).otherwise(use())
+    # (the inner route compares another key: in the outer's branch for "y", 't' is "y")
+    inner = Route("inner").on("u").when("x", cl("c2", "Z")).otherwise(use())
     outer = Route("outer").on("t").when("y", inner).otherwise(cl("c4", "W"))
     pipeline = cl("c1", "A") >> outer >> route("A", "Z", "W")
-    assert said(pipeline)[0] == []
-    done = run(pipeline, provider=FakeProvider(responses={"c1": '"A"'}), state={"t": "y"})
+    assert said(pipeline, ("t", "u"))[0] == []
+    state = {"t": "y", "u": "y"}
+    done = run(pipeline, provider=FakeProvider(responses={"c1": '"A"'}), state=state)
     assert done.state["category"] == "A" and done.state["q"].startswith("<b0")
-    (problem,) = said(cl("c1", "A") >> outer >> route("A", "Z", "W", "V"))[0]
+    (problem,) = said(cl("c1", "A") >> outer >> route("A", "Z", "W", "V"), ("t", "u"))[0]
     assert "one of \"A\", \"Z\", \"W\" (what agents 'c1', 'c2' and 'c4' may write there)" in (
         problem
     )

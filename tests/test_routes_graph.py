@@ -255,7 +255,7 @@ def _nested(definite_first: bool) -> Route:
     return (
         outer.when("y", c4).otherwise(inner)
         if definite_first
-        else outer.when("y", inner).otherwise(c4)
+        else outer.when("x", inner).otherwise(c4)  # (in a branch for "y", 't' is never "x")
     )
 
 

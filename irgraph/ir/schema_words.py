@@ -25,6 +25,8 @@ KEYWORDS = frozenset(
     else contentEncoding contentMediaType contentSchema""".split()
 )
 _LOWER = {word.lower(): word for word in KEYWORDS}
+#: The keywords, in lower case and in order, for the closest match to an unknown word.
+_KNOWN = sorted(_LOWER)
 #: Keywords whose value is one subschema, a list of them, or a mapping of names to them.
 _ONE = ("items", "additionalItems", "contains", "not", "if", "then", "else", "propertyNames",
         "additionalProperties", "unevaluatedItems", "unevaluatedProperties")  # fmt: skip
@@ -64,7 +66,7 @@ def schema_warnings(schema: Any, node: str) -> list[str]:
         for word in part:
             if word in KEYWORDS or not isinstance(word, str):
                 continue
-            meant = get_close_matches(word.lower(), sorted(_LOWER), n=1, cutoff=0.8)
+            meant = get_close_matches(word.lower(), _KNOWN, n=1, cutoff=0.8)
             if meant:
                 found.append(
                     f"The output schema of '{node}' has {word!r} (at "

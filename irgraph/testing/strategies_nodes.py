@@ -272,7 +272,8 @@ def _cases(d: _Draft, scope: _Scope) -> tuple[_Part | None, str | None, list[Any
     """What a route tests: the part writing its key first (or None), the key (None for
     predicates only), the conditions in order, and whether it has an otherwise."""
     mode = d.draw(st.integers(0, 2))
-    inputs = [k for k in d.opts.inputs if k in scope.visible]
+    known = dict(scope.enums)  # (an input a route around compares holds its value here)
+    inputs = [k for k in d.opts.inputs if k in scope.visible and k not in known]
     if mode == 0 and d.opts.with_structured_outputs:
         source = None
         if not scope.enums or d.chance(2):
@@ -307,7 +308,7 @@ def route(d: _Draft, scope: _Scope, steps: Steps) -> _Part:
     written: list[set[str]] = []
     for index in range(len(conditions) + otherwise):
         count = d.draw(st.integers(1, max(1, d.opts.max_width // 2)))
-        parts, end = steps(d, inner, count)
+        parts, end = steps(d, _branch_scope(inner, on, conditions[index : index + 1]), count)
         if shared is not None:
             parts.append(_agent(d, end, key=shared))
         branch = reduce(lambda a, b: a >> b, [p.builder for p in parts])
@@ -319,3 +320,15 @@ def route(d: _Draft, scope: _Scope, steps: Steps) -> _Part:
     maybe = sorted(set().union(*written) - {shared})
     part = _Part(builder, (shared,) if shared else (), maybe=tuple(maybe))
     return part if source is None else source.then(part)
+
+
+def _branch_scope(scope: _Scope, on: str | None, condition: list[Any]) -> _Scope:
+    """``scope`` in a route's branch: in the branch for a value, the key the route compares
+    holds that value, so a route inside compares it with that value only (any other branch
+    could never run, and validation refuses it)."""
+    if on is None or not condition or callable(condition[0]):
+        return scope
+    enums = tuple((key, (condition[0],) if key == on else values) for key, values in scope.enums)
+    if on not in dict(enums):  # an input
+        enums = (*enums, (on, (condition[0],)))
+    return attrs.evolve(scope, enums=enums)

@@ -707,8 +707,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "map-over-text-allowed",
         "routes",
         "irgraph/typing_rules.py",
-        '            if kind in (None, "array"):',
-        '            if kind in (None, "array", "text"):',
+        '        if kind in (None, "array"):',
+        '        if kind in (None, "array", "text"):',
         _ROUTE_GRAPH_TESTS,
     ),
     _m(

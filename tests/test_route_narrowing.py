@@ -1,0 +1,140 @@
+"""A route's values are checked against what the routes before it let through.
+
+In a route's branch for a value, the key it compares holds that value; after a route with no
+``otherwise`` (and no predicate), a value none of its cases takes has failed the run there,
+so the key holds one of its values unless a branch wrote it. A later route's branch for any
+other value can never run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, Loop, PipelineError, Route, RunError, run, to_graph, validate
+from irgraph.testing import FakeProvider
+
+KINDS = {"type": "string", "enum": ["bug", "feature", "question"]}
+
+
+def step(name: str) -> Agent:
+    return Agent(name).instruct(f"{name}.").writes(f"out_{name}")
+
+
+def classify() -> Agent:
+    return Agent("classify").instruct("Classify {ticket}.").output(KINDS).writes("kind")
+
+
+def first() -> Route:
+    return Route("first").on("kind").when("bug", step("fix")).when("feature", step("spec"))
+
+
+def problems(pipeline: Any, inputs: Any = ("ticket",)) -> list[str]:
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(pipeline, inputs=set(inputs)))
+    return [problem.message for problem in caught.value.problems]
+
+
+def anything(state: Any) -> bool:
+    return True
+
+
+def about_then(pipeline: Any) -> list[str]:
+    """The warnings about route 'then' (validate raises any problem)."""
+    return [w for w in validate(to_graph(pipeline, inputs={"ticket"})) if "'then'" in w]
+
+
+def test_a_value_a_route_without_otherwise_never_lets_through_is_refused_at_the_next():
+    then = Route("then").on("kind").when("question", step("answer")).otherwise(step("other"))
+    pipeline = classify() >> first() >> then
+    assert problems(pipeline) == [
+        "Route 'then' has a branch for \"question\", but 'kind' can only be one of \"bug\", "
+        "\"feature\" when 'then' runs: route 'first' before it has no branch for any other "
+        "value and no otherwise, so a run with another value fails there; so that branch can "
+        "never run."
+    ]
+    # the run does fail at 'first' on "question": 'answer' never runs
+    with pytest.raises(RunError) as failed:
+        run(
+            classify() >> first() >> Route("then").on("kind").otherwise(step("other")),
+            provider=FakeProvider(responses={"classify": '"question"'}),
+            state={"ticket": "How?"},
+        )
+    assert failed.value.node == "first"
+    # the fix the message gives: a branch for it in 'first'
+    fixed = classify() >> first().when("question", step("ask")) >> then
+    assert validate(to_graph(fixed, inputs={"ticket"})) == []
+    done = run(
+        fixed, provider=FakeProvider(responses={"classify": '"question"'}), state={"ticket": "?"}
+    )
+    assert "out_answer" in done.state
+
+
+def test_an_input_compared_by_a_route_without_otherwise_is_narrowed_too():
+    then = Route("then").on("kind").when("question", step("answer")).otherwise(step("other"))
+    (problem,) = problems(first() >> then, inputs=("kind",))
+    assert problem.startswith("Route 'then' has a branch for \"question\", but 'kind' can only")
+
+
+def test_a_route_in_a_branch_for_one_value_cannot_take_another():
+    inner = Route("inner").on("kind").when("feature", step("spec")).otherwise(step("other"))
+    outer = Route("outer").on("kind").when("bug", inner).otherwise(step("rest"))
+    assert problems(classify() >> outer) == [
+        "Route 'inner' has a branch for \"feature\", but 'kind' can only be \"bug\" when "
+        "'inner' runs: 'inner' is in the branch of route 'outer' for \"bug\"; so that branch "
+        "can never run."
+    ]
+
+
+def test_what_a_branch_writes_or_a_later_write_or_an_otherwise_is_not_narrowed():
+    rewrite = Agent("again").instruct("Again.").output(KINDS).writes("kind")
+    then = Route("then").on("kind").when("question", step("answer")).otherwise(step("other"))
+    rewrites = Route("first").on("kind").when("bug", rewrite).when("feature", step("spec"))
+    assert about_then(classify() >> rewrites >> then) == []
+    done = run(
+        classify() >> rewrites >> then,
+        provider=FakeProvider(responses={"classify": '"bug"', "again": '"question"'}),
+        state={"ticket": "?"},
+    )
+    assert "out_answer" in done.state
+    later = classify() >> first() >> rewrite >> then
+    assert about_then(later) == []
+    lenient = classify() >> first().otherwise(step("rest")) >> then
+    assert validate(to_graph(lenient, inputs={"ticket"})) == []
+    guessed = first().when(anything, step("rest"))
+    assert validate(to_graph(classify() >> guessed >> then, inputs={"ticket"})) == []
+
+
+def test_in_a_loop_a_write_later_in_the_body_reaches_the_next_pass_unnarrowed():
+    then = Route("then").on("kind").when("question", step("answer")).otherwise(step("other"))
+    body = first() >> then >> Agent("again").instruct("Again.").output(KINDS).writes("kind")
+    pipeline = classify() >> Loop("L").step(body).max_iterations(2)
+    (problem,) = problems(pipeline)  # 'first' lets no "question" through, on any pass
+    assert "Route 'then' has a branch for \"question\"" in problem
+    body = then >> first() >> Agent("again").instruct("Again.").output(KINDS).writes("kind")
+    pipeline = classify() >> Loop("L").step(body).max_iterations(2)
+    assert about_then(pipeline) == []
+
+
+def test_values_no_route_before_lets_through_are_not_warned_of_as_uncovered():
+    then = Route("then").on("kind").when("bug", step("fix2")).when("feature", step("spec2"))
+    assert about_then(classify() >> first() >> then) == []
+
+
+def test_a_value_no_writer_allows_is_told_by_the_writers_schema_not_by_the_route_before():
+    """The route before was named for a value outside the enum too: its fix (a branch for
+    it there) would only move the problem to that route."""
+    then = Route("then").on("kind").when("urgent", step("page")).otherwise(step("other"))
+    assert problems(classify() >> first() >> then) == [
+        "Route 'then' has a branch for \"urgent\", but 'kind' can only be one of \"bug\", "
+        '"feature", "question" (the enum of agent \'classify\'), so that branch can never run.'
+    ]
+
+
+def test_true_is_not_let_through_by_a_branch_for_one():
+    counted = Agent("count").instruct("Count.").output({"type": ["integer", "boolean"]})
+    ones = Route("first").on("n").when(1, step("one")).when(2, step("two"))
+    then = Route("then").on("n").when(True, step("yes")).otherwise(step("other"))
+    (problem,) = problems(counted.writes("n") >> ones >> then)
+    assert problem.startswith("Route 'then' has a branch for true, but 'n' can only be one of 1, 2")
