@@ -122,9 +122,10 @@ def _detail(facts: RunFacts, node: str) -> str:
     """``"done · 3x 12 ms"`` (with a multiplication sign): the status, how many times the node
     ran (as the table's ``runs``: a failed or stopped one counts) and the mean duration of
     the runs that ended; ``"cancelled · 2 of 6, 12 ms"`` when some items never started (they
-    waited for a model-call slot until the run stopped)."""
+    waited for a model-call slot until the run stopped; while it goes, ``"running · 2 of 6"``
+    when some wait for a slot now)."""
     mine = facts.of(node)
-    started = [e for e in mine if e.status != "not_started"]
+    started = [e for e in mine if e.status not in ("not_started", "waiting")]
     runs = [e for e in started if e.duration is not None]
     word = STATUSES[facts.status[node]][0]
     times = f"{len(mine)}\u00d7 " if len(mine) > 1 else ""
