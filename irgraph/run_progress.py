@@ -15,9 +15,11 @@ An agent that has started but waits for a model-call slot (``max_concurrency``: 
 one that never got a slot is *not started*, as in the run view.
 
 When the run ends, the output shows how it ended: the final diagram (or bar) with the
-nodes done, failed, cancelled or not reached, and a summary line. Drawing never breaks the
-run: an error while drawing stops the drawing, not the run. A user's own ``on_event`` handler
-still gets every event, after the progress has seen it.
+nodes done, failed, cancelled or not reached, and a summary line with the run's measured
+time, from its first event to its last as its run view (:mod:`irgraph.run_status`) measures
+it, and the whole wait when start-up and shut-down (a flow's, say) took 0.1 s or more.
+Drawing never breaks the run: an error while drawing stops the drawing, not the run. A
+user's own ``on_event`` handler still gets every event, after the progress has seen it.
 
 >>> import io
 >>> from irgraph import Agent, run
@@ -58,6 +60,9 @@ __all__ = ["RunProgress", "ProgressFrame", "live_facts", "final_facts", "progres
 #: More nodes than this: a progress bar rather than the diagram.
 LARGE = 40
 _SHOWN = 3  # running nodes named on the line; the rest are counted
+#: Start-up and shut-down (a flow's, say) longer than this: the final line says how long
+#: the whole wait took besides the run's own measured time.
+_OVERHEAD = 0.1
 
 
 def live_facts(graph: nx.DiGraph | None, events: list[Event]) -> RunFacts:
@@ -150,7 +155,13 @@ class ProgressFrame:
             state = facts.outcome
             if facts.failed:
                 state += f" at {facts.failed!r}"
-            return f"{state} in {took}: {total} node{'s' * (total != 1)} ({_counts(facts)})"
+            if facts.executions:  # measured as the run view measures it (run_status)
+                took = seconds_text(facts.measured)
+            line = f"{state} in {took}: {total} node{'s' * (total != 1)} ({_counts(facts)})"
+            extra = self.elapsed - facts.measured
+            if facts.executions and extra >= _OVERHEAD:  # say where the rest of the wait went
+                line += f"; {seconds_text(self.elapsed)} with start-up and shut-down"
+            return line
         running = self.running
         names = ", ".join(shorten(n, 30) for n in running[:_SHOWN])
         if len(running) > _SHOWN:
@@ -290,10 +301,11 @@ class RunProgress:
 
     def finish(self, result: RunResult | None = None, error: BaseException | None = None) -> None:
         """Show how the run ended: ``result`` when it finished, ``error`` when it did not."""
+        elapsed = time.monotonic() - self._begin  # before the final frame's facts are made
         try:
             self.final = ProgressFrame(
                 final_facts(self.graph, list(self.events), result, error),
-                time.monotonic() - self._begin,
+                elapsed,
                 len(self.graph or ()) > self.large,
                 ended=True,
             )
@@ -322,7 +334,9 @@ def final_facts(
     if partial is not None and hasattr(partial, "completed"):
         error = partial
     if hasattr(error, "node") and hasattr(error, "completed"):  # a RunError
-        return error_view(error, graph, trace=events).facts
+        # its own trace, measured to when it stopped, as its view is; else the events seen
+        own = getattr(error, "trace", None)
+        return error_view(error, graph, trace=None if own else events).facts
     facts = live_facts(graph, events)
     ended = {"running": "cancelled", "waiting": "not_reached"}
     status = {

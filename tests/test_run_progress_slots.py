@@ -1,5 +1,6 @@
 """Live progress of a run with ``max_concurrency``: an agent that has started but waits for a
-model-call slot is shown waiting, not running. Real asyncio runs; a provider that holds every call
+model-call slot is shown waiting, not running; and the final line's time is the run's own
+measured time, as its run view says. Real asyncio runs; a provider that holds every call
 until the run's events say enough agents wait orders them (no timing)."""
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from typing import Any
 import pytest
 
 from irgraph import Agent, Event, MapOver, RunError, run
+from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.run_progress import ProgressFrame, RunProgress
+from irgraph.run_status import seconds_text
+from irgraph.testing import FakeProvider
 
 
 class Terminal(io.StringIO):
@@ -134,3 +138,48 @@ def test_an_agent_waiting_alone_is_waiting_and_a_stopped_one_not_started():
     assert progress.final.facts.status[waiter] == "failed"  # the handler failed it
     view = info.value.view()
     assert view.facts.status == progress.final.facts.status
+
+
+class SlowStart:
+    """A backend whose runs take 0.2 s to start and to end around the asyncio one's, as a
+    flow on a server does."""
+
+    name = "slow-start"
+    capabilities = AsyncioBackend.capabilities
+
+    def compile(self, ir: Any, *, inputs: Any = None) -> Any:
+        return _SlowRunnable(AsyncioBackend().compile(ir, inputs=inputs))
+
+
+class _SlowRunnable:
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.graph = inner, inner.graph
+
+    async def arun(self, state: Any = None, *, provider: Any = None, **options: Any) -> Any:
+        await asyncio.sleep(0.1)
+        try:
+            return await self.inner.arun(state, provider=provider, **options)
+        finally:
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["finished", "failed"])
+def test_the_final_line_says_the_runs_measured_time_as_its_view_does(fails):
+    pipeline = Agent("a").instruct("Hi.").writes("x") >> Agent("b").instruct("Got {x}.")
+    log = io.StringIO()
+    fake = FakeProvider(latency=0.01, fail={"b": 1} if fails else None)
+    try:
+        viewed = run(pipeline, backend=SlowStart(), provider=fake, progress=RunProgress(stream=log))
+    except RunError as error:
+        assert fails
+        viewed = error  # type: ignore[assignment]
+    measured = viewed.view().facts.measured
+    line = log.getvalue()
+    took, wall = re.fullmatch(
+        r"Run (?:finished|failed at 'b') in (.+?): 2 nodes \(.+\); (.+) with start-up and "
+        r"shut-down\n",
+        line,
+    ).groups()  # type: ignore[union-attr]
+    assert took == seconds_text(measured), (line, measured)
+    assert f"measured {took}" in viewed.view().headline()
+    assert (wall.endswith(" ms") and int(wall.removesuffix(" ms")) >= 200) or wall.endswith(" s")
