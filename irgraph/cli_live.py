@@ -43,6 +43,7 @@ _STYLE = {
     "running": "bold yellow",
     "waiting": "dim",
     "skipped": "dim",
+    "no_items": "dim",
     "not_reached": "dim",
 }
 

@@ -34,7 +34,7 @@ NODE_W, NODE_H = 170.0, 44.0
 GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
 _KIND_WORD = {"map_over": "map-over", "loop": "loop", "route": "route"}
-_DASHED = ("not_started", "skipped", "not_reached")  # outlined dashed: no work done
+_DASHED = ("not_started", "skipped", "no_items", "not_reached")  # outlined dashed: no work done
 _TITLE_X = 8.0  # a scope's title, from its box's left edge (and as much room to the right)
 
 
@@ -131,6 +131,11 @@ def _detail(facts: RunFacts, node: str) -> str:
     times = f"{len(mine)}\u00d7 " if len(mine) > 1 else ""
     if len(mine) > 1 and len(started) < len(mine):
         times = f"{len(started)} of {len(mine)}, "
+    G = facts.graph
+    if G.nodes[node].get("kind") == "map_over" and any(  # over an empty list: nothing ran
+        facts.status.get(n) == "no_items" and G.nodes[n].get("parent") == node for n in G
+    ):
+        times = "0 items, "
     if not runs:
         return f"{word} \u00b7 {times[:-1].rstrip(',')}" if times else word
     mean = sum(e.duration or 0.0 for e in runs) / len(runs)
