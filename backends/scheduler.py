@@ -68,6 +68,7 @@ from .run_options import (
     check_run_options,
     refuse_awaitable,
 )
+from .slot_events import slot
 from .timeouts import with_timeout
 from .user_code import GateRequest, gate_value, transform_value
 
@@ -414,7 +415,7 @@ class Scheduler:
                 text = await (answer if seconds is None else with_timeout(answer, seconds))
             else:
                 asked = _now()
-                async with self.limit:
+                async with slot(self, request.node, path, asked):  # a handler is told of a wait
                     start = _now()
                     waited = start - asked
                     text = await with_timeout(self.model_answer(request, path), seconds)

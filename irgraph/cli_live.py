@@ -44,6 +44,7 @@ _STYLE = {
     "running": "bold yellow",
     "waiting": "dim",
     "skipped": "dim",
+    "no_items": "dim",
     "not_reached": "dim",
 }
 
@@ -288,9 +289,11 @@ class RunDisplay:
             self.final = final_facts(self.graph, list(self.events), result)
 
     def __call__(self, event: Event) -> None:
-        if event.event not in ("start", "end"):
+        if event.event not in ("start", "end", "wait", "slot"):
             return
-        self.events.append(event)
+        self.events.append(event)  # a wait for a model-call slot too: live_facts reads it
+        if event.event in ("wait", "slot"):
+            return
         self.last[event.node] = event.event
         if event.event == "start":
             self.started[event.node] = event.time

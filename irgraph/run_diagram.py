@@ -34,7 +34,7 @@ NODE_W, NODE_H = 170.0, 44.0
 GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
 _KIND_WORD = {"map_over": "map-over", "loop": "loop", "route": "route"}
-_DASHED = ("not_started", "skipped", "not_reached")  # outlined dashed: no work done
+_DASHED = ("not_started", "skipped", "no_items", "not_reached")  # outlined dashed: no work done
 _TITLE_X = 8.0  # a scope's title, from its box's left edge (and as much room to the right)
 
 
@@ -122,14 +122,20 @@ def _detail(facts: RunFacts, node: str) -> str:
     """``"done · 3x 12 ms"`` (with a multiplication sign): the status, how many times the node
     ran (as the table's ``runs``: a failed or stopped one counts) and the mean duration of
     the runs that ended; ``"cancelled · 2 of 6, 12 ms"`` when some items never started (they
-    waited for a model-call slot until the run stopped)."""
+    waited for a model-call slot until the run stopped; while it goes, ``"running · 2 of 6"``
+    when some wait for a slot now)."""
     mine = facts.of(node)
-    started = [e for e in mine if e.status != "not_started"]
+    started = [e for e in mine if e.status not in ("not_started", "waiting")]
     runs = [e for e in started if e.duration is not None]
     word = STATUSES[facts.status[node]][0]
     times = f"{len(mine)}\u00d7 " if len(mine) > 1 else ""
     if len(mine) > 1 and len(started) < len(mine):
         times = f"{len(started)} of {len(mine)}, "
+    G = facts.graph
+    if G.nodes[node].get("kind") == "map_over" and any(  # over an empty list: nothing ran
+        facts.status.get(n) == "no_items" and G.nodes[n].get("parent") == node for n in G
+    ):
+        times = "0 items, "
     if not runs:
         return f"{word} \u00b7 {times[:-1].rstrip(',')}" if times else word
     mean = sum(e.duration or 0.0 for e in runs) / len(runs)

@@ -10,10 +10,16 @@ The run's own events (the ``on_event`` stream every backend sends) drive one liv
   nodes running now, the time so far;
 - on any other stream (a log, a pipe), a plain line every 10 seconds at most.
 
+An agent that has started but waits for a model-call slot (``max_concurrency``: the
+``"wait"`` and ``"slot"`` events) shows *waiting*, not *running*; once the run has stopped,
+one that never got a slot is *not started*, as in the run view.
+
 When the run ends, the output shows how it ended: the final diagram (or bar) with the
-nodes done, failed, cancelled or not reached, and a summary line. Drawing never breaks the
-run: an error while drawing stops the drawing, not the run. A user's own ``on_event`` handler
-still gets every event, after the progress has seen it.
+nodes done, failed, cancelled or not reached, and a summary line with the run's measured
+time, from its first event to its last as its run view (:mod:`irgraph.run_status`) measures
+it, and the whole wait when start-up and shut-down (a flow's, say) took 0.1 s or more.
+Drawing never breaks the run: an error while drawing stops the drawing, not the run. A
+user's own ``on_event`` handler still gets every event, after the progress has seen it.
 
 >>> import io
 >>> from irgraph import Agent, run
@@ -54,21 +60,54 @@ __all__ = ["RunProgress", "ProgressFrame", "live_facts", "final_facts", "progres
 #: More nodes than this: a progress bar rather than the diagram.
 LARGE = 40
 _SHOWN = 3  # running nodes named on the line; the rest are counted
+#: Start-up and shut-down (a flow's, say) longer than this: the final line says how long
+#: the whole wait took besides the run's own measured time.
+_OVERHEAD = 0.1
 
 
 def live_facts(graph: nx.DiGraph | None, events: list[Event]) -> RunFacts:
     """The :class:`~irgraph.run_status.RunFacts` of a run still going: a node with an
-    execution that has not ended is ``running``, one that has not started ``waiting``."""
+    execution that has not ended is ``running``, one that has not started ``waiting``, and
+    so is an agent whose every open execution waits for a model-call slot
+    (``max_concurrency``: a ``"wait"`` event with no ``"slot"`` after it). Each open
+    execution is ``running`` or ``waiting`` (for a slot) likewise."""
     facts = run_facts(graph, events, {})
-    running = {e.node for e in facts.executions if e.end is None}
+    slotless = _waiting_for_slots(events)
+    executions = [
+        e
+        if e.end is not None
+        else attrs.evolve(e, status="waiting" if (e.node, e.path) in slotless else "running")
+        for e in facts.executions
+    ]
+    running = {e.node for e in executions if e.status == "running"}
+    waiting = {e.node for e in executions if e.status == "waiting"}
     status = {
-        node: "running" if node in running else "waiting" if was in _NOT_YET else was
+        node: "running"
+        if node in running
+        else "waiting"
+        if node in waiting or was in _NOT_YET
+        else was
         for node, was in facts.status.items()
     }
-    return attrs.evolve(facts, status=status)
+    return attrs.evolve(facts, executions=executions, status=status)
+
+
+def _waiting_for_slots(events: list[Event]) -> set[tuple[str, tuple[tuple[str, int], ...]]]:
+    """The executions (node, path) waiting for a model-call slot after ``events``."""
+    found: set[tuple[str, tuple[tuple[str, int], ...]]] = set()
+    for event in events:
+        key = (event.node, tuple(event.path))
+        if event.event == "wait":
+            found.add(key)
+        else:  # its slot, its end, or a new execution (a loop's next iteration)
+            found.discard(key)
+    return found
 
 
 _NOT_YET = ("not_reached", "unknown")
+#: The events the progress reads: an execution's start and end, an agent's wait for a
+#: model-call slot and the slot it got (irgraph.backends.slot_events).
+_TOLD = ("start", "end", "wait", "slot")
 
 
 def _counts(facts: RunFacts) -> str:
@@ -93,12 +132,14 @@ class ProgressFrame:
 
     @property
     def finished(self) -> int:
-        """Nodes that have finished: no longer waiting or running, or running again after an
-        execution ended (a loop's next iteration), so the count never goes back; a branch a
-        route did not take is not counted (see :attr:`total`)."""
+        """Nodes that have finished: no longer waiting or running, or running (or waiting for
+        a model-call slot) again after an execution ended (a loop's next iteration, a
+        map-over's next item), so the count never goes back; a branch a route did not take
+        is not counted (see :attr:`total`)."""
         again = {e.node for e in self.facts.executions if e.end is not None}
         return sum(
-            (s not in ("running", "waiting", "skipped")) or (s == "running" and n in again)
+            (s not in ("running", "waiting", "skipped"))
+            or (s in ("running", "waiting") and n in again)
             for n, s in self.facts.status.items()
         )
 
@@ -114,13 +155,23 @@ class ProgressFrame:
             state = facts.outcome
             if facts.failed:
                 state += f" at {facts.failed!r}"
-            return f"{state} in {took}: {total} node{'s' * (total != 1)} ({_counts(facts)})"
+            if facts.executions:  # measured as the run view measures it (run_status)
+                took = seconds_text(facts.measured)
+            line = f"{state} in {took}: {total} node{'s' * (total != 1)} ({_counts(facts)})"
+            extra = self.elapsed - facts.measured
+            if facts.executions and extra >= _OVERHEAD:  # say where the rest of the wait went
+                line += f"; {seconds_text(self.elapsed)} with start-up and shut-down"
+            return line
         running = self.running
         names = ", ".join(shorten(n, 30) for n in running[:_SHOWN])
         if len(running) > _SHOWN:
             names += f" +{len(running) - _SHOWN} more"
         line = f"{self.finished}/{self.total} nodes done"
-        return line + (f", running: {names}" if names else "") + f" ({took})"
+        line += f", running: {names}" if names else ""
+        slotless = sum(e.status == "waiting" for e in facts.executions)
+        if slotless:  # agents that started but wait for a model-call slot (max_concurrency)
+            line += f", {slotless} waiting for a model-call slot"
+        return line + f" ({took})"
 
     def html(self) -> str:
         colour = "#b3261e" if self.facts.failed or self.facts.message else "inherit"
@@ -218,7 +269,7 @@ class RunProgress:
 
     def __call__(self, event: Event) -> None:
         """Take one of the run's events (an ``on_event`` handler) and redraw if it is time."""
-        if event.event not in ("start", "end"):
+        if event.event not in _TOLD:
             return
         self.events.append(event)
         output = self.output
@@ -250,10 +301,11 @@ class RunProgress:
 
     def finish(self, result: RunResult | None = None, error: BaseException | None = None) -> None:
         """Show how the run ended: ``result`` when it finished, ``error`` when it did not."""
+        elapsed = time.monotonic() - self._begin  # before the final frame's facts are made
         try:
             self.final = ProgressFrame(
                 final_facts(self.graph, list(self.events), result, error),
-                time.monotonic() - self._begin,
+                elapsed,
                 len(self.graph or ()) > self.large,
                 ended=True,
             )
@@ -282,10 +334,16 @@ def final_facts(
     if partial is not None and hasattr(partial, "completed"):
         error = partial
     if hasattr(error, "node") and hasattr(error, "completed"):  # a RunError
-        return error_view(error, graph, trace=events).facts
+        # its own trace, measured to when it stopped, as its view is; else the events seen
+        own = getattr(error, "trace", None)
+        return error_view(error, graph, trace=None if own else events).facts
     facts = live_facts(graph, events)
     ended = {"running": "cancelled", "waiting": "not_reached"}
-    status = {node: ended.get(was, was) for node, was in facts.status.items()}
+    status = {
+        # an agent that only waited for a model-call slot started, but made no call
+        node: "not_started" if was == "waiting" and facts.of(node) else ended.get(was, was)
+        for node, was in facts.status.items()
+    }
     if isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):  # stopped, not failed
         return attrs.evolve(facts, status=status, cancelled=True)
     message = f"{type(error).__name__}: {error}" if error is not None else "stopped"

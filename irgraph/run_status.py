@@ -13,6 +13,7 @@ body's nodes, each execution with its ``path``). :func:`run_facts` pairs them in
 - ``reused``: its result came from an earlier run (``RunResult.reused``, or an output with no
   execution: a resumed batch item);
 - ``skipped``: a branch its route did not take;
+- ``no_items``: inside a map-over that finished over an empty list: there was nothing to run;
 - ``not_reached``: it never ran;
 - ``unknown``: the run recorded nothing (no trace, no outputs);
 - ``running`` and ``waiting``: only while the run goes, in its live progress
@@ -57,6 +58,7 @@ STATUSES: dict[str, tuple[str, str, str]] = {
     "not_started": ("not started", "#fffaf3", "#c77d3a"),
     "reused": ("reused", "#d3e4fa", "#1565c0"),
     "skipped": ("not taken", "#f6f6f6", "#b0b0b0"),
+    "no_items": ("no items", "#f3f6fa", "#8ea3bd"),
     "not_reached": ("not reached", "#ececec", "#8a8a8a"),
     "unknown": ("not recorded", "#ffffff", "#8a8a8a"),
     # While a run goes (its live progress, irgraph.run_progress): never in a finished run's.
@@ -341,6 +343,7 @@ def run_facts(
         graph, executions, {}, outputs, failed, message, backend, traced, calls, cancelled, stopped
     )
     taken = _branches_ran(graph, {e.node for e in executions})
+    busy = {scope for e in executions for scope in _ancestors(graph, e.node)[1:]}
     status = facts.status
     for node in graph.nodes:  # reading order: a route's status is known before its branches
         mine = facts.of(node)
@@ -355,6 +358,13 @@ def run_facts(
             status[node] = "cancelled" if "cancelled" in left else "not_started" if left else "done"
         elif not recorded:
             status[node] = "unknown"
+        elif any(  # a map-over that finished with no item run: it had an empty list
+            graph.nodes[scope].get("kind") == "map_over"
+            and status.get(scope) == "done"
+            and scope not in busy
+            for scope in _ancestors(graph, graph.nodes[node].get("parent"))
+        ):
+            status[node] = "no_items"
         elif any(
             graph.nodes[scope].get("kind") == "route"
             and (

@@ -26,7 +26,7 @@ LABEL_W, CHART_W, ROW_H, BAR_H = 260.0, 520.0, 20.0, 13.0
 _TEXT_BAR = 40
 _SHOWN_WAIT = 0.0005  # a wait for a model-call slot is named from half a millisecond up
 _MARKS = {"done": "#", "failed": "X", "cancelled": "~", "not_started": "-", "reused": "=",
-          "skipped": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
+          "skipped": ".", "no_items": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
 
 
 def _nice_step(span: float) -> float:

@@ -145,5 +145,5 @@ def test_the_run_view_screenshots_show_something(tmp_path: Path):
             raise
         pytest.skip(str(exc))
     width, height, pixels = _png_pixels(shot.read_bytes())
-    assert (width, height) == (1800, 500)
+    assert (width, height) == (1920, 500)
     assert len(set(pixels)) > 50  # colours, not a blank page

@@ -133,6 +133,9 @@ def test_notebooks_are_stored_with_their_outputs():
             # only a cell that shows an error on purpose keeps one (nbclient runs on past it)
             assert not raised or "raises-exception" in c.metadata.tags, name
         assert any(c.outputs for c in code), name
+        # a temporary path changes at every execution: a notebook prints none
+        stored = json.dumps([c.outputs for c in code])
+        assert not re.search(r"/tmp/|irgraph-notebook-", stored), name
 
 
 def test_exploring_a_pipeline_graph(kernel_path, monkeypatch):
@@ -254,6 +257,7 @@ def test_notebook_05_batches(kernel_path, monkeypatch):
     changed = text(nb, "changed")
     assert "PipelineError: Batch 'reports-v1'" in changed
     assert "its node 'writer' has another instruction" in changed
+    assert "Batch 'reports-v1' in WORK/batches was started" in changed  # no random path
     deployed = text(nb, "deploy")
     assert "Deployed reports/reports" in deployed and "Deployed reports-batch/reports" in deployed
     assert re.search(

@@ -193,7 +193,7 @@ def browse(notebooks: dict[str, Any], timeout: float = 180.0) -> dict[str, list[
     return site.reports
 
 
-def screenshot(html: str, path: Path, width: int = 1800, height: int = 900) -> Path:
+def screenshot(html: str, path: Path, width: int = 1920, height: int = 900) -> Path:
     """A PNG of ``html`` (a page of its own, nothing loaded from elsewhere) as Chromium draws
     it at ``width`` x ``height``."""
     chromium = _chromium()
