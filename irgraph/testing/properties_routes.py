@@ -149,9 +149,14 @@ def check_output_retries(
             raise _fail(
                 pipeline, f"The RunError names {error.node!r}, not {failure.node!r}."
             ) from error
-        if failure.reply is not None and failure.reply not in str(error):
+        # The failed node's own last reply: when several nodes share the agent's name, the
+        # one that fails first depends on the schedule (the dataflow schedule runs them side
+        # by side), and each refuses its last attempt's reply.
+        retries = G.nodes[error.node].get("output_retries")
+        reply = failure.reply if retries is None else InvalidReplies.refused(retries + 1)
+        if failure.reply is not None and reply not in str(error):
             raise _fail(
-                pipeline, f"The RunError does not quote the raw reply {failure.reply!r}: {error}"
+                pipeline, f"The RunError does not quote the raw reply {reply!r}: {error}"
             ) from error
         return
     if failure is not None:

@@ -404,12 +404,13 @@ MUTANTS: tuple[Mutant, ...] = (
         "timeout-counts-the-wait-for-a-slot",
         "scheduler",
         "backends/scheduler.py",
-        "                async with self.limit:\n"
+        "                async with slot(self, request.node, path, asked):"
+        "  # a handler is told of a wait\n"
         "                    start = _now()\n"
         "                    waited = start - asked\n"
         "                    text = await with_timeout(self.model_answer(request, path), seconds)",
         "                async def wait_and_call() -> str:\n"
-        "                    async with self.limit:  # type: ignore[union-attr]\n"
+        "                    async with slot(self, request.node, path, asked):\n"
         "                        return await self.model_answer(request, path)\n\n"
         "                text = await with_timeout(wait_and_call(), seconds)",
         ("tests/test_timeouts.py", *_RUN_TESTS),
@@ -476,8 +477,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "gate-answer-not-written",
         "scheduler",
         "backends/scheduler.py",
-        "                if step.op.writes:\n                    state[step.op.writes] = answer\n",
-        "",
+        "                if step.op.writes:"
+        "  # once its time has not run out: a late value is not kept\n",
+        '                if step.op.writes and kind != "gate":\n',
         _RUN_TESTS,
     ),
     _m(
