@@ -153,8 +153,10 @@ def check_output_retries(
         # one that fails first depends on the schedule (the dataflow schedule runs them side
         # by side), and each refuses its last attempt's reply.
         retries = G.nodes[error.node].get("output_retries")
-        reply = failure.reply if retries is None else InvalidReplies.refused(retries + 1)
-        if failure.reply is not None and reply not in str(error):
+        reply = failure.reply
+        if reply is not None and retries is not None:
+            reply = InvalidReplies.refused(retries + 1)
+        if reply is not None and reply not in str(error):
             raise _fail(
                 pipeline, f"The RunError does not quote the raw reply {reply!r}: {error}"
             ) from error
