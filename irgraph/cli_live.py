@@ -6,7 +6,8 @@ standard error: every node (indented inside its loop, map-over or route) with it
 of counts; redrawn up to 10 times a second by rich's own thread, from the run's events
 (:mod:`irgraph.run_progress` works the statuses out), and left showing how the run ended.
 ``--progress`` forces it, ``--no-progress`` turns it off. Otherwise (a pipe, a log, tests,
-no rich) a plain line per node as it starts and ends, on standard output.
+no rich) a plain line per node as it starts and ends, and as a started agent waits for a
+model-call slot (``max_concurrency``, which the table shows as waiting), on standard output.
 """
 
 from __future__ import annotations
@@ -292,13 +293,15 @@ class RunDisplay:
         if event.event not in ("start", "end", "wait", "slot"):
             return
         self.events.append(event)  # a wait for a model-call slot too: live_facts reads it
-        if event.event in ("wait", "slot"):
+        if event.event == "slot":  # its slot: it runs on, its end line follows
             return
-        self.last[event.node] = event.event
-        if event.event == "start":
-            self.started[event.node] = event.time
+        if event.event == "wait":  # started, but waits for a model-call slot (max_concurrency)
+            line = f"  .. {shown(event.node)} waits for a model-call slot"
+        elif event.event == "start":
+            self.started[event.node], self.last[event.node] = event.time, "start"
             line = f"  > {shown(event.node)} started"
         else:
+            self.last[event.node] = "end"
             took = event.time - self.started.get(event.node, event.time)
             line = f"  ok {shown(event.node)} ({took:.2f} s)"
         if self.live is None:  # rich redraws the table on its own

@@ -183,3 +183,47 @@ def test_the_final_line_says_the_runs_measured_time_as_its_view_does(fails):
     assert took == seconds_text(measured), (line, measured)
     assert f"measured {took}" in viewed.view().headline()
     assert (wall.endswith(" ms") and int(wall.removesuffix(" ms")) >= 200) or wall.endswith(" s")
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["table", "lines"])
+def test_irgraph_runs_display_shows_an_agent_waiting_for_a_slot_waiting(live):
+    """``irgraph run``'s display (irgraph.cli_live): its live table has the agent that waits
+    for a model-call slot waiting, not running; its plain lines say it waits."""
+    if live:
+        pytest.importorskip("rich")
+    from irgraph.cli_live import RunDisplay
+    from irgraph.graph import to_graph
+
+    pipeline = Agent("first").instruct("Go.").writes("a") | Agent("second").instruct("Go.")
+    out, seen, held = io.StringIO(), [], Held()
+    display = RunDisplay(to_graph(pipeline), out, live=live, err=io.StringIO())
+    drawn: list[str] = []
+
+    def draw() -> None:
+        if live:
+            from rich.console import Console
+
+            console = Console(file=io.StringIO(), width=120, color_system=None)
+            console.print(display.table())
+            drawn.append(console.file.getvalue())  # type: ignore[attr-defined]
+        else:
+            drawn.append(out.getvalue())
+
+    told = released_after(held, 1, seen, draw)
+
+    def both(event: Event) -> None:
+        display(event)
+        told(event)
+
+    with display:
+        display.finish(run(pipeline, provider=held, on_event=both, max_concurrency=1))
+    waiter = next(e.node for e in seen if e.event == "wait")
+    worker = "first" if waiter == "second" else "second"
+    (frame,) = drawn
+    if live:
+        rows = dict(re.findall(r"^ *(\w+) +(waiting|running|done)\b", frame, re.M))
+        assert rows == {worker: "running", waiter: "waiting"}, frame
+        assert "1 waiting" in frame.splitlines()[0], frame  # the headline's counts
+    else:
+        assert frame.splitlines()[-1] == f"  .. {waiter} waits for a model-call slot", frame
+        assert f"  > {waiter} started" in frame.splitlines()
