@@ -18,7 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from irgraph.errors import a_or_an
-from irgraph.run_progress import final_facts, live_facts
+from irgraph.run_progress import ended_in, final_facts, live_facts
 from irgraph.run_status import STATUSES, RunFacts, seconds_text
 
 if TYPE_CHECKING:
@@ -258,7 +258,17 @@ class RunDisplay:
         ending = f"failed at {facts.failed!r}" if facts.failed else "finished"
         if facts.message and not facts.failed:
             ending = "stopped"
-        return f"irgraph run {ending} in {seconds_text(elapsed)}: {counts}"
+        took, extra = ended_in(facts, elapsed)  # measured as run() measures its own
+        return f"irgraph run {ending} in {took}: {counts}{extra}"
+
+    def took(self) -> tuple[str, str]:
+        """How long the finished run took, as its progress line and run view say (see
+        :func:`~irgraph.run_progress.ended_in`): its measured time, and how long the whole
+        wait took when start-up and shut-down added 0.1 s or more (else ``""``)."""
+        elapsed = (self.stopped or time.monotonic()) - self.begin
+        if self.final is None:  # its facts could not be made: the whole wait
+            return seconds_text(elapsed), ""
+        return ended_in(self.final, elapsed)
 
     def done(self) -> list[str]:
         """The nodes whose last event was their end, in graph order."""
@@ -284,10 +294,13 @@ class RunDisplay:
         self.live.__exit__(kind, error, trace)
 
     def finish(self, result: Any) -> None:
-        """Show the finished run's own statuses in the last frame."""
-        if self.live is not None:
-            self.stopped = time.monotonic()
+        """Show the finished run's own statuses in the last frame; its measured time in
+        :meth:`took`."""
+        self.stopped = time.monotonic()
+        try:
             self.final = final_facts(self.graph, list(self.events), result)
+        except Exception:  # the run finished: a record it cannot be read from does not fail it
+            self.final = None
 
     def __call__(self, event: Event) -> None:
         if event.event not in ("start", "end", "wait", "slot"):

@@ -158,9 +158,14 @@ class _SlowRunnable:
     async def arun(self, state: Any = None, *, provider: Any = None, **options: Any) -> Any:
         await asyncio.sleep(0.1)
         try:
-            return await self.inner.arun(state, provider=provider, **options)
+            result = await self.inner.arun(state, provider=provider, **options)
+            FINISHED.append(result)
+            return result
         finally:
             await asyncio.sleep(0.1)
+
+
+FINISHED: list[Any] = []  # the runs SlowStart finished, last last
 
 
 @pytest.mark.parametrize("fails", [False, True], ids=["finished", "failed"])
@@ -227,3 +232,26 @@ def test_irgraph_runs_display_shows_an_agent_waiting_for_a_slot_waiting(live):
     else:
         assert frame.splitlines()[-1] == f"  .. {waiter} waits for a model-call slot", frame
         assert f"  > {waiter} started" in frame.splitlines()
+
+
+def test_irgraph_runs_finished_line_says_the_runs_measured_time(monkeypatch):
+    """``irgraph run``'s own "Finished in" line says the run's measured time, as its progress
+    line and run view do, and the whole wait when start-up and shut-down took long."""
+    import sys
+
+    from irgraph.cli import main
+    from irgraph.compile import register_backend
+
+    registry = sys.modules["irgraph.compile"]  # a registry of this test's own
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    register_backend("slow-start", SlowStart)
+    out = io.StringIO()
+    argv = ["run", "irgraph.demo:research_pipeline", "--state", "topic=owls"]
+    assert main([*argv, "--backend", "slow-start", "--no-progress"], out=out) == 0
+    measured = seconds_text(FINISHED[-1].view().facts.measured)
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("Finished in "))
+    took, wall = re.fullmatch(
+        r"Finished in (.+?) on backend 'slow-start'; (.+) with start-up and shut-down\.", line
+    ).groups()  # type: ignore[union-attr]
+    assert took == measured, (line, measured)
+    assert (wall.endswith(" ms") and int(wall.removesuffix(" ms")) >= 200) or wall.endswith(" s")
