@@ -159,7 +159,10 @@ class RunStream:
     as events:``, or when the abandoned iterator is collected otherwise. A stream is one run:
     iterating it again is refused (it would run the pipeline, and pay its model calls, again).
     Cancelling the consumer's task cancels the run, and its ``CancelledError`` carries the
-    run's ``.partial``, as a cancelled ``arun``'s does.
+    run's ``.partial``, as a cancelled ``arun``'s does. A run that had already finished when
+    the consumer was cancelled (its last event told, the consumer not yet resumed) is not
+    undone: its RunResult is in ``.result``, and the ``CancelledError`` has no ``.partial``,
+    as nothing was cut short (no RunError to give); read ``.result`` first.
     """
 
     def __init__(
@@ -188,6 +191,9 @@ class RunStream:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        if task is not None and self.result is None and task.done() and not task.cancelled():
+            if task.exception() is None:  # it finished before the consumer was cancelled
+                self.result = task.result()
 
     def _hand_on(self, cancelled: asyncio.CancelledError) -> None:
         """Give the consumer's ``cancelled`` the run's ``.partial``, as a cancelled ``arun``

@@ -15,7 +15,6 @@ import argparse
 import math
 import os
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -241,7 +240,6 @@ def _run(
             return value
 
         options["on_gate"] = answer
-    start = time.monotonic()
     try:
         with progress:
             result = run(
@@ -252,7 +250,8 @@ def _run(
         done = ", ".join(map(shown, progress.done())) or "nothing"
         print(f"Interrupted; completed: {done}.", file=sys.stderr)
         return 130
-    print(f"Finished in {time.monotonic() - start:.2f} s on backend '{backend}'.", file=out)
+    took, extra = progress.took()  # the run's measured time, as its progress and view say
+    print(f"Finished in {took} on backend '{backend}'{extra}.", file=out)
     print_state(result.state, out)
     return 0
 

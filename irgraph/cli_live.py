@@ -6,7 +6,8 @@ standard error: every node (indented inside its loop, map-over or route) with it
 of counts; redrawn up to 10 times a second by rich's own thread, from the run's events
 (:mod:`irgraph.run_progress` works the statuses out), and left showing how the run ended.
 ``--progress`` forces it, ``--no-progress`` turns it off. Otherwise (a pipe, a log, tests,
-no rich) a plain line per node as it starts and ends, on standard output.
+no rich) a plain line per node as it starts and ends, and as a started agent waits for a
+model-call slot (``max_concurrency``, which the table shows as waiting), on standard output.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from irgraph.errors import a_or_an
-from irgraph.run_progress import final_facts, live_facts
+from irgraph.run_progress import ended_in, final_facts, live_facts
 from irgraph.run_status import STATUSES, RunFacts, seconds_text
 
 if TYPE_CHECKING:
@@ -257,7 +258,17 @@ class RunDisplay:
         ending = f"failed at {facts.failed!r}" if facts.failed else "finished"
         if facts.message and not facts.failed:
             ending = "stopped"
-        return f"irgraph run {ending} in {seconds_text(elapsed)}: {counts}"
+        took, extra = ended_in(facts, elapsed)  # measured as run() measures its own
+        return f"irgraph run {ending} in {took}: {counts}{extra}"
+
+    def took(self) -> tuple[str, str]:
+        """How long the finished run took, as its progress line and run view say (see
+        :func:`~irgraph.run_progress.ended_in`): its measured time, and how long the whole
+        wait took when start-up and shut-down added 0.1 s or more (else ``""``)."""
+        elapsed = (self.stopped or time.monotonic()) - self.begin
+        if self.final is None:  # its facts could not be made: the whole wait
+            return seconds_text(elapsed), ""
+        return ended_in(self.final, elapsed)
 
     def done(self) -> list[str]:
         """The nodes whose last event was their end, in graph order."""
@@ -283,22 +294,27 @@ class RunDisplay:
         self.live.__exit__(kind, error, trace)
 
     def finish(self, result: Any) -> None:
-        """Show the finished run's own statuses in the last frame."""
-        if self.live is not None:
-            self.stopped = time.monotonic()
+        """Show the finished run's own statuses in the last frame; its measured time in
+        :meth:`took`."""
+        self.stopped = time.monotonic()
+        try:
             self.final = final_facts(self.graph, list(self.events), result)
+        except Exception:  # the run finished: a record it cannot be read from does not fail it
+            self.final = None
 
     def __call__(self, event: Event) -> None:
         if event.event not in ("start", "end", "wait", "slot"):
             return
         self.events.append(event)  # a wait for a model-call slot too: live_facts reads it
-        if event.event in ("wait", "slot"):
+        if event.event == "slot":  # its slot: it runs on, its end line follows
             return
-        self.last[event.node] = event.event
-        if event.event == "start":
-            self.started[event.node] = event.time
+        if event.event == "wait":  # started, but waits for a model-call slot (max_concurrency)
+            line = f"  .. {shown(event.node)} waits for a model-call slot"
+        elif event.event == "start":
+            self.started[event.node], self.last[event.node] = event.time, "start"
             line = f"  > {shown(event.node)} started"
         else:
+            self.last[event.node] = "end"
             took = event.time - self.started.get(event.node, event.time)
             line = f"  ok {shown(event.node)} ({took:.2f} s)"
         if self.live is None:  # rich redraws the table on its own

@@ -55,7 +55,14 @@ if TYPE_CHECKING:
 
     from irgraph.events import Event, RunResult
 
-__all__ = ["RunProgress", "ProgressFrame", "live_facts", "final_facts", "progress_of"]
+__all__ = [
+    "RunProgress",
+    "ProgressFrame",
+    "live_facts",
+    "final_facts",
+    "ended_in",
+    "progress_of",
+]
 
 #: More nodes than this: a progress bar rather than the diagram.
 LARGE = 40
@@ -110,6 +117,24 @@ _NOT_YET = ("not_reached", "unknown")
 _TOLD = ("start", "end", "wait", "slot")
 
 
+def ended_in(facts: RunFacts, elapsed: float) -> tuple[str, str]:
+    """How long a run that has ended took, as its run view (:mod:`irgraph.run_status`) says:
+    its measured time, from its first event to its last, and ``"; 1.25 s with start-up and
+    shut-down"`` when the whole wait, ``elapsed``, was 0.1 s or more longer (else ``""``).
+    A run with no execution measured is ``elapsed`` alone.
+
+    >>> from irgraph.run_status import run_facts
+    >>> ended_in(run_facts(None, [], {}), 0.5)
+    ('500 ms', '')
+    """
+    if not facts.executions:
+        return seconds_text(elapsed), ""
+    extra = ""
+    if elapsed - facts.measured >= _OVERHEAD:  # say where the rest of the wait went
+        extra = f"; {seconds_text(elapsed)} with start-up and shut-down"
+    return seconds_text(facts.measured), extra
+
+
 def _counts(facts: RunFacts) -> str:
     """``"3 done, 1 failed"``, in the order of the statuses."""
     found = facts.counts()
@@ -155,13 +180,8 @@ class ProgressFrame:
             state = facts.outcome
             if facts.failed:
                 state += f" at {facts.failed!r}"
-            if facts.executions:  # measured as the run view measures it (run_status)
-                took = seconds_text(facts.measured)
-            line = f"{state} in {took}: {total} node{'s' * (total != 1)} ({_counts(facts)})"
-            extra = self.elapsed - facts.measured
-            if facts.executions and extra >= _OVERHEAD:  # say where the rest of the wait went
-                line += f"; {seconds_text(self.elapsed)} with start-up and shut-down"
-            return line
+            took, extra = ended_in(facts, self.elapsed)
+            return f"{state} in {took}: {total} node{'s' * (total != 1)} ({_counts(facts)}){extra}"
         running = self.running
         names = ", ".join(shorten(n, 30) for n in running[:_SHOWN])
         if len(running) > _SHOWN:

@@ -158,9 +158,14 @@ class _SlowRunnable:
     async def arun(self, state: Any = None, *, provider: Any = None, **options: Any) -> Any:
         await asyncio.sleep(0.1)
         try:
-            return await self.inner.arun(state, provider=provider, **options)
+            result = await self.inner.arun(state, provider=provider, **options)
+            FINISHED.append(result)
+            return result
         finally:
             await asyncio.sleep(0.1)
+
+
+FINISHED: list[Any] = []  # the runs SlowStart finished, last last
 
 
 @pytest.mark.parametrize("fails", [False, True], ids=["finished", "failed"])
@@ -182,4 +187,71 @@ def test_the_final_line_says_the_runs_measured_time_as_its_view_does(fails):
     ).groups()  # type: ignore[union-attr]
     assert took == seconds_text(measured), (line, measured)
     assert f"measured {took}" in viewed.view().headline()
+    assert (wall.endswith(" ms") and int(wall.removesuffix(" ms")) >= 200) or wall.endswith(" s")
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["table", "lines"])
+def test_irgraph_runs_display_shows_an_agent_waiting_for_a_slot_waiting(live):
+    """``irgraph run``'s display (irgraph.cli_live): its live table has the agent that waits
+    for a model-call slot waiting, not running; its plain lines say it waits."""
+    if live:
+        pytest.importorskip("rich")
+    from irgraph.cli_live import RunDisplay
+    from irgraph.graph import to_graph
+
+    pipeline = Agent("first").instruct("Go.").writes("a") | Agent("second").instruct("Go.")
+    out, seen, held = io.StringIO(), [], Held()
+    display = RunDisplay(to_graph(pipeline), out, live=live, err=io.StringIO())
+    drawn: list[str] = []
+
+    def draw() -> None:
+        if live:
+            from rich.console import Console
+
+            console = Console(file=io.StringIO(), width=120, color_system=None)
+            console.print(display.table())
+            drawn.append(console.file.getvalue())  # type: ignore[attr-defined]
+        else:
+            drawn.append(out.getvalue())
+
+    told = released_after(held, 1, seen, draw)
+
+    def both(event: Event) -> None:
+        display(event)
+        told(event)
+
+    with display:
+        display.finish(run(pipeline, provider=held, on_event=both, max_concurrency=1))
+    waiter = next(e.node for e in seen if e.event == "wait")
+    worker = "first" if waiter == "second" else "second"
+    (frame,) = drawn
+    if live:
+        rows = dict(re.findall(r"^ *(\w+) +(waiting|running|done)\b", frame, re.M))
+        assert rows == {worker: "running", waiter: "waiting"}, frame
+        assert "1 waiting" in frame.splitlines()[0], frame  # the headline's counts
+    else:
+        assert frame.splitlines()[-1] == f"  .. {waiter} waits for a model-call slot", frame
+        assert f"  > {waiter} started" in frame.splitlines()
+
+
+def test_irgraph_runs_finished_line_says_the_runs_measured_time(monkeypatch):
+    """``irgraph run``'s own "Finished in" line says the run's measured time, as its progress
+    line and run view do, and the whole wait when start-up and shut-down took long."""
+    import sys
+
+    from irgraph.cli import main
+    from irgraph.compile import register_backend
+
+    registry = sys.modules["irgraph.compile"]  # a registry of this test's own
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    register_backend("slow-start", SlowStart)
+    out = io.StringIO()
+    argv = ["run", "irgraph.demo:research_pipeline", "--state", "topic=owls"]
+    assert main([*argv, "--backend", "slow-start", "--no-progress"], out=out) == 0
+    measured = seconds_text(FINISHED[-1].view().facts.measured)
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("Finished in "))
+    took, wall = re.fullmatch(
+        r"Finished in (.+?) on backend 'slow-start'; (.+) with start-up and shut-down\.", line
+    ).groups()  # type: ignore[union-attr]
+    assert took == measured, (line, measured)
     assert (wall.endswith(" ms") and int(wall.removesuffix(" ms")) >= 200) or wall.endswith(" s")

@@ -61,3 +61,55 @@ def test_a_cancelled_stream_consumer_keeps_what_completed(inside_with: bool) -> 
     events = [(e.node, e.event) for e in partial.trace]
     assert events == seen == [("a", "start"), ("a", "end"), ("b", "start")]
     assert [(c.node, c.error) for c in partial.calls] == [("a", None), ("b", "cancelled")]
+
+
+class Answering:
+    async def complete(self, request: Any) -> str:
+        return f"<{request.node}>"
+
+
+async def cancelled_after_the_run(inside_with: bool) -> tuple[Any, Any]:
+    """Cancel the consumer once the run has finished but before the consumer has resumed:
+    from the handler told the last event (the run ends in that same step), or, inside
+    ``async with``, while its body waits on something else after the last event."""
+    runnable = AsyncioBackend(provider=Answering()).compile(PIPELINE.to_ir())
+    consumer: asyncio.Task[None] | None = None
+    last = asyncio.Event()
+
+    def told(event: Any) -> None:
+        if (event.node, event.event) == ("b", "end") and not inside_with:
+            assert consumer is not None
+            consumer.cancel()
+
+    stream = runnable.stream({}, on_event=told)
+
+    async def consume() -> None:
+        if inside_with:
+            async with stream as events:
+                async for event in events:
+                    if (event.node, event.event) == ("b", "end"):
+                        last.set()
+                        await asyncio.Event().wait()  # busy with something else
+        else:
+            async for _ in stream:
+                pass
+
+    consumer = asyncio.create_task(consume())
+    if inside_with:
+        await last.wait()
+        # the run's own task ends after its last event: wait for it (if it still goes)
+        running = asyncio.all_tasks() - {asyncio.current_task(), consumer}
+        if running:
+            await asyncio.wait(running)
+        consumer.cancel()
+    with pytest.raises(asyncio.CancelledError) as info:
+        await consumer
+    return info.value, stream
+
+
+@pytest.mark.parametrize("inside_with", [False, True], ids=["async for", "async with"])
+def test_a_consumer_cancelled_as_the_run_finishes_keeps_its_result(inside_with: bool) -> None:
+    cancelled, stream = asyncio.run(cancelled_after_the_run(inside_with))
+    assert stream.result is not None  # the run finished: its result is not lost
+    assert stream.result.state == {"x": "<a>", "y": "<b>"}
+    assert getattr(cancelled, "partial", None) is None  # nothing was cut short: no RunError
