@@ -154,7 +154,7 @@ def check_output_retries(
         # by side), and each refuses its last attempt's reply.
         retries = G.nodes[error.node].get("output_retries")
         reply = failure.reply if retries is None else InvalidReplies.refused(retries + 1)
-        if failure.reply is not None and reply not in str(error):
+        if failure.reply is not None and reply is not None and reply not in str(error):
             raise _fail(
                 pipeline, f"The RunError does not quote the raw reply {reply!r}: {error}"
             ) from error
