@@ -164,7 +164,11 @@ class _Flow:
                 start = {**state, key: _narrow(state[key], sid, case["equals"])}
             ends.append(self.part(branch, start))
         after = {k: frozenset().union(*(end[k] for end in ends)) for k in self.keys}
-        return {**after, key: _gathered(after[key])} if self.narrow and key in self.keys else after
+        if not self.narrow or key not in self.keys:
+            return after
+        if any("equals" not in case for case in cases):  # other values get past it
+            after[key] = _past(after[key], sid, state[key])
+        return {**after, key: _gathered(after[key])}
 
     def loop(self, body: list[Any], state: State) -> State:
         """The body runs at least once; each pass starts from what the last one left. What
@@ -205,6 +209,23 @@ def _narrow(values: frozenset[Any], route: str, value: Any) -> frozenset[Any]:
             out.add(Narrowed(item, route, (value,)))
         elif any(same_value(value, old) for old in item.values):
             out.add(Narrowed(item.source, route, (value,)))
+    return frozenset(out)
+
+
+def _past(values: frozenset[Any], route: str, before: frozenset[Any]) -> frozenset[Any]:
+    """``values`` after ``route``, which lets values none of its cases take get past (an
+    otherwise, a predicate): a value its branch for one value left as it was is told as the
+    route before it narrowed it (``before``), not as narrowed by ``route``, which fails no run."""
+    out = set()
+    for item in values:
+        earlier = [
+            old
+            for old in before
+            if isinstance(old, Narrowed) and isinstance(item, Narrowed) and item.route == route
+            if old.source == item.source and _meet(item.values, old.values)
+        ]
+        out |= {old._replace(values=_meet(item.values, old.values)) for old in earlier}
+        out |= set() if earlier else {item}
     return frozenset(out)
 
 

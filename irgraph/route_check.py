@@ -180,7 +180,13 @@ class RouteChecks:
         within = [route for route in routes if self._inside(sid, route)]
         if within:
             why = f"'{sid}' is in the branch of route {names(within)} for {shown}"
-            hint = f"Remove the branch for {told} from '{sid}', or move '{sid}' out of that branch."
+            hint = f"Remove the branch for {told} from '{sid}', or move '{sid}' out of that branch"
+            strict = [r for r in within if all("equals" in c for c in self.w.G.nodes[r]["cases"])]
+            if strict:  # after such a route, the key holds one of its cases' values too
+                enclosing = names(strict)
+                hint += f" to after {enclosing}, and give {enclosing} .when({value!r}, step)"
+                hint += " or .otherwise(step)"
+            hint += "."
         else:
             why = (
                 f"route {names(routes)} before it {'has' if len(routes) == 1 else 'have'} no "

@@ -138,3 +138,51 @@ def test_true_is_not_let_through_by_a_branch_for_one():
     then = Route("then").on("n").when(True, step("yes")).otherwise(step("other"))
     (problem,) = problems(counted.writes("n") >> ones >> then)
     assert problem.startswith("Route 'then' has a branch for true, but 'n' can only be one of 1, 2")
+
+
+def test_a_route_with_an_otherwise_between_is_not_named_as_letting_no_other_value_through():
+    """After 'first' (no otherwise), 'middle' (with one) takes "bug" into a branch of its
+    own: only 'first' keeps "question" out, so only it is named, and its fix is the one that
+    works (a branch in 'middle' would never be reached by "question")."""
+    middle = Route("middle").on("kind").when("bug", step("triage")).otherwise(step("rest"))
+    then = Route("then").on("kind").when("question", step("answer")).otherwise(step("other"))
+    (problem,) = problems(classify() >> first() >> middle >> then)
+    assert problem == (
+        "Route 'then' has a branch for \"question\", but 'kind' can only be one of \"bug\", "
+        "\"feature\" when 'then' runs: route 'first' before it has no branch for any other "
+        "value and no otherwise, so a run with another value fails there; so that branch can "
+        "never run."
+    )
+    fixed = classify() >> first().when("question", step("ask")) >> middle >> then
+    assert validate(to_graph(fixed, inputs={"ticket"})) == []
+    done = run(
+        fixed, provider=FakeProvider(responses={"classify": '"question"'}), state={"ticket": "?"}
+    )
+    assert "out_answer" in done.state
+
+
+def hints(pipeline: Any) -> list[str]:
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(pipeline, inputs={"ticket"}))
+    return [str(problem.hint) for problem in caught.value.problems]
+
+
+def test_a_route_in_a_branch_of_a_route_without_otherwise_is_told_how_the_value_gets_there():
+    """Moving 'inner' just out of the branch of 'first' (no otherwise) leaves it after
+    'first', where "question" fails the run: the hint says to let it through 'first' too."""
+    inner = Route("inner").on("kind").when("question", step("answer")).otherwise(step("other"))
+    outer = Route("first").on("kind").when("bug", inner).when("feature", step("spec"))
+    assert hints(classify() >> outer) == [
+        "Remove the branch for \"question\" from 'inner', or move 'inner' out of that branch "
+        "to after 'first', and give 'first' .when('question', step) or .otherwise(step)."
+    ]
+    moved = classify() >> first().otherwise(step("rest")) >> inner
+    assert validate(to_graph(moved, inputs={"ticket"})) == []
+    done = run(
+        moved, provider=FakeProvider(responses={"classify": '"question"'}), state={"ticket": "?"}
+    )
+    assert "out_answer" in done.state
+    lenient = Route("outer").on("kind").when("bug", inner).otherwise(step("rest"))
+    assert hints(classify() >> lenient) == [
+        "Remove the branch for \"question\" from 'inner', or move 'inner' out of that branch."
+    ]
