@@ -24,17 +24,13 @@ from irgraph.batch import BatchError, ItemResult
 from irgraph.batch_progress import ProgressView
 from irgraph.cli_progress import progress_line
 from irgraph.testing import FakeProvider
+from tests.support.terminal import Terminal
 
 WRITER = Agent("w").instruct("Write about {topic}.").writes("text")
 TOPICS = [{"topic": f"topic {n}"} for n in range(6)]
 SUMMARY = re.compile(
     r"(.+?) (\d+)(?: of (\d+))? items?: (\d+) done, (\d+) failed, (\d+) resumed in "
 )
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 def summary(text: str) -> tuple[str, int, int | None, int, int, int]:

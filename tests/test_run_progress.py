@@ -21,22 +21,13 @@ from irgraph.demo import research_pipeline
 from irgraph.errors import IrgraphError
 from irgraph.run_progress import RunProgress
 from irgraph.testing import FakeProvider
-from tests.support.terminal import read_terminal
+from tests.support.terminal import Terminal, line_frames, read_terminal
 from tests.test_batch_progress import shell  # noqa: F401  (a real IPython shell)
 
 NODES = ["researcher", "analyst", "fact_checker", "writer"]
 STATE = {"topic": "owls"}
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = {"waiting": 0, "running": 1, "done": 2, "failed": 2}
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def line_frames(text: str) -> list[str]:
-    return [frame for frame in text.split("\r\x1b[K") if frame]
 
 
 def running_in(frame: str) -> set[str]:

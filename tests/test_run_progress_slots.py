@@ -17,15 +17,7 @@ from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.run_progress import ProgressFrame, RunProgress
 from irgraph.run_status import seconds_text
 from irgraph.testing import FakeProvider
-
-
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def line_frames(text: str) -> list[str]:
-    return [frame for frame in text.split("\r\x1b[K") if frame]
+from tests.support.terminal import Terminal, line_frames
 
 
 def running_in(frame: str) -> set[str]:

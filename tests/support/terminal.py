@@ -1,8 +1,13 @@
-"""Reading what a child process drew on a pseudo-terminal."""
+"""Terminals for the progress displays' tests: reading what a child process drew on a
+pseudo-terminal, and a text buffer that says it is a tty with the frames a one-line display
+redrew on it."""
 
 from __future__ import annotations
 
+import io
 import os
+
+__all__ = ["Terminal", "line_frames", "read_terminal"]
 
 
 def read_terminal(leader: int) -> bytes:
@@ -19,3 +24,15 @@ def read_terminal(leader: int) -> bytes:
         shown += chunk
     os.close(leader)
     return shown
+
+
+class Terminal(io.StringIO):
+    """A buffer the displays take for a terminal (they redraw one line on a terminal)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def line_frames(text: str) -> list[str]:
+    """The frames a one-line display drew: each starts by going back and clearing the line."""
+    return [frame for frame in text.split("\r\x1b[K") if frame]
