@@ -54,9 +54,7 @@ class _Stepped:
         try:
             return next(self.steps) if value is None else self.steps.send(value)
         finally:
-            now = _now()
-            if now > self.deadline >= begun:
-                self.blocked = max(self.blocked, now - begun)
+            self._ran(begun)
 
     def throw(self, *error: Any) -> Any:  # passed on as given: throw(error) from asyncio
         begun = _now()
@@ -67,9 +65,13 @@ class _Stepped:
             self.close()
             raise error[0] if len(error) < 2 or error[1] is None else error[1]
         finally:
-            now = _now()
-            if now > self.deadline >= begun:
-                self.blocked = max(self.blocked, now - begun)
+            self._ran(begun)
+
+    def _ran(self, begun: float) -> None:
+        """Note a step that began at ``begun`` and ended now, if it crossed the deadline."""
+        now = _now()
+        if now > self.deadline >= begun:
+            self.blocked = max(self.blocked, now - begun)
 
     def close(self) -> None:
         close = getattr(self.steps, "close", None)

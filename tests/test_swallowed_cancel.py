@@ -117,6 +117,15 @@ class Yielding:
         return f"<{request.node}>"
 
 
+async def _catch_a_cancel() -> None:
+    """Ask the current task to cancel and catch it, never taking the request back."""
+    asyncio.current_task().cancel()  # type: ignore[union-attr]
+    try:
+        await asyncio.sleep(0)
+    except asyncio.CancelledError:
+        pass
+
+
 @pytest.mark.parametrize("options", PATHS, ids=PATH_IDS)
 def test_a_run_in_a_task_that_caught_an_old_cancel_goes_on(options: dict[str, Any]) -> None:
     """A cancel request the caller's task caught before the run (and never took back with
@@ -125,11 +134,7 @@ def test_a_run_in_a_task_that_caught_an_old_cancel_goes_on(options: dict[str, An
     runnable = AsyncioBackend(provider=Yielding()).compile(pipeline.to_ir())
 
     async def after_a_caught_cancel() -> Any:
-        asyncio.current_task().cancel()  # type: ignore[union-attr]
-        try:
-            await asyncio.sleep(0)
-        except asyncio.CancelledError:
-            pass
+        await _catch_a_cancel()
         return await runnable.arun({}, **options)
 
     assert asyncio.run(after_a_caught_cancel()).state == {"x": "<a>", "y": "<b>"}
@@ -236,11 +241,7 @@ def test_a_providers_own_cancelled_error_fails_its_node_in_a_task_that_caught_an
     runnable = AsyncioBackend(provider=RaisesCancelled()).compile(pipeline.to_ir())
 
     async def after_a_caught_cancel() -> Any:
-        asyncio.current_task().cancel()  # type: ignore[union-attr]
-        try:
-            await asyncio.sleep(0)
-        except asyncio.CancelledError:
-            pass
+        await _catch_a_cancel()
         try:
             return await runnable.arun({}, **options)
         except BaseException as error:  # what the run ended with
