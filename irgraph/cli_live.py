@@ -31,6 +31,7 @@ __all__ = [
     "rich_installed",
     "shown",
     "one_line",
+    "escaped",
     "value_text",
     "print_state",
     "run_failure",
@@ -68,9 +69,7 @@ def one_line(text: str) -> str:
     >>> print(one_line("Route 'a\\tb' compares"))
     Route 'a\\tb' compares
     """
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return escaped(text)
 
 
 def print_state(state: dict[str, Any], out: TextIO) -> None:
@@ -114,9 +113,15 @@ def value_text(text: str) -> str:
     >>> value_text("red\\x1b[31m\\tok\\nnext")
     'red\\\\x1b[31m\\tok\\nnext'
     """
+    return escaped(text, keep="\n\t")
+
+
+def escaped(text: str, keep: str = "") -> str:
+    """``text`` with each character that does not print, but those in ``keep``, escaped as
+    in a ``repr``."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else repr(ch)[1:-1] for ch in text)
+    return "".join(ch if ch.isprintable() or ch in keep else repr(ch)[1:-1] for ch in text)
 
 
 def failure_text(error: BaseException) -> str:
