@@ -37,6 +37,7 @@ predicts slots and makespans with the scheduled order, so such runs are never ea
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 from collections.abc import Coroutine, Iterable
 from typing import Any
@@ -51,6 +52,7 @@ EAGER = sys.version_info >= (3, 12)
 EAGER_DEPTH = 24
 
 _current_task = asyncio.current_task
+_Task = asyncio.Task
 
 
 def _retrieved(task: asyncio.Task[Any]) -> None:
@@ -66,6 +68,7 @@ class Drivers:
         "aborting",
         "base_error",
         "closing",
+        "direct",
         "eager",
         "errors",
         "loop",
@@ -82,8 +85,8 @@ class Drivers:
         if parent is None:  # pragma: no cover - a scope always runs in a task
             raise RuntimeError("A scope's drivers need the task that runs the scope.")
         self.parent: asyncio.Task[Any] = parent
-        #: The running driver tasks, in the order they started (a dict: cancelled in order).
-        self.tasks: dict[asyncio.Task[None], None] = {}
+        #: The running driver tasks by key, in the order they started (cancelled in order).
+        self.tasks: dict[int, asyncio.Task[None]] = {}
         self.errors: list[BaseException] = []
         self.base_error: BaseException | None = None
         #: Set once the first failure (or a cancellation from outside) cancelled the drivers.
@@ -96,9 +99,16 @@ class Drivers:
         #: Whether drivers start eagerly (so the last of the nodes ready together runs inline):
         #: ``eager`` asks for it, Python 3.12 and a loop with no task factory of its own allow it.
         self.eager = eager and EAGER and self.loop.get_task_factory() is None
+        #: Whether a driver's task is made by ``asyncio.Task`` itself, not through the loop's
+        #: ``create_task`` (a Python method, about a tenth of a task's cost on 3.11): only when
+        #: the loop has no task factory that ``create_task`` would have to call.
+        self.direct = self.loop.get_task_factory() is None
 
-    def start(self, driver: Coroutine[Any, Any, None]) -> None:
-        """Run ``driver`` as a task of this group (nothing, once the group is aborting)."""
+    def start(self, driver: Coroutine[Any, Any, None], key: int) -> None:
+        """Run ``driver`` as a task of this group (nothing, once the group is aborting).
+        ``key`` names it among the group's drivers, which it gives :meth:`finished` and
+        :meth:`failed` (a driver that looked its task up would pay ``asyncio.current_task``,
+        a Python function on 3.11, once per driver)."""
         if self.aborting:
             driver.close()
             return
@@ -111,9 +121,11 @@ class Drivers:
                 nesting[0] -= 1
             if task.done():  # it finished in its eager start (and said so)
                 return
+        elif self.direct:
+            task = _Task(driver, loop=self.loop)
         else:
             task = self.loop.create_task(driver)
-        self.tasks[task] = None
+        self.tasks[key] = task
 
     async def gather(self, works: Iterable[Coroutine[Any, Any, Any]]) -> None:
         """Run each of ``works`` (made one by one, as they start) as a driver of this group,
@@ -121,11 +133,11 @@ class Drivers:
         failure: BaseException | None = None
         started: list[Coroutine[Any, Any, Any]] = []
         try:
-            for work in works:
+            for key, work in enumerate(works):
                 started.append(work)
                 if self.aborting:  # an eager start failed: start nothing more
                     break
-                self.start(self.own(work))
+                self.start(self.own(work, key), key)
         except BaseException as error:  # raised on by an eager start (KeyboardInterrupt)
             failure = error
         try:
@@ -134,22 +146,28 @@ class Drivers:
             for work in started:  # one whose driver was cancelled before it ran never started
                 work.close()
 
-    async def own(self, work: Coroutine[Any, Any, Any]) -> None:
+    async def own(self, work: Coroutine[Any, Any, Any], key: int) -> None:
         """``work`` as a driver: it says when it ends, and how."""
         try:
             await work
         except BaseException as error:
-            if self.failed(error):
+            if self.failed(error, key):
                 raise
         finally:
-            self.finished()
+            self.finished(key)
 
-    def finished(self) -> None:
-        """A driver task says it ends (whether it failed or not): the last one wakes ``close``."""
-        self.ended(_current_task())  # type: ignore[arg-type]  # a driver runs in its task
+    def finished(self, key: int) -> None:
+        """Driver ``key`` says it ends (whether it failed or not): the last one wakes ``close``.
+        Said twice (by the driver and by its done callback, once the group aborts), it counts
+        once."""
+        tasks = self.tasks
+        tasks.pop(key, None)
+        waiter = self.waiter
+        if waiter is not None and not tasks and not waiter.done():
+            waiter.set_result(None)
 
-    def failed(self, error: BaseException) -> bool:
-        """A driver task failed with ``error``: cancel the others and the scope's task. True
+    def failed(self, error: BaseException, key: int) -> bool:
+        """Driver ``key`` failed with ``error``: cancel the others and the scope's task. True
         when the driver must raise it on (``KeyboardInterrupt``, ``SystemExit``)."""
         if isinstance(error, asyncio.CancelledError):
             return False  # cancelled by this group (or its task's caller): not a failure
@@ -158,7 +176,7 @@ class Drivers:
         if base:  # it leaves its task unwinding the loop: seen, so never "never retrieved"
             _current_task().add_done_callback(_retrieved)  # type: ignore[union-attr]
         if not self.aborting:
-            self.tasks.pop(_current_task(), None)  # type: ignore[arg-type]  # it is ending
+            self.tasks.pop(key, None)  # it is ending
             self.abort()
             if not self.closing and not self.parent.done():
                 self.parent_cancel_requested = True
@@ -170,10 +188,10 @@ class Drivers:
         so never says it ends: from here on, each task's end is also learnt from its done
         callback."""
         self.aborting = True
-        for task in self.tasks:
+        for key, task in self.tasks.items():
             if not task.done():
                 task.cancel()
-                task.add_done_callback(self.ended)
+                task.add_done_callback(functools.partial(self.ended, key))
 
     def stop_request(self, error: BaseException) -> bool:
         """Whether ``error`` asks the program to stop (``KeyboardInterrupt``, ``SystemExit``);
@@ -183,12 +201,9 @@ class Drivers:
             self.base_error = error
         return stop
 
-    def ended(self, task: asyncio.Task[None]) -> None:
-        """``task`` ended: the last one wakes :meth:`close`."""
-        self.tasks.pop(task, None)
-        waiter = self.waiter
-        if waiter is not None and not self.tasks and not waiter.done():
-            waiter.set_result(None)
+    def ended(self, key: int, task: asyncio.Task[None]) -> None:
+        """``task``, started as ``key``, ended (its done callback, once the group aborts)."""
+        self.finished(key)
 
     async def close(self, error: BaseException | None) -> None:
         """Wait for every driver; then raise what the scope must: a stop request, else a

@@ -231,7 +231,9 @@ class Scheduler:
         inline, provider, complete = self.inline, self.provider, self.complete
         cancelling, allowed = group.parent.cancelling, cancels_allowed(self, group.parent)
 
-        async def drive(i: int, own_task: bool) -> None:
+        async def drive(i: int, own: int) -> None:
+            # Node i, then each successor it alone makes ready. ``own``: this driver's key in
+            # ``group`` (its first node) when it runs in a task of its own, else -1.
             try:
                 while True:
                     step = steps[i]
@@ -244,7 +246,7 @@ class Scheduler:
                                 if type(answer) is not _COROUTINE:
                                     answer = providers.awaitable_answer(provider, answer)
                                 value = await answer
-                                stop = group.aborting if own_task else cancelling() > allowed
+                                stop = group.aborting if own >= 0 else cancelling() > allowed
                                 if stop and caught_cancel():  # not taken (cancels.py)
                                     raise asyncio.CancelledError
                             except BaseException as exc:
@@ -266,26 +268,26 @@ class Scheduler:
                             if following < 0:
                                 following = j
                             elif eager:
-                                start(drive(following, True))
+                                start(drive(following, following), following)
                                 following = j
                             else:
-                                start(drive(j, True))
+                                start(drive(j, j), j)
                     if following < 0 or group.aborting:
                         return
                     i = following
             except BaseException as error:
-                if not own_task or group.failed(error):
+                if own < 0 or group.failed(error, own):
                     raise
             finally:
-                if own_task:
-                    group.finished()
+                if own >= 0:
+                    group.finished(own)
 
         failure: BaseException | None = None
         try:
             if entries := plan.entries:
                 for entry in entries[:-1] if eager else entries[1:]:
-                    start(drive(entry, True))
-                await drive(entries[-1] if eager else entries[0], False)
+                    start(drive(entry, entry), entry)
+                await drive(entries[-1] if eager else entries[0], -1)
         except BaseException as error:  # closed out here, so it is no other error's __context__
             failure = error
         try:

@@ -132,9 +132,9 @@ def test_a_driver_starts_at_once_from_312_and_on_the_next_loop_step_before() -> 
 
         async def driver(name: str) -> None:
             order.append(name)
-            group.finished()
+            group.finished(0)
 
-        group.start(driver("driver"))
+        group.start(driver("driver"), 0)
         order.append("starter")
         await group.close(None)
         return order
@@ -154,7 +154,7 @@ def test_drivers_refuse_new_work_once_aborting() -> None:
             nonlocal ran
             ran = True
 
-        group.start(driver())
+        group.start(driver(), 0)
         await group.close(None)
         return ran
 
@@ -224,3 +224,39 @@ def test_nodes_ready_together_take_the_slots_in_plan_order() -> None:
     )
     result = backend.compile(pipeline.to_ir()).run()
     assert [call.node for call in result.calls] == ["start", "a", "b", "c"]
+
+
+def test_a_loops_task_factory_makes_every_driver_task() -> None:
+    # Drivers are made with asyncio.Task directly only when the loop has no task factory: a
+    # program that installed one (to name, trace or count its tasks) sees each driver's task.
+    made: list[str] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        made.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    pipeline = (
+        Agent("first").instruct("Go.").writes("f")
+        >> (
+            Agent("a").instruct("{f}").writes("a")
+            | Agent("b").instruct("{f}").writes("b")
+            | Agent("c").instruct("{f}").writes("c")
+        )
+        >> MapOver("each")
+        .over("items", item="item")
+        .step(Agent("one").instruct("{item}").writes("out"))
+        .collect("out")
+        .writes("outs")
+    )
+
+    async def go() -> dict[str, Any]:
+        asyncio.get_running_loop().set_task_factory(factory)
+        result = await arun(pipeline, provider=FakeProvider(), state={"items": [1, 2, 3]})
+        return result.state
+
+    state = asyncio.run(go())
+    assert state["outs"] and len(state["outs"]) == 3
+    # two of the three branches and the three items run in driver tasks (the run's own task
+    # runs the third branch, so it is none of these)
+    assert sorted(made).count("Drivers.own") == 3
+    assert len([name for name in made if name.endswith("drive")]) == 2

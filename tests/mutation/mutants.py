@@ -427,8 +427,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "drivers-cancelled-in-hash-order",
         "scheduler",
         "backends/drivers.py",
-        "        for task in self.tasks:\n            if not task.done():",
-        "        for task in sorted(self.tasks, key=id):\n            if not task.done():",
+        "        for key, task in self.tasks.items():\n            if not task.done():",
+        "        for key, task in sorted(self.tasks.items(), key=lambda kv: id(kv[1])):\n"
+        "            if not task.done():",
         ("tests/test_plain_agents.py",),
     ),
     _m(
