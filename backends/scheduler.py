@@ -206,11 +206,11 @@ class Scheduler:
                 "No model provider was given, so agents answered with placeholder "
                 "text; pass provider=... to call a model."
             )
-        outputs = {nid: self.outputs[nid] for nid in graph if nid in self.outputs}
+        done = self.outputs
         return RunResult(
             state,
             self.trace,
-            outputs,
+            {nid: done[nid] for nid in graph if nid in done},
             backend=backend,
             warnings=warnings,
             placeholder=not provider_given,
