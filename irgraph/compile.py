@@ -158,8 +158,10 @@ def get_backend(backend: str | Any, **options: Any) -> Any:
                 f"{backend.__name__}(provider=...)."
             )
         return _a_backend(backend, repr(backend))
-    _load_entry_points()
     factory = _REGISTRY.get(backend)
+    if factory is None:  # maybe an entry point's: the scan of every installed package's
+        _load_entry_points()  # metadata (~10 ms) is paid only for a name not known yet
+        factory = _REGISTRY.get(backend)
     if factory is None:
         known = ", ".join(repr(n) for n in sorted(_REGISTRY))
         guess = did_you_mean(backend, _REGISTRY)

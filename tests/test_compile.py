@@ -165,3 +165,24 @@ def test_a_factory_that_raises_is_named_with_its_error(own_registry):
     register_backend("failing", failing)
     with pytest.raises(BackendNotFoundError, match="'failing' failed: its factory .* boom"):
         compile(Agent("a").instruct("x"), backend="failing")
+
+
+def test_a_built_in_backend_is_made_without_scanning_installed_packages():
+    # Entry points are looked up only for a name not registered yet: the scan reads every
+    # installed package's metadata again (~10 ms of a first run() in a notebook).
+    code = (
+        "import importlib.metadata as metadata\n"
+        "real = metadata.entry_points\n"
+        "def scanned(**kwargs):\n"
+        "    if kwargs.get('group') == 'irgraph.backends':\n"
+        "        raise AssertionError('entry points scanned for a built-in backend')\n"
+        "    return real(**kwargs)\n"
+        "metadata.entry_points = scanned\n"
+        "from irgraph import Agent, run\n"
+        "from irgraph.testing import FakeProvider\n"
+        "result = run(Agent('a').instruct('Hi.').writes('out'), provider=FakeProvider())\n"
+        "print(result.backend, sorted(result.state))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "asyncio ['out']"
