@@ -754,4 +754,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "            if False:",
         ("tests/test_routes_trial6.py",),
     ),
+    _m(
+        "otherwise-branch-not-narrowed",
+        "routes",
+        "irgraph/reaching.py",
+        '                taken = tuple((c["equals"], sid) for c in cases[:index] if "equals" in c)',
+        "                taken = ()",
+        ("tests/test_route_narrowing.py",),
+    ),
+    _m(
+        "otherwise-leaves-out-later-values-too",
+        "routes",
+        "irgraph/reaching.py",
+        'for c in cases[:index] if "equals" in c)',
+        'for c in cases if "equals" in c)',
+        ("tests/test_route_narrowing_executions.py",),
+    ),
 )
