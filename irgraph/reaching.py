@@ -30,7 +30,7 @@ from irgraph.walk import INPUT
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["reaching", "narrowed", "Narrowed"]
+__all__ = ["reaching", "narrowed", "narrowed_ends", "Narrowed"]
 
 
 class Narrowed(NamedTuple):
@@ -82,10 +82,21 @@ def narrowed(
     branch (its otherwise, a predicate's), none of the values its earlier branches take; and
     after a route with no ``otherwise`` and no predicate (any other value fails the run there)
     one of its values, unless a branch wrote it."""
-    keys = frozenset(wanted.values())
+    return narrowed_ends(G, tree, wanted, {}, narrow=narrow)[0]
+
+
+def narrowed_ends(
+    G: nx.DiGraph, tree: Any, wanted: dict[str, str], ends: dict[str, str], *, narrow: bool = True
+) -> tuple[dict[str, frozenset[Any]], dict[str, frozenset[Any]]]:
+    """:func:`narrowed`, and for each loop id of ``ends``, what its key (``ends[loop]``) may
+    hold when a pass of its body ends (where the loop's ``until`` looks at it)."""
+    keys = frozenset(wanted.values()) | frozenset(ends.values())
     flow = _Flow(G, keys, wanted, narrow)
+    flow.ends = ends
+    flow.ended = {loop: set() for loop in ends}
     flow.part(tree, {key: frozenset({INPUT}) for key in keys})
-    return {node: _resolved(found, wanted[node]) for node, found in flow.found.items()}
+    found = {node: _resolved(found, wanted[node]) for node, found in flow.found.items()}
+    return found, {loop: _resolved(found, ends[loop]) for loop, found in flow.ended.items()}
 
 
 class _Flow:
@@ -104,6 +115,8 @@ class _Flow:
         #: (loop body, the state it starts from) -> the state after the loop: a loop's passes
         #: re-run its body, and nested loops would otherwise multiply them.
         self.loops: dict[tuple[int, Any], State] = {}
+        self.ends: dict[str, str] = {}  # loop id -> the key its until reads
+        self.ended: dict[str, set[Any]] = {}  # loop id -> what that key holds as a pass ends
 
     def part(self, tree: Any, state: State) -> State:
         """The state after the part ``tree`` of the walk's tree runs from ``state``."""
@@ -128,11 +141,15 @@ class _Flow:
         kind = self.nodes[sid]["kind"]
         if kind == "route":
             return self.route(sid, tree["children"], state)
-        if kind == "loop" and self.nodes[sid].get("max_iterations") == 1:
-            return self.part(tree["children"], state)  # no next pass
-        if kind == "loop":
-            return self.loop(tree["children"], state)
-        return self.map_over(sid, tree["children"], state)
+        if kind != "loop":
+            return self.map_over(sid, tree["children"], state)
+        if self.nodes[sid].get("max_iterations") == 1:
+            state = self.part(tree["children"], state)  # no next pass
+        else:  # (what a loop leaves is what any of its passes may end with)
+            state = self.loop(tree["children"], state)
+        if sid in self.ends:
+            self.ended[sid] |= state[self.ends[sid]]
+        return state
 
     def note(self, node: str, state: State) -> None:
         """Record what reaches ``node``, when it is wanted."""

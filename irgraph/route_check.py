@@ -10,8 +10,10 @@ are the items of each list that may reach the map-over. When a source may write 
 input or a path with no write, a transform, a gate, an agent without a schema, a list of
 unknown items) nothing is refused and nothing is said to be uncovered.
 
-What reaches a route is narrowed by the routes on its way (:func:`irgraph.reaching.narrowed`):
-a compared value those routes never let through is a problem too.
+What reaches a node is narrowed by the routes on its way (:func:`irgraph.reaching.narrowed`):
+a compared value those routes never let through is a problem too, and so is a map-over whose
+list key they let through only as the values they compare (never a list). A loop's stop value
+is checked the same way, against what a pass may end with (:mod:`irgraph.typing_rules`).
 """
 
 from __future__ import annotations
@@ -22,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 from irgraph.ir.outputs import AllowedValues
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
-from irgraph.reaching import Narrowed, narrowed
+from irgraph.reaching import Narrowed, narrowed_ends
 from irgraph.route_messages import RouteMessages, Source, names_of
 from irgraph.route_values import Refusals, names
 from irgraph.walk import INPUT
 
 if TYPE_CHECKING:
     from irgraph.graph_routes import Walker
-    from irgraph.ir import RouteNode
+    from irgraph.ir import LoopNode, RouteNode
 
 __all__ = ["RouteChecks", "Source"]
 
@@ -44,7 +46,9 @@ class RouteChecks(RouteMessages):
         #: (map-over id, its list's key, the writers the walk checked, where its problems go,
         #: and how many routes and lists were added before it)
         self.lists: list[tuple[str, str, list[str], int, int]] = []
-        self._met: list[int] = []  # per route, how many routes and lists were added before it
+        #: (loop id, its IR node, where its messages go, how many checks were added before)
+        self.loops: list[tuple[str, LoopNode, int, int, int]] = []
+        self._met: list[int] = []  # per route, how many checks were added before it
         self.refusals = Refusals()  # one validator per schema, for every check of the walk
         self._items: dict[str, list[tuple[str, Any]] | None] = {}
         self._reach: dict[str, frozenset[str]] = {}
@@ -54,32 +58,50 @@ class RouteChecks(RouteMessages):
     def add(self, sid: str, node: RouteNode) -> None:
         """Check route ``sid`` once the graph is known, its messages told where it is read."""
         if node.on is not None:
-            self._met.append(len(self.routes) + len(self.lists))
+            self._met.append(len(self.routes) + len(self.lists) + len(self.loops))
             self.routes.append((sid, node, len(self.w.problems), len(self.w.warnings)))
 
-    def run(self, tree: Any, not_a_list: Callable[[str, str, str, Any], None]) -> None:
-        """Check every route added, with what reaches it (``tree``: ``G.graph["tree"]``), and
+    def add_loop(self, sid: str, node: LoopNode) -> None:
+        """Check loop ``sid``'s stop key once the graph is known, told where it is read."""
+        met = len(self.routes) + len(self.lists) + len(self.loops)
+        self.loops.append((sid, node, len(self.w.problems), len(self.w.warnings), met))
+
+    def run(
+        self,
+        tree: Any,
+        not_a_list: Callable[[str, str, str, Any], None],
+        loop_stop: Callable[[str, LoopNode, frozenset[Any]], None],
+    ) -> None:
+        """Check every route added, with what reaches it (``tree``: ``G.graph["tree"]``),
         each map-over's list against the writers the walk could not see (later in an
-        enclosing loop's body: the next pass starts with their value), by ``not_a_list``."""
-        if not self.routes and not self.lists:
+        enclosing loop's body: the next pass starts with their value), by ``not_a_list``, and
+        against the routes before that let only their values through; and each loop's stop
+        key by what it may hold as a pass ends, by ``loop_stop``."""
+        if not self.routes and not self.lists and not self.loops:
             return
         nodes = self.w.G.nodes
         wanted = {sid: node.on for sid, node, _, _ in self.routes if node.on is not None}
         for nid in self.w.added:
             if nodes[nid]["kind"] == "map_over" and nodes[nid].get("over") is not None:
                 wanted[nid] = nodes[nid]["over"]
-        self._found = narrowed(self.w.G, tree, wanted)
+        stops = {sid: str(node.until) for sid, node, *_ in self.loops}
+        self._found, ended = narrowed_ends(self.w.G, tree, wanted, stops)
         self._reach = {node: _sources_of(found) for node, found in self._found.items()}
         self._order = {nid: index for index, nid in enumerate(self.w.added)}
         problems, warnings = self.w.problems, self.w.warnings
         # Told where the walk met each, the last first, so the places before stay right.
         later = [(r[2], self._met[i], 1, i) for i, r in enumerate(self.routes)]
         later += [(at, met, 0, i) for i, (_, _, _, at, met) in enumerate(self.lists)]
-        for at_problem, _, is_route, index in sorted(later, reverse=True):
+        later += [(at, met, 2, i) for i, (_, _, at, _, met) in enumerate(self.loops)]
+        for at_problem, _, kind, index in sorted(later, reverse=True):
             told, warned = len(problems), len(warnings)
-            if is_route:
+            if kind == 1:
                 sid, node, _, at_warning = self.routes[index]
                 self._check(sid, node)
+                _move(warnings, warned, at_warning)
+            elif kind == 2:
+                sid, loop, _, at_warning, _ = self.loops[index]
+                loop_stop(sid, loop, ended[sid])
                 _move(warnings, warned, at_warning)
             else:
                 sid, over, seen, _, _ = self.lists[index]
@@ -88,7 +110,35 @@ class RouteChecks(RouteMessages):
                 ):
                     if nodes[writer]["kind"] == "agent":
                         not_a_list(sid, over, writer, nodes[writer]["output"])
+                self._scalar_list(sid, over, self._found[sid])
             _move(problems, told, at_problem)
+
+    def _scalar_list(self, sid: str, over: str, found: frozenset[Any]) -> None:
+        """The problem of map-over ``sid`` when the routes before it let only the values they
+        compare with (numbers, strings ..., never a list) reach its list key ``over``."""
+        if not found or not all(isinstance(i, Narrowed) and i.values for i in found):
+            return
+        routes = sorted({i.route for i in found if i.route}, key=self._order.__getitem__)
+        values: list[Any] = []
+        for item in found:
+            values += [
+                v
+                for v in item.values or ()
+                if item.admits(v) and not any(_same(v, o) for o in values)
+            ]
+        why, _ = self._only_why(sid, None, routes, values)
+        within = [route for route in routes if self._inside(sid, route)]
+        hint = f"Give {names(routes, 'or')} .otherwise(step), so that a list gets past it"
+        if within:
+            hint = f"Move '{sid}' out of that branch, to where '{over}' holds a list"
+        self.w.problem(
+            f"MapOver '{sid}' iterates over '{over}', but '{over}' can only be "
+            f"{'one of ' if len(values) > 1 else ''}{', '.join(map(canonical, values))} when "
+            f"'{sid}' runs, not a list: {why}; so '{sid}' can never run without failing.",
+            node=sid,
+            key=over,
+            hint=f"{hint}.",
+        )
 
     def _check(self, sid: str, node: RouteNode) -> None:
         """The problems and warnings of route ``sid``'s compared values, told by its sources:

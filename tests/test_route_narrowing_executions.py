@@ -1,12 +1,13 @@
-"""What :func:`irgraph.reaching.narrowed` says a key may hold is never less than what an
+"""What :func:`irgraph.reaching.narrowed_ends` says a key may hold is never less than what an
 execution can bring there, with the values routes compare.
 
 Every execution of small pipelines whose agents write any of a few values to 'k', whose routes
 compare 'k' with some of them (with a predicate, which may hold or not, and an otherwise, or
 neither): a route takes its branch for the value 'k' holds, a predicate's branch or the
 otherwise when no earlier branch took it, and a run that no branch takes ends there. Each
-value that meets a node with its writer must be one the analysis lets that writer's value be
-there, and (where no parallel branches race on 'k') the analysis names no other writer.
+value that meets a node (or the end of a loop's pass) with its writer must be one the
+analysis lets that writer's value be there, and (where no parallel branches race on 'k') the
+analysis names no other writer.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from irgraph import Agent, Loop, MapOver, Route, to_graph
 from irgraph.code import to_code
 from irgraph.ir.values import same_value
-from irgraph.reaching import Narrowed, narrowed
+from irgraph.reaching import Narrowed, narrowed_ends
 from irgraph.testing.predicates import always
 from irgraph.walk import INPUT
 
@@ -31,11 +32,12 @@ State = tuple[Any, Any, bool]  # the writer of 'k', its value, and whether a wri
 
 
 class _Runs:
-    """Every (writer, value) of 'k' each node meets."""
+    """Every (writer, value) of 'k' each node and each loop's pass end meets."""
 
     def __init__(self, G: Any) -> None:
         self.nodes = G.nodes
         self.seen: dict[str, set[tuple[Any, Any]]] = {}
+        self.ends: dict[str, set[tuple[Any, Any]]] = {}
 
     def written(self, states: set[State], writer: str) -> set[State]:
         return {(writer, value, True) for value in VALUES} if states else set()
@@ -62,6 +64,7 @@ class _Runs:
             for _ in range(min(data["max_iterations"], 3)):
                 states = self.run(body, states)
                 ends |= states
+            self.ends.setdefault(node, set()).update((w, v) for w, v, _ in ends)
             return ends
         self.run(body, self.written(states, node) if data["item"] == "k" else states)
         return self.written(states, node) if "k" in data["writes"] else states
@@ -164,11 +167,14 @@ def test_what_a_route_lets_through_covers_every_execution(pipeline):
     runs = _Runs(G)
     start = {(INPUT, value, False) for value in (*VALUES, UNSET)}
     runs.run(G.graph["tree"], start)
-    found = narrowed(G, G.graph["tree"], {n: "k" for n in G.nodes})
-    for met, said in found.items():
-        for writer, value in runs.seen.get(met, ()):
+    loops = {n: "k" for n in G.nodes if G.nodes[n]["kind"] == "loop"}
+    found, ended = narrowed_ends(G, G.graph["tree"], {n: "k" for n in G.nodes}, loops)
+    for where, met, said in [(runs.seen, n, found[n]) for n in G.nodes] + [
+        (runs.ends, n, ended[n]) for n in loops
+    ]:
+        for writer, value in where.get(met, ()):
             assert _admitted(said, writer, value), (met, writer, value, said, to_code(pipeline))
         if not G.graph["problems"]:  # (where parallel branches race, it says more)
-            writers = {w for w, _ in runs.seen.get(met, ())}
+            writers = {w for w, _ in where.get(met, ())}
             told = {item.source if isinstance(item, Narrowed) else item for item in said}
             assert told <= writers, (met, told, writers, to_code(pipeline))

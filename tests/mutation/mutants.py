@@ -770,4 +770,12 @@ MUTANTS: tuple[Mutant, ...] = (
         'for c in cases if "equals" in c)',
         ("tests/test_route_narrowing_executions.py",),
     ),
+    _m(
+        "loop-stop-not-narrowed",
+        "routes",
+        "irgraph/typing_rules.py",
+        "            if isinstance(item, Narrowed) and not item.admits(target):",
+        "            if False:",
+        ("tests/test_route_narrowing_scopes.py",),
+    ),
 )
