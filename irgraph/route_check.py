@@ -6,9 +6,10 @@ and in a loop a writer later in the body is, from the second pass on). A value n
 produce (by its schema's ``enum``, ``const`` or ``type``, or a constraint such as ``pattern``
 or ``maximum``) is a problem: its branch can never run; values the sources may produce that no
 case takes, without an ``otherwise``, are a warning. In a map-over's body the item's sources
-are the items of each list that may reach the map-over. When a source may write anything (an
-input or a path with no write, a transform, a gate, an agent without a schema, a list of
-unknown items) nothing is refused and nothing is said to be uncovered.
+are the items of each list that may reach the map-over (in a map-over over the item of
+another, the items of that list's items). When a source may write anything (an input or a path
+with no write, a transform, a gate, an agent without a schema, a list of unknown items) nothing
+is refused and nothing is said to be uncovered.
 
 What reaches a node is narrowed by the routes on its way (:func:`irgraph.reaching.narrowed`):
 a compared value those routes never let through is a problem too, and so is a map-over whose
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from irgraph.ir.outputs import AllowedValues
+from irgraph.ir.outputs import AllowedValues, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
 from irgraph.reaching import Narrowed, narrowed_ends
@@ -51,6 +52,7 @@ class RouteChecks(RouteMessages):
         self._met: list[int] = []  # per route, how many checks were added before it
         self.refusals = Refusals()  # one validator per schema, for every check of the walk
         self._items: dict[str, list[tuple[str, Any]] | None] = {}
+        self._nested: dict[str, str] = {}  # map-over id -> the one whose item it iterates
         self._reach: dict[str, frozenset[str]] = {}
         self._found: dict[str, frozenset[Any]] = {}  # with the values routes let through
         self._order: dict[str, int] = {}
@@ -110,8 +112,27 @@ class RouteChecks(RouteMessages):
                 ):
                     if nodes[writer]["kind"] == "agent":
                         not_a_list(sid, over, writer, nodes[writer]["output"])
+                    elif nodes[writer]["kind"] == "map_over" and self._inside(sid, writer):
+                        for lister, schema in self._items_of(writer) or ():
+                            self._items_no_lists(sid, over, writer, lister, schema)
                 self._scalar_list(sid, over, self._found[sid])
             _move(problems, told, at_problem)
+
+    def _items_no_lists(self, sid: str, over: str, outer: str, lister: str, items: Any) -> None:
+        """The problem of map-over ``sid`` iterating ``over``, the item of map-over ``outer``,
+        when agent ``lister`` writes the outer list with ``items`` that are not lists."""
+        kind = value_type(items)
+        if kind in (None, "array"):
+            return
+        self.w.problem(
+            f"MapOver '{sid}' iterates over '{over}', an item of {self._list_named(outer)}, "
+            f"but agent '{lister}' writes each of those items as a JSON {kind}, not a list.",
+            node=sid,
+            key=over,
+            hint=f"Give '{lister}' an output schema whose items are arrays (e.g. {{'type': "
+            "'array', 'items': {'type': 'array', 'items': {'type': 'string'}}}), or iterate "
+            f"{self._list_named(outer)} itself.",
+        )
 
     def _scalar_list(self, sid: str, over: str, found: frozenset[Any]) -> None:
         """The problem of map-over ``sid`` when the routes before it let only the values they
@@ -184,8 +205,8 @@ class RouteChecks(RouteMessages):
         if uncovered and "otherwise" not in kinds and "test" not in kinds:
             missing = ", ".join(canonical(v) for v in uncovered)
             if sources[0].kind == "item":
-                over = self.w.G.nodes[sources[0].node]["over"]
-                values = f"values the items of '{over}' may hold as '{key}'"
+                over = self._list_named(sources[0].node)
+                values = f"values the items of {over} may hold as '{key}'"
             else:
                 who = "agent" if len(sources) == 1 else "agents"
                 values = f"values {who} {names(names_of(sources))} may write to '{key}'"
@@ -231,18 +252,22 @@ class RouteChecks(RouteMessages):
         found: list[tuple[str, Any]] | None = []
         for writer in sorted(self._reach.get(mid, ()), key=lambda n: self._order.get(n, -1)):
             data = nodes[writer] if writer != INPUT else {}
-            schema = data.get("output") if data.get("kind") == "agent" else None
-            # prefixItems: the first items have schemas of their own (not read here)
-            if (
-                found is None
-                or not isinstance(schema, dict)
-                or not isinstance(schema.get("items"), dict)
-                or "prefixItems" in schema
-            ):
-                found = None
-                continue
-            defs = {k: schema[k] for k in ("$defs", "definitions", "$schema") if k in schema}
-            found.append((writer, {**defs, **schema["items"]}))
+            listed = [(writer, data.get("output"))] if data.get("kind") == "agent" else None
+            if data.get("kind") == "map_over" and self._inside(mid, writer):
+                self._nested[mid] = writer  # the list is an item of the outer one's list
+                listed = self._items_of(writer)
+            for lister, schema in listed or [(writer, None)]:
+                # prefixItems: the first items have schemas of their own (not read here)
+                if (
+                    found is None
+                    or not isinstance(schema, dict)
+                    or not isinstance(schema.get("items"), dict)
+                    or "prefixItems" in schema
+                ):
+                    found = None
+                    break
+                defs = {k: schema[k] for k in ("$defs", "definitions", "$schema") if k in schema}
+                found.append((lister, {**defs, **schema["items"]}))
         self._items[mid] = found or None
         return self._items[mid]
 

@@ -42,6 +42,7 @@ class RouteMessages:
     w: Walker
     refusals: Refusals
     _order: dict[str, int]
+    _nested: dict[str, str]  # map-over id -> the one whose item it iterates
 
     def _not_let_through(self, sid: str, key: str, value: Any, found: frozenset[Any]) -> None:
         """The problem of a compared ``value`` that the routes before ``sid`` comparing
@@ -117,6 +118,12 @@ class RouteMessages:
         )
         return why, f"give {names(routes, 'or')} .when({value!r}, step) or .otherwise(step)"
 
+    def _list_named(self, mid: str) -> str:
+        """The list map-over ``mid`` iterates, as a message names it."""
+        over = f"'{self.w.G.nodes[mid]['over']}'"
+        outer = self._nested.get(mid)
+        return over if outer is None else f"{over}, an item of {self._list_named(outer)}"
+
     def _inside(self, node: str, scope: str) -> bool:
         """Whether ``node`` is in the body of ``scope`` (at any depth)."""
         parent = self.w.G.nodes[node]["parent"]
@@ -142,9 +149,11 @@ class RouteMessages:
         """How a message names the one source's values, and where to change them."""
         (source,) = sources
         if source.kind == "item":
-            over = self.w.G.nodes[source.node]["over"]
-            return f"the items agent '{source.lister}' writes to '{over}'", (
-                f"the items of '{source.lister}'"
+            over, levels, outer = self._list_named(source.node), 1, source.node
+            while outer in self._nested:  # a list in a list: the items of its items
+                levels, outer = levels + 1, self._nested[outer]
+            return f"the items agent '{source.lister}' writes to {over}", (
+                f"{'the items of ' * levels}'{source.lister}'"
             )
         return f"agent '{source.node}'", f"'{source.node}'"
 
@@ -153,18 +162,18 @@ class RouteMessages:
         refuses by a constraint."""
         told = canonical(value)
         listed = names(names_of(sources))
-        over = self.w.G.nodes[sources[0].node].get("over")
+        over = self._list_named(sources[0].node) if sources[0].kind == "item" else ""
         if len(sources) == 1:
             whose, where = self._whose(sources)
             if sources[0].kind == "item":
-                whose = f"the list that agent '{sources[0].lister}' writes to '{over}'"
+                whose = f"the list that agent '{sources[0].lister}' writes to {over}"
                 source = f"the item schema of {whose} refuses it: {why}"
             else:
                 source = f"the output schema of {whose} refuses it: {why}"
             change = f"change the output schema of {where} to allow it"
         elif sources[0].kind == "item":
             source = (
-                f"the item schemas of the lists that agents {listed} write to '{over}' refuse "
+                f"the item schemas of the lists that agents {listed} write to {over} refuse "
                 f"it (the first: {why})"
             )
             change = f"change the output schema of the items of {names(names_of(sources), 'or')}"
@@ -196,9 +205,9 @@ class RouteMessages:
                 source = f"the output schema of {whose}"
                 change = f"change the output schema of {where} to allow it"
         elif sources[0].kind == "item":
-            over = self.w.G.nodes[sources[0].node]["over"]
+            over = self._list_named(sources[0].node)
             listed = names(names_of(sources))
-            source = f"what the items of the lists agents {listed} write to '{over}' may hold"
+            source = f"what the items of the lists agents {listed} write to {over} may hold"
             change = f"add {told} to the output schema of the items of {either}"
         else:
             source = f"what agents {names(names_of(sources))} may write there"

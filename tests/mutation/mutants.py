@@ -778,4 +778,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "            if False:",
         ("tests/test_route_narrowing_scopes.py",),
     ),
+    _m(
+        "item-of-an-item-anything",
+        "routes",
+        "irgraph/route_check.py",
+        "                listed = self._items_of(writer)",
+        "                listed = None",
+        ("tests/test_route_reaching.py",),
+    ),
 )
