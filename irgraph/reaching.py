@@ -30,16 +30,25 @@ from irgraph.walk import INPUT
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["reaching", "narrowed", "Narrowed"]
+__all__ = ["reaching", "narrowed", "narrowed_ends", "Narrowed"]
 
 
 class Narrowed(NamedTuple):
-    """A value of ``source`` (a writer, ``INPUT``) that a route compared on its way: it is
-    one of ``values``, as ``route`` (the last such route) took a branch for it."""
+    """A value of ``source`` (a writer, ``INPUT``) that routes compared on its way: it is one
+    of ``values`` (``None``: of any value), as ``route`` (the last such route) took a branch
+    for it, and none of the values in ``without``, each with the route whose earlier branch
+    took it (the value came to a later branch of that route: its otherwise, or a predicate's)."""
 
     source: Any
-    route: str
-    values: tuple[Any, ...]
+    route: str | None
+    values: tuple[Any, ...] | None
+    without: tuple[tuple[Any, str], ...] = ()
+
+    def admits(self, value: Any) -> bool:
+        """Whether the value may be ``value``."""
+        if self.values is not None and not any(same_value(value, v) for v in self.values):
+            return False
+        return not any(same_value(value, other) for other, _ in self.without)
 
 
 class _Before:
@@ -69,13 +78,25 @@ def narrowed(
     G: nx.DiGraph, tree: Any, wanted: dict[str, str], *, narrow: bool = True
 ) -> dict[str, frozenset[Any]]:
     """:func:`reaching`, with each writer whose value passed a route comparing the key as
-    :class:`Narrowed`: in a route's branch for a value, the key holds that value, and after a
-    route with no ``otherwise`` and no predicate (any other value fails the run there) one of
-    its values, unless a branch wrote it."""
-    keys = frozenset(wanted.values())
+    :class:`Narrowed`: in a route's branch for a value, the key holds that value; in a later
+    branch (its otherwise, a predicate's), none of the values its earlier branches take; and
+    after a route with no ``otherwise`` and no predicate (any other value fails the run there)
+    one of its values, unless a branch wrote it."""
+    return narrowed_ends(G, tree, wanted, {}, narrow=narrow)[0]
+
+
+def narrowed_ends(
+    G: nx.DiGraph, tree: Any, wanted: dict[str, str], ends: dict[str, str], *, narrow: bool = True
+) -> tuple[dict[str, frozenset[Any]], dict[str, frozenset[Any]]]:
+    """:func:`narrowed`, and for each loop id of ``ends``, what its key (``ends[loop]``) may
+    hold when a pass of its body ends (where the loop's ``until`` looks at it)."""
+    keys = frozenset(wanted.values()) | frozenset(ends.values())
     flow = _Flow(G, keys, wanted, narrow)
+    flow.ends = ends
+    flow.ended = {loop: set() for loop in ends}
     flow.part(tree, {key: frozenset({INPUT}) for key in keys})
-    return {node: _resolved(found, wanted[node]) for node, found in flow.found.items()}
+    found = {node: _resolved(found, wanted[node]) for node, found in flow.found.items()}
+    return found, {loop: _resolved(found, ends[loop]) for loop, found in flow.ended.items()}
 
 
 class _Flow:
@@ -94,6 +115,8 @@ class _Flow:
         #: (loop body, the state it starts from) -> the state after the loop: a loop's passes
         #: re-run its body, and nested loops would otherwise multiply them.
         self.loops: dict[tuple[int, Any], State] = {}
+        self.ends: dict[str, str] = {}  # loop id -> the key its until reads
+        self.ended: dict[str, set[Any]] = {}  # loop id -> what that key holds as a pass ends
 
     def part(self, tree: Any, state: State) -> State:
         """The state after the part ``tree`` of the walk's tree runs from ``state``."""
@@ -118,11 +141,15 @@ class _Flow:
         kind = self.nodes[sid]["kind"]
         if kind == "route":
             return self.route(sid, tree["children"], state)
-        if kind == "loop" and self.nodes[sid].get("max_iterations") == 1:
-            return self.part(tree["children"], state)  # no next pass
-        if kind == "loop":
-            return self.loop(tree["children"], state)
-        return self.map_over(sid, tree["children"], state)
+        if kind != "loop":
+            return self.map_over(sid, tree["children"], state)
+        if self.nodes[sid].get("max_iterations") == 1:
+            state = self.part(tree["children"], state)  # no next pass
+        else:  # (what a loop leaves is what any of its passes may end with)
+            state = self.loop(tree["children"], state)
+        if sid in self.ends:
+            self.ended[sid] |= state[self.ends[sid]]
+        return state
 
     def note(self, node: str, state: State) -> None:
         """Record what reaches ``node``, when it is wanted."""
@@ -152,7 +179,8 @@ class _Flow:
 
     def route(self, sid: str, branches: list[Any], state: State) -> State:
         """One branch runs: after the route, a key holds what any branch left in it. In the
-        branch for a value, the key the route compares holds that value (when narrowing)."""
+        branch for a value, the key the route compares holds that value, and in a later one
+        none of the values its earlier branches take (when narrowing)."""
         if not branches:
             return state
         key, cases = self.nodes[sid].get("on"), self.nodes[sid].get("cases") or ()
@@ -162,6 +190,9 @@ class _Flow:
             case = cases[index] if index < len(cases) else {}
             if self.narrow and key in self.keys and "equals" in case:
                 start = {**state, key: _narrow(state[key], sid, case["equals"])}
+            elif self.narrow and key in self.keys:  # the earlier branches took their values
+                taken = tuple((c["equals"], sid) for c in cases[:index] if "equals" in c)
+                start = {**state, key: _within_all(state[key], None, None, taken)}
             ends.append(self.part(branch, start))
         after = {k: frozenset().union(*(end[k] for end in ends)) for k in self.keys}
         if not self.narrow or key not in self.keys:
@@ -203,13 +234,50 @@ def _frozen(state: State) -> Any:
 
 def _narrow(values: frozenset[Any], route: str, value: Any) -> frozenset[Any]:
     """``values`` in the branch of ``route`` for ``value``: each one that may equal it."""
-    out = set()
-    for item in values:
-        if not isinstance(item, Narrowed):
-            out.add(Narrowed(item, route, (value,)))
-        elif any(same_value(value, old) for old in item.values):
-            out.add(Narrowed(item.source, route, (value,)))
-    return frozenset(out)
+    return _within_all(values, route, (value,), ())
+
+
+def _within_all(
+    values: frozenset[Any],
+    route: str | None,
+    only: tuple[Any, ...] | None,
+    without: tuple[tuple[Any, str], ...],
+) -> frozenset[Any]:
+    """:func:`_within` of each of ``values``, those with no value left dropped."""
+    out = (_within(item, route, only, without) for item in values)
+    return frozenset(item for item in out if item is not _NOTHING)
+
+
+_NOTHING = object()  # what :func:`_within` gives when no value is left
+
+
+def _within(
+    item: Any,
+    route: str | None,
+    only: tuple[Any, ...] | None,
+    without: tuple[tuple[Any, str], ...],
+) -> Any:
+    """``item`` (a source, or a :class:`Narrowed` one) where the key is also one of ``only``
+    (unless ``None``; as ``route`` took a branch for them) and none of ``without``; a plain
+    source when nothing narrows it, ``_NOTHING`` when no value is left. A value left out
+    twice is told as the later route left it out (the one the node is nearer)."""
+    base = item if isinstance(item, Narrowed) else Narrowed(item, None, None)
+    kept: tuple[tuple[Any, str], ...] = ()
+    if only is not None:  # (what ``item`` left out is not in ``values`` then)
+        values: tuple[Any, ...] | None = tuple(v for v in only if base.admits(v))
+        if not values:
+            return _NOTHING
+    else:
+        route, values, kept = base.route, base.values, base.without
+    out = list(kept)
+    for value, by in without:
+        if values is None or any(same_value(value, v) for v in values):
+            out = [(v, r) for v, r in out if not same_value(v, value)] + [(value, by)]
+    if values is not None and all(any(same_value(v, o) for o, _ in out) for v in values):
+        return _NOTHING
+    if values is None and not out:
+        return base.source
+    return Narrowed(base.source, route, values, tuple(out))
 
 
 def _past(values: frozenset[Any], route: str, before: frozenset[Any]) -> frozenset[Any]:
@@ -222,9 +290,10 @@ def _past(values: frozenset[Any], route: str, before: frozenset[Any]) -> frozens
             old
             for old in before
             if isinstance(old, Narrowed) and isinstance(item, Narrowed) and item.route == route
-            if old.source == item.source and _meet(item.values, old.values)
+            if old.source == item.source and any(old.admits(v) for v in item.values or ())
         ]
-        out |= {old._replace(values=_meet(item.values, old.values)) for old in earlier}
+        for old in earlier:  # (one that only left values out: as it was, which holds these)
+            out.add(old if old.values is None else _within(old, old.route, item.values, ()))
         out |= set() if earlier else {item}
     return frozenset(out)
 
@@ -238,9 +307,11 @@ def _resolved(found: set[Any], key: str) -> frozenset[Any]:
     while todo:
         item, outer = todo.pop()
         if isinstance(item, Narrowed):
-            values = item.values if outer is None else _meet(item.values, outer.values)
-            if values:
-                todo.append((item.source, Narrowed(None, (outer or item).route, values)))
+            inner = item if outer is None else _within(item, *outer[1:])
+            if isinstance(inner, Narrowed):
+                todo.append((inner.source, inner._replace(source=None)))
+            elif inner is not _NOTHING:
+                todo.append((inner, None))
         elif not isinstance(item, _Before):
             out.add(item if outer is None else outer._replace(source=item))
         elif (item, outer) not in seen:
@@ -249,22 +320,47 @@ def _resolved(found: set[Any], key: str) -> frozenset[Any]:
     return _gathered(out)
 
 
-def _meet(values: tuple[Any, ...], others: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(v for v in values if any(same_value(v, o) for o in others))
-
-
 def _gathered(found: frozenset[Any] | set[Any]) -> frozenset[Any]:
     """One :class:`Narrowed` per writer and route, with every value the route let through;
-    none for a writer whose value may also have come by no route at all."""
-    merged: dict[tuple[Any, str], tuple[Any, ...]] = {}
+    none for a writer whose value may also have come by no route at all, and one for a writer
+    some path only left values out of: any value but those no path lets through."""
     plain = {item for item in found if not isinstance(item, Narrowed)}
     if len(plain) == len(found):
         return frozenset(found)
-    for item in set(found) - plain:
-        if item.source in plain:  # some path left it as it was: any of its values
-            continue
-        known = merged.get((item.source, item.route), ())
-        merged[(item.source, item.route)] = known + tuple(
-            v for v in item.values if not any(same_value(v, k) for k in known)
-        )
-    return frozenset(plain | {Narrowed(s, r, v) for (s, r), v in merged.items()})
+    by_source: dict[Any, list[Narrowed]] = {}
+    for item in sorted(set(found) - plain, key=_order):
+        if item.source not in plain:  # some path left it as it was: any of its values
+            by_source.setdefault(item.source, []).append(item)
+    out: set[Any] = set(plain)
+    for source, items in by_source.items():
+        groups: dict[str | None, list[Narrowed]] = {}
+        if any(item.values is None for item in items):
+            groups[None] = items  # (the others' values are among its values)
+        else:
+            for item in items:
+                groups.setdefault(item.route, []).append(item)
+        for route, group in groups.items():
+            values: tuple[Any, ...] | None = None
+            if route is not None:
+                gathered: list[Any] = []
+                for item in group:
+                    gathered += [
+                        v for v in item.values or () if not any(same_value(v, k) for k in gathered)
+                    ]
+                values = tuple(gathered)
+            without: list[tuple[Any, str]] = []  # left out on every path, as first told
+            for item in group:
+                for value, by in item.without:
+                    if not any(other.admits(value) for other in group):
+                        if not any(same_value(value, v) for v, _ in without):
+                            without.append((value, by))
+            if route is None and not without:
+                out.add(source)
+            else:
+                out.add(Narrowed(source, route, values, tuple(without)))
+    return frozenset(out)
+
+
+def _order(item: Narrowed) -> tuple[str, str, str]:
+    """A sort key of an item that does not name its source (a parallel block's mark)."""
+    return str(item.route), repr(item.values), repr(item.without)

@@ -6,7 +6,9 @@ anything runs: a map-over's list (text cannot be iterated as items), a route's c
 (a value that no possible writer's schema allows, by its ``enum``, ``const`` or ``type`` or by
 a constraint such as ``pattern`` or ``maximum``, can never match; values the routes leave
 uncovered without an ``otherwise`` would fail the run), and a loop's stop key (free text is
-truthy whatever it says, so ``until(key)`` alone stops on "no").
+truthy whatever it says, so ``until(key)`` alone stops on "no"). The stop key is checked once
+the whole graph is known, against what a pass may end with: the writers whose value may be
+there, narrowed by the routes of the body (:func:`irgraph.reaching.narrowed_ends`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from irgraph.ir import LoopNode, RouteNode
 from irgraph.ir.outputs import schema_enum, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
+from irgraph.reaching import Narrowed
 from irgraph.route_check import RouteChecks
 from irgraph.route_values import names, refusal
+from irgraph.walk import INPUT
 
 if TYPE_CHECKING:
     from irgraph.graph_routes import Walker
@@ -35,6 +39,7 @@ class TypeRules:
     def __init__(self, walker: Walker) -> None:
         self.w = walker
         self.routes = RouteChecks(walker)
+        self._named: dict[str, list[str]] = {}  # loop id -> its stop key's writers, in order
 
     def _agents(self, key: str, env: Env) -> list[tuple[str, Any]]:
         """The agents that may have written ``key`` as seen from ``env``, with their output
@@ -56,9 +61,8 @@ class TypeRules:
         # An enclosing loop's next pass may bring a writer later in its body: checked once
         # the whole graph is known.
         checks = self.routes
-        checks.lists.append(
-            (sid, over, told, len(self.w.problems), len(checks.routes + checks.lists))
-        )
+        met = len(checks.routes) + len(checks.lists) + len(checks.loops)
+        checks.lists.append((sid, over, told, len(self.w.problems), met))
 
     def not_a_list(self, sid: str, over: str, writer: str, schema: Any) -> None:
         """The problem of map-over ``sid`` iterating ``over``, which agent ``writer`` writes
@@ -86,17 +90,37 @@ class TypeRules:
 
     def finish(self, tree: Any) -> None:
         """The checks that need the whole graph (``tree``: its ``G.graph["tree"]``)."""
-        self.routes.run(tree, self.not_a_list)
+        self.routes.run(tree, self.not_a_list, self.stops_when)
 
     def loop_stop(self, sid: str, node: LoopNode, env: Env) -> None:
-        """``until(key)`` on free text stops on any answer; ``equals=`` a value that no writer
-        of the key can write (outside its enum or schema, or no string on free text) never
-        stops the loop early."""
+        """Check loop ``sid``'s stop key once the whole graph is known (:meth:`stops_when`):
+        what a pass ends with may come from later in an enclosing loop's body. Its writers
+        are named in the order the walk meets them from the end of the body (``env``)."""
+        assert isinstance(node.until, str)
+        self._named[sid] = writers(self.w, node.until, env)
+        self.routes.add_loop(sid, node)
+
+    def stops_when(self, sid: str, node: LoopNode, found: frozenset[Any]) -> None:
+        """``until(key)`` on free text stops on any answer; ``equals=`` a value that no pass
+        can end with (outside the writers' enum or schema, no string on free text, or kept
+        out by a route in the body) never stops the loop early. ``found``: what the key may
+        hold as a pass ends (:func:`irgraph.reaching.narrowed_ends`)."""
         key = node.until
         assert isinstance(key, str)
-        agents = self._agents(key, env)
+        nodes = self.w.G.nodes
+        named, order = self._named[sid], {nid: i for i, nid in enumerate(self.w.added)}
+
+        def ranked(item: Any) -> tuple[int, int]:  # the walk's writers first, as it met them
+            source = _source(item)
+            return (0, named.index(source)) if source in named else (1, -order.get(source, 0))
+
+        items = sorted(found, key=ranked)
+        agents: dict[str, Any] = {}  # (an agent, the nearest first, with its output schema)
+        for source in map(_source, items):
+            if source != INPUT and nodes[source]["kind"] == "agent":
+                agents.setdefault(source, nodes[source]["output"])
         if not node.until_equals:
-            for writer, schema in agents:
+            for writer, schema in agents.items():
                 if schema is None:
                     self.w.warnings.append(
                         f"Loop '{sid}' stops once '{key}' is truthy, but agent '{writer}' "
@@ -106,16 +130,56 @@ class TypeRules:
                     )
             return
         target = node.until_equals[0]
-        reasons = [self._never_equals(sid, node, key, w, schema, target) for w, schema in agents]
-        if not reasons or not all(reasons) or len(agents) < len(writers(self.w, key, env)):
-            return  # some writer may write it (a transform, an input: anything)
-        if len(reasons) == 1:
-            self.w.warnings.append(str(reasons[0]))
-            return
-        listed = names([w for w, _ in agents], "or")
-        self.w.warnings.append(
-            f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but none of its "
-            f"writers can write it ({listed}), so it never stops early."
+        reasons: dict[str, str] = {}
+        kept_out: list[Narrowed] = []
+        for item in items:
+            source = _source(item)
+            if isinstance(item, Narrowed) and not item.admits(target):
+                kept_out.append(item)  # a route in the way
+            elif source == INPUT or nodes[source]["kind"] != "agent":
+                return  # an input, a transform ...: anything
+            elif why := self._never_equals(sid, node, key, source, agents[source], target):
+                reasons.setdefault(source, why)
+            else:
+                return
+        if kept_out:
+            self.w.warnings.append(self._kept_out(sid, key, target, kept_out, list(reasons)))
+        elif len(reasons) == 1:
+            self.w.warnings.append(next(iter(reasons.values())))
+        elif reasons:
+            self.w.warnings.append(
+                f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but none of its "
+                f"writers can write it ({names(list(reasons), 'or')}), so it never stops early."
+            )
+
+    def _kept_out(
+        self, sid: str, key: str, target: Any, kept_out: list[Narrowed], agents: list[str]
+    ) -> str:
+        """The warning of loop ``sid``, whose ``target`` the routes ``kept_out`` names keep
+        from the end of a pass (and the ``agents`` never write)."""
+        told, nodes = canonical(target), self.w.G.nodes
+        parts, fixes = [], []
+        for item in kept_out:
+            route = str(item.route)
+            taken = next((by for v, by in item.without if _same(v, target)), None)
+            if taken is not None:
+                part = f"route '{taken}' takes {told} to its branch for it, which writes '{key}'"
+            elif all("equals" in case for case in nodes[route]["cases"]):
+                part = f"route '{route}' has no branch for {told} and no otherwise, so a "
+                part += "run that gets it fails there"
+                fixes.append(route)
+            else:
+                part = f"route '{route}' takes any other value to a branch that writes "
+                part += f"'{key}'"
+            parts += [part] if part not in parts else []
+        parts += [f"agent '{agent}' never writes it" for agent in agents]
+        fix = ""
+        if fixes:
+            fix = f" (give {names(fixes, 'or')} .when({target!r}, step) or .otherwise(step) to "
+            fix += "let it through)"
+        return (
+            f"Loop '{sid}' stops when '{key}' equals {told}, but no pass can end with it: "
+            f"{'; '.join(parts)}; so it never stops early{fix}."
         )
 
     def _never_equals(
@@ -159,3 +223,8 @@ class TypeRules:
             f".until('{key}', equals={told!r}) or give '{writer}' "
             f".output({{'type': '{kind}'}})."
         )
+
+
+def _source(item: Any) -> Any:
+    """The writer (or ``INPUT``) of an item :func:`irgraph.reaching.narrowed_ends` finds."""
+    return item.source if isinstance(item, Narrowed) else item

@@ -186,3 +186,88 @@ def test_a_route_in_a_branch_of_a_route_without_otherwise_is_told_how_the_value_
     assert hints(classify() >> lenient) == [
         "Remove the branch for \"question\" from 'inner', or move 'inner' out of that branch."
     ]
+
+
+def test_a_route_in_the_otherwise_branch_of_a_route_on_its_key_cannot_take_that_routes_values():
+    """'outer' takes "bug" to its own branch, so in its otherwise branch 'kind' is never
+    "bug": the branch of 'inner' for it was accepted, though no run could take it."""
+    inner = (
+        Route("inner")
+        .on("kind")
+        .when("bug", step("never"))
+        .when("feature", step("spec"))
+        .when("question", step("answer"))
+    )
+    outer = Route("outer").on("kind").when("bug", step("fix")).otherwise(inner)
+    assert problems(classify() >> outer) == [
+        "Route 'inner' has a branch for \"bug\", but 'kind' cannot be \"bug\" when 'inner' "
+        "runs: 'inner' is in the otherwise branch of route 'outer', which takes \"bug\" to a "
+        "branch of its own; so that branch can never run."
+    ]
+    assert hints(classify() >> outer) == [
+        "Remove the branch for \"bug\" from 'inner', or move 'inner' out of that branch."
+    ]
+    # a run with "bug" takes 'fix': 'inner' (without that branch) never meets it
+    inner = Route("inner").on("kind").when("feature", step("spec")).otherwise(step("never"))
+    fixed = classify() >> Route("outer").on("kind").when("bug", step("fix")).otherwise(inner)
+    done = run(fixed, provider=FakeProvider(responses={"classify": '"bug"'}), state={"ticket": "?"})
+    assert "out_fix" in done.state and "out_never" not in done.state
+
+
+def test_a_route_in_the_otherwise_branch_is_not_told_of_values_it_cannot_meet_as_uncovered():
+    """With no branch for "bug" (which 'outer' takes first), 'inner' was warned that a run
+    with "bug" would fail at it."""
+    inner = Route("inner").on("kind").when("feature", step("spec")).when("question", step("q"))
+    outer = Route("outer").on("kind").when("bug", step("fix")).otherwise(inner)
+    assert validate(to_graph(classify() >> outer, inputs={"ticket"})) == []
+
+
+def test_a_later_branch_of_a_route_on_an_input_leaves_out_the_values_of_the_earlier_ones():
+    """In a predicate's branch, after a branch for "x", or in the otherwise: the input is not
+    "x" there, whatever else it holds."""
+    inner = Route("inner").on("mode").when("x", step("never")).otherwise(step("other"))
+    for later in (
+        Route("outer").on("mode").when("x", step("fix")).when(anything, inner),
+        Route("outer").on("mode").when("x", step("fix")).otherwise(inner),
+    ):
+        (problem,) = problems(later, inputs=("mode",))
+        assert problem.startswith(
+            "Route 'inner' has a branch for \"x\", but 'mode' cannot be \"x\" when 'inner' runs:"
+        )
+    # a predicate before the branch for "x" may take "x" too: 'inner' may still meet it
+    first = Route("outer").on("mode").when(anything, inner).when("x", step("fix"))
+    assert validate(to_graph(first, inputs={"mode"})) == []
+    # after 'outer' (with an otherwise) any value gets past: nothing is left out
+    after = Route("outer").on("mode").when("x", step("fix")).otherwise(step("rest")) >> inner
+    assert validate(to_graph(after, inputs={"mode"})) == []
+    nested = (
+        Route("outer")
+        .on("mode")
+        .when("x", step("fix"))
+        .otherwise(Route("middle").on("mode").when("y", step("why")).otherwise(inner))
+    )
+    (problem,) = problems(nested, inputs=("mode",))
+    assert "in the otherwise branch of route 'outer'" in problem
+
+
+def test_a_value_one_route_lets_through_and_an_enclosing_one_takes_first_names_each():
+    """'first' lets only "bug" and "feature" through; in the otherwise branch of 'second',
+    "bug" is gone too: each value 'inner' compares is told by the route that keeps it out,
+    and each fix is the one that works."""
+    inner = (
+        Route("inner")
+        .on("kind")
+        .when("bug", step("a"))
+        .when("feature", step("b"))
+        .when("question", step("c"))
+    )
+    second = Route("second").on("kind").when("bug", step("fix2")).otherwise(inner)
+    told = problems(classify() >> first() >> second)
+    assert told == [
+        "Route 'inner' has a branch for \"bug\", but 'kind' cannot be \"bug\" when 'inner' "
+        "runs: 'inner' is in the otherwise branch of route 'second', which takes \"bug\" to a "
+        "branch of its own; so that branch can never run.",
+        "Route 'inner' has a branch for \"question\", but 'kind' can only be \"feature\" when "
+        "'inner' runs: route 'first' before it has no branch for any other value and no "
+        "otherwise, so a run with another value fails there; so that branch can never run.",
+    ]

@@ -197,6 +197,53 @@ def test_a_list_one_writer_may_write_as_anything_lets_the_item_be_anything():
     )
 
 
+def rows(items: Any) -> Agent:
+    return Agent("l").instruct("List {t}.").output({"type": "array", "items": items}).writes("rs")
+
+
+def cells(body: Any) -> Any:
+    inner = MapOver("inner").over("row", item="category").step(body).writes("qs")
+    return MapOver("outer").over("rs", item="row").step(inner).writes("all")
+
+
+def test_a_route_on_an_item_of_an_item_is_checked_against_the_inner_item_schema():
+    """The inner map-over's list is an item of the outer one's: its items were taken to be
+    anything, and "c", which no item holds, was accepted."""
+    enum = {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}}
+    (problem,) = said(rows(enum) >> cells(route("a", "c", otherwise=True)))[0]
+    assert problem == (
+        'Route \'r\' has a branch for "c", but \'category\' can only be one of "a", "b" (the '
+        "enum of the items agent 'l' writes to 'row', an item of 'rs'), so that branch can "
+        "never run."
+    )
+    G = to_graph(rows(enum) >> cells(route("a", "c", otherwise=True)), inputs={"t"})
+    assert G.graph["problems"][0]["hint"] == (
+        'Use one of "a", "b", or add "c" to the enum of the items of the items of \'l\'.'
+    )
+    assert said(rows(enum) >> cells(route("a")))[1] == [
+        "Route 'r' has no branch for \"b\" (values the items of 'row', an item of 'rs' may "
+        "hold as 'category') and no otherwise, so the run fails if it gets one; add .when(...) "
+        "for each, or .otherwise(step)."
+    ]
+    pipeline = rows(enum) >> cells(route("a", "b"))
+    assert said(pipeline) == ([], [])
+    done = run(
+        pipeline, provider=FakeProvider(responses={"l": '[["a", "b"], ["b"]]'}), state={"t": 1}
+    )
+    assert [len(row) for row in done.state["all"]] == [2, 1]
+    # items of unknown schema: anything
+    assert said(rows({"type": "array"}) >> cells(route("a", "c", otherwise=True))) == ([], [])
+
+
+def test_a_map_over_of_an_item_that_is_no_list_is_refused():
+    """The outer list's items are strings: the inner map-over failed at run time."""
+    (problem,) = said(rows({"type": "string"}) >> cells(route("a", otherwise=True)))[0]
+    assert problem == (
+        "MapOver 'inner' iterates over 'row', an item of 'rs', but agent 'l' writes each of "
+        "those items as a JSON string, not a list."
+    )
+
+
 # The analysis itself ------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from irgraph import checks
 from irgraph.builder import Agent, Builder
+from irgraph.ir.values import same_value
 from irgraph.routing import Route
 from irgraph.testing.predicates import PREDICATES, always
 
@@ -258,9 +259,9 @@ def until_equals(d: _Draft, end: _Scope, writes: tuple[str, ...]) -> tuple[str, 
     """A loop's stop key among ``writes`` and the value it stops on: one its writer may
     write when it has an enum, else a word a model might answer."""
     enums = dict(end.enums)
-    typed = [k for k in writes if k in enums]
+    typed = [k for k in writes if enums.get(k)]
     key = str(d.draw(st.sampled_from(typed or list(writes))))
-    if key in enums:
+    if enums.get(key):
         return key, d.draw(st.sampled_from(enums[key]))
     return key, "approved"
 
@@ -276,11 +277,11 @@ def _cases(d: _Draft, scope: _Scope) -> tuple[_Part | None, str | None, list[Any
     inputs = [k for k in d.opts.inputs if k in scope.visible and k not in known]
     if mode == 0 and d.opts.with_structured_outputs:
         source = None
-        if not scope.enums or d.chance(2):
+        if not any(values for _, values in scope.enums) or d.chance(2):
             schema = dict(d.draw(st.sampled_from((*_ENUMS, _BOOLEAN))))
             source = _agent(d, scope, fresh=True, schema=schema)
             scope = scope.after(source)
-        key, values = d.draw(st.sampled_from(scope.enums))
+        key, values = d.draw(st.sampled_from([e for e in scope.enums if e[1]]))
         chosen = list(d.draw(st.lists(st.sampled_from(values), min_size=1, unique=True)))
         # A whole number compared as a float: JSON equality says 2 == 2.0.
         conditions: list[Any] = [float(v) if type(v) is int and d.chance(3) else v for v in chosen]
@@ -308,7 +309,7 @@ def route(d: _Draft, scope: _Scope, steps: Steps) -> _Part:
     written: list[set[str]] = []
     for index in range(len(conditions) + otherwise):
         count = d.draw(st.integers(1, max(1, d.opts.max_width // 2)))
-        parts, end = steps(d, _branch_scope(inner, on, conditions[index : index + 1]), count)
+        parts, end = steps(d, _branch_scope(inner, on, conditions, index), count)
         if shared is not None:
             parts.append(_agent(d, end, key=shared))
         branch = reduce(lambda a, b: a >> b, [p.builder for p in parts])
@@ -322,13 +323,29 @@ def route(d: _Draft, scope: _Scope, steps: Steps) -> _Part:
     return part if source is None else source.then(part)
 
 
-def _branch_scope(scope: _Scope, on: str | None, condition: list[Any]) -> _Scope:
-    """``scope`` in a route's branch: in the branch for a value, the key the route compares
-    holds that value, so a route inside compares it with that value only (any other branch
-    could never run, and validation refuses it)."""
-    if on is None or not condition or callable(condition[0]):
+def _branch_scope(scope: _Scope, on: str | None, conditions: list[Any], index: int) -> _Scope:
+    """``scope`` in a route's branch ``index``: in the branch for a value, the key the route
+    compares holds that value, and in a later branch (a predicate's, the otherwise) none of
+    the values its earlier branches take, so a route inside compares it with those only (any
+    other branch could never run, and validation refuses it)."""
+    if on is None:
         return scope
-    enums = tuple((key, (condition[0],) if key == on else values) for key, values in scope.enums)
-    if on not in dict(enums):  # an input
-        enums = (*enums, (on, (condition[0],)))
+    condition = conditions[index] if index < len(conditions) else None
+    if condition is not None and not callable(condition):
+        enums = tuple((key, (condition,) if key == on else values) for key, values in scope.enums)
+        if on not in dict(enums):  # an input
+            enums = (*enums, (on, (condition,)))
+        return attrs.evolve(scope, enums=enums)
+    taken = [c for c in conditions[:index] if not callable(c)]
+    if not taken:
+        return scope
+    enums = tuple(
+        (key, tuple(v for v in values if not any(same_value(v, t) for t in taken)))
+        if key == on
+        else (key, values)
+        for key, values in scope.enums
+    )
+    if on not in dict(enums):  # an input: it is none of them here
+        enums = (*enums, (on, ()))
+    # (a key no value is left for is compared by no route here: none could take a branch)
     return attrs.evolve(scope, enums=enums)

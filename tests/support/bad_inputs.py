@@ -2036,6 +2036,17 @@ CATALOG: tuple[BadInput, ...] = (
             "add \"bugs\" to the enum of 'classify'",
         ),
         _row(
+            "route-value-taken-by-an-enclosing-route",
+            "routes and outputs",
+            'validate(to_graph(classify >> Route("triage").on("category").when("bug", fix)'
+            '.otherwise(Route("rest").on("category").when("bug", fix).otherwise(reply)), '
+            'inputs={"ticket"}))',
+            PipelineError,
+            "Route 'rest' has a branch for \"bug\", but 'category' cannot be \"bug\"",
+            "'rest' is in the otherwise branch of route 'triage'",
+            "move 'rest' out of that branch",
+        ),
+        _row(
             "route-no-branch-at-run-time",
             "routes and outputs",
             'run(Route("triage").on("category").when("bug", fix), '

@@ -1,0 +1,180 @@
+"""What :func:`irgraph.reaching.narrowed_ends` says a key may hold is never less than what an
+execution can bring there, with the values routes compare.
+
+Every execution of small pipelines whose agents write any of a few values to 'k', whose routes
+compare 'k' with some of them (with a predicate, which may hold or not, and an otherwise, or
+neither): a route takes its branch for the value 'k' holds, a predicate's branch or the
+otherwise when no earlier branch took it, and a run that no branch takes ends there. Each
+value that meets a node (or the end of a loop's pass) with its writer must be one the
+analysis lets that writer's value be there, and (where no parallel branches race on 'k') the
+analysis names no other writer.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from irgraph import Agent, Loop, MapOver, Route, to_graph
+from irgraph.code import to_code
+from irgraph.ir.values import same_value
+from irgraph.reaching import Narrowed, narrowed_ends
+from irgraph.testing.predicates import always
+from irgraph.walk import INPUT
+
+VALUES = ("x", "y", "z")
+UNSET = object()  # the initial state may leave 'k' unset: no branch for a value takes it
+State = tuple[Any, Any, bool]  # the writer of 'k', its value, and whether a write was seen
+
+
+class _Runs:
+    """Every (writer, value) of 'k' each node and each loop's pass end meets."""
+
+    def __init__(self, G: Any) -> None:
+        self.nodes = G.nodes
+        self.seen: dict[str, set[tuple[Any, Any]]] = {}
+        self.ends: dict[str, set[tuple[Any, Any]]] = {}
+
+    def written(self, states: set[State], writer: str) -> set[State]:
+        return {(writer, value, True) for value in VALUES} if states else set()
+
+    def run(self, tree: Any, states: set[State]) -> set[State]:
+        if isinstance(tree, list):
+            for child in tree:
+                states = self.run(child, states)
+            return states
+        if isinstance(tree, dict) and "node" not in tree:
+            if tree["kind"] == "sequence":
+                return self.run(tree["children"], states)
+            return {end for state in states for end in self.fan_out(tree["children"], state)}
+        node = tree if isinstance(tree, str) else tree["node"]
+        data = self.nodes[node]
+        self.seen.setdefault(node, set()).update((w, v) for w, v, _ in states)
+        if isinstance(tree, str):
+            return self.written(states, node) if "k" in data["writes"] else states
+        body = tree["children"]
+        if data["kind"] == "route":
+            return set().union(*(self.branches(node, body, state) for state in states))
+        if data["kind"] == "loop":
+            ends: set[State] = set()
+            for _ in range(min(data["max_iterations"], 3)):
+                states = self.run(body, states)
+                ends |= states
+            self.ends.setdefault(node, set()).update((w, v) for w, v, _ in ends)
+            return ends
+        self.run(body, self.written(states, node) if data["item"] == "k" else states)
+        return self.written(states, node) if "k" in data["writes"] else states
+
+    def branches(self, route: str, body: list[Any], state: State) -> set[State]:
+        """The ends of each branch of ``route`` a run with ``state`` may take."""
+        data, value = self.nodes[route], state[1]
+        ends: set[State] = set()
+        for index, case in enumerate(data["cases"]):
+            if "equals" in case and data["on"] == "k":
+                if value is not UNSET and same_value(value, case["equals"]):
+                    return ends | self.run(body[index], {state})
+                continue
+            ends |= self.run(body[index], {state})  # a predicate, another key, the otherwise
+            if "otherwise" in case:
+                break
+        return ends
+
+    def fan_out(self, branches: list[Any], state: State) -> set[State]:
+        """Each branch from ``state``; after the block, 'k' holds what any branch that wrote
+        it left (they race), or what it held before when none did."""
+        ends = [self.run(branch, {(state[0], state[1], False)}) for branch in branches]
+        merged: set[State] = set()
+        for combo in itertools.product(*ends):
+            wrote = [(w, v, True) for w, v, flag in combo if flag]
+            merged.update(wrote or [state])
+        return merged
+
+
+def _shapes() -> Any:
+    names = itertools.count()
+
+    def agent() -> Agent:
+        return Agent(f"w{next(names)}").instruct("W.").writes("k")
+
+    def other() -> Agent:
+        return Agent(f"n{next(names)}").instruct("N.").writes("j")
+
+    def route(parts: list[Any], values: list[str], guess: bool, otherwise: bool) -> Route:
+        made, equals = Route(f"r{next(names)}").on("k"), iter(values)
+        for index, part in enumerate(parts):
+            if otherwise and index == len(parts) - 1:
+                made = made.otherwise(part)
+            elif guess and index == len(parts) // 2:
+                made = made.when(always, part)
+            else:
+                made = made.when(next(equals, None) or always, part)
+        return made
+
+    leaves = st.sampled_from(["k", "j"]).map(lambda w: agent() if w == "k" else other())
+
+    def blocks(children: Any) -> Any:
+        parts = st.lists(children, min_size=1, max_size=3)
+        return st.one_of(
+            parts.map(lambda p: functools.reduce(lambda a, b: a >> b, p)),
+            st.lists(children, min_size=2, max_size=3).map(
+                lambda p: functools.reduce(lambda a, b: a | b, p)
+            ),
+            st.tuples(
+                parts,
+                st.lists(st.sampled_from(VALUES), min_size=1, max_size=3, unique=True),
+                st.booleans(),
+                st.booleans(),
+            ).map(lambda c: route(*c)),
+            st.tuples(parts, st.sampled_from([1, 2, 3])).map(
+                lambda c: (
+                    Loop(f"l{next(names)}")
+                    .step(functools.reduce(lambda a, b: a >> b, c[0]))
+                    .max_iterations(c[1])
+                )
+            ),
+            parts.map(
+                lambda p: (
+                    MapOver(f"m{next(names)}")
+                    .over("t", item="k")
+                    .step(functools.reduce(lambda a, b: a >> b, p) >> agent())
+                    .collect("k")
+                    .writes("k")
+                )
+            ),
+        )
+
+    return st.recursive(leaves, blocks, max_leaves=10)
+
+
+def _admitted(found: frozenset[Any], writer: Any, value: Any) -> bool:
+    for item in found:
+        if not isinstance(item, Narrowed):
+            if item == writer:
+                return True
+        elif item.source == writer and (value is UNSET or item.admits(value)):
+            return True
+    return False
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_shapes())
+def test_what_a_route_lets_through_covers_every_execution(pipeline):
+    G = to_graph(pipeline, inputs={"t"})
+    runs = _Runs(G)
+    start = {(INPUT, value, False) for value in (*VALUES, UNSET)}
+    runs.run(G.graph["tree"], start)
+    loops = {n: "k" for n in G.nodes if G.nodes[n]["kind"] == "loop"}
+    found, ended = narrowed_ends(G, G.graph["tree"], {n: "k" for n in G.nodes}, loops)
+    for where, met, said in [(runs.seen, n, found[n]) for n in G.nodes] + [
+        (runs.ends, n, ended[n]) for n in loops
+    ]:
+        for writer, value in where.get(met, ()):
+            assert _admitted(said, writer, value), (met, writer, value, said, to_code(pipeline))
+        if not G.graph["problems"]:  # (where parallel branches race, it says more)
+            writers = {w for w, _ in where.get(met, ())}
+            told = {item.source if isinstance(item, Narrowed) else item for item in said}
+            assert told <= writers, (met, told, writers, to_code(pipeline))

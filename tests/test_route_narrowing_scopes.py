@@ -1,0 +1,143 @@
+"""A loop's stop key and a map-over's list are checked against what the routes before them
+let through, as a route's compared values are (:mod:`irgraph.reaching` narrows them).
+
+A pass that ends past a route with no ``otherwise`` holds one of its values; one whose route
+took a value to a branch that writes the key again holds what that branch wrote. A map-over
+whose list a route compared with a value (never a list) can only iterate that value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, Loop, MapOver, PipelineError, Route, RunError, run, to_graph, validate
+from irgraph.testing import FakeProvider
+
+KINDS = {"type": "string", "enum": ["bug", "feature", "question"]}
+STEPS = {"type": ["array", "string"], "items": {"type": "string"}}  # a list, or "none"
+
+
+def step(name: str) -> Agent:
+    return Agent(name).instruct(f"{name}.").writes(f"out_{name}")
+
+
+def classify() -> Agent:
+    return Agent("classify").instruct("Classify {ticket}.").output(KINDS).writes("kind")
+
+
+def first() -> Route:
+    return Route("first").on("kind").when("bug", step("fix")).when("feature", step("spec"))
+
+
+def until_question(body: Any) -> Loop:
+    return Loop("L").step(body).until("kind", equals="question").max_iterations(3)
+
+
+def about_loop(pipeline: Any) -> list[str]:
+    return [w for w in validate(to_graph(pipeline, inputs={"ticket"})) if "Loop 'L'" in w]
+
+
+def test_a_stop_value_a_route_in_the_body_never_lets_through_is_warned_of():
+    """'classify' may write "question", so the loop was said to stop on it; but a pass that
+    gets it fails at 'first', and every other pass goes on: it never stops early."""
+    pipeline = until_question(classify() >> first())
+    assert about_loop(pipeline) == [
+        "Loop 'L' stops when 'kind' equals \"question\", but no pass can end with it: route "
+        "'first' has no branch for \"question\" and no otherwise, so a run that gets it fails "
+        "there; so it never stops early (give 'first' .when('question', step) or "
+        ".otherwise(step) to let it through)."
+    ]
+    with pytest.raises(RunError) as failed:
+        run(
+            pipeline,
+            provider=FakeProvider(responses={"classify": '"question"'}),
+            state={"ticket": 1},
+        )
+    assert failed.value.node == "first"
+    # the fix the warning gives: the loop then stops on "question"
+    fixed = until_question(classify() >> first().otherwise(step("answer")))
+    assert about_loop(fixed) == []
+    done = run(
+        fixed, provider=FakeProvider(responses={"classify": '"question"'}), state={"ticket": 1}
+    )
+    assert [e.node for e in done.trace if e.event == "start"].count("classify") == 1
+
+
+def test_a_stop_value_a_route_takes_to_a_branch_that_writes_the_key_again_is_warned_of():
+    """'classify' may write "question", but 'r' takes it to 're', which never does: every
+    pass ends with "bug" or "feature" (the walk's writers, 're' and 'classify', counted the
+    value 'r' replaces)."""
+    again = Agent("re").instruct("Again.").output({"enum": ["bug", "feature"]}).writes("kind")
+    pipeline = until_question(
+        classify() >> Route("r").on("kind").when("question", again).otherwise(step("other"))
+    )
+    assert about_loop(pipeline) == [
+        "Loop 'L' stops when 'kind' equals \"question\", but no pass can end with it: route "
+        "'r' takes \"question\" to its branch for it, which writes 'kind'; agent 're' never "
+        "writes it; so it never stops early."
+    ]
+    answers = {"classify": '"question"', "re": '"bug"'}
+    done = run(pipeline, provider=FakeProvider(responses=answers), state={"ticket": 1})
+    assert [e.node for e in done.trace if e.event == "start"].count("classify") == 3
+
+
+def test_a_stop_value_some_pass_may_end_with_is_not_warned_of():
+    lenient = until_question(classify() >> first().otherwise(step("rest")))
+    assert about_loop(lenient) == []
+    again = Agent("re").instruct("Again.").output(KINDS).writes("kind")
+    rewritten = until_question(classify() >> Route("r").on("kind").when("question", again))
+    assert about_loop(rewritten.max_iterations(2)) == []
+    # a write after the route brings "question" back
+    after = until_question(classify() >> first() >> Agent("last").output(KINDS).writes("kind"))
+    assert about_loop(after) == []
+
+
+def plan() -> Agent:
+    return Agent("plan").instruct("List the steps for {ticket}.").output(STEPS).writes("steps")
+
+
+def each() -> MapOver:
+    work = Agent("do").instruct("Do {step}.").writes("done")
+    return MapOver("each").over("steps", item="step").step(work).writes("dones")
+
+
+def told(pipeline: Any) -> list[tuple[str, str]]:
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(pipeline, inputs={"ticket"}))
+    return [(p.message, str(p.hint)) for p in caught.value.problems]
+
+
+def test_a_map_over_in_a_routes_branch_for_a_value_of_its_list_key_is_refused():
+    """In the branch for "none", 'steps' is the string "none": the run failed at 'each'
+    ("not a list"), though validate said nothing."""
+    wrong = plan() >> Route("r").on("steps").when("none", each()).otherwise(step("other"))
+    assert told(wrong) == [
+        (
+            "MapOver 'each' iterates over 'steps', but 'steps' can only be \"none\" when 'each' "
+            "runs, not a list: 'each' is in the branch of route 'r' for \"none\"; so 'each' can "
+            "never run without failing.",
+            "Move 'each' out of that branch, to where 'steps' holds a list.",
+        )
+    ]
+    fake = FakeProvider(responses={"plan": '"none"'})
+    with pytest.raises(PipelineError):  # before any call, where it failed at 'each'
+        run(wrong, provider=fake, state={"ticket": 1})
+    assert fake.calls == []
+    right = plan() >> Route("r").on("steps").when("none", step("other")).otherwise(each())
+    assert validate(to_graph(right, inputs={"ticket"})) == []
+    done = run(right, provider=FakeProvider(responses={"plan": '["a"]'}), state={"ticket": 1})
+    assert done.state["dones"] == ["<do: Do a.>"]
+
+
+def test_a_map_over_after_a_route_that_lets_only_its_values_through_is_refused():
+    before = plan() >> Route("r").on("steps").when("none", step("other")) >> each()
+    ((message, hint),) = told(before)
+    assert message.endswith(
+        "route 'r' before it has no branch for any other value and no otherwise, so a run "
+        "with another value fails there; so 'each' can never run without failing."
+    )
+    assert hint == "Give 'r' .otherwise(step), so that a list gets past it."
+    fixed = plan() >> Route("r").on("steps").when("none", step("other")).otherwise(step("x"))
+    assert validate(to_graph(fixed >> each(), inputs={"ticket"})) == []
