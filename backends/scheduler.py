@@ -450,7 +450,7 @@ class Scheduler:
             parts.append(providers.checked_chunk(self.provider, chunk, len(parts)))
             if self.on_event is not None:
                 self.tell(Event(request.node, "chunk", _now(), path, chunk))
-        return "".join(parts)
+        return parts[0] if len(parts) == 1 else "".join(parts)  # one SentReply stays one
 
     async def gate(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:
         """Ask ``on_gate`` (what it asks goes to ``gates``; execute() writes the answer);

@@ -722,6 +722,14 @@ MUTANTS: tuple[Mutant, ...] = (
         _ROUTE_RUN_TESTS,
     ),
     _m(
+        "feedback-quotes-the-taken-out-value",
+        "routes",
+        "irgraph/ir/output_replies.py",
+        "{cut(repr(sent_text(error.reply)))}",
+        "{cut(repr(error.reply))}",
+        ("tests/test_openai_schemas.py", "tests/test_output_replies.py"),
+    ),
+    _m(
         "templates-print-python-reprs",
         "routes",
         "irgraph/templates.py",
