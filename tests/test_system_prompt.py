@@ -43,8 +43,11 @@ def test_a_key_in_a_system_prompt_is_a_data_edge_from_its_writer():
 def test_a_system_key_nothing_writes_is_a_problem_naming_the_agent_and_the_key():
     with pytest.raises(PipelineError) as caught:
         validate(to_graph(WRITER, inputs={"topic"}))
-    assert "'w' reads {persona}, but no step before it writes 'persona'" in str(caught.value)
-    assert "{tone}" not in str(caught.value)  # an optional key may be unset
+    message = str(caught.value)
+    assert "'w' reads {persona} in its system prompt, but no step before it writes" in message
+    assert "{tone}" not in message  # an optional key may be unset
+    with pytest.raises(PipelineError, match=r"'w' reads \{topic\}, but no step"):
+        validate(to_graph(WRITER, inputs={"persona"}))  # the instruction's: said as before
 
 
 def test_a_key_both_prompts_read_is_required_if_either_requires_it():
@@ -121,7 +124,7 @@ def test_irgraph_check_names_a_system_key_nothing_writes(tmp_path, monkeypatch, 
         "from irgraph import Agent\nw = Agent('w').system('You are {persona}.').instruct('Go.')\n",
     )
     assert main(["check", f"{module}:w"], out=io.StringIO()) != 0
-    assert "PipelineError: 'w' reads {persona}, but no step" in capsys.readouterr().err
+    assert "'w' reads {persona} in its system prompt, but no" in capsys.readouterr().err
 
 
 def test_ask_appends_the_prompt_to_the_instruction_even_when_the_system_prompt_reads_it():
