@@ -89,27 +89,10 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
         if name is None:
             parts.append((literal, None, False))
             continue
-        extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
-        shown = "{" + name + extra + "}"
         is_optional = name.endswith("?")
         key = name[:-1] if is_optional else name
-        if not is_key(key):  # first: literal braces ({"a": 1}) would read as a format spec
-            what = "an empty field" if not key else f"{shown}, which is not a plain key"
-            raise PipelineError(
-                f"The {field} of '{node}' contains {what}; a field must be a state key "
-                "such as {findings} or {findings?}.",
-                node=node,
-                key=key or None,
-                hint="Write a literal brace as '{{' or '}}'.",
-            )
-        if extra:
-            raise PipelineError(
-                f"The {field} of '{node}' uses {shown}, but templates take plain keys only "
-                "(no format specs or conversions).",
-                node=node,
-                key=name,
-                hint="Format the value in a Transform and read its result with {key}.",
-            )
+        if conversion or spec or not is_key(key):
+            raise _field_error(f"The {field} of '{node}'", node, name, key, spec, conversion)
         parts.append((literal, key, is_optional))
         (optional if is_optional else reads)[key] = None
     for key in reads:
@@ -120,6 +103,32 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
             _PARSED.clear()
         _PARSED[text] = template
     return template
+
+
+def _field_error(
+    where: str, node: str, name: str, key: str, spec: str | None, conversion: str | None
+) -> PipelineError:
+    """Why the field ``{name}`` of a template is refused: first when it is no plain key
+    (literal braces such as ``{"a": 1}`` parse as a field with a format spec), then for its
+    format spec or conversion."""
+    extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
+    shown = "{" + name + extra + "}"
+    if not is_key(key):
+        what = "an empty field" if not key else f"{shown}, which is not a plain key"
+        return PipelineError(
+            f"{where} contains {what}; a field must be a state key such as {{findings}} or "
+            "{findings?}.",
+            node=node,
+            key=key or None,
+            hint="Write a literal brace as '{{' or '}}'.",
+        )
+    return PipelineError(
+        f"{where} uses {shown}, but templates take plain keys only (no format specs or "
+        "conversions).",
+        node=node,
+        key=name,
+        hint="Format the value in a Transform and read its result with {key}.",
+    )
 
 
 def render(template: Template, values: Mapping[str, Any]) -> str:
