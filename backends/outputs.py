@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from irgraph.ir.output_replies import sent_text
 from irgraph.ir.outputs import OutputError, feedback, parse_reply
 from irgraph.providers import ModelRequest
 
@@ -55,7 +56,7 @@ def _exhausted(node: str, attempts: int, error: OutputError) -> OutputError:
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
     return OutputError(
         f"agent '{node}' gave no reply matching its output schema in {tries}: {error}. The "
-        f"last reply was {shown_reply(error.reply)}. Allow more attempts with "
+        f"last reply was {shown_reply(sent_text(error.reply))}. Allow more attempts with "
         ".output(schema, retries=n), loosen the schema, or say in the instruction what the "
         "JSON must hold",
         error.reply,

@@ -11,6 +11,12 @@ agent. What is recorded is the same: start and end events, the call, the state a
 the call starts and ends when its node does (they share two clock readings where the general
 path takes four: a reading of this machine's clock costs about a tenth of a microsecond, some
 2% of a chained agent).
+
+Which function makes a plain agent's request is decided when the run is planned
+(:attr:`Step.plain_request <irgraph.backends.plan.Step.plain_request>`): most system prompts
+read no state and are part of the request fields made once, so :func:`plain_request` never
+looks at them; a system prompt that reads the state is filled per call by
+:func:`system_plain_request`.
 """
 
 from __future__ import annotations
@@ -25,12 +31,27 @@ from irgraph.events import CallLog, TraceLog
 from irgraph.providers import ModelRequest, request_from
 from irgraph.templates import filled
 
-from .plan import Step
-
-__all__ = ["PlainRun", "latest", "plain_answer", "plain_request"]
+__all__ = [
+    "PlainRun",
+    "PlainStep",
+    "latest",
+    "plain_answer",
+    "plain_request",
+    "system_plain_request",
+]
 
 _now = time.monotonic
 Path = tuple[tuple[str, int], ...]
+
+
+class PlainStep(Protocol):
+    """What a plain agent's request is made from (a :class:`irgraph.backends.plan.Step`,
+    which picks the function that makes it: this module cannot import it back)."""
+
+    id: str
+    op: Any
+    settings: dict[str, Any]
+    request: dict[str, Any]
 
 
 class PlainRun(Protocol):
@@ -45,7 +66,7 @@ class PlainRun(Protocol):
 
 
 def plain_request(
-    run: PlainRun, step: Step, state: MutableMapping[str, Any], path: Path, begun: float
+    run: PlainRun, step: PlainStep, state: MutableMapping[str, Any], path: Path, begun: float
 ) -> ModelRequest:
     """Plain agent ``step``'s start event in ``run`` at ``begun``, and the request for its
     prompt."""
@@ -60,9 +81,27 @@ def plain_request(
     return request_from(step.request, text, MappingProxyType(values), settings)
 
 
+def system_plain_request(
+    run: PlainRun, step: PlainStep, state: MutableMapping[str, Any], path: Path, begun: float
+) -> ModelRequest:
+    """:func:`plain_request` for an agent whose system prompt reads the state: the request
+    carries the system prompt filled from ``state``, and its state view the keys the system
+    prompt reads too (after the instruction's)."""
+    request = plain_request(run, step, state, path, begun)
+    system, values = filled(step.op.system_template, state)
+    own = request.__dict__  # a request's fields live there (request_from)
+    own["system"] = system
+    if values:
+        seen = dict(request.state)
+        for key, value in values.items():
+            seen.setdefault(key, value)
+        own["state"] = MappingProxyType(seen)
+    return request
+
+
 def plain_answer(
     run: PlainRun,
-    step: Step,
+    step: PlainStep,
     state: MutableMapping[str, Any],
     path: Path,
     request: ModelRequest,

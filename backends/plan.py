@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.gc_pause import gc_paused
 from irgraph.ir import Node
-from irgraph.providers import request_fields
+from irgraph.providers import ModelRequest, request_fields
 from irgraph.schema import scope_predecessors, scopes
+from irgraph.templates import render
+
+from .plain_agents import plain_request, system_plain_request
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -39,6 +42,7 @@ class Step:
         "kind",
         "op",
         "plain",
+        "plain_request",
         "request",
         "settings",
         "timeout",
@@ -61,9 +65,19 @@ class Step:
         #: A plain agent's request fields (:func:`irgraph.providers.request_fields`), each
         #: call's request a copy of them with its prompt, state and settings.
         self.request: dict[str, Any] = {}
+        #: What makes a plain agent's request per call: :func:`plain_request`, or for a
+        #: system prompt that reads the state :func:`system_plain_request`, decided here so
+        #: that a system prompt with nothing to fill costs nothing per call.
+        self.plain_request: Callable[..., ModelRequest] = plain_request
         if self.plain:
             agent: Any = op
-            self.request = request_fields(nid, agent.name, agent.model, agent.system)
+            system = agent.system_template
+            text = agent.system
+            if system is not None and (system.reads or system.optional_reads):
+                self.plain_request = system_plain_request
+            elif system is not None:  # only literal braces: the same text on every call
+                text = render(system, {})
+            self.request = request_fields(nid, agent.name, agent.model, text)
 
 
 class ScopePlan:

@@ -40,7 +40,7 @@ from irgraph.ir.outputs import OutputError
 from irgraph.ir.values import JsonObject, canonical, same_value
 from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import ModelProvider, ModelRequest, checked_answer, fresh_settings
-from irgraph.templates import Template, filled, parse_template
+from irgraph.templates import Template, filled_prompts, parse_template, system_template
 
 from .blocking import call_blocking
 from .failures import node_failure
@@ -113,6 +113,11 @@ def model_provider(spec: str) -> ModelProvider:
 @functools.cache
 def _template(text: str) -> Template:
     return parse_template(text)
+
+
+@functools.cache
+def _system_template(text: str) -> Template | None:
+    return system_template(text)
 
 
 @functools.cache
@@ -237,11 +242,11 @@ async def ask(
     output: Mapping[str, Any] | None = None,
     retries: int = 0,
 ) -> Any:
-    """Render an agent's prompt from state, ask its cached task (each attempt a task run of its
-    own, see :func:`structured_answer`), store the answer: the text, or with an ``output``
-    schema the parsed value."""
+    """Render an agent's prompt and system prompt from state, ask its cached task (each
+    attempt a task run of its own, see :func:`structured_answer`), store the answer: the
+    text, or with an ``output`` schema the parsed value."""
     template = _template(instruction)
-    prompt, values = filled(template, state)
+    prompt, system, values = filled_prompts(template, _system_template(system), system, state)
     request = ModelRequest(
         *(node, name, prompt, model, MappingProxyType(values)),
         system=system,

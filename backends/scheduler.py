@@ -49,7 +49,7 @@ from irgraph import providers
 from irgraph.errors import RunError
 from irgraph.events import Call, CallLog, Event, GateAsk, RunResult, TraceLog
 from irgraph.providers import ModelProvider, ModelRequest, new_request
-from irgraph.templates import filled
+from irgraph.templates import filled_prompts
 
 from .cancels import cancel_asked, cancels_allowed, caught_cancel, home_task
 from .drivers import Drivers
@@ -57,7 +57,7 @@ from .failures import cancelled_run, node_failure, step_failure, with_progress
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
-from .plain_agents import latest, plain_answer, plain_request
+from .plain_agents import latest, plain_answer
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 from .routes import chosen_branch
 from .run_options import (
@@ -240,7 +240,7 @@ class Scheduler:
                     if inline and step.plain:  # execute() for an agent asked once, inline
                         try:
                             begun = _now()
-                            request = plain_request(self, step, state, path, begun)
+                            request = step.plain_request(self, step, state, path, begun)
                             try:
                                 answer: Awaitable[str] = complete(request)
                                 if type(answer) is not _COROUTINE:
@@ -377,14 +377,14 @@ class Scheduler:
         """Ask the model: its text, or with an output schema the value its reply holds, asked
         again up to the node's retries (each attempt with its own timeout)."""
         op = step.op
-        prompt, values = filled(op.template, state)
+        prompt, system, values = filled_prompts(op.template, op.system_template, op.system, state)
         request = new_request(
             step.id,
             op.name,
             prompt,
             op.model,
             MappingProxyType(values),
-            op.system,
+            system,
             providers.fresh_settings(step.settings) if step.settings else {},
             None if op.output is None else op.output.to_dict(),
         )
@@ -452,7 +452,7 @@ class Scheduler:
             parts.append(providers.checked_chunk(self.provider, chunk, len(parts)))
             if self.on_event is not None:
                 self.tell(Event(request.node, "chunk", _now(), path, chunk))
-        return "".join(parts)
+        return parts[0] if len(parts) == 1 else "".join(parts)  # one SentReply stays one
 
     async def gate(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:
         """Ask ``on_gate`` (what it asks goes to ``gates``; execute() writes the answer);

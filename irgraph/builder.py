@@ -44,7 +44,7 @@ from irgraph.ir.outputs import checked_schema, checked_settings
 from irgraph.ir.schema_words import schema_warnings
 from irgraph.ir.setting_names import warn_misspelt
 from irgraph.ir.values import is_json
-from irgraph.templates import parse_template
+from irgraph.templates import parse_template, system_template
 
 __all__ = [
     "Builder",
@@ -245,8 +245,8 @@ class Builder(Asking):
 
 
 class Agent(Builder):
-    """An LLM call. ``.instruct(text)`` may read state with ``{key}``; ``.writes(key)`` stores
-    the answer."""
+    """An LLM call. ``.instruct(text)`` and ``.system(text)`` may read state with ``{key}``;
+    ``.writes(key)`` stores the answer."""
 
     __slots__ = ()
     _kind = "Agent"
@@ -273,8 +273,10 @@ class Agent(Builder):
         return self._with(timeout=float(self._arg(checks.seconds(), "timeout", seconds)))
 
     def system(self, text: str) -> Agent:
-        """The system prompt sent with every request (plain text)."""
-        return self._set("system", self._arg(checks.text, "system", text))
+        """The system prompt sent with every request, a template like the instruction
+        (``{key}`` required, ``{key?}`` optional, ``{{``/``}}`` literal braces)."""
+        system_template(self._arg(checks.text, "system", text), node=self._name)
+        return self._set("system", text)
 
     def settings(self, **values: Any) -> Agent:
         """Model settings for each request, e.g. ``.settings(temperature=0.2,
@@ -296,7 +298,7 @@ class Agent(Builder):
         return self._with(output=checked, output_retries=count)
 
     def _prompted(self) -> Agent:
-        if "prompt" in self.to_ir().reads:
+        if "prompt" in self.to_ir().template.reads:  # the instruction's own
             return self
         text = self._config.get("instruction", "")
         return self._set("instruction", f"{text}\n\n{{prompt}}" if text else "{prompt}")

@@ -56,7 +56,6 @@ from irgraph.schema import (
     problem_data,
     tree_entry,
 )
-from irgraph.templates import untemplated_keys_warning
 from irgraph.typing_rules import TypeRules
 from irgraph.walk import INPUT as _INPUT
 from irgraph.walk import Env as _Env
@@ -265,10 +264,6 @@ class _Walker:
         self, node: AgentNode | TransformNode | GateNode, env: _Env, parent: str | None
     ) -> _Summary:
         nid = self.add_node(node, parent)
-        if type(node) is AgentNode and "{" in node.system:
-            warning = untemplated_keys_warning(nid, node.system)
-            if warning is not None:
-                self.warnings.append(warning)
         if type(node) is AgentNode and node.output is not None:
             self.warnings += schema_warnings(node.output, nid)
         elif isinstance(node, TransformNode):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import PipelineError, Problem
 from irgraph.schema import EXECUTABLE_KINDS, from_graph
 from irgraph.schema_scopes import SCOPE_KINDS
-from irgraph.templates import parse_template
+from irgraph.templates import joined_reads, parse_template, system_template
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -79,22 +79,29 @@ def built_here(G: nx.DiGraph) -> bool:
 
 def unchanged_here(G: nx.DiGraph) -> bool:
     """Whether ``G`` was made here (:func:`built_here`) and still looks as it did: as many
-    nodes and edges, and each template's reads those of its text. ``validate`` checks a graph
-    edited so (an instruction or message, a node or edge added or removed) as any other: its
-    analyses would read the stale attributes, though a run takes the edit."""
+    nodes and edges, and each template's reads those of its text (an agent's, of its
+    instruction and system prompt). ``validate`` checks a graph edited so (an instruction,
+    system prompt or message, a node or edge added or removed) as any other: its analyses
+    would read the stale attributes, though a run takes the edit."""
     shape = _BUILT.get(G)
     if shape is None or shape != _shape(G):
         return False
     for data in G._node.values():
         text = data.get("instruction", data.get("message"))
         if isinstance(text, str):
+            system = data.get("system", "")
+            if not isinstance(system, str):
+                return False
             try:
                 template = parse_template(text)
+                prompts = system_template(system)
             except PipelineError:
                 return False
-            if list(template.reads) != data.get("reads") or list(
-                template.optional_reads
-            ) != data.get("optional_reads"):
+            if prompts is None:
+                reads, optional = template.reads, template.optional_reads
+            else:
+                reads, optional = joined_reads(template, prompts)
+            if list(reads) != data.get("reads") or list(optional) != data.get("optional_reads"):
                 return False
     return True
 

@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from irgraph.ir.output_replies import SentReply
 from irgraph.ir.setting_names import CLIENT_FIELDS as _CLIENT_FIELDS
 from irgraph.providers import ModelRequest
 
@@ -133,8 +134,10 @@ def _moved_refs(part: Any) -> Any:
 
 
 def unwrapped_answer(text: str) -> str:
-    """The reply to a wrapped schema with its ``value`` taken out (as JSON text); any other
-    reply as it is, for irgraph's own check of it to judge (and ask again).
+    """The reply to a wrapped schema with its ``value`` taken out (as JSON text, a
+    :class:`~irgraph.ir.output_replies.SentReply` whose ``sent`` is the reply: asked again,
+    the model is shown what it sent); any other reply as it is, for irgraph's own check of it
+    to judge (and ask again).
 
     >>> unwrapped_answer('{"value": "bug"}'), unwrapped_answer('"bug"')
     ('"bug"', '"bug"')
@@ -144,7 +147,7 @@ def unwrapped_answer(text: str) -> str:
     except (ValueError, RecursionError):
         return text
     if isinstance(data, dict) and list(data) == [_VALUE]:
-        return json.dumps(data[_VALUE], ensure_ascii=False)
+        return SentReply(json.dumps(data[_VALUE], ensure_ascii=False), sent=text)
     return text
 
 

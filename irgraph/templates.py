@@ -1,5 +1,5 @@
-"""Instruction templates: ``{key}`` reads a state key, ``{key?}`` reads it if set, ``{{``/``}}``
-are literal braces.
+"""Prompt templates (an agent's instruction and system prompt, a gate's message): ``{key}``
+reads a state key, ``{key?}`` reads it if set, ``{{``/``}}`` are literal braces.
 
 Parsing uses the standard format-string parser, so the rules are Python's own; anything
 beyond a plain key (format specs, conversions, attribute or index access) is rejected with
@@ -9,7 +9,6 @@ an error naming the node, because a prompt template is data, not code.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from string import Formatter
 from typing import Any
@@ -27,7 +26,9 @@ __all__ = [
     "filled",
     "none_message",
     "as_text",
-    "untemplated_keys_warning",
+    "system_template",
+    "joined_reads",
+    "filled_prompts",
 ]
 
 _PARSE = Formatter().parse
@@ -88,28 +89,10 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
         if name is None:
             parts.append((literal, None, False))
             continue
-        if conversion or spec:
-            extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
-            shown = "{" + name + extra + "}"
-            raise PipelineError(
-                f"The {field} of '{node}' uses {shown}, but templates take plain keys only "
-                "(no format specs or conversions).",
-                node=node,
-                key=name,
-                hint="Format the value in a Transform and read its result with {key}.",
-            )
         is_optional = name.endswith("?")
         key = name[:-1] if is_optional else name
-        if not is_key(key):
-            shown = "{" + name + "}"
-            what = "an empty field" if not key else f"{shown}, which is not a plain key"
-            raise PipelineError(
-                f"The {field} of '{node}' contains {what}; a field must be a state key "
-                "such as {findings} or {findings?}.",
-                node=node,
-                key=key or None,
-                hint="Write a literal brace as '{{' or '}}'.",
-            )
+        if conversion or spec or not is_key(key):
+            raise _field_error(f"The {field} of '{node}'", node, name, key, spec, conversion)
         parts.append((literal, key, is_optional))
         (optional if is_optional else reads)[key] = None
     for key in reads:
@@ -120,6 +103,32 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
             _PARSED.clear()
         _PARSED[text] = template
     return template
+
+
+def _field_error(
+    where: str, node: str, name: str, key: str, spec: str | None, conversion: str | None
+) -> PipelineError:
+    """Why the field ``{name}`` of a template is refused: first when it is no plain key
+    (literal braces such as ``{"a": 1}`` parse as a field with a format spec), then for its
+    format spec or conversion."""
+    extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
+    shown = "{" + name + extra + "}"
+    if not is_key(key):
+        what = "an empty field" if not key else f"{shown}, which is not a plain key"
+        return PipelineError(
+            f"{where} contains {what}; a field must be a state key such as {{findings}} or "
+            "{findings?}.",
+            node=node,
+            key=key or None,
+            hint="Write a literal brace as '{{' or '}}'.",
+        )
+    return PipelineError(
+        f"{where} uses {shown}, but templates take plain keys only (no format specs or "
+        "conversions).",
+        node=node,
+        key=name,
+        hint="Format the value in a Transform and read its result with {key}.",
+    )
 
 
 def render(template: Template, values: Mapping[str, Any]) -> str:
@@ -215,24 +224,48 @@ def none_message(key: str) -> str:
     )
 
 
-_KEY_LIKE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\??\}(?!\})")  # not {{key}}
+def system_template(text: str, *, node: str = "?") -> Template | None:
+    """An agent's system prompt as a :class:`Template`, or ``None`` for text with no brace
+    (nothing to fill: a backend sends it as it is, at no cost per call).
 
-
-def untemplated_keys_warning(node: str, system: str) -> str | None:
-    """The warning for an agent's system prompt that holds ``{key}`` placeholders: it is
-    sent as written (only the instruction is a template), so they would reach the model.
-
-    >>> untemplated_keys_warning("w", "You are {persona}.").split(", which")[0]
-    "Agent 'w''s system prompt holds {persona}"
-    >>> untemplated_keys_warning("w", 'Reply as JSON like {"a": 1}.') is None
+    >>> system_template("You are {persona}.", node="w").reads
+    ('persona',)
+    >>> system_template("Be brief.") is None
     True
     """
-    keys = list(dict.fromkeys(_KEY_LIKE.findall(system)))
-    if not keys:
+    if "{" not in text and "}" not in text:
         return None
-    shown = ", ".join(f"{{{k}}}" for k in keys)
-    return (
-        f"Agent '{node}''s system prompt holds {shown}, which is sent as written: a system "
-        "prompt is not a template and cannot read the state. Put the keys in .instruct(...) "
-        "instead."
+    return parse_template(text, node=node, field="system prompt")
+
+
+def joined_reads(*templates: Template) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The keys ``templates`` require, and the keys they read only if set (a key one of them
+    requires is required), each in order of first use.
+
+    >>> joined_reads(parse_template("{a} {b?}"), parse_template("{b} {c?}"))
+    (('a', 'b'), ('c',))
+    """
+    required = dict.fromkeys(key for template in templates for key in template.reads)
+    optional = dict.fromkeys(
+        key for template in templates for key in template.optional_reads if key not in required
     )
+    return tuple(required), tuple(optional)
+
+
+def filled_prompts(
+    instruction: Template, system: Template | None, text: str, state: Mapping[str, Any]
+) -> tuple[str, str, dict[str, Any]]:
+    """An agent's prompt, its system prompt (``text`` as it is when ``system`` is ``None``)
+    and the values both used (:func:`filled`): the instruction's keys, then the system
+    prompt's others.
+
+    >>> filled_prompts(parse_template("Go {a}."), parse_template("As {b}."), "", {"a": 1, "b": 2})
+    ('Go 1.', 'As 2.', {'a': 1, 'b': 2})
+    """
+    prompt, values = filled(instruction, state)
+    if system is None:
+        return prompt, text, values
+    filled_system, more = filled(system, state)
+    for key, value in more.items():
+        values.setdefault(key, value)
+    return prompt, filled_system, values

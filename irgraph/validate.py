@@ -18,6 +18,7 @@ from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
 from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
 from irgraph.graph_mistakes import class_error
+from irgraph.templates import parse_template, system_template
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -247,6 +248,8 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
     kind = G.nodes[nid]["kind"]
     what = _SCOPE_READS.get(kind, "reads")
     shown = f"'{key}'" if kind in _SCOPE_READS else "{" + key + "}"
+    if kind == "agent" and _system_read(G.nodes[nid], key):
+        shown += " in its system prompt"
     writers = [w for w in known.get(key, []) if w != nid]
     suggestion = tuple(k for k in closest_keys(key, [k for k in known if k != key]))
     # A close key given as an input that no step writes or reads: the input may be the one
@@ -273,6 +276,16 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
         hint=hint,
         unread_inputs=unread,
     )
+
+
+def _system_read(data: Mapping[str, Any], key: str) -> bool:
+    """Whether an agent's system prompt, not its instruction, requires ``key``."""
+    try:
+        system = system_template(data.get("system", ""))
+        instruction = parse_template(data.get("instruction", ""))
+    except (PipelineError, TypeError):  # a foreign graph's attributes: said elsewhere
+        return False
+    return system is not None and key in system.reads and key not in instruction.reads
 
 
 def _read(G: nx.DiGraph, key: str) -> bool:

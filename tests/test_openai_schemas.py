@@ -7,11 +7,13 @@ still writes the value its own schema describes. Checked end to end through the 
 from __future__ import annotations
 
 import asyncio
+import pickle
 
 import pytest
 
-from irgraph import Agent, run
-from irgraph.openai_request import sent_schema
+from irgraph import Agent, RunError, run
+from irgraph.ir.output_replies import sent_text
+from irgraph.openai_request import sent_schema, unwrapped_answer
 from irgraph.providers import ModelRequest
 from tests.support.openai_server import OpenAIServer, openai_server
 from tests.test_openai_provider import collect, make
@@ -84,3 +86,22 @@ def test_references_to_the_schemas_own_root_follow_it_under_value():
     jsonschema.validate({"value": [{"kids": [{"kids": []}]}]}, sent_schema(nested))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"value": [{"kids": [5]}]}, sent_schema(nested))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_feedback_and_the_error_quote_the_wrapped_reply_the_model_sent(
+    openai_server: OpenAIServer, stream: bool
+):
+    openai_server.reply = '{"value": "crash"}'  # not in the enum, each time
+    agent = Agent("classify").instruct("Classify.").output(CATEGORIES, retries=1)
+    with pytest.raises(RunError) as caught:
+        run(agent.writes("category"), provider=make(openai_server), chunks=stream)
+    again = openai_server.requests[1].body["messages"][-1]["content"]
+    assert 'Previous reply: \'{"value": "crash"}\'' in again
+    assert 'The last reply was \'{"value": "crash"}\'' in str(caught.value)
+
+
+def test_a_taken_out_value_keeps_what_was_sent_through_pickle():
+    reply = unwrapped_answer('{"value": "bug"}')
+    assert pickle.loads(pickle.dumps(reply)) == '"bug"'
+    assert sent_text(pickle.loads(pickle.dumps(reply))) == '{"value": "bug"}'

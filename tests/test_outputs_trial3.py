@@ -103,6 +103,31 @@ def test_references_inside_the_schema_are_accepted_and_run(
     assert run(agent, provider=fake).state["meta"] == value
 
 
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "https://json-schema.org/draft/2020-12/schema",
+        "http://json-schema.org/draft-07/schema#",
+        "https://json-schema.org/draft/2020-12/meta/validation",
+    ],
+)
+def test_a_ref_to_a_meta_schema_is_checked_offline_against_the_one_jsonschema_ships(
+    ref: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    def offline(*args: Any) -> None:
+        raise OSError("this test runs offline: no schema may be fetched")
+
+    monkeypatch.setattr(socket.socket, "connect", offline)
+    schema = {"type": "object", "properties": {"schema": {"$ref": ref}}, "required": ["schema"]}
+    agent = Agent("design").instruct("Design.").output(schema, retries=1).writes("design")
+    replies = ['{"schema": {"type": 3}}', '{"schema": {"type": "string"}}']
+    fake = FakeProvider(responses={"design": replies})
+    assert run(agent, provider=fake).state["design"] == {"schema": {"type": "string"}}
+    assert fake.calls[1].feedback is not None  # {"type": 3} is no JSON Schema: asked again
+
+
 # 2. A pydantic model with no JSON Schema; what a model's schema means --------------------------
 
 

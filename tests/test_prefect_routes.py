@@ -184,3 +184,21 @@ def test_a_structured_output_asked_again_replays_its_attempts_after_a_crash(tmp_
     assert len(done) == 2 and set(done) <= stored  # attempts 1 and 2, stored
     assert [(call.agent, call.attempt) for call in calls.calls] == [("classify", 3), ("replier", 1)]
     assert final["category"] == "question"
+
+
+def test_a_system_prompt_reading_the_state_is_filled_in_process_and_in_generated_code(tmp_path):
+    pipeline = Agent("persona").instruct("A persona for {ticket}").writes("persona") >> Agent(
+        "replier"
+    ).system("You are {persona}.{tone?} Use {{braces}}.").instruct("Answer {ticket}").writes(
+        "reply"
+    )
+    expected = "You are <persona: A persona for The app crashes on start.>. Use {braces}."
+    in_process = FakeProvider()
+    run(pipeline, backend=PrefectBackend(provider=in_process), state=STATE)
+    generated = FakeProvider()
+    module = with_provider(flow_module(pipeline, tmp_path, "persona_flow"), generated)
+    run_coroutine(module.triage_flow(dict(STATE)))
+    for provider in (in_process, generated):
+        replier = provider.calls[-1]
+        assert replier.system == expected
+        assert set(replier.state) == {"ticket", "persona"}

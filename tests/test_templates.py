@@ -96,6 +96,15 @@ def test_format_spec_errors_carry_the_key_and_point_at_transforms():
     assert "no format specs or conversions" in str(info.value)
 
 
+def test_literal_json_braces_are_no_key_and_the_error_says_how_to_write_them():
+    """``{"a": 1}`` parses as a field with a format spec; it is no key, and was called one."""
+    with pytest.raises(PipelineError) as info:
+        parse_template('Reply like {"a": 1}.', node="grader")
+    message = str(info.value)
+    assert message.startswith("The instruction of 'grader' contains {\"a\": 1}, which is not")
+    assert "Write a literal brace as '{{' or '}}'." in message
+
+
 def test_unbalanced_brace_errors_say_how_to_write_a_literal_brace():
     with pytest.raises(PipelineError, match=r"'\{\{'"):
         parse_template("a { b", node="n")

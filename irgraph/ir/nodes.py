@@ -1,10 +1,10 @@
 """The typed IR: one frozen attrs class per node kind.
 
 IR nodes are plain, hashable data. The only behaviour is derived properties: an agent's
-``reads`` come from its instruction template (``{key}`` required, ``{key?}`` optional,
-``{{``/``}}`` literal braces). Functions (transforms, loop predicates) are held as
-:class:`FunctionRef`, an import path plus the live callable when there is one, so the IR can be
-written to JSON and read back without ever running code from the file.
+``reads`` come from its instruction and system prompt, both templates (``{key}`` required,
+``{key?}`` optional, ``{{``/``}}`` literal braces). Functions (transforms, loop predicates)
+are held as :class:`FunctionRef`, an import path plus the live callable when there is one, so
+the IR can be written to JSON and read back without ever running code from the file.
 
 Every node has ``inputs``, the state keys a run starts with, declared by the pipeline itself;
 only the root's are meaningful (``to_graph`` uses them when it is given no ``inputs=``). A node
@@ -55,7 +55,7 @@ from irgraph.ir.functions import (
 from irgraph.ir.routes import RouteCase, RouteNode
 from irgraph.ir.values import JsonObject, is_json, json_key
 from irgraph.slots import slot_setters
-from irgraph.templates import Template, parse_template
+from irgraph.templates import Template, joined_reads, parse_template, system_template
 
 __all__ = [
     "AgentNode",
@@ -98,7 +98,7 @@ class AgentNode(_Templated):
     model: str | None = attrs.field(default=None, validator=_optional_text)
     description: str = attrs.field(default="", validator=checks.text.validator)
     timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
-    #: The system prompt sent with every request (plain text, not a template).
+    #: The system prompt sent with every request, a template like the instruction.
     system: str = attrs.field(default="", validator=checks.text.validator, kw_only=True)
     #: Model settings passed to the provider on each request (temperature, max_tokens, ...).
     settings: JsonObject = attrs.field(
@@ -114,10 +114,34 @@ class AgentNode(_Templated):
     id: str | None = attrs.field(default=None, validator=_optional_name)
     depth = 0  # a leaf holds no scope
     template: Template = attrs.field(init=False, eq=False, repr=False)
+    #: The system prompt's template; ``None`` for a system prompt with no brace (sent as is).
+    system_template: Template | None = attrs.field(init=False, eq=False, repr=False)
 
     @template.default
     def _parse(self) -> Template:
         return parse_template(self.instruction, node=self.name)
+
+    @system_template.default
+    def _parse_system(self) -> Template | None:
+        return system_template(self.system, node=self.name)
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Keys the instruction or the system prompt requires (``{key}``), in order of first
+        use, the instruction's first."""
+        system = self.system_template
+        if system is None:
+            return self.template.reads
+        return joined_reads(self.template, system)[0]
+
+    @property
+    def optional_reads(self) -> tuple[str, ...]:
+        """Keys the instruction or the system prompt uses if set (``{key?}``) and neither
+        requires."""
+        system = self.system_template
+        if system is None:
+            return self.template.optional_reads
+        return joined_reads(self.template, system)[1]
 
 
 #: Each field ``checked_agent_node`` sets, with the default it gives a field the builder left
@@ -140,7 +164,8 @@ AGENT_FIELDS = frozenset(_AGENT_DEFAULTS)
 if (
     {f.name: f.default for f in attrs.fields(AgentNode) if f.init and f.name != "name"}
     != _AGENT_DEFAULTS
-    or {f.name for f in attrs.fields(AgentNode)} != AGENT_FIELDS | {"name", "template"}
+    or {f.name for f in attrs.fields(AgentNode)}
+    != AGENT_FIELDS | {"name", "template", "system_template"}
     or hasattr(AgentNode, "__attrs_post_init__")
     or {f.name: cast(Any, f.converter) for f in attrs.fields(AgentNode) if f.converter}
     != {"settings": _json_object, "output": _json_object, "inputs": _key_tuple}
@@ -162,7 +187,8 @@ if (
     _INPUTS,
     _ID,
     _TEMPLATE,
-) = slot_setters(AgentNode, "name", *_AGENT_DEFAULTS, "template")
+    _SYSTEM_TEMPLATE,
+) = slot_setters(AgentNode, "name", *_AGENT_DEFAULTS, "template", "system_template")
 
 
 def checked_agent_node(name: str, fields: Mapping[str, Any]) -> AgentNode:
@@ -182,7 +208,8 @@ def checked_agent_node(name: str, fields: Mapping[str, Any]) -> AgentNode:
     _MODEL(node, get("model"))
     _DESCRIPTION(node, get("description", ""))
     _TIMEOUT(node, get("timeout"))
-    _SYSTEM(node, get("system", ""))
+    system = get("system", "")
+    _SYSTEM(node, system)
     settings = get("settings")
     _SETTINGS(node, _NO_SETTINGS if settings is None else _json_object(settings))
     output = get("output")
@@ -192,6 +219,7 @@ def checked_agent_node(name: str, fields: Mapping[str, Any]) -> AgentNode:
     _INPUTS(node, () if inputs is None else _key_tuple(inputs))
     _ID(node, get("id"))
     _TEMPLATE(node, parse_template(instruction, node=name))
+    _SYSTEM_TEMPLATE(node, system_template(system, node=name))
     return node
 
 

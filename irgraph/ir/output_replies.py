@@ -12,7 +12,9 @@ cut, and a 100 000-character reply never becomes a 200 000-character prompt.
 
 from __future__ import annotations
 
-__all__ = ["OutputError", "QUOTE_CHARS", "cut", "feedback"]
+from typing import Any
+
+__all__ = ["OutputError", "QUOTE_CHARS", "SentReply", "cut", "feedback", "sent_text"]
 
 #: How much of a reply (and of the error that quotes it) the feedback to the model quotes.
 QUOTE_CHARS = 2000
@@ -24,6 +26,37 @@ class OutputError(ValueError):
     def __init__(self, message: str, reply: str) -> None:
         super().__init__(message)
         self.reply = reply
+
+
+class SentReply(str):
+    """A reply a provider took a value out of before handing it on (the OpenAI provider's
+    answer to a schema it sent wrapped as ``{"value": ...}``): the text is the value, which is
+    parsed and validated; ``sent`` is what the model sent, which feedback and errors quote,
+    so a model asked again is shown its own reply.
+
+    >>> reply = SentReply('"bug"', sent='{"value": "bug"}')
+    >>> reply, sent_text(reply), sent_text('"bug"')
+    ('"bug"', '{"value": "bug"}', '"bug"')
+    """
+
+    sent: str
+
+    def __new__(cls, text: str, *, sent: str) -> SentReply:
+        reply = super().__new__(cls, text)
+        reply.sent = sent
+        return reply
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _sent_reply, (str(self), self.sent)
+
+
+def _sent_reply(text: str, sent: str) -> SentReply:
+    return SentReply(text, sent=sent)
+
+
+def sent_text(reply: str) -> str:
+    """What the model sent for ``reply``: its :attr:`SentReply.sent`, else the reply itself."""
+    return reply.sent if isinstance(reply, SentReply) else reply
 
 
 def cut(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -42,6 +75,6 @@ def feedback(error: OutputError) -> str:
     each cut to :data:`QUOTE_CHARS`."""
     return (
         f"Your previous reply was not usable: {cut(str(error))}. Previous reply: "
-        f"{cut(repr(error.reply))}. Answer again with JSON that matches the schema, and "
+        f"{cut(repr(sent_text(error.reply)))}. Answer again with JSON that matches the schema, and "
         "nothing else."
     )

@@ -7,8 +7,10 @@ when it is given, naming the agent and the model, with pydantic's error as the c
 ``check_schema`` checks a schema's keywords against its draft's meta-schema, not where its
 ``$ref`` s point: a reference to a definition that is not there, or to another document,
 passes it and then fails while a reply is validated, after the model call. Every ``$ref``
-must resolve inside the schema itself (``#/$defs/Name``, an ``$anchor``, a nested ``$id``);
-irgraph never fetches a schema from elsewhere.
+must resolve inside the schema itself (``#/$defs/Name``, an ``$anchor``, a nested ``$id``)
+or be one of the JSON Schema meta-schemas ``jsonschema`` ships (``{"$ref":
+"https://json-schema.org/draft/2020-12/schema"}``: the reply must be a JSON Schema), which
+it validates against offline; irgraph never fetches a schema from elsewhere.
 
 >>> first_unresolved_ref({"$defs": {"A": {"type": "string"}}, "$ref": "#/$defs/A"}) is None
 True
@@ -31,15 +33,21 @@ __all__ = ["first_unresolved_ref", "check_refs", "model_schema"]
 
 
 def first_unresolved_ref(schema: Mapping[str, Any]) -> str | None:
-    """The first ``$ref`` of ``schema`` that does not resolve inside ``schema``, or ``None``.
+    """The first ``$ref`` of ``schema`` that does not resolve inside ``schema`` or to a
+    meta-schema ``jsonschema`` ships, or ``None``.
 
     References resolve as ``jsonschema`` resolves them when it validates (the same
-    ``referencing`` library, the schema's own draft), but with no way to fetch a document."""
-    from referencing import Registry
+    ``referencing`` library, the schema's own draft, the same bundled meta-schemas), but with
+    no way to fetch a document.
+
+    >>> first_unresolved_ref({"$ref": "https://json-schema.org/draft/2020-12/schema"}) is None
+    True
+    """
+    from jsonschema_specifications import REGISTRY as META_SCHEMAS
     from referencing.jsonschema import DRAFT202012, specification_with
 
     spec = specification_with(str(schema.get("$schema", "")), default=DRAFT202012)
-    resolver = Registry().resolver_with_root(spec.create_resource(schema))
+    resolver = META_SCHEMAS.resolver_with_root(spec.create_resource(schema))
     return _unresolved(schema, resolver, spec)
 
 
@@ -80,7 +88,8 @@ def check_refs(schema: Mapping[str, Any], *, node: str) -> None:
         node=node,
         hint=f"Define it under $defs ({{'$defs': {{{name!r}: {{...}}}}}}, referred to as "
         f"'#/$defs/{name}') or write it inline in place of the $ref; only references inside "
-        "the schema, like '#/$defs/Name', are supported.",
+        "the schema, like '#/$defs/Name', and to a JSON Schema meta-schema, like "
+        "'https://json-schema.org/draft/2020-12/schema', are supported.",
         got=ref,
     )
 

@@ -9,10 +9,11 @@ so any correct concurrent backend must reach the same state.
 Issue 17's semantics are written out here on their own, not taken from the code backends
 share: a route takes its first case that holds (``equals`` by JSON equality, where ``1 ==
 1.0`` but ``True != 1``; a predicate of a read-only view of the state, awaited when async;
-``otherwise``); an agent's request carries its system prompt, settings and output schema;
-with a schema, the reply is parsed here (one markdown fence allowed) and validated with
-``jsonschema`` directly, asked again with feedback up to ``output_retries`` times, and the
-parsed value is written; a loop with ``until_equals`` stops when its key equals the value.
+``otherwise``); an agent's request carries its system prompt (a template, rendered like the
+instruction), settings and output schema; with a schema, the reply is parsed here (one
+markdown fence allowed) and validated with ``jsonschema`` directly, asked again with feedback
+up to ``output_retries`` times, and the parsed value is written; a loop with ``until_equals``
+stops when its key equals the value.
 A run that must fail (a reply still invalid after its retries, a route with no case that
 holds) raises :class:`ReferenceFailure`.
 
@@ -215,7 +216,8 @@ class _Interpreter:
             await self.node(node.children[chosen], state)
         elif isinstance(node, AgentNode):
             self.executed.append(node.name)
-            answer = await self.agent(node, _render(node.instruction, state))
+            prompt = _render(node.instruction, state)
+            answer = await self.agent(node, prompt, _render(node.system, state))
             if node.writes:
                 state[node.writes] = answer
         elif isinstance(node, TransformNode):
@@ -257,9 +259,9 @@ class _Interpreter:
             f"Route '{node.name}' has no branch for {node.on} = {shown}", node=node.name
         )
 
-    async def agent(self, node: AgentNode, prompt: str) -> Any:
-        """Ask the model; with an output schema, parse the reply, asking again with
-        feedback up to ``output_retries`` times."""
+    async def agent(self, node: AgentNode, prompt: str, system: str) -> Any:
+        """Ask the model (``prompt`` and ``system`` rendered from the state); with an output
+        schema, parse the reply, asking again with feedback up to ``output_retries`` times."""
         schema = None if node.output is None else node.output.to_dict()
         feedback = None
         for attempt in range(1, node.output_retries + 2):
@@ -268,7 +270,7 @@ class _Interpreter:
                 node.name,
                 prompt,
                 node.model,
-                system=node.system,
+                system=system,
                 settings=node.settings.to_dict(),
                 output_schema=schema,
                 attempt=attempt,

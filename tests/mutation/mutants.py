@@ -131,7 +131,23 @@ MUTANTS: tuple[Mutant, ...] = (
         "            if key in state and False:\n                values[key] = state[key]",
         ("tests/test_templates.py", *_RUN_TESTS),
     ),
+    _m(
+        "system-prompt-sent-unfilled",
+        "templates",
+        "irgraph/templates.py",
+        "    if system is None:\n        return prompt, text, values",
+        "    if True:\n        return prompt, text, values",
+        ("tests/test_system_prompt.py", *_RUN_TESTS),
+    ),
     # graph -------------------------------------------------------------------------------
+    _m(
+        "system-prompt-reads-dropped",
+        "graph",
+        "irgraph/ir/nodes.py",
+        "        return joined_reads(self.template, system)[0]",
+        "        return self.template.reads",
+        ("tests/test_system_prompt.py", *_GRAPH_TESTS),
+    ),
     _m(
         "duplicate-ids-start-at-1",
         "graph",
@@ -343,6 +359,14 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     # prefect ---------------------------------------------------------------------------
     _m(
+        "generated-system-prompt-unfilled",
+        "prefect",
+        "backends/prefect_runtime.py",
+        "filled_prompts(template, _system_template(system), system, state)",
+        "filled_prompts(template, None, system, state)",
+        ("tests/test_prefect_routes.py",),
+    ),
+    _m(
         "cache-key-ignores-position",
         "prefect",
         "backends/prefect_runtime.py",
@@ -400,6 +424,14 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_prefect_generated_tasks.py", *_PREFECT_TESTS),
     ),
     # scheduler -------------------------------------------------------------------------
+    _m(
+        "plain-agent-system-prompt-unfilled",
+        "scheduler",
+        "backends/plan.py",
+        "                self.plain_request = system_plain_request",
+        "                pass",
+        ("tests/test_system_prompt.py", *_RUN_TESTS),
+    ),
     _m(
         "timeout-counts-the-wait-for-a-slot",
         "scheduler",
@@ -689,6 +721,14 @@ MUTANTS: tuple[Mutant, ...] = (
         "current = attrs.evolve(current, attempt=current.attempt + 1, feedback=feedback(error))",
         "current = attrs.evolve(current, attempt=current.attempt + 1)",
         _ROUTE_RUN_TESTS,
+    ),
+    _m(
+        "feedback-quotes-the-taken-out-value",
+        "routes",
+        "irgraph/ir/output_replies.py",
+        "{cut(repr(sent_text(error.reply)))}",
+        "{cut(repr(error.reply))}",
+        ("tests/test_openai_schemas.py", "tests/test_output_replies.py"),
     ),
     _m(
         "templates-print-python-reprs",

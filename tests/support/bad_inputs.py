@@ -454,6 +454,23 @@ CATALOG: tuple[BadInput, ...] = (
         "'{{'",
     ),
     _row(
+        "template-system-json",
+        "template",
+        """Agent("writer").system('Reply as JSON like {"title": "..."}.')""",
+        PipelineError,
+        "system prompt of 'writer'",
+        "which is not a plain key",
+        "'{{'",
+    ),
+    _row(
+        "template-system-unknown-key",
+        "template",
+        'validate(to_graph(writer >> Agent("editor").system("You edit {txt}."), inputs={"topic"}))',
+        PipelineError,
+        "'editor' reads {txt}",
+        "Did you mean 'text'?",
+    ),
+    _row(
         "template-gate-message",
         "template",
         'Gate("approve").message("Approve {text")',
