@@ -58,7 +58,7 @@ def _own_random() -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if "prefect" in item.nodeid:  # it starts those threads itself, maybe between two draws
+    if "prefect" in item.nodeid.lower():  # it starts those threads, maybe between two draws
         from tests.support.prefect_env import ensure_prefect_test_env
 
         ensure_prefect_test_env()  # before Prefect is imported: it reads its settings then
