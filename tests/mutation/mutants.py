@@ -408,11 +408,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "  # a handler is told of a wait\n"
         "                    start = _now()\n"
         "                    waited = start - asked\n"
-        "                    text = await with_timeout(self.model_answer(request, path), seconds)",
+        "                    text = await with_timeout(self.model_answer(request, path), "
+        "seconds, code)",
         "                async def wait_and_call() -> str:\n"
         "                    async with slot(self, request.node, path, asked):\n"
         "                        return await self.model_answer(request, path)\n\n"
-        "                text = await with_timeout(wait_and_call(), seconds)",
+        "                text = await with_timeout(wait_and_call(), seconds, code)",
         ("tests/test_timeouts.py", *_RUN_TESTS),
     ),
     _m(
