@@ -79,6 +79,13 @@ class StartingRun:
     def close(self) -> None:
         self.coro.close()
 
+    def __getattr__(self, name: str) -> Any:
+        """The run coroutine's own attributes (``cr_frame``, ``__qualname__``: a task's repr
+        and ``inspect.getcoroutinestate`` read them)."""
+        if name == "coro":  # not set yet (a copy being made): no lookup through itself
+            raise AttributeError(name)
+        return getattr(self.coro, name)
+
     def __await__(self) -> Generator[Any, None, Any]:
         return self.coro.__await__()  # awaited, it starts at once: nothing to catch first
 
