@@ -206,3 +206,19 @@ def test_a_generated_flows_async_transform_blocking_the_loop_is_named() -> None:
     )
     with pytest.raises(TimeoutError, match=r"the function tidy\(\) of transform 't' \(an async"):
         asyncio.run(called)
+
+
+def test_a_generated_flows_plain_transform_times_out_while_it_blocks() -> None:
+    """There a plain def runs on a worker thread, as the hint says: its timeout fires."""
+    from irgraph.backends.prefect_runtime import transform
+
+    called = transform(
+        {"x": "text"},
+        node="t",
+        function=f"{__name__}:plain_tidy",
+        reads=("x",),
+        writes="y",
+        timeout=0.05,
+    )
+    with pytest.raises(TimeoutError, match="took longer than its timeout of 0.05 s"):
+        asyncio.run(called)

@@ -529,7 +529,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "backends/prefect_runtime.py",
         "            value = await call_blocking(fn, *args, **kwargs)",
         "            value = fn(*args, **kwargs)",
-        ("tests/test_prefect_generated_tasks.py", *_PREFECT_TESTS),
+        (
+            "tests/test_blocking_provider.py",
+            "tests/test_prefect_generated_tasks.py",
+            *_PREFECT_TESTS,
+        ),
     ),
     _m(
         "sync-transform-blocks-the-loop",
