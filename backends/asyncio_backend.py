@@ -23,6 +23,7 @@ from irgraph.events import Event, RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, PlaceholderProvider
 from irgraph.run import run_coroutine
+from irgraph.run_cancel import keeps_partial, nothing_ran_in
 from irgraph.schema import ir_nodes
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
@@ -104,6 +105,7 @@ class AsyncioRunnable:
         checks.keywords(self.arun, options, "AsyncioRunnable.run()")
         return run_coroutine(self.arun(state, **options))
 
+    @keeps_partial(nothing_ran_in)  # a stop before its first step still has a .partial
     @checks.keyword_options
     async def arun(
         self,

@@ -36,6 +36,7 @@ from irgraph.events import GateAsk, RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.run import run_coroutine
+from irgraph.run_cancel import keeps_partial, nothing_ran_in
 from irgraph.schema import ir_nodes
 from irgraph.templates import filled
 from irgraph.validate import checked_graph, initial_state, required_inputs
@@ -312,6 +313,7 @@ class PrefectRunnable:
         checks.keywords(self.arun, options, "PrefectRunnable.run()")
         return run_coroutine(self.arun(state, **options))
 
+    @keeps_partial(nothing_ran_in)  # a stop before its first step still has a .partial
     @checks.keyword_options
     async def arun(
         self,

@@ -305,7 +305,7 @@ async def transform(
             value = await value
         return value
 
-    value = await with_timeout(called(), timeout)
+    value = await with_timeout(called(), timeout, ("transform", node, fn))
     if writes is not None:
         state[writes] = value
     return value

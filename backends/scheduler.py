@@ -25,10 +25,10 @@ State is one dict shared by the run. A node sees a read-only view of just the ke
 A backend reuses :class:`Scheduler` and overrides the points where the world is touched:
 :meth:`Scheduler.call` (ask the model) and :meth:`Scheduler.gate` (ask a human).
 
-User code that may block — a synchronous transform, ``until`` predicate or ``on_gate``
-handler (:mod:`irgraph.backends.user_code`) — runs on a worker thread
-(:mod:`irgraph.backends.blocking`), so a timeout holds and
-parallel branches go on; ``on_event`` handlers run on the loop, in order, and must be quick.
+User code that may block — a synchronous transform, ``until`` predicate or ``on_gate`` handler
+(:mod:`irgraph.backends.user_code`) — runs on a worker thread (:mod:`irgraph.backends.blocking`),
+so a timeout holds and parallel branches go on; ``on_event`` handlers run on the loop, in order,
+and must be quick (code that blocks the loop is named: :mod:`irgraph.backends.blocked_loop`).
 How a failure anywhere becomes the run's RunError is :mod:`irgraph.backends.failures`; a value
 a provider, async transform or gate handler returns after catching the run's cancellation is
 not taken (:mod:`.cancels`).
@@ -339,7 +339,8 @@ class Scheduler:
                 value = await self.agent(step, state, path, seconds)
             elif kind == "transform" or kind == "gate":
                 work = self.gate if kind == "gate" else transform_value
-                value = await with_timeout(work(step, state, path), seconds)
+                code = self.on_gate if kind == "gate" else step  # named if it blocks the loop
+                value = await with_timeout(work(step, state, path), seconds, (kind, nid, code))
                 if cancel_asked(self):  # it caught the run's cancellation: not taken (cancels.py)
                     raise asyncio.CancelledError
                 if step.op.writes:  # once its time has not run out: a late value is not kept
@@ -403,6 +404,7 @@ class Scheduler:
         ``max_concurrency`` (a node does not time out because others hold every slot). The
         call, answered or not, goes to ``calls`` (what the run view's node table shows)."""
         start: float | None = None  # stays None while waiting for a slot: no call made yet
+        code = ("stream" if self.stream else "agent", request.node, self.provider)
         waited = 0.0
         try:
             if self.limit is None:
@@ -414,13 +416,13 @@ class Scheduler:
                         answer = providers.awaitable_answer(self.provider, answer)
                 else:
                     answer = self.call(request, path)
-                text = await (answer if seconds is None else with_timeout(answer, seconds))
+                text = await (answer if seconds is None else with_timeout(answer, seconds, code))
             else:
                 asked = _now()
                 async with slot(self, request.node, path, asked):  # a handler is told of a wait
                     start = _now()
                     waited = start - asked
-                    text = await with_timeout(self.model_answer(request, path), seconds)
+                    text = await with_timeout(self.model_answer(request, path), seconds, code)
             if cancel_asked(self):  # the provider caught the run's cancellation: not taken
                 raise asyncio.CancelledError
             if not isinstance(text, str):  # inline: one call less per model call

@@ -2,7 +2,8 @@
 
 A timeout fires from the event loop, so work that blocks the loop (a provider whose async
 ``complete`` calls ``time.sleep``) cannot be interrupted; once it returns past its deadline,
-it fails as a timeout all the same, saying that it blocked the loop. Only a step of the work
+it fails as a timeout all the same, naming the code that blocked the loop and how to stop it
+(:mod:`irgraph.backends.blocked_loop`). Only a step of the work
 itself counts: when another task (a parallel branch's provider) blocked the loop, the work
 may resume past its deadline before the timer's turn comes, and what it returns then was
 ready in time, so it is taken, as ``asyncio.timeout`` takes it.
@@ -15,15 +16,20 @@ import time
 from collections.abc import Awaitable, Generator
 from typing import Any, TypeVar
 
+from .blocked_loop import Culprit, blamed
+
 T = TypeVar("T")
 
 _now = time.monotonic
 
 
-def with_timeout(work: Awaitable[T], seconds: float | None) -> Awaitable[T]:
+def with_timeout(
+    work: Awaitable[T], seconds: float | None, culprit: Culprit | None = None
+) -> Awaitable[T]:
     """``work`` to await, failing with a TimeoutError that says how to allow more time
-    once ``seconds`` pass (``None``: no limit, and no coroutine of its own around it)."""
-    return work if seconds is None else _timed(work, seconds)
+    once ``seconds`` pass (``None``: no limit, and no coroutine of its own around it).
+    ``culprit`` is the code ``work`` runs, named if it blocks the loop past ``seconds``."""
+    return work if seconds is None else _timed(work, seconds, culprit)
 
 
 class _Stepped:
@@ -79,7 +85,7 @@ class _Stepped:
             close()
 
 
-async def _timed(work: Awaitable[T], seconds: float) -> T:
+async def _timed(work: Awaitable[T], seconds: float, culprit: Culprit | None) -> T:
     timer = asyncio.timeout(seconds)
     try:
         async with timer:
@@ -101,7 +107,7 @@ async def _timed(work: Awaitable[T], seconds: float) -> T:
     if stepped.blocked:
         # Past the deadline, yet the timer never fired: the work blocked the event loop
         # (time.sleep or a synchronous client in an async def); its late value is not taken.
-        raise _blocked(stepped.blocked, seconds)
+        raise _blocked(stepped.blocked, seconds, culprit)
     return done
 
 
@@ -112,10 +118,9 @@ def _late(seconds: float, more: str = "") -> TimeoutError:
     )
 
 
-def _blocked(elapsed: float, seconds: float) -> TimeoutError:
+def _blocked(elapsed: float, seconds: float, culprit: Culprit | None) -> TimeoutError:
+    what, fix = blamed(culprit)
     return TimeoutError(
-        f"it blocked the event loop for {elapsed:.2g} s, past its timeout of {seconds:g} s, "
-        "so the timeout could not fire and its late value is not taken; make what it awaits "
-        "async (a model provider's complete() awaiting its I/O), or run blocking work in a "
-        "thread with asyncio.to_thread"
+        f"{what} blocked the event loop for {elapsed:.2g} s, past its timeout of {seconds:g} s, "
+        f"so the timeout could not fire and its late value is not taken; {fix}"
     )

@@ -6,7 +6,8 @@ saved as IR JSON or a graph (or a ``.graphml`` file of ``irgraph.portable``). Ex
 success, 1 the pipeline has problems or failed (``batch``: some item failed; ``diff``: the
 pipelines differ), 2 bad command-line input (``diff``: any error), 130 interrupted, 141
 standard output closed early (``irgraph show ... | head -1``). A mistake on the command line is
-one line on standard error, never a traceback. ``batch`` lives in :mod:`irgraph.cli_batch`.
+one line on standard error, never a traceback. ``batch`` lives in :mod:`irgraph.cli_batch`,
+``show`` in :mod:`irgraph.cli_pictures`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from irgraph.cli_inputs import (
     parse_state,
 )
 from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
-from irgraph.cli_pictures import check_output, graphviz_failure
+from irgraph.cli_pictures import add_show_parser, check_output, show_command
 from irgraph.cli_state_types import check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
 
@@ -256,29 +257,6 @@ def _run(
     return 0
 
 
-def _show(args: argparse.Namespace, target: Any, out: TextIO) -> int:
-    from irgraph.backends import dot
-    from irgraph.display import render
-
-    output: str | None = None if args.output == "-" else args.output  # -o -: standard output
-    fmt = check_output(output, args.format)
-    try:
-        diagram = render(target, fmt, timeout=dot.DOT_TIMEOUT)  # as set when run
-    except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
-        raise graphviz_failure(exc, fmt) from None
-    if output is None:
-        print(diagram.data, file=out)
-        return 0
-    try:
-        diagram.save(output)
-    except OSError as exc:
-        raise CliError(
-            f"Cannot write {output!r}: {exc.strerror}; choose a file you may write."
-        ) from None
-    print(f"Wrote {output} ({fmt}).", file=out)
-    return 0
-
-
 def _diff(args: argparse.Namespace, out: TextIO) -> int:
     from irgraph.analysis import diff
     from irgraph.graph import to_graph
@@ -369,17 +347,7 @@ def _parser() -> argparse.ArgumentParser:
                 help="the answer to the gate with this name or id, a string (repeatable)",
             )
     add_batch_parser(sub, target_help)
-    show = sub.add_parser("show", help="draw a pipeline (mermaid, dot, svg or png)")
-    show.add_argument("target", help=target_help)
-    show.add_argument(
-        "--format",
-        choices=("mermaid", "dot", "svg", "png"),
-        default=None,
-        help="the picture format (default: from the -o file's suffix, else mermaid)",
-    )
-    show.add_argument(
-        "-o", "--output", default=None, metavar="FILE", help="write to FILE (-: standard output)"
-    )
+    add_show_parser(sub, target_help)
     compare = sub.add_parser("diff", help="what changed between two pipelines (exit 1 if any)")
     compare.add_argument("old", help="the old pipeline: " + target_help)
     compare.add_argument("new", help="the new pipeline: " + target_help)
@@ -404,7 +372,7 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
         return _run_command(args, research_pipeline, out, latency=DEMO_LATENCY)
     target = batch_target(args) if args.command == "batch" else load_target(args.target)
     if args.command == "show":
-        return _show(args, target, out)
+        return show_command(args, target, out)
     if args.command == "check":
         return _check(args, target, out)
     if args.command == "batch":

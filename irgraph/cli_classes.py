@@ -6,7 +6,9 @@ each in one line (exit 2) that names the target and what it is, and says what to
 an instance made from the class's own arguments (``Agent('name')``, ``Transform('name', fn)``),
 the function's result kept in a module-level variable, or one of the module's pipelines.
 What :func:`irgraph.compile` returns, or its ``.runnable``, is a pipeline too: the target is the
-IR it was compiled from (:func:`compiled_ir`).
+IR it was compiled from (:func:`compiled_ir`). A dotted attribute path (``m:holder.count``)
+that reaches something else is told with what it reached, what a path must reach, and the
+pipelines the object before its last dot is or holds.
 """
 
 from __future__ import annotations
@@ -68,9 +70,12 @@ def compiled_ir(value: Any) -> Any:
     return node if isinstance(node, NODE_KINDS) and hasattr(value, "graph") else None
 
 
-def not_a_pipeline(spec: str, source: str, module: ModuleType, value: Any) -> str | None:
+def not_a_pipeline(
+    spec: str, source: str, module: ModuleType, value: Any, holder: Any = None
+) -> str | None:
     """What to say when the target ``spec`` (``source:attr``, looked up in ``module``) names
-    ``value``, which is not a pipeline; ``None`` when it is one."""
+    ``value``, which is not a pipeline (read from ``holder``, the object before the last dot
+    of a dotted attribute); ``None`` when it is one."""
     if is_pipeline(value):
         return None
     if isinstance(value, type):
@@ -88,6 +93,9 @@ def not_a_pipeline(spec: str, source: str, module: ModuleType, value: Any) -> st
             "and name the .json file."
         )
     listed = listing(module, source)
+    path = spec[len(source) + 1 :]
+    if "." in path and not isinstance(value, type):  # an attribute path: it led elsewhere
+        return _path_ends_elsewhere(spec, (source, module), path, value, holder, listed)
     # perhaps a function of the user's that makes a pipeline
     if callable(value) and _is_own(module):
         call = spec.rpartition(".")[2].rpartition(":")[2]
@@ -101,6 +109,45 @@ def not_a_pipeline(spec: str, source: str, module: ModuleType, value: Any) -> st
         f"or IR node instead: make one {where} (p = Agent('a') >> Agent('b')) and name it: "
         f"{target}.{listed}"
     )
+
+
+def _path_ends_elsewhere(
+    spec: str, where: tuple[str, ModuleType], path: str, value: Any, holder: Any, listed: str
+) -> str:
+    """The message for the attribute path ``path`` of ``spec`` that reached ``value``, not
+    a pipeline: what it is, what a target's path must reach, and the pipelines ``holder``
+    (the object it was read from) is or holds, else those of the module in ``where``."""
+    source, module = where
+    before = path.rpartition(".")[0]
+    if is_pipeline(holder):
+        near = f" {source}:{before} is a pipeline: name it alone."
+    else:
+        held = [n for n in _attributes(holder) if is_pipeline(_static(holder, n))]
+        shown = ", ".join(f"{source}:{before}.{n}" for n in held[:_LISTED])
+        near = f" {source}:{before} holds pipelines: {shown}." if held else listed
+    if not near and _is_own(module):
+        near = f" Make one in {source} (p = Agent('a') >> Agent('b')) and name it: {source}:p."
+    return (
+        f"{spec!r} is {_kind(value)}, not a pipeline: a target's attribute path ({path}) must "
+        "reach a pipeline, that is a builder (Agent, Pipeline, FanOut, ...), an IR node, or "
+        f"what irgraph.compile returns.{near}"
+    )
+
+
+def _attributes(value: Any) -> list[str]:
+    """The public attribute names of ``value``, sorted (none when listing them fails)."""
+    try:
+        return sorted(n for n in dir(value) if not n.startswith("_"))
+    except Exception:  # a __dir__ of the user's that raises
+        return []
+
+
+def _static(value: Any, name: str) -> Any:
+    """``value``'s attribute ``name`` as stored, running no property or ``__getattr__``."""
+    try:
+        return inspect.getattr_static(value, name)
+    except Exception:  # AttributeError, or a metaclass of the user's that raises
+        return None
 
 
 def pipelines_in(module: ModuleType) -> list[str]:

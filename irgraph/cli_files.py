@@ -1,8 +1,9 @@
 """Which command-line targets name a saved pipeline file, and what to say about one that
 names no target at all (a GEXF or GML file, a file without the ``.json`` suffix, a module
-without ``:attr``, nothing before or after the colon) or whose part before the colon is no
-Python file (``x.txt:p``, ``dir/:p``, ``missing.py:p``). Plain functions returning text;
-:mod:`irgraph.cli_inputs` raises it as a :class:`~irgraph.cli_inputs.CliError`.
+without ``:attr``, nothing before or after the colon, an expression after it: ``x.py:p[0]``)
+or whose part before the colon is no Python file (``x.txt:p``, ``dir/:p``, ``missing.py:p``).
+Plain functions returning text; :mod:`irgraph.cli_inputs` raises it as a
+:class:`~irgraph.cli_inputs.CliError`.
 
 >>> is_saved_file("p.json"), is_saved_file("P.JSON"), is_saved_file("p.graphml")
 (True, True, True)
@@ -26,6 +27,7 @@ __all__ = [
     "malformed",
     "missing_module",
     "no_target",
+    "not_a_name",
     "not_python",
 ]
 
@@ -97,6 +99,8 @@ def no_target(spec: str) -> str:
             f"{spec!r} has an empty name in its attribute {attr!r}; name it as "
             f"{source}:{dotted} (a dotted attribute joins names with single dots)."
         )
+    if colon and not all(part.isidentifier() for part in attr.split(".")):  # x.py:p[0]
+        return not_a_name(source, attr, spec)
     stem, suffix = os.path.splitext(spec)
     if suffix.lower() == ".gexf":
         return (
@@ -127,6 +131,35 @@ def no_target(spec: str) -> str:
     return plain
 
 
+def not_a_name(source: str, attr: str, spec: str) -> str:
+    """The message for target ``spec`` whose attribute ``attr`` (after the colon, in
+    ``source``) is an expression, not a name or dotted attribute (``p[0]``, ``make()``).
+
+    >>> print(not_a_name("x.py", "p[0]", "x.py:p[0]"))  # doctest: +NORMALIZE_WHITESPACE
+    'x.py:p[0]' has an index after the colon ('p[0]'), but a target names a pipeline by
+    its name or a dotted attribute only (file.py:name or file.py:name.attr), and evaluates no
+    expression; assign it to a module-level name (pipeline = p[0]) in x.py and name that:
+    x.py:pipeline.
+    """
+    part = next(p for p in attr.split(".") if not p.isidentifier())
+    form = "file.py" if source.endswith(".py") else "module"
+    accepted = f"a target names a pipeline by its name or a dotted attribute only ({form}:name "
+    accepted += f"or {form}:name.attr)"
+    if "[" not in part and "(" not in part:
+        return (
+            f"{spec!r} has {part!r} after the colon, which is not a Python name, but "
+            f"{accepted}; name a pipeline by the name it has in {source} (letters, digits "
+            "and _, not starting with a digit)."
+        )
+    what = "an index" if "[" in part else "a call"
+    own = "" if form == "file.py" else ", or in a module of yours that imports it,"
+    return (
+        f"{spec!r} has {what} after the colon ({attr!r}), but {accepted}, and evaluates no "
+        f"expression; assign it to a module-level name (pipeline = {attr}) in {source}{own} "
+        f"and name that: {source}:pipeline."
+    )
+
+
 def _module(spec: str) -> ModuleType | None:
     """The module a dotted name ``spec`` names, when it imports cleanly; else ``None``."""
     if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", spec):
@@ -142,8 +175,11 @@ def _module(spec: str) -> ModuleType | None:
 def malformed(source: str, attr: str) -> bool:
     """Whether a target's parts around its last colon cannot name a pipeline: either is
     empty, the source holds another colon, it is a relative module name (``.x``), or the
-    dotted attribute has an empty name (``p.``, ``.p``); :func:`no_target` says why."""
-    return not source or not attr or has_colon(source) or _relative(source) or "" in attr.split(".")
+    dotted attribute has an empty name (``p.``, ``.p``) or a part that is no name (``p[0]``,
+    ``make()``); :func:`no_target` says why."""
+    if not source or not attr or has_colon(source) or _relative(source):
+        return True
+    return not all(part.isidentifier() for part in attr.split("."))  # p., .p, p[0], f()
 
 
 def _relative(source: str) -> bool:

@@ -78,6 +78,7 @@ def load_target(spec: str) -> Any:
     is_file = source.endswith(".py") or "/" in source or os.sep in source
     module = _import_file(source, spec) if is_file else _import_module(source, spec)
     target: Any = module
+    holder: Any = None  # what the path's last part is read from
     parts = attr.split(".")
     for index, part in enumerate(parts):
         try:
@@ -107,8 +108,8 @@ def load_target(spec: str) -> Any:
             raise CliError(
                 f"{where!r} has no attribute {part!r}.{did_you_mean(part, names)}{listed}"
             )
-        target = value
-    problem = not_a_pipeline(spec, source, module, target)
+        holder, target = target, value
+    problem = not_a_pipeline(spec, source, module, target, holder)
     if problem is not None:
         raise CliError(problem)
     return as_target(target)  # what compile() returns, or its .runnable: its IR

@@ -1,4 +1,4 @@
-"""The output file of ``irgraph show``: the picture format it is written as, checked before
+"""``irgraph show``: its options, and the output file's picture format, checked before
 anything is drawn (a file that cannot be written, a suffix no format is written as, a format
 its name contradicts, PNG to standard output), each a :class:`~irgraph.cli_inputs.CliError`;
 and Graphviz's failures told in the command's words (its options, not Python's arguments).
@@ -6,20 +6,95 @@ and Graphviz's failures told in the command's words (its options, not Python's a
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
+from typing import Any, TextIO
 
 from irgraph.cli_inputs import CliError
 from irgraph.cli_live import one_line
 from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError
 
-__all__ = ["SUFFIX_FORMATS", "check_output", "graphviz_failure"]
+__all__ = [
+    "SUFFIX_FORMATS",
+    "add_show_parser",
+    "check_output",
+    "dot_seconds",
+    "graphviz_failure",
+    "show_command",
+]
 
 #: The picture format a file name's suffix asks for, when --format is not given (the first
 #: format that takes it: ``.txt`` is mermaid, or dot with --format dot).
 SUFFIX_FORMATS = {
     suffix: fmt for fmt, suffixes in reversed(SUFFIXES.items()) for suffix in suffixes
 }
+
+
+def add_show_parser(sub: Any, target_help: str) -> None:
+    """Register ``irgraph show`` on the subparsers ``sub``."""
+    show = sub.add_parser("show", help="draw a pipeline (mermaid, dot, svg or png)")
+    show.add_argument("target", help=target_help)
+    show.add_argument(
+        "--format",
+        choices=("mermaid", "dot", "svg", "png"),
+        default=None,
+        help="the picture format (default: from the -o file's suffix, else mermaid)",
+    )
+    show.add_argument(
+        "-o", "--output", default=None, metavar="FILE", help="write to FILE (-: standard output)"
+    )
+    show.add_argument(
+        "--dot-timeout",
+        type=dot_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="how long Graphviz's dot may draw svg or png before it is stopped (default: 60)",
+    )
+
+
+def dot_seconds(text: str) -> float:
+    """The seconds of ``--dot-timeout``: a number above 0, else a usage error.
+
+    >>> dot_seconds("2.5")
+    2.5
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds above 0; give how long dot may draw, "
+            "e.g. --dot-timeout 120"
+        )
+    return value
+
+
+def show_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
+    """Draw ``target`` as ``irgraph show`` was asked to: printed, or written to ``-o``."""
+    from irgraph.backends import dot
+    from irgraph.display import render
+
+    output: str | None = None if args.output == "-" else args.output  # -o -: standard output
+    fmt = check_output(output, args.format)
+    seconds = dot.DOT_TIMEOUT if args.dot_timeout is None else args.dot_timeout  # as set now
+    try:
+        diagram = render(target, fmt, timeout=seconds)
+    except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
+        raise graphviz_failure(exc, fmt) from None
+    if output is None:
+        print(diagram.data, file=out)
+        return 0
+    try:
+        diagram.save(output)
+    except OSError as exc:
+        raise CliError(
+            f"Cannot write {output!r}: {exc.strerror}; choose a file you may write."
+        ) from None
+    print(f"Wrote {output} ({fmt}).", file=out)
+    return 0
 
 
 def check_output(output: str | None, chosen: str | None = None) -> str:
@@ -98,9 +173,10 @@ def graphviz_failure(exc: IrgraphError, fmt: str) -> IrgraphError:
     if timeout is not None:  # the Python advice (collapse=..., timeout=) has no option here
         return CliError(
             f"Graphviz's dot did not finish drawing {fmt.upper()} within {timeout:g} s, and "
-            "was stopped: the pipeline is too large for it to draw in time. Show it as "
-            "--format mermaid, or write its DOT text (--format dot -o pipeline.dot) and run "
-            f"dot -T{fmt} on that file yourself, with no time limit."
+            f"was stopped. Allow it more time with --dot-timeout SECONDS (e.g. --dot-timeout "
+            f"{max(120, 4 * timeout):g}), show it as --format mermaid, or write its DOT text "
+            f"(--format dot -o pipeline.dot) and run dot -T{fmt} on that file yourself, with "
+            "no time limit."
         )
     said = str(exc).replace("draw with to_mermaid instead", "show it as --format mermaid")
     return CliError(one_line(said))  # what dot wrote, on one line and without escape codes

@@ -22,6 +22,7 @@ from irgraph.errors import IrgraphError, PipelineError
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
+from irgraph.run_cancel import keeps_partial, nothing_ran
 
 __all__ = ["run", "arun", "run_coroutine"]
 
@@ -73,6 +74,20 @@ def _check_options(
         raise checks.unknown_option(key, known, said)
 
 
+def _nothing_ran(pipeline: Any, *, state: Mapping[str, Any] | None = None, **_: Any) -> Any:
+    """The ``partial`` of an ``arun`` stopped before its first step, drawn as ``pipeline``."""
+    graph = getattr(pipeline, "graph", None)  # a compiled pipeline's
+    if graph is None:
+        from irgraph.graph import to_graph
+
+        try:
+            graph = to_graph(pipeline, inputs=state.keys() if state else None)
+        except Exception:  # a pipeline the run would have refused: no drawing, no run
+            graph = None
+    return nothing_ran(state, graph)
+
+
+@keeps_partial(_nothing_ran)
 async def arun(
     pipeline: Any,
     *,
@@ -112,7 +127,7 @@ def run(
     try:
         runnable = _compiled(pipeline, backend, state, options, allow)
     except KeyboardInterrupt as interrupt:  # while checking the pipeline: nothing ran
-        _keep_partial(interrupt, None)
+        interrupt.partial = nothing_ran(state)  # type: ignore[attr-defined]
         raise
     # The progress starts and ends here, in the caller's thread (Jupyter's, with its context).
     with _watching(progress, runnable, options) as done:
@@ -164,7 +179,7 @@ def _watching(
 def _keep_partial(interrupt: BaseException, stopped: BaseException | None) -> None:
     """Hand a cancelled run's ``partial`` (its record of the work done) to the interrupt that
     stopped it, which is what the caller of a blocking ``run()`` sees."""
-    if getattr(interrupt, "partial", None) is None:  # None: stopped before the run started
+    if getattr(interrupt, "partial", None) is None:  # not its own yet: the stopped run's
         interrupt.partial = getattr(stopped, "partial", None)  # type: ignore[attr-defined]
 
 
@@ -207,8 +222,9 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
 
     Either way the KeyboardInterrupt keeps the work done: its ``partial`` is the cancelled
     run's record (a :class:`RunError`, never raised), as a cancelled ``arun``'s
-    ``CancelledError`` carries it, or ``None`` when the interrupt came before the run started
-    (while the pipeline was checked, or a Prefect server started)."""
+    ``CancelledError`` carries it (the record of nothing done when the run had not begun:
+    :func:`irgraph.run_cancel.nothing_ran`), or ``None`` when ``coro`` is no run, or one
+    that gave none (a Prefect run interrupted while its server started)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

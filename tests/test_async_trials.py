@@ -293,15 +293,23 @@ def test_a_cancelled_run_is_still_a_cancelled_error_and_keeps_what_completed(sha
     assert view.facts.status["a"] == "done" and view.facts.status["c"] == "cancelled"
 
 
-def test_a_task_cancelled_before_its_run_began_has_no_partial_as_the_guide_says():
-    """The asyncio guide read ``cancelled.partial`` after any cancel; a task cancelled before
-    ``arun`` first ran has none (nothing ran), and the guide now says to read it with getattr;
-    a cancel once an agent has started carries it."""
-    pipeline = Agent("a").instruct("Go.").writes("x") >> Agent("b").instruct("{x}")
+@pytest.mark.parametrize("call", ["irgraph.arun", "runnable.arun"])
+def test_a_task_cancelled_before_its_run_began_has_the_partial_of_nothing_done(call):
+    """A task cancelled before ``arun`` first ran carries a ``partial`` as every other cancel
+    does (the guide once said to read it with getattr): nothing completed, no events or
+    calls, the state as given, and a view of the pipeline with nothing run; a cancel once an
+    agent has started carries the work done."""
+    pipeline = Agent("a").instruct("Go {topic}.").writes("x") >> Agent("b").instruct("{x}")
+    state = {"topic": "owls"}
 
-    async def cancelled(after_start: bool) -> object:
+    async def cancelled(after_start: bool) -> RunError:
         provider = FakeProvider(latency={"b": 30.0})
-        task = asyncio.create_task(arun(pipeline, provider=provider))
+        if call == "irgraph.arun":
+            running = arun(pipeline, provider=provider, state=state)
+        else:
+            runnable = AsyncioBackend(provider).compile(pipeline.to_ir())
+            running = runnable.arun(state)
+        task = asyncio.create_task(running)
         if after_start:
             while not provider.in_flight:
                 await asyncio.sleep(0)
@@ -309,11 +317,52 @@ def test_a_task_cancelled_before_its_run_began_has_no_partial_as_the_guide_says(
         try:
             await task
         except asyncio.CancelledError as error:
-            return getattr(error, "partial", None)
+            return error.partial  # type: ignore[attr-defined,no-any-return]
         raise AssertionError("the run was not cancelled")
 
-    assert asyncio.run(cancelled(after_start=False)) is None
+    nothing = asyncio.run(cancelled(after_start=False))
+    assert isinstance(nothing, RunError) and nothing.cancelled
+    assert (nothing.completed, nothing.trace, nothing.calls) == ([], [], [])
+    assert nothing.state == state
+    assert "cancelled before its first step, so nothing ran" in str(nothing)
+    view = nothing.view()
+    assert view.headline().startswith("Run cancelled")
+    assert set(view.facts.status) == {"a", "b"} and "done" not in view.facts.status.values()
     partial = asyncio.run(cancelled(after_start=True))
-    assert partial.completed == ["a"] and partial.state == {"x": "<a: Go.>"}
+    assert partial.completed == ["a"] and partial.state == {**state, "x": "<a: Go owls.>"}
     guide = (Path(__file__).parent.parent / "docs" / "guides" / "asyncio.md").read_text()
-    assert 'getattr(cancelled, "partial", None)' in guide
+    assert "getattr(cancelled" not in guide and "cancelled.partial.completed == []" in guide
+
+
+def test_a_prefect_run_cancelled_before_it_began_has_the_partial_of_nothing_done():
+    from irgraph.backends.prefect_backend import PrefectBackend
+
+    pipeline = Agent("a").instruct("Go {topic}.").writes("x")
+    runnable = PrefectBackend(provider=FakeProvider()).compile(pipeline.to_ir())
+
+    async def cancelled() -> RunError:
+        task = asyncio.create_task(runnable.arun({"topic": "owls"}))
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError as error:
+            return error.partial  # type: ignore[attr-defined,no-any-return]
+        raise AssertionError("the run was not cancelled")
+
+    nothing = asyncio.run(cancelled())
+    assert nothing.cancelled and nothing.completed == [] and nothing.state == {"topic": "owls"}
+    assert nothing.graph is runnable.graph
+
+
+def test_an_interrupt_while_run_checks_the_pipeline_has_the_partial_of_nothing_done():
+    class Interrupted:
+        """A pipeline whose making is interrupted (Ctrl-C while run() checks it)."""
+
+        def to_ir(self) -> object:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        run(Interrupted(), state={"topic": "owls"})
+    partial = info.value.partial  # type: ignore[attr-defined]
+    assert isinstance(partial, RunError) and partial.cancelled
+    assert partial.completed == [] and partial.state == {"topic": "owls"}

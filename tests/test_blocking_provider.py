@@ -1,5 +1,6 @@
-"""A provider that blocks the event loop past its node's timeout: the timeout cannot fire
-while the loop is blocked, so once the call returns, it fails as a timeout all the same."""
+"""Code that blocks the event loop past its node's timeout (a provider, an async transform, an
+async on_gate handler): the timeout cannot fire while the loop is blocked, so once the code
+returns, it fails as a timeout all the same, naming the code that blocked and how to stop it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, RunError, run
+from irgraph import Agent, Gate, RunError, Transform, run
+from irgraph.testing import FakeProvider
 
 
 class Blocking:
@@ -41,7 +43,8 @@ def test_a_provider_blocking_the_loop_past_its_timeout_fails_as_a_timeout(
     said = str(failed)
     blocked = re.search(r"blocked the event loop for ([\d.]+) s, past its timeout of 0.05 s", said)
     assert blocked is not None and float(blocked[1]) >= 0.3, said
-    assert "asyncio.to_thread" in said and "complete()" in said
+    assert "the model call of agent 'writer' (Blocking.complete()) blocked the event loop" in said
+    assert "make complete() await its I/O" in said and "asyncio.to_thread" in said
     assert failed.state == {} and failed.completed == []  # the late value is not taken
     assert [(call.node, call.answer) for call in failed.calls] == [("writer", None)]
 
@@ -87,3 +90,135 @@ def test_a_call_resuming_late_because_a_sibling_blocked_the_loop_is_not_blamed(
     )
     result = run(pipeline, provider=BlockedBySibling(0.3), **options)
     assert result.state == {"x": "<first>", "w": "<waits>", "b": "<blocks>"}
+
+
+class BlockingStream:
+    """Streams one chunk after blocking the loop."""
+
+    async def complete(self, request: Any) -> str:
+        return "unused"
+
+    async def stream(self, request: Any) -> Any:
+        time.sleep(0.3)
+        yield "late"
+
+
+def test_a_streamed_call_blocking_the_loop_names_stream_and_the_chunk_handler() -> None:
+    pipeline = Agent("writer").instruct("Go.").writes("x").timeout(0.05)
+    with pytest.raises(RunError) as info:
+        run(pipeline, provider=BlockingStream(), on_event=lambda event: None, chunks=True)
+    said = str(info.value)
+    assert "the model call of agent 'writer' (BlockingStream.stream(), or the on_event " in said
+    assert "make stream() await its I/O" in said and "an on_event handler must return" in said
+
+
+async def tidy(text: str) -> str:
+    time.sleep(0.3)  # a synchronous call in an async def
+    return text
+
+
+def plain_tidy(text: str) -> str:
+    time.sleep(0.3)
+    return text
+
+
+def tidy_later(text: str) -> Any:
+    return tidy(text)  # a plain def handing back a coroutine that blocks once awaited
+
+
+async def answer(request: Any) -> str:
+    time.sleep(0.3)
+    return "yes"
+
+
+def plain_answer(request: Any) -> str:
+    time.sleep(0.3)
+    return "yes"
+
+
+def _blocked(pipeline: Any, **options: Any) -> str:
+    with pytest.raises(RunError) as info:
+        run(pipeline, provider=FakeProvider(), **options)
+    assert isinstance(info.value.__cause__, TimeoutError)
+    return str(info.value)
+
+
+def _transform(fn: Any) -> Any:
+    return Agent("a").instruct("Go.").writes("x") >> Transform("t", fn).reads("x").writes(
+        "y"
+    ).timeout(0.05)
+
+
+def _gate() -> Any:
+    return Agent("a").instruct("Go.").writes("x") >> Gate("g", "OK? {x}").writes("y").timeout(0.05)
+
+
+def test_an_async_transform_blocking_the_loop_is_named_with_the_plain_def_fix() -> None:
+    said = _blocked(_transform(tidy))
+    assert (
+        "the function tidy() of transform 't' (an async def, so it runs on the event loop) "
+        "blocked the event loop for" in said
+    ), said
+    assert "make tidy() a plain def, which irgraph runs on a worker thread" in said
+    assert "asyncio.to_thread" in said and "complete()" not in said
+
+
+def test_an_async_on_gate_handler_blocking_the_loop_is_named_with_the_plain_def_fix() -> None:
+    said = _blocked(_gate(), on_gate=answer)
+    assert (
+        "the on_gate handler answer() of gate 'g' (an async def, so it runs on the event "
+        "loop) blocked the event loop for" in said
+    ), said
+    assert "make answer() a plain def, which irgraph runs on a worker thread" in said
+    assert "complete()" not in said
+
+
+def test_an_awaitable_a_plain_transform_returns_blocking_the_loop_is_named() -> None:
+    said = _blocked(_transform(tidy_later))
+    assert (
+        "the awaitable that the function tidy_later() of transform 't' returned blocked "
+        "the event loop" in said
+    ), said
+    assert "have tidy_later() return its value, not an awaitable" in said
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "options"),
+    [(_transform(plain_tidy), {}), (_gate(), {"on_gate": plain_answer})],
+    ids=["transform", "on_gate handler"],
+)
+def test_the_plain_def_the_hint_asks_for_times_out_while_it_blocks(
+    pipeline: Any, options: dict[str, Any]
+) -> None:
+    """What the hint says holds: as a plain def the same blocking code runs on a worker thread,
+    and its timeout fires as usual."""
+    said = _blocked(pipeline, **options)
+    assert "it took longer than its timeout of 0.05 s" in said and "blocked" not in said
+
+
+def test_a_generated_flows_async_transform_blocking_the_loop_is_named() -> None:
+    """A Prefect flow module's transforms go through prefect_runtime.transform: the same
+    message names the function there."""
+    from irgraph.backends.prefect_runtime import transform
+
+    called = transform(
+        {"x": "text"}, node="t", function=f"{__name__}:tidy", reads=("x",), writes="y", timeout=0.05
+    )
+    with pytest.raises(TimeoutError, match=r"the function tidy\(\) of transform 't' \(an async"):
+        asyncio.run(called)
+
+
+def test_a_generated_flows_plain_transform_times_out_while_it_blocks() -> None:
+    """There a plain def runs on a worker thread, as the hint says: its timeout fires."""
+    from irgraph.backends.prefect_runtime import transform
+
+    called = transform(
+        {"x": "text"},
+        node="t",
+        function=f"{__name__}:plain_tidy",
+        reads=("x",),
+        writes="y",
+        timeout=0.05,
+    )
+    with pytest.raises(TimeoutError, match="took longer than its timeout of 0.05 s"):
+        asyncio.run(called)

@@ -156,7 +156,7 @@ def test_a_class_as_the_target_in_a_fresh_process(here):
         ),
         (
             ["check", "irgraph.demo:research_pipeline.name"],
-            ["is a str ('researcher", "Pipelines in irgraph.demo: irgraph.demo:research_pipeline"],
+            ["is a str ('researcher", "irgraph.demo:research_pipeline is a pipeline: name it"],
         ),
         (["diff", f"{MODULE}:p", f"{MODULE}:split"], ["is the function split"]),
         (["batch", f"{MODULE}:split", "in.jsonl", "-o", "out.jsonl"], ["is the function split"]),

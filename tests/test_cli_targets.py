@@ -494,3 +494,84 @@ def test_a_module_alone_is_answered_with_its_pipelines(folder, capsys):
     assert "irgraph.demo:research_pipeline" in err
     err = error_of(capsys, "check", "no_such_module_here")
     assert "is not of the form module:attr" in err
+
+
+HOLDERS = (
+    "from irgraph import Agent, compile\n"
+    "from irgraph.testing import FakeProvider\n"
+    "listed = [Agent('a').instruct('Go.')]\n"
+    "class Holder:\n"
+    "    pipeline = Agent('h').instruct('Go.')\n"
+    "    count = 3\n"
+    "holder = Holder()\n"
+    "compiled = compile(Agent('c').instruct('Go.'))\n"
+    "r = compiled.runnable.run(provider=FakeProvider())\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("attr", "what"),
+    [
+        ("listed[0]", "an index after the colon ('listed[0]')"),
+        ("holder.items[0]", "an index after the colon ('holder.items[0]')"),
+        ("make()", "a call after the colon ('make()')"),
+    ],
+)
+def test_an_expression_after_the_colon_is_told_only_names_are_taken(folder, capsys, attr, what):
+    (folder / "holders.py").write_text(HOLDERS)
+    err = error_of(capsys, "check", f"holders.py:{attr}")
+    assert f"'holders.py:{attr}' has {what}" in err and "has no attribute" not in err
+    assert "a target names a pipeline by its name or a dotted attribute only (file.py:name" in err
+    assert f"assign it to a module-level name (pipeline = {attr}) in holders.py" in err
+    assert err.endswith("and name that: holders.py:pipeline.\n")
+
+
+def test_a_name_that_is_no_python_name_is_told_so(folder, capsys):
+    (folder / "holders.py").write_text(HOLDERS)
+    err = error_of(capsys, "check", "holders.py:my-pipeline")
+    assert "'holders.py:my-pipeline' has 'my-pipeline' after the colon, which is not a " in err
+    assert "Python name" in err and "has no attribute" not in err
+
+
+def test_a_module_target_with_an_index_is_told_in_the_modules_words(folder, capsys):
+    err = error_of(capsys, "check", "irgraph.demo:pipelines[0]")
+    assert "only (module:name or module:name.attr)" in err
+    assert "in irgraph.demo, or in a module of yours that imports it," in err
+
+
+@pytest.mark.parametrize(
+    ("attr", "found", "near"),
+    [
+        (
+            "holder.count",
+            "an int (3)",
+            "holders.py:holder holds pipelines: holders.py:holder.pipeline.",
+        ),
+        (
+            "Holder.count",
+            "an int (3)",
+            "holders.py:Holder holds pipelines: holders.py:Holder.pipeline.",
+        ),
+        ("compiled.warnings", "a list ([])", "holders.py:compiled is a pipeline: name it alone."),
+        ("r.state", "a dict ({})", "Pipelines in holders.py: holders.py:compiled."),
+        ("r.graph.graph", "a dict (", "Pipelines in holders.py: holders.py:compiled."),
+    ],
+)
+def test_an_attribute_path_reaching_no_pipeline_names_what_it_reached(
+    folder, capsys, attr, found, near
+):
+    (folder / "holders.py").write_text(HOLDERS)
+    err = error_of(capsys, "check", f"holders.py:{attr}")
+    assert f"'holders.py:{attr}' is {found}" in err
+    assert f"a target's attribute path ({attr}) must reach a pipeline, that is a builder " in err
+    assert "an IR node, or what irgraph.compile returns." in err
+    assert near in err
+    assert "make one in" not in err.lower()  # the module may hold pipelines: no new one
+
+
+def test_a_method_of_a_pipeline_is_not_advised_to_be_called_in_a_variable(folder, capsys):
+    (folder / "holders.py").write_text(HOLDERS)
+    err = error_of(capsys, "check", "holders.py:Holder.pipeline.to_ir")
+    assert "'holders.py:Holder.pipeline.to_ir' is the method to_ir, not a pipeline" in err
+    assert "holders.py:Holder.pipeline is a pipeline: name it alone." in err
+    assert "module-level variable" not in err

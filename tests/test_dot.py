@@ -371,3 +371,62 @@ def test_cli_show_tells_what_a_failing_dot_wrote_on_one_line(fake_dot, capsys):
     assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
     err = capsys.readouterr().err
     assert err == "irgraph: error: Graphviz's dot failed (3): Error: one\\n\\x1b[31mtwo\n"
+
+
+# irgraph show --dot-timeout ------------------------------------------------------------------
+
+#: A pipeline Graphviz's dot takes minutes to draw (one a fifth its size takes a second).
+LARGE = """
+from irgraph import Agent
+
+pipeline = Agent("a0").instruct("Go.").writes("k0")
+for i in range(1, 100):
+    pipeline = pipeline >> (
+        Agent(f"a{i}").instruct("{k%d}" % (i - 1)).writes(f"k{i}")
+        | Agent(f"b{i}").instruct("{k0}").writes(f"j{i}")
+    )
+"""
+
+
+@pytest.fixture
+def slow_drawing(tmp_path, fake_dot):
+    """The target of a drawing that dot does not finish in a second: Graphviz's own dot on
+    a large pipeline, or, where Graphviz is not installed, a dot that never finishes."""
+    if shutil.which("dot") is None:
+        fake_dot("exec sleep 30")
+    source = tmp_path / f"large_{tmp_path.name}.py"  # a module name of its own in each test
+    source.write_text(LARGE)
+    return f"{source}:pipeline"
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_cli_show_stops_dot_after_the_dot_timeout_given(slow_drawing, tmp_path, fmt, capsys):
+    output = tmp_path / f"large.{fmt}"
+    code = main(["show", slow_drawing, "-o", str(output), "--dot-timeout", "0.05"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(
+        f"irgraph: error: Graphviz's dot did not finish drawing {fmt.upper()} within 0.05 s"
+    )
+    assert "Allow it more time with --dot-timeout SECONDS (e.g. --dot-timeout 120)" in err
+    assert not output.exists()
+
+
+def test_cli_show_draws_within_the_dot_timeout_given(fake_dot, tmp_path, capsys):
+    fake_dot("cat >/dev/null; printf '<svg/>'")
+    output = tmp_path / "p.svg"
+    assert (
+        main(["show", "irgraph.demo:research_pipeline", "-o", str(output), "--dot-timeout", "5"])
+        == 0
+    )
+    assert output.read_text() == "<svg/>"
+
+
+@pytest.mark.parametrize("given", ["0", "-1", "soon", "nan", "inf", ""])
+def test_cli_show_refuses_a_dot_timeout_that_is_not_a_positive_number(given, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["show", "irgraph.demo:research_pipeline", "--format", "svg", "--dot-timeout", given])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --dot-timeout: {given!r} is not a number of seconds above 0" in err
+    assert "e.g. --dot-timeout 120" in err

@@ -440,11 +440,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "  # a handler is told of a wait\n"
         "                    start = _now()\n"
         "                    waited = start - asked\n"
-        "                    text = await with_timeout(self.model_answer(request, path), seconds)",
+        "                    text = await with_timeout(self.model_answer(request, path), "
+        "seconds, code)",
         "                async def wait_and_call() -> str:\n"
         "                    async with slot(self, request.node, path, asked):\n"
         "                        return await self.model_answer(request, path)\n\n"
-        "                text = await with_timeout(wait_and_call(), seconds)",
+        "                text = await with_timeout(wait_and_call(), seconds, code)",
         ("tests/test_timeouts.py", *_RUN_TESTS),
     ),
     _m(
@@ -561,7 +562,11 @@ MUTANTS: tuple[Mutant, ...] = (
         "backends/prefect_runtime.py",
         "            value = await call_blocking(fn, *args, **kwargs)",
         "            value = fn(*args, **kwargs)",
-        ("tests/test_prefect_generated_tasks.py", *_PREFECT_TESTS),
+        (
+            "tests/test_blocking_provider.py",
+            "tests/test_prefect_generated_tasks.py",
+            *_PREFECT_TESTS,
+        ),
     ),
     _m(
         "sync-transform-blocks-the-loop",
