@@ -4,9 +4,9 @@ How it runs a scope (the top level, one loop iteration, or one map-over item): e
 a count of unfinished predecessors. A *driver* coroutine runs one ready node; when it finishes,
 it decrements its successors' counts. If that makes successors ready, the driver continues with
 one of them itself (the first; the last when drivers start eagerly, so that they all start in
-plan order) and starts a new driver task for each other one. So a chain runs in a
-single task with no scheduling overhead, a fan-out gets a task per branch, and every node starts
-the moment its last predecessor finishes — there are no level-by-level barriers. Drivers (and a
+plan order) and starts a new driver task for each other one. So a chain runs in a single task
+with no scheduling overhead, a fan-out gets a task per branch, and every node starts the moment
+its last predecessor finishes — there are no level-by-level barriers. Drivers (and a
 map-over's items) live in a task group with ``asyncio.TaskGroup``'s rules, lighter and eager from
 Python 3.12 (:mod:`irgraph.backends.drivers`), so a failure cancels and awaits every sibling.
 
@@ -21,17 +21,15 @@ node's timeout of its own, and the parsed value, not the text, goes to state. An
 once for text, with no timeout, slot or handler around the call, the driver runs itself
 (:mod:`irgraph.backends.plain_agents`): the same records, with no coroutine of ours per agent.
 
-State is one dict shared by the run. A node sees a read-only view of just the keys it reads.
-A backend reuses :class:`Scheduler` and overrides the points where the world is touched:
-:meth:`Scheduler.call` (ask the model) and :meth:`Scheduler.gate` (ask a human).
+State is one dict shared by the run; a node sees a read-only view of just the keys it reads. A
+backend reuses :class:`Scheduler`, overriding :meth:`Scheduler.call` and :meth:`Scheduler.gate`.
 
 User code that may block — a synchronous transform, ``until`` predicate or ``on_gate`` handler
 (:mod:`irgraph.backends.user_code`) — runs on a worker thread (:mod:`irgraph.backends.blocking`),
 so a timeout holds and parallel branches go on; ``on_event`` handlers run on the loop, in order,
 and must be quick (code that blocks the loop is named: :mod:`irgraph.backends.blocked_loop`).
-How a failure anywhere becomes the run's RunError is :mod:`irgraph.backends.failures`; a value
-a provider, async transform or gate handler returns after catching the run's cancellation is
-not taken (:mod:`.cancels`).
+A failure anywhere becomes the run's RunError in :mod:`irgraph.backends.failures`; a value
+returned after catching the run's cancellation is not taken (:mod:`.cancels`).
 """
 
 from __future__ import annotations

@@ -104,6 +104,11 @@ def keeps_partial(record: Callable[..., RunError]) -> Callable[[F], F]:
         def starting(*args: Any, **kwargs: Any) -> Any:
             return StartingRun(fn(*args, **kwargs), lambda: record(*args, **kwargs))
 
+        # Still a coroutine function to code that asks (frameworks that await what is one):
+        # asyncio's own check on every Python, inspect's from 3.12.
+        starting._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+        if hasattr(inspect, "markcoroutinefunction"):
+            inspect.markcoroutinefunction(starting)
         return starting  # type: ignore[return-value]
 
     return wrap

@@ -4,6 +4,8 @@ mocks of irgraph's own code)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+import sys
 from pathlib import Path
 
 import pytest
@@ -366,3 +368,17 @@ def test_an_interrupt_while_run_checks_the_pipeline_has_the_partial_of_nothing_d
     partial = info.value.partial  # type: ignore[attr-defined]
     assert isinstance(partial, RunError) and partial.cancelled
     assert partial.completed == [] and partial.state == {"topic": "owls"}
+
+
+def test_arun_is_still_a_coroutine_function_to_code_that_asks():
+    # arun returns a coroutine of its own (to catch a cancel before the first step), yet
+    # frameworks that await what is a coroutine function must still see one.
+    from irgraph import arun
+    from irgraph.backends.prefect_backend import PrefectBackend
+
+    ir = Agent("a").instruct("Hi.").to_ir()
+    runs = [arun, AsyncioBackend().compile(ir).arun, PrefectBackend().compile(ir).arun]
+    for started in runs:
+        assert asyncio.iscoroutinefunction(started), started
+        if sys.version_info >= (3, 12):
+            assert inspect.iscoroutinefunction(started), started
