@@ -193,7 +193,9 @@ class _Flow:
             elif self.narrow and key in self.keys:  # the earlier branches took their values
                 taken = tuple((c["equals"], sid) for c in cases[:index] if "equals" in c)
                 start = {**state, key: _within_all(state[key], None, None, taken)}
-            ends.append(self.part(branch, start))
+            end = self.part(branch, start)  # walked even when it never runs: its nodes noted
+            if start is state or start[key] or not state[key]:
+                ends.append(end)  # (no value can take the branch otherwise: it leaves nothing)
         after = {k: frozenset().union(*(end[k] for end in ends)) for k in self.keys}
         if not self.narrow or key not in self.keys:
             return after

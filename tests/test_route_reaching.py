@@ -436,3 +436,30 @@ def test_reaching_is_what_every_execution_of_a_racing_pipeline_can_meet(pipeline
         found = reaching(G, G.graph["tree"], {node: key for node in G.nodes})
         met = {node: {state[index] for state in runs.seen[node]} for node in G.nodes}
         assert found == met, (key, to_code(pipeline))
+
+
+def test_a_branch_no_value_can_take_leaves_nothing_after_its_route():
+    # Inside the outer route's branch for "x", the inner route takes "x" to its own first
+    # branch, so its predicate's branch never runs: what that branch writes reaches nothing
+    # after it (a loop's pass ends with the first branch's write only).
+    from irgraph.reaching import narrowed_ends
+    from irgraph.testing.predicates import always
+
+    pipeline = (
+        Route("outer")
+        .on("k")
+        .when(
+            "x",
+            Loop("again")
+            .step(
+                Route("inner")
+                .on("k")
+                .when("x", Agent("taken").instruct("W.").writes("k"))
+                .when(always, Agent("never").instruct("W.").writes("k"))
+            )
+            .max_iterations(1),
+        )
+    )
+    G = to_graph(pipeline, inputs={"k"})
+    _, ended = narrowed_ends(G, G.graph["tree"], {}, {"again": "k"})
+    assert {getattr(item, "source", item) for item in ended["again"]} == {"taken"}
