@@ -289,14 +289,23 @@ def test_cancelled_items_keep_their_calls_in_item_order(handled: bool) -> None:
 
 
 class ReverseLatency:
-    """Item ``x`` of ``count`` answers after ``(count - x) * 10`` ms: item 0 finishes last."""
+    """Item ``x`` of ``count`` answers once every later item of its pass has: item 0 finishes
+    last. (By turns, not by sleeps of different lengths: on a busy machine the items' starts
+    spread out by more than the sleeps differ, and the order flipped.)"""
 
     def __init__(self, count: int) -> None:
         self.count = count
+        self.answered = 0
+        self.turn: asyncio.Condition | None = None
 
     async def complete(self, request: Any) -> str:
         item = int(request.state["x"])
-        await asyncio.sleep((self.count - item) * 0.01)
+        if self.turn is None:
+            self.turn = asyncio.Condition()
+        async with self.turn:
+            await self.turn.wait_for(lambda: self.answered % self.count == self.count - 1 - item)
+            self.answered += 1
+            self.turn.notify_all()
         return f"done {item}"
 
 

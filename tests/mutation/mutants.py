@@ -557,6 +557,14 @@ MUTANTS: tuple[Mutant, ...] = (
         _RUN_TESTS,
     ),
     _m(
+        "map-over-output-of-the-last-to-finish",
+        "scheduler",
+        "backends/plain_agents.py",
+        "    if kept is not None and kept > path:\n        return False\n",
+        "",
+        ("tests/test_plain_agents.py",),
+    ),
+    _m(
         "generated-transform-blocks-the-loop",
         "prefect",
         "backends/prefect_runtime.py",
