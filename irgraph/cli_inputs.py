@@ -379,7 +379,13 @@ def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str,
                 "less deeply."
             ) from None
         except ValueError as exc:
-            raise CliError(f"--state-json is not valid JSON ({exc}).") from None
+            lost = '"' not in json_text and json_text.lstrip().startswith("{")
+            shell = " (it holds no double quotes: an unquoted shell took them)" if lost else ""
+            raise CliError(
+                f"--state-json is not valid JSON ({exc}){shell}; JSON writes keys and strings "
+                "in double quotes, so put the object in single quotes for the shell: "
+                '--state-json \'{"topic": "owls", "pages": 3}\'.'
+            ) from None
         if not isinstance(loaded, dict):
             raise CliError('--state-json must be a JSON object such as \'{"topic": "owls"}\'.')
         for key in loaded:
