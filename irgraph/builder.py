@@ -182,7 +182,7 @@ class Builder(Asking):
 
     def engine(self: B, name: str) -> B:
         """Choose the backend ``ask_async`` runs on (``"asyncio"``, ``"prefect"``, ...)."""
-        return self._with(_engine=self._arg(checks.name, "engine", name))
+        return self._with(_engine=self._arg(checks.engine_name, "engine", name))
 
     def _add(self: B, key: str, method: str, item: Any) -> B:
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
@@ -262,7 +262,7 @@ class Agent(Builder):
 
     def model(self, name: str) -> Agent:
         """Choose the model (passed to the provider)."""
-        return self._set("model", self._arg(checks.name, "model", name))
+        return self._set("model", self._arg(checks.model_name, "model", name))
 
     def describe(self, text: str) -> Agent:
         """A human description, shown in diagrams and plans."""

@@ -74,6 +74,21 @@ def test_every_method_returns_a_new_builder_and_leaves_the_original_alone(make, 
     assert changed.to_ir() != before
 
 
+@pytest.mark.parametrize(
+    ("make", "example"),
+    [
+        (lambda: Agent("writer").model(""), "such as 'gpt-4o-mini'"),
+        (lambda: Agent("writer").engine(""), "such as 'asyncio' or 'prefect'"),
+    ],
+)
+def test_an_empty_model_or_engine_gets_an_example_of_a_model_or_engine_not_a_node_name(
+    make, example
+):
+    with pytest.raises(PipelineError) as caught:
+        make()
+    assert example in str(caught.value) and "'researcher'" not in str(caught.value)
+
+
 def test_engine_is_a_builder_setting_not_part_of_the_ir():
     original = Agent("a")
     changed = original.engine("prefect")

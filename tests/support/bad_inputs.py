@@ -1085,6 +1085,7 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "'writer'.model()",
             "got 42 of type int",
+            "such as 'gpt-4o-mini'",
         ),
         _row(
             "describe-none",
