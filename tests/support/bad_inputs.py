@@ -1940,6 +1940,22 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "The output schema of 'writer' is not a valid JSON Schema",
             "(at type)",
+            "Did you mean 'string'?",
+        ),
+        _row(
+            "output-invalid-schema-python-type",
+            "routes and outputs",
+            'writer.output({"type": "array", "items": {"type": "str"}})',
+            PipelineError,
+            "(at items/type)",
+            "Did you mean 'string'?",
+        ),
+        _row(
+            "output-invalid-schema-keyword",
+            "routes and outputs",
+            'writer.output({"type": "object", "required": "title"})',
+            PipelineError,
+            "is not of type 'array' (at required)",
             "https://json-schema.org",
         ),
         _row(
