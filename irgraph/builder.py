@@ -21,6 +21,7 @@ from typing import Any, TypeGuard, TypeVar
 from irgraph import checks
 from irgraph.builder_chain import Chain, chain_items
 from irgraph.builder_collect import default_collect
+from irgraph.builder_keywords import constructor_keywords
 from irgraph.builder_run import Asking
 from irgraph.code import composite_name, to_code
 from irgraph.errors import IrgraphError, PipelineError, did_you_mean
@@ -115,9 +116,13 @@ class Builder(Asking):
     __slots__ = ("__weakref__", "_config", "_name")
     _kind = "Builder"
 
-    def __init__(self, name: str, *, inputs: Sequence[str] = (), id: str | None = None) -> None:
+    def __init__(
+        self, name: str, *, inputs: Sequence[str] = (), id: str | None = None, **more: Any
+    ) -> None:
         if not checks.name.test(name):  # the message is built only when it is shown
             raise checks.name.error(name, f"the name given to {self._kind}()")
+        if more:  # Agent("a", instruction=...): a setting is a method's
+            raise constructor_keywords(self, name, more)
         self._name = name
         self._config: dict[str, Any] = {}
         if inputs != ():

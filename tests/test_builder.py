@@ -546,3 +546,19 @@ def test_agent_to_ir_matches_the_class(calls: list[str], engine: bool) -> None:
         assert mine == theirs and type(mine) is type(theirs), field.name
     assert node == reference and hash(node) == hash(reference)
     assert node.reads == reference.reads and node.optional_reads == reference.optional_reads
+
+
+@pytest.mark.parametrize(
+    ("make", "fix"),
+    [
+        (lambda: Agent("writer", instructions="Draft.", model="m"), ".instruct(...).model(...)"),
+        (lambda: Loop("review", max_iterations=3), "Loop('review').max_iterations(...)"),
+        (lambda: MapOver("each", over="papers"), "MapOver('each').over(...)"),
+        (lambda: Pipeline("p", steps=[Agent("a")]), "Pipeline('p').step(...)"),
+    ],
+)
+def test_a_setting_given_to_a_constructor_names_the_method_that_sets_it(make, fix):
+    with pytest.raises(PipelineError) as caught:
+        make()
+    assert "but a builder takes only its name, inputs= and id=" in str(caught.value)
+    assert fix in str(caught.value)

@@ -1079,6 +1079,14 @@ CATALOG: tuple[BadInput, ...] = (
             "got 5 of type int",
         ),
         _row(
+            "setting-as-constructor-keyword",
+            "builder",
+            'Agent("writer", instruction="Draft {topic}.")',
+            PipelineError,
+            "Agent('writer') got instruction=... as a keyword",
+            "Write Agent('writer').instruct(...).",
+        ),
+        _row(
             "model-not-str",
             "builder",
             'Agent("writer").model(42)',
