@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from irgraph.errors import a_or_an
+
 __all__ = ["map_items", "collected"]
 
 
@@ -17,10 +19,11 @@ def map_items(state: Mapping[str, Any], key: str, node: str) -> list[Any]:
     """
     items = state[key]
     if not isinstance(items, (list, tuple)):
+        kind = type(items).__name__
         raise TypeError(
-            f"MapOver '{node}' iterates over '{key}', whose value is a "
-            f"{type(items).__name__}, not a list; put a list in '{key}' (in the initial "
-            "state, or from the step that writes it)."
+            f"MapOver '{node}' iterates over '{key}', whose value is {a_or_an(kind)} {kind}, "
+            f"not a list; put a list in '{key}' (in the initial state, or from the step that "
+            "writes it)."
         )
     return list(items)
 

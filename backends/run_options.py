@@ -49,6 +49,13 @@ def check_provider(provider: Any, where: str = "The provider") -> Any:
         else:  # a repr may hold a memory address: name the thing instead
             named = getattr(provider, "__qualname__", None)
             shown = f"the {type(provider).__name__} {named}" if named else type(provider).__name__
+        if isinstance(provider, str):  # a spec, as the command line's --provider takes
+            raise IrgraphError(
+                f"{where} ({shown}) has no complete() method: a spec string is what the "
+                "command line's --provider takes, and a provider in Python is an object. Make "
+                f"it from the spec, provider_from_spec({provider!r}) (from irgraph.provider_spec "
+                "import provider_from_spec), or pass irgraph.testing.FakeProvider()."
+            )
         raise IrgraphError(
             f"{where} ({shown}) has no complete() "
             "method. A provider is any object with: async def complete(self, request) -> str; "

@@ -189,6 +189,10 @@ class _Batch:
             await asyncio.gather(*in_flight, return_exceptions=True)
 
 
+#: The advice for states given as a file's name, which run_many does not open.
+_FILE = "; for a JSON Lines file, read its lines: (json.loads(line) for line in open(path))."
+
+
 def _failed_last(item: ItemResult) -> tuple[bool, int]:
     # Under fail_fast the items that completed alongside a failure are still handed over.
     return (not item.ok, item.index)
@@ -232,7 +236,8 @@ def _batch(
         raise PipelineError(
             "run_many()'s states must be an iterable of states: a list, a generator or an "
             f"async iterable (got {shown or f'{states!r} of type {type(states).__name__}'}).",
-            hint="Pass e.g. [{'topic': 'owls'}, {'topic': 'bats'}]; for one state, use run().",
+            hint="Pass e.g. [{'topic': 'owls'}, {'topic': 'bats'}]; for one state, use run()"
+            + (_FILE if isinstance(states, (str, os.PathLike)) else "."),
         )
     _COUNT.check(max_concurrency, "the run_many() argument max_concurrency")
     _COUNT.check(max_items, "the run_many() argument max_items")

@@ -21,6 +21,7 @@ from typing import Any, TypeGuard, TypeVar
 from irgraph import checks
 from irgraph.builder_chain import Chain, chain_items
 from irgraph.builder_collect import default_collect
+from irgraph.builder_keywords import constructor_keywords
 from irgraph.builder_run import Asking
 from irgraph.code import composite_name, to_code
 from irgraph.errors import IrgraphError, PipelineError, did_you_mean
@@ -115,9 +116,13 @@ class Builder(Asking):
     __slots__ = ("__weakref__", "_config", "_name")
     _kind = "Builder"
 
-    def __init__(self, name: str, *, inputs: Sequence[str] = (), id: str | None = None) -> None:
+    def __init__(
+        self, name: str, *, inputs: Sequence[str] = (), id: str | None = None, **more: Any
+    ) -> None:
         if not checks.name.test(name):  # the message is built only when it is shown
             raise checks.name.error(name, f"the name given to {self._kind}()")
+        if more:  # Agent("a", instruction=...): a setting is a method's
+            raise constructor_keywords(self, name, more)
         self._name = name
         self._config: dict[str, Any] = {}
         if inputs != ():
@@ -182,7 +187,7 @@ class Builder(Asking):
 
     def engine(self: B, name: str) -> B:
         """Choose the backend ``ask_async`` runs on (``"asyncio"``, ``"prefect"``, ...)."""
-        return self._with(_engine=self._arg(checks.name, "engine", name))
+        return self._with(_engine=self._arg(checks.engine_name, "engine", name))
 
     def _add(self: B, key: str, method: str, item: Any) -> B:
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
@@ -262,7 +267,7 @@ class Agent(Builder):
 
     def model(self, name: str) -> Agent:
         """Choose the model (passed to the provider)."""
-        return self._set("model", self._arg(checks.name, "model", name))
+        return self._set("model", self._arg(checks.model_name, "model", name))
 
     def describe(self, text: str) -> Agent:
         """A human description, shown in diagrams and plans."""

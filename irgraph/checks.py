@@ -39,6 +39,8 @@ __all__ = [
     "KEY_PATTERN",
     "is_key",
     "name",
+    "model_name",
+    "engine_name",
     "text",
     "key",
     "keys",
@@ -168,6 +170,13 @@ name = Check(
     lambda v: isinstance(v, str) and bool(v.strip()),
     hint="Pass a short descriptive name, such as 'researcher'.",
 )
+#: A name that is no node's: an agent's model, a builder's engine (the example fits it).
+model_name = attrs.evolve(
+    name,
+    hint="Name the model as its provider knows it, such as 'gpt-4o-mini', or leave .model() "
+    "out for the provider's default.",
+)
+engine_name = attrs.evolve(name, hint="Name a registered backend, such as 'asyncio' or 'prefect'.")
 text = Check("a string", lambda v: isinstance(v, str))
 key = Check(
     "a state key (ASCII letters, digits and underscores, not starting with a digit)",

@@ -179,7 +179,9 @@ def check_output(path: str, inputs: str) -> None:
             f"Cannot write {path!r}: there is no directory {folder!r}; create it first "
             f"(mkdir -p {folder}) or write the results elsewhere."
         )
-    if inputs != "-" and os.path.exists(path) and os.path.samefile(path, inputs):
+    # a missing inputs file is the reader's to report, with its own advice
+    both = inputs != "-" and os.path.exists(path) and os.path.exists(inputs)
+    if both and os.path.samefile(path, inputs):
         raise CliError(f"-o {path!r} is the inputs file; write the results to another file.")
 
 

@@ -380,7 +380,12 @@ def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str,
                 "less deeply."
             ) from None
         except ValueError as exc:
-            raise CliError(f"--state-json is not valid JSON ({exc}).") from None
+            lost = '"' not in json_text and json_text.lstrip().startswith("{")
+            shell = " (it holds no double quotes: an unquoted shell took them)" if lost else ""
+            raise CliError(
+                f"--state-json is not valid JSON ({exc}){shell}; JSON quotes keys and strings "
+                'with ", so single-quote it for the shell: --state-json \'{"topic": "owls"}\'.'
+            ) from None
         if not isinstance(loaded, dict):
             raise CliError('--state-json must be a JSON object such as \'{"topic": "owls"}\'.')
         for key in loaded:

@@ -56,6 +56,7 @@ from irgraph.schema import (
     problem_data,
     tree_entry,
 )
+from irgraph.templates import literal_key_warnings
 from irgraph.typing_rules import TypeRules
 from irgraph.walk import INPUT as _INPUT
 from irgraph.walk import Env as _Env
@@ -123,6 +124,7 @@ class _Walker:
         self.read_writers: set[str] = set()
         self.used: dict[str, int] = {}
         self.added: list[str] = []  # node ids in the order they were added
+        self.braced: list[str] = []  # agents and gates whose text holds {{
         #: (writer, key) -> the other nodes that may have written ``key`` last (a route's
         #: other branches, or the writer before a route that writes it on some branches).
         self.alternatives: dict[tuple[str, str], list[str]] = {}
@@ -264,6 +266,11 @@ class _Walker:
         self, node: AgentNode | TransformNode | GateNode, env: _Env, parent: str | None
     ) -> _Summary:
         nid = self.add_node(node, parent)
+        if type(node) is AgentNode:
+            if "{{" in node.instruction or "{{" in node.system:
+                self.braced.append(nid)
+        elif "{{" in getattr(node, "message", ""):
+            self.braced.append(nid)
         if type(node) is AgentNode and node.output is not None:
             self.warnings += schema_warnings(node.output, nid)
         elif isinstance(node, TransformNode):
@@ -429,6 +436,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     tree = walker.walk(root, top, None).tree
     walker.close_scopes()
     walker.types.finish(tree)
+    walker.warnings += literal_key_warnings(G, declared, walker.braced)
     for sid, body_reads in walker.body_reads.items():
         G.nodes[sid]["body_reads"] = [k for k, opt in body_reads.items() if not opt]
         G.nodes[sid]["body_optional_reads"] = [k for k, opt in body_reads.items() if opt]

@@ -24,7 +24,7 @@ from irgraph.errors import PipelineError
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["class_error", "missing_nodes_error", "tree_ids"]
+__all__ = ["class_error", "missing_nodes_error", "not_a_graph_error", "tree_ids"]
 
 _SAVE = "json.dumps(nx.node_link_data(G))"
 
@@ -50,6 +50,39 @@ def class_error(G: nx.DiGraph) -> PipelineError | None:
             f"save it with {_SAVE}, which keeps the edges' direction.",
         )
     return None
+
+
+def not_a_graph_error(value: Any) -> PipelineError:
+    """The error for ``from_graph(value)`` where ``value`` holds no pipeline graph: a graph
+    without the ``tree`` attribute (GEXF dropped it), or something given in a graph's place —
+    the node-link data itself, a file's name, a pipeline, IR JSON."""
+    fix = "Build it with to_graph(pipeline); save it with nx.node_link_data(G) (GEXF and other "
+    fix += "formats that drop graph attributes cannot hold a pipeline)."
+    if hasattr(value, "graph") and callable(getattr(value, "number_of_nodes", None)):
+        got = f"a {type(value).__name__} of {len(value)} nodes, which has no 'tree' graph attribute"
+    elif isinstance(value, dict) and "nodes" in value:
+        links = ', edges="links"' if "links" in value and "edges" not in value else ""
+        got = "a dict of node-link data (what nx.node_link_data(G) writes), not the graph"
+        fix = f"Make the graph from it first: from_graph(nx.node_link_graph(data{links}))."
+    elif isinstance(value, dict) and value.get("format") == "irgraph-ir":
+        got = "a dict of IR JSON (what irgraph.ir.to_json writes), not a graph"
+        fix = "Read IR JSON with irgraph.ir.from_json(text), the file's text as it is."
+    elif isinstance(value, (str, bytes)):
+        got = f"the string {_short(value)}: from_graph takes the graph, not a file's name"
+        fix = "Read the file first: from_graph(nx.node_link_graph(json.load(file))) for a "
+        fix += "node-link .json file, from_graph(from_portable(nx.read_graphml(path))) for "
+        fix += "GraphML, irgraph.ir.from_json(text) for IR JSON."
+    elif callable(getattr(value, "to_ir", None)) or hasattr(value, "__attrs_attrs__"):
+        name = getattr(value, "name", None)
+        shown = _short(value) if hasattr(value, "to_ir") else f"the IR node {name!r}"
+        got = f"{shown}, which is a pipeline already, not its graph"
+        fix = "Run or draw it as it is, or make its graph with to_graph(pipeline): from_graph "
+        fix += "turns that graph (or one read back from a file) into the pipeline again."
+    else:
+        got = f"{_short(value)}, which has no 'tree' graph attribute"
+    return PipelineError(
+        f"from_graph() needs a pipeline graph made by irgraph.to_graph (got {got}).", hint=fix
+    )
 
 
 def _short(value: Any) -> str:

@@ -27,7 +27,7 @@ import attrs
 
 from irgraph import checks
 from irgraph.errors import PipelineError, Problem, a_or_an
-from irgraph.graph_mistakes import class_error, missing_nodes_error
+from irgraph.graph_mistakes import class_error, missing_nodes_error, not_a_graph_error
 from irgraph.ir import (
     AgentNode,
     FunctionRef,
@@ -368,13 +368,7 @@ def from_graph(G: nx.DiGraph, *, allow: Any = None) -> Node:
         raise wrong
     tree = G.graph.get("tree") if hasattr(G, "graph") else None
     if tree is None:
-        shown = f"a {type(G).__name__} of {len(G)} nodes" if hasattr(G, "graph") else repr(G)
-        raise PipelineError(
-            f"from_graph() needs a pipeline graph made by irgraph.to_graph (got {shown}, "
-            "which has no 'tree' graph attribute).",
-            hint="Build it with to_graph(pipeline); save it with nx.node_link_data(G) (GEXF "
-            "and other formats that drop graph attributes cannot hold a pipeline).",
-        )
+        raise not_a_graph_error(G)
     missing = _missing_node(G, tree)
     if missing is not None:
         raise missing_nodes_error(G, tree, missing)

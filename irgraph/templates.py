@@ -9,6 +9,7 @@ an error naming the node, because a prompt template is data, not code.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from string import Formatter
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "system_template",
     "joined_reads",
     "filled_prompts",
+    "literal_key_warnings",
 ]
 
 _PARSE = Formatter().parse
@@ -269,3 +271,52 @@ def filled_prompts(
     for key, value in more.items():
         values.setdefault(key, value)
     return prompt, filled_system, values
+
+
+_LITERAL_KEY = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\??\}\}")  # {{key}}
+
+
+def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
+    """The warnings for instructions, system prompts and gate messages of graph ``G`` that
+    hold ``{{key}}`` where ``key`` is a key of the pipeline (one of its ``inputs``, written by
+    a step, or a map-over's item) that the node does not read: double braces are literal
+    braces, so the model is sent the text ``{key}``, not the value (``{{key}}`` is how Jinja,
+    Mustache and LangChain's f-string-escaped templates look, and a slip from them).
+    ``nodes``: the ids of the nodes to look at (default: every node).
+
+    >>> from irgraph import Agent, to_graph
+    >>> literal_key_warnings(to_graph(Agent("a").instruct("About {{topic}}.")), ["topic"])[0][:40]
+    "The instruction of 'a' holds {{topic}}: "
+    """
+    found = []
+    for nid in G if nodes is None else nodes:
+        data = G.nodes[nid]
+        agent = data["kind"] == "agent"
+        texts = {"instruction": data.get("instruction"), "system prompt": data.get("system")}
+        for field, text in texts.items() if agent else [("message", data.get("message"))]:
+            if not isinstance(text, str) or "{{" not in text:
+                continue
+            read = {*data["reads"], *data["optional_reads"]}  # {{{key}}} reads it, in braces
+            names = [k for k in dict.fromkeys(_LITERAL_KEY.findall(text)) if k not in read]
+            if names:
+                found.append((nid, field, names))
+    if not found:
+        return []
+    known = {*inputs}
+    for _, data in G.nodes(data=True):
+        known.update(data["writes"])
+        known.update([data["item"]] if data["kind"] == "map_over" else [])
+    warnings = []
+    for nid, field, names in found:
+        keys = [key for key in names if key in known]
+        if keys:
+            shown = ", ".join("{{" + key + "}}" for key in keys)
+            fix = ", ".join("{" + key + "}" for key in keys)
+            sent = "shown" if field == "message" else "sent to the model"
+            them = "the keys" if len(keys) > 1 else "the key"
+            warnings.append(
+                f"The {field} of '{nid}' holds {shown}: double braces are literal braces, so "
+                f"the text {{{keys[0]}}} is {sent} as it is, not the value of the state key "
+                f"'{keys[0]}'. Write {fix} to read {them} (a single pair of braces)."
+            )
+    return warnings

@@ -453,6 +453,17 @@ def test_run_with_backend_instance_uses_its_provider():
     assert len(fake.calls) == 1
 
 
+def test_a_provider_spec_string_in_python_says_how_to_make_the_provider_from_it():
+    from irgraph.provider_spec import provider_from_spec
+
+    with pytest.raises(IrgraphError) as caught:
+        run(Agent("a").instruct("x"), provider="fake")
+    assert "a spec string is what the command line's --provider takes" in str(caught.value)
+    assert "provider_from_spec('fake')" in str(caught.value)
+    fake = provider_from_spec("fake")  # the fix the message gives
+    assert run(Agent("a").instruct("x").writes("y"), provider=fake).state["y"] == "<a: x>"
+
+
 def test_ask_async_routes_through_the_chosen_engine():
     agent = Agent("solver").instruct("Solve the problem.").engine("asyncio")
     fake = FakeProvider()

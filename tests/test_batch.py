@@ -276,6 +276,7 @@ def test_a_keyed_batch_needs_json_items():
         ({"states": {"topic": "owls"}}, "one state (a dict)"),
         ({"states": None}, "must be an iterable of states"),
         ({"states": "owls"}, "must be an iterable of states"),
+        ({"states": "topics.jsonl"}, "(json.loads(line) for line in open(path))"),
         ({"max_concurrency": 0}, "max_concurrency must be a whole number of at least 1"),
         ({"max_items": "3"}, "max_items must be a whole number of at least 1"),
         ({"fail_fast": "yes"}, "fail_fast must be True or False"),

@@ -74,6 +74,21 @@ def test_every_method_returns_a_new_builder_and_leaves_the_original_alone(make, 
     assert changed.to_ir() != before
 
 
+@pytest.mark.parametrize(
+    ("make", "example"),
+    [
+        (lambda: Agent("writer").model(""), "such as 'gpt-4o-mini'"),
+        (lambda: Agent("writer").engine(""), "such as 'asyncio' or 'prefect'"),
+    ],
+)
+def test_an_empty_model_or_engine_gets_an_example_of_a_model_or_engine_not_a_node_name(
+    make, example
+):
+    with pytest.raises(PipelineError) as caught:
+        make()
+    assert example in str(caught.value) and "'researcher'" not in str(caught.value)
+
+
 def test_engine_is_a_builder_setting_not_part_of_the_ir():
     original = Agent("a")
     changed = original.engine("prefect")
@@ -531,3 +546,19 @@ def test_agent_to_ir_matches_the_class(calls: list[str], engine: bool) -> None:
         assert mine == theirs and type(mine) is type(theirs), field.name
     assert node == reference and hash(node) == hash(reference)
     assert node.reads == reference.reads and node.optional_reads == reference.optional_reads
+
+
+@pytest.mark.parametrize(
+    ("make", "fix"),
+    [
+        (lambda: Agent("writer", instructions="Draft.", model="m"), ".instruct(...).model(...)"),
+        (lambda: Loop("review", max_iterations=3), "Loop('review').max_iterations(...)"),
+        (lambda: MapOver("each", over="papers"), "MapOver('each').over(...)"),
+        (lambda: Pipeline("p", steps=[Agent("a")]), "Pipeline('p').step(...)"),
+    ],
+)
+def test_a_setting_given_to_a_constructor_names_the_method_that_sets_it(make, fix):
+    with pytest.raises(PipelineError) as caught:
+        make()
+    assert "but a builder takes only its name, inputs= and id=" in str(caught.value)
+    assert fix in str(caught.value)

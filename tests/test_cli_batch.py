@@ -253,6 +253,15 @@ def test_bad_files_exit_2(here, capsys, inputs, output, message):
     assert message in capsys.readouterr().err
 
 
+def test_a_missing_inputs_file_is_one_line_when_the_results_file_exists(here, capsys):
+    # the results of an earlier batch are there; the inputs file named is not
+    (here / "out.jsonl").write_text("")
+    assert call(f"{MODULE}:chain", "missing.jsonl", "-o", "out.jsonl")[0] == 2
+    err = capsys.readouterr().err
+    assert "Cannot read the inputs file 'missing.jsonl'" in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -380,6 +380,25 @@ class Unhashable:
         return text
 
 
+def test_from_json_of_a_node_link_graph_file_a_file_name_or_parsed_data_says_what_to_pass():
+    import networkx as nx
+
+    from irgraph import to_graph
+
+    saved = json.dumps(nx.node_link_data(to_graph(Agent("a").instruct("{x}"))))
+    with pytest.raises(PipelineError) as graph:
+        from_json(saved)
+    assert "this is a node-link graph" in str(graph.value)
+    assert "from_graph(nx.node_link_graph(json.loads(text)))" in str(graph.value)
+    with pytest.raises(PipelineError) as name:
+        from_json("pipeline.json")
+    assert "from_json takes a file's text, not its name" in str(name.value)
+    assert "from_json(Path('pipeline.json').read_text())" in str(name.value)
+    with pytest.raises(PipelineError) as parsed:
+        from_json(json.loads(to_json(Agent("a").to_ir())))
+    assert "json.dumps(data)" in str(parsed.value)
+
+
 @pytest.mark.parametrize(
     ("fn", "reads", "expected"),
     [

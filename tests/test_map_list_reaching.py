@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from irgraph import Agent, Loop, MapOver, PipelineError, run, to_graph, validate
+from irgraph import Agent, Loop, MapOver, PipelineError, RunError, run, to_graph, validate
 from irgraph.testing import FakeProvider
 
 LIST = {"type": "array", "items": {"type": "string"}}
@@ -49,3 +49,10 @@ def test_a_list_written_as_text_only_before_the_loop_is_told_once():
         validate(to_graph(text >> loop))
     assert len(caught.value.problems) == 1
     assert "agent 'plan' writes it as free text" in str(caught.value)
+
+
+@pytest.mark.parametrize(("value", "told"), [(3, "an int"), ({"a": 1}, "a dict"), ("ab", "a str")])
+def test_a_map_over_of_a_value_that_is_no_list_says_what_it_is_in_good_english(value, told):
+    with pytest.raises(RunError) as caught:
+        run(each_step().writes("outcomes"), provider=FakeProvider(), state={"steps": value})
+    assert f"'steps', whose value is {told}, not a list" in str(caught.value)

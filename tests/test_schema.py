@@ -131,6 +131,32 @@ def test_from_graph_refuses_what_is_not_a_pipeline_graph():
         from_graph(nx.path_graph(3, create_using=nx.DiGraph))
 
 
+@pytest.mark.parametrize(
+    ("given", "says", "fix"),
+    [
+        (
+            lambda G: nx.node_link_data(G),
+            "got a dict of node-link data",
+            "from_graph(nx.node_link_graph(data))",
+        ),
+        (
+            lambda G: nx.node_link_data(G, edges="links"),
+            "got a dict of node-link data",
+            'from_graph(nx.node_link_graph(data, edges="links"))',
+        ),
+        (lambda G: "pipeline.json", "got the string 'pipeline.json'", "Read the file first"),
+        (lambda G: Agent("a"), "got Agent('a'), which is a pipeline already", "to_graph("),
+        (lambda G: Agent("a").to_ir(), "got the IR node 'a', which is a pipeline", "to_graph("),
+    ],
+)
+def test_from_graph_of_what_stands_in_for_a_graph_says_how_to_get_the_graph(given, says, fix):
+    G = to_graph(Agent("a").instruct("{x}"))
+    with pytest.raises(PipelineError) as info:
+        from_graph(given(G))
+    assert says in str(info.value) and fix in str(info.value)
+    assert len(str(info.value)) < 400  # the data given is named, not printed whole
+
+
 def test_from_graph_rebuilds_pinned_ids_also_through_json_and_graphml(tmp_path):
     p = (
         Agent("w", id="draft_writer").writes("x")

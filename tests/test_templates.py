@@ -174,3 +174,33 @@ def test_filled_is_render_of_template_values_in_one_pass(parts, state):
     except (KeyError, ValueError) as error:
         outcome = (type(error), str(error))
     assert outcome == expected
+
+
+def test_a_key_in_double_braces_is_a_warning_that_says_it_is_sent_as_text():
+    from irgraph import run, to_graph, validate
+    from irgraph.testing import FakeProvider
+
+    jinja = Agent("writer").instruct("Write about {{topic}}.").writes("draft")
+    (warning,) = validate(to_graph(jinja, inputs={"topic"}))
+    assert warning.startswith("The instruction of 'writer' holds {{topic}}: double braces")
+    assert "the text {topic} is sent to the model as it is" in warning
+    assert "Write {topic} to read the key" in warning
+    done = run(jinja, provider=FakeProvider(), state={"topic": "owls"})
+    assert done.warnings == [warning] and done.state["draft"] == "<writer: Write about {topic}.>"
+    asked = jinja >> Gate("approve", "Publish {{draft}}?")
+    assert any("The message of 'approve' holds {{draft}}" in w for w in validate(to_graph(asked)))
+    # literal braces around what no step writes (JSON, an example) or around a read key: fine
+    example = Agent("a").instruct('Answer like {{answer}} or {{"x": 1}}, about {{{topic}}}.')
+    assert validate(to_graph(example, inputs={"topic"})) == []
+
+
+def test_a_key_in_double_braces_in_a_system_prompt_is_a_warning_too():
+    # A system prompt is a template like the instruction, so {{topic}} there sends the text.
+    from irgraph import to_graph, validate
+
+    agent = Agent("writer").system("You write about {{topic}}.").instruct("Write.")
+    (warning,) = validate(to_graph(agent, inputs={"topic"}))
+    assert warning.startswith("The system prompt of 'writer' holds {{topic}}: double braces")
+    assert "the text {topic} is sent to the model as it is" in warning
+    reading = Agent("writer").system("You write about {topic} in {{braces}}.").instruct("Go.")
+    assert validate(to_graph(reading, inputs={"topic"})) == []

@@ -256,3 +256,13 @@ def test_a_loaded_function_that_fails_to_import_or_cannot_be_called_is_refused_f
     with pytest.raises(PipelineError, match=said):
         run(from_json(text()), provider=fake, allow=[user_modules])
     assert fake.calls == []
+
+
+def test_a_refused_module_close_to_an_allowed_one_is_named_as_a_likely_typo():
+    saved = to_json(Transform("split", "textwrap:wrap").reads("text").writes("lines").to_ir())
+    with pytest.raises(PipelineError) as caught:
+        run(from_json(saved), state={"text": "a b"}, allow=["textwrp"])
+    assert "(the module 'textwrp' is allowed: is it 'textwrap' misspelt?)" in str(caught.value)
+    with pytest.raises(PipelineError) as unrelated:
+        run(from_json(saved), state={"text": "a b"}, allow=["json"])
+    assert "misspelt" not in str(unrelated.value)

@@ -106,6 +106,24 @@ def test_a_loop_until_key_must_be_bound():
     assert validate(to_graph(compared.until("done", equals="yes"))) == []
 
 
+def test_a_loop_stopping_on_a_key_its_body_never_writes_is_a_warning():
+    check = Agent("check").instruct("Check {draft}.").writes("verdict")
+    stale = Loop("review").step(check).until("draft").max_iterations(3)
+    (warning,) = validate(to_graph(stale, inputs={"draft"}))
+    assert warning.startswith(
+        "Loop 'review' stops on 'draft', but nothing in its body writes 'draft'"
+    )
+    assert "runs all 3 iterations" in warning
+    assert "stop on a key the body writes ('verdict')" in warning
+    # written before the loop only: the same value every pass
+    before = Agent("draft").instruct("Draft {topic}.").writes("draft").output({"type": "boolean"})
+    warnings = validate(to_graph(before >> stale, inputs={"topic"}))
+    assert any("nothing in its body writes 'draft'" in w for w in warnings)
+    # written in the body, or an unknown key (a problem of its own): no such warning
+    assert validate(to_graph(stale.until("verdict", equals="ok"), inputs={"draft"})) == []
+    assert "nothing in its body" not in str(problem(stale.until("verdcit")))
+
+
 def test_a_map_over_list_must_be_bound():
     p = MapOver("each").over("papers").step(Agent("s").writes("y")).writes("ys")
     error = problem(p)

@@ -105,10 +105,12 @@ def refusal(ref: FunctionRef, node: str | None = None) -> PipelineError:
     """The error for running a function ``ref`` whose module the caller did not allow."""
     module = ref.module
     who = f"'{node}' calls" if node else "A step calls"
+    near = closest_keys(module, ref.allow or (), n=1)  # an allowed module, misspelt
+    typo = f" (the module {near[0]!r} is allowed: is it {module!r} misspelt?)" if near else ""
     return PipelineError(
         f"{who} {ref.ref!r}, but the pipeline was read from data (a JSON file or a "
-        f"saved graph) and the module {module!r} is not allowed, so irgraph will not import it: "
-        "a pipeline file could otherwise run any code on this machine.",
+        f"saved graph) and the module {module!r} is not allowed{typo}, so irgraph will not "
+        "import it: a pipeline file could otherwise run any code on this machine.",
         node=node,
         hint=f"If you trust the file, allow the module: run(..., allow=[{module!r}]) or "
         f"from_json(text, allow=[{module!r}]) in Python, --allow-module {module} on the "

@@ -224,9 +224,14 @@ def from_json(text: str | bytes, *, allow: Any = None) -> Node:
     except RecursionError:
         raise _too_deep() from None
     except (TypeError, ValueError) as exc:
+        raise PipelineError(f"Invalid IR JSON: {exc}.", hint=_given_hint(text)) from None
+    if isinstance(data, dict) and "nodes" in data and data.get("format") is None:
         raise PipelineError(
-            f"Invalid IR JSON: {exc}.", hint="Pass the text written by irgraph.ir.to_json."
-        ) from None
+            "Invalid IR JSON: this is a node-link graph (what nx.node_link_data(to_graph(p)) "
+            "writes), not IR JSON.",
+            hint="Read it with from_graph(nx.node_link_graph(json.loads(text))) (from irgraph "
+            "import from_graph); irgraph run and check read either kind of file.",
+        )
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PipelineError(
             f'Invalid IR JSON: expected an object with "format": "{FORMAT}".',
@@ -252,6 +257,22 @@ def from_json(text: str | bytes, *, allow: Any = None) -> Node:
         return from_dict(data["root"], allow=allowed)
     except RecursionError:
         raise _too_deep() from None
+
+
+def _given_hint(text: Any) -> str:
+    """What to pass to :func:`from_json` instead of ``text``, which is no JSON text: the
+    text of a file rather than its name, the text of data rather than the data."""
+    if isinstance(text, (dict, list)):
+        return (
+            "Pass the text written by irgraph.ir.to_json; data already parsed goes back to "
+            "text with json.dumps(data)."
+        )
+    if isinstance(text, str) and text.strip().lower().endswith(".json") and "\n" not in text:
+        return (
+            f"from_json takes a file's text, not its name: from_json(Path({text.strip()!r})"
+            ".read_text()) (from pathlib import Path)."
+        )
+    return "Pass the text written by irgraph.ir.to_json."
 
 
 def _too_deep() -> PipelineError:

@@ -27,7 +27,7 @@ from typing import Any
 
 from irgraph.errors import PipelineError
 from irgraph.ir.output_replies import QUOTE_CHARS, OutputError, cut, feedback
-from irgraph.ir.schema_checks import check_refs, model_schema
+from irgraph.ir.schema_checks import check_refs, check_valid, model_schema
 from irgraph.ir.values import JsonObject, canonical, json_problem, same_value
 
 __all__ = [
@@ -127,19 +127,7 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
             node=node,
             hint="Write the schema with dicts, lists, strings, numbers and booleans.",
         )
-    import jsonschema
-
-    try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        where = "/".join(str(p) for p in exc.path) or "the top level"
-        raise PipelineError(
-            f"The output schema of '{node}' is not a valid JSON Schema: {exc.message} "
-            f"(at {where}).",
-            node=node,
-            hint="See https://json-schema.org for the keywords; e.g. {'type': 'object', "
-            "'properties': {...}, 'required': [...]}.",
-        ) from None
+    check_valid(schema, node=node)
     check_refs(schema, node=node)
     return JsonObject(schema)
 

@@ -23,13 +23,74 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, did_you_mean
 
 if TYPE_CHECKING:
     from referencing import Specification
     from referencing._core import Resolver  # not re-exported by referencing itself
 
-__all__ = ["first_unresolved_ref", "check_refs", "model_schema"]
+__all__ = ["first_unresolved_ref", "check_refs", "check_valid", "model_schema"]
+
+
+#: The names JSON Schema's ``type`` takes.
+TYPE_NAMES = ("string", "number", "integer", "boolean", "object", "array", "null")
+
+
+def check_valid(schema: Mapping[str, Any], *, node: str) -> None:
+    """Refuse ``schema`` if ``jsonschema``'s ``check_schema`` does (for its own draft), naming
+    agent ``node`` and where in the schema; a misspelt type name (``"strng"``) is told the
+    name it looks like.
+
+    >>> try:
+    ...     check_valid({"type": "strng"}, node="c")
+    ... except PipelineError as error:
+    ...     print(error.problems[0].hint[:25])
+    Did you mean 'string'? JS
+    """
+    import jsonschema
+
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "the top level"
+        hint = "See https://json-schema.org for the keywords; e.g. {'type': 'object', "
+        hint += "'properties': {...}, 'required': [...]}."
+        if _at_type(list(exc.path)):
+            named = exc.instance if isinstance(exc.instance, list) else [exc.instance]
+            unknown = [t for t in named if isinstance(t, str) and t not in TYPE_NAMES]
+            meant = ""
+            if unknown:
+                python = _PYTHON_TYPES.get(unknown[0])
+                meant = (
+                    f" Did you mean {python!r}?" if python else did_you_mean(unknown[0], TYPE_NAMES)
+                )
+            hint = f"{meant.strip()} JSON Schema's types are "
+            hint = f"{hint.strip()} {', '.join(map(repr, TYPE_NAMES[:-1]))} and 'null'."
+        raise PipelineError(
+            f"The output schema of '{node}' is not a valid JSON Schema: {exc.message} "
+            f"(at {where}).",
+            node=node,
+            hint=hint,
+        ) from None
+
+
+#: Python's names of JSON's types, which a schema written from Python code may use.
+_PYTHON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
+                 "dict": "object", "list": "array", "tuple": "array", "None": "null"}  # fmt: skip
+
+
+def _at_type(path: list[Any]) -> bool:
+    """Whether a schema error's ``path`` is a ``type`` keyword (or an item of its list), not
+    a property or definition that happens to be named ``type``."""
+    if path[-1:] != ["type"] and not (path[-2:-1] == ["type"] and isinstance(path[-1], int)):
+        return False
+    at = path.index("type", max(len(path) - 2, 0))
+    return at == 0 or path[at - 1] not in (
+        "properties",
+        "patternProperties",
+        "$defs",
+        "definitions",
+    )
 
 
 def first_unresolved_ref(schema: Mapping[str, Any]) -> str | None:

@@ -1,0 +1,56 @@
+"""Settings given to a builder's constructor as keywords, the way other agent frameworks take
+them (``Agent("a", instruction="...")``): a builder takes only its name, ``inputs=`` and
+``id=`` there, and every setting through a method, so such a keyword is refused naming the
+method that sets it.
+
+>>> from irgraph import Agent
+>>> try:
+...     Agent("writer", instructions="Write about {topic}.")
+... except Exception as error:
+...     print(error.problems[0].hint)
+Write Agent('writer').instruct(...).
+"""
+
+from __future__ import annotations
+
+from difflib import get_close_matches
+from typing import Any
+
+from irgraph.errors import PipelineError
+
+__all__ = ["constructor_keywords"]
+
+#: Keyword names other frameworks (and the IR's own fields) use, by the method that sets them.
+_METHODS = {
+    "instruction": "instruct", "instructions": "instruct", "prompt": "instruct",
+    "system_prompt": "system", "output_schema": "output", "schema": "output",
+    "response_format": "output", "output_type": "output", "output_key": "writes",
+    "write": "writes", "description": "describe", "steps": "step", "branches": "branch",
+    "children": "step", "temperature": "settings", "max_tokens": "settings",
+    "iterations": "max_iterations", "cases": "when", "message": "message",
+}  # fmt: skip
+
+
+def constructor_keywords(builder: Any, name: str, given: dict[str, Any]) -> PipelineError:
+    """The error for keywords ``given`` to the constructor of ``builder`` (named ``name``)
+    that it does not take, naming the method that sets each when there is one."""
+    kind = type(builder).__name__
+    cls = type(builder)
+    methods = [m for m in dir(cls) if not m.startswith("_") and callable(getattr(cls, m))]
+    calls = []
+    for word in given:
+        method = _METHODS.get(word) if _METHODS.get(word) in methods else None
+        method = method or (word if word in methods else None)
+        close = get_close_matches(word, methods, n=1, cutoff=0.75)
+        method = method or (close[0] if close else None)
+        if method is not None and method not in calls:
+            calls.append(method)
+    shown = ", ".join(f"{word}=..." for word in given)
+    fix = "".join(f".{method}(...)" for method in calls)
+    hint = f"Write {kind}({name!r}){fix}." if calls else f"Its methods: {', '.join(methods)}."
+    return PipelineError(
+        f"{kind}({name!r}) got {shown} as {'keywords' if len(given) > 1 else 'a keyword'}, but a "
+        "builder takes only its name, inputs= and id=; its settings are set by its methods.",
+        node=name,
+        hint=hint,
+    )
