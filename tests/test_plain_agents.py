@@ -323,3 +323,14 @@ def test_a_node_inside_a_map_over_outputs_its_last_items_value_not_the_last_to_f
     result = runnable.run({"xs": [0, 1, 2, 3]}, **options)
     assert result.outputs["w"] == "done 3"
     assert [call.answer for call in result.calls][:4] == ["done 3", "done 2", "done 1", "done 0"]
+
+
+@pytest.mark.parametrize("handled", [False, True], ids=["fast", "general"])
+def test_a_map_overs_list_is_in_item_order_when_the_items_finish_in_reverse(handled: bool) -> None:
+    each = MapOver("each").over("xs", item="x").step(Agent("w").instruct("Do {x}.").writes("y"))
+    pipeline = each.collect("y").writes("ys")
+    options = {"on_event": lambda event: None} if handled else {}
+    runnable = AsyncioBackend(provider=ReverseLatency(4)).compile(pipeline.to_ir())
+    result = runnable.run({"xs": [0, 1, 2, 3]}, **options)
+    assert [call.answer for call in result.calls] == ["done 3", "done 2", "done 1", "done 0"]
+    assert result.state["ys"] == ["done 0", "done 1", "done 2", "done 3"]

@@ -473,7 +473,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "            results[results.index(None) if None in results else index] = collected(\n"
         "                local, op.collect, step.id, index\n"
         "            )",
-        _RUN_TESTS,
+        ("tests/test_plain_agents.py", *_RUN_TESTS),
     ),
     _m(
         "run-timeout-overrides-node-timeout",
