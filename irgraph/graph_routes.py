@@ -112,7 +112,14 @@ def walk_route(w: Walker, node: RouteNode, env: Env, parent: str | None) -> Summ
 
 def _route_cases(w: Walker, sid: str, node: RouteNode) -> None:
     """Problems of a route's cases themselves: a value compared twice, a predicate that
-    cannot be saved."""
+    cannot be saved; and the warning for predicates only, with no otherwise (a run in which
+    none holds fails at the route)."""
+    if node.cases and all(case.kind == "test" for case in node.cases):
+        tests = ", ".join(case.label for case in node.cases)
+        w.warnings.append(
+            f"Route '{sid}' has only predicate branches ({tests}) and no otherwise, so the "
+            "run fails if none of them holds; add .otherwise(step) for that case."
+        )
     seen: list[RouteCase] = []
     for case in node.cases:
         if case.kind == "test":

@@ -122,6 +122,28 @@ def test_a_route_of_predicates_only_says_no_case_held():
     assert info.value.node == "gatekeeper"
 
 
+def test_a_route_of_predicates_only_and_no_otherwise_is_warned_of_before_it_runs():
+    from irgraph import to_graph, validate
+
+    route = (
+        Route("gatekeeper")
+        .when(is_urgent, _branch("page", "x"))
+        .when(is_low, _branch("later", "x"))
+    )
+    warning = (
+        "Route 'gatekeeper' has only predicate branches (is_urgent, is_low) and no otherwise, "
+        "so the run fails if none of them holds; add .otherwise(step) for that case."
+    )
+    assert validate(to_graph(route, inputs={"priority"})) == [warning]
+    assert validate(to_graph(route.on("priority"), inputs={"priority"})) == [warning]
+    with pytest.raises(RunError, match="no case of route 'gatekeeper' held"):
+        run(route, provider=FakeProvider(), state={"priority": 2})
+    # An otherwise, or a value case beside the predicates (checked by its values), is not it.
+    assert validate(to_graph(route.otherwise(_branch("queue", "x")), inputs={"priority"})) == []
+    mixed = route.on("priority").when(2, _branch("queue", "x"))
+    assert not any("only predicate" in w for w in validate(to_graph(mixed, inputs={"priority"})))
+
+
 def test_a_predicate_that_raises_fails_the_route():
     def broken(state):
         raise ValueError("cannot decide")
