@@ -26,13 +26,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.errors import PipelineError, Problem
+from irgraph.errors import Problem
 from irgraph.gc_pause import gc_paused
 from irgraph.graph_foreign import mark_built, whole_graph
 from irgraph.graph_routes import walk_route
 from irgraph.graph_scopes import walk_loop, walk_map_over
 from irgraph.ir import (
-    NODE_KINDS,
     AgentNode,
     FunctionRef,
     GateNode,
@@ -47,6 +46,7 @@ from irgraph.ir import (
 )
 from irgraph.ir.functions import predicate_problem
 from irgraph.ir.schema_words import schema_warnings
+from irgraph.roots import root_of
 from irgraph.schema import (
     EXECUTABLE_KINDS,
     KIND,
@@ -67,47 +67,6 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = ["to_graph", "as_graph", "root_of"]
-
-
-def root_of(pipeline_or_ir: Any) -> Node:
-    """Return the IR root of a builder, or the IR node itself."""
-    if isinstance(pipeline_or_ir, NODE_KINDS):
-        return pipeline_or_ir
-    if isinstance(pipeline_or_ir, type):
-        name = pipeline_or_ir.__name__
-        raise PipelineError(
-            f"Expected a pipeline, but got the class {name} itself, not a pipeline made with it.",
-            hint=f"Make one first, e.g. {name}('name') for a builder "
-            "(Agent('writer').instruct('Write {topic}.')).",
-        )
-    to_ir = getattr(pipeline_or_ir, "to_ir", None)
-    if callable(to_ir):
-        node = to_ir()
-        if isinstance(node, NODE_KINDS):
-            return node
-    if hasattr(pipeline_or_ir, "graph") and hasattr(pipeline_or_ir, "adj"):  # a networkx graph
-        raise PipelineError(
-            f"Expected a pipeline builder or an IR node, but got a graph (a "
-            f"{type(pipeline_or_ir).__name__}).",
-            hint="Rebuild the pipeline a graph from to_graph holds with from_graph(G), e.g. "
-            "run(from_graph(G), ...).",
-        )
-    runnable = getattr(pipeline_or_ir, "runnable", pipeline_or_ir)  # compile()'s result too
-    if isinstance(getattr(runnable, "node", None), NODE_KINDS) and callable(
-        getattr(runnable, "arun", None)
-    ):
-        kind = type(runnable).__name__
-        held = "" if runnable is pipeline_or_ir else ".runnable"
-        raise PipelineError(
-            f"Expected a pipeline, but got a compiled {kind}, which runs itself.",
-            hint=f"Call its {held}.run(state) or await its {held}.arun(state), or pass the "
-            f"pipeline it was compiled from (its {held}.node) to compile and run it anew.",
-        )
-    raise PipelineError(
-        f"Expected a pipeline builder or an IR node (got {pipeline_or_ir!r} of type "
-        f"{type(pipeline_or_ir).__name__}).",
-        hint="Pass e.g. Agent('a') >> Agent('b'), or the result of .to_ir().",
-    )
 
 
 class _Walker:
@@ -454,4 +413,4 @@ def as_graph(G_or_pipeline: Any) -> nx.DiGraph:
 
     if isinstance(G_or_pipeline, nx.DiGraph):
         return whole_graph(G_or_pipeline, to_graph)
-    return to_graph(G_or_pipeline)
+    return to_graph(root_of(G_or_pipeline, graphs=True))

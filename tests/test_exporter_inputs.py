@@ -18,7 +18,7 @@ from irgraph.backends.dot import dot_value, to_dot
 from irgraph.backends.folding import parts
 from irgraph.backends.labels import node_ids
 from irgraph.backends.mermaid import mermaid_ids, to_mermaid
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, PipelineError
 
 # pydot's parser calls pyparsing's old camelCase names
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
@@ -33,6 +33,26 @@ KEYWORDS = [
 
 def two() -> Pipeline:
     return Agent("writer").writes("x") >> Agent("b").instruct("{x}")
+
+
+# -- what they draw --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("export", [to_mermaid, to_dot])
+def test_something_else_than_a_pipeline_or_its_graph_lists_all_three(export):
+    import networkx as nx
+
+    G = to_graph(two())
+    assert export(G) is not None and export(two().to_ir()) is not None
+    with pytest.raises(PipelineError) as info:
+        export("writer")
+    assert str(info.value) == (
+        "Expected a pipeline builder, an IR node or a graph from to_graph (got 'writer' of "
+        "type str). Pass e.g. Agent('a') >> Agent('b'), the result of .to_ir(), or "
+        "to_graph(pipeline)."
+    )
+    with pytest.raises(PipelineError, match="but got an undirected networkx Graph"):
+        export(nx.Graph(G))
 
 
 # -- mermaid classes -------------------------------------------------------------------------

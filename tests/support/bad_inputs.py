@@ -555,6 +555,15 @@ CATALOG: tuple[BadInput, ...] = (
         ".to_ir()",
     ),
     _row(
+        "mermaid-of-non-pipeline",
+        "graph",
+        'to_mermaid("writer")',
+        PipelineError,
+        "got 'writer' of type str",
+        "a graph from to_graph",
+        "to_graph(pipeline)",
+    ),
+    _row(
         "validate-builder",
         "graph",
         "validate(writer)",
