@@ -29,7 +29,6 @@ from irgraph.gc_pause import gc_paused
 from irgraph.ir import (
     NODE_KINDS,
     AgentNode,
-    FunctionRef,
     GateNode,
     LoopNode,
     MapOverNode,
@@ -39,7 +38,7 @@ from irgraph.ir import (
     TransformNode,
     function_ref,
 )
-from irgraph.ir.functions import predicate_problem
+from irgraph.ir.functions import FunctionLike, predicate_problem
 from irgraph.ir.nodes import AGENT_FIELDS, checked_agent_node
 from irgraph.ir.outputs import checked_schema, checked_settings
 from irgraph.ir.schema_words import schema_warnings
@@ -504,8 +503,8 @@ class Gate(Builder):
     __slots__ = ()
     _kind = "Gate"
 
-    def __init__(self, name: str, message: str = "", *, id: str | None = None) -> None:
-        super().__init__(name, id=id)
+    def __init__(self, name: str, message: str = "", *, id: str | None = None, **more: Any) -> None:
+        super().__init__(name, id=id, **more)  # Gate("g", writes=...): refused, naming .writes
         if message:
             self._config["message"] = self._checked_message(message)
 
@@ -536,10 +535,8 @@ class Transform(Builder):
     __slots__ = ()
     _kind = "Transform"
 
-    def __init__(
-        self, name: str, fn: Callable[..., Any] | str | FunctionRef, *, id: str | None = None
-    ) -> None:
-        super().__init__(name, id=id)
+    def __init__(self, name: str, fn: FunctionLike, *, id: str | None = None, **more: Any) -> None:
+        super().__init__(name, id=id, **more)  # Transform(..., reads=[...]): names .reads
         self._config["fn"] = function_ref(fn, node=name)
 
     def reads(self, *keys: str) -> Transform:

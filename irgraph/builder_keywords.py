@@ -1,7 +1,7 @@
 """Settings given to a builder's constructor as keywords, the way other agent frameworks take
 them (``Agent("a", instruction="...")``): a builder takes only its name, ``inputs=`` and
-``id=`` there, and every setting through a method, so such a keyword is refused naming the
-method that sets it.
+``id=`` there (a gate its message too, a transform its function), and every setting through a
+method, so such a keyword is refused naming the method that sets it.
 
 >>> from irgraph import Agent
 >>> try:
@@ -30,6 +30,12 @@ _METHODS = {
     "iterations": "max_iterations", "cases": "when", "message": "message",
 }  # fmt: skip
 
+#: What a builder's constructor takes besides inputs= and id=, when more than its name.
+_TAKES = {
+    "Gate": "a Gate takes only its name, its message",
+    "Transform": "a Transform takes only its name, its function",
+}
+
 
 def constructor_keywords(builder: Any, name: str, given: dict[str, Any]) -> PipelineError:
     """The error for keywords ``given`` to the constructor of ``builder`` (named ``name``)
@@ -47,10 +53,12 @@ def constructor_keywords(builder: Any, name: str, given: dict[str, Any]) -> Pipe
             calls.append(method)
     shown = ", ".join(f"{word}=..." for word in given)
     fix = "".join(f".{method}(...)" for method in calls)
-    hint = f"Write {kind}({name!r}){fix}." if calls else f"Its methods: {', '.join(methods)}."
+    made = f"{kind}({name!r}{', fn' if kind == 'Transform' else ''})"
+    hint = f"Write {made}{fix}." if calls else f"Its methods: {', '.join(methods)}."
+    takes = _TAKES.get(kind, "a builder takes only its name")
     return PipelineError(
-        f"{kind}({name!r}) got {shown} as {'keywords' if len(given) > 1 else 'a keyword'}, but a "
-        "builder takes only its name, inputs= and id=; its settings are set by its methods.",
+        f"{kind}({name!r}) got {shown} as {'keywords' if len(given) > 1 else 'a keyword'}, but "
+        f"{takes}, inputs= and id=; its settings are set by its methods.",
         node=name,
         hint=hint,
     )

@@ -562,3 +562,35 @@ def test_a_setting_given_to_a_constructor_names_the_method_that_sets_it(make, fi
         make()
     assert "but a builder takes only its name, inputs= and id=" in str(caught.value)
     assert fix in str(caught.value)
+
+
+def _count(text):
+    return len(text)
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (
+            lambda: Gate("g", "Ok?", writes="answer"),
+            "Gate('g') got writes=... as a keyword, but a Gate takes only its name, its message, "
+            "inputs= and id=; its settings are set by its methods. Write Gate('g').writes(...).",
+        ),
+        (
+            lambda: Transform("t", _count, reads=["text"], write="n"),
+            "Transform('t') got reads=..., write=... as keywords, but a Transform takes only its "
+            "name, its function, inputs= and id=; its settings are set by its methods. Write "
+            "Transform('t', fn).reads(...).writes(...).",
+        ),
+    ],
+)
+def test_a_setting_given_to_a_gate_or_transform_constructor_names_the_method_too(make, said):
+    with pytest.raises(PipelineError) as caught:
+        make()
+    assert str(caught.value) == said and caught.value.node in ("g", "t")
+    with pytest.raises(PipelineError, match=r"foo=\.\.\. as a keyword.*Its methods: .*writes"):
+        Gate("g", "Ok?", foo=1)
+    # inputs= and id= are taken, as by every builder
+    node = Transform("t", _count, inputs=["text"], id="count").reads("text").to_ir()
+    assert (node.inputs, node.id) == (("text",), "count")
+    assert Gate("g", "Ok?", inputs=["text"]).to_ir().inputs == ("text",)

@@ -15,7 +15,7 @@ import importlib
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -27,6 +27,7 @@ __all__ = [
     "SAFE_FUNCTIONS",
     "allowing",
     "refusal",
+    "FunctionLike",
     "function_ref",
     "resolve_function",
     "loaded_function",
@@ -118,7 +119,11 @@ def refusal(ref: FunctionRef, node: str | None = None) -> PipelineError:
     )
 
 
-def function_ref(fn: Callable[..., Any] | str | FunctionRef, *, node: str) -> FunctionRef:
+#: What names a function: the callable, its import path ("module:name") or its FunctionRef.
+FunctionLike: TypeAlias = "Callable[..., Any] | str | FunctionRef"
+
+
+def function_ref(fn: FunctionLike, *, node: str) -> FunctionRef:
     """Make a :class:`FunctionRef` from a callable, an import path, or another ref."""
     if isinstance(fn, FunctionRef):
         return fn
