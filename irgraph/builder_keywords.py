@@ -1,7 +1,9 @@
 """Settings given to a builder's constructor as keywords, the way other agent frameworks take
 them (``Agent("a", instruction="...")``): a builder takes only its name, ``inputs=`` and
 ``id=`` there (a gate its message too, a transform its function), and every setting through a
-method, so such a keyword is refused naming the method that sets it.
+method, so such a keyword is refused naming the method that sets it. A method's keyword
+misspelt (``.until("verdict", equal="approved")``) is refused the same way by
+:func:`checked_keywords`, naming the method, its keywords and the closest one.
 
 >>> from irgraph import Agent
 >>> try:
@@ -13,12 +15,18 @@ Write Agent('writer').instruct(...).
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from difflib import get_close_matches
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, closest_keys
 
-__all__ = ["constructor_keywords"]
+__all__ = ["constructor_keywords", "checked_keywords"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Keyword names other frameworks (and the IR's own fields) use, by the method that sets them.
 _METHODS = {
@@ -61,4 +69,42 @@ def constructor_keywords(builder: Any, name: str, given: dict[str, Any]) -> Pipe
         f"{takes}, inputs= and id=; its settings are set by its methods.",
         node=name,
         hint=hint,
+    )
+
+
+def checked_keywords(method: Callable[P, R]) -> Callable[P, R]:
+    """``method`` of a builder, refusing a keyword it does not take with a
+    :class:`~irgraph.errors.PipelineError` that names the method, its keywords and the closest
+    one (Python's own ``TypeError`` names neither the node nor the fix)."""
+    named = list(inspect.signature(method).parameters.values())[1:]  # not self
+    takes = [p.name for p in named if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    options = [p.name for p in named if p.kind == p.KEYWORD_ONLY]
+
+    @functools.wraps(method)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        unknown = [word for word in kwargs if word not in takes]
+        if unknown:
+            raise _not_taken(args[0], method.__name__, unknown, takes, options)
+        return method(*args, **kwargs)
+
+    return checked
+
+
+def _not_taken(
+    builder: Any, method: str, unknown: list[str], takes: list[str], options: list[str]
+) -> PipelineError:
+    name = builder.name
+    shown = ", ".join(f"{word}=..." for word in unknown)
+    listed = [f"{word}=" if word in options else word for word in takes]
+    listing = " and ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
+    meant = [found[0] for word in unknown if (found := closest_keys(word, takes, n=1))]
+    call = ", ".join(f"{word}=..." if word in options else word for word in takes)
+    many = len(unknown) > 1
+    return PipelineError(
+        f"'{name}'.{method}() got {shown}, {'keywords' if many else 'a keyword'} it does not "
+        f"take (it takes {listing}).",
+        node=name,
+        hint=f"Did you mean {' and '.join(f'{word}=' for word in meant)}?"
+        if meant
+        else f"Write '{name}'.{method}({call}).",
     )

@@ -594,3 +594,38 @@ def test_a_setting_given_to_a_gate_or_transform_constructor_names_the_method_too
     node = Transform("t", _count, inputs=["text"], id="count").reads("text").to_ir()
     assert (node.inputs, node.id) == (("text",), "count")
     assert Gate("g", "Ok?", inputs=["text"]).to_ir().inputs == ("text",)
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (
+            lambda: Loop("review").until("verdict", equal="approved"),
+            "'review'.until() got equal=..., a keyword it does not take (it takes condition and "
+            "equals=). Did you mean equals=?",
+        ),
+        (
+            lambda: Agent("check").output({"type": "string"}, retry=2),
+            "'check'.output() got retry=..., a keyword it does not take (it takes schema and "
+            "retries=). Did you mean retries=?",
+        ),
+        (
+            lambda: MapOver("each").over("papers", items="paper"),
+            "'each'.over() got items=..., a keyword it does not take (it takes key and item=). "
+            "Did you mean item=?",
+        ),
+        (
+            lambda: MapOver("each").over("papers", foo="paper", bar=1),
+            "'each'.over() got foo=..., bar=..., keywords it does not take (it takes key and "
+            "item=). Write 'each'.over(key, item=...).",
+        ),
+    ],
+)
+def test_a_misspelt_keyword_of_a_method_names_the_method_and_its_keywords(make, said):
+    with pytest.raises(PipelineError) as caught:
+        make()
+    assert str(caught.value) == said and caught.value.node in ("review", "check", "each")
+    # the keywords it takes, by name too, still work
+    assert MapOver("m").over(key="papers", item="paper").to_ir().item == "paper"
+    assert Agent("a").output(schema={"type": "string"}, retries=2).to_ir().output_retries == 2
+    assert Loop("l").until(condition="k", equals="x").to_ir().until_equals == ("x",)

@@ -1131,6 +1131,15 @@ CATALOG: tuple[BadInput, ...] = (
             "Write Transform('count', fn).reads(...).",
         ),
         _row(
+            "method-keyword-misspelt",
+            "builder",
+            'Loop("review").step(critic).until("notes", equal="done")',
+            PipelineError,
+            "'review'.until() got equal=...",
+            "it takes condition and equals=",
+            "Did you mean equals=?",
+        ),
+        _row(
             "model-not-str",
             "builder",
             'Agent("writer").model(42)',
