@@ -96,13 +96,13 @@ class Drivers:
         self.waiter: asyncio.Future[None] | None = None
         #: Eager starts in progress, shared by every group of a run (a one-item list).
         self.nesting = nesting
-        #: Whether drivers start eagerly (so the last of the nodes ready together runs inline):
-        #: ``eager`` asks for it, Python 3.12 and a loop with no task factory of its own allow it.
-        self.eager = eager and EAGER and self.loop.get_task_factory() is None
         #: Whether a driver's task is made by ``asyncio.Task`` itself, not through the loop's
         #: ``create_task`` (a Python method, about a tenth of a task's cost on 3.11): only when
         #: the loop has no task factory that ``create_task`` would have to call.
         self.direct = self.loop.get_task_factory() is None
+        #: Whether drivers start eagerly (so the last of the nodes ready together runs inline):
+        #: ``eager`` asks for it, Python 3.12 and a loop with no task factory of its own allow it.
+        self.eager = eager and EAGER and self.direct
 
     def start(self, driver: Coroutine[Any, Any, None], key: int) -> None:
         """Run ``driver`` as a task of this group (nothing, once the group is aborting).
