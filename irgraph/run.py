@@ -36,6 +36,7 @@ def _compiled(
     options: Mapping[str, Any],
     allow: Any = None,
     caller: str = "run()",
+    provider: Any = None,
 ) -> Runnable:
     """Compile ``pipeline`` for ``backend`` and check the options against what its runnable
     takes. The inputs are those the pipeline declares and the state's keys, so one error lists
@@ -56,16 +57,37 @@ def _compiled(
     unimportable = unimportable_functions(root)
     if unimportable:
         raise PipelineError(unimportable)
-    _check_options(runnable, getattr(engine, "name", type(engine).__name__), options, caller)
+    name = getattr(engine, "name", type(engine).__name__)
+    _check_options(runnable, name, options, caller)
+    if provider is not None and "provider" not in (_takes(runnable) or ["provider"]):
+        raise IrgraphError(
+            f"{caller} got a provider, which the {name!r} backend's runnable does not take: its "
+            "arun() has no provider keyword. Give the provider to the backend when you make "
+            "it, or let its arun() take provider=None (None: the backend's own)."
+        )
     return runnable
+
+
+def _takes(runnable: Any) -> list[str] | None:
+    """The keywords ``runnable.arun`` takes (``None``: any, or it has no ``arun``)."""
+    arun = getattr(runnable, "arun", None)
+    return None if arun is None else checks.keyword_names(arun)
+
+
+def _provided(runnable: Any, provider: Any) -> dict[str, Any]:
+    """``provider=`` for ``runnable.arun``: a backend of one's own whose ``arun`` takes no
+    ``provider`` keyword runs with the backend's provider, so it gets none when none is given
+    (one given to it is refused by :func:`_compiled`)."""
+    if provider is None and "provider" not in (_takes(runnable) or ["provider"]):
+        return {}
+    return {"provider": provider}
 
 
 def _check_options(
     runnable: Any, backend_name: str, options: Mapping[str, Any], caller: str = "run()"
 ) -> None:
     """Name an option the runnable does not take, instead of leaving it to Python's TypeError."""
-    arun = getattr(runnable, "arun", None)
-    takes = None if not options or arun is None else checks.keyword_names(arun)
+    takes = _takes(runnable) if options else None
     if takes is None:  # no options, or a runnable that takes any
         return
     known = [name for name in takes if name not in ("state", "provider")]
@@ -107,9 +129,10 @@ async def arun(
     ``RunProgress`` chooses where). ``options`` go to the runnable (``on_event``,
     ``on_gate``, ``max_concurrency``, ``timeout``, ...).
     """
-    runnable = _compiled(pipeline, backend, state, options, allow, "arun()")
+    runnable = _compiled(pipeline, backend, state, options, allow, "arun()", provider)
     with _watching(progress, runnable, options) as done:
-        return done(_returned(runnable, await runnable.arun(state, provider=provider, **options)))
+        result = await runnable.arun(state, **_provided(runnable, provider), **options)
+        return done(_returned(runnable, result))
 
 
 def run(
@@ -125,13 +148,13 @@ def run(
     """The blocking twin of :func:`arun` (also usable inside Jupyter's running loop). A
     Ctrl-C raises ``KeyboardInterrupt`` with the run's ``partial`` (see :func:`run_coroutine`)."""
     try:
-        runnable = _compiled(pipeline, backend, state, options, allow)
+        runnable = _compiled(pipeline, backend, state, options, allow, "run()", provider)
     except KeyboardInterrupt as interrupt:  # while checking the pipeline: nothing ran
         interrupt.partial = nothing_ran(state)  # type: ignore[attr-defined]
         raise
     # The progress starts and ends here, in the caller's thread (Jupyter's, with its context).
     with _watching(progress, runnable, options) as done:
-        result = run_coroutine(runnable.arun(state, provider=provider, **options))
+        result = run_coroutine(runnable.arun(state, **_provided(runnable, provider), **options))
         return done(_returned(runnable, result))
 
 
@@ -228,6 +251,10 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False  # run here, outside this handler: else "no running event loop" would
+    else:  # be the context of every error the run raises, first thing in its traceback
+        running = True
+    if not running:
         try:
             return _run_here(coro)
         except KeyboardInterrupt as interrupt:  # raised while asyncio.run handled the cancel

@@ -31,9 +31,10 @@ backends to prove it catches them. Properties, for deterministic providers:
   feedback quoting the refused reply, as often as the reference says, and fails the run at
   the agent, quoting the reply, when its retries run out;
 - under fuzzed schedules (a drawn delay per model call and per gate, so calls finish in an
-  order other than the one they started in; a drawn ``max_concurrency``; sync or async gate
-  handlers) all of the above still hold: map-over results come back in input order, no more
-  calls are in flight than the bound allows, and a node's own timeout wins over the run's;
+  order other than the one they started in; a drawn ``max_concurrency`` when the backend
+  claims ``parallel``; sync or async gate handlers) all of the above still hold: map-over
+  results come back in input order, no more calls are in flight than the bound allows, and a
+  node's own timeout wins over the run's;
 - a slow agent with no timeout of its own fails the run at ``run(..., timeout=...)``, naming
   it, with a ``TimeoutError`` as the cause.
 """
@@ -118,7 +119,8 @@ class BackendConformance:
     #: The delays a fuzzed schedule draws from, per model call and gate answer (seconds).
     fuzz_delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012)
     #: Pipelines each timeout property runs (with a slow agent: three runs for the node's own
-    #: timeout, one for the run's).
+    #: timeout, one for the run's); 0 for a backend that has no timeouts (it should then
+    #: refuse a pipeline with a node's ``.timeout()``, and its ``arun`` take no ``timeout``).
     timeout_examples = 6
     #: Widths and bounds the concurrency property runs (default: a fifth of max_examples,
     #: at least 3; each run waits 0.05 s per call it cannot start at once).
@@ -242,7 +244,7 @@ class BackendConformance:
 
         from irgraph.testing.strategies import pipelines_with_inputs
 
-        drawn = fuzzes(self.fuzz_delays)
+        drawn = fuzzes(self.fuzz_delays, bounds=self._parallel())
 
         def check(case: tuple[Builder, dict[str, Any]], fuzz: Fuzz) -> None:
             result = check_fuzzed_schedule(
@@ -270,6 +272,9 @@ class BackendConformance:
         from hypothesis import strategies as st
 
         from irgraph.testing.strategies import pipelines_with_inputs
+
+        if self.timeout_examples <= 0:
+            return
 
         def one(case: tuple[Builder, dict[str, Any]], data: st.DataObject) -> None:
             pipeline, state = case

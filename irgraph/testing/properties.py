@@ -19,7 +19,16 @@ from irgraph.graph import to_graph
 from irgraph.run import arun, run_coroutine
 from irgraph.schema import lifted_edges
 from irgraph.testing.fake import FakeProvider
-from irgraph.testing.reference import interpret, request_key
+from irgraph.testing.reference import request_key
+from irgraph.testing.suite_runs import (
+    MakeBackend,
+    _fail,
+    _reference,
+    _run,
+    gate_answer,
+    known_agent,
+    unknown_trace_nodes,
+)
 
 __all__ = [
     "MakeBackend",
@@ -36,62 +45,6 @@ __all__ = [
     "fuzzes",
     "JitteredProvider",
 ]
-
-MakeBackend = Callable[[Any], Any]
-
-
-def gate_answer(request: Any) -> str:
-    """The deterministic gate handler the suite uses: approve, quoting the message."""
-    return f"approved: {request.message}"
-
-
-def _code(pipeline: Builder) -> str:
-    from irgraph.testing.strategies import to_code
-
-    return to_code(pipeline)
-
-
-def _fail(pipeline: Builder, message: str) -> AssertionError:
-    return AssertionError(f"{message}\nPipeline:\n{_code(pipeline)}")
-
-
-def known_agent(G: Any, agent: str, check: str) -> None:
-    """Refuse a property check's ``agent`` that names no agent of the pipeline graph ``G``:
-    the check would report a correct backend as broken."""
-    agents = sorted({d["label"] for _, d in G.nodes(data=True) if d["kind"] == "agent"})
-    if agent not in agents:
-        raise ValueError(
-            f"{check}() got agent {agent!r}, which is no agent of this pipeline (its agents: "
-            f"{', '.join(map(repr, agents)) or 'none'}); name one of them."
-        )
-
-
-def _run(
-    make_backend: MakeBackend,
-    pipeline: Any,
-    provider: Any,
-    state: Mapping[str, Any],
-    **options: Any,
-) -> RunResult:
-    """Run ``pipeline`` (builder or IR) on a backend ``make_backend(provider)`` makes; gates
-    get :func:`gate_answer` unless ``options`` give an ``on_gate``."""
-
-    async def go() -> RunResult:
-        return await arun(
-            pipeline,
-            backend=make_backend(provider),
-            state=dict(state),
-            **{"on_gate": gate_answer, **options},
-        )
-
-    return run_coroutine(go())
-
-
-def _reference(pipeline: Builder, state: Mapping[str, Any]) -> Any:
-    """The reference interpreter's run of ``pipeline`` (the fake model, the suite's gates)."""
-    return run_coroutine(
-        interpret(pipeline.to_ir(), FakeProvider(), dict(state), on_gate=gate_answer)
-    )
 
 
 def _differences(got: Mapping[str, Any], want: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,6 +89,9 @@ def check_trace_respects_edges(
     scope instance has ended. With ``control=False`` (a dataflow schedule, which lets a step
     start as soon as what it reads is written) only the edges that carry keys count."""
     G = to_graph(pipeline, inputs=result.state.keys())
+    unknown = unknown_trace_nodes(G, result)
+    if unknown:
+        raise _fail(pipeline, unknown)
     spans: dict[tuple[str, tuple[Any, ...]], list[float]] = {}
     for event in result.trace:
         key = (event.node, event.path)
@@ -341,17 +297,18 @@ class Fuzz:
         return delays[int.from_bytes(digest, "big") % len(delays)]
 
 
-def fuzzes(delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012)) -> Any:
+def fuzzes(delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012), *, bounds: bool = True) -> Any:
     """A hypothesis strategy of :class:`Fuzz`: at least two different delays (so some calls
-    overtake others), a salt that spreads them over the calls, a concurrency bound or none,
-    and sync or async gate handlers."""
+    overtake others), a salt that spreads them over the calls, a concurrency bound or none
+    (always none with ``bounds=False``: for a backend that runs one step at a time, which has
+    no ``max_concurrency`` to take), and sync or async gate handlers."""
     from hypothesis import strategies as st
 
     return st.builds(
         Fuzz,
         delays=st.lists(st.sampled_from(delays), min_size=2, max_size=4, unique=True).map(tuple),
         salt=st.integers(0, 2**16),
-        max_concurrency=st.none() | st.integers(1, 3),
+        max_concurrency=st.none() | st.integers(1, 3) if bounds else st.none(),
         async_gates=st.booleans(),
     )
 

@@ -27,15 +27,9 @@ from irgraph.ir import AgentNode, Node
 from irgraph.providers import ModelRequest
 from irgraph.run import run_coroutine
 from irgraph.testing.fake import FakeProvider
-from irgraph.testing.properties import (
-    MakeBackend,
-    _fail,
-    _reference,
-    _run,
-    compare,
-    gate_answer,
-)
+from irgraph.testing.properties import compare
 from irgraph.testing.reference import ReferenceFailure, ReferenceResult, interpret
+from irgraph.testing.suite_runs import MakeBackend, _fail, _reference, _run, gate_answer
 
 __all__ = [
     "check_executions_match",

@@ -15,7 +15,7 @@ from irgraph.errors import RunError
 from irgraph.events import RunResult
 from irgraph.graph import to_graph
 from irgraph.testing.fake import FakeProvider
-from irgraph.testing.properties import MakeBackend, _fail, _run, known_agent
+from irgraph.testing.suite_runs import MakeBackend, _fail, _run, known_agent
 
 __all__ = ["check_run_timeout", "check_timeouts"]
 
@@ -53,6 +53,16 @@ def _attempt(
         return _run(make_backend, ir, provider, state, **options)
     except RunError as error:
         return error
+    except Exception as other:  # what the backend raised instead of a RunError
+        why = f"with a timeout of {own} s" if own is not None else "with no timeout of its own"
+        if run_timeout is not None:
+            why += f" under run(timeout={run_timeout})"
+        raise _fail(
+            pipeline,
+            f"'{agent}' took {_SLOW} s {why}, and the run raised {type(other).__name__} "
+            f"({other or 'no message'}), not a RunError naming the node: a timeout fails the run "
+            "as RunError(..., node=<the node's id>) raised from the TimeoutError.",
+        ) from other
 
 
 def _timed_out(

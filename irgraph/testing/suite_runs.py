@@ -1,0 +1,95 @@
+"""How the conformance suite runs a pipeline on a backend and on the reference interpreter,
+and how it reports a failure (the pipeline printed as builder code)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from irgraph.builder import Builder
+from irgraph.events import RunResult
+from irgraph.graph import root_of
+from irgraph.ir.nodes import GateNode, Node
+from irgraph.run import arun, run_coroutine
+from irgraph.testing.fake import FakeProvider
+from irgraph.testing.reference import interpret
+
+__all__ = ["MakeBackend", "gate_answer", "known_agent", "unknown_trace_nodes"]
+
+MakeBackend = Callable[[Any], Any]
+
+
+def gate_answer(request: Any) -> str:
+    """The deterministic gate handler the suite uses: approve, quoting the message."""
+    return f"approved: {request.message}"
+
+
+def _code(pipeline: Builder) -> str:
+    from irgraph.testing.strategies import to_code
+
+    return to_code(pipeline)
+
+
+def _fail(pipeline: Builder, message: str) -> AssertionError:
+    return AssertionError(f"{message}\nPipeline:\n{_code(pipeline)}")
+
+
+def known_agent(G: Any, agent: str, check: str) -> None:
+    """Refuse a property check's ``agent`` that names no agent of the pipeline graph ``G``:
+    the check would report a correct backend as broken."""
+    agents = sorted({d["label"] for _, d in G.nodes(data=True) if d["kind"] == "agent"})
+    if agent not in agents:
+        raise ValueError(
+            f"{check}() got agent {agent!r}, which is no agent of this pipeline (its agents: "
+            f"{', '.join(map(repr, agents)) or 'none'}); name one of them."
+        )
+
+
+def _run(
+    make_backend: MakeBackend,
+    pipeline: Any,
+    provider: Any,
+    state: Mapping[str, Any],
+    **options: Any,
+) -> RunResult:
+    """Run ``pipeline`` (builder or IR) on a backend ``make_backend(provider)`` makes; gates
+    get :func:`gate_answer` unless ``options`` give an ``on_gate``. A pipeline with no gate
+    gets no ``on_gate`` (nor does a fuzzed one), so a backend without gates need not take it."""
+    if not _has_gate(root_of(pipeline)):
+        options.pop("on_gate", None)
+    elif "on_gate" not in options:
+        options["on_gate"] = gate_answer
+
+    async def go() -> RunResult:
+        return await arun(pipeline, backend=make_backend(provider), state=dict(state), **options)
+
+    return run_coroutine(go())
+
+
+def _reference(pipeline: Builder, state: Mapping[str, Any]) -> Any:
+    """The reference interpreter's run of ``pipeline`` (the fake model, the suite's gates)."""
+    return run_coroutine(
+        interpret(pipeline.to_ir(), FakeProvider(), dict(state), on_gate=gate_answer)
+    )
+
+
+def _has_gate(node: Node) -> bool:
+    """Whether ``node`` is a gate or holds one."""
+    if isinstance(node, GateNode):
+        return True
+    children = getattr(node, "children", ())
+    return any(_has_gate(child) for child in children)
+
+
+def unknown_trace_nodes(G: Any, result: RunResult) -> str | None:
+    """Why the trace of ``result`` cannot be checked against the graph ``G`` when one of its
+    events names a node ``G`` does not have (``None`` when every one is ``G``'s)."""
+    unknown = sorted({event.node for event in result.trace if event.node not in G}, key=repr)
+    if not unknown:
+        return None
+    some = ", ".join(map(repr, list(G)[:3]))
+    return (
+        f"The trace names {', '.join(map(repr, unknown[:5]))}, which the pipeline's graph has "
+        f"no node of. An Event's node is the node's id in the graph ({some}, ...: the nodes of "
+        "runnable.graph, to_graph(pipeline)), as RunError.node and RunResult.outputs use."
+    )
