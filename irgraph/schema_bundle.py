@@ -16,7 +16,9 @@ before draft 2019-09), and points every such reference at its copy with a local
   the anchor, that is the schema itself when it declares it (an extension of a meta-schema),
   else the meta-schema it referred to.
 
-A schema referring to nothing outside itself is returned as it is.
+A schema referring to nothing outside itself is returned as it is; a reference inside a
+subschema with an ``$id`` of its own is left as it is too (a pointer from there would start
+at that subschema, not at the root holding the copies).
 
 >>> sent = self_contained({"$ref": "http://json-schema.org/draft-07/schema#"})
 >>> sent["$ref"], list(sent["$defs"])
@@ -136,6 +138,7 @@ class _Bundle:
 
         self.registry = REGISTRY
         self.spec = spec
+        self.base = urljoin("", spec.id_of(root) or "")  # where the root's pointers start
         self.container = "definitions" if spec.name in _OLD else "$defs"
         held = root.get(self.container)
         self.taken = set(held) if isinstance(held, Mapping) else set()
@@ -151,7 +154,7 @@ class _Bundle:
         here = urljoin(base, self.spec.id_of(sub) or "")
         own = dict(sub)
         ref = sub.get("$ref")
-        if isinstance(ref, str) and not ref.startswith("#"):
+        if isinstance(ref, str) and not ref.startswith("#") and here == self.base:
             uri, fragment = urldefrag(urljoin(here, ref))
             if uri in self.registry:
                 own["$ref"] = self.local(uri, uri, fragment)

@@ -99,3 +99,22 @@ def test_a_reference_in_data_or_to_the_schemas_own_definitions_is_left_alone():
     assert self_contained(schema) == schema  # an enum or const value is data, not a schema
     plain = {"type": "array", "items": {"$ref": "#/$defs/T"}, "$defs": {"T": {"type": "string"}}}
     assert self_contained(plain) is plain
+
+
+def test_a_reference_inside_a_subschema_with_its_own_id_is_left_as_it_is():
+    """A '#/$defs/...' pointer written there would start at that subschema, and reach nothing."""
+    inner = {
+        "$id": "https://example.com/inner",
+        "properties": {"s": {"$ref": "https://json-schema.org/draft/2020-12/schema"}},
+    }
+    schema = {
+        "properties": {"x": {"$ref": "https://example.com/inner"}, "y": inner["properties"]["s"]},
+        "$defs": {"inner": inner},
+    }
+    sent = self_contained(schema)
+    assert sent["$defs"]["inner"] == inner
+    assert sent["properties"]["y"] == {"$ref": "#/$defs/draft_2020-12_schema"}
+    check = jsonschema.Draft202012Validator(sent)
+    assert check.is_valid({"x": {"s": {"type": "string"}}, "y": {"type": "string"}})
+    assert not check.is_valid({"x": {"s": {"type": 5}}})
+    assert not check.is_valid({"y": {"type": 5}})
