@@ -238,6 +238,19 @@ def test_a_module_that_is_not_there_is_told_with_the_closest_module(folder, caps
         assert close in err
 
 
+def test_the_closest_module_is_looked_for_in_the_directory_current_now(folder, capsys, monkeypatch):
+    """The modules offered were those of the directory current when a module first went
+    missing in the process (pkgutil keeps a finder for sys.path's "" and its directory), so
+    after a chdir, or after another test, the module next to the user was not offered."""
+    (folder / "before").mkdir()
+    (folder / "after").mkdir()
+    (folder / "after" / "cli_moved_file.py").write_text(PIPELINE)
+    monkeypatch.chdir(folder / "before")
+    assert "Did you mean" not in error_of(capsys, "check", "cli_moved_fil:p")
+    monkeypatch.chdir(folder / "after")
+    assert "Did you mean cli_moved_file:p?" in error_of(capsys, "check", "cli_moved_fil:p")
+
+
 def test_an_error_that_ends_a_sentence_is_told_with_one_full_stop(folder, capsys):
     # a pipeline built wrongly at import raises a PipelineError, whose message ends in "."
     (folder / "cli_stops.py").write_text("raise ValueError('the pipeline is wrong.')\n")
