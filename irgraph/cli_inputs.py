@@ -66,6 +66,9 @@ def load_target(spec: str) -> Any:
     pipeline it holds), or read a saved pipeline from a ``.json`` or ``.graphml`` file. The
     current directory is importable, for the target and the functions a saved one names."""
     importable("")  # the current directory
+    # a module file written since the last import, in the same tick of the folder's mtime,
+    # is not in the finders' cached listings: look again
+    importlib.invalidate_caches()
     if is_saved_file(spec):
         return load_saved(spec)
     source, sep, attr = spec.rpartition(":")
