@@ -175,7 +175,7 @@ def to_dot(
     collapse: Any = None,
     node_attrs: Mapping[str, Mapping[str, str | int | float]] | None = None,
 ) -> pydot.Dot:
-    """Return the ``pydot.Dot`` of a pipeline graph, builder or IR node.
+    """Return the ``pydot.Dot`` of a pipeline graph, builder, IR node or compiled pipeline.
 
     ``direction`` is ``"TD"``/``"TB"``, ``"LR"``, ``"BT"`` or ``"RL"``; ``data_edges=False``
     drops key labels and the edges that carry only keys. ``collapse`` folds parts into one

@@ -378,7 +378,7 @@ def to_mermaid(
     classes: Mapping[str, str] | None = None,
     class_defs: Mapping[str, str | Mapping[str, str | int | float]] | None = None,
 ) -> str:
-    """Return the mermaid flowchart of a pipeline graph, builder or IR node.
+    """Return the mermaid flowchart of a pipeline graph, builder, IR node or compiled pipeline.
 
     ``direction`` is mermaid's (``"TD"`` top-down, ``"LR"`` left-right, ...);
     ``data_edges=False`` leaves out the keys (and the dashed arrows that carry only keys).

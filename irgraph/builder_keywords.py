@@ -2,8 +2,9 @@
 them (``Agent("a", instruction="...")``): a builder takes only its name, ``inputs=`` and
 ``id=`` there (a gate its message too, a transform its function), and every setting through a
 method, so such a keyword is refused naming the method that sets it. A method's keyword
-misspelt (``.until("verdict", equal="approved")``) is refused the same way by
-:func:`checked_keywords`, naming the method, its keywords and the closest one.
+misspelt (``.until("verdict", equal="approved")``, a route's ``.when("bug", then=fix)``) is
+refused the same way by :func:`checked_keywords`, naming the method, its keywords and the
+closest one.
 
 >>> from irgraph import Agent
 >>> try:

@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import os
 import re
+import sys
 from types import ModuleType
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "no_target",
     "not_a_name",
     "not_python",
+    "shadowed_by",
 ]
 
 _SAVED = (
@@ -243,7 +245,10 @@ def missing_module(name: str, spec: str, exc: ImportError) -> str:
 
     parent, _, _ = name.rpartition(".")
     try:  # the parent package is imported already: the import got as far as its child
-        places = importlib.import_module(parent).__path__ if parent else None
+        # sys.path's "" is the directory current now, as the import that failed took it;
+        # pkgutil would keep the finder of the directory current when it first looked.
+        here = [os.getcwd() if entry == "" else entry for entry in sys.path]
+        places = importlib.import_module(parent).__path__ if parent else here
         found = [f"{parent}.{m.name}" if parent else m.name for m in pkgutil.iter_modules(places)]
     except Exception:  # not a package, or one that fails: no names to offer
         found = []
@@ -253,6 +258,14 @@ def missing_module(name: str, spec: str, exc: ImportError) -> str:
         f"Cannot import module {name!r} named in {spec!r}: {exc}.{hint} Run irgraph from the "
         "directory that holds it, or install the package it belongs to."
     )
+
+
+def shadowed_by(name: str) -> str | None:
+    """The file ``NAME.py`` in the current directory when ``name`` is a standard-library
+    module, which an import of ``name`` takes instead of it; else ``None``."""
+    if name in sys.stdlib_module_names and os.path.isfile(f"{name}.py"):
+        return f"{name}.py"
+    return None
 
 
 def file_problem(path: str, spec: str) -> str | None:

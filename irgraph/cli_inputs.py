@@ -32,6 +32,7 @@ from irgraph.cli_files import (
     missing_module,
     no_target,
     not_python,
+    shadowed_by,
 )
 from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
 from irgraph.ir.values import NotJsonNumber, refuse_constant
@@ -65,6 +66,9 @@ def load_target(spec: str) -> Any:
     pipeline it holds), or read a saved pipeline from a ``.json`` or ``.graphml`` file. The
     current directory is importable, for the target and the functions a saved one names."""
     importable("")  # the current directory
+    # a module file written since the last import, in the same tick of the folder's mtime,
+    # is not in the finders' cached listings: look again
+    importlib.invalidate_caches()
     if is_saved_file(spec):
         return load_saved(spec)
     source, sep, attr = spec.rpartition(":")
@@ -90,7 +94,7 @@ def load_target(spec: str) -> Any:
                 f"{str(exc).rstrip('.')}. Fix that code, or name another attribute."
             ) from exc
         if not found:
-            shadowed = _shadowed(source) if index == 0 and not is_file else None
+            shadowed = shadowed_by(source) if index == 0 and not is_file else None
             folder = index == 0 and not is_file and getattr(module, "__file__", None) is None
             if folder and os.path.isdir(source):  # a folder imported as a namespace package
                 raise CliError(not_python(source, spec) or "")
@@ -113,14 +117,6 @@ def load_target(spec: str) -> Any:
     if problem is not None:
         raise CliError(problem)
     return as_target(target)  # what compile() returns, or its .runnable: its IR
-
-
-def _shadowed(name: str) -> str | None:
-    """The file ``NAME.py`` in the current directory when ``name`` is a standard-library
-    module, which an import of ``name`` takes instead of it; else ``None``."""
-    if name in sys.stdlib_module_names and os.path.isfile(f"{name}.py"):
-        return f"{name}.py"
-    return None
 
 
 def _import_module(name: str, spec: str) -> ModuleType:

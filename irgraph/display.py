@@ -157,8 +157,9 @@ def _in_notebook() -> bool:
 def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
     """Show a pipeline picture: inline in Jupyter/IPython, printed in a terminal.
 
-    ``G_or_pipeline`` is a graph from ``to_graph``, a builder or an IR node; ``format`` is as
-    in :func:`render`. Outside IPython, text formats are printed; a PNG is not printable, so
+    ``G_or_pipeline`` is a graph from ``to_graph``, a builder, an IR node or a compiled
+    pipeline (what ``compile`` returns: drawn as it runs); ``format`` is as in
+    :func:`render`. Outside IPython, text formats are printed; a PNG is not printable, so
     use ``render(x, "png").save(path)`` for that.
     """
     diagram = render(G_or_pipeline, format, **options)

@@ -46,7 +46,7 @@ from irgraph.ir import (
 )
 from irgraph.ir.functions import predicate_problem
 from irgraph.ir.schema_words import schema_warnings
-from irgraph.roots import root_of
+from irgraph.roots import compiled_runnable, root_of
 from irgraph.schema import (
     EXECUTABLE_KINDS,
     KIND,
@@ -408,9 +408,14 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
 
 def as_graph(G_or_pipeline: Any) -> nx.DiGraph:
     """Return ``G_or_pipeline`` if it is a graph (one read back, copied or edited is checked
-    first: :func:`irgraph.graph_foreign.whole_graph`), else ``to_graph`` of the builder or IR."""
+    first: :func:`irgraph.graph_foreign.whole_graph`), the graph a compiled pipeline runs
+    (what :func:`irgraph.compile` returns, or its ``.runnable``), else ``to_graph`` of the
+    builder or IR."""
     import networkx as nx
 
+    held = getattr(compiled_runnable(G_or_pipeline), "graph", None)
+    if isinstance(held, nx.DiGraph):
+        G_or_pipeline = held  # drawn as it runs: with the inputs it was compiled with
     if isinstance(G_or_pipeline, nx.DiGraph):
         return whole_graph(G_or_pipeline, to_graph)
     return to_graph(root_of(G_or_pipeline, graphs=True))

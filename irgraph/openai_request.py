@@ -12,7 +12,9 @@
   Schema; irgraph validates the reply itself and asks again). OpenAI takes only an object
   schema there, so any other (a string enum, an array, a root ``anyOf``) is sent as the
   object ``{"value": <schema>}`` (:func:`sent_schema`) and the reply's ``value`` taken back
-  out (:func:`unwrapped_answer`).
+  out (:func:`unwrapped_answer`). A schema referring to a JSON Schema meta-schema is sent
+  with a copy of it under ``$defs`` (:func:`irgraph.schema_bundle.self_contained`): the
+  server is never asked to fetch one.
 
 >>> from irgraph.providers import ModelRequest
 >>> request = ModelRequest("triage", "triage", "Classify.", system="Be brief.",
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.ir.output_replies import SentReply
 from irgraph.ir.setting_names import CLIENT_FIELDS as _CLIENT_FIELDS
 from irgraph.providers import ModelRequest
+from irgraph.schema_bundle import self_contained
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -77,7 +80,7 @@ def request_fields(request: ModelRequest, temperature: float | None) -> dict[str
             "type": "json_schema",
             "json_schema": {
                 "name": schema_name(request.node),
-                "schema": sent_schema(request.output_schema),
+                "schema": sent_schema(self_contained(request.output_schema)),
                 "strict": False,
             },
         }
@@ -104,7 +107,7 @@ def sent_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
         return dict(schema)
     inner = {k: v for k, v in schema.items() if k not in (*_DEFINITIONS, "$schema", "$id")}
     inner = _moved_refs(inner)
-    kept = {k: schema[k] for k in _DEFINITIONS if k in schema}
+    kept = {k: _moved_refs(schema[k]) for k in _DEFINITIONS if k in schema}
     return {
         "type": "object",
         "properties": {_VALUE: inner},
@@ -120,8 +123,8 @@ _KEPT_REFS = tuple(f"#/{name}/" for name in _DEFINITIONS)
 
 def _moved_refs(part: Any) -> Any:
     """``part`` with each ``$ref`` to the schema's own root (``#``, ``#/items``...) pointing
-    where that root now is, under ``properties/value``; refs to the definitions, kept at
-    the root, stay."""
+    where that root now is, under ``properties/value`` (from the definitions too); refs to
+    the definitions, kept at the root, stay."""
     if isinstance(part, dict):
         moved = {k: _moved_refs(v) for k, v in part.items()}
         ref = part.get("$ref")

@@ -19,6 +19,7 @@ from irgraph.ir import (
     SequenceNode,
     TransformNode,
 )
+from irgraph.routing import Route
 
 
 def shout(text: str) -> str:
@@ -629,3 +630,38 @@ def test_a_misspelt_keyword_of_a_method_names_the_method_and_its_keywords(make, 
     assert MapOver("m").over(key="papers", item="paper").to_ir().item == "paper"
     assert Agent("a").output(schema={"type": "string"}, retries=2).to_ir().output_retries == 2
     assert Loop("l").until(condition="k", equals="x").to_ir().until_equals == ("x",)
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (
+            lambda: Route("triage").on("category").when("bug", then=Agent("fix")),
+            "'triage'.when() got then=..., a keyword it does not take (it takes condition and "
+            "branch). Write 'triage'.when(condition, branch).",
+        ),
+        (
+            lambda: Route("triage").when(conditon=lambda state: True, branch=Agent("fix")),
+            "'triage'.when() got conditon=..., a keyword it does not take (it takes condition "
+            "and branch). Did you mean condition=?",
+        ),
+        (
+            lambda: Route("triage").otherwise(step=Agent("reply")),
+            "'triage'.otherwise() got step=..., a keyword it does not take (it takes branch). "
+            "Write 'triage'.otherwise(branch).",
+        ),
+        (
+            lambda: Route("triage").on(keys="category"),
+            "'triage'.on() got keys=..., a keyword it does not take (it takes key). Did you "
+            "mean key=?",
+        ),
+    ],
+)
+def test_a_misspelt_keyword_of_a_route_method_names_the_route_and_its_keywords(make, said):
+    with pytest.raises(PipelineError) as caught:
+        make()
+    assert str(caught.value) == said and caught.value.node == "triage"
+    # the keywords a route's methods take, by name too, still work
+    route = Route("r").on(key="c").when(condition="bug", branch=Agent("f"))
+    cases = route.otherwise(branch=Agent("g")).to_ir().cases
+    assert [case.label for case in cases] == ['"bug"', "otherwise"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from irgraph import Agent, Loop, MapOver, PipelineError, checks, run, to_graph, validate
@@ -200,5 +200,19 @@ def test_a_declared_input_missing_from_the_state_is_named_as_missing_from_the_st
 
 
 @given(st.text(max_size=6) | st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True))
+@example("café")  # what a draw may miss, letters past ASCII: the rule must not depend on luck
+@example("ключ")
+@example("2nd")
 def test_is_key_accepts_exactly_what_the_key_pattern_matches(text):
     assert checks.is_key(text) == (checks.KEY_PATTERN.match(text) is not None)
+
+
+@pytest.mark.parametrize("text", ["café", "naïve", "ключ", "数据", "x²", "résumé_v2"])
+def test_a_key_spelled_with_letters_past_ascii_is_refused_and_the_key_pattern_says_so(text):
+    """checks.KEY_PATTERN is the rule a caller can check a key by before building: it refuses
+    what the builder refuses, a key with accented, Cyrillic or CJK letters."""
+    with pytest.raises(PipelineError, match=r"'writer'\.writes\(\).*ASCII") as info:
+        Agent("writer").writes(text)
+    assert info.value.got == text
+    assert checks.KEY_PATTERN.match(text) is None
+    assert checks.KEY_PATTERN.match(checks.key_like(text))  # the key its hint offers instead

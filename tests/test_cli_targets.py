@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -236,6 +237,32 @@ def test_a_module_that_is_not_there_is_told_with_the_closest_module(folder, caps
         assert "Did you mean" not in err
     else:
         assert close in err
+
+
+def test_the_closest_module_is_looked_for_in_the_directory_current_now(folder, capsys, monkeypatch):
+    """The modules offered were those of the directory current when a module first went
+    missing in the process (pkgutil keeps a finder for sys.path's "" and its directory), so
+    after a chdir, or after another test, the module next to the user was not offered."""
+    (folder / "before").mkdir()
+    (folder / "after").mkdir()
+    (folder / "after" / "cli_moved_file.py").write_text(PIPELINE)
+    monkeypatch.chdir(folder / "before")
+    assert "Did you mean" not in error_of(capsys, "check", "cli_moved_fil:p")
+    monkeypatch.chdir(folder / "after")
+    assert "Did you mean cli_moved_file:p?" in error_of(capsys, "check", "cli_moved_fil:p")
+
+
+def test_a_module_written_after_the_last_import_loads_even_in_the_same_mtime_tick(folder):
+    """Python's finders keep each folder's listing until its mtime changes, and two files
+    written within one tick of the file system's clock leave it unchanged: the second was
+    'No module named ...' (did you mean itself?). Setting the mtime back makes that tick."""
+    (folder / "cli_tick_first.py").write_text(PIPELINE)
+    assert call("check", "cli_tick_first:p", "--input", "topic")[0] == 0
+    then = os.stat(folder)
+    (folder / "cli_tick_second.py").write_text(PIPELINE)
+    os.utime(folder, ns=(then.st_atime_ns, then.st_mtime_ns))
+    code, text = call("check", "cli_tick_second:p", "--input", "topic")
+    assert code == 0 and "OK: no problems found." in text
 
 
 def test_an_error_that_ends_a_sentence_is_told_with_one_full_stop(folder, capsys):

@@ -13,11 +13,12 @@ import subprocess
 import pydot
 import pytest
 
-from irgraph import Agent, FanOut, Loop, MapOver, Pipeline, Route, to_graph
+from irgraph import Agent, FanOut, Loop, MapOver, Pipeline, Route, compile, to_graph
 from irgraph.backends.dot import dot_value, to_dot
 from irgraph.backends.folding import parts
 from irgraph.backends.labels import node_ids
 from irgraph.backends.mermaid import mermaid_ids, to_mermaid
+from irgraph.display import render, show
 from irgraph.errors import IrgraphError, PipelineError
 
 # pydot's parser calls pyparsing's old camelCase names
@@ -47,12 +48,48 @@ def test_something_else_than_a_pipeline_or_its_graph_lists_all_three(export):
     with pytest.raises(PipelineError) as info:
         export("writer")
     assert str(info.value) == (
-        "Expected a pipeline builder, an IR node or a graph from to_graph (got 'writer' of "
-        "type str). Pass e.g. Agent('a') >> Agent('b'), the result of .to_ir(), or "
-        "to_graph(pipeline)."
+        "Expected a pipeline builder, an IR node, a graph from to_graph or a compiled pipeline "
+        "(got 'writer' of type str). Pass e.g. Agent('a') >> Agent('b'), the result of "
+        ".to_ir(), or to_graph(pipeline)."
     )
     with pytest.raises(PipelineError, match="but got an undirected networkx Graph"):
         export(nx.Graph(G))
+
+
+@pytest.mark.parametrize("held", ["result", "runnable"])
+def test_a_compiled_pipeline_is_drawn_from_the_graph_it_runs(held, capsys):
+    pipeline = Agent("w").instruct("Write about {topic}.").writes("x") >> Agent("b").instruct("{x}")
+    compiled = compile(pipeline, inputs={"topic"})
+    given = compiled if held == "result" else compiled.runnable
+    G = to_graph(pipeline, inputs={"topic"})
+    assert to_mermaid(given, direction="LR") == to_mermaid(G, direction="LR")
+    assert to_dot(given).to_string() == to_dot(G).to_string()
+    assert render(given, "mermaid").data == to_mermaid(G)
+    show(given, "mermaid")
+    assert capsys.readouterr().out == to_mermaid(G) + "\n"
+    with pytest.raises(PipelineError, match=r"pass it as it is to to_mermaid, to_dot or show"):
+        to_graph(given)  # to_graph makes a graph of a pipeline: it names what draws this one
+
+
+class _GraphlessRunnable:
+    """A third-party backend's compiled pipeline: its IR and arun, but no graph."""
+
+    def __init__(self, node: object) -> None:
+        self.node = node
+
+    async def arun(self, state: object = None) -> None:
+        return None
+
+
+@pytest.mark.parametrize("export", [to_mermaid, to_dot])
+def test_a_compiled_pipeline_holding_no_graph_is_told_to_pass_its_node(export):
+    with pytest.raises(PipelineError) as info:
+        export(_GraphlessRunnable(two().to_ir()))
+    assert str(info.value) == (
+        "Expected a pipeline builder, an IR node, a graph from to_graph or a compiled pipeline, "
+        "but got a compiled _GraphlessRunnable that holds no graph (.graph). Pass the pipeline "
+        "it was compiled from, its .node."
+    )
 
 
 # -- mermaid classes -------------------------------------------------------------------------

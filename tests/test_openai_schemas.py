@@ -17,6 +17,7 @@ from irgraph.openai_request import sent_schema, unwrapped_answer
 from irgraph.providers import ModelRequest
 from tests.support.openai_server import OpenAIServer, openai_server
 from tests.test_openai_provider import collect, make
+from tests.test_schema_bundle import resolves_alone
 
 __all__ = ["openai_server"]  # the fixture, re-exported so pytest finds it here
 
@@ -105,3 +106,56 @@ def test_a_taken_out_value_keeps_what_was_sent_through_pickle():
     reply = unwrapped_answer('{"value": "bug"}')
     assert pickle.loads(pickle.dumps(reply)) == '"bug"'
     assert sent_text(pickle.loads(pickle.dumps(reply))) == '{"value": "bug"}'
+
+
+def test_a_definition_referring_to_the_root_follows_it_under_value():
+    """'#' in a definition pointed at the wrapper (an object) once the root moved under value."""
+    import jsonschema
+
+    tree = {
+        "type": "array",
+        "items": {"$ref": "#/$defs/Node"},
+        "$defs": {"Node": {"anyOf": [{"type": "string"}, {"$ref": "#"}]}},
+    }
+    jsonschema.validate({"value": ["a", ["b", ["c"]]]}, sent_schema(tree))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"value": ["a", [5]]}, sent_schema(tree))
+
+
+META_2020 = "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_a_meta_schema_reference_is_sent_with_the_meta_schema_in_it(openai_server: OpenAIServer):
+    """An agent that writes a JSON Schema: the server is sent the 2020-12 meta-schema itself
+    (its vocabularies and dynamic references made local), which it need not fetch."""
+    import jsonschema
+
+    openai_server.reply = '{"value": {"type": "string"}}'
+    agent = Agent("design").instruct("A schema for {t}.").output({"$ref": META_2020})
+    result = run(agent.writes("schema"), provider=make(openai_server), state={"t": "names"})
+    assert result.state["schema"] == {"type": "string"}
+    sent = openai_server.requests[0].body["response_format"]["json_schema"]["schema"]
+    resolves_alone(sent)
+    assert "draft_2020-12_meta_applicator" in sent["$defs"]
+    check = jsonschema.Draft202012Validator(sent)
+    assert check.is_valid({"value": {"type": "object", "properties": {"n": {"type": "integer"}}}})
+    assert not check.is_valid({"value": {"type": 5}})
+    assert not check.is_valid({"value": {"properties": {"n": {"minLength": -1}}}})  # nested
+
+
+def test_a_draft_07_reference_inside_an_object_schema_points_at_its_copy(
+    openai_server: OpenAIServer,
+):
+    schema = {
+        "type": "object",
+        "properties": {"schema": {"$ref": "http://json-schema.org/draft-07/schema#"}},
+        "$defs": {"draft-07_schema": {"type": "string"}},  # a name of the user's own: kept
+    }
+    openai_server.reply = '{"schema": {"type": "integer", "minimum": 0}}'
+    agent = Agent("design").instruct("A schema.").output(schema).writes("answer")
+    assert run(agent, provider=make(openai_server)).state["answer"]["schema"]["minimum"] == 0
+    sent = openai_server.requests[0].body["response_format"]["json_schema"]["schema"]
+    resolves_alone(sent)
+    assert sent["properties"]["schema"] == {"$ref": "#/$defs/draft-07_schema_2"}
+    assert sent["$defs"]["draft-07_schema"] == {"type": "string"}
+    assert sent["$defs"]["draft-07_schema_2"]["properties"]["minimum"] == {"type": "number"}

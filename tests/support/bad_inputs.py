@@ -1140,6 +1140,15 @@ CATALOG: tuple[BadInput, ...] = (
             "Did you mean equals=?",
         ),
         _row(
+            "route-keyword-misspelt",
+            "builder",
+            'Route("triage").on("category").when("bug", then=fix)',
+            PipelineError,
+            "'triage'.when() got then=...",
+            "it takes condition and branch",
+            "Write 'triage'.when(condition, branch).",
+        ),
+        _row(
             "model-not-str",
             "builder",
             'Agent("writer").model(42)',
