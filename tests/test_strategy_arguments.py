@@ -21,13 +21,27 @@ from irgraph.testing import strategies as S
         ({"with_loops": "no"}, "with_loops must be True or False"),
         ({"with_map_over": None}, "with_map_over must be True or False"),
         ({"with_structured_outputs": "x"}, "with_structured_outputs must be True or False"),
+        ({"kinds": ["agents"]}, "Unknown kinds 'agents'. Did you mean 'agent'?"),
     ],
 )
 def test_a_misread_argument_is_refused(options, says):
-    with pytest.raises(InvalidArgument, match=says.replace("[", r"\[")):
+    with pytest.raises(InvalidArgument, match=says.replace("[", r"\[").replace("?", r"\?")):
         S.pipelines(**options)
 
 
 def test_pipelines_with_inputs_says_it_draws_the_inputs_itself():
     with pytest.raises(InvalidArgument, match="draws the inputs itself"):
         S.pipelines_with_inputs(inputs=["topic"]).example()
+
+
+@pytest.mark.parametrize(
+    ("kinds", "says"),
+    [
+        (["unbound"], "Unknown kinds 'unbound'. Did you mean 'unbound_read'? Choose from"),
+        ("unbound_read", "kinds must be a collection of names, e.g. kinds=['empty_composite'"),
+        ([], "kinds must name one mistake or more of"),
+    ],
+)
+def test_a_misread_mistake_kind_is_refused_by_name(kinds, says):
+    with pytest.raises(InvalidArgument, match=says.replace("[", r"\[").replace("?", r"\?")):
+        S.invalid_pipelines(kinds=kinds)

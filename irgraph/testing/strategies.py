@@ -49,7 +49,7 @@ from irgraph.builder import (
     Transform,
 )
 from irgraph.code import to_code
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, did_you_mean
 from irgraph.testing.invalid import INVALID_KINDS, broken
 from irgraph.testing.strategies_nodes import (
     _LIST_WORDS,
@@ -267,14 +267,21 @@ _MAKERS: dict[str, Callable[[_Draft, _Scope], _Part]] = {
 }
 
 
-def _keys(value: Any, name: str) -> set[str]:
-    """``value`` as a set of names, refusing a lone string (its letters are no keys)."""
+def _keys(value: Any, name: str, known: Iterable[str] = ()) -> set[str]:
+    """``value`` as a set of names, refusing a lone string (its letters are no keys) and,
+    when ``known`` are given, a name not among them (with the closest one)."""
+    known = sorted(known)
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        example = "['agent', 'sequence']" if name == "kinds" else "['topic']"
+        example = f"[{', '.join(map(repr, known[:2]))}]" if known else "['topic']"
         raise InvalidArgument(
             f"{name} must be a collection of names, e.g. {name}={example} (got {value!r})."
         )
-    return set(value)
+    chosen = set(value)
+    for unknown in sorted(chosen - set(known)) if known else ():
+        raise InvalidArgument(
+            f"Unknown {name} {unknown!r}.{did_you_mean(str(unknown), known)} Choose from {known}."
+        )
+    return chosen
 
 
 def _options(kinds: Iterable[str] | None, flags: dict[str, bool], **rest: Any) -> _Options:
@@ -282,10 +289,7 @@ def _options(kinds: Iterable[str] | None, flags: dict[str, bool], **rest: Any) -
     for name, on in (*named.items(), *rest.items()):
         if name.startswith("with_") and not isinstance(on, bool):
             raise InvalidArgument(f"{name} must be True or False (got {on!r}).")
-    allowed = set(ALL_KINDS) if kinds is None else _keys(kinds, "kinds")
-    unknown = allowed - ALL_KINDS
-    if unknown:
-        raise InvalidArgument(f"Unknown kinds {sorted(unknown)}; choose from {sorted(ALL_KINDS)}.")
+    allowed = set(ALL_KINDS) if kinds is None else _keys(kinds, "kinds", ALL_KINDS)
     for kind, on in flags.items():
         if not on:
             if kinds is not None and kind in allowed:
@@ -397,9 +401,9 @@ def invalid_pipelines(kinds: Iterable[str] | None = None) -> st.SearchStrategy[t
     """``(pipeline, expected)`` pairs: a valid pipeline with a deliberate mistake, where
     ``validate(to_graph(pipeline))`` raises a ``PipelineError`` whose message contains
     ``expected``. ``kinds`` picks the mistakes (default: all of :data:`INVALID_KINDS`)."""
-    chosen = sorted(INVALID_KINDS if kinds is None else set(kinds))
-    if not chosen or not set(chosen) <= INVALID_KINDS:
-        raise InvalidArgument(f"kinds must be a non-empty subset of {sorted(INVALID_KINDS)}.")
+    chosen = sorted(INVALID_KINDS if kinds is None else _keys(kinds, "kinds", INVALID_KINDS))
+    if not chosen:
+        raise InvalidArgument(f"kinds must name one mistake or more of {sorted(INVALID_KINDS)}.")
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[Builder, str]:
