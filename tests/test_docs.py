@@ -11,6 +11,7 @@ that need it (SVG or PNG pictures) are skipped, saying so; CI installs Graphviz.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import ipaddress
 import itertools
@@ -104,6 +105,10 @@ def test_python_examples_run(page, tmp_path, monkeypatch, offline):
     if page in NEEDS_GRAPHVIZ and shutil.which("dot") is None:
         pytest.skip("Graphviz's dot is not installed")
     monkeypatch.chdir(tmp_path)
+    # A backend a page registers is that page's: other pages list the backends as a fresh
+    # process has them.
+    registry = importlib.import_module("irgraph.compile")  # the module, not the function
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     namespace: dict[str, object] = {"__name__": f"docs_{Path(page).stem}"}
     for line, code in found:
         exec(compile(code, f"docs/{page}:{line}", "exec"), namespace)
