@@ -13,19 +13,17 @@ other writer.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from irgraph import Agent, Loop, MapOver, Route, to_graph
+from irgraph import to_graph
 from irgraph.code import to_code
 from irgraph.ir.values import same_value
 from irgraph.reaching import Narrowed, narrowed_ends
-from irgraph.testing.predicates import always
 from irgraph.walk import INPUT
+from tests.support.route_shapes import route_shapes
 
 VALUES = ("x", "y", "z")  # what routes compare 'k' with
 #: What a writer (or the input, or a map-over's item) may hold: any text, so one value no
@@ -99,62 +97,6 @@ class _Runs:
         return merged
 
 
-def _shapes() -> Any:
-    names = itertools.count()
-
-    def agent() -> Agent:
-        return Agent(f"w{next(names)}").instruct("W.").writes("k")
-
-    def other() -> Agent:
-        return Agent(f"n{next(names)}").instruct("N.").writes("j")
-
-    def route(parts: list[Any], values: list[str], guess: bool, otherwise: bool) -> Route:
-        made, equals = Route(f"r{next(names)}").on("k"), iter(values)
-        for index, part in enumerate(parts):
-            if otherwise and index == len(parts) - 1:
-                made = made.otherwise(part)
-            elif guess and index == len(parts) // 2:
-                made = made.when(always, part)
-            else:
-                made = made.when(next(equals, None) or always, part)
-        return made
-
-    leaves = st.sampled_from(["k", "j"]).map(lambda w: agent() if w == "k" else other())
-
-    def blocks(children: Any) -> Any:
-        parts = st.lists(children, min_size=1, max_size=3)
-        return st.one_of(
-            parts.map(lambda p: functools.reduce(lambda a, b: a >> b, p)),
-            st.lists(children, min_size=2, max_size=3).map(
-                lambda p: functools.reduce(lambda a, b: a | b, p)
-            ),
-            st.tuples(
-                parts,
-                st.lists(st.sampled_from(VALUES), min_size=1, max_size=3, unique=True),
-                st.booleans(),
-                st.booleans(),
-            ).map(lambda c: route(*c)),
-            st.tuples(parts, st.sampled_from([1, 2, 3])).map(
-                lambda c: (
-                    Loop(f"l{next(names)}")
-                    .step(functools.reduce(lambda a, b: a >> b, c[0]))
-                    .max_iterations(c[1])
-                )
-            ),
-            parts.map(
-                lambda p: (
-                    MapOver(f"m{next(names)}")
-                    .over("t", item="k")
-                    .step(functools.reduce(lambda a, b: a >> b, p) >> agent())
-                    .collect("k")
-                    .writes("k")
-                )
-            ),
-        )
-
-    return st.recursive(leaves, blocks, max_leaves=10)
-
-
 def _lets_others_past(data: Any) -> bool:
     """A route with a predicate's branch or an otherwise: after it, the analysis tells a value
     it narrowed as it was before the route (what its messages name), wider than it may be."""
@@ -172,7 +114,7 @@ def _admitted(found: frozenset[Any], writer: Any, value: Any) -> bool:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_shapes())
+@given(route_shapes(route_key="k", values=VALUES, rewrite_item=True))
 def test_what_a_route_lets_through_covers_every_execution(pipeline):
     G = to_graph(pipeline, inputs={"t"})
     runs = _Runs(G)

@@ -10,13 +10,11 @@ initial state, which may hold anything. (:func:`irgraph.reaching.reaching` is th
 
 from __future__ import annotations
 
-import functools
 import itertools
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from irgraph import Agent, Loop, MapOver, PipelineError, Route, run, to_graph, validate
 from irgraph.code import to_code
@@ -24,6 +22,7 @@ from irgraph.reaching import reaching
 from irgraph.testing import FakeProvider
 from irgraph.testing.strategies import pipelines_with_inputs
 from irgraph.walk import INPUT
+from tests.support.route_shapes import route_shapes
 
 
 def cl(name: str, *values: str, key: str = "category") -> Agent:
@@ -375,59 +374,8 @@ def test_reaching_is_what_every_execution_can_meet(case):
         assert found == met, (key, to_code(pipeline))
 
 
-def _shapes() -> Any:
-    """Small pipelines whose agents all write 'k' or 'j', in every kind of block (parallel
-    branches may race: the graph is built all the same)."""
-    names = itertools.count()
-
-    def agent(key: str) -> Agent:
-        return Agent(f"w{next(names)}").instruct("W.").writes(key)
-
-    def probe() -> Route:
-        name = f"p{next(names)}"
-        return Route(name).on("k").when("x", Agent(f"{name}a")).otherwise(Agent(f"{name}b"))
-
-    leaves = st.sampled_from(["k", "j", "probe"]).map(
-        lambda w: probe() if w == "probe" else agent(w)
-    )
-
-    def blocks(children: Any) -> Any:
-        parts = st.lists(children, min_size=1, max_size=3)
-        return st.one_of(
-            parts.map(lambda p: functools.reduce(lambda a, b: a >> b, p)),
-            st.lists(children, min_size=2, max_size=3).map(
-                lambda p: functools.reduce(lambda a, b: a | b, p)
-            ),
-            parts.map(
-                lambda p: functools.reduce(
-                    lambda r, b: r.when(f"v{next(names)}", b),
-                    p[1:],
-                    Route(f"r{next(names)}").on("t").when("v", p[0]),
-                )
-            ),
-            st.tuples(parts, st.sampled_from([1, 2, 3])).map(
-                lambda c: (
-                    Loop(f"l{next(names)}")
-                    .step(functools.reduce(lambda a, b: a >> b, c[0]))
-                    .max_iterations(c[1])
-                )
-            ),
-            parts.map(
-                lambda p: (
-                    MapOver(f"m{next(names)}")
-                    .over("t", item="k")
-                    .step(functools.reduce(lambda a, b: a >> b, p))
-                    .collect("k")
-                    .writes("k")
-                )
-            ),
-        )
-
-    return st.recursive(leaves, blocks, max_leaves=10)
-
-
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_shapes())
+@given(route_shapes(route_key="t", values=("v0", "v1", "v2"), probes=True))
 def test_reaching_is_what_every_execution_of_a_racing_pipeline_can_meet(pipeline):
     G = to_graph(pipeline, inputs={"t"})
     runs = _Runs(G, ["j", "k"])
