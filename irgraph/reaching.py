@@ -81,7 +81,8 @@ def narrowed(
     :class:`Narrowed`: in a route's branch for a value, the key holds that value; in a later
     branch (its otherwise, a predicate's), none of the values its earlier branches take; and
     after a route with no ``otherwise`` and no predicate (any other value fails the run there)
-    one of its values, unless a branch wrote it."""
+    one of its values, unless a branch wrote it; after one with them, one of the values of its
+    branches that leave it alone, when every other branch writes it."""
     return narrowed_ends(G, tree, wanted, {}, narrow=narrow)[0]
 
 
@@ -284,19 +285,20 @@ def _within(
 
 def _past(values: frozenset[Any], route: str, before: frozenset[Any]) -> frozenset[Any]:
     """``values`` after ``route``, which lets values none of its cases take get past (an
-    otherwise, a predicate): a value its branch for one value left as it was is told as the
-    route before it narrowed it (``before``), not as narrowed by ``route``, which fails no run."""
+    otherwise, a predicate): a value its branch for one value left as it was, and that a
+    route before it (``before``) already let through only as some values, is told as that
+    route narrowed it, which fails a run with any other value (``route`` takes the others to
+    branches that write the key, or stop them); else as ``route`` narrowed it."""
     out = set()
     for item in values:
         earlier = [
             old
             for old in before
             if isinstance(old, Narrowed) and isinstance(item, Narrowed) and item.route == route
-            if old.source == item.source and any(old.admits(v) for v in item.values or ())
+            if old.source == item.source and old.values is not None
+            if any(old.admits(v) for v in item.values or ())
         ]
-        for old in earlier:  # (one that only left values out: as it was, which holds these)
-            out.add(old if old.values is None else _within(old, old.route, item.values, ()))
-        out |= set() if earlier else {item}
+        out |= {_within(old, old.route, item.values, ()) for old in earlier} or {item}
     return frozenset(out)
 
 

@@ -44,9 +44,13 @@ class RouteMessages:
     _order: dict[str, int]
     _nested: dict[str, str]  # map-over id -> the one whose item it iterates
 
-    def _not_let_through(self, sid: str, key: str, value: Any, found: frozenset[Any]) -> None:
+    def _not_let_through(
+        self, sid: str, key: str, value: Any, found: frozenset[Any], never: list[str]
+    ) -> None:
         """The problem of a compared ``value`` that the routes before ``sid`` comparing
-        ``key`` too never let through (``found``: what reaches ``sid``, each narrowed)."""
+        ``key`` too never let through (``found``: what reaches ``sid`` of the writers that may
+        write it, each narrowed), and that the writers ``never`` whose value gets there
+        never write."""
         told = canonical(value)
         let = let_through(found, value)
         apart = [by for item in found for v, by in item.without if _same(v, value)]
@@ -60,8 +64,13 @@ class RouteMessages:
             why, hint = self._only_why(sid, value, *let)
             whys.append(why)
             hints += [hint] if not apart else []
+        if never:
+            kind = "agent" if len(never) == 1 else "agents"
+            whys.append(
+                f"{kind} {names(never)} never {'writes' if len(never) == 1 else 'write'} it"
+            )
         head = f"cannot be {told}"
-        if let is not None and not apart:
+        if let is not None and not apart and not never:
             values = let[1]
             shown = ", ".join(canonical(v) for v in values)
             head = f"can only be {'one of ' if len(values) > 1 else ''}{shown}"
@@ -111,12 +120,27 @@ class RouteMessages:
                 hint += f" to after {enclosing}, and give {enclosing} .when({value!r}, step)"
                 hint += " or .otherwise(step)"
             return why, hint
-        why = (
-            f"route {names(routes)} before it {'has' if len(routes) == 1 else 'have'} no "
-            "branch for any other value and no otherwise, so a run with another value "
-            "fails there"
-        )
-        return why, f"give {names(routes, 'or')} .when({value!r}, step) or .otherwise(step)"
+        strict = [r for r in routes if all("equals" in c for c in self.w.G.nodes[r]["cases"])]
+        loose = [r for r in routes if r not in strict]
+        whys, hints = [], []
+        if strict:
+            whys.append(
+                f"route {names(strict)} before it {'has' if len(strict) == 1 else 'have'} no "
+                "branch for any other value and no otherwise, so a run with another value "
+                "fails there"
+            )
+            hints.append(f"give {names(strict, 'or')} .when({value!r}, step) or .otherwise(step)")
+        if loose:  # (every other value its branches meet, they write the key over, or stop)
+            key = self.w.G.nodes[loose[0]]["on"]
+            whys.append(
+                f"route {names(loose)} before it {'takes' if len(loose) == 1 else 'take'} any "
+                f"other value to a branch that writes '{key}'"
+            )
+            hints.append(
+                f"give {names(loose, 'or')} .when({value!r}, step) with a step that leaves "
+                f"'{key}' as it is"
+            )
+        return ", and ".join(whys), ", or ".join(hints)
 
     def _list_named(self, mid: str) -> str:
         """The list map-over ``mid`` iterates, as a message names it."""

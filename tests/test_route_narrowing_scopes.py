@@ -14,6 +14,7 @@ import pytest
 
 from irgraph import Agent, Loop, MapOver, PipelineError, Route, RunError, run, to_graph, validate
 from irgraph.testing import FakeProvider
+from tests.support.route_samples import spam_then_bugs
 
 KINDS = {"type": "string", "enum": ["bug", "feature", "question"]}
 STEPS = {"type": ["array", "string"], "items": {"type": "string"}}  # a list, or "none"
@@ -37,6 +38,12 @@ def until_question(body: Any) -> Loop:
 
 def about_loop(pipeline: Any) -> list[str]:
     return [w for w in validate(to_graph(pipeline, inputs={"ticket"})) if "Loop 'L'" in w]
+
+
+def passes(pipeline: Any, answers: dict[str, str]) -> int:
+    """How many passes of the loop a run with ``answers`` makes."""
+    done = run(pipeline, provider=FakeProvider(responses=answers), state={"ticket": 1})
+    return [e.node for e in done.trace if e.event == "start"].count("classify")
 
 
 def test_a_stop_value_a_route_in_the_body_never_lets_through_is_warned_of():
@@ -78,9 +85,7 @@ def test_a_stop_value_a_route_takes_to_a_branch_that_writes_the_key_again_is_war
         "'r' takes \"question\" to its branch for it, which writes 'kind'; agent 're' never "
         "writes it; so it never stops early."
     ]
-    answers = {"classify": '"question"', "re": '"bug"'}
-    done = run(pipeline, provider=FakeProvider(responses=answers), state={"ticket": 1})
-    assert [e.node for e in done.trace if e.event == "start"].count("classify") == 3
+    assert passes(pipeline, {"classify": '"question"', "re": '"bug"'}) == 3
 
 
 def test_a_stop_value_some_pass_may_end_with_is_not_warned_of():
@@ -92,6 +97,20 @@ def test_a_stop_value_some_pass_may_end_with_is_not_warned_of():
     # a write after the route brings "question" back
     after = until_question(classify() >> first() >> Agent("last").output(KINDS).writes("kind"))
     assert about_loop(after) == []
+
+
+def test_a_stop_value_kept_out_after_an_earlier_route_left_other_values_out_is_warned_of():
+    """'drop' takes "spam" to 'junk', which writes 'kind' again, so after it 'classify''s
+    value is anything but "spam"; 'bugs' then takes everything but "bug" to 'ask', which
+    writes 'kind' too: a pass ends with "bug" or "asked", never "feature". The value was told
+    as 'drop' left it (any but "spam"), and the loop was said to stop on it."""
+    pipeline = until_question(spam_then_bugs()).until("kind", equals="feature")
+    assert about_loop(pipeline) == [
+        "Loop 'L' stops when 'kind' equals \"feature\", but no pass can end with it: route "
+        "'bugs' takes any other value to a branch that writes 'kind'; agent 'ask' never "
+        "writes it; so it never stops early."
+    ]
+    assert passes(pipeline, {"classify": '"feature"', "ask": '"asked"'}) == 3
 
 
 def plan() -> Agent:
