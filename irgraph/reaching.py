@@ -5,12 +5,12 @@ route compares, or what a map-over's item holds, need every writer whose value m
 there when the node runs, and only those. This module follows the control structure recorded
 in ``G.graph["tree"]``: a sequence in order; parallel branches each from the state before the
 block (after it, a key any branch writes holds one of those branches' values, and the value from
-before only if every branch may leave it alone); a route's branches each from the state before
-it (one of them runs); a loop's body from the state before the loop joined with the state at
-the end of its body (the next pass's start, unless ``max_iterations`` is 1), until nothing
-changes; a map-over's body once per item, from the state before it with the item written by
-the map-over, and after it only the list of results. ``INPUT`` stands for the initial state:
-a path on which nothing wrote the key.
+before only if every branch may leave it alone, as every one of them narrowed it); a route's
+branches each from the state before it (one of them runs); a loop's body from the state
+before the loop joined with the state at the end of its body (the next pass's start, unless
+``max_iterations`` is 1), until nothing changes; a map-over's body once per item, from the
+state before it with the item written by the map-over, and after it only the list of results.
+``INPUT`` stands for the initial state: a path on which nothing wrote the key.
 
 >>> from irgraph import Agent, Route, to_graph
 >>> first = Agent("a").writes("k") >> Agent("b").instruct("{k}") >> Agent("c").writes("k")
@@ -160,7 +160,9 @@ class _Flow:
 
     def parallel(self, branches: list[Any], state: State) -> State:
         """Each branch from the state before the block; after it, a key holds a value some
-        branch wrote, or the value from before when every branch may leave it alone."""
+        branch wrote, or the value from before when every branch may leave it alone (as each
+        of them narrowed it: a route in a branch compares the value from before only when no
+        branch writes it, else what it compares is written over, whenever the write lands)."""
         if not branches:
             return state
         block = self.blocks.get(id(branches))
@@ -173,9 +175,9 @@ class _Flow:
             before.state[key] |= state[key]
         after: State = {}
         for key in self.keys:
-            written = frozenset().union(*(end[key] for end in ends)) - {before}
-            kept = all(before in end[key] for end in ends)
-            after[key] = written | state[key] if kept else written
+            left = [frozenset(i for i in end[key] if _source(i) is before) for end in ends]
+            written = frozenset(i for end in ends for i in end[key] if _source(i) is not before)
+            after[key] = written | _kept(state[key], left) if all(left) else written
         return after
 
     def route(self, sid: str, branches: list[Any], state: State) -> State:
@@ -228,6 +230,26 @@ class _Flow:
         inner = {**state, item: frozenset({sid})} if item in self.keys else state
         self.part(body, inner)
         return {**state, **{key: frozenset({sid}) for key in writes if key in self.keys}}
+
+
+def _source(item: Any) -> Any:
+    """The writer (or mark, or ``INPUT``) of an item of a state, narrowed or not."""
+    return item.source if isinstance(item, Narrowed) else item
+
+
+def _kept(held: frozenset[Any], left: list[frozenset[Any]]) -> frozenset[Any]:
+    """What a key holds after a parallel block none of whose branches wrote it: what it held
+    before (``held``), narrowed as every branch narrowed it (``left``: per branch, what it
+    may leave of the block's mark, narrowed or not); a value one of them keeps out is gone."""
+    out = held
+    for items in left:
+        narrowed = (
+            item if not isinstance(mark, Narrowed) else _within(item, *mark[1:])
+            for item in out
+            for mark in items
+        )
+        out = frozenset(item for item in narrowed if item is not _NOTHING)
+    return out
 
 
 def _frozen(state: State) -> Any:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from irgraph import Agent, Loop, MapOver, PipelineError, Route, run, to_graph, validate
 from irgraph.code import to_code
-from irgraph.reaching import reaching
+from irgraph.reaching import Narrowed, narrowed, reaching
 from irgraph.testing import FakeProvider
 from irgraph.testing.strategies import pipelines_with_inputs
 from irgraph.walk import INPUT
@@ -134,6 +134,43 @@ def test_a_branch_that_may_leave_the_key_beside_one_that_writes_it_hides_the_val
     (clash, problem) = said(pipeline)[0]
     assert "both write 'category'" in clash
     assert 'branch for "Q", but \'category\' can only be one of "A", "B"' in problem
+
+
+def picks(name: str, *values: str) -> Route:
+    made = Route(name).on("category")
+    for value in values:
+        made = made.when(value, Agent(f"{name}_{value}").instruct("B.").writes(f"q_{name}"))
+    return made
+
+
+def test_a_branch_that_always_writes_the_key_hides_the_value_a_sibling_route_compared():
+    """'p1' writes 'category' whenever its write lands, and 'r1' in the other branch leaves
+    it alone: after the block it holds 'p1''s value. 'c0''s value, narrowed by 'r1', was
+    said to get past the block too, so a branch for "C" (only 'c0' writes it) was accepted."""
+    block = cl("p1", "A", "B") | picks("r1", "A", "C")
+    (race, problem) = said(cl("c0", "A", "B", "C") >> block >> route("A", "B", "C"))[0]
+    assert "'r1' reads 'category', which its parallel sibling 'p1' writes" in race
+    assert problem.startswith(
+        'Route \'r\' has a branch for "C", but \'category\' can only be one of "A", "B" (the '
+        "enum of agent 'p1')"
+    )
+    # a branch that may leave the key alone lets the value from before past, as 'r1' took it
+    maybe = Route("m").on("t").when("z", cl("p1", "A", "B")).otherwise(use())
+    G = to_graph(cl("c0", "A", "B", "C") >> (maybe | picks("r1", "A", "C")) >> route("A"))
+    found = narrowed(G, G.graph["tree"], {"r": "category"})["r"]
+    assert found == {"p1", Narrowed("c0", "r1", ("A", "C"))}
+
+
+def test_after_parallel_routes_that_each_narrow_the_key_it_holds_what_all_let_through():
+    """Neither branch writes 'category': a run gets past the block only with a value both
+    routes take, "C"; the value was told as either route let it through ("A", "B" or "C")."""
+    block = picks("r1", "A", "C") | picks("r2", "B", "C")
+    G = to_graph(cl("c0", "A", "B", "C") >> block >> route("A", "C", otherwise=True))
+    assert narrowed(G, G.graph["tree"], {"r": "category"})["r"] == {Narrowed("c0", "r2", ("C",))}
+    (problem,) = [p["message"] for p in G.graph["problems"]]
+    assert problem.startswith(
+        "Route 'r' has a branch for \"A\", but 'category' can only be \"C\" when 'r' runs"
+    )
 
 
 # 3. A map-over's item from several lists ----------------------------------------------------
