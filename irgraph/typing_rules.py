@@ -40,6 +40,8 @@ class TypeRules:
         self.w = walker
         self.routes = RouteChecks(walker)
         self._named: dict[str, list[str]] = {}  # loop id -> its stop key's writers, in order
+        #: loop id -> the keys its body writes, for a loop whose body never writes its stop key
+        self._unwritten: dict[str, list[str]] = {}
 
     def _agents(self, key: str, env: Env) -> list[tuple[str, Any]]:
         """The agents that may have written ``key`` as seen from ``env``, with their output
@@ -100,6 +102,11 @@ class TypeRules:
         self._named[sid] = writers(self.w, node.until, env)
         self.routes.add_loop(sid, node)
 
+    def stop_unwritten(self, sid: str, written: list[str]) -> None:
+        """Loop ``sid``'s body never writes its stop key (it writes ``written``): warned of
+        once the whole graph is known (:meth:`stops_when`), with what the key holds."""
+        self._unwritten[sid] = written
+
     def stops_when(self, sid: str, node: LoopNode, found: frozenset[Any]) -> None:
         """``until(key)`` on free text stops on any answer; ``equals=`` a value that no pass
         can end with (outside the writers' enum or schema, no string on free text, or kept
@@ -119,15 +126,20 @@ class TypeRules:
         for source in map(_source, items):
             if source != INPUT and nodes[source]["kind"] == "agent":
                 agents.setdefault(source, nodes[source]["output"])
+        free = [writer for writer, schema in agents.items() if schema is None]
+        unwritten = self._unwritten.get(sid)
+        if unwritten is not None:
+            self.w.warnings.append(
+                stop_key_unwritten(node, sid, unwritten, [] if node.until_equals else free)
+            )
         if not node.until_equals:
-            for writer, schema in agents.items():
-                if schema is None:
-                    self.w.warnings.append(
-                        f"Loop '{sid}' stops once '{key}' is truthy, but agent '{writer}' "
-                        "writes it as free text, so any answer (even 'no') stops it; write "
-                        f".until('{key}', equals='...') or give '{writer}' "
-                        ".output({'type': 'boolean'})."
-                    )
+            for writer in free if unwritten is None else ():
+                self.w.warnings.append(
+                    f"Loop '{sid}' stops once '{key}' is truthy, but agent '{writer}' "
+                    "writes it as free text, so any answer (even 'no') stops it; write "
+                    f".until('{key}', equals='...') or give '{writer}' "
+                    ".output({'type': 'boolean'})."
+                )
             return
         target = node.until_equals[0]
         reasons: dict[str, str] = {}
@@ -223,6 +235,31 @@ class TypeRules:
             f".until('{key}', equals={told!r}) or give '{writer}' "
             f".output({{'type': '{kind}'}})."
         )
+
+
+def stop_key_unwritten(node: LoopNode, sid: str, written: list[str], free: list[str]) -> str:
+    """The warning of loop ``sid``, which stops on a key its body never writes (it writes
+    ``written``): every pass ends with the value the loop started with, so it stops after one
+    pass or never early; after the first when agents ``free`` wrote it as free text."""
+    key = node.until
+    runs = f"all {node.max_iterations}" if node.max_iterations else "all its"
+    others = ", ".join(f"'{k}'" for k in written)
+    instead = f", or stop on a key the body writes ({others})" if others else ""
+    if not free:
+        return (
+            f"Loop '{sid}' stops on '{key}', but nothing in its body writes '{key}', so every "
+            "pass ends with the value it had before the loop: the loop stops after its first "
+            f"pass or runs {runs} iterations, whatever the body answers. Write '{key}' in the "
+            f"body (.writes('{key}') on a body step){instead}."
+        )
+    who = f"agent {names(free)} writes" if len(free) == 1 else f"agents {names(free)} write"
+    return (
+        f"Loop '{sid}' stops once '{key}' is truthy, but nothing in its body writes '{key}', "
+        f"and {who} it before the loop as free text, where any answer (even 'no') is "
+        "truthy: every pass ends with that answer, so the loop always stops after its first "
+        f"pass, whatever the body answers. Write '{key}' in the body (.writes('{key}') on a "
+        f"body step) and compare it with .until('{key}', equals='...'){instead}."
+    )
 
 
 def _source(item: Any) -> Any:

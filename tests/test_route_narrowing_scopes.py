@@ -160,3 +160,27 @@ def test_a_map_over_after_a_route_that_lets_only_its_values_through_is_refused()
     assert hint == "Give 'r' .otherwise(step), so that a list gets past it."
     fixed = plan() >> Route("r").on("steps").when("none", step("other")).otherwise(step("x"))
     assert validate(to_graph(fixed >> each(), inputs={"ticket"})) == []
+
+
+def judged(route: Route) -> Loop:
+    """A loop whose body's 'judge' answers 'verdict' in free text, compared by ``route``."""
+    judge = Agent("judge").instruct("Judge {ticket}.").writes("verdict")
+    return Loop("L").step(judge >> route).until("verdict").max_iterations(3)
+
+
+def test_a_free_text_stop_key_written_only_before_the_loop_is_one_warning_saying_both():
+    """The loop was warned twice: that free text stops it on any answer, and that its body
+    never writes the key."""
+    draft = Agent("draft").instruct("Draft {ticket}.").writes("draft")
+    check = Agent("check").instruct("Check {draft}.").writes("verdict")
+    pipeline = draft >> Loop("L").step(check).until("draft").max_iterations(3)
+    assert about_loop(pipeline) == [
+        "Loop 'L' stops once 'draft' is truthy, but nothing in its body writes 'draft', and "
+        "agent 'draft' writes it before the loop as free text, where any answer (even 'no') "
+        "is truthy: every pass ends with that answer, so the loop always stops after its "
+        "first pass, whatever the body answers. Write 'draft' in the body (.writes('draft') "
+        "on a body step) and compare it with .until('draft', equals='...'), or stop on a key "
+        "the body writes ('verdict')."
+    ]
+    done = run(pipeline, provider=FakeProvider(responses={"draft": "no"}), state={"ticket": 1})
+    assert [e.node for e in done.trace if e.event == "start"].count("check") == 1
