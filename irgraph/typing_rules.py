@@ -126,7 +126,13 @@ class TypeRules:
         for source in map(_source, items):
             if source != INPUT and nodes[source]["kind"] == "agent":
                 agents.setdefault(source, nodes[source]["output"])
-        free = [writer for writer, schema in agents.items() if schema is None]
+        # Free text, unless the routes before let it through only as the values they compare.
+        free = [
+            writer
+            for writer, schema in agents.items()
+            if schema is None
+            if not all(isinstance(i, Narrowed) and i.values for i in items if _source(i) == writer)
+        ]
         unwritten = self._unwritten.get(sid)
         if unwritten is not None:
             self.w.warnings.append(

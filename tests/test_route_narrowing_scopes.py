@@ -168,6 +168,23 @@ def judged(route: Route) -> Loop:
     return Loop("L").step(judge >> route).until("verdict").max_iterations(3)
 
 
+def test_a_free_text_stop_key_a_route_lets_through_only_as_its_values_is_not_warned_of():
+    """'r' lets 'judge''s answer end a pass only as "done" or "again": the loop was warned
+    that any answer (even 'no') stops it, though "no" fails the run at 'r'."""
+    strict = Route("r").on("verdict").when("done", step("ship")).when("again", step("redo"))
+    assert about_loop(judged(strict)) == []
+    # with an otherwise that leaves 'verdict' alone, any answer still ends a pass
+    lenient = Route("r").on("verdict").when("done", step("ship")).otherwise(step("redo"))
+    assert about_loop(judged(lenient)) == [
+        "Loop 'L' stops once 'verdict' is truthy, but agent 'judge' writes it as free text, "
+        "so any answer (even 'no') stops it; write .until('verdict', equals='...') or give "
+        "'judge' .output({'type': 'boolean'})."
+    ]
+    answers = FakeProvider(responses={"judge": "no"})
+    done = run(judged(lenient), provider=answers, state={"ticket": 1})
+    assert [e.node for e in done.trace if e.event == "start"].count("judge") == 1
+
+
 def test_a_free_text_stop_key_written_only_before_the_loop_is_one_warning_saying_both():
     """The loop was warned twice: that free text stops it on any answer, and that its body
     never writes the key."""
