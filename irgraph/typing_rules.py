@@ -146,6 +146,8 @@ class TypeRules:
                     f".until('{key}', equals='...') or give '{writer}' "
                     ".output({'type': 'boolean'})."
                 )
+            if unwritten is None and items:
+                self._always_truthy(sid, key, items)
             return
         target = node.until_equals[0]
         reasons: dict[str, str] = {}
@@ -169,6 +171,29 @@ class TypeRules:
                 f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but none of its "
                 f"writers can write it ({names(list(reasons), 'or')}), so it never stops early."
             )
+
+    def _always_truthy(self, sid: str, key: str, items: list[Any]) -> None:
+        """The warning of loop ``sid``, stopping once ``key`` is truthy, when the routes of its
+        body let a pass end only with values they compare (``items``), each of them truthy."""
+        if not all(isinstance(item, Narrowed) and item.values for item in items):
+            return
+        values: list[Any] = []
+        for item in items:
+            values += [v for v in item.values if item.admits(v) and not _among(v, values)]
+        if not values or not all(values):
+            return
+        routes = sorted({str(item.route) for item in items}, key=self.w.added.index)
+        nodes = self.w.G.nodes
+        cases = [c["equals"] for r in routes for c in nodes[r]["cases"] if "equals" in c]
+        values.sort(key=lambda v: next((i for i, c in enumerate(cases) if _same(v, c)), 0))
+        shown = ", ".join(map(canonical, values))
+        self.w.warnings.append(
+            f"Loop '{sid}' stops once '{key}' is truthy, but a pass can only end with '{key}' "
+            f"as {'one of ' if len(values) > 1 else ''}{shown} (what route {names(routes)} "
+            f"{'lets' if len(routes) == 1 else 'let'} through), all truthy, so the loop always "
+            f"stops after its first pass; stop on one of them: .until('{key}', "
+            f"equals={values[0]!r})."
+        )
 
     def _kept_out(
         self, sid: str, key: str, target: Any, kept_out: list[Narrowed], agents: list[str]
@@ -266,6 +291,10 @@ def stop_key_unwritten(node: LoopNode, sid: str, written: list[str], free: list[
         f"pass, whatever the body answers. Write '{key}' in the body (.writes('{key}') on a "
         f"body step) and compare it with .until('{key}', equals='...'){instead}."
     )
+
+
+def _among(value: Any, values: list[Any]) -> bool:
+    return any(_same(value, other) for other in values)
 
 
 def _source(item: Any) -> Any:

@@ -12,7 +12,18 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, Loop, MapOver, PipelineError, Route, RunError, run, to_graph, validate
+from irgraph import (
+    Agent,
+    Loop,
+    MapOver,
+    PipelineError,
+    Route,
+    RunError,
+    Transform,
+    run,
+    to_graph,
+    validate,
+)
 from irgraph.testing import FakeProvider
 from tests.support.route_samples import spam_then_bugs
 
@@ -168,11 +179,27 @@ def judged(route: Route) -> Loop:
     return Loop("L").step(judge >> route).until("verdict").max_iterations(3)
 
 
+def reset() -> str:
+    return ""
+
+
 def test_a_free_text_stop_key_a_route_lets_through_only_as_its_values_is_not_warned_of():
-    """'r' lets 'judge''s answer end a pass only as "done" or "again": the loop was warned
-    that any answer (even 'no') stops it, though "no" fails the run at 'r'."""
+    """'r' lets 'judge''s answer end a pass only as "done" ('reset' empties any other): the
+    loop was warned that any answer (even 'no') stops it, though "no" goes on to a new pass."""
+    resets = Route("r").on("verdict").when("done", step("ship"))
+    resets = resets.otherwise(Transform("reset", reset).writes("verdict"))
+    assert about_loop(judged(resets)) == []
+    answers = FakeProvider(responses={"judge": "no"})
+    done = run(judged(resets), provider=answers, state={"ticket": 1})
+    assert [e.node for e in done.trace if e.event == "start"].count("judge") == 3
+    # values that are all truthy: every pass that ends stops the loop, said so
     strict = Route("r").on("verdict").when("done", step("ship")).when("again", step("redo"))
-    assert about_loop(judged(strict)) == []
+    assert about_loop(judged(strict)) == [
+        "Loop 'L' stops once 'verdict' is truthy, but a pass can only end with 'verdict' as "
+        'one of "done", "again" (what route \'r\' lets through), all truthy, so the loop '
+        "always stops after its first pass; stop on one of them: .until('verdict', "
+        "equals='done')."
+    ]
     # with an otherwise that leaves 'verdict' alone, any answer still ends a pass
     lenient = Route("r").on("verdict").when("done", step("ship")).otherwise(step("redo"))
     assert about_loop(judged(lenient)) == [
@@ -180,7 +207,6 @@ def test_a_free_text_stop_key_a_route_lets_through_only_as_its_values_is_not_war
         "so any answer (even 'no') stops it; write .until('verdict', equals='...') or give "
         "'judge' .output({'type': 'boolean'})."
     ]
-    answers = FakeProvider(responses={"judge": "no"})
     done = run(judged(lenient), provider=answers, state={"ticket": 1})
     assert [e.node for e in done.trace if e.event == "start"].count("judge") == 1
 
