@@ -30,7 +30,7 @@ from irgraph.walk import INPUT
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["reaching", "narrowed", "narrowed_ends", "Narrowed"]
+__all__ = ["reaching", "narrowed", "narrowed_ends", "Narrowed", "source_of"]
 
 
 class Narrowed(NamedTuple):
@@ -175,8 +175,8 @@ class _Flow:
             before.state[key] |= state[key]
         after: State = {}
         for key in self.keys:
-            left = [frozenset(i for i in end[key] if _source(i) is before) for end in ends]
-            written = frozenset(i for end in ends for i in end[key] if _source(i) is not before)
+            left = [frozenset(i for i in end[key] if source_of(i) is before) for end in ends]
+            written = frozenset(i for end in ends for i in end[key] if source_of(i) is not before)
             after[key] = written | _kept(state[key], left) if all(left) else written
         return after
 
@@ -232,8 +232,9 @@ class _Flow:
         return {**state, **{key: frozenset({sid}) for key in writes if key in self.keys}}
 
 
-def _source(item: Any) -> Any:
-    """The writer (or mark, or ``INPUT``) of an item of a state, narrowed or not."""
+def source_of(item: Any) -> Any:
+    """The writer (``INPUT``, or a parallel block's mark) of an item of what reaches a node,
+    narrowed (:class:`Narrowed`) or not."""
     return item.source if isinstance(item, Narrowed) else item
 
 

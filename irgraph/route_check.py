@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.ir.outputs import AllowedValues, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
-from irgraph.reaching import Narrowed, narrowed_ends
+from irgraph.reaching import Narrowed, narrowed_ends, source_of
 from irgraph.route_messages import RouteMessages, Source, names_of
 from irgraph.route_values import Refusals, names
 from irgraph.walk import INPUT
@@ -180,7 +180,7 @@ class RouteChecks(RouteMessages):
                 for s in sources:
                     if s.node not in able and reaches(_items_of(s.node, found), value):
                         never += [s.name] if s.name not in never else []
-                kept_out = frozenset(item for item in found if _source(item) in able)
+                kept_out = frozenset(item for item in found if source_of(item) in able)
                 self._not_let_through(sid, key, value, kept_out, never)
             compared = kept
         for source in sources if compared else ():
@@ -234,7 +234,8 @@ class RouteChecks(RouteMessages):
         """Whether ``value`` may be in the key, by what reaches the node (``found``): the
         value of a writer that may write it, which the routes before may let through."""
         return any(
-            reaches(frozenset({item}), value) and self._writable(value, _of(_source(item), sources))
+            reaches(frozenset({item}), value)
+            and self._writable(value, _of(source_of(item), sources))
             for item in found
         )
 
@@ -291,13 +292,8 @@ def reaches(found: frozenset[Any], value: Any) -> bool:
     return any(not isinstance(item, Narrowed) or item.admits(value) for item in found)
 
 
-def _source(item: Any) -> Any:
-    """The writer (or ``INPUT``) of an item that reaches a node, narrowed or not."""
-    return item.source if isinstance(item, Narrowed) else item
-
-
 def _sources_of(found: frozenset[Any]) -> frozenset[str]:
-    return frozenset(map(_source, found))
+    return frozenset(map(source_of, found))
 
 
 def _of(writer: Any, sources: list[Source]) -> list[Source]:
@@ -307,7 +303,7 @@ def _of(writer: Any, sources: list[Source]) -> list[Source]:
 
 def _items_of(writer: Any, found: frozenset[Any]) -> frozenset[Any]:
     """The items of ``found`` that are ``writer``'s value."""
-    return frozenset(item for item in found if _source(item) == writer)
+    return frozenset(item for item in found if source_of(item) == writer)
 
 
 def _move(said: list[Any], start: int, to: int) -> None:

@@ -21,7 +21,7 @@ from irgraph.ir import LoopNode, RouteNode
 from irgraph.ir.outputs import schema_enum, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
-from irgraph.reaching import Narrowed
+from irgraph.reaching import Narrowed, source_of
 from irgraph.route_check import RouteChecks
 from irgraph.route_values import names, refusal
 from irgraph.walk import INPUT
@@ -118,12 +118,12 @@ class TypeRules:
         named, order = self._named[sid], {nid: i for i, nid in enumerate(self.w.added)}
 
         def ranked(item: Any) -> tuple[int, int]:  # the walk's writers first, as it met them
-            source = _source(item)
+            source = source_of(item)
             return (0, named.index(source)) if source in named else (1, -order.get(source, 0))
 
         items = sorted(found, key=ranked)
         agents: dict[str, Any] = {}  # (an agent, the nearest first, with its output schema)
-        for source in map(_source, items):
+        for source in map(source_of, items):
             if source != INPUT and nodes[source]["kind"] == "agent":
                 agents.setdefault(source, nodes[source]["output"])
         # Free text, unless the routes before let it through only as the values they compare.
@@ -131,7 +131,7 @@ class TypeRules:
             writer
             for writer, schema in agents.items()
             if schema is None
-            if not all(isinstance(i, Narrowed) and i.values for i in items if _source(i) == writer)
+            if not all(isinstance(i, Narrowed) and i.values for i in _written_by(writer, items))
         ]
         unwritten = self._unwritten.get(sid)
         if unwritten is not None:
@@ -153,7 +153,7 @@ class TypeRules:
         reasons: dict[str, str] = {}
         kept_out: list[Narrowed] = []
         for item in items:
-            source = _source(item)
+            source = source_of(item)
             if isinstance(item, Narrowed) and not item.admits(target):
                 kept_out.append(item)  # a route in the way
             elif source == INPUT or nodes[source]["kind"] != "agent":
@@ -297,6 +297,6 @@ def _among(value: Any, values: list[Any]) -> bool:
     return any(_same(value, other) for other in values)
 
 
-def _source(item: Any) -> Any:
-    """The writer (or ``INPUT``) of an item :func:`irgraph.reaching.narrowed_ends` finds."""
-    return item.source if isinstance(item, Narrowed) else item
+def _written_by(writer: str, items: list[Any]) -> list[Any]:
+    """The items that are ``writer``'s value."""
+    return [item for item in items if source_of(item) == writer]
