@@ -149,7 +149,11 @@ class RouteChecks(RouteMessages):
             ]
         why, _ = self._only_why(sid, None, routes, values)
         within = [route for route in routes if self._inside(sid, route)]
-        hint = f"Give {names(routes, 'or')} .otherwise(step), so that a list gets past it"
+        strict, loose = self._strict(routes)
+        hints = [f"give {names(strict, 'or')} .otherwise(step)"] if strict else []
+        if loose:  # (it has one, or a predicate: they write the key)
+            hints.append(f"give {names(loose, 'or')} a branch that leaves '{over}' as it is")
+        hint = f"G{', or '.join(hints)[1:]}, so that a list gets past it"
         if within:
             hint = f"Move '{sid}' out of that branch, to where '{over}' holds a list"
         self.w.problem(

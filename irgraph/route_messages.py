@@ -120,8 +120,7 @@ class RouteMessages:
                 hint += f" to after {enclosing}, and give {enclosing} .when({value!r}, step)"
                 hint += " or .otherwise(step)"
             return why, hint
-        strict = [r for r in routes if all("equals" in c for c in self.w.G.nodes[r]["cases"])]
-        loose = [r for r in routes if r not in strict]
+        strict, loose = self._strict(routes)
         whys, hints = [], []
         if strict:
             whys.append(
@@ -141,6 +140,12 @@ class RouteMessages:
                 f"'{key}' as it is"
             )
         return ", and ".join(whys), ", or ".join(hints)
+
+    def _strict(self, routes: list[str]) -> tuple[list[str], list[str]]:
+        """``routes`` split: those with no otherwise and no predicate (a run with a value no
+        branch takes fails there), and the others (their other branches write the key)."""
+        strict = [r for r in routes if all("equals" in c for c in self.w.G.nodes[r]["cases"])]
+        return strict, [r for r in routes if r not in strict]
 
     def _list_named(self, mid: str) -> str:
         """The list map-over ``mid`` iterates, as a message names it."""

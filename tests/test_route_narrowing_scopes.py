@@ -173,6 +173,24 @@ def test_a_map_over_after_a_route_that_lets_only_its_values_through_is_refused()
     assert validate(to_graph(fixed >> each(), inputs={"ticket"})) == []
 
 
+def test_a_map_over_after_a_route_whose_other_branches_write_its_list_key_is_told_so():
+    """'r' takes any value but "none" to 'again', whose answer 'r3' lets through only as
+    "later": the hint said to give 'r' an otherwise, which it has."""
+    again = Agent("again").instruct("Again.").output(STEPS).writes("steps")
+    later = again >> Route("r3").on("steps").when("later", step("wait"))
+    pipeline = plan() >> Route("r").on("steps").when("none", step("x")).otherwise(later)
+    ((message, hint),) = told(pipeline >> each())
+    assert message.endswith(
+        "route 'r3' before it has no branch for any other value and no otherwise, so a run "
+        "with another value fails there, and route 'r' before it takes any other value to a "
+        "branch that writes 'steps'; so 'each' can never run without failing."
+    )
+    assert hint == (
+        "Give 'r3' .otherwise(step), or give 'r' a branch that leaves 'steps' as it is, so "
+        "that a list gets past it."
+    )
+
+
 def judged(route: Route) -> Loop:
     """A loop whose body's 'judge' answers 'verdict' in free text, compared by ``route``."""
     judge = Agent("judge").instruct("Judge {ticket}.").writes("verdict")
