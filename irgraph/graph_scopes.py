@@ -70,7 +70,7 @@ def walk_loop(w: Walker, node: LoopNode, env: Env, parent: str | None) -> Summar
         own_reads = [node.until]
         w.bind(sid, node.until, env, optional=False)
         if lookup(node.until, env) is not None:  # (an unknown key is a problem of its own)
-            w.warnings.append(_stop_key_unwritten(node, sid, sorted(body_env.local)))
+            w.types.stop_unwritten(sid, sorted(body_env.local))
     attrs_["reads"] = own_reads
     attrs_["writes"] = sorted(body_env.local)
     writes = {}
@@ -85,21 +85,6 @@ def walk_loop(w: Walker, node: LoopNode, env: Env, parent: str | None) -> Summar
     reads = {key: sid for key in w.body_reads[sid]}
     reads.update({key: sid for key in own_reads})
     return Summary([sid], [sid], reads, writes, tree)
-
-
-def _stop_key_unwritten(node: LoopNode, sid: str, written: list[str]) -> str:
-    """The warning of loop ``sid``, which stops on a key its body never writes: every pass
-    ends with the value the loop started with, so it stops after one pass or never early."""
-    key = node.until
-    runs = f"all {node.max_iterations}" if node.max_iterations else "all its"
-    others = ", ".join(f"'{k}'" for k in written)
-    instead = f", or stop on a key the body writes ({others})" if others else ""
-    return (
-        f"Loop '{sid}' stops on '{key}', but nothing in its body writes '{key}', so every "
-        "pass ends with the value it had before the loop: the loop stops after its first "
-        f"pass or runs {runs} iterations, whatever the body answers. Write '{key}' in the "
-        f"body (.writes('{key}') on a body step){instead}."
-    )
 
 
 def walk_map_over(w: Walker, node: MapOverNode, env: Env, parent: str | None) -> Summary:

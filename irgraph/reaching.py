@@ -5,12 +5,12 @@ route compares, or what a map-over's item holds, need every writer whose value m
 there when the node runs, and only those. This module follows the control structure recorded
 in ``G.graph["tree"]``: a sequence in order; parallel branches each from the state before the
 block (after it, a key any branch writes holds one of those branches' values, and the value from
-before only if every branch may leave it alone); a route's branches each from the state before
-it (one of them runs); a loop's body from the state before the loop joined with the state at
-the end of its body (the next pass's start, unless ``max_iterations`` is 1), until nothing
-changes; a map-over's body once per item, from the state before it with the item written by
-the map-over, and after it only the list of results. ``INPUT`` stands for the initial state:
-a path on which nothing wrote the key.
+before only if every branch may leave it alone, as every one of them narrowed it); a route's
+branches each from the state before it (one of them runs); a loop's body from the state
+before the loop joined with the state at the end of its body (the next pass's start, unless
+``max_iterations`` is 1), until nothing changes; a map-over's body once per item, from the
+state before it with the item written by the map-over, and after it only the list of results.
+``INPUT`` stands for the initial state: a path on which nothing wrote the key.
 
 >>> from irgraph import Agent, Route, to_graph
 >>> first = Agent("a").writes("k") >> Agent("b").instruct("{k}") >> Agent("c").writes("k")
@@ -30,7 +30,7 @@ from irgraph.walk import INPUT
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["reaching", "narrowed", "narrowed_ends", "Narrowed"]
+__all__ = ["reaching", "narrowed", "narrowed_ends", "Narrowed", "source_of"]
 
 
 class Narrowed(NamedTuple):
@@ -81,7 +81,8 @@ def narrowed(
     :class:`Narrowed`: in a route's branch for a value, the key holds that value; in a later
     branch (its otherwise, a predicate's), none of the values its earlier branches take; and
     after a route with no ``otherwise`` and no predicate (any other value fails the run there)
-    one of its values, unless a branch wrote it."""
+    one of its values, unless a branch wrote it; after one with them, one of the values of its
+    branches that leave it alone, when every other branch writes it."""
     return narrowed_ends(G, tree, wanted, {}, narrow=narrow)[0]
 
 
@@ -159,7 +160,9 @@ class _Flow:
 
     def parallel(self, branches: list[Any], state: State) -> State:
         """Each branch from the state before the block; after it, a key holds a value some
-        branch wrote, or the value from before when every branch may leave it alone."""
+        branch wrote, or the value from before when every branch may leave it alone (as each
+        of them narrowed it: a route in a branch compares the value from before only when no
+        branch writes it, else what it compares is written over, whenever the write lands)."""
         if not branches:
             return state
         block = self.blocks.get(id(branches))
@@ -172,9 +175,9 @@ class _Flow:
             before.state[key] |= state[key]
         after: State = {}
         for key in self.keys:
-            written = frozenset().union(*(end[key] for end in ends)) - {before}
-            kept = all(before in end[key] for end in ends)
-            after[key] = written | state[key] if kept else written
+            left = [frozenset(i for i in end[key] if source_of(i) is before) for end in ends]
+            written = frozenset(i for end in ends for i in end[key] if source_of(i) is not before)
+            after[key] = written | _kept(state[key], left) if all(left) else written
         return after
 
     def route(self, sid: str, branches: list[Any], state: State) -> State:
@@ -227,6 +230,27 @@ class _Flow:
         inner = {**state, item: frozenset({sid})} if item in self.keys else state
         self.part(body, inner)
         return {**state, **{key: frozenset({sid}) for key in writes if key in self.keys}}
+
+
+def source_of(item: Any) -> Any:
+    """The writer (``INPUT``, or a parallel block's mark) of an item of what reaches a node,
+    narrowed (:class:`Narrowed`) or not."""
+    return item.source if isinstance(item, Narrowed) else item
+
+
+def _kept(held: frozenset[Any], left: list[frozenset[Any]]) -> frozenset[Any]:
+    """What a key holds after a parallel block none of whose branches wrote it: what it held
+    before (``held``), narrowed as every branch narrowed it (``left``: per branch, what it
+    may leave of the block's mark, narrowed or not); a value one of them keeps out is gone."""
+    out = held
+    for items in left:
+        narrowed = (
+            item if not isinstance(mark, Narrowed) else _within(item, *mark[1:])
+            for item in out
+            for mark in items
+        )
+        out = frozenset(item for item in narrowed if item is not _NOTHING)
+    return out
 
 
 def _frozen(state: State) -> Any:
@@ -284,19 +308,20 @@ def _within(
 
 def _past(values: frozenset[Any], route: str, before: frozenset[Any]) -> frozenset[Any]:
     """``values`` after ``route``, which lets values none of its cases take get past (an
-    otherwise, a predicate): a value its branch for one value left as it was is told as the
-    route before it narrowed it (``before``), not as narrowed by ``route``, which fails no run."""
+    otherwise, a predicate): a value its branch for one value left as it was, and that a
+    route before it (``before``) already let through only as some values, is told as that
+    route narrowed it, which fails a run with any other value (``route`` takes the others to
+    branches that write the key, or stop them); else as ``route`` narrowed it."""
     out = set()
     for item in values:
         earlier = [
             old
             for old in before
             if isinstance(old, Narrowed) and isinstance(item, Narrowed) and item.route == route
-            if old.source == item.source and any(old.admits(v) for v in item.values or ())
+            if old.source == item.source and old.values is not None
+            if any(old.admits(v) for v in item.values or ())
         ]
-        for old in earlier:  # (one that only left values out: as it was, which holds these)
-            out.add(old if old.values is None else _within(old, old.route, item.values, ()))
-        out |= set() if earlier else {item}
+        out |= {_within(old, old.route, item.values, ()) for old in earlier} or {item}
     return frozenset(out)
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.ir.outputs import AllowedValues, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
-from irgraph.reaching import Narrowed, narrowed_ends
+from irgraph.reaching import Narrowed, narrowed_ends, source_of
 from irgraph.route_messages import RouteMessages, Source, names_of
 from irgraph.route_values import Refusals, names
 from irgraph.walk import INPUT
@@ -149,7 +149,11 @@ class RouteChecks(RouteMessages):
             ]
         why, _ = self._only_why(sid, None, routes, values)
         within = [route for route in routes if self._inside(sid, route)]
-        hint = f"Give {names(routes, 'or')} .otherwise(step), so that a list gets past it"
+        strict, loose = self._strict(routes)
+        hints = [f"give {names(strict, 'or')} .otherwise(step)"] if strict else []
+        if loose:  # (it has one, or a predicate: they write the key)
+            hints.append(f"give {names(loose, 'or')} a branch that leaves '{over}' as it is")
+        hint = f"G{', or '.join(hints)[1:]}, so that a list gets past it"
         if within:
             hint = f"Move '{sid}' out of that branch, to where '{over}' holds a list"
         self.w.problem(
@@ -172,10 +176,16 @@ class RouteChecks(RouteMessages):
         if found:  # a value no writer allows is told so: that is the first fix
             kept = []
             for value in compared:
-                if reaches(found, value) or not self._writable(value, sources):
+                if self._possible(value, found, sources) or not self._writable(value, sources):
                     kept.append(value)  # (told below if no writer allows it)
-                else:
-                    self._not_let_through(sid, key, value, found)
+                    continue
+                able = {s.node for s in sources if self._writable(value, _of(s.node, sources))}
+                never: list[str] = []  # sources whose value gets there, but never as this
+                for s in sources:
+                    if s.node not in able and reaches(_items_of(s.node, found), value):
+                        never += [s.name] if s.name not in never else []
+                kept_out = frozenset(item for item in found if source_of(item) in able)
+                self._not_let_through(sid, key, value, kept_out, never)
             compared = kept
         for source in sources if compared else ():
             if source.kind == "agent" and source.schema is None:
@@ -200,7 +210,7 @@ class RouteChecks(RouteMessages):
         kinds = {c.kind for c in node.cases}
         finite = [a for a in allowed.values if self._refused(a, sources) is None]
         finite = finite if not allowed.types else []
-        finite = [a for a in finite if reaches(found, a)]
+        finite = [a for a in finite if self._possible(a, found, sources)]
         uncovered = [a for a in finite if not any(_same(a, v) for v in compared)]
         if uncovered and "otherwise" not in kinds and "test" not in kinds:
             missing = ", ".join(canonical(v) for v in uncovered)
@@ -223,6 +233,15 @@ class RouteChecks(RouteMessages):
         if allowed is not None and not allowed.admits(value):
             return False
         return self._refused(value, sources) is None
+
+    def _possible(self, value: Any, found: frozenset[Any], sources: list[Source]) -> bool:
+        """Whether ``value`` may be in the key, by what reaches the node (``found``): the
+        value of a writer that may write it, which the routes before may let through."""
+        return any(
+            reaches(frozenset({item}), value)
+            and self._writable(value, _of(source_of(item), sources))
+            for item in found
+        )
 
     def _sources(self, sid: str, key: str) -> list[Source]:
         """What may be in ``key`` when route ``sid`` runs, in reading order."""
@@ -278,7 +297,17 @@ def reaches(found: frozenset[Any], value: Any) -> bool:
 
 
 def _sources_of(found: frozenset[Any]) -> frozenset[str]:
-    return frozenset(item.source if isinstance(item, Narrowed) else item for item in found)
+    return frozenset(map(source_of, found))
+
+
+def _of(writer: Any, sources: list[Source]) -> list[Source]:
+    """The sources of ``writer`` (the items of a map-over: one per list writer)."""
+    return [source for source in sources if source.node == writer]
+
+
+def _items_of(writer: Any, found: frozenset[Any]) -> frozenset[Any]:
+    """The items of ``found`` that are ``writer``'s value."""
+    return frozenset(item for item in found if source_of(item) == writer)
 
 
 def _move(said: list[Any], start: int, to: int) -> None:

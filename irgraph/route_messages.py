@@ -44,9 +44,13 @@ class RouteMessages:
     _order: dict[str, int]
     _nested: dict[str, str]  # map-over id -> the one whose item it iterates
 
-    def _not_let_through(self, sid: str, key: str, value: Any, found: frozenset[Any]) -> None:
+    def _not_let_through(
+        self, sid: str, key: str, value: Any, found: frozenset[Any], never: list[str]
+    ) -> None:
         """The problem of a compared ``value`` that the routes before ``sid`` comparing
-        ``key`` too never let through (``found``: what reaches ``sid``, each narrowed)."""
+        ``key`` too never let through (``found``: what reaches ``sid`` of the writers that may
+        write it, each narrowed), and that the writers ``never`` whose value gets there
+        never write."""
         told = canonical(value)
         let = let_through(found, value)
         apart = [by for item in found for v, by in item.without if _same(v, value)]
@@ -60,8 +64,13 @@ class RouteMessages:
             why, hint = self._only_why(sid, value, *let)
             whys.append(why)
             hints += [hint] if not apart else []
+        if never:
+            kind = "agent" if len(never) == 1 else "agents"
+            whys.append(
+                f"{kind} {names(never)} never {'writes' if len(never) == 1 else 'write'} it"
+            )
         head = f"cannot be {told}"
-        if let is not None and not apart:
+        if let is not None and not apart and not never:
             values = let[1]
             shown = ", ".join(canonical(v) for v in values)
             head = f"can only be {'one of ' if len(values) > 1 else ''}{shown}"
@@ -111,12 +120,32 @@ class RouteMessages:
                 hint += f" to after {enclosing}, and give {enclosing} .when({value!r}, step)"
                 hint += " or .otherwise(step)"
             return why, hint
-        why = (
-            f"route {names(routes)} before it {'has' if len(routes) == 1 else 'have'} no "
-            "branch for any other value and no otherwise, so a run with another value "
-            "fails there"
-        )
-        return why, f"give {names(routes, 'or')} .when({value!r}, step) or .otherwise(step)"
+        strict, loose = self._strict(routes)
+        whys, hints = [], []
+        if strict:
+            whys.append(
+                f"route {names(strict)} before it {'has' if len(strict) == 1 else 'have'} no "
+                "branch for any other value and no otherwise, so a run with another value "
+                "fails there"
+            )
+            hints.append(f"give {names(strict, 'or')} .when({value!r}, step) or .otherwise(step)")
+        if loose:  # (every other value its branches meet, they write the key over, or stop)
+            key = self.w.G.nodes[loose[0]]["on"]
+            whys.append(
+                f"route {names(loose)} before it {'takes' if len(loose) == 1 else 'take'} any "
+                f"other value to a branch that writes '{key}'"
+            )
+            hints.append(
+                f"give {names(loose, 'or')} .when({value!r}, step) with a step that leaves "
+                f"'{key}' as it is"
+            )
+        return ", and ".join(whys), ", or ".join(hints)
+
+    def _strict(self, routes: list[str]) -> tuple[list[str], list[str]]:
+        """``routes`` split: those with no otherwise and no predicate (a run with a value no
+        branch takes fails there), and the others (their other branches write the key)."""
+        strict = [r for r in routes if all("equals" in c for c in self.w.G.nodes[r]["cases"])]
+        return strict, [r for r in routes if r not in strict]
 
     def _list_named(self, mid: str) -> str:
         """The list map-over ``mid`` iterates, as a message names it."""
@@ -157,33 +186,63 @@ class RouteMessages:
             )
         return f"agent '{source.node}'", f"'{source.node}'"
 
+    def _by_sources(
+        self,
+        sources: list[Source],
+        one: tuple[str, str],
+        item: tuple[str, str],
+        items: tuple[str, str],
+        agents: tuple[str, str],
+        **said: str,
+    ) -> tuple[str, str]:
+        """The (what refuses, what to change) wording that fits ``sources``: ``one`` for a
+        single agent, ``item`` for the items of one agent's list, ``items`` for those of
+        several agents' lists, ``agents`` for several agents. Each may name {whose} and
+        {where} (:meth:`_whose`, of a single source), {listed} ('a' and 'b'), {either} ('a'
+        or 'b'), {over} (the list), {lister} and what ``said`` gives."""
+        first = sources[0]
+        fields = {
+            "listed": names(names_of(sources)),
+            "either": names(names_of(sources), "or"),
+            "lister": str(first.lister),
+            "over": self._list_named(first.node) if first.kind == "item" else "",
+            **said,
+        }
+        if len(sources) == 1:
+            fields["whose"], fields["where"] = self._whose(sources)
+            chosen = item if first.kind == "item" else one
+        else:
+            chosen = items if first.kind == "item" else agents
+        source, change = chosen
+        return source.format(**fields), change.format(**fields)
+
     def _never_valid(self, sid: str, key: str, value: Any, sources: list[Source], why: str) -> None:
         """The problem of a compared ``value`` of the right type that every source's schema
         refuses by a constraint."""
-        told = canonical(value)
-        listed = names(names_of(sources))
-        over = self._list_named(sources[0].node) if sources[0].kind == "item" else ""
-        if len(sources) == 1:
-            whose, where = self._whose(sources)
-            if sources[0].kind == "item":
-                whose = f"the list that agent '{sources[0].lister}' writes to {over}"
-                source = f"the item schema of {whose} refuses it: {why}"
-            else:
-                source = f"the output schema of {whose} refuses it: {why}"
-            change = f"change the output schema of {where} to allow it"
-        elif sources[0].kind == "item":
-            source = (
-                f"the item schemas of the lists that agents {listed} write to {over} refuse "
-                f"it (the first: {why})"
-            )
-            change = f"change the output schema of the items of {names(names_of(sources), 'or')}"
-            change += " to allow it"
-        else:
-            source = f"the output schemas of agents {listed} refuse it (the first: {why})"
-            change = f"change the output schema of {names(names_of(sources), 'or')} to allow it"
+        change = "change the output schema of {where} to allow it"
+        source, change = self._by_sources(
+            sources,
+            one=("the output schema of {whose} refuses it: {why}", change),
+            item=(
+                "the item schema of the list that agent '{lister}' writes to {over} refuses it: "
+                "{why}",
+                change,
+            ),
+            items=(
+                "the item schemas of the lists that agents {listed} write to {over} refuse it "
+                "(the first: {why})",
+                "change the output schema of the items of {either} to allow it",
+            ),
+            agents=(
+                "the output schemas of agents {listed} refuse it (the first: {why})",
+                "change the output schema of {either} to allow it",
+            ),
+            why=why,
+        )
         self.w.problem(
-            f"Route '{sid}' has a branch for {told}, but {source}; a structured answer is "
-            "checked against its schema before it is written, so that branch can never run.",
+            f"Route '{sid}' has a branch for {canonical(value)}, but {source}; a structured "
+            "answer is checked against its schema before it is written, so that branch can "
+            "never run.",
             node=sid,
             key=key,
             hint=f"Compare with a value the schema allows, or {change}.",
@@ -195,23 +254,23 @@ class RouteMessages:
         """The problem of a compared ``value`` no source of ``key`` can produce."""
         shown = allowed.describe()
         told = canonical(value)
-        either = names(names_of(sources), "or")
-        if len(sources) == 1:
-            whose, where = self._whose(sources)
-            if isinstance(sources[0].schema.get("enum"), list):
-                source = f"the enum of {whose}"
-                change = f"add {told} to the enum of {where}"
-            else:
-                source = f"the output schema of {whose}"
-                change = f"change the output schema of {where} to allow it"
-        elif sources[0].kind == "item":
-            over = self._list_named(sources[0].node)
-            listed = names(names_of(sources))
-            source = f"what the items of the lists agents {listed} write to {over} may hold"
-            change = f"add {told} to the output schema of the items of {either}"
-        else:
-            source = f"what agents {names(names_of(sources))} may write there"
-            change = f"add {told} to the output schema of {either}"
+        single = ("the output schema of {whose}", "change the output schema of {where} to allow it")
+        if len(sources) == 1 and isinstance(sources[0].schema.get("enum"), list):
+            single = ("the enum of {whose}", "add {told} to the enum of {where}")
+        source, change = self._by_sources(
+            sources,
+            one=single,
+            item=single,
+            items=(
+                "what the items of the lists agents {listed} write to {over} may hold",
+                "add {told} to the output schema of the items of {either}",
+            ),
+            agents=(
+                "what agents {listed} may write there",
+                "add {told} to the output schema of {either}",
+            ),
+            told=told,
+        )
         other = respelled(value, allowed)
         if other is not NONE and self._refused(other, sources) is not None:
             other = NONE  # the other spelling is refused by a constraint too: not offered

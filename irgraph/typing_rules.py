@@ -21,7 +21,7 @@ from irgraph.ir import LoopNode, RouteNode
 from irgraph.ir.outputs import schema_enum, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
-from irgraph.reaching import Narrowed
+from irgraph.reaching import Narrowed, source_of
 from irgraph.route_check import RouteChecks
 from irgraph.route_values import names, refusal
 from irgraph.walk import INPUT
@@ -40,6 +40,8 @@ class TypeRules:
         self.w = walker
         self.routes = RouteChecks(walker)
         self._named: dict[str, list[str]] = {}  # loop id -> its stop key's writers, in order
+        #: loop id -> the keys its body writes, for a loop whose body never writes its stop key
+        self._unwritten: dict[str, list[str]] = {}
 
     def _agents(self, key: str, env: Env) -> list[tuple[str, Any]]:
         """The agents that may have written ``key`` as seen from ``env``, with their output
@@ -100,6 +102,11 @@ class TypeRules:
         self._named[sid] = writers(self.w, node.until, env)
         self.routes.add_loop(sid, node)
 
+    def stop_unwritten(self, sid: str, written: list[str]) -> None:
+        """Loop ``sid``'s body never writes its stop key (it writes ``written``): warned of
+        once the whole graph is known (:meth:`stops_when`), with what the key holds."""
+        self._unwritten[sid] = written
+
     def stops_when(self, sid: str, node: LoopNode, found: frozenset[Any]) -> None:
         """``until(key)`` on free text stops on any answer; ``equals=`` a value that no pass
         can end with (outside the writers' enum or schema, no string on free text, or kept
@@ -111,29 +118,42 @@ class TypeRules:
         named, order = self._named[sid], {nid: i for i, nid in enumerate(self.w.added)}
 
         def ranked(item: Any) -> tuple[int, int]:  # the walk's writers first, as it met them
-            source = _source(item)
+            source = source_of(item)
             return (0, named.index(source)) if source in named else (1, -order.get(source, 0))
 
         items = sorted(found, key=ranked)
         agents: dict[str, Any] = {}  # (an agent, the nearest first, with its output schema)
-        for source in map(_source, items):
+        for source in map(source_of, items):
             if source != INPUT and nodes[source]["kind"] == "agent":
                 agents.setdefault(source, nodes[source]["output"])
+        # Free text, unless the routes before let it through only as the values they compare.
+        free = [
+            writer
+            for writer, schema in agents.items()
+            if schema is None
+            if not all(isinstance(i, Narrowed) and i.values for i in _written_by(writer, items))
+        ]
+        unwritten = self._unwritten.get(sid)
+        if unwritten is not None:
+            self.w.warnings.append(
+                stop_key_unwritten(node, sid, unwritten, [] if node.until_equals else free)
+            )
         if not node.until_equals:
-            for writer, schema in agents.items():
-                if schema is None:
-                    self.w.warnings.append(
-                        f"Loop '{sid}' stops once '{key}' is truthy, but agent '{writer}' "
-                        "writes it as free text, so any answer (even 'no') stops it; write "
-                        f".until('{key}', equals='...') or give '{writer}' "
-                        ".output({'type': 'boolean'})."
-                    )
+            for writer in free if unwritten is None else ():
+                self.w.warnings.append(
+                    f"Loop '{sid}' stops once '{key}' is truthy, but agent '{writer}' "
+                    "writes it as free text, so any answer (even 'no') stops it; write "
+                    f".until('{key}', equals='...') or give '{writer}' "
+                    ".output({'type': 'boolean'})."
+                )
+            if unwritten is None and items:
+                self._always_truthy(sid, key, items)
             return
         target = node.until_equals[0]
         reasons: dict[str, str] = {}
         kept_out: list[Narrowed] = []
         for item in items:
-            source = _source(item)
+            source = source_of(item)
             if isinstance(item, Narrowed) and not item.admits(target):
                 kept_out.append(item)  # a route in the way
             elif source == INPUT or nodes[source]["kind"] != "agent":
@@ -151,6 +171,29 @@ class TypeRules:
                 f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but none of its "
                 f"writers can write it ({names(list(reasons), 'or')}), so it never stops early."
             )
+
+    def _always_truthy(self, sid: str, key: str, items: list[Any]) -> None:
+        """The warning of loop ``sid``, stopping once ``key`` is truthy, when the routes of its
+        body let a pass end only with values they compare (``items``), each of them truthy."""
+        if not all(isinstance(item, Narrowed) and item.values for item in items):
+            return
+        values: list[Any] = []
+        for item in items:
+            values += [v for v in item.values if item.admits(v) and not _among(v, values)]
+        if not values or not all(values):
+            return
+        routes = sorted({str(item.route) for item in items}, key=self.w.added.index)
+        nodes = self.w.G.nodes
+        cases = [c["equals"] for r in routes for c in nodes[r]["cases"] if "equals" in c]
+        values.sort(key=lambda v: next((i for i, c in enumerate(cases) if _same(v, c)), 0))
+        shown = ", ".join(map(canonical, values))
+        self.w.warnings.append(
+            f"Loop '{sid}' stops once '{key}' is truthy, but a pass can only end with '{key}' "
+            f"as {'one of ' if len(values) > 1 else ''}{shown} (what route {names(routes)} "
+            f"{'lets' if len(routes) == 1 else 'let'} through), all truthy, so the loop always "
+            f"stops after its first pass; stop on one of them: .until('{key}', "
+            f"equals={values[0]!r})."
+        )
 
     def _kept_out(
         self, sid: str, key: str, target: Any, kept_out: list[Narrowed], agents: list[str]
@@ -225,6 +268,35 @@ class TypeRules:
         )
 
 
-def _source(item: Any) -> Any:
-    """The writer (or ``INPUT``) of an item :func:`irgraph.reaching.narrowed_ends` finds."""
-    return item.source if isinstance(item, Narrowed) else item
+def stop_key_unwritten(node: LoopNode, sid: str, written: list[str], free: list[str]) -> str:
+    """The warning of loop ``sid``, which stops on a key its body never writes (it writes
+    ``written``): every pass ends with the value the loop started with, so it stops after one
+    pass or never early; after the first when agents ``free`` wrote it as free text."""
+    key = node.until
+    runs = f"all {node.max_iterations}" if node.max_iterations else "all its"
+    others = ", ".join(f"'{k}'" for k in written)
+    instead = f", or stop on a key the body writes ({others})" if others else ""
+    if not free:
+        return (
+            f"Loop '{sid}' stops on '{key}', but nothing in its body writes '{key}', so every "
+            "pass ends with the value it had before the loop: the loop stops after its first "
+            f"pass or runs {runs} iterations, whatever the body answers. Write '{key}' in the "
+            f"body (.writes('{key}') on a body step){instead}."
+        )
+    who = f"agent {names(free)} writes" if len(free) == 1 else f"agents {names(free)} write"
+    return (
+        f"Loop '{sid}' stops once '{key}' is truthy, but nothing in its body writes '{key}', "
+        f"and {who} it before the loop as free text, where any answer (even 'no') is "
+        "truthy: every pass ends with that answer, so the loop always stops after its first "
+        f"pass, whatever the body answers. Write '{key}' in the body (.writes('{key}') on a "
+        f"body step) and compare it with .until('{key}', equals='...'){instead}."
+    )
+
+
+def _among(value: Any, values: list[Any]) -> bool:
+    return any(_same(value, other) for other in values)
+
+
+def _written_by(writer: str, items: list[Any]) -> list[Any]:
+    """The items that are ``writer``'s value."""
+    return [item for item in items if source_of(item) == writer]

@@ -14,6 +14,7 @@ import pytest
 
 from irgraph import Agent, Loop, PipelineError, Route, RunError, run, to_graph, validate
 from irgraph.testing import FakeProvider
+from tests.support.route_samples import spam_then_bugs
 
 KINDS = {"type": "string", "enum": ["bug", "feature", "question"]}
 
@@ -270,4 +271,45 @@ def test_a_value_one_route_lets_through_and_an_enclosing_one_takes_first_names_e
         "Route 'inner' has a branch for \"question\", but 'kind' can only be \"feature\" when "
         "'inner' runs: route 'first' before it has no branch for any other value and no "
         "otherwise, so a run with another value fails there; so that branch can never run.",
+    ]
+
+
+def test_a_value_only_a_writer_kept_out_by_a_route_with_an_otherwise_writes_is_refused():
+    """'classify' may write "feature" and 'ask' may reach 'then', but 'ask' never writes it
+    and 'bugs' takes 'classify''s "feature" to 'ask': the branch was accepted (each writer's
+    values and what the routes let through were counted apart, and 'classify''s value was
+    told as 'drop' left it: anything but "spam")."""
+    then = Route("then").on("kind").when("bug", step("a")).when("feature", step("b"))
+    pipeline = spam_then_bugs() >> then.when("asked", step("c")).otherwise(step("d"))
+    assert problems(pipeline) == [
+        "Route 'then' has a branch for \"feature\", but 'kind' cannot be \"feature\" when "
+        "'then' runs: route 'bugs' before it takes any other value to a branch that writes "
+        "'kind', and agent 'ask' never writes it; so that branch can never run."
+    ]
+    assert hints(pipeline) == [
+        "Remove the branch for \"feature\" from 'then', or give 'bugs' .when('feature', step) "
+        "with a step that leaves 'kind' as it is."
+    ]
+    # without that branch: a run with "feature" gets to 'then' as 'ask''s "asked"
+    fixed = spam_then_bugs() >> Route("then").on("kind").when("bug", step("a")).when(
+        "asked", step("c")
+    )
+    assert validate(to_graph(fixed, inputs={"ticket"})) == []
+    answers = {"classify": '"feature"', "ask": '"asked"'}
+    done = run(fixed, provider=FakeProvider(responses=answers), state={"ticket": "?"})
+    assert "out_c" in done.state
+
+
+def test_a_route_with_an_otherwise_is_not_told_as_failing_a_run_with_another_value():
+    """'inner' (no otherwise) and 'outer' (whose otherwise writes 'kind' again before
+    'inner') each let only "bug" through: 'outer' was said to have no otherwise too."""
+    again = Agent("again").instruct("Again.").output(KINDS).writes("kind")
+    inner = Route("inner").on("kind").when("bug", step("fix2"))
+    outer = Route("outer").on("kind").when("bug", step("fix")).otherwise(again >> inner)
+    then = Route("then").on("kind").when("feature", step("spec")).otherwise(step("rest"))
+    assert problems(classify() >> outer >> then) == [
+        "Route 'then' has a branch for \"feature\", but 'kind' can only be \"bug\" when 'then' "
+        "runs: route 'inner' before it has no branch for any other value and no otherwise, so "
+        "a run with another value fails there, and route 'outer' before it takes any other "
+        "value to a branch that writes 'kind'; so that branch can never run."
     ]

@@ -12,8 +12,20 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, Loop, MapOver, PipelineError, Route, RunError, run, to_graph, validate
+from irgraph import (
+    Agent,
+    Loop,
+    MapOver,
+    PipelineError,
+    Route,
+    RunError,
+    Transform,
+    run,
+    to_graph,
+    validate,
+)
 from irgraph.testing import FakeProvider
+from tests.support.route_samples import spam_then_bugs
 
 KINDS = {"type": "string", "enum": ["bug", "feature", "question"]}
 STEPS = {"type": ["array", "string"], "items": {"type": "string"}}  # a list, or "none"
@@ -37,6 +49,12 @@ def until_question(body: Any) -> Loop:
 
 def about_loop(pipeline: Any) -> list[str]:
     return [w for w in validate(to_graph(pipeline, inputs={"ticket"})) if "Loop 'L'" in w]
+
+
+def passes(pipeline: Any, answers: dict[str, str]) -> int:
+    """How many passes of the loop a run with ``answers`` makes."""
+    done = run(pipeline, provider=FakeProvider(responses=answers), state={"ticket": 1})
+    return [e.node for e in done.trace if e.event == "start"].count("classify")
 
 
 def test_a_stop_value_a_route_in_the_body_never_lets_through_is_warned_of():
@@ -78,9 +96,7 @@ def test_a_stop_value_a_route_takes_to_a_branch_that_writes_the_key_again_is_war
         "'r' takes \"question\" to its branch for it, which writes 'kind'; agent 're' never "
         "writes it; so it never stops early."
     ]
-    answers = {"classify": '"question"', "re": '"bug"'}
-    done = run(pipeline, provider=FakeProvider(responses=answers), state={"ticket": 1})
-    assert [e.node for e in done.trace if e.event == "start"].count("classify") == 3
+    assert passes(pipeline, {"classify": '"question"', "re": '"bug"'}) == 3
 
 
 def test_a_stop_value_some_pass_may_end_with_is_not_warned_of():
@@ -92,6 +108,20 @@ def test_a_stop_value_some_pass_may_end_with_is_not_warned_of():
     # a write after the route brings "question" back
     after = until_question(classify() >> first() >> Agent("last").output(KINDS).writes("kind"))
     assert about_loop(after) == []
+
+
+def test_a_stop_value_kept_out_after_an_earlier_route_left_other_values_out_is_warned_of():
+    """'drop' takes "spam" to 'junk', which writes 'kind' again, so after it 'classify''s
+    value is anything but "spam"; 'bugs' then takes everything but "bug" to 'ask', which
+    writes 'kind' too: a pass ends with "bug" or "asked", never "feature". The value was told
+    as 'drop' left it (any but "spam"), and the loop was said to stop on it."""
+    pipeline = until_question(spam_then_bugs()).until("kind", equals="feature")
+    assert about_loop(pipeline) == [
+        "Loop 'L' stops when 'kind' equals \"feature\", but no pass can end with it: route "
+        "'bugs' takes any other value to a branch that writes 'kind'; agent 'ask' never "
+        "writes it; so it never stops early."
+    ]
+    assert passes(pipeline, {"classify": '"feature"', "ask": '"asked"'}) == 3
 
 
 def plan() -> Agent:
@@ -141,3 +171,77 @@ def test_a_map_over_after_a_route_that_lets_only_its_values_through_is_refused()
     assert hint == "Give 'r' .otherwise(step), so that a list gets past it."
     fixed = plan() >> Route("r").on("steps").when("none", step("other")).otherwise(step("x"))
     assert validate(to_graph(fixed >> each(), inputs={"ticket"})) == []
+
+
+def test_a_map_over_after_a_route_whose_other_branches_write_its_list_key_is_told_so():
+    """'r' takes any value but "none" to 'again', whose answer 'r3' lets through only as
+    "later": the hint said to give 'r' an otherwise, which it has."""
+    again = Agent("again").instruct("Again.").output(STEPS).writes("steps")
+    later = again >> Route("r3").on("steps").when("later", step("wait"))
+    pipeline = plan() >> Route("r").on("steps").when("none", step("x")).otherwise(later)
+    ((message, hint),) = told(pipeline >> each())
+    assert message.endswith(
+        "route 'r3' before it has no branch for any other value and no otherwise, so a run "
+        "with another value fails there, and route 'r' before it takes any other value to a "
+        "branch that writes 'steps'; so 'each' can never run without failing."
+    )
+    assert hint == (
+        "Give 'r3' .otherwise(step), or give 'r' a branch that leaves 'steps' as it is, so "
+        "that a list gets past it."
+    )
+
+
+def judged(route: Route) -> Loop:
+    """A loop whose body's 'judge' answers 'verdict' in free text, compared by ``route``."""
+    judge = Agent("judge").instruct("Judge {ticket}.").writes("verdict")
+    return Loop("L").step(judge >> route).until("verdict").max_iterations(3)
+
+
+def reset() -> str:
+    return ""
+
+
+def test_a_free_text_stop_key_a_route_lets_through_only_as_its_values_is_not_warned_of():
+    """'r' lets 'judge''s answer end a pass only as "done" ('reset' empties any other): the
+    loop was warned that any answer (even 'no') stops it, though "no" goes on to a new pass."""
+    resets = Route("r").on("verdict").when("done", step("ship"))
+    resets = resets.otherwise(Transform("reset", reset).writes("verdict"))
+    assert about_loop(judged(resets)) == []
+    answers = FakeProvider(responses={"judge": "no"})
+    done = run(judged(resets), provider=answers, state={"ticket": 1})
+    assert [e.node for e in done.trace if e.event == "start"].count("judge") == 3
+    # values that are all truthy: every pass that ends stops the loop, said so
+    strict = Route("r").on("verdict").when("done", step("ship")).when("again", step("redo"))
+    assert about_loop(judged(strict)) == [
+        "Loop 'L' stops once 'verdict' is truthy, but a pass can only end with 'verdict' as "
+        'one of "done", "again" (what route \'r\' lets through), all truthy, so the loop '
+        "always stops after its first pass; stop on one of them: .until('verdict', "
+        "equals='done')."
+    ]
+    # with an otherwise that leaves 'verdict' alone, any answer still ends a pass
+    lenient = Route("r").on("verdict").when("done", step("ship")).otherwise(step("redo"))
+    assert about_loop(judged(lenient)) == [
+        "Loop 'L' stops once 'verdict' is truthy, but agent 'judge' writes it as free text, "
+        "so any answer (even 'no') stops it; write .until('verdict', equals='...') or give "
+        "'judge' .output({'type': 'boolean'})."
+    ]
+    done = run(judged(lenient), provider=answers, state={"ticket": 1})
+    assert [e.node for e in done.trace if e.event == "start"].count("judge") == 1
+
+
+def test_a_free_text_stop_key_written_only_before_the_loop_is_one_warning_saying_both():
+    """The loop was warned twice: that free text stops it on any answer, and that its body
+    never writes the key."""
+    draft = Agent("draft").instruct("Draft {ticket}.").writes("draft")
+    check = Agent("check").instruct("Check {draft}.").writes("verdict")
+    pipeline = draft >> Loop("L").step(check).until("draft").max_iterations(3)
+    assert about_loop(pipeline) == [
+        "Loop 'L' stops once 'draft' is truthy, but nothing in its body writes 'draft', and "
+        "agent 'draft' writes it before the loop as free text, where any answer (even 'no') "
+        "is truthy: every pass ends with that answer, so the loop always stops after its "
+        "first pass, whatever the body answers. Write 'draft' in the body (.writes('draft') "
+        "on a body step) and compare it with .until('draft', equals='...'), or stop on a key "
+        "the body writes ('verdict')."
+    ]
+    done = run(pipeline, provider=FakeProvider(responses={"draft": "no"}), state={"ticket": 1})
+    assert [e.node for e in done.trace if e.event == "start"].count("check") == 1

@@ -10,20 +10,19 @@ initial state, which may hold anything. (:func:`irgraph.reaching.reaching` is th
 
 from __future__ import annotations
 
-import functools
 import itertools
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from irgraph import Agent, Loop, MapOver, PipelineError, Route, run, to_graph, validate
 from irgraph.code import to_code
-from irgraph.reaching import reaching
+from irgraph.reaching import Narrowed, narrowed, reaching
 from irgraph.testing import FakeProvider
 from irgraph.testing.strategies import pipelines_with_inputs
 from irgraph.walk import INPUT
+from tests.support.route_shapes import route_shapes
 
 
 def cl(name: str, *values: str, key: str = "category") -> Agent:
@@ -135,6 +134,43 @@ def test_a_branch_that_may_leave_the_key_beside_one_that_writes_it_hides_the_val
     (clash, problem) = said(pipeline)[0]
     assert "both write 'category'" in clash
     assert 'branch for "Q", but \'category\' can only be one of "A", "B"' in problem
+
+
+def picks(name: str, *values: str) -> Route:
+    made = Route(name).on("category")
+    for value in values:
+        made = made.when(value, Agent(f"{name}_{value}").instruct("B.").writes(f"q_{name}"))
+    return made
+
+
+def test_a_branch_that_always_writes_the_key_hides_the_value_a_sibling_route_compared():
+    """'p1' writes 'category' whenever its write lands, and 'r1' in the other branch leaves
+    it alone: after the block it holds 'p1''s value. 'c0''s value, narrowed by 'r1', was
+    said to get past the block too, so a branch for "C" (only 'c0' writes it) was accepted."""
+    block = cl("p1", "A", "B") | picks("r1", "A", "C")
+    (race, problem) = said(cl("c0", "A", "B", "C") >> block >> route("A", "B", "C"))[0]
+    assert "'r1' reads 'category', which its parallel sibling 'p1' writes" in race
+    assert problem.startswith(
+        'Route \'r\' has a branch for "C", but \'category\' can only be one of "A", "B" (the '
+        "enum of agent 'p1')"
+    )
+    # a branch that may leave the key alone lets the value from before past, as 'r1' took it
+    maybe = Route("m").on("t").when("z", cl("p1", "A", "B")).otherwise(use())
+    G = to_graph(cl("c0", "A", "B", "C") >> (maybe | picks("r1", "A", "C")) >> route("A"))
+    found = narrowed(G, G.graph["tree"], {"r": "category"})["r"]
+    assert found == {"p1", Narrowed("c0", "r1", ("A", "C"))}
+
+
+def test_after_parallel_routes_that_each_narrow_the_key_it_holds_what_all_let_through():
+    """Neither branch writes 'category': a run gets past the block only with a value both
+    routes take, "C"; the value was told as either route let it through ("A", "B" or "C")."""
+    block = picks("r1", "A", "C") | picks("r2", "B", "C")
+    G = to_graph(cl("c0", "A", "B", "C") >> block >> route("A", "C", otherwise=True))
+    assert narrowed(G, G.graph["tree"], {"r": "category"})["r"] == {Narrowed("c0", "r2", ("C",))}
+    (problem,) = [p["message"] for p in G.graph["problems"]]
+    assert problem.startswith(
+        "Route 'r' has a branch for \"A\", but 'category' can only be \"C\" when 'r' runs"
+    )
 
 
 # 3. A map-over's item from several lists ----------------------------------------------------
@@ -375,59 +411,8 @@ def test_reaching_is_what_every_execution_can_meet(case):
         assert found == met, (key, to_code(pipeline))
 
 
-def _shapes() -> Any:
-    """Small pipelines whose agents all write 'k' or 'j', in every kind of block (parallel
-    branches may race: the graph is built all the same)."""
-    names = itertools.count()
-
-    def agent(key: str) -> Agent:
-        return Agent(f"w{next(names)}").instruct("W.").writes(key)
-
-    def probe() -> Route:
-        name = f"p{next(names)}"
-        return Route(name).on("k").when("x", Agent(f"{name}a")).otherwise(Agent(f"{name}b"))
-
-    leaves = st.sampled_from(["k", "j", "probe"]).map(
-        lambda w: probe() if w == "probe" else agent(w)
-    )
-
-    def blocks(children: Any) -> Any:
-        parts = st.lists(children, min_size=1, max_size=3)
-        return st.one_of(
-            parts.map(lambda p: functools.reduce(lambda a, b: a >> b, p)),
-            st.lists(children, min_size=2, max_size=3).map(
-                lambda p: functools.reduce(lambda a, b: a | b, p)
-            ),
-            parts.map(
-                lambda p: functools.reduce(
-                    lambda r, b: r.when(f"v{next(names)}", b),
-                    p[1:],
-                    Route(f"r{next(names)}").on("t").when("v", p[0]),
-                )
-            ),
-            st.tuples(parts, st.sampled_from([1, 2, 3])).map(
-                lambda c: (
-                    Loop(f"l{next(names)}")
-                    .step(functools.reduce(lambda a, b: a >> b, c[0]))
-                    .max_iterations(c[1])
-                )
-            ),
-            parts.map(
-                lambda p: (
-                    MapOver(f"m{next(names)}")
-                    .over("t", item="k")
-                    .step(functools.reduce(lambda a, b: a >> b, p))
-                    .collect("k")
-                    .writes("k")
-                )
-            ),
-        )
-
-    return st.recursive(leaves, blocks, max_leaves=10)
-
-
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_shapes())
+@given(route_shapes(route_key="t", values=("v0", "v1", "v2"), probes=True))
 def test_reaching_is_what_every_execution_of_a_racing_pipeline_can_meet(pipeline):
     G = to_graph(pipeline, inputs={"t"})
     runs = _Runs(G, ["j", "k"])

@@ -2,7 +2,8 @@
 
 :func:`triage` is the issue's example (a route on a structured ``category`` with an enum, two
 branches writing different keys, a loop until ``verdict == "approved"``);
-:func:`route_showcase` puts routes everywhere a picture could get them wrong.
+:func:`route_showcase` puts routes everywhere a picture could get them wrong;
+:func:`spam_then_bugs` narrows a key by two routes with an otherwise each.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import networkx as nx
 from irgraph import Agent, FanOut, Loop, MapOver, Route, Transform, to_graph
 from irgraph.testing.strategies import make_list
 
-__all__ = ["triage", "is_long", "route_showcase"]
+__all__ = ["triage", "is_long", "route_showcase", "spam_then_bugs"]
 
 CATEGORY = {"type": "string", "enum": ["bug", "feature", "question"]}
 
@@ -71,3 +72,18 @@ def route_showcase() -> nx.DiGraph:
     body = first >> route >> Agent("judge").instruct("{answer}").writes("verdict")
     loop = Loop("review").step(body).max_iterations(3).until("verdict")
     return to_graph(loop >> Agent("send").instruct("{answer} {verdict}"), inputs={"ticket"})
+
+
+def spam_then_bugs() -> Any:
+    """'classify' writes 'kind' ("bug", "feature", "question" or "spam"); 'drop' takes "spam"
+    to 'junk', which writes 'kind' again ("junk"); 'bugs' takes everything but "bug" (the
+    junk too) to 'ask', which writes it again ("asked"): after them 'kind' is "bug" or
+    "asked"."""
+    kinds = {"type": "string", "enum": ["bug", "feature", "question", "spam"]}
+    classify = Agent("classify").instruct("Classify {ticket}.").output(kinds).writes("kind")
+    junk = Agent("junk").instruct("Junk.").output({"enum": ["junk"]}).writes("kind")
+    ask = Agent("ask").instruct("Ask.").output({"enum": ["asked"]}).writes("kind")
+    keep = Agent("keep").instruct("Keep.").writes("kept")
+    drop = Route("drop").on("kind").when("spam", junk).otherwise(keep)
+    fix = Agent("fix").instruct("Fix.").writes("out_fix")
+    return classify >> drop >> Route("bugs").on("kind").when("bug", fix).otherwise(ask)
