@@ -98,14 +98,17 @@ def checked_keywords(method: Callable[P, R]) -> Callable[P, R]:
     """``method`` of a builder, refusing a keyword it does not take with a
     :class:`~irgraph.errors.PipelineError` that names the method, what it takes and the
     closest keyword (Python's own ``TypeError`` names neither the node nor the fix)."""
-    named = list(inspect.signature(method).parameters.values())[1:]  # not self
-    takes = frozenset(p.name for p in named if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    every = list(inspect.signature(method).parameters.values())
+    named = every[1:]  # not self, which Agent.instruct(self=agent, text=...) names too
+    takes = frozenset(p.name for p in every if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
     @functools.wraps(method)
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
         if kwargs and not takes.issuperset(kwargs):  # the happy path: one set test
+            builder = args[0] if args else kwargs.get(every[0].name)
             unknown = {word: value for word, value in kwargs.items() if word not in takes}
-            raise _not_taken(args[0], method.__name__, unknown, named)
+            if builder is not None:  # with no builder, Python's TypeError says it is missing
+                raise _not_taken(builder, method.__name__, unknown, named)
         return method(*args, **kwargs)
 
     return checked

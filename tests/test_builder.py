@@ -725,3 +725,10 @@ def test_every_builder_method_refuses_a_keyword_it_does_not_take_naming_what_it_
 
 def test_settings_keeps_taking_any_keyword():
     assert Agent("a").settings(zzqq=1).to_ir().settings == {"zzqq": 1}
+
+
+def test_a_method_called_on_its_class_takes_the_builder_as_self_by_name_too():
+    agent = Agent("a")
+    assert Agent.instruct(self=agent, text="Go.").to_ir().instruction == "Go."
+    with pytest.raises(PipelineError, match=r"^'a'\.instruct\(\) got txt=\.\.\."):
+        Agent.instruct(self=agent, txt="Go.")
