@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import platform
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +27,7 @@ from irgraph.templates import render, template_values
 
 from cli_args import positive
 from floors import LeanProvider, dag_of, task_per_node_floor
+from timing import best_of
 from workloads import SEED, chain
 
 
@@ -79,13 +79,6 @@ def folded(
     return run
 
 
-async def seconds(work: Callable[[], Awaitable[Any]]) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    await work()
-    return time.perf_counter() - start
-
-
 async def main(agents: int, repeats: int) -> None:
     provider = LeanProvider()
     runnable = AsyncioBackend(provider=provider).compile(chain(agents).to_ir(), inputs=SEED)
@@ -101,10 +94,7 @@ async def main(agents: int, repeats: int) -> None:
         "  without the prompt": folded(steps, provider, **{**every, "prompt": False}),
         "  without any of them": folded(steps, provider, record=False, trace=False, prompt=False),
     }
-    best = dict.fromkeys(variants, float("inf"))
-    for _ in range(repeats):  # interleaved: every variant sees the same machine
-        for name, work in variants.items():
-            best[name] = min(best[name], await seconds(work))
+    best = await best_of(variants, repeats, time.perf_counter)
     floor = best["task floor"]
     print(f"Python {platform.python_version()}, chain of {agents}, best of {repeats}")
     print(f"{'variant':34} {'us/agent':>9} {'x task floor':>13}")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import platform
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +33,7 @@ from irgraph.backends.scheduler import Scheduler
 
 from cli_args import positive
 from floors import LeanProvider, dag_of, task_per_node_floor
+from timing import best_of
 from workloads import SEED, fan
 
 
@@ -93,13 +93,6 @@ def tasks_with_agents(runnable: Any, provider: LeanProvider) -> Callable[[], Awa
     return run
 
 
-async def seconds(work: Callable[[], Awaitable[Any]]) -> float:
-    gc.collect()
-    start = time.thread_time()
-    await work()
-    return time.thread_time() - start
-
-
 async def main(width: int, repeats: int) -> None:
     provider = LeanProvider()
     runnable = AsyncioBackend(provider=provider).compile(fan(width, 10).to_ir(), inputs=SEED)
@@ -111,10 +104,7 @@ async def main(width: int, repeats: int) -> None:
         "task + agent, per branch": tasks_with_agents(runnable, provider),
         "irgraph (arun)": lambda: runnable.arun(SEED),
     }
-    best = dict.fromkeys(variants, float("inf"))
-    for _ in range(repeats):  # interleaved: every variant sees the same machine
-        for name, work in variants.items():
-            best[name] = min(best[name], await seconds(work))
+    best = await best_of(variants, repeats, time.thread_time)
     floor = best["task floor"]
     print(f"Python {platform.python_version()}, fan-out of {width}, best of {repeats}, CPU time")
     print(f"{'variant':28} {'us/branch':>10} {'x task floor':>13}")

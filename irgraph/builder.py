@@ -21,7 +21,7 @@ from typing import Any, TypeGuard, TypeVar
 from irgraph import checks
 from irgraph.builder_chain import Chain, chain_items
 from irgraph.builder_collect import default_collect
-from irgraph.builder_keywords import checked_keywords, constructor_keywords
+from irgraph.builder_keywords import KeywordsChecked, constructor_keywords
 from irgraph.builder_run import Asking
 from irgraph.code import composite_name, to_code
 from irgraph.errors import IrgraphError, PipelineError, did_you_mean
@@ -106,7 +106,7 @@ def _ir(item: Builder | Node) -> Node:
     return item.to_ir() if isinstance(item, Builder) else item
 
 
-class Builder(Asking):
+class Builder(Asking, KeywordsChecked):
     """Common base: a name, a config dict, operators and ``to_ir``. ``_config`` holds the
     settings; methods copy it, never mutate it."""
 
@@ -290,7 +290,6 @@ class Agent(Builder):
         merged = {**self._config.get("settings", {}), **values}
         return self._with(settings=checked_settings(merged, node=self._name))
 
-    @checked_keywords
     def output(self, schema: Any, *, retries: int = 0) -> Agent:
         """Answer with a value matching ``schema`` (a JSON Schema dict, or a pydantic model
         class): the parsed value is written to state; a reply that does not match is asked
@@ -414,7 +413,6 @@ class Loop(Builder):
         """Run the body at most ``n`` times."""
         return self._with(max_iterations=self._arg(checks.count(), "max_iterations", n))
 
-    @checked_keywords
     def until(
         self, condition: str | Callable[[dict[str, Any]], bool], *, equals: Any = _UNSET
     ) -> Loop:
@@ -463,7 +461,6 @@ class MapOver(Builder):
     __slots__ = ()
     _kind = "MapOver"
 
-    @checked_keywords
     def over(self, key: str, *, item: str = "item") -> MapOver:
         """Iterate the list in state key ``key``; each run reads the element as ``{item}``."""
         return self._with(

@@ -4,7 +4,7 @@ them (``Agent("a", instruction="...")``): a builder takes only its name, ``input
 method, so such a keyword is refused naming the method that sets it. A method's keyword
 misspelt (``.until("verdict", equal="approved")``, a route's ``.when("bug", then=fix)``) is
 refused the same way by :func:`checked_keywords`, naming the method, its keywords and the
-closest one.
+closest one; :class:`KeywordsChecked`, the builders' base, does that for every method.
 
 >>> from irgraph import Agent
 >>> try:
@@ -24,7 +24,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from irgraph.errors import PipelineError, closest_keys
 
-__all__ = ["constructor_keywords", "checked_keywords"]
+__all__ = ["KeywordsChecked", "constructor_keywords", "checked_keywords"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,33 +73,64 @@ def constructor_keywords(builder: Any, name: str, given: dict[str, Any]) -> Pipe
     )
 
 
+class KeywordsChecked:
+    """The base of every builder: each public method a builder class defines with named
+    parameters is wrapped by :func:`checked_keywords` as the class is made, so a method added
+    later refuses a keyword it does not take too; one taking ``**values`` (``.settings()``,
+    ``.ask()``) takes any."""
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(value) and _named(value):
+                setattr(cls, name, checked_keywords(value))
+
+
+def _named(method: Callable[..., Any]) -> bool:
+    """Whether ``method`` has parameters besides ``self``, none of them ``**values``."""
+    named = list(inspect.signature(method).parameters.values())[1:]
+    return bool(named) and all(p.kind != p.VAR_KEYWORD for p in named)
+
+
 def checked_keywords(method: Callable[P, R]) -> Callable[P, R]:
     """``method`` of a builder, refusing a keyword it does not take with a
-    :class:`~irgraph.errors.PipelineError` that names the method, its keywords and the closest
-    one (Python's own ``TypeError`` names neither the node nor the fix)."""
-    named = list(inspect.signature(method).parameters.values())[1:]  # not self
-    takes = [p.name for p in named if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    options = [p.name for p in named if p.kind == p.KEYWORD_ONLY]
+    :class:`~irgraph.errors.PipelineError` that names the method, what it takes and the
+    closest keyword (Python's own ``TypeError`` names neither the node nor the fix)."""
+    every = list(inspect.signature(method).parameters.values())
+    named = every[1:]  # not self, which Agent.instruct(self=agent, text=...) names too
+    takes = frozenset(p.name for p in every if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
     @functools.wraps(method)
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
-        unknown = [word for word in kwargs if word not in takes]
-        if unknown:
-            raise _not_taken(args[0], method.__name__, unknown, takes, options)
+        if kwargs and not takes.issuperset(kwargs):  # the happy path: one set test
+            builder = args[0] if args else kwargs.get(every[0].name)
+            unknown = {word: value for word, value in kwargs.items() if word not in takes}
+            if builder is not None:  # with no builder, Python's TypeError says it is missing
+                raise _not_taken(builder, method.__name__, unknown, named)
         return method(*args, **kwargs)
 
     return checked
 
 
 def _not_taken(
-    builder: Any, method: str, unknown: list[str], takes: list[str], options: list[str]
+    builder: Any, method: str, unknown: dict[str, Any], named: list[inspect.Parameter]
 ) -> PipelineError:
     name = builder.name
     shown = ", ".join(f"{word}=..." for word in unknown)
-    listed = [f"{word}=" if word in options else word for word in takes]
+    listed, call = [], []
+    for p in named:  # in the order of the signature: f(a, *keys, b=...)
+        if p.kind == p.VAR_POSITIONAL:
+            listed.append(f"{p.name} as positional arguments")
+            call.append(_spread(list(unknown.values())))
+        else:
+            word = f"{p.name}=" if p.kind == p.KEYWORD_ONLY else p.name
+            listed.append(word)
+            call.append(f"{word}..." if p.kind == p.KEYWORD_ONLY else word)
     listing = " and ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
+    takes = [p.name for p in named if p.kind != p.VAR_POSITIONAL]
     meant = [found[0] for word in unknown if (found := closest_keys(word, takes, n=1))]
-    call = ", ".join(f"{word}=..." if word in options else word for word in takes)
     many = len(unknown) > 1
     return PipelineError(
         f"'{name}'.{method}() got {shown}, {'keywords' if many else 'a keyword'} it does not "
@@ -107,5 +138,15 @@ def _not_taken(
         node=name,
         hint=f"Did you mean {' and '.join(f'{word}=' for word in meant)}?"
         if meant
-        else f"Write '{name}'.{method}({call}).",
+        else f"Write '{name}'.{method}({', '.join(call)}).",
     )
+
+
+def _spread(given: list[Any]) -> str:
+    """The positional arguments of a ``*keys`` parameter, from what one keyword gave it
+    (``keys=['topic', 'audience']``: ``'topic', 'audience'``), else an example of them."""
+    value = given[0] if len(given) == 1 else None
+    values = [value] if isinstance(value, str) else value
+    if isinstance(values, (list, tuple)) and values and all(isinstance(v, str) for v in values):
+        return ", ".join(repr(v) for v in values)
+    return "'topic', 'audience'"

@@ -21,7 +21,6 @@ from typing import Any
 from irgraph import checks
 from irgraph.builder import Builder, _as_node, _checked_depth, _ir, _items
 from irgraph.builder_chain import Chain
-from irgraph.builder_keywords import checked_keywords
 from irgraph.errors import PipelineError
 from irgraph.ir import FunctionRef, Node, RouteCase, RouteNode, function_ref
 from irgraph.ir.functions import predicate_problem
@@ -37,7 +36,6 @@ class Route(Builder):
 
     _kind = "Route"
 
-    @checked_keywords
     def on(self, key: str) -> Route:
         """The state key whose value ``.when(value, ...)`` cases compare with (one key)."""
         earlier = self._config.get("on")
@@ -51,7 +49,6 @@ class Route(Builder):
             )
         return self._with(on=self._arg(checks.key, "on", key))
 
-    @checked_keywords
     def when(self, condition: Any, branch: Builder | Node) -> Route:
         """Add a branch taken when the ``on`` key equals ``condition`` (a string, number,
         boolean or None), or when ``condition(state)`` is true (a function)."""
@@ -83,7 +80,6 @@ class Route(Builder):
         new = self._with(branches=Chain(self._config.get("branches"), (case, node)))
         return _checked_depth(new)
 
-    @checked_keywords
     def otherwise(self, branch: Builder | Node) -> Route:
         """The branch taken when no ``when`` case holds (always last, wherever written); a
         route has one."""

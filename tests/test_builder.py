@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import attrs
@@ -665,3 +666,69 @@ def test_a_misspelt_keyword_of_a_route_method_names_the_route_and_its_keywords(m
     route = Route("r").on(key="c").when(condition="bug", branch=Agent("f"))
     cases = route.otherwise(branch=Agent("g")).to_ir().cases
     assert [case.label for case in cases] == ['"bug"', "otherwise"]
+
+
+def _keyword_methods() -> list[Any]:
+    """Every public method with named parameters (and no ``**values``) of every builder class
+    irgraph defines: found by introspection, so a method or builder added later is covered."""
+    from irgraph.builder import Builder
+
+    classes, todo = [], [Builder]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("irgraph.") and not cls.__name__.startswith("_"):
+            classes.append(cls)
+    found = []
+    for cls in sorted(classes, key=lambda c: c.__name__):
+        for name, method in inspect.getmembers(cls, inspect.isfunction):
+            params = list(inspect.signature(method).parameters.values())[1:]  # not self
+            if name.startswith("_") or not params or any(p.kind is p.VAR_KEYWORD for p in params):
+                continue
+            found.append(pytest.param(cls, name, params, id=f"{cls.__name__}.{name}"))
+    return found
+
+
+KEYWORD_METHODS = _keyword_methods()
+
+
+def test_the_methods_checked_for_keywords_are_all_the_builders_methods():
+    ids = {param.id for param in KEYWORD_METHODS}
+    assert {"Agent.instruct", "Agent.model", "Agent.inputs", "Agent.engine"} <= ids
+    assert {"Transform.reads", "Route.when", "MapOver.over", "Builder.inputs"} <= ids
+    assert "Agent.settings" not in ids  # **values: any keyword is a model setting
+
+
+@pytest.mark.parametrize(("cls", "method", "params"), KEYWORD_METHODS)
+def test_every_builder_method_refuses_a_keyword_it_does_not_take_naming_what_it_takes(
+    cls, method, params
+):
+    builder = Transform("b", shout) if cls is Transform else cls("b")
+    call = getattr(builder, method)
+    with pytest.raises(PipelineError) as caught:
+        call(zzqq=1)
+    said = str(caught.value)
+    assert said.startswith(f"'b'.{method}() got zzqq=..., a keyword it does not take (it takes ")
+    assert caught.value.node == "b"
+    for param in params:
+        if param.kind is param.VAR_POSITIONAL:  # .inputs(keys=[...]): they are positional
+            assert f"takes {param.name} as positional arguments" in said
+            with pytest.raises(PipelineError) as caught:
+                call(**{param.name: ["text", "notes"]})
+            assert str(caught.value).endswith(f"Write 'b'.{method}('text', 'notes').")
+        else:  # a misspelt name is offered the one it is close to
+            assert param.name in said
+            with pytest.raises(PipelineError) as caught:
+                call(**{f"{param.name}x": 1})
+            assert str(caught.value).endswith(f"Did you mean {param.name}=?")
+
+
+def test_settings_keeps_taking_any_keyword():
+    assert Agent("a").settings(zzqq=1).to_ir().settings == {"zzqq": 1}
+
+
+def test_a_method_called_on_its_class_takes_the_builder_as_self_by_name_too():
+    agent = Agent("a")
+    assert Agent.instruct(self=agent, text="Go.").to_ir().instruction == "Go."
+    with pytest.raises(PipelineError, match=r"^'a'\.instruct\(\) got txt=\.\.\."):
+        Agent.instruct(self=agent, txt="Go.")
