@@ -20,7 +20,7 @@ import textwrap
 import pytest
 
 from tests.support.prefect_env import subprocess_env
-from tests.support.server_processes import alive, servers_of, wait_until
+from tests.support.server_processes import alive, servers_of, wait_until, watchdogs_of
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
@@ -90,3 +90,60 @@ def test_ctrl_c_while_the_temporary_server_starts_keeps_a_record_of_nothing_done
         ".trace and .calls are empty and .state is the state it was given.",
     }
     wait_until(lambda: not alive(server), "the temporary server to stop as the child exited")
+
+
+# The child's model call says so and then waits: the run is under way, its server answering.
+HANGING = textwrap.dedent(
+    """
+    import asyncio
+    from irgraph import Agent, run
+
+    class Hanging:
+        async def complete(self, request):
+            print("asked", flush=True)
+            await asyncio.Event().wait()
+
+    run(Agent("writer").instruct("Write about {topic}.").writes("draft"), backend="prefect",
+        provider=Hanging(), state={"topic": "owls"})
+    """
+)
+
+
+@pytest.mark.parametrize("when", ["starting", "running"])
+def test_the_temporary_server_dies_with_a_process_killed_outright(tmp_path, when):
+    """``kill -9`` of a process running a pipeline on Prefect's temporary server, while the
+    server starts or while a model call waits, takes the server down with it."""
+    child = _child(HANGING, tmp_path)
+    servers: list[int] = []
+    try:
+        servers.append(_server_starting(child))
+        if when == "running":
+            assert child.stdout is not None and child.stdout.readline() == "asked\n"
+        child.kill()
+        child.wait()
+        wait_until(lambda: not alive(servers[0]), "the killed process's server to stop", 60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for server in servers:  # not stopped: do not leave it running
+            if alive(server):
+                os.kill(server, signal.SIGKILL)
+
+
+def test_a_process_that_ends_in_order_leaves_neither_server_nor_watchdog(tmp_path):
+    script = RUN.replace(
+        'print(json.dumps("finished"))', 'print(json.dumps("finished"), flush=True)'
+    )
+    child = _child(script, tmp_path)
+    try:
+        server = _server_starting(child)
+        watchdogs = wait_until(lambda: watchdogs_of(server), "the server's watchdog to start")
+        out, err = child.communicate(timeout=180)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0 and json.loads(out.splitlines()[-1]) == "finished", err
+    wait_until(lambda: not alive(server), "the server to stop as the child exited")
+    wait_until(lambda: not any(alive(pid) for pid in watchdogs), "the watchdog to end")

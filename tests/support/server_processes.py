@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 
-__all__ = ["alive", "servers_of", "wait_until"]
+__all__ = ["alive", "servers_of", "watchdogs_of", "wait_until"]
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -43,6 +43,26 @@ def servers_of(parent: int) -> list[int]:
                     found.append(int(name))
         except OSError:
             continue
+    return found
+
+
+def watchdogs_of(server: int) -> list[int]:
+    """The running watchdogs (``irgraph.backends.prefect_watchdog``) of server ``server``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or not alive(int(name)):
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as cmdline:
+                args = cmdline.read().split(b"\0")
+        except OSError:
+            continue
+        if (
+            b"-c" in args
+            and args[-2:] == [str(server).encode(), b""]
+            and b"stdin" in b"".join(args)
+        ):
+            found.append(int(name))
     return found
 
 
