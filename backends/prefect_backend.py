@@ -46,6 +46,7 @@ from .prefect_batch import CHUNK_SIZE, DEPLOYMENT_NAME
 from .prefect_gates import (
     answered_once,
     current_flow_run_id,
+    kept_then_resumed,
     pause_key,
     pause_turn,
     refuse_unanswerable,
@@ -158,7 +159,7 @@ class _PrefectScheduler(Scheduler):
                 f"The on_gate handler raised {type(exc).__name__} at gate '{request.node}': {exc}"
             ) from exc
         text_answer(value, f"The on_gate handler's answer at gate '{request.node}'")
-        await resume_when_paused(flow_run_id, value, key=key, timeout=self.gate_timeout)
+        await kept_then_resumed(flow_run_id, value, key=key, timeout=self.gate_timeout)
 
 
 def _handler_answer(on_gate: Callable[[GateRequest], Any], request: GateRequest) -> Any:
