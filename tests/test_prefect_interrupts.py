@@ -1,5 +1,6 @@
-"""A Prefect run stopped while Prefect starts its temporary server still says what it got
-done (nothing), as every other stopped run does.
+"""A Prefect run or batch stopped while Prefect starts its temporary server still says what
+it got done (nothing), as every other stopped run does; and the server dies with its process,
+even one killed outright.
 
 The temporary server starts inside the flow call: Prefect's client launches a ``uvicorn``
 process and blocks until it answers. A Ctrl-C then cancels the run at its first await after
@@ -147,3 +148,45 @@ def test_a_process_that_ends_in_order_leaves_neither_server_nor_watchdog(tmp_pat
     assert child.returncode == 0 and json.loads(out.splitlines()[-1]) == "finished", err
     wait_until(lambda: not alive(server), "the server to stop as the child exited")
     wait_until(lambda: not any(alive(pid) for pid in watchdogs), "the watchdog to end")
+
+
+BATCH = textwrap.dedent(
+    """
+    import json, signal, sys
+    from irgraph import Agent, run_many
+    from irgraph.testing import FakeProvider
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    items = [{"topic": f"topic {number}"} for number in range(3)]
+    pipeline = Agent("writer").instruct("Write about {topic}.").writes("draft")
+    try:
+        for item in run_many(pipeline, items, backend="prefect", provider=FakeProvider(),
+                             batch_key="stopped", store=sys.argv[1]):
+            print(json.dumps(item.index), flush=True)
+    except KeyboardInterrupt as stop:
+        partial = stop.partial
+        print(json.dumps({"type": type(partial).__name__, "handed": partial.handed,
+                          "message": str(partial)}))
+        sys.exit(130)
+    """
+)
+
+
+def test_ctrl_c_while_a_batch_starts_its_server_says_how_to_resume(tmp_path):
+    store = tmp_path / "store"
+    child = _child(BATCH.replace("sys.argv[1]", repr(str(store))), tmp_path / "home")
+    try:
+        server = _server_starting(child)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=180)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 130, err
+    said = json.loads(out.splitlines()[-1])
+    assert said["type"] == "BatchStopped" and said["handed"] == 0
+    assert said["message"].startswith("The batch 'stopped' was stopped before any item was")
+    assert f"batch_key='stopped' and store={str(store)!r} to resume" in said["message"]
+    assert not list(store.glob("items/*.json"))  # nothing completed, nothing kept
+    wait_until(lambda: not alive(server), "the temporary server to stop as the child exited")
