@@ -1,4 +1,5 @@
-"""A keyed Prefect batch killed right after a gate was answered does not ask that gate again.
+"""A keyed Prefect batch (or a generated flow run with a run key) killed right after a gate
+was answered does not ask that gate again.
 
 The paused flow run notices that it was resumed only at its next poll (about a second later),
 and the gate's task kept its answer only when the task ended; a process killed outright in
@@ -10,6 +11,7 @@ accepted the resume with the answer, before the flow could see it. Prefect's
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -93,3 +95,52 @@ def test_a_batch_killed_right_after_a_gate_was_answered_does_not_ask_it_again(tm
     assert asked == []  # answered before the kill: not asked again
     assert [item.ok for item in items] == [True]
     assert items[0].state["verdict"] == "ship it"
+
+
+# A generated flow module's `run --answer`, killed the same way: run as `python -c`, Prefect's
+# resume wrapped first, then the module's own command line.
+KILLED_MODULE = textwrap.dedent(
+    """
+    import os, runpy, signal, sys
+    import prefect.flow_runs
+
+    resume = prefect.flow_runs.aresume_flow_run
+
+    async def resume_then_die(*args, **kwargs):
+        await resume(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    prefect.flow_runs.aresume_flow_run = resume_then_die
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    """
+)
+
+
+def test_a_generated_flow_killed_right_after_its_answer_does_not_ask_again(tmp_path):
+    from tests.test_prefect_worker import generated
+
+    path = tmp_path / "gated_flow.py"
+    path.write_text(generated(GATED, flow_name="gated"), encoding="utf-8")
+    env = child_env(tmp_path / "home")
+    key = f"gate-{uuid.uuid4().hex[:8]}"
+    args = [str(path), "run", "--state", '{"topic": "owls"}', "--run-key", key]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MODULE, *args, "--answer", "approve=ship it"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert killed.returncode == -9, killed.stderr
+    again = subprocess.run(
+        [sys.executable, *args, "--answer", "approve=asked again"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads(again.stdout.strip().splitlines()[-1])["verdict"] == "ship it"
