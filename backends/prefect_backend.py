@@ -36,15 +36,17 @@ from irgraph.events import GateAsk, RunResult
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
 from irgraph.run import run_coroutine
-from irgraph.run_cancel import keeps_partial, nothing_ran_in
+from irgraph.run_cancel import keeps_partial, nothing_ran, nothing_ran_in
 from irgraph.schema import ir_nodes
 from irgraph.templates import filled
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
+from .failures import cancelled_run, with_progress
 from .prefect_batch import CHUNK_SIZE, DEPLOYMENT_NAME
 from .prefect_gates import (
     answered_once,
     current_flow_run_id,
+    kept_then_resumed,
     pause_key,
     pause_turn,
     refuse_unanswerable,
@@ -157,7 +159,7 @@ class _PrefectScheduler(Scheduler):
                 f"The on_gate handler raised {type(exc).__name__} at gate '{request.node}': {exc}"
             ) from exc
         text_answer(value, f"The on_gate handler's answer at gate '{request.node}'")
-        await resume_when_paused(flow_run_id, value, key=key, timeout=self.gate_timeout)
+        await kept_then_resumed(flow_run_id, value, key=key, timeout=self.gate_timeout)
 
 
 def _handler_answer(on_gate: Callable[[GateRequest], Any], request: GateRequest) -> Any:
@@ -360,53 +362,44 @@ class PrefectRunnable:
                 hint="Pass a non-empty key, e.g. run_key='report-2026-12-02', or leave it out "
                 "to key the run by its flow run id.",
             )
-        import_prefect()
-        if on_gate is None and on_paused is None:
-            refuse_unanswerable(
-                [nid for nid, kind in self.graph.nodes(data="kind") if kind == "gate"]
-            )
-        await check_prefect_api()
         initial = dict(current)
         outcome: dict[str, Any] = {}
-
-        async def body() -> dict[str, Any]:
-            flow_run_id = current_flow_run_id()
-            key = run_key if run_key is not None else flow_run_id
-            scheduler = _PrefectScheduler(
-                self._prefect.agent_task,
-                None if backend.cache_across_runs else key,
-                key,
-                backend.gate_timeout,
-                on_paused,
-                on_gate,
-                provider=provider_or_placeholder,
-                on_event=on_event,
-                on_gate=None,
-                max_concurrency=max_concurrency,
-                timeout=timeout,
-                chunks=False,
-                call_limit=call_limit,
-            )
-            working = dict(initial)
-            outcome.update(scheduler=scheduler, state=working, flow_run_id=flow_run_id)
-            await scheduler.run_all(self._plan, working, self.graph)
-            return working
-
-        pipeline_flow = self._prefect.flow(self.flow_name if flow_name is None else flow_name)
-        with running(body):
-            if backend.result_dir is None:
-                final = await pipeline_flow()
-            else:
-                # Prefect only accepts saved storage blocks on tasks; pointing its default
-                # local storage at our directory keeps results on disk where a new process
-                # finds them.
-                from prefect.settings import (
-                    PREFECT_RESULTS_LOCAL_STORAGE_PATH,
-                    temporary_settings,
+        try:
+            import_prefect()
+            if on_gate is None and on_paused is None:
+                refuse_unanswerable(
+                    [nid for nid, kind in self.graph.nodes(data="kind") if kind == "gate"]
                 )
+            await check_prefect_api()
 
-                with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: backend.result_dir}):
-                    final = await pipeline_flow()
+            async def body() -> dict[str, Any]:
+                flow_run_id = current_flow_run_id()
+                key = run_key if run_key is not None else flow_run_id
+                scheduler = _PrefectScheduler(
+                    self._prefect.agent_task,
+                    None if backend.cache_across_runs else key,
+                    key,
+                    backend.gate_timeout,
+                    on_paused,
+                    on_gate,
+                    provider=provider_or_placeholder,
+                    on_event=on_event,
+                    on_gate=None,
+                    max_concurrency=max_concurrency,
+                    timeout=timeout,
+                    chunks=False,
+                    call_limit=call_limit,
+                )
+                working = dict(initial)
+                outcome.update(scheduler=scheduler, state=working, flow_run_id=flow_run_id)
+                await scheduler.run_all(self._plan, working, self.graph)
+                return working
+
+            final = await self._flow_run(body, flow_name)
+        except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+            if getattr(stop, "partial", None) is None:  # stopped outside the scheduler's run
+                stop.partial = self._stopped(initial, outcome)  # type: ignore[union-attr]
+            raise
         scheduler: _PrefectScheduler = outcome["scheduler"]
         result = scheduler.result(
             self.graph,
@@ -417,3 +410,29 @@ class PrefectRunnable:
         )
         result.reused.extend(node for node in self.graph if node in scheduler.reused)
         return result
+
+    async def _flow_run(self, body: Callable[[], Any], flow_name: str | None) -> Any:
+        """Run ``body`` as the pipeline's flow (named ``flow_name``, default its own)."""
+        pipeline_flow = self._prefect.flow(self.flow_name if flow_name is None else flow_name)
+        with running(body):
+            if self.backend.result_dir is None:
+                return await pipeline_flow()
+            # Prefect only accepts saved storage blocks on tasks; pointing its default local
+            # storage at our directory keeps results on disk where a new process finds them.
+            from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+
+            with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: self.backend.result_dir}):
+                return await pipeline_flow()
+
+    def _stopped(self, initial: dict[str, Any], outcome: dict[str, Any]) -> Any:
+        """The ``partial`` of a run stopped where its scheduler could not give one: before
+        the flow's body began (while Prefect started its temporary server or the flow run),
+        the record of nothing done; after the body ended, the scheduler's record."""
+        if "scheduler" not in outcome:
+            return nothing_ran(initial, self.graph)
+        return with_progress(
+            cancelled_run(outcome["scheduler"].completed),
+            outcome["scheduler"],
+            outcome["state"],
+            self.graph,
+        )

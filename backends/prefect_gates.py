@@ -57,6 +57,7 @@ __all__ = [
     "gate_answers",
     "answering",
     "answered_once",
+    "kept_then_resumed",
     "pause_key",
     "current_flow_run_id",
     "pause_turn",
@@ -111,7 +112,7 @@ async def gate(
             given = _given.get().get(node)
             answering = None
             if given is not None:  # from the command line: resume the pause with it
-                answering = resume_when_paused(flow_run_id, given, key=key, timeout=timeout)
+                answering = kept_then_resumed(flow_run_id, given, key=key, timeout=timeout)
             return await wait_for_answer(key, timeout=timeout, answering=answering)
 
     key = current_flow_run_id() if run_key is None else run_key
@@ -346,6 +347,21 @@ async def _paused(pausing: Awaitable[str], answering: Awaitable[None] | None) ->
         for task in (waiting, resuming):
             task.cancel()
         await asyncio.gather(waiting, resuming, return_exceptions=True)
+
+
+async def kept_then_resumed(flow_run_id: str, answer: str, *, key: str, timeout: float) -> None:
+    """Keep ``answer`` as the answer of the gate whose task this runs in, then resume the
+    run with it (:func:`resume_when_paused`). The task keeps its answer itself only when it
+    ends, once the paused run has noticed the resume (its next poll, up to a second later):
+    a process killed in between lost an answer already given, and asked again when run
+    again. Kept first, under the key and in the store the task's own result goes to, the
+    answer is found by a run resumed after any kill (and one given is never asked again)."""
+    from prefect.transactions import get_transaction
+
+    gate = get_transaction()  # the gate task's: its cache key, its result store
+    if gate is not None and gate.store is not None and gate.key:
+        await gate.store.awrite(answer, key=gate.key)
+    await resume_when_paused(flow_run_id, answer, key=key, timeout=timeout)
 
 
 async def resume_when_paused(

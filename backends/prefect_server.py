@@ -20,6 +20,7 @@ from typing import Any
 from irgraph.errors import IrgraphError, MissingExtraError
 
 from .prefect_runtime import TELEMETRY_OFF
+from .prefect_watchdog import watch_temporary_server
 
 __all__ = [
     "lean_prefect_settings",
@@ -94,7 +95,8 @@ async def check_prefect_api(fix: str = START_OR_UNSET) -> None:
 def import_prefect() -> Any:
     """``prefect``, imported after :func:`lean_prefect_settings` (or a clear error). Prefect
     reads its settings from the environment once, when first imported: if it was imported
-    before (by the user, or another library), the settings applied now are made to count."""
+    before (by the user, or another library), the settings applied now are made to count.
+    The temporary server Prefect may start is watched, to die with this process."""
     imported_before = "prefect" in sys.modules
     applied = lean_prefect_settings()
     try:
@@ -103,6 +105,7 @@ def import_prefect() -> Any:
         raise MissingExtraError("prefect", "prefect", "The Prefect backend") from exc
     if imported_before and applied:
         reread_prefect_settings()
+    watch_temporary_server()  # so that it dies with this process (prefect_watchdog.py)
     return prefect
 
 

@@ -40,12 +40,14 @@ import attrs
 
 from irgraph import checks
 from irgraph.batch_blocking import blocking
+from irgraph.batch_checks import check_gates, check_remote, check_run_options
 from irgraph.batch_items import BatchError, ItemResult, not_a_state
+from irgraph.batch_stop import Tally
 from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
-from irgraph.providers import ModelProvider, PlaceholderProvider, makes_answers_up
+from irgraph.providers import ModelProvider, makes_answers_up
 from irgraph.run import _compiled
 
 __all__ = ["ItemResult", "BatchError", "run_many", "arun_many", "DEFAULT_MAX_ITEMS"]
@@ -74,6 +76,8 @@ class _Batch:
 
     #: The keyed items running now, by key: an identical item waits for its outcome.
     running: dict[str, asyncio.Future[_Outcome]] = attrs.field(factory=dict, init=False)
+    #: The items handed over, and how many of them failed: what a stopped batch says it did.
+    tally: Tally = attrs.field(factory=Tally, init=False)
 
     async def run_item(self, index: int, state: Any, limit: asyncio.Semaphore | None) -> ItemResult:
         key = None
@@ -275,11 +279,11 @@ def _batch(
             f"run_many() needs a backend whose runs share one call_limit (asyncio, Prefect); "
             f"the {type(runnable).__name__} it got takes none."
         )
-    _check_run_options(provider, options)
+    check_run_options(provider, options)
     # An AsyncioBackend instance's own settings stand when run_many's are not given; the
     # provider is named here so that a keyed batch can keep its answers.
     engine = getattr(runnable, "backend", None)
-    _check_gates(runnable, engine, options)
+    check_gates(runnable, engine, options)
     if provider is None:
         provider = getattr(engine, "provider", None)
     if max_concurrency is None:
@@ -313,39 +317,6 @@ _BATCH_KEY = checks.optional(
 )
 
 
-def _check_gates(runnable: Any, engine: Any, options: Mapping[str, Any]) -> None:
-    """Refuse, before any item runs (and pays for its agents), a pipeline with a gate on a
-    backend that asks an ``on_gate`` handler (asyncio) when none is given. A backend without
-    one (Prefect) pauses at a gate instead."""
-    graph = getattr(runnable, "graph", None)
-    handler = options.get("on_gate") or getattr(engine, "on_gate", None)
-    if graph is None or handler is not None or not hasattr(engine, "on_gate"):
-        return
-    gates = sorted(nid for nid, kind in graph.nodes(data="kind") if kind == "gate")
-    if gates:
-        which = ", ".join(repr(g) for g in gates)
-        raise PipelineError(
-            f"The pipeline stops at the gate{'s' if len(gates) > 1 else ''} {which} to ask a "
-            "person, and run_many() got no on_gate handler to ask: every item would pay for "
-            "the agents before it and then fail there.",
-            hint="Pass on_gate=handler to run_many() (it gets a GateRequest and returns the "
-            "answer; it may be async), or run the batch on Prefect, where a gate pauses.",
-        )
-
-
-def _check_run_options(provider: ModelProvider | None, options: Mapping[str, Any]) -> None:
-    """Refuse bad run options once, here, rather than once per item."""
-    from irgraph.backends.run_options import check_run_options
-
-    check_run_options(
-        PlaceholderProvider() if provider is None else provider,
-        options.get("on_event"),
-        options.get("on_gate"),
-        None,
-        options.get("timeout"),
-    )
-
-
 def arun_many(
     pipeline: Any,
     states: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
@@ -369,6 +340,10 @@ def arun_many(
     batch resumable, kept in the directory ``store`` (default
     ``.irgraph-batches/<batch_key>``). ``options`` go to every item's run, as in
     :func:`irgraph.run.arun`. Every argument is checked here, before any item runs.
+
+    Cancelled while it runs, the batch raises ``CancelledError`` carrying ``partial``, a
+    :class:`~irgraph.batch_stop.BatchStopped` that counts the items handed over and says
+    where completed items are kept and how to resume.
     """
     batch = _batch(
         pipeline,
@@ -383,29 +358,21 @@ def arun_many(
         allow,
         options,
     )
+    return _results(batch, states, options, provider)
+
+
+def _results(
+    batch: _Batch, states: Any, options: Mapping[str, Any], provider: Any
+) -> AsyncGenerator[ItemResult, None]:
+    """``batch``'s results: run here, or on the backend's work pool."""
     pool = getattr(batch.runnable, "remote_batch", None)
     remote = None
     if pool is not None:
         remote = pool(batch.store, batch.max_items, batch.fail_fast, batch.max_concurrency)
     if remote is None:
-        return batch.results(states)
-    _check_remote(options, provider)
-    results: AsyncGenerator[ItemResult, None] = remote.results(states)
-    return results
-
-
-def _check_remote(options: Mapping[str, Any], provider: Any) -> None:
-    """Refuse what a batch on remote workers cannot honour, rather than ignore it."""
-    given = [name for name in options if options[name] is not None]
-    if provider is not None:
-        given.append("provider")
-    if given:
-        raise PipelineError(
-            f"A batch on a work pool runs on the pool's workers, where {', '.join(given)} "
-            "cannot reach; leave them out.",
-            hint="The workers use the provider named in PrefectWorkerConfig(provider=...); "
-            "max_concurrency= bounds their model calls, max_items= the items in flight.",
-        )
+        return batch.tally.counted(batch.results(states), batch.store)
+    check_remote(options, provider)
+    return batch.tally.counted(remote.results(states), batch.store)
 
 
 def run_many(
@@ -426,19 +393,21 @@ def run_many(
 
     Leaving the loop early (``break``, an exception, Ctrl-C) cancels the items in flight
     once the iterator is closed or collected; ``with contextlib.closing(run_many(...))``
-    makes that moment explicit.
+    makes that moment explicit. A Ctrl-C while it waits for an item raises
+    ``KeyboardInterrupt`` carrying ``partial``, a :class:`~irgraph.batch_stop.BatchStopped`.
     """
-    results = arun_many(
+    batch = _batch(
         pipeline,
         states,
-        backend=backend,
-        provider=provider,
-        max_concurrency=max_concurrency,
-        max_items=max_items,
-        batch_key=batch_key,
-        store=store,
-        fail_fast=fail_fast,
-        allow=allow,
-        **options,
+        backend,
+        provider,
+        max_concurrency,
+        max_items,
+        batch_key,
+        store,
+        fail_fast,
+        allow,
+        options,
     )
-    return blocking(results)
+    results = _results(batch, states, options, provider)
+    return blocking(results, lambda late: batch.tally.record(batch.store, late))

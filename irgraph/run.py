@@ -246,8 +246,8 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     Either way the KeyboardInterrupt keeps the work done: its ``partial`` is the cancelled
     run's record (a :class:`RunError`, never raised), as a cancelled ``arun``'s
     ``CancelledError`` carries it (the record of nothing done when the run had not begun:
-    :func:`irgraph.run_cancel.nothing_ran`), or ``None`` when ``coro`` is no run, or one
-    that gave none (a Prefect run interrupted while its server started)."""
+    :func:`irgraph.run_cancel.nothing_ran`, also for a Prefect run interrupted while its
+    temporary server started), or ``None`` when ``coro`` is no run."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -1,0 +1,110 @@
+"""Prefect's temporary server dies with the process that started it, even by ``kill -9``.
+
+Without ``PREFECT_API_URL`` Prefect's client starts a temporary server itself
+(``SubprocessASGIServer.start()``, a ``uvicorn`` child process launched with a plain
+``subprocess.Popen``) and stops it in an atexit handler. A process killed outright runs no
+handler, so its server went on running, holding its port and database, until someone killed it
+by hand. Prefect gives no hook for it, and Linux's ``PR_SET_PDEATHSIG`` would fire when the
+*thread* that started the server ends (a ``run()`` in Jupyter starts it from a helper thread
+that ends with the run), so each server gets a watchdog instead: a small Python process that
+blocks reading a pipe whose only writer is this process. The kernel closes the pipe when this
+process ends, however it ends; the watchdog then reads end-of-file and kills the server, unless
+the server was stopped in order (Prefect's ``stop()``, which tells the watchdog so) or is no
+longer the process it was given (Linux: its start time in ``/proc``). The watchdog is started
+right after the server's process, before Prefect waits seconds for the server to answer, so a
+kill while the server starts is covered too. It ignores Ctrl-C (a terminal's Ctrl-C reaches
+the whole process group) and costs one idle process per temporary server.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+__all__ = ["watch_temporary_server", "WATCHDOG"]
+
+#: The watchdog's program: ``python -c WATCHDOG SERVER_PID``.
+WATCHDOG = """
+import os, signal, sys
+
+def started(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+pid = int(sys.argv[1])
+first = started(pid)
+said = sys.stdin.buffer.read()  # until this process's parent stops it in order, or ends
+if not said and started(pid) == first:
+    try:
+        os.kill(pid, signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
+    except OSError:
+        pass
+"""
+
+
+def watch_temporary_server() -> None:
+    """Give the temporary server Prefect's client will start (or has started) in this
+    process a watchdog, unless ``PREFECT_API_URL`` names a server or Prefect may not start
+    one. Called before each run; a server already watched is left as it is."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server: Any = SubprocessASGIServer()  # the one Prefect's clients start: one per process
+    if getattr(server, "_irgraph_watched", False):
+        return
+    launch, stop = server._run_uvicorn_command, server.stop
+    watchdogs: list[subprocess.Popen[bytes]] = []
+
+    def launched() -> Any:
+        process = launch()
+        watchdogs.append(_watchdog(process.pid))
+        return process
+
+    def stopped() -> None:
+        try:
+            stop()
+        finally:
+            for watchdog in watchdogs:  # stopped in order: the watchdogs may go
+                _release(watchdog)
+            watchdogs.clear()
+
+    server._run_uvicorn_command, server.stop = launched, stopped
+    server._irgraph_watched = True
+    process = getattr(server, "server_process", None)
+    if process is not None and process.poll() is None:  # started before irgraph was asked
+        watchdogs.append(_watchdog(process.pid))
+
+
+def _watchdog(pid: int) -> subprocess.Popen[bytes]:
+    """Start the watchdog of process ``pid``; this process holds the only writing end of
+    its standard input (``close_fds``: no other child inherits it)."""
+    return subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", WATCHDOG, str(pid)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # out of the terminal's process group: Ctrl-C stays away
+    )
+
+
+def _release(watchdog: subprocess.Popen[bytes]) -> None:
+    """Tell ``watchdog`` its server was stopped in order, and let it end."""
+    try:
+        assert watchdog.stdin is not None
+        watchdog.stdin.write(b"stopped")
+        watchdog.stdin.close()
+    except (OSError, ValueError):  # it has ended already
+        pass
+    try:
+        watchdog.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        watchdog.kill()
+        watchdog.wait()

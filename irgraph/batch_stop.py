@@ -1,0 +1,107 @@
+"""What a batch stopped by a cancel or Ctrl-C says it got done, and how to go on.
+
+A cancelled ``arun_many`` batch raises ``CancelledError`` (``run_many``: ``KeyboardInterrupt``)
+as any stopped run does, carrying ``partial``: a :class:`BatchStopped` record (never raised)
+that counts the items handed over and says where the completed ones are kept and how to
+resume: with a ``batch_key``, running the same batch again gives them back as ``resumed``;
+without one nothing was kept. Items that completed as the batch stopped, too late to be handed
+over, are in its ``results`` (a keyed batch kept them too).
+
+>>> record = BatchStopped(handed=3, failed=1, batch_key="evals-v1", store="runs/evals")
+>>> print(record)  # doctest: +NORMALIZE_WHITESPACE
+The batch 'evals-v1' was stopped after 3 items were handed over (1 of them failed). Every
+item that completed is kept in 'runs/evals', and the agents of an item under way keep their
+answers: run the same batch again with batch_key='evals-v1' and store='runs/evals' to resume
+(kept items come back as resumed, without a model call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
+
+from irgraph.errors import RunError
+
+__all__ = ["BatchStopped", "Tally"]
+
+
+class BatchStopped(RunError):
+    """The ``partial`` of a stopped batch: ``handed`` items handed over (``failed`` of them
+    failed), ``results`` the :class:`~irgraph.batch.ItemResult` s that completed too late to
+    be handed over, ``batch_key`` and ``store`` where completed items are kept (``None``:
+    nowhere). ``cancelled`` is true, as on a stopped run's record."""
+
+    def __init__(
+        self,
+        *,
+        handed: int,
+        failed: int = 0,
+        results: Sequence[Any] = (),
+        batch_key: str | None = None,
+        store: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.handed, self.failed, self.results = handed, failed, list(results)
+        self.batch_key = batch_key
+        self.store = None if store is None else os.fspath(store)
+        super().__init__(self._message())
+        self.cancelled = True
+
+    def _message(self) -> str:
+        done = f"The batch{'' if self.batch_key is None else f' {self.batch_key!r}'} was "
+        if self.handed == 0:
+            done += "stopped before any item was handed over."
+        else:
+            items = f"{self.handed} item{' was' if self.handed == 1 else 's were'}"
+            done += f"stopped after {items} handed over"
+            done += f" ({self.failed} of them failed)." if self.failed else "."
+        if self.results:
+            late = len(self.results)
+            done += f" {late} more completed as it stopped: .results holds them."
+        if self.batch_key is None:
+            return done + (
+                " It had no batch_key, so nothing was kept and running it again runs every "
+                "item again; pass batch_key='a name' to make a batch resumable."
+            )
+        return done + (
+            f" Every item that completed is kept in {self.store!r}, and the agents of an item "
+            f"under way keep their answers: run the same batch again with "
+            f"batch_key={self.batch_key!r} and store={self.store!r} to resume (kept items "
+            "come back as resumed, without a model call)."
+        )
+
+
+class Tally:
+    """The items a batch has handed over, and how many of them failed."""
+
+    def __init__(self) -> None:
+        self.handed = 0
+        self.failed = 0
+
+    def record(self, store: Any, late: Sequence[Any] = ()) -> BatchStopped:
+        """The :class:`BatchStopped` of the batch kept in ``store`` (a BatchStore or
+        ``None``); ``late`` are items counted here that never reached the caller."""
+        return BatchStopped(
+            handed=self.handed - len(late),
+            failed=self.failed - sum(not item.ok for item in late),
+            results=late,
+            batch_key=getattr(store, "batch_key", None),
+            store=getattr(store, "directory", None),
+        )
+
+    async def counted(
+        self, results: AsyncGenerator[Any, None], store: Any
+    ) -> AsyncGenerator[Any, None]:
+        """``results``, counted as they are handed over; a cancel (or Ctrl-C) that stops them
+        carries :meth:`record` as its ``partial``."""
+        try:
+            async for item in results:
+                self.handed += 1
+                self.failed += not item.ok
+                yield item
+        except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+            stop.partial = self.record(store)  # type: ignore[union-attr]
+            raise
+        finally:
+            await results.aclose()
