@@ -55,12 +55,15 @@ def watch_temporary_server() -> None:
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server: Any = SubprocessASGIServer()  # the one Prefect's clients start: one per process
-    if getattr(server, "_irgraph_watched", False):
+    try:  # Prefect's own, not public: a Prefect that moved it runs unwatched, as before
+        from prefect.server.api.server import SubprocessASGIServer
+    except ImportError:
         return
-    launch, stop = server._run_uvicorn_command, server.stop
+    server: Any = SubprocessASGIServer()  # the one Prefect's clients start: one per process
+    launch = getattr(server, "_run_uvicorn_command", None)
+    stop = getattr(server, "stop", None)
+    if getattr(server, "_irgraph_watched", False) or launch is None or stop is None:
+        return
     watchdogs: list[subprocess.Popen[bytes]] = []
 
     def launched() -> Any:
