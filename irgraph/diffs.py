@@ -118,6 +118,10 @@ class GraphDiff:
         lines += [f"+ key {k}" for k in self.keys_added] + [f"- key {k}" for k in self.keys_removed]
         return "\n".join(lines)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """In Jupyter and IPython, the lines ``print`` gives, not the fields."""
+        printer.text(str(self))
+
 
 #: A changed setting whose old and new values both print within this many characters is
 #: shown with them (``max_iterations (3 -> 5)``); a longer one by its name alone.

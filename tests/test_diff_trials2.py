@@ -263,3 +263,21 @@ def test_a_node_whose_kind_changed_under_its_name_is_that_node_changed():
     assert d.added == [] and d.removed == [] and d.moves == {}
     assert d.changed == {"each": ["kind"]}
     assert "~ node each: kind (map_over -> loop)" in str(d).splitlines()
+
+
+def test_a_diff_left_as_a_notebook_cells_value_shows_its_lines_not_its_fields():
+    """Jupyter's plain-text output of ``diff(old, new)`` was the attrs repr
+    (``GraphDiff(added=[...], removed=[...], ...)``), not the lines ``print`` gives."""
+    from IPython.core.formatters import PlainTextFormatter
+
+    from irgraph import Agent, to_graph
+    from irgraph.analysis import diff
+
+    old = Agent("a").instruct("Say {topic}.").writes("x") >> Agent("b").instruct("{x}")
+    new = old >> Agent("c").instruct("Check {x}.")
+    change = diff(to_graph(old, inputs={"topic"}), to_graph(new, inputs={"topic"}))
+    shown = PlainTextFormatter()(change)
+    assert shown == str(change)
+    assert shown.splitlines()[0] == "+ node c"
+    same = diff(to_graph(old, inputs={"topic"}), to_graph(old, inputs={"topic"}))
+    assert PlainTextFormatter()(same) == "No differences."
