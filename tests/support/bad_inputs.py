@@ -639,6 +639,27 @@ CATALOG: tuple[BadInput, ...] = (
         "Known kinds: AgentNode",
     ),
     _json(
+        "json-misspelt-kind",
+        '{"kind": "AgentNod", "name": "a"}',
+        "at root",
+        "'AgentNod'",
+        "Did you mean 'AgentNode'?",
+    ),
+    _json(
+        "json-graph-kind-word",
+        '{"kind": "map_over", "name": "a"}',
+        "at root",
+        "'map_over'",
+        "Did you mean 'MapOverNode'?",
+    ),
+    _json(
+        "json-misspelt-field",
+        '{"kind": "AgentNode", "name": "a", "instructoin": "Hi."}',
+        "at root",
+        "no field(s) 'instructoin'",
+        "Did you mean 'instruction'?",
+    ),
+    _json(
         "json-unknown-field",
         '{"kind": "AgentNode", "name": "a", "command": "rm -rf /"}',
         "at root",
