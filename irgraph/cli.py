@@ -34,7 +34,6 @@ from irgraph.cli_inputs import (
     CliError,
     check_keys,
     check_modules,
-    check_spelling,
     forget_file,
     load_saved,
     load_target,
@@ -42,7 +41,7 @@ from irgraph.cli_inputs import (
 )
 from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
 from irgraph.cli_pictures import add_show_parser, check_output, show_command
-from irgraph.cli_state_types import check_texts_routed_on
+from irgraph.cli_state_types import check_spelling, check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
 
 __all__ = [

@@ -16,9 +16,9 @@ import json
 import os
 import sys
 import sysconfig
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -36,9 +36,6 @@ from irgraph.cli_files import (
 from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 
-if TYPE_CHECKING:
-    import networkx as nx
-
 __all__ = [
     "CliError",
     "forget_file",
@@ -47,7 +44,6 @@ __all__ = [
     "parse_state",
     "check_keys",
     "check_modules",
-    "check_spelling",
 ]
 
 _KEY_RULE = "a state key is ASCII letters, digits and underscores, not starting with a digit"
@@ -432,29 +428,3 @@ def check_modules(names: Iterable[str]) -> list[str]:
             f"functions, e.g. --allow-module {example}."
         )
     return names
-
-
-def check_spelling(
-    G: nx.DiGraph, given: Mapping[str, str], needed: Iterable[str], declared: Iterable[str] = ()
-) -> None:
-    """Refuse a given key that no step reads when it looks like a needed key nothing gives:
-    ``--state topc=owls`` for a pipeline reading ``{topic}``. ``given`` maps each key the
-    command line gave to its option (``--state``, ``--state-json``, ``--input``); a key the
-    pipeline ``declared`` as an input is never a misspelling."""
-    read: set[str] = set(declared)
-    for _, data in G.nodes(data=True):
-        for field in ("reads", "optional_reads", "body_reads", "body_optional_reads"):
-            read.update(data.get(field, ()))
-    unread = [key for key in given if key not in read]
-    for key in sorted(set(needed) - set(given)):
-        close = closest_keys(key, unread, n=1)
-        if not close:
-            continue
-        typo, option = close[0], given[close[0]]
-        reader = next((n for n, d in G.nodes(data=True) if key in d.get("reads", ())), "a step")
-        fix = {"--input": f"--input {key}", "--state-json": f'"{key}" in --state-json'}
-        raise CliError(
-            f"The key {typo!r} given with {option} is read by no step, but it looks like "
-            f"{key!r}, which {reader!r} needs and nothing gives; write "
-            f"{fix.get(option, f'{option} {key}=...')} instead."
-        )
