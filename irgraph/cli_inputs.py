@@ -274,7 +274,10 @@ def load_saved(path: str) -> Any:
     if isinstance(data, dict) and data.get("format") == "irgraph-ir":
         from irgraph.ir import from_json
 
-        return from_json(text)
+        try:
+            return from_json(text)
+        except PipelineError as exc:
+            raise _led(path, exc.problems) from None
     if isinstance(data, dict) and "nodes" in data and "graph" in data:
         return _saved_graph(path, data)
     raise CliError(
@@ -351,8 +354,12 @@ def _file_graph(path: str, G: Any) -> Any:
         except Exception:  # a graph too damaged to tell: every problem stands
             unbound = []
         problems = [p for p in exc.problems if p not in unbound] or exc.problems
-        problems = [attrs.evolve(p, message=f"{path}: {p.message}") for p in problems]
-        raise PipelineError(problems) from None
+        raise _led(path, problems) from None
+
+
+def _led(path: str, problems: Sequence[Any]) -> PipelineError:
+    """The error listing ``problems`` of the pipeline file ``path``, each led by its name."""
+    return PipelineError([attrs.evolve(p, message=f"{path}: {p.message}") for p in problems])
 
 
 # State and answers -----------------------------------------------------------------------

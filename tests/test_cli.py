@@ -257,7 +257,10 @@ def test_diff_exits_1_when_the_pipelines_differ(mermaid):
     [
         ("no_such_module_xyz:p", "irgraph: error: Cannot import module"),
         ("irgraph.demo:__name__", "irgraph: error: 'irgraph.demo:__name__' is a str"),
-        ("bad.json", "irgraph: PipelineError: Invalid IR JSON at root: unknown node kind"),
+        (
+            "bad.json",
+            "irgraph: PipelineError: bad.json: Invalid IR JSON at root: unknown node kind",
+        ),
     ],
 )
 def test_diff_exits_2_on_any_error(capsys, tmp_path, monkeypatch, new, message):

@@ -575,3 +575,20 @@ def test_a_method_of_a_pipeline_is_not_advised_to_be_called_in_a_variable(folder
     assert "'holders.py:Holder.pipeline.to_ir' is the method to_ir, not a pipeline" in err
     assert "holders.py:Holder.pipeline is a pipeline: name it alone." in err
     assert "module-level variable" not in err
+
+
+def test_a_damaged_ir_json_file_is_named_in_front_of_each_of_its_problems(folder, capsys):
+    """A saved graph's problems were led by the file's name, but IR JSON's were not: with
+    several files on the command line (``irgraph diff old.json new.json``) the reader could
+    not tell which one was damaged."""
+    from irgraph import Agent
+    from irgraph.ir import to_json
+
+    good = to_json((Agent("a").instruct("Hi {t}.").writes("x") >> Agent("b")).to_ir())
+    (folder / "good.json").write_text(good)
+    (folder / "bad.json").write_text(good.replace('"AgentNode"', '"AgentNod"', 1))
+    assert call("diff", "good.json", "bad.json")[0] == 2
+    err = capsys.readouterr().err
+    assert "bad.json: Invalid IR JSON at root.children[0]: unknown node kind 'AgentNod'" in err
+    assert call("check", "bad.json")[0] == 1
+    assert "bad.json: Invalid IR JSON" in capsys.readouterr().err
