@@ -194,13 +194,27 @@ def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
     try:
         target = _attribute(module, qualname)
     except AttributeError as exc:
-        raise PipelineError(
-            f"Cannot import the function {ref.ref!r} ({exc}).",
-            hint="Check that the module is importable and defines the function at its top level.",
-        ) from exc
+        raise _missing(ref.ref, module, exc) from exc
     if not callable(target):
         raise PipelineError(f"{ref.ref!r} names {target!r}, which is not callable.")
     return target  # type: ignore[no-any-return]
+
+
+def _missing(ref: str, module: Any, exc: AttributeError) -> PipelineError:
+    """The error for function ``ref`` that its imported ``module`` lacks, naming the file the
+    module came from: a standard-library module of the name stands in for a file of the user's
+    (a ``colorsys.py`` beside the pipeline), since the standard library is searched first."""
+    where = getattr(module, "__file__", None)
+    said = f"{exc}; the module was imported from {where}" if where else str(exc)
+    top = module.__name__.partition(".")[0]
+    hint = "Check that the module is importable and defines the function at its top level."
+    if top in sys.stdlib_module_names:
+        hint = (
+            f"{top!r} is a standard-library module, which is imported before a file of yours "
+            "of the same name: rename your module (and the function's module in the pipeline) "
+            "and save the pipeline again."
+        )
+    return PipelineError(f"Cannot import the function {ref!r} ({said}).", hint=hint)
 
 
 # How a transform's function is called. Every backend and the check in to_graph use these two
