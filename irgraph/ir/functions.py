@@ -113,9 +113,9 @@ def refusal(ref: FunctionRef, node: str | None = None) -> PipelineError:
         f"saved graph) and the module {module!r} is not allowed{typo}, so irgraph will not "
         "import it: a pipeline file could otherwise run any code on this machine.",
         node=node,
-        hint=f"If you trust the file, allow the module: run(..., allow=[{module!r}]) or "
-        f"from_json(text, allow=[{module!r}]) in Python, --allow-module {module} on the "
-        "command line.",
+        hint=f"If you trust the file, allow the module: run(..., allow=[{module!r}]), "
+        f"from_json(text, allow=[{module!r}]) or from_graph(G, allow=[{module!r}]) in Python, "
+        f"--allow-module {module} on the command line.",
     )
 
 

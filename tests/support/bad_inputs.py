@@ -1751,6 +1751,7 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "'t' calls 'shutil:rmtree'",
             "a saved graph",
+            "from_graph(G, allow=['shutil'])",
         ),
         _row(
             "batch-one-state",
