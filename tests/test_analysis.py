@@ -241,7 +241,7 @@ def test_diff_reports_a_rename_as_one_change_and_tells_lambdas_apart():
     new = to_graph(Agent("b").writes("x") >> Transform("t", lambda x: x * 2).reads("x"))
     change = diff(old, new)
     assert change.added == [] and change.removed == []
-    assert change.changed == {"b": ["label"], "t": ["fn"]}
+    assert change.changed == {"b": ["label"], "t": ["function"]}
 
 
 def test_cli_diff_and_check_hints():
