@@ -262,6 +262,9 @@ def load_saved(path: str) -> Any:
             f"The pipeline file {path!r} is not UTF-8 text (byte {exc.start} cannot be read); "
             "save it again as UTF-8 JSON."
         ) from None
+    save = "irgraph.ir.to_json(ir) or json.dumps(nx.node_link_data(to_graph(pipeline)))"
+    if not text.strip():
+        raise CliError(f"The pipeline file {path!r} is empty; save a pipeline into it with {save}.")
     try:
         data = json.loads(text)
     except RecursionError:
@@ -270,7 +273,9 @@ def load_saved(path: str) -> Any:
             "irgraph nests far less, so save it again with irgraph.ir.to_json."
         ) from None
     except ValueError as exc:
-        raise CliError(f"The pipeline file {path!r} is not valid JSON ({exc}).") from None
+        raise CliError(
+            f"The pipeline file {path!r} is not valid JSON ({exc}); save it again with {save}."
+        ) from None
     if isinstance(data, dict) and data.get("format") == "irgraph-ir":
         from irgraph.ir import from_json
 

@@ -592,3 +592,17 @@ def test_a_damaged_ir_json_file_is_named_in_front_of_each_of_its_problems(folder
     assert "bad.json: Invalid IR JSON at root.children[0]: unknown node kind 'AgentNod'" in err
     assert call("check", "bad.json")[0] == 1
     assert "bad.json: Invalid IR JSON" in capsys.readouterr().err
+
+
+def test_an_empty_pipeline_file_is_told_as_empty_with_how_to_save_one(folder, capsys):
+    """An empty .json file (a save that failed after opening the file) was "not valid JSON
+    (Expecting value: line 1 column 1 (char 0))"; a cut one says how to write it again."""
+    (folder / "empty.json").write_text("\n")
+    assert call("check", "empty.json")[0] == 2
+    err = capsys.readouterr().err
+    assert "The pipeline file 'empty.json' is empty" in err
+    assert "irgraph.ir.to_json" in err
+    (folder / "cut.json").write_text('{"format": "irgraph-ir", "ver')
+    assert call("check", "cut.json")[0] == 2
+    err = capsys.readouterr().err
+    assert "The pipeline file 'cut.json' is not valid JSON" in err and "save it again" in err
