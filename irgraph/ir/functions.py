@@ -208,7 +208,14 @@ def _missing(ref: str, module: Any, exc: AttributeError) -> PipelineError:
     said = f"{exc}; the module was imported from {where}" if where else str(exc)
     top = module.__name__.partition(".")[0]
     hint = "Check that the module is importable and defines the function at its top level."
-    if top in sys.stdlib_module_names:
+    if top == "__main__":
+        hint = (
+            "'__main__' is the program running now, not the script that saved the pipeline: a "
+            "function defined in a script run as python script.py is saved as '__main__:name', "
+            "which no other program can import; move the function into a module, import it "
+            "from there, and save the pipeline again."
+        )
+    elif top in sys.stdlib_module_names:
         hint = (
             f"{top!r} is a standard-library module, which is imported before a file of yours "
             "of the same name: rename your module (and the function's module in the pipeline) "
