@@ -937,6 +937,15 @@ CATALOG: tuple[BadInput, ...] = (
         "state={'topic': 'owls'}",
     ),
     _row(
+        "run-a-graph",
+        "run-time state",
+        'run(to_graph(writer), state={"topic": "owls"})',
+        PipelineError,
+        "got a graph (a DiGraph)",
+        "holds its pipeline: rebuild it with from_graph(G)",
+        "run(from_graph(G), ...)",
+    ),
+    _row(
         "run-option-typo",
         "run-time state",
         'run(writer, state={"topic": "owls"}, on_evnt=print)',
