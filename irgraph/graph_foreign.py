@@ -41,8 +41,11 @@ __all__ = [
     "whole_graph",
 ]
 
-#: The graphs ``to_graph`` made here, with their counts of nodes and edges then.
-_BUILT: weakref.WeakKeyDictionary[Any, tuple[int, int, Any]] = weakref.WeakKeyDictionary()
+#: The graphs ``to_graph`` made here, with their counts of nodes and edges then (and the
+#: pipeline's name), and their node ids.
+_BUILT: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int, Any], frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 #: The node attributes ``to_graph`` derives from the pipeline (scopes add the body reads).
 #: Every edge attribute is derived: ``control``, ``keys`` and a route edge's ``condition``.
@@ -61,7 +64,7 @@ _REBUILD = "G = to_graph(from_graph(G, check=False))"
 
 def mark_built(G: nx.DiGraph) -> nx.DiGraph:
     """Record that ``to_graph`` made ``G`` here, from a pipeline: its attributes follow from it."""
-    _BUILT[G] = _shape(G)
+    _BUILT[G] = (_shape(G), frozenset(G._node))
     return G
 
 
@@ -79,12 +82,13 @@ def built_here(G: nx.DiGraph) -> bool:
 
 def unchanged_here(G: nx.DiGraph) -> bool:
     """Whether ``G`` was made here (:func:`built_here`) and still looks as it did: as many
-    nodes and edges, and each template's reads those of its text (an agent's, of its
-    instruction and system prompt). ``validate`` checks a graph edited so (an instruction,
-    system prompt or message, a node or edge added or removed) as any other: its analyses
-    would read the stale attributes, though a run takes the edit."""
-    shape = _BUILT.get(G)
-    if shape is None or shape != _shape(G):
+    nodes and edges, the same node ids, and each template's reads those of its text (an
+    agent's, of its instruction and system prompt). ``validate`` checks a graph edited so (an
+    instruction, system prompt or message, a node or edge added or removed, nodes renamed in
+    place) as any other: its analyses would read the stale attributes, though a run takes the
+    edit."""
+    built = _BUILT.get(G)
+    if built is None or built[0] != _shape(G) or G._node.keys() != built[1]:
         return False
     for data in G._node.values():
         text = data.get("instruction", data.get("message"))

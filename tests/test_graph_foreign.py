@@ -126,3 +126,17 @@ def test_running_a_graph_says_how_to_get_its_pipeline():
     with pytest.raises(PipelineError, match="got a graph") as info:
         run(to_graph(PIPELINE), provider=FakeProvider(), state={"topic": "owls"})
     assert "from_graph(G)" in str(info.value)
+
+
+def test_nodes_renamed_in_place_are_refused_by_validate_as_by_from_graph():
+    """``nx.relabel_nodes(G, ..., copy=False)`` on the very graph to_graph made kept its
+    counts of nodes and edges, so validate trusted it and passed it, while from_graph (and so
+    a run) refused it."""
+    G = to_graph(PIPELINE, inputs={"topic"})
+    nx.relabel_nodes(G, {"writer": "w"}, copy=False)
+    with pytest.raises(PipelineError) as refused:
+        from_graph(G)
+    with pytest.raises(PipelineError) as checked:
+        validate(G)
+    assert "node ids were renamed" in str(refused.value)
+    assert str(checked.value) == str(refused.value)
