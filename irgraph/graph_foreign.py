@@ -12,10 +12,12 @@ pipeline first, and every derived attribute that differs is a problem; :func:`ir
 refuses such a graph with the same problems (:mod:`irgraph.graph_read`), so it is not run
 either.
 
-Graphs ``to_graph`` made here are trusted as they are (:func:`mark_built`; the exporters
-still check that nothing they read is missing): rebuilding one would double the cost of every
-``validate``. A copy (``G.copy()``) is checked like a file's graph, so one holding a lambda
-is refused as a saved one is: a lambda cannot be rebuilt from its path.
+Graphs ``to_graph`` made here are trusted as they are while they look unchanged
+(:func:`mark_built`, :func:`unchanged_here`; the exporters still check that nothing they read
+is missing): rebuilding one would double the cost of every ``validate``. One edited in place
+is checked as a file's graph is, by ``validate``, the analyses and the exporters alike. A
+copy (``G.copy()``) is checked like a file's graph, so one holding a lambda is refused as a
+saved one is: a lambda cannot be rebuilt from its path.
 """
 
 from __future__ import annotations
@@ -240,7 +242,7 @@ def whole_graph(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> nx.DiGrap
     """``G``, once it is known to hold a whole pipeline whose derived attributes follow from
     it (always so for a graph ``to_graph`` made here); else a :class:`PipelineError` listing
     what does not, so an exporter or an analysis never stops on a bare ``KeyError``."""
-    problems = structure_problems(G) if built_here(G) else rebuilt(G, to_graph)[1]
+    problems = structure_problems(G) if unchanged_here(G) else rebuilt(G, to_graph)[1]
     if problems:
         raise PipelineError(problems)
     return G

@@ -140,3 +140,17 @@ def test_nodes_renamed_in_place_are_refused_by_validate_as_by_from_graph():
         validate(G)
     assert "node ids were renamed" in str(refused.value)
     assert str(checked.value) == str(refused.value)
+
+
+@pytest.mark.parametrize("use", [to_mermaid, to_dot, critical_path])
+def test_the_very_graph_edited_in_place_is_not_drawn_or_analysed_as_if_it_ran(use):
+    """An edge removed from the graph to_graph made (or its nodes renamed in place) was drawn
+    and analysed as it was, a picture of something no run does, while validate refused it."""
+    G = to_graph(PIPELINE, inputs={"topic"})
+    G.remove_edge("researcher", "writer")
+    with pytest.raises(PipelineError, match="no edge researcher -> writer"):
+        use(G)
+    H = to_graph(PIPELINE, inputs={"topic"})
+    nx.relabel_nodes(H, {"writer": "w"}, copy=False)
+    with pytest.raises(PipelineError, match="node ids were renamed"):
+        use(H)
