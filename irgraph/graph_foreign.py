@@ -15,9 +15,9 @@ either.
 Graphs ``to_graph`` made here are trusted as they are while they look unchanged
 (:func:`mark_built`, :func:`unchanged_here`; the exporters still check that nothing they read
 is missing): rebuilding one would double the cost of every ``validate``. One edited in place
-is checked as a file's graph is, by ``validate``, the analyses and the exporters alike. A
-copy (``G.copy()``) is checked like a file's graph, so one holding a lambda is refused as a
-saved one is: a lambda cannot be rebuilt from its path.
+is checked as a file's graph is, by ``validate``, ``from_graph``, the analyses and the
+exporters. A copy (``G.copy()``) is checked like a file's graph, so one holding a lambda is
+refused as a saved one is: a lambda cannot be rebuilt from its path.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def unchanged_here(G: nx.DiGraph) -> bool:
     instruction, system prompt or message, a node or edge added or removed, nodes renamed in
     place) as any other: its analyses would read the stale attributes, though a run takes the
     edit."""
-    built = _BUILT.get(G)
+    built = _BUILT.get(G) if G in _BUILT else None  # `in`: False for what no weakref takes
     if built is None or built[0] != _shape(G) or G._node.keys() != built[1]:
         return False
     for data in G._node.values():

@@ -154,3 +154,18 @@ def test_the_very_graph_edited_in_place_is_not_drawn_or_analysed_as_if_it_ran(us
     nx.relabel_nodes(H, {"writer": "w"}, copy=False)
     with pytest.raises(PipelineError, match="node ids were renamed"):
         use(H)
+
+
+def test_from_graph_refuses_the_very_graph_edited_in_place_as_validate_does():
+    """An instruction edited in place on the graph to_graph made was refused by validate but
+    taken by from_graph, so a run ran a pipeline validate had refused."""
+    G = to_graph(PIPELINE, inputs={"topic"})
+    G.nodes["writer"]["instruction"] = "Write from {findngs}."
+    with pytest.raises(PipelineError) as checked:
+        validate(G)
+    with pytest.raises(PipelineError) as refused:
+        from_graph(G)
+    assert str(refused.value) == str(checked.value)
+    assert "says reads=['findings'], but its pipeline gives reads=['findngs']" in str(refused.value)
+    again = to_graph(from_graph(G, check=False), inputs={"topic"})  # the documented way out
+    assert again.nodes["writer"]["reads"] == ["findngs"]
