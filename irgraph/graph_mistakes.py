@@ -59,8 +59,14 @@ def not_a_graph_error(value: Any) -> PipelineError:
     fix = "Build it with to_graph(pipeline); save it with nx.node_link_data(G) (GEXF and other "
     fix += "formats that drop graph attributes cannot hold a pipeline)."
     if hasattr(value, "graph") and callable(getattr(value, "number_of_nodes", None)):
-        got = f"a {type(value).__name__} of {len(value)} nodes, which has no 'tree' graph attribute"
-    elif isinstance(value, dict) and "nodes" in value:
+        return PipelineError(
+            f"The {type(value).__name__} of {len(value)} nodes given has no 'tree' graph "
+            "attribute, so it holds no pipeline: irgraph.to_graph did not make it, or it was "
+            "saved in a format that drops graph attributes (GEXF).",
+            hint="Make the graph with to_graph(pipeline), and save it whole with "
+            "nx.node_link_data(G) or as GraphML (nx.write_graphml(irgraph.portable(G), path)).",
+        )
+    if isinstance(value, dict) and "nodes" in value:
         links = ', edges="links"' if "links" in value and "edges" not in value else ""
         got = "a dict of node-link data (what nx.node_link_data(G) writes), not the graph"
         fix = f"Make the graph from it first: from_graph(nx.node_link_graph(data{links}))."

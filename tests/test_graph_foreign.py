@@ -85,7 +85,7 @@ def test_a_subgraph_is_refused_naming_the_node_it_lacks(use):
 
 @pytest.mark.parametrize("use", [validate, to_mermaid, to_dot, critical_path])
 def test_a_plain_networkx_graph_is_refused(use):
-    with pytest.raises(PipelineError, match="got a DiGraph of 2 nodes, which has no 'tree'"):
+    with pytest.raises(PipelineError, match="The DiGraph of 2 nodes given has no 'tree' graph"):
         use(nx.DiGraph([(1, 2)]))
 
 
@@ -169,3 +169,18 @@ def test_from_graph_refuses_the_very_graph_edited_in_place_as_validate_does():
     assert "says reads=['findings'], but its pipeline gives reads=['findngs']" in str(refused.value)
     again = to_graph(from_graph(G, check=False), inputs={"topic"})  # the documented way out
     assert again.nodes["writer"]["reads"] == ["findngs"]
+
+
+@pytest.mark.parametrize("use", [validate, to_mermaid, critical_path])
+def test_a_graph_without_its_pipeline_is_refused_in_the_words_of_the_call_made(use):
+    """A GEXF graph read back (no 'tree') given to validate or to_mermaid was told that
+    "from_graph() needs a pipeline graph", a function the user never called."""
+    import irgraph
+
+    G = irgraph.portable(to_graph(PIPELINE, inputs={"topic"}))
+    del G.graph["tree"]  # what GEXF drops
+    with pytest.raises(PipelineError) as refused:
+        use(irgraph.from_portable(G))
+    message = str(refused.value)
+    assert "from_graph()" not in message
+    assert "has no 'tree' graph attribute, so it holds no pipeline" in message
