@@ -226,7 +226,7 @@ class Builder(Asking):
         return _composed(FanOut, _as_node(self._name, "|", other), self)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._name!r})"
+        return f"{type(self).__name__}({self.name!r})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """Jupyter's inline picture: SVG with Graphviz, else a mermaid block."""

@@ -91,6 +91,22 @@ def not_a_graph_error(value: Any) -> PipelineError:
     )
 
 
+def named(value: Any) -> str:
+    """``value`` as a message names it: an IR node by its name and class, anything else by
+    its ``repr`` (cut at 60 characters) and type.
+
+    >>> from irgraph.ir import AgentNode
+    >>> named(AgentNode("a")), named(5)
+    ("the IR node 'a' (an AgentNode)", '5 of type int')
+    """
+    from irgraph.ir.nodes import NODE_KINDS
+
+    if isinstance(value, NODE_KINDS):
+        kind = type(value).__name__
+        return f"the IR node {value.name!r} ({'an' if kind[0] in 'AEIOU' else 'a'} {kind})"
+    return f"{_short(value)} of type {type(value).__name__}"
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -17,7 +17,7 @@ from irgraph.errors import PipelineError, Problem, closest_keys
 from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
 from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
-from irgraph.graph_mistakes import class_error
+from irgraph.graph_mistakes import class_error, named
 from irgraph.templates import parse_template, system_template
 
 if TYPE_CHECKING:
@@ -385,7 +385,7 @@ def validate(
             raise mistaken
     if not isinstance(G, nx.DiGraph):
         raise PipelineError(
-            f"validate() expects the graph of a pipeline (got {G!r} of type {type(G).__name__}).",
+            f"validate() expects the graph of a pipeline (got {named(G)}).",
             hint="Build the graph first: validate(to_graph(pipeline)).",
         )
     checks.flag.check(allow_unbound, "the allow_unbound argument of validate()")

@@ -629,3 +629,33 @@ def test_a_misspelt_keyword_of_a_method_names_the_method_and_its_keywords(make, 
     assert MapOver("m").over(key="papers", item="paper").to_ir().item == "paper"
     assert Agent("a").output(schema={"type": "string"}, retries=2).to_ir().output_retries == 2
     assert Loop("l").until(condition="k", equals="x").to_ir().until_equals == ("x",)
+
+
+def test_a_pipeline_made_by_operators_shows_its_name_in_its_repr_and_in_messages():
+    """``repr(a >> b)`` was ``Pipeline('pipeline')``, a name the pipeline does not have (its
+    name is ``a_then_b``), and so messages naming it, such as validate's, misled."""
+    from irgraph import PipelineError, validate
+
+    chain = Agent("a") >> Agent("b")
+    assert repr(chain) == "Pipeline('a_then_b')" and repr(Agent("a") | Agent("b")) == (
+        "FanOut('a_and_b')"
+    )
+    with pytest.raises(PipelineError, match=r"got Pipeline\('a_then_b'\)"):
+        validate(chain)
+
+
+def test_something_not_a_graph_or_ir_is_named_briefly_with_the_call_that_fixes_it():
+    """validate(ir) quoted the whole IR repr (hundreds of characters), and to_json(G) printed
+    ``<networkx...DiGraph object at 0x...>`` and told to call .to_ir() on it."""
+    from irgraph import PipelineError, to_graph, validate
+    from irgraph.ir import to_json
+
+    chain = Agent("researcher").instruct("Research {topic}.").writes("x") >> Agent("writer")
+    with pytest.raises(PipelineError) as refused:
+        validate(chain.to_ir())
+    assert "got the IR node 'researcher_then_writer' (a SequenceNode)" in str(refused.value)
+    assert "instruction=" not in str(refused.value)
+    with pytest.raises(PipelineError) as refused:
+        to_json(to_graph(chain))
+    message = str(refused.value)
+    assert "0x" not in message and "to_json(from_graph(G))" in message

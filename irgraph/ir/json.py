@@ -87,9 +87,13 @@ def _case_from_json(data: Any, where: str, allowed: frozenset[str]) -> RouteCase
 def to_dict(node: Node) -> dict[str, Any]:
     """Return the JSON-ready dict for one IR node (children included)."""
     if not isinstance(node, NODE_KINDS):
+        graph = hasattr(node, "graph") and hasattr(node, "adj")  # a networkx graph
+        got = f"a {type(node).__name__}" if graph else f"{node!r} of type {type(node).__name__}"
         raise PipelineError(
-            f"to_json expects an IR node (got {node!r} of type {type(node).__name__}).",
-            hint="Call .to_ir() on a builder first, or pass the builder to irgraph.to_graph.",
+            f"to_json expects an IR node (got {got if len(got) <= 80 else got[:77] + '...'}).",
+            hint="Rebuild the pipeline a graph holds first: to_json(from_graph(G))."
+            if graph
+            else "Call .to_ir() on a builder first, or pass the builder to irgraph.to_graph.",
         )
     out: dict[str, Any] = {"kind": type(node).__name__}
     for name in _fields(type(node)):
