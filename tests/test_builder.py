@@ -659,3 +659,20 @@ def test_something_not_a_graph_or_ir_is_named_briefly_with_the_call_that_fixes_i
         to_json(to_graph(chain))
     message = str(refused.value)
     assert "0x" not in message and "to_json(from_graph(G))" in message
+
+
+def test_a_mistake_on_a_pipeline_made_by_operators_names_that_pipeline():
+    """``(a >> b).inputs(3)`` was "The argument of 'pipeline'.inputs() ...", and ``(a | b)``
+    was 'fanout': default names no pipeline has."""
+    from irgraph import PipelineError
+
+    made_by = ((Agent("a") >> Agent("b"), "a_then_b"), (Agent("a") | Agent("b"), "a_and_b"))
+    for made, name in made_by:
+        with pytest.raises(PipelineError, match=f"The argument of '{name}'.inputs()"):
+            made.inputs(3)
+        method = "step" if name == "a_then_b" else "branch"
+        with pytest.raises(PipelineError, match=f"'{name}'.{method}\\(\\) expects a builder"):
+            getattr(made, method)(3)
+        with pytest.raises(PipelineError) as refused:
+            made >> 3
+        assert refused.value.node == name
