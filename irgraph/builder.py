@@ -24,7 +24,7 @@ from irgraph.builder_collect import default_collect
 from irgraph.builder_keywords import checked_keywords, constructor_keywords
 from irgraph.builder_run import Asking
 from irgraph.code import composite_name, to_code
-from irgraph.errors import IrgraphError, PipelineError, did_you_mean
+from irgraph.errors import IrgraphError, PipelineError, a_or_an, did_you_mean
 from irgraph.gc_pause import gc_paused
 from irgraph.ir import (
     NODE_KINDS,
@@ -80,8 +80,8 @@ def _as_node(owner: Builder, method: str, item: Any) -> Builder | Node:
     if callable(item):
         hint = "Wrap a function as Transform('name', fn).reads(...).writes(...)."
     raise PipelineError(
-        f"'{owner.name}'.{method}() expects a builder or IR node (got {item!r} that is a "
-        f"{type(item).__name__}).",
+        f"'{owner.name}'.{method}() expects a builder or IR node (got {item!r} that is "
+        f"{a_or_an(type(item).__name__)} {type(item).__name__}).",
         node=owner.name,
         hint=hint,
     )

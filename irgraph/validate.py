@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.errors import PipelineError, Problem, closest_keys
+from irgraph.errors import PipelineError, Problem, a_or_an, closest_keys
 from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
 from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
@@ -154,8 +154,8 @@ def initial_state(
     here, so a bad state is refused the same way, before any node runs."""
     if state is not None and not isinstance(state, Mapping):
         raise PipelineError(
-            f"state must be a mapping of state keys to values (got {state!r} that is a "
-            f"{type(state).__name__}).",
+            f"state must be a mapping of state keys to values (got {state!r} that is "
+            f"{a_or_an(type(state).__name__)} {type(state).__name__}).",
             hint="Pass e.g. state={'topic': 'owls'}.",
         )
     current = dict(state or {})

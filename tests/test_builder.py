@@ -676,3 +676,15 @@ def test_a_mistake_on_a_pipeline_made_by_operators_names_that_pipeline():
         with pytest.raises(PipelineError) as refused:
             made >> 3
         assert refused.value.node == name
+
+
+def test_the_type_given_takes_the_article_it_is_read_with():
+    """A type given reads with its article: "(got 3 that is an int)", not "a int"."""
+    from irgraph import PipelineError, Route, run
+
+    with pytest.raises(PipelineError, match="got 3 that is an int"):
+        (Agent("a") >> Agent("b")).step(3)
+    with pytest.raises(PipelineError, match="got 3 that is an int"):
+        Route("r").on("k").when("x", 3)
+    with pytest.raises(PipelineError, match=r"got \[\] that is a list"):
+        run(Agent("a"), state=[])
