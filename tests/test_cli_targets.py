@@ -606,3 +606,20 @@ def test_an_empty_pipeline_file_is_told_as_empty_with_how_to_save_one(folder, ca
     assert call("check", "cut.json")[0] == 2
     err = capsys.readouterr().err
     assert "The pipeline file 'cut.json' is not valid JSON" in err and "save it again" in err
+
+
+def test_the_closest_module_is_found_in_a_folder_made_after_an_earlier_lookup(
+    tmp_path, monkeypatch, capsys
+):
+    """A folder on sys.path looked in before it existed stays cached as empty; the closest
+    module was then not offered ("Did you mean ...?" missing) when this test ran after
+    tests/test_cli.py in one process."""
+    later = tmp_path / "later"
+    monkeypatch.setattr(sys, "path", [str(later), *sys.path])
+    monkeypatch.chdir(tmp_path)
+    assert call("check", "no_such_module_anywhere:p")[0] == 2  # looks in 'later', not there
+    later.mkdir()
+    (later / "cli_late_file.py").write_text(PIPELINE)
+    capsys.readouterr()
+    assert call("check", "cli_late_fil:p")[0] == 2
+    assert "Did you mean cli_late_file:p?" in capsys.readouterr().err
