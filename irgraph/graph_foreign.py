@@ -167,6 +167,20 @@ def rebuilt(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> tuple[nx.DiGr
 
 
 def _edge_problems(G: nx.DiGraph, fresh: nx.DiGraph) -> list[Problem]:
+    if (
+        fresh.number_of_edges()
+        and all(G.has_edge(v, u) for u, v in fresh.edges)
+        and not any(G.has_edge(u, v) for u, v in fresh.edges)
+    ):
+        return [
+            Problem(
+                "Every edge of the graph runs backwards from its pipeline's (a graph made by "
+                "G.reverse(), or saved with its edges' ends swapped), so it says that each step "
+                "runs before the steps it waits for.",
+                hint="Pass the graph to_graph(pipeline) made, not its reverse; for an algorithm "
+                "that needs the reverse, reverse a copy and keep the original for irgraph.",
+            )
+        ]
     problems = []
     for u, v, data in fresh.edges(data=True):
         theirs = G._succ.get(u, {}).get(v)

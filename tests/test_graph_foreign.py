@@ -184,3 +184,16 @@ def test_a_graph_without_its_pipeline_is_refused_in_the_words_of_the_call_made(u
     message = str(refused.value)
     assert "from_graph()" not in message
     assert "has no 'tree' graph attribute, so it holds no pipeline" in message
+
+
+def test_a_reversed_graph_is_told_as_reversed_in_one_problem():
+    """``G.reverse()`` was told edge by edge, one 'no edge' and one 'not in the pipeline'
+    problem for each, and never that every edge runs backwards."""
+    G = to_graph(LOOPED >> Agent("c").instruct("{y}"))
+    with pytest.raises(PipelineError) as refused:
+        validate(G.reverse())
+    (problem,) = refused.value.problems
+    assert "runs backwards" in problem.message and "G.reverse()" in problem.message
+    assert "to_graph(pipeline)" in problem.hint
+    with pytest.raises(PipelineError, match="runs backwards"):
+        from_graph(G.reverse())
