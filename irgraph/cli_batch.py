@@ -277,10 +277,11 @@ class _Batch:
     def summary(self, output: str) -> str:
         meter = self.meter
         elapsed = meter.elapsed()
-        rate = (meter.done + meter.failed) / elapsed if elapsed > 0 else 0.0
+        ran = meter.done + meter.failed  # resumed items took no time: no rate when none ran
+        rate = f" ({ran / elapsed:.1f} items/s)" if ran and elapsed > 0 else ""
         return (
             f"{meter.done} done, {meter.failed} failed, {meter.resumed} resumed in "
-            f"{elapsed:.2f} s ({rate:.1f} items/s); results in {output}"
+            f"{elapsed:.2f} s{rate}; results in {output}"
         )
 
 
