@@ -371,6 +371,9 @@ class Suggestion:
             f"them in parallel would save {self.saving:g} s."
         )
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
 
 class Suggestions(list[Suggestion]):
     """The list :func:`parallelizable` returns, with the two predicted makespans:
@@ -383,6 +386,12 @@ class Suggestions(list[Suggestion]):
         self.control = control
         self.dataflow = dataflow
         self.saving = round(max(control - dataflow, 0.0), 9)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """In Jupyter: each suggestion's sentence, then what all of them save together."""
+        total = f"{self.control:g} s in order, {self.dataflow:g} s on data dependencies: "
+        total += f"running on data dependencies saves {self.saving:g} s."
+        printer.text("\n".join([*map(str, self), total]))
 
 
 def parallelizable(

@@ -6,6 +6,7 @@ All three are :mod:`irgraph.batch`'s; ``BatchError`` is importable from ``irgrap
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +50,22 @@ class ItemResult:
     def state(self) -> dict[str, Any] | None:
         """The item's final state (``None`` when it failed before completing)."""
         return None if self.result is None else self.result.state
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """In Jupyter: the view of the item's run (completed or failed) under its index, or
+        the error that kept it from running."""
+        head = f"Item {self.index}" + (" (resumed)" if self.resumed else "")
+        if self.result is not None and self.error is not None:  # ran, but was not kept
+            head += f" ran, but {self.error}"
+        shown: Any = self.result if self.result is not None else self.error
+        if not hasattr(shown, "_repr_mimebundle_"):  # refused before it ran
+            return {"text/plain": f"{head} failed before it ran: {self.error}"}
+        bundle: dict[str, Any] = shown._repr_mimebundle_()
+        if "text/html" in bundle:
+            title = f"<div style='font-weight:600'>{html.escape(head)}</div>"
+            bundle["text/html"] = title + bundle["text/html"]
+        bundle["text/plain"] = f"{head}: {bundle.get('text/plain', '')}"
+        return bundle
 
 
 class BatchError(RunError):

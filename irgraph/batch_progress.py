@@ -76,13 +76,13 @@ class ProgressView:
     def summary(self) -> str:
         """``"Finished 12 items: 7 done, 0 failed, 5 resumed in 0.52 s (13.5 items/s)"``."""
         run = self.done + self.failed  # resumed items took no time: the rate is of the rest
-        rate = run / self.elapsed if self.elapsed > 0 else 0.0
+        rate = f" ({run / self.elapsed:.1f} items/s)" if run and self.elapsed > 0 else ""
         items = f"{self.finished} item{'' if self.finished == 1 else 's'}"
         if self.total is not None and self.finished < self.total:
             items = f"{self.finished} of {self.total} items"
         return (
             f"{self.ending or 'Finished'} {items}: {self.done} done, {self.failed} failed, "
-            f"{self.resumed} resumed in {self.elapsed:.2f} s ({rate:.1f} items/s)"
+            f"{self.resumed} resumed in {self.elapsed:.2f} s{rate}"
         )
 
     def _repr_html_(self) -> str:

@@ -24,7 +24,7 @@ from irgraph.builder_collect import default_collect
 from irgraph.builder_keywords import KeywordsChecked, constructor_keywords
 from irgraph.builder_run import Asking
 from irgraph.code import composite_name, to_code
-from irgraph.errors import IrgraphError, PipelineError, did_you_mean
+from irgraph.errors import IrgraphError, PipelineError, a_or_an, did_you_mean
 from irgraph.gc_pause import gc_paused
 from irgraph.ir import (
     NODE_KINDS,
@@ -73,16 +73,16 @@ class UnknownMethodError(IrgraphError, AttributeError):
 _items = chain_items
 
 
-def _as_node(owner: str, method: str, item: Any) -> Builder | Node:
+def _as_node(owner: Builder, method: str, item: Any) -> Builder | Node:
     if isinstance(item, Builder) or isinstance(item, NODE_KINDS):
         return item
     hint = "Compose Agent, Pipeline, FanOut, Loop, MapOver, Gate or Transform builders."
     if callable(item):
         hint = "Wrap a function as Transform('name', fn).reads(...).writes(...)."
     raise PipelineError(
-        f"'{owner}'.{method}() expects a builder or IR node (got {item!r} that is a "
-        f"{type(item).__name__}).",
-        node=owner,
+        f"'{owner.name}'.{method}() expects a builder or IR node (got {item!r} that is "
+        f"{a_or_an(type(item).__name__)} {type(item).__name__}).",
+        node=owner.name,
         hint=hint,
     )
 
@@ -140,7 +140,7 @@ class Builder(Asking, KeywordsChecked):
         """``value`` if it passes ``rule``, else the error naming this builder's method."""
         if rule.test(value):  # the message is built only when it is shown
             return value
-        raise rule.error(value, f"the argument of '{self._name}'.{method}()", node=self._name)
+        raise rule.error(value, f"the argument of '{self.name}'.{method}()", node=self.name)
 
     def _with(self: B, **changes: Any) -> B:
         """A copy with ``changes`` made to its settings."""
@@ -190,7 +190,7 @@ class Builder(Asking, KeywordsChecked):
 
     def _add(self: B, key: str, method: str, item: Any) -> B:
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
-        item = _as_node(self._name, method, item)
+        item = _as_node(self, method, item)
         link = Chain(self._config.get(key), item, _depth(item))
         return _checked_depth(self._set(key, link))
 
@@ -198,17 +198,17 @@ class Builder(Asking, KeywordsChecked):
         return tuple([_ir(item) for item in _items(self._config.get(key))])
 
     def __rshift__(self, other: Any) -> Pipeline:
-        return _composed(Pipeline, self, _as_node(self._name, ">>", other))
+        return _composed(Pipeline, self, _as_node(self, ">>", other))
 
     def __or__(self, other: Any) -> FanOut:
-        return _composed(FanOut, self, _as_node(self._name, "|", other))
+        return _composed(FanOut, self, _as_node(self, "|", other))
 
     def __mul__(self, times: Any) -> Loop:
         if not checks.count().test(times):
             hint = "Repeat with e.g. * 3, or use Loop(name).step(...).max_iterations(n)."
             rule = checks.Check("a whole number of at least 1", checks.count().test, hint=hint)
             where = f"the number of iterations in '{self.name}' * {times!r}"
-            raise rule.error(times, where, node=self._name)
+            raise rule.error(times, where, node=self.name)
         body = _items(self._config["steps"]) if _flattens(self, Pipeline) else [self]
         chain: Chain | None = None
         for item in body:
@@ -220,13 +220,13 @@ class Builder(Asking, KeywordsChecked):
 
     def __rrshift__(self, other: Any) -> Pipeline:
         # Reached when the left operand is not a builder: an IR node, or a mistake (``3 >> a``).
-        return _composed(Pipeline, _as_node(self._name, ">>", other), self)
+        return _composed(Pipeline, _as_node(self, ">>", other), self)
 
     def __ror__(self, other: Any) -> FanOut:
-        return _composed(FanOut, _as_node(self._name, "|", other), self)
+        return _composed(FanOut, _as_node(self, "|", other), self)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._name!r})"
+        return f"{type(self).__name__}({self.name!r})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """Jupyter's inline picture: SVG with Graphviz, else a mermaid block."""

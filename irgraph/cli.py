@@ -19,7 +19,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from irgraph.cli_batch import add_batch_parser, batch_command, batch_target
+from irgraph.cli_batch import batch_command, batch_target
+from irgraph.cli_batch_options import add_batch_parser
 from irgraph.cli_batch_results import input_words
 from irgraph.cli_choices import (
     PROVIDER_HELP,
@@ -33,7 +34,6 @@ from irgraph.cli_inputs import (
     CliError,
     check_keys,
     check_modules,
-    check_spelling,
     forget_file,
     load_saved,
     load_target,
@@ -41,7 +41,7 @@ from irgraph.cli_inputs import (
 )
 from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
 from irgraph.cli_pictures import add_show_parser, check_output, show_command
-from irgraph.cli_state_types import check_texts_routed_on
+from irgraph.cli_state_types import check_spelling, check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
 
 __all__ = [
@@ -289,10 +289,18 @@ def _parser() -> argparse.ArgumentParser:
         "module:attr or file.py:attr naming a builder or IR node, file.py for its one "
         "pipeline, or a .json or .graphml file"
     )
-    parser = argparse.ArgumentParser(prog="irgraph", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="irgraph",
+        description="Check, draw and run LLM-agent pipelines; irgraph COMMAND --help tells "
+        "each command's options.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the research demo offline with the fake model")
-    demo.add_argument("--topic", default="graph-based agent pipelines")
+    demo.add_argument(
+        "--topic",
+        default="graph-based agent pipelines",
+        help="the topic input (default: %(default)s)",
+    )
     demo.add_argument(
         "--latency", type=_seconds, default=DEMO_LATENCY, help="fake model latency (s)"
     )

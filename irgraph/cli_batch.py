@@ -44,7 +44,7 @@ from irgraph.cli_batch_results import (
     result_record,
     scan_results,
 )
-from irgraph.cli_choices import PROVIDER_HELP, check_provider, quiet_prefect
+from irgraph.cli_choices import check_provider, quiet_prefect
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
@@ -52,48 +52,9 @@ from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 from irgraph.providers import makes_answers_up
 
-__all__ = ["add_batch_parser", "batch_command", "line_key"]
+__all__ = ["batch_command", "line_key"]
 
 _EXAMPLE = '{"topic": "owls"}'
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 1 or more")
-    return int(text)
-
-
-def add_batch_parser(sub: Any, target_help: str) -> None:
-    """Register ``irgraph batch`` on the subparsers ``sub``."""
-    cmd = sub.add_parser("batch", help="run a pipeline once per line of a JSON Lines file")
-    cmd.add_argument("target", help=target_help)
-    cmd.add_argument("inputs", help="JSON Lines, one initial state a line ('-': standard input)")
-    cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="results (JSON Lines)")
-    cmd.add_argument("--backend", choices=("asyncio", "prefect"), default="asyncio")
-    cmd.add_argument("--work-pool", default=None, metavar="NAME", help="a Prefect work pool")
-    cmd.add_argument(
-        "--deployment", default=None, metavar="FLOW/NAME", help="the pool's item deployment"
-    )
-    cmd.add_argument("--chunk-size", type=_count, default=None, metavar="N")
-    cmd.add_argument("--provider", default=None, help=PROVIDER_HELP)
-    cmd.add_argument("--max-concurrency", type=_count, default=None, metavar="N")
-    cmd.add_argument("--max-items", type=_count, default=None, metavar="N")
-    cmd.add_argument("--batch-key", default=None, metavar="KEY")
-    cmd.add_argument("--fail-fast", action="store_true", help="stop at the first failed item")
-    cmd.add_argument(
-        "--answer",
-        action="append",
-        default=[],
-        metavar="GATE=VALUE",
-        help="the answer to the gate with this name or id for every item, a string (repeatable)",
-    )
-    cmd.add_argument(
-        "--allow-module",
-        action="append",
-        default=[],
-        metavar="MODULE",
-        help="let a pipeline read from a .json file import functions from MODULE (repeatable)",
-    )
 
 
 # Inputs ----------------------------------------------------------------------------------
@@ -316,10 +277,11 @@ class _Batch:
     def summary(self, output: str) -> str:
         meter = self.meter
         elapsed = meter.elapsed()
-        rate = (meter.done + meter.failed) / elapsed if elapsed > 0 else 0.0
+        ran = meter.done + meter.failed  # resumed items took no time: no rate when none ran
+        rate = f" ({ran / elapsed:.1f} items/s)" if ran and elapsed > 0 else ""
         return (
             f"{meter.done} done, {meter.failed} failed, {meter.resumed} resumed in "
-            f"{elapsed:.2f} s ({rate:.1f} items/s); results in {output}"
+            f"{elapsed:.2f} s{rate}; results in {output}"
         )
 
 

@@ -243,6 +243,7 @@ def missing_module(name: str, spec: str, exc: ImportError) -> str:
 
     from irgraph.errors import closest_keys
 
+    importlib.invalidate_caches()  # a folder listed before the file was written lists it now
     parent, _, _ = name.rpartition(".")
     try:  # the parent package is imported already: the import got as far as its child
         # sys.path's "" is the directory current now, as the import that failed took it;

@@ -16,9 +16,9 @@ import json
 import os
 import sys
 import sysconfig
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -37,9 +37,6 @@ from irgraph.cli_files import (
 from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 
-if TYPE_CHECKING:
-    import networkx as nx
-
 __all__ = [
     "CliError",
     "forget_file",
@@ -48,7 +45,6 @@ __all__ = [
     "parse_state",
     "check_keys",
     "check_modules",
-    "check_spelling",
 ]
 
 _KEY_RULE = "a state key is ASCII letters, digits and underscores, not starting with a digit"
@@ -262,6 +258,9 @@ def load_saved(path: str) -> Any:
             f"The pipeline file {path!r} is not UTF-8 text (byte {exc.start} cannot be read); "
             "save it again as UTF-8 JSON."
         ) from None
+    save = "irgraph.ir.to_json(ir) or json.dumps(nx.node_link_data(to_graph(pipeline)))"
+    if not text.strip():
+        raise CliError(f"The pipeline file {path!r} is empty; save a pipeline into it with {save}.")
     try:
         data = json.loads(text)
     except RecursionError:
@@ -270,11 +269,16 @@ def load_saved(path: str) -> Any:
             "irgraph nests far less, so save it again with irgraph.ir.to_json."
         ) from None
     except ValueError as exc:
-        raise CliError(f"The pipeline file {path!r} is not valid JSON ({exc}).") from None
+        raise CliError(
+            f"The pipeline file {path!r} is not valid JSON ({exc}); save it again with {save}."
+        ) from None
     if isinstance(data, dict) and data.get("format") == "irgraph-ir":
         from irgraph.ir import from_json
 
-        return from_json(text)
+        try:
+            return from_json(text)
+        except PipelineError as exc:
+            raise _led(path, exc.problems) from None
     if isinstance(data, dict) and "nodes" in data and "graph" in data:
         return _saved_graph(path, data)
     raise CliError(
@@ -351,8 +355,12 @@ def _file_graph(path: str, G: Any) -> Any:
         except Exception:  # a graph too damaged to tell: every problem stands
             unbound = []
         problems = [p for p in exc.problems if p not in unbound] or exc.problems
-        problems = [attrs.evolve(p, message=f"{path}: {p.message}") for p in problems]
-        raise PipelineError(problems) from None
+        raise _led(path, problems) from None
+
+
+def _led(path: str, problems: Sequence[Any]) -> PipelineError:
+    """The error listing ``problems`` of the pipeline file ``path``, each led by its name."""
+    return PipelineError([attrs.evolve(p, message=f"{path}: {p.message}") for p in problems])
 
 
 # State and answers -----------------------------------------------------------------------
@@ -428,29 +436,3 @@ def check_modules(names: Iterable[str]) -> list[str]:
             f"functions, e.g. --allow-module {example}."
         )
     return names
-
-
-def check_spelling(
-    G: nx.DiGraph, given: Mapping[str, str], needed: Iterable[str], declared: Iterable[str] = ()
-) -> None:
-    """Refuse a given key that no step reads when it looks like a needed key nothing gives:
-    ``--state topc=owls`` for a pipeline reading ``{topic}``. ``given`` maps each key the
-    command line gave to its option (``--state``, ``--state-json``, ``--input``); a key the
-    pipeline ``declared`` as an input is never a misspelling."""
-    read: set[str] = set(declared)
-    for _, data in G.nodes(data=True):
-        for field in ("reads", "optional_reads", "body_reads", "body_optional_reads"):
-            read.update(data.get(field, ()))
-    unread = [key for key in given if key not in read]
-    for key in sorted(set(needed) - set(given)):
-        close = closest_keys(key, unread, n=1)
-        if not close:
-            continue
-        typo, option = close[0], given[close[0]]
-        reader = next((n for n, d in G.nodes(data=True) if key in d.get("reads", ())), "a step")
-        fix = {"--input": f"--input {key}", "--state-json": f'"{key}" in --state-json'}
-        raise CliError(
-            f"The key {typo!r} given with {option} is read by no step, but it looks like "
-            f"{key!r}, which {reader!r} needs and nothing gives; write "
-            f"{fix.get(option, f'{option} {key}=...')} instead."
-        )

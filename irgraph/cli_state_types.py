@@ -1,21 +1,24 @@
 """A ``--state key=value`` gives text; a route comparing that key with a number, ``true``,
 ``false`` or ``null`` would never match the text and silently take another branch (or none).
 Such a value is refused before anything runs, with the ``--state-json`` that gives the value
-the route compares with; so is a quoted ``--state-json`` string that spells it."""
+the route compares with; so is a quoted ``--state-json`` string that spells it. A key given that
+no step reads but that looks like one a step needs (``topc`` for ``topic``) is refused as the
+misspelling it is (:func:`check_spelling`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.cli_inputs import CliError
+from irgraph.errors import closest_keys
 from irgraph.ir.values import same_value
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["check_texts_routed_on"]
+__all__ = ["check_spelling", "check_texts_routed_on"]
 
 
 def check_texts_routed_on(
@@ -104,3 +107,29 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     return "a number" if _number(value) else "a JSON value"
+
+
+def check_spelling(
+    G: nx.DiGraph, given: Mapping[str, str], needed: Iterable[str], declared: Iterable[str] = ()
+) -> None:
+    """Refuse a given key that no step reads when it looks like a needed key nothing gives:
+    ``--state topc=owls`` for a pipeline reading ``{topic}``. ``given`` maps each key the
+    command line gave to its option (``--state``, ``--state-json``, ``--input``); a key the
+    pipeline ``declared`` as an input is never a misspelling."""
+    read: set[str] = set(declared)
+    for _, data in G.nodes(data=True):
+        for field in ("reads", "optional_reads", "body_reads", "body_optional_reads"):
+            read.update(data.get(field, ()))
+    unread = [key for key in given if key not in read]
+    for key in sorted(set(needed) - set(given)):
+        close = closest_keys(key, unread, n=1)
+        if not close:
+            continue
+        typo, option = close[0], given[close[0]]
+        reader = next((n for n, d in G.nodes(data=True) if key in d.get("reads", ())), "a step")
+        fix = {"--input": f"--input {key}", "--state-json": f'"{key}" in --state-json'}
+        raise CliError(
+            f"The key {typo!r} given with {option} is read by no step, but it looks like "
+            f"{key!r}, which {reader!r} needs and nothing gives; write "
+            f"{fix.get(option, f'{option} {key}=...')} instead."
+        )

@@ -18,6 +18,8 @@ import attrs
 
 from irgraph.code import composite_name
 from irgraph.diffs_moves import moves
+from irgraph.ir.functions import FunctionRef
+from irgraph.ir.routes import RouteCase
 from irgraph.ir.values import json_key
 from irgraph.schema import settings
 
@@ -118,6 +120,10 @@ class GraphDiff:
         lines += [f"+ key {k}" for k in self.keys_added] + [f"- key {k}" for k in self.keys_removed]
         return "\n".join(lines)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """In Jupyter and IPython, the lines ``print`` gives, not the fields."""
+        printer.text(str(self))
+
 
 #: A changed setting whose old and new values both print within this many characters is
 #: shown with them (``max_iterations (3 -> 5)``); a longer one by its name alone.
@@ -129,7 +135,17 @@ def _setting_text(value: Any) -> str:
     show (``t, u``; ``none``), anything else as JSON (a string quoted)."""
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
         return _shown(", ".join(value) or "none")
-    return _shown(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+    return _shown(json.dumps(value, sort_keys=True, ensure_ascii=False, default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    """A part of a setting that is no JSON, as the graph holds it: a function by its import
+    path, a route case as ``{"equals": value}``, ``{"test": path}`` or ``{"otherwise": true}``."""
+    if isinstance(value, FunctionRef):
+        return value.ref
+    if isinstance(value, RouteCase):
+        return {value.kind: _plain(value.value) if value.kind != "otherwise" else True}
+    return str(value)
 
 
 def _shown(name: str) -> str:
@@ -294,10 +310,11 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             old, new = settings(a), settings(b)
             for f in old:
                 if json_key(old[f]) != json_key(new[f]):
-                    fields.append(f)
+                    name = "function" if f == "fn" else f  # the graph's name for it
+                    fields.append(name)
                     texts = _setting_text(old[f]), _setting_text(new[f])
                     if max(map(len, texts)) <= _SHORT:
-                        values.setdefault(node, {})[f] = texts
+                        values.setdefault(node, {})[name] = texts
         fields += list(moves_of.get(node, ()))
         if fields:
             changed[node] = fields

@@ -12,10 +12,12 @@ pipeline first, and every derived attribute that differs is a problem; :func:`ir
 refuses such a graph with the same problems (:mod:`irgraph.graph_read`), so it is not run
 either.
 
-Graphs ``to_graph`` made here are trusted as they are (:func:`mark_built`; the exporters
-still check that nothing they read is missing): rebuilding one would double the cost of every
-``validate``. A copy (``G.copy()``) is checked like a file's graph, so one holding a lambda
-is refused as a saved one is: a lambda cannot be rebuilt from its path.
+Graphs ``to_graph`` made here are trusted as they are while they look unchanged
+(:func:`mark_built`, :func:`unchanged_here`; the exporters still check that nothing they read
+is missing): rebuilding one would double the cost of every ``validate``. One edited in place
+is checked as a file's graph is, by ``validate``, ``from_graph``, the analyses and the
+exporters. A copy (``G.copy()``) is checked like a file's graph, so one holding a lambda is
+refused as a saved one is: a lambda cannot be rebuilt from its path.
 """
 
 from __future__ import annotations
@@ -41,8 +43,11 @@ __all__ = [
     "whole_graph",
 ]
 
-#: The graphs ``to_graph`` made here, with their counts of nodes and edges then.
-_BUILT: weakref.WeakKeyDictionary[Any, tuple[int, int, Any]] = weakref.WeakKeyDictionary()
+#: The graphs ``to_graph`` made here, with their counts of nodes and edges then (and the
+#: pipeline's name), and their node ids.
+_BUILT: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int, Any], frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 #: The node attributes ``to_graph`` derives from the pipeline (scopes add the body reads).
 #: Every edge attribute is derived: ``control``, ``keys`` and a route edge's ``condition``.
@@ -61,7 +66,7 @@ _REBUILD = "G = to_graph(from_graph(G, check=False))"
 
 def mark_built(G: nx.DiGraph) -> nx.DiGraph:
     """Record that ``to_graph`` made ``G`` here, from a pipeline: its attributes follow from it."""
-    _BUILT[G] = _shape(G)
+    _BUILT[G] = (_shape(G), frozenset(G._node))
     return G
 
 
@@ -79,12 +84,13 @@ def built_here(G: nx.DiGraph) -> bool:
 
 def unchanged_here(G: nx.DiGraph) -> bool:
     """Whether ``G`` was made here (:func:`built_here`) and still looks as it did: as many
-    nodes and edges, and each template's reads those of its text (an agent's, of its
-    instruction and system prompt). ``validate`` checks a graph edited so (an instruction,
-    system prompt or message, a node or edge added or removed) as any other: its analyses
-    would read the stale attributes, though a run takes the edit."""
-    shape = _BUILT.get(G)
-    if shape is None or shape != _shape(G):
+    nodes and edges, the same node ids, and each template's reads those of its text (an
+    agent's, of its instruction and system prompt). ``validate`` checks a graph edited so (an
+    instruction, system prompt or message, a node or edge added or removed, nodes renamed in
+    place) as any other: its analyses would read the stale attributes, though a run takes the
+    edit."""
+    built = _BUILT.get(G) if G in _BUILT else None  # `in`: False for what no weakref takes
+    if built is None or built[0] != _shape(G) or G._node.keys() != built[1]:
         return False
     for data in G._node.values():
         text = data.get("instruction", data.get("message"))
@@ -161,6 +167,20 @@ def rebuilt(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> tuple[nx.DiGr
 
 
 def _edge_problems(G: nx.DiGraph, fresh: nx.DiGraph) -> list[Problem]:
+    if (
+        fresh.number_of_edges()
+        and all(G.has_edge(v, u) for u, v in fresh.edges)
+        and not any(G.has_edge(u, v) for u, v in fresh.edges)
+    ):
+        return [
+            Problem(
+                "Every edge of the graph runs backwards from its pipeline's (a graph made by "
+                "G.reverse(), or saved with its edges' ends swapped), so it says that each step "
+                "runs before the steps it waits for.",
+                hint="Pass the graph to_graph(pipeline) made, not its reverse; for an algorithm "
+                "that needs the reverse, reverse a copy and keep the original for irgraph.",
+            )
+        ]
     problems = []
     for u, v, data in fresh.edges(data=True):
         theirs = G._succ.get(u, {}).get(v)
@@ -236,7 +256,7 @@ def whole_graph(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> nx.DiGrap
     """``G``, once it is known to hold a whole pipeline whose derived attributes follow from
     it (always so for a graph ``to_graph`` made here); else a :class:`PipelineError` listing
     what does not, so an exporter or an analysis never stops on a bare ``KeyError``."""
-    problems = structure_problems(G) if built_here(G) else rebuilt(G, to_graph)[1]
+    problems = structure_problems(G) if unchanged_here(G) else rebuilt(G, to_graph)[1]
     if problems:
         raise PipelineError(problems)
     return G

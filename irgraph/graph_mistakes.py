@@ -59,8 +59,14 @@ def not_a_graph_error(value: Any) -> PipelineError:
     fix = "Build it with to_graph(pipeline); save it with nx.node_link_data(G) (GEXF and other "
     fix += "formats that drop graph attributes cannot hold a pipeline)."
     if hasattr(value, "graph") and callable(getattr(value, "number_of_nodes", None)):
-        got = f"a {type(value).__name__} of {len(value)} nodes, which has no 'tree' graph attribute"
-    elif isinstance(value, dict) and "nodes" in value:
+        return PipelineError(
+            f"The {type(value).__name__} of {len(value)} nodes given has no 'tree' graph "
+            "attribute, so it holds no pipeline: irgraph.to_graph did not make it, or it was "
+            "saved in a format that drops graph attributes (GEXF).",
+            hint="Make the graph with to_graph(pipeline), and save it whole with "
+            "nx.node_link_data(G) or as GraphML (nx.write_graphml(irgraph.portable(G), path)).",
+        )
+    if isinstance(value, dict) and "nodes" in value:
         links = ', edges="links"' if "links" in value and "edges" not in value else ""
         got = "a dict of node-link data (what nx.node_link_data(G) writes), not the graph"
         fix = f"Make the graph from it first: from_graph(nx.node_link_graph(data{links}))."
@@ -83,6 +89,22 @@ def not_a_graph_error(value: Any) -> PipelineError:
     return PipelineError(
         f"from_graph() needs a pipeline graph made by irgraph.to_graph (got {got}).", hint=fix
     )
+
+
+def named(value: Any) -> str:
+    """``value`` as a message names it: an IR node by its name and class, anything else by
+    its ``repr`` (cut at 60 characters) and type.
+
+    >>> from irgraph.ir import AgentNode
+    >>> named(AgentNode("a")), named(5)
+    ("the IR node 'a' (an AgentNode)", '5 of type int')
+    """
+    from irgraph.ir.nodes import NODE_KINDS
+
+    if isinstance(value, NODE_KINDS):
+        kind = type(value).__name__
+        return f"the IR node {value.name!r} ({'an' if kind[0] in 'AEIOU' else 'a'} {kind})"
+    return f"{_short(value)} of type {type(value).__name__}"
 
 
 def _short(value: Any) -> str:

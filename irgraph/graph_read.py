@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import checks, schema
 from irgraph.graph import to_graph
-from irgraph.graph_foreign import built_here, rebuilt
+from irgraph.graph_foreign import rebuilt, unchanged_here
 from irgraph.validate import validate
 
 if TYPE_CHECKING:
@@ -46,15 +46,16 @@ def from_graph(G: nx.DiGraph, *, allow: Any = None, check: bool = True) -> Node:
     imported only when a backend runs them, and only from the modules in ``allow`` (a graph
     is data: see :mod:`irgraph.ir.trust`).
 
-    A graph ``to_graph`` did not make in this process (read back, copied, edited) whose
-    derived attributes or edges no longer follow from the pipeline it holds is refused with
-    the :class:`PipelineError` ``validate(G)`` raises, so what runs is what was checked.
+    A graph ``to_graph`` did not make in this process (read back, copied), or one it made
+    that was edited in place since, whose derived attributes or edges no longer follow from
+    the pipeline it holds is refused with the :class:`PipelineError` ``validate(G)`` raises,
+    so what runs is what was checked.
     ``check=False`` takes the pipeline from the nodes' own settings and the ``tree`` alone,
     whatever was derived from them: ``to_graph(from_graph(G, check=False))`` makes the graph
     anew after a setting was edited by hand.
     """
     checks.flag.check(check, "the check argument of from_graph()")
-    if check and not built_here(G):
+    if check and not unchanged_here(G):
         stale = rebuilt(G, to_graph)[1]  # a graph that holds no whole pipeline raises here
         if stale:
             validate(G)  # raises: these problems, and every other one validate finds

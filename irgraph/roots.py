@@ -53,8 +53,8 @@ def root_of(pipeline_or_ir: Any, *, graphs: bool = False) -> Node:
             )
         raise PipelineError(
             f"Expected a pipeline builder or an IR node, but got a graph (a {kind}).",
-            hint="Rebuild the pipeline a graph from to_graph holds with from_graph(G), e.g. "
-            "run(from_graph(G), ...).",
+            hint="A graph from to_graph holds its pipeline: rebuild it with from_graph(G) and "
+            "pass that, e.g. run(from_graph(G), ...).",
         )
     runnable = compiled_runnable(pipeline_or_ir)
     if runnable is not None:

@@ -76,14 +76,14 @@ class Route(Builder):
                 node=self._name,
                 hint="Write .when('bug', branch), or .when(lambda state: ..., branch).",
             )
-        node = _as_node(self._name, "when", branch)
+        node = _as_node(self, "when", branch)
         new = self._with(branches=Chain(self._config.get("branches"), (case, node)))
         return _checked_depth(new)
 
     def otherwise(self, branch: Builder | Node) -> Route:
         """The branch taken when no ``when`` case holds (always last, wherever written); a
         route has one."""
-        node = _as_node(self._name, "otherwise", branch)
+        node = _as_node(self, "otherwise", branch)
         earlier = self._config.get("_otherwise")
         if earlier is not None:
             first = _items(earlier)[0][1]

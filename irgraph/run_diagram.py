@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from irgraph.errors import IrgraphError
-from irgraph.run_files import fitted, save_as, text_width
+from irgraph.run_files import fitted, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
 from irgraph.run_status import STATUSES, RunFacts, seconds_text, shorten
@@ -285,7 +285,8 @@ class StatusDiagram:
                 depth += 1
                 parent = self.facts.graph.nodes[parent].get("parent")
             took = _detail(self.facts, node).partition(" \u00b7 ")[2]
-            lines.append(f"  {STATUSES[status][0]:<12} {'  ' * depth}{node}  {took}".rstrip())
+            name = one_line(node, 60)
+            lines.append(f"  {STATUSES[status][0]:<12} {'  ' * depth}{name}  {took}".rstrip())
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from irgraph.errors import IrgraphError
 from irgraph.run_status import clean, shorten
 
-__all__ = ["save_as", "xml_text", "xml_attr", "middle", "text_width", "fitted"]
+__all__ = ["save_as", "xml_text", "xml_attr", "middle", "one_line", "text_width", "fitted"]
 
 _NARROW = frozenset(" .,:;'|!()[]{}ijlIft/\\`\u00b7")
 _WIDE = frozenset("mwMW@%\u2026")
@@ -29,6 +29,19 @@ def middle(text: str, width: int) -> str:
         return text
     head = (width - 1) // 2
     return text[:head] + "\u2026" + text[len(text) - (width - 1 - head) :]
+
+
+def one_line(text: str, width: int) -> str:
+    """``text`` (a node's name, or a label holding names) as a line of the run view's text
+    shows it: each character that does not print escaped as in a ``repr`` (a line break as
+    ``\\n``), so that the line stays one line, and cut to ``width`` in its middle.
+
+    >>> print(one_line("two\\nlines", 20), one_line("x" * 30, 9))
+    two\\nlines xxxx…xxxx
+    """
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return middle(text, width)
 
 
 def text_width(text: str, size: float = 12.0, bold: bool = False) -> float:

@@ -430,8 +430,8 @@ def checked_graph(pipeline: Any) -> nx.DiGraph:
         return as_graph(pipeline)
     except IrgraphError as exc:
         raise IrgraphError(
-            f"The run view needs the pipeline that ran: {exc} Pass the builder, its IR or "
-            "its graph (to_graph(pipeline))."
+            f"What was given as the run view's pipeline is not one: {exc} Or give none, "
+            "result.view(): a run carries the graph of the pipeline that ran."
         ) from exc
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.run_diagram import legend, svg_open
-from irgraph.run_files import middle, save_as, text_width
+from irgraph.run_files import middle, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
 from irgraph.run_status import STATUSES, Execution, RunFacts, clean, seconds_text, shorten
@@ -198,7 +198,7 @@ class Timeline:
         ``*`` marks the critical path."""
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
-        labels = [middle(b.label(self.facts.graph), 60) for b in self.bars]
+        labels = [one_line(b.label(self.facts.graph), 60) for b in self.bars]
         width = max((len(label) for label in labels), default=0)
         for bar, label in zip(self.bars, labels, strict=True):
             end = bar.end if bar.end is not None else self.measured

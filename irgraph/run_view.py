@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import errors, events
 from irgraph.run_diagram import StatusDiagram
-from irgraph.run_files import save_as
+from irgraph.run_files import one_line, save_as
 from irgraph.run_pipeline import viewed_graph
 from irgraph.run_status import (
     STATUSES,
@@ -327,7 +327,8 @@ class RunView:
             count = f"{calls} call{'s' if calls != 1 else ''}" if calls else ""
             count = "reused" if row["status"] == "reused" else count
             asked = f"{shorten(row['asked'], 40)!r} -> " if row["asked"] else ""
-            lines.append(f"  {row['node']:<16} {count:<9} {asked}{shorten(row['answer'], 50)!r}")
+            name = one_line(row["node"], 40)
+            lines.append(f"  {name:<16} {count:<9} {asked}{shorten(row['answer'], 50)!r}")
         return "\n".join(["Asked and answered:", *lines]) if lines else ""
 
     def html(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from irgraph.checks import is_key
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, a_or_an
 
 __all__ = [
     "Template",
@@ -72,8 +72,8 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
     if not isinstance(text, str):
         # Checked here too: IR nodes parse their template before attrs runs validators.
         raise PipelineError(
-            f"The {field} of '{node}' must be a string (got {text!r} that is a "
-            f"{type(text).__name__}).",
+            f"The {field} of '{node}' must be a string (got {text!r} that is "
+            f"{a_or_an(type(text).__name__)} {type(text).__name__}).",
             node=node,
         )
     try:

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.errors import PipelineError, Problem, closest_keys
+from irgraph.errors import PipelineError, Problem, a_or_an, closest_keys
 from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
 from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
-from irgraph.graph_mistakes import class_error
+from irgraph.graph_mistakes import class_error, named
 from irgraph.templates import parse_template, system_template
 
 if TYPE_CHECKING:
@@ -154,8 +154,8 @@ def initial_state(
     here, so a bad state is refused the same way, before any node runs."""
     if state is not None and not isinstance(state, Mapping):
         raise PipelineError(
-            f"state must be a mapping of state keys to values (got {state!r} that is a "
-            f"{type(state).__name__}).",
+            f"state must be a mapping of state keys to values (got {state!r} that is "
+            f"{a_or_an(type(state).__name__)} {type(state).__name__}).",
             hint="Pass e.g. state={'topic': 'owls'}.",
         )
     current = dict(state or {})
@@ -251,7 +251,8 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
     if kind == "agent" and _system_read(G.nodes[nid], key):
         shown += " in its system prompt"
     writers = [w for w in known.get(key, []) if w != nid]
-    suggestion = tuple(k for k in closest_keys(key, [k for k in known if k != key]))
+    hidden = _items_outside(G, nid, known)
+    suggestion = tuple(closest_keys(key, [k for k in known if k != key and k not in hidden]))
     # A close key given as an input that no step writes or reads: the input may be the one
     # misspelled (a batch line's key, a --state's), so the text names both ways.
     unread = tuple(k for k in suggestion if not known[k] and not _read(G, k))
@@ -276,6 +277,17 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
         hint=hint,
         unread_inputs=unread,
     )
+
+
+def _items_outside(G: nx.DiGraph, nid: str, known: dict[str, list[str]]) -> set[str]:
+    """The keys only map-overs that do not hold ``nid`` set, as their item: unset at ``nid``."""
+    holders, scope = set(), G.nodes[nid].get("parent")
+    while scope is not None:
+        holders.add(scope)
+        scope = G.nodes[scope].get("parent")
+    item = {w: d["item"] for w, d in G.nodes(data=True) if d["kind"] == "map_over"}
+    return {k for k, ws in known.items() if ws and all(
+        item.get(w) == k and w not in holders for w in ws)}  # fmt: skip
 
 
 def _system_read(data: Mapping[str, Any], key: str) -> bool:
@@ -373,7 +385,7 @@ def validate(
             raise mistaken
     if not isinstance(G, nx.DiGraph):
         raise PipelineError(
-            f"validate() expects the graph of a pipeline (got {G!r} of type {type(G).__name__}).",
+            f"validate() expects the graph of a pipeline (got {named(G)}).",
             hint="Build the graph first: validate(to_graph(pipeline)).",
         )
     checks.flag.check(allow_unbound, "the allow_unbound argument of validate()")

@@ -241,7 +241,7 @@ def test_diff_reports_a_rename_as_one_change_and_tells_lambdas_apart():
     new = to_graph(Agent("b").writes("x") >> Transform("t", lambda x: x * 2).reads("x"))
     change = diff(old, new)
     assert change.added == [] and change.removed == []
-    assert change.changed == {"b": ["label"], "t": ["fn"]}
+    assert change.changed == {"b": ["label"], "t": ["function"]}
 
 
 def test_cli_diff_and_check_hints():
@@ -483,3 +483,22 @@ def test_a_map_over_list_in_state_that_is_no_list_is_refused():
     assert makespan(each, 1.0, state={"xs": [1, 2]}) == 1.0
     with pytest.raises(PipelineError, match="'xs', and state= holds a str there"):
         makespan(each, 1.0, state={"xs": "abc"})
+
+
+def test_parallel_suggestions_left_as_a_notebook_cells_value_read_as_sentences():
+    """``parallelizable(G)`` in a notebook showed ``[Suggestion(node='b', after='a',
+    saving=1.0), ...]``, not the sentences ``print`` gives, nor the total saving."""
+    from IPython.core.formatters import PlainTextFormatter
+
+    from irgraph import Pipeline
+
+    study = Pipeline("s").step(Agent("p").instruct("{topic}").writes("plan"))
+    for name in ("a", "b", "c"):
+        study = study.step(Agent(name).instruct("{plan}").writes(name))
+    hints = parallelizable(to_graph(study, inputs={"topic"}), 1.0)
+    lines = PlainTextFormatter()(hints).splitlines()
+    assert lines[:-1] == [str(hint) for hint in hints] and "Suggestion(" not in lines[-1]
+    assert lines[-1] == (
+        "4 s in order, 2 s on data dependencies: running on data dependencies saves 2 s."
+    )
+    assert PlainTextFormatter()(hints[0]) == str(hints[0])

@@ -117,6 +117,15 @@ def test_counted_states_show_the_items_in_flight():
     assert "in flight" not in str(ProgressView(1, 0, 0, None, 6, 1.0))
 
 
+def test_a_summary_of_resumed_items_only_gives_no_rate_of_zero():
+    """A batch whose every item was resumed said "(0.0 items/s)", a rate of the items that
+    ran, when none did."""
+    ended = ProgressView(0, 0, 5, 0, 5, 0.5, ending="Finished")
+    assert str(ended) == "Finished 5 items: 0 done, 0 failed, 5 resumed in 0.50 s"
+    ran = ProgressView(2, 0, 3, 0, 5, 0.5, ending="Finished")
+    assert str(ran).endswith("3 resumed in 0.50 s (4.0 items/s)")
+
+
 def test_the_line_is_the_cli_line():
     assert str(ProgressView(30, 2, 10, 8, 100, 4.0)) == progress_line(30, 2, 8, 10, 100, 4.0)
     assert str(ProgressView(30, 2, 10, None, 100, 4.0)) == (

@@ -732,3 +732,62 @@ def test_a_method_called_on_its_class_takes_the_builder_as_self_by_name_too():
     assert Agent.instruct(self=agent, text="Go.").to_ir().instruction == "Go."
     with pytest.raises(PipelineError, match=r"^'a'\.instruct\(\) got txt=\.\.\."):
         Agent.instruct(self=agent, txt="Go.")
+
+
+def test_a_pipeline_made_by_operators_shows_its_name_in_its_repr_and_in_messages():
+    """``repr(a >> b)`` was ``Pipeline('pipeline')``, a name the pipeline does not have (its
+    name is ``a_then_b``), and so messages naming it, such as validate's, misled."""
+    from irgraph import PipelineError, validate
+
+    chain = Agent("a") >> Agent("b")
+    assert repr(chain) == "Pipeline('a_then_b')" and repr(Agent("a") | Agent("b")) == (
+        "FanOut('a_and_b')"
+    )
+    with pytest.raises(PipelineError, match=r"got Pipeline\('a_then_b'\)"):
+        validate(chain)
+
+
+def test_something_not_a_graph_or_ir_is_named_briefly_with_the_call_that_fixes_it():
+    """validate(ir) quoted the whole IR repr (hundreds of characters), and to_json(G) printed
+    ``<networkx...DiGraph object at 0x...>`` and told to call .to_ir() on it."""
+    from irgraph import PipelineError, to_graph, validate
+    from irgraph.ir import to_json
+
+    chain = Agent("researcher").instruct("Research {topic}.").writes("x") >> Agent("writer")
+    with pytest.raises(PipelineError) as refused:
+        validate(chain.to_ir())
+    assert "got the IR node 'researcher_then_writer' (a SequenceNode)" in str(refused.value)
+    assert "instruction=" not in str(refused.value)
+    with pytest.raises(PipelineError) as refused:
+        to_json(to_graph(chain))
+    message = str(refused.value)
+    assert "0x" not in message and "to_json(from_graph(G))" in message
+
+
+def test_a_mistake_on_a_pipeline_made_by_operators_names_that_pipeline():
+    """``(a >> b).inputs(3)`` was "The argument of 'pipeline'.inputs() ...", and ``(a | b)``
+    was 'fanout': default names no pipeline has."""
+    from irgraph import PipelineError
+
+    made_by = ((Agent("a") >> Agent("b"), "a_then_b"), (Agent("a") | Agent("b"), "a_and_b"))
+    for made, name in made_by:
+        with pytest.raises(PipelineError, match=f"The argument of '{name}'.inputs()"):
+            made.inputs(3)
+        method = "step" if name == "a_then_b" else "branch"
+        with pytest.raises(PipelineError, match=f"'{name}'.{method}\\(\\) expects a builder"):
+            getattr(made, method)(3)
+        with pytest.raises(PipelineError) as refused:
+            made >> 3
+        assert refused.value.node == name
+
+
+def test_the_type_given_takes_the_article_it_is_read_with():
+    """A type given reads with its article: "(got 3 that is an int)", not "a int"."""
+    from irgraph import PipelineError, Route, run
+
+    with pytest.raises(PipelineError, match="got 3 that is an int"):
+        (Agent("a") >> Agent("b")).step(3)
+    with pytest.raises(PipelineError, match="got 3 that is an int"):
+        Route("r").on("k").when("x", 3)
+    with pytest.raises(PipelineError, match=r"got \[\] that is a list"):
+        run(Agent("a"), state=[])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -256,7 +257,10 @@ def test_diff_exits_1_when_the_pipelines_differ(mermaid):
     [
         ("no_such_module_xyz:p", "irgraph: error: Cannot import module"),
         ("irgraph.demo:__name__", "irgraph: error: 'irgraph.demo:__name__' is a str"),
-        ("bad.json", "irgraph: PipelineError: Invalid IR JSON at root: unknown node kind"),
+        (
+            "bad.json",
+            "irgraph: PipelineError: bad.json: Invalid IR JSON at root: unknown node kind",
+        ),
     ],
 )
 def test_diff_exits_2_on_any_error(capsys, tmp_path, monkeypatch, new, message):
@@ -278,3 +282,25 @@ def test_diff_exit_codes_in_a_fresh_process():
     assert diff("irgraph.demo:research_pipeline") == 0
     assert diff("tests.support.pipelines:research") == 1
     assert diff("tests.support.pipelines:nothing") == 2
+
+
+def test_every_option_of_every_command_says_what_it_does_in_its_help(capsys):
+    """``irgraph batch --help`` listed --backend, --chunk-size, --max-concurrency, --max-items
+    and --batch-key (and ``irgraph demo --help`` --topic) with no word on what they do."""
+    for command in ("demo", "run", "check", "batch", "show", "diff"):
+        with pytest.raises(SystemExit):
+            call(command, "--help")
+        help_text = capsys.readouterr().out
+        options = help_text.partition("\noptions:\n")[2]
+        flags = re.findall(r"^  (-[^\n]*?)(?:  +(\S[^\n]*))?$", options, re.M)
+        assert flags, help_text
+        bare = [flag for flag, said in flags if not said and not flag.endswith(",")]
+        # an option whose help is on the next line (a long flag) is followed by an indented line
+        bare = [f for f in bare if not re.search(re.escape(f) + r"\n {20,}\S", options)]
+        assert not bare, f"irgraph {command} --help: {bare} say nothing"
+
+
+def test_the_command_list_reads_as_plain_text_not_markup(capsys):
+    with pytest.raises(SystemExit):
+        call("--help")
+    assert "``" not in capsys.readouterr().out

@@ -123,3 +123,45 @@ def test_allow_module_through_the_console_script(saved):
     )
     assert allowed.returncode == 0, allowed.stderr
     assert (saved / "canary").exists()
+
+
+def test_a_function_file_named_like_a_standard_module_is_told_apart_from_that_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """A user's ``colorsys.py`` saved its transform as ``colorsys:split``; reading the file
+    back imports the standard library's colorsys, and the error only said "module 'colorsys'
+    has no attribute 'split'", though the user's file plainly defines it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "colorsys.py").write_text("def split(topic):\n    return topic.split()\n")
+    node = {"kind": "TransformNode", "name": "split", "fn": {"function": "colorsys:split"}}
+    node |= {"reads": ["topic"], "writes": "words"}
+    (tmp_path / "p.json").write_text(
+        json.dumps({"format": "irgraph-ir", "version": 1, "root": node})
+    )
+    code, _ = call("run", "p.json", "--allow-module", "colorsys", "--state", "topic=a b")
+    err = capsys.readouterr().err
+    assert code == 1
+    import colorsys
+
+    assert f"imported from {colorsys.__file__}" in err
+    assert "'colorsys' is a standard-library module" in err
+    assert "rename your module" in err
+
+
+def test_a_function_saved_from_a_script_run_as_main_says_why_it_cannot_be_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    """A function defined in ``python saver.py`` is saved as ``__main__:count``; run by
+    ``irgraph``, '__main__' is irgraph's own program, and the error only said it "has no
+    attribute 'count'"."""
+    monkeypatch.chdir(tmp_path)
+    node = {"kind": "TransformNode", "name": "count", "fn": {"function": "__main__:count"}}
+    node |= {"reads": ["topic"], "writes": "n"}
+    (tmp_path / "p.json").write_text(
+        json.dumps({"format": "irgraph-ir", "version": 1, "root": node})
+    )
+    code, _ = call("run", "p.json", "--allow-module", "__main__", "--state", "topic=a")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "'__main__' is the program running now, not the script that saved" in err
+    assert "move the function into a module" in err

@@ -294,7 +294,7 @@ def test_prefect_options_are_parsed():
 @pytest.mark.parametrize(
     ("target", "code", "error"),
     [
-        ("bad.json", 1, "irgraph: PipelineError: Invalid IR JSON"),
+        ("bad.json", 1, "irgraph: PipelineError: bad.json: Invalid IR JSON"),
         ("irgraph.demo:__name__", 2, "irgraph: error: 'irgraph.demo:__name__' is a str"),
     ],
 )
@@ -395,3 +395,14 @@ def test_the_documented_example_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Finished: 3 done, 0 failed, 0 resumed" in done.stdout
     assert sorted(results(tmp_path / "results.jsonl")) == [0, 1, 2]
+
+
+def test_a_batch_whose_items_all_resumed_gives_no_rate_of_zero(here, capsys):
+    """Run again over a finished batch, the summary said "(0.0 items/s)": a rate of the items
+    that ran, when none did."""
+    write_inputs(here / "in.jsonl", ["a", "b"])
+    assert call("irgraph.demo:research_pipeline", "in.jsonl", "-o", "out.jsonl")[0] == 0
+    capsys.readouterr()
+    code, out = call("irgraph.demo:research_pipeline", "in.jsonl", "-o", "out.jsonl")
+    assert code == 0
+    assert "0 done, 0 failed, 2 resumed in" in out and "items/s" not in out, out

@@ -602,3 +602,51 @@ def test_a_method_of_a_pipeline_is_not_advised_to_be_called_in_a_variable(folder
     assert "'holders.py:Holder.pipeline.to_ir' is the method to_ir, not a pipeline" in err
     assert "holders.py:Holder.pipeline is a pipeline: name it alone." in err
     assert "module-level variable" not in err
+
+
+def test_a_damaged_ir_json_file_is_named_in_front_of_each_of_its_problems(folder, capsys):
+    """A saved graph's problems were led by the file's name, but IR JSON's were not: with
+    several files on the command line (``irgraph diff old.json new.json``) the reader could
+    not tell which one was damaged."""
+    from irgraph import Agent
+    from irgraph.ir import to_json
+
+    good = to_json((Agent("a").instruct("Hi {t}.").writes("x") >> Agent("b")).to_ir())
+    (folder / "good.json").write_text(good)
+    (folder / "bad.json").write_text(good.replace('"AgentNode"', '"AgentNod"', 1))
+    assert call("diff", "good.json", "bad.json")[0] == 2
+    err = capsys.readouterr().err
+    assert "bad.json: Invalid IR JSON at root.children[0]: unknown node kind 'AgentNod'" in err
+    assert call("check", "bad.json")[0] == 1
+    assert "bad.json: Invalid IR JSON" in capsys.readouterr().err
+
+
+def test_an_empty_pipeline_file_is_told_as_empty_with_how_to_save_one(folder, capsys):
+    """An empty .json file (a save that failed after opening the file) was "not valid JSON
+    (Expecting value: line 1 column 1 (char 0))"; a cut one says how to write it again."""
+    (folder / "empty.json").write_text("\n")
+    assert call("check", "empty.json")[0] == 2
+    err = capsys.readouterr().err
+    assert "The pipeline file 'empty.json' is empty" in err
+    assert "irgraph.ir.to_json" in err
+    (folder / "cut.json").write_text('{"format": "irgraph-ir", "ver')
+    assert call("check", "cut.json")[0] == 2
+    err = capsys.readouterr().err
+    assert "The pipeline file 'cut.json' is not valid JSON" in err and "save it again" in err
+
+
+def test_the_closest_module_is_found_in_a_folder_made_after_an_earlier_lookup(
+    tmp_path, monkeypatch, capsys
+):
+    """A folder on sys.path looked in before it existed stays cached as empty; the closest
+    module was then not offered ("Did you mean ...?" missing) when this test ran after
+    tests/test_cli.py in one process."""
+    later = tmp_path / "later"
+    monkeypatch.setattr(sys, "path", [str(later), *sys.path])
+    monkeypatch.chdir(tmp_path)
+    assert call("check", "no_such_module_anywhere:p")[0] == 2  # looks in 'later', not there
+    later.mkdir()
+    (later / "cli_late_file.py").write_text(PIPELINE)
+    capsys.readouterr()
+    assert call("check", "cli_late_fil:p")[0] == 2
+    assert "Did you mean cli_late_file:p?" in capsys.readouterr().err

@@ -263,3 +263,45 @@ def test_a_node_whose_kind_changed_under_its_name_is_that_node_changed():
     assert d.added == [] and d.removed == [] and d.moves == {}
     assert d.changed == {"each": ["kind"]}
     assert "~ node each: kind (map_over -> loop)" in str(d).splitlines()
+
+
+def test_a_diff_left_as_a_notebook_cells_value_shows_its_lines_not_its_fields():
+    """Jupyter's plain-text output of ``diff(old, new)`` was the attrs repr
+    (``GraphDiff(added=[...], removed=[...], ...)``), not the lines ``print`` gives."""
+    from IPython.core.formatters import PlainTextFormatter
+
+    from irgraph import Agent, to_graph
+    from irgraph.analysis import diff
+
+    old = Agent("a").instruct("Say {topic}.").writes("x") >> Agent("b").instruct("{x}")
+    new = old >> Agent("c").instruct("Check {x}.")
+    change = diff(to_graph(old, inputs={"topic"}), to_graph(new, inputs={"topic"}))
+    shown = PlainTextFormatter()(change)
+    assert shown == str(change)
+    assert shown.splitlines()[0] == "+ node c"
+    same = diff(to_graph(old, inputs={"topic"}), to_graph(old, inputs={"topic"}))
+    assert PlainTextFormatter()(same) == "No differences."
+
+
+def _no(state):
+    return False
+
+
+def _yes(state):
+    return True
+
+
+def test_a_changed_function_shows_as_the_graph_attribute_with_its_import_paths():
+    """A transform given another function was ``~ node clean: fn ("FunctionRef(ref='m:f')"
+    -> ...)``: the IR's field name and a Python repr, where the graph says ``function`` and
+    the docs show ``"module:qualname"``; a loop's stop predicate too."""
+    from irgraph import Transform
+
+    def build(fn, stop):
+        return Transform("clean", fn).reads("t").writes("u") >> Loop("l").step(
+            Agent("b").instruct("{u}").writes("v")
+        ).until(stop).max_iterations(2)
+
+    lines = str(_diff(build(str.strip, _no), build(str.lower, _yes))).splitlines()
+    assert '~ node clean: function ("builtins:str.strip" -> "builtins:str.lower")' in lines
+    assert f'~ node l: until ("{__name__}:_no" -> "{__name__}:_yes")' in lines

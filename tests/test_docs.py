@@ -212,3 +212,14 @@ def test_console_commands_run_and_print_what_is_shown(page, tmp_path, monkeypatc
             position = printed.index(expected, position) + 1
     if not_run:
         pytest.skip(f"Graphviz's dot is not installed; the other commands ran, not: {not_run}")
+
+
+def test_the_readme_example_runs(tmp_path, monkeypatch, offline):
+    """README.md is the first page a newcomer reads; its example runs as written too."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = [m.group(2) for m in FENCE.finditer(text) if m.group(1) == "python"]
+    assert found
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "docs_readme"}
+    for code in found:
+        exec(compile(code, "README.md", "exec"), namespace)

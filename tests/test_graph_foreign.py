@@ -85,7 +85,7 @@ def test_a_subgraph_is_refused_naming_the_node_it_lacks(use):
 
 @pytest.mark.parametrize("use", [validate, to_mermaid, to_dot, critical_path])
 def test_a_plain_networkx_graph_is_refused(use):
-    with pytest.raises(PipelineError, match="got a DiGraph of 2 nodes, which has no 'tree'"):
+    with pytest.raises(PipelineError, match="The DiGraph of 2 nodes given has no 'tree' graph"):
         use(nx.DiGraph([(1, 2)]))
 
 
@@ -126,3 +126,74 @@ def test_running_a_graph_says_how_to_get_its_pipeline():
     with pytest.raises(PipelineError, match="got a graph") as info:
         run(to_graph(PIPELINE), provider=FakeProvider(), state={"topic": "owls"})
     assert "from_graph(G)" in str(info.value)
+
+
+def test_nodes_renamed_in_place_are_refused_by_validate_as_by_from_graph():
+    """``nx.relabel_nodes(G, ..., copy=False)`` on the very graph to_graph made kept its
+    counts of nodes and edges, so validate trusted it and passed it, while from_graph (and so
+    a run) refused it."""
+    G = to_graph(PIPELINE, inputs={"topic"})
+    nx.relabel_nodes(G, {"writer": "w"}, copy=False)
+    with pytest.raises(PipelineError) as refused:
+        from_graph(G)
+    with pytest.raises(PipelineError) as checked:
+        validate(G)
+    assert "node ids were renamed" in str(refused.value)
+    assert str(checked.value) == str(refused.value)
+
+
+@pytest.mark.parametrize("use", [to_mermaid, to_dot, critical_path])
+def test_the_very_graph_edited_in_place_is_not_drawn_or_analysed_as_if_it_ran(use):
+    """An edge removed from the graph to_graph made (or its nodes renamed in place) was drawn
+    and analysed as it was, a picture of something no run does, while validate refused it."""
+    G = to_graph(PIPELINE, inputs={"topic"})
+    G.remove_edge("researcher", "writer")
+    with pytest.raises(PipelineError, match="no edge researcher -> writer"):
+        use(G)
+    H = to_graph(PIPELINE, inputs={"topic"})
+    nx.relabel_nodes(H, {"writer": "w"}, copy=False)
+    with pytest.raises(PipelineError, match="node ids were renamed"):
+        use(H)
+
+
+def test_from_graph_refuses_the_very_graph_edited_in_place_as_validate_does():
+    """An instruction edited in place on the graph to_graph made was refused by validate but
+    taken by from_graph, so a run ran a pipeline validate had refused."""
+    G = to_graph(PIPELINE, inputs={"topic"})
+    G.nodes["writer"]["instruction"] = "Write from {findngs}."
+    with pytest.raises(PipelineError) as checked:
+        validate(G)
+    with pytest.raises(PipelineError) as refused:
+        from_graph(G)
+    assert str(refused.value) == str(checked.value)
+    assert "says reads=['findings'], but its pipeline gives reads=['findngs']" in str(refused.value)
+    again = to_graph(from_graph(G, check=False), inputs={"topic"})  # the documented way out
+    assert again.nodes["writer"]["reads"] == ["findngs"]
+
+
+@pytest.mark.parametrize("use", [validate, to_mermaid, critical_path])
+def test_a_graph_without_its_pipeline_is_refused_in_the_words_of_the_call_made(use):
+    """A GEXF graph read back (no 'tree') given to validate or to_mermaid was told that
+    "from_graph() needs a pipeline graph", a function the user never called."""
+    import irgraph
+
+    G = irgraph.portable(to_graph(PIPELINE, inputs={"topic"}))
+    del G.graph["tree"]  # what GEXF drops
+    with pytest.raises(PipelineError) as refused:
+        use(irgraph.from_portable(G))
+    message = str(refused.value)
+    assert "from_graph()" not in message
+    assert "has no 'tree' graph attribute, so it holds no pipeline" in message
+
+
+def test_a_reversed_graph_is_told_as_reversed_in_one_problem():
+    """``G.reverse()`` was told edge by edge, one 'no edge' and one 'not in the pipeline'
+    problem for each, and never that every edge runs backwards."""
+    G = to_graph(LOOPED >> Agent("c").instruct("{y}"))
+    with pytest.raises(PipelineError) as refused:
+        validate(G.reverse())
+    (problem,) = refused.value.problems
+    assert "runs backwards" in problem.message and "G.reverse()" in problem.message
+    assert "to_graph(pipeline)" in problem.hint
+    with pytest.raises(PipelineError, match="runs backwards"):
+        from_graph(G.reverse())

@@ -59,6 +59,35 @@ def test_a_schema_no_value_satisfies_is_warned_of(schema):
     assert any("allows no value at all" in w for w in validate(to_graph(agent)))
 
 
+@pytest.mark.parametrize(
+    ("schema", "said"),
+    [
+        ({"type": "integer", "minimum": 5, "maximum": 1}, "the top level asks for a number"),
+        (
+            {"type": "object", "properties": {"name": {"minLength": 3, "maxLength": 2}}},
+            "/properties/name asks for a string's length",
+        ),
+        ({"type": "array", "minItems": 4, "maxItems": 2}, "asks for an array's length"),
+    ],
+)
+def test_bounds_no_value_is_within_are_warned_of(schema, said):
+    """``Field(ge=5, le=1)`` (minimum 5, maximum 1) or minLength over maxLength passed
+    without a word, and every reply then failed the schema at run time."""
+    with pytest.warns(UserWarning, match=said):
+        agent = Agent("c").instruct("Classify.").output(schema).writes("k")
+    assert any(said in w and "no reply can match" in w for w in validate(to_graph(agent)))
+
+
+def test_a_pydantic_field_whose_bounds_cross_is_warned_of():
+    import pydantic
+
+    class Verdict(pydantic.BaseModel):
+        score: int = pydantic.Field(ge=5, le=1)
+
+    with pytest.warns(UserWarning, match="/properties/score asks for a number of at least 5"):
+        Agent("c").instruct("Score.").output(Verdict).writes("k")
+
+
 def test_a_second_on_is_refused_rather_than_replacing_the_first():
     with pytest.raises(PipelineError, match=r"Route 't' already compares 'a'") as caught:
         Route("t").on("a").on("b")

@@ -58,3 +58,17 @@ def test_a_failed_runs_view_is_checked_against_the_graph_it_carries():
     error.graph = None
     assert error.view(full).facts.status == {"a": "done", "b": "done", "t": "failed",
                                              "after": "not_reached"}  # fmt: skip
+
+
+def test_something_not_a_pipeline_given_to_view_says_so_once_and_that_none_will_do():
+    """``result.view("x")`` said to pass the builder, its IR or its graph twice over, and
+    never that the pipeline may be left out (the run carries its graph)."""
+    from irgraph import Agent, IrgraphError, run
+    from irgraph.testing import FakeProvider
+
+    result = run(Agent("a").instruct("Hi."), provider=FakeProvider())
+    with pytest.raises(IrgraphError) as refused:
+        result.view("x")
+    message = str(refused.value)
+    assert message.count("to_graph(pipeline)") == 1, message
+    assert "result.view()" in message and "carries" in message

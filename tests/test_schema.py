@@ -127,7 +127,7 @@ def test_a_lambda_transform_runs_in_process_and_says_it_cannot_run_from_a_saved_
 
 
 def test_from_graph_refuses_what_is_not_a_pipeline_graph():
-    with pytest.raises(PipelineError, match="needs a pipeline graph made by irgraph.to_graph"):
+    with pytest.raises(PipelineError, match="no 'tree' graph attribute, so it holds no pipeline"):
         from_graph(nx.path_graph(3, create_using=nx.DiGraph))
 
 

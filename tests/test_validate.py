@@ -131,6 +131,23 @@ def test_a_map_over_list_must_be_bound():
     assert validate(to_graph(Transform("t", make_list).writes("papers") >> p)) == []
 
 
+def test_a_map_over_item_is_suggested_only_where_it_is_set_inside_the_map_over():
+    """``.over("items")`` with nothing writing ``items`` was told "Did you mean 'item'?": the
+    map-over's own item key, which exists only inside its body."""
+    each = MapOver("m").over("items").step(Agent("x").instruct("{iten}").writes("y"))
+    with pytest.raises(PipelineError) as refused:
+        validate(to_graph(each.writes("ys")))
+    by_node = {p.node: p for p in refused.value.problems}
+    assert by_node["m"].suggestion == ()
+    assert "Did you mean 'item'" not in by_node["m"].message + (by_node["m"].hint or "")
+    assert by_node["x"].suggestion == ("item",)  # inside the body it is set
+    summary = Agent("x").instruct("{paper}").writes("summary")
+    papers = MapOver("m").over("papers", item="paper").step(summary)
+    after = Agent("after").instruct("{papr}")  # after the map-over, only 'papers' is set
+    error = problem(papers.writes("ys") >> after, inputs={"papers"})
+    assert (error.node, error.suggestion) == ("after", ("papers",))
+
+
 def test_parallel_branches_writing_one_key_race():
     p = Agent("start") >> (Agent("a").writes("draft") | Agent("b").writes("draft"))
     error = problem(p)

@@ -113,9 +113,9 @@ def refusal(ref: FunctionRef, node: str | None = None) -> PipelineError:
         f"saved graph) and the module {module!r} is not allowed{typo}, so irgraph will not "
         "import it: a pipeline file could otherwise run any code on this machine.",
         node=node,
-        hint=f"If you trust the file, allow the module: run(..., allow=[{module!r}]) or "
-        f"from_json(text, allow=[{module!r}]) in Python, --allow-module {module} on the "
-        "command line.",
+        hint=f"If you trust the file, allow the module: run(..., allow=[{module!r}]), "
+        f"from_json(text, allow=[{module!r}]) or from_graph(G, allow=[{module!r}]) in Python, "
+        f"--allow-module {module} on the command line.",
     )
 
 
@@ -194,13 +194,34 @@ def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
     try:
         target = _attribute(module, qualname)
     except AttributeError as exc:
-        raise PipelineError(
-            f"Cannot import the function {ref.ref!r} ({exc}).",
-            hint="Check that the module is importable and defines the function at its top level.",
-        ) from exc
+        raise _missing(ref.ref, module, exc) from exc
     if not callable(target):
         raise PipelineError(f"{ref.ref!r} names {target!r}, which is not callable.")
     return target  # type: ignore[no-any-return]
+
+
+def _missing(ref: str, module: Any, exc: AttributeError) -> PipelineError:
+    """The error for function ``ref`` that its imported ``module`` lacks, naming the file the
+    module came from: a standard-library module of the name stands in for a file of the user's
+    (a ``colorsys.py`` beside the pipeline), since the standard library is searched first."""
+    where = getattr(module, "__file__", None)
+    said = f"{exc}; the module was imported from {where}" if where else str(exc)
+    top = module.__name__.partition(".")[0]
+    hint = "Check that the module is importable and defines the function at its top level."
+    if top == "__main__":
+        hint = (
+            "'__main__' is the program running now, not the script that saved the pipeline: a "
+            "function defined in a script run as python script.py is saved as '__main__:name', "
+            "which no other program can import; move the function into a module, import it "
+            "from there, and save the pipeline again."
+        )
+    elif top in sys.stdlib_module_names:
+        hint = (
+            f"{top!r} is a standard-library module, which is imported before a file of yours "
+            "of the same name: rename your module (and the function's module in the pipeline) "
+            "and save the pipeline again."
+        )
+    return PipelineError(f"Cannot import the function {ref!r} ({said}).", hint=hint)
 
 
 # How a transform's function is called. Every backend and the check in to_graph use these two

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from irgraph import checks
-from irgraph.errors import IrgraphError, PipelineError
+from irgraph.errors import IrgraphError, PipelineError, closest_keys
 from irgraph.ir.nodes import NODE_KINDS, FunctionRef, Node, RouteCase, RouteNode, TransformNode
 from irgraph.ir.values import JsonObject
 
@@ -87,9 +87,13 @@ def _case_from_json(data: Any, where: str, allowed: frozenset[str]) -> RouteCase
 def to_dict(node: Node) -> dict[str, Any]:
     """Return the JSON-ready dict for one IR node (children included)."""
     if not isinstance(node, NODE_KINDS):
+        graph = hasattr(node, "graph") and hasattr(node, "adj")  # a networkx graph
+        got = f"a {type(node).__name__}" if graph else f"{node!r} of type {type(node).__name__}"
         raise PipelineError(
-            f"to_json expects an IR node (got {node!r} of type {type(node).__name__}).",
-            hint="Call .to_ir() on a builder first, or pass the builder to irgraph.to_graph.",
+            f"to_json expects an IR node (got {got if len(got) <= 80 else got[:77] + '...'}).",
+            hint="Rebuild the pipeline a graph holds first: to_json(from_graph(G))."
+            if graph
+            else "Call .to_ir() on a builder first, or pass the builder to irgraph.to_graph.",
         )
     out: dict[str, Any] = {"kind": type(node).__name__}
     for name in _fields(type(node)):
@@ -144,13 +148,21 @@ def from_dict(data: Any, path: str = "root", *, allow: Any = None, _depth: int =
     cls = _CLASSES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         known = ", ".join(sorted(_CLASSES))
-        raise _fail(path, f"unknown node kind {kind!r}.", hint=f"Known kinds: {known}.")
+        close = closest_keys(kind, _CLASSES, 1) if isinstance(kind, str) else []
+        if isinstance(kind, str) and not close:  # a graph's kind word: "agent", "map_over"
+            close = [c for c in _CLASSES if c.lower() == kind.replace("_", "").lower() + "node"]
+        said = f" Did you mean {close[0]!r}?" if close else ""
+        raise _fail(path, f"unknown node kind {kind!r}.{said}", hint=f"Known kinds: {known}.")
     fields = _fields(cls)
     unknown = sorted(set(data) - set(fields) - {"kind"} - _RETIRED.get(cls.__name__, set()))
     if unknown:
+        near = {name: closest_keys(name, fields, 1) for name in unknown}
+        said = "".join(f" Did you mean {c[0]!r} for {n!r}?" for n, c in near.items() if c)
+        if len(unknown) == 1 and said:
+            said = f" Did you mean {near[unknown[0]][0]!r}?"
         raise _fail(
             path,
-            f"{kind} has no field(s) {', '.join(map(repr, unknown))}.",
+            f"{kind} has no field(s) {', '.join(map(repr, unknown))}.{said}",
             hint=f"{kind} fields: {', '.join(fields)}.",
         )
     kwargs: dict[str, Any] = {}

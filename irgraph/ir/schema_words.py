@@ -1,13 +1,14 @@
 """What an output schema says by mistake: a keyword JSON Schema does not know that looks like
 one it does (``enums`` for ``enum``: ignored, so the schema allows anything it meant to
-refuse), and a schema no value satisfies (every reply fails it). Both are told as warnings,
+refuse), a schema no value satisfies (every reply fails it), and a part whose bounds cross
+(``minimum`` above ``maximum``: no reply can match it). All are told as warnings,
 when the schema is given (``.output()``) and by ``validate``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from difflib import get_close_matches
-from typing import Any
+from typing import Any, TypeGuard
 
 from irgraph.ir.outputs import allows_nothing
 
@@ -32,6 +33,19 @@ _ONE = ("items", "additionalItems", "contains", "not", "if", "then", "else", "pr
         "additionalProperties", "unevaluatedItems", "unevaluatedProperties")  # fmt: skip
 _LIST = ("allOf", "anyOf", "oneOf", "prefixItems")
 _NAMED = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+#: Pairs of bounds no value is within when the lower is above the upper, and what they bound.
+_BOUNDS = (
+    ("minimum", "maximum", "a number"),
+    ("minLength", "maxLength", "a string's length"),
+    ("minItems", "maxItems", "an array's length"),
+    ("minProperties", "maxProperties", "an object's number of properties"),
+)
+
+
+def _number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _subschemas(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -73,6 +87,15 @@ def schema_warnings(schema: Any, node: str) -> list[str]:
                     f"{where or 'the top level'}), which JSON Schema does not know; did you mean "
                     f"{_LOWER[meant[0]]!r}? An unknown keyword is ignored, so the schema allows "
                     "what it was meant to refuse."
+                )
+    for where, part in _subschemas(schema, ""):
+        for low, high, what in _BOUNDS:
+            least, most = part.get(low), part.get(high)
+            if _number(least) and _number(most) and least > most:
+                found.append(
+                    f"The output schema of '{node}' at {where or 'the top level'} asks for "
+                    f"{what} of at least {least} ({low}) and at most {most} ({high}), which "
+                    "nothing is, so no reply can match that part; fix the bounds."
                 )
     if allows_nothing(schema):
         found.append(

@@ -639,6 +639,27 @@ CATALOG: tuple[BadInput, ...] = (
         "Known kinds: AgentNode",
     ),
     _json(
+        "json-misspelt-kind",
+        '{"kind": "AgentNod", "name": "a"}',
+        "at root",
+        "'AgentNod'",
+        "Did you mean 'AgentNode'?",
+    ),
+    _json(
+        "json-graph-kind-word",
+        '{"kind": "map_over", "name": "a"}',
+        "at root",
+        "'map_over'",
+        "Did you mean 'MapOverNode'?",
+    ),
+    _json(
+        "json-misspelt-field",
+        '{"kind": "AgentNode", "name": "a", "instructoin": "Hi."}',
+        "at root",
+        "no field(s) 'instructoin'",
+        "Did you mean 'instruction'?",
+    ),
+    _json(
         "json-unknown-field",
         '{"kind": "AgentNode", "name": "a", "command": "rm -rf /"}',
         "at root",
@@ -914,6 +935,15 @@ CATALOG: tuple[BadInput, ...] = (
         PipelineError,
         "state must be a mapping",
         "state={'topic': 'owls'}",
+    ),
+    _row(
+        "run-a-graph",
+        "run-time state",
+        'run(to_graph(writer), state={"topic": "owls"})',
+        PipelineError,
+        "got a graph (a DiGraph)",
+        "holds its pipeline: rebuild it with from_graph(G)",
+        "run(from_graph(G), ...)",
     ),
     _row(
         "run-option-typo",
@@ -1757,6 +1787,7 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "'t' calls 'shutil:rmtree'",
             "a saved graph",
+            "from_graph(G, allow=['shutil'])",
         ),
         _row(
             "batch-one-state",
