@@ -228,23 +228,29 @@ def _ancestors(graph: nx.DiGraph, node: str | None) -> list[str]:
     return chain
 
 
-def _first_waits(calls: Iterable[Any]) -> dict[tuple[str, Path], float]:
-    """How long each execution (node, path) waited for a model-call slot before its first
-    call: the wait the scheduler measured (a call recorded without one waited for none)."""
+def _first_waits(calls: Iterable[Any]) -> dict[tuple[str, Path], tuple[float, float]]:
+    """Each execution's (node, path) first model call: when it started and how long it
+    waited for a model-call slot, as the scheduler measured (a call recorded without a wait
+    waited for none)."""
     first: dict[tuple[str, Path], tuple[float, float]] = {}
     for call in calls:
         key = (call.node, tuple(call.path))
         if key not in first or call.start < first[key][0]:
             first[key] = (call.start, getattr(call, "waited", 0.0) or 0.0)
-    return {key: waited for key, (_, waited) in first.items()}
+    return first
 
 
-def _waited(start: float, end: float | None, waited: float | None) -> float:
+def _waited(start: float, end: float | None, first: tuple[float, float] | None) -> float:
     """The slot wait of an execution from ``start`` to ``end``, inside its bar: the time
     between its start and its first call is its own work (a prompt rendered, a machine busy
-    elsewhere) unless the scheduler measured it as a wait for a slot."""
-    if not waited or waited <= 0:
+    elsewhere) unless the scheduler measured a wait for a slot; then it lasts until that call
+    started (``first``), so the bar works from when its call did, never before the call that
+    held the slot ended (the wait measured alone leaves out the prompt made before it)."""
+    if first is None or first[1] <= 0:
         return 0.0
+    called, waited = first
+    if start <= called and (end is None or called <= end):  # on the trace's clock
+        waited = called - start
     return waited if end is None else max(min(waited, end - start), 0.0)
 
 
