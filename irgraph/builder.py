@@ -296,7 +296,7 @@ class Agent(Builder):
         again up to ``retries`` times before the run fails."""
         checked = checked_schema(schema, node=self._name)
         for warning in schema_warnings(checked, self._name):  # validate() says them too
-            warnings.warn(warning, UserWarning, stacklevel=2)
+            warnings.warn(warning, UserWarning, stacklevel=3)
         where = f"the retries argument of '{self._name}'.output()"
         count = checks.count(0).check(retries, where, node=self._name)
         return self._with(output=checked, output_retries=count)
