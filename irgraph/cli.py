@@ -4,10 +4,10 @@ A target is ``module:attr`` naming a builder or IR node the way ``uvicorn`` name
 current directory is importable), ``file.py:attr``, or a ``.json`` file holding a pipeline
 saved as IR JSON or a graph (or a ``.graphml`` file of ``irgraph.portable``). Exit codes: 0
 success, 1 the pipeline has problems or failed (``batch``: some item failed; ``diff``: the
-pipelines differ), 2 bad command-line input (``diff``: any error), 130 interrupted, 141
-standard output closed early (``irgraph show ... | head -1``). A mistake on the command line is
-one line on standard error, never a traceback. ``batch`` lives in :mod:`irgraph.cli_batch`,
-``show`` in :mod:`irgraph.cli_pictures`.
+pipelines differ), 2 bad command-line input (``diff``: any error), 130 interrupted (143 by
+``SIGTERM``), 141 standard output closed early (``irgraph show ... | head -1``). A mistake on
+the command line is one line on standard error, never a traceback. ``batch`` lives in
+:mod:`irgraph.cli_batch`, ``show`` in :mod:`irgraph.cli_pictures`.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from irgraph.cli_inputs import (
 )
 from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
 from irgraph.cli_pictures import add_show_parser, check_output, show_command
+from irgraph.cli_signals import Terminated, exit_code, terminated_as_interrupt
 from irgraph.cli_state_types import check_spelling, check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
 
@@ -247,10 +248,11 @@ def _run(
                 target, backend=backend, provider=model, state=state, allow=allow, **options
             )
             progress.finish(result)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         done = ", ".join(map(shown, progress.done())) or "nothing"
-        print(f"Interrupted; completed: {done}.", file=sys.stderr)
-        return 130
+        said = "Terminated (SIGTERM)" if isinstance(stop, Terminated) else "Interrupted"
+        print(f"{said}; completed: {done}.", file=sys.stderr)
+        return exit_code(stop)
     took, extra = progress.took()  # the run's measured time, as its progress and view say
     print(f"Finished in {took} on backend '{backend}'{extra}.", file=out)
     print_state(result.state, out)
@@ -404,7 +406,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
     try:
-        return _command(args, out)
+        with terminated_as_interrupt():
+            return _command(args, out)
     except CliError as exc:
         print(f"irgraph: error: {exc}", file=sys.stderr)
         return 2
@@ -418,9 +421,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except BrokenPipeError:  # irgraph show ... | head -1: the reader has all it wants
         _silence(out)
         return 141
-    except KeyboardInterrupt:
-        print("irgraph: interrupted.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        said = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        print(f"irgraph: {said}.", file=sys.stderr)
+        return exit_code(stop)
     finally:  # Prefect's temporary server stops as the process exits: Ctrl-C there is 130
         quiet_prefect_exit()
 

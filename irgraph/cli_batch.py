@@ -18,7 +18,8 @@ short by a crash is dropped rather than appended to.
 Progress goes to standard error: on a terminal one line redrawn up to 10 times a second (done,
 failed, in flight, rate, and the ETA when the inputs are a regular file, counted up front);
 otherwise a plain line every 10 seconds. The summary goes to standard output. Exit codes: 0
-every item completed, 1 some failed, 2 bad command line, 130 Ctrl-C (results so far kept).
+every item completed, 1 some failed, 2 bad command line, 130 Ctrl-C and 143 ``SIGTERM``
+(results so far kept).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from irgraph.cli_choices import check_provider, quiet_prefect
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
+from irgraph.cli_signals import Terminated, exit_code
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 from irgraph.providers import makes_answers_up
@@ -377,7 +379,7 @@ def _batch_held(
             f"Cannot write the results file {args.output!r}: {exc.strerror}; choose a file you "
             "may write."
         ) from None
-    ending = ""
+    ending, code = "", 1
     try:
         # run_many's iterator is a generator: closing it cancels the items in flight.
         with meter, contextlib.closing(cast("Generator[Any, None, None]", results)):
@@ -389,8 +391,9 @@ def _batch_held(
                     break
             else:
                 batch.drain()
-    except KeyboardInterrupt:
-        ending = "Interrupted"
+    except KeyboardInterrupt as stop:
+        ending = "Terminated (SIGTERM)" if isinstance(stop, Terminated) else "Interrupted"
+        code = exit_code(stop)
         batch.untidy = True
     except BatchError as error:
         batch.drain()
@@ -404,6 +407,6 @@ def _batch_held(
         print(
             f"{ending}: {batch.summary(args.output)}. Re-run the same command to resume.", file=out
         )
-        return 130 if ending == "Interrupted" else 1
+        return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
     return 1 if meter.failed else 0

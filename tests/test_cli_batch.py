@@ -338,7 +338,14 @@ def child(here: Path, *argv: str, **kwargs: Any) -> subprocess.Popen[str]:
     )
 
 
-def test_ctrl_c_keeps_the_results_so_far_and_the_same_command_resumes(here):
+@pytest.mark.parametrize(
+    ("sent", "code", "said"),
+    [(signal.SIGINT, 130, "Interrupted: "), (signal.SIGTERM, 143, "Terminated (SIGTERM): ")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_keeps_the_results_so_far_and_the_same_command_resumes(here, sent, code, said):
+    """Ctrl-C, and SIGTERM (``timeout``, a container stopped, ``kill``) alike: the items in
+    flight are cancelled, the summary printed, the results kept for the same command."""
     write_inputs(here / "in.jsonl", [f"t{i}" for i in range(40)])
     proc = child(here, "-o", "out.jsonl", "--max-items", "2", stdout=subprocess.PIPE)
     output = here / "out.jsonl"
@@ -347,10 +354,10 @@ def test_ctrl_c_keeps_the_results_so_far_and_the_same_command_resumes(here):
         if output.exists() and output.read_text().count("\n") >= 3:
             break
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sent)
     stdout, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stdout
-    assert "Interrupted: " in stdout and "Re-run the same command to resume." in stdout
+    assert proc.returncode == code, stdout
+    assert said in stdout and "Re-run the same command to resume." in stdout
     before = results(output)
     assert 3 <= len(before) < 40
     code, text = call(f"{MODULE}:slow_chain", "in.jsonl", "-o", "out.jsonl")

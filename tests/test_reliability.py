@@ -76,7 +76,12 @@ IRGRAPH_AS_FROM_A_TERMINAL = (
 )
 
 
-def test_keyboard_interrupt_mid_run_reports_what_completed():
+@pytest.mark.parametrize(
+    ("sent", "code", "said"),
+    [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated (SIGTERM)")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_keyboard_interrupt_mid_run_reports_what_completed(sent, code, said):
     proc = subprocess.Popen(
         [*IRGRAPH_AS_FROM_A_TERMINAL, "demo", "--latency", "2"],
         stdout=subprocess.PIPE,
@@ -89,13 +94,13 @@ def test_keyboard_interrupt_mid_run_reports_what_completed():
         while time.monotonic() < deadline and "ok researcher" not in seen:
             seen += proc.stdout.readline()
         assert "ok researcher" in seen
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sent)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130
-    assert "Interrupted" in err and "completed: researcher" in err
+    assert proc.returncode == code, err
+    assert said in err and "completed: researcher" in err
     assert "Traceback" not in err
 
 
