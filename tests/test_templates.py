@@ -204,3 +204,13 @@ def test_a_key_in_double_braces_in_a_system_prompt_is_a_warning_too():
     assert "the text {topic} is sent to the model as it is" in warning
     reading = Agent("writer").system("You write about {topic} in {{braces}}.").instruct("Go.")
     assert validate(to_graph(reading, inputs={"topic"})) == []
+
+
+def test_a_required_key_holding_none_is_refused_after_an_optional_one_too():
+    """A template whose first key is optional is filled the two-step way
+    (``template_values``), which must refuse a required key holding None as the one-pass way
+    does, not render it as the text 'None'."""
+    template = parse_template("{notes?} Write about {topic}.")
+    for fill in (templates.template_values, templates.filled):
+        with pytest.raises(ValueError, match="the state holds None for 'topic'"):
+            fill(template, {"topic": None, "notes": "n"})
