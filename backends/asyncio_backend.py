@@ -20,6 +20,7 @@ from irgraph import checks
 from irgraph.compile import EngineCapabilities
 from irgraph.errors import IrgraphError
 from irgraph.events import Event, RunResult
+from irgraph.gate_answers import no_handler_error
 from irgraph.ir import Node
 from irgraph.providers import ModelProvider, PlaceholderProvider
 from irgraph.run import run_coroutine
@@ -99,6 +100,7 @@ class AsyncioRunnable:
         self.backend = backend
         self._plan = plan_scopes(graph, ir_nodes(graph, node), backend.schedule)
         self._needs = required_inputs(graph)
+        self._gates = [nid for nid, kind in graph.nodes(data="kind") if kind == "gate"]
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
         """Run to completion and return the result (works inside a running event loop too)."""
@@ -125,6 +127,14 @@ class AsyncioRunnable:
         """
         backend = self.backend
         current = initial_state(self.graph, state, self._needs)
+        if on_gate is None and backend.on_gate is None and self._gates:
+            # Refused now: else the steps before the gate would run (and be paid for) first.
+            raise no_handler_error(
+                self._gates,
+                "run()/arun()",
+                "otherwise the steps before the gate would run, and their model calls be "
+                "paid for, before the run failed there",
+            )
         chosen = backend.provider if provider is None else provider
         run = backend.scheduler_class(
             PlaceholderProvider() if chosen is None else chosen,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irgraph.errors import PipelineError
+from irgraph.gate_answers import no_handler_error
 from irgraph.providers import ModelProvider, PlaceholderProvider
 
 __all__ = ["check_gates", "check_run_options", "check_remote"]
@@ -24,13 +25,11 @@ def check_gates(runnable: Any, engine: Any, options: Mapping[str, Any]) -> None:
         return
     gates = sorted(nid for nid, kind in graph.nodes(data="kind") if kind == "gate")
     if gates:
-        which = ", ".join(repr(g) for g in gates)
-        raise PipelineError(
-            f"The pipeline stops at the gate{'s' if len(gates) > 1 else ''} {which} to ask a "
-            "person, and run_many() got no on_gate handler to ask: every item would pay for "
-            "the agents before it and then fail there.",
-            hint="Pass on_gate=handler to run_many() (it gets a GateRequest and returns the "
-            "answer; it may be async), or run the batch on Prefect, where a gate pauses.",
+        raise no_handler_error(
+            gates,
+            "run_many()",
+            "every item would pay for the agents before it and then fail there",
+            "or run the batch on Prefect, where a gate pauses",
         )
 
 

@@ -4,15 +4,16 @@ of words, for ``irgraph run/batch --answer`` and a generated Prefect module's ``
 A gate is named by its node id or its name; an answer by id goes before one by name, so
 ``approve=yes approve#2=no`` answers two gates named ``approve`` apart. Each check raises the
 ``error`` class its caller gives (the CLI's exit-2 error, or ``ValueError`` in a module).
+:func:`no_handler_error` is what a Python run with gates and nobody to ask is refused with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from irgraph.errors import did_you_mean
+from irgraph.errors import PipelineError, did_you_mean
 
-__all__ = ["parse_answers", "answers_by_id", "unanswered_message"]
+__all__ = ["parse_answers", "answers_by_id", "unanswered_message", "no_handler_error"]
 
 
 def parse_answers(pairs: Sequence[str], error: type[Exception]) -> dict[str, str]:
@@ -72,4 +73,26 @@ def unanswered_message(unanswered: Sequence[str], why: str) -> str:
         f"The pipeline stops at the gate{'s' if plural else ''} {which} to ask a person, "
         f"{why} {'them' if plural else 'it'}; give the answer{'s' if plural else ''} on the "
         f"command line: {options}"
+    )
+
+
+def no_handler_error(
+    gates: Sequence[str], caller: str, cost: str, elsewhere: str = ""
+) -> PipelineError:
+    """The error refusing, before any step runs, a run that would stop at ``gates`` (their
+    ids) with no ``on_gate`` handler to ask; ``caller`` is the call that got none (e.g.
+    ``"run()"``), ``cost`` what running it anyway would waste and ``elsewhere`` (a clause
+    starting with "or") one more way to answer."""
+    plural = len(gates) > 1
+    which = ", ".join(repr(g) for g in gates)
+    answers = ", ".join(f"{g!r}: 'yes'" for g in gates)
+    return PipelineError(
+        f"The pipeline stops at the gate{'s' if plural else ''} {which} to ask a person, and "
+        f"{caller} got no on_gate handler to ask, so it is refused before anything runs: {cost}.",
+        node=gates[0],
+        hint=f"Pass on_gate=handler to {caller}: it gets a GateRequest (.node, .name, .message) "
+        "and returns the answer, and may be async; to answer from a dict, "
+        f"on_gate=lambda request: {{{answers}}}[request.node]. Or give the backend one "
+        f"(AsyncioBackend(on_gate=...)){', ' + elsewhere if elsewhere else ''}; on the command "
+        "line, " + " ".join(f"--answer {g}=VALUE" for g in gates) + ".",
     )

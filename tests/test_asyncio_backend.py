@@ -226,7 +226,7 @@ def test_a_transform_is_called_the_same_way_by_the_backend_and_the_reference(tra
     assert reference.state["out"] == expected
 
 
-def test_gate_calls_sync_or_async_handler_and_fails_clearly_without_one():
+def test_gate_calls_sync_or_async_handler():
     pipeline = (
         Agent("draft").instruct("d").writes("draft")
         >> Gate("approve", "Approve {draft}?").writes("approval")
@@ -249,10 +249,39 @@ def test_gate_calls_sync_or_async_handler_and_fails_clearly_without_one():
         run(pipeline, provider=FakeProvider(), on_gate=async_handler).state["approval"]
         == "async-yes"
     )
-    with pytest.raises(RunError, match="on_gate") as info:
-        run(pipeline, provider=FakeProvider())
-    assert info.value.node == "approve"
-    assert info.value.completed == ["draft"]
+
+
+def test_a_gate_without_a_handler_is_refused_before_any_model_call():
+    pipeline = (
+        Agent("draft").instruct("d").writes("draft")
+        >> Gate("approve", "Approve {draft}?").writes("approval")
+        >> Agent("publish").instruct("Publish if {approval}.")
+    )
+    runnable = AsyncioBackend().compile(pipeline.to_ir())
+    attempts = {
+        "run": lambda fake: run(pipeline, provider=fake),
+        "arun": lambda fake: asyncio.run(arun(pipeline, provider=fake)),
+        "runnable.run": lambda fake: runnable.run(provider=fake),
+        "stream": lambda fake: asyncio.run(_drain(runnable.stream(provider=fake))),
+    }
+    for how, attempt in attempts.items():
+        fake = FakeProvider()
+        with pytest.raises(PipelineError) as info:
+            attempt(fake)
+        assert fake.calls == [], how
+        assert info.value.node == "approve"
+        said = str(info.value)
+        assert "the gate 'approve'" in said and "refused before anything runs" in said
+        assert "on_gate=lambda request: {'approve': 'yes'}[request.node]" in said
+        assert "--answer approve=VALUE" in said
+    # A handler given to the backend answers: no refusal.
+    answered = run(pipeline, backend=AsyncioBackend(on_gate=lambda request: "ok"))
+    assert answered.state["approval"] == "ok"
+
+
+async def _drain(events):
+    async for _ in events:
+        pass
 
 
 def test_failure_names_node_chains_cause_keeps_completed_state_and_cancels_siblings():

@@ -1006,9 +1006,11 @@ CATALOG: tuple[BadInput, ...] = (
         "state-gate-without-handler",
         "run-time state",
         'run(Gate("approve", "Publish?").writes("ok"))',
-        RunError,
-        "Gate 'approve'",
-        "Pass on_gate=handler",
+        PipelineError,
+        "the gate 'approve'",
+        "refused before anything runs",
+        "Pass on_gate=handler to run()/arun()",
+        "--answer approve=VALUE",
     ),
     # missing extras --------------------------------------------------------------------
     _row(
