@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError
+from irgraph.ir.functions import main_function_warning
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -53,6 +55,7 @@ def portable(G: nx.DiGraph) -> nx.DiGraph:
     True
     """
     _need_graph(G, "portable")
+    _warn_main_functions(G)
     ids = _xml_ids(G)
     H = type(G)()
     for nid, data in G.nodes(data=True):
@@ -64,6 +67,19 @@ def portable(G: nx.DiGraph) -> nx.DiGraph:
         H.add_edge(ids.get(u, u), ids.get(v, v), **{k: json.dumps(x) for k, x in data.items()})
     H.graph = {k: json.dumps(v) for k, v in G.graph.items()}
     return H
+
+
+def _warn_main_functions(G: nx.DiGraph) -> None:
+    """Warn of each function of ``__main__`` a node calls: saved, nothing else can import it."""
+    for nid, data in G.nodes(data=True):
+        cases = data.get("cases")
+        tests = (
+            [c.get("test") for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
+        )
+        for ref in (data.get("function"), data.get("until_function"), *tests):
+            warning = isinstance(ref, str) and main_function_warning(str(nid), ref, "portable()")
+            if warning:
+                warnings.warn(warning, UserWarning, stacklevel=3)
 
 
 def _xml_ids(G: nx.DiGraph) -> dict[Any, str]:

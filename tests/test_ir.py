@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+import warnings
 
 import attrs
 import pytest
 
-from irgraph import Agent, Loop, MapOver, PipelineError, Transform
+from irgraph import Agent, Loop, MapOver, PipelineError, Transform, portable, to_graph
 from irgraph.ir import (
     AgentNode,
     FunctionRef,
@@ -224,6 +226,59 @@ def test_a_local_function_cannot_be_written_to_json():
     node = SequenceNode("s", (Loop("again").step(Agent("a")).until(local).to_ir(),))
     with pytest.raises(PipelineError, match="'again'.*<locals>"):
         to_json(node)
+
+
+SAVER = """
+import networkx as nx
+from irgraph import Agent, Loop, Route, Transform, portable, to_graph
+from irgraph.ir import to_json
+
+def shout(text):
+    return text.upper()
+
+def is_long(state):
+    return len(state["y"]) > 3
+
+def done(state):
+    return True
+
+pipeline = (
+    Transform("loud", shout).reads("text").writes("y")
+    >> Route("triage").when(is_long, Agent("long")).otherwise(Agent("short"))
+    >> Loop("again").step(Agent("a")).until(done).max_iterations(2)
+)
+open("p.json", "w").write(to_json(pipeline.to_ir()))
+nx.write_graphml(portable(to_graph(pipeline)), "p.graphml")
+"""
+
+
+def test_saving_a_function_of_a_script_run_as_main_warns_naming_the_node_and_function(tmp_path):
+    """A script run as ``python saver.py`` saves its functions as ``__main__:name``, which
+    only that script can import: the save says so, where it happens, for each function."""
+    (tmp_path / "saver.py").write_text(SAVER)
+    done = subprocess.run(
+        [sys.executable, "saver.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "UserWarning" in line]
+    for saving in ("to_json()", "portable()"):
+        for node, function in (("loud", "shout"), ("triage", "is_long"), ("again", "done")):
+            line = 20 if saving == "to_json()" else 21  # the caller's line: the save
+            warning = (
+                f"saver.py:{line}: UserWarning: {saving} saves '{node}', which calls "
+                f"'__main__:{function}', a function of the script or notebook running now"
+            )
+            assert any(warning in line for line in said), (warning, done.stderr)
+    assert "Move shout into an importable module" in done.stderr
+    assert len(said) == 6  # one per function and save, none for anything else
+
+
+def test_saving_functions_of_importable_modules_warns_of_nothing():
+    node = Transform("t", make_list).writes("xs").to_ir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        to_json(node)
+        portable(to_graph(node))
 
 
 def test_to_json_rejects_a_builder_and_says_to_call_to_ir():

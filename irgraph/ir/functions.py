@@ -34,6 +34,7 @@ __all__ = [
     "transform_arguments",
     "transform_call_problem",
     "predicate_problem",
+    "main_function_warning",
 ]
 
 
@@ -100,6 +101,27 @@ def allowing(ref: FunctionRef, modules: Iterable[str]) -> FunctionRef:
     if ref.allow is None or not extra or extra <= ref.allow:
         return ref
     return FunctionRef(ref.ref, ref.fn, ref.allow | extra)
+
+
+def main_function_warning(node: str, ref: str, saving: str) -> str | None:
+    """The warning for ``saving`` (e.g. ``"to_json()"``) a pipeline whose node ``node``
+    calls the function ``ref`` of ``__main__`` (a script run as ``python script.py``, or a
+    notebook): the saved path names the program running then, so loading the pipeline anywhere
+    else fails. ``None`` for a function of any other module.
+
+    >>> main_function_warning("clean", "textwrap:dedent", "to_json()") is None
+    True
+    """
+    module, _, qualname = ref.partition(":")
+    if module != "__main__":
+        return None
+    return (
+        f"{saving} saves '{node}', which calls {ref!r}, a function of the script or notebook "
+        "running now ('__main__'): loading the saved pipeline anywhere else (irgraph run, a "
+        "Prefect worker, another script) cannot import it. Move "
+        f"{qualname} into an importable module (e.g. steps.py beside the script), import it "
+        f"from there (from steps import {qualname.partition('.')[0]}), and save again."
+    )
 
 
 def refusal(ref: FunctionRef, node: str | None = None) -> PipelineError:

@@ -10,13 +10,16 @@ its JSON path (``root.children[2].writes``).
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import attrs
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError, closest_keys
+from irgraph.ir.functions import main_function_warning
 from irgraph.ir.nodes import NODE_KINDS, FunctionRef, Node, RouteCase, RouteNode, TransformNode
+from irgraph.ir.trust import functions_of
 from irgraph.ir.values import JsonObject
 
 __all__ = [
@@ -115,8 +118,14 @@ def to_dict(node: Node) -> dict[str, Any]:
 
 
 def to_json(node: Node, *, indent: int | None = 2) -> str:
-    """Serialise an IR tree to JSON text (stable key order)."""
-    return json.dumps({"format": FORMAT, "version": VERSION, "root": to_dict(node)}, indent=indent)
+    """Serialise an IR tree to JSON text (stable key order). A function of ``__main__`` (a
+    script's or a notebook's own) is written, with a warning: nothing else can import it."""
+    text = json.dumps({"format": FORMAT, "version": VERSION, "root": to_dict(node)}, indent=indent)
+    for name, ref in functions_of(node):
+        warning = main_function_warning(name, ref.ref, "to_json()")
+        if warning is not None:
+            warnings.warn(warning, UserWarning, stacklevel=2)
+    return text
 
 
 def pipeline_digest(node: Node) -> str:
