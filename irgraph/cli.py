@@ -69,7 +69,8 @@ DEMO_LATENCY = 0.3
 
 def describe_graph(G: Any) -> str:
     """A plain-text summary of a pipeline graph: nodes, control edges, data edges. A node
-    is one line: a name with a character that does not print shows as its ``repr``."""
+    is one line, its id (with its name when the id is pinned to another): a name with a
+    character that does not print shows as its ``repr``."""
     lines = [f"Pipeline {G.graph['name']!r}: {G.number_of_nodes()} nodes"]
     for nid, data in G.nodes(data=True):
         scope = f"  (in {shown(data['parent'])})" if data["parent"] else ""
@@ -77,7 +78,12 @@ def describe_graph(G: Any) -> str:
         # A route's own key is also read by its body's condition: list each key once.
         read = dict.fromkeys([*data.get("reads", ()), *data.get("body_reads", ())])
         reads = ", ".join(read) or "-"
-        lines.append(f"  [{data['kind']}] {shown(nid)}: reads {reads}; writes {writes}{scope}")
+        # A pinned id may say nothing of the node: give its name too (the builder's, the one
+        # messages and diagrams elsewhere use).
+        label = data.get("label", nid)
+        named = f" (named {shown(label)})" if data.get("pinned") and label != nid else ""
+        said = f"reads {reads}; writes {writes}{scope}"
+        lines.append(f"  [{data['kind']}] {shown(nid)}{named}: {said}")
     control = [(u, v) for u, v, c in G.edges(data="control") if c]
     lines.append(f"Control edges ({len(control)}):")
     lines += [f"  {shown(u)} --> {shown(v)}" for u, v in control]

@@ -65,6 +65,23 @@ def test_check_hints_at_each_needless_wait_and_what_dropping_them_all_saves():
     assert "saves 2 s in all (at 1 s per node)." in hints[-1]
 
 
+def test_check_shows_the_name_of_a_node_whose_id_is_pinned(tmp_path, monkeypatch):
+    module = importable(
+        tmp_path,
+        monkeypatch,
+        "pinned_ids",
+        "from irgraph import Agent\n"
+        "pipeline = (Agent('researcher', id='r1').instruct('On {topic}.').writes('notes')\n"
+        "    >> Agent('writer').instruct('From {notes}.') >> Agent('step', id='step'))\n",
+    )
+    code, text = call("check", f"{module}:pipeline", "--input", "topic")
+    assert code == 0, text
+    lines = text.splitlines()
+    assert "  [agent] r1 (named researcher): reads topic; writes notes" in lines
+    assert "  [agent] writer: reads notes; writes -" in lines  # no pinned id: its name alone
+    assert "  [agent] step: reads -; writes -" in lines  # pinned to its own name: said once
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
