@@ -87,6 +87,43 @@ def test_check_warns_about_functions_a_run_would_refuse(saved):
     assert not (saved / "canary").exists()
 
 
+def test_a_module_nobody_allowed_is_told_once_however_many_steps_call_it(tmp_path, monkeypatch):
+    """Two steps of one name calling one function, and a third calling another of the same
+    module, used to give three warnings (two of them the same text) for one module."""
+    monkeypatch.chdir(tmp_path)
+
+    def step(name: str, function: str) -> dict[str, object]:
+        return {"kind": "TransformNode", "name": name, "fn": {"function": function}}
+
+    children = [
+        step("split", f"{MODULE}:split"),
+        step("split", f"{MODULE}:split"),
+        step("join", f"{MODULE}:join"),
+        step("pick", "random:choice"),
+    ]
+    root = {"kind": "SequenceNode", "name": "p", "children": children}
+    (tmp_path / "p.json").write_text(
+        json.dumps({"format": "irgraph-ir", "version": 1, "root": root})
+    )
+    code, text = call("check", "p.json")
+    assert code == 0, text
+    warnings = [line for line in text.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: 'split' calls '{MODULE}:split' and 'join' calls '{MODULE}:join', but the "
+        f"pipeline was read from data (a JSON file or a saved graph) and the module '{MODULE}' "
+        "is not allowed, so irgraph will not import it: a pipeline file could otherwise run any "
+        f"code on this machine. If you trust the file, allow the module: run(..., allow="
+        f"['{MODULE}']), from_json(text, allow=['{MODULE}']) or from_graph(G, allow="
+        f"['{MODULE}']) in Python, --allow-module {MODULE} on the command line.",
+        "warning: 'pick' calls 'random:choice', but the pipeline was read from data (a JSON "
+        "file or a saved graph) and the module 'random' is not allowed, so irgraph will not "
+        "import it: a pipeline file could otherwise run any code on this machine. If you trust "
+        "the file, allow the module: run(..., allow=['random']), from_json(text, allow="
+        "['random']) or from_graph(G, allow=['random']) in Python, --allow-module random on "
+        "the command line.",
+    ]
+
+
 def test_a_pipeline_built_in_python_needs_no_allow_module(capsys):
     code, text = call("run", "irgraph.demo:research_pipeline", "--state", "topic=owls")
     assert code == 0 and "warning" not in text

@@ -124,14 +124,22 @@ def main_function_warning(node: str, ref: str, saving: str) -> str | None:
     )
 
 
-def refusal(ref: FunctionRef, node: str | None = None) -> PipelineError:
-    """The error for running a function ``ref`` whose module the caller did not allow."""
+def refusal(
+    ref: FunctionRef, node: str | None = None, more: Iterable[tuple[str, str]] = ()
+) -> PipelineError:
+    """The error for running a function ``ref`` whose module the caller did not allow;
+    ``more`` are other ``(node, path)`` calls into the same module, told in the same error
+    (each once), so one module is one message however many steps call it."""
     module = ref.module
-    who = f"'{node}' calls" if node else "A step calls"
+    calls = list(dict.fromkeys([(node, ref.ref), *more]))
+    said = [
+        f"'{name}' calls {path!r}" if name else f"A step calls {path!r}" for name, path in calls
+    ]
+    who = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
     near = closest_keys(module, ref.allow or (), n=1)  # an allowed module, misspelt
     typo = f" (the module {near[0]!r} is allowed: is it {module!r} misspelt?)" if near else ""
     return PipelineError(
-        f"{who} {ref.ref!r}, but the pipeline was read from data (a JSON file or a "
+        f"{who}, but the pipeline was read from data (a JSON file or a "
         f"saved graph) and the module {module!r} is not allowed{typo}, so irgraph will not "
         "import it: a pipeline file could otherwise run any code on this machine.",
         node=node,

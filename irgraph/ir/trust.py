@@ -48,12 +48,17 @@ def functions_of(node: Node) -> list[tuple[str, FunctionRef]]:
 
 
 def refused_functions(node: Node) -> list[Problem]:
-    """One problem per function the pipeline names but may not import (see
-    :attr:`FunctionRef.permitted`); empty for a pipeline built in Python."""
-    problems: list[Problem] = []
+    """One problem per module whose functions the pipeline names but may not import (see
+    :attr:`FunctionRef.permitted`), naming each step that calls one; empty for a pipeline
+    built in Python."""
+    by_module: dict[str, list[tuple[str, FunctionRef]]] = {}
     for name, ref in functions_of(node):
         if not ref.permitted:
-            problems += refusal(ref, name).problems
+            by_module.setdefault(ref.module, []).append((name, ref))
+    problems: list[Problem] = []
+    for calls in by_module.values():
+        (name, ref), *more = calls
+        problems += refusal(ref, name, [(n, r.ref) for n, r in more]).problems
     return problems
 
 
