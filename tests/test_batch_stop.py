@@ -151,22 +151,29 @@ INTERRUPTED = textwrap.dedent(
 )
 
 
-def test_ctrl_c_as_run_many_starts_says_how_to_resume_and_resuming_finishes(tmp_path):
-    key = f"stop-{uuid.uuid4().hex[:8]}"
+def _stopped_child(script: str, key: str, store: Path) -> dict[str, Any]:
+    """Run ``script`` with the batch key and store as its arguments; what it printed last
+    of the partial of the Ctrl-C it was sent, once it exited with 130."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     done = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED, key, str(tmp_path)],
+        [sys.executable, "-c", script, key, str(store)],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
     )
     assert done.returncode == 130, done.stderr
-    said = json.loads(done.stdout.splitlines()[-1])
+    said: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     assert said["type"] == "BatchStopped" and said["handed"] == 0
+    return said
+
+
+def test_ctrl_c_as_run_many_starts_says_how_to_resume_and_resuming_finishes(tmp_path):
+    key = f"stop-{uuid.uuid4().hex[:8]}"
+    said = _stopped_child(INTERRUPTED, key, tmp_path)
     assert said["message"].startswith(f"The batch {key!r} was stopped before any item was handed")
     assert f"batch_key={key!r} and store={str(tmp_path)!r}" in said["message"]
     again = list(run_many(CHAIN, ITEMS, provider=FakeProvider(), batch_key=key, store=tmp_path))
@@ -232,18 +239,5 @@ UNDER_ASYNCIO_RUN = textwrap.dedent(
 
 def test_ctrl_c_under_asyncio_run_keeps_the_partial_in_the_interrupts_context(tmp_path):
     key = f"stop-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", UNDER_ASYNCIO_RUN, key, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert done.returncode == 130, done.stderr
-    said = json.loads(done.stdout.splitlines()[-1])
-    assert said["type"] == "BatchStopped" and said["handed"] == 0
+    said = _stopped_child(UNDER_ASYNCIO_RUN, key, tmp_path)
     assert f"batch_key={key!r} and store={str(tmp_path)!r}" in said["message"]
