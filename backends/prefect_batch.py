@@ -15,7 +15,8 @@ heartbeat has changed for ``lost_after`` seconds of this process's clock (five t
 while its process is still starting), the run is marked crashed and its items sent again.
 Finished agents are not paid twice: an item's agents are cached under its run key. With a
 ``batch_key`` the completed items are kept in the batch store here, so running the batch
-again sends only the rest.
+again sends only the rest. A stopped batch sets its chunks' flow runs Cancelling, which makes
+their workers end the chunks' processes; a chunk that completed unseen is kept, not cancelled.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import attrs
 from irgraph import checks
 from irgraph.batch import BatchError, ItemResult, pull_states
 from irgraph.batch_items import not_a_state
+from irgraph.batch_stop import keep_late
 from irgraph.batch_store import BatchStore
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
@@ -121,8 +123,11 @@ class PoolBatch:
                     if self.fail_fast and not item.ok:
                         raise BatchError(item) from item.error
                     yield item
+            except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+                keep_late(stop, await sender.stop())
+                raise
             finally:
-                await sender.cancel_all()
+                await sender.stop()  # stopped already on a cancel: nothing left in flight
                 await sender.limit_calls(None)
 
     async def _deployment_id(self, client: Any) -> Any:
@@ -337,11 +342,36 @@ class _Sender:
                 run_id, getattr(states, name)(message=message), force=True
             )
 
-    async def cancel_all(self) -> None:
-        """Cancel the chunks still in flight (the batch was stopped, or failed fast)."""
-        for run_id in list(self.in_flight):
-            await self._set(run_id, "Cancelled", "irgraph: the batch was stopped")
-        self.in_flight.clear()
+    async def stop(self) -> list[ItemResult]:
+        """Stop the chunks in flight (the batch was stopped, or failed fast): keep the items
+        of those that completed since the last poll (what they cost is never lost), and ask
+        the server to cancel the rest. Those are set *Cancelling*, as Prefect's own cancel
+        does: a worker ends a flow run's process only when it sees the run Cancelling (set
+        straight to Cancelled, the process would go on calling the model, unseen), then
+        marks it Cancelled; a run no worker has taken yet the server cancels at once."""
+        late: list[ItemResult] = []
+        for run_id, chunk in list(self.in_flight.items()):
+            del self.in_flight[run_id]
+            # Best effort, as in _set: a stop must not fail for a server that went away.
+            with contextlib.suppress(Exception):
+                if not await self._cancelling(run_id):  # refused: it ended meanwhile
+                    run = await self.client.read_flow_run(run_id)
+                    if run.state is not None and run.state.is_completed():
+                        late += await self._answers(chunk, run.state)
+        return late
+
+    async def _cancelling(self, run_id: Any) -> bool:
+        """Propose Cancelling for flow run ``run_id``; whether the server took it (it
+        refuses a run that ended, and cancels one not yet taken by a worker outright)."""
+        from prefect.client.schemas.responses import SetStateStatus
+        from prefect.states import Cancelling
+
+        said = await self.client.set_flow_run_state(
+            run_id, Cancelling(message="irgraph: the batch was stopped")
+        )
+        return said.status is SetStateStatus.ACCEPT or (
+            said.state is not None and said.state.is_cancelled()
+        )
 
 
 def _failed(chunk: _Chunk, why: str) -> list[ItemResult]:

@@ -24,7 +24,18 @@ from typing import Any
 
 from irgraph.errors import RunError
 
-__all__ = ["BatchStopped", "Tally"]
+__all__ = ["BatchStopped", "Tally", "keep_late"]
+
+#: The attribute of a stopping batch's exception that holds the items its source completed as
+#: it stopped, which were never handed over (a work pool's chunks that ended unseen).
+_LATE = "irgraph_late_items"
+
+
+def keep_late(stop: BaseException, items: Sequence[Any]) -> None:
+    """Hand ``items``, completed as the batch stopped but never handed over, to the
+    :class:`Tally` counting the batch, through the exception ``stop`` that stops it: they go
+    into its record's ``results``."""
+    setattr(stop, _LATE, [*getattr(stop, _LATE, ()), *items])
 
 
 class BatchStopped(RunError):
@@ -78,6 +89,7 @@ class Tally:
     def __init__(self) -> None:
         self.handed = 0
         self.failed = 0
+        self.unhanded: list[Any] = []  # completed as the batch stopped, never counted
 
     def record(self, store: Any, late: Sequence[Any] = ()) -> BatchStopped:
         """The :class:`BatchStopped` of the batch kept in ``store`` (a BatchStore or
@@ -85,7 +97,7 @@ class Tally:
         return BatchStopped(
             handed=self.handed - len(late),
             failed=self.failed - sum(not item.ok for item in late),
-            results=late,
+            results=[*late, *self.unhanded],
             batch_key=getattr(store, "batch_key", None),
             store=getattr(store, "directory", None),
         )
@@ -101,6 +113,7 @@ class Tally:
                 self.failed += not item.ok
                 yield item
         except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+            self.unhanded += getattr(stop, _LATE, ())
             stop.partial = self.record(store)  # type: ignore[union-attr]
             raise
         finally:

@@ -151,23 +151,93 @@ INTERRUPTED = textwrap.dedent(
 )
 
 
-def test_ctrl_c_as_run_many_starts_says_how_to_resume_and_resuming_finishes(tmp_path):
-    key = f"stop-{uuid.uuid4().hex[:8]}"
+def _stopped_child(script: str, key: str, store: Path) -> dict[str, Any]:
+    """Run ``script`` with the batch key and store as its arguments; what it printed last
+    of the partial of the Ctrl-C it was sent, once it exited with 130."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     done = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED, key, str(tmp_path)],
+        [sys.executable, "-c", script, key, str(store)],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
     )
     assert done.returncode == 130, done.stderr
-    said = json.loads(done.stdout.splitlines()[-1])
+    said: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     assert said["type"] == "BatchStopped" and said["handed"] == 0
+    return said
+
+
+def test_ctrl_c_as_run_many_starts_says_how_to_resume_and_resuming_finishes(tmp_path):
+    key = f"stop-{uuid.uuid4().hex[:8]}"
+    said = _stopped_child(INTERRUPTED, key, tmp_path)
     assert said["message"].startswith(f"The batch {key!r} was stopped before any item was handed")
     assert f"batch_key={key!r} and store={str(tmp_path)!r}" in said["message"]
     again = list(run_many(CHAIN, ITEMS, provider=FakeProvider(), batch_key=key, store=tmp_path))
     assert all(item.ok for item in again) and len(_kept(tmp_path)) == len(ITEMS)
+
+
+class Interrupted:
+    """A pipeline whose making is interrupted (Ctrl-C while the batch checks it)."""
+
+    def to_ir(self) -> object:
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("many", [run_many, arun_many])
+@pytest.mark.parametrize("keyed", ["store", "default store", "no key"])
+def test_ctrl_c_while_the_batch_is_checked_says_nothing_was_handed_over(tmp_path, many, keyed):
+    key = None if keyed == "no key" else "checked-v1"
+    store = tmp_path if keyed == "store" else None
+    with pytest.raises(KeyboardInterrupt) as info:
+        many(Interrupted(), ITEMS, provider=FakeProvider(), batch_key=key, store=store)
+    partial = info.value.partial  # type: ignore[attr-defined]
+    assert isinstance(partial, BatchStopped) and (partial.handed, partial.results) == (0, [])
+    assert partial.batch_key == key
+    shown = {"store": str(tmp_path), "default store": os.path.join(".irgraph-batches", key or "")}
+    assert partial.store == shown.get(keyed)
+    said = str(partial)
+    assert said.startswith("The batch " + ("" if key is None else "'checked-v1' "))
+    assert ("nothing was kept" in said) == (key is None)
+
+
+# Ctrl-C under asyncio.run: asyncio cancels the main task, so the batch raises CancelledError
+# carrying its partial, and asyncio.run then raises a KeyboardInterrupt of its own, holding
+# that CancelledError as __context__ (the SIGINT is sent by the model's first call).
+UNDER_ASYNCIO_RUN = textwrap.dedent(
+    """
+    import asyncio, json, os, signal, sys
+    from irgraph import Agent, arun_many
+    from irgraph.testing import FakeProvider
+
+    class Interrupting(FakeProvider):
+        async def complete(self, request):
+            if not self.calls:
+                os.kill(os.getpid(), signal.SIGINT)
+                await asyncio.sleep(60)
+            return await super().complete(request)
+
+    async def main():
+        items = [{"topic": f"topic {number}"} for number in range(3)]
+        writer = Agent("w").instruct("Write {topic}.").writes("text")
+        async for _ in arun_many(writer, items, provider=Interrupting(), batch_key=sys.argv[1],
+                                 store=sys.argv[2], max_items=1):
+            pass
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt as stop:
+        p = stop.__context__.partial
+        print(json.dumps({"type": type(p).__name__, "handed": p.handed, "message": str(p)}))
+        sys.exit(130)
+    """
+)
+
+
+def test_ctrl_c_under_asyncio_run_keeps_the_partial_in_the_interrupts_context(tmp_path):
+    key = f"stop-{uuid.uuid4().hex[:8]}"
+    said = _stopped_child(UNDER_ASYNCIO_RUN, key, tmp_path)
+    assert f"batch_key={key!r} and store={str(tmp_path)!r}" in said["message"]

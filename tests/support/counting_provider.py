@@ -5,6 +5,8 @@ Every completed call appends ``done WORKER NODE PROMPT`` to the file ``$IRGRAPH_
 (one short write with O_APPEND, so lines from many processes never interleave). With
 ``IRGRAPH_TEST_STALL`` set, the worker's calls to that node first append ``stall WORKER NODE
 PROMPT`` and then never return: a worker that gets stuck in a known place, to be killed there.
+``IRGRAPH_TEST_STALL_PROMPT`` narrows the stall to the prompts that contain it, and with
+``IRGRAPH_TEST_STALL_WHILE`` (a file's path) a stalled call goes on once that file is gone.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class CountingProvider:
         self.log = os.environ["IRGRAPH_TEST_CALL_LOG"]
         self.worker = os.environ.get("IRGRAPH_TEST_WORKER", "-")
         self.stall = os.environ.get("IRGRAPH_TEST_STALL")
+        self.stall_prompt = os.environ.get("IRGRAPH_TEST_STALL_PROMPT", "")
+        self.stall_while = os.environ.get("IRGRAPH_TEST_STALL_WHILE")
 
     def _write(self, what: str, request: ModelRequest) -> None:
         line = f"{what}\t{self.worker}\t{request.node}\t{request.prompt}\n".encode()
@@ -37,9 +41,12 @@ class CountingProvider:
             os.close(handle)
 
     async def complete(self, request: ModelRequest) -> str:
-        if request.node == self.stall:
+        if request.node == self.stall and self.stall_prompt in request.prompt:
             self._write("stall", request)
-            await asyncio.sleep(3600)
+            if self.stall_while is None:
+                await asyncio.sleep(3600)
+            while self.stall_while is not None and os.path.exists(self.stall_while):
+                await asyncio.sleep(0.1)
         IN_FLIGHT["now"] += 1
         IN_FLIGHT["most"] = max(IN_FLIGHT["most"], IN_FLIGHT["now"])
         try:

@@ -1,0 +1,257 @@
+"""A batch on a Prefect work pool, stopped: its chunks' processes end, nothing completed is lost.
+
+Everything is real: the suite's temporary Prefect server, a process work pool of this module's
+own, the generated flow module deployed with ``python flow.py``, and one ``prefect worker
+start`` process whose flow runs call the model through :mod:`tests.support.counting_provider`
+(every completed call written to one file). The worker's calls of the agent "check" for a
+prompt with "slow" in it stall while a file exists, so a chunk holding such an item hangs in a
+known place, paying nothing, until the test lets it go.
+
+A stopped batch (a cancelled ``arun_many``, as Ctrl-C or SIGTERM stop ``run_many`` and
+``irgraph batch``) asks the server to cancel its chunks' flow runs: the worker must then end the
+chunk's process (a process left running would go on calling the model, unseen), and running the
+batch again must pay for no call already made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from irgraph import Agent, arun_many
+from irgraph.backends.prefect_backend import PrefectBackend
+from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+from irgraph.batch_stop import BatchStopped, Tally
+from irgraph.batch_store import BatchStore
+from tests.support.prefect_children import child_env, shared_api_url
+from tests.test_prefect_batch_pool import calls, descendants
+from tests.test_prefect_deploy import PREFECT, PROCESS_WORKER, Processes, check
+
+pytestmark = [pytest.mark.prefect, pytest.mark.slow]
+
+CHAIN = Agent("draft").instruct("Draft about {topic}.").writes("draft") >> Agent("check").instruct(
+    "Check {draft}."
+).writes("checked")
+
+
+@attrs.frozen
+class Pool:
+    """The module's work pool, its deployed batch flow and its one worker."""
+
+    backend: PrefectBackend
+    worker: Any  # the worker's Popen
+    log: Path  # the calls the worker's flow runs made
+    stall: Path  # while it exists, "check" of a "slow" prompt stalls
+    processes: Processes
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
+    here = tmp_path_factory.mktemp("pool-stop")
+    source = here / "source"
+    source.mkdir()
+    name = f"irgraph-stop-{uuid.uuid4().hex[:8]}"  # the server is shared: a pool of our own
+    env = child_env(here / "home")
+    env["PREFECT_WORKER_QUERY_SECONDS"] = "1"
+    env["IRGRAPH_TEST_CALL_LOG"] = str(here / "calls.log")
+    env["IRGRAPH_TEST_STALL"] = "check"
+    env["IRGRAPH_TEST_STALL_PROMPT"] = "slow"
+    env["IRGRAPH_TEST_STALL_WHILE"] = str(here / "stall")
+    backend = PrefectBackend(work_pool=name, deployment="chain/chain", chunk_size=2)
+    config = PrefectWorkerConfig(
+        "chain",
+        work_pool=name,
+        provider="tests.support.counting_provider:make",
+        result_dir=str(here / "results"),
+    )
+    (source / "chain_flow.py").write_text(
+        generate_flow_code(backend.compile(CHAIN.to_ir()), config), encoding="utf-8"
+    )
+    check([*PREFECT, "work-pool", "create", name, "--type", "process"], env, here, "pool")
+    deployed = check([sys.executable, "chain_flow.py"], env, source, "deploying", timeout=120)
+    assert "Deployed chain-batch/chain" in deployed
+    processes = Processes(here)
+    try:
+        worker = processes.start(
+            "worker", [*PREFECT, "worker", "start", "--pool", name, *PROCESS_WORKER], env
+        )
+        yield Pool(backend, worker, here / "calls.log", here / "stall", processes)
+    finally:
+        for pid in descendants(worker.pid):  # each flow run has a session of its own
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        processes.stop_all()
+
+
+async def until(condition: Any, what: str, pool: Pool, seconds: float = 120) -> None:
+    """Wait until ``condition()`` holds; fail naming ``what``, with the worker's log."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting until {what}\n{pool.processes.tail()}")
+        await asyncio.sleep(0.2)
+
+
+async def chunk_runs(token: str) -> list[Any]:
+    """The flow runs of the chunks whose items' topics contain ``token``."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs()
+    return [
+        run for run in runs if any(token in str(item) for item in run.parameters.get("items", []))
+    ]
+
+
+async def final_runs(token: str, count: int, pool: Pool) -> list[str]:
+    """The final states of the ``count`` chunks with ``token``, once all have one."""
+    states: list[str] = []
+
+    async def ended() -> bool:
+        runs = await chunk_runs(token)
+        states[:] = sorted(run.state.type.value for run in runs if run.state.is_final())
+        return len(states) == count
+
+    deadline = asyncio.get_running_loop().time() + 120
+    while not await ended():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{count} chunks did not end: {states}\n{pool.processes.tail()}")
+        await asyncio.sleep(0.3)
+    return states
+
+
+def on_server(test: Any) -> Any:
+    """Run the coroutine ``test()`` with this process's client on the workers' server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    async def main() -> Any:
+        with temporary_settings({PREFECT_API_URL: shared_api_url()}):
+            return await asyncio.wait_for(test(), 400)
+
+    return asyncio.run(main())
+
+
+def paid(pool: Pool, token: str) -> Counter[tuple[str, str]]:
+    """How often each (agent, prompt) of the items with ``token`` was paid for."""
+    return Counter(
+        (node, prompt)
+        for what, _, node, prompt in calls(pool.log)
+        if what == "done" and token in prompt
+    )
+
+
+def test_a_stopped_batch_ends_its_chunks_processes_and_resuming_pays_no_call_twice(
+    pool: Pool, tmp_path: Path
+) -> None:
+    token = uuid.uuid4().hex[:8]
+    items = [{"topic": f"fast {number} {token}"} for number in range(3)]
+    items.append({"topic": f"slow 3 {token}"})  # chunks: items 0 and 1, items 2 and 3
+    key = f"stop-{token}"
+    pool.stall.touch()
+
+    def stalled() -> bool:
+        seen = paid(pool, token)
+        slow = [what for what, _, _, prompt in calls(pool.log) if f"slow 3 {token}" in prompt]
+        return ("check", f"Check <draft: Draft about fast 2 {token}.>.") in seen and "stall" in slow
+
+    async def stopped() -> tuple[Any, list[Any]]:
+        handed: list[Any] = []
+
+        async def consume() -> None:
+            async for item in arun_many(
+                CHAIN, items, backend=pool.backend, batch_key=key, store=tmp_path, max_items=4
+            ):
+                handed.append(item)
+
+        consumer = asyncio.ensure_future(consume())
+        # the first chunk handed over; the second done with item 2, hanging in item 3
+        await until(lambda: (len(handed) == 2 and stalled()) or consumer.done(), "a stall", pool)
+        consumer.cancel()
+        with pytest.raises(asyncio.CancelledError) as info:
+            await consumer
+        # Prefect's worker ends a flow run's process when it sees the run Cancelling
+        await until(lambda: not descendants(pool.worker.pid), "the chunk's process ended", pool)
+        return getattr(info.value, "partial", None), [handed, await final_runs(token, 2, pool)]
+
+    partial, (handed, runs) = on_server(stopped)
+    assert sorted(item.index for item in handed) == [0, 1] and all(item.ok for item in handed)
+    assert isinstance(partial, BatchStopped) and partial.handed == 2
+    assert runs == ["CANCELLED", "COMPLETED"]
+    assert len(list((tmp_path / "items").glob("*.json"))) == 2  # the items handed over
+
+    pool.stall.unlink()  # the slow item may go on now, on a chunk sent again
+
+    async def resumed() -> list[Any]:
+        return [
+            item
+            async for item in arun_many(
+                CHAIN, items, backend=pool.backend, batch_key=key, store=tmp_path, max_items=4
+            )
+        ]
+
+    again = on_server(resumed)
+    assert all(item.ok for item in again) and len(again) == len(items)
+    assert sorted(item.index for item in again if item.resumed) == [0, 1]
+    assert again[-1].state["checked"] == f"<check: Check <draft: Draft about slow 3 {token}.>.>"
+    # every agent of every item was paid for once: item 2's chunk was cancelled after it
+    # completed there, and its answers came back from the cache under its run key
+    assert set(paid(pool, token).values()) == {1} and len(paid(pool, token)) == 2 * len(items)
+
+
+def test_a_chunk_completed_but_not_yet_seen_when_the_batch_stops_is_kept(
+    pool: Pool, tmp_path: Path
+) -> None:
+    token = uuid.uuid4().hex[:8]
+    items = [{"topic": f"fast {number} {token}"} for number in range(2)]  # one chunk
+    key = f"unseen-{token}"
+    store = BatchStore(tmp_path, key, CHAIN.to_ir())
+    runnable = pool.backend.compile(CHAIN.to_ir())
+    # a batch that polls its chunks once an hour: its chunk completes unseen
+    batch = attrs.evolve(runnable.remote_batch(store, 2, False, None), poll_interval=3600)
+
+    async def stopped() -> tuple[Any, list[Any]]:
+        tally = Tally()
+        handed: list[Any] = []
+
+        async def consume() -> None:
+            async for item in tally.counted(batch.results(items), store):
+                handed.append(item)
+
+        consumer = asyncio.ensure_future(consume())
+        ended = await final_runs(token, 1, pool)  # the chunk ended; the batch has not looked
+        assert not consumer.done()
+        consumer.cancel()
+        with pytest.raises(asyncio.CancelledError) as info:
+            await consumer
+        after = await final_runs(token, 1, pool)
+        return getattr(info.value, "partial", None), [handed, ended, after]
+
+    partial, (handed, ended, after) = on_server(stopped)
+    assert (
+        isinstance(partial, BatchStopped) and handed == [] and ended == after == ["COMPLETED"]
+    )  # not made Cancelled by the stop
+    assert partial.handed == 0 and sorted(item.index for item in partial.results) == [0, 1]
+    assert len(list((tmp_path / "items").glob("*.json"))) == 2  # kept, though never handed over
+
+    async def resumed() -> list[Any]:
+        return [
+            item
+            async for item in arun_many(
+                CHAIN, items, backend=pool.backend, batch_key=key, store=tmp_path
+            )
+        ]
+
+    again = on_server(resumed)
+    assert all(item.ok and item.resumed for item in again) and len(again) == 2
+    assert set(paid(pool, token).values()) == {1} and len(paid(pool, token)) == 2 * len(items)
