@@ -127,7 +127,8 @@ class AsyncioRunnable:
         """
         backend = self.backend
         current = initial_state(self.graph, state, self._needs)
-        if on_gate is None and backend.on_gate is None and self._gates:
+        asks = backend.scheduler_class.gate is Scheduler.gate  # (a scheduler of one's own
+        if asks and on_gate is None and backend.on_gate is None and self._gates:  # may answer)
             # Refused now: else the steps before the gate would run (and be paid for) first.
             raise no_handler_error(
                 self._gates,

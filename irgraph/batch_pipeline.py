@@ -93,5 +93,36 @@ def difference(old: Any, new: Any) -> str:
     for field in sorted((set(old) | set(new)) - {"name", "children"}):
         if old.get(field) != new.get(field):
             words = _FIELD_WORDS.get(field, f"has another {field.replace('_', ' ')}")
-            return f"its node '{was}' {words}"
+            return f"its node '{was}' {words}{_change(old.get(field), new.get(field))}"
     return f"its node '{was}' is named '{now}' now" if was != now else "it is another pipeline"
+
+
+def _change(was: Any, now: Any) -> str:
+    """`` (WAS -> NOW)`` for a field's two values, when both are short plain values (a text,
+    a number, a list of keys), each cut in its middle past :data:`_SHOWN` characters; else
+    nothing (a schema, a route's cases: the words say enough).
+
+    >>> _change("Write.", "Write a report.")
+    " ('Write.' -> 'Write a report.')"
+    """
+    if not (_plain(was) and _plain(now)):
+        return ""
+    return f" ({_cut(repr(was))} -> {_cut(repr(now))})"
+
+
+_SHOWN = 60
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, list):
+        return len(value) <= 8 and all(
+            _plain(item) and not isinstance(item, list) for item in value
+        )
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= _SHOWN:
+        return text
+    half = (_SHOWN - 1) // 2
+    return f"{text[:half]}\u2026{text[-half:]}"

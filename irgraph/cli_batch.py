@@ -323,6 +323,24 @@ def batch_target(args: argparse.Namespace) -> Any:
     return load_target(args.target)
 
 
+def _command_words(said: str, args: argparse.Namespace, kept: bool) -> str:
+    """A batch's refusal as the command says it: its options for ``batch_key``; and, when the
+    results file holds results (``kept``), that a changed pipeline needs a new one too (its
+    lines are kept by input line, not by pipeline, so the same file would resume them)."""
+    from irgraph.batch_store import default_directory
+
+    new = "give it a new --batch-key"
+    if kept and args.batch_key is not None:
+        new += (
+            f" and a new -o file (the same file would resume the results {args.output} "
+            "holds as they are: a results line is kept by its input line, not by the pipeline)"
+        )
+        store = f"delete the directory {default_directory(args.batch_key)}"
+        said = said.replace(store, f"{store} and the results file {args.output}")
+    said = said.replace("give it a new batch_key", new)
+    return f"{said.rstrip('.')}."
+
+
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Run ``irgraph batch``; returns the exit code."""
     allow = check_modules(args.allow_module)
@@ -366,8 +384,7 @@ def _batch_held(
         inputs.close()
         if isinstance(error, RunError):
             raise
-        words = str(error).replace("give it a new batch_key", "give it a new --batch-key")
-        raise CliError(f"{words.rstrip('.')}.") from None
+        raise CliError(_command_words(str(error), args, bool(found))) from None
     except BaseException:
         inputs.close()
         raise

@@ -17,6 +17,7 @@ from irgraph.display import SUFFIXES
 from irgraph.errors import IrgraphError
 
 __all__ = [
+    "DIRECTIONS",
     "SUFFIX_FORMATS",
     "add_show_parser",
     "check_output",
@@ -32,15 +33,28 @@ SUFFIX_FORMATS = {
 }
 
 
+#: What ``--direction`` takes: the exporters' ``direction=`` (mermaid's words; dot's rankdir).
+DIRECTIONS = ("TD", "TB", "BT", "LR", "RL")
+
+
 def add_show_parser(sub: Any, target_help: str) -> None:
     """Register ``irgraph show`` on the subparsers ``sub``."""
     show = sub.add_parser("show", help="draw a pipeline (mermaid, dot, svg or png)")
     show.add_argument("target", help=target_help)
     show.add_argument(
         "--format",
+        type=str.lower,  # --format SVG is svg
         choices=("mermaid", "dot", "svg", "png"),
         default=None,
-        help="the picture format (default: from the -o file's suffix, else mermaid)",
+        help="the picture format, in any case (default: from the -o file's suffix, else mermaid)",
+    )
+    show.add_argument(
+        "--direction",
+        type=str.upper,  # --direction lr is LR
+        choices=DIRECTIONS,
+        default=None,
+        help="the way the graph flows, in any case: TD or TB top-down, BT bottom-up, LR "
+        "left to right, RL right to left (default: TD)",
     )
     show.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="write to FILE (-: standard output)"
@@ -81,7 +95,8 @@ def show_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     fmt = check_output(output, args.format)
     seconds = dot.DOT_TIMEOUT if args.dot_timeout is None else args.dot_timeout  # as set now
     try:
-        diagram = render(target, fmt, timeout=seconds)
+        options = {} if args.direction is None else {"direction": args.direction}
+        diagram = render(target, fmt, timeout=seconds, **options)
     except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
         raise graphviz_failure(exc, fmt) from None
     if output is None:

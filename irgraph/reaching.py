@@ -37,18 +37,31 @@ class Narrowed(NamedTuple):
     """A value of ``source`` (a writer, ``INPUT``) that routes compared on its way: it is one
     of ``values`` (``None``: of any value), as ``route`` (the last such route) took a branch
     for it, and none of the values in ``without``, each with the route whose earlier branch
-    took it (the value came to a later branch of that route: its otherwise, or a predicate's)."""
+    took it (the value came to a later branch of that route: its otherwise, or a predicate's).
+    ``earlier`` holds each route before ``route`` on the way that let only some values through,
+    with those values, first first: a value it kept out was kept out by it too."""
 
     source: Any
     route: str | None
     values: tuple[Any, ...] | None
     without: tuple[tuple[Any, str], ...] = ()
+    earlier: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def admits(self, value: Any) -> bool:
         """Whether the value may be ``value``."""
         if self.values is not None and not any(same_value(value, v) for v in self.values):
             return False
         return not any(same_value(value, other) for other, _ in self.without)
+
+    def kept_out_by(self, value: Any) -> list[str]:
+        """Every route on the way that let only values other than ``value`` through, first
+        first (empty when ``values`` holds it)."""
+        chain = [*self.earlier, *([(self.route, self.values)] if self.route else [])]
+        return [
+            route
+            for route, values in chain
+            if values is not None and not any(same_value(value, v) for v in values)
+        ]
 
 
 class _Before:
@@ -245,7 +258,7 @@ def _kept(held: frozenset[Any], left: list[frozenset[Any]]) -> frozenset[Any]:
     out = held
     for items in left:
         narrowed = (
-            item if not isinstance(mark, Narrowed) else _within(item, *mark[1:])
+            item if not isinstance(mark, Narrowed) else _applied(item, mark)
             for item in out
             for mark in items
         )
@@ -289,10 +302,13 @@ def _within(
     twice is told as the later route left it out (the one the node is nearer)."""
     base = item if isinstance(item, Narrowed) else Narrowed(item, None, None)
     kept: tuple[tuple[Any, str], ...] = ()
+    earlier = base.earlier
     if only is not None:  # (what ``item`` left out is not in ``values`` then)
         values: tuple[Any, ...] | None = tuple(v for v in only if base.admits(v))
         if not values:
             return _NOTHING
+        if base.route is not None and base.values is not None and base.route != route:
+            earlier = (*earlier, (base.route, base.values))  # it let only those through too
     else:
         route, values, kept = base.route, base.values, base.without
     out = list(kept)
@@ -303,7 +319,17 @@ def _within(
         return _NOTHING
     if values is None and not out:
         return base.source
-    return Narrowed(base.source, route, values, tuple(out))
+    return Narrowed(base.source, route, values, tuple(out), earlier)
+
+
+def _applied(item: Any, mark: Narrowed) -> Any:
+    """``item`` narrowed as ``mark`` was (a parallel block's mark, or what a mark met): by
+    each route of its ``earlier`` in turn, then as its route and ``without`` narrowed it."""
+    for route, values in mark.earlier:
+        item = _within(item, route, values, ())
+        if item is _NOTHING:
+            return item
+    return _within(item, mark.route, mark.values, mark.without)
 
 
 def _past(values: frozenset[Any], route: str, before: frozenset[Any]) -> frozenset[Any]:
@@ -334,7 +360,7 @@ def _resolved(found: set[Any], key: str) -> frozenset[Any]:
     while todo:
         item, outer = todo.pop()
         if isinstance(item, Narrowed):
-            inner = item if outer is None else _within(item, *outer[1:])
+            inner = item if outer is None else _applied(item, outer)
             if isinstance(inner, Narrowed):
                 todo.append((inner.source, inner._replace(source=None)))
             elif inner is not _NOTHING:
@@ -384,10 +410,21 @@ def _gathered(found: frozenset[Any] | set[Any]) -> frozenset[Any]:
             if route is None and not without:
                 out.add(source)
             else:
-                out.add(Narrowed(source, route, values, tuple(without)))
+                out.add(Narrowed(source, route, values, tuple(without), _earlier(group)))
     return frozenset(out)
 
 
-def _order(item: Narrowed) -> tuple[str, str, str]:
+def _earlier(group: list[Narrowed]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """The routes before the last of any item of ``group``, in the order met, each with every
+    value it let through on any of their ways."""
+    found: dict[str, list[Any]] = {}
+    for item in group:
+        for route, values in item.earlier:
+            held = found.setdefault(route, [])
+            held += [v for v in values if not any(same_value(v, k) for k in held)]
+    return tuple((route, tuple(values)) for route, values in found.items())
+
+
+def _order(item: Narrowed) -> tuple[str, str, str, str]:
     """A sort key of an item that does not name its source (a parallel block's mark)."""
-    return str(item.route), repr(item.values), repr(item.without)
+    return str(item.route), repr(item.values), repr(item.without), repr(item.earlier)

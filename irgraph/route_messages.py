@@ -12,12 +12,21 @@ import attrs
 from irgraph.ir.outputs import AllowedValues
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
-from irgraph.route_values import NONE, Refusals, inside, names, respelled, scalar_choices
+from irgraph.route_values import (
+    NONE,
+    Refusals,
+    inside,
+    names,
+    respelled,
+    routes_named,
+    scalar_choices,
+    to_change,
+)
 
 if TYPE_CHECKING:
     from irgraph.graph_routes import Walker
 
-__all__ = ["RouteMessages", "Source", "let_through", "names_of"]
+__all__ = ["RouteMessages", "Source", "let_through", "every_one", "names_of"]
 
 
 @attrs.frozen
@@ -53,6 +62,7 @@ class RouteMessages:
         never write."""
         told = canonical(value)
         let = let_through(found, value)
+        every = every_one(found, value)
         apart = [by for item in found for v, by in item.without if _same(v, value)]
         apart = sorted(set(apart), key=self._order.__getitem__)
         whys, hints = [], [f"Remove the branch for {told} from '{sid}'"]
@@ -61,14 +71,13 @@ class RouteMessages:
             if any(self._inside(sid, route) for route in apart):
                 hints.append(f"move '{sid}' out of that branch")
         if let is not None:
-            why, hint = self._only_why(sid, value, *let)
+            why, hint = self._only_why(sid, value, *let, every=every)
             whys.append(why)
             hints += [hint] if not apart else []
-        if never:
+        if never:  # their value gets there, but never as this one
             kind = "agent" if len(never) == 1 else "agents"
-            whys.append(
-                f"{kind} {names(never)} never {'writes' if len(never) == 1 else 'write'} it"
-            )
+            writes = "writes" if len(never) == 1 else "write"
+            whys.append(f"{kind} {names(never)} never {writes} {told} to '{key}'")
         head = f"cannot be {told}"
         if let is not None and not apart and not never:
             values = let[1]
@@ -101,10 +110,11 @@ class RouteMessages:
         )
 
     def _only_why(
-        self, sid: str, value: Any, routes: list[str], values: list[Any]
+        self, sid: str, value: Any, routes: list[str], values: list[Any], every: bool = False
     ) -> tuple[str, str]:
         """Why only ``values`` reach ``sid`` (the ``routes`` before it let only those through),
-        and the fix for a compared ``value`` among the others."""
+        and the fix for a compared ``value`` among the others (``every``: each of the routes
+        must let it through, as they are all on its one way)."""
         cases = [c["equals"] for r in routes for c in self.w.G.nodes[r]["cases"] if "equals" in c]
         values[:] = sorted(
             values, key=lambda v: next(i for i, c in enumerate(cases) if _same(v, c))
@@ -112,7 +122,8 @@ class RouteMessages:
         shown = ", ".join(canonical(v) for v in values)
         within = [route for route in routes if self._inside(sid, route)]
         if within:
-            why = f"'{sid}' is in the branch of route {names(within)} for {shown}"
+            branches = "the branch" if len(within) == 1 else "the branches"
+            why = f"'{sid}' is in {branches} of {routes_named(within)} for {shown}"
             hint = f"move '{sid}' out of that branch"
             strict = [r for r in within if all("equals" in c for c in self.w.G.nodes[r]["cases"])]
             if strict:  # after such a route, the key holds one of its cases' values too
@@ -124,20 +135,21 @@ class RouteMessages:
         whys, hints = [], []
         if strict:
             whys.append(
-                f"route {names(strict)} before it {'has' if len(strict) == 1 else 'have'} no "
+                f"{routes_named(strict)} before it {'has' if len(strict) == 1 else 'have'} no "
                 "branch for any other value and no otherwise, so a run with another value "
                 "fails there"
             )
-            hints.append(f"give {names(strict, 'or')} .when({value!r}, step) or .otherwise(step)")
+            change = to_change(strict, every)
+            hints.append(f"give {change} .when({value!r}, step) or .otherwise(step)")
         if loose:  # (every other value its branches meet, they write the key over, or stop)
             key = self.w.G.nodes[loose[0]]["on"]
             whys.append(
-                f"route {names(loose)} before it {'takes' if len(loose) == 1 else 'take'} any "
+                f"{routes_named(loose)} before it {'takes' if len(loose) == 1 else 'take'} any "
                 f"other value to a branch that writes '{key}'"
             )
             hints.append(
-                f"give {names(loose, 'or')} .when({value!r}, step) with a step that leaves "
-                f"'{key}' as it is"
+                f"give {to_change(loose, every)} .when({value!r}, step) with a step that "
+                f"leaves '{key}' as it is"
             )
         return ", and ".join(whys), ", or ".join(hints)
 
@@ -308,16 +320,26 @@ class RouteMessages:
 
 def let_through(found: frozenset[Any], value: Any) -> tuple[list[str], list[Any]] | None:
     """The routes that let only some values through to the node (``found``: what reaches it)
-    and those values, when one of them keeps ``value`` out; else ``None``."""
+    and those values, when one of them keeps ``value`` out; else ``None``. Each route on the
+    way that keeps ``value`` out is named, not only the last."""
     routes: list[str] = []
     values: list[Any] = []
     for item in sorted(found, key=lambda item: str(item.route)):
         if item.values is None or any(_same(value, v) for v in item.values):
             continue
-        routes += [item.route] if item.route not in routes else []
+        routes += [route for route in item.kept_out_by(value) if route not in routes]
         admitted = [v for v in item.values if item.admits(v)]
         values += [v for v in admitted if not any(_same(v, old) for old in values)]
     return (routes, values) if routes else None
+
+
+def every_one(found: frozenset[Any], value: Any) -> bool:
+    """Whether ``value`` gets through only when each route :func:`let_through` names lets it
+    through: they are all on one way (each item of ``found`` keeping ``value`` out is kept out
+    by the same routes); else any one of them letting it through may do."""
+    kept = {tuple(item.kept_out_by(value)) for item in found if item.values is not None}
+    kept.discard(())
+    return len(kept) == 1
 
 
 def names_of(sources: list[Source]) -> list[str]:

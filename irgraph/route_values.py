@@ -14,7 +14,17 @@ from typing import Any
 from irgraph.ir.outputs import AllowedValues, allows_nothing, schema_error, schema_values
 from irgraph.ir.values import JsonObject, canonical
 
-__all__ = ["NONE", "Refusals", "inside", "names", "refusal", "respelled", "scalar_choices"]
+__all__ = [
+    "NONE",
+    "Refusals",
+    "inside",
+    "names",
+    "routes_named",
+    "to_change",
+    "refusal",
+    "respelled",
+    "scalar_choices",
+]
 
 NONE = object()  # no other spelling
 
@@ -153,3 +163,16 @@ def names(ids: list[str], last: str = "and") -> str:
     """``'a' and 'b'``, ``'a', 'b' and 'c'`` (or ``or``)."""
     quoted = [f"'{i}'" for i in ids]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {last} {quoted[-1]}"
+
+
+def routes_named(ids: list[str]) -> str:
+    """``route 'a'``, or ``routes 'a' and 'b'``."""
+    return f"route{'s' if len(ids) > 1 else ''} {names(ids)}"
+
+
+def to_change(ids: list[str], every: bool) -> str:
+    """The routes ``ids`` as a fix names them: ``'a'``; ``each of 'a' and 'b'`` when
+    ``every`` one must change (they are all on the value's one way), else ``'a' or 'b'``."""
+    if len(ids) > 1 and every:
+        return f"each of {names(ids)}"
+    return names(ids, "or")

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 __all__ = ["RunView", "result_view", "error_view", "run_facts_of"]
 
 _PREVIEW, _FULL = 70, 4000
+#: The widest a node or model name shows in the node table (in em), cut with an ellipsis.
+_NAME_EM = 20
 _STYLE = (
     "font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
     "font-size:13px;line-height:1.4"
@@ -181,6 +183,20 @@ def _each(calls: list[Any], graph: nx.DiGraph, say: Callable[[Any], str]) -> str
     return "\n\n".join(parts)
 
 
+def _name_cell(name: str, *, bold: bool = False) -> str:
+    """A table cell holding ``name`` on one line, cut with an ellipsis past :data:`_NAME_EM`
+    (a long node or model name would widen its column and push the prompts off the page);
+    the whole name shows on hover (``title``)."""
+    if not name:
+        return "<td></td>"
+    tag = "b" if bold else "span"
+    return (
+        f"<td title='{html.escape(name, quote=True)}'><{tag} style='display:inline-block;"
+        f"max-width:{_NAME_EM}em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;"
+        f"vertical-align:bottom'>{html.escape(name)}</{tag}></td>"
+    )
+
+
 def _cell(text: str, full: str = "") -> str:
     """A table cell with a one-line preview of ``text`` that expands to ``full`` (or to the
     whole ``text``)."""
@@ -304,8 +320,8 @@ class RunView:
             body.append(
                 f"<tr class='status-{row['status']}' data-node="
                 f"'{html.escape(row['node'], quote=True)}'><td>{chip}</td>"
-                f"<td><b>{html.escape(row['node'])}</b></td><td>{html.escape(row['kind'])}</td>"
-                f"<td>{html.escape(str(row['model']))}</td><td>{_runs(row)}</td>"
+                f"{_name_cell(row['node'], bold=True)}<td>{html.escape(row['kind'])}</td>"
+                f"{_name_cell(str(row['model']))}<td>{_runs(row)}</td>"
                 f"<td>{row['attempts'] or ''}</td>"
                 f"<td>{html.escape(seconds_text(row['seconds']))}</td>"
                 f"{_cell(row['asked'], row['asked_all'])}"

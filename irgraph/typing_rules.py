@@ -23,7 +23,7 @@ from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
 from irgraph.reaching import Narrowed, source_of
 from irgraph.route_check import RouteChecks
-from irgraph.route_values import names, refusal
+from irgraph.route_values import names, refusal, routes_named, to_change
 from irgraph.walk import INPUT
 
 if TYPE_CHECKING:
@@ -203,23 +203,31 @@ class TypeRules:
         told, nodes = canonical(target), self.w.G.nodes
         parts, fixes = [], []
         for item in kept_out:
-            route = str(item.route)
             taken = next((by for v, by in item.without if _same(v, target)), None)
             if taken is not None:
                 part = f"route '{taken}' takes {told} to its branch for it, which writes '{key}'"
-            elif all("equals" in case for case in nodes[route]["cases"]):
-                part = f"route '{route}' has no branch for {told} and no otherwise, so a "
-                part += "run that gets it fails there"
-                fixes.append(route)
-            else:
-                part = f"route '{route}' takes any other value to a branch that writes "
-                part += f"'{key}'"
-            parts += [part] if part not in parts else []
-        parts += [f"agent '{agent}' never writes it" for agent in agents]
+                parts += [part] if part not in parts else []
+                continue
+            for route in item.kept_out_by(target) or [str(item.route)]:  # each on the way
+                if all("equals" in case for case in nodes[route]["cases"]):
+                    part = ""  # told once, of every such route (below)
+                    fixes += [route] if route not in fixes else []
+                else:
+                    part = f"route '{route}' takes any other value to a branch that writes "
+                    part += f"'{key}'"
+                parts += [part] if part not in parts else []
+        if fixes:
+            has = "has" if len(fixes) == 1 else "have"
+            parts[parts.index("")] = (
+                f"{routes_named(fixes)} {has} no branch for {told} and no otherwise, so a run "
+                "that gets it fails there"
+            )
+        parts += [f"agent '{agent}' never writes {told} to '{key}'" for agent in agents]
         fix = ""
         if fixes:
-            fix = f" (give {names(fixes, 'or')} .when({target!r}, step) or .otherwise(step) to "
-            fix += "let it through)"
+            every = len({tuple(item.kept_out_by(target)) for item in kept_out} - {()}) == 1
+            fix = f" (give {to_change(fixes, every)} .when({target!r}, step) or "
+            fix += ".otherwise(step) to let it through)"
         return (
             f"Loop '{sid}' stops when '{key}' equals {told}, but no pass can end with it: "
             f"{'; '.join(parts)}; so it never stops early{fix}."

@@ -277,6 +277,18 @@ def test_a_gate_without_a_handler_is_refused_before_any_model_call():
     # A handler given to the backend answers: no refusal.
     answered = run(pipeline, backend=AsyncioBackend(on_gate=lambda request: "ok"))
     assert answered.state["approval"] == "ok"
+    # So does a scheduler of one's own that answers gates itself.
+    from irgraph.backends.scheduler import Scheduler
+
+    class Answering(Scheduler):
+        async def gate(self, step, state, path):
+            return "by the scheduler"
+
+    class Backend(AsyncioBackend):
+        scheduler_class = Answering
+
+    done = run(pipeline, backend=Backend(), provider=FakeProvider())
+    assert done.state["approval"] == "by the scheduler"
 
 
 async def _drain(events):

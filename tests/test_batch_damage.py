@@ -409,10 +409,18 @@ def test_a_none_item_is_refused_like_other_non_states(tmp_path, key):
 @pytest.mark.parametrize(
     ("changed", "words"),
     [
-        (Agent("w").instruct("Write about {topic}.").writes("other"), "writes other keys"),
+        (
+            Agent("w").instruct("Write about {topic}.").writes("other"),
+            "writes other keys ('text' -> 'other')",
+        ),
         (
             Agent("w").instruct("Write about {topic}.").writes("text").system("Be brief."),
-            "has another system prompt",
+            "has another system prompt ('' -> 'Be brief.')",
+        ),
+        (  # a value too long to show whole is cut in its middle
+            Agent("w").instruct("Write about {topic}, " + "at length, " * 10 + "please."),
+            "has another instruction ('Write about {topic}.' -> 'Write about {topic}, at "
+            "leng\u2026t length, at length, please.')",
         ),
         (
             Agent("w").instruct("Write about {topic}.").writes("text").settings(temperature=0),

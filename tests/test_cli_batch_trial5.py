@@ -256,6 +256,30 @@ def test_a_changed_pipeline_under_a_batch_key_is_refused_in_the_commands_words(h
     assert err.startswith("irgraph: error: Batch 'v1'") and "give it a new --batch-key" in err
 
 
+def test_a_changed_pipeline_resumed_into_the_same_results_file_is_told_what_changed_and_to_do(
+    here, capsys
+):
+    """Resumed into the same -o file, a new --batch-key alone would not do: the file's lines
+    are kept by input line, so they would come back as the old pipeline left them."""
+    assert call("-o", "one.jsonl", "--batch-key", "v1")[0] == 0
+    (here / f"{MODULE}.py").write_text(PIPELINES.replace("Research {topic}", "Study {topic}"))
+    sys.modules.pop(MODULE)
+    assert call("-o", "one.jsonl", "--batch-key", "v1")[0] == 2
+    err = capsys.readouterr().err
+    assert "('Research {topic}.' -> 'Study {topic}.')" in err  # what changed, old and new
+    assert (
+        "give it a new --batch-key and a new -o file (the same file would resume the results "
+        "one.jsonl holds as they are: a results line is kept by its input line, not by the "
+        "pipeline); to start this batch over with it, delete the directory "
+        ".irgraph-batches/v1 and the results file one.jsonl." in err
+    )
+    # what it says to do: a new key and a new file run the changed pipeline afresh
+    code, text = call("-o", "two.jsonl", "--batch-key", "v2")
+    assert code == 0 and "Finished: 3 done, 0 failed, 0 resumed" in text
+    found = sorted(r["state"]["findings"] for r in states(here / "two.jsonl"))
+    assert found == [f"<r: Study {topic}.>" for topic in sorted(TOPICS)]
+
+
 def test_a_work_pool_without_a_prefect_server_is_refused_up_front(here, capsys, monkeypatch):
     monkeypatch.setenv("PREFECT_API_URL", "")
     argv = ["-o", "r.jsonl", "--backend", "prefect", "--work-pool", "pool"]

@@ -213,3 +213,53 @@ def test_output_dash_is_standard_output(tmp_path, monkeypatch, capsys):
     assert list(tmp_path.iterdir()) == []  # no file named '-'
     err = error_of(capsys, "show", DEMO, "-o", "-", "--format", "png")
     assert "PNG is binary" in err
+
+
+@pytest.mark.parametrize("direction", ["LR", "lr", "Lr"])
+def test_show_draws_in_the_direction_asked_in_any_case(direction):
+    out = io.StringIO()
+    assert main(["show", DEMO, "--direction", direction], out=out) == 0
+    assert "\ngraph LR\n" in out.getvalue()
+    out = io.StringIO()
+    assert main(["show", DEMO], out=out) == 0
+    assert "\ngraph TD\n" in out.getvalue()  # the exporters' default
+
+
+def test_show_draws_dot_in_the_direction_asked():
+    pytest.importorskip("pydot")
+    out = io.StringIO()
+    assert main(["show", DEMO, "--format", "DOT", "--direction", "bt"], out=out) == 0
+    assert "rankdir=BT;" in out.getvalue()
+
+
+def test_the_exporters_take_every_direction_show_offers():
+    from irgraph.backends.dot import RANKDIRS
+    from irgraph.backends.mermaid import DIRECTIONS as MERMAID_DIRECTIONS
+    from irgraph.cli_pictures import DIRECTIONS
+
+    assert set(DIRECTIONS) == set(MERMAID_DIRECTIONS) == set(RANKDIRS)
+
+
+def test_show_takes_a_format_in_any_case(tmp_path, capsys):
+    out = io.StringIO()
+    assert main(["show", DEMO, "--format", "MERMAID"], out=out) == 0
+    assert out.getvalue().startswith("---")
+    assert main(["show", DEMO, "--format", "Mermaid", "-o", str(tmp_path / "p.mmd")]) == 0
+    assert "(mermaid)." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "choices"),
+    [
+        ("--format", "gif", "(choose from 'mermaid', 'dot', 'svg', 'png')"),
+        ("--direction", "up", "(choose from 'TD', 'TB', 'BT', 'LR', 'RL')"),
+    ],
+)
+def test_an_unknown_format_or_direction_is_refused_listing_the_choices(
+    capsys, option, value, choices
+):
+    with pytest.raises(SystemExit) as stop:
+        main(["show", DEMO, option, value], out=io.StringIO())
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: invalid choice:" in err and choices in err

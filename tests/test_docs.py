@@ -4,8 +4,10 @@ Every ```python block in docs/ runs, the blocks of one page in order in one name
 temporary directory, with connections to anything but this machine refused. Every
 ``$ irgraph ...`` line of a ```console block runs through ``irgraph.cli.main`` and must exit
 with 0 (or the code a trailing ``# exit N`` gives), printing the output lines shown below it
-(a ``...`` line stands for lines left out). Without Graphviz's ``dot``, the pages and commands
-that need it (SVG or PNG pictures) are skipped, saying so; CI installs Graphviz.
+(a ``...`` line stands for lines left out), in a directory holding each ```python block of
+the page whose first line is ``# file: PATH`` as that file (a pipeline a command names).
+Without Graphviz's ``dot``, the pages and commands that need it (SVG or PNG pictures) are
+skipped, saying so; CI installs Graphviz.
 """
 
 from __future__ import annotations
@@ -169,6 +171,17 @@ def _commands(page: str) -> list[tuple[str, int, list[str]]]:
     return found
 
 
+def page_files(page: str) -> dict[str, str]:
+    """The files a page's commands use: each ```python block whose first line is
+    ``# file: PATH``, by its path."""
+    found = {}
+    for _, code in blocks(page, "python"):
+        first = code.partition("\n")[0]
+        if first.startswith("# file: "):
+            found[first.removeprefix("# file: ").strip()] = code
+    return found
+
+
 def needs_graphviz(command: str) -> bool:
     """Whether an ``irgraph`` command draws a picture only Graphviz can make (SVG, PNG)."""
     words = shlex.split(command)
@@ -193,6 +206,9 @@ def test_console_commands_run_and_print_what_is_shown(page, tmp_path, monkeypatc
     from irgraph.cli import main
 
     monkeypatch.chdir(tmp_path)
+    for name, code in page_files(page).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(code, encoding="utf-8")
     no_graphviz = shutil.which("dot") is None
     not_run = []
     for command, code, shown in _commands(page):

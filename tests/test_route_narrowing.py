@@ -274,6 +274,43 @@ def test_a_value_one_route_lets_through_and_an_enclosing_one_takes_first_names_e
     ]
 
 
+def test_every_route_that_keeps_a_value_out_on_its_way_is_named_not_only_the_last():
+    """'first' and 'second' both fail a run with "question": the message named only
+    'second', whose fix alone leaves the run failing at 'first'."""
+    second = Route("second").on("kind").when("bug", step("fix2")).when("feature", step("spec2"))
+    then = Route("then").on("kind").when("question", step("answer")).otherwise(step("other"))
+    pipeline = classify() >> first() >> second >> then
+    assert problems(pipeline) == [
+        "Route 'then' has a branch for \"question\", but 'kind' can only be one of \"bug\", "
+        "\"feature\" when 'then' runs: routes 'first' and 'second' before it have no branch for "
+        "any other value and no otherwise, so a run with another value fails there; so that "
+        "branch can never run."
+    ]
+    assert hints(pipeline) == [
+        "Remove the branch for \"question\" from 'then', or give each of 'first' and 'second' "
+        ".when('question', step) or .otherwise(step)."
+    ]
+    # the fix of 'second' alone still fails the run at 'first' on "question"
+    half = classify() >> first() >> second.otherwise(step("rest"))
+    (told,) = problems(half >> then)
+    assert "route 'first' before it has no branch" in told
+    with pytest.raises(RunError) as failed:
+        run(half, provider=FakeProvider(responses={"classify": '"question"'}), state={"ticket": 1})
+    assert failed.value.node == "first"
+    # a value only the later route keeps out names it alone
+    only = Route("only").on("kind").when("bug", step("fix3"))
+    late = Route("then").on("kind").when("feature", step("answer")).otherwise(step("other"))
+    (told,) = problems(classify() >> first() >> only >> late)
+    assert "route 'only' before it has no branch" in told and "'first'" not in told
+    # each given the branch: "question" gets to 'answer'
+    both = classify() >> first().otherwise(step("r1")) >> second.otherwise(step("r2")) >> then
+    assert validate(to_graph(both, inputs={"ticket"})) == []
+    done = run(
+        both, provider=FakeProvider(responses={"classify": '"question"'}), state={"ticket": 1}
+    )
+    assert "out_answer" in done.state
+
+
 def test_a_value_only_a_writer_kept_out_by_a_route_with_an_otherwise_writes_is_refused():
     """'classify' may write "feature" and 'ask' may reach 'then', but 'ask' never writes it
     and 'bugs' takes 'classify''s "feature" to 'ask': the branch was accepted (each writer's
@@ -284,7 +321,8 @@ def test_a_value_only_a_writer_kept_out_by_a_route_with_an_otherwise_writes_is_r
     assert problems(pipeline) == [
         "Route 'then' has a branch for \"feature\", but 'kind' cannot be \"feature\" when "
         "'then' runs: route 'bugs' before it takes any other value to a branch that writes "
-        "'kind', and agent 'ask' never writes it; so that branch can never run."
+        "'kind', and agent 'ask' never writes \"feature\" to 'kind'; so that branch can never "
+        "run."
     ]
     assert hints(pipeline) == [
         "Remove the branch for \"feature\" from 'then', or give 'bugs' .when('feature', step) "

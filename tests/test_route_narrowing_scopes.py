@@ -83,6 +83,16 @@ def test_a_stop_value_a_route_in_the_body_never_lets_through_is_warned_of():
     assert [e.node for e in done.trace if e.event == "start"].count("classify") == 1
 
 
+def test_a_stop_value_two_routes_keep_out_on_the_way_names_both():
+    second = Route("second").on("kind").when("bug", step("fix2")).when("feature", step("spec2"))
+    assert about_loop(until_question(classify() >> first() >> second)) == [
+        "Loop 'L' stops when 'kind' equals \"question\", but no pass can end with it: routes "
+        "'first' and 'second' have no branch for \"question\" and no otherwise, so a run that "
+        "gets it fails there; so it never stops early (give each of 'first' and 'second' "
+        ".when('question', step) or .otherwise(step) to let it through)."
+    ]
+
+
 def test_a_stop_value_a_route_takes_to_a_branch_that_writes_the_key_again_is_warned_of():
     """'classify' may write "question", but 'r' takes it to 're', which never does: every
     pass ends with "bug" or "feature" (the walk's writers, 're' and 'classify', counted the
@@ -94,7 +104,7 @@ def test_a_stop_value_a_route_takes_to_a_branch_that_writes_the_key_again_is_war
     assert about_loop(pipeline) == [
         "Loop 'L' stops when 'kind' equals \"question\", but no pass can end with it: route "
         "'r' takes \"question\" to its branch for it, which writes 'kind'; agent 're' never "
-        "writes it; so it never stops early."
+        "writes \"question\" to 'kind'; so it never stops early."
     ]
     assert passes(pipeline, {"classify": '"question"', "re": '"bug"'}) == 3
 
@@ -119,7 +129,7 @@ def test_a_stop_value_kept_out_after_an_earlier_route_left_other_values_out_is_w
     assert about_loop(pipeline) == [
         "Loop 'L' stops when 'kind' equals \"feature\", but no pass can end with it: route "
         "'bugs' takes any other value to a branch that writes 'kind'; agent 'ask' never "
-        "writes it; so it never stops early."
+        "writes \"feature\" to 'kind'; so it never stops early."
     ]
     assert passes(pipeline, {"classify": '"feature"', "ask": '"asked"'}) == 3
 

@@ -163,10 +163,12 @@ def test_a_branch_that_always_writes_the_key_hides_the_value_a_sibling_route_com
 
 def test_after_parallel_routes_that_each_narrow_the_key_it_holds_what_all_let_through():
     """Neither branch writes 'category': a run gets past the block only with a value both
-    routes take, "C"; the value was told as either route let it through ("A", "B" or "C")."""
+    routes take, "C"; the value was told as either route let it through ("A", "B" or "C").
+    Both routes narrowed it: 'r1' is kept as the route before, with what it let through."""
     block = picks("r1", "A", "C") | picks("r2", "B", "C")
     G = to_graph(cl("c0", "A", "B", "C") >> block >> route("A", "C", otherwise=True))
-    assert narrowed(G, G.graph["tree"], {"r": "category"})["r"] == {Narrowed("c0", "r2", ("C",))}
+    found = narrowed(G, G.graph["tree"], {"r": "category"})["r"]
+    assert found == {Narrowed("c0", "r2", ("C",), (), (("r1", ("A", "C")),))}
     (problem,) = [p["message"] for p in G.graph["problems"]]
     assert problem.startswith(
         "Route 'r' has a branch for \"A\", but 'category' can only be \"C\" when 'r' runs"
