@@ -42,7 +42,7 @@ from irgraph import checks
 from irgraph.batch_blocking import blocking
 from irgraph.batch_checks import check_gates, check_remote, check_run_options
 from irgraph.batch_items import BatchError, ItemResult, not_a_state
-from irgraph.batch_stop import Tally, stopped_preparing
+from irgraph.batch_stop import Tally, keep_late, stop_items, stopped_preparing
 from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
 from irgraph.errors import IrgraphError, PipelineError, RunError
@@ -187,10 +187,11 @@ class _Batch:
                     if self.fail_fast and not item.ok:
                         raise BatchError(item) from item.error
                     yield item
+        except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+            keep_late(stop, await stop_items(in_flight))
+            raise
         finally:
-            for task in in_flight:
-                task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            await stop_items(in_flight)
 
 
 #: The advice for states given as a file's name, which run_many does not open.

@@ -23,10 +23,11 @@ import os
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Any
 
+from irgraph.batch_items import ItemResult
 from irgraph.batch_store import default_directory
 from irgraph.errors import RunError
 
-__all__ = ["BatchStopped", "Tally", "keep_late", "stopped_preparing"]
+__all__ = ["BatchStopped", "Tally", "keep_late", "stop_items", "stopped_preparing"]
 
 #: The attribute of a stopping batch's exception that holds the items its source completed as
 #: it stopped, which were never handed over (a work pool's chunks that ended unseen).
@@ -136,3 +137,17 @@ def stopped_preparing(batch_key: Any, store: Any) -> Iterator[None]:
         kept = store if named is not None and isinstance(store, (str, os.PathLike)) else None
         interrupt.partial = BatchStopped(handed=0, batch_key=named, store=kept)  # type: ignore[attr-defined]
         raise
+
+
+async def stop_items(in_flight: set[asyncio.Task[ItemResult]]) -> list[ItemResult]:
+    """Cancel the items in flight and wait until they have stopped; the ones that completed
+    all the same (before the cancel reached them, or as it did) are returned: they are kept
+    in a keyed batch's store, and a stopped batch's record lists them (:func:`keep_late`)."""
+    for task in in_flight:
+        task.cancel()
+    ended = await asyncio.gather(*in_flight, return_exceptions=True)
+    in_flight.clear()
+    return sorted(
+        (item for item in ended if isinstance(item, ItemResult) and item.ok),
+        key=lambda item: item.index,
+    )
