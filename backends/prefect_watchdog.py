@@ -13,11 +13,16 @@ the server was stopped in order (Prefect's ``stop()``, which tells the watchdog 
 longer the process it was given (Linux: its start time in ``/proc``). The watchdog is started
 right after the server's process, before Prefect waits seconds for the server to answer, so a
 kill while the server starts is covered too. It ignores Ctrl-C (a terminal's Ctrl-C reaches
-the whole process group) and costs one idle process per temporary server.
+the whole process group) and costs one idle process per temporary server. A child this process
+forks (``os.fork``, multiprocessing's "fork" start method) inherits the pipe's writing end, and
+would keep the server alive as long as it runs after this process was killed; so the child's
+copies are closed as it is forked (``os.register_at_fork``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 from typing import Any
@@ -86,20 +91,44 @@ def watch_temporary_server() -> None:
         watchdogs.append(_watchdog(process.pid))
 
 
+#: The watchdogs this process started and has not released: their pipes' writing ends.
+_WATCHING: list[subprocess.Popen[bytes]] = []
+
+
 def _watchdog(pid: int) -> subprocess.Popen[bytes]:
     """Start the watchdog of process ``pid``; this process holds the only writing end of
-    its standard input (``close_fds``: no other child inherits it)."""
-    return subprocess.Popen(
+    its standard input (``close_fds``: no other child inherits it; a forked child's copy is
+    closed by :func:`_forked`)."""
+    watchdog = subprocess.Popen(
         [sys.executable, "-I", "-S", "-c", WATCHDOG, str(pid)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # out of the terminal's process group: Ctrl-C stays away
     )
+    _WATCHING.append(watchdog)
+    return watchdog
+
+
+def _forked() -> None:
+    """In a child just forked: close its copies of the watchdogs' pipes, which are the
+    parent's to hold (the child's own end of them says nothing; it neither started nor
+    stops those servers)."""
+    for watchdog in _WATCHING:
+        if watchdog.stdin is not None:
+            with contextlib.suppress(OSError, ValueError):
+                watchdog.stdin.close()  # the file, not only its descriptor: never written again
+    _WATCHING.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
+    os.register_at_fork(after_in_child=_forked)
 
 
 def _release(watchdog: subprocess.Popen[bytes]) -> None:
     """Tell ``watchdog`` its server was stopped in order, and let it end."""
+    with contextlib.suppress(ValueError):
+        _WATCHING.remove(watchdog)
     try:
         assert watchdog.stdin is not None
         watchdog.stdin.write(b"stopped")

@@ -31,7 +31,6 @@ Jupyter's running loop too).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import os
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator, Mapping
@@ -43,7 +42,7 @@ from irgraph import checks
 from irgraph.batch_blocking import blocking
 from irgraph.batch_checks import check_gates, check_remote, check_run_options
 from irgraph.batch_items import BatchError, ItemResult, not_a_state
-from irgraph.batch_stop import BatchStopped, Tally
+from irgraph.batch_stop import Tally, keep_late, stop_items, stopped_preparing
 from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
 from irgraph.errors import IrgraphError, PipelineError, RunError
@@ -188,10 +187,11 @@ class _Batch:
                     if self.fail_fast and not item.ok:
                         raise BatchError(item) from item.error
                     yield item
+        except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+            keep_late(stop, await stop_items(in_flight))
+            raise
         finally:
-            for task in in_flight:
-                task.cancel()
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            await stop_items(in_flight)
 
 
 #: The advice for states given as a file's name, which run_many does not open.
@@ -346,7 +346,7 @@ def arun_many(
     :class:`~irgraph.batch_stop.BatchStopped` that counts the items handed over and says
     where completed items are kept and how to resume.
     """
-    with _stopped_preparing(batch_key, store):
+    with stopped_preparing(batch_key, store):
         batch = _batch(
             pipeline,
             states,
@@ -399,7 +399,7 @@ def run_many(
     for an item raises ``KeyboardInterrupt`` carrying ``partial``, a
     :class:`~irgraph.batch_stop.BatchStopped`.
     """
-    with _stopped_preparing(batch_key, store):
+    with stopped_preparing(batch_key, store):
         batch = _batch(
             pipeline,
             states,
@@ -415,18 +415,3 @@ def run_many(
         )
         results = _results(batch, states, options, provider)
     return blocking(results, lambda late: batch.tally.record(batch.store, late))
-
-
-@contextlib.contextmanager
-def _stopped_preparing(batch_key: Any, store: Any) -> Iterator[None]:
-    """Give a Ctrl-C while the batch is checked and compiled (importing Prefect alone takes a
-    second) the ``partial`` of a batch that handed nothing over, as a later one has."""
-    try:
-        yield
-    except KeyboardInterrupt as interrupt:
-        named = batch_key if isinstance(batch_key, str) and batch_key.strip() else None
-        if named is not None and store is None:
-            store = default_directory(named)
-        kept = store if named is not None and isinstance(store, (str, os.PathLike)) else None
-        interrupt.partial = BatchStopped(handed=0, batch_key=named, store=kept)  # type: ignore[attr-defined]
-        raise

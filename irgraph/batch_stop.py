@@ -18,13 +18,16 @@ answers: run the same batch again with batch_key='evals-v1' and store='runs/eval
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from typing import Any
 
+from irgraph.batch_items import ItemResult
+from irgraph.batch_store import default_directory
 from irgraph.errors import RunError
 
-__all__ = ["BatchStopped", "Tally", "keep_late"]
+__all__ = ["BatchStopped", "Tally", "keep_late", "stop_items", "stopped_preparing"]
 
 #: The attribute of a stopping batch's exception that holds the items its source completed as
 #: it stopped, which were never handed over (a work pool's chunks that ended unseen).
@@ -118,3 +121,33 @@ class Tally:
             raise
         finally:
             await results.aclose()
+
+
+@contextlib.contextmanager
+def stopped_preparing(batch_key: Any, store: Any) -> Iterator[None]:
+    """Give a Ctrl-C while a batch is checked and compiled (importing Prefect alone takes a
+    second) the ``partial`` of a batch that handed nothing over, as a later one has; the
+    arguments are the batch's, not yet checked."""
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        named = batch_key if isinstance(batch_key, str) and batch_key.strip() else None
+        if named is not None and store is None:
+            store = default_directory(named)
+        kept = store if named is not None and isinstance(store, (str, os.PathLike)) else None
+        interrupt.partial = BatchStopped(handed=0, batch_key=named, store=kept)  # type: ignore[attr-defined]
+        raise
+
+
+async def stop_items(in_flight: set[asyncio.Task[ItemResult]]) -> list[ItemResult]:
+    """Cancel the items in flight and wait until they have stopped; the ones that completed
+    all the same (before the cancel reached them, or as it did) are returned: they are kept
+    in a keyed batch's store, and a stopped batch's record lists them (:func:`keep_late`)."""
+    for task in in_flight:
+        task.cancel()
+    ended = await asyncio.gather(*in_flight, return_exceptions=True)
+    in_flight.clear()
+    return sorted(
+        (item for item in ended if isinstance(item, ItemResult) and item.ok),
+        key=lambda item: item.index,
+    )

@@ -7,18 +7,20 @@ start`` process whose flow runs call the model through :mod:`tests.support.count
 prompt with "slow" in it stall while a file exists, so a chunk holding such an item hangs in a
 known place, paying nothing, until the test lets it go.
 
-A stopped batch (a cancelled ``arun_many``, as Ctrl-C or SIGTERM stop ``run_many`` and
-``irgraph batch``) asks the server to cancel its chunks' flow runs: the worker must then end the
-chunk's process (a process left running would go on calling the model, unseen), and running the
-batch again must pay for no call already made.
+A stopped batch (``irgraph batch`` sent SIGTERM, as by Ctrl-C; a cancelled ``arun_many``) asks
+the server to cancel its chunks' flow runs: the worker must then end the chunk's process (a
+process left running would go on calling the model, unseen), a chunk that completed unseen
+must be kept rather than cancelled, and running the batch again must pay for no call twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
+import subprocess
 import sys
 import uuid
 from collections import Counter
@@ -39,6 +41,14 @@ from tests.test_prefect_batch_pool import calls, descendants
 from tests.test_prefect_deploy import PREFECT, PROCESS_WORKER, Processes, check
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
+
+#: ``irgraph batch`` in a process of its own (as run from a shell; SIGTERM reaches it alone).
+IRGRAPH_BATCH = [
+    sys.executable,
+    "-c",
+    "import sys; from irgraph.cli import main; sys.exit(main())",
+    "batch",
+]
 
 CHAIN = Agent("draft").instruct("Draft about {topic}.").writes("draft") >> Agent("check").instruct(
     "Check {draft}."
@@ -103,12 +113,14 @@ async def until(condition: Any, what: str, pool: Pool, seconds: float = 120) -> 
         await asyncio.sleep(0.2)
 
 
-async def chunk_runs(token: str) -> list[Any]:
-    """The flow runs of the chunks whose items' topics contain ``token``."""
+async def chunk_runs(token: str, pool: Pool) -> list[Any]:
+    """The flow runs on ``pool`` of the chunks whose items' topics contain ``token``."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import WorkPoolFilter, WorkPoolFilterName
 
-    async with get_client() as client:
-        runs = await client.read_flow_runs()
+    named = WorkPoolFilter(name=WorkPoolFilterName(any_=[pool.backend.work_pool]))
+    async with get_client() as client:  # the server is shared: only this pool's few runs
+        runs = await client.read_flow_runs(work_pool_filter=named)
     return [
         run for run in runs if any(token in str(item) for item in run.parameters.get("items", []))
     ]
@@ -119,7 +131,7 @@ async def final_runs(token: str, count: int, pool: Pool) -> list[str]:
     states: list[str] = []
 
     async def ended() -> bool:
-        runs = await chunk_runs(token)
+        runs = await chunk_runs(token, pool)
         states[:] = sorted(run.state.type.value for run in runs if run.state.is_final())
         return len(states) == count
 
@@ -149,64 +161,6 @@ def paid(pool: Pool, token: str) -> Counter[tuple[str, str]]:
         for what, _, node, prompt in calls(pool.log)
         if what == "done" and token in prompt
     )
-
-
-def test_a_stopped_batch_ends_its_chunks_processes_and_resuming_pays_no_call_twice(
-    pool: Pool, tmp_path: Path
-) -> None:
-    token = uuid.uuid4().hex[:8]
-    items = [{"topic": f"fast {number} {token}"} for number in range(3)]
-    items.append({"topic": f"slow 3 {token}"})  # chunks: items 0 and 1, items 2 and 3
-    key = f"stop-{token}"
-    pool.stall.touch()
-
-    def stalled() -> bool:
-        seen = paid(pool, token)
-        slow = [what for what, _, _, prompt in calls(pool.log) if f"slow 3 {token}" in prompt]
-        return ("check", f"Check <draft: Draft about fast 2 {token}.>.") in seen and "stall" in slow
-
-    async def stopped() -> tuple[Any, list[Any]]:
-        handed: list[Any] = []
-
-        async def consume() -> None:
-            async for item in arun_many(
-                CHAIN, items, backend=pool.backend, batch_key=key, store=tmp_path, max_items=4
-            ):
-                handed.append(item)
-
-        consumer = asyncio.ensure_future(consume())
-        # the first chunk handed over; the second done with item 2, hanging in item 3
-        await until(lambda: (len(handed) == 2 and stalled()) or consumer.done(), "a stall", pool)
-        consumer.cancel()
-        with pytest.raises(asyncio.CancelledError) as info:
-            await consumer
-        # Prefect's worker ends a flow run's process when it sees the run Cancelling
-        await until(lambda: not descendants(pool.worker.pid), "the chunk's process ended", pool)
-        return getattr(info.value, "partial", None), [handed, await final_runs(token, 2, pool)]
-
-    partial, (handed, runs) = on_server(stopped)
-    assert sorted(item.index for item in handed) == [0, 1] and all(item.ok for item in handed)
-    assert isinstance(partial, BatchStopped) and partial.handed == 2
-    assert runs == ["CANCELLED", "COMPLETED"]
-    assert len(list((tmp_path / "items").glob("*.json"))) == 2  # the items handed over
-
-    pool.stall.unlink()  # the slow item may go on now, on a chunk sent again
-
-    async def resumed() -> list[Any]:
-        return [
-            item
-            async for item in arun_many(
-                CHAIN, items, backend=pool.backend, batch_key=key, store=tmp_path, max_items=4
-            )
-        ]
-
-    again = on_server(resumed)
-    assert all(item.ok for item in again) and len(again) == len(items)
-    assert sorted(item.index for item in again if item.resumed) == [0, 1]
-    assert again[-1].state["checked"] == f"<check: Check <draft: Draft about slow 3 {token}.>.>"
-    # every agent of every item was paid for once: item 2's chunk was cancelled after it
-    # completed there, and its answers came back from the cache under its run key
-    assert set(paid(pool, token).values()) == {1} and len(paid(pool, token)) == 2 * len(items)
 
 
 def test_a_chunk_completed_but_not_yet_seen_when_the_batch_stops_is_kept(
@@ -255,3 +209,85 @@ def test_a_chunk_completed_but_not_yet_seen_when_the_batch_stops_is_kept(
     again = on_server(resumed)
     assert all(item.ok and item.resumed for item in again) and len(again) == 2
     assert set(paid(pool, token).values()) == {1} and len(paid(pool, token)) == 2 * len(items)
+
+
+def test_sigterm_to_irgraph_batch_ends_its_chunks_processes_and_the_same_command_resumes(
+    pool: Pool, tmp_path: Path
+) -> None:
+    token = uuid.uuid4().hex[:8]
+    (tmp_path / "chain.py").write_text(
+        "from irgraph import Agent\n"
+        'chain = Agent("draft").instruct("Draft about {topic}.").writes("draft") >> Agent(\n'
+        '    "check").instruct("Check {draft}.").writes("checked")\n',
+        encoding="utf-8",
+    )
+    # chunks: items 0 and 1, which complete; items 2 and 3, hanging in item 3 once 2 is done
+    topics = [f"fast {number} {token}" for number in range(3)] + [f"slow 3 {token}"]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in topics))
+    env = child_env(tmp_path / "home")
+    command = [
+        *IRGRAPH_BATCH,
+        "chain.py:chain",
+        "in.jsonl",
+        "-o",
+        "out.jsonl",
+        "--backend",
+        "prefect",
+        "--work-pool",
+        pool.backend.work_pool,
+        "--deployment",
+        "chain/chain",
+        "--chunk-size",
+        "2",
+        "--batch-key",
+        f"cli-{token}",
+    ]
+    pool.stall.touch()
+    out_file, err_file = tmp_path / "out.txt", tmp_path / "err.txt"  # files: never full
+    with out_file.open("w") as stdout, err_file.open("w") as stderr:
+        batch = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=stdout, stderr=stderr)
+
+    def stalled() -> bool:
+        seen = paid(pool, token)
+        slow = [what for what, _, _, prompt in calls(pool.log) if f"slow 3 {token}" in prompt]
+        output = tmp_path / "out.jsonl"
+        written = output.exists() and output.read_text(encoding="utf-8").count("\n") == 2
+        fast = ("check", f"Check <draft: Draft about fast 2 {token}.>.") in seen
+        return written and fast and "stall" in slow
+
+    async def terminated() -> list[str]:
+        await until(lambda: stalled() or batch.poll() is not None, "a stall", pool)
+        batch.send_signal(signal.SIGTERM)
+        await until(lambda: batch.poll() is not None, "irgraph batch ended", pool)
+        # Prefect's worker ends a flow run's process when it sees the run Cancelling
+        await until(lambda: not descendants(pool.worker.pid), "the chunk's process ended", pool)
+        return await final_runs(token, 2, pool)
+
+    try:
+        runs = on_server(terminated)
+    finally:
+        if batch.poll() is None:
+            batch.kill()
+        batch.wait()
+    out, err = out_file.read_text(), err_file.read_text()
+    assert batch.returncode == 143, err
+    assert out.startswith("Terminated (SIGTERM): 2 done, 0 failed, 0 resumed"), out
+    assert "Re-run the same command to resume." in out
+    assert runs == ["CANCELLED", "COMPLETED"]
+
+    pool.stall.unlink()  # the slow item may go on now, on its chunk sent again
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("Finished: 2 done, 0 failed, 2 resumed"), again.stdout
+    states = results(tmp_path)
+    assert sorted(state["topic"] for state in states) == topics
+    assert states[-1]["checked"] == f"<check: Check <draft: Draft about slow 3 {token}.>.>"
+    # every agent of every item was paid for once: item 2's chunk was cancelled after it
+    # completed there, and its answers came back from the cache under its run key
+    assert set(paid(pool, token).values()) == {1} and len(paid(pool, token)) == 2 * len(topics)
+
+
+def results(here: Path) -> list[dict[str, Any]]:
+    """The final states in ``irgraph batch``'s results file, in the order of its lines."""
+    lines = (here / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["state"] for line in lines]

@@ -166,6 +166,7 @@ BATCH = textwrap.dedent(
     except KeyboardInterrupt as stop:
         partial = stop.partial
         print(json.dumps({"type": type(partial).__name__, "handed": partial.handed,
+                          "late": [item.key for item in partial.results],
                           "message": str(partial)}))
         sys.exit(130)
     """
@@ -188,5 +189,54 @@ def test_ctrl_c_while_a_batch_starts_its_server_says_how_to_resume(tmp_path):
     assert said["type"] == "BatchStopped" and said["handed"] == 0
     assert said["message"].startswith("The batch 'stopped' was stopped before any item was")
     assert f"batch_key='stopped' and store={str(store)!r} to resume" in said["message"]
-    assert not list(store.glob("items/*.json"))  # nothing completed, nothing kept
+    # Kept: only what the record says completed as it stopped (on a loaded machine the
+    # server may be up, and an item done, before the Ctrl-C reaches the batch).
+    assert sorted(path.stem for path in store.glob("items/*.json")) == sorted(said["late"])
     wait_until(lambda: not alive(server), "the temporary server to stop as the child exited")
+
+
+# As HANGING, but the model call first forks two children (a library that forks, or
+# multiprocessing's "fork" start method), which inherit every file this process holds open: one
+# ends as a process ends in order, running the exit handlers it inherited (Prefect's among them,
+# which stop "its" temporary server), the other runs on.
+FORKING = HANGING.replace(
+    '        print("asked", flush=True)\n',
+    "        import atexit, os, time\n"
+    "        ended = os.fork()\n"
+    "        if ended == 0:\n"
+    "            atexit._run_exitfuncs()\n"
+    "            os._exit(0)\n"
+    "        os.waitpid(ended, 0)\n"
+    "        running = os.fork()\n"
+    "        if running == 0:\n"
+    "            time.sleep(600)\n"
+    "            os._exit(0)\n"
+    '        print("asked", running, flush=True)\n',
+)
+
+
+def test_forked_children_do_not_keep_a_killed_processs_server_alive(tmp_path):
+    """The watchdog waits for the pipe from the process that started the server to close; a
+    forked child must neither hold it open (the server would live as long as the child) nor
+    tell the watchdog the server was stopped in order (it would then let it live on)."""
+    child = _child(FORKING, tmp_path)
+    servers: list[int] = []
+    forked: list[int] = []
+    try:
+        servers.append(_server_starting(child))
+        assert child.stdout is not None
+        asked, pid = child.stdout.readline().split()
+        forked.append(int(pid))
+        assert asked == "asked" and alive(forked[0])
+        assert alive(servers[0])  # the ended child's exit handlers did not stop it
+        child.kill()
+        child.wait()
+        wait_until(lambda: not alive(servers[0]), "the killed process's server to stop", 60)
+        assert alive(forked[0])  # the server went while a forked child still runs
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for pid in [*forked, *servers]:  # not stopped: do not leave them running
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
