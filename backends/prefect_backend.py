@@ -132,7 +132,7 @@ class _PrefectScheduler(Scheduler):
         message, values = filled(op.template, state)
         request = GateRequest(step.id, op.name, message, dict(values))
         self.gates.append(GateAsk(step.id, path, request.message))
-        key = pause_key(step.id, path)
+        key = pause_key(step.id, path, self.gate_key, request.message)
 
         async def asking() -> str:
             async with pause_turn() as flow_run_id:
