@@ -303,7 +303,7 @@ def generate_flow_code(compiled: CompiledPipeline, config: PrefectWorkerConfig) 
     >>> from irgraph.backends.prefect_backend import PrefectBackend
     >>> compiled = PrefectBackend().compile(Agent("writer").instruct("Write.").to_ir())
     >>> code = generate_flow_code(compiled, PrefectWorkerConfig("notes", work_pool="local"))
-    >>> print(code[code.index("@flow"):code.index("    state = dict")].strip())
+    >>> print(code[code.index("@flow"):code.index("    check_result_storage")].strip())
     @flow(
     ...
     async def notes_flow(
