@@ -325,6 +325,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "from irgraph.backends.prefect_chunks import check_pipeline, limited, run_chunk",
         "from irgraph.backends.prefect_flow_cli import (",
         "    FlowCommandLine,",
+        "    check_deploy_target,",
         "    deployment_run_command,",
         "    initial_state,",
         "    worker_command,",

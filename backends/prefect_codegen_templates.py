@@ -77,11 +77,18 @@ MAIN = '''\
 def deploy() -> None:
     """Create or update deployment DEPLOYMENT_NAME of both flows on work pool WORK_POOL."""
     here = Path(__file__).resolve()
-    for function, name in (("{fn}", FLOW_NAME), ("{fn}_batch", BATCH_FLOW_NAME)):
+    # The batch flow's default `pipeline` tells a batch sender which pipeline it runs.
+    flows = (
+        ("{fn}", FLOW_NAME, {{}}),
+        ("{fn}_batch", BATCH_FLOW_NAME, {{"pipeline": PIPELINE_DIGEST}}),
+    )
+    for function, name, parameters in flows:
         source = flow.from_source(str(here.parent), f"{{here.name}}:{{function}}")
         # to_deployment().apply() rather than .deploy(): in Prefect 3.8 .deploy() also lists
         # the pool's workers, a request that newer FastAPI servers reject (limit=null).
-        deployment = source.to_deployment(name=DEPLOYMENT_NAME, work_pool_name=WORK_POOL)
+        deployment = source.to_deployment(
+            name=DEPLOYMENT_NAME, work_pool_name=WORK_POOL, parameters=parameters
+        )
         deployment_id = deployment.apply()
         print(f"Deployed {{name}}/{{DEPLOYMENT_NAME}} ({{deployment_id}}) to {{WORK_POOL!r}}.")
     print(f"Start a worker: {{worker_command(WORK_POOL)}}")
@@ -127,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         results = asyncio.run({fn}_batch(items, PIPELINE_DIGEST))
         print(json.dumps(results, default=str))
     else:
+        try:
+            check_deploy_target(WORK_POOL)
+        except ValueError as error:
+            parser.error(str(error))
         deploy()
     return 0
 

@@ -19,7 +19,13 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
-__all__ = ["FlowCommandLine", "deployment_run_command", "worker_command", "initial_state"]
+__all__ = [
+    "FlowCommandLine",
+    "check_deploy_target",
+    "deployment_run_command",
+    "worker_command",
+    "initial_state",
+]
 
 _CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
 
@@ -37,6 +43,42 @@ class FlowCommandLine(argparse.ArgumentParser):
             also = f"; did you mean {near[0]!r}?" if near else "."
             message = f"there is no command {given!r}{also} Commands: {', '.join(choices)}"
         self.exit(2, f"{self.prog}: error: {message.rstrip('.')}. See {self.prog} --help.\n")
+
+
+def check_deploy_target(pool: str) -> None:
+    """Refuse, with a ``ValueError`` that says what to do, a deploy that could not work: no
+    ``PREFECT_API_URL`` (a temporary server ends with the command, deployments and all), a
+    server that does not answer, or a work pool it does not have (the pools it has listed)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise ValueError(
+            "deploying needs the Prefect server your workers use, but PREFECT_API_URL is not "
+            "set (a temporary local server would end with this command, deployments and all); "
+            "set it, e.g. PREFECT_API_URL=http://127.0.0.1:4200/api, and deploy again"
+        )
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+        if problem is not None:
+            raise ValueError(
+                f"cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}; "
+                "start the server (prefect server start) or point PREFECT_API_URL at it"
+            )
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            pools = sorted(found.name for found in client.read_work_pools(limit=200))
+            near = difflib.get_close_matches(pool, pools, n=3)
+            hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
+            have = f"It has: {', '.join(pools)}. " if pools else "It has none. "
+            raise ValueError(
+                f"the Prefect server at {url} has no work pool {pool!r}; {hint}{have}Create it "
+                f"(prefect work-pool create {shlex.quote(pool)} --type process) or generate "
+                "the module again with PrefectWorkerConfig(work_pool=...) naming one"
+            ) from None
 
 
 def deployment_run_command(flow: str, deployment: str, inputs: Iterable[str]) -> str:

@@ -4,15 +4,18 @@ and the fix; the commands it prints run as pasted; a flow run without its inputs
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from irgraph import Agent
 from irgraph.backends.prefect_flow_cli import deployment_run_command, initial_state, worker_command
+from tests.support.prefect_children import child_env
 from tests.test_prefect_worker import generated
 
 PIPELINE = Agent("writer").instruct("Write {topic} for {reader}.").writes("text")
@@ -25,9 +28,13 @@ def flow_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def one_line_error(flow_file: Path, *args: str) -> str:
+def one_line_error(flow_file: Path, *args: str, env: dict[str, str] | None = None) -> str:
     out = subprocess.run(
-        [sys.executable, str(flow_file), *args], capture_output=True, text=True, timeout=120
+        [sys.executable, str(flow_file), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
@@ -79,3 +86,33 @@ def test_a_flow_run_without_its_inputs_says_which_and_how_to_give_them():
     assert "state given: ['topic']" in said
     assert """--params '{"state": {"reader": "...", "topic": "..."}}'""" in said
     assert initial_state(None, []) == {}
+
+
+def env_with_api(tmp_path: Path, url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(tmp_path / "home")
+    if url is not None:
+        env["PREFECT_API_URL"] = url
+    return env
+
+
+def test_deploying_without_a_server_says_to_set_prefect_api_url(flow_file, tmp_path):
+    said = one_line_error(flow_file, env=env_with_api(tmp_path, None))
+    assert "deploying needs the Prefect server your workers use" in said
+    assert "PREFECT_API_URL is not set" in said
+
+
+def test_deploying_to_a_server_that_does_not_answer_says_so(flow_file, tmp_path):
+    url = "http://127.0.0.1:9/api"  # the discard port: nobody there
+    said = one_line_error(flow_file, "deploy", env=env_with_api(tmp_path, url))
+    assert f"cannot reach the Prefect API at {url} (from PREFECT_API_URL)" in said
+
+
+@pytest.mark.prefect
+def test_deploying_to_a_pool_the_server_lacks_says_how_to_create_it(tmp_path):
+    pool = f"absent-{uuid.uuid4().hex[:8]}"  # the server is shared: a name nobody made
+    flow_file = tmp_path / "notes_flow.py"
+    flow_file.write_text(generated(PIPELINE, flow_name="notes", work_pool=pool), encoding="utf-8")
+    said = one_line_error(flow_file, env=child_env(tmp_path / "home"))
+    assert f"has no work pool {pool!r}" in said
+    assert f"prefect work-pool create {pool} --type process" in said
