@@ -55,6 +55,7 @@ from .prefect_gates import (
 )
 from .prefect_names import prefect_name
 from .prefect_names import where as where_in
+from .prefect_result_dir import check_result_dir
 from .prefect_runtime import request_cache_key
 from .prefect_server import (
     PrefectUnavailableError,
@@ -132,7 +133,7 @@ class _PrefectScheduler(Scheduler):
         message, values = filled(op.template, state)
         request = GateRequest(step.id, op.name, message, dict(values))
         self.gates.append(GateAsk(step.id, path, request.message))
-        key = pause_key(step.id, path)
+        key = pause_key(step.id, path, self.gate_key, request.message)
 
         async def asking() -> str:
             async with pause_turn() as flow_run_id:
@@ -286,6 +287,8 @@ class PrefectRunnable:
     """A compiled pipeline for Prefect: ``node``, ``graph``, ``node_plan``, ``run``/``arun``."""
 
     def __init__(self, node: Node, graph: nx.DiGraph, backend: PrefectBackend) -> None:
+        if backend.result_dir is not None:  # before any run, and once for a whole batch
+            check_result_dir(backend.result_dir, "PrefectBackend's result_dir")
         self.node = node
         self.graph = graph
         self.backend = backend

@@ -40,6 +40,7 @@ from irgraph.events import RunResult
 from irgraph.ir.json import pipeline_digest
 
 from .prefect_chunks import HEARTBEAT_LABEL
+from .prefect_deployments import check_deployed_pipeline, missing_deployment
 from .prefect_runtime import is_prefect_name
 from .prefect_server import check_prefect_api
 
@@ -134,25 +135,23 @@ class PoolBatch:
         from prefect.exceptions import ObjectNotFound
 
         name = self.deployment
+        pool = self.runnable.backend.work_pool
         try:
             deployment = await client.read_deployment_by_name(name)
         except ObjectNotFound:
-            raise PipelineError(
-                f"The Prefect server has no deployment {name!r}, which a batch on work pool "
-                f"{self.runnable.backend.work_pool!r} sends its chunks to.",
-                hint="Generate the flow module (generate_flow_code(compiled, "
-                "PrefectWorkerConfig(flow_name=..., work_pool=...))) and deploy it with "
-                "'python flow.py'; name its item deployment with "
-                "PrefectBackend(deployment='FLOW/DEPLOYMENT') (irgraph batch: --deployment "
-                "FLOW/DEPLOYMENT) if the flow name differs.",
-            ) from None
-        pool = self.runnable.backend.work_pool
+            flow = self.runnable.flow_name
+            item = self.runnable.backend.deployment or f"{flow}/{flow}"
+            raise await missing_deployment(client, name, item, pool) from None
         if deployment.work_pool_name != pool:
             raise PipelineError(
                 f"The deployment {name!r} runs on work pool {deployment.work_pool_name!r}, "
                 f"not on {pool!r} as the backend says.",
                 hint=f"Deploy the flow module to {pool!r} or give PrefectBackend that pool.",
             )
+        graph, node = self.runnable.graph, self.runnable.node
+        check_deployed_pipeline(
+            deployment, name, pipeline_digest(node), graph.graph.get("name", node.name)
+        )
         return deployment.id
 
 

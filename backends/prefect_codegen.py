@@ -313,7 +313,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     uses = gen.uses
     fn = _flow_function_name(config.flow_name)
 
-    imports = ["import argparse", "import asyncio", "import json", "import sys"]
+    imports = ["import asyncio", "import json", "import sys"]
     if "map" in uses:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
@@ -323,6 +323,14 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     names |= {"State"} if gen.functions else set()
     imports += [
         "from irgraph.backends.prefect_chunks import check_pipeline, limited, run_chunk",
+        "from irgraph.backends.prefect_flow_cli import (",
+        "    FlowCommandLine,",
+        "    check_deploy_target,",
+        "    deployment_run_command,",
+        "    initial_state,",
+        "    worker_command,",
+        ")",
+        "from irgraph.backends.prefect_result_dir import check_result_storage",
         "from irgraph.backends.prefect_runtime import (",
         *[f"    {name}," for name in sorted(names)],
         ")",

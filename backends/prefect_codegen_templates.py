@@ -38,10 +38,8 @@ async def {fn}(
 
     `run_key` names the run for caching agent answers (default: the flow run id).
     """
-    state = dict(state or {{}})
-    missing = [key for key in INPUTS if key not in state]
-    if missing:
-        raise ValueError(f"The initial state needs the keys {{missing}}.")
+    check_result_storage(RESULT_STORAGE)
+    state = initial_state(state, INPUTS)
     if CACHE_ACROSS_RUNS:
         run_key = None
     elif run_key is None:
@@ -71,6 +69,7 @@ async def {fn}_batch(
     global concurrency limit: one bound for the whole batch, on every machine.
     """
     check_pipeline(pipeline, PIPELINE_DIGEST, PIPELINE)
+    check_result_storage(RESULT_STORAGE)
     return await run_chunk({fn}, items, heartbeat_seconds, call_limit)
 '''
 
@@ -78,19 +77,26 @@ MAIN = '''\
 def deploy() -> None:
     """Create or update deployment DEPLOYMENT_NAME of both flows on work pool WORK_POOL."""
     here = Path(__file__).resolve()
-    for function, name in (("{fn}", FLOW_NAME), ("{fn}_batch", BATCH_FLOW_NAME)):
+    # The batch flow's default `pipeline` tells a batch sender which pipeline it runs.
+    flows = (
+        ("{fn}", FLOW_NAME, {{}}),
+        ("{fn}_batch", BATCH_FLOW_NAME, {{"pipeline": PIPELINE_DIGEST}}),
+    )
+    for function, name, parameters in flows:
         source = flow.from_source(str(here.parent), f"{{here.name}}:{{function}}")
         # to_deployment().apply() rather than .deploy(): in Prefect 3.8 .deploy() also lists
         # the pool's workers, a request that newer FastAPI servers reject (limit=null).
-        deployment = source.to_deployment(name=DEPLOYMENT_NAME, work_pool_name=WORK_POOL)
+        deployment = source.to_deployment(
+            name=DEPLOYMENT_NAME, work_pool_name=WORK_POOL, parameters=parameters
+        )
         deployment_id = deployment.apply()
         print(f"Deployed {{name}}/{{DEPLOYMENT_NAME}} ({{deployment_id}}) to {{WORK_POOL!r}}.")
-    print(f"Start a worker: prefect worker start --pool {{WORK_POOL!r}}")
-    print(f"Run it: prefect deployment run {{FLOW_NAME + '/' + DEPLOYMENT_NAME!r}}")
+    print(f"Start a worker: {{worker_command(WORK_POOL)}}")
+    print(f"Run it: {{deployment_run_command(FLOW_NAME, DEPLOYMENT_NAME, INPUTS)}}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Deploy (default) or run this Prefect flow.")
+    parser = FlowCommandLine(description="Deploy (default) or run this Prefect flow.")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("deploy", help="deploy to the work pool (the default)")
     run = commands.add_parser("run", help="run once here and print the final state as JSON")
@@ -110,15 +116,28 @@ def main(argv: list[str] | None = None) -> int:
         try:
             state = state_from_json(args.state, INPUTS)
             answers = gate_answers(GATES, args.answer)
+            check_result_storage(RESULT_STORAGE)
         except ValueError as error:
             parser.error(str(error))
         with answering(answers):
             final = asyncio.run({fn}(state, args.run_key))
         print(json.dumps(final, default=str))
     elif args.command == "run-batch":
-        results = asyncio.run({fn}_batch(json.loads(args.items), PIPELINE_DIGEST))
+        try:
+            items = json.loads(args.items)
+        except ValueError as error:
+            parser.error(f"--items is not JSON ({{error}}); give a JSON list of items")
+        try:
+            check_result_storage(RESULT_STORAGE)
+        except ValueError as error:
+            parser.error(str(error))
+        results = asyncio.run({fn}_batch(items, PIPELINE_DIGEST))
         print(json.dumps(results, default=str))
     else:
+        try:
+            check_deploy_target(WORK_POOL)
+        except ValueError as error:
+            parser.error(str(error))
         deploy()
     return 0
 

@@ -1,11 +1,11 @@
 """Gates on Prefect: pause a flow run until a human answers, and resume it with the answer.
 
-A gate has two sides. The flow pauses under a key unique to the gate and its loop/map position
-(:func:`pause_key`, :func:`wait_for_answer`); whoever answers resumes it with
-:func:`resume_when_paused`, which first waits until the run really is paused at that gate and
-ready for input. Prefect pauses in two steps (the run's state becomes Paused, then the flow
-saves the schema of the input it waits for), and a resume before either step is refused, so an
-answer that is ready early waits for both instead of being lost.
+A gate has two sides. The flow pauses under a key unique to the run key, the gate, its loop/map
+position and its message (:func:`pause_key`, :func:`wait_for_answer`); whoever answers resumes
+it with :func:`resume_when_paused`, which first waits until the run really is paused at that
+gate and ready for input. Prefect pauses in two steps (the run's state becomes Paused, then the
+flow saves the schema of the input it waits for), and a resume before either step is refused,
+so an answer that is ready early waits for both instead of being lost.
 
 A flow run can be paused at one gate at a time: Prefect refuses a second pause while the run is
 paused ("Cannot pause flows that are not currently running"). Gates that wait at once — in
@@ -70,17 +70,23 @@ State = MutableMapping[str, Any]
 _POLL_SECONDS = 0.05  # how often an answer checks whether its gate has paused yet
 
 
-def pause_key(node: str, path: Position) -> str:
-    """The pause key of a gate at a position: unique per node and loop/map position (so a
-    gate in a loop pauses every iteration) and made of what Prefect allows in run-input
-    keys: lowercase letters, digits and dashes.
+def pause_key(node: str, path: Position, run_key: str, message: str) -> str:
+    """The pause key of a gate at a position: unique per run key, node, loop/map position (so
+    a gate in a loop pauses every iteration) and rendered message, and made of what Prefect
+    allows in run-input keys: lowercase letters, digits and dashes.
 
-    >>> pause_key("Approve plan", (("review", 1),))
+    Prefect treats a pause under a key the flow run already used as done, and hands back the
+    input that pause got. The items of a batch chunk run in one flow run under their own run
+    keys, and a retried flow run keeps its id while its gate may ask something else: with
+    only the node and position in the key, the second item (or the retry) would take the
+    first one's answer without being asked.
+
+    >>> pause_key("Approve plan", (("review", 1),), "run-1", "Ship it?")
     'gate-approve-plan-1-...'
     """
     at = where(node, path)
     readable = re.sub(r"[^a-z0-9]+", "-", at.lower()).strip("-")[:40].strip("-")
-    digest = sha256(at)[:12]
+    digest = sha256("\x00".join((at, run_key, message)))[:16]
     return f"gate-{readable}-{digest}" if readable else f"gate-{digest}"
 
 
@@ -105,17 +111,18 @@ async def gate(
     template = parse_template(message)
     text = filled(template, state)[0]
 
+    key = current_flow_run_id() if run_key is None else run_key
+
     async def asking() -> str:
-        key = pause_key(node, path)
+        paused_as = pause_key(node, path, key, text)
         async with pause_turn() as flow_run_id:
             get_run_logger().info("Gate %r waits for an answer: %s", where(node, path), text)
             given = _given.get().get(node)
             answering = None
             if given is not None:  # from the command line: resume the pause with it
-                answering = kept_then_resumed(flow_run_id, given, key=key, timeout=timeout)
-            return await wait_for_answer(key, timeout=timeout, answering=answering)
+                answering = kept_then_resumed(flow_run_id, given, key=paused_as, timeout=timeout)
+            return await wait_for_answer(paused_as, timeout=timeout, answering=answering)
 
-    key = current_flow_run_id() if run_key is None else run_key
     answer, _ = await answered_once(asking, key, node, path, text, storage=storage)
     if writes is not None:
         state[writes] = answer

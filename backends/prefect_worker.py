@@ -28,15 +28,17 @@ runs is :mod:`irgraph.backends.prefect_runtime`. Neither this module nor those i
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import inspect
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from irgraph import checks
-from irgraph.errors import IrgraphError, PipelineError
+from irgraph.errors import IrgraphError, PipelineError, did_you_mean
 from irgraph.ir import (
     AgentNode,
     LoopNode,
@@ -86,18 +88,20 @@ def _provider_spec(instance: Any, attribute: attrs.Attribute[Any], value: Any) -
     looks_secret = value.startswith("sk-") or model.startswith("sk-")
     known = name in ("fake", "openai") or is_import_spec(value)
     if looks_secret or not known or (name == "fake" and model):
+        near = "" if looks_secret else _near_spec(name, model)
         raise PipelineError(
             f"PrefectWorkerConfig.provider must be a provider spec, {SPEC_FORMS} "
-            f"(got {'an API key' if looks_secret else repr(value)}). Never put an API key in "
-            "generated code: the worker reads OPENAI_API_KEY from its environment.",
+            f"(got {'an API key' if looks_secret else repr(value)}).{near} Never put an API "
+            "key in generated code: the worker reads OPENAI_API_KEY from its environment.",
             expected=SPEC_FORMS,
             got="an API key" if looks_secret else value,
         )
     if is_import_spec(value) and not _findable(name):
         raise PipelineError(
             f"PrefectWorkerConfig.provider {value!r} names the module {name!r}, which cannot "
-            "be found here. The generated module imports it on the worker: install it (or put "
-            "it on the path) where you generate the flow too, or use 'fake' or 'openai:MODEL'.",
+            f"be found here.{_near_spec(name, model)} The generated module imports it on the "
+            "worker: install it (or put it on the path) where you generate the flow too, or "
+            "use 'fake' or 'openai:MODEL'.",
             expected=SPEC_FORMS,
             got=value,
         )
@@ -108,6 +112,16 @@ def _provider_spec(instance: Any, attribute: attrs.Attribute[Any], value: Any) -
             expected="'openai:MODEL'",
             got=value,
         )
+
+
+def _near_spec(name: str, model: str) -> str:
+    """`` Did you mean 'openai:gpt-4o'?`` for a spec whose provider name is a near miss of
+    'fake' or 'openai' (the model kept), or nothing."""
+    near = did_you_mean(name, ["fake", "openai"])
+    if not near:
+        return ""
+    meant = "fake" if "'fake'" in near else f"openai:{model or 'MODEL'}"
+    return f" Did you mean {meant!r}?"
 
 
 def _findable(module: str) -> bool:
@@ -186,6 +200,31 @@ class PrefectWorkerConfig:
     def __attrs_post_init__(self) -> None:
         if self.deployment_name is None:
             object.__setattr__(self, "deployment_name", self.flow_name)
+
+
+def _checked_options(init: Callable[..., None]) -> Callable[..., None]:
+    """``init``, refusing a misspelt option (with the nearest one) or a missing or extra
+    argument with an :class:`IrgraphError`, not Python's bare ``TypeError``."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> None:
+        checks.keywords(init, kwargs, "PrefectWorkerConfig()")
+        try:
+            signature.bind(self, *args, **kwargs)
+        except TypeError as error:
+            raise IrgraphError(
+                f"PrefectWorkerConfig() {str(error).removeprefix('__init__() ')}; e.g. "
+                "PrefectWorkerConfig('research', work_pool='gpu-pool')."
+            ) from None
+        init(self, *args, **kwargs)
+
+    return checked
+
+
+PrefectWorkerConfig.__init__ = _checked_options(  # type: ignore[method-assign]
+    PrefectWorkerConfig.__init__
+)
 
 
 # The plan ---------------------------------------------------------------------------------
@@ -303,7 +342,7 @@ def generate_flow_code(compiled: CompiledPipeline, config: PrefectWorkerConfig) 
     >>> from irgraph.backends.prefect_backend import PrefectBackend
     >>> compiled = PrefectBackend().compile(Agent("writer").instruct("Write.").to_ir())
     >>> code = generate_flow_code(compiled, PrefectWorkerConfig("notes", work_pool="local"))
-    >>> print(code[code.index("@flow"):code.index("    state = dict")].strip())
+    >>> print(code[code.index("@flow"):code.index("    check_result_storage")].strip())
     @flow(
     ...
     async def notes_flow(

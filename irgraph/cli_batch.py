@@ -384,7 +384,7 @@ def _batch_held(
         inputs.close()
         if isinstance(error, RunError):
             raise
-        raise CliError(_command_words(str(error), args, bool(found))) from None
+        raise _setup_mistake(error, args, bool(found)) from None
     except BaseException:
         inputs.close()
         raise
@@ -397,6 +397,7 @@ def _batch_held(
             "may write."
         ) from None
     ending, code = "", 1
+    refused: PipelineError | None = None
     try:
         # run_many's iterator is a generator: closing it cancels the items in flight.
         with meter, contextlib.closing(cast("Generator[Any, None, None]", results)):
@@ -416,8 +417,12 @@ def _batch_held(
         batch.drain()
         batch.write(batch.pending.pop(error.index), error.item)
         batch.stopped = True
+    except PipelineError as error:  # a work pool's batch refused before any item ran
+        refused = error
     finally:
         batch.close(args.output)
+    if refused is not None:  # a mistake in the setup (deployment, pool), as above: exit 2
+        raise _setup_mistake(refused, args, bool(found)) from None
     if batch.stopped and not ending:
         ending = "Stopped at the first failure (--fail-fast)"
     if ending:
@@ -427,3 +432,8 @@ def _batch_held(
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
     return 1 if meter.failed else 0
+
+
+def _setup_mistake(error: IrgraphError, args: argparse.Namespace, kept: bool) -> CliError:
+    """A batch refused before any item ran, in the command line's words: exit code 2."""
+    return CliError(_command_words(str(error), args, kept))

@@ -141,7 +141,8 @@ DRIVER = textwrap.dedent(
                 await asyncio.sleep(0.1)
 
     async def main(module, state, answers):
-        final, _ = await asyncio.gather(module.rich_flow(state=state), answer(answers))
+        flow = module.rich_flow(state=state, run_key="gates-test")
+        final, _ = await asyncio.gather(flow, answer(answers))
         return final
 
     spec = importlib.util.spec_from_file_location("gates_module", sys.argv[1])
@@ -159,9 +160,13 @@ def test_generated_flows_with_parallel_gates_and_gates_per_item_end_as_on_asynci
     path = tmp_path / "gates_flow.py"
     path.write_text(generated(pipeline), encoding="utf-8")
     state = {**PARALLEL_STATE, **PER_ITEM_STATE}
-    answers = {pause_key(node, ()): answer for node, answer in PARALLEL_ANSWERS.items()}
+    answers = {
+        pause_key(node, (), "gates-test", f"{node.capitalize()} OK for owls?"): answer
+        for node, answer in PARALLEL_ANSWERS.items()
+    }
     for index, item in enumerate(PER_ITEM_STATE["items"]):
-        answers[pause_key("check", (("review", index),))] = f"keep {item}"
+        message = f"Keep {item}: <summarize: Summarize {item}.>?"
+        answers[pause_key("check", (("review", index),), "gates-test", message)] = f"keep {item}"
     args = ["-c", DRIVER, str(path), json.dumps(state), json.dumps(answers)]
     final = run_flow_process(args, tmp_path)
 

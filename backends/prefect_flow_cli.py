@@ -1,0 +1,122 @@
+"""The command line of a generated flow module, and what its flow says about its inputs.
+
+A generated module (:func:`~irgraph.backends.prefect_worker.generate_flow_code`) deploys
+itself (``python flow.py``) or runs once (``python flow.py run --state JSON``). A mistake on
+that command line is one line on standard error and exit code 2, naming the mistake and the
+fix, as ``irgraph``'s own commands do (:class:`FlowCommandLine`). After deploying, the module
+prints a command that starts a run of the deployment as it is pasted
+(:func:`deployment_run_command`), and a flow run started without the inputs the pipeline
+needs says which, and how to give them (:func:`initial_state`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+
+__all__ = [
+    "FlowCommandLine",
+    "check_deploy_target",
+    "deployment_run_command",
+    "worker_command",
+    "initial_state",
+]
+
+_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
+
+
+class FlowCommandLine(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``flow.py: error: ...``, exit 2), with
+    the nearest command for a misspelt one and where to read the rest."""
+
+    def error(self, message: str) -> NoReturn:
+        choice = _CHOICE.search(message)
+        if choice is not None:
+            given = choice["given"]
+            choices = [name.strip("' ") for name in choice["choices"].split(",")]
+            near = difflib.get_close_matches(given, choices, n=1)
+            also = f"; did you mean {near[0]!r}?" if near else "."
+            message = f"there is no command {given!r}{also} Commands: {', '.join(choices)}"
+        self.exit(2, f"{self.prog}: error: {message.rstrip('.')}. See {self.prog} --help.\n")
+
+
+def check_deploy_target(pool: str) -> None:
+    """Refuse, with a ``ValueError`` that says what to do, a deploy that could not work: no
+    ``PREFECT_API_URL`` (a temporary server ends with the command, deployments and all), a
+    server that does not answer, or a work pool it does not have (the pools it has listed)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise ValueError(
+            "deploying needs the Prefect server your workers use, but PREFECT_API_URL is not "
+            "set (a temporary local server would end with this command, deployments and all); "
+            "set it, e.g. PREFECT_API_URL=http://127.0.0.1:4200/api, and deploy again"
+        )
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+        if problem is not None:
+            raise ValueError(
+                f"cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}; "
+                "start the server (prefect server start) or point PREFECT_API_URL at it"
+            )
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            pools = sorted(found.name for found in client.read_work_pools(limit=200))
+            near = difflib.get_close_matches(pool, pools, n=3)
+            hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
+            have = f"It has: {', '.join(pools)}. " if pools else "It has none. "
+            raise ValueError(
+                f"the Prefect server at {url} has no work pool {pool!r}; {hint}{have}Create it "
+                f"(prefect work-pool create {shlex.quote(pool)} --type process) or generate "
+                "the module again with PrefectWorkerConfig(work_pool=...) naming one"
+            ) from None
+
+
+def deployment_run_command(flow: str, deployment: str, inputs: Iterable[str]) -> str:
+    """The shell command that starts a run of deployment ``flow/deployment``, its initial
+    state holding each of ``inputs`` (with ``...`` for you to replace), quoted so that it
+    runs as pasted.
+
+    >>> print(deployment_run_command("notes", "notes", ["topic"]))
+    prefect deployment run notes/notes --params '{"state": {"topic": "..."}}'
+    """
+    state = {key: "..." for key in inputs}
+    command = f"prefect deployment run {shlex.quote(f'{flow}/{deployment}')}"
+    if state:
+        command += f" --params {shlex.quote(json.dumps({'state': state}))}"
+    return command
+
+
+def worker_command(pool: str) -> str:
+    """The shell command that starts a worker of work pool ``pool``, quoted to run as pasted.
+
+    >>> print(worker_command("gpu pool"))
+    prefect worker start --pool 'gpu pool'
+    """
+    return f"prefect worker start --pool {shlex.quote(pool)}"
+
+
+def initial_state(state: Mapping[str, Any] | None, inputs: Iterable[str]) -> dict[str, Any]:
+    """What a generated flow starts from: ``state`` if it holds every key of ``inputs``,
+    else a ``ValueError`` naming the missing keys and how to give them."""
+    given = dict(state or {})
+    missing = [key for key in inputs if key not in given]
+    if missing:
+        needed = {key: "..." for key in inputs}
+        raise ValueError(
+            f"The flow run's initial state lacks {', '.join(map(repr, missing))}, which the "
+            f"pipeline reads before anything writes it (state given: {sorted(given)}). Give "
+            f"them in the state parameter, e.g. prefect deployment run FLOW/DEPLOYMENT "
+            f"--params {shlex.quote(json.dumps({'state': needed}))}, or python FLOW_FILE.py "
+            f"run --state {shlex.quote(json.dumps(needed))}."
+        )
+    return given
