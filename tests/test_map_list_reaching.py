@@ -61,7 +61,10 @@ def test_a_list_written_as_text_only_before_the_loop_is_told_once():
     assert "agent 'plan' writes it as free text" in str(caught.value)
 
 
-@pytest.mark.parametrize(("value", "told"), [(3, "an int"), ({"a": 1}, "a dict"), ("ab", "a str")])
+@pytest.mark.parametrize(
+    ("value", "told"),
+    [(3, "an int"), ({"a": 1}, "a dict"), ("ab", "a str"), (None, "None (no value)")],
+)
 def test_a_map_over_of_a_value_that_is_no_list_says_what_it_is_in_good_english(value, told):
     written = Transform("fetch", lambda source: value).reads("source").writes("steps")
     with pytest.raises(RunError) as caught:
