@@ -192,6 +192,12 @@ def test_a_key_in_double_braces_is_a_warning_that_says_it_is_sent_as_text():
     # literal braces around what no step writes (JSON, an example) or around a read key: fine
     example = Agent("a").instruct('Answer like {{answer}} or {{"x": 1}}, about {{{topic}}}.')
     assert validate(to_graph(example, inputs={"topic"})) == []
+    # {{ topic }}, Jinja's usual spelling, sent the text '{ topic }' without a word
+    spaced = Agent("writer").instruct("Write about {{ topic }} and {{draft }}.").writes("draft")
+    (warning,) = validate(to_graph(spaced, inputs={"topic"}))
+    assert warning.startswith("The instruction of 'writer' holds {{ topic }}, {{draft }}: ")
+    assert "the text { topic } is sent to the model as it is" in warning
+    assert "Write {topic}, {draft} to read the keys" in warning
 
 
 def test_a_key_in_double_braces_in_a_system_prompt_is_a_warning_too():
