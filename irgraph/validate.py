@@ -343,6 +343,7 @@ def _problem(data: Any) -> Problem:
     return Problem(**{**data, "suggestion": tuple(data.get("suggestion", ()))})
 
 
+@checks.keyword_options
 def validate(
     G: nx.DiGraph, *, inputs: Iterable[str] | None = None, allow_unbound: bool = False
 ) -> list[str]:
