@@ -167,6 +167,7 @@ def _pydot() -> Any:
     return pydot
 
 
+@checks.keyword_options
 def to_dot(
     G_or_pipeline: Any,
     *,

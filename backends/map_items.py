@@ -20,8 +20,9 @@ def map_items(state: Mapping[str, Any], key: str, node: str) -> list[Any]:
     items = state[key]
     if not isinstance(items, (list, tuple)):
         kind = type(items).__name__
+        value = "None (no value)" if items is None else f"{a_or_an(kind)} {kind}"
         raise TypeError(
-            f"MapOver '{node}' iterates over '{key}', whose value is {a_or_an(kind)} {kind}, "
+            f"MapOver '{node}' iterates over '{key}', whose value is {value}, "
             f"not a list; put a list in '{key}' (in the initial state, or from the step that "
             "writes it)."
         )

@@ -368,6 +368,7 @@ def _class_lines(ids: dict[str, str], classes: dict[str, str], defs: dict[str, s
     return lines
 
 
+@checks.keyword_options
 def to_mermaid(
     G_or_pipeline: Any,
     *,

@@ -22,6 +22,7 @@ __all__ = [
     "TIMEOUT",
     "check_call_limit",
     "check_on_event",
+    "check_one_argument",
     "check_provider",
     "check_run_options",
     "gate_answer",
@@ -71,6 +72,8 @@ def check_run_options(
     check_provider(provider)
     check_on_event(on_event)
     _HOOK.check(on_gate, "the run option on_gate")
+    if on_gate is not None:
+        check_one_argument(on_gate, "on_gate", "a GateRequest", "def on_gate(request): ...")
     LIMIT.check(max_concurrency, "the run option max_concurrency")
     TIMEOUT.check(timeout, "the run option timeout")
 
@@ -85,6 +88,28 @@ def check_on_event(on_event: Any) -> None:
             ),
             hint=ASYNC_ON_EVENT_HINT,
         )
+    if on_event is not None:
+        check_one_argument(on_event, "on_event", "an Event", "def on_event(event): ...")
+
+
+def check_one_argument(handler: Any, option: str, given: str, example: str) -> None:
+    """Refuse a handler that cannot be called with one positional argument, ``given``, as
+    the run calls it: a mid-run ``TypeError`` would come only when the first event or gate
+    does, after the model calls before it. A handler whose signature Python cannot read
+    (some builtins) is left to the run."""
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(None)
+    except TypeError as exc:
+        raise PipelineError(
+            f"The run option {option} ({handler_name(handler)}{signature}) is called with one "
+            f"argument, {given}, which fails: {exc}.",
+            hint=f"Give it one parameter for {given} (e.g. {example}), with a default for "
+            "any other.",
+        ) from None
 
 
 #: Why an ``on_event`` handler may not be async, and what to do instead (the scheduler says the

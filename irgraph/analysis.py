@@ -222,6 +222,7 @@ class CriticalPath(tuple[list[str], float]):
         return self[1]
 
 
+@checks.keyword_options
 def critical_path(
     G: nx.DiGraph, latency: Latency = 1.0, *, schedule: str = "topological"
 ) -> CriticalPath:
@@ -277,6 +278,7 @@ def critical_path(
     return CriticalPath(path, length, branches, by_branch)
 
 
+@checks.keyword_options
 def makespan(
     G: nx.DiGraph,
     latency: Latency = 1.0,
@@ -394,6 +396,7 @@ class Suggestions(list[Suggestion]):
         printer.text("\n".join([*map(str, self), total]))
 
 
+@checks.keyword_options
 def parallelizable(
     G: nx.DiGraph,
     latency: Latency = 1.0,

@@ -69,7 +69,9 @@ def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiG
 
     from irgraph.compile import CompileResult
     from irgraph.graph import as_graph
+    from irgraph.graph_mistakes import named
     from irgraph.ir.nodes import NODE_KINDS
+    from irgraph.roots import saved_pipeline
 
     if isinstance(G_or_pipeline, CompileResult):
         G_or_pipeline = G_or_pipeline.runnable
@@ -81,12 +83,16 @@ def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiG
     if not isinstance(G_or_pipeline, NODE_KINDS) and not callable(
         getattr(G_or_pipeline, "to_ir", None)
     ):
-        raise PipelineError(
-            f"{function}() analyses a pipeline, but got {G_or_pipeline!r} of type "
-            f"{type(G_or_pipeline).__name__}.",
-            hint="Pass the graph from to_graph(pipeline), the pipeline builder itself (e.g. "
+        saved = saved_pipeline(G_or_pipeline)
+        got, hint = saved or (
+            named(G_or_pipeline),
+            "Pass the graph from to_graph(pipeline), the pipeline builder itself (e.g. "
             "Agent('a') >> Agent('b')), its IR (.to_ir()) or a compiled pipeline (what "
             "compile() returns, or its .runnable).",
+        )
+        raise PipelineError(
+            f"{function}() analyses a pipeline, but got {got}.",
+            hint=hint,
             expected="a graph, builder, IR node or compiled pipeline",
             got=G_or_pipeline,
         )

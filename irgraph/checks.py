@@ -364,13 +364,20 @@ def keyword_options(fn: F) -> F:
     names = frozenset(known)
     owner, _, method = fn.__qualname__.rpartition(".")
     where = f"{owner}()" if method == "__init__" else f"{fn.__qualname__}()"
+    # The options a message lists: not a required positional parameter (a graph, a node).
+    required = {
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind is not inspect.Parameter.KEYWORD_ONLY
+    }
+    options = [name for name in known if name not in required] or known
 
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
         async def checked_async(*args: Any, **kwargs: Any) -> Any:
             if not names.issuperset(kwargs):
-                _refuse(kwargs, known, where)
+                _refuse(set(kwargs) - names, options, where)
             return await fn(*args, **kwargs)
 
         return checked_async  # type: ignore[return-value]
@@ -378,7 +385,7 @@ def keyword_options(fn: F) -> F:
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if not names.issuperset(kwargs):
-            _refuse(kwargs, known, where)
+            _refuse(set(kwargs) - names, options, where)
         return fn(*args, **kwargs)
 
     return checked  # type: ignore[return-value]

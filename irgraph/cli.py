@@ -329,10 +329,11 @@ def _parser() -> argparse.ArgumentParser:
         )
         cmd.add_argument(
             "--state-json",
-            default=None,
+            action="append",
+            default=[],
             metavar="JSON",
             help='initial state as a JSON object, e.g. \'{"topic": "owls", "n": 3}\' (null: '
-            "no value)",
+            "no value; repeatable, a later one's keys win)",
         )
         cmd.add_argument(
             "--input",

@@ -366,12 +366,15 @@ def _led(path: str, problems: Sequence[Any]) -> PipelineError:
 # State and answers -----------------------------------------------------------------------
 
 
-def parse_state(pairs: Sequence[str], json_text: str | None = None) -> dict[str, Any]:
-    """Parse ``key=value`` pairs (values are strings) and an optional JSON object (its
+def parse_state(
+    pairs: Sequence[str], json_texts: str | Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Parse ``key=value`` pairs (values are strings) and JSON objects, one or a list (a
     ``null`` is ``None``: no value). A ``--state`` wins over ``--state-json``, and a later
-    ``--state`` of a key over an earlier one."""
+    ``--state`` (or ``--state-json``) of a key over an earlier one."""
     state: dict[str, Any] = {}
-    if json_text is not None:
+    texts = [json_texts] if isinstance(json_texts, str) else list(json_texts or ())
+    for json_text in texts:
         try:
             loaded = json.loads(json_text, parse_constant=refuse_constant)
         except NotJsonNumber as exc:

@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from irgraph.graph_mistakes import named
 from irgraph.ir.nodes import (
     NODE_KINDS,
     AgentNode,
@@ -225,7 +226,13 @@ def to_code(pipeline: Any) -> str:
     to_ir: Callable[[], Node] | None = getattr(pipeline, "to_ir", None)
     node = pipeline if isinstance(pipeline, NODE_KINDS) else to_ir() if to_ir else pipeline
     if not isinstance(node, NODE_KINDS):
-        raise TypeError(f"to_code() needs a builder or an IR node (got {pipeline!r}).")
+        if hasattr(pipeline, "graph") and hasattr(pipeline, "adj"):  # a networkx graph
+            raise TypeError(
+                f"to_code() needs a builder or an IR node (got a {type(pipeline).__name__}); "
+                "a graph from to_graph holds its pipeline: to_code(from_graph(G)) (from "
+                "irgraph import from_graph)."
+            )
+        raise TypeError(f"to_code() needs a builder or an IR node (got {named(pipeline)}).")
     body = _code(node, "") if _is_operator_form(node) else "(\n    " + _code(node, "    ") + "\n)"
     header = "from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Route, Transform\n"
     header += "from irgraph.ir import FunctionRef\n"

@@ -10,6 +10,7 @@ is named here, before anything runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
@@ -252,6 +253,10 @@ def capability_warnings(
     return warnings
 
 
+#: What :func:`compile` takes itself; its other keywords make the backend.
+_COMPILE_OWN = ("backend", "inputs", "allow")
+
+
 def compile(
     ir: Any,
     backend: str | Any = "asyncio",
@@ -273,6 +278,11 @@ def compile(
     from irgraph.ir.trust import with_allowed
 
     allowed = checks.modules(allow, "compile(allow=...)")
+    for key in sorted(options):  # the rest make the backend: a misspelt own one is not its
+        if get_close_matches(key, _COMPILE_OWN, n=1, cutoff=0.75):
+            said = f"compile() got the option {key!r}, which it does not take (its other "
+            said += "keywords make the backend)."
+            raise checks.unknown_option(key, _COMPILE_OWN, said)
     engine = get_backend(backend, **options)
     node = with_allowed(root_of(ir), allowed)
     runnable = compiled_by(engine, node, inputs)

@@ -371,6 +371,7 @@ class _Walker:
         )
 
 
+@checks.keyword_options
 @gc_paused
 def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.DiGraph:
     """Build the typed ``networkx.DiGraph`` of a pipeline (builder or IR).

@@ -59,6 +59,16 @@ def not_a_graph_error(value: Any) -> PipelineError:
     fix = "Build it with to_graph(pipeline); save it with nx.node_link_data(G) (GEXF and other "
     fix += "formats that drop graph attributes cannot hold a pipeline)."
     if hasattr(value, "graph") and callable(getattr(value, "number_of_nodes", None)):
+        if _read_from_dot(value):
+            return PipelineError(
+                f"The {type(value).__name__} of {len(value)} nodes given has no 'tree' graph "
+                "attribute, so it holds no pipeline: it was read back from DOT "
+                "(nx.nx_pydot.from_pydot, read_dot), which keeps no graph attributes and turns "
+                "every node attribute into text ('None', \"['topic']\").",
+                hint="DOT is for drawing (irgraph.backends.dot.to_dot draws a pipeline); save "
+                "the pipeline whole with json.dumps(nx.node_link_data(G)) or as GraphML "
+                "(nx.write_graphml(irgraph.portable(G), path)).",
+            )
         return PipelineError(
             f"The {type(value).__name__} of {len(value)} nodes given has no 'tree' graph "
             "attribute, so it holds no pipeline: irgraph.to_graph did not make it, or it was "
@@ -88,6 +98,16 @@ def not_a_graph_error(value: Any) -> PipelineError:
         got = f"{_short(value)}, which has no 'tree' graph attribute"
     return PipelineError(
         f"from_graph() needs a pipeline graph made by irgraph.to_graph (got {got}).", hint=fix
+    )
+
+
+def _read_from_dot(G: Any) -> bool:
+    """Whether ``G`` looks read back from DOT: the nodes keep irgraph's attribute names, but
+    as Python's text, a list such as ``reads`` as ``"['topic']"`` and a top-level node's
+    ``parent`` as ``"None"`` (GEXF or GraphML read without decoding hold JSON: ``"null"``)."""
+    nodes = [data for _, data in G.nodes(data=True)]
+    return all(isinstance(data.get("reads"), str) for data in nodes) and any(
+        data.get("parent") == "None" for data in nodes
     )
 
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["from_graph"]
 
 
+@checks.keyword_options
 def from_graph(G: nx.DiGraph, *, allow: Any = None, check: bool = True) -> Node:
     """The IR a graph from :func:`irgraph.to_graph` was built from, also after the graph went
     through JSON (``nx.node_link_data``) or another process. Its root declares the graph's

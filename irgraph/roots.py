@@ -13,12 +13,14 @@ those as well.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from irgraph.errors import PipelineError
+from irgraph.graph_mistakes import named
 from irgraph.ir import NODE_KINDS, Node
 
-__all__ = ["root_of", "compiled_runnable"]
+__all__ = ["root_of", "compiled_runnable", "saved_pipeline"]
 
 
 def root_of(pipeline_or_ir: Any, *, graphs: bool = False) -> Node:
@@ -72,9 +74,15 @@ def root_of(pipeline_or_ir: Any, *, graphs: bool = False) -> Node:
             f"{held}.graph; or pass the pipeline it was compiled from (its {held}.node) to "
             "compile and run it anew.",
         )
+    saved = saved_pipeline(pipeline_or_ir)
+    if saved is not None:
+        got, hint = saved
+        raise PipelineError(
+            f"Expected {expected or 'a pipeline builder or an IR node'}, but got {got}.",
+            hint=hint,
+        )
     raise PipelineError(
-        f"Expected {expected or 'a pipeline builder or an IR node'} (got {pipeline_or_ir!r} of "
-        f"type {type(pipeline_or_ir).__name__}).",
+        f"Expected {expected or 'a pipeline builder or an IR node'} (got {named(pipeline_or_ir)}).",
         hint="Pass e.g. Agent('a') >> Agent('b'), "
         + (
             "the result of .to_ir(), or to_graph(pipeline)."
@@ -94,4 +102,64 @@ def compiled_runnable(value: Any) -> Any:
         runnable
         if isinstance(node, NODE_KINDS) and callable(getattr(runnable, "arun", None))
         else None
+    )
+
+
+def saved_pipeline(value: Any) -> tuple[str, str] | None:
+    """What ``value`` is, and how to get the pipeline from it, when it is a pipeline saved or
+    named rather than the pipeline: IR JSON or a node-link graph (as text or parsed), a file's
+    name, or a target as the ``irgraph`` command takes it; ``None`` for anything else."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str) and not value.lstrip().startswith("{"):
+        return _named_pipeline(value.strip())
+    what, ir, graph = "data", "from_json(json.dumps(data))", "nx.node_link_graph(data)"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            return None
+        what, ir, graph = "text", "from_json(text)", "nx.node_link_graph(json.loads(text))"
+    if not isinstance(value, dict):
+        return None
+    if value.get("format") == "irgraph-ir":
+        got = f"IR JSON {what} (what irgraph.ir.to_json writes), not the pipeline it holds"
+        return got, f"Read the pipeline from it first: {ir} (from irgraph.ir import from_json)."
+    if "nodes" in value and ("links" in value or "edges" in value):
+        got = f"node-link {what} (what nx.node_link_data(G) writes), not the pipeline it holds"
+        return got, (
+            f"Read the pipeline from it first: from_graph({graph}) (from irgraph import "
+            "from_graph)."
+        )
+    return None
+
+
+def _named_pipeline(name: str) -> tuple[str, str] | None:
+    """The mistake of passing the name of a file or a target (``"pipeline.json"``,
+    ``"pipes.py:research"``) where the pipeline itself was wanted."""
+    if not name or any(c.isspace() for c in name):
+        return None
+    command = f"the irgraph command takes the name: irgraph run {name}"
+    file = f"the file name {name!r}, not the pipeline it holds"
+    if name.lower().endswith(".json"):
+        text = f"Path({name!r}).read_text()"
+        return file, (
+            f"Read the file first: from_json({text}) for IR JSON (from irgraph.ir import "
+            f"from_json), from_graph(nx.node_link_graph(json.loads({text}))) for a saved graph "
+            f"(from irgraph import from_graph; from pathlib import Path); {command}."
+        )
+    if name.lower().endswith(".graphml"):
+        return file, (
+            f"Read the file first: from_graph(from_portable(nx.read_graphml({name!r}))) (from "
+            f"irgraph import from_graph, from_portable); {command}."
+        )
+    module, colon, attr = name.rpartition(":")
+    if not name.lower().endswith(".py") and not (module and attr.replace(".", "_").isidentifier()):
+        return None
+    place = module or name
+    stem = place.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".py")
+    shown = f"from {stem} import {attr.split('.')[0] if colon else '<name>'}"
+    folder = " (with the file's folder importable)" if place.endswith(".py") else ""
+    return f"{name!r}, a target as the irgraph command takes it (irgraph run {name})", (
+        f"In Python, import the pipeline and pass it: {shown}{folder}."
     )

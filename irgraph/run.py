@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from difflib import get_close_matches
 from typing import Any, TypeVar
 
 from irgraph import checks
@@ -91,9 +92,22 @@ def _check_options(
     if takes is None:  # no options, or a runnable that takes any
         return
     known = [name for name in takes if name not in ("state", "provider")]
+    own = _OWN.get(caller, ("backend", "provider", "allow"))
     for key in sorted(set(options) - set(takes)):
+        if get_close_matches(key, own, n=1, cutoff=0.75):  # one of the caller's own, misspelt
+            said = f"{caller} got the option {key!r}, which it does not take."
+            raise checks.unknown_option(key, [*own, *known], said)
         said = f"{caller} got the option {key!r}, which the {backend_name!r} backend does not take."
         raise checks.unknown_option(key, known, said)
+
+
+#: The keywords the callers of :func:`_check_options` take themselves (besides ``pipeline``),
+#: so that a misspelling of one (``provder=``) is told as such, not as a backend's option.
+_OWN = {
+    "run()": ("backend", "provider", "state", "allow", "progress"),
+    "arun()": ("backend", "provider", "state", "allow", "progress"),
+    "run_many()": ("backend", "provider", "max_items", "batch_key", "store", "fail_fast", "allow"),
+}
 
 
 def _nothing_ran(pipeline: Any, *, state: Mapping[str, Any] | None = None, **_: Any) -> Any:

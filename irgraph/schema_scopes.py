@@ -9,7 +9,9 @@ an edge of the nodes enclosing its ends (:func:`lifted_edges`). Reads networkx's
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from irgraph.errors import PipelineError
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -23,7 +25,7 @@ SCOPE_KINDS = frozenset({"loop", "map_over", "route"})
 def scopes(G: nx.DiGraph) -> dict[str | None, list[str]]:
     """The nodes of each scope (``None``: the top level) in reading order."""
     found: dict[str | None, list[str]] = {None: []}
-    for nid, data in G._node.items():  # networkx's node dict: no view per node
+    for nid, data in _nodes(G, "scopes").items():  # networkx's node dict: no view per node
         found.setdefault(data["parent"], []).append(nid)
         if data["kind"] in SCOPE_KINDS:
             found.setdefault(nid, [])
@@ -56,8 +58,23 @@ def _lift(parents: Mapping[str, str | None], u: str, v: str) -> tuple[str, str] 
     return None
 
 
-def _parents(G: nx.DiGraph) -> dict[str, str | None]:
-    return {nid: data["parent"] for nid, data in G._node.items()}
+def _parents(G: nx.DiGraph, function: str = "lifted_edges") -> dict[str, str | None]:
+    return {nid: data["parent"] for nid, data in _nodes(G, function).items()}
+
+
+def _nodes(G: Any, function: str) -> Any:
+    """``G``'s node dict, or the error saying that ``function`` takes the graph of a pipeline
+    (a builder or IR node had no ``_node`` to fail on, in words of networkx's internals)."""
+    nodes = getattr(G, "_node", None)
+    if nodes is None or not hasattr(G, "_adj"):
+        from irgraph.graph_mistakes import named
+
+        raise PipelineError(
+            f"{function}() takes the graph of a pipeline (got {named(G)}).",
+            hint=f"Make it with to_graph: {function}(to_graph(pipeline)) (from irgraph import "
+            "to_graph).",
+        )
+    return nodes
 
 
 def lifted_edges(G: nx.DiGraph) -> Iterator[tuple[str, str, bool, list[str]]]:
@@ -89,10 +106,10 @@ def scope_predecessors(
     G: nx.DiGraph, *, data_only: bool = False
 ) -> dict[str | None, dict[str, list[str]]]:
     """For each scope, each node's predecessors in that scope (from :func:`lifted_edges`)."""
+    parents = _parents(G, "scope_predecessors")
     found: dict[str | None, dict[str, list[str]]] = {
         sid: {nid: [] for nid in nodes} for sid, nodes in scopes(G).items()
     }
-    parents = _parents(G)
     for u, v, _, keys in lifted_edges(G):
         if data_only and not keys:
             continue

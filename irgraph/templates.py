@@ -117,6 +117,9 @@ def _field_error(
     shown = "{" + name + extra + "}"
     if not is_key(key):
         what = "an empty field" if not key else f"{shown}, which is not a plain key"
+        bare = name.strip().strip("?$").strip()  # { topic }, {?topic}, {topic??}, {$topic}
+        if bare != name and is_key(bare) and not extra:
+            what += f" (did you mean {{{bare}{'?' if '?' in name else ''}}}?)"
         return PipelineError(
             f"{where} contains {what}; a field must be a state key such as {{findings}} or "
             "{findings?}.",
@@ -273,15 +276,16 @@ def filled_prompts(
     return prompt, filled_system, values
 
 
-_LITERAL_KEY = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\??\}\}")  # {{key}}
+_LITERAL_KEY = re.compile(r"\{\{ *([A-Za-z_][A-Za-z0-9_]*)\?? *\}\}")  # {{key}}, {{ key }}
 
 
 def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
     """The warnings for instructions, system prompts and gate messages of graph ``G`` that
     hold ``{{key}}`` where ``key`` is a key of the pipeline (one of its ``inputs``, written by
     a step, or a map-over's item) that the node does not read: double braces are literal
-    braces, so the model is sent the text ``{key}``, not the value (``{{key}}`` is how Jinja,
-    Mustache and LangChain's f-string-escaped templates look, and a slip from them).
+    braces, so the model is sent the text ``{key}``, not the value (``{{key}}`` and
+    ``{{ key }}`` are how Jinja, Mustache and LangChain's f-string-escaped templates look, and a
+    slip from them).
     ``nodes``: the ids of the nodes to look at (default: every node).
 
     >>> from irgraph import Agent, to_graph
@@ -297,7 +301,10 @@ def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
             if not isinstance(text, str) or "{{" not in text:
                 continue
             read = {*data["reads"], *data["optional_reads"]}  # {{{key}}} reads it, in braces
-            names = [k for k in dict.fromkeys(_LITERAL_KEY.findall(text)) if k not in read]
+            written: dict[str, str] = {}  # each key as first written, in order
+            for match in _LITERAL_KEY.finditer(text):
+                written.setdefault(match[1], match[0])
+            names = [(k, w) for k, w in written.items() if k not in read]
             if names:
                 found.append((nid, field, names))
     if not found:
@@ -308,15 +315,16 @@ def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
         known.update([data["item"]] if data["kind"] == "map_over" else [])
     warnings = []
     for nid, field, names in found:
-        keys = [key for key in names if key in known]
+        pairs = [(key, w) for key, w in names if key in known]
+        keys = [key for key, _ in pairs]
         if keys:
-            shown = ", ".join("{{" + key + "}}" for key in keys)
+            shown = ", ".join(w for _, w in pairs)
             fix = ", ".join("{" + key + "}" for key in keys)
             sent = "shown" if field == "message" else "sent to the model"
             them = "the keys" if len(keys) > 1 else "the key"
             warnings.append(
                 f"The {field} of '{nid}' holds {shown}: double braces are literal braces, so "
-                f"the text {{{keys[0]}}} is {sent} as it is, not the value of the state key "
+                f"the text {pairs[0][1][1:-1]} is {sent} as it is, not the value of the state key "
                 f"'{keys[0]}'. Write {fix} to read {them} (a single pair of braces)."
             )
     return warnings

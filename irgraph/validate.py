@@ -18,6 +18,7 @@ from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
 from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
 from irgraph.graph_mistakes import class_error, named
+from irgraph.initial_values import refuse_values
 from irgraph.templates import parse_template, system_template
 
 if TYPE_CHECKING:
@@ -88,6 +89,12 @@ def _is_bound(
 
 
 _FEW_EDGES = 8
+
+
+def _written_before(G: nx.DiGraph, node: str, key: str) -> bool:
+    """Whether a step before ``node`` writes ``key`` (so its read never sees the initial
+    value): an in-edge carrying it, or the map-over whose item it is."""
+    return _is_bound(G, node, key, set(), {}, use_declared=False)
 
 
 def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:
@@ -164,32 +171,8 @@ def initial_state(
     needs = required_inputs(G) if needs is None else needs
     if not needs <= current.keys():
         check_initial_state(G, current.keys(), needs)
-    empty = [key for key in needs if current[key] is None]
-    if empty:
-        _refuse_none(G, empty)
+    refuse_values(G, current, needs, lambda node, key: _written_before(G, node, key))
     return current
-
-
-def _refuse_none(G: nx.DiGraph, keys: Iterable[str]) -> None:
-    """Refuse an initial state holding ``None`` for a key a template requires (``None`` means
-    no value: see :func:`irgraph.templates.template_values`), naming every reader."""
-    empty = set(keys)
-    problems = [
-        Problem(
-            f"The initial state holds None for '{key}', which '{nid}' requires as {{{key}}}; "
-            "None means no value.",
-            node=nid,
-            key=key,
-            hint=f"Give '{key}' a value, or write {{{key}?}} in '{nid}' to make it optional "
-            "(an optional key holding None renders as empty text).",
-        )
-        for nid, data in G.nodes(data=True)
-        if data["kind"] in ("agent", "gate")
-        for key in data.get("reads", ())
-        if key in empty
-    ]
-    if problems:
-        raise PipelineError(problems)
 
 
 def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:
@@ -360,6 +343,7 @@ def _problem(data: Any) -> Problem:
     return Problem(**{**data, "suggestion": tuple(data.get("suggestion", ()))})
 
 
+@checks.keyword_options
 def validate(
     G: nx.DiGraph, *, inputs: Iterable[str] | None = None, allow_unbound: bool = False
 ) -> list[str]:

@@ -166,11 +166,11 @@ def test_map_over_respects_its_max_concurrency():
 
 
 def test_map_over_of_a_non_list_is_a_run_error_naming_the_node():
-    pipeline = (
-        MapOver("m").over("items").step(Agent("w").instruct("{item}").writes("o")).writes("os")
-    )
+    pipeline = Transform("count", lambda seed: 5).reads("seed").writes("items") >> MapOver(
+        "m"
+    ).over("items").step(Agent("w").instruct("{item}").writes("o")).writes("os")
     with pytest.raises(RunError, match="'m'.*not a list") as info:
-        run(pipeline, provider=FakeProvider(), state={"items": 5})
+        run(pipeline, provider=FakeProvider(), state={"seed": 1})
     assert info.value.node == "m"
 
 

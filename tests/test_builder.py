@@ -439,6 +439,19 @@ def test_to_code_prints_a_pinned_id_in_the_constructor_and_rebuilds_it():
     assert "Agent('w', id='draft_writer')" in to_code(a)
 
 
+def test_to_code_of_a_graph_says_how_to_get_its_pipeline():
+    from irgraph import from_graph, to_graph
+
+    G = to_graph(Agent("w").writes("x"))
+    with pytest.raises(TypeError) as refused:
+        to_code(G)
+    assert "(got a DiGraph); a graph from to_graph holds its pipeline" in str(refused.value)
+    assert "to_code(from_graph(G))" in str(refused.value)
+    assert "Agent('w')" in to_code(from_graph(G))
+    with pytest.raises(TypeError, match=r"got \[1, 1, 1, .{20,50}\.\.\. of type list\)"):
+        to_code([1] * 100)
+
+
 # bad arguments name the node ---------------------------------------------------------------
 
 BAD_CALLS = [

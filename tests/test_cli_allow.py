@@ -202,3 +202,19 @@ def test_a_function_saved_from_a_script_run_as_main_says_why_it_cannot_be_found(
     assert code == 1
     assert "'__main__' is the program running now, not the script that saved" in err
     assert "move the function into a module" in err
+
+
+def test_a_standard_module_function_misspelt_is_told_with_the_one_meant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """'textwrap:wrapp' was told that 'textwrap' is a standard-library module imported before
+    a file of yours of the same name (there was none) and to rename that module."""
+    from irgraph import PipelineError, Transform, run
+
+    monkeypatch.chdir(tmp_path)
+    for written, meant in [("textwrap:wrapp", "textwrap:wrap"), ("os.path:joinn", "os.path:join")]:
+        with pytest.raises(PipelineError) as refused:
+            run(Transform("t", written).reads("x").writes("y"), state={"x": "a b"})
+        told = str(refused.value)
+        assert f"Did you mean '{meant}'?" in told
+        assert "standard-library" not in told and "rename your module" not in told

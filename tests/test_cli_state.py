@@ -78,6 +78,17 @@ def test_state_json_values_pass_through_with_null_as_none():
     }
 
 
+def test_state_json_given_twice_gives_the_keys_of_both_the_later_winning():
+    """The second --state-json replaced the first, and the run said the command line did not
+    give the first one's keys."""
+    out = io.StringIO()
+    code = main(["run", DEMO, "--state-json", '{"topic": "owls"}', "--state-json", '{"n": 1}'],
+                out=out)  # fmt: skip
+    assert code == 0 and "topic = owls" in out.getvalue()
+    assert parse_state([], ['{"a": 1, "b": 1}', '{"b": 2}']) == {"a": 1, "b": 2}
+    assert parse_state(["b=3"], ['{"a": 1}', '{"b": 2}']) == {"a": 1, "b": "3"}
+
+
 def test_state_json_null_for_a_required_key_is_the_library_error(capsys):
     # None means "no value": the run refuses it, naming the key (exit 1, not a usage error).
     assert main(["run", DEMO, "--state-json", '{"topic": null}'], out=io.StringIO()) == 1

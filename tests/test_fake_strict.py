@@ -256,3 +256,35 @@ def test_the_hypothesis_examples_in_the_testing_docs_do_not_time_their_inputs():
     block = next(b for b in text.split("```python") if "def test_every_graph_is_a_valid_dag" in b)
     assert "suppress_health_check=[HealthCheck.too_slow]" in block and "deadline=None" in block
     assert block.count("@PIPELINES\n@given(") == block.count("@given(") == 2
+
+
+def two_parameters(request, extra):
+    return "ok"
+
+
+@pytest.mark.parametrize(
+    ("function", "told"),
+    [
+        (lambda: "ok", "too many positional arguments"),
+        (two_parameters, "missing a required argument: 'extra'"),
+    ],
+)
+def test_a_response_function_that_cannot_take_the_request_is_refused_when_made(function, told):
+    """It failed as a bare TypeError at the agent's first call, in the middle of the run."""
+    with pytest.raises(PipelineError) as info:
+        FakeProvider(responses={"w": function})
+    message = str(info.value)
+    assert message.startswith("FakeProvider's response function for 'w' (") and told in message
+    assert "lambda request:" in message
+    fine = FakeProvider(responses={"w": lambda request, extra=1: request.prompt.upper()})
+    assert run(Agent("w").instruct("hi"), provider=fine).output == "HI"
+
+
+def test_raising_takes_an_exception():
+    from irgraph.testing import raising
+
+    with pytest.raises(PipelineError, match="raising\\(\\) takes the exception to raise"):
+        raising("quota")
+    with pytest.raises(RunError) as failed:
+        run(Agent("w"), provider=raising(ConnectionError))
+    assert isinstance(failed.value.__cause__, ConnectionError)

@@ -197,3 +197,24 @@ def test_a_reversed_graph_is_told_as_reversed_in_one_problem():
     assert "to_graph(pipeline)" in problem.hint
     with pytest.raises(PipelineError, match="runs backwards"):
         from_graph(G.reverse())
+
+
+@pytest.mark.parametrize("use", [from_graph, validate, to_mermaid])
+def test_a_graph_read_back_from_dot_is_told_as_dot_not_gexf(use):
+    """A round trip through nx.nx_pydot was told it was 'saved in a format that drops graph
+    attributes (GEXF)'."""
+    dot = nx.nx_pydot.to_pydot(to_graph(PIPELINE, inputs={"topic"}))
+    with pytest.raises(PipelineError) as refused:
+        use(nx.nx_pydot.from_pydot(dot))
+    message = str(refused.value)
+    assert "it was read back from DOT (nx.nx_pydot.from_pydot, read_dot)" in message
+    assert "GEXF" not in message and "json.dumps(nx.node_link_data(G))" in message
+
+
+def test_a_gexf_graph_read_back_without_decoding_is_still_told_as_gexf(tmp_path):
+    import irgraph
+
+    path = tmp_path / "p.gexf"
+    nx.write_gexf(irgraph.portable(to_graph(PIPELINE, inputs={"topic"})), path)
+    with pytest.raises(PipelineError, match=r"drops graph attributes \(GEXF\)"):
+        from_graph(nx.read_gexf(path))

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from irgraph import Agent, Loop, MapOver, PipelineError, RunError, run, to_graph, validate
+from irgraph import (
+    Agent,
+    Loop,
+    MapOver,
+    PipelineError,
+    RunError,
+    Transform,
+    run,
+    to_graph,
+    validate,
+)
 from irgraph.testing import FakeProvider
 
 LIST = {"type": "array", "items": {"type": "string"}}
@@ -51,8 +61,12 @@ def test_a_list_written_as_text_only_before_the_loop_is_told_once():
     assert "agent 'plan' writes it as free text" in str(caught.value)
 
 
-@pytest.mark.parametrize(("value", "told"), [(3, "an int"), ({"a": 1}, "a dict"), ("ab", "a str")])
+@pytest.mark.parametrize(
+    ("value", "told"),
+    [(3, "an int"), ({"a": 1}, "a dict"), ("ab", "a str"), (None, "None (no value)")],
+)
 def test_a_map_over_of_a_value_that_is_no_list_says_what_it_is_in_good_english(value, told):
+    written = Transform("fetch", lambda source: value).reads("source").writes("steps")
     with pytest.raises(RunError) as caught:
-        run(each_step().writes("outcomes"), provider=FakeProvider(), state={"steps": value})
+        run(written >> each_step().writes("outcomes"), state={"source": "s"})
     assert f"'steps', whose value is {told}, not a list" in str(caught.value)

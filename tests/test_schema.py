@@ -236,3 +236,20 @@ def test_an_edge_out_of_a_nested_scope_is_lifted_inside_the_outer_one():
     G = to_graph(outer)
     assert ("inner", "r", True, ["x"]) in list(lifted_edges(G))
     assert not [e for e in lifted_edges(G) if "outer" in e[:2]]  # scope to own body: none
+
+
+@pytest.mark.parametrize("given", [pipeline(), pipeline().to_ir(), "pipeline.json"])
+def test_the_scope_helpers_given_no_graph_say_to_make_one(given):
+    """A builder given to scopes(G), as the analyses take one, failed with AttributeError:
+    _node."""
+    from irgraph.schema import scope_predecessors, scopes
+
+    for name, helper in [
+        ("scopes", scopes),
+        ("lifted_edges", lambda g: list(lifted_edges(g))),
+        ("scope_predecessors", scope_predecessors),
+    ]:
+        with pytest.raises(PipelineError) as refused:
+            helper(given)
+        assert str(refused.value).startswith(f"{name}() takes the graph of a pipeline (got ")
+        assert f"{name}(to_graph(pipeline))" in str(refused.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis.errors import InvalidArgument
 
+from irgraph.errors import IrgraphError
 from irgraph.testing import strategies as S
 
 
@@ -32,6 +33,17 @@ def test_a_misread_argument_is_refused(options, says):
 def test_pipelines_with_inputs_says_it_draws_the_inputs_itself():
     with pytest.raises(InvalidArgument, match="draws the inputs itself"):
         S.pipelines_with_inputs(inputs=["topic"]).example()
+
+
+def test_pipelines_with_inputs_names_itself_for_a_misspelt_option_when_called():
+    """Not at the first draw, inside hypothesis, as 'pipelines() got the option'."""
+    with pytest.raises(IrgraphError) as refused:
+        S.pipelines_with_inputs(with_loop=False)
+    told = str(refused.value)
+    assert told.startswith("pipelines_with_inputs() got the option 'with_loop'")
+    assert "Did you mean 'with_loops'" in told and "inputs" not in told.split("options:")[1]
+    with pytest.raises(InvalidArgument, match="Unknown kinds 'agents'"):
+        S.pipelines_with_inputs(kinds=["agents"])
 
 
 @pytest.mark.parametrize(

@@ -192,6 +192,12 @@ def test_a_key_in_double_braces_is_a_warning_that_says_it_is_sent_as_text():
     # literal braces around what no step writes (JSON, an example) or around a read key: fine
     example = Agent("a").instruct('Answer like {{answer}} or {{"x": 1}}, about {{{topic}}}.')
     assert validate(to_graph(example, inputs={"topic"})) == []
+    # {{ topic }}, Jinja's usual spelling, sent the text '{ topic }' without a word
+    spaced = Agent("writer").instruct("Write about {{ topic }} and {{draft }}.").writes("draft")
+    (warning,) = validate(to_graph(spaced, inputs={"topic"}))
+    assert warning.startswith("The instruction of 'writer' holds {{ topic }}, {{draft }}: ")
+    assert "the text { topic } is sent to the model as it is" in warning
+    assert "Write {topic}, {draft} to read the keys" in warning
 
 
 def test_a_key_in_double_braces_in_a_system_prompt_is_a_warning_too():
@@ -214,3 +220,29 @@ def test_a_required_key_holding_none_is_refused_after_an_optional_one_too():
     for fill in (templates.template_values, templates.filled):
         with pytest.raises(ValueError, match="the state holds None for 'topic'"):
             fill(template, {"topic": None, "notes": "n"})
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("{ topic }", "{topic}"),
+        ("{topic }", "{topic}"),
+        ("{?topic}", "{topic?}"),
+        ("{topic??}", "{topic?}"),
+        ("{ topic? }", "{topic?}"),
+        ("{$topic}", "{topic}"),
+    ],
+)
+def test_a_field_that_is_a_key_written_loosely_is_refused_with_the_key_meant(written, meant):
+    with pytest.raises(PipelineError) as refused:
+        Agent("w").instruct(f"Write about {written}.")
+    assert f"contains {written}, which is not a plain key (did you mean {meant}?)" in str(
+        refused.value
+    )
+
+
+@pytest.mark.parametrize("written", ["{topic.name}", "{0}", "{ }", "{a b}"])
+def test_a_field_that_is_no_key_gets_no_guess(written):
+    with pytest.raises(PipelineError) as refused:
+        Agent("w").instruct(f"Write about {written}.")
+    assert "did you mean" not in str(refused.value)

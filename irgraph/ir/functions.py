@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from difflib import get_close_matches
 from typing import Any, TypeAlias
 
 import attrs
@@ -245,13 +247,31 @@ def _missing(ref: str, module: Any, exc: AttributeError) -> PipelineError:
             "which no other program can import; move the function into a module, import it "
             "from there, and save the pipeline again."
         )
-    elif top in sys.stdlib_module_names:
+    elif top in sys.stdlib_module_names and _file_named_like(top):
         hint = (
             f"{top!r} is a standard-library module, which is imported before a file of yours "
-            "of the same name: rename your module (and the function's module in the pipeline) "
-            "and save the pipeline again."
+            f"of the same name ({_file_named_like(top)}): rename your module (and the "
+            "function's module in the pipeline) and save the pipeline again."
         )
+    else:
+        module_name, _, qualname = ref.partition(":")
+        names = [n for n in dir(module) if not n.startswith("_")]
+        meant = get_close_matches(qualname, names, n=1, cutoff=0.7)
+        if meant:
+            hint = f"Did you mean '{module_name}:{meant[0]}'? {hint}"
     return PipelineError(f"Cannot import the function {ref!r} ({said}).", hint=hint)
+
+
+def _file_named_like(top: str) -> str | None:
+    """A module file of the user's named ``top`` (``colorsys.py``, ``colorsys/__init__.py``),
+    in the current directory or on ``sys.path``, other than the module Python imported."""
+    imported = getattr(sys.modules.get(top), "__file__", None)
+    taken = os.path.realpath(imported) if imported else None
+    for folder in dict.fromkeys([os.getcwd(), *(entry or os.getcwd() for entry in sys.path)]):
+        for path in (os.path.join(folder, f"{top}.py"), os.path.join(folder, top, "__init__.py")):
+            if os.path.isfile(path) and os.path.realpath(path) != taken:
+                return path
+    return None
 
 
 # How a transform's function is called. Every backend and the check in to_graph use these two

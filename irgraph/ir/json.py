@@ -117,6 +117,7 @@ def to_dict(node: Node) -> dict[str, Any]:
     return out
 
 
+@checks.keyword_options
 def to_json(node: Node, *, indent: int | None = 2) -> str:
     """Serialise an IR tree to JSON text (stable key order). A function of ``__main__`` (a
     script's or a notebook's own) is written, with a warning: nothing else can import it."""
@@ -231,6 +232,7 @@ def from_dict(data: Any, path: str = "root", *, allow: Any = None, _depth: int =
 _TOP_LEVEL = ("format", "version", "root")
 
 
+@checks.keyword_options
 def from_json(text: str | bytes, *, allow: Any = None) -> Node:
     """Read an IR tree written by :func:`to_json`. Never imports or evaluates code.
 

@@ -1,11 +1,14 @@
 """What an output schema says by mistake: a keyword JSON Schema does not know that looks like
 one it does (``enums`` for ``enum``: ignored, so the schema allows anything it meant to
-refuse), a schema no value satisfies (every reply fails it), and a part whose bounds cross
-(``minimum`` above ``maximum``: no reply can match it). All are told as warnings,
-when the schema is given (``.output()``) and by ``validate``."""
+refuse), a schema no value satisfies (every reply fails it), a part whose bounds cross
+(``minimum`` above ``maximum``: no reply can match it), and a ``required`` name its
+``properties`` do not list (one ``additionalProperties: false`` forbids: no reply can match;
+one close to a listed property: a misspelling that makes the property optional). All are
+told as warnings, when the schema is given (``.output()``) and by ``validate``."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from difflib import get_close_matches
 from typing import Any, TypeGuard
@@ -97,6 +100,8 @@ def schema_warnings(schema: Any, node: str) -> list[str]:
                     f"{what} of at least {least} ({low}) and at most {most} ({high}), which "
                     "nothing is, so no reply can match that part; fix the bounds."
                 )
+    for where, part in _subschemas(schema, ""):
+        found += _required_warnings(part, where or "the top level", node)
     if allows_nothing(schema):
         found.append(
             f"The output schema of '{node}' allows no value at all (its types, enum or const "
@@ -104,3 +109,55 @@ def schema_warnings(schema: Any, node: str) -> list[str]:
             "schema."
         )
     return found
+
+
+def _required_warnings(part: Mapping[str, Any], where: str, node: str) -> list[str]:
+    """The names ``part`` requires that its ``properties`` do not list: told when a closed
+    object (``additionalProperties`` or ``unevaluatedProperties`` false, no pattern that
+    takes the name) forbids them, or when one is close to a listed property."""
+    required, listed = part.get("required"), part.get("properties")
+    if not isinstance(required, list) or not isinstance(listed, Mapping):
+        return []
+    patterns = part.get("patternProperties")
+    patterns = [p for p in patterns if isinstance(p, str)] if isinstance(patterns, Mapping) else []
+    closed = part.get("additionalProperties") is False or (
+        part.get("unevaluatedProperties") is False
+        and not any(word in part for word in ("allOf", "anyOf", "oneOf", "$ref", "if"))
+    )
+    found = []
+    for name in required:
+        if not isinstance(name, str) or name in listed or _matches(patterns, name):
+            continue
+        meant = get_close_matches(name, [str(p) for p in listed], n=1, cutoff=0.75)
+        guess = f" (did you mean {meant[0]!r}?)" if meant else ""
+        if closed:
+            found.append(
+                f"The output schema of '{node}' at {where} requires {name!r}, which its "
+                f"properties do not list{guess} and its additionalProperties: false forbids, "
+                "so no reply can match that part; add it to properties, or fix the name in "
+                "required."
+            )
+        elif meant:
+            besides = (
+                f"besides {meant[0]!r}"
+                if meant[0] in required
+                else f"and may leave {meant[0]!r} out"
+            )
+            found.append(
+                f"The output schema of '{node}' at {where} requires {name!r}, which its "
+                f"properties do not list; did you mean {meant[0]!r}? As written, a reply must "
+                f"hold {name!r} (of any type) {besides}; fix the name in required."
+            )
+    return found
+
+
+def _matches(patterns: list[str], name: str) -> bool:
+    """Whether a ``patternProperties`` pattern takes ``name`` (one that is no Python regex is
+    taken to match: the schema's own validator will say what it makes of it)."""
+    for pattern in patterns:
+        try:
+            if re.search(pattern, name):
+                return True
+        except re.error:
+            return True
+    return False

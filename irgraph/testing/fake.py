@@ -153,6 +153,8 @@ class FakeProvider:
                     "answer to give: give at least one answer (the last one is repeated).",
                     hint=f"e.g. responses={{{agent!r}: ['Revise.', 'Approved.']}}.",
                 )
+            if callable(response):
+                _takes_the_request(response, agent)
         for agent, times in (fail or {}).items():
             checks.count(0).check(times, f"FakeProvider's fail count for {agent!r}")
         self.latency = latency
@@ -374,6 +376,25 @@ def answering(value: Any) -> FunctionProvider:
     return FunctionProvider(answer)
 
 
+def _takes_the_request(fn: Callable[..., Any], agent: str) -> None:
+    """Refuse a response function that cannot be called with the request, its one argument:
+    it would fail as a bare TypeError at the agent's first call, mid-run."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin that hides it: only a call tells
+        return
+    try:
+        signature.bind(None)
+    except TypeError as exc:
+        name = getattr(fn, "__qualname__", type(fn).__name__)
+        raise PipelineError(
+            f"FakeProvider's response function for {agent!r} ({name}{signature}) is called "
+            f"with one argument, the request, which fails: {exc}.",
+            hint=f"e.g. responses={{{agent!r}: lambda request: 'Looks good.'}} (the request "
+            "has .prompt, .attempt, .state, ...).",
+        ) from None
+
+
 def raising(error: BaseException) -> FunctionProvider:
     """A provider whose ``complete()`` raises ``error``.
 
@@ -384,6 +405,15 @@ def raising(error: BaseException) -> FunctionProvider:
     ...
     ConnectionError: quota
     """
+
+    if not isinstance(error, BaseException) and not (
+        isinstance(error, type) and issubclass(error, BaseException)
+    ):
+        raise PipelineError(
+            f"raising() takes the exception to raise (got {error!r} of type "
+            f"{type(error).__name__}).",
+            hint="e.g. raising(ConnectionError('quota')).",
+        )
 
     async def answer(request: ModelRequest) -> Any:
         raise error

@@ -373,17 +373,27 @@ def pipelines(
     return build()
 
 
-@st.composite
-def pipelines_with_inputs(draw: st.DrawFn, /, **options: Any) -> tuple[Builder, dict[str, Any]]:
+def pipelines_with_inputs(**options: Any) -> st.SearchStrategy[tuple[Builder, dict[str, Any]]]:
     """``(pipeline, inputs)``: a pipeline reading some declared inputs, and a state holding
     them (strings, and lists of strings for the keys a map-over may iterate). Keyword
-    arguments are those of :func:`pipelines`, but the inputs, which this strategy draws."""
+    arguments are those of :func:`pipelines`, but the inputs, which this strategy draws.
+    They are checked here, as :func:`pipelines` checks its own, not at the first draw."""
     for name in ("inputs", "list_inputs"):
         if name in options:
             raise InvalidArgument(
                 f"pipelines_with_inputs draws the {name} itself; to fix them, use "
                 f"pipelines({name}=...) and build the state yourself."
             )
+    known = [name for name in checks.keyword_names(pipelines) or () if "inputs" not in name]
+    for name in sorted(set(options) - set(known)):
+        said = f"pipelines_with_inputs() got the option {name!r}, which it does not take."
+        raise checks.unknown_option(name, known, said)
+    pipelines(**options)  # its checks of the values (kinds, max_depth, ...)
+    return _with_inputs(**options)
+
+
+@st.composite
+def _with_inputs(draw: st.DrawFn, /, **options: Any) -> tuple[Builder, dict[str, Any]]:
     plain = draw(st.lists(st.sampled_from(_INPUT_NAMES), unique=True, max_size=3))
     lists = draw(st.lists(st.sampled_from(_LIST_INPUT_NAMES), unique=True, max_size=2))
     pipeline = draw(pipelines(inputs=frozenset(plain), list_inputs=frozenset(lists), **options))

@@ -226,10 +226,18 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "initial-none-accepted",
         "validate",
-        "irgraph/validate.py",
-        "    empty = [key for key in needs if current[key] is None]",
-        "    empty: list[str] = []",
+        "irgraph/initial_values.py",
+        "    empty = {key for key in needs if state[key] is None}",
+        "    empty: set[str] = set()",
         ("tests/test_validate.py", "tests/test_state_none.py"),
+    ),
+    _m(
+        "initial-unlisted-accepted",
+        "validate",
+        "irgraph/initial_values.py",
+        '            if not bound(nid, data["over"]):',
+        "            if False:",
+        ("tests/test_initial_values.py",),
     ),
     _m(
         "untrusted-function-not-refused",

@@ -1,0 +1,79 @@
+"""The values a run starts with, checked against what the pipeline does with them before any
+node runs: ``None`` for a key a template requires (``None`` means no value), and something
+other than a list for the key a map-over iterates first. Either would fail the run only when
+that node is reached, after the model calls before it were paid for.
+
+>>> from irgraph import Agent, MapOver, to_graph
+>>> each = MapOver("each").over("papers").step(Agent("read").writes("note")).writes("notes")
+>>> G = to_graph(each, inputs={"papers"})
+>>> try:
+...     refuse_values(G, {"papers": "a, b"}, {"papers"}, lambda node, key: False)
+... except Exception as error:
+...     print(str(error)[:81])
+MapOver 'each' iterates over 'papers', but the initial state's 'papers' is 'a, b'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any
+
+from irgraph.errors import PipelineError, Problem, a_or_an
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["refuse_values"]
+
+
+def refuse_values(
+    G: nx.DiGraph,
+    state: Mapping[str, Any],
+    needs: Collection[str],
+    bound: Callable[[str, str], bool],
+) -> None:
+    """Raise one :class:`PipelineError` for every reader of ``needs`` (the keys the run takes
+    from ``state``) that its initial value would fail. ``bound(node, key)``: whether a step
+    before ``node`` writes ``key``, so that its read never sees the initial value."""
+    empty = {key for key in needs if state[key] is None}
+    unlisted = {key for key in needs if not isinstance(state[key], (list, tuple))}
+    if not unlisted:  # None is no list either: nothing to refuse
+        return
+    problems = []
+    for nid, data in G.nodes(data=True):
+        if data["kind"] in ("agent", "gate"):
+            problems += [_none_problem(nid, key) for key in data["reads"] if key in empty]
+        elif data["kind"] == "map_over" and data["over"] in unlisted:
+            if not bound(nid, data["over"]):
+                problems.append(_unlisted_problem(nid, data["over"], state[data["over"]]))
+    if problems:
+        raise PipelineError(problems)
+
+
+def _none_problem(node: str, key: str) -> Problem:
+    return Problem(
+        f"The initial state holds None for '{key}', which '{node}' requires as {{{key}}}; "
+        "None means no value.",
+        node=node,
+        key=key,
+        hint=f"Give '{key}' a value, or write {{{key}?}} in '{node}' to make it optional "
+        "(an optional key holding None renders as empty text).",
+    )
+
+
+def _unlisted_problem(node: str, key: str, value: Any) -> Problem:
+    if value is None:
+        held = "None (no value)"
+    else:
+        kind = type(value).__name__
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        held = f"{shown} ({a_or_an(kind)} {kind})"
+    return Problem(
+        f"MapOver '{node}' iterates over '{key}', but the initial state's '{key}' is {held}, "
+        "not a list, so the run would fail there.",
+        node=node,
+        key=key,
+        hint=f"Give '{key}' a list, e.g. state={{'{key}': ['a', 'b']}} (on the command line "
+        f'--state-json \'{{"{key}": ["a", "b"]}}\'); to iterate the parts of a text, '
+        f"split it into a list with a Transform that writes '{key}' before '{node}'.",
+    )

@@ -1,0 +1,72 @@
+"""A run whose initial state gives a map-over something other than a list to iterate is refused
+before any node runs, naming the map-over and the key, on every backend's way in; a list, a
+tuple, or a key a step writes before the map-over, is left alone."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from irgraph import Agent, Loop, MapOver, PipelineError, Transform, run
+from irgraph.cli import main
+from irgraph.testing import FakeProvider
+
+EACH = MapOver("each").over("papers").step(Agent("read").instruct("Read {item}.").writes("note"))
+PIPELINE = Agent("plan").instruct("Plan {topic}.").writes("plan") >> EACH.writes("notes")
+
+
+@pytest.mark.parametrize("value", ["a, b", None, 3, {"a": 1}])
+def test_a_map_over_of_an_initial_value_that_is_no_list_is_refused_before_any_call(
+    value: object,
+) -> None:
+    provider = FakeProvider()
+    with pytest.raises(PipelineError) as refused:
+        run(PIPELINE, provider=provider, state={"topic": "owls", "papers": value})
+    error = refused.value
+    assert (error.node, error.key) == ("each", "papers")
+    assert "not a list" in str(error) and "state={'papers': ['a', 'b']}" in str(error)
+    assert provider.calls == []
+
+
+def test_every_problem_of_the_initial_state_is_listed_at_once() -> None:
+    with pytest.raises(PipelineError) as refused:
+        run(PIPELINE, provider=FakeProvider(), state={"topic": None, "papers": "a"})
+    assert [(p.node, p.key) for p in refused.value.problems] == [
+        ("plan", "topic"),
+        ("each", "papers"),
+    ]
+
+
+def test_a_list_or_a_tuple_runs() -> None:
+    for papers in (["a", "b"], ("a", "b")):
+        result = run(PIPELINE, provider=FakeProvider(), state={"topic": "o", "papers": papers})
+        assert len(result.state["notes"]) == 2
+
+
+def test_a_key_written_before_the_map_over_may_start_as_text() -> None:
+    split = Transform("split", str.split).reads("papers").writes("papers")
+    result = run(split >> EACH.writes("notes"), provider=FakeProvider(), state={"papers": "a b"})
+    assert len(result.state["notes"]) == 2
+
+
+def test_an_inner_map_over_of_the_outer_item_is_not_the_initial_value() -> None:
+    outer = MapOver("outer").over("shelves").step(EACH.over("item").writes("notes"))
+    result = run(outer.writes("all"), provider=FakeProvider(), state={"shelves": [["a"], ["b"]]})
+    assert len(result.state["all"]) == 2
+
+
+def test_a_loop_whose_body_writes_the_list_later_still_starts_with_the_initial_value() -> None:
+    again = Transform("again", lambda notes: notes).reads("notes").writes("papers")
+    loop = Loop("twice").step(EACH.writes("notes") >> again).max_iterations(2)
+    with pytest.raises(PipelineError, match="MapOver 'each' iterates over 'papers'"):
+        run(loop, provider=FakeProvider(), state={"papers": "a"})
+
+
+def test_the_command_line_says_so_without_running(capsys: pytest.CaptureFixture[str]) -> None:
+    out = io.StringIO()
+    code = main(["run", "tests.test_initial_values:PIPELINE", "--state", "topic=owls",
+                 "--state", "papers=a"], out=out)  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1 and "MapOver 'each' iterates over 'papers'" in err
+    assert "--state-json" in err and "started" not in out.getvalue()

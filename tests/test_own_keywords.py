@@ -1,0 +1,57 @@
+"""A misspelt keyword of run(), arun(), run_many() or compile() itself (provder=, sate=,
+backnd=, input=) is told as theirs, with the name meant; it was told as an option the backend
+does not take, with the backend's options and no "did you mean"."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from irgraph import Agent, IrgraphError, arun, compile, run, run_many
+from irgraph.testing import FakeProvider
+
+AGENT = Agent("a").instruct("Say hi.")
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("provder", "provider"), ("sate", "state"), ("backnd", "backend"), ("alow", "allow")],
+)
+def test_a_misspelt_keyword_of_run_is_told_as_run_s(typo: str, meant: str) -> None:
+    with pytest.raises(IrgraphError) as refused:
+        run(AGENT, **{typo: {}})
+    told = str(refused.value)
+    assert told.startswith(f"run() got the option {typo!r}, which it does not take.")
+    assert f"Did you mean {meant!r}?" in told and "on_event" in told
+    with pytest.raises(IrgraphError, match=f"arun\\(\\) got the option '{typo}'.*{meant}"):
+        asyncio.run(arun(AGENT, **{typo: {}}))
+
+
+def test_a_misspelt_keyword_of_run_many_is_told_as_run_many_s() -> None:
+    with pytest.raises(IrgraphError) as refused:
+        list(run_many(AGENT, [{}], stor="results.jsonl"))
+    assert str(refused.value).startswith("run_many() got the option 'stor', which it does not")
+    assert "Did you mean 'store'?" in str(refused.value)
+
+
+def test_a_backend_option_misspelt_is_still_told_as_the_backend_s() -> None:
+    with pytest.raises(IrgraphError) as refused:
+        run(AGENT, provider=FakeProvider(), on_evnt=print)
+    assert str(refused.value).startswith(
+        "run() got the option 'on_evnt', which the 'asyncio' backend does not take. Did you "
+        "mean 'on_event'?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"), [("backnd", "backend"), ("input", "inputs"), ("alow", "allow")]
+)
+def test_a_misspelt_keyword_of_compile_is_told_as_compile_s(typo: str, meant: str) -> None:
+    with pytest.raises(IrgraphError) as refused:
+        compile(AGENT, **{typo: "asyncio"})
+    told = str(refused.value)
+    assert told.startswith(f"compile() got the option {typo!r}, which it does not take")
+    assert f"Did you mean {meant!r}?" in told
+    # the other keywords still make the backend
+    assert compile(AGENT, max_concurrency=2).runnable.run().state == {}

@@ -1,0 +1,80 @@
+"""An output schema that requires a name its properties do not list is warned of where it is
+given and by validate: under additionalProperties: false no reply can match (every call failed
+at run time without a word before), and a name close to a listed property is a misspelling
+that makes the property optional. A name a patternProperties pattern takes is no mistake."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, RunError, run, to_graph, validate
+from irgraph.testing import FakeProvider
+
+CLOSED = {
+    "type": "object",
+    "properties": {"product": {"type": "string"}, "severity": {"type": "integer"}},
+    "required": ["product", "severty"],
+    "additionalProperties": False,
+}
+
+
+def told(schema: dict[str, Any]) -> list[str]:
+    """The warnings .output(schema) gives, checked to be what validate gives too."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        agent = Agent("extract").instruct("Extract.").output(schema).writes("meta")
+    given = [str(w.message) for w in caught]
+    assert validate(to_graph(agent)) == given
+    return given
+
+
+def test_a_required_name_a_closed_object_forbids_is_warned_of_as_matching_nothing() -> None:
+    assert told(CLOSED) == [
+        "The output schema of 'extract' at the top level requires 'severty', which its "
+        "properties do not list (did you mean 'severity'?) and its additionalProperties: false "
+        "forbids, so no reply can match that part; add it to properties, or fix the name in "
+        "required."
+    ]
+    # What the warning foretells: no reply can match, the best one included.
+    reply = '{"product": "app", "severity": 2}'
+    with pytest.warns(UserWarning, match="severty"):
+        agent = Agent("extract").instruct("Extract.").output(CLOSED).writes("meta")
+    with pytest.raises(RunError, match="'severty' is a required property"):
+        run(agent, provider=FakeProvider(responses={"extract": reply}))
+
+
+def test_a_misspelt_required_name_of_an_open_object_is_told_with_what_it_does() -> None:
+    open_object = {key: value for key, value in CLOSED.items() if key != "additionalProperties"}
+    assert told(open_object) == [
+        "The output schema of 'extract' at the top level requires 'severty', which its "
+        "properties do not list; did you mean 'severity'? As written, a reply must hold "
+        "'severty' (of any type) and may leave 'severity' out; fix the name in required."
+    ]
+
+
+def test_the_part_is_named_inside_a_list() -> None:
+    items = {**CLOSED, "required": ["titel"], "properties": {"title": {"type": "string"}}}
+    (warning,) = told({"type": "array", "items": items})
+    assert warning.startswith("The output schema of 'extract' at /items requires 'titel'")
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"product": {}}, "required": ["id", "product"]},
+        {
+            "type": "object",
+            "properties": {"a": {}},
+            "patternProperties": {"^x_": {}},
+            "required": ["x_1"],
+            "additionalProperties": False,
+        },
+        {"type": "object", "required": ["anything"]},
+    ],
+    ids=["open object, name far from any property", "name a pattern takes", "no properties"],
+)
+def test_a_required_name_that_may_be_meant_is_left_alone(schema: dict[str, Any]) -> None:
+    assert told(schema) == []
