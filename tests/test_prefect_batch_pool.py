@@ -90,7 +90,7 @@ def wait_for(condition, seconds: float, what: str, processes: Processes) -> None
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}\n{workers.tail()}")
+            raise AssertionError(f"timed out waiting until {what}\n{processes.tail()}")
         time.sleep(0.2)
 
 
