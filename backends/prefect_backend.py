@@ -205,6 +205,8 @@ class PrefectBackend:
     ``work_pool`` is where generated deployments run; ``task_retries``/``flow_retries`` are
     Prefect retries; ``result_dir`` is where agent results are persisted (default: Prefect's
     own storage under ``PREFECT_HOME``) — share it between processes to resume after a crash.
+    A ``result_dir`` Prefect could keep nothing in is refused when a pipeline is compiled,
+    before any model call (:func:`~irgraph.backends.prefect_result_dir.check_result_dir`).
 
     With ``work_pool``, ``run_many`` sends a batch to the pool (:mod:`.prefect_batch`): chunks
     of ``chunk_size`` items to the batch flow of the item deployment ``deployment``

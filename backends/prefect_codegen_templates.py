@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         try:
             state = state_from_json(args.state, INPUTS)
+            if args.run_key == "":
+                raise ValueError("--run-key is empty; give the run a name, or leave it out")
             answers = gate_answers(GATES, args.answer)
             check_result_storage(RESULT_STORAGE)
         except ValueError as error:

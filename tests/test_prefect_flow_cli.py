@@ -116,3 +116,10 @@ def test_deploying_to_a_pool_the_server_lacks_says_how_to_create_it(tmp_path):
     said = one_line_error(flow_file, env=child_env(tmp_path / "home"))
     assert f"has no work pool {pool!r}" in said
     assert f"prefect work-pool create {pool} --type process" in said
+
+
+def test_an_empty_run_key_is_refused(flow_file):
+    said = one_line_error(
+        flow_file, "run", "--state", '{"topic": "a", "reader": "b"}', "--run-key", ""
+    )
+    assert "--run-key is empty" in said
