@@ -374,8 +374,10 @@ class _Sender:
 
 
 def _failed(chunk: _Chunk, why: str) -> list[ItemResult]:
+    """Each item of ``chunk`` failed for ``why`` (a flow run's message may end in a stop)."""
+    said = f"{why.rstrip().rstrip('.')}."
     return [
-        ItemResult(index, state, error=RunError(f"Item {index} did not run: {why}."), key=key)
+        ItemResult(index, state, error=RunError(f"Item {index} did not run: {said}"), key=key)
         for index, state, key in chunk.items
     ]
 

@@ -299,3 +299,12 @@ def test_the_batch_command_on_prefect_tells_a_failure_in_one_line_not_prefects_l
     ]
     assert "Traceback" not in done.stderr and "Flow run" not in done.stderr
     assert " | WARNING " not in done.stderr  # its services' own log, at shutdown too
+
+
+@pytest.mark.parametrize("why", ["it crashed: worker gone.", "it crashed: worker gone"])
+def test_a_failed_chunks_items_say_why_in_one_sentence(why: str) -> None:
+    from irgraph.backends.prefect_batch import _Chunk, _failed
+
+    (item,) = _failed(_Chunk(items=[(3, {"topic": "owls"}, "k3")]), why)
+    assert str(item.error).startswith("Item 3 did not run: it crashed: worker gone.")
+    assert ".." not in str(item.error)
