@@ -125,7 +125,7 @@ def to_json(node: Node, *, indent: int | None = 2) -> str:
     for name, ref in functions_of(node):
         warning = main_function_warning(name, ref.ref, "to_json()")
         if warning is not None:
-            warnings.warn(warning, UserWarning, stacklevel=2)
+            warnings.warn(warning, UserWarning, stacklevel=3)  # past keyword_options: the caller
     return text
 
 
