@@ -122,7 +122,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     from irgraph.analysis import parallelizable
     from irgraph.graph import root_of, to_graph
-    from irgraph.validate import required_inputs, validate
+    from irgraph.validate import check_given_values, required_inputs, validate
 
     state = parse_state(args.state, args.state_json)
     inputs = check_keys(args.input)
@@ -133,6 +133,7 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     check_spelling(G, given, required_inputs(G) - set(declared), declared)
     check_texts_routed_on(G, _texts(args), state)
     warnings = [*validate(G), *_refused(target, check_modules(args.allow_module))]
+    check_given_values(G, state)  # what run would refuse of the values given, before a node
     print(describe_graph(G), file=out)
     for warning in warnings:
         print(f"warning: {one_line(warning)}", file=out)

@@ -239,16 +239,22 @@ def not_text(text: Any, provider: Any = None) -> TypeError:
 
     >>> class Echo: ...
     >>> str(not_text(42, Echo()))
-    'the provider Echo answered int 42; Echo.complete() must return a str'
+    'the provider Echo answered 42 (an int); Echo.complete() must return a str'
+    >>> str(not_text(None))
+    'the provider answered None (did it forget to return?); complete() must return a str'
     """
     if provider is None:
         who, method = "the provider", "complete()"
     else:
         name = type(provider).__name__
         who, method = f"the provider {name}", f"{name}.complete()"
-    return TypeError(
-        f"{who} answered {type(text).__name__} {text!r:.80}; {method} must return a str"
+    kind = type(text).__name__
+    shown = (
+        "None (did it forget to return?)"
+        if text is None
+        else f"{text!r:.80} ({a_or_an(kind)} {kind})"
     )
+    return TypeError(f"{who} answered {shown}; {method} must return a str")
 
 
 def chunks(provider: Any, request: ModelRequest) -> AsyncIterator[str]:

@@ -31,6 +31,7 @@ __all__ = [
     "unbound_reads",
     "required_inputs",
     "check_initial_state",
+    "check_given_values",
     "incoming_keys",
     "is_bound",
     "checked_graph",
@@ -173,6 +174,14 @@ def initial_state(
         check_initial_state(G, current.keys(), needs)
     refuse_values(G, current, needs, lambda node, key: _written_before(G, node, key))
     return current
+
+
+def check_given_values(G: nx.DiGraph, state: Mapping[str, Any]) -> None:
+    """Raise the :class:`PipelineError` a run starting from ``state`` would raise for the
+    values it gives (None for a required read, no list for a map-over), whether or not it
+    gives every input: what ``irgraph check --state`` checks without running."""
+    needs = required_inputs(G) & state.keys()
+    refuse_values(G, state, needs, lambda node, key: _written_before(G, node, key))
 
 
 def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:

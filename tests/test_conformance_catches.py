@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import attrs
 import pytest
@@ -303,6 +304,22 @@ def test_the_timeout_property_catches_a_run_timeout_that_overrides_a_node_timeou
     conformance.check_timeouts(backend_with(Scheduler), pipeline, {}, "b")
     with pytest.raises(AssertionError, match="did not fail|failed it"):
         conformance.check_timeouts(backend_with(RunTimeoutWins), pipeline, {}, "b")
+
+
+def pause(x):
+    time.sleep(2 * 0.25)  # longer than the check's run timeout, with no timeout of its own
+    return x
+
+
+def test_the_timeout_property_is_not_failed_by_another_node_that_outlasts_the_run_timeout():
+    """A plain transform that waited for a worker thread on a busy machine outlasted the run's
+    0.25 s: the run rightly failed there, and the property said the slow agent's own timeout
+    had lost to the run's (a flaky failure of the notebook's conformance run)."""
+    from irgraph import Agent, Transform
+
+    slow = Agent("b").instruct("Go.").writes("x")
+    pipeline = slow >> Transform("pause", pause).reads("x").writes("y")
+    conformance.check_timeouts(backend_with(Scheduler), pipeline, {}, "b")
 
 
 def test_the_reference_property_catches_a_skipped_node():

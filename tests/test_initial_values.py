@@ -70,3 +70,20 @@ def test_the_command_line_says_so_without_running(capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert code == 1 and "MapOver 'each' iterates over 'papers'" in err
     assert "--state-json" in err and "started" not in out.getvalue()
+
+
+def test_irgraph_check_refuses_the_values_run_would_refuse(capsys: pytest.CaptureFixture[str]):
+    """check --state declared the keys and said 'OK: no problems found.' for values that run
+    refuses before any node."""
+    target = "tests.test_initial_values:PIPELINE"
+    code = main(
+        ["check", target, "--state", "topic=owls", "--state", "papers=a"], out=io.StringIO()
+    )
+    assert code == 1 and "MapOver 'each' iterates over 'papers'" in capsys.readouterr().err
+    code = main(
+        ["check", target, "--input", "papers", "--state-json", '{"topic": null}'], out=io.StringIO()
+    )
+    assert code == 1 and "holds None for 'topic'" in capsys.readouterr().err
+    out = io.StringIO()
+    code = main(["check", target, "--state-json", '{"topic": "owls", "papers": ["a"]}'], out=out)
+    assert code == 0 and "OK: no problems found." in out.getvalue()

@@ -839,7 +839,7 @@ CATALOG: tuple[BadInput, ...] = (
         'run(writer, provider=answering(42), state={"topic": "owls"})',
         RunError,
         "Node 'writer' failed",
-        "answered int 42",
+        "answered 42 (an int)",
         "complete() must return a str",
     ),
     _row(
@@ -848,6 +848,7 @@ CATALOG: tuple[BadInput, ...] = (
         'run(writer, provider=answering(None), state={"topic": "owls"})',
         RunError,
         "Node 'writer' failed",
+        "answered None (did it forget to return?)",
         "complete() must return a str",
     ),
     _row(
