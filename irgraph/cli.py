@@ -41,7 +41,7 @@ from irgraph.cli_inputs import (
 )
 from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
 from irgraph.cli_pictures import add_show_parser, check_output, show_command
-from irgraph.cli_signals import Terminated, exit_code, terminated_as_interrupt
+from irgraph.cli_signals import exit_code, terminated, terminated_as_interrupt
 from irgraph.cli_state_types import check_spelling, check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
 
@@ -257,7 +257,7 @@ def _run(
             progress.finish(result)
     except KeyboardInterrupt as stop:
         done = ", ".join(map(shown, progress.done())) or "nothing"
-        said = "Terminated (SIGTERM)" if isinstance(stop, Terminated) else "Interrupted"
+        said = "Terminated (SIGTERM)" if terminated(stop) else "Interrupted"
         print(f"{said}; completed: {done}.", file=sys.stderr)
         return exit_code(stop)
     took, extra = progress.took()  # the run's measured time, as its progress and view say
@@ -430,7 +430,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         _silence(out)
         return 141
     except KeyboardInterrupt as stop:
-        said = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        said = "terminated (SIGTERM)" if terminated(stop) else "interrupted"
         print(f"irgraph: {said}.", file=sys.stderr)
         return exit_code(stop)
     finally:  # Prefect's temporary server stops as the process exits: Ctrl-C there is 130

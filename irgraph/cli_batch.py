@@ -49,7 +49,7 @@ from irgraph.cli_choices import check_provider, quiet_prefect
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
-from irgraph.cli_signals import Terminated, exit_code
+from irgraph.cli_signals import exit_code, terminated
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 from irgraph.providers import makes_answers_up
@@ -410,7 +410,7 @@ def _batch_held(
             else:
                 batch.drain()
     except KeyboardInterrupt as stop:
-        ending = "Terminated (SIGTERM)" if isinstance(stop, Terminated) else "Interrupted"
+        ending = "Terminated (SIGTERM)" if terminated(stop) else "Interrupted"
         code = exit_code(stop)
         batch.untidy = True
     except BatchError as error:

@@ -104,6 +104,61 @@ def test_keyboard_interrupt_mid_run_reports_what_completed(sent, code, said):
     assert "Traceback" not in err
 
 
+HOLDS_THE_LOOP = """
+import pathlib, time
+from irgraph import Agent, Transform
+
+async def spin(findings):
+    pathlib.Path("spinning").touch()
+    while not pathlib.Path("release").exists():  # no await: the signal lands in this step
+        time.sleep(0.001)
+    return findings
+
+pipeline = (
+    Agent("researcher").instruct("Research owls.").writes("findings")
+    >> Transform("spin", spin).reads("findings").writes("spun")
+    >> Agent("writer").instruct("Write from {spun}.")
+)
+"""
+
+
+def _stopped_while_a_step_holds_the_loop(tmp_path, sent):
+    folder = tmp_path / sent.name
+    folder.mkdir()
+    (folder / "holding.py").write_text(HOLDS_THE_LOOP)
+    proc = subprocess.Popen(
+        [*IRGRAPH_AS_FROM_A_TERMINAL, "run", "holding.py:pipeline"],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder / "spinning").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline, "the step never started"
+            time.sleep(0.01)
+        proc.send_signal(sent)
+        (folder / "release").touch()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err
+
+
+def test_sigterm_while_a_step_holds_the_loop_stops_the_run_as_ctrl_c_does(tmp_path):
+    """SIGTERM during a step that does not await (a busy async transform) is what Ctrl-C is
+    there: asyncio's cancel of the run, taking effect at its next await; it used to be raised
+    inside the step, in the middle of whatever the event loop was doing."""
+    interrupted = _stopped_while_a_step_holds_the_loop(tmp_path, signal.SIGINT)
+    terminated = _stopped_while_a_step_holds_the_loop(tmp_path, signal.SIGTERM)
+    assert interrupted[0] == 130 and terminated[0] == 143, (interrupted, terminated)
+    said = interrupted[1].replace("Interrupted", "Terminated (SIGTERM)")
+    assert terminated[1] == said
+    assert "completed: researcher, spin" in said and "Traceback" not in said
+
+
 def test_unreachable_prefect_server_is_a_clear_error(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
