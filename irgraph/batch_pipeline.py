@@ -7,6 +7,7 @@ does left out) and the few words its refusal uses to say what changed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -16,7 +17,12 @@ from irgraph.graph import root_of
 from irgraph.ir.functions import FunctionRef
 from irgraph.ir.values import JsonObject
 
-__all__ = ["described_json", "difference", "pipeline_description"]
+__all__ = [
+    "described_json",
+    "difference",
+    "digest_of_described",
+    "pipeline_description",
+]
 
 #: IR fields that change nothing a run does, so editing them does not change the pipeline.
 _NOT_RUN = frozenset({"description"})
@@ -46,6 +52,22 @@ _FIELD_WORDS = {
 def described_json(pipeline: Any) -> str:
     """:func:`pipeline_description` as canonical JSON text: what a store's record holds."""
     return json.dumps(pipeline_description(pipeline), sort_keys=True, default=repr)
+
+
+def digest_of_described(described: Any) -> str:
+    """A short hash of a pipeline described (:func:`pipeline_description`, or as a store's
+    record holds it): what a results line of ``irgraph batch`` records of its pipeline (so
+    an edited description, which a keyed batch resumes across, changes it no more).
+
+    >>> from irgraph import Agent
+    >>> one, two = Agent("w").model("m"), Agent("w").model("m").describe("Drafts.")
+    >>> digest_of_described(pipeline_description(one)) == digest_of_described(
+    ...     pipeline_description(two)
+    ... )
+    True
+    """
+    text = json.dumps(described, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def pipeline_description(pipeline: Any) -> Any:

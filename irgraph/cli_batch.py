@@ -6,20 +6,23 @@ goes (:func:`irgraph.batch.run_many` pulls the next line only when an item finis
 be bigger than memory. Each result is appended to the output file as it completes, one JSON
 line, flushed::
 
-    {"index": 0, "key": "<hash of the input line>", "state": {...}}
-    {"index": 1, "key": "...", "error": {"type": "RunError", "message": "..."}}
+    {"index": 0, "key": "<hash of the input line>", "state": {...}, "pipeline": "<digest>"}
+    {"index": 1, "key": "...", "error": {"type": "RunError", "message": "..."}, "pipeline": ...}
 
 A line that is not a JSON object is that item's error (naming the file and line); the rest go
 on. Running the same command again resumes: a result line with a state whose index and input
 hash both match is kept and its item not run again; failed items and items whose line changed
-run again. The kept lines are rewritten first (temporary file + ``os.replace``), so a line cut
-short by a crash is dropped rather than appended to.
+run again. A file holding results of another version of the pipeline (another digest, as
+:func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused before any item runs;
+lines without a digest (an earlier irgraph's) resume, with a note. The kept lines are
+rewritten first (temporary file + ``os.replace``), so a line cut short by a crash is dropped
+rather than appended to.
 
 Progress goes to standard error: on a terminal one line redrawn up to 10 times a second (done,
 failed, in flight, rate, and the ETA when the inputs are a regular file, counted up front);
 otherwise a plain line every 10 seconds. The summary goes to standard output. Exit codes: 0
-every item completed, 1 some failed, 2 bad command line, 130 Ctrl-C and 143 ``SIGTERM``
-(results so far kept).
+every item completed, 1 some failed, 2 bad command line (or a batch refused before any item
+runs), 130 Ctrl-C and 143 ``SIGTERM`` (results so far kept).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import attrs
 
 from irgraph.cli_batch_results import (
     check_output,
+    check_pipeline,
     compact,
     keep_completed,
     output_lock,
@@ -220,6 +224,7 @@ class _Batch:
         self.stopped = False  # by --fail-fast
         self.out: IO[str] | None = None
         self.made_up = False  # the provider makes its answers up (fake): the lines say so
+        self.pipeline: str | None = None  # the digest of the pipeline: every line records it
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
@@ -240,7 +245,7 @@ class _Batch:
         self.read = index + 1
 
     def write(self, line: _Line, item: Any = None) -> None:
-        record = result_record(line, item, self.inputs.where, self.made_up)
+        record = result_record(line, item, self.inputs.where, self.made_up, self.pipeline)
         assert self.out is not None
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
@@ -325,16 +330,13 @@ def batch_target(args: argparse.Namespace) -> Any:
 
 def _command_words(said: str, args: argparse.Namespace, kept: bool) -> str:
     """A batch's refusal as the command says it: its options for ``batch_key``; and, when the
-    results file holds results (``kept``), that a changed pipeline needs a new one too (its
-    lines are kept by input line, not by pipeline, so the same file would resume them)."""
+    results file holds results (``kept``), that a changed pipeline needs a new one too (the
+    same file, holding the old pipeline's results, would be refused)."""
     from irgraph.batch_store import default_directory
 
     new = "give it a new --batch-key"
     if kept and args.batch_key is not None:
-        new += (
-            f" and a new -o file (the same file would resume the results {args.output} "
-            "holds as they are: a results line is kept by its input line, not by the pipeline)"
-        )
+        new += f" and a new -o file (the results {args.output} holds are the old pipeline's)"
         store = f"delete the directory {default_directory(args.batch_key)}"
         said = said.replace(store, f"{store} and the results file {args.output}")
     said = said.replace("give it a new batch_key", new)
@@ -388,6 +390,14 @@ def _batch_held(
     except BaseException:
         inputs.close()
         raise
+    try:  # the results file holds this pipeline's results (or older lines, which resume)
+        note = _check_pipeline(args.output, found, target, batch)
+    except BaseException:
+        inputs.close()
+        cast("Generator[Any, None, None]", results).close()
+        raise
+    if note is not None:
+        print(f"irgraph: {note}", file=sys.stderr)
     try:
         batch.kept = keep_completed(args.output, found)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
@@ -432,6 +442,16 @@ def _batch_held(
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
     return 1 if meter.failed else 0
+
+
+def _check_pipeline(output: str, found: Any, target: Any, batch: _Batch) -> str | None:
+    """Record the pipeline's digest for the lines ``batch`` writes, and check the results
+    file ``output`` (scanned into ``found``) against it (:func:`check_pipeline`)."""
+    from irgraph.batch_pipeline import described_json, digest_of_described
+
+    described = json.loads(described_json(target))
+    batch.pipeline = digest_of_described(described)
+    return check_pipeline(output, found, batch.pipeline, described)
 
 
 def _setup_mistake(error: IrgraphError, args: argparse.Namespace, kept: bool) -> CliError:

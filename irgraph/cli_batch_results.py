@@ -4,8 +4,10 @@ One JSON line per item, ``{"index": I, "key": K, "state": {...}}`` for an item t
 and ``{"index": I, "key": K, "error": {"type": ..., "message": ...}}`` for one that failed, its
 message worded for the command line: it names the item by its index and line in the inputs
 file (not by ``run_many``'s own count, which skips the lines that are not states or were
-resumed) and its advice by the command's options. A resumed batch keeps the completed lines
-and rewrites the file in place (a temporary file renamed over it).
+resumed) and its advice by the command's options. Each line ends with ``"pipeline": D``, the
+digest of the pipeline that wrote it: a file holding another version's results is refused. A
+resumed batch keeps the completed lines and rewrites the file in place (a temporary file
+renamed over it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from irgraph.ir.values import json_problem
 
 __all__ = [
     "check_output",
+    "check_pipeline",
     "compact",
     "input_words",
     "keep_completed",
@@ -34,9 +37,15 @@ __all__ = [
 ]
 
 
-def _result(raw: bytes, real: bool = False) -> tuple[int, str, bool] | None:
-    """``(index, key, has state)`` of a result line, ``None`` for any other line. For a
-    ``real`` provider's run, a state that a made-up provider's run wrote does not count."""
+#: ``(index, key, has state, pipeline digest or None)`` of a result line.
+Found = dict[int, tuple[int, str, bool, str | None]]
+
+
+def _result(raw: bytes, real: bool = False) -> tuple[int, str, bool, str | None] | None:
+    """``(index, key, has state, pipeline)`` of a result line, ``None`` for any other line;
+    ``pipeline`` is the digest of the pipeline that wrote it (``None`` in a line written
+    before lines recorded it). For a ``real`` provider's run, a state that a made-up
+    provider's run wrote does not count."""
     try:
         record = json.loads(raw)
     except (ValueError, RecursionError):
@@ -50,17 +59,18 @@ def _result(raw: bytes, real: bool = False) -> tuple[int, str, bool] | None:
         return None
     if real and record.get("made_up") is True:
         has_state = False  # a made-up answer's state does not stand for a real provider's
-    return index, key, has_state
+    pipeline = record.get("pipeline")
+    return index, key, has_state, pipeline if isinstance(pipeline, str) else None
 
 
-def scan_results(path: str, *, real: bool = False) -> dict[int, tuple[int, str, bool]]:
+def scan_results(path: str, *, real: bool = False) -> Found:
     """The last result line of each index in the results file ``path``: ``{index: (line
-    number, key, has state)}``; nothing when there is no such file. Only the last line may be
-    something else, and only a line a crash cut short (no newline, the start of a result
-    line): a file with other lines is refused, untouched, since it is not the results file of
-    a batch and the rewrite would lose them. For a ``real`` provider's run, the lines a
+    number, key, has state, pipeline)}``; nothing when there is no such file. Only the last
+    line may be something else, and only a line a crash cut short (no newline, the start of a
+    result line): a file with other lines is refused, untouched, since it is not the results
+    file of a batch and the rewrite would lose them. For a ``real`` provider's run, the lines a
     made-up provider's run wrote (``"made_up": true``) count as not completed."""
-    found: dict[int, tuple[int, str, bool]] = {}
+    found: Found = {}
     if not os.path.exists(path):
         return found
     odd = None
@@ -76,7 +86,7 @@ def scan_results(path: str, *, real: bool = False) -> dict[int, tuple[int, str, 
             if result is None:
                 odd = number
             else:
-                found[result[0]] = (number, result[1], result[2])
+                found[result[0]] = (number, *result[1:])
     return found
 
 
@@ -103,21 +113,54 @@ def _rewrite(path: str, lines: set[int]) -> None:
         raise
 
 
-def keep_completed(path: str, found: dict[int, tuple[int, str, bool]]) -> dict[int, str]:
+def keep_completed(path: str, found: Found) -> dict[int, str]:
     """Prepare the results file ``path`` (scanned into ``found``) for a resumed batch: keep the
     last completed result line of each index, drop the rest (errors, duplicates, a half-written
     line), and return ``{index: key}`` of those kept."""
     if not os.path.exists(path):
         return {}
-    kept = {index: (number, key) for index, (number, key, ok) in found.items() if ok}
+    kept = {index: (number, key) for index, (number, key, ok, _) in found.items() if ok}
     _rewrite(path, {number for number, _ in kept.values()})
     return {index: key for index, (_, key) in kept.items()}
+
+
+def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str | None:
+    """Refuse the results file ``path`` (scanned into ``found``) when a result it would resume
+    was written by another pipeline than this one (``digest``, ``described``), saying what
+    changed when the record of a keyed batch still holds that pipeline; a lines-only key would
+    give that pipeline's results as this one's. Returns a note when it resumes results written
+    before lines recorded their pipeline (they resume, as they did)."""
+    from irgraph.batch_pipeline import difference
+    from irgraph.batch_store import recorded_pipeline
+
+    kept = [pipeline for _, _, ok, pipeline in found.values() if ok]
+    other = next((p for p in kept if p is not None and p != digest), None)
+    if other is not None:
+        was = recorded_pipeline(other)
+        changed = (
+            f"{difference(was, described)}"
+            if was is not None
+            else "what changed cannot be told (the file records only a digest of each pipeline)"
+        )
+        raise CliError(
+            f"-o {path!r} holds results of another version of the pipeline (pipeline {other}, "
+            f"this one is {digest}): {changed}. Resuming would give that version's results "
+            f"as this one's; write the results to a new -o file, or delete {path} to run every "
+            "item again with this pipeline."
+        )
+    if None not in kept:
+        return None
+    return (
+        f"note: -o {path!r} has results written by an earlier irgraph, which did not record "
+        "their pipeline; they are resumed as they are. If the pipeline changed since, write "
+        "the results to a new -o file."
+    )
 
 
 def compact(path: str, total: int | None) -> None:
     """Keep the last result line of each index (below ``total`` when given)."""
     found = scan_results(path)
-    _rewrite(path, {n for index, (n, _, _) in found.items() if total is None or index < total})
+    _rewrite(path, {n for index, (n, *_) in found.items() if total is None or index < total})
 
 
 @contextlib.contextmanager
@@ -185,10 +228,13 @@ def check_output(path: str, inputs: str) -> None:
         raise CliError(f"-o {path!r} is the inputs file; write the results to another file.")
 
 
-def result_record(line: Any, item: Any, where: str, made_up: bool = False) -> dict[str, Any]:
+def result_record(
+    line: Any, item: Any, where: str, made_up: bool = False, pipeline: str | None = None
+) -> dict[str, Any]:
     """The result line of the inputs line ``line`` (read from ``where``): the item's final
-    state, or its error worded for the command line. A state that a ``made_up`` provider's
-    answers made says so (``"made_up": true``): a run with a real provider runs it again."""
+    state, or its error worded for the command line, and the digest of the ``pipeline`` that
+    ran it. A state that a ``made_up`` provider's answers made says so (``"made_up": true``):
+    a run with a real provider runs it again."""
     record: dict[str, Any] = {"index": line.index, "key": line.key}
     if line.problem is not None:
         record["error"] = {"type": "InputError", "message": line.problem}
@@ -209,6 +255,8 @@ def result_record(line: Any, item: Any, where: str, made_up: bool = False) -> di
         message = command_line_words(message, item.index, f"{line.index} ({where}:{line.number})")
         message = input_words(message, item.error, "batch")
         record["error"] = {"type": type(item.error).__name__, "message": message}
+    if pipeline is not None:  # last: a line starts as it always did
+        record["pipeline"] = pipeline
     return record
 
 

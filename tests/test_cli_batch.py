@@ -88,7 +88,11 @@ def results(path: Path) -> dict[int, dict[str, Any]]:
     for line in path.read_text().splitlines():
         record = json.loads(line)
         assert record["index"] not in found, f"index {record['index']} twice"
-        assert set(record) - {"made_up"} in ({"index", "key", "state"}, {"index", "key", "error"})
+        assert set(record) - {"made_up"} in (
+            {"index", "key", "state", "pipeline"},
+            {"index", "key", "error", "pipeline"},
+        )
+        assert re.fullmatch("[0-9a-f]{16}", record["pipeline"])  # the digest of the pipeline
         # The fake provider's answers made the state: it says so (only a state does)
         assert record.get("made_up", True) is True
         assert "made_up" not in record or "state" in record

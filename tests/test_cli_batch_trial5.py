@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from irgraph.cli import main
+from tests.support.batch_dir import batch_dir, batch_in
 from tests.support.modules import importable
 
 MODULE = "irgraph_cli_batch_trial5_pipelines"
@@ -54,15 +55,11 @@ TOPICS = ["owls", "bats", "cats"]
 
 @pytest.fixture
 def here(tmp_path, monkeypatch):
-    importable(tmp_path, monkeypatch, MODULE, PIPELINES)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in TOPICS))
-    return tmp_path
+    return batch_dir(tmp_path, monkeypatch, MODULE, PIPELINES, TOPICS)
 
 
 def call(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    return main(["batch", f"{MODULE}:pipeline", "in.jsonl", *argv], out=out), out.getvalue()
+    return batch_in(f"{MODULE}:pipeline", *argv)
 
 
 def states(path: Path) -> list[dict]:
@@ -259,8 +256,8 @@ def test_a_changed_pipeline_under_a_batch_key_is_refused_in_the_commands_words(h
 def test_a_changed_pipeline_resumed_into_the_same_results_file_is_told_what_changed_and_to_do(
     here, capsys
 ):
-    """Resumed into the same -o file, a new --batch-key alone would not do: the file's lines
-    are kept by input line, so they would come back as the old pipeline left them."""
+    """Resumed into the same -o file, a new --batch-key alone would not do: the file holds the
+    old pipeline's results (and is refused, tests/test_cli_batch_versions.py)."""
     assert call("-o", "one.jsonl", "--batch-key", "v1")[0] == 0
     (here / f"{MODULE}.py").write_text(PIPELINES.replace("Research {topic}", "Study {topic}"))
     sys.modules.pop(MODULE)
@@ -268,9 +265,8 @@ def test_a_changed_pipeline_resumed_into_the_same_results_file_is_told_what_chan
     err = capsys.readouterr().err
     assert "('Research {topic}.' -> 'Study {topic}.')" in err  # what changed, old and new
     assert (
-        "give it a new --batch-key and a new -o file (the same file would resume the results "
-        "one.jsonl holds as they are: a results line is kept by its input line, not by the "
-        "pipeline); to start this batch over with it, delete the directory "
+        "give it a new --batch-key and a new -o file (the results one.jsonl holds are the old "
+        "pipeline's); to start this batch over with it, delete the directory "
         ".irgraph-batches/v1 and the results file one.jsonl." in err
     )
     # what it says to do: a new key and a new file run the changed pipeline afresh
