@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -22,7 +23,11 @@ __all__ = [
     "difference",
     "digest_of_described",
     "pipeline_description",
+    "recorded_pipeline",
 ]
+
+#: The ``"format"`` of a keyed batch's record (:mod:`irgraph.batch_store`).
+RECORD_FORMAT = "irgraph-batch"
 
 #: IR fields that change nothing a run does, so editing them does not change the pipeline.
 _NOT_RUN = frozenset({"description"})
@@ -68,6 +73,21 @@ def digest_of_described(described: Any) -> str:
     """
     text = json.dumps(described, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def recorded_pipeline(digest: str) -> Any:
+    """The pipeline (described) whose :func:`digest_of_described` is ``digest``, as the record
+    of a keyed batch under ``.irgraph-batches`` holds it; ``None`` when no record there does
+    (an ``irgraph batch`` results line records only the digest: this tells what changed)."""
+    for path in sorted(Path(".irgraph-batches").glob("*/batch-*.json")):
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(kept, dict) and kept.get("format") == RECORD_FORMAT and "pipeline" in kept:
+            if digest_of_described(kept["pipeline"]) == digest:
+                return kept["pipeline"]
+    return None
 
 
 def pipeline_description(pipeline: Any) -> Any:

@@ -63,27 +63,16 @@ from typing import Any
 
 import attrs
 
-from irgraph.batch_pipeline import (
-    described_json,
-    difference,
-    digest_of_described,
-    pipeline_description,
-)
+from irgraph.batch_pipeline import RECORD_FORMAT as _BATCH_FORMAT
+from irgraph.batch_pipeline import described_json, difference, pipeline_description
 from irgraph.errors import PipelineError, RunError
 from irgraph.events import RunResult
 from irgraph.ir.values import canonical, json_problem
 from irgraph.providers import ModelProvider, ModelRequest, completion
 
-__all__ = [
-    "BatchStore",
-    "RememberingProvider",
-    "default_directory",
-    "pipeline_description",
-    "recorded_pipeline",
-]
+__all__ = ["BatchStore", "RememberingProvider", "default_directory", "pipeline_description"]
 
 _FORMAT = "irgraph-batch-item"
-_BATCH_FORMAT = "irgraph-batch"
 _ASKED = tuple(field.name for field in attrs.fields(ModelRequest) if field.eq)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 #: How an item's error tells to run the batch without a key (``irgraph batch`` words it its
@@ -123,18 +112,6 @@ def default_directory(batch_key: str) -> Path:
     if safe != batch_key:
         safe = f"{safe}-{_digest(batch_key)[:8]}"
     return Path(".irgraph-batches") / safe
-
-
-def recorded_pipeline(digest: str) -> Any:
-    """The pipeline (described) whose :func:`~irgraph.batch_pipeline.digest_of_described` is
-    ``digest``, as the record of a keyed batch under ``.irgraph-batches`` holds it; ``None``
-    when no record there holds it."""
-    for path in sorted(Path(".irgraph-batches").glob("*/batch-*.json")):
-        kept = _read(path)
-        if isinstance(kept, dict) and kept.get("format") == _BATCH_FORMAT and "pipeline" in kept:
-            if digest_of_described(kept["pipeline"]) == digest:
-                return kept["pipeline"]
-    return None
 
 
 def _write_atomically(path: Path, data: Any) -> None:

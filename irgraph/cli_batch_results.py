@@ -130,8 +130,7 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     changed when the record of a keyed batch still holds that pipeline; a lines-only key would
     give that pipeline's results as this one's. Returns a note when it resumes results written
     before lines recorded their pipeline (they resume, as they did)."""
-    from irgraph.batch_pipeline import difference
-    from irgraph.batch_store import recorded_pipeline
+    from irgraph.batch_pipeline import difference, recorded_pipeline
 
     kept = [pipeline for _, _, ok, pipeline in found.values() if ok]
     other = next((p for p in kept if p is not None and p != digest), None)
