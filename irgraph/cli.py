@@ -121,6 +121,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     from irgraph.analysis import parallelizable
+    from irgraph.cli_allow import allow_warnings
     from irgraph.graph import root_of, to_graph
     from irgraph.validate import check_given_values, required_inputs, validate
 
@@ -132,7 +133,8 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     given = {**_state_options(args, state), **dict.fromkeys(inputs, "--input")}
     check_spelling(G, given, required_inputs(G) - set(declared), declared)
     check_texts_routed_on(G, _texts(args), state)
-    warnings = [*validate(G), *_refused(target, check_modules(args.allow_module))]
+    allow = check_modules(args.allow_module)
+    warnings = [*validate(G), *allow_warnings(root_of(target), allow)]
     check_given_values(G, state)  # what run would refuse of the values given, before a node
     print(describe_graph(G), file=out)
     for warning in warnings:
@@ -160,15 +162,6 @@ def _escaped_names(suggestion: Any) -> Any:
         return shown(name)[1:-1] if shown(name) != name else name
 
     return attrs.evolve(suggestion, node=inner(suggestion.node), after=inner(suggestion.after))
-
-
-def _refused(target: Any, allow: list[str]) -> list[str]:
-    """The functions of a pipeline read from a file that ``run`` would refuse to import, or
-    could not import."""
-    from irgraph.graph import root_of
-    from irgraph.ir.trust import unrunnable_functions, with_allowed
-
-    return [str(p) for p in unrunnable_functions(with_allowed(root_of(target), allow))]
 
 
 def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, str]:
