@@ -40,7 +40,12 @@ from irgraph.cli_inputs import (
     parse_state,
 )
 from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
-from irgraph.cli_pictures import add_show_parser, check_output, show_command
+from irgraph.cli_pictures import (
+    add_direction_option,
+    add_show_parser,
+    check_output,
+    show_command,
+)
 from irgraph.cli_signals import exit_code, terminated, terminated_as_interrupt
 from irgraph.cli_state_types import check_spelling, check_texts_routed_on
 from irgraph.errors import IrgraphError, RunError
@@ -121,6 +126,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     from irgraph.analysis import parallelizable
+    from irgraph.cli_allow import allow_warnings
     from irgraph.graph import root_of, to_graph
     from irgraph.validate import check_given_values, required_inputs, validate
 
@@ -132,7 +138,8 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     given = {**_state_options(args, state), **dict.fromkeys(inputs, "--input")}
     check_spelling(G, given, required_inputs(G) - set(declared), declared)
     check_texts_routed_on(G, _texts(args), state)
-    warnings = [*validate(G), *_refused(target, check_modules(args.allow_module))]
+    allow = check_modules(args.allow_module)
+    warnings = [*validate(G), *allow_warnings(root_of(target), allow)]
     check_given_values(G, state)  # what run would refuse of the values given, before a node
     print(describe_graph(G), file=out)
     for warning in warnings:
@@ -160,15 +167,6 @@ def _escaped_names(suggestion: Any) -> Any:
         return shown(name)[1:-1] if shown(name) != name else name
 
     return attrs.evolve(suggestion, node=inner(suggestion.node), after=inner(suggestion.after))
-
-
-def _refused(target: Any, allow: list[str]) -> list[str]:
-    """The functions of a pipeline read from a file that ``run`` would refuse to import, or
-    could not import."""
-    from irgraph.graph import root_of
-    from irgraph.ir.trust import unrunnable_functions, with_allowed
-
-    return [str(p) for p in unrunnable_functions(with_allowed(root_of(target), allow))]
 
 
 def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, str]:
@@ -270,6 +268,11 @@ def _diff(args: argparse.Namespace, out: TextIO) -> int:
     from irgraph.analysis import diff
     from irgraph.graph import to_graph
 
+    if args.direction is not None and not args.mermaid:
+        raise CliError(
+            f"--direction {args.direction} sets the way the --mermaid picture flows, and the "
+            f"text of a change has none; add --mermaid, or drop --direction."
+        )
     old = to_graph(load_target(args.old))  # plain data: the modules it came from may go
     forget_file(args.old)
     change = diff(old, to_graph(load_target(args.new)))
@@ -277,7 +280,8 @@ def _diff(args: argparse.Namespace, out: TextIO) -> int:
     if args.mermaid:
         from irgraph.backends.mermaid_diff import diff_to_mermaid
 
-        print(diff_to_mermaid(change), file=out, end="")
+        options = {} if args.direction is None else {"direction": args.direction}
+        print(diff_to_mermaid(change, **options), file=out, end="")
     else:
         print(change, file=out)  # names that do not print are shown as their repr
     return 0 if change.empty else 1
@@ -370,6 +374,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("old", help="the old pipeline: " + target_help)
     compare.add_argument("new", help="the new pipeline: " + target_help)
     compare.add_argument("--mermaid", action="store_true", help="print the change as mermaid")
+    add_direction_option(compare)
     return parser
 
 

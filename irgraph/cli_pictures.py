@@ -18,6 +18,7 @@ from irgraph.errors import IrgraphError
 
 __all__ = [
     "DIRECTIONS",
+    "add_direction_option",
     "SUFFIX_FORMATS",
     "add_show_parser",
     "check_output",
@@ -37,6 +38,18 @@ SUFFIX_FORMATS = {
 DIRECTIONS = ("TD", "TB", "BT", "LR", "RL")
 
 
+def add_direction_option(cmd: Any) -> None:
+    """Give the parser ``cmd`` ``--direction``, the way its picture flows."""
+    cmd.add_argument(
+        "--direction",
+        type=str.upper,  # --direction lr is LR
+        choices=DIRECTIONS,
+        default=None,
+        help="the way the graph flows, in any case: TD or TB top-down, BT bottom-up, LR "
+        "left to right, RL right to left (default: TD)",
+    )
+
+
 def add_show_parser(sub: Any, target_help: str) -> None:
     """Register ``irgraph show`` on the subparsers ``sub``."""
     show = sub.add_parser("show", help="draw a pipeline (mermaid, dot, svg or png)")
@@ -48,14 +61,7 @@ def add_show_parser(sub: Any, target_help: str) -> None:
         default=None,
         help="the picture format, in any case (default: from the -o file's suffix, else mermaid)",
     )
-    show.add_argument(
-        "--direction",
-        type=str.upper,  # --direction lr is LR
-        choices=DIRECTIONS,
-        default=None,
-        help="the way the graph flows, in any case: TD or TB top-down, BT bottom-up, LR "
-        "left to right, RL right to left (default: TD)",
-    )
+    add_direction_option(show)
     show.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="write to FILE (-: standard output)"
     )

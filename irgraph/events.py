@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import attrs
 
+from irgraph.checks import keyword_options
 from irgraph.errors import load_run_view
 
 if TYPE_CHECKING:
@@ -253,6 +254,7 @@ class RunResult:
         """The trace events of one node."""
         return [e for e in self.trace if e.node == node]
 
+    @keyword_options
     def view(self, pipeline: Any = None, *, concurrency: int | None = None) -> Any:
         """The run's diagram, timeline and node table (what Jupyter shows for it).
         ``pipeline`` (builder, IR or graph) is needed when the result carries no ``graph``;
@@ -263,11 +265,13 @@ class RunResult:
         assert _run_view is not None
         return _run_view(self, pipeline, concurrency)
 
+    @keyword_options
     def diagram(self, pipeline: Any = None) -> Any:
         """The pipeline diagram with every node coloured by what happened to it: ``.svg``,
         ``.to_mermaid()``, ``str()`` for text."""
         return self.view(pipeline).diagram
 
+    @keyword_options
     def timeline(self, pipeline: Any = None, *, concurrency: int | None = None) -> Any:
         """The Gantt chart of the run: ``.svg``, ``.to_mermaid()`` (``gantt``), ``str()``."""
         return self.view(pipeline, concurrency=concurrency).timeline

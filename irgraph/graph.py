@@ -228,8 +228,15 @@ class _Walker:
         if type(node) is AgentNode:
             if "{{" in node.instruction or "{{" in node.system:
                 self.braced.append(nid)
-        elif "{{" in getattr(node, "message", ""):
-            self.braced.append(nid)
+        elif isinstance(node, GateNode):
+            if "{{" in node.message:
+                self.braced.append(nid)
+            if not node.message.strip():
+                self.warnings.append(
+                    f"Gate '{nid}' has no message, so whoever answers it is asked nothing; "
+                    f"give it one with .message(...), e.g. Gate('{node.name}')"
+                    ".message('Approve the draft?')."
+                )
         if type(node) is AgentNode and node.output is not None:
             self.warnings += schema_warnings(node.output, nid)
         elif isinstance(node, TransformNode):

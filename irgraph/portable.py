@@ -99,18 +99,40 @@ def _xml_ids(G: nx.DiGraph) -> dict[Any, str]:
     return ids
 
 
+def _from_gml(nid: Any, data: dict[str, Any]) -> bool:
+    """Whether a node was read back from GML: its 'label' is gone (read as the id), or its
+    id is GML's number and its label the pipeline's id as plain text, not the JSON text
+    :func:`portable` wrote."""
+    label = data.get("label")
+    if label is None:
+        return "label" not in data
+    if not isinstance(nid, int) or not isinstance(label, str):
+        return False
+    try:
+        return not isinstance(json.loads(label), str)
+    except ValueError:
+        return True
+
+
 def from_portable(H: nx.DiGraph) -> nx.DiGraph:
     """The graph :func:`portable` encoded, as read back by ``nx.read_graphml`` or
     ``nx.read_gexf``. (GEXF keeps no graph attributes but the name: nodes and edges come
     back whole, the ``tree`` that :func:`from_graph` needs only through GraphML or JSON.)"""
     _need_graph(H, "from_portable")
-    unlabelled = [n for n, data in H.nodes(data=True) if "kind" in data and "label" not in data]
-    if unlabelled:
+    gml = next(((n, d) for n, d in H.nodes(data=True) if "kind" in d and _from_gml(n, d)), None)
+    if gml is not None:
+        nid, data = gml
+        said = (
+            "has no 'label': nx.read_gml takes each node's 'label' as its id"
+            if "label" not in data
+            else f"is labelled {data['label']!r}, which is no JSON text: GML writes each "
+            "node's id as its 'label', which nx.read_gml(path, label='id') keeps in place of "
+            "the pipeline's own, numbering the nodes"
+        )
         raise PipelineError(
-            f"from_portable() got a graph whose node {unlabelled[0]!r} has no 'label': "
-            "nx.read_gml takes each node's 'label' as its id, so a GML file cannot hold a "
-            "pipeline's nodes whole.",
-            node=str(unlabelled[0]),
+            f"from_portable() got a graph whose node {nid!r} {said}, so a GML file cannot hold "
+            "a pipeline's nodes whole.",
+            node=str(nid),
             hint="Write GraphML instead (nx.write_graphml(portable(G), path), read back with "
             "from_portable(nx.read_graphml(path))), or node-link JSON "
             "(json.dumps(nx.node_link_data(G))).",

@@ -258,8 +258,11 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
         hint = f"'{writers[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
         hint += f", or use {{{key}?}} if '{nid}' can do without it." if optional else "."
     else:
-        hint = f"Write it with .writes('{key}') on an earlier step, {declare_input_advice(key)}"
-        hint += f", or read it as {{{key}?}} if it may be unset." if optional else "."
+        hint = f"Write it with .writes('{key}') on an earlier step, "
+        if optional:
+            hint += f"{declare_input_advice(key)}, or read it as {{{key}?}} if it may be unset."
+        else:  # the last of two ways takes the "or"
+            hint += f"or {declare_input_advice(key)}."
     return Problem(
         f"'{nid}' {what} {shown}, but no step before it writes '{key}' and it is not a "
         "pipeline input.",

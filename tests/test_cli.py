@@ -269,6 +269,20 @@ def test_diff_exits_1_when_the_pipelines_differ(mermaid):
     assert code == 1 and text
 
 
+@pytest.mark.parametrize(("given", "drawn"), [("lr", "graph LR"), ("BT", "graph BT")])
+def test_diff_mermaid_flows_the_way_direction_says(given, drawn):
+    argv = ["diff", "irgraph.demo:research_pipeline", "tests.support.pipelines:research"]
+    code, text = call(*argv, "--mermaid", "--direction", given)
+    assert code == 1 and drawn in text.splitlines(), text
+    assert "graph TD" in call(*argv, "--mermaid")[1].splitlines()
+
+
+def test_diff_direction_without_mermaid_is_refused(capsys):
+    argv = ["diff", "irgraph.demo:research_pipeline", "irgraph.demo:research_pipeline"]
+    assert call(*argv, "--direction", "LR")[0] == 2
+    assert "--direction LR sets the way the --mermaid picture flows" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("new", "message"),
     [

@@ -87,6 +87,20 @@ def test_check_warns_about_functions_a_run_would_refuse(saved):
     assert not (saved / "canary").exists()
 
 
+def test_check_warns_of_an_allowed_module_the_pipeline_never_calls(saved):
+    misspelt = MODULE.replace("allow", "alow")
+    argv = ["check", "ir.json", "--input", "topic", "--allow-module", MODULE]
+    code, text = call(*argv, "--allow-module", misspelt, "--allow-module", "json")
+    assert code == 0, text
+    warnings = [line for line in text.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2, text
+    assert warnings[0].startswith(f"warning: --allow-module {misspelt} allows a module the ")
+    assert f"functions of '{MODULE}' only. Did you mean '{MODULE}'?" in warnings[0]
+    assert warnings[1].startswith("warning: --allow-module json allows a module the pipeline ")
+    assert "Did you mean" not in warnings[1]
+    assert not (saved / "canary").exists()
+
+
 def test_a_module_nobody_allowed_is_told_once_however_many_steps_call_it(tmp_path, monkeypatch):
     """Two steps of one name calling one function, and a third calling another of the same
     module, used to give three warnings (two of them the same text) for one module."""

@@ -435,3 +435,20 @@ def test_a_damaged_graph_is_told_for_what_it_is(damage, words):
     with pytest.raises(PipelineError) as caught:
         validate(G)
     assert words in str(caught.value)
+
+
+def test_a_gml_file_read_with_label_id_is_told_as_gml_not_as_bad_json(tmp_path):
+    """nx.read_gml(path, label="id") numbers the nodes and keeps each one's name as its
+    label, in plain text: from_portable said a JSON decode error at "node 0, attribute
+    'label'"."""
+    from irgraph import PipelineError
+
+    path = tmp_path / "pipeline.gml"
+    nx.write_gml(portable(to_graph(Agent("a").instruct("Go.").writes("x"))), path)
+    with pytest.raises(PipelineError) as info:
+        from_portable(nx.read_gml(path, label="id"))
+    message = str(info.value)
+    assert "node 0 is labelled 'a'" in message and "a GML file cannot hold" in message
+    assert "JSONDecodeError" not in message
+    assert "nx.write_graphml(portable(G), path)" in message
+    assert info.value.node == "0"

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, IrgraphError, from_graph, to_graph, validate
+from irgraph import Agent, IrgraphError, from_graph, run, to_graph, validate
 from irgraph.analysis import critical_path, makespan, parallelizable
 from irgraph.backends.dot import to_dot, to_svg
 from irgraph.backends.mermaid import to_mermaid
 from irgraph.display import render
 from irgraph.ir import from_json, to_json
+from irgraph.testing import FakeProvider
 
 PIPELINE = Agent("a").instruct("Say {x}.").writes("y")
 G = to_graph(PIPELINE, inputs={"x"})
@@ -50,3 +51,20 @@ def test_a_misspelt_keyword_is_told_with_the_name_meant(call: Callable[[], Any],
 def test_every_parameter_still_goes_by_keyword_too():
     assert makespan(G=G, latency=2.0) == 2.0
     assert list(to_graph(pipeline_or_ir=PIPELINE).nodes) == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "told"),
+    [
+        ("view", {"concurency": 2}, "RunResult.view() got the option 'concurency'"),
+        ("timeline", {"concurency": 2}, "RunResult.timeline() got the option 'concurency'"),
+        ("diagram", {"pipline": PIPELINE}, "RunResult.diagram() got the option 'pipline'"),
+    ],
+)
+def test_a_run_results_picture_tells_a_misspelt_keyword(method, options, told):
+    result = run(PIPELINE, provider=FakeProvider(), state={"x": "hi"})
+    with pytest.raises(IrgraphError) as refused:
+        getattr(result, method)(**options)
+    message = str(refused.value)
+    assert message.startswith(told) and "Did you mean '" in message
+    assert getattr(result, method)(PIPELINE) is not None  # the right names still draw

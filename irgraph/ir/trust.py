@@ -39,6 +39,7 @@ __all__ = [
     "unrunnable_functions",
     "with_allowed",
     "functions_of",
+    "unused_modules",
 ]
 
 
@@ -117,6 +118,23 @@ def unrunnable_functions(node: Node) -> list[Problem]:
     """:func:`refused_functions` and :func:`unimportable_functions`: what a run here would
     refuse, for ``irgraph check`` to warn of."""
     return refused_functions(node) + unimportable_functions(node)
+
+
+def unused_modules(node: Node, modules: Iterable[str]) -> list[str]:
+    """The ``modules`` (in order, once each) that no function of ``node``'s tree is in, nor in
+    a module under them: allowing them changes nothing.
+
+    >>> from irgraph import Transform
+    >>> step = Transform("t", "os.path:basename").to_ir()
+    >>> unused_modules(step, ["os", "json", "os.path"])
+    ['json']
+    """
+    called = {ref.module for _, ref in functions_of(node)}
+    return [
+        name
+        for name in dict.fromkeys(modules)
+        if not any(module == name or module.startswith(f"{name}.") for module in called)
+    ]
 
 
 def with_allowed(node: Node, modules: Iterable[str]) -> Node:
