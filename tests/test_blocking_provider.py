@@ -122,10 +122,6 @@ def plain_tidy(text: str) -> str:
     return text
 
 
-def tidy_later(text: str) -> Any:
-    return tidy(text)  # a plain def handing back a coroutine that blocks once awaited
-
-
 async def answer(request: Any) -> str:
     time.sleep(0.3)
     return "yes"
@@ -173,13 +169,28 @@ def test_an_async_on_gate_handler_blocking_the_loop_is_named_with_the_plain_def_
     assert "complete()" not in said
 
 
+async def tidy_longer(text: str) -> str:
+    time.sleep(1.5)  # a synchronous call in an async def, well past the timeout below
+    return text
+
+
+def slow_tidy_later(text: str) -> Any:
+    return tidy_longer(text)  # a plain def handing back a coroutine that blocks once awaited
+
+
 def test_an_awaitable_a_plain_transform_returns_blocking_the_loop_is_named() -> None:
-    said = _blocked(_transform(tidy_later))
+    """The plain def runs on a worker thread first: its timeout leaves room for that hand-off
+    on a busy machine (with 0.05 s, the timer fired while the thread started, and the run was
+    rightly told late, not blocked: a flaky test)."""
+    pipeline = Agent("a").instruct("Go.").writes("x") >> Transform("t", slow_tidy_later).reads(
+        "x"
+    ).writes("y").timeout(0.5)
+    said = _blocked(pipeline)
     assert (
-        "the awaitable that the function tidy_later() of transform 't' returned blocked "
+        "the awaitable that the function slow_tidy_later() of transform 't' returned blocked "
         "the event loop" in said
     ), said
-    assert "have tidy_later() return its value, not an awaitable" in said
+    assert "have slow_tidy_later() return its value, not an awaitable" in said
 
 
 @pytest.mark.parametrize(
