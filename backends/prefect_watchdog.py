@@ -11,8 +11,9 @@ blocks reading a pipe whose only writer is this process. The kernel closes the p
 process ends, however it ends; the watchdog then reads end-of-file and kills the server, unless
 the server was stopped in order (Prefect's ``stop()``, which tells the watchdog so) or is no
 longer the process it was given (Linux: its start time in ``/proc``). The watchdog is started
-right after the server's process, before Prefect waits seconds for the server to answer, so a
-kill while the server starts is covered too. It ignores Ctrl-C (a terminal's Ctrl-C reaches
+before the server's process and told its pid the moment it is launched, before Prefect waits
+seconds for the server to answer, so a kill while the server starts is covered too (started
+after it, the watchdog took milliseconds to start, and a kill then left the server running). It ignores Ctrl-C (a terminal's Ctrl-C reaches
 the whole process group) and costs one idle process per temporary server. A child this process
 forks (``os.fork``, multiprocessing's "fork" start method) inherits the pipe's writing end, and
 would keep the server alive as long as it runs after this process was killed; so the child's
@@ -29,7 +30,8 @@ from typing import Any
 
 __all__ = ["watch_temporary_server", "WATCHDOG"]
 
-#: The watchdog's program: ``python -c WATCHDOG SERVER_PID``.
+#: The watchdog's program: ``python -c WATCHDOG``, told the server's pid as the first line of
+#: its standard input.
 WATCHDOG = """
 import os, signal, sys
 
@@ -41,7 +43,10 @@ def started(pid):
         return None
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
-pid = int(sys.argv[1])
+told = sys.stdin.buffer.readline().strip()  # the server's pid, once it is launched
+if not told.isdigit():
+    sys.exit()  # the parent ended, or was done with it, before launching a server
+pid = int(told)
 first = started(pid)
 said = sys.stdin.buffer.read()  # until this process's parent stops it in order, or ends
 if not said and started(pid) == first:
@@ -72,8 +77,16 @@ def watch_temporary_server() -> None:
     watchdogs: list[subprocess.Popen[bytes]] = []
 
     def launched() -> Any:
-        process = launch()
-        watchdogs.append(_watchdog(process.pid))
+        # The watchdog first, told the pid once there is one: started after the server, a
+        # kill while it was being started (milliseconds) left the server unwatched.
+        watchdog = _watchdog()
+        try:
+            process = launch()
+        except BaseException:
+            _release(watchdog)
+            raise
+        _tell(watchdog, process.pid)
+        watchdogs.append(watchdog)
         return process
 
     def stopped() -> None:
@@ -88,19 +101,21 @@ def watch_temporary_server() -> None:
     server._irgraph_watched = True
     process = getattr(server, "server_process", None)
     if process is not None and process.poll() is None:  # started before irgraph was asked
-        watchdogs.append(_watchdog(process.pid))
+        watchdog = _watchdog()
+        _tell(watchdog, process.pid)
+        watchdogs.append(watchdog)
 
 
 #: The watchdogs this process started and has not released: their pipes' writing ends.
 _WATCHING: list[subprocess.Popen[bytes]] = []
 
 
-def _watchdog(pid: int) -> subprocess.Popen[bytes]:
-    """Start the watchdog of process ``pid``; this process holds the only writing end of
-    its standard input (``close_fds``: no other child inherits it; a forked child's copy is
-    closed by :func:`_forked`)."""
+def _watchdog() -> subprocess.Popen[bytes]:
+    """Start a watchdog, to be told its server's pid (:func:`_tell`); this process holds the
+    only writing end of its standard input (``close_fds``: no other child inherits it; a
+    forked child's copy is closed by :func:`_forked`)."""
     watchdog = subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", WATCHDOG, str(pid)],
+        [sys.executable, "-I", "-S", "-c", WATCHDOG],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -108,6 +123,14 @@ def _watchdog(pid: int) -> subprocess.Popen[bytes]:
     )
     _WATCHING.append(watchdog)
     return watchdog
+
+
+def _tell(watchdog: subprocess.Popen[bytes], pid: int) -> None:
+    """Tell ``watchdog`` the pid of the server it watches (a line on its standard input)."""
+    assert watchdog.stdin is not None
+    with contextlib.suppress(OSError, ValueError):  # it has ended: nothing to tell
+        watchdog.stdin.write(f"{pid}\n".encode())
+        watchdog.stdin.flush()
 
 
 def _forked() -> None:

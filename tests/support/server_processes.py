@@ -47,22 +47,27 @@ def servers_of(parent: int) -> list[int]:
 
 
 def watchdogs_of(server: int) -> list[int]:
-    """The running watchdogs (``irgraph.backends.prefect_watchdog``) of server ``server``."""
-    found = []
+    """The running watchdogs (``irgraph.backends.prefect_watchdog``) of server ``server``:
+    the watchdog processes its parent started (asked while that parent runs; a watchdog is
+    told its server's pid on its standard input, so its command line does not name it)."""
+    from irgraph.backends.prefect_watchdog import WATCHDOG
+
+    fields = _stat(server)
+    if fields is None:
+        return []
+    parent, found = int(fields[1]), []
     for name in os.listdir("/proc"):
-        if not name.isdigit() or not alive(int(name)):
+        if not name.isdigit():
+            continue
+        stat = _stat(int(name))
+        if stat is None or stat[0] == "Z" or int(stat[1]) != parent:
             continue
         try:
             with open(f"/proc/{name}/cmdline", "rb") as cmdline:
-                args = cmdline.read().split(b"\0")
+                if WATCHDOG.encode() in cmdline.read().split(b"\0"):
+                    found.append(int(name))
         except OSError:
             continue
-        if (
-            b"-c" in args
-            and args[-2:] == [str(server).encode(), b""]
-            and b"stdin" in b"".join(args)
-        ):
-            found.append(int(name))
     return found
 
 
