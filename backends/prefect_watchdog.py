@@ -13,8 +13,9 @@ the server was stopped in order (Prefect's ``stop()``, which tells the watchdog 
 longer the process it was given (Linux: its start time in ``/proc``). The watchdog is started
 before the server's process and told its pid the moment it is launched, before Prefect waits
 seconds for the server to answer, so a kill while the server starts is covered too (started
-after it, the watchdog took milliseconds to start, and a kill then left the server running). It ignores Ctrl-C (a terminal's Ctrl-C reaches
-the whole process group) and costs one idle process per temporary server. A child this process
+after it, the watchdog took milliseconds to start, and a kill then left the server running).
+It ignores Ctrl-C (a terminal's Ctrl-C reaches the whole process group) and costs one idle
+process per temporary server. A child this process
 forks (``os.fork``, multiprocessing's "fork" start method) inherits the pipe's writing end, and
 would keep the server alive as long as it runs after this process was killed; so the child's
 copies are closed as it is forked (``os.register_at_fork``).
