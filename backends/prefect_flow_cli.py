@@ -25,6 +25,7 @@ __all__ = [
     "deployment_run_command",
     "worker_command",
     "initial_state",
+    "misspelt_inputs",
 ]
 
 _CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
@@ -42,7 +43,9 @@ class FlowCommandLine(argparse.ArgumentParser):
             near = difflib.get_close_matches(given, choices, n=1)
             also = f"; did you mean {near[0]!r}?" if near else "."
             message = f"there is no command {given!r}{also} Commands: {', '.join(choices)}"
-        self.exit(2, f"{self.prog}: error: {message.rstrip('.')}. See {self.prog} --help.\n")
+        message = message.rstrip(". ")
+        stop = "" if message.endswith("?") else "."
+        self.exit(2, f"{self.prog}: error: {message}{stop} See {self.prog} --help.\n")
 
 
 def check_deploy_target(pool: str) -> None:
@@ -105,6 +108,23 @@ def worker_command(pool: str) -> str:
     return f"prefect worker start --pool {shlex.quote(pool)}"
 
 
+def misspelt_inputs(missing: Iterable[str], given: Iterable[str], where: str) -> str:
+    """A sentence naming each given key that looks like a ``missing`` one (``topc`` for
+    ``topic``), as a misspelling to fix, or ``""`` when none does.
+
+    >>> misspelt_inputs(["topic"], ["topc", "n"], "--state")
+    " --state gives 'topc': did you mean 'topic'?"
+    """
+    spare = [key for key in given if key not in set(missing)]
+    pairs = []
+    for key in missing:
+        near = difflib.get_close_matches(key, spare, n=1, cutoff=0.75)
+        if near:
+            spare.remove(near[0])
+            pairs.append(f"{near[0]!r}: did you mean {key!r}?")
+    return "".join(f" {where} gives {pair}" for pair in pairs)
+
+
 def initial_state(state: Mapping[str, Any] | None, inputs: Iterable[str]) -> dict[str, Any]:
     """What a generated flow starts from: ``state`` if it holds every key of ``inputs``,
     else a ``ValueError`` naming the missing keys and how to give them."""
@@ -114,7 +134,8 @@ def initial_state(state: Mapping[str, Any] | None, inputs: Iterable[str]) -> dic
         needed = {key: "..." for key in inputs}
         raise ValueError(
             f"The flow run's initial state lacks {', '.join(map(repr, missing))}, which the "
-            f"pipeline reads before anything writes it (state given: {sorted(given)}). Give "
+            f"pipeline reads before anything writes it (state given: {sorted(given)})."
+            f"{misspelt_inputs(missing, given, 'The state')} Give "
             f"them in the state parameter, e.g. prefect deployment run FLOW/DEPLOYMENT "
             f"--params {shlex.quote(json.dumps({'state': needed}))}, or python FLOW_FILE.py "
             f"run --state {shlex.quote(json.dumps(needed))}."

@@ -45,6 +45,7 @@ from irgraph.templates import Template, filled_prompts, parse_template, system_t
 from .blocking import call_blocking
 from .failures import node_failure
 from .outputs import structured_value
+from .prefect_flow_cli import misspelt_inputs
 from .prefect_gates import (  # gates are handed on to generated modules from here
     State,
     answering,
@@ -146,9 +147,10 @@ def state_from_json(text: str, inputs: Iterable[str]) -> dict[str, Any]:
         )
     missing = [key for key in inputs if key not in state]
     if missing:
+        fix = misspelt_inputs(missing, state, "--state") or " Add it to --state."
         raise ValueError(
             f"--state lacks {', '.join(map(repr, missing))}, which the pipeline reads before "
-            "anything writes it; add it to --state."
+            f"anything writes it.{fix}"
         )
     return state
 

@@ -53,6 +53,13 @@ def test_a_misspelt_command_is_one_line_with_the_nearest_command(flow_file):
 def test_run_without_an_input_names_it(flow_file):
     said = one_line_error(flow_file, "run", "--state", '{"topic": "owls"}')
     assert "--state lacks 'reader'" in said
+    assert "did you mean" not in said
+
+
+def test_run_with_a_misspelt_input_names_the_key_meant(flow_file):
+    said = one_line_error(flow_file, "run", "--state", '{"topic": "owls", "readr": "kids"}')
+    assert "--state lacks 'reader'" in said
+    assert "--state gives 'readr': did you mean 'reader'? See notes_flow.py --help." in said
 
 
 def test_run_batch_items_that_are_not_json_are_one_line(flow_file):
@@ -86,6 +93,12 @@ def test_a_flow_run_without_its_inputs_says_which_and_how_to_give_them():
     assert "state given: ['topic']" in said
     assert """--params '{"state": {"reader": "...", "topic": "..."}}'""" in said
     assert initial_state(None, []) == {}
+
+
+def test_a_flow_run_with_a_misspelt_input_is_told_the_key_meant():
+    with pytest.raises(ValueError) as caught:
+        initial_state({"topc": "owls", "reader": "kids"}, ["reader", "topic"])
+    assert "The state gives 'topc': did you mean 'topic'?" in str(caught.value)
 
 
 def env_with_api(tmp_path: Path, url: str | None) -> dict[str, str]:
