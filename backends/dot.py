@@ -251,6 +251,14 @@ def check_timeout(timeout: Any, where: str) -> None:
     rule.check(timeout, f"the timeout of {where}")
 
 
+#: The advice for a dot that fails whatever it is given ({} is its path); the last words are
+#: the ones ``irgraph show`` replaces with its own option.
+_REINSTALL = (
+    "reinstall Graphviz (e.g. apt-get install --reinstall graphviz, brew reinstall graphviz or "
+    "conda install graphviz) and check that {} -V prints its version, or draw with to_mermaid "
+    "instead."
+)
+
 #: How each format's output begins: after leading whitespace for SVG, exactly for PNG.
 _STARTS = {"svg": (b"<?xml", b"<svg"), "png": (b"\x89PNG\r\n\x1a\n",)}
 
@@ -294,10 +302,16 @@ def _graphviz(
         told = f"; it said: {said[:300]}" if said else ""
         raise GraphvizError(
             f"Graphviz's dot ({program}) was killed by signal {-done.returncode} drawing "
-            f"{fmt.upper()}{told}; draw it again, or draw with to_mermaid instead."
+            f"{fmt.upper()}{told}. Draw it again; if it keeps failing, {_REINSTALL.format(program)}"
         )
-    if done.returncode != 0:
-        raise GraphvizError(f"Graphviz's dot failed ({done.returncode}): {said}")
+    if done.returncode != 0:  # dot's own errors (a syntax error it found in our text) or a
+        # broken install (a library missing, a wrapper script that fails)
+        told = f": {said[:1000].rstrip('.')}" if said else ", and wrote nothing on standard error"
+        raise GraphvizError(
+            f"Graphviz's dot ({program}) failed drawing {fmt.upper()}, with exit status "
+            f"{done.returncode}{told}. If the dot on PATH is broken, "
+            f"{_REINSTALL.format(program)}"
+        )
     starts = _STARTS.get(fmt)
     out = done.stdout.lstrip() if fmt == "svg" else done.stdout
     if starts is not None and not out.startswith(starts):

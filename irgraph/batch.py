@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -360,7 +361,17 @@ def arun_many(
             allow,
             options,
         )
-        return _results(batch, states, options, provider)
+        results = _results(batch, states, options, provider)
+    _BATCHES[results] = batch
+    return results
+
+
+#: The batch behind each result generator :func:`arun_many` returned, until the caller takes
+#: it: :func:`run_many` needs its tally for the record of a Ctrl-C that lands between two
+#: items, and an async generator takes no attributes to carry it.
+_BATCHES: weakref.WeakKeyDictionary[AsyncGenerator[ItemResult, None], _Batch] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _results(
@@ -399,19 +410,18 @@ def run_many(
     for an item raises ``KeyboardInterrupt`` carrying ``partial``, a
     :class:`~irgraph.batch_stop.BatchStopped`.
     """
-    with stopped_preparing(batch_key, store):
-        batch = _batch(
-            pipeline,
-            states,
-            backend,
-            provider,
-            max_concurrency,
-            max_items,
-            batch_key,
-            store,
-            fail_fast,
-            allow,
-            options,
-        )
-        results = _results(batch, states, options, provider)
+    results = arun_many(
+        pipeline,
+        states,
+        backend=backend,
+        provider=provider,
+        max_concurrency=max_concurrency,
+        max_items=max_items,
+        batch_key=batch_key,
+        store=store,
+        fail_fast=fail_fast,
+        allow=allow,
+        **options,
+    )
+    batch = _BATCHES.pop(results)
     return blocking(results, lambda late: batch.tally.record(batch.store, late))

@@ -23,16 +23,22 @@ The argument of 'writer'.writes() must be a state key
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import attrs
 
-from irgraph.errors import IrgraphError, PipelineError, closest_keys, did_you_mean
+from irgraph.errors import (
+    PipelineError,
+    closest_keys,
+    did_you_mean,
+    keyword_names,
+    keyword_options,
+    keywords,
+    unknown_option,
+)
 
 __all__ = [
     "Check",
@@ -312,80 +318,3 @@ module_name = Check(
     lambda v: isinstance(v, str) and _MODULE.match(v) is not None,
     hint="Name the module that defines the functions, e.g. 'mypkg.transforms'.",
 )
-
-
-# Keyword options ---------------------------------------------------------------------------
-
-
-def unknown_option(key: str, known: Sequence[str], said: str) -> IrgraphError:
-    """The error for a keyword option ``key`` that is not one of ``known``: ``said`` (who got
-    it), then the closest known name and all of them, the same words wherever it happens.
-
-    >>> print(unknown_option("on_evnt", ["on_event", "timeout"], "f() got 'on_evnt'."))
-    f() got 'on_evnt'. Did you mean 'on_event'? Its options: on_event, timeout.
-    """
-    return IrgraphError(f"{said}{did_you_mean(key, known)} Its options: {', '.join(known)}.")
-
-
-def keyword_names(fn: Callable[..., Any]) -> list[str] | None:
-    """The names ``fn`` takes as keywords, in order (``None``: it takes any)."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-        return None
-    takes = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return [p.name for p in params if p.kind in takes and p.name != "self"]
-
-
-def keywords(fn: Callable[..., Any], given: Iterable[str], where: str) -> None:
-    """Refuse a name in ``given`` that ``fn`` takes no keyword of, naming ``where`` (the call
-    the user wrote, e.g. ``"AsyncioRunnable.run()"``) and the option meant."""
-    known = keyword_names(fn)
-    if known is not None:
-        _refuse(given, known, where)
-
-
-def _refuse(given: Iterable[str], known: Sequence[str], where: str) -> None:
-    for key in sorted(set(given) - set(known)):
-        raise unknown_option(key, known, f"{where} got the option {key!r}, which it does not take.")
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def keyword_options(fn: F) -> F:
-    """Make ``fn`` refuse a misspelled keyword with :func:`unknown_option`'s "did you mean"
-    instead of Python's bare ``TypeError`` (an ``__init__`` is named by its class)."""
-    known = keyword_names(fn)
-    if known is None:
-        return fn
-    names = frozenset(known)
-    owner, _, method = fn.__qualname__.rpartition(".")
-    where = f"{owner}()" if method == "__init__" else f"{fn.__qualname__}()"
-    # The options a message lists: not a required positional parameter (a graph, a node).
-    required = {
-        p.name
-        for p in inspect.signature(fn).parameters.values()
-        if p.default is inspect.Parameter.empty and p.kind is not inspect.Parameter.KEYWORD_ONLY
-    }
-    options = [name for name in known if name not in required] or known
-
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def checked_async(*args: Any, **kwargs: Any) -> Any:
-            if not names.issuperset(kwargs):
-                _refuse(set(kwargs) - names, options, where)
-            return await fn(*args, **kwargs)
-
-        return checked_async  # type: ignore[return-value]
-
-    @functools.wraps(fn)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if not names.issuperset(kwargs):
-            _refuse(set(kwargs) - names, options, where)
-        return fn(*args, **kwargs)
-
-    return checked  # type: ignore[return-value]

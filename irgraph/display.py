@@ -3,8 +3,9 @@
 The exporters (:mod:`irgraph.backends.mermaid`, :mod:`irgraph.backends.dot`) are pure
 functions of a graph. This module picks one for a format, wraps the result in a
 :class:`Diagram` that Jupyter knows how to display, and gives builders and IR nodes their
-inline picture (``_repr_mimebundle_``): an SVG when Graphviz and pydot are installed, otherwise
-a mermaid block in Markdown, which JupyterLab and GitHub draw themselves. Nothing here touches
+inline picture (``_repr_mimebundle_``): an SVG when Graphviz and pydot are installed (and
+Graphviz draws), otherwise a mermaid block in Markdown, which JupyterLab and GitHub draw
+themselves. Nothing here touches
 the network.
 
 >>> from irgraph import Agent
@@ -123,20 +124,46 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
     (``direction=`` for both, ``data_edges=`` for both). ``timeout=`` (seconds, ``None`` for
     no limit; default :data:`~irgraph.backends.dot.DOT_TIMEOUT`) bounds Graphviz's ``dot``,
     which only SVG and PNG run: it is checked for every format, so that one call fits any.
+
+    A ``dot`` that fails (a broken install, a program of that name that is not Graphviz's, one
+    stopped at the timeout) raises :class:`~irgraph.backends.dot.GraphvizError` for an SVG or
+    PNG asked for by name; with ``format=None`` the picture is drawn as mermaid instead, with
+    a warning that carries the error, as Jupyter's inline display does.
     """
-    if format is None:
-        format = "svg" if dot_available() else "mermaid"
-    if format not in FORMATS:
+    if format is not None and format not in FORMATS:
         raise IrgraphError(
             f"Unknown picture format {format!r}; expected one of "
             f"{', '.join(repr(f) for f in FORMATS)}."
         )
     G = as_graph(G_or_pipeline)
     # Imported here: the core never imports a backend at import time.
-    from irgraph.backends.dot import DOT_TIMEOUT, check_timeout, to_dot, to_png, to_svg
+    from irgraph.backends.dot import (
+        DOT_TIMEOUT,
+        GraphvizError,
+        check_timeout,
+        to_dot,
+        to_png,
+        to_svg,
+    )
 
     timeout = options.pop("timeout", DOT_TIMEOUT)
-    check_timeout(timeout, f"render(..., {format!r})")
+    check_timeout(timeout, "render()" if format is None else f"render(..., {format!r})")
+    if format is None:
+        if not dot_available():
+            format = "mermaid"
+        else:
+            try:
+                return Diagram("svg", to_svg(G, timeout=timeout, **options))
+            except GraphvizError as exc:
+                import warnings
+
+                warnings.warn(
+                    "The picture is drawn as mermaid, because Graphviz failed to draw it as "
+                    f"SVG: {exc}",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                format = "mermaid"
     if format == "mermaid":
         from irgraph.backends.mermaid import to_mermaid
 
@@ -159,8 +186,10 @@ def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
 
     ``G_or_pipeline`` is a graph from ``to_graph``, a builder, an IR node or a compiled
     pipeline (what ``compile`` returns: drawn as it runs); ``format`` is as in
-    :func:`render`. Outside IPython, text formats are printed; a PNG is not printable, so
-    use ``render(x, "png").save(path)`` for that.
+    :func:`render`: without one, a Graphviz that fails gives a mermaid picture and a
+    warning, with ``"svg"`` or ``"png"`` its :class:`~irgraph.backends.dot.GraphvizError`.
+    Outside IPython, text formats are printed; a PNG is not printable, so use
+    ``render(x, "png").save(path)`` for that.
     """
     diagram = render(G_or_pipeline, format, **options)
     if _in_notebook():
@@ -181,15 +210,12 @@ def mimebundle(
 ) -> dict[str, Any]:
     """The inline picture of a builder or IR node for Jupyter's ``_repr_mimebundle_``.
 
-    An SVG when Graphviz is available, else a mermaid block; a pipeline too broken to draw
-    falls back to its ``repr`` (with the reason), so displaying never raises.
+    What :func:`render` draws by default: an SVG when Graphviz is available, else a mermaid
+    block (also when Graphviz fails, with a warning saying why); a pipeline too broken to
+    draw falls back to its ``repr`` (with the reason), so displaying never raises.
     """
     try:
-        G = as_graph(pipeline)
-        try:
-            diagram = render(G)
-        except IrgraphError:  # Graphviz present but failing: the mermaid text still helps
-            diagram = render(G, "mermaid")
+        diagram = render(as_graph(pipeline))  # a Graphviz that fails: mermaid, and a warning
     except IrgraphError as exc:
         return {"text/plain": f"{pipeline!r} (no picture: {exc})"}
     bundle = diagram._repr_mimebundle_()

@@ -3,14 +3,17 @@
 Every error the library raises on purpose is an :class:`IrgraphError`. Problems found before
 anything runs are :class:`PipelineError`; failures while running are :class:`RunError`. The
 exception objects carry their pieces (``node``, ``key``, ``suggestion``, ``state``) as
-attributes, so programs can react without parsing the text.
+attributes, so programs can react without parsing the text. The words every refusal shares
+live here too: "did you mean" and the unknown keyword option (:func:`keyword_options`).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from difflib import get_close_matches
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -23,6 +26,10 @@ __all__ = [
     "closest_keys",
     "did_you_mean",
     "a_or_an",
+    "unknown_option",
+    "keywords",
+    "keyword_names",
+    "keyword_options",
 ]
 
 
@@ -61,6 +68,83 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 def suggestion_text(found: Sequence[str]) -> str:
     """`` Did you mean 'a' or 'b'?`` for the keys ``found``, or nothing when there are none."""
     return f" Did you mean {' or '.join(repr(s) for s in found)}?" if found else ""
+
+
+# Keyword options ---------------------------------------------------------------------------
+# Here, not in irgraph.checks (which hands them on): RunError's methods check their keywords
+# too, and checks imports this module.
+def unknown_option(key: str, known: Sequence[str], said: str) -> IrgraphError:
+    """The error for a keyword option ``key`` that is not one of ``known``: ``said`` (who got
+    it), then the closest known name and all of them, the same words wherever it happens.
+
+    >>> print(unknown_option("on_evnt", ["on_event", "timeout"], "f() got 'on_evnt'."))
+    f() got 'on_evnt'. Did you mean 'on_event'? Its options: on_event, timeout.
+    """
+    return IrgraphError(f"{said}{did_you_mean(key, known)} Its options: {', '.join(known)}.")
+
+
+def keyword_names(fn: Callable[..., Any]) -> list[str] | None:
+    """The names ``fn`` takes as keywords, in order (``None``: it takes any)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    takes = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in params if p.kind in takes and p.name != "self"]
+
+
+def keywords(fn: Callable[..., Any], given: Iterable[str], where: str) -> None:
+    """Refuse a name in ``given`` that ``fn`` takes no keyword of, naming ``where`` (the call
+    the user wrote, e.g. ``"AsyncioRunnable.run()"``) and the option meant."""
+    known = keyword_names(fn)
+    if known is not None:
+        _refuse(given, known, where)
+
+
+def _refuse(given: Iterable[str], known: Sequence[str], where: str) -> None:
+    for key in sorted(set(given) - set(known)):
+        raise unknown_option(key, known, f"{where} got the option {key!r}, which it does not take.")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def keyword_options(fn: F) -> F:
+    """Make ``fn`` refuse a misspelled keyword with :func:`unknown_option`'s "did you mean"
+    instead of Python's bare ``TypeError`` (an ``__init__`` is named by its class)."""
+    known = keyword_names(fn)
+    if known is None:
+        return fn
+    names = frozenset(known)
+    owner, _, method = fn.__qualname__.rpartition(".")
+    where = f"{owner}()" if method == "__init__" else f"{fn.__qualname__}()"
+    # The options a message lists: not a required positional parameter (a graph, a node).
+    required = {
+        p.name
+        for p in inspect.signature(fn).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind is not inspect.Parameter.KEYWORD_ONLY
+    }
+    options = [name for name in known if name not in required] or known
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def checked_async(*args: Any, **kwargs: Any) -> Any:
+            if not names.issuperset(kwargs):
+                _refuse(set(kwargs) - names, options, where)
+            return await fn(*args, **kwargs)
+
+        return checked_async  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not names.issuperset(kwargs):
+            _refuse(set(kwargs) - names, options, where)
+        return fn(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 @attrs.frozen
@@ -176,6 +260,7 @@ class RunError(IrgraphError, RuntimeError):
         #: schedule, which the view's prediction and critical path follow.
         self.schedule = "topological"
 
+    @keyword_options
     def view(
         self, pipeline: Any = None, *, trace: Any = None, concurrency: int | None = None
     ) -> Any:

@@ -62,6 +62,8 @@ DERIVED = (
     "body_optional_reads",
 )
 _REBUILD = "G = to_graph(from_graph(G, check=False))"
+#: The derived attributes ``to_graph`` gives every node, of any kind.
+_EVERY_NODES = ("branch", "reads", "optional_reads", "writes")
 
 
 def mark_built(G: nx.DiGraph) -> nx.DiGraph:
@@ -120,6 +122,9 @@ def rebuilt(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> tuple[nx.DiGr
     root = from_graph(G)  # functions stay import paths: nothing is imported here
     inputs = G.graph.get("inputs")
     fresh = to_graph(root, inputs=inputs if isinstance(inputs, list) else None)
+    composed = _composed_problem(G, fresh)
+    if composed is not None:
+        return fresh, [composed]
     problems: list[Problem] = []
     for node, data in fresh.nodes(data=True):
         if node not in G:
@@ -164,6 +169,41 @@ def rebuilt(G: nx.DiGraph, to_graph: Callable[..., nx.DiGraph]) -> tuple[nx.DiGr
             )
         )
     return fresh, problems
+
+
+def _composed_problem(G: nx.DiGraph, fresh: nx.DiGraph) -> Problem | None:
+    """One problem for a graph of two pipelines put together (``nx.compose(G1, G2)``,
+    ``nx.union``): it holds the pipeline its ``tree`` describes (the last one's, networkx
+    keeps the last graph's attributes) whole and, beside it, nodes of another, each with a
+    known kind, a parent that is none or a node of the graph, and what to_graph derives for
+    every node (a node added by hand is told as one). Told node by node and edge by
+    edge, that was a problem for each node and edge of the other pipeline."""
+    extra = [node for node in G if node not in fresh]
+    settings = [G._node[node] for node in extra]
+    kinds = [data.get("kind") for data in settings]
+    parents = [data.get("parent", ()) for data in settings]
+    if not (
+        extra
+        and all(node in G for node in fresh)  # not renamed nodes: those lack the old names
+        and None in parents
+        and all(isinstance(kind, str) and kind in EXECUTABLE_KINDS | SCOPE_KINDS for kind in kinds)
+        and all(parent is None or (isinstance(parent, str) and parent in G) for parent in parents)
+        and all(field in data for data in settings for field in _EVERY_NODES)  # not by hand
+    ):
+        return None
+    shown = ", ".join(repr(node) for node in extra[:3])
+    more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
+    nodes = f"{len(extra)} node{'s' if len(extra) > 1 else ''} of another pipeline"
+    return Problem(
+        "The graph looks like the graphs of two (or more) pipelines put together "
+        "(nx.compose(G1, G2), nx.union): it holds the pipeline "
+        f"{fresh.graph.get('name')!r}, which its 'tree' attribute describes, and beside it "
+        f"{nodes} ({shown}{more}), which that one never runs.",
+        hint="A graph holds one pipeline: put the pipelines together and make one graph of "
+        "that, to_graph(first >> second) to run them one after the other or "
+        "to_graph(first | second) to run them side by side (from_graph(G1) gives back the "
+        "pipeline of a graph G1 you have no builder of).",
+    )
 
 
 def _edge_problems(G: nx.DiGraph, fresh: nx.DiGraph) -> list[Problem]:

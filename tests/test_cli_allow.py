@@ -232,3 +232,27 @@ def test_a_standard_module_function_misspelt_is_told_with_the_one_meant(
         told = str(refused.value)
         assert f"Did you mean '{meant}'?" in told
         assert "standard-library" not in told and "rename your module" not in told
+
+
+def test_an_allowed_module_misspelt_is_told_once_by_the_refusal_of_the_one_meant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """--allow-module os.pth for a step calling os.path:basename was told twice: the refusal
+    of 'os.path' (asking whether 'os.pth' is it misspelt), then that --allow-module os.pth
+    allows a module the pipeline never calls (did you mean 'os.path'?)."""
+    monkeypatch.chdir(tmp_path)
+    node = {"kind": "TransformNode", "name": "base", "fn": {"function": "os.path:basename"}}
+    node |= {"reads": ["p"], "writes": "b"}
+    (tmp_path / "p.json").write_text(
+        json.dumps({"format": "irgraph-ir", "version": 1, "root": node})
+    )
+    argv = ["check", "p.json", "--input", "p", "--allow-module", "os.pth"]
+    code, text = call(*argv, "--allow-module", "json")
+    assert code == 0, text
+    warnings = [line for line in text.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2, text
+    assert warnings[0].startswith("warning: 'base' calls 'os.path:basename', but ")
+    assert "(the module 'os.pth' is allowed: is it 'os.path' misspelt?)" in warnings[0]
+    assert "--allow-module os.path on the command line." in warnings[0]
+    # the module allowed for nothing and misspelt like none is still told
+    assert warnings[1].startswith("warning: --allow-module json allows a module the pipeline ")

@@ -88,17 +88,6 @@ def test_an_invalid_pipeline_is_still_drawn():
     assert "no_bound" in str(bundle)
 
 
-@needs_graphviz
-def test_a_failing_graphviz_falls_back_to_mermaid(monkeypatch):
-    from irgraph.backends import dot
-
-    def fail(*args, **kwargs):
-        raise dot.GraphvizError("dot crashed")
-
-    monkeypatch.setattr(dot, "to_svg", fail)
-    assert "text/markdown" in Agent("a")._repr_mimebundle_()
-
-
 @pytest.mark.parametrize(
     ("fmt", "start"),
     [

@@ -8,6 +8,8 @@ import html
 import os
 import re
 import shutil
+import sys
+import types
 import xml.etree.ElementTree as ET
 
 import pydot
@@ -19,7 +21,7 @@ from irgraph.backends import dot as dot_backend
 from irgraph.backends.dot import GraphvizError, dot_text, to_dot, to_png, to_svg
 from irgraph.backends.labels import label_text, node_ids
 from irgraph.cli import main
-from irgraph.display import render
+from irgraph.display import render, show
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines
@@ -228,7 +230,7 @@ def test_png_is_a_png():
 
 @needs_graphviz
 def test_a_failing_dot_run_is_a_graphviz_error():
-    with pytest.raises(GraphvizError, match="dot failed"):
+    with pytest.raises(GraphvizError, match="failed drawing NO-SUCH-FORMAT, with exit status 1"):
         dot_backend._graphviz(Agent("a"), "no-such-format", {})
 
 
@@ -377,10 +379,76 @@ def test_a_dot_that_cannot_be_run_is_a_graphviz_error(fake_dot, capsys):
 
 
 def test_cli_show_tells_what_a_failing_dot_wrote_on_one_line(fake_dot, capsys):
-    fake_dot("cat >/dev/null; printf 'Error: one\\n\\033[31mtwo\\n' >&2; exit 3")
+    program = fake_dot("cat >/dev/null; printf 'Error: one\\n\\033[31mtwo\\n' >&2; exit 3")
     assert main(["show", "irgraph.demo:research_pipeline", "--format", "svg"]) == 2
     err = capsys.readouterr().err
-    assert err == "irgraph: error: Graphviz's dot failed (3): Error: one\\n\\x1b[31mtwo\n"
+    assert err.startswith(
+        f"irgraph: error: Graphviz's dot ({program}) failed drawing SVG, with exit status 3: "
+        "Error: one\\n\\x1b[31mtwo. If the dot on PATH is broken, reinstall Graphviz "
+    )
+    assert err.endswith("or show it as --format mermaid.\n") and err.count("\n") == 1
+
+
+# a broken Graphviz install: raised when SVG or PNG is asked for, mermaid and a warning when
+# the format is left to irgraph (render(), show(), Jupyter's inline display) ------------------
+
+BROKEN = {
+    "exits 1": "cat >/dev/null; echo 'dot: error while loading shared libraries: libgvc.so.6' >&2"
+    "; exit 1",
+    "crashes": "cat >/dev/null; kill -SEGV $$",
+}
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_a_broken_dot_asked_for_by_format_raises_naming_it_and_what_it_said(fake_dot, fmt):
+    program = fake_dot(BROKEN["exits 1"])
+    with pytest.raises(GraphvizError) as info:
+        render(Agent("a"), fmt)
+    said = str(info.value)
+    assert said.startswith(
+        f"Graphviz's dot ({program}) failed drawing {fmt.upper()}, with exit status 1: "
+        "dot: error while loading shared libraries: libgvc.so.6. If the dot on PATH is broken, "
+        "reinstall Graphviz (e.g. apt-get install --reinstall graphviz, brew reinstall graphviz "
+    )
+    assert said.endswith(
+        f"check that {program} -V prints its version, or draw with to_mermaid instead."
+    )
+
+
+def test_a_broken_dot_that_says_nothing_or_crashes_is_told_so(fake_dot):
+    program = fake_dot("cat >/dev/null; exit 2")
+    with pytest.raises(GraphvizError, match="with exit status 2, and wrote nothing on standard "):
+        to_svg(Agent("a"))
+    fake_dot(BROKEN["crashes"])
+    with pytest.raises(GraphvizError) as info:
+        to_svg(Agent("a"))
+    said = str(info.value)
+    assert said.startswith(f"Graphviz's dot ({program}) was killed by signal 11 drawing SVG")
+    assert "if it keeps failing, reinstall Graphviz" in said and "to_mermaid" in said
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN))
+def test_a_broken_dot_left_to_choose_draws_mermaid_with_a_warning(fake_dot, broken, monkeypatch):
+    program = fake_dot(BROKEN[broken])
+    pipeline = Agent("a").writes("x") >> Agent("b").instruct("{x}")
+    with pytest.warns(UserWarning, match="drawn as mermaid, because Graphviz failed") as told:
+        diagram = render(pipeline)
+    assert diagram.format == "mermaid" and diagram.data == render(pipeline, "mermaid").data
+    assert f"Graphviz's dot ({program})" in str(told[0].message)
+    with pytest.warns(UserWarning, match="drawn as mermaid"):
+        bundle = pipeline._repr_mimebundle_()  # what Jupyter shows inline
+    assert bundle["text/markdown"].startswith("```mermaid\n")
+    shown: list[object] = []
+    ipython, ipython_display = types.ModuleType("IPython"), types.ModuleType("IPython.display")
+    ipython.get_ipython = lambda: object()  # type: ignore[attr-defined]
+    ipython_display.display = shown.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", ipython_display)
+    with pytest.warns(UserWarning, match="drawn as mermaid"):
+        show(pipeline)
+    assert [d.format for d in shown] == ["mermaid"]  # type: ignore[attr-defined]
+    with pytest.raises(GraphvizError):
+        show(pipeline, "svg")
 
 
 # irgraph show --dot-timeout ------------------------------------------------------------------

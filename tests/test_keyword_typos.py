@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, IrgraphError, from_graph, run, to_graph, validate
+from irgraph import Agent, IrgraphError, RunError, from_graph, run, to_graph, validate
 from irgraph.analysis import critical_path, makespan, parallelizable
 from irgraph.backends.dot import to_dot, to_svg
 from irgraph.backends.mermaid import to_mermaid
@@ -68,3 +68,15 @@ def test_a_run_results_picture_tells_a_misspelt_keyword(method, options, told):
     message = str(refused.value)
     assert message.startswith(told) and "Did you mean '" in message
     assert getattr(result, method)(PIPELINE) is not None  # the right names still draw
+
+
+def test_a_failed_runs_view_tells_a_misspelt_keyword():
+    with pytest.raises(RunError) as failed:
+        run(PIPELINE, provider=FakeProvider(fail={"a": 1}), state={"x": "hi"})
+    with pytest.raises(IrgraphError) as refused:
+        failed.value.view(concurency=2)
+    message = str(refused.value)
+    assert message.startswith("RunError.view() got the option 'concurency'")
+    assert "Did you mean 'concurrency'?" in message
+    assert "Its options: pipeline, trace, concurrency." in message
+    assert failed.value.view(concurrency=2) is not None  # the right name still draws

@@ -29,6 +29,7 @@ __all__ = [
     "SAFE_FUNCTIONS",
     "allowing",
     "refusal",
+    "misspelt_as",
     "FunctionLike",
     "function_ref",
     "resolve_function",
@@ -138,8 +139,8 @@ def refusal(
         f"'{name}' calls {path!r}" if name else f"A step calls {path!r}" for name, path in calls
     ]
     who = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
-    near = closest_keys(module, ref.allow or (), n=1)  # an allowed module, misspelt
-    typo = f" (the module {near[0]!r} is allowed: is it {module!r} misspelt?)" if near else ""
+    near = misspelt_as(ref)
+    typo = f" (the module {near!r} is allowed: is it {module!r} misspelt?)" if near else ""
     return PipelineError(
         f"{who}, but the pipeline was read from data (a JSON file or a "
         f"saved graph) and the module {module!r} is not allowed{typo}, so irgraph will not "
@@ -149,6 +150,13 @@ def refusal(
         f"from_json(text, allow=[{module!r}]) or from_graph(G, allow=[{module!r}]) in Python, "
         f"--allow-module {module} on the command line.",
     )
+
+
+def misspelt_as(ref: FunctionRef) -> str | None:
+    """The allowed module that looks like ``ref``'s module misspelt, which :func:`refusal`
+    names (``'os.pth'`` for ``'os.path'``), or ``None``."""
+    near = closest_keys(ref.module, ref.allow or (), n=1)
+    return near[0] if near else None
 
 
 #: What names a function: the callable, its import path ("module:name") or its FunctionRef.

@@ -26,6 +26,7 @@ from irgraph.errors import PipelineError, Problem
 from irgraph.ir.functions import (
     FunctionRef,
     allowing,
+    misspelt_as,
     predicate_problem,
     refusal,
     resolve_function,
@@ -40,6 +41,7 @@ __all__ = [
     "with_allowed",
     "functions_of",
     "unused_modules",
+    "misspelt_modules",
 ]
 
 
@@ -135,6 +137,20 @@ def unused_modules(node: Node, modules: Iterable[str]) -> list[str]:
         for name in dict.fromkeys(modules)
         if not any(module == name or module.startswith(f"{name}.") for module in called)
     ]
+
+
+def misspelt_modules(node: Node) -> set[str]:
+    """The allowed modules that :func:`refused_functions`' problems name as a refused module
+    misspelt: their refusal already says so.
+
+    >>> from irgraph.ir import from_json
+    >>> loaded = from_json('{"format": "irgraph-ir", "version": 1, "root": {"kind": '
+    ...     '"TransformNode", "name": "t", "fn": {"function": "os.path:basename"}}}')
+    >>> misspelt_modules(with_allowed(loaded, ["os.pth", "json"]))
+    {'os.pth'}
+    """
+    refused = (ref for _, ref in functions_of(node) if not ref.permitted)
+    return {near for ref in refused if (near := misspelt_as(ref)) is not None}
 
 
 def with_allowed(node: Node, modules: Iterable[str]) -> Node:
