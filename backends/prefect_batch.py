@@ -289,7 +289,7 @@ class _Sender:
                 finished += await self._again(chunk, f"its flow run {run.id} {state.name}")
             elif state.is_failed():
                 del self.in_flight[run.id]
-                _refuse_other_pipeline(state.message or "")
+                _refuse_other_pipeline(state.message or "", self.batch.deployment)
                 finished += _failed(chunk, f"its flow run {run.id} failed: {state.message}")
             elif (seen := (state.type, run.labels.get(HEARTBEAT_LABEL))) != chunk.seen:
                 chunk.seen, chunk.changed = seen, now
@@ -388,9 +388,17 @@ def _failed(chunk: _Chunk, why: str) -> list[ItemResult]:
     ]
 
 
-def _refuse_other_pipeline(message: str) -> None:
-    if "another version of pipeline" in message:
-        raise PipelineError(
-            message,
-            hint="Regenerate the flow module from this pipeline and deploy it again.",
-        )
+def _refuse_other_pipeline(message: str, deployment: str) -> None:
+    """Raise the refusal of a chunk by the module of ``deployment`` (a failed flow run's
+    ``message``) when it runs another version of the pipeline: a module deployed by an
+    older irgraph, whose deployment carries no digest to check before sending. The worker's
+    own sentence says what to do; it is told once, without Prefect's prefix."""
+    start = message.find("This deployment runs another version of pipeline")
+    if start < 0:
+        return
+    said = message[start:].strip()
+    fix = "Regenerate the flow module from this pipeline and deploy it again."
+    raise PipelineError(
+        f"A worker of deployment {deployment!r} refused a chunk of the batch. {said}",
+        hint=None if "deploy it again" in said else fix,
+    )

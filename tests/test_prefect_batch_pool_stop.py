@@ -14,7 +14,9 @@ must be kept rather than cancelled, and running the batch again must pay for no 
 
 A chunk taken as lost (its heartbeat stopped: here its process blocks its own event loop, as
 a worker only slow would) is set Cancelling before it is sent again, so that its worker ends
-the process rather than let it go on calling the model beside the chunk sent again.
+the process rather than let it go on calling the model beside the chunk sent again. A chunk
+refused on its worker by a module an older irgraph deployed (no pipeline digest to check
+before sending) says what to do once.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any
 import attrs
 import pytest
 
-from irgraph import Agent, arun_many
+from irgraph import Agent, PipelineError, arun_many
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from irgraph.batch_stop import BatchStopped, Tally
@@ -336,3 +338,37 @@ def test_a_lost_chunk_is_set_cancelling_so_its_slow_workers_process_ends_before_
         ("draft", f"Draft about lost {token}."): 1,
         ("check", f"Check <draft: Draft about lost {token}.>."): 1,
     }
+
+
+def test_a_chunk_refused_by_a_module_deployed_before_pipeline_digests_says_what_to_do_once(
+    pool: Pool,
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    name = f"old-{uuid.uuid4().hex[:8]}"
+    other = Agent("draft").instruct("Draft another way about {topic}.").writes("draft")
+
+    async def refused() -> PipelineError:
+        async with get_client() as client:
+            # the deployment an older irgraph made: no pipeline digest as the default, so the
+            # batch is sent, and the worker's module refuses the chunk
+            deployed = await client.read_deployment_by_name("chain-batch/chain")
+            await client.create_deployment(
+                deployed.flow_id,
+                name,
+                work_pool_name=deployed.work_pool_name,
+                path=deployed.path,
+                entrypoint=deployed.entrypoint,
+                pull_steps=deployed.pull_steps,
+                parameter_openapi_schema=deployed.parameter_openapi_schema,
+            )
+        backend = PrefectBackend(work_pool=pool.backend.work_pool, deployment=f"chain/{name}")
+        with pytest.raises(PipelineError) as info:
+            async for _ in arun_many(other, [{"topic": "owls"}], backend=backend):
+                pass
+        return info.value
+
+    said = str(on_server(refused))
+    assert said.startswith(f"A worker of deployment 'chain-batch/{name}' refused a chunk"), said
+    assert "runs another version of pipeline" in said, said
+    assert said.count("deploy it again") == 1 and said.count("Regenerate") == 1, said
