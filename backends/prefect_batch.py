@@ -12,11 +12,14 @@ crashed or was cancelled is sent again; so is one whose worker vanished (a kille
 group, a machine gone), told apart from a slow one by the heartbeat label the batch flow
 keeps changing (:mod:`irgraph.backends.prefect_chunks`): when neither the run's state nor its
 heartbeat has changed for ``lost_after`` seconds of this process's clock (five times that
-while its process is still starting), the run is marked crashed and its items sent again.
-Finished agents are not paid twice: an item's agents are cached under its run key. With a
-``batch_key`` the completed items are kept in the batch store here, so running the batch
-again sends only the rest. A stopped batch sets its chunks' flow runs Cancelling, which makes
-their workers end the chunks' processes; a chunk that completed unseen is kept, not cancelled.
+while its process is still starting), the run is set Cancelling and its items sent again: a
+worker that was only slow (its event loop blocked, say) then ends the run's process, which
+would otherwise go on calling the model beside the chunk sent again (no worker acts on a run
+forced Crashed); a gone worker's run stays Cancelling until the server's cancellation cleanup
+marks it Cancelled. Finished agents are not paid twice: an item's agents are cached under its
+run key. With a ``batch_key`` the completed items are kept in the batch store here, so
+running the batch again sends only the rest. A stopped batch sets its chunks' flow runs
+Cancelling too; a chunk that completed unseen is kept, not cancelled.
 """
 
 from __future__ import annotations
@@ -286,15 +289,28 @@ class _Sender:
                 finished += await self._again(chunk, f"its flow run {run.id} {state.name}")
             elif state.is_failed():
                 del self.in_flight[run.id]
-                _refuse_other_pipeline(state.message or "")
+                _refuse_other_pipeline(state.message or "", self.batch.deployment)
                 finished += _failed(chunk, f"its flow run {run.id} failed: {state.message}")
             elif (seen := (state.type, run.labels.get(HEARTBEAT_LABEL))) != chunk.seen:
                 chunk.seen, chunk.changed = seen, now
             elif not state.is_scheduled() and now - chunk.changed > self._patience(state):
-                del self.in_flight[run.id]
-                await self._set(run.id, "Crashed", f"irgraph: no heartbeat in {self.lost_after} s")
-                finished += await self._again(chunk, f"its flow run {run.id} went silent")
+                finished += await self._lost(run.id, chunk, state, now)
         return finished
+
+    async def _lost(self, run_id: Any, chunk: _Chunk, state: Any, now: float) -> list[ItemResult]:
+        """Send again the chunk of a flow run that went silent, once it is set Cancelling
+        (so a worker that was only slow ends its process, instead of letting it call the
+        model beside the chunk sent again); a run that ended meanwhile refuses Cancelling,
+        and the next poll takes it as it ended (a completed chunk's answers are kept). A run
+        that was Cancelling already (cancelled from Prefect's UI, say) and no worker ended is
+        sent again as it is."""
+        silent = f"irgraph: no heartbeat in {self.lost_after} s; its items were sent again"
+        with contextlib.suppress(Exception):  # best effort: a gone server fails the next poll
+            if not state.is_cancelling() and not await self._cancelling(run_id, silent):
+                chunk.changed = now  # ask again only after another spell of silence
+                return []
+        del self.in_flight[run_id]
+        return await self._again(chunk, f"its flow run {run_id} went silent")
 
     def _patience(self, state: Any) -> float:
         """How long a chunk may stay silent before it is taken as lost: ``lost_after`` once
@@ -332,15 +348,6 @@ class _Sender:
                 results.append(ItemResult(index, initial, error=RunError(message), key=key))
         return results
 
-    async def _set(self, run_id: Any, name: str, message: str) -> None:
-        from prefect import states
-
-        # Best effort: the run may have ended meanwhile, and the server may refuse.
-        with contextlib.suppress(Exception):
-            await self.client.set_flow_run_state(
-                run_id, getattr(states, name)(message=message), force=True
-            )
-
     async def stop(self) -> list[ItemResult]:
         """Stop the chunks in flight (the batch was stopped, or failed fast): keep the items
         of those that completed since the last poll (what they cost is never lost), and ask
@@ -351,23 +358,22 @@ class _Sender:
         late: list[ItemResult] = []
         for run_id, chunk in list(self.in_flight.items()):
             del self.in_flight[run_id]
-            # Best effort, as in _set: a stop must not fail for a server that went away.
+            # Best effort: a stop must not fail for a server that went away.
             with contextlib.suppress(Exception):
-                if not await self._cancelling(run_id):  # refused: it ended meanwhile
+                stopped = "irgraph: the batch was stopped"
+                if not await self._cancelling(run_id, stopped):  # refused: it ended meanwhile
                     run = await self.client.read_flow_run(run_id)
                     if run.state is not None and run.state.is_completed():
                         late += await self._answers(chunk, run.state)
         return late
 
-    async def _cancelling(self, run_id: Any) -> bool:
+    async def _cancelling(self, run_id: Any, message: str) -> bool:
         """Propose Cancelling for flow run ``run_id``; whether the server took it (it
         refuses a run that ended, and cancels one not yet taken by a worker outright)."""
         from prefect.client.schemas.responses import SetStateStatus
         from prefect.states import Cancelling
 
-        said = await self.client.set_flow_run_state(
-            run_id, Cancelling(message="irgraph: the batch was stopped")
-        )
+        said = await self.client.set_flow_run_state(run_id, Cancelling(message=message))
         return said.status is SetStateStatus.ACCEPT or (
             said.state is not None and said.state.is_cancelled()
         )
@@ -382,9 +388,17 @@ def _failed(chunk: _Chunk, why: str) -> list[ItemResult]:
     ]
 
 
-def _refuse_other_pipeline(message: str) -> None:
-    if "another version of pipeline" in message:
-        raise PipelineError(
-            message,
-            hint="Regenerate the flow module from this pipeline and deploy it again.",
-        )
+def _refuse_other_pipeline(message: str, deployment: str) -> None:
+    """Raise the refusal of a chunk by the module of ``deployment`` (a failed flow run's
+    ``message``) when it runs another version of the pipeline: a module deployed by an
+    older irgraph, whose deployment carries no digest to check before sending. The worker's
+    own sentence says what to do; it is told once, without Prefect's prefix."""
+    start = message.find("This deployment runs another version of pipeline")
+    if start < 0:
+        return
+    said = message[start:].strip()
+    fix = "Regenerate the flow module from this pipeline and deploy it again."
+    raise PipelineError(
+        f"A worker of deployment {deployment!r} refused a chunk of the batch. {said}",
+        hint=None if "deploy it again" in said else fix,
+    )

@@ -40,6 +40,7 @@ from .prefect_codegen_text import (
     _indent,
     _lit,
     _prefixed,
+    _refuse_main_functions,
     _signature,
 )
 from .prefect_runtime import prefect_name
@@ -308,6 +309,7 @@ def _gates(G: nx.DiGraph) -> dict[str, str]:
 
 def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     """The source of a flow module that runs ``ir`` (whose graph is ``G``) as configured."""
+    _refuse_main_functions(ir)
     gen = _Generator(G)
     body = gen.statements(ir, "state", "()")
     uses = gen.uses

@@ -14,8 +14,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from irgraph.errors import PipelineError
-from irgraph.ir import FunctionRef
+from irgraph.errors import PipelineError, Problem
+from irgraph.ir import FunctionRef, Node
+from irgraph.ir.trust import functions_of
 
 # Private to the code generator's modules, which share them.
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "_prefixed",
     "_indent",
     "_function_ref",
+    "_refuse_main_functions",
 ]
 
 _WIDTH = 84  # code width before indentation: most lines stay within 100
@@ -135,3 +137,28 @@ def _function_ref(ref: FunctionRef, owner: str, role: str) -> str:
             hint="Define the function at the top level of an importable module.",
         )
     return ref.ref
+
+
+def _refuse_main_functions(ir: Node) -> None:
+    """Refuse, in one error naming each, the functions of ``__main__`` (the script or
+    notebook generating the code) that ``ir`` calls: a worker runs the generated module in
+    a process of its own, where ``__main__`` is another program, so it could never import
+    them. (Saving such a pipeline only warns: the same script may load it back.)"""
+    problems = []
+    for name, ref in functions_of(ir):
+        if ref.module != "__main__":
+            continue
+        qualname = ref.ref.partition(":")[2]
+        problems.append(
+            Problem(
+                f"'{name}' calls {ref.ref!r}, a function of the script or notebook running now "
+                "('__main__'), which the generated flow module cannot import: a Prefect worker "
+                "runs the module in a process of its own, where '__main__' is another program.",
+                node=name,
+                hint=f"Move {qualname} into an importable module (e.g. steps.py beside the "
+                f"script), import it from there (from steps import {qualname.partition('.')[0]}), "
+                "and generate the flow code again.",
+            )
+        )
+    if problems:
+        raise PipelineError(problems)

@@ -335,8 +335,9 @@ def generate_flow_code(compiled: CompiledPipeline, config: PrefectWorkerConfig) 
     ``compiled`` is what ``PrefectBackend().compile(ir)`` returns (anything with the IR as
     ``.node`` and its graph as ``.graph`` works). The module imports prefect and irgraph;
     ``python module.py`` deploys it to ``config.work_pool``, ``python module.py run --state
-    JSON`` runs it once locally. Raises :class:`PipelineError` for a transform or loop
-    predicate without an import path (a lambda or local function).
+    JSON`` runs it once locally. Raises :class:`PipelineError` for a transform, loop predicate
+    or route test without an import path (a lambda or local function) or of ``__main__`` (a
+    script's or notebook's own function, which no worker can import).
 
     >>> from irgraph import Agent
     >>> from irgraph.backends.prefect_backend import PrefectBackend

@@ -14,9 +14,9 @@ on. Running the same command again resumes: a result line with a state whose ind
 hash both match is kept and its item not run again; failed items and items whose line changed
 run again. A file holding results of another version of the pipeline (another digest, as
 :func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused before any item runs;
-lines without a digest (an earlier irgraph's) resume, with a note. The kept lines are
-rewritten first (temporary file + ``os.replace``), so a line cut short by a crash is dropped
-rather than appended to.
+lines without a digest (an earlier irgraph's) resume as this pipeline's, with a note, and are
+given its digest (so the note is said once). The kept lines are rewritten first (temporary
+file + ``os.replace``), so a line cut short by a crash is dropped rather than appended to.
 
 Progress goes to standard error: on a terminal one line redrawn up to 10 times a second (done,
 failed, in flight, rate, and the ETA when the inputs are a regular file, counted up front);
@@ -399,7 +399,7 @@ def _batch_held(
     if note is not None:
         print(f"irgraph: {note}", file=sys.stderr)
     try:
-        batch.kept = keep_completed(args.output, found)
+        batch.kept = keep_completed(args.output, found, batch.pipeline)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
     except OSError as exc:
         raise CliError(

@@ -18,7 +18,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from irgraph.cli_inputs import CliError
@@ -96,14 +96,19 @@ def _cut_short(raw: bytes) -> bool:
     return not raw.endswith(b"\n") and b'{"index": '.startswith(raw[:10]) and bool(raw)
 
 
-def _rewrite(path: str, lines: set[int]) -> None:
-    """Keep only the lines numbered ``lines`` of ``path``, atomically."""
+def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None) -> None:
+    """Keep only the lines numbered ``lines`` of ``path``, atomically; a line numbered in
+    ``stamps`` gets that pipeline digest as its last member (the rest of it unchanged)."""
+    stamps = stamps or {}
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".irgraph-batch-", suffix=".tmp")
     try:
         os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
         with os.fdopen(handle, "wb") as copy, open(path, "rb") as file:
             for number, raw in enumerate(file):
+                if number in stamps:  # a result line: a JSON object, its "}" last
+                    member = f', "pipeline": {json.dumps(stamps[number])}}}'
+                    raw = raw.rstrip()[:-1] + member.encode()
                 if number in lines:
                     copy.write(raw if raw.endswith(b"\n") else raw + b"\n")
         os.replace(temporary, path)
@@ -113,14 +118,21 @@ def _rewrite(path: str, lines: set[int]) -> None:
         raise
 
 
-def keep_completed(path: str, found: Found) -> dict[int, str]:
+def keep_completed(path: str, found: Found, pipeline: str | None = None) -> dict[int, str]:
     """Prepare the results file ``path`` (scanned into ``found``) for a resumed batch: keep the
     last completed result line of each index, drop the rest (errors, duplicates, a half-written
-    line), and return ``{index: key}`` of those kept."""
+    line), and return ``{index: key}`` of those kept. A kept line an earlier irgraph wrote
+    (without a digest) gets the digest of ``pipeline``, which resumes it as its own (as
+    :func:`check_pipeline`'s note says, once): from then on it is checked like the others."""
     if not os.path.exists(path):
         return {}
     kept = {index: (number, key) for index, (number, key, ok, _) in found.items() if ok}
-    _rewrite(path, {number for number, _ in kept.values()})
+    stamps = {
+        number: pipeline
+        for number, _, ok, digest in found.values()
+        if ok and digest is None and pipeline is not None
+    }
+    _rewrite(path, {number for number, _ in kept.values()}, stamps)
     return {index: key for index, (_, key) in kept.items()}
 
 
@@ -129,7 +141,8 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     was written by another pipeline than this one (``digest``, ``described``), saying what
     changed when the record of a keyed batch still holds that pipeline; a lines-only key would
     give that pipeline's results as this one's. Returns a note when it resumes results written
-    before lines recorded their pipeline (they resume, as they did)."""
+    before lines recorded their pipeline: they resume as this pipeline's, as they did, and
+    :func:`keep_completed` then marks them so (the note is given once)."""
     from irgraph.batch_pipeline import difference, recorded_pipeline
 
     kept = [pipeline for _, _, ok, pipeline in found.values() if ok]
@@ -147,12 +160,17 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
             f"as this one's; write the results to a new -o file, or delete {path} to run every "
             "item again with this pipeline."
         )
-    if None not in kept:
+    count = kept.count(None)
+    if not count:
         return None
+    results, their, they = (
+        ("result", "its", "it is") if count == 1 else ("results", "their", "they are")
+    )
     return (
-        f"note: -o {path!r} has results written by an earlier irgraph, which did not record "
-        "their pipeline; they are resumed as they are. If the pipeline changed since, write "
-        "the results to a new -o file."
+        f"note: -o {path!r} has {count} {results} written by an earlier irgraph, which did not "
+        f"record {their} pipeline; {they} resumed as this pipeline's and marked so in the file "
+        "(this is said once). If the pipeline changed since, write the results to a new -o "
+        "file."
     )
 
 

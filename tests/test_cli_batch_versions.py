@@ -86,8 +86,38 @@ def test_a_results_file_written_before_lines_recorded_their_pipeline_resumes_wit
     code, text = batch_in(TARGET, "-o", "out.jsonl")
     assert code == 0 and "0 done, 0 failed, 3 resumed" in text
     err = capsys.readouterr().err
-    assert "note: -o 'out.jsonl' has results written by an earlier irgraph" in err
+    assert "note: -o 'out.jsonl' has 3 results written by an earlier irgraph" in err
     assert "If the pipeline changed since, write the results to a new -o file." in err
+
+
+def test_lines_of_an_earlier_irgraph_beside_this_pipelines_are_noted_once_and_then_checked(
+    here, capsys
+):
+    """The first run that resumes them says so, counting them, and marks them as this
+    pipeline's: later runs say nothing, and a changed pipeline is refused for them too."""
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0
+    lines = (here / "out.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    digest = records[0]["pipeline"]
+    for record in records[:2]:  # as an earlier irgraph wrote them: no pipeline
+        del record["pipeline"]
+    old = [json.dumps(record) for record in records[:2]]
+    (here / "out.jsonl").write_text("".join(line + "\n" for line in [*old, lines[2]]))
+    with (here / "in.jsonl").open("a") as inputs:
+        inputs.write(json.dumps({"topic": "newts"}) + "\n")
+    capsys.readouterr()
+    code, text = batch_in(TARGET, "-o", "out.jsonl")
+    assert code == 0 and "1 done, 0 failed, 3 resumed" in text
+    err = capsys.readouterr().err
+    assert "note: -o 'out.jsonl' has 2 results written by an earlier irgraph" in err, err
+    kept = (here / "out.jsonl").read_text().splitlines()
+    assert kept[:2] == [line[:-1] + f', "pipeline": "{digest}"}}' for line in old]
+    code, text = batch_in(TARGET, "-o", "out.jsonl")
+    assert code == 0 and "0 done, 0 failed, 4 resumed" in text
+    assert "note:" not in capsys.readouterr().err  # said once
+    change(here, "Research {topic}", "Study {topic}")
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 2
+    assert "holds results of another version of the pipeline" in capsys.readouterr().err
 
 
 def test_an_edited_description_changes_nothing_a_run_does_and_resumes(here, capsys):

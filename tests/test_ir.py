@@ -28,6 +28,7 @@ from irgraph.ir import (
 )
 from irgraph.testing.strategies import join_values, make_list, stop_after_first
 from tests.support.modules import importable
+from tests.support.pipelines import MAIN_FUNCTIONS_SCRIPT
 
 
 def every_kind() -> SequenceNode:
@@ -233,21 +234,9 @@ import networkx as nx
 from irgraph import Agent, Loop, Route, Transform, portable, to_graph
 from irgraph.ir import to_json
 
-def shout(text):
-    return text.upper()
-
-def is_long(state):
-    return len(state["y"]) > 3
-
-def done(state):
-    return True
-
-pipeline = (
-    Transform("loud", shout).reads("text").writes("y")
-    >> Route("triage").when(is_long, Agent("long")).otherwise(Agent("short"))
-    >> Loop("again").step(Agent("a")).until(done).max_iterations(2)
-)
-open("p.json", "w").write(to_json(pipeline.to_ir()))
+"""
+SAVER += MAIN_FUNCTIONS_SCRIPT
+SAVER += """open("p.json", "w").write(to_json(pipeline.to_ir()))
 nx.write_graphml(portable(to_graph(pipeline)), "p.graphml")
 """
 

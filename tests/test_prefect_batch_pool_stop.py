@@ -11,6 +11,12 @@ A stopped batch (``irgraph batch`` sent SIGTERM, as by Ctrl-C; a cancelled ``aru
 the server to cancel its chunks' flow runs: the worker must then end the chunk's process (a
 process left running would go on calling the model, unseen), a chunk that completed unseen
 must be kept rather than cancelled, and running the batch again must pay for no call twice.
+
+A chunk taken as lost (its heartbeat stopped: here its process blocks its own event loop, as
+a worker only slow would) is set Cancelling before it is sent again, so that its worker ends
+the process rather than let it go on calling the model beside the chunk sent again. A chunk
+refused on its worker by a module an older irgraph deployed (no pipeline digest to check
+before sending) says what to do once.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from typing import Any
 import attrs
 import pytest
 
-from irgraph import Agent, arun_many
+from irgraph import Agent, PipelineError, arun_many
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from irgraph.batch_stop import BatchStopped, Tally
@@ -63,6 +69,7 @@ class Pool:
     worker: Any  # the worker's Popen
     log: Path  # the calls the worker's flow runs made
     stall: Path  # while it exists, "check" of a "slow" prompt stalls
+    block: Path  # the first call with the text it holds blocks its process's event loop
     processes: Processes
 
 
@@ -78,6 +85,7 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
     env["IRGRAPH_TEST_STALL"] = "check"
     env["IRGRAPH_TEST_STALL_PROMPT"] = "slow"
     env["IRGRAPH_TEST_STALL_WHILE"] = str(here / "stall")
+    env["IRGRAPH_TEST_BLOCK_ONCE"] = str(here / "block")
     backend = PrefectBackend(work_pool=name, deployment="chain/chain", chunk_size=2)
     config = PrefectWorkerConfig(
         "chain",
@@ -96,7 +104,7 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
         worker = processes.start(
             "worker", [*PREFECT, "worker", "start", "--pool", name, *PROCESS_WORKER], env
         )
-        yield Pool(backend, worker, here / "calls.log", here / "stall", processes)
+        yield Pool(backend, worker, here / "calls.log", here / "stall", here / "block", processes)
     finally:
         for pid in descendants(worker.pid):  # each flow run has a session of its own
             with contextlib.suppress(ProcessLookupError):
@@ -291,3 +299,76 @@ def results(here: Path) -> list[dict[str, Any]]:
     """The final states in ``irgraph batch``'s results file, in the order of its lines."""
     lines = (here / "out.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line)["state"] for line in lines]
+
+
+def test_a_lost_chunk_is_set_cancelling_so_its_slow_workers_process_ends_before_it_pays_twice(
+    pool: Pool, tmp_path: Path
+) -> None:
+    token = uuid.uuid4().hex[:8]
+    items = [{"topic": f"lost {token}"}]
+    pool.block.write_text(f"Check <draft: Draft about lost {token}.>", encoding="utf-8")
+    taken = Path(f"{pool.block}.taken")  # what the blocked call leaves: its process id
+    backend = PrefectBackend(
+        work_pool=pool.backend.work_pool, deployment="chain/chain", lost_after=8
+    )
+
+    async def lost() -> tuple[list[Any], list[str]]:
+        results = [
+            item
+            async for item in arun_many(
+                CHAIN, items, backend=backend, batch_key=f"lost-{token}", store=tmp_path
+            )
+        ]
+        await until(lambda: taken.exists() and taken.read_text().isdigit(), "a block", pool)
+        blocked = int(taken.read_text())
+        # Prefect's worker ends a flow run's process when it sees the run Cancelling
+        ended = lambda: blocked not in descendants(pool.worker.pid)  # noqa: E731
+        await until(ended, "the lost chunk's blocked process ended", pool, seconds=60)
+        return results, await final_runs(token, 2, pool)
+
+    try:
+        results, runs = on_server(lost)
+    finally:
+        taken.unlink(missing_ok=True)  # lets a blocked process go on, should the test fail
+    assert [item.ok for item in results] == [True], results[0].error
+    assert results[0].state["checked"] == f"<check: Check <draft: Draft about lost {token}.>.>"
+    assert runs == ["CANCELLED", "COMPLETED"]
+    # the draft the lost chunk finished came from the cache; its blocked check never completed
+    assert paid(pool, token) == {
+        ("draft", f"Draft about lost {token}."): 1,
+        ("check", f"Check <draft: Draft about lost {token}.>."): 1,
+    }
+
+
+def test_a_chunk_refused_by_a_module_deployed_before_pipeline_digests_says_what_to_do_once(
+    pool: Pool,
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    name = f"old-{uuid.uuid4().hex[:8]}"
+    other = Agent("draft").instruct("Draft another way about {topic}.").writes("draft")
+
+    async def refused() -> PipelineError:
+        async with get_client() as client:
+            # the deployment an older irgraph made: no pipeline digest as the default, so the
+            # batch is sent, and the worker's module refuses the chunk
+            deployed = await client.read_deployment_by_name("chain-batch/chain")
+            await client.create_deployment(
+                deployed.flow_id,
+                name,
+                work_pool_name=deployed.work_pool_name,
+                path=deployed.path,
+                entrypoint=deployed.entrypoint,
+                pull_steps=deployed.pull_steps,
+                parameter_openapi_schema=deployed.parameter_openapi_schema,
+            )
+        backend = PrefectBackend(work_pool=pool.backend.work_pool, deployment=f"chain/{name}")
+        with pytest.raises(PipelineError) as info:
+            async for _ in arun_many(other, [{"topic": "owls"}], backend=backend):
+                pass
+        return info.value
+
+    said = str(on_server(refused))
+    assert said.startswith(f"A worker of deployment 'chain-batch/{name}' refused a chunk"), said
+    assert "runs another version of pipeline" in said, said
+    assert said.count("deploy it again") == 1 and said.count("Regenerate") == 1, said

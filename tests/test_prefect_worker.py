@@ -36,7 +36,7 @@ from irgraph.ir import (
     TransformNode,
 )
 from irgraph.testing import FakeProvider
-from tests.support.pipelines import split_words, stop_when_done
+from tests.support.pipelines import MAIN_FUNCTIONS_SCRIPT, split_words, stop_when_done
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -197,6 +197,37 @@ def test_a_transform_without_an_import_path_cannot_be_generated():
     ).writes("y")
     with pytest.raises(PipelineError, match="cannot import"):
         generated(pipeline)
+
+
+GENERATOR = """\
+from irgraph import Agent, Loop, PipelineError, Route, Transform
+from irgraph.backends.prefect_backend import PrefectBackend
+from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+
+"""
+GENERATOR += MAIN_FUNCTIONS_SCRIPT
+GENERATOR += """try:
+    generate_flow_code(PrefectBackend().compile(pipeline.to_ir()), PrefectWorkerConfig("f", "p"))
+except PipelineError as error:
+    print([problem.node for problem in error.problems])
+    print(error)
+"""
+
+
+def test_generating_flow_code_that_calls_functions_of_a_script_run_as_main_is_refused(tmp_path):
+    """A script run as ``python generator.py`` names its functions ``__main__:name``; a worker
+    runs the generated module in a process where ``__main__`` is another program, so the
+    module could never import them: generating it is refused, naming every such function."""
+    (tmp_path / "generator.py").write_text(GENERATOR)
+    done = subprocess.run(
+        [sys.executable, "generator.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    nodes, said = done.stdout.split("\n", 1)
+    assert nodes == "['loud', 'triage', 'again']", done.stdout
+    for node, function in (("loud", "shout"), ("triage", "is_long"), ("again", "done")):
+        assert f"'{node}' calls '__main__:{function}', a function of the script" in said, said
+    assert "Move shout into an importable module" in said and "from steps import shout" in said
 
 
 @pytest.mark.parametrize("module", ["prefect_worker", "prefect_codegen", "prefect_runtime"])

@@ -7,12 +7,19 @@ Every completed call appends ``done WORKER NODE PROMPT`` to the file ``$IRGRAPH_
 PROMPT`` and then never return: a worker that gets stuck in a known place, to be killed there.
 ``IRGRAPH_TEST_STALL_PROMPT`` narrows the stall to the prompts that contain it, and with
 ``IRGRAPH_TEST_STALL_WHILE`` (a file's path) a stalled call goes on once that file is gone.
+
+``IRGRAPH_TEST_BLOCK_ONCE`` names a file holding part of a prompt: the first call (of any
+process) whose prompt contains it renames the file to ``FILE.taken``, writes its process id
+there, and blocks its process's event loop (a worker only slow: a blocking call, CPU-bound
+work) until ``FILE.taken`` is gone; the chunk's heartbeat stops meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import time
 
 from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider
@@ -31,6 +38,7 @@ class CountingProvider:
         self.stall = os.environ.get("IRGRAPH_TEST_STALL")
         self.stall_prompt = os.environ.get("IRGRAPH_TEST_STALL_PROMPT", "")
         self.stall_while = os.environ.get("IRGRAPH_TEST_STALL_WHILE")
+        self.block_once = os.environ.get("IRGRAPH_TEST_BLOCK_ONCE")
 
     def _write(self, what: str, request: ModelRequest) -> None:
         line = f"{what}\t{self.worker}\t{request.node}\t{request.prompt}\n".encode()
@@ -40,7 +48,22 @@ class CountingProvider:
         finally:
             os.close(handle)
 
+    def _block_once(self, request: ModelRequest) -> None:
+        if self.block_once is None:
+            return
+        with contextlib.suppress(OSError):  # no such file, or another call took it first
+            with open(self.block_once, encoding="utf-8") as marker:
+                if marker.read() not in request.prompt:
+                    return
+            taken = f"{self.block_once}.taken"
+            os.rename(self.block_once, taken)
+            with open(taken, "w", encoding="utf-8") as mine:
+                mine.write(str(os.getpid()))
+            while os.path.exists(taken):
+                time.sleep(0.1)  # blocks the event loop, on purpose
+
     async def complete(self, request: ModelRequest) -> str:
+        self._block_once(request)
         if request.node == self.stall and self.stall_prompt in request.prompt:
             self._write("stall", request)
             if self.stall_while is None:

@@ -34,3 +34,24 @@ waiting = (
     >> Agent("w3").instruct("Three {topic}.").writes("k3")
     >> Agent("joined").instruct("All of {k1} {k2} {k3}.")
 )
+
+
+#: A script's own functions and a pipeline that calls each (transform 'loud' calls shout,
+#: route 'triage' tests is_long, loop 'again' stops on done): run as ``python script.py``,
+#: they are functions of ``__main__``. The script imports Agent, Loop, Route and Transform.
+MAIN_FUNCTIONS_SCRIPT = """\
+def shout(text):
+    return text.upper()
+
+def is_long(state):
+    return len(state["y"]) > 3
+
+def done(state):
+    return True
+
+pipeline = (
+    Transform("loud", shout).reads("text").writes("y")
+    >> Route("triage").when(is_long, Agent("long")).otherwise(Agent("short"))
+    >> Loop("again").step(Agent("a")).until(done).max_iterations(2)
+)
+"""
