@@ -1,0 +1,46 @@
+"""What a diff line shows of a changed value: the old and the new value told apart as the run
+tells them (``1`` is not ``"1"``, a stop on any true value is not a stop on ``null``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from irgraph import Agent, Loop, Route, to_graph
+from irgraph.analysis import diff
+
+
+def _loop(**until):
+    step = Agent("a").instruct("A {t}").writes("x")
+    return Loop("l").step(step).max_iterations(3).until("x", **until)
+
+
+def _route(value):
+    return Route("r").on("t").when(value, Agent("p").writes("o")).otherwise(Agent("q").writes("o"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        ({"equals": 1}, {"equals": "1"}, '~ node l: until_equals (1 -> "1")'),
+        ({"equals": "ok"}, {"equals": "done"}, '~ node l: until_equals ("ok" -> "done")'),
+        ({}, {"equals": None}, "~ node l: until_equals (truthy -> null)"),
+        ({"equals": "null"}, {"equals": None}, '~ node l: until_equals ("null" -> null)'),
+    ],
+)
+def test_a_loops_changed_stop_value_shows_both_values_as_json(old, new, line):
+    """``until(equals=1)`` -> ``until(equals="1")`` printed ``until_equals ([1] -> 1)``, and a
+    string stop value lost its quotes, so ``"1"`` and ``1`` looked alike."""
+    change = diff(to_graph(_loop(**old), inputs={"t"}), to_graph(_loop(**new), inputs={"t"}))
+    assert line in str(change).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "shown"), [(1, "1", ("1", '"1"')), (True, "true", ("true", '"true"'))]
+)
+def test_a_routes_changed_case_value_shows_the_values_as_json(old, new, shown):
+    """A route's cases printed each value through str(): ``.when(1)`` -> ``.when("1")`` read
+    ``cases ([{"equals": "1"}, ...] -> [{"equals": "1"}, ...])``, the same text twice, and
+    ``True`` read ``"True"``."""
+    change = diff(to_graph(_route(old), inputs={"t"}), to_graph(_route(new), inputs={"t"}))
+    before, after = (f'[{{"equals": {v}}}, {{"otherwise": true}}]' for v in shown)
+    assert f"~ node r: cases ({before} -> {after})" in str(change).splitlines()
