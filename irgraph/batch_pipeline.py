@@ -16,7 +16,7 @@ import attrs
 
 from irgraph.graph import root_of
 from irgraph.ir.functions import FunctionRef
-from irgraph.ir.values import JsonObject
+from irgraph.ir.values import JsonObject, json_key
 
 __all__ = [
     "described_json",
@@ -130,10 +130,10 @@ def difference(old: Any, new: Any) -> str:
         parts = "branches" if new.get("type") in ("ParallelNode", "RouteNode") else "steps"
         return f"its node '{was}' has {len(after)} {parts} where it had {len(before)}"
     for step_was, step_now in zip(before or [], after or [], strict=False):
-        if step_was != step_now:
+        if json_key(step_was) != json_key(step_now):
             return difference(step_was, step_now)
     for field in sorted((set(old) | set(new)) - {"name", "children"}):
-        if old.get(field) != new.get(field):
+        if json_key(old.get(field)) != json_key(new.get(field)):
             words = _FIELD_WORDS.get(field, f"has another {field.replace('_', ' ')}")
             return f"its node '{was}' {words}{_change(old.get(field), new.get(field))}"
     return f"its node '{was}' is named '{now}' now" if was != now else "it is another pipeline"

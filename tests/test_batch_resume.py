@@ -20,7 +20,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from irgraph import Agent, PipelineError, Transform, arun_many, run_many
+from irgraph import Agent, PipelineError, Route, Transform, arun_many, run_many
 from irgraph.batch import ItemResult
 from irgraph.batch_store import BatchStore, _write_atomically
 from irgraph.ir import from_json, to_json
@@ -304,6 +304,23 @@ def test_a_changed_output_schema_is_refused_and_a_description_is_not(tmp_path):
     typed = simple.output({"type": "object", "properties": {"x": {"type": "string"}}})
     with pytest.raises(PipelineError, match="its node 'w' has another output schema"):
         keyed(typed, tmp_path)
+
+
+@pytest.mark.parametrize(("was", "now"), [(True, 1), (1, True), (0, False)])
+def test_a_route_value_changed_only_as_json_tells_it_is_refused(tmp_path, was, now):
+    """``.when(True)`` -> ``.when(1)`` runs another branch, yet the record's pipeline compared
+    equal in Python (``True == 1``): the batch was not refused, and every item silently ran
+    again, its kept result stamped with the other pipeline."""
+
+    def routed(value):
+        branch = Agent("p").writes("o")
+        return Route("r").on("topic").when(value, branch).otherwise(Agent("q").writes("o"))
+
+    assert not any(item.resumed for item in keyed(routed(was), tmp_path))
+    fake = FakeProvider()
+    with pytest.raises(PipelineError, match="its node 'r' has other route cases"):
+        keyed(routed(now), tmp_path, fake)
+    assert fake.calls == []
 
 
 def test_a_pipeline_built_another_way_with_the_same_ir_resumes(tmp_path):
