@@ -235,12 +235,16 @@ def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
     return pairs
 
 
-def _alike(G1: nx.DiGraph, a: str, G2: nx.DiGraph, b: str) -> int:
+def _alike(G1: nx.DiGraph, a: str, G2: nx.DiGraph, b: str) -> tuple[int, float]:
     """How alike two nodes of a kind and name are: their settings that are equal, and their
-    scope depth (the first of several as alike is taken)."""
+    scope depth; between as many, how alike the settings that differ read (of two writers
+    both edited, the new "Revise {topic}." is the old "Revise {draft}.", not "Draft
+    {topic}."); the first of several as alike is taken."""
     one, other = settings(G1.nodes[a]), settings(G2.nodes[b])
     same = sum(1 for f in one if json_key(one[f]) == json_key(other[f]))
-    return same + int(_depth(G1, a) == _depth(G2, b))
+    differ = [f for f in one if json_key(one[f]) != json_key(other[f])]
+    texts = (repr([one[f] for f in differ]), repr([other[f] for f in differ]))
+    return same + int(_depth(G1, a) == _depth(G2, b)), difflib.SequenceMatcher(None, *texts).ratio()
 
 
 def _pair_scopes(G1: nx.DiGraph, G2: nx.DiGraph, pairs: dict[str, str]) -> None:

@@ -1,5 +1,5 @@
-"""What a diff line shows of a changed value: the old and the new value told apart as the run
-tells them (``1`` is not ``"1"``, a stop on any true value is not a stop on ``null``)."""
+"""What a diff tells of a change: the old and the new value told apart as the run tells them
+(``1`` is not ``"1"``), and an edited node paired with the old node it reads like."""
 
 from __future__ import annotations
 
@@ -44,3 +44,24 @@ def test_a_routes_changed_case_value_shows_the_values_as_json(old, new, shown):
     change = diff(to_graph(_route(old), inputs={"t"}), to_graph(_route(new), inputs={"t"}))
     before, after = (f'[{{"equals": {v}}}, {{"otherwise": true}}]' for v in shown)
     assert f"~ node r: cases ({before} -> {after})" in str(change).splitlines()
+
+
+def test_of_two_edited_nodes_of_one_name_a_node_pairs_with_the_one_it_reads_like():
+    """writer, critic, writer with the first writer removed and the others edited: the new
+    'Revise {topic} ...' writer was paired with the removed 'Draft {topic}.' one (both were as
+    alike by equal settings), so the diff said the kept writer's instruction became another,
+    the critic moved first, and the second writer was removed."""
+    draft = Agent("writer").instruct("Draft {topic}.").writes("draft")
+    critic = Agent("critic").instruct("Critique {draft}.").writes("notes")
+    revise = Agent("writer").instruct("Revise {draft} using {notes}.").writes("draft")
+    new = Agent("critic").instruct("Critique {topic}.").writes("notes") >> revise.instruct(
+        "Revise {topic} using {notes}."
+    )
+    change = diff(
+        to_graph(draft >> critic >> revise, inputs={"topic"}), to_graph(new, inputs={"topic"})
+    )
+    assert change.removed == ["writer"] and change.renumbered == {"writer": "writer#2"}
+    lines = str(change).splitlines()
+    assert '~ node critic: instruction ("Critique {draft}." -> "Critique {topic}.")' in lines
+    revised = '("Revise {draft} using {notes}." -> "Revise {topic} using {notes}.")'
+    assert f"~ node writer: instruction {revised}" in lines
