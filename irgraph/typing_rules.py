@@ -242,10 +242,18 @@ class TypeRules:
             return self._text_never_equals(sid, node, key, writer, target)
         allowed = schema_enum(schema)
         if allowed is not None and not any(_same(target, a) for a in allowed):
+            # The value written the other way ("true" for True, 1 for "1"), when it is allowed.
+            meant = [a for a in allowed if _respells(target, a)]
+            fix = (
+                f" Write .until('{key}', equals={meant[0]!r}): a loop compares JSON values, "
+                f"so {target!r} never equals {meant[0]!r}."
+                if meant
+                else ""
+            )
             return (
                 f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but agent "
                 f"'{writer}' only writes one of {', '.join(map(canonical, allowed))}, so "
-                "it never stops early."
+                f"it never stops early.{fix}"
             )
         if (why := refusal(target, schema)) is not None:
             return (
@@ -274,6 +282,18 @@ class TypeRules:
             f".until('{key}', equals={told!r}) or give '{writer}' "
             f".output({{'type': '{kind}'}})."
         )
+
+
+def _respells(value: Any, other: Any) -> bool:
+    """Whether ``value`` is ``other`` written the other way: the text of its JSON (``"true"``
+    for ``True``, ``"1"`` for ``1``), or the value that text is.
+
+    >>> _respells("true", True), _respells(1, "1"), _respells("yes", True)
+    (True, True, False)
+    """
+    if isinstance(value, str) and not isinstance(other, str):
+        return value == canonical(other)
+    return isinstance(other, str) and not isinstance(value, str) and other == canonical(value)
 
 
 def stop_key_unwritten(node: LoopNode, sid: str, written: list[str], free: list[str]) -> str:
