@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.graph_routes import writers
 from irgraph.ir import LoopNode, RouteNode
 from irgraph.ir.outputs import schema_enum, value_type
-from irgraph.ir.values import canonical
+from irgraph.ir.values import canonical, respells
 from irgraph.ir.values import same_value as _same
 from irgraph.reaching import Narrowed, source_of
 from irgraph.route_check import RouteChecks
@@ -243,7 +243,7 @@ class TypeRules:
         allowed = schema_enum(schema)
         if allowed is not None and not any(_same(target, a) for a in allowed):
             # The value written the other way ("true" for True, 1 for "1"), when it is allowed.
-            meant = [a for a in allowed if _respells(target, a)]
+            meant = [a for a in allowed if respells(target, a)]
             fix = (
                 f" Write .until('{key}', equals={meant[0]!r}): a loop compares JSON values, "
                 f"so {target!r} never equals {meant[0]!r}."
@@ -282,18 +282,6 @@ class TypeRules:
             f".until('{key}', equals={told!r}) or give '{writer}' "
             f".output({{'type': '{kind}'}})."
         )
-
-
-def _respells(value: Any, other: Any) -> bool:
-    """Whether ``value`` is ``other`` written the other way: the text of its JSON (``"true"``
-    for ``True``, ``"1"`` for ``1``), or the value that text is.
-
-    >>> _respells("true", True), _respells(1, "1"), _respells("yes", True)
-    (True, True, False)
-    """
-    if isinstance(value, str) and not isinstance(other, str):
-        return value == canonical(other)
-    return isinstance(other, str) and not isinstance(value, str) and other == canonical(value)
 
 
 def stop_key_unwritten(node: LoopNode, sid: str, written: list[str], free: list[str]) -> str:
