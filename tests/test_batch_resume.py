@@ -297,6 +297,48 @@ def test_a_changed_pipeline_is_refused_before_any_item_runs(tmp_path, changed, w
     assert all(not item.resumed for item in keyed(changed, tmp_path, key="evals-2"))
 
 
+_NOTES = Agent("notes").instruct("Note {topic}.").writes("notes")
+_TAGS = Agent("tags").instruct("Tag {topic}.").writes("tags")
+_SUMMARY = Agent("summary").instruct("Sum up {topic}.").writes("summary")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        (
+            _NOTES >> _TAGS >> _SUMMARY,
+            _NOTES >> _SUMMARY >> _TAGS,
+            "its node 'notes_then_tags_then_summary' has its steps in another order ('notes', "
+            "'tags', 'summary' -> 'notes', 'summary', 'tags')",
+        ),
+        (
+            _NOTES >> (_TAGS | _SUMMARY),
+            _NOTES >> (_SUMMARY | _TAGS),
+            "its node 'tags_and_summary' has its branches in another order ('tags', 'summary' "
+            "-> 'summary', 'tags')",
+        ),
+        (
+            _NOTES >> _TAGS >> _SUMMARY,
+            _NOTES >> _SUMMARY.instruct("Sum up {topic} briefly.") >> _TAGS,
+            "its node 'summary' has another instruction",
+        ),
+        (
+            _NOTES >> _TAGS,
+            _NOTES >> Agent("keywords").instruct("List keywords of {topic}.").writes("tags"),
+            "its node 'keywords' stands where 'tags' was",
+        ),
+    ],
+)
+def test_a_reordered_or_replaced_step_is_told_as_such(tmp_path, old, new, words):
+    """Steps swapped, or a step in the place of another, read as an edit of the step that
+    stood there: 'its node 'tags' has another instruction ('Tag {topic}.' -> 'Sum up
+    {topic}.')'."""
+    keyed(old, tmp_path)
+    with pytest.raises(PipelineError) as caught:
+        keyed(new, tmp_path)
+    assert f"was started with another pipeline: {words}" in str(caught.value)
+
+
 def test_a_changed_output_schema_is_refused_and_a_description_is_not(tmp_path):
     simple = Agent("w").instruct("Name {topic}.").writes("name")
     keyed(simple, tmp_path)
