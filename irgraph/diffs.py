@@ -132,10 +132,13 @@ _SHORT = 60
 
 def _setting_text(name: str, value: Any) -> str:
     """A setting's value as a diff line shows it: a loop's stop value as JSON (``"1"`` and
-    ``1`` apart; ``truthy`` when it stops on any true value), a list of keys as the
-    pipeline's inputs show (``t, u``; ``none``), anything else as JSON (a string quoted)."""
+    ``1`` apart; ``truthy`` when it stops on any true value), a route's cases by their labels
+    (``"bug", otherwise``), a list of keys as the pipeline's inputs show (``t, u``; ``none``),
+    anything else as JSON (a string quoted)."""
     if name == "until_equals":
         return _json_text(value[0]) if value else "truthy"
+    if name == "cases":  # by their labels, as the route's edges show them: "bug", otherwise
+        return _shown(", ".join(case.label for case in value))
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
         return _shown(", ".join(value) or "none")
     return _json_text(value)

@@ -35,15 +35,29 @@ def test_a_loops_changed_stop_value_shows_both_values_as_json(old, new, line):
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "shown"), [(1, "1", ("1", '"1"')), (True, "true", ("true", '"true"'))]
+    ("old", "new", "line"),
+    [
+        (1, "1", '~ node r: cases (1, otherwise -> "1", otherwise)'),
+        (True, "true", '~ node r: cases (true, otherwise -> "true", otherwise)'),
+    ],
 )
-def test_a_routes_changed_case_value_shows_the_values_as_json(old, new, shown):
+def test_a_routes_changed_case_value_shows_the_values_as_json(old, new, line):
     """A route's cases printed each value through str(): ``.when(1)`` -> ``.when("1")`` read
     ``cases ([{"equals": "1"}, ...] -> [{"equals": "1"}, ...])``, the same text twice, and
     ``True`` read ``"True"``."""
     change = diff(to_graph(_route(old), inputs={"t"}), to_graph(_route(new), inputs={"t"}))
-    before, after = (f'[{{"equals": {v}}}, {{"otherwise": true}}]' for v in shown)
-    assert f"~ node r: cases ({before} -> {after})" in str(change).splitlines()
+    assert line in str(change).splitlines()
+
+
+def test_a_route_with_a_case_added_says_its_cases_by_their_labels():
+    """A case added to a route of three showed as ``cases`` alone: both lists of cases, as
+    JSON, were too long to show."""
+    fix, spec, answer = (Agent(n).writes("o") for n in ("fix", "spec", "answer"))
+    old = Route("triage").on("t").when("bug", fix).when("question", answer).otherwise(spec)
+    new = Route("triage").on("t").when("bug", fix).when("feature", spec).when("question", answer)
+    change = diff(to_graph(old, inputs={"t"}), to_graph(new.otherwise(Agent("x")), inputs={"t"}))
+    said = '"bug", "question", otherwise -> "bug", "feature", "question", otherwise'
+    assert f"~ node triage: cases ({said})" in str(change).splitlines()
 
 
 def test_of_two_edited_nodes_of_one_name_a_node_pairs_with_the_one_it_reads_like():
