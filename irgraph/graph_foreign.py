@@ -83,17 +83,25 @@ class _Snapshot:
 
     def same(self, G: nx.DiGraph) -> bool:
         """Whether ``G``'s attributes are still these, templates aside (their text may change
-        while the reads it gives stay the same)."""
-        if G._succ != self.edges:
+        while the reads it gives stay the same); an attribute added since (a colour to draw
+        with) is no change of the pipeline."""
+        if G._node != self.nodes and not all(
+            _kept(G._node[n], kept, _TEMPLATES) for n, kept in self.nodes.items()
+        ):
             return False
-        if G._node != self.nodes:
-            for n, data in G._node.items():
-                kept = self.nodes[n]
-                if data.keys() != kept.keys():
-                    return False
-                if any(data[k] != v for k, v in kept.items() if k not in _TEMPLATES):
-                    return False
+        if G._succ != self.edges and not all(
+            v in G._succ.get(u, {}) and _kept(G._succ[u][v], kept)
+            for u, after in self.edges.items()
+            for v, kept in after.items()
+        ):
+            return False
         return all(repr(G._node[n].get("cases")) == text for n, text in self.cases.items())
+
+
+def _kept(data: dict[str, Any], kept: dict[str, Any], skip: frozenset[str] = frozenset()) -> bool:
+    """Whether ``data`` still holds every attribute of ``kept`` as it was (those in ``skip``
+    aside)."""
+    return all(k in skip or (k in data and data[k] == v) for k, v in kept.items())
 
 
 def mark_built(G: nx.DiGraph) -> nx.DiGraph:

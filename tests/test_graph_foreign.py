@@ -204,6 +204,18 @@ def test_the_very_graph_with_a_setting_edited_in_place_is_checked_before_it_runs
         to_mermaid(G)
 
 
+def test_the_very_graph_with_attributes_added_to_draw_with_stays_trusted():
+    """A colour or a weight added to the graph to_graph made, as networkx users annotate a
+    graph to draw it, is no edit of its pipeline: a pipeline with a lambda (which no rebuilt
+    graph can hold) still validates, and is not checked again."""
+    counted = Transform("n", lambda x: len(x)).reads("x").writes("c")
+    G = to_graph(Agent("a").instruct("A {t}").writes("x") >> counted, inputs={"t"})
+    G.nodes["a"]["color"] = "red"
+    G.edges["a", "n"]["weight"] = 2
+    assert [w for w in validate(G) if "no import path" not in w] == []
+    assert "a" in to_mermaid(G)
+
+
 def test_the_very_graph_with_only_an_instruction_reworded_stays_trusted():
     G = _routed()
     G.nodes["f"]["instruction"] = "Finish {o}."  # the same reads
