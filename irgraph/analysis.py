@@ -25,10 +25,10 @@ import attrs
 
 from irgraph import checks
 from irgraph.analysis_dataflow import dataflow_dependencies
+from irgraph.analysis_latency import Latency, checked_latency
 from irgraph.analysis_lineage import Lineage, lineage
 from irgraph.analysis_schedule import Shape, Simulation, analysed_graph
 from irgraph.diffs import GraphDiff, diff, match_nodes
-from irgraph.errors import PipelineError, did_you_mean
 from irgraph.schema import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes
 
 if TYPE_CHECKING:
@@ -53,65 +53,10 @@ __all__ = [
     "GraphDiff",
 ]
 
-Latency = float | int | Mapping[str, float] | Callable[[str, dict[str, Any]], float]
-
-
 _SECONDS = checks.seconds(allow_zero=True)
 
 #: The schedules :func:`makespan` predicts, as ``AsyncioBackend(schedule=...)`` names them.
 SCHEDULES = ("topological", "dataflow")
-
-
-def _checked_latency(G: nx.DiGraph, latency: Any) -> Latency:
-    """``latency`` if it is one of the three forms and its numbers are finite seconds, 0 or
-    more; a dict may name only nodes of ``G``."""
-    if isinstance(latency, Mapping):
-        for node, seconds in latency.items():
-            if node not in G:
-                raise PipelineError(
-                    f"The latency dict names {node!r}, which is not a node of the pipeline."
-                    f"{did_you_mean(str(node), [str(n) for n in G])}",
-                    node=str(node),
-                    hint="Key it by node id (the names in to_graph(pipeline).nodes).",
-                )
-            _SECONDS.check(seconds, f"the latency of {node!r}", node=str(node))
-        return latency
-    if callable(latency):
-        _check_signature(latency)
-        return latency  # type: ignore[no-any-return]
-    if not _SECONDS.test(latency):
-        raise PipelineError(
-            "latency must be a finite number of seconds, 0 or more, a dict of node id -> "
-            f"seconds, or a function (node_id, attrs) -> seconds (got {latency!r} of type "
-            f"{type(latency).__name__}).",
-            hint="Pass e.g. latency=1.0 or latency={'writer': 2.5}.",
-            expected="seconds, a dict or a function",
-            got=latency,
-        )
-    return latency  # type: ignore[no-any-return]
-
-
-def _check_signature(latency: Callable[..., Any]) -> None:
-    """Refuse a latency function that cannot be called as ``latency(node_id, attrs)``."""
-    import inspect
-
-    try:
-        signature = inspect.signature(latency)
-    except (TypeError, ValueError):
-        return  # no signature to read (some builtins): it is called as it is
-    try:
-        signature.bind("node_id", {})
-    except TypeError as exc:
-        name = getattr(latency, "__qualname__", None) or repr(latency)
-        raise PipelineError(
-            f"The latency function {name}{signature} cannot be called as "
-            f"latency(node_id, attrs), which is how the analyses call it, once per node, with "
-            f"the node's id and its attributes ({exc}).",
-            hint="Give it two parameters, e.g. lambda node, attrs: 2.0 if attrs['kind'] == "
-            "'agent' else 0.0, or pass a dict of node id -> seconds.",
-            expected="a function latency(node_id, attrs) -> seconds",
-            got=latency,
-        ) from None
 
 
 def _own_fn(
@@ -119,7 +64,7 @@ def _own_fn(
 ) -> tuple[Callable[[str], float], Callable[[str], bool]]:
     """Each node's own latency, and whether a node is a step of its own: not a scope, or a
     scope whose latency the dict gives (its body is then not looked into)."""
-    latency = _checked_latency(G, latency)
+    latency = checked_latency(G, latency)
 
     def own(node: str) -> float:
         if isinstance(latency, (int, float)):

@@ -16,7 +16,7 @@ import attrs
 
 from irgraph.graph import root_of
 from irgraph.ir.functions import FunctionRef
-from irgraph.ir.values import JsonObject
+from irgraph.ir.values import JsonObject, json_key
 
 __all__ = [
     "described_json",
@@ -126,17 +126,52 @@ def difference(old: Any, new: Any) -> str:
     if old.get("type") != new.get("type"):
         return f"its node '{now}' stands where '{was}' was"
     before, after = old.get("children"), new.get("children")
-    if isinstance(before, list) and isinstance(after, list) and len(before) != len(after):
-        parts = "branches" if new.get("type") in ("ParallelNode", "RouteNode") else "steps"
-        return f"its node '{was}' has {len(after)} {parts} where it had {len(before)}"
-    for step_was, step_now in zip(before or [], after or [], strict=False):
-        if step_was != step_now:
-            return difference(step_was, step_now)
-    for field in sorted((set(old) | set(new)) - {"name", "children"}):
-        if old.get(field) != new.get(field):
-            words = _FIELD_WORDS.get(field, f"has another {field.replace('_', ' ')}")
-            return f"its node '{was}' {words}{_change(old.get(field), new.get(field))}"
+    parts = "branches" if new.get("type") in ("ParallelNode", "RouteNode") else "steps"
+    if isinstance(before, list) and isinstance(after, list):
+        if len(before) != len(after):
+            return f"its node '{was}' has {len(after)} {parts} where it had {len(before)}"
+        if order := _reordered(before, after):
+            return f"its node '{was}' has its {parts} in another order ({order})"
+        for step_was, step_now in zip(before, after, strict=True):
+            if json_key(step_was) == json_key(step_now):
+                continue
+            # A step that moved here is compared with itself, not with the one it displaced.
+            moved = _named(before, step_now) if _name(step_was) != _name(step_now) else None
+            if moved is None or json_key(moved) != json_key(step_now):
+                return difference(step_was if moved is None else moved, step_now)
+            return f"its node '{was}' has its {parts} in another order ('{_name(step_now)}' moved)"
+    fields = sorted((set(old) | set(new)) - {"name", "children"})
+    changed = [f for f in fields if json_key(old.get(f)) != json_key(new.get(f))]
+    if changed and was != now and before is None:  # another step in its place, not an edit
+        return f"its node '{now}' stands where '{was}' was"
+    for field in changed:
+        words = _FIELD_WORDS.get(field, f"has another {field.replace('_', ' ')}")
+        return f"its node '{was}' {words}{_change(old.get(field), new.get(field))}"
     return f"its node '{was}' is named '{now}' now" if was != now else "it is another pipeline"
+
+
+def _reordered(before: list[Any], after: list[Any]) -> str:
+    """``'b', 'c' -> 'c', 'b'``: the names of steps that are the same steps in another order
+    (each step whole, as the run compares it); ``""`` when they are not."""
+    if json_key(before) == json_key(after) or sorted(map(_canonical, before)) != sorted(
+        map(_canonical, after)
+    ):
+        return ""
+    names = [", ".join(repr(step.get("name")) for step in steps) for steps in (before, after)]
+    return f"{_cut(names[0])} -> {_cut(names[1])}"
+
+
+def _name(step: Any) -> Any:
+    return step.get("name") if isinstance(step, dict) else None
+
+
+def _named(steps: list[Any], step: Any) -> Any:
+    """The step of ``steps`` with the name of ``step``, if one has it."""
+    return next((s for s in steps if _name(s) is not None and _name(s) == _name(step)), None)
+
+
+def _canonical(step: Any) -> str:
+    return json.dumps(step, sort_keys=True, default=repr)
 
 
 def _change(was: Any, now: Any) -> str:

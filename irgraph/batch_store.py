@@ -67,7 +67,7 @@ from irgraph.batch_pipeline import RECORD_FORMAT as _BATCH_FORMAT
 from irgraph.batch_pipeline import described_json, difference, pipeline_description
 from irgraph.errors import PipelineError, RunError
 from irgraph.events import RunResult
-from irgraph.ir.values import canonical, json_problem
+from irgraph.ir.values import canonical, json_key, json_problem
 from irgraph.providers import ModelProvider, ModelRequest, completion
 
 __all__ = ["BatchStore", "RememberingProvider", "default_directory", "pipeline_description"]
@@ -209,7 +209,7 @@ class BatchStore:
     def _check_pipeline(self) -> None:
         kept = _read(self.record)
         if isinstance(kept, dict) and kept.get("format") == _BATCH_FORMAT and "pipeline" in kept:
-            self._claimed = kept["pipeline"] == self._pipeline
+            self._claimed = json_key(kept["pipeline"]) == json_key(self._pipeline)  # True != 1
             if self._claimed:
                 self._unstamped_trusted = kept.get("version") == 1
                 return

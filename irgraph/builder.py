@@ -181,7 +181,10 @@ class Builder(Asking, KeywordsChecked):
         return {k: v for k, v in self._config.items() if k[0] != "_" and k not in skip}
 
     def inputs(self: B, *keys: str) -> B:
-        """Declare the keys a run starts with, for to_graph to use (only the root's count)."""
+        """Declare the keys a run starts with, for to_graph to use (only the root's count);
+        ``.inputs('a', 'b')``, or one list of them, as ``Pipeline(name, inputs=[...])`` takes."""
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple, set, frozenset)):
+            keys = tuple(sorted(keys[0]) if isinstance(keys[0], (set, frozenset)) else keys[0])
         return self._with(inputs=tuple(self._arg(checks.key, "inputs", key) for key in keys))
 
     def engine(self: B, name: str) -> B:

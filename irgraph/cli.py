@@ -80,8 +80,11 @@ def describe_graph(G: Any) -> str:
     for nid, data in G.nodes(data=True):
         scope = f"  (in {shown(data['parent'])})" if data["parent"] else ""
         writes = ", ".join(data.get("writes", ())) or "-"
-        # A route's own key is also read by its body's condition: list each key once.
+        # A route's own key is also read by its body's condition: list each key once. An
+        # optional {key?} read is a read too (a data edge comes in for it), marked with its ?.
         read = dict.fromkeys([*data.get("reads", ()), *data.get("body_reads", ())])
+        optional = [*data.get("optional_reads", ()), *data.get("body_optional_reads", ())]
+        read.update((f"{key}?", None) for key in optional if key not in read)
         reads = ", ".join(read) or "-"
         # A pinned id may say nothing of the node: give its name too (the builder's, the one
         # messages and diagrams elsewhere use).

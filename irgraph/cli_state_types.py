@@ -1,7 +1,8 @@
 """A ``--state key=value`` gives text; a route comparing that key with a number, ``true``,
 ``false`` or ``null`` would never match the text and silently take another branch (or none).
 Such a value is refused before anything runs, with the ``--state-json`` that gives the value
-the route compares with; so is a quoted ``--state-json`` string that spells it. A key given that
+the route compares with; so is a quoted ``--state-json`` string that spells it, and a
+``--state-json`` number, boolean or null the route compares only as its text. A key given that
 no step reads but that looks like one a step needs (``topc`` for ``topic``) is refused as the
 misspelling it is (:func:`check_spelling`)."""
 
@@ -36,6 +37,11 @@ def check_texts_routed_on(
     (``{"flag": "true"}``), checked the same way: the quotes make the value text.
     """
     json_texts = {k: v for k, v in (state or {}).items() if isinstance(v, str) and k not in texts}
+    json_scalars = {
+        k: v
+        for k, v in (state or {}).items()
+        if (v is None or isinstance(v, (bool, int, float))) and k not in texts
+    }
     for nid, data in G.nodes(data=True):
         kind = data.get("kind")
         if kind == "route":
@@ -48,6 +54,9 @@ def check_texts_routed_on(
         else:
             continue
         if not isinstance(key, str) or _an_item(G, nid, key):
+            continue
+        if key in json_scalars:
+            _check_scalar(key, json_scalars[key], values, who, does)
             continue
         text = texts.get(key, json_texts.get(key))
         if text is None:
@@ -70,6 +79,22 @@ def check_texts_routed_on(
                 f"{key} {_as_said(does)}{json.dumps(meant)} ({_kind(meant)}), which the text "
                 f"never equals. Give the value as JSON: --state-json '{given}'."
             )
+
+
+def _check_scalar(key: str, value: Any, values: list[Any], who: str, does: str) -> None:
+    """Refuse a ``--state-json`` number, boolean or null for ``key`` that ``who`` never
+    compares with, but whose text it does (``{"priority": 1}`` for a ``.when("1", ...)``)."""
+    if any(same_value(value, other) for other in values):
+        return
+    spelt = json.dumps(value)
+    if not any(isinstance(other, str) and other == spelt for other in values):
+        return
+    given = "null" if value is None else f"{_kind(value).replace('a ', 'the ', 1)} {spelt}"
+    raise CliError(
+        f"--state-json gives {key} {given}, but {who} {does} {key} {_as_said(does)}the text "
+        f"{json.dumps(spelt)}, which {given} never equals. Give the value as text: "
+        f"--state {key}={spelt} (or --state-json '{json.dumps({key: spelt})}')."
+    )
 
 
 def _as_said(does: str) -> str:

@@ -130,11 +130,21 @@ class GraphDiff:
 _SHORT = 60
 
 
-def _setting_text(value: Any) -> str:
-    """A setting's value as a diff line shows it: a list of names as the pipeline's inputs
-    show (``t, u``; ``none``), anything else as JSON (a string quoted)."""
+def _setting_text(name: str, value: Any) -> str:
+    """A setting's value as a diff line shows it: a loop's stop value as JSON (``"1"`` and
+    ``1`` apart; ``truthy`` when it stops on any true value), a route's cases by their labels
+    (``"bug", otherwise``), a list of keys as the pipeline's inputs show (``t, u``; ``none``),
+    anything else as JSON (a string quoted)."""
+    if name == "until_equals":
+        return _json_text(value[0]) if value else "truthy"
+    if name == "cases":  # by their labels, as the route's edges show them: "bug", otherwise
+        return _shown(", ".join(case.label for case in value))
     if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
         return _shown(", ".join(value) or "none")
+    return _json_text(value)
+
+
+def _json_text(value: Any) -> str:
     return _shown(json.dumps(value, sort_keys=True, ensure_ascii=False, default=_plain))
 
 
@@ -144,7 +154,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, FunctionRef):
         return value.ref
     if isinstance(value, RouteCase):
-        return {value.kind: _plain(value.value) if value.kind != "otherwise" else True}
+        # A value case's value is JSON already: 1 and "1" must not both print as "1".
+        shown = value.value if value.kind == "equals" else _plain(value.value)
+        return {value.kind: True if value.kind == "otherwise" else shown}
     return str(value)
 
 
@@ -226,12 +238,16 @@ def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
     return pairs
 
 
-def _alike(G1: nx.DiGraph, a: str, G2: nx.DiGraph, b: str) -> int:
+def _alike(G1: nx.DiGraph, a: str, G2: nx.DiGraph, b: str) -> tuple[int, float]:
     """How alike two nodes of a kind and name are: their settings that are equal, and their
-    scope depth (the first of several as alike is taken)."""
+    scope depth; between as many, how alike the settings that differ read (of two writers
+    both edited, the new "Revise {topic}." is the old "Revise {draft}.", not "Draft
+    {topic}."); the first of several as alike is taken."""
     one, other = settings(G1.nodes[a]), settings(G2.nodes[b])
     same = sum(1 for f in one if json_key(one[f]) == json_key(other[f]))
-    return same + int(_depth(G1, a) == _depth(G2, b))
+    differ = [f for f in one if json_key(one[f]) != json_key(other[f])]
+    texts = (repr([one[f] for f in differ]), repr([other[f] for f in differ]))
+    return same + int(_depth(G1, a) == _depth(G2, b)), difflib.SequenceMatcher(None, *texts).ratio()
 
 
 def _pair_scopes(G1: nx.DiGraph, G2: nx.DiGraph, pairs: dict[str, str]) -> None:
@@ -312,7 +328,7 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
                 if json_key(old[f]) != json_key(new[f]):
                     name = "function" if f == "fn" else f  # the graph's name for it
                     fields.append(name)
-                    texts = _setting_text(old[f]), _setting_text(new[f])
+                    texts = _setting_text(f, old[f]), _setting_text(f, new[f])
                     if max(map(len, texts)) <= _SHORT:
                         values.setdefault(node, {})[name] = texts
         fields += list(moves_of.get(node, ()))

@@ -44,10 +44,13 @@ __all__ = [
 ]
 
 #: The graphs ``to_graph`` made here, with their counts of nodes and edges then (and the
-#: pipeline's name), and their node ids.
-_BUILT: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int, Any], frozenset[str]]] = (
+#: pipeline's name), their node ids, and a copy of their attributes (:class:`_Snapshot`).
+_BUILT: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int, Any], frozenset[str], _Snapshot]] = (
     weakref.WeakKeyDictionary()
 )
+#: The attributes a trusted graph may change in place while its derived ones still follow:
+#: templates, checked by the reads their text gives (:func:`unchanged_here`).
+_TEMPLATES = frozenset({"instruction", "message", "system"})
 
 #: The node attributes ``to_graph`` derives from the pipeline (scopes add the body reads).
 #: Every edge attribute is derived: ``control``, ``keys`` and a route edge's ``condition``.
@@ -66,9 +69,46 @@ _REBUILD = "G = to_graph(from_graph(G, check=False))"
 _EVERY_NODES = ("branch", "reads", "optional_reads", "writes")
 
 
+class _Snapshot:
+    """A graph's attributes as ``to_graph`` made them: each node's and edge's attribute dict
+    copied (one level: a value replaced in place shows, ``G.nodes['r']['on'] = 'x'``), and
+    each route's cases whole (``G.nodes['r']['cases'][0]['equals'] = 'x'`` shows too)."""
+
+    __slots__ = ("cases", "edges", "nodes")
+
+    def __init__(self, G: nx.DiGraph) -> None:
+        self.nodes = {n: dict(data) for n, data in G._node.items()}
+        self.edges = {u: {v: dict(e) for v, e in after.items()} for u, after in G._succ.items()}
+        self.cases = {
+            n: repr(data["cases"]) for n, data in G._node.items() if data.get("kind") == "route"
+        }
+
+    def same(self, G: nx.DiGraph) -> bool:
+        """Whether ``G``'s attributes are still these, templates aside (their text may change
+        while the reads it gives stay the same); an attribute added since (a colour to draw
+        with) is no change of the pipeline."""
+        if G._node != self.nodes and not all(
+            _kept(G._node[n], kept, _TEMPLATES) for n, kept in self.nodes.items()
+        ):
+            return False
+        if G._succ != self.edges and not all(
+            v in G._succ.get(u, {}) and _kept(G._succ[u][v], kept)
+            for u, after in self.edges.items()
+            for v, kept in after.items()
+        ):
+            return False
+        return all(repr(G._node[n].get("cases")) == text for n, text in self.cases.items())
+
+
+def _kept(data: dict[str, Any], kept: dict[str, Any], skip: frozenset[str] = frozenset()) -> bool:
+    """Whether ``data`` still holds every attribute of ``kept`` as it was (those in ``skip``
+    aside)."""
+    return all(k in skip or (k in data and data[k] == v) for k, v in kept.items())
+
+
 def mark_built(G: nx.DiGraph) -> nx.DiGraph:
     """Record that ``to_graph`` made ``G`` here, from a pipeline: its attributes follow from it."""
-    _BUILT[G] = (_shape(G), frozenset(G._node))
+    _BUILT[G] = (_shape(G), frozenset(G._node), _Snapshot(G))
     return G
 
 
@@ -86,13 +126,16 @@ def built_here(G: nx.DiGraph) -> bool:
 
 def unchanged_here(G: nx.DiGraph) -> bool:
     """Whether ``G`` was made here (:func:`built_here`) and still looks as it did: as many
-    nodes and edges, the same node ids, and each template's reads those of its text (an
-    agent's, of its instruction and system prompt). ``validate`` checks a graph edited so (an
-    instruction, system prompt or message, a node or edge added or removed, nodes renamed in
-    place) as any other: its analyses would read the stale attributes, though a run takes the
-    edit."""
+    nodes and edges, the same node ids, every attribute of its nodes and edges as it was but
+    its templates, and each template's reads those of its text (an agent's, of its
+    instruction and system prompt). ``validate`` checks a graph edited so (an instruction,
+    system prompt or message, a route's ``on`` or cases, a node's ``writes`` or ``parent``,
+    an edge's keys, a node or edge added or removed, nodes renamed in place) as any other:
+    its analyses would read the stale attributes, though a run takes the edit."""
     built = _BUILT.get(G) if G in _BUILT else None  # `in`: False for what no weakref takes
     if built is None or built[0] != _shape(G) or G._node.keys() != built[1]:
+        return False
+    if not built[2].same(G):  # a setting, a derived attribute or an edge changed in place
         return False
     for data in G._node.values():
         text = data.get("instruction", data.get("message"))

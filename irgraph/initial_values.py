@@ -1,7 +1,9 @@
 """The values a run starts with, checked against what the pipeline does with them before any
-node runs: ``None`` for a key a template requires (``None`` means no value), and something
-other than a list for the key a map-over iterates first. Either would fail the run only when
-that node is reached, after the model calls before it were paid for.
+node runs: ``None`` for a key a template requires (``None`` means no value), something other
+than a list for the key a map-over iterates first, and a value a route compares that spells
+one of its cases the other way (``"1"`` for ``.when(1, ...)``). Each would fail the run (or
+silently take another branch) only when that node is reached, after the model calls before it
+were paid for.
 
 >>> from irgraph import Agent, MapOver, to_graph
 >>> each = MapOver("each").over("papers").step(Agent("read").writes("note")).writes("notes")
@@ -19,6 +21,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError, Problem, a_or_an
+from irgraph.ir.values import canonical, respells, same_value
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -46,6 +49,8 @@ def refuse_values(
         elif data["kind"] == "map_over" and data["over"] in unlisted:
             if not bound(nid, data["over"]):
                 problems.append(_unlisted_problem(nid, data["over"], state[data["over"]]))
+        elif data["kind"] == "route" and data["on"] in unlisted and not bound(nid, data["on"]):
+            problems += _respelt_problem(nid, data["on"], state[data["on"]], data["cases"])
     if problems:
         raise PipelineError(problems)
 
@@ -59,6 +64,38 @@ def _none_problem(node: str, key: str) -> Problem:
         hint=f"Give '{key}' a value, or write {{{key}?}} in '{node}' to make it optional "
         "(an optional key holding None renders as empty text).",
     )
+
+
+def _respelt_problem(node: str, key: str, value: Any, cases: list[Any]) -> list[Problem]:
+    """The problem of route ``node`` when the initial ``value`` of its ``key`` equals none
+    of its ``cases`` but spells one the other way (``"1"`` for ``.when(1, ...)``)."""
+    values = [case["equals"] for case in cases if "equals" in case]
+    if any(same_value(value, other) for other in values):
+        return []
+    meant = [other for other in values if respells(value, other)]
+    if not meant:
+        return []
+    otherwise = any("otherwise" in case for case in cases)
+    then = "takes its otherwise branch" if otherwise else "fails there, having no branch for it"
+    return [
+        Problem(
+            f"Route '{node}' compares '{key}', and the initial state's '{key}' is "
+            f"{canonical(value)}, which never equals its branch for {canonical(meant[0])}: a "
+            f"route compares JSON values, so the run {then}.",
+            node=node,
+            key=key,
+            hint=f"Give '{key}' the value {canonical(meant[0])} ({_kind(meant[0])}), or "
+            f"compare with .when({value!r}, ...) if {canonical(value)} is what you mean.",
+        )
+    ]
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return "a boolean" if value is not None else "null"
+    return "a number"
 
 
 def _unlisted_problem(node: str, key: str, value: Any) -> Problem:

@@ -172,9 +172,20 @@ def makes_answers_up(provider: Any) -> bool:
 
 
 class PlaceholderProvider:
-    """Answers without a model, so a pipeline can run before a provider is configured."""
+    """Answers without a model, so a pipeline can run before a provider is configured. An
+    agent that asks for a structured answer (an output schema) gets a :class:`ProviderError`
+    saying so instead: placeholder text is no JSON, and the schema error it would meet would
+    advise more retries or a looser schema, which no run without a provider can use."""
 
     async def complete(self, request: ModelRequest) -> str:
+        if request.output_schema is not None:
+            raise ProviderError(
+                f"Agent '{request.agent}' asks for a structured answer (it has an output "
+                "schema), and the run has no model provider to give one: without one, agents "
+                "answer with placeholder text, which is no JSON. Pass a provider: "
+                "provider=FakeProvider() (from irgraph.testing) answers a schema offline with "
+                "a valid value, or a real one such as irgraph.openai_provider.OpenAIProvider."
+            )
         return f"[{request.agent}: placeholder answer, no model provider configured]"
 
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from irgraph.ir.outputs import AllowedValues, allows_nothing, schema_error, schema_values
+from irgraph.ir.schema_validator import answer_validator
 from irgraph.ir.values import JsonObject, canonical
 
 __all__ = [
@@ -105,11 +106,9 @@ class Refusals:
         known = self._validators.get(id(schema))
         if known is not None and known[0] is schema:
             return known[1]
-        import jsonschema
-
         try:
             plain = schema.to_dict() if isinstance(schema, JsonObject) else dict(schema)
-            validator = jsonschema.validators.validator_for(plain)(plain)
+            validator = answer_validator(plain)
         except Exception:  # not a schema jsonschema can apply: nothing is refused by it
             validator = None
         self._validators[id(schema)] = (schema, validator)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.graph_routes import writers
 from irgraph.ir import LoopNode, RouteNode
 from irgraph.ir.outputs import schema_enum, value_type
-from irgraph.ir.values import canonical
+from irgraph.ir.values import canonical, respells
 from irgraph.ir.values import same_value as _same
 from irgraph.reaching import Narrowed, source_of
 from irgraph.route_check import RouteChecks
@@ -242,10 +242,18 @@ class TypeRules:
             return self._text_never_equals(sid, node, key, writer, target)
         allowed = schema_enum(schema)
         if allowed is not None and not any(_same(target, a) for a in allowed):
+            # The value written the other way ("true" for True, 1 for "1"), when it is allowed.
+            meant = [a for a in allowed if respells(target, a)]
+            fix = (
+                f" Write .until('{key}', equals={meant[0]!r}): a loop compares JSON values, "
+                f"so {target!r} never equals {meant[0]!r}."
+                if meant
+                else ""
+            )
             return (
                 f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but agent "
                 f"'{writer}' only writes one of {', '.join(map(canonical, allowed))}, so "
-                "it never stops early."
+                f"it never stops early.{fix}"
             )
         if (why := refusal(target, schema)) is not None:
             return (

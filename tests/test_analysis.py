@@ -502,3 +502,18 @@ def test_parallel_suggestions_left_as_a_notebook_cells_value_read_as_sentences()
         "4 s in order, 2 s on data dependencies: running on data dependencies saves 2 s."
     )
     assert PlainTextFormatter()(hints[0]) == str(hints[0])
+
+
+def test_a_latency_dict_giving_a_scope_and_a_step_inside_it_is_refused():
+    """{node: ... for node in G} gave the loop 0 s too, and a scope in the dict is costed as
+    one step without its body: the loop of three 2 s agents was predicted to take 0 s."""
+    loop = Loop("l").step(Agent("x").instruct("X {t}").writes("y")).max_iterations(3)
+    G = to_graph(Route("r").on("t").when("a", loop).otherwise(Agent("z").writes("y")), inputs={"t"})
+    every = {node: (2.0 if G.nodes[node]["kind"] == "agent" else 0.0) for node in G}
+    for analysis in (makespan, critical_path, parallelizable):
+        with pytest.raises(PipelineError) as refused:
+            analysis(G, every)
+        assert "gives both route 'r' and 'l', 'x', 'z' inside it" in str(refused.value)
+        assert "Leave 'r' out to cost it from the steps inside it" in str(refused.value)
+    steps = {node: s for node, s in every.items() if G.nodes[node]["kind"] == "agent"}
+    assert makespan(G, steps) == 6.0 and makespan(G, {"l": 5.0}) == 5.0

@@ -105,6 +105,18 @@ def test_placeholder_answers_without_provider_are_reported():
     assert any("provider" in w for w in result.warnings)
 
 
+def test_a_structured_agent_without_provider_is_told_to_give_one_not_to_retry():
+    """Without a provider, a structured agent's placeholder text failed its schema: the run
+    said the reply was not JSON and advised more retries or a looser schema."""
+    classify = Agent("classify").instruct("Classify.").output({"enum": ["a", "b"]})
+    with pytest.raises(RunError) as failed:
+        run(Agent("first").instruct("Hi.").writes("hi") >> classify.writes("k"))
+    message = str(failed.value)
+    assert failed.value.node == "classify" and failed.value.completed == ["first"]
+    assert "Agent 'classify' asks for a structured answer" in message
+    assert "provider=FakeProvider()" in message and "retries" not in message
+
+
 def test_loop_runs_body_max_iterations_times_with_loop_carried_optional_read():
     loop = (
         Agent("writer").instruct("Draft {feedback?}").writes("draft")

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from irgraph import Agent, PipelineError, Transform, arun_many, run_many
+from irgraph import Agent, PipelineError, Route, Transform, arun_many, run_many
 from irgraph.batch import ItemResult
 from irgraph.batch_store import BatchStore, _write_atomically
 from irgraph.ir import from_json, to_json
@@ -297,6 +297,48 @@ def test_a_changed_pipeline_is_refused_before_any_item_runs(tmp_path, changed, w
     assert all(not item.resumed for item in keyed(changed, tmp_path, key="evals-2"))
 
 
+_NOTES = Agent("notes").instruct("Note {topic}.").writes("notes")
+_TAGS = Agent("tags").instruct("Tag {topic}.").writes("tags")
+_SUMMARY = Agent("summary").instruct("Sum up {topic}.").writes("summary")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        (
+            _NOTES >> _TAGS >> _SUMMARY,
+            _NOTES >> _SUMMARY >> _TAGS,
+            "its node 'notes_then_tags_then_summary' has its steps in another order ('notes', "
+            "'tags', 'summary' -> 'notes', 'summary', 'tags')",
+        ),
+        (
+            _NOTES >> (_TAGS | _SUMMARY),
+            _NOTES >> (_SUMMARY | _TAGS),
+            "its node 'tags_and_summary' has its branches in another order ('tags', 'summary' "
+            "-> 'summary', 'tags')",
+        ),
+        (
+            _NOTES >> _TAGS >> _SUMMARY,
+            _NOTES >> _SUMMARY.instruct("Sum up {topic} briefly.") >> _TAGS,
+            "its node 'summary' has another instruction",
+        ),
+        (
+            _NOTES >> _TAGS,
+            _NOTES >> Agent("keywords").instruct("List keywords of {topic}.").writes("tags"),
+            "its node 'keywords' stands where 'tags' was",
+        ),
+    ],
+)
+def test_a_reordered_or_replaced_step_is_told_as_such(tmp_path, old, new, words):
+    """Steps swapped, or a step in the place of another, read as an edit of the step that
+    stood there: 'its node 'tags' has another instruction ('Tag {topic}.' -> 'Sum up
+    {topic}.')'."""
+    keyed(old, tmp_path)
+    with pytest.raises(PipelineError) as caught:
+        keyed(new, tmp_path)
+    assert f"was started with another pipeline: {words}" in str(caught.value)
+
+
 def test_a_changed_output_schema_is_refused_and_a_description_is_not(tmp_path):
     simple = Agent("w").instruct("Name {topic}.").writes("name")
     keyed(simple, tmp_path)
@@ -304,6 +346,23 @@ def test_a_changed_output_schema_is_refused_and_a_description_is_not(tmp_path):
     typed = simple.output({"type": "object", "properties": {"x": {"type": "string"}}})
     with pytest.raises(PipelineError, match="its node 'w' has another output schema"):
         keyed(typed, tmp_path)
+
+
+@pytest.mark.parametrize(("was", "now"), [(True, 1), (1, True), (0, False)])
+def test_a_route_value_changed_only_as_json_tells_it_is_refused(tmp_path, was, now):
+    """``.when(True)`` -> ``.when(1)`` runs another branch, yet the record's pipeline compared
+    equal in Python (``True == 1``): the batch was not refused, and every item silently ran
+    again, its kept result stamped with the other pipeline."""
+
+    def routed(value):
+        branch = Agent("p").writes("o")
+        return Route("r").on("topic").when(value, branch).otherwise(Agent("q").writes("o"))
+
+    assert not any(item.resumed for item in keyed(routed(was), tmp_path))
+    fake = FakeProvider()
+    with pytest.raises(PipelineError, match="its node 'r' has other route cases"):
+        keyed(routed(now), tmp_path, fake)
+    assert fake.calls == []
 
 
 def test_a_pipeline_built_another_way_with_the_same_ir_resumes(tmp_path):

@@ -345,6 +345,18 @@ def test_inputs_given_to_the_constructor_or_the_method_are_the_same():
         assert cls("x", inputs=("topic",)).to_ir() == cls("x").inputs("topic").to_ir()
 
 
+def test_inputs_take_one_list_of_keys_as_the_constructor_does():
+    """.inputs(['topic', 'audience']), as Pipeline('p', inputs=[...]) is written, was refused:
+    'must be a state key (got ['topic', 'audience'] of type list)'."""
+    step = Agent("w").instruct("Write {topic} for {audience}.")
+    declared = ("topic", "audience")
+    assert step.inputs(["topic", "audience"]).to_ir().inputs == declared
+    assert step.inputs({"topic", "audience"}).to_ir().inputs == ("audience", "topic")
+    assert Pipeline("p", inputs=list(declared)).step(step).to_ir() == (
+        Pipeline("p").step(step).inputs(list(declared)).to_ir()
+    )
+
+
 def test_inputs_replace_the_ones_declared_before():
     assert Agent("a").inputs("x").inputs("y", "z").to_ir().inputs == ("y", "z")
     assert Agent("a").inputs("x").inputs().to_ir().inputs == ()

@@ -82,6 +82,27 @@ def test_check_shows_the_name_of_a_node_whose_id_is_pinned(tmp_path, monkeypatch
     assert "  [agent] step: reads -; writes -" in lines  # pinned to its own name: said once
 
 
+def test_check_lists_a_nodes_optional_reads_beside_its_required_ones(tmp_path, monkeypatch):
+    """An agent reading only {patch?} and {reply?} was shown as ``reads -``, reading nothing,
+    above the data edges that bring it both keys."""
+    module = importable(
+        tmp_path,
+        monkeypatch,
+        "optional_reads",
+        "from irgraph import Agent, Loop\n"
+        "pipeline = (Agent('fix').instruct('Fix {ticket}.').writes('patch')\n"
+        "    >> Agent('final').instruct('Say {patch?} {reply?} for {ticket} {ticket?}.')\n"
+        "    >> Loop('l').step(Agent('again').instruct('Again {notes?}.').writes('notes'))\n"
+        "    .max_iterations(2))\n",
+    )
+    code, text = call("check", f"{module}:pipeline", "--input", "ticket")
+    assert code == 0, text
+    lines = text.splitlines()
+    assert "  [agent] final: reads ticket, patch?, reply?; writes -" in lines
+    assert "  [loop] l: reads notes?; writes notes" in lines
+    assert "  fix -. patch .-> final" in lines
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -25,6 +25,8 @@ def routed(tmp_path, monkeypatch):
         "by_priority = Route('prio').on('priority').when(1, urgent).otherwise(normal)\n"
         "by_flag = Route('flag').on('vip').when(True, urgent).when(False, normal)\n"
         "by_name = Route('named').on('level').when('1', urgent).when(1, normal)\n"
+        "by_text = Route('texts').on('level').when('1', urgent).when('true', normal)\n"
+        "by_text = by_text.when('null', normal)\n"
         "classify = Agent('c').instruct('Rate {ticket}').writes('priority')\n"
         "rated = classify >> by_priority\n"
         "rate = Agent('rate').instruct('Rate.').output({'type': 'integer'}).writes('priority')\n"
@@ -132,3 +134,26 @@ def test_a_map_over_item_of_that_name_is_what_the_route_reads(routed):
         '{"items": [1, 2]}',
     )
     assert code == 0, out
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+@pytest.mark.parametrize(
+    ("value", "given", "text"),
+    [("1", "the number 1", "1"), ("true", "the boolean true", "true"), ("null", "null", "null")],
+)
+def test_a_json_value_a_route_compares_as_its_text_is_refused(
+    routed, capsys, command, value, given, text
+):
+    """--state-json '{"level": 1}' for a route's .when('1', ...) silently took another branch:
+    only the other way round (a text for a number) was refused."""
+    state = f'{{"ticket": "x", "level": {value}}}'
+    code, out = call(command, f"{routed}:by_text", "--state-json", state)
+    err = capsys.readouterr().err
+    assert code == 2 and out == ""
+    assert (
+        f"--state-json gives level {given}, but route 'texts' compares level with the text "
+        f'"{text}", which {given} never equals. Give the value as text: --state level={text}'
+    ) in err
+    # A route that compares with the value itself, beside its text, takes it.
+    code, out = call(command, f"{routed}:by_name", "--state-json", '{"ticket": "x", "level": 1}')
+    assert code == 0, capsys.readouterr().err

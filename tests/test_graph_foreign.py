@@ -13,6 +13,7 @@ from irgraph import (
     Agent,
     Loop,
     PipelineError,
+    Route,
     Transform,
     from_graph,
     run,
@@ -169,6 +170,56 @@ def test_from_graph_refuses_the_very_graph_edited_in_place_as_validate_does():
     assert "says reads=['findings'], but its pipeline gives reads=['findngs']" in str(refused.value)
     again = to_graph(from_graph(G, check=False), inputs={"topic"})  # the documented way out
     assert again.nodes["writer"]["reads"] == ["findngs"]
+
+
+def _routed() -> nx.DiGraph:
+    classify = Agent("c").instruct("C {t}").output({"enum": ["a", "b"]}).writes("k")
+    first, other = Agent("A").instruct("A {t}").writes("o"), Agent("B").instruct("B {t}")
+    route = Route("r").on("k").when("a", first).otherwise(other.writes("o"))
+    return to_graph(classify >> route >> Agent("f").instruct("F {o}").writes("z"), inputs={"t"})
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (lambda G: G.nodes["r"].__setitem__("on", "t"), "Node 'r' says reads=['k']"),
+        (lambda G: G.nodes["r"]["cases"][0].__setitem__("equals", "b"), "condition='\"a\"'"),
+        (lambda G: G.nodes["f"].__setitem__("parent", "r"), "Node 'f' says parent='r'"),
+        (lambda G: G.nodes["c"].__setitem__("writes", ["kk"]), "The edge c -> r says"),
+        (lambda G: G.edges["c", "r"].__setitem__("keys", []), "The edge c -> r says"),
+    ],
+)
+def test_the_very_graph_with_a_setting_edited_in_place_is_checked_before_it_runs(edit, said):
+    """A route's ``on`` or a case's value edited in place on the graph to_graph made (or a
+    node's parent, its writes, an edge's keys) left the graph trusted as it was built:
+    validate passed it, the picture showed the old route, and a run of from_graph(G) compared
+    another key or value than the graph said."""
+    G = _routed()
+    edit(G)
+    with pytest.raises(PipelineError, match=re.escape(said)):
+        validate(G)
+    with pytest.raises(PipelineError, match=re.escape(said)):
+        from_graph(G)
+    with pytest.raises(PipelineError, match=re.escape(said)):
+        to_mermaid(G)
+
+
+def test_the_very_graph_with_attributes_added_to_draw_with_stays_trusted():
+    """A colour or a weight added to the graph to_graph made, as networkx users annotate a
+    graph to draw it, is no edit of its pipeline: a pipeline with a lambda (which no rebuilt
+    graph can hold) still validates, and is not checked again."""
+    counted = Transform("n", lambda x: len(x)).reads("x").writes("c")
+    G = to_graph(Agent("a").instruct("A {t}").writes("x") >> counted, inputs={"t"})
+    G.nodes["a"]["color"] = "red"
+    G.edges["a", "n"]["weight"] = 2
+    assert [w for w in validate(G) if "no import path" not in w] == []
+    assert "a" in to_mermaid(G)
+
+
+def test_the_very_graph_with_only_an_instruction_reworded_stays_trusted():
+    G = _routed()
+    G.nodes["f"]["instruction"] = "Finish {o}."  # the same reads
+    assert validate(G) == [] and "Finish {o}." in str(from_graph(G))
 
 
 @pytest.mark.parametrize("use", [validate, to_mermaid, critical_path])

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from irgraph import Agent, Loop, MapOver, PipelineError, Transform, run
+from irgraph import Agent, Loop, MapOver, PipelineError, Route, Transform, run
 from irgraph.cli import main
 from irgraph.testing import FakeProvider
 
@@ -87,3 +87,38 @@ def test_irgraph_check_refuses_the_values_run_would_refuse(capsys: pytest.Captur
     out = io.StringIO()
     code = main(["check", target, "--state-json", '{"topic": "owls", "papers": ["a"]}'], out=out)
     assert code == 0 and "OK: no problems found." in out.getvalue()
+
+
+def _routed(value: object) -> object:
+    high = Agent("high").instruct("High {t}.").writes("o")
+    return Route("r").on("priority").when(value, high).otherwise(Agent("low").writes("o"))
+
+
+@pytest.mark.parametrize(
+    ("case", "given", "said"),
+    [
+        (1, "1", "the initial state's 'priority' is \"1\", which never equals its branch for 1"),
+        ("1", 1, "the initial state's 'priority' is 1, which never equals its branch for \"1\""),
+        ("true", True, 'is true, which never equals its branch for "true"'),
+        (None, "null", 'is "null", which never equals its branch for null'),
+    ],
+)
+def test_a_route_value_spelt_the_other_way_in_the_initial_state_is_refused(case, given, said):
+    """run(route.when(1, ...), state={'priority': '1'}) silently took the otherwise branch:
+    a route compares JSON values, and the text "1" never equals 1."""
+    provider = FakeProvider()
+    with pytest.raises(PipelineError) as refused:
+        run(_routed(case), provider=provider, state={"priority": given, "t": "x"})
+    error = refused.value
+    assert (error.node, error.key) == ("r", "priority") and provider.calls == []
+    assert said in str(error) and "so the run takes its otherwise branch" in str(error)
+    assert f"compare with .when({given!r}, ...)" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("case", "given", "branch"),
+    [(1, 1.0, "high"), (1, "high", "low"), ("1", "1", "high"), (True, 1, "low")],
+)
+def test_a_route_value_the_route_compares_as_it_is_runs(case, given, branch):
+    done = run(_routed(case), provider=FakeProvider(), state={"priority": given, "t": "x"})
+    assert done.state["o"].startswith(f"<{branch}:")

@@ -310,3 +310,23 @@ def test_a_loops_stop_value_counts_writers_behind_several_routes():
         "Loop 'L' stops when 'verdict' equals \"approved\", but none of its writers can write "
         "it ('r2_v', 'r1_v' or 'c0'), so it never stops early."
     ]
+
+
+@pytest.mark.parametrize(
+    ("schema", "equals", "meant"),
+    [
+        ({"type": "boolean"}, "true", "True"),
+        ({"enum": [1, 2]}, "1", "1"),
+        ({"enum": ["1"]}, 1, "'1'"),
+    ],
+)
+def test_a_loop_stop_value_spelt_the_other_way_is_told_how_to_write_it(schema, equals, meant):
+    """until('ok', equals='true') on a boolean answer warned that the loop never stops early,
+    and, unlike a route's .when('true', ...), not that True is the value to write."""
+    judge = Agent("judge").instruct("Judge {t}.").output(schema).writes("ok")
+    loop = Loop("l").step(judge).until("ok", equals=equals).max_iterations(3)
+    (warning,) = validate(to_graph(loop, inputs={"t"}))
+    assert warning.endswith(
+        f"so it never stops early. Write .until('ok', equals={meant}): a loop compares JSON "
+        f"values, so {equals!r} never equals {meant}."
+    )

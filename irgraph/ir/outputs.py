@@ -28,6 +28,7 @@ from typing import Any
 from irgraph.errors import PipelineError
 from irgraph.ir.output_replies import QUOTE_CHARS, OutputError, cut, feedback
 from irgraph.ir.schema_checks import check_refs, check_valid, model_schema
+from irgraph.ir.schema_validator import answer_validator
 from irgraph.ir.values import JsonObject, canonical, json_problem, same_value
 
 __all__ = [
@@ -142,7 +143,7 @@ def schema_error(value: Any, schema: Mapping[str, Any], validator: Any = None) -
 
     if validator is None:
         plain = schema.to_dict() if isinstance(schema, JsonObject) else dict(schema)
-        validator = jsonschema.validators.validator_for(plain)(plain)
+        validator = answer_validator(plain)
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is None:
         return None

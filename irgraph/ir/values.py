@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["JsonObject", "is_json", "canonical", "json_problem", "same_value"]
+__all__ = ["JsonObject", "is_json", "canonical", "json_problem", "respells", "same_value"]
 
 
 def json_problem(value: Any, path: str = "") -> str | None:
@@ -87,6 +87,19 @@ def same_value(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:  # a value whose == raises cannot equal a JSON value
         return False
+
+
+def respells(value: Any, other: Any) -> bool:
+    """Whether ``value`` is ``other`` written the other way: the text of its JSON (``"true"``
+    for ``True``, ``"1"`` for ``1``), or the value that text is; a route or a loop's stop
+    compares JSON values, so the two never equal.
+
+    >>> respells("true", True), respells(1, "1"), respells("yes", True), respells(1, 1)
+    (True, True, False, False)
+    """
+    if isinstance(value, str) and not isinstance(other, str):
+        return value == canonical(other)
+    return isinstance(other, str) and not isinstance(value, str) and other == canonical(value)
 
 
 def json_key(value: Any) -> Any:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 __all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
@@ -354,7 +355,8 @@ def _on_steps(schema: Mapping[str, Any], step: Any) -> int | float:
         raise UnsatisfiableSchema(
             f"no integer lies between {_limits(schema)}", _low_keyword(schema)
         )
-    return count * step
+    # The decimal the step is written as, times count: 3 * 0.1 is 0.3, not 0.30000000000000004.
+    return count * step if isinstance(step, int) else float(count * Fraction(repr(step)))
 
 
 def _limits(schema: Mapping[str, Any]) -> str:

@@ -33,6 +33,7 @@ import inspect
 import json
 import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from string import Formatter
 from types import MappingProxyType
 from typing import Any
@@ -114,10 +115,26 @@ def _parsed(reply: str, schema: Mapping[str, Any]) -> tuple[Any, str | None]:
     except ValueError as exc:
         return None, f"not JSON ({exc})"
     plain = dict(schema)
-    errors = list(jsonschema.validators.validator_for(plain)(plain).iter_errors(value))
+    errors = [
+        error
+        for error in jsonschema.validators.validator_for(plain)(plain).iter_errors(value)
+        if not _decimal_multiple(error)
+    ]
     if errors:
         return None, f"does not match the schema: {errors[0].message}"
     return value, None
+
+
+def _decimal_multiple(error: Any) -> bool:
+    """Whether ``error`` is jsonschema's float arithmetic refusing a number that is a
+    multiple of ``multipleOf`` as the decimals both are written as (19.99 of 0.01)."""
+    if error.validator != "multipleOf":
+        return False
+    number, step = error.instance, error.validator_value
+    try:
+        return Fraction(repr(number)) % Fraction(repr(step)) == 0
+    except (ValueError, ZeroDivisionError):
+        return False
 
 
 def _text(value: Any) -> str:

@@ -1,0 +1,57 @@
+"""The ``jsonschema`` validator an answer is checked with: the library's own, but for
+``multipleOf``, which it computes in binary floating point, so that ``19.99`` is no multiple of
+``0.01`` there (``19.99 / 0.01`` is ``1998.9999999999998``) and a model's right answer would be
+refused. Here a number is a multiple of another when the decimals they are written with are
+(the shortest text that reads back as each float, as JSON wrote them): exactly what a schema
+author means by ``"multipleOf": 0.01``.
+
+>>> validator = answer_validator({"type": "number", "multipleOf": 0.01})
+>>> validator.is_valid(19.99), validator.is_valid(19.995), validator.is_valid(20)
+(True, False, True)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterator, Mapping
+from fractions import Fraction
+from typing import Any
+
+__all__ = ["answer_validator"]
+
+
+def answer_validator(schema: Mapping[str, Any]) -> Any:
+    """A validator of ``schema`` (plain JSON data), of the draft its ``$schema`` names."""
+    import jsonschema
+
+    return _exact_class(jsonschema.validators.validator_for(schema))(schema)
+
+
+@functools.cache
+def _exact_class(base: Any) -> Any:
+    import jsonschema
+
+    library = base.VALIDATORS.get("multipleOf")
+    if library is None:  # a draft without multipleOf: nothing to change
+        return base
+
+    def multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Iterator[Any]:
+        exact = _exact(instance, step) if validator.is_type(instance, "number") else None
+        if exact is None:  # not two finite numbers: the library says what it says
+            yield from library(validator, step, instance, schema)
+        elif not exact:
+            yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {step}")
+
+    return jsonschema.validators.extend(base, {"multipleOf": multiple_of})
+
+
+def _exact(instance: Any, step: Any) -> bool | None:
+    """Whether ``instance`` is a multiple of ``step``, each as the decimal it is written as;
+    ``None`` when either is no finite number."""
+    numbers = (instance, step)
+    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers):
+        return None
+    if not all(math.isfinite(n) for n in numbers) or step <= 0:
+        return None
+    return Fraction(repr(instance)) % Fraction(repr(step)) == 0
