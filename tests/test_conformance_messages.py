@@ -7,9 +7,14 @@ import attrs
 import pytest
 
 from irgraph import Agent, Route
+from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.events import RunResult
 from irgraph.ir import LoopNode
-from irgraph.testing.conformance import check_executions_match, check_matches_reference
+from irgraph.testing.conformance import (
+    check_executions_match,
+    check_matches_reference,
+    check_run_timeout,
+)
 from tests.support.wrapped_backends import wrapping
 
 owls = {"topic": "owls"}
@@ -104,3 +109,34 @@ def test_a_step_that_did_not_run_is_told_with_both_counts():
     said = str(info.value).split("Pipeline:")[0]
     assert said.endswith(":\n  'triage' started 0 times; in the reference 1 time\n"), said
     assert isinstance(result, RunResult)
+
+
+class NoTimeouts:
+    """The asyncio backend, its runnables' ``arun`` taking no ``timeout`` (nor any option)."""
+
+    name = "no-timeouts"
+    capabilities = AsyncioBackend.capabilities
+
+    def __init__(self, provider=None):
+        self.inner = AsyncioBackend(provider=provider)
+
+    def compile(self, ir, *, inputs=None):
+        inner = self.inner.compile(ir, inputs=inputs)
+
+        class Runnable:
+            node, graph = inner.node, inner.graph
+
+            async def arun(self, state=None):
+                return await inner.arun(state)
+
+        return Runnable()
+
+
+def test_a_backend_without_timeouts_is_told_to_set_timeout_examples_to_zero():
+    with pytest.raises(AssertionError) as info:
+        check_run_timeout(NoTimeouts, Agent("writer").instruct("Write."), {}, "writer")
+    said = str(info.value)
+    assert said.startswith("The run was refused before it started, with 'writer' "), said
+    assert "which the 'no-timeouts' backend does not take. It takes no options." in said
+    assert "sets timeout_examples = 0 in its BackendConformance subclass" in said
+    assert "took" not in said  # it never ran, so it took no time
