@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
 from irgraph.ir import set_display_hook
+from irgraph.picture_options import check_picture_options
 
 if TYPE_CHECKING:
     pass
@@ -124,6 +125,12 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
     no limit; default :data:`~irgraph.backends.dot.DOT_TIMEOUT`) bounds Graphviz's ``dot``,
     which only SVG and PNG run: it is checked for every format, so that one call fits any.
     """
+    return _drawn(G_or_pipeline, format, options, "render()")
+
+
+def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], where: str) -> Diagram:
+    """:func:`render`'s work, an option the format does not take told as ``where``'s."""
+    defaulted = format is None
     if format is None:
         format = "svg" if dot_available() else "mermaid"
     if format not in FORMATS:
@@ -131,6 +138,7 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
             f"Unknown picture format {format!r}; expected one of "
             f"{', '.join(repr(f) for f in FORMATS)}."
         )
+    check_picture_options(format, options, where, defaulted=defaulted)
     G = as_graph(G_or_pipeline)
     # Imported here: the core never imports a backend at import time.
     from irgraph.backends.dot import DOT_TIMEOUT, check_timeout, to_dot, to_png, to_svg
@@ -162,7 +170,7 @@ def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
     :func:`render`. Outside IPython, text formats are printed; a PNG is not printable, so
     use ``render(x, "png").save(path)`` for that.
     """
-    diagram = render(G_or_pipeline, format, **options)
+    diagram = _drawn(G_or_pipeline, format, options, "show()")
     if _in_notebook():
         from IPython.display import display
 
