@@ -91,6 +91,9 @@ class Diagram:
         name = os.fspath(path)
         stem, suffix = os.path.splitext(name)
         suffixes = SUFFIXES.get(self.format, ())
+        problem = _place_problem(name, suffixes[0] if suffixes else "")
+        if problem:
+            raise IrgraphError(f"Cannot save this {self.format} diagram as {name!r}: {problem}.")
         if suffix and suffixes and suffix.lower() not in suffixes:
             takes = [f for f in FORMATS if suffix.lower() in SUFFIXES[f]]
             if takes:
@@ -98,9 +101,11 @@ class Diagram:
                 instead = f", or draw it with render(x, {takes[0]!r}) for that file"
             else:
                 why, instead = f"irgraph writes no {suffix} files", ""
+            if os.path.splitext(stem)[1].lower() in suffixes:  # x.mmd.bak: x.mmd
+                suffix = ""
             raise IrgraphError(
                 f"Cannot save this {self.format} diagram as {name!r}: {why}; save it as "
-                f"{stem}{suffixes[0]}{instead}."
+                f"{stem}{'' if not suffix else suffixes[0]}{instead}."
             )
         if isinstance(self.data, bytes):
             with open(path, "wb") as binary:
@@ -154,6 +159,22 @@ def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], wher
     if format == "svg":
         return Diagram(format, to_svg(G, timeout=timeout, **options))
     return Diagram(format, to_png(G, timeout=timeout, **options))
+
+
+def _place_problem(name: str, usual: str) -> str | None:
+    """Why a picture cannot be written to the file ``name`` (``usual``: its format's usual
+    suffix), before it is opened: a folder that is not there, or a name that is only a
+    suffix (``.svg``, which would be a hidden file); ``None`` when it can."""
+    folder, base = os.path.split(name)
+    if folder and not os.path.isdir(folder):
+        return f"there is no directory {folder!r}; create it first, or save it elsewhere"
+    every = {suffix for suffixes in SUFFIXES.values() for suffix in suffixes}
+    if base.lower() in every:
+        return (
+            f"{base!r} is only a suffix, which would write a hidden file of that name; name "
+            f"the file, e.g. {os.path.join(folder, 'pipeline' + (usual or base))!r}"
+        )
+    return None
 
 
 def _in_notebook() -> bool:
