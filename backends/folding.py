@@ -223,7 +223,10 @@ def folded_value(
             continue
         if data.get("kind") != "folded":
             continue
-        given = [values[m] for m in data["folds"] if m in values]
-        if given and len(given) == len(data["folds"]) and all(g == given[0] for g in given):
+        # A loop's, map-over's or route's own id is among what it folds, and was looked up
+        # above: its members are the others.
+        members = [m for m in data["folds"] if m != node]
+        given = [values[m] for m in members if m in values]
+        if given and len(given) == len(members) and all(g == given[0] for g in given):
             out[node] = given[0]
     return out

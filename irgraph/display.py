@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
 from irgraph.ir import set_display_hook
+from irgraph.picture_options import check_picture_options
 
 if TYPE_CHECKING:
     pass
@@ -91,6 +92,9 @@ class Diagram:
         name = os.fspath(path)
         stem, suffix = os.path.splitext(name)
         suffixes = SUFFIXES.get(self.format, ())
+        problem = _place_problem(name, suffixes[0] if suffixes else "")
+        if problem:
+            raise IrgraphError(f"Cannot save this {self.format} diagram as {name!r}: {problem}.")
         if suffix and suffixes and suffix.lower() not in suffixes:
             takes = [f for f in FORMATS if suffix.lower() in SUFFIXES[f]]
             if takes:
@@ -98,9 +102,11 @@ class Diagram:
                 instead = f", or draw it with render(x, {takes[0]!r}) for that file"
             else:
                 why, instead = f"irgraph writes no {suffix} files", ""
+            if os.path.splitext(stem)[1].lower() in suffixes:  # x.mmd.bak: x.mmd
+                suffix = ""
             raise IrgraphError(
                 f"Cannot save this {self.format} diagram as {name!r}: {why}; save it as "
-                f"{stem}{suffixes[0]}{instead}."
+                f"{stem}{'' if not suffix else suffixes[0]}{instead}."
             )
         if isinstance(self.data, bytes):
             with open(path, "wb") as binary:
@@ -130,11 +136,21 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
     PNG asked for by name; with ``format=None`` the picture is drawn as mermaid instead, with
     a warning that carries the error, as Jupyter's inline display does.
     """
-    if format is not None and format not in FORMATS:
+    return _drawn(G_or_pipeline, format, options, "render()")
+
+
+def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], where: str) -> Diagram:
+    """:func:`render`'s work, an option the format does not take told as ``where``'s; a
+    format left to irgraph falls back to mermaid, with a warning, when Graphviz fails."""
+    defaulted = format is None
+    if format is None:
+        format = "svg" if dot_available() else "mermaid"
+    if format not in FORMATS:
         raise IrgraphError(
             f"Unknown picture format {format!r}; expected one of "
             f"{', '.join(repr(f) for f in FORMATS)}."
         )
+    check_picture_options(format, options, where, defaulted=defaulted)
     G = as_graph(G_or_pipeline)
     # Imported here: the core never imports a backend at import time.
     from irgraph.backends.dot import (
@@ -147,23 +163,20 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
     )
 
     timeout = options.pop("timeout", DOT_TIMEOUT)
-    check_timeout(timeout, "render()" if format is None else f"render(..., {format!r})")
-    if format is None:
-        if not dot_available():
-            format = "mermaid"
-        else:
-            try:
-                return Diagram("svg", to_svg(G, timeout=timeout, **options))
-            except GraphvizError as exc:
-                import warnings
+    check_timeout(timeout, where if defaulted else f"{where[:-1]}..., {format!r})")
+    if defaulted and format == "svg":
+        try:
+            return Diagram("svg", to_svg(G, timeout=timeout, **options))
+        except GraphvizError as exc:
+            import warnings
 
-                warnings.warn(
-                    "The picture is drawn as mermaid, because Graphviz failed to draw it as "
-                    f"SVG: {exc}",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                format = "mermaid"
+            warnings.warn(
+                "The picture is drawn as mermaid, because Graphviz failed to draw it as "
+                f"SVG: {exc}",
+                UserWarning,
+                stacklevel=3,
+            )
+            format = "mermaid"
     if format == "mermaid":
         from irgraph.backends.mermaid import to_mermaid
 
@@ -173,6 +186,22 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
     if format == "svg":
         return Diagram(format, to_svg(G, timeout=timeout, **options))
     return Diagram(format, to_png(G, timeout=timeout, **options))
+
+
+def _place_problem(name: str, usual: str) -> str | None:
+    """Why a picture cannot be written to the file ``name`` (``usual``: its format's usual
+    suffix), before it is opened: a folder that is not there, or a name that is only a
+    suffix (``.svg``, which would be a hidden file); ``None`` when it can."""
+    folder, base = os.path.split(name)
+    if folder and not os.path.isdir(folder):
+        return f"there is no directory {folder!r}; create it first, or save it elsewhere"
+    every = {suffix for suffixes in SUFFIXES.values() for suffix in suffixes}
+    if base.lower() in every:
+        return (
+            f"{base!r} is only a suffix, which would write a hidden file of that name; name "
+            f"the file, e.g. {os.path.join(folder, 'pipeline' + (usual or base))!r}"
+        )
+    return None
 
 
 def _in_notebook() -> bool:
@@ -191,7 +220,7 @@ def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
     Outside IPython, text formats are printed; a PNG is not printable, so use
     ``render(x, "png").save(path)`` for that.
     """
-    diagram = render(G_or_pipeline, format, **options)
+    diagram = _drawn(G_or_pipeline, format, options, "show()")
     if _in_notebook():
         from IPython.display import display
 

@@ -79,7 +79,11 @@ def unknown_option(key: str, known: Sequence[str], said: str) -> IrgraphError:
 
     >>> print(unknown_option("on_evnt", ["on_event", "timeout"], "f() got 'on_evnt'."))
     f() got 'on_evnt'. Did you mean 'on_event'? Its options: on_event, timeout.
+    >>> print(unknown_option("timeout", [], "f() got 'timeout'."))
+    f() got 'timeout'. It takes no options.
     """
+    if not known:
+        return IrgraphError(f"{said} It takes no options.")
     return IrgraphError(f"{said}{did_you_mean(key, known)} Its options: {', '.join(known)}.")
 
 

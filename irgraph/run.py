@@ -59,7 +59,7 @@ def _compiled(
     if unimportable:
         raise PipelineError(unimportable)
     name = getattr(engine, "name", type(engine).__name__)
-    _check_options(runnable, name, options, caller)
+    _check_options(runnable, name, options, caller, engine)
     if provider is not None and "provider" not in (_takes(runnable) or ["provider"]):
         raise IrgraphError(
             f"{caller} got a provider, which the {name!r} backend's runnable does not take: its "
@@ -85,18 +85,32 @@ def _provided(runnable: Any, provider: Any) -> dict[str, Any]:
 
 
 def _check_options(
-    runnable: Any, backend_name: str, options: Mapping[str, Any], caller: str = "run()"
+    runnable: Any,
+    backend_name: str,
+    options: Mapping[str, Any],
+    caller: str = "run()",
+    engine: Any = None,
 ) -> None:
-    """Name an option the runnable does not take, instead of leaving it to Python's TypeError."""
+    """Name an option the runnable does not take, instead of leaving it to Python's TypeError;
+    one that ``engine``'s class takes when it is made is told to go there."""
     takes = _takes(runnable) if options else None
     if takes is None:  # no options, or a runnable that takes any
         return
     known = [name for name in takes if name not in ("state", "provider")]
     own = _OWN.get(caller, ("backend", "provider", "allow"))
+    made_with = (checks.keyword_names(type(engine)) or []) if engine is not None else []
     for key in sorted(set(options) - set(takes)):
         if get_close_matches(key, own, n=1, cutoff=0.75):  # one of the caller's own, misspelt
             said = f"{caller} got the option {key!r}, which it does not take."
             raise checks.unknown_option(key, [*own, *known], said)
+        if key in made_with and key != "provider":
+            cls = type(engine)
+            raise IrgraphError(
+                f"{caller} got the option {key!r}, which the {backend_name!r} backend takes "
+                f"when it is made, not for each run: pass backend={cls.__name__}({key}=...) "
+                f"(from {cls.__module__} import {cls.__name__}). Its run options: "
+                f"{', '.join(known) or 'none'}."
+            )
         said = f"{caller} got the option {key!r}, which the {backend_name!r} backend does not take."
         raise checks.unknown_option(key, known, said)
 

@@ -175,9 +175,9 @@ def test_classes_must_name_nodes_of_the_graph():
     # its own id has, else the one all its members share)
     loop = Loop("revise").step(Agent("w").writes("x")).max_iterations(2)
     p = loop >> Agent("r").instruct("{x}")
-    assert "class " not in to_mermaid(p, collapse=0, classes={"w": "done"})
-    text = to_mermaid(p, collapse=0, classes={"w": "done", "revise": "done"})
-    assert "class n1 done" in text.splitlines()
+    assert "class n1 done" in to_mermaid(p, collapse=0, classes={"w": "done"}).splitlines()
+    text = to_mermaid(p, collapse=0, classes={"w": "done", "revise": "failed"})
+    assert "class n1 failed" in text.splitlines()
 
 
 def test_real_mermaid_agrees_on_keywords_and_css(mermaid_render):

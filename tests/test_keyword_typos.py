@@ -35,7 +35,7 @@ G = to_graph(PIPELINE, inputs={"x"})
         (lambda: to_mermaid(G, directon="LR"), "to_mermaid() got the option 'directon'"),
         (lambda: to_dot(G, directon="LR"), "to_dot() got the option 'directon'"),
         (lambda: to_svg(G, directon="LR"), "to_dot() got the option 'directon'"),
-        (lambda: render(G, "mermaid", directon="LR"), "to_mermaid() got the option"),
+        (lambda: render(G, "mermaid", directon="LR"), "render() got the option 'directon'"),
     ],
 )
 def test_a_misspelt_keyword_is_told_with_the_name_meant(call: Callable[[], Any], told: str):

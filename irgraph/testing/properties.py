@@ -18,6 +18,7 @@ from irgraph.events import RunResult
 from irgraph.graph import to_graph
 from irgraph.run import arun, run_coroutine
 from irgraph.schema import lifted_edges
+from irgraph.testing.differences import call_differences, state_differences
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.reference import request_key
 from irgraph.testing.suite_runs import (
@@ -47,11 +48,6 @@ __all__ = [
 ]
 
 
-def _differences(got: Mapping[str, Any], want: Mapping[str, Any]) -> dict[str, Any]:
-    """Each key whose value differs, as ``(got, wanted)``."""
-    return {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
-
-
 def check_matches_reference(
     make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any]
 ) -> RunResult:
@@ -70,16 +66,13 @@ def compare(
     """Raise when a run's final state or its model calls differ from the reference's run
     ``expected``; ``where`` begins the message."""
     if state != expected.state:
-        diff = _differences(state, expected.state)
-        raise _fail(pipeline, f"{where}Final state differs from the reference: {diff!r}")
+        diff = state_differences(state, expected.state)
+        raise _fail(pipeline, f"{where}Final state differs from the reference's:\n{diff}")
     got = Counter(request_key(call) for call in calls)
     want = Counter(request_key(call) for call in expected.requests)
     if got != want:
-        raise _fail(
-            pipeline,
-            f"{where}Model calls differ from the reference: extra {got - want!r}, "
-            f"missing {want - got!r}",
-        )
+        diff = call_differences(got, want)
+        raise _fail(pipeline, f"{where}Model calls differ from the reference's:\n{diff}")
 
 
 def check_trace_respects_edges(

@@ -26,6 +26,7 @@ from irgraph.graph import to_graph
 from irgraph.ir import AgentNode, Node
 from irgraph.providers import ModelRequest
 from irgraph.run import run_coroutine
+from irgraph.testing.differences import count_differences
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.properties import compare
 from irgraph.testing.reference import ReferenceFailure, ReferenceResult, interpret
@@ -58,8 +59,8 @@ def check_executions_match(
     if ran != want:
         raise _fail(
             pipeline,
-            f"The trace's executions differ from the reference's: extra {ran - want!r}, "
-            f"missing {want - ran!r}",
+            "The trace's executions differ from the reference's (a step's start events, by "
+            f"its name):\n{count_differences(ran, want, 'started')}",
         )
     chosen: dict[str, set[str]] = {}
     for name, case in expected.routes:

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from irgraph.builder import Builder
-from irgraph.errors import RunError
+from irgraph.errors import IrgraphError, RunError
 from irgraph.events import RunResult
 from irgraph.graph import to_graph
 from irgraph.testing.fake import FakeProvider
@@ -53,16 +53,33 @@ def _attempt(
         return _run(make_backend, ir, provider, state, **options)
     except RunError as error:
         return error
+    except IrgraphError as refused:  # refused before running: a backend without timeouts
+        raise _fail(pipeline, _refused(agent, own, run_timeout, refused)) from refused
     except Exception as other:  # what the backend raised instead of a RunError
-        why = f"with a timeout of {own} s" if own is not None else "with no timeout of its own"
-        if run_timeout is not None:
-            why += f" under run(timeout={run_timeout})"
         raise _fail(
             pipeline,
-            f"'{agent}' took {_SLOW} s {why}, and the run raised {type(other).__name__} "
-            f"({other or 'no message'}), not a RunError naming the node: a timeout fails the run "
-            "as RunError(..., node=<the node's id>) raised from the TimeoutError.",
+            f"'{agent}' answers in {_SLOW} s; {_given(own, run_timeout)}, the run raised "
+            f"{type(other).__name__} ({other or 'no message'}), not a RunError naming the node: "
+            "a timeout fails the run as RunError(..., node=<the node's id>) raised from the "
+            "TimeoutError.",
         ) from other
+
+
+def _given(own: float | None, run_timeout: float | None) -> str:
+    """``with a timeout of 0.05 s under run(timeout=30.0)``: the timeouts a run was given."""
+    why = f"with a timeout of {own} s" if own is not None else "with no timeout of its own"
+    return why if run_timeout is None else f"{why} under run(timeout={run_timeout})"
+
+
+def _refused(agent: str, own: float | None, run_timeout: float | None, error: Exception) -> str:
+    """What to say of a run refused before it started, when ``agent`` was given timeouts."""
+    return (
+        f"The run was refused before it started, with '{agent}' {_given(own, run_timeout)}: "
+        f"{type(error).__name__}: {error} A backend that has no timeouts sets "
+        "timeout_examples = 0 in its BackendConformance subclass (then its arun takes no "
+        "timeout= and it refuses a node's .timeout() when it compiles); one that has them "
+        "takes timeout= in its runnable's arun and honours each node's own."
+    )
 
 
 def _timed_out(

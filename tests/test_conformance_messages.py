@@ -1,0 +1,142 @@
+"""What the conformance suite says when a backend's run differs from the reference: each key,
+model call and step that differs, in words, with which side has what."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from irgraph import Agent, Route
+from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.events import RunResult
+from irgraph.ir import LoopNode
+from irgraph.testing.conformance import (
+    check_executions_match,
+    check_matches_reference,
+    check_run_timeout,
+)
+from tests.support.wrapped_backends import wrapping
+
+owls = {"topic": "owls"}
+
+
+async def _forgets_the_last_write(inner, state, options):
+    result = await inner.arun(state, **options)
+    return attrs.evolve(result, state={k: v for k, v in result.state.items() if k != "draft"})
+
+
+def test_a_key_the_backend_did_not_write_is_told_missing_not_none():
+    pipeline = Agent("researcher").instruct("Research {topic}.").writes("notes") >> Agent(
+        "writer"
+    ).instruct("Write from {notes}.").writes("draft")
+    backend = wrapping("forgetful", _forgets_the_last_write)
+    with pytest.raises(AssertionError) as info:
+        check_matches_reference(backend, pipeline, owls)
+    said = str(info.value)
+    assert said.startswith(
+        "Final state differs from the reference's:\n  'draft': missing from the backend's "
+        "state; the reference's has '<writer: Write from <researcher: Research owls.>.>'\n"
+    ), said
+    assert "None" not in said.split("Pipeline:")[0]
+
+
+def _one_more_iteration(node):
+    if isinstance(node, LoopNode):
+        node = attrs.evolve(node, max_iterations=node.max_iterations + 1)
+    children = getattr(node, "children", None)
+    if children:
+        node = attrs.evolve(node, children=tuple(_one_more_iteration(c) for c in children))
+    return node
+
+
+def _compiling(change):
+    """A backend that runs ``change(ir)`` on asyncio, but shows the graph of ``ir``."""
+
+    async def around(inner, state, options):
+        return await inner.arun(state, **options)
+
+    class Changed(wrapping("changed", around)):
+        def compile(self, ir, *, inputs=None):
+            runnable = super().compile(change(ir), inputs=inputs)
+            shown = type(self)(None).inner.compile(ir, inputs=inputs)
+            runnable.node, runnable.graph = shown.node, shown.graph
+            return runnable
+
+    return Changed
+
+
+def _told(change, pipeline):
+    """What check_matches_reference says of a backend that runs ``change(ir)``, up to the
+    pipeline it prints."""
+    with pytest.raises(AssertionError) as info:
+        check_matches_reference(_compiling(change), pipeline, owls)
+    return str(info.value).split("Pipeline:")[0]
+
+
+def test_an_extra_model_call_is_told_by_its_agent_and_prompt():
+    loop = (Agent("writer").instruct("Draft about {topic}.").writes("draft")) * 2
+    said = _told(_one_more_iteration, loop)
+    assert said == (
+        "Model calls differ from the reference's:\n"
+        "  an extra call, not made by the reference: agent 'writer', prompt 'Draft about owls.'\n"
+    ), said
+
+
+def _unfilled_system(agent):
+    """The agent with its system prompt's ``{key}``s escaped: sent as written, not filled."""
+    return attrs.evolve(agent, system=agent.system.replace("{", "{{").replace("}", "}}"))
+
+
+def test_a_call_that_differs_in_one_field_is_told_beside_the_reference_call():
+    pipeline = Agent("writer").instruct("Write.").system("You write for {topic}.")
+    said = _told(_unfilled_system, pipeline)
+    assert said == (
+        "Model calls differ from the reference's:\n"
+        "  agent 'writer' was called with system 'You write for {topic}.' where the "
+        "reference's has 'You write for owls.'\n"
+    ), said
+
+
+def test_a_step_that_did_not_run_is_told_with_both_counts():
+    bug = Agent("fix").instruct("Fix {ticket}.").writes("reply")
+    other = Agent("answer").instruct("Answer {ticket}.").writes("reply")
+    triage = Route("triage").on("kind").when("bug", bug).otherwise(other)
+    state = {"kind": "bug", "ticket": "crash"}
+    result = check_matches_reference(_compiling(lambda ir: ir), triage, state)
+    without_route = [e for e in result.trace if e.node != "triage"]
+    with pytest.raises(AssertionError) as info:
+        check_executions_match(triage, state, attrs.evolve(result, trace=without_route))
+    said = str(info.value).split("Pipeline:")[0]
+    assert said.endswith(":\n  'triage' started 0 times; in the reference 1 time\n"), said
+    assert isinstance(result, RunResult)
+
+
+class NoTimeouts:
+    """The asyncio backend, its runnables' ``arun`` taking no ``timeout`` (nor any option)."""
+
+    name = "no-timeouts"
+    capabilities = AsyncioBackend.capabilities
+
+    def __init__(self, provider=None):
+        self.inner = AsyncioBackend(provider=provider)
+
+    def compile(self, ir, *, inputs=None):
+        inner = self.inner.compile(ir, inputs=inputs)
+
+        class Runnable:
+            node, graph = inner.node, inner.graph
+
+            async def arun(self, state=None):
+                return await inner.arun(state)
+
+        return Runnable()
+
+
+def test_a_backend_without_timeouts_is_told_to_set_timeout_examples_to_zero():
+    with pytest.raises(AssertionError) as info:
+        check_run_timeout(NoTimeouts, Agent("writer").instruct("Write."), {}, "writer")
+    said = str(info.value)
+    assert said.startswith("The run was refused before it started, with 'writer' "), said
+    assert "which the 'no-timeouts' backend does not take. It takes no options." in said
+    assert "sets timeout_examples = 0 in its BackendConformance subclass" in said
+    assert "took" not in said  # it never ran, so it took no time

@@ -1,0 +1,39 @@
+"""Diagram.save refuses a place it cannot write a picture to, before opening it, with the
+fix: a folder that is not there, a name that is only a suffix, a suffix of another format."""
+
+from __future__ import annotations
+
+import pytest
+
+from irgraph import Agent
+from irgraph.display import render
+from irgraph.errors import IrgraphError
+
+diagram = render(Agent("writer").instruct("Write."), "mermaid")
+
+
+def test_a_folder_that_is_not_there_is_named(tmp_path):
+    target = tmp_path / "pictures" / "p.mmd"
+    with pytest.raises(IrgraphError) as info:
+        diagram.save(target)
+    assert str(info.value) == (
+        f"Cannot save this mermaid diagram as {str(target)!r}: there is no directory "
+        f"{str(tmp_path / 'pictures')!r}; create it first, or save it elsewhere."
+    )
+
+
+def test_a_name_that_is_only_a_suffix_is_refused_with_a_name_to_give(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(IrgraphError, match=r"'\.mmd' is only a suffix, .* e\.g\. 'pipeline\.mmd'"):
+        diagram.save(".mmd")
+    assert not (tmp_path / ".mmd").exists()
+
+
+def test_an_unknown_suffix_after_the_formats_own_suggests_the_name_without_it(tmp_path):
+    with pytest.raises(IrgraphError, match=r"writes no \.bak files; save it as .*p\.mmd\.$"):
+        diagram.save(tmp_path / "p.mmd.bak")
+
+
+def test_a_good_place_is_written(tmp_path):
+    diagram.save(tmp_path / "p.mmd")
+    assert (tmp_path / "p.mmd").read_text(encoding="utf-8") == diagram.data
