@@ -12,6 +12,7 @@ from irgraph.events import RunResult
 from irgraph.ir import LoopNode
 from irgraph.testing.conformance import (
     check_cancelled_run_told_on_event,
+    check_cancelled_stream_keeps_completed_work,
     check_executions_match,
     check_matches_reference,
     check_run_timeout,
@@ -133,10 +134,15 @@ class NoOptions:
         return Runnable()
 
 
-def test_a_backend_without_timeouts_is_told_to_set_timeout_examples_to_zero():
+def _said(check, *args):
+    """What ``check(NoOptions, *args)`` raises, as text."""
     with pytest.raises(AssertionError) as info:
-        check_run_timeout(NoOptions, Agent("writer").instruct("Write."), {}, "writer")
-    said = str(info.value)
+        check(NoOptions, *args)
+    return str(info.value)
+
+
+def test_a_backend_without_timeouts_is_told_to_set_timeout_examples_to_zero():
+    said = _said(check_run_timeout, Agent("writer").instruct("Write."), {}, "writer")
     assert said.startswith("The run was refused before it started, with 'writer' "), said
     assert "which the 'no-options' backend does not take. It takes no options." in said
     assert "sets timeout_examples = 0 in its BackendConformance subclass" in said
@@ -144,9 +150,7 @@ def test_a_backend_without_timeouts_is_told_to_set_timeout_examples_to_zero():
 
 
 def test_a_run_that_refuses_on_event_is_told_at_once_not_after_the_patience_runs_out():
-    with pytest.raises(AssertionError) as info:
-        check_cancelled_run_told_on_event(NoOptions)
-    said = str(info.value)
+    said = _said(check_cancelled_run_told_on_event)
     assert said.startswith(
         "The run ended before it asked its model for 'held', so it could not be cancelled "
         "there: it raised IrgraphError: arun() got the option 'on_event', which the "
@@ -154,3 +158,12 @@ def test_a_run_that_refuses_on_event_is_told_at_once_not_after_the_patience_runs
         "a cancelled run's work (or whose arun takes no on_event) sets check_cancellation = "
         "False in its BackendConformance subclass.\nPipeline:"
     ), said
+
+
+def test_a_backend_that_claims_streaming_without_a_stream_method_is_told_so():
+    said = _said(check_cancelled_stream_keeps_completed_work)
+    assert said.startswith(
+        "The backend's capabilities claim streaming, but its runnable, a Runnable, has no "
+        "stream() method."
+    ), said
+    assert "streaming=False" in said

@@ -183,7 +183,15 @@ def check_cancelled_stream_keeps_completed_work(make_backend: MakeBackend) -> No
 
     async def go() -> None:
         provider = HoldingProvider()
-        runnable = get_backend(make_backend(provider)).compile(PIPELINE.to_ir())
+        backend = get_backend(make_backend(provider))
+        runnable = backend.compile(PIPELINE.to_ir())
+        if not callable(getattr(runnable, "stream", None)):
+            raise _fail(
+                f"The backend's capabilities claim streaming, but its runnable, a "
+                f"{type(runnable).__name__}, has no stream() method. Give it "
+                "stream(state=None, **options), an async iterator of the run's events, or "
+                "claim no streaming: capabilities = attrs.evolve(..., streaming=False)."
+            )
         seen: list[Any] = []
         held_started = asyncio.Event()
 
