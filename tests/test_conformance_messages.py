@@ -11,6 +11,8 @@ from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.events import RunResult
 from irgraph.ir import LoopNode
 from irgraph.testing.conformance import (
+    check_cancelled_run_told_on_event,
+    check_cancelled_stream_keeps_completed_work,
     check_executions_match,
     check_matches_reference,
     check_run_timeout,
@@ -111,10 +113,10 @@ def test_a_step_that_did_not_run_is_told_with_both_counts():
     assert isinstance(result, RunResult)
 
 
-class NoTimeouts:
+class NoOptions:
     """The asyncio backend, its runnables' ``arun`` taking no ``timeout`` (nor any option)."""
 
-    name = "no-timeouts"
+    name = "no-options"
     capabilities = AsyncioBackend.capabilities
 
     def __init__(self, provider=None):
@@ -132,11 +134,36 @@ class NoTimeouts:
         return Runnable()
 
 
-def test_a_backend_without_timeouts_is_told_to_set_timeout_examples_to_zero():
+def _said(check, *args):
+    """What ``check(NoOptions, *args)`` raises, as text."""
     with pytest.raises(AssertionError) as info:
-        check_run_timeout(NoTimeouts, Agent("writer").instruct("Write."), {}, "writer")
-    said = str(info.value)
+        check(NoOptions, *args)
+    return str(info.value)
+
+
+def test_a_backend_without_timeouts_is_told_to_set_timeout_examples_to_zero():
+    said = _said(check_run_timeout, Agent("writer").instruct("Write."), {}, "writer")
     assert said.startswith("The run was refused before it started, with 'writer' "), said
-    assert "which the 'no-timeouts' backend does not take. It takes no options." in said
+    assert "which the 'no-options' backend does not take. It takes no options." in said
     assert "sets timeout_examples = 0 in its BackendConformance subclass" in said
     assert "took" not in said  # it never ran, so it took no time
+
+
+def test_a_run_that_refuses_on_event_is_told_at_once_not_after_the_patience_runs_out():
+    said = _said(check_cancelled_run_told_on_event)
+    assert said.startswith(
+        "The run ended before it asked its model for 'held', so it could not be cancelled "
+        "there: it raised IrgraphError: arun() got the option 'on_event', which the "
+        "'no-options' backend does not take. It takes no options. A backend that cannot keep "
+        "a cancelled run's work (or whose arun takes no on_event) sets check_cancellation = "
+        "False in its BackendConformance subclass.\nPipeline:"
+    ), said
+
+
+def test_a_backend_that_claims_streaming_without_a_stream_method_is_told_so():
+    said = _said(check_cancelled_stream_keeps_completed_work)
+    assert said.startswith(
+        "The backend's capabilities claim streaming, but its runnable, a Runnable, has no "
+        "stream() method."
+    ), said
+    assert "streaming=False" in said

@@ -82,10 +82,33 @@ def _starts_and_ends(events: Any) -> list[tuple[str, str]]:
     return [(e.node, e.event) for e in events if e.event in ("start", "end")]
 
 
+async def _until_asked(task: asyncio.Future[Any], asked: asyncio.Event, what: str) -> None:
+    """Wait until ``asked`` is set, while ``task`` runs; ``AssertionError`` saying what
+    ``task`` did instead when it ends first (an option its backend refused, a failure), or
+    when 'held' is not asked within :data:`PATIENCE` seconds."""
+    waiting = asyncio.ensure_future(asked.wait())
+    await asyncio.wait({task, waiting}, timeout=PATIENCE, return_when=asyncio.FIRST_COMPLETED)
+    if waiting.done():
+        return
+    waiting.cancel()
+    if not task.done():
+        task.cancel()
+        raise _fail(f"{what} did not ask its model for 'held' within {PATIENCE:g} s.")
+    error = None if task.cancelled() else task.exception()
+    ended = f"returned {type(task.result()).__name__}." if error is None else "raised"
+    if error is not None:
+        ended += f" {type(error).__name__}: {str(error).rstrip('.')}."
+    raise _fail(
+        f"{what} ended before it asked its model for 'held', so it could not be cancelled "
+        f"there: it {ended} A backend that cannot keep a cancelled run's work (or whose arun "
+        "takes no on_event) sets check_cancellation = False in its BackendConformance subclass."
+    ) from error
+
+
 async def _cancelled(task: asyncio.Future[Any], asked: asyncio.Event, what: str) -> Any:
     """Cancel ``task`` once ``asked`` is set; the ``partial`` of the CancelledError it ends
     with (``AssertionError`` when it ends otherwise, or carries none)."""
-    await asked.wait()
+    await _until_asked(task, asked, what)
     task.cancel()
     try:
         ended = await task
@@ -96,7 +119,9 @@ async def _cancelled(task: asyncio.Future[Any], asked: asyncio.Event, what: str)
     if not isinstance(partial, RunError) or not getattr(partial, "cancelled", False):
         raise _fail(
             f"{what} was cancelled, but its CancelledError's .partial is {partial!r:.80}, not "
-            "a cancelled RunError recording the work completed before the cancel."
+            "a cancelled RunError recording the work completed before the cancel (set "
+            "check_cancellation = False in a BackendConformance subclass for a backend that "
+            "does not keep it)."
         )
     return partial
 
@@ -158,7 +183,15 @@ def check_cancelled_stream_keeps_completed_work(make_backend: MakeBackend) -> No
 
     async def go() -> None:
         provider = HoldingProvider()
-        runnable = get_backend(make_backend(provider)).compile(PIPELINE.to_ir())
+        backend = get_backend(make_backend(provider))
+        runnable = backend.compile(PIPELINE.to_ir())
+        if not callable(getattr(runnable, "stream", None)):
+            raise _fail(
+                f"The backend's capabilities claim streaming, but its runnable, a "
+                f"{type(runnable).__name__}, has no stream() method. Give it "
+                "stream(state=None, **options), an async iterator of the run's events, or "
+                "claim no streaming: capabilities = attrs.evolve(..., streaming=False)."
+            )
         seen: list[Any] = []
         held_started = asyncio.Event()
 
@@ -169,7 +202,7 @@ def check_cancelled_stream_keeps_completed_work(make_backend: MakeBackend) -> No
                     held_started.set()
 
         consumer = asyncio.ensure_future(consume())
-        await provider.asked.wait()
+        await _until_asked(consumer, provider.asked, "The task consuming runnable.stream()")
         try:  # the consumer's turn: the events the stream was handed before 'held' was asked
             await asyncio.wait_for(held_started.wait(), PATIENCE)
         except TimeoutError:
