@@ -14,6 +14,9 @@ longer the process it was given (Linux: its start time in ``/proc``). The watchd
 before the server's process and told its pid the moment it is launched, before Prefect waits
 seconds for the server to answer, so a kill while the server starts is covered too (started
 after it, the watchdog took milliseconds to start, and a kill then left the server running).
+It is told the server's port before the launch as well: a process killed between launching
+the server and saying its pid leaves a watchdog that finds the server by its port (Linux:
+its command line in ``/proc``, started after the watchdog).
 It ignores Ctrl-C (a terminal's Ctrl-C reaches the whole process group) and costs one idle
 process per temporary server. A child this process
 forks (``os.fork``, multiprocessing's "fork" start method) inherits the pipe's writing end, and
@@ -31,10 +34,10 @@ from typing import Any
 
 __all__ = ["watch_temporary_server", "WATCHDOG"]
 
-#: The watchdog's program: ``python -c WATCHDOG``, told the server's pid as the first line of
-#: its standard input.
+#: The watchdog's program: ``python -c WATCHDOG``, told on its standard input the server's
+#: port (``port N``, before the launch) and then its pid, a line each.
 WATCHDOG = """
-import os, signal, sys
+import os, signal, sys, time
 
 def started(pid):
     try:
@@ -43,18 +46,57 @@ def started(pid):
     except (OSError, IndexError):
         return None
 
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-told = sys.stdin.buffer.readline().strip()  # the server's pid, once it is launched
-if not told.isdigit():
-    sys.exit()  # the parent ended, or was done with it, before launching a server
-pid = int(told)
-first = started(pid)
-said = sys.stdin.buffer.read()  # until this process's parent stops it in order, or ends
-if not said and started(pid) == first:
+def launched_on(port, since):
+    # Prefect's server processes listening on ``port`` started since ``since`` (Linux).
+    found = []
+    try:
+        names = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return found
+    for name in names:
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as cmdline:
+                args = cmdline.read().split(b"\\0")
+        except OSError:
+            continue
+        if APP not in args or b"--port" not in args:
+            continue
+        at = args.index(b"--port") + 1
+        if at < len(args) and args[at] == port and int(started(name) or 0) >= since:
+            found.append(int(name))
+    return found
+
+def kill(pid):
     try:
         os.kill(pid, signal.SIGKILL if hasattr(signal, "SIGKILL") else signal.SIGTERM)
     except OSError:
         pass
+
+APP = b"prefect.server.api.server:create_app"
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+told = sys.stdin.buffer.readline().strip()
+port = None
+if told.startswith(b"port "):  # the server's port, told before it is launched
+    port, told = told[5:], sys.stdin.buffer.readline().strip()
+if not told.isdigit():  # not told the server's pid
+    if port is not None and not told:
+        # The parent ended while it launched the server, before it could say its pid: look
+        # for it by its port a while (a process forked, not yet running the server's program,
+        # shows its parent's command line).
+        since = int(started(os.getpid()) or 0)
+        for _ in range(40):
+            pids = launched_on(port, since)
+            if pids:
+                for pid in pids:
+                    kill(pid)
+                break
+            time.sleep(0.05)
+    sys.exit()
+pid = int(told)
+first = started(pid)
+said = sys.stdin.buffer.read()  # until this process's parent stops it in order, or ends
+if not said and started(pid) == first:
+    kill(pid)
 """
 
 
@@ -81,6 +123,9 @@ def watch_temporary_server() -> None:
         # The watchdog first, told the pid once there is one: started after the server, a
         # kill while it was being started (milliseconds) left the server unwatched.
         watchdog = _watchdog()
+        port = getattr(server, "port", None)
+        if isinstance(port, int):  # should this process end before it can say the pid
+            _say(watchdog, f"port {port}")
         try:
             process = launch()
         except BaseException:
@@ -128,9 +173,14 @@ def _watchdog() -> subprocess.Popen[bytes]:
 
 def _tell(watchdog: subprocess.Popen[bytes], pid: int) -> None:
     """Tell ``watchdog`` the pid of the server it watches (a line on its standard input)."""
+    _say(watchdog, str(pid))
+
+
+def _say(watchdog: subprocess.Popen[bytes], line: str) -> None:
+    """Write ``line`` to ``watchdog``'s standard input at once."""
     assert watchdog.stdin is not None
     with contextlib.suppress(OSError, ValueError):  # it has ended: nothing to tell
-        watchdog.stdin.write(f"{pid}\n".encode())
+        watchdog.stdin.write(f"{line}\n".encode())
         watchdog.stdin.flush()
 
 

@@ -1,0 +1,89 @@
+"""The temporary server's watchdog (``irgraph.backends.prefect_watchdog``) on its own: a
+process killed between launching the server and telling the watchdog its pid (the
+microseconds a ``kill -9`` can still land in) leaves a watchdog that finds the server by the
+port it was told first, and kills it, and only it.
+
+A "server" here is a sleeping Python process whose command line is that of Prefect's
+temporary server (``... prefect.server.api.server:create_app ... --port N``), so what the
+watchdog reads in ``/proc`` is what it reads for the real one; ``test_prefect_interrupts``
+runs the real one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.support.server_processes import alive, wait_until
+
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="the watchdog reads /proc")
+
+
+def server_args(port: int) -> list[str]:
+    """A process that sleeps with the command line of Prefect's server on ``port``."""
+    return [
+        sys.executable,
+        "-c",
+        "import time; time.sleep(600)",
+        "--factory",
+        "prefect.server.api.server:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
+# Starts a watchdog, tells it the port, launches the "server", prints the server's pid and
+# then hangs without telling the watchdog that pid: killed there, it is killed in the window.
+LAUNCHER = textwrap.dedent(
+    """
+    import subprocess, sys, time
+    from irgraph.backends.prefect_watchdog import _say, _watchdog
+    from tests.test_prefect_watchdog import server_args
+
+    port = int(sys.argv[1])
+    watchdog = _watchdog()
+    _say(watchdog, f"port {port}")
+    server = subprocess.Popen(server_args(port))
+    print(server.pid, watchdog.pid, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_a_process_killed_before_it_tells_the_server_pid_still_takes_its_server_down():
+    port, other_port = 47311, 47312
+    # another process's server, on another port, started after the watchdog: left alone
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    other = None
+    server = watchdog = 0
+    try:
+        assert launcher.stdout is not None
+        server, watchdog = map(int, launcher.stdout.readline().split())
+        other = subprocess.Popen(server_args(other_port))
+        launcher.kill()
+        launcher.wait()
+        wait_until(lambda: not alive(server), "the watchdog to kill the server by its port", 60)
+        wait_until(lambda: not alive(watchdog), "the watchdog to end", 60)
+        assert other.poll() is None, "the watchdog killed a server it was not told of"
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+        for pid in (server, watchdog):
+            if pid and alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if other is not None:
+            other.kill()
+            other.wait()
