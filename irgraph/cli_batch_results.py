@@ -79,6 +79,14 @@ def scan_results(path: str, *, real: bool = False) -> Found:
             result = _result(raw, real)
             if odd is not None or (result is None and not _cut_short(raw)):
                 line = number + 1 if odd is None else odd + 1
+                if found:  # result lines around it: a results file, damaged or edited
+                    raise CliError(
+                        f"-o {path!r} holds results of a batch, but its line {line} is not a "
+                        "result line; only the last line may be cut short (by a run that was "
+                        "killed), so this one was damaged or edited, and resuming would drop it "
+                        f"when the file is rewritten. Fix or delete line {line}, or write the "
+                        "results to a new file."
+                    )
                 raise CliError(
                     f"-o {path!r} is not the results file of a batch: its line {line} is not "
                     "a result line; write the results to a new file (or delete this one)."

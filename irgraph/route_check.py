@@ -172,6 +172,9 @@ class RouteChecks(RouteMessages):
         assert key is not None
         sources = self._sources(sid, key)
         compared = [c.value for c in node.cases if c.kind == "equals"]
+        if compared and sources and all(s.kind == "map_over" for s in sources):
+            self._listed(sid, key, compared, [s.node for s in sources])
+            return
         found = self._found[sid]
         if found:  # a value no writer allows is told so: that is the first fix
             kept = []
@@ -224,6 +227,22 @@ class RouteChecks(RouteMessages):
                 f"Route '{sid}' has no branch for {missing} ({values}) and no otherwise, so "
                 "the run fails if it gets one; add .when(...) for each, or .otherwise(step)."
             )
+
+    def _listed(self, sid: str, key: str, compared: list[Any], lists: list[str]) -> None:
+        """The problem of route ``sid`` comparing ``key``, which only map-overs ``lists``
+        write (a list, always), with the values ``compared``."""
+        which = "that branch" if len(compared) == 1 else "those branches"
+        self.w.problem(
+            f"Route '{sid}' compares '{key}' with {', '.join(map(canonical, compared))}, but "
+            f"map-over {names(lists, 'or')} writes '{key}' as the list of what its items "
+            "give, which never equals a string, number, boolean or None, so "
+            f"{which} can never run.",
+            node=sid,
+            key=key,
+            hint=f"To look inside the list, use a predicate: .when(lambda state: "
+            f"{compared[0]!r} in state['{key}'], ...), or route on a key a step writes from "
+            "the list.",
+        )
 
     def _writable(self, value: Any, sources: list[Source]) -> bool:
         """Whether some source's schema may allow ``value`` (it is not told out of range)."""

@@ -101,6 +101,20 @@ def test_a_file_with_one_line_that_is_no_result_is_refused_untouched(here, capsy
     assert (here / "precious.jsonl").read_text() == text
 
 
+def test_a_results_file_damaged_in_its_middle_is_told_as_damaged_not_as_no_results(here, capsys):
+    """A results file with one line cut in its middle was refused as 'not the results file of
+    a batch', though every other line was one of its results."""
+    call("-o", "out.jsonl")
+    whole = (here / "out.jsonl").read_text().splitlines()
+    damaged = "\n".join([whole[0], whole[1][:25], whole[2]]) + "\n"
+    (here / "out.jsonl").write_text(damaged)
+    code, _ = call("-o", "out.jsonl")
+    err = capsys.readouterr().err
+    assert code == 2 and (here / "out.jsonl").read_text() == damaged
+    assert "holds results of a batch, but its line 2 is not a result line" in err
+    assert "Fix or delete line 2, or write the results to a new file." in err
+
+
 def test_a_result_line_a_crash_cut_short_is_dropped_and_its_item_runs(here):
     call("-o", "out.jsonl")
     whole = (here / "out.jsonl").read_text().splitlines()

@@ -330,3 +330,18 @@ def test_a_loop_stop_value_spelt_the_other_way_is_told_how_to_write_it(schema, e
         f"so it never stops early. Write .until('ok', equals={meant}): a loop compares JSON "
         f"values, so {equals!r} never equals {meant}."
     )
+
+
+def test_a_route_comparing_a_list_a_map_over_writes_is_refused():
+    """A route's .when('a', ...) on the key a map-over collects (always a list, which never
+    equals a value a route compares with) passed validate: that branch could never run."""
+    each = MapOver("each").over("t", item="i").step(Agent("d").instruct("D {i}").writes("o"))
+    route = Route("r").on("ds").when("a", Agent("x").writes("y")).otherwise(Agent("z").writes("y"))
+    with pytest.raises(PipelineError) as refused:
+        validate(to_graph(each.writes("ds") >> route, inputs={"t"}))
+    assert (refused.value.node, refused.value.key) == ("r", "ds")
+    assert str(refused.value).startswith(
+        "Route 'r' compares 'ds' with \"a\", but map-over 'each' writes 'ds' as the list of what "
+        "its items give"
+    )
+    assert ".when(lambda state: 'a' in state['ds'], ...)" in str(refused.value)
