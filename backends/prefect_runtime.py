@@ -39,7 +39,13 @@ from irgraph.ir import (
 from irgraph.ir.outputs import OutputError
 from irgraph.ir.values import JsonObject, canonical, same_value
 from irgraph.provider_spec import provider_from_spec
-from irgraph.providers import ModelProvider, ModelRequest, checked_answer, fresh_settings
+from irgraph.providers import (
+    ModelProvider,
+    ModelRequest,
+    checked_answer,
+    fresh_settings,
+    makes_answers_up,
+)
 from irgraph.templates import Template, filled_prompts, parse_template, system_template
 
 from .blocking import call_blocking
@@ -73,6 +79,7 @@ __all__ = [
     "model_provider",
     "agent_cache_key",
     "agent_cache_key_fn",
+    "answers_key",
     "agent_run_name",
     "request_cache_key",
     "ask",
@@ -186,6 +193,20 @@ def agent_cache_key(
     if asked != ["", {}, None, 1]:  # a plain first call keeps the key it always had
         parts.append(_sha256(canonical(asked)))
     return "irgraph-" + _sha256("\x00".join(parts))
+
+
+#: What a run key gets when its answers were made up (``FakeProvider``): never a real key's.
+MADE_UP = "\x00made-up"
+
+
+def answers_key(run_key: str | None, provider: Any) -> str | None:
+    """The run key a run's agent answers are cached under: ``run_key`` (``None``: shared by
+    every run), kept apart when ``provider`` makes its answers up (``FakeProvider``), so a
+    later run with a real provider under the same key asks the model rather than getting
+    them back."""
+    if not makes_answers_up(provider):
+        return run_key
+    return MADE_UP if run_key is None else run_key + MADE_UP
 
 
 @functools.lru_cache(maxsize=256)
