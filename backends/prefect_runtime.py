@@ -79,6 +79,7 @@ __all__ = [
     "model_provider",
     "agent_cache_key",
     "agent_cache_key_fn",
+    "agent_cache_key_for",
     "answers_key",
     "agent_run_name",
     "request_cache_key",
@@ -241,6 +242,23 @@ def agent_cache_key_fn(context: Any, parameters: dict[str, Any]) -> str:
     """A task's ``cache_key_fn``: :func:`request_cache_key` of the call's run key, request
     and position."""
     return request_cache_key(parameters["run_key"], parameters["request"], parameters["path"])
+
+
+def agent_cache_key_for(spec: str) -> Callable[[Any, dict[str, Any]], str]:
+    """The ``cache_key_fn`` of a generated module's agent tasks, whose provider is ``spec``:
+    :func:`agent_cache_key_fn`, with made-up answers (``"fake"``) kept apart by
+    :func:`answers_key`, so a module regenerated for a real provider asks the model under a
+    run key a fake run used."""
+
+    def cache_key(context: Any, parameters: dict[str, Any]) -> str:
+        try:
+            provider: Any = model_provider(spec)
+        except Exception:  # the task itself raises the spec's error, naming it
+            provider = None
+        run_key = answers_key(parameters["run_key"], provider)
+        return request_cache_key(run_key, parameters["request"], parameters["path"])
+
+    return cache_key
 
 
 def agent_run_name(parameters: dict[str, Any]) -> str:

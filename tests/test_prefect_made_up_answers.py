@@ -8,6 +8,9 @@ back from the cache, silently, as if the model had written it.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +79,32 @@ def test_a_fake_run_still_gets_its_own_answers_back(tmp_path):
     for provider in (first, again):
         run(PIPELINE, backend=backend, provider=provider, state={"topic": "owls"}, run_key="k")
     assert len(first.calls) == 2 and again.calls == []
+
+
+def test_a_module_regenerated_for_a_real_provider_asks_it_under_a_fake_runs_key(tmp_path):
+    from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+    from tests.support.prefect_children import child_env
+
+    compiled = PrefectBackend().compile(PIPELINE.to_ir())
+    log = tmp_path / "calls.log"
+    log.touch()
+    env = {**child_env(tmp_path / "home"), "IRGRAPH_TEST_CALL_LOG": str(log)}
+    finals = []
+    for spec in ("fake", "tests.support.counting_provider:make"):
+        config = PrefectWorkerConfig("report", "pool", provider=spec, result_dir="results")
+        (tmp_path / "flow.py").write_text(generate_flow_code(compiled, config), encoding="utf-8")
+        command = ["flow.py", "run", "--state", '{"topic": "owls"}', "--run-key", "report-1"]
+        out = subprocess.run(
+            [sys.executable, *command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        finals.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    called = [line.split("\t")[2] for line in log.read_text().splitlines()]
+    assert called == ["researcher", "writer"]  # the counting provider was asked, not skipped
+    assert finals[0]["report"] == "<writer: Write from <researcher: Research owls.>.>"
+    assert finals[1] == finals[0]  # it answers as the fake does, so only the calls tell
