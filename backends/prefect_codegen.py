@@ -337,6 +337,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         *[f"    {name}," for name in sorted(names)],
         ")",
         "from irgraph.backends.prefect_server import lean_prefect_settings",
+        "from irgraph.backends.prefect_watchdog import watch_temporary_server",
         "from irgraph.providers import ModelRequest",
         "",
         "# Before Prefect loads: no usage data sent; for `run` on a temporary local server, the",
