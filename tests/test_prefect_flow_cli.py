@@ -69,7 +69,14 @@ def test_run_batch_items_that_are_not_json_are_one_line(flow_file):
 
 def test_an_unknown_option_is_one_line(flow_file):
     said = one_line_error(flow_file, "run", "--sate", "{}")
-    assert "unrecognized arguments: --sate {}" in said
+    assert "unrecognized arguments: --sate {}; did you mean --state (for --sate)?" in said
+
+
+def test_a_misspelt_option_names_the_one_meant(flow_file):
+    said = one_line_error(flow_file, "run", "--state", "{}", "--runkey=k", "--anser", "a=b")
+    assert "did you mean --run-key (for --runkey) and --answer (for --anser)? See" in said
+    said = one_line_error(flow_file, "run", "--state", "{}", "--colour")
+    assert said.endswith("unrecognized arguments: --colour. See notes_flow.py --help.")
 
 
 @pytest.mark.parametrize("name", ["notes", 'it\'s a "flow" $HOME `x`'])
