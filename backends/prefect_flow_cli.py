@@ -26,6 +26,7 @@ __all__ = [
     "worker_command",
     "initial_state",
     "misspelt_inputs",
+    "no_pool_message",
 ]
 
 _UNKNOWN = "unrecognized arguments: "
@@ -99,14 +100,20 @@ def check_deploy_target(pool: str) -> None:
             client.read_work_pool(pool)
         except ObjectNotFound:
             pools = sorted(found.name for found in client.read_work_pools(limit=200))
-            near = difflib.get_close_matches(pool, pools, n=3)
-            hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
-            have = f"It has: {', '.join(pools)}. " if pools else "It has none. "
-            raise ValueError(
-                f"the Prefect server at {url} has no work pool {pool!r}; {hint}{have}Create it "
-                f"(prefect work-pool create {shlex.quote(pool)} --type process) or generate "
-                "the module again with PrefectWorkerConfig(work_pool=...) naming one"
-            ) from None
+            raise ValueError(no_pool_message(url, pool, pools)) from None
+
+
+def no_pool_message(url: str, pool: str, pools: list[str]) -> str:
+    """What deploying to work pool ``pool`` says when the server at ``url`` has only
+    ``pools``: the nearest names, the pools it has, and how to create the one named."""
+    near = difflib.get_close_matches(pool, pools, n=3)
+    hint = f"did you mean {' or '.join(map(repr, near))}? It has: " if near else "it has: "
+    have = f"{hint}{', '.join(pools)}" if pools else "it has none"
+    return (
+        f"the Prefect server at {url} has no work pool {pool!r}; {have}. Create it "
+        f"(prefect work-pool create {shlex.quote(pool)} --type process) or generate "
+        "the module again with PrefectWorkerConfig(work_pool=...) naming one"
+    )
 
 
 def deployment_run_command(flow: str, deployment: str, inputs: Iterable[str]) -> str:
