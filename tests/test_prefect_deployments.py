@@ -97,6 +97,15 @@ def test_the_batch_deployment_given_for_the_item_one_names_the_item_one():
     assert f"Give PrefectBackend(deployment='{item}') (irgraph batch: --deployment {item})" in said
 
 
+def test_a_deployment_on_another_pool_names_the_pool_to_give():
+    pool, item = deployed(pipeline_digest(CHAIN.to_ir()))
+    with pytest.raises(PipelineError) as caught:
+        first_item(PrefectBackend(work_pool="elsewhere", deployment=item))
+    said = str(caught.value)
+    assert f"runs on work pool '{pool}', not on 'elsewhere' as the backend says" in said
+    assert f"Give PrefectBackend(work_pool='{pool}') (irgraph batch: --work-pool {pool})" in said
+
+
 def test_a_pool_without_deployments_says_so():
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
