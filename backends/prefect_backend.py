@@ -56,7 +56,7 @@ from .prefect_gates import (
 from .prefect_names import prefect_name
 from .prefect_names import where as where_in
 from .prefect_result_dir import check_result_dir
-from .prefect_runtime import request_cache_key
+from .prefect_runtime import answers_key, request_cache_key
 from .prefect_server import (
     PrefectUnavailableError,
     check_prefect_api,
@@ -161,6 +161,16 @@ class _PrefectScheduler(Scheduler):
             ) from exc
         text_answer(value, f"The on_gate handler's answer at gate '{request.node}'")
         await kept_then_resumed(flow_run_id, value, key=key, timeout=self.gate_timeout)
+
+
+def _answers_key(provider: ModelProvider | None, key: str | None, flow_run_id: str) -> str | None:
+    """The key this run caches its agents' answers under. Placeholder answers (no provider)
+    are kept for this flow run's retries only, made-up ones (``FakeProvider``) apart from real
+    ones: a later run with a real provider under the same run key, or across runs, asks the
+    model rather than getting text no model wrote."""
+    if provider is None:
+        return flow_run_id
+    return answers_key(key, provider)
 
 
 def _handler_answer(on_gate: Callable[[GateRequest], Any], request: GateRequest) -> Any:
@@ -382,7 +392,7 @@ class PrefectRunnable:
                 key = run_key if run_key is not None else flow_run_id
                 scheduler = _PrefectScheduler(
                     self._prefect.agent_task,
-                    None if backend.cache_across_runs else key,
+                    _answers_key(chosen, None if backend.cache_across_runs else key, flow_run_id),
                     key,
                     backend.gate_timeout,
                     on_paused,

@@ -149,7 +149,9 @@ class PoolBatch:
             raise PipelineError(
                 f"The deployment {name!r} runs on work pool {deployment.work_pool_name!r}, "
                 f"not on {pool!r} as the backend says.",
-                hint=f"Deploy the flow module to {pool!r} or give PrefectBackend that pool.",
+                hint=f"Give PrefectBackend(work_pool={deployment.work_pool_name!r}) (irgraph "
+                f"batch: --work-pool {deployment.work_pool_name}), or deploy the flow module "
+                f"to {pool!r}.",
             )
         graph, node = self.runnable.graph, self.runnable.node
         check_deployed_pipeline(

@@ -145,7 +145,7 @@ class _Generator:
             "retries=TASK_RETRIES",
             "retry_delay_seconds=RETRY_DELAY_SECONDS",
             "persist_result=True",
-            "cache_key_fn=agent_cache_key_fn",
+            "cache_key_fn=AGENT_CACHE_KEY",
             "result_storage=RESULT_STORAGE",
         ]
         if node.timeout is not None:
@@ -319,7 +319,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     if "map" in uses:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
-    names = {"Position", "agent_cache_key_fn", "agent_run_name", "ask", "model_provider"}
+    names = {"Position", "agent_cache_key_for", "agent_run_name", "ask", "model_provider"}
     names |= {"answering", "gate_answers", "state_from_json"}
     names |= uses & {"choose", "collected", "gate", "holds", "map_items", "stops", "transform"}
     names |= {"State"} if gen.functions else set()
@@ -337,6 +337,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         *[f"    {name}," for name in sorted(names)],
         ")",
         "from irgraph.backends.prefect_server import lean_prefect_settings",
+        "from irgraph.backends.prefect_watchdog import watch_temporary_server",
         "from irgraph.providers import ModelRequest",
         "",
         "# Before Prefect loads: no usage data sent; for `run` on a temporary local server, the",
@@ -373,7 +374,9 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     sections: list[str] = [
         DOC + "\n" + "\n".join(imports),
         "\n".join(settings),
-        "# Agents: one cached Prefect task each -----------------------------------------------",
+        "# Agents: one cached Prefect task each -----------------------------------------------"
+        "\n\n"
+        "AGENT_CACHE_KEY = agent_cache_key_for(PROVIDER)  # made-up answers are cached apart",
     ]
     sections += ["\n".join(lines) for lines in gen.tasks]
     if gen.functions:

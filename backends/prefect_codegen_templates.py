@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             check_result_storage(RESULT_STORAGE)
         except ValueError as error:
             parser.error(str(error))
+        watch_temporary_server()  # a temporary server ends with this process, even by kill -9
         with answering(answers):
             final = asyncio.run({fn}(state, args.run_key))
         print(json.dumps(final, default=str))
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             check_result_storage(RESULT_STORAGE)
         except ValueError as error:
             parser.error(str(error))
+        watch_temporary_server()
         results = asyncio.run({fn}_batch(items, PIPELINE_DIGEST))
         print(json.dumps(results, default=str))
     else:

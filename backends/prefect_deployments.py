@@ -55,6 +55,16 @@ async def missing_deployment(client: Any, batch: str, item: str, pool: str) -> P
     """The error for a batch deployment ``batch`` the server does not have: it names the
     item deployment ``item`` the batch was given, and lists those on ``pool``."""
     found = await item_deployments(client, pool)
+    flow, _, name = item.partition("/")
+    meant = f"{flow.removesuffix(BATCH_SUFFIX)}/{name}"
+    if flow.endswith(BATCH_SUFFIX) and meant in found:
+        return PipelineError(
+            f"{item!r} is the batch flow's deployment of the item deployment {meant!r} on "
+            f"work pool {pool!r}; a batch is given the item deployment, and sends its chunks "
+            "to that one's batch flow.",
+            hint=f"Give PrefectBackend(deployment={meant!r}) (irgraph batch: --deployment "
+            f"{meant}).",
+        )
     if found:
         listed = (
             f"{did_you_mean(item, found)} The item deployments on work pool {pool!r}: "

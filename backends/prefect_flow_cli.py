@@ -26,8 +26,10 @@ __all__ = [
     "worker_command",
     "initial_state",
     "misspelt_inputs",
+    "no_pool_message",
 ]
 
+_UNKNOWN = "unrecognized arguments: "
 _CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
 
 
@@ -43,9 +45,33 @@ class FlowCommandLine(argparse.ArgumentParser):
             near = difflib.get_close_matches(given, choices, n=1)
             also = f"; did you mean {near[0]!r}?" if near else "."
             message = f"there is no command {given!r}{also} Commands: {', '.join(choices)}"
+        elif message.startswith(_UNKNOWN):
+            message += _options_meant(self, message[len(_UNKNOWN) :].split())
         message = message.rstrip(". ")
         stop = "" if message.endswith("?") else "."
         self.exit(2, f"{self.prog}: error: {message}{stop} See {self.prog} --help.\n")
+
+
+def _options_meant(parser: argparse.ArgumentParser, given: list[str]) -> str:
+    """``"; did you mean --run-key (for --runkey)?"``: the nearest option of the module's
+    commands to each unknown option ``given``, or ``""`` when none is near."""
+    known = {option for each in _parsers(parser) for option in each._option_string_actions}
+    meant = []
+    for word in given:
+        name = word.split("=", 1)[0]
+        near = difflib.get_close_matches(name, sorted(known), n=1) if name.startswith("--") else []
+        if near:
+            meant.append(f"{near[0]} (for {name})")
+    return f"; did you mean {' and '.join(meant)}?" if meant else ""
+
+
+def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """``parser`` and its commands' parsers."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found += list(action.choices.values())
+    return found
 
 
 def check_deploy_target(pool: str) -> None:
@@ -74,14 +100,20 @@ def check_deploy_target(pool: str) -> None:
             client.read_work_pool(pool)
         except ObjectNotFound:
             pools = sorted(found.name for found in client.read_work_pools(limit=200))
-            near = difflib.get_close_matches(pool, pools, n=3)
-            hint = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
-            have = f"It has: {', '.join(pools)}. " if pools else "It has none. "
-            raise ValueError(
-                f"the Prefect server at {url} has no work pool {pool!r}; {hint}{have}Create it "
-                f"(prefect work-pool create {shlex.quote(pool)} --type process) or generate "
-                "the module again with PrefectWorkerConfig(work_pool=...) naming one"
-            ) from None
+            raise ValueError(no_pool_message(url, pool, pools)) from None
+
+
+def no_pool_message(url: str, pool: str, pools: list[str]) -> str:
+    """What deploying to work pool ``pool`` says when the server at ``url`` has only
+    ``pools``: the nearest names, the pools it has, and how to create the one named."""
+    near = difflib.get_close_matches(pool, pools, n=3)
+    hint = f"did you mean {' or '.join(map(repr, near))}? It has: " if near else "it has: "
+    have = f"{hint}{', '.join(pools)}" if pools else "it has none"
+    return (
+        f"the Prefect server at {url} has no work pool {pool!r}; {have}. Create it "
+        f"(prefect work-pool create {shlex.quote(pool)} --type process) or generate "
+        "the module again with PrefectWorkerConfig(work_pool=...) naming one"
+    )
 
 
 def deployment_run_command(flow: str, deployment: str, inputs: Iterable[str]) -> str:

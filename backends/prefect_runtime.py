@@ -39,7 +39,13 @@ from irgraph.ir import (
 from irgraph.ir.outputs import OutputError
 from irgraph.ir.values import JsonObject, canonical, same_value
 from irgraph.provider_spec import provider_from_spec
-from irgraph.providers import ModelProvider, ModelRequest, checked_answer, fresh_settings
+from irgraph.providers import (
+    ModelProvider,
+    ModelRequest,
+    checked_answer,
+    fresh_settings,
+    makes_answers_up,
+)
 from irgraph.templates import Template, filled_prompts, parse_template, system_template
 
 from .blocking import call_blocking
@@ -73,6 +79,8 @@ __all__ = [
     "model_provider",
     "agent_cache_key",
     "agent_cache_key_fn",
+    "agent_cache_key_for",
+    "answers_key",
     "agent_run_name",
     "request_cache_key",
     "ask",
@@ -188,6 +196,20 @@ def agent_cache_key(
     return "irgraph-" + _sha256("\x00".join(parts))
 
 
+#: What a run key gets when its answers were made up (``FakeProvider``): never a real key's.
+MADE_UP = "\x00made-up"
+
+
+def answers_key(run_key: str | None, provider: Any) -> str | None:
+    """The run key a run's agent answers are cached under: ``run_key`` (``None``: shared by
+    every run), kept apart when ``provider`` makes its answers up (``FakeProvider``), so a
+    later run with a real provider under the same key asks the model rather than getting
+    them back."""
+    if not makes_answers_up(provider):
+        return run_key
+    return MADE_UP if run_key is None else run_key + MADE_UP
+
+
 @functools.lru_cache(maxsize=256)
 def _run_scope(run_key: str) -> str:
     """A run key's part of its calls' cache keys; the same for every call of a run, so it is
@@ -220,6 +242,23 @@ def agent_cache_key_fn(context: Any, parameters: dict[str, Any]) -> str:
     """A task's ``cache_key_fn``: :func:`request_cache_key` of the call's run key, request
     and position."""
     return request_cache_key(parameters["run_key"], parameters["request"], parameters["path"])
+
+
+def agent_cache_key_for(spec: str) -> Callable[[Any, dict[str, Any]], str]:
+    """The ``cache_key_fn`` of a generated module's agent tasks, whose provider is ``spec``:
+    :func:`agent_cache_key_fn`, with made-up answers (``"fake"``) kept apart by
+    :func:`answers_key`, so a module regenerated for a real provider asks the model under a
+    run key a fake run used."""
+
+    def cache_key(context: Any, parameters: dict[str, Any]) -> str:
+        try:
+            provider: Any = model_provider(spec)
+        except Exception:  # the task itself raises the spec's error, naming it
+            provider = None
+        run_key = answers_key(parameters["run_key"], provider)
+        return request_cache_key(run_key, parameters["request"], parameters["path"])
+
+    return cache_key
 
 
 def agent_run_name(parameters: dict[str, Any]) -> str:

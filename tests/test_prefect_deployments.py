@@ -86,6 +86,26 @@ def test_a_misspelt_deployment_lists_the_pools_deployments_nearest_first():
     assert f"Did you mean '{item}'? The item deployments on work pool '{pool}': {item}." in said
 
 
+def test_the_batch_deployment_given_for_the_item_one_names_the_item_one():
+    """Deploying prints both names; giving the batch flow's one is the likely mistake."""
+    pool, item = deployed(pipeline_digest(CHAIN.to_ir()))
+    flow, _, name = item.partition("/")
+    with pytest.raises(PipelineError) as caught:
+        first_item(PrefectBackend(work_pool=pool, deployment=f"{flow}-batch/{name}"))
+    said = str(caught.value)
+    assert f"'{flow}-batch/{name}' is the batch flow's deployment of the item deployment" in said
+    assert f"Give PrefectBackend(deployment='{item}') (irgraph batch: --deployment {item})" in said
+
+
+def test_a_deployment_on_another_pool_names_the_pool_to_give():
+    pool, item = deployed(pipeline_digest(CHAIN.to_ir()))
+    with pytest.raises(PipelineError) as caught:
+        first_item(PrefectBackend(work_pool="elsewhere", deployment=item))
+    said = str(caught.value)
+    assert f"runs on work pool '{pool}', not on 'elsewhere' as the backend says" in said
+    assert f"Give PrefectBackend(work_pool='{pool}') (irgraph batch: --work-pool {pool})" in said
+
+
 def test_a_pool_without_deployments_says_so():
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate

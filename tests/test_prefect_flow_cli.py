@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 from irgraph import Agent
-from irgraph.backends.prefect_flow_cli import deployment_run_command, initial_state, worker_command
+from irgraph.backends.prefect_flow_cli import (
+    deployment_run_command,
+    initial_state,
+    no_pool_message,
+    worker_command,
+)
 from tests.support.prefect_children import child_env
 from tests.test_prefect_worker import generated
 
@@ -69,7 +74,14 @@ def test_run_batch_items_that_are_not_json_are_one_line(flow_file):
 
 def test_an_unknown_option_is_one_line(flow_file):
     said = one_line_error(flow_file, "run", "--sate", "{}")
-    assert "unrecognized arguments: --sate {}" in said
+    assert "unrecognized arguments: --sate {}; did you mean --state (for --sate)?" in said
+
+
+def test_a_misspelt_option_names_the_one_meant(flow_file):
+    said = one_line_error(flow_file, "run", "--state", "{}", "--runkey=k", "--anser", "a=b")
+    assert "did you mean --run-key (for --runkey) and --answer (for --anser)? See" in said
+    said = one_line_error(flow_file, "run", "--state", "{}", "--colour")
+    assert said.endswith("unrecognized arguments: --colour. See notes_flow.py --help.")
 
 
 @pytest.mark.parametrize("name", ["notes", 'it\'s a "flow" $HOME `x`'])
@@ -129,6 +141,19 @@ def test_deploying_to_a_pool_the_server_lacks_says_how_to_create_it(tmp_path):
     said = one_line_error(flow_file, env=child_env(tmp_path / "home"))
     assert f"has no work pool {pool!r}" in said
     assert f"prefect work-pool create {pool} --type process" in said
+
+
+@pytest.mark.parametrize(
+    ("pools", "says"),
+    [
+        ([], "has no work pool 'gpu'; it has none. Create it (prefect work-pool create gpu"),
+        (["cpu-a", "cpu-b"], "has no work pool 'gpu'; it has: cpu-a, cpu-b. Create it"),
+        (["cpu", "gpus"], "no work pool 'gpu'; did you mean 'gpus' or 'cpu'? It has: cpu, gpus. "),
+    ],
+)
+def test_the_missing_pool_message_is_sentences(pools, says):
+    said = no_pool_message("http://127.0.0.1:4200/api", "gpu", pools)
+    assert says in said and said.startswith("the Prefect server at http://127.0.0.1:4200/api")
 
 
 def test_an_empty_run_key_is_refused(flow_file):

@@ -63,8 +63,6 @@ def generate(pipeline: Any, **config: Any) -> str:
 def test_each_agent_is_a_task_with_its_settings(tmp_path_factory: Any, case: Any) -> None:
     from prefect import Task
 
-    from irgraph.backends.prefect_runtime import agent_cache_key_fn
-
     pipeline, _ = case
     module = load(generate(pipeline, task_retries=2), tmp_path_factory.mktemp("flows"))
     tasks = [v for v in vars(module).values() if isinstance(v, Task)]
@@ -75,7 +73,7 @@ def test_each_agent_is_a_task_with_its_settings(tmp_path_factory: Any, case: Any
     for task in tasks:
         assert task.retries == 2
         assert task.persist_result is True
-        assert task.cache_key_fn is agent_cache_key_fn
+        assert task.cache_key_fn is module.AGENT_CACHE_KEY
 
 
 def test_a_generated_flow_enforces_timeouts_and_map_concurrency(tmp_path: Path) -> None:

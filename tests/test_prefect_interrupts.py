@@ -17,6 +17,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -58,7 +60,7 @@ def _child(script: str, home: os.PathLike[str]) -> subprocess.Popen[str]:
     )
 
 
-def _server_starting(child: subprocess.Popen[str]) -> int:
+def _server_starting(child: subprocess.Popen[Any]) -> int:
     """The pid of ``child``'s temporary server, once it has launched one."""
 
     def launched() -> int | None:
@@ -115,11 +117,21 @@ def test_the_temporary_server_dies_with_a_process_killed_outright(tmp_path, when
     """``kill -9`` of a process running a pipeline on Prefect's temporary server, while the
     server starts or while a model call waits, takes the server down with it."""
     child = _child(HANGING, tmp_path)
+
+    def asked() -> None:
+        if when == "running":
+            assert child.stdout is not None and child.stdout.readline() == "asked\n"
+
+    _killed_then_server_gone(child, asked)
+
+
+def _killed_then_server_gone(child: subprocess.Popen[Any], busy: Callable[[], Any]) -> None:
+    """Once ``child`` launched its temporary server and ``busy()`` returned, kill ``child``
+    outright and wait for its server to stop (leaving neither running, whatever happens)."""
     servers: list[int] = []
     try:
         servers.append(_server_starting(child))
-        if when == "running":
-            assert child.stdout is not None and child.stdout.readline() == "asked\n"
+        busy()
         child.kill()
         child.wait()
         wait_until(lambda: not alive(servers[0]), "the killed process's server to stop", 60)
@@ -240,3 +252,30 @@ def test_forked_children_do_not_keep_a_killed_processs_server_alive(tmp_path):
         for pid in [*forked, *servers]:  # not stopped: do not leave them running
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_generated_modules_temporary_server_dies_with_it_killed_outright(tmp_path):
+    """``python flow.py run`` on a temporary server, killed by ``kill -9`` while a model call
+    waits, takes its server down with it, as a run of the backend does (``run-batch`` calls
+    the same watchdog; one child process with a server of its own is slow enough)."""
+    from irgraph import Agent
+    from irgraph.backends.prefect_backend import PrefectBackend
+    from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+
+    compiled = PrefectBackend().compile(Agent("writer").instruct("Write {topic}.").to_ir())
+    config = PrefectWorkerConfig("w", "pool", provider="tests.support.counting_provider:make")
+    (tmp_path / "flow.py").write_text(generate_flow_code(compiled, config), encoding="utf-8")
+    log = tmp_path / "calls.log"
+    env = subprocess_env(os.fspath(tmp_path / "home"))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
+    env.update(IRGRAPH_TEST_CALL_LOG=str(log), IRGRAPH_TEST_STALL="writer")
+    child = subprocess.Popen(
+        [sys.executable, "flow.py", "run", "--state", '{"topic": "owls"}'],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _killed_then_server_gone(
+        child, lambda: wait_until(lambda: log.exists() and "stall" in log.read_text(), "a call")
+    )

@@ -250,7 +250,7 @@ def module_constants(code: str) -> dict[str, Any]:
         if isinstance(node, ast.Assign)
         and isinstance(node.targets[0], ast.Name)
         and node.targets[0].id.isupper()
-        and not isinstance(node.value, ast.BinOp)
+        and not isinstance(node.value, (ast.BinOp, ast.Call))  # RESULT_STORAGE, AGENT_CACHE_KEY
     }
 
 
@@ -278,7 +278,7 @@ def test_seed_code_has_one_cached_task_per_agent_and_the_config_settings():
     assert constants["TASK_RETRIES"] == 3
     assert constants["PROVIDER"] == "fake"
     assert constants["INPUTS"] == ()
-    assert "persist_result=True" in code and "cache_key_fn=agent_cache_key_fn" in code
+    assert "persist_result=True" in code and "cache_key_fn=AGENT_CACHE_KEY" in code
     flows = [
         n for n in tree.body if isinstance(n, ast.AsyncFunctionDef) and n.name.endswith("_flow")
     ]

@@ -1,0 +1,110 @@
+"""Answers no model wrote are never handed to a run with a real provider by Prefect's cache.
+
+A run without a provider answers with placeholders, and ``FakeProvider`` makes its answers up.
+Trying a pipeline that way under a run key (or with ``cache_across_runs``) and then running it
+for real under the same key must ask the model: the real run got the placeholder or fake text
+back from the cache, silently, as if the model had written it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from irgraph import Agent, run
+from irgraph.backends.prefect_backend import PrefectBackend
+from irgraph.providers import ModelRequest
+from irgraph.testing import FakeProvider
+from tests.support.prefect_env import ensure_prefect_test_env
+
+pytestmark = pytest.mark.prefect
+ensure_prefect_test_env()
+
+PIPELINE = Agent("researcher").instruct("Research {topic}.").writes("findings") >> Agent(
+    "writer"
+).instruct("Write from {findings}.").writes("report")
+
+
+class RealModel:
+    """A provider that does not make its answers up (no ``made_up_answers``): it counts calls."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def complete(self, request: ModelRequest) -> str:
+        self.asked.append(request.agent)
+        return f"real answer to {request.prompt}"
+
+
+def tried_then_real(tmp_path: Path, first: FakeProvider | None, **options: object) -> RealModel:
+    """Run the pipeline with ``first`` (None: no provider), then with a real model under the
+    same run key and result_dir; the real model's calls."""
+    backend = PrefectBackend(result_dir=str(tmp_path / "results"), **options)  # type: ignore[arg-type]
+    state = {"topic": "owls"}
+    tried = run(PIPELINE, backend=backend, provider=first, state=state, run_key="report-1")
+    assert "real answer" not in tried.state["report"]
+    real = RealModel()
+    result = run(PIPELINE, backend=backend, provider=real, state=state, run_key="report-1")
+    assert result.state["report"].startswith("real answer to Write from real answer")
+    assert result.reused == []
+    return real
+
+
+@pytest.mark.parametrize("first", ["none", "fake"])
+@pytest.mark.parametrize("across", [False, True])
+def test_a_real_run_asks_the_model_after_a_try_under_the_same_key(tmp_path, first, across):
+    provider = FakeProvider() if first == "fake" else None
+    real = tried_then_real(tmp_path, provider, cache_across_runs=across)
+    assert real.asked == ["researcher", "writer"]
+
+
+def test_a_real_run_still_gets_its_own_answers_back(tmp_path):
+    backend = PrefectBackend(result_dir=str(tmp_path / "results"))
+    first, again = RealModel(), RealModel()
+    for provider in (first, again):
+        result = run(
+            PIPELINE, backend=backend, provider=provider, state={"topic": "owls"}, run_key="k"
+        )
+    assert first.asked == ["researcher", "writer"] and again.asked == []
+    assert result.reused == ["researcher", "writer"]
+
+
+def test_a_fake_run_still_gets_its_own_answers_back(tmp_path):
+    backend = PrefectBackend(result_dir=str(tmp_path / "results"))
+    first, again = FakeProvider(), FakeProvider()
+    for provider in (first, again):
+        run(PIPELINE, backend=backend, provider=provider, state={"topic": "owls"}, run_key="k")
+    assert len(first.calls) == 2 and again.calls == []
+
+
+def test_a_module_regenerated_for_a_real_provider_asks_it_under_a_fake_runs_key(tmp_path):
+    from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+    from tests.support.prefect_children import child_env
+
+    compiled = PrefectBackend().compile(PIPELINE.to_ir())
+    log = tmp_path / "calls.log"
+    log.touch()
+    env = {**child_env(tmp_path / "home"), "IRGRAPH_TEST_CALL_LOG": str(log)}
+    finals = []
+    for spec in ("fake", "tests.support.counting_provider:make"):
+        config = PrefectWorkerConfig("report", "pool", provider=spec, result_dir="results")
+        (tmp_path / "flow.py").write_text(generate_flow_code(compiled, config), encoding="utf-8")
+        command = ["flow.py", "run", "--state", '{"topic": "owls"}', "--run-key", "report-1"]
+        out = subprocess.run(
+            [sys.executable, *command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        finals.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    called = [line.split("\t")[2] for line in log.read_text().splitlines()]
+    assert called == ["researcher", "writer"]  # the counting provider was asked, not skipped
+    assert finals[0]["report"] == "<writer: Write from <researcher: Research owls.>.>"
+    assert finals[1] == finals[0]  # it answers as the fake does, so only the calls tell
