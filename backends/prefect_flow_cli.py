@@ -19,6 +19,8 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
+from irgraph.cli_options import UNKNOWN, options_meant
+
 __all__ = [
     "FlowCommandLine",
     "check_deploy_target",
@@ -29,7 +31,6 @@ __all__ = [
     "no_pool_message",
 ]
 
-_UNKNOWN = "unrecognized arguments: "
 _CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
 
 
@@ -45,33 +46,11 @@ class FlowCommandLine(argparse.ArgumentParser):
             near = difflib.get_close_matches(given, choices, n=1)
             also = f"; did you mean {near[0]!r}?" if near else "."
             message = f"there is no command {given!r}{also} Commands: {', '.join(choices)}"
-        elif message.startswith(_UNKNOWN):
-            message += _options_meant(self, message[len(_UNKNOWN) :].split())
+        elif message.startswith(UNKNOWN):
+            message += options_meant(self, message[len(UNKNOWN) :].split())
         message = message.rstrip(". ")
         stop = "" if message.endswith("?") else "."
         self.exit(2, f"{self.prog}: error: {message}{stop} See {self.prog} --help.\n")
-
-
-def _options_meant(parser: argparse.ArgumentParser, given: list[str]) -> str:
-    """``"; did you mean --run-key (for --runkey)?"``: the nearest option of the module's
-    commands to each unknown option ``given``, or ``""`` when none is near."""
-    known = {option for each in _parsers(parser) for option in each._option_string_actions}
-    meant = []
-    for word in given:
-        name = word.split("=", 1)[0]
-        near = difflib.get_close_matches(name, sorted(known), n=1) if name.startswith("--") else []
-        if near:
-            meant.append(f"{near[0]} (for {name})")
-    return f"; did you mean {' and '.join(meant)}?" if meant else ""
-
-
-def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    """``parser`` and its commands' parsers."""
-    found = [parser]
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            found += list(action.choices.values())
-    return found
 
 
 def check_deploy_target(pool: str) -> None:

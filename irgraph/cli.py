@@ -40,6 +40,7 @@ from irgraph.cli_inputs import (
     parse_state,
 )
 from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
+from irgraph.cli_options import CommandLine
 from irgraph.cli_pictures import (
     add_direction_option,
     add_show_parser,
@@ -300,12 +301,12 @@ def _progress_flag(cmd: argparse.ArgumentParser) -> None:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> CommandLine:
     target_help = (
         "module:attr or file.py:attr naming a builder or IR node, file.py for its one "
         "pipeline, or a .json or .graphml file"
     )
-    parser = argparse.ArgumentParser(
+    parser = CommandLine(
         prog="irgraph",
         description="Check, draw and run LLM-agent pipelines; irgraph COMMAND --help tells "
         "each command's options.",
@@ -420,7 +421,9 @@ def _silence(out: TextIO) -> None:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of the ``irgraph`` console script; returns the exit code."""
     out = out or sys.stdout
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    parser.words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     try:
         with terminated_as_interrupt():
             return _command(args, out)

@@ -457,3 +457,25 @@ def test_run_cuts_a_value_of_many_line_breaks_after_ten_lines(here):
     assert lines[start + 1 : start + 10] == ["    "] * 9
     assert lines[start + 10] == "    ... (241 more lines)"
     assert lines[start + 11 :] == ["  few = a", "    b"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["run", "--bakend", "prefect"], "did you mean --backend (for --bakend)?"),
+        (["batch", "p.py", "in.jsonl", "-o", "o.jsonl", "--wrok-pool", "gpu"], "--work-pool"),
+        (["show", "x:p", "--formt", "svg"], "did you mean --format (for --formt)?"),
+        # another command's option is not offered: check takes no --backend
+        (["check", "x:p", "--bakend", "prefect"], None),
+    ],
+)
+def test_a_misspelt_option_is_told_the_option_meant(capsys, argv, meant):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said.startswith("irgraph: error: unrecognized arguments: "), said
+    if meant is None:
+        assert "did you mean" not in said, said
+    else:
+        assert meant in said, said

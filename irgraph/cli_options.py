@@ -1,0 +1,71 @@
+"""The option a command line misspelt: ``--bakend`` for ``--backend``.
+
+argparse says only "unrecognized arguments: --bakend prefect"; :func:`options_meant` finds
+the nearest option of the command (or of any command) for each unknown one, for the
+``irgraph`` command and for generated flow modules alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from collections.abc import Sequence
+from typing import NoReturn
+
+__all__ = ["UNKNOWN", "CommandLine", "options_meant", "parsers"]
+
+#: How argparse's message for options it does not know begins.
+UNKNOWN = "unrecognized arguments: "
+
+
+class CommandLine(argparse.ArgumentParser):
+    """The ``irgraph`` command's parser: argparse's, with the option meant told beside one it
+    does not know (``irgraph run --bakend prefect``: did you mean --backend?)."""
+
+    #: The words being parsed (set before parsing): the command among them picks the options.
+    words: Sequence[str] = ()
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith(UNKNOWN):
+            commands = parsers(self)
+            command = next((word for word in self.words if word in commands), None)
+            message += options_meant(self, message[len(UNKNOWN) :].split(), command)
+        super().error(message)
+
+
+def options_meant(
+    parser: argparse.ArgumentParser, given: Sequence[str], command: str | None = None
+) -> str:
+    """``"; did you mean --run-key (for --runkey)?"``: the nearest option to each unknown
+    option in ``given``, among those of ``command``'s parser (all of ``parser``'s commands'
+    when ``None`` or not a command), or ``""`` when none is near.
+
+    >>> p = argparse.ArgumentParser(); _ = p.add_argument("--backend")
+    >>> options_meant(p, ["--bakend", "x"])
+    '; did you mean --backend (for --bakend)?'
+    """
+    chosen = parsers(parser)
+    named = chosen.get(command) if command else None
+    known = sorted(
+        {
+            option
+            for each in ([named] if named is not None else chosen.values())
+            for option in each._option_string_actions
+        }
+    )
+    meant = []
+    for word in given:
+        name = word.split("=", 1)[0]
+        near = difflib.get_close_matches(name, known, n=1) if name.startswith("--") else []
+        if near:
+            meant.append(f"{near[0]} (for {name})")
+    return f"; did you mean {' and '.join(meant)}?" if meant else ""
+
+
+def parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """``parser`` (under ``""``) and its commands' parsers, by command name."""
+    found = {"": parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
