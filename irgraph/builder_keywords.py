@@ -77,7 +77,8 @@ class KeywordsChecked:
     """The base of every builder: each public method a builder class defines with named
     parameters is wrapped by :func:`checked_keywords` as the class is made, so a method added
     later refuses a keyword it does not take too; one taking ``**values`` (``.settings()``,
-    ``.ask()``) takes any."""
+    ``.ask()``) takes any. Too many or too few positional arguments are refused the same way,
+    naming the method and what it takes (``.writes("a", "b")``, a route's ``.when("bug")``)."""
 
     __slots__ = ()
 
@@ -86,29 +87,84 @@ class KeywordsChecked:
         for name, value in list(vars(cls).items()):
             if not name.startswith("_") and inspect.isfunction(value) and _named(value):
                 setattr(cls, name, checked_keywords(value))
+        made = vars(cls).get("__init__")
+        if inspect.isfunction(made):
+            cls.__init__ = _counted_constructor(made)  # type: ignore[method-assign]
+
+
+#: What each builder's steps or branches are given by, for a constructor given them.
+_PARTS = {
+    "Pipeline": "Pipeline(name).step(a).step(b), or a >> b",
+    "FanOut": "FanOut(name).branch(a).branch(b), or a | b",
+    "Loop": "Loop(name).step(body).max_iterations(n), or body * n",
+    "MapOver": "MapOver(name).over(key).step(body)",
+    "Route": "Route(name).on(key).when(value, branch)",
+    "Agent": "Agent(name).instruct(text).writes(key)",
+    "Gate": "Gate(name, message).writes(key)",
+    "Transform": "Transform(name, fn).reads(key).writes(key)",
+}
+
+
+def _counted_constructor(made: Callable[P, None]) -> Callable[P, None]:
+    """A builder's ``__init__`` refusing positional arguments past those it takes (``Pipeline(
+    "p", [a, b])``, as other frameworks take steps) with the methods that give them."""
+    positional = [
+        p
+        for p in inspect.signature(made).parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    most = len(positional)
+
+    @functools.wraps(made)
+    def counted(*args: P.args, **kwargs: P.kwargs) -> None:
+        if len(args) > most:
+            builder, extra = args[0], args[most:]
+            kind = type(builder).__name__
+            name = args[1] if len(args) > 1 else "?"
+            takes = _TAKES.get(kind, "a builder takes only its name")
+            shown = ", ".join(_short(value) for value in extra)
+            more = f"{len(extra)} more argument{'' if len(extra) == 1 else 's'}"
+            raise PipelineError(
+                f"{kind}({name!r}) got {more} ({shown}), but {takes}, inputs= and id=; "
+                "everything else is given by its methods.",
+                node=name if isinstance(name, str) else None,
+                hint=f"Write {_PARTS.get(kind, f'{kind}(name).method(...)')}.",
+            )
+        made(*args, **kwargs)
+
+    return counted
 
 
 def _named(method: Callable[..., Any]) -> bool:
-    """Whether ``method`` has parameters besides ``self``, none of them ``**values``."""
-    named = list(inspect.signature(method).parameters.values())[1:]
-    return bool(named) and all(p.kind != p.VAR_KEYWORD for p in named)
+    """Whether ``method`` has parameters besides ``self``."""
+    return len(inspect.signature(method).parameters) > 1
 
 
 def checked_keywords(method: Callable[P, R]) -> Callable[P, R]:
     """``method`` of a builder, refusing a keyword it does not take with a
     :class:`~irgraph.errors.PipelineError` that names the method, what it takes and the
     closest keyword (Python's own ``TypeError`` names neither the node nor the fix)."""
-    every = list(inspect.signature(method).parameters.values())
+    signature = inspect.signature(method)
+    every = list(signature.parameters.values())
     named = every[1:]  # not self, which Agent.instruct(self=agent, text=...) names too
     takes = frozenset(p.name for p in every if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    any_keyword = any(p.kind == p.VAR_KEYWORD for p in every)  # .settings(**values)
+    positional = [p for p in every if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    least = sum(p.default is p.empty for p in positional)
+    most = float("inf") if any(p.kind == p.VAR_POSITIONAL for p in every) else len(positional)
 
     @functools.wraps(method)
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
-        if kwargs and not takes.issuperset(kwargs):  # the happy path: one set test
+        if kwargs and not (any_keyword or takes.issuperset(kwargs)):  # the happy path
             builder = args[0] if args else kwargs.get(every[0].name)
             unknown = {word: value for word, value in kwargs.items() if word not in takes}
             if builder is not None:  # with no builder, Python's TypeError says it is missing
                 raise _not_taken(builder, method.__name__, unknown, named)
+        if args and not least <= len(args) <= most:  # too many, or maybe too few: bind them
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as error:
+                raise _miscounted(args[0], method.__name__, args[1:], named, error) from None
         return method(*args, **kwargs)
 
     return checked
@@ -140,6 +196,40 @@ def _not_taken(
         if meant
         else f"Write '{name}'.{method}({', '.join(call)}).",
     )
+
+
+def _miscounted(
+    builder: Any, method: str, given: tuple[Any, ...], named: list[inspect.Parameter], why: Any
+) -> PipelineError:
+    """The error for ``.method(*given)`` given too many or too few arguments (``why``:
+    Python's own reason), naming the builder and what the method takes."""
+    name = getattr(builder, "name", type(builder).__name__)
+    call = ", ".join(map(_shown_parameter, named))
+    shown = ", ".join(_short(value) for value in given)
+    count = f"{len(given)} argument{'' if len(given) == 1 else 's'}"
+    return PipelineError(
+        f"'{name}'.{method}() got {count} ({shown or 'none'}), but it takes "
+        f"{method}({call}): {why}.",
+        node=name,
+        hint=f"Write '{name}'.{method}({call}).",
+    )
+
+
+def _shown_parameter(p: inspect.Parameter) -> str:
+    """How a call writes parameter ``p``: ``text``, ``*keys``, ``**values``, ``equals=...``."""
+    if p.kind == p.VAR_POSITIONAL:
+        return f"*{p.name}"
+    if p.kind == p.VAR_KEYWORD:
+        return f"**{p.name}"
+    if p.kind == p.KEYWORD_ONLY:
+        return f"{p.name}=..."
+    return p.name if p.default is p.empty else f"{p.name}={p.default!r}"
+
+
+def _short(value: Any) -> str:
+    """``value`` as the call showed it, cut to stay readable."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _spread(given: list[Any]) -> str:

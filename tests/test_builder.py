@@ -816,3 +816,69 @@ def test_the_type_given_takes_the_article_it_is_read_with():
         Route("r").on("k").when("x", 3)
     with pytest.raises(PipelineError, match=r"got \[\] that is a list"):
         run(Agent("a"), state=[])
+
+
+@pytest.mark.parametrize(("cls", "method", "params"), KEYWORD_METHODS)
+def test_every_builder_method_given_too_many_arguments_says_what_it_takes(cls, method, params):
+    if any(param.kind is param.VAR_POSITIONAL for param in params):
+        return  # .inputs(*keys), .step(*steps): any number is theirs
+    builder = Transform("b", shout) if cls is Transform else cls("b")
+    positional = [p for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+    with pytest.raises(PipelineError) as caught:
+        getattr(builder, method)(*(["x"] * (len(positional) + 1)))
+    said = str(caught.value)
+    assert said.startswith(f"'b'.{method}() got {len(positional) + 1} argument"), said
+    assert "too many positional arguments" in said and caught.value.node == "b"
+
+
+@pytest.mark.parametrize(
+    ("make", "said", "hint"),
+    [
+        (
+            lambda: Route("triage").on("kind").when("bug"),
+            "'triage'.when() got 1 argument ('bug'), but it takes when(condition, branch): "
+            "missing a required argument: 'branch'.",
+            "Write 'triage'.when(condition, branch).",
+        ),
+        (
+            lambda: Agent("a").settings({"temperature": 0}),
+            "'a'.settings() got 1 argument ({'temperature': 0}), but it takes settings(**values)",
+            "Write 'a'.settings(**values).",
+        ),
+        (
+            lambda: Agent("a").writes("x", "y"),
+            "'a'.writes() got 2 arguments ('x', 'y'), but it takes writes(key)",
+            "Write 'a'.writes(key).",
+        ),
+        (
+            lambda: Pipeline("p", [Agent("a"), Agent("b")]),
+            "Pipeline('p') got 1 more argument ([Agent('a'), Agent('b')]), but a builder "
+            "takes only its name, inputs= and id=",
+            "Write Pipeline(name).step(a).step(b), or a >> b.",
+        ),
+        (
+            lambda: Agent("a", "Summarize {text}."),
+            "Agent('a') got 1 more argument ('Summarize {text}.')",
+            "Write Agent(name).instruct(text).writes(key).",
+        ),
+        (
+            lambda: Gate("g", "Approve?", "verdict"),
+            "Gate('g') got 1 more argument ('verdict'), but a Gate takes only its name, its "
+            "message",
+            "Write Gate(name, message).writes(key).",
+        ),
+    ],
+)
+def test_a_builder_call_with_arguments_it_does_not_take_says_how_to_write_it(make, said, hint):
+    """Python said only "takes 2 positional arguments but 3 were given" or "missing 1
+    required positional argument", naming neither the node nor the method meant."""
+    with pytest.raises(PipelineError) as caught:
+        make()
+    assert str(caught.value).startswith(said), str(caught.value)
+    assert caught.value.problems[0].hint == hint
+
+
+def test_builders_given_their_arguments_are_unchanged():
+    assert Gate("g", "Approve?").to_ir().message == "Approve?"
+    assert Transform("t", shout).reads("text").writes("loud").to_ir().writes == "loud"
+    assert Route("r").on("k").when("a", Agent("x")).otherwise(Agent("y")).to_ir().on == "k"
