@@ -289,7 +289,7 @@ class Agent(Builder):
         """Model settings for each request, e.g. ``.settings(temperature=0.2,
         max_tokens=400)``; they are part of the Prefect cache key. Later calls add to them.
         A name irgraph does not know is sent as it is, with a warning if it looks misspelt."""
-        warn_misspelt(values, node=self._name)
+        warn_misspelt(values, node=self._name, stacklevel=4)  # past checked_keywords
         merged = {**self._config.get("settings", {}), **values}
         return self._with(settings=checked_settings(merged, node=self._name))
 
