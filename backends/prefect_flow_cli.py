@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 from irgraph.cli_options import UNKNOWN, options_meant
+from irgraph.errors import closest_keys
 
 __all__ = [
     "FlowCommandLine",
@@ -129,7 +130,7 @@ def misspelt_inputs(missing: Iterable[str], given: Iterable[str], where: str) ->
     spare = [key for key in given if key not in set(missing)]
     pairs = []
     for key in missing:
-        near = difflib.get_close_matches(key, spare, n=1, cutoff=0.75)
+        near = closest_keys(key, spare, n=1)
         if near:
             spare.remove(near[0])
             pairs.append(f"{near[0]!r}: did you mean {key!r}?")

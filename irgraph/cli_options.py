@@ -8,9 +8,10 @@ the nearest option of the command (or of any command) for each unknown one, for 
 from __future__ import annotations
 
 import argparse
-import difflib
 from collections.abc import Sequence
 from typing import NoReturn
+
+from irgraph.errors import closest_keys
 
 __all__ = ["UNKNOWN", "CommandLine", "options_meant", "parsers"]
 
@@ -56,7 +57,7 @@ def options_meant(
     meant = []
     for word in given:
         name = word.split("=", 1)[0]
-        near = difflib.get_close_matches(name, known, n=1) if name.startswith("--") else []
+        near = closest_keys(name, known, n=1) if name.startswith("--") else []
         if near:
             meant.append(f"{near[0]} (for {name})")
     return f"; did you mean {' and '.join(meant)}?" if meant else ""
