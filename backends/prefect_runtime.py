@@ -205,9 +205,19 @@ def answers_key(run_key: str | None, provider: Any) -> str | None:
     every run), kept apart when ``provider`` makes its answers up (``FakeProvider``), so a
     later run with a real provider under the same key asks the model rather than getting
     them back."""
-    if not makes_answers_up(provider):
-        return run_key
+    return _apart(run_key) if makes_answers_up(provider) else run_key
+
+
+def _apart(run_key: str | None) -> str:
+    """The run key made-up answers are cached under, never a real run key."""
     return MADE_UP if run_key is None else run_key + MADE_UP
+
+
+@functools.cache
+def _spec_makes_answers_up(spec: str) -> bool:
+    """Whether the provider of ``spec`` makes its answers up: asked once per process, not at
+    every agent call (making a provider may build a client)."""
+    return makes_answers_up(model_provider(spec))
 
 
 @functools.lru_cache(maxsize=256)
@@ -252,11 +262,13 @@ def agent_cache_key_for(spec: str) -> Callable[[Any, dict[str, Any]], str]:
 
     def cache_key(context: Any, parameters: dict[str, Any]) -> str:
         try:
-            provider: Any = model_provider(spec)
+            made_up = _spec_makes_answers_up(spec)
         except Exception:  # the task itself raises the spec's error, naming it
-            provider = None
-        run_key = answers_key(parameters["run_key"], provider)
-        return request_cache_key(run_key, parameters["request"], parameters["path"])
+            made_up = False
+        run_key = parameters["run_key"]
+        return request_cache_key(
+            _apart(run_key) if made_up else run_key, parameters["request"], parameters["path"]
+        )
 
     return cache_key
 
