@@ -330,7 +330,10 @@ def test_a_runs_view_predicts_with_the_runs_own_max_concurrency_unless_told():
     assert result.max_concurrency == 1
     told, own = result.view(concurrency=1).timeline, result.view().timeline
     assert own.predicted == told.predicted >= 4 * LATENCY * 0.9
-    assert result.view(concurrency=4).timeline.predicted < 2 * LATENCY
+    # Four calls at once take one call's time, whatever a loaded machine made that time.
+    four = result.view(concurrency=4).timeline.predicted
+    assert four is not None and own.predicted is not None
+    assert four < own.predicted / 2
     assert run(EACH.writes("ys"), provider=FakeProvider(), state=state).max_concurrency is None
 
     def fails(x: str) -> str:
