@@ -1,0 +1,55 @@
+"""Every benchmark script under ``bench/`` runs to its table with tiny sizes: bench/README's
+commands are how #20's numbers are checked, and a script broken by an API change would
+otherwise be found only by whoever next measures. Nothing here is timed: a script's exit
+status 1 is a MISS against its goal, which a tiny or loaded run may well print."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+#: Each script with arguments small enough for the suite (the ones that take no sizes run
+#: their own quick mode).
+RUNS = [
+    ["chain_limit.py", "--agents", "20", "--repeats", "1"],
+    ["fan_limit.py", "--width", "20", "--repeats", "1"],
+    ["graph_build.py", "--runs", "1"],
+    ["import_time.py", "--runs", "1"],
+    ["memory.py", "--sizes", "100,200"],
+    ["batch.py", "--quick", "--skip-prefect", "--items", "20"],
+    ["scheduler.py", "--quick"],
+    pytest.param(
+        ["prefect_chain.py", "--agents", "2", "--width", "2", "--repeats", "1"],
+        marks=[pytest.mark.prefect, pytest.mark.slow],
+    ),
+]
+
+
+@pytest.mark.parametrize("command", RUNS, ids=lambda command: command[0])
+def test_a_benchmark_script_runs_to_its_table(command: list[str], tmp_path: Path) -> None:
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / command[0]), *command[1:]],
+        cwd=BENCH.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,  # bounds a hang only
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode in (0, 1), said[-3000:]
+    assert "Traceback" not in said, said[-3000:]
+    # Each prints its goal's verdict, or (memory.py, which has no goal line) a table.
+    verdicts = [
+        line
+        for line in done.stdout.splitlines()
+        if "PASS" in line or "MISS" in line or line.count("|") >= 4
+    ]
+    assert verdicts, done.stdout[-3000:]
