@@ -26,6 +26,7 @@ copies are closed as it is forked (``os.register_at_fork``).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import subprocess
@@ -197,6 +198,18 @@ def _forked() -> None:
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
     os.register_at_fork(after_in_child=_forked)
+
+
+def _release_at_exit() -> None:
+    """At an orderly exit, release the watchdogs no server stop released: a server that was
+    running before irgraph was first asked to watch it had Prefect's own ``stop`` registered
+    at exit, which tells its watchdog nothing, so the watchdog and its pipe were left to
+    Python's shutdown ("ResourceWarning: subprocess ... is still running")."""
+    for watchdog in list(_WATCHING):
+        _release(watchdog)
+
+
+atexit.register(_release_at_exit)
 
 
 def _release(watchdog: subprocess.Popen[bytes]) -> None:

@@ -38,6 +38,7 @@ from irgraph.errors import IrgraphError, PipelineError
 from irgraph.ir import AgentNode, RouteNode, SequenceNode
 from irgraph.testing import FakeProvider
 from irgraph.testing.conformance import gate_answer
+from irgraph.testing.held import HeldProvider
 from irgraph.testing.strategies import join_values, pipelines, pipelines_with_inputs
 
 
@@ -117,7 +118,9 @@ def test_dataflow_dependencies_keep_write_after_write_and_write_after_read_order
 
 def test_dataflow_schedule_runs_independent_steps_at_once():
     pipeline = independent_sources(10)
-    backend = AsyncioBackend(provider=FakeProvider(latency=0.05), schedule="dataflow")
+    searches = [f"s{i}" for i in range(10)]  # each answers once all ten are asked
+    held = HeldProvider(10, agents=searches, latency=0.05)
+    backend = AsyncioBackend(provider=held, schedule="dataflow")
     result = run(pipeline, backend=backend, state={"topic": "owls"})
     starts = [e.time for e in result.trace if e.event == "start" and e.node[1:].isdigit()]
     ends = [e.time for e in result.trace if e.event == "end" and e.node[1:].isdigit()]

@@ -255,10 +255,16 @@ def test_other_gate_answers_are_stored_as_they_are(answer):
 
 
 async def _cancelled_midway(pipeline, fake, state):
-    task = asyncio.create_task(arun(pipeline, provider=fake, state=state))
-    while len(fake.calls) < 2:  # 'a' and 'b' answered; the slow 'c' is being asked
+    ended: list[str] = []
+
+    def told(event):
+        if event.event == "end":
+            ended.append(event.node)
+
+    task = asyncio.create_task(arun(pipeline, provider=fake, state=state, on_event=told))
+    # 'a' and 'b' have ended and the slow 'c' is being asked (waited for, not slept on)
+    while "b" not in ended or not any(call.agent == "c" for call in fake.calls):
         await asyncio.sleep(0.005)
-    await asyncio.sleep(0.05)
     task.cancel()
     try:
         await task

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import runpy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from irgraph import (
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.scheduler import GateRequest
 from irgraph.testing import FakeProvider
+from irgraph.testing.held import HeldProvider
 from irgraph.testing.reference import interpret
 from tests.support.pipelines import research, split_words, stop_when_done
 
@@ -77,7 +79,8 @@ def test_every_edge_is_respected_and_parallel_branches_overlap():
         )
         >> Agent("join").instruct("{x}{y}{z}")
     )
-    runnable = AsyncioBackend(provider=FakeProvider(latency=0.05)).compile(pipeline.to_ir())
+    held = HeldProvider(3, agents=("a", "b", "c"), latency=0.05)  # all three asked, then answered
+    runnable = AsyncioBackend(provider=held).compile(pipeline.to_ir())
     result = runnable.run()
     times = spans(result)
     for u, v in runnable.graph.edges:
@@ -92,10 +95,25 @@ def test_a_node_starts_when_its_own_predecessors_finish_not_its_level():
     pipeline = (Agent("a").instruct("a").writes("x") >> Agent("a2").instruct("{x}")) | Agent(
         "b"
     ).instruct("b")
-    fake = FakeProvider(latency={"a": 0.01, "a2": 0.01, "b": 0.2})
-    result = run(pipeline, provider=fake)
+    result = run(pipeline, provider=BUntilA2Answered())
     times = spans(result)
-    assert times[("a2", ())][1] < times[("b", ())][1]
+    assert times[("a2", ())][0] < times[("b", ())][1]
+
+
+class BUntilA2Answered:
+    """``b`` answers once ``a2`` has answered: a scheduler that starts ``a2`` only after the
+    level of ``b`` never does, and ``b`` gives up after a minute."""
+
+    def __init__(self) -> None:
+        self.answered: set[str] = set()
+
+    async def complete(self, request: Any) -> str:
+        for _ in range(6000 if request.agent == "b" else 0):
+            if "a2" in self.answered:
+                break
+            await asyncio.sleep(0.01)
+        self.answered.add(request.agent)
+        return f"<{request.agent}>"
 
 
 def test_placeholder_answers_without_provider_are_reported():
@@ -156,7 +174,7 @@ def test_map_over_runs_body_per_item_and_collects_in_order():
         .writes("summaries")
         >> Agent("final").instruct("Combine {summaries}.")
     )
-    fake = FakeProvider(latency={"summarize": 0.05})
+    fake = HeldProvider(4, latency=0.05)  # the four items answer once all are asked
     result = run(pipeline, provider=fake, state={"topic": "a b c d"})
     assert result.state["summaries"] == [f"<summarize: Summarize {w} for a b c d.>" for w in "abcd"]
     assert "summary" not in result.state  # per-item keys stay inside the scope
@@ -172,7 +190,7 @@ def test_map_over_respects_its_max_concurrency():
         .max_concurrency(2)
         .writes("outs")
     )
-    fake = FakeProvider(latency=0.02)
+    fake = HeldProvider(2, latency=0.02)
     run(pipeline, provider=fake, state={"items": list(range(8))})
     assert fake.max_in_flight == 2
 
@@ -190,10 +208,10 @@ def test_max_concurrency_bounds_provider_calls_in_flight():
     pipeline = FanOut("wide")
     for i in range(20):
         pipeline = pipeline.branch(Agent(f"a{i}").instruct("x"))
-    fake = FakeProvider(latency=0.01)
+    fake = HeldProvider(3, latency=0.01)
     run(pipeline, backend=AsyncioBackend(provider=fake, max_concurrency=3))
     assert fake.max_in_flight == 3
-    fake2 = FakeProvider(latency=0.01)
+    fake2 = HeldProvider(20, latency=0.01)
     run(pipeline, provider=fake2)
     assert fake2.max_in_flight == 20
 
@@ -314,7 +332,7 @@ def test_failure_names_node_chains_cause_keeps_completed_state_and_cancels_sibli
         >> (Agent("slow").instruct("{f}").writes("s") | Agent("bad").instruct("{f}"))
         >> Agent("never").instruct("{s}")
     )
-    fake = FakeProvider(latency={"slow": 5.0, "bad": 0.01}, fail={"bad": 1})
+    fake = FakeProvider(latency={"slow": 3600, "bad": 0.01}, fail={"bad": 1})
 
     async def go() -> None:
         before = asyncio.all_tasks()
@@ -328,7 +346,7 @@ def test_failure_names_node_chains_cause_keeps_completed_state_and_cancels_sibli
         assert "s" not in err.state
         assert asyncio.all_tasks() == before
 
-    asyncio.run(asyncio.wait_for(go(), 2))
+    asyncio.run(asyncio.wait_for(go(), 60))  # a "slow" left running would hang the run
     assert [c.agent for c in fake.calls].count("never") == 0
 
 
@@ -365,7 +383,7 @@ def test_non_string_answer_is_a_run_error():
         run(Agent("a").instruct("x"), provider=Bad())
 
 
-@pytest.mark.parametrize("options", [{}, {"timeout": 5}, {"max_concurrency": 1}])
+@pytest.mark.parametrize("options", [{}, {"timeout": 60}, {"max_concurrency": 1}])
 def test_a_complete_that_is_not_async_is_a_run_error_naming_the_fix(options):
     class Sync:
         def complete(self, request):
@@ -378,7 +396,7 @@ def test_a_complete_that_is_not_async_is_a_run_error_naming_the_fix(options):
     assert (call.node, call.answer) == ("a", None) and "not an awaitable" in call.error
 
 
-@pytest.mark.parametrize("options", [{}, {"timeout": 5}, {"max_concurrency": 1}])
+@pytest.mark.parametrize("options", [{}, {"timeout": 60}, {"max_concurrency": 1}])
 def test_a_complete_returning_another_awaitable_than_a_coroutine_is_awaited(options):
     class FutureAnswers:  # a plain def handing back a future, as a callback-based client may
         def complete(self, request):

@@ -16,6 +16,7 @@ from irgraph import Agent, IrgraphError, PipelineError, RunError, arun_many, run
 from irgraph.batch import BatchError, ItemResult
 from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider
+from irgraph.testing.held import HeldProvider
 
 CHAIN = (
     Agent("researcher").instruct("Research {topic}.").writes("findings")
@@ -61,19 +62,28 @@ def test_results_equal_one_by_one_runs():
 
 
 def test_results_come_in_completion_order_with_their_index():
-    class Slow:
+    items: list[ItemResult] = []
+
+    class InTurn:
+        """Answers the item of turn N once N results have come (the first item last): a
+        run_many that gave results in input order would wait on the first for a minute."""
+
         async def complete(self, request: ModelRequest) -> str:
-            await asyncio.sleep(float(request.state["delay"]))
+            for _ in range(6000):
+                if len(items) >= int(request.state["turn"]):
+                    break
+                await asyncio.sleep(0.01)
             return request.prompt
 
-    waiting = Agent("w").instruct("Wait {delay}.").writes("done")
-    states = [{"delay": 0.15}, {"delay": 0.01}, {"delay": 0.08}]
-    items = list(run_many(waiting, states, provider=Slow()))
+    waiting = Agent("w").instruct("Turn {turn}.").writes("done")
+    states = [{"turn": 2}, {"turn": 0}, {"turn": 1}]
+    for item in run_many(waiting, states, provider=InTurn()):
+        items.append(item)
     assert [item.index for item in items] == [1, 2, 0]
     assert [item.state["done"] for item in items if item.state] == [
-        "Wait 0.01.",
-        "Wait 0.08.",
-        "Wait 0.15.",
+        "Turn 0.",
+        "Turn 1.",
+        "Turn 2.",
     ]
 
 
@@ -108,7 +118,7 @@ def test_leaving_the_loop_early_cancels_the_items_in_flight():
 def test_a_backend_instance_gives_its_provider_and_limit():
     from irgraph.backends.asyncio_backend import AsyncioBackend
 
-    fake = FakeProvider(latency=0.01)
+    fake = HeldProvider(2, latency=0.01)
     backend = AsyncioBackend(provider=fake, max_concurrency=2)
     items = list(run_many(FAN, topics(6), backend=backend))
     assert all(item.ok for item in items) and len(fake.calls) == 18
@@ -128,17 +138,17 @@ def test_an_async_iterable_of_states_works_too():
 
 
 def test_one_concurrency_limit_holds_across_items_and_within_them():
-    fake = FakeProvider(latency=0.01)
+    fake = HeldProvider(4, latency=0.01)  # calls wait for each other: reached on any machine
     items = list(run_many(FAN, topics(12), provider=fake, max_concurrency=4))
     assert all(item.ok for item in items)
     assert fake.max_in_flight == 4  # reached, never passed
-    wide = FakeProvider(latency=0.01)
+    wide = HeldProvider(3, latency=0.01)
     list(run_many(FAN, topics(12), provider=wide, max_concurrency=3, max_items=10))
     assert wide.max_in_flight == 3
 
 
 def test_without_a_limit_the_window_bounds_items_in_flight():
-    fake = FakeProvider(latency=0.01)
+    fake = HeldProvider(5, latency=0.01)
     list(run_many(Agent("a").instruct("A {topic}."), topics(10), provider=fake, max_items=5))
     assert fake.max_in_flight == 5
 
@@ -298,7 +308,7 @@ def test_bad_arguments_are_refused_before_any_item_runs(arguments, words):
 
 def test_run_takes_a_shared_call_limit_but_not_with_max_concurrency():
     async def main() -> int:
-        fake = FakeProvider(latency=0.01)
+        fake = HeldProvider(2, latency=0.01)
         limit = asyncio.Semaphore(2)
         from irgraph import arun
 

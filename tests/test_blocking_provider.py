@@ -84,11 +84,13 @@ def test_a_call_resuming_late_because_a_sibling_blocked_the_loop_is_not_blamed(
 ) -> None:
     """The call that blocked the loop is the one that fails as blocking it, not another call
     whose answer was ready before its timeout and resumed once the loop was free."""
+    # "waits" has its answer a step or two after it starts: half a second leaves room for a
+    # loaded machine, and "blocks" holds the loop past it
     pipeline = Agent("first").instruct("Go.").writes("x") >> (
-        Agent("waits").instruct("{x}").writes("w").timeout(0.05)
+        Agent("waits").instruct("{x}").writes("w").timeout(0.5)
         | Agent("blocks").instruct("{x}").writes("b")
     )
-    result = run(pipeline, provider=BlockedBySibling(0.3), **options)
+    result = run(pipeline, provider=BlockedBySibling(0.8), **options)
     assert result.state == {"x": "<first>", "w": "<waits>", "b": "<blocks>"}
 
 

@@ -327,6 +327,16 @@ def test_the_timeout_property_is_not_failed_by_another_node_that_outlasts_the_ru
     conformance.check_timeouts(backend_with(Scheduler), pipeline, {}, "b")
 
 
+def test_the_run_timeout_property_is_not_failed_by_another_node_that_outlasts_it():
+    """The run's timeout bounds every node: a step before the slow agent that a busy machine
+    held past the run's 0.25 s failed the run there, not at the agent the property is about.
+    The property gives every other node a long timeout of its own."""
+    from irgraph import Agent, Transform
+
+    pipeline = Transform("pause", pause).reads("topic").writes("x") >> Agent("b").instruct("{x}")
+    conformance.check_run_timeout(backend_with(Scheduler), pipeline, {"topic": "t"}, "b")
+
+
 def test_the_reference_property_catches_a_skipped_node():
     class Skipping(SkipsANode):
         def __init__(self, *args, **kwargs):

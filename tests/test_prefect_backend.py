@@ -20,6 +20,7 @@ from irgraph.backends.prefect_backend import PrefectBackend, PrefectRunnable, re
 from irgraph.backends.prefect_runtime import agent_cache_key
 from irgraph.errors import IrgraphError
 from irgraph.testing import FakeProvider
+from irgraph.testing.held import HeldProvider
 from tests.support.pipelines import research, split_words
 from tests.support.prefect_env import ensure_prefect_test_env
 
@@ -119,7 +120,7 @@ def test_parallel_branches_run_concurrently():
     wide = FanOut("wide")
     for i in range(6):
         wide = wide.branch(Agent(f"b{i}").instruct("x").writes(f"k{i}"))
-    fake = FakeProvider(latency=0.3)
+    fake = HeldProvider(6, latency=0.05)  # each call waits until all six are asked
     result = run(wide, backend=PrefectBackend(provider=fake))
     starts = [e.time for e in result.trace if e.event == "start"]
     ends = [e.time for e in result.trace if e.event == "end"]

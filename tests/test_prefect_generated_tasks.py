@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 
 from irgraph import Agent, MapOver, Transform
 from irgraph.ir import AgentNode, Node
+from irgraph.testing.held import HeldProvider
 from irgraph.testing.strategies import pipelines_with_inputs
 from tests.support.prefect_env import ensure_prefect_test_env
 
@@ -76,6 +77,12 @@ def test_each_agent_is_a_task_with_its_settings(tmp_path_factory: Any, case: Any
         assert task.cache_key_fn is module.AGENT_CACHE_KEY
 
 
+def held_in_pairs() -> HeldProvider:
+    """The fake model of the generated map-over flow below: each call waits until two are in
+    flight, so the bound is reached however slowly the machine starts the second."""
+    return HeldProvider(2, latency=0.05)
+
+
 def test_a_generated_flow_enforces_timeouts_and_map_concurrency(tmp_path: Path) -> None:
     from irgraph.backends.prefect_runtime import model_provider
 
@@ -88,12 +95,14 @@ def test_a_generated_flow_enforces_timeouts_and_map_concurrency(tmp_path: Path) 
         .writes("summaries")
         .max_concurrency(2)
     )
-    module = load(generate(mapped), tmp_path)
-    fake.latency, fake.max_in_flight = 0.2, 0
+    module = load(generate(mapped, provider=f"{__name__}:held_in_pairs"), tmp_path)
+    fake.latency = 0.2
     try:
         final = asyncio.run(module.generated_flow(state={"papers": list("abcde")}))
         assert len(final["summaries"]) == 5
-        assert fake.max_in_flight == 2  # the bound, reached: five items, two at a time
+        held = model_provider(f"{__name__}:held_in_pairs")  # the one the flow asked
+        assert isinstance(held, HeldProvider) and len(held.calls) == 5
+        assert held.max_in_flight == 2  # the bound, reached: five items, two at a time
 
         slow = Agent("writer").instruct("Write.").writes("text").timeout(0.05)
         module = load(generate(slow), tmp_path)

@@ -11,6 +11,7 @@ runs the real one.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -87,3 +88,36 @@ def test_a_process_killed_before_it_tells_the_server_pid_still_takes_its_server_
         if other is not None:
             other.kill()
             other.wait()
+
+
+# A watchdog that no server stop released (the server ran before irgraph was first asked to
+# watch it, so Prefect's own stop was the one registered at exit): the process ends in order,
+# and its last exit handler (registered first) says whether the watchdog's pipe was closed
+# and the watchdog waited for by then.
+UNRELEASED = textwrap.dedent(
+    """
+    import atexit, json
+    kept = []
+    atexit.register(lambda: print(json.dumps([kept[0].stdin.closed, kept[0].returncode])))
+    from irgraph.backends.prefect_watchdog import _watchdog
+    kept.append(_watchdog())
+    print(kept[0].pid, flush=True)
+    """
+)
+
+
+def test_a_watchdog_no_server_stop_released_is_released_as_the_process_exits():
+    """It was left to Python's shutdown, its pipe open: "ResourceWarning: subprocess N is
+    still running" and "unclosed file <_io.BufferedWriter ...>" at the end of a test run."""
+    done = subprocess.run(
+        [sys.executable, "-c", UNRELEASED],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert done.returncode == 0, done.stderr
+    pid, released = done.stdout.splitlines()
+    closed, returncode = json.loads(released)
+    assert closed and returncode is not None, done.stdout
+    wait_until(lambda: not alive(int(pid)), "the watchdog to end", 60)

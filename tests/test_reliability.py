@@ -16,6 +16,7 @@ import pytest
 from irgraph import Agent, FanOut, Pipeline, RunError, run
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.testing import FakeProvider
+from irgraph.testing.held import HeldProvider
 from tests.support.openai_server import OpenAIServer, openai_server
 from tests.support.prefect_env import subprocess_env
 
@@ -32,7 +33,8 @@ def wide(n: int) -> Pipeline:
 
 
 def test_ten_thousand_nodes_never_exceed_the_concurrency_limit():
-    fake = FakeProvider(latency=0.001)
+    branches = [f"a{i}" for i in range(10_000)]  # the first 50 wait for each other
+    fake = HeldProvider(50, agents=branches, latency=0.001)
     result = run(wide(10_000), backend=AsyncioBackend(provider=fake, max_concurrency=50))
     assert len(fake.calls) == 10_001
     assert fake.max_in_flight == 50
@@ -89,13 +91,13 @@ def test_keyboard_interrupt_mid_run_reports_what_completed(sent, code, said):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # bounds a hang: start-up may be slow under load
         seen = ""
         while time.monotonic() < deadline and "ok researcher" not in seen:
             seen += proc.stdout.readline()
         assert "ok researcher" in seen
         proc.send_signal(sent)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()

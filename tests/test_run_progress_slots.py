@@ -35,7 +35,7 @@ class Held:
         if self.go is None:
             self.go = asyncio.Event()
         # nobody told to wait (the events missing) must fail the test, not hang it
-        await asyncio.wait_for(self.go.wait(), timeout=10)
+        await asyncio.wait_for(self.go.wait(), timeout=60)
         return "ok"
 
 

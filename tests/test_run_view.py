@@ -366,4 +366,7 @@ def test_a_failed_run_is_predicted_with_what_its_unfinished_nodes_ran_for():
     with pytest.raises(RunError) as caught:
         run(pipeline, provider=FakeProvider(latency=latency))
     timeline = caught.value.view().timeline
-    assert timeline.predicted == pytest.approx(timeline.measured, rel=0.5)
+    # "slow" ran its 0.2 s before it timed out, and the prediction is made of the run's own
+    # node times, so it lies between them and the run's length (whatever the machine's speed)
+    assert timeline.predicted is not None
+    assert 0.2 * 0.99 <= timeline.predicted <= timeline.measured

@@ -39,7 +39,8 @@ class Slow:
                 await asyncio.sleep(0.001)
             signal.pthread_kill(main.ident, signal.SIGINT)
         try:
-            await asyncio.sleep(0.2)
+            # the call the interrupt comes in only ends by it: no race with a slow machine
+            await asyncio.sleep(60 if len(calls) == 2 else 0)
         except asyncio.CancelledError:
             cancelled.append(request.agent)
             raise
@@ -99,7 +100,7 @@ class Slow:
         calls.append(request.agent)
         if len(calls) == 3:
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-        await asyncio.sleep(0.2 if len(calls) == 3 else 0)
+        await asyncio.sleep(60 if len(calls) == 3 else 0)  # only the interrupt ends it
         return request.agent.upper()
 
 

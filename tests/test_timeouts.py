@@ -17,12 +17,14 @@ SLOW_THEN_FAST = Agent("slow").instruct("Go.").writes("a").timeout(30) | Agent("
 
 @pytest.mark.parametrize("bound", ["backend", "run"])
 def test_waiting_for_a_slot_does_not_count_against_a_timeout(bound: str) -> None:
-    provider = FakeProvider(latency={"slow": 0.3})
+    # "fast" waits a second for the slot, past its timeout; its own call has half a second,
+    # room enough for a loaded machine to leave the process off the CPU a while
+    provider = FakeProvider(latency={"slow": 1.0})
     if bound == "backend":
         backend = AsyncioBackend(provider=provider, max_concurrency=1)
-        result = run(SLOW_THEN_FAST, backend=backend, timeout=0.1)
+        result = run(SLOW_THEN_FAST, backend=backend, timeout=0.5)
     else:
-        result = run(SLOW_THEN_FAST, provider=provider, timeout=0.1, max_concurrency=1)
+        result = run(SLOW_THEN_FAST, provider=provider, timeout=0.5, max_concurrency=1)
     assert sorted(result.state) == ["a", "b"]
     assert provider.max_in_flight == 1
 

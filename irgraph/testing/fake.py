@@ -241,6 +241,12 @@ class FakeProvider:
             return float(self.latency.get(agent, 0.0))
         return float(self.latency)
 
+    async def _wait(self, agent: str) -> None:
+        """What a call does before it answers: sleep its latency."""
+        delay = self._delay(agent)
+        if delay:
+            await asyncio.sleep(delay)
+
     def _answer(self, request: ModelRequest, index: int) -> str:
         response = self.responses.get(request.agent)
         if response is None:
@@ -263,9 +269,7 @@ class FakeProvider:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            delay = self._delay(request.agent)
-            if delay:
-                await asyncio.sleep(delay)
+            await self._wait(request.agent)
             if self.fail.get(request.agent, 0) > 0:
                 self.fail[request.agent] -= 1
                 raise FakeProviderError(

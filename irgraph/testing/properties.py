@@ -20,6 +20,7 @@ from irgraph.run import arun, run_coroutine
 from irgraph.schema import lifted_edges
 from irgraph.testing.differences import call_differences, state_differences
 from irgraph.testing.fake import FakeProvider
+from irgraph.testing.held import HeldProvider
 from irgraph.testing.reference import request_key
 from irgraph.testing.suite_runs import (
     MakeBackend,
@@ -123,10 +124,17 @@ def _fan_out(name: str, width: int) -> FanOut:
     return fan
 
 
+#: How long a held call waits for another call to come before the check stops holding and
+#: reports the calls it saw at once: far longer than any backend that runs calls together
+#: takes between two of them, even on a loaded machine, yet short for a check that must fail.
+PATIENCE = 2.0
+
+
 def check_parallel_overlap(make_backend: MakeBackend, width: int = 3, latency: float = 0.2) -> None:
-    """Branches of a FanOut are in flight at the same time."""
+    """Branches of a FanOut are in flight at the same time (each call is held until all
+    ``width`` are, so a slow machine cannot make them miss each other)."""
     fan = _fan_out("overlap", width)
-    fake = FakeProvider(latency=latency)
+    fake = HeldProvider(width, patience=PATIENCE, latency=latency)
     result = _run(make_backend, fan, fake, {})
     starts = [e.time for e in result.trace if e.event == "start" and e.node.startswith("branch")]
     ends = [e.time for e in result.trace if e.event == "end" and e.node.startswith("branch")]
@@ -150,7 +158,9 @@ def check_concurrency_reached(
     ``map_over`` a MapOver's items) reach the bound and never pass it: at most
     ``min(width, bound)`` are in flight at once, and that many are. The bound is the run's
     ``max_concurrency`` (``None``: the backend's own ``max_concurrency`` attribute, if any) and,
-    in a second run of the MapOver, the MapOver's own ``.max_concurrency(bound)``."""
+    in a second run of the MapOver, the MapOver's own ``.max_concurrency(bound)``. Calls are
+    held until that many are in flight (:class:`~irgraph.testing.held.HeldProvider`), so the
+    check does not depend on how fast the machine starts them."""
     own = getattr(make_backend(FakeProvider()), "max_concurrency", None)
     body = Agent("work").instruct("Work on {item}.").writes("done")
     mapper = MapOver("each").over("items").step(body).writes("results")
@@ -164,7 +174,7 @@ def check_concurrency_reached(
         options = {} if run_bound is None else {"max_concurrency": run_bound}
         limit = own if run_bound is None else run_bound
         want = min(width, limit or width, map_bound or width)
-        fake = FakeProvider(latency=latency)
+        fake = HeldProvider(want, patience=PATIENCE, latency=latency)
         _run(make_backend, pipeline, fake, state, **options)
         if fake.max_in_flight != want:
             raise _fail(
@@ -269,7 +279,7 @@ def check_cancellation_leaves_no_task(make_backend: MakeBackend) -> None:
         if left:
             raise _fail(pipeline, f"{len(left)} task(s) still running after cancellation.")
 
-    run_coroutine(asyncio.wait_for(go(), 20))
+    run_coroutine(asyncio.wait_for(go(), 120))  # bounds a hang only
 
 
 @attrs.frozen

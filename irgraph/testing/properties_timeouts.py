@@ -19,21 +19,29 @@ from irgraph.testing.suite_runs import MakeBackend, _fail, _run, known_agent
 
 __all__ = ["check_run_timeout", "check_timeouts"]
 
-#: How long the slow agent takes, and a run timeout short enough to fail it: the run's
-#: timeout bounds the other nodes too, so it leaves them room.
+#: How long the slow agent takes, and a run timeout short enough to fail it.
 _SLOW, _RUN_TIMEOUT = 0.6, 0.25
+#: The own timeout :func:`check_run_timeout` gives every other node that has none: the run's
+#: timeout bounds each node, and a step that waits for a worker thread or a task runner on a
+#: loaded machine may outlast 0.25 s, failing the run at a node the check is not about.
+_OTHERS = 60.0
 
 
-def _with_timeout(node: Any, agent: str, seconds: float | None) -> Any:
-    """``node``'s IR tree with the timeout of every agent named ``agent`` set to ``seconds``."""
-    from irgraph.ir import AgentNode
+def _with_timeout(node: Any, agent: str, seconds: float | None, others: float | None = None) -> Any:
+    """``node``'s IR tree with the timeout of every agent named ``agent`` set to ``seconds``
+    and, with ``others``, that of every other agent, transform and gate without one set to it."""
+    from irgraph.ir import AgentNode, GateNode, TransformNode
 
-    if isinstance(node, AgentNode):
-        return attrs.evolve(node, timeout=seconds) if node.name == agent else node
+    if isinstance(node, AgentNode) and node.name == agent:
+        return attrs.evolve(node, timeout=seconds)
+    if isinstance(node, (AgentNode, GateNode, TransformNode)):
+        mine = node.timeout
+        return node if mine is not None or others is None else attrs.evolve(node, timeout=others)
     children = getattr(node, "children", None)
     if children is None:
         return node
-    return attrs.evolve(node, children=tuple(_with_timeout(c, agent, seconds) for c in children))
+    inner = tuple(_with_timeout(c, agent, seconds, others) for c in children)
+    return attrs.evolve(node, children=inner)
 
 
 def _attempt(
@@ -48,7 +56,8 @@ def _attempt(
     ``run_timeout``: the result, or the RunError."""
     provider = FakeProvider(latency={agent: _SLOW})
     options = {} if run_timeout is None else {"timeout": run_timeout}
-    ir = _with_timeout(pipeline.to_ir(), agent, own)
+    others = _OTHERS if own is None else None  # only the slow agent meets the run's timeout
+    ir = _with_timeout(pipeline.to_ir(), agent, own, others)
     try:
         return _run(make_backend, ir, provider, state, **options)
     except RunError as error:
