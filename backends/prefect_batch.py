@@ -16,7 +16,11 @@ while its process is still starting), the run is set Cancelling and its items se
 worker that was only slow (its event loop blocked, say) then ends the run's process, which
 would otherwise go on calling the model beside the chunk sent again (no worker acts on a run
 forced Crashed); a gone worker's run stays Cancelling until the server's cancellation cleanup
-marks it Cancelled. Finished agents are not paid twice: an item's agents are cached under its
+marks it Cancelled. It is not forced to an end when the chunk sent again starts: Cancelling
+holds no slot of the pool's or its queues' concurrency limits (Prefect 3 workers' scheduler
+counts Pending and Running runs only), and a slow worker that missed the Cancelling event
+finds the run by polling for Cancelling runs, so a run forced Cancelled would keep its process
+calling the model. Finished agents are not paid twice: an item's agents are cached under its
 run key. With a ``batch_key`` the completed items are kept in the batch store here, so
 running the batch again sends only the rest. A stopped batch sets its chunks' flow runs
 Cancelling too; a chunk that completed unseen is kept, not cancelled.

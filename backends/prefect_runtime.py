@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -113,10 +114,22 @@ TELEMETRY_OFF: dict[str, str] = {
 }
 
 
-@functools.cache
+_providers: dict[str, ModelProvider] = {}
+_providers_made = threading.Lock()
+
+
 def model_provider(spec: str) -> ModelProvider:
-    """The provider for a spec (``"fake"``, ``"openai:MODEL"``), made once per process."""
-    return provider_from_spec(spec)
+    """The provider for a spec (``"fake"``, ``"openai:MODEL"``), made once per process.
+
+    Once even when threads ask for it at the same time (``functools.cache`` would make it in
+    each of them): making one may build a client, and a test's fake counts its calls. A spec
+    that fails is not kept, so every agent call raises its error.
+    """
+    with _providers_made:
+        provider = _providers.get(spec)
+        if provider is None:
+            provider = _providers[spec] = provider_from_spec(spec)
+    return provider
 
 
 @functools.cache

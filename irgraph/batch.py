@@ -141,7 +141,12 @@ class _Batch:
         if provider is None:
             pass  # placeholder answers: nothing to keep, under a run key or here
         elif self.run_keys:  # the backend keeps answers by run key itself (Prefect)
-            made_up = "-made-up" if self.store.made_up else ""  # cached apart from real ones
+            # Made-up answers are cached apart by the backend already (answers_key), but its
+            # gates keep their answers under the run key itself: without the suffix a real
+            # provider's batch would get the answers given to a made-up one's gates (a dry run
+            # waved through), and the half-done made-up items of stores written before would
+            # ask their gates again. So the suffix stays.
+            made_up = "-made-up" if self.store.made_up else ""
             options = {**options, "run_key": f"irgraph-batch-{key}{made_up}"}
         else:
             provider = self.store.answers(key, provider)

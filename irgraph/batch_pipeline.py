@@ -20,10 +20,12 @@ from irgraph.ir.values import JsonObject, json_key
 
 __all__ = [
     "described_json",
+    "described_text",
     "difference",
     "digest_of_described",
     "pipeline_description",
     "recorded_pipeline",
+    "same_pipeline_digests",
 ]
 
 #: The ``"format"`` of a keyed batch's record (:mod:`irgraph.batch_store`).
@@ -59,10 +61,39 @@ def described_json(pipeline: Any) -> str:
     return json.dumps(pipeline_description(pipeline), sort_keys=True, default=repr)
 
 
+def described_text(described: Any, *, by_value: bool = True) -> str:
+    """The text a pipeline described (:func:`pipeline_description`, or as a store's record
+    holds it) is hashed as: canonical JSON, a whole number written as an integer (``1.0`` as
+    ``1``), since a run compares numbers by value (a route's ``when(1)`` takes the answer
+    ``1.0``) and the batch's record compares the pipelines so. ``by_value=False``: the text
+    as written, which the stamps and digests of an earlier irgraph hashed.
+
+    >>> described_text({"value": 1.0, "on": True}), described_text([1.0], by_value=False)
+    ('{"on": true, "value": 1}', '[1.0]')
+    """
+    shown = _by_value(described) if by_value else described
+    return json.dumps(shown, sort_keys=True, default=repr)
+
+
+def _by_value(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _by_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_by_value(item) for item in value]
+    return value  # a boolean too: True is never 1 to a run
+
+
+def _hashed(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def digest_of_described(described: Any) -> str:
     """A short hash of a pipeline described (:func:`pipeline_description`, or as a store's
     record holds it): what a results line of ``irgraph batch`` records of its pipeline (so
-    an edited description, which a keyed batch resumes across, changes it no more).
+    an edited description, which a keyed batch resumes across, changes it no more, nor does
+    ``1.0`` written for ``1``: :func:`described_text`).
 
     >>> from irgraph import Agent
     >>> one, two = Agent("w").model("m"), Agent("w").model("m").describe("Drafts.")
@@ -71,8 +102,15 @@ def digest_of_described(described: Any) -> str:
     ... )
     True
     """
-    text = json.dumps(described, sort_keys=True, default=repr)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return _hashed(described_text(described))[:16]
+
+
+def same_pipeline_digests(described: Any, length: int = 16) -> frozenset[str]:
+    """The digests (their first ``length`` hex digits) that name the pipeline described:
+    :func:`digest_of_described`'s, and the one of its text as written, which results and
+    kept items written by an earlier irgraph carry."""
+    texts = (described_text(described), described_text(described, by_value=False))
+    return frozenset(_hashed(text)[:length] for text in texts)
 
 
 def recorded_pipeline(digest: str) -> Any:
@@ -85,7 +123,7 @@ def recorded_pipeline(digest: str) -> Any:
         except (OSError, ValueError):
             continue
         if isinstance(kept, dict) and kept.get("format") == RECORD_FORMAT and "pipeline" in kept:
-            if digest_of_described(kept["pipeline"]) == digest:
+            if digest in same_pipeline_digests(kept["pipeline"]):
                 return kept["pipeline"]
     return None
 

@@ -24,9 +24,10 @@ batch is refused when it keeps items stamped with another pipeline, and resumes 
 record again) when it keeps only its own. "The pipeline" is its IR, everything that decides what
 is asked and what is done with the answer: the nodes and how they nest, their names and pinned
 ids, instructions, models, system prompts, model settings, output schemas and retries,
-timeouts, loop and route conditions, and transforms and predicates by import path (a lambda by
-its code, defaults and captured values, a partial by its function and arguments, a callable
-object by its class and attributes: :mod:`irgraph.ir.identity`). Descriptions do not count,
+timeouts, loop and route conditions (numbers by value, as a run compares them: ``1.0`` is
+``1``), and transforms and predicates by import path (a lambda by its code, defaults and
+captured values, a partial by its function and arguments, a callable object by its class and
+attributes: :mod:`irgraph.ir.identity`). Descriptions do not count,
 nor does the code behind an import path, nor the provider or run options: resuming with
 another provider, say one that no longer fails, is what resuming is for. The same IR built
 another way (an explicit ``Pipeline`` for ``>>``, or read back from its JSON) resumes; what a
@@ -64,7 +65,13 @@ from typing import Any
 import attrs
 
 from irgraph.batch_pipeline import RECORD_FORMAT as _BATCH_FORMAT
-from irgraph.batch_pipeline import described_json, difference, pipeline_description
+from irgraph.batch_pipeline import (
+    described_json,
+    described_text,
+    difference,
+    pipeline_description,
+    same_pipeline_digests,
+)
 from irgraph.errors import PipelineError, RunError
 from irgraph.events import RunResult
 from irgraph.ir.values import canonical, json_key, json_problem
@@ -160,8 +167,14 @@ class BatchStore:
         # Through JSON, so that it compares equal to the one read back from the record.
         described = None if pipeline is None else described_json(pipeline)
         self._pipeline = None if described is None else json.loads(described)
-        # Every kept item and answer carries it: only this pipeline's are trusted.
-        self._stamp = None if described is None else _digest_text(described)
+        # Every kept item and answer carries it: only this pipeline's are trusted. Numbers
+        # count by value (a route's 1 is its 1.0, as the run and the record compare them);
+        # the stamp of the text as written, an earlier irgraph's, is this pipeline's too.
+        self._stamp: str | None = None
+        self._stamps: frozenset[str] = frozenset()
+        if self._pipeline is not None:
+            self._stamps = same_pipeline_digests(self._pipeline, 32)
+            self._stamp = _digest_text(described_text(self._pipeline))
         # A record of the first version vouches for items and answers kept before stamps.
         self._unstamped_trusted = pipeline is None
         self._claimed = pipeline is None
@@ -212,6 +225,9 @@ class BatchStore:
             self._claimed = json_key(kept["pipeline"]) == json_key(self._pipeline)  # True != 1
             if self._claimed:
                 self._unstamped_trusted = kept.get("version") == 1
+                # The pipeline as recorded may spell a number otherwise (1.0 for 1): what an
+                # earlier irgraph kept under it carries the stamp of that spelling.
+                self._stamps |= same_pipeline_digests(kept["pipeline"], 32)
                 return
             raise PipelineError(
                 f"Batch {self.batch_key!r} in {self.directory} was started with another "
@@ -245,7 +261,7 @@ class BatchStore:
                 if (
                     isinstance(data, dict)
                     and data.get("batch_key") == self.batch_key
-                    and data.get("pipeline") != self._stamp
+                    and not self._ours(data.get("pipeline"))
                 ):
                     return Path(entry.path)
         return None
@@ -270,7 +286,11 @@ class BatchStore:
             return True
         if "pipeline" not in data:  # kept before stamps: only a first-version record vouches
             return self._unstamped_trusted
-        return bool(data["pipeline"] == self._stamp)
+        return self._ours(data["pipeline"])
+
+    def _ours(self, stamp: Any) -> bool:
+        """Whether ``stamp`` (a kept file's) names this batch's pipeline."""
+        return isinstance(stamp, str) and stamp in self._stamps
 
     def item_key(self, state: Any, index: int) -> str:
         """The key of an item: the batch key and the item's content, hashed. The item must be

@@ -277,9 +277,30 @@ class _Batch:
         short, and those beyond the inputs' end when the inputs shrank."""
         if self.out is not None:
             self.out.close()
-        beyond = self.read is not None and any(i >= self.read for i in self.kept)
+        # Inputs with no item at all are more likely a mistake (a file emptied by accident)
+        # than a wish to drop every result: those are kept, and the note says so.
+        beyond = bool(self.read) and any(i >= (self.read or 0) for i in self.kept)
         if self.untidy or beyond:
             compact(output, self.read)
+
+    def nothing_read(self, output: str) -> str | None:
+        """The note for inputs that hold no item (read to their end), else ``None``."""
+        if self.read != 0:
+            return None
+        where = (
+            "Standard input" if self.inputs.path == "-" else f"The inputs file {self.inputs.path!r}"
+        )
+        kept = len(self.kept)
+        left = (
+            f"; the {kept} {'result' if kept == 1 else 'results'} already in {output} "
+            "are left as they were"
+            if kept
+            else ""
+        )
+        return (
+            f"note: {where} holds no items (no line that is not blank), so no item ran{left}; "
+            "give one JSON object per line."
+        )
 
     def summary(self, output: str) -> str:
         meter = self.meter
@@ -441,6 +462,9 @@ def _batch_held(
         )
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
+    empty = batch.nothing_read(args.output)
+    if empty is not None:
+        print(f"irgraph: {empty}", file=sys.stderr)
     return 1 if meter.failed else 0
 
 

@@ -151,12 +151,15 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     give that pipeline's results as this one's. Returns a note when it resumes results written
     before lines recorded their pipeline: they resume as this pipeline's, as they did, and
     :func:`keep_completed` then marks them so (the note is given once)."""
-    from irgraph.batch_pipeline import difference, recorded_pipeline
+    from irgraph.batch_pipeline import difference, recorded_pipeline, same_pipeline_digests
+    from irgraph.ir.values import json_key
 
     kept = [pipeline for _, _, ok, pipeline in found.values() if ok]
-    other = next((p for p in kept if p is not None and p != digest), None)
-    if other is not None:
+    ours = {digest} | same_pipeline_digests(described)  # with an earlier irgraph's digest
+    for other in sorted({p for p in kept if p is not None} - ours):
         was = recorded_pipeline(other)
+        if was is not None and json_key(was) == json_key(described):
+            continue  # the same pipeline as a run compares it: 1.0 written for 1, say
         changed = (
             f"{difference(was, described)}"
             if was is not None

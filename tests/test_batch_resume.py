@@ -20,7 +20,7 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from irgraph import Agent, PipelineError, Route, Transform, arun_many, run_many
+from irgraph import Agent, PipelineError, Route, Transform, arun_many, run, run_many
 from irgraph.batch import ItemResult
 from irgraph.batch_store import BatchStore, _write_atomically
 from irgraph.ir import from_json, to_json
@@ -362,6 +362,50 @@ def test_a_route_value_changed_only_as_json_tells_it_is_refused(tmp_path, was, n
     fake = FakeProvider()
     with pytest.raises(PipelineError, match="its node 'r' has other route cases"):
         keyed(routed(now), tmp_path, fake)
+    assert fake.calls == []
+
+
+def _routed(value: Any) -> Any:
+    branch = Agent("p").instruct("Pick {topic}.").writes("o")
+    return Route("r").on("topic").when(value, branch).otherwise(Agent("q").writes("o"))
+
+
+@pytest.mark.parametrize(("was", "now"), [(1, 1.0), (2.0, 2)])
+def test_a_route_value_written_as_the_same_number_another_way_resumes(tmp_path, was, now):
+    """A run compares a route's values as JSON numbers (``1`` is ``1.0``), and so did the
+    batch's record; the stamps of the kept items hashed the text (``1`` is not ``1.0``), so
+    ``.when(1)`` -> ``.when(1.0)`` asked every item's agents again."""
+    taken = run(_routed(now), state={"topic": was}, provider=FakeProvider()).state["o"]
+    assert taken.startswith("<p: ")  # the run takes the one for the other: the same value
+    assert not any(item.resumed for item in keyed(_routed(was), tmp_path))
+    for value in (now, was):
+        fake = FakeProvider()
+        assert all(item.resumed for item in keyed(_routed(value), tmp_path, fake))
+        assert fake.calls == []
+
+
+def _stamped_as_written(store: Path, pipeline: Any) -> None:
+    """Stamp a store's kept items as an irgraph before numbers counted by value did: with the
+    hash of the pipeline's description as written."""
+    import hashlib
+
+    from irgraph.batch_pipeline import described_json
+
+    stamp = hashlib.sha256(described_json(pipeline).encode()).hexdigest()[:32]
+    for path in (store / "items").glob("*.json"):
+        data = json.loads(path.read_text())
+        data["pipeline"] = stamp
+        path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("now", [1.0, 1])
+def test_items_kept_by_an_earlier_irgraph_resume(tmp_path, now):
+    """Its stamps hashed the text as written: they are this pipeline's still, also when a
+    number of it is now written the other way."""
+    assert not any(item.resumed for item in keyed(_routed(1.0), tmp_path))
+    _stamped_as_written(tmp_path, _routed(1.0))
+    fake = FakeProvider()
+    assert all(item.resumed for item in keyed(_routed(now), tmp_path, fake))
     assert fake.calls == []
 
 

@@ -417,3 +417,35 @@ def test_a_batch_whose_items_all_resumed_gives_no_rate_of_zero(here, capsys):
     code, out = call("irgraph.demo:research_pipeline", "in.jsonl", "-o", "out.jsonl")
     assert code == 0
     assert "0 done, 0 failed, 2 resumed in" in out and "items/s" not in out, out
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n\n"])
+def test_inputs_with_no_items_say_so_and_exit_0(here, capsys, text):
+    (here / "in.jsonl").write_text(text)
+    code, out = call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")
+    assert code == 0 and "Finished: 0 done, 0 failed, 0 resumed" in out
+    (note,) = capsys.readouterr().err.strip().splitlines()
+    assert note == (
+        "irgraph: note: The inputs file 'in.jsonl' holds no items (no line that is not blank), "
+        "so no item ran; give one JSON object per line."
+    )
+    assert calls() == [] and (here / "out.jsonl").read_text() == ""
+
+
+def test_empty_standard_input_says_so(here, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert call(f"{MODULE}:chain", "-", "-o", "out.jsonl")[0] == 0
+    assert "irgraph: note: Standard input holds no items" in capsys.readouterr().err
+
+
+def test_emptied_inputs_keep_the_results_already_written(here, capsys):
+    """A shortened inputs file drops the results past its end; an emptied one (more likely a
+    mistake) keeps every result, and the note says so."""
+    write_inputs(here / "in.jsonl", ["a", "b"])
+    assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0
+    before = results(here / "out.jsonl")
+    (here / "in.jsonl").write_text("")
+    capsys.readouterr()
+    assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0
+    assert "the 2 results already in out.jsonl are left as they were" in capsys.readouterr().err
+    assert results(here / "out.jsonl") == before

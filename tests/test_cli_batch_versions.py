@@ -126,3 +126,52 @@ def test_an_edited_description_changes_nothing_a_run_does_and_resumes(here, caps
     code, text = batch_in(TARGET, "-o", "out.jsonl")
     assert code == 0 and "0 done, 0 failed, 3 resumed" in text
     assert "note:" not in capsys.readouterr().err
+
+
+ROUTED = """
+from irgraph import Agent, Route
+
+pipeline = (
+    Route("kind").on("topic")
+    .when(VALUE, Agent("p").instruct("Pick {topic}.").writes("findings"))
+    .otherwise(Agent("r").instruct("Research {topic}.").writes("findings"))
+)
+"""
+
+
+def routed_on(here: Path, value: str) -> None:
+    (here / f"{MODULE}.py").write_text(ROUTED.replace("VALUE", value))
+    sys.modules.pop(MODULE, None)
+
+
+@pytest.mark.parametrize("key", [[], ["--batch-key", "v1"]])
+def test_a_route_value_written_as_the_same_number_another_way_resumes(here, capsys, key):
+    """A run takes a route's ``when(1)`` for the answer ``1.0``: ``when(1.0)`` is the same
+    pipeline, yet its digest hashed the text and the results file was refused (exit 2)."""
+    routed_on(here, "1")
+    assert batch_in(TARGET, "-o", "out.jsonl", *key)[0] == 0
+    for value in ("1.0", "1"):
+        routed_on(here, value)
+        code, text = batch_in(TARGET, "-o", "out.jsonl", *key)
+        assert (code, capsys.readouterr().err) == (0, "")
+        assert "0 done, 0 failed, 3 resumed" in text
+
+
+def test_results_an_earlier_irgraph_wrote_resume(here, capsys):
+    """Its lines' digests hashed the pipeline's description as written (``1.0``)."""
+    import hashlib
+
+    from irgraph.batch_pipeline import described_json
+    from irgraph.cli_inputs import load_target
+
+    routed_on(here, "1.0")
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0
+    written = described_json(load_target(TARGET)).encode()
+    digest = hashlib.sha256(written).hexdigest()[:16]
+    lines = [json.loads(line) for line in (here / "out.jsonl").read_text().splitlines()]
+    (here / "out.jsonl").write_text(
+        "".join(json.dumps({**r, "pipeline": digest}) + "\n" for r in lines)
+    )
+    code, text = batch_in(TARGET, "-o", "out.jsonl")
+    assert (code, capsys.readouterr().err) == (0, "")
+    assert "0 done, 0 failed, 3 resumed" in text

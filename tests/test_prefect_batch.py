@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, IrgraphError, PipelineError, arun_many, run_many
+from irgraph import Agent, Gate, IrgraphError, PipelineError, arun_many, run_many
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from irgraph.ir.json import pipeline_digest
@@ -54,6 +54,46 @@ class Counted(FakeProvider):
         answer = await super().complete(request)
         self.answered[(request.node, request.prompt)] += 1
         return answer
+
+
+class RealModel:
+    """A provider that does not make its answers up (no ``made_up_answers``)."""
+
+    async def complete(self, request: ModelRequest) -> str:
+        return f"real answer to {request.prompt}"
+
+
+def test_a_real_keyed_prefect_batch_asks_the_gates_a_made_up_one_answered(tmp_path):
+    """A FakeProvider batch is tried first, its gates waved through; a real provider's batch
+    under the same batch key runs its items again (they were made up) and must ask their gates
+    again, not get the dry run's answers back from Prefect's gate cache (the batch's run key
+    for made-up items is its own: the gates' cache keys are the run key's)."""
+    gated = Agent("draft").instruct("Draft about {topic}.").writes("draft") >> Gate(
+        "publish", "Publish about {topic}?"
+    ).writes("verdict")
+    asked: list[str] = []
+
+    def answering(answer: str) -> Any:
+        def on_gate(request: Any) -> str:
+            asked.append(answer)
+            return answer
+
+        return on_gate
+
+    options: dict[str, Any] = {
+        "backend": "prefect",
+        "batch_key": f"gates-{uuid.uuid4().hex[:8]}",
+        "store": tmp_path,
+    }
+    items = ITEMS[:2]
+    tried = list(
+        run_many(gated, items, provider=FakeProvider(), on_gate=answering("yes"), **options)
+    )
+    assert [item.state["verdict"] for item in tried if item.state] == ["yes", "yes"]
+    real = list(run_many(gated, items, provider=RealModel(), on_gate=answering("no"), **options))
+    assert not any(item.resumed for item in real)
+    assert [item.state["verdict"] for item in real if item.state] == ["no", "no"]
+    assert asked == ["yes", "yes", "no", "no"]
 
 
 def test_a_prefect_batch_gives_what_an_asyncio_batch_gives():

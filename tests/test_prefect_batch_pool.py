@@ -116,6 +116,13 @@ def test_a_batch_spreads_over_two_workers_and_survives_one_killed(tmp_path, work
         generate_flow_code(backend.compile(CHAIN.to_ir()), config), encoding="utf-8"
     )
     check([*PREFECT, "work-pool", "create", pool, "--type", "process"], env, tmp_path, "pool")
+    # Two chunks at a time, the two A takes: B gets the ones sent again while A's are still
+    # Cancelling, which holds no slot of a pool or its queues (a worker's scheduler counts
+    # only Pending and Running runs), so irgraph need not force them to an end.
+    limits = [["work-pool", "set-concurrency-limit", pool, str(IN_FLIGHT // CHUNK)]]
+    limits += [["work-queue", "set-concurrency-limit", "default", limits[0][-1], "--pool", pool]]
+    for limit in limits:
+        check([*PREFECT, *limit], env, tmp_path, "limiting")
     deployed = check([sys.executable, "chain_flow.py"], env, source, "deploying", timeout=120)
     assert "Deployed chain-batch/chain" in deployed
 
@@ -154,10 +161,29 @@ def test_a_batch_spreads_over_two_workers_and_survives_one_killed(tmp_path, work
                 )
             ]
             await killer
-            return results
+            return results, await cancelling()
+
+    async def cancelling() -> int:
+        """How many flow runs of the pool are still Cancelling (A's, sent again)."""
+        from prefect import get_client
+        from prefect.client.schemas.filters import (
+            FlowRunFilter,
+            FlowRunFilterState,
+            FlowRunFilterStateType,
+            WorkPoolFilter,
+            WorkPoolFilterName,
+        )
+
+        state = FlowRunFilterState(type=FlowRunFilterStateType(any_=["CANCELLING"]))
+        async with get_client() as client:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(state=state),
+                work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool])),
+            )
+        return len(runs)
 
     try:
-        results = asyncio.run(asyncio.wait_for(batch(), 400))
+        results, still_cancelling = asyncio.run(asyncio.wait_for(batch(), 400))
     except (AssertionError, TimeoutError) as error:
         raise AssertionError(f"{error}\n{workers.tail()}") from None
 
@@ -176,3 +202,4 @@ def test_a_batch_spreads_over_two_workers_and_survives_one_killed(tmp_path, work
     # (their drafts came from the cache) and did every other item whole
     assert by_worker["A"] == IN_FLIGHT and by_worker["B"] == 3 * len(ITEMS) - IN_FLIGHT
     assert {node for who, node, _ in done if who == "A"} == {"draft"}
+    assert still_cancelling == IN_FLIGHT // CHUNK  # A's, all along: they held no pool slot
