@@ -51,6 +51,12 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The ``dot`` programs (paths) that did not finish a picture drawn without a format in this
+#: process: such pictures (Jupyter's inline display too) are drawn as mermaid at once after
+#: that, rather than each waiting the whole timeout for a ``dot`` that hangs.
+_HUNG_DOTS: set[str] = set()
+
+
 def dot_available() -> bool:
     """Whether SVG/PNG pictures can be drawn: pydot importable and Graphviz's ``dot`` on PATH."""
     import shutil  # here: it imports the compression modules, a tenth of import irgraph
@@ -134,7 +140,10 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
     A ``dot`` that fails (a broken install, a program of that name that is not Graphviz's, one
     stopped at the timeout) raises :class:`~irgraph.backends.dot.GraphvizError` for an SVG or
     PNG asked for by name; with ``format=None`` the picture is drawn as mermaid instead, with
-    a warning that carries the error, as Jupyter's inline display does.
+    a warning that carries the error, as Jupyter's inline display does. A ``dot`` stopped at the
+    timeout there is not run again for pictures without a format in this process (they are
+    mermaid at once, warned about that first time only), so a hung ``dot`` costs one wait, not
+    one per picture; an SVG or PNG asked for by name still runs it.
     """
     return _drawn(G_or_pipeline, format, options, "render()")
 
@@ -165,18 +174,32 @@ def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], wher
     timeout = options.pop("timeout", DOT_TIMEOUT)
     check_timeout(timeout, where if defaulted else f"{where[:-1]}..., {format!r})")
     if defaulted and format == "svg":
-        try:
-            return Diagram("svg", to_svg(G, timeout=timeout, **options))
-        except GraphvizError as exc:
-            import warnings
+        import shutil
 
-            warnings.warn(
-                "The picture is drawn as mermaid, because Graphviz failed to draw it as "
-                f"SVG: {exc}",
-                UserWarning,
-                stacklevel=3,
-            )
+        program = shutil.which("dot")
+        if program in _HUNG_DOTS:  # warned about when it hung: no wait, no warning again
             format = "mermaid"
+        else:
+            try:
+                return Diagram("svg", to_svg(G, timeout=timeout, **options))
+            except GraphvizError as exc:
+                import warnings
+
+                later = ""
+                if exc.timeout is not None and program is not None:
+                    _HUNG_DOTS.add(program)
+                    later = (
+                        " Pictures drawn without a format later in this process are drawn as "
+                        f"mermaid at once, without waiting for {program} again; "
+                        "render(x, 'svg') still runs it."
+                    )
+                warnings.warn(
+                    "The picture is drawn as mermaid, because Graphviz failed to draw it as "
+                    f"SVG: {exc}{later}",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                format = "mermaid"
     if format == "mermaid":
         from irgraph.backends.mermaid import to_mermaid
 
@@ -184,8 +207,17 @@ def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], wher
     if format == "dot":
         return Diagram(format, to_dot(G, **options).to_string())
     if format == "svg":
-        return Diagram(format, to_svg(G, timeout=timeout, **options))
-    return Diagram(format, to_png(G, timeout=timeout, **options))
+        return _drawn_by_graphviz(Diagram(format, to_svg(G, timeout=timeout, **options)))
+    return _drawn_by_graphviz(Diagram(format, to_png(G, timeout=timeout, **options)))
+
+
+def _drawn_by_graphviz(diagram: Diagram) -> Diagram:
+    """``diagram``, drawn by the ``dot`` on PATH when asked for by format: that ``dot``
+    finished, so pictures drawn without a format try it again."""
+    import shutil
+
+    _HUNG_DOTS.discard(shutil.which("dot") or "")
+    return diagram
 
 
 def _place_problem(name: str, usual: str) -> str | None:
