@@ -43,6 +43,7 @@ import attrs as attrs_lib
 from irgraph import checks
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.graph import as_graph
+from irgraph.picture_options import called_as, exporter_options
 
 from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value
@@ -167,7 +168,7 @@ def _pydot() -> Any:
     return pydot
 
 
-@checks.keyword_options
+@exporter_options
 def to_dot(
     G_or_pipeline: Any,
     *,
@@ -193,7 +194,7 @@ def to_dot(
             f"direction must be one of {', '.join(RANKDIRS)} (got {direction!r}); "
             "e.g. direction='LR' for left to right."
         )
-    checks.flag.check(data_edges, "the data_edges argument of to_dot()")
+    checks.flag.check(data_edges, f"the data_edges argument of {called_as('to_dot()')}")
     graph = as_graph(G_or_pipeline)
     given = _checked_node_attrs(graph, node_attrs)
     G, drawn = fold(graph, collapse)
@@ -325,6 +326,7 @@ def _graphviz(
     return done.stdout
 
 
+@exporter_options
 def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> str:
     """Draw a pipeline as SVG text with Graphviz, which may take ``timeout`` seconds (``None``:
     no limit); ``options`` are those of :func:`to_dot`."""
@@ -338,6 +340,7 @@ def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options
         ) from None
 
 
+@exporter_options
 def to_png(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> bytes:
     """Draw a pipeline as PNG bytes with Graphviz, which may take ``timeout`` seconds (``None``:
     no limit); ``options`` are those of :func:`to_dot`."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
 from irgraph.ir import set_display_hook
-from irgraph.picture_options import check_picture_options
+from irgraph.picture_options import check_picture_options, drawing_for
 
 if TYPE_CHECKING:
     pass
@@ -145,7 +145,8 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
     mermaid at once, warned about that first time only), so a hung ``dot`` costs one wait, not
     one per picture; an SVG or PNG asked for by name still runs it.
     """
-    return _drawn(G_or_pipeline, format, options, "render()")
+    with drawing_for("render()"):
+        return _drawn(G_or_pipeline, format, options, "render()")
 
 
 def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], where: str) -> Diagram:
@@ -252,7 +253,8 @@ def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
     Outside IPython, text formats are printed; a PNG is not printable, so use
     ``render(x, "png").save(path)`` for that.
     """
-    diagram = _drawn(G_or_pipeline, format, options, "show()")
+    with drawing_for("show()"):
+        diagram = _drawn(G_or_pipeline, format, options, "show()")
     if _in_notebook():
         from IPython.display import display
 
