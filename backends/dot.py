@@ -43,6 +43,7 @@ import attrs as attrs_lib
 from irgraph import checks
 from irgraph.errors import IrgraphError, MissingExtraError
 from irgraph.graph import as_graph
+from irgraph.picture_options import called_as, exporter_options
 
 from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value
@@ -76,6 +77,11 @@ _SHAPES: dict[str, dict[str, str]] = {
 
 #: Node attributes Graphviz draws as text: ``node_attrs`` values for them are drawn as given.
 TEXT_ATTRS = frozenset({"label", "xlabel", "tooltip"})
+#: Node attributes Graphviz writes into the SVG as given (a link, its target, the node's id):
+#: their backslashes are read once after replacing \N ... by names, as a label's, and an
+#: ``&`` is written as ``&amp;`` (Graphviz keeps ``&...;`` entities, and some versions write
+#: a bare ``&`` of a link as is, which is not XML).
+LINK_ATTRS = frozenset({"URL", "href", "id", "target"})
 _ATTR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -88,17 +94,25 @@ class GraphvizError(IrgraphError):
         self.timeout = timeout
 
 
-def dot_text(text: str) -> str:
+def dot_text(text: str, *, tooltip: bool = False) -> str:
     """Quote ``text`` as a DOT string that Graphviz draws as exactly ``text`` (as
     :func:`~irgraph.backends.labels.label_text` shows it).
 
+    Graphviz reads a label's backslashes once, after replacing ``\\N``, ``\\G``, ``\\L``
+    ... by names (a doubled backslash keeps them), but a ``tooltip``'s twice: first for its
+    line breaks, then for those names; so a backslash is written twice in a label and four
+    times in a tooltip (``tooltip=True``).
+
     >>> print(dot_text('say "hi"\\nto C:\\\\ & co'))
     "say \\"hi\\"\\nto C:\\\\ &amp; co"
+    >>> print(dot_text("C:\\\\N", tooltip=True))
+    "C:\\\\\\\\N"
     """
+    backslash = "\\\\\\\\" if tooltip else "\\\\"
     out: list[str] = []
     for ch in label_text(text):
         if ch == "\\":
-            out.append("\\\\")
+            out.append(backslash)
         elif ch == '"':
             out.append('\\"')
         elif ch == "\n":
@@ -154,7 +168,12 @@ def _checked_node_attrs(G: Any, node_attrs: Any) -> dict[str, dict[str, str]]:
                     f"node_attrs[{node!r}][{name!r}] is the {type(value).__name__} {value!r:.80}"
                     "; a DOT attribute value is a string, number or bool, e.g. 'red' or 2."
                 )
-            quoted[name] = dot_text(text) if name in TEXT_ATTRS else dot_value(text)
+            if name in TEXT_ATTRS:
+                quoted[name] = dot_text(text, tooltip=name == "tooltip")
+            elif name in LINK_ATTRS:  # SVG writes them with &...; entities read as such
+                quoted[name] = dot_value(text.replace("&", "&amp;"))
+            else:
+                quoted[name] = dot_value(text)
         checked[node] = quoted
     return checked
 
@@ -167,7 +186,7 @@ def _pydot() -> Any:
     return pydot
 
 
-@checks.keyword_options
+@exporter_options
 def to_dot(
     G_or_pipeline: Any,
     *,
@@ -184,7 +203,8 @@ def to_dot(
     attributes to graph nodes by id (``{"writer": {"style": "filled", "fillcolor": "#fdd"}}``),
     over the defaults: ``{"writer": {"label": "Writer"}}`` relabels a node. Values are strings,
     numbers or bools, quoted here for DOT; ``label``, ``xlabel`` and ``tooltip`` are drawn as
-    the text given (no HTML-like labels or ``\\l`` escapes). A node not in the graph, or a
+    the text given (no HTML-like labels or ``\\l`` or ``\\N`` escapes), and ``URL``, ``href``,
+    ``target`` and ``id`` are written into an SVG as given. A node not in the graph, or a
     value that is not a dict of attributes, raises :class:`~irgraph.errors.IrgraphError`.
     """
     pd = _pydot()
@@ -193,7 +213,7 @@ def to_dot(
             f"direction must be one of {', '.join(RANKDIRS)} (got {direction!r}); "
             "e.g. direction='LR' for left to right."
         )
-    checks.flag.check(data_edges, "the data_edges argument of to_dot()")
+    checks.flag.check(data_edges, f"the data_edges argument of {called_as('to_dot()')}")
     graph = as_graph(G_or_pipeline)
     given = _checked_node_attrs(graph, node_attrs)
     G, drawn = fold(graph, collapse)
@@ -325,6 +345,7 @@ def _graphviz(
     return done.stdout
 
 
+@exporter_options
 def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> str:
     """Draw a pipeline as SVG text with Graphviz, which may take ``timeout`` seconds (``None``:
     no limit); ``options`` are those of :func:`to_dot`."""
@@ -338,6 +359,7 @@ def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options
         ) from None
 
 
+@exporter_options
 def to_png(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> bytes:
     """Draw a pipeline as PNG bytes with Graphviz, which may take ``timeout`` seconds (``None``:
     no limit); ``options`` are those of :func:`to_dot`."""

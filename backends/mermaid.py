@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
+from irgraph.picture_options import called_as, exporter_options
 
 from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value
@@ -368,7 +369,7 @@ def _class_lines(ids: dict[str, str], classes: dict[str, str], defs: dict[str, s
     return lines
 
 
-@checks.keyword_options
+@exporter_options
 def to_mermaid(
     G_or_pipeline: Any,
     *,
@@ -406,7 +407,7 @@ def to_mermaid(
             f"style must be one of {', '.join(map(repr, STYLES))} (got {style!r}); "
             "style='seed' draws the seed pages' way."
         )
-    checks.flag.check(data_edges, "the data_edges argument of to_mermaid()")
+    checks.flag.check(data_edges, f"the data_edges argument of {called_as('to_mermaid()')}")
     seed = style == "seed"
     graph = as_graph(G_or_pipeline)
     given = _checked_classes(graph, classes)

@@ -253,12 +253,58 @@ def missing_module(name: str, spec: str, exc: ImportError) -> str:
         found = [f"{parent}.{m.name}" if parent else m.name for m in pkgutil.iter_modules(places)]
     except Exception:  # not a package, or one that fails: no names to offer
         found = []
-    close = closest_keys(name, [f for f in found if not f.rpartition(".")[2].startswith("_")], 1)
-    hint = f" Did you mean {close[0]}{spec[len(name) :]}?" if close else ""
+    attr = spec[len(name) + 1 :].partition(".")[0]
+    close = closest_keys(name, [f for f in found if not f.rpartition(".")[2].startswith("_")], 3)
+    # Only a module that defines the name asked for: the closest of every installed module
+    # to a misspelt file name is some package (nope:x -> openai:x) that holds no pipeline.
+    meant = next((module for module in close if defines(module, attr)), None)
+    hint = f" Did you mean {meant}{spec[len(name) :]}?" if meant else ""
     return (
         f"Cannot import module {name!r} named in {spec!r}: {exc}.{hint} Run irgraph from the "
         "directory that holds it, or install the package it belongs to."
     )
+
+
+def defines(module: str, name: str) -> bool:
+    """Whether the source of ``module``, read without importing it, binds ``name`` at its top
+    level (an assignment, a ``def`` or ``class``, an import), also inside an ``if`` or ``try``.
+
+    >>> defines("irgraph.demo", "research_pipeline"), defines("irgraph.demo", "nothing")
+    (True, False)
+    """
+    import ast
+
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    origin = found.origin if found is not None else None
+    if not origin or not origin.endswith(".py"):
+        return False
+    try:
+        with open(origin, encoding="utf-8") as source:
+            tree = ast.parse(source.read())
+    except (OSError, SyntaxError, ValueError):  # UnicodeDecodeError is a ValueError
+        return False
+    statements: list[ast.stmt] = list(tree.body)
+    while statements:
+        statement = statements.pop()
+        if isinstance(statement, (ast.If, ast.Try, ast.With)):
+            statements += statement.body + getattr(statement, "orelse", [])
+            statements += getattr(statement, "finalbody", [])
+            for handler in getattr(statement, "handlers", []):
+                statements += handler.body
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if statement.name == name:
+                return True
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            if any((a.asname or a.name.partition(".")[0]) == name for a in statement.names):
+                return True
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+                return True
+    return False
 
 
 def shadowed_by(name: str) -> str | None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import IrgraphError
 from irgraph.graph import as_graph
 from irgraph.ir import set_display_hook
-from irgraph.picture_options import check_picture_options
+from irgraph.picture_options import check_picture_options, drawing_for
 
 if TYPE_CHECKING:
     pass
@@ -49,6 +49,12 @@ SUFFIXES: dict[str, tuple[str, ...]] = {
     "svg": (".svg",),
     "png": (".png",),
 }
+
+
+#: The ``dot`` programs (paths) that did not finish a picture drawn without a format in this
+#: process: such pictures (Jupyter's inline display too) are drawn as mermaid at once after
+#: that, rather than each waiting the whole timeout for a ``dot`` that hangs.
+_HUNG_DOTS: set[str] = set()
 
 
 def dot_available() -> bool:
@@ -134,9 +140,13 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
     A ``dot`` that fails (a broken install, a program of that name that is not Graphviz's, one
     stopped at the timeout) raises :class:`~irgraph.backends.dot.GraphvizError` for an SVG or
     PNG asked for by name; with ``format=None`` the picture is drawn as mermaid instead, with
-    a warning that carries the error, as Jupyter's inline display does.
+    a warning that carries the error, as Jupyter's inline display does. A ``dot`` stopped at the
+    timeout there is not run again for pictures without a format in this process (they are
+    mermaid at once, warned about that first time only), so a hung ``dot`` costs one wait, not
+    one per picture; an SVG or PNG asked for by name still runs it.
     """
-    return _drawn(G_or_pipeline, format, options, "render()")
+    with drawing_for("render()"):
+        return _drawn(G_or_pipeline, format, options, "render()")
 
 
 def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], where: str) -> Diagram:
@@ -165,18 +175,32 @@ def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], wher
     timeout = options.pop("timeout", DOT_TIMEOUT)
     check_timeout(timeout, where if defaulted else f"{where[:-1]}..., {format!r})")
     if defaulted and format == "svg":
-        try:
-            return Diagram("svg", to_svg(G, timeout=timeout, **options))
-        except GraphvizError as exc:
-            import warnings
+        import shutil
 
-            warnings.warn(
-                "The picture is drawn as mermaid, because Graphviz failed to draw it as "
-                f"SVG: {exc}",
-                UserWarning,
-                stacklevel=3,
-            )
+        program = shutil.which("dot")
+        if program in _HUNG_DOTS:  # warned about when it hung: no wait, no warning again
             format = "mermaid"
+        else:
+            try:
+                return Diagram("svg", to_svg(G, timeout=timeout, **options))
+            except GraphvizError as exc:
+                import warnings
+
+                later = ""
+                if exc.timeout is not None and program is not None:
+                    _HUNG_DOTS.add(program)
+                    later = (
+                        " Pictures drawn without a format later in this process are drawn as "
+                        f"mermaid at once, without waiting for {program} again; "
+                        "render(x, 'svg') still runs it."
+                    )
+                warnings.warn(
+                    "The picture is drawn as mermaid, because Graphviz failed to draw it as "
+                    f"SVG: {exc}{later}",
+                    UserWarning,
+                    stacklevel=3,
+                )
+                format = "mermaid"
     if format == "mermaid":
         from irgraph.backends.mermaid import to_mermaid
 
@@ -184,8 +208,17 @@ def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], wher
     if format == "dot":
         return Diagram(format, to_dot(G, **options).to_string())
     if format == "svg":
-        return Diagram(format, to_svg(G, timeout=timeout, **options))
-    return Diagram(format, to_png(G, timeout=timeout, **options))
+        return _drawn_by_graphviz(Diagram(format, to_svg(G, timeout=timeout, **options)))
+    return _drawn_by_graphviz(Diagram(format, to_png(G, timeout=timeout, **options)))
+
+
+def _drawn_by_graphviz(diagram: Diagram) -> Diagram:
+    """``diagram``, drawn by the ``dot`` on PATH when asked for by format: that ``dot``
+    finished, so pictures drawn without a format try it again."""
+    import shutil
+
+    _HUNG_DOTS.discard(shutil.which("dot") or "")
+    return diagram
 
 
 def _place_problem(name: str, usual: str) -> str | None:
@@ -220,7 +253,8 @@ def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
     Outside IPython, text formats are printed; a PNG is not printable, so use
     ``render(x, "png").save(path)`` for that.
     """
-    diagram = _drawn(G_or_pipeline, format, options, "show()")
+    with drawing_for("show()"):
+        diagram = _drawn(G_or_pipeline, format, options, "show()")
     if _in_notebook():
         from IPython.display import display
 

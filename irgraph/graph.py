@@ -58,6 +58,7 @@ from irgraph.schema import (
 )
 from irgraph.templates import literal_key_warnings
 from irgraph.typing_rules import TypeRules
+from irgraph.unkept_answers import unkept_answer_warnings
 from irgraph.walk import INPUT as _INPUT
 from irgraph.walk import Env as _Env
 from irgraph.walk import Summary as _Summary
@@ -404,6 +405,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     walker.close_scopes()
     walker.types.finish(tree)
     walker.warnings += literal_key_warnings(G, declared, walker.braced)
+    walker.warnings += unkept_answer_warnings(G)
     for sid, body_reads in walker.body_reads.items():
         G.nodes[sid]["body_reads"] = [k for k, opt in body_reads.items() if not opt]
         G.nodes[sid]["body_optional_reads"] = [k for k, opt in body_reads.items() if opt]

@@ -17,6 +17,7 @@ plain text in a terminal. Everything is drawn here, offline, Graphviz or not.
 from __future__ import annotations
 
 import html
+import json
 import os
 import reprlib
 from collections.abc import Callable, Iterable, Sequence
@@ -131,15 +132,27 @@ def error_view(
 
 
 def _preview(value: Any) -> str:
-    """A value's text: a string as it is, anything else as its (shortened) repr."""
+    """A value's text: a string as it is, a structured answer (a dict or list of JSON values,
+    as ``.output(schema)`` gives, or a number or boolean) as one line of JSON, anything else as
+    its (shortened) repr. The cells cut it with an ellipsis."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
+    if isinstance(value, (dict, list, bool, int, float)):
+        try:
+            return json.dumps(value, ensure_ascii=False, default=_not_json)
+        except (TypeError, ValueError):  # a key or value JSON has no word for: its repr
+            pass
     shortener = reprlib.Repr()
     shortener.maxstring = shortener.maxother = _FULL
     shortener.maxlist = shortener.maxdict = 20
     return shortener.repr(value)
+
+
+def _not_json(value: Any) -> Any:
+    """Refuse what JSON cannot say, so the value shows as its repr instead."""
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _where(call: Any) -> tuple[Any, int]:

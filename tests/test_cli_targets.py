@@ -227,6 +227,7 @@ def test_an_attribute_that_raises_when_read_is_one_line(folder, capsys):
         ("irgraph.Demo:research_pipeline", "Did you mean irgraph.demo:research_pipeline?"),
         ("cli_ok_fil:p", "Did you mean cli_ok_file:p?"),  # a module in the current directory
         ("cli_zzqqxx_nothing_like_it:p", None),
+        ("cli_ok_fil:q", None),  # the close module has no 'q': no module to offer
     ],
 )
 def test_a_module_that_is_not_there_is_told_with_the_closest_module(folder, capsys, spec, close):
@@ -237,6 +238,22 @@ def test_a_module_that_is_not_there_is_told_with_the_closest_module(folder, caps
         assert "Did you mean" not in err
     else:
         assert close in err
+
+
+def test_only_a_close_module_that_defines_the_pipeline_asked_for_is_offered(folder, capsys):
+    """The closest module on sys.path to a misspelt one was offered whatever it held: ``irgraph
+    diff x:p nope:x`` said "Did you mean openai:x?"."""
+    (folder / "cli_near_one.py").write_text(PIPELINE)  # the closest, but without 'report'
+    (folder / "cli_near_ones.py").write_text(PIPELINE + "report = p\n")
+    (folder / "cli_x.py").write_text(PIPELINE)
+    argv = ["diff", "cli_x:p", "cli_near_on:report"]
+    assert "Did you mean cli_near_ones:report?" in error_of(capsys, *argv)
+    (folder / "cli_near_ones.py").write_text(PIPELINE)
+    assert "Did you mean" not in error_of(capsys, *argv)
+    for source in ("if True:\n    report = 1\n", "def report():\n    pass\n",
+                   "from irgraph.demo import research_pipeline as report\n"):  # fmt: skip
+        (folder / "cli_near_ones.py").write_text(source)
+        assert "Did you mean cli_near_ones:report?" in error_of(capsys, *argv), source
 
 
 def test_the_closest_module_is_looked_for_in_the_directory_current_now(folder, capsys, monkeypatch):

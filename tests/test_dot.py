@@ -31,6 +31,7 @@ from tests.support.diagram_parsers import (
     expected_edges,
     expected_scope_title,
 )
+from tests.support.fake_dot import put_dot
 from tests.support.route_samples import route_showcase, triage
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
@@ -242,12 +243,7 @@ def fake_dot(tmp_path, monkeypatch):
     """Put a program named ``dot`` with the given shell body first on PATH; its path."""
 
     def make(body: str) -> str:
-        program = tmp_path / "dot"
-        program.write_text(f"#!/bin/sh\n{body}\n")
-        program.chmod(0o755)
-        monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
-        assert shutil.which("dot") == str(program)
-        return str(program)
+        return put_dot(tmp_path, body, monkeypatch)
 
     return make
 

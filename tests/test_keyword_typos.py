@@ -11,7 +11,7 @@ import pytest
 
 from irgraph import Agent, IrgraphError, RunError, from_graph, run, to_graph, validate
 from irgraph.analysis import critical_path, makespan, parallelizable
-from irgraph.backends.dot import to_dot, to_svg
+from irgraph.backends.dot import to_dot, to_png, to_svg
 from irgraph.backends.mermaid import to_mermaid
 from irgraph.display import render
 from irgraph.ir import from_json, to_json
@@ -34,7 +34,8 @@ G = to_graph(PIPELINE, inputs={"x"})
         (lambda: parallelizable(G, concurency=2), "parallelizable() got the option"),
         (lambda: to_mermaid(G, directon="LR"), "to_mermaid() got the option 'directon'"),
         (lambda: to_dot(G, directon="LR"), "to_dot() got the option 'directon'"),
-        (lambda: to_svg(G, directon="LR"), "to_dot() got the option 'directon'"),
+        (lambda: to_svg(G, directon="LR"), "to_svg() got the option 'directon'"),
+        (lambda: to_png(G, directon="LR"), "to_png() got the option 'directon'"),
         (lambda: render(G, "mermaid", directon="LR"), "render() got the option 'directon'"),
     ],
 )

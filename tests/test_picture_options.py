@@ -57,3 +57,48 @@ def test_each_format_still_takes_its_own_options_and_the_timeout(fmt):
     own = {"classes": {"writer": "done"}} if fmt == "mermaid" else {"node_attrs": {"writer": {}}}
     drawn = render(pipeline, fmt, direction="LR", timeout=30, **own)
     assert drawn.format == fmt and "writer" in drawn.data
+
+
+@pytest.mark.parametrize(
+    ("exporter", "option", "told"),
+    [
+        ("to_svg", "classes", "it is an option of to_mermaid (mermaid pictures); to colour "),
+        ("to_png", "class_defs", "it is an option of to_mermaid (mermaid pictures); to colour "),
+        ("to_dot", "style", "it is an option of to_mermaid (mermaid pictures)."),
+        ("to_mermaid", "node_attrs", "it is an option of to_dot, to_svg and to_png (Graphviz "),
+        ("to_mermaid", "timeout", "it bounds how long Graphviz's dot program may take, and "),
+        ("to_dot", "timeout", "only to_svg and to_png run it; leave it out of to_dot()."),
+        ("to_svg", "colapse", "Did you mean 'collapse'? Its options: direction, data_edges, "),
+        ("to_png", "timout", "Did you mean 'timeout'?"),
+        ("to_mermaid", "clases", "Did you mean 'classes'"),
+    ],
+)
+def test_each_exporter_names_itself_and_the_exporter_that_takes_the_option(exporter, option, told):
+    from irgraph.backends import dot, mermaid
+
+    draw = getattr(dot if exporter != "to_mermaid" else mermaid, exporter)
+    with pytest.raises(IrgraphError) as info:
+        draw(pipeline, **{option: 1})
+    said = str(info.value)
+    assert said.startswith(f"{exporter}() got the option {option!r}, which it does not take")
+    assert told in said
+    assert exporter == "to_dot" or "to_dot()" not in said
+
+
+@pytest.mark.parametrize("call", ["to_svg", "to_png", "to_dot", "to_mermaid", "render", "show"])
+def test_a_bad_option_value_names_the_call_the_user_wrote(call):
+    from irgraph.backends import dot, mermaid
+
+    draw = {
+        "to_svg": dot.to_svg,
+        "to_png": dot.to_png,
+        "to_dot": dot.to_dot,
+        "to_mermaid": mermaid.to_mermaid,
+        "render": lambda p, **options: render(p, "png", **options),
+        "show": lambda p, **options: irgraph.show(p, "svg", **options),
+    }[call]
+    with pytest.raises(IrgraphError, match=rf"^The data_edges argument of {call}\(\) must be "):
+        draw(pipeline, data_edges="yes")
+    # and after a refusal, the exporter it was handed to names itself again
+    with pytest.raises(IrgraphError, match=r"^The data_edges argument of to_dot\(\) must be "):
+        dot.to_dot(pipeline, data_edges="yes")

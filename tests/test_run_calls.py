@@ -78,7 +78,7 @@ def test_a_structured_agent_shows_each_attempt_and_the_feedback_it_was_asked_aga
     assert row["runs"] == 1 and row["attempts"] == 2
     assert "attempt 2" in row["asked_all"] and "asked again: " in row["asked_all"]
     assert "Sure!" in row["answers_all"]
-    assert row["answer"] == repr({"title": "Owls"})  # the parsed value, as the state has it
+    assert row["answer"] == '{"title": "Owls"}'  # the parsed value, as JSON
 
 
 def test_a_failed_call_is_kept_on_the_error_with_why_it_has_no_answer():

@@ -1,0 +1,61 @@
+"""Text given in ``node_attrs`` (a tooltip, a label, a link) is drawn by real Graphviz as given:
+its ``\\N``, ``\\G``, ``\\E``, ``\\T``, ``\\H``, ``\\L`` (which Graphviz replaces by the node's,
+graph's ... names), ``\\n``, ``\\l`` and other backslashes included."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from irgraph import Agent
+from irgraph.backends.dot import to_svg
+
+needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
+
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK = "{http://www.w3.org/1999/xlink}"
+
+#: Every escape Graphviz knows, doubled backslashes, quotes, an entity's & and a line break.
+TEXT = 'see \\N \\G \\E \\T \\H \\L \\n \\l \\r \\\\ "q" &amp; <x> C:\\new\\ end'
+LINK = "https://example.org/\\N?g=\\G&e=\\E\\T\\H\\L\\\\"
+
+pipeline = Agent("writer").writes("draft") >> Agent("editor").instruct("Edit {draft}.")
+
+
+def drawn(node_attrs: dict[str, dict[str, str]]) -> ET.Element:
+    """The SVG group Graphviz drew for the node 'writer' (drawn first, so the first node)."""
+    root = ET.fromstring(to_svg(pipeline, node_attrs={"writer": node_attrs}))
+    return next(g for g in root.iter(f"{SVG}g") if g.get("class") == "node")
+
+
+@needs_graphviz
+def test_a_tooltip_is_shown_as_given():
+    (link,) = drawn({"tooltip": TEXT, "URL": "https://example.org"}).iter(f"{SVG}a")
+    assert link.get(f"{XLINK}title") == TEXT
+
+
+@needs_graphviz
+def test_a_tooltip_line_break_is_kept():
+    (link,) = drawn({"tooltip": "two\nlines \\N", "URL": "https://example.org"}).iter(f"{SVG}a")
+    assert link.get(f"{XLINK}title") == "two\nlines \\N"
+
+
+@needs_graphviz
+def test_a_label_and_an_xlabel_are_drawn_as_given():
+    texts = [t.text for t in drawn({"label": TEXT, "xlabel": TEXT}).iter(f"{SVG}text")]
+    assert texts == [TEXT, TEXT]
+
+
+@pytest.mark.parametrize("name", ["URL", "href"])
+@needs_graphviz
+def test_a_link_and_its_target_are_written_as_given(name):
+    (link,) = drawn({name: LINK, "target": "_\\N&amp;"}).iter(f"{SVG}a")
+    assert link.get(f"{XLINK}href") == LINK
+    assert link.get("target") == "_\\N&amp;"
+
+
+@needs_graphviz
+def test_a_node_id_is_written_as_given():
+    assert drawn({"id": "w\\N&x&amp;"}).get("id") == "w\\N&x&amp;"
