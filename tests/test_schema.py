@@ -18,6 +18,7 @@ from irgraph import (
     MapOver,
     Pipeline,
     PipelineError,
+    Route,
     Transform,
     from_graph,
     from_portable,
@@ -253,3 +254,41 @@ def test_the_scope_helpers_given_no_graph_say_to_make_one(given):
             helper(given)
         assert str(refused.value).startswith(f"{name}() takes the graph of a pipeline (got ")
         assert f"{name}(to_graph(pipeline))" in str(refused.value)
+
+
+def test_enum_members_given_as_values_are_plain_strings_and_numbers_in_the_graph():
+    """A ``str`` or ``int`` enum's member passes as the string or number it is, but it was
+    kept as the member: the graph held ``<Kind.bug: 'bug'>`` in a route's cases, a loop's
+    ``until_equals``, a schema and settings, which plain-data tools such as
+    ``yaml.safe_dump`` refuse (and ``str()`` of it is ``Kind.bug``)."""
+    import enum
+
+    class Kind(enum.StrEnum):
+        BUG = "bug"
+        FEATURE = "feature"
+
+    class Level(enum.IntEnum):
+        HIGH = 1
+
+    classify = Agent("classify").instruct("Classify {ticket}.").settings(tag=Kind.BUG)
+    classify = classify.output({"enum": [Kind.BUG, Kind.FEATURE, Level.HIGH]}).writes("kind")
+    route = Route("r").on("kind").when(Kind.BUG, Agent("fix").writes("fix"))
+    route = route.when(Level.HIGH, Agent("rate").writes("fix")).otherwise(Agent("x").writes("fix"))
+    loop = Loop("L").step(classify >> route).until("kind", equals=Kind.FEATURE).max_iterations(2)
+    G = to_graph(loop, inputs={"ticket"})
+    found = [
+        G.nodes["r"]["cases"][0]["equals"],
+        G.nodes["r"]["cases"][1]["equals"],
+        G.nodes["L"]["until_equals"][0],
+        G.nodes["classify"]["output"]["enum"][0],
+        G.nodes["classify"]["settings"]["tag"],
+    ]
+    assert [(type(value), value) for value in found] == [
+        (str, "bug"),
+        (int, 1),
+        (str, "feature"),
+        (str, "bug"),
+        (str, "bug"),
+    ]
+    answers = FakeProvider(responses={"classify": ['"bug"', '"feature"']})
+    assert run(loop, provider=answers, state={"ticket": "t"}).state["kind"] == "feature"

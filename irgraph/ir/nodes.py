@@ -53,7 +53,7 @@ from irgraph.ir.functions import (
     transform_call_problem,
 )
 from irgraph.ir.routes import RouteCase, RouteNode
-from irgraph.ir.values import JsonObject, is_json, json_key
+from irgraph.ir.values import JsonObject, is_json, json_key, plain
 from irgraph.slots import slot_setters
 from irgraph.templates import Template, joined_reads, parse_template, system_template
 
@@ -301,6 +301,12 @@ class ParallelNode(_Drawn):
         return _scope_depth(self)
 
 
+def _plain_tuple(values: Any) -> tuple[Any, ...]:
+    """A loop's ``until_equals`` as a tuple of plain values (a ``str`` enum's member as the
+    string it is): what the graph and its JSON hold."""
+    return tuple(map(plain, values))
+
+
 @attrs.frozen
 class LoopNode(_Drawn):
     """The body runs up to ``max_iterations`` times, stopping early once ``until`` holds.
@@ -327,7 +333,7 @@ class LoopNode(_Drawn):
     )
     #: ``(value,)``: stop once ``until`` (a key) equals ``value``; ``()``: once it is truthy.
     until_equals: tuple[Any, ...] = attrs.field(
-        default=(), converter=_tuple, kw_only=True, eq=json_key
+        default=(), converter=_plain_tuple, kw_only=True, eq=json_key
     )
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
