@@ -229,6 +229,26 @@ def test_a_graph_missing_an_attribute_or_not_portable_is_a_clear_error(G):
         from_portable(G)
 
 
+def test_a_lone_string_where_a_saved_graph_holds_a_list_is_named_not_read_as_letters():
+    """``until_equals: "ok"`` was read as ``('o', 'k')`` and told as that, ``None`` as a bare
+    TypeError, and ``inputs: "topic"`` as the keys t, o, p, i, c (then silently replaced)."""
+    loop = Loop("L").step(Agent("j").instruct("{t}").writes("v")).until("v", equals="ok")
+    saved = to_graph(loop.max_iterations(2), inputs={"t"})
+    for wrong in ("ok", None):
+        edited = saved.copy()
+        edited.nodes["L"]["until_equals"] = wrong
+        with pytest.raises(PipelineError) as caught:
+            from_graph(edited)
+        assert str(caught.value).startswith(
+            "The until_equals of Loop 'L' must be a list of one JSON value, such as "
+            f"['approved'], or [] (got {wrong!r} of type {type(wrong).__name__})."
+        )
+    edited = to_graph(Agent("a").instruct("{topic}"), inputs={"topic"})
+    edited.nodes["a"]["inputs"] = "topic"
+    with pytest.raises(PipelineError, match="must be a list of state keys .*got 'topic'"):
+        from_graph(edited)
+
+
 def test_an_edge_out_of_a_nested_scope_is_lifted_inside_the_outer_one():
     # The writer sits in an inner loop, the reader beside that loop in the same outer loop:
     # seen from the outer body, the key flows from the inner loop to the reader.

@@ -301,10 +301,11 @@ class ParallelNode(_Drawn):
         return _scope_depth(self)
 
 
-def _plain_tuple(values: Any) -> tuple[Any, ...]:
+def _plain_tuple(values: Any) -> Any:
     """A loop's ``until_equals`` as a tuple of plain values (a ``str`` enum's member as the
-    string it is): what the graph and its JSON hold."""
-    return tuple(map(plain, values))
+    string it is): what the graph and its JSON hold. Anything but a list or tuple is left as
+    it is, for the validator to name (``tuple("ok")`` would be ``('o', 'k')``)."""
+    return tuple(map(plain, values)) if isinstance(values, (list, tuple)) else values
 
 
 @attrs.frozen
@@ -346,6 +347,15 @@ class LoopNode(_Drawn):
 
     @until_equals.validator
     def _check_equals(self, attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+        if not isinstance(value, tuple):
+            raise PipelineError(
+                f"The until_equals of Loop '{self.name}' must be a list of one JSON value, "
+                f"such as ['approved'], or [] (got {value!r} of type {type(value).__name__}).",
+                node=self.name,
+                hint="Stop on a value with .until('verdict', equals='approved'); a saved "
+                "graph's until_equals holds [value], or [] for a loop that stops on a truthy "
+                "key.",
+            )
         if not value:
             return
         if len(value) != 1 or not is_json(value[0]):
