@@ -69,6 +69,17 @@ def portable(G: nx.DiGraph) -> nx.DiGraph:
     return H
 
 
+def _theirs(value: Any) -> Any:
+    """An attribute irgraph does not write, which a tool that opened the file added (a
+    colour, a position): decoded when it is JSON text, else kept as the tool wrote it."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
 def _warn_main_functions(G: nx.DiGraph) -> None:
     """Warn of each function of ``__main__`` a node calls: saved, nothing else can import it."""
     for nid, data in G.nodes(data=True):
@@ -137,6 +148,9 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
             "from_portable(nx.read_graphml(path))), or node-link JSON "
             "(json.dumps(nx.node_link_data(G))).",
         )
+    from irgraph.schema import COMMON, SETTINGS
+
+    ours = {ID, *COMMON, *(name for names in SETTINGS.values() for name in names)}
     G = type(H)()
     ids: dict[Any, Any] = {}
     where = "the graph"
@@ -145,7 +159,7 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
             decoded = {}
             for k, v in data.items():
                 where = f"node {nid!r}, attribute {k!r}"
-                decoded[k] = json.loads(v)
+                decoded[k] = json.loads(v) if k in ours else _theirs(v)
             ids[nid] = decoded.pop(ID, nid)  # an id XML could not hold, written escaped
             G.add_node(ids[nid], **decoded)
         for u, v, data in H.edges(data=True):
