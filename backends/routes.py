@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from irgraph.ir import FunctionRef, RouteNode, resolve_function
-from irgraph.ir.values import canonical, same_value
+from irgraph.ir.values import canonical, respells, same_value
 
 from .blocking import call_blocking
 
@@ -66,5 +66,12 @@ def no_branch_message(nid: str, op: RouteNode, state: Mapping[str, Any]) -> str:
         except (TypeError, ValueError):
             shown = repr(value)
         fix = f"add .when({value!r}, step) for it, or .otherwise(step) for every other value."
+        meant = [c.value for c in op.cases if c.kind == "equals" and respells(value, c.value)]
+        if meant:  # "1" for .when(1, ...): most likely the value is spelt the other way
+            fix = (
+                f"{shown} spells the branch for {canonical(meant[0])} the other way, but a "
+                f"route compares JSON values, so the two never equal: give '{op.on}' the "
+                f"value {meant[0]!r}, or {fix}"
+            )
     known = ", ".join(case.label for case in op.cases if case.kind == "equals")
     return f"Route '{nid}' has no branch for {op.on} = {shown} (its branches: {known}); {fix}"

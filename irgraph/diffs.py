@@ -374,8 +374,7 @@ def _pipeline_fields(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, tuple[str, str
     block declares (a root node's are its own setting), and its blocks' names and pinned ids
     when it has as many blocks of the same kinds (else the nodes' moves say what changed)."""
     found: dict[str, tuple[str, str]] = {}
-    roots = [G.graph.get("tree") if isinstance(G.graph.get("tree"), dict) else {} for G in (G1, G2)]
-    inputs = [", ".join(sorted(root.get("inputs") or ())) or "none" for root in roots]
+    inputs = [", ".join(_declared(G)) or "none" for G in (G1, G2)]
     if inputs[0] != inputs[1]:
         found["inputs"] = (inputs[0], inputs[1])
     blocks = [_blocks(G) for G in (G1, G2)]
@@ -384,6 +383,20 @@ def _pipeline_fields(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, tuple[str, str
             if a != b:
                 found[f"{kind} #{index + 1}"] = (_shown(a), _shown(b))
     return found
+
+
+def _declared(G: nx.DiGraph) -> list[str]:
+    """The inputs ``G``'s pipeline declares that no node holds (sorted): those of its root
+    block and those given as ``to_graph(..., inputs=...)``, which ``from_graph`` gives its
+    root; a root node's own are its setting, told as that node's change."""
+    tree = G.graph.get("tree")
+    keys = set(G.graph.get("inputs") or ())
+    if isinstance(tree, dict) and tree.get("kind") in ("sequence", "parallel"):
+        keys.update(tree.get("inputs") or ())
+    root = tree if isinstance(tree, str) else tree.get("node") if isinstance(tree, dict) else None
+    if isinstance(root, str) and root in G:
+        keys.difference_update(G.nodes[root].get("inputs") or ())
+    return sorted(map(str, keys))
 
 
 def _made_name(G: nx.DiGraph, entry: dict[str, Any]) -> str:

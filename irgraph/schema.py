@@ -263,10 +263,9 @@ def _field(data: dict[str, Any], field: str, allow: frozenset[str]) -> Any:
     if field == "until":
         until = data["until_function"]
         return FunctionRef(until, allow=allow) if until is not None else data["until"]
-    if field in ("reads", "inputs"):
-        return tuple(data.get(field, ()))
-    if field == "until_equals":
-        return tuple(data.get(field, ()))
+    if field in ("reads", "inputs", "until_equals"):
+        value = data.get(field, ())  # a lone string is refused by name, not read as letters
+        return tuple(value) if isinstance(value, (list, tuple)) else value
     if field == "cases":
         return tuple(_case(case, allow) for case in data["cases"])
     if field in ("system", "settings", "output", "output_retries"):

@@ -152,16 +152,25 @@ class TypeRules:
         target = node.until_equals[0]
         reasons: dict[str, str] = {}
         kept_out: list[Narrowed] = []
+        never: dict[str, str] = {}  # kept out by a route, and never written by its writer
         for item in items:
             source = source_of(item)
+            why = None
+            if source != INPUT and nodes[source]["kind"] == "agent":
+                why = self._never_equals(sid, node, key, source, agents[source], target)
             if isinstance(item, Narrowed) and not item.admits(target):
-                kept_out.append(item)  # a route in the way
-            elif source == INPUT or nodes[source]["kind"] != "agent":
-                return  # an input, a transform ...: anything
-            elif why := self._never_equals(sid, node, key, source, agents[source], target):
+                if why:  # a route in the way of a value its writer never writes anyway
+                    never.setdefault(source, why)
+                else:
+                    kept_out.append(item)  # a route in the way
+            elif why:
                 reasons.setdefault(source, why)
             else:
-                return
+                return  # an input, a transform, an agent that may write it ...
+        if not kept_out:
+            # No route keeps out a value some writer may write: the writers are the reason,
+            # and a branch for the value (what a route-centred warning would say) never runs.
+            reasons = {**never, **reasons}
         if kept_out:
             self.w.warnings.append(self._kept_out(sid, key, target, kept_out, list(reasons)))
         elif len(reasons) == 1:

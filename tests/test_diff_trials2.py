@@ -305,3 +305,17 @@ def test_a_changed_function_shows_as_the_graph_attribute_with_its_import_paths()
     lines = str(_diff(build(str.strip, _no), build(str.lower, _yes))).splitlines()
     assert '~ node clean: function ("builtins:str.strip" -> "builtins:str.lower")' in lines
     assert f'~ node l: until ("{__name__}:_no" -> "{__name__}:_yes")' in lines
+
+
+def test_inputs_given_to_to_graph_are_a_change_of_the_pipeline():
+    """Two graphs of one pipeline made with other ``inputs=`` hold other pipelines (each root
+    declares its graph's inputs, as ``from_graph`` shows), but the diff said "No differences."
+    since it looked only at the inputs the root block declares itself."""
+    from irgraph import from_graph
+
+    one = Agent("a").instruct("{t}").writes("x") >> Agent("b").instruct("{x} {u?}")
+    for pipeline in (one, Agent("a").instruct("{t} {u?}")):
+        old, new = to_graph(pipeline, inputs={"t"}), to_graph(pipeline, inputs={"t", "u"})
+        assert from_graph(old) != from_graph(new)
+        assert str(diff(old, new)) == "~ pipeline: inputs (t -> t, u)"
+        assert diff(old, to_graph(pipeline, inputs={"t"})).empty

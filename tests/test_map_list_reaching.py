@@ -70,3 +70,29 @@ def test_a_map_over_of_a_value_that_is_no_list_says_what_it_is_in_good_english(v
     with pytest.raises(RunError) as caught:
         run(written >> each_step().writes("outcomes"), state={"source": "s"})
     assert f"'steps', whose value is {told}, not a list" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("schema", "told"),
+    [
+        ({"$defs": {"Plan": {"type": "object"}}, "$ref": "#/$defs/Plan"}, "object"),
+        ({"anyOf": [{"type": "integer"}, {"type": "number", "minimum": 0}]}, "number"),
+        ({"allOf": [{"type": "string"}, {"minLength": 1}]}, "string"),
+    ],
+)
+def test_a_list_written_by_a_schema_that_says_its_type_through_ref_or_anyof_is_checked(
+    schema, told
+):
+    """The type a schema gives only through a ``$ref`` (how a pydantic model's schema may
+    point into its ``$defs``), an ``anyOf`` or an ``allOf`` was not looked at: validate said
+    nothing, and the run failed at the map-over after the model call was paid for."""
+    plan = Agent("plan").instruct("Plan.").output(schema).writes("steps")
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(plan >> each_step().writes("outcomes")))
+    assert str(caught.value).startswith(
+        f"MapOver 'try_each' iterates over 'steps', but agent 'plan' writes it as a JSON "
+        f"{told}, not a list."
+    )
+    listed = {"$defs": {"Steps": LIST}, "$ref": "#/$defs/Steps"}
+    fine = Agent("plan").instruct("Plan.").output(listed).writes("steps")
+    assert validate(to_graph(fine >> each_step().writes("outcomes"))) == []

@@ -93,6 +93,18 @@ def test_a_stop_value_two_routes_keep_out_on_the_way_names_both():
     ]
 
 
+def test_a_stop_value_outside_the_writers_enum_is_told_as_such_not_as_a_route_in_the_way():
+    """'first' keeps "wontfix" out, but 'classify' never writes it at all: a branch for it in
+    'first' (what a route-centred warning would say to add) is an error of its own."""
+    pipeline = Loop("L").step(classify() >> first()).until("kind", equals="wontfix")
+    assert about_loop(pipeline.max_iterations(3)) == [
+        "Loop 'L' stops when 'kind' equals \"wontfix\", but agent 'classify' only writes one "
+        'of "bug", "feature", "question", so it never stops early.'
+    ]
+    with pytest.raises(PipelineError, match="can never run"):
+        validate(to_graph(classify() >> first().when("wontfix", step("x")), inputs={"ticket"}))
+
+
 def test_a_stop_value_a_route_takes_to_a_branch_that_writes_the_key_again_is_warned_of():
     """'classify' may write "question", but 'r' takes it to 're', which never does: every
     pass ends with "bug" or "feature" (the walk's writers, 're' and 'classify', counted the

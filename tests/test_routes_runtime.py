@@ -187,6 +187,25 @@ def test_route_inside_a_map_over_chooses_per_item():
     assert result.state["outs"] == [quick, slow, quick]
 
 
+def test_an_item_spelling_a_branch_the_other_way_is_told_so_at_the_route():
+    """The list comes from the initial state, so each item meets the route only as the
+    map-over runs; "1" for .when(1, ...) was told only to add .when('1', step)."""
+    route = Route("r").on("x").when(1, _branch("one", "out")).when("b", _branch("bee", "out"))
+    each = MapOver("m").over("xs", item="x").step(route).writes("outs")
+    with pytest.raises(RunError) as failed:
+        run(each, provider=FakeProvider(), state={"xs": ["1", "b"]})
+    assert failed.value.node == "r"
+    assert (
+        'Route \'r\' has no branch for x = "1" (its branches: 1, "b"); "1" spells the '
+        "branch for 1 the other way, but a route compares JSON values, so the two never "
+        "equal: give 'x' the value 1, or add .when('1', step) for it"
+    ) in str(failed.value)
+    assert run(each, provider=FakeProvider(), state={"xs": [1, "b"]}).state["outs"] == [
+        "<one: Do one.>",
+        "<bee: Do bee.>",
+    ]
+
+
 def test_a_branch_runs_its_own_steps_in_order_and_in_parallel():
     branch = (_branch("a", "x") | _branch("b", "y")) >> Agent("c").instruct("{x} {y}").writes("z")
     route = Route("r").on("go").when(True, branch).otherwise(_branch("d", "z"))

@@ -18,6 +18,7 @@ from irgraph import (
     MapOver,
     Pipeline,
     PipelineError,
+    Route,
     Transform,
     from_graph,
     from_portable,
@@ -84,6 +85,36 @@ def test_scalar_only_writers_take_the_portable_copy_and_read_it_back(G, tmp_path
     if writer == "graphml":  # GEXF keeps no graph attributes but the name
         assert back.graph == G.graph
         assert from_graph(back) == pipeline().inputs("topic").to_ir()
+
+
+def test_a_graphml_file_a_drawing_tool_added_attributes_to_still_reads_back(G, tmp_path):
+    """A tool that opens the file to draw it (yEd, Gephi) adds attributes of its own, a colour
+    as plain text and a position as a number: from_portable refused the file, since they are
+    no JSON text, though the pipeline's own attributes were all there."""
+    path = tmp_path / "pipeline.graphml"
+    nx.write_graphml(portable(G), path)
+    drawn = nx.read_graphml(path)
+    for nid in drawn:
+        drawn.nodes[nid].update(color="red", x=1.5, note='{"a": 1}')
+    nx.write_graphml(drawn, path)
+    back = from_portable(nx.read_graphml(path))
+    assert from_graph(back) == from_graph(G)
+    node = next(iter(back.nodes.values()))
+    assert (node["color"], node["x"], node["note"]) == ("red", 1.5, {"a": 1})
+    drawn.nodes[next(iter(drawn))]["instruction"] = "Write."  # one of ours: JSON text or nothing
+    with pytest.raises(PipelineError, match="attribute 'instruction'"):
+        from_portable(drawn)
+
+
+def test_a_graph_made_portable_twice_is_refused_where_it_is_encoded_again(G):
+    """portable(portable(G)) encoded the JSON text again: the file read back held text where
+    the pipeline was, and only from_graph, much later, said the graph was not decoded."""
+    once = portable(G)
+    with pytest.raises(PipelineError, match="portable already"):
+        portable(once)
+    assert from_graph(from_portable(once)) == from_graph(G)
+    alone = to_graph(Agent("a").instruct("Go.").writes("x"))  # its tree is a bare node id
+    assert from_graph(from_portable(portable(alone))) == from_graph(alone)
 
 
 def test_settings_read_back_every_ir_field(G):
@@ -228,6 +259,26 @@ def test_a_graph_missing_an_attribute_or_not_portable_is_a_clear_error(G):
         from_portable(G)
 
 
+def test_a_lone_string_where_a_saved_graph_holds_a_list_is_named_not_read_as_letters():
+    """``until_equals: "ok"`` was read as ``('o', 'k')`` and told as that, ``None`` as a bare
+    TypeError, and ``inputs: "topic"`` as the keys t, o, p, i, c (then silently replaced)."""
+    loop = Loop("L").step(Agent("j").instruct("{t}").writes("v")).until("v", equals="ok")
+    saved = to_graph(loop.max_iterations(2), inputs={"t"})
+    for wrong in ("ok", None):
+        edited = saved.copy()
+        edited.nodes["L"]["until_equals"] = wrong
+        with pytest.raises(PipelineError) as caught:
+            from_graph(edited)
+        assert str(caught.value).startswith(
+            "The until_equals of Loop 'L' must be a list of one JSON value, such as "
+            f"['approved'], or [] (got {wrong!r} of type {type(wrong).__name__})."
+        )
+    edited = to_graph(Agent("a").instruct("{topic}"), inputs={"topic"})
+    edited.nodes["a"]["inputs"] = "topic"
+    with pytest.raises(PipelineError, match="must be a list of state keys .*got 'topic'"):
+        from_graph(edited)
+
+
 def test_an_edge_out_of_a_nested_scope_is_lifted_inside_the_outer_one():
     # The writer sits in an inner loop, the reader beside that loop in the same outer loop:
     # seen from the outer body, the key flows from the inner loop to the reader.
@@ -253,3 +304,41 @@ def test_the_scope_helpers_given_no_graph_say_to_make_one(given):
             helper(given)
         assert str(refused.value).startswith(f"{name}() takes the graph of a pipeline (got ")
         assert f"{name}(to_graph(pipeline))" in str(refused.value)
+
+
+def test_enum_members_given_as_values_are_plain_strings_and_numbers_in_the_graph():
+    """A ``str`` or ``int`` enum's member passes as the string or number it is, but it was
+    kept as the member: the graph held ``<Kind.bug: 'bug'>`` in a route's cases, a loop's
+    ``until_equals``, a schema and settings, which plain-data tools such as
+    ``yaml.safe_dump`` refuse (and ``str()`` of it is ``Kind.bug``)."""
+    import enum
+
+    class Kind(enum.StrEnum):
+        BUG = "bug"
+        FEATURE = "feature"
+
+    class Level(enum.IntEnum):
+        HIGH = 1
+
+    classify = Agent("classify").instruct("Classify {ticket}.").settings(tag=Kind.BUG)
+    classify = classify.output({"enum": [Kind.BUG, Kind.FEATURE, Level.HIGH]}).writes("kind")
+    route = Route("r").on("kind").when(Kind.BUG, Agent("fix").writes("fix"))
+    route = route.when(Level.HIGH, Agent("rate").writes("fix")).otherwise(Agent("x").writes("fix"))
+    loop = Loop("L").step(classify >> route).until("kind", equals=Kind.FEATURE).max_iterations(2)
+    G = to_graph(loop, inputs={"ticket"})
+    found = [
+        G.nodes["r"]["cases"][0]["equals"],
+        G.nodes["r"]["cases"][1]["equals"],
+        G.nodes["L"]["until_equals"][0],
+        G.nodes["classify"]["output"]["enum"][0],
+        G.nodes["classify"]["settings"]["tag"],
+    ]
+    assert [(type(value), value) for value in found] == [
+        (str, "bug"),
+        (int, 1),
+        (str, "feature"),
+        (str, "bug"),
+        (str, "bug"),
+    ]
+    answers = FakeProvider(responses={"classify": ['"bug"', '"feature"']})
+    assert run(loop, provider=answers, state={"ticket": "t"}).state["kind"] == "feature"

@@ -53,7 +53,7 @@ from irgraph.ir.functions import (
     transform_call_problem,
 )
 from irgraph.ir.routes import RouteCase, RouteNode
-from irgraph.ir.values import JsonObject, is_json, json_key
+from irgraph.ir.values import JsonObject, is_json, json_key, plain
 from irgraph.slots import slot_setters
 from irgraph.templates import Template, joined_reads, parse_template, system_template
 
@@ -301,6 +301,13 @@ class ParallelNode(_Drawn):
         return _scope_depth(self)
 
 
+def _plain_tuple(values: Any) -> Any:
+    """A loop's ``until_equals`` as a tuple of plain values (a ``str`` enum's member as the
+    string it is): what the graph and its JSON hold. Anything but a list or tuple is left as
+    it is, for the validator to name (``tuple("ok")`` would be ``('o', 'k')``)."""
+    return tuple(map(plain, values)) if isinstance(values, (list, tuple)) else values
+
+
 @attrs.frozen
 class LoopNode(_Drawn):
     """The body runs up to ``max_iterations`` times, stopping early once ``until`` holds.
@@ -327,7 +334,7 @@ class LoopNode(_Drawn):
     )
     #: ``(value,)``: stop once ``until`` (a key) equals ``value``; ``()``: once it is truthy.
     until_equals: tuple[Any, ...] = attrs.field(
-        default=(), converter=_tuple, kw_only=True, eq=json_key
+        default=(), converter=_plain_tuple, kw_only=True, eq=json_key
     )
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
@@ -340,6 +347,15 @@ class LoopNode(_Drawn):
 
     @until_equals.validator
     def _check_equals(self, attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> None:
+        if not isinstance(value, tuple):
+            raise PipelineError(
+                f"The until_equals of Loop '{self.name}' must be a list of one JSON value, "
+                f"such as ['approved'], or [] (got {value!r} of type {type(value).__name__}).",
+                node=self.name,
+                hint="Stop on a value with .until('verdict', equals='approved'); a saved "
+                "graph's until_equals holds [value], or [] for a loop that stops on a truthy "
+                "key.",
+            )
         if not value:
             return
         if len(value) != 1 or not is_json(value[0]):

@@ -196,11 +196,14 @@ def value_type(schema: Mapping[str, Any] | None) -> str | None:
     kind = schema.get("type")
     if isinstance(kind, str):
         return kind
-    values = schema.get("enum", [schema["const"]] if "const" in schema else None)
-    if isinstance(values, list) and values:
-        kinds = {_json_type(v) for v in values}
-        return kinds.pop() if len(kinds) == 1 else None
-    return None
+    # Through a $ref, anyOf, allOf ... too: a pydantic model's schema is a "$ref" to "$defs".
+    allowed = schema_values(schema)
+    if allowed is None:
+        return None
+    kinds = set(allowed.types) | {_json_type(v) for v in allowed.values}
+    if kinds == {"integer", "number"}:
+        return "number"
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def _json_type(value: Any) -> str:

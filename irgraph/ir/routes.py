@@ -27,7 +27,7 @@ from irgraph.ir.base import (
     _scope_depth,
 )
 from irgraph.ir.functions import FunctionRef
-from irgraph.ir.values import canonical, is_json, json_key
+from irgraph.ir.values import canonical, is_json, json_key, plain
 
 Node = Any  # any IR node class (irgraph.ir.nodes.Node; named here without importing it)
 
@@ -48,7 +48,7 @@ class RouteCase:
 
     kind: str = attrs.field(validator=checks.one_of(*CASE_KINDS))
     #: Compared as JSON values (``.when(True)`` is not ``.when(1)``).
-    value: Any = attrs.field(default=None, eq=json_key)
+    value: Any = attrs.field(default=None, eq=json_key, converter=plain)
 
     @value.validator
     def _check_value(self, attribute: attrs.Attribute[Any], value: Any) -> None:

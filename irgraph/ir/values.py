@@ -22,7 +22,15 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["JsonObject", "is_json", "canonical", "json_problem", "respells", "same_value"]
+__all__ = [
+    "JsonObject",
+    "is_json",
+    "canonical",
+    "json_problem",
+    "plain",
+    "respells",
+    "same_value",
+]
 
 
 def json_problem(value: Any, path: str = "") -> str | None:
@@ -46,6 +54,35 @@ def json_problem(value: Any, path: str = "") -> str | None:
                 return problem
         return None
     return f"{path or 'the value'} is a {type(value).__name__} ({value!r})"
+
+
+def plain(value: Any) -> Any:
+    """A copy of JSON-native ``value`` made of the builtin types alone: a member of a
+    ``str`` or ``int`` enum, or any other subclass of them, becomes the string or number it
+    is, so that what the IR holds is plain data to every tool (``yaml.safe_dump``, a Prefect
+    cache key), as its JSON file says. Anything else is returned as it is, for the caller's
+    check to name.
+
+    >>> import enum
+    >>> Kind = enum.Enum("Kind", {"BUG": "bug"}, type=str)
+    >>> plain({"enum": [Kind.BUG, 1]}), type(plain(Kind.BUG))
+    ({'enum': ['bug', 1]}, <class 'str'>)
+    """
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__index__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key if type(key) is str else plain(key): plain(item) for key, item in value.items()}
+    return value
 
 
 class NotJsonNumber(ValueError):
@@ -133,11 +170,11 @@ class JsonObject(Mapping[str, Any]):
             self._data = {}
             self._text = "{}"
             return
-        plain = dict(data)
-        problem = json_problem(plain)
+        given = dict(data)
+        problem = json_problem(given)
         if problem is not None:
             raise ValueError(f"not JSON data: {problem}")
-        self._data = copy.deepcopy(plain)
+        self._data = plain(given)  # a copy, of builtin types alone
         self._text = canonical(self._data)
 
     def __getitem__(self, key: str) -> Any:
