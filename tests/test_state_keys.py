@@ -9,6 +9,7 @@ import pytest
 
 from irgraph import Agent, run, run_many
 from irgraph.testing import FakeProvider
+from tests.support.batch_dir import batch_dir, batch_in
 
 PIPELINE = Agent("w").instruct("Write about {topic}. {style?}").writes("out")
 
@@ -49,3 +50,14 @@ def test_a_batch_tells_it_for_its_items():
     with pytest.warns(UserWarning, match="gives 'styel'.*did you mean 'style'"):
         items = list(run_many(PIPELINE, states, provider=FakeProvider()))
     assert all(item.ok for item in items)
+
+
+def test_the_command_line_says_it_on_one_line_of_its_own(tmp_path, monkeypatch, capsys):
+    module = "irgraph_state_keys_pipelines"
+    source = 'from irgraph import Agent\n\npipeline = Agent("w").instruct("On {topic}. {style?}")\n'
+    batch_dir(tmp_path, monkeypatch, module, source, [])
+    (tmp_path / "in.jsonl").write_text('{"topic": "owls", "styel": "short"}\n')
+    assert batch_in(f"{module}:pipeline", "-o", "out.jsonl")[0] == 0
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: warning: The initial state gives 'styel', which nothing ")
+    assert "UserWarning" not in err and "validate.py" not in err
