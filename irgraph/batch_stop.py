@@ -106,6 +106,9 @@ class Tally:
         self.handed = 0
         self.failed = 0
         self.unhanded: list[Any] = []  # completed as the batch stopped, never counted
+        #: Completed together with the item being handed over, and waiting their turn: a
+        #: batch stopped while one is handed over (Ctrl-C) lists the rest as completed.
+        self.waiting: list[Any] = []
 
     def record(self, store: Any, late: Sequence[Any] = ()) -> BatchStopped:
         """The :class:`BatchStopped` of the batch kept in ``store`` (a BatchStore or
@@ -113,7 +116,7 @@ class Tally:
         return BatchStopped(
             handed=self.handed - len(late),
             failed=self.failed - sum(not item.ok for item in late),
-            results=[*late, *self.unhanded],
+            results=[*late, *self.unhanded, *self.waiting],
             batch_key=getattr(store, "batch_key", None),
             store=getattr(store, "directory", None),
         )

@@ -440,6 +440,11 @@ def _batch_held(
         ending = "Terminated (SIGTERM)" if terminated(stop) else "Interrupted"
         code = exit_code(stop)
         batch.untidy = True
+        # Items that completed as it stopped, never handed over: written, not run again.
+        for item in getattr(getattr(stop, "partial", None), "results", ()):
+            line = batch.pending.pop(item.index, None)
+            if line is not None:
+                batch.write(line, item)
     except BatchError as error:
         batch.drain()
         batch.write(batch.pending.pop(error.index), error.item)
