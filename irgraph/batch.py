@@ -188,8 +188,12 @@ class _Batch:
                 for error in raised:
                     if error is not None:
                         raise error
-                finished = sorted((task.result() for task in done), key=_failed_last)
-                for item in finished:
+                # Completed, handed over one by one: those not handed yet when the batch is
+                # stopped are in its record, not lost with the generator.
+                waiting = self.tally.waiting
+                waiting[:] = sorted((task.result() for task in done), key=_failed_last)
+                while waiting:
+                    item = waiting.pop(0)
                     if self.fail_fast and not item.ok:
                         raise BatchError(item) from item.error
                     yield item

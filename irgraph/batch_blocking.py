@@ -3,8 +3,8 @@
 The async generator runs on an event loop of its own in a helper thread, which keeps the items
 in flight running while the caller handles a result (and works inside Jupyter's running loop
 too). Ctrl-C while waiting cancels the step on that loop and waits until it has stopped; the
-``KeyboardInterrupt`` then carries ``stopped(late)`` as its ``partial`` (``late``: the item the
-step gave as it was cancelled, if it did, which the caller never got).
+``KeyboardInterrupt`` then carries ``stopped(late)`` as its ``partial``, and its text as a note
+(``late``: the item the step gave as it was cancelled, if it did, which the caller never got).
 """
 
 from __future__ import annotations
@@ -14,13 +14,15 @@ import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, TypeVar
 
+from irgraph.batch_stop import BatchStopped, carry
+
 __all__ = ["blocking"]
 
 T = TypeVar("T")
 
 
 def blocking(
-    results: AsyncGenerator[T, None], stopped: Callable[[list[T]], Any] | None = None
+    results: AsyncGenerator[T, None], stopped: Callable[[list[T]], BatchStopped] | None = None
 ) -> Iterator[T]:
     """The items of ``results``, each awaited on a loop in a helper thread; closing this
     iterator closes ``results`` there. A Ctrl-C while waiting carries ``stopped(late)``."""
@@ -36,7 +38,7 @@ def blocking(
                 return
             except KeyboardInterrupt as interrupt:
                 if stopped is not None:
-                    interrupt.partial = stopped(late)  # type: ignore[attr-defined]
+                    carry(interrupt, stopped(late))
                 raise
             yield item
     finally:

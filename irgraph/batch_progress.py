@@ -40,6 +40,7 @@ import attrs
 from irgraph import checks
 from irgraph.batch import BatchError, ItemResult
 from irgraph.cli_progress import progress_line
+from irgraph.errors import PipelineError
 from irgraph.live import LiveOutput
 
 __all__ = ["BatchProgress", "ProgressView", "batch_progress", "abatch_progress"]
@@ -164,6 +165,13 @@ class BatchProgress:
 
     def add(self, item: ItemResult) -> None:
         """Count one item's result."""
+        if not isinstance(item, ItemResult):  # the states wrapped, say, not their results
+            raise PipelineError(
+                f"The batch progress counts the results of run_many(), each an ItemResult, "
+                f"but got {_shown(item)} of type {type(item).__name__}.",
+                hint="Wrap the results, not the states: "
+                "batch_progress(run_many(pipeline, states, ...)).",
+            )
         if item.resumed:
             self.resumed += 1
         elif item.ok:
@@ -244,6 +252,12 @@ def batch_progress(
     error); a summary when the loop ends. See :class:`BatchProgress` to show the items in
     flight as well.
     """
+    if isinstance(results, AsyncIterable) and not isinstance(results, Iterable):
+        raise PipelineError(
+            "batch_progress() got an async iterable (the results of arun_many?), which a "
+            "for loop cannot go over.",
+            hint="Use its twin: async for item in abatch_progress(arun_many(...)).",
+        )
     return BatchProgress(total, stream=stream, jupyter=jupyter).track(results)
 
 
@@ -255,4 +269,16 @@ def abatch_progress(
     jupyter: bool | None = None,
 ) -> AsyncIterator[ItemResult]:
     """:func:`batch_progress` for ``async for`` over :func:`~irgraph.batch.arun_many`."""
+    if isinstance(results, Iterable) and not isinstance(results, AsyncIterable):
+        raise PipelineError(
+            "abatch_progress() got a plain iterable (the results of run_many?), which an "
+            "async for loop cannot go over.",
+            hint="Use its twin: for item in batch_progress(run_many(...)).",
+        )
     return BatchProgress(total, stream=stream, jupyter=jupyter).atrack(results)
+
+
+def _shown(value: Any) -> str:
+    """``value``'s repr, cut to fit a message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -27,7 +27,7 @@ from irgraph.batch_items import ItemResult
 from irgraph.batch_store import default_directory
 from irgraph.errors import RunError
 
-__all__ = ["BatchStopped", "Tally", "keep_late", "stop_items", "stopped_preparing"]
+__all__ = ["BatchStopped", "Tally", "carry", "keep_late", "stop_items", "stopped_preparing"]
 
 #: The attribute of a stopping batch's exception that holds the items its source completed as
 #: it stopped, which were never handed over (a work pool's chunks that ended unseen).
@@ -39,6 +39,19 @@ def keep_late(stop: BaseException, items: Sequence[Any]) -> None:
     :class:`Tally` counting the batch, through the exception ``stop`` that stops it: they go
     into its record's ``results``."""
     setattr(stop, _LATE, [*getattr(stop, _LATE, ()), *items])
+
+
+def carry(stop: BaseException, record: BatchStopped) -> None:
+    """Give ``stop`` (the ``KeyboardInterrupt`` or ``CancelledError`` stopping a batch)
+    ``record`` as its ``partial``, and its text as a note: a traceback of the interrupt (in a
+    terminal, or Jupyter's) then says what was kept and how to resume, not only
+    ``KeyboardInterrupt``. A record given again replaces the note of the one before."""
+    before = getattr(stop, "partial", None)
+    notes = getattr(stop, "__notes__", None)
+    if isinstance(before, BatchStopped) and notes is not None and str(before) in notes:
+        notes.remove(str(before))
+    stop.partial = record  # type: ignore[attr-defined]
+    stop.add_note(str(record))
 
 
 class BatchStopped(RunError):
@@ -93,6 +106,9 @@ class Tally:
         self.handed = 0
         self.failed = 0
         self.unhanded: list[Any] = []  # completed as the batch stopped, never counted
+        #: Completed together with the item being handed over, and waiting their turn: a
+        #: batch stopped while one is handed over (Ctrl-C) lists the rest as completed.
+        self.waiting: list[Any] = []
 
     def record(self, store: Any, late: Sequence[Any] = ()) -> BatchStopped:
         """The :class:`BatchStopped` of the batch kept in ``store`` (a BatchStore or
@@ -100,7 +116,7 @@ class Tally:
         return BatchStopped(
             handed=self.handed - len(late),
             failed=self.failed - sum(not item.ok for item in late),
-            results=[*late, *self.unhanded],
+            results=[*late, *self.unhanded, *self.waiting],
             batch_key=getattr(store, "batch_key", None),
             store=getattr(store, "directory", None),
         )
@@ -117,7 +133,7 @@ class Tally:
                 yield item
         except (asyncio.CancelledError, KeyboardInterrupt) as stop:
             self.unhanded += getattr(stop, _LATE, ())
-            stop.partial = self.record(store)  # type: ignore[union-attr]
+            carry(stop, self.record(store))
             raise
         finally:
             await results.aclose()
@@ -135,7 +151,7 @@ def stopped_preparing(batch_key: Any, store: Any) -> Iterator[None]:
         if named is not None and store is None:
             store = default_directory(named)
         kept = store if named is not None and isinstance(store, (str, os.PathLike)) else None
-        interrupt.partial = BatchStopped(handed=0, batch_key=named, store=kept)  # type: ignore[attr-defined]
+        carry(interrupt, BatchStopped(handed=0, batch_key=named, store=kept))
         raise
 
 

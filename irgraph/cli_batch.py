@@ -349,10 +349,11 @@ def batch_target(args: argparse.Namespace) -> Any:
     return load_target(args.target)
 
 
-def _command_words(said: str, args: argparse.Namespace, kept: bool) -> str:
+def _command_words(said: str, args: argparse.Namespace, kept: bool | None) -> str:
     """A batch's refusal as the command says it: its options for ``batch_key``; and, when the
-    results file holds results (``kept``), that a changed pipeline needs a new one too (the
-    same file, holding the old pipeline's results, would be refused)."""
+    results file holds results of another pipeline (``kept`` True), that a changed pipeline
+    needs a new one too (the same file would be refused); when it holds only this pipeline's
+    (``kept`` None), that it resumes with the new key (deleting it would lose them)."""
     from irgraph.batch_store import default_directory
 
     new = "give it a new --batch-key"
@@ -360,8 +361,24 @@ def _command_words(said: str, args: argparse.Namespace, kept: bool) -> str:
         new += f" and a new -o file (the results {args.output} holds are the old pipeline's)"
         store = f"delete the directory {default_directory(args.batch_key)}"
         said = said.replace(store, f"{store} and the results file {args.output}")
+    elif kept is None and args.batch_key is not None:
+        mine = f"the results {args.output} holds are this pipeline's"
+        new += f" ({mine}, and resume under the new key)"
     said = said.replace("give it a new batch_key", new)
     return f"{said.rstrip('.')}."
+
+
+def _results_kind(found: Any, target: Any) -> bool | None:
+    """What the results file (scanned into ``found``) holds that a resumed batch would keep:
+    ``False`` nothing, ``None`` only results of ``target``, ``True`` some of another pipeline
+    (or of an irgraph that did not record it)."""
+    from irgraph.batch_pipeline import described_json, digest_of_described
+
+    kept = [pipeline for _, _, ok, pipeline in found.values() if ok]
+    if not kept:
+        return False
+    digest = digest_of_described(json.loads(described_json(target)))
+    return True if any(pipeline != digest for pipeline in kept) else None
 
 
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
@@ -407,7 +424,7 @@ def _batch_held(
         inputs.close()
         if isinstance(error, RunError):
             raise
-        raise _setup_mistake(error, args, bool(found)) from None
+        raise _setup_mistake(error, args, found, target) from None
     except BaseException:
         inputs.close()
         raise
@@ -444,6 +461,11 @@ def _batch_held(
         ending = "Terminated (SIGTERM)" if terminated(stop) else "Interrupted"
         code = exit_code(stop)
         batch.untidy = True
+        # Items that completed as it stopped, never handed over: written, not run again.
+        for item in getattr(getattr(stop, "partial", None), "results", ()):
+            line = batch.pending.pop(item.index, None)
+            if line is not None:
+                batch.write(line, item)
     except BatchError as error:
         batch.drain()
         batch.write(batch.pending.pop(error.index), error.item)
@@ -453,7 +475,7 @@ def _batch_held(
     finally:
         batch.close(args.output)
     if refused is not None:  # a mistake in the setup (deployment, pool), as above: exit 2
-        raise _setup_mistake(refused, args, bool(found)) from None
+        raise _setup_mistake(refused, args, found, target) from None
     if batch.stopped and not ending:
         ending = "Stopped at the first failure (--fail-fast)"
     if ending:
@@ -478,6 +500,10 @@ def _check_pipeline(output: str, found: Any, target: Any, batch: _Batch) -> str 
     return check_pipeline(output, found, batch.pipeline, described)
 
 
-def _setup_mistake(error: IrgraphError, args: argparse.Namespace, kept: bool) -> CliError:
+def _setup_mistake(
+    error: IrgraphError, args: argparse.Namespace, found: Any, target: Any
+) -> CliError:
     """A batch refused before any item ran, in the command line's words: exit code 2."""
-    return CliError(_command_words(str(error), args, kept))
+    said = str(error)
+    renamed = args.batch_key is not None and "give it a new batch_key" in said
+    return CliError(_command_words(said, args, _results_kind(found, target) if renamed else False))

@@ -19,6 +19,7 @@ from irgraph.graph import to_graph
 from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
 from irgraph.graph_mistakes import class_error, named
 from irgraph.initial_values import refuse_values
+from irgraph.state_keys import warn_misspelled_optional
 from irgraph.templates import parse_template, system_template
 
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ def initial_state(
     if not needs <= current.keys():
         check_initial_state(G, current.keys(), needs)
     refuse_values(G, current, needs, lambda node, key: _written_before(G, node, key))
+    warn_misspelled_optional(G, current)
     return current
 
 

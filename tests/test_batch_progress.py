@@ -181,6 +181,21 @@ def test_bad_arguments_are_refused_up_front():
         BatchProgress(3, jupyter="yes")  # type: ignore[arg-type]
 
 
+def test_the_wrong_twin_or_the_states_are_told_with_the_call_to_write():
+    with pytest.raises(PipelineError, match=r"Use its twin: async for item in abatch_progress"):
+        batch_progress(arun_many(WRITER, TOPICS, provider=FakeProvider()))
+    with pytest.raises(PipelineError, match=r"Use its twin: for item in batch_progress"):
+        abatch_progress(run_many(WRITER, TOPICS, provider=FakeProvider()))
+    log = io.StringIO()
+    with pytest.raises(PipelineError) as told:
+        list(batch_progress(TOPICS, stream=log))  # the states, not run_many's results
+    assert str(told.value) == (
+        "The batch progress counts the results of run_many(), each an ItemResult, but got "
+        "{'topic': 'topic 0'} of type dict. Wrap the results, not the states: "
+        "batch_progress(run_many(pipeline, states, ...))."
+    )
+
+
 @pytest.fixture
 def shell() -> Iterator[object]:
     """A real IPython shell (no kernel), cleared afterwards so other tests see none."""

@@ -153,8 +153,9 @@ INTERRUPTED = textwrap.dedent(
                              store=sys.argv[2]):
             pass
     except KeyboardInterrupt as stop:
-        p = stop.partial
-        print(json.dumps({"type": type(p).__name__, "handed": p.handed, "message": str(p)}))
+        p, notes = stop.partial, getattr(stop, "__notes__", [])
+        print(json.dumps({"type": type(p).__name__, "handed": p.handed, "message": str(p),
+                          "notes": notes}))
         sys.exit(130)
     """
 )
@@ -185,6 +186,8 @@ def test_ctrl_c_as_run_many_starts_says_how_to_resume_and_resuming_finishes(tmp_
     said = _stopped_child(INTERRUPTED, key, tmp_path)
     assert said["message"].startswith(f"The batch {key!r} was stopped before any item was handed")
     assert f"batch_key={key!r} and store={str(tmp_path)!r}" in said["message"]
+    # the interrupt's traceback says it too (a note), not only "KeyboardInterrupt"
+    assert said["notes"] == [said["message"]]
     again = list(run_many(CHAIN, ITEMS, provider=FakeProvider(), batch_key=key, store=tmp_path))
     assert all(item.ok for item in again) and len(_kept(tmp_path)) == len(ITEMS)
 
@@ -209,6 +212,7 @@ def test_ctrl_c_while_the_batch_is_checked_says_nothing_was_handed_over(tmp_path
     shown = {"store": str(tmp_path), "default store": os.path.join(".irgraph-batches", key or "")}
     assert partial.store == shown.get(keyed)
     said = str(partial)
+    assert info.value.__notes__ == [said]  # in the interrupt's traceback
     assert said.startswith("The batch " + ("" if key is None else "'checked-v1' "))
     assert ("nothing was kept" in said) == (key is None)
 
@@ -239,8 +243,9 @@ UNDER_ASYNCIO_RUN = textwrap.dedent(
     try:
         asyncio.run(main())
     except KeyboardInterrupt as stop:
-        p = stop.__context__.partial
-        print(json.dumps({"type": type(p).__name__, "handed": p.handed, "message": str(p)}))
+        p, notes = stop.__context__.partial, getattr(stop.__context__, "__notes__", [])
+        print(json.dumps({"type": type(p).__name__, "handed": p.handed, "message": str(p),
+                          "notes": notes}))
         sys.exit(130)
     """
 )
@@ -250,6 +255,7 @@ def test_ctrl_c_under_asyncio_run_keeps_the_partial_in_the_interrupts_context(tm
     key = f"stop-{uuid.uuid4().hex[:8]}"
     said = _stopped_child(UNDER_ASYNCIO_RUN, key, tmp_path)
     assert f"batch_key={key!r} and store={str(tmp_path)!r}" in said["message"]
+    assert said["notes"] == [said["message"]]
 
 
 def test_an_item_that_completes_as_the_batch_is_cancelled_is_in_its_record(tmp_path):

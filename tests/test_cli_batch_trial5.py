@@ -290,6 +290,29 @@ def test_a_changed_pipeline_resumed_into_the_same_results_file_is_told_what_chan
     assert found == [f"<r: Study {topic}.>" for topic in sorted(TOPICS)]
 
 
+def test_a_results_file_of_the_changed_pipeline_is_not_called_the_old_pipelines(here, capsys):
+    """Refused under its old --batch-key, a changed pipeline whose -o file holds only its own
+    results was told the file held the old pipeline's, and to delete it (its finished items)."""
+    assert call("-o", "old.jsonl", "--batch-key", "v1")[0] == 0
+    (here / f"{MODULE}.py").write_text(PIPELINES.replace("Research {topic}", "Study {topic}"))
+    sys.modules.pop(MODULE)
+    assert call("-o", "new.jsonl")[0] == 0  # the changed pipeline's results, unkeyed
+    capsys.readouterr()
+    assert call("-o", "new.jsonl", "--batch-key", "v1")[0] == 2  # the old key: refused
+    err = capsys.readouterr().err
+    assert "holds are the old pipeline's" not in err and "results file new.jsonl" not in err
+    assert (
+        "give it a new --batch-key (the results new.jsonl holds are this pipeline's, and "
+        "resume under the new key); to start this batch over with it, delete the directory "
+        ".irgraph-batches/v1." in err
+    )
+    # what it says: a new key on the same file resumes this pipeline's results
+    code, text = call("-o", "new.jsonl", "--batch-key", "v2")
+    assert code == 0 and "0 done, 0 failed, 3 resumed" in text, text
+    found = sorted(r["state"]["findings"] for r in states(here / "new.jsonl"))
+    assert found == [f"<r: Study {topic}.>" for topic in sorted(TOPICS)]
+
+
 def test_a_work_pool_without_a_prefect_server_is_refused_up_front(here, capsys, monkeypatch):
     monkeypatch.setenv("PREFECT_API_URL", "")
     argv = ["-o", "r.jsonl", "--backend", "prefect", "--work-pool", "pool"]

@@ -1,0 +1,77 @@
+"""A run's initial state against the keys its pipeline reads: a given key that is an optional
+read misspelled.
+
+A required read that the state lacks stops the run (:func:`irgraph.validate.check_initial_state`),
+but an optional one (``{style?}``) is simply empty when unset: a state that gives ``styel`` runs
+without a word and renders the prompt without the value. Keys nothing reads are common (a data
+set's id or label columns), so only a given key that nothing reads and that looks like an
+optional read the state does not give (and no step writes) is told, as a warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from irgraph.errors import closest_keys
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["warn_misspelled_optional"]
+
+#: Per graph: (every key its nodes read, optionally read or write; its optional reads).
+_KEYS: weakref.WeakKeyDictionary[nx.DiGraph, tuple[frozenset[str], frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _keys(G: nx.DiGraph) -> tuple[frozenset[str], frozenset[str]]:
+    known = _KEYS.get(G)
+    if known is None:
+        mentioned: set[str] = set()
+        optional: set[str] = set()
+        written: set[str] = set()
+        for data in G._node.values():
+            mentioned.update(data.get("reads", ()))
+            optional.update(data.get("optional_reads", ()))
+            written.update(data.get("writes", ()))
+            if data.get("kind") == "map_over":
+                written.add(data["item"])
+        mentioned |= optional | written
+        known = _KEYS[G] = (frozenset(mentioned), frozenset(optional - written))
+    return known
+
+
+def warn_misspelled_optional(G: nx.DiGraph, given: Iterable[str]) -> None:
+    """Warn (``UserWarning``) for each key of ``given`` that nothing in ``G`` reads or writes
+    and that looks like an optional read ``given`` lacks: the read is empty in this run.
+
+    >>> from irgraph import Agent, to_graph
+    >>> G = to_graph(Agent("w").instruct("Write {topic}. {style?}"))
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as told:
+    ...     warnings.simplefilter("always")
+    ...     warn_misspelled_optional(G, ["topic", "styel", "id"])
+    >>> print(told[0].message)  # doctest: +ELLIPSIS
+    The initial state gives 'styel', which nothing in the pipeline reads; did you mean 'style'?...
+    """
+    mentioned, optional = _keys(G)
+    keys = set(given)
+    unread = keys - mentioned
+    if not unread or not optional:
+        return
+    unset = optional - keys
+    for key in sorted(unread):
+        close = closest_keys(key, unset, n=1)
+        if close:
+            warnings.warn(
+                f"The initial state gives {key!r}, which nothing in the pipeline reads; did you "
+                f"mean {close[0]!r}? The pipeline reads {{{close[0]}?}}, which is optional, so "
+                f"this run goes on with it empty. Give the value as {close[0]!r} (or drop "
+                f"{key!r} if it is meant for something else).",
+                UserWarning,
+                stacklevel=2,
+            )

@@ -1,0 +1,63 @@
+"""A given state key that is an optional read misspelled ({style?} given as 'styel') is told
+as a warning: the run went on with the read empty and said nothing."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from irgraph import Agent, run, run_many
+from irgraph.testing import FakeProvider
+from tests.support.batch_dir import batch_dir, batch_in
+
+PIPELINE = Agent("w").instruct("Write about {topic}. {style?}").writes("out")
+
+
+def told(state: dict, pipeline=PIPELINE) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(pipeline, provider=FakeProvider(), state=state)
+    assert "out" in result.state
+    return [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def test_a_misspelled_optional_key_is_told_naming_both_keys():
+    (said,) = told({"topic": "owls", "styel": "short"})
+    assert said.startswith("The initial state gives 'styel', which nothing in the pipeline ")
+    assert "did you mean 'style'? The pipeline reads {style?}, which is optional" in said
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"topic": "owls", "style": "short"},  # given right
+        {"topic": "owls", "id": 7, "label": "x"},  # a data set's other columns
+        {"topic": "owls", "style": "short", "styel": "x"},  # the read is given
+    ],
+)
+def test_keys_that_are_not_an_unset_optional_read_misspelled_are_not_told(state):
+    assert told(state) == []
+
+
+def test_an_optional_read_a_step_writes_is_not_asked_for():
+    pipeline = Agent("s").instruct("Pick {topic}.").writes("style") >> PIPELINE
+    assert told({"topic": "owls", "styel": "x"}, pipeline) == []
+
+
+def test_a_batch_tells_it_for_its_items():
+    states = [{"topic": "owls", "styel": "short"}, {"topic": "bats"}]
+    with pytest.warns(UserWarning, match="gives 'styel'.*did you mean 'style'"):
+        items = list(run_many(PIPELINE, states, provider=FakeProvider()))
+    assert all(item.ok for item in items)
+
+
+def test_the_command_line_says_it_on_one_line_of_its_own(tmp_path, monkeypatch, capsys):
+    module = "irgraph_state_keys_pipelines"
+    source = 'from irgraph import Agent\n\npipeline = Agent("w").instruct("On {topic}. {style?}")\n'
+    batch_dir(tmp_path, monkeypatch, module, source, [])
+    (tmp_path / "in.jsonl").write_text('{"topic": "owls", "styel": "short"}\n')
+    assert batch_in(f"{module}:pipeline", "-o", "out.jsonl")[0] == 0
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: warning: The initial state gives 'styel', which nothing ")
+    assert "UserWarning" not in err and "validate.py" not in err
