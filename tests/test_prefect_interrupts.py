@@ -120,7 +120,12 @@ def test_the_temporary_server_dies_with_a_process_killed_outright(tmp_path, when
 
     def asked() -> None:
         if when == "running":
-            assert child.stdout is not None and child.stdout.readline() == "asked\n"
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            if line != "asked\n":  # it ended without asking: say how (its stderr)
+                child.wait(timeout=60)
+                said = child.stderr.read() if child.stderr else ""
+                raise AssertionError(f"the child ended first ({child.returncode}): {said}")
 
     _killed_then_server_gone(child, asked)
 
