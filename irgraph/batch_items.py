@@ -1,5 +1,5 @@
-"""What a batch says of each item: :class:`ItemResult`, :class:`BatchError`, and the error
-of an item that is not a state.
+"""What a batch says of each item: :class:`ItemResult`, :class:`BatchError`, and the errors
+of an item that is not a state and of one that ran but could not be kept.
 
 All three are :mod:`irgraph.batch`'s; ``BatchError`` is importable from ``irgraph`` too.
 """
@@ -15,7 +15,7 @@ import attrs
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
 
-__all__ = ["ItemResult", "BatchError", "not_a_state"]
+__all__ = ["ItemResult", "BatchError", "not_a_state", "unkept"]
 
 
 @attrs.frozen
@@ -119,3 +119,10 @@ def not_a_state(index: int, state: Any) -> PipelineError | None:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def unkept(message: str, result: RunResult) -> RunError:
+    """The error of an item that ran but could not be kept, with its run's view."""
+    error = RunError(message, state=result.state, completed=list(result.outputs))
+    error.trace, error.calls, error.graph = result.trace, list(result.calls), result.graph
+    return error

@@ -24,6 +24,7 @@ __all__ = [
     "difference",
     "digest_of_described",
     "pipeline_description",
+    "pipeline_stamps",
     "recorded_pipeline",
     "same_pipeline_digests",
 ]
@@ -103,6 +104,15 @@ def digest_of_described(described: Any) -> str:
     True
     """
     return _hashed(described_text(described))[:16]
+
+
+def pipeline_stamps(described: Any) -> tuple[str | None, frozenset[str]]:
+    """What a keyed batch's kept items and answers carry of the pipeline described (``None``:
+    no pipeline, nothing stamped), and every stamp that names it
+    (:func:`same_pipeline_digests`)."""
+    if described is None:
+        return None, frozenset()
+    return _hashed(described_text(described))[:32], same_pipeline_digests(described, 32)
 
 
 def same_pipeline_digests(described: Any, length: int = 16) -> frozenset[str]:

@@ -24,14 +24,14 @@ batch is refused when it keeps items stamped with another pipeline, and resumes 
 record again) when it keeps only its own. "The pipeline" is its IR, everything that decides what
 is asked and what is done with the answer: the nodes and how they nest, their names and pinned
 ids, instructions, models, system prompts, model settings, output schemas and retries,
-timeouts, loop and route conditions (numbers by value, as a run compares them: ``1.0`` is
-``1``), and transforms and predicates by import path (a lambda by its code, defaults and
-captured values, a partial by its function and arguments, a callable object by its class and
-attributes: :mod:`irgraph.ir.identity`). Descriptions do not count,
-nor does the code behind an import path, nor the provider or run options: resuming with
-another provider, say one that no longer fails, is what resuming is for. The same IR built
-another way (an explicit ``Pipeline`` for ``>>``, or read back from its JSON) resumes; what a
-provider making answers up (``FakeProvider``) kept is marked, and a real provider's run asks.
+timeouts, loop and route conditions (numbers by value: ``1.0`` is ``1``), and transforms and
+predicates by import path (a lambda by its code, defaults and captured values, a partial by its
+function and arguments, a callable object by its class and attributes: :mod:`irgraph.ir.identity`).
+Descriptions do not count, nor does the code behind an import path, nor the provider or run
+options: resuming with another provider, say one that no longer fails, is what resuming is for.
+The same IR built another way (an explicit ``Pipeline`` for ``>>``, or read back from its JSON)
+resumes; what a provider making answers up (``FakeProvider``) kept is marked, and a real
+provider's run asks.
 
 Every file is written under a temporary name and renamed into place (``os.replace``), so a
 crash or Ctrl-C leaves a whole file or none; a file that is not whole, or not what it should
@@ -64,15 +64,10 @@ from typing import Any
 
 import attrs
 
+from irgraph.batch_items import unkept
 from irgraph.batch_pipeline import RECORD_FORMAT as _BATCH_FORMAT
-from irgraph.batch_pipeline import (
-    described_json,
-    described_text,
-    difference,
-    pipeline_description,
-    same_pipeline_digests,
-)
-from irgraph.errors import PipelineError, RunError
+from irgraph.batch_pipeline import described_json, difference, pipeline_description, pipeline_stamps
+from irgraph.errors import PipelineError
 from irgraph.events import RunResult
 from irgraph.ir.values import canonical, json_key, json_problem
 from irgraph.providers import ModelProvider, ModelRequest, completion
@@ -167,14 +162,8 @@ class BatchStore:
         # Through JSON, so that it compares equal to the one read back from the record.
         described = None if pipeline is None else described_json(pipeline)
         self._pipeline = None if described is None else json.loads(described)
-        # Every kept item and answer carries it: only this pipeline's are trusted. Numbers
-        # count by value (a route's 1 is its 1.0, as the run and the record compare them);
-        # the stamp of the text as written, an earlier irgraph's, is this pipeline's too.
-        self._stamp: str | None = None
-        self._stamps: frozenset[str] = frozenset()
-        if self._pipeline is not None:
-            self._stamps = same_pipeline_digests(self._pipeline, 32)
-            self._stamp = _digest_text(described_text(self._pipeline))
+        # Every kept item and answer carries the stamp: only this pipeline's stamps are trusted.
+        self._stamp, self._stamps = pipeline_stamps(self._pipeline)
         # A record of the first version vouches for items and answers kept before stamps.
         self._unstamped_trusted = pipeline is None
         self._claimed = pipeline is None
@@ -225,9 +214,7 @@ class BatchStore:
             self._claimed = json_key(kept["pipeline"]) == json_key(self._pipeline)  # True != 1
             if self._claimed:
                 self._unstamped_trusted = kept.get("version") == 1
-                # The pipeline as recorded may spell a number otherwise (1.0 for 1): what an
-                # earlier irgraph kept under it carries the stamp of that spelling.
-                self._stamps |= same_pipeline_digests(kept["pipeline"], 32)
+                self._stamps |= pipeline_stamps(kept["pipeline"])[1]  # an earlier irgraph's
                 return
             raise PipelineError(
                 f"Batch {self.batch_key!r} in {self.directory} was started with another "
@@ -341,7 +328,7 @@ class BatchStore:
             for name, value in (("final state", result.state), ("outputs", result.outputs)):
                 problem = json_problem(value, name)
                 if problem:
-                    raise _unkept(
+                    raise unkept(
                         f"Item {index} of the batch ran, but its {name} cannot be kept as JSON "
                         f"({problem}). A keyed batch keeps each item's final state and outputs "
                         f"as JSON: have the pipeline write JSON values, or {UNKEYED}.",
@@ -370,7 +357,7 @@ class BatchStore:
                 writing = path
                 _write_atomically(path, record)
             except OSError as exc:
-                raise _unkept(
+                raise unkept(
                     f"Item {index} of the batch ran, but its result could not be kept in "
                     f"{writing} ({exc.strerror or exc}). Its final state is in this item's "
                     "result, and what its agents answered stays kept: make the store "
@@ -410,13 +397,6 @@ def _whole_item(data: Any, key: str) -> bool:
         and all(isinstance(warning, str) for warning in data["warnings"])
         and isinstance(data.get("placeholder"), bool)
     )
-
-
-def _unkept(message: str, result: RunResult) -> RunError:
-    """The error of an item that ran but could not be kept, with its run's view."""
-    error = RunError(message, state=result.state, completed=list(result.outputs))
-    error.trace, error.calls, error.graph = result.trace, list(result.calls), result.graph
-    return error
 
 
 class RememberingProvider:

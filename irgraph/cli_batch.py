@@ -29,17 +29,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
-import stat
 import sys
 from collections import deque
 from collections.abc import Generator, Iterator
 from typing import IO, Any, TextIO, cast
 
-import attrs
-
+from irgraph.cli_batch_inputs import Inputs, Line, line_key
 from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
@@ -55,112 +52,9 @@ from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
 from irgraph.cli_signals import exit_code, terminated
 from irgraph.errors import IrgraphError, PipelineError, RunError
-from irgraph.ir.values import NotJsonNumber, refuse_constant
 from irgraph.providers import makes_answers_up
 
 __all__ = ["batch_command", "line_key"]
-
-_EXAMPLE = '{"topic": "owls"}'
-
-
-# Inputs ----------------------------------------------------------------------------------
-
-
-def line_key(raw: bytes | str) -> str:
-    """The hash of an input line's content (surrounding whitespace left out).
-
-    >>> line_key('{"topic": "owls"}\\n') == line_key(b'{"topic": "owls"}')
-    True
-    """
-    data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    return hashlib.sha256(data.strip()).hexdigest()[:16]
-
-
-@attrs.frozen
-class _Line:
-    index: int
-    number: int  # the line number in the file, from 1
-    key: str
-    state: Any = None
-    problem: str | None = None
-
-
-def _parse(where: str, number: int, raw: bytes | str) -> tuple[Any, str | None]:
-    place = f"{where}:{number}"
-    hint = f"each line must be one JSON object (an initial state), such as {_EXAMPLE}"
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError as exc:
-        return None, f"{place} is not UTF-8 text (byte {exc.start}); save the file as UTF-8."
-    # A position past the line's end is no help; a byte-order mark (Windows editors write
-    # one) is not part of the JSON.
-    text = text.rstrip("\r\n").removeprefix("\ufeff") if number == 1 else text.rstrip("\r\n")
-    try:
-        state = json.loads(text, parse_constant=refuse_constant)
-    except RecursionError:
-        return None, f"{place} nests its JSON too deeply to read; {hint}."
-    except NotJsonNumber as exc:
-        return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
-    except json.JSONDecodeError as exc:
-        return None, f"{place} is not valid JSON ({exc.msg} at column {exc.colno}); {hint}."
-    except ValueError as exc:
-        return None, f"{place} is not valid JSON ({exc}); {hint}."
-    if not isinstance(state, dict):
-        return None, f"{place} holds a JSON {_JSON_KINDS[type(state)]}, not an object; {hint}."
-    return state, None
-
-
-_JSON_KINDS = {
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
-
-
-class _Inputs:
-    """The inputs file, opened (and checked) up front and read line by line."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.where = "<stdin>" if path == "-" else path
-        self.file: IO[Any]
-        if path == "-":
-            self.file = getattr(sys.stdin, "buffer", sys.stdin)
-            return
-        if os.path.isdir(path):
-            raise CliError(f"The inputs {path!r} are a directory; give a JSON Lines file.")
-        try:
-            self.file = open(path, "rb")  # closed by close()
-        except OSError as exc:
-            raise CliError(
-                f"Cannot read the inputs file {path!r}: {exc.strerror}; give a JSON Lines file "
-                "you may read (a relative path starts at the current directory), or - for "
-                "standard input."
-            ) from None
-
-    def count(self) -> int | None:
-        """The number of items, when the inputs are a regular file (else ``None``)."""
-        if self.path == "-" or not stat.S_ISREG(os.fstat(self.file.fileno()).st_mode):
-            return None
-        with open(self.path, "rb") as file:
-            return sum(1 for raw in file if raw.strip())
-
-    def close(self) -> None:
-        if self.path != "-":
-            self.file.close()
-
-    def lines(self) -> Iterator[_Line]:
-        index = 0
-        with contextlib.closing(self):
-            for number, raw in enumerate(self.file, 1):
-                if not raw.strip():
-                    continue
-                state, problem = _parse(self.where, number, raw)
-                yield _Line(index, number, line_key(raw), state, problem)
-                index += 1
 
 
 # The command -----------------------------------------------------------------------------
@@ -212,13 +106,13 @@ def _backend(args: argparse.Namespace) -> Any:
 class _Batch:
     """One ``irgraph batch`` command: the lines handed to ``run_many`` and the results."""
 
-    def __init__(self, args: argparse.Namespace, inputs: _Inputs, meter: Meter) -> None:
+    def __init__(self, args: argparse.Namespace, inputs: Inputs, meter: Meter) -> None:
         self.args = args
         self.inputs = inputs
         self.meter = meter
         self.kept: dict[int, str] = {}
-        self.pending: dict[int, _Line] = {}  # run_many's index -> the line it runs
-        self.bad: deque[_Line] = deque()  # lines that are not states, to report
+        self.pending: dict[int, Line] = {}  # run_many's index -> the line it runs
+        self.bad: deque[Line] = deque()  # lines that are not states, to report
         self.untidy = False  # a kept line was run again (its older line stands twice), or Ctrl-C
         self.read: int | None = None  # the number of items, once every line has been read
         self.stopped = False  # by --fail-fast
@@ -244,7 +138,7 @@ class _Batch:
             yield line.state
         self.read = index + 1
 
-    def write(self, line: _Line, item: Any = None) -> None:
+    def write(self, line: Line, item: Any = None) -> None:
         record = result_record(line, item, self.inputs.where, self.made_up, self.pipeline)
         assert self.out is not None
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
@@ -403,7 +297,7 @@ def _batch_held(
     provider = None if args.work_pool else check_provider(args.provider)
     made_up = makes_answers_up(provider)
     found = scan_results(args.output, real=not made_up)
-    inputs = _Inputs(args.inputs)
+    inputs = Inputs(args.inputs)
     meter = Meter(inputs.count(), sys.stderr)
     batch = _Batch(args, inputs, meter)
     batch.made_up = made_up
