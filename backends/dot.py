@@ -42,8 +42,8 @@ import attrs as attrs_lib
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, MissingExtraError
+from irgraph.exporter_calls import called_as, exporter_options
 from irgraph.graph import as_graph
-from irgraph.picture_options import called_as, exporter_options
 
 from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value

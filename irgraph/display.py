@@ -22,9 +22,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import IrgraphError
+from irgraph.exporter_calls import drawing_for
 from irgraph.graph import as_graph
 from irgraph.ir import set_display_hook
-from irgraph.picture_options import check_picture_options, drawing_for
+from irgraph.picture_options import check_picture_options
 
 if TYPE_CHECKING:
     pass
