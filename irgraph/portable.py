@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError
 from irgraph.ir.functions import main_function_warning
+from irgraph.node_attributes import COMMON, SETTINGS
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -67,6 +68,17 @@ def portable(G: nx.DiGraph) -> nx.DiGraph:
         H.add_edge(ids.get(u, u), ids.get(v, v), **{k: json.dumps(x) for k, x in data.items()})
     H.graph = {k: json.dumps(v) for k, v in G.graph.items()}
     return H
+
+
+def _theirs(value: Any) -> Any:
+    """An attribute irgraph does not write, which a tool that opened the file added (a
+    colour, a position): decoded when it is JSON text, else kept as the tool wrote it."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def _warn_main_functions(G: nx.DiGraph) -> None:
@@ -137,6 +149,7 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
             "from_portable(nx.read_graphml(path))), or node-link JSON "
             "(json.dumps(nx.node_link_data(G))).",
         )
+    ours = {ID, *COMMON, *(name for names in SETTINGS.values() for name in names)}
     G = type(H)()
     ids: dict[Any, Any] = {}
     where = "the graph"
@@ -145,7 +158,7 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
             decoded = {}
             for k, v in data.items():
                 where = f"node {nid!r}, attribute {k!r}"
-                decoded[k] = json.loads(v)
+                decoded[k] = json.loads(v) if k in ours else _theirs(v)
             ids[nid] = decoded.pop(ID, nid)  # an id XML could not hold, written escaped
             G.add_node(ids[nid], **decoded)
         for u, v, data in H.edges(data=True):

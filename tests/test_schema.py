@@ -87,6 +87,25 @@ def test_scalar_only_writers_take_the_portable_copy_and_read_it_back(G, tmp_path
         assert from_graph(back) == pipeline().inputs("topic").to_ir()
 
 
+def test_a_graphml_file_a_drawing_tool_added_attributes_to_still_reads_back(G, tmp_path):
+    """A tool that opens the file to draw it (yEd, Gephi) adds attributes of its own, a colour
+    as plain text and a position as a number: from_portable refused the file, since they are
+    no JSON text, though the pipeline's own attributes were all there."""
+    path = tmp_path / "pipeline.graphml"
+    nx.write_graphml(portable(G), path)
+    drawn = nx.read_graphml(path)
+    for nid in drawn:
+        drawn.nodes[nid].update(color="red", x=1.5, note='{"a": 1}')
+    nx.write_graphml(drawn, path)
+    back = from_portable(nx.read_graphml(path))
+    assert from_graph(back) == from_graph(G)
+    node = next(iter(back.nodes.values()))
+    assert (node["color"], node["x"], node["note"]) == ("red", 1.5, {"a": 1})
+    drawn.nodes[next(iter(drawn))]["instruction"] = "Write."  # one of ours: JSON text or nothing
+    with pytest.raises(PipelineError, match="attribute 'instruction'"):
+        from_portable(drawn)
+
+
 def test_settings_read_back_every_ir_field(G):
     nodes = ir_nodes(G, pipeline().to_ir())
     for nid, data in G.nodes(data=True):
