@@ -56,6 +56,15 @@ def portable(G: nx.DiGraph) -> nx.DiGraph:
     True
     """
     _need_graph(G, "portable")
+    kinds = [data.get("kind") for data in G._node.values()]
+    if kinds and all(isinstance(k, str) and k.startswith('"') for k in kinds):  # '"agent"'...
+        raise PipelineError(
+            "portable() got a graph that is portable already: its attributes are JSON text, "
+            "and encoding them again would make a file from_portable reads back as text, not "
+            "as the pipeline.",
+            hint="Write this graph as it is (nx.write_graphml(H, path)), or pass portable() "
+            "the graph to_graph made (from_portable(H) gives it back from this one).",
+        )
     _warn_main_functions(G)
     ids = _xml_ids(G)
     H = type(G)()

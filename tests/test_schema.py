@@ -106,6 +106,17 @@ def test_a_graphml_file_a_drawing_tool_added_attributes_to_still_reads_back(G, t
         from_portable(drawn)
 
 
+def test_a_graph_made_portable_twice_is_refused_where_it_is_encoded_again(G):
+    """portable(portable(G)) encoded the JSON text again: the file read back held text where
+    the pipeline was, and only from_graph, much later, said the graph was not decoded."""
+    once = portable(G)
+    with pytest.raises(PipelineError, match="portable already"):
+        portable(once)
+    assert from_graph(from_portable(once)) == from_graph(G)
+    alone = to_graph(Agent("a").instruct("Go.").writes("x"))  # its tree is a bare node id
+    assert from_graph(from_portable(portable(alone))) == from_graph(alone)
+
+
 def test_settings_read_back_every_ir_field(G):
     nodes = ir_nodes(G, pipeline().to_ir())
     for nid, data in G.nodes(data=True):
