@@ -1,6 +1,7 @@
 """What a map-over gathers from each item when ``.collect()`` is not given: the key its body
 writes last, in reading order. A body that ends with parallel branches writing different
-keys has no last one, so it is refused rather than gathering one and dropping the others.
+keys has no last one, so it is refused rather than gathering one and dropping the others; so
+is one ending with a route whose branches write different keys last.
 """
 
 from __future__ import annotations
@@ -55,4 +56,35 @@ def default_collect(name: str, children: Sequence[Node]) -> str | None:
                 hint=f"Name it, e.g. .collect('{keys[0]}'), or end the body with a step that "
                 f"reads {named} and writes the one key to collect.",
             )
-    return last_write(SequenceNode(name, tuple(children)))
+    chosen = last_write(SequenceNode(name, tuple(children)))
+    if isinstance(final, RouteNode) and chosen is not None:
+        lasts = [last_write(b) for b in final.children]
+        keys = list(dict.fromkeys(k for k in lasts if k is not None))
+        if None not in lasts and not all(chosen in _written(b) for b in final.children):
+            named = ", ".join(f"'{k}'" for k in keys)
+            raise PipelineError(
+                f"Map-over '{name}' has no .collect(), and its body ends with route "
+                f"'{final.name}', whose branches write {named} last: an item gives the key "
+                f"of the branch it takes, so '{chosen}', which it would collect (the key "
+                "written last in reading order), is missing for an item that takes another.",
+                node=name,
+                hint=f"Write one key on every branch of '{final.name}' (e.g. .writes('{keys[0]}') "
+                "on each) and collect that, or end the body with a step that reads them "
+                f"({', '.join('{' + k + '?}' for k in keys)}) and writes the one key to collect.",
+            )
+    return chosen
+
+
+def _written(node: Node) -> set[str]:
+    """Every key ``node`` writes (a nested map-over by its list alone)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, MapOverNode):
+            found.update([current.writes] if current.writes else [])
+            continue
+        if not isinstance(current, (SequenceNode, ParallelNode, LoopNode, RouteNode)):
+            found.update([current.writes] if current.writes else [])
+        stack.extend(getattr(current, "children", ()))
+    return found
