@@ -66,6 +66,12 @@ def no_branch_message(nid: str, op: RouteNode, state: Mapping[str, Any]) -> str:
         except (TypeError, ValueError):
             shown = repr(value)
         fix = f"add .when({value!r}, step) for it, or .otherwise(step) for every other value."
+        if isinstance(value, (list, tuple, Mapping)):
+            fix = (
+                "a route compares a string, number, boolean or None, which a list or an "
+                "object never equals: look inside it with a predicate, .when(lambda state: "
+                "..., step), or add .otherwise(step) for every other value."
+            )
         meant = [c.value for c in op.cases if c.kind == "equals" and respells(value, c.value)]
         if meant:  # "1" for .when(1, ...): most likely the value is spelt the other way
             fix = (

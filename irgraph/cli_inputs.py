@@ -279,6 +279,13 @@ def load_saved(path: str) -> Any:
             return from_json(text)
         except PipelineError as exc:
             raise _led(path, exc.problems) from None
+    if isinstance(data, dict) and "nodes" in data and "graph" in data and "adjacency" in data:
+        raise CliError(
+            f"{path!r} holds a graph saved as networkx's adjacency JSON (nx.adjacency_data), "
+            "and a saved pipeline graph is read from node-link JSON; save it with "
+            "json.dumps(nx.node_link_data(G)) (G = nx.adjacency_graph(data) reads this one "
+            "back)."
+        )
     if isinstance(data, dict) and "nodes" in data and "graph" in data:
         return _saved_graph(path, data)
     raise CliError(

@@ -1,9 +1,10 @@
 """The values a run starts with, checked against what the pipeline does with them before any
 node runs: ``None`` for a key a template requires (``None`` means no value), something other
 than a list for the key a map-over iterates first, and a value a route compares that spells
-one of its cases the other way (``"1"`` for ``.when(1, ...)``). Each would fail the run (or
-silently take another branch) only when that node is reached, after the model calls before it
-were paid for.
+one of its cases the other way (``"1"`` for ``.when(1, ...)``), or that none of its cases
+takes when it has no otherwise and every run reaches it. Each would fail the run (or silently
+take another branch) only when that node is reached, after the model calls before it were
+paid for.
 
 >>> from irgraph import Agent, MapOver, to_graph
 >>> each = MapOver("each").over("papers").step(Agent("read").writes("note")).writes("notes")
@@ -40,8 +41,8 @@ def refuse_values(
     before ``node`` writes ``key``, so that its read never sees the initial value."""
     empty = {key for key in needs if state[key] is None}
     unlisted = {key for key in needs if not isinstance(state[key], (list, tuple))}
-    if not unlisted:  # None is no list either: nothing to refuse
-        return
+    if not unlisted and not any(d["kind"] == "route" for d in G._node.values()):
+        return  # None is no list either, and a list only a route compares: nothing to refuse
     problems = []
     for nid, data in G.nodes(data=True):
         if data["kind"] in ("agent", "gate"):
@@ -49,8 +50,12 @@ def refuse_values(
         elif data["kind"] == "map_over" and data["over"] in unlisted:
             if not bound(nid, data["over"]):
                 problems.append(_unlisted_problem(nid, data["over"], state[data["over"]]))
-        elif data["kind"] == "route" and data["on"] in unlisted and not bound(nid, data["on"]):
-            problems += _respelt_problem(nid, data["on"], state[data["on"]], data["cases"])
+        elif data["kind"] == "route" and data["on"] in needs and not bound(nid, data["on"]):
+            value, cases = state[data["on"]], data["cases"]
+            found = _respelt_problem(nid, data["on"], value, cases)
+            if not found and _always_reached(G, nid):
+                found = _unmatched_problem(nid, data["on"], value, cases)
+            problems += found
     if problems:
         raise PipelineError(problems)
 
@@ -88,6 +93,55 @@ def _respelt_problem(node: str, key: str, value: Any, cases: list[Any]) -> list[
             f"compare with .when({value!r}, ...) if {canonical(value)} is what you mean.",
         )
     ]
+
+
+def _always_reached(G: nx.DiGraph, node: str) -> bool:
+    """Whether every run reaches ``node`` that does not fail before it: it sits in no route's
+    branch and no map-over's body (whose list may be empty), only in loops, which run their
+    body at least once."""
+    parent = G.nodes[node]["parent"]
+    while parent is not None:
+        if G.nodes[parent]["kind"] != "loop":
+            return False
+        parent = G.nodes[parent]["parent"]
+    return True
+
+
+def _unmatched_problem(node: str, key: str, value: Any, cases: list[Any]) -> list[Problem]:
+    """The problem of route ``node``, which every run reaches, when the initial ``value`` of
+    its ``key`` equals none of its ``cases`` and it has neither an otherwise nor a predicate
+    that could take it: the run would fail there, after the steps before it were paid for."""
+    if not all("equals" in case for case in cases):
+        return []
+    values = [case["equals"] for case in cases]
+    if any(same_value(value, other) for other in values):
+        return []
+    try:
+        shown = canonical(value)
+    except (TypeError, ValueError):
+        shown = repr(value)
+    return [
+        Problem(
+            f"Route '{node}' compares '{key}', and the initial state's '{key}' is {shown}, "
+            f"which none of its branches ({', '.join(map(canonical, values))}) takes, and it "
+            "has no otherwise: the run would fail there.",
+            node=node,
+            key=key,
+            hint=f"Give '{key}' one of the values its branches take, {_fix(value)}",
+        )
+    ]
+
+
+def _fix(value: Any) -> str:
+    """How a route takes ``value``, which none of its cases does: a case for it, or, for a
+    list or an object (which no case can compare with), a predicate."""
+    if isinstance(value, (list, tuple, dict)):
+        return (
+            "or look inside it with a predicate, .when(lambda state: ..., step) (a route "
+            "compares a string, number, boolean or None: a list or an object never equals "
+            "one), or add .otherwise(step) for every other value."
+        )
+    return f"add .when({value!r}, step) for it, or .otherwise(step) for every other value."
 
 
 def _kind(value: Any) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError
 from irgraph.ir.functions import main_function_warning
+from irgraph.node_attributes import COMMON, SETTINGS
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -157,8 +158,6 @@ def from_portable(H: nx.DiGraph) -> nx.DiGraph:
             "from_portable(nx.read_graphml(path))), or node-link JSON "
             "(json.dumps(nx.node_link_data(G))).",
         )
-    from irgraph.schema import COMMON, SETTINGS
-
     ours = {ID, *COMMON, *(name for names in SETTINGS.values() for name in names)}
     G = type(H)()
     ids: dict[Any, Any] = {}

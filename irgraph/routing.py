@@ -69,12 +69,18 @@ class Route(Builder):
         elif isinstance(condition, _SCALARS):
             case = RouteCase("equals", condition)
         else:
+            hint = "Write .when('bug', branch), or .when(lambda state: ..., branch)."
+            if isinstance(condition, Builder) and isinstance(branch, _SCALARS):
+                hint = (
+                    f"The value comes first and the branch second: write .when({branch!r}, "
+                    f"{condition!r})."
+                )
             raise PipelineError(
                 f"'{self._name}'.when() compares with a string, number, boolean or None, or "
                 f"takes a predicate of the state (got {condition!r} of type "
                 f"{type(condition).__name__}).",
                 node=self._name,
-                hint="Write .when('bug', branch), or .when(lambda state: ..., branch).",
+                hint=hint,
             )
         node = _as_node(self, "when", branch)
         new = self._with(branches=Chain(self._config.get("branches"), (case, node)))

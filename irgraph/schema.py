@@ -41,6 +41,7 @@ from irgraph.ir import (
     SequenceNode,
     TransformNode,
 )
+from irgraph.node_attributes import COMMON, SETTINGS
 from irgraph.portable import from_portable, portable
 from irgraph.schema_scopes import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes
 
@@ -68,55 +69,6 @@ __all__ = [
     "from_portable",
 ]
 
-#: Attributes every node has: what it is and where it sits, and the keys it reads and writes
-#: (for a scope, its own reads, e.g. a map-over's list, and every key its body writes), and
-#: ``pinned``: the id the node pins (then its node id, unless another node pinned it first).
-#: ``branch`` is, for a node directly in a route's body, the index of its case (else None).
-COMMON = (
-    "kind",
-    "label",
-    "parent",
-    "branch",
-    "reads",
-    "optional_reads",
-    "writes",
-    "inputs",
-    "pinned",
-)
-#: The settings of each kind, as node attributes (a transform's function and a loop's stop
-#: predicate as ``"module:qualname"``). Scopes also carry ``body_reads`` and
-#: ``body_optional_reads``: the keys their body reads from outside.
-SETTINGS: dict[str, tuple[str, ...]] = {
-    "agent": (
-        "instruction",
-        "model",
-        "description",
-        "timeout",
-        "system",
-        "settings",
-        "output",
-        "output_retries",
-    ),
-    "transform": ("function", "timeout"),
-    "gate": ("message", "timeout"),
-    "loop": (
-        "max_iterations",
-        "until",
-        "until_function",
-        "until_equals",
-        "body_reads",
-        "body_optional_reads",
-    ),
-    "map_over": (
-        "over",
-        "item",
-        "collect",
-        "max_concurrency",
-        "body_reads",
-        "body_optional_reads",
-    ),
-    "route": ("on", "cases", "body_reads", "body_optional_reads"),
-}
 #: The kind of each IR class (sequences and parallels are edges and the tree, not nodes).
 KIND: dict[type[Any], str] = {
     AgentNode: "agent",

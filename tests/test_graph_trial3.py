@@ -292,6 +292,16 @@ def test_a_gml_target_says_gml_cannot_hold_a_pipeline(saved_files, capsys):
     assert "nx.write_graphml(irgraph.portable(" in err
 
 
+def test_an_adjacency_json_target_says_which_json_to_save(saved_files, capsys):
+    """nx.adjacency_data keeps the graph's attributes as a list of pairs: the command dumped
+    that whole list, the pipeline's tree in it, as "not an object holding its pipeline"."""
+    G = to_graph(Agent("a").instruct("A {topic}").writes("x"), inputs={"topic"})
+    (saved_files / "adj.json").write_text(json.dumps(nx.adjacency_data(G)))
+    err = error_line(capsys, "check", "adj.json")
+    assert "'adj.json' holds a graph saved as networkx's adjacency JSON" in err
+    assert "json.dumps(nx.node_link_data(G))" in err and "tree" not in err
+
+
 def test_a_file_without_a_suffix_says_to_name_it_json(saved_files, capsys):
     err = error_line(capsys, "check", "pipeline")
     assert "without the .json suffix" in err and "rename it to pipeline.json" in err

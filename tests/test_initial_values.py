@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from irgraph import Agent, Loop, MapOver, PipelineError, Route, Transform, run
+from irgraph import Agent, Loop, MapOver, PipelineError, Route, RunError, Transform, run
 from irgraph.cli import main
 from irgraph.testing import FakeProvider
 
@@ -122,3 +122,39 @@ def test_a_route_value_spelt_the_other_way_in_the_initial_state_is_refused(case,
 def test_a_route_value_the_route_compares_as_it_is_runs(case, given, branch):
     done = run(_routed(case), provider=FakeProvider(), state={"priority": given, "t": "x"})
     assert done.state["o"].startswith(f"<{branch}:")
+
+
+def _strict(case: object) -> object:
+    return Route("r").on("priority").when(case, Agent("high").instruct("High {t}.").writes("o"))
+
+
+@pytest.mark.parametrize(
+    ("given", "fix"),
+    [(2, "add .when(2, step) for it"), ([1], "look inside it with a predicate")],
+)
+def test_a_route_value_no_case_takes_is_refused_before_the_steps_before_it_are_paid(given, fix):
+    """With no otherwise, run(..., state={'priority': 2}) against .when(1, ...) paid for
+    'plan' and then failed at the route; a list (which no case can equal) was told to add
+    .when([1], step), which .when refuses."""
+    plan = Agent("plan").instruct("Plan {t}.").writes("plan")
+    for pipeline in (plan >> _strict(1), Loop("L").step(plan >> _strict(1)).max_iterations(2)):
+        provider = FakeProvider()
+        with pytest.raises(PipelineError) as refused:
+            run(pipeline, provider=provider, state={"priority": given, "t": "x"})
+        assert (refused.value.node, refused.value.key) == ("r", "priority")
+        assert provider.calls == []
+        assert "none of its branches (1) takes, and it has no otherwise" in str(refused.value)
+        assert fix in str(refused.value)
+
+
+def test_a_route_no_run_may_reach_is_not_refused_for_its_value() -> None:
+    """In another route's branch or a map-over's body the route may never run: the value is
+    left to it, and the run tells it there when it does."""
+    inner = _strict(1)
+    outer = Route("mode").on("mode").when("a", inner).otherwise(Agent("z").writes("o"))
+    done = run(outer, provider=FakeProvider(), state={"mode": "b", "priority": 2, "t": "x"})
+    assert done.state["o"] == "<z: >"
+    each = MapOver("each").over("xs").step(inner).writes("os")
+    assert run(each, provider=FakeProvider(), state={"xs": [], "priority": 2, "t": "x"})
+    with pytest.raises(RunError, match="a list or an object never equals: look inside it"):
+        run(outer, provider=FakeProvider(), state={"mode": "a", "priority": [1], "t": "x"})

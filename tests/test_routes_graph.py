@@ -166,6 +166,10 @@ def json_round_trip(G: nx.DiGraph) -> nx.DiGraph:
         (lambda: Agent("a").output("string"), "must be a JSON Schema dict or a pydantic model"),
         (lambda: Agent("a").output({"type": "string"}, retries=-1), "retries"),
         (lambda: Route("r").on("k").when(["a"], Agent("a")), "compares with a string, number"),
+        (  # the arguments swapped: the error said only what the value must be
+            lambda: Route("r").on("k").when(Agent("a"), "bug"),
+            r"value comes first and the branch second: write \.when\('bug', Agent\('a'\)\)",
+        ),
         (lambda: Loop("l").until(is_urgent, equals=True), "equals= only with a state key"),
         (lambda: Loop("l").until("k", equals={1, 2}), "must be a JSON value"),
         (

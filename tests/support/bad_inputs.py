@@ -2188,11 +2188,22 @@ CATALOG: tuple[BadInput, ...] = (
         _row(
             "route-no-branch-at-run-time",
             "routes and outputs",
-            'run(Route("triage").on("category").when("bug", fix), '
-            'state={"ticket": "Add dark mode.", "category": "feature"})',
+            'run(classify >> Route("triage").on("category").when("bug", fix), '
+            'provider=FakeProvider(responses={"classify": \'"feature"\'}), '
+            'state={"ticket": "Add dark mode."})',
             RunError,
             "Node 'triage' failed",
             "Route 'triage' has no branch for category = \"feature\"",
+            "add .when('feature', step) for it, or .otherwise(step)",
+        ),
+        _row(
+            "route-initial-value-no-branch",
+            "routes and outputs",
+            'run(Route("triage").on("category").when("bug", fix), '
+            'state={"ticket": "Add dark mode.", "category": "feature"})',
+            PipelineError,
+            "Route 'triage' compares 'category'",
+            "the initial state's 'category' is \"feature\", which none of its branches",
             "add .when('feature', step) for it, or .otherwise(step)",
         ),
         _row(

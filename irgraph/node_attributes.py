@@ -1,0 +1,59 @@
+"""The names of a pipeline graph's node attributes, by what holds them: those every node has
+(:data:`COMMON`) and each kind's settings (:data:`SETTINGS`). :mod:`irgraph.schema` reads
+and writes the graph by them; :func:`irgraph.portable.from_portable` tells irgraph's own
+attributes from those another tool added to a file.
+"""
+
+from __future__ import annotations
+
+__all__ = ["COMMON", "SETTINGS"]
+
+#: Attributes every node has: what it is and where it sits, and the keys it reads and writes
+#: (for a scope, its own reads, e.g. a map-over's list, and every key its body writes), and
+#: ``pinned``: the id the node pins (then its node id, unless another node pinned it first).
+#: ``branch`` is, for a node directly in a route's body, the index of its case (else None).
+COMMON = (
+    "kind",
+    "label",
+    "parent",
+    "branch",
+    "reads",
+    "optional_reads",
+    "writes",
+    "inputs",
+    "pinned",
+)
+#: The settings of each kind, as node attributes (a transform's function and a loop's stop
+#: predicate as ``"module:qualname"``). Scopes also carry ``body_reads`` and
+#: ``body_optional_reads``: the keys their body reads from outside.
+SETTINGS: dict[str, tuple[str, ...]] = {
+    "agent": (
+        "instruction",
+        "model",
+        "description",
+        "timeout",
+        "system",
+        "settings",
+        "output",
+        "output_retries",
+    ),
+    "transform": ("function", "timeout"),
+    "gate": ("message", "timeout"),
+    "loop": (
+        "max_iterations",
+        "until",
+        "until_function",
+        "until_equals",
+        "body_reads",
+        "body_optional_reads",
+    ),
+    "map_over": (
+        "over",
+        "item",
+        "collect",
+        "max_concurrency",
+        "body_reads",
+        "body_optional_reads",
+    ),
+    "route": ("on", "cases", "body_reads", "body_optional_reads"),
+}
