@@ -96,9 +96,14 @@ def _parse(where: str, number: int, raw: bytes | str) -> tuple[Any, str | None]:
     # one) is not part of the JSON.
     text = text.rstrip("\r\n").removeprefix("\ufeff") if number == 1 else text.rstrip("\r\n")
     try:
-        state = json.loads(text, parse_constant=refuse_constant)
+        state = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=_unique)
     except RecursionError:
         return None, f"{place} nests its JSON too deeply to read; {hint}."
+    except _TwiceGiven as exc:
+        return None, (
+            f"{place} gives the key {exc.key!r} twice in one object, and JSON keeps only one "
+            f"of the two values; give it once ({hint})."
+        )
     except NotJsonNumber as exc:
         return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
     except json.JSONDecodeError as exc:
@@ -108,6 +113,25 @@ def _parse(where: str, number: int, raw: bytes | str) -> tuple[Any, str | None]:
     if not isinstance(state, dict):
         return None, f"{place} holds a JSON {_JSON_KINDS[type(state)]}, not an object; {hint}."
     return state, None
+
+
+class _TwiceGiven(ValueError):
+    """A JSON object of an input line gives ``key`` twice."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object of an input line as a dict, refusing a key given twice (``json`` would
+    keep the last value without a word)."""
+    made: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in made:
+            raise _TwiceGiven(key)
+        made[key] = value
+    return made
 
 
 _JSON_KINDS = {
