@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import stat
@@ -38,8 +37,9 @@ from collections import deque
 from collections.abc import Generator, Iterator
 from typing import IO, Any, TextIO, cast
 
-import attrs
-
+from irgraph.cli_batch_lines import Line as _Line
+from irgraph.cli_batch_lines import line_key
+from irgraph.cli_batch_lines import parse_line as _parse
 from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
@@ -55,93 +55,11 @@ from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
 from irgraph.cli_signals import exit_code, terminated
 from irgraph.errors import IrgraphError, PipelineError, RunError
-from irgraph.ir.values import NotJsonNumber, refuse_constant
 from irgraph.providers import makes_answers_up
 
 __all__ = ["batch_command", "line_key"]
 
-_EXAMPLE = '{"topic": "owls"}'
-
-
 # Inputs ----------------------------------------------------------------------------------
-
-
-def line_key(raw: bytes | str) -> str:
-    """The hash of an input line's content (surrounding whitespace left out).
-
-    >>> line_key('{"topic": "owls"}\\n') == line_key(b'{"topic": "owls"}')
-    True
-    """
-    data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    return hashlib.sha256(data.strip()).hexdigest()[:16]
-
-
-@attrs.frozen
-class _Line:
-    index: int
-    number: int  # the line number in the file, from 1
-    key: str
-    state: Any = None
-    problem: str | None = None
-
-
-def _parse(where: str, number: int, raw: bytes | str) -> tuple[Any, str | None]:
-    place = f"{where}:{number}"
-    hint = f"each line must be one JSON object (an initial state), such as {_EXAMPLE}"
-    try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError as exc:
-        return None, f"{place} is not UTF-8 text (byte {exc.start}); save the file as UTF-8."
-    # A position past the line's end is no help; a byte-order mark (Windows editors write
-    # one) is not part of the JSON.
-    text = text.rstrip("\r\n").removeprefix("\ufeff") if number == 1 else text.rstrip("\r\n")
-    try:
-        state = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=_unique)
-    except RecursionError:
-        return None, f"{place} nests its JSON too deeply to read; {hint}."
-    except _TwiceGiven as exc:
-        return None, (
-            f"{place} gives the key {exc.key!r} twice in one object, and JSON keeps only one "
-            f"of the two values; give it once ({hint})."
-        )
-    except NotJsonNumber as exc:
-        return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
-    except json.JSONDecodeError as exc:
-        return None, f"{place} is not valid JSON ({exc.msg} at column {exc.colno}); {hint}."
-    except ValueError as exc:
-        return None, f"{place} is not valid JSON ({exc}); {hint}."
-    if not isinstance(state, dict):
-        return None, f"{place} holds a JSON {_JSON_KINDS[type(state)]}, not an object; {hint}."
-    return state, None
-
-
-class _TwiceGiven(ValueError):
-    """A JSON object of an input line gives ``key`` twice."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object of an input line as a dict, refusing a key given twice (``json`` would
-    keep the last value without a word)."""
-    made: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in made:
-            raise _TwiceGiven(key)
-        made[key] = value
-    return made
-
-
-_JSON_KINDS = {
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
 
 
 class _Inputs:
