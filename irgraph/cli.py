@@ -13,7 +13,6 @@ the command line is one line on standard error, never a traceback. ``batch`` liv
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import os
 import sys
@@ -51,6 +50,7 @@ from irgraph.cli_pictures import (
 )
 from irgraph.cli_signals import exit_code, terminated, terminated_as_interrupt
 from irgraph.cli_state_types import check_spelling, check_texts_routed_on
+from irgraph.cli_warnings import told
 from irgraph.errors import IrgraphError, RunError
 
 __all__ = [
@@ -428,7 +428,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with terminated_as_interrupt(), warnings.catch_warnings():
-            warnings.showwarning = _told  # a warning of a run, as the command says its own
+            warnings.showwarning = told  # a warning of a run, as the command says its own
             return _command(args, out)
     except CliError as exc:
         print(f"irgraph: error: {exc}", file=sys.stderr)
@@ -449,33 +449,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return exit_code(stop)
     finally:  # Prefect's temporary server stops as the process exits: Ctrl-C there is 130
         quiet_prefect_exit()
-
-
-def _told(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    """Say a warning that irgraph raised while a command runs (a state key misspelt, say) on
-    one line of standard error, as the command's own messages are, not with the path and
-    source line of irgraph's module; one that points elsewhere (a pipeline module's line, a
-    library's) is shown as Python shows it."""
-    if os.path.abspath(filename).startswith(_OWN_DIRECTORIES):
-        print(f"irgraph: warning: {one_line(str(message))}", file=sys.stderr)
-    else:
-        _SHOW_WARNING(message, category, filename, lineno, file, line)
-
-
-_SHOW_WARNING = warnings.showwarning
-#: The directories of irgraph's modules, and of its backends (a package of their own).
-_OWN_DIRECTORIES = tuple(
-    os.path.dirname(os.path.abspath(spec.origin)) + os.sep
-    for spec in map(importlib.util.find_spec, ("irgraph", "irgraph.backends"))
-    if spec is not None and spec.origin is not None
-)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,18 @@ def test_nan_in_a_line_is_refused_with_or_without_a_batch_key(here):
         assert told.startswith("in.jsonl:2 holds NaN, which is not JSON")
 
 
+def test_a_key_given_twice_in_a_line_is_refused_not_one_value_taken(here):
+    (here / "in.jsonl").write_text('{"topic": "a"}\n{"topic": "b", "topic": "c"}\n')
+    assert batch("plain") == 1
+    told = messages(here / "out.jsonl")
+    assert set(told) == {1}  # the first line ran, the second failed alone
+    assert told[1] == (
+        "in.jsonl:2 gives the key 'topic' twice in one object, and JSON keeps only one of the "
+        "two values; give it once (each line must be one JSON object (an initial state), such "
+        'as {"topic": "owls"}).'
+    )
+
+
 def test_an_item_that_cannot_be_kept_is_told_to_drop_batch_key(here):
     assert batch("unkept", "--batch-key", "k") == 1
     told = messages(here / "out.jsonl")
