@@ -263,6 +263,37 @@ def _run_here(coro: Coroutine[Any, Any, T]) -> T:
             forget()
 
 
+#: Seconds between two looks for a Ctrl-C while a blocking run() waits for its helper thread.
+_LOOK_FOR_CTRL_C = 0.2
+
+
+def _hold_ctrl_c() -> bool:
+    """Hold SIGINT off this thread (and the threads it starts) until :func:`_let_ctrl_c`,
+    where the OS allows it (POSIX, the main thread); whether it did. ``Thread.start()`` waits
+    for the new thread to begin, which on a loaded machine took long enough for the helper
+    thread to be calling the model: a Ctrl-C there escaped before the wait that cancels the
+    run, and the run went on behind a KeyboardInterrupt that had no ``partial``. So the helper
+    thread waits until the caller is in that wait, and a Ctrl-C held till then is raised
+    there."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        return False
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return True
+
+
+def _let_ctrl_c(held: bool) -> None:
+    """Let SIGINT in again after :func:`_hold_ctrl_c` (``held``: it did hold it); one that
+    came meanwhile is raised now."""
+    if held:
+        import signal
+
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to completion from sync code, even when an event loop is already running
     in this thread (Jupyter): then it runs on a fresh loop in a helper thread.
@@ -296,6 +327,8 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     finished = threading.Event()
 
     def target() -> None:
+        go.wait()  # until the caller waits where a Ctrl-C cancels the run
+        _let_ctrl_c(held)  # held as the thread started: the processes it starts would be too
         try:
             with asyncio.Runner(loop_factory=lambda: loop) as runner:
                 box["value"] = runner.run(coro)
@@ -307,14 +340,27 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     def cancel() -> None:  # on the helper loop, which runs coro's task and its children
         _cancel(loop, coro)
 
-    threading.Thread(target=target, name="irgraph-run", daemon=True).start()
+    go = threading.Event()
+    held = _hold_ctrl_c()
     try:
-        finished.wait()
+        threading.Thread(target=target, name="irgraph-run", daemon=True).start()
+    except BaseException:
+        _let_ctrl_c(held)
+        raise
+    try:
+        _let_ctrl_c(held)  # a Ctrl-C that came while the thread started is raised here
+        go.set()
+        # In short waits: a SIGINT that lands as a wait begins to block (after Python last
+        # looked for signals) does not wake it, and its KeyboardInterrupt came only once the
+        # whole run had ended; a short wait looks again soon.
+        while not finished.wait(_LOOK_FOR_CTRL_C):
+            pass
     except KeyboardInterrupt as interrupt:
         try:
             loop.call_soon_threadsafe(cancel)  # runs once the loop runs coro's task
         except RuntimeError:  # the loop has closed: the run is over already
             pass
+        go.set()
         finished.wait()
         _keep_partial(interrupt, box.get("error"))
         raise

@@ -308,8 +308,10 @@ def test_a_lost_chunk_is_set_cancelling_so_its_slow_workers_process_ends_before_
     items = [{"topic": f"lost {token}"}]
     pool.block.write_text(f"Check <draft: Draft about lost {token}.>", encoding="utf-8")
     taken = Path(f"{pool.block}.taken")  # what the blocked call leaves: its process id
+    # the blocked chunk is lost after 20 s; the one sent again beats every 3.3 s: a loaded
+    # machine would have to hold it silent for 20 s, not 8, to have it taken as lost too
     backend = PrefectBackend(
-        work_pool=pool.backend.work_pool, deployment="chain/chain", lost_after=8
+        work_pool=pool.backend.work_pool, deployment="chain/chain", lost_after=20
     )
 
     async def lost() -> tuple[list[Any], list[str]]:

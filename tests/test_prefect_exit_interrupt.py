@@ -95,7 +95,7 @@ def test_ctrl_c_while_prefect_shuts_down_exits_130_without_a_traceback(phase):
     )
     assert "OK: no problems found." in done.stdout  # the command's output is all there
     pid = int(done.stdout.splitlines()[0])
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # bounds a failure only
     while _alive(pid) and time.monotonic() < deadline:  # killed; init reaps it
         time.sleep(0.05)
     assert not _alive(pid), "the temporary server was left running"
