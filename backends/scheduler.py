@@ -417,9 +417,11 @@ class Scheduler:
                 text = await (answer if seconds is None else with_timeout(answer, seconds, code))
             else:
                 asked = _now()
+                # A slot free at once is no wait, however long a busy machine took to hand it.
+                queued = self.limit.locked()
                 async with slot(self, request.node, path, asked):  # a handler is told of a wait
                     start = _now()
-                    waited = start - asked
+                    waited = start - asked if queued else 0.0
                     text = await with_timeout(self.model_answer(request, path), seconds, code)
             if cancel_asked(self):  # the provider caught the run's cancellation: not taken
                 raise asyncio.CancelledError
