@@ -127,7 +127,7 @@ def _fan_out(name: str, width: int) -> FanOut:
 #: How long a held call waits for another call to come before the check stops holding and
 #: reports the calls it saw at once: far longer than any backend that runs calls together
 #: takes between two of them, even on a loaded machine, yet short for a check that must fail.
-PATIENCE = 2.0
+PATIENCE = 5.0
 
 
 def check_parallel_overlap(make_backend: MakeBackend, width: int = 3, latency: float = 0.2) -> None:
