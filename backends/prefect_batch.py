@@ -102,6 +102,9 @@ class PoolBatch:
     fail_fast: bool
     max_concurrency: int | None = None
     poll_interval: float = 1.0
+    #: Items a poll found completed, not handed over yet: a batch stopped while one of them
+    #: is handed over (Ctrl-C) lists the rest in its record (``Tally.waiting``), not lost.
+    waiting: list[ItemResult] = attrs.field(factory=list, eq=False, repr=False)
 
     @property
     def deployment(self) -> str:
@@ -235,8 +238,10 @@ class _Sender:
             if not self.in_flight:
                 return
             await asyncio.sleep(self.batch.poll_interval)
-            for item in await self.poll():
-                yield item
+            waiting = self.batch.waiting
+            waiting[:] = await self.poll()
+            while waiting:
+                yield waiting.pop(0)
 
     def _kept(self, index: int, state: Any) -> tuple[str | PipelineError, ItemResult | None]:
         """The item's key, and its result when an earlier run of the batch completed it."""

@@ -394,6 +394,9 @@ def _results(
     if remote is None:
         return batch.tally.counted(batch.results(states), batch.store)
     check_remote(options, provider)
+    waiting = getattr(remote, "waiting", None)
+    if isinstance(waiting, list):  # its completed items not handed over yet: in a stop's record
+        batch.tally.waiting = waiting
     return batch.tally.counted(remote.results(states), batch.store)
 
 

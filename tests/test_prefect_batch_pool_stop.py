@@ -21,6 +21,7 @@ before sending) says what to do once.
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import contextlib
 import json
@@ -28,6 +29,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -37,7 +40,7 @@ from typing import Any
 import attrs
 import pytest
 
-from irgraph import Agent, PipelineError, arun_many
+from irgraph import Agent, PipelineError, arun_many, run_many
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from irgraph.batch_stop import BatchStopped, Tally
@@ -374,3 +377,49 @@ def test_a_chunk_refused_by_a_module_deployed_before_pipeline_digests_says_what_
     assert said.startswith(f"A worker of deployment 'chain-batch/{name}' refused a chunk"), said
     assert "runs another version of pipeline" in said, said
     assert said.count("deploy it again") == 1 and said.count("Regenerate") == 1, said
+
+
+def test_ctrl_c_as_an_item_is_handed_over_keeps_the_items_its_chunk_completed_beside_it(
+    pool: Pool,
+) -> None:
+    """Both items of one chunk arrive in one poll; a Ctrl-C noticed as the first is handed
+    over lists the second in the interrupt's record (it was dropped with the generator, so
+    ``irgraph batch -o`` paid for it again on the next run)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    token = uuid.uuid4().hex[:8]
+    items = [{"topic": f"slow {number} {token}"} for number in range(2)]  # one chunk
+    main = threading.main_thread()
+
+    def both_stalled() -> bool:
+        return (
+            sum(what == "stall" and token in prompt for what, _, _, prompt in calls(pool.log)) == 2
+        )
+
+    def interrupt() -> None:
+        # Once the chunk stalls, run_many waits for its first item in the main thread: the
+        # interrupt is noticed when that wait ends, as the first item is handed over.
+        deadline = time.monotonic() + 300
+        while not both_stalled() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        waits.append(sys._current_frames()[main.ident].f_code.co_filename == threading.__file__)
+        _thread.interrupt_main()
+        pool.stall.unlink()  # the chunk completes: both items come back in one poll
+
+    pool.stall.touch()
+    handed: list[int] = []
+    waits: list[bool] = []  # whether the main thread was waiting for an item when interrupted
+    helper = threading.Thread(target=interrupt, daemon=True)
+    try:
+        with temporary_settings({PREFECT_API_URL: shared_api_url()}):
+            with pytest.raises(KeyboardInterrupt) as stop:
+                helper.start()
+                for item in run_many(CHAIN, items, backend=pool.backend):
+                    handed.append(item.index)
+    finally:
+        helper.join(timeout=310)
+        pool.stall.unlink(missing_ok=True)
+    assert waits == [True]
+    late = stop.value.partial.results  # type: ignore[attr-defined]
+    assert all(item.ok for item in late), late
+    assert sorted(handed + [item.index for item in late]) == [0, 1]
