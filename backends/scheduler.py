@@ -416,9 +416,7 @@ class Scheduler:
                     answer = self.call(request, path)
                 text = await (answer if seconds is None else with_timeout(answer, seconds, code))
             else:
-                asked = _now()
-                # A slot free at once is no wait, however long a busy machine took to hand it.
-                queued = self.limit.locked()
+                asked, queued = _now(), self.limit.locked()  # a slot free at once: no wait
                 async with slot(self, request.node, path, asked):  # a handler is told of a wait
                     start = _now()
                     waited = start - asked if queued else 0.0

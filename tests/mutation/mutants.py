@@ -447,7 +447,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "                async with slot(self, request.node, path, asked):"
         "  # a handler is told of a wait\n"
         "                    start = _now()\n"
-        "                    waited = start - asked\n"
+        "                    waited = start - asked if queued else 0.0\n"
         "                    text = await with_timeout(self.model_answer(request, path), "
         "seconds, code)",
         "                async def wait_and_call() -> str:\n"
@@ -460,7 +460,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "slot-wait-not-measured",
         "scheduler",
         "backends/scheduler.py",
-        "                    waited = start - asked\n",
+        "                    waited = start - asked if queued else 0.0\n",
         "",
         ("tests/test_run_view_mended.py",),
     ),
