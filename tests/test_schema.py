@@ -59,6 +59,7 @@ def test_node_link_json_round_trip_gives_the_same_graph_and_pipeline(G):
     assert from_graph(back) == pipeline().inputs("topic").to_ir()
 
 
+@pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")  # pydot's parser
 def test_pydot_takes_the_graph_itself_and_dot_renders_it(G):
     pydot = pytest.importorskip("pydot")
     P = nx.nx_pydot.to_pydot(G)
