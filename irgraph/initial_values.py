@@ -18,6 +18,7 @@ MapOver 'each' iterates over 'papers', but the initial state's 'papers' is 'a, b
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +42,14 @@ def refuse_values(
     before ``node`` writes ``key``, so that its read never sees the initial value."""
     empty = {key for key in needs if state[key] is None}
     unlisted = {key for key in needs if not isinstance(state[key], (list, tuple))}
-    if not unlisted and not any(d["kind"] == "route" for d in G._node.values()):
+    # Without a None, only map-overs and routes can refuse a value: a run (each item of a
+    # batch) looks at those alone, not at every agent of the pipeline.
+    compared = _compared(G)
+    if not unlisted and not any(G._node[nid]["kind"] == "route" for nid in compared):
         return  # None is no list either, and a list only a route compares: nothing to refuse
+    nodes = G._node.items() if empty else ((nid, G._node[nid]) for nid in compared)
     problems = []
-    for nid, data in G.nodes(data=True):
+    for nid, data in nodes:
         if data["kind"] in ("agent", "gate"):
             problems += [_none_problem(nid, key) for key in data["reads"] if key in empty]
         elif data["kind"] == "map_over" and data["over"] in unlisted:
@@ -58,6 +63,22 @@ def refuse_values(
             problems += found
     if problems:
         raise PipelineError(problems)
+
+
+#: Per graph: how many nodes it had, and its map-overs and routes then, in node order.
+_COMPARED: weakref.WeakKeyDictionary[nx.DiGraph, tuple[int, list[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _compared(G: nx.DiGraph) -> list[str]:
+    """The map-overs and routes of ``G``, in node order (found again when its node count
+    changed)."""
+    known = _COMPARED.get(G)
+    if known is None or known[0] != len(G._node):
+        scopes = [nid for nid, data in G._node.items() if data["kind"] in ("map_over", "route")]
+        known = _COMPARED[G] = (len(G._node), scopes)
+    return known[1]
 
 
 def _none_problem(node: str, key: str) -> Problem:
