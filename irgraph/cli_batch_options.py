@@ -12,8 +12,10 @@ __all__ = ["add_batch_parser"]
 
 
 def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 1 or more")
+    if not text.strip().lstrip("+-").isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give 1 or more")
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is too few; give 1 or more")
     return int(text)
 
 

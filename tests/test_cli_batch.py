@@ -282,6 +282,16 @@ def test_argument_errors_exit_2(here, capsys, argv):
     assert "error: " in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("0", "'0' is too few; give 1 or more"), ("two", "'two' is not a whole number; give 1")],
+)
+def test_a_count_option_says_what_is_wrong_with_its_value(here, capsys, value, said):
+    with pytest.raises(SystemExit):
+        call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl", "--max-concurrency", value)
+    assert said in capsys.readouterr().err
+
+
 def test_the_output_option_is_required(capsys):
     with pytest.raises(SystemExit) as stop:
         call("irgraph.demo:research_pipeline", "in.jsonl")
