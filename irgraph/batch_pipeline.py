@@ -59,7 +59,7 @@ _FIELD_WORDS = {
 
 def described_json(pipeline: Any) -> str:
     """:func:`pipeline_description` as canonical JSON text: what a store's record holds."""
-    return json.dumps(pipeline_description(pipeline), sort_keys=True, default=repr)
+    return described_text(pipeline_description(pipeline), by_value=False)
 
 
 def described_text(described: Any, *, by_value: bool = True) -> str:
@@ -201,8 +201,8 @@ def difference(old: Any, new: Any) -> str:
 def _reordered(before: list[Any], after: list[Any]) -> str:
     """``'b', 'c' -> 'c', 'b'``: the names of steps that are the same steps in another order
     (each step whole, as the run compares it); ``""`` when they are not."""
-    if json_key(before) == json_key(after) or sorted(map(_canonical, before)) != sorted(
-        map(_canonical, after)
+    if json_key(before) == json_key(after) or sorted(map(_as_written, before)) != sorted(
+        map(_as_written, after)
     ):
         return ""
     names = [", ".join(repr(step.get("name")) for step in steps) for steps in (before, after)]
@@ -218,8 +218,8 @@ def _named(steps: list[Any], step: Any) -> Any:
     return next((s for s in steps if _name(s) is not None and _name(s) == _name(step)), None)
 
 
-def _canonical(step: Any) -> str:
-    return json.dumps(step, sort_keys=True, default=repr)
+def _as_written(step: Any) -> str:
+    return described_text(step, by_value=False)
 
 
 def _change(was: Any, now: Any) -> str:
