@@ -34,14 +34,18 @@ def with_timeout(
 
 class _Stepped:
     """``work``'s awaiting, step by step, noting the longest step of its own that ran past
-    ``deadline`` (a ``time.monotonic`` reading) having begun no later: the loop blocked by
-    the work itself."""
+    ``deadline`` (a ``time.monotonic`` reading) having begun no later, or that alone ran
+    longer than the whole ``seconds`` allowed: the loop blocked by the work itself. (A step
+    can begin past the deadline when the process was descheduled before it, on a busy
+    machine: one that then holds the loop for longer than the timeout is blocking all the
+    same.)"""
 
-    __slots__ = ("blocked", "deadline", "steps")
+    __slots__ = ("blocked", "deadline", "seconds", "steps")
 
-    def __init__(self, work: Awaitable[Any], deadline: float) -> None:
+    def __init__(self, work: Awaitable[Any], deadline: float, seconds: float) -> None:
         self.steps: Generator[Any, Any, Any] = work.__await__()
         self.deadline = deadline
+        self.seconds = seconds
         self.blocked = 0.0  # how long the step that crossed the deadline ran
 
     def __await__(self) -> _Stepped:
@@ -74,9 +78,10 @@ class _Stepped:
             self._ran(begun)
 
     def _ran(self, begun: float) -> None:
-        """Note a step that began at ``begun`` and ended now, if it crossed the deadline."""
+        """Note a step that began at ``begun`` and ended now, if it crossed the deadline or
+        ran past it for longer than the time allowed."""
         now = _now()
-        if now > self.deadline >= begun:
+        if now > self.deadline and (self.deadline >= begun or now - begun > self.seconds):
             self.blocked = max(self.blocked, now - begun)
 
     def close(self) -> None:
@@ -90,7 +95,7 @@ async def _timed(work: Awaitable[T], seconds: float, culprit: Culprit | None) ->
     try:
         async with timer:
             left = timer.when() - asyncio.get_running_loop().time()  # type: ignore[operator]
-            stepped = _Stepped(work, _now() + left)  # on this clock: a loop's may be cached
+            stepped = _Stepped(work, _now() + left, seconds)  # _now: a loop's may be cached
             done: T = await stepped
     except TimeoutError:
         if not timer.expired():

@@ -49,6 +49,32 @@ def test_a_provider_blocking_the_loop_past_its_timeout_fails_as_a_timeout(
     assert [(call.node, call.answer) for call in failed.calls] == [("writer", None)]
 
 
+@pytest.mark.parametrize("chunks", [False, True], ids=["complete", "stream"])
+def test_a_call_that_begins_past_its_deadline_and_holds_the_loop_is_named(
+    monkeypatch: pytest.MonkeyPatch, chunks: bool
+) -> None:
+    """On a busy machine the process can be descheduled between the timeout's start and the
+    call's first step, which then begins past the deadline: a step that holds the loop for
+    longer than the whole timeout blocked it all the same (CI under load saw a streamed call
+    sleeping 0.3 s against 0.05 s pass as answered in time)."""
+    from irgraph.backends import timeouts
+
+    real = time.monotonic
+    descheduled = iter([-0.2])  # the deadline's reading, 0.2 s before the first step's
+
+    def clock() -> float:
+        return real() + next(descheduled, 0.0)
+
+    monkeypatch.setattr(timeouts, "_now", clock)
+    pipeline = Agent("writer").instruct("Go.").writes("x").timeout(0.05)
+    provider: Any = BlockingStream() if chunks else Blocking(0.3)
+    options: dict[str, Any] = {"on_event": lambda event: None, "chunks": True} if chunks else {}
+    with pytest.raises(RunError) as info:
+        run(pipeline, provider=provider, **options)
+    assert "blocked the event loop for" in str(info.value), str(info.value)
+    assert info.value.state == {}  # the late value is not taken
+
+
 def test_a_provider_blocking_within_its_timeout_is_answered() -> None:
     pipeline = Agent("writer").instruct("Go.").writes("x").timeout(30)
     assert run(pipeline, provider=Blocking(0.01)).state == {"x": "<writer>"}
