@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import providers
 from irgraph.errors import RunError
-from irgraph.events import Call, CallLog, Event, GateAsk, RunResult, TraceLog
+from irgraph.events import Call, CallLog, Event, GateAsk, RunResult, TraceLog, in_graph_order
 from irgraph.providers import ModelProvider, ModelRequest, new_request
 from irgraph.templates import filled_prompts
 
@@ -204,11 +204,10 @@ class Scheduler:
                 "No model provider was given, so agents answered with placeholder "
                 "text; pass provider=... to call a model."
             )
-        done = self.outputs
         return RunResult(
             state,
             self.trace,
-            {nid: done[nid] for nid in graph if nid in done},
+            in_graph_order(self.outputs, graph),
             backend=backend,
             warnings=warnings,
             placeholder=not provider_given,

@@ -611,3 +611,34 @@ def test_run_of_a_compiled_runnable_says_it_runs_itself():
             run(given, provider=FakeProvider(), state={"topic": "owls"})
         assert f"its {held}.arun(state)" in str(info.value) and "0x" not in str(info.value)
     assert run(result.runnable.node, provider=FakeProvider(), state={"topic": "owls"}).output
+
+
+class LastFirst:
+    """Answers the fan-out's branches in the reverse of their order: ``b1`` only once
+    ``b2`` answered, ``b0`` once ``b1`` did."""
+
+    def __init__(self) -> None:
+        self.answered = {name: asyncio.Event() for name in ("b0", "b1", "b2")}
+
+    async def complete(self, request: Any) -> str:
+        after = {"b0": "b1", "b1": "b2"}.get(request.node)
+        if after is not None:
+            await self.answered[after].wait()
+        if request.node in self.answered:
+            self.answered[request.node].set()
+        return f"<{request.node}>"
+
+
+def test_outputs_are_in_graph_order_whichever_order_nodes_finished_in() -> None:
+    """``RunResult.outputs`` lists nodes in the graph's order: a chain (finished in that
+    order) and a fan-out whose branches finished last first."""
+    from irgraph import to_graph
+
+    chain = Agent("a").writes("x") >> Agent("b").instruct("{x}").writes("y") >> Agent("c")
+    assert list(run(chain, provider=FakeProvider()).outputs) == list(to_graph(chain))
+    b0, b1, b2 = (Agent(f"b{i}").instruct("{t}").writes(f"k{i}") for i in range(3))
+    fan = Agent("s").writes("t") >> (b0 | b1 | b2) >> Agent("j").instruct("{k0} {k1} {k2}")
+    result = run(fan, provider=LastFirst())
+    order = [node for node in to_graph(fan) if node in result.outputs]
+    assert list(result.outputs) == order == ["s", "b0", "b1", "b2", "j"]
+    assert [call.node for call in result.calls] == ["s", "b2", "b1", "b0", "j"]
