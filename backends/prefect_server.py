@@ -1,5 +1,6 @@
 """The Prefect server a run talks to: lean settings for the temporary one, a reachability
-check with a clear error, and importing Prefect with those settings applied.
+check with a clear error, a temporary server too slow to start told as one (with how to allow
+it more time), and importing Prefect with those settings applied.
 
 Shared by the in-process backend (:mod:`.prefect_backend`) and the batch sender
 (:mod:`.prefect_batch`); ``prefect`` is imported only inside these functions.
@@ -15,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from irgraph.errors import IrgraphError, MissingExtraError
@@ -26,6 +28,7 @@ __all__ = [
     "lean_prefect_settings",
     "PrefectUnavailableError",
     "check_prefect_api",
+    "server_start_errors",
     "import_prefect",
     "reread_prefect_settings",
     "quiet_interrupt_at_exit",
@@ -90,6 +93,35 @@ async def check_prefect_api(fix: str = START_OR_UNSET) -> None:
         raise PrefectUnavailableError(
             f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}. {fix}"
         )
+
+
+#: How Prefect says its temporary server did not answer within its start-up time.
+_STARTUP_TIMED_OUT = "Timed out while attempting to connect to ephemeral Prefect API server"
+#: The setting that says how long Prefect waits for its temporary server.
+STARTUP_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+
+
+@contextlib.contextmanager
+def server_start_errors() -> Iterator[None]:
+    """Prefect's temporary server not answering within its start-up time, raised as one
+    :class:`PrefectUnavailableError` saying how to allow more time (Prefect raises a bare
+    ``RuntimeError`` from deep in its client, with the server's whole output)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        said = str(exc)
+        if not said.startswith(_STARTUP_TIMED_OUT):
+            raise
+        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as limit
+
+        exited = " (its process had exited)" if "process exited with code" in said else ""
+        raise PrefectUnavailableError(
+            "Prefect's temporary local server did not answer within its start-up time of "
+            f"{limit.value()} s{exited}, so the flow could not begin "
+            f"and nothing ran. A busy machine starts it slowly: allow more time with "
+            f"{STARTUP_SETTING}=300, or start a server once (prefect server start) and set "
+            "PREFECT_API_URL to its address."
+        ) from exc
 
 
 def import_prefect() -> Any:

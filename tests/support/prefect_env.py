@@ -32,6 +32,9 @@ from irgraph.backends.prefect_backend import lean_prefect_settings
 from irgraph.backends.prefect_server import reread_prefect_settings
 
 SERVER_MODULE = "prefect.server.api.server"
+#: How long the tests' temporary servers may take to start: irgraph's 90 s was not enough
+#: under a load average of 14 (several suites and servers at once on two cores).
+STARTUP_SECONDS = "300"
 
 
 def ensure_prefect_test_env() -> str:
@@ -44,6 +47,7 @@ def ensure_prefect_test_env() -> str:
         os.environ["PREFECT_HOME"] = home
         os.environ.pop("PREFECT_API_URL", None)
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", STARTUP_SECONDS)
         lean_prefect_settings()
         if "prefect" in sys.modules:  # imported already: make it read the settings above
             reread_prefect_settings()
@@ -102,5 +106,6 @@ def subprocess_env(home: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = home
     env["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = STARTUP_SECONDS
     lean_prefect_settings(env)
     return env
