@@ -219,12 +219,11 @@ class Scheduler:
             schedule=self.schedule,
         )
 
-    # scopes ----------------------------------------------------------------------------
     async def scope(self, plan: ScopePlan, state: MutableMapping[str, Any], path: Path) -> None:
         remaining = plan.indegree.copy()
         steps, successors, execute = plan.steps, plan.successors, self.execute
         group = Drivers(self.nesting, self.limit is None)
-        start, eager = group.start, group.eager
+        start, eager, tasks = group.starter(), group.eager, group.tasks
         inline, provider, complete = self.inline, self.provider, self.complete
         cancelling, allowed = group.parent.cancelling, cancels_allowed(self, group.parent)
 
@@ -276,8 +275,10 @@ class Scheduler:
                 if own < 0 or group.failed(error, own):
                     raise
             finally:
-                if own >= 0:
-                    group.finished(own)
+                if own >= 0:  # group.finished(own), inline: a fan-out's every branch says it
+                    tasks.pop(own, None)
+                    if not tasks:
+                        group.wake()
 
         failure: BaseException | None = None
         try:
