@@ -100,7 +100,8 @@ _JSON_KINDS = {
 
 def other_format(where: str, raw: bytes | str) -> str | None:
     """Why an inputs file whose first non-blank line is ``raw`` is in another format than JSON
-    Lines (a JSON array, a JSON document spread over lines, CSV or TSV), or ``None``.
+    Lines (a JSON array, a JSON document spread over lines, CSV or TSV, UTF-16 or binary), or
+    ``None``.
 
     Read line by line, such a file is items that each fail, or worse, an element of a
     pretty-printed array that happens to fit on one line runs alone; so it is refused whole.
@@ -110,13 +111,15 @@ def other_format(where: str, raw: bytes | str) -> str | None:
     >>> other_format("t.jsonl", '{"topic": "owls"}') is None
     True
     """
+    stdin = where == "<stdin>"
+    name = "The standard input" if stdin else repr(where)
+    if isinstance(raw, bytes) and (raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in raw):
+        return _not_utf8(name, where, raw)
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         return None  # that line's own problem
     text = text.strip().removeprefix("\ufeff")
-    stdin = where == "<stdin>"
-    name = "The standard input" if stdin else repr(where)
     opened = "sys.stdin" if stdin else "open(sys.argv[1], encoding='utf-8', newline='')"
     convert = " in the pipe before irgraph batch" if stdin else ""
     convert = convert or f" {shlex.quote(where)} > {shlex.quote(_jsonl(where))}"
@@ -149,6 +152,33 @@ def other_format(where: str, raw: bytes | str) -> str | None:
     return None
 
 
+def _not_utf8(name: str, where: str, raw: bytes) -> str:
+    """The problem of inputs whose first line is UTF-16 (by its byte-order mark) or holds a
+    NUL byte, which no JSON text does."""
+    lines = "but irgraph batch reads JSON Lines in UTF-8, one JSON object per line"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if where == "<stdin>":
+            return f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark), {lines}."
+        made = shlex.quote(_jsonl(where, "-utf8"))
+        return (
+            f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark, as Windows "
+            f"PowerShell's > and Out-File write), {lines}. Save it as UTF-8: python -c "
+            "\"import sys; open(sys.argv[2], 'w', encoding='utf-8').write(open(sys.argv[1], "
+            f"encoding='utf-16').read())\" {shlex.quote(where)} {made}"
+        )
+    if raw.startswith(b"\x1f\x8b") and where != "<stdin>":
+        return (
+            f"{name} is compressed with gzip, {lines}. Decompress it first (gunzip -k "
+            f"{shlex.quote(where)}), or give its lines on standard input: gunzip -c "
+            f"{shlex.quote(where)} | irgraph batch TARGET - -o RESULTS."
+        )
+    return (
+        f"{name} is not text (its first line holds a NUL byte): a spreadsheet or a Parquet "
+        f"file, say, {lines}. Convert it first (with pandas: "
+        "df.to_json('states.jsonl', orient='records', lines=True))."
+    )
+
+
 def _object(text: str) -> bool:
     try:
         return isinstance(json.loads(text), dict)
@@ -167,6 +197,7 @@ def _array_of_states(text: str) -> bool:
     return bool(value) and all(isinstance(item, dict) for item in value)
 
 
-def _jsonl(where: str) -> str:
+def _jsonl(where: str, tag: str = "-lines") -> str:
+    """The name of the JSON Lines file converted from ``where``, never ``where`` itself."""
     stem, suffix = os.path.splitext(where)
-    return f"{stem}-lines.jsonl" if suffix.lower() == ".jsonl" else f"{stem}.jsonl"
+    return f"{stem}{tag}.jsonl" if suffix.lower() == ".jsonl" else f"{stem}.jsonl"

@@ -5,6 +5,7 @@ indented array that fit on one line ran alone, paid for."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import shlex
@@ -133,3 +134,29 @@ def test_the_lines_read_to_find_the_first_item_are_still_run_and_numbered(here, 
     records = [json.loads(line) for line in (here / "out.jsonl").read_text().splitlines()]
     kinds = {record["index"]: "state" if "state" in record else "error" for record in records}
     assert kinds == {0: "state", 1: "error"}
+
+
+def test_a_utf16_file_is_refused_with_the_command_that_saves_it_as_utf8(here, capsys):
+    # Windows PowerShell's > writes UTF-16: read as UTF-8 every line failed, a NUL-only
+    # "line" after the last one too.
+    (here / "in.jsonl").write_text("".join(json.dumps(s) + "\n" for s in STATES), "utf-16")
+    assert batch("in.jsonl") == 2
+    error = capsys.readouterr().err
+    assert error.startswith("irgraph: error: 'in.jsonl' is UTF-16 text")
+    assert calls() == [] and not (here / "out.jsonl").exists()
+    words = shlex.split(error[error.index("python -c ") :])
+    subprocess.run([sys.executable, *words[1:]], cwd=here, check=True)
+    assert words[-1] == "in-utf8.jsonl" and batch("in-utf8.jsonl") == 0
+    assert sorted(calls()) == ["Draft bats.", "Draft owls."]
+
+
+def test_a_compressed_or_binary_file_is_refused_as_not_text(here, capsys):
+    (here / "in.jsonl.gz").write_bytes(gzip.compress(json.dumps(STATES[0]).encode() + b"\n"))
+    assert batch("in.jsonl.gz") == 2
+    error = capsys.readouterr().err
+    assert "'in.jsonl.gz' is compressed with gzip" in error
+    assert "gunzip -c in.jsonl.gz | irgraph batch TARGET - -o RESULTS" in error
+    (here / "in.xlsx").write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\n{}\n")
+    assert batch("in.xlsx") == 2
+    assert "'in.xlsx' is not text (its first line holds a NUL byte)" in capsys.readouterr().err
+    assert calls() == []
