@@ -87,7 +87,7 @@ class BatchError(RunError):
         self.calls = list(getattr(error, "calls", None) or ())
         self.graph = getattr(error, "graph", None)
         # the rest of the failed run's record, so both views read alike (ended: its length)
-        for name in ("gates", "path", "ended", "max_concurrency", "schedule"):
+        for name in ("gates", "outputs", "path", "ended", "max_concurrency", "schedule"):
             if hasattr(error, name):
                 setattr(self, name, getattr(error, name))
         self.index = item.index
