@@ -71,7 +71,8 @@ class ItemResult:
 class BatchError(RunError):
     """``fail_fast=True`` stopped a batch at a failing item: ``index`` and ``item`` are that
     item's, and its own error is ``__cause__``. It carries that error's run (``state``,
-    ``completed``, ``trace``, ``calls``, ``graph``), so it shows the failed run's view too."""
+    ``completed``, ``outputs``, ``trace``, ``calls``, ``graph``), so it shows the failed run's
+    view too."""
 
     def __init__(self, item: ItemResult) -> None:
         error = item.error
