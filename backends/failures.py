@@ -89,14 +89,16 @@ def node_failure(
 
 def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError:
     """``error`` with what the run got done: ``state`` (a copy), the nodes ``completed``, the
-    ``trace`` and model ``calls`` of ``run`` (a Scheduler) so far, and the ``graph`` that ran
-    (so the error can show itself)."""
+    ``trace``, model ``calls`` and node ``outputs`` of ``run`` (a Scheduler) so far, and the
+    ``graph`` that ran (so the error can show itself)."""
     error.state = dict(state)
     error.ended = time.monotonic()  # the trace's clock: when the run stopped
     error.completed = list(run.completed)
     error.trace = run.trace.events()  # a list of Events, as RunResult.trace
     error.calls = run.calls
     error.gates = list(getattr(run, "gates", ()))
+    done = getattr(run, "outputs", {})
+    error.outputs = {nid: done[nid] for nid in graph if nid in done} if graph is not None else {}
     error.graph = graph
     error.max_concurrency = getattr(run, "max_concurrency", None)
     error.schedule = getattr(run, "schedule", "topological")

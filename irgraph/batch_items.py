@@ -71,7 +71,8 @@ class ItemResult:
 class BatchError(RunError):
     """``fail_fast=True`` stopped a batch at a failing item: ``index`` and ``item`` are that
     item's, and its own error is ``__cause__``. It carries that error's run (``state``,
-    ``completed``, ``trace``, ``calls``, ``graph``), so it shows the failed run's view too."""
+    ``completed``, ``outputs``, ``trace``, ``calls``, ``graph``), so it shows the failed run's
+    view too."""
 
     def __init__(self, item: ItemResult) -> None:
         error = item.error
@@ -87,7 +88,7 @@ class BatchError(RunError):
         self.calls = list(getattr(error, "calls", None) or ())
         self.graph = getattr(error, "graph", None)
         # the rest of the failed run's record, so both views read alike (ended: its length)
-        for name in ("gates", "path", "ended", "max_concurrency", "schedule"):
+        for name in ("gates", "outputs", "path", "ended", "max_concurrency", "schedule"):
             if hasattr(error, name):
                 setattr(self, name, getattr(error, name))
         self.index = item.index

@@ -119,6 +119,7 @@ class BatchProgress:
             ...
     """
 
+    @checks.keyword_options
     def __init__(
         self, total: int | None = None, *, stream: TextIO | None = None, jupyter: bool | None = None
     ) -> None:
@@ -238,6 +239,7 @@ class BatchProgress:
         return f"Stopped by {type(error).__name__} after"
 
 
+@checks.keyword_options
 def batch_progress(
     results: Iterable[ItemResult],
     total: int | None = None,
@@ -261,6 +263,7 @@ def batch_progress(
     return BatchProgress(total, stream=stream, jupyter=jupyter).track(results)
 
 
+@checks.keyword_options
 def abatch_progress(
     results: AsyncIterable[ItemResult],
     total: int | None = None,

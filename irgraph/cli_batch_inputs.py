@@ -4,19 +4,21 @@ Each non-blank line (``-``: standard input) is one item, an initial state; its *
 position among the non-blank lines, from 0, and its *key* a hash of its text
 (:func:`line_key`), which the results file records so that a changed line runs again. A line
 that is not a JSON object is that item's problem, naming the file and line
-(:mod:`irgraph.cli_batch_lines` reads each line).
+(:mod:`irgraph.cli_batch_lines` reads each line); a file whose first line shows another format
+(a JSON array, indented JSON, CSV) is refused before any item runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import stat
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from irgraph.cli_batch_lines import Line, line_key, parse_line
+from irgraph.cli_batch_lines import Line, line_key, other_format, parse_line
 from irgraph.cli_inputs import CliError
 
 __all__ = ["Inputs", "Line", "line_key"]
@@ -31,6 +33,7 @@ class Inputs:
         self.file: IO[Any]
         if path == "-":
             self.file = getattr(sys.stdin, "buffer", sys.stdin)
+            self.head = self._first()
             return
         if os.path.isdir(path):
             raise CliError(f"The inputs {path!r} are a directory; give a JSON Lines file.")
@@ -42,6 +45,25 @@ class Inputs:
                 "you may read (a relative path starts at the current directory), or - for "
                 "standard input."
             ) from None
+        try:
+            self.head = self._first()
+        except BaseException:
+            self.file.close()
+            raise
+
+    def _first(self) -> list[Any]:
+        """The lines read up to and with the first non-blank one (a pipe cannot be read
+        twice: they are the first lines :meth:`lines` gives), refusing inputs whose first line
+        shows they are not JSON Lines."""
+        head = []
+        for raw in self.file:
+            head.append(raw)
+            if raw.strip():
+                problem = other_format(self.where, raw)
+                if problem is not None:
+                    raise CliError(problem)
+                break
+        return head
 
     def count(self) -> int | None:
         """The number of items, when the inputs are a regular file (else ``None``)."""
@@ -57,7 +79,7 @@ class Inputs:
     def lines(self) -> Iterator[Line]:
         index = 0
         with contextlib.closing(self):
-            for number, raw in enumerate(self.file, 1):
+            for number, raw in enumerate(itertools.chain(self.head, self.file), 1):
                 if not raw.strip():
                     continue
                 state, problem = parse_line(self.where, number, raw)

@@ -1,18 +1,21 @@
 """The lines of ``irgraph batch``'s inputs file: each one JSON object, an initial state, or a
-problem naming the file and line (not JSON, not an object, ``NaN``, a key given twice); and
-the hash of a line's text that its result line records, to resume by."""
+problem naming the file and line (not JSON, not an object, ``NaN``, a key given twice); the
+hash of a line's text that its result line records, to resume by; and a file in another format
+than JSON Lines, told by its first line."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shlex
 from typing import Any
 
 import attrs
 
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 
-__all__ = ["Line", "line_key", "parse_line"]
+__all__ = ["Line", "line_key", "other_format", "parse_line"]
 
 _EXAMPLE = '{"topic": "owls"}'
 
@@ -93,3 +96,108 @@ _JSON_KINDS = {
     bool: "boolean",
     type(None): "null",
 }
+
+
+def other_format(where: str, raw: bytes | str) -> str | None:
+    """Why an inputs file whose first non-blank line is ``raw`` is in another format than JSON
+    Lines (a JSON array, a JSON document spread over lines, CSV or TSV, UTF-16 or binary), or
+    ``None``.
+
+    Read line by line, such a file is items that each fail, or worse, an element of a
+    pretty-printed array that happens to fit on one line runs alone; so it is refused whole.
+
+    >>> print(other_format("t.json", "[")[:56])
+    't.json' holds a JSON array (its first line starts with
+    >>> other_format("t.jsonl", '{"topic": "owls"}') is None
+    True
+    """
+    stdin = where == "<stdin>"
+    name = "The standard input" if stdin else repr(where)
+    if isinstance(raw, bytes) and (raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in raw):
+        return _not_utf8(name, where, raw)
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError:
+        return None  # that line's own problem
+    text = text.strip().removeprefix("\ufeff")
+    opened = "sys.stdin" if stdin else "open(sys.argv[1], encoding='utf-8', newline='')"
+    convert = " in the pipe before irgraph batch" if stdin else ""
+    convert = convert or f" {shlex.quote(where)} > {shlex.quote(_jsonl(where))}"
+    lines = (
+        "but irgraph batch reads JSON Lines: one JSON object per line, each an initial state, "
+        f"such as {_EXAMPLE}"
+    )
+    suffix = os.path.splitext(where)[1].lower()
+    if suffix in (".csv", ".tsv") and not _object(text):
+        tab = ", delimiter='\\t'" if suffix == ".tsv" else ""
+        return (
+            f"{name} is a {suffix[1:].upper()} file, {lines}. Convert it, a row per line with "
+            "the header's names as keys (every value then a string): python -c \"import csv, "
+            "json, sys; [print(json.dumps(row)) for row in "
+            f'csv.DictReader({opened}{tab})]"{convert}'
+        )
+    if text.startswith("[") and _array_of_states(text):
+        return (
+            f"{name} holds a JSON array (its first line starts with '['), {lines}. Write each "
+            'element on a line of its own: python -c "import json, sys; '
+            f'[print(json.dumps(state)) for state in json.load({opened})]"{convert}'
+        )
+    if text == "{":  # as json.dumps(..., indent=2), jq and every pretty-printer start one
+        return (
+            f"{name} holds JSON spread over several lines (its first line is only '{{'), "
+            f"{lines}. Write each state on a single line "
+            "(json.dumps(state) without indent=); a whole file of one state: python -c "
+            f'"import json, sys; print(json.dumps(json.load({opened})))"{convert}'
+        )
+    return None
+
+
+def _not_utf8(name: str, where: str, raw: bytes) -> str:
+    """The problem of inputs whose first line is UTF-16 (by its byte-order mark) or holds a
+    NUL byte, which no JSON text does."""
+    lines = "but irgraph batch reads JSON Lines in UTF-8, one JSON object per line"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if where == "<stdin>":
+            return f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark), {lines}."
+        made = shlex.quote(_jsonl(where, "-utf8"))
+        return (
+            f"{name} is UTF-16 text (it starts with a UTF-16 byte-order mark, as Windows "
+            f"PowerShell's > and Out-File write), {lines}. Save it as UTF-8: python -c "
+            "\"import sys; open(sys.argv[2], 'w', encoding='utf-8').write(open(sys.argv[1], "
+            f"encoding='utf-16').read())\" {shlex.quote(where)} {made}"
+        )
+    if raw.startswith(b"\x1f\x8b") and where != "<stdin>":
+        return (
+            f"{name} is compressed with gzip, {lines}. Decompress it first (gunzip -k "
+            f"{shlex.quote(where)}), or give its lines on standard input: gunzip -c "
+            f"{shlex.quote(where)} | irgraph batch TARGET - -o RESULTS."
+        )
+    return (
+        f"{name} is not text (its first line holds a NUL byte): a spreadsheet or a Parquet "
+        f"file, say, {lines}. Convert it first (with pandas: "
+        "df.to_json('states.jsonl', orient='records', lines=True))."
+    )
+
+
+def _object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _array_of_states(text: str) -> bool:
+    """Whether ``text``, a line starting with ``[``, starts a JSON array of states: one that
+    goes on past the line (``[``, ``[{"topic": "owls"},``), or holds objects only. A line
+    that is an array of other values (``[1]``) is a bad line of a JSON Lines file."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return True
+    return bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def _jsonl(where: str, tag: str = "-lines") -> str:
+    """The name of the JSON Lines file converted from ``where``, never ``where`` itself."""
+    stem, suffix = os.path.splitext(where)
+    return f"{stem}{tag}.jsonl" if suffix.lower() == ".jsonl" else f"{stem}.jsonl"

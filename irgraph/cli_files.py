@@ -116,7 +116,27 @@ def no_target(spec: str) -> str:
             f"node's 'label' as its id), and {_SAVED}; save the pipeline with "
             "nx.write_graphml(irgraph.portable(to_graph(pipeline)), path) and name that file."
         )
+    if suffix.lower() in (".dot", ".gv"):
+        return (
+            f"{spec!r} is a DOT file, which cannot hold a pipeline (DOT keeps no graph "
+            f"attributes and turns every node attribute into text: it is for drawing), and "
+            f"{_SAVED}; save the pipeline with json.dumps(nx.node_link_data(to_graph(pipeline))) "
+            "and name that file."
+        )
     if os.path.isfile(spec) and suffix.lower() != ".py":
+        start = _start(spec)
+        if start == b"<":  # XML: GraphML, perhaps
+            return (
+                f"{spec!r} is a file without the .graphml suffix, but {_SAVED}; if it is "
+                f"GraphML written from irgraph.portable(G), rename it to {stem}.graphml, else "
+                "name a pipeline as module:attr or file.py:attr."
+            )
+        if start not in (b"{", b"["):  # a pickle, a picture: renaming it makes no pipeline
+            return (
+                f"{spec!r} is not JSON text, but {_SAVED}; save the pipeline with "
+                "json.dumps(nx.node_link_data(to_graph(pipeline))) and name that file, or "
+                "name a pipeline as module:attr or file.py:attr."
+            )
         return (
             f"{spec!r} is a file without the .json suffix, but {_SAVED}; if it holds one, "
             f"rename it to {stem}.json, else name a pipeline as module:attr or file.py:attr."
@@ -131,6 +151,17 @@ def no_target(spec: str) -> str:
 
         return f"{plain} It names a module: give {spec}:ATTR.{listing(module, spec)}"
     return plain
+
+
+def _start(path: str) -> bytes:
+    """The first character of the file at ``path`` past a byte-order mark and white space
+    (``{`` for JSON text, ``<`` for XML), or ``b"{"`` when it cannot be read (said when the
+    file is read)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(256).removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+    except OSError:
+        return b"{"
 
 
 def not_a_name(source: str, attr: str, spec: str) -> str:

@@ -247,6 +247,8 @@ class RunError(IrgraphError, RuntimeError):
         self.trace: Any = None
         self.calls: list[Any] = []
         self.gates: list[Any] = []  # what each gate reached asked (events.GateAsk)
+        #: What each node that finished produced, by node id, as ``RunResult.outputs``.
+        self.outputs: dict[str, Any] = {}
         self.graph: Any = None
         #: Where ``node`` ran: the enclosing loop iterations and map-over items, as
         #: ``((scope id, index from 0), ...)`` like an event's path; ``()`` at the top level.

@@ -53,6 +53,14 @@ def root_of(pipeline_or_ir: Any, *, graphs: bool = False) -> Node:
                 hint="Pass the DiGraph to_graph returns (G = to_graph(pipeline)), or the "
                 "pipeline itself.",
             )
+        kinds = [data.get("kind") for data in pipeline_or_ir.nodes.values()]
+        if kinds and all(isinstance(k, str) and k.startswith('"') for k in kinds):  # GraphML
+            raise PipelineError(
+                f"Expected a pipeline builder or an IR node, but got a graph (a {kind}) whose "
+                "attributes are JSON text, as irgraph.portable(G) writes them for GraphML.",
+                hint="Decode it and rebuild its pipeline: run(from_graph(from_portable(G)), "
+                "...) (from irgraph import from_graph, from_portable).",
+            )
         raise PipelineError(
             f"Expected a pipeline builder or an IR node, but got a graph (a {kind}).",
             hint="A graph from to_graph holds its pipeline: rebuild it with from_graph(G) and "

@@ -20,7 +20,7 @@ import html
 import json
 import os
 import reprlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irgraph import errors, events
@@ -128,6 +128,7 @@ def error_view(
         concurrency=concurrency,
         gates=getattr(error, "gates", None) or (),
         schedule=getattr(error, "schedule", "topological"),
+        outputs=getattr(error, "outputs", None) or {},
     )
 
 
@@ -239,8 +240,11 @@ class RunView:
         concurrency: int | None = None,
         gates: Iterable[Any] = (),
         schedule: str = "topological",
+        outputs: Mapping[str, Any] | None = None,
     ) -> None:
         self.facts = facts
+        #: What the nodes produced, for their answers (a failed run's facts hold none).
+        self.outputs = facts.outputs if outputs is None else outputs
         self.gates: dict[str, list[Any]] = {}
         for ask in gates:
             self.gates.setdefault(ask.node, []).append(ask)
@@ -279,13 +283,15 @@ class RunView:
             runs = [e for e in mine if e.duration is not None]
             calls = sorted(facts.calls_of(node), key=_where)  # items and iterations in order
             asked = data.get(_WHAT.get(kind, ""), "") or ""
-            answer = _preview(facts.outputs.get(node))
+            # a failed run's outputs are of its finished nodes only
+            outputs = self.outputs if status == "done" else facts.outputs
+            answer = _preview(outputs.get(node))
             if calls:
                 last = calls[-1]
                 if status == "failed":  # the call that failed, not a sibling item's stopped one
                     last = next((c for c in reversed(calls) if _failed(c)), last)
                 asked = last.prompt
-                if node not in facts.outputs:
+                if node not in outputs:
                     answer = _answer(last)
             elif node in self.gates:  # the last item's or iteration's message, filled in
                 asked = max(self.gates[node], key=lambda ask: ask.path).message

@@ -14,6 +14,7 @@ import pytest
 from irgraph import (
     Agent,
     BatchProgress,
+    IrgraphError,
     PipelineError,
     abatch_progress,
     arun_many,
@@ -240,3 +241,16 @@ def test_the_html_shows_a_busy_bar_without_a_total_and_escapes_text():
     assert "<progress" not in ProgressView(1, 0, 0, None, None, 1.0, "Finished")._repr_html_()
     failed = ProgressView(1, 1, 0, None, 2, 1.0, "Stopped <early> after")._repr_html_()
     assert "Stopped &lt;early&gt; after" in failed and "#b3261e" in failed
+
+
+def test_a_misspelt_option_of_the_progress_says_the_one_meant():
+    """batch_progress(..., totl=3) was Python's bare TypeError, where run_many, run and the
+    rest name the option meant."""
+    pipeline = Agent("a").instruct("Do {topic}.").writes("r")
+    for call in (
+        lambda: batch_progress(run_many(pipeline, [], provider=FakeProvider()), totl=3),
+        lambda: abatch_progress(arun_many(pipeline, [], provider=FakeProvider()), totl=3),
+        lambda: BatchProgress(totl=3),
+    ):
+        with pytest.raises(IrgraphError, match="got the option 'totl'.*Did you mean 'total'"):
+            call()

@@ -1,7 +1,8 @@
 """The documentation builds with ``mkdocs build --strict``, and its examples run.
 
 Every ```python block in docs/ runs, the blocks of one page in order in one namespace, in a
-temporary directory, with connections to anything but this machine refused. Every
+temporary directory, with connections to anything but this machine refused; one followed
+directly by a ```text block must print that text. Every
 ``$ irgraph ...`` line of a ```console block runs through ``irgraph.cli.main`` and must exit
 with 0 (or the code a trailing ``# exit N`` gives), printing the output lines shown below it
 (a ``...`` line stands for lines left out), in a directory holding each ```python block of
@@ -44,6 +45,21 @@ def blocks(page: str, language: str) -> list[tuple[int, str]]:
         for m in FENCE.finditer(text)
         if m.group(1) == language
     ]
+
+
+def shown_output(page: str) -> dict[int, str]:
+    """The text each ```python block of ``page`` directly followed by a ```text block says
+    it prints, by the python block's line number (as :func:`blocks` gives it)."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    fences = list(FENCE.finditer(text))
+    return {
+        text.count("\n", 0, code.start()) + 2: shown.group(2)
+        for code, shown in itertools.pairwise(fences)
+        if code.group(1) == "python"
+        and shown.group(1) == "text"
+        and not shown.group(2).startswith("$ ")  # a command's transcript, not its output
+        and not text[code.end() : shown.start()].strip()
+    }
 
 
 @pytest.fixture
@@ -112,8 +128,13 @@ def test_python_examples_run(page, tmp_path, monkeypatch, offline):
     registry = importlib.import_module("irgraph.compile")  # the module, not the function
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     namespace: dict[str, object] = {"__name__": f"docs_{Path(page).stem}"}
+    shown = shown_output(page)
     for line, code in found:
-        exec(compile(code, f"docs/{page}:{line}", "exec"), namespace)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed) if line in shown else contextlib.nullcontext():
+            exec(compile(code, f"docs/{page}:{line}", "exec"), namespace)
+        if line in shown:  # what the page says the block prints, it prints
+            assert printed.getvalue().rstrip() == shown[line].rstrip(), f"docs/{page}:{line}"
 
 
 ATTRIBUTE_ROW = re.compile(r"^\| ([a-z, -]+) \| (`.+?`) \| .* \|$", re.M)

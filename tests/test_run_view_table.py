@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from irgraph import Agent, Transform, run
+from irgraph import Agent, Gate, RunError, Transform, run
 from irgraph.testing import FakeProvider
 
 
@@ -65,3 +65,49 @@ def test_a_value_json_cannot_say_keeps_its_repr():
 
 def pair(x: int) -> dict[tuple[int, int], set[int]]:
     return {(x, x): {x}}
+
+
+def test_a_failed_runs_table_shows_what_its_finished_transforms_and_gates_gave():
+    """A failed run's view had no outputs: the rows of a transform and a gate that finished
+    before the failure showed no answer (and the text left them out), as a finished run's
+    view does not."""
+
+    def explode(draft):
+        raise ValueError("no drafts today")
+
+    pipeline = (
+        Transform("split", str.split).reads("topic").writes("words")
+        >> Agent("writer").instruct("Draft {words}.").writes("draft")
+        >> Gate("approve", "Publish {draft}?").writes("verdict")
+        >> Transform("explode", explode).reads("draft").writes("boom")
+    )
+    try:
+        run(pipeline, provider=FakeProvider(), state={"topic": "owls bats"},
+            on_gate=lambda request: "yes")  # fmt: skip
+    except RunError as error:
+        failed = error
+    assert failed.outputs["split"] == ["owls", "bats"] and "explode" not in failed.outputs
+    rows = {row["node"]: row for row in failed.view().rows()}
+    assert rows["split"]["answer"] == '["owls", "bats"]'
+    assert rows["approve"]["answer"] == "yes"
+    assert rows["explode"]["answer"] == "" and rows["explode"]["status"] == "failed"
+    table = str(failed.view()).partition("Asked and answered:")[2].splitlines()
+    assert [line.split()[0] for line in table if line] == ["split", "writer", "approve"]
+    assert table[3].endswith("-> 'yes'") and table[1].endswith("""-> '["owls", "bats"]'""")
+
+
+def test_a_fail_fast_batch_error_shows_the_outputs_of_its_items_run_too():
+    from irgraph import BatchError, run_many
+
+    def explode(words):
+        raise ValueError("no words today")
+
+    pipeline = Transform("split", str.split).reads("topic").writes("words") >> Transform(
+        "explode", explode
+    ).reads("words").writes("boom")
+    try:
+        list(run_many(pipeline, [{"topic": "owls bats"}], fail_fast=True))
+    except BatchError as error:
+        stopped = error
+    rows = {row["node"]: row for row in stopped.view().rows()}
+    assert rows["split"]["answer"] == '["owls", "bats"]'
