@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from irgraph.errors import RunError
+from irgraph.events import in_graph_order
 
 from .cancels import cancels_allowed
 
@@ -98,7 +99,7 @@ def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError
     error.calls = run.calls
     error.gates = list(getattr(run, "gates", ()))
     done = getattr(run, "outputs", {})
-    error.outputs = {nid: done[nid] for nid in graph if nid in done} if graph is not None else {}
+    error.outputs = in_graph_order(done, graph) if graph is not None else {}
     error.graph = graph
     error.max_concurrency = getattr(run, "max_concurrency", None)
     error.schedule = getattr(run, "schedule", "topological")
