@@ -420,7 +420,8 @@ def run_many(
     once the iterator is closed or collected; ``with contextlib.closing(run_many(...))``
     makes that moment explicit. A Ctrl-C while it checks and compiles the pipeline or waits
     for an item raises ``KeyboardInterrupt`` carrying ``partial``, a
-    :class:`~irgraph.batch_stop.BatchStopped`.
+    :class:`~irgraph.batch_stop.BatchStopped`; so does one in the loop's own body when the
+    iterator is closed as it is handled (``with contextlib.closing(...)``).
     """
     results = arun_many(
         pipeline,

@@ -130,7 +130,14 @@ class Tally:
             async for item in results:
                 self.handed += 1
                 self.failed += not item.ok
-                yield item
+                try:
+                    yield item
+                except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+                    # Thrown in as an item was handed over (irgraph.batch_blocking does, for
+                    # a Ctrl-C in the caller's loop): ``results`` stops as a cancel of its
+                    # step would, with the items it completed meanwhile on ``stop``.
+                    await results.athrow(stop)
+                    raise
         except (asyncio.CancelledError, KeyboardInterrupt) as stop:
             self.unhanded += getattr(stop, _LATE, ())
             carry(stop, self.record(store))

@@ -112,6 +112,7 @@ class _Batch:
         self.meter = meter
         self.kept: dict[int, str] = {}
         self.pending: dict[int, Line] = {}  # run_many's index -> the line it runs
+        self.current: Any = None  # the item being written: Ctrl-C may land before it is
         self.bad: deque[Line] = deque()  # lines that are not states, to report
         self.untidy = False  # a kept line was run again (its older line stands twice), or Ctrl-C
         self.read: int | None = None  # the number of items, once every line has been read
@@ -158,9 +159,28 @@ class _Batch:
             error = record["error"]
             meter.note(f"item {line.index} ({where}) failed: {error['type']}: {error['message']}")
 
+    def hand(self, item: Any) -> None:
+        """Write ``item``'s result line, then forget its inputs line: a Ctrl-C before the line
+        is written leaves it pending, and :meth:`keep` writes it (one after it, a line twice,
+        which closing tidies)."""
+        self.write(self.pending[item.index], item)
+        del self.pending[item.index]
+
+    def keep(self, stop: BaseException) -> None:
+        """Write the items completed when ``stop`` (Ctrl-C) came: the one in hand, if its line
+        was not written, and those completed beside it or as it stopped (its ``partial``)."""
+        self.untidy = True
+        late = getattr(getattr(stop, "partial", None), "results", ())
+        held = [] if self.current is None else [self.current]
+        for item in [*held, *late]:
+            line = self.pending.pop(item.index, None)
+            if line is not None:
+                self.write(line, item)
+
     def drain(self) -> None:
         while self.bad:
-            self.write(self.bad.popleft())
+            self.write(self.bad[0])
+            self.bad.popleft()
 
     def stop_early(self) -> bool:
         self.stopped = bool(self.args.fail_fast and self.meter.failed)
@@ -344,8 +364,9 @@ def _batch_held(
         # run_many's iterator is a generator: closing it cancels the items in flight.
         with meter, contextlib.closing(cast("Generator[Any, None, None]", results)):
             for item in results:
+                batch.current = item
                 batch.drain()
-                batch.write(batch.pending.pop(item.index), item)
+                batch.hand(item)
                 meter.finished += 1
                 if batch.stop_early():
                     break
@@ -354,12 +375,7 @@ def _batch_held(
     except KeyboardInterrupt as stop:
         ending = "Terminated (SIGTERM)" if terminated(stop) else "Interrupted"
         code = exit_code(stop)
-        batch.untidy = True
-        # Items that completed as it stopped, never handed over: written, not run again.
-        for item in getattr(getattr(stop, "partial", None), "results", ()):
-            line = batch.pending.pop(item.index, None)
-            if line is not None:
-                batch.write(line, item)
+        batch.keep(stop)  # what completed as it stopped, never written: not run again
     except BatchError as error:
         batch.drain()
         batch.write(batch.pending.pop(error.index), error.item)
