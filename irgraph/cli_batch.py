@@ -187,15 +187,35 @@ class _Batch:
         return self.stopped
 
     def close(self, output: str) -> None:
-        """Close the output file; drop the lines that newer ones replaced, one that Ctrl-C cut
-        short, and those beyond the inputs' end when the inputs shrank."""
+        """Close the output file; drop the lines that newer ones replaced and one that Ctrl-C
+        cut short. The results of lines past the inputs' end (inputs shortened since they
+        ran) are kept: :meth:`past_the_end` says so."""
         if self.out is not None:
             self.out.close()
-        # Inputs with no item at all are more likely a mistake (a file emptied by accident)
-        # than a wish to drop every result: those are kept, and the note says so.
-        beyond = bool(self.read) and any(i >= (self.read or 0) for i in self.kept)
-        if self.untidy or beyond:
-            compact(output, self.read)
+        if self.untidy:
+            compact(output)
+
+    def past_the_end(self, output: str) -> str | None:
+        """The note for results ``output`` keeps of items past the end of inputs that hold
+        some (a shortened file, or a part of one), else ``None``: they are another run's,
+        kept so that the lines, given again, resume rather than pay twice."""
+        beyond = sorted(i for i in self.kept if self.read and i >= self.read)
+        if not beyond:
+            return None
+        count = len(beyond)
+        which = f"item {beyond[0]}" if count == 1 else f"items {beyond[0]} to {beyond[-1]}"
+        if count > 1 and beyond[-1] - beyond[0] + 1 != count:
+            which = f"{count} items from {beyond[0]} to {beyond[-1]}"
+        results, they, are = ("result", "it", "is") if count == 1 else ("results", "they", "are")
+        path = self.inputs.path
+        where = "standard input" if path == "-" else f"the inputs file {path!r}"
+        return (
+            f"note: -o {output!r} keeps the {results} of {which}, past the end of {where} "
+            f"({self.read} items): an earlier run's, from inputs with more "
+            f"lines. {they.capitalize()} {are} left in the file so that those lines, given "
+            f"again, resume instead of running again; for a file of these inputs' results only, "
+            "write to a new -o file."
+        )
 
     def nothing_read(self, output: str) -> str | None:
         """The note for inputs that hold no item (read to their end), else ``None``."""
@@ -394,9 +414,9 @@ def _batch_held(
         )
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
-    empty = batch.nothing_read(args.output)
-    if empty is not None:
-        print(f"irgraph: {empty}", file=sys.stderr)
+    for note in (batch.nothing_read(args.output), batch.past_the_end(args.output)):
+        if note is not None:
+            print(f"irgraph: {note}", file=sys.stderr)
     return 1 if meter.failed else 0
 
 

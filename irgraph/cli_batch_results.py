@@ -185,10 +185,9 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     )
 
 
-def compact(path: str, total: int | None) -> None:
-    """Keep the last result line of each index (below ``total`` when given)."""
-    found = scan_results(path)
-    _rewrite(path, {n for index, (n, *_) in found.items() if total is None or index < total})
+def compact(path: str) -> None:
+    """Keep the last result line of each index."""
+    _rewrite(path, {n for n, *_ in scan_results(path).values()})
 
 
 @contextlib.contextmanager
