@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Generator, Iterator
 from typing import IO, Any, TextIO, cast
 
+from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
 from irgraph.cli_batch_results import (
     check_output,
@@ -120,6 +121,7 @@ class _Batch:
         self.out: IO[str] | None = None
         self.made_up = False  # the provider makes its answers up (fake): the lines say so
         self.pipeline: str | None = None  # the digest of the pipeline: every line records it
+        self.answers: dict[str, str] = {}  # --answer by gate id: a gated pipeline's lines record it
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
@@ -140,7 +142,9 @@ class _Batch:
         self.read = index + 1
 
     def write(self, line: Line, item: Any = None) -> None:
-        record = result_record(line, item, self.inputs.where, self.made_up, self.pipeline)
+        record = result_record(
+            line, item, self.inputs.where, self.made_up, self.pipeline, self.answers
+        )
         assert self.out is not None
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
@@ -263,7 +267,10 @@ def _gates(args: argparse.Namespace, target: Any) -> Any:
         return None
     from irgraph.graph import to_graph
 
-    return gate_handler(to_graph(target), answers)
+    G = to_graph(target)
+    handler = gate_handler(G, answers)
+    args.gate_answers = given_answers(G, answers)  # checked by gate_handler: for the lines
+    return handler
 
 
 def batch_target(args: argparse.Namespace) -> Any:
@@ -370,6 +377,17 @@ def _batch_held(
         raise
     if note is not None:
         print(f"irgraph: {note}", file=sys.stderr)
+    batch.answers = getattr(args, "gate_answers", {})
+    try:  # the kept results, and items, ran with these answers
+        check_answers(args.output, found, batch.answers, args.batch_key)
+        if args.batch_key is not None:
+            from irgraph.batch_store import default_directory
+
+            check_kept_answers(default_directory(args.batch_key), batch.answers)
+    except BaseException:
+        inputs.close()
+        cast("Generator[Any, None, None]", results).close()
+        raise
     try:
         batch.kept = keep_completed(args.output, found, batch.pipeline)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
