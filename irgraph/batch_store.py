@@ -3,7 +3,7 @@
 A store is a directory of JSON files (by default ``.irgraph-batches/<batch key>/``)::
 
     batch-<batch key hash>.json            the pipeline the batch was started with
-    items/<item key>.json                  a completed item: its final state and outputs
+    items/<item key>.json                  a completed item: its final state, outputs, calls
     answers/<item key>/<answer key>.json   one agent answer of an item still under way
 
 An item's key hashes the batch key with the item's canonical JSON, so the same data set,
@@ -64,6 +64,7 @@ from typing import Any
 
 import attrs
 
+from irgraph.batch_calls import calls_json, kept_calls
 from irgraph.batch_items import unkept
 from irgraph.batch_pipeline import RECORD_FORMAT as _BATCH_FORMAT
 from irgraph.batch_pipeline import described_json, difference, pipeline_description, pipeline_stamps
@@ -309,14 +310,9 @@ class BatchStore:
             return None
         if data.get("made_up") is True and not self.made_up:
             return None  # a made-up result does not stand for a real provider's
-        result = RunResult(
-            data["state"],
-            [],
-            data["outputs"],
-            backend=data["backend"],
-            warnings=data["warnings"],
-            graph=self.graph,
-        )
+        calls, gates = kept_calls(data)  # what its agents were asked, for its run view
+        kept = {"backend": data["backend"], "warnings": data["warnings"], "graph": self.graph}
+        result = RunResult(data["state"], [], data["outputs"], calls=calls, gates=gates, **kept)
         return result, data.get("run") != self._run
 
     def save(self, key: str, index: int, result: RunResult) -> None:
@@ -350,6 +346,7 @@ class BatchStore:
                 "warnings": result.warnings,
                 "placeholder": result.placeholder,
                 "made_up": self.made_up,
+                **calls_json(result.calls, result.gates),
             }
             writing = self.record  # first, should it not be there
             try:
