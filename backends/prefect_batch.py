@@ -40,7 +40,7 @@ import attrs
 from irgraph import checks
 from irgraph.batch import BatchError, ItemResult, pull_states
 from irgraph.batch_items import not_a_state
-from irgraph.batch_stop import keep_late
+from irgraph.batch_stop import keep_late, states_failed
 from irgraph.batch_store import BatchStore
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
@@ -215,6 +215,7 @@ class _Sender:
         pull = pull_states(states)
         index = 0
         exhausted = False
+        broken: Exception | None = None  # raised by the states: once the chunks sent end
         while True:
             chunk: list[tuple[int, Any, str]] = []
             room = self.batch.max_items - self.items_in_flight()
@@ -223,6 +224,9 @@ class _Sender:
                     state = await pull()
                 except StopAsyncIteration:
                     exhausted = True
+                    break
+                except Exception as error:
+                    exhausted, broken = True, states_failed(error)
                     break
                 key, kept = self._kept(index, state)
                 if kept is not None:
@@ -236,6 +240,8 @@ class _Sender:
                 await self.send(_Chunk(chunk))
                 continue
             if not self.in_flight:
+                if broken is not None:
+                    raise broken
                 return
             await asyncio.sleep(self.batch.poll_interval)
             waiting = self.batch.waiting

@@ -43,7 +43,7 @@ from irgraph import checks
 from irgraph.batch_blocking import blocking
 from irgraph.batch_checks import check_gates, check_remote, check_run_options
 from irgraph.batch_items import BatchError, ItemResult, not_a_state
-from irgraph.batch_stop import Tally, keep_late, stop_items, stopped_preparing
+from irgraph.batch_stop import Tally, keep_late, states_failed, stop_items, stopped_preparing
 from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
 from irgraph.errors import IrgraphError, PipelineError, RunError
@@ -169,6 +169,7 @@ class _Batch:
         in_flight: set[asyncio.Task[ItemResult]] = set()
         index = 0
         exhausted = False
+        broken: Exception | None = None  # raised by the states themselves
         try:
             while True:
                 while not exhausted and len(in_flight) < self.max_items:
@@ -177,9 +178,14 @@ class _Batch:
                     except StopAsyncIteration:
                         exhausted = True
                         break
+                    except Exception as failure:  # raised once the items in flight ended
+                        exhausted, broken = True, states_failed(failure)
+                        break
                     in_flight.add(asyncio.ensure_future(self.run_item(index, state, limit)))
                     index += 1
                 if not in_flight:
+                    if broken is not None:
+                        raise broken
                     return
                 done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 # Every task's exception is taken (none is left "never retrieved"), the first
