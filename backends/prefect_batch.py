@@ -269,8 +269,9 @@ class _Sender:
 
     async def send(self, chunk: _Chunk) -> None:
         chunk.sends += 1
+        store = self.batch.store or _UNKEYED
         items = [
-            {"index": index, "state": dict(state), "run_key": f"irgraph-batch-{key}"}
+            {"index": index, "state": dict(state), "run_key": store.run_key(key)}
             for index, state, key in chunk.items
         ]
         heartbeat = max(1.0, self.lost_after / 6)

@@ -147,7 +147,7 @@ class _Batch:
             # waved through), and the half-done made-up items of stores written before would
             # ask their gates again. So the suffix stays.
             made_up = "-made-up" if self.store.made_up else ""
-            options = {**options, "run_key": f"irgraph-batch-{key}{made_up}"}
+            options = {**options, "run_key": f"{self.store.run_key(key)}{made_up}"}
         else:
             provider = self.store.answers(key, provider)
         try:
