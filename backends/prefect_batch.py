@@ -40,7 +40,7 @@ import attrs
 from irgraph import checks
 from irgraph.batch import BatchError, ItemResult, pull_states
 from irgraph.batch_items import not_a_state
-from irgraph.batch_stop import keep_late
+from irgraph.batch_stop import keep_late, states_failed
 from irgraph.batch_store import BatchStore
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
@@ -126,8 +126,8 @@ class PoolBatch:
             "point PREFECT_API_URL at it."
         )
         async with get_client() as client:
-            deployment_id = await self._deployment_id(client)
-            sender = _Sender(self, client, deployment_id)
+            deployment_id, digest = await self._deployment_id(client)
+            sender = _Sender(self, client, deployment_id, digest)
             await sender.limit_calls(self.max_concurrency)
             try:
                 async for item in sender.run(states):
@@ -141,7 +141,9 @@ class PoolBatch:
                 await sender.stop()  # stopped already on a cancel: nothing left in flight
                 await sender.limit_calls(None)
 
-    async def _deployment_id(self, client: Any) -> Any:
+    async def _deployment_id(self, client: Any) -> tuple[Any, str]:
+        """The batch deployment's id, and the digest its chunks are sent with: the one the
+        deployment knows this pipeline by (an older irgraph's, for a module it deployed)."""
         from prefect.exceptions import ObjectNotFound
 
         name = self.deployment
@@ -161,10 +163,11 @@ class PoolBatch:
                 f"to {pool!r}.",
             )
         graph, node = self.runnable.graph, self.runnable.node
-        check_deployed_pipeline(
-            deployment, name, pipeline_digest(node), graph.graph.get("name", node.name)
-        )
-        return deployment.id
+        digests = (pipeline_digest(node), pipeline_digest(node, by_value=False))
+        named = graph.graph.get("name", node.name)
+        return deployment.id, check_deployed_pipeline(deployment, name, digests, named) or digests[
+            0
+        ]
 
 
 def _need_server(pool: str | None) -> None:
@@ -181,14 +184,14 @@ def _need_server(pool: str | None) -> None:
 class _Sender:
     """The chunks of one batch in flight: sending, polling, sending again, cancelling."""
 
-    def __init__(self, batch: PoolBatch, client: Any, deployment_id: Any) -> None:
+    def __init__(self, batch: PoolBatch, client: Any, deployment_id: Any, digest: str) -> None:
         self.batch = batch
         self.client = client
         self.deployment_id = deployment_id
         backend = batch.runnable.backend
         self.chunk_size: int = backend.chunk_size
         self.lost_after: float = backend.lost_after
-        self.digest = pipeline_digest(batch.runnable.node)
+        self.digest = digest  # of the pipeline, as the deployment knows it
         self.in_flight: dict[Any, _Chunk] = {}
         self.call_limit: str | None = None
 
@@ -215,6 +218,7 @@ class _Sender:
         pull = pull_states(states)
         index = 0
         exhausted = False
+        broken: Exception | None = None  # raised by the states: once the chunks sent end
         while True:
             chunk: list[tuple[int, Any, str]] = []
             room = self.batch.max_items - self.items_in_flight()
@@ -223,6 +227,9 @@ class _Sender:
                     state = await pull()
                 except StopAsyncIteration:
                     exhausted = True
+                    break
+                except Exception as error:
+                    exhausted, broken = True, states_failed(error)
                     break
                 key, kept = self._kept(index, state)
                 if kept is not None:
@@ -236,6 +243,8 @@ class _Sender:
                 await self.send(_Chunk(chunk))
                 continue
             if not self.in_flight:
+                if broken is not None:
+                    raise broken
                 return
             await asyncio.sleep(self.batch.poll_interval)
             waiting = self.batch.waiting
@@ -260,8 +269,9 @@ class _Sender:
 
     async def send(self, chunk: _Chunk) -> None:
         chunk.sends += 1
+        store = self.batch.store or _UNKEYED
         items = [
-            {"index": index, "state": dict(state), "run_key": f"irgraph-batch-{key}"}
+            {"index": index, "state": dict(state), "run_key": store.run_key(key)}
             for index, state, key in chunk.items
         ]
         heartbeat = max(1.0, self.lost_after / 6)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -50,9 +50,10 @@ async def limited(provider: ModelProvider, request: ModelRequest) -> str:
         return await provider.complete(request)
 
 
-def check_pipeline(sent: str | None, deployed: str, name: str) -> None:
-    """Refuse a chunk sent for another version of the pipeline than this module runs."""
-    if sent is not None and sent != deployed:
+def check_pipeline(sent: str | None, deployed: str, name: str, same: Collection[str] = ()) -> None:
+    """Refuse a chunk sent for another version of the pipeline than this module runs (its
+    digest ``deployed``; ``same``: every digest of it, an older irgraph's sender's too)."""
+    if sent is not None and sent != deployed and sent not in same:
         raise ValueError(
             f"This deployment runs another version of pipeline {name!r} (digest {deployed}) "
             f"than the batch was sent for (digest {sent}). Regenerate the flow module from the "

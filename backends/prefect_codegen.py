@@ -28,7 +28,7 @@ from irgraph.ir import (
     SequenceNode,
     TransformNode,
 )
-from irgraph.ir.json import pipeline_digest
+from irgraph.ir.json import pipeline_digest, pipeline_digests
 from irgraph.validate import required_inputs
 
 from .prefect_codegen_templates import BATCH_FLOW, DOC, FLOW, MAIN
@@ -353,6 +353,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "",
         f"PIPELINE = {_lit(str(G.graph.get('name', ir.name)))}",
         f"PIPELINE_DIGEST = {_lit(pipeline_digest(ir))}  # batches refuse other versions",
+        f"SAME_PIPELINE = {_lit(tuple(sorted(pipeline_digests(ir))))}  # an older irgraph's too",
         f"FLOW_NAME = {_lit(config.flow_name)}",
         f"BATCH_FLOW_NAME = {_lit(config.flow_name + '-batch')}  # runs a chunk of a batch",
         f"DEPLOYMENT_NAME = {_lit(config.deployment_name)}",

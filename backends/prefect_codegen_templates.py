@@ -68,7 +68,7 @@ async def {fn}_batch(
     worker from a slow one. With `call_limit`, each model call holds a slot of that Prefect
     global concurrency limit: one bound for the whole batch, on every machine.
     """
-    check_pipeline(pipeline, PIPELINE_DIGEST, PIPELINE)
+    check_pipeline(pipeline, PIPELINE_DIGEST, PIPELINE, SAME_PIPELINE)
     check_result_storage(RESULT_STORAGE)
     return await run_chunk({fn}, items, heartbeat_seconds, call_limit)
 '''

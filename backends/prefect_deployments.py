@@ -12,6 +12,7 @@ its flow, on the worker, once a chunk reaches it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from irgraph.errors import PipelineError, did_you_mean
@@ -82,12 +83,19 @@ async def missing_deployment(client: Any, batch: str, item: str, pool: str) -> P
     )
 
 
-def check_deployed_pipeline(deployment: Any, name: str, digest: str, pipeline: str) -> None:
+def check_deployed_pipeline(
+    deployment: Any, name: str, digests: Collection[str], pipeline: str
+) -> str | None:
     """Refuse a batch deployment ``name`` that runs another version of ``pipeline`` than the
-    one of digest ``digest`` (as its ``pipeline`` parameter's default says; a deployment
-    without one is checked by its flow, on the worker)."""
+    one ``digests`` name (its digest first, then the one an older irgraph made: a module that
+    irgraph deployed carries that one); a deployment without a digest is checked by its flow,
+    on the worker. Returns the digest the deployment knows the pipeline by, which every chunk
+    is sent with (``None``: none, send the digest)."""
     deployed = (deployment.parameters or {}).get("pipeline")
-    if isinstance(deployed, str) and deployed != digest:
+    if not isinstance(deployed, str):
+        return None
+    if deployed not in digests:
+        digest = next(iter(digests))
         raise PipelineError(
             f"The deployment {name!r} runs another version of pipeline {pipeline!r} (digest "
             f"{deployed}) than this one (digest {digest}): the pipeline changed since its "
@@ -95,3 +103,4 @@ def check_deployed_pipeline(deployment: Any, name: str, digest: str, pipeline: s
             hint="Generate the flow module again from this pipeline and deploy it (python "
             "FLOW_FILE.py), then run the batch again.",
         )
+    return deployed

@@ -43,7 +43,7 @@ from irgraph import checks
 from irgraph.batch_blocking import blocking
 from irgraph.batch_checks import check_gates, check_remote, check_run_options
 from irgraph.batch_items import BatchError, ItemResult, not_a_state
-from irgraph.batch_stop import Tally, keep_late, stop_items, stopped_preparing
+from irgraph.batch_stop import Tally, keep_late, states_failed, stop_items, stopped_preparing
 from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
 from irgraph.errors import IrgraphError, PipelineError, RunError
@@ -147,7 +147,7 @@ class _Batch:
             # waved through), and the half-done made-up items of stores written before would
             # ask their gates again. So the suffix stays.
             made_up = "-made-up" if self.store.made_up else ""
-            options = {**options, "run_key": f"irgraph-batch-{key}{made_up}"}
+            options = {**options, "run_key": f"{self.store.run_key(key)}{made_up}"}
         else:
             provider = self.store.answers(key, provider)
         try:
@@ -169,6 +169,7 @@ class _Batch:
         in_flight: set[asyncio.Task[ItemResult]] = set()
         index = 0
         exhausted = False
+        broken: Exception | None = None  # raised by the states themselves
         try:
             while True:
                 while not exhausted and len(in_flight) < self.max_items:
@@ -177,9 +178,14 @@ class _Batch:
                     except StopAsyncIteration:
                         exhausted = True
                         break
+                    except Exception as failure:  # raised once the items in flight ended
+                        exhausted, broken = True, states_failed(failure)
+                        break
                     in_flight.add(asyncio.ensure_future(self.run_item(index, state, limit)))
                     index += 1
                 if not in_flight:
+                    if broken is not None:
+                        raise broken
                     return
                 done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 # Every task's exception is taken (none is left "never retrieved"), the first
@@ -420,7 +426,8 @@ def run_many(
     once the iterator is closed or collected; ``with contextlib.closing(run_many(...))``
     makes that moment explicit. A Ctrl-C while it checks and compiles the pipeline or waits
     for an item raises ``KeyboardInterrupt`` carrying ``partial``, a
-    :class:`~irgraph.batch_stop.BatchStopped`.
+    :class:`~irgraph.batch_stop.BatchStopped`; so does one in the loop's own body when the
+    iterator is closed as it is handled (``with contextlib.closing(...)``).
     """
     results = arun_many(
         pipeline,

@@ -5,11 +5,16 @@ in flight running while the caller handles a result (and works inside Jupyter's 
 too). Ctrl-C while waiting cancels the step on that loop and waits until it has stopped; the
 ``KeyboardInterrupt`` then carries ``stopped(late)`` as its ``partial``, and its text as a note
 (``late``: the item the step gave as it was cancelled, if it did, which the caller never got).
+A Ctrl-C in the caller's loop, between two steps, stops the generator the same way once it is
+thrown in (``generator.throw``) or the iterator is closed while it is handled (``with
+contextlib.closing(...)``): the items in flight are cancelled and those that completed are in
+the record, not dropped with the generator.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, TypeVar
@@ -30,6 +35,18 @@ def blocking(
     thread = threading.Thread(target=loop.run_forever, name="irgraph-batch", daemon=True)
     thread.start()
     late: list[T] = []
+
+    def stop(interrupt: BaseException) -> None:
+        """Stop ``results`` for ``interrupt`` unless a cancelled step stopped it already (its
+        items in flight cancelled, those that completed meanwhile recorded), and give
+        ``interrupt`` the record."""
+        if stopped is None:
+            return
+        if getattr(results, "ag_frame", None) is not None:  # suspended, not stopped yet
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                _on_loop(loop, results.athrow(asyncio.CancelledError()))
+        carry(interrupt, stopped(late))
+
     try:
         while True:
             try:
@@ -37,10 +54,20 @@ def blocking(
             except StopAsyncIteration:
                 return
             except KeyboardInterrupt as interrupt:
-                if stopped is not None:
-                    carry(interrupt, stopped(late))
+                stop(interrupt)
                 raise
-            yield item
+            try:
+                yield item
+            except KeyboardInterrupt as interrupt:  # thrown in by the caller (generator.throw)
+                stop(interrupt)
+                raise
+            except GeneratorExit as closing:
+                # Closed while a Ctrl-C in the caller's loop is handled (``with
+                # contextlib.closing(...)``, irgraph batch): that interrupt stops the batch.
+                handled = _interrupt(closing)
+                if handled is not None:
+                    stop(handled)
+                raise
     finally:
         try:
             _on_loop(loop, results.aclose())
@@ -49,6 +76,15 @@ def blocking(
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
             loop.close()
+
+
+def _interrupt(closing: GeneratorExit) -> KeyboardInterrupt | None:
+    """The Ctrl-C being handled as ``closing`` closes a generator, if one is: the close's
+    context, through the closes of the generators that wrap this one (``batch_progress``)."""
+    cause: BaseException | None = closing.__context__
+    while isinstance(cause, GeneratorExit):
+        cause = cause.__context__
+    return cause if isinstance(cause, KeyboardInterrupt) else None
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop, step: Any, late: list[Any] | None = None) -> Any:
@@ -79,6 +115,7 @@ def _on_loop(loop: asyncio.AbstractEventLoop, step: Any, late: list[Any] | None 
     try:
         loop.call_soon_threadsafe(start)
         finished.wait()
+        return box["task"].result()  # an interrupt as it is taken: in ``late`` below
     except KeyboardInterrupt:
         loop.call_soon_threadsafe(stop)
         finished.wait()
@@ -86,4 +123,3 @@ def _on_loop(loop: asyncio.AbstractEventLoop, step: Any, late: list[Any] | None 
         if late is not None and task is not None and not task.cancelled() and not task.exception():
             late.append(task.result())
         raise
-    return box["task"].result()

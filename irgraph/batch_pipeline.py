@@ -17,6 +17,7 @@ import attrs
 from irgraph.graph import root_of
 from irgraph.ir.functions import FunctionRef
 from irgraph.ir.values import JsonObject, json_key
+from irgraph.ir.values import numbers_by_value as _by_value
 
 __all__ = [
     "described_json",
@@ -74,16 +75,6 @@ def described_text(described: Any, *, by_value: bool = True) -> str:
     """
     shown = _by_value(described) if by_value else described
     return json.dumps(shown, sort_keys=True, default=repr)
-
-
-def _by_value(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _by_value(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_by_value(item) for item in value]
-    return value  # a boolean too: True is never 1 to a run
 
 
 def _hashed(text: str) -> str:

@@ -27,7 +27,15 @@ from irgraph.batch_items import ItemResult
 from irgraph.batch_store import default_directory
 from irgraph.errors import RunError
 
-__all__ = ["BatchStopped", "Tally", "carry", "keep_late", "stop_items", "stopped_preparing"]
+__all__ = [
+    "BatchStopped",
+    "Tally",
+    "carry",
+    "keep_late",
+    "states_failed",
+    "stop_items",
+    "stopped_preparing",
+]
 
 #: The attribute of a stopping batch's exception that holds the items its source completed as
 #: it stopped, which were never handed over (a work pool's chunks that ended unseen).
@@ -39,6 +47,18 @@ def keep_late(stop: BaseException, items: Sequence[Any]) -> None:
     :class:`Tally` counting the batch, through the exception ``stop`` that stops it: they go
     into its record's ``results``."""
     setattr(stop, _LATE, [*getattr(stop, _LATE, ()), *items])
+
+
+#: The attribute that marks an exception the batch's states raised (see :func:`states_failed`).
+_STATES = "irgraph_states_failed"
+
+
+def states_failed(error: Exception) -> Exception:
+    """Mark ``error``, raised by a batch's states, for the :class:`Tally` counting the batch:
+    raised once the items in flight have ended (and been handed over), it gets the batch's
+    record as its ``partial``, as a stopped batch's interrupt does."""
+    setattr(error, _STATES, True)
+    return error
 
 
 def carry(stop: BaseException, record: BatchStopped) -> None:
@@ -130,10 +150,21 @@ class Tally:
             async for item in results:
                 self.handed += 1
                 self.failed += not item.ok
-                yield item
+                try:
+                    yield item
+                except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+                    # Thrown in as an item was handed over (irgraph.batch_blocking does, for
+                    # a Ctrl-C in the caller's loop): ``results`` stops as a cancel of its
+                    # step would, with the items it completed meanwhile on ``stop``.
+                    await results.athrow(stop)
+                    raise
         except (asyncio.CancelledError, KeyboardInterrupt) as stop:
             self.unhanded += getattr(stop, _LATE, ())
             carry(stop, self.record(store))
+            raise
+        except Exception as error:
+            if getattr(error, _STATES, False):
+                carry(error, self.record(store))
             raise
         finally:
             await results.aclose()

@@ -2,8 +2,9 @@
 
 A store is a directory of JSON files (by default ``.irgraph-batches/<batch key>/``)::
 
-    batch-<batch key hash>.json            the pipeline the batch was started with
-    items/<item key>.json                  a completed item: its final state and outputs
+    batch-<batch key hash>.json            the pipeline the batch was started with (and the
+                                           generation its Prefect run keys carry)
+    items/<item key>.json                  a completed item: its final state, outputs, calls
     answers/<item key>/<answer key>.json   one agent answer of an item still under way
 
 An item's key hashes the batch key with the item's canonical JSON, so the same data set,
@@ -56,7 +57,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,6 +64,9 @@ from typing import Any
 
 import attrs
 
+from irgraph.batch_calls import calls_json, kept_calls
+from irgraph.batch_files import read_json as _read
+from irgraph.batch_files import write_atomically as _write_atomically
 from irgraph.batch_items import unkept
 from irgraph.batch_pipeline import RECORD_FORMAT as _BATCH_FORMAT
 from irgraph.batch_pipeline import described_json, difference, pipeline_description, pipeline_stamps
@@ -116,26 +119,6 @@ def default_directory(batch_key: str) -> Path:
     return Path(".irgraph-batches") / safe
 
 
-def _write_atomically(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, ensure_ascii=False)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _read(path: Path) -> Any:
-    """The JSON in ``path``, or ``None`` when there is none (or it cannot be read)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 class BatchStore:
     """The completed items and agent answers of one keyed batch, in ``directory``.
 
@@ -169,6 +152,10 @@ class BatchStore:
         self._claimed = pipeline is None
         # Tells the items kept by this run (an identical item done earlier) from older ones.
         self._run = uuid.uuid4().hex
+        # In the run keys a backend keeps answers under (Prefect), recorded with the pipeline:
+        # a deleted directory starts the batch over there too (a record without one: none).
+        self._generation: Any = None
+        self._recorded = False  # a record of this pipeline was there: its generation stands
         # Answers being asked right now, by file: an identical item in flight waits for them.
         self._asking: dict[Path, asyncio.Future[str]] = {}
         # Items in flight by key: an item's answers stay until the last of its copies is done.
@@ -213,6 +200,7 @@ class BatchStore:
         if isinstance(kept, dict) and kept.get("format") == _BATCH_FORMAT and "pipeline" in kept:
             self._claimed = json_key(kept["pipeline"]) == json_key(self._pipeline)  # True != 1
             if self._claimed:
+                self._generation, self._recorded = kept.get("generation"), True
                 self._unstamped_trusted = kept.get("version") == 1
                 self._stamps |= pipeline_stamps(kept["pipeline"])[1]  # an earlier irgraph's
                 return
@@ -263,9 +251,21 @@ class BatchStore:
             "version": 2,
             "batch_key": self.batch_key,
             "pipeline": self._pipeline,
+            **({} if self._generation is None else {"generation": self._generation}),
         }
         _write_atomically(self.record, record)
         self._claimed = True
+
+    def run_key(self, key: str) -> str:
+        """The run key of item ``key`` on a backend that keeps agents' answers under it
+        (Prefect), after recording the pipeline: it names this store's record, so deleting
+        the directory (a new record) starts the batch over there too, where the answers kept
+        under the old run keys would have come back."""
+        if self._pipeline is not None and not self._recorded and self._generation is None:
+            self._generation = uuid.uuid4().hex[:12]  # written with the record, next line
+        self._claim()
+        generation = self._generation
+        return f"irgraph-batch-{key}" + (f"-{generation}" if isinstance(generation, str) else "")
 
     def _trusted(self, data: Mapping[str, Any]) -> bool:
         """Whether a kept file (an item or answer) is this batch's, by its stamp."""
@@ -309,14 +309,9 @@ class BatchStore:
             return None
         if data.get("made_up") is True and not self.made_up:
             return None  # a made-up result does not stand for a real provider's
-        result = RunResult(
-            data["state"],
-            [],
-            data["outputs"],
-            backend=data["backend"],
-            warnings=data["warnings"],
-            graph=self.graph,
-        )
+        calls, gates = kept_calls(data)  # what its agents were asked, for its run view
+        kept = {"backend": data["backend"], "warnings": data["warnings"], "graph": self.graph}
+        result = RunResult(data["state"], [], data["outputs"], calls=calls, gates=gates, **kept)
         return result, data.get("run") != self._run
 
     def save(self, key: str, index: int, result: RunResult) -> None:
@@ -350,6 +345,7 @@ class BatchStore:
                 "warnings": result.warnings,
                 "placeholder": result.placeholder,
                 "made_up": self.made_up,
+                **calls_json(result.calls, result.gates),
             }
             writing = self.record  # first, should it not be there
             try:

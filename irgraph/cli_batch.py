@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Generator, Iterator
 from typing import IO, Any, TextIO, cast
 
+from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
 from irgraph.cli_batch_results import (
     check_output,
@@ -112,6 +113,7 @@ class _Batch:
         self.meter = meter
         self.kept: dict[int, str] = {}
         self.pending: dict[int, Line] = {}  # run_many's index -> the line it runs
+        self.current: Any = None  # the item being written: Ctrl-C may land before it is
         self.bad: deque[Line] = deque()  # lines that are not states, to report
         self.untidy = False  # a kept line was run again (its older line stands twice), or Ctrl-C
         self.read: int | None = None  # the number of items, once every line has been read
@@ -119,6 +121,7 @@ class _Batch:
         self.out: IO[str] | None = None
         self.made_up = False  # the provider makes its answers up (fake): the lines say so
         self.pipeline: str | None = None  # the digest of the pipeline: every line records it
+        self.answers: dict[str, str] = {}  # --answer by gate id: a gated pipeline's lines record it
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
@@ -139,7 +142,9 @@ class _Batch:
         self.read = index + 1
 
     def write(self, line: Line, item: Any = None) -> None:
-        record = result_record(line, item, self.inputs.where, self.made_up, self.pipeline)
+        record = result_record(
+            line, item, self.inputs.where, self.made_up, self.pipeline, self.answers
+        )
         assert self.out is not None
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
@@ -158,24 +163,63 @@ class _Batch:
             error = record["error"]
             meter.note(f"item {line.index} ({where}) failed: {error['type']}: {error['message']}")
 
+    def hand(self, item: Any) -> None:
+        """Write ``item``'s result line, then forget its inputs line: a Ctrl-C before the line
+        is written leaves it pending, and :meth:`keep` writes it (one after it, a line twice,
+        which closing tidies)."""
+        self.write(self.pending[item.index], item)
+        del self.pending[item.index]
+
+    def keep(self, stop: BaseException) -> None:
+        """Write the items completed when ``stop`` (Ctrl-C) came: the one in hand, if its line
+        was not written, and those completed beside it or as it stopped (its ``partial``)."""
+        self.untidy = True
+        late = getattr(getattr(stop, "partial", None), "results", ())
+        held = [] if self.current is None else [self.current]
+        for item in [*held, *late]:
+            line = self.pending.pop(item.index, None)
+            if line is not None:
+                self.write(line, item)
+
     def drain(self) -> None:
         while self.bad:
-            self.write(self.bad.popleft())
+            self.write(self.bad[0])
+            self.bad.popleft()
 
     def stop_early(self) -> bool:
         self.stopped = bool(self.args.fail_fast and self.meter.failed)
         return self.stopped
 
     def close(self, output: str) -> None:
-        """Close the output file; drop the lines that newer ones replaced, one that Ctrl-C cut
-        short, and those beyond the inputs' end when the inputs shrank."""
+        """Close the output file; drop the lines that newer ones replaced and one that Ctrl-C
+        cut short. The results of lines past the inputs' end (inputs shortened since they
+        ran) are kept: :meth:`past_the_end` says so."""
         if self.out is not None:
             self.out.close()
-        # Inputs with no item at all are more likely a mistake (a file emptied by accident)
-        # than a wish to drop every result: those are kept, and the note says so.
-        beyond = bool(self.read) and any(i >= (self.read or 0) for i in self.kept)
-        if self.untidy or beyond:
-            compact(output, self.read)
+        if self.untidy:
+            compact(output)
+
+    def past_the_end(self, output: str) -> str | None:
+        """The note for results ``output`` keeps of items past the end of inputs that hold
+        some (a shortened file, or a part of one), else ``None``: they are another run's,
+        kept so that the lines, given again, resume rather than pay twice."""
+        beyond = sorted(i for i in self.kept if self.read and i >= self.read)
+        if not beyond:
+            return None
+        count = len(beyond)
+        which = f"item {beyond[0]}" if count == 1 else f"items {beyond[0]} to {beyond[-1]}"
+        if count > 1 and beyond[-1] - beyond[0] + 1 != count:
+            which = f"{count} items from {beyond[0]} to {beyond[-1]}"
+        results, they, are = ("result", "it", "is") if count == 1 else ("results", "they", "are")
+        path = self.inputs.path
+        where = "standard input" if path == "-" else f"the inputs file {path!r}"
+        return (
+            f"note: -o {output!r} keeps the {results} of {which}, past the end of {where} "
+            f"({self.read} items): an earlier run's, from inputs with more "
+            f"lines. {they.capitalize()} {are} left in the file so that those lines, given "
+            f"again, resume instead of running again; for a file of these inputs' results only, "
+            "write to a new -o file."
+        )
 
     def nothing_read(self, output: str) -> str | None:
         """The note for inputs that hold no item (read to their end), else ``None``."""
@@ -223,7 +267,10 @@ def _gates(args: argparse.Namespace, target: Any) -> Any:
         return None
     from irgraph.graph import to_graph
 
-    return gate_handler(to_graph(target), answers)
+    G = to_graph(target)
+    handler = gate_handler(G, answers)
+    args.gate_answers = given_answers(G, answers)  # checked by gate_handler: for the lines
+    return handler
 
 
 def batch_target(args: argparse.Namespace) -> Any:
@@ -330,6 +377,17 @@ def _batch_held(
         raise
     if note is not None:
         print(f"irgraph: {note}", file=sys.stderr)
+    batch.answers = getattr(args, "gate_answers", {})
+    try:  # the kept results, and items, ran with these answers
+        check_answers(args.output, found, batch.answers, args.batch_key)
+        if args.batch_key is not None:
+            from irgraph.batch_store import default_directory
+
+            check_kept_answers(default_directory(args.batch_key), batch.answers)
+    except BaseException:
+        inputs.close()
+        cast("Generator[Any, None, None]", results).close()
+        raise
     try:
         batch.kept = keep_completed(args.output, found, batch.pipeline)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
@@ -344,8 +402,9 @@ def _batch_held(
         # run_many's iterator is a generator: closing it cancels the items in flight.
         with meter, contextlib.closing(cast("Generator[Any, None, None]", results)):
             for item in results:
+                batch.current = item
                 batch.drain()
-                batch.write(batch.pending.pop(item.index), item)
+                batch.hand(item)
                 meter.finished += 1
                 if batch.stop_early():
                     break
@@ -354,12 +413,7 @@ def _batch_held(
     except KeyboardInterrupt as stop:
         ending = "Terminated (SIGTERM)" if terminated(stop) else "Interrupted"
         code = exit_code(stop)
-        batch.untidy = True
-        # Items that completed as it stopped, never handed over: written, not run again.
-        for item in getattr(getattr(stop, "partial", None), "results", ()):
-            line = batch.pending.pop(item.index, None)
-            if line is not None:
-                batch.write(line, item)
+        batch.keep(stop)  # what completed as it stopped, never written: not run again
     except BatchError as error:
         batch.drain()
         batch.write(batch.pending.pop(error.index), error.item)
@@ -378,9 +432,9 @@ def _batch_held(
         )
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
-    empty = batch.nothing_read(args.output)
-    if empty is not None:
-        print(f"irgraph: {empty}", file=sys.stderr)
+    for note in (batch.nothing_read(args.output), batch.past_the_end(args.output)):
+        if note is not None:
+            print(f"irgraph: {note}", file=sys.stderr)
     return 1 if meter.failed else 0
 
 

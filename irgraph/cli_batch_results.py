@@ -185,10 +185,9 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     )
 
 
-def compact(path: str, total: int | None) -> None:
-    """Keep the last result line of each index (below ``total`` when given)."""
-    found = scan_results(path)
-    _rewrite(path, {n for index, (n, *_) in found.items() if total is None or index < total})
+def compact(path: str) -> None:
+    """Keep the last result line of each index."""
+    _rewrite(path, {n for n, *_ in scan_results(path).values()})
 
 
 @contextlib.contextmanager
@@ -257,12 +256,18 @@ def check_output(path: str, inputs: str) -> None:
 
 
 def result_record(
-    line: Any, item: Any, where: str, made_up: bool = False, pipeline: str | None = None
+    line: Any,
+    item: Any,
+    where: str,
+    made_up: bool = False,
+    pipeline: str | None = None,
+    answers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The result line of the inputs line ``line`` (read from ``where``): the item's final
     state, or its error worded for the command line, and the digest of the ``pipeline`` that
     ran it. A state that a ``made_up`` provider's answers made says so (``"made_up": true``):
-    a run with a real provider runs it again."""
+    a run with a real provider runs it again; one a gated pipeline made records the gates'
+    ``answers`` (:mod:`irgraph.cli_batch_answers`)."""
     record: dict[str, Any] = {"index": line.index, "key": line.key}
     if line.problem is not None:
         record["error"] = {"type": "InputError", "message": line.problem}
@@ -278,6 +283,8 @@ def result_record(
         record["state"] = item.state
         if made_up:
             record["made_up"] = True
+        if answers:
+            record["answers"] = dict(answers)
     else:
         message = failure_text(item.error)  # without the advice only Python can follow
         message = command_line_words(message, item.index, f"{line.index} ({where}:{line.number})")

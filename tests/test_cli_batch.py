@@ -187,7 +187,7 @@ def test_a_cut_short_output_resumes_and_equals_an_uninterrupted_run(here):
     assert results(here / "out.jsonl") == full
 
 
-def test_failed_and_changed_items_run_again_and_a_shrunk_input_drops_lines(here):
+def test_failed_and_changed_items_run_again_and_a_shrunk_input_keeps_lines(here):
     write_inputs(here / "in.jsonl", ["a", "boom", "c", "d"])
     assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 1
     lines = write_inputs(here / "in.jsonl", ["a", "fixed", "c", "d2"])
@@ -206,7 +206,7 @@ def test_failed_and_changed_items_run_again_and_a_shrunk_input_drops_lines(here)
     write_inputs(here / "in.jsonl", ["a", "fixed"])
     code, text = call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")
     assert code == 0 and "0 done, 0 failed, 2 resumed" in text
-    assert sorted(results(here / "out.jsonl")) == [0, 1]
+    assert results(here / "out.jsonl") == found  # those past the end kept, for later
 
 
 def test_fail_fast_stops_at_the_first_failure(here):
@@ -449,8 +449,8 @@ def test_empty_standard_input_says_so(here, monkeypatch, capsys):
 
 
 def test_emptied_inputs_keep_the_results_already_written(here, capsys):
-    """A shortened inputs file drops the results past its end; an emptied one (more likely a
-    mistake) keeps every result, and the note says so."""
+    """An emptied inputs file (more likely a mistake) keeps every result, and the note says
+    so."""
     write_inputs(here / "in.jsonl", ["a", "b"])
     assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0
     before = results(here / "out.jsonl")
@@ -459,3 +459,30 @@ def test_emptied_inputs_keep_the_results_already_written(here, capsys):
     assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0
     assert "the 2 results already in out.jsonl are left as they were" in capsys.readouterr().err
     assert results(here / "out.jsonl") == before
+
+
+def test_shortened_inputs_keep_the_results_past_their_end_for_when_the_lines_come_back(
+    here, capsys
+):
+    """A shortened inputs file (a quick run over its first lines, say) deleted the results of
+    the lines past its end, so the full file paid for them again."""
+    write_inputs(here / "in.jsonl", ["a", "b", "c", "d", "e"])
+    assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0
+    everything = results(here / "out.jsonl")
+    write_inputs(here / "in.jsonl", ["a", "b", "c"])
+    capsys.readouterr()
+    code, text = call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")
+    assert code == 0 and "0 done, 0 failed, 3 resumed" in text
+    (note,) = capsys.readouterr().err.strip().splitlines()
+    assert note == (
+        "irgraph: note: -o 'out.jsonl' keeps the results of items 3 to 4, past the end of the "
+        "inputs file 'in.jsonl' (3 items): an earlier run's, from inputs with more lines. They "
+        "are left in the file so that those lines, given again, resume instead of running "
+        "again; for a file of these inputs' results only, write to a new -o file."
+    )
+    assert results(here / "out.jsonl") == everything
+    write_inputs(here / "in.jsonl", ["a", "b", "c", "d", "e"])
+    code, text = call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")
+    assert code == 0 and "0 done, 0 failed, 5 resumed" in text
+    assert capsys.readouterr().err == "" and calls() == ["a", "b", "c", "d", "e"]
+    assert results(here / "out.jsonl") == everything

@@ -20,7 +20,7 @@ from irgraph.errors import IrgraphError, PipelineError, closest_keys
 from irgraph.ir.functions import main_function_warning
 from irgraph.ir.nodes import NODE_KINDS, FunctionRef, Node, RouteCase, RouteNode, TransformNode
 from irgraph.ir.trust import functions_of
-from irgraph.ir.values import JsonObject
+from irgraph.ir.values import JsonObject, numbers_by_value
 
 __all__ = [
     "to_json",
@@ -28,6 +28,7 @@ __all__ = [
     "to_dict",
     "from_dict",
     "pipeline_digest",
+    "pipeline_digests",
     "FORMAT",
     "VERSION",
 ]
@@ -129,19 +130,38 @@ def to_json(node: Node, *, indent: int | None = 2) -> str:
     return text
 
 
-def pipeline_digest(node: Node) -> str:
+def pipeline_digest(node: Node, *, by_value: bool = True) -> str:
     """A short hash of the IR's JSON form (keys sorted): equal for equal pipelines however
     they were built, different when any instruction, model, schema, key or function path is.
+    Numbers count by value, as a run compares them (``1.0`` is ``1``: ``when(1.0)`` and
+    ``when(1)`` are one pipeline); ``by_value=False`` gives the digest of the form as written,
+    which an irgraph before this one made (a deployed flow module may still carry it, see
+    :func:`pipeline_digests`).
 
     >>> from irgraph.ir import AgentNode
     >>> len(pipeline_digest(AgentNode("a", instruction="Hi.")))
     16
+    >>> hot = AgentNode("a", settings={"temperature": 1.0})
+    >>> pipeline_digest(hot) == pipeline_digest(AgentNode("a", settings={"temperature": 1}))
+    True
     """
-    data = {"format": FORMAT, "version": VERSION, "root": to_dict(node)}
+    root = to_dict(node)
+    data = {
+        "format": FORMAT,
+        "version": VERSION,
+        "root": numbers_by_value(root) if by_value else root,
+    }
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     import hashlib  # here, not at the top: only digests need it, and it is slow to import
 
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def pipeline_digests(node: Node) -> frozenset[str]:
+    """Every digest that names ``node``'s pipeline: :func:`pipeline_digest`'s, and the one
+    an earlier irgraph made of the form as written (``1.0`` apart from ``1``), which flow
+    modules it generated and deployed carry: both are this pipeline."""
+    return frozenset(pipeline_digest(node, by_value=flag) for flag in (True, False))
 
 
 def _fail(path: str, message: str, hint: str | None = None) -> PipelineError:

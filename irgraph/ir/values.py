@@ -27,6 +27,7 @@ __all__ = [
     "is_json",
     "canonical",
     "json_problem",
+    "numbers_by_value",
     "plain",
     "respells",
     "same_value",
@@ -137,6 +138,23 @@ def respells(value: Any, other: Any) -> bool:
     if isinstance(value, str) and not isinstance(other, str):
         return value == canonical(other)
     return isinstance(other, str) and not isinstance(value, str) and other == canonical(value)
+
+
+def numbers_by_value(value: Any) -> Any:
+    """``value`` (JSON data) with every whole number an integer (``1.0`` as ``1``), as a run
+    compares numbers: what a pipeline's digest hashes, so that ``when(1.0)`` and ``when(1)``
+    name one pipeline. A boolean stays one (``True`` is never ``1`` to a run).
+
+    >>> numbers_by_value({"when": [1.0, 2.5, True]})
+    {'when': [1, 2.5, True]}
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: numbers_by_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [numbers_by_value(item) for item in value]
+    return value
 
 
 def json_key(value: Any) -> Any:
