@@ -56,3 +56,20 @@ def test_a_benchmark_script_runs_to_its_table(command: list[str], tmp_path: Path
         if "PASS" in line or "MISS" in line or line.count("|") >= 4
     ]
     assert verdicts, done.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("workload", "variant"),
+    [("chain", "task floor"), ("chain", "irgraph (arun)"), ("fan", "task + agent, per branch")],
+)
+def test_the_instruction_counts_child_runs_each_variant(workload: str, variant: str) -> None:
+    """``instructions.py`` needs valgrind (slow, and not on every machine): what valgrind
+    runs, one child's runs of a variant, is checked here without it."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "instructions.py"), "--child", workload, variant, "5", "1"],
+        cwd=BENCH.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and not done.stdout, done.stdout + done.stderr[-3000:]

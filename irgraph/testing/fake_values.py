@@ -4,7 +4,8 @@ an agent that declares an output schema.
 :func:`fake_value` walks the common subset of JSON Schema — ``type`` (one or a list),
 ``enum``, ``const``, ``properties`` with ``required`` (every property gets a value),
 ``additionalProperties``, ``items``/``prefixItems`` with ``minItems``/``maxItems``,
-``minLength``/``maxLength``, ``minimum``/``maximum`` (exclusive too) and ``multipleOf``,
+``minLength``/``maxLength``, a string's ``pattern`` (:mod:`~irgraph.testing.fake_patterns`),
+``minimum``/``maximum`` (exclusive too) and ``multipleOf``,
 ``anyOf``/``oneOf`` (the first choice), a one-element ``allOf``, and local ``$ref`` s into
 ``$defs``/``definitions`` as pydantic writes them — and builds the simplest value that fits.
 A schema that refers to itself (a pydantic ``Item`` with ``next: Item | None``, a tree with
@@ -14,7 +15,7 @@ optional properties left out, arrays as short as ``minItems`` allows, the ``anyO
 ``null`` that ends soonest. Only a schema whose every value would hold another value of the
 same definition (a required self-reference with no way out) is an :class:`UnsatisfiableSchema`.
 The value is checked against the whole schema before it is returned, so a schema outside the
-subset (a ``pattern``, ``not``, ``if``/``then``...) is a :class:`UnsupportedSchema` naming the
+subset (``not``, ``if``/``then``...) is a :class:`UnsupportedSchema` naming the
 keyword, never a wrong answer; bounds that leave no value (``minimum`` above ``maximum``, no
 integer or no multiple of ``multipleOf`` between them) are an :class:`UnsatisfiableSchema`.
 Choices (an ``enum`` member, a boolean) come from ``seed``, so one agent and prompt always get
@@ -37,6 +38,8 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
+
+from .fake_patterns import text_matching
 
 __all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
 
@@ -171,7 +174,7 @@ class _Maker:
                 return self.make(self.choose(schema[choice], smallest), depth + 1, seen, smallest)
         if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) == 1:
             return self.make(schema["allOf"][0], depth + 1, seen, smallest)
-        for keyword in ("not", "if", "allOf", "pattern", "patternProperties", "dependencies"):
+        for keyword in ("not", "if", "allOf", "patternProperties", "dependencies"):
             if keyword in schema:
                 raise UnsupportedSchema(f"the keyword {keyword!r} is not supported", keyword)
         kinds = schema.get("type")
@@ -249,7 +252,17 @@ class _Maker:
             text += "x" * (low - len(text))
         if high is not None and len(text) > high:
             text = text[: int(high)]
-        return text
+        pattern = schema.get("pattern")
+        if pattern is None:
+            return text
+        made = text_matching(str(pattern), low, None if high is None else int(high), text)
+        if made is None:
+            raise UnsupportedSchema(
+                f"no text that FakeProvider can write matches the pattern {pattern!r} within "
+                "the string's length limits",
+                "pattern",
+            )
+        return made
 
     def make_integer(self, schema: Mapping[str, Any], *where: Any) -> int:
         return int(_on_steps(schema, schema.get("multipleOf", 1)))
