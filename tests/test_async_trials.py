@@ -214,6 +214,7 @@ def test_equals_none_on_free_text_advises_a_stop_word_or_a_nullable_output_not_t
     fake = FakeProvider(responses={"critic": ['"3"', "null", '"5"']})
     result = run(_review(None, nullable), provider=fake, state={"topic": "o"})
     assert [call.agent for call in fake.calls].count("critic") == 2
+    assert result.state["score"] is None
     # A list is not advised as text either: a model's answer is no list.
     [listed] = validate(to_graph(_review([5]), inputs={"topic"}))
     assert listed.endswith("give 'critic' .output({'type': 'array'}) so it answers with one.")
