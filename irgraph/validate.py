@@ -168,7 +168,7 @@ def initial_state(
             f"{a_or_an(type(state).__name__)} {type(state).__name__}).",
             hint="Pass e.g. state={'topic': 'owls'}.",
         )
-    current = dict(state or {})
+    current = {checks.builtin(key): value for key, value in (state or {}).items()}
     for key in current:
         checks.key.check(key, f"the key {key!r} of the initial state")
     needs = required_inputs(G) if needs is None else needs

@@ -370,3 +370,30 @@ def test_enum_members_given_as_values_are_plain_strings_and_numbers_in_the_graph
     ]
     answers = FakeProvider(responses={"classify": ['"bug"', '"feature"']})
     assert run(loop, provider=answers, state={"ticket": "t"}).state["kind"] == "feature"
+
+
+def test_enum_members_given_as_names_and_keys_are_plain_strings_in_graph_ir_and_state():
+    """A ``StrEnum`` member as a node name or state key stayed the member: in node ids, the
+    IR, every attribute and the final state (``str()`` of it is ``K.TOPIC``, not ``topic``)."""
+    import enum
+
+    class K(enum.StrEnum):
+        TOPIC = "topic"
+        TEXT = "text"
+        NOTES = "notes"
+        WRITER = "writer"
+        EACH = "each"
+
+    each = MapOver(K.EACH).over(K.TEXT, item=K.NOTES).step(Agent("s").instruct("{notes}"))
+    tidy = Transform("tidy", str.upper).reads(K.TOPIC).writes(K.TEXT)
+    pipeline = tidy >> Agent(K.WRITER, inputs=[K.TOPIC]).instruct("{text}").writes(K.NOTES)
+    pipeline = pipeline >> Route("r").on(K.NOTES).otherwise(Agent("x").writes("y"))
+    G = to_graph(pipeline, inputs={K.TOPIC})
+    names = list(G) + list(G.graph["inputs"])
+    for data in G.nodes.values():
+        names += [data["label"], *data["reads"], *data["writes"], *data.get("inputs", ())]
+        names += [data[f] for f in ("on", "over", "item") if data.get(f) is not None]
+    assert names and all(type(name) is str for name in names)
+    assert type(each.to_ir().item) is str and type(each.to_ir().over) is str
+    result = run(pipeline, provider=FakeProvider(), state={K.TOPIC: "owls"})
+    assert all(type(key) is str for key in result.state) and "topic" in result.state
