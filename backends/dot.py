@@ -125,15 +125,35 @@ def dot_text(text: str, *, tooltip: bool = False) -> str:
 
 
 def dot_value(value: str) -> str:
-    """Quote ``value`` as a DOT string, for attributes not drawn as text (colours, styles;
-    :func:`dot_text` quotes those that are): quotes escaped, backslashes doubled and line
-    breaks written ``\\n``, so any value makes valid DOT.
+    r"""Quote ``value`` as a DOT string, for attributes not drawn as text (colours, fonts,
+    styles; :func:`dot_text` quotes those that are): quotes escaped and line breaks written
+    ``\n``, so any value makes valid DOT. Graphviz keeps a backslash of such a value as it
+    is (``fontname="C:\Fonts"`` is the font ``C:\Fonts``), so one is written as it is; only
+    an odd run of them before a quote or the end, which would swallow the quote, is doubled.
 
-    >>> print(dot_value('a "b"'))
-    "a \\"b\\""
+    >>> print(dot_value('a "b"'), dot_value("C:\\Fonts\\x"), dot_value("end\\"))
+    "a \"b\"" "C:\Fonts\x" "end\\"
     """
+    out = _LAST_BACKSLASHES.sub(_even, value).replace('"', '\\"')
+    return '"' + out.replace("\r", "\\r").replace("\n", "\\n") + '"'
+
+
+def _escaped(value: str) -> str:
+    """Quote ``value`` as a DOT string for an attribute Graphviz reads escapes in (a link,
+    an id): every backslash doubled, so ``\\N`` and the like are written as given."""
     out = value.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + out.replace("\r", "\\r").replace("\n", "\\n") + '"'
+
+
+#: A run of backslashes that a quote (escaped as ``\\"``) or the closing quote follows.
+_LAST_BACKSLASHES = re.compile(r'\\+(?="|\Z)')
+
+
+def _even(run: re.Match[str]) -> str:
+    """A run of backslashes before a quote, written so DOT's lexer, which takes them in
+    pairs, does not pair the last with the quote: as it is if even, else doubled."""
+    found = run.group()
+    return found if len(found) % 2 == 0 else found * 2
 
 
 def _checked_node_attrs(G: Any, node_attrs: Any) -> dict[str, dict[str, str]]:
@@ -171,7 +191,7 @@ def _checked_node_attrs(G: Any, node_attrs: Any) -> dict[str, dict[str, str]]:
             if name in TEXT_ATTRS:
                 quoted[name] = dot_text(text, tooltip=name == "tooltip")
             elif name in LINK_ATTRS:  # SVG writes them with &...; entities read as such
-                quoted[name] = dot_value(text.replace("&", "&amp;"))
+                quoted[name] = _escaped(text.replace("&", "&amp;"))
             else:
                 quoted[name] = dot_value(text)
         checked[node] = quoted

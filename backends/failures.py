@@ -28,6 +28,7 @@ from irgraph.errors import RunError
 from irgraph.events import in_graph_order
 
 from .cancels import cancels_allowed
+from .predicates import PredicateRaised
 
 __all__ = [
     "ADVICE",
@@ -38,6 +39,7 @@ __all__ = [
     "first_error",
     "with_progress",
     "cancelled_run",
+    "cause_of",
 ]
 
 #: The end of every node failure's message.
@@ -73,6 +75,9 @@ def node_failure(
     >>> str(node_failure("w", KeyError("k"), path=(("review", 1), ("each", 2))))[:49]
     "Node 'w' failed at review[1] > each[2]: KeyError:"
     """
+    advice = ""
+    if isinstance(error, PredicateRaised):  # said as the predicate's, with the state's keys
+        source, advice, error = error.source, f"; {error.advice}", error.error
     detail = str(error)
     if isinstance(error, RunError):
         detail = detail.removesuffix(ADVICE)
@@ -83,9 +88,16 @@ def node_failure(
         what = f"{source} raised {what}"
     where = " at " + " > ".join(f"{scope}[{index}]" for scope, index in path) if path else ""
     # A cause that is a sentence ends before the advice's bracket, not with a stop of its own.
-    failure = RunError(f"Node '{node}' failed{where}: {what.removesuffix('.')}{ADVICE}", node=node)
+    said = f"{what.removesuffix('.')}{advice}"
+    failure = RunError(f"Node '{node}' failed{where}: {said}{ADVICE}", node=node)
     failure.path = tuple(path)
     return failure
+
+
+def cause_of(error: BaseException) -> BaseException:
+    """What the RunError for ``error`` chains as its cause: the predicate's own exception, not
+    the :class:`PredicateRaised` that names it."""
+    return error.error if isinstance(error, PredicateRaised) else error
 
 
 def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError:

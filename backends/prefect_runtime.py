@@ -50,8 +50,9 @@ from irgraph.providers import (
 from irgraph.templates import Template, filled_prompts, parse_template, system_template
 
 from .blocking import call_blocking
-from .failures import node_failure
+from .failures import cause_of, node_failure
 from .outputs import structured_value
+from .predicates import PredicateRaised
 from .prefect_flow_cli import misspelt_inputs
 from .prefect_gates import (  # gates are handed on to generated modules from here
     State,
@@ -400,8 +401,8 @@ async def choose(
     the run's :class:`RunError` at the route."""
     try:
         return await chosen_branch(node, _route(node, on, cases), state)
-    except LookupError as error:
-        raise node_failure(node, error) from error
+    except (LookupError, PredicateRaised) as error:
+        raise node_failure(node, error) from cause_of(error)
 
 
 @functools.cache

@@ -2,24 +2,22 @@
 
 A case holds when the route's ``on`` key equals its value as JSON values compare
 (:func:`irgraph.ir.values.same_value`: ``1 == 1.0``, ``True != 1``), when its predicate of
-the state is true (a plain function runs on a worker thread with a copy of the state, like a
-loop's ``until`` predicate; a coroutine function is awaited with a read-only view), or always
-(``otherwise``). When none holds the run cannot go on: :func:`chosen_branch` raises a
+the state is true (called as a loop's ``until`` predicate is, by
+:func:`~irgraph.backends.predicates.predicate_holds`, which says which predicate raised), or
+always (``otherwise``). When none holds the run cannot go on: :func:`chosen_branch` raises a
 ``LookupError`` naming the route, the key and its value, which the scheduler turns into the
 run's ``RunError`` at the route node.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 from irgraph.ir import FunctionRef, RouteNode, resolve_function
 from irgraph.ir.values import canonical, respells, same_value
 
-from .blocking import call_blocking
+from .predicates import predicate_holds
 
 __all__ = ["chosen_branch", "no_branch_message"]
 
@@ -38,14 +36,7 @@ async def chosen_branch(nid: str, op: RouteNode, state: Mapping[str, Any]) -> in
 
 
 async def _holds(ref: FunctionRef, state: Mapping[str, Any]) -> bool:
-    predicate = resolve_function(ref)
-    if inspect.iscoroutinefunction(predicate):
-        holds = predicate(MappingProxyType(state))
-    else:  # on a thread, so it gets a copy other branches cannot change
-        holds = await call_blocking(predicate, MappingProxyType(dict(state)))
-    if inspect.isawaitable(holds):
-        holds = await holds
-    return bool(holds)
+    return await predicate_holds(resolve_function(ref), ref.ref, "route", state)
 
 
 def no_branch_message(nid: str, op: RouteNode, state: Mapping[str, Any]) -> str:

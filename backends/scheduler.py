@@ -51,7 +51,7 @@ from irgraph.templates import filled_prompts
 
 from .cancels import cancel_asked, cancels_allowed, caught_cancel, home_task
 from .drivers import Drivers
-from .failures import cancelled_run, node_failure, step_failure, with_progress
+from .failures import cancelled_run, cause_of, node_failure, step_failure, with_progress
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
@@ -358,7 +358,7 @@ class Scheduler:
             failure = self.failure_at(step, error, path)
             if failure is error:
                 raise
-            raise failure from error
+            raise failure from cause_of(error)
 
     def failure_at(self, step: Step, error: BaseException, path: Path) -> BaseException:
         """What ``error``, raised running ``step``, ends the run with (:func:`step_failure`)."""

@@ -122,7 +122,7 @@ class Builder(Asking, KeywordsChecked):
             raise checks.name.error(name, f"the name given to {self._kind}()")
         if more:  # Agent("a", instruction=...): a setting is a method's
             raise constructor_keywords(self, name, more)
-        self._name = name
+        self._name = checks.builtin(name)  # a StrEnum member: its plain string
         self._config: dict[str, Any] = {}
         if inputs != ():
             where = f"the inputs given to {self._kind}({name!r})"
@@ -139,7 +139,7 @@ class Builder(Asking, KeywordsChecked):
     def _arg(self, rule: checks.Check, method: str, value: T) -> T:
         """``value`` if it passes ``rule``, else the error naming this builder's method."""
         if rule.test(value):  # the message is built only when it is shown
-            return value
+            return checks.builtin(value)
         raise rule.error(value, f"the argument of '{self.name}'.{method}()", node=self.name)
 
     def _with(self: B, **changes: Any) -> B:
@@ -546,7 +546,7 @@ class Transform(Builder):
         """The state keys passed to the function as keyword arguments."""
         for key in keys:
             self._arg(checks.key, "reads", key)
-        return self._with(reads=tuple(keys))
+        return self._with(reads=checks.builtin(keys))
 
     def writes(self, key: str) -> Transform:
         """Store the function's return value under ``key``."""

@@ -105,6 +105,25 @@ def key_like(text: str) -> str:
     return f"k_{key}" if key[0].isdigit() else key
 
 
+def builtin(value: T) -> T:
+    """``value`` with a ``str`` subclass (a ``StrEnum`` member used as a node name or a state
+    key) made the plain string it is, also inside a list or tuple: node ids, attributes and a
+    run's state then hold builtin strings only, as the graph's plain data must.
+
+    >>> import enum
+    >>> Key = enum.StrEnum("Key", {"TOPIC": "topic"})
+    >>> type(builtin(Key.TOPIC)), builtin((Key.TOPIC, "a"))
+    (<class 'str'>, ('topic', 'a'))
+    """
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)  # type: ignore[return-value]
+    if isinstance(value, (list, tuple)) and not all(type(v) is str for v in value):
+        return type(value)(builtin(v) for v in value)
+    return value
+
+
 def _got(value: Any) -> str:
     return f"{value!r} of type {type(value).__name__}"
 
@@ -136,10 +155,11 @@ class Check:
         return validate
 
     def check(self, value: T, where: str, *, node: str | None = None) -> T:
-        """Return ``value`` if it passes; else raise naming ``where`` (a noun phrase)."""
+        """Return ``value`` if it passes (a ``StrEnum`` member as its plain string:
+        :func:`builtin`); else raise naming ``where`` (a noun phrase)."""
         if not self.test(value):
             raise self.error(value, where, node=node)
-        return value
+        return builtin(value)
 
     def error(self, value: Any, where: str, *, node: str | None = None) -> PipelineError:
         """The error for a ``value`` that fails this rule at ``where``."""
@@ -267,7 +287,7 @@ def _named_items(
     items = list(value)
     for name in items:
         rule.check(name, f"{item} {name!r} in {where}")
-    return frozenset(items)
+    return frozenset(map(builtin, items))
 
 
 #: How deeply scopes (Pipeline, FanOut, Loop, MapOver) may nest. Real pipelines nest a few

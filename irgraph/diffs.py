@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from irgraph.code import composite_name
 from irgraph.diffs_moves import moves
+from irgraph.diffs_pipeline import pipeline_fields
 from irgraph.ir.functions import FunctionRef
 from irgraph.ir.routes import RouteCase
 from irgraph.ir.values import json_key
@@ -207,6 +207,7 @@ def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
             pairs.update(zip(old[i1:i2], new[j1:j2], strict=True))
         elif tag == "replace":
             free, todo = list(range(i1, i2)), list(range(j1, j2))
+            _pair_swapped(tokens1, tokens2, free, todo, old, new, pairs)
             # By kind and name first (of several, the one most alike), for every new node
             # before any is paired by settings: a renamed node must not take the old node a
             # node of its name still has.
@@ -236,6 +237,37 @@ def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
             pairs[named[0]] = node
             left.remove(named[0])
     return pairs
+
+
+def _pair_swapped(
+    tokens1: list[Any],
+    tokens2: list[Any],
+    free: list[int],
+    todo: list[int],
+    old: list[str],
+    new: list[str],
+    pairs: dict[str, str],
+) -> None:
+    """Pair a new node with the one old node of its kind and settings, of another name,
+    when no other node of the block has those settings and the old node of its name had
+    others: two nodes whose names were swapped (each doing what the other did) were
+    renamed, not both edited. Pairs go to ``pairs``; the paired leave ``free`` and ``todo``."""
+
+    def count(tokens: list[Any], places: list[int], token: Any) -> int:
+        return sum(1 for i in places if (tokens[i][0], tokens[i][3]) == token)
+
+    for j in list(todo):
+        kind, name, _, setting = tokens2[j]
+        same = [i for i in free if (tokens1[i][0], tokens1[i][3]) == (kind, setting)]
+        if len(same) != 1 or tokens1[same[0]][1] == name:
+            continue
+        if count(tokens1, free, (kind, setting)) != 1 or count(tokens2, todo, (kind, setting)) != 1:
+            continue
+        named = [i for i in free if tokens1[i][:2] == (kind, name)]
+        if named and tokens1[same[0]][1] in {tokens2[k][1] for k in todo if k != j}:
+            pairs[old[same[0]]] = new[j]
+            free.remove(same[0])
+            todo.remove(j)
 
 
 def _alike(G1: nx.DiGraph, a: str, G2: nx.DiGraph, b: str) -> tuple[int, float]:
@@ -357,7 +389,11 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
         G2,
         G1,
         moves_of,
-        {new: old for old, new in pairs.items() if old != new and (new in G1 or old in G2)},
+        {
+            new: old
+            for old, new in pairs.items()
+            if old != new and (new in G1 or old in G2) and not _renamed(G1, old, G2, new)
+        },
         {
             (pairs[u], pairs[v]): how
             for u, v, data in G1.edges(data=True)
@@ -365,68 +401,11 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             and (how := _edge_fields(data, G2.edges[pairs[u], pairs[v]]))
         },
         values,
-        _pipeline_fields(G1, G2),
+        pipeline_fields(G1, G2, pairs),
     )
 
 
-def _pipeline_fields(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, tuple[str, str]]:
-    """What changed of the pipeline that no node holds: the inputs a root sequence or parallel
-    block declares (a root node's are its own setting), and its blocks' names and pinned ids
-    when it has as many blocks of the same kinds (else the nodes' moves say what changed)."""
-    found: dict[str, tuple[str, str]] = {}
-    inputs = [", ".join(_declared(G)) or "none" for G in (G1, G2)]
-    if inputs[0] != inputs[1]:
-        found["inputs"] = (inputs[0], inputs[1])
-    blocks = [_blocks(G) for G in (G1, G2)]
-    if [k for k, _ in blocks[0]] == [k for k, _ in blocks[1]]:
-        for index, ((kind, a), (_, b)) in enumerate(zip(*blocks, strict=True)):
-            if a != b:
-                found[f"{kind} #{index + 1}"] = (_shown(a), _shown(b))
-    return found
-
-
-def _declared(G: nx.DiGraph) -> list[str]:
-    """The inputs ``G``'s pipeline declares that no node holds (sorted): those of its root
-    block and those given as ``to_graph(..., inputs=...)``, which ``from_graph`` gives its
-    root; a root node's own are its setting, told as that node's change."""
-    tree = G.graph.get("tree")
-    keys = set(G.graph.get("inputs") or ())
-    if isinstance(tree, dict) and tree.get("kind") in ("sequence", "parallel"):
-        keys.update(tree.get("inputs") or ())
-    root = tree if isinstance(tree, str) else tree.get("node") if isinstance(tree, dict) else None
-    if isinstance(root, str) and root in G:
-        keys.difference_update(G.nodes[root].get("inputs") or ())
-    return sorted(map(str, keys))
-
-
-def _made_name(G: nx.DiGraph, entry: dict[str, Any]) -> str:
-    """The name ``>>`` (a sequence) or ``|`` (a parallel block) gives block ``entry``."""
-    names = []
-    for child in entry.get("children") or ():
-        if isinstance(child, dict):
-            node = child.get("node")
-            names.append(str(child.get("name") if node is None else G.nodes[node]["label"]))
-        else:
-            names.append(str(G.nodes[child]["label"]) if child in G else str(child))
-    return composite_name(names, "then" if entry.get("kind") == "sequence" else "and")
-
-
-def _blocks(G: nx.DiGraph) -> list[tuple[str, str]]:
-    """The sequences and parallel blocks of ``G``'s ``tree``, in order: kind, and name with
-    its pinned id (a name ``>>`` or ``|`` made from the members, which change on their own, as
-    ``(made)``)."""
-    found: list[tuple[str, str]] = []
-    todo = [G.graph.get("tree")]  # a stack, each list pushed reversed: the tree's order
-    while todo:
-        entry = todo.pop()
-        if isinstance(entry, list):
-            todo.extend(reversed(entry))
-        elif isinstance(entry, dict):
-            if entry.get("kind") in ("sequence", "parallel"):
-                pinned = f" (id {entry['id']})" if entry.get("id") else ""
-                name = str(entry.get("name"))
-                if name == _made_name(G, entry):
-                    name = "(made)"
-                found.append((str(entry["kind"]), f"{name}{pinned}"))
-            todo.extend(reversed([v for v in entry.values() if isinstance(v, (list, dict))]))
-    return found
+def _renamed(G1: nx.DiGraph, old: str, G2: nx.DiGraph, new: str) -> bool:
+    """Whether a kept node's id changed only as its name did (its ids are its names): the
+    rename says it, and no ``id`` line need say it again."""
+    return (G1.nodes[old]["label"], G2.nodes[new]["label"]) == (old, new)

@@ -4,12 +4,14 @@ not take naming themselves, and the exporter that takes it; ``to_svg`` hands its
 the call the user wrote (:func:`drawing_for`, :func:`called_as`).
 
 Each exporter registers its options when its module is imported (:func:`exporter_options`),
-so this core module never imports a backend.
+so this core module imports no backend at import time: the other exporter's module only when
+an option is refused, to name the exporter that takes it.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -62,12 +64,21 @@ node_attrs instead.
                 f"to_svg and to_png run it; leave it out of {exporter}()."
             )
         other = "dot" if drawn_by == "mermaid" else "mermaid"
-        if key in _OPTIONS.get(other, ()):  # known once that exporter's module is imported
+        if key in _options_of(other):
             takers = "to_dot, to_svg and to_png (Graphviz pictures)"
             takers = "to_mermaid (mermaid pictures)" if other == "mermaid" else takers
             instead = f"; {INSTEAD[key]}" if key in INSTEAD else ""
             raise IrgraphError(f"{said}: it is an option of {takers}{instead}.")
         raise checks.unknown_option(key, known, f"{said}.")
+
+
+def _options_of(kind: str) -> list[str]:
+    """The options of the exporter drawing ``kind`` ("dot" or "mermaid") pictures, its module
+    imported to learn them (once, and only when an option is refused): which exporter takes
+    an option must not depend on which the program happened to import."""
+    if kind not in _OPTIONS:
+        importlib.import_module(f"irgraph.backends.{kind}")  # registers them (below)
+    return _OPTIONS.get(kind, [])
 
 
 def exporter_options(fn: F) -> F:

@@ -46,6 +46,7 @@ from irgraph.ir import (
 )
 from irgraph.ir.functions import predicate_problem
 from irgraph.ir.schema_words import schema_warnings
+from irgraph.item_shadows import item_shadow_warnings
 from irgraph.roots import compiled_runnable, root_of
 from irgraph.schema import (
     EXECUTABLE_KINDS,
@@ -406,6 +407,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     walker.types.finish(tree)
     walker.warnings += literal_key_warnings(G, declared, walker.braced)
     walker.warnings += unkept_answer_warnings(G)
+    walker.warnings += item_shadow_warnings(G)
     for sid, body_reads in walker.body_reads.items():
         G.nodes[sid]["body_reads"] = [k for k, opt in body_reads.items() if not opt]
         G.nodes[sid]["body_optional_reads"] = [k for k, opt in body_reads.items() if opt]

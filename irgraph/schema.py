@@ -273,6 +273,9 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[
             node=nid,
             hint=f"Kinds are {', '.join(sorted(_CLASSES))}; rebuild the graph with to_graph.",
         )
+    writes = data.get("writes", [])
+    if cls is not LoopNode and cls is not RouteNode and not _one_key(writes):
+        raise _writes_refused(nid, data, writes)
     try:
         fields = settings(data, allow)
     except KeyError as missing:
@@ -286,6 +289,31 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[
         fields["children"] = children
     node: Node = cls(data["label"], **fields)
     return node
+
+
+def _one_key(writes: Any) -> bool:
+    """Whether a node's ``writes`` attribute is a list, as every node holds it (an agent's,
+    transform's, gate's or map-over's holds its one key, or none; a second key is a change
+    of the derived attribute, :mod:`irgraph.graph_foreign`)."""
+    return isinstance(writes, (list, tuple))
+
+
+def _writes_refused(nid: str, data: Any, writes: Any) -> PipelineError:
+    """The refusal of a ``writes`` attribute that is no list: a lone string (set by hand)
+    would be read as its first letter."""
+    kind = _SCOPE_NAMES.get(data["kind"], data["kind"])
+    meant = [writes] if isinstance(writes, str) else []
+    return PipelineError(
+        f"The writes attribute of {kind} {nid!r} must be a list holding its one state key, "
+        f"such as ['notes'], or [] (got {writes!r} of type {type(writes).__name__}).",
+        node=nid,
+        hint=f"Set it as a list: G.nodes[{nid!r}]['writes'] = {meant!r} (or give the step "
+        ".writes(key) in the builder and build the graph again).",
+    )
+
+
+#: How a message names a node of a kind whose attribute name differs from the builder's.
+_SCOPE_NAMES = {"map_over": "map-over"}
 
 
 def _rebuild(G: nx.DiGraph, tree: Any, allow: frozenset[str], depth: int = 0) -> Node:

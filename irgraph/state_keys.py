@@ -10,9 +10,11 @@ optional read the state does not give (and no step writes) is told, as a warning
 
 from __future__ import annotations
 
+import sys
 import warnings
 import weakref
 from collections.abc import Iterable
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from irgraph.errors import closest_keys
@@ -73,5 +75,24 @@ def warn_misspelled_optional(G: nx.DiGraph, given: Iterable[str]) -> None:
                 f"this run goes on with it empty. Give the value as {close[0]!r} (or drop "
                 f"{key!r} if it is meant for something else).",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=_callers_level(),
             )
+
+
+#: Modules a run passes through between the user's call and this check: the warning points
+#: past them, at the user's line (``run(...)``, ``asyncio.run(arun(...))``, ``runnable.run``).
+_INTERNAL = ("irgraph", "asyncio", "concurrent", "threading", "contextvars", "prefect", "anyio")
+
+
+def _callers_level() -> int:
+    """The ``stacklevel`` of the first frame outside irgraph and the machinery that runs it
+    (the caller of :func:`warn_misspelled_optional` when there is none: a run on a helper
+    thread, say, where the user's call is on another thread's stack)."""
+    frame: FrameType | None = sys._getframe(2)  # warn_misspelled_optional's caller: level 2
+    level = 2
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        if name.partition(".")[0] not in _INTERNAL:
+            return level
+        frame, level = frame.f_back, level + 1
+    return 2

@@ -279,17 +279,30 @@ class TypeRules:
         ``writer`` answers free text: a string never equals it as JSON values compare."""
         told = canonical(target)
         runs = f"all {node.max_iterations} iterations" if node.max_iterations else "every time"
-        kind = {bool: "boolean", int: "integer", float: "number", list: "array"}.get(
-            type(target), "object" if isinstance(target, dict) else "null"
-        )
         if isinstance(target, str):
             return None
+        if target is None:  # no answer is None, and an agent answering only null is no fix
+            return (
+                f"Loop '{sid}' stops when '{key}' equals None, but agent '{writer}' writes "
+                f"'{key}' as free text (a string), which is never None, so the loop runs "
+                f"{runs}. Stop on the answer that means done, e.g. .until('{key}', "
+                f"equals='approved') with the instruction asking for that word; or give "
+                f"'{writer}' .output({{'type': ['string', 'null']}}) if it should answer null "
+                f"to stop. (Leaving equals= out stops once '{key}' is truthy, which any answer "
+                "but an empty one is.)"
+            )
+        kind = {bool: "boolean", int: "integer", float: "number", list: "array"}.get(
+            type(target), "object"
+        )
+        output = f".output({{'type': '{kind}'}})"
+        if isinstance(target, (list, dict)):  # a model's text is no list or object
+            fix = f"give '{writer}' {output} so it answers with one"
+        else:
+            fix = f"write .until('{key}', equals={told!r}) or give '{writer}' {output}"
         return (
             f"Loop '{sid}' stops when '{key}' equals {told}, but agent '{writer}' writes "
             f"'{key}' as free text (a string), so it never equals {told} (the answer "
-            f"{json.dumps(told)} is a string) and the loop runs {runs}; write "
-            f".until('{key}', equals={told!r}) or give '{writer}' "
-            f".output({{'type': '{kind}'}})."
+            f"{json.dumps(told)} is a string) and the loop runs {runs}; {fix}."
         )
 
 

@@ -19,6 +19,7 @@ from irgraph.graph import to_graph
 from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
 from irgraph.graph_mistakes import class_error, named
 from irgraph.initial_values import refuse_values
+from irgraph.item_shadows import item_hint
 from irgraph.state_keys import warn_misspelled_optional
 from irgraph.templates import parse_template, system_template
 
@@ -167,7 +168,7 @@ def initial_state(
             f"{a_or_an(type(state).__name__)} {type(state).__name__}).",
             hint="Pass e.g. state={'topic': 'owls'}.",
         )
-    current = dict(state or {})
+    current = {checks.builtin(key): value for key, value in (state or {}).items()}
     for key in current:
         checks.key.check(key, f"the key {key!r} of the initial state")
     needs = required_inputs(G) if needs is None else needs
@@ -254,10 +255,11 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
     # route's key cannot.
     optional = kind not in _SCOPE_READS
     per_item = _per_item_hint(G, nid, key, writers)
+    real = [w for w in writers if key in G.nodes[w].get("writes", ())]  # not as an item
     if per_item:
         hint = per_item
-    elif writers:
-        hint = f"'{writers[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
+    elif real:
+        hint = f"'{real[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
         hint += f", or use {{{key}?}} if '{nid}' can do without it." if optional else "."
     else:
         hint = f"Write it with .writes('{key}') on an earlier step, "
@@ -265,6 +267,7 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
             hint += f"{declare_input_advice(key)}, or read it as {{{key}?}} if it may be unset."
         else:  # the last of two ways takes the "or"
             hint += f"or {declare_input_advice(key)}."
+        hint += item_hint(G, key, [w for w in writers if w not in real])
     return Problem(
         f"'{nid}' {what} {shown}, but no step before it writes '{key}' and it is not a "
         "pipeline input.",

@@ -198,6 +198,28 @@ def test_a_number_compared_with_free_text_is_a_warning_naming_loop_key_writer_an
     assert warning in result.warnings  # a warning, not an error: the run goes on
 
 
+def test_equals_none_on_free_text_advises_a_stop_word_or_a_nullable_output_not_the_text_null():
+    [warning] = validate(to_graph(_review(None), inputs={"topic"}))
+    assert warning == (
+        "Loop 'review' stops when 'score' equals None, but agent 'critic' writes 'score' as "
+        "free text (a string), which is never None, so the loop runs all 3 iterations. Stop on "
+        "the answer that means done, e.g. .until('score', equals='approved') with the "
+        "instruction asking for that word; or give 'critic' .output({'type': ['string', "
+        "'null']}) if it should answer null to stop. (Leaving equals= out stops once 'score' "
+        "is truthy, which any answer but an empty one is.)"
+    )
+    # The advice holds: with that output the warning is gone and a null answer stops the loop.
+    nullable = Agent("critic").instruct("Score {draft}.").output({"type": ["string", "null"]})
+    assert validate(to_graph(_review(None, nullable), inputs={"topic"})) == []
+    fake = FakeProvider(responses={"critic": ['"3"', "null", '"5"']})
+    result = run(_review(None, nullable), provider=fake, state={"topic": "o"})
+    assert [call.agent for call in fake.calls].count("critic") == 2
+    assert result.state["score"] is None
+    # A list is not advised as text either: a model's answer is no list.
+    [listed] = validate(to_graph(_review([5]), inputs={"topic"}))
+    assert listed.endswith("give 'critic' .output({'type': 'array'}) so it answers with one.")
+
+
 @pytest.mark.parametrize(
     ("equals", "kind"), [(True, "boolean"), (0.5, "number"), ([1], "array"), ({"a": 1}, "object")]
 )

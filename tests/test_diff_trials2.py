@@ -319,3 +319,31 @@ def test_inputs_given_to_to_graph_are_a_change_of_the_pipeline():
         assert from_graph(old) != from_graph(new)
         assert str(diff(old, new)) == "~ pipeline: inputs (t -> t, u)"
         assert diff(old, to_graph(pipeline, inputs={"t"})).empty
+
+
+def test_swapped_parallel_branches_are_a_change_as_a_keyed_batch_counts_them():
+    """diff said "No differences." while a keyed batch refused the pipeline as changed."""
+    from irgraph.batch_pipeline import difference, pipeline_description
+
+    a, b, _ = _agents()
+    w = Agent("w").instruct("Use {a_out} and {b_out}.")
+    old, new = (a | b) >> w, (b | a) >> w
+    found = _diff(old, new)
+    assert str(found) == "~ pipeline: parallel #2 branches (a, b -> b, a)" and found
+    assert "another order" in difference(pipeline_description(old), pipeline_description(new))
+    assert not _diff(old, (a | b) >> w)
+
+
+def test_two_nodes_whose_names_were_swapped_read_as_renamed_not_as_both_edited():
+    """They read as two nodes each given the other's instruction and key."""
+    a, b, _ = _agents()
+    w = Agent("w").instruct("Use {a_out} and {b_out}.")
+    a_as_b = Agent("b").instruct("Do {t}.").writes("a_out")
+    b_as_a = Agent("a").instruct("B {t}.").writes("b_out")
+    found = _diff((a | b) >> w, (a_as_b | b_as_a) >> w)
+    assert str(found) == "~ node b: label (a -> b)\n~ node a: label (b -> a)"
+    # An edit that gives one node another's settings is an edit, not a swap.
+    copied = Agent("a").instruct("B {t}.").writes("b_out")
+    assert str(_diff(a >> b, copied >> Agent("b").instruct("B {t}.").writes("b_out"))).startswith(
+        '~ node a: instruction ("Do {t}." -> "B {t}."), writes ("a_out" -> "b_out")'
+    )

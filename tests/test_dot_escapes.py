@@ -59,3 +59,17 @@ def test_a_link_and_its_target_are_written_as_given(name):
 @needs_graphviz
 def test_a_node_id_is_written_as_given():
     assert drawn({"id": "w\\N&x&amp;"}).get("id") == "w\\N&x&amp;"
+
+
+@needs_graphviz
+def test_a_backslash_in_a_font_or_colour_is_drawn_once_and_text_still_as_given():
+    """Graphviz keeps a backslash of a fontname as it is: doubling it drew C:\\\\Fonts."""
+    font = "C:\\Fonts\\Deja Vu\\x"
+    node = drawn({"fontname": font, "label": TEXT})
+    [text] = node.iter(f"{SVG}text")
+    assert (text.get("font-family"), text.text) == (font, TEXT)
+    # An even run of backslashes at the end is drawn as given; an odd one, which DOT cannot
+    # write, is doubled: valid DOT either way.
+    for end, font in (("ends even\\\\", "ends even\\\\"), ("odd\\", "odd\\\\")):
+        [text] = drawn({"fontname": end}).iter(f"{SVG}text")
+        assert text.get("font-family") == font

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 import irgraph
@@ -102,3 +105,33 @@ def test_a_bad_option_value_names_the_call_the_user_wrote(call):
     # and after a refusal, the exporter it was handed to names itself again
     with pytest.raises(IrgraphError, match=r"^The data_edges argument of to_dot\(\) must be "):
         dot.to_dot(pipeline, data_edges="yes")
+
+
+@pytest.mark.parametrize(
+    ("imported", "call", "told"),
+    [
+        (
+            "mermaid",
+            "to_mermaid(p, node_attrs={'w': {}})",
+            "an option of to_dot, to_svg and to_png",
+        ),
+        ("dot", "to_dot(p, classes={'w': 'done'})", "an option of to_mermaid (mermaid pictures)"),
+    ],
+)
+def test_the_exporter_that_takes_an_option_is_named_with_only_the_other_one_imported(
+    imported, call, told
+):
+    """In a fresh process only the called exporter's module is imported: to_mermaid's
+    refusal of node_attrs listed its own options, as if no exporter took it."""
+    code = (
+        "import sys\n"
+        "from irgraph import Agent\n"
+        f"from irgraph.backends.{imported} import *\n"
+        "assert {'irgraph.backends.dot', 'irgraph.backends.mermaid'} - set(sys.modules)\n"
+        "p = Agent('w')\n"
+        f"try:\n    {call}\nexcept Exception as error:\n    print(error)\n"
+    )
+    said = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert told in said, said

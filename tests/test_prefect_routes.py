@@ -131,6 +131,26 @@ def test_a_generated_route_without_a_branch_for_the_value_fails_naming_it(tmp_pa
     assert asked(provider) == [("classify", 1)]
 
 
+def is_urgent(state: Any) -> bool:
+    return bool(state["priority"] > 2)
+
+
+def test_a_generated_route_whose_predicate_raises_says_the_predicate_did(tmp_path):
+    route = (
+        Route("triage")
+        .when(is_urgent, Agent("pager").writes("page"))
+        .otherwise(Agent("queue").writes("queued"))
+    )
+    module = with_provider(flow_module(route, tmp_path, "urgent_flow"), FakeProvider())
+    with pytest.raises(RunError) as info:
+        run_coroutine(module.triage_flow(dict(STATE)))
+    assert str(info.value).startswith(
+        "Node 'triage' failed: its predicate 'is_urgent' raised KeyError: 'priority'; the state "
+        "held the key 'ticket', not 'priority'."
+    )
+    assert isinstance(info.value.__cause__, KeyError)
+
+
 def test_a_changed_temperature_is_asked_again_in_process_and_in_generated_code(tmp_path):
     def critic(temperature: float) -> Builder:
         return Agent("critic").instruct("Review {ticket}").settings(temperature=temperature)

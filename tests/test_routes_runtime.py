@@ -4,6 +4,8 @@ the shared run semantics, rule 1), inside loops and map-overs too."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+import re
 
 import pytest
 
@@ -152,6 +154,64 @@ def test_a_predicate_that_raises_fails_the_route():
     with pytest.raises(RunError, match="cannot decide") as info:
         run(route, provider=FakeProvider(), state={"k": 1})
     assert info.value.node == "r"
+
+
+def needs_missing(state):
+    return state["missing"] == "yes"
+
+
+def approved(state):
+    return state["verdic"] == "approved"  # misspelt: the body writes 'verdict'
+
+
+async def ratio(state):
+    return state["hits"] / state["tries"] > 0.5
+
+
+def test_a_predicate_that_raises_says_it_did_which_one_and_what_the_state_held():
+    route = Route("r").when(needs_missing, _branch("a", "x")).otherwise(_branch("b", "x"))
+    with pytest.raises(RunError) as info:
+        run(route, provider=FakeProvider(), state={"topic": "owls"})
+    assert str(info.value).startswith(
+        "Node 'r' failed: its predicate 'needs_missing' raised KeyError: 'missing'; the state "
+        "held the key 'topic', not 'missing'. Read a key that may be unset with "
+        "state.get('missing'), or set it before the route (the cause is chained below;"
+    )
+    assert info.value.node == "r" and isinstance(info.value.__cause__, KeyError)
+
+    loop = Loop("review").step(_branch("critic", "verdict")).until(approved).max_iterations(2)
+    with pytest.raises(RunError) as info:
+        run(loop, provider=FakeProvider(), state={"draft": "d"})
+    assert str(info.value).startswith(
+        "Node 'review' failed: its until predicate 'approved' raised KeyError: 'verdic'; the "
+        "state held the keys 'draft' and 'verdict', not 'verdic'. Did you mean 'verdict'? Read "
+        "a key that may be unset with state.get('verdic'), or set it in the loop's body ("
+    )
+
+    counted = Route("c").when(ratio, _branch("a", "x")).otherwise(_branch("b", "x"))
+    with pytest.raises(RunError) as info:
+        run(counted, provider=FakeProvider(), state={"hits": 1, "tries": 0})
+    assert str(info.value).startswith(
+        "Node 'c' failed: its predicate 'ratio' raised ZeroDivisionError: division by zero; "
+        "the state held the keys 'hits' and 'tries'. Fix the predicate: it gets the state as a "
+        "read-only mapping ("
+    )
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+def test_a_raising_local_function_or_lambda_is_named_as_written():
+    def pick(state):
+        return state["missing"]
+
+    named = Route("r").when(pick, _branch("a", "x")).otherwise(_branch("b", "x"))
+    line = inspect.currentframe().f_lineno + 1
+    unnamed = Route("r").when(lambda state: state["missing"], _branch("a", "x"))
+    with pytest.raises(RunError, match=r"^Node 'r' failed: its predicate 'pick' raised KeyE"):
+        run(named, provider=FakeProvider(), state={})
+    written = f"'<lambda>' (written at test_routes_runtime.py:{line}) raised KeyError: 'missing'; "
+    written += "the state was empty, so no 'missing'."
+    with pytest.raises(RunError, match=re.escape(f"Node 'r' failed: its predicate {written}")):
+        run(unnamed.otherwise(_branch("b", "x")), provider=FakeProvider(), state={})
 
 
 def test_route_inside_a_loop_takes_a_branch_per_iteration():

@@ -280,6 +280,33 @@ def test_a_lone_string_where_a_saved_graph_holds_a_list_is_named_not_read_as_let
         from_graph(edited)
 
 
+def test_a_writes_edited_to_a_lone_string_is_refused_naming_the_node_not_read_as_a_letter():
+    """``G.nodes["c"]["writes"] = "review"`` made 'c' write 'r' (check=False), and check=True
+    said the pipeline gives writes=['r'], advising from_graph(G, check=False), which did so."""
+    critic = Agent("c").instruct("{text}").writes("notes")
+    saved = to_graph(Agent("w").instruct("{topic}").writes("text") >> critic, inputs={"topic"})
+    for wrong, kind, meant in (("review", "str", ["review"]), (None, "NoneType", [])):
+        edited = saved.copy()
+        edited.nodes["c"]["writes"] = wrong
+        for check in (False, True):
+            with pytest.raises(PipelineError) as caught:
+                from_graph(edited, check=check)
+            assert str(caught.value) == (
+                "The writes attribute of agent 'c' must be a list holding its one state key, "
+                f"such as ['notes'], or [] (got {wrong!r} of type {kind}). Set it as a list: "
+                f"G.nodes['c']['writes'] = {meant} (or give the step .writes(key) in the "
+                "builder and build the graph again)."
+            )
+            assert caught.value.node == "c"
+    edited.nodes["c"]["writes"] = ["review"]  # as the hint says
+    assert from_graph(edited).children[1].writes == "review"
+    each = MapOver("m").over("xs", item="x").step(Agent("s").instruct("{x}").writes("y"))
+    edited = to_graph(each.writes("ys"), inputs={"xs"})
+    edited.nodes["m"]["writes"] = "ys"
+    with pytest.raises(PipelineError, match="The writes attribute of map-over 'm' must be"):
+        from_graph(edited, check=False)
+
+
 def test_an_edge_out_of_a_nested_scope_is_lifted_inside_the_outer_one():
     # The writer sits in an inner loop, the reader beside that loop in the same outer loop:
     # seen from the outer body, the key flows from the inner loop to the reader.
@@ -343,3 +370,30 @@ def test_enum_members_given_as_values_are_plain_strings_and_numbers_in_the_graph
     ]
     answers = FakeProvider(responses={"classify": ['"bug"', '"feature"']})
     assert run(loop, provider=answers, state={"ticket": "t"}).state["kind"] == "feature"
+
+
+def test_enum_members_given_as_names_and_keys_are_plain_strings_in_graph_ir_and_state():
+    """A ``StrEnum`` member as a node name or state key stayed the member: in node ids, the
+    IR, every attribute and the final state (``str()`` of it is ``K.TOPIC``, not ``topic``)."""
+    import enum
+
+    class K(enum.StrEnum):
+        TOPIC = "topic"
+        TEXT = "text"
+        NOTES = "notes"
+        WRITER = "writer"
+        EACH = "each"
+
+    each = MapOver(K.EACH).over(K.TEXT, item=K.NOTES).step(Agent("s").instruct("{notes}"))
+    tidy = Transform("tidy", str.upper).reads(K.TOPIC).writes(K.TEXT)
+    pipeline = tidy >> Agent(K.WRITER, inputs=[K.TOPIC]).instruct("{text}").writes(K.NOTES)
+    pipeline = pipeline >> Route("r").on(K.NOTES).otherwise(Agent("x").writes("y"))
+    G = to_graph(pipeline, inputs={K.TOPIC})
+    names = list(G) + list(G.graph["inputs"])
+    for data in G.nodes.values():
+        names += [data["label"], *data["reads"], *data["writes"], *data.get("inputs", ())]
+        names += [data[f] for f in ("on", "over", "item") if data.get(f) is not None]
+    assert names and all(type(name) is str for name in names)
+    assert type(each.to_ir().item) is str and type(each.to_ir().over) is str
+    result = run(pipeline, provider=FakeProvider(), state={K.TOPIC: "owls"})
+    assert all(type(key) is str for key in result.state) and "topic" in result.state

@@ -3,11 +3,13 @@ as a warning: the run went on with the read empty and said nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 
 import pytest
 
-from irgraph import Agent, run, run_many
+from irgraph import Agent, arun, run, run_many
+from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.testing import FakeProvider
 from tests.support.batch_dir import batch_dir, batch_in
 
@@ -61,3 +63,23 @@ def test_the_command_line_says_it_on_one_line_of_its_own(tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     assert err.startswith("irgraph: warning: The initial state gives 'styel', which nothing ")
     assert "UserWarning" not in err and "validate.py" not in err
+
+
+def _where(call) -> set[tuple[str, int]]:
+    """Where the misspelt-key warnings ``call()`` gives point: (file, line) of each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return {(w.filename, w.lineno) for w in caught if "did you mean 'style'" in str(w.message)}
+
+
+def test_the_warning_points_at_the_users_call_not_at_irgraph():
+    """It pointed at irgraph/validate.py, where the run checks its state."""
+    state = {"topic": "owls", "styel": "short"}
+    calls = [
+        lambda: run(PIPELINE, provider=FakeProvider(), state=state),
+        lambda: asyncio.run(arun(PIPELINE, provider=FakeProvider(), state=state)),
+        lambda: AsyncioBackend(provider=FakeProvider()).compile(PIPELINE.to_ir()).run(state=state),
+    ]
+    for call in calls:
+        assert _where(call) == {(__file__, call.__code__.co_firstlineno)}

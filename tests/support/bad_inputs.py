@@ -2197,6 +2197,17 @@ CATALOG: tuple[BadInput, ...] = (
             "add .when('feature', step) for it, or .otherwise(step)",
         ),
         _row(
+            "route-predicate-raises",
+            "routes and outputs",
+            'run(Route("triage").when(lambda state: state["priority"] > 2, fix).otherwise(reply), '
+            'provider=FakeProvider(), state={"ticket": "It crashes."})',
+            RunError,
+            "Node 'triage' failed: its predicate '<lambda>' (written at <string>:1) raised "
+            "KeyError: 'priority'",
+            "the state held the key 'ticket', not 'priority'",
+            "Read a key that may be unset with state.get('priority')",
+        ),
+        _row(
             "route-initial-value-no-branch",
             "routes and outputs",
             'run(Route("triage").on("category").when("bug", fix), '
