@@ -224,9 +224,17 @@ def _drawn_by_graphviz(diagram: Diagram) -> Diagram:
 
 def _place_problem(name: str, usual: str) -> str | None:
     """Why a picture cannot be written to the file ``name`` (``usual``: its format's usual
-    suffix), before it is opened: a folder that is not there, or a name that is only a
-    suffix (``.svg``, which would be a hidden file); ``None`` when it can."""
+    suffix), before it is opened: an empty name, a directory, a folder that is not there or
+    is a file, or a name that is only a suffix (``.svg``, which would be a hidden file);
+    ``None`` when it can."""
+    example = f"pipeline{usual or '.txt'}"
+    if not name:
+        return f"the file name is empty; name the file, e.g. {example!r}"
+    if os.path.isdir(name):
+        return f"it is a directory; name a file in it, e.g. {os.path.join(name, example)!r}"
     folder, base = os.path.split(name)
+    if folder and os.path.exists(folder) and not os.path.isdir(folder):
+        return f"{folder!r} is a file, not a directory; save it elsewhere"
     if folder and not os.path.isdir(folder):
         return f"there is no directory {folder!r}; create it first, or save it elsewhere"
     every = {suffix for suffixes in SUFFIXES.values() for suffix in suffixes}
