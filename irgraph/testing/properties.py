@@ -29,6 +29,7 @@ from irgraph.testing.suite_runs import (
     _run,
     gate_answer,
     known_agent,
+    scope_hint,
     unknown_trace_nodes,
 )
 
@@ -94,15 +95,9 @@ def check_trace_respects_edges(
         elif event.event == "end" and key in spans:
             spans[key][1] = event.time
     executed = {node for node, _ in spans}
-    missing = [
-        n
-        for n in G
-        if G.nodes[n]["kind"] in ("agent", "transform", "gate")
-        and n not in executed
-        and G.nodes[n]["parent"] is None
-    ]
+    missing = [n for n in G if G.nodes[n]["parent"] is None and n not in executed]
     if missing:
-        raise _fail(pipeline, f"The trace has no execution of {missing!r}.")
+        raise _fail(pipeline, f"The trace has no execution of {missing!r}.{scope_hint(G, missing)}")
     for u, v, _, keys in lifted_edges(G):  # each edge as its scope sees it
         if not control and not keys:
             continue
@@ -111,7 +106,10 @@ def check_trace_respects_edges(
                 continue
             before = spans.get((u, path))
             if before is None:
-                raise _fail(pipeline, f"'{v}' ran at {path!r} but '{u}' did not run before it.")
+                hint = "" if u in executed else scope_hint(G, [u])
+                raise _fail(
+                    pipeline, f"'{v}' ran at {path!r} but '{u}' did not run before it.{hint}"
+                )
             if before[1] > start:
                 raise _fail(pipeline, f"'{v}' started before '{u}' ended (edge {u} -> {v}).")
 

@@ -14,7 +14,7 @@ from irgraph.run import arun, run_coroutine
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.reference import interpret
 
-__all__ = ["MakeBackend", "gate_answer", "known_agent", "unknown_trace_nodes"]
+__all__ = ["MakeBackend", "gate_answer", "known_agent", "scope_hint", "unknown_trace_nodes"]
 
 MakeBackend = Callable[[Any], Any]
 
@@ -92,4 +92,27 @@ def unknown_trace_nodes(G: Any, result: RunResult) -> str | None:
         f"The trace names {', '.join(map(repr, unknown[:5]))}, which the pipeline's graph has "
         f"no node of. An Event's node is the node's id in the graph ({some}, ...: the nodes of "
         "runnable.graph, to_graph(pipeline)), as RunError.node and RunResult.outputs use."
+    )
+
+
+#: What a node of each scope kind is called in a message.
+_SCOPE_WORDS = {"loop": "loop", "map_over": "map-over", "route": "route"}
+
+
+def scope_hint(G: Any, nodes: list[str]) -> str:
+    """What a backend must emit for the loops, map-overs and routes among ``nodes``, which
+    the trace has no event of (empty when there are none): their body may well have run, but
+    each has a ``start`` and ``end`` event of its own."""
+    scopes = [
+        f"{_SCOPE_WORDS[G.nodes[n]['kind']]} {n!r}"
+        for n in nodes
+        if G.nodes[n]["kind"] in _SCOPE_WORDS
+    ]
+    if not scopes:
+        return ""
+    return (
+        f' The trace has no event of {", ".join(scopes)}: a loop or map-over has a "start" '
+        'and an "end" Event of its own, around its body\'s events, which carry path='
+        "((scope id, iteration or item index), ...); a route's pair encloses the branch "
+        "it chose (see irgraph.Event)."
     )
