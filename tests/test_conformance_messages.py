@@ -140,6 +140,34 @@ def test_a_loop_without_events_of_its_own_is_told_so_not_that_it_did_not_run(las
     assert "path=((scope id, iteration or item index), ...)" in said, said
 
 
+def _events_at(paths):
+    """A backend that runs on asyncio but puts its events at ``paths(event)`` instead."""
+
+    async def around(inner, state, options):
+        result = await inner.arun(state, **options)
+        return attrs.evolve(result, trace=[e._replace(path=paths(e)) for e in result.trace])
+
+    return wrapping("misplaced", around)
+
+
+@pytest.mark.parametrize(
+    ("paths", "told"),
+    [
+        (lambda e: (), "The trace starts 'writer' at path=(), which does not name the loops"),
+        (
+            lambda e: e.path[:1] and (("writer_x2", 0),),
+            "The trace starts 'writer' twice at path=(('writer_x2', 0),)",
+        ),
+    ],
+)
+def test_events_inside_a_loop_without_their_iteration_in_the_path_are_told(paths, told):
+    loop = (Agent("writer").instruct("Draft about {topic}.").writes("draft")) * 2
+    result = check_matches_reference(_events_at(paths), loop, owls)
+    with pytest.raises(AssertionError) as info:
+        check_trace_respects_edges(loop, result)
+    assert str(info.value).startswith(told), str(info.value)
+
+
 class NoOptions:
     """The asyncio backend, its runnables' ``arun`` taking no ``timeout`` (nor any option)."""
 

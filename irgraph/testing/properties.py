@@ -29,6 +29,7 @@ from irgraph.testing.suite_runs import (
     _run,
     gate_answer,
     known_agent,
+    path_problem,
     scope_hint,
     unknown_trace_nodes,
 )
@@ -84,7 +85,7 @@ def check_trace_respects_edges(
     scope instance has ended. With ``control=False`` (a dataflow schedule, which lets a step
     start as soon as what it reads is written) only the edges that carry keys count."""
     G = to_graph(pipeline, inputs=result.state.keys())
-    unknown = unknown_trace_nodes(G, result)
+    unknown = unknown_trace_nodes(G, result) or path_problem(G, result)
     if unknown:
         raise _fail(pipeline, unknown)
     spans: dict[tuple[str, tuple[Any, ...]], list[float]] = {}
