@@ -132,11 +132,12 @@ class Diagram:
 def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Diagram:
     """Draw a graph, builder or IR node as a :class:`Diagram`.
 
-    ``format`` is ``"mermaid"``, ``"dot"``, ``"svg"`` or ``"png"``; ``None`` picks ``"svg"``
-    when Graphviz is available and ``"mermaid"`` otherwise. ``options`` go to the exporter
-    (``direction=`` for both, ``data_edges=`` for both). ``timeout=`` (seconds, ``None`` for
-    no limit; default :data:`~irgraph.backends.dot.DOT_TIMEOUT`) bounds Graphviz's ``dot``,
-    which only SVG and PNG run: it is checked for every format, so that one call fits any.
+    ``format`` is ``"mermaid"``, ``"dot"``, ``"svg"`` or ``"png"``, in any case; ``None``
+    picks ``"svg"`` when Graphviz is available and ``"mermaid"`` otherwise. ``options`` go to
+    the exporter (``direction=`` for both, ``data_edges=`` for both). ``timeout=`` (seconds,
+    ``None`` for no limit; default :data:`~irgraph.backends.dot.DOT_TIMEOUT`) bounds
+    Graphviz's ``dot``, which only SVG and PNG run: it is checked for every format, so that
+    one call fits any.
 
     A ``dot`` that fails (a broken install, a program of that name that is not Graphviz's, one
     stopped at the timeout) raises :class:`~irgraph.backends.dot.GraphvizError` for an SVG or
@@ -156,6 +157,8 @@ def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], wher
     defaulted = format is None
     if format is None:
         format = "svg" if dot_available() else "mermaid"
+    if isinstance(format, str) and format.lower() in FORMATS:
+        format = format.lower()  # "SVG" is "svg", as irgraph show --format takes it
     if format not in FORMATS:
         raise IrgraphError(
             f"Unknown picture format {format!r}; expected one of "

@@ -57,3 +57,11 @@ def test_a_folder_that_is_a_file_is_said_to_be_a_file(tmp_path):
 def test_an_empty_name_is_refused_with_a_name_to_give():
     with pytest.raises(IrgraphError, match=r"the file name is empty; .* e\.g\. 'pipeline\.mmd'"):
         diagram.save("")
+
+
+def test_a_format_in_capitals_is_the_format_as_irgraph_show_takes_it():
+    pipeline = Agent("writer").instruct("Write.")
+    assert render(pipeline, "MERMAID").data == render(pipeline, "mermaid").data
+    assert render(pipeline, "Dot").format == "dot"
+    with pytest.raises(IrgraphError, match="Unknown picture format 'jpg'"):
+        render(pipeline, "jpg")
