@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from irgraph.code import composite_name
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, did_you_mean
 
 from .labels import scope_title
 
@@ -134,13 +134,28 @@ def _chosen(G: nx.DiGraph, collapse: Any) -> list[Part]:
         scope = [i for i, p in enumerate(every) if p.key == name]
         block = [i for i, p in enumerate(every) if p.key is None and p.name == name]
         if not scope and not block:
-            known = sorted({p.name for p in every})
             raise IrgraphError(
                 f"collapse names {name!r}, which is no loop, map-over, route or named block "
-                f"of this pipeline; it has {', '.join(map(repr, known)) or 'none'}."
+                f"of this pipeline.{did_you_mean(name, [p.name for p in every])} "
+                f"{_listed(sorted({p.name for p in every}))}"
             )
         chosen.update(scope or block)
     return [every[i] for i in sorted(chosen)]  # outermost first, as parts() lists them
+
+
+#: How many of a pipeline's parts an error about ``collapse`` names; a big pipeline has
+#: hundreds, which would bury the closest ones.
+_LISTED = 8
+
+
+def _listed(names: list[str]) -> str:
+    """The parts a pipeline has, by name, at most :data:`_LISTED` of them, as a sentence."""
+    if not names:
+        return "It has none."
+    if len(names) <= _LISTED:
+        return f"It has {', '.join(map(repr, names))}."
+    shown = ", ".join(map(repr, names[:_LISTED]))
+    return f"It has {len(names)}: {shown} and {len(names) - _LISTED} more."
 
 
 def fold(G: nx.DiGraph, collapse: Any) -> tuple[nx.DiGraph, dict[str, str]]:

@@ -23,6 +23,7 @@ __all__ = [
     "add_show_parser",
     "check_output",
     "dot_seconds",
+    "collapsed",
     "graphviz_failure",
     "show_command",
 ]
@@ -66,6 +67,15 @@ def add_show_parser(sub: Any, target_help: str) -> None:
         "-o", "--output", default=None, metavar="FILE", help="write to FILE (-: standard output)"
     )
     show.add_argument(
+        "--collapse",
+        action="append",
+        default=None,
+        metavar="PART",
+        help="fold parts into one node each: a depth (0: the loops, map-overs, routes and "
+        "named blocks the pipeline holds, 1: those inside them, ...) or a part's id or name; "
+        "repeat it to fold several parts",
+    )
+    show.add_argument(
         "--dot-timeout",
         type=dot_seconds,
         default=None,
@@ -92,6 +102,25 @@ def dot_seconds(text: str) -> float:
     return value
 
 
+def collapsed(values: list[str]) -> int | list[str]:
+    """The exporters' ``collapse=`` for ``--collapse`` given ``values``: one whole number is a
+    depth, anything else the parts to fold by id or name.
+
+    >>> collapsed(["0"]), collapsed(["revise", "triage"])
+    (0, ['revise', 'triage'])
+    """
+    if len(values) == 1 and values[0].strip().isdigit():
+        return int(values[0])
+    depths = [value for value in values if value.strip().isdigit()]
+    if depths:
+        raise CliError(
+            f"--collapse {depths[0]} is a depth, which folds every part at that depth, and "
+            f"cannot be given with the parts named by the other --collapse options "
+            f"({', '.join(v for v in values if v not in depths)}); give one depth, or names."
+        )
+    return list(values)
+
+
 def show_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Draw ``target`` as ``irgraph show`` was asked to: printed, or written to ``-o``."""
     from irgraph.backends import dot
@@ -101,9 +130,13 @@ def show_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     fmt = check_output(output, args.format)
     seconds = dot.DOT_TIMEOUT if args.dot_timeout is None else args.dot_timeout  # as set now
     try:
-        options = {} if args.direction is None else {"direction": args.direction}
+        options: dict[str, Any] = {} if args.direction is None else {"direction": args.direction}
+        if args.collapse:
+            options["collapse"] = collapsed(args.collapse)
         diagram = render(target, fmt, timeout=seconds, **options)
     except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
+        if args.collapse and str(exc).startswith("collapse names "):  # a part misspelt
+            raise CliError(one_line(f"--{exc}")) from None
         raise graphviz_failure(exc, fmt) from None
     if output is None:
         print(diagram.data, file=out)
@@ -191,11 +224,12 @@ def graphviz_failure(exc: IrgraphError, fmt: str) -> IrgraphError:
     if type(exc).__name__ != "GraphvizError":
         return exc
     timeout = getattr(exc, "timeout", None)
-    if timeout is not None:  # the Python advice (collapse=..., timeout=) has no option here
+    if timeout is not None:  # the Python advice (collapse=..., timeout=) in its options
         return CliError(
             f"Graphviz's dot did not finish drawing {fmt.upper()} within {timeout:g} s, and "
             f"was stopped. Allow it more time with --dot-timeout SECONDS (e.g. --dot-timeout "
-            f"{max(120, 4 * timeout):g}), show it as --format mermaid, or write its DOT text "
+            f"{max(120, 4 * timeout):g}), fold its parts with --collapse 0, show it as --format "
+            "mermaid, or write its DOT text "
             f"(--format dot -o pipeline.dot) and run dot -T{fmt} on that file yourself, with "
             "no time limit."
         )

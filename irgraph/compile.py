@@ -9,6 +9,7 @@ is named here, before anything runs.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -200,7 +201,18 @@ def get_backend(backend: str | Any, **options: Any) -> Any:
 def compiled_by(engine: Any, node: Any, inputs: Iterable[str] | None) -> Any:
     """``engine.compile(node, inputs=inputs)``, refused naming the backend when what it
     returns cannot run (no ``arun``): otherwise the run would fail on an attribute."""
-    runnable = engine.compile(node, inputs=inputs)
+    try:
+        runnable = engine.compile(node, inputs=inputs)
+    except TypeError as exc:
+        if _takes_inputs(engine.compile):
+            raise  # a TypeError inside compile: the backend's own
+        name = getattr(engine, "name", type(engine).__name__)
+        raise BackendNotFoundError(
+            f"The backend {name!r} cannot compile the pipeline: {type(engine).__name__}."
+            "compile takes no 'inputs' keyword, which run() and the conformance suite pass "
+            "(the keys the initial state will hold, or None); define it as "
+            "compile(self, ir, *, inputs=None)."
+        ) from exc
     if not callable(getattr(runnable, "arun", None)):
         name = getattr(engine, "name", type(engine).__name__)
         raise BackendNotFoundError(
@@ -209,6 +221,16 @@ def compiled_by(engine: Any, node: Any, inputs: Iterable[str] | None) -> Any:
             f"fix {type(engine).__name__}.compile to return one."
         )
     return runnable
+
+
+def _takes_inputs(compile_method: Any) -> bool:
+    """Whether a backend's ``compile`` takes ``inputs=`` (``True`` when its signature cannot
+    be read: nothing is known to be wrong)."""
+    try:
+        parameters = inspect.signature(compile_method).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "inputs" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 def _a_backend(backend: Any, what: str) -> Any:

@@ -132,11 +132,12 @@ class Diagram:
 def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Diagram:
     """Draw a graph, builder or IR node as a :class:`Diagram`.
 
-    ``format`` is ``"mermaid"``, ``"dot"``, ``"svg"`` or ``"png"``; ``None`` picks ``"svg"``
-    when Graphviz is available and ``"mermaid"`` otherwise. ``options`` go to the exporter
-    (``direction=`` for both, ``data_edges=`` for both). ``timeout=`` (seconds, ``None`` for
-    no limit; default :data:`~irgraph.backends.dot.DOT_TIMEOUT`) bounds Graphviz's ``dot``,
-    which only SVG and PNG run: it is checked for every format, so that one call fits any.
+    ``format`` is ``"mermaid"``, ``"dot"``, ``"svg"`` or ``"png"``, in any case; ``None``
+    picks ``"svg"`` when Graphviz is available and ``"mermaid"`` otherwise. ``options`` go to
+    the exporter (``direction=`` for both, ``data_edges=`` for both). ``timeout=`` (seconds,
+    ``None`` for no limit; default :data:`~irgraph.backends.dot.DOT_TIMEOUT`) bounds
+    Graphviz's ``dot``, which only SVG and PNG run: it is checked for every format, so that
+    one call fits any.
 
     A ``dot`` that fails (a broken install, a program of that name that is not Graphviz's, one
     stopped at the timeout) raises :class:`~irgraph.backends.dot.GraphvizError` for an SVG or
@@ -156,6 +157,8 @@ def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], wher
     defaulted = format is None
     if format is None:
         format = "svg" if dot_available() else "mermaid"
+    if isinstance(format, str) and format.lower() in FORMATS:
+        format = format.lower()  # "SVG" is "svg", as irgraph show --format takes it
     if format not in FORMATS:
         raise IrgraphError(
             f"Unknown picture format {format!r}; expected one of "
@@ -224,9 +227,17 @@ def _drawn_by_graphviz(diagram: Diagram) -> Diagram:
 
 def _place_problem(name: str, usual: str) -> str | None:
     """Why a picture cannot be written to the file ``name`` (``usual``: its format's usual
-    suffix), before it is opened: a folder that is not there, or a name that is only a
-    suffix (``.svg``, which would be a hidden file); ``None`` when it can."""
+    suffix), before it is opened: an empty name, a directory, a folder that is not there or
+    is a file, or a name that is only a suffix (``.svg``, which would be a hidden file);
+    ``None`` when it can."""
+    example = f"pipeline{usual or '.txt'}"
+    if not name:
+        return f"the file name is empty; name the file, e.g. {example!r}"
+    if os.path.isdir(name):
+        return f"it is a directory; name a file in it, e.g. {os.path.join(name, example)!r}"
     folder, base = os.path.split(name)
+    if folder and os.path.exists(folder) and not os.path.isdir(folder):
+        return f"{folder!r} is a file, not a directory; save it elsewhere"
     if folder and not os.path.isdir(folder):
         return f"there is no directory {folder!r}; create it first, or save it elsewhere"
     every = {suffix for suffixes in SUFFIXES.values() for suffix in suffixes}

@@ -9,7 +9,8 @@ from __future__ import annotations
 __all__ = ["COMMON", "SETTINGS"]
 
 #: Attributes every node has: what it is and where it sits, and the keys it reads and writes
-#: (for a scope, its own reads, e.g. a map-over's list, and every key its body writes), and
+#: (for a scope, its own reads, e.g. a map-over's list, and the keys it writes: a loop's or
+#: route's every key its body writes, a map-over's the key of its list), and
 #: ``pinned``: the id the node pins (then its node id, unless another node pinned it first).
 #: ``branch`` is, for a node directly in a route's body, the index of its case (else None).
 COMMON = (

@@ -263,3 +263,34 @@ def test_an_unknown_format_or_direction_is_refused_listing_the_choices(
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {option}: invalid choice:" in err and choices in err
+
+
+def test_show_folds_the_parts_collapse_names_or_every_part_at_a_depth(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "looped.py").write_text(
+        "from irgraph import Agent, Loop\n"
+        "p = Agent('a').writes('x') >> Loop('polish').step(Agent('b').instruct('{x}'))"
+        ".max_iterations(2) >> Loop('check').step(Agent('c').instruct('{x}')).max_iterations(2)\n"
+    )
+    for argv, folded in [(["--collapse", "0"], 2), (["--collapse", "polish"], 1)]:
+        out = io.StringIO()
+        assert main(["show", "looped:p", *argv], out=out) == 0
+        assert out.getvalue().count('(loop, max 2) · 1 node"]]') == folded, out.getvalue()
+    out = io.StringIO()
+    assert main(["show", "looped:p", "--collapse", "polish", "--collapse", "check"], out=out) == 0
+    assert "subgraph" not in out.getvalue()
+
+
+def test_show_refuses_a_misspelt_part_or_a_depth_among_names_as_a_usage_error(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "looped.py").write_text(
+        "from irgraph import Agent, Loop\n"
+        "p = Agent('a').writes('x') >> Loop('polish').step(Agent('b').instruct('{x}'))"
+        ".max_iterations(2)\n"
+    )
+    err = error_of(capsys, "show", "looped:p", "--collapse", "polsh")
+    assert "--collapse names 'polsh', which is no loop" in err and "'polish'" in err, err
+    err = error_of(capsys, "show", "looped:p", "--collapse", "0", "--collapse", "polish")
+    assert "--collapse 0 is a depth" in err and "give one depth, or names" in err, err

@@ -186,3 +186,41 @@ def test_a_built_in_backend_is_made_without_scanning_installed_packages():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "asyncio ['out']"
+
+
+class _CompilesWithoutInputs:
+    """A backend whose compile takes the IR alone (the guide's compile takes inputs= too)."""
+
+    name = "no-inputs"
+    capabilities = EngineCapabilities()
+
+    def __init__(self, provider=None):
+        from irgraph.backends.asyncio_backend import AsyncioBackend
+
+        self.inner = AsyncioBackend(provider=provider)
+
+    def compile(self, ir):
+        return self.inner.compile(ir)
+
+
+def test_a_backend_whose_compile_takes_no_inputs_is_told_how_to_define_it():
+    from irgraph import run
+
+    with pytest.raises(BackendNotFoundError) as info:
+        run(Agent("a").instruct("x"), backend=_CompilesWithoutInputs())
+    assert str(info.value) == (
+        "The backend 'no-inputs' cannot compile the pipeline: _CompilesWithoutInputs.compile "
+        "takes no 'inputs' keyword, which run() and the conformance suite pass (the keys the "
+        "initial state will hold, or None); define it as compile(self, ir, *, inputs=None)."
+    )
+
+
+def test_a_type_error_inside_a_compile_that_takes_inputs_is_the_backends_own():
+    from irgraph import run
+
+    class Broken(_CompilesWithoutInputs):
+        def compile(self, ir, *, inputs=None):
+            raise TypeError("a bug in the backend")
+
+    with pytest.raises(TypeError, match="a bug in the backend"):
+        run(Agent("a").instruct("x"), backend=Broken())

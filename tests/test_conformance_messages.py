@@ -16,6 +16,7 @@ from irgraph.testing.conformance import (
     check_executions_match,
     check_matches_reference,
     check_run_timeout,
+    check_trace_respects_edges,
 )
 from tests.support.wrapped_backends import wrapping
 
@@ -111,6 +112,60 @@ def test_a_step_that_did_not_run_is_told_with_both_counts():
     said = str(info.value).split("Pipeline:")[0]
     assert said.endswith(":\n  'triage' started 0 times; in the reference 1 time\n"), said
     assert isinstance(result, RunResult)
+
+
+def _without_events_of(scope):
+    """A backend that runs on asyncio but leaves the events of node ``scope`` out of its trace
+    (its body's stay), as a backend written from the guide might."""
+
+    async def around(inner, state, options):
+        result = await inner.arun(state, **options)
+        return attrs.evolve(result, trace=[e for e in result.trace if e.node != scope])
+
+    return wrapping("scopeless", around)
+
+
+@pytest.mark.parametrize("last", [False, True])
+def test_a_loop_without_events_of_its_own_is_told_so_not_that_it_did_not_run(last):
+    loop = (Agent("writer").instruct("Draft about {topic}.").writes("draft")) * 2
+    pipeline = loop if last else loop >> Agent("editor").instruct("Edit {draft}.")
+    result = check_matches_reference(_without_events_of("writer_x2"), pipeline, owls)
+    with pytest.raises(AssertionError) as info:
+        check_trace_respects_edges(pipeline, result)
+    said = str(info.value).split("Pipeline:")[0]
+    assert (
+        "The trace has no event of loop 'writer_x2': a loop or map-over has a \"start\" and an"
+        in said
+    ), said
+    assert "path=((scope id, iteration or item index), ...)" in said, said
+
+
+def _events_at(paths):
+    """A backend that runs on asyncio but puts its events at ``paths(event)`` instead."""
+
+    async def around(inner, state, options):
+        result = await inner.arun(state, **options)
+        return attrs.evolve(result, trace=[e._replace(path=paths(e)) for e in result.trace])
+
+    return wrapping("misplaced", around)
+
+
+@pytest.mark.parametrize(
+    ("paths", "told"),
+    [
+        (lambda e: (), "The trace starts 'writer' at path=(), which does not name the loops"),
+        (
+            lambda e: e.path[:1] and (("writer_x2", 0),),
+            "The trace starts 'writer' twice at path=(('writer_x2', 0),)",
+        ),
+    ],
+)
+def test_events_inside_a_loop_without_their_iteration_in_the_path_are_told(paths, told):
+    loop = (Agent("writer").instruct("Draft about {topic}.").writes("draft")) * 2
+    result = check_matches_reference(_events_at(paths), loop, owls)
+    with pytest.raises(AssertionError) as info:
+        check_trace_respects_edges(loop, result)
+    assert str(info.value).startswith(told), str(info.value)
 
 
 class NoOptions:

@@ -483,6 +483,7 @@ def test_cli_show_stops_dot_after_the_dot_timeout_given(slow_drawing, tmp_path, 
         f"irgraph: error: Graphviz's dot did not finish drawing {fmt.upper()} within 0.05 s"
     )
     assert "Allow it more time with --dot-timeout SECONDS (e.g. --dot-timeout 120)" in err
+    assert "fold its parts with --collapse 0" in err
     assert not output.exists()
 
 

@@ -37,3 +37,31 @@ def test_an_unknown_suffix_after_the_formats_own_suggests_the_name_without_it(tm
 def test_a_good_place_is_written(tmp_path):
     diagram.save(tmp_path / "p.mmd")
     assert (tmp_path / "p.mmd").read_text(encoding="utf-8") == diagram.data
+
+
+def test_a_directory_is_refused_with_a_file_in_it_to_give(tmp_path):
+    with pytest.raises(IrgraphError) as info:
+        diagram.save(tmp_path)
+    assert str(info.value) == (
+        f"Cannot save this mermaid diagram as {str(tmp_path)!r}: it is a directory; name a "
+        f"file in it, e.g. {str(tmp_path / 'pipeline.mmd')!r}."
+    )
+
+
+def test_a_folder_that_is_a_file_is_said_to_be_a_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(IrgraphError, match=r"'.*notes\.txt' is a file, not a directory"):
+        diagram.save(tmp_path / "notes.txt" / "p.mmd")
+
+
+def test_an_empty_name_is_refused_with_a_name_to_give():
+    with pytest.raises(IrgraphError, match=r"the file name is empty; .* e\.g\. 'pipeline\.mmd'"):
+        diagram.save("")
+
+
+def test_a_format_in_capitals_is_the_format_as_irgraph_show_takes_it():
+    pipeline = Agent("writer").instruct("Write.")
+    assert render(pipeline, "MERMAID").data == render(pipeline, "mermaid").data
+    assert render(pipeline, "Dot").format == "dot"
+    with pytest.raises(IrgraphError, match="Unknown picture format 'jpg'"):
+        render(pipeline, "jpg")

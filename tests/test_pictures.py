@@ -163,6 +163,18 @@ def test_collapse_refuses_what_names_no_part(bad):
         to_mermaid(triage(), collapse=bad)
 
 
+def test_a_misspelt_part_of_a_big_pipeline_is_told_with_the_closest_not_all_forty():
+    with pytest.raises(IrgraphError) as info:
+        to_mermaid(_big_pipeline(), collapse="stage_12")
+    said = str(info.value)
+    assert said.startswith(
+        "collapse names 'stage_12', which is no loop, map-over, route or named block of this "
+        "pipeline. Did you mean 'stage12'"
+    ), said
+    assert "It has 40: 'stage0', " in said and " and 32 more." in said, said
+    assert said.count("'stage") <= 8 + 3 + 1, said
+
+
 def test_classes_colour_nodes_and_a_folded_part_takes_its_members_shared_class():
     G = to_graph(triage(), inputs={"ticket"})
     classes = {"classify": "done", "judge": "failed", "review": "failed", "send": "skipped"}

@@ -29,6 +29,8 @@ from irgraph.testing.suite_runs import (
     _run,
     gate_answer,
     known_agent,
+    path_problem,
+    scope_hint,
     unknown_trace_nodes,
 )
 
@@ -83,7 +85,7 @@ def check_trace_respects_edges(
     scope instance has ended. With ``control=False`` (a dataflow schedule, which lets a step
     start as soon as what it reads is written) only the edges that carry keys count."""
     G = to_graph(pipeline, inputs=result.state.keys())
-    unknown = unknown_trace_nodes(G, result)
+    unknown = unknown_trace_nodes(G, result) or path_problem(G, result)
     if unknown:
         raise _fail(pipeline, unknown)
     spans: dict[tuple[str, tuple[Any, ...]], list[float]] = {}
@@ -94,15 +96,9 @@ def check_trace_respects_edges(
         elif event.event == "end" and key in spans:
             spans[key][1] = event.time
     executed = {node for node, _ in spans}
-    missing = [
-        n
-        for n in G
-        if G.nodes[n]["kind"] in ("agent", "transform", "gate")
-        and n not in executed
-        and G.nodes[n]["parent"] is None
-    ]
+    missing = [n for n in G if G.nodes[n]["parent"] is None and n not in executed]
     if missing:
-        raise _fail(pipeline, f"The trace has no execution of {missing!r}.")
+        raise _fail(pipeline, f"The trace has no execution of {missing!r}.{scope_hint(G, missing)}")
     for u, v, _, keys in lifted_edges(G):  # each edge as its scope sees it
         if not control and not keys:
             continue
@@ -111,7 +107,10 @@ def check_trace_respects_edges(
                 continue
             before = spans.get((u, path))
             if before is None:
-                raise _fail(pipeline, f"'{v}' ran at {path!r} but '{u}' did not run before it.")
+                hint = "" if u in executed else scope_hint(G, [u])
+                raise _fail(
+                    pipeline, f"'{v}' ran at {path!r} but '{u}' did not run before it.{hint}"
+                )
             if before[1] > start:
                 raise _fail(pipeline, f"'{v}' started before '{u}' ended (edge {u} -> {v}).")
 

@@ -14,7 +14,14 @@ from irgraph.run import arun, run_coroutine
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.reference import interpret
 
-__all__ = ["MakeBackend", "gate_answer", "known_agent", "unknown_trace_nodes"]
+__all__ = [
+    "MakeBackend",
+    "gate_answer",
+    "known_agent",
+    "path_problem",
+    "scope_hint",
+    "unknown_trace_nodes",
+]
 
 MakeBackend = Callable[[Any], Any]
 
@@ -93,3 +100,64 @@ def unknown_trace_nodes(G: Any, result: RunResult) -> str | None:
         f"no node of. An Event's node is the node's id in the graph ({some}, ...: the nodes of "
         "runnable.graph, to_graph(pipeline)), as RunError.node and RunResult.outputs use."
     )
+
+
+#: What a node of each scope kind is called in a message.
+_SCOPE_WORDS = {"loop": "loop", "map_over": "map-over", "route": "route"}
+
+
+def scope_hint(G: Any, nodes: list[str]) -> str:
+    """What a backend must emit for the loops, map-overs and routes among ``nodes``, which
+    the trace has no event of (empty when there are none): their body may well have run, but
+    each has a ``start`` and ``end`` event of its own."""
+    scopes = [
+        f"{_SCOPE_WORDS[G.nodes[n]['kind']]} {n!r}"
+        for n in nodes
+        if G.nodes[n]["kind"] in _SCOPE_WORDS
+    ]
+    if not scopes:
+        return ""
+    return (
+        f' The trace has no event of {", ".join(scopes)}: a loop or map-over has a "start" '
+        'and an "end" Event of its own, around its body\'s events, which carry path='
+        "((scope id, iteration or item index), ...); a route's pair encloses the branch "
+        "it chose (see irgraph.Event)."
+    )
+
+
+def _scopes(G: Any, node: str) -> tuple[str, ...]:
+    """The loops and map-overs ``node`` is in, outermost first: the scopes its path names."""
+    chain = []
+    parent = G.nodes[node]["parent"]
+    while parent is not None:
+        if G.nodes[parent]["kind"] in ("loop", "map_over"):
+            chain.append(parent)
+        parent = G.nodes[parent]["parent"]
+    return tuple(reversed(chain))
+
+
+def path_problem(G: Any, result: RunResult) -> str | None:
+    """Why the paths of ``result``'s trace do not say where each execution ran (``None`` when
+    they do): a start's path must name each loop and map-over its node is in, outermost first,
+    each with its iteration or item index, and no node may start twice at one path."""
+    seen: set[tuple[str, tuple[Any, ...]]] = set()
+    for event in result.trace:
+        if event.event != "start" or event.node not in G:
+            continue
+        want = _scopes(G, event.node)
+        if tuple(scope for scope, _ in event.path) != want:
+            example = tuple((scope, 0) for scope in want)
+            return (
+                f"The trace starts {event.node!r} at path={event.path!r}, which does not name "
+                f"the loops and map-overs it is in: an Event's path is each enclosing loop or "
+                f"map-over, outermost first, with its iteration or item index, here "
+                f"path={example!r} for the first (see irgraph.Event)."
+            )
+        if (event.node, event.path) in seen:
+            return (
+                f"The trace starts {event.node!r} twice at path={event.path!r}: each iteration "
+                "of a loop and each item of a map-over has its own index in the path of the "
+                "events inside it."
+            )
+        seen.add((event.node, event.path))
+    return None
