@@ -37,3 +37,13 @@ def test_an_unknown_suffix_after_the_formats_own_suggests_the_name_without_it(tm
 def test_a_good_place_is_written(tmp_path):
     diagram.save(tmp_path / "p.mmd")
     assert (tmp_path / "p.mmd").read_text(encoding="utf-8") == diagram.data
+
+
+def test_a_misspelt_option_is_named_with_the_options_it_takes(tmp_path):
+    """render(...).save("p.mmd", formt="mermaid") gave Python's bare TypeError."""
+    with pytest.raises(IrgraphError) as info:
+        diagram.save(tmp_path / "p.mmd", formt="mermaid")
+    assert str(info.value) == (
+        "Diagram.save() got the option 'formt', which it does not take. Its options: path."
+    )
+    assert not (tmp_path / "p.mmd").exists()
