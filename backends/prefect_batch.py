@@ -255,7 +255,7 @@ class _Sender:
     def _kept(self, index: int, state: Any) -> tuple[str | PipelineError, ItemResult | None]:
         """The item's key, and its result when an earlier run of the batch completed it."""
         store = self.batch.store
-        problem = not_a_state(index, state)
+        problem = not_a_state(index, state, self.batch.runnable)
         if problem is not None:
             return problem, None
         try:

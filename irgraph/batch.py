@@ -83,7 +83,7 @@ class _Batch:
     async def run_item(self, index: int, state: Any, limit: asyncio.Semaphore | None) -> ItemResult:
         key = None
         try:
-            problem = not_a_state(index, state)
+            problem = not_a_state(index, state, self.runnable)
             if problem is not None:
                 raise problem
             if self.store is not None:

@@ -14,6 +14,7 @@ import attrs
 
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
+from irgraph.validate import required_inputs
 
 __all__ = ["ItemResult", "BatchError", "not_a_state", "unkept"]
 
@@ -100,8 +101,10 @@ def _initial(state: Any) -> dict[str, Any] | None:
     return dict(state) if isinstance(state, Mapping) else None
 
 
-def not_a_state(index: int, state: Any) -> PipelineError | None:
-    """The error of item ``index`` of a batch when it is not a state (a mapping), else ``None``.
+def not_a_state(index: int, state: Any, runnable: Any = None) -> PipelineError | None:
+    """The error of item ``index`` of a batch when it is not a state (a mapping), else ``None``;
+    its hint shows the fix with the inputs of the pipeline ``runnable`` runs, when it is given
+    (its ``graph`` is read only for an item that is not a state).
 
     >>> str(not_a_state(1, "oops")).split(":")[0]
     "Item 1 of the batch is 'oops' of type str, not a state"
@@ -113,8 +116,23 @@ def not_a_state(index: int, state: Any) -> PipelineError | None:
     return PipelineError(
         f"Item {index} of the batch is {shown}, not a state: every item of run_many()'s states "
         "must be a mapping of state keys to values.",
-        hint="Give every item as a dict, e.g. {'topic': 'owls'} ({} for none).",
+        hint=_as_dicts(getattr(runnable, "graph", None)),
     )
+
+
+def _as_dicts(graph: Any) -> str:
+    """How to give the items as states, with the pipeline's own input names when known:
+    ``[{'topic': x} for x in topics]`` for plain values of its one input."""
+    needed = () if graph is None else required_inputs(graph) or graph.graph.get("inputs", ())
+    inputs = sorted(needed)
+    if not inputs:
+        return "Give every item as a dict, e.g. {'topic': 'owls'} ({} for none)."
+    if len(inputs) == 1:
+        key = inputs[0]
+        many = f"{key}_list" if key.endswith("s") else f"{key}s"
+        return f"Give each item as a dict of its inputs: [{{{key!r}: x}} for x in {many}]."
+    shown = ", ".join(f"{key!r}: ..." for key in inputs)
+    return f"Give each item as a dict of its inputs ({', '.join(inputs)}), e.g. {{{shown}}}."
 
 
 def _short(value: Any) -> str:

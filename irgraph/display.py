@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, keyword_options
 from irgraph.exporter_calls import drawing_for
 from irgraph.graph import as_graph
 from irgraph.ir import set_display_hook
@@ -92,6 +92,7 @@ class Diagram:
         text = str(self.data)
         return {"text/markdown": f"```{fence}\n{text}\n```", "text/plain": text}
 
+    @keyword_options
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the diagram to ``path`` (bytes for PNG, UTF-8 text otherwise). A suffix
         must be one of its format's (:data:`SUFFIXES`): a PNG is refused as ``x.mmd``, a

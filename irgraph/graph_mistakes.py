@@ -69,6 +69,18 @@ def not_a_graph_error(value: Any) -> PipelineError:
                 "the pipeline whole with json.dumps(nx.node_link_data(G)) or as GraphML "
                 "(nx.write_graphml(irgraph.portable(G), path)).",
             )
+        if _attributes_dropped(value):
+            return PipelineError(
+                f"The {type(value).__name__} of {len(value)} nodes given has no attributes, "
+                "neither the graph ('tree', which holds the pipeline) nor its nodes: it looks "
+                "made by a networkx function that returns a new graph (nx.transitive_reduction, "
+                "nx.DiGraph(G.edges), ...), which keeps the nodes and edges of the graph "
+                "to_graph made but drops the attributes to_graph put on them.",
+                hint="Pass the graph to_graph made, or copy the attributes back onto the new "
+                "graph H first: H.graph.update(G.graph); H.add_nodes_from(G.nodes(data=True)); "
+                "H.add_edges_from((u, v, G.edges[u, v]) for u, v in H.edges). (A view, such as "
+                "G.subgraph(nodes) or G.edge_subgraph(edges), keeps them.)",
+            )
         return PipelineError(
             f"The {type(value).__name__} of {len(value)} nodes given has no 'tree' graph "
             "attribute, so it holds no pipeline: irgraph.to_graph did not make it, or it was "
@@ -99,6 +111,14 @@ def not_a_graph_error(value: Any) -> PipelineError:
     return PipelineError(
         f"from_graph() needs a pipeline graph made by irgraph.to_graph (got {got}).", hint=fix
     )
+
+
+def _attributes_dropped(G: Any) -> bool:
+    """Whether ``G`` looks made from a pipeline graph by a networkx function that returns a
+    new graph: node ids that are names, as a pipeline's are, but no graph attribute and no
+    node attribute at all (a file's graph keeps some: GEXF a label, DOT its text)."""
+    nodes = G.nodes(data=True)
+    return bool(nodes) and not G.graph and all(isinstance(n, str) and not d for n, d in nodes)
 
 
 def _read_from_dot(G: Any) -> bool:

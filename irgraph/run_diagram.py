@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, keyword_options
 from irgraph.run_files import fitted, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
@@ -295,6 +295,7 @@ class StatusDiagram:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.text())
 
+    @keyword_options
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the diagram to ``path``, as its suffix says: ``.svg``, ``.mmd`` (mermaid
         flowchart with status classes) or ``.txt``."""

@@ -227,6 +227,7 @@ class Timeline:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return {"image/svg+xml": self.svg, "text/plain": self.text()}
 
+    @checks.keyword_options
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the chart to ``path``, as its suffix says: ``.svg``, ``.mmd`` (mermaid
         ``gantt``) or ``.txt``."""

@@ -402,6 +402,7 @@ class RunView:
     def __str__(self) -> str:
         return self.text()
 
+    @errors.keyword_options
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the whole view to ``path`` as its suffix says: ``.html`` (a page with the
         diagram, timeline and table, as a notebook shows them) or ``.txt``; the diagram or

@@ -229,10 +229,34 @@ def test_an_item_that_is_not_a_mapping_is_named_by_its_index(item, shown):
     assert isinstance(error, PipelineError)
     assert str(error) == (
         f"Item 1 of the batch is {shown}, not a state: every item of run_many()'s states must "
-        "be a mapping of state keys to values. Give every item as a dict, e.g. "
-        "{'topic': 'owls'} ({} for none)."
+        "be a mapping of state keys to values. Give each item as a dict of its inputs: "
+        "[{'topic': x} for x in topics]."
     )
     assert "state=" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "hint"),
+    [
+        (
+            Agent("w").instruct("W {notes} {topic} {tone?}").writes("t"),
+            "Give each item as a dict of its inputs (notes, topic), "
+            "e.g. {'notes': ..., 'topic': ...}.",
+        ),
+        (
+            Agent("w").instruct("W {news}").writes("t"),
+            "Give each item as a dict of its inputs: [{'news': x} for x in news_list].",
+        ),
+        (Agent("w").instruct("W").writes("t"), "Give every item as a dict, e.g. {'topic': 'owls'}"),
+    ],
+)
+def test_an_item_given_as_a_plain_value_is_told_the_pipelines_own_inputs(pipeline, hint):
+    """run_many(pipeline, ["owls", "bats"]) said only that 'owls' is a str: the fix is told
+    with the pipeline's own input names (its optional reads are no inputs it must be given)."""
+    items = list(run_many(pipeline, ["owls", "bats"], provider=FakeProvider()))
+    assert [i.ok for i in items] == [False, False]
+    for item in items:
+        assert hint in str(item.error)
 
 
 def test_batch_error_is_importable_from_irgraph_and_is_what_fail_fast_raises():

@@ -269,3 +269,27 @@ def test_a_gexf_graph_read_back_without_decoding_is_still_told_as_gexf(tmp_path)
     nx.write_gexf(irgraph.portable(to_graph(PIPELINE, inputs={"topic"})), path)
     with pytest.raises(PipelineError, match=r"drops graph attributes \(GEXF\)"):
         from_graph(nx.read_gexf(path))
+
+
+@pytest.mark.parametrize(
+    "new_graph",
+    [nx.transitive_reduction, lambda G: nx.DiGraph(list(G.edges))],
+    ids=["transitive_reduction", "DiGraph(G.edges)"],
+)
+@pytest.mark.parametrize("use", [from_graph, validate, to_mermaid])
+def test_a_new_graph_networkx_made_without_the_attributes_is_told_so(new_graph, use):
+    """from_graph(nx.transitive_reduction(G)) was told the graph was not made by to_graph or
+    was saved as GEXF; the fix told (copy the attributes back) works."""
+    G = to_graph(PIPELINE)
+    H = new_graph(G)
+    with pytest.raises(PipelineError) as refused:
+        use(H)
+    message = str(refused.value)
+    assert "GEXF" not in message
+    assert "a networkx function that returns a new graph" in message
+    assert "drops the attributes to_graph put on them" in message
+    assert "H.add_nodes_from(G.nodes(data=True))" in message
+    H.graph.update(G.graph)
+    H.add_nodes_from(G.nodes(data=True))
+    H.add_edges_from((u, v, G.edges[u, v]) for u, v in H.edges)
+    assert to_graph(from_graph(H)).nodes(data=True) == G.nodes(data=True)

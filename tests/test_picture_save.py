@@ -65,3 +65,13 @@ def test_a_format_in_capitals_is_the_format_as_irgraph_show_takes_it():
     assert render(pipeline, "Dot").format == "dot"
     with pytest.raises(IrgraphError, match="Unknown picture format 'jpg'"):
         render(pipeline, "jpg")
+
+
+def test_a_misspelt_option_is_named_with_the_options_it_takes(tmp_path):
+    """render(...).save("p.mmd", formt="mermaid") gave Python's bare TypeError."""
+    with pytest.raises(IrgraphError) as info:
+        diagram.save(tmp_path / "p.mmd", formt="mermaid")
+    assert str(info.value) == (
+        "Diagram.save() got the option 'formt', which it does not take. Its options: path."
+    )
+    assert not (tmp_path / "p.mmd").exists()

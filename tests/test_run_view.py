@@ -5,6 +5,7 @@ Chromium when available) and the plain text."""
 from __future__ import annotations
 
 import html
+import re
 import traceback
 import xml.etree.ElementTree as ET
 
@@ -370,3 +371,17 @@ def test_a_failed_run_is_predicted_with_what_its_unfinished_nodes_ran_for():
     # node times, so it lies between them and the run's length (whatever the machine's speed)
     assert timeline.predicted is not None
     assert 0.2 * 0.99 <= timeline.predicted <= timeline.measured
+
+
+def test_a_misspelt_option_to_save_is_named_with_the_option_meant(finished, tmp_path):
+    """``result.timeline().save("t.svg", formt="svg")`` gave Python's bare TypeError."""
+    for piece, who in (
+        (finished.timeline(), "Timeline.save()"),
+        (finished.diagram(), "StatusDiagram.save()"),
+        (finished.view(), "RunView.save()"),
+    ):
+        said = f"{re.escape(who)} got the option 'formt', which it does not take. Its options: path"
+        with pytest.raises(IrgraphError, match=said):
+            piece.save(tmp_path / "t.svg", formt="svg")
+        piece.save(path=tmp_path / "t.txt")  # the option it takes, given as a keyword
+    assert not (tmp_path / "t.svg").exists()

@@ -123,6 +123,8 @@ IMPORTS = """\
 import asyncio
 import time
 
+import networkx as nx
+
 from irgraph import (
     Agent, FanOut, Gate, Loop, MapOver, Pipeline, Route, Transform, compile, from_graph,
     arun_many, from_portable, portable, run, run_many, to_graph, validate
@@ -1360,6 +1362,14 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "no 'tree' graph attribute",
             "Build it with to_graph(pipeline)",
+        ),
+        _row(
+            "from-graph-attributes-dropped",
+            "graph",
+            "from_graph(nx.transitive_reduction(to_graph(writer >> critic)))",
+            PipelineError,
+            "a networkx function that returns a new graph",
+            "copy the attributes back",
         ),
         _row(
             "from-graph-too-deep",
