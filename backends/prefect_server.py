@@ -114,6 +114,7 @@ def server_start_errors() -> Iterator[None]:
             raise
         from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as limit
 
+        _stop_unstarted()
         exited = " (its process had exited)" if "process exited with code" in said else ""
         raise PrefectUnavailableError(
             "Prefect's temporary local server did not answer within its start-up time of "
@@ -122,6 +123,18 @@ def server_start_errors() -> Iterator[None]:
             f"{STARTUP_SETTING}=300, or start a server once (prefect server start) and set "
             "PREFECT_API_URL to its address."
         ) from exc
+
+
+def _stop_unstarted() -> None:
+    """Stop the temporary server Prefect gave up waiting for: Prefect leaves its process
+    starting, and the next run in this process (a notebook's kernel) launched another beside
+    it, the first one left running until the process ended."""
+    server = sys.modules.get(SERVER_MODULE)
+    servers = getattr(getattr(server, "SubprocessASGIServer", None), "_instances", {})
+    for instance in list(servers.values()):
+        if not getattr(instance, "running", True) and getattr(instance, "server_process", None):
+            with contextlib.suppress(Exception):
+                instance.stop()
 
 
 def import_prefect() -> Any:
