@@ -20,6 +20,7 @@ from irgraph.cli import _parser, main
 from irgraph.cli_batch import line_key
 from irgraph.cli_progress import progress_line
 from irgraph.testing import FakeProvider
+from tests.support.modules import importable
 from tests.support.terminal import read_terminal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,10 +65,8 @@ CHILD = (
 @pytest.fixture
 def here(tmp_path, monkeypatch):
     """A temporary current directory holding the pipelines module, imported afresh."""
-    (tmp_path / f"{MODULE}.py").write_text(PIPELINES)
+    importable(tmp_path, monkeypatch, MODULE, PIPELINES)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, MODULE, raising=False)
     return tmp_path
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from irgraph.cli import main
+from tests.support.modules import importable
 
 MODULE = "irgraph_cli_batch_format_pipelines"
 PIPELINES = """
@@ -43,10 +44,8 @@ STATES = [{"topic": "owls"}, {"topic": "bats"}]
 @pytest.fixture
 def here(tmp_path, monkeypatch):
     """A temporary current directory holding the pipelines module, imported afresh."""
-    (tmp_path / f"{MODULE}.py").write_text(PIPELINES)
+    importable(tmp_path, monkeypatch, MODULE, PIPELINES)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, MODULE, raising=False)
     return tmp_path
 
 
