@@ -125,13 +125,17 @@ def server_start_errors() -> Iterator[None]:
         ) from exc
 
 
+def _temporary_servers() -> list[Any]:
+    """Prefect's temporary server objects in this process (none before its module loads)."""
+    server = sys.modules.get(SERVER_MODULE)
+    return list(getattr(getattr(server, "SubprocessASGIServer", None), "_instances", {}).values())
+
+
 def _stop_unstarted() -> None:
     """Stop the temporary server Prefect gave up waiting for: Prefect leaves its process
     starting, and the next run in this process (a notebook's kernel) launched another beside
     it, the first one left running until the process ended."""
-    server = sys.modules.get(SERVER_MODULE)
-    servers = getattr(getattr(server, "SubprocessASGIServer", None), "_instances", {})
-    for instance in list(servers.values()):
+    for instance in _temporary_servers():
         if not getattr(instance, "running", True) and getattr(instance, "server_process", None):
             with contextlib.suppress(Exception):
                 instance.stop()
@@ -199,9 +203,7 @@ def _on_exit() -> None:
 def interrupted_at_exit(signum: int, frame: Any) -> None:
     """The SIGINT handler while the process exits: kill the temporary server Prefect is
     stopping, say so on standard error and end the process with 130, the status of Ctrl-C."""
-    server = sys.modules.get(SERVER_MODULE)
-    servers = getattr(getattr(server, "SubprocessASGIServer", None), "_instances", {})
-    for instance in list(servers.values()):
+    for instance in _temporary_servers():
         process = getattr(instance, "server_process", None)
         if process is not None and process.poll() is None:
             process.kill()
