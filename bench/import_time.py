@@ -3,9 +3,9 @@
 Plain script: each measurement is a fresh interpreter (`python -X importtime` would also do);
 the runs of all commands are interleaved (a machine shared with other work slows them alike)
 and the table shows the best run of each. Target (issue #20): irgraph adds at most 40 ms over
-`import attrs`. Only the builder, the IR, to_graph and validate load with the package;
-networkx loads on the first to_graph, and running (asyncio, the batch store), progress
-displays and the run view load on first use of their names.
+`import attrs`. Only the builder and the IR load with the package; to_graph, validate, the
+pictures, running (asyncio, the batch store), progress displays and the run view load on first
+use of their names, and networkx on the first to_graph.
 
 The commands run with Python's bytecode cache on (in a temporary PYTHONPYCACHEPREFIX, so the
 source tree stays clean), as for an installed package, whose .pyc files pip writes, and as

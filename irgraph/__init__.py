@@ -7,10 +7,11 @@ draw them, and run them on asyncio or Prefect.
 >>> validate(to_graph(p, inputs={"topic"}))
 []
 
-Building and checking a pipeline is what most imports are for, so only that is imported here;
-running it (asyncio, threads, the batch store), its progress displays and the run view load on
-first use of their names (``irgraph.run_many``, ``from irgraph import run``), which keeps
-``import irgraph`` close to the cost of importing attrs.
+Building a pipeline is what every import is for, so only the builder and the IR load here;
+the graph and its checks (with networkx), running (asyncio, threads, the batch store), the
+progress displays and the run view load on first use of their names (``irgraph.to_graph``,
+``from irgraph import run``), which keeps ``import irgraph`` close to the cost of importing
+attrs.
 """
 
 from __future__ import annotations
@@ -22,28 +23,34 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import errors as _errors
 from irgraph.builder import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Transform
-from irgraph.display import show
 from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, Problem, RunError
-from irgraph.graph import to_graph
-from irgraph.graph_read import from_graph
 from irgraph.routing import Route
-from irgraph.schema import from_portable, portable
-from irgraph.validate import validate
 
 if TYPE_CHECKING:  # loaded on first use, by __getattr__ below
     from irgraph.batch import BatchError, arun_many, run_many
     from irgraph.batch_progress import BatchProgress, abatch_progress, batch_progress
     from irgraph.compile import EngineCapabilities, compile
+    from irgraph.display import show
     from irgraph.events import Event, RunResult
+    from irgraph.graph import to_graph
+    from irgraph.graph_read import from_graph
+    from irgraph.portable import from_portable, portable
     from irgraph.providers import ModelProvider, ModelRequest
     from irgraph.run import arun, run
     from irgraph.run_progress import RunProgress
     from irgraph.run_view import RunView
+    from irgraph.validate import validate
 
 __version__ = "0.1.0"
 
 #: The public names whose modules load on first use, each with the module defining it.
 _LAZY = {
+    "to_graph": "irgraph.graph",
+    "from_graph": "irgraph.graph_read",
+    "validate": "irgraph.validate",
+    "show": "irgraph.display",
+    "portable": "irgraph.portable",
+    "from_portable": "irgraph.portable",
     "run": "irgraph.run",
     "arun": "irgraph.run",
     "run_many": "irgraph.batch",
@@ -117,10 +124,10 @@ __all__ = [
 
 
 class _Package(types.ModuleType):
-    """This package's module type. Three public functions share their module's name (``run``,
-    ``compile``, ``batch_progress``), and importing such a module binds it over the package's
-    attribute of that name; the package keeps the function instead, as the eager
-    ``from irgraph.run import run`` it replaces did."""
+    """This package's module type. Five public functions share their module's name (``run``,
+    ``compile``, ``batch_progress``, ``validate``, ``portable``), and importing such a module
+    binds it over the package's attribute of that name; the package keeps the function
+    instead, as the eager ``from irgraph.run import run`` it replaces did."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__:

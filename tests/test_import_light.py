@@ -88,6 +88,47 @@ def test_import_irgraph_leaves_running_and_its_displays_unloaded():
     assert loaded.isdisjoint(RUNTIME), sorted(loaded & set(RUNTIME))
 
 
+#: What checking a pipeline as a graph needs and building one does not: these load with
+#: networkx on the first to_graph, where networkx's ~170 ms hides them; the standard modules
+#: are each a few ms that only a rare check uses (#20).
+GRAPH_PHASE = (
+    "irgraph.graph",
+    "irgraph.validate",
+    "irgraph.display",
+    "irgraph.graph_read",
+    "irgraph.portable",
+    "fractions",
+    "hashlib",
+)
+
+
+def test_import_irgraph_and_building_leave_the_graph_phase_unloaded():
+    loaded = loaded_modules(
+        """
+        import irgraph
+        irgraph.Agent("a").writes("x") >> irgraph.Agent("b").instruct("{x}")
+        """
+    )
+    assert loaded.isdisjoint(GRAPH_PHASE), sorted(loaded & set(GRAPH_PHASE))
+
+
+def test_a_submodule_named_as_a_public_function_leaves_the_function_in_place():
+    script = """
+        import irgraph, irgraph.portable, irgraph.validate
+        from irgraph.portable import portable
+        from irgraph.validate import validate
+        assert irgraph.portable is portable and irgraph.validate is validate
+        from irgraph import to_graph, validate as v, portable as p
+        assert v is validate and p is portable
+        pipeline = irgraph.Agent("a").writes("x") >> irgraph.Agent("b").instruct("{x}")
+        assert v(to_graph(pipeline)) == []
+        """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_building_and_checking_a_pipeline_loads_nothing_of_running_it():
     loaded = loaded_modules(
         """

@@ -24,7 +24,6 @@ start and a hash of the whole.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 import types
 from collections.abc import Callable
@@ -177,4 +176,6 @@ def _shortened(text: str) -> str:
 
 
 def _digest(text: str) -> str:
+    import hashlib  # here: OpenSSL's loading is ~3 ms of every import irgraph, for long texts only
+
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator, Mapping
-from fractions import Fraction
 from typing import Any
 
 __all__ = ["answer_validator"]
@@ -54,4 +53,6 @@ def _exact(instance: Any, step: Any) -> bool | None:
         return None
     if not all(math.isfinite(n) for n in numbers) or step <= 0:
         return None
+    from fractions import Fraction  # here: it loads decimal, ~3 ms of every import irgraph
+
     return Fraction(repr(instance)) % Fraction(repr(step)) == 0
