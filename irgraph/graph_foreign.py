@@ -83,21 +83,28 @@ class _Snapshot:
             n: repr(data["cases"]) for n, data in G._node.items() if data.get("kind") == "route"
         }
 
-    def same(self, G: nx.DiGraph) -> bool:
-        """Whether ``G``'s attributes are still these, templates aside (their text may change
-        while the reads it gives stay the same); an attribute added since (a colour to draw
-        with) is no change of the pipeline."""
-        if G._node != self.nodes and not all(
-            _kept(G._node[n], kept, _TEMPLATES) for n, kept in self.nodes.items()
-        ):
-            return False
+    def edited_templates(self, G: nx.DiGraph) -> list[str] | None:
+        """``None`` when one of ``G``'s attributes is no longer as it was, templates aside (their
+        text may change while the reads it gives stay the same), else the nodes whose
+        attributes differ only in a template or an added attribute (a colour to draw with is
+        no change of the pipeline): only their templates need reading again."""
+        nodes, edited = G._node, []
+        if nodes != self.nodes:
+            for n, kept in self.nodes.items():
+                data = nodes[n]
+                if data != kept:
+                    if not _kept(data, kept, _TEMPLATES):
+                        return None
+                    edited.append(n)
         if G._succ != self.edges and not all(
             v in G._succ.get(u, {}) and _kept(G._succ[u][v], kept)
             for u, after in self.edges.items()
             for v, kept in after.items()
         ):
-            return False
-        return all(repr(G._node[n].get("cases")) == text for n, text in self.cases.items())
+            return None
+        if any(repr(nodes[n].get("cases")) != text for n, text in self.cases.items()):
+            return None
+        return edited
 
 
 def _kept(data: dict[str, Any], kept: dict[str, Any], skip: frozenset[str] = frozenset()) -> bool:
@@ -135,9 +142,11 @@ def unchanged_here(G: nx.DiGraph) -> bool:
     built = _BUILT.get(G) if G in _BUILT else None  # `in`: False for what no weakref takes
     if built is None or built[0] != _shape(G) or G._node.keys() != built[1]:
         return False
-    if not built[2].same(G):  # a setting, a derived attribute or an edge changed in place
+    edited = built[2].edited_templates(G)
+    if edited is None:  # a setting, a derived attribute or an edge changed in place
         return False
-    for data in G._node.values():
+    for n in edited:  # a template whose text changed: its reads must still be the node's
+        data = G._node[n]
         text = data.get("instruction", data.get("message"))
         if isinstance(text, str):
             system = data.get("system", "")
