@@ -76,6 +76,20 @@ def add_show_parser(sub: Any, target_help: str) -> None:
         "repeat it to fold several parts",
     )
     show.add_argument(
+        "--no-data-edges",
+        dest="data_edges",
+        action="store_false",
+        help="draw the control flow only: no dashed arrows for the keys a node reads from another",
+    )
+    show.add_argument(
+        "--style",
+        type=str.lower,
+        choices=("default", "seed"),
+        default=None,
+        help="mermaid only: seed draws the way the builder's example pages do (the root as a "
+        "title node, one arrow per pair of nodes)",
+    )
+    show.add_argument(
         "--dot-timeout",
         type=dot_seconds,
         default=None,
@@ -133,6 +147,15 @@ def show_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         options: dict[str, Any] = {} if args.direction is None else {"direction": args.direction}
         if args.collapse:
             options["collapse"] = collapsed(args.collapse)
+        if not args.data_edges:
+            options["data_edges"] = False
+        if args.style is not None:
+            if fmt != "mermaid":
+                raise CliError(
+                    f"--style {args.style} draws mermaid, and this picture is {fmt}; drop "
+                    "--style, or give --format mermaid (or an -o file ending in .mmd)."
+                )
+            options["style"] = args.style
         diagram = render(target, fmt, timeout=seconds, **options)
     except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
         if args.collapse and str(exc).startswith("collapse names "):  # a part misspelt

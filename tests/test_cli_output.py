@@ -294,3 +294,31 @@ def test_show_refuses_a_misspelt_part_or_a_depth_among_names_as_a_usage_error(
     assert "--collapse names 'polsh', which is no loop" in err and "'polish'" in err, err
     err = error_of(capsys, "show", "looped:p", "--collapse", "0", "--collapse", "polish")
     assert "--collapse 0 is a depth" in err and "give one depth, or names" in err, err
+
+
+def test_show_draws_the_control_flow_only_with_no_data_edges(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "two.py").write_text(
+        "from irgraph import Agent\np = Agent('a').writes('x') >> Agent('b').instruct('{x}')\n"
+    )
+    for fmt in ("mermaid", "dot"):
+        drawn = io.StringIO()
+        assert main(["show", "two:p", "--format", fmt], out=drawn) == 0
+        assert '"x"' in drawn.getvalue()  # the key the arrow carries
+        out = io.StringIO()
+        assert main(["show", "two:p", "--format", fmt, "--no-data-edges"], out=out) == 0
+        assert '"x"' not in out.getvalue() and out.getvalue().count("->") == 1, out.getvalue()
+
+
+def test_show_style_seed_draws_mermaid_the_seed_pages_way_and_refuses_other_formats(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "two.py").write_text(
+        "from irgraph import Agent\np = Agent('a').writes('x') >> Agent('b').instruct('{x}')\n"
+    )
+    out = io.StringIO()
+    assert main(["show", "two:p", "--style", "SEED"], out=out) == 0
+    assert out.getvalue().startswith("graph TD\nn1[[") and "title:" not in out.getvalue()
+    err = error_of(capsys, "show", "two:p", "--style", "seed", "--format", "dot")
+    assert "--style seed draws mermaid, and this picture is dot" in err, err
