@@ -95,6 +95,15 @@ class BatchError(RunError):
         self.index = item.index
         self.item = item
 
+    def view(
+        self, pipeline: Any = None, *, trace: Any = None, concurrency: int | None = None
+    ) -> Any:
+        """The failed item's run view (:meth:`RunError.view`), its headline naming the item,
+        as a batch's item views do."""
+        shown = super().view(pipeline, trace=trace, concurrency=concurrency)
+        shown.label = f"Item {self.index}"
+        return shown
+
 
 def _initial(state: Any) -> dict[str, Any] | None:
     """A copy of an item's initial state, when it is a mapping."""

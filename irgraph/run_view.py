@@ -250,6 +250,8 @@ class RunView:
             self.gates.setdefault(ask.node, []).append(ask)
         self.diagram = StatusDiagram(facts)
         self.timeline = Timeline(facts, concurrency=concurrency, schedule=schedule)
+        #: Words before the headline: which item of a batch ran (``"Item 3"``), say.
+        self.label = ""
 
     def headline(self) -> str:
         facts = self.facts
@@ -262,7 +264,8 @@ class RunView:
         backend = f" on {facts.backend}" if facts.backend else ""
         total = len(facts.status)
         nodes = f"{total} node{'s' if total != 1 else ''}"
-        return f"{state}{backend}: {nodes} ({counts}); {self.timeline.summary()}"
+        label = f"{self.label}: " if self.label else ""
+        return f"{label}{state}{backend}: {nodes} ({counts}); {self.timeline.summary()}"
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per node: status, node, kind, model, runs (``not_started`` apart: items

@@ -344,8 +344,10 @@ def test_a_batch_error_shows_the_failed_items_view(tmp_path):
     # the same record (when it stopped: its measured length; the failed item's path)
     assert (error.ended, error.path, error.gates) == (own.ended, own.path, own.gates)
     assert error.ended is not None
-    assert str(error.view()).splitlines()[0] == str(own.view()).splitlines()[0]
+    # its headline names the item, as the item's own view under run_many does
+    assert str(error.view()).splitlines()[0] == "Item 0: " + str(own.view()).splitlines()[0]
     assert "Run failed at 'writer'" in str(error.view())
+    assert "Item 0: Run failed at &#x27;writer&#x27;" in error._repr_mimebundle_()["text/html"]
 
 
 # 7. Ctrl-C in the loop body ---------------------------------------------------------------------
