@@ -14,7 +14,6 @@ builder into the frozen IR tree.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeGuard, TypeVar
 
@@ -40,8 +39,8 @@ from irgraph.ir import (
 )
 from irgraph.ir.functions import FunctionLike, predicate_problem
 from irgraph.ir.nodes import AGENT_FIELDS, checked_agent_node
-from irgraph.ir.outputs import checked_schema, checked_settings
-from irgraph.ir.schema_words import schema_warnings
+from irgraph.ir.outputs import checked_settings
+from irgraph.ir.schema_words import output_schema
 from irgraph.ir.setting_names import warn_misspelt
 from irgraph.ir.values import is_json
 from irgraph.templates import parse_template, system_template
@@ -297,9 +296,7 @@ class Agent(Builder):
         """Answer with a value matching ``schema`` (a JSON Schema dict, or a pydantic model
         class): the parsed value is written to state; a reply that does not match is asked
         again up to ``retries`` times before the run fails."""
-        checked = checked_schema(schema, node=self._name)
-        for warning in schema_warnings(checked, self._name):  # validate() says them too
-            warnings.warn(warning, UserWarning, stacklevel=3)
+        checked = output_schema(schema, self._name, stacklevel=3)  # past checked_keywords
         where = f"the retries argument of '{self._name}'.output()"
         count = checks.count(0).check(retries, where, node=self._name)
         return self._with(output=checked, output_retries=count)

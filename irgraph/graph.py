@@ -45,7 +45,7 @@ from irgraph.ir import (
     transform_call_problem,
 )
 from irgraph.ir.functions import predicate_problem
-from irgraph.ir.schema_words import schema_warnings
+from irgraph.ir.schema_words import schema_problems, schema_warnings
 from irgraph.item_shadows import item_shadow_warnings
 from irgraph.roots import compiled_runnable, root_of
 from irgraph.schema import (
@@ -241,6 +241,7 @@ class _Walker:
                 )
         if type(node) is AgentNode and node.output is not None:
             self.warnings += schema_warnings(node.output, nid)
+            self.problems += [Problem(t, node=nid) for t in schema_problems(node.output, nid)]
         elif isinstance(node, TransformNode):
             if node.fn.fn is not None:
                 problem = transform_call_problem(nid, node.fn.fn, node.reads)

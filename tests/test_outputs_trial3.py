@@ -367,6 +367,8 @@ def test_a_misspelt_setting_warns_once_not_on_every_later_settings_call() -> Non
 def test_a_schema_warning_points_at_the_output_call() -> None:
     """``.output()`` is wrapped by the builders' keyword check: its warning must still point
     at the caller's line, not at the wrapper."""
-    with pytest.warns(UserWarning, match="fix the bounds") as record:
-        Agent("w").instruct("hi").output({"type": "integer", "minimum": 3, "maximum": 1})
+    with pytest.warns(UserWarning, match="fix the bounds") as record:  # "n" may be left out
+        Agent("w").instruct("hi").output(
+            {"type": "object", "properties": {"n": {"type": "integer", "minimum": 3, "maximum": 1}}}
+        )
     assert [warning.filename for warning in record] == [__file__]

@@ -10,6 +10,7 @@ import warnings
 import pytest
 
 from irgraph import Agent, PipelineError, Route, to_graph, validate
+from irgraph.ir import AgentNode
 
 
 @pytest.mark.parametrize(
@@ -44,6 +45,18 @@ def test_a_property_named_like_a_keyword_is_no_misspelling():
     assert validate(to_graph(agent)) == []
 
 
+def refused_both_ways(schema: dict, said: str) -> None:
+    """``schema`` fails every reply: ``.output()`` refuses it, naming the agent, and so does
+    ``validate`` for IR built without the builder, before any call is paid for."""
+    with pytest.raises(PipelineError, match=said) as caught:
+        Agent("c").instruct("Classify.").output(schema)
+    assert caught.value.node == "c" and "the run would fail at this agent" in str(caught.value)
+    G = to_graph(AgentNode("c", "Classify.", writes="k", output=schema))
+    with pytest.raises(PipelineError, match=said) as caught:
+        validate(G)
+    assert caught.value.node == "c"
+
+
 @pytest.mark.parametrize(
     "schema",
     [
@@ -53,38 +66,72 @@ def test_a_property_named_like_a_keyword_is_no_misspelling():
         {"allOf": [{"type": "string"}, {"type": "integer"}]},
     ],
 )
-def test_a_schema_no_value_satisfies_is_warned_of(schema):
-    with pytest.warns(UserWarning, match="allows no value at all"):
-        agent = Agent("c").instruct("Classify.").output(schema).writes("k")
-    assert any("allows no value at all" in w for w in validate(to_graph(agent)))
+def test_a_schema_no_value_satisfies_is_refused_before_any_call(schema):
+    refused_both_ways(schema, "allows no value at all")
 
 
 @pytest.mark.parametrize(
     ("schema", "said"),
     [
         ({"type": "integer", "minimum": 5, "maximum": 1}, "the top level asks for a number"),
+        ({"type": "array", "minItems": 4, "maxItems": 2}, "asks for an array's length"),
         (
+            {
+                "type": "object",
+                "properties": {"name": {"type": "string", "minLength": 3, "maxLength": 2}},
+                "required": ["name"],
+            },
+            "/properties/name asks for a string's length",
+        ),
+    ],
+)
+def test_bounds_no_value_is_within_every_reply_must_meet_are_refused(schema, said):
+    """``Field(ge=5, le=1)`` (minimum 5, maximum 1) or minLength over maxLength passed
+    without a word, and every reply then failed the schema at run time."""
+    refused_both_ways(schema, said)
+
+
+@pytest.mark.parametrize(
+    ("schema", "said"),
+    [
+        (  # a reply may leave the property out
             {"type": "object", "properties": {"name": {"minLength": 3, "maxLength": 2}}},
             "/properties/name asks for a string's length",
         ),
-        ({"type": "array", "minItems": 4, "maxItems": 2}, "asks for an array's length"),
+        (  # required, but of any type: a number has no length
+            {
+                "type": "object",
+                "properties": {"name": {"minLength": 3, "maxLength": 2}},
+                "required": ["name"],
+            },
+            "/properties/name asks for a string's length",
+        ),
+        (  # any value but a number passes minimum and maximum
+            {"minimum": 5, "maximum": 1},
+            "the top level asks for a number",
+        ),
+        (  # a reply need not be an object: "properties" and "required" bind objects only
+            {
+                "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 1}},
+                "required": ["n"],
+            },
+            "/properties/n asks for a number",
+        ),
     ],
 )
-def test_bounds_no_value_is_within_are_warned_of(schema, said):
-    """``Field(ge=5, le=1)`` (minimum 5, maximum 1) or minLength over maxLength passed
-    without a word, and every reply then failed the schema at run time."""
+def test_bounds_some_replies_escape_are_warned_of(schema, said):
     with pytest.warns(UserWarning, match=said):
         agent = Agent("c").instruct("Classify.").output(schema).writes("k")
     assert any(said in w and "no reply can match" in w for w in validate(to_graph(agent)))
 
 
-def test_a_pydantic_field_whose_bounds_cross_is_warned_of():
+def test_a_pydantic_field_whose_bounds_cross_is_refused():
     import pydantic
 
     class Verdict(pydantic.BaseModel):
         score: int = pydantic.Field(ge=5, le=1)
 
-    with pytest.warns(UserWarning, match="/properties/score asks for a number of at least 5"):
+    with pytest.raises(PipelineError, match="/properties/score asks for a number of at least 5"):
         Agent("c").instruct("Score.").output(Verdict).writes("k")
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, RunError, run, to_graph, validate
+from irgraph import Agent, PipelineError, run, to_graph, validate
+from irgraph.ir import AgentNode
 from irgraph.testing import FakeProvider
 
 CLOSED = {
@@ -31,19 +32,35 @@ def told(schema: dict[str, Any]) -> list[str]:
     return given
 
 
-def test_a_required_name_a_closed_object_forbids_is_warned_of_as_matching_nothing() -> None:
-    assert told(CLOSED) == [
+def test_a_required_name_a_closed_object_forbids_is_refused_before_any_call() -> None:
+    said = (
         "The output schema of 'extract' at the top level requires 'severty', which its "
+        "properties do not list (did you mean 'severity'?) and its additionalProperties: false "
+        "forbids, so every reply fails the schema and the run would fail at this agent; add it "
+        "to properties, or fix the name in required."
+    )
+    with pytest.raises(PipelineError) as caught:
+        Agent("extract").instruct("Extract.").output(CLOSED)
+    assert [str(p) for p in caught.value.problems] == [said]
+    # IR built without the builder: validate refuses it, and so does run, before any call
+    node = AgentNode("extract", "Extract.", writes="meta", output=CLOSED)
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(node))
+    assert [str(p) for p in caught.value.problems] == [said]
+    fake = FakeProvider(responses={"extract": '{"product": "app", "severity": 2}'})
+    with pytest.raises(PipelineError, match="severty"):
+        run(node, provider=fake)
+    assert fake.calls == []
+
+
+def test_a_closed_object_a_reply_may_leave_out_is_warned_of_as_matching_nothing() -> None:
+    optional = {"type": "object", "properties": {"meta": CLOSED}}
+    assert told(optional) == [
+        "The output schema of 'extract' at /properties/meta requires 'severty', which its "
         "properties do not list (did you mean 'severity'?) and its additionalProperties: false "
         "forbids, so no reply can match that part; add it to properties, or fix the name in "
         "required."
     ]
-    # What the warning foretells: no reply can match, the best one included.
-    reply = '{"product": "app", "severity": 2}'
-    with pytest.warns(UserWarning, match="severty"):
-        agent = Agent("extract").instruct("Extract.").output(CLOSED).writes("meta")
-    with pytest.raises(RunError, match="'severty' is a required property"):
-        run(agent, provider=FakeProvider(responses={"extract": reply}))
 
 
 def test_a_misspelt_required_name_of_an_open_object_is_told_with_what_it_does() -> None:

@@ -3,19 +3,28 @@ one it does (``enums`` for ``enum``: ignored, so the schema allows anything it m
 refuse), a schema no value satisfies (every reply fails it), a part whose bounds cross
 (``minimum`` above ``maximum``: no reply can match it), and a ``required`` name its
 ``properties`` do not list (one ``additionalProperties: false`` forbids: no reply can match;
-one close to a listed property: a misspelling that makes the property optional). All are
-told as warnings, when the schema is given (``.output()``) and by ``validate``."""
+one close to a listed property: a misspelling that makes the property optional).
+
+A part every reply must match (the schema itself, and each property it requires of the object
+it must be, and so on down) that no value can match fails every call of the agent: that is a
+problem (:func:`schema_problems`), refused when the schema is given (``.output()``) and by
+``validate``, before any call is paid for. The rest are told as warnings (:func:`schema_warnings`),
+when the schema is given and by ``validate``: a part a reply may leave out only fails the
+replies that hold it."""
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from difflib import get_close_matches
 from typing import Any, TypeGuard
 
-from irgraph.ir.outputs import allows_nothing
+from irgraph.errors import PipelineError, Problem
+from irgraph.ir.outputs import allows_nothing, checked_schema
+from irgraph.ir.values import JsonObject
 
-__all__ = ["schema_warnings"]
+__all__ = ["output_schema", "schema_problems", "schema_warnings"]
 
 #: JSON Schema's keywords (2020-12 and draft 7), the words a schema object's keys are.
 KEYWORDS = frozenset(
@@ -40,10 +49,10 @@ _NAMED = ("properties", "patternProperties", "$defs", "definitions", "dependentS
 
 #: Pairs of bounds no value is within when the lower is above the upper, and what they bound.
 _BOUNDS = (
-    ("minimum", "maximum", "a number"),
-    ("minLength", "maxLength", "a string's length"),
-    ("minItems", "maxItems", "an array's length"),
-    ("minProperties", "maxProperties", "an object's number of properties"),
+    ("minimum", "maximum", "a number", ("number", "integer")),
+    ("minLength", "maxLength", "a string's length", ("string",)),
+    ("minItems", "maxItems", "an array's length", ("array",)),
+    ("minProperties", "maxProperties", "an object's number of properties", ("object",)),
 )
 
 
@@ -70,51 +79,115 @@ def _subschemas(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, Map
                          if isinstance(s, Mapping)]  # fmt: skip
 
 
+def output_schema(schema: Any, node: str, *, stacklevel: int = 2) -> JsonObject:
+    """Agent ``node``'s output ``schema`` as ``.output()`` takes it: checked
+    (:func:`~irgraph.ir.outputs.checked_schema`), refused when every reply would fail it
+    (:func:`schema_problems`), and its likely mistakes warned of, at ``stacklevel``."""
+    checked = checked_schema(schema, node=node)
+    problems = schema_problems(checked, node)
+    if problems:
+        raise PipelineError([Problem(text, node=node) for text in problems])
+    for warning in schema_warnings(checked, node):  # validate() says them too
+        warnings.warn(warning, UserWarning, stacklevel=stacklevel + 1)
+    return checked
+
+
 def schema_warnings(schema: Any, node: str) -> list[str]:
-    """What is likely wrong with agent ``node``'s output ``schema``, as warnings.
+    """What is likely wrong with agent ``node``'s output ``schema``, as warnings (what is
+    certainly wrong is :func:`schema_problems`).
 
     >>> schema_warnings({"type": "string", "enums": ["bug"]}, "c")[0][:55]
     "The output schema of 'c' has 'enums' (at the top level)"
     """
+    return [text for text, certain in _findings(schema, node) if not certain]
+
+
+def schema_problems(schema: Any, node: str) -> list[str]:
+    """What makes every reply fail agent ``node``'s output ``schema``: a part each reply must
+    match (:func:`_must_match`) that no value matches.
+
+    >>> schema_problems({"type": "integer", "minimum": 5, "maximum": 1}, "c")[0][:60]
+    "The output schema of 'c' at the top level asks for a number "
+    """
+    return [text for text, certain in _findings(schema, node) if certain]
+
+
+def _findings(schema: Any, node: str) -> list[tuple[str, bool]]:
+    """Each mistake of ``schema`` and whether it fails every reply."""
     if not isinstance(schema, Mapping):
         return []
-    found = []
+    found: list[tuple[str, bool]] = []
     for where, part in _subschemas(schema, ""):
         for word in part:
             if word in KEYWORDS or not isinstance(word, str):
                 continue
             meant = get_close_matches(word.lower(), _KNOWN, n=1, cutoff=0.8)
             if meant:
-                found.append(
+                found.append((
                     f"The output schema of '{node}' has {word!r} (at "
                     f"{where or 'the top level'}), which JSON Schema does not know; did you mean "
                     f"{_LOWER[meant[0]]!r}? An unknown keyword is ignored, so the schema allows "
-                    "what it was meant to refuse."
-                )
+                    "what it was meant to refuse.",
+                    False,
+                ))  # fmt: skip
+    must = _must_match(schema)
     for where, part in _subschemas(schema, ""):
-        for low, high, what in _BOUNDS:
+        for low, high, what, kinds in _BOUNDS:
             least, most = part.get(low), part.get(high)
             if _number(least) and _number(most) and least > most:
-                found.append(
+                certain = where in must and _only(part, kinds)
+                found.append((
                     f"The output schema of '{node}' at {where or 'the top level'} asks for "
                     f"{what} of at least {least} ({low}) and at most {most} ({high}), which "
-                    "nothing is, so no reply can match that part; fix the bounds."
-                )
+                    f"nothing is, so {_FAILS if certain else _PART}; fix the bounds.",
+                    certain,
+                ))  # fmt: skip
     for where, part in _subschemas(schema, ""):
-        found += _required_warnings(part, where or "the top level", node)
+        found += _required_findings(part, where, node, where in must and _only(part, ("object",)))
     if allows_nothing(schema):
-        found.append(
+        found.append((
             f"The output schema of '{node}' allows no value at all (its types, enum or const "
-            "never meet), so every reply fails it and the run fails at this agent; fix the "
-            "schema."
-        )
+            "never meet), so every reply fails it and the run would fail at this agent; fix "
+            "the schema.",
+            True,
+        ))  # fmt: skip
     return found
 
 
-def _required_warnings(part: Mapping[str, Any], where: str, node: str) -> list[str]:
+#: How a mistake that fails every reply, and one that fails some, end their sentence.
+_FAILS = "every reply fails the schema and the run would fail at this agent"
+_PART = "no reply can match that part"
+
+
+def _only(part: Mapping[str, Any], kinds: tuple[str, ...]) -> bool:
+    """Whether ``part``'s ``type`` allows only values of ``kinds`` (a part with no ``type``
+    takes any value, and a bound of one kind lets the others through)."""
+    kind = part.get("type")
+    names = [kind] if isinstance(kind, str) else kind
+    return isinstance(names, list) and bool(names) and all(k in kinds for k in names)
+
+
+def _must_match(schema: Mapping[str, Any]) -> set[str]:
+    """Where the parts of ``schema`` are that every reply must match: the schema itself, and
+    each property an object part requires (its ``type`` object), down from there."""
+    must, todo = set(), [("", schema)]
+    while todo:
+        where, part = todo.pop()
+        must.add(where)
+        listed, required = part.get("properties"), part.get("required")
+        if _only(part, ("object",)) and isinstance(listed, Mapping) and isinstance(required, list):
+            todo += [(f"{where}/properties/{n}", listed[n]) for n in required
+                     if isinstance(n, str) and isinstance(listed.get(n), Mapping)]  # fmt: skip
+    return must
+
+
+def _required_findings(
+    part: Mapping[str, Any], where: str, node: str, must: bool
+) -> list[tuple[str, bool]]:
     """The names ``part`` requires that its ``properties`` do not list: told when a closed
     object (``additionalProperties`` or ``unevaluatedProperties`` false, no pattern that
-    takes the name) forbids them, or when one is close to a listed property."""
+    takes the name) forbids them, which fails every reply when every reply ``must`` be that
+    object, or when one is close to a listed property."""
     required, listed = part.get("required"), part.get("properties")
     if not isinstance(required, list) or not isinstance(listed, Mapping):
         return []
@@ -125,29 +198,32 @@ def _required_warnings(part: Mapping[str, Any], where: str, node: str) -> list[s
         and not any(word in part for word in ("allOf", "anyOf", "oneOf", "$ref", "if"))
     )
     found = []
+    at = where or "the top level"
     for name in required:
         if not isinstance(name, str) or name in listed or _matches(patterns, name):
             continue
         meant = get_close_matches(name, [str(p) for p in listed], n=1, cutoff=0.75)
         guess = f" (did you mean {meant[0]!r}?)" if meant else ""
         if closed:
-            found.append(
-                f"The output schema of '{node}' at {where} requires {name!r}, which its "
+            found.append((
+                f"The output schema of '{node}' at {at} requires {name!r}, which its "
                 f"properties do not list{guess} and its additionalProperties: false forbids, "
-                "so no reply can match that part; add it to properties, or fix the name in "
-                "required."
-            )
+                f"so {_FAILS if must else _PART}; add it to properties, or fix the name in "
+                "required.",
+                must,
+            ))  # fmt: skip
         elif meant:
             besides = (
                 f"besides {meant[0]!r}"
                 if meant[0] in required
                 else f"and may leave {meant[0]!r} out"
             )
-            found.append(
-                f"The output schema of '{node}' at {where} requires {name!r}, which its "
+            found.append((
+                f"The output schema of '{node}' at {at} requires {name!r}, which its "
                 f"properties do not list; did you mean {meant[0]!r}? As written, a reply must "
-                f"hold {name!r} (of any type) {besides}; fix the name in required."
-            )
+                f"hold {name!r} (of any type) {besides}; fix the name in required.",
+                False,
+            ))  # fmt: skip
     return found
 
 

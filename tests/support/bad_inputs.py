@@ -2075,6 +2075,15 @@ CATALOG: tuple[BadInput, ...] = (
             "Did you mean 'string'?",
         ),
         _row(
+            "output-bounds-cross",
+            "routes and outputs",
+            'writer.output({"type": "integer", "minimum": 5, "maximum": 1})',
+            PipelineError,
+            "The output schema of 'writer' at the top level asks for a number of at least 5",
+            "every reply fails the schema and the run would fail at this agent",
+            "fix the bounds",
+        ),
+        _row(
             "output-invalid-schema-python-type",
             "routes and outputs",
             'writer.output({"type": "array", "items": {"type": "str"}})',
