@@ -79,8 +79,7 @@ _SHAPES: dict[str, dict[str, str]] = {
 TEXT_ATTRS = frozenset({"label", "xlabel", "tooltip"})
 #: Node attributes Graphviz writes into the SVG as given (a link, its target, the node's id):
 #: their backslashes are read once after replacing \N ... by names, as a label's, and an
-#: ``&`` is written as ``&amp;`` (Graphviz keeps ``&...;`` entities, and some versions write
-#: a bare ``&`` of a link as is, which is not XML).
+#: ``&``, ``"`` or ``<`` is written as an entity (:func:`_entities`).
 LINK_ATTRS = frozenset({"URL", "href", "id", "target"})
 _ATTR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -193,11 +192,18 @@ def _checked_node_attrs(G: Any, node_attrs: Any) -> dict[str, dict[str, str]]:
             if name in TEXT_ATTRS:
                 quoted[name] = dot_text(text, tooltip=name == "tooltip")
             elif name in LINK_ATTRS:  # SVG writes them with &...; entities read as such
-                quoted[name] = _escaped(text.replace("&", "&amp;"))
+                quoted[name] = _escaped(_entities(text))
             else:
                 quoted[name] = dot_value(text)
         checked[node] = quoted
     return checked
+
+
+def _entities(text: str) -> str:
+    """``text`` with the characters XML cannot hold in an attribute written as entities,
+    which Graphviz keeps as they are in an SVG (and some versions write a bare ``&``, ``"``
+    or ``<`` of a link as is, which is not XML)."""
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
 def _check_font(node: str, font: str) -> None:

@@ -93,3 +93,16 @@ def test_a_font_name_with_other_marks_still_makes_valid_svg():
         return
     [drawn_text] = drawn({"fontname": font}).iter(f"{SVG}text")
     assert drawn_text.get("font-family") == font
+
+
+@pytest.mark.parametrize("name", ["URL", "href"])
+def test_a_link_with_a_quote_or_a_bracket_is_written_as_given(name):
+    """Graphviz wrote a link's quote and '<' into the SVG as they are: no valid SVG."""
+    link = 'https://example.org/?q="owls"&lt=<5>'
+    text = str(to_dot(pipeline, node_attrs={"writer": {name: link}}))
+    assert f'{name}="https://example.org/?q=&quot;owls&quot;&amp;lt=&lt;5>"' in text
+    if shutil.which("dot") is None:  # without Graphviz, the DOT text above is the test
+        return
+    (drawn_link,) = drawn({name: link, "target": '_"x"'}).iter(f"{SVG}a")
+    assert drawn_link.get(f"{XLINK}href") == link
+    assert drawn_link.get("target") == '_"x"'
