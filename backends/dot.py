@@ -79,8 +79,7 @@ _SHAPES: dict[str, dict[str, str]] = {
 TEXT_ATTRS = frozenset({"label", "xlabel", "tooltip"})
 #: Node attributes Graphviz writes into the SVG as given (a link, its target, the node's id):
 #: their backslashes are read once after replacing \N ... by names, as a label's, and an
-#: ``&`` is written as ``&amp;`` (Graphviz keeps ``&...;`` entities, and some versions write
-#: a bare ``&`` of a link as is, which is not XML).
+#: ``&``, ``"`` or ``<`` is written as an entity (:func:`_entities`).
 LINK_ATTRS = frozenset({"URL", "href", "id", "target"})
 _ATTR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -188,14 +187,37 @@ def _checked_node_attrs(G: Any, node_attrs: Any) -> dict[str, dict[str, str]]:
                     f"node_attrs[{node!r}][{name!r}] is the {type(value).__name__} {value!r:.80}"
                     "; a DOT attribute value is a string, number or bool, e.g. 'red' or 2."
                 )
+            if name == "fontname":
+                _check_font(node, text)
             if name in TEXT_ATTRS:
                 quoted[name] = dot_text(text, tooltip=name == "tooltip")
             elif name in LINK_ATTRS:  # SVG writes them with &...; entities read as such
-                quoted[name] = _escaped(text.replace("&", "&amp;"))
+                quoted[name] = _escaped(_entities(text))
             else:
                 quoted[name] = dot_value(text)
         checked[node] = quoted
     return checked
+
+
+def _entities(text: str) -> str:
+    """``text`` with the characters XML cannot hold in an attribute written as entities,
+    which Graphviz keeps as they are in an SVG (and some versions write a bare ``&``, ``"``
+    or ``<`` of a link as is, which is not XML)."""
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+
+def _check_font(node: str, font: str) -> None:
+    """Refuse a font name Graphviz would break an SVG with: it writes the name into the
+    ``font-family="..."`` attribute as it is, so a ``"``, ``<`` or ``&`` made the picture
+    invalid XML (and no font is named with one)."""
+    bad = next((ch for ch in '"<&' if ch in font), None)
+    if bad is not None:
+        raise IrgraphError(
+            f"node_attrs[{node!r}]['fontname'] is {font!r:.80}, which holds {bad!r}: Graphviz "
+            'writes a font name into an SVG as it is (font-family="..."), so the picture '
+            "would not be valid SVG. Give the font's name without '\"', '<' or '&', e.g. "
+            "'Helvetica'."
+        )
 
 
 def _pydot() -> Any:
@@ -224,8 +246,9 @@ def to_dot(
     over the defaults: ``{"writer": {"label": "Writer"}}`` relabels a node. Values are strings,
     numbers or bools, quoted here for DOT; ``label``, ``xlabel`` and ``tooltip`` are drawn as
     the text given (no HTML-like labels or ``\\l`` or ``\\N`` escapes), and ``URL``, ``href``,
-    ``target`` and ``id`` are written into an SVG as given. A node not in the graph, or a
-    value that is not a dict of attributes, raises :class:`~irgraph.errors.IrgraphError`.
+    ``target`` and ``id`` are written into an SVG as given. A node not in the graph, a
+    value that is not a dict of attributes, or a ``fontname`` holding ``"``, ``<`` or ``&``
+    (which Graphviz writes into an SVG as it is) raises :class:`~irgraph.errors.IrgraphError`.
     """
     pd = _pydot()
     if direction not in RANKDIRS:

@@ -6,7 +6,8 @@ the same run key pays for every agent again, and on a work pool every machine si
 its own. A directory under a file, in a parent that does not exist (a shared disk that is not
 mounted, a typo), or that cannot be written is therefore refused before the run starts,
 naming the path. The directory itself may be missing while its parent exists: Prefect makes
-it when it writes the first result.
+it when it writes the first result. A symbolic link to a directory not there (yet) is checked
+where it leads: Prefect follows it, making every missing directory on the way.
 
 :func:`check_result_dir` is called when a pipeline is compiled for
 :class:`~irgraph.backends.prefect_backend.PrefectBackend` (so ``run_many`` checks it once, not
@@ -45,26 +46,42 @@ def check_result_dir(path: str | os.PathLike[str], where: str, hint: str = _HINT
     """
     text = os.fspath(path)
     directory = Path(text).absolute()
+    link = ""
+    if directory.is_symlink() and not directory.exists():
+        directory = _link_target(directory, where, text, hint)
+        link = f"(a symbolic link to {str(directory)!r}) "
     if directory.exists() and not directory.is_dir():
-        _refuse(where, text, hint, "is a file, not a directory")
+        _refuse(where, text, hint, link + "is a file, not a directory")
     if not directory.exists():
         parent = directory.parent
         if not parent.exists():
             above = _existing_above(parent)
             if above is not None and not above.is_dir():
-                _refuse(where, text, hint, f"lies under {str(above)!r}, which is a file")
+                _refuse(where, text, hint, link + f"lies under {str(above)!r}, which is a file")
             _refuse(
                 where,
                 text,
                 hint,
-                f"is in {str(parent)!r}, which does not exist (a disk not mounted, or a typo?)",
+                link
+                + f"is in {str(parent)!r}, which does not exist (a disk not mounted, or a typo?)",
             )
         if not parent.is_dir():
-            _refuse(where, text, hint, f"lies under {str(parent)!r}, which is a file")
-        _writable(parent, where, text, hint)
+            _refuse(where, text, hint, link + f"lies under {str(parent)!r}, which is a file")
+        _writable(parent, where, text, hint, link)
         return text
-    _writable(directory, where, text, hint)
+    _writable(directory, where, text, hint, link)
     return text
+
+
+def _link_target(link: Path, where: str, text: str, hint: str) -> Path:
+    """Where a symbolic link to nothing (yet) leads: Prefect makes the directory there, and
+    every missing directory above it (``mkdir(parents=True)``), so that is what is checked, as
+    if it were given: a link to a shared disk that is not mounted is refused, not followed to
+    a new directory on the local disk."""
+    target = Path(os.path.realpath(link))
+    if target.is_symlink():
+        _refuse(where, text, hint, "is a symbolic link that leads back to itself (a loop)")
+    return target
 
 
 def _existing_above(path: Path) -> Path | None:
@@ -75,16 +92,15 @@ def _existing_above(path: Path) -> Path | None:
     return None
 
 
-def _writable(directory: Path, where: str, text: str, hint: str) -> None:
+def _writable(directory: Path, where: str, text: str, hint: str, link: str = "") -> None:
     """Refuse ``directory`` unless a file can be made in it (``os.access`` says yes to root
     even on a read-only file system; making one is the only sure test)."""
     try:
         handle, probe = tempfile.mkstemp(prefix=".irgraph-probe-", dir=directory)
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        _refuse(
-            where, text, hint, f"cannot be written ({reason}, making a file in {str(directory)!r})"
-        )
+        made = f"cannot be written ({reason}, making a file in {str(directory)!r})"
+        _refuse(where, text, hint, link + made)
     os.close(handle)
     os.unlink(probe)
 

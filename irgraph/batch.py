@@ -50,6 +50,7 @@ from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
 from irgraph.providers import ModelProvider, makes_answers_up
 from irgraph.run import _compiled
+from irgraph.state_keys import calling_site
 
 __all__ = ["ItemResult", "BatchError", "run_many", "arun_many", "DEFAULT_MAX_ITEMS"]
 
@@ -429,6 +430,7 @@ def run_many(
     :class:`~irgraph.batch_stop.BatchStopped`; so does one in the loop's own body when the
     iterator is closed as it is handled (``with contextlib.closing(...)``).
     """
+    site = calling_site()  # the user's line, for warnings told on the helper thread
     results = arun_many(
         pipeline,
         states,
@@ -443,4 +445,4 @@ def run_many(
         **options,
     )
     batch = _BATCHES.pop(results)
-    return blocking(results, lambda late: batch.tally.record(batch.store, late))
+    return blocking(results, lambda late: batch.tally.record(batch.store, late), site)

@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, TypeVar
 
 from irgraph.batch_stop import BatchStopped, carry
+from irgraph.state_keys import calling_site, pointing_at
 
 __all__ = ["blocking"]
 
@@ -27,10 +28,15 @@ T = TypeVar("T")
 
 
 def blocking(
-    results: AsyncGenerator[T, None], stopped: Callable[[list[T]], BatchStopped] | None = None
+    results: AsyncGenerator[T, None],
+    stopped: Callable[[list[T]], BatchStopped] | None = None,
+    site: tuple[str, int, dict[str, Any]] | None = None,
 ) -> Iterator[T]:
     """The items of ``results``, each awaited on a loop in a helper thread; closing this
-    iterator closes ``results`` there. A Ctrl-C while waiting carries ``stopped(late)``."""
+    iterator closes ``results`` there. A Ctrl-C while waiting carries ``stopped(late)``.
+    Warnings about an item's state point at ``site`` (:func:`calling_site`: the line that
+    called ``run_many``), which the helper thread's stack does not hold."""
+    site = site or calling_site()
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="irgraph-batch", daemon=True)
     thread.start()
@@ -44,13 +50,13 @@ def blocking(
             return
         if getattr(results, "ag_frame", None) is not None:  # suspended, not stopped yet
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                _on_loop(loop, results.athrow(asyncio.CancelledError()))
+                _on_loop(loop, results.athrow(asyncio.CancelledError()), site=site)
         carry(interrupt, stopped(late))
 
     try:
         while True:
             try:
-                item = _on_loop(loop, results.__anext__(), late)
+                item = _on_loop(loop, results.__anext__(), late, site)
             except StopAsyncIteration:
                 return
             except KeyboardInterrupt as interrupt:
@@ -70,7 +76,7 @@ def blocking(
                 raise
     finally:
         try:
-            _on_loop(loop, results.aclose())
+            _on_loop(loop, results.aclose(), site=site)
             _on_loop(loop, loop.shutdown_default_executor())  # blocking transforms' threads
         finally:
             loop.call_soon_threadsafe(loop.stop)
@@ -87,7 +93,12 @@ def _interrupt(closing: GeneratorExit) -> KeyboardInterrupt | None:
     return cause if isinstance(cause, KeyboardInterrupt) else None
 
 
-def _on_loop(loop: asyncio.AbstractEventLoop, step: Any, late: list[Any] | None = None) -> Any:
+def _on_loop(
+    loop: asyncio.AbstractEventLoop,
+    step: Any,
+    late: list[Any] | None = None,
+    site: tuple[str, int, dict[str, Any]] | None = None,
+) -> Any:
     """Await ``step`` on ``loop`` (in its own thread) and return what it gives. Ctrl-C while
     waiting cancels it there and waits until it has stopped before going on; what ``step``
     gave if it ended first, which the interrupt keeps from the caller, goes to ``late``.
@@ -113,7 +124,7 @@ def _on_loop(loop: asyncio.AbstractEventLoop, step: Any, late: list[Any] | None 
             finished.set()
 
     try:
-        loop.call_soon_threadsafe(start)
+        loop.call_soon_threadsafe(start, context=pointing_at(site))
         finished.wait()
         return box["task"].result()  # an interrupt as it is taken: in ``late`` below
     except KeyboardInterrupt:

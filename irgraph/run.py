@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from difflib import get_close_matches
@@ -24,6 +25,7 @@ from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
 from irgraph.run_cancel import keeps_partial, nothing_ran
+from irgraph.state_keys import calling_site, pointing_at
 
 __all__ = ["run", "arun", "run_coroutine"]
 
@@ -320,6 +322,8 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
             _keep_partial(interrupt, interrupt.__context__)
             raise
     loop = asyncio.new_event_loop()
+    # A fresh context, as a new thread's, but for the user's line its warnings point at.
+    context = pointing_at(calling_site(), contextvars.Context())
     box: dict[str, Any] = {}
     # Waited on instead of thread.join(): a join cut short by KeyboardInterrupt marks the
     # still-running thread as stopped (CPython 3.11's Thread._wait_for_tstate_lock), and a
@@ -331,7 +335,7 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
         _let_ctrl_c(held)  # held as the thread started: the processes it starts would be too
         try:
             with asyncio.Runner(loop_factory=lambda: loop) as runner:
-                box["value"] = runner.run(coro)
+                box["value"] = runner.run(coro, context=context)
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
         finally:

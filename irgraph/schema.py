@@ -276,6 +276,8 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[
     writes = data.get("writes", [])
     if cls is not LoopNode and cls is not RouteNode and not _one_key(writes):
         raise _writes_refused(nid, data, writes)
+    if cls is not LoopNode and cls is not RouteNode and len(writes) > 1:
+        raise _keys_refused(nid, data, writes)
     try:
         fields = settings(data, allow)
     except KeyError as missing:
@@ -309,6 +311,21 @@ def _writes_refused(nid: str, data: Any, writes: Any) -> PipelineError:
         node=nid,
         hint=f"Set it as a list: G.nodes[{nid!r}]['writes'] = {meant!r} (or give the step "
         ".writes(key) in the builder and build the graph again).",
+    )
+
+
+def _keys_refused(nid: str, data: Any, writes: Any) -> PipelineError:
+    """The refusal of a ``writes`` attribute holding more than one key: the node writes one
+    (what it was given last by ``.writes(key)``), and reading only the first would drop the
+    others without a word (``from_graph(G, check=False)`` reads the attribute as it is)."""
+    kind = _SCOPE_NAMES.get(data["kind"], data["kind"])
+    return PipelineError(
+        f"The writes attribute of {kind} {nid!r} holds {len(writes)} state keys {list(writes)!r}, "
+        f"but {a_or_an(kind)} {kind} writes one state key (or none), so the graph does not say "
+        "which to keep.",
+        node=nid,
+        hint=f"Keep one: G.nodes[{nid!r}]['writes'] = [{writes[0]!r}] (to write the answer under "
+        "several keys, add a Transform after it that copies the value).",
     )
 
 

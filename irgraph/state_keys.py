@@ -6,23 +6,29 @@ but an optional one (``{style?}``) is simply empty when unset: a state that give
 without a word and renders the prompt without the value. Keys nothing reads are common (a data
 set's id or label columns), so only a given key that nothing reads and that looks like an
 optional read the state does not give (and no step writes) is told, as a warning.
+
+The warning points at the user's line that started the run. A run on a helper thread
+(``run_many``'s items, ``run`` inside Jupyter's running loop) has no such line on its stack, so
+the blocking call notes where it was called (:func:`calling_site`) in the context the helper
+thread runs in (:func:`pointing_at`), and the warning is told at that line.
 """
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import warnings
 import weakref
 from collections.abc import Iterable
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import closest_keys
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["warn_misspelled_optional"]
+__all__ = ["calling_site", "pointing_at", "warn_misspelled_optional"]
 
 #: Per graph: (every key its nodes read, optionally read or write; its optional reads).
 _KEYS: weakref.WeakKeyDictionary[nx.DiGraph, tuple[frozenset[str], frozenset[str]]] = (
@@ -69,14 +75,32 @@ def warn_misspelled_optional(G: nx.DiGraph, given: Iterable[str]) -> None:
     for key in sorted(unread):
         close = closest_keys(key, unset, n=1)
         if close:
-            warnings.warn(
+            _warn(
                 f"The initial state gives {key!r}, which nothing in the pipeline reads; did you "
                 f"mean {close[0]!r}? The pipeline reads {{{close[0]}?}}, which is optional, so "
                 f"this run goes on with it empty. Give the value as {close[0]!r} (or drop "
-                f"{key!r} if it is meant for something else).",
-                UserWarning,
-                stacklevel=_callers_level(),
+                f"{key!r} if it is meant for something else)."
             )
+
+
+def _warn(message: str) -> None:
+    """Tell ``message`` at the user's line: on this thread's stack, else the one the call
+    that runs this thread noted (:func:`pointing_at`), else where irgraph checked."""
+    level = _callers_level()
+    site = _SITE.get() if level is None else None
+    if site is None:
+        warnings.warn(message, UserWarning, stacklevel=3 if level is None else level)
+        return
+    filename, lineno, module = site
+    warnings.warn_explicit(
+        message,
+        UserWarning,
+        filename,
+        lineno,
+        module=str(module.get("__name__", "")),
+        registry=module.setdefault("__warningregistry__", {}),
+        module_globals=module,
+    )
 
 
 #: Modules a run passes through between the user's call and this check: the warning points
@@ -84,15 +108,50 @@ def warn_misspelled_optional(G: nx.DiGraph, given: Iterable[str]) -> None:
 _INTERNAL = ("irgraph", "asyncio", "concurrent", "threading", "contextvars", "prefect", "anyio")
 
 
-def _callers_level() -> int:
-    """The ``stacklevel`` of the first frame outside irgraph and the machinery that runs it
-    (the caller of :func:`warn_misspelled_optional` when there is none: a run on a helper
-    thread, say, where the user's call is on another thread's stack)."""
-    frame: FrameType | None = sys._getframe(2)  # warn_misspelled_optional's caller: level 2
+#: The user's line a blocking run was called from, for a check on the helper thread it uses.
+_SITE: contextvars.ContextVar[tuple[str, int, dict[str, Any]] | None] = contextvars.ContextVar(
+    "irgraph_calling_site", default=None
+)
+
+
+def calling_site() -> tuple[str, int, dict[str, Any]] | None:
+    """The file, line and module globals of the first frame on this thread's stack outside
+    irgraph and the machinery that runs it (``None`` when there is none, or when the
+    ``irgraph`` command made the call: its warnings are its own, said on one line)."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        if name.startswith("irgraph.cli"):
+            return None
+        if name.partition(".")[0] not in _INTERNAL:
+            return frame.f_code.co_filename, frame.f_lineno, frame.f_globals
+        frame = frame.f_back
+    return _SITE.get()
+
+
+def pointing_at(
+    site: tuple[str, int, dict[str, Any]] | None, base: contextvars.Context | None = None
+) -> contextvars.Context:
+    """A copy of ``base`` (the current context by default) in which the warnings of this
+    module point at ``site`` (from :func:`calling_site`): what a helper thread's run is
+    started in."""
+    context = (base or contextvars.copy_context()).copy()
+    context.run(_SITE.set, site)
+    return context
+
+
+def _callers_level() -> int | None:
+    """The ``stacklevel`` (in :func:`_warn`'s call of ``warnings.warn``) of the first frame
+    outside irgraph and the machinery that runs it; ``None`` when there is none (a run on a
+    helper thread, say, where the user's call is on another thread's stack) or the
+    ``irgraph`` command made the call."""
+    frame: FrameType | None = sys._getframe(2)  # _warn's caller, stacklevel 2 from _warn
     level = 2
     while frame is not None:
         name = str(frame.f_globals.get("__name__", ""))
+        if name.startswith("irgraph.cli"):
+            return None  # the irgraph command's run: told as its own, on one line
         if name.partition(".")[0] not in _INTERNAL:
             return level
         frame, level = frame.f_back, level + 1
-    return 2
+    return None

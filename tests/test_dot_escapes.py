@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from irgraph import Agent
-from irgraph.backends.dot import to_svg
+from irgraph import Agent, IrgraphError
+from irgraph.backends.dot import to_dot, to_svg
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
 
@@ -73,3 +73,36 @@ def test_a_backslash_in_a_font_or_colour_is_drawn_once_and_text_still_as_given()
     for end, font in (("ends even\\\\", "ends even\\\\"), ("odd\\", "odd\\\\")):
         [text] = drawn({"fontname": end}).iter(f"{SVG}text")
         assert text.get("font-family") == font
+
+
+@pytest.mark.parametrize("bad", ['Times"Bold', "Times<Bold", "Times & Bold"])
+def test_a_font_name_graphviz_would_write_into_invalid_svg_is_refused_naming_the_option(bad):
+    """Graphviz wrote fontname into font-family="..." as it is: a quote in it gave an SVG
+    no XML parser reads."""
+    with pytest.raises(IrgraphError) as caught:
+        to_dot(pipeline, node_attrs={"writer": {"fontname": bad}})
+    assert str(caught.value).startswith(f"node_attrs['writer']['fontname'] is {bad!r}, which")
+    assert "not be valid SVG" in str(caught.value)
+
+
+def test_a_font_name_with_other_marks_still_makes_valid_svg():
+    font = "Deja Vu's Sans, Bold > 1"
+    text = str(to_dot(pipeline, node_attrs={"writer": {"fontname": font}}))
+    assert f'fontname="{font}"' in text
+    if shutil.which("dot") is None:  # without Graphviz, the DOT text above is the test
+        return
+    [drawn_text] = drawn({"fontname": font}).iter(f"{SVG}text")
+    assert drawn_text.get("font-family") == font
+
+
+@pytest.mark.parametrize("name", ["URL", "href"])
+def test_a_link_with_a_quote_or_a_bracket_is_written_as_given(name):
+    """Graphviz wrote a link's quote and '<' into the SVG as they are: no valid SVG."""
+    link = 'https://example.org/?q="owls"&lt=<5>'
+    text = str(to_dot(pipeline, node_attrs={"writer": {name: link}}))
+    assert f'{name}="https://example.org/?q=&quot;owls&quot;&amp;lt=&lt;5>"' in text
+    if shutil.which("dot") is None:  # without Graphviz, the DOT text above is the test
+        return
+    (drawn_link,) = drawn({name: link, "target": '_"x"'}).iter(f"{SVG}a")
+    assert drawn_link.get(f"{XLINK}href") == link
+    assert drawn_link.get("target") == '_"x"'

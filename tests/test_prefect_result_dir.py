@@ -60,6 +60,31 @@ def test_a_missing_result_dir_in_an_existing_directory_is_accepted_and_not_made(
     assert list(tmp_path.iterdir()) == []  # and the write probe leaves nothing behind
 
 
+def test_a_link_to_a_missing_directory_is_checked_where_it_leads(tmp_path):
+    """The docs accept a missing directory whose parent exists, which Prefect makes with the
+    first result; a symbolic link to a directory on a disk not mounted looked missing, in an
+    existing parent, so it was accepted, and Prefect followed it, making the whole path on
+    the local disk: what the check refuses for the same path given directly."""
+    unmounted = tmp_path / "shared" / "results"
+    link = tmp_path / "results"
+    link.symlink_to(unmounted)
+    fake = FakeProvider()
+    with pytest.raises(PipelineError) as caught:
+        run(PIPELINE, backend=PrefectBackend(provider=fake, result_dir=link), state={"topic": "x"})
+    assert str(caught.value).startswith(
+        f"PrefectBackend's result_dir {str(link)!r} (a symbolic link to {str(unmounted)!r}) is "
+        f"in {str(unmounted.parent)!r}, which does not exist"
+    )
+    assert fake.calls == [] and not (tmp_path / "shared").exists()
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(PipelineError, match="a symbolic link that leads back to itself"):
+        check_result_dir(loop, "result_dir")
+    (tmp_path / "shared").mkdir()  # mounted: the link's directory is made as a missing one
+    assert check_result_dir(link, "result_dir") == str(link)
+    assert not unmounted.exists()
+
+
 def test_the_generated_run_command_refuses_a_bad_result_dir_in_one_line(tmp_path):
     path, _ = bad_dirs(tmp_path)["file"]
     flow = tmp_path / "flow.py"

@@ -14,6 +14,7 @@ import pytest
 
 from irgraph import (
     Agent,
+    Gate,
     Loop,
     MapOver,
     Pipeline,
@@ -305,6 +306,28 @@ def test_a_writes_edited_to_a_lone_string_is_refused_naming_the_node_not_read_as
     edited.nodes["m"]["writes"] = "ys"
     with pytest.raises(PipelineError, match="The writes attribute of map-over 'm' must be"):
         from_graph(edited, check=False)
+
+
+def test_a_writes_edited_to_two_keys_is_refused_naming_the_node_not_cut_to_the_first():
+    """``G.nodes["c"]["writes"] = ["notes", "extra"]`` made from_graph(G, check=False) build
+    'c' writing 'notes' alone: 'extra' was dropped without a word."""
+    critic = Agent("c").instruct("{text}").writes("notes")
+    saved = to_graph(Agent("w").instruct("{topic}").writes("text") >> critic, inputs={"topic"})
+    edited = saved.copy()
+    edited.nodes["c"]["writes"] = ["notes", "extra"]
+    for check in (False, True):
+        with pytest.raises(PipelineError) as caught:
+            from_graph(edited, check=check)
+        assert str(caught.value).startswith(
+            "The writes attribute of agent 'c' holds 2 state keys ['notes', 'extra'], but an "
+            "agent writes one state key (or none)"
+        )
+        assert "G.nodes['c']['writes'] = ['notes']" in str(caught.value)
+        assert caught.value.node == "c"
+    gate = to_graph(Gate("ok", "Go?").writes("answer"))
+    gate.nodes["ok"]["writes"] = ["answer", "again"]
+    with pytest.raises(PipelineError, match="of gate 'ok' holds 2 state keys"):
+        from_graph(gate, check=False)
 
 
 def test_an_edge_out_of_a_nested_scope_is_lifted_inside_the_outer_one():

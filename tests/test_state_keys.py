@@ -4,14 +4,18 @@ as a warning: the run went on with the read empty and said nothing."""
 from __future__ import annotations
 
 import asyncio
+import io
+import sys
 import warnings
 
 import pytest
 
 from irgraph import Agent, arun, run, run_many
 from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.cli import main
 from irgraph.testing import FakeProvider
 from tests.support.batch_dir import batch_dir, batch_in
+from tests.support.modules import importable
 
 PIPELINE = Agent("w").instruct("Write about {topic}. {style?}").writes("out")
 
@@ -65,6 +69,18 @@ def test_the_command_line_says_it_on_one_line_of_its_own(tmp_path, monkeypatch, 
     assert "UserWarning" not in err and "validate.py" not in err
 
 
+def test_the_run_command_says_it_on_one_line_too(tmp_path, monkeypatch, capsys):
+    """``irgraph run`` showed it as Python does, pointing at the irgraph script's line."""
+    module = "irgraph_state_keys_run_pipelines"
+    source = 'from irgraph import Agent\n\npipeline = Agent("w").instruct("On {topic}. {style?}")\n'
+    importable(tmp_path, monkeypatch, module, source)
+    argv = ["run", f"{module}:pipeline", "--state", "topic=owls", "--state", "styel=x"]
+    assert main(argv, out=io.StringIO()) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: warning: The initial state gives 'styel', which nothing ")
+    assert "UserWarning" not in err
+
+
 def _where(call) -> set[tuple[str, int]]:
     """Where the misspelt-key warnings ``call()`` gives point: (file, line) of each."""
     with warnings.catch_warnings(record=True) as caught:
@@ -83,3 +99,23 @@ def test_the_warning_points_at_the_users_call_not_at_irgraph():
     ]
     for call in calls:
         assert _where(call) == {(__file__, call.__code__.co_firstlineno)}
+
+
+def test_the_warning_of_a_run_on_a_helper_thread_points_at_the_users_call():
+    """run_many's items, and run() inside a running event loop (Jupyter's), run on a helper
+    thread whose stack holds no user line: the warning pointed at irgraph/validate.py."""
+    states = [{"topic": "owls", "styel": "short"}, {"topic": "bats", "styel": "long"}]
+
+    async def in_a_notebook() -> None:
+        run(PIPELINE, provider=FakeProvider(), state=states[0])
+
+    calls = [
+        lambda: list(run_many(PIPELINE, states, provider=FakeProvider())),
+        lambda: asyncio.run(in_a_notebook()),
+    ]
+    lines = [calls[0].__code__.co_firstlineno, in_a_notebook.__code__.co_firstlineno + 1]
+    for call, line in zip(calls, lines, strict=True):
+        assert _where(call) == {(__file__, line)}
+    items = run_many(PIPELINE, states, provider=FakeProvider())  # the line that called it
+    called_at = sys._getframe().f_lineno - 1
+    assert _where(lambda: list(items)) == {(__file__, called_at)}

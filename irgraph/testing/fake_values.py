@@ -1,23 +1,28 @@
 """Schema-valid values without a model: what :class:`~irgraph.testing.FakeProvider` answers
 an agent that declares an output schema.
 
-:func:`fake_value` walks the common subset of JSON Schema — ``type`` (one or a list),
-``enum``, ``const``, ``properties`` with ``required`` (every property gets a value),
-``additionalProperties``, ``items``/``prefixItems`` with ``minItems``/``maxItems``,
+:func:`fake_value` walks JSON Schema — ``type`` (one or a list), ``enum``, ``const``,
+``properties`` with ``required`` (every property gets a value), ``additionalProperties``,
+``patternProperties`` and ``minProperties`` (:mod:`~irgraph.testing.fake_shapes`),
+``items``/``prefixItems`` with ``minItems``/``maxItems``, ``contains`` and ``uniqueItems``,
 ``minLength``/``maxLength``, a string's ``pattern`` (:mod:`~irgraph.testing.fake_patterns`),
-``minimum``/``maximum`` (exclusive too) and ``multipleOf``,
-``anyOf``/``oneOf`` (the first choice), a one-element ``allOf``, and local ``$ref`` s into
-``$defs``/``definitions`` as pydantic writes them — and builds the simplest value that fits.
+``minimum``/``maximum`` (exclusive too) and ``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`),
+``anyOf``/``oneOf`` (the first choice that fits), ``allOf`` (its parts merged,
+:mod:`~irgraph.testing.fake_merge`), ``not`` and ``if``/``then``/``else``
+(:mod:`~irgraph.testing.fake_choices`), and local ``$ref`` s into ``$defs``/``definitions`` as
+pydantic writes them — and builds the simplest value that fits.
 A schema that refers to itself (a pydantic ``Item`` with ``next: Item | None``, a tree with
 ``children: list[Node]``) gets a finite value: a part that could only go on without end is
 left out, and once a definition comes back inside itself the value is the smallest one —
 optional properties left out, arrays as short as ``minItems`` allows, the ``anyOf`` choice or
 ``null`` that ends soonest. Only a schema whose every value would hold another value of the
 same definition (a required self-reference with no way out) is an :class:`UnsatisfiableSchema`.
-The value is checked against the whole schema before it is returned, so a schema outside the
-subset (``not``, ``if``/``then``...) is a :class:`UnsupportedSchema` naming the
-keyword, never a wrong answer; bounds that leave no value (``minimum`` above ``maximum``, no
-integer or no multiple of ``multipleOf`` between them) are an :class:`UnsatisfiableSchema`.
+The value is checked against the whole schema (by :mod:`irgraph.ir.schema_validator`, as an
+answer is) before it is returned, so a schema beyond what this can make (``dependentRequired``,
+two ``pattern`` s in one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword,
+never a wrong answer; a schema no value matches (``minimum`` above ``maximum``, more
+``uniqueItems`` than booleans, ``allOf`` parts of different types) is an
+:class:`UnsatisfiableSchema`.
 Choices (an ``enum`` member, a boolean) come from ``seed``, so one agent and prompt always get
 the same value and different prompts spread over the enum.
 
@@ -33,21 +38,21 @@ the same value and different prompts spread over the enum.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 from collections.abc import Mapping
-from fractions import Fraction
 from typing import Any
 
+from .fake_choices import CONDITION, TYPES, conditional, member, negated
+from .fake_choices import choice as choice_of
+from .fake_merge import NOTES, UnsatisfiableSchema, UnsupportedSchema, merge, property_schema
+from .fake_numbers import number_in, on_steps
 from .fake_patterns import text_matching
+from .fake_shapes import add_properties, unique_items, with_contained
 
 __all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
 
-_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
-#: Keywords that only describe; they never constrain a value.
-_NOTES = frozenset(
-    {"title", "description", "default", "examples", "$schema", "$id", "$comment", "format"}
-)
 _FORMATS = {
     "date-time": "2024-01-01T00:00:00Z",
     "date": "2024-01-01",
@@ -56,20 +61,11 @@ _FORMATS = {
     "uri": "https://example.com/",
     "uuid": "00000000-0000-4000-8000-000000000000",
 }
+#: The text of a string, by variant (their first letters differ, so even one letter does).
+_WORDS = ("text", "other", "more", "note", "item", "word", "line", "data")
 _MAX_DEPTH = 64
-
-
-class UnsupportedSchema(ValueError):
-    """The schema uses something :func:`fake_value` cannot satisfy (``keyword`` says what)."""
-
-    def __init__(self, message: str, keyword: str | None = None) -> None:
-        super().__init__(message)
-        self.keyword = keyword
-
-
-class UnsatisfiableSchema(UnsupportedSchema):
-    """No value at all matches the schema (its bounds leave none): not a limit of
-    :func:`fake_value` but a mistake in the schema, which no model answer could match either."""
+#: What a ``not`` or an ``if`` sets aside to make the rest of its schema.
+_SET_ASIDE = frozenset({"not", *CONDITION})
 
 
 def stable_hash(text: str) -> int:
@@ -99,9 +95,10 @@ class _Maker:
     references being expanded on the way down (``seen``) and whether to make the ``smallest``
     value: that starts when a reference comes back inside itself, so recursion ends."""
 
-    def __init__(self, root: Any, seed: int) -> None:
+    def __init__(self, root: Any, seed: int, variant: int = 0) -> None:
         self.root = root
         self.seed = seed
+        self.variant = variant  # above 0: a value other than the simplest (see varied)
         self.ranks: dict[str, float] = {}
         definitions = {
             f"#/{group}/{name}": definition
@@ -117,6 +114,33 @@ class _Maker:
                 if rank < self.ranks.get(ref, math.inf):
                     self.ranks[ref], changed = rank, True
 
+    def varied(self, variant: int) -> _Maker:
+        """A maker of other values for the same schema: another seed (enum members,
+        booleans), other words and numbers; what ``not`` and ``uniqueItems`` try in turn."""
+        other = copy.copy(self)
+        other.seed, other.variant = self.seed + variant, self.variant + variant
+        return other
+
+    def valid(self, value: Any, schema: Any) -> bool:
+        """Whether ``value`` matches ``schema``, a part of the root schema (its references
+        resolved in the root), by the validator answers are checked with."""
+        if isinstance(schema, bool) or not isinstance(schema, Mapping):
+            return schema is True
+        from irgraph.ir.schema_validator import answer_validator
+
+        whole = dict(schema)
+        for group in ("$defs", "definitions", "$schema"):
+            if isinstance(self.root, Mapping) and group in self.root:
+                whole.setdefault(group, self.root[group])
+        return bool(answer_validator(whole).is_valid(value))
+
+    def merged(self, parts: list[Any]) -> Any:
+        """One schema whose values match every one of ``parts`` (:func:`merge`)."""
+        joined: Any = True
+        for part in parts:
+            joined = merge(joined, part, self.resolve)
+        return joined
+
     def rank(self, schema: Any) -> float:
         """How many references deep the smallest value of ``schema`` must go: ``0`` without
         any, ``inf`` when every value would go on without end (or none matches). Keywords
@@ -125,6 +149,11 @@ class _Maker:
             return 0
         if not isinstance(schema, Mapping):
             return math.inf
+        if any(key in schema for key in ("not", "if")):
+            return self.rank({k: v for k, v in schema.items() if k not in _SET_ASIDE})
+        if isinstance(schema.get("allOf"), list) and schema["allOf"]:
+            rest = {key: value for key, value in schema.items() if key != "allOf"}
+            return max(self.rank(part) for part in [rest, *schema["allOf"]])
         if "$ref" in schema:
             return self.ranks.get(schema["$ref"], math.inf) + 1 if _is_ref(schema) else 0
         if "const" in schema or (isinstance(schema.get("enum"), list) and schema["enum"]):
@@ -132,8 +161,6 @@ class _Maker:
         for choice in ("anyOf", "oneOf"):
             if isinstance(schema.get(choice), list) and schema[choice]:
                 return min(self.rank(option) for option in schema[choice])
-        if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) == 1:
-            return self.rank(schema["allOf"][0])
         if isinstance(schema.get("type"), list) and "null" in schema["type"]:
             return 0
         try:
@@ -158,8 +185,29 @@ class _Maker:
             )
         if schema is True:
             return "value"
+        if schema is False:
+            raise UnsatisfiableSchema("a part of the schema is false, which no value matches")
         if not isinstance(schema, Mapping):
             raise UnsupportedSchema(f"no value matches the schema {schema!r}")
+        if "if" in schema:
+            return conditional(self, schema, depth, seen, smallest)
+        parts = schema.get("allOf")
+        if "$ref" in schema and not _notes_beside(schema, "$ref"):
+            parts = [{"$ref": schema["$ref"]}, *(parts or [])]
+            schema = {key: value for key, value in schema.items() if key != "$ref"}
+        if (
+            isinstance(parts, list)
+            and parts
+            and not (len(parts) == 1 and _notes_beside(schema, "allOf"))
+        ):
+            rest = {key: value for key, value in schema.items() if key != "allOf"}
+            for part in parts:  # a reference met again: the smallest value from here on
+                if isinstance(part, Mapping) and _is_ref(part):
+                    smallest = smallest or part["$ref"] in seen
+                    seen = seen | {part["$ref"]}
+            return self.make(self.merged([rest, *parts]), depth + 1, seen, smallest)
+        if "not" in schema:
+            return negated(self, schema, depth, seen, smallest)
         if "$ref" in schema:
             ref = schema["$ref"]
             smallest = smallest or (_is_ref(schema) and ref in seen)
@@ -168,15 +216,14 @@ class _Maker:
         if "const" in schema:
             return schema["const"]
         if isinstance(schema.get("enum"), list) and schema["enum"]:
-            return schema["enum"][self.seed % len(schema["enum"])]
+            return member(self, schema)
         for choice in ("anyOf", "oneOf"):
             if isinstance(schema.get(choice), list) and schema[choice]:
-                return self.make(self.choose(schema[choice], smallest), depth + 1, seen, smallest)
-        if isinstance(schema.get("allOf"), list) and len(schema["allOf"]) == 1:
-            return self.make(schema["allOf"][0], depth + 1, seen, smallest)
-        for keyword in ("not", "if", "allOf", "patternProperties", "dependencies"):
-            if keyword in schema:
-                raise UnsupportedSchema(f"the keyword {keyword!r} is not supported", keyword)
+                return choice_of(self, schema, choice, depth, seen, smallest)
+        if isinstance(parts, list) and parts:  # one part, only notes beside it
+            return self.make(parts[0], depth + 1, seen, smallest)
+        if "dependencies" in schema:
+            raise UnsupportedSchema("the keyword 'dependencies' is not supported", "dependencies")
         kinds = schema.get("type")
         if isinstance(kinds, list) and "null" in kinds:
             others = [k for k in kinds if k != "null"]
@@ -207,7 +254,7 @@ class _Maker:
     def kind(self, schema: Mapping[str, Any]) -> str:
         kind = schema.get("type")
         if isinstance(kind, list):
-            kinds = [k for k in kind if k in _TYPES]
+            kinds = [k for k in kind if k in TYPES]
             kind = next((k for k in kinds if k != "null"), kinds[0] if kinds else None)
         if kind is None:  # no type: guess from the keywords, as a model would read them
             if "properties" in schema or "required" in schema:
@@ -217,16 +264,19 @@ class _Maker:
             if any(k in schema for k in ("minimum", "maximum", "multipleOf")):
                 return "number"
             return "string"
-        if kind not in _TYPES:
+        if kind not in TYPES:
             raise UnsupportedSchema(f"the type {kind!r} is not a JSON Schema type", "type")
         return str(kind)
 
     def required_parts(self, schema: Mapping[str, Any]) -> dict[str, Any]:
         """The schema of each required property, by name."""
+        required = schema.get("required") or ()
+        if "patternProperties" in schema:
+            return {name: property_schema(schema, name, self.resolve) for name in required}
         properties = schema.get("properties") or {}
         extra = schema.get("additionalProperties", True)
         extra = extra if isinstance(extra, Mapping) else True
-        return {name: properties.get(name, extra) for name in schema.get("required") or ()}
+        return {name: properties.get(name, extra) for name in required}
 
     def item_schemas(self, schema: Mapping[str, Any], wanted: int) -> list[Any]:
         """The schemas of an array's first items: as many as ``minItems`` needs, or
@@ -245,7 +295,8 @@ class _Maker:
         return self.seed % 2 == 0
 
     def make_string(self, schema: Mapping[str, Any], *where: Any) -> str:
-        text = _FORMATS.get(schema.get("format", ""), "text")
+        word = _WORDS[self.variant % len(_WORDS)] + str(self.variant // len(_WORDS) or "")
+        text = _FORMATS.get(schema.get("format", ""), word)
         low = int(schema.get("minLength", 0))
         high = schema.get("maxLength")
         if len(text) < low:
@@ -256,6 +307,9 @@ class _Maker:
         if pattern is None:
             return text
         made = text_matching(str(pattern), low, None if high is None else int(high), text)
+        if made is not None and self.variant:  # another text: longer, where the pattern allows
+            longer = text_matching(str(pattern), len(made) + self.variant, high)
+            made = longer or made
         if made is None:
             raise UnsupportedSchema(
                 f"no text that FakeProvider can write matches the pattern {pattern!r} within "
@@ -265,28 +319,10 @@ class _Maker:
         return made
 
     def make_integer(self, schema: Mapping[str, Any], *where: Any) -> int:
-        return int(_on_steps(schema, schema.get("multipleOf", 1)))
+        return int(on_steps(schema, schema.get("multipleOf", 1), self.variant))
 
     def make_number(self, schema: Mapping[str, Any], *where: Any) -> float | int:
-        if "multipleOf" in schema:
-            return _on_steps(schema, schema["multipleOf"])
-        low, high = _bounds(schema)
-        if low is not None and high is not None:
-            exclusive = (
-                schema.get("exclusiveMinimum") == low or schema.get("exclusiveMaximum") == high
-            )
-            if low > high or (low == high and exclusive):
-                raise UnsatisfiableSchema(
-                    f"no number lies between {_limits(schema)}", _low_keyword(schema)
-                )
-        value = 1.0
-        if low is not None and value <= low:
-            gap = 1.0 if high is None else (high - low) / 2
-            value = low + gap if low == schema.get("exclusiveMinimum") else low
-        if high is not None and value >= high:
-            gap = 1.0 if low is None else (high - low) / 2
-            value = high - gap if high == schema.get("exclusiveMaximum") else high
-        return value
+        return number_in(schema, self.variant)
 
     def make_array(
         self, schema: Mapping[str, Any], depth: int, seen: frozenset[str], smallest: bool
@@ -297,6 +333,10 @@ class _Maker:
         needed = len(self.item_schemas(schema, 0))
         while len(parts) > needed and self.rank(parts[-1]) == math.inf:
             parts.pop()  # an item beyond minItems that could only go on without end
+        if "contains" in schema:
+            parts = with_contained(self, schema, parts)
+        if schema.get("uniqueItems") is True:
+            return unique_items(self, schema, parts, depth, seen, smallest)
         return [self.make(part, depth + 1, seen, smallest) for part in parts]
 
     def make_object(
@@ -317,67 +357,21 @@ class _Maker:
         missing = int(schema.get("minProperties", 0)) - len(chosen.keys() | required.keys())
         for _, _, name in optional[: max(missing, 0)]:
             chosen[name] = properties[name]
+        if "patternProperties" in schema:  # a named property matching a pattern: both
+            chosen = {name: property_schema(schema, name, self.resolve) for name in chosen}
         value = {name: self.make(sub, depth + 1, seen, smallest) for name, sub in chosen.items()}
         for name, sub in required.items():
             if name not in value:
                 value[name] = self.make(sub, depth + 1, seen, smallest)
+        if len(value) < int(schema.get("minProperties", 0)):
+            add_properties(self, schema, value, depth, seen, smallest)
         return value
+
+
+def _notes_beside(schema: Mapping[str, Any], keyword: str) -> bool:
+    """Whether every keyword of ``schema`` but ``keyword`` only describes."""
+    return all(key == keyword or key in NOTES for key in schema)
 
 
 def _is_ref(schema: Mapping[str, Any]) -> bool:
     return isinstance(schema.get("$ref"), str)
-
-
-def _bounds(schema: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    """The lowest and highest number allowed (each ``None`` when unbounded; whether a bound
-    is exclusive is the schema's ``exclusive...`` keyword, as JSON Schema 6 and later say)."""
-    for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        if isinstance(schema.get(keyword), bool):
-            raise UnsupportedSchema(f"a boolean {keyword} (draft 4) is not supported", keyword)
-    lows = [schema[k] for k in ("minimum", "exclusiveMinimum") if k in schema]
-    highs = [schema[k] for k in ("maximum", "exclusiveMaximum") if k in schema]
-    return (max(lows) if lows else None), (min(highs) if highs else None)
-
-
-def _on_steps(schema: Mapping[str, Any], step: Any) -> int | float:
-    """The multiple of ``step`` nearest 1 (``step`` itself, unless the bounds say otherwise)
-    allowed by the schema's bounds."""
-    if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
-        raise UnsupportedSchema(f"multipleOf must be above 0 (got {step!r})", "multipleOf")
-    if schema.get("type") == "integer" and not isinstance(step, int):
-        raise UnsupportedSchema("an integer's multipleOf must be a whole number", "multipleOf")
-    lows, highs = [], []
-    if "minimum" in schema:
-        lows.append(math.ceil(schema["minimum"] / step))
-    if "exclusiveMinimum" in schema:
-        lows.append(math.floor(schema["exclusiveMinimum"] / step) + 1)
-    if "maximum" in schema:
-        highs.append(math.floor(schema["maximum"] / step))
-    if "exclusiveMaximum" in schema:
-        highs.append(math.ceil(schema["exclusiveMaximum"] / step) - 1)
-    count = 1
-    if lows:
-        count = max(count, *lows)
-    if highs:
-        count = min(count, *highs)
-    if lows and count < max(lows):
-        if "multipleOf" in schema:
-            raise UnsatisfiableSchema(
-                f"no multiple of {step!r} lies between {_limits(schema)}", "multipleOf"
-            )
-        raise UnsatisfiableSchema(
-            f"no integer lies between {_limits(schema)}", _low_keyword(schema)
-        )
-    # The decimal the step is written as, times count: 3 * 0.1 is 0.3, not 0.30000000000000004.
-    return count * step if isinstance(step, int) else float(count * Fraction(repr(step)))
-
-
-def _limits(schema: Mapping[str, Any]) -> str:
-    """The schema's bounds as words: ``minimum 3 and maximum 2``."""
-    lows = [f"{k} {schema[k]!r}" for k in ("minimum", "exclusiveMinimum") if k in schema]
-    highs = [f"{k} {schema[k]!r}" for k in ("maximum", "exclusiveMaximum") if k in schema]
-    return f"{', '.join(lows)} and {', '.join(highs)}"
-
-
-def _low_keyword(schema: Mapping[str, Any]) -> str:
-    return "minimum" if "minimum" in schema else "exclusiveMinimum"

@@ -1,0 +1,129 @@
+"""The keywords that choose among schemas, for :class:`~irgraph.testing.FakeProvider`'s
+made-up values: ``if``/``then``/``else``, ``not``, an ``anyOf``/``oneOf`` option with the
+keywords beside the list, and an ``enum`` member the rest of the schema allows.
+
+An ``if`` is made as its ``then`` branch (the rest of the schema, the ``if`` and the ``then``
+merged), or, when that leaves no value, as its ``else`` branch with ``not: <if>``. A ``not``
+is made from the rest of the schema and checked against the refused schema, trying a few
+other values (``maker.varied``) while they are refused; a ``not`` that refuses types narrows
+the type at once. Each function takes the maker of :mod:`~irgraph.testing.fake_values`
+(which makes, merges and checks values) and the ``depth, seen, smallest`` it makes at.
+
+>>> types_besides(None, "string")
+['object', 'array', 'integer', 'number', 'boolean', 'null']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .fake_merge import NOTES, UnsatisfiableSchema, UnsupportedSchema
+
+__all__ = ["CONDITION", "TYPES", "choice", "conditional", "member", "negated", "types_besides"]
+
+#: The keywords of a condition, set aside to make the rest of its schema.
+CONDITION = ("if", "then", "else")
+TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
+#: How many different values a ``not`` tries before it gives up.
+_TRIES = 16
+
+
+def conditional(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:
+    """A value of a schema with an ``if``: under the ``if`` and the ``then``, or, when those
+    leave none, under the ``else`` and outside the ``if``."""
+    rest = {key: value for key, value in schema.items() if key not in CONDITION}
+    test = schema["if"]
+    branches = [
+        [rest, test, schema.get("then", True)],
+        [rest, schema.get("else", True), {"not": test}],
+    ]
+    condition = {key: schema[key] for key in CONDITION if key in schema}
+    first: UnsupportedSchema | None = None
+    for branch in branches:
+        try:
+            value = maker.make(maker.merged(branch), *_deeper(where))
+        except UnsupportedSchema as error:
+            first = first or error
+            continue
+        if maker.valid(value, condition):
+            return value
+    if first is None or isinstance(first, UnsatisfiableSchema):
+        raise UnsatisfiableSchema(
+            "neither the 'then' nor the 'else' branch of the schema's 'if' leaves a value"
+            + (f" ({first})" if first else ""),
+            "if",
+        )
+    raise UnsupportedSchema(f"{first} (in a branch of the schema's 'if')", first.keyword or "if")
+
+
+def negated(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:
+    """A value of the schema without its ``not`` that the ``not`` schema refuses: the
+    simplest, else the first of a few others."""
+    rest = {key: value for key, value in schema.items() if key != "not"}
+    refused = schema["not"]
+    if refused is True or refused == {}:
+        raise UnsatisfiableSchema("the schema's 'not' refuses every value", "not")
+    if isinstance(refused, Mapping) and set(refused) - NOTES == {"type"}:
+        rest = {**rest, "type": types_besides(rest.get("type"), refused["type"])}
+    for attempt in range(_TRIES):
+        value = (maker.varied(attempt) if attempt else maker).make(rest, *_deeper(where))
+        if not maker.valid(value, refused):
+            return value
+    raise UnsupportedSchema(
+        f"none of the {_TRIES} values FakeProvider tried for the schema lies outside its "
+        f"'not' schema {refused!r}",
+        "not",
+    )
+
+
+def member(maker: Any, schema: Mapping[str, Any]) -> Any:
+    """The ``enum`` member the seed picks, or the next one the rest of the schema allows."""
+    members = schema["enum"]
+    rest = {key: value for key, value in schema.items() if key != "enum"}
+    order = [members[(maker.seed + i) % len(members)] for i in range(len(members))]
+    if NOTES.issuperset(rest):
+        return order[0]
+    return next((m for m in order if maker.valid(m, rest)), order[0])
+
+
+def choice(maker: Any, schema: Mapping[str, Any], keyword: str, *where: Any) -> Any:
+    """A value of one ``anyOf``/``oneOf`` option (``maker.choose``'s) and the keywords
+    beside the list; when those leave it none, of the next option that has one."""
+    options = schema[keyword]
+    depth, seen, smallest = _deeper(where)
+    picked = maker.choose(options, smallest)
+    rest = {key: value for key, value in schema.items() if key != keyword}
+    if NOTES.issuperset(rest):
+        return maker.make(picked, depth, seen, smallest)
+    first: UnsupportedSchema | None = None
+    for option in [picked, *(o for o in options if o is not picked)]:
+        try:
+            value = maker.make(maker.merged([rest, option]), depth, seen, smallest)
+        except UnsupportedSchema as error:
+            first = first or error
+            continue
+        if maker.valid(value, {keyword: options}):
+            return value
+    raise first or UnsupportedSchema(
+        f"no value FakeProvider made for one {keyword} option matches the schema", keyword
+    )
+
+
+def types_besides(given: Any, refused: Any) -> list[str]:
+    """The types of ``given`` (every type when ``None``) that a ``not`` refusing the types
+    ``refused`` leaves (an integer is a number: refusing numbers refuses integers)."""
+    kinds = list(TYPES) if given is None else [given] if isinstance(given, str) else list(given)
+    out = {refused} if isinstance(refused, str) else set(refused)
+    left = [k for k in kinds if k not in out and not (k == "integer" and "number" in out)]
+    if not left:
+        raise UnsatisfiableSchema(
+            f"the schema's 'not' refuses every type it allows ({', '.join(kinds)})", "not"
+        )
+    return left
+
+
+def _deeper(where: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The ``depth, seen, smallest`` of a part one level below ``where``'s."""
+    depth, seen, smallest = where
+    return depth + 1, seen, smallest
