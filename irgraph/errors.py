@@ -250,6 +250,7 @@ class RunError(IrgraphError, RuntimeError):
         #: What each node that finished produced, by node id, as ``RunResult.outputs``.
         self.outputs: dict[str, Any] = {}
         self.graph: Any = None
+        self._view_shown = False  # by IPython, once (ipython_traceback)
         #: Where ``node`` ran: the enclosing loop iterations and map-over items, as
         #: ``((scope id, index from 0), ...)`` like an event's path; ``()`` at the top level.
         self.path: tuple[tuple[str, int], ...] = ()
@@ -290,25 +291,33 @@ class RunError(IrgraphError, RuntimeError):
     def _render_traceback_(self) -> list[str]:
         """What IPython shows for this error raised uncaught in a cell: the failed run's view
         (displayed first, so a failed run needs no ``try``), then the usual traceback."""
-        from IPython import get_ipython  # only IPython calls this
-        from IPython.display import display
+        return ipython_traceback(self, self)
 
-        shell = get_ipython()
-        if shell is None:  # called outside IPython: the standard library's traceback
-            import traceback
 
-            return traceback.format_exception(self)
-        shown = getattr(self, "_view_shown", False)  # IPython also formats it for its history
-        if not shown and (self.trace is not None or self.graph is not None):
-            self._view_shown = True
-            try:
-                display(self.view())  # type: ignore[no-untyped-call]
-            except Exception:  # a broken picture must not hide the error
-                pass
-        lines: list[str] = shell.InteractiveTB.structured_traceback(
-            type(self), self, self.__traceback__
-        )
-        return lines
+def ipython_traceback(shown: RunError, raised: BaseException) -> list[str]:
+    """What IPython shows for ``raised`` uncaught in a cell (its ``_render_traceback_``): the
+    view of the run ``shown`` records (a failed run, or the ``partial`` of an interrupted one),
+    displayed once, then ``raised``'s usual traceback; outside IPython, the standard library's
+    traceback."""
+    from IPython import get_ipython  # only IPython calls this
+    from IPython.display import display
+
+    shell = get_ipython()
+    if shell is None:  # called outside IPython: the standard library's traceback
+        import traceback
+
+        return traceback.format_exception(raised)
+    seen = getattr(shown, "_view_shown", False)  # IPython also formats it for its history
+    if not seen and (shown.trace is not None or shown.graph is not None):
+        shown._view_shown = True
+        try:
+            display(shown.view())  # type: ignore[no-untyped-call]
+        except Exception:  # a broken picture must not hide the error
+            pass
+    lines: list[str] = shell.InteractiveTB.structured_traceback(
+        type(raised), raised, raised.__traceback__
+    )
+    return lines
 
 
 #: Draws a failed run (set by :mod:`irgraph.events`: the run view imports this module).

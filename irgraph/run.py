@@ -24,7 +24,7 @@ from irgraph.errors import IrgraphError, PipelineError
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
-from irgraph.run_cancel import keeps_partial, nothing_ran
+from irgraph.run_cancel import keeps_partial, nothing_ran, shown_in_ipython
 from irgraph.state_keys import calling_site, pointing_at
 
 __all__ = ["run", "arun", "run_coroutine"]
@@ -184,7 +184,11 @@ def run(
         raise
     # The progress starts and ends here, in the caller's thread (Jupyter's, with its context).
     with _watching(progress, runnable, options) as done:
-        result = run_coroutine(runnable.arun(state, **_provided(runnable, provider), **options))
+        try:
+            result = run_coroutine(runnable.arun(state, **_provided(runnable, provider), **options))
+        except KeyboardInterrupt as interrupt:  # in Jupyter, the view of what it did shows
+            shown_in_ipython(interrupt)
+            raise
         return done(_returned(runnable, result))
 
 

@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable, Coroutine, Generator, Mapping
 from typing import Any, TypeVar
 
-from irgraph.errors import RunError
+from irgraph.errors import RunError, ipython_traceback
 
-__all__ = ["StartingRun", "keeps_partial", "nothing_ran", "nothing_ran_in"]
+__all__ = ["StartingRun", "keeps_partial", "nothing_ran", "nothing_ran_in", "shown_in_ipython"]
 
 T = TypeVar("T")
 
@@ -112,3 +112,14 @@ def keeps_partial(record: Callable[..., RunError]) -> Callable[[F], F]:
         return starting  # type: ignore[return-value]
 
     return wrap
+
+
+def shown_in_ipython(interrupt: BaseException) -> None:
+    """Have IPython show the view of what an interrupted run did (its ``partial``) above the
+    ``KeyboardInterrupt``'s traceback, as it shows a failed run's: in a notebook, stopping a
+    long run shows what completed, with no ``sys.last_value.partial`` to look up."""
+    partial = getattr(interrupt, "partial", None)
+    if isinstance(partial, RunError) and not hasattr(interrupt, "_render_traceback_"):
+        interrupt._render_traceback_ = functools.partial(  # type: ignore[attr-defined]
+            ipython_traceback, partial, interrupt
+        )
