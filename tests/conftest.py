@@ -17,6 +17,7 @@ import importlib
 import os
 import random
 import sys
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -110,6 +111,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     if report.skipped and os.environ.get("CI", "").lower() == "true":
         report.outcome = "failed"
         report.longrepr = f"Skipped in CI, where nothing may be skipped: {report.longrepr}"
+
+
+@pytest.fixture
+def shell() -> Iterator[object]:
+    """A real IPython shell (no kernel), cleared afterwards so other tests see none."""
+    interactive = pytest.importorskip("IPython.core.interactiveshell")
+    instance = interactive.InteractiveShell.instance()
+    try:
+        yield instance
+    finally:
+        interactive.InteractiveShell.clear_instance()
 
 
 @pytest.fixture(scope="module")

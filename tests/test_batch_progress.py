@@ -197,17 +197,6 @@ def test_the_wrong_twin_or_the_states_are_told_with_the_call_to_write():
     )
 
 
-@pytest.fixture
-def shell() -> Iterator[object]:
-    """A real IPython shell (no kernel), cleared afterwards so other tests see none."""
-    interactive = pytest.importorskip("IPython.core.interactiveshell")
-    instance = interactive.InteractiveShell.instance()
-    try:
-        yield instance
-    finally:
-        interactive.InteractiveShell.clear_instance()
-
-
 def test_in_jupyter_one_output_is_updated_in_place(shell):
     from IPython.utils.capture import capture_output
 

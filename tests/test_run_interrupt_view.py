@@ -3,10 +3,6 @@ above the KeyboardInterrupt's traceback, as a failed run shows its own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 CELL = """
 import signal
 from irgraph import Agent, Transform, run
@@ -25,17 +21,6 @@ pipeline = (
 )
 run(pipeline, provider=FakeProvider())
 """
-
-
-@pytest.fixture
-def shell() -> Iterator[object]:
-    """A real IPython shell (no kernel), cleared afterwards so other tests see none."""
-    interactive = pytest.importorskip("IPython.core.interactiveshell")
-    instance = interactive.InteractiveShell.instance()
-    try:
-        yield instance
-    finally:
-        interactive.InteractiveShell.clear_instance()
 
 
 def test_ctrl_c_of_a_run_in_ipython_shows_what_completed_then_the_traceback(shell):
