@@ -22,7 +22,6 @@ from irgraph.errors import IrgraphError
 from irgraph.run_progress import RunProgress
 from irgraph.testing import FakeProvider
 from tests.support.terminal import Terminal, line_frames, read_terminal
-from tests.test_batch_progress import shell  # noqa: F401  (a real IPython shell)
 
 NODES = ["researcher", "analyst", "fact_checker", "writer"]
 STATE = {"topic": "owls"}
