@@ -5,7 +5,9 @@ satisfies passed; a second ``.on()`` replaced the first; ``.when(nan)`` named no
 from __future__ import annotations
 
 import math
+import re
 import warnings
+from typing import Any
 
 import pytest
 
@@ -86,6 +88,52 @@ def test_a_pydantic_field_whose_bounds_cross_is_warned_of():
 
     with pytest.warns(UserWarning, match="/properties/score asks for a number of at least 5"):
         Agent("c").instruct("Score.").output(Verdict).writes("k")
+
+
+@pytest.mark.parametrize(
+    ("field", "said"),
+    [
+        ({"gt": 5, "lt": 5}, "an integer above 5 (exclusiveMinimum) and below 5"),
+        ({"ge": 5, "lt": 5}, "an integer at least 5 (minimum) and below 5 (exclusiveMaximum)"),
+        ({"gt": 1, "lt": 2}, "an integer above 1 (exclusiveMinimum) and below 2"),
+        (
+            {"type": "integer", "minimum": 1.2, "maximum": 1.8},  # pydantic takes no int bound
+            "an integer at least 1.2 (minimum) and at most 1.8 (maximum)",
+        ),
+        ({"ge": 1, "le": 4, "multiple_of": 5}, "a multiple of 5 at least 1 (minimum)"),
+    ],
+)
+def test_bounds_that_shut_out_every_value_of_the_type_are_warned_of(field, said):
+    """Only bounds that cross (minimum 5, maximum 1) were told: a pydantic Field(gt=5, lt=5),
+    or an integer between 1 and 2 exclusive, passed without a word, and every reply failed the
+    schema at run time (FakeProvider said so, at the run: no integer lies between them)."""
+    import pydantic
+
+    if "type" in field:
+        schema: Any = {"type": "object", "properties": {"score": field}}
+    else:
+        schema = pydantic.create_model("Verdict", score=(int, pydantic.Field(**field)))
+    with pytest.warns(UserWarning, match=re.escape(f"/properties/score asks for {said}")):
+        agent = Agent("c").instruct("Score.").output(schema).writes("k")
+    assert any("which none is, so no reply can match" in w for w in validate(to_graph(agent)))
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "integer", "exclusiveMinimum": 1, "maximum": 2},  # 2
+        {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 1.001},
+        {"type": "number", "minimum": 5, "maximum": 5},  # 5
+        {"type": "number", "minimum": 0.1, "maximum": 0.3, "multipleOf": 0.2},  # 0.2
+        {"type": "integer", "minimum": 1, "maximum": 9, "multipleOf": 1.5},  # 3, beyond it
+        {"exclusiveMinimum": 5, "exclusiveMaximum": 5},  # any string
+        {"type": ["integer", "string"], "exclusiveMinimum": 5, "exclusiveMaximum": 5},
+    ],
+)
+def test_bounds_some_value_is_within_are_not_warned_of(schema):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Agent("c").instruct("Score.").output(schema).writes("k")
 
 
 def test_a_second_on_is_refused_rather_than_replacing_the_first():

@@ -1,16 +1,19 @@
 """What an output schema says by mistake: a keyword JSON Schema does not know that looks like
 one it does (``enums`` for ``enum``: ignored, so the schema allows anything it meant to
 refuse), a schema no value satisfies (every reply fails it), a part whose bounds cross
-(``minimum`` above ``maximum``: no reply can match it), and a ``required`` name its
-``properties`` do not list (one ``additionalProperties: false`` forbids: no reply can match;
-one close to a listed property: a misspelling that makes the property optional). All are
-told as warnings, when the schema is given (``.output()``) and by ``validate``."""
+(``minimum`` above ``maximum``: no reply can match it) or hold no number of its type
+(``exclusiveMinimum`` 5 and ``exclusiveMaximum`` 5; an integer above 1 and below 2), and a
+``required`` name its ``properties`` do not list (one ``additionalProperties: false``
+forbids: no reply can match; one close to a listed property: a misspelling that makes the
+property optional). All are told as warnings, when the schema is given (``.output()``) and by ``validate``."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from difflib import get_close_matches
+from fractions import Fraction
 from typing import Any, TypeGuard
 
 from irgraph.ir.outputs import allows_nothing
@@ -49,6 +52,10 @@ _BOUNDS = (
 
 def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> TypeGuard[float]:
+    return _number(value) and math.isfinite(value)
 
 
 def _subschemas(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -100,6 +107,12 @@ def schema_warnings(schema: Any, node: str) -> list[str]:
                     f"{what} of at least {least} ({low}) and at most {most} ({high}), which "
                     "nothing is, so no reply can match that part; fix the bounds."
                 )
+        gap = _no_number_between(part)
+        if gap:
+            found.append(
+                f"The output schema of '{node}' at {where or 'the top level'} asks for {gap}, "
+                "which none is, so no reply can match that part; fix the bounds."
+            )
     for where, part in _subschemas(schema, ""):
         found += _required_warnings(part, where or "the top level", node)
     if allows_nothing(schema):
@@ -109,6 +122,67 @@ def schema_warnings(schema: Any, node: str) -> list[str]:
             "schema."
         )
     return found
+
+
+def _no_number_between(part: Mapping[str, Any]) -> str | None:
+    """What a number-typed ``part`` asks for in words (``an integer above 1 (exclusiveMinimum)
+    and below 2 (exclusiveMaximum)``) when no number of its type and ``multipleOf`` lies within
+    its bounds, though they do not cross as ``minimum`` above ``maximum`` does (said apart);
+    else ``None``. Decimals count as written, as :mod:`irgraph.ir.outputs` checks them.
+
+    >>> _no_number_between({"type": "number", "exclusiveMinimum": 5, "maximum": 5})
+    'a number above 5 (exclusiveMinimum) and at most 5 (maximum)'
+    >>> _no_number_between({"type": "integer", "minimum": 1.5, "maximum": 1.9}) is not None
+    True
+    >>> _no_number_between({"type": "number", "minimum": 0.1, "maximum": 0.3, "multipleOf": 0.2})
+    """
+    types = part.get("type")
+    types = [types] if isinstance(types, str) else types
+    if not isinstance(types, list) or not types or not set(types) <= {"integer", "number"}:
+        return None  # a value of another type is not bounded: it passes
+    lows = [(k, part[k]) for k in ("minimum", "exclusiveMinimum") if _finite(part.get(k))]
+    highs = [(k, part[k]) for k in ("maximum", "exclusiveMaximum") if _finite(part.get(k))]
+    step = part.get("multipleOf")
+    step = Fraction(repr(step)) if _finite(step) and step > 0 else None
+    if not lows or not highs:
+        return None
+    if [k for k, _ in lows + highs] == ["minimum", "maximum"] and lows[0][1] > highs[0][1]:
+        return None  # the crossed bounds are told as such
+    if types == ["integer"]:
+        step = step if step is not None and step.denominator == 1 else (None if step else 1)
+        if step is None:  # a fractional step of integers: beyond what this looks at
+            return None
+    if step is None:
+        low, high = (
+            max(Fraction(repr(v)) for _, v in lows),
+            min(Fraction(repr(v)) for _, v in highs),
+        )
+        shut = any(k.startswith("exclusive") and Fraction(repr(v)) in (low, high)
+                   for k, v in lows + highs)  # fmt: skip
+        if low < high or (low == high and not shut):
+            return None
+    else:
+        first = max(
+            math.ceil(Fraction(repr(v)) / step) if k == "minimum"
+            else math.floor(Fraction(repr(v)) / step) + 1
+            for k, v in lows
+        )  # fmt: skip
+        last = min(
+            math.floor(Fraction(repr(v)) / step) if k == "maximum"
+            else math.ceil(Fraction(repr(v)) / step) - 1
+            for k, v in highs
+        )  # fmt: skip
+        if first <= last:
+            return None
+    what = {"integer": "an integer", "number": "a number"}[
+        types[0] if len(types) == 1 else "number"
+    ]
+    if "multipleOf" in part and step is not None and step != 1:
+        what = f"a multiple of {part['multipleOf']!r}"
+    words = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most",
+             "exclusiveMaximum": "below"}  # fmt: skip
+    said = [f"{words[k]} {v!r} ({k})" for k, v in lows + highs]
+    return f"{what} {' and '.join(said)}"
 
 
 def _required_warnings(part: Mapping[str, Any], where: str, node: str) -> list[str]:
