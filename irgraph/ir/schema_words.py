@@ -5,7 +5,8 @@ refuse), a schema no value satisfies (every reply fails it), a part whose bounds
 (``exclusiveMinimum`` 5 and ``exclusiveMaximum`` 5; an integer above 1 and below 2), and a
 ``required`` name its ``properties`` do not list (one ``additionalProperties: false``
 forbids: no reply can match; one close to a listed property: a misspelling that makes the
-property optional). All are told as warnings, when the schema is given (``.output()``) and by ``validate``."""
+property optional). All are told as warnings, when the schema is given (``.output()``) and
+by ``validate``."""
 
 from __future__ import annotations
 
