@@ -334,6 +334,7 @@ _BATCH_KEY = checks.optional(
 )
 
 
+@checks.keyword_options
 def arun_many(
     pipeline: Any,
     states: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
@@ -406,6 +407,7 @@ def _results(
     return batch.tally.counted(remote.results(states), batch.store)
 
 
+@checks.keyword_options
 def run_many(
     pipeline: Any,
     states: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],

@@ -957,6 +957,14 @@ CATALOG: tuple[BadInput, ...] = (
         "Did you mean 'on_event'?",
     ),
     _row(
+        "run-state-by-position",
+        "run-time state",
+        'run(writer, {"topic": "owls"})',
+        IrgraphError,
+        "run() got 2 positional arguments",
+        "run(pipeline, state={'topic': 'owls'})",
+    ),
+    _row(
         "run-option-hook-not-callable",
         "run-time state",
         'run(writer, state={"topic": "owls"}, on_event="print")',
