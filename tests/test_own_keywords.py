@@ -98,3 +98,16 @@ def test_an_option_given_by_position_is_told_with_the_keyword_to_give_it_by(call
     with pytest.raises(IrgraphError) as refused:
         call()
     assert told in str(refused.value)
+
+
+def test_a_state_given_by_position_to_ask_is_told_naming_the_builder() -> None:
+    """Builders' own methods refuse a miscounted call naming the builder, but ask() and
+    ask_async(), of the mixin they come from, were Python's bare TypeError."""
+    agent = Agent("poet").instruct("Write about {topic}.")
+    with pytest.raises(IrgraphError, match=r"'poet'\.ask\(\) got 2 arguments \('hi', \{'topic"):
+        agent.ask("hi", {"topic": "owls"})
+    with pytest.raises(IrgraphError, match=r"'poet'\.ask_async\(\) got 2 arguments"):
+        asyncio.run(agent.ask_async("hi", {"topic": "owls"}))
+    assert agent.ask(state={"topic": "owls"}, provider=FakeProvider()) == (
+        "<poet: Write about owls.>"
+    )
