@@ -392,6 +392,15 @@ CATALOG: tuple[BadInput, ...] = (
         "'wrties'",
         "Did you mean 'writes'?",
     ),
+    _row(
+        "method-of-another-builder",
+        "builder",
+        'Transform("count", len).reads("text").output({"type": "integer"})',
+        UnknownMethodError,
+        "Transform 'count' has no method 'output'",
+        "Agent has .output(), a Transform does not",
+        "The methods of a Transform:",
+    ),
     # templates -------------------------------------------------------------------------
     _row(
         "template-unclosed",
