@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -191,3 +191,33 @@ def test_parallel_writers_of_a_routes_key_both_count_for_its_value_check():
         validate(to_graph((classify | other.writes("category")) >> route, inputs={"ticket"}))
     assert len(caught.value.problems) == 1
     assert "both write 'category'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "fix"),
+    [
+        ("string", ".output({'type': 'string'})"),
+        (int, "Write int as its JSON Schema: .output({'type': 'integer'})"),
+        (list[str], ".output({'items': {'type': 'string'}, 'type': 'array'})"),
+        (Literal["bug", "feature"], ".output({'enum': ['bug', 'feature'], 'type': 'string'})"),
+        (None, "E.g. .output({'type': 'string', 'enum': ['bug', 'feature']})"),
+    ],
+)
+def test_a_type_given_for_a_schema_is_told_as_the_schema_to_write(given, fix):
+    """``.output(list[str])``, ``.output(int)`` or ``.output("string")``, as other frameworks
+    take an output type, were told only that a schema dict or model class was wanted, with an
+    enum of strings for an example whatever the type."""
+    with pytest.raises(PipelineError, match="must be a JSON Schema dict or a pydantic") as refused:
+        Agent("c").output(given)
+    assert fix in str(refused.value)
+
+
+def test_a_pydantic_instance_given_for_a_schema_is_told_to_pass_its_class():
+    import pydantic
+
+    class Verdict(pydantic.BaseModel):
+        kind: str
+
+    with pytest.raises(PipelineError, match=r"Pass the model class, not an instance of it: "):
+        Agent("c").output(Verdict(kind="bug"))
+    assert Agent("c").output(Verdict).to_ir().output["required"] == ["kind"]
