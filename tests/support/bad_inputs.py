@@ -2114,7 +2114,7 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "The output schema of 'writer'",
             "a JSON Schema dict or a pydantic model class (got 'string' of type str)",
-            ".output({'type': 'string', 'enum': ['bug', 'feature']})",
+            "Write the type as a schema: .output({'type': 'string'})",
         ),
         _row(
             "output-retries-negative",
