@@ -65,6 +65,34 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return suggestion_text(closest_keys(word, candidates))
 
 
+def unexpanded_home(path: Any) -> str | None:
+    """What to say of ``path`` when it starts with ``~`` meaning a home directory
+    (``~/runs``), which Python, unlike a shell, does not expand: the path names a folder
+    ``~`` in the current directory instead; ``None`` for any other path, and when such a
+    folder is there (made on purpose, or by an earlier run, whose files it holds).
+
+    >>> print(unexpanded_home("~/runs/view.html"))  # doctest: +NORMALIZE_WHITESPACE
+    '~/runs/view.html' starts with '~', which Python does not expand to a home directory
+    (it names a folder '~' in the current directory); write
+    os.path.expanduser('~/runs/view.html').
+    >>> unexpanded_home("runs/view.html") is None
+    True
+    """
+    import os
+
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if not isinstance(text, str) or not text.startswith("~") or os.path.expanduser(text) == text:
+        return None
+    first = text.replace(os.sep, "/").split("/")[0]
+    if os.path.exists(first):
+        return None
+    return (
+        f"{text!r} starts with {first!r}, which Python does not expand to a home directory "
+        f"(it names a folder {first!r} in the current directory); write "
+        f"os.path.expanduser({text!r})."
+    )
+
+
 def suggestion_text(found: Sequence[str]) -> str:
     """`` Did you mean 'a' or 'b'?`` for the keys ``found``, or nothing when there are none."""
     return f" Did you mean {' or '.join(repr(s) for s in found)}?" if found else ""
