@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, unexpanded_home
 
 __all__ = ["check_result_dir", "check_result_storage"]
 
@@ -44,6 +44,8 @@ def check_result_dir(path: str | os.PathLike[str], where: str, hint: str = _HINT
     True
     """
     text = os.fspath(path)
+    if unexpanded_home(text):  # '~/results' would be a folder '~' here (or no folder at all)
+        raise PipelineError(f"{where} {unexpanded_home(text)}", expected="a path", got=text)
     directory = Path(text).absolute()
     if directory.exists() and not directory.is_dir():
         _refuse(where, text, hint, "is a file, not a directory")

@@ -55,3 +55,11 @@ def test_a_folder_named_tilde_that_is_there_is_used_as_it_is(here):
     kept = list(run_many(AGENT, [{"topic": "owls"}], provider=FakeProvider(), batch_key="k",
                          store="~/batches"))  # fmt: skip
     assert kept[0].ok and (here / "~" / "batches").is_dir()
+
+
+def test_a_prefect_result_dir_under_an_unexpanded_home_says_to_expand_it(here):
+    from irgraph.backends.prefect_result_dir import check_result_dir
+
+    with pytest.raises(PipelineError, match=r"result_dir '~/results' starts with '~'"):
+        check_result_dir("~/results", "PrefectBackend's result_dir")
+    assert os.listdir(here) == []
