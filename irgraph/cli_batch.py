@@ -115,7 +115,6 @@ class _Batch:
         self.meter = meter
         self.kept: dict[int, str] = {}
         self.moved: dict[int, tuple[int, int]] = {}  # a moved line's index -> its kept result
-        self.copies: deque[int] = deque()  # moved lines whose kept result is to be written
         self.pending: dict[int, Line] = {}  # run_many's index -> the line it runs
         self.current: Any = None  # the item being written: Ctrl-C may land before it is
         self.bad: deque[Line] = deque()  # lines that are not states, to report
@@ -136,7 +135,6 @@ class _Batch:
             self.untidy = self.untidy or kept not in (None, line.key)
             if kept == line.key or line.index in self.moved:  # a kept result, here or moved
                 self.meter.resumed += 1
-                self.copies.extend([line.index] if kept != line.key else [])
                 continue
             if line.problem is not None:
                 self.bad.append(line)
@@ -186,11 +184,15 @@ class _Batch:
             if line is not None:
                 self.write(line, item)
 
-    def drain(self) -> None:
+    def copy_moved(self) -> None:
+        """Write the kept result of every moved line under its new index, before any item
+        runs: however the batch ends, no older line is tidied away before its copy is in."""
         assert self.out is not None
-        while self.copies:  # written here, by the thread that writes every line
-            self.out.write(copied_result(self.args.output, self.moved[self.copies[0]][0],
-                                         self.copies.popleft()))  # fmt: skip
+        for index, (offset, _) in sorted(self.moved.items()):
+            self.out.write(copied_result(self.args.output, offset, index))
+        self.untidy = self.untidy or bool(self.moved)
+
+    def drain(self) -> None:
         while self.bad:
             self.write(self.bad[0])
             self.bad.popleft()
@@ -386,6 +388,7 @@ def _batch_held(
         batch.kept = keep_completed(args.output, found, batch.pipeline)
         batch.moved = moved_results(args.inputs, args.output, batch.kept)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
+        batch.copy_moved()
     except OSError as exc:
         raise CliError(
             f"Cannot write the results file {args.output!r}: {exc.strerror}; choose a file you "

@@ -23,6 +23,8 @@ calls = []
 
 def count(topic):
     calls.append(topic)
+    if topic == "boom":
+        raise ValueError("planted failure")
     return topic.upper()
 
 
@@ -50,8 +52,9 @@ def ran() -> list[str]:
 
 
 def by_index(path: Path) -> dict[int, str]:
-    """The topic of each index's last result line."""
-    return {r["index"]: r["state"]["topic"] for r in map(json.loads, path.open())}
+    """The topic of each index's last completed result line."""
+    lines = map(json.loads, path.open())
+    return {r["index"]: r["state"]["topic"] for r in lines if "state" in r}
 
 
 def test_a_line_inserted_above_the_others_runs_alone(here):
@@ -96,3 +99,16 @@ def test_standard_input_resumes_in_place_only(here, monkeypatch):
 
     assert main(["batch", TARGET, "-", "-o", "out.jsonl"], out=io.StringIO()) == 0
     assert ran() == ["newts", "owls"]  # read once: no looking ahead for moved lines
+
+
+def test_a_batch_stopped_at_a_failure_loses_no_moved_result(here):
+    """The moved lines' results are written under their new indices before any item runs:
+    a new first line that fails with --fail-fast replaces the old first line's result, which
+    a later line still needed."""
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    inputs(here, ["boom", "owls", "bats", "moths"])
+    assert batch_in(TARGET, "-o", "out.jsonl", "--fail-fast", "--max-items", "1")[0] == 1
+    assert ran() == ["boom"]
+    inputs(here, ["newts", "owls", "bats", "moths"])
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["newts"]
+    assert by_index(here / "out.jsonl") == {0: "newts", 1: "owls", 2: "bats", 3: "moths"}
