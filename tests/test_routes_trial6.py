@@ -221,3 +221,41 @@ def test_a_pydantic_instance_given_for_a_schema_is_told_to_pass_its_class():
     with pytest.raises(PipelineError, match=r"Pass the model class, not an instance of it: "):
         Agent("c").output(Verdict(kind="bug"))
     assert Agent("c").output(Verdict).to_ir().output["required"] == ["kind"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "said"),
+    [
+        (
+            {
+                "type": "object",
+                "properties": {"k": {"type": "string", "enum": [1]}},
+                "required": ["k"],
+            },
+            "at the top level requires 'k', whose schema allows no value at all",
+        ),
+        (
+            {"type": "array", "items": {"enum": []}, "minItems": 2},
+            "asks for at least 2 items (minItems), whose schema allows no value at all",
+        ),
+    ],
+)
+def test_a_part_a_reply_must_hold_that_allows_no_value_is_warned_of(schema, said):
+    """A schema allowing no value was told only at the top level: a required property or
+    the items of a non-empty array allowing none passed, and every reply failed at run time."""
+    with pytest.warns(UserWarning, match=re.escape(said)):
+        agent = Agent("c").instruct("Extract.").output(schema).writes("k")
+    assert any("no reply can match that part" in w for w in validate(to_graph(agent)))
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"k": {"type": "string", "enum": [1]}}},  # optional
+        {"type": "array", "items": {"enum": []}},  # may be empty
+    ],
+)
+def test_a_part_a_reply_may_leave_out_is_not_warned_of_as_matching_nothing(schema):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Agent("c").instruct("Extract.").output(schema).writes("k")

@@ -116,6 +116,7 @@ def schema_warnings(schema: Any, node: str) -> list[str]:
             )
     for where, part in _subschemas(schema, ""):
         found += _required_warnings(part, where or "the top level", node)
+        found += _required_nothing(part, where or "the top level", node)
     if allows_nothing(schema):
         found.append(
             f"The output schema of '{node}' allows no value at all (its types, enum or const "
@@ -223,6 +224,30 @@ def _required_warnings(part: Mapping[str, Any], where: str, node: str) -> list[s
                 f"properties do not list; did you mean {meant[0]!r}? As written, a reply must "
                 f"hold {name!r} (of any type) {besides}; fix the name in required."
             )
+    return found
+
+
+def _required_nothing(part: Mapping[str, Any], where: str, node: str) -> list[str]:
+    """The parts of ``part`` a reply must hold (a required property, the items of an array
+    of ``minItems`` 1 or more) whose schema allows no value at all, as the whole schema's own
+    such mistake is told: no reply can match ``part``."""
+    never = "whose schema allows no value at all (its types, enum or const never meet)"
+    found = []
+    listed, required = part.get("properties"), part.get("required")
+    if isinstance(listed, Mapping) and isinstance(required, list):
+        for name in dict.fromkeys(n for n in required if isinstance(n, str)):
+            if allows_nothing(listed.get(name)):
+                found.append(
+                    f"The output schema of '{node}' at {where} requires {name!r}, {never}, "
+                    f"so no reply can match that part; fix the schema of {name!r}."
+                )
+    least = part.get("minItems")
+    if _number(least) and least >= 1 and allows_nothing(part.get("items")):
+        found.append(
+            f"The output schema of '{node}' at {where} asks for at least {least} "
+            f"item{'' if least == 1 else 's'} (minItems), {never}, so no reply can match "
+            "that part; fix the schema of its items."
+        )
     return found
 
 
