@@ -11,8 +11,9 @@ line, flushed::
 
 A line that is not a JSON object is that item's error (naming the file and line); the rest go
 on. Running the same command again resumes: a result line with a state whose index and input
-hash both match is kept and its item not run again; failed items and items whose line changed
-run again. A file holding results of another version of the pipeline (another digest, as
+hash both match is kept and its item not run again, a line that moved gets the kept result of
+its content (:mod:`irgraph.cli_batch_kept`); failed items and items whose line changed run
+again. A file holding results of another version of the pipeline (another digest, as
 :func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused before any item runs;
 lines without a digest (an earlier irgraph's) resume as this pipeline's, with a note, and are
 given its digest (so the note is said once). The kept lines are rewritten first (temporary
@@ -38,6 +39,7 @@ from typing import IO, Any, TextIO, cast
 
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
+from irgraph.cli_batch_kept import copied_result, moved_results, past_the_end
 from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
@@ -112,6 +114,7 @@ class _Batch:
         self.inputs = inputs
         self.meter = meter
         self.kept: dict[int, str] = {}
+        self.moved: dict[int, tuple[int, int]] = {}  # a moved line's index -> its kept result
         self.pending: dict[int, Line] = {}  # run_many's index -> the line it runs
         self.current: Any = None  # the item being written: Ctrl-C may land before it is
         self.bad: deque[Line] = deque()  # lines that are not states, to report
@@ -129,10 +132,10 @@ class _Batch:
         for line in self.inputs.lines():
             index = line.index
             kept = self.kept.get(line.index)
-            if kept == line.key:
+            self.untidy = self.untidy or kept not in (None, line.key)
+            if kept == line.key or line.index in self.moved:  # a kept result, here or moved
                 self.meter.resumed += 1
                 continue
-            self.untidy = self.untidy or kept is not None
             if line.problem is not None:
                 self.bad.append(line)
                 continue
@@ -181,6 +184,14 @@ class _Batch:
             if line is not None:
                 self.write(line, item)
 
+    def copy_moved(self) -> None:
+        """Write the kept result of every moved line under its new index, before any item
+        runs: however the batch ends, no older line is tidied away before its copy is in."""
+        assert self.out is not None
+        for index, (offset, _) in sorted(self.moved.items()):
+            self.out.write(copied_result(self.args.output, offset, index))
+        self.untidy = self.untidy or bool(self.moved)
+
     def drain(self) -> None:
         while self.bad:
             self.write(self.bad[0])
@@ -200,26 +211,11 @@ class _Batch:
             compact(output)
 
     def past_the_end(self, output: str) -> str | None:
-        """The note for results ``output`` keeps of items past the end of inputs that hold
-        some (a shortened file, or a part of one), else ``None``: they are another run's,
-        kept so that the lines, given again, resume rather than pay twice."""
-        beyond = sorted(i for i in self.kept if self.read and i >= self.read)
-        if not beyond:
-            return None
-        count = len(beyond)
-        which = f"item {beyond[0]}" if count == 1 else f"items {beyond[0]} to {beyond[-1]}"
-        if count > 1 and beyond[-1] - beyond[0] + 1 != count:
-            which = f"{count} items from {beyond[0]} to {beyond[-1]}"
-        results, they, are = ("result", "it", "is") if count == 1 else ("results", "they", "are")
-        path = self.inputs.path
-        where = "standard input" if path == "-" else f"the inputs file {path!r}"
-        return (
-            f"note: -o {output!r} keeps the {results} of {which}, past the end of {where} "
-            f"({self.read} items): an earlier run's, from inputs with more "
-            f"lines. {they.capitalize()} {are} left in the file so that those lines, given "
-            f"again, resume instead of running again; for a file of these inputs' results only, "
-            "write to a new -o file."
-        )
+        """The note for results kept past the end of the inputs (not copied to a line that
+        moved): :func:`irgraph.cli_batch_kept.past_the_end`."""
+        copied = {source for _, source in self.moved.values()}
+        kept = {i: key for i, key in self.kept.items() if i not in copied}
+        return past_the_end(kept, self.read, self.inputs.path, output)
 
     def nothing_read(self, output: str) -> str | None:
         """The note for inputs that hold no item (read to their end), else ``None``."""
@@ -390,7 +386,9 @@ def _batch_held(
         raise
     try:
         batch.kept = keep_completed(args.output, found, batch.pipeline)
+        batch.moved = moved_results(args.inputs, args.output, batch.kept)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
+        batch.copy_moved()
     except OSError as exc:
         raise CliError(
             f"Cannot write the results file {args.output!r}: {exc.strerror}; choose a file you "
