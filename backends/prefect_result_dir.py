@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, unexpanded_home
 
 __all__ = ["check_result_dir", "check_result_storage"]
 
@@ -45,6 +45,8 @@ def check_result_dir(path: str | os.PathLike[str], where: str, hint: str = _HINT
     True
     """
     text = os.fspath(path)
+    if unexpanded_home(text):  # '~/results' would be a folder '~' here (or no folder at all)
+        raise PipelineError(f"{where} {unexpanded_home(text)}", expected="a path", got=text)
     directory = Path(text).absolute()
     link = ""
     if directory.is_symlink() and not directory.exists():

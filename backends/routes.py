@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irgraph.ir import FunctionRef, RouteNode, resolve_function
-from irgraph.ir.values import canonical, respells, same_value
+from irgraph.ir.values import canonical, loosely_spells, respells, same_value
 
 from .predicates import predicate_holds
 
@@ -69,6 +69,15 @@ def no_branch_message(nid: str, op: RouteNode, state: Mapping[str, Any]) -> str:
                 f"{shown} spells the branch for {canonical(meant[0])} the other way, but a "
                 f"route compares JSON values, so the two never equal: give '{op.on}' the "
                 f"value {meant[0]!r}, or {fix}"
+            )
+        near = [c.value for c in op.cases if c.kind == "equals" and loosely_spells(value, c.value)]
+        if near:  # "Bug." for .when("bug", ...): a model's free-text answer, most likely
+            fix = (
+                f"{shown} is the branch for {canonical(near[0])} written another way (case, "
+                "spaces, quotes or a full stop), but a route compares values exactly: give the "
+                f"agent that writes '{op.on}' .output({{'enum': [...]}}) so that it answers one "
+                "of the branches' values, or tidy the text before the route with a Transform "
+                f"(lambda text: text.strip(' .').lower()), or {fix}"
             )
     known = ", ".join(case.label for case in op.cases if case.kind == "equals")
     return f"Route '{nid}' has no branch for {op.on} = {shown} (its branches: {known}); {fix}"

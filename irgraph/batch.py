@@ -46,7 +46,7 @@ from irgraph.batch_items import BatchError, ItemResult, not_a_state
 from irgraph.batch_stop import Tally, keep_late, states_failed, stop_items, stopped_preparing
 from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
-from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.errors import IrgraphError, PipelineError, RunError, unexpanded_home
 from irgraph.events import RunResult
 from irgraph.providers import ModelProvider, makes_answers_up
 from irgraph.run import _compiled
@@ -272,6 +272,8 @@ def _batch(
             hint="Pass a directory, e.g. store='.irgraph-batches/evals', or leave it unset "
             "for the default (.irgraph-batches/BATCH_KEY).",
         )
+    if unexpanded_home(store):  # it would make a folder '~' here and keep the items there
+        raise PipelineError(f"run_many()'s store {unexpanded_home(store)}")
     if store is not None and not isinstance(store, (str, os.PathLike)):
         raise PipelineError(
             f"run_many()'s store must be a directory path (got {store!r} of type "
@@ -335,6 +337,7 @@ _BATCH_KEY = checks.optional(
 )
 
 
+@checks.keyword_options
 def arun_many(
     pipeline: Any,
     states: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
@@ -407,6 +410,7 @@ def _results(
     return batch.tally.counted(remote.results(states), batch.store)
 
 
+@checks.keyword_options
 def run_many(
     pipeline: Any,
     states: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],

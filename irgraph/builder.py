@@ -20,10 +20,10 @@ from typing import Any, TypeGuard, TypeVar
 from irgraph import checks
 from irgraph.builder_chain import Chain, chain_items
 from irgraph.builder_collect import default_collect
-from irgraph.builder_keywords import KeywordsChecked, constructor_keywords
+from irgraph.builder_keywords import KeywordsChecked, constructor_keywords, unknown_method
 from irgraph.builder_run import Asking
 from irgraph.code import composite_name, to_code
-from irgraph.errors import IrgraphError, PipelineError, a_or_an, did_you_mean
+from irgraph.errors import IrgraphError, PipelineError, a_or_an
 from irgraph.gc_pause import gc_paused
 from irgraph.ir import (
     NODE_KINDS,
@@ -245,9 +245,7 @@ class Builder(Asking, KeywordsChecked):
         # Only reached for unknown attributes: point at the closest real method.
         if item.startswith("_"):
             raise AttributeError(item)
-        options = [m for m in dir(type(self)) if not m.startswith("_")]
-        hint = did_you_mean(item, options)
-        raise UnknownMethodError(f"{type(self).__name__} has no method {item!r}.{hint}")
+        raise UnknownMethodError(unknown_method(self, item))
 
 
 class Agent(Builder):

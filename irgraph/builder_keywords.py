@@ -22,9 +22,9 @@ from collections.abc import Callable
 from difflib import get_close_matches
 from typing import Any, ParamSpec, TypeVar
 
-from irgraph.errors import PipelineError, closest_keys
+from irgraph.errors import PipelineError, a_or_an, closest_keys, suggestion_text
 
-__all__ = ["KeywordsChecked", "constructor_keywords", "checked_keywords"]
+__all__ = ["KeywordsChecked", "constructor_keywords", "checked_keywords", "unknown_method"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -103,6 +103,57 @@ _PARTS = {
     "Gate": "Gate(name, message).writes(key)",
     "Transform": "Transform(name, fn).reads(key).writes(key)",
 }
+
+
+#: Why a method other builders have is not this one's, by the builder and the method.
+_NOT_HERE = {
+    ("Transform", "output"): "a transform's return value is stored as it is",
+    ("Transform", "instruct"): "a transform calls its function, with the keys it reads",
+    ("Agent", "reads"): "an agent reads the keys its instruction and system prompt name as {key}",
+    ("Route", "step"): "a route's branches are given by .when(value, step) and .otherwise(step)",
+    ("MapOver", "output"): "each item's step gives its value, and .writes(key) keeps the list",
+    ("Loop", "output"): "the steps in its body write the state",
+}
+#: Methods every builder has, left out of a listing of what one builder takes.
+_EVERY = frozenset({"ask", "ask_async", "to_ir", "name", "inputs"})
+
+
+def unknown_method(builder: Any, item: str) -> str:
+    """What to say of ``builder.item`` that no builder of its kind has: the closest method,
+    else the builders that have it (``.output()`` is an Agent's, not a Transform's) and why
+    not this one, with the methods it has.
+
+    >>> from irgraph import Transform
+    >>> print(unknown_method(Transform("count", len), "output"))  # doctest: +ELLIPSIS
+    Transform 'count' has no method 'output'. Agent has .output(), a Transform does not: a ...
+    """
+    cls = type(builder)
+    kind = getattr(cls, "_kind", cls.__name__)
+    methods = [m for m in dir(cls) if not m.startswith("_")]
+    said = f"{kind} {builder.name!r} has no method {item!r}."
+    close = closest_keys(item, methods)
+    if close:
+        return said + suggestion_text(close)
+    having = sorted({k.__name__ for k in _builders() if k is not cls and item in dir(k)})
+    if having:
+        why = _NOT_HERE.get((kind, item))
+        names = " and ".join([", ".join(having[:-1]), having[-1]] if having[1:] else having)
+        said += f" {names} {'has' if len(having) == 1 else 'have'} .{item}(), "
+        said += f"{a_or_an(kind)} {kind} does not{f': {why}' if why else ''}."
+    listed = ", ".join(m for m in methods if m not in _EVERY)
+    return f"{said} The methods of {a_or_an(kind)} {kind}: {listed}."
+
+
+def _builders() -> list[type]:
+    """Every builder class made from :class:`KeywordsChecked` (``Agent``, ``Route``, ...),
+    not the bases between them (``Builder``)."""
+    found, todo = [], list(KeywordsChecked.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if not cls.__name__.startswith("_") and cls.__name__ == getattr(cls, "_kind", None):
+            found.append(cls)
+    return found
 
 
 def _counted_constructor(made: Callable[P, None]) -> Callable[P, None]:

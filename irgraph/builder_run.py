@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from irgraph.builder_keywords import checked_keywords
+
 __all__ = ["Asking"]
 
 
@@ -23,6 +25,7 @@ class Asking:
         does not read it yet appends it to its instruction)."""
         return self
 
+    @checked_keywords  # a state given by position is told as such, naming the builder
     async def ask_async(
         self,
         prompt: str | None = None,
@@ -45,6 +48,7 @@ class Asking:
         result = await arun(target, backend=backend, provider=provider, state=values, **options)
         return result.output
 
+    @checked_keywords
     def ask(
         self,
         prompt: str | None = None,

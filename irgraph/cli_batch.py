@@ -11,11 +11,10 @@ line, flushed::
 
 A line that is not a JSON object is that item's error (naming the file and line); the rest go
 on. Running the same command again resumes: a result line with a state whose index and input
-hash both match is kept and its item not run again, and one whose line moved (inserted or
-deleted lines above it) is written again under its new index (:mod:`irgraph.cli_batch_kept`);
-failed items and items whose line changed run again. A file holding results of another
-version of the pipeline (another digest, as :func:`irgraph.batch_pipeline.digest_of_described`
-makes it) is refused before any item runs;
+hash both match is kept and its item not run again, a line that moved gets the kept result of
+its content (:mod:`irgraph.cli_batch_kept`); failed items and items whose line changed run
+again. A file holding results of another version of the pipeline (another digest, as
+:func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused before any item runs;
 lines without a digest (an earlier irgraph's) resume as this pipeline's, with a note, and are
 given its digest (so the note is said once). The kept lines are rewritten first (temporary
 file + ``os.replace``), so a line cut short by a crash is dropped rather than appended to.
@@ -40,7 +39,7 @@ from typing import IO, Any, TextIO, cast
 
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
-from irgraph.cli_batch_kept import KeptResults, moved_note, nothing_read_note, past_the_end_note
+from irgraph.cli_batch_kept import copied_result, moved_results, past_the_end
 from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
@@ -114,11 +113,11 @@ class _Batch:
         self.args = args
         self.inputs = inputs
         self.meter = meter
-        self.kept = KeptResults()
+        self.kept: dict[int, str] = {}
+        self.moved: dict[int, tuple[int, int]] = {}  # a moved line's index -> its kept result
         self.pending: dict[int, Line] = {}  # run_many's index -> the line it runs
         self.current: Any = None  # the item being written: Ctrl-C may land before it is
-        # lines that are not states, to report, and result lines resumed at a new index
-        self.bad: deque[Line | str] = deque()
+        self.bad: deque[Line] = deque()  # lines that are not states, to report
         self.untidy = False  # a kept line was run again (its older line stands twice), or Ctrl-C
         self.read: int | None = None  # the number of items, once every line has been read
         self.stopped = False  # by --fail-fast
@@ -132,13 +131,9 @@ class _Batch:
         index = -1
         for line in self.inputs.lines():
             index = line.index
-            if self.kept.resumes(line):
-                self.meter.resumed += 1
-                continue
-            self.untidy = self.untidy or self.kept.get(line.index) is not None
-            moved = self.kept.moved_result(line)  # its line moved: inserted above, say
-            if moved is not None:
-                self.bad.append(moved)
+            kept = self.kept.get(line.index)
+            self.untidy = self.untidy or kept not in (None, line.key)
+            if kept == line.key or line.index in self.moved:  # a kept result, here or moved
                 self.meter.resumed += 1
                 continue
             if line.problem is not None:
@@ -149,15 +144,11 @@ class _Batch:
             yield line.state
         self.read = index + 1
 
-    def write(self, line: Line | str, item: Any = None) -> None:
-        assert self.out is not None
-        if isinstance(line, str):  # a kept result, resumed under its line's new index
-            self.out.write(line)
-            self.out.flush()
-            return
+    def write(self, line: Line, item: Any = None) -> None:
         record = result_record(
             line, item, self.inputs.where, self.made_up, self.pipeline, self.answers
         )
+        assert self.out is not None
         self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.out.flush()
         meter = self.meter
@@ -192,7 +183,14 @@ class _Batch:
             line = self.pending.pop(item.index, None)
             if line is not None:
                 self.write(line, item)
-        self.drain()
+
+    def copy_moved(self) -> None:
+        """Write the kept result of every moved line under its new index, before any item
+        runs: however the batch ends, no older line is tidied away before its copy is in."""
+        assert self.out is not None
+        for index, (offset, _) in sorted(self.moved.items()):
+            self.out.write(copied_result(self.args.output, offset, index))
+        self.untidy = self.untidy or bool(self.moved)
 
     def drain(self) -> None:
         while self.bad:
@@ -204,28 +202,39 @@ class _Batch:
         return self.stopped
 
     def close(self, output: str) -> None:
-        """Close the output file; drop the lines that newer ones replaced, one that Ctrl-C
-        cut short, and results past the inputs' end that moved to a line of theirs. The
-        other results of lines past the end (inputs shortened since they ran) are kept:
-        :func:`past_the_end_note` says so."""
+        """Close the output file; drop the lines that newer ones replaced and one that Ctrl-C
+        cut short. The results of lines past the inputs' end (inputs shortened since they
+        ran) are kept: :meth:`past_the_end` says so."""
         if self.out is not None:
-            try:
-                self.drain()  # resumed lines not yet written (--fail-fast stopped the loop)
-            finally:
-                self.out.close()
-        dropped = set() if self.bad else self.kept.dropped(self.read)  # only copies written
-        if self.untidy or dropped:
-            compact(output, dropped)
+            self.out.close()
+        if self.untidy:
+            compact(output)
 
-    def notes(self, output: str) -> list[str]:
-        """The notes on the kept results once the batch ended, in the order to tell them."""
-        path = self.inputs.path
-        notes = [
-            nothing_read_note(self.kept, self.read, output, path),
-            moved_note(self.kept),
-            past_the_end_note(self.kept, self.read, output, path),
-        ]
-        return [note for note in notes if note is not None]
+    def past_the_end(self, output: str) -> str | None:
+        """The note for results kept past the end of the inputs (not copied to a line that
+        moved): :func:`irgraph.cli_batch_kept.past_the_end`."""
+        copied = {source for _, source in self.moved.values()}
+        kept = {i: key for i, key in self.kept.items() if i not in copied}
+        return past_the_end(kept, self.read, self.inputs.path, output)
+
+    def nothing_read(self, output: str) -> str | None:
+        """The note for inputs that hold no item (read to their end), else ``None``."""
+        if self.read != 0:
+            return None
+        where = (
+            "Standard input" if self.inputs.path == "-" else f"The inputs file {self.inputs.path!r}"
+        )
+        kept = len(self.kept)
+        left = (
+            f"; the {kept} {'result' if kept == 1 else 'results'} already in {output} "
+            "are left as they were"
+            if kept
+            else ""
+        )
+        return (
+            f"note: {where} holds no items (no line that is not blank), so no item ran{left}; "
+            "give one JSON object per line."
+        )
 
     def summary(self, output: str) -> str:
         meter = self.meter
@@ -376,8 +385,10 @@ def _batch_held(
         cast("Generator[Any, None, None]", results).close()
         raise
     try:
-        batch.kept = KeptResults(args.output, keep_completed(args.output, found, batch.pipeline))
+        batch.kept = keep_completed(args.output, found, batch.pipeline)
+        batch.moved = moved_results(args.inputs, args.output, batch.kept)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
+        batch.copy_moved()
     except OSError as exc:
         raise CliError(
             f"Cannot write the results file {args.output!r}: {exc.strerror}; choose a file you "
@@ -419,8 +430,9 @@ def _batch_held(
         )
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
-    for note in batch.notes(args.output):
-        print(f"irgraph: {note}", file=sys.stderr)
+    for note in (batch.nothing_read(args.output), batch.past_the_end(args.output)):
+        if note is not None:
+            print(f"irgraph: {note}", file=sys.stderr)
     return 1 if meter.failed else 0
 
 

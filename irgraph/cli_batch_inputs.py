@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from irgraph.cli_batch_lines import Line, line_key, other_format, parse_line
+from irgraph.cli_files import nearby
 from irgraph.cli_inputs import CliError
 
 __all__ = ["Inputs", "Line", "line_key"]
@@ -40,10 +41,11 @@ class Inputs:
         try:
             self.file = open(path, "rb")  # closed by close()
         except OSError as exc:
+            close = nearby(path) if isinstance(exc, FileNotFoundError) else ""
             raise CliError(
                 f"Cannot read the inputs file {path!r}: {exc.strerror}; give a JSON Lines file "
                 "you may read (a relative path starts at the current directory), or - for "
-                "standard input."
+                f"standard input.{close}"
             ) from None
         try:
             self.head = self._first()

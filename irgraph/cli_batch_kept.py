@@ -1,102 +1,85 @@
-"""The results a resumed ``irgraph batch`` keeps: found by index, or by text for lines that moved.
+"""Results an earlier ``irgraph batch`` kept that are not in their line's place any more.
 
-A kept result is matched to its inputs line by index and key (the hash of the line's text).
-When the line at an index has another text than the result kept there (a line was inserted or
-deleted above it, or the lines were reordered), a kept result of the same text at another index
-is taken instead and written again under the line's index, so editing the middle of the inputs
-runs only the lines that are new. Each kept result is taken once: identical lines are separate
-items (samples of one prompt, say), so a second copy of a line runs unless it has a result of
-its own. The notes told when a batch ends about the results it kept are here too.
+A result is kept for the input line at its index with the same content (the line's hash, its
+*key*). A line inserted or removed above others moves them all: their results are still in
+the results file, at the old indices, so :func:`moved_results` pairs each moved line with a
+kept result of the same content that no line in place claims, and :func:`copied_result` writes
+that result again under the line's new index, instead of running (and paying for) the item
+again. Each kept result stands for one line: the same line given twice (to sample a model
+twice, say) runs its second copy. Results of lines past the end of the inputs (a shortened
+file) are kept too, as :func:`past_the_end` notes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 
-from irgraph.cli_batch_lines import Line
+from irgraph.cli_batch_lines import line_key
 
-__all__ = ["KeptResults", "moved_note", "nothing_read_note", "past_the_end_note"]
-
-
-class KeptResults:
-    """The completed results of the results file ``path`` a resumed batch starts with: ``{index:
-    (key, byte offset of its line)}`` (:func:`irgraph.cli_batch_results.keep_completed`)."""
-
-    def __init__(self, path: str = "", kept: Mapping[int, tuple[str, int]] | None = None) -> None:
-        self.path = path
-        self.keys = {index: key for index, (key, _) in (kept or {}).items()}
-        self.offsets = {index: offset for index, (_, offset) in (kept or {}).items()}
-        self.taken: set[int] = set()  # indexes whose result stands for a line of this run
-        self.moved: set[int] = set()  # of those, the ones taken by a line at another index
-        self._by_key: dict[str, list[int]] | None = None  # built when a first line moved
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def get(self, index: int) -> str | None:
-        """The key of the result kept at ``index``, if any."""
-        return self.keys.get(index)
-
-    def resumes(self, line: Line) -> bool:
-        """Whether the result kept at ``line``'s index is this line's (same text), and not
-        taken by another line already; it is taken now."""
-        if self.keys.get(line.index) != line.key or line.index in self.taken:
-            return False
-        self.taken.add(line.index)
-        return True
-
-    def moved_result(self, line: Line) -> str | None:
-        """A result kept at another index for a line of ``line``'s text, as the JSON line that
-        keeps it under ``line``'s index (the result taken), or ``None`` when there is none."""
-        if self._by_key is None:
-            self._by_key = {}
-            for index in sorted(self.keys):
-                self._by_key.setdefault(self.keys[index], []).append(index)
-        for index in self._by_key.get(line.key, ()):
-            if index not in self.taken:
-                text = self._line_at(index, line.index)
-                if text is not None:
-                    self.taken.add(index)
-                    self.moved.add(index)
-                    return text
-        return None
-
-    def _line_at(self, index: int, new_index: int) -> str | None:
-        """The result line kept at ``index``, its index made ``new_index``; ``None`` if the
-        line cannot be read back as it was (the file changed under the batch)."""
-        try:
-            with open(self.path, "rb") as file:
-                file.seek(self.offsets[index])
-                record = json.loads(file.readline())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(record, dict) or record.get("index") != index:
-            return None
-        record["index"] = new_index  # first in the line, as every result line starts
-        return json.dumps(record, ensure_ascii=False) + "\n"
-
-    def beyond(self, read: int | None) -> list[int]:
-        """The indexes of the kept results past the end of inputs of ``read`` items (none
-        when they were not read to the end), but those a line of this run took."""
-        if not read:
-            return []
-        return sorted(i for i in self.keys if i >= read and i not in self.moved)
-
-    def dropped(self, read: int | None) -> set[int]:
-        """The indexes whose lines the results file no longer needs once inputs of ``read``
-        items were read to their end: results past the end that moved to a line of this run."""
-        if read is None:
-            return set()
-        return {i for i in self.moved if i >= read}
+__all__ = ["copied_result", "moved_results", "past_the_end"]
 
 
-def past_the_end_note(kept: KeptResults, read: int | None, output: str, inputs: str) -> str | None:
-    """The note for results ``output`` keeps of items past the end of the inputs ``inputs``
-    (``-``: standard input) of ``read`` items (a shortened file, or a part of one), else
-    ``None``: they are another run's, kept so that the lines, given again, resume rather than
-    pay twice."""
-    beyond = kept.beyond(read)
+def moved_results(inputs: str, output: str, kept: Mapping[int, str]) -> dict[int, tuple[int, int]]:
+    """``{index of an input line: (offset in output of the result to copy for it, the index
+    that result was kept at)}``, for the
+    lines of the inputs file ``inputs`` whose kept result (``kept``: ``{index: key}`` of the
+    results file ``output``) is at another index. Standard input, read once, is not looked
+    ahead in: its lines resume in place only."""
+    if inputs == "-" or not kept or not os.path.isfile(inputs):
+        return {}
+    current: dict[int, str] = {}
+    with open(inputs, "rb") as file:
+        for raw in file:
+            if raw.strip():
+                current[len(current)] = line_key(raw)
+    free: dict[str, list[int]] = {}  # key -> indices of kept results no line claims in place
+    for index, key in sorted(kept.items()):
+        if current.get(index) != key:
+            free.setdefault(key, []).append(index)
+    wanted = [(i, key) for i, key in current.items() if kept.get(i) != key and free.get(key)]
+    if not wanted:
+        return {}
+    offsets = _offsets(output)
+    moved = {}
+    for index, key in wanted:
+        place = free[key]
+        if place and place[0] in offsets:
+            source = place.pop(0)
+            moved[index] = offsets[source], source
+    return moved
+
+
+def _offsets(output: str) -> dict[int, int]:
+    """``{index: offset}`` of the result lines of ``output`` (the last line of an index)."""
+    found, offset = {}, 0
+    with open(output, "rb") as file:
+        for raw in file:
+            try:
+                index = json.loads(raw).get("index")
+            except (ValueError, AttributeError, RecursionError):
+                index = None
+            if type(index) is int:
+                found[index] = offset
+            offset += len(raw)
+    return found
+
+
+def copied_result(output: str, offset: int, index: int) -> str:
+    """The result line at ``offset`` of ``output``, as the result of the line at ``index``."""
+    with open(output, "rb") as file:
+        file.seek(offset)
+        record = json.loads(file.readline())
+    record.pop("index", None)
+    return json.dumps({"index": index, **record}, ensure_ascii=False) + "\n"
+
+
+def past_the_end(kept: Mapping[int, str], read: int | None, path: str, output: str) -> str | None:
+    """The note for results ``output`` keeps of items past the end of inputs (``path``, of
+    ``read`` items) that hold some (a shortened file, or a part of one), else ``None``: they
+    are another run's, kept so that the lines, given again, resume rather than pay twice."""
+    beyond = sorted(i for i in kept if read and i >= read)
     if not beyond:
         return None
     count = len(beyond)
@@ -104,42 +87,11 @@ def past_the_end_note(kept: KeptResults, read: int | None, output: str, inputs: 
     if count > 1 and beyond[-1] - beyond[0] + 1 != count:
         which = f"{count} items from {beyond[0]} to {beyond[-1]}"
     results, they, are = ("result", "it", "is") if count == 1 else ("results", "they", "are")
-    where = "standard input" if inputs == "-" else f"the inputs file {inputs!r}"
+    where = "standard input" if path == "-" else f"the inputs file {path!r}"
     return (
         f"note: -o {output!r} keeps the {results} of {which}, past the end of {where} "
         f"({read} items): an earlier run's, from inputs with more "
         f"lines. {they.capitalize()} {are} left in the file so that those lines, given "
         f"again, resume instead of running again; for a file of these inputs' results only, "
         "write to a new -o file."
-    )
-
-
-def nothing_read_note(kept: KeptResults, read: int | None, output: str, inputs: str) -> str | None:
-    """The note for inputs ``inputs`` that hold no item (read to their end), else ``None``."""
-    if read != 0:
-        return None
-    where = "Standard input" if inputs == "-" else f"The inputs file {inputs!r}"
-    count = len(kept)
-    left = (
-        f"; the {count} {'result' if count == 1 else 'results'} already in {output} "
-        "are left as they were"
-        if count
-        else ""
-    )
-    return (
-        f"note: {where} holds no items (no line that is not blank), so no item ran{left}; "
-        "give one JSON object per line."
-    )
-
-
-def moved_note(kept: KeptResults) -> str | None:
-    """The note for results that resumed under another index than they were written with."""
-    count = len(kept.moved)
-    if not count:
-        return None
-    results, were = ("result", "was") if count == 1 else ("results", "were")
-    return (
-        f"note: {count} {results} {were} resumed from another line of the results file (their "
-        "input lines moved: a line was inserted, deleted or moved above them) and written again "
-        "under the lines' new positions."
     )

@@ -104,12 +104,10 @@ def _cut_short(raw: bytes) -> bool:
     return not raw.endswith(b"\n") and b'{"index": '.startswith(raw[:10]) and bool(raw)
 
 
-def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None) -> dict[int, int]:
+def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None) -> None:
     """Keep only the lines numbered ``lines`` of ``path``, atomically; a line numbered in
-    ``stamps`` gets that pipeline digest as its last member (the rest of it unchanged).
-    Returns where each kept line starts in the new file: ``{line number: byte offset}``."""
+    ``stamps`` gets that pipeline digest as its last member (the rest of it unchanged)."""
     stamps = stamps or {}
-    starts: dict[int, int] = {}
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".irgraph-batch-", suffix=".tmp")
     try:
@@ -120,25 +118,20 @@ def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None
                     member = f', "pipeline": {json.dumps(stamps[number])}}}'
                     raw = raw.rstrip()[:-1] + member.encode()
                 if number in lines:
-                    starts[number] = copy.tell()
                     copy.write(raw if raw.endswith(b"\n") else raw + b"\n")
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    return starts
 
 
-def keep_completed(
-    path: str, found: Found, pipeline: str | None = None
-) -> dict[int, tuple[str, int]]:
+def keep_completed(path: str, found: Found, pipeline: str | None = None) -> dict[int, str]:
     """Prepare the results file ``path`` (scanned into ``found``) for a resumed batch: keep the
     last completed result line of each index, drop the rest (errors, duplicates, a half-written
-    line), and return ``{index: (key, byte offset of its line)}`` of those kept. A kept line an
-    earlier irgraph wrote (without a digest) gets the digest of ``pipeline``, which resumes it
-    as its own (as :func:`check_pipeline`'s note says, once): from then on it is checked like
-    the others."""
+    line), and return ``{index: key}`` of those kept. A kept line an earlier irgraph wrote
+    (without a digest) gets the digest of ``pipeline``, which resumes it as its own (as
+    :func:`check_pipeline`'s note says, once): from then on it is checked like the others."""
     if not os.path.exists(path):
         return {}
     kept = {index: (number, key) for index, (number, key, ok, _) in found.items() if ok}
@@ -147,8 +140,8 @@ def keep_completed(
         for number, _, ok, digest in found.values()
         if ok and digest is None and pipeline is not None
     }
-    starts = _rewrite(path, {number for number, _ in kept.values()}, stamps)
-    return {index: (key, starts[number]) for index, (number, key) in kept.items()}
+    _rewrite(path, {number for number, _ in kept.values()}, stamps)
+    return {index: key for index, (_, key) in kept.items()}
 
 
 def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str | None:
@@ -192,10 +185,9 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     )
 
 
-def compact(path: str, drop: set[int] | frozenset[int] = frozenset()) -> None:
-    """Keep the last result line of each index, but those of the indexes in ``drop``."""
-    found = scan_results(path)
-    _rewrite(path, {n for index, (n, *_) in found.items() if index not in drop})
+def compact(path: str) -> None:
+    """Keep the last result line of each index."""
+    _rewrite(path, {n for n, *_ in scan_results(path).values()})
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ __all__ = [
     "is_saved_file",
     "malformed",
     "missing_module",
+    "nearby",
     "no_target",
     "not_a_name",
     "not_python",
@@ -49,6 +50,45 @@ _NOT_PYTHON = frozenset(
     ".txt .md .rst .yaml .yml .toml .cfg .ini .csv .ipynb .pyc .pyi .pyw .pyx .sh .dot .gv "
     ".mmd .svg .png .gexf .gml".split()
 )
+
+
+def nearby(path: str, suffixes: tuple[str, ...] = (), rest: str = "") -> str:
+    """`` Did you mean 'topics.jsonl'?`` for the files beside the missing ``path`` whose names
+    are close to its own (a misspelt file name), each followed by ``rest`` (a target's
+    ``:attr``), or ``""``; ``suffixes`` (lower case) keeps only files that end in one.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = open(os.path.join(folder, "topics.jsonl"), "w").close()
+    ...     nearby(os.path.join(folder, "topcs.jsonl")).endswith("topics.jsonl'?")
+    True
+    """
+    from difflib import SequenceMatcher
+
+    from irgraph.errors import suggestion_text
+
+    folder, name = os.path.split(path)
+    try:
+        with os.scandir(folder or ".") as entries:
+            names = [e.name for e in entries if e.is_file() and _ends(e.name, suffixes)]
+    except OSError:  # the folder is missing too, or cannot be listed: nothing to offer
+        return ""
+    stem, suffix = os.path.splitext(name)
+    scored = []
+    for other in sorted(names):  # names of one suffix are compared by their stems alone,
+        base, end = os.path.splitext(other)  # which the suffix would make look alike
+        same = end.lower() == suffix.lower()
+        ratio = SequenceMatcher(None, stem if same else name, base if same else other).ratio()
+        if ratio >= 0.75 and name:
+            scored.append((-ratio, other))
+    found = [other for _, other in sorted(scored)[:3]]
+    return suggestion_text([os.path.join(folder, n) + rest for n in found])
+
+
+def _ends(name: str, suffixes: tuple[str, ...]) -> bool:
+    """Whether the file ``name`` ends in one of ``suffixes``, in any case (any name, when
+    there are none)."""
+    return not suffixes or name.lower().endswith(suffixes)
 
 
 def is_saved_file(spec: str) -> bool:
@@ -150,7 +190,9 @@ def no_target(spec: str) -> str:
         from irgraph.cli_classes import listing
 
         return f"{plain} It names a module: give {spec}:ATTR.{listing(module, spec)}"
-    return plain
+    if colon or os.path.exists(spec):
+        return plain
+    return plain + nearby(spec, (".json", ".graphml", ".py"))  # p.jsn for p.json
 
 
 def _start(path: str) -> bytes:
@@ -254,7 +296,10 @@ def not_python(source: str, spec: str) -> str | None:
     if os.path.isfile(source):
         return f"{where} is a file, but not a Python file; {_HOW}."
     if suffix.lower() == ".py":
-        return f"There is no file {where}; check the path (a Python file's name ends in .py)."
+        close = nearby(source, (".py",), spec[len(source) :])
+        return (
+            f"There is no file {where}; check the path (a Python file's name ends in .py).{close}"
+        )
     if suffix.lower() in _NOT_PYTHON:
         return (
             f"There is no file {where}, nor a module of that name, and a {suffix} file holds "
@@ -366,7 +411,7 @@ def file_problem(path: str, spec: str) -> str | None:
     if not os.path.exists(path):
         return (
             f"There is no file {path!r} (named in {spec!r}); check the path (a relative one "
-            "starts at the current directory)."
+            f"starts at the current directory).{nearby(path, ('.py',), spec[len(path) :])}"
         )
     if os.path.isdir(path):
         return (

@@ -30,6 +30,7 @@ from irgraph.cli_files import (
     is_saved_file,
     malformed,
     missing_module,
+    nearby,
     no_target,
     not_python,
     shadowed_by,
@@ -246,8 +247,9 @@ def load_saved(path: str) -> Any:
             if isinstance(exc, FileNotFoundError)
             else f"give the path of a {os.path.splitext(path)[1]} file you may read"
         )
+        close = nearby(path, (".json", ".graphml")) if isinstance(exc, FileNotFoundError) else ""
         raise CliError(
-            f"Cannot read the pipeline file {path!r}: {exc.strerror}; {advice}."
+            f"Cannot read the pipeline file {path!r}: {exc.strerror}; {advice}.{close}"
         ) from None
     if is_graphml(path):
         return _saved_graphml(path, raw)

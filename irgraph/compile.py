@@ -279,6 +279,7 @@ def capability_warnings(
 _COMPILE_OWN = ("backend", "inputs", "allow")
 
 
+@checks.keyword_options
 def compile(
     ir: Any,
     backend: str | Any = "asyncio",

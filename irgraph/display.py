@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from irgraph.errors import IrgraphError, keyword_options
+from irgraph.errors import IrgraphError, keyword_options, unexpanded_home
 from irgraph.exporter_calls import drawing_for
 from irgraph.graph import as_graph
 from irgraph.ir import set_display_hook
@@ -240,7 +240,10 @@ def _place_problem(name: str, usual: str) -> str | None:
     if folder and os.path.exists(folder) and not os.path.isdir(folder):
         return f"{folder!r} is a file, not a directory; save it elsewhere"
     if folder and not os.path.isdir(folder):
-        return f"there is no directory {folder!r}; create it first, or save it elsewhere"
+        home = unexpanded_home(name)
+        return (home or "").rstrip(".") or (
+            f"there is no directory {folder!r}; create it first, or save it elsewhere"
+        )
     every = {suffix for suffixes in SUFFIXES.values() for suffix in suffixes}
     if base.lower() in every:
         return (

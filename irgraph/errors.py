@@ -65,6 +65,34 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return suggestion_text(closest_keys(word, candidates))
 
 
+def unexpanded_home(path: Any) -> str | None:
+    """What to say of ``path`` when it starts with ``~`` meaning a home directory
+    (``~/runs``), which Python, unlike a shell, does not expand: the path names a folder
+    ``~`` in the current directory instead; ``None`` for any other path, and when such a
+    folder is there (made on purpose, or by an earlier run, whose files it holds).
+
+    >>> print(unexpanded_home("~/runs/view.html"))  # doctest: +NORMALIZE_WHITESPACE
+    '~/runs/view.html' starts with '~', which Python does not expand to a home directory
+    (it names a folder '~' in the current directory); write
+    os.path.expanduser('~/runs/view.html').
+    >>> unexpanded_home("runs/view.html") is None
+    True
+    """
+    import os
+
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if not isinstance(text, str) or not text.startswith("~") or os.path.expanduser(text) == text:
+        return None
+    first = text.replace(os.sep, "/").split("/")[0]
+    if os.path.exists(first):
+        return None
+    return (
+        f"{text!r} starts with {first!r}, which Python does not expand to a home directory "
+        f"(it names a folder {first!r} in the current directory); write "
+        f"os.path.expanduser({text!r})."
+    )
+
+
 def suggestion_text(found: Sequence[str]) -> str:
     """`` Did you mean 'a' or 'b'?`` for the keys ``found``, or nothing when there are none."""
     return f" Did you mean {' or '.join(repr(s) for s in found)}?" if found else ""
@@ -116,39 +144,117 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def keyword_options(fn: F) -> F:
-    """Make ``fn`` refuse a misspelled keyword with :func:`unknown_option`'s "did you mean"
-    instead of Python's bare ``TypeError`` (an ``__init__`` is named by its class)."""
-    known = keyword_names(fn)
-    if known is None:
+    """Make ``fn`` refuse a misspelled keyword with :func:`unknown_option`'s "did you mean",
+    and more positional arguments than it takes with the keywords to give them by
+    (:func:`too_many`), instead of Python's bare ``TypeError`` (an ``__init__`` is named by
+    its class). A function taking ``**options`` has only its positional arguments counted."""
+    params = list(inspect.signature(fn).parameters.values())
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
         return fn
-    names = frozenset(known)
+    known = keyword_names(fn)
+    names = frozenset(known) if known is not None else None
+    positional = [p.name for p in params if p.kind in _POSITIONAL]
+    most = len(positional)
     owner, _, method = fn.__qualname__.rpartition(".")
     where = f"{owner}()" if method == "__init__" else f"{fn.__qualname__}()"
     # The options a message lists: not a required positional parameter (a graph, a node).
     required = {
         p.name
-        for p in inspect.signature(fn).parameters.values()
+        for p in params
         if p.default is inspect.Parameter.empty and p.kind is not inspect.Parameter.KEYWORD_ONLY
     }
-    options = [name for name in known if name not in required] or known
+    every = known if known is not None else [p.name for p in params if p.kind in _NAMED]
+    options = [name for name in every if name not in required] or every
+
+    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if len(args) > most:
+            raise too_many(where, args, positional, options)
+        if names is not None and not names.issuperset(kwargs):
+            _refuse(set(kwargs) - names, options, where)
 
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
         async def checked_async(*args: Any, **kwargs: Any) -> Any:
-            if not names.issuperset(kwargs):
-                _refuse(set(kwargs) - names, options, where)
+            check(args, kwargs)
             return await fn(*args, **kwargs)
 
         return checked_async  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        if not names.issuperset(kwargs):
-            _refuse(set(kwargs) - names, options, where)
+        check(args, kwargs)
         return fn(*args, **kwargs)
 
     return checked  # type: ignore[return-value]
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def too_many(
+    where: str,
+    args: tuple[Any, ...],
+    positional: Sequence[str],
+    options: Sequence[str],
+) -> IrgraphError:
+    """The error for ``where`` given ``args``, more than its ``positional`` parameters: what it
+    takes by position, and the call with the rest given by the keyword each looks meant for
+    (``run(pipeline, {'topic': 'owls'})``: ``state=``), else the keywords it takes.
+
+    >>> error = too_many("run()", ("p", {"a": 1}), ["pipeline"], ["state"])
+    >>> print(error)  # doctest: +NORMALIZE_WHITESPACE
+    run() got 2 positional arguments ('p', {'a': 1}), but takes only pipeline by position;
+    give the others by name: run(pipeline, state={'a': 1}).
+    """
+    shown_args, names = args, list(positional)
+    if names[:1] == ["self"]:  # a method: the instance is no argument the user wrote
+        shown_args, names = args[1:], names[1:]
+    keywords = [option for option in options if option not in names]
+    extra = args[len(positional) :]
+    guesses = [_meant_option(value, keywords) for value in extra]
+    shown = ", ".join(_short(value) for value in shown_args)
+    count = f"{len(shown_args)} positional argument{'' if len(shown_args) == 1 else 's'}"
+    takes = f"only {' and '.join(names)} by position" if names else "no positional argument"
+    call = where.removesuffix("()")
+    if all(guesses) and len(set(guesses)) == len(guesses):
+        given = [f"{word}={_short(value)}" for word, value in zip(guesses, extra, strict=True)]
+        fix = f"{call}({', '.join([*names, *given])})"
+    else:
+        fix = f"{call}({', '.join([*names, *(f'{word}=...' for word in keywords[:3])])})"
+        fix += f" (its options: {', '.join(keywords)})" if len(keywords) > 3 else ""
+    return IrgraphError(
+        f"{where} got {count} ({shown}), but takes {takes}; give the others by name: {fix}."
+    )
+
+
+def _meant_option(value: Any, options: Sequence[str]) -> str | None:
+    """The keyword ``value`` given by position looks meant for, among ``options``: a state
+    for ``state=``, a provider for ``provider=``, keys for ``inputs=``, a backend's name for
+    ``backend=``; ``None`` when none fits."""
+    if isinstance(value, Mapping):
+        meant = "state"
+    elif callable(getattr(value, "complete", None)):
+        meant = "provider"
+    elif isinstance(value, (set, frozenset, list, tuple)) and all(
+        isinstance(k, str) for k in value
+    ):
+        meant = "inputs"
+    elif isinstance(value, str):
+        meant = "backend"
+    else:
+        return None
+    return meant if meant in options else None
+
+
+def _short(value: Any) -> str:
+    """``value`` as a call shows it, cut to stay readable (an object whose ``repr`` shows its
+    memory address, as its type: ``<FakeProvider>``)."""
+    text = repr(value)
+    if " at 0x" in text:
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @attrs.frozen

@@ -74,12 +74,14 @@ def not_a_graph_error(value: Any) -> PipelineError:
                 f"The {type(value).__name__} of {len(value)} nodes given has no attributes, "
                 "neither the graph ('tree', which holds the pipeline) nor its nodes: it looks "
                 "made by a networkx function that returns a new graph (nx.transitive_reduction, "
-                "nx.DiGraph(G.edges), ...), which keeps the nodes and edges of the graph "
-                "to_graph made but drops the attributes to_graph put on them.",
+                "nx.DiGraph(G.edges), ...), or read back from a file of edges only (an edge "
+                "list, an adjacency list), either of which keeps the nodes and edges of the "
+                "graph to_graph made but drops the attributes to_graph put on them.",
                 hint="Pass the graph to_graph made, or copy the attributes back onto the new "
                 "graph H first: H.graph.update(G.graph); H.add_nodes_from(G.nodes(data=True)); "
                 "H.add_edges_from((u, v, G.edges[u, v]) for u, v in H.edges). (A view, such as "
-                "G.subgraph(nodes) or G.edge_subgraph(edges), keeps them.)",
+                "G.subgraph(nodes) or G.edge_subgraph(edges), keeps them.) To save the graph, "
+                "save it whole: json.dumps(nx.node_link_data(G)).",
             )
         return PipelineError(
             f"The {type(value).__name__} of {len(value)} nodes given has no 'tree' graph "

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError, Problem, a_or_an
-from irgraph.ir.values import canonical, respells, same_value
+from irgraph.ir.values import canonical, loosely_spells, respells, same_value
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -148,9 +148,19 @@ def _unmatched_problem(node: str, key: str, value: Any, cases: list[Any]) -> lis
             "has no otherwise: the run would fail there.",
             node=node,
             key=key,
-            hint=f"Give '{key}' one of the values its branches take, {_fix(value)}",
+            hint=f"Give '{key}' {_closest(value, values)}, {_fix(value)}",
         )
     ]
+
+
+def _closest(value: Any, values: list[Any]) -> str:
+    """What to give a route's key in place of ``value``: the case's value it spells loosely
+    (``"bug"`` for ``"Bug"``), else one of ``values``."""
+    near = [other for other in values if loosely_spells(value, other)]
+    if near:
+        given = canonical(value)
+        return f"the value {canonical(near[0])} ({given} differs in case, spaces or punctuation)"
+    return "one of the values its branches take"
 
 
 def _fix(value: Any) -> str:

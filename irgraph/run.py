@@ -139,6 +139,7 @@ def _nothing_ran(pipeline: Any, *, state: Mapping[str, Any] | None = None, **_: 
     return nothing_ran(state, graph)
 
 
+@checks.keyword_options
 @keeps_partial(_nothing_ran)
 async def arun(
     pipeline: Any,
@@ -165,6 +166,7 @@ async def arun(
         return done(_returned(runnable, result))
 
 
+@checks.keyword_options
 def run(
     pipeline: Any,
     *,

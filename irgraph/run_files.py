@@ -9,7 +9,7 @@ import os
 import unicodedata
 from collections.abc import Callable, Mapping
 
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, unexpanded_home
 from irgraph.run_status import clean, shorten
 
 __all__ = ["save_as", "xml_text", "xml_attr", "middle", "one_line", "text_width", "fitted"]
@@ -90,10 +90,10 @@ def save_as(
         )
     folder = os.path.dirname(os.fspath(path))
     if folder and not os.path.isdir(folder):
-        raise IrgraphError(
-            f"Cannot save the run's {what} as {os.fspath(path)!r}: there is no directory "
-            f"{folder!r}; create it first (os.makedirs) or save it elsewhere."
+        why = unexpanded_home(path) or (
+            f"there is no directory {folder!r}; create it first (os.makedirs) or save it elsewhere."
         )
+        raise IrgraphError(f"Cannot save the run's {what} as {os.fspath(path)!r}: {why}")
     text = kinds[suffix]()  # made before the file is opened: a failure leaves no empty file
     with open(path, "w", encoding="utf-8") as out:
         out.write(text)

@@ -518,6 +518,33 @@ def test_a_misspelt_method_suggests_the_real_one():
         Loop("l").max_iteration(3)
 
 
+@pytest.mark.parametrize(
+    ("call", "told"),
+    [
+        (
+            lambda: Transform("count", len).output({"type": "integer"}),
+            "Transform 'count' has no method 'output'. Agent has .output(), a Transform does "
+            "not: a transform's return value is stored as it is. The methods of a Transform: "
+            "engine, reads, timeout, writes.",
+        ),
+        (
+            lambda: Route("triage").step(Agent("fix")),
+            "Route 'triage' has no method 'step'. Loop, MapOver and Pipeline have .step(), a "
+            "Route does not: a route's branches are given by .when(value, step) and "
+            ".otherwise(step).",
+        ),
+        (lambda: Agent("a").reads("x"), "Transform has .reads(), an Agent does not: an agent"),
+        (lambda: Agent("a").frobnicate(), "Agent 'a' has no method 'frobnicate'. The methods"),
+    ],
+)
+def test_a_method_of_another_kind_of_builder_names_the_builder_and_which_kind_has_it(call, told):
+    """``Transform("count", len).output(...)`` was "Transform has no method 'output'.": no
+    node named, nothing on which builder has the method, or what this one takes."""
+    with pytest.raises(AttributeError) as refused:
+        call()
+    assert told in str(refused.value)
+
+
 # an agent's IR node, built slot by slot, is the one its class builds ----------------------
 
 _AGENT_CALLS = {

@@ -1,92 +1,114 @@
-"""irgraph batch resumes results whose input lines moved: a line inserted, deleted or moved
-above them runs only what is new (each kept result stands for one line)."""
+"""``irgraph batch`` resumed after lines were inserted into or removed from the inputs above
+others: a result was kept only for the line at its own index, so one line added at the top
+ran (and paid for) every item again, though each result was still in the file under its
+old index. A moved line now gets the kept result of its content, written under its new
+index; a line given twice still runs its second copy."""
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
-from irgraph.cli_batch import line_key
-from tests.support.modules import importable
-from tests.test_cli_batch import MODULE, PIPELINES, call, calls, results, write_inputs
+from tests.support.batch_dir import batch_dir, batch_in
+
+MODULE = "irgraph_cli_batch_moved_pipelines"
+PIPELINES = """
+from irgraph import Agent, Transform
+
+calls = []
+
+
+def count(topic):
+    calls.append(topic)
+    if topic == "boom":
+        raise ValueError("planted failure")
+    return topic.upper()
+
+
+pipeline = Transform("count", count).reads("topic").writes("loud") >> Agent("w").instruct(
+    "Write about {loud}."
+).writes("text")
+"""
+TARGET = f"{MODULE}:pipeline"
 
 
 @pytest.fixture
 def here(tmp_path, monkeypatch):
-    """A temporary current directory holding the pipelines module, imported afresh."""
-    importable(tmp_path, monkeypatch, MODULE, PIPELINES)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return batch_dir(tmp_path, monkeypatch, MODULE, PIPELINES, ["owls", "bats", "moths"])
 
 
-def run_twice(folder, first: list[str], second: list[str], capsys) -> tuple[list[str], str]:
-    """Run the batch over ``first``, then over ``second`` into the same results file; the
-    topics the second run ran, and what it said on standard error."""
-    write_inputs(folder / "in.jsonl", first)
-    assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0
-    capsys.readouterr()
-    before = len(calls())
-    lines = write_inputs(folder / "in.jsonl", second)
-    code, text = call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")
-    assert code == 0, capsys.readouterr().err
-    found = results(folder / "out.jsonl")  # one line per index, each a result line
-    assert sorted(found) == list(range(len(second)))
-    for index, topic in enumerate(second):
-        assert found[index]["key"] == line_key(lines[index])
-        assert found[index]["state"]["topic"] == topic
-        assert found[index]["state"]["loud"] == topic.upper()
-    return calls()[before:], capsys.readouterr().err + text
+def inputs(here: Path, topics: list[str]) -> None:
+    (here / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in topics))
 
 
-def test_a_line_deleted_in_the_middle_runs_nothing_again(here, capsys):
-    ran, said = run_twice(here, ["owls", "bats", "cats", "rats"], ["owls", "cats", "rats"], capsys)
-    assert ran == []
-    assert "2 results were resumed from another line of the results file" in said
-    assert "past the end" not in said  # the moved results are not left behind at 3
-    assert "0 done, 0 failed, 3 resumed" in said
+def ran() -> list[str]:
+    """The topics whose items ran since the last call."""
+    calls: list[str] = sys.modules[MODULE].calls
+    done, calls[:] = list(calls), []
+    return done
 
 
-def test_a_line_inserted_in_the_middle_runs_only_itself(here, capsys):
-    ran, said = run_twice(here, ["owls", "bats", "cats"], ["owls", "newts", "bats", "cats"], capsys)
-    assert ran == ["newts"]
-    assert "1 done, 0 failed, 3 resumed" in said
+def by_index(path: Path) -> dict[int, str]:
+    """The topic of each index's last completed result line."""
+    lines = map(json.loads, path.open())
+    return {r["index"]: r["state"]["topic"] for r in lines if "state" in r}
 
 
-def test_reordered_lines_resume_where_they_now_are(here, capsys):
-    ran, _ = run_twice(here, ["owls", "bats", "cats"], ["cats", "owls", "bats"], capsys)
-    assert ran == []
+def test_a_line_inserted_above_the_others_runs_alone(here):
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    inputs(here, ["newts", "owls", "bats", "moths"])
+    code, text = batch_in(TARGET, "-o", "out.jsonl")
+    assert code == 0 and ran() == ["newts"]
+    assert "1 done, 0 failed, 3 resumed" in text
+    assert by_index(here / "out.jsonl") == {0: "newts", 1: "owls", 2: "bats", 3: "moths"}
+    lines = (here / "out.jsonl").read_text().splitlines()
+    assert len(lines) == 4  # each index once: the old lines were replaced
+    assert all(next(iter(json.loads(line))) == "index" for line in lines)
 
 
-def test_a_result_stands_for_one_line_only_so_a_second_copy_runs(here, capsys):
-    ran, said = run_twice(here, ["bats", "owls"], ["owls", "owls", "owls"], capsys)
-    assert ran == ["owls", "owls"]  # one kept result of "owls": two copies run
-    assert "2 done, 0 failed, 1 resumed" in said
+def test_lines_removed_or_reordered_run_nothing_again(here, capsys):
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    inputs(here, ["moths", "bats"])
+    code, text = batch_in(TARGET, "-o", "out.jsonl")
+    assert code == 0 and ran() == [] and "0 done, 0 failed, 2 resumed" in text
+    assert by_index(here / "out.jsonl")[0] == "moths" and by_index(here / "out.jsonl")[1] == "bats"
+    assert "past the end" not in capsys.readouterr().err  # moths's old result was used
 
 
-def test_a_moved_result_keeps_the_state_it_was_written_with(here, capsys):
-    write_inputs(here / "in.jsonl", ["owls", "bats"])
-    assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0
-    first = results(here / "out.jsonl")
-    write_inputs(here / "in.jsonl", ["bats"])
-    assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0
-    (line,) = (here / "out.jsonl").read_text().splitlines()
-    assert json.loads(line) == {**first[1], "index": 0}
-    assert line.startswith('{"index": 0, ')
+def test_a_line_given_twice_runs_its_second_copy(here):
+    """Each kept result stands for one line: a line repeated to sample a model twice gets a
+    second run, not the first run's answer twice."""
+    inputs(here, ["owls"])
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["owls"]
+    inputs(here, ["bats", "owls", "owls"])
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0
+    assert sorted(ran()) == ["bats", "owls"]  # one owls resumed, moved; the other ran
+    assert by_index(here / "out.jsonl") == {0: "bats", 1: "owls", 2: "owls"}
 
 
-def test_a_batch_stopped_by_fail_fast_loses_no_moved_result(here, capsys):
-    write_inputs(here / "in.jsonl", ["owls", "bats", "cats"])
-    assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0
-    write_inputs(here / "in.jsonl", ["boom", "owls", "bats", "cats"])
-    code, _ = call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl", "--fail-fast")
-    assert code == 1
-    before = len(calls())
-    write_inputs(here / "in.jsonl", ["owls", "bats", "cats"])
-    assert call(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl")[0] == 0, capsys.readouterr()
-    assert calls()[before:] == []  # each kept where it was or where it moved, none lost
-    assert [r["state"]["topic"] for _, r in sorted(results(here / "out.jsonl").items())] == [
-        "owls",
-        "bats",
-        "cats",
-    ]
+def test_standard_input_resumes_in_place_only(here, monkeypatch):
+    import io
+
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    text = "".join(json.dumps({"topic": t}) + "\n" for t in ["newts", "owls"])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    from irgraph.cli import main
+
+    assert main(["batch", TARGET, "-", "-o", "out.jsonl"], out=io.StringIO()) == 0
+    assert ran() == ["newts", "owls"]  # read once: no looking ahead for moved lines
+
+
+def test_a_batch_stopped_at_a_failure_loses_no_moved_result(here):
+    """The moved lines' results are written under their new indices before any item runs:
+    a new first line that fails with --fail-fast replaces the old first line's result, which
+    a later line still needed."""
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    inputs(here, ["boom", "owls", "bats", "moths"])
+    assert batch_in(TARGET, "-o", "out.jsonl", "--fail-fast", "--max-items", "1")[0] == 1
+    assert ran() == ["boom"]
+    inputs(here, ["newts", "owls", "bats", "moths"])
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["newts"]
+    assert by_index(here / "out.jsonl") == {0: "newts", 1: "owls", 2: "bats", 3: "moths"}

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from irgraph import Agent
 from irgraph.cli import CliError, load_saved, load_target, main
+from irgraph.ir import to_json
 
 PIPELINE = (
     "from irgraph import Agent, Pipeline\n"
@@ -254,6 +256,40 @@ def test_only_a_close_module_that_defines_the_pipeline_asked_for_is_offered(fold
                    "from irgraph.demo import research_pipeline as report\n"):  # fmt: skip
         (folder / "cli_near_ones.py").write_text(source)
         assert "Did you mean cli_near_ones:report?" in error_of(capsys, *argv), source
+
+
+@pytest.mark.parametrize(
+    ("argv", "close"),
+    [
+        (["check", "cli_pipe.py:p"], "Did you mean 'cli_pipes.py:p'?"),
+        (["check", "cli_pipe.py"], "Did you mean 'cli_pipes.py'?"),
+        (["check", "cli_pipes.PY:p"], "Did you mean 'cli_pipes.py:p'?"),
+        (["check", "sub/cli_pipe.py:p"], "Did you mean 'sub/cli_pipes.py:p'?"),
+        (["run", "saved_pipline.json"], "Did you mean 'saved_pipeline.json'?"),
+        (["run", "saved_pipeline.jsn"], "Did you mean 'saved_pipeline.json'?"),
+        (["batch", "cli_pipes.py:p", "topcs.jsonl", "-o", "out.jsonl"], "'topics.jsonl'?"),
+        (["check", "cli_zzqqxx.py:p"], None),  # nothing close: nothing offered
+        (["run", "other.json"], None),  # a .json file of another name is not close
+        (["check", "nowhere/cli_pipes.py:p"], None),  # no such folder to look in
+    ],
+)
+def test_a_misspelt_file_name_is_told_with_the_closest_file_beside_it(folder, capsys, argv, close):
+    """A misspelt module name was told the closest module (Did you mean cli_pipes:p?), but a
+    misspelt file name, of a target, a saved pipeline or the inputs, only that it was not
+    there: the file beside it with the name meant was not offered."""
+    (folder / "sub").mkdir()
+    for place in (folder, folder / "sub"):
+        (place / "cli_pipes.py").write_text(PIPELINE)
+        (place / "cli_mixer.py").write_text(PIPELINE)
+    (folder / "saved_pipeline.json").write_text(to_json(Agent("w").instruct("{topic}").to_ir()))
+    (folder / "topics.jsonl").write_text('{"topic": "owls"}\n')
+    (folder / "types.jsonl").write_text('{"topic": "owls"}\n')  # shares letters, not close
+    err = error_of(capsys, *argv)
+    if close is None:
+        assert "Did you mean" not in err
+    else:
+        assert err.rstrip().endswith(close), err
+        assert err.count("Did you mean") == 1 and " or " not in err.partition("Did you")[2]
 
 
 def test_the_closest_module_is_looked_for_in_the_directory_current_now(folder, capsys, monkeypatch):

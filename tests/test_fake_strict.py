@@ -290,3 +290,17 @@ def test_raising_takes_an_exception():
     with pytest.raises(RunError) as failed:
         run(Agent("w"), provider=raising(ConnectionError))
     assert isinstance(failed.value.__cause__, ConnectionError)
+
+
+@pytest.mark.parametrize(
+    "answers", [{"classify": '"bug"'}, {"check": ['"rejected"', '"approved"']}]
+)
+def test_answers_given_as_the_first_argument_are_told_to_go_in_responses(answers):
+    """FakeProvider({'classify': '"bug"'}), answers by position as a mock model takes them,
+    was told that the latency for 'classify' must be a number of seconds."""
+    with pytest.raises(PipelineError) as refused:
+        FakeProvider(answers)
+    told = str(refused.value)
+    assert "FakeProvider's first argument is its latency, but it got answers" in told
+    assert f"FakeProvider(responses={answers!r})" in told
+    assert FakeProvider(responses=answers) is not None

@@ -295,3 +295,23 @@ def test_a_new_graph_networkx_made_without_the_attributes_is_told_so(new_graph, 
     H.add_nodes_from(G.nodes(data=True))
     H.add_edges_from((u, v, G.edges[u, v]) for u, v in H.edges)
     assert to_graph(from_graph(H)).nodes(data=True) == G.nodes(data=True)
+
+
+@pytest.mark.parametrize(
+    ("write", "read"),
+    [
+        (nx.write_edgelist, lambda path: nx.read_edgelist(path, create_using=nx.DiGraph)),
+        (nx.write_adjlist, lambda path: nx.read_adjlist(path, create_using=nx.DiGraph)),
+    ],
+    ids=["edgelist", "adjlist"],
+)
+def test_a_graph_read_back_from_a_file_of_edges_is_told_so(tmp_path, write, read):
+    """A graph saved as an edge list and read back was told only that a networkx function
+    made it anew, which the user had not called, and not how to save it whole."""
+    path = tmp_path / "pipeline.txt"
+    write(to_graph(PIPELINE), path)
+    with pytest.raises(PipelineError) as refused:
+        from_graph(read(path))
+    message = str(refused.value)
+    assert "read back from a file of edges only (an edge list, an adjacency list)" in message
+    assert "save it whole: json.dumps(nx.node_link_data(G))" in message

@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from irgraph import Agent, IrgraphError, arun, compile, run, run_many
+from irgraph import Agent, IrgraphError, arun, compile, run, run_many, to_graph, validate
 from irgraph.testing import FakeProvider
 
 AGENT = Agent("a").instruct("Say hi.")
@@ -55,3 +55,59 @@ def test_a_misspelt_keyword_of_compile_is_told_as_compile_s(typo: str, meant: st
     assert f"Did you mean {meant!r}?" in told
     # the other keywords still make the backend
     assert compile(AGENT, max_concurrency=2).runnable.run().state == {}
+
+
+@pytest.mark.parametrize(
+    ("call", "told"),
+    [
+        (
+            lambda: run(AGENT, {"topic": "owls"}),
+            "run() got 2 positional arguments (Agent('a'), {'topic': 'owls'}), but takes only "
+            "pipeline by position; give the others by name: run(pipeline, state={'topic': "
+            "'owls'}).",
+        ),
+        (
+            lambda: run(AGENT, FakeProvider()),
+            "give the others by name: run(pipeline, provider=<FakeProvider>).",
+        ),
+        (
+            lambda: asyncio.run(arun(AGENT, {"topic": "owls"})),
+            "arun() got 2 positional arguments",
+        ),
+        (
+            lambda: list(run_many(AGENT, [{}], "asyncio")),
+            "but takes only pipeline and states by position; give the others by name: "
+            "run_many(pipeline, states, backend='asyncio').",
+        ),
+        (
+            lambda: to_graph(AGENT, {"topic"}),
+            "to_graph(pipeline_or_ir, inputs={'topic'}).",
+        ),
+        (
+            lambda: compile(AGENT, "asyncio", 3),
+            "but takes only ir and backend by position; give the others by name: compile(ir, "
+            "backend, inputs=..., allow=...).",
+        ),
+        (lambda: validate(to_graph(AGENT), True), "validate(G, inputs=..., allow_unbound=...)."),
+    ],
+)
+def test_an_option_given_by_position_is_told_with_the_keyword_to_give_it_by(call, told):
+    """run(pipeline, {'topic': 'owls'}), the state given by position as other runners take it,
+    was Python's bare TypeError "run() takes 1 positional argument but 2 were given", naming
+    neither what the argument is for nor the keyword that gives it."""
+    with pytest.raises(IrgraphError) as refused:
+        call()
+    assert told in str(refused.value)
+
+
+def test_a_state_given_by_position_to_ask_is_told_naming_the_builder() -> None:
+    """Builders' own methods refuse a miscounted call naming the builder, but ask() and
+    ask_async(), of the mixin they come from, were Python's bare TypeError."""
+    agent = Agent("poet").instruct("Write about {topic}.")
+    with pytest.raises(IrgraphError, match=r"'poet'\.ask\(\) got 2 arguments \('hi', \{'topic"):
+        agent.ask("hi", {"topic": "owls"})
+    with pytest.raises(IrgraphError, match=r"'poet'\.ask_async\(\) got 2 arguments"):
+        asyncio.run(agent.ask_async("hi", {"topic": "owls"}))
+    assert agent.ask(state={"topic": "owls"}, provider=FakeProvider()) == (
+        "<poet: Write about owls.>"
+    )

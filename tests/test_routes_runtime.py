@@ -330,3 +330,30 @@ def test_a_routes_branches_are_not_parallel_work_for_compile_warnings():
     pipeline = classify >> triage()
     assert compile(pipeline, backend="asyncio").warnings == []
     assert capability_warnings(to_graph(pipeline), "serial", EngineCapabilities()) == []
+
+
+def test_a_free_text_answer_that_misses_a_branch_by_its_case_or_full_stop_is_told_so():
+    """A classifier without an enum answered "Bug." for .when("bug", ...): the run failed
+    saying only to add .when('Bug.', step), which would never have matched the next answer."""
+    triage = Agent("classify").instruct("Classify {ticket}.").writes("category") >> Route(
+        "triage"
+    ).on("category").when("bug", Agent("fix").instruct("Fix.")).when(
+        "feature", Agent("spec").instruct("Spec.")
+    )
+    with pytest.raises(RunError) as failed:
+        run(triage, provider=FakeProvider(responses={"classify": "Bug."}), state={"ticket": "x"})
+    told = str(failed.value)
+    assert '"Bug." is the branch for "bug" written another way (case, spaces' in told
+    assert "give the agent that writes 'category' .output({'enum': [...]})" in told
+    with pytest.raises(RunError) as failed:
+        run(triage, provider=FakeProvider(responses={"classify": "bugs"}), state={"ticket": "x"})
+    assert "written another way" not in str(failed.value)  # another word, not a respelling
+
+
+def test_an_initial_value_that_misses_a_branch_by_its_case_names_the_branch_s_value():
+    from irgraph import PipelineError
+
+    route = Route("triage").on("category").when("bug", Agent("fix").instruct("Fix."))
+    with pytest.raises(PipelineError) as refused:
+        run(route, provider=FakeProvider(), state={"category": "Bug"})
+    assert 'Give \'category\' the value "bug" ("Bug" differs in case' in str(refused.value)

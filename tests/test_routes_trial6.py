@@ -5,7 +5,9 @@ satisfies passed; a second ``.on()`` replaced the first; ``.when(nan)`` named no
 from __future__ import annotations
 
 import math
+import re
 import warnings
+from typing import Any, Literal
 
 import pytest
 
@@ -48,11 +50,11 @@ def test_a_property_named_like_a_keyword_is_no_misspelling():
 def refused_both_ways(schema: dict, said: str) -> None:
     """``schema`` fails every reply: ``.output()`` refuses it, naming the agent, and so does
     ``validate`` for IR built without the builder, before any call is paid for."""
-    with pytest.raises(PipelineError, match=said) as caught:
+    with pytest.raises(PipelineError, match=re.escape(said)) as caught:
         Agent("c").instruct("Classify.").output(schema)
     assert caught.value.node == "c" and "the run would fail at this agent" in str(caught.value)
     G = to_graph(AgentNode("c", "Classify.", writes="k", output=schema))
-    with pytest.raises(PipelineError, match=said) as caught:
+    with pytest.raises(PipelineError, match=re.escape(said)) as caught:
         validate(G)
     assert caught.value.node == "c"
 
@@ -135,6 +137,56 @@ def test_a_pydantic_field_whose_bounds_cross_is_refused():
         Agent("c").instruct("Score.").output(Verdict).writes("k")
 
 
+@pytest.mark.parametrize(
+    ("field", "said"),
+    [
+        ({"gt": 5, "lt": 5}, "an integer above 5 (exclusiveMinimum) and below 5"),
+        ({"ge": 5, "lt": 5}, "an integer at least 5 (minimum) and below 5 (exclusiveMaximum)"),
+        ({"gt": 1, "lt": 2}, "an integer above 1 (exclusiveMinimum) and below 2"),
+        (
+            {"type": "integer", "minimum": 1.2, "maximum": 1.8},  # pydantic takes no int bound
+            "an integer at least 1.2 (minimum) and at most 1.8 (maximum)",
+        ),
+        ({"ge": 1, "le": 4, "multiple_of": 5}, "a multiple of 5 at least 1 (minimum)"),
+    ],
+)
+def test_bounds_that_shut_out_every_value_of_the_type_are_told(field, said):
+    """Only bounds that cross (minimum 5, maximum 1) were told: a pydantic Field(gt=5, lt=5),
+    or an integer between 1 and 2 exclusive, passed without a word, and every reply failed the
+    schema at run time (FakeProvider said so, at the run: no integer lies between them)."""
+    import pydantic
+
+    if "type" in field:  # a property a reply may leave out: a warning
+        schema: Any = {"type": "object", "properties": {"score": field}}
+        with pytest.warns(UserWarning, match=re.escape(f"/properties/score asks for {said}")):
+            agent = Agent("c").instruct("Score.").output(schema).writes("k")
+        assert any("which none is, so no reply can match" in w for w in validate(to_graph(agent)))
+        return
+    # the model's field is required: every reply would fail, refused before any call
+    schema = pydantic.create_model("Verdict", score=(int, pydantic.Field(**field)))
+    with pytest.raises(PipelineError, match=re.escape(f"/properties/score asks for {said}")) as e:
+        Agent("c").instruct("Score.").output(schema).writes("k")
+    assert "every reply fails the schema" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "integer", "exclusiveMinimum": 1, "maximum": 2},  # 2
+        {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 1.001},
+        {"type": "number", "minimum": 5, "maximum": 5},  # 5
+        {"type": "number", "minimum": 0.1, "maximum": 0.3, "multipleOf": 0.2},  # 0.2
+        {"type": "integer", "minimum": 1, "maximum": 9, "multipleOf": 1.5},  # 3, beyond it
+        {"exclusiveMinimum": 5, "exclusiveMaximum": 5},  # any string
+        {"type": ["integer", "string"], "exclusiveMinimum": 5, "exclusiveMaximum": 5},
+    ],
+)
+def test_bounds_some_value_is_within_are_not_warned_of(schema):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Agent("c").instruct("Score.").output(schema).writes("k")
+
+
 def test_a_second_on_is_refused_rather_than_replacing_the_first():
     with pytest.raises(PipelineError, match=r"Route 't' already compares 'a'") as caught:
         Route("t").on("a").on("b")
@@ -190,3 +242,80 @@ def test_parallel_writers_of_a_routes_key_both_count_for_its_value_check():
         validate(to_graph((classify | other.writes("category")) >> route, inputs={"ticket"}))
     assert len(caught.value.problems) == 1
     assert "both write 'category'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "fix"),
+    [
+        ("string", ".output({'type': 'string'})"),
+        (int, "Write int as its JSON Schema: .output({'type': 'integer'})"),
+        (list[str], ".output({'items': {'type': 'string'}, 'type': 'array'})"),
+        (Literal["bug", "feature"], ".output({'enum': ['bug', 'feature'], 'type': 'string'})"),
+        (None, "E.g. .output({'type': 'string', 'enum': ['bug', 'feature']})"),
+    ],
+)
+def test_a_type_given_for_a_schema_is_told_as_the_schema_to_write(given, fix):
+    """``.output(list[str])``, ``.output(int)`` or ``.output("string")``, as other frameworks
+    take an output type, were told only that a schema dict or model class was wanted, with an
+    enum of strings for an example whatever the type."""
+    with pytest.raises(PipelineError, match="must be a JSON Schema dict or a pydantic") as refused:
+        Agent("c").output(given)
+    assert fix in str(refused.value)
+
+
+def test_a_pydantic_instance_given_for_a_schema_is_told_to_pass_its_class():
+    import pydantic
+
+    class Verdict(pydantic.BaseModel):
+        kind: str
+
+    with pytest.raises(PipelineError, match=r"Pass the model class, not an instance of it: "):
+        Agent("c").output(Verdict(kind="bug"))
+    assert Agent("c").output(Verdict).to_ir().output["required"] == ["kind"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "said"),
+    [
+        (
+            {
+                "type": "object",
+                "properties": {"k": {"type": "string", "enum": [1]}},
+                "required": ["k"],
+            },
+            "at the top level requires 'k', whose schema allows no value at all",
+        ),
+        (
+            {"type": "array", "items": {"enum": []}, "minItems": 2},
+            "asks for at least 2 items (minItems), whose schema allows no value at all",
+        ),
+    ],
+)
+def test_a_part_a_reply_must_hold_that_allows_no_value_is_refused(schema, said):
+    """A schema allowing no value was told only at the top level: a required property or
+    the items of a non-empty array allowing none passed, and every reply failed at run time."""
+    refused_both_ways(schema, said)
+
+
+def test_such_a_part_of_a_part_a_reply_may_leave_out_is_warned_of():
+    inner = {"type": "object", "properties": {"k": {"enum": []}}, "required": ["k"]}
+    with pytest.warns(UserWarning, match="requires 'k', whose schema allows no value at all"):
+        agent = (
+            Agent("c")
+            .instruct("Extract.")
+            .output({"type": "object", "properties": {"meta": inner}})
+        )
+    assert any("no reply can match that part" in w for w in validate(to_graph(agent.writes("k"))))
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"k": {"type": "string", "enum": [1]}}},  # optional
+        {"type": "array", "items": {"enum": []}},  # may be empty
+    ],
+)
+def test_a_part_a_reply_may_leave_out_is_not_warned_of_as_matching_nothing(schema):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Agent("c").instruct("Extract.").output(schema).writes("k")

@@ -27,7 +27,7 @@ from typing import Any
 
 from irgraph.errors import PipelineError
 from irgraph.ir.output_replies import QUOTE_CHARS, OutputError, cut, feedback
-from irgraph.ir.schema_checks import check_refs, check_valid, model_schema
+from irgraph.ir.schema_checks import check_refs, check_valid, model_schema, not_a_schema_hint
 from irgraph.ir.schema_validator import answer_validator
 from irgraph.ir.values import JsonObject, canonical, json_problem, same_value
 
@@ -119,7 +119,7 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
             f"The output schema of '{node}' must be a JSON Schema dict or a pydantic model "
             f"class (got {schema!r} of type {type(schema).__name__}).",
             node=node,
-            hint="E.g. .output({'type': 'string', 'enum': ['bug', 'feature']}).",
+            hint=not_a_schema_hint(schema),
         )
     problem = json_problem(dict(schema))
     if problem is not None:

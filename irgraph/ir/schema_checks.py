@@ -171,3 +171,41 @@ def model_schema(model: type[Any], *, node: str) -> Any:
             "to .output(...).",
             got=model,
         ) from exc
+
+
+#: JSON Schema's type names, which .output() given as a string means as {"type": name}.
+_TYPE_NAMES = ("string", "number", "integer", "boolean", "object", "array", "null")
+
+
+def not_a_schema_hint(given: Any) -> str:
+    """How to write what ``.output()`` got instead of a schema: the class of a pydantic model
+    given as an instance, a type name as ``{"type": name}``, a Python type (``list[str]``,
+    ``int``, a ``Literal``) as the JSON Schema pydantic makes of it; else an example.
+
+    >>> not_a_schema_hint("string")
+    "Write the type as a schema: .output({'type': 'string'})."
+    >>> not_a_schema_hint(list[str])
+    "Write list[str] as its JSON Schema: .output({'items': {'type': 'string'}, 'type': 'array'})."
+    """
+    import typing
+
+    if not isinstance(given, type) and callable(getattr(given, "model_json_schema", None)):
+        name = type(given).__name__
+        return f"Pass the model class, not an instance of it: .output({name})."
+    if isinstance(given, str) and given.strip().lower() in _TYPE_NAMES:
+        return f"Write the type as a schema: .output({{'type': {given.strip().lower()!r}}})."
+    if isinstance(given, type) or typing.get_origin(given) is not None:
+        try:
+            import pydantic
+
+            made = pydantic.TypeAdapter(given).json_schema()
+        except Exception:  # no pydantic, or a type it makes no schema of
+            made = None
+        shown = getattr(given, "__name__", None) if isinstance(given, type) else repr(given)
+        shown = (shown or repr(given)).replace("typing.", "")
+        if made and len(repr(made)) <= 120:
+            return f"Write {shown} as its JSON Schema: .output({made!r})."
+        if made:
+            made_by = f"pydantic.TypeAdapter({shown}).json_schema()"
+            return f"Write {shown} as its JSON Schema: .output({made_by})."
+    return "E.g. .output({'type': 'string', 'enum': ['bug', 'feature']})."

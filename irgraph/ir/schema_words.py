@@ -1,7 +1,10 @@
 """What an output schema says by mistake: a keyword JSON Schema does not know that looks like
 one it does (``enums`` for ``enum``: ignored, so the schema allows anything it meant to
 refuse), a schema no value satisfies (every reply fails it), a part whose bounds cross
-(``minimum`` above ``maximum``: no reply can match it), and a ``required`` name its
+(``minimum`` above ``maximum``: no reply can match it) or hold no number of its type
+(``exclusiveMinimum`` 5 and ``exclusiveMaximum`` 5; an integer above 1 and below 2), a part a
+reply must hold (a required property, the items of ``minItems`` 1) that allows no value, and
+a ``required`` name its
 ``properties`` do not list (one ``additionalProperties: false`` forbids: no reply can match;
 one close to a listed property: a misspelling that makes the property optional).
 
@@ -14,6 +17,7 @@ replies that hold it."""
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections.abc import Iterator, Mapping
@@ -58,6 +62,10 @@ _BOUNDS = (
 
 def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> TypeGuard[float]:
+    return _number(value) and math.isfinite(value)
 
 
 def _subschemas(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -142,8 +150,17 @@ def _findings(schema: Any, node: str) -> list[tuple[str, bool]]:
                     f"nothing is, so {_FAILS if certain else _PART}; fix the bounds.",
                     certain,
                 ))  # fmt: skip
+        gap = _no_number_between(part)
+        if gap:
+            certain = where in must
+            found.append((
+                f"The output schema of '{node}' at {where or 'the top level'} asks for {gap}, "
+                f"which none is, so {_FAILS if certain else _PART}; fix the bounds.",
+                certain,
+            ))  # fmt: skip
     for where, part in _subschemas(schema, ""):
         found += _required_findings(part, where, node, where in must and _only(part, ("object",)))
+        found += _required_nothing(part, where, node, where in must)
     if allows_nothing(schema):
         found.append((
             f"The output schema of '{node}' allows no value at all (its types, enum or const "
@@ -224,6 +241,102 @@ def _required_findings(
                 f"hold {name!r} (of any type) {besides}; fix the name in required.",
                 False,
             ))  # fmt: skip
+    return found
+
+
+def _no_number_between(part: Mapping[str, Any]) -> str | None:
+    """What a number-typed ``part`` asks for in words (``an integer above 1 (exclusiveMinimum)
+    and below 2 (exclusiveMaximum)``) when no number of its type and ``multipleOf`` lies within
+    its bounds, though they do not cross as ``minimum`` above ``maximum`` does (said apart);
+    else ``None``. Decimals count as written, as :mod:`irgraph.ir.outputs` checks them.
+
+    >>> _no_number_between({"type": "number", "exclusiveMinimum": 5, "maximum": 5})
+    'a number above 5 (exclusiveMinimum) and at most 5 (maximum)'
+    >>> _no_number_between({"type": "integer", "minimum": 1.5, "maximum": 1.9}) is not None
+    True
+    >>> _no_number_between({"type": "number", "minimum": 0.1, "maximum": 0.3, "multipleOf": 0.2})
+    """
+    types = part.get("type")
+    types = [types] if isinstance(types, str) else types
+    if not isinstance(types, list) or not types or not set(types) <= {"integer", "number"}:
+        return None  # a value of another type is not bounded: it passes
+    lows = [(k, part[k]) for k in ("minimum", "exclusiveMinimum") if _finite(part.get(k))]
+    highs = [(k, part[k]) for k in ("maximum", "exclusiveMaximum") if _finite(part.get(k))]
+    if not lows or not highs:
+        return None
+    from fractions import Fraction  # here: it loads decimal, ~3 ms of every import irgraph
+
+    step = part.get("multipleOf")
+    step = Fraction(repr(step)) if _finite(step) and step > 0 else None
+
+    if [k for k, _ in lows + highs] == ["minimum", "maximum"] and lows[0][1] > highs[0][1]:
+        return None  # the crossed bounds are told as such
+    if types == ["integer"]:
+        step = step if step is not None and step.denominator == 1 else (None if step else 1)
+        if step is None:  # a fractional step of integers: beyond what this looks at
+            return None
+    if step is None:
+        low, high = (
+            max(Fraction(repr(v)) for _, v in lows),
+            min(Fraction(repr(v)) for _, v in highs),
+        )
+        shut = any(k.startswith("exclusive") and Fraction(repr(v)) in (low, high)
+                   for k, v in lows + highs)  # fmt: skip
+        if low < high or (low == high and not shut):
+            return None
+    else:
+        first = max(
+            math.ceil(Fraction(repr(v)) / step) if k == "minimum"
+            else math.floor(Fraction(repr(v)) / step) + 1
+            for k, v in lows
+        )  # fmt: skip
+        last = min(
+            math.floor(Fraction(repr(v)) / step) if k == "maximum"
+            else math.ceil(Fraction(repr(v)) / step) - 1
+            for k, v in highs
+        )  # fmt: skip
+        if first <= last:
+            return None
+    what = {"integer": "an integer", "number": "a number"}[
+        types[0] if len(types) == 1 else "number"
+    ]
+    if "multipleOf" in part and step is not None and step != 1:
+        what = f"a multiple of {part['multipleOf']!r}"
+    words = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most",
+             "exclusiveMaximum": "below"}  # fmt: skip
+    said = [f"{words[k]} {v!r} ({k})" for k, v in lows + highs]
+    return f"{what} {' and '.join(said)}"
+
+
+def _required_nothing(
+    part: Mapping[str, Any], where: str, node: str, must: bool
+) -> list[tuple[str, bool]]:
+    """The parts of ``part`` a reply must hold (a required property, the items of an array
+    of ``minItems`` 1 or more) whose schema allows no value at all, as the whole schema's own
+    such mistake is told: no reply can match ``part``, which fails every reply when every reply
+    ``must`` match ``part`` and be an object (an array)."""
+    never = "whose schema allows no value at all (its types, enum or const never meet)"
+    at = where or "the top level"
+    found = []
+    listed, required = part.get("properties"), part.get("required")
+    if isinstance(listed, Mapping) and isinstance(required, list):
+        certain = must and _only(part, ("object",))
+        for name in dict.fromkeys(n for n in required if isinstance(n, str)):
+            if allows_nothing(listed.get(name)):
+                found.append((
+                    f"The output schema of '{node}' at {at} requires {name!r}, {never}, "
+                    f"so {_FAILS if certain else _PART}; fix the schema of {name!r}.",
+                    certain,
+                ))  # fmt: skip
+    least = part.get("minItems")
+    if _number(least) and least >= 1 and allows_nothing(part.get("items")):
+        certain = must and _only(part, ("array",))
+        found.append((
+            f"The output schema of '{node}' at {at} asks for at least {least} "
+            f"item{'' if least == 1 else 's'} (minItems), {never}, so "
+            f"{_FAILS if certain else _PART}; fix the schema of its items.",
+            certain,
+        ))  # fmt: skip
     return found
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "is_json",
     "canonical",
     "json_problem",
+    "loosely_spells",
     "numbers_by_value",
     "plain",
     "respells",
@@ -138,6 +139,27 @@ def respells(value: Any, other: Any) -> bool:
     if isinstance(value, str) and not isinstance(other, str):
         return value == canonical(other)
     return isinstance(other, str) and not isinstance(value, str) and other == canonical(value)
+
+
+def loosely_spells(value: Any, other: Any) -> bool:
+    """Whether the text ``value`` is the text ``other`` but for case, surrounding white
+    space, quotes or an ending full stop (``"Bug."`` for ``"bug"``): how a model's free-text
+    answer misses the value a route or a loop's stop compares with.
+
+    >>> loosely_spells("Bug.", "bug"), loosely_spells(' "bug" ', "bug")
+    (True, True)
+    >>> loosely_spells("bug", "bug")
+    False
+    >>> loosely_spells("bugs", "bug"), loosely_spells("", "."), loosely_spells(1, "1")
+    (False, False, False)
+    """
+    if not isinstance(value, str) or not isinstance(other, str) or value == other:
+        return False
+    return bool(_loose(value)) and _loose(value) == _loose(other)
+
+
+def _loose(text: str) -> str:
+    return text.strip().strip("\"'`*.!").strip().casefold()
 
 
 def numbers_by_value(value: Any) -> Any:

@@ -118,6 +118,13 @@ class FakeProvider:
     ) -> None:
         delay = checks.seconds(allow_zero=True)
         if isinstance(latency, Mapping):
+            if latency and all(isinstance(v, (str, list)) for v in latency.values()):
+                shown = repr(dict(latency)) if len(repr(dict(latency))) <= 60 else "{...}"
+                raise PipelineError(  # FakeProvider({'critic': 'Looks good.'}): answers
+                    "FakeProvider's first argument is its latency, but it got answers by "
+                    f"agent name ({shown}).",
+                    hint=f"Give the answers by name: FakeProvider(responses={shown}).",
+                )
             for agent, seconds in latency.items():
                 delay.check(seconds, f"FakeProvider's latency for {agent!r}")
         else:

@@ -392,6 +392,15 @@ CATALOG: tuple[BadInput, ...] = (
         "'wrties'",
         "Did you mean 'writes'?",
     ),
+    _row(
+        "method-of-another-builder",
+        "builder",
+        'Transform("count", len).reads("text").output({"type": "integer"})',
+        UnknownMethodError,
+        "Transform 'count' has no method 'output'",
+        "Agent has .output(), a Transform does not",
+        "The methods of a Transform:",
+    ),
     # templates -------------------------------------------------------------------------
     _row(
         "template-unclosed",
@@ -955,6 +964,14 @@ CATALOG: tuple[BadInput, ...] = (
         IrgraphError,
         "'on_evnt'",
         "Did you mean 'on_event'?",
+    ),
+    _row(
+        "run-state-by-position",
+        "run-time state",
+        'run(writer, {"topic": "owls"})',
+        IrgraphError,
+        "run() got 2 positional arguments",
+        "run(pipeline, state={'topic': 'owls'})",
     ),
     _row(
         "run-option-hook-not-callable",
@@ -2106,7 +2123,7 @@ CATALOG: tuple[BadInput, ...] = (
             PipelineError,
             "The output schema of 'writer'",
             "a JSON Schema dict or a pydantic model class (got 'string' of type str)",
-            ".output({'type': 'string', 'enum': ['bug', 'feature']})",
+            "Write the type as a schema: .output({'type': 'string'})",
         ),
         _row(
             "output-retries-negative",
