@@ -63,6 +63,7 @@ from .prefect_server import (
     import_prefect,
     lean_prefect_settings,
     server_start_errors,
+    services_settled_at_exit,
 )
 from .prefect_tasks import AgentCall, PrefectObjects, running
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
@@ -430,7 +431,7 @@ class PrefectRunnable:
     async def _flow_run(self, body: Callable[[], Any], flow_name: str | None) -> Any:
         """Run ``body`` as the pipeline's flow (named ``flow_name``, default its own)."""
         pipeline_flow = self._prefect.flow(self.flow_name if flow_name is None else flow_name)
-        with running(body), server_start_errors():
+        with running(body), server_start_errors(), services_settled_at_exit():
             if self.backend.result_dir is None:
                 return await pipeline_flow()
             # Prefect only accepts saved storage blocks on tasks; pointing its default local

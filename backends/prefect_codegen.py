@@ -340,7 +340,8 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "from irgraph.backends.prefect_runtime import (",
         *[f"    {name}," for name in sorted(names)],
         ")",
-        "from irgraph.backends.prefect_server import lean_prefect_settings",
+        "from irgraph.backends.prefect_server import lean_prefect_settings, "
+        "settle_services_at_exit",
         "from irgraph.backends.prefect_watchdog import watch_temporary_server",
         "from irgraph.providers import ModelRequest",
         "",
