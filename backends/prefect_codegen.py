@@ -210,6 +210,7 @@ class _Generator:
             f"writes={_lit(node.writes)}",
             f"timeout={_lit(timeout)}",
             "storage=RESULT_STORAGE",
+            "provider=PROVIDER",  # a fake provider's gate answers are kept apart
         ]
         return _call("gate", [[a] for a in args])
 
