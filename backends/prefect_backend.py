@@ -56,13 +56,14 @@ from .prefect_gates import (
 from .prefect_names import prefect_name
 from .prefect_names import where as where_in
 from .prefect_result_dir import check_result_dir
-from .prefect_runtime import answers_key, request_cache_key
+from .prefect_runtime import answers_key, gate_key, request_cache_key
 from .prefect_server import (
     PrefectUnavailableError,
     check_prefect_api,
     import_prefect,
     lean_prefect_settings,
     server_start_errors,
+    services_settled_at_exit,
 )
 from .prefect_tasks import AgentCall, PrefectObjects, running
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
@@ -99,6 +100,7 @@ class _PrefectScheduler(Scheduler):
         agent_task: Any,
         run_key: str | None,
         gate_key: str,
+        kept_as: str,
         gate_timeout: int,
         on_paused: Callable[[GateRequest, str], Any] | None,
         answer_gate: Callable[[GateRequest], Any] | None,
@@ -108,6 +110,7 @@ class _PrefectScheduler(Scheduler):
         self.agent_task = agent_task
         self.run_key = run_key
         self.gate_key = gate_key  # the run key, or the flow run id when answers are shared
+        self.kept_as = kept_as  # what gate answers are kept under: a dry run's kept apart
         self.gate_timeout = gate_timeout
         self.on_paused = on_paused
         self.answer_gate = answer_gate
@@ -145,7 +148,7 @@ class _PrefectScheduler(Scheduler):
                     answering = self.answer(request, flow_run_id, key)
                 return await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
 
-        answer, reused = await answered_once(asking, self.gate_key, step.id, path, request.message)
+        answer, reused = await answered_once(asking, self.kept_as, step.id, path, request.message)
         if reused:
             self.reused.add(step.id)
         return answer  # the scheduler's execute() writes it
@@ -395,6 +398,7 @@ class PrefectRunnable:
                     self._prefect.agent_task,
                     _answers_key(chosen, None if backend.cache_across_runs else key, flow_run_id),
                     key,
+                    gate_key(key, chosen),
                     backend.gate_timeout,
                     on_paused,
                     on_gate,
@@ -430,7 +434,7 @@ class PrefectRunnable:
     async def _flow_run(self, body: Callable[[], Any], flow_name: str | None) -> Any:
         """Run ``body`` as the pipeline's flow (named ``flow_name``, default its own)."""
         pipeline_flow = self._prefect.flow(self.flow_name if flow_name is None else flow_name)
-        with running(body), server_start_errors():
+        with running(body), server_start_errors(), services_settled_at_exit():
             if self.backend.result_dir is None:
                 return await pipeline_flow()
             # Prefect only accepts saved storage blocks on tasks; pointing its default local

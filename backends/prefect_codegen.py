@@ -33,6 +33,7 @@ from irgraph.validate import required_inputs
 
 from .prefect_codegen_templates import BATCH_FLOW, DOC, FLOW, MAIN
 from .prefect_codegen_text import (
+    _WIDTH,
     _call,
     _flow_function_name,
     _function_ref,
@@ -209,6 +210,7 @@ class _Generator:
             f"writes={_lit(node.writes)}",
             f"timeout={_lit(timeout)}",
             "storage=RESULT_STORAGE",
+            "provider=PROVIDER",  # a fake provider's gate answers are kept apart
         ]
         return _call("gate", [[a] for a in args])
 
@@ -228,9 +230,11 @@ class _Generator:
         elif isinstance(until, str):
             body += [f"if state.get({_lit(until)}):", "    break"]
         elif isinstance(until, FunctionRef):
-            self.uses.add("holds")
+            self.uses.add("until_holds")
             ref = _function_ref(until, nid, "until predicate")
-            body += [f"if holds({_lit(ref)}, state):", "    break"]
+            args = [[_lit(ref)], ["state"], [f"node={_lit(nid)}"], ["path=path"]]
+            test = _prefixed("if await ", _call("until_holds", args, width=_WIDTH - 10))
+            body += [*test[:-1], test[-1] + ":", "    break"]
         assert node.max_iterations is not None
         lines = [f"for iteration in range({_lit(node.max_iterations)}):", *_indent(body)]
         self._function(name, f"Loop {nid!r}: its body up to {node.max_iterations} times.", lines)
@@ -321,7 +325,8 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     imports += ["from pathlib import Path", "from typing import Any", ""]
     names = {"Position", "agent_cache_key_for", "agent_run_name", "ask", "model_provider"}
     names |= {"answering", "gate_answers", "state_from_json"}
-    names |= uses & {"choose", "collected", "gate", "holds", "map_items", "stops", "transform"}
+    names |= uses & {"choose", "collected", "gate", "map_items", "stops"}
+    names |= uses & {"transform", "until_holds"}
     names |= {"State"} if gen.functions else set()
     imports += [
         "from irgraph.backends.prefect_chunks import check_pipeline, limited, run_chunk",
@@ -336,7 +341,8 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "from irgraph.backends.prefect_runtime import (",
         *[f"    {name}," for name in sorted(names)],
         ")",
-        "from irgraph.backends.prefect_server import lean_prefect_settings",
+        "from irgraph.backends.prefect_server import lean_prefect_settings, "
+        "settle_services_at_exit",
         "from irgraph.backends.prefect_watchdog import watch_temporary_server",
         "from irgraph.providers import ModelRequest",
         "",

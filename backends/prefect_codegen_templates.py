@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))
         deploy()
+    settle_services_at_exit()  # the run's last events are sent before Prefect's exit, quietly
     return 0
 
 

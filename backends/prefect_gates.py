@@ -100,12 +100,13 @@ async def gate(
     writes: str | None,
     timeout: int,
     storage: Any = None,
+    kept_as: str | None = None,
 ) -> str:
     """Pause the flow run until someone resumes it with an answer (a string), e.g.
     :func:`~irgraph.backends.prefect_backend.resume_gate`. The answer is kept as a cached
-    task's result (:func:`answered_once`) under ``run_key`` (default: the flow run id) in
-    ``storage`` (default: Prefect's result storage), so a retried or resumed run does not
-    ask again."""
+    task's result (:func:`answered_once`) under ``run_key`` (default: the flow run id), or
+    ``kept_as`` if given (a dry run's answers, kept apart), in ``storage`` (default:
+    Prefect's result storage), so a retried or resumed run does not ask again."""
     from prefect.logging import get_run_logger
 
     template = parse_template(message)
@@ -123,7 +124,8 @@ async def gate(
                 answering = kept_then_resumed(flow_run_id, given, key=paused_as, timeout=timeout)
             return await wait_for_answer(paused_as, timeout=timeout, answering=answering)
 
-    answer, _ = await answered_once(asking, key, node, path, text, storage=storage)
+    kept = key if kept_as is None else kept_as
+    answer, _ = await answered_once(asking, kept, node, path, text, storage=storage)
     if writes is not None:
         state[writes] = answer
     return answer

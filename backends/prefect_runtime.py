@@ -4,13 +4,13 @@ in-process backend (:mod:`irgraph.backends.prefect_backend`).
 A generated module (:func:`~irgraph.backends.prefect_worker.generate_flow_code`) does
 ``from irgraph.backends.prefect_runtime import ...``, so every flow, generated or in-process,
 shares one tested implementation of prompt rendering (:func:`ask`), transforms, loop
-predicates (:func:`holds`), map-over items (:func:`map_items`, :func:`collected`), the agent
-cache key (:func:`agent_cache_key`), routes and gates.
+predicates (:func:`until_holds`), map-over items (:func:`map_items`, :func:`collected`), the
+agent cache key (:func:`agent_cache_key`), routes and gates.
 
-Gates (:func:`gate`, :func:`pause_key`, :func:`resume_when_paused`, ...) live in
-:mod:`irgraph.backends.prefect_gates` and are imported from here. Routes pick their branch
-with :func:`choose`; a structured output is parsed and asked again by
-:func:`structured_answer`.
+Gates (:func:`pause_key`, :func:`resume_when_paused`, ...) live in
+:mod:`irgraph.backends.prefect_gates` and are imported from here, :func:`gate` keeping a dry
+run's answers apart (:func:`gate_key`). Routes pick their branch with :func:`choose`; a
+structured output is parsed and asked again by :func:`structured_answer`.
 
 Prefect only accepts some names, and irgraph names may be anything: :func:`prefect_name` maps
 a pipeline or node name to one Prefect accepts. :data:`TELEMETRY_OFF` are the settings that
@@ -52,19 +52,19 @@ from irgraph.templates import Template, filled_prompts, parse_template, system_t
 from .blocking import call_blocking
 from .failures import cause_of, node_failure
 from .outputs import structured_value
-from .predicates import PredicateRaised
+from .predicates import PredicateRaised, predicate_holds
 from .prefect_flow_cli import misspelt_inputs
 from .prefect_gates import (  # gates are handed on to generated modules from here
     State,
     answering,
     current_flow_run_id,
-    gate,
     gate_answers,
     pause_key,
     pause_turn,
     resume_when_paused,
     wait_for_answer,
 )
+from .prefect_gates import gate as _gate
 from .prefect_names import Position, is_prefect_name, prefect_name
 from .prefect_names import sha256 as _sha256
 from .prefect_names import where as _where
@@ -91,9 +91,11 @@ __all__ = [
     "stops",
     "transform",
     "holds",
+    "until_holds",
     "map_items",
     "collected",
     "gate",
+    "gate_key",
     "gate_answers",
     "answering",
     "state_from_json",
@@ -222,6 +224,39 @@ def answers_key(run_key: str | None, provider: Any) -> str | None:
     return _apart(run_key) if makes_answers_up(provider) else run_key
 
 
+def gate_key(run_key: str, provider: Any) -> str:
+    """The run key a run's gate answers are kept under (it still pauses under ``run_key``):
+    kept apart, as its agents' answers are (:func:`answers_key`), when the run has no provider
+    or one that makes answers up. An approval of a try's made-up text approves nothing a real
+    run wrote: a real run under the same key asks again, even where the message is the same."""
+    return _apart(run_key) if provider is None or makes_answers_up(provider) else run_key
+
+
+async def gate(
+    state: State,
+    path: Position,
+    run_key: str | None = None,
+    *,
+    provider: str | None = None,
+    **options: Any,
+) -> str:
+    """A generated module's gate (:func:`.prefect_gates.gate`), its answer kept apart when
+    the module's ``provider`` spec makes answers up (:func:`gate_key`; ``None``: an older
+    module's call, kept under ``run_key``). It pauses under ``run_key`` all the same."""
+    if provider is not None and _spec_made_up(provider):
+        options["kept_as"] = _apart(current_flow_run_id() if run_key is None else run_key)
+    return await _gate(state, path, run_key, **options)
+
+
+def _spec_made_up(spec: str) -> bool:
+    """Whether the provider of ``spec`` makes its answers up; a spec that cannot be made
+    counts as real here (its agents' calls raise the spec's error, naming it)."""
+    try:
+        return _spec_makes_answers_up(spec)
+    except Exception:
+        return False
+
+
 def _apart(run_key: str | None) -> str:
     """The run key made-up answers are cached under, never a real run key."""
     return MADE_UP if run_key is None else run_key + MADE_UP
@@ -275,13 +310,11 @@ def agent_cache_key_for(spec: str) -> Callable[[Any, dict[str, Any]], str]:
     run key a fake run used."""
 
     def cache_key(context: Any, parameters: dict[str, Any]) -> str:
-        try:
-            made_up = _spec_makes_answers_up(spec)
-        except Exception:  # the task itself raises the spec's error, naming it
-            made_up = False
         run_key = parameters["run_key"]
         return request_cache_key(
-            _apart(run_key) if made_up else run_key, parameters["request"], parameters["path"]
+            _apart(run_key) if _spec_made_up(spec) else run_key,
+            parameters["request"],
+            parameters["path"],
         )
 
     return cache_key
@@ -378,8 +411,20 @@ async def transform(
     return value
 
 
+async def until_holds(predicate: str, state: State, *, node: str, path: Position = ()) -> bool:
+    """Whether the stop predicate (an import path) of loop ``node`` (run at ``path``) holds
+    for the state, called as the scheduler calls it
+    (:func:`~irgraph.backends.predicates.predicate_holds`: a coroutine function awaited); what
+    it raises is the run's :class:`RunError` at the loop, naming the predicate."""
+    try:
+        return await predicate_holds(_imported(predicate), predicate, "loop", state)
+    except PredicateRaised as error:
+        raise node_failure(node, error, path=path) from cause_of(error)
+
+
 def holds(predicate: str, state: State) -> bool:
-    """Whether a loop's stop predicate (an import path) holds for the state."""
+    """Whether a loop's stop predicate (an import path) holds for the state: what modules
+    generated by an irgraph before :func:`until_holds` call, kept so they still run."""
     return bool(_imported(predicate)(MappingProxyType(state)))
 
 

@@ -5,7 +5,8 @@ it more time), and importing Prefect with those settings applied.
 Shared by the in-process backend (:mod:`.prefect_backend`) and the batch sender
 (:mod:`.prefect_batch`); ``prefect`` is imported only inside these functions.
 :func:`quiet_interrupt_at_exit` makes a Ctrl-C while Prefect stops its temporary server, as the
-process exits, end the process with status 130 and no traceback.
+process exits, end the process with status 130 and no traceback; :func:`settle_services_at_exit`
+lets Prefect's background services send what they hold before Prefect stops them at exit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import os
 import signal
 import sys
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +36,8 @@ __all__ = [
     "reread_prefect_settings",
     "quiet_interrupt_at_exit",
     "interrupted_at_exit",
+    "settle_services_at_exit",
+    "services_settled_at_exit",
 ]
 
 #: Prefect's module of the temporary server (``SubprocessASGIServer``).
@@ -217,3 +222,62 @@ def interrupted_at_exit(signum: int, frame: Any) -> None:
             2, b"irgraph: interrupted while Prefect shut down; its temporary server is stopped.\n"
         )
     os._exit(128 + signal.SIGINT)
+
+
+#: How long the process's exit waits for Prefect's services to send what they hold.
+SETTLE_SECONDS = 10.0
+#: The services a settling exit callback was registered after (see below).
+_SETTLED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def settle_services_at_exit() -> None:
+    """Have this process's exit wait until Prefect's background services (the events worker
+    sending a flow run's last state changes to the server) have sent what they hold, before
+    Prefect stops them. Prefect stops each service first and then lets it work through its
+    queue, logging "EventsWorker - Still processing items: 7 items remaining..." at the end of
+    every script that ran a flow. Called after each run: a service started during it has
+    registered its stop as a threading exit callback, and those run last registered first."""
+    services = _services()
+    if not services or all(service in _SETTLED for service in services):
+        return
+    _SETTLED.update(services)
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:  # a Python without it: Prefect then stops nothing this way either
+        return
+    try:
+        register(_settle_services)
+    except RuntimeError:  # the process is exiting already
+        pass
+
+
+@contextlib.contextmanager
+def services_settled_at_exit() -> Iterator[None]:
+    """:func:`settle_services_at_exit` once the block ends, however it ends (a failed flow
+    run leaves events to send too)."""
+    try:
+        yield
+    finally:
+        settle_services_at_exit()
+
+
+def _services() -> list[Any]:
+    """Prefect's running queue services in this process (none before their module loads)."""
+    module = sys.modules.get("prefect._internal.concurrency.services")
+    base = getattr(module, "_QueueServiceBase", None)
+    found = list(getattr(base, "_instances", {}).values())
+    return [s for s in found if getattr(s, "_started", False) and not getattr(s, "_stopped", 1)]
+
+
+def _settle_services() -> None:
+    """Wait (up to :data:`SETTLE_SECONDS` in all) until every service's queue is worked off."""
+    if _QUIET:  # a Ctrl-C while this waits ends the process quietly too
+        _on_exit()
+    deadline = time.monotonic() + SETTLE_SECONDS
+    for service in _services():
+        queue = getattr(service, "_queue", None)
+        done = getattr(queue, "all_tasks_done", None)
+        if queue is None or done is None:
+            continue
+        with done:
+            while queue.unfinished_tasks and (left := deadline - time.monotonic()) > 0:
+                done.wait(left)

@@ -17,6 +17,12 @@ after it, the watchdog took milliseconds to start, and a kill then left the serv
 It is told the server's port before the launch as well: a process killed between launching
 the server and saying its pid leaves a watchdog that finds the server by its port (Linux:
 its command line in ``/proc``, started after the watchdog).
+A server process Prefect launches in place of another takes its place in ``server_process``,
+the only one Prefect's ``stop()`` stops. After exit code 3 ("port in use") the one replaced has
+ended; but a launch while the first still runs (``start()`` called again after a start-up
+that gave up waiting, by a caller irgraph does not wrap such as Prefect's events worker, or by
+two threads at once) left the first running for good after an orderly stop, its watchdog told
+the server was stopped. So each launch first ends the process it replaces; a stop, every one.
 It ignores Ctrl-C (a terminal's Ctrl-C reaches the whole process group) and costs one idle
 process per temporary server. A child this process
 forks (``os.fork``, multiprocessing's "fork" start method) inherits the pipe's writing end, and
@@ -118,9 +124,17 @@ def watch_temporary_server() -> None:
     stop = getattr(server, "stop", None)
     if getattr(server, "_irgraph_watched", False) or launch is None or stop is None:
         return
-    watchdogs: list[subprocess.Popen[bytes]] = []
+    launches: list[tuple[Any, subprocess.Popen[bytes]]] = []  # each process, its watchdog
+
+    def ended() -> None:
+        # Every process launched ends, not only the one Prefect holds now (see the docstring).
+        for process, watchdog in launches:
+            _end(process)
+            _release(watchdog)
+        launches.clear()
 
     def launched() -> Any:
+        ended()  # the server Prefect is about to forget, if it still runs
         # The watchdog first, told the pid once there is one: started after the server, a
         # kill while it was being started (milliseconds) left the server unwatched.
         watchdog = _watchdog()
@@ -133,16 +147,14 @@ def watch_temporary_server() -> None:
             _release(watchdog)
             raise
         _tell(watchdog, process.pid)
-        watchdogs.append(watchdog)
+        launches.append((process, watchdog))
         return process
 
     def stopped() -> None:
         try:
             stop()
         finally:
-            for watchdog in watchdogs:  # stopped in order: the watchdogs may go
-                _release(watchdog)
-            watchdogs.clear()
+            ended()  # stopped in order: the watchdogs may go
 
     server._run_uvicorn_command, server.stop = launched, stopped
     server._irgraph_watched = True
@@ -150,7 +162,7 @@ def watch_temporary_server() -> None:
     if process is not None and process.poll() is None:  # started before irgraph was asked
         watchdog = _watchdog()
         _tell(watchdog, process.pid)
-        watchdogs.append(watchdog)
+        launches.append((process, watchdog))
 
 
 #: The watchdogs this process started and has not released: their pipes' writing ends.
@@ -210,6 +222,15 @@ def _release_at_exit() -> None:
 
 
 atexit.register(_release_at_exit)
+
+
+def _end(process: Any) -> None:
+    """Kill a server process Prefect has lost track of, unless it has ended."""
+    if process.poll() is None:
+        with contextlib.suppress(OSError):
+            process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
 
 
 def _release(watchdog: subprocess.Popen[bytes]) -> None:

@@ -142,11 +142,10 @@ class _Batch:
         if provider is None:
             pass  # placeholder answers: nothing to keep, under a run key or here
         elif self.run_keys:  # the backend keeps answers by run key itself (Prefect)
-            # Made-up answers are cached apart by the backend already (answers_key), but its
-            # gates keep their answers under the run key itself: without the suffix a real
-            # provider's batch would get the answers given to a made-up one's gates (a dry run
-            # waved through), and the half-done made-up items of stores written before would
-            # ask their gates again. So the suffix stays.
+            # Made-up answers, and the gate answers of a made-up run, are kept apart by the
+            # backend already (answers_key, gate_key); the suffix, older than gate_key, stays
+            # so that the half-done made-up items of stores written before find their agents'
+            # answers again.
             made_up = "-made-up" if self.store.made_up else ""
             options = {**options, "run_key": f"{self.store.run_key(key)}{made_up}"}
         else:

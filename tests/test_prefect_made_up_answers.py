@@ -3,19 +3,23 @@
 A run without a provider answers with placeholders, and ``FakeProvider`` makes its answers up.
 Trying a pipeline that way under a run key (or with ``cache_across_runs``) and then running it
 for real under the same key must ask the model: the real run got the placeholder or fake text
-back from the cache, silently, as if the model had written it.
+back from the cache, silently, as if the model had written it. A gate a try answered asks again,
+even where it asks the same thing: the approval was given to text no model wrote.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from irgraph import Agent, run
+from irgraph import Agent, Gate, run
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider
@@ -79,6 +83,63 @@ def test_a_fake_run_still_gets_its_own_answers_back(tmp_path):
     for provider in (first, again):
         run(PIPELINE, backend=backend, provider=provider, state={"topic": "owls"}, run_key="k")
     assert len(first.calls) == 2 and again.calls == []
+
+
+GATED = PIPELINE >> Gate("approve", "Publish the report?").writes("verdict")
+
+
+def gated_run(backend: PrefectBackend, provider: Any, answer: str) -> tuple[Any, list[str]]:
+    """A run of :data:`GATED` under run key ``report-1`` whose ``on_gate`` answers ``answer``:
+    its result, and the gates ``on_gate`` was asked at."""
+    asked: list[str] = []
+
+    def on_gate(request: Any) -> str:
+        asked.append(request.node)
+        return answer
+
+    options = {"state": {"topic": "owls"}, "run_key": "report-1", "on_gate": on_gate}
+    return run(GATED, backend=backend, provider=provider, **options), asked
+
+
+@pytest.mark.parametrize("first", ["none", "fake"])
+def test_a_real_run_asks_a_gate_a_try_under_the_same_key_answered(tmp_path, first):
+    """A gate answered in a try (no provider, or FakeProvider) is asked again when a real
+    model runs under the same run key, even though it asks the same thing: the approval was
+    given to text no model wrote. Each kind of run still gets its own answer back."""
+    backend = PrefectBackend(result_dir=str(tmp_path / "results"))
+    tries = [
+        gated_run(backend, FakeProvider() if first == "fake" else None, answer)
+        for answer in ("yes", "never asked")
+    ]
+    assert [asked for _, asked in tries] == [["approve"], []]
+    assert tries[1][0].state["verdict"] == "yes" and "approve" in tries[1][0].reused
+    real, asked = gated_run(backend, RealModel(), "no")
+    assert asked == ["approve"] and real.state["verdict"] == "no"
+    assert real.reused == []
+    again, asked = gated_run(backend, RealModel(), "never asked")
+    assert asked == [] and again.state["verdict"] == "no"
+
+
+def test_a_module_for_a_real_provider_asks_a_gate_a_fake_modules_run_answered(tmp_path):
+    """As in process, with generated modules under one run key and result directory: one
+    for the fake provider, then one for a real provider (this file's RealModel)."""
+    from irgraph.backends.prefect_runtime import answering
+    from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+    from tests.support.resume_worker import load_flow_module
+
+    compiled = PrefectBackend().compile(GATED.to_ir())
+    real = f"{__name__}:RealModel"
+    verdicts = []
+    runs = [("fake", "yes"), ("fake", "never asked"), (real, "no"), (real, "never asked")]
+    for number, (spec, answer) in enumerate(runs):
+        config = PrefectWorkerConfig("report", "pool", provider=spec, result_dir="results")
+        path = tmp_path / f"flow_{number}.py"
+        path.write_text(generate_flow_code(compiled, config), encoding="utf-8")
+        module = load_flow_module(path, f"report_flow_{number}_{uuid.uuid4().hex[:8]}")
+        with answering({"approve": answer}):
+            final = asyncio.run(module.report_flow({"topic": "owls"}, "report-1"))
+        verdicts.append(final["verdict"])
+    assert verdicts == ["yes", "yes", "no", "no"]  # each kind of run keeps its own answer
 
 
 def test_a_module_regenerated_for_a_real_provider_asks_it_under_a_fake_runs_key(tmp_path):

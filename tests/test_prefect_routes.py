@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, Loop, Route, run
+from irgraph import Agent, Loop, Route, Transform, run
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
@@ -149,6 +149,43 @@ def test_a_generated_route_whose_predicate_raises_says_the_predicate_did(tmp_pat
         "held the key 'ticket', not 'priority'."
     )
     assert isinstance(info.value.__cause__, KeyError)
+
+
+def is_approved(state: Any) -> bool:
+    return bool(state["approval"] == "yes")
+
+
+def test_a_generated_loop_whose_until_predicate_raises_names_the_loop_and_predicate(tmp_path):
+    critic = Agent("critic").writes("verdict")
+    review = Loop("review").step(critic).until(is_approved).max_iterations(3)
+    rounds = Loop("rounds").step(review).max_iterations(2)  # the error says where it ran
+    on_asyncio = pytest.raises(RunError, match="Node 'review' failed at rounds.0.: its until")
+    with on_asyncio:
+        run(rounds, state=STATE)
+    module = with_provider(flow_module(rounds, tmp_path, "review_flow"), FakeProvider())
+    with pytest.raises(RunError) as info:
+        run_coroutine(module.triage_flow(dict(STATE)))
+    assert str(info.value).startswith(
+        "Node 'review' failed at rounds[0]: its until predicate 'is_approved' raised KeyError: "
+        "'approval'; the state held the keys 'ticket' and 'verdict', not 'approval'."
+    )
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+async def critic_is_done(state: Any) -> bool:
+    return len(state["rounds"]) == 3
+
+
+def count_round(rounds: list[int]) -> list[int]:
+    return [*rounds, 1]
+
+
+def test_a_generated_loop_awaits_an_async_until_predicate(tmp_path):
+    counting = Transform("count", count_round).reads("rounds").writes("rounds")
+    review = Loop("review").step(counting).until(critic_is_done).max_iterations(5)
+    module = with_provider(flow_module(review, tmp_path, "async_until_flow"), FakeProvider())
+    final = run_coroutine(module.triage_flow({**STATE, "rounds": []}))
+    assert final["rounds"] == [1, 1, 1]  # a coroutine is no answer: its value stops the loop
 
 
 def test_a_changed_temperature_is_asked_again_in_process_and_in_generated_code(tmp_path):

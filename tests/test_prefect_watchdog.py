@@ -1,7 +1,8 @@
 """The temporary server's watchdog (``irgraph.backends.prefect_watchdog``) on its own: a
 process killed between launching the server and telling the watchdog its pid (the
 microseconds a ``kill -9`` can still land in) leaves a watchdog that finds the server by the
-port it was told first, and kills it, and only it.
+port it was told first, and kills it, and only it; and a server Prefect launched again after
+a start-up that gave up waiting leaves no process of it running once it is stopped.
 
 A "server" here is a sleeping Python process whose command line is that of Prefect's
 temporary server (``... prefect.server.api.server:create_app ... --port N``), so what the
@@ -121,3 +122,56 @@ def test_a_watchdog_no_server_stop_released_is_released_as_the_process_exits():
     closed, returncode = json.loads(released)
     assert closed and returncode is not None, done.stdout
     wait_until(lambda: not alive(int(pid)), "the watchdog to end", 60)
+
+
+# Prefect's own temporary server object, its launches made sleeping stand-ins that never
+# answer: start() gives up waiting (its start-up time, 1 s, passes), start() is called again
+# (as Prefect's next client does after a failed start-up), which launches another server
+# process in place of the first, and stop() stops the server in order. Prints each launched
+# process's pid.
+RESTARTED = textwrap.dedent(
+    """
+    import contextlib, subprocess
+    from prefect.server.api.server import SubprocessASGIServer
+    from irgraph.backends.prefect_watchdog import watch_temporary_server
+    from tests.support.prefect_env import free_port
+    from tests.test_prefect_watchdog import server_args
+
+    server = SubprocessASGIServer()
+    server.port = free_port()  # nothing listens there: the stand-ins never answer
+    launched = []
+
+    def launch():
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # not our pipes
+        launched.append(subprocess.Popen(server_args(server.port), **quiet))
+        return launched[-1]
+
+    server._run_uvicorn_command = launch
+    watch_temporary_server()
+    for _ in range(2):
+        with contextlib.suppress(RuntimeError):  # "Timed out while attempting to connect"
+            server.start(timeout=1)
+    server.stop()
+    print(*(process.pid for process in launched), flush=True)
+    """
+)
+
+
+def test_a_server_launched_again_after_a_failed_start_up_leaves_none_running():
+    """Prefect's start() after a failed one puts a new process in ``server_process``; stop()
+    stops that one only. The first, still starting, was left running for good: its watchdog
+    was told the server was stopped in order."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PYTHONPATH"] = os.getcwd()
+    done = subprocess.run(
+        [sys.executable, "-c", RESTARTED], capture_output=True, text=True, timeout=120, env=env
+    )
+    pids = [int(pid) for pid in done.stdout.split()]
+    try:
+        assert done.returncode == 0, done.stderr
+        assert len(pids) == 2
+        wait_until(lambda: not any(map(alive, pids)), "every launched server to end", 30)
+    finally:
+        for pid in pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -296,7 +296,7 @@ def test_code_mirrors_parallels_loops_and_map_overs():
     assert "for iteration in range(3):" in loop
     rich = generated(rich_pipeline())
     assert "ChainMap(local, state)" in rich and "asyncio.Semaphore(2)" in rich
-    assert "holds('tests.support.pipelines:stop_when_done', state)" in rich
+    assert "await until_holds(\n            'tests.support.pipelines:stop_when_done'," in rich
     assert "function='tests.support.pipelines:split_words'" in rich
     assert module_constants(rich)["INPUTS"] == ("topic",)
 
