@@ -397,33 +397,9 @@ class RunError(IrgraphError, RuntimeError):
     def _render_traceback_(self) -> list[str]:
         """What IPython shows for this error raised uncaught in a cell: the failed run's view
         (displayed first, so a failed run needs no ``try``), then the usual traceback."""
+        from irgraph.ipython_tracebacks import ipython_traceback
+
         return ipython_traceback(self, self)
-
-
-def ipython_traceback(shown: RunError, raised: BaseException) -> list[str]:
-    """What IPython shows for ``raised`` uncaught in a cell (its ``_render_traceback_``): the
-    view of the run ``shown`` records (a failed run, or the ``partial`` of an interrupted one),
-    displayed once, then ``raised``'s usual traceback; outside IPython, the standard library's
-    traceback."""
-    from IPython import get_ipython  # only IPython calls this
-    from IPython.display import display
-
-    shell = get_ipython()
-    if shell is None:  # called outside IPython: the standard library's traceback
-        import traceback
-
-        return traceback.format_exception(raised)
-    seen = getattr(shown, "_view_shown", False)  # IPython also formats it for its history
-    if not seen and (shown.trace is not None or shown.graph is not None):
-        shown._view_shown = True
-        try:
-            display(shown.view())  # type: ignore[no-untyped-call]
-        except Exception:  # a broken picture must not hide the error
-            pass
-    lines: list[str] = shell.InteractiveTB.structured_traceback(
-        type(raised), raised, raised.__traceback__
-    )
-    return lines
 
 
 #: Draws a failed run (set by :mod:`irgraph.events`: the run view imports this module).

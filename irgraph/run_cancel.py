@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable, Coroutine, Generator, Mapping
 from typing import Any, TypeVar
 
-from irgraph.errors import RunError, ipython_traceback
+from irgraph.errors import RunError
+from irgraph.ipython_tracebacks import ipython_traceback
 
 __all__ = ["StartingRun", "keeps_partial", "nothing_ran", "nothing_ran_in", "shown_in_ipython"]
 
