@@ -183,12 +183,20 @@ class BackendConformance:
             check_concurrency_reached(self.make_backend, width, bound, map_over=map_over)
 
         examples = self.concurrency_examples or max(3, self.max_examples // 5)
+        map_overs = st.booleans() if self._draws("map_over") else st.just(False)
         settings(
             max_examples=examples,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
             report_multiple_bugs=False,
-        )(given(st.integers(1, 5), st.none() | st.integers(1, 4), st.booleans())(check))()
+        )(given(st.integers(1, 5), st.none() | st.integers(1, 4), map_overs)(check))()
+
+    def _draws(self, kind: str) -> bool:
+        """Whether ``pipeline_options`` let the suite's pipelines hold ``kind`` (a backend
+        that runs no map-overs is not asked to bound one's items)."""
+        kinds = self.pipeline_options.get("kinds")
+        flag = "with_map_over" if kind == "map_over" else f"with_{kind}s"
+        return bool(self.pipeline_options.get(flag, True)) and (kinds is None or kind in kinds)
 
     def test_provider_failure_is_a_run_error_with_completed_state(self) -> None:
         from hypothesis import strategies as st
