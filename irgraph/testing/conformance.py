@@ -176,20 +176,27 @@ class BackendConformance:
     def test_concurrency_bound_is_reached(self) -> None:
         if not self._parallel():
             return
-        from hypothesis import HealthCheck, given, settings
+        from hypothesis import HealthCheck, example, given, settings
         from hypothesis import strategies as st
 
         def check(width: int, bound: int | None, map_over: bool) -> None:
             check_concurrency_reached(self.make_backend, width, bound, map_over=map_over)
 
         examples = self.concurrency_examples or max(3, self.max_examples // 5)
-        map_overs = st.booleans() if self._draws("map_over") else st.just(False)
+        map_overs = self._draws("map_over")
+        drawn = given(
+            st.integers(1, 5),
+            st.none() | st.integers(1, 4),
+            st.booleans() if map_overs else st.just(False),
+        )(check)
+        for map_over in sorted({False, map_overs}):  # every run: 3 calls, 2 slots
+            drawn = example(3, 2, map_over)(drawn)
         settings(
             max_examples=examples,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
             report_multiple_bugs=False,
-        )(given(st.integers(1, 5), st.none() | st.integers(1, 4), map_overs)(check))()
+        )(drawn)()
 
     def _draws(self, kind: str) -> bool:
         """Whether ``pipeline_options`` let the suite's pipelines hold ``kind`` (a backend

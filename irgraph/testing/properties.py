@@ -176,11 +176,17 @@ def check_concurrency_reached(
         fake = HeldProvider(want, patience=PATIENCE, latency=latency)
         _run(make_backend, pipeline, fake, state, **options)
         if fake.max_in_flight != want:
+            most = fake.max_in_flight
+            said = (
+                f"{most} model calls were in flight at once, past the bound of {want}"
+                if most > want
+                else f"At most {most} model call{'s were' if most != 1 else ' was'} in flight "
+                f"at once, not {want}"
+            )
             raise _fail(
                 pipeline,
-                f"At most {fake.max_in_flight} model calls were in flight at once, not {want} "
-                f"({width} could run together; max_concurrency: the run's {run_bound}, the "
-                f"MapOver's {map_bound}, the backend's {own}).",
+                f"{said} ({width} could run together; max_concurrency: the run's {run_bound}, "
+                f"the MapOver's {map_bound}, the backend's {own}).",
             )
 
 
