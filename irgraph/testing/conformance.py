@@ -74,7 +74,7 @@ from irgraph.testing.properties_routes import (
     check_output_retries,
     structured_agents,
 )
-from irgraph.testing.properties_timeouts import check_run_timeout, check_timeouts
+from irgraph.testing.properties_timeouts import check_run_timeout, check_timeouts, plain_failure
 from irgraph.testing.reference import interpret
 
 __all__ = [
@@ -282,27 +282,46 @@ class BackendConformance:
 
     def _with_a_slow_agent(self, check: Callable[..., None]) -> None:
         """Run ``check(make_backend, pipeline, state, agent)`` on ``timeout_examples``
-        pipelines, with an agent the run reaches drawn from each."""
-        from hypothesis import HealthCheck, given, settings
+        pipelines, with an agent the run reaches drawn from each. A pipeline the backend
+        fails with no slow agent is set aside, not shrunk (each try of a shrink would wait for
+        the slow agent): the smallest such is reported once the rest have run."""
+        from hypothesis import HealthCheck, given, reject, settings
         from hypothesis import strategies as st
+        from hypothesis.errors import Unsatisfiable
 
         from irgraph.testing.strategies import pipelines_with_inputs
 
         if self.timeout_examples <= 0:
             return
+        unrunnable: list[AssertionError] = []
 
         def one(case: tuple[Builder, dict[str, Any]], data: st.DataObject) -> None:
             pipeline, state = case
             reached = sorted(self._reached_agents(pipeline, state))
-            if reached:
-                check(self.make_backend, pipeline, state, data.draw(st.sampled_from(reached)))
+            if not reached:
+                return
+            failure = plain_failure(self.make_backend, pipeline, state)
+            if failure is not None:
+                unrunnable.append(failure)
+                reject()
+            check(self.make_backend, pipeline, state, data.draw(st.sampled_from(reached)))
 
-        settings(
-            max_examples=self.timeout_examples,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow],
-            report_multiple_bugs=False,
-        )(given(pipelines_with_inputs(**self.pipeline_options), st.data())(one))()
+        try:
+            settings(
+                max_examples=self.timeout_examples,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+                report_multiple_bugs=False,
+            )(given(pipelines_with_inputs(**self.pipeline_options), st.data())(one))()
+        except Unsatisfiable:
+            pass  # every pipeline drawn was one the backend fails plainly: told below
+        if unrunnable:
+            smallest = min(unrunnable, key=lambda failure: len(str(failure)))
+            raise AssertionError(
+                f"The backend failed {len(unrunnable)} of the pipelines drawn with no slow "
+                "agent; the smallest, not shrunk (test_final_state_and_calls_match_the_reference "
+                f"shrinks such a failure):\n{smallest}"
+            ) from smallest.__cause__
 
     def test_structured_output_retries_match_the_reference(self) -> None:
         from hypothesis import HealthCheck, given, settings
