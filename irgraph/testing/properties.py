@@ -137,11 +137,23 @@ def check_parallel_overlap(make_backend: MakeBackend, width: int = 3, latency: f
     result = _run(make_backend, fan, fake, {})
     starts = [e.time for e in result.trace if e.event == "start" and e.node.startswith("branch")]
     ends = [e.time for e in result.trace if e.event == "end" and e.node.startswith("branch")]
-    if fake.max_in_flight < width or not starts or max(starts) >= min(ends):
+    if fake.max_in_flight < width:
         raise _fail(
             fan,
             f"Parallel branches did not overlap ({fake.max_in_flight} of {width} "
             "calls were in flight at once).",
+        )
+    if not starts or max(starts) >= min(ends):
+        raise _fail(
+            fan,
+            f"All {width} branches' model calls were in flight at once, but the trace does "
+            + (
+                "not start them: it has no start event of a branch."
+                if not starts
+                else "not overlap them: a branch's start event is timed after another's end. "
+                "An Event's time is when the step starts or ends; a start told once the "
+                "call has answered hides the overlap."
+            ),
         )
 
 
