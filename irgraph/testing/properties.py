@@ -89,12 +89,22 @@ def check_trace_respects_edges(
     if unknown:
         raise _fail(pipeline, unknown)
     spans: dict[tuple[str, tuple[Any, ...]], list[float]] = {}
+    ended_first: set[tuple[str, tuple[Any, ...]]] = set()  # an end listed before its start
     for event in result.trace:
         key = (event.node, event.path)
         if event.event == "start":
+            if key in ended_first:
+                raise _fail(
+                    pipeline,
+                    f"The trace lists the end of {event.node!r} (path={event.path!r}) before "
+                    "its start: a trace lists events in the order they happened, each "
+                    "execution's start before its end.",
+                )
             spans[key] = [event.time, float("inf")]
         elif event.event == "end" and key in spans:
             spans[key][1] = event.time
+        elif event.event == "end":
+            ended_first.add(key)
     executed = {node for node, _ in spans}
     missing = [n for n in G if G.nodes[n]["parent"] is None and n not in executed]
     if missing:
