@@ -151,14 +151,8 @@ def _static(value: Any, name: str) -> Any:
 
 
 def pipelines_in(module: ModuleType) -> list[str]:
-    """The names of the first few pipelines a module holds at its top level."""
-    found: list[str] = []
-    for name, value in sorted(vars(module).items()):
-        if not name.startswith("_") and is_pipeline(value):
-            found.append(name)
-            if len(found) == _LISTED:
-                break
-    return found
+    """The names of the pipelines a module holds at its top level."""
+    return [n for n, v in sorted(vars(module).items()) if not n.startswith("_") and is_pipeline(v)]
 
 
 def as_target(value: Any) -> Any:
@@ -247,7 +241,9 @@ def _flattened_into(node: Any, runs: list[tuple[type, tuple[Any, ...]]]) -> bool
 def listing(module: ModuleType, source: str) -> str:
     """`` Pipelines in m: m:a, m:b.``, or ``""`` when the module holds none."""
     found = pipelines_in(module)
-    return f" Pipelines in {source}: {', '.join(f'{source}:{n}' for n in found)}." if found else ""
+    named = ", ".join(f"{source}:{n}" for n in found[:_LISTED])
+    more = f" (and {len(found) - _LISTED} more)" if len(found) > _LISTED else ""
+    return f" Pipelines in {source}: {named}{more}." if found else ""
 
 
 def _callable_kind(value: Any) -> str:

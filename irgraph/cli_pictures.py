@@ -159,6 +159,13 @@ def show_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         diagram = render(target, fmt, timeout=seconds, **options)
     except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
         if args.collapse and str(exc).startswith("collapse names "):  # a part misspelt
+            negative = [v for v in args.collapse if v.strip().startswith("-")]
+            if negative and negative[0].strip()[1:].isdigit():  # no part of that name either
+                raise CliError(
+                    f"--collapse {negative[0].strip()} is no depth: depths start at 0 (the "
+                    "loops, map-overs, routes and named blocks the pipeline holds), 1 for "
+                    "those inside them, ...; e.g. --collapse 0."
+                ) from None
             raise CliError(one_line(f"--{exc}")) from None
         raise graphviz_failure(exc, fmt) from None
     if output is None:

@@ -294,6 +294,8 @@ def test_show_refuses_a_misspelt_part_or_a_depth_among_names_as_a_usage_error(
     assert "--collapse names 'polsh', which is no loop" in err and "'polish'" in err, err
     err = error_of(capsys, "show", "looped:p", "--collapse", "0", "--collapse", "polish")
     assert "--collapse 0 is a depth" in err and "give one depth, or names" in err, err
+    err = error_of(capsys, "show", "looped:p", "--collapse", "-1")
+    assert "--collapse -1 is no depth: depths start at 0" in err and "which is no loop" not in err
 
 
 def test_show_draws_the_control_flow_only_with_no_data_edges(tmp_path, monkeypatch):

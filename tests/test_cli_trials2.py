@@ -180,3 +180,12 @@ def test_a_fake_provider_with_a_model_is_refused_in_a_fresh_process(here):
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert "the fake provider takes no model" in proc.stderr
+
+
+def test_a_missing_attribute_says_how_many_more_pipelines_there_are(here, capsys):
+    (here / "many.py").write_text(
+        "from irgraph import Agent\n" + "".join(f"p{i} = Agent('a{i}')\n" for i in range(7))
+    )
+    assert cli("check", "many:nope") == (2, "")
+    err = error(capsys)
+    assert "Pipelines in many: many:p0, many:p1, many:p2, many:p3, many:p4 (and 2 more)." in err

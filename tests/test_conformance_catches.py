@@ -397,7 +397,7 @@ def test_the_older_properties_miss_a_bound_that_is_never_reached(broken):
     [(BoundIsALock, False), (BoundIsALock, True), (MapsOneItemAtATime, True)],
 )
 def test_the_concurrency_property_catches_a_bound_that_is_never_reached(broken, map_over):
-    with pytest.raises(AssertionError, match="At most 1 model calls were in flight at once, not 3"):
+    with pytest.raises(AssertionError, match="At most 1 model call was in flight at once, not 3"):
         conformance.check_concurrency_reached(backend_with(broken), 4, 3, map_over=map_over)
     conformance.check_concurrency_reached(backend_with(Scheduler), 4, 3, map_over=map_over)
 

@@ -10,6 +10,7 @@ from irgraph import Agent, Route
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.events import RunResult
 from irgraph.ir import LoopNode
+from irgraph.testing import FakeProvider
 from irgraph.testing.conformance import (
     check_cancelled_run_told_on_event,
     check_cancelled_stream_keeps_completed_work,
@@ -222,3 +223,14 @@ def test_a_backend_that_claims_streaming_without_a_stream_method_is_told_so():
         "stream() method."
     ), said
     assert "streaming=False" in said
+
+
+def test_a_trace_listing_an_end_before_its_start_is_told_so() -> None:
+    pipeline = Agent("first").writes("x") >> Agent("second").instruct("After {x}.")
+    result = AsyncioBackend(provider=FakeProvider()).compile(pipeline.to_ir()).run()
+    reversed_trace = attrs.evolve(result, trace=list(reversed(result.trace)))
+    with pytest.raises(AssertionError) as info:
+        check_trace_respects_edges(pipeline, reversed_trace)
+    said = str(info.value)
+    assert "The trace lists the end of 'second' (path=()) before its start" in said, said
+    assert "started before" not in said

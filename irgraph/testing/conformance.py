@@ -74,7 +74,7 @@ from irgraph.testing.properties_routes import (
     check_output_retries,
     structured_agents,
 )
-from irgraph.testing.properties_timeouts import check_run_timeout, check_timeouts
+from irgraph.testing.properties_timeouts import check_run_timeout, check_timeouts, plain_failure
 from irgraph.testing.reference import interpret
 
 __all__ = [
@@ -176,19 +176,34 @@ class BackendConformance:
     def test_concurrency_bound_is_reached(self) -> None:
         if not self._parallel():
             return
-        from hypothesis import HealthCheck, given, settings
+        from hypothesis import HealthCheck, example, given, settings
         from hypothesis import strategies as st
 
         def check(width: int, bound: int | None, map_over: bool) -> None:
             check_concurrency_reached(self.make_backend, width, bound, map_over=map_over)
 
         examples = self.concurrency_examples or max(3, self.max_examples // 5)
+        map_overs = self._draws("map_over")
+        drawn = given(
+            st.integers(1, 5),
+            st.none() | st.integers(1, 4),
+            st.booleans() if map_overs else st.just(False),
+        )(check)
+        for map_over in sorted({False, map_overs}):  # every run: 3 calls, 2 slots
+            drawn = example(3, 2, map_over)(drawn)
         settings(
             max_examples=examples,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
             report_multiple_bugs=False,
-        )(given(st.integers(1, 5), st.none() | st.integers(1, 4), st.booleans())(check))()
+        )(drawn)()
+
+    def _draws(self, kind: str) -> bool:
+        """Whether ``pipeline_options`` let the suite's pipelines hold ``kind`` (a backend
+        that runs no map-overs is not asked to bound one's items)."""
+        kinds = self.pipeline_options.get("kinds")
+        flag = "with_map_over" if kind == "map_over" else f"with_{kind}s"
+        return bool(self.pipeline_options.get(flag, True)) and (kinds is None or kind in kinds)
 
     def test_provider_failure_is_a_run_error_with_completed_state(self) -> None:
         from hypothesis import strategies as st
@@ -267,27 +282,46 @@ class BackendConformance:
 
     def _with_a_slow_agent(self, check: Callable[..., None]) -> None:
         """Run ``check(make_backend, pipeline, state, agent)`` on ``timeout_examples``
-        pipelines, with an agent the run reaches drawn from each."""
-        from hypothesis import HealthCheck, given, settings
+        pipelines, with an agent the run reaches drawn from each. A pipeline the backend
+        fails with no slow agent is set aside, not shrunk (each try of a shrink would wait for
+        the slow agent): the smallest such is reported once the rest have run."""
+        from hypothesis import HealthCheck, given, reject, settings
         from hypothesis import strategies as st
+        from hypothesis.errors import Unsatisfiable
 
         from irgraph.testing.strategies import pipelines_with_inputs
 
         if self.timeout_examples <= 0:
             return
+        unrunnable: list[AssertionError] = []
 
         def one(case: tuple[Builder, dict[str, Any]], data: st.DataObject) -> None:
             pipeline, state = case
             reached = sorted(self._reached_agents(pipeline, state))
-            if reached:
-                check(self.make_backend, pipeline, state, data.draw(st.sampled_from(reached)))
+            if not reached:
+                return
+            failure = plain_failure(self.make_backend, pipeline, state)
+            if failure is not None:
+                unrunnable.append(failure)
+                reject()
+            check(self.make_backend, pipeline, state, data.draw(st.sampled_from(reached)))
 
-        settings(
-            max_examples=self.timeout_examples,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow],
-            report_multiple_bugs=False,
-        )(given(pipelines_with_inputs(**self.pipeline_options), st.data())(one))()
+        try:
+            settings(
+                max_examples=self.timeout_examples,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+                report_multiple_bugs=False,
+            )(given(pipelines_with_inputs(**self.pipeline_options), st.data())(one))()
+        except Unsatisfiable:
+            pass  # every pipeline drawn was one the backend fails plainly: told below
+        if unrunnable:
+            smallest = min(unrunnable, key=lambda failure: len(str(failure)))
+            raise AssertionError(
+                f"The backend failed {len(unrunnable)} of the pipelines drawn with no slow "
+                "agent; the smallest, not shrunk (test_final_state_and_calls_match_the_reference "
+                f"shrinks such a failure):\n{smallest}"
+            ) from smallest.__cause__
 
     def test_structured_output_retries_match_the_reference(self) -> None:
         from hypothesis import HealthCheck, given, settings

@@ -89,12 +89,22 @@ def check_trace_respects_edges(
     if unknown:
         raise _fail(pipeline, unknown)
     spans: dict[tuple[str, tuple[Any, ...]], list[float]] = {}
+    ended_first: set[tuple[str, tuple[Any, ...]]] = set()  # an end listed before its start
     for event in result.trace:
         key = (event.node, event.path)
         if event.event == "start":
+            if key in ended_first:
+                raise _fail(
+                    pipeline,
+                    f"The trace lists the end of {event.node!r} (path={event.path!r}) before "
+                    "its start: a trace lists events in the order they happened, each "
+                    "execution's start before its end.",
+                )
             spans[key] = [event.time, float("inf")]
         elif event.event == "end" and key in spans:
             spans[key][1] = event.time
+        elif event.event == "end":
+            ended_first.add(key)
     executed = {node for node, _ in spans}
     missing = [n for n in G if G.nodes[n]["parent"] is None and n not in executed]
     if missing:
@@ -137,11 +147,23 @@ def check_parallel_overlap(make_backend: MakeBackend, width: int = 3, latency: f
     result = _run(make_backend, fan, fake, {})
     starts = [e.time for e in result.trace if e.event == "start" and e.node.startswith("branch")]
     ends = [e.time for e in result.trace if e.event == "end" and e.node.startswith("branch")]
-    if fake.max_in_flight < width or not starts or max(starts) >= min(ends):
+    if fake.max_in_flight < width:
         raise _fail(
             fan,
             f"Parallel branches did not overlap ({fake.max_in_flight} of {width} "
             "calls were in flight at once).",
+        )
+    if not starts or max(starts) >= min(ends):
+        raise _fail(
+            fan,
+            f"All {width} branches' model calls were in flight at once, but the trace does "
+            + (
+                "not start them: it has no start event of a branch."
+                if not starts
+                else "not overlap them: a branch's start event is timed after another's end. "
+                "An Event's time is when the step starts or ends; a start told once the "
+                "call has answered hides the overlap."
+            ),
         )
 
 
@@ -176,11 +198,17 @@ def check_concurrency_reached(
         fake = HeldProvider(want, patience=PATIENCE, latency=latency)
         _run(make_backend, pipeline, fake, state, **options)
         if fake.max_in_flight != want:
+            most = fake.max_in_flight
+            said = (
+                f"{most} model calls were in flight at once, past the bound of {want}"
+                if most > want
+                else f"At most {most} model call{'s were' if most != 1 else ' was'} in flight "
+                f"at once, not {want}"
+            )
             raise _fail(
                 pipeline,
-                f"At most {fake.max_in_flight} model calls were in flight at once, not {want} "
-                f"({width} could run together; max_concurrency: the run's {run_bound}, the "
-                f"MapOver's {map_bound}, the backend's {own}).",
+                f"{said} ({width} could run together; max_concurrency: the run's {run_bound}, "
+                f"the MapOver's {map_bound}, the backend's {own}).",
             )
 
 

@@ -74,6 +74,34 @@ def _attempt(
         ) from other
 
 
+def plain_failure(
+    make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any]
+) -> AssertionError | None:
+    """Why a backend fails ``pipeline`` with no slow agent and no timeout at all (``None``
+    when the run ends): what a timeout does cannot be judged then. The run never waits for a
+    slow agent, so it is told at once, and the suite need not shrink it (for minutes)."""
+    try:
+        _run(make_backend, pipeline, FakeProvider(), state)
+    except Exception as error:
+        failure = _fail(
+            pipeline,
+            f"With no slow agent and no timeout, the run raised {type(error).__name__} "
+            f"({error or 'no message'}), where the reference interpreter completes it: the "
+            "timeout properties need a backend that runs the pipeline. Fix that first; "
+            "test_final_state_and_calls_match_the_reference says what it does differently.",
+        )
+        failure.__cause__ = error
+        return failure
+    return None
+
+
+def _runs_plainly(make_backend: MakeBackend, pipeline: Builder, state: Mapping[str, Any]) -> None:
+    """Raise :func:`plain_failure`'s ``AssertionError`` when there is one."""
+    failure = plain_failure(make_backend, pipeline, state)
+    if failure is not None:
+        raise failure
+
+
 def _given(own: float | None, run_timeout: float | None) -> str:
     """``with a timeout of 0.05 s under run(timeout=30.0)``: the timeouts a run was given."""
     why = f"with a timeout of {own} s" if own is not None else "with no timeout of its own"
@@ -116,6 +144,7 @@ def check_timeouts(
     timeout; with its own long timeout a short run timeout does not fail it: the node's own
     timeout wins over the run's."""
     known_agent(to_graph(pipeline, inputs=state.keys()), agent, "check_timeouts")
+    _runs_plainly(make_backend, pipeline, state)
     for run_timeout in (None, 30.0):
         failed = _attempt(make_backend, pipeline, state, agent, 0.05, run_timeout)
         why = f"with a timeout of 0.05 s (run timeout={run_timeout})"
@@ -145,6 +174,7 @@ def check_run_timeout(
     shorter than its answer fails the run naming it, caused by a ``TimeoutError`` (a backend
     that drops the run's timeout lets it finish)."""
     known_agent(to_graph(pipeline, inputs=state.keys()), agent, "check_run_timeout")
+    _runs_plainly(make_backend, pipeline, state)
     failed = _attempt(make_backend, pipeline, state, agent, None, _RUN_TIMEOUT)
     why = f"with no timeout of its own under run(timeout={_RUN_TIMEOUT})"
     _timed_out(pipeline, state, agent, failed, why)
