@@ -111,3 +111,18 @@ def test_a_state_given_by_position_to_ask_is_told_naming_the_builder() -> None:
     assert agent.ask(state={"topic": "owls"}, provider=FakeProvider()) == (
         "<poet: Write about owls.>"
     )
+
+
+def test_a_misspelt_state_is_told_before_the_keys_it_would_have_given() -> None:
+    """ask(stat={'topic': 'x'}) of an agent reading {topic} was told that 'topic' is unset: the
+    pipeline was checked, without the misspelt state, before the keywords were."""
+    reads = Agent("a").instruct("{topic}")
+    with pytest.raises(IrgraphError) as refused:
+        reads.ask(stat={"topic": "x"})
+    assert "got the option 'stat', which it does not take. Did you mean 'state'?" in str(
+        refused.value
+    )
+    with pytest.raises(IrgraphError, match="run\\(\\) got the option 'sate'.*'state'"):
+        run(reads, sate={"topic": "x"})
+    with pytest.raises(IrgraphError, match="run_many\\(\\) got the option 'stor'.*'store'"):
+        list(run_many(Agent("b").instruct("{topic} {other}"), [{"topic": "x"}], stor="r.jsonl"))
