@@ -159,7 +159,8 @@ def show_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         diagram = render(target, fmt, timeout=seconds, **options)
     except IrgraphError as exc:  # no Graphviz to draw with: a set-up matter, told as such
         if args.collapse and str(exc).startswith("collapse names "):  # a part misspelt
-            raise CliError(one_line(f"--{exc}")) from None
+            said = str(exc).replace("collapse='", "--collapse '")  # the option, not Python's
+            raise CliError(one_line(f"--{said}")) from None
         raise graphviz_failure(exc, fmt) from None
     if output is None:
         print(diagram.data, file=out)
