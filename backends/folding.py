@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from irgraph.code import composite_name
-from irgraph.errors import IrgraphError, did_you_mean
+from irgraph.errors import IrgraphError, a_or_an, did_you_mean
 
 from .labels import scope_title
 
@@ -133,6 +133,9 @@ def _chosen(G: nx.DiGraph, collapse: Any) -> list[Part]:
     for name in names:
         scope = [i for i, p in enumerate(every) if p.key == name]
         block = [i for i, p in enumerate(every) if p.key is None and p.name == name]
+        step = _step(G, name) if not scope and not block else None
+        if step is not None:
+            raise IrgraphError(_step_text(G, name, step, every))
         if not scope and not block:
             raise IrgraphError(
                 f"collapse names {name!r}, which is no loop, map-over, route or named block "
@@ -143,19 +146,46 @@ def _chosen(G: nx.DiGraph, collapse: Any) -> list[Part]:
     return [every[i] for i in sorted(chosen)]  # outermost first, as parts() lists them
 
 
+def _step(G: nx.DiGraph, name: str) -> str | None:
+    """The node of ``G`` that ``name`` names by its id or its name (``label``): a single step
+    (an agent, transform or gate), which holds none to fold."""
+    if name in G:
+        return name
+    return next((node for node, label in G.nodes(data="label") if label == name), None)
+
+
+def _step_text(G: nx.DiGraph, name: str, node: str, every: list[Part]) -> str:
+    """Why ``collapse`` cannot fold the step ``node``: which kinds of part can, and the part
+    that holds it, if any, to fold instead."""
+    kind = str(G.nodes[node].get("kind", "step")).replace("_", " ")
+    parent = G.nodes[node].get("parent")
+    holder = next((p for p in every if parent is not None and p.key == parent), None)
+    instead = (
+        f" It is in the {holder.kind.replace('_', '-')} {holder.name!r}: collapse="
+        f"{holder.name!r} folds that."
+        if holder is not None
+        else f" {_listed(sorted({p.name for p in every}), 'This pipeline')}"
+    )
+    return (
+        f"collapse names {name!r}, which is {a_or_an(kind)} {kind}: a step of its own, not a "
+        "part that holds steps, so it cannot be folded. The parts that fold into one box are "
+        f"loops, map-overs, routes and named blocks (Pipeline('name', ...)).{instead}"
+    )
+
+
 #: How many of a pipeline's parts an error about ``collapse`` names; a big pipeline has
 #: hundreds, which would bury the closest ones.
 _LISTED = 8
 
 
-def _listed(names: list[str]) -> str:
+def _listed(names: list[str], it: str = "It") -> str:
     """The parts a pipeline has, by name, at most :data:`_LISTED` of them, as a sentence."""
     if not names:
-        return "It has none."
+        return f"{it} has none."
     if len(names) <= _LISTED:
-        return f"It has {', '.join(map(repr, names))}."
+        return f"{it} has {', '.join(map(repr, names))}."
     shown = ", ".join(map(repr, names[:_LISTED]))
-    return f"It has {len(names)}: {shown} and {len(names) - _LISTED} more."
+    return f"{it} has {len(names)}: {shown} and {len(names) - _LISTED} more."
 
 
 def fold(G: nx.DiGraph, collapse: Any) -> tuple[nx.DiGraph, dict[str, str]]:

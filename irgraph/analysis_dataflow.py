@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from irgraph.analysis_schedule import analysed_graph
-from irgraph.errors import PipelineError, did_you_mean
+from irgraph.errors import PipelineError, did_you_mean, keyword_options
 from irgraph.schema import scopes
 
 if TYPE_CHECKING:
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["dataflow_dependencies"]
 
 
+@keyword_options
 def dataflow_dependencies(G: nx.DiGraph, scope: str | None = None) -> dict[str, list[str]]:
     """For each node of ``scope``, the earlier nodes it really has to wait for.
 

@@ -9,7 +9,7 @@ import attrs
 
 from irgraph import checks
 from irgraph.analysis_schedule import analysed_graph
-from irgraph.errors import PipelineError, did_you_mean
+from irgraph.errors import PipelineError, did_you_mean, keyword_options
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -31,6 +31,7 @@ class Lineage:
     branches: dict[str, tuple[str, str]] = attrs.field(factory=dict)
 
 
+@keyword_options
 def lineage(G: nx.DiGraph, key: str) -> Lineage:
     """Producers and consumers of ``key`` and the data edges carrying it (a map-over writes
     its item key, one item into each body's state, and reads the key it collects). After a route,

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import html
 import time
+import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, TextIO
 
@@ -179,6 +180,16 @@ class BatchProgress:
             self.done += 1
         else:
             self.failed += 1
+        handed = self.done + self.failed + self.resumed
+        if self.total is not None and handed > self.total:  # told once: the total is dropped
+            warnings.warn(
+                f"The batch progress was given total={self.total}, but {handed} items came (and "
+                "it counts on without the total: no bar, no ETA). Give the number of states "
+                "run_many() is given: total=len(states).",
+                UserWarning,
+                stacklevel=3,  # past track(): the user's loop
+            )
+            self.total = None
         self.output.refresh()
 
     def end(self, ending: str = "Finished") -> None:

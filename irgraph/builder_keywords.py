@@ -113,6 +113,12 @@ _NOT_HERE = {
     ("Route", "step"): "a route's branches are given by .when(value, step) and .otherwise(step)",
     ("MapOver", "output"): "each item's step gives its value, and .writes(key) keeps the list",
     ("Loop", "output"): "the steps in its body write the state",
+    ("Gate", "output"): (
+        "a gate's answer is a person's text, not a model's reply, so there is no schema to "
+        "hold it to; to check or parse it, add a Transform that reads the answer's key"
+    ),
+    ("Gate", "model"): "a gate asks a person, shown its .message(), not a model",
+    ("Gate", "instruct"): "a gate shows a person its .message(text), which may read {key}",
 }
 #: Methods every builder has, left out of a listing of what one builder takes.
 _EVERY = frozenset({"ask", "ask_async", "to_ir", "name", "inputs"})

@@ -18,16 +18,22 @@ from irgraph.ir.values import NotJsonNumber, refuse_constant
 __all__ = ["Line", "line_key", "other_format", "parse_line"]
 
 _EXAMPLE = '{"topic": "owls"}'
+#: The UTF-8 byte-order mark, as some editors (Notepad, Excel's CSV UTF-8) start a file with.
+_BOM = b"\xef\xbb\xbf"
 
 
 def line_key(raw: bytes | str) -> str:
-    """The hash of an input line's content (surrounding whitespace left out).
+    """The hash of an input line's content (surrounding whitespace and a UTF-8 byte-order mark
+    left out, as :func:`parse_line` leaves them: saving the file without the mark that a
+    Windows editor wrote changes no line).
 
     >>> line_key('{"topic": "owls"}\\n') == line_key(b'{"topic": "owls"}')
     True
+    >>> line_key(b'\\xef\\xbb\\xbf{"topic": "owls"}\\r\\n') == line_key('{"topic": "owls"}')
+    True
     """
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    return hashlib.sha256(data.strip()).hexdigest()[:16]
+    return hashlib.sha256(data.strip().removeprefix(_BOM).strip()).hexdigest()[:16]
 
 
 @attrs.frozen

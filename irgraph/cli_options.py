@@ -8,12 +8,14 @@ the nearest option of the command (or of any command) for each unknown one, for 
 from __future__ import annotations
 
 import argparse
+import ast
+import re
 from collections.abc import Sequence
 from typing import NoReturn
 
 from irgraph.errors import closest_keys
 
-__all__ = ["UNKNOWN", "CommandLine", "options_meant", "parsers"]
+__all__ = ["UNKNOWN", "CommandLine", "choice_meant", "options_meant", "parsers"]
 
 #: How argparse's message for options it does not know begins.
 UNKNOWN = "unrecognized arguments: "
@@ -31,7 +33,33 @@ class CommandLine(argparse.ArgumentParser):
             commands = parsers(self)
             command = next((word for word in self.words if word in commands), None)
             message += options_meant(self, message[len(UNKNOWN) :].split(), command)
+        elif INVALID_CHOICE.search(message):  # one line, as every other mistake (no usage)
+            self.exit(2, f"irgraph: error: {message}{choice_meant(message)}\n")
         super().error(message)
+
+
+#: argparse's message for a value not among an argument's choices (choices quoted or not).
+INVALID_CHOICE = re.compile(r"invalid choice: (?P<value>.*) \(choose from (?P<choices>.*)\)$")
+
+
+def choice_meant(message: str) -> str:
+    """``"; did you mean 'mermaid'?"``: the choice nearest the one argparse's ``message``
+    refuses, or ``""`` when none is near.
+
+    >>> choice_meant("argument --format: invalid choice: 'mermad' (choose from 'mermaid', 'dot')")
+    "; did you mean 'mermaid'?"
+    """
+    found = INVALID_CHOICE.search(message)
+    if found is None:
+        return ""
+    value, choices = found["value"], found["choices"].split(", ")
+    try:  # argparse quotes them with repr() (before Python 3.12.8), or not at all
+        value = str(ast.literal_eval(value))
+        choices = [str(ast.literal_eval(choice)) for choice in choices]
+    except (ValueError, SyntaxError):
+        pass
+    near = closest_keys(value, choices, n=1)
+    return f"; did you mean {near[0]!r}?" if near else ""
 
 
 def options_meant(

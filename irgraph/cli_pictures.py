@@ -166,7 +166,8 @@ def show_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
                     "loops, map-overs, routes and named blocks the pipeline holds), 1 for "
                     "those inside them, ...; e.g. --collapse 0."
                 ) from None
-            raise CliError(one_line(f"--{exc}")) from None
+            said = str(exc).replace("collapse='", "--collapse '")  # the option, not Python's
+            raise CliError(one_line(f"--{said}")) from None
         raise graphviz_failure(exc, fmt) from None
     if output is None:
         print(diagram.data, file=out)

@@ -18,6 +18,7 @@ import attrs
 
 from irgraph.diffs_moves import moves
 from irgraph.diffs_pipeline import pipeline_fields
+from irgraph.errors import keyword_options
 from irgraph.ir.functions import FunctionRef
 from irgraph.ir.routes import RouteCase
 from irgraph.ir.values import json_key
@@ -190,6 +191,7 @@ def _token(G: nx.DiGraph, node: str) -> tuple[str, str, int, str]:
     return data["kind"], data["label"], _depth(G, node), repr(settings(data))
 
 
+@keyword_options
 def match_nodes(G1: nx.DiGraph, G2: nx.DiGraph) -> dict[str, str]:
     """Pair the nodes of two pipeline graphs by structure, not by id: the two reading orders
     are aligned on (kind, name, scope depth, settings), so an insertion or removal pairs
@@ -327,6 +329,7 @@ def _pair_moved(G1: nx.DiGraph, G2: nx.DiGraph, pairs: dict[str, str]) -> None:
             left.remove(best[0])
 
 
+@keyword_options
 def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
     """Nodes, edges and keys added, removed or changed from ``G1`` to ``G2``. Nodes are paired
     by structure (:func:`match_nodes`), so ids that shift (``writer#2`` becoming

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import attrs
 
+from irgraph.missing_arguments import missing_text
+
 __all__ = [
     "IrgraphError",
     "PipelineError",
@@ -145,9 +147,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def keyword_options(fn: F) -> F:
     """Make ``fn`` refuse a misspelled keyword with :func:`unknown_option`'s "did you mean",
-    and more positional arguments than it takes with the keywords to give them by
-    (:func:`too_many`), instead of Python's bare ``TypeError`` (an ``__init__`` is named by
-    its class). A function taking ``**options`` has only its positional arguments counted."""
+    more positional arguments than it takes with the keywords to give them by
+    (:func:`too_many`), and a required argument left out with the call to write
+    (:func:`irgraph.missing_arguments.missing_text`), instead of Python's bare ``TypeError``
+    (an ``__init__`` is named by its class). A function taking ``**options`` has only its
+    positional arguments counted."""
     params = list(inspect.signature(fn).parameters.values())
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
         return fn
@@ -165,10 +169,20 @@ def keyword_options(fn: F) -> F:
     }
     every = known if known is not None else [p.name for p in params if p.kind in _NAMED]
     options = [name for name in every if name not in required] or every
+    needed = [name for name in positional if name in required]
+    keyword_only = [
+        p.name
+        for p in params
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
+    ]
 
     def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if len(args) > most:
             raise too_many(where, args, positional, options)
+        if len(args) < len(needed) or keyword_only:
+            lacking = missing_text(where, args, kwargs, positional, needed, keyword_only)
+            if lacking is not None:
+                raise IrgraphError(lacking)
         if names is not None and not names.issuperset(kwargs):
             _refuse(set(kwargs) - names, options, where)
 

@@ -180,7 +180,11 @@ def missing_nodes_error(G: nx.DiGraph, tree: Any, missing: str) -> PipelineError
             "(from irgraph import from_portable).",
         )
     named = set(tree_ids(tree))
-    if not isinstance(tree, dict) and not named & set(G):  # the tree, not the ids, is wrong
+    olds = {node: G.nodes[node].get("pinned") or G.nodes[node].get("label") for node in G}
+    renamed = bool(named) and not named & set(G) and named <= set(olds.values())
+    if renamed and len(G) > len(named):  # nx.disjoint_union(G1, G2): every id a number
+        return _joined_renamed_error(G, tree, named, olds)
+    if not isinstance(tree, dict) and not named & set(G) and not renamed:  # a wrong tree
         return PipelineError(
             f"The graph's pipeline (G.graph['tree']) names none of its nodes: it is "
             f"{_short(tree)}, where the graph has {_some(list(G))}. The tree was replaced or "
@@ -207,6 +211,30 @@ def missing_nodes_error(G: nx.DiGraph, tree: Any, missing: str) -> PipelineError
         node=str(extra[0]),
         hint=f"Relabel them back ({undo}) or make the graph again from the pipeline with "
         "to_graph(pipeline); to rename a step, rename it in the builder.",
+    )
+
+
+def _joined_renamed_error(
+    G: nx.DiGraph, tree: Any, named: set[Any], olds: dict[Any, Any]
+) -> PipelineError:
+    """The error for the graphs of two pipelines joined by ``nx.disjoint_union``, which numbers
+    the nodes: their names (``label``) give every node the ``tree`` names, and more beside.
+    Told as renamed nodes, or as a damaged tree, that hid the second pipeline."""
+    others = [node for node, old in olds.items() if old not in named]
+    count = len(G) - len(named)
+    shown = ", ".join(f"{node} ({olds[node]!r})" for node in others[:3])
+    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+    listed = f" ({shown}{more})" if others else ""
+    name = G.graph.get("name", tree if isinstance(tree, str) else None)
+    return PipelineError(
+        "The graph looks like the graphs of two (or more) pipelines put together by "
+        "nx.disjoint_union(G1, G2), which numbers the nodes: it holds the pipeline "
+        f"{name!r}, which its 'tree' attribute describes, and beside it {count} "
+        f"node{'s' if count > 1 else ''} of another pipeline{listed}, which that one never runs.",
+        hint="A graph holds one pipeline: put the pipelines together and make one graph of "
+        "that, to_graph(first >> second) to run them one after the other or "
+        "to_graph(first | second) to run them side by side (from_graph(G1) gives back the "
+        "pipeline of a graph G1 you have no builder of).",
     )
 
 

@@ -104,8 +104,8 @@ def _imported(spec: str, options: dict[str, Any]) -> ModelProvider:
     except Exception as error:
         raise ProviderError(
             f"Provider spec {spec!r}: calling {attribute}({', '.join(options)}) raised "
-            f"{type(error).__name__}: {error}. Name a provider class, a provider object, or a "
-            "function that returns a provider from these options."
+            f"{type(error).__name__}: {str(error).rstrip('.')}. Name a provider class, a "
+            "provider object, or a function that returns a provider from these options."
         ) from error
     if not callable(getattr(provider, "complete", None)):
         raise ProviderError(

@@ -54,7 +54,11 @@ def _compiled(
     inputs = None
     if isinstance(state, Mapping):
         inputs = (*root.inputs, *filter(checks.is_key, state))
-    runnable: Runnable = compiled_by(engine, root, inputs)
+    try:
+        runnable: Runnable = compiled_by(engine, root, inputs)
+    except PipelineError:  # a misspelt keyword of the caller's own is the mistake to tell first
+        _refuse_misspelt_own(options, caller)
+        raise
     # A pipeline read from data names functions by path: the allowed ones must import here,
     # before any model call (compile() alone does not ask: generated code runs elsewhere).
     unimportable = unimportable_functions(root)
@@ -99,12 +103,9 @@ def _check_options(
     if takes is None:  # no options, or a runnable that takes any
         return
     known = [name for name in takes if name not in ("state", "provider")]
-    own = _OWN.get(caller, ("backend", "provider", "allow"))
     made_with = (checks.keyword_names(type(engine)) or []) if engine is not None else []
     for key in sorted(set(options) - set(takes)):
-        if get_close_matches(key, own, n=1, cutoff=0.75):  # one of the caller's own, misspelt
-            said = f"{caller} got the option {key!r}, which it does not take."
-            raise checks.unknown_option(key, [*own, *known], said)
+        _refuse_misspelt_own({key: None}, caller, known)
         if key in made_with and key != "provider":
             cls = type(engine)
             raise IrgraphError(
@@ -115,6 +116,18 @@ def _check_options(
             )
         said = f"{caller} got the option {key!r}, which the {backend_name!r} backend does not take."
         raise checks.unknown_option(key, known, said)
+
+
+def _refuse_misspelt_own(
+    options: Mapping[str, Any], caller: str, known: Iterable[str] = ()
+) -> None:
+    """Refuse an option that is a misspelling of one of ``caller``'s own keywords (``stat=``
+    for ``state=``), saying the name meant; ``known`` are the runnable's options, listed too."""
+    own = _OWN.get(caller, ("backend", "provider", "allow"))
+    for key in sorted(options):
+        if get_close_matches(key, own, n=1, cutoff=0.75):
+            said = f"{caller} got the option {key!r}, which it does not take."
+            raise checks.unknown_option(key, [*own, *known], said)
 
 
 #: The keywords the callers of :func:`_check_options` take themselves (besides ``pipeline``),

@@ -28,7 +28,7 @@ from irgraph.errors import closest_keys
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["calling_site", "pointing_at", "warn_misspelled_optional"]
+__all__ = ["calling_site", "misspelled_input_warnings", "pointing_at", "warn_misspelled_optional"]
 
 #: Per graph: (every key its nodes read, optionally read or write; its optional reads).
 _KEYS: weakref.WeakKeyDictionary[nx.DiGraph, tuple[frozenset[str], frozenset[str]]] = (
@@ -66,21 +66,48 @@ def warn_misspelled_optional(G: nx.DiGraph, given: Iterable[str]) -> None:
     >>> print(told[0].message)  # doctest: +ELLIPSIS
     The initial state gives 'styel', which nothing in the pipeline reads; did you mean 'style'?...
     """
+    for key, read in _misspelled(G, given):
+        _warn(
+            f"The initial state gives {key!r}, which nothing in the pipeline reads; did you "
+            f"mean {read!r}? The pipeline reads {{{read}?}}, which is optional, so this run "
+            f"goes on with it empty. Give the value as {read!r} (or drop {key!r} if it is "
+            "meant for something else)."
+        )
+
+
+def misspelled_input_warnings(G: nx.DiGraph, inputs: Iterable[str]) -> list[str]:
+    """What :func:`irgraph.validate.validate` says of each declared input that is an optional
+    read misspelled, as a run with that state warns (``to_graph(p, inputs={'styel'})``).
+
+    >>> from irgraph import Agent, to_graph
+    >>> G = to_graph(Agent("w").instruct("Write {topic}. {style?}"), inputs={"topic", "styel"})
+    >>> print(misspelled_input_warnings(G, G.graph["inputs"])[0])  # doctest: +ELLIPSIS
+    The input 'styel' is declared, but nothing in the pipeline reads it; did you mean 'style'?...
+    """
+    return [
+        f"The input {key!r} is declared, but nothing in the pipeline reads it; did you mean "
+        f"{read!r}? The pipeline reads {{{read}?}}, which is optional, so a run given "
+        f"{key!r} goes on with {read!r} empty. Declare (and give) {read!r} instead (or drop "
+        f"{key!r} if it is meant for something else)."
+        for key, read in _misspelled(G, inputs)
+    ]
+
+
+def _misspelled(G: nx.DiGraph, given: Iterable[str]) -> list[tuple[str, str]]:
+    """``(key, read)`` for each key of ``given`` that nothing in ``G`` reads or writes and
+    that looks like ``read``, an optional read ``given`` lacks and no step writes."""
     mentioned, optional = _keys(G)
     keys = set(given)
     unread = keys - mentioned
     if not unread or not optional:
-        return
+        return []
     unset = optional - keys
+    found = []
     for key in sorted(unread):
         close = closest_keys(key, unset, n=1)
         if close:
-            _warn(
-                f"The initial state gives {key!r}, which nothing in the pipeline reads; did you "
-                f"mean {close[0]!r}? The pipeline reads {{{close[0]}?}}, which is optional, so "
-                f"this run goes on with it empty. Give the value as {close[0]!r} (or drop "
-                f"{key!r} if it is meant for something else)."
-            )
+            found.append((key, close[0]))
+    return found
 
 
 def _warn(message: str) -> None:

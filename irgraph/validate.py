@@ -20,7 +20,7 @@ from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
 from irgraph.graph_mistakes import class_error, named
 from irgraph.initial_values import refuse_values
 from irgraph.item_shadows import item_hint
-from irgraph.state_keys import warn_misspelled_optional
+from irgraph.state_keys import misspelled_input_warnings, warn_misspelled_optional
 from irgraph.templates import parse_template, system_template
 
 if TYPE_CHECKING:
@@ -418,11 +418,12 @@ def _checked(
                 hint="Repeat work with a Loop (x * n), not a back edge.",
             )
         )
-    if not allow_unbound:
-        problems.extend(unbound_reads(G, checks.input_keys(inputs, "validate(inputs=...)")))
+    given = checks.input_keys(inputs, "validate(inputs=...)")
+    problems += [] if allow_unbound else unbound_reads(G, given)
     if problems:
         raise PipelineError(problems)
-    return list(G.graph.get("warnings", ()))
+    misspelled = misspelled_input_warnings(G, [*G.graph.get("inputs", ()), *given])
+    return [*G.graph.get("warnings", ()), *misspelled]
 
 
 def _acyclic(G: nx.DiGraph) -> bool:

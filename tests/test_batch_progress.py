@@ -243,3 +243,22 @@ def test_a_misspelt_option_of_the_progress_says_the_one_meant():
     ):
         with pytest.raises(IrgraphError, match="got the option 'totl'.*Did you mean 'total'"):
             call()
+
+
+def test_more_items_than_the_total_are_told_once_and_counted_on_without_it():
+    """batch_progress(results, total=3) over 5 items said nothing, and its line read 4/3, then
+    5/3, with an ETA of 0:00."""
+    progress = BatchProgress(total=3, stream=io.StringIO())
+    lines = []
+    with pytest.warns(UserWarning) as told:
+        for _ in progress.track(run_many(WRITER, TOPICS[:5], provider=FakeProvider())):
+            lines.append(str(progress.view()))
+    assert [str(warning.message) for warning in told] == [
+        "The batch progress was given total=3, but 4 items came (and it counts on without the "
+        "total: no bar, no ETA). Give the number of states run_many() is given: "
+        "total=len(states)."
+    ]
+    assert told[0].filename == __file__  # the user's loop, not irgraph
+    assert [line.split(":")[0] for line in lines[:3]] == ["1/3", "2/3", "3/3"]
+    assert lines[3].startswith("4 done, 0 failed") and lines[4].startswith("5 done, 0 failed")
+    assert str(progress.view()).startswith("Finished 5 items: 5 done, 0 failed, 0 resumed")

@@ -534,6 +534,13 @@ def test_a_misspelt_method_suggests_the_real_one():
             ".otherwise(step).",
         ),
         (lambda: Agent("a").reads("x"), "Transform has .reads(), an Agent does not: an agent"),
+        (
+            lambda: Gate("g", "m").output({"type": "string"}),
+            "Gate 'g' has no method 'output'. Agent has .output(), a Gate does not: a gate's "
+            "answer is a person's text, not a model's reply, so there is no schema to hold it "
+            "to; to check or parse it, add a Transform that reads the answer's key.",
+        ),
+        (lambda: Gate("g", "m").model("m1"), "a Gate does not: a gate asks a person, shown its"),
         (lambda: Agent("a").frobnicate(), "Agent 'a' has no method 'frobnicate'. The methods"),
     ],
 )

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from irgraph.cli import main
+from irgraph.cli_batch_lines import line_key
 from tests.support.batch_dir import batch_dir, batch_in
 from tests.support.modules import importable
 
@@ -220,6 +221,19 @@ def test_a_byte_order_mark_at_the_start_of_the_inputs_is_no_part_of_the_first_li
     code = main(["batch", f"{MODULE}:pipeline", "bom.jsonl", "-o", "r.jsonl"], out=out)
     assert code == 0, out.getvalue()
     assert json.loads((here / "r.jsonl").read_text())["state"]["topic"] == "owls"
+
+
+def test_saving_the_inputs_without_their_byte_order_mark_runs_no_item_again(here):
+    """The first line's key kept the mark, so the same file saved without it (or with it, after
+    a run without) ran item 0 again on resume."""
+    for marked, done in (("\ufeff", 2), ("", 0), ("\ufeff", 0)):
+        lines = f'{marked}{{"topic": "owls"}}\n{{"topic": "cats"}}\n'
+        (here / "in.jsonl").write_text(lines, encoding="utf-8")
+        out = io.StringIO()
+        code = main(["batch", f"{MODULE}:pipeline", "in.jsonl", "-o", "r.jsonl"], out=out)
+        assert code == 0, out.getvalue()
+        assert f"{done} done, 0 failed, {2 - done} resumed" in out.getvalue(), out.getvalue()
+    assert line_key(b'\xef\xbb\xbf{"topic": "owls"}') == line_key('{"topic": "owls"}')
 
 
 def test_the_two_arguments_the_wrong_way_round_are_told_so(here, capsys):

@@ -249,20 +249,27 @@ def test_show_takes_a_format_in_any_case(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "choices"),
+    ("argv", "choices", "meant"),
     [
-        ("--format", "gif", "(choose from 'mermaid', 'dot', 'svg', 'png')"),
-        ("--direction", "up", "(choose from 'TD', 'TB', 'BT', 'LR', 'RL')"),
+        (["show", DEMO, "--format", "mermad"], "('mermaid', 'dot', 'svg', 'png')", "mermaid"),
+        (["show", DEMO, "--direction", "up"], "('TD', 'TB', 'BT', 'LR', 'RL')", None),
+        (["diff", DEMO, DEMO, "--direction", "RL2"], "('TD', 'TB', 'BT', 'LR', 'RL')", "RL"),
+        (["batch", DEMO, "in.jsonl", "--backend", "prefct"], "('asyncio', 'prefect')", "prefect"),
+        (["shwo", DEMO], "('demo', 'run', 'check', 'batch', 'show', 'diff')", "show"),
     ],
 )
-def test_an_unknown_format_or_direction_is_refused_listing_the_choices(
-    capsys, option, value, choices
+def test_an_invalid_choice_is_one_line_listing_the_choices_and_the_one_meant(
+    capsys, argv, choices, meant
 ):
+    """irgraph show ... --format mermad printed argparse's usage, several lines, and no "did
+    you mean", where every other mistake is one line saying what to do."""
     with pytest.raises(SystemExit) as stop:
-        main(["show", DEMO, option, value], out=io.StringIO())
+        main(argv, out=io.StringIO())
     assert stop.value.code == 2
     err = capsys.readouterr().err
-    assert f"argument {option}: invalid choice:" in err and choices in err
+    assert err.startswith("irgraph: error: argument ") and err.count("\n") == 1, err
+    assert "invalid choice:" in err and f"(choose from {choices.strip('()')})" in err, err
+    assert (f"; did you mean {meant!r}?" in err) if meant else ("did you mean" not in err), err
 
 
 def test_show_folds_the_parts_collapse_names_or_every_part_at_a_depth(tmp_path, monkeypatch):

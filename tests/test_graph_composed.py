@@ -80,3 +80,32 @@ def test_the_advice_works():
         assert validate(to_graph(together, inputs={"topic"})) == []
         result = run(together, provider=FakeProvider(), state={"topic": "owls"})
         assert {"draft", "summary"} <= set(result.state)
+
+
+@pytest.mark.parametrize("use", CALLS)
+@pytest.mark.parametrize(
+    ("first", "second", "beside"),
+    [
+        (FIRST, SECOND, "beside it 5 nodes of another pipeline (0 ('researcher'), 1 ('analyst'), "),
+        (to_graph(Agent("a")), to_graph(Agent("b")), "beside it 1 node of another pipeline (0 "),
+    ],
+)
+def test_two_pipelines_graphs_joined_by_disjoint_union_are_told_as_put_together(
+    use, first, second, beside
+):
+    """nx.disjoint_union numbers the nodes: that was told as nodes renamed, or (for a second
+    pipeline of one node) as a tree replaced or damaged, never as two pipelines."""
+    problems = refused(use, nx.disjoint_union(first, second)).problems
+    assert len(problems) == 1, problems
+    text = str(problems[0])
+    assert text.startswith(
+        "The graph looks like the graphs of two (or more) pipelines put together by "
+        "nx.disjoint_union(G1, G2), which numbers the nodes: it holds the pipeline "
+        f"{second.graph['name']!r}, which its 'tree' attribute describes, and {beside}"
+    ), text
+    assert "to_graph(first >> second)" in text and "to_graph(first | second)" in text
+
+
+def test_a_lone_step_numbered_is_told_as_renamed_not_as_a_damaged_tree():
+    text = str(refused(validate, nx.convert_node_labels_to_integers(to_graph(Agent("a")))))
+    assert "node ids were renamed" in text and "nx.relabel_nodes(G, {0: 'a'})" in text, text

@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from irgraph import Agent, IrgraphError, arun, compile, run, run_many, to_graph, validate
+from irgraph.analysis import diff, lineage, match_nodes
 from irgraph.testing import FakeProvider
 
 AGENT = Agent("a").instruct("Say hi.")
@@ -111,3 +112,60 @@ def test_a_state_given_by_position_to_ask_is_told_naming_the_builder() -> None:
     assert agent.ask(state={"topic": "owls"}, provider=FakeProvider()) == (
         "<poet: Write about owls.>"
     )
+
+
+def test_a_misspelt_state_is_told_before_the_keys_it_would_have_given() -> None:
+    """ask(stat={'topic': 'x'}) of an agent reading {topic} was told that 'topic' is unset: the
+    pipeline was checked, without the misspelt state, before the keywords were."""
+    reads = Agent("a").instruct("{topic}")
+    with pytest.raises(IrgraphError) as refused:
+        reads.ask(stat={"topic": "x"})
+    assert "got the option 'stat', which it does not take. Did you mean 'state'?" in str(
+        refused.value
+    )
+    with pytest.raises(IrgraphError, match="run\\(\\) got the option 'sate'.*'state'"):
+        run(reads, sate={"topic": "x"})
+    with pytest.raises(IrgraphError, match="run_many\\(\\) got the option 'stor'.*'store'"):
+        list(run_many(Agent("b").instruct("{topic} {other}"), [{"topic": "x"}], stor="r.jsonl"))
+
+
+@pytest.mark.parametrize(
+    ("call", "told"),
+    [
+        (
+            lambda: diff(to_graph(AGENT)),
+            "diff() needs G1 and G2, and got only G1 (<DiGraph>): G2 is missing. Call it as "
+            "diff(G1, G2).",
+        ),
+        (
+            lambda: lineage(G=to_graph(AGENT)),
+            "lineage() needs G and key, and got only G=: key is missing. Call it as lineage(G, "
+            "key).",
+        ),
+        (
+            lambda: list(run_many(AGENT)),
+            "run_many() needs pipeline and states, and got only pipeline (Agent('a')): states is "
+            "missing. Call it as run_many(pipeline, states).",
+        ),
+        (
+            lambda: validate(),
+            "validate() needs G, and got no argument: G is missing. Call it as validate(G).",
+        ),
+        (
+            lambda: match_nodes(),
+            "match_nodes() needs G1 and G2, and got no argument: G1 and G2 are missing.",
+        ),
+    ],
+)
+def test_a_required_argument_left_out_is_told_with_the_call_to_write(call, told):
+    """diff(G) was Python's bare TypeError "diff() missing 1 required positional argument:
+    'G2'", where too many arguments were already told with the call to write."""
+    with pytest.raises(IrgraphError) as refused:
+        call()
+    assert str(refused.value).startswith(told), str(refused.value)
+    assert not isinstance(refused.value, TypeError)  # as too many arguments are told
+
+
+def test_a_required_argument_given_by_name_is_not_missing() -> None:
+    G = to_graph(Agent("a").writes("x"))
+    assert diff(G2=G, G1=G).changed == {} and lineage(G, key="x").key == "x"

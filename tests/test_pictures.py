@@ -6,6 +6,7 @@ which shares no code with the exporters."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -14,11 +15,12 @@ import networkx as nx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from irgraph import Agent, Loop, MapOver, Pipeline, to_graph
+from irgraph import Agent, Loop, MapOver, Pipeline, Transform, to_graph
 from irgraph.backends.dot import to_dot, to_svg
 from irgraph.backends.folding import fold
 from irgraph.backends.labels import node_ids
 from irgraph.backends.mermaid import mermaid_ids, to_mermaid
+from irgraph.cli import main
 from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import seed_pipelines
@@ -196,3 +198,41 @@ def test_graphviz_draws_the_title_and_the_folded_parts():
     texts = [t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text")]
     assert "study (sequence)" in texts
     assert sum(t.startswith("stage") for t in texts) == 40
+
+
+def _shout(text: str) -> str:
+    return text.upper()
+
+
+def test_collapse_naming_a_step_says_it_cannot_fold_and_which_parts_can():
+    """--collapse shout, a transform, was told as "no loop, map-over, route or named block",
+    as if misspelt, not that a single step cannot be folded."""
+    shout = Transform("shout", _shout).reads("text").writes("text")
+    alone = Agent("a").writes("text") >> shout
+    with pytest.raises(IrgraphError) as info:
+        to_mermaid(alone, collapse="shout")
+    said = str(info.value)
+    assert said.startswith(
+        "collapse names 'shout', which is a transform: a step of its own, not a part that holds "
+        "steps, so it cannot be folded. The parts that fold into one box are loops, map-overs, "
+        "routes and named blocks (Pipeline('name', ...)). This pipeline has none."
+    ), said
+    looped = Agent("a").writes("text") >> Loop("polish").step(shout).max_iterations(2)
+    with pytest.raises(IrgraphError, match="It is in the loop 'polish': collapse='polish' folds"):
+        to_mermaid(looped, collapse=["shout"])
+    with pytest.raises(IrgraphError, match="collapse names 'a', which is an agent: a step of"):
+        to_mermaid(looped, collapse="a")
+    assert to_mermaid(looped, collapse="polish").count("shout") == 0
+
+
+def test_the_show_command_says_it_with_its_option(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "looped_shout.py").write_text(
+        "from irgraph import Agent, Loop, Transform\ndef shout(text): return text.upper()\n"
+        "p = Agent('a').writes('t') >> Loop('polish').step(Transform('shout', shout)"
+        ".reads('t').writes('t')).max_iterations(2)\n"
+    )
+    assert main(["show", "looped_shout:p", "--collapse", "shout"], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: --collapse names 'shout', which is a transform")
+    assert err.endswith("It is in the loop 'polish': --collapse 'polish' folds that.\n"), err

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from irgraph import Agent, arun, run, run_many
+from irgraph import Agent, arun, run, run_many, to_graph, validate
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.cli import main
 from irgraph.testing import FakeProvider
@@ -119,3 +119,25 @@ def test_the_warning_of_a_run_on_a_helper_thread_points_at_the_users_call():
     items = run_many(PIPELINE, states, provider=FakeProvider())  # the line that called it
     called_at = sys._getframe().f_lineno - 1
     assert _where(lambda: list(items)) == {(__file__, called_at)}
+
+
+def test_validate_tells_a_declared_input_that_is_an_optional_read_misspelled():
+    """validate(to_graph(p, inputs={'topic', 'styel'})) said nothing: only a run given that
+    state warned."""
+    (said,) = validate(to_graph(PIPELINE, inputs={"topic", "styel"}))
+    assert said.startswith(
+        "The input 'styel' is declared, but nothing in the pipeline reads it; did you mean "
+        "'style'? The pipeline reads {style?}, which is optional"
+    ), said
+    assert validate(to_graph(PIPELINE, inputs={"topic"}), inputs={"styel"}) == [said]
+    assert validate(to_graph(PIPELINE, inputs={"topic", "style", "id"})) == []
+
+
+def test_the_check_command_tells_it_for_an_input_it_is_given(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "styled.py").write_text(
+        "from irgraph import Agent\np = Agent('w').instruct('Write about {topic}. {style?}')\n"
+    )
+    out = io.StringIO()
+    assert main(["check", "styled:p", "--input", "topic", "--input", "styel"], out=out) == 0
+    assert "warning: The input 'styel' is declared" in out.getvalue(), out.getvalue()
