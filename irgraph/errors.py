@@ -39,12 +39,13 @@ class IrgraphError(Exception):
     """Base class of every error irgraph raises on purpose."""
 
 
-def closest_keys(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """Return up to ``n`` candidates that look like ``key`` (difflib), best first.
+class ArgumentError(IrgraphError, TypeError):
+    """A call given arguments its function does not take: a ``TypeError``, as Python's is."""
 
-    >>> closest_keys("finding", ["findings", "analysis"])
-    ['findings']
-    """
+
+def closest_keys(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Up to ``n`` candidates that look like ``key`` (difflib), best first: ``['findings']``
+    for ``"finding"`` among ``["findings", "analysis"]``."""
     return get_close_matches(key, sorted(set(candidates)), n=n, cutoff=0.6)
 
 
@@ -103,7 +104,7 @@ def suggestion_text(found: Sequence[str]) -> str:
 # Keyword options ---------------------------------------------------------------------------
 # Here, not in irgraph.checks (which hands them on): RunError's methods check their keywords
 # too, and checks imports this module.
-def unknown_option(key: str, known: Sequence[str], said: str) -> IrgraphError:
+def unknown_option(key: str, known: Sequence[str], said: str) -> ArgumentError:
     """The error for a keyword option ``key`` that is not one of ``known``: ``said`` (who got
     it), then the closest known name and all of them, the same words wherever it happens.
 
@@ -113,8 +114,8 @@ def unknown_option(key: str, known: Sequence[str], said: str) -> IrgraphError:
     f() got 'timeout'. It takes no options.
     """
     if not known:
-        return IrgraphError(f"{said} It takes no options.")
-    return IrgraphError(f"{said}{did_you_mean(key, known)} Its options: {', '.join(known)}.")
+        return ArgumentError(f"{said} It takes no options.")
+    return ArgumentError(f"{said}{did_you_mean(key, known)} Its options: {', '.join(known)}.")
 
 
 def keyword_names(fn: Callable[..., Any]) -> list[str] | None:
@@ -182,7 +183,7 @@ def keyword_options(fn: F) -> F:
         if len(args) < len(needed) or keyword_only:
             lacking = missing_text(where, args, kwargs, positional, needed, keyword_only)
             if lacking is not None:
-                raise IrgraphError(lacking)
+                raise ArgumentError(lacking)
         if names is not None and not names.issuperset(kwargs):
             _refuse(set(kwargs) - names, options, where)
 
@@ -212,7 +213,7 @@ def too_many(
     args: tuple[Any, ...],
     positional: Sequence[str],
     options: Sequence[str],
-) -> IrgraphError:
+) -> ArgumentError:
     """The error for ``where`` given ``args``, more than its ``positional`` parameters: what it
     takes by position, and the call with the rest given by the keyword each looks meant for
     (``run(pipeline, {'topic': 'owls'})``: ``state=``), else the keywords it takes.
@@ -238,7 +239,7 @@ def too_many(
     else:
         fix = f"{call}({', '.join([*names, *(f'{word}=...' for word in keywords[:3])])})"
         fix += f" (its options: {', '.join(keywords)})" if len(keywords) > 3 else ""
-    return IrgraphError(
+    return ArgumentError(
         f"{where} got {count} ({shown}), but takes {takes}; give the others by name: {fix}."
     )
 

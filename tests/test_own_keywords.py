@@ -163,9 +163,25 @@ def test_a_required_argument_left_out_is_told_with_the_call_to_write(call, told)
     with pytest.raises(IrgraphError) as refused:
         call()
     assert str(refused.value).startswith(told), str(refused.value)
-    assert not isinstance(refused.value, TypeError)  # as too many arguments are told
+    assert isinstance(refused.value, TypeError)  # as Python's own is: except TypeError holds
 
 
 def test_a_required_argument_given_by_name_is_not_missing() -> None:
     G = to_graph(Agent("a").writes("x"))
     assert diff(G2=G, G1=G).changed == {} and lineage(G, key="x").key == "x"
+
+
+def test_a_call_with_arguments_a_function_does_not_take_is_a_type_error_too():
+    """Code that caught Python's TypeError for these keeps catching irgraph's errors."""
+    from irgraph import Agent, run
+    from irgraph.errors import ArgumentError, IrgraphError
+
+    writer = Agent("w").instruct("Write.")
+    for call in (
+        lambda: run(writer, {"topic": "owls"}),  # too many by position
+        lambda: run(state={}),  # the pipeline left out
+        lambda: run(writer, stat={}),  # a misspelt keyword
+    ):
+        with pytest.raises(TypeError) as caught:
+            call()
+        assert isinstance(caught.value, ArgumentError) and isinstance(caught.value, IrgraphError)

@@ -29,7 +29,7 @@ import attrs
 from irgraph.builder import UnknownMethodError
 from irgraph.cli import CliError
 from irgraph.compile import BackendNotFoundError
-from irgraph.errors import IrgraphError, MissingExtraError, PipelineError, RunError
+from irgraph.errors import ArgumentError, IrgraphError, MissingExtraError, PipelineError, RunError
 from irgraph.providers import ProviderError
 
 __all__ = [
@@ -961,7 +961,7 @@ CATALOG: tuple[BadInput, ...] = (
         "run-option-typo",
         "run-time state",
         'run(writer, state={"topic": "owls"}, on_evnt=print)',
-        IrgraphError,
+        ArgumentError,
         "'on_evnt'",
         "Did you mean 'on_event'?",
     ),
@@ -969,7 +969,7 @@ CATALOG: tuple[BadInput, ...] = (
         "run-state-by-position",
         "run-time state",
         'run(writer, {"topic": "owls"})',
-        IrgraphError,
+        ArgumentError,
         "run() got 2 positional arguments",
         "run(pipeline, state={'topic': 'owls'})",
     ),
@@ -1891,7 +1891,7 @@ CATALOG: tuple[BadInput, ...] = (
             "provider",
             'provider_from_spec("irgraph.ir:to_json")',
             ProviderError,
-            "calling to_json() raised TypeError",
+            "calling to_json() raised ArgumentError: to_json() needs node",
             "a function that returns a provider",
         ),
         _row(
