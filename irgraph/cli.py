@@ -79,7 +79,8 @@ def describe_graph(G: Any) -> str:
     """A plain-text summary of a pipeline graph: nodes, control edges, data edges. A node
     is one line, its id (with its name when the id is pinned to another): a name with a
     character that does not print shows as its ``repr``."""
-    lines = [f"Pipeline {G.graph['name']!r}: {G.number_of_nodes()} nodes"]
+    count = G.number_of_nodes()
+    lines = [f"Pipeline {G.graph['name']!r}: {count} node{'' if count == 1 else 's'}"]
     for nid, data in G.nodes(data=True):
         scope = f"  (in {shown(data['parent'])})" if data["parent"] else ""
         writes = ", ".join(data.get("writes", ())) or "-"

@@ -29,13 +29,16 @@ class CommandLine(argparse.ArgumentParser):
     words: Sequence[str] = ()
 
     def error(self, message: str) -> NoReturn:
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else None
         if message.startswith(UNKNOWN):
             commands = parsers(self)
             command = next((word for word in self.words if word in commands), None)
             message += options_meant(self, message[len(UNKNOWN) :].split(), command)
-        elif INVALID_CHOICE.search(message):  # one line, as every other mistake (no usage)
-            self.exit(2, f"irgraph: error: {message}{choice_meant(message)}\n")
-        super().error(message)
+        elif INVALID_CHOICE.search(message):
+            message += choice_meant(message)
+        # One line, as every other mistake: no usage, which --help shows.
+        shown = f"irgraph {command} --help" if command else "irgraph --help"
+        self.exit(2, f"irgraph: error: {message} (see {shown})\n")
 
 
 #: argparse's message for a value not among an argument's choices (choices quoted or not).

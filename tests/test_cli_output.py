@@ -331,3 +331,35 @@ def test_show_style_seed_draws_mermaid_the_seed_pages_way_and_refuses_other_form
     assert out.getvalue().startswith("graph TD\nn1[[") and "title:" not in out.getvalue()
     err = error_of(capsys, "show", "two:p", "--style", "seed", "--format", "dot")
     assert "--style seed draws mermaid, and this picture is dot" in err, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said", "shown"),
+    [
+        (["run", "--bakend", "x"], "did you mean --backend", "irgraph run --help"),
+        (["show"], "the following arguments are required: target", "irgraph show --help"),
+        ([], "the following arguments are required: command", "irgraph --help"),
+        (
+            ["batch", "p:q", "in.jsonl", "-o", "o.jsonl", "--max-items"],
+            "expected one argument",
+            "irgraph batch --help",
+        ),
+    ],
+)
+def test_every_command_line_mistake_is_one_line_naming_the_help_to_read(capsys, argv, said, shown):
+    """An unknown option or a missing argument printed argparse's usage line before the
+    error, where docs/cli.md says a mistake is one line."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv, out=io.StringIO())
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: ") and err.count("\n") == 1, err
+    assert said in err and err.rstrip().endswith(f"(see {shown})"), err
+
+
+def test_check_counts_one_node_in_the_singular(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "one.py").write_text("from irgraph import Agent\nw = Agent('w').instruct('hi')\n")
+    out = io.StringIO()
+    assert main(["check", "one:w"], out=out) == 0
+    assert out.getvalue().startswith("Pipeline 'w': 1 node\n"), out.getvalue()
