@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from irgraph.builder_keywords import checked_keywords
+from irgraph.errors import ArgumentError
 
 __all__ = ["Asking"]
 
@@ -45,7 +46,14 @@ class Asking:
             values["prompt"] = prompt
             target = self._prompted()
         backend = self._config.get("_engine", "asyncio")
-        result = await arun(target, backend=backend, provider=provider, state=values, **options)
+        try:
+            result = await arun(target, backend=backend, provider=provider, state=values, **options)
+        except ArgumentError as error:  # an option misspelt: told as ask's, where it was given
+            said = str(error)
+            if not said.startswith("arun() "):
+                raise
+            name = getattr(self, "name", type(self).__name__)
+            raise ArgumentError(f"'{name}'.ask(){said[len('arun()') :]}") from None
         return result.output
 
     @checked_keywords

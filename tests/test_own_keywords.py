@@ -185,3 +185,15 @@ def test_a_call_with_arguments_a_function_does_not_take_is_a_type_error_too():
         with pytest.raises(TypeError) as caught:
             call()
         assert isinstance(caught.value, ArgumentError) and isinstance(caught.value, IrgraphError)
+
+
+def test_a_misspelt_option_of_ask_is_told_as_asks_naming_the_builder():
+    """.ask(stat={...}) was told as "arun() got the option 'stat'": a call the user never
+    wrote."""
+    from irgraph import Agent
+    from irgraph.errors import ArgumentError
+
+    with pytest.raises(ArgumentError) as caught:
+        Agent("a").instruct("hi").ask(stat={})
+    said = str(caught.value)
+    assert said.startswith("'a'.ask() got the option 'stat'") and "Did you mean 'state'?" in said
