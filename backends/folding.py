@@ -6,7 +6,8 @@ by its name) becomes one node of kind ``"folded"`` whose ``title`` says what it 
 into and out of a folded part are kept, lifted to its node and merged (a pair of nodes gets
 one edge, control if any of the merged edges is, with the union of their keys); edges inside
 it are dropped. ``collapse`` is an int to fold every part at that depth of the tree (0: the
-parts the root holds, 1: the parts inside those, ...), or ids and names.
+parts the root holds, be the root a block, a loop, a map-over or a route; 1: the parts inside
+those, ...), or ids and names; the root is the picture and never folds.
 
 Depths count loops, map-overs, routes and *named* blocks (``Pipeline("stage")``,
 ``FanOut("checks")``) only: the unnamed sequence ``a >> b`` makes and the unnamed parallel
@@ -108,8 +109,8 @@ def parts(G: nx.DiGraph) -> list[Part]:
             walk(child, depth + 1 if named else depth)
 
     tree = G.graph.get("tree")
-    if isinstance(tree, dict):
-        for child in tree.get("children", ()) if "kind" in tree else [tree]:
+    if isinstance(tree, dict):  # the root (a block, or a loop, map-over or route) is the picture
+        for child in tree.get("children", ()):
             walk(child, 0)
     return found
 
@@ -159,6 +160,12 @@ def _step_text(G: nx.DiGraph, name: str, node: str, every: list[Part]) -> str:
     that holds it, if any, to fold instead."""
     kind = str(G.nodes[node].get("kind", "step")).replace("_", " ")
     parent = G.nodes[node].get("parent")
+    if kind in ("loop", "map over", "route"):  # a scope no part holds: the pipeline's root
+        return (
+            f"collapse names {name!r}, which is the {kind} the whole pipeline is: the picture "
+            "itself, drawn as the box around the rest; fold a part it holds instead. "
+            f"{_listed(sorted({p.name for p in every}), 'This pipeline')}"
+        )
     holder = next((p for p in every if parent is not None and p.key == parent), None)
     instead = (
         f" It is in the {holder.kind.replace('_', '-')} {holder.name!r}: collapse="

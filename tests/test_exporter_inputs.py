@@ -284,11 +284,11 @@ def test_an_unnamed_sequence_is_no_level():
     chained = Loop("outer").step(_inner() >> b).max_iterations(2)
     stepped = Loop("outer").step(_inner()).step(b).max_iterations(2)
     assert to_graph(chained).edges == to_graph(stepped).edges
-    text = to_mermaid(chained, collapse=1)
+    text = to_mermaid(chained, collapse=0)  # the root loop is the picture: no level
     assert '[["inner (loop, max 2) · 1 node"]]' in text and "inner_then_b" not in text
-    assert text == to_mermaid(stepped, collapse=1)
-    assert mermaid_ids(to_graph(chained), collapse=1)["a"] == "n2"
-    assert to_dot(chained, collapse=1).to_string() == to_dot(stepped, collapse=1).to_string()
+    assert text == to_mermaid(stepped, collapse=0)
+    assert mermaid_ids(to_graph(chained), collapse=0)["a"] == "n2"
+    assert to_dot(chained, collapse=0).to_string() == to_dot(stepped, collapse=0).to_string()
 
 
 def test_an_unnamed_parallel_block_is_no_level():
@@ -330,3 +330,15 @@ def test_folding_by_name_takes_the_outermost_part():
     text = to_mermaid(p, collapse=["inner", "inner_and_c"])
     assert '[["inner_and_c (parallel) · 3 nodes"]]' in text and "inner (loop" not in text
     assert re.search(r"n1 --> n2\b", text)
+
+
+def test_a_loop_at_the_root_is_the_picture_and_depth_0_folds_what_it_holds():
+    """collapse=0 of a pipeline whose root is a loop folded the whole picture into one box,
+    where depth 0 is the parts the root holds."""
+    inner = Loop("inner").step(Agent("b").instruct("{x}")).max_iterations(2)
+    pipeline = Loop("outer").step(Agent("a").writes("x") >> inner).max_iterations(3)
+    text = to_mermaid(pipeline, collapse=0)
+    assert 'subgraph n1["outer (loop, max 3)"]' in text
+    assert '[["inner (loop, max 2) · 1 node"]]' in text
+    with pytest.raises(IrgraphError, match="'outer', which is the loop the whole pipeline is"):
+        to_mermaid(pipeline, collapse="outer")
