@@ -239,9 +239,8 @@ def too_many(
     else:
         fix = f"{call}({', '.join([*names, *(f'{word}=...' for word in keywords[:3])])})"
         fix += f" (its options: {', '.join(keywords)})" if len(keywords) > 3 else ""
-    return ArgumentError(
-        f"{where} got {count} ({shown}), but takes {takes}; give the others by name: {fix}."
-    )
+    rest = "give the others by name" if keywords else "it takes nothing else"
+    return ArgumentError(f"{where} got {count} ({shown}), but takes {takes}; {rest}: {fix}.")
 
 
 def _meant_option(value: Any, options: Sequence[str]) -> str | None:

@@ -18,7 +18,7 @@ import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, keyword_options
 from irgraph.ir.functions import main_function_warning
 from irgraph.node_attributes import COMMON, SETTINGS
 
@@ -44,6 +44,7 @@ def _need_graph(G: Any, function: str) -> None:
         )
 
 
+@keyword_options
 def portable(G: nx.DiGraph) -> nx.DiGraph:
     """A copy of ``G`` whose every attribute value is a JSON string, for writers that take
     only scalars (``nx.write_graphml``, ``nx.write_gexf``); :func:`from_portable` reads it
@@ -135,6 +136,7 @@ def _from_gml(nid: Any, data: dict[str, Any]) -> bool:
         return True
 
 
+@keyword_options
 def from_portable(H: nx.DiGraph) -> nx.DiGraph:
     """The graph :func:`portable` encoded, as read back by ``nx.read_graphml`` or
     ``nx.read_gexf``. (GEXF keeps no graph attributes but the name: nodes and edges come

@@ -197,3 +197,15 @@ def test_a_misspelt_option_of_ask_is_told_as_asks_naming_the_builder():
         Agent("a").instruct("hi").ask(stat={})
     said = str(caught.value)
     assert said.startswith("'a'.ask() got the option 'stat'") and "Did you mean 'state'?" in said
+
+
+def test_portable_and_from_portable_say_what_they_need():
+    import irgraph
+    from irgraph.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"portable\(\) needs G, and got no argument"):
+        irgraph.portable()
+    with pytest.raises(ArgumentError, match=r"from_portable\(\) needs H"):
+        irgraph.from_portable()
+    with pytest.raises(ArgumentError, match=r"takes only G by position; it takes nothing else"):
+        irgraph.portable(1, 2)
