@@ -175,8 +175,30 @@ def as_target(value: Any) -> Any:
 def sole_pipeline(module: ModuleType, path: str) -> tuple[Any, str | None]:
     """The pipeline of a file named alone (``irgraph check pipe.py``) and ``None``, or
     ``None`` and why there is none: the one pipeline at the file's top level that no other
-    of its pipelines holds (a file defines the parts, ``classify``, ``triage``, and the whole,
-    ``pipeline = classify >> triage``; one pipeline under two names counts once)."""
+    of its pipelines holds (:func:`whole_pipelines`)."""
+    tops: dict[Any, str] = {}  # one pipeline, two names: the first compiled one, else first
+    whole = whole_pipelines(module)
+    for name in sorted(whole, key=lambda n: compiled_ir(getattr(module, n)) is None):
+        tops.setdefault(whole[name], name)
+    names = list(tops.values())
+    if len(names) == 1:
+        return getattr(module, names[0]), None
+    if not names:
+        return None, (
+            f"{path!r} holds no pipeline at its top level (a builder such as Agent('a') >> "
+            f"Agent('b'), or an IR node); define one there (a function's result too: "
+            f"pipeline = build()), or name one as {path}:ATTR."
+        )
+    named = ", ".join(f"{path}:{n}" for n in names[:_LISTED])
+    more = f" (and {len(names) - _LISTED} more)" if len(names) > _LISTED else ""
+    return None, f"{path!r} holds {len(names)} pipelines; name the one to use: {named}{more}."
+
+
+def whole_pipelines(module: ModuleType) -> dict[str, Any]:
+    """The names of the pipelines at ``module``'s top level that none of its other pipelines
+    holds (a file defines the parts, ``classify``, ``triage``, and the whole, ``pipeline =
+    classify >> triage``), each name of one, with the root of its IR (one pipeline under two
+    names has one root)."""
     from irgraph.graph import root_of
 
     roots: dict[str, Any] = {}
@@ -199,23 +221,7 @@ def sole_pipeline(module: ModuleType, path: str) -> tuple[Any, str | None]:
             children = tuple(getattr(part, "children", ()))
             runs.append((type(part), children))
             todo.extend(children)
-    tops: dict[Any, str] = {}  # one pipeline, two names: the first compiled one, else first
-    for name in sorted(roots, key=lambda n: compiled_ir(getattr(module, n)) is None):
-        node = roots[name]
-        if node not in inner and not _flattened_into(node, runs):
-            tops.setdefault(node, name)
-    if len(tops) == 1:
-        return getattr(module, next(iter(tops.values()))), None
-    if not tops:
-        return None, (
-            f"{path!r} holds no pipeline at its top level (a builder such as Agent('a') >> "
-            f"Agent('b'), or an IR node); define one there (a function's result too: "
-            f"pipeline = build()), or name one as {path}:ATTR."
-        )
-    names = list(tops.values())
-    named = ", ".join(f"{path}:{n}" for n in names[:_LISTED])
-    more = f" (and {len(names) - _LISTED} more)" if len(names) > _LISTED else ""
-    return None, f"{path!r} holds {len(names)} pipelines; name the one to use: {named}{more}."
+    return {n: r for n, r in roots.items() if r not in inner and not _flattened_into(r, runs)}
 
 
 def _flattened_into(node: Any, runs: list[tuple[type, tuple[Any, ...]]]) -> bool:
@@ -239,8 +245,9 @@ def _flattened_into(node: Any, runs: list[tuple[type, tuple[Any, ...]]]) -> bool
 
 
 def listing(module: ModuleType, source: str) -> str:
-    """`` Pipelines in m: m:a, m:b.``, or ``""`` when the module holds none."""
-    found = pipelines_in(module)
+    """`` Pipelines in m: m:a, m:b.``, or ``""`` when the module holds none: the whole ones
+    (:func:`whole_pipelines`), not the parts they are made of, when there are any."""
+    found = list(whole_pipelines(module)) or pipelines_in(module)
     named = ", ".join(f"{source}:{n}" for n in found[:_LISTED])
     more = f" (and {len(found) - _LISTED} more)" if len(found) > _LISTED else ""
     return f" Pipelines in {source}: {named}{more}." if found else ""

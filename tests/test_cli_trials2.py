@@ -189,3 +189,20 @@ def test_a_missing_attribute_says_how_many_more_pipelines_there_are(here, capsys
     assert cli("check", "many:nope") == (2, "")
     err = error(capsys)
     assert "Pipelines in many: many:p0, many:p1, many:p2, many:p3, many:p4 (and 2 more)." in err
+
+
+def test_the_pipelines_listed_are_the_whole_ones_not_their_parts(tmp_path, monkeypatch, capsys):
+    """The list named every builder at the module's top level, the parts a route is made of
+    too, before the pipeline that holds them."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "parts_mod.py").write_text(
+        "from irgraph import Agent, Route\n"
+        "classify = Agent('classify').instruct('c {t}').writes('k')\n"
+        "fix = Agent('fix').instruct('f')\n"
+        "route = Route('r').on('k').when('a', fix).otherwise(Agent('o'))\n"
+        "pipeline = classify >> route\n"
+    )
+    assert main(["check", "parts_mod:nope"], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("Pipelines in parts_mod: parts_mod:pipeline."), err
