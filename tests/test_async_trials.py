@@ -24,6 +24,7 @@ from irgraph import (
     validate,
 )
 from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.errors import ArgumentError
 from irgraph.testing import FakeProvider, strategies
 
 
@@ -152,7 +153,7 @@ async def _stream_misspelled():
 def test_a_misspelled_option_says_which_was_meant(call, said, meant):
     with pytest.raises(IrgraphError) as info:
         call()
-    assert not isinstance(info.value, TypeError)
+    assert isinstance(info.value, ArgumentError)  # irgraph's, and a TypeError as Python's
     message = str(info.value)
     assert message.startswith(f"{said} got the option ")
     assert f"Did you mean {meant!r}" in message

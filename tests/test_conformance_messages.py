@@ -209,7 +209,7 @@ def test_a_run_that_refuses_on_event_is_told_at_once_not_after_the_patience_runs
     said = _said(check_cancelled_run_told_on_event)
     assert said.startswith(
         "The run ended before it asked its model for 'held', so it could not be cancelled "
-        "there: it raised IrgraphError: arun() got the option 'on_event', which the "
+        "there: it raised ArgumentError: arun() got the option 'on_event', which the "
         "'no-options' backend does not take. It takes no options. A backend that cannot keep "
         "a cancelled run's work (or whose arun takes no on_event) sets check_cancellation = "
         "False in its BackendConformance subclass.\nPipeline:"

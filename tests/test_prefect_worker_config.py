@@ -8,12 +8,13 @@ import pytest
 
 from irgraph import IrgraphError, PipelineError
 from irgraph.backends.prefect_worker import PrefectWorkerConfig
+from irgraph.errors import ArgumentError
 
 
 def test_a_misspelt_option_is_an_irgraph_error_with_the_nearest_option():
     with pytest.raises(IrgraphError) as caught:
         PrefectWorkerConfig("notes", work_pool="pool", provder="fake")
-    assert not isinstance(caught.value, TypeError)
+    assert isinstance(caught.value, ArgumentError)  # irgraph's, and a TypeError as Python's
     said = str(caught.value)
     assert "PrefectWorkerConfig() got the option 'provder'" in said
     assert "Did you mean 'provider'?" in said
