@@ -101,7 +101,7 @@ def _warn_main_functions(G: nx.DiGraph) -> None:
         for ref in (data.get("function"), data.get("until_function"), *tests):
             warning = isinstance(ref, str) and main_function_warning(str(nid), ref, "portable()")
             if warning:
-                warnings.warn(warning, UserWarning, stacklevel=3)
+                warnings.warn(warning, UserWarning, stacklevel=4)  # past keyword_options
 
 
 def _xml_ids(G: nx.DiGraph) -> dict[Any, str]:
