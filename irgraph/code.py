@@ -217,6 +217,10 @@ def _operand(node: Node, pad: str) -> str:
     return f"(\n{pad}    {code}\n{pad})"
 
 
+#: The builders generated code may call, in the order it imports them.
+_BUILDERS = ("Agent", "FanOut", "Gate", "Loop", "MapOver", "Pipeline", "Route", "Transform")
+
+
 def to_code(pipeline: Any) -> str:
     """Python source that builds ``pipeline`` (a builder or an IR node) as ``pipeline = ...``.
 
@@ -234,9 +238,12 @@ def to_code(pipeline: Any) -> str:
             )
         raise TypeError(f"to_code() needs a builder or an IR node (got {named(pipeline)}).")
     body = _code(node, "") if _is_operator_form(node) else "(\n    " + _code(node, "    ") + "\n)"
-    header = "from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Route, Transform\n"
-    header += "from irgraph.ir import FunctionRef\n"
-    if any(f"{cls.__name__}(" in body for cls in NODE_KINDS):
-        names = ", ".join(sorted(cls.__name__ for cls in NODE_KINDS))
-        header += f"from irgraph.ir import {names}\n"
+    # Only the names the code calls: pasted into a module, it passes a linter's unused imports.
+    used = [name for name in _BUILDERS if f"{name}(" in body]
+    header = f"from irgraph import {', '.join(used)}\n" if used else ""
+    ir_names = [cls.__name__ for cls in NODE_KINDS if f"{cls.__name__}(" in body]
+    if "FunctionRef(" in body:
+        ir_names.append("FunctionRef")
+    if ir_names:
+        header += f"from irgraph.ir import {', '.join(sorted(ir_names))}\n"
     return f"{header}\npipeline = {body}\n"

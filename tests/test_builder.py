@@ -916,3 +916,29 @@ def test_builders_given_their_arguments_are_unchanged():
     assert Gate("g", "Approve?").to_ir().message == "Approve?"
     assert Transform("t", shout).reads("text").writes("loud").to_ir().writes == "loud"
     assert Route("r").on("k").when("a", Agent("x")).otherwise(Agent("y")).to_ir().on == "k"
+
+
+def test_to_code_imports_only_the_names_its_code_calls():
+    """The header imported every builder and FunctionRef whatever the code used, so code
+    pasted from a failing property into a test module failed a linter's unused imports."""
+    import re
+
+    from irgraph import Route
+    from irgraph.code import to_code
+
+    cases = [
+        Agent("a").writes("x") >> Agent("b").instruct("{x}"),
+        Loop("l").step(Agent("a").writes("x")).max_iterations(2),
+        (Agent("a").writes("x") >> Route("r").on("x").when("y", Agent("c"))).to_ir(),
+    ]
+    for pipeline in cases:
+        code = to_code(pipeline)
+        head, body = code.split("\n\n", 1)
+        imported = re.findall(r"\b([A-Z]\w+)\b", head)
+        assert imported and all(f"{name}(" in body for name in imported), code
+        space: dict[str, object] = {}
+        exec(code, space)  # it still runs as written
+        made, given = space["pipeline"], pipeline
+        assert (made.to_ir() if hasattr(made, "to_ir") else made) == (
+            given.to_ir() if hasattr(given, "to_ir") else given
+        )
