@@ -17,8 +17,7 @@ Choices are drawn so that hypothesis shrinks towards small, plain pipelines: one
 unique names, operators rather than explicit builders.
 
 >>> print(to_code(Agent("writer").instruct("Write {topic}.").writes("draft") * 2))
-from irgraph import Agent, FanOut, Gate, Loop, MapOver, Pipeline, Route, Transform
-from irgraph.ir import FunctionRef
+from irgraph import Agent, Loop
 <BLANKLINE>
 pipeline = (
     Loop('writer_x2')
