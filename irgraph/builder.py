@@ -139,7 +139,8 @@ class Builder(Asking, KeywordsChecked):
         """``value`` if it passes ``rule``, else the error naming this builder's method."""
         if rule.test(value):  # the message is built only when it is shown
             return checks.builtin(value)
-        raise rule.error(value, f"the argument of '{self.name}'.{method}()", node=self.name)
+        where = f"the argument of '{self.name}'.{method}()"
+        raise rule.error(value, where, node=self.name, method=method)
 
     def _with(self: B, **changes: Any) -> B:
         """A copy with ``changes`` made to its settings."""

@@ -161,8 +161,16 @@ class Check:
             raise self.error(value, where, node=node)
         return builtin(value)
 
-    def error(self, value: Any, where: str, *, node: str | None = None) -> PipelineError:
-        """The error for a ``value`` that fails this rule at ``where``."""
+    def error(
+        self, value: Any, where: str, *, node: str | None = None, method: str = "key"
+    ) -> PipelineError:
+        """The error for a ``value`` that fails this rule at ``where`` (a builder's ``method``,
+        which a key's refusal names in its hint when the value reads a field of a key)."""
+        if self.about_keys:
+            from irgraph.key_fields import field_key_error  # only a refusal needs it
+
+            if (error := field_key_error(value, where, method, node)) is not None:
+                return error
         message = f"{where[:1].upper()}{where[1:]} must be {self.expected} (got {_got(value)})."
         return PipelineError(
             message,

@@ -28,7 +28,7 @@ user's own ``on_event`` handler still gets every event, after the progress has s
 >>> log = io.StringIO()  # standard error by default
 >>> result = run(pipeline, provider=FakeProvider(), progress=RunProgress(stream=log))
 >>> print(log.getvalue(), end="")  # doctest: +ELLIPSIS
-Run finished in ... 2 nodes (2 done)
+Run finished in ... 2 nodes (2 done)...
 """
 
 from __future__ import annotations

@@ -116,6 +116,17 @@ def _field_error(
     extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
     shown = "{" + name + extra + "}"
     if not is_key(key):
+        from irgraph.key_fields import field_key_hint, field_of  # only a refusal needs it
+
+        if not extra and (field := field_of(key)) is not None:
+            return PipelineError(
+                f"{where} contains {shown}, which reads a field of '{field[0]}', but a template "
+                f"takes whole state keys: {{{field[0]}}} gives the whole value (an object as "
+                "JSON).",
+                node=node,
+                key=field[0],
+                hint=field_key_hint(key, "template"),
+            )
         what = "an empty field" if not key else f"{shown}, which is not a plain key"
         bare = name.strip().strip("?$").strip()  # { topic }, {?topic}, {topic??}, {$topic}
         if bare != name and is_key(bare) and not extra:

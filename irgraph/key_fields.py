@@ -1,0 +1,117 @@
+"""Telling a field of a state key (``t.category``, ``t['category']``, ``t[0]``) where a whole
+key is expected.
+
+State keys are flat: a template, a route's ``.on``, a loop's ``.until`` and a map-over's
+``.over`` name a whole key, whose value may be an object an agent wrote by its
+``.output(schema)``. Someone used to Jinja or Python writes the field they want instead; these
+functions recognise that (only on the error path, after a key was refused) and say the two
+ways to get at the field: a predicate, or a ``Transform`` that writes it to a key of its own.
+
+>>> field_of("t.category"), field_of("t['items'][0]"), field_of("café")
+(('t', "['category']"), ('t', "['items'][0]"), None)
+>>> print(field_key_hint("t.category", "on"))
+Compare the field in a predicate, .when(lambda state: state['t']['category'] == value, branch), \
+or write it to a key of its own first, Transform('t_category', lambda t: t['category'])\
+.reads('t').writes('t_category'), and use 't_category'.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from irgraph.errors import PipelineError
+
+__all__ = ["field_of", "field_key_error", "field_key_hint", "field_key_message"]
+
+_ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PART = re.compile(
+    r"\.([A-Za-z_][A-Za-z0-9_]*)"  # .category
+    r"|\[\s*(\d+)\s*\]"  # [0]
+    r"|\[\s*'([^'\]]*)'\s*\]"  # ['category']
+    r'|\[\s*"([^"\]]*)"\s*\]'  # ["category"]
+    r"|\[([^\]'\"]+)\]"  # [category], as str.format reads a field
+)
+
+
+def field_of(text: Any) -> tuple[str, str] | None:
+    """``(key, access)`` when ``text`` reads a field of the state key ``key``, ``access``
+    being that field as Python subscripts (``"['category'][0]"``); else ``None``."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    root = _ROOT.match(text)
+    if root is None or root.end() == len(text):
+        return None
+    access, at = [], root.end()
+    while at < len(text):
+        part = _PART.match(text, at)
+        if part is None:
+            return None
+        dotted, index, single, double, bare = part.groups()
+        if index is not None:
+            access.append(f"[{int(index)}]")
+        else:
+            field = next(f for f in (dotted, single, double, bare) if f is not None)
+            access.append(f"[{field.strip()!r}]")
+        at = part.end()
+    return root.group(), "".join(access)
+
+
+def _alias(key: str, access: str) -> str:
+    """A key for the field: ``t_category`` for ``t['category']``."""
+    words = re.findall(r"[A-Za-z0-9_]+", access)
+    alias = "_".join([key, *words])
+    return alias if alias.isidentifier() else f"{key}_field"
+
+
+def field_key_hint(text: str, method: str) -> str:
+    """How to get at the field ``text`` reads, for a builder's ``method`` (``on``, ``until``,
+    ``over``, ``writes`` ...) or ``template``."""
+    found = field_of(text)
+    assert found is not None
+    key, access = found
+    alias = _alias(key, access)
+    write = f"Transform({alias!r}, lambda {key}: {key}{access}).reads({key!r}).writes({alias!r})"
+    use = f"{{{alias}}}" if method == "template" else repr(alias)
+    if method == "on":
+        return (
+            f"Compare the field in a predicate, .when(lambda state: state[{key!r}]{access} "
+            f"== value, branch), or write it to a key of its own first, {write}, and use {use}."
+        )
+    if method == "until":
+        return (
+            f"Stop on a predicate, .until(lambda state: state[{key!r}]{access} == value), or "
+            f"write the field to a key of its own in the body, {write}, and use {use}."
+        )
+    if method in ("writes", "collect"):
+        return (
+            f"Write the whole value to {key!r} (an object, with .output(schema)), and take the "
+            f"field out later with {write}."
+        )
+    return f"Write the field to a key of its own first, {write}, and use {use}."
+
+
+def field_key_message(text: str, where: str) -> str:
+    """The sentence saying ``where`` (``"the argument of 'r'.on()"``) got the field ``text``
+    of a state key, not a key."""
+    key = field_of(text)
+    assert key is not None
+    return (
+        f"{where[:1].upper()}{where[1:]} must be a state key, but {text!r} reads a field of "
+        f"'{key[0]}': state keys are flat, and an object's fields are not keys of their own."
+    )
+
+
+def field_key_error(value: Any, where: str, method: str, node: str | None) -> PipelineError | None:
+    """The error for builder ``node``'s ``method`` given the field ``value`` of a state key
+    where a key is expected (at ``where``), or ``None`` when ``value`` is no such field."""
+    found = field_of(value)
+    if found is None:
+        return None
+    return PipelineError(
+        field_key_message(value, where),
+        node=node,
+        key=found[0],
+        hint=field_key_hint(value, method),
+    )

@@ -1,0 +1,112 @@
+"""A field of a state key (``t.category``) where a whole key is expected: the error says state
+keys are flat, and its hint's code, pasted as written, gets the field."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, Loop, MapOver, PipelineError, Route, Transform, run, to_graph, validate
+from irgraph.key_fields import field_of
+from irgraph.testing import FakeProvider
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "category": {"enum": ["bug", "other"]},
+        "items": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+    },
+    "required": ["category", "items"],
+}
+
+
+def classify() -> Agent:
+    return Agent("classify").instruct("Classify {ticket}.").output(SCHEMA).writes("t")
+
+
+def refusal(make: Any) -> PipelineError:
+    with pytest.raises(PipelineError) as caught:
+        make()
+    return caught.value
+
+
+def transform_of(hint: str) -> Transform:
+    """The ``Transform(...)...writes(...)`` the hint shows, built as a user pasting it would."""
+    code = re.search(r"Transform\(.*?\.writes\('\w+'\)", hint)
+    assert code is not None, hint
+    return eval(code.group(), {"Transform": Transform})  # our own hint, pasted
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("t.category", ("t", "['category']")),
+        ("t['items'][0]", ("t", "['items'][0]")),
+        ('t["a b"]', ("t", "['a b']")),
+        ("t[category]", ("t", "['category']")),
+        ("t", None),
+        ("café", None),
+        ("t.", None),
+        ("2t.a", None),
+        (3, None),
+    ],
+)
+def test_field_of(text: Any, expected: Any) -> None:
+    assert field_of(text) == expected
+
+
+def test_route_on_a_field_says_how_and_the_hint_runs() -> None:
+    error = refusal(lambda: Route("r").on("t.category"))
+    assert error.node == "r" and error.key == "t"
+    assert "reads a field of 't'" in str(error) and "state keys are flat" in str(error)
+    assert "state['t']['category'] == value" in str(error)
+    pick = transform_of(str(error))
+    fix = Agent("fix").instruct("Fix {ticket}.").writes("answer")
+    other = Agent("other").instruct("Answer {ticket}.").writes("answer")
+    pipeline = classify() >> pick >> Route("r").on("t_category").when("bug", fix).otherwise(other)
+    validate(to_graph(pipeline, inputs={"ticket"}))
+    result = run(pipeline, provider=FakeProvider(), state={"ticket": "crash"})
+    assert result.state["t_category"] == result.state["t"]["category"]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "key"),
+    [("Fix the {t.category}.", "t_category"), ("First {t[items][0]}.", "t_items_0")],
+)
+def test_template_field_says_how_and_the_hint_runs(instruction: str, key: str) -> None:
+    error = refusal(lambda: Agent("u").instruct(instruction))
+    assert error.node == "u" and error.key == "t"
+    assert "reads a field of 't'" in str(error) and "{t} gives the whole value" in str(error)
+    assert f"use {{{key}}}" in str(error)
+    pipeline = classify() >> transform_of(str(error)) >> Agent("u").instruct(f"Use {{{key}}}.")
+    validate(to_graph(pipeline, inputs={"ticket"}))
+    result = run(pipeline, provider=FakeProvider(), state={"ticket": "crash"})
+    field = result.state["t"]["category"] if key == "t_category" else result.state["t"]["items"][0]
+    assert result.state[key] == field
+
+
+def test_until_over_and_writes_name_their_fix() -> None:
+    until = refusal(lambda: Loop("l").step(classify()).until("t.category", equals="bug"))
+    assert ".until(lambda state: state['t']['category'] == value)" in str(until)
+    over = refusal(lambda: MapOver("m").over("t.items"))
+    assert "Transform('t_items', lambda t: t['items'])" in str(over)
+    pipeline = (
+        classify()
+        >> transform_of(str(over))
+        >> MapOver("m")
+        .over("t_items")
+        .step(Agent("r").instruct("Read {item}.").writes("n"))
+        .writes("notes")
+    )
+    result = run(pipeline, provider=FakeProvider(), state={"ticket": "crash"})
+    assert len(result.state["notes"]) == len(result.state["t"]["items"])
+    writes = refusal(lambda: Agent("a").writes("t.category"))
+    assert "Write the whole value to 't'" in str(writes)
+
+
+def test_a_key_that_is_no_field_keeps_its_message() -> None:
+    error = refusal(lambda: Route("r").on("café"))
+    assert "must be a state key (ASCII letters" in str(error)
+    assert "field" not in str(error)
