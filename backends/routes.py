@@ -1,6 +1,7 @@
 """Choosing a route's branch at run time: the first case that holds.
 
-A case holds when the route's ``on`` key equals its value as JSON values compare
+A case holds when the route's ``on`` key (or the field it names, ``verdict.category``) equals
+its value as JSON values compare
 (:func:`irgraph.ir.values.same_value`: ``1 == 1.0``, ``True != 1``), when its predicate of
 the state is true (called as a loop's ``until`` predicate is, by
 :func:`~irgraph.backends.predicates.predicate_holds`, which says which predicate raised), or
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irgraph.ir import FunctionRef, RouteNode, resolve_function
+from irgraph.ir.key_paths import path_root, path_value, unset_reason
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
 
 from .predicates import predicate_holds
@@ -24,11 +26,13 @@ __all__ = ["chosen_branch", "no_branch_message"]
 
 async def chosen_branch(nid: str, op: RouteNode, state: Mapping[str, Any]) -> int:
     """The index of the first case of route ``nid`` that holds in ``state``."""
+    on = op.on
+    found, value = path_value(state, on) if on is not None else (False, None)
     for index, case in enumerate(op.cases):
         if case.kind == "otherwise":
             return index
         if case.kind == "equals":
-            if op.on is not None and op.on in state and same_value(state[op.on], case.value):
+            if found and same_value(value, case.value):
                 return index
         elif await _holds(case.value, state):
             return index
@@ -47,11 +51,14 @@ def no_branch_message(nid: str, op: RouteNode, state: Mapping[str, Any]) -> str:
             f"{', '.join(sorted(state)) or 'none'}); add .otherwise(step) to run a step when "
             "no predicate holds."
         )
-    if op.on not in state:
-        shown = "nothing (the key is not set)"
+    found, value = path_value(state, op.on)
+    if not found:
+        shown = unset_reason(state, op.on)
         fix = f"set '{op.on}' before the route, or add .otherwise(step)."
+        if "." in op.on:
+            root = path_root(op.on)
+            fix = f"make sure '{root}' holds an object with that field, or add .otherwise(step)."
     else:
-        value = state[op.on]
         try:
             shown = canonical(value)
         except (TypeError, ValueError):

@@ -61,9 +61,10 @@ def walk_route(w: Walker, node: RouteNode, env: Env, parent: str | None) -> Summ
     if not node.children:
         w.empty(node, "Route", "branches", ".when(value, step) or .otherwise(step)", sid)
     reads: dict[str, str] = {}
-    if node.on is not None:
-        w.bind(sid, node.on, env, optional=False)
-        reads[node.on] = sid
+    if node.on is not None:  # (a field's route reads its key: verdict of verdict.category)
+        key = node.reads[0]
+        w.bind(sid, key, env, optional=False)
+        reads[key] = sid
     _route_cases(w, sid, node)
     labels = [case.label for case in node.cases]
     layers: list[dict[str, str]] = []

@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError, Problem, a_or_an
+from irgraph.ir.key_paths import path_root, path_value
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
 
 if TYPE_CHECKING:
@@ -55,8 +56,8 @@ def refuse_values(
         elif data["kind"] == "map_over" and data["over"] in unlisted:
             if not bound(nid, data["over"]):
                 problems.append(_unlisted_problem(nid, data["over"], state[data["over"]]))
-        elif data["kind"] == "route" and data["on"] in needs and not bound(nid, data["on"]):
-            value, cases = state[data["on"]], data["cases"]
+        elif data["kind"] == "route" and _given(data["on"], needs, state, nid, bound):
+            value, cases = path_value(state, data["on"])[1], data["cases"]
             found = _respelt_problem(nid, data["on"], value, cases)
             if not found and _always_reached(G, nid):
                 found = _unmatched_problem(nid, data["on"], value, cases)
@@ -79,6 +80,15 @@ def _compared(G: nx.DiGraph) -> list[str]:
         scopes = [nid for nid, data in G._node.items() if data["kind"] in ("map_over", "route")]
         known = _COMPARED[G] = (len(G._node), scopes)
     return known[1]
+
+
+def _given(on: Any, needs: Any, state: Mapping[str, Any], nid: str, bound: Any) -> bool:
+    """Whether route ``nid`` compares the initial state's value at ``on`` (a key, or a field
+    of one): the key is one the run takes from ``state``, no step before writes it, and the
+    value holds the field."""
+    if on is None or path_root(on) not in needs or bound(nid, path_root(on)):
+        return False
+    return path_value(state, on)[0]
 
 
 def _none_problem(node: str, key: str) -> Problem:

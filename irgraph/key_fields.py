@@ -22,7 +22,7 @@ from typing import Any
 
 from irgraph.errors import PipelineError
 
-__all__ = ["field_of", "field_key_error", "field_key_hint", "field_key_message"]
+__all__ = ["field_of", "part_of", "field_key_error", "field_key_hint", "field_key_message"]
 
 _ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PART = re.compile(
@@ -52,10 +52,19 @@ def field_of(text: Any) -> tuple[str, str] | None:
         if index is not None:
             access.append(f"[{int(index)}]")
         else:
-            field = next(f for f in (dotted, single, double, bare) if f is not None)
-            access.append(f"[{field.strip()!r}]")
+            field = next(f for f in (dotted, single, double, bare) if f is not None).strip()
+            if field.startswith("__"):  # {text.__class__}: no field of a JSON value
+                return None
+            access.append(f"[{field!r}]")
         at = part.end()
     return root.group(), "".join(access)
+
+
+def part_of(text: str) -> str:
+    """What ``text`` reads of its key, in words: ``a field`` (``t.category``) or ``an item``
+    (``t[0]``)."""
+    found = field_of(text)
+    return "an item" if found is not None and found[1][1:2].isdigit() else "a field"
 
 
 def _alias(key: str, access: str) -> str:
@@ -98,8 +107,9 @@ def field_key_message(text: str, where: str) -> str:
     key = field_of(text)
     assert key is not None
     return (
-        f"{where[:1].upper()}{where[1:]} must be a state key, but {text!r} reads a field of "
-        f"'{key[0]}': state keys are flat, and an object's fields are not keys of their own."
+        f"{where[:1].upper()}{where[1:]} must be a state key, but {text!r} reads "
+        f"{part_of(text)} of '{key[0]}': state keys are flat, and the parts of a value are "
+        "not keys of their own."
     )
 
 
@@ -109,6 +119,15 @@ def field_key_error(value: Any, where: str, method: str, node: str | None) -> Pi
     found = field_of(value)
     if found is None:
         return None
+    dotted = ".".join([found[0], *re.findall(r"\['([A-Za-z_][A-Za-z0-9_]*)'\]", found[1])])
+    if method == "on" and dotted.count(".") == found[1].count("["):  # every field a name
+        return PipelineError(
+            f"{where[:1].upper()}{where[1:]} takes a field of a key as a dotted path, "
+            f"{dotted!r}, not {value!r}.",
+            node=node,
+            key=found[0],
+            hint=f"Write .on({dotted!r}).",
+        )
     return PipelineError(
         field_key_message(value, where),
         node=node,

@@ -26,6 +26,7 @@ from irgraph.ir.outputs import AllowedValues, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
 from irgraph.reaching import Narrowed, narrowed_ends, source_of
+from irgraph.route_fields import field_sources
 from irgraph.route_messages import RouteMessages, Source, names_of
 from irgraph.route_values import Refusals, names
 from irgraph.walk import INPUT
@@ -82,7 +83,7 @@ class RouteChecks(RouteMessages):
         if not self.routes and not self.lists and not self.loops:
             return
         nodes = self.w.G.nodes
-        wanted = {sid: node.on for sid, node, _, _ in self.routes if node.on is not None}
+        wanted = {sid: node.reads[0] for sid, node, _, _ in self.routes if node.on is not None}
         for nid in self.w.added:
             if nodes[nid]["kind"] == "map_over" and nodes[nid].get("over") is not None:
                 wanted[nid] = nodes[nid]["over"]
@@ -170,12 +171,18 @@ class RouteChecks(RouteMessages):
         a free-text writer, a value none of them produces, values none of its cases take."""
         key = node.on
         assert key is not None
-        sources = self._sources(sid, key)
+        sources = self._sources(sid, node.reads[0])
         compared = [c.value for c in node.cases if c.kind == "equals"]
         if compared and sources and all(s.kind == "map_over" for s in sources):
             self._listed(sid, key, compared, [s.node for s in sources])
             return
         found = self._found[sid]
+        if "." in key:  # a field: its sources by the field's schema; routes on the key never
+            held = field_sources(self.w, sid, key, sources)  # narrowed it
+            if held is None:
+                return
+            sources = held
+            found = frozenset(map(source_of, found))
         if found:  # a value no writer allows is told so: that is the first fix
             kept = []
             for value in compared:

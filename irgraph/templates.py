@@ -116,13 +116,13 @@ def _field_error(
     extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
     shown = "{" + name + extra + "}"
     if not is_key(key):
-        from irgraph.key_fields import field_key_hint, field_of  # only a refusal needs it
+        from irgraph.key_fields import field_key_hint, field_of, part_of  # only a refusal
 
         if not extra and (field := field_of(key)) is not None:
             return PipelineError(
-                f"{where} contains {shown}, which reads a field of '{field[0]}', but a template "
-                f"takes whole state keys: {{{field[0]}}} gives the whole value (an object as "
-                "JSON).",
+                f"{where} contains {shown}, which reads {part_of(key)} of '{field[0]}', but a "
+                f"field must be a whole state key such as {{findings}}: {{{field[0]}}} gives "
+                "the whole value, as JSON.",
                 node=node,
                 key=field[0],
                 hint=field_key_hint(key, "template"),

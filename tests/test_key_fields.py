@@ -57,18 +57,25 @@ def test_field_of(text: Any, expected: Any) -> None:
     assert field_of(text) == expected
 
 
-def test_route_on_a_field_says_how_and_the_hint_runs() -> None:
-    error = refusal(lambda: Route("r").on("t.category"))
+def test_route_on_an_item_says_how_and_the_hint_runs() -> None:
+    error = refusal(lambda: Route("r").on("t['items'][0]"))
     assert error.node == "r" and error.key == "t"
     assert "reads a field of 't'" in str(error) and "state keys are flat" in str(error)
-    assert "state['t']['category'] == value" in str(error)
+    assert "state['t']['items'][0] == value" in str(error)
     pick = transform_of(str(error))
     fix = Agent("fix").instruct("Fix {ticket}.").writes("answer")
     other = Agent("other").instruct("Answer {ticket}.").writes("answer")
-    pipeline = classify() >> pick >> Route("r").on("t_category").when("bug", fix).otherwise(other)
+    route = Route("r").on("t_items_0").when("bug", fix).otherwise(other)
+    pipeline = classify() >> pick >> route
     validate(to_graph(pipeline, inputs={"ticket"}))
     result = run(pipeline, provider=FakeProvider(), state={"ticket": "crash"})
-    assert result.state["t_category"] == result.state["t"]["category"]
+    assert result.state["t_items_0"] == result.state["t"]["items"][0]
+
+
+def test_route_on_a_field_in_brackets_is_told_its_dotted_path() -> None:
+    error = refusal(lambda: Route("r").on("t['category']"))
+    assert "takes a field of a key as a dotted path, 't.category'" in str(error)
+    assert error.problems[0].hint == "Write .on('t.category')."
 
 
 @pytest.mark.parametrize(
@@ -107,6 +114,6 @@ def test_until_over_and_writes_name_their_fix() -> None:
 
 
 def test_a_key_that_is_no_field_keeps_its_message() -> None:
-    error = refusal(lambda: Route("r").on("café"))
+    error = refusal(lambda: Loop("l").until("café"))
     assert "must be a state key (ASCII letters" in str(error)
     assert "field" not in str(error)

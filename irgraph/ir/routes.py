@@ -22,11 +22,11 @@ from irgraph.ir.base import (
     _key_tuple,
     _keys,
     _node_tuple,
-    _optional_key,
     _optional_name,
     _scope_depth,
 )
 from irgraph.ir.functions import FunctionRef
+from irgraph.ir.key_paths import optional_key_path, path_root
 from irgraph.ir.values import canonical, is_json, json_key, plain
 
 Node = Any  # any IR node class (irgraph.ir.nodes.Node; named here without importing it)
@@ -91,7 +91,8 @@ class RouteNode(_Drawn):
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
-    on: str | None = attrs.field(default=None, validator=_optional_key)
+    #: The key compared, or a field of one: ``"verdict.category"`` (:mod:`irgraph.ir.key_paths`).
+    on: str | None = attrs.field(default=None, validator=optional_key_path)
     cases: tuple[RouteCase, ...] = attrs.field(default=(), converter=_case_tuple)
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
@@ -134,5 +135,6 @@ class RouteNode(_Drawn):
 
     @property
     def reads(self) -> tuple[str, ...]:
-        """The key the route compares (its branches' reads are their own)."""
-        return (self.on,) if self.on is not None else ()
+        """The key the route compares, or whose field it compares (its branches' reads are
+        their own)."""
+        return (path_root(self.on),) if self.on is not None else ()

@@ -258,7 +258,8 @@ class _Interpreter:
         for index, case in enumerate(node.cases):
             if case.kind == "equals":
                 assert node.on is not None
-                holds = node.on in state and _same(state[node.on], case.value)
+                found = _field(state, node.on.split("."))
+                holds = bool(found) and _same(found[0], case.value)
             elif case.kind == "test":
                 holds = _load(case.value)(MappingProxyType(dict(state)))
                 if inspect.isawaitable(holds):
@@ -271,7 +272,7 @@ class _Interpreter:
                 return index
         if node.on is None:
             raise ReferenceFailure(f"no case of route '{node.name}' held", node=node.name)
-        shown = json.dumps(state.get(node.on), sort_keys=True)
+        shown = json.dumps(next(iter(_field(state, node.on.split("."))), None), sort_keys=True)
         raise ReferenceFailure(
             f"Route '{node.name}' has no branch for {node.on} = {shown}", node=node.name
         )
@@ -331,3 +332,14 @@ async def interpret(
     await interpreter.node(ir, current)
     i = interpreter
     return ReferenceResult(current, i.calls, i.requests, i.executed, i.routes)
+
+
+def _field(value: Any, names: list[str]) -> list[Any]:
+    """``[the value]`` at ``names`` (a key, then the fields of the objects inside), or ``[]``
+    when one is missing or a value on the way is no object: written here apart from the
+    backends' own lookup, so the reference checks theirs."""
+    for name in names:
+        if not isinstance(value, Mapping) or name not in value:
+            return []
+        value = value[name]
+    return [value]

@@ -1,0 +1,167 @@
+"""A route's ``on``: a state key, or a field of one (``"verdict.category"``).
+
+An agent with ``.output(schema)`` often writes an object (a category and a reason, say), and a
+route picks its branch by one field of it. ``Route(name).on("verdict.category")`` compares the
+field ``category`` of the object in the key ``verdict``; the route reads ``verdict``, and its
+values are checked against the field's schema. A value that is no object, or an object without
+the field, is *not set* for the route: its ``otherwise`` runs, or the run fails naming it.
+
+>>> is_key_path("verdict.category"), is_key_path("verdict"), is_key_path("a..b")
+(True, True, False)
+>>> path_root("verdict.category"), path_fields("verdict.category")
+('verdict', ('category',))
+>>> path_value({"verdict": {"category": "bug"}}, "verdict.category")
+(True, 'bug')
+>>> path_value({"verdict": "bug"}, "verdict.category")
+(False, None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from irgraph import checks
+from irgraph.errors import PipelineError
+
+__all__ = [
+    "is_key_path",
+    "path_root",
+    "path_fields",
+    "path_value",
+    "field_schema",
+    "unset_reason",
+    "not_an_object",
+    "optional_key_path",
+]
+
+
+def is_key_path(value: Any) -> bool:
+    """Whether ``value`` is a state key, or one followed by ``.field`` names (each a key)."""
+    return isinstance(value, str) and all(map(checks.is_key, value.split(".")))
+
+
+def path_root(on: str) -> str:
+    """The state key a path reads (``"verdict"`` of ``"verdict.category"``)."""
+    return on.partition(".")[0]
+
+
+def path_fields(on: str) -> tuple[str, ...]:
+    """The fields a path looks into, outermost first (none for a plain key)."""
+    return tuple(on.split(".")[1:])
+
+
+def path_value(state: Mapping[str, Any], on: str) -> tuple[bool, Any]:
+    """``(True, value)`` of the path ``on`` in ``state``, or ``(False, None)`` when the key is
+    not set, or a value on the way is no object holding the next field."""
+    if "." not in on:  # a plain key: the common case, one lookup
+        return (True, state[on]) if on in state else (False, None)
+    value: Any = state
+    for name in on.split("."):
+        if not isinstance(value, Mapping) or name not in value:
+            return False, None
+        value = value[name]
+    return True, value
+
+
+def unset_reason(state: Mapping[str, Any], on: str) -> str:
+    """Why the path ``on`` holds nothing in ``state``, for a message: the key is not set, or
+    which value has no such field."""
+    root = path_root(on)
+    if root not in state:
+        return "nothing (the key is not set)" if "." not in on else f"nothing ('{root}' is not set)"
+    value, seen = state[root], root
+    for name in path_fields(on):
+        if not isinstance(value, Mapping):
+            return f"nothing ('{seen}' holds {type(value).__name__}, not an object)"
+        if name not in value:
+            return f"nothing ('{seen}' has no field '{name}')"
+        value, seen = value[name], f"{seen}.{name}"
+    return "nothing"  # pragma: no cover - the path holds a value
+
+
+def field_schema(schema: Any, fields: tuple[str, ...]) -> Any:
+    """The schema of the value at ``fields`` inside a value of ``schema``: through
+    ``properties`` (and ``additionalProperties``) and local ``$ref``\\ s, keeping the schema's
+    definitions so the field's own ``$ref``\\ s resolve. ``"missing"`` when the schema declares
+    no such field (or its value is no object), ``None`` when it cannot say (an ``anyOf``...).
+
+    >>> field_schema({"properties": {"a": {"enum": [1]}}}, ("a",))
+    {'enum': [1]}
+    >>> field_schema({"properties": {"a": {}}}, ("b",)), field_schema({"anyOf": []}, ("b",))
+    ('missing', None)
+    """
+    defs = {k: schema[k] for k in _DEFS if isinstance(schema, dict) and k in schema}
+    for name in fields:
+        schema = _resolved(schema, defs)
+        if not isinstance(schema, dict):
+            return None
+        properties = schema.get("properties")
+        if isinstance(properties, dict) and name in properties:
+            schema = properties[name]
+            continue
+        if _combined(schema) or schema.get("patternProperties"):
+            return None
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            schema = extra
+            continue
+        if isinstance(properties, dict) or not_an_object(schema):
+            return "missing"
+        return None
+    schema = _resolved(schema, defs)
+    if isinstance(schema, dict) and defs:
+        return {**defs, **schema}
+    return schema
+
+
+_DEFS = ("$defs", "definitions")
+
+
+def not_an_object(schema: Any) -> str | None:
+    """The JSON type ``schema`` gives its values when that is never an object (``"string"``,
+    ``"array"``...), else ``None``."""
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
+    if kinds and "object" not in kinds:
+        return " or ".join(kinds)
+    if isinstance(schema, dict) and "enum" in schema and not _combined(schema):
+        values = schema["enum"] if isinstance(schema["enum"], list) else []
+        if values and not any(isinstance(value, dict) for value in values):
+            return "one of its enum values"
+    return None
+
+
+def _combined(schema: dict[str, Any]) -> bool:
+    return any(word in schema for word in ("allOf", "anyOf", "oneOf", "if", "$ref"))
+
+
+def _resolved(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with a local ``$ref`` (``#/$defs/Name``) followed, a few levels deep."""
+    for _ in range(8):
+        if not isinstance(schema, dict) or set(schema) - {"$ref", "description", "title"}:
+            return schema
+        ref = schema.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            return schema
+        section, _, name = ref[2:].partition("/")
+        found = defs.get(section, {}).get(name) if isinstance(defs.get(section), dict) else None
+        if found is None:
+            return None
+        schema = found
+    return None
+
+
+def _optional_key_path_validator(instance: Any, attribute: Any, value: Any) -> None:
+    if value is None or is_key_path(value):
+        return
+    node = getattr(instance, "name", None)
+    raise PipelineError(
+        f"The {attribute.name} of {type(instance).__name__} {node!r} must be a state key, or "
+        f"a key and its fields ('verdict.category') (got {value!r}).",
+        node=node if isinstance(node, str) else None,
+        hint="Use a key such as 'category', or 'verdict.category' for a field of an object.",
+    )
+
+
+optional_key_path = _optional_key_path_validator

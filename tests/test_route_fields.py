@@ -1,0 +1,181 @@
+"""A route on a field of an object an agent writes: ``Route("r").on("verdict.category")``.
+
+The route reads the key (``verdict``), its values are checked before the run against the
+field's schema in the writer's output schema (a pydantic model's too), a field no writer can
+hold is refused naming it, and every backend takes the same branch: asyncio, the reference
+interpreter, Prefect in process and generated Prefect flow code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import pytest
+
+from irgraph import Agent, MapOver, PipelineError, Route, from_graph, run, to_graph, validate
+from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.builder import Builder
+from irgraph.code import to_code
+from irgraph.errors import RunError
+from irgraph.ir.key_paths import field_schema, path_value
+from irgraph.testing import FakeProvider
+from irgraph.testing.reference import interpret
+
+STATE = {"ticket": "The app crashes."}
+
+
+class Verdict(pydantic.BaseModel):
+    category: Literal["bug", "feature"]
+    reason: str
+
+
+class Nested(pydantic.BaseModel):
+    verdict: Verdict
+    urgent: bool
+
+
+def triage(schema: Any = Verdict, on: str = "verdict.category", **cases: str) -> Builder:
+    route = Route("triage").on(on)
+    for value in cases.get("values", "bug feature").split():
+        route = route.when(value, Agent(f"do_{value}").instruct("{ticket}").writes("answer"))
+    if cases.get("otherwise", "yes") == "yes":
+        route = route.otherwise(Agent("other").instruct("{ticket}").writes("answer"))
+    classify = Agent("classify").instruct("Classify {ticket}.")
+    if schema is not None:
+        classify = classify.output(schema)
+    return classify.writes("verdict") >> route
+
+
+def problems(pipeline: Builder) -> str:
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(pipeline, inputs={"ticket"}))
+    return str(caught.value)
+
+
+def test_the_route_reads_the_key_and_the_graph_round_trips() -> None:
+    G = to_graph(triage(), inputs={"ticket"})
+    assert validate(G) == []
+    assert G.nodes["triage"]["on"] == "verdict.category"
+    assert G.has_edge("classify", "triage") and G.edges["classify", "triage"]["keys"] == ["verdict"]
+    assert to_graph(from_graph(G)).nodes["triage"] == G.nodes["triage"]
+    assert ".on('verdict.category')" in to_code(triage().to_ir())
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "expected"),
+    [
+        (triage(values="bug featur"), "branch for \"featur\", but 'verdict.category' can only"),
+        (triage(on="verdict.categry"), "declares no field 'categry' in 'verdict'"),
+        (triage(on="verdict.categry"), "Did you mean 'verdict.category'?"),
+        (triage(schema=None), "writes 'verdict' as free text (it has no output schema)"),
+        (triage(schema={"enum": ["bug"]}), "writes 'verdict' as one of its enum values"),
+        (triage(schema=Nested, on="verdict.verdict.kind"), "no field 'kind' in 'verdict.verdict'"),
+        (
+            triage(schema=Nested, on="verdict.urgent", values="bug"),
+            "can only be one of true, false",
+        ),
+    ],
+)
+def test_a_field_no_writer_can_hold_or_a_value_it_never_has_is_refused(
+    pipeline: Builder, expected: str
+) -> None:
+    assert expected in problems(pipeline)
+
+
+def test_a_value_of_the_field_with_no_branch_and_no_otherwise_is_warned_of() -> None:
+    warnings = validate(to_graph(triage(values="bug", otherwise="no"), inputs={"ticket"}))
+    assert any('no branch for "feature"' in w and "'verdict.category'" in w for w in warnings)
+
+
+def test_a_nested_models_field_is_checked_through_its_ref() -> None:
+    assert validate(to_graph(triage(Nested, "verdict.verdict.category"), inputs={"ticket"})) == []
+    schema = field_schema(Nested.model_json_schema(), ("verdict", "category"))
+    assert schema["enum"] == ["bug", "feature"]
+
+
+def test_a_map_over_items_field_is_checked_against_the_items_schema() -> None:
+    items = {"type": "array", "items": Verdict.model_json_schema()}
+    route = Route("pick").on("v.category").when("bug", Agent("fix").writes("done"))
+    body = route.otherwise(Agent("skip").writes("done"))
+    pipeline = Agent("list").instruct("{ticket}").output(items).writes("verdicts") >> MapOver(
+        "each"
+    ).over("verdicts", item="v").step(body).writes("results")
+    assert validate(to_graph(pipeline, inputs={"ticket"})) == []
+    wrong = Route("pick").on("v.kind").when("bug", Agent("fix").writes("done"))
+    pipeline = Agent("list").instruct("{ticket}").output(items).writes("verdicts") >> MapOver(
+        "each"
+    ).over("verdicts", item="v").step(wrong.otherwise(Agent("skip").writes("done"))).writes("r")
+    assert "declares no field 'kind' in 'v'" in problems(pipeline)
+
+
+REPLY = '{"category": "feature", "reason": "asks for more"}'
+
+
+async def on_reference(pipeline: Builder, reply: str) -> dict[str, Any]:
+    found = await interpret(pipeline.to_ir(), FakeProvider(responses={"classify": reply}), STATE)
+    return found.state
+
+
+@pytest.mark.parametrize(
+    ("reply", "branch"), [(REPLY, "do_feature"), (REPLY.replace("feature", "bug"), "do_bug")]
+)
+def test_asyncio_and_the_reference_take_the_fields_branch(reply: str, branch: str) -> None:
+    result = run(triage(), provider=FakeProvider(responses={"classify": reply}), state=STATE)
+    assert branch in result.outputs and result.outputs["triage"] == f'"{branch[3:]}"'
+    from irgraph.run import run_coroutine
+
+    assert run_coroutine(on_reference(triage(), reply)) == result.state
+
+
+@pytest.mark.parametrize(
+    ("state", "said"),
+    [
+        ({"verdict": {"reason": "x"}}, "nothing ('verdict' has no field 'category')"),
+        ({"verdict": "bug"}, "nothing ('verdict' holds str, not an object)"),
+    ],
+)
+def test_a_run_with_no_branch_for_the_field_says_what_the_key_held(
+    state: dict[str, Any], said: str
+) -> None:
+    route = Route("r").on("verdict.category").when("bug", Agent("fix").writes("patch"))
+    with pytest.raises(RunError) as caught:
+        run(route, backend=AsyncioBackend(provider=FakeProvider()), state=state)
+    assert f"Route 'r' has no branch for verdict.category = {said}" in str(caught.value)
+
+
+def test_an_initial_fields_value_no_branch_takes_is_refused_before_the_run() -> None:
+    route = Route("r").on("verdict.category").when("bug", Agent("fix").writes("patch"))
+    provider = FakeProvider()
+    with pytest.raises(PipelineError) as caught:
+        run(route, provider=provider, state={"verdict": {"category": "Bug"}})
+    assert "the initial state's 'verdict.category' is \"Bug\"" in str(caught.value)
+    assert provider.calls == []
+    done = run(route, provider=provider, state={"verdict": {"category": "bug"}})
+    assert done.outputs["r"] == '"bug"' and path_value(done.state, "verdict.category")[1] == "bug"
+
+
+@pytest.mark.prefect
+def test_prefect_in_process_and_generated_code_take_the_fields_branch(tmp_path: Path) -> None:
+    from irgraph.backends.prefect_backend import PrefectBackend
+    from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+    from irgraph.run import run_coroutine
+    from tests.support.prefect_env import ensure_prefect_test_env
+    from tests.support.resume_worker import load_flow_module, with_provider
+
+    ensure_prefect_test_env()
+    replies = {"classify": REPLY}
+    expected = run(triage(), provider=FakeProvider(responses=replies), state=STATE).state
+    prefect = run(
+        triage(), backend=PrefectBackend(provider=FakeProvider(responses=replies)), state=STATE
+    )
+    assert prefect.state == expected and "do_feature" in prefect.outputs
+    compiled = PrefectBackend().compile(triage().to_ir())
+    path = tmp_path / "fields_flow.py"
+    path.write_text(generate_flow_code(compiled, PrefectWorkerConfig("fields", "local")))
+    module = load_flow_module(path, f"fields_flow_{uuid.uuid4().hex[:8]}")
+    module = with_provider(module, FakeProvider(responses=replies))
+    flow = next(getattr(module, name) for name in dir(module) if name.endswith("_flow"))
+    assert run_coroutine(flow(dict(STATE))) == expected
