@@ -227,6 +227,9 @@ class _Generator:
             self.uses.add("stops")
             equals = _lit(node.until_equals[0])
             body += [f"if stops(state, {_lit(until)}, {equals}):", "    break"]
+        elif isinstance(until, str) and "." in until:  # a field of a key
+            self.uses.add("stops")
+            body += [f"if stops(state, {_lit(until)}):", "    break"]
         elif isinstance(until, str):
             body += [f"if state.get({_lit(until)}):", "    break"]
         elif isinstance(until, FunctionRef):

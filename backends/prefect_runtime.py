@@ -37,6 +37,7 @@ from irgraph.ir import (
     resolve_function,
     transform_arguments,
 )
+from irgraph.ir.key_paths import path_value
 from irgraph.ir.outputs import OutputError
 from irgraph.ir.values import JsonObject, canonical, same_value
 from irgraph.provider_spec import provider_from_spec
@@ -428,10 +429,11 @@ def holds(predicate: str, state: State) -> bool:
     return bool(_imported(predicate)(MappingProxyType(state)))
 
 
-def stops(state: State, key: str, value: Any) -> bool:
-    """Whether a loop that stops on ``key`` equal to ``value`` stops: the key is set and
-    equal to it as JSON (``1 == 1.0``, ``True != 1``)."""
-    return key in state and same_value(state[key], value)
+def stops(state: State, key: str, *value: Any) -> bool:
+    """Whether a loop stopping on ``key`` (or a field of it) equal to ``value`` stops (JSON
+    equality: ``1 == 1.0``, ``True != 1``), or, given no value, on its being truthy."""
+    found, held = path_value(state, key)  # a key, or a field of one: "review.verdict"
+    return found and same_value(held, value[0]) if value else bool(held)
 
 
 # Routes -----------------------------------------------------------------------------------

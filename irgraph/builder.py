@@ -38,6 +38,7 @@ from irgraph.ir import (
     function_ref,
 )
 from irgraph.ir.functions import FunctionLike, predicate_problem
+from irgraph.ir.key_paths import KEY_PATH
 from irgraph.ir.nodes import AGENT_FIELDS, checked_agent_node
 from irgraph.ir.outputs import checked_settings
 from irgraph.ir.schema_words import output_schema
@@ -419,7 +420,7 @@ class Loop(Builder):
         state key, which stops the loop once it equals ``equals`` (given) or is truthy (not
         given: a model's free text is truthy whatever it says, so validate warns)."""
         if isinstance(condition, str):
-            key = self._arg(checks.key, "until", condition)
+            key = self._arg(KEY_PATH, "until", condition)
             if equals is _UNSET:
                 return self._with(until=key, until_equals=())
             if not is_json(equals):

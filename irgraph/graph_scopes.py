@@ -13,6 +13,7 @@ from typing import Any
 
 from irgraph.graph_routes import Walker, lookup, partial, partly_collected
 from irgraph.ir import FunctionRef, LoopNode, MapOverNode
+from irgraph.ir.key_paths import path_root
 from irgraph.walk import Env, Summary
 
 __all__ = ["walk_loop", "walk_map_over", "walk_body"]
@@ -55,9 +56,10 @@ def walk_loop(w: Walker, node: LoopNode, env: Env, parent: str | None) -> Summar
     body_env, tree = walk_body(w, node, env, sid, None)
     attrs_ = w.G.nodes[sid]
     own_reads: list[str] = []
-    if isinstance(node.until, str):
+    stop = path_root(node.until) if isinstance(node.until, str) else None  # (review.verdict)
+    if stop is not None:
         w.types.loop_stop(sid, node, body_env)
-        maybe = w.maybe.get((body_env.local.get(node.until, ""), node.until))
+        maybe = w.maybe.get((body_env.local.get(stop, ""), stop))
         if maybe is not None:  # a route in the body writes it on some branches only
             several = len(maybe[1]) > 1
             w.warnings.append(
@@ -66,10 +68,10 @@ def walk_loop(w: Walker, node: LoopNode, env: Env, parent: str | None) -> Summar
                 f"{' and '.join(maybe[1])} {'do' if several else 'does'} not): an iteration "
                 "that takes them leaves it unset, and the loop does not stop early then."
             )
-    if isinstance(node.until, str) and node.until not in body_env.local:
-        own_reads = [node.until]
-        w.bind(sid, node.until, env, optional=False)
-        if lookup(node.until, env) is not None:  # (an unknown key is a problem of its own)
+    if stop is not None and stop not in body_env.local:
+        own_reads = [stop]
+        w.bind(sid, stop, env, optional=False)
+        if lookup(stop, env) is not None:  # (an unknown key is a problem of its own)
             w.types.stop_unwritten(sid, sorted(body_env.local))
     attrs_["reads"] = own_reads
     attrs_["writes"] = sorted(body_env.local)

@@ -120,13 +120,13 @@ def field_key_error(value: Any, where: str, method: str, node: str | None) -> Pi
     if found is None:
         return None
     dotted = ".".join([found[0], *re.findall(r"\['([A-Za-z_][A-Za-z0-9_]*)'\]", found[1])])
-    if method == "on" and dotted.count(".") == found[1].count("["):  # every field a name
+    if method in ("on", "until") and dotted.count(".") == found[1].count("["):  # all names
         return PipelineError(
             f"{where[:1].upper()}{where[1:]} takes a field of a key as a dotted path, "
             f"{dotted!r}, not {value!r}.",
             node=node,
             key=found[0],
-            hint=f"Write .on({dotted!r}).",
+            hint=f"Write .{method}({dotted!r}).",
         )
     return PipelineError(
         field_key_message(value, where),

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from irgraph.ir.key_paths import path_root
 from irgraph.ir.outputs import AllowedValues, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
@@ -87,7 +88,7 @@ class RouteChecks(RouteMessages):
         for nid in self.w.added:
             if nodes[nid]["kind"] == "map_over" and nodes[nid].get("over") is not None:
                 wanted[nid] = nodes[nid]["over"]
-        stops = {sid: str(node.until) for sid, node, *_ in self.loops}
+        stops = {sid: path_root(str(node.until)) for sid, node, *_ in self.loops}
         self._found, ended = narrowed_ends(self.w.G, tree, wanted, stops)
         self._reach = {node: _sources_of(found) for node, found in self._found.items()}
         self._order = {nid: index for index, nid in enumerate(self.w.added)}

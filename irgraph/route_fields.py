@@ -14,12 +14,15 @@ import difflib
 from typing import TYPE_CHECKING, Any
 
 from irgraph.ir.key_paths import field_schema, not_an_object, path_fields, path_root
+from irgraph.reaching import source_of
 from irgraph.route_messages import Source
+from irgraph.walk import INPUT
 
 if TYPE_CHECKING:
     from irgraph.graph_routes import Walker
+    from irgraph.ir import LoopNode
 
-__all__ = ["field_sources"]
+__all__ = ["field_sources", "no_field_words", "stops_on_field"]
 
 
 def field_sources(w: Walker, sid: str, on: str, sources: list[Source]) -> list[Source] | None:
@@ -77,18 +80,31 @@ def field_sources(w: Walker, sid: str, on: str, sources: list[Source]) -> list[S
 def _no_such_field(w: Walker, sid: str, on: str, source: Source) -> None:
     """The problem of route ``sid`` comparing ``on`` when ``source``'s schema says the
     object on the way has no such field."""
+    writer = f"agent '{source.name}'"
+    if source.kind == "item":
+        writer = f"agent '{source.name}' (which writes the list map-over '{source.node}' reads)"
+    what, hint = no_field_words(source.schema, on, ".on")
+    w.problem(
+        f"Route '{sid}' compares '{on}', but the output schema of {writer} {what}.",
+        node=sid,
+        key=path_root(on),
+        hint=hint,
+    )
+
+
+def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
+    """What ``schema`` says of the field ``on`` it has no room for (``declares no field
+    'x' in 'v' (its fields: ...)``), and the hint: the field meant, or how to fix it
+    (``method``: where the path was given, ``.on`` or ``.until``)."""
     root, fields = path_root(on), path_fields(on)
     for depth in range(len(fields)):
-        if field_schema(source.schema, fields[: depth + 1]) == "missing":
+        if field_schema(schema, fields[: depth + 1]) == "missing":
             break
-    holder: Any = field_schema(source.schema, fields[:depth]) if depth else source.schema
+    holder: Any = field_schema(schema, fields[:depth]) if depth else schema
     if isinstance(holder, dict) and "$ref" in holder:
         holder = field_schema({**holder, "properties": {"_": holder}}, ("_",))
     known = sorted(holder.get("properties", {})) if isinstance(holder, dict) else []
     where = ".".join([root, *fields[:depth]])
-    writer = f"agent '{source.name}'"
-    if source.kind == "item":
-        writer = f"agent '{source.name}' (which writes the list map-over '{source.node}' reads)"
     kind = not_an_object(holder)
     if kind is not None and not known:
         said = f"writes '{where}' as {kind if kind.startswith('one') else 'a JSON ' + kind}"
@@ -97,17 +113,59 @@ def _no_such_field(w: Walker, sid: str, on: str, source: Source) -> None:
         shown = ", ".join(f"'{name}'" for name in known) or "none"
         what = f"declares no field '{fields[depth]}' in '{where}' (its fields: {shown})"
     near = [name for name in known if _near(name, fields[depth])]
-    hint = f"Compare a field the schema declares, or declare '{fields[depth]}' there."
+    hint = f"Use a field the schema declares, or declare '{fields[depth]}' there."
     if near:
-        hint = f"Did you mean '{where}.{near[0]}'? Compare that."
+        meant = f"{where}.{near[0]}{on[len(where) + len(fields[depth]) + 1 :]}"
+        hint = f"Did you mean '{meant}'?" + (
+            f" Write {method}({meant!r})." if method == ".on" else ""
+        )
     elif kind is not None and not known:
-        hint = f"Compare '{where}' itself: .on({where!r})."
-    w.problem(
-        f"Route '{sid}' compares '{on}', but the output schema of {writer} {what}.",
-        node=sid,
-        key=root,
-        hint=hint,
-    )
+        hint = f"Use '{where}' itself: {method}({where!r})."
+    return what, hint
+
+
+def stops_on_field(rules: Any, sid: str, node: LoopNode, key: str, found: frozenset[Any]) -> None:
+    """The warning of loop ``sid``, stopping on the field ``key`` of a key, when no writer
+    whose value may end a pass can stop it: one writes free text (no fields), one's schema
+    has no such field, or (with ``equals=``) one's field never holds the value. ``rules``:
+    the walk's :class:`irgraph.typing_rules.TypeRules`; ``found``: what the key may hold as a
+    pass ends."""
+    w = rules.w
+    nodes, root = w.G.nodes, path_root(key)
+    reasons: dict[str, str] = {}
+    for source in sorted(
+        map(source_of, found), key=lambda n: w.added.index(n) if n in w.added else -1
+    ):
+        if source == INPUT or nodes[source]["kind"] != "agent":
+            return  # may hold anything
+        schema = nodes[source]["output"]
+        field = field_schema(schema, path_fields(key)) if schema is not None else "missing"
+        if schema is None:
+            reasons[source] = (
+                f"Loop '{sid}' stops on '{key}', a field of '{root}', but agent '{source}' "
+                f"writes '{root}' as free text (it has no output schema), which has no fields, "
+                f"so the loop never stops early; give '{source}' an output schema of an object."
+            )
+        elif field == "missing":
+            what, hint = no_field_words(schema, key, ".until")
+            reasons[source] = (
+                f"Loop '{sid}' stops on '{key}', but the output schema of agent '{source}' "
+                f"{what}, so the loop never stops early. {hint}"
+            )
+        elif field is None or not node.until_equals:
+            return  # it may hold the field (truthy or not: the reply says)
+        else:
+            why = rules._never_equals(sid, node, key, source, field, node.until_equals[0])
+            if why is None:
+                return
+            reasons[source] = why
+    if len(reasons) == 1:
+        w.warnings.append(next(iter(reasons.values())))
+    elif reasons:
+        w.warnings.append(
+            f"Loop '{sid}' stops on '{key}', but none of its writers can make it stop "
+            f"({', '.join(map(repr, reasons))}): {' '.join(reasons.values())}"
+        )
 
 
 def _near(name: str, wanted: str) -> bool:

@@ -18,24 +18,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import attrs
-
-from irgraph import checks
 from irgraph.builder import Builder, _as_node, _checked_depth, _ir, _items
 from irgraph.builder_chain import Chain
 from irgraph.errors import PipelineError
 from irgraph.ir import FunctionRef, Node, RouteCase, RouteNode, function_ref
 from irgraph.ir.functions import predicate_problem
-from irgraph.ir.key_paths import is_key_path
+from irgraph.ir.key_paths import KEY_PATH
 
 __all__ = ["Route"]
 
 _SCALARS = (str, int, float, bool, type(None))
-_key_path = attrs.evolve(
-    checks.key,
-    expected=f"{checks.key.expected}, or a key and its fields ('verdict.category')",
-    test=is_key_path,
-)
 
 
 class Route(Builder):
@@ -56,7 +48,7 @@ class Route(Builder):
                 hint="Keep one .on(...); route on another key with a Route of its own, or "
                 "with .when(lambda state: ..., branch).",
             )
-        return self._with(on=self._arg(_key_path, "on", key))
+        return self._with(on=self._arg(KEY_PATH, "on", key))
 
     def when(self, condition: Any, branch: Builder | Node) -> Route:
         """Add a branch taken when the ``on`` key equals ``condition`` (a string, number,

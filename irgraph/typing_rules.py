@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.graph_routes import writers
 from irgraph.ir import LoopNode, RouteNode
+from irgraph.ir.key_paths import path_root
 from irgraph.ir.outputs import schema_enum, value_type
 from irgraph.ir.values import canonical, respells
 from irgraph.ir.values import same_value as _same
 from irgraph.reaching import Narrowed, source_of
 from irgraph.route_check import RouteChecks
+from irgraph.route_fields import stops_on_field
 from irgraph.route_values import names, refusal, routes_named, to_change
 from irgraph.walk import INPUT
 
@@ -99,7 +101,7 @@ class TypeRules:
         what a pass ends with may come from later in an enclosing loop's body. Its writers
         are named in the order the walk meets them from the end of the body (``env``)."""
         assert isinstance(node.until, str)
-        self._named[sid] = writers(self.w, node.until, env)
+        self._named[sid] = writers(self.w, path_root(node.until), env)
         self.routes.add_loop(sid, node)
 
     def stop_unwritten(self, sid: str, written: list[str]) -> None:
@@ -116,6 +118,12 @@ class TypeRules:
         assert isinstance(key, str)
         nodes = self.w.G.nodes
         named, order = self._named[sid], {nid: i for i, nid in enumerate(self.w.added)}
+        if "." in key:  # a field of a key: by the field's schema (routes never narrow it)
+            if (unwritten := self._unwritten.get(sid)) is not None:
+                self.w.warnings.append(stop_key_unwritten(node, sid, unwritten, []))
+            else:
+                stops_on_field(self, sid, node, key, found)
+            return
 
         def ranked(item: Any) -> tuple[int, int]:  # the walk's writers first, as it met them
             source = source_of(item)

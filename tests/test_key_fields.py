@@ -95,8 +95,10 @@ def test_template_field_says_how_and_the_hint_runs(instruction: str, key: str) -
 
 
 def test_until_over_and_writes_name_their_fix() -> None:
-    until = refusal(lambda: Loop("l").step(classify()).until("t.category", equals="bug"))
-    assert ".until(lambda state: state['t']['category'] == value)" in str(until)
+    until = refusal(lambda: Loop("l").step(classify()).until("t['items'][0]", equals="bug"))
+    assert ".until(lambda state: state['t']['items'][0] == value)" in str(until)
+    dotted = refusal(lambda: Loop("l").step(classify()).until("t['category']", equals="bug"))
+    assert dotted.problems[0].hint == "Write .until('t.category')."
     over = refusal(lambda: MapOver("m").over("t.items"))
     assert "Transform('t_items', lambda t: t['items'])" in str(over)
     pipeline = (
@@ -114,6 +116,6 @@ def test_until_over_and_writes_name_their_fix() -> None:
 
 
 def test_a_key_that_is_no_field_keeps_its_message() -> None:
-    error = refusal(lambda: Loop("l").until("café"))
+    error = refusal(lambda: MapOver("m").over("café"))
     assert "must be a state key (ASCII letters" in str(error)
     assert "field" not in str(error)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import pydantic
 import pytest
 
-from irgraph import Agent, MapOver, PipelineError, Route, from_graph, run, to_graph, validate
+from irgraph import Agent, Loop, MapOver, PipelineError, Route, from_graph, run, to_graph, validate
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.builder import Builder
 from irgraph.code import to_code
@@ -179,3 +179,68 @@ def test_prefect_in_process_and_generated_code_take_the_fields_branch(tmp_path: 
     module = with_provider(module, FakeProvider(responses=replies))
     flow = next(getattr(module, name) for name in dir(module) if name.endswith("_flow"))
     assert run_coroutine(flow(dict(STATE))) == expected
+
+
+REVIEW = {
+    "type": "object",
+    "properties": {"verdict": {"enum": ["approved", "rejected"]}, "notes": {"type": "string"}},
+    "required": ["verdict", "notes"],
+}
+REVIEWS = ['{"verdict": "rejected", "notes": "a"}', '{"verdict": "approved", "notes": "b"}']
+
+
+def review_loop(until: str = "review.verdict", schema: Any = REVIEW, **equals: Any) -> Builder:
+    critic = Agent("critic").instruct("Review {draft}.")
+    critic = critic.output(schema) if schema is not None else critic
+    body = Agent("writer").instruct("Write on {topic}. {review?}").writes("draft") >> (
+        critic.writes("review")
+    )
+    return Loop("polish").step(body).until(until, **equals).max_iterations(4)
+
+
+@pytest.mark.parametrize(
+    ("loop", "expected"),
+    [
+        (review_loop(equals="aproved"), 'only writes one of "approved", "rejected"'),
+        (review_loop("review.verdit", equals="approved"), "Did you mean 'review.verdict'?"),
+        (review_loop(schema=None, equals="approved"), "writes 'review' as free text"),
+        (review_loop(schema={"enum": ["ok"]}), "writes 'review' as one of its enum values"),
+    ],
+)
+def test_a_loop_stopping_on_a_field_no_pass_can_hold_is_warned_of(
+    loop: Builder, expected: str
+) -> None:
+    warnings = validate(to_graph(loop, inputs={"topic"}))
+    assert any(expected in warning and "never stops early" in warning for warning in warnings)
+
+
+@pytest.mark.parametrize("equals", [{"equals": "approved"}, {}])
+def test_a_loop_stops_on_a_field_on_asyncio_the_reference_and_generated_prefect_code(
+    tmp_path: Path, equals: dict[str, Any]
+) -> None:
+    loop = review_loop(**equals)
+    assert validate(to_graph(loop, inputs={"topic"})) == []
+    state = {"topic": "owls"}
+    replies = REVIEWS if equals else ['{"verdict": "", "notes": "a"}', *REVIEWS]
+    schema = REVIEW if equals else {**REVIEW, "properties": {"verdict": {"type": "string"}}}
+    loop = review_loop(schema=schema, **equals)
+    result = run(loop, provider=FakeProvider(responses={"critic": replies}), state=state)
+    assert [call.node for call in result.calls].count("critic") == 2
+    from irgraph.run import run_coroutine
+
+    reference = run_coroutine(
+        interpret(loop.to_ir(), FakeProvider(responses={"critic": replies}), state)
+    )
+    assert reference.state == result.state
+    from irgraph.backends.prefect_backend import PrefectBackend
+    from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+    from tests.support.resume_worker import load_flow_module, with_provider
+
+    path = tmp_path / "polish_flow.py"
+    compiled = PrefectBackend().compile(loop.to_ir())
+    path.write_text(generate_flow_code(compiled, PrefectWorkerConfig("polish", "local")))
+    assert "stops(state, 'review.verdict'" in path.read_text()
+    provider = FakeProvider(responses={"critic": replies})
+    module = with_provider(load_flow_module(path, f"polish_{uuid.uuid4().hex[:8]}"), provider)
+    assert run_coroutine(module.polish_flow(dict(state))) == result.state
+    assert [call.agent for call in provider.calls].count("critic") == 2

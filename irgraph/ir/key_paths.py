@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from irgraph import checks
 from irgraph.errors import PipelineError
 
@@ -33,6 +35,7 @@ __all__ = [
     "unset_reason",
     "not_an_object",
     "optional_key_path",
+    "KEY_PATH",
 ]
 
 
@@ -150,6 +153,14 @@ def _resolved(schema: Any, defs: dict[str, Any]) -> Any:
             return None
         schema = found
     return None
+
+
+#: The rule of a key or a key and its fields, as a builder method's argument.
+KEY_PATH = attrs.evolve(
+    checks.key,
+    expected=f"{checks.key.expected}, or a key and its fields ('verdict.category')",
+    test=is_key_path,
+)
 
 
 def _optional_key_path_validator(instance: Any, attribute: Any, value: Any) -> None:

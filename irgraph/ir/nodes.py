@@ -52,6 +52,7 @@ from irgraph.ir.functions import (
     transform_arguments,
     transform_call_problem,
 )
+from irgraph.ir.key_paths import is_key_path
 from irgraph.ir.routes import RouteCase, RouteNode
 from irgraph.ir.values import JsonObject, is_json, json_key, plain
 from irgraph.slots import slot_setters
@@ -327,8 +328,8 @@ class LoopNode(_Drawn):
     until: str | FunctionRef | None = attrs.field(
         default=None,
         validator=checks.Check(
-            "a state key or a function",
-            lambda v: v is None or checks.is_key(v) or isinstance(v, FunctionRef),
+            "a state key (or a key and its fields, 'review.verdict') or a function",
+            lambda v: v is None or is_key_path(v) or isinstance(v, FunctionRef),
             hint="Stop on a key (.until('done')) or a predicate of the state (.until(fn)).",
         ),
     )

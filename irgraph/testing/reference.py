@@ -205,10 +205,11 @@ class _Interpreter:
             for _ in range(node.max_iterations):
                 for child in node.children:
                     await self.node(child, state)
+                held = _field(state, node.until.split(".")) if isinstance(node.until, str) else []
                 if isinstance(node.until, str) and node.until_equals:
-                    if node.until in state and _same(state[node.until], node.until_equals[0]):
+                    if held and _same(held[0], node.until_equals[0]):
                         break
-                elif isinstance(node.until, str) and state.get(node.until):
+                elif held and held[0]:
                     break
                 if isinstance(node.until, FunctionRef):
                     holds = _load(node.until)(MappingProxyType(dict(state)))
