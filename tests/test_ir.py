@@ -382,7 +382,8 @@ MALFORMED = [
     ),
     (
         wrap({"kind": "LoopNode", "name": "l", "until": 5}),
-        "The until of LoopNode 'l' must be a state key (or a key and its fields, 'review.verdict') or a function (got 5 of type int)",
+        "The until of LoopNode 'l' must be a state key (or a key and its fields, "
+        "'review.verdict') or a function (got 5 of type int)",
     ),
     (
         wrap({"kind": "MapOverNode", "name": "m", "item": None}),
