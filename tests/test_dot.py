@@ -26,9 +26,9 @@ from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import hostile_pipeline, labelled_pipelines, seed_pipelines
 from tests.support.diagram_parsers import (
-    expected_box,
     expected_conditions,
     expected_edges,
+    expected_frames,
     expected_scope_title,
 )
 from tests.support.fake_dot import put_dot
@@ -73,6 +73,7 @@ def assert_same_graph(G) -> None:
     ids = node_ids(G)
     back = {v: k for k, v in ids.items()}
     _, nodes, edges, where = parsed(G)
+    frame_of, blocks = expected_frames(G)
     assert set(nodes) == set(ids.values())
     # A scope is one box: the drawing holds each edge as its scope sees it.
     lifted = expected_edges(G)
@@ -82,11 +83,12 @@ def assert_same_graph(G) -> None:
         data = G.nodes[back[name]]
         title = expected_scope_title(back[name], data) if data["kind"] == "route" else back[name]
         assert unquote(node.get("label")) == label_text(title)
-        box = expected_box(G, back[name])
+        frame = frame_of[back[name]]
         if data["kind"] in ("loop", "map_over"):
             assert where[name] == f"cluster_{name}"
         else:
-            assert where[name] == (None if box is None else f"cluster_{ids[box]}")
+            drawn = frame if frame is None or frame in blocks else ids[frame]
+            assert where[name] == (None if frame is None else f"cluster_{drawn}")
     conditions = expected_conditions(G)
     for edge in edges:
         u, v = back[edge.get_source()], back[edge.get_destination()]

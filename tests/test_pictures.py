@@ -26,6 +26,7 @@ from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import seed_pipelines
 from tests.support.diagram_parsers import (
     expected_edges,
+    expected_frames,
     expected_root_title,
     parse_dot,
     parse_mermaid,
@@ -89,8 +90,9 @@ def test_the_root_is_the_title_not_a_box(G):
     text = to_mermaid(G)
     d = parse_mermaid(text)
     assert d.title == title
-    assert len(d.nodes) + len(d.subgraphs) == len(G)  # no node for the root
-    assert set(d.nodes) | set(d.subgraphs) == set(node_ids(G).values())
+    blocks = expected_frames(G)[1]  # named blocks' clusters, which are no graph nodes
+    assert len(d.nodes) + len(d.subgraphs) == len(G) + len(blocks)  # no node for the root
+    assert set(d.nodes) | set(d.subgraphs) == set(node_ids(G).values()) | set(blocks)
     assert text.startswith("---\n") == (title is not None)
     dot = parse_dot(to_dot(G).to_string())
     assert dot.graph.get("label") == title and len(dot.nodes) == len(G)
