@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import attrs as attrs_lib
 
 from irgraph import checks
-from irgraph.errors import IrgraphError, MissingExtraError
+from irgraph.errors import IrgraphError, MissingExtraError, keyword_options
 from irgraph.exporter_calls import called_as, exporter_options
 from irgraph.graph import as_graph
 
@@ -269,6 +269,7 @@ def _draw_nodes(
 
 
 @exporter_options
+@keyword_options
 def to_dot(
     G_or_pipeline: Any,
     *,
@@ -279,7 +280,7 @@ def to_dot(
 ) -> pydot.Dot:
     """Return the ``pydot.Dot`` of a pipeline graph, builder, IR node or compiled pipeline.
 
-    ``direction`` is ``"TD"``/``"TB"``, ``"LR"``, ``"BT"`` or ``"RL"``;
+    ``direction`` is ``"TD"``/``"TB"``, ``"LR"``, ``"BT"`` or ``"RL"``, in any case;
     ``data_edges=False`` drops key labels and the edges that carry only keys. ``collapse``
     folds parts into one node each, as in :func:`~irgraph.backends.mermaid.to_mermaid`;
     ``node_attrs`` adds DOT attributes to graph nodes by id
@@ -292,6 +293,7 @@ def to_dot(
     (which Graphviz writes into an SVG as it is) raises :class:`~irgraph.errors.IrgraphError`.
     """
     pd = _pydot()
+    direction = direction.upper() if isinstance(direction, str) else direction  # "lr" is LR
     if direction not in RANKDIRS:
         raise IrgraphError(
             f"direction must be one of {', '.join(RANKDIRS)} (got {direction!r}); "
@@ -416,6 +418,7 @@ def _graphviz(
 
 
 @exporter_options
+@keyword_options
 def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> str:
     """Draw a pipeline as SVG text with Graphviz, which may take ``timeout`` seconds (``None``:
     no limit); ``options`` are those of :func:`to_dot`."""
@@ -430,6 +433,7 @@ def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options
 
 
 @exporter_options
+@keyword_options
 def to_png(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> bytes:
     """Draw a pipeline as PNG bytes with Graphviz, which may take ``timeout`` seconds (``None``:
     no limit); ``options`` are those of :func:`to_dot`."""

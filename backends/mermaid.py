@@ -53,7 +53,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, keyword_options
 from irgraph.exporter_calls import called_as, exporter_options
 from irgraph.graph import as_graph
 
@@ -196,6 +196,7 @@ def _emphasis_openers(text: str) -> set[int]:
     return escaped
 
 
+@keyword_options
 def mermaid_ids(G: nx.DiGraph, *, style: str = "default", collapse: Any = None) -> dict[str, str]:
     """The mermaid id of each graph node, as :func:`to_mermaid` draws it with the same
     ``style`` and ``collapse``: ``n1``, ``n2``, ... in graph order (in the seed style ``n1`` is
@@ -370,6 +371,7 @@ def _class_lines(ids: dict[str, str], classes: dict[str, str], defs: dict[str, s
 
 
 @exporter_options
+@keyword_options
 def to_mermaid(
     G_or_pipeline: Any,
     *,
@@ -382,7 +384,7 @@ def to_mermaid(
 ) -> str:
     """Return the mermaid flowchart of a pipeline graph, builder, IR node or compiled pipeline.
 
-    ``direction`` is mermaid's (``"TD"`` top-down, ``"LR"`` left-right, ...);
+    ``direction`` is mermaid's (``"TD"`` top-down, ``"LR"`` left-right, ..., in any case);
     ``data_edges=False`` leaves out the keys (and the dashed arrows that carry only keys).
     ``style="seed"`` draws the seed pages' way: the root as a title node, and every pair that
     carries keys as a second, dashed arrow. ``collapse`` folds parts into one node each: a
@@ -397,6 +399,7 @@ def to_mermaid(
     not in the graph, a keyword, or CSS mermaid cannot read (a line break, parentheses,
     quotes, ...) raises :class:`~irgraph.errors.IrgraphError`.
     """
+    direction = direction.upper() if isinstance(direction, str) else direction  # "lr" is LR
     if direction not in DIRECTIONS:
         raise IrgraphError(
             f"direction must be one of {', '.join(DIRECTIONS)} (got {direction!r}); "
