@@ -16,7 +16,10 @@ DOT node per graph node and one DOT edge per graph edge, so the picture is the g
   what follows the route;
 - each pair of nodes gets one edge: solid for control, labelled with the state keys it
   carries; an edge that carries keys but is not a control edge is dashed;
-- a composite root's ``"name (sequence)"`` is the graph's label, at the top.
+- a composite root's ``"name (sequence)"`` is the graph's label, at the top;
+- labels irgraph writes are broken into lines of at most
+  :data:`~irgraph.backends.labels.LABEL_WIDTH` characters
+  (:func:`~irgraph.backends.labels.wrapped`), as Graphviz never breaks one.
 
 DOT ids are generated (``n1``, ``n2``, ... in the graph's order, see
 :func:`irgraph.backends.labels.node_ids`); labels are quoted here with DOT's and Graphviz's escapes
@@ -52,12 +55,14 @@ from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value
 from .labels import (
     BOXES,
+    LABEL_WIDTH,
     drawn_edges,
     label_text,
     node_ids,
     node_label,
     root_title,
     scope_title,
+    wrapped,
 )
 
 if TYPE_CHECKING:
@@ -127,6 +132,12 @@ def dot_text(text: str, *, tooltip: bool = False) -> str:
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
+
+
+def _drawn(text: str, width: int = LABEL_WIDTH) -> str:
+    """The DOT string of a label irgraph writes (not one given in ``node_attrs``): broken
+    into lines of at most ``width`` characters where it can be, since Graphviz never wraps."""
+    return dot_text(wrapped(label_text(text), width))
 
 
 def dot_value(value: str) -> str:
@@ -247,16 +258,16 @@ def _draw_nodes(
     clusters of loops, map-overs and named blocks with what they hold."""
     for item in children.get(container, ()):
         if isinstance(item, Block):
-            cluster = pd.Cluster(item.id, label=dot_text(item.title), **_BLOCK)
+            cluster = pd.Cluster(item.id, label=_drawn(item.title), **_BLOCK)
             holder.add_subgraph(cluster)
             _draw_nodes(pd, G, children, item, cluster, ids, extra)
             continue
         data = G.nodes[item]
         kind = data.get("kind", "agent")
-        attrs = {"label": dot_text(node_label(item, data)), **_SHAPES.get(kind, _SHAPES["agent"])}
+        attrs = {"label": _drawn(node_label(item, data)), **_SHAPES.get(kind, _SHAPES["agent"])}
         inside = holder
         if kind in BOXES:
-            title = dot_text(scope_title(item, data))
+            title = _drawn(scope_title(item, data))
             inside = pd.Cluster(ids[item], label=title, style="dashed")
             holder.add_subgraph(inside)
         attrs.update(extra.get(item, {}))  # the user's attributes win, label too
@@ -308,7 +319,7 @@ def to_dot(
     dot: pydot.Dot = pd.Dot("pipeline", graph_type="digraph", rankdir=RANKDIRS[direction])
     title = root_title(G)
     if title is not None:
-        dot.set("label", dot_text(title))
+        dot.set("label", _drawn(title, 2 * LABEL_WIDTH))  # a heading: twice as wide
         dot.set("labelloc", "t")
     dot.set_node_defaults(fontname="Helvetica")
     dot.set_edge_defaults(fontname="Helvetica")
@@ -321,7 +332,7 @@ def to_dot(
         if data_edges and keys:
             words.append(", ".join(keys))
         if words:
-            attrs["label"] = dot_text("\n".join(words))
+            attrs["label"] = _drawn("\n".join(words))
         if not control:
             attrs["style"] = "dashed"
         dot.add_edge(pd.Edge(ids[u], ids[v], **attrs))

@@ -31,6 +31,7 @@ from irgraph.ir import AgentNode, SequenceNode
 from irgraph.testing.strategies import make_list, pipelines_with_inputs
 from tests.mermaid_check.samples import hostile_pipeline
 from tests.support.diagram_parsers import (
+    WRAP,
     DiagramSyntaxError,
     MermaidDiagram,
     decode_dot_label,
@@ -44,6 +45,7 @@ from tests.support.diagram_parsers import (
     parse_dot,
     parse_mermaid,
     shown,
+    wrapped_as,
 )
 from tests.support.route_samples import route_showcase
 
@@ -229,7 +231,10 @@ def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> 
     back = {did: node for node, did in ids.items()}
     assert d.graph["rankdir"] == RANKDIR[direction]
     title = expected_root_title(G)
-    assert d.graph.get("label") == (None if title is None else shown(title))
+    if title is None:
+        assert d.graph.get("label") is None
+    else:
+        assert wrapped_as(d.graph["label"], shown(title), 2 * WRAP)
     assert set(d.nodes) == set(back)
     clusters = {f"cluster_{ids[n]}": n for n in G if G.nodes[n]["kind"] in SCOPES}
     frame_of, blocks = expected_frames(G)
@@ -239,18 +244,19 @@ def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> 
 
     assert set(d.clusters) == set(clusters) | {f"cluster_{block}" for block in blocks}
     for block, (label, outer) in blocks.items():
-        assert d.clusters[f"cluster_{block}"] == (shown(label), cluster(outer))
+        drawn_label, outer_drawn = d.clusters[f"cluster_{block}"]
+        assert wrapped_as(drawn_label, shown(label)) and outer_drawn == cluster(outer)
     for name, (label, outer) in d.clusters.items():
         if name not in clusters:
             continue
         data = G.nodes[clusters[name]]
-        assert label == shown(expected_scope_title(clusters[name], data))
+        assert wrapped_as(label, shown(expected_scope_title(clusters[name], data)))
         assert outer == cluster(frame_of[clusters[name]])
     for did, attributes in d.nodes.items():
         node = back[did]
         data = G.nodes[node]
         title = expected_scope_title(node, data) if data["kind"] == "route" else node
-        assert attributes["label"] == shown(title)
+        assert wrapped_as(attributes["label"], shown(title))
         assert attributes["shape"] == DOT_SHAPES[data["kind"]]
         frame = node if data["kind"] in SCOPES else frame_of[node]
         assert d.cluster_of[did] == cluster(frame), node
@@ -267,7 +273,7 @@ def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> 
         control, keys = expected[ends]
         words = [conditions[ends]] if ends in conditions else []
         words += [", ".join(keys)] if keys else []
-        assert attributes.get("label", "") == shown("\n".join(words)), ends
+        assert wrapped_as(attributes.get("label", ""), shown("\n".join(words))), ends
         assert (attributes.get("style") == "dashed") == (not control), ends
 
 

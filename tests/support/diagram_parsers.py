@@ -45,6 +45,8 @@ __all__ = [
     "expected_conditions",
     "expected_box",
     "expected_frames",
+    "wrapped_as",
+    "WRAP",
     "expected_scope_title",
     "expected_root_title",
 ]
@@ -88,6 +90,41 @@ def expected_box(G: nx.DiGraph, node: str) -> str | None:
     while parent is not None and G.nodes[parent]["kind"] == "route":
         parent = G.nodes[parent]["parent"]
     return parent
+
+
+#: The width DOT labels are broken at (``irgraph.backends.labels.LABEL_WIDTH``); the root's
+#: title, a heading, at twice that.
+WRAP = 28
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrapped_as(drawn: str, text: str, width: int = WRAP) -> bool:
+    """Whether ``drawn`` is ``text`` broken into lines as a DOT label is: the same text
+    with line breaks put in place of spaces or after ``_``, ``-``, ``/`` or ``.``, each
+    line at most ``width`` columns (a wide character two) unless it could break nowhere,
+    and no line broken that fitted whole."""
+    pos = 0
+    lines = drawn.split("\n")
+    for i, line in enumerate(lines):
+        if not text.startswith(line, pos):
+            return False
+        pos += len(line)
+        unbreakable = re.fullmatch(r"[^ _/.-]*[_/.-]*", line.strip()) is not None
+        if _columns(line) > width and not unbreakable:
+            return False
+        if i == len(lines) - 1:
+            break
+        if text.startswith("\n", pos):
+            pos += 1
+        elif text.startswith(" ", pos):
+            pos = len(text) - len(text[pos:].lstrip(" "))
+        elif not line or line[-1] not in "_/.-":
+            return False
+    given = text.split("\n")
+    return pos == len(text) and all(line in lines for line in given if _columns(line) <= width)
 
 
 def _step_name(G: nx.DiGraph, entry: Any) -> str:
