@@ -321,6 +321,7 @@ def to_dot(
     if title is not None:
         dot.set("label", _drawn(title, 2 * LABEL_WIDTH))  # a heading: twice as wide
         dot.set("labelloc", "t")
+    dot.set("fontname", "Helvetica")  # the title's and the clusters' (else Times)
     dot.set_node_defaults(fontname="Helvetica")
     dot.set_edge_defaults(fontname="Helvetica")
     _draw_nodes(pd, G, drawn_children(graph, G), None, dot, ids, extra)
