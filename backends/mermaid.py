@@ -202,7 +202,8 @@ def mermaid_ids(G: nx.DiGraph, *, style: str = "default", collapse: Any = None) 
     ``style`` and ``collapse``: ``n1``, ``n2``, ... in graph order (in the seed style ``n1`` is
     the root's title node when there is one); a folded node's members share its id."""
     H, drawn = fold(G, collapse)
-    ids = node_ids(H, start=2 if style == "seed" and root_title(H) is not None else 1)
+    seed = isinstance(style, str) and style.lower() == "seed"
+    ids = node_ids(H, start=2 if seed and root_title(H) is not None else 1)
     return {node: ids[drawn[node]] for node in G}
 
 
@@ -386,11 +387,12 @@ def to_mermaid(
 
     ``direction`` is mermaid's (``"TD"`` top-down, ``"LR"`` left-right, ..., in any case);
     ``data_edges=False`` leaves out the keys (and the dashed arrows that carry only keys).
-    ``style="seed"`` draws the seed pages' way: the root as a title node, and every pair that
-    carries keys as a second, dashed arrow. ``collapse`` folds parts into one node each: a
-    depth (``0`` folds every part the root holds; depths count loops, map-overs, routes and
-    named ``Pipeline``/``FanOut`` blocks, not the unnamed blocks ``>>`` and ``|`` make) or ids
-    of loops, map-overs, routes and names of blocks (see :mod:`irgraph.backends.folding`).
+    ``style="seed"`` (in any case) draws the seed pages' way: the root as a title node, and
+    every pair that carries keys as a second, dashed arrow. ``collapse`` folds parts into one
+    node each: a depth (``0`` folds every part the root holds; depths count loops, map-overs,
+    routes and named ``Pipeline``/``FanOut`` blocks, not the unnamed blocks ``>>`` and ``|``
+    make) or ids of loops, map-overs, routes and names of blocks (see
+    :mod:`irgraph.backends.folding`).
 
     ``classes`` maps graph node ids to mermaid class names (letters, digits and ``_``; not a
     mermaid keyword such as ``end`` or ``class``, nor ``default``), defined by ``class_defs``:
@@ -405,6 +407,7 @@ def to_mermaid(
             f"direction must be one of {', '.join(DIRECTIONS)} (got {direction!r}); "
             "e.g. direction='LR' for left to right."
         )
+    style = style.lower() if isinstance(style, str) else style  # "Seed" is seed
     if style not in STYLES:
         raise IrgraphError(
             f"style must be one of {', '.join(map(repr, STYLES))} (got {style!r}); "

@@ -48,3 +48,9 @@ def test_the_other_drawing_functions_check_their_calls_too():
 def test_a_direction_is_read_in_any_case():
     assert to_mermaid(PIPELINE, direction="lr") == to_mermaid(PIPELINE, direction="LR")
     assert to_dot(PIPELINE, direction="rl").get("rankdir") == "RL"
+
+
+def test_a_style_is_read_in_any_case_and_the_ids_agree():
+    G = to_graph(PIPELINE)
+    assert to_mermaid(G, style="Seed") == to_mermaid(G, style="seed")
+    assert mermaid_ids(G, style="SEED") == mermaid_ids(G, style="seed") != mermaid_ids(G)
