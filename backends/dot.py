@@ -8,13 +8,18 @@ DOT node per graph node and one DOT edge per graph edge, so the picture is the g
 - a loop or map-over scope is a dashed cluster holding its own node (drawn as a ``box3d`` for
   a loop, a ``folder`` for a map-over) and its body; edges into or out of the scope attach to
   that node;
+- a block the user named (``FanOut("checks")``) is a solid grey cluster titled ``"checks
+  (parallel)"`` around what it holds (:mod:`~irgraph.backends.clusters`);
 - a route is a decision, a ``diamond`` labelled with its title (``"triage (route on
   category)"``), drawn beside its branches (not in a cluster): its edge to each branch entry
   is labelled with the case (``"bug"``, ``otherwise``), and each branch's exits have edges to
   what follows the route;
 - each pair of nodes gets one edge: solid for control, labelled with the state keys it
   carries; an edge that carries keys but is not a control edge is dashed;
-- a composite root's ``"name (sequence)"`` is the graph's label, at the top.
+- a composite root's ``"name (sequence)"`` is the graph's label, at the top;
+- labels irgraph writes are broken into lines of at most
+  :data:`~irgraph.backends.labels.LABEL_WIDTH` characters
+  (:func:`~irgraph.backends.labels.wrapped`), as Graphviz never breaks one.
 
 DOT ids are generated (``n1``, ``n2``, ... in the graph's order, see
 :func:`irgraph.backends.labels.node_ids`); labels are quoted here with DOT's and Graphviz's escapes
@@ -41,24 +46,27 @@ from typing import TYPE_CHECKING, Any
 import attrs as attrs_lib
 
 from irgraph import checks
-from irgraph.errors import IrgraphError, MissingExtraError
+from irgraph.errors import IrgraphError, MissingExtraError, keyword_options
 from irgraph.exporter_calls import called_as, exporter_options
 from irgraph.graph import as_graph
 
+from .clusters import Block, Container, drawn_children
 from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value
 from .labels import (
     BOXES,
+    LABEL_WIDTH,
     drawn_edges,
-    drawn_parent,
     label_text,
     node_ids,
     node_label,
     root_title,
     scope_title,
+    wrapped,
 )
 
 if TYPE_CHECKING:
+    import networkx as nx
     import pydot
 
 __all__ = ["to_dot", "to_svg", "to_png", "dot_text", "GraphvizError", "RANKDIRS", "DOT_TIMEOUT"]
@@ -74,6 +82,9 @@ _SHAPES: dict[str, dict[str, str]] = {
     "route": {"shape": "diamond"},
     "folded": {"shape": "box", "peripheries": "2"},
 }
+
+#: A named block's cluster: a solid rounded frame, where a loop's or map-over's is dashed.
+_BLOCK = {"style": "rounded", "color": "gray50"}
 
 #: Node attributes Graphviz draws as text: ``node_attrs`` values for them are drawn as given.
 TEXT_ATTRS = frozenset({"label", "xlabel", "tooltip"})
@@ -121,6 +132,12 @@ def dot_text(text: str, *, tooltip: bool = False) -> str:
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
+
+
+def _drawn(text: str, width: int = LABEL_WIDTH) -> str:
+    """The DOT string of a label irgraph writes (not one given in ``node_attrs``): broken
+    into lines of at most ``width`` characters where it can be, since Graphviz never wraps."""
+    return dot_text(wrapped(label_text(text), width))
 
 
 def dot_value(value: str) -> str:
@@ -228,7 +245,42 @@ def _pydot() -> Any:
     return pydot
 
 
+def _draw_nodes(
+    pd: Any,
+    G: nx.DiGraph,
+    children: dict[Container, list[str | Block]],
+    container: Container,
+    holder: Any,
+    ids: dict[str, str],
+    extra: dict[str, Any],
+) -> None:
+    """Add what ``container`` holds to ``holder`` (the graph or a cluster): nodes, and the
+    clusters of loops, map-overs and named blocks with what they hold."""
+    for item in children.get(container, ()):
+        if isinstance(item, Block):
+            cluster = pd.Cluster(item.id, label=_drawn(item.title), **_BLOCK)
+            holder.add_subgraph(cluster)
+            _draw_nodes(pd, G, children, item, cluster, ids, extra)
+            continue
+        data = G.nodes[item]
+        kind = data.get("kind", "agent")
+        attrs = {"label": _drawn(node_label(item, data)), **_SHAPES.get(kind, _SHAPES["agent"])}
+        inside = holder
+        if kind in BOXES:
+            title = _drawn(scope_title(item, data))
+            inside = pd.Cluster(ids[item], label=title, style="dashed")
+            holder.add_subgraph(inside)
+        attrs.update(extra.get(item, {}))  # the user's attributes win, label too
+        dot_node = pd.Node(ids[item])
+        for name, value in attrs.items():  # not Node(**attrs): an attribute may be "name"
+            dot_node.set(name, value)
+        inside.add_node(dot_node)
+        if kind in BOXES:
+            _draw_nodes(pd, G, children, item, inside, ids, extra)
+
+
 @exporter_options
+@keyword_options
 def to_dot(
     G_or_pipeline: Any,
     *,
@@ -239,18 +291,20 @@ def to_dot(
 ) -> pydot.Dot:
     """Return the ``pydot.Dot`` of a pipeline graph, builder, IR node or compiled pipeline.
 
-    ``direction`` is ``"TD"``/``"TB"``, ``"LR"``, ``"BT"`` or ``"RL"``; ``data_edges=False``
-    drops key labels and the edges that carry only keys. ``collapse`` folds parts into one
-    node each, as in :func:`~irgraph.backends.mermaid.to_mermaid`; ``node_attrs`` adds DOT
-    attributes to graph nodes by id (``{"writer": {"style": "filled", "fillcolor": "#fdd"}}``),
-    over the defaults: ``{"writer": {"label": "Writer"}}`` relabels a node. Values are strings,
-    numbers or bools, quoted here for DOT; ``label``, ``xlabel`` and ``tooltip`` are drawn as
-    the text given (no HTML-like labels or ``\\l`` or ``\\N`` escapes), and ``URL``, ``href``,
+    ``direction`` is ``"TD"``/``"TB"``, ``"LR"``, ``"BT"`` or ``"RL"``, in any case;
+    ``data_edges=False`` drops key labels and the edges that carry only keys. ``collapse``
+    folds parts into one node each, as in :func:`~irgraph.backends.mermaid.to_mermaid`;
+    ``node_attrs`` adds DOT attributes to graph nodes by id
+    (``{"writer": {"style": "filled", "fillcolor": "#fdd"}}``), over the defaults:
+    ``{"writer": {"label": "Writer"}}`` relabels a node. Values are strings, numbers or
+    bools, quoted here for DOT; ``label``, ``xlabel`` and ``tooltip`` are drawn as the text
+    given (no HTML-like labels or ``\\l`` or ``\\N`` escapes), and ``URL``, ``href``,
     ``target`` and ``id`` are written into an SVG as given. A node not in the graph, a
     value that is not a dict of attributes, or a ``fontname`` holding ``"``, ``<`` or ``&``
     (which Graphviz writes into an SVG as it is) raises :class:`~irgraph.errors.IrgraphError`.
     """
     pd = _pydot()
+    direction = direction.upper() if isinstance(direction, str) else direction  # "lr" is LR
     if direction not in RANKDIRS:
         raise IrgraphError(
             f"direction must be one of {', '.join(RANKDIRS)} (got {direction!r}); "
@@ -265,25 +319,12 @@ def to_dot(
     dot: pydot.Dot = pd.Dot("pipeline", graph_type="digraph", rankdir=RANKDIRS[direction])
     title = root_title(G)
     if title is not None:
-        dot.set("label", dot_text(title))
+        dot.set("label", _drawn(title, 2 * LABEL_WIDTH))  # a heading: twice as wide
         dot.set("labelloc", "t")
+    dot.set("fontname", "Helvetica")  # the title's and the clusters' (else Times)
     dot.set_node_defaults(fontname="Helvetica")
     dot.set_edge_defaults(fontname="Helvetica")
-    clusters: dict[str | None, Any] = {None: dot}
-    for node, data in G.nodes(data=True):
-        kind = data.get("kind", "agent")
-        container = clusters[drawn_parent(G, node)]
-        attrs = {"label": dot_text(node_label(node, data)), **_SHAPES.get(kind, _SHAPES["agent"])}
-        if kind in BOXES:
-            cluster = pd.Cluster(ids[node], label=dot_text(scope_title(node, data)), style="dashed")
-            container.add_subgraph(cluster)
-            clusters[node] = cluster
-            container = cluster
-        attrs.update(extra.get(node, {}))  # the user's attributes win, label too
-        dot_node = pd.Node(ids[node])
-        for name, value in attrs.items():  # not Node(**attrs): an attribute may be "name"
-            dot_node.set(name, value)
-        container.add_node(dot_node)
+    _draw_nodes(pd, G, drawn_children(graph, G), None, dot, ids, extra)
     for u, v, control, keys, condition in drawn_edges(G):  # a scope is one box: edges meet it
         if not control and not (data_edges and keys):
             continue
@@ -292,7 +333,7 @@ def to_dot(
         if data_edges and keys:
             words.append(", ".join(keys))
         if words:
-            attrs["label"] = dot_text("\n".join(words))
+            attrs["label"] = _drawn("\n".join(words))
         if not control:
             attrs["style"] = "dashed"
         dot.add_edge(pd.Edge(ids[u], ids[v], **attrs))
@@ -389,6 +430,7 @@ def _graphviz(
 
 
 @exporter_options
+@keyword_options
 def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> str:
     """Draw a pipeline as SVG text with Graphviz, which may take ``timeout`` seconds (``None``:
     no limit); ``options`` are those of :func:`to_dot`."""
@@ -403,6 +445,7 @@ def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options
 
 
 @exporter_options
+@keyword_options
 def to_png(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> bytes:
     """Draw a pipeline as PNG bytes with Graphviz, which may take ``timeout`` seconds (``None``:
     no limit); ``options`` are those of :func:`to_dot`."""

@@ -45,7 +45,8 @@ class Part(NamedTuple):
     """A part of the pipeline that can fold: ``key`` is the scope's node id, or for a
     sequence or parallel block ``None``; ``members`` are the graph nodes it holds (a scope's
     own node first). ``named`` is false for a block ``>>`` or ``|`` made, which is no level of
-    the tree: its ``depth`` is that of the parts it holds, and ``collapse=<depth>`` skips it."""
+    the tree: its ``depth`` is that of the parts it holds, and ``collapse=<depth>`` skips it.
+    ``path`` is where it is in the tree: the index of each entry's child on the way down."""
 
     key: str | None
     name: str
@@ -53,6 +54,7 @@ class Part(NamedTuple):
     depth: int
     members: tuple[str, ...]
     named: bool = True
+    path: tuple[int, ...] = ()
 
 
 #: The word ``>>`` (a sequence) and ``|`` (a parallel block) put between member names.
@@ -94,24 +96,24 @@ def parts(G: nx.DiGraph) -> list[Part]:
     holds have its depth."""
     found: list[Part] = []
 
-    def walk(entry: Any, depth: int) -> None:
+    def walk(entry: Any, depth: int, path: tuple[int, ...]) -> None:
         if isinstance(entry, str):
             return
         named = True
+        members = tuple(_leaves(entry))
         if "node" in entry:
             node = entry["node"]
-            found.append(Part(node, node, G.nodes[node]["kind"], depth, tuple(_leaves(entry))))
+            found.append(Part(node, node, G.nodes[node]["kind"], depth, members, True, path))
         else:
             named = not _operator_made(G, entry)
-            members = tuple(_leaves(entry))
-            found.append(Part(None, entry["name"], entry["kind"], depth, members, named))
-        for child in entry.get("children", ()):
-            walk(child, depth + 1 if named else depth)
+            found.append(Part(None, entry["name"], entry["kind"], depth, members, named, path))
+        for i, child in enumerate(entry.get("children", ())):
+            walk(child, depth + 1 if named else depth, (*path, i))
 
     tree = G.graph.get("tree")
     if isinstance(tree, dict):  # the root (a block, or a loop, map-over or route) is the picture
-        for child in tree.get("children", ()):
-            walk(child, 0)
+        for i, child in enumerate(tree.get("children", ())):
+            walk(child, 0, (i,))
     return found
 
 
@@ -227,6 +229,7 @@ def fold(G: nx.DiGraph, collapse: Any) -> tuple[nx.DiGraph, dict[str, str]]:
             "parent": parent,
             "branch": branch,
             "folds": part.members,
+            "path": part.path,
         }
         for member in part.members:
             drawn[member] = key

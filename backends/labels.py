@@ -7,6 +7,7 @@ same words for the same graph and differ only in syntax and escaping.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 __all__ = [
     "node_ids",
     "label_text",
+    "wrapped",
+    "LABEL_WIDTH",
     "scope_title",
     "node_label",
     "root_title",
@@ -58,6 +61,54 @@ def label_text(text: str) -> str:
         "\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" else ch
         for ch in text
     )
+
+
+#: How wide a label's line may be, in characters (a wide CJK one counts two), before it is
+#: broken: about the 200 pixels at which mermaid wraps a label itself.
+LABEL_WIDTH = 28
+
+#: A label's pieces: runs of spaces, and words cut after ``_``, ``-``, ``/`` or ``.``, where
+#: a long ``snake_case`` or dotted name may break; a folded part's count (``· 2 nodes``) is
+#: one piece, kept whole.
+_PIECES = re.compile(r"· \d+ nodes?$| +|[^ _/.-]*[_/.-]+|[^ _/.-]+")
+
+
+def _cells(text: str) -> int:
+    """How many columns ``text`` takes: two for a wide (CJK) character, else one."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
+    """``text`` with each line longer than ``width`` broken at spaces (a space where a line
+    breaks is dropped) or after ``_``, ``-``, ``/`` and ``.``, so a long name draws as a
+    block of lines rather than a very wide box. Graphviz never breaks a label itself; a word
+    with nowhere to break stays whole.
+
+    >>> print(wrapped("research the topic and summarise every source"))
+    research the topic and
+    summarise every source
+    >>> print(wrapped("summarise_every_source_with_citations"))
+    summarise_every_source_with_
+    citations
+    """
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if _cells(line) <= width:
+            lines.append(line)
+            continue
+        current, spaces = "", ""
+        for piece in _PIECES.findall(line):
+            if piece.startswith(" "):
+                spaces = piece
+                continue
+            if current.strip() and _cells(current + spaces + piece) > width:
+                lines.append(current)
+                current = piece
+            else:
+                current += spaces + piece
+            spaces = ""
+        lines.append(current + spaces)
+    return "\n".join(lines)
 
 
 def scope_title(node: str, data: dict[str, Any]) -> str:

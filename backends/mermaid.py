@@ -9,6 +9,8 @@ of lines joined at the end, and never changes it:
   ``{{"name"}}``, folded parts (``collapse=``) subroutines ``[["revise (loop) · 2 nodes"]]``;
 - loop and map-over scopes are ``subgraph`` blocks holding their body; arrows to and from a
   scope attach to the block;
+- a block the user named (``FanOut("checks")``) is a ``subgraph b1["checks (parallel)"]``
+  around what it holds, its arrows meeting the nodes inside (:mod:`~irgraph.backends.clusters`);
 - a route is a decision, the diamond ``{"triage (route on category)"}``, drawn beside its
   branches: an arrow to each branch entry labelled with the case, ``-->|"#quot;bug#quot;"|``,
   and arrows from each branch's exits to what follows the route;
@@ -51,10 +53,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, keyword_options
 from irgraph.exporter_calls import called_as, exporter_options
 from irgraph.graph import as_graph
 
+from .clusters import Block, Container, drawn_children
 from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value
 from .labels import (
@@ -193,40 +196,39 @@ def _emphasis_openers(text: str) -> set[int]:
     return escaped
 
 
+@keyword_options
 def mermaid_ids(G: nx.DiGraph, *, style: str = "default", collapse: Any = None) -> dict[str, str]:
     """The mermaid id of each graph node, as :func:`to_mermaid` draws it with the same
     ``style`` and ``collapse``: ``n1``, ``n2``, ... in graph order (in the seed style ``n1`` is
     the root's title node when there is one); a folded node's members share its id."""
     H, drawn = fold(G, collapse)
-    ids = node_ids(H, start=2 if style == "seed" and root_title(H) is not None else 1)
+    seed = isinstance(style, str) and style.lower() == "seed"
+    ids = node_ids(H, start=2 if seed and root_title(H) is not None else 1)
     return {node: ids[drawn[node]] for node in G}
-
-
-def _children(G: nx.DiGraph) -> dict[str | None, list[str]]:
-    """The nodes drawn in each box (``None``: the top), in graph order."""
-    children: dict[str | None, list[str]] = {}
-    for node in G.nodes:
-        children.setdefault(drawn_parent(G, node), []).append(node)
-    return children
 
 
 def _node_lines(
     G: nx.DiGraph,
-    node: str,
+    item: str | Block,
     ids: dict[str, str],
-    children: dict[str | None, list[str]],
+    children: dict[Container, list[str | Block]],
     pad: str,
 ) -> list[str]:
-    data: dict[str, Any] = G.nodes[node]
-    mid = ids[node]
-    if data.get("kind") in BOXES:
-        lines = [f'{pad}subgraph {mid}["{mermaid_text(scope_title(node, data))}"]']
-        for child in children.get(node, ()):
-            lines += _node_lines(G, child, ids, children, pad + "    ")
-        lines.append(f"{pad}end")
-        return lines
-    start, end = _SHAPES.get(data.get("kind", "agent"), _SHAPES["agent"])
-    return [f"{pad}{mid}{start}{mermaid_text(node_label(node, data))}{end}"]
+    """The lines of a node, or of a box or cluster with what it holds, indented by ``pad``."""
+    if isinstance(item, Block):
+        mid, title = item.id, item.title
+    else:
+        data: dict[str, Any] = G.nodes[item]
+        mid = ids[item]
+        if data.get("kind") not in BOXES:
+            start, end = _SHAPES.get(data.get("kind", "agent"), _SHAPES["agent"])
+            return [f"{pad}{mid}{start}{mermaid_text(node_label(item, data))}{end}"]
+        title = scope_title(item, data)
+    lines = [f'{pad}subgraph {mid}["{mermaid_text(title)}"]']
+    for child in children.get(item, ()):
+        lines += _node_lines(G, child, ids, children, pad + "    ")
+    lines.append(f"{pad}end")
+    return lines
 
 
 def _edge_lines(G: nx.DiGraph, ids: dict[str, str], data_edges: bool, seed: bool) -> list[str]:
@@ -370,6 +372,7 @@ def _class_lines(ids: dict[str, str], classes: dict[str, str], defs: dict[str, s
 
 
 @exporter_options
+@keyword_options
 def to_mermaid(
     G_or_pipeline: Any,
     *,
@@ -382,13 +385,14 @@ def to_mermaid(
 ) -> str:
     """Return the mermaid flowchart of a pipeline graph, builder, IR node or compiled pipeline.
 
-    ``direction`` is mermaid's (``"TD"`` top-down, ``"LR"`` left-right, ...);
+    ``direction`` is mermaid's (``"TD"`` top-down, ``"LR"`` left-right, ..., in any case);
     ``data_edges=False`` leaves out the keys (and the dashed arrows that carry only keys).
-    ``style="seed"`` draws the seed pages' way: the root as a title node, and every pair that
-    carries keys as a second, dashed arrow. ``collapse`` folds parts into one node each: a
-    depth (``0`` folds every part the root holds; depths count loops, map-overs, routes and
-    named ``Pipeline``/``FanOut`` blocks, not the unnamed blocks ``>>`` and ``|`` make) or ids
-    of loops, map-overs, routes and names of blocks (see :mod:`irgraph.backends.folding`).
+    ``style="seed"`` (in any case) draws the seed pages' way: the root as a title node, and
+    every pair that carries keys as a second, dashed arrow. ``collapse`` folds parts into one
+    node each: a depth (``0`` folds every part the root holds; depths count loops, map-overs,
+    routes and named ``Pipeline``/``FanOut`` blocks, not the unnamed blocks ``>>`` and ``|``
+    make) or ids of loops, map-overs, routes and names of blocks (see
+    :mod:`irgraph.backends.folding`).
 
     ``classes`` maps graph node ids to mermaid class names (letters, digits and ``_``; not a
     mermaid keyword such as ``end`` or ``class``, nor ``default``), defined by ``class_defs``:
@@ -397,11 +401,13 @@ def to_mermaid(
     not in the graph, a keyword, or CSS mermaid cannot read (a line break, parentheses,
     quotes, ...) raises :class:`~irgraph.errors.IrgraphError`.
     """
+    direction = direction.upper() if isinstance(direction, str) else direction  # "lr" is LR
     if direction not in DIRECTIONS:
         raise IrgraphError(
             f"direction must be one of {', '.join(DIRECTIONS)} (got {direction!r}); "
             "e.g. direction='LR' for left to right."
         )
+    style = style.lower() if isinstance(style, str) else style  # "Seed" is seed
     if style not in STYLES:
         raise IrgraphError(
             f"style must be one of {', '.join(map(repr, STYLES))} (got {style!r}); "
@@ -414,7 +420,7 @@ def to_mermaid(
     defs = _checked_class_defs(class_defs)
     G, drawn = fold(graph, collapse)
     ids = node_ids(G, start=2 if seed and root_title(G) is not None else 1)
-    children = _children(G)
+    children = drawn_children(graph, G)
     lines = [f"graph {direction}"]
     title = root_title(G)
     if title is not None and seed:
@@ -424,7 +430,9 @@ def to_mermaid(
         lines += _node_lines(G, node, ids, children, "")
     if seed and title is not None and title.endswith("(parallel)"):
         lines += [
-            f"n1 --> {ids[node]}" for node in children.get(None, ()) if G.in_degree(node) == 0
+            f"n1 --> {ids[node]}"
+            for node in G
+            if drawn_parent(G, node) is None and G.in_degree(node) == 0
         ]
     # Edges as each scope sees them: a scope is one box, so what enters or leaves its body is
     # drawn to or from the box.

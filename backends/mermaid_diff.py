@@ -12,7 +12,7 @@ nodes green, changed ones amber, and removed ones drawn in red beside it.
 from __future__ import annotations
 
 from irgraph.analysis import GraphDiff
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, keyword_options
 
 from .mermaid import mermaid_ids, mermaid_text, to_mermaid
 
@@ -25,6 +25,7 @@ _STYLES = (
 )
 
 
+@keyword_options
 def diff_to_mermaid(change: GraphDiff, *, direction: str = "TD", style: str = "default") -> str:
     """The new graph's mermaid text (``style`` as for
     :func:`~irgraph.backends.mermaid.to_mermaid`) with the change highlighted."""

@@ -31,19 +31,21 @@ from irgraph.ir import AgentNode, SequenceNode
 from irgraph.testing.strategies import make_list, pipelines_with_inputs
 from tests.mermaid_check.samples import hostile_pipeline
 from tests.support.diagram_parsers import (
+    WRAP,
     DiagramSyntaxError,
     MermaidDiagram,
     decode_dot_label,
     decode_mermaid_label,
-    expected_box,
     expected_conditions,
     expected_edges,
+    expected_frames,
     expected_root_title,
     expected_scope_title,
     mermaid_shown,
     parse_dot,
     parse_mermaid,
     shown,
+    wrapped_as,
 )
 from tests.support.route_samples import route_showcase
 
@@ -138,7 +140,15 @@ def assert_mermaid_is_the_graph(
     title = expected_root_title(G)
     boxes = {n for n in G if G.nodes[n]["kind"] not in SCOPES}  # drawn as nodes
     assert set(d.nodes) - {"n1"} == {ids[n] for n in boxes} - {"n1"}
-    assert set(d.subgraphs) == {ids[n] for n in G if n not in boxes}
+    frame_of, blocks = expected_frames(G)
+    assert set(d.subgraphs) == {ids[n] for n in G if n not in boxes} | set(blocks)
+
+    def drawn_in(frame: str | None) -> str | None:
+        return frame if frame is None or frame in blocks else ids[frame]
+
+    for block, (label, outer) in blocks.items():
+        assert d.subgraphs[block].label == mermaid_shown(label)
+        assert d.subgraphs[block].scope == drawn_in(outer)
     for node in G:
         drawn = d.nodes.get(ids[node]) or d.subgraphs[ids[node]]
         data = G.nodes[node]
@@ -147,8 +157,7 @@ def assert_mermaid_is_the_graph(
         else:
             assert drawn.label == mermaid_shown(expected_scope_title(node, data))
             assert drawn.shape == MERMAID_SHAPES.get(data["kind"], "subgraph")
-        box = expected_box(G, node)
-        assert drawn.scope == (None if box is None else ids[box]), node
+        assert drawn.scope == drawn_in(frame_of[node]), node
     head = title if seed else None  # the seed style draws the title as node n1
     if head is None:
         assert "n1" not in d.nodes or back.get("n1") is not None
@@ -222,23 +231,35 @@ def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> 
     back = {did: node for node, did in ids.items()}
     assert d.graph["rankdir"] == RANKDIR[direction]
     title = expected_root_title(G)
-    assert d.graph.get("label") == (None if title is None else shown(title))
+    if title is None:
+        assert d.graph.get("label") is None
+    else:
+        assert wrapped_as(d.graph["label"], shown(title), 2 * WRAP)
     assert set(d.nodes) == set(back)
     clusters = {f"cluster_{ids[n]}": n for n in G if G.nodes[n]["kind"] in SCOPES}
-    assert set(d.clusters) == set(clusters)
+    frame_of, blocks = expected_frames(G)
+
+    def cluster(frame: str | None) -> str | None:
+        return None if frame is None else f"cluster_{frame if frame in blocks else ids[frame]}"
+
+    assert set(d.clusters) == set(clusters) | {f"cluster_{block}" for block in blocks}
+    for block, (label, outer) in blocks.items():
+        drawn_label, outer_drawn = d.clusters[f"cluster_{block}"]
+        assert wrapped_as(drawn_label, shown(label)) and outer_drawn == cluster(outer)
     for name, (label, outer) in d.clusters.items():
+        if name not in clusters:
+            continue
         data = G.nodes[clusters[name]]
-        assert label == shown(expected_scope_title(clusters[name], data))
-        box = expected_box(G, clusters[name])
-        assert outer == (None if box is None else f"cluster_{ids[box]}")
+        assert wrapped_as(label, shown(expected_scope_title(clusters[name], data)))
+        assert outer == cluster(frame_of[clusters[name]])
     for did, attributes in d.nodes.items():
         node = back[did]
         data = G.nodes[node]
         title = expected_scope_title(node, data) if data["kind"] == "route" else node
-        assert attributes["label"] == shown(title)
+        assert wrapped_as(attributes["label"], shown(title))
         assert attributes["shape"] == DOT_SHAPES[data["kind"]]
-        box = node if data["kind"] in SCOPES else expected_box(G, node)
-        assert d.cluster_of[did] == (None if box is None else f"cluster_{ids[box]}"), node
+        frame = node if data["kind"] in SCOPES else frame_of[node]
+        assert d.cluster_of[did] == cluster(frame), node
     expected = {
         ends: (control, keys if data_edges else [])
         for ends, (control, keys) in expected_edges(G).items()
@@ -252,7 +273,7 @@ def assert_dot_is_the_graph(G: nx.DiGraph, direction: str, data_edges: bool) -> 
         control, keys = expected[ends]
         words = [conditions[ends]] if ends in conditions else []
         words += [", ".join(keys)] if keys else []
-        assert attributes.get("label", "") == shown("\n".join(words)), ends
+        assert wrapped_as(attributes.get("label", ""), shown("\n".join(words))), ends
         assert (attributes.get("style") == "dashed") == (not control), ends
 
 

@@ -25,10 +25,13 @@ from irgraph.errors import IrgraphError
 from irgraph.testing.strategies import pipelines
 from tests.mermaid_check.samples import seed_pipelines
 from tests.support.diagram_parsers import (
+    WRAP,
     expected_edges,
+    expected_frames,
     expected_root_title,
     parse_dot,
     parse_mermaid,
+    wrapped_as,
 )
 from tests.support.route_samples import route_showcase, triage
 from tests.test_mermaid import _seed_diagrams
@@ -89,11 +92,16 @@ def test_the_root_is_the_title_not_a_box(G):
     text = to_mermaid(G)
     d = parse_mermaid(text)
     assert d.title == title
-    assert len(d.nodes) + len(d.subgraphs) == len(G)  # no node for the root
-    assert set(d.nodes) | set(d.subgraphs) == set(node_ids(G).values())
+    blocks = expected_frames(G)[1]  # named blocks' clusters, which are no graph nodes
+    assert len(d.nodes) + len(d.subgraphs) == len(G) + len(blocks)  # no node for the root
+    assert set(d.nodes) | set(d.subgraphs) == set(node_ids(G).values()) | set(blocks)
     assert text.startswith("---\n") == (title is not None)
     dot = parse_dot(to_dot(G).to_string())
-    assert dot.graph.get("label") == title and len(dot.nodes) == len(G)
+    assert len(dot.nodes) == len(G)
+    if title is None:
+        assert dot.graph.get("label") is None
+    else:  # a heading, broken into lines of twice a label's width
+        assert wrapped_as(dot.graph["label"], title, 2 * WRAP)
 
 
 def _big_pipeline() -> Pipeline:

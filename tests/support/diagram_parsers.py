@@ -44,6 +44,9 @@ __all__ = [
     "expected_edges",
     "expected_conditions",
     "expected_box",
+    "expected_frames",
+    "wrapped_as",
+    "WRAP",
     "expected_scope_title",
     "expected_root_title",
 ]
@@ -87,6 +90,94 @@ def expected_box(G: nx.DiGraph, node: str) -> str | None:
     while parent is not None and G.nodes[parent]["kind"] == "route":
         parent = G.nodes[parent]["parent"]
     return parent
+
+
+#: The width DOT labels are broken at (``irgraph.backends.labels.LABEL_WIDTH``); the root's
+#: title, a heading, at twice that.
+WRAP = 28
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrapped_as(drawn: str, text: str, width: int = WRAP) -> bool:
+    """Whether ``drawn`` is ``text`` broken into lines as a DOT label is: the same text
+    with line breaks put in place of spaces or after ``_``, ``-``, ``/`` or ``.``, each
+    line at most ``width`` columns (a wide character two) unless it could break nowhere,
+    and no line broken that fitted whole."""
+    pos = 0
+    lines = drawn.split("\n")
+    for i, line in enumerate(lines):
+        if not text.startswith(line, pos):
+            return False
+        pos += len(line)
+        unbreakable = re.fullmatch(r"[^ _/.-]*[_/.-]*", line.strip()) is not None
+        if _columns(line) > width and not unbreakable:
+            return False
+        if i == len(lines) - 1:
+            break
+        if text.startswith("\n", pos):
+            pos += 1
+        elif text.startswith(" ", pos):
+            pos = len(text) - len(text[pos:].lstrip(" "))
+        elif not line or line[-1] not in "_/.-":
+            return False
+    given = text.split("\n")
+    return pos == len(text) and all(line in lines for line in given if _columns(line) <= width)
+
+
+def _step_name(G: nx.DiGraph, entry: Any) -> str:
+    """The name a tree entry's step was built with: a node's label, a block's name."""
+    if isinstance(entry, str) or "node" in entry:
+        node = entry if isinstance(entry, str) else entry["node"]
+        return str(G.nodes[node].get("label") or node)
+    return str(entry["name"])
+
+
+def _operators_name(G: nx.DiGraph, entry: dict[str, Any]) -> bool:
+    """Whether a block has the name ``>>`` or ``|`` gives two steps or more: ``a_then_b``,
+    ``a_then_b_then_..._then_e``, ``b_and_c``."""
+    names = [_step_name(G, child) for child in entry["children"]]
+    word = {"sequence": "_then_", "parallel": "_and_"}[entry["kind"]]
+    if len(names) < 2:
+        return False
+    shown = names if len(names) <= 4 else [*names[:2], "...", names[-1]]
+    return bool(entry["name"] == word.join(shown))
+
+
+def expected_frames(
+    G: nx.DiGraph,
+) -> tuple[dict[str, str | None], dict[str, tuple[str, str | None]]]:
+    """The frame each node is drawn in (``None`` at the top): a loop's or map-over's id, or
+    ``"b1"``, ``"b2"``, ... for the named blocks holding nodes, in the tree's order; and each
+    block's title and the frame it is drawn in. A block is named unless it has the name
+    ``>>`` or ``|`` gives it; the root block is the title, not a frame."""
+    frame_of: dict[str, str | None] = {}
+    blocks: dict[str, tuple[str, str | None]] = {}
+
+    def leaves(entry: Any) -> int:
+        if isinstance(entry, str):
+            return 1
+        return ("node" in entry) + sum(leaves(child) for child in entry.get("children", ()))
+
+    def walk(entry: Any, frame: str | None, root: bool) -> None:
+        if isinstance(entry, str):
+            frame_of[entry] = frame
+            return
+        if "node" in entry:
+            frame_of[entry["node"]] = frame
+            if G.nodes[entry["node"]]["kind"] in ("loop", "map_over"):
+                frame = entry["node"]
+        elif not root and leaves(entry) and not _operators_name(G, entry):
+            block = f"b{len(blocks) + 1}"
+            blocks[block] = (f"{entry['name']} ({entry['kind']})", frame)
+            frame = block
+        for child in entry.get("children", ()):
+            walk(child, frame, False)
+
+    walk(G.graph["tree"], None, True)
+    return frame_of, blocks
 
 
 def _outward(G: nx.DiGraph, node: str) -> list[str]:

@@ -1,0 +1,89 @@
+"""Graphviz never breaks a label, so the DOT exporter does: a long name is drawn as lines of
+at most 28 characters (broken at spaces, or after ``_ - / .`` in a long ``snake_case`` name),
+not as a box as wide as the name. Labels the user gives in ``node_attrs`` are drawn as given."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from irgraph import Agent, FanOut, Loop
+from irgraph.backends.dot import to_dot, to_svg
+from irgraph.backends.labels import LABEL_WIDTH, wrapped
+from tests.support.diagram_parsers import decode_dot_label
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
+
+LONG = "research the topic thoroughly and summarise every source with citations"
+SNAKE = "summarise_every_source_with_citations_and_quotes"
+
+
+def labels(dot) -> dict[str, str]:
+    return {
+        n.get_name(): decode_dot_label(n.get("label")) for n in dot.get_nodes() if n.get("label")
+    }
+
+
+def test_a_long_name_is_drawn_as_lines_within_the_width():
+    drawn = labels(to_dot(Agent(LONG) >> Agent(SNAKE) >> Agent("short name")))
+    assert drawn["n1"] == (
+        "research the topic\nthoroughly and summarise\nevery source with citations"
+    )
+    assert drawn["n2"] == "summarise_every_source_with_\ncitations_and_quotes"
+    assert drawn["n3"] == "short name"
+    for label in drawn.values():
+        assert all(len(line) <= LABEL_WIDTH for line in label.split("\n"))
+
+
+def test_titles_and_keys_are_broken_too_and_a_folded_count_stays_whole():
+    loop = (
+        Loop("a loop with a long descriptive name")
+        .step(Agent("w").writes("first_key"))
+        .max_iterations(2)
+    )
+    checks = FanOut("checks that every claim holds").branch(Agent("b")).branch(Agent("c"))
+    words = ("alpha", "beta", "gamma", "delta", "epsilon")
+    writing = Loop("writing").max_iterations(1)
+    for key in words:  # the loop's one arrow out carries every key its body writes
+        writing = writing.step(Agent(f"w_{key}").writes(key))
+    dot = to_dot(writing >> Agent("r").instruct(" ".join(f"{{{key}}}" for key in words)))
+    (edge,) = [e for e in dot.get_edges() if e.get_source() == "n1"]
+    assert decode_dot_label(edge.get("label")) == "alpha, beta, delta, epsilon,\ngamma"  # sorted
+    clusters = {decode_dot_label(s.get("label")) for s in to_dot(loop >> checks).get_subgraphs()}
+    assert clusters == {
+        "a loop with a long\ndescriptive name (loop, max\n2)",
+        "checks that every claim\nholds (parallel)",
+    }
+    folded = labels(to_dot(Agent("a") >> loop, collapse=0))
+    assert folded["n2"] == "a loop with a long\ndescriptive name (loop, max\n2) · 1 node"
+
+
+def test_line_breaks_of_a_name_are_kept_and_a_word_with_nowhere_to_break_stays_whole():
+    assert wrapped("two\nlines") == "two\nlines"
+    assert wrapped("x" * 40) == "x" * 40
+    assert wrapped("a " + "x" * 40) == "a\n" + "x" * 40
+
+
+def test_a_label_given_in_node_attrs_is_drawn_as_given():
+    dot = to_dot(Agent("a"), node_attrs={"a": {"label": LONG}})
+    assert labels(dot)["n1"] == LONG
+
+
+def _width(svg: str) -> float:
+    return float(re.sub(r"pt$", "", ET.fromstring(svg).get("width", "")))
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
+def test_graphviz_draws_a_long_name_in_a_narrow_box():
+    p = Agent(LONG)
+    as_given = to_svg(p, node_attrs={LONG: {"label": LONG}})  # one line, as before
+    assert _width(to_svg(p)) < _width(as_given) / 2
+    texts = [t.text for t in ET.fromstring(to_svg(p)).iter("{http://www.w3.org/2000/svg}text")]
+    assert texts == [
+        "research the topic",
+        "thoroughly and summarise",
+        "every source with citations",
+    ]
