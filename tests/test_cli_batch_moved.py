@@ -112,3 +112,57 @@ def test_a_batch_stopped_at_a_failure_loses_no_moved_result(here):
     inputs(here, ["newts", "owls", "bats", "moths"])
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["newts"]
     assert by_index(here / "out.jsonl") == {0: "newts", 1: "owls", 2: "bats", 3: "moths"}
+
+
+def test_moved_results_are_copied_whole_from_a_file_the_resume_rewrote(here):
+    """A moved line's result is copied from where the rewrite of the results file put it:
+    lines of an earlier irgraph grow as they get the pipeline's digest, a failed line and an
+    older result of an index are dropped, and a result holds text of several UTF-8 bytes a
+    character; each copy is the whole result of its own line, whatever its JSON's order."""
+    topics = ["chouette effraie \u00e9\u00e8", "owls \U0001f989", "bats"]
+    inputs(here, topics)
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    records = [json.loads(line) for line in (here / "out.jsonl").read_text().splitlines()]
+    states = {r["index"]: r["state"] for r in records}
+    for record in records:  # as an earlier irgraph wrote them: no digest
+        del record["pipeline"]
+    failed = {"index": 1, "key": records[0]["key"], "error": {"type": "RunError", "message": "x"}}
+    older = {**records[2], "state": {"topic": "an older result of this index"}}
+    last = {"key": records[-1]["key"], **{k: v for k, v in records[-1].items() if k != "key"}}
+    lines = [older, records[0], failed, records[1], *records[2:-1], last]
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines)
+    (here / "out.jsonl").write_text(text, encoding="utf-8")
+    inputs(here, ["newts", *topics])
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["newts"]
+    written = [json.loads(line) for line in (here / "out.jsonl").read_text("utf-8").splitlines()]
+    assert sorted(r["index"] for r in written) == [0, 1, 2, 3]
+    assert {r["index"]: r["state"] for r in written if r["index"]} == {
+        i + 1: state for i, state in states.items()
+    }
+
+
+def test_keep_completed_gives_the_offset_of_each_kept_line(tmp_path):
+    from irgraph.cli_batch_results import keep_completed, scan_results
+
+    def line(index: int, text: str, digest: str | None = "d1") -> str:
+        record = {"index": index, "key": f"k{index}", "state": {"text": text}}
+        return json.dumps(record | ({} if digest is None else {"pipeline": digest})) + "\n"
+
+    path = tmp_path / "out.jsonl"
+    path.write_text(
+        line(3, "first of 3")
+        + line(0, "\u00e9t\u00e9", None)  # stamped: it grows in the rewrite
+        + json.dumps({"index": 1, "key": "k1", "error": {"type": "E", "message": "m"}}) + "\n"
+        + line(3, "last of 3", None)
+        + line(2, "two")
+        + '{"index": 4, "ke',  # cut short
+        encoding="utf-8",
+    )
+    kept, offsets = keep_completed(str(path), scan_results(str(path)), "d2")
+    assert kept == {0: "k0", 3: "k3", 2: "k2"}
+    data = path.read_bytes()
+    assert sorted(offsets) == [0, 2, 3] and len(set(offsets.values())) == 3
+    for index, offset in offsets.items():
+        record = json.loads(data[offset:].split(b"\n", 1)[0])
+        assert record["index"] == index and record["pipeline"] == ("d1" if index == 2 else "d2")
+    assert json.loads(data[offsets[3]:].split(b"\n", 1)[0])["state"] == {"text": "last of 3"}
