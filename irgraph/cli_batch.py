@@ -165,13 +165,15 @@ class _Batch:
         return self.stopped
 
     def close(self, output: str) -> None:
-        """Close the output file; drop the lines that newer ones replaced and one that Ctrl-C
-        cut short. The results of lines past the inputs' end (inputs shortened since they
-        ran) are kept: :meth:`past_the_end` says so."""
+        """Close the output file; drop the lines that newer ones replaced, one that Ctrl-C
+        cut short, and the old lines of moved results past the inputs' end (their copies
+        stand for them). The other results of lines past the inputs' end (inputs shortened
+        since they ran) are kept: :meth:`past_the_end` says so."""
         if self.out is not None:
             self.out.close()
         if self.untidy:
-            compact(output)
+            count = self.count
+            compact(output, {i for i in self.moved.values() if count is not None and i >= count})
 
     def past_the_end(self, output: str) -> str | None:
         """The note for results kept past the end of the inputs (not copied to a line that

@@ -152,7 +152,8 @@ def test_keep_completed_gives_the_offset_of_each_kept_line(tmp_path):
     path.write_text(
         line(3, "first of 3")
         + line(0, "\u00e9t\u00e9", None)  # stamped: it grows in the rewrite
-        + json.dumps({"index": 1, "key": "k1", "error": {"type": "E", "message": "m"}}) + "\n"
+        + json.dumps({"index": 1, "key": "k1", "error": {"type": "E", "message": "m"}})
+        + "\n"
         + line(3, "last of 3", None)
         + line(2, "two")
         + '{"index": 4, "ke',  # cut short
@@ -165,4 +166,28 @@ def test_keep_completed_gives_the_offset_of_each_kept_line(tmp_path):
     for index, offset in offsets.items():
         record = json.loads(data[offset:].split(b"\n", 1)[0])
         assert record["index"] == index and record["pipeline"] == ("d1" if index == 2 else "d2")
-    assert json.loads(data[offsets[3]:].split(b"\n", 1)[0])["state"] == {"text": "last of 3"}
+    assert json.loads(data[offsets[3] :].split(b"\n", 1)[0])["state"] == {"text": "last of 3"}
+
+
+def test_a_moved_result_leaves_no_old_copy_past_the_end(here, capsys):
+    """Lines removed at the top move the others up: each result is copied to its new index,
+    and its old line, past the end of the shorter inputs, is dropped rather than left as a
+    second copy of that line's result that no note tells of."""
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    inputs(here, ["bats", "moths"])
+    code, text = batch_in(TARGET, "-o", "out.jsonl")
+    assert code == 0 and ran() == [] and "0 done, 0 failed, 2 resumed" in text
+    lines = [json.loads(line) for line in (here / "out.jsonl").read_text().splitlines()]
+    assert sorted((r["index"], r["state"]["topic"]) for r in lines) == [(0, "bats"), (1, "moths")]
+    assert "past the end" not in capsys.readouterr().err
+    inputs(here, ["owls", "bats", "moths"])  # back as they were: only owls runs again
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["owls"]
+    assert by_index(here / "out.jsonl") == {0: "owls", 1: "bats", 2: "moths"}
+
+
+def test_a_shortened_file_keeps_the_results_past_its_end_that_did_not_move(here, capsys):
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    inputs(here, ["bats"])  # bats moves to 0; moths's result stays, told past the end
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == []
+    assert by_index(here / "out.jsonl") == {0: "bats", 2: "moths"}
+    assert "keeps the result of item 2, past the end" in capsys.readouterr().err
