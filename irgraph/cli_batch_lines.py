@@ -106,8 +106,8 @@ _JSON_KINDS = {
 
 def other_format(where: str, raw: bytes | str) -> str | None:
     """Why an inputs file whose first non-blank line is ``raw`` is in another format than JSON
-    Lines (a JSON array, a JSON document spread over lines, CSV or TSV, UTF-16 or binary), or
-    ``None``.
+    Lines (a JSON array, a JSON document spread over lines, CSV or TSV, UTF-16 or binary, a
+    batch's results file), or ``None``.
 
     Read line by line, such a file is items that each fail, or worse, an element of a
     pretty-printed array that happens to fit on one line runs alone; so it is refused whole.
@@ -133,6 +133,16 @@ def other_format(where: str, raw: bytes | str) -> str | None:
         "but irgraph batch reads JSON Lines: one JSON object per line, each an initial state, "
         f"such as {_EXAMPLE}"
     )
+    if _result_line(text):
+        out = " in the pipe before irgraph batch" if stdin else ""
+        out = out or f" {shlex.quote(where)} > {shlex.quote(_jsonl(where, '-states'))}"
+        return (
+            f"{name} holds the results of an irgraph batch (its first line is a result line: "
+            f'{{"index": ..., "key": ..., "state": ...}}), {lines}. To run a pipeline over '
+            "a batch's final states, write each completed line's state on a line: python -c "
+            "\"import json, sys; [print(json.dumps(r['state'])) for r in map(json.loads, "
+            f"{opened}) if 'state' in r]\"{out}"
+        )
     suffix = os.path.splitext(where)[1].lower()
     if suffix in (".csv", ".tsv") and not _object(text):
         tab = ", delimiter='\\t'" if suffix == ".tsv" else ""
@@ -190,6 +200,28 @@ def _object(text: str) -> bool:
         return isinstance(json.loads(text), dict)
     except ValueError:
         return False
+
+
+#: The members of a line of ``irgraph batch``'s results file.
+_RESULT_MEMBERS = frozenset({"index", "key", "state", "error", "pipeline", "made_up", "answers"})
+
+
+def _result_line(text: str) -> bool:
+    """Whether ``text`` is a line of ``irgraph batch``'s results file (its index, key and
+    state or error, and no other member), which no pipeline's initial state is."""
+    if not text.startswith('{"index": '):
+        return False
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return False
+    return (
+        isinstance(record, dict)
+        and record.keys() <= _RESULT_MEMBERS
+        and type(record.get("index")) is int
+        and isinstance(record.get("key"), str)
+        and isinstance(record.get("state", record.get("error")), dict)
+    )
 
 
 def _array_of_states(text: str) -> bool:
