@@ -13,8 +13,10 @@ A line that is not a JSON object is that item's error (naming the file and line)
 on. Running the same command again resumes: a result line with a state whose index and input
 hash both match is kept and its item not run again, a line that moved gets the kept result of
 its content (:mod:`irgraph.cli_batch_kept`); failed items and items whose line changed run
-again. A file holding results of another version of the pipeline (another digest, as
-:func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused before any item runs;
+again; a file none of whose kept results is of a line of the inputs (another data set's) is
+refused rather than replaced. A file holding results of another version of the pipeline
+(another digest, as :func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused
+before any item runs;
 lines without a digest (an earlier irgraph's) resume as this pipeline's, with a note, and are
 given its digest (so the note is said once). The kept lines are rewritten first (temporary
 file + ``os.replace``), so a line cut short by a crash is dropped rather than appended to.
@@ -39,7 +41,7 @@ from typing import IO, Any, TextIO, cast
 
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
-from irgraph.cli_batch_kept import copied_results, moved_results, past_the_end
+from irgraph.cli_batch_kept import copied_results, moved_results, other_inputs, past_the_end
 from irgraph.cli_batch_options import batch_backend
 from irgraph.cli_batch_results import (
     check_output,
@@ -307,7 +309,11 @@ def _batch_held(
     found = scan_results(args.output, real=not made_up)
     inputs = Inputs(args.inputs)
     try:  # one pass: the items to count, and the lines a kept result may have moved from
-        count, unplaced = inputs.survey({i: key for i, (_, key, ok, _) in found.items() if ok})
+        kept = {i: key for i, (_, key, ok, _) in found.items() if ok}
+        count, unplaced = inputs.survey(kept)
+        mistake = other_inputs(unplaced, count, kept, args.inputs, args.output)
+        if mistake is not None:
+            raise CliError(mistake)
     except BaseException:
         inputs.close()
         raise

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 
-__all__ = ["copied_results", "moved_results", "past_the_end"]
+__all__ = ["copied_results", "moved_results", "other_inputs", "past_the_end"]
 
 
 def moved_results(
@@ -63,6 +63,33 @@ def _reindexed(raw: bytes, source: int, index: int) -> str:
     record = json.loads(raw)
     record.pop("index", None)
     return json.dumps({"index": index, **record}, ensure_ascii=False) + "\n"
+
+
+def other_inputs(
+    unplaced: Mapping[int, str], count: int | None, kept: Mapping[int, str], path: str, output: str
+) -> str | None:
+    """Why the results file ``output`` is refused for the inputs file ``path`` (``count``
+    lines, ``unplaced`` as :func:`moved_results` takes it), else ``None``: none of the
+    results it keeps (``kept``) is of a line of these inputs, in place or moved, and running
+    them would replace some. Another data set's inputs given the same ``-o`` (a command line
+    edited from the last one) would otherwise replace results paid for, without a word."""
+    if count is None or not kept or len(unplaced) < count or moved_results(unplaced, count, kept):
+        return None
+    replaced = sorted(i for i in kept if i < count)
+    if not replaced:
+        return None  # every kept result is past the end: kept, with past_the_end's note
+    many = len(replaced) > 1
+    which = f"items {replaced[0]} to {replaced[-1]}" if many else f"item {replaced[0]}"
+    if many and replaced[-1] - replaced[0] + 1 != len(replaced):
+        which = f"{len(replaced)} items from {replaced[0]} to {replaced[-1]}"
+    results = "results" if len(kept) > 1 else "result"
+    return (
+        f"-o {output!r} holds {len(kept)} completed {results}, none of them of a line of the "
+        f"inputs file {path!r}: the results of other inputs (another data set's, or every "
+        f"line changed since), and running these would replace the results of {which}. Write "
+        f"the results of {path} to a new -o file; to run every item again in this one, delete "
+        f"{output} first."
+    )
 
 
 def past_the_end(kept: Mapping[int, str], read: int | None, path: str, output: str) -> str | None:

@@ -191,3 +191,26 @@ def test_a_shortened_file_keeps_the_results_past_its_end_that_did_not_move(here,
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == []
     assert by_index(here / "out.jsonl") == {0: "bats", 2: "moths"}
     assert "keeps the result of item 2, past the end" in capsys.readouterr().err
+
+
+def test_another_data_sets_inputs_given_the_same_results_file_are_refused(here, capsys):
+    """A command line edited for another data set but keeping -o replaced the earlier
+    results (paid for) without a word: none of them is of a line of the new inputs, so the
+    batch is refused before any item runs, the file left as it was."""
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    before = (here / "out.jsonl").read_bytes()
+    inputs(here, ["cats", "dogs"])
+    capsys.readouterr()
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 2 and ran() == []
+    error = capsys.readouterr().err
+    assert error.startswith("irgraph: error: -o 'out.jsonl' holds 3 completed results, none")
+    assert "inputs file 'in.jsonl'" in error and "replace the results of items 0 to 1" in error
+    assert (here / "out.jsonl").read_bytes() == before
+    assert batch_in(TARGET, "-o", "cats.jsonl")[0] == 0 and ran() == ["cats", "dogs"]
+
+
+def test_inputs_with_one_line_in_common_resume_it_and_run_the_changed_lines(here):
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    inputs(here, ["cats", "dogs", "moths"])  # two lines edited: they run again
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["cats", "dogs"]
+    assert by_index(here / "out.jsonl") == {0: "cats", 1: "dogs", 2: "moths"}
