@@ -5,6 +5,7 @@ than JSON Lines, told by its first line."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -67,12 +68,45 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
     except NotJsonNumber as exc:
         return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
     except json.JSONDecodeError as exc:
-        return None, f"{place} is not valid JSON ({exc.msg} at column {exc.colno}); {hint}."
+        said = f"{place} is not valid JSON ({exc.msg} at column {exc.colno})"
+        return None, f"{said}; {_python_literal(text) or hint}."
     except ValueError as exc:
         return None, f"{place} is not valid JSON ({exc}); {hint}."
     if not isinstance(state, dict):
         return None, f"{place} holds a JSON {_JSON_KINDS[type(state)]}, not an object; {hint}."
     return state, None
+
+
+#: The longest line of JSON an error shows as the fix of a Python literal.
+_SHOWN = 200
+#: The longest line read as a Python literal to advise on (a parse of a huge line is slow).
+_READ = 100_000
+
+
+def _python_literal(text: str) -> str | None:
+    """The advice for a line that is not JSON but reads as a Python dict literal (written by
+    ``str(state)`` or ``print(state)``, or by hand: single quotes, ``True``, ``None``, a
+    trailing comma): the line in JSON when it is short; else ``None``.
+
+    >>> print(_python_literal("{'topic': 'owls', 'draft': None,}"))
+    in JSON it is {"topic": "owls", "draft": null} (a Python dict's single quotes, True,
+    False, None and a trailing comma are not JSON: write each line with json.dumps(state),
+    not str(state))
+    """
+    if not text.lstrip().startswith("{") or len(text) > _READ:
+        return None
+    try:
+        value = ast.literal_eval(text.strip())
+        written = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    shown = f"in JSON it is {written}" if len(written) <= _SHOWN else "it reads as a Python dict"
+    return (
+        f"{shown} (a Python dict's single quotes, True, False, None and a trailing comma are "
+        "not JSON: write each line with json.dumps(state), not str(state))"
+    )
 
 
 class _TwiceGiven(ValueError):

@@ -185,3 +185,21 @@ def test_a_state_with_an_index_of_its_own_is_still_an_item(here):
     line = {"index": 0, "key": "a", "topic": "owls"}
     (here / "topics.jsonl").write_text(json.dumps(line) + "\n")
     assert batch("topics.jsonl") == 0 and calls() == ["Draft owls."]
+
+
+def test_a_line_written_as_a_python_dict_fails_alone_showing_it_in_json(here, capsys):
+    """A line that str(state) wrote (single quotes, True, None) or with a trailing comma was
+    told only by json's 'Expecting property name enclosed in double quotes'; its error now
+    gives the line in JSON, which, pasted in its place, runs."""
+    lines = ['{"topic": "owls"}', "{'topic': 'bats', 'draft': None}", '{"topic": "moths",}']
+    (here / "topics.jsonl").write_text("\n".join([*lines, "{'topic': 'x' * 3}"]) + "\n")
+    assert batch("topics.jsonl") == 1 and calls() == ["Draft owls."]
+    err = capsys.readouterr().err.splitlines()
+    fixed = [line.split("in JSON it is ", 1)[1].split(" (a Python dict", 1)[0] for line in err[:2]]
+    assert err[0].startswith("irgraph: topics.jsonl:2 is not valid JSON (")
+    assert fixed == ['{"topic": "bats", "draft": null}', '{"topic": "moths"}']
+    assert "json.dumps(state), not str(state)" in err[1]
+    assert "in JSON" not in err[2] and "such as" in err[2]  # not a literal: not evaluated
+    (here / "topics.jsonl").write_text("\n".join([lines[0], *fixed]) + "\n")
+    assert batch("topics.jsonl") == 0
+    assert sorted(calls()[1:]) == ["Draft bats.", "Draft moths."]
