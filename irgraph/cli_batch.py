@@ -18,8 +18,9 @@ refused rather than replaced. A file holding results of another version of the p
 (another digest, as :func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused
 before any item runs;
 lines without a digest (an earlier irgraph's) resume as this pipeline's, with a note, and are
-given its digest (so the note is said once). The kept lines are rewritten first (temporary
-file + ``os.replace``), so a line cut short by a crash is dropped rather than appended to.
+given its digest (so the note is said once). A file with lines not kept has its kept lines
+rewritten first (temporary file + ``os.replace``), so a line cut short by a crash is dropped
+rather than appended to; a file of kept lines only is appended to as it is.
 
 Progress goes to standard error: on a terminal one line redrawn up to 10 times a second (done,
 failed, in flight, rate, and the ETA when the inputs are a regular file, counted up front);

@@ -6,8 +6,8 @@ message worded for the command line: it names the item by its index and line in 
 file (not by ``run_many``'s own count, which skips the lines that are not states or were
 resumed) and its advice by the command's options. Each line ends with ``"pipeline": D``, the
 digest of the pipeline that wrote it: a file holding another version's results is refused. A
-resumed batch keeps the completed lines and rewrites the file in place (a temporary file
-renamed over it).
+resumed batch keeps the completed lines and, when the file holds others, rewrites it in place
+(a temporary file renamed over it); a file of kept lines only is appended to as it is.
 """
 
 from __future__ import annotations
@@ -132,6 +132,20 @@ def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None
     return offsets
 
 
+def _whole(path: str, lines: set[int]) -> dict[int, int] | None:
+    """``{line number: offset}`` of the lines of ``path`` when they are all numbered in
+    ``lines`` and the last ends with a newline (a rewrite would copy the file as it is), else
+    ``None``."""
+    offsets, offset, raw = {}, 0, b"\n"
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file):
+            if number not in lines:
+                return None
+            offsets[number] = offset
+            offset += len(raw)
+    return offsets if raw.endswith(b"\n") else None
+
+
 def keep_completed(
     path: str, found: Found, pipeline: str | None = None
 ) -> tuple[dict[int, str], dict[int, int]]:
@@ -149,7 +163,9 @@ def keep_completed(
         for number, _, ok, digest in found.values()
         if ok and digest is None and pipeline is not None
     }
-    offsets = _rewrite(path, {number for number, _ in kept.values()}, stamps)
+    lines = {number for number, _ in kept.values()}
+    offsets = None if stamps else _whole(path, lines)  # a file kept whole is not written again
+    offsets = _rewrite(path, lines, stamps) if offsets is None else offsets
     return (
         {index: key for index, (_, key) in kept.items()},
         {index: offsets[number] for index, (number, _) in kept.items()},

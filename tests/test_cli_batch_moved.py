@@ -214,3 +214,15 @@ def test_inputs_with_one_line_in_common_resume_it_and_run_the_changed_lines(here
     inputs(here, ["cats", "dogs", "moths"])  # two lines edited: they run again
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["cats", "dogs"]
     assert by_index(here / "out.jsonl") == {0: "cats", 1: "dogs", 2: "moths"}
+
+
+def test_a_resume_that_keeps_every_line_appends_to_the_file_without_copying_it(here):
+    """A results file whose lines are all kept was copied whole into a new file on every
+    resume: minutes, and as much free disk again, for a big one. It is now appended to."""
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
+    before, inode = (here / "out.jsonl").read_bytes(), (here / "out.jsonl").stat().st_ino
+    inputs(here, ["owls", "bats", "moths", "newts"])
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["newts"]
+    assert (here / "out.jsonl").stat().st_ino == inode
+    assert (here / "out.jsonl").read_bytes().startswith(before)
+    assert by_index(here / "out.jsonl") == {0: "owls", 1: "bats", 2: "moths", 3: "newts"}
