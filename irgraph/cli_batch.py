@@ -175,8 +175,8 @@ class _Batch:
         if self.out is not None:
             self.out.close()
         if self.untidy:
-            count = self.count
-            compact(output, {i for i in self.moved.values() if count is not None and i >= count})
+            end = max(self.count or 0, self.read or 0)  # lines appended as it ran count too
+            compact(output, {i for i in self.moved.values() if i >= end})
 
     def past_the_end(self, output: str) -> str | None:
         """The note for results kept past the end of the inputs (not copied to a line that

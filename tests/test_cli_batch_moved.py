@@ -226,3 +226,32 @@ def test_a_resume_that_keeps_every_line_appends_to_the_file_without_copying_it(h
     assert (here / "out.jsonl").stat().st_ino == inode
     assert (here / "out.jsonl").read_bytes().startswith(before)
     assert by_index(here / "out.jsonl") == {0: "owls", 1: "bats", 2: "moths", 3: "newts"}
+
+
+GROWING = """
+from irgraph import Transform
+
+
+def count(topic):
+    if topic == "x":  # the inputs file grows while the batch runs: d again, at index 3
+        with open("in.jsonl", "a") as file:
+            file.write('{"topic": "d"}\\n')
+    return topic.upper()
+
+
+pipeline = Transform("count", count).reads("topic").writes("loud")
+"""
+
+
+def test_a_moved_results_old_line_stays_when_its_index_is_read_again(tmp_path, monkeypatch):
+    """The old line of a moved result past the inputs' end is dropped; but when lines were
+    appended to the inputs as the batch ran, the line read at that index resumes it, and
+    it stays."""
+    module = "irgraph_cli_batch_moved_growing"
+    here = batch_dir(tmp_path, monkeypatch, module, GROWING, ["a", "b", "c", "d"])
+    target = f"{module}:pipeline"
+    assert batch_in(target, "-o", "out.jsonl")[0] == 0
+    inputs(here, ["c", "d", "x"])  # c and d move up; x runs and appends d
+    code, text = batch_in(target, "-o", "out.jsonl", "--max-items", "1")
+    assert code == 0 and "1 done, 0 failed, 3 resumed" in text
+    assert by_index(here / "out.jsonl") == {0: "c", 1: "d", 2: "x", 3: "d"}
