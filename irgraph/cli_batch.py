@@ -13,11 +13,14 @@ A line that is not a JSON object is that item's error (naming the file and line)
 on. Running the same command again resumes: a result line with a state whose index and input
 hash both match is kept and its item not run again, a line that moved gets the kept result of
 its content (:mod:`irgraph.cli_batch_kept`); failed items and items whose line changed run
-again. A file holding results of another version of the pipeline (another digest, as
-:func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused before any item runs;
+again; a file none of whose kept results is of a line of the inputs (another data set's) is
+refused rather than replaced. A file holding results of another version of the pipeline
+(another digest, as :func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused
+before any item runs;
 lines without a digest (an earlier irgraph's) resume as this pipeline's, with a note, and are
-given its digest (so the note is said once). The kept lines are rewritten first (temporary
-file + ``os.replace``), so a line cut short by a crash is dropped rather than appended to.
+given its digest (so the note is said once). A file with lines not kept has its kept lines
+rewritten first (temporary file + ``os.replace``), so a line cut short by a crash is dropped
+rather than appended to; a file of kept lines only is appended to as it is.
 
 Progress goes to standard error: on a terminal one line redrawn up to 10 times a second (done,
 failed, in flight, rate, and the ETA when the inputs are a regular file, counted up front);
@@ -39,7 +42,8 @@ from typing import IO, Any, TextIO, cast
 
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
-from irgraph.cli_batch_kept import copied_result, moved_results, past_the_end
+from irgraph.cli_batch_kept import copied_results, moved_results, other_inputs, past_the_end
+from irgraph.cli_batch_options import batch_backend
 from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
@@ -49,7 +53,7 @@ from irgraph.cli_batch_results import (
     result_record,
     scan_results,
 )
-from irgraph.cli_choices import check_provider, quiet_prefect
+from irgraph.cli_choices import check_provider
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import CliError, check_modules
 from irgraph.cli_progress import Meter
@@ -63,49 +67,6 @@ __all__ = ["batch_command", "line_key"]
 # The command -----------------------------------------------------------------------------
 
 
-def _backend(args: argparse.Namespace) -> Any:
-    if args.backend == "prefect":
-        quiet_prefect()
-    if args.work_pool is None:
-        for option, value in (("--deployment", args.deployment), ("--chunk-size", args.chunk_size)):
-            if value is not None:
-                raise CliError(
-                    f"{option} names how a batch goes to a Prefect work pool; add --backend "
-                    "prefect --work-pool NAME (or drop it to run the batch here)."
-                )
-        return args.backend
-    if args.backend != "prefect":
-        raise CliError(
-            f"--work-pool {args.work_pool} sends items to Prefect workers; add --backend prefect "
-            "(or drop --work-pool to run the batch here)."
-        )
-    if args.provider is not None:
-        raise CliError(
-            f"--provider cannot reach the workers of the work pool {args.work_pool!r}, which use "
-            "the provider of their flow module (PrefectWorkerConfig(provider=...)); drop it."
-        )
-    try:
-        from irgraph.backends.prefect_backend import PrefectBackend
-    except ImportError as exc:
-        raise CliError(
-            f"--work-pool needs Prefect, which cannot be imported ({exc}); install it with "
-            "pip install 'irgraph[prefect]'."
-        ) from None
-    from prefect.settings import PREFECT_API_URL
-
-    if not PREFECT_API_URL.value():
-        raise CliError(
-            f"--work-pool {args.work_pool} sends items to the Prefect server its workers use, but "
-            "PREFECT_API_URL is not set (a temporary local server has no workers); set it, e.g. "
-            "export PREFECT_API_URL=http://127.0.0.1:4200/api."
-        )
-    pool = {"deployment": args.deployment, "chunk_size": args.chunk_size}
-    try:
-        return PrefectBackend(args.work_pool, **{k: v for k, v in pool.items() if v})
-    except PipelineError as error:  # a deployment name Prefect refuses, say
-        raise CliError(f"--deployment: {error}") from None
-
-
 class _Batch:
     """One ``irgraph batch`` command: the lines handed to ``run_many`` and the results."""
 
@@ -114,7 +75,9 @@ class _Batch:
         self.inputs = inputs
         self.meter = meter
         self.kept: dict[int, str] = {}
-        self.moved: dict[int, tuple[int, int]] = {}  # a moved line's index -> its kept result
+        self.offsets: dict[int, int] = {}  # a kept result's index -> its offset in the file
+        self.moved: dict[int, int] = {}  # a moved line's index -> the index of its kept result
+        self.count: int | None = None  # the number of items, counted up front (a regular file)
         self.pending: dict[int, Line] = {}  # run_many's index -> the line it runs
         self.current: Any = None  # the item being written: Ctrl-C may land before it is
         self.bad: deque[Line] = deque()  # lines that are not states, to report
@@ -129,11 +92,11 @@ class _Batch:
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
         index = -1
-        for line in self.inputs.lines():
+        for line in self.inputs.lines(self.resumed):
             index = line.index
             kept = self.kept.get(line.index)
             self.untidy = self.untidy or kept not in (None, line.key)
-            if kept == line.key or line.index in self.moved:  # a kept result, here or moved
+            if self.resumed(line.index, line.key):
                 self.meter.resumed += 1
                 continue
             if line.problem is not None:
@@ -143,6 +106,10 @@ class _Batch:
             self.meter.started += 1
             yield line.state
         self.read = index + 1
+
+    def resumed(self, index: int, key: str) -> bool:
+        """Whether the line at ``index`` (its key ``key``) has a kept result, here or moved."""
+        return self.kept.get(index) == key or index in self.moved
 
     def write(self, line: Line, item: Any = None) -> None:
         record = result_record(
@@ -188,8 +155,7 @@ class _Batch:
         """Write the kept result of every moved line under its new index, before any item
         runs: however the batch ends, no older line is tidied away before its copy is in."""
         assert self.out is not None
-        for index, (offset, _) in sorted(self.moved.items()):
-            self.out.write(copied_result(self.args.output, offset, index))
+        self.out.writelines(copied_results(self.args.output, self.moved, self.offsets))
         self.untidy = self.untidy or bool(self.moved)
 
     def drain(self) -> None:
@@ -202,18 +168,20 @@ class _Batch:
         return self.stopped
 
     def close(self, output: str) -> None:
-        """Close the output file; drop the lines that newer ones replaced and one that Ctrl-C
-        cut short. The results of lines past the inputs' end (inputs shortened since they
-        ran) are kept: :meth:`past_the_end` says so."""
+        """Close the output file; drop the lines that newer ones replaced, one that Ctrl-C
+        cut short, and the old lines of moved results past the inputs' end (their copies
+        stand for them). The other results of lines past the inputs' end (inputs shortened
+        since they ran) are kept: :meth:`past_the_end` says so."""
         if self.out is not None:
             self.out.close()
         if self.untidy:
-            compact(output)
+            end = max(self.count or 0, self.read or 0)  # lines appended as it ran count too
+            compact(output, {i for i in self.moved.values() if i >= end})
 
     def past_the_end(self, output: str) -> str | None:
         """The note for results kept past the end of the inputs (not copied to a line that
         moved): :func:`irgraph.cli_batch_kept.past_the_end`."""
-        copied = {source for _, source in self.moved.values()}
+        copied = set(self.moved.values())
         kept = {i: key for i, key in self.kept.items() if i not in copied}
         return past_the_end(kept, self.read, self.inputs.path, output)
 
@@ -322,7 +290,7 @@ def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Run ``irgraph batch``; returns the exit code."""
     allow = check_modules(args.allow_module)
     on_gate = _gates(args, target)
-    backend = _backend(args)
+    backend = batch_backend(args)
     if args.batch_key is not None and not args.batch_key.strip():
         raise CliError("--batch-key is empty; give the batch a name, e.g. --batch-key evals-v1.")
     check_output(args.output, args.inputs)
@@ -341,8 +309,18 @@ def _batch_held(
     made_up = makes_answers_up(provider)
     found = scan_results(args.output, real=not made_up)
     inputs = Inputs(args.inputs)
-    meter = Meter(inputs.count(), sys.stderr)
+    try:  # one pass: the items to count, and the lines a kept result may have moved from
+        kept = {i: key for i, (_, key, ok, _) in found.items() if ok}
+        count, unplaced = inputs.survey(kept)
+        mistake = other_inputs(unplaced, count, kept, args.inputs, args.output)
+        if mistake is not None:
+            raise CliError(mistake)
+    except BaseException:
+        inputs.close()
+        raise
+    meter = Meter(count, sys.stderr)
     batch = _Batch(args, inputs, meter)
+    batch.count = count
     batch.made_up = made_up
     try:
         results = run_many(  # checks the pipeline and every option before any line is read
@@ -385,8 +363,8 @@ def _batch_held(
         cast("Generator[Any, None, None]", results).close()
         raise
     try:
-        batch.kept = keep_completed(args.output, found, batch.pipeline)
-        batch.moved = moved_results(args.inputs, args.output, batch.kept)
+        batch.kept, batch.offsets = keep_completed(args.output, found, batch.pipeline)
+        batch.moved = moved_results(unplaced, count, batch.kept)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
         batch.copy_moved()
     except OSError as exc:

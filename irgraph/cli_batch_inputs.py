@@ -15,7 +15,7 @@ import itertools
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 from irgraph.cli_batch_lines import Line, line_key, other_format, parse_line
@@ -67,23 +67,39 @@ class Inputs:
                 break
         return head
 
-    def count(self) -> int | None:
-        """The number of items, when the inputs are a regular file (else ``None``)."""
+    def survey(self, kept: Mapping[int, str]) -> tuple[int | None, dict[int, str]]:
+        """One pass over a regular inputs file before the batch reads it: the number of
+        items, and ``{index: key}`` of the lines whose key is not that of the result ``kept``
+        (``{index: key}``) at their index, the lines a kept result may have moved from (none
+        hashed when nothing is kept). Standard input or a pipe, read once: ``(None, {})``."""
         if self.path == "-" or not stat.S_ISREG(os.fstat(self.file.fileno()).st_mode):
-            return None
+            return None, {}
+        count, unplaced = 0, {}
         with open(self.path, "rb") as file:
-            return sum(1 for raw in file if raw.strip())
+            for raw in file:
+                if not raw.strip():
+                    continue
+                if kept and kept.get(count) != (key := line_key(raw)):
+                    unplaced[count] = key
+                count += 1
+        return count, unplaced
 
     def close(self) -> None:
         if self.path != "-":
             self.file.close()
 
-    def lines(self) -> Iterator[Line]:
+    def lines(self, resumed: Callable[[int, str], bool] | None = None) -> Iterator[Line]:
+        """The items, in order; a line that ``resumed(index, key)`` says is resumed is not
+        parsed (its result is kept: it does not run), its ``state`` ``None``."""
         index = 0
         with contextlib.closing(self):
             for number, raw in enumerate(itertools.chain(self.head, self.file), 1):
                 if not raw.strip():
                     continue
-                state, problem = parse_line(self.where, number, raw)
-                yield Line(index, number, line_key(raw), state, problem)
+                key = line_key(raw)
+                if resumed is not None and resumed(index, key):
+                    yield Line(index, number, key)
+                else:
+                    state, problem = parse_line(self.where, number, raw)
+                    yield Line(index, number, key, state, problem)
                 index += 1

@@ -3,7 +3,7 @@
 A result is kept for the input line at its index with the same content (the line's hash, its
 *key*). A line inserted or removed above others moves them all: their results are still in
 the results file, at the old indices, so :func:`moved_results` pairs each moved line with a
-kept result of the same content that no line in place claims, and :func:`copied_result` writes
+kept result of the same content that no line in place claims, and :func:`copied_results` writes
 that result again under the line's new index, instead of running (and paying for) the item
 again. Each kept result stands for one line: the same line given twice (to sample a model
 twice, say) runs its second copy. Results of lines past the end of the inputs (a shortened
@@ -13,66 +13,83 @@ file) are kept too, as :func:`past_the_end` notes.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-from irgraph.cli_batch_lines import line_key
-
-__all__ = ["copied_result", "moved_results", "past_the_end"]
+__all__ = ["copied_results", "moved_results", "other_inputs", "past_the_end"]
 
 
-def moved_results(inputs: str, output: str, kept: Mapping[int, str]) -> dict[int, tuple[int, int]]:
-    """``{index of an input line: (offset in output of the result to copy for it, the index
-    that result was kept at)}``, for the
-    lines of the inputs file ``inputs`` whose kept result (``kept``: ``{index: key}`` of the
-    results file ``output``) is at another index. Standard input, read once, is not looked
-    ahead in: its lines resume in place only."""
-    if inputs == "-" or not kept or not os.path.isfile(inputs):
+def moved_results(
+    unplaced: Mapping[int, str], count: int | None, kept: Mapping[int, str]
+) -> dict[int, int]:
+    """``{index of an input line: the index its kept result is copied from}`` for the lines
+    whose kept result is at another index. ``unplaced`` is ``{index: key}`` of the inputs'
+    lines whose key is not that of the result kept at their index, ``count`` the number of
+    lines (:meth:`irgraph.cli_batch_inputs.Inputs.survey` reads both in one pass), ``kept``
+    ``{index: key}`` of the kept results. Standard input (``count`` ``None``), read once, is
+    not looked ahead in: its lines resume in place only."""
+    if count is None or not kept or not unplaced:
         return {}
-    current: dict[int, str] = {}
-    with open(inputs, "rb") as file:
-        for raw in file:
-            if raw.strip():
-                current[len(current)] = line_key(raw)
     free: dict[str, list[int]] = {}  # key -> indices of kept results no line claims in place
     for index, key in sorted(kept.items()):
-        if current.get(index) != key:
+        if index >= count or index in unplaced:
             free.setdefault(key, []).append(index)
-    wanted = [(i, key) for i, key in current.items() if kept.get(i) != key and free.get(key)]
-    if not wanted:
-        return {}
-    offsets = _offsets(output)
     moved = {}
-    for index, key in wanted:
-        place = free[key]
-        if place and place[0] in offsets:
-            source = place.pop(0)
-            moved[index] = offsets[source], source
+    for index, key in unplaced.items():
+        place = free.get(key)
+        if place:
+            moved[index] = place.pop(0)
     return moved
 
 
-def _offsets(output: str) -> dict[int, int]:
-    """``{index: offset}`` of the result lines of ``output`` (the last line of an index)."""
-    found, offset = {}, 0
+def copied_results(
+    output: str, moved: Mapping[int, int], offsets: Mapping[int, int]
+) -> Iterator[str]:
+    """The result lines of ``output`` at ``offsets`` (``{index: offset}``) of the kept results
+    that ``moved`` (``{new index: old index}``) copies, each as the result of its new index;
+    the file is read once, front to back."""
     with open(output, "rb") as file:
-        for raw in file:
-            try:
-                index = json.loads(raw).get("index")
-            except (ValueError, AttributeError, RecursionError):
-                index = None
-            if type(index) is int:
-                found[index] = offset
-            offset += len(raw)
-    return found
+        for index, source in sorted(moved.items(), key=lambda pair: offsets[pair[1]]):
+            file.seek(offsets[source])
+            yield _reindexed(file.readline(), source, index)
 
 
-def copied_result(output: str, offset: int, index: int) -> str:
-    """The result line at ``offset`` of ``output``, as the result of the line at ``index``."""
-    with open(output, "rb") as file:
-        file.seek(offset)
-        record = json.loads(file.readline())
+def _reindexed(raw: bytes, source: int, index: int) -> str:
+    """The result line ``raw`` (of the index ``source``) as the result of ``index``: its
+    leading index replaced, as every line this irgraph writes starts with it, else the line's
+    JSON read and written again with ``index`` first."""
+    head = b'{"index": %d, ' % source
+    if raw.startswith(head) and raw.endswith(b"\n"):
+        return f'{{"index": {index}, ' + raw[len(head) :].decode("utf-8")
+    record = json.loads(raw)
     record.pop("index", None)
     return json.dumps({"index": index, **record}, ensure_ascii=False) + "\n"
+
+
+def other_inputs(
+    unplaced: Mapping[int, str], count: int | None, kept: Mapping[int, str], path: str, output: str
+) -> str | None:
+    """Why the results file ``output`` is refused for the inputs file ``path`` (``count``
+    lines, ``unplaced`` as :func:`moved_results` takes it), else ``None``: none of the
+    results it keeps (``kept``) is of a line of these inputs, in place or moved, and running
+    them would replace some. Another data set's inputs given the same ``-o`` (a command line
+    edited from the last one) would otherwise replace results paid for, without a word."""
+    if count is None or not kept or len(unplaced) < count or moved_results(unplaced, count, kept):
+        return None
+    replaced = sorted(i for i in kept if i < count)
+    if not replaced:
+        return None  # every kept result is past the end: kept, with past_the_end's note
+    many = len(replaced) > 1
+    which = f"items {replaced[0]} to {replaced[-1]}" if many else f"item {replaced[0]}"
+    if many and replaced[-1] - replaced[0] + 1 != len(replaced):
+        which = f"{len(replaced)} items from {replaced[0]} to {replaced[-1]}"
+    results = "results" if len(kept) > 1 else "result"
+    return (
+        f"-o {output!r} holds {len(kept)} completed {results}, none of them of a line of the "
+        f"inputs file {path!r}: the results of other inputs (another data set's, or every "
+        f"line changed since), and running these would replace the results of {which}. Write "
+        f"the results of {path} to a new -o file; to run every item again in this one, delete "
+        f"{output} first."
+    )
 
 
 def past_the_end(kept: Mapping[int, str], read: int | None, path: str, output: str) -> str | None:

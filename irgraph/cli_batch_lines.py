@@ -5,6 +5,7 @@ than JSON Lines, told by its first line."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -67,12 +68,45 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
     except NotJsonNumber as exc:
         return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
     except json.JSONDecodeError as exc:
-        return None, f"{place} is not valid JSON ({exc.msg} at column {exc.colno}); {hint}."
+        said = f"{place} is not valid JSON ({exc.msg} at column {exc.colno})"
+        return None, f"{said}; {_python_literal(text) or hint}."
     except ValueError as exc:
         return None, f"{place} is not valid JSON ({exc}); {hint}."
     if not isinstance(state, dict):
         return None, f"{place} holds a JSON {_JSON_KINDS[type(state)]}, not an object; {hint}."
     return state, None
+
+
+#: The longest line of JSON an error shows as the fix of a Python literal.
+_SHOWN = 200
+#: The longest line read as a Python literal to advise on (a parse of a huge line is slow).
+_READ = 100_000
+
+
+def _python_literal(text: str) -> str | None:
+    """The advice for a line that is not JSON but reads as a Python dict literal (written by
+    ``str(state)`` or ``print(state)``, or by hand: single quotes, ``True``, ``None``, a
+    trailing comma): the line in JSON when it is short; else ``None``.
+
+    >>> print(_python_literal("{'topic': 'owls', 'draft': None,}"))
+    in JSON it is {"topic": "owls", "draft": null} (a Python dict's single quotes, True,
+    False, None and a trailing comma are not JSON: write each line with json.dumps(state),
+    not str(state))
+    """
+    if not text.lstrip().startswith("{") or len(text) > _READ:
+        return None
+    try:
+        value = ast.literal_eval(text.strip())
+        written = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    shown = f"in JSON it is {written}" if len(written) <= _SHOWN else "it reads as a Python dict"
+    return (
+        f"{shown} (a Python dict's single quotes, True, False, None and a trailing comma are "
+        "not JSON: write each line with json.dumps(state), not str(state))"
+    )
 
 
 class _TwiceGiven(ValueError):
@@ -106,8 +140,8 @@ _JSON_KINDS = {
 
 def other_format(where: str, raw: bytes | str) -> str | None:
     """Why an inputs file whose first non-blank line is ``raw`` is in another format than JSON
-    Lines (a JSON array, a JSON document spread over lines, CSV or TSV, UTF-16 or binary), or
-    ``None``.
+    Lines (a JSON array, a JSON document spread over lines, CSV or TSV, UTF-16 or binary, a
+    batch's results file), or ``None``.
 
     Read line by line, such a file is items that each fail, or worse, an element of a
     pretty-printed array that happens to fit on one line runs alone; so it is refused whole.
@@ -133,6 +167,16 @@ def other_format(where: str, raw: bytes | str) -> str | None:
         "but irgraph batch reads JSON Lines: one JSON object per line, each an initial state, "
         f"such as {_EXAMPLE}"
     )
+    if _result_line(text):
+        out = " in the pipe before irgraph batch" if stdin else ""
+        out = out or f" {shlex.quote(where)} > {shlex.quote(_jsonl(where, '-states'))}"
+        return (
+            f"{name} holds the results of an irgraph batch (its first line is a result line: "
+            f'{{"index": ..., "key": ..., "state": ...}}), {lines}. To run a pipeline over '
+            "a batch's final states, write each completed line's state on a line: python -c "
+            "\"import json, sys; [print(json.dumps(r['state'])) for r in map(json.loads, "
+            f"{opened}) if 'state' in r]\"{out}"
+        )
     suffix = os.path.splitext(where)[1].lower()
     if suffix in (".csv", ".tsv") and not _object(text):
         tab = ", delimiter='\\t'" if suffix == ".tsv" else ""
@@ -190,6 +234,28 @@ def _object(text: str) -> bool:
         return isinstance(json.loads(text), dict)
     except ValueError:
         return False
+
+
+#: The members of a line of ``irgraph batch``'s results file.
+_RESULT_MEMBERS = frozenset({"index", "key", "state", "error", "pipeline", "made_up", "answers"})
+
+
+def _result_line(text: str) -> bool:
+    """Whether ``text`` is a line of ``irgraph batch``'s results file (its index, key and
+    state or error, and no other member), which no pipeline's initial state is."""
+    if not text.startswith('{"index": '):
+        return False
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return False
+    return (
+        isinstance(record, dict)
+        and record.keys() <= _RESULT_MEMBERS
+        and type(record.get("index")) is int
+        and isinstance(record.get("key"), str)
+        and isinstance(record.get("state", record.get("error")), dict)
+    )
 
 
 def _array_of_states(text: str) -> bool:

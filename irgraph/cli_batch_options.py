@@ -1,14 +1,16 @@
-"""The options of ``irgraph batch`` and what ``irgraph batch --help`` says of each (the
-command itself is :mod:`irgraph.cli_batch`)."""
+"""The options of ``irgraph batch``, what ``irgraph batch --help`` says of each, and the
+backend its options choose (the command itself is :mod:`irgraph.cli_batch`)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from irgraph.cli_choices import PROVIDER_HELP
+from irgraph.cli_choices import PROVIDER_HELP, quiet_prefect
+from irgraph.cli_inputs import CliError
+from irgraph.errors import PipelineError
 
-__all__ = ["add_batch_parser"]
+__all__ = ["add_batch_parser", "batch_backend"]
 
 
 def _count(text: str) -> int:
@@ -94,3 +96,48 @@ def add_batch_parser(sub: Any, target_help: str) -> None:
         metavar="MODULE",
         help="let a pipeline read from a .json file import functions from MODULE (repeatable)",
     )
+
+
+def batch_backend(args: argparse.Namespace) -> Any:
+    """The backend ``irgraph batch`` runs its items on: ``--backend``'s name, or Prefect's
+    backend sending them to ``--work-pool``, its options checked together."""
+    if args.backend == "prefect":
+        quiet_prefect()
+    if args.work_pool is None:
+        for option, value in (("--deployment", args.deployment), ("--chunk-size", args.chunk_size)):
+            if value is not None:
+                raise CliError(
+                    f"{option} names how a batch goes to a Prefect work pool; add --backend "
+                    "prefect --work-pool NAME (or drop it to run the batch here)."
+                )
+        return args.backend
+    if args.backend != "prefect":
+        raise CliError(
+            f"--work-pool {args.work_pool} sends items to Prefect workers; add --backend prefect "
+            "(or drop --work-pool to run the batch here)."
+        )
+    if args.provider is not None:
+        raise CliError(
+            f"--provider cannot reach the workers of the work pool {args.work_pool!r}, which use "
+            "the provider of their flow module (PrefectWorkerConfig(provider=...)); drop it."
+        )
+    try:
+        from irgraph.backends.prefect_backend import PrefectBackend
+    except ImportError as exc:
+        raise CliError(
+            f"--work-pool needs Prefect, which cannot be imported ({exc}); install it with "
+            "pip install 'irgraph[prefect]'."
+        ) from None
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        raise CliError(
+            f"--work-pool {args.work_pool} sends items to the Prefect server its workers use, but "
+            "PREFECT_API_URL is not set (a temporary local server has no workers); set it, e.g. "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api."
+        )
+    pool = {"deployment": args.deployment, "chunk_size": args.chunk_size}
+    try:
+        return PrefectBackend(args.work_pool, **{k: v for k, v in pool.items() if v})
+    except PipelineError as error:  # a deployment name Prefect refuses, say
+        raise CliError(f"--deployment: {error}") from None

@@ -6,8 +6,8 @@ message worded for the command line: it names the item by its index and line in 
 file (not by ``run_many``'s own count, which skips the lines that are not states or were
 resumed) and its advice by the command's options. Each line ends with ``"pipeline": D``, the
 digest of the pipeline that wrote it: a file holding another version's results is refused. A
-resumed batch keeps the completed lines and rewrites the file in place (a temporary file
-renamed over it).
+resumed batch keeps the completed lines and, when the file holds others, rewrites it in place
+(a temporary file renamed over it); a file of kept lines only is appended to as it is.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from irgraph.cli_inputs import CliError
@@ -104,12 +104,14 @@ def _cut_short(raw: bytes) -> bool:
     return not raw.endswith(b"\n") and b'{"index": '.startswith(raw[:10]) and bool(raw)
 
 
-def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None) -> None:
+def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None) -> dict[int, int]:
     """Keep only the lines numbered ``lines`` of ``path``, atomically; a line numbered in
-    ``stamps`` gets that pipeline digest as its last member (the rest of it unchanged)."""
+    ``stamps`` gets that pipeline digest as its last member (the rest of it unchanged).
+    Returns ``{line number: offset in the rewritten file}`` of the lines kept."""
     stamps = stamps or {}
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".irgraph-batch-", suffix=".tmp")
+    offsets, offset = {}, 0
     try:
         os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
         with os.fdopen(handle, "wb") as copy, open(path, "rb") as file:
@@ -118,30 +120,56 @@ def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None
                     member = f', "pipeline": {json.dumps(stamps[number])}}}'
                     raw = raw.rstrip()[:-1] + member.encode()
                 if number in lines:
-                    copy.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                    raw = raw if raw.endswith(b"\n") else raw + b"\n"
+                    copy.write(raw)
+                    offsets[number] = offset
+                    offset += len(raw)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    return offsets
 
 
-def keep_completed(path: str, found: Found, pipeline: str | None = None) -> dict[int, str]:
+def _whole(path: str, lines: set[int]) -> dict[int, int] | None:
+    """``{line number: offset}`` of the lines of ``path`` when they are all numbered in
+    ``lines`` and the last ends with a newline (a rewrite would copy the file as it is), else
+    ``None``."""
+    offsets, offset, raw = {}, 0, b"\n"
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file):
+            if number not in lines:
+                return None
+            offsets[number] = offset
+            offset += len(raw)
+    return offsets if raw.endswith(b"\n") else None
+
+
+def keep_completed(
+    path: str, found: Found, pipeline: str | None = None
+) -> tuple[dict[int, str], dict[int, int]]:
     """Prepare the results file ``path`` (scanned into ``found``) for a resumed batch: keep the
     last completed result line of each index, drop the rest (errors, duplicates, a half-written
-    line), and return ``{index: key}`` of those kept. A kept line an earlier irgraph wrote
+    line), and return ``{index: key}`` of those kept and ``{index: offset}`` of their lines in
+    the file (to copy a moved line's result from). A kept line an earlier irgraph wrote
     (without a digest) gets the digest of ``pipeline``, which resumes it as its own (as
     :func:`check_pipeline`'s note says, once): from then on it is checked like the others."""
     if not os.path.exists(path):
-        return {}
+        return {}, {}
     kept = {index: (number, key) for index, (number, key, ok, _) in found.items() if ok}
     stamps = {
         number: pipeline
         for number, _, ok, digest in found.values()
         if ok and digest is None and pipeline is not None
     }
-    _rewrite(path, {number for number, _ in kept.values()}, stamps)
-    return {index: key for index, (_, key) in kept.items()}
+    lines = {number for number, _ in kept.values()}
+    offsets = None if stamps else _whole(path, lines)  # a file kept whole is not written again
+    offsets = _rewrite(path, lines, stamps) if offsets is None else offsets
+    return (
+        {index: key for index, (_, key) in kept.items()},
+        {index: offsets[number] for index, (number, _) in kept.items()},
+    )
 
 
 def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str | None:
@@ -185,9 +213,29 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     )
 
 
-def compact(path: str) -> None:
-    """Keep the last result line of each index."""
-    _rewrite(path, {n for n, *_ in scan_results(path).values()})
+def compact(path: str, drop: Collection[int] = ()) -> None:
+    """Keep the last result line of each index, but those of the indices ``drop``."""
+    last: dict[int, int] = {}
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file):
+            index = _written_index(raw)
+            if index is None:  # not a line this batch wrote whole: read it as any line
+                result = _result(raw)
+                index = None if result is None else result[0]
+            if index is not None:
+                last[index] = number
+    _rewrite(path, {number for index, number in last.items() if index not in drop})
+
+
+#: The start of a result line as :func:`result_record` writes it (its index first).
+_HEAD = re.compile(rb'\{"index": (0|[1-9][0-9]*), "key": "[0-9a-f]+", "(?:state|error)": \{')
+
+
+def _written_index(raw: bytes) -> int | None:
+    """The index of a whole result line as this irgraph writes it, read from its start (no
+    JSON parsed: a resumed batch compacts every line of its file), else ``None``."""
+    match = _HEAD.match(raw) if raw.endswith(b"}\n") else None
+    return None if match is None else int(match[1])
 
 
 @contextlib.contextmanager

@@ -119,15 +119,14 @@ def _warn(message: str) -> None:
         warnings.warn(message, UserWarning, stacklevel=3 if level is None else level)
         return
     filename, lineno, module = site
-    warnings.warn_explicit(
-        message,
-        UserWarning,
-        filename,
-        lineno,
-        module=str(module.get("__name__", "")),
-        registry=module.setdefault("__warningregistry__", {}),
-        module_globals=module,
-    )
+    name, registry = str(module.get("__name__", "")), module.setdefault("__warningregistry__", {})
+    try:
+        warnings.warn_explicit(
+            message, UserWarning, filename, lineno, name, registry, module_globals=module
+        )
+    except ImportError:  # the __main__ of python -c or of a script on standard input: its
+        # loader has no source to show, and Python's warn_explicit fails asking it for the line
+        warnings.warn_explicit(message, UserWarning, filename, lineno, name, registry)
 
 
 #: Modules a run passes through between the user's call and this check: the warning points

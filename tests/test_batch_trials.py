@@ -268,3 +268,24 @@ def test_batch_error_is_importable_from_irgraph_and_is_what_fail_fast_raises():
     with pytest.raises(BatchError) as raised:
         list(run_many(pipeline, ["oops"], provider=FakeProvider(), fail_fast=True))
     assert raised.value.index == 0
+
+
+@pytest.mark.parametrize("how", ["-c", "-"])
+def test_run_many_in_python_c_or_a_script_on_stdin_warns_of_a_misspelt_key(tmp_path, how):
+    """run_many's warning of a misspelt optional key points at the user's line, in the module
+    that called it: the __main__ of ``python -c`` or of ``python -`` has no source to show,
+    and Python's warn_explicit raised ImportError asking for it, ending the whole batch."""
+    code = (
+        "from irgraph import Agent, run_many\n"
+        "p = Agent('w').instruct('Write about {topic} in a {style?} style.').writes('text')\n"
+        "items = list(run_many(p, [{'topic': 'owls', 'styel': 'x'}, {'topic': 'bats'}]))\n"
+        "print(sorted(item.state['topic'] for item in items))\n"
+    )
+    argv, given = (
+        ([sys.executable, "-c", code], None) if how == "-c" else ([sys.executable, "-"], code)
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(argv, input=given, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "['bats', 'owls']\n"
+    assert "UserWarning: The initial state gives 'styel'" in done.stderr

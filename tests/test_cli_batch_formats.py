@@ -159,3 +159,47 @@ def test_a_compressed_or_binary_file_is_refused_as_not_text(here, capsys):
     assert batch("in.xlsx") == 2
     assert "'in.xlsx' is not text (its first line holds a NUL byte)" in capsys.readouterr().err
     assert calls() == []
+
+
+def test_a_results_file_as_the_inputs_is_refused_with_the_states_command(here, capsys):
+    """An earlier batch's results given as the inputs (to chain two pipelines, or -o and the
+    inputs mixed up) ran every line as an item that failed for lack of the keys its state
+    holds under "state"; it is refused, with the command that writes those states."""
+    (here / "topics.jsonl").write_text("".join(json.dumps(s) + "\n" for s in STATES))
+    assert batch("topics.jsonl") == 0 and len(calls()) == 2
+    (here / "out.jsonl").rename(here / "first.jsonl")
+    assert batch("first.jsonl") == 2
+    error = capsys.readouterr().err
+    assert error.startswith("irgraph: error: 'first.jsonl' holds the results of an irgraph batch")
+    assert len(calls()) == 2 and not (here / "out.jsonl").exists()
+    convert(error, here)
+    assert "first.jsonl > first-states.jsonl" in error
+    assert batch("first-states.jsonl") == 0 and calls()[2:] == ["Draft owls.", "Draft bats."]
+    states = [json.loads(line)["state"] for line in (here / "out.jsonl").read_text().splitlines()]
+    assert sorted(s["topic"] for s in states) == ["bats", "owls"]
+
+
+def test_a_state_with_an_index_of_its_own_is_still_an_item(here):
+    """Only a line with a result line's members alone is taken for one: a data set's own
+    "index" and "key" columns are states like any other."""
+    line = {"index": 0, "key": "a", "topic": "owls"}
+    (here / "topics.jsonl").write_text(json.dumps(line) + "\n")
+    assert batch("topics.jsonl") == 0 and calls() == ["Draft owls."]
+
+
+def test_a_line_written_as_a_python_dict_fails_alone_showing_it_in_json(here, capsys):
+    """A line that str(state) wrote (single quotes, True, None) or with a trailing comma was
+    told only by json's 'Expecting property name enclosed in double quotes'; its error now
+    gives the line in JSON, which, pasted in its place, runs."""
+    lines = ['{"topic": "owls"}', "{'topic': 'bats', 'draft': None}", '{"topic": "moths",}']
+    (here / "topics.jsonl").write_text("\n".join([*lines, "{'topic': 'x' * 3}"]) + "\n")
+    assert batch("topics.jsonl") == 1 and calls() == ["Draft owls."]
+    err = capsys.readouterr().err.splitlines()
+    fixed = [line.split("in JSON it is ", 1)[1].split(" (a Python dict", 1)[0] for line in err[:2]]
+    assert err[0].startswith("irgraph: topics.jsonl:2 is not valid JSON (")
+    assert fixed == ['{"topic": "bats", "draft": null}', '{"topic": "moths"}']
+    assert "json.dumps(state), not str(state)" in err[1]
+    assert "in JSON" not in err[2] and "such as" in err[2]  # not a literal: not evaluated
+    (here / "topics.jsonl").write_text("\n".join([lines[0], *fixed]) + "\n")
+    assert batch("topics.jsonl") == 0
+    assert sorted(calls()[1:]) == ["Draft bats.", "Draft moths."]
