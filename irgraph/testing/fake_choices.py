@@ -49,12 +49,17 @@ def conditional(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:
         if maker.valid(value, condition):
             return value
     if first is None or isinstance(first, UnsatisfiableSchema):
-        raise UnsatisfiableSchema(
+        told: UnsupportedSchema = UnsatisfiableSchema(
             "neither the 'then' nor the 'else' branch of the schema's 'if' leaves a value"
             + (f" ({first})" if first else ""),
             "if",
         )
-    raise UnsupportedSchema(f"{first} (in a branch of the schema's 'if')", first.keyword or "if")
+    else:
+        told = UnsupportedSchema(
+            f"{first} (in a branch of the schema's 'if')", first.keyword or "if"
+        )
+    told.path = list(first.path) if first else []
+    raise told
 
 
 def negated(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:

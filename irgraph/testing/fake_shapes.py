@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .fake_merge import UnsatisfiableSchema, UnsupportedSchema, property_schema
+from .fake_merge import UnsatisfiableSchema, UnsupportedSchema, property_schema, within
 from .fake_patterns import text_matching
 
 __all__ = ["add_properties", "finite_values", "unique_items", "unique_key", "with_contained"]
@@ -93,24 +93,31 @@ def unique_items(maker: Any, schema: Mapping[str, Any], parts: list[Any], *where
         )
     values: list[Any] = []
     keys: set[str] = set()
-    for part in parts:
-        tries = (
-            (maker.varied(attempt) if attempt else maker).make(part, *_deeper(where))
-            for attempt in range(len(parts) + _SPARE_TRIES)
-        )
-        others = (c for c in choices or () if maker.valid(c, part))  # ``null`` of a type list
-        value = next(
-            (v for v in itertools.chain(tries, others) if unique_key(v) not in keys), _NONE
-        )
-        if value is _NONE:
-            raise UnsupportedSchema(
-                f"FakeProvider made no item unlike the {len(values)} before it for an array "
-                "whose items must differ (uniqueItems)",
-                "uniqueItems",
-            )
+    for index, part in enumerate(parts):
+        with within(index):
+            value = _unlike(maker, part, keys, choices, len(parts), where)
         keys.add(unique_key(value))
         values.append(value)
     return values
+
+
+def _unlike(
+    maker: Any, part: Any, keys: set[str], choices: list[Any] | None, count: int, where: Any
+) -> Any:
+    """A value of ``part`` whose :func:`unique_key` is none of ``keys``."""
+    tries = (
+        (maker.varied(attempt) if attempt else maker).make(part, *_deeper(where))
+        for attempt in range(count + _SPARE_TRIES)
+    )
+    others = (c for c in choices or () if maker.valid(c, part))  # ``null`` of a type list
+    value = next((v for v in itertools.chain(tries, others) if unique_key(v) not in keys), _NONE)
+    if value is _NONE:
+        raise UnsupportedSchema(
+            f"FakeProvider made no item unlike the {len(keys)} before it for an array "
+            "whose items must differ (uniqueItems)",
+            "uniqueItems",
+        )
+    return value
 
 
 def with_contained(maker: Any, schema: Mapping[str, Any], parts: list[Any]) -> list[Any]:
@@ -158,7 +165,8 @@ def add_properties(
             continue
         part = property_schema(schema, name, maker.resolve)
         if part is not False:
-            value[name] = maker.make(part, *_deeper(where))
+            with within(name):
+                value[name] = maker.make(part, *_deeper(where))
     if len(value) < low:
         closed = schema.get("additionalProperties", True) is False
         error = (

@@ -5,7 +5,8 @@ an agent that declares an output schema.
 ``properties`` with ``required`` (every property gets a value), ``additionalProperties``,
 ``patternProperties`` and ``minProperties`` (:mod:`~irgraph.testing.fake_shapes`),
 ``items``/``prefixItems`` with ``minItems``/``maxItems``, ``contains`` and ``uniqueItems``,
-``minLength``/``maxLength``, a string's ``pattern`` (:mod:`~irgraph.testing.fake_patterns`),
+``minLength``/``maxLength``, a string's ``pattern`` and ``format``
+(:mod:`~irgraph.testing.fake_patterns`),
 ``minimum``/``maximum`` (exclusive too) and ``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`),
 ``anyOf``/``oneOf`` (the first choice that fits), ``allOf`` (its parts merged,
 :mod:`~irgraph.testing.fake_merge`), ``not`` and ``if``/``then``/``else``
@@ -19,10 +20,10 @@ optional properties left out, arrays as short as ``minItems`` allows, the ``anyO
 same definition (a required self-reference with no way out) is an :class:`UnsatisfiableSchema`.
 The value is checked against the whole schema (by :mod:`irgraph.ir.schema_validator`, as an
 answer is) before it is returned, so a schema beyond what this can make (``dependentRequired``,
-two ``pattern`` s in one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword,
-never a wrong answer; a schema no value matches (``minimum`` above ``maximum``, more
-``uniqueItems`` than booleans, ``allOf`` parts of different types) is an
-:class:`UnsatisfiableSchema`.
+two ``contains`` in one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword
+(and, in its ``path``, where in the value), never a wrong answer; a schema no value matches
+(``minimum`` above ``maximum``, more ``uniqueItems`` than booleans, ``allOf`` parts of
+different types) is an :class:`UnsatisfiableSchema`.
 Choices (an ``enum`` member, a boolean) come from ``seed``, so one agent and prompt always get
 the same value and different prompts spread over the enum.
 
@@ -46,21 +47,20 @@ from typing import Any
 
 from .fake_choices import CONDITION, TYPES, conditional, member, negated
 from .fake_choices import choice as choice_of
-from .fake_merge import NOTES, UnsatisfiableSchema, UnsupportedSchema, merge, property_schema
+from .fake_merge import (
+    NOTES,
+    UnsatisfiableSchema,
+    UnsupportedSchema,
+    merge,
+    property_schema,
+    within,
+)
 from .fake_numbers import number_in, on_steps
-from .fake_patterns import text_matching
+from .fake_patterns import formatted_text, pattern_parts, text_matching
 from .fake_shapes import add_properties, unique_items, with_contained
 
 __all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
 
-_FORMATS = {
-    "date-time": "2024-01-01T00:00:00Z",
-    "date": "2024-01-01",
-    "time": "00:00:00Z",
-    "email": "user@example.com",
-    "uri": "https://example.com/",
-    "uuid": "00000000-0000-4000-8000-000000000000",
-}
 #: The text of a string, by variant (their first letters differ, so even one letter does).
 _WORDS = ("text", "other", "more", "note", "item", "word", "line", "data")
 _MAX_DEPTH = 64
@@ -296,9 +296,11 @@ class _Maker:
 
     def make_string(self, schema: Mapping[str, Any], *where: Any) -> str:
         word = _WORDS[self.variant % len(_WORDS)] + str(self.variant // len(_WORDS) or "")
-        text = _FORMATS.get(schema.get("format", ""), word)
         low = int(schema.get("minLength", 0))
         high = schema.get("maxLength")
+        form = schema.get("format")
+        formatted = formatted_text(form, self.variant, low, high) if isinstance(form, str) else None
+        text = word if formatted is None else formatted
         if len(text) < low:
             text += "x" * (low - len(text))
         if high is not None and len(text) > high:
@@ -311,9 +313,12 @@ class _Maker:
             longer = text_matching(str(pattern), len(made) + self.variant, high)
             made = longer or made
         if made is None:
+            parts = pattern_parts(str(pattern))
+            limits = [f"{key} {schema[key]}" for key in ("minLength", "maxLength") if key in schema]
             raise UnsupportedSchema(
-                f"no text that FakeProvider can write matches the pattern {pattern!r} within "
-                "the string's length limits",
+                f"no text that FakeProvider can write matches the pattern{'s' * (len(parts) > 1)} "
+                + " and ".join(map(repr, parts))
+                + (f" with {' and '.join(limits)}" if limits else ""),
                 "pattern",
             )
         return made
@@ -337,7 +342,11 @@ class _Maker:
             parts = with_contained(self, schema, parts)
         if schema.get("uniqueItems") is True:
             return unique_items(self, schema, parts, depth, seen, smallest)
-        return [self.make(part, depth + 1, seen, smallest) for part in parts]
+        values = []
+        for index, part in enumerate(parts):
+            with within(index):
+                values.append(self.make(part, depth + 1, seen, smallest))
+        return values
 
     def make_object(
         self, schema: Mapping[str, Any], depth: int, seen: frozenset[str], smallest: bool
@@ -359,10 +368,11 @@ class _Maker:
             chosen[name] = properties[name]
         if "patternProperties" in schema:  # a named property matching a pattern: both
             chosen = {name: property_schema(schema, name, self.resolve) for name in chosen}
-        value = {name: self.make(sub, depth + 1, seen, smallest) for name, sub in chosen.items()}
-        for name, sub in required.items():
+        value: dict[str, Any] = {}
+        for name, sub in [*chosen.items(), *required.items()]:
             if name not in value:
-                value[name] = self.make(sub, depth + 1, seen, smallest)
+                with within(name):
+                    value[name] = self.make(sub, depth + 1, seen, smallest)
         if len(value) < int(schema.get("minProperties", 0)):
             add_properties(self, schema, value, depth, seen, smallest)
         return value
