@@ -48,14 +48,17 @@ _MAX_ORDERED = 4
 
 #: Characters tried, in order, for a negated set (``[^,]``) or ``.``.
 _CANDIDATES = "x" + string.ascii_letters + string.digits + " _-.:/@" + string.punctuation
+#: The characters of a category, in the order tried (the first is the one written first).
 _CATEGORY_CHAR = {
-    sre.CATEGORY_DIGIT: "0",
-    sre.CATEGORY_NOT_DIGIT: "a",
+    sre.CATEGORY_DIGIT: string.digits,
+    sre.CATEGORY_NOT_DIGIT: string.ascii_lowercase,
     sre.CATEGORY_SPACE: " ",
-    sre.CATEGORY_NOT_SPACE: "a",
-    sre.CATEGORY_WORD: "a",
-    sre.CATEGORY_NOT_WORD: " ",
+    sre.CATEGORY_NOT_SPACE: string.ascii_lowercase,
+    sre.CATEGORY_WORD: string.ascii_lowercase + string.digits,
+    sre.CATEGORY_NOT_WORD: " -.,",
 }
+#: At most this many characters of a set are tried, for the variants.
+_SET_CHOICES = 16
 _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
 
 
@@ -64,10 +67,16 @@ class _Unwritable(Exception):
 
 
 def text_matching(
-    pattern: str, low: int = 0, high: int | None = None, preferred: str | None = None
+    pattern: str,
+    low: int = 0,
+    high: int | None = None,
+    preferred: str | None = None,
+    variant: int = 0,
 ) -> str | None:
     """The shortest text ``pattern`` finds (by ``re.search``) with a length from ``low`` to
-    ``high``, or ``preferred`` when that matches already; ``None`` when none is found."""
+    ``high``, or ``preferred`` when that matches already; ``None`` when none is found. A
+    ``variant`` above 0 picks other characters and alternatives (``[A-Z]{2}``: ``BA``, ``CA``...),
+    for a ``not`` or ``uniqueItems`` that asks for another text."""
     try:
         compiled = re.compile(pattern)
         parsed = sre_parse.parse(pattern)
@@ -84,7 +93,7 @@ def text_matching(
     for extra in range(low + 1 + _LOOKAHEAD_ROOM):
         wanted: list[str] = []
         try:
-            text = _write(parsed, [extra], {}, wanted)
+            text = _write(parsed, [extra, variant], {}, wanted)
         except _Unwritable:
             return None
         found = next((c for c in _with_lookaheads(text, wanted) if fits(c)), None)
@@ -151,18 +160,19 @@ def _with_lookaheads(text: str, wanted: list[str]) -> Iterator[str]:
 
 def _write(items: Any, extra: list[int], groups: dict[int, str], wanted: list[str]) -> str:
     """The text of a parsed (sub)pattern; ``extra[0]`` more repeats are given to the first
-    repeats that allow them. A lookahead writes nothing but adds the text it looks for to
-    ``wanted``."""
+    repeats that allow them, and ``extra[1]`` (the variant) picks among the choices, as the
+    digits of a number whose places are the choices met. A lookahead writes nothing but adds
+    the text it looks for to ``wanted``."""
     out: list[str] = []
     for op, av in items:
         if op is sre.LITERAL:
             out.append(chr(av))
         elif op is sre.NOT_LITERAL:
-            out.append(next(c for c in _CANDIDATES if ord(c) != av))
+            out.append(_pick([c for c in _CANDIDATES if ord(c) != av], extra))
         elif op is sre.ANY:
-            out.append("x")
+            out.append(_pick(_CANDIDATES, extra))
         elif op is sre.IN:
-            out.append(_member(av))
+            out.append(_pick(_members(av), extra))
         elif op in _REPEATS:
             least, most, body = av
             count = least
@@ -179,14 +189,14 @@ def _write(items: Any, extra: list[int], groups: dict[int, str], wanted: list[st
         elif op is getattr(sre, "ATOMIC_GROUP", None):
             out.append(_write(av, extra, groups, wanted))
         elif op is sre.BRANCH:
-            out.append(_write(av[1][0], extra, groups, wanted))
+            out.append(_write(_pick(av[1], extra), extra, groups, wanted))
         elif op is sre.GROUPREF:
             out.append(groups.get(av, ""))
         elif op is sre.GROUPREF_EXISTS:
             group, yes, no = av
             out.append(_write(yes if group in groups else (no or []), extra, groups, wanted))
         elif op is sre.ASSERT and av[0] == 1:  # a lookahead: the text it looks for, apart
-            wanted.append(_write(av[1], [0], groups, wanted))
+            wanted.append(_write(av[1], [0, 0], groups, wanted))
         elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
             continue  # anchors and lookarounds write nothing: the final check holds them
         else:
@@ -194,20 +204,30 @@ def _write(items: Any, extra: list[int], groups: dict[int, str], wanted: list[st
     return "".join(out)
 
 
-def _member(members: list[tuple[Any, Any]]) -> str:
-    """A character of a set (``[a-z_]``, ``[^,]``): its first member, or for a negated set
-    the first candidate it does not hold."""
+def _pick(options: Any, extra: list[int]) -> Any:
+    """The option the variant left in ``extra[1]`` picks (its next digit), the first for 0."""
+    count = len(options)
+    index, extra[1] = extra[1] % count, extra[1] // count
+    return options[index]
+
+
+def _members(members: list[tuple[Any, Any]]) -> str:
+    """Characters of a set (``[a-z_]``, ``[^,]``), its first member first, a few of each
+    range; for a negated set the candidates it does not hold."""
     if members and members[0][0] is sre.NEGATE:
         rest = members[1:]
-        return next((c for c in _CANDIDATES if not _holds(rest, c)), "x")
-    op, av = members[0]
-    if op is sre.LITERAL:
-        return chr(av)
-    if op is sre.RANGE:
-        return chr(av[0])
-    if op is sre.CATEGORY and av in _CATEGORY_CHAR:
-        return _CATEGORY_CHAR[av]
-    raise _Unwritable(str(op))
+        return "".join(c for c in _CANDIDATES if not _holds(rest, c))[:_SET_CHOICES] or "x"
+    out = ""
+    for op, av in members:
+        if op is sre.LITERAL:
+            out += chr(av)
+        elif op is sre.RANGE:
+            out += "".join(map(chr, range(av[0], min(av[1], av[0] + _SET_CHOICES - 1) + 1)))
+        elif op is sre.CATEGORY and av in _CATEGORY_CHAR:
+            out += _CATEGORY_CHAR[av]
+        elif not out:
+            raise _Unwritable(str(op))
+    return "".join(dict.fromkeys(out))[:_SET_CHOICES]
 
 
 def _holds(members: list[tuple[Any, Any]], char: str) -> bool:

@@ -183,7 +183,8 @@ def add_properties(
 
 def _names(schema: Mapping[str, Any]) -> Iterator[str]:
     """Names to try for added properties: texts of each ``patternProperties`` pattern (ever
-    longer), then, unless ``additionalProperties`` is ``false``, ``property_1``..."""
+    longer), texts of a ``propertyNames`` pattern, then, unless ``additionalProperties`` is
+    ``false``, ``property_1``..."""
     for pattern in schema.get("patternProperties") or {}:
         name = text_matching(pattern)
         for _ in range(_SPARE_TRIES):
@@ -191,6 +192,13 @@ def _names(schema: Mapping[str, Any]) -> Iterator[str]:
                 break
             yield name
             name = text_matching(pattern, len(name) + 1)
+    names = schema.get("propertyNames")
+    if isinstance(names, Mapping) and isinstance(names.get("pattern"), str):
+        low, high = names.get("minLength", 0), names.get("maxLength")
+        for variant in range(_SPARE_TRIES):  # names the pattern allows: AA, BA, CA...
+            name = text_matching(names["pattern"], low, high, variant=variant)
+            if name is not None:
+                yield name
     if schema.get("additionalProperties", True) is not False:
         yield from (f"property_{n}" for n in itertools.count(1))
 

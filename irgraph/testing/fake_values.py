@@ -3,12 +3,13 @@ an agent that declares an output schema.
 
 :func:`fake_value` walks JSON Schema — ``type`` (one or a list), ``enum``, ``const``,
 ``properties`` with ``required`` (every property gets a value), ``additionalProperties``,
-``patternProperties`` and ``minProperties`` (:mod:`~irgraph.testing.fake_shapes`),
-``items``/``prefixItems`` with ``minItems``/``maxItems``, ``contains`` and ``uniqueItems``,
+``patternProperties``, ``propertyNames`` and ``minProperties``
+(:mod:`~irgraph.testing.fake_shapes`), ``maxProperties``, ``items``/``prefixItems`` (or a
+draft-7 list of ``items``) with ``minItems``/``maxItems``, ``contains`` and ``uniqueItems``,
 ``minLength``/``maxLength``, a string's ``pattern`` and ``format``
-(:mod:`~irgraph.testing.fake_patterns`),
-``minimum``/``maximum`` (exclusive too) and ``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`),
-``anyOf``/``oneOf`` (the first choice that fits), ``allOf`` (its parts merged,
+(:mod:`~irgraph.testing.fake_patterns`), ``minimum``/``maximum`` (exclusive too) and
+``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`), ``anyOf``/``oneOf`` (the first choice
+that fits; for ``oneOf``, a value of that one only), ``allOf`` (its parts merged,
 :mod:`~irgraph.testing.fake_merge`), ``not`` and ``if``/``then``/``else``
 (:mod:`~irgraph.testing.fake_choices`), and local ``$ref`` s into ``$defs``/``definitions`` as
 pydantic writes them — and builds the simplest value that fits.
@@ -238,7 +239,9 @@ class _Maker:
         ranks = [self.rank(option) for option in options]
         if smallest:
             return options[ranks.index(min(ranks))]
-        return next((o for o, r in zip(options, ranks, strict=True) if r != math.inf), options[0])
+        turn = self.variant % len(options)  # another value: another option first, in turn
+        ends = [o for o, r in zip(options, ranks, strict=True) if r != math.inf]
+        return next((o for o in [*options[turn:], *options[:turn]] if o in ends), options[0])
 
     def resolve(self, ref: Any) -> Any:
         parts = ref.split("/") if isinstance(ref, str) else []
@@ -281,6 +284,7 @@ class _Maker:
     def item_schemas(self, schema: Mapping[str, Any], wanted: int) -> list[Any]:
         """The schemas of an array's first items: as many as ``minItems`` needs, or
         ``wanted`` (within ``maxItems``)."""
+        schema = _as_prefix_items(schema)
         prefix = schema.get("prefixItems") or []
         items = schema.get("items", True)
         count = max(int(schema.get("minItems", 0)), wanted)
@@ -309,9 +313,11 @@ class _Maker:
         if pattern is None:
             return text
         made = text_matching(str(pattern), low, None if high is None else int(high), text)
-        if made is not None and self.variant:  # another text: longer, where the pattern allows
-            longer = text_matching(str(pattern), len(made) + self.variant, high)
-            made = longer or made
+        if made is not None and made != text and self.variant:  # other characters, or longer
+            other = text_matching(str(pattern), low, high, variant=self.variant)
+            if other is None or other == made:
+                other = text_matching(str(pattern), len(made) + self.variant, high)
+            made = other or made
         if made is None:
             parts = pattern_parts(str(pattern))
             limits = [f"{key} {schema[key]}" for key in ("minLength", "maxLength") if key in schema]
@@ -332,6 +338,7 @@ class _Maker:
     def make_array(
         self, schema: Mapping[str, Any], depth: int, seen: frozenset[str], smallest: bool
     ) -> list[Any]:
+        schema = _as_prefix_items(schema)
         prefix = schema.get("prefixItems") or []
         wanted = 0 if smallest else max(len(prefix), 1 if schema.get("items") is not False else 0)
         parts = self.item_schemas(schema, wanted)
@@ -366,6 +373,11 @@ class _Maker:
         missing = int(schema.get("minProperties", 0)) - len(chosen.keys() | required.keys())
         for _, _, name in optional[: max(missing, 0)]:
             chosen[name] = properties[name]
+        high = schema.get("maxProperties")
+        if isinstance(high, int):  # the optional properties there is room for, in order
+            optional_names = [name for name in chosen if name not in required]
+            for name in optional_names[max(high - len(required), 0) :]:
+                del chosen[name]
         if "patternProperties" in schema:  # a named property matching a pattern: both
             chosen = {name: property_schema(schema, name, self.resolve) for name in chosen}
         value: dict[str, Any] = {}
@@ -376,6 +388,15 @@ class _Maker:
         if len(value) < int(schema.get("minProperties", 0)):
             add_properties(self, schema, value, depth, seen, smallest)
         return value
+
+
+def _as_prefix_items(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``schema`` with a list of ``items`` (drafts 4 to 7, pydantic 1's tuples) written as
+    ``prefixItems`` and its ``additionalItems`` as ``items``, as JSON Schema 2020-12 says."""
+    if not isinstance(schema.get("items"), list):
+        return schema
+    rest = {key: value for key, value in schema.items() if key not in ("items", "additionalItems")}
+    return {**rest, "prefixItems": schema["items"], "items": schema.get("additionalItems", True)}
 
 
 def _notes_beside(schema: Mapping[str, Any], keyword: str) -> bool:
