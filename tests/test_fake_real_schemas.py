@@ -63,7 +63,7 @@ def _numbers(draw: st.DrawFn) -> dict[str, Any]:
     if low is not None:
         schema["exclusiveMinimum" if draw(st.booleans()) else "minimum"] = low
     if draw(st.booleans()):
-        gap = 2 * step + draw(st.integers(0, 30))
+        gap = 3 * step + draw(st.integers(0, 30))  # two multiples between, at least
         top = (low if low is not None else 0) + gap
         schema["exclusiveMaximum" if draw(st.booleans()) else "maximum"] = round(top, 2)
     if draw(st.booleans()):
@@ -71,6 +71,12 @@ def _numbers(draw: st.DrawFn) -> dict[str, Any]:
     return schema
 
 
+#: Leaves with more than one value: one of them can be refused.
+_SEVERAL = st.one_of(
+    _strings().filter(lambda leaf: leaf.get("maxLength") != 0),
+    _numbers(),
+    st.just({"type": "boolean"}),
+)
 _MEMBERS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text("abc", max_size=2))
 _LEAVES = st.one_of(
     _strings(),
@@ -119,11 +125,32 @@ def _extend(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[di
         ]
         return {"oneOf": options, "discriminator": {"propertyName": "kind"}}
 
+    @st.composite
+    def conditional(draw: st.DrawFn) -> dict[str, Any]:
+        """A country's postal code: a pattern chosen by another property's value."""
+        country = {"enum": ["US", "CA", "GB"]}
+        code = {"type": "string", "pattern": r"^[0-9]{5}$"}
+        schema = {
+            "type": "object",
+            "properties": {"country": country, "postal": {"type": "string"}},
+            "required": ["country", "postal"],
+            "if": {"properties": {"country": {"const": draw(st.sampled_from(country["enum"]))}}},
+            "then": {"properties": {"postal": code}},
+            "else": {"properties": {"postal": {"pattern": "^[A-Z][0-9][A-Z] [0-9][A-Z][0-9]$"}}},
+        }
+        if draw(st.booleans()):  # a card or an account number, never both
+            schema["properties"] |= {"card": {"type": "string"}, "iban": {"type": "string"}}
+            schema["not"] = {"required": ["card", "iban"]}
+        return schema
+
     return st.one_of(
         objects(),
         arrays(),
         tagged(),
+        conditional(),
         children.map(lambda option: {"anyOf": [option, {"type": "null"}]}),
+        children.map(lambda option: {"allOf": [option], "description": "as pydantic 1 wrote"}),
+        _SEVERAL.map(lambda leaf: {**leaf, "not": {"const": fake_value(leaf)}}),
     )
 
 
@@ -215,6 +242,12 @@ def test_the_fake_provider_answers_them_as_json(schema):
             "properties": {"v": {"anyOf": [{"const": "a"}, {"type": "integer"}]}},
             "required": ["v"],
             "not": {"properties": {"v": {"const": "a"}}},
+        },
+        # A card or an account number, never both.
+        {
+            "type": "object",
+            "properties": {"card": {"type": "string"}, "iban": {"type": "string"}},
+            "not": {"required": ["card", "iban"]},
         },
         # Property names under a pattern.
         {

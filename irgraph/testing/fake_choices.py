@@ -6,10 +6,10 @@ An ``if`` is made as its ``then`` branch (the rest of the schema, the ``if`` and
 merged), or, when that leaves no value, as its ``else`` branch with ``not: <if>``. A ``not``
 is made from the rest of the schema and checked against the refused schema, trying a few
 other values (``maker.varied``) while they are refused; a ``not`` that refuses types narrows
-the type at once. A ``oneOf`` value is checked to match one option only, other values
-(and options) tried while it matches several. Each function takes the maker of
-:mod:`~irgraph.testing.fake_values` (which makes, merges and checks values) and the
-``depth, seen, smallest`` it makes at.
+the type at once, one that refuses ``required`` properties leaves one of them out. A ``oneOf``
+value is checked to match one option only, other values (and options) tried while it matches
+several. Each function takes the maker of :mod:`~irgraph.testing.fake_values` (which makes,
+merges and checks values) and the ``depth, seen, smallest`` it makes at.
 
 >>> types_besides(None, "string")
 ['object', 'array', 'integer', 'number', 'boolean', 'null']
@@ -73,6 +73,12 @@ def negated(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:
         raise UnsatisfiableSchema("the schema's 'not' refuses every value", "not")
     if isinstance(refused, Mapping) and set(refused) - NOTES == {"type"}:
         rest = {**rest, "type": types_besides(rest.get("type"), refused["type"])}
+    if isinstance(refused, Mapping) and set(refused) - NOTES == {"required"}:
+        # "never both": leave out one refused property the rest does not require.
+        needed = set(rest.get("required") or ())
+        out = next((name for name in refused["required"] if name not in needed), None)
+        if out is not None:
+            rest = {**rest, "properties": {**(rest.get("properties") or {}), out: False}}
     for attempt in range(_TRIES):
         value = (maker.varied(attempt) if attempt else maker).make(rest, *_deeper(where))
         if not maker.valid(value, refused):
