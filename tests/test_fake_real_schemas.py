@@ -249,6 +249,30 @@ def test_the_fake_provider_answers_them_as_json(schema):
             "properties": {"card": {"type": "string"}, "iban": {"type": "string"}},
             "not": {"required": ["card", "iban"]},
         },
+        # References as hand-written schemas make them: to the root, to a property, an anchor.
+        {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "children": {"type": "array", "items": {"$ref": "#"}, "minItems": 1},
+            },
+            "required": ["name"],
+        },
+        {
+            "type": "object",
+            "properties": {
+                "a": {"type": "string", "pattern": "^x+$"},
+                "b": {"$ref": "#/properties/a"},
+            },
+            "required": ["a", "b"],
+        },
+        {
+            "$defs": {"C": {"$anchor": "colour", "enum": ["red", "blue"]}, "a/b": {"const": 1}},
+            "type": "array",
+            "prefixItems": [{"$ref": "#/$defs/a~1b"}],
+            "items": {"$ref": "#colour"},
+            "minItems": 3,
+        },
         # Property names under a pattern.
         {
             "type": "object",

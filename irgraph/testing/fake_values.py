@@ -11,8 +11,9 @@ draft-7 list of ``items``) with ``minItems``/``maxItems``, ``contains`` and ``un
 ``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`), ``anyOf``/``oneOf`` (the first choice
 that fits; for ``oneOf``, a value of that one only), ``allOf`` (its parts merged,
 :mod:`~irgraph.testing.fake_merge`), ``not`` and ``if``/``then``/``else``
-(:mod:`~irgraph.testing.fake_choices`), and local ``$ref`` s into ``$defs``/``definitions`` as
-pydantic writes them — and builds the simplest value that fits.
+(:mod:`~irgraph.testing.fake_choices`), and local ``$ref`` s: into ``$defs``/``definitions`` as
+pydantic writes them, to the root (``#``), any JSON pointer or an ``$anchor`` — and builds the
+simplest value that fits.
 A schema that refers to itself (a pydantic ``Item`` with ``next: Item | None``, a tree with
 ``children: list[Node]``) gets a finite value: a part that could only go on without end is
 left out, and once a definition comes back inside itself the value is the smallest one —
@@ -43,6 +44,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -80,7 +82,7 @@ def fake_value(schema: Any, seed: int = 0) -> Any:
     from irgraph.ir.outputs import schema_error
 
     plain = schema.to_dict() if hasattr(schema, "to_dict") else schema
-    value = _Maker(plain, seed).make(plain, 0, frozenset(), False)
+    value = _Maker(plain, seed).make(plain, 0, frozenset({"#"}), False)
     if isinstance(plain, Mapping):
         problem = schema_error(value, plain)
         if problem is not None:
@@ -156,7 +158,7 @@ class _Maker:
             rest = {key: value for key, value in schema.items() if key != "allOf"}
             return max(self.rank(part) for part in [rest, *schema["allOf"]])
         if "$ref" in schema:
-            return self.ranks.get(schema["$ref"], math.inf) + 1 if _is_ref(schema) else 0
+            return self.ref_rank(schema["$ref"]) + 1 if _is_ref(schema) else 0
         if "const" in schema or (isinstance(schema.get("enum"), list) and schema["enum"]):
             return 0
         for choice in ("anyOf", "oneOf"):
@@ -173,6 +175,18 @@ class _Maker:
         if kind == "array":
             return max((self.rank(s) for s in self.item_schemas(schema, 0)), default=0)
         return 0
+
+    def ref_rank(self, ref: str) -> float:
+        """The :meth:`rank` of what ``ref`` names: worked out with the definitions, or, for
+        another reference (``#``, ``#/properties/a``), when first asked (infinite meanwhile,
+        so a reference back to it is no way out)."""
+        if ref not in self.ranks:
+            self.ranks[ref] = math.inf
+            try:
+                self.ranks[ref] = self.rank(self.resolve(ref))
+            except UnsupportedSchema:
+                self.ranks[ref] = 0  # make() says what is wrong with it
+        return self.ranks[ref]
 
     def make(self, schema: Any, depth: int, seen: frozenset[str], smallest: bool) -> Any:
         if depth > _MAX_DEPTH and self.rank(self.root) != math.inf:
@@ -244,14 +258,16 @@ class _Maker:
         return next((o for o in [*options[turn:], *options[:turn]] if o in ends), options[0])
 
     def resolve(self, ref: Any) -> Any:
-        parts = ref.split("/") if isinstance(ref, str) else []
-        if len(parts) != 3 or parts[0] != "#" or parts[1] not in ("$defs", "definitions"):
+        """The part of the root schema a local ``$ref`` names: a JSON pointer (``#``,
+        ``#/$defs/Name``, ``#/properties/a``) or an ``$anchor`` (``#name``)."""
+        if not isinstance(ref, str) or not ref.startswith("#"):
             raise UnsupportedSchema(
                 f"only local references like '#/$defs/Name' are supported (got {ref!r})", "$ref"
             )
-        found = self.root.get(parts[1], {}).get(parts[2]) if isinstance(self.root, dict) else None
+        found = _pointed(self.root, ref[1:]) if ref[1:2] in ("", "/") else _anchored(self.root, ref)
         if found is None:
-            raise UnsupportedSchema(f"the reference {ref!r} names no definition", "$ref")
+            what = "definition" if ref.startswith(("#/$defs/", "#/definitions/")) else "part"
+            raise UnsupportedSchema(f"the reference {ref!r} names no {what} of the schema", "$ref")
         return found
 
     def kind(self, schema: Mapping[str, Any]) -> str:
@@ -397,6 +413,35 @@ def _as_prefix_items(schema: Mapping[str, Any]) -> Mapping[str, Any]:
         return schema
     rest = {key: value for key, value in schema.items() if key not in ("items", "additionalItems")}
     return {**rest, "prefixItems": schema["items"], "items": schema.get("additionalItems", True)}
+
+
+def _pointed(root: Any, pointer: str) -> Any:
+    """What the JSON pointer ``pointer`` (``/$defs/a~1b``) names in ``root``, or ``None``."""
+    found = root
+    for token in pointer.split("/")[1:] if pointer else []:
+        token = urllib.parse.unquote(token).replace("~1", "/").replace("~0", "~")
+        if isinstance(found, Mapping) and token in found:
+            found = found[token]
+        elif isinstance(found, list) and token.isdigit() and int(token) < len(found):
+            found = found[int(token)]
+        else:
+            return None
+    return found
+
+
+def _anchored(root: Any, ref: str) -> Any:
+    """The part of ``root`` whose ``$anchor`` is the name ``ref`` (``#name``) gives, or
+    ``None``."""
+    parts = [root]
+    while parts:
+        part = parts.pop()
+        if isinstance(part, Mapping):
+            if part.get("$anchor") == ref[1:]:
+                return part
+            parts.extend(part.values())
+        elif isinstance(part, list):
+            parts.extend(part)
+    return None
 
 
 def _notes_beside(schema: Mapping[str, Any], keyword: str) -> bool:
