@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import re
 import urllib.parse
 from typing import Any
@@ -147,3 +148,22 @@ def test_a_pattern_no_text_is_found_for_names_the_agent_the_place_and_the_patter
     message = str(caught.value)
     assert "agent 'parser'" in message and "value['contacts'][0]['code']" in message
     assert "'^[a-z]+$' and '\\\\d'" in message and "responses={'parser'" in message
+
+
+def test_pydantic_network_types_and_json_fields_get_values_pydantic_reads():
+    """pydantic writes its own formats (``ipvanyaddress``, ``ipv4network``...) and
+    ``Json[int]`` as JSON text of an integer: each answer is one the model validates."""
+    from ipaddress import IPv4Network, IPv6Interface
+
+    from pydantic import BaseModel, Field, IPvAnyAddress, IPvAnyInterface, Json
+
+    class Hosts(BaseModel):
+        hosts: list[IPvAnyAddress] = Field(min_length=3)
+        subnet: IPv4Network
+        link: IPv6Interface
+        gateway: IPvAnyInterface
+        port: Json[int]
+
+    value = checked(Hosts.model_json_schema())
+    Hosts.model_validate(value)
+    assert isinstance(json.loads(value["port"]), int)

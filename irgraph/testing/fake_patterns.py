@@ -9,8 +9,9 @@ checked as JSON Schema checks a pattern (``re.search``) and against the length l
 pattern whose shortest text fails them (a lookahead that refuses it, say) gives ``None``. What a
 lookahead looks for is put in too (before the text, over its start, after it), which is how
 two patterns of one ``allOf``, joined by :func:`both_patterns`, both find the text.
-:func:`formatted_text` writes a string ``format`` (``email``, ``date``, ``uuid``...), another
-text for each variant, so that a ``not`` or ``uniqueItems`` gets one.
+:func:`formatted_text` writes a string ``format`` (``email``, ``date``, ``uuid``, pydantic's
+``ipvanyaddress``...), another text for each variant, so that a ``not`` or ``uniqueItems`` gets
+one.
 
 >>> text_matching(r"^[A-Z]{2}-\\d{3}$")
 'AA-000'
@@ -311,6 +312,16 @@ _FORMATTED: dict[str, Any] = {
     "ipv4": _address,
     "ipv6": lambda n: f"2001:db8::{n + 1:x}",
     "uuid": lambda n: f"00000000-0000-4000-8000-{n % 16**12:012x}",
+    # pydantic's own: IPvAnyAddress, IPv4Network, IPvAnyInterface, NameEmail, a DSN.
+    "ipvanyaddress": _address,
+    "ipv4network": lambda n: f"{_address(n)}/32",
+    "ipvanynetwork": lambda n: f"{_address(n)}/32",
+    "ipv4interface": lambda n: f"{_address(n)}/24",
+    "ipvanyinterface": lambda n: f"{_address(n)}/24",
+    "ipv6network": lambda n: f"2001:db8::{n + 1:x}/128",
+    "ipv6interface": lambda n: f"2001:db8::{n + 1:x}/64",
+    "name-email": lambda n: f"User <{_email(n)}>",
+    "multi-host-uri": lambda n: f"postgres://user@localhost:5432/db{n or ''}",
     "json-pointer": lambda n: f"/item{n or ''}",
     "relative-json-pointer": lambda n: str(n),
     "regex": lambda n: f"item{n or ''}",

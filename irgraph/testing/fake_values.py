@@ -43,8 +43,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import math
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,7 +54,9 @@ from .fake_merge import (
     NOTES,
     UnsatisfiableSchema,
     UnsupportedSchema,
+    anchored,
     merge,
+    pointed,
     property_schema,
     within,
 )
@@ -264,7 +266,7 @@ class _Maker:
             raise UnsupportedSchema(
                 f"only local references like '#/$defs/Name' are supported (got {ref!r})", "$ref"
             )
-        found = _pointed(self.root, ref[1:]) if ref[1:2] in ("", "/") else _anchored(self.root, ref)
+        found = pointed(self.root, ref[1:]) if ref[1:2] in ("", "/") else anchored(self.root, ref)
         if found is None:
             what = "definition" if ref.startswith(("#/$defs/", "#/definitions/")) else "part"
             raise UnsupportedSchema(f"the reference {ref!r} names no {what} of the schema", "$ref")
@@ -318,6 +320,10 @@ class _Maker:
         word = _WORDS[self.variant % len(_WORDS)] + str(self.variant // len(_WORDS) or "")
         low = int(schema.get("minLength", 0))
         high = schema.get("maxLength")
+        if schema.get("contentMediaType") == "application/json" and "pattern" not in schema:
+            depth, seen, smallest = where  # JSON text of a value (pydantic's Json[int])
+            inner = self.make(schema.get("contentSchema", True), depth + 1, seen, smallest)
+            word = json.dumps(inner)
         form = schema.get("format")
         formatted = formatted_text(form, self.variant, low, high) if isinstance(form, str) else None
         text = word if formatted is None else formatted
@@ -413,35 +419,6 @@ def _as_prefix_items(schema: Mapping[str, Any]) -> Mapping[str, Any]:
         return schema
     rest = {key: value for key, value in schema.items() if key not in ("items", "additionalItems")}
     return {**rest, "prefixItems": schema["items"], "items": schema.get("additionalItems", True)}
-
-
-def _pointed(root: Any, pointer: str) -> Any:
-    """What the JSON pointer ``pointer`` (``/$defs/a~1b``) names in ``root``, or ``None``."""
-    found = root
-    for token in pointer.split("/")[1:] if pointer else []:
-        token = urllib.parse.unquote(token).replace("~1", "/").replace("~0", "~")
-        if isinstance(found, Mapping) and token in found:
-            found = found[token]
-        elif isinstance(found, list) and token.isdigit() and int(token) < len(found):
-            found = found[int(token)]
-        else:
-            return None
-    return found
-
-
-def _anchored(root: Any, ref: str) -> Any:
-    """The part of ``root`` whose ``$anchor`` is the name ``ref`` (``#name``) gives, or
-    ``None``."""
-    parts = [root]
-    while parts:
-        part = parts.pop()
-        if isinstance(part, Mapping):
-            if part.get("$anchor") == ref[1:]:
-                return part
-            parts.extend(part.values())
-        elif isinstance(part, list):
-            parts.extend(part)
-    return None
 
 
 def _notes_beside(schema: Mapping[str, Any], keyword: str) -> bool:
