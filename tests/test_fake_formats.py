@@ -167,3 +167,15 @@ def test_pydantic_network_types_and_json_fields_get_values_pydantic_reads():
     value = checked(Hosts.model_json_schema())
     Hosts.model_validate(value)
     assert isinstance(json.loads(value["port"]), int)
+
+
+def test_a_formatted_string_no_value_is_found_for_names_the_agent_the_place_and_the_not():
+    """Every date FakeProvider writes starts with 2: the error says where, and what refused."""
+    when = {"type": "string", "format": "date", "not": {"pattern": "^2"}}
+    schema = {"type": "object", "properties": {"when": when}, "required": ["when"]}
+    request = ModelRequest("p", "planner", "Go.", output_schema=schema)
+    with pytest.raises(FakeProviderError) as caught:
+        asyncio.run(FakeProvider().complete(request))
+    message = str(caught.value)
+    assert "agent 'planner'" in message and "value['when']" in message
+    assert "'not' schema {'pattern': '^2'}" in message
