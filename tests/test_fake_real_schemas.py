@@ -273,6 +273,28 @@ def test_the_fake_provider_answers_them_as_json(schema):
             "items": {"$ref": "#colour"},
             "minItems": 3,
         },
+        # A card number asks for a billing address; draft 7's dependencies, both kinds.
+        {
+            "type": "object",
+            "properties": {"card": {"type": "string", "pattern": "^[0-9]{16}$"}},
+            "required": ["card"],
+            "dependentRequired": {"card": ["billing"]},
+        },
+        {
+            "type": "object",
+            "properties": {"a": {"type": "string"}},
+            "required": ["a"],
+            "dependentSchemas": {"a": {"properties": {"b": {"minimum": 5}}, "required": ["b"]}},
+        },
+        {
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "properties": {"a": {"type": "string"}, "c": {"type": "boolean"}},
+            "dependencies": {
+                "a": ["c"],
+                "c": {"properties": {"d": {"const": 1}}, "required": ["d"]},
+            },
+        },
         # Property names under a pattern.
         {
             "type": "object",

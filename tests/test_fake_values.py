@@ -189,7 +189,7 @@ def test_a_schema_beyond_the_subset_is_a_clear_error(schema, keyword):
 
 
 def test_values_the_subset_cannot_reach_are_refused_not_answered_wrongly():
-    schema = {"required": ["a"], "properties": {"a": {}}, "dependentRequired": {"a": ["b"]}}
+    schema = {"required": ["abc"], "properties": {"abc": {}}, "propertyNames": {"maxLength": 2}}
     with pytest.raises(UnsupportedSchema, match="does not match"):
         fake_value(schema)
 

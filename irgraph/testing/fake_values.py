@@ -3,11 +3,11 @@ an agent that declares an output schema.
 
 :func:`fake_value` walks JSON Schema — ``type`` (one or a list), ``enum``, ``const``,
 ``properties`` with ``required`` (every property gets a value), ``additionalProperties``,
-``patternProperties``, ``propertyNames`` and ``minProperties``
-(:mod:`~irgraph.testing.fake_shapes`), ``maxProperties``, ``items``/``prefixItems`` (or a
-draft-7 list of ``items``) with ``minItems``/``maxItems``, ``contains`` and ``uniqueItems``,
-``minLength``/``maxLength``, a string's ``pattern`` and ``format``
-(:mod:`~irgraph.testing.fake_patterns`), ``minimum``/``maximum`` (exclusive too) and
+``patternProperties``, ``propertyNames``, ``minProperties`` and ``dependentRequired``/
+``dependentSchemas``/``dependencies`` (:mod:`~irgraph.testing.fake_shapes`), ``maxProperties``,
+``items``/``prefixItems`` (or a draft-7 list of ``items``) with ``minItems``/``maxItems``,
+``contains`` and ``uniqueItems``, ``minLength``/``maxLength``, a string's ``pattern`` and
+``format`` (:mod:`~irgraph.testing.fake_patterns`), ``minimum``/``maximum`` (exclusive too) and
 ``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`), ``anyOf``/``oneOf`` (the first choice
 that fits; for ``oneOf``, a value of that one only), ``allOf`` (its parts merged,
 :mod:`~irgraph.testing.fake_merge`), ``not`` and ``if``/``then``/``else``
@@ -21,8 +21,8 @@ optional properties left out, arrays as short as ``minItems`` allows, the ``anyO
 ``null`` that ends soonest. Only a schema whose every value would hold another value of the
 same definition (a required self-reference with no way out) is an :class:`UnsatisfiableSchema`.
 The value is checked against the whole schema (by :mod:`irgraph.ir.schema_validator`, as an
-answer is) before it is returned, so a schema beyond what this can make (``dependentRequired``,
-two ``contains`` in one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword
+answer is) before it is returned, so a schema beyond what this can make (two ``contains`` in
+one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword
 (and, in its ``path``, where in the value), never a wrong answer; a schema no value matches
 (``minimum`` above ``maximum``, more ``uniqueItems`` than booleans, ``allOf`` parts of
 different types) is an :class:`UnsatisfiableSchema`.
@@ -62,7 +62,7 @@ from .fake_merge import (
 )
 from .fake_numbers import number_in, on_steps
 from .fake_patterns import formatted_text, pattern_parts, text_matching
-from .fake_shapes import add_properties, unique_items, with_contained
+from .fake_shapes import add_dependent, add_properties, dependent, unique_items, with_contained
 
 __all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
 
@@ -239,8 +239,8 @@ class _Maker:
                 return choice_of(self, schema, choice, depth, seen, smallest)
         if isinstance(parts, list) and parts:  # one part, only notes beside it
             return self.make(parts[0], depth + 1, seen, smallest)
-        if "dependencies" in schema:
-            raise UnsupportedSchema("the keyword 'dependencies' is not supported", "dependencies")
+        if "dependencies" in schema or "dependentSchemas" in schema:
+            return dependent(self, schema, depth, seen, smallest)
         kinds = schema.get("type")
         if isinstance(kinds, list) and "null" in kinds:
             others = [k for k in kinds if k != "null"]
@@ -407,6 +407,8 @@ class _Maker:
             if name not in value:
                 with within(name):
                     value[name] = self.make(sub, depth + 1, seen, smallest)
+        if isinstance(schema.get("dependentRequired"), Mapping):
+            add_dependent(self, schema, value, depth, seen, smallest)
         if len(value) < int(schema.get("minProperties", 0)):
             add_properties(self, schema, value, depth, seen, smallest)
         return value
