@@ -43,7 +43,9 @@ def _strings(draw: st.DrawFn) -> dict[str, Any]:
     if kind == "pattern":
         schema["pattern"] = draw(st.sampled_from(_PATTERNS))
         if draw(st.booleans()):
-            schema["minLength"] = 1
+            schema["minLength"] = draw(st.integers(1, 2))  # the shortest, ^[A-Z]{2}$
+        if draw(st.booleans()):  # room for each pattern's texts
+            schema["maxLength"] = draw(st.integers(16, 64))
     elif kind == "format":
         schema["format"] = draw(st.sampled_from(_FORMATS))
     else:

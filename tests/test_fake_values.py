@@ -203,6 +203,7 @@ def test_values_the_subset_cannot_reach_are_refused_not_answered_wrongly():
         ({"type": "string", "pattern": "^[a-z]+$", "maxLength": 2}, "te"),
         ({"type": "string", "pattern": "^[0-9]+$", "maxLength": 2}, "0"),
         ({"type": "string", "pattern": "^[^,]+,[^,]+$"}, "x,x"),
+        ({"type": "string", "pattern": "\\d", "minLength": 8}, "0xxxxxxx"),  # a digit somewhere
         ({"type": "string", "pattern": "^(?P<y>\\d+)/(?P=y)$"}, "0/0"),
         ({"type": "string", "format": "date", "pattern": "^\\d{4}-"}, "2024-01-01"),
         ({"type": "string", "pattern": "[a-z]"}, "text"),  # found anywhere, as JSON Schema

@@ -4,11 +4,12 @@ answers for a string such as pydantic's ``Field(pattern=r"^[A-Z]{2}-\\d{3}$")``.
 :func:`text_matching` reads the regular expression with Python's own parser and writes the
 shortest text it describes: each repeat as few times as it allows, the first alternative, a
 character set's first member (a letter, digit or space for ``\\w``, ``\\d``, ``\\s``), then as
-many more repeats of the first repeat that allows them as ``minLength`` needs. The text is
-checked as JSON Schema checks a pattern (``re.search``) and against the length limits; a
-pattern whose shortest text fails them (a lookahead that refuses it, say) gives ``None``. What a
-lookahead looks for is put in too (before the text, over its start, after it), which is how
-two patterns of one ``allOf``, joined by :func:`both_patterns`, both find the text.
+many more repeats of the first repeat that allows them as ``minLength`` needs (or, for a
+pattern that only searches, ``x`` s around the text). The text is checked as JSON Schema
+checks a pattern (``re.search``) and against the length limits; a pattern whose shortest text
+fails them (a lookahead that refuses it, say) gives ``None``. What a lookahead looks for is put
+in too (before the text, over its start, after it), which is how two patterns of one
+``allOf``, joined by :func:`both_patterns`, both find the text.
 :func:`formatted_text` writes a string ``format`` (``email``, ``date``, ``uuid``, pydantic's
 ``ipvanyaddress``...), another text for each variant, so that a ``not`` or ``uniqueItems`` gets
 one.
@@ -97,7 +98,7 @@ def text_matching(
             text = _write(parsed, [extra, variant], {}, wanted)
         except _Unwritable:
             return None
-        found = next((c for c in _with_lookaheads(text, wanted) if fits(c)), None)
+        found = next((c for c in _padded(_with_lookaheads(text, wanted), low) if fits(c)), None)
         if found is not None:
             return found
         if len(text) >= low + sum(map(len, wanted)):  # more repeats only make it longer
@@ -136,6 +137,16 @@ def _refers_back(items: Any) -> bool:
             return True
         return any(_refers_back(item) for item in items)
     return False
+
+
+def _padded(texts: Iterator[str], low: int) -> Iterator[str]:
+    """Each of ``texts``, then, when shorter than ``low``, with ``x`` s after or before it:
+    a pattern that only searches (``\\d``, "a digit somewhere") takes any text around."""
+    for text in texts:
+        yield text
+        if len(text) < low:
+            yield text + "x" * (low - len(text))
+            yield "x" * (low - len(text)) + text
 
 
 def _with_lookaheads(text: str, wanted: list[str]) -> Iterator[str]:
