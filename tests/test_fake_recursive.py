@@ -69,6 +69,18 @@ def test_the_values_are_small_and_still_show_the_recursion_once():
     assert fake_value(Linked.model_json_schema()) == linked
 
 
+def test_a_hand_written_tree_referring_to_its_root_shows_the_recursion_once():
+    """``{"$ref": "#"}`` is how hand-written schemas recur: as a definition's reference."""
+    tree = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "children": {"items": {"$ref": "#"}}},
+        "required": ["name"],
+    }
+    assert fake_value(tree) == {"name": "text", "children": [{"name": "text"}]}
+    listed = {**tree, "properties": {"next": {"anyOf": [{"$ref": "#"}, {"type": "null"}]}}}
+    assert fake_value({**listed, "required": ["next"]}) == {"next": {"next": None}}
+
+
 def test_a_schema_with_no_finite_value_is_called_unsatisfiable():
     with pytest.raises(UnsatisfiableSchema, match="refers to itself without end"):
         fake_value(Endless.model_json_schema())

@@ -260,6 +260,13 @@ def test_the_hypothesis_examples_in_the_testing_docs_do_not_time_their_inputs():
     assert block.count("@PIPELINES\n@given(") == block.count("@given(") == 2
 
 
+def test_the_to_code_example_in_the_testing_docs_runs_pasted_alone():
+    """A reader copies the one block they need: it imports what it uses."""
+    text = (DOCS / "testing.md").read_text(encoding="utf-8")
+    block = next(b for b in text.split("```python") if "find(strategies.pipelines()" in b)
+    exec(compile(block.split("```")[0], "testing.md", "exec"), {"print": lambda *args: None})
+
+
 def two_parameters(request, extra):
     return "ok"
 

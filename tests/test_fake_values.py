@@ -189,7 +189,7 @@ def test_a_schema_beyond_the_subset_is_a_clear_error(schema, keyword):
 
 
 def test_values_the_subset_cannot_reach_are_refused_not_answered_wrongly():
-    schema = {"required": ["a"], "properties": {"a": {}}, "dependentRequired": {"a": ["b"]}}
+    schema = {"required": ["abc"], "properties": {"abc": {}}, "propertyNames": {"maxLength": 2}}
     with pytest.raises(UnsupportedSchema, match="does not match"):
         fake_value(schema)
 
@@ -203,6 +203,7 @@ def test_values_the_subset_cannot_reach_are_refused_not_answered_wrongly():
         ({"type": "string", "pattern": "^[a-z]+$", "maxLength": 2}, "te"),
         ({"type": "string", "pattern": "^[0-9]+$", "maxLength": 2}, "0"),
         ({"type": "string", "pattern": "^[^,]+,[^,]+$"}, "x,x"),
+        ({"type": "string", "pattern": "\\d", "minLength": 8}, "0xxxxxxx"),  # a digit somewhere
         ({"type": "string", "pattern": "^(?P<y>\\d+)/(?P=y)$"}, "0/0"),
         ({"type": "string", "format": "date", "pattern": "^\\d{4}-"}, "2024-01-01"),
         ({"type": "string", "pattern": "[a-z]"}, "text"),  # found anywhere, as JSON Schema

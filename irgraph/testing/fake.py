@@ -324,16 +324,21 @@ def _structured_answer(request: ModelRequest) -> str:
     except UnsatisfiableSchema as exc:
         raise FakeProviderError(
             f"FakeProvider cannot make up a value for the output schema of agent "
-            f"'{request.agent}' (node '{request.node}'): {exc}, so no answer can match it: "
-            "fix the schema."
+            f"'{request.agent}' (node '{request.node}'){_part(exc)}: {exc}, so no answer can "
+            "match it: fix the schema."
         ) from None
     except UnsupportedSchema as exc:
         raise FakeProviderError(
             f"FakeProvider cannot make up a value for the output schema of agent "
-            f"'{request.agent}' (node '{request.node}'): {exc}. Give its answer instead: "
-            f"FakeProvider(responses={{{request.agent!r}: '<JSON text>'}})."
+            f"'{request.agent}' (node '{request.node}'){_part(exc)}: {exc}. Give its answer "
+            f"instead: FakeProvider(responses={{{request.agent!r}: '<JSON text>'}})."
         ) from None
     return json.dumps(value)
+
+
+def _part(error: UnsupportedSchema) -> str:
+    """Which part of the schema ``error`` is about, as words to follow the agent's name."""
+    return f", in the schema of {error.place}" if error.path else ""
 
 
 class FunctionProvider:

@@ -6,8 +6,10 @@ An ``if`` is made as its ``then`` branch (the rest of the schema, the ``if`` and
 merged), or, when that leaves no value, as its ``else`` branch with ``not: <if>``. A ``not``
 is made from the rest of the schema and checked against the refused schema, trying a few
 other values (``maker.varied``) while they are refused; a ``not`` that refuses types narrows
-the type at once. Each function takes the maker of :mod:`~irgraph.testing.fake_values`
-(which makes, merges and checks values) and the ``depth, seen, smallest`` it makes at.
+the type at once, one that refuses ``required`` properties leaves one of them out. A ``oneOf``
+value is checked to match one option only, other values (and options) tried while it matches
+several. Each function takes the maker of :mod:`~irgraph.testing.fake_values` (which makes,
+merges and checks values) and the ``depth, seen, smallest`` it makes at.
 
 >>> types_besides(None, "string")
 ['object', 'array', 'integer', 'number', 'boolean', 'null']
@@ -49,12 +51,17 @@ def conditional(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:
         if maker.valid(value, condition):
             return value
     if first is None or isinstance(first, UnsatisfiableSchema):
-        raise UnsatisfiableSchema(
+        told: UnsupportedSchema = UnsatisfiableSchema(
             "neither the 'then' nor the 'else' branch of the schema's 'if' leaves a value"
             + (f" ({first})" if first else ""),
             "if",
         )
-    raise UnsupportedSchema(f"{first} (in a branch of the schema's 'if')", first.keyword or "if")
+    else:
+        told = UnsupportedSchema(
+            f"{first} (in a branch of the schema's 'if')", first.keyword or "if"
+        )
+    told.path = list(first.path) if first else []
+    raise told
 
 
 def negated(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:
@@ -66,6 +73,12 @@ def negated(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:
         raise UnsatisfiableSchema("the schema's 'not' refuses every value", "not")
     if isinstance(refused, Mapping) and set(refused) - NOTES == {"type"}:
         rest = {**rest, "type": types_besides(rest.get("type"), refused["type"])}
+    if isinstance(refused, Mapping) and set(refused) - NOTES == {"required"}:
+        # "never both": leave out one refused property the rest does not require.
+        needed = set(rest.get("required") or ())
+        out = next((name for name in refused["required"] if name not in needed), None)
+        if out is not None:
+            rest = {**rest, "properties": {**(rest.get("properties") or {}), out: False}}
     for attempt in range(_TRIES):
         value = (maker.varied(attempt) if attempt else maker).make(rest, *_deeper(where))
         if not maker.valid(value, refused):
@@ -94,19 +107,27 @@ def choice(maker: Any, schema: Mapping[str, Any], keyword: str, *where: Any) -> 
     depth, seen, smallest = _deeper(where)
     picked = maker.choose(options, smallest)
     rest = {key: value for key, value in schema.items() if key != keyword}
-    if NOTES.issuperset(rest):
+    alone = NOTES.issuperset(rest)
+    if alone and (keyword == "anyOf" or len(options) == 1):
         return maker.make(picked, depth, seen, smallest)
+    # A oneOf value must match its option only: other values of it while it matches more.
+    tries = _TRIES if keyword == "oneOf" else 1
     first: UnsupportedSchema | None = None
     for option in [picked, *(o for o in options if o is not picked)]:
-        try:
-            value = maker.make(maker.merged([rest, option]), depth, seen, smallest)
-        except UnsupportedSchema as error:
-            first = first or error
-            continue
-        if maker.valid(value, {keyword: options}):
-            return value
+        for attempt in range(tries):
+            try:
+                part = option if alone else maker.merged([rest, option])
+                made = maker.varied(attempt) if attempt else maker
+                value = made.make(part, depth, seen, smallest)
+            except UnsupportedSchema as error:
+                first = first or error
+                break
+            if maker.valid(value, {keyword: options}):
+                return value
     raise first or UnsupportedSchema(
-        f"no value FakeProvider made for one {keyword} option matches the schema", keyword
+        f"none of the values FakeProvider tried for the schema's {keyword} options matches "
+        + ("exactly one of them (each matched several)" if keyword == "oneOf" else "the schema"),
+        keyword,
     )
 
 

@@ -6,9 +6,9 @@ parts of an ``allOf`` (or an ``anyOf`` choice and the keywords beside it, or an 
 allow, bounds the tighter one, ``multipleOf`` the least common multiple, ``required`` both
 lists, ``properties`` each property under both (a property one side does not name is under
 that side's ``patternProperties`` or ``additionalProperties``), ``items`` both item schemas,
-``not`` either refusal, ``anyOf`` every pair of choices. Two values it cannot meet (two
-``pattern`` s, two ``contains``) are an :class:`UnsupportedSchema` naming the keyword; two that
-leave no value (types with nothing in common, two different ``const`` s) an
+``not`` either refusal, ``anyOf`` every pair of choices, ``pattern`` one that finds both.
+Two values it cannot meet (two ``contains``) are an :class:`UnsupportedSchema` naming the
+keyword; two that leave no value (types with nothing in common, two different ``const`` s) an
 :class:`UnsatisfiableSchema`. A value made from the merge is still checked against the
 schema it came from, so a merge that misses a subtlety is an error, never a wrong answer.
 
@@ -21,13 +21,25 @@ schema it came from, so a merge that misses a subtlety is an error, never a wron
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from collections.abc import Callable, Mapping
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "merge", "property_schema"]
+from .fake_patterns import both_patterns
+
+__all__ = [
+    "UnsatisfiableSchema",
+    "UnsupportedSchema",
+    "anchored",
+    "merge",
+    "pointed",
+    "property_schema",
+    "within",
+]
 
 #: Keywords that only describe a value (``format`` is not checked either): the first kept.
 NOTES = frozenset(
@@ -53,6 +65,25 @@ class UnsupportedSchema(ValueError):
     def __init__(self, message: str, keyword: str | None = None) -> None:
         super().__init__(message)
         self.keyword = keyword
+        #: Where the part of the schema lies, as the property names and item indexes of the
+        #: value down to it (outermost first; empty at the top).
+        self.path: list[str | int] = []
+
+    @property
+    def place(self) -> str:
+        """The :attr:`path` as Python reads it: ``value['tags'][0]``."""
+        return "value" + "".join(f"[{step!r}]" for step in self.path)
+
+
+@contextlib.contextmanager
+def within(step: str | int) -> Iterator[None]:
+    """Add ``step`` (a property name, an item index) to the front of the :attr:`path` of an
+    :class:`UnsupportedSchema` raised inside, as it passes out of that part of the value."""
+    try:
+        yield
+    except UnsupportedSchema as error:
+        error.path.insert(0, step)
+        raise
 
 
 class UnsatisfiableSchema(UnsupportedSchema):
@@ -166,6 +197,10 @@ def _joined(key: str, first: Any, second: Any, resolve: Resolve, depth: int) -> 
         return list(dict.fromkeys([*first, *second]))
     if key == "uniqueItems":
         return bool(first or second)
+    if key == "pattern" and isinstance(first, str) and isinstance(second, str):
+        joined = both_patterns(first, second)
+        if joined is not None:
+            return joined
     if key in ("propertyNames", "additionalItems"):
         return merge(first, second, resolve, depth + 1)
     if key == "not":
@@ -307,3 +342,32 @@ def _same(one: Any, other: Any) -> bool:
     if isinstance(one, dict) and isinstance(other, dict):
         return one.keys() == other.keys() and all(_same(one[k], other[k]) for k in one)
     return bool(one == other)
+
+
+def pointed(root: Any, pointer: str) -> Any:
+    """What the JSON pointer ``pointer`` (``/$defs/a~1b``) names in ``root``, or ``None``."""
+    found = root
+    for token in pointer.split("/")[1:] if pointer else []:
+        token = urllib.parse.unquote(token).replace("~1", "/").replace("~0", "~")
+        if isinstance(found, Mapping) and token in found:
+            found = found[token]
+        elif isinstance(found, list) and token.isdigit() and int(token) < len(found):
+            found = found[int(token)]
+        else:
+            return None
+    return found
+
+
+def anchored(root: Any, ref: str) -> Any:
+    """The part of ``root`` whose ``$anchor`` is the name ``ref`` (``#name``) gives, or
+    ``None``."""
+    parts = [root]
+    while parts:
+        part = parts.pop()
+        if isinstance(part, Mapping):
+            if part.get("$anchor") == ref[1:]:
+                return part
+            parts.extend(part.values())
+        elif isinstance(part, list):
+            parts.extend(part)
+    return None

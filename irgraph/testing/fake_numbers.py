@@ -64,17 +64,27 @@ def on_steps(schema: Mapping[str, Any], step: Any, variant: int = 0) -> int | fl
     or below when the bounds end first."""
     if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
         raise UnsupportedSchema(f"multipleOf must be above 0 (got {step!r})", "multipleOf")
+    if isinstance(step, float) and step.is_integer():
+        step = int(step)  # 2.0 is the step 2, as JSON reads it
     if schema.get("type") == "integer" and not isinstance(step, int):
         raise UnsupportedSchema("an integer's multipleOf must be a whole number", "multipleOf")
+    exact = Fraction(repr(step))  # the decimals as written: 0.3 / 0.05 is 6, not 5.99...
+
+    def steps(keyword: str) -> Fraction:
+        bound = schema[keyword]
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+            raise UnsupportedSchema(f"{keyword} must be a number (got {bound!r})", keyword)
+        return Fraction(repr(bound)) / exact
+
     lows, highs = [], []
     if "minimum" in schema:
-        lows.append(math.ceil(schema["minimum"] / step))
+        lows.append(math.ceil(steps("minimum")))
     if "exclusiveMinimum" in schema:
-        lows.append(math.floor(schema["exclusiveMinimum"] / step) + 1)
+        lows.append(math.floor(steps("exclusiveMinimum")) + 1)
     if "maximum" in schema:
-        highs.append(math.floor(schema["maximum"] / step))
+        highs.append(math.floor(steps("maximum")))
     if "exclusiveMaximum" in schema:
-        highs.append(math.ceil(schema["exclusiveMaximum"] / step) - 1)
+        highs.append(math.ceil(steps("exclusiveMaximum")) - 1)
     count = 1
     if lows:
         count = max(count, *lows)

@@ -1,12 +1,14 @@
 """Arrays and objects past their simplest value, for :class:`~irgraph.testing.FakeProvider`'s
 made-up values: items that differ (``uniqueItems``), the item an array ``contains``, and
-properties added for ``minProperties``.
+properties added for ``minProperties`` or for the properties they depend on.
 
 Each function takes the maker of :mod:`~irgraph.testing.fake_values` (``maker``), which makes
 the value of a part of the schema, merges schemas and checks a value against one. An item
 that repeats another is made again as other values (``maker.varied``) until it differs; when
 its items can take too few values for ``minItems`` (booleans, a small ``enum``), no array
 matches, which is an :class:`UnsatisfiableSchema` naming ``uniqueItems``.
+Properties another one depends on (``dependentRequired``, ``dependentSchemas``, draft 7's
+``dependencies``) are added, and the object made again under the schemas they bring.
 
 >>> unique_key(1.0) == unique_key(1), unique_key(True) == unique_key(1)
 (True, False)
@@ -21,10 +23,18 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .fake_merge import UnsatisfiableSchema, UnsupportedSchema, property_schema
+from .fake_merge import UnsatisfiableSchema, UnsupportedSchema, property_schema, within
 from .fake_patterns import text_matching
 
-__all__ = ["add_properties", "finite_values", "unique_items", "unique_key", "with_contained"]
+__all__ = [
+    "add_dependent",
+    "add_properties",
+    "dependent",
+    "finite_values",
+    "unique_items",
+    "unique_key",
+    "with_contained",
+]
 
 #: More tries than items for an array whose items must differ, or names for an object.
 _SPARE_TRIES = 16
@@ -93,24 +103,31 @@ def unique_items(maker: Any, schema: Mapping[str, Any], parts: list[Any], *where
         )
     values: list[Any] = []
     keys: set[str] = set()
-    for part in parts:
-        tries = (
-            (maker.varied(attempt) if attempt else maker).make(part, *_deeper(where))
-            for attempt in range(len(parts) + _SPARE_TRIES)
-        )
-        others = (c for c in choices or () if maker.valid(c, part))  # ``null`` of a type list
-        value = next(
-            (v for v in itertools.chain(tries, others) if unique_key(v) not in keys), _NONE
-        )
-        if value is _NONE:
-            raise UnsupportedSchema(
-                f"FakeProvider made no item unlike the {len(values)} before it for an array "
-                "whose items must differ (uniqueItems)",
-                "uniqueItems",
-            )
+    for index, part in enumerate(parts):
+        with within(index):
+            value = _unlike(maker, part, keys, choices, len(parts), where)
         keys.add(unique_key(value))
         values.append(value)
     return values
+
+
+def _unlike(
+    maker: Any, part: Any, keys: set[str], choices: list[Any] | None, count: int, where: Any
+) -> Any:
+    """A value of ``part`` whose :func:`unique_key` is none of ``keys``."""
+    tries = (
+        (maker.varied(attempt) if attempt else maker).make(part, *_deeper(where))
+        for attempt in range(count + _SPARE_TRIES)
+    )
+    others = (c for c in choices or () if maker.valid(c, part))  # ``null`` of a type list
+    value = next((v for v in itertools.chain(tries, others) if unique_key(v) not in keys), _NONE)
+    if value is _NONE:
+        raise UnsupportedSchema(
+            f"FakeProvider made no item unlike the {len(keys)} before it for an array "
+            "whose items must differ (uniqueItems)",
+            "uniqueItems",
+        )
+    return value
 
 
 def with_contained(maker: Any, schema: Mapping[str, Any], parts: list[Any]) -> list[Any]:
@@ -158,7 +175,8 @@ def add_properties(
             continue
         part = property_schema(schema, name, maker.resolve)
         if part is not False:
-            value[name] = maker.make(part, *_deeper(where))
+            with within(name):
+                value[name] = maker.make(part, *_deeper(where))
     if len(value) < low:
         closed = schema.get("additionalProperties", True) is False
         error = (
@@ -175,7 +193,8 @@ def add_properties(
 
 def _names(schema: Mapping[str, Any]) -> Iterator[str]:
     """Names to try for added properties: texts of each ``patternProperties`` pattern (ever
-    longer), then, unless ``additionalProperties`` is ``false``, ``property_1``..."""
+    longer), texts of a ``propertyNames`` pattern, then, unless ``additionalProperties`` is
+    ``false``, ``property_1``..."""
     for pattern in schema.get("patternProperties") or {}:
         name = text_matching(pattern)
         for _ in range(_SPARE_TRIES):
@@ -183,6 +202,13 @@ def _names(schema: Mapping[str, Any]) -> Iterator[str]:
                 break
             yield name
             name = text_matching(pattern, len(name) + 1)
+    names = schema.get("propertyNames")
+    if isinstance(names, Mapping) and isinstance(names.get("pattern"), str):
+        low, high = names.get("minLength", 0), names.get("maxLength")
+        for variant in range(_SPARE_TRIES):  # names the pattern allows: AA, BA, CA...
+            name = text_matching(names["pattern"], low, high, variant=variant)
+            if name is not None:
+                yield name
     if schema.get("additionalProperties", True) is not False:
         yield from (f"property_{n}" for n in itertools.count(1))
 
@@ -191,3 +217,36 @@ def _deeper(where: tuple[Any, ...]) -> tuple[Any, ...]:
     """The ``depth, seen, smallest`` of a part one level below ``where``'s."""
     depth, seen, smallest = where
     return depth + 1, seen, smallest
+
+
+def dependent(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:
+    """A value of a schema with ``dependentSchemas`` or ``dependencies``: made without them,
+    then again under the schemas of the properties it has, until those stay the same."""
+    lists = dict(schema.get("dependentRequired") or {})
+    schemas = dict(schema.get("dependentSchemas") or {})
+    for name, needs in (schema.get("dependencies") or {}).items():  # draft 7: either kind
+        (lists if isinstance(needs, list) else schemas)[name] = needs
+    base = {k: v for k, v in schema.items() if k not in ("dependentSchemas", "dependencies")}
+    base = {**base, "dependentRequired": lists} if lists else base
+    applied: list[Any] = []
+    for _ in range(len(schemas) + 1):
+        value = maker.make(maker.merged([base, *applied]), *_deeper(where))
+        now = [part for name, part in schemas.items() if isinstance(value, dict) and name in value]
+        if now == applied:
+            break
+        applied = now
+    return value
+
+
+def add_dependent(
+    maker: Any, schema: Mapping[str, Any], value: dict[str, Any], *where: Any
+) -> None:
+    """Add to ``value`` the properties its ``dependentRequired`` asks for (a card number
+    asks for a billing address), each a value of its schema."""
+    for name, needs in schema["dependentRequired"].items():
+        for need in needs if name in value else ():
+            if need not in value:
+                with within(need):
+                    value[need] = maker.make(
+                        property_schema(schema, need, maker.resolve), *_deeper(where)
+                    )

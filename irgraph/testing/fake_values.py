@@ -3,14 +3,17 @@ an agent that declares an output schema.
 
 :func:`fake_value` walks JSON Schema — ``type`` (one or a list), ``enum``, ``const``,
 ``properties`` with ``required`` (every property gets a value), ``additionalProperties``,
-``patternProperties`` and ``minProperties`` (:mod:`~irgraph.testing.fake_shapes`),
-``items``/``prefixItems`` with ``minItems``/``maxItems``, ``contains`` and ``uniqueItems``,
-``minLength``/``maxLength``, a string's ``pattern`` (:mod:`~irgraph.testing.fake_patterns`),
-``minimum``/``maximum`` (exclusive too) and ``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`),
-``anyOf``/``oneOf`` (the first choice that fits), ``allOf`` (its parts merged,
+``patternProperties``, ``propertyNames``, ``minProperties`` and ``dependentRequired``/
+``dependentSchemas``/``dependencies`` (:mod:`~irgraph.testing.fake_shapes`), ``maxProperties``,
+``items``/``prefixItems`` (or a draft-7 list of ``items``) with ``minItems``/``maxItems``,
+``contains`` and ``uniqueItems``, ``minLength``/``maxLength``, a string's ``pattern`` and
+``format`` (:mod:`~irgraph.testing.fake_patterns`), ``minimum``/``maximum`` (exclusive too) and
+``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`), ``anyOf``/``oneOf`` (the first choice
+that fits; for ``oneOf``, a value of that one only), ``allOf`` (its parts merged,
 :mod:`~irgraph.testing.fake_merge`), ``not`` and ``if``/``then``/``else``
-(:mod:`~irgraph.testing.fake_choices`), and local ``$ref`` s into ``$defs``/``definitions`` as
-pydantic writes them — and builds the simplest value that fits.
+(:mod:`~irgraph.testing.fake_choices`), and local ``$ref`` s: into ``$defs``/``definitions`` as
+pydantic writes them, to the root (``#``), any JSON pointer or an ``$anchor`` — and builds the
+simplest value that fits.
 A schema that refers to itself (a pydantic ``Item`` with ``next: Item | None``, a tree with
 ``children: list[Node]``) gets a finite value: a part that could only go on without end is
 left out, and once a definition comes back inside itself the value is the smallest one —
@@ -18,11 +21,11 @@ optional properties left out, arrays as short as ``minItems`` allows, the ``anyO
 ``null`` that ends soonest. Only a schema whose every value would hold another value of the
 same definition (a required self-reference with no way out) is an :class:`UnsatisfiableSchema`.
 The value is checked against the whole schema (by :mod:`irgraph.ir.schema_validator`, as an
-answer is) before it is returned, so a schema beyond what this can make (``dependentRequired``,
-two ``pattern`` s in one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword,
-never a wrong answer; a schema no value matches (``minimum`` above ``maximum``, more
-``uniqueItems`` than booleans, ``allOf`` parts of different types) is an
-:class:`UnsatisfiableSchema`.
+answer is) before it is returned, so a schema beyond what this can make (two ``contains`` in
+one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword
+(and, in its ``path``, where in the value), never a wrong answer; a schema no value matches
+(``minimum`` above ``maximum``, more ``uniqueItems`` than booleans, ``allOf`` parts of
+different types) is an :class:`UnsatisfiableSchema`.
 Choices (an ``enum`` member, a boolean) come from ``seed``, so one agent and prompt always get
 the same value and different prompts spread over the enum.
 
@@ -40,27 +43,29 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from .fake_choices import CONDITION, TYPES, conditional, member, negated
 from .fake_choices import choice as choice_of
-from .fake_merge import NOTES, UnsatisfiableSchema, UnsupportedSchema, merge, property_schema
+from .fake_merge import (
+    NOTES,
+    UnsatisfiableSchema,
+    UnsupportedSchema,
+    anchored,
+    merge,
+    pointed,
+    property_schema,
+    within,
+)
 from .fake_numbers import number_in, on_steps
-from .fake_patterns import text_matching
-from .fake_shapes import add_properties, unique_items, with_contained
+from .fake_patterns import formatted_text, pattern_parts, text_matching
+from .fake_shapes import add_dependent, add_properties, dependent, unique_items, with_contained
 
 __all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
 
-_FORMATS = {
-    "date-time": "2024-01-01T00:00:00Z",
-    "date": "2024-01-01",
-    "time": "00:00:00Z",
-    "email": "user@example.com",
-    "uri": "https://example.com/",
-    "uuid": "00000000-0000-4000-8000-000000000000",
-}
 #: The text of a string, by variant (their first letters differ, so even one letter does).
 _WORDS = ("text", "other", "more", "note", "item", "word", "line", "data")
 _MAX_DEPTH = 64
@@ -79,7 +84,7 @@ def fake_value(schema: Any, seed: int = 0) -> Any:
     from irgraph.ir.outputs import schema_error
 
     plain = schema.to_dict() if hasattr(schema, "to_dict") else schema
-    value = _Maker(plain, seed).make(plain, 0, frozenset(), False)
+    value = _Maker(plain, seed).make(plain, 0, frozenset({"#"}), False)
     if isinstance(plain, Mapping):
         problem = schema_error(value, plain)
         if problem is not None:
@@ -155,7 +160,7 @@ class _Maker:
             rest = {key: value for key, value in schema.items() if key != "allOf"}
             return max(self.rank(part) for part in [rest, *schema["allOf"]])
         if "$ref" in schema:
-            return self.ranks.get(schema["$ref"], math.inf) + 1 if _is_ref(schema) else 0
+            return self.ref_rank(schema["$ref"]) + 1 if _is_ref(schema) else 0
         if "const" in schema or (isinstance(schema.get("enum"), list) and schema["enum"]):
             return 0
         for choice in ("anyOf", "oneOf"):
@@ -172,6 +177,18 @@ class _Maker:
         if kind == "array":
             return max((self.rank(s) for s in self.item_schemas(schema, 0)), default=0)
         return 0
+
+    def ref_rank(self, ref: str) -> float:
+        """The :meth:`rank` of what ``ref`` names: worked out with the definitions, or, for
+        another reference (``#``, ``#/properties/a``), when first asked (infinite meanwhile,
+        so a reference back to it is no way out)."""
+        if ref not in self.ranks:
+            self.ranks[ref] = math.inf
+            try:
+                self.ranks[ref] = self.rank(self.resolve(ref))
+            except UnsupportedSchema:
+                self.ranks[ref] = 0  # make() says what is wrong with it
+        return self.ranks[ref]
 
     def make(self, schema: Any, depth: int, seen: frozenset[str], smallest: bool) -> Any:
         if depth > _MAX_DEPTH and self.rank(self.root) != math.inf:
@@ -222,8 +239,8 @@ class _Maker:
                 return choice_of(self, schema, choice, depth, seen, smallest)
         if isinstance(parts, list) and parts:  # one part, only notes beside it
             return self.make(parts[0], depth + 1, seen, smallest)
-        if "dependencies" in schema:
-            raise UnsupportedSchema("the keyword 'dependencies' is not supported", "dependencies")
+        if "dependencies" in schema or "dependentSchemas" in schema:
+            return dependent(self, schema, depth, seen, smallest)
         kinds = schema.get("type")
         if isinstance(kinds, list) and "null" in kinds:
             others = [k for k in kinds if k != "null"]
@@ -238,17 +255,21 @@ class _Maker:
         ranks = [self.rank(option) for option in options]
         if smallest:
             return options[ranks.index(min(ranks))]
-        return next((o for o, r in zip(options, ranks, strict=True) if r != math.inf), options[0])
+        turn = self.variant % len(options)  # another value: another option first, in turn
+        ends = [o for o, r in zip(options, ranks, strict=True) if r != math.inf]
+        return next((o for o in [*options[turn:], *options[:turn]] if o in ends), options[0])
 
     def resolve(self, ref: Any) -> Any:
-        parts = ref.split("/") if isinstance(ref, str) else []
-        if len(parts) != 3 or parts[0] != "#" or parts[1] not in ("$defs", "definitions"):
+        """The part of the root schema a local ``$ref`` names: a JSON pointer (``#``,
+        ``#/$defs/Name``, ``#/properties/a``) or an ``$anchor`` (``#name``)."""
+        if not isinstance(ref, str) or not ref.startswith("#"):
             raise UnsupportedSchema(
                 f"only local references like '#/$defs/Name' are supported (got {ref!r})", "$ref"
             )
-        found = self.root.get(parts[1], {}).get(parts[2]) if isinstance(self.root, dict) else None
+        found = pointed(self.root, ref[1:]) if ref[1:2] in ("", "/") else anchored(self.root, ref)
         if found is None:
-            raise UnsupportedSchema(f"the reference {ref!r} names no definition", "$ref")
+            what = "definition" if ref.startswith(("#/$defs/", "#/definitions/")) else "part"
+            raise UnsupportedSchema(f"the reference {ref!r} names no {what} of the schema", "$ref")
         return found
 
     def kind(self, schema: Mapping[str, Any]) -> str:
@@ -281,6 +302,7 @@ class _Maker:
     def item_schemas(self, schema: Mapping[str, Any], wanted: int) -> list[Any]:
         """The schemas of an array's first items: as many as ``minItems`` needs, or
         ``wanted`` (within ``maxItems``)."""
+        schema = _as_prefix_items(schema)
         prefix = schema.get("prefixItems") or []
         items = schema.get("items", True)
         count = max(int(schema.get("minItems", 0)), wanted)
@@ -296,9 +318,15 @@ class _Maker:
 
     def make_string(self, schema: Mapping[str, Any], *where: Any) -> str:
         word = _WORDS[self.variant % len(_WORDS)] + str(self.variant // len(_WORDS) or "")
-        text = _FORMATS.get(schema.get("format", ""), word)
         low = int(schema.get("minLength", 0))
         high = schema.get("maxLength")
+        if schema.get("contentMediaType") == "application/json" and "pattern" not in schema:
+            depth, seen, smallest = where  # JSON text of a value (pydantic's Json[int])
+            inner = self.make(schema.get("contentSchema", True), depth + 1, seen, smallest)
+            word = json.dumps(inner)
+        form = schema.get("format")
+        formatted = formatted_text(form, self.variant, low, high) if isinstance(form, str) else None
+        text = word if formatted is None else formatted
         if len(text) < low:
             text += "x" * (low - len(text))
         if high is not None and len(text) > high:
@@ -307,13 +335,18 @@ class _Maker:
         if pattern is None:
             return text
         made = text_matching(str(pattern), low, None if high is None else int(high), text)
-        if made is not None and self.variant:  # another text: longer, where the pattern allows
-            longer = text_matching(str(pattern), len(made) + self.variant, high)
-            made = longer or made
+        if made is not None and made != text and self.variant:  # other characters, or longer
+            other = text_matching(str(pattern), low, high, variant=self.variant)
+            if other is None or other == made:
+                other = text_matching(str(pattern), len(made) + self.variant, high)
+            made = other or made
         if made is None:
+            parts = pattern_parts(str(pattern))
+            limits = [f"{key} {schema[key]}" for key in ("minLength", "maxLength") if key in schema]
             raise UnsupportedSchema(
-                f"no text that FakeProvider can write matches the pattern {pattern!r} within "
-                "the string's length limits",
+                f"no text that FakeProvider can write matches the pattern{'s' * (len(parts) > 1)} "
+                + " and ".join(map(repr, parts))
+                + (f" with {' and '.join(limits)}" if limits else ""),
                 "pattern",
             )
         return made
@@ -327,6 +360,7 @@ class _Maker:
     def make_array(
         self, schema: Mapping[str, Any], depth: int, seen: frozenset[str], smallest: bool
     ) -> list[Any]:
+        schema = _as_prefix_items(schema)
         prefix = schema.get("prefixItems") or []
         wanted = 0 if smallest else max(len(prefix), 1 if schema.get("items") is not False else 0)
         parts = self.item_schemas(schema, wanted)
@@ -337,7 +371,11 @@ class _Maker:
             parts = with_contained(self, schema, parts)
         if schema.get("uniqueItems") is True:
             return unique_items(self, schema, parts, depth, seen, smallest)
-        return [self.make(part, depth + 1, seen, smallest) for part in parts]
+        values = []
+        for index, part in enumerate(parts):
+            with within(index):
+                values.append(self.make(part, depth + 1, seen, smallest))
+        return values
 
     def make_object(
         self, schema: Mapping[str, Any], depth: int, seen: frozenset[str], smallest: bool
@@ -357,15 +395,32 @@ class _Maker:
         missing = int(schema.get("minProperties", 0)) - len(chosen.keys() | required.keys())
         for _, _, name in optional[: max(missing, 0)]:
             chosen[name] = properties[name]
+        high = schema.get("maxProperties")
+        if isinstance(high, int):  # the optional properties there is room for, in order
+            optional_names = [name for name in chosen if name not in required]
+            for name in optional_names[max(high - len(required), 0) :]:
+                del chosen[name]
         if "patternProperties" in schema:  # a named property matching a pattern: both
             chosen = {name: property_schema(schema, name, self.resolve) for name in chosen}
-        value = {name: self.make(sub, depth + 1, seen, smallest) for name, sub in chosen.items()}
-        for name, sub in required.items():
+        value: dict[str, Any] = {}
+        for name, sub in [*chosen.items(), *required.items()]:
             if name not in value:
-                value[name] = self.make(sub, depth + 1, seen, smallest)
+                with within(name):
+                    value[name] = self.make(sub, depth + 1, seen, smallest)
+        if isinstance(schema.get("dependentRequired"), Mapping):
+            add_dependent(self, schema, value, depth, seen, smallest)
         if len(value) < int(schema.get("minProperties", 0)):
             add_properties(self, schema, value, depth, seen, smallest)
         return value
+
+
+def _as_prefix_items(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``schema`` with a list of ``items`` (drafts 4 to 7, pydantic 1's tuples) written as
+    ``prefixItems`` and its ``additionalItems`` as ``items``, as JSON Schema 2020-12 says."""
+    if not isinstance(schema.get("items"), list):
+        return schema
+    rest = {key: value for key, value in schema.items() if key not in ("items", "additionalItems")}
+    return {**rest, "prefixItems": schema["items"], "items": schema.get("additionalItems", True)}
 
 
 def _notes_beside(schema: Mapping[str, Any], keyword: str) -> bool:

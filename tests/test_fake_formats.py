@@ -1,0 +1,181 @@
+"""FakeProvider's made-up strings for a ``format`` (email, date, uuid...) and for several
+``pattern`` s at once: each value validates, its format too (checked as a format-asserting
+validator checks it), other values come where a ``not`` or ``uniqueItems`` asks for them, and a
+schema no text is found for names the agent and the place in the value."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import re
+import urllib.parse
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from irgraph import Agent, run
+from irgraph.providers import ModelRequest
+from irgraph.testing import FakeProvider
+from irgraph.testing.fake import FakeProviderError
+from irgraph.testing.fake_values import UnsupportedSchema, fake_value
+
+#: Formats jsonschema cannot check without packages irgraph does not install.
+_OWN_CHECKS = {
+    "uri": lambda text: bool(urllib.parse.urlsplit(text).scheme and "://" in text),
+    "hostname": lambda text: bool(re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", text)),
+    "duration": lambda text: bool(re.fullmatch(r"P\d+D", text)),
+}
+FORMATS = ["email", "date", "date-time", "time", "uuid", "ipv4", "ipv6", "uri", "hostname"]
+FORMATS += ["duration", "json-pointer"]
+
+
+def checked(schema: dict[str, Any], seed: int = 0) -> Any:
+    """The value made for ``schema``, valid under it with every ``format`` asserted."""
+    value = fake_value(schema, seed)
+    checker = jsonschema.FormatChecker()  # a copy of the 2020-12 checks, to add to
+    checker.checkers = dict(jsonschema.Draft202012Validator.FORMAT_CHECKER.checkers)
+    for form, check in _OWN_CHECKS.items():
+        checker.checks(form)(check)
+    jsonschema.Draft202012Validator(schema, format_checker=checker).validate(value)
+    return value
+
+
+def test_each_format_is_written_as_its_format():
+    for form in FORMATS:
+        checked({"type": "string", "format": form})
+    assert datetime.date.fromisoformat(checked({"type": "string", "format": "date"}))
+
+
+@pytest.mark.parametrize("form", FORMATS)
+def test_formatted_strings_differ_where_unique_items_asks(form):
+    schema = {
+        "type": "array",
+        "items": {"type": "string", "format": form},
+        "minItems": 5,
+        "uniqueItems": True,
+    }
+    assert len(set(checked(schema))) == 5
+
+
+@pytest.mark.parametrize("form", FORMATS)
+def test_a_not_gets_another_formatted_string(form):
+    simplest = fake_value({"type": "string", "format": form})
+    schema = {"type": "string", "format": form, "not": {"enum": [simplest]}}
+    assert checked(schema) != simplest
+
+
+def test_an_email_of_a_minimum_length_is_still_an_email():
+    value = checked({"type": "string", "format": "email", "minLength": 30, "maxLength": 40})
+    assert value.endswith("@example.com") and len(value) == 30
+
+
+def test_a_list_of_emails_runs_on_the_fake_provider():
+    schema = {
+        "type": "object",
+        "properties": {
+            "invitees": {
+                "type": "array",
+                "items": {"type": "string", "format": "email"},
+                "minItems": 2,
+                "uniqueItems": True,
+            },
+            "on": {"type": "string", "format": "date", "not": {"const": "2024-01-01"}},
+        },
+        "required": ["invitees", "on"],
+    }
+    pipeline = Agent("planner").instruct("Plan {topic}.").output(schema).writes("plan")
+    plan = run(pipeline, provider=FakeProvider(), state={"topic": "lunch"}).state["plan"]
+    assert len(set(plan["invitees"])) == 2 and plan["on"] != "2024-01-01"
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ["^a", "b$"],
+        ["b$", "^a"],
+        ["^[A-Z]{2}", "\\d{3}$"],
+        ["^[a-z0-9]+$", "\\d"],
+        ["^\\d{3}$", "^[0-5]+$"],
+        ["^.{3,}$", "^[a-z]+$", "x"],
+    ],
+)
+def test_several_patterns_in_one_all_of_get_a_text_matching_each(parts):
+    schema = {"type": "string", "allOf": [{"pattern": part} for part in parts]}
+    value = checked(schema)
+    assert all(re.search(part, value) for part in parts)
+
+
+def test_a_pattern_with_lookaheads_gets_a_text_matching_it():
+    """A password rule as schemas write it: a digit, a lower and an upper case letter."""
+    schema = {"type": "string", "pattern": "^(?=.*\\d)(?=.*[a-z])(?=.*[A-Z]).{8,}$"}
+    assert len(checked(schema)) >= 8
+
+
+@given(st.lists(st.sampled_from(["^a", "b$", "\\d", "^[a-z0-9]+$", "^.{2,6}$", "c"]), max_size=4))
+def test_patterns_split_across_all_of_get_a_text_matching_all_or_name_them(parts):
+    schema = {"type": "string", "allOf": [{"pattern": part} for part in parts]}
+    try:
+        value = checked(schema)
+    except UnsupportedSchema as error:
+        assert error.keyword == "pattern" and all(repr(p) in str(error) for p in set(parts))
+        return
+    assert all(re.search(part, value) for part in parts)
+
+
+def test_a_pattern_no_text_is_found_for_names_the_agent_the_place_and_the_patterns():
+    code = {"allOf": [{"type": "string", "pattern": "^[a-z]+$"}, {"pattern": "\\d"}]}
+    schema = {
+        "type": "object",
+        "properties": {
+            "contacts": {
+                "type": "array",
+                "minItems": 2,
+                "items": {"type": "object", "properties": {"code": code}, "required": ["code"]},
+            }
+        },
+        "required": ["contacts"],
+    }
+    with pytest.raises(UnsupportedSchema) as info:
+        fake_value(schema)
+    assert info.value.path == ["contacts", 0, "code"]
+    request = ModelRequest("p", "parser", "Go.", output_schema=schema)
+    with pytest.raises(FakeProviderError) as caught:
+        asyncio.run(FakeProvider().complete(request))
+    message = str(caught.value)
+    assert "agent 'parser'" in message and "value['contacts'][0]['code']" in message
+    assert "'^[a-z]+$' and '\\\\d'" in message and "responses={'parser'" in message
+
+
+def test_pydantic_network_types_and_json_fields_get_values_pydantic_reads():
+    """pydantic writes its own formats (``ipvanyaddress``, ``ipv4network``...) and
+    ``Json[int]`` as JSON text of an integer: each answer is one the model validates."""
+    from ipaddress import IPv4Network, IPv6Interface
+
+    from pydantic import BaseModel, Field, IPvAnyAddress, IPvAnyInterface, Json
+
+    class Hosts(BaseModel):
+        hosts: list[IPvAnyAddress] = Field(min_length=3)
+        subnet: IPv4Network
+        link: IPv6Interface
+        gateway: IPvAnyInterface
+        port: Json[int]
+
+    value = checked(Hosts.model_json_schema())
+    Hosts.model_validate(value)
+    assert isinstance(json.loads(value["port"]), int)
+
+
+def test_a_formatted_string_no_value_is_found_for_names_the_agent_the_place_and_the_not():
+    """Every date FakeProvider writes starts with 2: the error says where, and what refused."""
+    when = {"type": "string", "format": "date", "not": {"pattern": "^2"}}
+    schema = {"type": "object", "properties": {"when": when}, "required": ["when"]}
+    request = ModelRequest("p", "planner", "Go.", output_schema=schema)
+    with pytest.raises(FakeProviderError) as caught:
+        asyncio.run(FakeProvider().complete(request))
+    message = str(caught.value)
+    assert "agent 'planner'" in message and "value['when']" in message
+    assert "'not' schema {'pattern': '^2'}" in message
