@@ -249,7 +249,9 @@ def _node(d: _Draft, scope: _Scope) -> _Part:
     if d.chance(6 if kind in _COMPOSITES else 12) and isinstance(builder, Builder):
         d.pins += 1
         builder = builder._with(id=f"pinned_{d.pins}")
-    if d.chance(12) and isinstance(builder, Builder):  # only the root's count, but all are kept
+    # (only the root's count, but all are kept; a scope's as often as its pinned id, so that
+    # each kind of scope draws them within a few hundred examples)
+    if d.chance(6 if kind in _COMPOSITES else 12) and isinstance(builder, Builder):
         builder = builder._with(inputs=tuple(d.some(scope.visible, 2)))
     return attrs.evolve(part, builder=builder)
 

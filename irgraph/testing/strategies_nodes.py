@@ -54,6 +54,12 @@ _OBJECT: dict[str, Any] = {
     "properties": {"title": {"type": "string"}, "score": {"type": "integer"}},
     "required": ["title", "score"],
 }
+#: An object whose ``label`` (an enum or boolean schema, filled in) a route compares.
+_LABELLED: dict[str, Any] = {
+    "type": "object",
+    "properties": {"label": {}, "note": {"type": "string"}},
+    "required": ["label", "note"],
+}
 _SYSTEMS = ("You are a careful researcher.", "Answer in one short paragraph.")
 _SETTINGS: dict[str, tuple[Any, ...]] = {
     "temperature": (0.2, 0.0, 1.5),
@@ -199,6 +205,10 @@ def _typed(key: str, schema: dict[str, Any] | None) -> dict[str, Any]:
         return {"lists": (key,)}
     if schema.get("type") == "boolean":
         return {"enums": ((key, (True, False)),)}
+    label = schema.get("properties", {}).get("label")
+    if label is not None:  # (the key itself is typed: never overwritten by text)
+        values = _typed(f"{key}.label", label).get("enums", ((key, ()),))[0][1]
+        return {"enums": ((key, ()), (f"{key}.label", values))}
     return {"enums": ((key, tuple(schema["enum"])),)} if "enum" in schema else {}
 
 
@@ -281,6 +291,8 @@ def _cases(d: _Draft, scope: _Scope) -> tuple[_Part | None, str | None, list[Any
         source = None
         if not any(values for _, values in scope.enums) or d.chance(2):
             schema = dict(d.draw(st.sampled_from((*_ENUMS, _BOOLEAN))))
+            if d.chance(3):  # an object holding the value: the route compares its field
+                schema = {**_LABELLED, "properties": {**_LABELLED["properties"], "label": schema}}
             source = _agent(d, scope, fresh=True, schema=schema)
             scope = scope.after(source)
         key, values = d.draw(st.sampled_from([e for e in scope.enums if e[1]]))
