@@ -148,7 +148,9 @@ class _PrefectScheduler(Scheduler):
                     answering = self.answer(request, flow_run_id, key)
                 return await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
 
-        answer, reused = await answered_once(asking, self.kept_as, step.id, path, request.message)
+        answer, reused = await answered_once(  # a dry run's, before: under the run key itself
+            asking, self.kept_as, step.id, path, request.message, before=self.gate_key
+        )
         if reused:
             self.reused.add(step.id)
         return answer  # the scheduler's execute() writes it
