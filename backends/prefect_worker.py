@@ -355,4 +355,10 @@ def generate_flow_code(compiled: CompiledPipeline, config: PrefectWorkerConfig) 
         raise IrgraphError(
             f"generate_flow_code() needs a PrefectWorkerConfig (got {type(config).__name__})."
         )
+    if not (hasattr(compiled, "node") and hasattr(compiled, "graph")):
+        raise IrgraphError(
+            "generate_flow_code() needs a compiled pipeline, what PrefectBackend(...).compile("
+            f"pipeline.to_ir()) returns (got {type(compiled).__name__}): compile it first, e.g. "
+            "generate_flow_code(PrefectBackend().compile(pipeline.to_ir()), config)."
+        )
     return flow_module(compiled.node, compiled.graph, config)
