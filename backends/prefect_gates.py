@@ -45,13 +45,14 @@ from irgraph import gate_answers as answer_pairs
 from irgraph.errors import IrgraphError
 from irgraph.templates import filled, parse_template
 
-from .prefect_names import Position, prefect_name, sha256, where
+from .prefect_names import Position, flow_run_uuid, prefect_name, sha256, where
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
 
 __all__ = [
     "refuse_unanswerable",
+    "refuse_on_own_path",
     "gate",
     "gate_cache_key",
     "gate_answers",
@@ -387,6 +388,24 @@ async def kept_then_resumed(flow_run_id: str, answer: str, *, key: str, timeout:
     await resume_when_paused(flow_run_id, answer, key=key, timeout=timeout)
 
 
+def refuse_on_own_path(flow_run_id: str, what: str) -> None:
+    """Refuse ``what`` (a blocking resume of ``flow_run_id``) called on that flow run's own
+    path, e.g. from ``on_paused``: the run cannot pause while it waits (it waited out its
+    timeout, then said the run did not pause). A thread of its own may block."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    run = context.flow_run if context is not None else None
+    if run is None or str(run.id) != flow_run_id or not asyncio._get_running_loop():
+        return
+    raise IrgraphError(
+        f"{what} was called on the path of flow run {flow_run_id} itself (from on_paused, "
+        "say), where the run cannot pause while it waits for the pause. Call it from another "
+        "thread or process, e.g. threading.Thread(target=resume_gate, args=(flow_run_id, "
+        "answer)).start(), or answer with on_gate instead."
+    )
+
+
 async def resume_when_paused(
     flow_run_id: str, answer: str, *, key: str | None = None, timeout: float
 ) -> None:
@@ -397,7 +416,7 @@ async def resume_when_paused(
     from prefect.client.orchestration import get_client
     from prefect.flow_runs import aresume_flow_run
 
-    run_id = UUID(flow_run_id)
+    run_id = flow_run_uuid(flow_run_id, "resume_gate")
     at = f"gate {key!r}" if key is not None else "a gate"
     async with get_client() as client:
         try:
