@@ -208,7 +208,8 @@ class _Sender:
         from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
         if limit is not None:
-            self.call_limit = f"irgraph-batch-{uuid.uuid4().hex[:12]}"
+            named = self.tag or "irgraph-batch"  # a keyed batch's: found if it is left
+            self.call_limit = f"{named}-{uuid.uuid4().hex[:12]}"
             made = GlobalConcurrencyLimitCreate(name=self.call_limit, limit=limit)
             await self.client.create_global_concurrency_limit(made)
         elif self.call_limit is not None:

@@ -9,9 +9,10 @@ So the chunks of a keyed batch carry a tag naming the batch (its store's record,
 (:func:`sending_alone`); the kernel lets go of it however the process ends. A sender that
 takes the lock is the batch's only one: any chunk of the batch still Scheduled, Pending,
 Running or Paused is an orphan, and is set Cancelling (:func:`cancel_orphans`), as a stop does,
-so its worker ends its process. Its items are sent again; their finished agents come back from
-the cache. A batch without a ``batch_key`` cannot be told from another: its chunks run to
-their end.
+so its worker ends its process, and the concurrency limit the killed sender made for the
+batch's ``max_concurrency`` is deleted. Its items are sent again; their finished agents come
+back from the cache. A batch without a ``batch_key`` cannot be told from another: its chunks
+run to their end.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def batch_tag(store: BatchStore | None) -> str | None:
     its record's path, hashed, so the same key in another store is another batch."""
     if store is None:
         return None
-    return "irgraph-batch-" + sha256(str(store.record.absolute()))[:16]
+    return "irgraph-batch-" + sha256(str(store.record.resolve()))[:16]
 
 
 @contextlib.contextmanager
@@ -97,4 +98,18 @@ async def cancel_orphans(client: Any, deployment_id: Any, tag: str) -> list[Any]
             said = await client.set_flow_run_state(run.id, Cancelling(message=ORPHANED))
             if said.status is SetStateStatus.ACCEPT:
                 cancelled.append(run.id)
+    await _drop_limits(client, tag)
     return cancelled
+
+
+async def _drop_limits(client: Any, tag: str) -> None:
+    """Delete the global concurrency limits a killed sender of the batch ``tag`` made for its
+    ``max_concurrency`` (named after the tag): a sender deletes its own as it ends, and a
+    killed one left it on the server for good (best effort, as it is only clutter)."""
+    with contextlib.suppress(Exception):
+        found, offset = [], 0
+        while page := await client.read_global_concurrency_limits(limit=200, offset=offset):
+            found += [limit.name for limit in page if limit.name.startswith(f"{tag}-")]
+            offset += len(page)
+        for name in found:
+            await client.delete_global_concurrency_limit_by_name(name)

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from irgraph.backends.prefect_orphans import ORPHANED
+from irgraph.backends.prefect_orphans import ORPHANED, batch_tag
+from irgraph.batch_store import BatchStore, default_directory
 from tests.support.prefect_children import child_env
 from tests.test_prefect_batch_pool import calls
 from tests.test_prefect_batch_pool_stop import (  # noqa: F401  (pool: the module's fixture)
@@ -49,11 +50,14 @@ def test_a_keyed_batch_run_again_after_kill_9_cancels_the_chunk_its_killed_sende
     (tmp_path / "chain.py").write_text(CHAIN_MODULE, encoding="utf-8")
     (tmp_path / "in.jsonl").write_text(json.dumps({"topic": f"slow {token}"}) + "\n")
     env = child_env(tmp_path / "home")
+    # the batch's tag (from its store, which irgraph batch keeps under its directory)
+    key = f"orphans-{token}"
+    tag = batch_tag(BatchStore(tmp_path.resolve() / default_directory(key), key))
     command = [
         *IRGRAPH_BATCH,
         *("chain.py:chain", "in.jsonl", "-o", "out.jsonl", "--backend", "prefect"),
         *("--work-pool", pool.backend.work_pool, "--deployment", "chain/chain"),
-        *("--batch-key", f"orphans-{token}"),
+        *("--batch-key", key, "--max-concurrency", "2"),
     ]
     pool.stall.touch()
     logs = [(tmp_path / f"{name}.txt").open("w") for name in ("out", "err", "out2", "err2")]
@@ -63,13 +67,14 @@ def test_a_keyed_batch_run_again_after_kill_9_cancels_the_chunk_its_killed_sende
     def stalled() -> bool:
         return any(what == "stall" and token in prompt for what, _, _, prompt in calls(pool.log))
 
-    async def killed_then_run_again() -> tuple[str, list[str]]:
+    async def killed_then_run_again() -> tuple[str, str, list[str]]:
         from prefect.client.orchestration import get_client
 
         nonlocal again
         await until(lambda: stalled() or first.poll() is not None, "a stall", pool)
         first.kill()  # kill -9: the sender cancels nothing
         first.wait()
+        [left_limit] = await limit_names(tag)  # its --max-concurrency's, on the server
         [orphan] = await chunk_runs(token, pool)
         left = orphan.state.type.value  # still running on the worker, its sender gone
         again = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=logs[2], stderr=logs[3])
@@ -83,10 +88,10 @@ def test_a_keyed_batch_run_again_after_kill_9_cancels_the_chunk_its_killed_sende
             await asyncio.sleep(0.5)
         async with get_client() as client:  # the orphan's states, oldest first
             states = await client.read_flow_run_states(orphan.id)
-        return left, [f"{state.type.value}: {state.message}" for state in states][-2:]
+        return left_limit, left, [f"{state.type.value}: {state.message}" for state in states][-2:]
 
     try:
-        left, ended = on_server(killed_then_run_again)
+        left_limit, left, ended = on_server(killed_then_run_again)
         pool.stall.unlink()  # the item may finish now, on its chunk sent again
         assert again is not None
         again.wait(timeout=300)
@@ -109,3 +114,16 @@ def test_a_keyed_batch_run_again_after_kill_9_cancels_the_chunk_its_killed_sende
     # the draft the killed sender's chunk finished came back from the cache; the orphan's
     # stalled check ended with its process, so every call was paid for once
     assert set(paid(pool, token).values()) == {1} and len(paid(pool, token)) == 2
+    # the limit the killed sender made is gone too (each sender deletes its own as it ends)
+    assert left_limit not in on_server(lambda: limit_names(tag))
+
+
+async def limit_names(tag: str | None) -> set[str]:
+    """The global concurrency limits on the server made for the batch with ``tag``."""
+    from prefect.client.orchestration import get_client
+
+    names: set[str] = set()
+    async with get_client() as client:
+        while page := await client.read_global_concurrency_limits(limit=200, offset=len(names)):
+            names |= {limit.name for limit in page}
+    return {name for name in names if name.startswith(f"{tag}-")}
