@@ -49,6 +49,7 @@ from .prefect_gates import (
     kept_then_resumed,
     pause_key,
     pause_turn,
+    refuse_on_own_path,
     refuse_unanswerable,
     resume_when_paused,
     wait_for_answer,
@@ -130,9 +131,8 @@ class _PrefectScheduler(Scheduler):
 
     async def gate(self, step: Any, state: Any, path: tuple[tuple[str, int], ...]) -> Any:
         """Pause until answered. Gates waiting at once take turns (one pause per flow run at
-        a time), so ``on_paused`` and ``on_gate`` hear of a gate when its turn comes. The
-        answer is kept under the run key (:func:`answered_once`): a retried or resumed run
-        does not ask again."""
+        a time), so ``on_paused`` and ``on_gate`` hear of a gate when its turn comes. Kept
+        under the run key (:func:`answered_once`), a retried run does not ask again."""
         op = step.op
         message, values = filled(op.template, state)
         request = GateRequest(step.id, op.name, message, dict(values))
@@ -148,7 +148,8 @@ class _PrefectScheduler(Scheduler):
                     answering = self.answer(request, flow_run_id, key)
                 return await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
 
-        answer, reused = await answered_once(asking, self.kept_as, step.id, path, request.message)
+        kept, older = self.kept_as, self.gate_key  # a dry run's, before: under the run key
+        answer, reused = await answered_once(asking, kept, step.id, path, message, before=older)
         if reused:
             self.reused.add(step.id)
         return answer  # the scheduler's execute() writes it
@@ -193,12 +194,13 @@ def resume_gate(flow_run_id: str, answer: str, *, timeout: float = 60.0) -> None
     reaches the same Prefect API).
 
     ``on_paused`` is called just before the flow pauses, so the run may not be paused yet:
-    this waits up to ``timeout`` seconds until it is, then resumes it. Gates that wait at once
-    pause in turn, so the gate resumed is the one ``on_paused`` told of last. Raises
-    :class:`IrgraphError` if the run has finished or does not pause in time.
-    """
+    this waits up to ``timeout`` seconds until it is, then resumes it (call it from another
+    thread than ``on_paused``'s). Gates that wait at once pause in turn, so the gate resumed
+    is the one ``on_paused`` told of last. Raises :class:`IrgraphError` if the run has
+    finished or does not pause in time."""
     text_answer(answer, f"resume_gate({flow_run_id!r}, ...)'s answer")
     import_prefect()
+    refuse_on_own_path(flow_run_id, f"resume_gate({flow_run_id!r}, ...)")
     run_coroutine(resume_when_paused(flow_run_id, answer, timeout=timeout))
 
 

@@ -23,7 +23,9 @@ finds the run by polling for Cancelling runs, so a run forced Cancelled would ke
 calling the model. Finished agents are not paid twice: an item's agents are cached under its
 run key. With a ``batch_key`` the completed items are kept in the batch store here, so
 running the batch again sends only the rest. A stopped batch sets its chunks' flow runs
-Cancelling too; a chunk that completed unseen is kept, not cancelled.
+Cancelling too; a chunk that completed unseen is kept, not cancelled. A keyed batch started
+again after its sender was killed outright first cancels the chunks that sender left running
+(:mod:`irgraph.backends.prefect_orphans`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from irgraph.ir.json import pipeline_digest
 
 from .prefect_chunks import HEARTBEAT_LABEL
 from .prefect_deployments import check_deployed_pipeline, missing_deployment
+from .prefect_orphans import batch_tag, cancel_orphans, sending_alone
 from .prefect_runtime import is_prefect_name
 from .prefect_server import check_prefect_api
 
@@ -128,18 +131,21 @@ class PoolBatch:
         async with get_client() as client:
             deployment_id, digest = await self._deployment_id(client)
             sender = _Sender(self, client, deployment_id, digest)
-            await sender.limit_calls(self.max_concurrency)
-            try:
-                async for item in sender.run(states):
-                    if self.fail_fast and not item.ok:
-                        raise BatchError(item) from item.error
-                    yield item
-            except (asyncio.CancelledError, KeyboardInterrupt) as stop:
-                keep_late(stop, await sender.stop())
-                raise
-            finally:
-                await sender.stop()  # stopped already on a cancel: nothing left in flight
-                await sender.limit_calls(None)
+            with sending_alone(self.store) as alone:
+                if alone and sender.tag is not None:  # chunks still going: a killed sender's
+                    await cancel_orphans(client, deployment_id, sender.tag)
+                await sender.limit_calls(self.max_concurrency)
+                try:
+                    async for item in sender.run(states):
+                        if self.fail_fast and not item.ok:
+                            raise BatchError(item) from item.error
+                        yield item
+                except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+                    keep_late(stop, await sender.stop())
+                    raise
+                finally:
+                    await sender.stop()  # stopped already on a cancel: nothing left in flight
+                    await sender.limit_calls(None)
 
     async def _deployment_id(self, client: Any) -> tuple[Any, str]:
         """The batch deployment's id, and the digest its chunks are sent with: the one the
@@ -194,6 +200,7 @@ class _Sender:
         self.digest = digest  # of the pipeline, as the deployment knows it
         self.in_flight: dict[Any, _Chunk] = {}
         self.call_limit: str | None = None
+        self.tag = batch_tag(batch.store)  # on each chunk: the batch's, when it has a key
 
     async def limit_calls(self, limit: int | None) -> None:
         """Make (``limit``) or drop (``None``) the Prefect global concurrency limit every
@@ -201,7 +208,8 @@ class _Sender:
         from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
         if limit is not None:
-            self.call_limit = f"irgraph-batch-{uuid.uuid4().hex[:12]}"
+            named = self.tag or "irgraph-batch"  # a keyed batch's: found if it is left
+            self.call_limit = f"{named}-{uuid.uuid4().hex[:12]}"
             made = GlobalConcurrencyLimitCreate(name=self.call_limit, limit=limit)
             await self.client.create_global_concurrency_limit(made)
         elif self.call_limit is not None:
@@ -283,7 +291,7 @@ class _Sender:
                 "heartbeat_seconds": heartbeat,
                 "call_limit": self.call_limit,
             },
-            tags=["irgraph-batch"],
+            tags=["irgraph-batch", *filter(None, [self.tag])],
         )
         chunk.changed = time.monotonic()
         chunk.seen = ()

@@ -45,13 +45,14 @@ from irgraph import gate_answers as answer_pairs
 from irgraph.errors import IrgraphError
 from irgraph.templates import filled, parse_template
 
-from .prefect_names import Position, prefect_name, sha256, where
+from .prefect_names import Position, flow_run_uuid, prefect_name, sha256, where
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
 
 __all__ = [
     "refuse_unanswerable",
+    "refuse_on_own_path",
     "gate",
     "gate_cache_key",
     "gate_answers",
@@ -124,8 +125,8 @@ async def gate(
                 answering = kept_then_resumed(flow_run_id, given, key=paused_as, timeout=timeout)
             return await wait_for_answer(paused_as, timeout=timeout, answering=answering)
 
-    kept = key if kept_as is None else kept_as
-    answer, _ = await answered_once(asking, kept, node, path, text, storage=storage)
+    kept = key if kept_as is None else kept_as  # an older irgraph's module kept it under key
+    answer, _ = await answered_once(asking, kept, node, path, text, storage=storage, before=key)
     if writes is not None:
         state[writes] = answer
     return answer
@@ -208,22 +209,36 @@ async def answered_once(
     message: str,
     *,
     storage: Any = None,
+    before: str | None = None,
 ) -> tuple[str, bool]:
     """``asking()``'s answer, run as a Prefect task whose result is persisted under
     :func:`gate_cache_key`, and whether it came from that cache (asked before, by this run
     or one with the same run key) rather than from asking now. A gate asks a person, so
     as an agent's answer its answer is never paid for twice: a flow retry, or a new process
-    resuming with the same run key and result storage, does not pause there again."""
+    resuming with the same run key and result storage, does not pause there again.
+
+    ``before`` is the run key an older irgraph kept this answer under (a dry run's gates were
+    kept under the run key itself): with nothing kept under ``run_key``, an answer kept under
+    ``before`` is taken, so a dry run is not asked again after an upgrade."""
     from prefect.states import get_state_result
 
-    state = await _gate_task(node, storage)(
-        asking,
-        gate_cache_key(run_key, node, path, message),
-        prefect_name(where(node, path)),
-        return_state=True,
-    )
+    gate_task = _gate_task(node, storage)
+    key = gate_cache_key(run_key, node, path, message)
+    if before is not None and before != run_key and not await _kept(gate_task, key):
+        older = gate_cache_key(before, node, path, message)
+        if await _kept(gate_task, older):
+            key = older
+    state = await gate_task(asking, key, prefect_name(where(node, path)), return_state=True)
     answer: str = await get_state_result(state)
     return answer, state.name == "Cached"
+
+
+async def _kept(gate_task: Any, key: str) -> bool:
+    """Whether an answer is kept under ``key`` where ``gate_task`` keeps its results."""
+    from prefect.results import get_result_store
+
+    store = await get_result_store().aupdate_for_task(gate_task)
+    return bool(await store.aexists(key))
 
 
 @functools.cache
@@ -373,6 +388,24 @@ async def kept_then_resumed(flow_run_id: str, answer: str, *, key: str, timeout:
     await resume_when_paused(flow_run_id, answer, key=key, timeout=timeout)
 
 
+def refuse_on_own_path(flow_run_id: str, what: str) -> None:
+    """Refuse ``what`` (a blocking resume of ``flow_run_id``) called on that flow run's own
+    path, e.g. from ``on_paused``: the run cannot pause while it waits (it waited out its
+    timeout, then said the run did not pause). A thread of its own may block."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    run = context.flow_run if context is not None else None
+    if run is None or str(run.id) != flow_run_id or not asyncio._get_running_loop():
+        return
+    raise IrgraphError(
+        f"{what} was called on the path of flow run {flow_run_id} itself (from on_paused, "
+        "say), where the run cannot pause while it waits for the pause. Call it from another "
+        "thread or process, e.g. threading.Thread(target=resume_gate, args=(flow_run_id, "
+        "answer)).start(), or answer with on_gate instead."
+    )
+
+
 async def resume_when_paused(
     flow_run_id: str, answer: str, *, key: str | None = None, timeout: float
 ) -> None:
@@ -383,7 +416,7 @@ async def resume_when_paused(
     from prefect.client.orchestration import get_client
     from prefect.flow_runs import aresume_flow_run
 
-    run_id = UUID(flow_run_id)
+    run_id = flow_run_uuid(flow_run_id, "resume_gate")
     at = f"gate {key!r}" if key is not None else "a gate"
     async with get_client() as client:
         try:

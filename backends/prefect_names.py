@@ -12,8 +12,11 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
+from uuid import UUID
 
-__all__ = ["Position", "is_prefect_name", "prefect_name", "sha256", "where"]
+from irgraph.errors import IrgraphError
+
+__all__ = ["Position", "flow_run_uuid", "is_prefect_name", "prefect_name", "sha256", "where"]
 
 Position = tuple[tuple[str, int], ...]  # (loop or map-over id, index) pairs
 
@@ -21,6 +24,19 @@ Position = tuple[tuple[str, int], ...]  # (loop or map-over id, index) pairs
 # client cannot send control characters (in a header) or lone surrogates (as UTF-8) either.
 _REFUSED = re.compile("[/%&<>\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
 _NAME_LIMIT = 80  # longer names are shortened: they are labels in Prefect's UI
+
+
+def flow_run_uuid(flow_run_id: str, what: str) -> UUID:
+    """``flow_run_id`` as a UUID, or an :class:`IrgraphError` naming ``what`` was given it: a
+    flow run's name from Prefect's log (``'meaty-bullfinch'``) is not its id."""
+    try:
+        return UUID(str(flow_run_id))
+    except ValueError:
+        raise IrgraphError(
+            f"{what} got {flow_run_id!r}, which is not a flow run id (a UUID such as "
+            "'0b9c0c1e-...'); Prefect's log names a run by its name, not its id. Use the id "
+            "on_paused is given (its second argument), or the one Prefect's UI shows."
+        ) from None
 
 
 def sha256(text: str) -> str:

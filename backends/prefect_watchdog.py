@@ -28,18 +28,23 @@ process per temporary server. A child this process
 forks (``os.fork``, multiprocessing's "fork" start method) inherits the pipe's writing end, and
 would keep the server alive as long as it runs after this process was killed; so the child's
 copies are closed as it is forked (``os.register_at_fork``).
+
+Prefect's stop logs "INFO | prefect - Stopping temporary server on http://..." at the end of
+every script that had the server, after the script's own output; the server is irgraph's to
+manage here, so that one line is dropped (:func:`quiet_server_stop`).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import subprocess
 import sys
 from typing import Any
 
-__all__ = ["watch_temporary_server", "WATCHDOG"]
+__all__ = ["watch_temporary_server", "quiet_server_stop", "WATCHDOG"]
 
 #: The watchdog's program: ``python -c WATCHDOG``, told on its standard input the server's
 #: port (``port N``, before the launch) and then its pid, a line each.
@@ -107,6 +112,28 @@ if not said and started(pid) == first:
 """
 
 
+#: How Prefect says, at the exit of a process that had its temporary server, that it stops it.
+SERVER_STOPPING = "Stopping temporary server on "
+
+
+def _not_server_stopping(record: logging.LogRecord) -> bool:
+    """A log filter passing every record but Prefect's INFO line about stopping its temporary
+    server (that one too when the user asked for Prefect's DEBUG output)."""
+    if record.levelno != logging.INFO or not str(record.msg).startswith(SERVER_STOPPING):
+        return True
+    return logging.getLogger("prefect").isEnabledFor(logging.DEBUG)
+
+
+def quiet_server_stop() -> None:
+    """Drop Prefect's "Stopping temporary server" INFO line from its ``prefect`` logger: it
+    ended the output of every script that ran a flow, whatever else was turned down. A
+    warning or error, and the line saying the server starts, still show;
+    ``PREFECT_LOGGING_LEVEL=DEBUG`` shows this one too."""
+    logger = logging.getLogger("prefect")
+    if _not_server_stopping not in logger.filters:
+        logger.addFilter(_not_server_stopping)
+
+
 def watch_temporary_server() -> None:
     """Give the temporary server Prefect's client will start (or has started) in this
     process a watchdog, unless ``PREFECT_API_URL`` names a server or Prefect may not start
@@ -115,6 +142,7 @@ def watch_temporary_server() -> None:
 
     if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return
+    quiet_server_stop()
     try:  # Prefect's own, not public: a Prefect that moved it runs unwatched, as before
         from prefect.server.api.server import SubprocessASGIServer
     except ImportError:

@@ -200,6 +200,16 @@ class PrefectWorkerConfig:
     def __attrs_post_init__(self) -> None:
         if self.deployment_name is None:
             object.__setattr__(self, "deployment_name", self.flow_name)
+        home = self.result_dir
+        if home is not None and os.path.expanduser(home) != home:  # '~/results'
+            raise PipelineError(
+                f"PrefectWorkerConfig.result_dir {home!r} starts with '~', which the generated "
+                "module does not expand to a home directory (it would name a folder '~' beside "
+                f"the module); write the directory out, e.g. os.path.expanduser({home!r}) for "
+                "this machine's home (on a work pool: a path every worker reaches).",
+                expected="a path",
+                got=home,
+            )
 
 
 def _checked_options(init: Callable[..., None]) -> Callable[..., None]:
@@ -354,5 +364,11 @@ def generate_flow_code(compiled: CompiledPipeline, config: PrefectWorkerConfig) 
     if not isinstance(config, PrefectWorkerConfig):
         raise IrgraphError(
             f"generate_flow_code() needs a PrefectWorkerConfig (got {type(config).__name__})."
+        )
+    if not (hasattr(compiled, "node") and hasattr(compiled, "graph")):
+        raise IrgraphError(
+            "generate_flow_code() needs a compiled pipeline, what PrefectBackend(...).compile("
+            f"pipeline.to_ir()) returns (got {type(compiled).__name__}): compile it first, e.g. "
+            "generate_flow_code(PrefectBackend().compile(pipeline.to_ir()), config)."
         )
     return flow_module(compiled.node, compiled.graph, config)

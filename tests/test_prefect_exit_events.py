@@ -1,5 +1,5 @@
 """A script that runs a pipeline on Prefect's temporary server exits without Prefect's
-"EventsWorker - Still processing items" warning.
+"EventsWorker - Still processing items" warning, or its "Stopping temporary server" line.
 
 A flow run's last events (its tasks' and its own final states) are still queued for the server
 when the script ends. At exit Prefect stops its events worker first and then lets it work
@@ -59,6 +59,7 @@ def script(folder: Path, way: str) -> list[str]:
 @pytest.mark.parametrize("way", ["backend", "generated"])
 def test_a_script_run_on_the_temporary_server_exits_without_an_events_warning(tmp_path, way):
     env = subprocess_env(str(tmp_path / "home"))
+    env["PREFECT_LOGGING_LEVEL"] = "INFO"  # Prefect's default: its INFO lines show
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     done = subprocess.run(
         script(tmp_path, way), capture_output=True, text=True, timeout=600, env=env
@@ -67,3 +68,25 @@ def test_a_script_run_on_the_temporary_server_exits_without_an_events_warning(tm
     assert "<researcher: Research owls.>" in done.stdout  # the run ran
     assert "Still processing items" not in done.stderr
     assert "EventsWorker" not in done.stderr, done.stderr
+    assert "Starting temporary server" in done.stderr  # Prefect's INFO lines do show
+    assert "Stopping temporary server" not in done.stderr, done.stderr
+
+
+def test_only_the_stopping_line_is_dropped():
+    """Prefect's warnings and errors, and its other INFO lines, still show."""
+    import logging
+
+    from irgraph.backends.prefect_watchdog import quiet_server_stop
+
+    quiet_server_stop()
+    logger = logging.getLogger("prefect")
+    made = [
+        logger.makeRecord("prefect", level, __file__, 1, text, (), None)
+        for level, text in [
+            (logging.INFO, "Stopping temporary server on http://127.0.0.1:8001"),
+            (logging.INFO, "Starting temporary server on http://127.0.0.1:8001"),
+            (logging.WARNING, "Stopping temporary server on http://127.0.0.1:8001"),
+            (logging.ERROR, "Flow run failed"),
+        ]
+    ]
+    assert [bool(logger.filter(record)) for record in made] == [False, True, True, True]

@@ -198,3 +198,26 @@ def test_an_empty_run_key_is_refused():
             run_key="",
         )
     assert fake.calls == []
+
+
+def test_resume_gate_called_from_on_paused_itself_is_refused_at_once():
+    """``on_paused`` runs on the flow's own path: a ``resume_gate`` there blocks the run
+    before it can pause, and waited out its timeout to say the run "did not pause"."""
+    reviewed = Agent("writer").instruct("Draft {topic}.").writes("draft") >> Gate(
+        "approve", "Publish {draft}?"
+    ).writes("verdict")
+
+    def on_paused(request: Any, flow_run_id: str) -> None:
+        resume_gate(flow_run_id, "yes", timeout=20)
+
+    backend = PrefectBackend(provider=FakeProvider(), gate_timeout=60)
+    with pytest.raises(IrgraphError) as info:
+        run(reviewed, backend=backend, state={"topic": "owls"}, on_paused=on_paused)
+    said = str(info.value)
+    assert "called on the path of flow run" in said and "threading.Thread" in said, said
+
+
+def test_resume_gate_given_a_flow_runs_name_says_it_needs_the_id():
+    """Prefect's log names a run ('meaty-bullfinch'); resume_gate takes its id."""
+    with pytest.raises(IrgraphError, match="'meaty-bullfinch', which is not a flow run id"):
+        resume_gate("meaty-bullfinch", "yes")

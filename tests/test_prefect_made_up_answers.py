@@ -169,3 +169,56 @@ def test_a_module_regenerated_for_a_real_provider_asks_it_under_a_fake_runs_key(
     assert called == ["researcher", "writer"]  # the counting provider was asked, not skipped
     assert finals[0]["report"] == "<writer: Write from <researcher: Research owls.>.>"
     assert finals[1] == finals[0]  # it answers as the fake does, so only the calls tell
+
+
+def kept_by_an_older_irgraph(results: Path, answer: str) -> None:
+    """Keep ``answer`` to :data:`GATED`'s gate as an irgraph from before tries kept their
+    gate answers apart did in a try: under the run key ``report-1`` itself."""
+    from prefect import flow
+    from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+
+    from irgraph.backends.prefect_gates import answered_once
+
+    async def asking() -> str:
+        return answer
+
+    @flow
+    async def older_try() -> tuple[str, bool]:
+        return await answered_once(asking, "report-1", "approve", (), "Publish the report?")
+
+    with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: str(results)}):
+        assert asyncio.run(older_try()) == (answer, False)
+
+
+@pytest.mark.parametrize("first", ["none", "fake"])
+def test_a_try_takes_the_gate_answer_an_older_irgraphs_try_kept(tmp_path, first):
+    """After an upgrade, a try under the same run key is not asked again: with no answer of
+    its own kept apart, it takes the one kept under the run key itself."""
+    kept_by_an_older_irgraph(tmp_path / "results", "yes")
+    backend = PrefectBackend(result_dir=str(tmp_path / "results"))
+    provider = FakeProvider() if first == "fake" else None
+    tried, asked = gated_run(backend, provider, "never asked")
+    assert asked == [] and tried.state["verdict"] == "yes" and "approve" in tried.reused
+
+
+def test_a_fake_module_takes_the_gate_answer_an_older_fake_module_kept(tmp_path):
+    """A module generated for the fake provider by an older irgraph (its gate call passes no
+    provider) kept its answers under the run key; regenerated, it still takes them."""
+    from irgraph.backends.prefect_runtime import answering
+    from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
+    from tests.support.resume_worker import load_flow_module
+
+    compiled = PrefectBackend().compile(GATED.to_ir())
+    config = PrefectWorkerConfig("report", "pool", provider="fake", result_dir="results")
+    code = generate_flow_code(compiled, config)
+    older = "".join(line for line in code.splitlines(True) if "provider=PROVIDER" not in line)
+    assert older != code
+    verdicts = []
+    for number, (text, answer) in enumerate([(older, "yes"), (code, "never asked")]):
+        path = tmp_path / f"flow_{number}.py"
+        path.write_text(text, encoding="utf-8")
+        module = load_flow_module(path, f"report_flow_{number}_{uuid.uuid4().hex[:8]}")
+        with answering({"approve": answer}):
+            final = asyncio.run(module.report_flow({"topic": "owls"}, "report-1"))
+        verdicts.append(final["verdict"])
+    assert verdicts == ["yes", "yes"]

@@ -620,3 +620,19 @@ def test_agents_are_cached_per_run_key_and_gates_pause_until_resumed(tmp_path):
     ).state
     assert report["gated"]["state"] == gated
     assert gated["answer"] == "yes 1"  # the gate paused again in the second iteration
+
+
+@pytest.mark.parametrize("given", ["builder", "ir"])
+def test_generate_flow_code_given_an_uncompiled_pipeline_says_to_compile_it(given):
+    pipeline = Agent("writer").instruct("Write about {topic}.").writes("text")
+    config = PrefectWorkerConfig("notes", work_pool="local")
+    with pytest.raises(IrgraphError, match=r"needs a compiled pipeline.*compile\(pipeline"):
+        generate_flow_code(pipeline if given == "builder" else pipeline.to_ir(), config)
+
+
+def test_a_result_dir_under_an_unexpanded_home_is_refused_when_the_config_is_built():
+    """The generated module took '~/results' as a folder '~' beside itself, and failed on
+    the worker saying that folder does not exist."""
+    with pytest.raises(PipelineError, match=r"result_dir '~/results' starts with '~'.*expanduser"):
+        PrefectWorkerConfig("notes", work_pool="local", result_dir="~/results")
+    assert PrefectWorkerConfig("notes", work_pool="local", result_dir="a~b").result_dir == "a~b"
