@@ -5,13 +5,26 @@ naming the call the user wrote and the fix, where Python's TypeError named
 
 from __future__ import annotations
 
+import io
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from irgraph import Agent, Gate, Pipeline, Route, Transform, show
+from irgraph import (
+    Agent,
+    EngineCapabilities,
+    Gate,
+    ModelRequest,
+    Pipeline,
+    Route,
+    RunProgress,
+    RunResult,
+    Transform,
+    show,
+)
 from irgraph.display import render
 from irgraph.errors import ArgumentError, refused_calls
 from irgraph.ir import (
@@ -165,3 +178,43 @@ def test_a_broken_dot_warns_at_the_line_that_asked_for_the_picture(
     with pytest.warns(UserWarning, match="drawn as mermaid, because Graphviz failed") as told:
         draw(Agent("a"))
     assert told[0].filename == __file__  # not irgraph/errors.py, where the check wraps it
+
+
+@pytest.mark.parametrize(
+    ("call", "told"),
+    [
+        (lambda: EngineCapabilities(paralel=True),
+         "EngineCapabilities() got the option 'paralel', which it does not take. Did you mean "
+         "'parallel'?"),
+        (lambda: ModelRequest("a", "a"),
+         "ModelRequest() needs node, agent and prompt, and got only node ('a') and agent ('a'): "
+         "prompt is missing. Call it as ModelRequest(node, agent, prompt)."),
+        (lambda: ModelRequest("a", "a", "Hi.", sytem="Be brief."),
+         "ModelRequest() got the option 'sytem', which it does not take. Did you mean 'system'"),
+        (lambda: RunResult({"x": 1}, []),
+         "RunResult() needs state, trace and backend, and got only state ({'x': 1}) and trace "
+         "([]): backend is missing. Call it as RunResult(state, trace, backend=...)."),
+        (lambda: RunResult({}, [], backend="asyncio", reusd=["a"]),
+         "RunResult() got the option 'reusd', which it does not take. Did you mean 'reused'?"),
+        (lambda: RunProgress(evry=0.5),
+         "RunProgress() got the option 'evry', which it does not take. Did you mean 'every'?"),
+        (lambda: RunProgress(io.StringIO()),
+         "RunProgress() got 1 positional argument (<StringIO>), but takes no positional "
+         "argument; give the others by name: RunProgress(stream=..., jupyter=..., every=...) "
+         "(its options: stream, jupyter, every, large)."),
+    ],
+)  # fmt: skip
+def test_a_class_a_backend_or_provider_author_makes_tells_a_wrong_call_so(
+    call: Callable[[], Any], told: str
+) -> None:
+    with pytest.raises(ArgumentError) as refused:
+        call()
+    assert str(refused.value).startswith(told)
+
+
+def test_those_classes_given_what_they_take_are_made_as_before() -> None:
+    assert EngineCapabilities(parallel=True).parallel
+    request = ModelRequest("a", "a", "Hi.", system="Be brief.")
+    assert request.system == "Be brief." and pickle.loads(pickle.dumps(request)) == request
+    assert RunResult({"x": 1}, [], backend="asyncio").state == {"x": 1}
+    assert RunProgress(every=0.5).every == 0.5
