@@ -202,8 +202,10 @@ def refused_calls(fn: F) -> F:
 
 
 def _refusal(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> ArgumentError | None:
-    """The :class:`ArgumentError` :func:`keyword_options` would raise for this call of ``fn``."""
-    check = argument_check(fn)
+    """The :class:`ArgumentError` :func:`keyword_options` would raise for this call of ``fn``
+    (an ``__init__`` named by the class made, a subclass that inherits it too)."""
+    made = fn.__name__ == "__init__" and bool(args)
+    check = argument_check(fn, f"{type(args[0]).__name__}()" if made else None)
     try:
         if check is not None:
             check(args, kwargs)
@@ -212,11 +214,11 @@ def _refusal(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Argum
     return None
 
 
-def argument_check(fn: Callable[..., Any]) -> ArgumentCheck | None:
+def argument_check(fn: Callable[..., Any], where: str | None = None) -> ArgumentCheck | None:
     """What :func:`keyword_options` checks a call of ``fn`` with: given the call's positional
     and keyword arguments, it raises the :class:`ArgumentError` Python's ``TypeError`` would
-    be, naming the function (a class for its ``__init__``) and the fix; ``None`` for a
-    function taking ``*args``, which nothing is checked of."""
+    be, naming ``where`` (default: the function, a class for its ``__init__``) and the fix;
+    ``None`` for a function taking ``*args``, which nothing is checked of."""
     params = list(inspect.signature(fn).parameters.values())
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
         return None
@@ -226,7 +228,7 @@ def argument_check(fn: Callable[..., Any]) -> ArgumentCheck | None:
     most = len(positional)
     qualname = fn.__qualname__.rpartition("<locals>.")[2]  # a function made in another: its name
     owner, _, method = qualname.rpartition(".")
-    where = f"{owner}()" if method == "__init__" else f"{qualname}()"
+    where = where or (f"{owner}()" if method == "__init__" else f"{qualname}()")
     # The options a message lists: not a required positional parameter (a graph, a node).
     required = {
         p.name
@@ -261,6 +263,7 @@ _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_O
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
+@refused_calls
 @attrs.frozen
 class Problem:
     """One thing wrong with a pipeline: where (``node``, ``key``), what, and how to fix it."""
@@ -293,6 +296,7 @@ class Problem:
         return f" ({given}: if the input is what is misspelled, give it as '{self.key}'.)"
 
 
+@refused_calls
 class PipelineError(IrgraphError, ValueError):
     """A pipeline is malformed; raised before any node runs.
 
@@ -331,6 +335,7 @@ class PipelineError(IrgraphError, ValueError):
         return "\n".join(lines)
 
 
+@refused_calls
 class RunError(IrgraphError, RuntimeError):
     """A node failed while the pipeline ran.
 
@@ -435,6 +440,7 @@ def set_run_view(view: Callable[[RunError, Any, Any, Any], Any]) -> None:
     _run_view = view
 
 
+@refused_calls
 class MissingExtraError(IrgraphError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -26,7 +26,14 @@ from irgraph import (
     show,
 )
 from irgraph.display import render
-from irgraph.errors import ArgumentError, refused_calls
+from irgraph.errors import (
+    ArgumentError,
+    MissingExtraError,
+    PipelineError,
+    Problem,
+    RunError,
+    refused_calls,
+)
 from irgraph.ir import (
     AgentNode,
     FunctionRef,
@@ -218,3 +225,29 @@ def test_those_classes_given_what_they_take_are_made_as_before() -> None:
     assert request.system == "Be brief." and pickle.loads(pickle.dumps(request)) == request
     assert RunResult({"x": 1}, [], backend="asyncio").state == {"x": 1}
     assert RunProgress(every=0.5).every == 0.5
+
+
+class _CustomError(PipelineError):
+    """A user's own error, inheriting PipelineError's constructor."""
+
+
+@pytest.mark.parametrize(
+    ("call", "told"),
+    [
+        (lambda: RunError("boom", nod="a"),
+         "RunError() got the option 'nod', which it does not take. Did you mean 'node'?"),
+        (lambda: PipelineError(), "PipelineError() needs problems, and got no argument"),
+        (lambda: _CustomError(), "_CustomError() needs problems, and got no argument"),
+        (lambda: Problem("Bad.", nod="a"), "Problem() got the option 'nod', which it does not "),
+        (lambda: MissingExtraError("pydot", "dot"),
+         "MissingExtraError() needs package, extra and feature, and got only package ('pydot') "
+         "and extra ('dot'): feature is missing."),
+    ],
+)  # fmt: skip
+def test_an_error_class_made_with_a_wrong_call_names_the_class_and_the_argument(
+    call: Callable[[], Any], told: str
+) -> None:
+    with pytest.raises(ArgumentError) as refused:
+        call()
+    assert str(refused.value).startswith(told)
+    assert str(RunError("boom", node="a")) == "boom" and _CustomError("Bad.").node is None
