@@ -22,6 +22,7 @@ from irgraph import (
     Route,
     RunProgress,
     RunResult,
+    RunView,
     Transform,
     show,
 )
@@ -251,3 +252,10 @@ def test_an_error_class_made_with_a_wrong_call_names_the_class_and_the_argument(
         call()
     assert str(refused.value).startswith(told)
     assert str(RunError("boom", node="a")) == "boom" and _CustomError("Bad.").node is None
+
+
+def test_a_run_view_made_by_hand_without_its_facts_says_what_it_needs() -> None:
+    with pytest.raises(ArgumentError, match=r"^RunView\(\) needs facts, and got no argument"):
+        RunView()  # type: ignore[call-arg]
+    with pytest.raises(ArgumentError, match=r"Did you mean 'concurrency'\?"):
+        RunView(None, concurency=2)  # type: ignore[arg-type, call-arg]
