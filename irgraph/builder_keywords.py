@@ -22,7 +22,8 @@ from collections.abc import Callable
 from difflib import get_close_matches
 from typing import Any, ParamSpec, TypeVar
 
-from irgraph.errors import PipelineError, a_or_an, closest_keys, suggestion_text
+from irgraph.errors import ArgumentError, PipelineError, a_or_an, closest_keys, suggestion_text
+from irgraph.missing_arguments import missing_text
 
 __all__ = ["KeywordsChecked", "constructor_keywords", "checked_keywords", "unknown_method"]
 
@@ -164,17 +165,30 @@ def _builders() -> list[type]:
 
 def _counted_constructor(made: Callable[P, None]) -> Callable[P, None]:
     """A builder's ``__init__`` refusing positional arguments past those it takes (``Pipeline(
-    "p", [a, b])``, as other frameworks take steps) with the methods that give them."""
+    "p", [a, b])``, as other frameworks take steps) with the methods that give them, and one it
+    needs left out (``Agent()``, ``Transform("t")``) with the call to write, naming the builder
+    (Python's ``TypeError`` names ``Builder.__init__()``)."""
     positional = [
         p
         for p in inspect.signature(made).parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     most = len(positional)
+    needed = [p.name for p in positional if p.default is p.empty]
+    least = len(needed)
 
     @functools.wraps(made)
     def counted(*args: P.args, **kwargs: P.kwargs) -> None:
-        if len(args) > most:
+        if least <= len(args) <= most:  # the happy path
+            made(*args, **kwargs)
+            return
+        if len(args) < least:
+            where = f"{type(args[0]).__name__}()" if args else "Builder()"
+            names = [p.name for p in positional]
+            lacking = missing_text(where, args, kwargs, names, needed)
+            if lacking is not None:
+                raise ArgumentError(lacking)
+        elif len(args) > most:
             builder, extra = args[0], args[most:]
             kind = type(builder).__name__
             name = args[1] if len(args) > 1 else "?"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from irgraph import checks
-from irgraph.errors import IrgraphError, did_you_mean
+from irgraph.errors import IrgraphError, did_you_mean, refused_calls
 from irgraph.ir.nodes import FunctionRef, resolve_function
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 
+@refused_calls
 @attrs.frozen
 class EngineCapabilities:
     """What an execution engine can honour."""

@@ -130,6 +130,7 @@ class Diagram:
         return f"Diagram(format={self.format!r}, {len(self.data)} {type(self.data).__name__})"
 
 
+@keyword_options
 def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Diagram:
     """Draw a graph, builder or IR node as a :class:`Diagram`.
 
@@ -203,7 +204,7 @@ def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], wher
                     "The picture is drawn as mermaid, because Graphviz failed to draw it as "
                     f"SVG: {exc}{later}",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=4,  # past render() or show(), and keyword_options: the caller
                 )
                 format = "mermaid"
     if format == "mermaid":
@@ -259,6 +260,7 @@ def _in_notebook() -> bool:
     return ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None
 
 
+@keyword_options
 def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
     """Show a pipeline picture: inline in Jupyter/IPython, printed in a terminal.
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from irgraph.missing_arguments import missing_text
+from irgraph.missing_arguments import missing_text, too_many_text
 
 __all__ = [
     "IrgraphError",
@@ -32,6 +32,8 @@ __all__ = [
     "keywords",
     "keyword_names",
     "keyword_options",
+    "refused_calls",
+    "argument_check",
 ]
 
 
@@ -144,49 +146,20 @@ def _refuse(given: Iterable[str], known: Sequence[str], where: str) -> None:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: A call's check: given its positional and keyword arguments, raise or return.
+ArgumentCheck = Callable[[tuple[Any, ...], dict[str, Any]], None]
 
 
 def keyword_options(fn: F) -> F:
     """Make ``fn`` refuse a misspelled keyword with :func:`unknown_option`'s "did you mean",
     more positional arguments than it takes with the keywords to give them by
-    (:func:`too_many`), and a required argument left out with the call to write
-    (:func:`irgraph.missing_arguments.missing_text`), instead of Python's bare ``TypeError``
-    (an ``__init__`` is named by its class). A function taking ``**options`` has only its
-    positional arguments counted."""
-    params = list(inspect.signature(fn).parameters.values())
-    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+    (:func:`~irgraph.missing_arguments.too_many_text`), and a required argument left out with
+    the call to write (:func:`~irgraph.missing_arguments.missing_text`), instead of Python's
+    bare ``TypeError`` (an ``__init__`` is named by its class). A function taking
+    ``**options`` has only its positional arguments counted."""
+    check = argument_check(fn)
+    if check is None:
         return fn
-    known = keyword_names(fn)
-    names = frozenset(known) if known is not None else None
-    positional = [p.name for p in params if p.kind in _POSITIONAL]
-    most = len(positional)
-    owner, _, method = fn.__qualname__.rpartition(".")
-    where = f"{owner}()" if method == "__init__" else f"{fn.__qualname__}()"
-    # The options a message lists: not a required positional parameter (a graph, a node).
-    required = {
-        p.name
-        for p in params
-        if p.default is inspect.Parameter.empty and p.kind is not inspect.Parameter.KEYWORD_ONLY
-    }
-    every = known if known is not None else [p.name for p in params if p.kind in _NAMED]
-    options = [name for name in every if name not in required] or every
-    needed = [name for name in positional if name in required]
-    keyword_only = [
-        p.name
-        for p in params
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
-    ]
-
-    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if len(args) > most:
-            raise too_many(where, args, positional, options)
-        if len(args) < len(needed) or keyword_only:
-            lacking = missing_text(where, args, kwargs, positional, needed, keyword_only)
-            if lacking is not None:
-                raise ArgumentError(lacking)
-        if names is not None and not names.issuperset(kwargs):
-            _refuse(set(kwargs) - names, options, where)
-
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
@@ -204,73 +177,93 @@ def keyword_options(fn: F) -> F:
     return checked  # type: ignore[return-value]
 
 
+def refused_calls(fn: F) -> F:
+    """:func:`keyword_options`' errors for ``fn``, worked out only once Python has refused
+    the call: a call that binds pays no check, for what is called in bulk (an IR node's attrs
+    ``__init__``, once per node when a pipeline is read back). A ``TypeError`` raised inside
+    ``fn`` is left as it is. Given a class, wraps its ``__init__`` and returns the class."""
+    if isinstance(fn, type):
+        fn.__init__ = refused_calls(fn.__init__)  # type: ignore[misc]
+        return fn
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TypeError as error:
+            # Raised where fn was called, in no frame of its own: the arguments did not bind.
+            if error.__traceback__ is not None and error.__traceback__.tb_next is None:
+                refusal = _refusal(fn, args, kwargs)
+                if refusal is not None:
+                    raise refusal from None
+            raise
+
+    return checked  # type: ignore[return-value]
+
+
+def _refusal(fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> ArgumentError | None:
+    """The :class:`ArgumentError` :func:`keyword_options` would raise for this call of ``fn``
+    (an ``__init__`` named by the class made, a subclass that inherits it too)."""
+    made = fn.__name__ == "__init__" and bool(args)
+    check = argument_check(fn, f"{type(args[0]).__name__}()" if made else None)
+    try:
+        if check is not None:
+            check(args, kwargs)
+    except ArgumentError as error:
+        return error
+    return None
+
+
+def argument_check(fn: Callable[..., Any], where: str | None = None) -> ArgumentCheck | None:
+    """What :func:`keyword_options` checks a call of ``fn`` with: given the call's positional
+    and keyword arguments, it raises the :class:`ArgumentError` Python's ``TypeError`` would
+    be, naming ``where`` (default: the function, a class for its ``__init__``) and the fix;
+    ``None`` for a function taking ``*args``, which nothing is checked of."""
+    params = list(inspect.signature(fn).parameters.values())
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return None
+    known = keyword_names(fn)
+    names = frozenset(known) if known is not None else None
+    positional = [p.name for p in params if p.kind in _POSITIONAL]
+    most = len(positional)
+    qualname = fn.__qualname__.rpartition("<locals>.")[2]  # a function made in another: its name
+    owner, _, method = qualname.rpartition(".")
+    where = where or (f"{owner}()" if method == "__init__" else f"{qualname}()")
+    # The options a message lists: not a required positional parameter (a graph, a node).
+    required = {
+        p.name
+        for p in params
+        if p.default is inspect.Parameter.empty and p.kind is not inspect.Parameter.KEYWORD_ONLY
+    }
+    every = known if known is not None else [p.name for p in params if p.kind in _NAMED]
+    options = [n for n in every if n not in required and not n.startswith("_")] or every
+    if known is None:  # **options: what a call may give besides the names (show's direction=)
+        options = [*options, *(f"**{p.name}" for p in params if p.kind is p.VAR_KEYWORD)]
+    needed = [name for name in positional if name in required]
+    keyword_only = [
+        p.name
+        for p in params
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
+    ]
+
+    def check(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if len(args) > most:
+            raise ArgumentError(too_many_text(where, args, positional, options))
+        if len(args) < len(needed) or keyword_only:
+            lacking = missing_text(where, args, kwargs, positional, needed, keyword_only)
+            if lacking is not None:
+                raise ArgumentError(lacking)
+        if names is not None and not names.issuperset(kwargs):
+            _refuse(set(kwargs) - names, options, where)
+
+    return check
+
+
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
-def too_many(
-    where: str,
-    args: tuple[Any, ...],
-    positional: Sequence[str],
-    options: Sequence[str],
-) -> ArgumentError:
-    """The error for ``where`` given ``args``, more than its ``positional`` parameters: what it
-    takes by position, and the call with the rest given by the keyword each looks meant for
-    (``run(pipeline, {'topic': 'owls'})``: ``state=``), else the keywords it takes.
-
-    >>> error = too_many("run()", ("p", {"a": 1}), ["pipeline"], ["state"])
-    >>> print(error)  # doctest: +NORMALIZE_WHITESPACE
-    run() got 2 positional arguments ('p', {'a': 1}), but takes only pipeline by position;
-    give the others by name: run(pipeline, state={'a': 1}).
-    """
-    shown_args, names = args, list(positional)
-    if names[:1] == ["self"]:  # a method: the instance is no argument the user wrote
-        shown_args, names = args[1:], names[1:]
-    keywords = [option for option in options if option not in names]
-    extra = args[len(positional) :]
-    guesses = [_meant_option(value, keywords) for value in extra]
-    shown = ", ".join(_short(value) for value in shown_args)
-    count = f"{len(shown_args)} positional argument{'' if len(shown_args) == 1 else 's'}"
-    takes = f"only {' and '.join(names)} by position" if names else "no positional argument"
-    call = where.removesuffix("()")
-    if all(guesses) and len(set(guesses)) == len(guesses):
-        given = [f"{word}={_short(value)}" for word, value in zip(guesses, extra, strict=True)]
-        fix = f"{call}({', '.join([*names, *given])})"
-    else:
-        fix = f"{call}({', '.join([*names, *(f'{word}=...' for word in keywords[:3])])})"
-        fix += f" (its options: {', '.join(keywords)})" if len(keywords) > 3 else ""
-    rest = "give the others by name" if keywords else "it takes nothing else"
-    return ArgumentError(f"{where} got {count} ({shown}), but takes {takes}; {rest}: {fix}.")
-
-
-def _meant_option(value: Any, options: Sequence[str]) -> str | None:
-    """The keyword ``value`` given by position looks meant for, among ``options``: a state
-    for ``state=``, a provider for ``provider=``, keys for ``inputs=``, a backend's name for
-    ``backend=``; ``None`` when none fits."""
-    if isinstance(value, Mapping):
-        meant = "state"
-    elif callable(getattr(value, "complete", None)):
-        meant = "provider"
-    elif isinstance(value, (set, frozenset, list, tuple)) and all(
-        isinstance(k, str) for k in value
-    ):
-        meant = "inputs"
-    elif isinstance(value, str):
-        meant = "backend"
-    else:
-        return None
-    return meant if meant in options else None
-
-
-def _short(value: Any) -> str:
-    """``value`` as a call shows it, cut to stay readable (an object whose ``repr`` shows its
-    memory address, as its type: ``<FakeProvider>``)."""
-    text = repr(value)
-    if " at 0x" in text:
-        return f"<{type(value).__name__}>"
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
+@refused_calls
 @attrs.frozen
 class Problem:
     """One thing wrong with a pipeline: where (``node``, ``key``), what, and how to fix it."""
@@ -303,6 +296,7 @@ class Problem:
         return f" ({given}: if the input is what is misspelled, give it as '{self.key}'.)"
 
 
+@refused_calls
 class PipelineError(IrgraphError, ValueError):
     """A pipeline is malformed; raised before any node runs.
 
@@ -341,6 +335,7 @@ class PipelineError(IrgraphError, ValueError):
         return "\n".join(lines)
 
 
+@refused_calls
 class RunError(IrgraphError, RuntimeError):
     """A node failed while the pipeline ran.
 
@@ -445,6 +440,7 @@ def set_run_view(view: Callable[[RunError, Any, Any, Any], Any]) -> None:
     _run_view = view
 
 
+@refused_calls
 class MissingExtraError(IrgraphError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

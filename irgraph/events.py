@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import attrs
 
 from irgraph.checks import keyword_options
-from irgraph.errors import load_run_view
+from irgraph.errors import load_run_view, refused_calls
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -204,6 +204,7 @@ def in_graph_order(outputs: dict[str, Any], nodes: Collection[str]) -> dict[str,
     return {nid: outputs[nid] for nid in nodes if nid in outputs}
 
 
+@refused_calls
 @attrs.define
 class RunResult:
     """The final state of a run, its trace, what each node produced, and which backend ran it.

@@ -1,8 +1,9 @@
-"""A call that leaves out a required argument, told with the call to write.
+"""A call that leaves out a required argument, or gives too many, told with the call to write.
 
 Python says only ``diff() missing 1 required positional argument: 'G2'``;
 :func:`missing_text` names the function, what it was given, what it lacks and the call that
-gives everything, for :func:`irgraph.errors.keyword_options` to raise as an ``IrgraphError``.
+gives everything, and :func:`too_many_text` what it takes by position and the keywords to give
+the rest by, for :func:`irgraph.errors.keyword_options` to raise as an ``IrgraphError``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["missing_text"]
+__all__ = ["missing_text", "too_many_text"]
 
 
 def missing_text(
@@ -49,6 +50,74 @@ def missing_text(
     written = ", ".join([*needs, *(f"{name}=..." for name in keyword_only)])
     missing = f"{_and(lacking)} {verb} missing"
     return f"{where} needs {takes}, {said}: {missing}. Call it as {call}({written})."
+
+
+def too_many_text(
+    where: str,
+    args: tuple[Any, ...],
+    positional: Sequence[str],
+    options: Sequence[str],
+) -> str:
+    """What to say of ``where`` given ``args``, more than its ``positional`` parameters: what
+    it takes by position, and the call with the rest given by the keyword each looks meant for
+    (``run(pipeline, {'topic': 'owls'})``: ``state=``), else the keywords it takes.
+
+    >>> print(too_many_text("run()", ("p", {"a": 1}), ["pipeline"], ["state"]))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    run() got 2 positional arguments ('p', {'a': 1}), but takes only pipeline by position;
+    give the others by name: run(pipeline, state={'a': 1}).
+    """
+    shown_args, names = args, list(positional)
+    if names[:1] == ["self"]:  # a method: the instance is no argument the user wrote
+        shown_args, names = args[1:], names[1:]
+    keywords = [option for option in options if option not in names]
+    extra = args[len(positional) :]
+    guesses = [_meant_option(value, keywords) for value in extra]
+    shown = ", ".join(_cut(value) for value in shown_args)
+    count = f"{len(shown_args)} positional argument{'' if len(shown_args) == 1 else 's'}"
+    takes = f"only {_and(names)} by position" if names else "no positional argument"
+    call = where.removesuffix("()")
+    if all(guesses) and len(set(guesses)) == len(guesses):
+        given = [f"{word}={_cut(value)}" for word, value in zip(guesses, extra, strict=True)]
+        fix = f"{call}({', '.join([*names, *given])})"
+    else:
+        fix = f"{call}({', '.join([*names, *(_keyword(word) for word in keywords[:3])])})"
+        fix += f" (its options: {', '.join(keywords)})" if len(keywords) > 3 else ""
+    rest = "give the others by name" if keywords else "it takes nothing else"
+    return f"{where} got {count} ({shown}), but takes {takes}; {rest}: {fix}."
+
+
+def _keyword(word: str) -> str:
+    """How a call gives option ``word``: ``state=...``; ``**options`` as it is."""
+    return word if word.startswith("**") else f"{word}=..."
+
+
+def _meant_option(value: Any, options: Sequence[str]) -> str | None:
+    """The keyword ``value`` given by position looks meant for, among ``options``: a state
+    for ``state=``, a provider for ``provider=``, keys for ``inputs=``, a backend's name for
+    ``backend=``; ``None`` when none fits."""
+    if isinstance(value, Mapping):
+        meant = "state"
+    elif callable(getattr(value, "complete", None)):
+        meant = "provider"
+    elif isinstance(value, (set, frozenset, list, tuple)) and all(
+        isinstance(k, str) for k in value
+    ):
+        meant = "inputs"
+    elif isinstance(value, str):
+        meant = "backend"
+    else:
+        return None
+    return meant if meant in options else None
+
+
+def _cut(value: Any) -> str:
+    """``value`` as a call shows it, cut to stay readable (an object whose ``repr`` shows its
+    memory address, as its type: ``<FakeProvider>``)."""
+    text = repr(value)
+    if " at 0x" in text:
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _and(words: Sequence[str]) -> str:

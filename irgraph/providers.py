@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from irgraph.errors import IrgraphError, a_or_an
+from irgraph.errors import IrgraphError, a_or_an, refused_calls
 
 __all__ = [
     "awaitable_answer",
@@ -39,6 +39,7 @@ class ProviderError(IrgraphError):
     """A provider could not be set up or gave an unusable answer."""
 
 
+@refused_calls
 @attrs.frozen(slots=False)  # a __dict__, which new_request fills fastest
 class ModelRequest:
     """What an agent asks its model.

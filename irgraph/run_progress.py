@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import attrs
 
 from irgraph import checks
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, refused_calls
 from irgraph.live import LiveOutput
 from irgraph.run_diagram import StatusDiagram
 from irgraph.run_status import STATUSES, RunFacts, run_facts, seconds_text, shorten
@@ -219,6 +219,7 @@ class ProgressFrame:
         return {"text/plain": str(self), "text/html": self.html()}
 
 
+@refused_calls
 class RunProgress:
     """The live progress of one run (see the module's docs).
 

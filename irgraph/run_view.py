@@ -228,6 +228,7 @@ def _cell(text: str, full: str = "") -> str:
     )
 
 
+@errors.refused_calls
 class RunView:
     """A run's diagram, timeline and node table together; what Jupyter shows for a
     ``RunResult`` or ``RunError``. ``str()`` is the plain-text version. ``gates`` are what

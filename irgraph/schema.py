@@ -41,6 +41,7 @@ from irgraph.ir import (
     SequenceNode,
     TransformNode,
 )
+from irgraph.ir.nodes import BARE_INIT
 from irgraph.node_attributes import COMMON, SETTINGS
 from irgraph.portable import from_portable, portable
 from irgraph.schema_scopes import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes
@@ -289,7 +290,8 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[
         ) from None
     if data["kind"] in SCOPE_KINDS:
         fields["children"] = children
-    node: Node = cls(data["label"], **fields)
+    node: Node = object.__new__(cls)
+    BARE_INIT[cls](node, data["label"], **fields)  # fields the class has: no refused_calls
     return node
 
 

@@ -87,7 +87,7 @@ def test_a_misspelt_keyword_of_compile_is_told_as_compile_s(typo: str, meant: st
         (
             lambda: compile(AGENT, "asyncio", 3),
             "but takes only ir and backend by position; give the others by name: compile(ir, "
-            "backend, inputs=..., allow=...).",
+            "backend, inputs=..., allow=..., **options).",
         ),
         (lambda: validate(to_graph(AGENT), True), "validate(G, inputs=..., allow_unbound=...)."),
     ],

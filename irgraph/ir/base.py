@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from irgraph import checks
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, refused_calls
 from irgraph.ir.outputs import checked_schema, checked_settings
 from irgraph.ir.values import JsonObject, is_json
 from irgraph.templates import Template
@@ -95,6 +95,7 @@ def _scope_depth(node: Any) -> int:
 _display_hook: list[Callable[[Any, Any, Any], dict[str, Any]]] = []
 
 
+@refused_calls
 def set_display_hook(hook: Callable[[Any, Any, Any], dict[str, Any]]) -> None:
     """Install the function that draws an IR node inline in Jupyter (``irgraph.display``
     installs its own on import), so the IR needs no import of the drawing code."""

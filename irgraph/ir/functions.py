@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from irgraph.errors import PipelineError, Problem, closest_keys
+from irgraph.errors import PipelineError, Problem, closest_keys, refused_calls
 from irgraph.ir.identity import function_name
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 
+@refused_calls
 @attrs.frozen
 class FunctionRef:
     """A function named by import path (``"package.module:qualname"``).
@@ -163,6 +164,7 @@ def misspelt_as(ref: FunctionRef) -> str | None:
 FunctionLike: TypeAlias = "Callable[..., Any] | str | FunctionRef"
 
 
+@refused_calls
 def function_ref(fn: FunctionLike, *, node: str) -> FunctionRef:
     """Make a :class:`FunctionRef` from a callable, an import path, or another ref."""
     if isinstance(fn, FunctionRef):
@@ -206,6 +208,7 @@ def loaded_function(ref: str) -> Any:
         return None
 
 
+@refused_calls
 def resolve_function(ref: FunctionRef) -> Callable[..., Any]:
     """Return the callable behind ``ref``, importing it by path if needed.
 
@@ -288,6 +291,7 @@ def _file_named_like(top: str) -> str | None:
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
+@refused_calls
 def transform_arguments(
     fn: Callable[..., Any], reads: tuple[str, ...], values: Mapping[str, Any]
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -332,6 +336,7 @@ def _one_positional_uncached(fn: Callable[..., Any], key: str) -> bool:
 _one_positional_cached = functools.lru_cache(maxsize=1024)(_one_positional_uncached)
 
 
+@refused_calls
 def transform_call_problem(
     node_id: str, fn: Callable[..., Any], reads: tuple[str, ...]
 ) -> Problem | None:

@@ -16,9 +16,17 @@ from typing import Any
 import attrs
 
 from irgraph import checks
-from irgraph.errors import IrgraphError, PipelineError, closest_keys
+from irgraph.errors import IrgraphError, PipelineError, closest_keys, refused_calls
 from irgraph.ir.functions import main_function_warning
-from irgraph.ir.nodes import NODE_KINDS, FunctionRef, Node, RouteCase, RouteNode, TransformNode
+from irgraph.ir.nodes import (
+    BARE_INIT,
+    NODE_KINDS,
+    FunctionRef,
+    Node,
+    RouteCase,
+    RouteNode,
+    TransformNode,
+)
 from irgraph.ir.trust import functions_of
 from irgraph.ir.values import JsonObject, numbers_by_value
 
@@ -88,8 +96,13 @@ def _case_from_json(data: Any, where: str, allowed: frozenset[str]) -> RouteCase
     raise _fail(where, f"a route case must be one of {shapes}.")
 
 
+@refused_calls
 def to_dict(node: Node) -> dict[str, Any]:
     """Return the JSON-ready dict for one IR node (children included)."""
+    return _to_dict(node)
+
+
+def _to_dict(node: Node) -> dict[str, Any]:
     if not isinstance(node, NODE_KINDS):
         graph = hasattr(node, "graph") and hasattr(node, "adj")  # a networkx graph
         got = f"a {type(node).__name__}" if graph else f"{node!r} of type {type(node).__name__}"
@@ -103,7 +116,7 @@ def to_dict(node: Node) -> dict[str, Any]:
     for name in _fields(type(node)):
         value = getattr(node, name)
         if name == "children":
-            value = [to_dict(child) for child in value]
+            value = [_to_dict(child) for child in value]
         elif isinstance(value, FunctionRef):
             value = {"function": _function_to_json(value, node.name)}
         elif name in _WHEN_SET and not value:
@@ -122,7 +135,7 @@ def to_dict(node: Node) -> dict[str, Any]:
 def to_json(node: Node, *, indent: int | None = 2) -> str:
     """Serialise an IR tree to JSON text (stable key order). A function of ``__main__`` (a
     script's or a notebook's own) is written, with a warning: nothing else can import it."""
-    text = json.dumps({"format": FORMAT, "version": VERSION, "root": to_dict(node)}, indent=indent)
+    text = json.dumps({"format": FORMAT, "version": VERSION, "root": _to_dict(node)}, indent=indent)
     for name, ref in functions_of(node):
         warning = main_function_warning(name, ref.ref, "to_json()")
         if warning is not None:
@@ -145,7 +158,7 @@ def pipeline_digest(node: Node, *, by_value: bool = True) -> str:
     >>> pipeline_digest(hot) == pipeline_digest(AgentNode("a", settings={"temperature": 1}))
     True
     """
-    root = to_dict(node)
+    root = _to_dict(node)
     data = {
         "format": FORMAT,
         "version": VERSION,
@@ -168,9 +181,14 @@ def _fail(path: str, message: str, hint: str | None = None) -> PipelineError:
     return PipelineError(f"Invalid IR JSON at {path}: {message}", hint=hint)
 
 
-def from_dict(data: Any, path: str = "root", *, allow: Any = None, _depth: int = 0) -> Node:
+@refused_calls
+def from_dict(data: Any, path: str = "root", *, allow: Any = None) -> Node:
     """Build an IR node from its dict form, checking kinds, fields and types. Its functions
     may import only from the modules in ``allow`` (see :mod:`irgraph.ir.trust`)."""
+    return _from_dict(data, path, allow=allow)
+
+
+def _from_dict(data: Any, path: str, *, allow: Any = None, _depth: int = 0) -> Node:
     allowed = allow if isinstance(allow, frozenset) else checks.modules(allow)
     if not isinstance(data, dict):
         raise _fail(path, f"expected an object, got {type(data).__name__}.")
@@ -207,7 +225,7 @@ def from_dict(data: Any, path: str = "root", *, allow: Any = None, _depth: int =
                 name = data.get("name")
                 raise checks.too_deep(f"the IR JSON's {kind} {name!r}", node=name)
             value = tuple(
-                from_dict(child, f"{where}[{i}]", allow=allowed, _depth=_depth + 1)
+                _from_dict(child, f"{where}[{i}]", allow=allowed, _depth=_depth + 1)
                 for i, child in enumerate(value)
             )
         elif name in ("fn", "until") and isinstance(value, dict):
@@ -241,7 +259,8 @@ def from_dict(data: Any, path: str = "root", *, allow: Any = None, _depth: int =
     if "name" not in kwargs:
         raise _fail(path, f"{kind} needs a 'name'.")
     try:
-        node: Node = cls(**kwargs)
+        node: Node = object.__new__(cls)
+        BARE_INIT[cls](node, **kwargs)  # the fields are checked above: no refused_calls
         return node
     except IrgraphError as exc:
         raise _fail(path, str(exc)) from None
@@ -297,7 +316,7 @@ def from_json(text: str | bytes, *, allow: Any = None) -> Node:
     if "root" not in data:
         raise PipelineError('Invalid IR JSON: no "root" node.')
     try:
-        return from_dict(data["root"], allow=allowed)
+        return _from_dict(data["root"], "root", allow=allowed)
     except RecursionError:
         raise _too_deep() from None
 

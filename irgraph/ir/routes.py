@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from irgraph import checks
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, refused_calls
 from irgraph.ir.base import (
     _check_children,
     _Drawn,
@@ -40,6 +40,7 @@ def _is_scalar(value: Any) -> bool:
     return value is None or (isinstance(value, (str, int, float, bool)) and is_json(value))
 
 
+@refused_calls
 @attrs.frozen
 class RouteCase:
     """When a route takes one branch: its ``on`` key equals ``value`` (``"equals"``), the
@@ -81,6 +82,7 @@ def _case_tuple(value: Any) -> Any:
     return tuple(value)
 
 
+@refused_calls
 @attrs.frozen
 class RouteNode(_Drawn):
     """One branch runs, chosen by the state: the first case that holds (``on`` equals its

@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from irgraph.errors import PipelineError, Problem
+from irgraph.errors import PipelineError, Problem, refused_calls
 from irgraph.ir.functions import (
     FunctionRef,
     allowing,
@@ -50,6 +50,7 @@ def functions_of(node: Node) -> list[tuple[str, FunctionRef]]:
     return [(name, ref) for name, ref, _ in _calls_of(node)]
 
 
+@refused_calls
 def refused_functions(node: Node) -> list[Problem]:
     """One problem per module whose functions the pipeline names but may not import (see
     :attr:`FunctionRef.permitted`), naming each step that calls one; empty for a pipeline
@@ -153,6 +154,7 @@ def misspelt_modules(node: Node) -> set[str]:
     return {near for ref in refused if (near := misspelt_as(ref)) is not None}
 
 
+@refused_calls
 def with_allowed(node: Node, modules: Iterable[str]) -> Node:
     """``node``'s tree with ``modules`` added to what its loaded functions may import.
 
