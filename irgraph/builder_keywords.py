@@ -175,20 +175,10 @@ def _counted_constructor(made: Callable[P, None]) -> Callable[P, None]:
     ]
     most = len(positional)
     needed = [p.name for p in positional if p.default is p.empty]
-    least = len(needed)
 
     @functools.wraps(made)
     def counted(*args: P.args, **kwargs: P.kwargs) -> None:
-        if least <= len(args) <= most:  # the happy path
-            made(*args, **kwargs)
-            return
-        if len(args) < least:
-            where = f"{type(args[0]).__name__}()" if args else "Builder()"
-            names = [p.name for p in positional]
-            lacking = missing_text(where, args, kwargs, names, needed)
-            if lacking is not None:
-                raise ArgumentError(lacking)
-        elif len(args) > most:
+        if len(args) > most:
             builder, extra = args[0], args[most:]
             kind = type(builder).__name__
             name = args[1] if len(args) > 1 else "?"
@@ -201,7 +191,17 @@ def _counted_constructor(made: Callable[P, None]) -> Callable[P, None]:
                 node=name if isinstance(name, str) else None,
                 hint=f"Write {_PARTS.get(kind, f'{kind}(name).method(...)')}.",
             )
-        made(*args, **kwargs)
+        try:
+            made(*args, **kwargs)
+        except TypeError as error:
+            # Raised where made was called, in no frame of its own: an argument left out.
+            if error.__traceback__ is not None and error.__traceback__.tb_next is None:
+                where = f"{type(args[0]).__name__}()" if args else "Builder()"
+                names = [p.name for p in positional]
+                lacking = missing_text(where, args, kwargs, names, needed)
+                if lacking is not None:
+                    raise ArgumentError(lacking) from None
+            raise
 
     return counted
 
