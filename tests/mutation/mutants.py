@@ -503,7 +503,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "loop-until-key-ignored",
         "scheduler",
         "backends/loop_ends.py",
-        "            return bool(state.get(until))",
+        "            return bool(value)",
         "            return False",
         _RUN_TESTS,
     ),
@@ -638,12 +638,12 @@ MUTANTS: tuple[Mutant, ...] = (
         "mermaid-node-outside-its-scope",
         "exporters",
         "backends/mermaid.py",
-        '            lines += _node_lines(G, child, ids, children, pad + "    ")\n'
-        '        lines.append(f"{pad}end")',
-        "            pass\n"
-        '        lines.append(f"{pad}end")\n'
-        "        for child in children.get(node, ()):\n"
-        "            lines += _node_lines(G, child, ids, children, pad)",
+        '        lines += _node_lines(G, child, ids, children, pad + "    ")\n'
+        '    lines.append(f"{pad}end")',
+        "        pass\n"
+        '    lines.append(f"{pad}end")\n'
+        "    for child in children.get(item, ()):\n"
+        "        lines += _node_lines(G, child, ids, children, pad)",
         _EXPORT_TESTS,
     ),
     _m(
@@ -674,8 +674,9 @@ MUTANTS: tuple[Mutant, ...] = (
         "dot-scope-not-a-cluster",
         "exporters",
         "backends/dot.py",
-        "            clusters[node] = cluster\n            container = cluster",
-        "            clusters[node] = container",
+        '            inside = pd.Cluster(ids[item], label=title, style="dashed")\n'
+        "            holder.add_subgraph(inside)",
+        "            inside = holder",
         _EXPORT_TESTS,
     ),
     _m(
@@ -691,8 +692,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "route-ignores-the-value",
         "routes",
         "backends/routes.py",
-        "if op.on is not None and op.on in state and same_value(state[op.on], case.value):",
-        "if op.on is not None and op.on in state:",
+        "            if found and same_value(value, case.value):",
+        "            if found:",
         _ROUTE_RUN_TESTS,
     ),
     _m(
