@@ -8,6 +8,7 @@ interpreter, Prefect in process and generated Prefect flow code.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +16,18 @@ from typing import Any, Literal
 import pydantic
 import pytest
 
-from irgraph import Agent, Loop, MapOver, PipelineError, Route, from_graph, run, to_graph, validate
+from irgraph import (
+    Agent,
+    Loop,
+    MapOver,
+    PipelineError,
+    Route,
+    Transform,
+    from_graph,
+    run,
+    to_graph,
+    validate,
+)
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.builder import Builder
 from irgraph.code import to_code
@@ -141,9 +153,32 @@ def test_a_run_with_no_branch_for_the_field_says_what_the_key_held(
     state: dict[str, Any], said: str
 ) -> None:
     route = Route("r").on("verdict.category").when("bug", Agent("fix").writes("patch"))
-    with pytest.raises(RunError) as caught:
-        run(route, backend=AsyncioBackend(provider=FakeProvider()), state=state)
+    copied = Transform("copy", copy.deepcopy).reads("raw").writes("verdict") >> route
+    with pytest.raises(RunError) as caught:  # a value a step wrote: known only as it runs
+        run(
+            copied, backend=AsyncioBackend(provider=FakeProvider()), state={"raw": state["verdict"]}
+        )
     assert f"Route 'r' has no branch for verdict.category = {said}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "said"),
+    [
+        ({"reason": "x"}, "the initial state's 'verdict' has no field 'category'"),
+        ("bug", "the initial state's 'verdict' holds str, not an object"),
+        ('{"category": "bug"}', '--state-json \'{"verdict": {"category": "bug"}}\''),
+    ],
+)
+def test_an_initial_value_without_the_field_is_refused_before_the_run(
+    verdict: Any, said: str
+) -> None:
+    route = Route("r").on("verdict.category").when("bug", Agent("fix").writes("patch"))
+    provider = FakeProvider()
+    with pytest.raises(PipelineError) as caught:
+        run(route, provider=provider, state={"verdict": verdict})
+    assert said in str(caught.value) and provider.calls == []
+    done = run(route.otherwise(Agent("other").writes("patch")), state={"verdict": verdict})
+    assert "other" in done.outputs  # an otherwise takes it: nothing to refuse
 
 
 def test_an_initial_fields_value_no_branch_takes_is_refused_before_the_run() -> None:
