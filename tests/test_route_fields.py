@@ -49,6 +49,10 @@ class Nested(pydantic.BaseModel):
     urgent: bool
 
 
+class Maybe(pydantic.BaseModel):
+    verdict: Verdict | None = None  # an object, or null
+
+
 def triage(schema: Any = Verdict, on: str = "verdict.category", **cases: str) -> Builder:
     route = Route("triage").on(on)
     for value in cases.get("values", "bug feature").split():
@@ -89,6 +93,8 @@ def test_the_route_reads_the_key_and_the_graph_round_trips() -> None:
             triage(schema=Nested, on="verdict.urgent", values="bug"),
             "can only be one of true, false",
         ),
+        (triage(schema=Maybe, on="verdict.verdict.categry"), "'verdict.verdict.category'?"),
+        (triage(schema=Maybe, on="verdict.verdict.category", values="featur"), 'for "featur"'),
     ],
 )
 def test_a_field_no_writer_can_hold_or_a_value_it_never_has_is_refused(
@@ -100,6 +106,38 @@ def test_a_field_no_writer_can_hold_or_a_value_it_never_has_is_refused(
 def test_a_value_of_the_field_with_no_branch_and_no_otherwise_is_warned_of() -> None:
     warnings = validate(to_graph(triage(values="bug", otherwise="no"), inputs={"ticket"}))
     assert any('no branch for "feature"' in w and "'verdict.category'" in w for w in warnings)
+
+
+class Loose(pydantic.BaseModel):
+    category: Literal["bug", "feature"] = "bug"  # a default: not required
+
+
+@pytest.mark.parametrize(
+    ("schema", "on", "said"),
+    [
+        (Loose, "verdict.category", "('category' is not required in its output schema)"),
+        (Maybe, "verdict.verdict.category", "('verdict' is not required in its output schema)"),
+        (
+            {**Maybe.model_json_schema(), "required": ["verdict"]},
+            "verdict.verdict.category",
+            "('verdict' may be null in its output schema)",
+        ),
+    ],
+)
+def test_a_field_the_writer_may_leave_out_with_no_otherwise_is_warned_of(
+    schema: Any, on: str, said: str
+) -> None:
+    warnings = validate(to_graph(triage(schema, on, otherwise="no"), inputs={"ticket"}))
+    assert any(f"agent 'classify' may leave it out {said}" in w for w in warnings)
+    assert validate(to_graph(triage(schema, on), inputs={"ticket"})) == []  # an otherwise
+    reply = '{"verdict": null}' if "null" in said else "{}"  # the field left out
+    provider = FakeProvider(responses={"classify": reply})
+    with pytest.raises(RunError, match=f"Route 'triage' has no branch for {on} = nothing"):
+        run(
+            triage(schema, on, otherwise="no"),
+            backend=AsyncioBackend(provider=provider),
+            state=STATE,
+        )
 
 
 def test_a_nested_models_field_is_checked_through_its_ref() -> None:

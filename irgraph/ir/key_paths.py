@@ -32,6 +32,8 @@ __all__ = [
     "path_fields",
     "path_value",
     "field_schema",
+    "field_lacking",
+    "object_schema",
     "unset_reason",
     "not_an_object",
     "optional_key_path",
@@ -96,7 +98,7 @@ def field_schema(schema: Any, fields: tuple[str, ...]) -> Any:
     """
     defs = {k: schema[k] for k in _DEFS if isinstance(schema, dict) and k in schema}
     for name in fields:
-        schema = _resolved(schema, defs)
+        schema = _object_branch(_resolved(schema, defs), defs)
         if not isinstance(schema, dict):
             return None
         properties = schema.get("properties")
@@ -133,6 +135,56 @@ def not_an_object(schema: Any) -> str | None:
         if values and not any(isinstance(value, dict) for value in values):
             return "one of its enum values"
     return None
+
+
+def field_lacking(schema: Any, fields: tuple[str, ...]) -> str | None:
+    """Why a value of ``schema`` may hold nothing at ``fields``, in words (``"'category' is
+    not required"``, ``"'inner' may be null"``), or ``None`` when every value holds it (or the
+    schema cannot say).
+
+    >>> field_lacking({"properties": {"a": {}}}, ("a",))
+    "'a' is not required"
+    >>> print(field_lacking({"properties": {"a": {}}, "required": ["a"]}, ("a",)))
+    None
+    """
+    defs = {k: schema[k] for k in _DEFS if isinstance(schema, dict) and k in schema}
+    for depth, name in enumerate(fields):
+        schema = _resolved(schema, defs)
+        holder = _object_branch(schema, defs)
+        if depth and holder is not schema:  # Optional[Model]: null, or an object
+            return f"'{fields[depth - 1]}' may be null"
+        if not isinstance(holder, dict) or not isinstance(holder.get("properties"), dict):
+            return None
+        if name not in holder.get("required", []):
+            return f"'{name}' is not required"
+        schema = holder["properties"].get(name)
+    return None
+
+
+def object_schema(schema: Any, fields: tuple[str, ...]) -> Any:
+    """The schema of the value at ``fields`` with its ``$ref`` followed and, when it may be
+    null too (``Optional[Model]``), its object branch taken: where its fields are listed."""
+    defs = {k: schema[k] for k in _DEFS if isinstance(schema, dict) and k in schema}
+    found = field_schema(schema, fields)
+    if not isinstance(found, dict):
+        return found
+    bare = {key: value for key, value in found.items() if key not in _DEFS}
+    return _object_branch(_resolved(bare, defs), defs)
+
+
+_NOTES = {"description", "title", "default", "examples"}
+
+
+def _object_branch(schema: Any, defs: dict[str, Any]) -> Any:
+    """The one branch of an ``anyOf`` (or ``oneOf``) that may be an object, the others being
+    no object (``Optional[Model]``: the model, or null); else ``schema`` itself."""
+    if not isinstance(schema, dict) or len(set(schema) - _NOTES) != 1:
+        return schema
+    branches = schema.get("anyOf", schema.get("oneOf"))
+    if not isinstance(branches, list):
+        return schema
+    kept = [b for b in (_resolved(b, defs) for b in branches) if not_an_object(b) is None]
+    return kept[0] if len(kept) == 1 and isinstance(kept[0], dict) else schema
 
 
 def _combined(schema: dict[str, Any]) -> bool:
