@@ -317,3 +317,18 @@ def test_a_loop_stops_on_a_field_on_asyncio_the_reference_and_generated_prefect_
     module = with_provider(load_flow_module(path, f"polish_{uuid.uuid4().hex[:8]}"), provider)
     assert run_coroutine(module.polish_flow(dict(state))) == result.state
     assert [call.agent for call in provider.calls].count("critic") == 2
+
+
+def as_model(ticket: str) -> Verdict:
+    """A step that returns the model itself, not its JSON."""
+    return Verdict(category="bug", reason=ticket)
+
+
+def test_a_model_where_its_json_belongs_is_named_with_the_fix() -> None:
+    route = Route("r").on("verdict.category").when("bug", Agent("fix").writes("patch"))
+    said = "'verdict' holds a Verdict model, not a JSON object: a step that writes a model"
+    modelled = Transform("model", as_model).reads("ticket").writes("verdict") >> route
+    with pytest.raises(RunError, match=said):
+        run(modelled, backend=AsyncioBackend(provider=FakeProvider()), state=STATE)
+    with pytest.raises(PipelineError, match=said):
+        run(route, provider=FakeProvider(), state={"verdict": as_model("t")})

@@ -78,7 +78,13 @@ def unset_reason(state: Mapping[str, Any], on: str) -> str:
     value, seen = state[root], root
     for name in path_fields(on):
         if not isinstance(value, Mapping):
-            return f"nothing ('{seen}' holds {type(value).__name__}, not an object)"
+            kind = type(value).__name__
+            if callable(getattr(value, "model_dump", None)):  # a pydantic model, not its JSON
+                return (
+                    f"nothing ('{seen}' holds a {kind} model, not a JSON object: a step that "
+                    "writes a model should return its .model_dump())"
+                )
+            return f"nothing ('{seen}' holds {kind}, not an object)"
         if name not in value:
             return f"nothing ('{seen}' has no field '{name}')"
         value, seen = value[name], f"{seen}.{name}"
