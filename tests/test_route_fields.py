@@ -53,6 +53,20 @@ class Maybe(pydantic.BaseModel):
     verdict: Verdict | None = None  # an object, or null
 
 
+class Cat(pydantic.BaseModel):
+    kind: Literal["cat"]
+    category: Literal["bug", "feature"]  # what only a cat holds
+
+
+class Dog(pydantic.BaseModel):
+    kind: Literal["dog"]
+    barks: bool
+
+
+class Pet(pydantic.BaseModel):
+    verdict: Cat | Dog = pydantic.Field(discriminator="kind")  # a union of models
+
+
 def triage(schema: Any = Verdict, on: str = "verdict.category", **cases: str) -> Builder:
     route = Route("triage").on(on)
     for value in cases.get("values", "bug feature").split():
@@ -95,6 +109,8 @@ def test_the_route_reads_the_key_and_the_graph_round_trips() -> None:
         ),
         (triage(schema=Maybe, on="verdict.verdict.categry"), "'verdict.verdict.category'?"),
         (triage(schema=Maybe, on="verdict.verdict.category", values="featur"), 'for "featur"'),
+        (triage(schema=Pet, on="verdict.verdict.knd"), "(its fields: 'barks', 'category', 'kind')"),
+        (triage(schema=Pet, on="verdict.verdict.kind", values="cat dgo"), 'for "dgo"'),
     ],
 )
 def test_a_field_no_writer_can_hold_or_a_value_it_never_has_is_refused(
@@ -122,6 +138,7 @@ class Loose(pydantic.BaseModel):
             "verdict.verdict.category",
             "('verdict' may be null in its output schema)",
         ),
+        (Pet, "verdict.verdict.category", "('category' is in only some of the objects 'verdict'"),
     ],
 )
 def test_a_field_the_writer_may_leave_out_with_no_otherwise_is_warned_of(
@@ -131,6 +148,8 @@ def test_a_field_the_writer_may_leave_out_with_no_otherwise_is_warned_of(
     assert any(f"agent 'classify' may leave it out {said}" in w for w in warnings)
     assert validate(to_graph(triage(schema, on), inputs={"ticket"})) == []  # an otherwise
     reply = '{"verdict": null}' if "null" in said else "{}"  # the field left out
+    if schema is Pet:
+        reply = '{"verdict": {"kind": "dog", "barks": true}}'
     provider = FakeProvider(responses={"classify": reply})
     with pytest.raises(RunError, match=f"Route 'triage' has no branch for {on} = nothing"):
         run(
