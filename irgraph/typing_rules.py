@@ -13,6 +13,7 @@ there, narrowed by the routes of the body (:func:`irgraph.reaching.narrowed_ends
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -267,9 +268,14 @@ class TypeRules:
                 if meant
                 else ""
             )
+            near = [a for a in allowed if isinstance(a, str) and isinstance(target, str)]
+            near = difflib.get_close_matches(target, near, n=1) if near and not meant else []
+            if near:  # "aproved" for "approved"
+                fix = f" Did you mean .until('{key}', equals={near[0]!r})?"
+            writes = f"writes '{key}' as" if "." in key else "writes"  # a field of its answer
             return (
                 f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but agent "
-                f"'{writer}' only writes one of {', '.join(map(canonical, allowed))}, so "
+                f"'{writer}' only {writes} one of {', '.join(map(canonical, allowed))}, so "
                 f"it never stops early.{fix}"
             )
         if (why := refusal(target, schema)) is not None:

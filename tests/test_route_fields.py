@@ -293,7 +293,14 @@ def review_loop(until: str = "review.verdict", schema: Any = REVIEW, **equals: A
 @pytest.mark.parametrize(
     ("loop", "expected"),
     [
-        (review_loop(equals="aproved"), 'only writes one of "approved", "rejected"'),
+        (
+            review_loop(equals="aproved"),
+            'only writes \'review.verdict\' as one of "approved", "rej',
+        ),
+        (
+            review_loop(equals="aproved"),
+            "Did you mean .until('review.verdict', equals='approved')?",
+        ),
         (review_loop("review.verdit", equals="approved"), "Did you mean 'review.verdict'?"),
         (review_loop(schema=None, equals="approved"), "writes 'review' as free text"),
         (review_loop(schema={"enum": ["ok"]}), "writes 'review' as one of its enum values"),
