@@ -358,3 +358,11 @@ def test_a_model_where_its_json_belongs_is_named_with_the_fix() -> None:
         run(modelled, backend=AsyncioBackend(provider=FakeProvider()), state=STATE)
     with pytest.raises(PipelineError, match=said):
         run(route, provider=FakeProvider(), state={"verdict": as_model("t")})
+
+
+def test_a_loop_on_a_field_its_body_never_writes_names_the_key_to_write() -> None:
+    body = Agent("writer").instruct("Draft {topic}.").writes("draft")
+    loop = Loop("polish").step(body).until("review.verdict", equals="approved").max_iterations(3)
+    warnings = validate(to_graph(loop, inputs={"topic", "review"}))
+    said = "nothing in its body writes 'review', so every pass"
+    assert any(said in w and "(.writes('review') on a body step)" in w for w in warnings)
