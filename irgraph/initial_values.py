@@ -2,7 +2,8 @@
 node runs: ``None`` for a key a template requires (``None`` means no value), something other
 than a list for the key a map-over iterates first, and a value a route compares that spells
 one of its cases the other way (``"1"`` for ``.when(1, ...)``), or that none of its cases
-takes when it has no otherwise and every run reaches it. Each would fail the run (or silently
+takes when it has no otherwise and every run reaches it (or, for a route on a field,
+``.on("verdict.category")``, a value without that field). Each would fail the run (or silently
 take another branch) only when that node is reached, after the model calls before it were
 paid for.
 
@@ -18,12 +19,13 @@ MapOver 'each' iterates over 'papers', but the initial state's 'papers' is 'a, b
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError, Problem, a_or_an
-from irgraph.ir.key_paths import path_root, path_value
+from irgraph.ir.key_paths import path_root, path_value, unset_reason
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
 
 if TYPE_CHECKING:
@@ -62,6 +64,9 @@ def refuse_values(
             if not found and _always_reached(G, nid):
                 found = _unmatched_problem(nid, data["on"], value, cases)
             problems += found
+        elif data["kind"] == "route" and _fieldless(data, needs, state, nid, bound):
+            if _always_reached(G, nid):
+                problems.append(_fieldless_problem(nid, data["on"], state))
     if problems:
         raise PipelineError(problems)
 
@@ -89,6 +94,45 @@ def _given(on: Any, needs: Any, state: Mapping[str, Any], nid: str, bound: Any) 
     if on is None or path_root(on) not in needs or bound(nid, path_root(on)):
         return False
     return path_value(state, on)[0]
+
+
+def _fieldless(data: Any, needs: Any, state: Mapping[str, Any], nid: str, bound: Any) -> bool:
+    """Whether route ``nid`` compares a field (``verdict.category``) of a key the initial state
+    gives it, whose value lacks the field, with no otherwise nor predicate to take that."""
+    on = data["on"]
+    if on is None or "." not in on or not all("equals" in case for case in data["cases"]):
+        return False
+    if path_root(on) not in needs or bound(nid, path_root(on)):
+        return False
+    return state[path_root(on)] is not None and not path_value(state, on)[0]
+
+
+def _fieldless_problem(node: str, on: str, state: Mapping[str, Any]) -> Problem:
+    """The problem of route ``node``, which every run reaches, comparing the field ``on`` of
+    an initial value that holds no such field (a string, or an object without it)."""
+    root, value = path_root(on), state[path_root(on)]
+    why = unset_reason(state, on).removeprefix("nothing (").removesuffix(")")
+    hint = f"Give '{root}' an object holding '{on[len(root) + 1 :]}', or add .otherwise(step)."
+    if isinstance(value, str) and path_value({root: _parsed(value)}, on)[0]:
+        hint = (
+            f"Give '{root}' the object itself, not its JSON text: state={{{root!r}: {{...}}}} "
+            f"(on the command line --state-json '{{\"{root}\": {value}}}', not --state)."
+        )
+    return Problem(
+        f"Route '{node}' compares '{on}', but the initial state's {why}, so it holds no "
+        "value there, and the route has no otherwise: the run would fail there.",
+        node=node,
+        key=root,
+        hint=hint,
+    )
+
+
+def _parsed(text: str) -> Any:
+    """``text`` read as JSON, or ``None`` when it is none."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _none_problem(node: str, key: str) -> Problem:

@@ -7,8 +7,8 @@ State keys are flat: a template, a route's ``.on``, a loop's ``.until`` and a ma
 functions recognise that (only on the error path, after a key was refused) and say the two
 ways to get at the field: a predicate, or a ``Transform`` that writes it to a key of its own.
 
->>> field_of("t.category"), field_of("t['items'][0]"), field_of("café")
-(('t', "['category']"), ('t', "['items'][0]"), None)
+>>> field_of("t.category"), field_of("t['items'][0]"), field_of("t.items.0"), field_of("café")
+(('t', "['category']"), ('t', "['items'][0]"), ('t', "['items'][0]"), None)
 >>> print(field_key_hint("t.category", "on"))
 Compare the field in a predicate, .when(lambda state: state['t']['category'] == value, branch), \
 or write it to a key of its own first, Transform('t_category', lambda t: t['category'])\
@@ -27,7 +27,7 @@ __all__ = ["field_of", "part_of", "field_key_error", "field_key_hint", "field_ke
 _ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PART = re.compile(
     r"\.([A-Za-z_][A-Za-z0-9_]*)"  # .category
-    r"|\[\s*(\d+)\s*\]"  # [0]
+    r"|\[\s*(\d+)\s*\]|\.(\d+)(?![A-Za-z_])"  # [0], or .0 as in Jinja
     r"|\[\s*'([^'\]]*)'\s*\]"  # ['category']
     r'|\[\s*"([^"\]]*)"\s*\]'  # ["category"]
     r"|\[([^\]'\"]+)\]"  # [category], as str.format reads a field
@@ -48,9 +48,9 @@ def field_of(text: Any) -> tuple[str, str] | None:
         part = _PART.match(text, at)
         if part is None:
             return None
-        dotted, index, single, double, bare = part.groups()
-        if index is not None:
-            access.append(f"[{int(index)}]")
+        dotted, index, dotted_index, single, double, bare = part.groups()
+        if index is not None or dotted_index is not None:
+            access.append(f"[{int(index or dotted_index)}]")
         else:
             field = next(f for f in (dotted, single, double, bare) if f is not None).strip()
             if field.startswith("__"):  # {text.__class__}: no field of a JSON value
@@ -128,8 +128,15 @@ def field_key_error(value: Any, where: str, method: str, node: str | None) -> Pi
             key=found[0],
             hint=f"Write .{method}({dotted!r}).",
         )
+    message = field_key_message(value, where)
+    if method in ("on", "until"):  # a path names fields, never a list's item by its index
+        message = (
+            f"{where[:1].upper()}{where[1:]} takes a state key, or a key and its fields as a "
+            f"dotted path ('verdict.category'), but {value!r} reads an item of a list in "
+            f"'{found[0]}' by its index, which no path names."
+        )
     return PipelineError(
-        field_key_message(value, where),
+        message,
         node=node,
         key=found[0],
         hint=field_key_hint(value, method),

@@ -179,7 +179,8 @@ class RouteChecks(RouteMessages):
             return
         found = self._found[sid]
         if "." in key:  # a field: its sources by the field's schema; routes on the key never
-            held = field_sources(self.w, sid, key, sources)  # narrowed it
+            takes_all = any(c.kind in ("otherwise", "test") for c in node.cases)
+            held = field_sources(self.w, sid, key, sources, takes_all)  # narrowed it
             if held is None:
                 return
             sources = held

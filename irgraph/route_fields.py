@@ -13,7 +13,14 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING, Any
 
-from irgraph.ir.key_paths import field_schema, not_an_object, path_fields, path_root
+from irgraph.ir.key_paths import (
+    field_lacking,
+    field_schema,
+    not_an_object,
+    object_schema,
+    path_fields,
+    path_root,
+)
 from irgraph.reaching import source_of
 from irgraph.route_messages import Source
 from irgraph.walk import INPUT
@@ -25,13 +32,30 @@ if TYPE_CHECKING:
 __all__ = ["field_sources", "no_field_words", "stops_on_field"]
 
 
-def field_sources(w: Walker, sid: str, on: str, sources: list[Source]) -> list[Source] | None:
+def field_sources(
+    w: Walker, sid: str, on: str, sources: list[Source], otherwise: bool = True
+) -> list[Source] | None:
     """``sources`` (what may be in the key of ``on``) as sources of the field ``on`` names,
     each by its field's schema; ``None``, with the problems told to ``w``, when one of them
-    can never hold the field."""
+    can never hold the field. Without an ``otherwise``, a schema that lets the field be left
+    out (not required, or in an object that may be null) is warned of: the run would fail."""
     root, fields = path_root(on), path_fields(on)
     found: list[Source] = []
     told = False
+    for source in sources if not otherwise else ():
+        if source.kind in ("agent", "item") and source.schema is not None:
+            why = field_lacking(source.schema, fields)
+            if why is not None and field_schema(source.schema, fields) != "missing":
+                writer = f"agent '{source.name}'"
+                if source.kind == "item":
+                    writer = f"the items of the list agent '{source.name}' writes"
+                w.warnings.append(
+                    f"Route '{sid}' compares '{on}', but {writer} may leave it out ({why} "
+                    "in its output schema), and the route has no otherwise, so the run fails "
+                    "if it gets no value there; add .otherwise(step), or make the field "
+                    "required (a pydantic field without a default)."
+                )
+                break
     for source in sources:
         if source.kind == "map_over":
             told = True
@@ -100,9 +124,7 @@ def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
     for depth in range(len(fields)):
         if field_schema(schema, fields[: depth + 1]) == "missing":
             break
-    holder: Any = field_schema(schema, fields[:depth]) if depth else schema
-    if isinstance(holder, dict) and "$ref" in holder:
-        holder = field_schema({**holder, "properties": {"_": holder}}, ("_",))
+    holder = object_schema(schema, fields[:depth])
     known = sorted(holder.get("properties", {})) if isinstance(holder, dict) else []
     where = ".".join([root, *fields[:depth]])
     kind = not_an_object(holder)

@@ -13,6 +13,7 @@ there, narrowed by the routes of the body (:func:`irgraph.reaching.narrowed_ends
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -267,9 +268,14 @@ class TypeRules:
                 if meant
                 else ""
             )
+            near = [a for a in allowed if isinstance(a, str) and isinstance(target, str)]
+            near = difflib.get_close_matches(target, near, n=1) if near and not meant else []
+            if near:  # "aproved" for "approved"
+                fix = f" Did you mean .until('{key}', equals={near[0]!r})?"
+            writes = f"writes '{key}' as" if "." in key else "writes"  # a field of its answer
             return (
                 f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but agent "
-                f"'{writer}' only writes one of {', '.join(map(canonical, allowed))}, so "
+                f"'{writer}' only {writes} one of {', '.join(map(canonical, allowed))}, so "
                 f"it never stops early.{fix}"
             )
         if (why := refusal(target, schema)) is not None:
@@ -319,22 +325,23 @@ def stop_key_unwritten(node: LoopNode, sid: str, written: list[str], free: list[
     ``written``): every pass ends with the value the loop started with, so it stops after one
     pass or never early; after the first when agents ``free`` wrote it as free text."""
     key = node.until
+    root = path_root(key) if isinstance(key, str) else key  # a field's key: what is written
     runs = f"all {node.max_iterations}" if node.max_iterations else "all its"
     others = ", ".join(f"'{k}'" for k in written)
     instead = f", or stop on a key the body writes ({others})" if others else ""
     if not free:
         return (
-            f"Loop '{sid}' stops on '{key}', but nothing in its body writes '{key}', so every "
+            f"Loop '{sid}' stops on '{key}', but nothing in its body writes '{root}', so every "
             "pass ends with the value it had before the loop: the loop stops after its first "
-            f"pass or runs {runs} iterations, whatever the body answers. Write '{key}' in the "
-            f"body (.writes('{key}') on a body step){instead}."
+            f"pass or runs {runs} iterations, whatever the body answers. Write '{root}' in the "
+            f"body (.writes('{root}') on a body step){instead}."
         )
     who = f"agent {names(free)} writes" if len(free) == 1 else f"agents {names(free)} write"
     return (
-        f"Loop '{sid}' stops once '{key}' is truthy, but nothing in its body writes '{key}', "
+        f"Loop '{sid}' stops once '{key}' is truthy, but nothing in its body writes '{root}', "
         f"and {who} it before the loop as free text, where any answer (even 'no') is "
         "truthy: every pass ends with that answer, so the loop always stops after its first "
-        f"pass, whatever the body answers. Write '{key}' in the body (.writes('{key}') on a "
+        f"pass, whatever the body answers. Write '{root}' in the body (.writes('{root}') on a "
         f"body step) and compare it with .until('{key}', equals='...'){instead}."
     )
 

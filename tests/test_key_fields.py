@@ -60,8 +60,11 @@ def test_field_of(text: Any, expected: Any) -> None:
 def test_route_on_an_item_says_how_and_the_hint_runs() -> None:
     error = refusal(lambda: Route("r").on("t['items'][0]"))
     assert error.node == "r" and error.key == "t"
-    assert "reads a field of 't'" in str(error) and "state keys are flat" in str(error)
+    said = "takes a state key, or a key and its fields as a dotted path ('verdict.category')"
+    assert said in str(error) and "reads an item of a list in 't' by its index" in str(error)
     assert "state['t']['items'][0] == value" in str(error)
+    dotted = refusal(lambda: Route("r").on("t.items.0"))  # Jinja's way: the same item
+    assert "by its index" in str(dotted) and "state['t']['items'][0] == value" in str(dotted)
     pick = transform_of(str(error))
     fix = Agent("fix").instruct("Fix {ticket}.").writes("answer")
     other = Agent("other").instruct("Answer {ticket}.").writes("answer")

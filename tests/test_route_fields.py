@@ -8,6 +8,7 @@ interpreter, Prefect in process and generated Prefect flow code.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from pathlib import Path
 from typing import Any, Literal
@@ -15,7 +16,18 @@ from typing import Any, Literal
 import pydantic
 import pytest
 
-from irgraph import Agent, Loop, MapOver, PipelineError, Route, from_graph, run, to_graph, validate
+from irgraph import (
+    Agent,
+    Loop,
+    MapOver,
+    PipelineError,
+    Route,
+    Transform,
+    from_graph,
+    run,
+    to_graph,
+    validate,
+)
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.builder import Builder
 from irgraph.code import to_code
@@ -35,6 +47,24 @@ class Verdict(pydantic.BaseModel):
 class Nested(pydantic.BaseModel):
     verdict: Verdict
     urgent: bool
+
+
+class Maybe(pydantic.BaseModel):
+    verdict: Verdict | None = None  # an object, or null
+
+
+class Cat(pydantic.BaseModel):
+    kind: Literal["cat"]
+    category: Literal["bug", "feature"]  # what only a cat holds
+
+
+class Dog(pydantic.BaseModel):
+    kind: Literal["dog"]
+    barks: bool
+
+
+class Pet(pydantic.BaseModel):
+    verdict: Cat | Dog = pydantic.Field(discriminator="kind")  # a union of models
 
 
 def triage(schema: Any = Verdict, on: str = "verdict.category", **cases: str) -> Builder:
@@ -77,6 +107,10 @@ def test_the_route_reads_the_key_and_the_graph_round_trips() -> None:
             triage(schema=Nested, on="verdict.urgent", values="bug"),
             "can only be one of true, false",
         ),
+        (triage(schema=Maybe, on="verdict.verdict.categry"), "'verdict.verdict.category'?"),
+        (triage(schema=Maybe, on="verdict.verdict.category", values="featur"), 'for "featur"'),
+        (triage(schema=Pet, on="verdict.verdict.knd"), "(its fields: 'barks', 'category', 'kind')"),
+        (triage(schema=Pet, on="verdict.verdict.kind", values="cat dgo"), 'for "dgo"'),
     ],
 )
 def test_a_field_no_writer_can_hold_or_a_value_it_never_has_is_refused(
@@ -88,6 +122,41 @@ def test_a_field_no_writer_can_hold_or_a_value_it_never_has_is_refused(
 def test_a_value_of_the_field_with_no_branch_and_no_otherwise_is_warned_of() -> None:
     warnings = validate(to_graph(triage(values="bug", otherwise="no"), inputs={"ticket"}))
     assert any('no branch for "feature"' in w and "'verdict.category'" in w for w in warnings)
+
+
+class Loose(pydantic.BaseModel):
+    category: Literal["bug", "feature"] = "bug"  # a default: not required
+
+
+@pytest.mark.parametrize(
+    ("schema", "on", "said"),
+    [
+        (Loose, "verdict.category", "('category' is not required in its output schema)"),
+        (Maybe, "verdict.verdict.category", "('verdict' is not required in its output schema)"),
+        (
+            {**Maybe.model_json_schema(), "required": ["verdict"]},
+            "verdict.verdict.category",
+            "('verdict' may be null in its output schema)",
+        ),
+        (Pet, "verdict.verdict.category", "('category' is in only some of the objects 'verdict'"),
+    ],
+)
+def test_a_field_the_writer_may_leave_out_with_no_otherwise_is_warned_of(
+    schema: Any, on: str, said: str
+) -> None:
+    warnings = validate(to_graph(triage(schema, on, otherwise="no"), inputs={"ticket"}))
+    assert any(f"agent 'classify' may leave it out {said}" in w for w in warnings)
+    assert validate(to_graph(triage(schema, on), inputs={"ticket"})) == []  # an otherwise
+    reply = '{"verdict": null}' if "null" in said else "{}"  # the field left out
+    if schema is Pet:
+        reply = '{"verdict": {"kind": "dog", "barks": true}}'
+    provider = FakeProvider(responses={"classify": reply})
+    with pytest.raises(RunError, match=f"Route 'triage' has no branch for {on} = nothing"):
+        run(
+            triage(schema, on, otherwise="no"),
+            backend=AsyncioBackend(provider=provider),
+            state=STATE,
+        )
 
 
 def test_a_nested_models_field_is_checked_through_its_ref() -> None:
@@ -141,9 +210,32 @@ def test_a_run_with_no_branch_for_the_field_says_what_the_key_held(
     state: dict[str, Any], said: str
 ) -> None:
     route = Route("r").on("verdict.category").when("bug", Agent("fix").writes("patch"))
-    with pytest.raises(RunError) as caught:
-        run(route, backend=AsyncioBackend(provider=FakeProvider()), state=state)
+    copied = Transform("copy", copy.deepcopy).reads("raw").writes("verdict") >> route
+    with pytest.raises(RunError) as caught:  # a value a step wrote: known only as it runs
+        run(
+            copied, backend=AsyncioBackend(provider=FakeProvider()), state={"raw": state["verdict"]}
+        )
     assert f"Route 'r' has no branch for verdict.category = {said}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "said"),
+    [
+        ({"reason": "x"}, "the initial state's 'verdict' has no field 'category'"),
+        ("bug", "the initial state's 'verdict' holds str, not an object"),
+        ('{"category": "bug"}', '--state-json \'{"verdict": {"category": "bug"}}\''),
+    ],
+)
+def test_an_initial_value_without_the_field_is_refused_before_the_run(
+    verdict: Any, said: str
+) -> None:
+    route = Route("r").on("verdict.category").when("bug", Agent("fix").writes("patch"))
+    provider = FakeProvider()
+    with pytest.raises(PipelineError) as caught:
+        run(route, provider=provider, state={"verdict": verdict})
+    assert said in str(caught.value) and provider.calls == []
+    done = run(route.otherwise(Agent("other").writes("patch")), state={"verdict": verdict})
+    assert "other" in done.outputs  # an otherwise takes it: nothing to refuse
 
 
 def test_an_initial_fields_value_no_branch_takes_is_refused_before_the_run() -> None:
@@ -201,7 +293,14 @@ def review_loop(until: str = "review.verdict", schema: Any = REVIEW, **equals: A
 @pytest.mark.parametrize(
     ("loop", "expected"),
     [
-        (review_loop(equals="aproved"), 'only writes one of "approved", "rejected"'),
+        (
+            review_loop(equals="aproved"),
+            'only writes \'review.verdict\' as one of "approved", "rej',
+        ),
+        (
+            review_loop(equals="aproved"),
+            "Did you mean .until('review.verdict', equals='approved')?",
+        ),
         (review_loop("review.verdit", equals="approved"), "Did you mean 'review.verdict'?"),
         (review_loop(schema=None, equals="approved"), "writes 'review' as free text"),
         (review_loop(schema={"enum": ["ok"]}), "writes 'review' as one of its enum values"),
@@ -244,3 +343,26 @@ def test_a_loop_stops_on_a_field_on_asyncio_the_reference_and_generated_prefect_
     module = with_provider(load_flow_module(path, f"polish_{uuid.uuid4().hex[:8]}"), provider)
     assert run_coroutine(module.polish_flow(dict(state))) == result.state
     assert [call.agent for call in provider.calls].count("critic") == 2
+
+
+def as_model(ticket: str) -> Verdict:
+    """A step that returns the model itself, not its JSON."""
+    return Verdict(category="bug", reason=ticket)
+
+
+def test_a_model_where_its_json_belongs_is_named_with_the_fix() -> None:
+    route = Route("r").on("verdict.category").when("bug", Agent("fix").writes("patch"))
+    said = "'verdict' holds a Verdict model, not a JSON object: a step that writes a model"
+    modelled = Transform("model", as_model).reads("ticket").writes("verdict") >> route
+    with pytest.raises(RunError, match=said):
+        run(modelled, backend=AsyncioBackend(provider=FakeProvider()), state=STATE)
+    with pytest.raises(PipelineError, match=said):
+        run(route, provider=FakeProvider(), state={"verdict": as_model("t")})
+
+
+def test_a_loop_on_a_field_its_body_never_writes_names_the_key_to_write() -> None:
+    body = Agent("writer").instruct("Draft {topic}.").writes("draft")
+    loop = Loop("polish").step(body).until("review.verdict", equals="approved").max_iterations(3)
+    warnings = validate(to_graph(loop, inputs={"topic", "review"}))
+    said = "nothing in its body writes 'review', so every pass"
+    assert any(said in w and "(.writes('review') on a body step)" in w for w in warnings)

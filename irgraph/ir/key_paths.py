@@ -32,6 +32,8 @@ __all__ = [
     "path_fields",
     "path_value",
     "field_schema",
+    "field_lacking",
+    "object_schema",
     "unset_reason",
     "not_an_object",
     "optional_key_path",
@@ -76,7 +78,13 @@ def unset_reason(state: Mapping[str, Any], on: str) -> str:
     value, seen = state[root], root
     for name in path_fields(on):
         if not isinstance(value, Mapping):
-            return f"nothing ('{seen}' holds {type(value).__name__}, not an object)"
+            kind = type(value).__name__
+            if callable(getattr(value, "model_dump", None)):  # a pydantic model, not its JSON
+                return (
+                    f"nothing ('{seen}' holds a {kind} model, not a JSON object: a step that "
+                    "writes a model should return its .model_dump())"
+                )
+            return f"nothing ('{seen}' holds {kind}, not an object)"
         if name not in value:
             return f"nothing ('{seen}' has no field '{name}')"
         value, seen = value[name], f"{seen}.{name}"
@@ -95,8 +103,22 @@ def field_schema(schema: Any, fields: tuple[str, ...]) -> Any:
     ('missing', None)
     """
     defs = {k: schema[k] for k in _DEFS if isinstance(schema, dict) and k in schema}
-    for name in fields:
-        schema = _resolved(schema, defs)
+    schema = _field(schema, fields, defs)
+    if isinstance(schema, dict) and defs:
+        return {**defs, **schema}
+    return schema
+
+
+def _field(schema: Any, fields: tuple[str, ...], defs: dict[str, Any]) -> Any:
+    """:func:`field_schema` with the definitions ``defs`` of the whole schema apart."""
+    for at, name in enumerate(fields):
+        schema = _object_branch(_resolved(schema, defs), defs)
+        if (branches := _union(schema, defs)) is not None:  # a pydantic Union of models
+            found = [_field(branch, fields[at:], defs) for branch in branches]
+            kept = [one for one in found if one != "missing"]
+            if not kept or None in kept:
+                return None if kept else "missing"
+            return kept[0] if len(kept) == 1 else {"anyOf": kept}
         if not isinstance(schema, dict):
             return None
         properties = schema.get("properties")
@@ -112,10 +134,7 @@ def field_schema(schema: Any, fields: tuple[str, ...]) -> Any:
         if isinstance(properties, dict) or not_an_object(schema):
             return "missing"
         return None
-    schema = _resolved(schema, defs)
-    if isinstance(schema, dict) and defs:
-        return {**defs, **schema}
-    return schema
+    return _resolved(schema, defs)
 
 
 _DEFS = ("$defs", "definitions")
@@ -133,6 +152,94 @@ def not_an_object(schema: Any) -> str | None:
         if values and not any(isinstance(value, dict) for value in values):
             return "one of its enum values"
     return None
+
+
+def field_lacking(schema: Any, fields: tuple[str, ...]) -> str | None:
+    """Why a value of ``schema`` may hold nothing at ``fields``, in words (``"'category' is
+    not required"``, ``"'inner' may be null"``), or ``None`` when every value holds it (or the
+    schema cannot say).
+
+    >>> field_lacking({"properties": {"a": {}}}, ("a",))
+    "'a' is not required"
+    >>> print(field_lacking({"properties": {"a": {}}, "required": ["a"]}, ("a",)))
+    None
+    """
+    defs = {k: schema[k] for k in _DEFS if isinstance(schema, dict) and k in schema}
+    return _lacking(schema, fields, defs, "")
+
+
+def _lacking(schema: Any, fields: tuple[str, ...], defs: dict[str, Any], outer: str) -> str | None:
+    """:func:`field_lacking` with the definitions ``defs`` apart, ``outer`` being the field
+    that holds ``schema`` (``""`` for the whole value)."""
+    for depth, name in enumerate(fields):
+        schema = _resolved(schema, defs)
+        holder = _object_branch(schema, defs)
+        outer = fields[depth - 1] if depth else outer
+        branches = _union(holder, defs)
+        every = branches if branches is not None else [holder]
+        if outer and (holder is not schema or len(every) < len(_branches(holder))):
+            return f"'{outer}' may be null"  # Optional[Model]: null, or an object
+        if branches is not None:  # a Union of models: each must hold the field
+            for branch in branches:
+                if _field(branch, fields[depth:], defs) == "missing":
+                    return f"'{name}' is in only some of the objects '{outer}' may hold"
+                if (why := _lacking(branch, fields[depth:], defs, outer)) is not None:
+                    return why
+            return None
+        if not isinstance(holder, dict) or not isinstance(holder.get("properties"), dict):
+            return None
+        if name not in holder.get("required", []):
+            return f"'{name}' is not required"
+        schema = holder["properties"].get(name)
+    return None
+
+
+def object_schema(schema: Any, fields: tuple[str, ...]) -> Any:
+    """The schema of the value at ``fields`` with its ``$ref`` followed and, when it may be
+    null too (``Optional[Model]``), its object branch taken: where its fields are listed."""
+    defs = {k: schema[k] for k in _DEFS if isinstance(schema, dict) and k in schema}
+    found = field_schema(schema, fields)
+    if not isinstance(found, dict):
+        return found
+    bare = _object_branch(_resolved({k: v for k, v in found.items() if k not in _DEFS}, defs), defs)
+    branches = _union(bare, defs)
+    if branches is not None:  # a Union of models: the fields of any of them
+        fields_of = [b.get("properties") for b in branches if isinstance(b.get("properties"), dict)]
+        return {"type": "object", "properties": {k: v for one in fields_of for k, v in one.items()}}
+    return bare
+
+
+_NOTES = {"description", "title", "default", "examples"}
+
+
+def _object_branch(schema: Any, defs: dict[str, Any]) -> Any:
+    """The one branch of an ``anyOf`` (or ``oneOf``) that may be an object, the others being
+    no object (``Optional[Model]``: the model, or null); else ``schema`` itself."""
+    if not isinstance(schema, dict) or len(set(schema) - _NOTES) != 1:
+        return schema
+    branches = schema.get("anyOf", schema.get("oneOf"))
+    if not isinstance(branches, list):
+        return schema
+    kept = [b for b in (_resolved(b, defs) for b in branches) if not_an_object(b) is None]
+    return kept[0] if len(kept) == 1 and isinstance(kept[0], dict) else schema
+
+
+def _branches(schema: Any) -> list[Any]:
+    """The branches of ``schema`` when it is an ``anyOf`` (or ``oneOf``), else ``[schema]``."""
+    found = schema.get("anyOf", schema.get("oneOf")) if isinstance(schema, dict) else None
+    return found if isinstance(found, list) else [schema]
+
+
+def _union(schema: Any, defs: dict[str, Any]) -> list[Any] | None:
+    """The branches of an ``anyOf`` (or ``oneOf``) of which two or more may be objects (each
+    with its fields), or ``None`` when ``schema`` is no such union."""
+    if not isinstance(schema, dict) or len(set(schema) - _NOTES - {"discriminator"}) != 1:
+        return None
+    branches = schema.get("anyOf", schema.get("oneOf"))
+    if not isinstance(branches, list):
+        return None
+    kept = [b for b in (_resolved(b, defs) for b in branches) if not_an_object(b) is None]
+    return kept if len(kept) > 1 and all(isinstance(b, dict) for b in kept) else None
 
 
 def _combined(schema: dict[str, Any]) -> bool:
