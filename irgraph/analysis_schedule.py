@@ -33,6 +33,7 @@ from irgraph.analysis_runs import run_counts
 from irgraph.analysis_slots import Slots
 from irgraph.errors import PipelineError, did_you_mean
 from irgraph.ir.functions import loaded_function
+from irgraph.ir.values import same_value
 from irgraph.schema import scopes
 
 if TYPE_CHECKING:
@@ -230,17 +231,22 @@ def _iterations(G: nx.DiGraph, node: str, value: Any) -> int:
 
 
 def _case_index(G: nx.DiGraph, node: str, value: Any) -> int:
-    """The index of the case of route ``node`` named by ``value`` (its label or index)."""
-    labels = [str(case.get("label", "")) for case in G.nodes[node]["cases"]]
+    """The index of the case of route ``node`` named by ``value``: its label (``'"bug"'``),
+    its index, or the value it compares (``"bug"``, as ``.when("bug", ...)`` wrote it)."""
+    cases = G.nodes[node]["cases"]
+    labels = [str(case.get("label", "")) for case in cases]
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(labels):
         return value
     if value in labels:
         return labels.index(value)
+    for index, case in enumerate(cases):
+        if "equals" in case and same_value(case["equals"], value):
+            return index
     raise PipelineError(
         f"branches names {value!r} for route {node!r}, which has no such case."
         f"{did_you_mean(str(value), labels)}",
         node=node,
-        hint=f"Name a case by its label ({', '.join(labels)}) or its index.",
+        hint=f"Name a case by its label ({', '.join(labels)}), its value or its index.",
     )
 
 

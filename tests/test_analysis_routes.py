@@ -6,7 +6,9 @@ from __future__ import annotations
 import copy
 import pickle
 
-from irgraph import Agent, Loop, Route, to_graph
+import pytest
+
+from irgraph import Agent, Loop, PipelineError, Route, to_graph
 from irgraph.analysis import (
     critical_path,
     dataflow_dependencies,
@@ -116,3 +118,14 @@ def test_a_route_inside_a_loop_keeps_its_depth_in_the_diff():
     change = diff(top, inner)
     assert "again" in change.added
     assert set(match_nodes(top, inner)) <= set(top)
+
+
+def test_branches_names_a_case_by_its_value_label_or_index_as_the_guide_writes_it():
+    G = _graph(_routed())
+    times = {"classify": 1.0, "fix": 5.0, "test": 5.0, "spec": 2.0, "reply": 1.0, "send": 1.0}
+    by_value = makespan(G, times, branches={"triage": "feature"})
+    assert by_value == makespan(G, times, branches={"triage": '"feature"'}) == 4.0
+    assert makespan(G, times, branches={"triage": 1}) == by_value
+    assert makespan(G, times, branches={"triage": "bug"}) == 12.0
+    with pytest.raises(PipelineError, match="its value or its index"):
+        makespan(G, times, branches={"triage": "feature request"})
