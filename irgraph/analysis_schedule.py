@@ -33,6 +33,7 @@ from irgraph.analysis_runs import run_counts
 from irgraph.analysis_slots import Slots
 from irgraph.errors import PipelineError, did_you_mean
 from irgraph.ir.functions import loaded_function
+from irgraph.ir.key_paths import path_root, path_value
 from irgraph.ir.values import same_value
 from irgraph.schema import scopes
 
@@ -106,7 +107,8 @@ class Shape:
     Per instance of a scope (the node and the path of enclosing iterations and items, as in
     the trace's events), first found in: the counts given per node (``items``,
     ``iterations``, ``branches``, for every instance), the finished run ``run``, the initial
-    ``state`` (a map-over whose list is in it and which no node writes). Otherwise a
+    ``state`` (a map-over whose list is in it and which no node writes; a route comparing
+    such a key, or a field of one, by its value there). Otherwise a
     map-over has **one** item, a loop runs ``max_iterations`` and a route takes the branch
     that takes longest (``None``: the simulation picks it).
     """
@@ -139,6 +141,7 @@ class Shape:
                     )
         self.seen: dict[tuple[str, Path], int] = {} if run is None else run_counts(G, run)
         self.lists: dict[str, int] = {}
+        self.branch: dict[str, int] = {}  # a route on a key of state=: the case it takes
         if state is not None:
             written = {k for _, data in G.nodes(data=True) for k in data.get("writes", ())}
             written |= {item for _, item in G.nodes(data="item") if item}  # an item's name
@@ -168,6 +171,7 @@ class Shape:
                         hint=f"Put a list in '{over}', or give items={{'{node}': n}}.",
                     )
                 self.lists[node] = len(value)
+            self.branch = _branches_by_state(G, state, written | set(self.given))
 
     def count(self, node: str, path: Path) -> int | None:
         """Items of a map-over, iterations of a loop, the branch index of a route (``None``:
@@ -181,7 +185,7 @@ class Shape:
             return int(data["max_iterations"] or 1)
         if data["kind"] == "map_over":
             return self.lists.get(node, 1)
-        return None
+        return self.branch.get(node)
 
     def most(self, node: str) -> int:
         """The largest count of ``node`` over its instances (1 for a route)."""
@@ -189,6 +193,25 @@ class Shape:
             return 1
         found = [c for (n, _), c in self.seen.items() if n == node]
         return max([self.count(node, ()) or 0, *found])
+
+
+def _branches_by_state(G: nx.DiGraph, state: Mapping[str, Any], skip: set[str]) -> dict[str, int]:
+    """The case each route takes by ``state``, the initial state, when it compares a key (or
+    a field of one) that no node writes and ``state`` holds: the first value case equal to it,
+    or the ``otherwise``; not known when a predicate comes first (only a run can tell)."""
+    chosen: dict[str, int] = {}
+    for node, data in G.nodes(data=True):
+        on = data.get("on") if data["kind"] == "route" else None
+        if on is None or node in skip or path_root(on) in skip or path_root(on) not in state:
+            continue
+        found, value = path_value(state, on)
+        for index, case in enumerate(data["cases"]):
+            if "equals" in case and not (found and same_value(case["equals"], value)):
+                continue
+            if "test" not in case:
+                chosen[node] = index
+            break
+    return chosen
 
 
 def _checked_mapping(

@@ -129,3 +129,25 @@ def test_branches_names_a_case_by_its_value_label_or_index_as_the_guide_writes_i
     assert makespan(G, times, branches={"triage": "bug"}) == 12.0
     with pytest.raises(PipelineError, match="its value or its index"):
         makespan(G, times, branches={"triage": "feature request"})
+
+
+def test_state_picks_the_branch_of_a_route_on_an_initial_key_or_its_field():
+    for on, state in (
+        ("category", {"category": "feature"}),
+        ("t.kind", {"t": {"kind": "feature"}}),
+    ):
+        slow = Agent("fix").instruct("{ticket}").writes("answer")
+        route = (
+            Route("triage")
+            .on(on)
+            .when("bug", slow)
+            .when("feature", Agent("spec").instruct("{ticket}").writes("answer"))
+        )
+        G = to_graph(
+            route >> Agent("send").instruct("{answer}"), inputs={"ticket", on.split(".")[0]}
+        )
+        times = {"fix": 9.0, "spec": 2.0, "send": 1.0}
+        assert makespan(G, times) == 10.0  # the longest branch, when nothing says
+        assert makespan(G, times, state={"ticket": "x", **state}) == 3.0
+        bug = {on.split(".")[0]: "bug" if on == "category" else {"kind": "bug"}}
+        assert makespan(G, times, state={"ticket": "x", **bug}) == 10.0
