@@ -258,8 +258,11 @@ class StatusDiagram:
             f"{_KIND_WORD.get(str(kind), str(kind))} ",
             f" \u00b7 {_detail(self.facts, node)}",
         )
-        if room is None:
-            return head + node + tail
+        whole = head + node + tail
+        # the box was made as wide as the whole title: a sum of the same widths taken in
+        # another order may come out a hair wider, which must not cut it
+        if room is None or text_width(whole, bold=True) <= room + 0.5:
+            return whole
         left = room - text_width(head + tail, bold=True)
         name = fitted(node, max(left, 0.3 * room), bold=True)
         return fitted(head + name + tail, room, bold=True, end=True)

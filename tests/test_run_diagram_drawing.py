@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from irgraph import Agent, Loop, MapOver, run
+from irgraph import Agent, Loop, MapOver, Route, run
 from irgraph.run_files import fitted, text_width
 from irgraph.testing import FakeProvider
 
@@ -77,3 +77,29 @@ def test_an_arrow_that_skips_a_column_arches_off_the_arrows_between():
         assert y1 == y2  # one row
         arched = c1 < y1 - 20 and c2 < y2 - 20
         assert arched == (edge == ("a", "c")), edge
+
+
+def test_a_scope_box_as_wide_as_its_title_shows_the_title_whole():
+    # the box is sized to its whole title; adding up the same character widths in another
+    # order came out a hair wider, and 'route by_category' was drawn 'route by_c…gory'
+    verdict = {
+        "type": "object",
+        "properties": {"category": {"enum": ["bug", "feature"]}},
+        "required": ["category"],
+    }
+    routes = [
+        Route(name)
+        .on("verdict.category")
+        .when("bug", Agent(f"fix_{n}").instruct("Patch {ticket}").writes(f"patch_{n}"))
+        .otherwise(Agent(f"answer_{n}").instruct("Answer {ticket}").writes(f"reply_{n}"))
+        for n, name in enumerate(["by_category", "route_on_verdict", "triage_tickets_now"])
+    ]
+    pipeline = Agent("judge").instruct("Classify: {ticket}").output(verdict).writes("verdict")
+    for route in routes:
+        pipeline = pipeline >> route
+    reply = '{"category": "feature"}'
+    result = run(pipeline, provider=FakeProvider(responses={"judge": reply}), state={"ticket": "t"})
+    drawn = boxes(result.diagram().svg)
+    for name in ("by_category", "route_on_verdict", "triage_tickets_now"):
+        width, (title,) = drawn[name]
+        assert title.startswith(f"route {name} \u00b7 done"), (title, width)
