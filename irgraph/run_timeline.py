@@ -36,6 +36,19 @@ def _nice_step(span: float) -> float:
     return float(next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw))
 
 
+def _tick_text(tick: float, step: float) -> str:
+    """A tick's time, with as many decimals of a millisecond as its ``step`` needs: ticks
+    0.5 ms apart read ``0.5 ms``, ``1.0 ms``, not ``<1 ms`` twice; 2.5 ms apart, ``7.5 ms``
+    rather than ``8 ms``."""
+    if not tick:
+        return "0"
+    if tick >= 0.9995:
+        return seconds_text(tick)
+    ms = step * 1000
+    digits = next((d for d in range(6) if abs(round(ms, d) - ms) <= 1e-6 * ms), 6)
+    return f"{tick * 1000:.{digits}f} ms"
+
+
 class Timeline:
     """A run's Gantt chart. ``svg``, :meth:`to_mermaid`, ``str()``; ``bars`` are the
     executions drawn, in start order; ``measured`` and ``predicted`` are seconds
@@ -124,7 +137,7 @@ class Timeline:
         step = _nice_step(span)
         tick = 0.0
         while tick <= span + 1e-9:
-            tx, mark = left + tick * scale, seconds_text(tick) if tick else "0"
+            tx, mark = left + tick * scale, _tick_text(tick, step)
             out.append(
                 f"<line x1='{tx:.1f}' y1='{top:.1f}' x2='{tx:.1f}' y2='{height - 18:.1f}' "
                 f"stroke='#e3e3e3'/><text x='{tx:.1f}' y='{height - 6:.1f}' font-size='10' "
