@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import unicodedata
 from typing import Any
 
 from irgraph import checks
@@ -34,6 +35,25 @@ def _nice_step(span: float) -> float:
     raw = span / 5 or 1.0
     scale = 10.0 ** math.floor(math.log10(raw))
     return float(next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw))
+
+
+def padded(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` terminal columns: a wide character
+    (``日``, an emoji) takes two, a combining mark none, so the columns after a name in
+    Chinese line up with those after one in Latin letters.
+
+    >>> padded("日本", 6) + "|", padded("ab", 6) + "|"
+    ('日本  |', 'ab    |')
+    """
+    return text + " " * max(width - _columns(text), 0)
+
+
+def _columns(text: str) -> int:
+    """How many terminal columns ``text`` takes (see :func:`padded`)."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
 
 
 def _tick_text(tick: float, step: float) -> str:
@@ -212,7 +232,7 @@ class Timeline:
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
         labels = [one_line(b.label(self.facts.graph), 60) for b in self.bars]
-        width = max((len(label) for label in labels), default=0)
+        width = max((_columns(label) for label in labels), default=0)
         for bar, label in zip(self.bars, labels, strict=True):
             end = bar.end if bar.end is not None else self.measured
             w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
@@ -225,7 +245,7 @@ class Timeline:
             took = STATUSES[bar.status][0] if bar.status == "not_started" else took
             if bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)})"
-            lines.append(f"  {label:<{width}} |{row}| {mark} {took}")
+            lines.append(f"  {padded(label, width)} |{row}| {mark} {took}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -35,7 +35,7 @@ from irgraph.run_status import (
     seconds_text,
     shorten,
 )
-from irgraph.run_timeline import Timeline
+from irgraph.run_timeline import Timeline, padded
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -367,7 +367,7 @@ class RunView:
             count = "reused" if row["status"] == "reused" else count
             asked = f"{shorten(row['asked'], 40)!r} -> " if row["asked"] else ""
             name = one_line(row["node"], 40)
-            lines.append(f"  {name:<16} {count:<9} {asked}{shorten(row['answer'], 50)!r}")
+            lines.append(f"  {padded(name, 16)} {count:<9} {asked}{shorten(row['answer'], 50)!r}")
         return "\n".join(["Asked and answered:", *lines]) if lines else ""
 
     def html(self) -> str:
