@@ -49,7 +49,7 @@ _STYLE = (
     "font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
     "font-size:13px;line-height:1.4"
 )
-_WHAT = {"agent": "instruction", "transform": "function", "gate": "message"}
+_WHAT = {"agent": "instruction", "transform": "function", "gate": "message", "route": "on"}
 
 
 def _events(trace: Any) -> list[Any]:
@@ -276,7 +276,8 @@ class RunView:
         (``asked``/``answer`` the last, ``asked_all``/``answers_all`` every call, when it
         made more than one, in the order of their items, iterations and attempts); a gate
         that asked shows its message filled in (its last item's or iteration's); other nodes
-        show their instruction, function or message."""
+        show their instruction, function or message, and a route the key or field it compared
+        (``verdict.category``), its answer the branch it took."""
         facts, G = self.facts, self.facts.graph
         found = []
         for node, status in facts.status.items():

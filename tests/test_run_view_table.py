@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from irgraph import Agent, Gate, RunError, Transform, run
+from irgraph import Agent, Gate, Route, RunError, Transform, run
 from irgraph.testing import FakeProvider
 
 
@@ -111,3 +111,23 @@ def test_a_fail_fast_batch_error_shows_the_outputs_of_its_items_run_too():
         stopped = error
     rows = {row["node"]: row for row in stopped.view().rows()}
     assert rows["split"]["answer"] == '["owls", "bats"]'
+
+
+def test_a_route_row_shows_the_field_it_compared_and_the_branch_it_took():
+    verdict = {
+        "type": "object",
+        "properties": {"category": {"enum": ["bug", "feature"]}},
+        "required": ["category"],
+    }
+    pipeline = Agent("judge").instruct("Classify {ticket}").output(verdict).writes(
+        "verdict"
+    ) >> Route("by_category").on("verdict.category").when(
+        "bug", Agent("fix").instruct("Patch {ticket}").writes("patch")
+    ).otherwise(Agent("answer").instruct("Answer {ticket}").writes("reply"))
+    reply = '{"category": "feature"}'
+    result = run(pipeline, provider=FakeProvider(responses={"judge": reply}), state={"ticket": "t"})
+    view = result.view()
+    row = {row["node"]: row for row in view.rows()}["by_category"]
+    assert (row["asked"], row["answer"]) == ("verdict.category", "otherwise")
+    assert "<code>verdict.category</code>" in view.table_html()
+    assert "'verdict.category' -> 'otherwise'" in view.table_text()
