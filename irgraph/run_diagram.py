@@ -136,10 +136,21 @@ def _detail(facts: RunFacts, node: str) -> str:
         facts.status.get(n) == "no_items" and G.nodes[n].get("parent") == node for n in G
     ):
         times = "0 items, "
+    if G.nodes[node].get("kind") == "loop" and len(mine) == 1:  # did it stop early?
+        times = _iterations(facts, node)
     if not runs:
         return f"{word} \u00b7 {times[:-1].rstrip(',')}" if times else word
     mean = sum(e.duration or 0.0 for e in runs) / len(runs)
     return f"{word} \u00b7 {times}{seconds_text(mean)}"
+
+
+def _iterations(facts: RunFacts, loop: str) -> str:
+    """``"2 of max 5 iterations, "``: how many iterations a loop that ran once began, so a
+    loop whose ``until`` stopped it early tells itself apart from one that ran out."""
+    began = {i for e in facts.executions for scope, i in e.path if scope == loop}
+    most = facts.graph.nodes[loop].get("max_iterations")
+    limit = f" of max {most}" if most else ""
+    return f"{len(began)}{limit} iteration{'s' if (most or len(began)) != 1 else ''}, "
 
 
 def _crosses(row: tuple[list[float], list[Rect]], a: Rect, b: Rect) -> bool:

@@ -103,3 +103,15 @@ def test_a_scope_box_as_wide_as_its_title_shows_the_title_whole():
     for name in ("by_category", "route_on_verdict", "triage_tickets_now"):
         width, (title,) = drawn[name]
         assert title.startswith(f"route {name} \u00b7 done"), (title, width)
+
+
+def test_a_loop_says_how_many_of_its_iterations_ran_so_an_early_stop_shows():
+    early = Loop("early").step(Agent("a").instruct("{x} {y?}").writes("y"))
+    early = early.until(lambda state: "y" in state).max_iterations(5)
+    full = Loop("full").step(Agent("b").instruct("{y} {z?}").writes("z")).max_iterations(2)
+    result = run(early >> full, provider=FakeProvider(), state={"x": "owls"})
+    drawn = boxes(result.diagram().svg)
+    assert " \u00b7 1 of max 5 iterations, " in drawn["early"][1][0]
+    assert " \u00b7 2 of max 2 iterations, " in drawn["full"][1][0]
+    lines = result.diagram().text().splitlines()
+    assert any(line.split()[1:6] == ["early", "1", "of", "max", "5"] for line in lines), lines
