@@ -115,3 +115,18 @@ def test_a_loop_says_how_many_of_its_iterations_ran_so_an_early_stop_shows():
     assert " \u00b7 2 of max 2 iterations, " in drawn["full"][1][0]
     lines = result.diagram().text().splitlines()
     assert any(line.split()[1:6] == ["early", "1", "of", "max", "5"] for line in lines), lines
+
+
+def test_each_diagram_has_its_own_arrowhead_so_hiding_one_output_keeps_the_others_heads():
+    # an id is page-wide: with one id in every diagram, collapsing the notebook output that
+    # held it first drew every later diagram's arrows without heads
+    pipeline = Agent("a").instruct("{x}").writes("y") >> Agent("b").instruct("{y}")
+    result = run(pipeline, provider=FakeProvider(), state={"x": "owls"})
+    page = [result.diagram().svg, result.diagram().svg, result.view().html()]
+    ids = []
+    for svg in page:
+        defined = re.findall(r"<marker id='([^']+)'", svg)
+        used = set(re.findall(r"url\(#([^)]+)\)", svg))
+        assert len(defined) == 1 and used == set(defined), (defined, used)
+        ids += defined
+    assert len(set(ids)) == len(ids), ids
