@@ -30,6 +30,10 @@ _MARKS = {"done": "#", "failed": "X", "cancelled": "~", "not_started": "-", "reu
           "skipped": ".", "no_items": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
 
 
+#: More bars than this (a chart taller than a screen): the time axis above the bars as well.
+_AXIS_ABOVE = 20
+
+
 def _nice_step(span: float) -> float:
     """A round tick interval giving about five ticks over ``span`` seconds."""
     raw = span / 5 or 1.0
@@ -140,7 +144,10 @@ class Timeline:
         facts, bars = self.facts, self.bars
         span = max(self.measured, 1e-6)
         scale = CHART_W / span
-        top, margin = 44.0, 10.0
+        # a chart taller than a screen reads its times above the bars too, not only under
+        # the last of them
+        above = len(bars) > _AXIS_ABOVE
+        top, margin = 58.0 if above else 44.0, 10.0
         height = top + ROW_H * len(bars) + 24
         width = LABEL_W + CHART_W + 2 * margin + 70  # wider if a bar's time reaches past it
         out = [""]  # the opening tag, once the width is known
@@ -163,6 +170,11 @@ class Timeline:
                 f"stroke='#e3e3e3'/><text x='{tx:.1f}' y='{height - 6:.1f}' font-size='10' "
                 f"text-anchor='middle' fill='#666'>{escape(mark)}</text>"
             )
+            if above:
+                out.append(
+                    f"<text x='{tx:.1f}' y='{top - 4:.1f}' font-size='10' "
+                    f"text-anchor='middle' fill='#666'>{escape(mark)}</text>"
+                )
             tick += step
         for row, bar in enumerate(bars):
             y = top + row * ROW_H

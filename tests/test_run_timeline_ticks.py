@@ -44,3 +44,28 @@ def test_ticks_two_and_a_half_milliseconds_apart_are_not_rounded_to_whole_ones()
 
 def test_ticks_a_second_or_more_in_read_as_seconds():
     assert _ticks(1.2) == ["0", "250 ms", "500 ms", "750 ms", "1.00 s"]
+
+
+def _axis_and_bars(items: int) -> tuple[list[tuple[float, str]], float]:
+    """The axis labels (their height and text) of a map-over run of ``items`` items, and
+    the height of its first bar's name."""
+    from irgraph import MapOver, run
+    from irgraph.testing import FakeProvider
+
+    pipeline = MapOver("each").over("xs", item="x").step(Agent("a").instruct("{x}").writes("y"))
+    result = run(pipeline.writes("ys"), provider=FakeProvider(), state={"xs": list(range(items))})
+    texts = list(ET.fromstring(result.timeline().svg).iter(SVG + "text"))
+    axis = [
+        (float(t.get("y") or 0), t.text or "") for t in texts if t.get("text-anchor") == "middle"
+    ]
+    first = min(float(t.get("y") or 0) for t in texts if t.get("font-size") == "11")
+    return axis, first
+
+
+def test_a_chart_taller_than_a_screen_reads_its_times_above_the_bars_as_well():
+    axis, first = _axis_and_bars(30)
+    above = [text for y, text in axis if y < first]
+    below = [text for y, text in axis if y > first]
+    assert above and above == below, axis
+    axis, first = _axis_and_bars(3)  # a short chart: under its bars only
+    assert all(y > first for y, _ in axis), axis
