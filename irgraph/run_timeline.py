@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import os
-import unicodedata
 from typing import Any
 
 from irgraph import checks
 from irgraph.errors import IrgraphError
+from irgraph.live import text_columns
 from irgraph.run_diagram import legend, svg_open
 from irgraph.run_files import middle, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
@@ -49,15 +49,7 @@ def padded(text: str, width: int) -> str:
     >>> padded("日本", 6) + "|", padded("ab", 6) + "|"
     ('日本  |', 'ab    |')
     """
-    return text + " " * max(width - _columns(text), 0)
-
-
-def _columns(text: str) -> int:
-    """How many terminal columns ``text`` takes (see :func:`padded`)."""
-    return sum(
-        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-        for ch in text
-    )
+    return text + " " * max(width - text_columns(text), 0)
 
 
 def _tick_text(tick: float, step: float) -> str:
@@ -244,7 +236,7 @@ class Timeline:
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
         labels = [one_line(b.label(self.facts.graph), 60) for b in self.bars]
-        width = max((_columns(label) for label in labels), default=0)
+        width = max((text_columns(label) for label in labels), default=0)
         for bar, label in zip(self.bars, labels, strict=True):
             end = bar.end if bar.end is not None else self.measured
             w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
