@@ -27,15 +27,47 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
+import shutil
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TextIO
 
-__all__ = ["LiveOutput", "in_kernel"]
+__all__ = ["LiveOutput", "in_kernel", "text_columns"]
 
 _CLEAR = "\r\x1b[K"  # back to the start of the line, and clear it
+
+
+def text_columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: a wide character (``日``, an emoji) two, a
+    combining mark none, anything else one.
+
+    >>> text_columns("owl"), text_columns("日本"), text_columns("e\u0301")
+    (3, 4, 1)
+    """
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def _fit(text: str, columns: int) -> str:
+    """``text`` as one line cut to fewer than ``columns`` terminal columns (with an
+    ellipsis): a line that wrapped would leave its first rows behind at every redraw, as
+    ``\r`` goes back to the start of the last row only."""
+    line = " ".join(text.split("\n"))
+    if text_columns(line) < columns:
+        return line
+    kept, used = [], 1  # the ellipsis
+    for ch in line:
+        used += text_columns(ch)
+        if used >= columns:
+            break
+        kept.append(ch)
+    return "".join(kept) + "\u2026"
 
 
 def in_kernel() -> bool:
@@ -128,9 +160,16 @@ class LiveOutput:
         if self.jupyter:
             self._handle.update(shown)
         elif self.tty:
-            self._write(_CLEAR + str(shown))
+            self._write(_CLEAR + _fit(str(shown), self._columns()))
         else:
             self._write(str(shown) + "\n")
+
+    def _columns(self) -> int:
+        """The terminal's width, asked at each redraw (it may have been resized)."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 80
+        except (AttributeError, OSError, ValueError):  # not a real terminal: $COLUMNS, or 80
+            return shutil.get_terminal_size().columns
 
     def _write(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):  # the stream is gone: go on quietly

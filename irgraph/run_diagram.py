@@ -12,6 +12,8 @@ test) can read the picture back; an arrow that skips a column arches over the bo
 from __future__ import annotations
 
 import bisect
+import hashlib
+import itertools
 import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = ["StatusDiagram", "status_mermaid", "svg_open", "legend"]
+
+_DRAWN = itertools.count(1)  # numbers each picture's arrowhead id (with a digest of its run)
 
 NODE_W, NODE_H = 170.0, 44.0
 GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
@@ -136,10 +140,21 @@ def _detail(facts: RunFacts, node: str) -> str:
         facts.status.get(n) == "no_items" and G.nodes[n].get("parent") == node for n in G
     ):
         times = "0 items, "
+    if G.nodes[node].get("kind") == "loop" and len(mine) == 1:  # did it stop early?
+        times = _iterations(facts, node)
     if not runs:
         return f"{word} \u00b7 {times[:-1].rstrip(',')}" if times else word
     mean = sum(e.duration or 0.0 for e in runs) / len(runs)
     return f"{word} \u00b7 {times}{seconds_text(mean)}"
+
+
+def _iterations(facts: RunFacts, loop: str) -> str:
+    """``"2 of max 5 iterations, "``: how many iterations a loop that ran once began, so a
+    loop whose ``until`` stopped it early tells itself apart from one that ran out."""
+    began = {i for e in facts.executions for scope, i in e.path if scope == loop}
+    most = facts.graph.nodes[loop].get("max_iterations")
+    limit = f" of max {most}" if most else ""
+    return f"{len(began)}{limit} iteration{'s' if (most or len(began)) != 1 else ''}, "
 
 
 def _crosses(row: tuple[list[float], list[Rect]], a: Rect, b: Rect) -> bool:
@@ -185,8 +200,9 @@ class StatusDiagram:
         margin, head = 12.0, 26.0
         boxes = {r.node: r for r in rects}
         out = [svg_open(width + 2 * margin, height + 2 * margin + head, "run diagram")]
+        arrow = self._arrow_id()
         out.append(
-            "<defs><marker id='irgraph-arrow' viewBox='0 0 10 10' refX='10' refY='5' "
+            f"<defs><marker id='{arrow}' viewBox='0 0 10 10' refX='10' refY='5' "
             "markerWidth='7' markerHeight='7' orient='auto-start-reverse'>"
             "<path d='M0,0 L10,5 L0,10 z' fill='#555'/></marker></defs>"
         )
@@ -213,11 +229,20 @@ class StatusDiagram:
                 f"<path class='edge' data-from={quoteattr(u)} data-to={quoteattr(v)} "
                 f"d='M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1 - lift:.1f} "
                 f"{x2 - bend:.1f},{y2 - lift:.1f} {x2:.1f},{y2:.1f}' fill='none' stroke='#777' "
-                f"stroke-width='1.2'{dash} marker-end='url(#irgraph-arrow)'/>"
+                f"stroke-width='1.2'{dash} marker-end='url(#{arrow})'/>"
             )
         out += [self._node(G, r) for r in rects if not r.scope]
         out.append("</g></svg>")
         return "".join(out)
+
+    def _arrow_id(self) -> str:
+        """The arrowhead's id, this picture's own: an id is page-wide, and with one shared by
+        every diagram of a notebook, hiding (collapsing) the output that held it first took
+        the head off every later diagram's arrows. A digest of the run keeps it apart from
+        another kernel's outputs saved in the notebook, the count from this kernel's."""
+        run = repr((sorted(self.facts.status.items()), [e.duration for e in self.facts.executions]))
+        digest = hashlib.sha1(run.encode(), usedforsecurity=False).hexdigest()[:8]
+        return f"irgraph-arrow-{digest}-{next(_DRAWN)}"
 
     def _node(self, G: nx.DiGraph, r: Rect) -> str:
         status = self.facts.status[r.node]
@@ -258,8 +283,11 @@ class StatusDiagram:
             f"{_KIND_WORD.get(str(kind), str(kind))} ",
             f" \u00b7 {_detail(self.facts, node)}",
         )
-        if room is None:
-            return head + node + tail
+        whole = head + node + tail
+        # the box was made as wide as the whole title: a sum of the same widths taken in
+        # another order may come out a hair wider, which must not cut it
+        if room is None or text_width(whole, bold=True) <= room + 0.5:
+            return whole
         left = room - text_width(head + tail, bold=True)
         name = fitted(node, max(left, 0.3 * room), bold=True)
         return fitted(head + name + tail, room, bold=True, end=True)

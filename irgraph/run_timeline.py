@@ -14,6 +14,7 @@ from typing import Any
 
 from irgraph import checks
 from irgraph.errors import IrgraphError
+from irgraph.live import text_columns
 from irgraph.run_diagram import legend, svg_open
 from irgraph.run_files import middle, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
@@ -29,11 +30,39 @@ _MARKS = {"done": "#", "failed": "X", "cancelled": "~", "not_started": "-", "reu
           "skipped": ".", "no_items": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
 
 
+#: More bars than this (a chart taller than a screen): the time axis above the bars as well.
+_AXIS_ABOVE = 20
+
+
 def _nice_step(span: float) -> float:
     """A round tick interval giving about five ticks over ``span`` seconds."""
     raw = span / 5 or 1.0
     scale = 10.0 ** math.floor(math.log10(raw))
     return float(next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw))
+
+
+def padded(text: str, width: int) -> str:
+    """``text`` followed by spaces up to ``width`` terminal columns: a wide character
+    (``日``, an emoji) takes two, a combining mark none, so the columns after a name in
+    Chinese line up with those after one in Latin letters.
+
+    >>> padded("日本", 6) + "|", padded("ab", 6) + "|"
+    ('日本  |', 'ab    |')
+    """
+    return text + " " * max(width - text_columns(text), 0)
+
+
+def _tick_text(tick: float, step: float) -> str:
+    """A tick's time, with as many decimals of a millisecond as its ``step`` needs: ticks
+    0.5 ms apart read ``0.5 ms``, ``1.0 ms``, not ``<1 ms`` twice; 2.5 ms apart, ``7.5 ms``
+    rather than ``8 ms``."""
+    if not tick:
+        return "0"
+    if tick >= 0.9995:
+        return seconds_text(tick)
+    ms = step * 1000
+    digits = next((d for d in range(6) if abs(round(ms, d) - ms) <= 1e-6 * ms), 6)
+    return f"{tick * 1000:.{digits}f} ms"
 
 
 class Timeline:
@@ -107,7 +136,10 @@ class Timeline:
         facts, bars = self.facts, self.bars
         span = max(self.measured, 1e-6)
         scale = CHART_W / span
-        top, margin = 44.0, 10.0
+        # a chart taller than a screen reads its times above the bars too, not only under
+        # the last of them
+        above = len(bars) > _AXIS_ABOVE
+        top, margin = 58.0 if above else 44.0, 10.0
         height = top + ROW_H * len(bars) + 24
         width = LABEL_W + CHART_W + 2 * margin + 70  # wider if a bar's time reaches past it
         out = [""]  # the opening tag, once the width is known
@@ -124,12 +156,17 @@ class Timeline:
         step = _nice_step(span)
         tick = 0.0
         while tick <= span + 1e-9:
-            tx, mark = left + tick * scale, seconds_text(tick) if tick else "0"
+            tx, mark = left + tick * scale, _tick_text(tick, step)
             out.append(
                 f"<line x1='{tx:.1f}' y1='{top:.1f}' x2='{tx:.1f}' y2='{height - 18:.1f}' "
                 f"stroke='#e3e3e3'/><text x='{tx:.1f}' y='{height - 6:.1f}' font-size='10' "
                 f"text-anchor='middle' fill='#666'>{escape(mark)}</text>"
             )
+            if above:
+                out.append(
+                    f"<text x='{tx:.1f}' y='{top - 4:.1f}' font-size='10' "
+                    f"text-anchor='middle' fill='#666'>{escape(mark)}</text>"
+                )
             tick += step
         for row, bar in enumerate(bars):
             y = top + row * ROW_H
@@ -199,7 +236,7 @@ class Timeline:
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
         labels = [one_line(b.label(self.facts.graph), 60) for b in self.bars]
-        width = max((len(label) for label in labels), default=0)
+        width = max((text_columns(label) for label in labels), default=0)
         for bar, label in zip(self.bars, labels, strict=True):
             end = bar.end if bar.end is not None else self.measured
             w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
@@ -212,7 +249,7 @@ class Timeline:
             took = STATUSES[bar.status][0] if bar.status == "not_started" else took
             if bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)})"
-            lines.append(f"  {label:<{width}} |{row}| {mark} {took}")
+            lines.append(f"  {padded(label, width)} |{row}| {mark} {took}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

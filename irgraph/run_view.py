@@ -35,7 +35,7 @@ from irgraph.run_status import (
     seconds_text,
     shorten,
 )
-from irgraph.run_timeline import Timeline
+from irgraph.run_timeline import Timeline, padded
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -43,13 +43,16 @@ if TYPE_CHECKING:
 __all__ = ["RunView", "result_view", "error_view", "run_facts_of"]
 
 _PREVIEW, _FULL = 70, 4000
+#: What the node table's expanded texts hold in all, at most (characters): a pipeline of
+#: hundreds of agents shows less of each text rather than a notebook output of megabytes.
+_ALL_TEXT = 300_000
 #: The widest a node or model name shows in the node table (in em), cut with an ellipsis.
 _NAME_EM = 20
 _STYLE = (
     "font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
     "font-size:13px;line-height:1.4"
 )
-_WHAT = {"agent": "instruction", "transform": "function", "gate": "message"}
+_WHAT = {"agent": "instruction", "transform": "function", "gate": "message", "route": "on"}
 
 
 def _events(trace: Any) -> list[Any]:
@@ -211,16 +214,16 @@ def _name_cell(name: str, *, bold: bool = False) -> str:
     )
 
 
-def _cell(text: str, full: str = "") -> str:
+def _cell(text: str, full: str = "", most: int = _FULL) -> str:
     """A table cell with a one-line preview of ``text`` that expands to ``full`` (or to the
-    whole ``text``)."""
+    whole ``text``), cut past ``most`` characters."""
     if not text and not full:
         return "<td></td>"
     short = shorten(text, _PREVIEW)
     full = full or text
     if short == full.strip():  # nothing more to see (a trailing space or line break)
         return f"<td><code>{html.escape(text)}</code></td>"
-    full = full if len(full) <= _FULL else full[:_FULL] + "\u2026"
+    full = full if len(full) <= most else full[:most] + "\u2026"
     return (
         f"<td><details><summary><code>{html.escape(short)}</code></summary><pre style="
         f"'white-space:pre-wrap;max-width:60em;margin:0'>{html.escape(full)}</pre>"
@@ -276,7 +279,8 @@ class RunView:
         (``asked``/``answer`` the last, ``asked_all``/``answers_all`` every call, when it
         made more than one, in the order of their items, iterations and attempts); a gate
         that asked shows its message filled in (its last item's or iteration's); other nodes
-        show their instruction, function or message."""
+        show their instruction, function or message, and a route the key or field it compared
+        (``verdict.category``), its answer the branch it took."""
         facts, G = self.facts, self.facts.graph
         found = []
         for node, status in facts.status.items():
@@ -333,8 +337,9 @@ class RunView:
                 "answer",
             )
         )
-        body = []
-        for row in self.rows():
+        body, rows = [], self.rows()
+        most = max(min(_FULL, _ALL_TEXT // max(2 * len(rows), 1)), 4 * _PREVIEW)
+        for row in rows:
             word, fill, line = STATUSES[row["status"]]
             chip = (
                 f"<span style='background:{fill};border:1px solid {line};border-radius:3px;"
@@ -347,8 +352,8 @@ class RunView:
                 f"{_name_cell(str(row['model']))}<td>{_runs(row)}</td>"
                 f"<td>{row['attempts'] or ''}</td>"
                 f"<td>{html.escape(seconds_text(row['seconds']))}</td>"
-                f"{_cell(row['asked'], row['asked_all'])}"
-                f"{_cell(row['answer'], row['answers_all'])}</tr>"
+                f"{_cell(row['asked'], row['asked_all'], most)}"
+                f"{_cell(row['answer'], row['answers_all'], most)}</tr>"
             )
         return (
             "<table style='border-collapse:collapse;font-size:12px'>"
@@ -367,7 +372,7 @@ class RunView:
             count = "reused" if row["status"] == "reused" else count
             asked = f"{shorten(row['asked'], 40)!r} -> " if row["asked"] else ""
             name = one_line(row["node"], 40)
-            lines.append(f"  {name:<16} {count:<9} {asked}{shorten(row['answer'], 50)!r}")
+            lines.append(f"  {padded(name, 16)} {count:<9} {asked}{shorten(row['answer'], 50)!r}")
         return "\n".join(["Asked and answered:", *lines]) if lines else ""
 
     def html(self) -> str:

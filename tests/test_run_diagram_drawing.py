@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from irgraph import Agent, Loop, MapOver, run
+from irgraph import Agent, Loop, MapOver, Route, run
 from irgraph.run_files import fitted, text_width
 from irgraph.testing import FakeProvider
 
@@ -77,3 +77,56 @@ def test_an_arrow_that_skips_a_column_arches_off_the_arrows_between():
         assert y1 == y2  # one row
         arched = c1 < y1 - 20 and c2 < y2 - 20
         assert arched == (edge == ("a", "c")), edge
+
+
+def test_a_scope_box_as_wide_as_its_title_shows_the_title_whole():
+    # the box is sized to its whole title; adding up the same character widths in another
+    # order came out a hair wider, and 'route by_category' was drawn 'route by_c…gory'
+    verdict = {
+        "type": "object",
+        "properties": {"category": {"enum": ["bug", "feature"]}},
+        "required": ["category"],
+    }
+    routes = [
+        Route(name)
+        .on("verdict.category")
+        .when("bug", Agent(f"fix_{n}").instruct("Patch {ticket}").writes(f"patch_{n}"))
+        .otherwise(Agent(f"answer_{n}").instruct("Answer {ticket}").writes(f"reply_{n}"))
+        for n, name in enumerate(["by_category", "route_on_verdict", "triage_tickets_now"])
+    ]
+    pipeline = Agent("judge").instruct("Classify: {ticket}").output(verdict).writes("verdict")
+    for route in routes:
+        pipeline = pipeline >> route
+    reply = '{"category": "feature"}'
+    result = run(pipeline, provider=FakeProvider(responses={"judge": reply}), state={"ticket": "t"})
+    drawn = boxes(result.diagram().svg)
+    for name in ("by_category", "route_on_verdict", "triage_tickets_now"):
+        width, (title,) = drawn[name]
+        assert title.startswith(f"route {name} \u00b7 done"), (title, width)
+
+
+def test_a_loop_says_how_many_of_its_iterations_ran_so_an_early_stop_shows():
+    early = Loop("early").step(Agent("a").instruct("{x} {y?}").writes("y"))
+    early = early.until(lambda state: "y" in state).max_iterations(5)
+    full = Loop("full").step(Agent("b").instruct("{y} {z?}").writes("z")).max_iterations(2)
+    result = run(early >> full, provider=FakeProvider(), state={"x": "owls"})
+    drawn = boxes(result.diagram().svg)
+    assert " \u00b7 1 of max 5 iterations, " in drawn["early"][1][0]
+    assert " \u00b7 2 of max 2 iterations, " in drawn["full"][1][0]
+    lines = result.diagram().text().splitlines()
+    assert any(line.split()[1:6] == ["early", "1", "of", "max", "5"] for line in lines), lines
+
+
+def test_each_diagram_has_its_own_arrowhead_so_hiding_one_output_keeps_the_others_heads():
+    # an id is page-wide: with one id in every diagram, collapsing the notebook output that
+    # held it first drew every later diagram's arrows without heads
+    pipeline = Agent("a").instruct("{x}").writes("y") >> Agent("b").instruct("{y}")
+    result = run(pipeline, provider=FakeProvider(), state={"x": "owls"})
+    page = [result.diagram().svg, result.diagram().svg, result.view().html()]
+    ids = []
+    for svg in page:
+        defined = re.findall(r"<marker id='([^']+)'", svg)
+        used = set(re.findall(r"url\(#([^)]+)\)", svg))
+        assert len(defined) == 1 and used == set(defined), (defined, used)
+        ids += defined
+    assert len(set(ids)) == len(ids), ids

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from irgraph import Agent, Gate, RunError, Transform, run
+from irgraph import Agent, Gate, Route, RunError, Transform, run
 from irgraph.testing import FakeProvider
 
 
@@ -111,3 +111,40 @@ def test_a_fail_fast_batch_error_shows_the_outputs_of_its_items_run_too():
         stopped = error
     rows = {row["node"]: row for row in stopped.view().rows()}
     assert rows["split"]["answer"] == '["owls", "bats"]'
+
+
+def test_a_route_row_shows_the_field_it_compared_and_the_branch_it_took():
+    verdict = {
+        "type": "object",
+        "properties": {"category": {"enum": ["bug", "feature"]}},
+        "required": ["category"],
+    }
+    pipeline = Agent("judge").instruct("Classify {ticket}").output(verdict).writes(
+        "verdict"
+    ) >> Route("by_category").on("verdict.category").when(
+        "bug", Agent("fix").instruct("Patch {ticket}").writes("patch")
+    ).otherwise(Agent("answer").instruct("Answer {ticket}").writes("reply"))
+    reply = '{"category": "feature"}'
+    result = run(pipeline, provider=FakeProvider(responses={"judge": reply}), state={"ticket": "t"})
+    view = result.view()
+    row = {row["node"]: row for row in view.rows()}["by_category"]
+    assert (row["asked"], row["answer"]) == ("verdict.category", "otherwise")
+    assert "<code>verdict.category</code>" in view.table_html()
+    assert "'verdict.category' -> 'otherwise'" in view.table_text()
+
+
+def test_a_pipeline_of_hundreds_of_agents_shows_less_of_each_text_not_megabytes():
+    long = "word " * 1000  # every answer 5,000 characters, and every prompt holds one
+    pipeline = Agent("a0").instruct("Go {x}").writes("k0")
+    for i in range(1, 300):
+        pipeline = pipeline >> Agent(f"a{i}").instruct(f"Go {{k{i - 1}}}").writes(f"k{i}")
+    responses = {f"a{i}": long for i in range(300)}
+    result = run(pipeline, provider=FakeProvider(responses=responses), state={"x": "owls"})
+    table = result.view().table_html()
+    assert len(table) < 1_000_000
+    assert table.count("<details>") == 599  # every prompt but the first, every answer
+    # a small pipeline's texts expand to their first 4,000 characters, as before
+    small = run(Agent("a0").instruct("Go"), provider=FakeProvider(responses={"a0": long}))
+    assert f"<pre style='white-space:pre-wrap;max-width:60em;margin:0'>{long[:4000]}\u2026" in (
+        small.view().table_html()
+    )

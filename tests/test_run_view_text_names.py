@@ -35,3 +35,24 @@ def test_a_long_name_is_cut_in_the_middle_so_the_columns_stay_readable():
     assert named and all(LONG not in line for line in named)
     assert all("\u2026" in line for line in named)
     assert all(len(line) < 160 for line in named)
+
+
+def _columns(text: str) -> int:
+    """Terminal columns: two for a wide (East Asian, emoji) character, as a terminal draws."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def test_the_text_timeline_lines_up_its_bars_after_names_in_wide_characters():
+    pipeline = (
+        Agent("日本語の要約").instruct("{topic}").writes("a")
+        >> Agent("owl 🦉").instruct("{a}").writes("b")
+        >> Agent("plain_name").instruct("{b}").writes("c")
+    )
+    text = run(pipeline, provider=FakeProvider(), state={"topic": "owls"}).timeline().text()
+    rows = text.splitlines()[1:]
+    assert len(rows) == 3
+    # where each row's bar begins, in the columns a terminal shows
+    starts = {_columns(row[: row.index("|")]) for row in rows}
+    assert len(starts) == 1, rows
