@@ -347,3 +347,19 @@ def test_the_very_graph_changed_inside_a_setting_or_its_tree_is_checked_before_i
     else:  # what the graph's derived attributes still say: its run is refused as validate did
         with pytest.raises(PipelineError, match=re.escape(said)):
             run(ir, provider=FakeProvider(), state={"t": "x"})
+
+
+def test_a_node_removed_by_hand_is_told_with_every_missing_node_and_the_way_to_remove_one():
+    """A subgraph said only the first node it lacked, and a node removed by hand was told to
+    pass the whole graph, with no word of how to remove a step; the way the hint gives now
+    makes the graph without it."""
+    steps = [Agent(n).instruct(f"{n} {{t}}").writes(n.lower()) for n in ("A", "B", "C", "D")]
+    G = to_graph(steps[0] >> steps[1] >> steps[2] >> steps[3], inputs={"t"})
+    with pytest.raises(PipelineError, match="has nodes 'B', 'C', 'D', which the graph does not"):
+        validate(G.subgraph(["A"]))
+    H = G.copy()
+    H.remove_node("B")
+    with pytest.raises(PipelineError, match=re.escape("drop its id from G.graph['tree']")):
+        validate(H)
+    H.graph["tree"]["children"].remove("B")
+    assert list(to_graph(from_graph(H, check=False))) == ["A", "C", "D"]
