@@ -363,3 +363,19 @@ def test_a_node_removed_by_hand_is_told_with_every_missing_node_and_the_way_to_r
         validate(H)
     H.graph["tree"]["children"].remove("B")
     assert list(to_graph(from_graph(H, check=False))) == ["A", "C", "D"]
+
+
+def test_a_node_added_by_hand_is_told_every_attribute_it_lacks_and_how_to_add_one():
+    """A node added with a few attributes was refused one missing attribute at a time (its
+    writes, then model, description, timeout) and last with a bare ``KeyError: 'label'``."""
+    G = to_graph(Agent("a").instruct("A {t}.").writes("x"), inputs={"t"})
+    H = G.copy()
+    H.graph["tree"] = {"kind": "sequence", "name": "p", "inputs": [], "id": None}
+    H.graph["tree"]["children"] = ["a", "c"]
+    H.add_node("c", kind="agent", instruction="C {x}.")
+    said = "Node 'c' of the graph has no 'label', 'writes', 'model', 'description', 'timeout' "
+    with pytest.raises(PipelineError, match=re.escape(said + "attributes, which an agent")):
+        from_graph(H, check=False)
+    H.add_node("c", **to_graph(Agent("c").instruct("C {x}.")).nodes["c"])  # as the hint says
+    again = to_graph(from_graph(H, check=False))
+    assert list(again.edges) == [("a", "c")] and validate(again) == []
