@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from irgraph.diffs_moves import moves
+from irgraph.diffs_parts import changed_parts
 from irgraph.diffs_pipeline import pipeline_fields
 from irgraph.errors import keyword_options
 from irgraph.ir.functions import FunctionRef
@@ -63,7 +64,9 @@ class GraphDiff:
     edges_changed: dict[tuple[str, str], dict[str, tuple[str, str]]] = attrs.field(factory=dict)
     #: For each changed node whose name (``label``), ``kind`` or a short setting changed, by
     #: new id: the old and new value, as the text shows them (``~ node z: label (b -> z)``,
-    #: a rename; ``max_iterations (3 -> 5)``; a setting longer than 60 characters is named
+    #: a rename; ``max_iterations (3 -> 5)``; a longer object setting by the parts of it that
+    #: changed, ``output (properties.n.type="string" -> properties.n.type="integer")``, or
+    #: ``output (free text -> JSON Schema)``; a setting whose change is longer still is named
     #: without its values).
     values: dict[str, dict[str, tuple[str, str]]] = attrs.field(factory=dict)
     #: What changed of the pipeline itself, old and new as text: the ``inputs`` a root block
@@ -363,8 +366,10 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
                 if json_key(old[f]) != json_key(new[f]):
                     name = "function" if f == "fn" else f  # the graph's name for it
                     fields.append(name)
-                    texts = _setting_text(f, old[f]), _setting_text(f, new[f])
-                    if max(map(len, texts)) <= _SHORT:
+                    shown = _setting_text(f, old[f]), _setting_text(f, new[f])
+                    long = max(map(len, shown)) > _SHORT
+                    texts = changed_parts(f, old, new, _SHORT) if long else shown
+                    if texts is not None:
                         values.setdefault(node, {})[name] = texts
         fields += list(moves_of.get(node, ()))
         if fields:

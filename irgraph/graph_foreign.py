@@ -71,10 +71,15 @@ _EVERY_NODES = ("branch", "reads", "optional_reads", "writes")
 
 class _Snapshot:
     """A graph's attributes as ``to_graph`` made them: each node's and edge's attribute dict
-    copied (one level: a value replaced in place shows, ``G.nodes['r']['on'] = 'x'``), and
-    each route's cases whole (``G.nodes['r']['cases'][0]['equals'] = 'x'`` shows too)."""
+    copied (one level: a value replaced in place shows, ``G.nodes['r']['on'] = 'x'``), each
+    route's cases whole (``G.nodes['r']['cases'][0]['equals'] = 'x'`` shows too), the other
+    settings a run takes that hold lists or dicts and the edges' keys as text
+    (``G.nodes['a']['writes'].append('x')``, a field of an output schema changed in place,
+    ``G.edges['a', 'b']['keys'].append('y')``), and the graph attributes
+    that hold the pipeline (its ``tree``, which ``from_graph`` reads; its inputs) or what
+    ``validate`` reports of it."""
 
-    __slots__ = ("cases", "edges", "nodes")
+    __slots__ = ("cases", "edges", "graph", "nodes", "own")
 
     def __init__(self, G: nx.DiGraph) -> None:
         # dict.copy, not dict(...): it skips the generic constructor, a tenth of this copy.
@@ -83,6 +88,8 @@ class _Snapshot:
         self.cases = {
             n: repr(data["cases"]) for n, data in G._node.items() if data.get("kind") == "route"
         }
+        self.own = _own_text(G)
+        self.graph = _graph_text(G)
 
     def edited_templates(self, G: nx.DiGraph) -> list[str] | None:
         """``None`` when one of ``G``'s attributes is no longer as it was, templates aside (their
@@ -105,7 +112,29 @@ class _Snapshot:
             return None
         if any(repr(nodes[n].get("cases")) != text for n, text in self.cases.items()):
             return None
+        if _graph_text(G) != self.graph or _own_text(G) != self.own:  # changed inside
+            return None
         return edited
+
+
+#: The graph attributes that hold the pipeline (``tree``, ``inputs``) or what ``validate``
+#: reports of it without a rebuild.
+_GRAPH_KEYS = ("tree", "inputs", "problems", "warnings", "maybe_written")
+
+
+#: The node settings a run takes that hold a list or a dict (a route's cases aside).
+_OWN = ("writes", "inputs", "output", "settings", "until_equals")
+
+
+def _graph_text(G: nx.DiGraph) -> str:
+    return repr([G.graph.get(key) for key in _GRAPH_KEYS])
+
+
+def _own_text(G: nx.DiGraph) -> str:
+    """The settings in :data:`_OWN` of every node and the keys of every edge, as text: one
+    ``repr`` (C speed) of what the loops gather, so a value changed inside one shows."""
+    keys = [data.get("keys") for after in G._succ.values() for data in after.values()]
+    return repr([[data.get(key) for key in _OWN] for data in G._node.values()] + [keys])
 
 
 def _kept(data: dict[str, Any], kept: dict[str, Any], skip: frozenset[str] = frozenset()) -> bool:

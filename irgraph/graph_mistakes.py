@@ -193,15 +193,18 @@ def missing_nodes_error(G: nx.DiGraph, tree: Any, missing: str) -> PipelineError
             "attributes follow the pipeline and are not to be edited.",
         )
     extra = [node for node in G if node not in named]
+    lacking = [node for node in dict.fromkeys(tree_ids(tree)) if node not in G]
     if not extra:
+        gone = _some(lacking) if missing in lacking else f"node {missing!r}"
         return PipelineError(
-            f"The graph does not hold a complete pipeline: its pipeline has node "
-            f"'{missing}', which the graph does not (a subgraph, or a node removed).",
+            f"The graph does not hold a complete pipeline: its pipeline has {gone}, which "
+            "the graph does not (a subgraph, or a node removed).",
             node=missing,
             hint="Pass the whole graph from to_graph; to look at part of it, take the "
-            "subgraph after validating or drawing the whole.",
+            "subgraph after validating or drawing the whole. To remove a step, remove it "
+            "from the builder and make the graph again (or drop its id from G.graph['tree'] "
+            "too, and G = to_graph(from_graph(G, check=False))).",
         )
-    lacking = [node for node in dict.fromkeys(tree_ids(tree)) if node not in G]
     back = _relabelling(G, extra, lacking)
     undo = f"nx.relabel_nodes(G, {back!r})" if back else "nx.relabel_nodes(G, {new: old, ...})"
     return PipelineError(

@@ -281,18 +281,37 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[
         raise _keys_refused(nid, data, writes)
     try:
         fields = settings(data, allow)
-    except KeyError as missing:
-        raise PipelineError(
-            f"Node {nid!r} of the graph has no {missing} attribute, which "
-            f"{a_or_an(str(data.get('kind')))} {data.get('kind')} node needs.",
-            node=nid,
-            hint="Rebuild the graph with to_graph; a saved graph must keep every attribute.",
-        ) from None
+        label = data["label"]
+    except KeyError:
+        raise _attributes_missing(nid, data, cls, allow) from None
     if data["kind"] in SCOPE_KINDS:
         fields["children"] = children
     node: Node = object.__new__(cls)
-    BARE_INIT[cls](node, data["label"], **fields)  # fields the class has: no refused_calls
+    BARE_INIT[cls](node, label, **fields)  # fields the class has: no refused_calls
     return node
+
+
+def _attributes_missing(nid: str, data: Any, cls: type, allow: frozenset[str]) -> PipelineError:
+    """The error for a node without attributes its kind needs (added by hand, say): every one
+    it lacks at once, not the first, and where a whole node's attributes come from."""
+    missing = [] if "label" in data else ["'label'"]
+    for f in attrs.fields(cls):
+        if f.init and f.name not in ("name", "children"):
+            try:
+                _field(data, f.name, allow)
+            except KeyError as lacking:
+                missing.append(str(lacking))
+    kind = str(data.get("kind"))
+    many = "s" if len(missing) > 1 else ""
+    return PipelineError(
+        f"Node {nid!r} of the graph has no {', '.join(missing)} attribute{many}, which "
+        f"{a_or_an(kind)} {kind} node needs.",
+        node=nid,
+        hint="Rebuild the graph with to_graph; a saved graph must keep every attribute. To add "
+        "a step, add it in the builder (or give the node every attribute of one to_graph "
+        f"made: G.add_node({nid!r}, **to_graph(step).nodes[name]), with its id in "
+        "G.graph['tree'], and G = to_graph(from_graph(G, check=False))).",
+    )
 
 
 def _one_key(writes: Any) -> bool:

@@ -79,3 +79,43 @@ def test_of_two_edited_nodes_of_one_name_a_node_pairs_with_the_one_it_reads_like
     assert '~ node critic: instruction ("Critique {draft}." -> "Critique {topic}.")' in lines
     revised = '("Revise {draft} using {notes}." -> "Revise {topic} using {notes}.")'
     assert f"~ node writer: instruction {revised}" in lines
+
+
+def _judge(output=None, **settings):
+    judge = Agent("judge").instruct("Judge {t}.").settings(**settings)
+    return to_graph(judge.output(output) if output is not None else judge, inputs={"t"})
+
+
+_VERDICT = {
+    "type": "object",
+    "properties": {"category": {"type": "string", "enum": ["bug", "question"]}},
+    "required": ["category"],
+}
+
+
+def test_a_changed_output_schema_says_the_part_of_it_that_changed():
+    """An enum value added to an agent's output schema showed as ``~ node judge: output``
+    alone (the whole schema, as JSON, too long to show), so a user could not tell from the
+    diff what the route on it would now see."""
+    wider = {**_VERDICT, "properties": {"category": {"type": "string", "enum": ["bug", "q"]}}}
+    change = str(diff(_judge(_VERDICT), _judge(wider))).splitlines()
+    old, new = 'category.enum=["bug", "question"]', 'category.enum=["bug", "q"]'
+    assert f"~ node judge: output (properties.{old} -> properties.{new})" in change
+    dropped = {**_VERDICT, "required": []}
+    assert (
+        '~ node judge: output (required=["category"] -> required=[])'
+        in str(diff(_judge(_VERDICT), _judge(dropped))).splitlines()
+    )
+
+
+def test_an_output_schema_set_or_dropped_and_long_settings_say_what_changed():
+    """A schema given to a free-text agent, or a long dict of model settings changed, named
+    only the setting."""
+    given, dropped = diff(_judge(), _judge(_VERDICT)), diff(_judge(_VERDICT), _judge())
+    assert str(given) == "~ node judge: output (free text -> JSON Schema)"
+    assert str(dropped) == "~ node judge: output (JSON Schema -> free text)"
+    many = {"max_tokens": 1000, "top_p": 0.9, "stop": ["END", "STOP"], "seed": 7}
+    change = diff(_judge(temperature=0.2, **many), _judge(temperature=0.7, **many))
+    assert str(change) == "~ node judge: settings (temperature=0.2 -> temperature=0.7)"
+    extra = diff(_judge(**many), _judge(**many, temperature=0.7))
+    assert str(extra) == "~ node judge: settings (no temperature -> temperature=0.7)"

@@ -315,3 +315,68 @@ def test_a_graph_read_back_from_a_file_of_edges_is_told_so(tmp_path, write, read
     message = str(refused.value)
     assert "read back from a file of edges only (an edge list, an adjacency list)" in message
     assert "save it whole: json.dumps(nx.node_link_data(G))" in message
+
+
+def _reversed_tree(G: nx.DiGraph) -> None:
+    G.graph["tree"] = {**G.graph["tree"], "children": G.graph["tree"]["children"][::-1]}
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (lambda G: G.nodes["c"]["output"]["enum"].remove("a"), 'has a branch for "a"'),
+        (lambda G: G.nodes["c"]["writes"].append("kk"), "holds 2 state keys"),
+        (lambda G: G.nodes["A"]["settings"].update(temperature=5), "setting temperature of 'A'"),
+        (lambda G: G.edges["c", "r"]["keys"].append("t"), "The edge c -> r says"),
+        (lambda G: G.graph["tree"]["children"].reverse(), "The graph has no edge f -> r"),
+        (_reversed_tree, "The graph has no edge f -> r"),
+    ],
+)
+def test_the_very_graph_changed_inside_a_setting_or_its_tree_is_checked_before_it_runs(edit, said):
+    """A list or dict of the graph to_graph made changed in place (an output schema's enum, a
+    node's writes, its model settings, an edge's keys) or its ``tree`` (which from_graph
+    reads) changed left the graph trusted as built: validate passed it, and from_graph(G) gave
+    another pipeline than the one validate had passed (its steps in the new order)."""
+    G = _routed()
+    edit(G)
+    with pytest.raises(PipelineError, match=re.escape(said)):
+        validate(G)
+    try:
+        ir = from_graph(G)
+    except PipelineError as refused:
+        assert said in str(refused)
+    else:  # what the graph's derived attributes still say: its run is refused as validate did
+        with pytest.raises(PipelineError, match=re.escape(said)):
+            run(ir, provider=FakeProvider(), state={"t": "x"})
+
+
+def test_a_node_removed_by_hand_is_told_with_every_missing_node_and_the_way_to_remove_one():
+    """A subgraph said only the first node it lacked, and a node removed by hand was told to
+    pass the whole graph, with no word of how to remove a step; the way the hint gives now
+    makes the graph without it."""
+    steps = [Agent(n).instruct(f"{n} {{t}}").writes(n.lower()) for n in ("A", "B", "C", "D")]
+    G = to_graph(steps[0] >> steps[1] >> steps[2] >> steps[3], inputs={"t"})
+    with pytest.raises(PipelineError, match="has nodes 'B', 'C', 'D', which the graph does not"):
+        validate(G.subgraph(["A"]))
+    H = G.copy()
+    H.remove_node("B")
+    with pytest.raises(PipelineError, match=re.escape("drop its id from G.graph['tree']")):
+        validate(H)
+    H.graph["tree"]["children"].remove("B")
+    assert list(to_graph(from_graph(H, check=False))) == ["A", "C", "D"]
+
+
+def test_a_node_added_by_hand_is_told_every_attribute_it_lacks_and_how_to_add_one():
+    """A node added with a few attributes was refused one missing attribute at a time (its
+    writes, then model, description, timeout) and last with a bare ``KeyError: 'label'``."""
+    G = to_graph(Agent("a").instruct("A {t}.").writes("x"), inputs={"t"})
+    H = G.copy()
+    H.graph["tree"] = {"kind": "sequence", "name": "p", "inputs": [], "id": None}
+    H.graph["tree"]["children"] = ["a", "c"]
+    H.add_node("c", kind="agent", instruction="C {x}.")
+    said = "Node 'c' of the graph has no 'label', 'writes', 'model', 'description', 'timeout' "
+    with pytest.raises(PipelineError, match=re.escape(said + "attributes, which an agent")):
+        from_graph(H, check=False)
+    H.add_node("c", **to_graph(Agent("c").instruct("C {x}.")).nodes["c"])  # as the hint says
+    again = to_graph(from_graph(H, check=False))
+    assert list(again.edges) == [("a", "c")] and validate(again) == []
