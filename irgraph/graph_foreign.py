@@ -73,9 +73,8 @@ class _Snapshot:
     """A graph's attributes as ``to_graph`` made them: each node's and edge's attribute dict
     copied (one level: a value replaced in place shows, ``G.nodes['r']['on'] = 'x'``), each
     route's cases whole (``G.nodes['r']['cases'][0]['equals'] = 'x'`` shows too), the other
-    settings a run takes that hold lists or dicts and the edges' keys as text
-    (``G.nodes['a']['writes'].append('x')``, a field of an output schema changed in place,
-    ``G.edges['a', 'b']['keys'].append('y')``), and the graph attributes
+    settings a run takes that hold lists or dicts as text (``G.nodes['a']['writes']
+    .append('x')``, a field of an output schema changed in place), and the graph attributes
     that hold the pipeline (its ``tree``, which ``from_graph`` reads; its inputs) or what
     ``validate`` reports of it."""
 
@@ -131,10 +130,9 @@ def _graph_text(G: nx.DiGraph) -> str:
 
 
 def _own_text(G: nx.DiGraph) -> str:
-    """The settings in :data:`_OWN` of every node and the keys of every edge, as text: one
-    ``repr`` (C speed) of what the loops gather, so a value changed inside one shows."""
-    keys = [data.get("keys") for after in G._succ.values() for data in after.values()]
-    return repr([[data.get(key) for key in _OWN] for data in G._node.values()] + [keys])
+    """The settings in :data:`_OWN` of every node, as text: one ``repr`` (C speed) of what
+    the loop gathers, so a value changed inside one shows."""
+    return repr([[data.get(key) for key in _OWN] for data in G._node.values()])
 
 
 def _kept(data: dict[str, Any], kept: dict[str, Any], skip: frozenset[str] = frozenset()) -> bool:
