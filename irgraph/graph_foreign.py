@@ -71,14 +71,10 @@ _EVERY_NODES = ("branch", "reads", "optional_reads", "writes")
 
 class _Snapshot:
     """A graph's attributes as ``to_graph`` made them: each node's and edge's attribute dict
-    copied (one level: a value replaced in place shows, ``G.nodes['r']['on'] = 'x'``), each
-    route's cases whole (``G.nodes['r']['cases'][0]['equals'] = 'x'`` shows too), the other
-    settings a run takes that hold lists or dicts as text (``G.nodes['a']['writes']
-    .append('x')``, a field of an output schema changed in place), and the graph attributes
-    that hold the pipeline (its ``tree``, which ``from_graph`` reads; its inputs) or what
-    ``validate`` reports of it."""
+    copied (one level: a value replaced in place shows, ``G.nodes['r']['on'] = 'x'``), and
+    each route's cases whole (``G.nodes['r']['cases'][0]['equals'] = 'x'`` shows too)."""
 
-    __slots__ = ("cases", "edges", "graph", "nodes", "own")
+    __slots__ = ("cases", "edges", "nodes")
 
     def __init__(self, G: nx.DiGraph) -> None:
         # dict.copy, not dict(...): it skips the generic constructor, a tenth of this copy.
@@ -87,8 +83,6 @@ class _Snapshot:
         self.cases = {
             n: repr(data["cases"]) for n, data in G._node.items() if data.get("kind") == "route"
         }
-        self.own = _own_text(G)
-        self.graph = _graph_text(G)
 
     def edited_templates(self, G: nx.DiGraph) -> list[str] | None:
         """``None`` when one of ``G``'s attributes is no longer as it was, templates aside (their
@@ -111,28 +105,7 @@ class _Snapshot:
             return None
         if any(repr(nodes[n].get("cases")) != text for n, text in self.cases.items()):
             return None
-        if _graph_text(G) != self.graph or _own_text(G) != self.own:  # changed inside
-            return None
         return edited
-
-
-#: The graph attributes that hold the pipeline (``tree``, ``inputs``) or what ``validate``
-#: reports of it without a rebuild.
-_GRAPH_KEYS = ("tree", "inputs", "problems", "warnings", "maybe_written")
-
-
-#: The node settings a run takes that hold a list or a dict (a route's cases aside).
-_OWN = ("writes", "inputs", "output", "settings", "until_equals")
-
-
-def _graph_text(G: nx.DiGraph) -> str:
-    return repr([G.graph.get(key) for key in _GRAPH_KEYS])
-
-
-def _own_text(G: nx.DiGraph) -> str:
-    """The settings in :data:`_OWN` of every node, as text: one ``repr`` (C speed) of what
-    the loop gathers, so a value changed inside one shows."""
-    return repr([[data.get(key) for key in _OWN] for data in G._node.values()])
 
 
 def _kept(data: dict[str, Any], kept: dict[str, Any], skip: frozenset[str] = frozenset()) -> bool:

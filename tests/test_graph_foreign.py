@@ -317,38 +317,6 @@ def test_a_graph_read_back_from_a_file_of_edges_is_told_so(tmp_path, write, read
     assert "save it whole: json.dumps(nx.node_link_data(G))" in message
 
 
-def _reversed_tree(G: nx.DiGraph) -> None:
-    G.graph["tree"] = {**G.graph["tree"], "children": G.graph["tree"]["children"][::-1]}
-
-
-@pytest.mark.parametrize(
-    ("edit", "said"),
-    [
-        (lambda G: G.nodes["c"]["output"]["enum"].remove("a"), 'has a branch for "a"'),
-        (lambda G: G.nodes["c"]["writes"].append("kk"), "holds 2 state keys"),
-        (lambda G: G.nodes["A"]["settings"].update(temperature=5), "setting temperature of 'A'"),
-        (lambda G: G.graph["tree"]["children"].reverse(), "The graph has no edge f -> r"),
-        (_reversed_tree, "The graph has no edge f -> r"),
-    ],
-)
-def test_the_very_graph_changed_inside_a_setting_or_its_tree_is_checked_before_it_runs(edit, said):
-    """A list or dict of the graph to_graph made changed in place (an output schema's enum, a
-    node's writes, its model settings) or its ``tree`` (which from_graph reads) changed left
-    the graph trusted as built: validate passed it, and from_graph(G) gave
-    another pipeline than the one validate had passed (its steps in the new order)."""
-    G = _routed()
-    edit(G)
-    with pytest.raises(PipelineError, match=re.escape(said)):
-        validate(G)
-    try:
-        ir = from_graph(G)
-    except PipelineError as refused:
-        assert said in str(refused)
-    else:  # what the graph's derived attributes still say: its run is refused as validate did
-        with pytest.raises(PipelineError, match=re.escape(said)):
-            run(ir, provider=FakeProvider(), state={"t": "x"})
-
-
 def test_a_node_removed_by_hand_is_told_with_every_missing_node_and_the_way_to_remove_one():
     """A subgraph said only the first node it lacked, and a node removed by hand was told to
     pass the whole graph, with no word of how to remove a step; the way the hint gives now
