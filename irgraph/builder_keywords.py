@@ -183,7 +183,8 @@ def _counted_constructor(made: Callable[P, None]) -> Callable[P, None]:
             kind = type(builder).__name__
             name = args[1] if len(args) > 1 else "?"
             takes = _TAKES.get(kind, "a builder takes only its name")
-            shown = ", ".join(_short(value) for value in extra)
+            shown = ", ".join(_short(value) for value in extra[:3])  # not a screenful
+            shown += f" and {len(extra) - 3} more" if len(extra) > 3 else ""
             more = f"{len(extra)} more argument{'' if len(extra) == 1 else 's'}"
             raise PipelineError(
                 f"{kind}({name!r}) got {more} ({shown}), but {takes}, inputs= and id=; "

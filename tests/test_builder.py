@@ -896,6 +896,12 @@ def test_every_builder_method_given_too_many_arguments_says_what_it_takes(cls, m
             "Write Agent(name).instruct(text).writes(key).",
         ),
         (
+            lambda: FanOut("f", *[Agent(f"a{i}") for i in range(500)]),
+            "FanOut('f') got 500 more arguments (Agent('a0'), Agent('a1'), Agent('a2') and 497 "
+            "more), but",
+            "Write FanOut(name).branch(a).branch(b), or a | b.",
+        ),
+        (
             lambda: Gate("g", "Approve?", "verdict"),
             "Gate('g') got 1 more argument ('verdict'), but a Gate takes only its name, its "
             "message",
