@@ -175,6 +175,7 @@ def test_a_pipeline_run_inside_a_plain_transform_stops_when_its_node_is_given_up
     outer run gives the transform's call up, the nested run is cancelled, rather than going
     on asking its model in the background."""
     asked: list[str] = []
+    started = threading.Event()
     inner_asked = threading.Event()
     inner_ended = threading.Event()
 
@@ -185,6 +186,7 @@ def test_a_pipeline_run_inside_a_plain_transform_stops_when_its_node_is_given_up
         return "never"  # pragma: no cover
 
     def nested(x: str) -> str:
+        started.set()
         try:
             inner = Agent("i0").instruct("Go.").writes("k") >> Agent("i1").instruct("{k}")
             return str(run(inner, provider=FunctionProvider(holding)).state)
@@ -192,8 +194,8 @@ def test_a_pipeline_run_inside_a_plain_transform_stops_when_its_node_is_given_up
             inner_ended.set()
 
     transform = Transform("t", nested).reads("x").writes("y")
-    if how == "timed out":
-        transform = transform.timeout(0.05)
+    if how == "timed out":  # (long enough for a worker thread to start on a busy machine)
+        transform = transform.timeout(1.0)
     outer = Agent("a").instruct("Go.").writes("x") >> transform
 
     async def stopped() -> BaseException:
@@ -209,5 +211,7 @@ def test_a_pipeline_run_inside_a_plain_transform_stops_when_its_node_is_given_up
 
     ended = asyncio.run(stopped())
     assert isinstance(ended, asyncio.CancelledError if how == "cancelled" else RunError)
-    assert inner_ended.wait(60), "the nested run went on after its node was given up"
-    assert asked == ["i0"]
+    # A call given up before its worker thread took it never runs (nothing to stop then).
+    stopped_or_never_ran = inner_ended.wait(60) or not started.is_set()
+    assert stopped_or_never_ran, "the nested run went on after its node was given up"
+    assert asked in ([], ["i0"])  # never i1: the run stopped where it was held (or before)
