@@ -38,6 +38,7 @@ __all__ = [
     "not_an_object",
     "optional_key_path",
     "KEY_PATH",
+    "json_pointer",
 ]
 
 
@@ -254,12 +255,37 @@ def _resolved(schema: Any, defs: dict[str, Any]) -> Any:
         ref = schema.get("$ref")
         if not isinstance(ref, str) or not ref.startswith("#/"):
             return schema
-        section, _, name = ref[2:].partition("/")
-        found = defs.get(section, {}).get(name) if isinstance(defs.get(section), dict) else None
-        if found is None:
+        schema = json_pointer(defs, ref[1:])
+        if schema is None:
             return None
-        schema = found
     return None
+
+
+def json_pointer(root: Any, pointer: str) -> Any:
+    """What the JSON pointer ``pointer`` names in ``root``, or ``None``: ``""`` the root,
+    ``/$defs/a~1b`` the definition ``a/b``; percent-escapes are read as in a ``$ref``'s URI
+    fragment (``/$defs/a%20b``).
+
+    >>> defs = {"$defs": {"a/b": 1, "c d": 2}}
+    >>> json_pointer(defs, "/$defs/a~1b"), json_pointer(defs, "/$defs/c%20d")
+    (1, 2)
+    >>> json_pointer({"items": [{"x": 3}]}, "/items/0/x"), json_pointer({}, "/nothing")
+    (3, None)
+    """
+    found = root
+    for token in pointer.split("/")[1:] if pointer else ():
+        if "%" in token:
+            from urllib.parse import unquote  # only an escaped pointer needs it
+
+            token = unquote(token)
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(found, Mapping) and token in found:
+            found = found[token]
+        elif isinstance(found, list) and token.isdigit() and int(token) < len(found):
+            found = found[int(token)]
+        else:
+            return None
+    return found
 
 
 #: The rule of a key or a key and its fields, as a builder method's argument.

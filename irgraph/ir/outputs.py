@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irgraph.errors import PipelineError
+from irgraph.ir.key_paths import json_pointer
 from irgraph.ir.output_replies import QUOTE_CHARS, OutputError, cut, feedback
 from irgraph.ir.schema_checks import check_refs, check_valid, model_schema, not_a_schema_hint
 from irgraph.ir.schema_validator import answer_validator
@@ -382,16 +383,7 @@ def _local_ref(ref: str, root: Mapping[str, Any] | None) -> Any:
     document, an anchor such as ``#name``)."""
     if root is None or not (ref == "#" or ref.startswith("#/")):
         return None
-    target: Any = root
-    for step in ref[2:].split("/") if ref != "#" else ():
-        step = step.replace("~1", "/").replace("~0", "~")
-        if isinstance(target, Mapping) and step in target:
-            target = target[step]
-        elif isinstance(target, list) and step.isdigit() and int(step) < len(target):
-            target = target[int(step)]
-        else:
-            return None
-    return target
+    return json_pointer(root, ref[1:])
 
 
 def _inner_id(schema: Any, top: bool = False) -> bool:

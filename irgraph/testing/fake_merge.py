@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
@@ -36,7 +35,6 @@ __all__ = [
     "UnsupportedSchema",
     "anchored",
     "merge",
-    "pointed",
     "property_schema",
     "within",
 ]
@@ -342,20 +340,6 @@ def _same(one: Any, other: Any) -> bool:
     if isinstance(one, dict) and isinstance(other, dict):
         return one.keys() == other.keys() and all(_same(one[k], other[k]) for k in one)
     return bool(one == other)
-
-
-def pointed(root: Any, pointer: str) -> Any:
-    """What the JSON pointer ``pointer`` (``/$defs/a~1b``) names in ``root``, or ``None``."""
-    found = root
-    for token in pointer.split("/")[1:] if pointer else []:
-        token = urllib.parse.unquote(token).replace("~1", "/").replace("~0", "~")
-        if isinstance(found, Mapping) and token in found:
-            found = found[token]
-        elif isinstance(found, list) and token.isdigit() and int(token) < len(found):
-            found = found[int(token)]
-        else:
-            return None
-    return found
 
 
 def anchored(root: Any, ref: str) -> Any:

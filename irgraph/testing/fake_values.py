@@ -48,6 +48,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from irgraph.ir.key_paths import json_pointer
+
 from .fake_choices import CONDITION, TYPES, conditional, member, negated
 from .fake_choices import choice as choice_of
 from .fake_merge import (
@@ -56,7 +58,6 @@ from .fake_merge import (
     UnsupportedSchema,
     anchored,
     merge,
-    pointed,
     property_schema,
     within,
 )
@@ -266,7 +267,9 @@ class _Maker:
             raise UnsupportedSchema(
                 f"only local references like '#/$defs/Name' are supported (got {ref!r})", "$ref"
             )
-        found = pointed(self.root, ref[1:]) if ref[1:2] in ("", "/") else anchored(self.root, ref)
+        found = (
+            json_pointer(self.root, ref[1:]) if ref[1:2] in ("", "/") else anchored(self.root, ref)
+        )
         if found is None:
             what = "definition" if ref.startswith(("#/$defs/", "#/definitions/")) else "part"
             raise UnsupportedSchema(f"the reference {ref!r} names no {what} of the schema", "$ref")
