@@ -10,9 +10,9 @@ field, or a map-over writing a list. A writer whose schema cannot say (the field
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
+from irgraph.errors import closest_keys
 from irgraph.ir.key_paths import (
     field_lacking,
     field_schema,
@@ -134,7 +134,8 @@ def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
     else:
         shown = ", ".join(f"'{name}'" for name in known) or "none"
         what = f"declares no field '{fields[depth]}' in '{where}' (its fields: {shown})"
-    near = [name for name in known if _near(name, fields[depth])]
+    wanted = fields[depth]  # the field meant: the same but for case, else the closest
+    near = [name for name in known if name.lower() == wanted.lower()] or closest_keys(wanted, known)
     hint = f"Use a field the schema declares, or declare '{fields[depth]}' there."
     if near:
         meant = f"{where}.{near[0]}{on[len(where) + len(fields[depth]) + 1 :]}"
@@ -155,9 +156,8 @@ def stops_on_field(rules: Any, sid: str, node: LoopNode, key: str, found: frozen
     w = rules.w
     nodes, root = w.G.nodes, path_root(key)
     reasons: dict[str, str] = {}
-    for source in sorted(
-        map(source_of, found), key=lambda n: w.added.index(n) if n in w.added else -1
-    ):
+    order = {nid: index for index, nid in enumerate(w.added)}
+    for source in sorted(map(source_of, found), key=lambda n: order.get(n, -1)):
         if source == INPUT or nodes[source]["kind"] != "agent":
             return  # may hold anything
         schema = nodes[source]["output"]
@@ -188,8 +188,3 @@ def stops_on_field(rules: Any, sid: str, node: LoopNode, key: str, found: frozen
             f"Loop '{sid}' stops on '{key}', but none of its writers can make it stop "
             f"({', '.join(map(repr, reasons))}): {' '.join(reasons.values())}"
         )
-
-
-def _near(name: str, wanted: str) -> bool:
-    """Whether ``wanted`` is ``name`` misspelt (a close match, or a different case)."""
-    return name.lower() == wanted.lower() or bool(difflib.get_close_matches(wanted, [name]))
