@@ -43,6 +43,7 @@ from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .failures import cancelled_run, with_progress
 from .prefect_batch import CHUNK_SIZE, DEPLOYMENT_NAME
+from .prefect_deployments import warn_runs_here
 from .prefect_gates import (
     answered_once,
     current_flow_run_id,
@@ -54,7 +55,7 @@ from .prefect_gates import (
     resume_when_paused,
     wait_for_answer,
 )
-from .prefect_names import prefect_name
+from .prefect_names import check_run_key, prefect_name
 from .prefect_names import where as where_in
 from .prefect_result_dir import check_result_dir
 from .prefect_runtime import answers_key, gate_key, request_cache_key
@@ -373,16 +374,11 @@ class PrefectRunnable:
         check_run_options(provider_or_placeholder, on_event, on_gate, max_concurrency, timeout)
         check_call_limit(call_limit, max_concurrency)
         checks.optional(checks.function).check(on_paused, "the run option on_paused")
-        checks.optional(checks.text).check(run_key, "the run option run_key")
+        check_run_key(run_key)
         if flow_name is not None:
             check_prefect_name(flow_name, "the run option flow_name")
-        if run_key == "":
-            raise PipelineError(
-                "The run option run_key is empty; it names the run whose agent results (and "
-                "gate answers) are kept, so two runs with one key share them.",
-                hint="Pass a non-empty key, e.g. run_key='report-2026-12-02', or leave it out "
-                "to key the run by its flow run id.",
-            )
+        if backend.work_pool is not None:
+            warn_runs_here(backend.work_pool)
         initial = dict(current)
         outcome: dict[str, Any] = {}
         try:

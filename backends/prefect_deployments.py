@@ -7,17 +7,19 @@ mistakes are told here, before any chunk is sent: a deployment name the server d
 deployment of another version of the pipeline (:func:`check_deployed_pipeline`: the
 generated module deploys its batch flow with its pipeline's digest as the default of the
 ``pipeline`` parameter). A deployment made before that default existed is still refused by
-its flow, on the worker, once a chunk reaches it.
+its flow, on the worker, once a chunk reaches it. A single ``run()`` of a backend given a
+work pool runs in its own process, and :func:`warn_runs_here` says so, with how to use the pool.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection
 from typing import Any
 
 from irgraph.errors import PipelineError, did_you_mean
 
-__all__ = ["BATCH_SUFFIX", "missing_deployment", "check_deployed_pipeline"]
+__all__ = ["BATCH_SUFFIX", "missing_deployment", "check_deployed_pipeline", "warn_runs_here"]
 
 #: What a generated module's batch flow adds to its item flow's name.
 BATCH_SUFFIX = "-batch"
@@ -104,3 +106,18 @@ def check_deployed_pipeline(
             "FLOW_FILE.py), then run the batch again.",
         )
     return deployed
+
+
+def warn_runs_here(work_pool: str) -> None:
+    """Warn that ``run()``/``arun()`` of a backend with a work pool run in this process: a
+    user who gave the pool expects it to be used, and a run here pays for its model calls."""
+    warnings.warn(
+        f"PrefectBackend(work_pool={work_pool!r}) runs this pipeline here, in this process, "
+        "not on the pool's workers: run() and arun() run where they are called. The pool "
+        "takes batches (run_many(pipeline, states, backend=backend), or irgraph batch "
+        f"--backend prefect --work-pool {work_pool}) and the deployments generate_flow_code "
+        "writes. To run one state on the pool, use run_many(pipeline, [state], "
+        "backend=backend); to run here without this warning, leave work_pool out.",
+        UserWarning,
+        stacklevel=2,
+    )

@@ -14,9 +14,18 @@ import re
 from typing import Any
 from uuid import UUID
 
-from irgraph.errors import IrgraphError
+from irgraph import checks
+from irgraph.errors import IrgraphError, PipelineError
 
-__all__ = ["Position", "flow_run_uuid", "is_prefect_name", "prefect_name", "sha256", "where"]
+__all__ = [
+    "Position",
+    "check_run_key",
+    "flow_run_uuid",
+    "is_prefect_name",
+    "prefect_name",
+    "sha256",
+    "where",
+]
 
 Position = tuple[tuple[str, int], ...]  # (loop or map-over id, index) pairs
 
@@ -80,3 +89,16 @@ def prefect_name(name: str) -> str:
     digest = sha256(name)[:8]
     readable = _REFUSED.sub("-", name)[: _NAME_LIMIT - 9].strip(" -")
     return f"{readable}-{digest}" if readable.strip("'\" -") else f"irgraph-{digest}"
+
+
+def check_run_key(run_key: Any) -> None:
+    """Refuse a ``run_key`` that is no text, or empty: it names the run whose agent results
+    and gate answers are kept."""
+    checks.optional(checks.text).check(run_key, "the run option run_key")
+    if run_key == "":
+        raise PipelineError(
+            "The run option run_key is empty; it names the run whose agent results (and "
+            "gate answers) are kept, so two runs with one key share them.",
+            hint="Pass a non-empty key, e.g. run_key='report-2026-12-02', or leave it out "
+            "to key the run by its flow run id.",
+        )

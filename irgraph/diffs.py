@@ -22,7 +22,7 @@ from irgraph.diffs_pipeline import pipeline_fields
 from irgraph.errors import keyword_options
 from irgraph.ir.functions import FunctionRef
 from irgraph.ir.routes import RouteCase
-from irgraph.ir.values import json_key
+from irgraph.ir.values import json_key, same_value
 from irgraph.schema import settings
 
 if TYPE_CHECKING:
@@ -177,9 +177,20 @@ def _edge_fields(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[st
     found: dict[str, tuple[str, str]] = {}
     if bool(old.get("control")) != bool(new.get("control")):
         found["control"] = (kinds[bool(old.get("control"))], kinds[bool(new.get("control"))])
-    if old.get("condition") != new.get("condition"):
+    if not _same_condition(old.get("condition"), new.get("condition")):
         found["condition"] = (old.get("condition") or "none", new.get("condition") or "none")
     return found
+
+
+def _same_condition(old: str | None, new: str | None) -> bool:
+    """Whether two route-case labels take the same values: equal text, or values JSON holds
+    equal (a case ``1`` edited to ``1.0`` routes as before; ``1`` and ``true`` do not)."""
+    if old == new:
+        return True
+    try:
+        return same_value(json.loads(old), json.loads(new))  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # a predicate's name, otherwise, or no case at all
+        return False
 
 
 def _depth(G: nx.DiGraph, node: str) -> int:

@@ -148,6 +148,19 @@ def test_an_edge_losing_or_changing_its_route_condition_is_a_changed_edge():
     assert renamed.edges_changed == {("r", "b"): {"condition": ('"x"', '"z"')}}
 
 
+def test_a_case_value_written_as_another_equal_json_number_is_no_change():
+    a, b, c = _agents()
+
+    def routed(value: object) -> object:
+        return a >> Route("r").on("a_out").when(value, b).otherwise(c)
+
+    same = _diff(routed(1), routed(1.0))  # JSON holds 1 and 1.0 equal: the route takes both
+    assert same.empty and str(same) == "No differences."
+    for other, shown in ((True, "true"), ("1", '"1"'), (2, "2")):  # these route otherwise
+        d = _diff(routed(1), routed(other))
+        assert d.edges_changed == {("r", "b"): {"condition": ("1", shown)}}, other
+
+
 def test_unchanged_edges_are_not_changed_edges():
     a, b, c = _agents()
     d = _diff(a >> b >> c, a >> b >> c)

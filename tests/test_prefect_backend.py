@@ -346,6 +346,21 @@ def test_async_api_inside_an_event_loop():
     assert result.state["analysis"].startswith("<analyst:")
 
 
+def test_a_run_of_a_backend_with_a_work_pool_warns_that_it_runs_here_and_how_to_use_the_pool():
+    backend = PrefectBackend(work_pool="gpu-pool", provider=FakeProvider())
+    with pytest.warns(UserWarning, match="runs this pipeline here") as told:
+        result = backend.compile(research.to_ir()).run({"topic": "t"})
+    assert result.state["analysis"].startswith("<analyst:")  # it still runs, here
+    said = str(told[0].message)
+    assert "run_many(pipeline, [state], backend=backend)" in said
+    assert "--work-pool gpu-pool" in said
+
+
+def test_a_run_of_a_backend_without_a_work_pool_warns_of_nothing(recwarn):
+    PrefectBackend(provider=FakeProvider()).compile(research.to_ir()).run({"topic": "t"})
+    assert not [w for w in recwarn if "work_pool" in str(w.message)]
+
+
 def test_a_gate_inside_a_loop_pauses_every_iteration_even_with_an_odd_name():
     loop = (
         Agent("draft").instruct("Draft {feedback?}").writes("text")
