@@ -12,7 +12,6 @@ import sys
 import types
 import xml.etree.ElementTree as ET
 
-import pydot
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -32,13 +31,12 @@ from tests.support.diagram_parsers import (
     expected_scope_title,
     wrapped_as,
 )
+from tests.support.dot_reader import DotEdge, DotGraph, read_dot
 from tests.support.fake_dot import put_dot
 from tests.support.route_samples import route_showcase, triage
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
 SVG = "{http://www.w3.org/2000/svg}"
-# pydot's parser calls pyparsing's old camelCase names
-pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
 
 
 def unquote(value: str) -> str:
@@ -48,23 +46,22 @@ def unquote(value: str) -> str:
     return html.unescape(body)
 
 
-def parsed(G_or_pipeline) -> tuple[pydot.Dot, dict[str, pydot.Node], list[pydot.Edge], dict]:
-    """Parse the DOT text back; return the graph, its nodes by id, its edges and, for each
-    node, the cluster name it sits in (None at the top)."""
+def parsed(G_or_pipeline) -> tuple[DotGraph, dict[str, dict[str, str]], list[DotEdge], dict]:
+    """Parse the DOT text back; return the graph, its nodes' attributes by id, its edges and,
+    for each node, the cluster name it sits in (None at the top)."""
     text = to_dot(G_or_pipeline).to_string()
-    (graph,) = pydot.graph_from_dot_data(text)
-    nodes: dict[str, pydot.Node] = {}
+    graph = read_dot(text)
+    nodes: dict[str, dict[str, str]] = {}
     where: dict[str, str | None] = {}
-    edges: list[pydot.Edge] = []
+    edges: list[DotEdge] = []
 
     def walk(g, cluster):
-        for node in g.get_nodes():
-            if node.get_name() not in ("node", "edge", "graph"):
-                nodes[node.get_name()] = node
-                where[node.get_name()] = cluster
-        edges.extend(g.get_edges())
-        for sub in g.get_subgraphs():
-            walk(sub, sub.get_name())
+        for node in g.nodes:
+            nodes[node.name] = node.attributes
+            where[node.name] = cluster
+        edges.extend(g.edges)
+        for sub in g.subgraphs:
+            walk(sub, sub.name)
 
     walk(graph, None)
     return graph, nodes, edges, where
@@ -78,7 +75,7 @@ def assert_same_graph(G) -> None:
     assert set(nodes) == set(ids.values())
     # A scope is one box: the drawing holds each edge as its scope sees it.
     lifted = expected_edges(G)
-    assert {(back[e.get_source()], back[e.get_destination()]) for e in edges} == set(lifted)
+    assert {(back[e.source], back[e.target]) for e in edges} == set(lifted)
     assert len(edges) == len(lifted)
     for name, node in nodes.items():
         data = G.nodes[back[name]]
@@ -92,17 +89,17 @@ def assert_same_graph(G) -> None:
             assert where[name] == (None if frame is None else f"cluster_{drawn}")
     conditions = expected_conditions(G)
     for edge in edges:
-        u, v = back[edge.get_source()], back[edge.get_destination()]
+        u, v = back[edge.source], back[edge.target]
         control, keys = lifted[u, v]
-        label = edge.get("label")
+        label = edge.attributes.get("label")
         words = [conditions[u, v]] if (u, v) in conditions else []
         words += [", ".join(keys)] if keys else []
         assert wrapped_as(unquote(label) if label else "", label_text("\n".join(words)))
-        assert (edge.get("style") == "dashed") == (not control)
+        assert (edge.attributes.get("style") == "dashed") == (not control)
 
 
-# pydot's parser is slow, and test_exporter_properties holds the same round trip at the full
-# example count; here fewer examples check the DOT-specific attributes (shapes, styles).
+# test_exporter_properties holds the same round trip at the full example count; here fewer
+# examples check the DOT-specific attributes (shapes, styles).
 @settings(max_examples=30)
 @given(pipelines(with_gates=True))
 def test_dot_parsed_back_has_the_graphs_nodes_edges_and_scopes(p):
@@ -132,15 +129,11 @@ def test_a_route_is_a_diamond_beside_its_branches_with_labelled_edges():
     )
     assert where[ids["fix"]] is None  # no cluster for the route
     from_route = {
-        e.get_destination(): unquote(e.get("label"))
-        for e in edges
-        if e.get_source() == ids["triage"]
+        e.target: unquote(e.attributes["label"]) for e in edges if e.source == ids["triage"]
     }
     assert from_route == {ids["fix"]: '"bug"', ids["spec"]: '"feature"', ids["reply"]: "otherwise"}
     answers = {
-        (e.get_source(), unquote(e.get("label")))
-        for e in edges
-        if e.get_destination() == ids["review"]
+        (e.source, unquote(e.attributes["label"])) for e in edges if e.target == ids["review"]
     }
     assert answers == {(ids[n], "answer") for n in ("test", "spec", "reply")}
     conditions = [e.get("label") for e in to_dot(G, data_edges=False).get_edges()]
@@ -175,8 +168,8 @@ def test_shapes_by_kind_and_the_root_title():
         "critic": "box",
         "approve": "hexagon",
     }
-    assert unquote(graph.get("label")).endswith(" (sequence)")
-    clusters = {s.get_name(): unquote(s.get("label")) for s in graph.get_subgraphs()}
+    assert unquote(graph.attributes["label"]).endswith(" (sequence)")
+    clusters = {s.name: unquote(s.attributes["label"]) for s in graph.subgraphs}
     assert clusters == {  # broken into lines of at most 28 characters
         "cluster_n2": "summaries (map over papers\nas paper)",
         "cluster_n5": "revise (loop, max 3, until\nverdict)",

@@ -20,9 +20,7 @@ from irgraph.backends.labels import node_ids
 from irgraph.backends.mermaid import mermaid_ids, to_mermaid
 from irgraph.display import render, show
 from irgraph.errors import IrgraphError, PipelineError
-
-# pydot's parser calls pyparsing's old camelCase names
-pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
+from tests.support.dot_reader import read_dot
 
 # The words mermaid 11's flowchart lexer reads as keywords where a class name goes (each one
 # makes the chart unparseable: see test_real_mermaid_agrees_on_keywords_and_css).
@@ -206,10 +204,10 @@ def test_real_mermaid_agrees_on_keywords_and_css(mermaid_render):
 # -- DOT node_attrs --------------------------------------------------------------------------
 
 
-def _dot_node(dot: pydot.Dot, name: str) -> pydot.Node:
-    (graph,) = pydot.graph_from_dot_data(dot.to_string())  # the DOT text parses back
-    (node,) = [n for n in graph.get_nodes() if n.get_name() == name]
-    return node
+def _dot_node(dot: pydot.Dot, name: str) -> dict[str, str]:
+    """The attributes of the node ``name``, as written, from the DOT text read back."""
+    (node,) = [n for n in read_dot(dot.to_string()).nodes if n.name == name]
+    return node.attributes
 
 
 def _render(dot: pydot.Dot) -> None:

@@ -49,9 +49,6 @@ from tests.support.diagram_parsers import (
 )
 from tests.support.route_samples import route_showcase
 
-# pydot's parser calls pyparsing's old camelCase names
-pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
-
 SCOPES = ("loop", "map_over")
 DATA_LINE = re.compile(r"^n\d+ -\. ")
 DIRECTIONS = ("TD", "TB", "BT", "LR", "RL")

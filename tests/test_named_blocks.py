@@ -14,8 +14,6 @@ from irgraph.backends.dot import to_dot, to_svg
 from irgraph.backends.mermaid import mermaid_ids, to_mermaid
 from tests.support.diagram_parsers import parse_dot, parse_mermaid
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
-
 SVG = "{http://www.w3.org/2000/svg}"
 
 

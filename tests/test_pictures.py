@@ -36,8 +36,6 @@ from tests.support.diagram_parsers import (
 from tests.support.route_samples import route_showcase, triage
 from tests.test_mermaid import _seed_diagrams
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
-
 
 def samples() -> list[nx.DiGraph]:
     graphs = [to_graph(p) for p in seed_pipelines().values()]

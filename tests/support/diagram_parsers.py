@@ -6,10 +6,10 @@
 ``-. "label" .->`` data edges, ``classDef``, ``class`` lines and ``:::class`` suffixes — and
 refuses everything else, so a line the exporter gets wrong is an error here rather than
 something mermaid quietly draws differently.
-:func:`parse_dot` reads DOT text back with pydot. Both decode labels the way the renderer shows
-them (mermaid's ``#name;``/``#35;`` entity codes; DOT's backslash escapes and Graphviz's
-``&...;`` entities) and refuse raw text a renderer would read as markup, so a label that comes
-back equal to the name is a label that draws as the name.
+:func:`parse_dot` reads DOT text back with :mod:`tests.support.dot_reader`. Both decode
+labels the way the renderer shows them (mermaid's ``#name;``/``#35;`` entity codes; DOT's
+backslash escapes and Graphviz's ``&...;`` entities) and refuse raw text a renderer would read
+as markup, so a label that comes back equal to the name is a label that draws as the name.
 
 :func:`expected_edges`, :func:`expected_scope_title` and :func:`expected_root_title` say what a
 picture of a graph should hold, worked out from the graph's attributes alone. None of this
@@ -25,6 +25,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from tests.support.dot_reader import DiagramSyntaxError, DotGraph, read_dot
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -50,11 +52,6 @@ __all__ = [
     "expected_scope_title",
     "expected_root_title",
 ]
-
-
-class DiagramSyntaxError(ValueError):
-    """A line outside the syntax our exporters may write, or a label that would not draw as
-    text."""
 
 
 def shown(text: str) -> str:
@@ -515,48 +512,58 @@ class DotDiagram:
     edges: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
 
-def _decoded(attributes: dict[str, Any]) -> dict[str, Any]:
+def _decoded(attributes: dict[str, Any], line: int) -> dict[str, Any]:
     out = dict(attributes)
     if "label" in out:
-        out["label"] = decode_dot_label(out["label"])
+        try:
+            out["label"] = decode_dot_label(out["label"])
+        except DiagramSyntaxError as error:
+            raise DiagramSyntaxError(f"line {line}: {error}") from None
     return out
 
 
 def parse_dot(text: str) -> DotDiagram:
-    """Read DOT text back with pydot (nodes declared twice, or edges to undeclared nodes, are a
-    :class:`DiagramSyntaxError`)."""
-    import pydot
+    """Read DOT text back with :func:`~tests.support.dot_reader.read_dot` (a node declared
+    twice, an edge to an undeclared node or a subgraph that is no cluster is a
+    :class:`DiagramSyntaxError`, naming the line)."""
+    graph = read_dot(text)
+    diagram = DotDiagram(_decoded(graph.attributes, graph.line))
+    lines: dict[str, int] = {}
 
-    graphs = pydot.graph_from_dot_data(text)
-    if not graphs or len(graphs) != 1:
-        raise DiagramSyntaxError(f"expected one DOT graph, read {graphs!r}")
-    (graph,) = graphs
-    diagram = DotDiagram(_decoded(graph.get_attributes()))
-
-    def walk(g: Any, cluster: str | None) -> None:
-        for node in g.get_nodes():
-            name = node.get_name()
-            if name in ("node", "edge", "graph"):
-                continue
-            if name in diagram.nodes:
-                raise DiagramSyntaxError(f"node {name} is declared twice")
-            diagram.nodes[name] = _decoded(node.get_attributes())
-            diagram.cluster_of[name] = cluster
-        for edge in g.get_edges():
-            ends = (edge.get_source(), edge.get_destination())
-            diagram.edges.append((*ends, _decoded(edge.get_attributes())))
-        for sub in g.get_subgraphs():
-            name = sub.get_name()
-            if not name.startswith("cluster"):
-                raise DiagramSyntaxError(f"subgraph {name} is not a cluster")
-            label = sub.get_attributes().get("label")
-            title = "" if label is None else decode_dot_label(label)
-            diagram.clusters[name] = (title, cluster)
-            walk(sub, name)
+    def walk(g: DotGraph, cluster: str | None) -> None:
+        for node in g.nodes:
+            if node.name in lines:
+                raise DiagramSyntaxError(
+                    f"line {node.line}: node {node.name} is declared twice "
+                    f"(first on line {lines[node.name]})"
+                )
+            lines[node.name] = node.line
+            diagram.nodes[node.name] = _decoded(node.attributes, node.line)
+            diagram.cluster_of[node.name] = cluster
+        for edge in g.edges:
+            attributes = _decoded(edge.attributes, edge.line)
+            diagram.edges.append((edge.source, edge.target, attributes))
+        for sub in g.subgraphs:
+            if sub.name is None or not sub.name.startswith("cluster"):
+                shown = "an anonymous subgraph" if sub.name is None else f"subgraph {sub.name}"
+                raise DiagramSyntaxError(f"line {sub.line}: {shown} is not a cluster")
+            label = sub.attributes.get("label")
+            title = "" if label is None else _decoded({"label": label}, sub.line)["label"]
+            diagram.clusters[sub.name] = (title, cluster)
+            walk(sub, sub.name)
 
     walk(graph, None)
-    for u, v, _ in diagram.edges:
-        for end in (u, v):
-            if end not in diagram.nodes:
-                raise DiagramSyntaxError(f"the edge {u} -> {v} names {end}, never declared")
+    for g in _graphs(graph):
+        for edge in g.edges:
+            for end in (edge.source, edge.target):
+                if end not in diagram.nodes:
+                    raise DiagramSyntaxError(
+                        f"line {edge.line}: the edge {edge.source} -> {edge.target} names "
+                        f"{end}, never declared"
+                    )
     return diagram
+
+
+def _graphs(graph: DotGraph) -> list[DotGraph]:
+    """``graph`` and every subgraph in it."""
+    return [graph, *(g for sub in graph.subgraphs for g in _graphs(sub))]
