@@ -13,10 +13,10 @@ A line that is not a JSON object is that item's error (naming the file and line)
 on. Running the same command again resumes: a result line with a state whose index and input
 hash both match is kept and its item not run again, a line that moved gets the kept result of
 its content (:mod:`irgraph.cli_batch_kept`); failed items and items whose line changed run
-again; a file none of whose kept results is of a line of the inputs (another data set's) is
-refused rather than replaced. A file holding results of another version of the pipeline
-(another digest, as :func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused
-before any item runs;
+again, the result of a line removed or changed kept past the inputs' end; a file none of whose
+kept results is of a line of the inputs (another data set's) is refused rather than replaced. A
+file holding results of another version of the pipeline (another digest, as
+:func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused before any item runs;
 lines without a digest (an earlier irgraph's) resume as this pipeline's, with a note, and are
 given its digest (so the note is said once). A file with lines not kept has its kept lines
 rewritten first (temporary file + ``os.replace``), so a line cut short by a crash is dropped
@@ -175,15 +175,19 @@ class _Batch:
         if self.out is not None:
             self.out.close()
         if self.untidy:
-            end = max(self.count or 0, self.read or 0)  # lines appended as it ran count too
-            compact(output, {i for i in self.moved.values() if i >= end})
+            # lines appended as it ran count too; unread standard input: past every index
+            end = None if self.count is None and self.read is None else 0
+            end = end if end is None else max(self.count or 0, self.read or 0)
+            drop = {i for i in self.moved.values() if i >= (end or 0)}
+            relocated = compact(output, drop, end)
+            for index in drop:  # its copy stands for it
+                self.kept.pop(index, None)
+            self.kept.update(relocated)
 
     def past_the_end(self, output: str) -> str | None:
-        """The note for results kept past the end of the inputs (not copied to a line that
-        moved): :func:`irgraph.cli_batch_kept.past_the_end`."""
-        copied = set(self.moved.values())
-        kept = {i: key for i, key in self.kept.items() if i not in copied}
-        return past_the_end(kept, self.read, self.inputs.path, output)
+        """The note for results kept past the end of the inputs (the old lines of moved
+        results dropped by :meth:`close`): :func:`irgraph.cli_batch_kept.past_the_end`."""
+        return past_the_end(self.kept, self.read, self.inputs.path, output)
 
     def nothing_read(self, output: str) -> str | None:
         """The note for inputs that hold no item (read to their end), else ``None``."""
@@ -363,7 +367,7 @@ def _batch_held(
         cast("Generator[Any, None, None]", results).close()
         raise
     try:
-        batch.kept, batch.offsets = keep_completed(args.output, found, batch.pipeline)
+        batch.kept, batch.offsets = keep_completed(args.output, found, batch.pipeline, count)
         batch.moved = moved_results(unplaced, count, batch.kept)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
         batch.copy_moved()

@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from irgraph.cli_batch_kept import relocations, renumbered
 from irgraph.cli_inputs import CliError
 from irgraph.cli_live import failure_text
 from irgraph.ir.values import json_problem
@@ -37,8 +38,16 @@ __all__ = [
 ]
 
 
-#: ``(index, key, has state, pipeline digest or None)`` of a result line.
-Found = dict[int, tuple[int, str, bool, str | None]]
+class Found(dict[int, tuple[int, str, bool, str | None]]):
+    """``{index: (line number, key, has state, pipeline digest or None)}`` of the last result
+    line of each index; ``superseded`` is ``{line number: (index, key)}`` of the completed
+    lines a later line of their index with another key replaced (a moved line's copy, a changed
+    line's result): their results are kept when the file is tidied
+    (:func:`irgraph.cli_batch_kept.relocations`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.superseded: dict[int, tuple[int, str]] = {}
 
 
 def _result(raw: bytes, real: bool = False) -> tuple[int, str, bool, str | None] | None:
@@ -70,7 +79,7 @@ def scan_results(path: str, *, real: bool = False) -> Found:
     result line): a file with other lines is refused, untouched, since it is not the results
     file of a batch and the rewrite would lose them. For a ``real`` provider's run, the lines a
     made-up provider's run wrote (``"made_up": true``) count as not completed."""
-    found: Found = {}
+    found = Found()
     if not os.path.exists(path):
         return found
     odd = None
@@ -93,8 +102,12 @@ def scan_results(path: str, *, real: bool = False) -> Found:
                 )
             if result is None:
                 odd = number
-            else:
-                found[result[0]] = (number, *result[1:])
+                continue
+            index, key = result[0], result[1]
+            before = found.get(index)
+            if before is not None and before[2] and before[1] != key:
+                found.superseded[before[0]] = (index, before[1])
+            found[index] = (number, *result[1:])
     return found
 
 
@@ -104,11 +117,17 @@ def _cut_short(raw: bytes) -> bool:
     return not raw.endswith(b"\n") and b'{"index": '.startswith(raw[:10]) and bool(raw)
 
 
-def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None) -> dict[int, int]:
+def _rewrite(
+    path: str,
+    lines: set[int],
+    stamps: Mapping[int, str] | None = None,
+    moves: Mapping[int, int] | None = None,
+) -> dict[int, int]:
     """Keep only the lines numbered ``lines`` of ``path``, atomically; a line numbered in
-    ``stamps`` gets that pipeline digest as its last member (the rest of it unchanged).
-    Returns ``{line number: offset in the rewritten file}`` of the lines kept."""
-    stamps = stamps or {}
+    ``stamps`` gets that pipeline digest as its last member (the rest of it unchanged), one
+    numbered in ``moves`` that index. Returns ``{line number: offset in the rewritten file}``
+    of the lines kept."""
+    stamps, moves = stamps or {}, moves or {}
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".irgraph-batch-", suffix=".tmp")
     offsets, offset = {}, 0
@@ -119,6 +138,8 @@ def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None
                 if number in stamps:  # a result line: a JSON object, its "}" last
                     member = f', "pipeline": {json.dumps(stamps[number])}}}'
                     raw = raw.rstrip()[:-1] + member.encode()
+                if number in moves:
+                    raw = renumbered(raw, moves[number])
                 if number in lines:
                     raw = raw if raw.endswith(b"\n") else raw + b"\n"
                     copy.write(raw)
@@ -147,14 +168,16 @@ def _whole(path: str, lines: set[int]) -> dict[int, int] | None:
 
 
 def keep_completed(
-    path: str, found: Found, pipeline: str | None = None
+    path: str, found: Found, pipeline: str | None = None, end: int | None = None
 ) -> tuple[dict[int, str], dict[int, int]]:
     """Prepare the results file ``path`` (scanned into ``found``) for a resumed batch: keep the
     last completed result line of each index, drop the rest (errors, duplicates, a half-written
     line), and return ``{index: key}`` of those kept and ``{index: offset}`` of their lines in
     the file (to copy a moved line's result from). A kept line an earlier irgraph wrote
     (without a digest) gets the digest of ``pipeline``, which resumes it as its own (as
-    :func:`check_pipeline`'s note says, once): from then on it is checked like the others."""
+    :func:`check_pipeline`'s note says, once): from then on it is checked like the others. A
+    completed line a later one replaced (a run killed before it tidied the file) keeps its
+    result under a new index from ``end`` (the inputs' count; else past every index) on."""
     if not os.path.exists(path):
         return {}, {}
     kept = {index: (number, key) for index, (number, key, ok, _) in found.items() if ok}
@@ -163,9 +186,13 @@ def keep_completed(
         for number, _, ok, digest in found.values()
         if ok and digest is None and pipeline is not None
     }
-    lines = {number for number, _ in kept.values()}
-    offsets = None if stamps else _whole(path, lines)  # a file kept whole is not written again
-    offsets = _rewrite(path, lines, stamps) if offsets is None else offsets
+    start = max(found, default=-1) + 1 if end is None else end
+    lines = {number: (index, key) for index, (number, key) in kept.items()}
+    moves = relocations(path, lines, found.superseded, start)
+    for number, index in moves.items():
+        kept[index] = (number, found.superseded[number][1])
+    offsets = None if stamps or moves else _whole(path, set(lines))  # kept whole: not written
+    offsets = _rewrite(path, set(lines) | set(moves), stamps, moves) if offsets is None else offsets
     return (
         {index: key for index, (_, key) in kept.items()},
         {index: offsets[number] for index, (number, _) in kept.items()},
@@ -213,29 +240,48 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     )
 
 
-def compact(path: str, drop: Collection[int] = ()) -> None:
-    """Keep the last result line of each index, but those of the indices ``drop``."""
-    last: dict[int, int] = {}
+def compact(path: str, drop: Collection[int] = (), end: int | None = None) -> dict[int, str]:
+    """Keep the last result line of each index, but those of the indices ``drop``; a completed
+    line dropped keeps its result under a new index from ``end`` (else past every index) on
+    when no line kept holds it (:func:`irgraph.cli_batch_kept.relocations`). Returns
+    ``{new index: key}`` of those."""
+    last: dict[int, tuple[int, str, bool]] = {}
+    dropped: dict[int, tuple[int, str]] = {}
     with open(path, "rb") as file:
         for number, raw in enumerate(file):
-            index = _written_index(raw)
-            if index is None:  # not a line this batch wrote whole: read it as any line
+            written = _written(raw)
+            if written is None:  # not a line this batch wrote whole: read it as any line
                 result = _result(raw)
-                index = None if result is None else result[0]
-            if index is not None:
-                last[index] = number
-    _rewrite(path, {number for index, number in last.items() if index not in drop})
+                written = None if result is None else result[:3]
+            if written is None:
+                continue
+            index, key, ok = written
+            before = last.get(index)
+            if before is not None and before[2] and before[1] != key:
+                dropped[before[0]] = (index, before[1])
+            last[index] = (number, key, ok)
+    kept = {}
+    for index, (number, key, ok) in last.items():
+        if ok and (index in drop or (end is not None and index >= end)):
+            dropped[number] = (index, key)  # past the end: kept there unless a copy is kept
+        elif index not in drop:
+            kept[number] = (index, key)
+    start = max(last, default=-1) + 1 if end is None else end
+    moves = relocations(path, kept, dropped, start)
+    _rewrite(path, set(kept) | set(moves), moves=moves)
+    return {index: dropped[number][1] for number, index in moves.items()}
 
 
 #: The start of a result line as :func:`result_record` writes it (its index first).
-_HEAD = re.compile(rb'\{"index": (0|[1-9][0-9]*), "key": "[0-9a-f]+", "(?:state|error)": \{')
+_HEAD = re.compile(rb'\{"index": (0|[1-9][0-9]*), "key": "([0-9a-f]+)", "(state|error)": \{')
 
 
-def _written_index(raw: bytes) -> int | None:
-    """The index of a whole result line as this irgraph writes it, read from its start (no
-    JSON parsed: a resumed batch compacts every line of its file), else ``None``."""
+def _written(raw: bytes) -> tuple[int, str, bool] | None:
+    """``(index, key, has state)`` of a whole result line as this irgraph writes it, read from
+    its start (no JSON parsed: a resumed batch compacts every line of its file), else
+    ``None``."""
     match = _HEAD.match(raw) if raw.endswith(b"}\n") else None
-    return None if match is None else int(match[1])
+    return None if match is None else (int(match[1]), match[2].decode(), match[3] == b"state")
 
 
 @contextlib.contextmanager
