@@ -42,7 +42,13 @@ from typing import IO, Any, TextIO, cast
 
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
-from irgraph.cli_batch_kept import copied_results, moved_results, other_inputs, past_the_end
+from irgraph.cli_batch_kept import (
+    copied_results,
+    moved_results,
+    other_inputs,
+    past_the_end,
+    read_once,
+)
 from irgraph.cli_batch_options import batch_backend
 from irgraph.cli_batch_results import (
     check_output,
@@ -88,6 +94,13 @@ class _Batch:
         self.made_up = False  # the provider makes its answers up (fake): the lines say so
         self.pipeline: str | None = None  # the digest of the pipeline: every line records it
         self.answers: dict[str, str] = {}  # --answer by gate id: a gated pipeline's lines record it
+        self.elsewhere = 0  # lines read once that ran, their result kept at another index
+        self.keys: set[str] | None = None
+
+    def kept_keys(self) -> set[str]:
+        if self.keys is None:
+            self.keys = set(self.kept.values())
+        return self.keys
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
@@ -96,6 +109,8 @@ class _Batch:
             index = line.index
             kept = self.kept.get(line.index)
             self.untidy = self.untidy or kept not in (None, line.key)
+            if kept not in (None, line.key) and self.count is None:  # read once: in place only
+                self.elsewhere += line.key in self.kept_keys()
             if self.resumed(line.index, line.key):
                 self.meter.resumed += 1
                 continue
@@ -188,6 +203,11 @@ class _Batch:
         """The note for results kept past the end of the inputs (the old lines of moved
         results dropped by :meth:`close`): :func:`irgraph.cli_batch_kept.past_the_end`."""
         return past_the_end(self.kept, self.read, self.inputs.path, output)
+
+    def read_once(self) -> str | None:
+        """The note for inputs read once (standard input, a pipe) whose lines that moved ran
+        again: :func:`irgraph.cli_batch_kept.read_once`."""
+        return read_once(self.elsewhere, self.inputs.path, self.args)
 
     def nothing_read(self, output: str) -> str | None:
         """The note for inputs that hold no item (read to their end), else ``None``."""
@@ -410,9 +430,12 @@ def _batch_held(
         print(
             f"{ending}: {batch.summary(args.output)}. Re-run the same command to resume.", file=out
         )
+        if (note := batch.read_once()) is not None:
+            print(f"irgraph: {note}", file=sys.stderr)
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
-    for note in (batch.nothing_read(args.output), batch.past_the_end(args.output)):
+    notes = (batch.nothing_read(args.output), batch.past_the_end(args.output), batch.read_once())
+    for note in notes:
         if note is not None:
             print(f"irgraph: {note}", file=sys.stderr)
     return 1 if meter.failed else 0

@@ -21,12 +21,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 __all__ = [
     "copied_results",
     "moved_results",
     "other_inputs",
     "past_the_end",
+    "read_once",
     "relocations",
     "renumbered",
 ]
@@ -188,4 +190,20 @@ def past_the_end(kept: Mapping[int, str], read: int | None, path: str, output: s
         f"changed, or past a shorter file's end). {they.capitalize()} {are} left in the file "
         "so that those lines, given again, resume instead of running again; for a file of "
         "these inputs' results only, write to a new -o file."
+    )
+
+
+def read_once(count: int, path: str, args: Any) -> str | None:
+    """The note for inputs read once (``path`` standard input or a pipe, not looked ahead in)
+    of which ``count`` lines ran again though the results file holds their result under
+    another index (lines that moved), else ``None``: a regular file would have resumed them."""
+    if not count:
+        return None
+    where = "Standard input is" if path == "-" else f"The inputs {path!r} are not a file and are"
+    lines, them = ("line", "it") if count == 1 else ("lines", "them")
+    return (
+        f"note: {where} read once, so {count} {lines} whose result -o {args.output!r} holds "
+        f"under another index (lines that moved) ran again: such inputs resume lines only in "
+        f"their own places. To resume moved lines without running {them}, save the inputs to "
+        f"a file and give it: irgraph batch {args.target} inputs.jsonl -o {args.output}."
     )

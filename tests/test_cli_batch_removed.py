@@ -93,7 +93,7 @@ def test_a_result_kept_past_the_end_is_kept_when_a_new_line_takes_its_index(here
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == []
 
 
-def test_standard_input_keeps_the_results_of_lines_it_no_longer_holds(here, monkeypatch):
+def test_standard_input_keeps_the_results_of_lines_it_no_longer_holds(here, monkeypatch, capsys):
     import io
 
     from irgraph.cli import main
@@ -104,8 +104,15 @@ def test_standard_input_keeps_the_results_of_lines_it_no_longer_holds(here, monk
         return main(["batch", TARGET, "-", "-o", "out.jsonl"], out=io.StringIO())
 
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 4
+    capsys.readouterr()
     assert from_stdin(["owls", "moths", "newts"]) == 0
     assert ran() == ["moths", "newts"]  # read once: moved lines run again, in place only
+    assert capsys.readouterr().err.endswith(
+        "irgraph: note: Standard input is read once, so 2 lines whose result -o 'out.jsonl' "
+        "holds under another index (lines that moved) ran again: such inputs resume lines only "
+        "in their own places. To resume moved lines without running them, save the inputs to a "
+        f"file and give it: irgraph batch {TARGET} inputs.jsonl -o out.jsonl.\n"
+    )
     assert topics_kept(here / "out.jsonl") == sorted(TOPICS)  # the old copies dropped
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == []  # from the file
 
