@@ -95,22 +95,16 @@ class _Batch:
         self.pipeline: str | None = None  # the digest of the pipeline: every line records it
         self.answers: dict[str, str] = {}  # --answer by gate id: a gated pipeline's lines record it
         self.elsewhere = 0  # lines read once that ran, their result kept at another index
-        self.keys: set[str] | None = None
-
-    def kept_keys(self) -> set[str]:
-        if self.keys is None:
-            self.keys = set(self.kept.values())
-        return self.keys
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
-        index = -1
+        index, keys = -1, set(self.kept.values()) if self.count is None else set()
         for line in self.inputs.lines(self.resumed):
             index = line.index
             kept = self.kept.get(line.index)
             self.untidy = self.untidy or kept not in (None, line.key)
             if kept not in (None, line.key) and self.count is None:  # read once: in place only
-                self.elsewhere += line.key in self.kept_keys()
+                self.elsewhere += line.key in keys
             if self.resumed(line.index, line.key):
                 self.meter.resumed += 1
                 continue
@@ -191,12 +185,13 @@ class _Batch:
             self.out.close()
         if self.untidy:
             # lines appended as it ran count too; unread standard input: past every index
-            end = None if self.count is None and self.read is None else 0
-            end = end if end is None else max(self.count or 0, self.read or 0)
-            drop = {i for i in self.moved.values() if i >= (end or 0)}
-            relocated = compact(output, drop, end)
-            for index in drop:  # its copy stands for it
-                self.kept.pop(index, None)
+            known = self.count is not None or self.read is not None
+            end = max(self.count or 0, self.read or 0) if known else None
+            copied = set(self.moved.values())  # the file began with a line for each offset
+            relocated = compact(output, end, copied, len(self.offsets))
+            for index in copied:  # past the end, its copy stands for it
+                if end is not None and index >= end:
+                    del self.kept[index]
             self.kept.update(relocated)
 
     def past_the_end(self, output: str) -> str | None:

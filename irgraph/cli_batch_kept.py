@@ -18,8 +18,10 @@ file keeps the same result (a moved line's copy) or a newer result of the same l
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -105,13 +107,17 @@ def relocations(
     line's copy); the file is read once, when needed."""
     if not dropped:
         return {}
-    keys = {key for _, key in dropped.values()}
-    wanted = set(dropped) | {number for number, (_, key) in kept.items() if key in keys}
-    results: dict[int, bytes] = {}
-    with open(path, "rb") as file:
-        for number, raw in enumerate(file):
-            if number in wanted:
-                results[number] = _without_index(raw)
+    keys = Counter(key for _, key in dropped.values())
+    held_keys = {key for _, key in kept.values()}
+    # only a result of a line the file keeps a result of (or drops twice) may be a copy
+    alike = {key for key, count in keys.items() if count > 1 or key in held_keys}
+    wanted = {n for n, (_, key) in [*dropped.items(), *kept.items()] if key in alike}
+    results = dict.fromkeys(dropped, b"")
+    if wanted:
+        with open(path, "rb") as file:
+            for number, raw in enumerate(file):
+                if number in wanted:
+                    results[number] = _without_index(raw)
     held = {(key, results[number]) for number, (_, key) in kept.items() if number in results}
     lost = []  # the dropped lines holding a result no other line holds
     for number, (index, key) in sorted(dropped.items()):
@@ -135,12 +141,17 @@ def relocations(
 
 
 def _without_index(raw: bytes) -> bytes:
-    """The result line ``raw`` without its index, its members in one order (a copy made from
-    a line an earlier irgraph wrote has them in another), to tell copies of one result from
-    other results of the same line."""
-    record = json.loads(raw)
-    record.pop("index", None)
-    return json.dumps(record, sort_keys=True).encode("utf-8")
+    """A digest of the result line ``raw`` without its index, to tell copies of one result
+    (:func:`_reindexed` makes them) from other results of the same line: the rest of a line
+    this irgraph wrote, else its JSON without the index, as a copy writes it."""
+    match = _INDEX.match(raw)
+    if match is not None:
+        rest = raw[match.end() :].rstrip()
+    else:
+        record = json.loads(raw)
+        record.pop("index", None)
+        rest = json.dumps(record, ensure_ascii=False).encode("utf-8")[1:]
+    return hashlib.blake2b(rest, digest_size=16).digest()
 
 
 def other_inputs(

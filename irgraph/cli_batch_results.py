@@ -162,11 +162,16 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     )
 
 
-def compact(path: str, drop: Collection[int] = (), end: int | None = None) -> dict[int, str]:
-    """Keep the last result line of each index, but those of the indices ``drop``; a completed
+def compact(
+    path: str, end: int | None = None, copied: Collection[int] = (), began: int = 0
+) -> dict[int, str]:
+    """Keep the last result line of each index, but those of the indices ``copied`` (moved
+    lines' results, copied to their new index) from ``end`` (the inputs' end) on; a completed
     line dropped keeps its result under a new index from ``end`` (else past every index) on
-    when no line kept holds it (:func:`irgraph.cli_batch_kept.relocations`). Returns
-    ``{new index: key}`` of those."""
+    when no line kept holds it (:func:`irgraph.cli_batch_kept.relocations`), but for the
+    first ``began`` lines (those the run began with) at an index in ``copied``, which have a
+    copy. Returns ``{new index: key}`` of the lines that got a new index."""
+    drop = {index for index in copied if end is not None and index >= end}
     last: dict[int, tuple[int, str, bool]] = {}
     dropped: dict[int, tuple[int, str]] = {}
     with open(path, "rb") as file:
@@ -189,7 +194,8 @@ def compact(path: str, drop: Collection[int] = (), end: int | None = None) -> di
         elif index not in drop:
             kept[number] = (index, key)
     start = max(last, default=-1) + 1 if end is None else end
-    moves = relocations(path, kept, dropped, start)
+    lost = {n: line for n, line in dropped.items() if n >= began or line[0] not in copied}
+    moves = relocations(path, kept, lost, start)
     _rewrite(path, set(kept) | set(moves), moves=moves)
     return {index: dropped[number][1] for number, index in moves.items()}
 
