@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
 __all__ = [
@@ -96,7 +96,10 @@ def renumbered(raw: bytes, index: int) -> bytes:
 
 
 def relocations(
-    path: str, kept: Mapping[int, tuple[int, str]], dropped: Mapping[int, tuple[int, str]], end: int
+    path: str,
+    kept: Mapping[int, tuple[int, Hashable]],
+    dropped: Mapping[int, tuple[int, Hashable]],
+    end: int,
 ) -> dict[int, int]:
     """``{line number: new index}`` of the completed result lines of ``path`` that a tidying
     would drop (``dropped``: ``{line number: (index, key)}``) though the lines it keeps

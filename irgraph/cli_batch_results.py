@@ -172,44 +172,38 @@ def compact(
     first ``began`` lines (those the run began with) at an index in ``copied``, which have a
     copy. Returns ``{new index: key}`` of the lines that got a new index."""
     drop = {index for index in copied if end is not None and index >= end}
-    last: dict[int, tuple[int, str, bool]] = {}
-    dropped: dict[int, tuple[int, str]] = {}
+    last: dict[int, tuple[int, bytes, bool]] = {}
+    dropped: dict[int, tuple[int, bytes]] = {}
+    head = _HEAD.match
     with open(path, "rb") as file:
         for number, raw in enumerate(file):
-            written = _written(raw)
-            if written is None:  # not a line this batch wrote whole: read it as any line
-                result = result_of(raw)
-                written = None if result is None else result[:3]
-            if written is None:
+            match = head(raw) if raw.endswith(b"}\n") else None
+            if match is not None:  # a line this irgraph wrote: read from its start, no JSON
+                index, key, ok = int(match[1]), match[2], match[3] == b"state"
+            elif (result := result_of(raw)) is not None:
+                index, key, ok = result[0], result[1].encode(), result[2]
+            else:
                 continue
-            index, key, ok = written
             before = last.get(index)
             if before is not None and before[2] and before[1] != key:
-                dropped[before[0]] = (index, before[1])
+                if before[0] >= began or index not in copied:  # not a copied result
+                    dropped[before[0]] = (index, before[1])
             last[index] = (number, key, ok)
     kept = {}
     for index, (number, key, ok) in last.items():
         if ok and (index in drop or (end is not None and index >= end)):
-            dropped[number] = (index, key)  # past the end: kept there unless a copy is kept
+            if number >= began or index not in copied:  # past the end: kept unless copied
+                dropped[number] = (index, key)
         elif index not in drop:
             kept[number] = (index, key)
     start = max(last, default=-1) + 1 if end is None else end
-    lost = {n: line for n, line in dropped.items() if n >= began or line[0] not in copied}
-    moves = relocations(path, kept, lost, start)
+    moves = relocations(path, kept, dropped, start)
     _rewrite(path, set(kept) | set(moves), moves=moves)
-    return {index: dropped[number][1] for number, index in moves.items()}
+    return {index: dropped[number][1].decode() for number, index in moves.items()}
 
 
 #: The start of a result line as :func:`result_record` writes it (its index first).
 _HEAD = re.compile(rb'\{"index": (0|[1-9][0-9]*), "key": "([0-9a-f]+)", "(state|error)": \{')
-
-
-def _written(raw: bytes) -> tuple[int, str, bool] | None:
-    """``(index, key, has state)`` of a whole result line as this irgraph writes it, read from
-    its start (no JSON parsed: a resumed batch compacts every line of its file), else
-    ``None``."""
-    match = _HEAD.match(raw) if raw.endswith(b"}\n") else None
-    return None if match is None else (int(match[1]), match[2].decode(), match[3] == b"state")
 
 
 @contextlib.contextmanager
