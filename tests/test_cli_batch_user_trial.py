@@ -124,18 +124,20 @@ def test_a_new_users_interrupted_and_edited_batch_pays_for_nothing_twice(tmp_pat
     assert stdout.startswith("Interrupted: ") and "Re-run the same command to resume." in stdout
     first = results(here)
     done = {json.loads(lines[i])["topic"] for i, r in first.items() if "state" in r}
-    assert "hold" not in done and paid(here) == collections.Counter(done)
+    assert "hold" not in done and len(done) >= 2  # the items before it had time to complete
+    once = {topic: 1 for topic in done}  # paid once; an item cut short starts over
+    assert {topic: paid(here)[topic] for topic in done} == once
 
     # Reordered, a line with a result removed from the middle, one given twice, a bad line.
-    removed = next(i for i in range(1, 19) if TOPICS[i] in done and i != 9)
-    edited = [lines[19], *lines[1:removed], *lines[removed + 1 : 19], lines[0], lines[3]]
+    removed, doubled = [i for i in range(1, 19) if TOPICS[i] in done][:2]
+    edited = [lines[19], *lines[1:removed], *lines[removed + 1 : 19], lines[0], lines[doubled]]
     edited.insert(5, '{"topic": "bad",}')
     write(here, edited)
     again = run(here, argv)
     assert again.returncode == 1 and "1 failed" in again.stdout, again.stderr
-    assert "topics.jsonl:6 is not valid JSON" in again.stderr
-    twice = {topic: count for topic, count in paid(here).items() if count > 1}
-    assert twice == {TOPICS[3]: 2}  # the line given twice runs its second copy: a sample more
+    assert "is not valid JSON" in again.stderr
+    # the line given twice runs its second copy (a sample more); the others resume
+    assert {topic: paid(here)[topic] for topic in done} == {**once, TOPICS[doubled]: 2}
 
     edited[5] = line("fixed")
     write(here, edited)
