@@ -191,7 +191,7 @@ class _Batch:
             relocated = compact(output, end, copied, len(self.offsets))
             for index in copied:  # past the end, its copy stands for it
                 if end is not None and index >= end:
-                    del self.kept[index]
+                    self.kept.pop(index, None)
             self.kept.update(relocated)
 
     def past_the_end(self, output: str) -> str | None:
