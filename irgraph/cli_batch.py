@@ -13,10 +13,10 @@ A line that is not a JSON object is that item's error (naming the file and line)
 on. Running the same command again resumes: a result line with a state whose index and input
 hash both match is kept and its item not run again, a line that moved gets the kept result of
 its content (:mod:`irgraph.cli_batch_kept`); failed items and items whose line changed run
-again; a file none of whose kept results is of a line of the inputs (another data set's) is
-refused rather than replaced. A file holding results of another version of the pipeline
-(another digest, as :func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused
-before any item runs;
+again, the result of a line removed or changed kept past the inputs' end; a file none of whose
+kept results is of a line of the inputs (another data set's) is refused rather than replaced. A
+file holding results of another version of the pipeline (another digest, as
+:func:`irgraph.batch_pipeline.digest_of_described` makes it) is refused before any item runs;
 lines without a digest (an earlier irgraph's) resume as this pipeline's, with a note, and are
 given its digest (so the note is said once). A file with lines not kept has its kept lines
 rewritten first (temporary file + ``os.replace``), so a line cut short by a crash is dropped
@@ -42,7 +42,13 @@ from typing import IO, Any, TextIO, cast
 
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
-from irgraph.cli_batch_kept import copied_results, moved_results, other_inputs, past_the_end
+from irgraph.cli_batch_kept import (
+    copied_results,
+    moved_results,
+    other_inputs,
+    past_the_end,
+    read_once,
+)
 from irgraph.cli_batch_options import batch_backend
 from irgraph.cli_batch_results import (
     check_output,
@@ -88,14 +94,17 @@ class _Batch:
         self.made_up = False  # the provider makes its answers up (fake): the lines say so
         self.pipeline: str | None = None  # the digest of the pipeline: every line records it
         self.answers: dict[str, str] = {}  # --answer by gate id: a gated pipeline's lines record it
+        self.elsewhere = 0  # lines read once that ran, their result kept at another index
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
-        index = -1
+        index, keys = -1, set(self.kept.values()) if self.count is None else set()
         for line in self.inputs.lines(self.resumed):
             index = line.index
             kept = self.kept.get(line.index)
             self.untidy = self.untidy or kept not in (None, line.key)
+            if kept not in (None, line.key) and self.count is None:  # read once: in place only
+                self.elsewhere += line.key in keys
             if self.resumed(line.index, line.key):
                 self.meter.resumed += 1
                 continue
@@ -175,15 +184,25 @@ class _Batch:
         if self.out is not None:
             self.out.close()
         if self.untidy:
-            end = max(self.count or 0, self.read or 0)  # lines appended as it ran count too
-            compact(output, {i for i in self.moved.values() if i >= end})
+            # lines appended as it ran count too; unread standard input: past every index
+            known = self.count is not None or self.read is not None
+            end = max(self.count or 0, self.read or 0) if known else None
+            copied = set(self.moved.values())  # the file began with a line for each offset
+            relocated = compact(output, end, copied, len(self.offsets))
+            for index in copied:  # past the end, its copy stands for it
+                if end is not None and index >= end:
+                    self.kept.pop(index, None)
+            self.kept.update(relocated)
 
     def past_the_end(self, output: str) -> str | None:
-        """The note for results kept past the end of the inputs (not copied to a line that
-        moved): :func:`irgraph.cli_batch_kept.past_the_end`."""
-        copied = set(self.moved.values())
-        kept = {i: key for i, key in self.kept.items() if i not in copied}
-        return past_the_end(kept, self.read, self.inputs.path, output)
+        """The note for results kept past the end of the inputs (the old lines of moved
+        results dropped by :meth:`close`): :func:`irgraph.cli_batch_kept.past_the_end`."""
+        return past_the_end(self.kept, self.read, self.inputs.path, output)
+
+    def read_once(self) -> str | None:
+        """The note for inputs read once (standard input, a pipe) whose lines that moved ran
+        again: :func:`irgraph.cli_batch_kept.read_once`."""
+        return read_once(self.elsewhere, self.inputs.path, self.args)
 
     def nothing_read(self, output: str) -> str | None:
         """The note for inputs that hold no item (read to their end), else ``None``."""
@@ -363,7 +382,7 @@ def _batch_held(
         cast("Generator[Any, None, None]", results).close()
         raise
     try:
-        batch.kept, batch.offsets = keep_completed(args.output, found, batch.pipeline)
+        batch.kept, batch.offsets = keep_completed(args.output, found, batch.pipeline, count)
         batch.moved = moved_results(unplaced, count, batch.kept)
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
         batch.copy_moved()
@@ -406,9 +425,12 @@ def _batch_held(
         print(
             f"{ending}: {batch.summary(args.output)}. Re-run the same command to resume.", file=out
         )
+        if (note := batch.read_once()) is not None:
+            print(f"irgraph: {note}", file=sys.stderr)
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
-    for note in (batch.nothing_read(args.output), batch.past_the_end(args.output)):
+    notes = (batch.nothing_read(args.output), batch.past_the_end(args.output), batch.read_once())
+    for note in notes:
         if note is not None:
             print(f"irgraph: {note}", file=sys.stderr)
     return 1 if meter.failed else 0

@@ -8,14 +8,32 @@ that result again under the line's new index, instead of running (and paying for
 again. Each kept result stands for one line: the same line given twice (to sample a model
 twice, say) runs its second copy. Results of lines past the end of the inputs (a shortened
 file) are kept too, as :func:`past_the_end` notes.
+
+A result is paid for, so the file never drops one whose line may come back: a line removed
+from the middle (the next line's moved result takes its index), a line changed (its new
+result takes it), a result past the end when a new line reaches its index. When the file is
+tidied, :func:`relocations` gives each such result a new index past the inputs' end, unless the
+file keeps the same result (a moved line's copy) or a newer result of the same line.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections import Counter
+from collections.abc import Hashable, Iterator, Mapping
+from typing import Any
 
-__all__ = ["copied_results", "moved_results", "other_inputs", "past_the_end"]
+__all__ = [
+    "copied_results",
+    "moved_results",
+    "other_inputs",
+    "past_the_end",
+    "read_once",
+    "relocations",
+    "renumbered",
+]
 
 
 def moved_results(
@@ -65,6 +83,80 @@ def _reindexed(raw: bytes, source: int, index: int) -> str:
     return json.dumps({"index": index, **record}, ensure_ascii=False) + "\n"
 
 
+#: The start of a result line as this irgraph writes it: its index first.
+_INDEX = re.compile(rb'\{"index": (0|[1-9][0-9]*), ')
+
+
+def renumbered(raw: bytes, index: int) -> bytes:
+    """The result line ``raw`` as the result of ``index``, ending with a newline."""
+    match = _INDEX.match(raw)
+    if match is not None:
+        return _reindexed(raw.rstrip(b"\r\n") + b"\n", int(match[1]), index).encode("utf-8")
+    return _reindexed(raw, -1, index).encode("utf-8")
+
+
+def relocations(
+    path: str,
+    kept: Mapping[int, tuple[int, Hashable]],
+    dropped: Mapping[int, tuple[int, Hashable]],
+    end: int,
+) -> dict[int, int]:
+    """``{line number: new index}`` of the completed result lines of ``path`` that a tidying
+    would drop (``dropped``: ``{line number: (index, key)}``) though the lines it keeps
+    (``kept``, the same form) do not hold their result: each keeps its index when it is past
+    the inputs' end (from ``end`` on) and no other line has it, else gets the first such index
+    no line has, so that its inputs line, given again, resumes instead of paying for its item
+    twice. Two lines hold the same result when they are the same but for their index (a moved
+    line's copy); the file is read once, when needed."""
+    if not dropped:
+        return {}
+    keys = Counter(key for _, key in dropped.values())
+    held_keys = {key for _, key in kept.values()}
+    # only a result of a line the file keeps a result of (or drops twice) may be a copy
+    alike = {key for key, count in keys.items() if count > 1 or key in held_keys}
+    wanted = {n for n, (_, key) in [*dropped.items(), *kept.items()] if key in alike}
+    results = dict.fromkeys(dropped, b"")
+    if wanted:
+        with open(path, "rb") as file:
+            for number, raw in enumerate(file):
+                if number in wanted:
+                    results[number] = _without_index(raw)
+    held = {(key, results[number]) for number, (_, key) in kept.items() if number in results}
+    lost = []  # the dropped lines holding a result no other line holds
+    for number, (index, key) in sorted(dropped.items()):
+        if (key, results[number]) not in held:
+            held.add((key, results[number]))
+            lost.append((number, index))
+    taken = {index for index, _ in kept.values()}
+    moves = {}
+    for number, index in lost:  # first those that stay in their own place, past the end
+        if index >= end and index not in taken:
+            moves[number] = index
+            taken.add(index)
+    fresh = end
+    for number, _ in lost:
+        if number not in moves:
+            while fresh in taken:
+                fresh += 1
+            moves[number] = fresh
+            taken.add(fresh)
+    return moves
+
+
+def _without_index(raw: bytes) -> bytes:
+    """A digest of the result line ``raw`` without its index, to tell copies of one result
+    (:func:`_reindexed` makes them) from other results of the same line: the rest of a line
+    this irgraph wrote, else its JSON without the index, as a copy writes it."""
+    match = _INDEX.match(raw)
+    if match is not None:
+        rest = raw[match.end() :].rstrip()
+    else:
+        record = json.loads(raw)
+        record.pop("index", None)
+        rest = json.dumps(record, ensure_ascii=False).encode("utf-8")[1:]
+    return hashlib.blake2b(rest, digest_size=16).digest()
+
+
 def other_inputs(
     unplaced: Mapping[int, str], count: int | None, kept: Mapping[int, str], path: str, output: str
 ) -> str | None:
@@ -94,8 +186,9 @@ def other_inputs(
 
 def past_the_end(kept: Mapping[int, str], read: int | None, path: str, output: str) -> str | None:
     """The note for results ``output`` keeps of items past the end of inputs (``path``, of
-    ``read`` items) that hold some (a shortened file, or a part of one), else ``None``: they
-    are another run's, kept so that the lines, given again, resume rather than pay twice."""
+    ``read`` items) that hold some (a shortened file, or a part of one; lines removed or
+    changed, their results moved there), else ``None``: they are another run's, kept so that
+    the lines, given again, resume rather than pay twice."""
     beyond = sorted(i for i in kept if read and i >= read)
     if not beyond:
         return None
@@ -107,8 +200,24 @@ def past_the_end(kept: Mapping[int, str], read: int | None, path: str, output: s
     where = "standard input" if path == "-" else f"the inputs file {path!r}"
     return (
         f"note: -o {output!r} keeps the {results} of {which}, past the end of {where} "
-        f"({read} items): an earlier run's, from inputs with more "
-        f"lines. {they.capitalize()} {are} left in the file so that those lines, given "
-        f"again, resume instead of running again; for a file of these inputs' results only, "
-        "write to a new -o file."
+        f"({read} items): an earlier run's, of lines these inputs no longer hold (removed, "
+        f"changed, or past a shorter file's end). {they.capitalize()} {are} left in the file "
+        "so that those lines, given again, resume instead of running again; for a file of "
+        "these inputs' results only, write to a new -o file."
+    )
+
+
+def read_once(count: int, path: str, args: Any) -> str | None:
+    """The note for inputs read once (``path`` standard input or a pipe, not looked ahead in)
+    of which ``count`` lines ran again though the results file holds their result under
+    another index (lines that moved), else ``None``: a regular file would have resumed them."""
+    if not count:
+        return None
+    where = "Standard input is" if path == "-" else f"The inputs {path!r} are not a file and are"
+    lines, them = ("line", "it") if count == 1 else ("lines", "them")
+    return (
+        f"note: {where} read once, so {count} {lines} whose result -o {args.output!r} holds "
+        f"under another index (lines that moved) ran again: such inputs resume lines only in "
+        f"their own places. To resume moved lines without running {them}, save the inputs to "
+        f"a file and give it: irgraph batch {args.target} inputs.jsonl -o {args.output}."
     )

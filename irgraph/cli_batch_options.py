@@ -25,7 +25,11 @@ def add_batch_parser(sub: Any, target_help: str) -> None:
     """Register ``irgraph batch`` on the subparsers ``sub``."""
     cmd = sub.add_parser("batch", help="run a pipeline once per line of a JSON Lines file")
     cmd.add_argument("target", help=target_help)
-    cmd.add_argument("inputs", help="JSON Lines, one initial state a line ('-': standard input)")
+    cmd.add_argument(
+        "inputs",
+        help="JSON Lines, one initial state a line ('-': standard input, read once: its lines "
+        "resume only in their own places; give a file to resume lines that moved)",
+    )
     cmd.add_argument(
         "-o",
         "--output",

@@ -21,6 +21,8 @@ import tempfile
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from irgraph.cli_batch_kept import relocations, renumbered
+from irgraph.cli_batch_scan import Found, result_of, scan_results
 from irgraph.cli_inputs import CliError
 from irgraph.cli_live import failure_text
 from irgraph.ir.values import json_problem
@@ -37,78 +39,17 @@ __all__ = [
 ]
 
 
-#: ``(index, key, has state, pipeline digest or None)`` of a result line.
-Found = dict[int, tuple[int, str, bool, str | None]]
-
-
-def _result(raw: bytes, real: bool = False) -> tuple[int, str, bool, str | None] | None:
-    """``(index, key, has state, pipeline)`` of a result line, ``None`` for any other line;
-    ``pipeline`` is the digest of the pipeline that wrote it (``None`` in a line written
-    before lines recorded it). For a ``real`` provider's run, a state that a made-up
-    provider's run wrote does not count."""
-    try:
-        record = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(record, dict):
-        return None
-    index, key, has_state = record.get("index"), record.get("key"), "state" in record
-    if type(index) is not int or index < 0 or not isinstance(key, str):
-        return None
-    if not isinstance(record.get("state" if has_state else "error"), dict):
-        return None
-    if real and record.get("made_up") is True:
-        has_state = False  # a made-up answer's state does not stand for a real provider's
-    pipeline = record.get("pipeline")
-    return index, key, has_state, pipeline if isinstance(pipeline, str) else None
-
-
-def scan_results(path: str, *, real: bool = False) -> Found:
-    """The last result line of each index in the results file ``path``: ``{index: (line
-    number, key, has state, pipeline)}``; nothing when there is no such file. Only the last
-    line may be something else, and only a line a crash cut short (no newline, the start of a
-    result line): a file with other lines is refused, untouched, since it is not the results
-    file of a batch and the rewrite would lose them. For a ``real`` provider's run, the lines a
-    made-up provider's run wrote (``"made_up": true``) count as not completed."""
-    found: Found = {}
-    if not os.path.exists(path):
-        return found
-    odd = None
-    with open(path, "rb") as file:
-        for number, raw in enumerate(file):
-            result = _result(raw, real)
-            if odd is not None or (result is None and not _cut_short(raw)):
-                line = number + 1 if odd is None else odd + 1
-                if found:  # result lines around it: a results file, damaged or edited
-                    raise CliError(
-                        f"-o {path!r} holds results of a batch, but its line {line} is not a "
-                        "result line; only the last line may be cut short (by a run that was "
-                        "killed), so this one was damaged or edited, and resuming would drop it "
-                        f"when the file is rewritten. Fix or delete line {line}, or write the "
-                        "results to a new file."
-                    )
-                raise CliError(
-                    f"-o {path!r} is not the results file of a batch: its line {line} is not "
-                    "a result line; write the results to a new file (or delete this one)."
-                )
-            if result is None:
-                odd = number
-            else:
-                found[result[0]] = (number, *result[1:])
-    return found
-
-
-def _cut_short(raw: bytes) -> bool:
-    """Whether ``raw`` can be a result line that a crash cut short: no newline at its end, and
-    the start of a result line (each begins with its index)."""
-    return not raw.endswith(b"\n") and b'{"index": '.startswith(raw[:10]) and bool(raw)
-
-
-def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None) -> dict[int, int]:
+def _rewrite(
+    path: str,
+    lines: set[int],
+    stamps: Mapping[int, str] | None = None,
+    moves: Mapping[int, int] | None = None,
+) -> dict[int, int]:
     """Keep only the lines numbered ``lines`` of ``path``, atomically; a line numbered in
-    ``stamps`` gets that pipeline digest as its last member (the rest of it unchanged).
-    Returns ``{line number: offset in the rewritten file}`` of the lines kept."""
-    stamps = stamps or {}
+    ``stamps`` gets that pipeline digest as its last member (the rest of it unchanged), one
+    numbered in ``moves`` that index. Returns ``{line number: offset in the rewritten file}``
+    of the lines kept."""
+    stamps, moves = stamps or {}, moves or {}
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".irgraph-batch-", suffix=".tmp")
     offsets, offset = {}, 0
@@ -119,6 +60,8 @@ def _rewrite(path: str, lines: set[int], stamps: Mapping[int, str] | None = None
                 if number in stamps:  # a result line: a JSON object, its "}" last
                     member = f', "pipeline": {json.dumps(stamps[number])}}}'
                     raw = raw.rstrip()[:-1] + member.encode()
+                if number in moves:
+                    raw = renumbered(raw, moves[number])
                 if number in lines:
                     raw = raw if raw.endswith(b"\n") else raw + b"\n"
                     copy.write(raw)
@@ -147,14 +90,16 @@ def _whole(path: str, lines: set[int]) -> dict[int, int] | None:
 
 
 def keep_completed(
-    path: str, found: Found, pipeline: str | None = None
+    path: str, found: Found, pipeline: str | None = None, end: int | None = None
 ) -> tuple[dict[int, str], dict[int, int]]:
     """Prepare the results file ``path`` (scanned into ``found``) for a resumed batch: keep the
     last completed result line of each index, drop the rest (errors, duplicates, a half-written
     line), and return ``{index: key}`` of those kept and ``{index: offset}`` of their lines in
     the file (to copy a moved line's result from). A kept line an earlier irgraph wrote
     (without a digest) gets the digest of ``pipeline``, which resumes it as its own (as
-    :func:`check_pipeline`'s note says, once): from then on it is checked like the others."""
+    :func:`check_pipeline`'s note says, once): from then on it is checked like the others. A
+    completed line a later one replaced (a run killed before it tidied the file) keeps its
+    result under a new index from ``end`` (the inputs' count; else past every index) on."""
     if not os.path.exists(path):
         return {}, {}
     kept = {index: (number, key) for index, (number, key, ok, _) in found.items() if ok}
@@ -163,9 +108,13 @@ def keep_completed(
         for number, _, ok, digest in found.values()
         if ok and digest is None and pipeline is not None
     }
-    lines = {number for number, _ in kept.values()}
-    offsets = None if stamps else _whole(path, lines)  # a file kept whole is not written again
-    offsets = _rewrite(path, lines, stamps) if offsets is None else offsets
+    start = max(found, default=-1) + 1 if end is None else end
+    lines = {number: (index, key) for index, (number, key) in kept.items()}
+    moves = relocations(path, lines, found.superseded, start)
+    for number, index in moves.items():
+        kept[index] = (number, found.superseded[number][1])
+    offsets = None if stamps or moves else _whole(path, set(lines))  # kept whole: not written
+    offsets = _rewrite(path, set(lines) | set(moves), stamps, moves) if offsets is None else offsets
     return (
         {index: key for index, (_, key) in kept.items()},
         {index: offsets[number] for index, (number, _) in kept.items()},
@@ -213,29 +162,48 @@ def check_pipeline(path: str, found: Found, digest: str, described: Any) -> str 
     )
 
 
-def compact(path: str, drop: Collection[int] = ()) -> None:
-    """Keep the last result line of each index, but those of the indices ``drop``."""
-    last: dict[int, int] = {}
+def compact(
+    path: str, end: int | None = None, copied: Collection[int] = (), began: int = 0
+) -> dict[int, str]:
+    """Keep the last result line of each index, but those of the indices ``copied`` (moved
+    lines' results, copied to their new index) from ``end`` (the inputs' end) on; a completed
+    line dropped keeps its result under a new index from ``end`` (else past every index) on
+    when no line kept holds it (:func:`irgraph.cli_batch_kept.relocations`), but for the
+    first ``began`` lines (those the run began with) at an index in ``copied``, which have a
+    copy. Returns ``{new index: key}`` of the lines that got a new index."""
+    drop = {index for index in copied if end is not None and index >= end}
+    last: dict[int, tuple[int, bytes, bool]] = {}
+    dropped: dict[int, tuple[int, bytes]] = {}
+    head = _HEAD.match
     with open(path, "rb") as file:
         for number, raw in enumerate(file):
-            index = _written_index(raw)
-            if index is None:  # not a line this batch wrote whole: read it as any line
-                result = _result(raw)
-                index = None if result is None else result[0]
-            if index is not None:
-                last[index] = number
-    _rewrite(path, {number for index, number in last.items() if index not in drop})
+            match = head(raw) if raw.endswith(b"}\n") else None
+            if match is not None:  # a line this irgraph wrote: read from its start, no JSON
+                index, key, ok = int(match[1]), match[2], match[3] == b"state"
+            elif (result := result_of(raw)) is not None:
+                index, key, ok = result[0], result[1].encode(), result[2]
+            else:
+                continue
+            before = last.get(index)
+            if before is not None and before[2] and before[1] != key:
+                if before[0] >= began or index not in copied:  # not a copied result
+                    dropped[before[0]] = (index, before[1])
+            last[index] = (number, key, ok)
+    kept = {}
+    for index, (number, key, ok) in last.items():
+        if ok and (index in drop or (end is not None and index >= end)):
+            if number >= began or index not in copied:  # past the end: kept unless copied
+                dropped[number] = (index, key)
+        elif index not in drop:
+            kept[number] = (index, key)
+    start = max(last, default=-1) + 1 if end is None else end
+    moves = relocations(path, kept, dropped, start)
+    _rewrite(path, set(kept) | set(moves), moves=moves)
+    return {index: dropped[number][1].decode() for number, index in moves.items()}
 
 
 #: The start of a result line as :func:`result_record` writes it (its index first).
-_HEAD = re.compile(rb'\{"index": (0|[1-9][0-9]*), "key": "[0-9a-f]+", "(?:state|error)": \{')
-
-
-def _written_index(raw: bytes) -> int | None:
-    """The index of a whole result line as this irgraph writes it, read from its start (no
-    JSON parsed: a resumed batch compacts every line of its file), else ``None``."""
-    match = _HEAD.match(raw) if raw.endswith(b"}\n") else None
-    return None if match is None else int(match[1])
+_HEAD = re.compile(rb'\{"index": (0|[1-9][0-9]*), "key": "([0-9a-f]+)", "(state|error)": \{')
 
 
 @contextlib.contextmanager

@@ -200,6 +200,7 @@ def test_failed_and_changed_items_run_again_and_a_shrunk_input_keeps_lines(here)
         1: "FIXED",
         2: "C",
         3: "D2",
+        4: "D",  # d's, paid for: kept past the end for when the line is changed back
     }
     assert [found[i]["key"] for i in range(4)] == [line_key(line) for line in lines]
     write_inputs(here / "in.jsonl", ["a", "fixed"])
@@ -475,9 +476,10 @@ def test_shortened_inputs_keep_the_results_past_their_end_for_when_the_lines_com
     (note,) = capsys.readouterr().err.strip().splitlines()
     assert note == (
         "irgraph: note: -o 'out.jsonl' keeps the results of items 3 to 4, past the end of the "
-        "inputs file 'in.jsonl' (3 items): an earlier run's, from inputs with more lines. They "
-        "are left in the file so that those lines, given again, resume instead of running "
-        "again; for a file of these inputs' results only, write to a new -o file."
+        "inputs file 'in.jsonl' (3 items): an earlier run's, of lines these inputs no longer "
+        "hold (removed, changed, or past a shorter file's end). They are left in the file so "
+        "that those lines, given again, resume instead of running again; for a file of these "
+        "inputs' results only, write to a new -o file."
     )
     assert results(here / "out.jsonl") == everything
     write_inputs(here / "in.jsonl", ["a", "b", "c", "d", "e"])

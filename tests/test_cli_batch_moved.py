@@ -74,8 +74,9 @@ def test_lines_removed_or_reordered_run_nothing_again(here, capsys):
     inputs(here, ["moths", "bats"])
     code, text = batch_in(TARGET, "-o", "out.jsonl")
     assert code == 0 and ran() == [] and "0 done, 0 failed, 2 resumed" in text
-    assert by_index(here / "out.jsonl")[0] == "moths" and by_index(here / "out.jsonl")[1] == "bats"
-    assert "past the end" not in capsys.readouterr().err  # moths's old result was used
+    assert by_index(here / "out.jsonl") == {0: "moths", 1: "bats", 2: "owls"}
+    # moths's old result was used; owls's, of a line removed, is kept past the end
+    assert "keeps the result of item 2, past the end" in capsys.readouterr().err
 
 
 def test_a_line_given_twice_runs_its_second_copy(here):
@@ -178,10 +179,11 @@ def test_a_moved_result_leaves_no_old_copy_past_the_end(here, capsys):
     code, text = batch_in(TARGET, "-o", "out.jsonl")
     assert code == 0 and ran() == [] and "0 done, 0 failed, 2 resumed" in text
     lines = [json.loads(line) for line in (here / "out.jsonl").read_text().splitlines()]
-    assert sorted((r["index"], r["state"]["topic"]) for r in lines) == [(0, "bats"), (1, "moths")]
-    assert "past the end" not in capsys.readouterr().err
-    inputs(here, ["owls", "bats", "moths"])  # back as they were: only owls runs again
-    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["owls"]
+    indexed = sorted((r["index"], r["state"]["topic"]) for r in lines)
+    assert indexed == [(0, "bats"), (1, "moths"), (2, "owls")]  # owls's: its line was removed
+    assert "keeps the result of item 2, past the end" in capsys.readouterr().err
+    inputs(here, ["owls", "bats", "moths"])  # back as they were: nothing runs again
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == []
     assert by_index(here / "out.jsonl") == {0: "owls", 1: "bats", 2: "moths"}
 
 
@@ -189,8 +191,8 @@ def test_a_shortened_file_keeps_the_results_past_its_end_that_did_not_move(here,
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
     inputs(here, ["bats"])  # bats moves to 0; moths's result stays, told past the end
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == []
-    assert by_index(here / "out.jsonl") == {0: "bats", 2: "moths"}
-    assert "keeps the result of item 2, past the end" in capsys.readouterr().err
+    assert by_index(here / "out.jsonl") == {0: "bats", 1: "owls", 2: "moths"}  # owls's moved
+    assert "keeps the results of items 1 to 2, past the end" in capsys.readouterr().err
 
 
 def test_another_data_sets_inputs_given_the_same_results_file_are_refused(here, capsys):
@@ -213,7 +215,8 @@ def test_inputs_with_one_line_in_common_resume_it_and_run_the_changed_lines(here
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 3
     inputs(here, ["cats", "dogs", "moths"])  # two lines edited: they run again
     assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and ran() == ["cats", "dogs"]
-    assert by_index(here / "out.jsonl") == {0: "cats", 1: "dogs", 2: "moths"}
+    # the results of the lines as they were are kept past the end, for the edits undone
+    assert by_index(here / "out.jsonl") == {0: "cats", 1: "dogs", 2: "moths", 3: "owls", 4: "bats"}
 
 
 def test_a_resume_that_keeps_every_line_appends_to_the_file_without_copying_it(here):
@@ -254,4 +257,4 @@ def test_a_moved_results_old_line_stays_when_its_index_is_read_again(tmp_path, m
     inputs(here, ["c", "d", "x"])  # c and d move up; x runs and appends d
     code, text = batch_in(target, "-o", "out.jsonl", "--max-items", "1")
     assert code == 0 and "1 done, 0 failed, 3 resumed" in text
-    assert by_index(here / "out.jsonl") == {0: "c", 1: "d", 2: "x", 3: "d"}
+    assert by_index(here / "out.jsonl") == {0: "c", 1: "d", 2: "x", 3: "d", 4: "a", 5: "b"}
