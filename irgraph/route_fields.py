@@ -21,7 +21,7 @@ from irgraph.ir.key_paths import (
     path_fields,
     path_root,
 )
-from irgraph.reaching import source_of
+from irgraph.reaching import Narrowed, source_of
 from irgraph.route_messages import Source
 from irgraph.walk import INPUT
 
@@ -150,13 +150,23 @@ def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
 def stops_on_field(rules: Any, sid: str, node: LoopNode, key: str, found: frozenset[Any]) -> None:
     """The warning of loop ``sid``, stopping on the field ``key`` of a key, when no writer
     whose value may end a pass can stop it: one writes free text (no fields), one's schema
-    has no such field, or (with ``equals=``) one's field never holds the value. ``rules``:
+    has no such field, or (with ``equals=``) one's field never holds the value, or the routes
+    on the field in the body never let that value reach the end of a pass. ``rules``:
     the walk's :class:`irgraph.typing_rules.TypeRules`; ``found``: what the key may hold as a
     pass ends."""
     w = rules.w
     nodes, root = w.G.nodes, path_root(key)
     reasons: dict[str, str] = {}
     order = {nid: index for index, nid in enumerate(w.added)}
+    target = node.until_equals[0] if node.until_equals else None
+    if (
+        node.until_equals
+        and found
+        and all(isinstance(item, Narrowed) and not item.admits(target) for item in found)
+    ):  # routes on the field in the body keep the value from the end of every pass
+        kept = sorted(found, key=lambda item: (order.get(source_of(item), -1), repr(item)))
+        w.warnings.append(rules._kept_out(sid, key, target, kept, []))
+        return
     for source in sorted(map(source_of, found), key=lambda n: order.get(n, -1)):
         if source == INPUT or nodes[source]["kind"] != "agent":
             return  # may hold anything

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph.ir.key_paths import path_root
 from irgraph.ir.outputs import AllowedValues
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
@@ -97,7 +98,8 @@ class RouteMessages:
         writes ``key``)."""
         if not self._inside(sid, route):
             return (
-                f"route '{route}' before it takes {told} to its branch for it, which writes '{key}'"
+                f"route '{route}' before it takes {told} to its branch for it, which writes "
+                f"'{path_root(key)}'"
             )
         nodes = self.w.G.nodes
         step = sid
