@@ -108,6 +108,16 @@ def _no_such_field(w: Walker, sid: str, on: str, source: Source) -> None:
     if source.kind == "item":
         writer = f"agent '{source.name}' (which writes the list map-over '{source.node}' reads)"
     what, hint = no_field_words(source.schema, on, ".on")
+    step, root = sid, path_root(on)
+    while (step := w.G.nodes[step]["parent"]) is not None:  # in a map-over over the list?
+        data = w.G.nodes[step]
+        if data["kind"] == "map_over" and data.get("over") == root and "a JSON array" in what:
+            meant = f"{data['item']}{on[len(root) :]}"
+            hint = (
+                f"Did you mean '{meant}', of each item of '{root}' (map-over '{step}' names "
+                f"it '{data['item']}')? Write .on({meant!r})."
+            )
+            break
     w.problem(
         f"Route '{sid}' compares '{on}', but the output schema of {writer} {what}.",
         node=sid,
@@ -142,6 +152,17 @@ def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
         hint = f"Did you mean '{meant}'?" + (
             f" Write {method}({meant!r})." if method == ".on" else ""
         )
+    elif kind == "array":  # a list: each item's field, in a map-over over it
+        rest = ".".join(fields[depth:])
+        hint = (
+            f"'{where}' holds a list: to compare '{rest}' of each of its items, map over it, "
+            f"MapOver(...).over('{where}', item='item'), with a step Route(...).on('item.{rest}'); "
+            "or look into the list with a predicate."
+        )
+        if method != ".on":
+            hint = (
+                f"'{where}' holds a list: look into it with a predicate, .until(lambda state: ...)."
+            )
     elif kind is not None and not known:
         hint = f"Use '{where}' itself: {method}({where!r})."
     return what, hint

@@ -16,6 +16,7 @@ from irgraph.ir.values import same_value as _same
 from irgraph.route_values import (
     NONE,
     Refusals,
+    field_holding,
     inside,
     names,
     respelled,
@@ -299,10 +300,12 @@ class RouteMessages:
             )
         elif not scalar_choices(allowed):  # .when() takes no list or dict to compare with
             schema = sources[0].schema if len(sources) == 1 else None
+            look = f"to look inside it, use a predicate: {inside(key, value, allowed, schema)}"
+            if (field := field_holding(value, allowed, schema)) is not None:
+                look = f"to compare its field '{field}', route on it: .on('{key}.{field}')"
             hint = (
                 f"A route compares '{key}' as a whole, with a string, number, boolean or None; "
-                f"to look inside it, use a predicate: {inside(key, value, allowed, schema)}. "
-                f"Or {change}."
+                f"{look}. Or {change}."
             )
         elif other is NONE:
             hint = f"Use {shown}, or {change}."
