@@ -10,6 +10,7 @@ field, or a map-over writing a list. A writer whose schema cannot say (the field
 
 from __future__ import annotations
 
+import typing
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import closest_keys
@@ -57,7 +58,18 @@ def field_sources(
                 )
                 break
     for source in sources:
-        if source.kind == "map_over":
+        if (model := returned_model(w, source.node)) is not None:
+            told = True
+            w.problem(
+                f"Route '{sid}' compares '{on}', a field of '{root}', but transform "
+                f"'{source.node}' returns a {model} model (its return annotation), not its JSON: "
+                "a route compares JSON values, so the run would fail there.",
+                node=sid,
+                key=root,
+                hint=f"Return the model's .model_dump() from '{source.node}' (annotated "
+                "-> dict[str, Any]).",
+            )
+        elif source.kind == "map_over":
             told = True
             w.problem(
                 f"Route '{sid}' compares '{on}', a field of '{root}', but map-over "
@@ -99,6 +111,19 @@ def field_sources(
         else:
             found.append(source)
     return None if told else found
+
+
+def returned_model(w: Walker, nid: str) -> str | None:
+    """The name of the pydantic model class transform ``nid``'s function is annotated to
+    return (a value routes and loops cannot look into), else ``None``."""
+    fn = w.functions.get(nid)
+    try:
+        returns = typing.get_type_hints(fn).get("return") if fn is not None else None
+    except Exception:  # an annotation that does not resolve: nothing known
+        return None
+    if isinstance(returns, type) and callable(getattr(returns, "model_dump", None)):
+        return returns.__name__
+    return None
 
 
 def _no_such_field(w: Walker, sid: str, on: str, source: Source) -> None:
@@ -189,6 +214,13 @@ def stops_on_field(rules: Any, sid: str, node: LoopNode, key: str, found: frozen
         w.warnings.append(rules._kept_out(sid, key, target, kept, []))
         return
     for source in sorted(map(source_of, found), key=lambda n: order.get(n, -1)):
+        if source != INPUT and (model := returned_model(w, source)) is not None:
+            reasons[source] = (
+                f"Loop '{sid}' stops on '{key}', a field of '{root}', but transform '{source}' "
+                f"returns a {model} model (its return annotation), not its JSON, so the run "
+                f"would fail at the loop; return its .model_dump() from '{source}'."
+            )
+            continue
         if source == INPUT or nodes[source]["kind"] != "agent":
             return  # may hold anything
         schema = nodes[source]["output"]

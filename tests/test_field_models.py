@@ -33,8 +33,13 @@ class Review(pydantic.BaseModel):
     notes: str = ""
 
 
-def as_model(draft: str) -> Review:
-    """A step that returns the model itself."""
+def as_model(draft: str) -> Any:
+    """A step that returns the model itself (not said: found only at run time)."""
+    return Review(verdict="approved", notes=draft)
+
+
+def as_typed_model(draft: str) -> Review:
+    """A step that returns the model itself, and says so."""
     return Review(verdict="approved", notes=draft)
 
 
@@ -116,3 +121,22 @@ def test_prefect_in_process_fails_at_the_loop() -> None:
     with pytest.raises(RunError) as caught:
         run(polish(equals="approved"), backend=PrefectBackend(provider=FakeProvider()), state=STATE)
     assert caught.value.node == "polish" and SAID in str(caught.value)
+
+
+def test_a_transform_annotated_to_return_a_model_is_caught_before_the_run() -> None:
+    from irgraph import PipelineError, to_graph, validate
+
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(triage(as_typed_model), inputs={"topic"}))
+    assert str(caught.value).startswith(
+        "Route 'triage' compares 'review.verdict', a field of 'review', but transform 'critic' "
+        "returns a Review model (its return annotation), not its JSON"
+    )
+    assert "Return the model's .model_dump() from 'critic'" in str(caught.value)
+    (warning,) = validate(to_graph(polish(as_typed_model, equals="a"), inputs={"topic"}))
+    assert warning.startswith(
+        "Loop 'polish' stops on 'review.verdict', a field of 'review', but transform 'critic' "
+        "returns a Review model (its return annotation), not its JSON"
+    )
+    assert validate(to_graph(triage(as_json), inputs={"topic"})) == []
+    assert validate(to_graph(polish(as_json, equals="approved"), inputs={"topic"})) == []
