@@ -140,3 +140,24 @@ def test_a_transform_annotated_to_return_a_model_is_caught_before_the_run() -> N
     )
     assert validate(to_graph(triage(as_json), inputs={"topic"})) == []
     assert validate(to_graph(polish(as_json, equals="approved"), inputs={"topic"})) == []
+
+
+def test_an_initial_model_or_json_text_is_refused_before_the_run_even_with_an_otherwise() -> None:
+    from irgraph import PipelineError
+
+    route = Route("triage").on("review.verdict").when("approved", Agent("ship").writes("out"))
+    route = route.otherwise(Agent("redo").writes("out"))
+    fake = FakeProvider()
+    with pytest.raises(PipelineError) as caught:
+        run(Agent("first").writes("x") >> route, provider=fake, state={"review": as_model("t")})
+    assert f"but the initial state's {SAID}, so it holds no value there, and a route " in str(
+        caught.value
+    )
+    text = '{"verdict": "approved"}'
+    with pytest.raises(PipelineError) as caught:
+        run(Agent("first").writes("x") >> route, provider=fake, state={"review": text})
+    assert "and the route would take its otherwise" in str(caught.value)
+    assert "Give 'review' the object itself, not its JSON text" in str(caught.value)
+    assert fake.calls == []
+    done = run(route, provider=fake, state={"review": "no object"})  # not a mistake we can tell
+    assert done.outputs["triage"] == "otherwise"
