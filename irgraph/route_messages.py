@@ -272,6 +272,12 @@ class RouteMessages:
         single = ("the output schema of {whose}", "change the output schema of {where} to allow it")
         if len(sources) == 1 and isinstance(sources[0].schema.get("enum"), list):
             single = ("the enum of {whose}", "add {told} to the enum of {where}")
+            if "." in key:  # the field's enum: where in the writer's schema to add the value
+                field = key.rpartition(".")[2]
+                single = (
+                    f"the enum of the field '{field}' of {{whose}}",
+                    f"add {{told}} to the enum of the field '{field}' of {{where}}",
+                )
         source, change = self._by_sources(
             sources,
             one=single,

@@ -72,3 +72,12 @@ def test_a_loop_stopping_on_a_field_of_a_list_is_told_to_use_a_predicate() -> No
     assert "writes 'verdicts' as a JSON array, which has no fields" in warning
     assert "look into it with a predicate, .until(lambda state: ...)" in warning
     assert ".until('verdicts')" not in warning
+
+
+def test_a_mistyped_value_of_a_fields_enum_names_the_field_whose_enum_to_change() -> None:
+    judge = Agent("judge").instruct("Classify {ticket}.").output(VERDICT).writes("verdict")
+    route = Route("by_category").on("verdict.category").when("bgu", Agent("fix").writes("res"))
+    said = problem(judge >> route.otherwise(Agent("other").writes("res")))
+    assert "(the enum of the field 'category' of agent 'judge')" in said
+    assert 'Use one of "bug", "feature", or add "bgu" to the enum of the field' in said
+    assert "the field 'category' of 'judge'." in said
