@@ -307,8 +307,8 @@ class RouteMessages:
         elif not scalar_choices(allowed):  # .when() takes no list or dict to compare with
             schema = sources[0].schema if len(sources) == 1 else None
             look = f"to look inside it, use a predicate: {inside(key, value, allowed, schema)}"
-            if (field := field_holding(value, allowed, schema)) is not None:
-                look = f"to compare its field '{field}', route on it: .on('{key}.{field}')"
+            if (holding := field_holding(value, allowed, schema)) is not None:
+                look = f"to compare its field '{holding}', route on it: .on('{key}.{holding}')"
             hint = (
                 f"A route compares '{key}' as a whole, with a string, number, boolean or None; "
                 f"{look}. Or {change}."
