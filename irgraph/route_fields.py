@@ -69,6 +69,10 @@ def field_sources(
                 hint=f"Return the model's .model_dump() from '{source.node}' (annotated "
                 "-> dict[str, Any]).",
             )
+        elif source.kind == "gate":
+            so = "the route never finds it there"
+            w.warnings.append(gate_words(f"Route '{sid}' compares", on, source.node, so))
+            found.append(source)
         elif source.kind == "map_over":
             told = True
             w.problem(
@@ -111,6 +115,18 @@ def field_sources(
         else:
             found.append(source)
     return None if told else found
+
+
+def gate_words(who: str, on: str, gate: str, so: str) -> str:
+    """The warning of a route or loop (``who``: "Route 'r' compares"; ``so``: what follows)
+    reading the field ``on`` of what ``gate`` writes: a person's answer, text, no fields."""
+    root = path_root(on)
+    return (
+        f"{who} '{on}', a field of '{root}', but gate '{gate}' writes '{root}' as a person's "
+        "answer, which is text (unless an on_gate handler returns an object), with no fields, "
+        f"so {so}; parse the answer into an object with a Transform that reads '{root}', or "
+        f"compare '{root}' itself."
+    )
 
 
 def returned_model(w: Walker, nid: str) -> str | None:
@@ -220,6 +236,10 @@ def stops_on_field(rules: Any, sid: str, node: LoopNode, key: str, found: frozen
                 f"returns a {model} model (its return annotation), not its JSON, so the run "
                 f"would fail at the loop; return its .model_dump() from '{source}'."
             )
+            continue
+        if source != INPUT and nodes[source]["kind"] == "gate":
+            so = "the loop never stops early"
+            reasons[source] = gate_words(f"Loop '{sid}' stops on", key, source, so)
             continue
         if source == INPUT or nodes[source]["kind"] != "agent":
             return  # may hold anything

@@ -81,3 +81,20 @@ def test_a_mistyped_value_of_a_fields_enum_names_the_field_whose_enum_to_change(
     assert "(the enum of the field 'category' of agent 'judge')" in said
     assert 'Use one of "bug", "feature", or add "bgu" to the enum of the field' in said
     assert "the field 'category' of 'judge'." in said
+
+
+def test_a_field_of_a_gates_answer_is_warned_of_for_a_route_and_a_loop() -> None:
+    from irgraph import Gate
+
+    gate = Gate("approve").message("Approve {ticket}?").writes("verdict")
+    (warning,) = validate(to_graph(gate >> by_category("verdict.category"), inputs={"ticket"}))
+    assert warning.startswith(
+        "Route 'by_category' compares 'verdict.category', a field of 'verdict', but gate "
+        "'approve' writes 'verdict' as a person's answer, which is text (unless an on_gate "
+        "handler returns an object), with no fields, so the route never finds it there;"
+    )
+    body = Agent("w").instruct("{ticket}").writes("draft") >> gate
+    loop = Loop("l").step(body).until("verdict.ok", equals=True).max_iterations(2)
+    (warning,) = validate(to_graph(loop, inputs={"ticket"}))
+    assert warning.startswith("Loop 'l' stops on 'verdict.ok', a field of 'verdict', but gate")
+    assert "so the loop never stops early;" in warning
