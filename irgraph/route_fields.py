@@ -5,7 +5,9 @@ output schema (:func:`irgraph.ir.key_paths.field_schema`), as a route on a key c
 against the writer's whole schema. A writer whose value can have no such field is a problem
 before the run: an agent writing free text (no output schema), one whose schema has no such
 field, or a map-over writing a list. A writer whose schema cannot say (the field is in an
-``anyOf``, say) may write anything there, so nothing is refused by it.
+``anyOf``, say) may write anything there, so nothing is refused by it. A transform annotated
+to return a pydantic model is refused (a route compares JSON values, so the run would fail),
+and a gate, whose answer is a person's text, is warned of.
 """
 
 from __future__ import annotations
