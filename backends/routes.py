@@ -83,12 +83,19 @@ def no_branch_message(nid: str, op: RouteNode, state: Mapping[str, Any]) -> str:
             )
         near = [c.value for c in op.cases if c.kind == "equals" and loosely_spells(value, c.value)]
         if near:  # "Bug." for .when("bug", ...): a model's free-text answer, most likely
+            give = f"agent that writes '{op.on}' .output({{'enum': [...]}})"
+            tidy = "the text before the route with a Transform (lambda text: text.strip(' .')"
+            if "." in op.on:  # a field: its enum is in the schema of the object's writer
+                root, field = path_root(op.on), op.on.rpartition(".")[2]
+                give = f"field '{field}' an enum in the output schema of the agent writing "
+                give += f"'{root}'"
+                tidy = f"the field with a Transform that reads '{root}' and writes it again "
+                tidy += "(.strip(' .')"
             fix = (
                 f"{shown} is the branch for {canonical(near[0])} written another way (case, "
-                "spaces, quotes or a full stop), but a route compares values exactly: give the "
-                f"agent that writes '{op.on}' .output({{'enum': [...]}}) so that it answers one "
-                "of the branches' values, or tidy the text before the route with a Transform "
-                f"(lambda text: text.strip(' .').lower()), or {fix}"
+                f"spaces, quotes or a full stop), but a route compares values exactly: give the "
+                f"{give} so that it answers one of the branches' values, or tidy {tidy}"
+                f".lower()), or {fix}"
             )
     known = ", ".join(case.label for case in op.cases if case.kind == "equals")
     return f"Route '{nid}' has no branch for {op.on} = {shown} (its branches: {known}); {fix}"

@@ -98,3 +98,20 @@ def test_a_field_of_a_gates_answer_is_warned_of_for_a_route_and_a_loop() -> None
     (warning,) = validate(to_graph(loop, inputs={"ticket"}))
     assert warning.startswith("Loop 'l' stops on 'verdict.ok', a field of 'verdict', but gate")
     assert "so the loop never stops early;" in warning
+
+
+def test_a_fields_value_spelt_loosely_at_run_time_says_where_the_enum_goes() -> None:
+    from irgraph import RunError, run
+    from irgraph.testing import FakeProvider
+
+    loose = {"type": "object", "properties": {"category": {"type": "string"}}}
+    judge = Agent("judge").instruct("Classify {ticket}.").output(loose).writes("verdict")
+    route = Route("by_category").on("verdict.category").when("bug", Agent("fix").writes("r"))
+    reply = FakeProvider(responses={"judge": '{"category": "Bug."}'})
+    with pytest.raises(RunError) as caught:
+        run(judge >> route, provider=reply, state={"ticket": "t"})
+    said = str(caught.value)
+    assert "give the field 'category' an enum in the output schema of the agent writing " in said
+    assert "'verdict' so that it answers one of the branches' values" in said
+    assert "a Transform that reads 'verdict' and writes it again" in said
+    assert "agent that writes 'verdict.category'" not in said
