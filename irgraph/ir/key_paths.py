@@ -4,7 +4,9 @@ An agent with ``.output(schema)`` often writes an object (a category and a reaso
 route picks its branch by one field of it. ``Route(name).on("verdict.category")`` compares the
 field ``category`` of the object in the key ``verdict``; the route reads ``verdict``, and its
 values are checked against the field's schema. A value that is no object, or an object without
-the field, is *not set* for the route: its ``otherwise`` runs, or the run fails naming it.
+the field, is *not set* for the route: its ``otherwise`` runs, or the run fails naming it. A
+pydantic model on the way (a step returned the model, not its JSON) is no object either, but
+routes and loops refuse it (:func:`model_reason`) rather than take it as not set.
 
 >>> is_key_path("verdict.category"), is_key_path("verdict"), is_key_path("a..b")
 (True, True, False)
