@@ -72,6 +72,13 @@ LABEL_WIDTH = 28
 #: one piece, kept whole.
 _PIECES = re.compile(r"· \d+ nodes?$| +|[^ _/.-]*[_/.-]+|[^ _/.-]+")
 
+#: A line's words (runs of anything but spaces), its spaces, and a folded part's count.
+_WORDS = re.compile(r"· \d+ nodes?$| +|[^ ]+")
+
+#: A word holding a key and its field (``verdict.category``, in ``(route on verdict.category)``):
+#: kept whole when it fits on a line, as a key path read broken after its dot reads wrong.
+_KEY_PATH = re.compile(r"\w\.\w")
+
 
 def _cells(text: str) -> int:
     """How many columns ``text`` takes: two for a wide (CJK) character, else one."""
@@ -81,7 +88,8 @@ def _cells(text: str) -> int:
 def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
     """``text`` with each line longer than ``width`` broken at spaces (a space where a line
     breaks is dropped) or after ``_``, ``-``, ``/`` and ``.``, so a long name draws as a
-    block of lines rather than a very wide box. Graphviz never breaks a label itself; a word
+    block of lines rather than a very wide box; a dotted key path (``verdict.category``) is
+    broken only when it is longer than a line. Graphviz never breaks a label itself; a word
     with nowhere to break stays whole.
 
     >>> print(wrapped("research the topic and summarise every source"))
@@ -90,6 +98,9 @@ def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
     >>> print(wrapped("summarise_every_source_with_citations"))
     summarise_every_source_with_
     citations
+    >>> print(wrapped("triage (route on verdict.category)"))
+    triage (route on
+    verdict.category)
     """
     lines: list[str] = []
     for line in text.split("\n"):
@@ -97,7 +108,7 @@ def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
             lines.append(line)
             continue
         current, spaces = "", ""
-        for piece in _PIECES.findall(line):
+        for piece in _pieces(line, width):
             if piece.startswith(" "):
                 spaces = piece
                 continue
@@ -109,6 +120,18 @@ def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
             spaces = ""
         lines.append(current + spaces)
     return "\n".join(lines)
+
+
+def _pieces(line: str, width: int) -> list[str]:
+    """The pieces :func:`wrapped` may break ``line`` between: its words cut after ``_``,
+    ``-``, ``/`` or ``.``, but a word holding a dotted key path that fits on a line whole."""
+    pieces: list[str] = []
+    for word in _WORDS.findall(line):
+        if _KEY_PATH.search(word) and _cells(word) <= width:
+            pieces.append(word)
+        else:
+            pieces += _PIECES.findall(word)
+    return pieces
 
 
 def scope_title(node: str, data: dict[str, Any]) -> str:

@@ -226,10 +226,11 @@ class _Generator:
         if isinstance(until, str) and node.until_equals:
             self.uses.add("stops")
             equals = _lit(node.until_equals[0])
-            body += [f"if stops(state, {_lit(until)}, {equals}):", "    break"]
+            named = f"node={_lit(nid)}, path=path"
+            body += [f"if stops(state, {_lit(until)}, {equals}, {named}):", "    break"]
         elif isinstance(until, str) and "." in until:  # a field of a key
             self.uses.add("stops")
-            body += [f"if stops(state, {_lit(until)}):", "    break"]
+            body += [f"if stops(state, {_lit(until)}, node={_lit(nid)}, path=path):", "    break"]
         elif isinstance(until, str):
             body += [f"if state.get({_lit(until)}):", "    break"]
         elif isinstance(until, FunctionRef):

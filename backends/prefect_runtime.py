@@ -37,9 +37,8 @@ from irgraph.ir import (
     resolve_function,
     transform_arguments,
 )
-from irgraph.ir.key_paths import path_value
 from irgraph.ir.outputs import OutputError
-from irgraph.ir.values import JsonObject, canonical, same_value
+from irgraph.ir.values import JsonObject, canonical
 from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import (
     ModelProvider,
@@ -52,6 +51,7 @@ from irgraph.templates import Template, filled_prompts, parse_template, system_t
 
 from .blocking import call_blocking
 from .failures import cause_of, node_failure
+from .loop_ends import stop_holds
 from .outputs import structured_value
 from .predicates import PredicateRaised, predicate_holds
 from .prefect_flow_cli import misspelt_inputs
@@ -413,10 +413,9 @@ async def transform(
 
 
 async def until_holds(predicate: str, state: State, *, node: str, path: Position = ()) -> bool:
-    """Whether the stop predicate (an import path) of loop ``node`` (run at ``path``) holds
-    for the state, called as the scheduler calls it
-    (:func:`~irgraph.backends.predicates.predicate_holds`: a coroutine function awaited); what
-    it raises is the run's :class:`RunError` at the loop, naming the predicate."""
+    """Whether loop ``node``'s stop predicate (an import path) holds, called as the scheduler
+    calls it (:func:`~irgraph.backends.predicates.predicate_holds`: a coroutine function
+    awaited); what it raises is the run's RunError at the loop (at ``path``), naming it."""
     try:
         return await predicate_holds(_imported(predicate), predicate, "loop", state)
     except PredicateRaised as error:
@@ -429,11 +428,12 @@ def holds(predicate: str, state: State) -> bool:
     return bool(_imported(predicate)(MappingProxyType(state)))
 
 
-def stops(state: State, key: str, *value: Any) -> bool:
-    """Whether a loop stopping on ``key`` (or a field of it) equal to ``value`` stops (JSON
-    equality: ``1 == 1.0``, ``True != 1``), or, given no value, on its being truthy."""
-    found, held = path_value(state, key)  # a key, or a field of one: "review.verdict"
-    return found and same_value(held, value[0]) if value else bool(held)
+def stops(state: State, key: str, *value: Any, node: str = "loop", path: Position = ()) -> bool:
+    """Whether loop ``node`` stops: :func:`.loop_ends.stop_holds`, its error a RunError."""
+    try:
+        return stop_holds(state, key, value, node)
+    except TypeError as error:
+        raise node_failure(node, error, path=path) from error
 
 
 # Routes -----------------------------------------------------------------------------------
@@ -448,7 +448,7 @@ async def choose(
     the run's :class:`RunError` at the route."""
     try:
         return await chosen_branch(node, _route(node, on, cases), state)
-    except (LookupError, PredicateRaised) as error:
+    except (LookupError, TypeError, PredicateRaised) as error:  # (TypeError: a model)
         raise node_failure(node, error) from cause_of(error)
 
 

@@ -7,7 +7,9 @@ the state is true (called as a loop's ``until`` predicate is, by
 :func:`~irgraph.backends.predicates.predicate_holds`, which says which predicate raised), or
 always (``otherwise``). When none holds the run cannot go on: :func:`chosen_branch` raises a
 ``LookupError`` naming the route, the key and its value, which the scheduler turns into the
-run's ``RunError`` at the route node.
+run's ``RunError`` at the route node. A field read through a pydantic model instance (a step
+returned the model, not its JSON) is a ``TypeError`` saying so, rather than no value (which
+would take the ``otherwise`` silently).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irgraph.ir import FunctionRef, RouteNode, resolve_function
-from irgraph.ir.key_paths import path_root, path_value, unset_reason
+from irgraph.ir.key_paths import model_reason, path_root, path_value, unset_reason
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
 
 from .predicates import predicate_holds
@@ -28,6 +30,8 @@ async def chosen_branch(nid: str, op: RouteNode, state: Mapping[str, Any]) -> in
     """The index of the first case of route ``nid`` that holds in ``state``."""
     on = op.on
     found, value = path_value(state, on) if on is not None else (False, None)
+    if not found and on is not None and (model := model_reason(state, on)) is not None:
+        raise TypeError(f"Route '{nid}' compares '{on}', but {model}.")  # not "no value"
     for index, case in enumerate(op.cases):
         if case.kind == "otherwise":
             return index
@@ -79,12 +83,19 @@ def no_branch_message(nid: str, op: RouteNode, state: Mapping[str, Any]) -> str:
             )
         near = [c.value for c in op.cases if c.kind == "equals" and loosely_spells(value, c.value)]
         if near:  # "Bug." for .when("bug", ...): a model's free-text answer, most likely
+            give = f"agent that writes '{op.on}' .output({{'enum': [...]}})"
+            tidy = "the text before the route with a Transform (lambda text: text.strip(' .')"
+            if "." in op.on:  # a field: its enum is in the schema of the object's writer
+                root, field = path_root(op.on), op.on.rpartition(".")[2]
+                give = f"field '{field}' an enum in the output schema of the agent writing "
+                give += f"'{root}'"
+                tidy = f"the field with a Transform that reads '{root}' and writes it again "
+                tidy += "(.strip(' .')"
             fix = (
                 f"{shown} is the branch for {canonical(near[0])} written another way (case, "
-                "spaces, quotes or a full stop), but a route compares values exactly: give the "
-                f"agent that writes '{op.on}' .output({{'enum': [...]}}) so that it answers one "
-                "of the branches' values, or tidy the text before the route with a Transform "
-                f"(lambda text: text.strip(' .').lower()), or {fix}"
+                f"spaces, quotes or a full stop), but a route compares values exactly: give the "
+                f"{give} so that it answers one of the branches' values, or tidy {tidy}"
+                f".lower()), or {fix}"
             )
     known = ", ".join(case.label for case in op.cases if case.kind == "equals")
     return f"Route '{nid}' has no branch for {op.on} = {shown} (its branches: {known}); {fix}"

@@ -296,7 +296,7 @@ class Scheduler:
 
     async def loop(self, step: Step, state: MutableMapping[str, Any], path: Path) -> None:
         assert step.body is not None
-        ends = loop_ends(step.op)
+        ends = loop_ends(step.op, step.id)
         for iteration in range(step.op.max_iterations):
             await self.scope(step.body, state, (*path, (step.id, iteration)))
             if await ends(state):

@@ -85,6 +85,7 @@ class _Walker:
         self.read_writers: set[str] = set()
         self.used: dict[str, int] = {}
         self.added: list[str] = []  # node ids in the order they were added
+        self.functions: dict[str, Any] = {}  # transform id -> its function (built in Python)
         self.braced: list[str] = []  # agents and gates whose text holds {{
         #: (writer, key) -> the other nodes that may have written ``key`` last (a route's
         #: other branches, or the writer before a route that writes it on some branches).
@@ -244,6 +245,7 @@ class _Walker:
             self.problems += [Problem(t, node=nid) for t in schema_problems(node.output, nid)]
         elif isinstance(node, TransformNode):
             if node.fn.fn is not None:
+                self.functions[nid] = node.fn.fn
                 problem = transform_call_problem(nid, node.fn.fn, node.reads)
                 if problem is not None:
                     self.problems.append(problem)

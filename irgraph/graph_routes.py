@@ -39,6 +39,7 @@ class Walker(Protocol):
     exits: dict[str, list[str]]
     types: Any  # the walk's irgraph.typing_rules.TypeRules
     warnings: list[str]
+    functions: dict[str, Any]  # transform id -> its function, when built in Python
 
     def walk(self, node: Node, env: Env, parent: str | None) -> Summary: ...
     def sequence(self, children: Any, env: Env, parent: str | None) -> Summary: ...

@@ -3,9 +3,10 @@ node runs: ``None`` for a key a template requires (``None`` means no value), som
 than a list for the key a map-over iterates first, and a value a route compares that spells
 one of its cases the other way (``"1"`` for ``.when(1, ...)``), or that none of its cases
 takes when it has no otherwise and every run reaches it (or, for a route on a field,
-``.on("verdict.category")``, a value without that field). Each would fail the run (or silently
-take another branch) only when that node is reached, after the model calls before it were
-paid for.
+``.on("verdict.category")``, a value without that field; with an otherwise too, when the
+value is the JSON text of such an object, or a pydantic model). Each would fail the run (or
+silently take another branch) only when that node is reached, after the model calls before it
+were paid for.
 
 >>> from irgraph import Agent, MapOver, to_graph
 >>> each = MapOver("each").over("papers").step(Agent("read").writes("note")).writes("notes")
@@ -25,7 +26,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError, Problem, a_or_an
-from irgraph.ir.key_paths import path_root, path_value, unset_reason
+from irgraph.ir.key_paths import model_reason, path_root, path_value, unset_reason
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def refuse_values(
             problems += found
         elif data["kind"] == "route" and _fieldless(data, needs, state, nid, bound):
             if _always_reached(G, nid):
-                problems.append(_fieldless_problem(nid, data["on"], state))
+                problems.append(_fieldless_problem(nid, data["on"], state, data["cases"]))
     if problems:
         raise PipelineError(problems)
 
@@ -98,29 +99,45 @@ def _given(on: Any, needs: Any, state: Mapping[str, Any], nid: str, bound: Any) 
 
 def _fieldless(data: Any, needs: Any, state: Mapping[str, Any], nid: str, bound: Any) -> bool:
     """Whether route ``nid`` compares a field (``verdict.category``) of a key the initial state
-    gives it, whose value lacks the field, with no otherwise nor predicate to take that."""
+    gives it, whose value lacks the field, with no otherwise nor predicate to take that; or
+    with them, when the value is a pydantic model (the run fails at the route anyway) or the
+    JSON text of an object holding the field (the otherwise would hide the mistake)."""
     on = data["on"]
-    if on is None or "." not in on or not all("equals" in case for case in data["cases"]):
+    if on is None or "." not in on or path_root(on) not in needs or bound(nid, path_root(on)):
         return False
-    if path_root(on) not in needs or bound(nid, path_root(on)):
+    value = state[path_root(on)]
+    if value is None or path_value(state, on)[0]:
         return False
-    return state[path_root(on)] is not None and not path_value(state, on)[0]
+    if all("equals" in case for case in data["cases"]):
+        return True
+    return model_reason(state, on) is not None or _json_text_of(value, on)
 
 
-def _fieldless_problem(node: str, on: str, state: Mapping[str, Any]) -> Problem:
+def _json_text_of(value: Any, on: str) -> bool:
+    """Whether ``value`` is the JSON text of an object holding the field ``on`` names."""
+    return isinstance(value, str) and path_value({path_root(on): _parsed(value)}, on)[0]
+
+
+def _fieldless_problem(node: str, on: str, state: Mapping[str, Any], cases: list[Any]) -> Problem:
     """The problem of route ``node``, which every run reaches, comparing the field ``on`` of
     an initial value that holds no such field (a string, or an object without it)."""
     root, value = path_root(on), state[path_root(on)]
     why = unset_reason(state, on).removeprefix("nothing (").removesuffix(")")
     hint = f"Give '{root}' an object holding '{on[len(root) + 1 :]}', or add .otherwise(step)."
-    if isinstance(value, str) and path_value({root: _parsed(value)}, on)[0]:
+    if _json_text_of(value, on):
         hint = (
             f"Give '{root}' the object itself, not its JSON text: state={{{root!r}: {{...}}}} "
             f"(on the command line --state-json '{{\"{root}\": {value}}}', not --state)."
         )
+    fails = "the route has no otherwise: the run would fail there"
+    if model_reason(state, on) is not None:
+        fails = "a route compares JSON values: the run would fail there"
+        hint = f"Give '{root}' the model's .model_dump()."
+    elif _json_text_of(value, on) and any("equals" not in case for case in cases):
+        fails = "the route would take its otherwise"
     return Problem(
         f"Route '{node}' compares '{on}', but the initial state's {why}, so it holds no "
-        "value there, and the route has no otherwise: the run would fail there.",
+        f"value there, and {fails}.",
         node=node,
         key=root,
         hint=hint,

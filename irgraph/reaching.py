@@ -10,7 +10,9 @@ branches each from the state before it (one of them runs); a loop's body from th
 before the loop joined with the state at the end of its body (the next pass's start, unless
 ``max_iterations`` is 1), until nothing changes; a map-over's body once per item, from the
 state before it with the item written by the map-over, and after it only the list of results.
-``INPUT`` stands for the initial state: a path on which nothing wrote the key.
+``INPUT`` stands for the initial state: a path on which nothing wrote the key. A key of
+interest may be a field of one (``"verdict.category"``, what a route compares): a write of the
+key (``verdict``) writes it, and only routes on that same field narrow it.
 
 >>> from irgraph import Agent, Route, to_graph
 >>> first = Agent("a").writes("k") >> Agent("b").instruct("{k}") >> Agent("c").writes("k")
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from irgraph.ir.key_paths import path_root
 from irgraph.ir.values import same_value
 from irgraph.schema import EXECUTABLE_KINDS
 from irgraph.walk import INPUT
@@ -122,6 +125,9 @@ class _Flow:
         self.nodes = G.nodes
         self.narrow = narrow
         self.keys = keys
+        self.paths: dict[str, list[str]] = {}  # a written key -> the keys of interest it sets
+        for key in sorted(keys):  # (itself, and fields of it: "verdict.category")
+            self.paths.setdefault(path_root(key), []).append(key)
         self.wanted = wanted
         self.found: dict[str, set[Any]] = {node: set() for node in wanted}
         #: Per parallel block (its branches' id): its mark, and the states its branches end in.
@@ -139,8 +145,8 @@ class _Flow:
             data = self.nodes[tree]
             if data["kind"] in EXECUTABLE_KINDS:
                 for key in data["writes"]:
-                    if key in self.keys:
-                        state = {**state, key: frozenset({tree})}
+                    for held in self.paths.get(key, ()):
+                        state = {**state, held: frozenset({tree})}
             return state
         if isinstance(tree, list):
             for child in tree:
@@ -240,9 +246,9 @@ class _Flow:
         by the map-over; after it, the map-over has written its list of results."""
         data = self.nodes[sid]
         item, writes = data.get("item"), data.get("writes", ())
-        inner = {**state, item: frozenset({sid})} if item in self.keys else state
+        inner = {**state, **{key: frozenset({sid}) for key in self.paths.get(item, ())}}
         self.part(body, inner)
-        return {**state, **{key: frozenset({sid}) for key in writes if key in self.keys}}
+        return {**state, **{key: frozenset({sid}) for w in writes for key in self.paths.get(w, ())}}
 
 
 def source_of(item: Any) -> Any:

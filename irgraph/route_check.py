@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from irgraph.ir.key_paths import path_root
 from irgraph.ir.outputs import AllowedValues, value_type
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
@@ -84,11 +83,11 @@ class RouteChecks(RouteMessages):
         if not self.routes and not self.lists and not self.loops:
             return
         nodes = self.w.G.nodes
-        wanted = {sid: node.reads[0] for sid, node, _, _ in self.routes if node.on is not None}
+        wanted = {sid: node.on for sid, node, _, _ in self.routes if node.on is not None}
         for nid in self.w.added:
             if nodes[nid]["kind"] == "map_over" and nodes[nid].get("over") is not None:
                 wanted[nid] = nodes[nid]["over"]
-        stops = {sid: path_root(str(node.until)) for sid, node, *_ in self.loops}
+        stops = {sid: str(node.until) for sid, node, *_ in self.loops}
         self._found, ended = narrowed_ends(self.w.G, tree, wanted, stops)
         self._reach = {node: _sources_of(found) for node, found in self._found.items()}
         self._order = {nid: index for index, nid in enumerate(self.w.added)}
@@ -178,13 +177,12 @@ class RouteChecks(RouteMessages):
             self._listed(sid, key, compared, [s.node for s in sources])
             return
         found = self._found[sid]
-        if "." in key:  # a field: its sources by the field's schema; routes on the key never
+        if "." in key:  # a field: its sources by the field's schema (narrowed, as a key is,
             takes_all = any(c.kind in ("otherwise", "test") for c in node.cases)
-            held = field_sources(self.w, sid, key, sources, takes_all)  # narrowed it
+            held = field_sources(self.w, sid, key, sources, takes_all)  # by routes on it)
             if held is None:
                 return
             sources = held
-            found = frozenset(map(source_of, found))
         if found:  # a value no writer allows is told so: that is the first fix
             kept = []
             for value in compared:

@@ -5,11 +5,14 @@ output schema (:func:`irgraph.ir.key_paths.field_schema`), as a route on a key c
 against the writer's whole schema. A writer whose value can have no such field is a problem
 before the run: an agent writing free text (no output schema), one whose schema has no such
 field, or a map-over writing a list. A writer whose schema cannot say (the field is in an
-``anyOf``, say) may write anything there, so nothing is refused by it.
+``anyOf``, say) may write anything there, so nothing is refused by it. A transform annotated
+to return a pydantic model is refused (a route compares JSON values, so the run would fail),
+and a gate, whose answer is a person's text, is warned of.
 """
 
 from __future__ import annotations
 
+import typing
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import closest_keys
@@ -21,7 +24,7 @@ from irgraph.ir.key_paths import (
     path_fields,
     path_root,
 )
-from irgraph.reaching import source_of
+from irgraph.reaching import Narrowed, source_of
 from irgraph.route_messages import Source
 from irgraph.walk import INPUT
 
@@ -57,7 +60,22 @@ def field_sources(
                 )
                 break
     for source in sources:
-        if source.kind == "map_over":
+        if (model := returned_model(w, source.node)) is not None:
+            told = True
+            w.problem(
+                f"Route '{sid}' compares '{on}', a field of '{root}', but transform "
+                f"'{source.node}' returns a {model} model (its return annotation), not its JSON: "
+                "a route compares JSON values, so the run would fail there.",
+                node=sid,
+                key=root,
+                hint=f"Return the model's .model_dump() from '{source.node}' (annotated "
+                "-> dict[str, Any]).",
+            )
+        elif source.kind == "gate":
+            so = "the route never finds it there"
+            w.warnings.append(gate_words(f"Route '{sid}' compares", on, source.node, so))
+            found.append(source)
+        elif source.kind == "map_over":
             told = True
             w.problem(
                 f"Route '{sid}' compares '{on}', a field of '{root}', but map-over "
@@ -101,6 +119,31 @@ def field_sources(
     return None if told else found
 
 
+def gate_words(who: str, on: str, gate: str, so: str) -> str:
+    """The warning of a route or loop (``who``: "Route 'r' compares"; ``so``: what follows)
+    reading the field ``on`` of what ``gate`` writes: a person's answer, text, no fields."""
+    root = path_root(on)
+    return (
+        f"{who} '{on}', a field of '{root}', but gate '{gate}' writes '{root}' as a person's "
+        "answer, which is text (unless an on_gate handler returns an object), with no fields, "
+        f"so {so}; parse the answer into an object with a Transform that reads '{root}', or "
+        f"compare '{root}' itself."
+    )
+
+
+def returned_model(w: Walker, nid: str) -> str | None:
+    """The name of the pydantic model class transform ``nid``'s function is annotated to
+    return (a value routes and loops cannot look into), else ``None``."""
+    fn = w.functions.get(nid)
+    try:
+        returns = typing.get_type_hints(fn).get("return") if fn is not None else None
+    except Exception:  # an annotation that does not resolve: nothing known
+        return None
+    if isinstance(returns, type) and callable(getattr(returns, "model_dump", None)):
+        return returns.__name__
+    return None
+
+
 def _no_such_field(w: Walker, sid: str, on: str, source: Source) -> None:
     """The problem of route ``sid`` comparing ``on`` when ``source``'s schema says the
     object on the way has no such field."""
@@ -108,6 +151,16 @@ def _no_such_field(w: Walker, sid: str, on: str, source: Source) -> None:
     if source.kind == "item":
         writer = f"agent '{source.name}' (which writes the list map-over '{source.node}' reads)"
     what, hint = no_field_words(source.schema, on, ".on")
+    step, root = sid, path_root(on)
+    while (step := w.G.nodes[step]["parent"]) is not None:  # in a map-over over the list?
+        data = w.G.nodes[step]
+        if data["kind"] == "map_over" and data.get("over") == root and "a JSON array" in what:
+            meant = f"{data['item']}{on[len(root) :]}"
+            hint = (
+                f"Did you mean '{meant}', of each item of '{root}' (map-over '{step}' names "
+                f"it '{data['item']}')? Write .on({meant!r})."
+            )
+            break
     w.problem(
         f"Route '{sid}' compares '{on}', but the output schema of {writer} {what}.",
         node=sid,
@@ -142,6 +195,17 @@ def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
         hint = f"Did you mean '{meant}'?" + (
             f" Write {method}({meant!r})." if method == ".on" else ""
         )
+    elif kind == "array":  # a list: each item's field, in a map-over over it
+        rest = ".".join(fields[depth:])
+        hint = (
+            f"'{where}' holds a list: to compare '{rest}' of each of its items, map over it, "
+            f"MapOver(...).over('{where}', item='item'), with a step Route(...).on('item.{rest}'); "
+            "or look into the list with a predicate."
+        )
+        if method != ".on":
+            hint = (
+                f"'{where}' holds a list: look into it with a predicate, .until(lambda state: ...)."
+            )
     elif kind is not None and not known:
         hint = f"Use '{where}' itself: {method}({where!r})."
     return what, hint
@@ -150,14 +214,35 @@ def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
 def stops_on_field(rules: Any, sid: str, node: LoopNode, key: str, found: frozenset[Any]) -> None:
     """The warning of loop ``sid``, stopping on the field ``key`` of a key, when no writer
     whose value may end a pass can stop it: one writes free text (no fields), one's schema
-    has no such field, or (with ``equals=``) one's field never holds the value. ``rules``:
+    has no such field, or (with ``equals=``) one's field never holds the value, or the routes
+    on the field in the body never let that value reach the end of a pass. ``rules``:
     the walk's :class:`irgraph.typing_rules.TypeRules`; ``found``: what the key may hold as a
     pass ends."""
     w = rules.w
     nodes, root = w.G.nodes, path_root(key)
     reasons: dict[str, str] = {}
     order = {nid: index for index, nid in enumerate(w.added)}
+    target = node.until_equals[0] if node.until_equals else None
+    if (
+        node.until_equals
+        and found
+        and all(isinstance(item, Narrowed) and not item.admits(target) for item in found)
+    ):  # routes on the field in the body keep the value from the end of every pass
+        kept = sorted(found, key=lambda item: (order.get(source_of(item), -1), repr(item)))
+        w.warnings.append(rules._kept_out(sid, key, target, kept, []))
+        return
     for source in sorted(map(source_of, found), key=lambda n: order.get(n, -1)):
+        if source != INPUT and (model := returned_model(w, source)) is not None:
+            reasons[source] = (
+                f"Loop '{sid}' stops on '{key}', a field of '{root}', but transform '{source}' "
+                f"returns a {model} model (its return annotation), not its JSON, so the run "
+                f"would fail at the loop; return its .model_dump() from '{source}'."
+            )
+            continue
+        if source != INPUT and nodes[source]["kind"] == "gate":
+            so = "the loop never stops early"
+            reasons[source] = gate_words(f"Loop '{sid}' stops on", key, source, so)
+            continue
         if source == INPUT or nodes[source]["kind"] != "agent":
             return  # may hold anything
         schema = nodes[source]["output"]

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from irgraph.ir.key_paths import path_root
 from irgraph.ir.outputs import AllowedValues
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
 from irgraph.route_values import (
     NONE,
     Refusals,
+    field_holding,
     inside,
     names,
     respelled,
@@ -97,7 +99,8 @@ class RouteMessages:
         writes ``key``)."""
         if not self._inside(sid, route):
             return (
-                f"route '{route}' before it takes {told} to its branch for it, which writes '{key}'"
+                f"route '{route}' before it takes {told} to its branch for it, which writes "
+                f"'{path_root(key)}'"
             )
         nodes = self.w.G.nodes
         step = sid
@@ -269,6 +272,12 @@ class RouteMessages:
         single = ("the output schema of {whose}", "change the output schema of {where} to allow it")
         if len(sources) == 1 and isinstance(sources[0].schema.get("enum"), list):
             single = ("the enum of {whose}", "add {told} to the enum of {where}")
+            if "." in key:  # the field's enum: where in the writer's schema to add the value
+                field = key.rpartition(".")[2]
+                single = (
+                    f"the enum of the field '{field}' of {{whose}}",
+                    f"add {{told}} to the enum of the field '{field}' of {{where}}",
+                )
         source, change = self._by_sources(
             sources,
             one=single,
@@ -297,10 +306,12 @@ class RouteMessages:
             )
         elif not scalar_choices(allowed):  # .when() takes no list or dict to compare with
             schema = sources[0].schema if len(sources) == 1 else None
+            look = f"to look inside it, use a predicate: {inside(key, value, allowed, schema)}"
+            if (holding := field_holding(value, allowed, schema)) is not None:
+                look = f"to compare its field '{holding}', route on it: .on('{key}.{holding}')"
             hint = (
                 f"A route compares '{key}' as a whole, with a string, number, boolean or None; "
-                f"to look inside it, use a predicate: {inside(key, value, allowed, schema)}. "
-                f"Or {change}."
+                f"{look}. Or {change}."
             )
         elif other is NONE:
             hint = f"Use {shown}, or {change}."

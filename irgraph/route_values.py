@@ -19,6 +19,7 @@ __all__ = [
     "NONE",
     "Refusals",
     "inside",
+    "field_holding",
     "names",
     "routes_named",
     "to_change",
@@ -143,19 +144,34 @@ def inside(key: str, value: Any, allowed: AllowedValues, schema: Any) -> str:
     an item of the list."""
     if "object" not in allowed.types:
         return f".when(lambda state: {value!r} in state['{key}'], ...)"
-    field = "field"
-    properties = schema.get("properties") if isinstance(schema, dict) else None
-    if isinstance(properties, dict) and properties:
-        defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
-        ranked: list[tuple[int, str]] = []
-        for name, part in properties.items():
-            found = schema_values({**part, **defs}) if isinstance(part, dict) else None
-            if found is None or not found.admits(value):
-                ranked.append((2, name))
-            else:  # a field that lists the value before one of a type that holds it
-                ranked.append((1 if found.types else 0, name))
-        field = min(ranked, key=lambda pair: pair[0])[1]
+    field = _ranked_field(value, schema)[1]
     return f".when(lambda state: state['{key}'][{field!r}] == {value!r}, ...)"
+
+
+def field_holding(value: Any, allowed: AllowedValues, schema: Any) -> str | None:
+    """The field of the object ``schema`` describes that may hold ``value`` (one listing it
+    first), for a route to compare with ``.on("key.field")``; ``None`` when none may."""
+    if "object" not in allowed.types:
+        return None
+    rank, field = _ranked_field(value, schema)
+    return field if rank < 2 else None
+
+
+def _ranked_field(value: Any, schema: Any) -> tuple[int, str]:
+    """The field of ``schema`` most likely to hold ``value``, ranked: 0 when its values list
+    it, 1 when its type holds it, 2 when none may (the first field; ``"field"`` if none)."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or not properties:
+        return 2, "field"
+    defs = {k: schema[k] for k in ("$defs", "definitions") if k in schema}
+    ranked: list[tuple[int, str]] = []
+    for name, part in properties.items():
+        found = schema_values({**part, **defs}) if isinstance(part, dict) else None
+        if found is None or not found.admits(value):
+            ranked.append((2, name))
+        else:  # a field that lists the value before one of a type that holds it
+            ranked.append((1 if found.types else 0, name))
+    return min(ranked, key=lambda pair: pair[0])
 
 
 def names(ids: list[str], last: str = "and") -> str:

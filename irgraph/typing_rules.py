@@ -119,7 +119,7 @@ class TypeRules:
         assert isinstance(key, str)
         nodes = self.w.G.nodes
         named, order = self._named[sid], {nid: i for i, nid in enumerate(self.w.added)}
-        if "." in key:  # a field of a key: by the field's schema (routes never narrow it)
+        if "." in key:  # a field of a key: by the field's schema, and routes on the field
             if (unwritten := self._unwritten.get(sid)) is not None:
                 self.w.warnings.append(stop_key_unwritten(node, sid, unwritten, []))
             else:
@@ -223,7 +223,8 @@ class TypeRules:
         for item in kept_out:
             taken = next((by for v, by in item.without if _same(v, target)), None)
             if taken is not None:
-                part = f"route '{taken}' takes {told} to its branch for it, which writes '{key}'"
+                part = f"route '{taken}' takes {told} to its branch for it, which writes "
+                part += f"'{path_root(key)}'"
                 parts += [part] if part not in parts else []
                 continue
             for route in item.kept_out_by(target) or [str(item.route)]:  # each on the way
@@ -232,7 +233,7 @@ class TypeRules:
                     fixes += [route] if route not in fixes else []
                 else:
                     part = f"route '{route}' takes any other value to a branch that writes "
-                    part += f"'{key}'"
+                    part += f"'{path_root(key)}'"
                 parts += [part] if part not in parts else []
         if fixes:
             has = "has" if len(fixes) == 1 else "have"

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from irgraph import Agent, FanOut, Loop
+from irgraph import Agent, FanOut, Loop, Route
 from irgraph.backends.dot import to_dot, to_svg
 from irgraph.backends.labels import LABEL_WIDTH, wrapped
 from tests.support.diagram_parsers import decode_dot_label
@@ -87,3 +87,23 @@ def test_graphviz_draws_a_long_name_in_a_narrow_box():
         "thoroughly and summarise",
         "every source with citations",
     ]
+
+
+VERDICT = {
+    "type": "object",
+    "properties": {"category": {"enum": ["bug"]}},
+    "required": ["category"],
+}
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
+def test_a_routes_dotted_key_path_is_never_broken_at_its_dot_when_it_fits():
+    judge = Agent("judge").instruct("{ticket}").output(VERDICT).writes("verdict")
+    route = Route("triage").on("verdict.category").when("bug", Agent("fix"))
+    p = judge >> route.otherwise(Agent("other"))
+    assert labels(to_dot(p))["n2"] == "triage (route on\nverdict.category)"
+    texts = [t.text for t in ET.fromstring(to_svg(p)).iter("{http://www.w3.org/2000/svg}text")]
+    assert "verdict.category)" in texts and "verdict." not in " ".join(texts).split()
+    assert wrapped("r (route on " + "k" * 20 + "." + "f" * 20 + ")") == (
+        "r (route on\n" + "k" * 20 + ".\n" + "f" * 20 + ")"  # longer than a line: broken
+    )

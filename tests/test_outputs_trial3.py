@@ -266,7 +266,7 @@ def test_when_none_on_a_key_never_null_says_so_and_never_suggests_the_string_nul
     assert ".when(lambda state: state.get('t') is None, ...)" in message
 
 
-def test_a_value_compared_with_an_object_points_to_a_predicate_on_the_field() -> None:
+def test_a_value_compared_with_an_object_points_to_a_route_on_the_field() -> None:
     from pydantic import BaseModel
 
     class Ticket(BaseModel):
@@ -277,7 +277,9 @@ def test_a_value_compared_with_an_object_points_to_a_predicate_on_the_field() ->
     message = _route_problem(Ticket, "bug")
     assert "Use an object" not in message
     assert "A route compares 't' as a whole" in message
-    assert "use a predicate: .when(lambda state: state['t']['category'] == 'bug', ...)" in message
+    assert "to compare its field 'category', route on it: .on('t.category')" in message
+    message = _route_problem(Ticket, 7)  # no field holds it: a predicate on the first field
+    assert "use a predicate: .when(lambda state: state['t']['title'] == 7, ...)" in message
 
 
 def test_a_value_compared_with_a_list_points_to_a_membership_predicate() -> None:

@@ -4,7 +4,9 @@ An agent with ``.output(schema)`` often writes an object (a category and a reaso
 route picks its branch by one field of it. ``Route(name).on("verdict.category")`` compares the
 field ``category`` of the object in the key ``verdict``; the route reads ``verdict``, and its
 values are checked against the field's schema. A value that is no object, or an object without
-the field, is *not set* for the route: its ``otherwise`` runs, or the run fails naming it.
+the field, is *not set* for the route: its ``otherwise`` runs, or the run fails naming it. A
+pydantic model on the way (a step returned the model, not its JSON) is no object either, but
+routes and loops refuse it (:func:`model_reason`) rather than take it as not set.
 
 >>> is_key_path("verdict.category"), is_key_path("verdict"), is_key_path("a..b")
 (True, True, False)
@@ -35,6 +37,8 @@ __all__ = [
     "field_lacking",
     "object_schema",
     "unset_reason",
+    "model_reason",
+    "stop_unreadable",
     "not_an_object",
     "optional_key_path",
     "KEY_PATH",
@@ -76,20 +80,48 @@ def unset_reason(state: Mapping[str, Any], on: str) -> str:
     root = path_root(on)
     if root not in state:
         return "nothing (the key is not set)" if "." not in on else f"nothing ('{root}' is not set)"
+    if (model := model_reason(state, on)) is not None:
+        return f"nothing ({model})"
     value, seen = state[root], root
     for name in path_fields(on):
         if not isinstance(value, Mapping):
-            kind = type(value).__name__
-            if callable(getattr(value, "model_dump", None)):  # a pydantic model, not its JSON
-                return (
-                    f"nothing ('{seen}' holds a {kind} model, not a JSON object: a step that "
-                    "writes a model should return its .model_dump())"
-                )
-            return f"nothing ('{seen}' holds {kind}, not an object)"
+            return f"nothing ('{seen}' holds {type(value).__name__}, not an object)"
         if name not in value:
             return f"nothing ('{seen}' has no field '{name}')"
         value, seen = value[name], f"{seen}.{name}"
     return "nothing"  # pragma: no cover - the path holds a value
+
+
+def model_reason(state: Mapping[str, Any], on: str) -> str | None:
+    """Why the path ``on`` cannot be read in ``state`` when a value on its way is a pydantic
+    model instance (a step returned the model, not its JSON), with the fix; else ``None``.
+    Routes and loops compare JSON values, so they refuse a model rather than read it as
+    holding nothing (an ``otherwise`` taken, a loop that never stops, silently).
+
+    >>> model_reason({"v": {"a": 1}}, "v.a") is None
+    True
+    """
+    value: Any = state
+    names = on.split(".")
+    for depth, name in enumerate(names):
+        if not isinstance(value, Mapping):
+            if depth and callable(getattr(value, "model_dump", None)):
+                seen = ".".join(names[:depth])
+                return (
+                    f"'{seen}' holds a {type(value).__name__} model, not a JSON object: a step "
+                    "that writes a model should return its .model_dump()"
+                )
+            return None
+        if name not in value:
+            return None
+        value = value[name]
+    return None
+
+
+def stop_unreadable(loop: str, on: str, model: str) -> str:
+    """What a run says when loop ``loop``'s stop ``on`` meets a model (``model``: its
+    :func:`model_reason`)."""
+    return f"Loop '{loop}' stops on '{on}', but {model}; else the loop would never stop."
 
 
 def field_schema(schema: Any, fields: tuple[str, ...]) -> Any:

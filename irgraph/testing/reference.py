@@ -205,7 +205,9 @@ class _Interpreter:
             for _ in range(node.max_iterations):
                 for child in node.children:
                     await self.node(child, state)
-                held = _field(state, node.until.split(".")) if isinstance(node.until, str) else []
+                held = []
+                if isinstance(node.until, str):
+                    held = _field(state, node.until.split("."), node.name)
                 if isinstance(node.until, str) and node.until_equals:
                     if held and _same(held[0], node.until_equals[0]):
                         break
@@ -256,10 +258,9 @@ class _Interpreter:
 
     async def branch(self, node: RouteNode, state: dict[str, Any]) -> int:
         """The index of the first case of ``node`` that holds."""
+        found = _field(state, node.on.split("."), node.name) if node.on is not None else []
         for index, case in enumerate(node.cases):
             if case.kind == "equals":
-                assert node.on is not None
-                found = _field(state, node.on.split("."))
                 holds = bool(found) and _same(found[0], case.value)
             elif case.kind == "test":
                 holds = _load(case.value)(MappingProxyType(dict(state)))
@@ -273,7 +274,7 @@ class _Interpreter:
                 return index
         if node.on is None:
             raise ReferenceFailure(f"no case of route '{node.name}' held", node=node.name)
-        shown = json.dumps(next(iter(_field(state, node.on.split("."))), None), sort_keys=True)
+        shown = json.dumps(next(iter(found), None), sort_keys=True)
         raise ReferenceFailure(
             f"Route '{node.name}' has no branch for {node.on} = {shown}", node=node.name
         )
@@ -335,11 +336,14 @@ async def interpret(
     return ReferenceResult(current, i.calls, i.requests, i.executed, i.routes)
 
 
-def _field(value: Any, names: list[str]) -> list[Any]:
+def _field(value: Any, names: list[str], node: str) -> list[Any]:
     """``[the value]`` at ``names`` (a key, then the fields of the objects inside), or ``[]``
     when one is missing or a value on the way is no object: written here apart from the
-    backends' own lookup, so the reference checks theirs."""
-    for name in names:
+    backends' own lookup, so the reference checks theirs. A pydantic model on the way (a
+    step wrote it, not its JSON) fails the run at route or loop ``node``."""
+    for depth, name in enumerate(names):
+        if depth and hasattr(value, "model_dump") and not isinstance(value, Mapping):
+            raise ReferenceFailure(f"'{node}' reads {'.'.join(names)} through a model", node=node)
         if not isinstance(value, Mapping) or name not in value:
             return []
         value = value[name]

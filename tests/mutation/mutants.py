@@ -503,8 +503,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "loop-until-key-ignored",
         "scheduler",
         "backends/loop_ends.py",
-        "            return bool(value)",
-        "            return False",
+        "    return bool(value)",
+        "    return False",
         _RUN_TESTS,
     ),
     _m(
