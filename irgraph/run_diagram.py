@@ -30,16 +30,25 @@ from irgraph.schema import scope_predecessors, scopes
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["StatusDiagram", "status_mermaid", "svg_open", "legend"]
+__all__ = ["StatusDiagram", "status_mermaid", "svg_open", "legend", "kind_word"]
 
 _DRAWN = itertools.count(1)  # numbers each picture's arrowhead id (with a digest of its run)
 
 NODE_W, NODE_H = 170.0, 44.0
 GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
-_KIND_WORD = {"map_over": "map-over", "loop": "loop", "route": "route"}
 _DASHED = ("not_started", "skipped", "no_items", "not_reached")  # outlined dashed: no work done
 _TITLE_X = 8.0  # a scope's title, from its box's left edge (and as much room to the right)
+
+
+def kind_word(kind: object) -> str:
+    """A node kind as the view writes it, in its diagram, tooltips and node table alike:
+    ``map-over`` for the graph's ``map_over`` (the others are words already).
+
+    >>> kind_word("map_over"), kind_word("agent")
+    ('map-over', 'agent')
+    """
+    return str(kind or "").replace("_", "-")
 
 
 @attrs.frozen
@@ -250,7 +259,7 @@ class StatusDiagram:
         data: dict[str, Any] = G.nodes[r.node]
         dash = " stroke-dasharray='4 3'" if status in _DASHED else ""
         detail = _detail(self.facts, r.node)
-        tip = f"{r.node} ({data.get('kind')}): {detail}"
+        tip = f"{r.node} ({kind_word(data.get('kind'))}): {detail}"
         head = (
             f"<g class='node status-{status}' data-node={quoteattr(r.node)} "
             f"data-status='{status}'><title>{escape(shorten(tip, 300))}</title>"
@@ -280,7 +289,7 @@ class StatusDiagram:
         end."""
         kind = self.facts.graph.nodes[node].get("kind")
         head, tail = (
-            f"{_KIND_WORD.get(str(kind), str(kind))} ",
+            f"{kind_word(kind)} ",
             f" \u00b7 {_detail(self.facts, node)}",
         )
         whole = head + node + tail

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irgraph import errors, events
-from irgraph.run_diagram import StatusDiagram
+from irgraph.run_diagram import StatusDiagram, kind_word
 from irgraph.run_files import one_line, save_as
 from irgraph.run_pipeline import viewed_graph
 from irgraph.run_status import (
@@ -348,7 +348,8 @@ class RunView:
             body.append(
                 f"<tr class='status-{row['status']}' data-node="
                 f"'{html.escape(row['node'], quote=True)}'><td>{chip}</td>"
-                f"{_name_cell(row['node'], bold=True)}<td>{html.escape(row['kind'])}</td>"
+                f"{_name_cell(row['node'], bold=True)}"
+                f"<td>{html.escape(kind_word(row['kind']))}</td>"
                 f"{_name_cell(str(row['model']))}<td>{_runs(row)}</td>"
                 f"<td>{row['attempts'] or ''}</td>"
                 f"<td>{html.escape(seconds_text(row['seconds']))}</td>"

@@ -148,3 +148,32 @@ def test_a_pipeline_of_hundreds_of_agents_shows_less_of_each_text_not_megabytes(
     assert f"<pre style='white-space:pre-wrap;max-width:60em;margin:0'>{long[:4000]}\u2026" in (
         small.view().table_html()
     )
+
+
+def test_the_table_names_each_kind_as_the_diagram_does():
+    """The table said ``map_over`` (the graph's word) where the diagram's box and tooltip
+    said ``map-over``: every kind the table prints is one the diagram prints too."""
+    import re
+
+    from irgraph import Loop, MapOver
+
+    pipeline = (
+        Transform("split", str.split).reads("topic").writes("words")
+        >> MapOver("define_all")
+        .over("words", item="word")
+        .step(Agent("define").instruct("Define {word}.").writes("definition"))
+        .writes("definitions")
+        >> Loop("polish").step(Agent("editor").instruct("Polish {definitions}.")).max_iterations(1)
+        >> Gate("ok").message("Fine?")
+        >> Agent("classify").instruct("Classify.").writes("category")
+        >> Route("triage").on("category").when("bug", Agent("fix").instruct("Fix."))
+    )
+    provider = FakeProvider(responses={"classify": "bug"})
+    ran = run(pipeline, provider=provider, state={"topic": "a b"}, on_gate=lambda r: "yes")
+    view = ran.view()
+    html_text = view.html()
+    table = re.findall(r"</td><td>([a-z_-]+)</td><td", view.table_html())
+    assert sorted(set(table)) == ["agent", "gate", "loop", "map-over", "route", "transform"]
+    tips = set(re.findall(r"<title>[^<(]* \(([a-z_-]+)\):", view.diagram.svg))
+    assert set(table) == tips
+    assert "map_over" not in html_text
