@@ -39,6 +39,11 @@ GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
 _DASHED = ("not_started", "skipped", "no_items", "not_reached")  # outlined dashed: no work done
 _TITLE_X = 8.0  # a scope's title, from its box's left edge (and as much room to the right)
+#: A scope's columns wider than this in all (pixels: seven nodes or so) wrap into rows, read
+#: left to right and then down, so a chain of 300 agents is a page to scroll down rather than
+#: one row 64 000 pixels wide; a narrower one is drawn in one row, as it always was.
+WRAP_W = 1400.0
+GAP_ROW = 30.0  # between wrapped rows: the arrow from one row to the next runs in it
 
 
 def kind_word(kind: object) -> str:
@@ -59,6 +64,8 @@ class Rect:
     w: float
     h: float
     scope: bool
+    row: int = 0  # which row of its scope's wrapped columns (:data:`WRAP_W`) it stands in
+    above: float = 0.0  # the middle of the gap above that row: where an arrow into it runs
 
 
 def svg_open(width: float, height: float, label: str) -> str:
@@ -110,21 +117,50 @@ def _layout(
             sizes[node] = (NODE_W, NODE_H)
     columns = _columns(members[scope], before[scope])
     heights = [sum(sizes[n][1] for n in col) + GAP_Y * (len(col) - 1) for col in columns]
-    total_h = max(heights, default=0.0)
+    widths = [max(sizes[n][0] for n in col) for col in columns]
     rects: list[Rect] = []
-    x = 0.0
-    for col, col_h in zip(columns, heights, strict=True):
-        col_w = max(sizes[n][0] for n in col)
-        y = (total_h - col_h) / 2
-        for node in col:
-            w, h = sizes[node]
-            left = x + (col_w - w) / 2
-            rects.append(Rect(node, left, y, w, h, node in members))
-            for r in inner.get(node, ()):
-                rects.append(attrs.evolve(r, x=r.x + left + PAD, y=r.y + y + PAD + TITLE_H))
-            y += h + GAP_Y
-        x += col_w + GAP_X
-    return max(x - GAP_X, 0.0), total_h, rects
+    top, most_w = 0.0, 0.0
+    for row, picked in enumerate(_wrapped(widths)):
+        row_h = max(heights[i] for i in picked)
+        x = 0.0
+        for i in picked:
+            y = top + (row_h - heights[i]) / 2
+            for node in columns[i]:
+                w, h = sizes[node]
+                left = x + (widths[i] - w) / 2
+                rects.append(Rect(node, left, y, w, h, node in members, row, top - GAP_ROW / 2))
+                for r in inner.get(node, ()):
+                    down = y + PAD + TITLE_H
+                    rects.append(
+                        attrs.evolve(r, x=r.x + left + PAD, y=r.y + down, above=r.above + down)
+                    )
+                y += h + GAP_Y
+            x += widths[i] + GAP_X
+        most_w = max(most_w, x - GAP_X)
+        top += row_h + GAP_ROW
+    return most_w, max(top - GAP_ROW, 0.0), rects
+
+
+def _wrapped(widths: list[float]) -> list[list[int]]:
+    """The columns (by index) of each row: one row when they fit in :data:`WRAP_W`, else
+    rows of about even width, none wider than that (a column wider alone has its own row).
+
+    >>> _wrapped([170.0] * 3), [len(row) for row in _wrapped([170.0] * 20)]
+    ([[0, 1, 2]], [5, 5, 5, 5])
+    """
+    total = sum(widths) + GAP_X * (len(widths) - 1)
+    if total <= WRAP_W:
+        return [list(range(len(widths)))]
+    goal = total / -(-total // WRAP_W)  # as wide as each of the fewest rows that fit
+    rows: list[list[int]] = [[]]
+    used = -GAP_X  # the width of the row so far, as the gap before its next column adds
+    for i, w in enumerate(widths):
+        if rows[-1] and (used + GAP_X + w > WRAP_W or used + GAP_X + w / 2 > goal):
+            rows.append([])
+            used = -GAP_X
+        rows[-1].append(i)
+        used += GAP_X + w
+    return rows
 
 
 def _edges(G: nx.DiGraph, before: dict[str | None, dict[str, list[str]]]) -> list[tuple[str, str]]:
@@ -164,6 +200,24 @@ def _iterations(facts: RunFacts, loop: str) -> str:
     most = facts.graph.nodes[loop].get("max_iterations")
     limit = f" of max {most}" if most else ""
     return f"{len(began)}{limit} iteration{'s' if (most or len(began)) != 1 else ''}, "
+
+
+def _wrapped_edge(
+    G: nx.DiGraph, u: str, v: str, ends: tuple[float, float, float, float], band: float, arrow: str
+) -> str:
+    """The arrow from ``u`` to ``v`` in a later row: right out of ``u``, down to the gap
+    above ``v``'s row (``band``), along it to the left of ``v`` and in."""
+    x1, y1, x2, y2 = ends
+    right, left = x1 + min(GAP_X / 2, 12.0), x2 - 10.0
+    data = G.get_edge_data(u, v) or {}
+    dash = "" if data.get("control", True) else " stroke-dasharray='5 3'"
+    return (
+        f"<path class='edge wrapped' data-from={quoteattr(u)} data-to={quoteattr(v)} "
+        f"d='M{x1:.1f},{y1:.1f} L{right:.1f},{y1:.1f} L{right:.1f},{band:.1f} "
+        f"L{left:.1f},{band:.1f} L{left:.1f},{y2:.1f} L{x2:.1f},{y2:.1f}' fill='none' "
+        f"stroke='#777' stroke-width='1.2'{dash} stroke-linejoin='round' "
+        f"marker-end='url(#{arrow})'/>"
+    )
 
 
 def _crosses(row: tuple[list[float], list[Rect]], a: Rect, b: Rect) -> bool:
@@ -230,6 +284,9 @@ class StatusDiagram:
         for u, v in _edges(G, before):
             a, b = boxes[u], boxes[v]
             x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
+            if a.row != b.row:  # into a later row: down its gap, left, and in
+                out.append(_wrapped_edge(G, u, v, (x1, y1, x2, y2), b.above, arrow))
+                continue
             bend = max((x2 - x1) / 2, 12.0)
             lift = 0.8 * NODE_H if _crosses(siblings[G.nodes[u].get("parent")], a, b) else 0.0
             data = G.get_edge_data(u, v) or {}

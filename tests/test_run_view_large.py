@@ -1,0 +1,66 @@
+"""A run of hundreds of nodes or items still reads in a notebook: the diagram of a long chain
+wraps into rows, a map-over of hundreds of items is summarised in the timeline (every bar a
+call away). Real runs on the asyncio backend, read back from the SVG."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from irgraph import Agent, run
+from irgraph.testing import FakeProvider
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def chain(count):
+    built = Agent("a0").instruct("Go.").writes("x0")
+    for i in range(1, count):
+        built = built >> Agent(f"a{i}").instruct(f"Go on from {{x{i - 1}}}.").writes(f"x{i}")
+    return built
+
+
+def size(svg):
+    width, height = re.search(r"width='(\d+)' height='(\d+)'", svg).groups()
+    return int(width), int(height)
+
+
+def boxes(svg):
+    """Each node's rectangle (x, y) in the diagram, by node."""
+    found = {}
+    for g in ET.fromstring(svg).iter(SVG + "g"):
+        if "node" in (g.get("class") or "").split():
+            rect = g.find(SVG + "rect")
+            found[g.get("data-node")] = (float(rect.get("x")), float(rect.get("y")))
+    return found
+
+
+def test_a_long_chain_wraps_into_rows_that_fit_a_notebook():
+    """A 300-agent chain was one row about 64 000 px wide; it reads left to right in rows no
+    wider than a notebook, then down, every node drawn and every arrow kept."""
+    view = run(chain(300), provider=FakeProvider()).view()
+    svg = view.diagram.svg
+    width, height = size(svg)
+    assert width <= 1500
+    assert height > 40 * 44  # the rows stack down the page
+    drawn = boxes(svg)
+    assert len(drawn) == 300
+    rows = sorted({y for _, y in drawn.values()})
+    assert len(rows) >= 40
+    # read in order: along a row, then the next row down from its left
+    order = sorted(drawn, key=lambda n: (drawn[n][1], drawn[n][0]))
+    assert order == [f"a{i}" for i in range(300)]
+    edges = re.findall(r"class='edge( wrapped)?' data-from=.(a\d+). data-to=.(a\d+).", svg)
+    assert len(edges) == 299
+    wrapped = [(u, v) for kind, u, v in edges if kind]
+    assert len(wrapped) == len(rows) - 1  # one arrow back to the left per new row
+    for u, v in wrapped:
+        assert drawn[v][1] > drawn[u][1] and drawn[v][0] < drawn[u][0]
+
+
+def test_a_short_chain_is_still_drawn_in_one_row():
+    svg = run(chain(5), provider=FakeProvider()).view().diagram.svg
+    drawn = boxes(svg)
+    assert len({y for _, y in drawn.values()}) == 1
+    assert size(svg)[0] == 5 * 170 + 4 * 44 + 24  # as wide as before rows came in
+    assert "wrapped" not in svg
