@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from irgraph import Agent, run
 from irgraph.testing import FakeProvider
 
@@ -64,3 +66,75 @@ def test_a_short_chain_is_still_drawn_in_one_row():
     assert len({y for _, y in drawn.values()}) == 1
     assert size(svg)[0] == 5 * 170 + 4 * 44 + 24  # as wide as before rows came in
     assert "wrapped" not in svg
+
+
+def words(count):
+    return [f"w{i}" for i in range(count)]
+
+
+def define_each(step=None):
+    from irgraph import MapOver, Transform
+
+    step = step or Agent("define").instruct("Define {word}.").writes("definition")
+    return (
+        Transform("split", words).reads("count").writes("words")
+        >> MapOver("define_all").over("words", item="word").step(step).writes("definitions")
+    )
+
+
+def drawn_bars(svg):
+    """The timeline's rows: ``("bar", node, path)`` for a bar, ``("many", node, count)``
+    for a summary of many."""
+    rows = []
+    for g in ET.fromstring(svg).iter(SVG + "g"):
+        classes = (g.get("class") or "").split()
+        if "bar" in classes:
+            rows.append(("bar", g.get("data-node"), g.get("data-path")))
+        elif "bars-summary" in classes:
+            rows.append(("many", g.get("data-node"), int(g.get("data-count"))))
+    return rows
+
+
+def test_a_map_over_of_200_items_draws_a_few_bars_and_a_summary_of_the_rest():
+    """200 items drew 200 bars (a chart 4 000 px tall); now the first few, the one on the
+    critical path and one summary row, and every bar is a call away."""
+    result = run(define_each(), provider=FakeProvider(), state={"count": 200})
+    timeline = result.timeline()
+    rows = drawn_bars(timeline.svg)
+    assert len(rows) <= 10
+    items = [row for row in rows if row[:2] == ("bar", "define")]
+    (many,) = [row for row in rows if row[0] == "many"]
+    assert many[1] == "define" and len(items) + many[2] == 200
+    assert len(timeline.bars) == 202  # the executions are all still there
+    text = str(timeline)
+    assert len(text.splitlines()) <= 12
+    assert f"{many[2]} more items" in text and "all_bars()" in text
+    every = timeline.all_bars()
+    assert len([r for r in drawn_bars(every.svg) if r[0] == "bar"]) == 202
+    assert not [r for r in drawn_bars(every.svg) if r[0] == "many"]
+    assert len(str(every).splitlines()) == 203
+
+
+def test_a_failed_item_among_many_keeps_its_own_bar():
+    from irgraph import RunError, Transform
+
+    def define(word):
+        if word == "w150":
+            raise ValueError("no definition")
+        return word
+
+    pipeline = define_each(Transform("define", define).reads("word").writes("definition"))
+    with pytest.raises(RunError) as failed:
+        run(pipeline, provider=FakeProvider(), state={"count": 200})
+    view = failed.value.view(pipeline)
+    rows = drawn_bars(view.timeline.svg)
+    assert ("bar", "define", "[('define_all', 150)]") in rows
+    assert len(rows) <= 12
+    assert "define (define_all item 150)" in str(view.timeline)
+
+
+def test_a_map_over_of_a_few_items_draws_every_bar():
+    timeline = run(define_each(), provider=FakeProvider(), state={"count": 12}).timeline()
+    rows = drawn_bars(timeline.svg)
+    assert len(rows) == 14 and all(row[0] == "bar" for row in rows)
+    assert "all_bars" not in str(timeline)
