@@ -104,13 +104,13 @@ def shown_rows(
     rows: list[Execution | Many] = []
     summed: set[tuple[str, Path, str]] = set()
     for bar in bars:
-        key = hidden.get(bar)
-        if key is None:
+        hid = hidden.get(bar)
+        if hid is None:
             rows.append(bar)
-        elif key not in summed:
-            summed.add(key)
-            rest = tuple(b for b in groups[key] if hidden.get(b) == key)
-            rows.append(Many(key[0], key[2], key[1], rest))
+        elif hid not in summed:
+            summed.add(hid)
+            rest = tuple(b for b in groups[hid] if hidden.get(b) == hid)
+            rows.append(Many(hid[0], hid[2], hid[1], rest))
     return rows
 
 

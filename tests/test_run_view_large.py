@@ -76,10 +76,9 @@ def define_each(step=None):
     from irgraph import MapOver, Transform
 
     step = step or Agent("define").instruct("Define {word}.").writes("definition")
-    return (
-        Transform("split", words).reads("count").writes("words")
-        >> MapOver("define_all").over("words", item="word").step(step).writes("definitions")
-    )
+    return Transform("split", words).reads("count").writes("words") >> MapOver("define_all").over(
+        "words", item="word"
+    ).step(step).writes("definitions")
 
 
 def drawn_bars(svg):
