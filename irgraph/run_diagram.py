@@ -39,10 +39,11 @@ GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
 _DASHED = ("not_started", "skipped", "no_items", "not_reached")  # outlined dashed: no work done
 _TITLE_X = 8.0  # a scope's title, from its box's left edge (and as much room to the right)
-#: A scope's columns wider than this in all (pixels: seven nodes or so) wrap into rows, read
-#: left to right and then down, so a chain of 300 agents is a page to scroll down rather than
-#: one row 64 000 pixels wide; a narrower one is drawn in one row, as it always was.
-WRAP_W = 1400.0
+#: A scope's columns wider than this in all (pixels: nine nodes or so) wrap into rows no
+#: wider than :data:`WRAP_W` (a notebook's width), read left to right and then down, so a
+#: chain of 300 agents is a page to scroll down rather than one row 64 000 pixels wide; a
+#: narrower one is drawn in one row, as it always was.
+WRAP_AT, WRAP_W = 2000.0, 1100.0
 GAP_ROW = 30.0  # between wrapped rows: the arrow from one row to the next runs in it
 
 
@@ -142,14 +143,15 @@ def _layout(
 
 
 def _wrapped(widths: list[float]) -> list[list[int]]:
-    """The columns (by index) of each row: one row when they fit in :data:`WRAP_W`, else
-    rows of about even width, none wider than that (a column wider alone has its own row).
+    """The columns (by index) of each row: one row when they fit in :data:`WRAP_AT`, else
+    rows of about even width, none wider than :data:`WRAP_W` (a column wider alone has its
+    own row).
 
-    >>> _wrapped([170.0] * 3), [len(row) for row in _wrapped([170.0] * 20)]
-    ([[0, 1, 2]], [5, 5, 5, 5])
+    >>> _wrapped([170.0] * 9), [len(row) for row in _wrapped([170.0] * 20)]
+    ([[0, 1, 2, 3, 4, 5, 6, 7, 8]], [5, 5, 5, 5])
     """
     total = sum(widths) + GAP_X * (len(widths) - 1)
-    if total <= WRAP_W:
+    if total <= WRAP_AT:
         return [list(range(len(widths)))]
     goal = total / -(-total // WRAP_W)  # as wide as each of the fewest rows that fit
     rows: list[list[int]] = [[]]

@@ -235,12 +235,14 @@ class Timeline:
         tip = f"{took}; result.timeline().all_bars() draws a bar for each"
         label = many.label(self.facts.graph)
         drawn = (
-            f"<g class='bars-summary status-{many.status}' data-node={quoteattr(many.node)} "
+            f"<g class='bars-summary status-{many.status}{' critical' if many.critical else ''}' "
+            f"data-node={quoteattr(many.node)} "
             f"data-count='{len(many.bars)}'><title>{escape(shorten(tip, 300))}</title>"
             f"<text x='{left - 6:.1f}' y='{y + BAR_H - 2:.1f}' text-anchor='end' "
             f"font-size='11' font-style='italic'>{escape(middle(clean(label), 40))}</text>"
             f"<rect x='{bx:.1f}' y='{y + 2:.1f}' width='{bw:.1f}' height='{BAR_H - 4}' rx='2' "
-            f"fill='{fill}' fill-opacity='0.5' stroke='{line}' stroke-dasharray='3 2'/>"
+            f"fill='{fill}' fill-opacity='0.5' stroke='{'#111' if many.critical else line}' "
+            f"stroke-width='{2 if many.critical else 1}' stroke-dasharray='3 2'/>"
             f"<text x='{bx + bw + 4:.1f}' y='{y + BAR_H - 2:.1f}' font-size='10' "
             f"fill='#555'>{escape(took)}</text></g>"
         )
@@ -284,7 +286,9 @@ class Timeline:
                 w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
                 b = max(min(round(bar.end(self.measured) / span * _TEXT_BAR), _TEXT_BAR), w + 1)
                 row = " " * w + ":" * (b - w) + " " * (_TEXT_BAR - b)
-                lines.append(f"  {padded(label, width)} |{row}|   {bar.took(self.facts.graph)}")
+                mark = "*" if bar.critical else " "
+                took = bar.took(self.facts.graph)
+                lines.append(f"  {padded(label, width)} |{row}| {mark} {took}")
                 continue
             end = bar.end if bar.end is not None else self.measured
             w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)

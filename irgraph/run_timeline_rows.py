@@ -43,6 +43,7 @@ class Many:
     scope: str
     within: Path
     bars: tuple[Execution, ...]
+    critical: bool = False  # whether some of them are on the critical path (a loop's)
 
     @property
     def start(self) -> float:
@@ -78,6 +79,9 @@ class Many:
             median = seconds_text(statistics.median(times))
             spread = f"{low}\u2013{high} each, median {median}" if low != high else f"{low} each"
             text += f": {spread}"
+        waited = max(bar.waited for bar in self.bars)
+        if waited >= 0.0005:  # as a bar's own wait is told
+            text += f", waited up to {seconds_text(waited)} for a slot"
         counts = Counter(bar.status for bar in self.bars)
         if len(counts) > 1:
             text += " (" + ", ".join(f"{n} {STATUSES[s][0]}" for s, n in counts.items()) + ")"
@@ -99,7 +103,10 @@ def shown_rows(
         if every or len(group) <= MANY:
             continue
         failed = [bar for bar in group if bar.status == "failed"][:FIRST]
-        kept = {*group[:FIRST], *failed, *(b for b in group if (b.node, b.path) in on_path)}
+        # a map-over's one item the run waited for; of a loop's iterations (all of them on
+        # the path) the last, the summary outlined as critical for the others
+        critical = [bar for bar in group if (bar.node, bar.path) in on_path][-1:]
+        kept = {*group[:FIRST], *failed, *critical}
         hidden.update((bar, key) for bar in group if bar not in kept)
     rows: list[Execution | Many] = []
     summed: set[tuple[str, Path, str]] = set()
@@ -110,7 +117,8 @@ def shown_rows(
         elif hid not in summed:
             summed.add(hid)
             rest = tuple(b for b in groups[hid] if hidden.get(b) == hid)
-            rows.append(Many(hid[0], hid[2], hid[1], rest))
+            on = any((b.node, b.path) in on_path for b in rest)
+            rows.append(Many(hid[0], hid[2], hid[1], rest, on))
     return rows
 
 

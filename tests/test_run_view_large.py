@@ -43,7 +43,7 @@ def test_a_long_chain_wraps_into_rows_that_fit_a_notebook():
     view = run(chain(300), provider=FakeProvider()).view()
     svg = view.diagram.svg
     width, height = size(svg)
-    assert width <= 1500
+    assert width <= 1100 + 2 * 12  # a notebook's width, and the margins
     assert height > 40 * 44  # the rows stack down the page
     drawn = boxes(svg)
     assert len(drawn) == 300
@@ -61,10 +61,11 @@ def test_a_long_chain_wraps_into_rows_that_fit_a_notebook():
 
 
 def test_a_short_chain_is_still_drawn_in_one_row():
-    svg = run(chain(5), provider=FakeProvider()).view().diagram.svg
+    """Nine agents (1 874 px) stay in one row, as before: a notebook scrolls across them."""
+    svg = run(chain(9), provider=FakeProvider()).view().diagram.svg
     drawn = boxes(svg)
     assert len({y for _, y in drawn.values()}) == 1
-    assert size(svg)[0] == 5 * 170 + 4 * 44 + 24  # as wide as before rows came in
+    assert size(svg)[0] == 9 * 170 + 8 * 44 + 24  # as wide as before rows came in
     assert "wrapped" not in svg
 
 
@@ -137,3 +138,29 @@ def test_a_map_over_of_a_few_items_draws_every_bar():
     rows = drawn_bars(timeline.svg)
     assert len(rows) == 14 and all(row[0] == "bar" for row in rows)
     assert "all_bars" not in str(timeline)
+
+
+def test_a_loop_of_30_iterations_keeps_its_last_and_outlines_its_summary_as_critical():
+    """Every iteration of a loop is on the critical path: keeping each critical bar kept all
+    30; the last stays, and the summary of the middle ones is marked critical."""
+    from irgraph import Loop
+
+    loop = Loop("refine").step(Agent("draft").instruct("Draft. {draft?}").writes("draft"))
+    result = run(loop.max_iterations(30), provider=FakeProvider())
+    timeline = result.timeline()
+    rows = drawn_bars(timeline.svg)
+    assert [r for r in rows if r[0] == "many"] == [("many", "draft", 26)]
+    assert ("bar", "draft", "[('refine', 29)]") in rows
+    (summary,) = [
+        g for g in ET.fromstring(timeline.svg).iter(SVG + "g") if g.get("data-count") == "26"
+    ]
+    assert "critical" in summary.get("class").split()
+    assert "draft (refine, 26 more iterations) |" in str(timeline)
+
+
+def test_a_summary_says_how_long_its_items_waited_for_a_model_call_slot():
+    result = run(
+        define_each(), provider=FakeProvider(latency=0.005), state={"count": 40}, max_concurrency=2
+    )
+    text = str(result.timeline())
+    assert "more items:" in text and "waited up to" in text
