@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from irgraph.errors import IrgraphError, keyword_options
+from irgraph.live import text_columns
 from irgraph.run_files import fitted, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
@@ -372,17 +373,25 @@ class StatusDiagram:
         return {"image/svg+xml": self.svg, "text/plain": self.text()}
 
     def text(self) -> str:
-        """One line per node: ``  done       writer  1.20 s``."""
-        lines = ["Nodes:"]
-        for node, status in self.facts.status.items():
+        """One line per node, indented inside its scope, a scope named with its kind as its
+        box is (``map-over define_all``), and the times in a column:
+        ``  done         writer             1.20 s``."""
+        G, names, tooks = self.facts.graph, [], []
+        for node in self.facts.status:
             depth = 0
-            parent = self.facts.graph.nodes[node].get("parent")
+            parent = G.nodes[node].get("parent")
             while parent is not None:
                 depth += 1
-                parent = self.facts.graph.nodes[parent].get("parent")
-            took = _detail(self.facts, node).partition(" \u00b7 ")[2]
-            name = one_line(node, 60)
-            lines.append(f"  {STATUSES[status][0]:<12} {'  ' * depth}{name}  {took}".rstrip())
+                parent = G.nodes[parent].get("parent")
+            kind = G.nodes[node].get("kind")
+            kind = f"{kind_word(kind)} " if kind in ("loop", "map_over", "route") else ""
+            names.append(f"{'  ' * depth}{kind}{one_line(node, 60)}")
+            tooks.append(_detail(self.facts, node).partition(" \u00b7 ")[2])
+        wide = max(map(text_columns, names), default=0)
+        lines = ["Nodes:"]
+        for status, name, took in zip(self.facts.status.values(), names, tooks, strict=True):
+            name += " " * (wide - text_columns(name))
+            lines.append(f"  {STATUSES[status][0]:<12} {name}  {took}".rstrip())
         return "\n".join(lines)
 
     def __str__(self) -> str:

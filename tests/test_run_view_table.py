@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 from irgraph import Agent, Gate, Route, RunError, Transform, run
@@ -90,10 +91,13 @@ def test_a_failed_runs_table_shows_what_its_finished_transforms_and_gates_gave()
     rows = {row["node"]: row for row in failed.view().rows()}
     assert rows["split"]["answer"] == '["owls", "bats"]'
     assert rows["approve"]["answer"] == "yes"
-    assert rows["explode"]["answer"] == "" and rows["explode"]["status"] == "failed"
+    # the failed transform's answer is what it raised (its row was empty)
+    assert rows["explode"]["answer"] == "(failed: ValueError: no drafts today)"
+    assert rows["explode"]["status"] == "failed"
     table = str(failed.view()).partition("Asked and answered:")[2].splitlines()
-    assert [line.split()[0] for line in table if line] == ["split", "writer", "approve"]
+    assert [line.split()[0] for line in table if line] == ["split", "writer", "approve", "explode"]
     assert table[3].endswith("-> 'yes'") and table[1].endswith("""-> '["owls", "bats"]'""")
+    assert table[4].endswith("-> '(failed: ValueError: no drafts today)'")
 
 
 def test_a_fail_fast_batch_error_shows_the_outputs_of_its_items_run_too():
@@ -177,3 +181,27 @@ def test_the_table_names_each_kind_as_the_diagram_does():
     tips = set(re.findall(r"<title>[^<(]* \(([a-z_-]+)\):", view.diagram.svg))
     assert set(table) == tips
     assert "map_over" not in html_text
+
+
+def test_a_node_that_ran_many_times_says_its_time_is_in_all():
+    """Sixty items side by side under max_concurrency=8 showed '73 ms' in a run that took
+    11 ms: the time of a node that ran more than once is its total, said as such, and the
+    mean of a run is on hover."""
+    import re
+
+    from irgraph import MapOver
+    from irgraph.run_status import seconds_text
+
+    pipeline = (
+        MapOver("each")
+        .over("words", item="word")
+        .step(Agent("define").instruct("Define {word}.").writes("definition"))
+    )
+    words = [f"w{i}" for i in range(6)]
+    view = run(pipeline.writes("ds"), provider=FakeProvider(), state={"words": words}).view()
+    (row,) = [row for row in view.rows() if row["node"] == "define"]
+    cells = re.findall(r"<td( title='[^']*')?>([^<]*)</td>", view.table_html())
+    total = next(text for title, text in cells if title.startswith(" title='6 runs, "))
+    assert html.unescape(total) == f"{seconds_text(row['seconds'])} in all"
+    assert "each on average" in view.table_html()
+    assert "in all" not in view.table_html().partition("data-node='define'")[0]  # each: once
