@@ -58,13 +58,16 @@ class Many:
         """The status most of them had (the colour of the summary bar)."""
         return Counter(bar.status for bar in self.bars).most_common(1)[0][0]
 
-    def word(self, graph: nx.DiGraph | None) -> str:
-        kind = graph.nodes[self.scope].get("kind") if graph is not None else None
+    def word(self, graph: nx.DiGraph | None, scope: str | None = None) -> str:
+        """What one run of ``scope`` (default: this one's) is: an iteration or an item."""
+        scope = self.scope if scope is None else scope
+        kind = graph.nodes[scope].get("kind") if graph is not None and scope in graph else None
         return "iteration" if kind == "loop" else "item"
 
     def label(self, graph: nx.DiGraph | None = None) -> str:
-        """``"… define (define_all, 197 more items)"``: where the rest ran."""
-        where = ", ".join(f"{scope} {self.word(graph)} {i}" for scope, i in self.within)
+        """``"… define (define_all, 197 more items)"``: where the rest ran (inside a loop:
+        ``"… define (rounds iteration 2, each, 16 more items)"``)."""
+        where = ", ".join(f"{scope} {self.word(graph, scope)} {i}" for scope, i in self.within)
         where = f"{where}, " if where else ""
         many = len(self.bars)
         return f"\u2026 {self.node} ({where}{self.scope}, {many} more {self.word(graph)}s)"

@@ -164,3 +164,15 @@ def test_a_summary_says_how_long_its_items_waited_for_a_model_call_slot():
     )
     text = str(result.timeline())
     assert "more items:" in text and "waited up to" in text
+
+
+def test_a_summary_inside_a_loop_names_the_loops_iteration():
+    from irgraph import Loop, MapOver
+
+    each = MapOver("each").over("words", item="word")
+    each = each.step(Agent("define").instruct("Define {word}.").writes("d")).writes("ds")
+    rounds = Loop("rounds").step(each).max_iterations(2)
+    timeline = run(rounds, provider=FakeProvider(), state={"words": words(20)}).timeline()
+    text = str(timeline)
+    assert "\u2026 define (rounds iteration 1, each, 16 more items)" in text
+    assert "rounds item" not in text
