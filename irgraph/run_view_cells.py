@@ -57,7 +57,8 @@ def time_cell(row: dict[str, Any]) -> str:
     if seconds is None or runs < 2:
         return f"<td>{html.escape(seconds_text(seconds))}</td>"
     mean = html.escape(f"{runs} runs, {seconds_text(seconds / runs)} each on average")
-    return f"<td title='{mean}'>{html.escape(seconds_text(seconds))} in all</td>"
+    total = html.escape(seconds_text(seconds))
+    return f"<td title='{mean}' style='white-space:nowrap'>{total} in all</td>"  # one line
 
 
 def name_cell(name: str, *, bold: bool = False) -> str:

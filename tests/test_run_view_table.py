@@ -200,8 +200,10 @@ def test_a_node_that_ran_many_times_says_its_time_is_in_all():
     words = [f"w{i}" for i in range(6)]
     view = run(pipeline.writes("ds"), provider=FakeProvider(), state={"words": words}).view()
     (row,) = [row for row in view.rows() if row["node"] == "define"]
-    cells = re.findall(r"<td( title='[^']*')?>([^<]*)</td>", view.table_html())
+    cells = re.findall(
+        r"<td( title='[^']*')?(?: style='white-space:nowrap')?>([^<]*)</td>", view.table_html()
+    )
     total = next(text for title, text in cells if title.startswith(" title='6 runs, "))
     assert html.unescape(total) == f"{seconds_text(row['seconds'])} in all"
-    assert "each on average" in view.table_html()
+    assert "each on average' style='white-space:nowrap'>" in view.table_html()  # not wrapped
     assert "in all" not in view.table_html().partition("data-node='define'")[0]  # each: once
