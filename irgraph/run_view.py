@@ -278,7 +278,7 @@ class RunView:
 
     def table_html(self) -> str:
         head = "".join(
-            f"<th style='text-align:left;padding:2px 8px'>{h}</th>"
+            f"<th style='text-align:left;padding:3px'>{h}</th>"
             for h in (
                 "status",
                 "node",
@@ -311,7 +311,9 @@ class RunView:
                 f"{text_cell(row['answer'], row['answers_all'], most)}</tr>"
             )
         return (
-            "<table style='border-collapse:collapse;font-size:12px'>"
+            # every cell padded as its heading is: a long time ('151 ms in all') or a cut
+            # prompt no longer runs into the next column's text
+            "<table cellpadding='3' style='border-collapse:collapse;font-size:12px'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
 

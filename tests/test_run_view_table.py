@@ -207,3 +207,6 @@ def test_a_node_that_ran_many_times_says_its_time_is_in_all():
     assert html.unescape(total) == f"{seconds_text(row['seconds'])} in all"
     assert "each on average' style='white-space:nowrap'>" in view.table_html()  # not wrapped
     assert "in all" not in view.table_html().partition("data-node='define'")[0]  # each: once
+    # cells are padded as their headings are: '151 ms in all' ran into the prompt beside it
+    assert view.table_html().startswith("<table cellpadding='3' ")
+    assert "<th style='text-align:left;padding:3px'>time</th>" in view.table_html()
