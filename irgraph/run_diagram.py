@@ -211,7 +211,7 @@ def _wrapped_edge(
     """The arrow from ``u`` to ``v`` in a later row: right out of ``u``, down to the gap
     above ``v``'s row (``band``), along it to the left of ``v`` and in."""
     x1, y1, x2, y2 = ends
-    right, left = x1 + min(GAP_X / 2, 12.0), x2 - 10.0
+    right, left = x1 + 8.0, x2 - 8.0  # inside a box's padding (10), or the margin (12)
     data = G.get_edge_data(u, v) or {}
     dash = "" if data.get("control", True) else " stroke-dasharray='5 3'"
     return (

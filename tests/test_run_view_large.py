@@ -176,3 +176,24 @@ def test_a_summary_inside_a_loop_names_the_loops_iteration():
     text = str(timeline)
     assert "\u2026 define (rounds iteration 1, each, 16 more items)" in text
     assert "rounds item" not in text
+
+
+def test_a_long_loop_body_wraps_inside_its_box_and_its_arrows_stay_in_it():
+    from irgraph import Loop
+
+    body = chain(14)
+    pipeline = Agent("pre").instruct("Go.").writes("topic") >> Loop("l").step(body).max_iterations(
+        1
+    )
+    svg = run(pipeline, provider=FakeProvider()).diagram().svg
+    root = ET.fromstring(svg)
+    (box,) = [g for g in root.iter(SVG + "g") if g.get("data-node") == "l"]
+    rect = box.find(SVG + "rect")
+    left, right = float(rect.get("x")), float(rect.get("x")) + float(rect.get("width"))
+    drawn = boxes(svg)
+    assert len({y for n, (_, y) in drawn.items() if n.startswith("a")}) >= 2  # rows in the box
+    wrapped = [p for p in root.iter(SVG + "path") if "wrapped" in (p.get("class") or "")]
+    assert wrapped
+    for path in wrapped:
+        xs = [float(x) for x in re.findall(r"[ML](-?[\d.]+),", path.get("d"))]
+        assert all(left < x < right for x in xs), (left, right, xs)
