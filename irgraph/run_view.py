@@ -347,13 +347,15 @@ class RunView:
                 "(result.view(pipeline)) for its edges.</div>"
             )
         scroll = "<div style='overflow-x:auto'>{}</div>"
+        rows, nodes = len(self.timeline.rows), len(facts.status)
+        timeline = f"Timeline ({rows} rows{_folded(rows)})" if _folded(rows) else "Timeline"
         return (
             f"<div class='irgraph-run' style=\"{_STYLE}\">"
             f"<div style='font-weight:600'>{html.escape(self.headline())}</div>{error}{note}"
             + scroll.format(self.diagram.svg)
-            + "<details open><summary>Timeline</summary>"
+            + f"<details{_open(rows)}><summary>{timeline}</summary>"
             + scroll.format(self.timeline.svg)
-            + f"</details><details open><summary>Nodes ({len(facts.status)})</summary>"
+            + f"</details><details{_open(nodes)}><summary>Nodes ({nodes}{_folded(nodes)})</summary>"
             + scroll.format(self.table_html())
             + "</details></div>"
         )
@@ -387,6 +389,21 @@ class RunView:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return {"text/html": self.html(), "text/plain": self.text()}
+
+
+#: A timeline or node table longer than this many rows starts folded (its heading says how
+#: many rows it holds, a click opens it): a run of 300 agents is not a page thousands of
+#: pixels tall under its diagram.
+_FOLDED_PAST = 60
+
+
+def _open(rows: int) -> str:
+    return "" if _folded(rows) else " open"
+
+
+def _folded(rows: int) -> str:
+    """``", folded: click to open"`` for a section of more than :data:`_FOLDED_PAST` rows."""
+    return ", folded: click to open" if rows > _FOLDED_PAST else ""
 
 
 def _by_status(item: tuple[str, int]) -> int:

@@ -197,3 +197,14 @@ def test_a_long_loop_body_wraps_inside_its_box_and_its_arrows_stay_in_it():
     for path in wrapped:
         xs = [float(x) for x in re.findall(r"[ML](-?[\d.]+),", path.get("d"))]
         assert all(left < x < right for x in xs), (left, right, xs)
+
+
+def test_a_long_timeline_and_node_table_start_folded_with_their_size_in_the_heading():
+    """Under the diagram of a 300-agent chain, the timeline (300 bars) and the node table
+    (300 rows) were open: thousands of pixels of output. They start folded, saying so."""
+    page = run(chain(300), provider=FakeProvider()).view().html()
+    assert "<details><summary>Timeline (300 rows, folded: click to open)</summary>" in page
+    assert "<details><summary>Nodes (300, folded: click to open)</summary>" in page
+    small = run(chain(3), provider=FakeProvider()).view().html()
+    assert "<details open><summary>Timeline</summary>" in small
+    assert "<details open><summary>Nodes (3)</summary>" in small
