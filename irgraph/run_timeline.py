@@ -31,6 +31,8 @@ _MARKS = {"done": "#", "failed": "X", "cancelled": "~", "not_started": "-", "reu
           "skipped": ".", "no_items": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
 
 
+#: How to see every bar of a summarised chart, a finished run's or a failed one's.
+_EVERY = "result.timeline().all_bars() (error.view().timeline.all_bars() for a failed run)"
 #: More bars than this (a chart taller than a screen): the time axis above the bars as well.
 _AXIS_ABOVE = 20
 
@@ -232,7 +234,7 @@ class Timeline:
         start, end = many.start, many.end(self.measured)
         bx, bw = left + start * scale, max((end - start) * scale, 1.5)
         took = many.took(self.facts.graph)
-        tip = f"{took}; result.timeline().all_bars() draws a bar for each"
+        tip = f"{took}; {_EVERY} draws a bar for each"
         label = many.label(self.facts.graph)
         drawn = (
             f"<g class='bars-summary status-{many.status}{' critical' if many.critical else ''}' "
@@ -303,7 +305,7 @@ class Timeline:
                 took += f" (waited {seconds_text(bar.waited)})"
             lines.append(f"  {padded(label, width)} |{row}| {mark} {took}")
         if hidden := hidden_count(self.rows):
-            lines.append(f"  ({hidden} bars summarised: result.timeline().all_bars() shows each)")
+            lines.append(f"  ({hidden} bars summarised: {_EVERY} draws each)")
         return "\n".join(lines)
 
     def __str__(self) -> str:

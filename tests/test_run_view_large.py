@@ -131,6 +131,8 @@ def test_a_failed_item_among_many_keeps_its_own_bar():
     assert ("bar", "define", "[('define_all', 150)]") in rows
     assert len(rows) <= 12
     assert "define (define_all item 150)" in str(view.timeline)
+    # a failed run has no .timeline(): the way to every bar says how to reach it from one
+    assert "error.view().timeline.all_bars()" in str(view.timeline)
 
 
 def test_a_map_over_of_a_few_items_draws_every_bar():
