@@ -36,7 +36,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any, TextIO
 
-__all__ = ["LiveOutput", "in_kernel", "text_columns", "terminal_line"]
+__all__ = ["LiveOutput", "in_kernel", "text_columns", "terminal_columns", "terminal_line"]
 
 _CLEAR = "\r\x1b[K"  # back to the start of the line, and clear it
 
