@@ -4,7 +4,9 @@ duration, drawn as SVG by irgraph itself (no Graphviz, no JavaScript) or written
 The layout is layered, left to right, from the graph's edges as each scope sees them
 (:func:`irgraph.schema.scope_predecessors`): a node's column is one more than its furthest
 predecessor's, loops, map-overs and routes are boxes around their bodies (a route's branches
-stack inside its box). Each node is a ``<g class="node status-done" data-node="...">`` and
+stack inside its box). A scope whose columns are wider than a notebook by far (a long chain)
+wraps them into rows, an arrow to the next row running back along the gap between them.
+Each node is a ``<g class="node status-done" data-node="...">`` and
 each arrow a ``<path class="edge" data-from="..." data-to="...">``, so a program (and a
 test) can read the picture back; an arrow that skips a column arches over the boxes between.
 """

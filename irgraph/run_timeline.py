@@ -284,7 +284,7 @@ class Timeline:
         labels = [one_line(b.label(self.facts.graph), 60) for b in self.rows]
         width = max((text_columns(label) for label in labels), default=0)
         for bar, label in zip(self.rows, labels, strict=True):
-            if isinstance(bar, Many):  # a summary: its span, marked as a bar in its status
+            if isinstance(bar, Many):  # a summary: the span its bars ran in, in colons
                 w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
                 b = max(min(round(bar.end(self.measured) / span * _TEXT_BAR), _TEXT_BAR), w + 1)
                 row = " " * w + ":" * (b - w) + " " * (_TEXT_BAR - b)
