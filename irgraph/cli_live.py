@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from irgraph.errors import a_or_an
+from irgraph.live import terminal_columns
 from irgraph.run_progress import ended_in, final_facts, live_facts
 from irgraph.run_status import STATUSES, RunFacts, seconds_text
 
@@ -225,6 +226,12 @@ class RunDisplay:
         from rich.text import Text
 
         elapsed = (self.stopped or time.monotonic()) - self.begin
+        if self.live is not None:
+            # the width of the terminal the table is drawn on, asked at each frame as run
+            # progress asks it: rich reads $COLUMNS first (stale after a resize, or from a
+            # wider window), then standard input's terminal, and a table drawn wider than
+            # the terminal wrapped, each redraw leaving the wrapped rows behind
+            self.live.console.width = terminal_columns(self.err)
         try:
             return self._table(elapsed)
         except Exception:  # drawing never breaks the run (rich draws from its own thread)

@@ -9,6 +9,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from irgraph.live import terminal_line
+
 __all__ = ["Meter", "progress_line"]
 
 _NOTES = 5  # failures told on standard error; the rest are in the output file only
@@ -71,8 +73,17 @@ class Meter:
 
     def _tick(self) -> None:
         while not self.stopped.wait(0.1 if self.tty else 10.0):
-            with self.lock:
-                self._write(("\r\x1b[K" if self.tty else "") + self.line(), end=not self.tty)
+            self.draw()
+
+    def draw(self) -> None:
+        """Draw the line: on a terminal over the last one, cut to the terminal's width (a
+        line that wrapped left its first rows behind at every redraw, as ``\r`` goes back
+        to the start of the last row only); elsewhere as a line of its own."""
+        with self.lock:
+            if self.tty:
+                self._write("\r\x1b[K" + terminal_line(self.line(), self.stream), end=False)
+            else:
+                self._write(self.line())
 
     def _write(self, text: str, end: bool = True) -> None:
         with contextlib.suppress(OSError, ValueError):  # standard error gone: go on quietly

@@ -36,7 +36,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any, TextIO
 
-__all__ = ["LiveOutput", "in_kernel", "text_columns"]
+__all__ = ["LiveOutput", "in_kernel", "text_columns", "terminal_columns", "terminal_line"]
 
 _CLEAR = "\r\x1b[K"  # back to the start of the line, and clear it
 
@@ -68,6 +68,21 @@ def _fit(text: str, columns: int) -> str:
             break
         kept.append(ch)
     return "".join(kept) + "\u2026"
+
+
+def terminal_columns(stream: Any) -> int:
+    """The width of the terminal ``stream`` writes to, asked each time (it may have been
+    resized); ``$COLUMNS``, or 80, when it has no terminal of its own behind it."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, OSError, ValueError):
+        return shutil.get_terminal_size().columns
+
+
+def terminal_line(text: str, stream: Any) -> str:
+    """``text`` as one line that fits on one row of ``stream``'s terminal (cut with an
+    ellipsis): a line redrawn in place with ``\r`` must never wrap."""
+    return _fit(text, terminal_columns(stream))
 
 
 def in_kernel() -> bool:
@@ -160,16 +175,9 @@ class LiveOutput:
         if self.jupyter:
             self._handle.update(shown)
         elif self.tty:
-            self._write(_CLEAR + _fit(str(shown), self._columns()))
+            self._write(_CLEAR + terminal_line(str(shown), self.stream))
         else:
             self._write(str(shown) + "\n")
-
-    def _columns(self) -> int:
-        """The terminal's width, asked at each redraw (it may have been resized)."""
-        try:
-            return os.get_terminal_size(self.stream.fileno()).columns or 80
-        except (AttributeError, OSError, ValueError):  # not a real terminal: $COLUMNS, or 80
-            return shutil.get_terminal_size().columns
 
     def _write(self, text: str) -> None:
         with contextlib.suppress(OSError, ValueError):  # the stream is gone: go on quietly

@@ -4,7 +4,9 @@ duration, drawn as SVG by irgraph itself (no Graphviz, no JavaScript) or written
 The layout is layered, left to right, from the graph's edges as each scope sees them
 (:func:`irgraph.schema.scope_predecessors`): a node's column is one more than its furthest
 predecessor's, loops, map-overs and routes are boxes around their bodies (a route's branches
-stack inside its box). Each node is a ``<g class="node status-done" data-node="...">`` and
+stack inside its box). A scope whose columns are wider than a notebook by far (a long chain)
+wraps them into rows, an arrow to the next row running back along the gap between them.
+Each node is a ``<g class="node status-done" data-node="...">`` and
 each arrow a ``<path class="edge" data-from="..." data-to="...">``, so a program (and a
 test) can read the picture back; an arrow that skips a column arches over the boxes between.
 """
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from irgraph.errors import IrgraphError, keyword_options
+from irgraph.live import text_columns
 from irgraph.run_files import fitted, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
@@ -30,16 +33,31 @@ from irgraph.schema import scope_predecessors, scopes
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["StatusDiagram", "status_mermaid", "svg_open", "legend"]
+__all__ = ["StatusDiagram", "status_mermaid", "svg_open", "legend", "kind_word"]
 
 _DRAWN = itertools.count(1)  # numbers each picture's arrowhead id (with a digest of its run)
 
 NODE_W, NODE_H = 170.0, 44.0
 GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
-_KIND_WORD = {"map_over": "map-over", "loop": "loop", "route": "route"}
 _DASHED = ("not_started", "skipped", "no_items", "not_reached")  # outlined dashed: no work done
 _TITLE_X = 8.0  # a scope's title, from its box's left edge (and as much room to the right)
+#: A scope's columns wider than this in all (pixels: nine nodes or so) wrap into rows no
+#: wider than :data:`WRAP_W` (a notebook's width), read left to right and then down, so a
+#: chain of 300 agents is a page to scroll down rather than one row 64 000 pixels wide; a
+#: narrower one is drawn in one row, as it always was.
+WRAP_AT, WRAP_W = 2000.0, 1100.0
+GAP_ROW = 30.0  # between wrapped rows: the arrow from one row to the next runs in it
+
+
+def kind_word(kind: object) -> str:
+    """A node kind as the view writes it, in its diagram, tooltips and node table alike:
+    ``map-over`` for the graph's ``map_over`` (the others are words already).
+
+    >>> kind_word("map_over"), kind_word("agent")
+    ('map-over', 'agent')
+    """
+    return str(kind or "").replace("_", "-")
 
 
 @attrs.frozen
@@ -50,6 +68,8 @@ class Rect:
     w: float
     h: float
     scope: bool
+    row: int = 0  # which row of its scope's wrapped columns (:data:`WRAP_W`) it stands in
+    above: float = 0.0  # the middle of the gap above that row: where an arrow into it runs
 
 
 def svg_open(width: float, height: float, label: str) -> str:
@@ -101,21 +121,51 @@ def _layout(
             sizes[node] = (NODE_W, NODE_H)
     columns = _columns(members[scope], before[scope])
     heights = [sum(sizes[n][1] for n in col) + GAP_Y * (len(col) - 1) for col in columns]
-    total_h = max(heights, default=0.0)
+    widths = [max(sizes[n][0] for n in col) for col in columns]
     rects: list[Rect] = []
-    x = 0.0
-    for col, col_h in zip(columns, heights, strict=True):
-        col_w = max(sizes[n][0] for n in col)
-        y = (total_h - col_h) / 2
-        for node in col:
-            w, h = sizes[node]
-            left = x + (col_w - w) / 2
-            rects.append(Rect(node, left, y, w, h, node in members))
-            for r in inner.get(node, ()):
-                rects.append(attrs.evolve(r, x=r.x + left + PAD, y=r.y + y + PAD + TITLE_H))
-            y += h + GAP_Y
-        x += col_w + GAP_X
-    return max(x - GAP_X, 0.0), total_h, rects
+    top, most_w = 0.0, 0.0
+    for row, picked in enumerate(_wrapped(widths)):
+        row_h = max(heights[i] for i in picked)
+        x = 0.0
+        for i in picked:
+            y = top + (row_h - heights[i]) / 2
+            for node in columns[i]:
+                w, h = sizes[node]
+                left = x + (widths[i] - w) / 2
+                rects.append(Rect(node, left, y, w, h, node in members, row, top - GAP_ROW / 2))
+                for r in inner.get(node, ()):
+                    down = y + PAD + TITLE_H
+                    rects.append(
+                        attrs.evolve(r, x=r.x + left + PAD, y=r.y + down, above=r.above + down)
+                    )
+                y += h + GAP_Y
+            x += widths[i] + GAP_X
+        most_w = max(most_w, x - GAP_X)
+        top += row_h + GAP_ROW
+    return most_w, max(top - GAP_ROW, 0.0), rects
+
+
+def _wrapped(widths: list[float]) -> list[list[int]]:
+    """The columns (by index) of each row: one row when they fit in :data:`WRAP_AT`, else
+    rows of about even width, none wider than :data:`WRAP_W` (a column wider alone has its
+    own row).
+
+    >>> _wrapped([170.0] * 9), [len(row) for row in _wrapped([170.0] * 20)]
+    ([[0, 1, 2, 3, 4, 5, 6, 7, 8]], [5, 5, 5, 5])
+    """
+    total = sum(widths) + GAP_X * (len(widths) - 1)
+    if total <= WRAP_AT:
+        return [list(range(len(widths)))]
+    goal = total / -(-total // WRAP_W)  # as wide as each of the fewest rows that fit
+    rows: list[list[int]] = [[]]
+    used = -GAP_X  # the width of the row so far, as the gap before its next column adds
+    for i, w in enumerate(widths):
+        if rows[-1] and (used + GAP_X + w > WRAP_W or used + GAP_X + w / 2 > goal):
+            rows.append([])
+            used = -GAP_X
+        rows[-1].append(i)
+        used += GAP_X + w
+    return rows
 
 
 def _edges(G: nx.DiGraph, before: dict[str | None, dict[str, list[str]]]) -> list[tuple[str, str]]:
@@ -155,6 +205,24 @@ def _iterations(facts: RunFacts, loop: str) -> str:
     most = facts.graph.nodes[loop].get("max_iterations")
     limit = f" of max {most}" if most else ""
     return f"{len(began)}{limit} iteration{'s' if (most or len(began)) != 1 else ''}, "
+
+
+def _wrapped_edge(
+    G: nx.DiGraph, u: str, v: str, ends: tuple[float, float, float, float], band: float, arrow: str
+) -> str:
+    """The arrow from ``u`` to ``v`` in a later row: right out of ``u``, down to the gap
+    above ``v``'s row (``band``), along it to the left of ``v`` and in."""
+    x1, y1, x2, y2 = ends
+    right, left = x1 + 8.0, x2 - 8.0  # inside a box's padding (10), or the margin (12)
+    data = G.get_edge_data(u, v) or {}
+    dash = "" if data.get("control", True) else " stroke-dasharray='5 3'"
+    return (
+        f"<path class='edge wrapped' data-from={quoteattr(u)} data-to={quoteattr(v)} "
+        f"d='M{x1:.1f},{y1:.1f} L{right:.1f},{y1:.1f} L{right:.1f},{band:.1f} "
+        f"L{left:.1f},{band:.1f} L{left:.1f},{y2:.1f} L{x2:.1f},{y2:.1f}' fill='none' "
+        f"stroke='#777' stroke-width='1.2'{dash} stroke-linejoin='round' "
+        f"marker-end='url(#{arrow})'/>"
+    )
 
 
 def _crosses(row: tuple[list[float], list[Rect]], a: Rect, b: Rect) -> bool:
@@ -221,6 +289,9 @@ class StatusDiagram:
         for u, v in _edges(G, before):
             a, b = boxes[u], boxes[v]
             x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
+            if a.row != b.row:  # into a later row: down its gap, left, and in
+                out.append(_wrapped_edge(G, u, v, (x1, y1, x2, y2), b.above, arrow))
+                continue
             bend = max((x2 - x1) / 2, 12.0)
             lift = 0.8 * NODE_H if _crosses(siblings[G.nodes[u].get("parent")], a, b) else 0.0
             data = G.get_edge_data(u, v) or {}
@@ -250,7 +321,7 @@ class StatusDiagram:
         data: dict[str, Any] = G.nodes[r.node]
         dash = " stroke-dasharray='4 3'" if status in _DASHED else ""
         detail = _detail(self.facts, r.node)
-        tip = f"{r.node} ({data.get('kind')}): {detail}"
+        tip = f"{r.node} ({kind_word(data.get('kind'))}): {detail}"
         head = (
             f"<g class='node status-{status}' data-node={quoteattr(r.node)} "
             f"data-status='{status}'><title>{escape(shorten(tip, 300))}</title>"
@@ -280,7 +351,7 @@ class StatusDiagram:
         end."""
         kind = self.facts.graph.nodes[node].get("kind")
         head, tail = (
-            f"{_KIND_WORD.get(str(kind), str(kind))} ",
+            f"{kind_word(kind)} ",
             f" \u00b7 {_detail(self.facts, node)}",
         )
         whole = head + node + tail
@@ -304,17 +375,25 @@ class StatusDiagram:
         return {"image/svg+xml": self.svg, "text/plain": self.text()}
 
     def text(self) -> str:
-        """One line per node: ``  done       writer  1.20 s``."""
-        lines = ["Nodes:"]
-        for node, status in self.facts.status.items():
+        """One line per node, indented inside its scope, a scope named with its kind as its
+        box is (``map-over define_all``), and the times in a column:
+        ``  done         writer             1.20 s``."""
+        G, names, tooks = self.facts.graph, [], []
+        for node in self.facts.status:
             depth = 0
-            parent = self.facts.graph.nodes[node].get("parent")
+            parent = G.nodes[node].get("parent")
             while parent is not None:
                 depth += 1
-                parent = self.facts.graph.nodes[parent].get("parent")
-            took = _detail(self.facts, node).partition(" \u00b7 ")[2]
-            name = one_line(node, 60)
-            lines.append(f"  {STATUSES[status][0]:<12} {'  ' * depth}{name}  {took}".rstrip())
+                parent = G.nodes[parent].get("parent")
+            kind = G.nodes[node].get("kind")
+            kind = f"{kind_word(kind)} " if kind in ("loop", "map_over", "route") else ""
+            names.append(f"{'  ' * depth}{kind}{one_line(node, 60)}")
+            tooks.append(_detail(self.facts, node).partition(" \u00b7 ")[2])
+        wide = max(map(text_columns, names), default=0)
+        lines = ["Nodes:"]
+        for status, name, took in zip(self.facts.status.values(), names, tooks, strict=True):
+            name += " " * (wide - text_columns(name))
+            lines.append(f"  {STATUSES[status][0]:<12} {name}  {took}".rstrip())
         return "\n".join(lines)
 
     def __str__(self) -> str:

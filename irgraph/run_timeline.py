@@ -20,6 +20,7 @@ from irgraph.run_files import middle, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
 from irgraph.run_status import STATUSES, Execution, RunFacts, clean, seconds_text, shorten
+from irgraph.run_timeline_rows import Many, hidden_count, shown_rows
 
 __all__ = ["Timeline"]
 
@@ -30,6 +31,8 @@ _MARKS = {"done": "#", "failed": "X", "cancelled": "~", "not_started": "-", "reu
           "skipped": ".", "no_items": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
 
 
+#: How to see every bar of a summarised chart, a finished run's or a failed one's.
+_EVERY = "result.timeline().all_bars() (error.view().timeline.all_bars() for a failed run)"
 #: More bars than this (a chart taller than a screen): the time axis above the bars as well.
 _AXIS_ABOVE = 20
 
@@ -67,13 +70,21 @@ def _tick_text(tick: float, step: float) -> str:
 
 class Timeline:
     """A run's Gantt chart. ``svg``, :meth:`to_mermaid`, ``str()``; ``bars`` are the
-    executions drawn, in start order; ``measured`` and ``predicted`` are seconds
-    (``predicted`` is ``None`` when the analysis cannot cost the graph); ``critical`` is the
-    critical path's node ids, and ``on_path`` the executions of them the run waited for
-    (``(node, path)``: every iteration of a loop, the last item of a map-over to end)."""
+    executions, in start order, and ``rows`` what the chart draws of them: a node's many
+    items or iterations in one map-over or loop as a few bars and a summary
+    (:mod:`irgraph.run_timeline_rows`; :meth:`all_bars` draws every bar); ``measured`` and
+    ``predicted`` are seconds (``predicted`` is ``None`` when the analysis cannot cost the
+    graph); ``critical`` is the critical path's node ids, and ``on_path`` the executions of
+    them the run waited for (``(node, path)``: every iteration of a loop, the last item of a
+    map-over to end)."""
 
     def __init__(
-        self, facts: RunFacts, *, concurrency: int | None = None, schedule: str = "topological"
+        self,
+        facts: RunFacts,
+        *,
+        concurrency: int | None = None,
+        schedule: str = "topological",
+        every: bool = False,
     ) -> None:
         self.facts = facts
         self.schedule = schedule  # what each node waited for, as the run's backend planned
@@ -84,7 +95,14 @@ class Timeline:
         )
         self.predicted, self.critical = self._predict()
         self.on_path = _critical_executions(facts, set(self.critical))
+        self.rows = shown_rows(self.bars, self.on_path, every)
         self.svg = self._draw()
+
+    def all_bars(self) -> Timeline:
+        """This chart with a bar for every execution, none summarised."""
+        return Timeline(
+            self.facts, concurrency=self.concurrency, schedule=self.schedule, every=True
+        )
 
     def _predict(self) -> tuple[float | None, list[str]]:
         from irgraph.analysis import critical_path, makespan
@@ -133,7 +151,7 @@ class Timeline:
         return text
 
     def _draw(self) -> str:
-        facts, bars = self.facts, self.bars
+        facts, bars = self.facts, self.rows
         span = max(self.measured, 1e-6)
         scale = CHART_W / span
         # a chart taller than a screen reads its times above the bars too, not only under
@@ -170,6 +188,11 @@ class Timeline:
             tick += step
         for row, bar in enumerate(bars):
             y = top + row * ROW_H
+            if isinstance(bar, Many):
+                drawn, right = self._many(bar, y, left, scale)
+                out.append(drawn)
+                width = max(width, right + margin)
+                continue
             _, fill, line = STATUSES[bar.status]
             end = bar.end if bar.end is not None else self.measured
             bx, bw = left + bar.working * scale, max((end - bar.working) * scale, 1.5)
@@ -204,6 +227,29 @@ class Timeline:
         out.append("</svg>")
         return "".join(out)
 
+    def _many(self, many: Many, y: float, left: float, scale: float) -> tuple[str, float]:
+        """A summary row's SVG (a light bar over the time its bars ran, what they took
+        beside it) and how far right it reaches."""
+        _, fill, line = STATUSES[many.status]
+        start, end = many.start, many.end(self.measured)
+        bx, bw = left + start * scale, max((end - start) * scale, 1.5)
+        took = many.took(self.facts.graph)
+        tip = f"{took}; {_EVERY} draws a bar for each"
+        label = many.label(self.facts.graph)
+        drawn = (
+            f"<g class='bars-summary status-{many.status}{' critical' if many.critical else ''}' "
+            f"data-node={quoteattr(many.node)} "
+            f"data-count='{len(many.bars)}'><title>{escape(shorten(tip, 300))}</title>"
+            f"<text x='{left - 6:.1f}' y='{y + BAR_H - 2:.1f}' text-anchor='end' "
+            f"font-size='11' font-style='italic'>{escape(middle(clean(label), 40))}</text>"
+            f"<rect x='{bx:.1f}' y='{y + 2:.1f}' width='{bw:.1f}' height='{BAR_H - 4}' rx='2' "
+            f"fill='{fill}' fill-opacity='0.5' stroke='{'#111' if many.critical else line}' "
+            f"stroke-width='{2 if many.critical else 1}' stroke-dasharray='3 2'/>"
+            f"<text x='{bx + bw + 4:.1f}' y='{y + BAR_H - 2:.1f}' font-size='10' "
+            f"fill='#555'>{escape(took)}</text></g>"
+        )
+        return drawn, bx + bw + 4 + text_width(took, 10)
+
     def to_mermaid(self, title: str = "Run timeline") -> str:
         """Mermaid ``gantt`` text: a section per top-level scope, a task per execution
         (milliseconds from the run's start), ``crit`` on the critical path, ``done`` when it
@@ -232,12 +278,20 @@ class Timeline:
     def text(self) -> str:
         """The chart as text: a row per execution, ``#`` for done, ``X`` failed, ``~``
         cancelled, ``-`` waiting for a model-call slot (all of a row that never started);
-        ``*`` marks the critical path."""
+        ``*`` marks the critical path; ``:`` spans the time a summary row's bars ran."""
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
-        labels = [one_line(b.label(self.facts.graph), 60) for b in self.bars]
+        labels = [one_line(b.label(self.facts.graph), 60) for b in self.rows]
         width = max((text_columns(label) for label in labels), default=0)
-        for bar, label in zip(self.bars, labels, strict=True):
+        for bar, label in zip(self.rows, labels, strict=True):
+            if isinstance(bar, Many):  # a summary: the span its bars ran in, in colons
+                w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
+                b = max(min(round(bar.end(self.measured) / span * _TEXT_BAR), _TEXT_BAR), w + 1)
+                row = " " * w + ":" * (b - w) + " " * (_TEXT_BAR - b)
+                mark = "*" if bar.critical else " "
+                took = bar.took(self.facts.graph)
+                lines.append(f"  {padded(label, width)} |{row}| {mark} {took}")
+                continue
             end = bar.end if bar.end is not None else self.measured
             w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
             working = bar.working if bar.waited >= _SHOWN_WAIT else bar.start
@@ -250,6 +304,8 @@ class Timeline:
             if bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)})"
             lines.append(f"  {padded(label, width)} |{row}| {mark} {took}")
+        if hidden := hidden_count(self.rows):
+            lines.append(f"  ({hidden} bars summarised: {_EVERY} draws each)")
         return "\n".join(lines)
 
     def __str__(self) -> str:

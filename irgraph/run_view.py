@@ -17,14 +17,12 @@ plain text in a terminal. Everything is drawn here, offline, Graphviz or not.
 from __future__ import annotations
 
 import html
-import json
 import os
-import reprlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from irgraph import errors, events
-from irgraph.run_diagram import StatusDiagram
+from irgraph.run_diagram import StatusDiagram, kind_word
 from irgraph.run_files import one_line, save_as
 from irgraph.run_pipeline import viewed_graph
 from irgraph.run_status import (
@@ -32,22 +30,27 @@ from irgraph.run_status import (
     Execution,
     RunFacts,
     run_facts,
-    seconds_text,
     shorten,
 )
 from irgraph.run_timeline import Timeline, padded
+from irgraph.run_view_cells import (
+    FULL,
+    PREVIEW,
+    name_cell,
+    preview,
+    runs_cell,
+    text_cell,
+    time_cell,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = ["RunView", "result_view", "error_view", "run_facts_of"]
 
-_PREVIEW, _FULL = 70, 4000
 #: What the node table's expanded texts hold in all, at most (characters): a pipeline of
 #: hundreds of agents shows less of each text rather than a notebook output of megabytes.
 _ALL_TEXT = 300_000
-#: The widest a node or model name shows in the node table (in em), cut with an ellipsis.
-_NAME_EM = 20
 _STYLE = (
     "font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
     "font-size:13px;line-height:1.4"
@@ -132,31 +135,16 @@ def error_view(
         gates=getattr(error, "gates", None) or (),
         schedule=getattr(error, "schedule", "topological"),
         outputs=getattr(error, "outputs", None) or {},
+        failure=_raised(error),
     )
 
 
-def _preview(value: Any) -> str:
-    """A value's text: a string as it is, a structured answer (a dict or list of JSON values,
-    as ``.output(schema)`` gives, or a number or boolean) as one line of JSON, anything else as
-    its (shortened) repr. The cells cut it with an ellipsis."""
-    if value is None:
+def _raised(error: Any) -> str:
+    """What the failed node raised, on one line: its exception's type and message."""
+    cause = getattr(error, "__cause__", None)
+    if cause is None:
         return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (dict, list, bool, int, float)):
-        try:
-            return json.dumps(value, ensure_ascii=False, default=_not_json)
-        except (TypeError, ValueError):  # a key or value JSON has no word for: its repr
-            pass
-    shortener = reprlib.Repr()
-    shortener.maxstring = shortener.maxother = _FULL
-    shortener.maxlist = shortener.maxdict = 20
-    return shortener.repr(value)
-
-
-def _not_json(value: Any) -> Any:
-    """Refuse what JSON cannot say, so the value shows as its repr instead."""
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    return " ".join(f"{type(cause).__name__}: {cause}".split())
 
 
 def _where(call: Any) -> tuple[Any, int]:
@@ -180,14 +168,6 @@ def _failed(call: Any) -> bool:
     return bool(error) and not error.lower().startswith("cancel")
 
 
-def _runs(row: dict[str, Any]) -> str:
-    """A row's runs cell: how many times the node ran, and how many of its items never
-    started."""
-    if not row["not_started"]:
-        return str(row["runs"])
-    return f"{row['runs']} <span style='color:#8a6a4a'>+{row['not_started']} not started</span>"
-
-
 def _each(calls: list[Any], graph: nx.DiGraph, say: Callable[[Any], str]) -> str:
     """Every call's text under a heading naming where it ran and which attempt it was, for
     a node that made more than one call; empty otherwise."""
@@ -198,37 +178,6 @@ def _each(calls: list[Any], graph: nx.DiGraph, say: Callable[[Any], str]) -> str
         where = Execution(call.node, call.path, 0.0, None, "done").label(graph)
         parts.append(f"\u2014 {where}, attempt {call.attempt} \u2014\n{say(call)}")
     return "\n\n".join(parts)
-
-
-def _name_cell(name: str, *, bold: bool = False) -> str:
-    """A table cell holding ``name`` on one line, cut with an ellipsis past :data:`_NAME_EM`
-    (a long node or model name would widen its column and push the prompts off the page);
-    the whole name shows on hover (``title``)."""
-    if not name:
-        return "<td></td>"
-    tag = "b" if bold else "span"
-    return (
-        f"<td title='{html.escape(name, quote=True)}'><{tag} style='display:inline-block;"
-        f"max-width:{_NAME_EM}em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;"
-        f"vertical-align:bottom'>{html.escape(name)}</{tag}></td>"
-    )
-
-
-def _cell(text: str, full: str = "", most: int = _FULL) -> str:
-    """A table cell with a one-line preview of ``text`` that expands to ``full`` (or to the
-    whole ``text``), cut past ``most`` characters."""
-    if not text and not full:
-        return "<td></td>"
-    short = shorten(text, _PREVIEW)
-    full = full or text
-    if short == full.strip():  # nothing more to see (a trailing space or line break)
-        return f"<td><code>{html.escape(text)}</code></td>"
-    full = full if len(full) <= most else full[:most] + "\u2026"
-    return (
-        f"<td><details><summary><code>{html.escape(short)}</code></summary><pre style="
-        f"'white-space:pre-wrap;max-width:60em;margin:0'>{html.escape(full)}</pre>"
-        "</details></td>"
-    )
 
 
 @errors.refused_calls
@@ -245,8 +194,11 @@ class RunView:
         gates: Iterable[Any] = (),
         schedule: str = "topological",
         outputs: Mapping[str, Any] | None = None,
+        failure: str = "",
     ) -> None:
         self.facts = facts
+        #: What the failed node raised (``ValueError: bad topic``): its row's answer.
+        self.failure = failure
         #: What the nodes produced, for their answers (a failed run's facts hold none).
         self.outputs = facts.outputs if outputs is None else outputs
         self.gates: dict[str, list[Any]] = {}
@@ -293,7 +245,7 @@ class RunView:
             asked = data.get(_WHAT.get(kind, ""), "") or ""
             # a failed run's outputs are of its finished nodes only
             outputs = self.outputs if status == "done" else facts.outputs
-            answer = _preview(outputs.get(node))
+            answer = preview(outputs.get(node))
             if calls:
                 last = calls[-1]
                 if status == "failed":  # the call that failed, not a sibling item's stopped one
@@ -303,6 +255,8 @@ class RunView:
                     answer = _answer(last)
             elif node in self.gates:  # the last item's or iteration's message, filled in
                 asked = max(self.gates[node], key=lambda ask: ask.path).message
+            if node == facts.failed and status == "failed" and not calls and self.failure:
+                answer = answer or f"(failed: {self.failure})"  # a transform's or gate's
             found.append(
                 {
                     "status": status,
@@ -324,7 +278,7 @@ class RunView:
 
     def table_html(self) -> str:
         head = "".join(
-            f"<th style='text-align:left;padding:2px 8px'>{h}</th>"
+            f"<th style='text-align:left;padding:3px'>{h}</th>"
             for h in (
                 "status",
                 "node",
@@ -338,7 +292,7 @@ class RunView:
             )
         )
         body, rows = [], self.rows()
-        most = max(min(_FULL, _ALL_TEXT // max(2 * len(rows), 1)), 4 * _PREVIEW)
+        most = max(min(FULL, _ALL_TEXT // max(2 * len(rows), 1)), 4 * PREVIEW)
         for row in rows:
             word, fill, line = STATUSES[row["status"]]
             chip = (
@@ -348,15 +302,18 @@ class RunView:
             body.append(
                 f"<tr class='status-{row['status']}' data-node="
                 f"'{html.escape(row['node'], quote=True)}'><td>{chip}</td>"
-                f"{_name_cell(row['node'], bold=True)}<td>{html.escape(row['kind'])}</td>"
-                f"{_name_cell(str(row['model']))}<td>{_runs(row)}</td>"
+                f"{name_cell(row['node'], bold=True)}"
+                f"<td>{html.escape(kind_word(row['kind']))}</td>"
+                f"{name_cell(str(row['model']))}<td>{runs_cell(row)}</td>"
                 f"<td>{row['attempts'] or ''}</td>"
-                f"<td>{html.escape(seconds_text(row['seconds']))}</td>"
-                f"{_cell(row['asked'], row['asked_all'], most)}"
-                f"{_cell(row['answer'], row['answers_all'], most)}</tr>"
+                f"{time_cell(row)}"
+                f"{text_cell(row['asked'], row['asked_all'], most)}"
+                f"{text_cell(row['answer'], row['answers_all'], most)}</tr>"
             )
         return (
-            "<table style='border-collapse:collapse;font-size:12px'>"
+            # every cell padded as its heading is: a long time ('151 ms in all') or a cut
+            # prompt no longer runs into the next column's text
+            "<table cellpadding='3' style='border-collapse:collapse;font-size:12px'>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
 
@@ -390,13 +347,15 @@ class RunView:
                 "(result.view(pipeline)) for its edges.</div>"
             )
         scroll = "<div style='overflow-x:auto'>{}</div>"
+        rows, nodes = len(self.timeline.rows), len(facts.status)
+        timeline = f"Timeline ({rows} rows{_folded(rows)})" if _folded(rows) else "Timeline"
         return (
             f"<div class='irgraph-run' style=\"{_STYLE}\">"
             f"<div style='font-weight:600'>{html.escape(self.headline())}</div>{error}{note}"
             + scroll.format(self.diagram.svg)
-            + "<details open><summary>Timeline</summary>"
+            + f"<details{_open(rows)}><summary>{timeline}</summary>"
             + scroll.format(self.timeline.svg)
-            + f"</details><details open><summary>Nodes ({len(facts.status)})</summary>"
+            + f"</details><details{_open(nodes)}><summary>Nodes ({nodes}{_folded(nodes)})</summary>"
             + scroll.format(self.table_html())
             + "</details></div>"
         )
@@ -430,6 +389,21 @@ class RunView:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return {"text/html": self.html(), "text/plain": self.text()}
+
+
+#: A timeline or node table longer than this many rows starts folded (its heading says how
+#: many rows it holds, a click opens it): a run of 300 agents is not a page thousands of
+#: pixels tall under its diagram.
+_FOLDED_PAST = 60
+
+
+def _open(rows: int) -> str:
+    return "" if _folded(rows) else " open"
+
+
+def _folded(rows: int) -> str:
+    """``", folded: click to open"`` for a section of more than :data:`_FOLDED_PAST` rows."""
+    return ", folded: click to open" if rows > _FOLDED_PAST else ""
 
 
 def _by_status(item: tuple[str, int]) -> int:

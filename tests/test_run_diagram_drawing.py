@@ -114,7 +114,7 @@ def test_a_loop_says_how_many_of_its_iterations_ran_so_an_early_stop_shows():
     assert " \u00b7 1 of max 5 iterations, " in drawn["early"][1][0]
     assert " \u00b7 2 of max 2 iterations, " in drawn["full"][1][0]
     lines = result.diagram().text().splitlines()
-    assert any(line.split()[1:6] == ["early", "1", "of", "max", "5"] for line in lines), lines
+    assert any(line.split()[1:7] == ["loop", "early", "1", "of", "max", "5"] for line in lines)
 
 
 def test_each_diagram_has_its_own_arrowhead_so_hiding_one_output_keeps_the_others_heads():
@@ -130,3 +130,29 @@ def test_each_diagram_has_its_own_arrowhead_so_hiding_one_output_keeps_the_other
         assert len(defined) == 1 and used == set(defined), (defined, used)
         ids += defined
     assert len(set(ids)) == len(ids), ids
+
+
+def test_the_diagrams_text_names_each_scope_by_its_kind_and_lines_up_the_times():
+    """The text said ``done  define_all  11 ms`` with nothing telling a map-over from an
+    agent (its box says ``map-over define_all``), and each time came right after its name."""
+    from irgraph import MapOver, Route
+
+    pipeline = (
+        MapOver("define_all")
+        .over("words", item="word")
+        .step(Agent("define").instruct("Define {word}.").writes("definition"))
+        .writes("definitions")
+        >> Loop("polish").step(Agent("editor").instruct("Polish {definitions}.")).max_iterations(1)
+        >> Agent("classify").instruct("Classify.").writes("category")
+        >> Route("triage").on("category").when("bug", Agent("fix").instruct("Fix."))
+    )
+    provider = FakeProvider(responses={"classify": "bug"})
+    text = run(pipeline, provider=provider, state={"words": ["a"]}).diagram().text()
+    lines = text.splitlines()[1:]
+    named = {line[15:].strip().split("  ")[0]: line for line in lines}
+    assert {"map-over define_all", "loop polish", "route triage", "classify"} <= set(named)
+    assert "define" in named and "editor" in named  # the steps keep their bare names
+    starts = {len(line) - len(line[15:].lstrip()) for line in lines}  # indented by depth
+    assert len(starts) == 2
+    times = {line.rindex("  ") for line in lines if "ms" in line}
+    assert len(times) == 1, lines  # one column of times

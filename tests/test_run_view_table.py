@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 from irgraph import Agent, Gate, Route, RunError, Transform, run
@@ -90,10 +91,13 @@ def test_a_failed_runs_table_shows_what_its_finished_transforms_and_gates_gave()
     rows = {row["node"]: row for row in failed.view().rows()}
     assert rows["split"]["answer"] == '["owls", "bats"]'
     assert rows["approve"]["answer"] == "yes"
-    assert rows["explode"]["answer"] == "" and rows["explode"]["status"] == "failed"
+    # the failed transform's answer is what it raised (its row was empty)
+    assert rows["explode"]["answer"] == "(failed: ValueError: no drafts today)"
+    assert rows["explode"]["status"] == "failed"
     table = str(failed.view()).partition("Asked and answered:")[2].splitlines()
-    assert [line.split()[0] for line in table if line] == ["split", "writer", "approve"]
+    assert [line.split()[0] for line in table if line] == ["split", "writer", "approve", "explode"]
     assert table[3].endswith("-> 'yes'") and table[1].endswith("""-> '["owls", "bats"]'""")
+    assert table[4].endswith("-> '(failed: ValueError: no drafts today)'")
 
 
 def test_a_fail_fast_batch_error_shows_the_outputs_of_its_items_run_too():
@@ -148,3 +152,61 @@ def test_a_pipeline_of_hundreds_of_agents_shows_less_of_each_text_not_megabytes(
     assert f"<pre style='white-space:pre-wrap;max-width:60em;margin:0'>{long[:4000]}\u2026" in (
         small.view().table_html()
     )
+
+
+def test_the_table_names_each_kind_as_the_diagram_does():
+    """The table said ``map_over`` (the graph's word) where the diagram's box and tooltip
+    said ``map-over``: every kind the table prints is one the diagram prints too."""
+    import re
+
+    from irgraph import Loop, MapOver
+
+    pipeline = (
+        Transform("split", str.split).reads("topic").writes("words")
+        >> MapOver("define_all")
+        .over("words", item="word")
+        .step(Agent("define").instruct("Define {word}.").writes("definition"))
+        .writes("definitions")
+        >> Loop("polish").step(Agent("editor").instruct("Polish {definitions}.")).max_iterations(1)
+        >> Gate("ok").message("Fine?")
+        >> Agent("classify").instruct("Classify.").writes("category")
+        >> Route("triage").on("category").when("bug", Agent("fix").instruct("Fix."))
+    )
+    provider = FakeProvider(responses={"classify": "bug"})
+    ran = run(pipeline, provider=provider, state={"topic": "a b"}, on_gate=lambda r: "yes")
+    view = ran.view()
+    html_text = view.html()
+    table = re.findall(r"</td><td>([a-z_-]+)</td><td", view.table_html())
+    assert sorted(set(table)) == ["agent", "gate", "loop", "map-over", "route", "transform"]
+    tips = set(re.findall(r"<title>[^<(]* \(([a-z_-]+)\):", view.diagram.svg))
+    assert set(table) == tips
+    assert "map_over" not in html_text
+
+
+def test_a_node_that_ran_many_times_says_its_time_is_in_all():
+    """Sixty items side by side under max_concurrency=8 showed '73 ms' in a run that took
+    11 ms: the time of a node that ran more than once is its total, said as such, and the
+    mean of a run is on hover."""
+    import re
+
+    from irgraph import MapOver
+    from irgraph.run_status import seconds_text
+
+    pipeline = (
+        MapOver("each")
+        .over("words", item="word")
+        .step(Agent("define").instruct("Define {word}.").writes("definition"))
+    )
+    words = [f"w{i}" for i in range(6)]
+    view = run(pipeline.writes("ds"), provider=FakeProvider(), state={"words": words}).view()
+    (row,) = [row for row in view.rows() if row["node"] == "define"]
+    cells = re.findall(
+        r"<td( title='[^']*')?(?: style='white-space:nowrap')?>([^<]*)</td>", view.table_html()
+    )
+    total = next(text for title, text in cells if title.startswith(" title='6 runs, "))
+    assert html.unescape(total) == f"{seconds_text(row['seconds'])} in all"
+    assert "each on average' style='white-space:nowrap'>" in view.table_html()  # not wrapped
+    assert "in all" not in view.table_html().partition("data-node='define'")[0]  # each: once
+    # cells are padded as their headings are: '151 ms in all' ran into the prompt beside it
+    assert view.table_html().startswith("<table cellpadding='3' ")
+    assert "<th style='text-align:left;padding:3px'>time</th>" in view.table_html()
