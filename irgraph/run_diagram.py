@@ -180,7 +180,7 @@ def _detail(facts: RunFacts, node: str) -> str:
     when some wait for a slot now)."""
     mine = facts.of(node)
     started = [e for e in mine if e.status not in ("not_started", "waiting")]
-    runs = [e for e in started if e.duration is not None]
+    runs = [e for e in started if facts.took(e) is not None]  # a failed one: until it failed
     word = STATUSES[facts.status[node]][0]
     times = f"{len(mine)}\u00d7 " if len(mine) > 1 else ""
     if len(mine) > 1 and len(started) < len(mine):
@@ -194,7 +194,7 @@ def _detail(facts: RunFacts, node: str) -> str:
         times = _iterations(facts, node)
     if not runs:
         return f"{word} \u00b7 {times[:-1].rstrip(',')}" if times else word
-    mean = sum(e.duration or 0.0 for e in runs) / len(runs)
+    mean = sum(facts.took(e) or 0.0 for e in runs) / len(runs)
     return f"{word} \u00b7 {times}{seconds_text(mean)}"
 
 

@@ -240,7 +240,7 @@ class RunView:
             kind = str(data.get("kind", ""))
             everything = facts.of(node)
             mine = [e for e in everything if e.status != "not_started"]
-            runs = [e for e in mine if e.duration is not None]
+            runs = [e for e in mine if facts.took(e) is not None]  # failed: until it failed
             calls = sorted(facts.calls_of(node), key=_where)  # items and iterations in order
             asked = data.get(_WHAT.get(kind, ""), "") or ""
             # a failed run's outputs are of its finished nodes only
@@ -267,7 +267,7 @@ class RunView:
                     "not_started": len(everything) - len(mine),
                     # a reused node's calls are its stored answers: no model was asked
                     "attempts": 0 if status == "reused" else len(calls),
-                    "seconds": sum(e.duration or 0.0 for e in runs) if runs else None,
+                    "seconds": sum(facts.took(e) or 0.0 for e in runs) if runs else None,
                     "asked": asked if isinstance(asked, str) else str(asked),
                     "answer": answer,
                     "asked_all": _each(calls, G, _asked),

@@ -131,8 +131,11 @@ def test_a_failed_item_among_many_keeps_its_own_bar():
     assert ("bar", "define", "[('define_all', 150)]") in rows
     assert len(rows) <= 12
     assert "define (define_all item 150)" in str(view.timeline)
-    # a failed run has no .timeline(): the way to every bar says how to reach it from one
-    assert "error.view().timeline.all_bars()" in str(view.timeline)
+    # the way to every bar names the failed run's error, which has .timeline() as a result has
+    assert "(1 bars summarised" not in str(view.timeline)
+    assert "summarised: error.timeline().all_bars() draws each)" in str(view.timeline)
+    every = failed.value.timeline(pipeline).all_bars()
+    assert len([r for r in drawn_bars(every.svg) if r[0] == "bar"]) == 202
 
 
 def test_a_map_over_of_a_few_items_draws_every_bar():
