@@ -1,0 +1,94 @@
+"""A fan-out of hundreds of parallel agents reads in a notebook: its column shows the first
+few nodes and the failed ones, and one summary box for the rest (how many, their statuses,
+how long they took); ``diagram.all_nodes()`` draws each. Real runs on the asyncio backend,
+read back from the SVG."""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from irgraph import Agent, FanOut, RunError, Transform, run
+from irgraph.testing import FakeProvider
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def fan_out(count):
+    branches = [Agent(f"a{i}").instruct("Go.").writes(f"x{i}") for i in range(count)]
+    start = Agent("pre").instruct("Go.").writes("topic")
+    return (
+        start
+        >> functools.reduce(operator.or_, branches)
+        >> Agent("join").instruct("Join {x0} and {x1}.").writes("z")
+    )
+
+
+def groups(svg, kind):
+    return [g for g in ET.fromstring(svg).iter(SVG + "g") if kind in (g.get("class") or "").split()]
+
+
+def height(svg):
+    return int(re.search(r"height='(\d+)'", svg).group(1))
+
+
+def edges(svg):
+    paths = ET.fromstring(svg).iter(SVG + "path")
+    return [(p.get("data-from"), p.get("data-to")) for p in paths if p.get("data-from")]
+
+
+def test_a_fan_out_of_300_agents_shows_a_few_and_a_summary_box_of_the_rest():
+    """It was one column about 17 000 px tall; now six agents and a box for 294 more."""
+    result = run(fan_out(300), provider=FakeProvider())
+    diagram = result.view().diagram
+    svg = diagram.svg
+    assert height(svg) < 800
+    drawn = [g.get("data-node") for g in groups(svg, "node")]
+    assert drawn == ["pre", "a0", "a1", "a2", "a3", "a4", "a5", "join"]
+    (box,) = groups(svg, "nodes-summary")
+    assert box.get("data-count") == "294"
+    said = [t.text for t in box.iter(SVG + "text")]
+    assert said[:2] == ["\u2026 and 294 more", "294 done"] and said[2].endswith(" each")
+    assert "a6, a7, a8" in box.find(SVG + "title").text
+    summary = box.get("data-node")
+    arrows = edges(svg)
+    assert arrows.count(("pre", summary)) == 1 and arrows.count((summary, "join")) == 1
+    assert len(arrows) == 2 * 6 + 2  # each drawn agent's two, and the box's
+    # every node stays reachable: in the text, and drawn one by one on asking
+    assert all(f"a{i} " in str(diagram) for i in range(300))
+    every = diagram.all_nodes().svg
+    assert len(groups(every, "node")) == 302 and not groups(every, "nodes-summary")
+    assert height(every) > 300 * 44
+
+
+def test_a_failed_branch_keeps_its_own_box_and_the_summary_counts_the_statuses():
+    def broken(topic):
+        raise ValueError("no topic")
+
+    branches = FanOut("many")
+    for i in range(100):
+        step = Transform(f"t{i}", broken) if i == 70 else Transform(f"t{i}", str)
+        branches = branches.branch(step.reads("topic").writes(f"x{i}"))
+    pipeline = Agent("pre").instruct("Go.").writes("topic") >> branches
+    with pytest.raises(RunError) as failed:
+        run(pipeline, provider=FakeProvider())
+    svg = failed.value.view().diagram.svg
+    drawn = [g.get("data-node") for g in groups(svg, "node")]
+    assert "t70" in drawn and len(drawn) <= 10
+    (box,) = groups(svg, "nodes-summary")
+    status = failed.value.view().facts.status
+    hidden = [n for n in status if n.startswith("t") and n not in drawn]
+    assert box.get("data-count") == str(len(hidden))
+    mix = [t.text for t in box.iter(SVG + "text")][1]
+    for word in {status[n].replace("_", " ") for n in hidden}:
+        assert word in mix
+
+
+def test_a_fan_out_of_twenty_is_drawn_whole_as_before():
+    svg = run(fan_out(20), provider=FakeProvider()).view().diagram.svg
+    assert len(groups(svg, "node")) == 22 and "nodes-summary" not in svg
+    assert len(edges(svg)) == 40
