@@ -296,7 +296,7 @@ class Timeline:
             b = max(min(round(end / span * _TEXT_BAR), _TEXT_BAR), a + 1)
             row = " " * w + "-" * (a - w) + _MARKS[bar.status] * (b - a) + " " * (_TEXT_BAR - b)
             mark = "*" if (bar.node, bar.path) in self.on_path else " "
-            took = _took(self.facts, bar).replace("unfinished", bar.status)
+            took = _took(self.facts, bar)
             took = STATUSES[bar.status][0] if bar.status == "not_started" else took
             if bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)})"
@@ -382,10 +382,10 @@ def _every(facts: RunFacts) -> str:
 
 def _took(facts: RunFacts, bar: Execution) -> str:
     """A bar's time: ``12 ms``, ``failed after 12 ms`` (as the node table and diagram say
-    it), or ``unfinished`` (stopped)."""
+    it), or what stopped it unfinished (``cancelled``, as the legend and the text say)."""
     took = facts.took(bar)
     if took is None:
-        return "unfinished"
+        return STATUSES[bar.status][0]
     return f"failed after {seconds_text(took)}" if bar.end is None else seconds_text(took)
 
 

@@ -65,3 +65,20 @@ def test_a_run_error_has_a_timeline_as_a_result_has():
     assert [bar.node for bar in timeline.bars] == ["notes", "explode"]
     assert str(timeline) == str(error.view().timeline)
     assert error.timeline(concurrency=1).summary() == error.view(concurrency=1).timeline.summary()
+
+
+def test_a_cancelled_bar_says_cancelled_as_the_legend_and_the_text_do():
+    """The picture said 'unfinished' beside an orange bar its legend calls cancelled."""
+    from irgraph import Agent as A
+
+    each = MapOver("each").over("words", item="word")
+    pipeline = each.step(A("work").instruct("Work on {word}.").writes("w")).writes("ws")
+    fake = FakeProvider(latency={"work": 0.01}, fail={"work": 1})
+    with pytest.raises(RunError) as failed:
+        run(pipeline, provider=fake, state={"words": list("abc")})
+    timeline = failed.value.timeline()
+    cancelled = [bar for bar in timeline.bars if bar.status == "cancelled"]
+    assert cancelled and "unfinished" not in timeline.svg
+    assert timeline.svg.count(": cancelled, cancelled</title>") == len(cancelled)
+    rows = [line for line in str(timeline).splitlines() if line.endswith(" cancelled")]
+    assert len(rows) == len(cancelled)
