@@ -26,7 +26,7 @@ import attrs
 
 from irgraph.errors import IrgraphError, keyword_options
 from irgraph.live import text_columns
-from irgraph.run_diagram_big import GAP_ROW, SUMMARY_H, Folds, wrapped, wrapped_edge
+from irgraph.run_diagram_big import GAP_ROW, Folds, wrapped, wrapped_edge
 from irgraph.run_files import fitted, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
@@ -112,7 +112,7 @@ def _layout(
     columns = folds.columns(_columns(members[scope], before[scope]))
     for node in itertools.chain.from_iterable(columns):
         if node in folds.hidden:
-            sizes[node] = (NODE_W, SUMMARY_H)
+            sizes[node] = (NODE_W, folds.height(node, NODE_W))
         elif node in members:  # a scope: a box around its body
             w, h, body = _layout(G, node, members, before, titles, folds)
             title_w = text_width(titles[node], bold=True) + 2 * _TITLE_X

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from irgraph.run_files import fitted
+from irgraph.run_files import fitted, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
 from irgraph.run_status import STATUSES, RunFacts, seconds_text, shorten
@@ -33,7 +33,6 @@ GAP_ROW = 30.0  # between wrapped rows: the arrow from one row to the next runs 
 #: A column of more than ``MANY`` nodes (over 1 100 px tall) shows its first ``SHOWN`` and
 #: the failed ones, and one summary box for the rest; a smaller one is drawn whole, as before.
 MANY, SHOWN = 20, 6
-SUMMARY_H = 58.0  # a summary box's height: three lines (how many, statuses, times)
 
 
 def wrapped(widths: list[float], gap: float) -> list[list[int]]:
@@ -130,32 +129,48 @@ class Folds:
         parent: str | None = G.nodes[self.hidden.get(node, [node])[0]].get("parent")
         return parent
 
-    def box(self, box: str, x: float, y: float, w: float, h: float) -> str:
-        """The summary box: ``… and 290 more``, their statuses (``288 done, 2 cancelled``)
-        and how long each took, the shortest to the longest; the median and names on hover."""
-        nodes = self.hidden[box]
-        facts = self.facts
+    def height(self, box: str, width: float) -> float:
+        """How tall the summary box is drawn ``width`` wide: a line of text each."""
+        return 13.0 + 15.0 * len(self._said(box, width)[0])
+
+    def _said(self, box: str, width: float) -> tuple[list[str], str, tuple[str, str]]:
+        """The summary box's lines (``… and 290 more``, the statuses, ``288 done, 2
+        cancelled``, on as many lines as they need, how long each took), its tooltip (the
+        median, the names by status) and its fill and line colours."""
+        nodes, facts = self.hidden[box], self.facts
         counts: dict[str, int] = {}
         for node in nodes:
             counts[facts.status[node]] = counts.get(facts.status[node], 0) + 1
-        mix = ", ".join(f"{n} {STATUSES[s][0]}" for s, n in counts.items())
+        lines = [f"\u2026 and {len(nodes)} more", ""]
+        for status, count in counts.items():
+            said = f"{count} {STATUSES[status][0]}"
+            joined = f"{lines[-1]}, {said}" if lines[-1] else said
+            if lines[-1] and text_width(joined, 11) > width - 12:
+                lines.append(said)
+            else:
+                lines[-1] = joined
         took = sorted(t for n in nodes for e in facts.of(n) if (t := facts.took(e)) is not None)
-        spread = median = ""
+        median = ""
         if took:
             low, high = seconds_text(took[0]), seconds_text(took[-1])
-            spread = f"{low} each" if low == high else f"{low} \u2013 {high} each"
-            median = f"; {spread}, median {seconds_text(statistics.median(took))}"
-        fill, line = "#f4f4f4", "#999"  # of mixed statuses: grey, else its status's colours
+            lines.append(f"{low} each" if low == high else f"{low} \u2013 {high} each")
+            median = f"; {lines[-1]}, median {seconds_text(statistics.median(took))}"
+        colours = ("#f4f4f4", "#999")  # of mixed statuses: grey, else its status's colours
         if len(counts) == 1:
-            _, fill, line = STATUSES[next(iter(counts))]
-        names = ", ".join(nodes[:40]) + (", \u2026" if len(nodes) > 40 else "")
+            colours = STATUSES[next(iter(counts))][1:]
+        names = " ".join(_names(facts, nodes, status) for status in sorted(counts, key=_done_last))
+        mix = ", ".join(f"{n} {STATUSES[s][0]}" for s, n in counts.items())
         tip = (
             f"{len(nodes)} more side by side in this column: {mix}{median}. "
-            "diagram.all_nodes() draws each; "
-            f"print(result.view()) lists them. {names}"
+            f"diagram.all_nodes() draws each; print(result.view()) lists them. {names}"
         )
+        return lines, tip, colours
+
+    def box(self, box: str, x: float, y: float, w: float, h: float) -> str:
+        """The summary box, drawn at ``x``, ``y``, ``w`` wide and ``h`` tall."""
+        lines, tip, (fill, line) = self._said(box, w)
         parts = []
-        for i, said in enumerate([f"\u2026 and {len(nodes)} more", mix, spread]):
+        for i, said in enumerate(lines):
             size, bold = (12, " font-weight='600'") if i == 0 else (11, "")
             cut = fitted(said, w - 12, size, bool(bold), end=True)
             parts.append(
@@ -163,8 +178,21 @@ class Folds:
                 f"font-size='{size}'{bold} fill='#333'>{escape(cut)}</text>"
             )
         return (
-            f"<g class='nodes-summary' data-count='{len(nodes)}' data-node={quoteattr(box)}>"
-            f"<title>{escape(shorten(tip, 900))}</title><rect x='{x:.1f}' y='{y:.1f}' "
-            f"width='{w:.1f}' height='{h:.1f}' rx='5' fill='{fill}' stroke='{line}' "
-            f"stroke-width='1.5' stroke-dasharray='6 3'/>{''.join(parts)}</g>"
+            f"<g class='nodes-summary' data-count='{len(self.hidden[box])}' "
+            f"data-node={quoteattr(box)}><title>{escape(shorten(tip, 900))}</title>"
+            f"<rect x='{x:.1f}' y='{y:.1f}' width='{w:.1f}' height='{h:.1f}' rx='5' "
+            f"fill='{fill}' stroke='{line}' stroke-width='1.5' stroke-dasharray='6 3'/>"
+            f"{''.join(parts)}</g>"
         )
+
+
+def _done_last(status: str) -> bool:
+    return status == "done"
+
+
+def _names(facts: RunFacts, nodes: list[str], status: str, most: int = 40) -> str:
+    """``cancelled: a26, a27.``: the folded nodes of one status, for the box's tooltip (those
+    that did not finish first, so that which were stopped shows before a long list)."""
+    mine = [node for node in nodes if facts.status[node] == status]
+    more = ", \u2026" if len(mine) > most else ""
+    return f"{STATUSES[status][0]}: {', '.join(mine[:most])}{more}."

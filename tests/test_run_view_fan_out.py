@@ -12,8 +12,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from irgraph import Agent, FanOut, RunError, Transform, run
+from irgraph import Agent, FanOut, RunError, run
 from irgraph.testing import FakeProvider
+from irgraph.testing.held import HeldProvider
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -66,16 +67,16 @@ def test_a_fan_out_of_300_agents_shows_a_few_and_a_summary_box_of_the_rest():
 
 
 def test_a_failed_branch_keeps_its_own_box_and_the_summary_counts_the_statuses():
-    def broken(topic):
-        raise ValueError("no topic")
-
+    """Branch 70 fails while the others' calls are held (they never all reach the model):
+    the failed one keeps its box past the first six, the box counts those cancelled."""
     branches = FanOut("many")
     for i in range(100):
-        step = Transform(f"t{i}", broken) if i == 70 else Transform(f"t{i}", str)
-        branches = branches.branch(step.reads("topic").writes(f"x{i}"))
+        branches = branches.branch(Agent(f"t{i}").instruct("Go {topic}.").writes(f"x{i}"))
     pipeline = Agent("pre").instruct("Go.").writes("topic") >> branches
+    others = [f"t{i}" for i in range(100) if i != 70]
+    held = HeldProvider(100, agents=others, fail={"t70": 1})
     with pytest.raises(RunError) as failed:
-        run(pipeline, provider=FakeProvider())
+        run(pipeline, provider=held)
     svg = failed.value.view().diagram.svg
     drawn = [g.get("data-node") for g in groups(svg, "node")]
     assert "t70" in drawn and len(drawn) <= 10
@@ -83,9 +84,14 @@ def test_a_failed_branch_keeps_its_own_box_and_the_summary_counts_the_statuses()
     status = failed.value.view().facts.status
     hidden = [n for n in status if n.startswith("t") and n not in drawn]
     assert box.get("data-count") == str(len(hidden))
-    mix = [t.text for t in box.iter(SVG + "text")][1]
+    mix = " ".join(t.text for t in box.iter(SVG + "text"))  # on as many lines as it takes
+    assert "\u2026" not in mix.removeprefix("\u2026")  # none of it cut
     for word in {status[n].replace("_", " ") for n in hidden}:
         assert word in mix
+    # on hover, which were stopped
+    tip = box.find(SVG + "title").text
+    stopped = [n for n in hidden if status[n] == "cancelled"]
+    assert stopped and f"cancelled: {', '.join(stopped[:40])}" in tip
 
 
 def test_a_fan_out_of_twenty_is_drawn_whole_as_before():
