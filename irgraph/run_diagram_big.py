@@ -160,9 +160,11 @@ class Folds:
             colours = STATUSES[next(iter(counts))][1:]
         names = " ".join(_names(facts, nodes, status) for status in sorted(counts, key=_done_last))
         mix = ", ".join(f"{n} {STATUSES[s][0]}" for s, n in counts.items())
+        who = "error" if facts.outcome == "Run failed" else "result"  # a RunError's view too
         tip = (
             f"{len(nodes)} more side by side in this column: {mix}{median}. "
-            f"diagram.all_nodes() draws each; print(result.view()) lists them. {names}"
+            f"{who}.view().diagram.all_nodes() draws each; print({who}.view()) lists them. "
+            f"{names}"
         )
         return lines, tip, colours
 

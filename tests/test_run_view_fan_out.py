@@ -55,6 +55,7 @@ def test_a_fan_out_of_300_agents_shows_a_few_and_a_summary_box_of_the_rest():
     said = [t.text for t in box.iter(SVG + "text")]
     assert said[:2] == ["\u2026 and 294 more", "294 done"] and said[2].endswith(" each")
     assert "a6, a7, a8" in box.find(SVG + "title").text
+    assert "result.view().diagram.all_nodes() draws each" in box.find(SVG + "title").text
     summary = box.get("data-node")
     arrows = edges(svg)
     assert arrows.count(("pre", summary)) == 1 and arrows.count((summary, "join")) == 1
@@ -92,6 +93,7 @@ def test_a_failed_branch_keeps_its_own_box_and_the_summary_counts_the_statuses()
     tip = box.find(SVG + "title").text
     stopped = [n for n in hidden if status[n] == "cancelled"]
     assert stopped and f"cancelled: {', '.join(stopped[:40])}" in tip
+    assert "error.view().diagram.all_nodes() draws each" in tip
 
 
 def test_a_fan_out_of_twenty_is_drawn_whole_as_before():
