@@ -93,7 +93,7 @@ class Timeline:
         )
         self.predicted, self.critical = self._predict()
         self.on_path = _critical_executions(facts, set(self.critical))
-        self.rows = shown_rows(self.bars, self.on_path, every)
+        self.rows = shown_rows(self.bars, self.on_path, every, facts.graph)
         self.svg = self._draw()
 
     def all_bars(self) -> Timeline:

@@ -100,3 +100,22 @@ def test_a_fan_out_of_twenty_is_drawn_whole_as_before():
     svg = run(fan_out(20), provider=FakeProvider()).view().diagram.svg
     assert len(groups(svg, "node")) == 22 and "nodes-summary" not in svg
     assert len(edges(svg)) == 40
+
+
+def test_the_timeline_of_a_fan_out_of_300_summarises_the_branches_past_the_first_few():
+    """300 branches drew 300 bars (6 000 px); now the first three, the critical one and a
+    summary row, every bar a call away; 20 branches keep a bar each, as before."""
+    timeline = run(fan_out(300), provider=FakeProvider()).timeline()
+    rows = [g for g in ET.fromstring(timeline.svg).iter(SVG + "g") if g.get("data-node")]
+    assert len(rows) <= 8
+    (many,) = [g for g in rows if "bars-summary" in g.get("class").split()]
+    drawn = [g.get("data-node") for g in rows if "bar" in g.get("class").split()]
+    assert len(drawn) + int(many.get("data-count")) == 302
+    assert drawn[0] == "pre" and all(node.startswith("a") for node in drawn[1:4])
+    text = str(timeline)
+    assert f"\u2026 {many.get('data-count')} more branches beside a0" in text
+    assert f"{many.get('data-count')} more branches:" in text
+    assert len(text.splitlines()) <= 10
+    assert len(timeline.all_bars().rows) == 302
+    small = run(fan_out(20), provider=FakeProvider()).timeline()
+    assert len(small.rows) == 22 and "bars-summary" not in small.svg
