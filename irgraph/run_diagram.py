@@ -112,8 +112,8 @@ def _layout(
     columns = folds.columns(_columns(members[scope], before[scope]))
     for node in itertools.chain.from_iterable(columns):
         if node in folds.hidden:
-            sizes[node] = (NODE_W, folds.height(node, NODE_W))
-        elif node in members:  # a scope: a box around its body
+            continue  # as wide as the rest of its column, below
+        if node in members:  # a scope: a box around its body
             w, h, body = _layout(G, node, members, before, titles, folds)
             title_w = text_width(titles[node], bold=True) + 2 * _TITLE_X
             wide = max(w + 2 * PAD, NODE_W, min(title_w, 2.5 * NODE_W))
@@ -121,6 +121,10 @@ def _layout(
             inner[node] = body
         else:
             sizes[node] = (NODE_W, NODE_H)
+    for column in columns:  # a summary box as wide as its column: arrows pass no box by it
+        for box in (n for n in column if n in folds.hidden):
+            wide = max(sizes[n][0] for n in column if n != box)
+            sizes[box] = (wide, folds.height(box, wide))
     heights = [sum(sizes[n][1] for n in col) + GAP_Y * (len(col) - 1) for col in columns]
     widths = [max(sizes[n][0] for n in col) for col in columns]
     rects: list[Rect] = []

@@ -119,3 +119,26 @@ def test_the_timeline_of_a_fan_out_of_300_summarises_the_branches_past_the_first
     assert len(timeline.all_bars().rows) == 302
     small = run(fan_out(20), provider=FakeProvider()).timeline()
     assert len(small.rows) == 22 and "bars-summary" not in small.svg
+
+
+def test_a_summary_of_many_loops_is_as_wide_as_their_boxes_so_its_arrows_pass_none():
+    """A summary box as narrow as one node, in a column of wider loop boxes, had its
+    arrows from and to the nodes beside the column run across the loops above it."""
+    from irgraph import Loop
+
+    def loop(i):
+        body = Agent(f"d{i}").instruct("Go {t}.").writes(f"y{i}") >> Agent(f"r{i}").instruct(
+            f"Check {{y{i}}}."
+        ).writes(f"z{i}")
+        return Loop(f"l{i}").step(body).max_iterations(2)
+
+    branches = functools.reduce(operator.or_, [loop(i) for i in range(30)])
+    pipeline = Agent("pre").instruct("Go.").writes("t") >> branches
+    svg = run(pipeline, provider=FakeProvider()).view().diagram.svg
+    (box,) = groups(svg, "nodes-summary")
+    assert box.get("data-count") == "24"
+    loops = [g for g in groups(svg, "node") if g.get("data-node") in {"l0", "l5"}]
+    assert len(loops) == 2
+    for g in loops:
+        assert g.find(SVG + "rect").get("x") == box.find(SVG + "rect").get("x")
+        assert g.find(SVG + "rect").get("width") == box.find(SVG + "rect").get("width")
