@@ -396,6 +396,11 @@ class RunError(IrgraphError, RuntimeError):
         assert _run_view is not None
         return _run_view(self, pipeline, trace, concurrency)
 
+    @keyword_options
+    def timeline(self, pipeline: Any = None, *, concurrency: int | None = None) -> Any:
+        """The failed run's Gantt chart, as ``RunResult.timeline()``: ``view().timeline``."""
+        return self.view(pipeline, concurrency=concurrency).timeline
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
             bundle: dict[str, Any] = self.view()._repr_mimebundle_()

@@ -5,7 +5,9 @@ The layout is layered, left to right, from the graph's edges as each scope sees 
 (:func:`irgraph.schema.scope_predecessors`): a node's column is one more than its furthest
 predecessor's, loops, map-overs and routes are boxes around their bodies (a route's branches
 stack inside its box). A scope whose columns are wider than a notebook by far (a long chain)
-wraps them into rows, an arrow to the next row running back along the gap between them.
+wraps them into rows, an arrow to the next row running back along the gap between them, and
+a column of hundreds of parallel nodes shows a few and a summary box for the rest
+(:mod:`irgraph.run_diagram_big`).
 Each node is a ``<g class="node status-done" data-node="...">`` and
 each arrow a ``<path class="edge" data-from="..." data-to="...">``, so a program (and a
 test) can read the picture back; an arrow that skips a column arches over the boxes between.
@@ -24,6 +26,7 @@ import attrs
 
 from irgraph.errors import IrgraphError, keyword_options
 from irgraph.live import text_columns
+from irgraph.run_diagram_big import GAP_ROW, Folds, wrapped, wrapped_edge
 from irgraph.run_files import fitted, one_line, save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
@@ -42,12 +45,6 @@ GAP_X, GAP_Y, PAD, TITLE_H = 44.0, 14.0, 10.0, 20.0
 FONT = "font-family='system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif'"
 _DASHED = ("not_started", "skipped", "no_items", "not_reached")  # outlined dashed: no work done
 _TITLE_X = 8.0  # a scope's title, from its box's left edge (and as much room to the right)
-#: A scope's columns wider than this in all (pixels: nine nodes or so) wrap into rows no
-#: wider than :data:`WRAP_W` (a notebook's width), read left to right and then down, so a
-#: chain of 300 agents is a page to scroll down rather than one row 64 000 pixels wide; a
-#: narrower one is drawn in one row, as it always was.
-WRAP_AT, WRAP_W = 2000.0, 1100.0
-GAP_ROW = 30.0  # between wrapped rows: the arrow from one row to the next runs in it
 
 
 def kind_word(kind: object) -> str:
@@ -105,26 +102,34 @@ def _layout(
     members: dict[str | None, list[str]],
     before: dict[str | None, dict[str, list[str]]],
     titles: dict[str, str],
+    folds: Folds,
 ) -> tuple[float, float, list[Rect]]:
     """Width, height and the boxes of one scope's nodes (inner ones too), from (0, 0); a
-    scope's box is as wide as its title (``titles``) up to a limit (then the title is cut)."""
+    scope's box is as wide as its title (``titles``) up to a limit (then the title is cut);
+    a long column of parallel nodes is cut short, a summary box for the rest (``folds``)."""
     sizes: dict[str, tuple[float, float]] = {}
     inner: dict[str, list[Rect]] = {}
-    for node in members[scope]:
+    columns = folds.columns(_columns(members[scope], before[scope]))
+    for node in itertools.chain.from_iterable(columns):
+        if node in folds.hidden:
+            continue  # as wide as the rest of its column, below
         if node in members:  # a scope: a box around its body
-            w, h, body = _layout(G, node, members, before, titles)
+            w, h, body = _layout(G, node, members, before, titles, folds)
             title_w = text_width(titles[node], bold=True) + 2 * _TITLE_X
             wide = max(w + 2 * PAD, NODE_W, min(title_w, 2.5 * NODE_W))
             sizes[node] = (wide, max(h, NODE_H - TITLE_H) + 2 * PAD + TITLE_H)
             inner[node] = body
         else:
             sizes[node] = (NODE_W, NODE_H)
-    columns = _columns(members[scope], before[scope])
+    for column in columns:  # a summary box as wide as its column: arrows pass no box by it
+        for box in (n for n in column if n in folds.hidden):
+            wide = max(sizes[n][0] for n in column if n != box)
+            sizes[box] = (wide, folds.height(box, wide))
     heights = [sum(sizes[n][1] for n in col) + GAP_Y * (len(col) - 1) for col in columns]
     widths = [max(sizes[n][0] for n in col) for col in columns]
     rects: list[Rect] = []
     top, most_w = 0.0, 0.0
-    for row, picked in enumerate(_wrapped(widths)):
+    for row, picked in enumerate(wrapped(widths, GAP_X)):
         row_h = max(heights[i] for i in picked)
         x = 0.0
         for i in picked:
@@ -145,31 +150,17 @@ def _layout(
     return most_w, max(top - GAP_ROW, 0.0), rects
 
 
-def _wrapped(widths: list[float]) -> list[list[int]]:
-    """The columns (by index) of each row: one row when they fit in :data:`WRAP_AT`, else
-    rows of about even width, none wider than :data:`WRAP_W` (a column wider alone has its
-    own row).
-
-    >>> _wrapped([170.0] * 9), [len(row) for row in _wrapped([170.0] * 20)]
-    ([[0, 1, 2, 3, 4, 5, 6, 7, 8]], [5, 5, 5, 5])
-    """
-    total = sum(widths) + GAP_X * (len(widths) - 1)
-    if total <= WRAP_AT:
-        return [list(range(len(widths)))]
-    goal = total / -(-total // WRAP_W)  # as wide as each of the fewest rows that fit
-    rows: list[list[int]] = [[]]
-    used = -GAP_X  # the width of the row so far, as the gap before its next column adds
-    for i, w in enumerate(widths):
-        if rows[-1] and (used + GAP_X + w > WRAP_W or used + GAP_X + w / 2 > goal):
-            rows.append([])
-            used = -GAP_X
-        rows[-1].append(i)
-        used += GAP_X + w
-    return rows
-
-
-def _edges(G: nx.DiGraph, before: dict[str | None, dict[str, list[str]]]) -> list[tuple[str, str]]:
-    return [(u, v) for preds in before.values() for v, us in preds.items() for u in us]
+def _edges(
+    G: nx.DiGraph, before: dict[str | None, dict[str, list[str]]], alias: dict[str, str]
+) -> list[tuple[str, str]]:
+    """Each arrow once, a folded node's drawn to or from its summary box (``alias``)."""
+    pairs = (
+        (alias.get(u, u), alias.get(v, v))
+        for preds in before.values()
+        for v, us in preds.items()
+        for u in us
+    )
+    return list(dict.fromkeys((u, v) for u, v in pairs if u != v))
 
 
 def _detail(facts: RunFacts, node: str) -> str:
@@ -180,7 +171,7 @@ def _detail(facts: RunFacts, node: str) -> str:
     when some wait for a slot now)."""
     mine = facts.of(node)
     started = [e for e in mine if e.status not in ("not_started", "waiting")]
-    runs = [e for e in started if e.duration is not None]
+    runs = [e for e in started if facts.took(e) is not None]  # a failed one: until it failed
     word = STATUSES[facts.status[node]][0]
     times = f"{len(mine)}\u00d7 " if len(mine) > 1 else ""
     if len(mine) > 1 and len(started) < len(mine):
@@ -194,7 +185,7 @@ def _detail(facts: RunFacts, node: str) -> str:
         times = _iterations(facts, node)
     if not runs:
         return f"{word} \u00b7 {times[:-1].rstrip(',')}" if times else word
-    mean = sum(e.duration or 0.0 for e in runs) / len(runs)
+    mean = sum(facts.took(e) or 0.0 for e in runs) / len(runs)
     return f"{word} \u00b7 {times}{seconds_text(mean)}"
 
 
@@ -205,24 +196,6 @@ def _iterations(facts: RunFacts, loop: str) -> str:
     most = facts.graph.nodes[loop].get("max_iterations")
     limit = f" of max {most}" if most else ""
     return f"{len(began)}{limit} iteration{'s' if (most or len(began)) != 1 else ''}, "
-
-
-def _wrapped_edge(
-    G: nx.DiGraph, u: str, v: str, ends: tuple[float, float, float, float], band: float, arrow: str
-) -> str:
-    """The arrow from ``u`` to ``v`` in a later row: right out of ``u``, down to the gap
-    above ``v``'s row (``band``), along it to the left of ``v`` and in."""
-    x1, y1, x2, y2 = ends
-    right, left = x1 + 8.0, x2 - 8.0  # inside a box's padding (10), or the margin (12)
-    data = G.get_edge_data(u, v) or {}
-    dash = "" if data.get("control", True) else " stroke-dasharray='5 3'"
-    return (
-        f"<path class='edge wrapped' data-from={quoteattr(u)} data-to={quoteattr(v)} "
-        f"d='M{x1:.1f},{y1:.1f} L{right:.1f},{y1:.1f} L{right:.1f},{band:.1f} "
-        f"L{left:.1f},{band:.1f} L{left:.1f},{y2:.1f} L{x2:.1f},{y2:.1f}' fill='none' "
-        f"stroke='#777' stroke-width='1.2'{dash} stroke-linejoin='round' "
-        f"marker-end='url(#{arrow})'/>"
-    )
 
 
 def _crosses(row: tuple[list[float], list[Rect]], a: Rect, b: Rect) -> bool:
@@ -256,15 +229,22 @@ class StatusDiagram:
     """The coloured diagram of a run: ``svg`` (text), displayed inline by Jupyter, and
     :meth:`to_mermaid` for a mermaid flowchart with the same colours."""
 
-    def __init__(self, facts: RunFacts) -> None:
+    def __init__(self, facts: RunFacts, *, every: bool = False) -> None:
         self.facts = facts
+        self.folds = Folds(facts, every)  # a column of hundreds of nodes: a few and a summary
         self.svg = self._draw()
+
+    def all_nodes(self) -> StatusDiagram:
+        """The diagram with every node of a long column drawn (a fan-out of 300 agents shows
+        its first few and a summary box for the rest): one very tall picture."""
+        return StatusDiagram(self.facts, every=True)
 
     def _draw(self) -> str:
         facts, G = self.facts, self.facts.graph
         members, before = scopes(G), scope_predecessors(G)
         titles = {node: self._title(node) for node in members if node is not None}
-        width, height, rects = _layout(G, None, members, before, titles)
+        folds = self.folds
+        width, height, rects = _layout(G, None, members, before, titles, folds)
         margin, head = 12.0, 26.0
         boxes = {r.node: r for r in rects}
         out = [svg_open(width + 2 * margin, height + 2 * margin + head, "run diagram")]
@@ -282,18 +262,22 @@ class StatusDiagram:
         # lie on the arrows between them
         out += [self._node(G, r) for r in rects if r.scope]
         siblings: dict[Any, tuple[list[float], list[Rect]]] = {}
+        bands: dict[tuple[Any, int], float] = {}  # the gap above each row of each scope
         for r in sorted(rects, key=lambda r: r.x):
-            lefts, row = siblings.setdefault(G.nodes[r.node].get("parent"), ([], []))
+            lefts, row = siblings.setdefault(folds.parent(G, r.node), ([], []))
             lefts.append(r.x)
             row.append(r)
-        for u, v in _edges(G, before):
-            a, b = boxes[u], boxes[v]
+            bands[folds.parent(G, r.node), r.row] = r.above
+        for u, v in _edges(G, before, folds.stands_for(G)):
+            a, b, parent = boxes[u], boxes[v], folds.parent(G, u)
             x1, y1, x2, y2 = a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2
-            if a.row != b.row:  # into a later row: down its gap, left, and in
-                out.append(_wrapped_edge(G, u, v, (x1, y1, x2, y2), b.above, arrow))
+            if a.row != b.row:  # into a later row: down its gap (around a row between), in
+                under = (bands[parent, a.row + 1], b.above)
+                side = boxes[parent].x + PAD - 6.0 if parent is not None else -6.0
+                out.append(wrapped_edge(G, (u, v, x1, y1, x2, y2), under, side, arrow))
                 continue
             bend = max((x2 - x1) / 2, 12.0)
-            lift = 0.8 * NODE_H if _crosses(siblings[G.nodes[u].get("parent")], a, b) else 0.0
+            lift = 0.8 * NODE_H if _crosses(siblings[parent], a, b) else 0.0
             data = G.get_edge_data(u, v) or {}
             dash = "" if data.get("control", True) else " stroke-dasharray='5 3'"  # data only
             out.append(
@@ -302,7 +286,11 @@ class StatusDiagram:
                 f"{x2 - bend:.1f},{y2 - lift:.1f} {x2:.1f},{y2:.1f}' fill='none' stroke='#777' "
                 f"stroke-width='1.2'{dash} marker-end='url(#{arrow})'/>"
             )
-        out += [self._node(G, r) for r in rects if not r.scope]
+        out += [
+            folds.box(r.node, r.x, r.y, r.w, r.h) if r.node in folds.hidden else self._node(G, r)
+            for r in rects
+            if not r.scope
+        ]
         out.append("</g></svg>")
         return "".join(out)
 

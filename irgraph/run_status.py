@@ -173,6 +173,14 @@ class RunFacts:
             self._calls_by_node = _grouped(self.calls)
         return self._calls_by_node.get(node, [])
 
+    def took(self, execution: Execution) -> float | None:
+        """How long ``execution`` worked: its duration, or for the one that failed (it has
+        no end) until the run stopped, when it failed: the diagram, table and timeline all
+        say that time, as the timeline's bar runs to there."""
+        if execution.end is None and execution.status == "failed":
+            return max(self.measured - execution.working, 0.0)
+        return execution.duration
+
     def durations(self) -> dict[str, float]:
         """Each executable node's mean measured duration (its finished executions)."""
         found: dict[str, list[float]] = {}

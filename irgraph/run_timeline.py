@@ -31,8 +31,6 @@ _MARKS = {"done": "#", "failed": "X", "cancelled": "~", "not_started": "-", "reu
           "skipped": ".", "no_items": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
 
 
-#: How to see every bar of a summarised chart, a finished run's or a failed one's.
-_EVERY = "result.timeline().all_bars() (error.view().timeline.all_bars() for a failed run)"
 #: More bars than this (a chart taller than a screen): the time axis above the bars as well.
 _AXIS_ABOVE = 20
 
@@ -95,7 +93,7 @@ class Timeline:
         )
         self.predicted, self.critical = self._predict()
         self.on_path = _critical_executions(facts, set(self.critical))
-        self.rows = shown_rows(self.bars, self.on_path, every)
+        self.rows = shown_rows(self.bars, self.on_path, every, facts.graph)
         self.svg = self._draw()
 
     def all_bars(self) -> Timeline:
@@ -200,8 +198,7 @@ class Timeline:
             stroke = "stroke='#111' stroke-width='2'" if on_path else f"stroke='{line}'"
             classes = f"bar status-{bar.status}" + (" critical" if on_path else "")
             label = bar.label(facts.graph)
-            unfinished = "failed here" if bar.status == "failed" else "unfinished"
-            took = seconds_text(bar.duration) if bar.duration is not None else unfinished
+            took = _took(facts, bar)
             if bar.status == "not_started":  # its whole bar was a wait for a slot
                 stroke += " stroke-dasharray='3 2'"
                 took = f"not started (waited {seconds_text(end - bar.start)} for a slot)"
@@ -234,7 +231,7 @@ class Timeline:
         start, end = many.start, many.end(self.measured)
         bx, bw = left + start * scale, max((end - start) * scale, 1.5)
         took = many.took(self.facts.graph)
-        tip = f"{took}; {_EVERY} draws a bar for each"
+        tip = f"{took}; {_every(self.facts)} draws a bar for each"
         label = many.label(self.facts.graph)
         drawn = (
             f"<g class='bars-summary status-{many.status}{' critical' if many.critical else ''}' "
@@ -299,13 +296,13 @@ class Timeline:
             b = max(min(round(end / span * _TEXT_BAR), _TEXT_BAR), a + 1)
             row = " " * w + "-" * (a - w) + _MARKS[bar.status] * (b - a) + " " * (_TEXT_BAR - b)
             mark = "*" if (bar.node, bar.path) in self.on_path else " "
-            took = seconds_text(bar.duration) if bar.duration is not None else bar.status
+            took = _took(self.facts, bar)
             took = STATUSES[bar.status][0] if bar.status == "not_started" else took
             if bar.waited >= _SHOWN_WAIT:
                 took += f" (waited {seconds_text(bar.waited)})"
             lines.append(f"  {padded(label, width)} |{row}| {mark} {took}")
         if hidden := hidden_count(self.rows):
-            lines.append(f"  ({hidden} bars summarised: {_EVERY} draws each)")
+            lines.append(f"  ({hidden} bars summarised: {_every(self.facts)} draws each)")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -375,6 +372,21 @@ _GANTT_WORDS = frozenset(
     "title section dateformat axisformat tickinterval todaymarker includes excludes weekday "
     "weekend click call acctitle accdescr inclusiveenddates topaxis displaymode".split()
 )
+
+
+def _every(facts: RunFacts) -> str:
+    """How to see every bar of a summarised chart: a failed run's RunError has
+    ``.timeline()`` as a result has."""
+    return f"{'error' if facts.outcome == 'Run failed' else 'result'}.timeline().all_bars()"
+
+
+def _took(facts: RunFacts, bar: Execution) -> str:
+    """A bar's time: ``12 ms``, ``failed after 12 ms`` (as the node table and diagram say
+    it), or what stopped it unfinished (``cancelled``, as the legend and the text say)."""
+    took = facts.took(bar)
+    if took is None:
+        return STATUSES[bar.status][0]
+    return f"failed after {seconds_text(took)}" if bar.end is None else seconds_text(took)
 
 
 def _gantt_label(text: str) -> str:

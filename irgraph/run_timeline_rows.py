@@ -3,7 +3,8 @@ times in one map-over or loop (a map-over of 200 items drew 200 bars, a chart th
 pixels tall). Such a group shows its first few bars, the ones on the critical path and the
 failed ones, and one summary row for the rest: how many, when they ran (a light bar from
 the first start to the last end) and how long each took (the shortest, the median, the
-longest). ``timeline.all_bars()`` draws every bar again.
+longest). So do a fan-out's hundreds of branches (nodes side by side). ``timeline.all_bars()``
+draws every bar again.
 
 >>> bars = [Execution("define", (("each", i),), 0.0, 0.01, "done") for i in range(30)]
 >>> [getattr(row, "path", "...") for row in shown_rows(bars, set())][:4]
@@ -32,6 +33,9 @@ __all__ = ["Many", "shown_rows", "hidden_count", "MANY", "FIRST"]
 MANY = 12
 #: ...keeping this many of the first to start (and those on the critical path or failed).
 FIRST = 3
+#: More nodes side by side than this (a fan-out's branches) are summarised too: the diagram
+#: folds such a column past as many (:data:`irgraph.run_diagram_big.MANY`).
+BESIDE = 20
 
 
 @attrs.frozen
@@ -59,8 +63,11 @@ class Many:
         return Counter(bar.status for bar in self.bars).most_common(1)[0][0]
 
     def word(self, graph: nx.DiGraph | None, scope: str | None = None) -> str:
-        """What one run of ``scope`` (default: this one's) is: an iteration or an item."""
+        """What one run of ``scope`` (default: this one's) is: an iteration or an item (or,
+        for a fan-out's side-by-side nodes, with no scope of their own, a branch)."""
         scope = self.scope if scope is None else scope
+        if not scope:
+            return "branch"
         kind = graph.nodes[scope].get("kind") if graph is not None and scope in graph else None
         return "iteration" if kind == "loop" else "item"
 
@@ -68,15 +75,19 @@ class Many:
         """``"… define (define_all, 197 more items)"``: where the rest ran (inside a loop:
         ``"… define (rounds iteration 2, each, 16 more items)"``)."""
         where = ", ".join(f"{scope} {self.word(graph, scope)} {i}" for scope, i in self.within)
-        where = f"{where}, " if where else ""
         many = len(self.bars)
+        if not self.scope:  # a fan-out's: ``… 294 more branches beside a0 (each item 2)``
+            return f"\u2026 {many} more branches beside {self.node}" + (
+                f" ({where})" if where else ""
+            )
+        where = f"{where}, " if where else ""
         return f"\u2026 {self.node} ({where}{self.scope}, {many} more {self.word(graph)}s)"
 
     def took(self, graph: nx.DiGraph | None = None) -> str:
         """``"197 more items: 8 ms to 12 ms each, median 11 ms (190 done, 7 cancelled)"``
         (the shortest and longest joined by an en dash)."""
         times = sorted(bar.duration for bar in self.bars if bar.duration is not None)
-        text = f"{len(self.bars)} more {self.word(graph)}s"
+        text = f"{len(self.bars)} more {self.word(graph)}s".replace("branchs", "branches")
         if times:
             low, high = seconds_text(times[0]), seconds_text(times[-1])
             median = seconds_text(statistics.median(times))
@@ -92,18 +103,26 @@ class Many:
 
 
 def shown_rows(
-    bars: Sequence[Execution], on_path: set[tuple[str, Path]], every: bool = False
+    bars: Sequence[Execution],
+    on_path: set[tuple[str, Path]],
+    every: bool = False,
+    graph: nx.DiGraph | None = None,
 ) -> list[Execution | Many]:
     """The chart's rows, in start order: ``bars`` themselves, or (unless ``every``) with the
     bars of a node's many items or iterations past the first :data:`FIRST` (the critical and
-    failed ones apart) given as one :class:`Many` where the first of them would have been."""
+    failed ones apart) given as one :class:`Many` where the first of them would have been;
+    so too the bars of more than :data:`BESIDE` nodes side by side in ``graph`` (a fan-out of
+    hundreds of agents: the same scope, the same predecessors)."""
     groups: dict[tuple[str, Path, str], list[Execution]] = {}
+    beside = _side_by_side(graph) if graph is not None and not every else {}
     for bar in bars:
-        if bar.path:
+        if bar.node in beside:
+            groups.setdefault((beside[bar.node], bar.path, ""), []).append(bar)
+        elif bar.path:
             groups.setdefault((bar.node, bar.path[:-1], bar.path[-1][0]), []).append(bar)
     hidden: dict[Execution, tuple[str, Path, str]] = {}
     for key, group in groups.items():
-        if every or len(group) <= MANY:
+        if every or len(group) <= (MANY if key[2] else BESIDE):
             continue
         failed = [bar for bar in group if bar.status == "failed"][:FIRST]
         # a map-over's one item the run waited for; of a loop's iterations (all of them on
@@ -128,3 +147,20 @@ def shown_rows(
 def hidden_count(rows: Iterable[Execution | Many]) -> int:
     """How many bars the summary rows stand for."""
     return sum(len(row.bars) for row in rows if isinstance(row, Many))
+
+
+def _side_by_side(graph: nx.DiGraph) -> dict[str, str]:
+    """Each node (not a loop, map-over or route) of a group of more than :data:`BESIDE` in one
+    scope with the same predecessors, to the group's first node: a fan-out's branches."""
+    from irgraph.schema import SCOPE_KINDS, scope_predecessors
+
+    found: dict[str, str] = {}
+    for preds in scope_predecessors(graph).values():
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for node, before in preds.items():
+            if graph.nodes[node].get("kind") not in SCOPE_KINDS:
+                groups.setdefault(tuple(sorted(before)), []).append(node)
+        for group in groups.values():
+            if len(group) > BESIDE:
+                found.update((node, group[0]) for node in group)
+    return found

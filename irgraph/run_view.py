@@ -147,6 +147,14 @@ def _raised(error: Any) -> str:
     return " ".join(f"{type(cause).__name__}: {cause}".split())
 
 
+def _depth(G: nx.DiGraph, node: str) -> int:
+    """How many loops, map-overs and routes ``node`` is inside."""
+    depth, parent = 0, G.nodes[node].get("parent")
+    while parent is not None:
+        depth, parent = depth + 1, G.nodes[parent].get("parent")
+    return depth
+
+
 def _where(call: Any) -> tuple[Any, int]:
     return call.path, call.attempt
 
@@ -224,8 +232,9 @@ class RunView:
         return f"{label}{state}{backend}: {nodes} ({counts}); {self.timeline.summary()}"
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per node: status, node, kind, model, runs (``not_started`` apart: items
-        that waited for a model-call slot until the run stopped), model calls (``attempts``:
+        """One dict per node: status, node (``depth``: how many scopes it is in), kind,
+        model, runs (``not_started`` apart: items that waited for a model-call slot until
+        the run stopped), model calls (``attempts``:
         one per try, every item and iteration), duration, what it was asked and what it
         answered. An agent that made calls shows its rendered prompt and the model's answer
         (``asked``/``answer`` the last, ``asked_all``/``answers_all`` every call, when it
@@ -240,7 +249,7 @@ class RunView:
             kind = str(data.get("kind", ""))
             everything = facts.of(node)
             mine = [e for e in everything if e.status != "not_started"]
-            runs = [e for e in mine if e.duration is not None]
+            runs = [e for e in mine if facts.took(e) is not None]  # failed: until it failed
             calls = sorted(facts.calls_of(node), key=_where)  # items and iterations in order
             asked = data.get(_WHAT.get(kind, ""), "") or ""
             # a failed run's outputs are of its finished nodes only
@@ -261,13 +270,14 @@ class RunView:
                 {
                     "status": status,
                     "node": node,
+                    "depth": _depth(G, node),  # how many scopes it is in
                     "kind": kind,
                     "model": data.get("model") or "",
                     "runs": len(mine),
                     "not_started": len(everything) - len(mine),
                     # a reused node's calls are its stored answers: no model was asked
                     "attempts": 0 if status == "reused" else len(calls),
-                    "seconds": sum(e.duration or 0.0 for e in runs) if runs else None,
+                    "seconds": sum(facts.took(e) or 0.0 for e in runs) if runs else None,
                     "asked": asked if isinstance(asked, str) else str(asked),
                     "answer": answer,
                     "asked_all": _each(calls, G, _asked),
@@ -302,7 +312,7 @@ class RunView:
             body.append(
                 f"<tr class='status-{row['status']}' data-node="
                 f"'{html.escape(row['node'], quote=True)}'><td>{chip}</td>"
-                f"{name_cell(row['node'], bold=True)}"
+                f"{name_cell(row['node'], bold=True, depth=row['depth'])}"
                 f"<td>{html.escape(kind_word(row['kind']))}</td>"
                 f"{name_cell(str(row['model']))}<td>{runs_cell(row)}</td>"
                 f"<td>{row['attempts'] or ''}</td>"

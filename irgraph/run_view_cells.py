@@ -61,15 +61,17 @@ def time_cell(row: dict[str, Any]) -> str:
     return f"<td title='{mean}' style='white-space:nowrap'>{total} in all</td>"  # one line
 
 
-def name_cell(name: str, *, bold: bool = False) -> str:
+def name_cell(name: str, *, bold: bool = False, depth: int = 0) -> str:
     """A table cell holding ``name`` on one line, cut with an ellipsis past :data:`NAME_EM`
     (a long node or model name would widen its column and push the prompts off the page);
-    the whole name shows on hover (``title``)."""
+    the whole name shows on hover (``title``). ``depth`` indents it a step per scope it is
+    in, as the diagram's text does: a map-over's step stands under the map-over."""
     if not name:
         return "<td></td>"
     tag = "b" if bold else "span"
+    indent = f" style='padding-left:{3 + 14 * depth}px'" if depth else ""
     return (
-        f"<td title='{html.escape(name, quote=True)}'><{tag} style='display:inline-block;"
+        f"<td title='{html.escape(name, quote=True)}'{indent}><{tag} style='display:inline-block;"
         f"max-width:{NAME_EM}em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;"
         f"vertical-align:bottom'>{html.escape(name)}</{tag}></td>"
     )

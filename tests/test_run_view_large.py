@@ -4,6 +4,7 @@ call away). Real runs on the asyncio backend, read back from the SVG."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 
@@ -131,8 +132,11 @@ def test_a_failed_item_among_many_keeps_its_own_bar():
     assert ("bar", "define", "[('define_all', 150)]") in rows
     assert len(rows) <= 12
     assert "define (define_all item 150)" in str(view.timeline)
-    # a failed run has no .timeline(): the way to every bar says how to reach it from one
-    assert "error.view().timeline.all_bars()" in str(view.timeline)
+    # the way to every bar names the failed run's error, which has .timeline() as a result has
+    assert "(1 bars summarised" not in str(view.timeline)
+    assert "summarised: error.timeline().all_bars() draws each)" in str(view.timeline)
+    every = failed.value.timeline(pipeline).all_bars()
+    assert len([r for r in drawn_bars(every.svg) if r[0] == "bar"]) == 202
 
 
 def test_a_map_over_of_a_few_items_draws_every_bar():
@@ -210,3 +214,32 @@ def test_a_long_timeline_and_node_table_start_folded_with_their_size_in_the_head
     small = run(chain(3), provider=FakeProvider()).view().html()
     assert "<details open><summary>Timeline</summary>" in small
     assert "<details open><summary>Nodes (3)</summary>" in small
+
+
+def test_an_arrow_to_a_row_past_the_next_runs_around_the_rows_between():
+    """An arrow from the first row to the third ran straight down through the second row
+    (across its arrows, and its nodes where columns do not line up); it runs along the
+    left margin instead, left of every node of the rows between."""
+    built = chain(29) >> Agent("last").instruct("Sum up {x0} and {x28}.").writes("end")
+    svg = run(built, provider=FakeProvider()).view().diagram.svg
+    drawn = boxes(svg)
+    root = ET.fromstring(svg)
+    (path,) = [
+        p
+        for p in root.iter(SVG + "path")
+        if (p.get("data-from"), p.get("data-to")) == ("a0", "last")
+    ]
+    assert "wrapped" in path.get("class")
+    points = [
+        tuple(map(float, xy)) for xy in re.findall(r"[ML](-?[\d.]+),(-?[\d.]+)", path.get("d"))
+    ]
+    top, bottom = drawn["a0"][1], drawn["last"][1]
+    between = [(x, y) for x, y in drawn.values() if top + 44 < y < bottom]
+    assert between  # there is a row between them
+    left = min(x for x, _ in between)
+    high, low = min(y for _, y in between), max(y for _, y in between) + 44
+    downs = [(xa, ya, yb) for (xa, ya), (xb, yb) in itertools.pairwise(points) if xa == xb]
+    for x, ya, yb in downs:
+        if min(ya, yb) < low and max(ya, yb) > high:  # down past a row between
+            assert x < left, (x, left)
+    assert any(min(ya, yb) < high and max(ya, yb) > low for _, ya, yb in downs)

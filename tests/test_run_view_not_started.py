@@ -59,7 +59,8 @@ def test_items_that_never_got_a_slot_are_not_started_not_cancelled():
     (row,) = [row for row in view.rows() if row["node"] == "work"]
     assert row["runs"] == 2 and row["not_started"] == 4 and row["attempts"] == 2
     assert "+4 not started" in view.table_html()
-    assert view.table_html().count("white-space:nowrap'>") == 2  # a chip stays one line
+    assert view.table_html().count("5px;white-space:nowrap'>") == 2  # a chip stays one line
+    assert "in all</td>" in view.table_html()  # the failed item's time, until it failed, counts
 
     # The prediction is of the run it was: two items in two slots, not six in three rounds.
     timeline = view.timeline

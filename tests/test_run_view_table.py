@@ -210,3 +210,27 @@ def test_a_node_that_ran_many_times_says_its_time_is_in_all():
     # cells are padded as their headings are: '151 ms in all' ran into the prompt beside it
     assert view.table_html().startswith("<table cellpadding='3' ")
     assert "<th style='text-align:left;padding:3px'>time</th>" in view.table_html()
+
+
+def test_a_node_inside_a_scope_is_indented_under_it_as_in_the_diagrams_text():
+    """The table listed a map-over's step and a loop's body flush with the top-level nodes,
+    so which node ran inside which scope showed only in the diagram."""
+    import re
+
+    from irgraph import Loop, MapOver
+
+    step = Agent("define").instruct("Define {word}.").writes("d")
+    each = MapOver("each").over("words", item="word").step(step).writes("ds")
+    inner = Loop("polish").step(Agent("edit").instruct("Edit {ds}. {e?}").writes("e"))
+    pipeline = Agent("pick").instruct("Pick.").writes("x") >> Loop("outer").step(
+        each >> inner.max_iterations(1)
+    ).max_iterations(1)
+    view = run(pipeline, provider=FakeProvider(), state={"words": ["a", "b"]}).view()
+    depths = {row["node"]: row["depth"] for row in view.rows()}
+    assert depths == {"pick": 0, "outer": 0, "each": 1, "define": 2, "polish": 1, "edit": 2}
+    cells = dict(
+        re.findall(r"<td title='(\w+)'( style='padding-left:\d+px')?><b", view.table_html())
+    )
+    assert cells["pick"] == cells["outer"] == ""
+    assert cells["each"] == cells["polish"] == " style='padding-left:17px'"
+    assert cells["define"] == cells["edit"] == " style='padding-left:31px'"
