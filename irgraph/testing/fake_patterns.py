@@ -39,7 +39,7 @@ from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-__all__ = ["both_patterns", "formatted_text", "pattern_parts", "text_matching"]
+__all__ = ["both_patterns", "formatted_text", "known_format", "pattern_parts", "text_matching"]
 
 #: More repeats tried than ``minLength`` needs, for the pieces lookaheads add.
 _LOOKAHEAD_ROOM = 8
@@ -275,10 +275,17 @@ def formatted_text(
     if made is None:
         return None
     text = made(variant)
+    if len(text) < low and form in ("date-time", "time"):  # a fraction of a second: ".000"
+        text = text[:-1] + "." + "0" * (max(low - len(text), 2) - 1) + "Z"
     if len(text) < low and form in _PADDED:  # longer where the format has room: "userxx@..."
         at = _PADDED[form](text)
         text = text[:at] + "x" * (low - len(text)) + text[at:]
     return text if low <= len(text) and (high is None or len(text) <= high) else None
+
+
+def known_format(form: str) -> bool:
+    """Whether :func:`formatted_text` writes texts of the format ``form``."""
+    return form in _FORMATTED
 
 
 def _moment(variant: int) -> datetime.datetime:

@@ -7,7 +7,8 @@ an agent that declares an output schema.
 ``dependentSchemas``/``dependencies`` (:mod:`~irgraph.testing.fake_shapes`), ``maxProperties``,
 ``items``/``prefixItems`` (or a draft-7 list of ``items``) with ``minItems``/``maxItems``,
 ``contains`` and ``uniqueItems``, ``minLength``/``maxLength``, a string's ``pattern`` and
-``format`` (:mod:`~irgraph.testing.fake_patterns`), ``minimum``/``maximum`` (exclusive too) and
+``format`` (:mod:`~irgraph.testing.fake_patterns`; a format with a pattern or lengths,
+:mod:`~irgraph.testing.fake_formats`), ``minimum``/``maximum`` (exclusive too) and
 ``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`), ``anyOf``/``oneOf`` (the first choice
 that fits; for ``oneOf``, a value of that one only), ``allOf`` (its parts merged,
 :mod:`~irgraph.testing.fake_merge`), ``not`` and ``if``/``then``/``else``
@@ -21,8 +22,8 @@ optional properties left out, arrays as short as ``minItems`` allows, the ``anyO
 ``null`` that ends soonest. Only a schema whose every value would hold another value of the
 same definition (a required self-reference with no way out) is an :class:`UnsatisfiableSchema`.
 The value is checked against the whole schema (by :mod:`irgraph.ir.schema_validator`, as an
-answer is) before it is returned, so a schema beyond what this can make (two ``contains`` in
-one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword
+answer is, its formats asserted too) before it is returned, so a schema beyond what this can
+make (two ``contains`` in one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword
 (and, in its ``path``, where in the value), never a wrong answer; a schema no value matches
 (``minimum`` above ``maximum``, more ``uniqueItems`` than booleans, ``allOf`` parts of
 different types) is an :class:`UnsatisfiableSchema`.
@@ -52,6 +53,7 @@ from irgraph.ir.key_paths import json_pointer
 
 from .fake_choices import CONDITION, TYPES, conditional, member, negated
 from .fake_choices import choice as choice_of
+from .fake_formats import format_validator, formatted_string
 from .fake_merge import (
     NOTES,
     UnsatisfiableSchema,
@@ -62,7 +64,7 @@ from .fake_merge import (
     within,
 )
 from .fake_numbers import number_in, on_steps
-from .fake_patterns import formatted_text, pattern_parts, text_matching
+from .fake_patterns import known_format, pattern_parts, text_matching
 from .fake_shapes import add_dependent, add_properties, dependent, unique_items, with_contained
 
 __all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
@@ -87,7 +89,7 @@ def fake_value(schema: Any, seed: int = 0) -> Any:
     plain = schema.to_dict() if hasattr(schema, "to_dict") else schema
     value = _Maker(plain, seed).make(plain, 0, frozenset({"#"}), False)
     if isinstance(plain, Mapping):
-        problem = schema_error(value, plain)
+        problem = schema_error(value, plain, format_validator(plain))
         if problem is not None:
             raise UnsupportedSchema(
                 f"the value made for the schema does not match it: {problem}; the schema "
@@ -132,13 +134,11 @@ class _Maker:
         resolved in the root), by the validator answers are checked with."""
         if isinstance(schema, bool) or not isinstance(schema, Mapping):
             return schema is True
-        from irgraph.ir.schema_validator import answer_validator
-
         whole = dict(schema)
         for group in ("$defs", "definitions", "$schema"):
             if isinstance(self.root, Mapping) and group in self.root:
                 whole.setdefault(group, self.root[group])
-        return bool(answer_validator(whole).is_valid(value))
+        return bool(format_validator(whole).is_valid(value))
 
     def merged(self, parts: list[Any]) -> Any:
         """One schema whose values match every one of ``parts`` (:func:`merge`)."""
@@ -328,8 +328,9 @@ class _Maker:
             inner = self.make(schema.get("contentSchema", True), depth + 1, seen, smallest)
             word = json.dumps(inner)
         form = schema.get("format")
-        formatted = formatted_text(form, self.variant, low, high) if isinstance(form, str) else None
-        text = word if formatted is None else formatted
+        if isinstance(form, str) and known_format(form):  # with its pattern and lengths
+            return formatted_string(form, schema.get("pattern"), low, high, self.variant)
+        text = word
         if len(text) < low:
             text += "x" * (low - len(text))
         if high is not None and len(text) > high:
