@@ -89,7 +89,7 @@ def fake_value(schema: Any, seed: int = 0) -> Any:
     plain = schema.to_dict() if hasattr(schema, "to_dict") else schema
     value = _Maker(plain, seed).make(plain, 0, frozenset({"#"}), False)
     if isinstance(plain, Mapping):
-        problem = schema_error(value, plain, format_validator(plain))
+        problem = schema_error(value, plain) or schema_error(value, plain, format_validator(plain))
         if problem is not None:
             raise UnsupportedSchema(
                 f"the value made for the schema does not match it: {problem}; the schema "
@@ -131,14 +131,18 @@ class _Maker:
 
     def valid(self, value: Any, schema: Any) -> bool:
         """Whether ``value`` matches ``schema``, a part of the root schema (its references
-        resolved in the root), by the validator answers are checked with."""
+        resolved in the root), by the validator answers are checked with and by one that
+        asserts formats too (a ``oneOf`` matched once by both)."""
         if isinstance(schema, bool) or not isinstance(schema, Mapping):
             return schema is True
+        from irgraph.ir.schema_validator import answer_validator
+
         whole = dict(schema)
         for group in ("$defs", "definitions", "$schema"):
             if isinstance(self.root, Mapping) and group in self.root:
                 whole.setdefault(group, self.root[group])
-        return bool(format_validator(whole).is_valid(value))
+        checks = (answer_validator(whole), format_validator(whole))
+        return all(check.is_valid(value) for check in checks)
 
     def merged(self, parts: list[Any]) -> Any:
         """One schema whose values match every one of ``parts`` (:func:`merge`)."""
