@@ -13,7 +13,8 @@ an agent that declares an output schema.
 that fits; for ``oneOf``, a value of that one only), ``allOf`` (its parts merged,
 :mod:`~irgraph.testing.fake_merge`), ``not`` and ``if``/``then``/``else``
 (:mod:`~irgraph.testing.fake_choices`), and local ``$ref`` s: into ``$defs``/``definitions`` as
-pydantic writes them, to the root (``#``), any JSON pointer or an ``$anchor`` — and builds the
+pydantic writes them, to the root (``#``), any JSON pointer or an ``$anchor``, and by a nested
+``$id`` (:mod:`~irgraph.testing.fake_refs`) — and builds the
 simplest value that fits.
 A schema that refers to itself (a pydantic ``Item`` with ``next: Item | None``, a tree with
 ``children: list[Node]``) gets a finite value: a part that could only go on without end is
@@ -65,6 +66,7 @@ from .fake_merge import (
 )
 from .fake_numbers import number_in, on_steps
 from .fake_patterns import known_format, pattern_parts, text_matching
+from .fake_refs import pointer_refs
 from .fake_shapes import add_dependent, add_properties, dependent, unique_items, with_contained
 
 __all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
@@ -87,7 +89,8 @@ def fake_value(schema: Any, seed: int = 0) -> Any:
     from irgraph.ir.outputs import schema_error
 
     plain = schema.to_dict() if hasattr(schema, "to_dict") else schema
-    value = _Maker(plain, seed).make(plain, 0, frozenset({"#"}), False)
+    local = pointer_refs(plain)  # references by a nested $id: as pointers from the root
+    value = _Maker(local, seed).make(local, 0, frozenset({"#"}), False)
     if isinstance(plain, Mapping):
         problem = schema_error(value, plain) or schema_error(value, plain, format_validator(plain))
         if problem is not None:
@@ -269,7 +272,9 @@ class _Maker:
         ``#/$defs/Name``, ``#/properties/a``) or an ``$anchor`` (``#name``)."""
         if not isinstance(ref, str) or not ref.startswith("#"):
             raise UnsupportedSchema(
-                f"only local references like '#/$defs/Name' are supported (got {ref!r})", "$ref"
+                f"only references within the schema ('#/$defs/Name', or an $id in it) are "
+                f"supported (got {ref!r})",
+                "$ref",
             )
         found = (
             json_pointer(self.root, ref[1:]) if ref[1:2] in ("", "/") else anchored(self.root, ref)
