@@ -309,3 +309,24 @@ def test_the_fake_provider_answers_them_as_json(schema):
 def test_schemas_fake_provider_refused_before_get_valid_answers(schema):
     for seed in range(3):
         assert_answers(schema, seed)
+
+
+def test_a_pydantic_dict_keyed_by_an_enum_with_a_minimum_size_gets_its_members_as_keys():
+    """``dict[Color, int]`` is an object whose propertyNames refer to the enum: its keys are
+    the members, not ``property_1``."""
+    import enum
+
+    from pydantic import BaseModel, Field
+
+    from irgraph import Agent, run
+
+    class Color(enum.StrEnum):
+        red = "red"
+        green = "green"
+
+    class Palette(BaseModel):
+        counts: dict[Color, int] = Field(min_length=2)
+
+    pipeline = Agent("painter").instruct("Paint.").output(Palette).writes("palette")
+    palette = run(pipeline, provider=FakeProvider()).state["palette"]
+    assert sorted(Palette.model_validate(palette).counts) == [Color.green, Color.red]
