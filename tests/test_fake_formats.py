@@ -231,3 +231,24 @@ def test_a_format_whose_texts_all_lie_outside_the_length_bounds_is_refused_namin
     assert "agent 'planner'" in message and "value['due']" in message
     assert "'date' text is 10 characters long" in message and "minLength 20" in message
     assert "fix the schema" in message
+
+
+def test_pydantic_uuid_versions_base64_and_colours_get_values_pydantic_reads():
+    """pydantic writes ``uuid1``... ``base64`` and ``color`` formats: texts of each, which
+    the model validates (a version-1 UUID, base64 of UTF-8 text, a hex colour)."""
+    from pydantic import UUID1, UUID3, UUID4, UUID5, Base64Str, Base64UrlStr, BaseModel, Field
+    from pydantic_extra_types.color import Color
+
+    class Keys(BaseModel):
+        first: UUID1
+        named: UUID3
+        sha: UUID5
+        many: list[UUID4] = Field(min_length=3, json_schema_extra={"uniqueItems": True})
+        blob: Base64Str
+        url_blob: Base64UrlStr
+        colours: list[Color] = Field(min_length=2, json_schema_extra={"uniqueItems": True})
+
+    pipeline = Agent("keeper").instruct("Keys.").output(Keys).writes("keys")
+    keys = Keys.model_validate(run(pipeline, provider=FakeProvider()).state["keys"])
+    assert (keys.first.version, keys.named.version, keys.sha.version) == (1, 3, 5)
+    assert len({key.version for key in keys.many}) == 1 and keys.blob == "text"
