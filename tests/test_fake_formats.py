@@ -252,3 +252,12 @@ def test_pydantic_uuid_versions_base64_and_colours_get_values_pydantic_reads():
     keys = Keys.model_validate(run(pipeline, provider=FakeProvider()).state["keys"])
     assert (keys.first.version, keys.named.version, keys.sha.version) == (1, 3, 5)
     assert len({key.version for key in keys.many}) == 1 and keys.blob == "text"
+
+
+def test_dates_a_pattern_narrows_differ_where_unique_items_asks():
+    """Deadlines in the 2030s, all different: the days after the first the pattern allows."""
+    day = {"type": "string", "format": "date", "pattern": "^20[3-9][0-9]-"}
+    dates = checked({"type": "array", "items": day, "minItems": 4, "uniqueItems": True})
+    assert len(set(dates)) == 4 and all(date.startswith("203") for date in dates)
+    other = checked({**day, "not": {"const": fake_value(day)}})
+    assert other != fake_value(day) and other.startswith("203")

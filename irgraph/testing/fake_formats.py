@@ -19,7 +19,10 @@ the bounds.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from .fake_merge import UnsatisfiableSchema, UnsupportedSchema
@@ -65,6 +68,20 @@ def format_validator(schema: Any) -> Any:
     return kind(schema, format_checker=kind.FORMAT_CHECKER)
 
 
+def _later(form: str, text: str, variant: int, tries: int) -> Iterator[str]:
+    """For a ``date`` or ``date-time`` ``text``: the same text ``variant`` days later and
+    on; another format has none."""
+    if form not in ("date", "date-time"):
+        return
+    try:
+        day = datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        return
+    for days in range(variant, variant + tries):
+        with contextlib.suppress(OverflowError):
+            yield (day + datetime.timedelta(days=days)).isoformat() + text[10:]
+
+
 def formatted_string(form: str, pattern: Any, low: int, high: int | None, variant: int) -> str:
     """A text of the known format ``form`` that ``pattern`` (when not ``None``) finds, with a
     length from ``low`` to ``high``; the ``variant`` th such text, roughly, for a ``not`` or
@@ -91,9 +108,12 @@ def formatted_string(form: str, pattern: Any, low: int, high: int | None, varian
     shape = _SHAPES.get(form)
     joined = shape if pattern is None or shape is None else both_patterns(str(pattern), shape)
     for shaped in [joined, pattern]:  # the pattern's own text may be of the format too
-        for number in range(variant, variant + 8 if shaped is not None else variant):
-            text = text_matching(str(shaped), low, high, variant=number)
-            if text is not None and fits(text):
+        found = [text_matching(str(shaped), low, high, variant=n) for n in range(8 * bool(shaped))]
+        texts = list(dict.fromkeys(text for text in found if text is not None and fits(text)))
+        if len(texts) > variant:
+            return texts[variant]
+        for text in _later(form, texts[0], variant, tries) if texts else ():
+            if fits(text):  # one the pattern's lookaheads did not vary: the days after it
                 return text
     limits = [f"{name} {value}" for name, value in (("minLength", low), ("maxLength", high))]
     limits = [limit for limit in limits if not limit.endswith((" None", "minLength 0"))]
