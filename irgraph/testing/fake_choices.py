@@ -170,13 +170,17 @@ def choice(maker: Any, schema: Mapping[str, Any], keyword: str, *where: Any) -> 
     first: UnsupportedSchema | None = None
     for option in [picked, *(o for o in options if o is not picked)]:
         others = {"anyOf": [o for o in options if o is not option]}
+        # A merge reads an option's $ref: the reference is met here, so recursion ends.
+        ref = option.get("$ref") if isinstance(option, Mapping) else None
+        met = (seen | {ref}, smallest or ref in seen) if isinstance(ref, str) else (seen, smallest)
         for attempt in range(tries + (keyword == "oneOf")):
             try:
                 part = option if alone else maker.merged([rest, option])
                 if attempt == tries:
-                    part = {**maker.merged([part, {"not": others}])}
+                    part = maker.merged([part, {"not": others}])
                 made = maker.varied(attempt) if 0 < attempt < tries else maker
-                value = made.make(part, depth, seen, smallest)
+                at = (seen, smallest) if alone and attempt < tries else met
+                value = made.make(part, depth, *at)
             except UnsupportedSchema as error:
                 if attempt < tries:  # not the made-up "not": the oneOf's message says more
                     first = first or error

@@ -43,7 +43,7 @@ __all__ = [
 #: formats are checked, as a strict consumer of it checks them.)
 NOTES = frozenset(
     {"title", "description", "default", "examples", "$schema", "$id", "$comment"}
-    | {"$defs", "definitions", "deprecated", "readOnly", "writeOnly"}
+    | {"$defs", "definitions", "deprecated", "readOnly", "writeOnly", "discriminator"}
 )
 _LOWER = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "minContains")
 _UPPER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains")
