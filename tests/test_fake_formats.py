@@ -21,7 +21,7 @@ from irgraph import Agent, run
 from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider
 from irgraph.testing.fake import FakeProviderError
-from irgraph.testing.fake_values import UnsupportedSchema, fake_value
+from irgraph.testing.fake_values import UnsatisfiableSchema, UnsupportedSchema, fake_value
 
 #: Formats jsonschema cannot check without packages irgraph does not install.
 _OWN_CHECKS = {
@@ -179,3 +179,85 @@ def test_a_formatted_string_no_value_is_found_for_names_the_agent_the_place_and_
     message = str(caught.value)
     assert "agent 'planner'" in message and "value['when']" in message
     assert "'not' schema {'pattern': '^2'}" in message
+
+
+@pytest.mark.parametrize(
+    ("schema", "pattern"),
+    [
+        ({"type": "string", "format": "date"}, "^2030-"),
+        ({"type": "string", "format": "date"}, "-12-"),
+        ({"type": "string", "format": "date-time"}, "^1999"),
+        ({"type": "string", "format": "time"}, "^12:"),
+        ({"type": "string", "format": "ipv4"}, "^10\\."),
+        ({"type": "string", "format": "email"}, "@acme\\.org$"),
+        ({"allOf": [{"format": "date"}, {"type": "string", "pattern": "^2030-"}]}, "^2030-"),
+    ],
+)
+def test_a_format_with_a_pattern_gets_a_text_of_both(schema, pattern):
+    """A deadline "in 2030" is a date its pattern finds, not the pattern's text alone."""
+    if "allOf" not in schema:
+        schema = {**schema, "pattern": pattern}
+    for seed in range(3):
+        assert re.search(pattern, checked(schema, seed))
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "format": "email", "minLength": 30},
+        {"type": "string", "format": "email", "maxLength": 8},
+        {"type": "string", "format": "date-time", "minLength": 25},
+        {"type": "string", "format": "time", "minLength": 12, "maxLength": 12},
+        {"type": "string", "format": "ipv4", "minLength": 14},
+        {"type": "string", "format": "hostname", "minLength": 30},
+        {"type": "string", "format": "uri", "minLength": 40},
+    ],
+)
+def test_a_format_with_length_bounds_it_can_meet_gets_a_text_within_them(schema):
+    value = checked(schema)
+    assert schema.get("minLength", 0) <= len(value) <= schema.get("maxLength", len(value))
+
+
+def test_a_format_whose_texts_all_lie_outside_the_length_bounds_is_refused_naming_the_place():
+    due = {"type": "string", "format": "date", "minLength": 20}
+    schema = {"type": "object", "properties": {"due": due}, "required": ["due"]}
+    with pytest.raises(UnsatisfiableSchema) as info:
+        fake_value(schema)
+    assert info.value.path == ["due"] and info.value.keyword == "format"
+    request = ModelRequest("p", "planner", "Go.", output_schema=schema)
+    with pytest.raises(FakeProviderError) as caught:
+        asyncio.run(FakeProvider().complete(request))
+    message = str(caught.value)
+    assert "agent 'planner'" in message and "value['due']" in message
+    assert "'date' text is 10 characters long" in message and "minLength 20" in message
+    assert "fix the schema" in message
+
+
+def test_pydantic_uuid_versions_base64_and_colours_get_values_pydantic_reads():
+    """pydantic writes ``uuid1``... ``base64`` and ``color`` formats: texts of each, which
+    the model validates (a version-1 UUID, base64 of UTF-8 text, a hex colour)."""
+    from pydantic import UUID1, UUID3, UUID4, UUID5, Base64Str, Base64UrlStr, BaseModel, Field
+    from pydantic_extra_types.color import Color
+
+    class Keys(BaseModel):
+        first: UUID1
+        named: UUID3
+        sha: UUID5
+        many: list[UUID4] = Field(min_length=3, json_schema_extra={"uniqueItems": True})
+        blob: Base64Str
+        url_blob: Base64UrlStr
+        colours: list[Color] = Field(min_length=2, json_schema_extra={"uniqueItems": True})
+
+    pipeline = Agent("keeper").instruct("Keys.").output(Keys).writes("keys")
+    keys = Keys.model_validate(run(pipeline, provider=FakeProvider()).state["keys"])
+    assert (keys.first.version, keys.named.version, keys.sha.version) == (1, 3, 5)
+    assert len({key.version for key in keys.many}) == 1 and keys.blob == "text"
+
+
+def test_dates_a_pattern_narrows_differ_where_unique_items_asks():
+    """Deadlines in the 2030s, all different: the days after the first the pattern allows."""
+    day = {"type": "string", "format": "date", "pattern": "^20[3-9][0-9]-"}
+    dates = checked({"type": "array", "items": day, "minItems": 4, "uniqueItems": True})
+    assert len(set(dates)) == 4 and all(date.startswith("203") for date in dates)
+    other = checked({**day, "not": {"const": fake_value(day)}})
+    assert other != fake_value(day) and other.startswith("203")

@@ -18,6 +18,7 @@ from irgraph.ir.schema_validator import answer_validator
 from irgraph.providers import ModelRequest
 from irgraph.testing import FakeProvider
 from irgraph.testing.fake import FakeProviderError
+from irgraph.testing.fake_formats import format_validator
 from irgraph.testing.fake_values import UnsatisfiableSchema, UnsupportedSchema, fake_value
 from tests.test_fake_values import schemas
 
@@ -351,3 +352,44 @@ def test_not_the_simplest_value_is_another_value_or_a_clear_error(schema, seed):
         return
     assert answer_validator(other).is_valid(value)
     assert json.dumps(value) != json.dumps(simplest) or value != simplest
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        [{"type": "integer"}, {"type": "number"}],
+        [{"type": "string"}, {"type": "string", "maxLength": 3}],
+        [{"type": "string", "maxLength": 3}, {"type": "string"}],
+        [{}, {"type": "string"}],
+        [{"type": "integer", "minimum": 0}, {"type": "integer", "minimum": 0, "maximum": 40}],
+        [{"type": "number", "minimum": 0}, {"type": "number", "maximum": 10}],
+        [{"type": "object"}, {"type": "object", "properties": {"a": {"type": "integer"}}}],
+        [{"type": "object", "properties": {"a": {"type": "integer"}}}, {"type": "object"}],
+        [{"type": "array"}, {"type": "array", "maxItems": 2}],
+    ],
+)
+def test_a_one_of_whose_options_overlap_gets_a_value_of_exactly_one(options):
+    """One option's values lie inside the other's: the value is one only the wider allows
+    (checked with formats asserted and, as irgraph checks an answer, without)."""
+    schema = {"type": "object", "properties": {"v": {"oneOf": options}}, "required": ["v"]}
+    for seed in range(3):
+        value = made(schema, seed)["v"]
+        for check in (answer_validator, format_validator):
+            matched = [check(option).is_valid(value) for option in options]
+            assert matched.count(True) == 1, (options, value)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        # Every string matches the first option and one of the others.
+        [{"type": "string"}, {"type": "string", "maxLength": 3}, {"minLength": 2}],
+        # Unless formats are asserted, every string matches both (as irgraph checks answers).
+        [{"type": "string", "format": "email"}, {"type": "string"}],
+        [{"type": "string", "format": "date"}, {"type": "string", "pattern": "^[0-9-]+$"}],
+    ],
+)
+def test_a_one_of_no_value_of_exactly_one_option_is_refused_naming_the_one_of(options):
+    with pytest.raises(UnsupportedSchema) as info:
+        fake_value({"type": "string", "oneOf": options})
+    assert info.value.keyword == "oneOf" and "exactly one" in str(info.value)

@@ -34,12 +34,23 @@ _PATTERNS = [
     r"\d",
 ]
 _FORMATS = ["email", "date", "date-time", "time", "uuid", "uri", "ipv4", "ipv6"]
+#: Formats narrowed by a pattern, as API schemas write them: a year, a company's addresses.
+_FORMATTED_PATTERNS = [
+    ("date", "^20[3-9][0-9]-"),
+    ("date", "-(0[1-9]|1[0-2])-15$"),
+    ("date-time", "Z$"),
+    ("date-time", "^2031-06"),
+    ("email", "@acme\\.org$"),
+    ("uri", "^https://"),
+    ("ipv4", "^10\\."),
+    ("uuid", "^[0-9a-f-]{36}$"),
+]
 
 
 @st.composite
 def _strings(draw: st.DrawFn) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string"}
-    kind = draw(st.sampled_from(["plain", "pattern", "format"]))
+    kind = draw(st.sampled_from(["plain", "pattern", "format", "format and pattern"]))
     if kind == "pattern":
         schema["pattern"] = draw(st.sampled_from(_PATTERNS))
         if draw(st.booleans()):
@@ -48,6 +59,8 @@ def _strings(draw: st.DrawFn) -> dict[str, Any]:
             schema["maxLength"] = draw(st.integers(16, 64))
     elif kind == "format":
         schema["format"] = draw(st.sampled_from(_FORMATS))
+    elif kind == "format and pattern":
+        schema["format"], schema["pattern"] = draw(st.sampled_from(_FORMATTED_PATTERNS))
     else:
         low = draw(st.integers(0, 12))
         schema["minLength"] = low
@@ -309,3 +322,24 @@ def test_the_fake_provider_answers_them_as_json(schema):
 def test_schemas_fake_provider_refused_before_get_valid_answers(schema):
     for seed in range(3):
         assert_answers(schema, seed)
+
+
+def test_a_pydantic_dict_keyed_by_an_enum_with_a_minimum_size_gets_its_members_as_keys():
+    """``dict[Color, int]`` is an object whose propertyNames refer to the enum: its keys are
+    the members, not ``property_1``."""
+    import enum
+
+    from pydantic import BaseModel, Field
+
+    from irgraph import Agent, run
+
+    class Color(enum.StrEnum):
+        red = "red"
+        green = "green"
+
+    class Palette(BaseModel):
+        counts: dict[Color, int] = Field(min_length=2)
+
+    pipeline = Agent("painter").instruct("Paint.").output(Palette).writes("palette")
+    palette = run(pipeline, provider=FakeProvider()).state["palette"]
+    assert sorted(Palette.model_validate(palette).counts) == [Color.green, Color.red]

@@ -175,3 +175,49 @@ def test_every_recursive_schema_with_a_way_out_gets_a_valid_value(schema, seed):
     value = fake_value(schema, seed)
     assert schema_error(value, schema) is None, (json.dumps(schema), value)
     assert fake_value(schema, seed) == value  # deterministic
+
+
+def test_a_recursive_discriminated_union_ends_with_the_option_that_does():
+    """An expression tree as pydantic writes it (a oneOf of $refs with a discriminator and a
+    title beside it, the Add option first): the tree stops at numbers instead of trying
+    ever deeper trees."""
+    from typing import Annotated, Literal, Union
+
+    from pydantic import BaseModel, Field, TypeAdapter
+
+    class Num(BaseModel):
+        op: Literal["num"]
+        value: float
+
+    class Add(BaseModel):
+        op: Literal["add"]
+        left: Expr
+        right: Expr
+
+    Expr = Annotated[Union[Add, Num], Field(discriminator="op")]  # noqa: UP007
+    Add.model_rebuild()
+
+    class Calc(BaseModel):
+        expr: Expr
+        steps: list[Expr] = Field(min_length=3)
+
+    value = fake_value(Calc.model_json_schema())
+    TypeAdapter(Calc).validate_json(json.dumps(value))
+    assert value["expr"]["op"] == "add" and value["expr"]["left"]["left"]["op"] == "num"
+
+
+def test_a_recursive_one_of_with_a_type_beside_it_ends():
+    union = {"oneOf": [{"$ref": "#/$defs/Add"}, {"$ref": "#/$defs/Num"}], "type": "object"}
+    add = {"properties": {"op": {"const": "add"}, "left": union, "right": union}}
+    num = {"properties": {"op": {"const": "num"}, "value": {"type": "number"}}}
+    schema = {
+        "$defs": {
+            "Add": {"type": "object", **add, "required": ["op", "left", "right"]},
+            "Num": {"type": "object", **num, "required": ["op", "value"]},
+        },
+        "type": "object",
+        "properties": {"e": union},
+        "required": ["e"],
+    }
+    value = fake_value(schema)
+    assert schema_error(value, schema) is None and value["e"]["left"]["left"]["op"] == "num"

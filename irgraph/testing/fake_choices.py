@@ -8,8 +8,10 @@ is made from the rest of the schema and checked against the refused schema, tryi
 other values (``maker.varied``) while they are refused; a ``not`` that refuses types narrows
 the type at once, one that refuses ``required`` properties leaves one of them out. A ``oneOf``
 value is checked to match one option only, other values (and options) tried while it matches
-several. Each function takes the maker of :mod:`~irgraph.testing.fake_values` (which makes,
-merges and checks values) and the ``depth, seen, smallest`` it makes at.
+several, then a value outside the other options (past a bound of theirs, of another type, with
+a property their schema refuses: :func:`outside`, which a ``not`` tries too). Each function
+takes the maker of :mod:`~irgraph.testing.fake_values` (which makes, merges and checks values)
+and the ``depth, seen, smallest`` it makes at.
 
 >>> types_besides(None, "string")
 ['object', 'array', 'integer', 'number', 'boolean', 'null']
@@ -79,15 +81,67 @@ def negated(maker: Any, schema: Mapping[str, Any], *where: Any) -> Any:
         out = next((name for name in refused["required"] if name not in needed), None)
         if out is not None:
             rest = {**rest, "properties": {**(rest.get("properties") or {}), out: False}}
-    for attempt in range(_TRIES):
-        value = (maker.varied(attempt) if attempt else maker).make(rest, *_deeper(where))
-        if not maker.valid(value, refused):
+    value = maker.make(rest, *_deeper(where))
+    if maker.valid(value, {"not": refused}):
+        return value
+    for side in outside(refused, rest.get("type")):  # a value past a bound the not sets
+        try:
+            value = maker.make(maker.merged([rest, side]), *_deeper(where))
+        except UnsupportedSchema:
+            continue
+        if maker.valid(value, {"not": refused}):
+            return value
+    for attempt in range(1, _TRIES):
+        value = maker.varied(attempt).make(rest, *_deeper(where))
+        if maker.valid(value, {"not": refused}):
             return value
     raise UnsupportedSchema(
         f"none of the {_TRIES} values FakeProvider tried for the schema lies outside its "
         f"'not' schema {refused!r}",
         "not",
     )
+
+
+#: Each bound and the schema of the values past it.
+_PAST: dict[str, Any] = {
+    "maximum": lambda n: {"exclusiveMinimum": n},
+    "exclusiveMaximum": lambda n: {"minimum": n},
+    "minimum": lambda n: {"exclusiveMaximum": n},
+    "exclusiveMinimum": lambda n: {"maximum": n},
+    "maxLength": lambda n: {"minLength": n + 1},
+    "minLength": lambda n: {"maxLength": n - 1},
+    "maxItems": lambda n: {"minItems": n + 1},
+    "minItems": lambda n: {"maxItems": n - 1},
+    "maxProperties": lambda n: {"minProperties": n + 1},
+}
+
+
+def outside(refused: Any, given: Any = None) -> list[Any]:
+    """Schemas whose values ``refused`` refuses (some of them): another type than its
+    ``type`` (of those ``given`` allows), past one of its bounds, a property it names with a
+    value its schema refuses. For an ``anyOf`` of several, values outside every choice."""
+    if not isinstance(refused, Mapping):
+        return []
+    if set(refused) - NOTES == {"anyOf"} and isinstance(refused["anyOf"], list):
+        sides: list[Any] = [True]
+        for part in refused["anyOf"]:  # outside each: one side of each, merged later
+            sides = [[*_listed(s), o] for s in sides for o in outside(part, given)][:_TRIES]
+        return [{"allOf": s} for s in sides]
+    found: list[Any] = []
+    if "type" in refused:
+        try:
+            found.append({"type": types_besides(given, refused["type"])})
+        except UnsatisfiableSchema:
+            pass
+    found += [past(refused[key]) for key, past in _PAST.items() if key in refused]
+    properties = refused.get("properties")
+    for name, sub in (properties if isinstance(properties, Mapping) else {}).items():
+        found.append({"required": [name], "properties": {name: {"not": sub}}})
+    return found
+
+
+def _listed(side: Any) -> list[Any]:
+    return side if isinstance(side, list) else []
 
 
 def member(maker: Any, schema: Mapping[str, Any]) -> Any:
@@ -110,17 +164,26 @@ def choice(maker: Any, schema: Mapping[str, Any], keyword: str, *where: Any) -> 
     alone = NOTES.issuperset(rest)
     if alone and (keyword == "anyOf" or len(options) == 1):
         return maker.make(picked, depth, seen, smallest)
-    # A oneOf value must match its option only: other values of it while it matches more.
+    # A oneOf value must match its option only: other values of it while it matches more,
+    # then one outside the other options.
     tries = _TRIES if keyword == "oneOf" else 1
     first: UnsupportedSchema | None = None
     for option in [picked, *(o for o in options if o is not picked)]:
-        for attempt in range(tries):
+        others = {"anyOf": [o for o in options if o is not option]}
+        # A merge reads an option's $ref: the reference is met here, so recursion ends.
+        ref = option.get("$ref") if isinstance(option, Mapping) else None
+        met = (seen | {ref}, smallest or ref in seen) if isinstance(ref, str) else (seen, smallest)
+        for attempt in range(tries + (keyword == "oneOf")):
             try:
                 part = option if alone else maker.merged([rest, option])
-                made = maker.varied(attempt) if attempt else maker
-                value = made.make(part, depth, seen, smallest)
+                if attempt == tries:
+                    part = maker.merged([part, {"not": others}])
+                made = maker.varied(attempt) if 0 < attempt < tries else maker
+                at = (seen, smallest) if alone and attempt < tries else met
+                value = made.make(part, depth, *at)
             except UnsupportedSchema as error:
-                first = first or error
+                if attempt < tries:  # not the made-up "not": the oneOf's message says more
+                    first = first or error
                 break
             if maker.valid(value, {keyword: options}):
                 return value

@@ -39,10 +39,11 @@ __all__ = [
     "within",
 ]
 
-#: Keywords that only describe a value (``format`` is not checked either): the first kept.
+#: Keywords that only describe a value: the first kept. (``format`` is not one: an answer's
+#: formats are checked, as a strict consumer of it checks them.)
 NOTES = frozenset(
-    {"title", "description", "default", "examples", "$schema", "$id", "$comment", "format"}
-    | {"$defs", "definitions", "deprecated", "readOnly", "writeOnly"}
+    {"title", "description", "default", "examples", "$schema", "$id", "$comment"}
+    | {"$defs", "definitions", "deprecated", "readOnly", "writeOnly", "discriminator"}
 )
 _LOWER = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "minContains")
 _UPPER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains")

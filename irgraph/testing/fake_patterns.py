@@ -28,6 +28,7 @@ one.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import itertools
 import re
@@ -39,7 +40,7 @@ from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-__all__ = ["both_patterns", "formatted_text", "pattern_parts", "text_matching"]
+__all__ = ["both_patterns", "formatted_text", "known_format", "pattern_parts", "text_matching"]
 
 #: More repeats tried than ``minLength`` needs, for the pieces lookaheads add.
 _LOOKAHEAD_ROOM = 8
@@ -275,10 +276,17 @@ def formatted_text(
     if made is None:
         return None
     text = made(variant)
+    if len(text) < low and form in ("date-time", "time"):  # a fraction of a second: ".000"
+        text = text[:-1] + "." + "0" * (max(low - len(text), 2) - 1) + "Z"
     if len(text) < low and form in _PADDED:  # longer where the format has room: "userxx@..."
         at = _PADDED[form](text)
         text = text[:at] + "x" * (low - len(text)) + text[at:]
     return text if low <= len(text) and (high is None or len(text) <= high) else None
+
+
+def known_format(form: str) -> bool:
+    """Whether :func:`formatted_text` writes texts of the format ``form``."""
+    return form in _FORMATTED
 
 
 def _moment(variant: int) -> datetime.datetime:
@@ -302,6 +310,11 @@ def _email(variant: int) -> str:
     return f"user{variant or ''}@example.com"
 
 
+def _versioned(version: int) -> Any:
+    """The texts of a UUID of ``version`` (pydantic's ``uuid1``... formats check it)."""
+    return lambda n: f"00000000-0000-{version}000-8000-{n % 16**12:012x}"
+
+
 def _uri(variant: int) -> str:
     return f"https://example.com/{variant or ''}"
 
@@ -323,6 +336,11 @@ _FORMATTED: dict[str, Any] = {
     "ipv4": _address,
     "ipv6": lambda n: f"2001:db8::{n + 1:x}",
     "uuid": lambda n: f"00000000-0000-4000-8000-{n % 16**12:012x}",
+    # pydantic's UUID1, UUID3..., Base64Str and pydantic_extra_types' Color.
+    **{f"uuid{v}": _versioned(v) for v in (1, 3, 4, 5, 6, 7, 8)},
+    "base64": lambda n: base64.b64encode(f"text{n or ''}".encode()).decode(),
+    "base64url": lambda n: base64.urlsafe_b64encode(f"text{n or ''}".encode()).decode(),
+    "color": lambda n: f"#{n % 16**6:06x}",
     # pydantic's own: IPvAnyAddress, IPv4Network, IPvAnyInterface, NameEmail, a DSN.
     "ipvanyaddress": _address,
     "ipv4network": lambda n: f"{_address(n)}/32",

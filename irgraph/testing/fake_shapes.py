@@ -166,7 +166,7 @@ def add_properties(
     and so on (each within ``propertyNames``)."""
     low = int(schema["minProperties"])
     named = schema.get("properties") or {}
-    for name in itertools.islice(_names(schema), low + len(named) + _SPARE_TRIES):
+    for name in itertools.islice(_names(maker, schema, where), low + len(named) + _SPARE_TRIES):
         if len(value) >= low:
             return
         if name in value or name in named:
@@ -191,10 +191,11 @@ def add_properties(
         )
 
 
-def _names(schema: Mapping[str, Any]) -> Iterator[str]:
+def _names(maker: Any, schema: Mapping[str, Any], where: tuple[Any, ...]) -> Iterator[str]:
     """Names to try for added properties: texts of each ``patternProperties`` pattern (ever
-    longer), texts of a ``propertyNames`` pattern, then, unless ``additionalProperties`` is
-    ``false``, ``property_1``..."""
+    longer), texts of a ``propertyNames`` pattern, values made for the ``propertyNames``
+    schema (the members of pydantic's ``dict[Color, int]`` enum), then, unless
+    ``additionalProperties`` is ``false``, ``property_1``..."""
     for pattern in schema.get("patternProperties") or {}:
         name = text_matching(pattern)
         for _ in range(_SPARE_TRIES):
@@ -209,6 +210,14 @@ def _names(schema: Mapping[str, Any]) -> Iterator[str]:
             name = text_matching(names["pattern"], low, high, variant=variant)
             if name is not None:
                 yield name
+    if isinstance(names, Mapping) and "pattern" not in names:
+        for variant in range(_SPARE_TRIES):  # an enum's members, in turn
+            try:
+                made = maker.varied(variant).make(names, *_deeper(where))
+            except UnsupportedSchema:
+                break
+            if isinstance(made, str):
+                yield made
     if schema.get("additionalProperties", True) is not False:
         yield from (f"property_{n}" for n in itertools.count(1))
 

@@ -7,12 +7,14 @@ an agent that declares an output schema.
 ``dependentSchemas``/``dependencies`` (:mod:`~irgraph.testing.fake_shapes`), ``maxProperties``,
 ``items``/``prefixItems`` (or a draft-7 list of ``items``) with ``minItems``/``maxItems``,
 ``contains`` and ``uniqueItems``, ``minLength``/``maxLength``, a string's ``pattern`` and
-``format`` (:mod:`~irgraph.testing.fake_patterns`), ``minimum``/``maximum`` (exclusive too) and
+``format`` (:mod:`~irgraph.testing.fake_patterns`; a format with a pattern or lengths,
+:mod:`~irgraph.testing.fake_formats`), ``minimum``/``maximum`` (exclusive too) and
 ``multipleOf`` (:mod:`~irgraph.testing.fake_numbers`), ``anyOf``/``oneOf`` (the first choice
 that fits; for ``oneOf``, a value of that one only), ``allOf`` (its parts merged,
 :mod:`~irgraph.testing.fake_merge`), ``not`` and ``if``/``then``/``else``
 (:mod:`~irgraph.testing.fake_choices`), and local ``$ref`` s: into ``$defs``/``definitions`` as
-pydantic writes them, to the root (``#``), any JSON pointer or an ``$anchor`` — and builds the
+pydantic writes them, to the root (``#``), any JSON pointer or an ``$anchor``, and by a nested
+``$id`` (:mod:`~irgraph.testing.fake_refs`) — and builds the
 simplest value that fits.
 A schema that refers to itself (a pydantic ``Item`` with ``next: Item | None``, a tree with
 ``children: list[Node]``) gets a finite value: a part that could only go on without end is
@@ -21,8 +23,8 @@ optional properties left out, arrays as short as ``minItems`` allows, the ``anyO
 ``null`` that ends soonest. Only a schema whose every value would hold another value of the
 same definition (a required self-reference with no way out) is an :class:`UnsatisfiableSchema`.
 The value is checked against the whole schema (by :mod:`irgraph.ir.schema_validator`, as an
-answer is) before it is returned, so a schema beyond what this can make (two ``contains`` in
-one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword
+answer is, its formats asserted too) before it is returned, so a schema beyond what this can
+make (two ``contains`` in one ``allOf``...) is an :class:`UnsupportedSchema` naming the keyword
 (and, in its ``path``, where in the value), never a wrong answer; a schema no value matches
 (``minimum`` above ``maximum``, more ``uniqueItems`` than booleans, ``allOf`` parts of
 different types) is an :class:`UnsatisfiableSchema`.
@@ -52,6 +54,7 @@ from irgraph.ir.key_paths import json_pointer
 
 from .fake_choices import CONDITION, TYPES, conditional, member, negated
 from .fake_choices import choice as choice_of
+from .fake_formats import format_validator, formatted_string
 from .fake_merge import (
     NOTES,
     UnsatisfiableSchema,
@@ -62,7 +65,8 @@ from .fake_merge import (
     within,
 )
 from .fake_numbers import number_in, on_steps
-from .fake_patterns import formatted_text, pattern_parts, text_matching
+from .fake_patterns import known_format, pattern_parts, text_matching
+from .fake_refs import pointer_refs
 from .fake_shapes import add_dependent, add_properties, dependent, unique_items, with_contained
 
 __all__ = ["UnsatisfiableSchema", "UnsupportedSchema", "fake_value", "stable_hash"]
@@ -85,9 +89,10 @@ def fake_value(schema: Any, seed: int = 0) -> Any:
     from irgraph.ir.outputs import schema_error
 
     plain = schema.to_dict() if hasattr(schema, "to_dict") else schema
-    value = _Maker(plain, seed).make(plain, 0, frozenset({"#"}), False)
+    local = pointer_refs(plain)  # references by a nested $id: as pointers from the root
+    value = _Maker(local, seed).make(local, 0, frozenset({"#"}), False)
     if isinstance(plain, Mapping):
-        problem = schema_error(value, plain)
+        problem = schema_error(value, plain) or schema_error(value, plain, format_validator(plain))
         if problem is not None:
             raise UnsupportedSchema(
                 f"the value made for the schema does not match it: {problem}; the schema "
@@ -129,7 +134,8 @@ class _Maker:
 
     def valid(self, value: Any, schema: Any) -> bool:
         """Whether ``value`` matches ``schema``, a part of the root schema (its references
-        resolved in the root), by the validator answers are checked with."""
+        resolved in the root), by the validator answers are checked with and by one that
+        asserts formats too (a ``oneOf`` matched once by both)."""
         if isinstance(schema, bool) or not isinstance(schema, Mapping):
             return schema is True
         from irgraph.ir.schema_validator import answer_validator
@@ -138,7 +144,8 @@ class _Maker:
         for group in ("$defs", "definitions", "$schema"):
             if isinstance(self.root, Mapping) and group in self.root:
                 whole.setdefault(group, self.root[group])
-        return bool(answer_validator(whole).is_valid(value))
+        checks = (answer_validator(whole), format_validator(whole))
+        return all(check.is_valid(value) for check in checks)
 
     def merged(self, parts: list[Any]) -> Any:
         """One schema whose values match every one of ``parts`` (:func:`merge`)."""
@@ -265,7 +272,9 @@ class _Maker:
         ``#/$defs/Name``, ``#/properties/a``) or an ``$anchor`` (``#name``)."""
         if not isinstance(ref, str) or not ref.startswith("#"):
             raise UnsupportedSchema(
-                f"only local references like '#/$defs/Name' are supported (got {ref!r})", "$ref"
+                f"only references within the schema ('#/$defs/Name', or an $id in it) are "
+                f"supported (got {ref!r})",
+                "$ref",
             )
         found = (
             json_pointer(self.root, ref[1:]) if ref[1:2] in ("", "/") else anchored(self.root, ref)
@@ -328,8 +337,9 @@ class _Maker:
             inner = self.make(schema.get("contentSchema", True), depth + 1, seen, smallest)
             word = json.dumps(inner)
         form = schema.get("format")
-        formatted = formatted_text(form, self.variant, low, high) if isinstance(form, str) else None
-        text = word if formatted is None else formatted
+        if isinstance(form, str) and known_format(form):  # with its pattern and lengths
+            return formatted_string(form, schema.get("pattern"), low, high, self.variant)
+        text = word
         if len(text) < low:
             text += "x" * (low - len(text))
         if high is not None and len(text) > high:
