@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from irgraph.errors import IrgraphError, PipelineError, RunError
+from irgraph.errors import IrgraphError, PipelineError, RunError, refused_calls
 from irgraph.events import RunResult
 from irgraph.validate import required_inputs
 
@@ -69,6 +69,7 @@ class ItemResult:
         return bundle
 
 
+@refused_calls
 class BatchError(RunError):
     """``fail_fast=True`` stopped a batch at a failing item: ``index`` and ``item`` are that
     item's, and its own error is ``__cause__``. It carries that error's run (``state``,

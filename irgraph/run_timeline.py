@@ -375,9 +375,11 @@ _GANTT_WORDS = frozenset(
 
 
 def _every(facts: RunFacts) -> str:
-    """How to see every bar of a summarised chart: a failed run's RunError has
-    ``.timeline()`` as a result has."""
-    return f"{'error' if facts.outcome == 'Run failed' else 'result'}.timeline().all_bars()"
+    """How to see every bar of a summarised chart, named after the object the user holds: a
+    failed run's RunError has ``.timeline()`` as a result has, and a cancelled run's record
+    is the ``partial`` its ``CancelledError`` (or ``KeyboardInterrupt``) carries."""
+    held = {"Run failed": "error", "Run cancelled": "partial"}.get(facts.outcome, "result")
+    return f"{held}.timeline().all_bars()"
 
 
 def _took(facts: RunFacts, bar: Execution) -> str:

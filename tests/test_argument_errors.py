@@ -26,6 +26,7 @@ from irgraph import (
     Transform,
     show,
 )
+from irgraph.batch_items import BatchError
 from irgraph.display import render
 from irgraph.errors import (
     ArgumentError,
@@ -240,6 +241,9 @@ class _CustomError(PipelineError):
         (lambda: PipelineError(), "PipelineError() needs problems, and got no argument"),
         (lambda: _CustomError(), "_CustomError() needs problems, and got no argument"),
         (lambda: Problem("Bad.", nod="a"), "Problem() got the option 'nod', which it does not "),
+        (lambda: BatchError(), "BatchError() needs item, and got no argument"),
+        (lambda: BatchError(None, fail_fast=True),
+         "BatchError() got the option 'fail_fast', which it does not take."),
         (lambda: MissingExtraError("pydot", "dot"),
          "MissingExtraError() needs package, extra and feature, and got only package ('pydot') "
          "and extra ('dot'): feature is missing."),

@@ -243,3 +243,34 @@ def test_an_arrow_to_a_row_past_the_next_runs_around_the_rows_between():
         if min(ya, yb) < low and max(ya, yb) > high:  # down past a row between
             assert x < left, (x, left)
     assert any(min(ya, yb) < high and max(ya, yb) > low for _, ya, yb in downs)
+
+
+def test_a_cancelled_runs_summarised_timeline_names_the_partial_it_carries():
+    """A cancelled run's record is the ``partial`` its CancelledError carries: the way to every
+    bar names it, not a ``result`` the user never got."""
+    import asyncio
+
+    from irgraph import arun
+
+    async def cancelled_at_slow():
+        started = asyncio.Event()
+
+        def seen(event):
+            if event.node == "slow" and event.event == "start":
+                started.set()
+
+        pipeline = define_each() >> Agent("slow").instruct("Go.").writes("z")
+        slow = FakeProvider(latency={"slow": 30})
+        task = asyncio.create_task(
+            arun(pipeline, provider=slow, state={"count": 200}, on_event=seen)
+        )
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError) as stopped:
+            await task
+        return stopped.value.partial
+
+    partial = asyncio.run(cancelled_at_slow())
+    text = str(partial.timeline())
+    assert "summarised: partial.timeline().all_bars() draws each)" in text
+    assert len([r for r in drawn_bars(partial.timeline().all_bars().svg) if r[0] == "bar"]) >= 202
