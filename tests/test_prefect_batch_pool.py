@@ -42,7 +42,7 @@ CHAIN = (
     >> Agent("check").instruct("Check {draft}.").writes("checked")
     >> Agent("final").instruct("Finish {checked}.").writes("final")
 )
-ITEMS = [{"topic": f"topic {number}"} for number in range(40)]
+ITEMS = [{"topic": f"topic {number}"} for number in range(24)]  # A hangs in 16, B runs all
 CHUNK = 8
 IN_FLIGHT = 16  # two chunks: worker A takes both and hangs in them
 
