@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.batch_dir import batch_dir, batch_in
+from tests.support.batch_dir import batch_dir, batch_in, ran_since
+from tests.support.batch_dir import write_inputs as inputs
 
 MODULE = "irgraph_cli_batch_moved_pipelines"
 PIPELINES = """
@@ -40,15 +41,9 @@ def here(tmp_path, monkeypatch):
     return batch_dir(tmp_path, monkeypatch, MODULE, PIPELINES, ["owls", "bats", "moths"])
 
 
-def inputs(here: Path, topics: list[str]) -> None:
-    (here / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in topics))
-
-
 def ran() -> list[str]:
     """The topics whose items ran since the last call."""
-    calls: list[str] = sys.modules[MODULE].calls
-    done, calls[:] = list(calls), []
-    return done
+    return ran_since(MODULE)
 
 
 def by_index(path: Path) -> dict[int, str]:

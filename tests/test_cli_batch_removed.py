@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.batch_dir import batch_dir, batch_in
+from tests.support.batch_dir import batch_dir, batch_in, ran_since
+from tests.support.batch_dir import write_inputs as inputs
 
 MODULE = "irgraph_cli_batch_removed_pipelines"
 PIPELINES = """
@@ -40,14 +41,9 @@ def here(tmp_path, monkeypatch):
     return batch_dir(tmp_path, monkeypatch, MODULE, PIPELINES, TOPICS)
 
 
-def inputs(here: Path, topics: list[str]) -> None:
-    (here / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in topics))
-
-
 def ran() -> list[str]:
-    calls: list[str] = sys.modules[MODULE].calls
-    done, calls[:] = list(calls), []
-    return done
+    """The topics whose items ran since the last call."""
+    return ran_since(MODULE)
 
 
 def topics_kept(path: Path) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,21 @@ def batch_dir(
     ``in.jsonl`` holding one ``{"topic": ...}`` line per topic; returns ``tmp_path``."""
     importable(tmp_path, monkeypatch, module, source)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in topics))
+    write_inputs(tmp_path, topics)
     return tmp_path
+
+
+def write_inputs(folder: Path, topics: list[str]) -> None:
+    """``in.jsonl`` in ``folder``: one ``{"topic": ...}`` line per topic, in order."""
+    (folder / "in.jsonl").write_text("".join(json.dumps({"topic": t}) + "\n" for t in topics))
+
+
+def ran_since(module: str) -> list[str]:
+    """The topics whose items ran since the last call: the ``calls`` list the pipelines
+    module ``module`` keeps, taken and emptied."""
+    calls: list[str] = sys.modules[module].calls
+    done, calls[:] = list(calls), []
+    return done
 
 
 def batch_in(target: str, *argv: str) -> tuple[int, str]:
