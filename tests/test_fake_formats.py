@@ -44,6 +44,14 @@ def checked(schema: dict[str, Any], seed: int = 0) -> Any:
     return value
 
 
+def refusal(schema: dict[str, Any], agent: str) -> str:
+    """What FakeProvider raises when agent ``agent`` asks it for a value of ``schema``."""
+    request = ModelRequest("p", agent, "Go.", output_schema=schema)
+    with pytest.raises(FakeProviderError) as caught:
+        asyncio.run(FakeProvider().complete(request))
+    return str(caught.value)
+
+
 def test_each_format_is_written_as_its_format():
     for form in FORMATS:
         checked({"type": "string", "format": form})
@@ -142,10 +150,7 @@ def test_a_pattern_no_text_is_found_for_names_the_agent_the_place_and_the_patter
     with pytest.raises(UnsupportedSchema) as info:
         fake_value(schema)
     assert info.value.path == ["contacts", 0, "code"]
-    request = ModelRequest("p", "parser", "Go.", output_schema=schema)
-    with pytest.raises(FakeProviderError) as caught:
-        asyncio.run(FakeProvider().complete(request))
-    message = str(caught.value)
+    message = refusal(schema, "parser")
     assert "agent 'parser'" in message and "value['contacts'][0]['code']" in message
     assert "'^[a-z]+$' and '\\\\d'" in message and "responses={'parser'" in message
 
@@ -173,10 +178,7 @@ def test_a_formatted_string_no_value_is_found_for_names_the_agent_the_place_and_
     """Every date FakeProvider writes starts with 2: the error says where, and what refused."""
     when = {"type": "string", "format": "date", "not": {"pattern": "^2"}}
     schema = {"type": "object", "properties": {"when": when}, "required": ["when"]}
-    request = ModelRequest("p", "planner", "Go.", output_schema=schema)
-    with pytest.raises(FakeProviderError) as caught:
-        asyncio.run(FakeProvider().complete(request))
-    message = str(caught.value)
+    message = refusal(schema, "planner")
     assert "agent 'planner'" in message and "value['when']" in message
     assert "'not' schema {'pattern': '^2'}" in message
 
@@ -224,10 +226,7 @@ def test_a_format_whose_texts_all_lie_outside_the_length_bounds_is_refused_namin
     with pytest.raises(UnsatisfiableSchema) as info:
         fake_value(schema)
     assert info.value.path == ["due"] and info.value.keyword == "format"
-    request = ModelRequest("p", "planner", "Go.", output_schema=schema)
-    with pytest.raises(FakeProviderError) as caught:
-        asyncio.run(FakeProvider().complete(request))
-    message = str(caught.value)
+    message = refusal(schema, "planner")
     assert "agent 'planner'" in message and "value['due']" in message
     assert "'date' text is 10 characters long" in message and "minLength 20" in message
     assert "fix the schema" in message
