@@ -60,6 +60,22 @@ def _own_random() -> None:
             module.random = random.Random()  # type: ignore[attr-defined]
 
 
+_PREFECT_DB = pytest.StashKey[str | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Name the run's folder for the migrated Prefect database its workers copy."""
+    from tests.support import prefect_db
+
+    config.stash[_PREFECT_DB] = prefect_db.start_run()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from tests.support import prefect_db
+
+    prefect_db.end_run(config.stash.get(_PREFECT_DB, None))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if "prefect" in item.nodeid.lower():  # it starts those threads, maybe between two draws
         from tests.support.prefect_env import ensure_prefect_test_env

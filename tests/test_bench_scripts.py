@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.prefect_db import seed_home
 from tests.support.prefect_env import STARTUP_SECONDS
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -36,6 +37,7 @@ RUNS = [
 @pytest.mark.parametrize("command", RUNS, ids=lambda command: command[0])
 def test_a_benchmark_script_runs_to_its_table(command: list[str], tmp_path: Path) -> None:
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    seed_home(env["PREFECT_HOME"])
     env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = STARTUP_SECONDS  # a busy machine
     env.pop("PREFECT_API_URL", None)
     done = subprocess.run(

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.support.pipelines import research
+from tests.support.prefect_db import seed_home
 from tests.test_prefect_worker import ROOT, asyncio_state, generated
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
@@ -112,6 +113,7 @@ def plain_environment(home: Path, log: Path, **extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith("PREFECT_") and k != "DO_NOT_TRACK" and k not in CI_VARIABLES
     }
+    seed_home(home)  # Prefect's migrations are no part of what is sent
     env.update(
         PREFECT_HOME=str(home),
         # a loaded machine starts a new temporary server slowly; unrelated to telemetry

@@ -30,6 +30,7 @@ from typing import Any
 
 from irgraph.backends.prefect_backend import lean_prefect_settings
 from irgraph.backends.prefect_server import reread_prefect_settings
+from tests.support.prefect_db import seed_home
 
 SERVER_MODULE = "prefect.server.api.server"
 #: How long the tests' temporary servers may take to start: irgraph's 90 s was not enough
@@ -42,6 +43,7 @@ def ensure_prefect_test_env() -> str:
     home = os.environ.get("IRGRAPH_TEST_PREFECT_HOME")
     if home is None:
         home = tempfile.mkdtemp(prefix="irgraph-prefect-")
+        seed_home(home)
         atexit.register(shutil.rmtree, home, ignore_errors=True)
         os.environ["IRGRAPH_TEST_PREFECT_HOME"] = home
         os.environ["PREFECT_HOME"] = home
@@ -102,7 +104,9 @@ def _pin_server_port() -> None:
 
 
 def subprocess_env(home: str) -> dict[str, str]:
-    """Environment for a child process that runs Prefect flows with its own home."""
+    """Environment for a child process that runs Prefect flows with its own home (given a
+    copy of the test run's migrated database, :mod:`tests.support.prefect_db`)."""
+    seed_home(home)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env["PREFECT_HOME"] = home
     env["PREFECT_LOGGING_LEVEL"] = "WARNING"
