@@ -328,19 +328,19 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
     names = {"Position", "agent_cache_key_for", "agent_run_name", "ask", "model_provider"}
-    names |= {"answering", "gate_answers", "state_from_json"}
+    names |= {"answering"}
     names |= uses & {"choose", "collected", "gate", "map_items", "stops"}
     names |= uses & {"transform", "until_holds"}
     names |= {"State"} if gen.functions else set()
     imports += [
         "from irgraph.backends.prefect_chunks import check_pipeline, limited, run_chunk",
         "from irgraph.backends.prefect_flow_cli import (",
-        "    FlowCommandLine,",
         "    check_deploy_target,",
         "    deployment_run_command,",
         "    initial_state,",
         "    worker_command,",
         ")",
+        "from irgraph.backends.prefect_flow_command import read_command",
         "from irgraph.backends.prefect_result_dir import check_result_storage",
         "from irgraph.backends.prefect_runtime import (",
         *[f"    {name}," for name in sorted(names)],
@@ -349,10 +349,18 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "settle_services_at_exit",
         "from irgraph.backends.prefect_watchdog import watch_temporary_server",
         "from irgraph.providers import ModelRequest",
-        "",
+    ]
+    prefect = [
         "# Before Prefect loads: no usage data sent; for `run` on a temporary local server, the",
         "# services a run does not need off and time to start it. Your environment's values win.",
         "lean_prefect_settings()",
+        "",
+        "# Run as a script, the command line is read first: a mistake in it is told at once.",
+        "COMMAND = (",
+        "    read_command(sys.argv[1:], INPUTS, GATES, RESULT_STORAGE)",
+        '    if __name__ == "__main__"',
+        "    else None",
+        ")",
         "",
         "from prefect import flow, task  # noqa: E402  (after the settings above)",
         "from prefect.runtime import flow_run  # noqa: E402",
@@ -385,6 +393,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     sections: list[str] = [
         DOC + "\n" + "\n".join(imports),
         "\n".join(settings),
+        "\n".join(prefect),
         "# Agents: one cached Prefect task each -----------------------------------------------"
         "\n\n"
         "AGENT_CACHE_KEY = agent_cache_key_for(PROVIDER)  # made-up answers are cached apart",

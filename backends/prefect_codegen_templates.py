@@ -96,52 +96,24 @@ def deploy() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = FlowCommandLine(description="Deploy (default) or run this Prefect flow.")
-    commands = parser.add_subparsers(dest="command")
-    commands.add_parser("deploy", help="deploy to the work pool (the default)")
-    run = commands.add_parser("run", help="run once here and print the final state as JSON")
-    run.add_argument("--state", default="{{}}", help="the initial state, a JSON object")
-    run.add_argument("--run-key", default=None, help="the run key agent results cache under")
-    run.add_argument(
-        "--answer",
-        action="append",
-        default=[],
-        metavar="GATE=VALUE",
-        help="the answer to the gate with this name or id (repeatable)",
-    )
-    batch = commands.add_parser("run-batch", help="run a chunk of items here, print results")
-    batch.add_argument("--items", required=True, help='JSON: [{{"index", "state", "run_key"}}]')
-    args = parser.parse_args(argv)
-    if args.command == "run":
-        try:
-            state = state_from_json(args.state, INPUTS)
-            if args.run_key == "":
-                raise ValueError("--run-key is empty; give the run a name, or leave it out")
-            answers = gate_answers(GATES, args.answer)
-            check_result_storage(RESULT_STORAGE)
-        except ValueError as error:
-            parser.error(str(error))
+    if argv is None and COMMAND is not None:
+        command = COMMAND  # read (any mistake in it told) before Prefect loaded
+    else:
+        command = read_command(argv, INPUTS, GATES, RESULT_STORAGE)
+    if command.name == "run":
         watch_temporary_server()  # a temporary server ends with this process, even by kill -9
-        with answering(answers):
-            final = asyncio.run({fn}(state, args.run_key))
+        with answering(command.answers):
+            final = asyncio.run({fn}(command.state, command.run_key))
         print(json.dumps(final, default=str))
-    elif args.command == "run-batch":
-        try:
-            items = json.loads(args.items)
-        except ValueError as error:
-            parser.error(f"--items is not JSON ({{error}}); give a JSON list of items")
-        try:
-            check_result_storage(RESULT_STORAGE)
-        except ValueError as error:
-            parser.error(str(error))
+    elif command.name == "run-batch":
         watch_temporary_server()
-        results = asyncio.run({fn}_batch(items, PIPELINE_DIGEST))
+        results = asyncio.run({fn}_batch(command.items, PIPELINE_DIGEST))
         print(json.dumps(results, default=str))
     else:
         try:
             check_deploy_target(WORK_POOL)
         except ValueError as error:
-            parser.error(str(error))
+            command.parser.error(str(error))
         deploy()
     settle_services_at_exit()  # the run's last events are sent before Prefect's exit, quietly
     return 0

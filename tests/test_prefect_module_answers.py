@@ -29,12 +29,22 @@ GATED = (
 )
 
 
+#: ``python MODULE ARGS...`` that says on exit whether the module had loaded Prefect.
+SAYS_IF_PREFECT_LOADED = (
+    "import atexit, runpy, sys; "
+    "atexit.register(lambda: print('prefect loaded:', 'prefect' in sys.modules, file=sys.stderr)); "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
 def run_module(
-    path: Path, *args: str, env: dict[str, str], timeout: float = 120
+    path: Path, *args: str, env: dict[str, str], timeout: float = 120, says_if_loaded: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    """``python MODULE run ARGS...`` in the module's folder, its output as text."""
+    """``python MODULE run ARGS...`` in the module's folder, its output as text (and on
+    standard error whether Prefect was loaded, ``says_if_loaded``)."""
+    python = [sys.executable, "-c", SAYS_IF_PREFECT_LOADED] if says_if_loaded else [sys.executable]
     return subprocess.run(
-        [sys.executable, str(path), "run", *args],
+        [*python, str(path), "run", *args],
         capture_output=True,
         text=True,
         cwd=path.parent,
@@ -91,10 +101,12 @@ def test_run_refuses_answers_for_no_gate_and_gates_nobody_can_answer(
     if not api:  # a temporary server of the run's own: gone when the run is
         del env["PREFECT_API_URL"]
     options = [arg for answer in answers for arg in ("--answer", answer)]
-    out = run_module(path, "--state", '{"topic": "owls"}', *options, env=env)
+    out = run_module(path, "--state", '{"topic": "owls"}', *options, env=env, says_if_loaded=True)
     assert out.returncode == 2, out.stderr[-2000:]
     assert message in " ".join(out.stderr.split()), out.stderr[-2000:]
     assert not out.stdout.strip()  # nothing ran
+    if api:  # told before Prefect loads (an unanswered gate asks Prefect's settings for a server)
+        assert "prefect loaded: False" in out.stderr, out.stderr[-2000:]
 
 
 @pytest.mark.slow
@@ -172,6 +184,9 @@ def test_generated_code_keeps_a_gate_answer_across_a_flow_retry():
 def test_run_refuses_a_bad_state_before_prefect_starts(tmp_path, state, message):
     path = module(tmp_path)
     env = child_env(tmp_path / "home")
-    out = run_module(path, "--state", state, "--answer", "approve=yes", env=env)
+    out = run_module(
+        path, "--state", state, "--answer", "approve=yes", env=env, says_if_loaded=True
+    )
     assert out.returncode == 2, out.stderr[-2000:]
     assert message in out.stderr and "Traceback" not in out.stderr
+    assert "prefect loaded: False" in out.stderr, out.stderr[-2000:]  # told at once

@@ -1,0 +1,92 @@
+"""A generated flow module's command line, read and checked before Prefect loads.
+
+``python flow.py run --state '[1]'``, a gate answer for no gate, ``--help``: a generated module
+answers each at once, where it used to import Prefect first (seconds on a small machine) only
+to refuse the line. The module reads its command line with :func:`read_command` between its
+settings and ``from prefect import flow``, when it runs as a script; its ``main`` then acts on
+the :class:`FlowCommand`. The words of every refusal are the ones ``main`` said before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .prefect_flow_cli import FlowCommandLine
+from .prefect_gates import gate_answers
+from .prefect_result_dir import check_result_storage
+from .prefect_runtime import state_from_json
+
+__all__ = ["FlowCommand", "read_command"]
+
+
+@attrs.frozen
+class FlowCommand:
+    """What a generated module's command line asks: ``name`` is ``deploy``, ``run`` or
+    ``run-batch``; ``run`` has its checked ``state``, ``run_key`` and gate ``answers`` (by
+    gate id), ``run-batch`` its ``items``; ``parser`` says a later refusal (a deploy target
+    that cannot work) in the same one-line form."""
+
+    parser: FlowCommandLine
+    name: str
+    state: dict[str, Any] = attrs.field(factory=dict)
+    run_key: str | None = None
+    answers: dict[str, str] = attrs.field(factory=dict)
+    items: Any = None
+
+
+def _parser() -> FlowCommandLine:
+    parser = FlowCommandLine(description="Deploy (default) or run this Prefect flow.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("deploy", help="deploy to the work pool (the default)")
+    run = commands.add_parser("run", help="run once here and print the final state as JSON")
+    run.add_argument("--state", default="{}", help="the initial state, a JSON object")
+    run.add_argument("--run-key", default=None, help="the run key agent results cache under")
+    run.add_argument(
+        "--answer",
+        action="append",
+        default=[],
+        metavar="GATE=VALUE",
+        help="the answer to the gate with this name or id (repeatable)",
+    )
+    batch = commands.add_parser("run-batch", help="run a chunk of items here, print results")
+    batch.add_argument("--items", required=True, help='JSON: [{"index", "state", "run_key"}]')
+    return parser
+
+
+def read_command(
+    argv: Sequence[str] | None,
+    inputs: Sequence[str],
+    gates: Mapping[str, str],
+    result_storage: str | os.PathLike[str] | None,
+) -> FlowCommand:
+    """Read ``argv`` (``None``: the process's arguments) as the module with ``INPUTS``
+    ``inputs``, ``GATES`` ``gates`` and ``RESULT_STORAGE`` ``result_storage`` does; a mistake
+    ends the process with one line and exit code 2, as ``--help`` ends it with the help."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        try:
+            state = state_from_json(args.state, inputs)
+            if args.run_key == "":
+                raise ValueError("--run-key is empty; give the run a name, or leave it out")
+            answers = gate_answers(gates, args.answer)
+            check_result_storage(result_storage)
+        except ValueError as error:
+            parser.error(str(error))
+        return FlowCommand(parser, "run", state, args.run_key, answers)
+    if args.command == "run-batch":
+        try:
+            items = json.loads(args.items)
+        except ValueError as error:
+            parser.error(f"--items is not JSON ({error}); give a JSON list of items")
+        try:
+            check_result_storage(result_storage)
+        except ValueError as error:
+            parser.error(str(error))
+        return FlowCommand(parser, "run-batch", items=items)
+    return FlowCommand(parser, "deploy")
