@@ -438,13 +438,13 @@ CATALOG: tuple[BadInput, ...] = (
         "Format the value in a Transform",
     ),
     _row(
-        "template-attribute",
+        "template-brackets",
         "template",
-        'Agent("writer").instruct("Write {paper.title}.")',
+        """Agent("writer").instruct("Write {paper['title']}.")""",
         PipelineError,
         "'writer'",
-        "{paper.title}",
-        "such as {findings}",
+        "{paper['title']}",
+        "Write {paper.title}",
     ),
     _row(
         "template-index",
@@ -453,7 +453,7 @@ CATALOG: tuple[BadInput, ...] = (
         PipelineError,
         "'writer'",
         "{papers[0]}",
-        "such as {findings}",
+        "{papers} gives the whole value",
     ),
     _row(
         "template-empty-field",
