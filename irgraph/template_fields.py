@@ -80,15 +80,13 @@ def _check(
 ) -> None:
     """Tell ``w`` what ``writer``'s value means for ``read`` (reader, where, path, optional);
     of a value with no fields at all (text, a list, a model), once per reader, in ``told``."""
-    nid, where, path, _ = read
+    nid, _, path, _ = read
     root = path_root(path)
     data = w.G.nodes[writer]
     item = data["kind"] == "map_over" and data.get("item") == root and _inside(w, nid, writer)
     if not item and (data["kind"] != "agent" or data["output"] is None):
         told.add((nid, writer))
-    said = (
-        f"The {where} of '{nid}' reads {{{path}}}, the field '{path[len(root) + 1 :]}' of '{root}'"
-    )
+    said = _said(read)
     if data["kind"] == "agent":
         _by_schema(w, read, f"agent '{writer}'", data["output"], writer)
     elif data["kind"] == "gate":
@@ -128,9 +126,7 @@ def _by_schema(
     """Check ``read`` against ``schema``, what ``who`` (``"agent 'judge'"``) writes."""
     nid, where, path, optional = read
     root, fields = path_root(path), path_fields(path)
-    said = (
-        f"The {where} of '{nid}' reads {{{path}}}, the field '{path[len(root) + 1 :]}' of '{root}'"
-    )
+    said = _said(read)
     if schema is None:
         if who.startswith("the items"):  # items of unknown shape: anything
             return
@@ -158,7 +154,7 @@ def _by_schema(
             held = hint.split("'")[1]
             hint = f"Read '{held}' whole as {{{held}}}, or map over it and read each item's field."
         w.problem(
-            f"The {where} of '{nid}' reads {{{path}}}, but the output schema of {who} {what}.",
+            f"The {where} of '{nid}' reads {_shown(read)}, but the output schema of {who} {what}.",
             node=nid,
             key=root,
             hint=hint,
@@ -170,6 +166,19 @@ def _by_schema(
             "it as empty text then, or make the field required (a pydantic field without a "
             "default)."
         )
+
+
+def _shown(read: tuple[str, str, str, bool]) -> str:
+    """How ``read`` is written in its template: ``{verdict.reason}``, ``{verdict.note?}``."""
+    return "{" + read[2] + ("?" if read[3] else "") + "}"
+
+
+def _said(read: tuple[str, str, str, bool]) -> str:
+    """The start of a message about ``read``: who reads which field of which key."""
+    nid, where, path, _ = read
+    root = path_root(path)
+    field = path[len(root) + 1 :]
+    return f"The {where} of '{nid}' reads {_shown(read)}, the field '{field}' of '{root}'"
 
 
 def _inside(w: Walker, nid: str, scope: str) -> bool:

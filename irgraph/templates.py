@@ -33,6 +33,8 @@ __all__ = [
     "joined_reads",
     "filled_prompts",
     "literal_key_warnings",
+    "read_as",
+    "system_read",
 ]
 
 _PARSE = Formatter().parse
@@ -261,6 +263,39 @@ def system_template(text: str, *, node: str = "?") -> Template | None:
     if "{" not in text and "}" not in text:
         return None
     return parse_template(text, node=node, field="system prompt")
+
+
+def read_as(data: Mapping[str, Any], key: str, optional: bool = False) -> str:
+    """How a node (``data``: its graph attributes) reads ``key`` in its templates, for a
+    message: ``{key}``, or ``{key.field}`` when the first read of it is a field's;
+    ``optional`` gives the form that reads it if set (``{key?}``, ``{key.field?}``).
+
+    >>> read_as({"instruction": "Fix {v.reason}."}, "v", optional=True), read_as({}, "v")
+    ('{v.reason?}', '{v}')
+    """
+    for name in ("instruction", "system", "message"):
+        text = data.get(name)
+        if not isinstance(text, str) or key + "." not in text:
+            continue
+        try:
+            parts = parse_template(text).parts
+        except PipelineError:  # a foreign graph's attributes: said elsewhere
+            continue
+        for _, path, _ in parts:
+            if path is not None and path.partition(".")[0] == key:
+                return "{" + path + ("?" if optional else "") + "}"
+    return "{" + key + ("?" if optional else "") + "}"
+
+
+def system_read(data: Mapping[str, Any], key: str) -> bool:
+    """Whether an agent's system prompt, not its instruction, requires ``key`` (``data``: the
+    agent's graph attributes)."""
+    try:
+        system = system_template(data.get("system", ""))
+        instruction = parse_template(data.get("instruction", ""))
+    except (PipelineError, TypeError):  # a foreign graph's attributes: said elsewhere
+        return False
+    return system is not None and key in system.reads and key not in instruction.reads
 
 
 def joined_reads(*templates: Template) -> tuple[tuple[str, ...], tuple[str, ...]]:

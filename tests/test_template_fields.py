@@ -238,3 +238,22 @@ def test_a_changed_field_shows_in_the_diff() -> None:
     changed = diff(judge() >> fixer("{verdict.reason}"), judge() >> fixer("{verdict.category}"))
     assert "fixer" in str(changed) and "{verdict.category}" in str(changed)
     assert not diff(judge() >> fixer("{verdict.reason}"), judge() >> fixer("{verdict.reason}"))
+
+
+def test_an_optional_read_of_an_undeclared_field_is_refused_as_written() -> None:
+    (problem,) = problems(judge() >> fixer("{verdict.notes?}"))
+    assert problem.message.startswith("The instruction of 'fixer' reads {verdict.notes?}, but")
+    assert problem.hint == "Did you mean {verdict.note}?"
+
+
+def test_messages_about_the_key_show_the_read_as_the_template_writes_it() -> None:
+    (unbound,) = problems(fixer("Fix: {verdict.reason}."), inputs=set())
+    assert unbound.message.startswith("'fixer' reads {verdict.reason}, but no step before it")
+    assert "read it as {verdict.reason?} if it may be unset" in unbound.hint
+    branch = Route("r").on("x").when("a", judge()).otherwise(Agent("k").writes("other"))
+    (maybe,) = problems(branch >> fixer("Fix: {verdict.reason}."), inputs={"x", "ticket"})
+    assert "read it as {verdict.reason?} in 'fixer'" in maybe.hint
+    with pytest.raises(PipelineError) as refused:
+        run(fixer("Fix: {verdict.reason}."), provider=FakeProvider(), state={"verdict": None})
+    assert "which 'fixer' requires as {verdict.reason}" in str(refused.value)
+    assert "write {verdict.reason?} in 'fixer'" in str(refused.value)
