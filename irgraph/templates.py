@@ -331,7 +331,8 @@ def filled_prompts(
     return prompt, filled_system, values
 
 
-_LITERAL_KEY = re.compile(r"\{\{ *([A-Za-z_][A-Za-z0-9_]*)\?? *\}\}")  # {{key}}, {{ key }}
+#: {{key}}, {{ key }}, {{key.field}}: group 1 the key, group 2 its fields (".field", or "")
+_LITERAL_KEY = re.compile(r"\{\{ *([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\?? *\}\}")
 
 
 def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
@@ -356,9 +357,9 @@ def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
             if not isinstance(text, str) or "{{" not in text:
                 continue
             read = {*data["reads"], *data["optional_reads"]}  # {{{key}}} reads it, in braces
-            written: dict[str, str] = {}  # each key as first written, in order
+            written: dict[str, tuple[str, str]] = {}  # each key as first written, in order
             for match in _LITERAL_KEY.finditer(text):
-                written.setdefault(match[1], match[0])
+                written.setdefault(match[1], (match[0], match[1] + match[2]))
             names = [(k, w) for k, w in written.items() if k not in read]
             if names:
                 found.append((nid, field, names))
@@ -373,13 +374,15 @@ def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
         pairs = [(key, w) for key, w in names if key in known]
         keys = [key for key, _ in pairs]
         if keys:
-            shown = ", ".join(w for _, w in pairs)
-            fix = ", ".join("{" + key + "}" for key in keys)
+            shown = ", ".join(w for _, (w, _) in pairs)
+            fix = ", ".join("{" + path + "}" for _, (_, path) in pairs)
             sent = "shown" if field == "message" else "sent to the model"
             them = "the keys" if len(keys) > 1 else "the key"
+            first, path = pairs[0][1]
+            value = f"the state key '{keys[0]}'" if path == keys[0] else f"the field '{path}'"
             warnings.append(
                 f"The {field} of '{nid}' holds {shown}: double braces are literal braces, so "
-                f"the text {pairs[0][1][1:-1]} is {sent} as it is, not the value of the state key "
-                f"'{keys[0]}'. Write {fix} to read {them} (a single pair of braces)."
+                f"the text {first[1:-1]} is {sent} as it is, not the value of {value}. "
+                f"Write {fix} to read {them} (a single pair of braces)."
             )
     return warnings

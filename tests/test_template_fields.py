@@ -5,6 +5,8 @@ renders as a whole key does, and what the key's writers may write is checked bef
 from __future__ import annotations
 
 import asyncio
+import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +26,9 @@ from irgraph import (
 )
 from irgraph.backends.dot import to_dot
 from irgraph.backends.mermaid import to_mermaid
+from irgraph.cli import main
 from irgraph.diffs import diff
+from irgraph.ir import to_json
 from irgraph.testing import FakeProvider
 from irgraph.testing.reference import interpret
 
@@ -234,10 +238,16 @@ def test_a_field_the_schema_may_leave_out_is_warned_of_unless_optional() -> None
     assert warnings(judge() >> fixer("{verdict.note?}")) == []
 
 
-def test_a_changed_field_shows_in_the_diff() -> None:
-    changed = diff(judge() >> fixer("{verdict.reason}"), judge() >> fixer("{verdict.category}"))
+def test_a_changed_field_shows_in_the_diff_and_irgraph_diff(tmp_path: Path) -> None:
+    old, new = judge() >> fixer("{verdict.reason}"), judge() >> fixer("{verdict.category}")
+    changed = diff(old, new)
     assert "fixer" in str(changed) and "{verdict.category}" in str(changed)
-    assert not diff(judge() >> fixer("{verdict.reason}"), judge() >> fixer("{verdict.reason}"))
+    assert not diff(old, judge() >> fixer("{verdict.reason}"))
+    for name, pipeline in (("old", old), ("new", new)):
+        (tmp_path / f"{name}.json").write_text(to_json(pipeline.to_ir()), encoding="utf-8")
+    out = io.StringIO()
+    assert main(["diff", str(tmp_path / "old.json"), str(tmp_path / "new.json")], out=out) == 1
+    assert "{verdict.reason}" in out.getvalue() and "{verdict.category}" in out.getvalue()
 
 
 def test_an_optional_read_of_an_undeclared_field_is_refused_as_written() -> None:
@@ -257,3 +267,10 @@ def test_messages_about_the_key_show_the_read_as_the_template_writes_it() -> Non
         run(fixer("Fix: {verdict.reason}."), provider=FakeProvider(), state={"verdict": None})
     assert "which 'fixer' requires as {verdict.reason}" in str(refused.value)
     assert "write {verdict.reason?} in 'fixer'" in str(refused.value)
+
+
+def test_a_field_in_double_braces_is_warned_of_with_the_single_braces_to_write() -> None:
+    (warning,) = warnings(judge() >> fixer("Fix {{ verdict.reason }}."))
+    assert "holds {{ verdict.reason }}: double braces are literal braces" in warning
+    assert "not the value of the field 'verdict.reason'" in warning
+    assert "Write {verdict.reason} to read the key" in warning
