@@ -120,6 +120,11 @@ def field_key_hint(text: str, method: str) -> str:
             f"Stop on a predicate, .until(lambda state: state[{key!r}]{access} == value), or "
             f"write the field to a key of its own in the body, {write}, and use {use}."
         )
+    if method in ("writes", "collect") and (dotted := dotted_of(text)) is not None:
+        return (
+            f"Write the whole value to {key!r} (an object, with .output(schema)), and read the "
+            f"field where it is needed: {{{dotted}}} in a template, .on({dotted!r}) in a route."
+        )
     if method in ("writes", "collect"):
         return (
             f"Write the whole value to {key!r} (an object, with .output(schema)), and take the "

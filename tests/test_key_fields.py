@@ -123,6 +123,9 @@ def test_until_over_and_writes_name_their_fix() -> None:
     assert len(result.state["notes"]) == len(result.state["t"]["items"])
     writes = refusal(lambda: Agent("a").writes("t.category"))
     assert "Write the whole value to 't'" in str(writes)
+    assert "{t.category} in a template, .on('t.category') in a route" in str(writes)
+    item = refusal(lambda: Agent("a").writes("t[0]"))
+    assert "Transform('t_0', lambda t: t[0])" in str(item)
 
 
 def test_a_key_that_is_no_field_keeps_its_message() -> None:

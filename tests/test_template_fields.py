@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel
 
 from irgraph import (
@@ -28,9 +29,10 @@ from irgraph.backends.dot import to_dot
 from irgraph.backends.mermaid import to_mermaid
 from irgraph.cli import main
 from irgraph.diffs import diff
-from irgraph.ir import to_json
+from irgraph.ir import AgentNode, to_json
 from irgraph.testing import FakeProvider
 from irgraph.testing.reference import interpret
+from irgraph.testing.strategies import pipelines
 
 VERDICT = {
     "type": "object",
@@ -274,3 +276,33 @@ def test_a_field_in_double_braces_is_warned_of_with_the_single_braces_to_write()
     assert "holds {{ verdict.reason }}: double braces are literal braces" in warning
     assert "not the value of the field 'verdict.reason'" in warning
     assert "Write {verdict.reason} to read the key" in warning
+
+
+def test_the_pipeline_strategies_draw_field_reads_so_conformance_covers_them() -> None:
+    drawn: list[str] = []
+
+    @settings(
+        max_examples=50,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(pipelines(inputs={"topic"}))
+    def draw(pipeline: Any) -> None:
+        validate(to_graph(pipeline, inputs={"topic"}))
+        for node in _agents(pipeline):
+            if node.template.fields or (node.system_template and node.system_template.fields):
+                drawn.append(node.instruction)
+
+    draw()
+    assert drawn
+
+
+def _agents(pipeline: Any) -> list[AgentNode]:
+    found, stack = [], [pipeline.to_ir()]
+    while stack:
+        node = stack.pop()
+        found += [node] if isinstance(node, AgentNode) else []
+        stack.extend(getattr(node, "children", ()))
+    return found
