@@ -156,10 +156,22 @@ def _not_an_object(template: Template, path: str, seen: str, value: Any) -> str:
             "JSON object: a step that writes a model should return its .model_dump()"
         )
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-    return (
-        f"the {template.where} reads {{{path}}}, but '{seen}' holds {kind} {shown}, not an "
-        f"object with fields; read '{seen}' whole as {{{seen}}}"
-    )
+    said = f"the {template.where} reads {{{path}}}, but '{seen}' holds {kind} {shown}"
+    if isinstance(value, str) and value.lstrip().startswith("{") and _object_text(value):
+        return (
+            f"{said}, the JSON text of an object, not the object: give the object itself "
+            "(a dict in the state, --state-json on the command line), or parse the text with a "
+            f"Transform that reads '{seen}'"
+        )
+    return f"{said}, not an object with fields; read '{seen}' whole as {{{seen}}}"
+
+
+def _object_text(text: str) -> bool:
+    """Whether ``text`` is the JSON text of an object."""
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _none_read(template: Template, key: str) -> str:

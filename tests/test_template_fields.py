@@ -123,6 +123,7 @@ def test_system_prompts_and_gate_messages_read_fields_too() -> None:
         ({"category": "bug"}, "'verdict' has no field 'reason' (its keys: 'category')"),
         ({"reason": None}, "the state holds None at 'verdict.reason'"),
         ("It crashes.", "'verdict' holds str 'It crashes.', not an object with fields"),
+        ('{"reason": "r"}', "the JSON text of an object, not the object: give the object"),
         (None, "the state holds None for 'verdict', which the instruction requires as"),
     ],
 )
