@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from irgraph import (
     Agent,
     Gate,
+    Loop,
     MapOver,
     PipelineError,
     Route,
@@ -190,6 +191,10 @@ def test_each_writer_that_may_reach_the_read_is_checked() -> None:
     assert "agent 'guess' writes 'verdict' as free text" in problem.message
     overwritten = Agent("guess").instruct("{ticket}").writes("verdict") >> judge()
     validate(to_graph(overwritten >> fixer(), inputs={"ticket"}))  # its text never reaches
+    # In a loop, a writer later in the body reaches the read on the next pass.
+    body = fixer("Fix {ticket} {verdict.reason?}") >> Agent("guess").writes("verdict")
+    (looped,) = problems(Loop("l").step(body).max_iterations(2))
+    assert "reads {verdict.reason?}" in looped.message and "agent 'guess'" in looped.message
 
 
 def test_a_map_over_list_is_refused_and_its_items_fields_are_checked() -> None:
