@@ -35,7 +35,7 @@ def field_reads(data: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """The fields node ``data`` (a graph node's attributes) reads in its templates: ``(where,
     path, optional)``, each path once (required when any of its reads is), in order."""
     if data["kind"] == "agent":
-        texts = [("instruction", data.get("instruction", "")), ("system prompt", data["system"])]
+        texts = [("instruction", data["instruction"]), ("system prompt", data.get("system", ""))]
     else:
         texts = [("message", data.get("message", ""))]
     found: dict[str, tuple[str, str, bool]] = {}
@@ -62,7 +62,10 @@ def check_field_reads(w: Walker, tree: Any, readers: list[str]) -> None:
         wanted: dict[str, str] = {}
         left = []
         for nid, root in pending:
-            (left.append((nid, root)) if nid in wanted else wanted.__setitem__(nid, root))
+            if nid in wanted:
+                left.append((nid, root))  # (for the next pass)
+            else:
+                wanted[nid] = root
         for nid, writers in reaching(w.G, tree, wanted).items():
             reached[nid, wanted[nid]] = writers
         pending = left
@@ -148,11 +151,6 @@ def _by_schema(
     found = field_schema(schema, fields)
     if found == "missing":
         what, hint = no_field_words(schema, path, "template")
-        if hint.startswith("Did you mean '"):
-            hint = f"Did you mean {{{hint[len('Did you mean ') + 1 : -2]}}}?"
-        elif "holds a list" in hint or hint.startswith("Use '"):
-            held = hint.split("'")[1]
-            hint = f"Read '{held}' whole as {{{held}}}, or map over it and read each item's field."
         w.problem(
             f"The {where} of '{nid}' reads {_shown(read)}, but the output schema of {who} {what}.",
             node=nid,
