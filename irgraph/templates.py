@@ -74,6 +74,9 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
     ('findings',)
     >>> parse_template("Write from {findings} and {notes?}").optional_reads
     ('notes',)
+    >>> fix = parse_template("Fix {verdict.reason} ({verdict.meta.source?})")
+    >>> fix.reads, fix.fields
+    (('verdict',), ('verdict.reason', 'verdict.meta.source'))
     """
     known = _PARSED.get(text) if type(text) is str else None
     if known is not None:

@@ -338,3 +338,16 @@ def test_a_route_on_a_field_inside_a_nested_list_never_suggests_mapping_over_a_p
     top = Route("r").on("verdict.a").when("x", Agent("b")).otherwise(Agent("c"))
     (whole,) = problems(judge(listed) >> top)
     assert "MapOver(...).over('verdict', item='item')" in whole.hint
+
+
+def test_a_run_error_names_the_text_that_reads_the_field() -> None:
+    text = "Ship {verdict.reason}?"  # the same text as an instruction and a gate's message
+    agent = Agent("w").instruct(text).writes("out")
+    gate = Gate("approve", text).writes("ok")
+    for step, where in ((agent, "instruction"), (gate, "message"), (agent, "instruction")):
+        with pytest.raises(RunError) as failed:
+            run(step, provider=FakeProvider(), state={"verdict": {}}, on_gate=lambda r: "y")
+        assert f"the {where} reads {{verdict.reason}}" in str(failed.value)
+    system = Agent("s").instruct("Go.").system("As {verdict.role}.")
+    with pytest.raises(RunError, match=r"the system prompt reads \{verdict.role\}"):
+        run(system, provider=FakeProvider(), state={"verdict": {}})
