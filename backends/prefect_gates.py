@@ -110,7 +110,7 @@ async def gate(
     Prefect's result storage), so a retried or resumed run does not ask again."""
     from prefect.logging import get_run_logger
 
-    template = parse_template(message)
+    template = parse_template(message, field="message")
     text = filled(template, state)[0]
 
     key = current_flow_run_id() if run_key is None else run_key

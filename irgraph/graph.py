@@ -57,6 +57,7 @@ from irgraph.schema import (
     problem_data,
     tree_entry,
 )
+from irgraph.template_fields import check_field_reads
 from irgraph.templates import literal_key_warnings
 from irgraph.typing_rules import TypeRules
 from irgraph.unkept_answers import unkept_answer_warnings
@@ -87,6 +88,7 @@ class _Walker:
         self.added: list[str] = []  # node ids in the order they were added
         self.functions: dict[str, Any] = {}  # transform id -> its function (built in Python)
         self.braced: list[str] = []  # agents and gates whose text holds {{
+        self.field_reads: list[str] = []  # agents and gates whose text reads {key.field}
         #: (writer, key) -> the other nodes that may have written ``key`` last (a route's
         #: other branches, or the writer before a route that writes it on some branches).
         self.alternatives: dict[tuple[str, str], list[str]] = {}
@@ -231,9 +233,13 @@ class _Walker:
         if type(node) is AgentNode:
             if "{{" in node.instruction or "{{" in node.system:
                 self.braced.append(nid)
+            if node.template.fields or (node.system_template and node.system_template.fields):
+                self.field_reads.append(nid)
         elif isinstance(node, GateNode):
             if "{{" in node.message:
                 self.braced.append(nid)
+            if node.template.fields:
+                self.field_reads.append(nid)
             if not node.message.strip():
                 self.warnings.append(
                     f"Gate '{nid}' has no message, so whoever answers it is asked nothing; "
@@ -408,6 +414,8 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     tree = walker.walk(root, top, None).tree
     walker.close_scopes()
     walker.types.finish(tree)
+    if walker.field_reads:
+        check_field_reads(walker, tree, walker.field_reads)
     walker.warnings += literal_key_warnings(G, declared, walker.braced)
     walker.warnings += unkept_answer_warnings(G)
     walker.warnings += item_shadow_warnings(G)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import PipelineError, Problem, a_or_an
 from irgraph.ir.key_paths import model_reason, path_root, path_value, unset_reason
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
+from irgraph.templates import read_as
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -55,7 +56,7 @@ def refuse_values(
     problems = []
     for nid, data in nodes:
         if data["kind"] in ("agent", "gate"):
-            problems += [_none_problem(nid, key) for key in data["reads"] if key in empty]
+            problems += [_none_problem(nid, key, data) for key in data["reads"] if key in empty]
         elif data["kind"] == "map_over" and data["over"] in unlisted:
             if not bound(nid, data["over"]):
                 problems.append(_unlisted_problem(nid, data["over"], state[data["over"]]))
@@ -152,14 +153,16 @@ def _parsed(text: str) -> Any:
         return None
 
 
-def _none_problem(node: str, key: str) -> Problem:
+def _none_problem(node: str, key: str, data: Mapping[str, Any]) -> Problem:
+    """The problem of a required read (``{key}``, or ``{key.field}``) of node ``node`` (its
+    graph attributes: ``data``) when the initial state holds None for ``key``."""
     return Problem(
-        f"The initial state holds None for '{key}', which '{node}' requires as {{{key}}}; "
-        "None means no value.",
+        f"The initial state holds None for '{key}', which '{node}' requires as "
+        f"{read_as(data, key)}; None means no value.",
         node=node,
         key=key,
-        hint=f"Give '{key}' a value, or write {{{key}?}} in '{node}' to make it optional "
-        "(an optional key holding None renders as empty text).",
+        hint=f"Give '{key}' a value, or write {read_as(data, key, optional=True)} in '{node}' "
+        "to make it optional (an optional key holding None renders as empty text).",
     )
 
 

@@ -1,18 +1,24 @@
 """Telling a field of a state key (``t.category``, ``t['category']``, ``t[0]``) where a whole
 key is expected.
 
-State keys are flat: a template, a route's ``.on``, a loop's ``.until`` and a map-over's
-``.over`` name a whole key, whose value may be an object an agent wrote by its
-``.output(schema)``. Someone used to Jinja or Python writes the field they want instead; these
-functions recognise that (only on the error path, after a key was refused) and say the two
-ways to get at the field: a predicate, or a ``Transform`` that writes it to a key of its own.
+State keys are flat: a route's ``.on`` and a loop's ``.until`` name a key or a field of one by
+a dotted path (``"t.category"``), and a template reads one as ``{t.category}``; a map-over's
+``.over`` and a step's ``.writes`` name a whole key, whose value may be an object an agent
+wrote by its ``.output(schema)``. Someone used to Jinja or Python writes the field in brackets,
+or an item of a list by its index, instead; these functions recognise that (only on the error
+path, after a key was refused) and say how to get at it: the dotted path where one names it,
+else a predicate, or a ``Transform`` that writes it to a key of its own.
 
 >>> field_of("t.category"), field_of("t['items'][0]"), field_of("t.items.0"), field_of("café")
 (('t', "['category']"), ('t', "['items'][0]"), ('t', "['items'][0]"), None)
+>>> dotted_of("t['category']"), dotted_of("t['items'][0]")
+('t.category', None)
 >>> print(field_key_hint("t.category", "on"))
 Compare the field in a predicate, .when(lambda state: state['t']['category'] == value, branch), \
 or write it to a key of its own first, Transform('t_category', lambda t: t['category'])\
 .reads('t').writes('t_category'), and use 't_category'.
+>>> print(field_key_hint("t['category']", "template"))
+Write {t.category}: a template reads a field of a key by its dotted path.
 """
 
 from __future__ import annotations
@@ -22,7 +28,14 @@ from typing import Any
 
 from irgraph.errors import PipelineError
 
-__all__ = ["field_of", "part_of", "field_key_error", "field_key_hint", "field_key_message"]
+__all__ = [
+    "field_of",
+    "dotted_of",
+    "part_of",
+    "field_key_error",
+    "field_key_hint",
+    "field_key_message",
+]
 
 _ROOT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PART = re.compile(
@@ -60,6 +73,18 @@ def field_of(text: Any) -> tuple[str, str] | None:
     return root.group(), "".join(access)
 
 
+def dotted_of(text: Any) -> str | None:
+    """The dotted path (``"t.category"``) naming the field ``text`` reads, when it reads
+    fields by their names only (no list item by its index), else ``None``."""
+    found = field_of(text)
+    if found is None:
+        return None
+    names = re.findall(r"\['([A-Za-z_][A-Za-z0-9_]*)'\]", found[1])
+    if len(names) != found[1].count("["):
+        return None
+    return ".".join([found[0], *names])
+
+
 def part_of(text: str) -> str:
     """What ``text`` reads of its key, in words: ``a field`` (``t.category``) or ``an item``
     (``t[0]``)."""
@@ -80,6 +105,8 @@ def field_key_hint(text: str, method: str) -> str:
     found = field_of(text)
     assert found is not None
     key, access = found
+    if method == "template" and (dotted := dotted_of(text)) is not None:
+        return f"Write {{{dotted}}}: a template reads a field of a key by its dotted path."
     alias = _alias(key, access)
     write = f"Transform({alias!r}, lambda {key}: {key}{access}).reads({key!r}).writes({alias!r})"
     use = f"{{{alias}}}" if method == "template" else repr(alias)
@@ -92,6 +119,11 @@ def field_key_hint(text: str, method: str) -> str:
         return (
             f"Stop on a predicate, .until(lambda state: state[{key!r}]{access} == value), or "
             f"write the field to a key of its own in the body, {write}, and use {use}."
+        )
+    if method in ("writes", "collect") and (dotted := dotted_of(text)) is not None:
+        return (
+            f"Write the whole value to {key!r} (an object, with .output(schema)), and read the "
+            f"field where it is needed: {{{dotted}}} in a template, .on({dotted!r}) in a route."
         )
     if method in ("writes", "collect"):
         return (
@@ -119,8 +151,8 @@ def field_key_error(value: Any, where: str, method: str, node: str | None) -> Pi
     found = field_of(value)
     if found is None:
         return None
-    dotted = ".".join([found[0], *re.findall(r"\['([A-Za-z_][A-Za-z0-9_]*)'\]", found[1])])
-    if method in ("on", "until") and dotted.count(".") == found[1].count("["):  # all names
+    dotted = dotted_of(value)
+    if method in ("on", "until") and dotted is not None:  # all names
         return PipelineError(
             f"{where[:1].upper()}{where[1:]} takes a field of a key as a dotted path, "
             f"{dotted!r}, not {value!r}.",

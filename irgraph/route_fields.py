@@ -172,7 +172,7 @@ def _no_such_field(w: Walker, sid: str, on: str, source: Source) -> None:
 def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
     """What ``schema`` says of the field ``on`` it has no room for (``declares no field
     'x' in 'v' (its fields: ...)``), and the hint: the field meant, or how to fix it
-    (``method``: where the path was given, ``.on`` or ``.until``)."""
+    (``method``: where the path was given, ``.on``, ``.until`` or ``template``)."""
     root, fields = path_root(on), path_fields(on)
     for depth in range(len(fields)):
         if field_schema(schema, fields[: depth + 1]) == "missing":
@@ -190,24 +190,32 @@ def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
     wanted = fields[depth]  # the field meant: the same but for case, else the closest
     near = [name for name in known if name.lower() == wanted.lower()] or closest_keys(wanted, known)
     hint = f"Use a field the schema declares, or declare '{fields[depth]}' there."
+    template = method == "template"  # {verdict.reason} in a template
     if near:
         meant = f"{where}.{near[0]}{on[len(where) + len(fields[depth]) + 1 :]}"
-        hint = f"Did you mean '{meant}'?" + (
-            f" Write {method}({meant!r})." if method == ".on" else ""
-        )
+        hint = f"Did you mean {{{meant}}}?" if template else f"Did you mean '{meant}'?"
+        hint += f" Write {method}({meant!r})." if method == ".on" else ""
     elif kind == "array":  # a list: each item's field, in a map-over over it
         rest = ".".join(fields[depth:])
+        over = f"map over it, MapOver(...).over('{where}', item='item')"
+        if "." in where:  # a map-over iterates a key: the list taken out to one first
+            over = f"write it to a key of its own (a Transform that reads '{root}'), map over that"
         hint = (
-            f"'{where}' holds a list: to compare '{rest}' of each of its items, map over it, "
-            f"MapOver(...).over('{where}', item='item'), with a step Route(...).on('item.{rest}'); "
-            "or look into the list with a predicate."
+            f"'{where}' holds a list: to compare '{rest}' of each of its items, {over}, with a "
+            f"step Route(...).on('item.{rest}'); or look into the list with a predicate."
         )
-        if method != ".on":
+        if template:
+            hint = (
+                f"'{where}' holds a list: read it whole as {{{where}}}, or {over}, with a step "
+                f"that reads {{item.{rest}}}."
+            )
+        elif method != ".on":
             hint = (
                 f"'{where}' holds a list: look into it with a predicate, .until(lambda state: ...)."
             )
     elif kind is not None and not known:
-        hint = f"Use '{where}' itself: {method}({where!r})."
+        hint = f"Read '{where}' itself as {{{where}}}." if template else ""
+        hint = hint or f"Use '{where}' itself: {method}({where!r})."
     return what, hint
 
 

@@ -1,14 +1,15 @@
 """Prompt templates (an agent's instruction and system prompt, a gate's message): ``{key}``
-reads a state key, ``{key?}`` reads it if set, ``{{``/``}}`` are literal braces.
+reads a state key, ``{key?}`` reads it if set, ``{key.field}`` reads a field of the object a
+key holds (a dotted path, as a route's ``.on`` takes: :mod:`irgraph.prompt_values`), and
+``{{``/``}}`` are literal braces.
 
 Parsing uses the standard format-string parser, so the rules are Python's own; anything
-beyond a plain key (format specs, conversions, attribute or index access) is rejected with
-an error naming the node, because a prompt template is data, not code.
+beyond a key or a dotted path (format specs, conversions, index access) is rejected with an
+error naming the node, because a prompt template is data, not code.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from string import Formatter
@@ -18,6 +19,7 @@ import attrs
 
 from irgraph.checks import is_key
 from irgraph.errors import PipelineError, a_or_an
+from irgraph.prompt_values import as_text, none_message, path_filled, path_render, path_values
 
 __all__ = [
     "Template",
@@ -31,6 +33,8 @@ __all__ = [
     "joined_reads",
     "filled_prompts",
     "literal_key_warnings",
+    "read_as",
+    "system_read",
 ]
 
 _PARSE = Formatter().parse
@@ -40,12 +44,17 @@ _PARSE = Formatter().parse
 class Template:
     """A parsed template: literal text and keys, alternating.
 
-    ``parts`` holds ``(literal, key, optional)`` triples; ``key`` is ``None`` for trailing text.
+    ``parts`` holds ``(literal, key, optional)`` triples; ``key`` is ``None`` for trailing text,
+    and a dotted path (``"verdict.reason"``) for a field of a key. ``reads`` and
+    ``optional_reads`` name whole keys (a path's first name); ``fields`` holds the paths, and
+    ``where`` the text the template is (``"instruction"``), for the errors of a run.
     """
 
     parts: tuple[tuple[str, str | None, bool], ...]
     reads: tuple[str, ...]
     optional_reads: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+    where: str = "instruction"
 
 
 #: Templates by the text they were parsed from: a builder parses an agent's instruction to
@@ -65,9 +74,14 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
     ('findings',)
     >>> parse_template("Write from {findings} and {notes?}").optional_reads
     ('notes',)
+    >>> fix = parse_template("Fix {verdict.reason} ({verdict.meta.source?})")
+    >>> fix.reads, fix.fields
+    (('verdict',), ('verdict.reason', 'verdict.meta.source'))
     """
     known = _PARSED.get(text) if type(text) is str else None
     if known is not None:
+        if known.fields and known.where != field:  # its run errors name the text it is
+            return attrs.evolve(known, where=field)
         return known
     if not isinstance(text, str):
         # Checked here too: IR nodes parse their template before attrs runs validators.
@@ -87,6 +101,7 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
     parts: list[tuple[str, str | None, bool]] = []
     reads: dict[str, None] = {}
     optional: dict[str, None] = {}
+    paths: dict[str, None] = {}
     for literal, name, spec, conversion in raw:
         if name is None:
             parts.append((literal, None, False))
@@ -94,12 +109,15 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
         is_optional = name.endswith("?")
         key = name[:-1] if is_optional else name
         if conversion or spec or not is_key(key):
-            raise _field_error(f"The {field} of '{node}'", node, name, key, spec, conversion)
+            if conversion or spec or not _is_path(key):
+                raise _field_error(f"The {field} of '{node}'", node, name, key, spec, conversion)
+            paths[key] = None
         parts.append((literal, key, is_optional))
+        key = key.partition(".")[0]  # {verdict.reason} reads the key verdict
         (optional if is_optional else reads)[key] = None
     for key in reads:
         optional.pop(key, None)
-    template = Template(tuple(parts), tuple(reads), tuple(optional))
+    template = Template(tuple(parts), tuple(reads), tuple(optional), tuple(paths), field)
     if type(text) is str:  # a str subclass may compare equal to a different text
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
@@ -107,22 +125,36 @@ def parse_template(text: str, *, node: str = "?", field: str = "instruction") ->
     return template
 
 
+def _is_path(text: str) -> bool:
+    """Whether ``text`` is a key and its fields, ``verdict.reason`` (the rule of
+    :func:`irgraph.ir.key_paths.is_key_path`, which this module cannot import); a field
+    named like ``__class__`` is none, as a JSON value has no such field to read."""
+    names = text.split(".")
+    return len(names) > 1 and all(is_key(n) and not n.startswith("__") for n in names)
+
+
 def _field_error(
     where: str, node: str, name: str, key: str, spec: str | None, conversion: str | None
 ) -> PipelineError:
-    """Why the field ``{name}`` of a template is refused: first when it is no plain key
-    (literal braces such as ``{"a": 1}`` parse as a field with a format spec), then for its
-    format spec or conversion."""
+    """Why the field ``{name}`` of a template is refused: first when it is no key or dotted
+    path (literal braces such as ``{"a": 1}`` parse as a field with a format spec), then for
+    its format spec or conversion."""
     extra = ("!" + conversion if conversion else "") + (":" + spec if spec else "")
     shown = "{" + name + extra + "}"
-    if not is_key(key):
-        from irgraph.key_fields import field_key_hint, field_of, part_of  # only a refusal
+    if not is_key(key) and not _is_path(key):
+        from irgraph.key_fields import dotted_of, field_key_hint, field_of, part_of  # a refusal
 
         if not extra and (field := field_of(key)) is not None:
+            dotted = dotted_of(key)
+            how = (
+                f"its dotted path, {{{dotted}}}"
+                if dotted is not None
+                else f"a dotted path of names, never a list's item by its index: {{{field[0]}}} "
+                "gives the whole value, as JSON"
+            )
             return PipelineError(
                 f"{where} contains {shown}, which reads {part_of(key)} of '{field[0]}', but a "
-                f"field must be a whole state key such as {{findings}}: {{{field[0]}}} gives "
-                "the whole value, as JSON.",
+                f"template reads a state key, {{findings}}, or a field of one by {how}.",
                 node=node,
                 key=field[0],
                 hint=field_key_hint(key, "template"),
@@ -133,14 +165,14 @@ def _field_error(
             what += f" (did you mean {{{bare}{'?' if '?' in name else ''}}}?)"
         return PipelineError(
             f"{where} contains {what}; a field must be a state key such as {{findings}} or "
-            "{findings?}.",
+            "{findings?}, or a field of one such as {verdict.reason}.",
             node=node,
             key=key or None,
             hint="Write a literal brace as '{{' or '}}'.",
         )
     return PipelineError(
-        f"{where} uses {shown}, but templates take plain keys only (no format specs or "
-        "conversions).",
+        f"{where} uses {shown}, but templates take keys and their fields only (no format "
+        "specs or conversions).",
         node=node,
         key=name,
         hint="Format the value in a Transform and read its result with {key}.",
@@ -155,6 +187,8 @@ def render(template: Template, values: Mapping[str, Any]) -> str:
     >>> render(parse_template("Hi {name}{suffix?}!"), {"name": "Ada"})
     'Hi Ada!'
     """
+    if template.fields:
+        return path_render(template, values)
     text = ""  # added up: for an instruction's few parts, quicker than a list and a join
     for literal, key, optional in template.parts:
         text += literal
@@ -168,21 +202,6 @@ def render(template: Template, values: Mapping[str, Any]) -> str:
     return text
 
 
-def as_text(value: Any) -> str:
-    """How a state value reads in a prompt: a structured value (dict, list, tuple) as JSON
-    text, anything else as ``str(value)``.
-
-    >>> as_text({"category": "bug", "tags": ["ui"]}), as_text(["a", "b"]), as_text(3)
-    ('{"category": "bug", "tags": ["ui"]}', '["a", "b"]', '3')
-    """
-    if isinstance(value, (dict, list, tuple)):
-        try:
-            return json.dumps(value, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):  # a circular structure: Python's own text
-            return str(value)
-    return str(value)
-
-
 def template_values(template: Template, state: Mapping[str, Any]) -> dict[str, Any]:
     """The values ``template`` sees in ``state``: every required key, and the optional keys
     that are set. One rule for every backend and for generated code: ``None`` means no value,
@@ -192,6 +211,8 @@ def template_values(template: Template, state: Mapping[str, Any]) -> dict[str, A
     >>> template_values(parse_template("{a} {b?} {c?}"), {"a": 1, "c": 3, "d": 4})
     {'a': 1, 'c': 3}
     """
+    if template.fields:  # a key read for a field of it: its None is said as that
+        return path_values(template, state)
     values: dict[str, Any] = {}
     for key in template.reads:  # a loop, not a comprehension: that is one more call per agent
         value = state[key]
@@ -214,6 +235,8 @@ def filled(template: Template, state: Mapping[str, Any]) -> tuple[str, dict[str,
     >>> filled(parse_template("From {a}: {b?}."), {"a": "x", "b": [1]})
     ('From x: [1].', {'a': 'x', 'b': [1]})
     """
+    if template.fields:  # {verdict.reason}: irgraph.prompt_values
+        return path_filled(template, state)
     values: dict[str, Any] = {}
     text = ""
     for literal, key, optional in template.parts:
@@ -231,15 +254,6 @@ def filled(template: Template, state: Mapping[str, Any]) -> tuple[str, dict[str,
     return text, values
 
 
-def none_message(key: str) -> str:
-    """Why a required ``{key}`` holding ``None`` cannot be rendered, and the two fixes."""
-    return (
-        f"the state holds None for '{key}', which the template requires as {{{key}}}; None "
-        f"means no value. Give '{key}' a value, or write {{{key}?}} to make it optional "
-        "(an optional key holding None renders as empty text)"
-    )
-
-
 def system_template(text: str, *, node: str = "?") -> Template | None:
     """An agent's system prompt as a :class:`Template`, or ``None`` for text with no brace
     (nothing to fill: a backend sends it as it is, at no cost per call).
@@ -252,6 +266,39 @@ def system_template(text: str, *, node: str = "?") -> Template | None:
     if "{" not in text and "}" not in text:
         return None
     return parse_template(text, node=node, field="system prompt")
+
+
+def read_as(data: Mapping[str, Any], key: str, optional: bool = False) -> str:
+    """How a node (``data``: its graph attributes) reads ``key`` in its templates, for a
+    message: ``{key}``, or ``{key.field}`` when the first read of it is a field's;
+    ``optional`` gives the form that reads it if set (``{key?}``, ``{key.field?}``).
+
+    >>> read_as({"instruction": "Fix {v.reason}."}, "v", optional=True), read_as({}, "v")
+    ('{v.reason?}', '{v}')
+    """
+    for name in ("instruction", "system", "message"):
+        text = data.get(name)
+        if not isinstance(text, str) or key + "." not in text:
+            continue
+        try:
+            parts = parse_template(text).parts
+        except PipelineError:  # a foreign graph's attributes: said elsewhere
+            continue
+        for _, path, _ in parts:
+            if path is not None and path.partition(".")[0] == key:
+                return "{" + path + ("?" if optional else "") + "}"
+    return "{" + key + ("?" if optional else "") + "}"
+
+
+def system_read(data: Mapping[str, Any], key: str) -> bool:
+    """Whether an agent's system prompt, not its instruction, requires ``key`` (``data``: the
+    agent's graph attributes)."""
+    try:
+        system = system_template(data.get("system", ""))
+        instruction = parse_template(data.get("instruction", ""))
+    except (PipelineError, TypeError):  # a foreign graph's attributes: said elsewhere
+        return False
+    return system is not None and key in system.reads and key not in instruction.reads
 
 
 def joined_reads(*templates: Template) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -287,7 +334,8 @@ def filled_prompts(
     return prompt, filled_system, values
 
 
-_LITERAL_KEY = re.compile(r"\{\{ *([A-Za-z_][A-Za-z0-9_]*)\?? *\}\}")  # {{key}}, {{ key }}
+#: {{key}}, {{ key }}, {{key.field}}: group 1 the key, group 2 its fields (".field", or "")
+_LITERAL_KEY = re.compile(r"\{\{ *([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\?? *\}\}")
 
 
 def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
@@ -312,9 +360,9 @@ def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
             if not isinstance(text, str) or "{{" not in text:
                 continue
             read = {*data["reads"], *data["optional_reads"]}  # {{{key}}} reads it, in braces
-            written: dict[str, str] = {}  # each key as first written, in order
+            written: dict[str, tuple[str, str]] = {}  # each key as first written, in order
             for match in _LITERAL_KEY.finditer(text):
-                written.setdefault(match[1], match[0])
+                written.setdefault(match[1], (match[0], match[1] + match[2]))
             names = [(k, w) for k, w in written.items() if k not in read]
             if names:
                 found.append((nid, field, names))
@@ -329,13 +377,15 @@ def literal_key_warnings(G: Any, inputs: Any, nodes: Any = None) -> list[str]:
         pairs = [(key, w) for key, w in names if key in known]
         keys = [key for key, _ in pairs]
         if keys:
-            shown = ", ".join(w for _, w in pairs)
-            fix = ", ".join("{" + key + "}" for key in keys)
+            shown = ", ".join(w for _, (w, _) in pairs)
+            fix = ", ".join("{" + path + "}" for _, (_, path) in pairs)
             sent = "shown" if field == "message" else "sent to the model"
             them = "the keys" if len(keys) > 1 else "the key"
+            first, path = pairs[0][1]
+            value = f"the state key '{keys[0]}'" if path == keys[0] else f"the field '{path}'"
             warnings.append(
                 f"The {field} of '{nid}' holds {shown}: double braces are literal braces, so "
-                f"the text {pairs[0][1][1:-1]} is {sent} as it is, not the value of the state key "
-                f"'{keys[0]}'. Write {fix} to read {them} (a single pair of braces)."
+                f"the text {first[1:-1]} is {sent} as it is, not the value of {value}. "
+                f"Write {fix} to read {them} (a single pair of braces)."
             )
     return warnings

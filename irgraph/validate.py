@@ -21,7 +21,7 @@ from irgraph.graph_mistakes import class_error, named
 from irgraph.initial_values import refuse_values
 from irgraph.item_shadows import item_hint
 from irgraph.state_keys import misspelled_input_warnings, warn_misspelled_optional
-from irgraph.templates import parse_template, system_template
+from irgraph.templates import read_as, system_read
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -213,9 +213,10 @@ def _maybe_problem(G: nx.DiGraph, entry: dict[str, Any]) -> Problem:
     several = len(entry["missing"]) > 1
     kind = G.nodes[reader]["kind"]
     what = _SCOPE_READS.get(kind)
-    shown = f"{what} '{key}'" if what else f"reads {{{key}}}"
+    shown = f"{what} '{key}'" if what else f"reads {read_as(G.nodes[reader], key)}"
     hint = f"Write '{key}' on every branch of '{route}', or write it before the route"
-    hint += "." if what else f", or read it as {{{key}?}} in '{reader}' if it may be unset."
+    optional = read_as(G.nodes[reader], key, optional=True)  # {key?}, or {key.field?}
+    hint += "." if what else f", or read it as {optional} in '{reader}' if it may be unset."
     return Problem(
         f"'{reader}' {shown}, but route '{route}' writes '{key}' only on some branches: "
         f"{'its branches' if several else 'its branch'} {missing} "
@@ -242,8 +243,8 @@ def declare_input_advice(key: str) -> str:
 def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[str]]) -> Problem:
     kind = G.nodes[nid]["kind"]
     what = _SCOPE_READS.get(kind, "reads")
-    shown = f"'{key}'" if kind in _SCOPE_READS else "{" + key + "}"
-    if kind == "agent" and _system_read(G.nodes[nid], key):
+    shown = f"'{key}'" if kind in _SCOPE_READS else read_as(G.nodes[nid], key)
+    if kind == "agent" and system_read(G.nodes[nid], key):
         shown += " in its system prompt"
     writers = [w for w in known.get(key, []) if w != nid]
     hidden = _items_outside(G, nid, known)
@@ -251,20 +252,20 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
     # A close key given as an input that no step writes or reads: the input may be the one
     # misspelled (a batch line's key, a --state's), so the text names both ways.
     unread = tuple(k for k in suggestion if not known[k] and not _read(G, k))
-    # Only a template read can be made optional; a loop's until, a map-over's list or a
-    # route's key cannot.
-    optional = kind not in _SCOPE_READS
+    # Only a template read can be made optional (as this); a loop's until, a map-over's list
+    # or a route's key cannot.
+    optional = kind not in _SCOPE_READS and read_as(G.nodes[nid], key, optional=True)
     per_item = _per_item_hint(G, nid, key, writers)
     real = [w for w in writers if key in G.nodes[w].get("writes", ())]  # not as an item
     if per_item:
         hint = per_item
     elif real:
         hint = f"'{real[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
-        hint += f", or use {{{key}?}} if '{nid}' can do without it." if optional else "."
+        hint += f", or use {optional} if '{nid}' can do without it." if optional else "."
     else:
         hint = f"Write it with .writes('{key}') on an earlier step, "
         if optional:
-            hint += f"{declare_input_advice(key)}, or read it as {{{key}?}} if it may be unset."
+            hint += f"{declare_input_advice(key)}, or read it as {optional} if it may be unset."
         else:  # the last of two ways takes the "or"
             hint += f"or {declare_input_advice(key)}."
         hint += item_hint(G, key, [w for w in writers if w not in real])
@@ -288,16 +289,6 @@ def _items_outside(G: nx.DiGraph, nid: str, known: dict[str, list[str]]) -> set[
     item = {w: d["item"] for w, d in G.nodes(data=True) if d["kind"] == "map_over"}
     return {k for k, ws in known.items() if ws and all(
         item.get(w) == k and w not in holders for w in ws)}  # fmt: skip
-
-
-def _system_read(data: Mapping[str, Any], key: str) -> bool:
-    """Whether an agent's system prompt, not its instruction, requires ``key``."""
-    try:
-        system = system_template(data.get("system", ""))
-        instruction = parse_template(data.get("instruction", ""))
-    except (PipelineError, TypeError):  # a foreign graph's attributes: said elsewhere
-        return False
-    return system is not None and key in system.reads and key not in instruction.reads
 
 
 def _read(G: nx.DiGraph, key: str) -> bool:

@@ -81,20 +81,27 @@ def test_route_on_a_field_in_brackets_is_told_its_dotted_path() -> None:
     assert error.problems[0].hint == "Write .on('t.category')."
 
 
-@pytest.mark.parametrize(
-    ("instruction", "key"),
-    [("Fix the {t.category}.", "t_category"), ("First {t[items][0]}.", "t_items_0")],
-)
-def test_template_field_says_how_and_the_hint_runs(instruction: str, key: str) -> None:
-    error = refusal(lambda: Agent("u").instruct(instruction))
+def test_template_item_says_how_and_the_hint_runs() -> None:
+    error = refusal(lambda: Agent("u").instruct("First {t[items][0]}."))
     assert error.node == "u" and error.key == "t"
     assert "reads a field of 't'" in str(error) and "{t} gives the whole value" in str(error)
-    assert f"use {{{key}}}" in str(error)
-    pipeline = classify() >> transform_of(str(error)) >> Agent("u").instruct(f"Use {{{key}}}.")
+    assert "never a list's item by its index" in str(error) and "use {t_items_0}" in str(error)
+    pipeline = classify() >> transform_of(str(error)) >> Agent("u").instruct("Use {t_items_0}.")
     validate(to_graph(pipeline, inputs={"ticket"}))
     result = run(pipeline, provider=FakeProvider(), state={"ticket": "crash"})
-    field = result.state["t"]["category"] if key == "t_category" else result.state["t"]["items"][0]
-    assert result.state[key] == field
+    assert result.state["t_items_0"] == result.state["t"]["items"][0]
+
+
+@pytest.mark.parametrize("written", ["{t['category']}", '{t["category"]}', "{t[category]}"])
+def test_template_field_in_brackets_is_told_its_dotted_path_which_runs(written: str) -> None:
+    error = refusal(lambda: Agent("u").instruct(f"Fix the {written}."))
+    assert error.node == "u" and error.key == "t"
+    assert "reads a field of 't'" in str(error) and "its dotted path, {t.category}" in str(error)
+    assert error.problems[0].hint.startswith("Write {t.category}:")
+    pipeline = classify() >> Agent("u").instruct("Fix the {t.category}.").writes("fixed")
+    validate(to_graph(pipeline, inputs={"ticket"}))
+    result = run(pipeline, provider=FakeProvider(), state={"ticket": "crash"})
+    assert result.state["fixed"] == f"<u: Fix the {result.state['t']['category']}.>"
 
 
 def test_until_over_and_writes_name_their_fix() -> None:
@@ -116,6 +123,9 @@ def test_until_over_and_writes_name_their_fix() -> None:
     assert len(result.state["notes"]) == len(result.state["t"]["items"])
     writes = refusal(lambda: Agent("a").writes("t.category"))
     assert "Write the whole value to 't'" in str(writes)
+    assert "{t.category} in a template, .on('t.category') in a route" in str(writes)
+    item = refusal(lambda: Agent("a").writes("t[0]"))
+    assert "Transform('t_0', lambda t: t[0])" in str(item)
 
 
 def test_a_key_that_is_no_field_keeps_its_message() -> None:

@@ -61,7 +61,10 @@ BAD_TEMPLATES = [
     ("Value {score:>10}", "{score:>10}"),
     ("Value {score!r}", "{score!r}"),
     ("Value {score!s:>3}", "{score!s:>3}"),
-    ("Value {paper.title}", "{paper.title}"),
+    ("Value {paper['title']}", "{paper['title']}"),
+    ("Value {paper.title:>3}", "{paper.title:>3}"),
+    ("Value {paper.0}", "{paper.0}"),
+    ("Value {paper.__class__}", "{paper.__class__}"),
     ("Value {papers[0]}", "{papers[0]}"),
     ("Value {0}", "{0}"),
     ("Value {}", "an empty field"),
@@ -241,7 +244,7 @@ def test_a_field_that_is_a_key_written_loosely_is_refused_with_the_key_meant(wri
     )
 
 
-@pytest.mark.parametrize("written", ["{topic.name}", "{0}", "{ }", "{a b}"])
+@pytest.mark.parametrize("written", ["{topic[0]}", "{0}", "{ }", "{a b}"])
 def test_a_field_that_is_no_key_gets_no_guess(written):
     with pytest.raises(PipelineError) as refused:
         Agent("w").instruct(f"Write about {written}.")

@@ -150,14 +150,34 @@ def _render(text: str, state: Mapping[str, Any]) -> str:
         out.append(literal)
         if field is None:
             continue
-        if field.endswith("?"):
-            value = state.get(field[:-1])
+        optional = field.endswith("?")
+        found, value = _looked_up(field.removesuffix("?"), state, optional)
+        if optional:
             out.append("" if value is None else _text(value))
-        elif state[field] is None:  # None means no value: a required field needs one
+        elif not found or value is None:  # None means no value: a required field needs one
             raise ValueError(f"the required key {field!r} holds None")
         else:
-            out.append(_text(state[field]))
+            out.append(_text(value))
     return "".join(out)
+
+
+def _looked_up(path: str, state: Mapping[str, Any], optional: bool) -> tuple[bool, Any]:
+    """The value at ``path`` (a key, or a key and its fields) in ``state``: ``(False, None)``
+    for a field an object lacks; a required key that is not set raises ``KeyError``, a value
+    on the way that is no object ``ValueError``."""
+    key, *names = path.split(".")
+    value = state.get(key) if optional else state[key]
+    for name in names:
+        if value is None:
+            return False, None
+        if not isinstance(value, dict):
+            raise ValueError(f"{path!r} reads a field of {type(value).__name__}, not an object")
+        if name not in value:
+            if optional:
+                return False, None
+            raise ValueError(f"{path!r}: the object has no field {name!r}")
+        value = value[name]
+    return True, value
 
 
 def _load(ref: FunctionRef) -> Callable[..., Any]:

@@ -1,6 +1,7 @@
 """The drawing state of :mod:`irgraph.testing.strategies`, and the nodes drawn with it that
 carry issue 17's fields: agents with a system prompt (now and then reading a key, as a
-template), model settings and an output schema, and routes.
+template), model settings and an output schema, and routes. An agent drawn where an object a
+route compares is visible now and then reads a field of it in its template (``{verdict.label}``).
 
 A :class:`_Scope` is what a node may read where it is drawn: the keys written upstream
 (``visible``), those holding lists (a map-over may iterate them: written by a transform, a
@@ -224,6 +225,10 @@ def _agent(
     """An agent reading some visible keys; it writes a fresh key (``fresh``), ``key``, or
     now and then nothing, as text or (drawn, or given as ``schema``) a structured value."""
     required = list(dict.fromkeys([*reads, *d.some(scope.visible, 3)]))
+    fields = [k for k, _ in scope.enums if "." in k]  # of objects a route may compare
+    if fields and d.chance(3):  # a template reads one, {verdict.label}, or its note
+        path = str(d.draw(st.sampled_from(fields)))
+        required.append(d.draw(st.sampled_from((path, path.rpartition(".")[0] + ".note"))))
     optional: list[str] = []
     if d.opts.with_optional_reads:
         optional = d.some((*scope.visible, *scope.maybe, _NEVER_WRITTEN), 2)

@@ -755,7 +755,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "templates-print-python-reprs",
         "routes",
-        "irgraph/templates.py",
+        "irgraph/prompt_values.py",
         "    if isinstance(value, (dict, list, tuple)):",
         "    if False:",
         ("tests/test_structured_outputs.py", "tests/test_templates.py", "tests/test_doctests.py"),

@@ -438,13 +438,13 @@ CATALOG: tuple[BadInput, ...] = (
         "Format the value in a Transform",
     ),
     _row(
-        "template-attribute",
+        "template-brackets",
         "template",
-        'Agent("writer").instruct("Write {paper.title}.")',
+        """Agent("writer").instruct("Write {paper['title']}.")""",
         PipelineError,
         "'writer'",
-        "{paper.title}",
-        "such as {findings}",
+        "{paper['title']}",
+        "Write {paper.title}",
     ),
     _row(
         "template-index",
@@ -453,7 +453,27 @@ CATALOG: tuple[BadInput, ...] = (
         PipelineError,
         "'writer'",
         "{papers[0]}",
-        "such as {findings}",
+        "{papers} gives the whole value",
+    ),
+    _row(
+        "template-field-of-free-text",
+        "template",
+        'validate(to_graph(Agent("judge").instruct("Judge {ticket}.").writes("verdict") >> '
+        'Agent("fixer").instruct("Fix: {verdict.reason}"), inputs={"ticket"}))',
+        PipelineError,
+        "The instruction of 'fixer' reads {verdict.reason}, the field 'reason' of 'verdict'",
+        "agent 'judge' writes 'verdict' as free text",
+        ".output(Model) with a 'reason' field",
+    ),
+    _row(
+        "template-field-misspelt",
+        "template",
+        'validate(to_graph(Agent("judge").instruct("Judge {ticket}.").output({"type": "object", '
+        '"properties": {"reason": {"type": "string"}}}).writes("verdict") >> '
+        'Agent("fixer").instruct("Fix: {verdict.reasn}"), inputs={"ticket"}))',
+        PipelineError,
+        "declares no field 'reasn' in 'verdict' (its fields: 'reason')",
+        "Did you mean {verdict.reason}?",
     ),
     _row(
         "template-empty-field",

@@ -1,0 +1,190 @@
+"""What a template's reads render as: a key's value as text (:func:`as_text`), a field of a
+key (``{verdict.reason}``), and why a read cannot be rendered (``None``, a missing field).
+
+A template that reads a field reads the whole key (``verdict``: the node's reads name it, its
+data edge comes from its writer) and renders the field's value as a whole key's value is
+rendered (:func:`as_text`: JSON for an object or a list). A required field
+(``{verdict.reason}``) that the value lacks, or that holds ``None``, fails the node with a
+``ValueError`` naming the template, the key, the field and what the value holds (the backend
+names the node): the same rule as a required key, whose ``None`` means no value. An optional
+one (``{verdict.reason?}``) renders as empty text when the key is unset or ``None``, or the
+field is missing or ``None``. A value on the way that is no object (text, a list, a pydantic
+model a step returned instead of its JSON) fails the node either way: that is a mistake in
+the pipeline, not a missing value.
+
+>>> from irgraph.templates import parse_template
+>>> path_filled(parse_template("Fix: {v.reason} ({v.tags?})"), {"v": {"reason": "typo"}})[0]
+'Fix: typo ()'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+__all__ = [
+    "as_text",
+    "none_message",
+    "path_filled",
+    "path_values",
+    "path_render",
+    "missing_field_message",
+]
+
+
+class Template(Protocol):
+    """What this module reads of an :class:`irgraph.templates.Template` (which imports it)."""
+
+    @property
+    def parts(self) -> tuple[tuple[str, str | None, bool], ...]: ...
+    @property
+    def reads(self) -> tuple[str, ...]: ...
+    @property
+    def optional_reads(self) -> tuple[str, ...]: ...
+    @property
+    def where(self) -> str: ...
+
+
+def as_text(value: Any) -> str:
+    """How a state value reads in a prompt: a structured value (dict, list, tuple) as JSON
+    text, anything else as ``str(value)``.
+
+    >>> as_text({"category": "bug", "tags": ["ui"]}), as_text(["a", "b"]), as_text(3)
+    ('{"category": "bug", "tags": ["ui"]}', '["a", "b"]', '3')
+    """
+    if isinstance(value, (dict, list, tuple)):
+        try:
+            return json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):  # a circular structure: Python's own text
+            return str(value)
+    return str(value)
+
+
+def none_message(key: str) -> str:
+    """Why a required ``{key}`` holding ``None`` cannot be rendered, and the two fixes."""
+    return (
+        f"the state holds None for '{key}', which the template requires as {{{key}}}; None "
+        f"means no value. Give '{key}' a value, or write {{{key}?}} to make it optional "
+        "(an optional key holding None renders as empty text)"
+    )
+
+
+def path_values(template: Template, state: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`irgraph.templates.template_values` of a template with field reads: the whole
+    value of each key it reads (required first, then the optional ones that are set)."""
+    values: dict[str, Any] = {}
+    for key in template.reads:
+        value = state[key]
+        if value is None:
+            raise ValueError(_none_read(template, key))
+        values[key] = value
+    for key in template.optional_reads:
+        if key in state:
+            values[key] = state[key]
+    return values
+
+
+def path_render(template: Template, values: Mapping[str, Any]) -> str:
+    """:func:`irgraph.templates.render` of a template with field reads, from ``values``
+    (:func:`path_values`)."""
+    text = ""
+    for literal, key, optional in template.parts:
+        text += literal
+        if key is None:
+            continue
+        if "." in key:
+            value = _field(template, key, values, optional)
+        else:
+            value = values.get(key) if optional else values[key]
+        if type(value) is str:
+            text += value
+        elif value is not None or not optional:
+            text += as_text(value)
+    return text
+
+
+def path_filled(template: Template, state: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """:func:`irgraph.templates.filled` of a template with field reads."""
+    values = path_values(template, state)
+    return path_render(template, values), values
+
+
+def _field(template: Template, path: str, values: Mapping[str, Any], optional: bool) -> Any:
+    """The value at ``path`` in ``values``: ``None`` for an optional one that is not there,
+    else a ``ValueError`` saying why it cannot be read."""
+    root, *names = path.split(".")
+    value = values.get(root)
+    if value is None:  # (a required key holding None was refused by path_values)
+        return None
+    seen = root
+    for name in names:
+        if not isinstance(value, Mapping):
+            raise ValueError(_not_an_object(template, path, seen, value))
+        if value.get(name) is None:
+            if optional:
+                return None
+            if name not in value:
+                raise ValueError(missing_field_message(template.where, path, seen, name, value))
+            raise ValueError(
+                f"the state holds None at '{seen}.{name}', which the {template.where} requires "
+                f"as {{{path}}}; None means no value. Write {{{path}?}} to render it as empty "
+                "text when it is missing or None"
+            )
+        value, seen = value[name], f"{seen}.{name}"
+    return value
+
+
+def missing_field_message(where: str, path: str, seen: str, name: str, value: Any) -> str:
+    """Why ``{path}`` of the ``where`` text (``"instruction"``) cannot be read: the object
+    at ``seen`` has no field ``name``; its keys are listed."""
+    keys = [repr(key) for key in list(value)[:12]]
+    held = f"its keys: {', '.join(keys)}{', ...' if len(value) > 12 else ''}" if keys else "no keys"
+    return (
+        f"the {where} reads {{{path}}}, but '{seen}' has no field '{name}' ({held}). Write "
+        f"{{{path}?}} to render it as empty text when it is missing, or give the writer of "
+        f"'{path.partition('.')[0]}' an output schema that requires '{name}'"
+    )
+
+
+def _not_an_object(template: Template, path: str, seen: str, value: Any) -> str:
+    """Why ``{path}`` cannot be read when ``seen`` holds ``value``, no object."""
+    kind = type(value).__name__
+    if callable(getattr(value, "model_dump", None)):
+        return (
+            f"the {template.where} reads {{{path}}}, but '{seen}' holds a {kind} model, not a "
+            "JSON object: a step that writes a model should return its .model_dump()"
+        )
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    said = f"the {template.where} reads {{{path}}}, but '{seen}' holds {kind} {shown}"
+    if isinstance(value, str) and value.lstrip().startswith("{") and _object_text(value):
+        return (
+            f"{said}, the JSON text of an object, not the object: give the object itself "
+            "(a dict in the state, --state-json on the command line), or parse the text with a "
+            f"Transform that reads '{seen}'"
+        )
+    return f"{said}, not an object with fields; read '{seen}' whole as {{{seen}}}"
+
+
+def _object_text(text: str) -> bool:
+    """Whether ``text`` is the JSON text of an object."""
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _none_read(template: Template, key: str) -> str:
+    """Why a required key holding ``None`` cannot be rendered, by the first way the template
+    reads it: whole (:func:`none_message`) or a field of it."""
+    for _, read, optional in template.parts:
+        if read is not None and not optional and read.partition(".")[0] == key:
+            if read == key:
+                break
+            return (
+                f"the state holds None for '{key}', which the {template.where} requires as "
+                f"{{{read}}}; None means no value. Give '{key}' a value, or write {{{read}?}} "
+                "to make it optional (an optional field renders as empty text when its key "
+                "or the field is missing or None)"
+            )
+    return none_message(key)
