@@ -1,5 +1,6 @@
 """How :class:`~irgraph.openai_provider.OpenAIProvider` reports failures: its error class and the
-pieces of its messages (the server's own text, a hint by HTTP status, a masked URL).
+pieces of its messages (the server's own text, a hint by HTTP status, a masked URL, a model's
+refusal, the start of a page that is no answer).
 """
 
 from __future__ import annotations
@@ -9,9 +10,26 @@ from urllib.parse import urlsplit, urlunsplit
 
 from irgraph.providers import ProviderError
 
-__all__ = ["OpenAIProviderError", "MASK", "redact_url", "status_hint", "server_message", "describe"]
+__all__ = [
+    "OpenAIProviderError",
+    "MASK",
+    "PAGE_HINT",
+    "redact_url",
+    "status_hint",
+    "server_message",
+    "describe",
+    "preview",
+    "refusal_of",
+    "content_type",
+]
 
 MASK = "***"
+
+# For an answer that is no chat completion at all: a web app's page at base_url, not its API.
+PAGE_HINT = (
+    "Check that base_url (or OPENAI_BASE_URL) is the server's OpenAI-compatible API, not a "
+    "web page or a proxy's; it usually ends in /v1."
+)
 
 
 def redact_url(url: str) -> str:
@@ -83,3 +101,27 @@ def describe(value: Any) -> str:
     if value == "":
         return "empty"
     return f"{value!r} of type {type(value).__name__}"
+
+
+def preview(text: str, width: int = 80) -> str:
+    """The start of ``text`` as a Python literal, cut at ``width`` characters.
+
+    >>> preview("<html>" + "x" * 100, 10)
+    "'<html>xxxx'…"
+    """
+    cut = text[:width]
+    return repr(cut) + ("…" if len(text) > width else "")
+
+
+def refusal_of(response: Any) -> str:
+    """``choices[0].message.refusal``: the text of a model that declined, or ``""``."""
+    choices = getattr(response, "choices", None) or ()
+    refusal = getattr(getattr(choices[0], "message", None), "refusal", None) if choices else None
+    return refusal if isinstance(refusal, str) else ""
+
+
+def content_type(stream: Any) -> str:
+    """The content type the server sent with a stream (``""`` when the client hides it)."""
+    headers = getattr(getattr(stream, "response", None), "headers", None)
+    value = headers.get("content-type", "") if headers is not None else ""
+    return value.split(";")[0].strip() if isinstance(value, str) else ""

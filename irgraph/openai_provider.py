@@ -30,6 +30,7 @@ Design notes:
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import threading
@@ -41,9 +42,13 @@ from irgraph import checks
 from irgraph.errors import MissingExtraError
 from irgraph.openai_errors import (
     MASK,
+    PAGE_HINT,
     OpenAIProviderError,
+    content_type,
     describe,
+    preview,
     redact_url,
+    refusal_of,
     server_message,
     status_hint,
 )
@@ -197,20 +202,33 @@ class OpenAIProvider:
         openai = _import_openai()
         model = request.model or self.model
         client = await self._client()
+        sent, fields = messages(request), request_fields(request, self.temperature)
         failure: Exception | None = None
+        page: str | None = None
         try:
-            response = await client.chat.completions.create(
-                model=model,
-                messages=messages(request),
-                **request_fields(request, self.temperature),
-            )
+            response = await client.chat.completions.create(model=model, messages=sent, **fields)
         except openai.OpenAIError as exc:
             failure = exc
+        except json.JSONDecodeError as exc:  # HTTP 200 whose "JSON" body does not parse
+            page = exc.doc
         if failure is not None:
             # Raised outside the except block so an error whose text holds the key is not
             # even kept as implicit context.
             raise self._wrap(failure, model, request) from self._chainable(failure)
+        if page is None and isinstance(response, str):  # not JSON: the client gave its text
+            page = response
+        if page is not None:
+            raise self._error(
+                f"Model {model!r} at {self._url} answered node {request.node!r} with a page "
+                f"that is not a chat completion: {preview(page)}.",
+                PAGE_HINT,
+                model,
+                request,
+            )
         text = _answer_text(response)
+        refusal = refusal_of(response)
+        if (not isinstance(text, str) or not text) and refusal:
+            raise self._refused(refusal, model, request)
         if not isinstance(text, str) or not text:
             raise self._error(
                 f"Model {model!r} at {self._url} gave no text for node {request.node!r} "
@@ -234,22 +252,26 @@ class OpenAIProvider:
         model = request.model or self.model
         client = await self._client()
         received = False
+        refused: list[str] = []  # a refusal comes as delta.refusal pieces, with no content
+        kind = "text/event-stream"
         # A wrapped schema's reply is {"value": ...}: kept whole, its value yielded at the end.
         held: list[str] | None = (
             [] if request.output_schema is not None and wraps(request.output_schema) else None
         )
+        sent, fields = messages(request), request_fields(request, self.temperature)
         try:
             chunks = await client.chat.completions.create(
-                model=model,
-                messages=messages(request),
-                stream=True,
-                **request_fields(request, self.temperature),
+                model=model, messages=sent, stream=True, **fields
             )
+            kind = content_type(chunks) or kind
             async with chunks:
                 async for chunk in chunks:
                     for choice in chunk.choices or ():
                         delta = getattr(choice, "delta", None)
                         piece = getattr(delta, "content", None)
+                        declined = getattr(delta, "refusal", None)
+                        if isinstance(declined, str):
+                            refused.append(declined)
                         if isinstance(piece, str) and piece:
                             received = True
                             if held is None:
@@ -262,6 +284,16 @@ class OpenAIProvider:
             broken = None
         if broken is not None:
             raise self._wrap(broken, model, request) from self._chainable(broken)
+        if not received and "".join(refused):
+            raise self._refused("".join(refused), model, request)
+        if not received and not kind.startswith("text/event-stream"):
+            raise self._error(
+                f"Model {model!r} at {self._url} streamed no text for node {request.node!r}: "
+                f"the server answered with {kind}, not server-sent events (text/event-stream).",
+                PAGE_HINT,
+                model,
+                request,
+            )
         if not received:
             raise self._error(
                 f"Model {model!r} at {self._url} streamed no text for node {request.node!r}.",
@@ -356,6 +388,16 @@ class OpenAIProvider:
             node=request.node,
             status_code=status_code,
             hint=self._redact(hint),
+        )
+
+    def _refused(self, refusal: str, model: str, request: ModelRequest) -> OpenAIProviderError:
+        return self._error(
+            f"Model {model!r} at {self._url} refused to answer node {request.node!r}: "
+            f"{preview(refusal, 300)}.",
+            "The model declined the request itself: reword the agent's instruction or system "
+            "prompt, or use another model.",
+            model,
+            request,
         )
 
     def _wrap(self, exc: Exception, model: str, request: ModelRequest) -> OpenAIProviderError:

@@ -266,6 +266,45 @@ def test_empty_stream_is_a_clear_provider_error(openai_server: OpenAIServer) -> 
     assert "streamed no text" in str(error)
 
 
+PAGE = b"<!doctype html><html><head><title>Open WebUI</title></head></html>"
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/json"])
+def test_a_web_page_at_the_base_url_is_named_with_its_start(
+    openai_server: OpenAIServer, content_type: str
+) -> None:
+    # base_url at a web app's page rather than its API (no /v1): HTTP 200 and HTML, which the
+    # client handed back as text (text/html) or failed to parse with a bare JSONDecodeError.
+    openai_server.page = (content_type, PAGE)
+    error = raised(lambda: run(make(openai_server).complete(ask())))
+    text = str(error)
+    assert "'test-model'" in text and openai_server.base_url in text and "'writer'" in text
+    assert "not a chat completion" in text and "<!doctype html><html><head><title>" in text
+    assert "/v1" in error.hint and "tools" not in text
+
+
+def test_a_web_page_sent_for_a_stream_is_named(openai_server: OpenAIServer) -> None:
+    openai_server.page = ("text/html", PAGE)
+    error = raised(lambda: run(collect(make(openai_server).stream(ask()))))
+    assert "streamed no text" in str(error) and "text/html" in str(error)
+    assert "/v1" in error.hint
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_refusal_is_quoted_not_called_a_missing_answer(
+    openai_server: OpenAIServer, streamed: bool
+) -> None:
+    openai_server.refusal = "I'm sorry, I cannot help with that request."
+    provider = make(openai_server)
+    if streamed:
+        error = raised(lambda: run(collect(provider.stream(ask()))))
+    else:
+        error = raised(lambda: run(provider.complete(ask())))
+    text = str(error)
+    assert "refused" in text and "I'm sorry, I cannot help with that request." in text
+    assert "'writer'" in text and "tools" not in text and "missing" not in text
+
+
 # -- the key stays secret -----------------------------------------------------------------
 
 

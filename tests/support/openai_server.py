@@ -62,6 +62,8 @@ class Scripted:
 class _State:
     reply: str | None = "Hello from the test server."
     chunks: list[str] | None = None
+    refusal: str | None = None
+    page: tuple[str, bytes] | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     script: deque[Scripted] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -96,6 +98,26 @@ class OpenAIServer:
     @chunks.setter
     def chunks(self, value: list[str] | None) -> None:
         self._state.chunks = value
+
+    @property
+    def refusal(self) -> str | None:
+        """The model's refusal, sent as ``message.refusal`` (streamed as ``delta.refusal``)
+        with no content, as OpenAI answers a request its model declines."""
+        return self._state.refusal
+
+    @refusal.setter
+    def refusal(self, value: str | None) -> None:
+        self._state.refusal = value
+
+    @property
+    def page(self) -> tuple[str, bytes] | None:
+        """``(content type, body)`` sent with HTTP 200 to every request instead of an answer:
+        what a web page or a proxy at the wrong ``base_url`` sends."""
+        return self._state.page
+
+    @page.setter
+    def page(self, value: tuple[str, bytes] | None) -> None:
+        self._state.page = value
 
     def fail_next(
         self,
@@ -197,6 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             step = self.state.script.popleft() if self.state.script else Scripted()
             reply, chunks = self.state.reply, self.state.chunks
+            refusal, page = self.state.refusal, self.state.page
         if step.delay:
             time.sleep(step.delay)
         if step.status != 200:
@@ -206,10 +229,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(step.status, _error(step.message, "server_error"), headers)
             return
         model = str(body.get("model", ""))
-        if body.get("stream"):
-            self._send_stream(model, reply, chunks)
+        if page is not None:
+            self._send_page(*page)
+        elif body.get("stream"):
+            self._send_stream(model, reply, chunks, refusal)
         else:
-            self._send_json(200, _completion(model, reply))
+            self._send_json(200, _completion(model, reply, refusal))
+
+    def _send_page(self, content_type: str, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send_json(
         self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
@@ -223,13 +255,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_stream(self, model: str, reply: str | None, chunks: list[str] | None) -> None:
+    def _send_stream(
+        self, model: str, reply: str | None, chunks: list[str] | None, refusal: str | None
+    ) -> None:
         if chunks is None:
             words = (reply or "").split(" ")
             chunks = [w if i == 0 else " " + w for i, w in enumerate(words)]
         # Like OpenAI: a first chunk with the role only, the text, then an empty final delta.
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
-        deltas += [{"content": piece} for piece in chunks]
+        if refusal is not None:
+            deltas += [{"refusal": refusal[:9]}, {"refusal": refusal[9:]}]
+        else:
+            deltas += [{"content": piece} for piece in chunks]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -251,7 +288,10 @@ def _error(message: str, kind: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
 
-def _completion(model: str, reply: str | None) -> dict[str, Any]:
+def _completion(model: str, reply: str | None, refusal: str | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply}
+    if refusal is not None:
+        message = {"role": "assistant", "content": None, "refusal": refusal}
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -260,7 +300,7 @@ def _completion(model: str, reply: str | None) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": reply},
+                "message": message,
                 "finish_reason": "stop",
             }
         ],
