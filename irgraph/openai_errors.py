@@ -21,6 +21,8 @@ __all__ = [
     "preview",
     "refusal_of",
     "content_type",
+    "failure_text",
+    "finish_reason",
 ]
 
 MASK = "***"
@@ -120,8 +122,49 @@ def refusal_of(response: Any) -> str:
     return refusal if isinstance(refusal, str) else ""
 
 
+def finish_reason(response: Any) -> Any:
+    """``choices[0].finish_reason``: ``"length"`` for an answer cut at its token limit."""
+    choices = getattr(response, "choices", None) or ()
+    return getattr(choices[0], "finish_reason", None) if choices else None
+
+
 def content_type(stream: Any) -> str:
     """The content type the server sent with a stream (``""`` when the client hides it)."""
     headers = getattr(getattr(stream, "response", None), "headers", None)
     value = headers.get("content-type", "") if headers is not None else ""
     return value.split(";")[0].strip() if isinstance(value, str) else ""
+
+
+def failure_text(
+    openai: Any, exc: Exception, where: str, tries: str, timeout: float
+) -> tuple[str, str, int | None]:
+    """The message, hint and HTTP status (``None`` without one) of an ``openai`` client's
+    exception for the request ``where`` names, after ``tries`` of ``timeout`` seconds each."""
+    if isinstance(exc, openai.APITimeoutError):
+        return (
+            f"Timed out waiting for {where} after {tries} of {timeout:g} s each.",
+            "Raise the provider's timeout=..., or check that the server is up and not overloaded.",
+            None,
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return (
+            f"Could not reach {where} after {tries}.",
+            "Check that the server is running and that base_url (or OPENAI_BASE_URL) is "
+            "right; it usually ends in /v1.",
+            None,
+        )
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        message = f"{where} answered HTTP {status}: {server_message(exc)}"
+        return message[0].upper() + message[1:], status_hint(status, tries), status
+    if isinstance(exc, ValueError):
+        return (
+            f"The stream from {where} was not valid server-sent events: {exc}.",
+            "Check that the server implements OpenAI's streaming format.",
+            None,
+        )
+    return (
+        f"The openai client failed for {where}: {type(exc).__name__}: {exc}.",
+        "Check the provider's settings and the server's logs.",
+        None,
+    )

@@ -305,6 +305,35 @@ def test_a_refusal_is_quoted_not_called_a_missing_answer(
     assert "'writer'" in text and "tools" not in text and "missing" not in text
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_structured_answer_cut_at_the_token_limit_names_the_limit(
+    openai_server: OpenAIServer, streamed: bool
+) -> None:
+    # Cut JSON was asked again as "not JSON", with hints (retries, a looser schema) that never
+    # help; a cut that still parses ('12' of '1234') would have been kept as the answer.
+    openai_server.reply = '{"category": "bu'
+    openai_server.chunks = ['{"category', '": "bu']
+    openai_server.finish_reason = "length"
+    schema = {"type": "object", "properties": {"category": {"type": "string"}}}
+    request = ModelRequest("writer", "writer", "Classify.", output_schema=schema)
+    provider = make(openai_server)
+    if streamed:
+        error = raised(lambda: run(collect(provider.stream(request))))
+    else:
+        error = raised(lambda: run(provider.complete(request)))
+    text = str(error)
+    assert "'writer'" in text and "token limit" in text and '\'{"category": "bu\'' in text
+    assert "max_tokens" in error.hint
+
+
+def test_a_text_answer_cut_at_the_token_limit_is_still_the_answer(
+    openai_server: OpenAIServer,
+) -> None:
+    openai_server.reply = "Owls hunt at"
+    openai_server.finish_reason = "length"  # max_tokens bounds a text answer on purpose
+    assert run(make(openai_server).complete(ask())) == "Owls hunt at"
+
+
 # -- the key stays secret -----------------------------------------------------------------
 
 

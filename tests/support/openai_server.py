@@ -64,6 +64,7 @@ class _State:
     chunks: list[str] | None = None
     refusal: str | None = None
     page: tuple[str, bytes] | None = None
+    finish_reason: str = "stop"
     requests: list[RecordedRequest] = field(default_factory=list)
     script: deque[Scripted] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -108,6 +109,16 @@ class OpenAIServer:
     @refusal.setter
     def refusal(self, value: str | None) -> None:
         self._state.refusal = value
+
+    @property
+    def finish_reason(self) -> str:
+        """Why the answer ended, as the server says it: ``"stop"``, or ``"length"`` for an
+        answer cut at its token limit (``max_tokens``)."""
+        return self._state.finish_reason
+
+    @finish_reason.setter
+    def finish_reason(self, value: str) -> None:
+        self._state.finish_reason = value
 
     @property
     def page(self) -> tuple[str, bytes] | None:
@@ -220,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
             step = self.state.script.popleft() if self.state.script else Scripted()
             reply, chunks = self.state.reply, self.state.chunks
             refusal, page = self.state.refusal, self.state.page
+            finish = self.state.finish_reason
         if step.delay:
             time.sleep(step.delay)
         if step.status != 200:
@@ -232,9 +244,9 @@ class _Handler(BaseHTTPRequestHandler):
         if page is not None:
             self._send_page(*page)
         elif body.get("stream"):
-            self._send_stream(model, reply, chunks, refusal)
+            self._send_stream(model, reply, chunks, refusal, finish)
         else:
-            self._send_json(200, _completion(model, reply, refusal))
+            self._send_json(200, _completion(model, reply, refusal, finish))
 
     def _send_page(self, content_type: str, data: bytes) -> None:
         self.send_response(200)
@@ -256,7 +268,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send_stream(
-        self, model: str, reply: str | None, chunks: list[str] | None, refusal: str | None
+        self,
+        model: str,
+        reply: str | None,
+        chunks: list[str] | None,
+        refusal: str | None,
+        finish: str = "stop",
     ) -> None:
         if chunks is None:
             words = (reply or "").split(" ")
@@ -274,7 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for delta in deltas:
             self._send_event(_chunk(model, delta, None))
-        self._send_event(_chunk(model, {}, "stop"))
+        self._send_event(_chunk(model, {}, finish))
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
         self.close_connection = True
@@ -288,7 +305,9 @@ def _error(message: str, kind: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
 
-def _completion(model: str, reply: str | None, refusal: str | None = None) -> dict[str, Any]:
+def _completion(
+    model: str, reply: str | None, refusal: str | None = None, finish: str = "stop"
+) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply}
     if refusal is not None:
         message = {"role": "assistant", "content": None, "refusal": refusal}
@@ -301,7 +320,7 @@ def _completion(model: str, reply: str | None, refusal: str | None = None) -> di
             {
                 "index": 0,
                 "message": message,
-                "finish_reason": "stop",
+                "finish_reason": finish,
             }
         ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
