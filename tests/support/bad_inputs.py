@@ -1903,6 +1903,14 @@ CATALOG: tuple[BadInput, ...] = (
             "A provider has 'async def complete(self, request) -> str'",
         ),
         _row(
+            "provider-spec-an-int",
+            "provider",
+            'provider_from_spec("logging:DEBUG")',
+            ProviderError,
+            "gives an int (10), which has no complete() method",
+            "A provider has 'async def complete(self, request) -> str'",
+        ),
+        _row(
             "worker-provider-module-not-found",
             "provider",
             'PrefectWorkerConfig("notes", "gpu", provider="no_such_llm_module:make")',
