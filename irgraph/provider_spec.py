@@ -110,8 +110,8 @@ def _imported(spec: str, options: dict[str, Any]) -> ModelProvider:
     if not callable(getattr(provider, "complete", None)):
         kind = type(provider).__name__
         raise ProviderError(
-            f"Provider spec {spec!r} gives {a_or_an(kind)} {kind}{_shown(provider)}, which has no complete() method. A provider has 'async def "
-            "complete(self, request) -> str'."
+            f"Provider spec {spec!r} gives {a_or_an(kind)} {kind}{_shown(provider)}, which has "
+            "no complete() method. A provider has 'async def complete(self, request) -> str'."
         )
     return provider  # type: ignore[no-any-return]
 
