@@ -87,12 +87,25 @@ def status_hint(status: int, tries: str) -> str:
 
 
 def server_message(exc: Any) -> str:
-    """The server's own error text, from an OpenAI-style ``{"error": {"message": ...}}``."""
+    """The server's own error text: OpenAI's ``{"error": {"message": ...}}``, Ollama's
+    ``{"error": "..."}``, FastAPI's ``{"detail": "..."}``, or a body that is not JSON (a proxy's
+    ``Bad Gateway``, a web page), cut short; else the client's own message.
+
+    >>> class Failed: body, message = {"error": "model 'x' not found"}, "Error code: 404"
+    >>> server_message(Failed())
+    "model 'x' not found."
+    """
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
             return str(inner["message"]).rstrip(".") + "."
+        said = inner if isinstance(inner, str) else body.get("detail")
+        if isinstance(said, str) and said.strip():
+            return said.strip().rstrip(".") + "."
+    if isinstance(body, str) and body.strip():
+        text = " ".join(body.split())
+        return (text[:200] + "…") if len(text) > 200 else text.rstrip(".") + "."
     text = str(getattr(exc, "message", "") or exc).strip()
     return (text.rstrip(".") + ".") if text else "no error message."
 

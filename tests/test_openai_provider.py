@@ -214,6 +214,33 @@ def test_persistent_429_hint_mentions_rate_limiting(openai_server: OpenAIServer)
     assert len(openai_server.requests) == 2
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        # Ollama: {"error": "<text>"}, no OpenAI error object
+        (
+            (
+                "application/json",
+                b'{"error": "model \\"llama3\\" not found, try pulling it first"}',
+            ),
+            'model "llama3" not found, try pulling it first.',
+        ),
+        (("application/json", b'{"detail": "Not Found"}'), "Not Found."),  # FastAPI's
+        (("text/plain", b"Bad Gateway"), "Bad Gateway."),  # a proxy in front of the server
+        (("text/html", b"<html><body>404 Not Found</body></html>"), "<html><body>404 Not Found"),
+    ],
+)
+def test_an_error_body_of_another_shape_is_quoted(
+    openai_server: OpenAIServer, body: tuple[str, bytes], said: str
+) -> None:
+    # The server's own words were lost ("answered HTTP 404: Error code: 404.") unless the body
+    # was OpenAI's {"error": {"message": ...}}.
+    openai_server.fail_next(5, status=404, body=body)
+    error = raised(lambda: run(make(openai_server, max_retries=0).complete(ask())))
+    assert said in str(error) and "Error code" not in str(error)
+    assert error.status_code == 404
+
+
 def test_timeout_raises_provider_error_quickly(openai_server: OpenAIServer) -> None:
     openai_server.delay_next(60.0)  # a reply after the timeout would make this no error at all
     provider = make(openai_server, timeout=0.2, max_retries=0)

@@ -56,6 +56,7 @@ class Scripted:
     delay: float = 0.0
     retry_after_ms: int | None = 10
     message: str = "scripted failure"
+    body: tuple[str, bytes] | None = None  # (content type, bytes) sent instead of the error
 
 
 @dataclass
@@ -137,13 +138,15 @@ class OpenAIServer:
         status: int = 500,
         retry_after_ms: int | None = 10,
         message: str = "scripted failure",
+        body: tuple[str, bytes] | None = None,
     ) -> None:
         """Answer the next ``count`` requests with HTTP ``status`` and an OpenAI error body.
 
         ``retry_after_ms`` (a header the openai client honours) keeps retries fast; ``None``
-        leaves the client to its own back-off.
+        leaves the client to its own back-off. ``body``, ``(content type, bytes)``, is sent
+        instead of the OpenAI error body, as servers of other shapes (Ollama, a proxy) answer.
         """
-        step = Scripted(status=status, retry_after_ms=retry_after_ms, message=message)
+        step = Scripted(status=status, retry_after_ms=retry_after_ms, message=message, body=body)
         with self._state.lock:
             self._state.script.extend([step] * count)
 
@@ -238,7 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {}
             if step.retry_after_ms is not None:
                 headers["retry-after-ms"] = str(step.retry_after_ms)
-            self._send_json(step.status, _error(step.message, "server_error"), headers)
+            if step.body is not None:
+                self._send_page(*step.body, status=step.status)
+            else:
+                self._send_json(step.status, _error(step.message, "server_error"), headers)
             return
         model = str(body.get("model", ""))
         if page is not None:
@@ -248,8 +254,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, _completion(model, reply, refusal, finish))
 
-    def _send_page(self, content_type: str, data: bytes) -> None:
-        self.send_response(200)
+    def _send_page(self, content_type: str, data: bytes, status: int = 200) -> None:
+        self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
