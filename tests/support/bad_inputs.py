@@ -381,8 +381,9 @@ CATALOG: tuple[BadInput, ...] = (
         "builder",
         'Loop("refine").until(3)',
         PipelineError,
-        "'refine'",
-        "Pass a function",
+        "'refine'.until() stops on a state key or a predicate of the state (got 3 of type int)",
+        ".until('done')",
+        ".until(lambda state: ...)",
     ),
     _row(
         "method-typo",
