@@ -390,8 +390,9 @@ def transform_call_problem(
         )
     else:
         hint = (
-            "Change the function's parameters to the keys it reads (a function of one "
-            "required positional parameter gets a single read key positionally)."
+            "Read the key it takes with .reads(key) (a function of one required positional "
+            "parameter, such as str.strip, gets a single read key positionally), or change "
+            "the function's parameters to the keys it reads."
         )
     name = getattr(fn, "__qualname__", None) or repr(fn)
     return Problem(
