@@ -158,6 +158,13 @@ class OpenAIProvider:
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(
             "/"
         )
+        if not self.base_url.lower().startswith(("http://", "https://")):
+            where = "base_url" if base_url else "base_url (OPENAI_BASE_URL)"
+            raise ProviderError(
+                f"OpenAIProvider's {where} {redact_url(self.base_url)!r} does not start with "
+                "http:// or https://, so no request could reach it; write the whole URL, e.g. "
+                "'http://localhost:11434/v1'."
+            )
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
             if self.base_url == DEFAULT_BASE_URL:

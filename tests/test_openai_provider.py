@@ -474,6 +474,20 @@ def test_bad_settings_are_rejected(options: dict[str, Any], match: str) -> None:
         OpenAIProvider(**settings)
 
 
+@pytest.mark.parametrize("url", ["localhost:11434/v1", "127.0.0.1:8000/v1", "htp://host/v1"])
+def test_a_base_url_without_its_scheme_is_refused_where_it_is_given(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # Every request failed as "Could not reach ... it usually ends in /v1", which the URL did.
+    with pytest.raises(ProviderError) as given:
+        OpenAIProvider("m", base_url=url)
+    assert f"base_url {url!r} does not start with http:// or https://" in str(given.value)
+    assert "e.g. 'http://localhost:11434/v1'" in str(given.value)
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(ProviderError, match=r"base_url \(OPENAI_BASE_URL\) '"):
+        provider_from_spec("openai:m")
+
+
 def test_missing_openai_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "openai", None)  # makes `import openai` fail
     with pytest.raises(MissingExtraError, match=r"pip install 'irgraph\[openai\]'"):
