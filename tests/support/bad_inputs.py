@@ -1033,6 +1033,23 @@ CATALOG: tuple[BadInput, ...] = (
         "Pass on_gate=handler to run()/arun()",
         "--answer approve=VALUE",
     ),
+    _row(
+        "state-gate-answers-as-a-dict",
+        "run-time state",
+        'run(Gate("approve", "Publish?").writes("ok"), on_gate={"approve": "yes"})',
+        PipelineError,
+        "The run option on_gate must be a function",
+        "got the dict {'approve': 'yes'}",
+        "on_gate=lambda request: answers[request.name]",
+    ),
+    _row(
+        "asyncio-gate-answers-as-a-dict",
+        "run-time state",
+        'AsyncioBackend(on_gate={"approve": "yes"})',
+        PipelineError,
+        "AsyncioBackend's on_gate must be a function",
+        "on_gate=lambda request: answers[request.name]",
+    ),
     # missing extras --------------------------------------------------------------------
     _row(
         "extra-pydot",
