@@ -75,11 +75,13 @@ class Asking:
 
 def _check_read(target: Asking, values: dict[str, Any]) -> None:
     """Refuse a prompt that no step reads: only a lone agent gets it appended, so a pipeline
-    none of whose steps read ``{prompt}`` would run as if nothing had been asked."""
+    none of whose steps read ``{prompt}`` would run as if nothing had been asked. A route's
+    or loop's own function is handed the whole state, so it may read the prompt: none is."""
     from irgraph.analysis_lineage import lineage
     from irgraph.graph import to_graph
 
-    if lineage(to_graph(target, inputs=set(values)), "prompt").readers:
+    G = to_graph(target, inputs=set(values))
+    if lineage(G, "prompt").readers or any(_sees_all(data) for _, data in G.nodes(data=True)):
         return
     name = getattr(target, "name", type(target).__name__)
     raise PipelineError(
@@ -89,3 +91,9 @@ def _check_read(target: Asking, values: dict[str, Any]) -> None:
         "or give the keys the pipeline reads with state={...} instead of a prompt.",
         key="prompt",
     )
+
+
+def _sees_all(data: dict[str, Any]) -> bool:
+    """Whether a graph node hands the whole state to a function: a route's test, a loop's
+    ``until`` function."""
+    return bool(data.get("until_function")) or any("test" in c for c in data.get("cases", ()))

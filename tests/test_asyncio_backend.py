@@ -17,6 +17,7 @@ from irgraph import (
     Loop,
     MapOver,
     PipelineError,
+    Route,
     RunError,
     Transform,
     arun,
@@ -562,6 +563,11 @@ def test_asking_a_pipeline_that_never_reads_the_prompt_is_refused_before_any_cal
         "{plan}"
     )
     assert reads.ask("owls", provider=fake) == "<doer: <planner: Plan owls.>>"
+    # A route's or loop's own function is handed the whole state: it may read the prompt.
+    tested = Route("r").when(lambda state: "bug" in state["prompt"], Agent("fix").instruct("Fix."))
+    assert tested.otherwise(Agent("y").instruct("Y.")).ask("a bug", provider=fake) == "<fix: Fix.>"
+    until = Loop("l").step(Agent("w").instruct("W.").writes("x")).until(lambda s: s["prompt"])
+    assert until.max_iterations(2).ask("stop", provider=fake) == "<w: W.>"
 
 
 def test_run_works_inside_a_running_event_loop():
