@@ -14,6 +14,7 @@ __all__ = [
     "OpenAIProviderError",
     "MASK",
     "PAGE_HINT",
+    "STREAMLESS_HINT",
     "redact_url",
     "status_hint",
     "server_message",
@@ -31,6 +32,11 @@ MASK = "***"
 PAGE_HINT = (
     "Check that base_url (or OPENAI_BASE_URL) is the server's OpenAI-compatible API, not a "
     "web page or a proxy's; it usually ends in /v1."
+)
+# For a stream request answered with one whole JSON body: a server that does not stream.
+STREAMLESS_HINT = (
+    "The server may not stream (it ignored stream=True): run the pipeline without streaming "
+    "(run() or arun(), not .stream()), or check the server's streaming support."
 )
 
 

@@ -47,6 +47,7 @@ from irgraph.errors import MissingExtraError
 from irgraph.openai_errors import (
     MASK,
     PAGE_HINT,
+    STREAMLESS_HINT,
     OpenAIProviderError,
     content_type,
     describe,
@@ -304,7 +305,7 @@ class OpenAIProvider:
             raise self._error(
                 f"Model {model!r} at {self._url} streamed no text for node {request.node!r}: "
                 f"the server answered with {kind}, not server-sent events (text/event-stream).",
-                PAGE_HINT,
+                STREAMLESS_HINT if kind.endswith("json") else PAGE_HINT,
                 model,
                 request,
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import pickle
 import subprocess
@@ -315,6 +316,18 @@ def test_a_web_page_sent_for_a_stream_is_named(openai_server: OpenAIServer) -> N
     error = raised(lambda: run(collect(make(openai_server).stream(ask()))))
     assert "streamed no text" in str(error) and "text/html" in str(error)
     assert "/v1" in error.hint
+
+
+def test_a_whole_json_answer_sent_for_a_stream_says_the_server_may_not_stream(
+    openai_server: OpenAIServer,
+) -> None:
+    # A server that ignores stream=True and sends its whole answer as JSON is no web page:
+    # the hint about base_url pointing at one would mislead.
+    whole = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}}]}
+    openai_server.page = ("application/json", json.dumps(whole).encode())
+    error = raised(lambda: run(collect(make(openai_server).stream(ask()))))
+    assert "application/json" in str(error) and "may not stream" in error.hint
+    assert "web page" not in error.hint
 
 
 @pytest.mark.parametrize("streamed", [False, True])
