@@ -29,7 +29,7 @@ from irgraph.schema import ir_nodes
 from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .plan import SCHEDULES, plan_scopes
-from .run_options import check_on_event
+from .run_options import check_on_event, check_on_gate
 from .scheduler import LIMIT, TIMEOUT, GateRequest, Scheduler, check_provider
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class AsyncioBackend:
         TIMEOUT.check(timeout, "AsyncioBackend's timeout")
         if provider is not None:
             check_provider(provider, "AsyncioBackend's provider")
-        checks.optional(checks.function).check(on_gate, "AsyncioBackend's on_gate")
+        check_on_gate(on_gate, "AsyncioBackend's on_gate")
         self.provider = provider
         self.max_concurrency = max_concurrency
         self.timeout = timeout

@@ -304,12 +304,12 @@ def to_dot(
     (which Graphviz writes into an SVG as it is) raises :class:`~irgraph.errors.IrgraphError`.
     """
     pd = _pydot()
-    direction = direction.upper() if isinstance(direction, str) else direction  # "lr" is LR
-    if direction not in RANKDIRS:
+    if not isinstance(direction, str) or direction.upper() not in RANKDIRS:  # "lr" is LR
         raise IrgraphError(
             f"direction must be one of {', '.join(RANKDIRS)} (got {direction!r}); "
             "e.g. direction='LR' for left to right."
         )
+    direction = direction.upper()
     checks.flag.check(data_edges, f"the data_edges argument of {called_as('to_dot()')}")
     graph = as_graph(G_or_pipeline)
     given = _checked_node_attrs(graph, node_attrs)

@@ -401,12 +401,12 @@ def to_mermaid(
     not in the graph, a keyword, or CSS mermaid cannot read (a line break, parentheses,
     quotes, ...) raises :class:`~irgraph.errors.IrgraphError`.
     """
-    direction = direction.upper() if isinstance(direction, str) else direction  # "lr" is LR
-    if direction not in DIRECTIONS:
+    if not isinstance(direction, str) or direction.upper() not in DIRECTIONS:  # "lr" is LR
         raise IrgraphError(
             f"direction must be one of {', '.join(DIRECTIONS)} (got {direction!r}); "
             "e.g. direction='LR' for left to right."
         )
+    direction = direction.upper()
     style = style.lower() if isinstance(style, str) else style  # "Seed" is seed
     if style not in STYLES:
         raise IrgraphError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 from irgraph import checks
@@ -25,6 +26,7 @@ __all__ = [
     "check_one_argument",
     "check_provider",
     "check_run_options",
+    "check_on_gate",
     "gate_answer",
     "handler_name",
     "is_async_callable",
@@ -71,11 +73,23 @@ def check_run_options(
     """Refuse bad run options before any node starts (they would fail mid-run otherwise)."""
     check_provider(provider)
     check_on_event(on_event)
-    _HOOK.check(on_gate, "the run option on_gate")
+    check_on_gate(on_gate, "the run option on_gate")
     if on_gate is not None:
         check_one_argument(on_gate, "on_gate", "a GateRequest", "def on_gate(request): ...")
     LIMIT.check(max_concurrency, "the run option max_concurrency")
     TIMEOUT.check(timeout, "the run option timeout")
+
+
+def check_on_gate(on_gate: Any, where: str) -> None:
+    """Refuse an ``on_gate`` that is not a function, a dict of answers told how to give it."""
+    if isinstance(on_gate, Mapping):  # the answers by gate name, as --answer gives them
+        raise PipelineError(
+            f"{where[0].upper()}{where[1:]} must be a function, or None (got the dict "
+            f"{on_gate!r:.100}); it is called with each gate's request and returns the answer.",
+            hint="To answer from a dict by gate name, pass on_gate=lambda request: "
+            "answers[request.name] (request.node is the gate's id, as 'approve#2').",
+        )
+    _HOOK.check(on_gate, where)
 
 
 def check_on_event(on_event: Any) -> None:

@@ -73,7 +73,7 @@ def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiG
     from irgraph.graph import as_graph
     from irgraph.graph_mistakes import named
     from irgraph.ir.nodes import NODE_KINDS
-    from irgraph.roots import saved_pipeline
+    from irgraph.roots import run_named, saved_pipeline
 
     if isinstance(G_or_pipeline, CompileResult):
         G_or_pipeline = G_or_pipeline.runnable
@@ -86,6 +86,10 @@ def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiG
         getattr(G_or_pipeline, "to_ir", None)
     ):
         saved = saved_pipeline(G_or_pipeline)
+        ran = run_named(G_or_pipeline)  # an ItemResult: its run's result holds the graph
+        if ran is not None:
+            got = f"the result of a run ({named(G_or_pipeline)})"
+            saved = (got, f"Pass its run's graph, {ran}.graph ({ran}.view() shows what it did).")
         got, hint = saved or (
             named(G_or_pipeline),
             "Pass the graph from to_graph(pipeline), the pipeline builder itself (e.g. "

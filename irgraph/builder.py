@@ -439,7 +439,7 @@ class Loop(Builder):
                 node=self._name,
                 hint="Compare inside the predicate, or write .until('verdict', equals='approved').",
             )
-        test = function_ref(condition, node=self._name)
+        test = function_ref(condition, node=self._name, role="until")
         problem = predicate_problem(test, kind="Loop", node=self._name)
         if problem is not None:
             raise problem

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from irgraph.builder_keywords import checked_keywords
-from irgraph.errors import ArgumentError
+from irgraph.errors import ArgumentError, PipelineError
 
 __all__ = ["Asking"]
 
@@ -45,6 +45,7 @@ class Asking:
         if prompt is not None:
             values["prompt"] = prompt
             target = self._prompted()
+            _check_read(target, values)
         backend = self._config.get("_engine", "asyncio")
         try:
             result = await arun(target, backend=backend, provider=provider, state=values, **options)
@@ -70,3 +71,29 @@ class Asking:
         from irgraph.run import run_coroutine
 
         return run_coroutine(self.ask_async(prompt, state=state, provider=provider, **options))
+
+
+def _check_read(target: Asking, values: dict[str, Any]) -> None:
+    """Refuse a prompt that no step reads: only a lone agent gets it appended, so a pipeline
+    none of whose steps read ``{prompt}`` would run as if nothing had been asked. A route's
+    or loop's own function is handed the whole state, so it may read the prompt: none is."""
+    from irgraph.analysis_lineage import lineage
+    from irgraph.graph import to_graph
+
+    G = to_graph(target, inputs=set(values))
+    if lineage(G, "prompt").readers or any(_sees_all(data) for _, data in G.nodes(data=True)):
+        return
+    name = getattr(target, "name", type(target).__name__)
+    raise PipelineError(
+        f"'{name}'.ask() puts its prompt in the state as 'prompt', but no step of it reads "
+        "{prompt}, so no model would see it (only a lone agent gets the prompt added to its "
+        "instruction). Read it in the step that should get it, e.g. .instruct('... {prompt}'), "
+        "or give the keys the pipeline reads with state={...} instead of a prompt.",
+        key="prompt",
+    )
+
+
+def _sees_all(data: dict[str, Any]) -> bool:
+    """Whether a graph node hands the whole state to a function: a route's test, a loop's
+    ``until`` function."""
+    return bool(data.get("until_function")) or any("test" in c for c in data.get("cases", ()))

@@ -16,7 +16,7 @@ import attrs
 
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 
-__all__ = ["Line", "line_key", "other_format", "parse_line"]
+__all__ = ["Line", "line_key", "other_format", "parse_line", "unique_keys", "KeyGivenTwice"]
 
 _EXAMPLE = '{"topic": "owls"}'
 #: The UTF-8 byte-order mark, as some editors (Notepad, Excel's CSV UTF-8) start a file with.
@@ -57,10 +57,10 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
     # one) is not part of the JSON.
     text = text.rstrip("\r\n").removeprefix("\ufeff") if number == 1 else text.rstrip("\r\n")
     try:
-        state = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=_unique)
+        state = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
     except RecursionError:
         return None, f"{place} nests its JSON too deeply to read; {hint}."
-    except _TwiceGiven as exc:
+    except KeyGivenTwice as exc:
         return None, (
             f"{place} gives the key {exc.key!r} twice in one object, and JSON keeps only one "
             f"of the two values; give it once ({hint})."
@@ -109,21 +109,21 @@ def _python_literal(text: str) -> str | None:
     )
 
 
-class _TwiceGiven(ValueError):
-    """A JSON object of an input line gives ``key`` twice."""
+class KeyGivenTwice(ValueError):
+    """A JSON object (of an input line, or ``--state-json``) gives ``key`` twice."""
 
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
 
 
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object of an input line as a dict, refusing a key given twice (``json`` would
-    keep the last value without a word)."""
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key given twice (``json`` would keep the last
+    value without a word): the ``object_pairs_hook`` of input lines and ``--state-json``."""
     made: dict[str, Any] = {}
     for key, value in pairs:
         if key in made:
-            raise _TwiceGiven(key)
+            raise KeyGivenTwice(key)
         made[key] = value
     return made
 

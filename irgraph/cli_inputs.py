@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from irgraph import checks
+from irgraph.cli_batch_lines import KeyGivenTwice, unique_keys
 from irgraph.cli_classes import as_target, is_pipeline, listing, not_a_pipeline, sole_pipeline
 from irgraph.cli_files import (
     file_problem,
@@ -385,7 +386,14 @@ def parse_state(
     texts = [json_texts] if isinstance(json_texts, str) else list(json_texts or ())
     for json_text in texts:
         try:
-            loaded = json.loads(json_text, parse_constant=refuse_constant)
+            loaded = json.loads(
+                json_text, parse_constant=refuse_constant, object_pairs_hook=unique_keys
+            )
+        except KeyGivenTwice as exc:
+            raise CliError(
+                f"--state-json gives the key {exc.key!r} twice in one object, and JSON keeps "
+                "only one of the two values; give it once."
+            ) from None
         except NotJsonNumber as exc:
             raise CliError(
                 f"--state-json holds {exc}, which is not JSON; give a number or null."

@@ -91,6 +91,18 @@ class CompileResult:
     warnings: list[str]
     runnable: Any
 
+    if not TYPE_CHECKING:  # at run time only: mypy still flags a misspelt attribute
+
+        def __getattr__(self, name: str) -> Any:
+            """``run``, ``arun`` and ``stream`` are the runnable's: said so, with the call."""
+            if name in ("run", "arun", "stream"):
+                raise AttributeError(
+                    f"'CompileResult' object has no attribute {name!r}: compile() returns the "
+                    "backend's name, capabilities and warnings beside the runnable, which runs "
+                    f"the pipeline; call compile(...).runnable.{name}(...)."
+                )
+            raise AttributeError(f"'CompileResult' object has no attribute {name!r}")
+
 
 _BUILTIN: dict[str, str] = {
     "asyncio": "irgraph.backends.asyncio_backend:AsyncioBackend",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from irgraph.errors import closest_keys
 from irgraph.graph_routes import Walker, lookup, partial, partly_collected
 from irgraph.ir import FunctionRef, LoopNode, MapOverNode
 from irgraph.ir.key_paths import path_root
@@ -118,10 +119,12 @@ def walk_map_over(w: Walker, node: MapOverNode, env: Env, parent: str | None) ->
             if partly
             else f"collects '{node.collect}', which its body never writes"
         )
+        near = closest_keys(node.collect, body_env.local) if node.collect and not partly else []
         w.problem(
             f"MapOver '{node.name}' {what}.",
             node=sid,
             key=node.collect,
+            suggestion=tuple(near),
             hint="Give a body step .writes(key) and collect it with .collect(key).",
         )
     if node.writes is None:

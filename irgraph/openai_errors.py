@@ -1,5 +1,6 @@
 """How :class:`~irgraph.openai_provider.OpenAIProvider` reports failures: its error class and the
-pieces of its messages (the server's own text, a hint by HTTP status, a masked URL).
+pieces of its messages (the server's own text, a hint by HTTP status, a masked URL, a model's
+refusal, the start of a page that is no answer).
 """
 
 from __future__ import annotations
@@ -9,9 +10,34 @@ from urllib.parse import urlsplit, urlunsplit
 
 from irgraph.providers import ProviderError
 
-__all__ = ["OpenAIProviderError", "MASK", "redact_url", "status_hint", "server_message", "describe"]
+__all__ = [
+    "OpenAIProviderError",
+    "MASK",
+    "PAGE_HINT",
+    "STREAMLESS_HINT",
+    "redact_url",
+    "status_hint",
+    "server_message",
+    "describe",
+    "preview",
+    "refusal_of",
+    "content_type",
+    "failure_text",
+    "finish_reason",
+]
 
 MASK = "***"
+
+# For an answer that is no chat completion at all: a web app's page at base_url, not its API.
+PAGE_HINT = (
+    "Check that base_url (or OPENAI_BASE_URL) is the server's OpenAI-compatible API, not a "
+    "web page or a proxy's; it usually ends in /v1."
+)
+# For a stream request answered with one whole JSON body: a server that does not stream.
+STREAMLESS_HINT = (
+    "The server may not stream (it ignored stream=True): run the pipeline without streaming "
+    "(run() or arun(), not .stream()), or check the server's streaming support."
+)
 
 
 def redact_url(url: str) -> str:
@@ -67,12 +93,25 @@ def status_hint(status: int, tries: str) -> str:
 
 
 def server_message(exc: Any) -> str:
-    """The server's own error text, from an OpenAI-style ``{"error": {"message": ...}}``."""
+    """The server's own error text: OpenAI's ``{"error": {"message": ...}}``, Ollama's
+    ``{"error": "..."}``, FastAPI's ``{"detail": "..."}``, or a body that is not JSON (a proxy's
+    ``Bad Gateway``, a web page), cut short; else the client's own message.
+
+    >>> class Failed: body, message = {"error": "model 'x' not found"}, "Error code: 404"
+    >>> server_message(Failed())
+    "model 'x' not found."
+    """
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
             return str(inner["message"]).rstrip(".") + "."
+        said = inner if isinstance(inner, str) else body.get("detail")
+        if isinstance(said, str) and said.strip():
+            return said.strip().rstrip(".") + "."
+    if isinstance(body, str) and body.strip():
+        text = " ".join(body.split())
+        return (text[:200] + "…") if len(text) > 200 else text.rstrip(".") + "."
     text = str(getattr(exc, "message", "") or exc).strip()
     return (text.rstrip(".") + ".") if text else "no error message."
 
@@ -83,3 +122,68 @@ def describe(value: Any) -> str:
     if value == "":
         return "empty"
     return f"{value!r} of type {type(value).__name__}"
+
+
+def preview(text: str, width: int = 80) -> str:
+    """The start of ``text`` as a Python literal, cut at ``width`` characters.
+
+    >>> preview("<html>" + "x" * 100, 10)
+    "'<html>xxxx'…"
+    """
+    cut = text[:width]
+    return repr(cut) + ("…" if len(text) > width else "")
+
+
+def refusal_of(response: Any) -> str:
+    """``choices[0].message.refusal``: the text of a model that declined, or ``""``."""
+    choices = getattr(response, "choices", None) or ()
+    refusal = getattr(getattr(choices[0], "message", None), "refusal", None) if choices else None
+    return refusal if isinstance(refusal, str) else ""
+
+
+def finish_reason(response: Any) -> Any:
+    """``choices[0].finish_reason``: ``"length"`` for an answer cut at its token limit."""
+    choices = getattr(response, "choices", None) or ()
+    return getattr(choices[0], "finish_reason", None) if choices else None
+
+
+def content_type(stream: Any) -> str:
+    """The content type the server sent with a stream (``""`` when the client hides it)."""
+    headers = getattr(getattr(stream, "response", None), "headers", None)
+    value = headers.get("content-type", "") if headers is not None else ""
+    return value.split(";")[0].strip() if isinstance(value, str) else ""
+
+
+def failure_text(
+    openai: Any, exc: Exception, where: str, tries: str, timeout: float
+) -> tuple[str, str, int | None]:
+    """The message, hint and HTTP status (``None`` without one) of an ``openai`` client's
+    exception for the request ``where`` names, after ``tries`` of ``timeout`` seconds each."""
+    if isinstance(exc, openai.APITimeoutError):
+        return (
+            f"Timed out waiting for {where} after {tries} of {timeout:g} s each.",
+            "Raise the provider's timeout=..., or check that the server is up and not overloaded.",
+            None,
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return (
+            f"Could not reach {where} after {tries}.",
+            "Check that the server is running and that base_url (or OPENAI_BASE_URL) is "
+            "right; it usually ends in /v1.",
+            None,
+        )
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        message = f"{where} answered HTTP {status}: {server_message(exc)}"
+        return message[0].upper() + message[1:], status_hint(status, tries), status
+    if isinstance(exc, ValueError):
+        return (
+            f"The stream from {where} was not valid server-sent events: {exc}.",
+            "Check that the server implements OpenAI's streaming format.",
+            None,
+        )
+    return (
+        f"The openai client failed for {where}: {type(exc).__name__}: {exc}.",
+        "Check the provider's settings and the server's logs.",
+        None,
+    )

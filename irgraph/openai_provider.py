@@ -22,6 +22,10 @@ Design notes:
   loop per call; Prefect runs each async task in its own loop in a pool thread). Sharing one
   client across loops fails with "Event loop is closed", so clients are cached per loop, and
   each is closed while its loop shuts down (see ``_client``), so no socket outlives its loop.
+- A structured answer the server cut at its token limit (``finish_reason`` ``"length"``) is an
+  error naming ``max_tokens``, not a reply to ask again: cut JSON is not the model's answer
+  (even when it parses). A text answer cut there is still the answer: ``max_tokens`` is the
+  agent's own bound.
 - The API key never leaves the client: ``repr``/``str`` mask it, errors are built from the
   status, type and server message with the key redacted, and the original ``openai`` exception
   is chained only when its text does not contain the key.
@@ -30,6 +34,7 @@ Design notes:
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import threading
@@ -41,11 +46,16 @@ from irgraph import checks
 from irgraph.errors import MissingExtraError
 from irgraph.openai_errors import (
     MASK,
+    PAGE_HINT,
+    STREAMLESS_HINT,
     OpenAIProviderError,
+    content_type,
     describe,
+    failure_text,
+    finish_reason,
+    preview,
     redact_url,
-    server_message,
-    status_hint,
+    refusal_of,
 )
 from irgraph.openai_request import messages, request_fields, unwrapped_answer, wraps
 from irgraph.providers import ModelRequest, ProviderError
@@ -149,6 +159,13 @@ class OpenAIProvider:
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(
             "/"
         )
+        if not self.base_url.lower().startswith(("http://", "https://")):
+            where = "base_url" if base_url else "base_url (OPENAI_BASE_URL)"
+            raise ProviderError(
+                f"OpenAIProvider's {where} {redact_url(self.base_url)!r} does not start with "
+                "http:// or https://, so no request could reach it; write the whole URL, e.g. "
+                "'http://localhost:11434/v1'."
+            )
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
             if self.base_url == DEFAULT_BASE_URL:
@@ -197,20 +214,33 @@ class OpenAIProvider:
         openai = _import_openai()
         model = request.model or self.model
         client = await self._client()
+        sent, fields = messages(request), request_fields(request, self.temperature)
         failure: Exception | None = None
+        page: str | None = None
         try:
-            response = await client.chat.completions.create(
-                model=model,
-                messages=messages(request),
-                **request_fields(request, self.temperature),
-            )
+            response = await client.chat.completions.create(model=model, messages=sent, **fields)
         except openai.OpenAIError as exc:
             failure = exc
+        except json.JSONDecodeError as exc:  # HTTP 200 whose "JSON" body does not parse
+            page = exc.doc
         if failure is not None:
             # Raised outside the except block so an error whose text holds the key is not
             # even kept as implicit context.
             raise self._wrap(failure, model, request) from self._chainable(failure)
+        if page is None and isinstance(response, str):  # not JSON: the client gave its text
+            page = response
+        if page is not None:
+            raise self._error(
+                f"Model {model!r} at {self._url} answered node {request.node!r} with a page "
+                f"that is not a chat completion: {preview(page)}.",
+                PAGE_HINT,
+                model,
+                request,
+            )
         text = _answer_text(response)
+        refusal = refusal_of(response)
+        if (not isinstance(text, str) or not text) and refusal:
+            raise self._refused(refusal, model, request)
         if not isinstance(text, str) or not text:
             raise self._error(
                 f"Model {model!r} at {self._url} gave no text for node {request.node!r} "
@@ -220,6 +250,8 @@ class OpenAIProvider:
                 model,
                 request,
             )
+        if request.output_schema is not None and finish_reason(response) == "length":
+            raise self._cut(text, model, request)
         if request.output_schema is not None and wraps(request.output_schema):
             return unwrapped_answer(text)
         return text
@@ -234,34 +266,49 @@ class OpenAIProvider:
         model = request.model or self.model
         client = await self._client()
         received = False
+        refused: list[str] = []  # a refusal comes as delta.refusal pieces, with no content
+        kind = "text/event-stream"
+        structured, finish = request.output_schema is not None, None
+        said: list[str] = []  # a structured answer's text, for the error if it was cut
         # A wrapped schema's reply is {"value": ...}: kept whole, its value yielded at the end.
-        held: list[str] | None = (
-            [] if request.output_schema is not None and wraps(request.output_schema) else None
-        )
+        hold = request.output_schema is not None and wraps(request.output_schema)
+        sent, fields = messages(request), request_fields(request, self.temperature)
         try:
             chunks = await client.chat.completions.create(
-                model=model,
-                messages=messages(request),
-                stream=True,
-                **request_fields(request, self.temperature),
+                model=model, messages=sent, stream=True, **fields
             )
+            kind = content_type(chunks) or kind
             async with chunks:
                 async for chunk in chunks:
                     for choice in chunk.choices or ():
+                        finish = getattr(choice, "finish_reason", None) or finish
                         delta = getattr(choice, "delta", None)
                         piece = getattr(delta, "content", None)
+                        declined = getattr(delta, "refusal", None)
+                        if isinstance(declined, str):
+                            refused.append(declined)
                         if isinstance(piece, str) and piece:
                             received = True
-                            if held is None:
+                            if structured:
+                                said.append(piece)
+                            if not hold:
                                 yield piece
-                            else:
-                                held.append(piece)
         except (openai.OpenAIError, ValueError) as exc:
             broken: Exception | None = exc
         else:
             broken = None
         if broken is not None:
             raise self._wrap(broken, model, request) from self._chainable(broken)
+        if not received and "".join(refused):
+            raise self._refused("".join(refused), model, request)
+        if not received and not kind.startswith("text/event-stream"):
+            raise self._error(
+                f"Model {model!r} at {self._url} streamed no text for node {request.node!r}: "
+                f"the server answered with {kind}, not server-sent events (text/event-stream).",
+                STREAMLESS_HINT if kind.endswith("json") else PAGE_HINT,
+                model,
+                request,
+            )
         if not received:
             raise self._error(
                 f"Model {model!r} at {self._url} streamed no text for node {request.node!r}.",
@@ -270,8 +317,10 @@ class OpenAIProvider:
                 model,
                 request,
             )
-        if held:
-            yield unwrapped_answer("".join(held))
+        if structured and finish == "length":
+            raise self._cut("".join(said), model, request)
+        if hold:
+            yield unwrapped_answer("".join(said))
 
     async def aclose(self) -> None:
         """Close the running loop's client now rather than when the loop shuts down."""
@@ -358,51 +407,32 @@ class OpenAIProvider:
             hint=self._redact(hint),
         )
 
-    def _wrap(self, exc: Exception, model: str, request: ModelRequest) -> OpenAIProviderError:
-        """Turn an ``openai`` exception into a ProviderError that says what to do."""
-        openai = _import_openai()
-        where = f"model {model!r} at {self._url} (node {request.node!r})"
-        tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
-        if isinstance(exc, openai.APITimeoutError):
-            return self._error(
-                f"Timed out waiting for {where} after {tries} of {self.timeout:g} s each.",
-                "Raise the provider's timeout=..., or check that the server is up and not "
-                "overloaded.",
-                model,
-                request,
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            return self._error(
-                f"Could not reach {where} after {tries}.",
-                "Check that the server is running and that base_url (or OPENAI_BASE_URL) is "
-                "right; it usually ends in /v1.",
-                model,
-                request,
-            )
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            detail = server_message(exc)
-            message = f"{where} answered HTTP {status}: {detail}"
-            return self._error(
-                message[0].upper() + message[1:],
-                status_hint(status, tries),
-                model,
-                request,
-                status,
-            )
-        if isinstance(exc, ValueError):
-            return self._error(
-                f"The stream from {where} was not valid server-sent events: {exc}.",
-                "Check that the server implements OpenAI's streaming format.",
-                model,
-                request,
-            )
+    def _refused(self, refusal: str, model: str, request: ModelRequest) -> OpenAIProviderError:
         return self._error(
-            f"The openai client failed for {where}: {type(exc).__name__}: {exc}.",
-            "Check the provider's settings and the server's logs.",
+            f"Model {model!r} at {self._url} refused to answer node {request.node!r}: "
+            f"{preview(refusal, 300)}.",
+            "The model declined the request itself: reword the agent's instruction or system "
+            "prompt, or use another model.",
             model,
             request,
         )
+
+    def _cut(self, text: str, model: str, request: ModelRequest) -> OpenAIProviderError:
+        return self._error(
+            f"Model {model!r} at {self._url} stopped at its token limit before it finished the "
+            f"structured answer of node {request.node!r}, which ends {preview(text[-80:])}.",
+            "Raise the agent's max_tokens (.settings(max_tokens=...)), or ask for a shorter "
+            "answer: a cut answer is not the model's whole answer, so it is not kept.",
+            model,
+            request,
+        )
+
+    def _wrap(self, exc: Exception, model: str, request: ModelRequest) -> OpenAIProviderError:
+        """Turn an ``openai`` exception into a ProviderError that says what to do."""
+        where = f"model {model!r} at {self._url} (node {request.node!r})"
+        tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
+        message, hint, status = failure_text(_import_openai(), exc, where, tries, self.timeout)
+        return self._error(message, hint, model, request, status)
 
 
 def _answer_text(response: Any) -> Any:

@@ -13,7 +13,7 @@ import os
 import re
 from typing import Any
 
-from irgraph.errors import did_you_mean
+from irgraph.errors import a_or_an, did_you_mean
 from irgraph.providers import ModelProvider, ProviderError
 
 __all__ = ["provider_from_spec", "is_import_spec", "SPEC_FORMS"]
@@ -108,8 +108,15 @@ def _imported(spec: str, options: dict[str, Any]) -> ModelProvider:
             "provider object, or a function that returns a provider from these options."
         ) from error
     if not callable(getattr(provider, "complete", None)):
+        kind = type(provider).__name__
         raise ProviderError(
-            f"Provider spec {spec!r} gives a {type(provider).__name__}, which has no complete() "
-            "method. A provider has 'async def complete(self, request) -> str'."
+            f"Provider spec {spec!r} gives {a_or_an(kind)} {kind}{_shown(provider)}, which has "
+            "no complete() method. A provider has 'async def complete(self, request) -> str'."
         )
     return provider  # type: ignore[no-any-return]
+
+
+def _shown(value: Any) -> str:
+    """`` (10)`` after the kind of a short plain value, so the message says which it was."""
+    text = repr(value)
+    return f" ({text})" if isinstance(value, int | float | str) and len(text) <= 40 else ""

@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from irgraph.errors import PipelineError
+from irgraph.errors import PipelineError, a_or_an
 from irgraph.graph_mistakes import named
 from irgraph.ir import NODE_KINDS, Node
 
-__all__ = ["root_of", "compiled_runnable", "saved_pipeline"]
+__all__ = ["root_of", "compiled_runnable", "saved_pipeline", "run_named"]
 
 
 def root_of(pipeline_or_ir: Any, *, graphs: bool = False) -> Node:
@@ -82,6 +82,15 @@ def root_of(pipeline_or_ir: Any, *, graphs: bool = False) -> Node:
             f"{held}.graph; or pass the pipeline it was compiled from (its {held}.node) to "
             "compile and run it anew.",
         )
+    ran, kind = run_named(pipeline_or_ir), type(pipeline_or_ir).__name__
+    if ran is not None:
+        raise PipelineError(
+            f"Expected {expected or 'a pipeline builder or an IR node'}, but got the result of "
+            f"a run ({a_or_an(kind)} {kind}), not a pipeline.",
+            hint=f"{ran}.view() shows what the run did (its diagram, timeline and calls), and "
+            f"{ran}.graph is the graph of the pipeline that ran, which to_mermaid, show and the "
+            "analyses take.",
+        )
     saved = saved_pipeline(pipeline_or_ir)
     if saved is not None:
         got, hint = saved
@@ -98,6 +107,17 @@ def root_of(pipeline_or_ir: Any, *, graphs: bool = False) -> Node:
             else "or the result of .to_ir()."
         ),
     )
+
+
+def run_named(value: Any) -> str | None:
+    """How to name the run ``value`` holds: ``result`` (a RunResult), ``error`` (a RunError),
+    ``item.result`` (a batch's ItemResult that ran); ``None`` for anything else."""
+    kind = type(value).__name__
+    if kind in ("RunResult", "RunError", "BatchError") and hasattr(value, "trace"):
+        return "error" if kind != "RunResult" else "result"
+    if kind == "ItemResult" and getattr(value, "result", None) is not None:
+        return "item.result"
+    return None
 
 
 def compiled_runnable(value: Any) -> Any:

@@ -17,6 +17,7 @@ from irgraph import (
     Loop,
     MapOver,
     PipelineError,
+    Route,
     RunError,
     Transform,
     arun,
@@ -544,6 +545,29 @@ def test_ask_async_routes_through_the_chosen_engine():
     assert asyncio.run(
         research.ask_async(state={"topic": "t"}, provider=FakeProvider())
     ).startswith("<writer:")
+
+
+def test_asking_a_pipeline_that_never_reads_the_prompt_is_refused_before_any_call():
+    # Only a lone agent gets the prompt appended; a pipeline none of whose steps read
+    # {prompt} ran without it and answered as if nothing had been asked.
+    planned = Agent("planner").instruct("Plan.").writes("plan") >> Agent("doer").instruct("{plan}")
+    fake = FakeProvider()
+    with pytest.raises(PipelineError) as refused:
+        planned.ask("How do owls hunt?", provider=fake)
+    message = str(refused.value)
+    assert fake.calls == [] and "'planner_then_doer'.ask()" in message
+    assert "no step of it reads {prompt}" in message and ".instruct('... {prompt}')" in message
+    with pytest.raises(PipelineError, match="no step of it reads"):
+        asyncio.run(planned.ask_async("How?", provider=fake))
+    reads = Agent("planner").instruct("Plan {prompt}.").writes("plan") >> Agent("doer").instruct(
+        "{plan}"
+    )
+    assert reads.ask("owls", provider=fake) == "<doer: <planner: Plan owls.>>"
+    # A route's or loop's own function is handed the whole state: it may read the prompt.
+    tested = Route("r").when(lambda state: "bug" in state["prompt"], Agent("fix").instruct("Fix."))
+    assert tested.otherwise(Agent("y").instruct("Y.")).ask("a bug", provider=fake) == "<fix: Fix.>"
+    until = Loop("l").step(Agent("w").instruct("W.").writes("x")).until(lambda s: s["prompt"])
+    assert until.max_iterations(2).ask("stop", provider=fake) == "<w: W.>"
 
 
 def test_run_works_inside_a_running_event_loop():

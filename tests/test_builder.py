@@ -481,7 +481,7 @@ BAD_CALLS = [
     (lambda: Loop("critic").max_iterations(0), "max_iterations"),
     (lambda: Loop("critic").max_iterations(1.5), "max_iterations"),
     (lambda: Loop("critic").until("1x"), "until"),
-    (lambda: Loop("critic").until(3), "callable"),
+    (lambda: Loop("critic").until(3), "a state key or a predicate"),
     (lambda: MapOver("critic").over("a list"), "over"),
     (lambda: MapOver("critic").over("xs", item="an item"), "over"),
     (lambda: MapOver("critic").max_concurrency(0), "max_concurrency"),

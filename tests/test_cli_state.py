@@ -46,6 +46,18 @@ def test_state_json_nested_too_deeply_gives_no_traceback_in_a_fresh_process():
 
 
 @pytest.mark.parametrize(
+    "text", ['{"topic": "owls", "topic": "bats"}', '{"topic": "owls", "n": {"k": 1, "k": 2}}']
+)
+def test_state_json_giving_a_key_twice_is_refused_as_a_batch_line_is(capsys, text):
+    # JSON keeps the last of the two values without a word; irgraph batch refused such a line
+    # while --state-json of run and check took it.
+    for command in ("run", "check"):
+        err = error_of(capsys, command, DEMO, "--state-json", text)
+        assert "--state-json gives the key" in err and "twice in one object" in err
+        assert "give it once" in err
+
+
+@pytest.mark.parametrize(
     ("key", "like"),
     [("1st", "k_1st"), ("", "draft_v2"), ("topic-name", "topic_name"), ("café", "cafe")],
 )

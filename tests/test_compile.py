@@ -224,3 +224,16 @@ def test_a_type_error_inside_a_compile_that_takes_inputs_is_the_backends_own():
 
     with pytest.raises(TypeError, match="a bug in the backend"):
         run(Agent("a").instruct("x"), backend=Broken())
+
+
+@pytest.mark.parametrize("method", ["run", "arun", "stream"])
+def test_running_what_compile_returns_points_to_its_runnable(method):
+    # compile() returns the backend's name, capabilities and warnings beside the runnable;
+    # compile(p).run(...) was Python's bare "'CompileResult' object has no attribute 'run'".
+    compiled = compile(Agent("a").instruct("x"), backend="asyncio")
+    with pytest.raises(AttributeError) as info:
+        getattr(compiled, method)
+    assert f"compile(...).runnable.{method}(" in str(info.value)
+    assert callable(getattr(compiled.runnable, method))
+    with pytest.raises(AttributeError, match="has no attribute 'rnu'$"):
+        compiled.rnu  # noqa: B018 - any other name is Python's own error

@@ -185,6 +185,8 @@ def test_options_direction_and_no_data_edges():
     assert all(e.get("label") is None for e in edges)
     with pytest.raises(IrgraphError, match="direction must be one of"):
         to_dot(p, direction="up")
+    with pytest.raises(IrgraphError, match=r"\(got 'LeftRight'\)"):  # as given, not 'LEFTRIGHT'
+        to_dot(p, direction="LeftRight")
 
 
 def test_missing_pydot_names_the_extra(monkeypatch):

@@ -517,7 +517,16 @@ def test_one_read_named_after_an_optional_parameter_is_passed_by_name_and_checke
 def test_a_builtin_given_two_keys_is_a_problem_with_a_fix_that_needs_no_names():
     problem = transform_call_problem("clean", str.strip, ("findings", "chars"))
     assert "str.strip(self, chars=None, /)" in problem.message
-    assert problem.hint.startswith("Change the function's parameters to the keys it reads")
+    assert problem.hint.startswith("Read the key it takes with .reads(key)")
+
+
+def test_a_builtin_that_reads_no_key_is_told_to_read_one():
+    # Transform("shout", str.upper).writes("loud") without .reads(): the hint only said to
+    # change the function's parameters, which a builtin's cannot be.
+    problem = transform_call_problem("shout", str.upper, ())
+    assert "with no arguments, as it reads no keys" in problem.message
+    assert problem.hint.startswith("Read the key it takes with .reads(key)")
+    assert "gets a single read key positionally" in problem.hint
 
 
 def test_a_transform_of_no_keys_whose_function_needs_one_is_a_problem():

@@ -254,6 +254,8 @@ def test_data_edges_can_be_left_out_and_direction_chosen():
     assert "\ngraph LR\n" in text and ".->" not in text and '"findings"' not in text
     with pytest.raises(IrgraphError, match="direction must be one of"):
         to_mermaid(p, direction="sideways")
+    with pytest.raises(IrgraphError, match=r"\(got 'LeftRight'\)"):  # as given, not 'LEFTRIGHT'
+        to_mermaid(p, direction="LeftRight")
 
 
 def test_builder_ir_and_graph_give_the_same_text():

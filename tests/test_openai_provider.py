@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import pickle
 import subprocess
@@ -214,6 +215,33 @@ def test_persistent_429_hint_mentions_rate_limiting(openai_server: OpenAIServer)
     assert len(openai_server.requests) == 2
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        # Ollama: {"error": "<text>"}, no OpenAI error object
+        (
+            (
+                "application/json",
+                b'{"error": "model \\"llama3\\" not found, try pulling it first"}',
+            ),
+            'model "llama3" not found, try pulling it first.',
+        ),
+        (("application/json", b'{"detail": "Not Found"}'), "Not Found."),  # FastAPI's
+        (("text/plain", b"Bad Gateway"), "Bad Gateway."),  # a proxy in front of the server
+        (("text/html", b"<html><body>404 Not Found</body></html>"), "<html><body>404 Not Found"),
+    ],
+)
+def test_an_error_body_of_another_shape_is_quoted(
+    openai_server: OpenAIServer, body: tuple[str, bytes], said: str
+) -> None:
+    # The server's own words were lost ("answered HTTP 404: Error code: 404.") unless the body
+    # was OpenAI's {"error": {"message": ...}}.
+    openai_server.fail_next(5, status=404, body=body)
+    error = raised(lambda: run(make(openai_server, max_retries=0).complete(ask())))
+    assert said in str(error) and "Error code" not in str(error)
+    assert error.status_code == 404
+
+
 def test_timeout_raises_provider_error_quickly(openai_server: OpenAIServer) -> None:
     openai_server.delay_next(60.0)  # a reply after the timeout would make this no error at all
     provider = make(openai_server, timeout=0.2, max_retries=0)
@@ -264,6 +292,86 @@ def test_empty_stream_is_a_clear_provider_error(openai_server: OpenAIServer) -> 
     openai_server.chunks = []
     error = raised(lambda: run(collect(make(openai_server).stream(ask()))))
     assert "streamed no text" in str(error)
+
+
+PAGE = b"<!doctype html><html><head><title>Open WebUI</title></head></html>"
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/json"])
+def test_a_web_page_at_the_base_url_is_named_with_its_start(
+    openai_server: OpenAIServer, content_type: str
+) -> None:
+    # base_url at a web app's page rather than its API (no /v1): HTTP 200 and HTML, which the
+    # client handed back as text (text/html) or failed to parse with a bare JSONDecodeError.
+    openai_server.page = (content_type, PAGE)
+    error = raised(lambda: run(make(openai_server).complete(ask())))
+    text = str(error)
+    assert "'test-model'" in text and openai_server.base_url in text and "'writer'" in text
+    assert "not a chat completion" in text and "<!doctype html><html><head><title>" in text
+    assert "/v1" in error.hint and "tools" not in text
+
+
+def test_a_web_page_sent_for_a_stream_is_named(openai_server: OpenAIServer) -> None:
+    openai_server.page = ("text/html", PAGE)
+    error = raised(lambda: run(collect(make(openai_server).stream(ask()))))
+    assert "streamed no text" in str(error) and "text/html" in str(error)
+    assert "/v1" in error.hint
+
+
+def test_a_whole_json_answer_sent_for_a_stream_says_the_server_may_not_stream(
+    openai_server: OpenAIServer,
+) -> None:
+    # A server that ignores stream=True and sends its whole answer as JSON is no web page:
+    # the hint about base_url pointing at one would mislead.
+    whole = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}}]}
+    openai_server.page = ("application/json", json.dumps(whole).encode())
+    error = raised(lambda: run(collect(make(openai_server).stream(ask()))))
+    assert "application/json" in str(error) and "may not stream" in error.hint
+    assert "web page" not in error.hint
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_refusal_is_quoted_not_called_a_missing_answer(
+    openai_server: OpenAIServer, streamed: bool
+) -> None:
+    openai_server.refusal = "I'm sorry, I cannot help with that request."
+    provider = make(openai_server)
+    if streamed:
+        error = raised(lambda: run(collect(provider.stream(ask()))))
+    else:
+        error = raised(lambda: run(provider.complete(ask())))
+    text = str(error)
+    assert "refused" in text and "I'm sorry, I cannot help with that request." in text
+    assert "'writer'" in text and "tools" not in text and "missing" not in text
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_structured_answer_cut_at_the_token_limit_names_the_limit(
+    openai_server: OpenAIServer, streamed: bool
+) -> None:
+    # Cut JSON was asked again as "not JSON", with hints (retries, a looser schema) that never
+    # help; a cut that still parses ('12' of '1234') would have been kept as the answer.
+    openai_server.reply = '{"category": "bu'
+    openai_server.chunks = ['{"category', '": "bu']
+    openai_server.finish_reason = "length"
+    schema = {"type": "object", "properties": {"category": {"type": "string"}}}
+    request = ModelRequest("writer", "writer", "Classify.", output_schema=schema)
+    provider = make(openai_server)
+    if streamed:
+        error = raised(lambda: run(collect(provider.stream(request))))
+    else:
+        error = raised(lambda: run(provider.complete(request)))
+    text = str(error)
+    assert "'writer'" in text and "token limit" in text and '\'{"category": "bu\'' in text
+    assert "max_tokens" in error.hint
+
+
+def test_a_text_answer_cut_at_the_token_limit_is_still_the_answer(
+    openai_server: OpenAIServer,
+) -> None:
+    openai_server.reply = "Owls hunt at"
+    openai_server.finish_reason = "length"  # max_tokens bounds a text answer on purpose
+    assert run(make(openai_server).complete(ask())) == "Owls hunt at"
 
 
 # -- the key stays secret -----------------------------------------------------------------
@@ -377,6 +485,20 @@ def test_bad_settings_are_rejected(options: dict[str, Any], match: str) -> None:
     settings: dict[str, Any] = {"model": "m", "base_url": "http://127.0.0.1:1/v1"} | options
     with pytest.raises(ProviderError, match=match):
         OpenAIProvider(**settings)
+
+
+@pytest.mark.parametrize("url", ["localhost:11434/v1", "127.0.0.1:8000/v1", "htp://host/v1"])
+def test_a_base_url_without_its_scheme_is_refused_where_it_is_given(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    # Every request failed as "Could not reach ... it usually ends in /v1", which the URL did.
+    with pytest.raises(ProviderError) as given:
+        OpenAIProvider("m", base_url=url)
+    assert f"base_url {url!r} does not start with http:// or https://" in str(given.value)
+    assert "e.g. 'http://localhost:11434/v1'" in str(given.value)
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(ProviderError, match=r"base_url \(OPENAI_BASE_URL\) '"):
+        provider_from_spec("openai:m")
 
 
 def test_missing_openai_package_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

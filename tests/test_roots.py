@@ -77,3 +77,25 @@ def test_anything_else_keeps_the_plain_message_cut_short(value: Any) -> None:
     told = refusal(run, value)
     assert told.startswith("Expected a pipeline builder or an IR node (got ")
     assert len(told) < 200
+
+
+def test_the_result_of_a_run_is_told_for_what_it_is_with_its_view_and_graph() -> None:
+    # irgraph.show(result) or to_mermaid(result) in a notebook, after the run: the message
+    # said only "Expected a pipeline builder ... (got RunResult(state=...))".
+    from irgraph import RunError, run_many, show
+    from irgraph.testing import FakeProvider
+
+    done = run(PIPELINE, provider=FakeProvider(), state={"x": "owls"})
+    item = next(iter(run_many(PIPELINE, [{"x": "bats"}], provider=FakeProvider())))
+    with pytest.raises(RunError) as failed:
+        run(PIPELINE, provider=FakeProvider(fail={"b": 1}), state={"x": "moths"})
+    takers = [run, compile, to_graph, to_mermaid, show]
+    for value, name in [(done, "result"), (failed.value, "error"), (item, "item.result")]:
+        kind = type(value).__name__
+        for taker in takers:
+            told = refusal(taker, value)
+            assert f"but got the result of a run ({'an' if kind[0] == 'I' else 'a'} {kind})" in told
+            assert f"{name}.view()" in told and f"{name}.graph" in told
+    told = refusal(critical_path, item)  # a result or error it analyses: its .graph ran
+    assert "the result of a run" in told and "item.result.graph" in told
+    assert critical_path(item.result.graph) == critical_path(done)

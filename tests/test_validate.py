@@ -220,6 +220,15 @@ def test_a_map_over_needs_over_collect_and_writes():
     assert "MapOver 'm' names no key to collect." in str(no_collect)
 
 
+def test_a_misspelt_collect_suggests_what_the_body_writes():
+    typo = MapOver("m").over("xs").step(Agent("a").instruct("{item}").writes("note"))
+    error = problem(typo.collect("notes").writes("all_notes"), inputs={"xs"})
+    assert "MapOver 'm' collects 'notes', which its body never writes. Did you mean 'note'?" in (
+        str(error)
+    )
+    assert error.problems[0].suggestion == ("note",) and error.key == "notes"
+
+
 def test_every_problem_is_collected_into_one_error():
     p = (
         Agent("a").instruct("{missing}")

@@ -165,8 +165,9 @@ FunctionLike: TypeAlias = "Callable[..., Any] | str | FunctionRef"
 
 
 @refused_calls
-def function_ref(fn: FunctionLike, *, node: str) -> FunctionRef:
-    """Make a :class:`FunctionRef` from a callable, an import path, or another ref."""
+def function_ref(fn: FunctionLike, *, node: str, role: str = "") -> FunctionRef:
+    """Make a :class:`FunctionRef` from a callable, an import path, or another ref; ``role``
+    ``"until"`` says what a loop's ``.until()`` takes instead when ``fn`` is neither."""
     if isinstance(fn, FunctionRef):
         return fn
     if isinstance(fn, str):
@@ -177,6 +178,14 @@ def function_ref(fn: FunctionLike, *, node: str) -> FunctionRef:
                 node=node,
             )
         return FunctionRef(fn)
+    if not callable(fn) and role == "until":  # a key would be a str: neither was given
+        raise PipelineError(
+            f"'{node}'.until() stops on a state key or a predicate of the state (got {fn!r} "
+            f"of type {type(fn).__name__}).",
+            node=node,
+            hint="Write .until('done') to stop once the key 'done' is truthy, .until('verdict', "
+            "equals='approved'), or .until(lambda state: ...).",
+        )
     if not callable(fn):
         raise PipelineError(
             f"'{node}' needs a callable (got {fn!r} of type {type(fn).__name__}).",
@@ -381,8 +390,9 @@ def transform_call_problem(
         )
     else:
         hint = (
-            "Change the function's parameters to the keys it reads (a function of one "
-            "required positional parameter gets a single read key positionally)."
+            "Read the key it takes with .reads(key) (a function of one required positional "
+            "parameter, such as str.strip, gets a single read key positionally), or change "
+            "the function's parameters to the keys it reads."
         )
     name = getattr(fn, "__qualname__", None) or repr(fn)
     return Problem(

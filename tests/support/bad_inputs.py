@@ -381,8 +381,9 @@ CATALOG: tuple[BadInput, ...] = (
         "builder",
         'Loop("refine").until(3)',
         PipelineError,
-        "'refine'",
-        "Pass a function",
+        "'refine'.until() stops on a state key or a predicate of the state (got 3 of type int)",
+        ".until('done')",
+        ".until(lambda state: ...)",
     ),
     _row(
         "method-typo",
@@ -1051,6 +1052,23 @@ CATALOG: tuple[BadInput, ...] = (
         "refused before anything runs",
         "Pass on_gate=handler to run()/arun()",
         "--answer approve=VALUE",
+    ),
+    _row(
+        "state-gate-answers-as-a-dict",
+        "run-time state",
+        'run(Gate("approve", "Publish?").writes("ok"), on_gate={"approve": "yes"})',
+        PipelineError,
+        "The run option on_gate must be a function",
+        "got the dict {'approve': 'yes'}",
+        "on_gate=lambda request: answers[request.name]",
+    ),
+    _row(
+        "asyncio-gate-answers-as-a-dict",
+        "run-time state",
+        'AsyncioBackend(on_gate={"approve": "yes"})',
+        PipelineError,
+        "AsyncioBackend's on_gate must be a function",
+        "on_gate=lambda request: answers[request.name]",
     ),
     # missing extras --------------------------------------------------------------------
     _row(
@@ -1920,6 +1938,14 @@ CATALOG: tuple[BadInput, ...] = (
             'provider_from_spec("irgraph.ir:SAFE_FUNCTIONS")',
             ProviderError,
             "gives a frozenset, which has no complete() method",
+            "A provider has 'async def complete(self, request) -> str'",
+        ),
+        _row(
+            "provider-spec-an-int",
+            "provider",
+            'provider_from_spec("logging:DEBUG")',
+            ProviderError,
+            "gives an int (10), which has no complete() method",
             "A provider has 'async def complete(self, request) -> str'",
         ),
         _row(

@@ -56,12 +56,16 @@ class Scripted:
     delay: float = 0.0
     retry_after_ms: int | None = 10
     message: str = "scripted failure"
+    body: tuple[str, bytes] | None = None  # (content type, bytes) sent instead of the error
 
 
 @dataclass
 class _State:
     reply: str | None = "Hello from the test server."
     chunks: list[str] | None = None
+    refusal: str | None = None
+    page: tuple[str, bytes] | None = None
+    finish_reason: str = "stop"
     requests: list[RecordedRequest] = field(default_factory=list)
     script: deque[Scripted] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -97,6 +101,36 @@ class OpenAIServer:
     def chunks(self, value: list[str] | None) -> None:
         self._state.chunks = value
 
+    @property
+    def refusal(self) -> str | None:
+        """The model's refusal, sent as ``message.refusal`` (streamed as ``delta.refusal``)
+        with no content, as OpenAI answers a request its model declines."""
+        return self._state.refusal
+
+    @refusal.setter
+    def refusal(self, value: str | None) -> None:
+        self._state.refusal = value
+
+    @property
+    def finish_reason(self) -> str:
+        """Why the answer ended, as the server says it: ``"stop"``, or ``"length"`` for an
+        answer cut at its token limit (``max_tokens``)."""
+        return self._state.finish_reason
+
+    @finish_reason.setter
+    def finish_reason(self, value: str) -> None:
+        self._state.finish_reason = value
+
+    @property
+    def page(self) -> tuple[str, bytes] | None:
+        """``(content type, body)`` sent with HTTP 200 to every request instead of an answer:
+        what a web page or a proxy at the wrong ``base_url`` sends."""
+        return self._state.page
+
+    @page.setter
+    def page(self, value: tuple[str, bytes] | None) -> None:
+        self._state.page = value
+
     def fail_next(
         self,
         count: int = 1,
@@ -104,13 +138,15 @@ class OpenAIServer:
         status: int = 500,
         retry_after_ms: int | None = 10,
         message: str = "scripted failure",
+        body: tuple[str, bytes] | None = None,
     ) -> None:
         """Answer the next ``count`` requests with HTTP ``status`` and an OpenAI error body.
 
         ``retry_after_ms`` (a header the openai client honours) keeps retries fast; ``None``
-        leaves the client to its own back-off.
+        leaves the client to its own back-off. ``body``, ``(content type, bytes)``, is sent
+        instead of the OpenAI error body, as servers of other shapes (Ollama, a proxy) answer.
         """
-        step = Scripted(status=status, retry_after_ms=retry_after_ms, message=message)
+        step = Scripted(status=status, retry_after_ms=retry_after_ms, message=message, body=body)
         with self._state.lock:
             self._state.script.extend([step] * count)
 
@@ -197,19 +233,33 @@ class _Handler(BaseHTTPRequestHandler):
             )
             step = self.state.script.popleft() if self.state.script else Scripted()
             reply, chunks = self.state.reply, self.state.chunks
+            refusal, page = self.state.refusal, self.state.page
+            finish = self.state.finish_reason
         if step.delay:
             time.sleep(step.delay)
         if step.status != 200:
             headers = {}
             if step.retry_after_ms is not None:
                 headers["retry-after-ms"] = str(step.retry_after_ms)
-            self._send_json(step.status, _error(step.message, "server_error"), headers)
+            if step.body is not None:
+                self._send_page(*step.body, status=step.status)
+            else:
+                self._send_json(step.status, _error(step.message, "server_error"), headers)
             return
         model = str(body.get("model", ""))
-        if body.get("stream"):
-            self._send_stream(model, reply, chunks)
+        if page is not None:
+            self._send_page(*page)
+        elif body.get("stream"):
+            self._send_stream(model, reply, chunks, refusal, finish)
         else:
-            self._send_json(200, _completion(model, reply))
+            self._send_json(200, _completion(model, reply, refusal, finish))
+
+    def _send_page(self, content_type: str, data: bytes, status: int = 200) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send_json(
         self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
@@ -223,13 +273,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_stream(self, model: str, reply: str | None, chunks: list[str] | None) -> None:
+    def _send_stream(
+        self,
+        model: str,
+        reply: str | None,
+        chunks: list[str] | None,
+        refusal: str | None,
+        finish: str = "stop",
+    ) -> None:
         if chunks is None:
             words = (reply or "").split(" ")
             chunks = [w if i == 0 else " " + w for i, w in enumerate(words)]
         # Like OpenAI: a first chunk with the role only, the text, then an empty final delta.
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
-        deltas += [{"content": piece} for piece in chunks]
+        if refusal is not None:
+            deltas += [{"refusal": refusal[:9]}, {"refusal": refusal[9:]}]
+        else:
+            deltas += [{"content": piece} for piece in chunks]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -237,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for delta in deltas:
             self._send_event(_chunk(model, delta, None))
-        self._send_event(_chunk(model, {}, "stop"))
+        self._send_event(_chunk(model, {}, finish))
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
         self.close_connection = True
@@ -251,7 +311,12 @@ def _error(message: str, kind: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
 
-def _completion(model: str, reply: str | None) -> dict[str, Any]:
+def _completion(
+    model: str, reply: str | None, refusal: str | None = None, finish: str = "stop"
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply}
+    if refusal is not None:
+        message = {"role": "assistant", "content": None, "refusal": refusal}
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion",
@@ -260,8 +325,8 @@ def _completion(model: str, reply: str | None) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": reply},
-                "finish_reason": "stop",
+                "message": message,
+                "finish_reason": finish,
             }
         ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
