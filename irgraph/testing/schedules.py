@@ -14,11 +14,13 @@ finish in the drawn order however slow the machine is, as a discrete-event simul
 have them, and no real time is spent on the durations.
 
 "Quiet" is a run in which nothing reached the clock (no call started or ended, no gate was
-answered) during ``quiet_looks`` looks in a row of a held call, each ``look_every`` seconds
-apart. Work on the held calls' event loop runs between two looks, so it is always seen, on a
-loaded machine too; work on another thread (a synchronous transform's worker, a Prefect task
-on another loop) is seen only if it reaches the clock within the looks, else its calls join
-the next step of the clock: a schedule the draw did not mean, never a wrong one.
+answered) while a held call looked at it ``quiet_looks`` times, one turn of its event loop
+apart, then once more ``look_every`` seconds later. Work on the held calls' event loop runs
+between two looks, so it is seen on a loaded machine too (a process left off the CPU resumes
+with the same turns to run); work on another thread (a synchronous transform's worker, a
+Prefect task on another loop) is seen only if it reaches the clock within ``look_every``,
+else its calls join the next step of the clock: a schedule the draw did not mean, never a
+wrong one.
 
 The clock never waits for a call that has not started, only for quiet, so it cannot deadlock
 a backend whose ``max_concurrency`` keeps a call from starting while another is held.
@@ -108,7 +110,7 @@ class VirtualClock:
     """
 
     def __init__(
-        self, *, quiet_looks: int = 4, look_every: float = 0.001, patience: float = 10.0
+        self, *, quiet_looks: int = 8, look_every: float = 0.002, patience: float = 10.0
     ) -> None:
         checks.count().check(quiet_looks, "VirtualClock's quiet_looks")
         checks.seconds().check(look_every, "VirtualClock's look_every")
@@ -143,7 +145,7 @@ class VirtualClock:
             self._activity += 1
         try:
             while not self._look(held):
-                await asyncio.sleep(self.look_every)
+                await asyncio.sleep(self.look_every if held.quiet >= self.quiet_looks else 0)
         finally:
             with self._lock:
                 if held in self._held:  # cancelled while held
@@ -168,7 +170,7 @@ class VirtualClock:
                 self._leaving = None
             head = min(self._held, key=lambda h: (h.due, h.order))
             if head.due > self.now:
-                if held.quiet < self.quiet_looks:
+                if held.quiet <= self.quiet_looks:  # the turns, then the look a while later
                     return False
                 self.now = head.due
                 self.steps += 1
