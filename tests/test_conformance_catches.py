@@ -289,6 +289,8 @@ def runs_fuzzed_schedules_until_one_fails(make) -> None:
 
 
 def test_fuzzed_schedules_catch_results_gathered_in_finish_order():
+    """The drawn order is kept on a virtual clock, not slept out, so the same examples catch
+    it on a busy machine (tests/test_conformance_schedules.py stalls the loop to show it)."""
     with pytest.raises(AssertionError, match="Final state differs"):
         runs_fuzzed_schedules_until_one_fails(backend_with(GathersInFinishOrder))
 

@@ -140,3 +140,15 @@ def test_calls_held_on_other_threads_event_loops_all_finish():
     for thread in threads:
         thread.join(60)
     assert sorted(finished) == [f"t{i}" for i in range(6)]
+
+
+def test_the_fuzzed_property_catches_a_backend_that_passes_the_bound():
+    """Held calls stay in flight until the run is quiet, so a backend that starts every call
+    at once is seen to pass the drawn bound on every run, not when the timing allows."""
+    from tests.test_conformance_concurrency import _IgnoresTheBound
+
+    three = Agent("a").instruct("A.") | Agent("b").instruct("B.") | Agent("c").instruct("C.")
+    fuzz = Fuzz((0.001, 0.004), max_concurrency=2)
+    conformance.check_fuzzed_schedule(backend_with(Scheduler), three, {}, fuzz)
+    with pytest.raises(AssertionError, match="3 model calls were in flight at once under"):
+        conformance.check_fuzzed_schedule(_IgnoresTheBound, three, {}, fuzz)
