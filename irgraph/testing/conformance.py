@@ -123,7 +123,7 @@ class BackendConformance:
     overlap_width = 3
     #: The durations a fuzzed schedule draws from, per model call and gate answer: virtual
     #: seconds on a :class:`~irgraph.testing.schedules.VirtualClock`, which order the calls'
-    #: finishes without being waited out (only their order matters, not their size).
+    #: finishes without being waited out (their sizes matter only against each other).
     fuzz_delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012)
     #: Pipelines each timeout property runs (with a slow agent: three runs for the node's own
     #: timeout, one for the run's); 0 for a backend that has no timeouts (it should then

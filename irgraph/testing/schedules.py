@@ -66,10 +66,11 @@ class Fuzz:
 
 def fuzzes(delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012), *, bounds: bool = True) -> Any:
     """A hypothesis strategy of :class:`Fuzz`: at least two different durations (so some
-    calls overtake others; on a :class:`VirtualClock` only their order matters, not their
-    size), a salt that spreads them over the calls, a concurrency bound or none (always none
-    with ``bounds=False``: for a backend that runs one step at a time, which has no
-    ``max_concurrency`` to take), and sync or async gate handlers."""
+    calls overtake others; on a :class:`VirtualClock` their sizes matter only against each
+    other, as no real time is spent on them), a salt that spreads them over the calls, a
+    concurrency bound or none (always none with ``bounds=False``: for a backend that runs one
+    step at a time, which has no ``max_concurrency`` to take), and sync or async gate
+    handlers."""
     from hypothesis import strategies as st
 
     return st.builds(
