@@ -14,13 +14,14 @@ finish in the drawn order however slow the machine is, as a discrete-event simul
 have them, and no real time is spent on the durations.
 
 "Quiet" is a run in which nothing reached the clock (no call started or ended, no gate was
-answered) while a held call looked at it ``quiet_looks`` times, one turn of its event loop
-apart, then once more ``look_every`` seconds later. Work on the held calls' event loop runs
-between two looks, so it is seen on a loaded machine too (a process left off the CPU resumes
-with the same turns to run); work on another thread (a synchronous transform's worker, a
-Prefect task on another loop) is seen only if it reaches the clock within ``look_every``,
-else its calls join the next step of the clock: a schedule the draw did not mean, never a
-wrong one.
+answered) while the next call due looked at it ``quiet_looks`` times, one turn of its event
+loop apart, then once more ``look_every`` seconds later (the other held calls look only now
+and then, and are woken when they are next due: a step costs one timer wake-up). Work on the
+held calls' event loop runs between two looks, so it is seen on a loaded machine too (a
+process left off the CPU resumes with the same turns to run); work on another thread (a
+synchronous transform's worker, a Prefect task on another loop) is seen only if it reaches
+the clock within ``look_every``, else its calls join the next step of the clock: a schedule
+the draw did not mean, never a wrong one.
 
 The clock never waits for a call that has not started, only for quiet, so it cannot deadlock
 a backend whose ``max_concurrency`` keeps a call from starting while another is held.
@@ -91,6 +92,21 @@ class _Held:
     released: bool = False
     seen: int = -1  # the clock's activity count at this call's last look
     quiet: int = 0  # looks in a row that saw no activity
+    #: While it waits for its next look: its loop and the future that wakes it early.
+    wake: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
+
+
+#: A held call that is not next due looks every ``look_every`` times this.
+_IDLE_LOOKS = 25
+
+
+def _due(held: _Held) -> tuple[float, int]:
+    return held.due, held.order
+
+
+def _wake_up(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 class VirtualClock:
@@ -144,42 +160,84 @@ class VirtualClock:
             held = _Held(self.now + duration, next(self._orders))
             self._held.append(held)
             self._activity += 1
+        loop = asyncio.get_running_loop()
         try:
-            while not self._look(held):
-                await asyncio.sleep(self.look_every if held.quiet >= self.quiet_looks else 0)
+            while (look := self._look(held, loop)) is not None:
+                pause, woken = look
+                if woken is None:
+                    await asyncio.sleep(0)
+                    continue
+                timer = loop.call_later(pause, _wake_up, woken)
+                try:
+                    await woken
+                finally:
+                    timer.cancel()
         finally:
             with self._lock:
+                held.wake = None
                 if held in self._held:  # cancelled while held
                     self._held.remove(held)
                 if self._leaving is held:
                     self._leaving = None
                 self._activity += 1
+                if self._held:
+                    self._wake(min(self._held, key=_due))
 
-    def _look(self, held: _Held) -> bool:
-        """One look of a held call: release the next call if it may go; whether ``held`` is
-        released."""
+    def _wake(self, held: _Held) -> None:
+        """Have ``held`` look now, not when its pause ends (under the lock)."""
+        if held.wake is not None:
+            loop, future = held.wake
+            held.wake = None
+            try:
+                loop.call_soon_threadsafe(_wake_up, future)
+            except RuntimeError:  # its loop is closed: it is gone
+                pass
+
+    def _look(
+        self, held: _Held, loop: asyncio.AbstractEventLoop
+    ) -> tuple[float, asyncio.Future[None] | None] | None:
+        """One look of a held call: release the next call if it may go. ``None`` when
+        ``held`` is released, else how long it pauses before its next look and the future
+        that wakes it sooner (none for a pause of one turn of its loop)."""
         with self._lock:
-            if held.seen == self._activity:
-                held.quiet += 1
-            else:
-                held.seen, held.quiet = self._activity, 0
-            if held.released:
-                return True
-            if self._leaving is not None:
-                if time.monotonic() - self._released_at < self.patience:
-                    return False
-                self._leaving = None
-            head = min(self._held, key=lambda h: (h.due, h.order))
-            if head.due > self.now:
-                if held.quiet <= self.quiet_looks:  # the turns, then the look a while later
-                    return False
-                self.now = head.due
-                self.steps += 1
-            self._held.remove(head)
-            head.released = True
-            self._leaving, self._released_at = head, time.monotonic()
-            self._activity += 1
-            return head is held
+            pause = self._release(held)
+            if pause is None or not pause:
+                return pause if pause is None else (0.0, None)
+            woken: asyncio.Future[None] = loop.create_future()
+            held.wake = (loop, woken)
+            return pause, woken
+
+    def _release(self, held: _Held) -> float | None:
+        """The look's decision (under the lock)."""
+        if held.seen == self._activity:
+            held.quiet += 1
+        else:
+            held.seen, held.quiet = self._activity, 0
+        if held.released:
+            return None
+        idle = self.look_every * _IDLE_LOOKS  # a held call not next due looks now and then
+        if self._leaving is not None:
+            if time.monotonic() - self._released_at < self.patience:
+                return idle
+            self._leaving = None
+        head = min(self._held, key=_due)
+        if head.due > self.now:
+            if head is not held and held.quiet <= self.quiet_looks:
+                return idle  # the head decides (another does, should the head's loop stall)
+            if held.quiet < self.quiet_looks:
+                return 0.0
+            if held.quiet == self.quiet_looks:
+                return self.look_every  # the turns, then the look a while later
+            self.now = head.due
+            self.steps += 1
+        self._held.remove(head)
+        head.released = True
+        self._leaving, self._released_at = head, time.monotonic()
+        self._activity += 1
+        if head is held:
+            return None
+        self._wake(head)
+        return idle
 
 
 class ClockedProvider(FakeProvider):
