@@ -152,3 +152,36 @@ def test_the_fuzzed_property_catches_a_backend_that_passes_the_bound():
     conformance.check_fuzzed_schedule(backend_with(Scheduler), three, {}, fuzz)
     with pytest.raises(AssertionError, match="3 model calls were in flight at once under"):
         conformance.check_fuzzed_schedule(_IgnoresTheBound, three, {}, fuzz)
+
+
+def test_a_call_whose_loop_stalls_does_not_stop_the_others():
+    """The next call due decides when the clock moves on; should its loop stop turning (here
+    until the other call has finished), another held call decides for it, and goes on once
+    the released call has had ``patience`` to leave."""
+    clock = VirtualClock(patience=0.2)
+    a_registered, b_done = threading.Event(), threading.Event()
+    finished, unblocked = [], []
+
+    def block():
+        unblocked.append(b_done.wait(30))  # False: the clock waited on a stalled loop
+
+    async def a_side():
+        task = asyncio.ensure_future(clock.wait(1.0))
+        await asyncio.sleep(0)
+        asyncio.get_running_loop().call_soon(block)
+        a_registered.set()
+        await task
+        finished.append("a")
+
+    def b_side():
+        a_registered.wait(30)
+        asyncio.run(clock.wait(2.0))
+        finished.append("b")
+        b_done.set()
+
+    b = threading.Thread(target=b_side, daemon=True)
+    b.start()
+    asyncio.run(a_side())
+    b.join(30)
+    assert unblocked == [True]
+    assert finished == ["b", "a"]  # a was released first; its stalled loop let it go last
