@@ -279,9 +279,9 @@ def test_the_reference_property_catches_loops_that_run_once():
         runs_a_property_until_it_fails(backend_with(LoopsRunOnce))
 
 
-def runs_fuzzed_schedules_until_one_fails(make, delays=(0.0, 0.001, 0.004, 0.012)) -> None:
+def runs_fuzzed_schedules_until_one_fails(make) -> None:
     @FINDING
-    @given(pipelines_with_inputs(with_gates=True), conformance.fuzzes(delays))
+    @given(pipelines_with_inputs(with_gates=True), conformance.fuzzes())
     def check(case, fuzz):
         conformance.check_fuzzed_schedule(make, *case, fuzz)
 
@@ -289,13 +289,10 @@ def runs_fuzzed_schedules_until_one_fails(make, delays=(0.0, 0.001, 0.004, 0.012
 
 
 def test_fuzzed_schedules_catch_results_gathered_in_finish_order():
-    """Items finish out of order only if their delays differ by more than the time between
-    their starts: the suite's milliseconds were outlasted by a process descheduled on a busy
-    machine (the catch was missed once in a full run); delays 50 ms and more apart are not."""
+    """The drawn order is kept on a virtual clock, not slept out, so the same examples catch
+    it on a busy machine (tests/test_conformance_schedules.py stalls the loop to show it)."""
     with pytest.raises(AssertionError, match="Final state differs"):
-        runs_fuzzed_schedules_until_one_fails(
-            backend_with(GathersInFinishOrder), delays=(0.0, 0.05, 0.15, 0.3)
-        )
+        runs_fuzzed_schedules_until_one_fails(backend_with(GathersInFinishOrder))
 
 
 def test_fuzzed_schedules_pass_for_the_correct_scheduler():

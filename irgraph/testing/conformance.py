@@ -30,11 +30,12 @@ backends to prove it catches them. Properties, for deterministic providers:
   structured reply is the parsed value; a model refusing JSON ``n`` times is asked again, with
   feedback quoting the refused reply, as often as the reference says, and fails the run at
   the agent, quoting the reply, when its retries run out;
-- under fuzzed schedules (a drawn delay per model call and per gate, so calls finish in an
-  order other than the one they started in; a drawn ``max_concurrency`` when the backend
-  claims ``parallel``; sync or async gate handlers) all of the above still hold: map-over
-  results come back in input order, no more calls are in flight than the bound allows, and a
-  node's own timeout wins over the run's;
+- under fuzzed schedules (a drawn duration per model call and per gate answer, on a virtual
+  clock that lets calls in flight together finish in the drawn order, not the order they
+  started in, however busy the machine: :mod:`irgraph.testing.schedules`; a drawn
+  ``max_concurrency`` when the backend claims ``parallel``; sync or async gate handlers) all
+  of the above still hold: map-over results come back in input order, no more calls are in
+  flight than the bound allows, and a node's own timeout wins over the run's;
 - a slow agent with no timeout of its own fails the run at ``run(..., timeout=...)``, naming
   it, with a ``TimeoutError`` as the cause.
 """
@@ -49,8 +50,10 @@ from irgraph.graph import to_graph
 from irgraph.run import run_coroutine
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.properties import (
+    ClockedProvider,
     Fuzz,
     JitteredProvider,
+    VirtualClock,
     check_cancellation_leaves_no_task,
     check_concurrency_reached,
     check_failure_is_reported,
@@ -101,6 +104,8 @@ __all__ = [
     "Fuzz",
     "fuzzes",
     "JitteredProvider",
+    "ClockedProvider",
+    "VirtualClock",
 ]
 
 
@@ -116,7 +121,9 @@ class BackendConformance:
     check_cancellation = True
     #: Branches in the overlap probe: at most the backend's concurrency limit.
     overlap_width = 3
-    #: The delays a fuzzed schedule draws from, per model call and gate answer (seconds).
+    #: The durations a fuzzed schedule draws from, per model call and gate answer: virtual
+    #: seconds on a :class:`~irgraph.testing.schedules.VirtualClock`, which order the calls'
+    #: finishes without being waited out (their sizes matter only against each other).
     fuzz_delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012)
     #: Pipelines each timeout property runs (with a slow agent: three runs for the node's own
     #: timeout, one for the run's); 0 for a backend that has no timeouts (it should then

@@ -5,12 +5,9 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
-
-import attrs
 
 from irgraph.builder import Agent, Builder, FanOut, MapOver
 from irgraph.errors import RunError
@@ -22,6 +19,14 @@ from irgraph.testing.differences import call_differences, state_differences
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.held import HeldProvider
 from irgraph.testing.reference import request_key
+from irgraph.testing.schedules import (
+    ClockedProvider,
+    Fuzz,
+    JitteredProvider,
+    VirtualClock,
+    fuzzes,
+    gate_handler,
+)
 from irgraph.testing.suite_runs import (
     MakeBackend,
     _fail,
@@ -48,6 +53,8 @@ __all__ = [
     "Fuzz",
     "fuzzes",
     "JitteredProvider",
+    "ClockedProvider",
+    "VirtualClock",
 ]
 
 
@@ -309,66 +316,6 @@ def check_cancellation_leaves_no_task(make_backend: MakeBackend) -> None:
     run_coroutine(asyncio.wait_for(go(), 120))  # bounds a hang only
 
 
-@attrs.frozen
-class Fuzz:
-    """One drawn schedule: the delays model calls and gates take, a concurrency bound, and
-    whether gates are answered by an async handler."""
-
-    delays: tuple[float, ...] = (0.0,)
-    salt: int = 0
-    max_concurrency: int | None = None
-    async_gates: bool = False
-
-    def delay(self, who: str, index: int) -> float:
-        """The delay of call ``index`` of ``who``: fixed by the draw, different per call (none
-        when no delays were drawn)."""
-        delays = self.delays or (0.0,)
-        digest = hashlib.blake2b(f"{self.salt}:{who}:{index}".encode(), digest_size=8).digest()
-        return delays[int.from_bytes(digest, "big") % len(delays)]
-
-
-def fuzzes(delays: tuple[float, ...] = (0.0, 0.001, 0.004, 0.012), *, bounds: bool = True) -> Any:
-    """A hypothesis strategy of :class:`Fuzz`: at least two different delays (so some calls
-    overtake others), a salt that spreads them over the calls, a concurrency bound or none
-    (always none with ``bounds=False``: for a backend that runs one step at a time, which has
-    no ``max_concurrency`` to take), and sync or async gate handlers."""
-    from hypothesis import strategies as st
-
-    return st.builds(
-        Fuzz,
-        delays=st.lists(st.sampled_from(delays), min_size=2, max_size=4, unique=True).map(tuple),
-        salt=st.integers(0, 2**16),
-        max_concurrency=st.none() | st.integers(1, 3) if bounds else st.none(),
-        async_gates=st.booleans(),
-    )
-
-
-class JitteredProvider(FakeProvider):
-    """The fake model, answering each call after the delay a :class:`Fuzz` gives it (by agent
-    and call number), so completion order differs from start order."""
-
-    def __init__(self, fuzz: Fuzz, **options: Any) -> None:
-        super().__init__(**options)
-        self.fuzz = fuzz
-
-    def _delay(self, agent: str) -> float:
-        return self.fuzz.delay(agent, self._per_agent.get(agent, 1) - 1)
-
-
-def _gate_handler(fuzz: Fuzz) -> Callable[[Any], Any]:
-    """The suite's gate answer, given synchronously or after a drawn delay by a coroutine."""
-    if not fuzz.async_gates:
-        return gate_answer
-    asked: Counter[str] = Counter()
-
-    async def answer(request: Any) -> str:
-        asked[request.node] += 1
-        await asyncio.sleep(fuzz.delay("gate:" + request.node, asked[request.node]))
-        return gate_answer(request)
-
-    return answer
-
-
 def check_fuzzed_schedule(
     make_backend: MakeBackend,
     pipeline: Builder,
@@ -379,8 +326,9 @@ def check_fuzzed_schedule(
 ) -> RunResult:
     """Under the drawn schedule the run still equals the reference (final state, calls, map
     results in input order), respects every edge, and keeps within ``max_concurrency``."""
-    provider = JitteredProvider(fuzz)
-    options: dict[str, Any] = {"on_gate": _gate_handler(fuzz)}
+    clock = VirtualClock()
+    provider = ClockedProvider(fuzz, clock)
+    options: dict[str, Any] = {"on_gate": gate_handler(fuzz, clock)}
     if fuzz.max_concurrency is not None:
         options["max_concurrency"] = fuzz.max_concurrency
     result = _run(make_backend, pipeline, provider, state, **options)
