@@ -19,6 +19,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
+from irgraph.cli_batch_lines import KeyGivenTwice, unique_keys
 from irgraph.cli_options import UNKNOWN, options_meant
 from irgraph.errors import closest_keys
 
@@ -28,6 +29,7 @@ __all__ = [
     "deployment_run_command",
     "worker_command",
     "initial_state",
+    "state_from_json",
     "misspelt_inputs",
     "no_pool_message",
 ]
@@ -135,6 +137,40 @@ def misspelt_inputs(missing: Iterable[str], given: Iterable[str], where: str) ->
             spare.remove(near[0])
             pairs.append(f"{near[0]!r}: did you mean {key!r}?")
     return "".join(f" {where} gives {pair}" for pair in pairs)
+
+
+def state_from_json(text: str, inputs: Iterable[str]) -> dict[str, Any]:
+    """A generated module's ``run --state``: a JSON object holding every key in ``inputs``
+    once, or a ``ValueError`` saying what is wrong, before Prefect starts.
+
+    >>> state_from_json('{"topic": "owls"}', ["topic"])
+    {'topic': 'owls'}
+    """
+    try:
+        state = json.loads(text, object_pairs_hook=unique_keys)
+    except KeyGivenTwice as twice:
+        raise ValueError(
+            f"--state gives the key {twice.key!r} twice in one object, and JSON keeps only "
+            "one of the two values; give it once."
+        ) from None
+    except ValueError as error:
+        raise ValueError(
+            f"--state is not JSON ({error}); give a JSON object, e.g. --state "
+            '\'{"topic": "owls"}\'.'
+        ) from None
+    if not isinstance(state, dict):
+        raise ValueError(
+            f"--state must be a JSON object of state keys to values, not a "
+            f'{type(state).__name__}; e.g. --state \'{{"topic": "owls"}}\'.'
+        )
+    missing = [key for key in inputs if key not in state]
+    if missing:
+        fix = misspelt_inputs(missing, state, "--state") or " Add it to --state."
+        raise ValueError(
+            f"--state lacks {', '.join(map(repr, missing))}, which the pipeline reads before "
+            f"anything writes it.{fix}"
+        )
+    return state
 
 
 def initial_state(state: Mapping[str, Any] | None, inputs: Iterable[str]) -> dict[str, Any]:

@@ -16,10 +16,9 @@ from typing import Any
 
 import attrs
 
-from .prefect_flow_cli import FlowCommandLine
+from .prefect_flow_cli import FlowCommandLine, state_from_json
 from .prefect_gates import gate_answers
 from .prefect_result_dir import check_result_storage
-from .prefect_runtime import state_from_json
 
 __all__ = ["FlowCommand", "read_command"]
 

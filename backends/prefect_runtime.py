@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
@@ -54,7 +53,7 @@ from .failures import cause_of, node_failure
 from .loop_ends import stop_holds
 from .outputs import structured_value
 from .predicates import PredicateRaised, predicate_holds
-from .prefect_flow_cli import misspelt_inputs
+from .prefect_flow_cli import state_from_json  # older generated modules import it here
 from .prefect_gates import (  # gates are handed on to generated modules from here
     State,
     answering,
@@ -149,35 +148,6 @@ def _system_template(text: str) -> Template | None:
 @functools.cache
 def _imported(ref: str) -> Callable[..., Any]:
     return resolve_function(FunctionRef(ref))
-
-
-def state_from_json(text: str, inputs: Iterable[str]) -> dict[str, Any]:
-    """A generated module's ``run --state``: a JSON object holding every key in ``inputs``,
-    or a ``ValueError`` saying what is wrong, before Prefect starts.
-
-    >>> state_from_json('{"topic": "owls"}', ["topic"])
-    {'topic': 'owls'}
-    """
-    try:
-        state = json.loads(text)
-    except ValueError as error:
-        raise ValueError(
-            f"--state is not JSON ({error}); give a JSON object, e.g. --state "
-            '\'{"topic": "owls"}\'.'
-        ) from None
-    if not isinstance(state, dict):
-        raise ValueError(
-            f"--state must be a JSON object of state keys to values, not a "
-            f'{type(state).__name__}; e.g. --state \'{{"topic": "owls"}}\'.'
-        )
-    missing = [key for key in inputs if key not in state]
-    if missing:
-        fix = misspelt_inputs(missing, state, "--state") or " Add it to --state."
-        raise ValueError(
-            f"--state lacks {', '.join(map(repr, missing))}, which the pipeline reads before "
-            f"anything writes it.{fix}"
-        )
-    return state
 
 
 # Agents -----------------------------------------------------------------------------------

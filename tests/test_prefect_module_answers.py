@@ -179,6 +179,7 @@ def test_generated_code_keeps_a_gate_answer_across_a_flow_retry():
         ("{topic: owls}", "--state is not JSON"),
         ("[1]", "--state must be a JSON object of state keys to values, not a list"),
         ("{}", "--state lacks 'topic', which the pipeline reads"),
+        ('{"topic": "a", "topic": "b"}', "--state gives the key 'topic' twice in one object"),
     ],
 )
 def test_run_refuses_a_bad_state_before_prefect_starts(tmp_path, state, message):
