@@ -49,7 +49,7 @@ from irgraph.cli_pictures import (
     show_command,
 )
 from irgraph.cli_signals import exit_code, terminated, terminated_as_interrupt
-from irgraph.cli_state_types import check_spelling, check_texts_routed_on
+from irgraph.cli_state_types import check_spelling, check_texts_routed_on, check_values
 from irgraph.cli_warnings import told
 from irgraph.errors import IrgraphError, RunError
 
@@ -207,6 +207,7 @@ def _run_command(
             f"The pipeline reads {', '.join(map(repr, missing))} from its initial state, "
             f"which the command line does not give; add {give} (or --state-json '{{...}}')."
         )
+    check_values(G, state)
     gate_handler(G, answers)  # refuses a missing or unknown answer before anything runs
     backend = check_backend(args.backend)
     if backend == "prefect":  # the command tells progress and failures itself

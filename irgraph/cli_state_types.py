@@ -19,7 +19,7 @@ from irgraph.ir.values import same_value
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["check_spelling", "check_texts_routed_on"]
+__all__ = ["check_spelling", "check_texts_routed_on", "check_values"]
 
 
 def check_texts_routed_on(
@@ -158,3 +158,16 @@ def check_spelling(
             f"{key!r}, which {reader!r} needs and nothing gives; write "
             f"{fix.get(option, f'{option} {key}=...')} instead."
         )
+
+
+def check_values(G: nx.DiGraph, state: Mapping[str, Any]) -> None:
+    """Refuse, as the command line's mistake it is (exit code 2), a value the state gives
+    that the run would refuse before its first node: no list for a map-over, ``null`` for a
+    required read (as a ``--state`` text a route never equals is refused)."""
+    from irgraph.errors import PipelineError
+    from irgraph.validate import check_given_values
+
+    try:
+        check_given_values(G, state)
+    except PipelineError as error:
+        raise CliError(str(error)) from None

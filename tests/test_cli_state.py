@@ -101,11 +101,12 @@ def test_state_json_given_twice_gives_the_keys_of_both_the_later_winning():
     assert parse_state(["b=3"], ['{"a": 1}', '{"b": 2}']) == {"a": 1, "b": "3"}
 
 
-def test_state_json_null_for_a_required_key_is_the_library_error(capsys):
-    # None means "no value": the run refuses it, naming the key (exit 1, not a usage error).
-    assert main(["run", DEMO, "--state-json", '{"topic": null}'], out=io.StringIO()) == 1
+def test_state_json_null_for_a_required_key_is_a_mistake_on_the_command_line(capsys):
+    # None means "no value": refused before the run, naming the key, as the command line's
+    # mistake (exit 2), as a --state text a route never equals is.
+    assert main(["run", DEMO, "--state-json", '{"topic": null}'], out=io.StringIO()) == 2
     err = capsys.readouterr().err
-    assert err.startswith("irgraph: PipelineError: ") and "'topic'" in err and "None" in err
+    assert err.startswith("irgraph: error: ") and "'topic'" in err and "None" in err
 
 
 @pytest.mark.parametrize("key", ["1x", "", "a b"])

@@ -157,3 +157,21 @@ def test_a_json_value_a_route_compares_as_its_text_is_refused(
     # A route that compares with the value itself, beside its text, takes it.
     code, out = call(command, f"{routed}:by_name", "--state-json", '{"ticket": "x", "level": 1}')
     assert code == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--state", "items=a", "'items' is 'a' (a str), not a list"),
+        ("--state-json", '{"items": null}', "'items' is None (no value), not a list"),
+    ],
+)
+def test_a_value_a_map_over_cannot_take_is_a_mistake_on_the_command_line(
+    routed, capsys, option, value, said
+):
+    """Refused as a route's unmatched --state text is: one line and exit code 2 (it was
+    irgraph's PipelineError and exit code 1, as if the pipeline had problems)."""
+    code, _ = call("run", f"{routed}:per_item", "--state", "ticket=x", option, value)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("irgraph: error: MapOver 'm' iterates over 'items'") and said in err
