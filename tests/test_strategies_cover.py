@@ -75,3 +75,22 @@ def test_every_field_of_every_kind_is_drawn_and_survives_json_and_the_graph() ->
     check()
     never = [f"{cls.__name__}.{name}" for cls, name in FIELDS if not drawn[cls.__name__, name]]
     assert not never, f"the strategies never draw {never}"
+
+
+def test_every_number_of_children_is_drawn() -> None:
+    """Children are drawn as a list, stop or one more (so the shrinker can drop one): each
+    count from the fewest a composite takes to ``max_width`` still comes."""
+    counts: collections.defaultdict[str, set[int]] = collections.defaultdict(set)
+
+    @settings(max_examples=200, derandomize=True, database=None, deadline=None)
+    @given(pipelines(max_depth=1, max_width=3, with_optional_reads=False))
+    def check(pipeline: Any) -> None:
+        for node in nodes(pipeline.to_ir()):
+            counts[type(node).__name__].add(len(getattr(node, "children", ())))
+
+    check()
+    # (a map-over's body is up to max_width - 1 steps and the step reading the item)
+    assert counts["ParallelNode"] >= {2, 3}
+    assert counts["LoopNode"] >= {1, 2, 3}
+    assert counts["MapOverNode"] >= {1, 2, 3}
+    assert max(counts["RouteNode"]) >= 3  # routes' branches, one for each condition

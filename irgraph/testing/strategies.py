@@ -13,8 +13,12 @@ only some of their branches is read later only as ``{key?}``.
 :func:`invalid_pipelines` breaks a valid pipeline on purpose, and :func:`to_code` prints any
 builder as the Python that builds it, for readable failure reports.
 
-Choices are drawn so that hypothesis shrinks towards small, plain pipelines: one agent,
-unique names, operators rather than explicit builders.
+Choices are drawn so that hypothesis shrinks quickly towards small, plain pipelines: one
+agent, unique names, operators rather than explicit builders. Each node is a span of the
+choice sequence, and each child of a sequence, fan-out or loop a span starting with its own
+"one more?" choice, so the shrinker drops a child, or puts a node in its parent's place,
+by deleting or moving spans, and what follows is read as before; names and keys are given
+by position, not drawn; no choice is rejected.
 
 >>> print(to_code(Agent("writer").instruct("Write {topic}.").writes("draft") * 2))
 from irgraph import Agent, Loop
@@ -106,7 +110,7 @@ def stop_after_first(state: Any) -> bool:
 
 
 def _transform(d: _Draft, scope: _Scope, *, to_list: bool = False) -> _Part:
-    fn = make_list if to_list else d.draw(st.sampled_from((join_values, count_values, make_list)))
+    fn = make_list if to_list else d.pick((join_values, count_values, make_list))
     key = d.key(_LIST_WORDS) if fn is make_list else d.write_key(scope)
     t = Transform(d.name(("combine", "collect", "count")), fn).reads(*d.some(scope.visible, 2))
     return _Part(t.writes(key), (key,), (key,) if fn is make_list else ())
@@ -123,19 +127,22 @@ def _gate(d: _Draft, scope: _Scope) -> _Part:
     return _Part(gate.writes(key), (key,))
 
 
-def _steps(d: _Draft, scope: _Scope, count: int) -> tuple[list[_Part], _Scope]:
-    parts: list[_Part] = []
-    for _ in range(count):
+def _steps(d: _Draft, scope: _Scope, least: int, most: int) -> tuple[list[_Part], _Scope]:
+    """From ``least`` to ``most`` nodes in a row, each reading what those before it wrote,
+    and the scope after them."""
+
+    def step(_: int) -> _Part:
+        nonlocal scope
         part = _node(d, scope)
-        parts.append(part)
         scope = scope.after(part)
-    return parts, scope
+        return part
+
+    return d.items(least, most, step), scope
 
 
 def _sequence(d: _Draft, scope: _Scope) -> _Part:
-    count = d.draw(st.integers(2, max(2, d.opts.max_width)))
     inner = attrs.evolve(scope, depth=scope.depth + 1)
-    parts, end = _steps(d, inner, count)
+    parts, end = _steps(d, inner, 2, max(2, d.opts.max_width))
     builder: Builder
     if d.chance(3):
         explicit = Pipeline(d.name(("pipeline", "stage")))
@@ -149,9 +156,8 @@ def _sequence(d: _Draft, scope: _Scope) -> _Part:
 
 
 def _parallel(d: _Draft, scope: _Scope) -> _Part:
-    count = d.draw(st.integers(2, max(2, d.opts.max_width)))
     branch_scope = attrs.evolve(scope, isolated=True, depth=scope.depth + 1)
-    parts = [_node(d, branch_scope) for _ in range(count)]
+    parts = d.items(2, max(2, d.opts.max_width), lambda _: _node(d, branch_scope))
     builder: Builder
     if d.chance(3):
         explicit = FanOut(d.name(("fanout", "together")))
@@ -165,13 +171,13 @@ def _parallel(d: _Draft, scope: _Scope) -> _Part:
 
 def _loop(d: _Draft, scope: _Scope) -> _Part:
     inner = attrs.evolve(scope, depth=scope.depth + 1)
-    parts, end = _steps(d, inner, d.draw(st.integers(1, max(1, d.opts.max_width))))
+    parts, end = _steps(d, inner, 1, max(1, d.opts.max_width))
     writes = tuple(k for k in end.visible if k not in inner.visible)
     if writes and d.opts.with_optional_reads and d.chance(3):
         # A loop-carried read: the first step sees what the last iteration wrote, if anything.
-        carried = Agent(d.name()).instruct(f"Improve on {{{d.draw(st.sampled_from(writes))}?}}.")
+        carried = Agent(d.name()).instruct(f"Improve on {{{d.pick(writes)}?}}.")
         parts.insert(0, _Part(carried))
-    times = d.draw(st.sampled_from((2, 3, 1)))  # shrinks to 2: a bug of repeats shows
+    times = d.pick((2, 3, 1))  # shrinks to 2: a bug of repeats shows
     if d.chance(2):
         loop = Loop(d.name(("refine", "repeat")))
         for part in parts:
@@ -180,14 +186,14 @@ def _loop(d: _Draft, scope: _Scope) -> _Part:
     else:
         body = reduce(lambda a, b: a >> b, [p.builder for p in parts])
         loop = times * body if d.chance(2) else body * times
-    until = d.draw(st.integers(0, 4))
+    until = d.index(5)
     if until == 1 and writes:
-        loop = loop.until(d.draw(st.sampled_from(writes)))
+        loop = loop.until(d.pick(writes))
     elif until == 4 and writes:
         key, value = until_equals(d, end, writes)
         loop = loop.until(key, equals=value)
     elif until == 2 and scope.visible:
-        loop = loop.until(d.draw(st.sampled_from(scope.visible)))
+        loop = loop.until(d.pick(scope.visible))
     elif until == 3:
         loop = loop.until(stop_after_first)
     return end.since(inner, loop)
@@ -200,13 +206,12 @@ def _map_over(d: _Draft, scope: _Scope) -> _Part:
             return _agent(d, scope)
         source = _transform(d, scope, to_list=True)
         scope = scope.after(source)
-    over = d.draw(st.sampled_from(scope.lists))
+    over = d.pick(scope.lists)
     item = "item" if not d.chance(3) else d.key(("paper", "entry"))
     body_scope = attrs.evolve(
         scope, visible=(*scope.visible, item), isolated=True, depth=scope.depth + 1
     )
-    count = d.draw(st.integers(0, max(0, d.opts.max_width - 1)))
-    parts, end = _steps(d, body_scope, count)
+    parts, end = _steps(d, body_scope, 0, max(0, d.opts.max_width - 1))
     uses_item = _agent(d, body_scope, reads=[item], fresh=True)
     parts.insert(0 if d.chance(2) else len(parts), uses_item)
     written = [*uses_item.writes, *(k for k in end.visible if k not in body_scope.visible)]
@@ -216,9 +221,9 @@ def _map_over(d: _Draft, scope: _Scope) -> _Part:
     # The default collect is the body's last write, which a route may write on some branches,
     # and which a body ending in parallel branches does not have (the builder refuses it).
     if d.chance(2) or any(p.maybe for p in parts) or _unclear_collect(mapper):
-        mapper = mapper.collect(d.draw(st.sampled_from(sorted(set(written)))))
+        mapper = mapper.collect(d.pick(sorted(set(written))))
     if d.chance(4):
-        mapper = mapper.max_concurrency(d.draw(st.integers(1, 3)))
+        mapper = mapper.max_concurrency(1 + d.index(3))
     key = d.key(_LIST_WORDS)
     part = _Part(mapper.writes(key), (key,), (key,))
     return part if source is None else source.then(part)
@@ -233,19 +238,24 @@ def _unclear_collect(mapper: MapOver) -> bool:
 
 
 def _node(d: _Draft, scope: _Scope) -> _Part:
+    """A node that may read the keys of ``scope``, drawn as one span (see ``_Draft.node``)."""
+    return d.node(lambda: _drawn_node(d, scope))
+
+
+def _drawn_node(d: _Draft, scope: _Scope) -> _Part:
     options = list(d.opts.leaves)
     if scope.depth < d.opts.max_depth:
         # Weight composites up at the root, or a third of all examples are a single leaf.
         # Routes once only: each branch is a whole subtree, of which one runs.
         options += [k for k in d.opts.composites if k != "route"] * (2 if scope.depth == 0 else 1)
         options += [k for k in d.opts.composites if k == "route"]
-    kind = d.draw(st.sampled_from(options))
+    kind = d.pick(options)
     part = _MAKERS[kind](d, scope)
     builder = part.builder
     # Every IR field is drawn somewhere: a leaf's timeout (generous: runs never hit it), and
     # a pinned id on any node (unique, so the graph stays valid).
     if kind in _LEAVES and d.chance(6):
-        builder = builder.timeout(d.draw(st.sampled_from((30.0, 90.5))))
+        builder = builder.timeout(d.pick((30.0, 90.5)))
     if d.chance(6 if kind in _COMPOSITES else 12) and isinstance(builder, Builder):
         d.pins += 1
         builder = builder._with(id=f"pinned_{d.pins}")

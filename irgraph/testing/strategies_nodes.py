@@ -19,9 +19,10 @@ every branch is written after the route; one written on some only is maybe writt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from functools import reduce
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from hypothesis import strategies as st
@@ -33,6 +34,8 @@ from irgraph.routing import Route
 from irgraph.testing.predicates import PREDICATES, always
 
 __all__: list[str] = []  # internal: the strategies module is the public face
+
+T = TypeVar("T")
 
 _NAMES = ("researcher", "writer", "critic", "editor", "planner", "summarizer")
 _KEY_WORDS = ("findings", "draft", "critique", "summary", "plan", "outline")
@@ -135,8 +138,43 @@ class _Scope:
         )
 
 
+@functools.cache
+def _one_to(size: int) -> st.SearchStrategy[int]:
+    """A whole number from 1 to ``size``, shrinking to 1. One strategy per size: building a
+    strategy for each of thousands of draws cost more than the draws. From 1, not 0: the
+    shrinker's first pass retries every small choice from 0 that reshapes what follows with
+    a random remainder, which on our pipelines cost more than all its other passes."""
+    return st.integers(1, size)
+
+
+_MORE = _one_to(12)  # an item's "one more?": the same bounds for every item
+
+
+@st.composite
+def _node_span(draw: st.DrawFn, d: _Draft, make: Callable[[], T]) -> T:
+    """What ``make`` draws, as one span of the choice sequence (a node: the shrinker can
+    zero it, making it an agent, or put a node drawn inside it in its place)."""
+    return _within(draw, d, make)
+
+
+@st.composite
+def _rest_span(draw: st.DrawFn, d: _Draft, make: Callable[[], T]) -> T:
+    """Likewise, the rest of a list of :meth:`_Draft.items` (a span of its own kind, so the
+    shrinker never puts a list where a node was, nor the other way round)."""
+    return _within(draw, d, make)
+
+
+def _within(draw: st.DrawFn, d: _Draft, make: Callable[[], T]) -> T:
+    outer, d.draw = d.draw, draw
+    try:
+        return make()
+    finally:
+        d.draw = outer
+
+
 class _Draft:
-    """Per-example naming state: fresh keys, and names that are sometimes reused."""
+    """Per-example drawing state: fresh keys and names, given by position rather than
+    drawn, so that shrinking a choice renames nodes but never reshapes what follows."""
 
     def __init__(self, draw: Callable[[Any], Any], opts: _Options) -> None:
         self.draw = draw
@@ -145,28 +183,55 @@ class _Draft:
         self.names: list[str] = []
         self.pins = 0
 
+    def pick(self, options: Sequence[T]) -> T:
+        """One of ``options``; the first when shrunk."""
+        return options[self.index(len(options))] if len(options) > 1 else options[0]
+
+    def index(self, size: int) -> int:
+        """A whole number below ``size``, shrinking to 0."""
+        return int(self.draw(_one_to(size))) - 1
+
     def chance(self, one_in: int) -> bool:
         # True one time in `one_in`; shrinks to False.
-        return bool(self.draw(st.integers(0, one_in - 1)) == one_in - 1)
+        return self.index(one_in) == one_in - 1
+
+    def items(self, least: int, most: int, make: Callable[[int], T]) -> list[T]:
+        """``make(i)`` for a drawn number of items from ``least`` to ``most``, about evenly
+        spread. Drawn as a list is defined, "stop, or an item and then the rest", as spans
+        within spans: each rest starts with its "one more?" choice (drawn, then ignored,
+        where the count forces it), so the shrinker drops items by putting a later rest in
+        the place of an earlier one, and what follows the list is read as before."""
+        made: list[T] = []
+
+        def rest() -> None:
+            more = int(self.draw(_MORE))
+            left = most - len(made)  # items that may still come
+            # Stops one time in (left + 1), so that each count comes about as often.
+            if left == 0 or (len(made) >= least and more <= max(1, 12 // (left + 1))):
+                return
+            made.append(make(len(made)))
+            self.draw(_rest_span(self, rest))
+
+        self.draw(_rest_span(self, rest))
+        return made
+
+    def node(self, make: Callable[[], T]) -> T:
+        """What ``make`` draws, as a node's span (see :func:`_node_span`)."""
+        return self.draw(_node_span(self, make))  # type: ignore[no-any-return]
 
     def key(self, words: tuple[str, ...] = _KEY_WORDS) -> str:
-        word = str(self.draw(st.sampled_from(words)))
-        key, n = word, 1
-        while key in self.taken:
-            n += 1
-            key = f"{word}_{n}"
+        """A fresh key: the first of ``words`` not taken, else the first free ``word_n``."""
+        key = _first_free(words, self.taken, "_")
         self.taken.add(key)
         assert checks.is_key(key), key  # the one key rule, as every entry point applies it
         return key
 
     def name(self, words: tuple[str, ...] = _NAMES) -> str:
+        """Now and then (with duplicates on) a name given before; else a fresh one, as
+        :meth:`key` gives keys."""
         if self.names and self.opts.with_duplicate_names and self.chance(5):
-            return str(self.draw(st.sampled_from(self.names)))
-        word = str(self.draw(st.sampled_from(words)))
-        name, n = word, 1
-        while name in self.names:
-            n += 1
-            name = f"{word}{n}"
+            return self.pick(self.names)
+        name = _first_free(words, set(self.names), "")
         self.names.append(name)
         return name
 
@@ -174,7 +239,7 @@ class _Draft:
         keys = tuple(keys)
         if not keys:
             return []
-        return list(self.draw(st.lists(st.sampled_from(keys), max_size=max_size, unique=True)))
+        return list(self.draw(_subsets(keys, max_size)))
 
     def write_key(self, scope: _Scope) -> str:
         # Overwriting is safe only where no sibling can race or read the old value, and
@@ -182,17 +247,32 @@ class _Draft:
         typed = {*scope.lists, *dict(scope.enums)}
         plain = [k for k in scope.visible if k not in typed]
         if self.opts.with_overwrites and not scope.isolated and plain and self.chance(4):
-            return str(self.draw(st.sampled_from(plain)))
+            return self.pick(plain)
         return self.key()
+
+
+def _first_free(words: tuple[str, ...], taken: set[str], joint: str) -> str:
+    n = 1
+    while True:
+        for word in words:
+            name = word if n == 1 else f"{word}{joint}{n}"
+            if name not in taken:
+                return name
+        n += 1
+
+
+@functools.cache
+def _subsets(keys: tuple[str, ...], max_size: int) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(keys), max_size=max_size, unique=True)
 
 
 def _output(d: _Draft) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     """An output schema, and the words its key is named with; ``None`` for free text."""
     if not d.opts.with_structured_outputs or not d.chance(4):
         return None
-    kind = d.draw(st.sampled_from(("enum", "boolean", "array", "object")))
+    kind = d.pick(("enum", "boolean", "array", "object"))
     if kind == "enum":
-        return dict(d.draw(st.sampled_from(_ENUMS))), _CHOICE_WORDS
+        return dict(d.pick(_ENUMS)), _CHOICE_WORDS
     if kind == "boolean":
         return _BOOLEAN, ("done", "approved")
     return (_ARRAY, _LIST_WORDS) if kind == "array" else (_OBJECT, ("record", "review"))
@@ -255,7 +335,7 @@ def _agent(
         agent = agent.writes(writes[0])
     typed: dict[str, Any] = {}
     if output is not None and writes:
-        retries = d.draw(st.sampled_from((0, 1, 2)))
+        retries = d.pick((0, 1, 2))
         agent = agent.output(output[0], retries=retries)
         typed = _typed(writes[0], output[0])
     if d.chance(5):
@@ -265,10 +345,10 @@ def _agent(
     if d.chance(5):  # a template too, reading a key the instruction reads
         keyed = [f"You write for {{{k}}}." for k in required[:1]]
         keyed += [f"Mind {{{k}?}}." for k in optional[:1]]
-        agent = agent.system(d.draw(st.sampled_from((*_SYSTEMS, *keyed))))
+        agent = agent.system(d.pick((*_SYSTEMS, *keyed)))
     if d.chance(5):
         names = d.draw(st.lists(st.sampled_from(sorted(_SETTINGS)), min_size=1, unique=True))
-        agent = agent.settings(**{n: d.draw(st.sampled_from(_SETTINGS[n])) for n in names})
+        agent = agent.settings(**{n: d.pick(_SETTINGS[n]) for n in names})
     return _Part(agent, writes, **typed)
 
 
@@ -277,39 +357,39 @@ def until_equals(d: _Draft, end: _Scope, writes: tuple[str, ...]) -> tuple[str, 
     write when it has an enum, else a word a model might answer."""
     enums = dict(end.enums)
     typed = [k for k in writes if enums.get(k)]
-    key = str(d.draw(st.sampled_from(typed or list(writes))))
+    key = str(d.pick(typed or list(writes)))
     if enums.get(key):
-        return key, d.draw(st.sampled_from(enums[key]))
+        return key, d.pick(enums[key])
     return key, "approved"
 
 
-Steps = Callable[[_Draft, _Scope, int], tuple[list[_Part], _Scope]]
+Steps = Callable[[_Draft, _Scope, int, int], tuple[list[_Part], _Scope]]
 
 
 def _cases(d: _Draft, scope: _Scope) -> tuple[_Part | None, str | None, list[Any], bool]:
     """What a route tests: the part writing its key first (or None), the key (None for
     predicates only), the conditions in order, and whether it has an otherwise."""
-    mode = d.draw(st.integers(0, 2))
+    mode = d.index(3)
     known = dict(scope.enums)  # (an input a route around compares holds its value here)
     inputs = [k for k in d.opts.inputs if k in scope.visible and k not in known]
     if mode == 0 and d.opts.with_structured_outputs:
         source = None
         if not any(values for _, values in scope.enums) or d.chance(2):
-            schema = dict(d.draw(st.sampled_from((*_ENUMS, _BOOLEAN))))
+            schema = dict(d.pick((*_ENUMS, _BOOLEAN)))
             if d.chance(3):  # an object holding the value: the route compares its field
                 schema = {**_LABELLED, "properties": {**_LABELLED["properties"], "label": schema}}
             source = _agent(d, scope, fresh=True, schema=schema)
             scope = scope.after(source)
-        key, values = d.draw(st.sampled_from([e for e in scope.enums if e[1]]))
+        key, values = d.pick([e for e in scope.enums if e[1]])
         chosen = list(d.draw(st.lists(st.sampled_from(values), min_size=1, unique=True)))
         # A whole number compared as a float: JSON equality says 2 == 2.0.
         conditions: list[Any] = [float(v) if type(v) is int and d.chance(3) else v for v in chosen]
         if d.chance(4):
-            conditions.append(d.draw(st.sampled_from(PREDICATES)))
+            conditions.append(d.pick(PREDICATES))
         return source, key, conditions, len(chosen) < len(values) or d.chance(2)
     if mode == 2 and inputs:
-        key = str(d.draw(st.sampled_from(inputs)))
-        return None, key, [d.draw(st.sampled_from((f"the {key}", "unknown")))], True
+        key = str(d.pick(inputs))
+        return None, key, [d.pick((f"the {key}", "unknown"))], True
     predicates = list(d.draw(st.lists(st.sampled_from(PREDICATES), min_size=1, unique=True)))
     otherwise = d.chance(2)
     return None, None, predicates if otherwise else [*predicates, always], otherwise
@@ -327,8 +407,8 @@ def route(d: _Draft, scope: _Scope, steps: Steps) -> _Part:
         builder = builder.on(on)
     written: list[set[str]] = []
     for index in range(len(conditions) + otherwise):
-        count = d.draw(st.integers(1, max(1, d.opts.max_width // 2)))
-        parts, end = steps(d, _branch_scope(inner, on, conditions, index), count)
+        most = max(1, d.opts.max_width // 2)
+        parts, end = steps(d, _branch_scope(inner, on, conditions, index), 1, most)
         if shared is not None:
             parts.append(_agent(d, end, key=shared))
         branch = reduce(lambda a, b: a >> b, [p.builder for p in parts])
