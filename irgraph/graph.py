@@ -251,11 +251,12 @@ class _Walker:
                     self.problems.append(problem)
             self.importable(nid, node.fn)
         reads: dict[str, str] = {}
-        for key in node.reads:
-            self.bind(nid, key, env, optional=False)
+        listed = self.G._node[nid]  # its reads as node_attributes listed them: no second call
+        for key in listed["reads"]:
+            self.bind(nid, key, env, False)
             reads[key] = nid
-        for key in node.optional_reads:
-            self.bind(nid, key, env, optional=True)
+        for key in listed["optional_reads"]:
+            self.bind(nid, key, env, True)
             reads[key] = nid
         if node.writes:
             self.write(env, node.writes, nid)
@@ -290,7 +291,8 @@ class _Walker:
             layer = _Env(env)
             part = self.walk(child, layer, parent)
             branch_reads.append(part.reads)
-            earlier = {key: written[key] for key in layer.local if key in written}  # clashes
+            clash = written and not written.keys().isdisjoint(layer.local)  # rare: a dict then
+            earlier = {key: written[key] for key in layer.local if key in written} if clash else {}
             written.update(layer.local)
             out.writes.update(part.writes)
             out.entries += part.entries
