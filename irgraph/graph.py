@@ -47,6 +47,7 @@ from irgraph.ir import (
 from irgraph.ir.functions import predicate_problem
 from irgraph.ir.schema_words import schema_problems, schema_warnings
 from irgraph.item_shadows import item_shadow_warnings
+from irgraph.node_attributes import agent_attributes
 from irgraph.roots import compiled_runnable, root_of
 from irgraph.schema import (
     EXECUTABLE_KINDS,
@@ -117,7 +118,10 @@ class _Walker:
         # DiGraph, and a 10 000-agent graph adds 10 000 nodes and as many edges.
         G = self.G
         G._succ[nid], G._pred[nid] = {}, {}
-        G._node[nid] = node_attributes(node, KIND[type(node)], parent)
+        if type(node) is AgentNode:
+            G._node[nid] = agent_attributes(node, parent, None)
+        else:
+            G._node[nid] = node_attributes(node, KIND[type(node)], parent)
         self.added.append(nid)
         return nid
 
