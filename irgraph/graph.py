@@ -86,6 +86,8 @@ class _Walker:
         self.read_writers: set[str] = set()
         self.used: dict[str, int] = {}
         self.added: list[str] = []  # node ids in the order they were added
+        self.position: dict[str, int] = {}  # node id -> its index in added
+        self.backward = False  # whether an edge leads to a node added before its source
         self.functions: dict[str, Any] = {}  # transform id -> its function (built in Python)
         self.braced: list[str] = []  # agents and gates whose text holds {{
         #: (writer, key) -> the other nodes that may have written ``key`` last (a route's
@@ -122,12 +124,15 @@ class _Walker:
             G._node[nid] = agent_attributes(node, parent, None)
         else:
             G._node[nid] = node_attributes(node, KIND[type(node)], parent)
+        self.position[nid] = len(self.added)
         self.added.append(nid)
         return nid
 
     def new_edge(self, u: str, v: str, control: bool, keys: list[str]) -> None:
         """Add the edge ``u -> v`` between two added nodes (as :meth:`add_node` adds one)."""
         self.G._succ[u][v] = self.G._pred[v][u] = {"control": control, "keys": keys}
+        if self.position[u] > self.position[v]:  # none forward: no cycle (validate's check)
+            self.backward = True
 
     # edges ---------------------------------------------------------------------------
     def control(self, sources: list[str], targets: list[str]) -> None:
@@ -424,7 +429,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     G.graph["problems"] = [problem_data(problem) for problem in walker.problems]
     G.graph["warnings"] = walker.warnings
     G.graph["tree"] = tree
-    return mark_built(G)
+    return mark_built(G, forward=not walker.backward)
 
 
 def as_graph(G_or_pipeline: Any) -> nx.DiGraph:
