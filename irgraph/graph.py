@@ -131,7 +131,7 @@ class _Walker:
     def new_edge(self, u: str, v: str, control: bool, keys: list[str]) -> None:
         """Add the edge ``u -> v`` between two added nodes (as :meth:`add_node` adds one)."""
         self.G._succ[u][v] = self.G._pred[v][u] = {"control": control, "keys": keys}
-        if self.position[u] > self.position[v]:  # none forward: no cycle (validate's check)
+        if self.position[u] > self.position[v]:  # while none is, G has no cycle to look for
             self.backward = True
 
     # edges ---------------------------------------------------------------------------
