@@ -122,7 +122,7 @@ class Builder(Asking, KeywordsChecked):
             raise checks.name.error(name, f"the name given to {self._kind}()")
         if more:  # Agent("a", instruction=...): a setting is a method's
             raise constructor_keywords(self, name, more)
-        self._name = checks.builtin(name)  # a StrEnum member: its plain string
+        self._name = name if type(name) is str else checks.builtin(name)  # a StrEnum member
         self._config: dict[str, Any] = {}
         if inputs != ():
             where = f"the inputs given to {self._kind}({name!r})"
@@ -139,7 +139,7 @@ class Builder(Asking, KeywordsChecked):
     def _arg(self, rule: checks.Check, method: str, value: T) -> T:
         """``value`` if it passes ``rule``, else the error naming this builder's method."""
         if rule.test(value):  # the message is built only when it is shown
-            return checks.builtin(value)
+            return value if type(value) is str else checks.builtin(value)
         where = f"the argument of '{self.name}'.{method}()"
         raise rule.error(value, where, node=self.name, method=method)
 
@@ -196,7 +196,8 @@ class Builder(Asking, KeywordsChecked):
         """A copy with ``item`` appended to the chain ``key`` (steps or branches)."""
         item = _as_node(self, method, item)
         link = Chain(self._config.get(key), item, _depth(item))
-        return _checked_depth(self._set(key, link))
+        made = self._set(key, link)  # 1 + link.depth levels deep: checked near the limit only
+        return made if link.depth < checks.MAX_DEPTH else _checked_depth(made)
 
     def _children(self, key: str) -> tuple[Node, ...]:
         return tuple([_ir(item) for item in _items(self._config.get(key))])

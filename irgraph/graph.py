@@ -47,6 +47,7 @@ from irgraph.ir import (
 from irgraph.ir.functions import predicate_problem
 from irgraph.ir.schema_words import schema_problems, schema_warnings
 from irgraph.item_shadows import item_shadow_warnings
+from irgraph.node_attributes import agent_attributes
 from irgraph.roots import compiled_runnable, root_of
 from irgraph.schema import (
     EXECUTABLE_KINDS,
@@ -86,6 +87,8 @@ class _Walker:
         self.read_writers: set[str] = set()
         self.used: dict[str, int] = {}
         self.added: list[str] = []  # node ids in the order they were added
+        self.position: dict[str, int] = {}  # node id -> its index in added
+        self.backward = False  # whether an edge leads to a node added before its source
         self.functions: dict[str, Any] = {}  # transform id -> its function (built in Python)
         self.braced: list[str] = []  # agents and gates whose text holds {{
         self.field_reads: list[str] = []  # agents and gates whose text reads {key.field}
@@ -119,13 +122,19 @@ class _Walker:
         # DiGraph, and a 10 000-agent graph adds 10 000 nodes and as many edges.
         G = self.G
         G._succ[nid], G._pred[nid] = {}, {}
-        G._node[nid] = node_attributes(node, KIND[type(node)], parent)
+        if type(node) is AgentNode:
+            G._node[nid] = agent_attributes(node, parent, None)
+        else:
+            G._node[nid] = node_attributes(node, KIND[type(node)], parent)
+        self.position[nid] = len(self.added)
         self.added.append(nid)
         return nid
 
     def new_edge(self, u: str, v: str, control: bool, keys: list[str]) -> None:
         """Add the edge ``u -> v`` between two added nodes (as :meth:`add_node` adds one)."""
         self.G._succ[u][v] = self.G._pred[v][u] = {"control": control, "keys": keys}
+        if self.position[u] > self.position[v]:  # while none is, G has no cycle to look for
+            self.backward = True
 
     # edges ---------------------------------------------------------------------------
     def control(self, sources: list[str], targets: list[str]) -> None:
@@ -257,11 +266,12 @@ class _Walker:
                     self.problems.append(problem)
             self.importable(nid, node.fn)
         reads: dict[str, str] = {}
-        for key in node.reads:
-            self.bind(nid, key, env, optional=False)
+        listed = self.G._node[nid]  # its reads as node_attributes listed them: no second call
+        for key in listed["reads"]:
+            self.bind(nid, key, env, False)
             reads[key] = nid
-        for key in node.optional_reads:
-            self.bind(nid, key, env, optional=True)
+        for key in listed["optional_reads"]:
+            self.bind(nid, key, env, True)
             reads[key] = nid
         if node.writes:
             self.write(env, node.writes, nid)
@@ -296,7 +306,8 @@ class _Walker:
             layer = _Env(env)
             part = self.walk(child, layer, parent)
             branch_reads.append(part.reads)
-            earlier = {key: written[key] for key in layer.local if key in written}  # clashes
+            clash = written and not written.keys().isdisjoint(layer.local)  # rare: a dict then
+            earlier = {key: written[key] for key in layer.local if key in written} if clash else {}
             written.update(layer.local)
             out.writes.update(part.writes)
             out.entries += part.entries
@@ -426,7 +437,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     G.graph["problems"] = [problem_data(problem) for problem in walker.problems]
     G.graph["warnings"] = walker.warnings
     G.graph["tree"] = tree
-    return mark_built(G)
+    return mark_built(G, forward=not walker.backward)
 
 
 def as_graph(G_or_pipeline: Any) -> nx.DiGraph:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
+    "built_acyclic",
     "built_here",
     "mark_built",
     "rebuilt",
@@ -44,10 +45,11 @@ __all__ = [
 ]
 
 #: The graphs ``to_graph`` made here, with their counts of nodes and edges then (and the
-#: pipeline's name), their node ids, and a copy of their attributes (:class:`_Snapshot`).
-_BUILT: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int, Any], frozenset[str], _Snapshot]] = (
-    weakref.WeakKeyDictionary()
-)
+#: pipeline's name), their node ids, a copy of their attributes (:class:`_Snapshot`), and
+#: whether every edge led from a node added before to one added after (so no cycle).
+_BUILT: weakref.WeakKeyDictionary[
+    Any, tuple[tuple[int, int, Any], frozenset[str], _Snapshot, bool]
+] = weakref.WeakKeyDictionary()
 #: The attributes a trusted graph may change in place while its derived ones still follow:
 #: templates, checked by the reads their text gives (:func:`unchanged_here`).
 _TEMPLATES = frozenset({"instruction", "message", "system"})
@@ -114,10 +116,19 @@ def _kept(data: dict[str, Any], kept: dict[str, Any], skip: frozenset[str] = fro
     return all(k in skip or (k in data and data[k] == v) for k, v in kept.items())
 
 
-def mark_built(G: nx.DiGraph) -> nx.DiGraph:
-    """Record that ``to_graph`` made ``G`` here, from a pipeline: its attributes follow from it."""
-    _BUILT[G] = (_shape(G), frozenset(G._node), _Snapshot(G))
+def mark_built(G: nx.DiGraph, forward: bool = False) -> nx.DiGraph:
+    """Record that ``to_graph`` made ``G`` here, from a pipeline: its attributes follow from it;
+    ``forward``: each edge it made leads from a node it added before to one it added after."""
+    _BUILT[G] = (_shape(G), frozenset(G._node), _Snapshot(G), forward)
     return G
+
+
+def built_acyclic(G: nx.DiGraph) -> bool:
+    """Whether ``to_graph`` made ``G`` here with its every edge leading forward, in the order it
+    added the nodes, so that it has no cycle: for ``G`` unchanged since (:func:`unchanged_here`,
+    which ``validate`` asks first), no need to look for one again."""
+    built = _BUILT.get(G) if G in _BUILT else None
+    return built is not None and built[3]
 
 
 def _shape(G: nx.DiGraph) -> tuple[int, int, Any]:

@@ -96,8 +96,10 @@ def misspelled_input_warnings(G: nx.DiGraph, inputs: Iterable[str]) -> list[str]
 def _misspelled(G: nx.DiGraph, given: Iterable[str]) -> list[tuple[str, str]]:
     """``(key, read)`` for each key of ``given`` that nothing in ``G`` reads or writes and
     that looks like ``read``, an optional read ``given`` lacks and no step writes."""
-    mentioned, optional = _keys(G)
     keys = set(given)
+    if not keys:  # nothing given (validate of a graph without inputs): no keys to gather
+        return []
+    mentioned, optional = _keys(G)
     unread = keys - mentioned
     if not unread or not optional:
         return []

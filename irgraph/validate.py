@@ -16,7 +16,7 @@ from irgraph import checks
 from irgraph.errors import PipelineError, Problem, a_or_an, closest_keys
 from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
-from irgraph.graph_foreign import rebuilt, structure_problems, unchanged_here
+from irgraph.graph_foreign import built_acyclic, rebuilt, structure_problems, unchanged_here
 from irgraph.graph_mistakes import class_error, named
 from irgraph.initial_values import refuse_values
 from irgraph.item_shadows import item_hint
@@ -399,7 +399,7 @@ def _checked(
     import networkx as nx
 
     problems = stale + [_problem(p) for p in G.graph.get("problems", ())]
-    if not _acyclic(G):
+    if not built_acyclic(G) and not _acyclic(G):  # G: to_graph's, unchanged (validate)
         cycle = nx.find_cycle(G)
         path = " -> ".join(str(u) for u, _ in cycle) + f" -> {cycle[0][0]}"
         problems.append(

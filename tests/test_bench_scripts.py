@@ -75,3 +75,16 @@ def test_the_instruction_counts_child_runs_each_variant(workload: str, variant: 
         timeout=300,
     )
     assert done.returncode == 0 and not done.stdout, done.stdout + done.stderr[-3000:]
+
+
+def test_the_build_instruction_counts_child_runs_every_shape() -> None:
+    """``build_instructions.py`` needs valgrind too: its child, each shape of
+    ``graph_build.py`` built, made a graph of and validated, is checked here without it."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "build_instructions.py"), "--child", "5", "1"],
+        cwd=BENCH.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and not done.stdout, done.stdout + done.stderr[-3000:]

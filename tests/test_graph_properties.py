@@ -16,18 +16,21 @@ import pytest
 from hypothesis import given, note, settings
 
 from irgraph import PipelineError, to_graph, validate
+from irgraph.graph_foreign import built_acyclic
 from irgraph.ir import AgentNode, GateNode, Node, TransformNode, from_json, to_json
+from irgraph.node_attributes import agent_attributes
 from irgraph.schema import (
     COMMON,
     EXECUTABLE_KINDS,
     SETTINGS,
     from_graph,
     lifted_edges,
+    node_attributes,
     scope_predecessors,
     scopes,
 )
 from irgraph.testing import strategies
-from irgraph.validate import is_bound
+from irgraph.validate import _acyclic, is_bound
 
 
 def ir_nodes(node: Node) -> Iterator[Node]:
@@ -54,6 +57,8 @@ CASES = strategies.pipelines_with_inputs(with_gates=True)
 def test_generated_pipelines_are_valid_and_acyclic(case):
     G = graph_of(case)
     assert nx.is_directed_acyclic_graph(G)
+    # to_graph saw each edge lead forward, so validate does not look for a cycle again.
+    assert built_acyclic(G) and _acyclic(G)
     validate(G)
 
 
@@ -124,6 +129,19 @@ def test_topological_order_is_a_run_order_for_one_iteration_of_every_scope(case)
             assert all(order[node] < order[f] for f in followers), (node, followers)
             # A body node waits on everything its scope waits on.
             assert set(after[G.nodes[sid]["parent"]][sid]) <= nx.ancestors(G, node)
+
+
+@given(CASES)
+def test_an_agents_attributes_made_in_one_go_are_those_node_attributes_gives(case):
+    # to_graph lists an agent's attributes in one dict display (agent_attributes), every
+    # other node's with node_attributes: the same values, in the same order, for any agent.
+    for node in ir_nodes(case[0].to_ir()):
+        if type(node) is AgentNode:
+            for parent, branch in ((None, None), ("route", 1)):
+                fast = agent_attributes(node, parent, branch)
+                slow = node_attributes(node, "agent", parent, branch)
+                assert fast == slow and list(fast) == list(slow)
+                assert fast["reads"] is not node.reads and fast["settings"] is not slow["settings"]
 
 
 @given(CASES)
