@@ -306,9 +306,9 @@ def _agent(
     now and then nothing, as text or (drawn, or given as ``schema``) a structured value."""
     required = list(dict.fromkeys([*reads, *d.some(scope.visible, 3)]))
     fields = [k for k, _ in scope.enums if "." in k]  # of objects a route may compare
-    if fields and d.chance(3):  # a template reads one, {verdict.label}, or its note
-        path = str(d.draw(st.sampled_from(fields)))
-        required.append(d.draw(st.sampled_from((path, path.rpartition(".")[0] + ".note"))))
+    if fields and d.chance(2):  # a template reads one, {verdict.label}, or its note
+        path = str(d.pick(fields))
+        required.append(d.pick((path, path.rpartition(".")[0] + ".note")))
     optional: list[str] = []
     if d.opts.with_optional_reads:
         optional = d.some((*scope.visible, *scope.maybe, _NEVER_WRITTEN), 2)
@@ -376,7 +376,7 @@ def _cases(d: _Draft, scope: _Scope) -> tuple[_Part | None, str | None, list[Any
         source = None
         if not any(values for _, values in scope.enums) or d.chance(2):
             schema = dict(d.pick((*_ENUMS, _BOOLEAN)))
-            if d.chance(3):  # an object holding the value: the route compares its field
+            if d.chance(2):  # an object holding the value: the route compares its field
                 schema = {**_LABELLED, "properties": {**_LABELLED["properties"], "label": schema}}
             source = _agent(d, scope, fresh=True, schema=schema)
             scope = scope.after(source)
