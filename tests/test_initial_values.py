@@ -67,8 +67,8 @@ def test_the_command_line_says_so_without_running(capsys: pytest.CaptureFixture[
     out = io.StringIO()
     code = main(["run", "tests.test_initial_values:PIPELINE", "--state", "topic=owls",
                  "--state", "papers=a"], out=out)  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 1 and "MapOver 'each' iterates over 'papers'" in err
+    err = capsys.readouterr().err  # the command line's mistake: exit 2, as for a route's value
+    assert code == 2 and err.startswith("irgraph: error: MapOver 'each' iterates over 'papers'")
     assert "--state-json" in err and "started" not in out.getvalue()
 
 
