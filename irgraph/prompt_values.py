@@ -86,9 +86,9 @@ def path_values(template: Template, state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def path_render(template: Template, values: Mapping[str, Any]) -> str:
-    """:func:`irgraph.templates.render` of a template with field reads, from ``values``
-    (:func:`path_values`)."""
-    text = ""
+    """:func:`irgraph.templates.render`: ``template`` filled from ``values`` (a field read's
+    key holding its object, :func:`path_values`)."""
+    text = ""  # added up: for an instruction's few parts, quicker than a list and a join
     for literal, key, optional in template.parts:
         text += literal
         if key is None:
