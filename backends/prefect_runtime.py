@@ -37,7 +37,7 @@ from irgraph.ir import (
     transform_arguments,
 )
 from irgraph.ir.outputs import OutputError
-from irgraph.ir.values import JsonObject, canonical
+from irgraph.ir.values import JsonObject, canonical, kept_value
 from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import (
     ModelProvider,
@@ -372,9 +372,7 @@ async def transform(
             value = await fn(*args, **kwargs)
         else:
             value = await call_blocking(fn, *args, **kwargs)
-        if inspect.isawaitable(value):
-            value = await value
-        return value
+        return kept_value(await value if inspect.isawaitable(value) else value, node)
 
     value = await with_timeout(called(), timeout, ("transform", node, fn))
     if writes is not None:

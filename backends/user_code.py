@@ -18,6 +18,7 @@ import attrs
 from irgraph.errors import PipelineError
 from irgraph.events import GateAsk
 from irgraph.ir import resolve_function, transform_arguments
+from irgraph.ir.values import kept_value
 from irgraph.templates import filled
 
 from .blocking import call_blocking
@@ -53,7 +54,7 @@ async def transform_value(step: Step, state: MutableMapping[str, Any], path: Any
         value = fn(*args, **kwargs)
     if inspect.isawaitable(value):
         value = await value
-    return value
+    return kept_value(value, step.id)
 
 
 async def gate_value(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "is_json",
     "canonical",
     "json_problem",
+    "kept_value",
     "loosely_spells",
     "numbers_by_value",
     "plain",
@@ -248,3 +249,24 @@ class JsonObject(Mapping[str, Any]):
     def to_dict(self) -> dict[str, Any]:
         """A plain, mutable deep copy."""
         return copy.deepcopy(self._data) if self._data else {}
+
+
+def kept_value(value: Any, node: str) -> Any:
+    """``value``, which transform ``node`` returned, for a state key to keep; a ``TypeError``
+    when it is an iterator (a generator, ``map(...)``, ``zip(...)``), which a key cannot keep:
+    the first step to read it would use it up, and a prompt shows ``<generator object ...>``.
+
+    >>> kept_value([1, 2], "split")
+    [1, 2]
+    >>> kept_value(map(str, [1]), "split")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: transform 'split' returned a map object, which can be read only once, ...
+    """
+    if isinstance(value, (Iterator, AsyncIterator)):
+        raise TypeError(
+            f"transform {node!r} returned a {type(value).__name__} object, which can be read "
+            "only once, not a value a state key keeps for the steps after it; return a list "
+            "of it instead, e.g. list(...)."
+        )
+    return value

@@ -52,6 +52,7 @@ from irgraph.ir import (
     SequenceNode,
     TransformNode,
 )
+from irgraph.ir.values import kept_value
 from irgraph.providers import ModelRequest
 
 __all__ = ["interpret", "ReferenceResult", "ReferenceFailure", "request_key"]
@@ -265,6 +266,7 @@ class _Interpreter:
             value = _call(_load(node.fn), node.reads, state)
             if inspect.isawaitable(value):
                 value = await value
+            value = kept_value(value, node.name)
             if node.writes:
                 state[node.writes] = value
         elif isinstance(node, GateNode):
