@@ -102,10 +102,11 @@ def _imported(spec: str, options: dict[str, Any]) -> ModelProvider:
     try:
         provider = found(**options) if made else found
     except Exception as error:
+        given = "from these options" if options else "when called with no arguments"
         raise ProviderError(
             f"Provider spec {spec!r}: calling {attribute}({', '.join(options)}) raised "
             f"{type(error).__name__}: {str(error).rstrip('.')}. Name a provider class, a "
-            "provider object, or a function that returns a provider from these options."
+            f"provider object, or a function that returns a provider {given}."
         ) from error
     if not callable(getattr(provider, "complete", None)):
         kind = type(provider).__name__

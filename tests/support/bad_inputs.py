@@ -1930,7 +1930,7 @@ CATALOG: tuple[BadInput, ...] = (
             'provider_from_spec("irgraph.ir:to_json")',
             ProviderError,
             "calling to_json() raised ArgumentError: to_json() needs node",
-            "a function that returns a provider",
+            "a function that returns a provider when called with no arguments",
         ),
         _row(
             "provider-spec-not-a-provider",
