@@ -193,7 +193,10 @@ def check_output(output: str | None, chosen: str | None = None) -> str:
     ext = SUFFIXES[fmt][0].lstrip(".")
     if output is None:
         if fmt == "png":
-            raise CliError("PNG is binary: write it to a file with -o FILE.")
+            raise CliError(
+                "PNG is binary, so it is not printed to standard output (no -o, or -o -); "
+                "write it to a file, e.g. -o pipeline.png."
+            )
         return fmt
     if not output:
         raise CliError(f"-o needs a file name (got an empty one), e.g. -o pipeline.{ext}.")

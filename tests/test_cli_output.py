@@ -130,7 +130,9 @@ def test_png_to_standard_output_is_refused_without_drawing(monkeypatch, capsys):
     from irgraph import display
 
     monkeypatch.setattr(display, "render", None)
-    assert "-o FILE" in error_of(capsys, "show", DEMO, "--format", "png")
+    assert "write it to a file, e.g. -o pipeline.png" in error_of(
+        capsys, "show", DEMO, "--format", "png"
+    )
 
 
 # a closed pipe ------------------------------------------------------------------------
@@ -212,7 +214,8 @@ def test_output_dash_is_standard_output(tmp_path, monkeypatch, capsys):
     assert out.getvalue().startswith("digraph pipeline {")  # printed, as irgraph batch reads -
     assert list(tmp_path.iterdir()) == []  # no file named '-'
     err = error_of(capsys, "show", DEMO, "-o", "-", "--format", "png")
-    assert "PNG is binary" in err
+    assert "PNG is binary, so it is not printed to standard output (no -o, or -o -)" in err
+    assert "-o pipeline.png" in err  # a file name to give, not the -o just given
 
 
 @pytest.mark.parametrize("direction", ["LR", "lr", "Lr"])
