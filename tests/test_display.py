@@ -215,7 +215,7 @@ def test_cli_show_png_needs_a_file(capsys):
     if not dot_available():
         pytest.skip("Graphviz or pydot missing")
     assert main(["show", "irgraph.demo:research_pipeline", "--format", "png"]) == 2
-    assert "-o FILE" in capsys.readouterr().err
+    assert "write it to a file, e.g. -o pipeline.png" in capsys.readouterr().err
 
 
 def test_cli_show_without_graphviz_says_to_install_it(monkeypatch, capsys):

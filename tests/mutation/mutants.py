@@ -90,7 +90,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "optional-none-renders-none",
         "templates",
-        "irgraph/templates.py",
+        "irgraph/prompt_values.py",
         "        elif value is not None or not optional:",
         "        elif True:",
         ("tests/test_templates.py", "tests/test_asyncio_backend.py"),
