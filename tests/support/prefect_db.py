@@ -72,8 +72,9 @@ def _migrated(folder: Path) -> Path:
 
 
 def seed_home(home: str | os.PathLike[str]) -> None:
-    """Put a copy of the run's migrated database in ``home`` unless it has one (nothing when
-    no run directory is named: a test module run on its own by hand)."""
+    """Put a copy of the run's migrated database in ``home`` unless it has one (nothing
+    outside a pytest run, which names no directory: ``tests.support.notebooks`` storing a
+    notebook's outputs, say)."""
     folder = os.environ.get(ENV)
     target = Path(home) / _NAME
     if folder is None or target.exists():
