@@ -132,7 +132,9 @@ def test_python_examples_run(page, tmp_path, monkeypatch, offline):
     for line, code in found:
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed) if line in shown else contextlib.nullcontext():
-            exec(compile(code, f"docs/{page}:{line}", "exec"), namespace)
+            # dont_inherit: run as a reader's script, not under this module's __future__
+            # import, whose string annotations a pydantic model in the block cannot resolve.
+            exec(compile(code, f"docs/{page}:{line}", "exec", dont_inherit=True), namespace)
         if line in shown:  # what the page says the block prints, it prints
             assert printed.getvalue().rstrip() == shown[line].rstrip(), f"docs/{page}:{line}"
 

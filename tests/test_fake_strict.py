@@ -145,7 +145,7 @@ def test_assert_used_suggests_the_asked_agent_a_typo_was_meant_for():
 
 
 def test_assert_used_passes_when_every_name_was_asked_for():
-    fake = FakeProvider(responses={"classify": '"bug"'}, fail={"fix": 0}, latency=0.0)
+    fake = FakeProvider(responses={"classify": '"bug"', "fix": "Fixed."}, latency=0.0)
     run(triage(), provider=fake, state=TICKET)
     assert fake.unused() == {}
     fake.assert_used()

@@ -3,7 +3,8 @@
 :class:`FakeProvider` answers deterministically, like a well-behaved model. The misbehaving
 providers — :func:`answering` (a value that is not a ``str``), :func:`raising`,
 :func:`hanging` and :func:`answering_synchronously` (a ``complete()`` that is not async) —
-check that a backend or a pipeline reports a broken provider clearly.
+check that a backend or a pipeline reports a broken provider clearly; they live in
+:mod:`~irgraph.testing.broken_providers` and are named here too.
 """
 
 from __future__ import annotations
@@ -12,13 +13,23 @@ import asyncio
 import inspect
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from difflib import get_close_matches
 from typing import Any
+
+import attrs
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError, did_you_mean
 from irgraph.providers import ModelRequest
+from irgraph.testing.broken_providers import (
+    FunctionProvider,
+    SynchronousProvider,
+    answering,
+    answering_synchronously,
+    hanging,
+    raising,
+)
 from irgraph.testing.fake_values import (
     UnsatisfiableSchema,
     UnsupportedSchema,
@@ -58,6 +69,16 @@ _WHAT = {"responses": "answer", "fail": "failure", "latency": "latency"}
 _SIBLING_TAIL = re.compile(r"(?:[_\-.]?[0-9]+|[_\-.][^_\-.])$")
 
 
+def _fail_count(agent: str) -> checks.Check:
+    """The rule for ``fail[agent]``: how many of the agent's first calls raise, so at least 1
+    (0 would configure nothing, a likely reading of it as the index of the call to fail)."""
+    return attrs.evolve(
+        checks.count(1),
+        hint=f"fail={{{agent!r}: 1}} makes the first call of {agent!r} raise, "
+        f"fail={{{agent!r}: 2}} its first two; leave {agent!r} out of fail for no failure.",
+    )
+
+
 def _lookalike(agent: str, names: Sequence[str]) -> tuple[str, str] | None:
     """The configured name among ``names`` that ``agent`` was likely meant by, and how it
     differs (``"case"`` or ``"close"``); ``None`` when none looks like a typo of it."""
@@ -84,7 +105,17 @@ class FakeProvider:
       per call, the last repeated) or a function of the request that returns a string (for an
       agent with an output schema, JSON text: ``json.dumps(value)``).
     - ``latency`` (seconds, or a dict by agent name) sleeps before answering.
-    - ``fail={"writer": 1}`` makes the first call of agent ``writer`` raise.
+    - ``fail={"writer": 1}`` makes the first call of agent ``writer`` raise (``2``, its first
+      two); a count below 1 configures no failure and is refused.
+
+    A made-up answer is valid under the JSON Schema, which is all the request carries: a
+    pydantic type whose rule the schema does not say gets an answer its model refuses.
+    ``NaiveDatetime`` (a ``date-time`` like any datetime's: the fake writes one with a time
+    zone), ``FutureDate``/``FutureDatetime`` (the fake writes days of 2024), a DSN or URL
+    of a scheme other than ``https`` or, for ``multi-host-uri``, ``postgres`` (``RedisDsn``,
+    ``MongoDsn``, ``KafkaDsn``, ``FileUrl``...), and ``pydantic_extra_types``' ``MacAddress`` and
+    ``PaymentCardNumber`` (plain strings in the schema). Give such a field's value with a
+    response function (docs/testing.md shows one).
 
     When an agent with no entry of its own is asked, a name in ``responses``, ``fail`` or
     ``latency`` that equals its name but for case, or is close to it (difflib, 0.8) while no
@@ -163,7 +194,7 @@ class FakeProvider:
             if callable(response):
                 _takes_the_request(response, agent)
         for agent, times in (fail or {}).items():
-            checks.count(0).check(times, f"FakeProvider's fail count for {agent!r}")
+            _fail_count(agent).check(times, f"FakeProvider's fail count for {agent!r}")
         self.latency = latency
         self.responses = dict(responses or {})
         self.fail = dict(fail or {})
@@ -341,57 +372,6 @@ def _part(error: UnsupportedSchema) -> str:
     return f", in the schema of {error.place}" if error.path else ""
 
 
-class FunctionProvider:
-    """A provider whose ``complete()`` awaits ``answer(request)`` and returns what it gives,
-    unchecked: even a value that is not a ``str``, which a backend must report.
-
-    >>> import asyncio
-    >>> from irgraph.providers import ModelRequest
-    >>> async def shout(request: ModelRequest) -> str:
-    ...     return request.prompt.upper()
-    >>> asyncio.run(FunctionProvider(shout).complete(ModelRequest("w", "w", "Write.")))
-    'WRITE.'
-    """
-
-    def __init__(self, answer: Callable[[ModelRequest], Awaitable[Any]]) -> None:
-        self.answer = answer
-
-    async def complete(self, request: ModelRequest) -> Any:
-        return await self.answer(request)
-
-
-class SynchronousProvider:
-    """A provider whose ``complete()`` is a plain ``def`` returning ``value``: the mistake of
-    forgetting ``async``, which a backend must report instead of awaiting a ``str``.
-
-    >>> from irgraph.providers import ModelRequest
-    >>> SynchronousProvider("Owls.").complete(ModelRequest("w", "w", "Write."))
-    'Owls.'
-    """
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def complete(self, request: ModelRequest) -> Any:
-        return self.value
-
-
-def answering(value: Any) -> FunctionProvider:
-    """A provider whose ``complete()`` returns ``value`` whatever the request (a bad provider
-    when ``value`` is not a ``str``).
-
-    >>> import asyncio
-    >>> from irgraph.providers import ModelRequest
-    >>> asyncio.run(answering(42).complete(ModelRequest("w", "w", "Write.")))
-    42
-    """
-
-    async def answer(request: ModelRequest) -> Any:
-        return value
-
-    return FunctionProvider(answer)
-
-
 def _takes_the_request(fn: Callable[..., Any], agent: str) -> None:
     """Refuse a response function that cannot be called with the request, its one argument:
     it would fail as a bare TypeError at the agent's first call, mid-run."""
@@ -409,52 +389,3 @@ def _takes_the_request(fn: Callable[..., Any], agent: str) -> None:
             hint=f"e.g. responses={{{agent!r}: lambda request: 'Looks good.'}} (the request "
             "has .prompt, .attempt, .state, ...).",
         ) from None
-
-
-def raising(error: BaseException) -> FunctionProvider:
-    """A provider whose ``complete()`` raises ``error``.
-
-    >>> import asyncio
-    >>> from irgraph.providers import ModelRequest
-    >>> asyncio.run(raising(ConnectionError("quota")).complete(ModelRequest("w", "w", "W.")))
-    Traceback (most recent call last):
-    ...
-    ConnectionError: quota
-    """
-
-    if not isinstance(error, BaseException) and not (
-        isinstance(error, type) and issubclass(error, BaseException)
-    ):
-        raise PipelineError(
-            f"raising() takes the exception to raise (got {error!r} of type "
-            f"{type(error).__name__}).",
-            hint="e.g. raising(ConnectionError('quota')).",
-        )
-
-    async def answer(request: ModelRequest) -> Any:
-        raise error
-
-    return FunctionProvider(answer)
-
-
-def answering_synchronously(value: Any) -> SynchronousProvider:
-    """A provider whose ``complete()`` is a plain ``def`` returning ``value`` (not async)."""
-    return SynchronousProvider(value)
-
-
-def hanging() -> FunctionProvider:
-    """A provider whose ``complete()`` never returns (it sleeps for an hour), to test timeouts.
-
-    >>> import asyncio
-    >>> from irgraph.providers import ModelRequest
-    >>> call = hanging().complete(ModelRequest("w", "w", "Write."))
-    >>> asyncio.run(asyncio.wait_for(call, timeout=0.01))
-    Traceback (most recent call last):
-    ...
-    TimeoutError
-    """
-
-    async def answer(request: ModelRequest) -> Any:
-        await asyncio.sleep(3600)
-
-    return FunctionProvider(answer)

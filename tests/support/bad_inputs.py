@@ -2002,7 +2002,15 @@ CATALOG: tuple[BadInput, ...] = (
             'FakeProvider(fail={"writer": -1})',
             PipelineError,
             "FakeProvider's fail count for 'writer'",
-            "at least 0",
+            "at least 1",
+        ),
+        _row(
+            "fake-fail-zero",
+            "provider",
+            'FakeProvider(fail={"writer": 0})',
+            PipelineError,
+            "FakeProvider's fail count for 'writer'",
+            "fail={'writer': 1} makes the first call of 'writer' raise",
         ),
         _row(
             "openai-timeout-nan",
