@@ -122,6 +122,8 @@ UNFIT: list[tuple[str, Any, Any, str]] = [
     ("NaiveDatetime", pydantic.NaiveDatetime, "2024-01-01T00:00:00", "timezone_naive"),
     ("FutureDate", pydantic.FutureDate, "2999-01-01", "date_future"),
     ("FutureDatetime", pydantic.FutureDatetime, "2999-01-01T00:00:00Z", "datetime_future"),
+    ("condate", pydantic.condate(gt=datetime.date(2999, 1, 1)), "3000-01-01", "greater_than"),
+    ("complex", complex, "1+2j", "complex"),
     *[
         (name, getattr(pydantic, name), url, "url_scheme")
         for name, url in [
@@ -136,20 +138,27 @@ UNFIT: list[tuple[str, Any, Any, str]] = [
             ("FileUrl", "file:///tmp/a"),
             ("FtpUrl", "ftp://example.com/a"),
             ("WebsocketUrl", "wss://example.com/a"),
+            ("AnyWebsocketUrl", "wss://example.com/a"),
             ("MongoDsn", "mongodb://localhost/db"),
             ("NatsDsn", "nats://localhost:4222"),
         ]
     ],
 ]
 try:  # pydantic_extra_types is an extra; these rows need it
+    from pydantic_extra_types.domain import DomainStr
+    from pydantic_extra_types.isbn import ISBN
     from pydantic_extra_types.mac_address import MacAddress
     from pydantic_extra_types.payment import PaymentCardNumber
+    from pydantic_extra_types.routing_number import ABARoutingNumber
 except ImportError:  # pragma: no cover - the dev environment has it
     pass
 else:
     UNFIT += [
         ("MacAddress", MacAddress, "00:1b:44:11:3a:b7", "mac_address"),
         ("PaymentCardNumber", PaymentCardNumber, "4000000000000002", "payment_card_number"),
+        ("ISBN", ISBN, "9780306406157", "isbn"),
+        ("DomainStr", DomainStr, "example.com", "domain"),
+        ("ABARoutingNumber", ABARoutingNumber, "122105155", "aba_routing_number"),
     ]
 
 
@@ -161,7 +170,7 @@ def test_a_type_whose_schema_says_too_little_is_in_the_docs_and_a_response_gives
     with pytest.raises(pydantic.ValidationError) as info:
         model.model_validate(answer(model))  # if this passes, the docs' table is out of date
     assert info.value.errors()[0]["type"].startswith(error)
-    assert re.search(rf"`{name}`", DOCS.read_text(encoding="utf-8")), name
+    assert re.search(rf"`{name}\b", DOCS.read_text(encoding="utf-8")), name
 
     def given(request: ModelRequest) -> str:
         return json.dumps({**fake_value(request.output_schema), "value": value})
@@ -180,6 +189,29 @@ class Colour(enum.Enum):
 class Point(BaseModel):
     x: int
     y: float = 0.0
+
+
+class Rank(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    lives: int
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    bark: str
+
+
+Pet = Annotated[Cat | Dog, Field(discriminator="kind")]
+
+
+class Tree(BaseModel):
+    name: str
+    children: list[Tree] = []
 
 
 SCALARS: list[Any] = [
@@ -213,7 +245,35 @@ SCALARS: list[Any] = [
     Annotated[str, Field(min_length=3, max_length=8)],
     Annotated[str, Field(pattern=r"^[A-Z]{2}-\d{3}$")],
     pydantic.conlist(int, min_length=2, max_length=4),
+    pydantic.condecimal(gt=0, max_digits=3, decimal_places=1),
+    pydantic.confloat(multiple_of=0.25, ge=1),
+    pydantic.conint(gt=5, lt=7),
+    pydantic.NonNegativeInt,
+    pydantic.PositiveFloat,
+    pydantic.StrictBool,
+    pydantic.ByteSize,
+    pydantic.SecretStr,
+    pydantic.Json[list[int]],
+    pydantic.Base64Bytes,
+    pydantic.UUID1,
+    pydantic.IPvAnyInterface,
+    bytes,
+    frozenset[int],
+    set[Literal["x", "y"]],
+    tuple[int, str],
+    dict[int, str],
+    Rank,
+    Literal[1, 2],
+    Pet,
+    Tree,
 ]
+try:  # pydantic_extra_types is an extra
+    from pydantic_extra_types.color import Color
+    from pydantic_extra_types.coordinate import Coordinate
+except ImportError:  # pragma: no cover - the dev environment has it
+    pass
+else:
+    SCALARS += [Color, Coordinate]
 
 
 @st.composite

@@ -111,11 +111,12 @@ class FakeProvider:
     A made-up answer is valid under the JSON Schema, which is all the request carries: a
     pydantic type whose rule the schema does not say gets an answer its model refuses.
     ``NaiveDatetime`` (a ``date-time`` like any datetime's: the fake writes one with a time
-    zone), ``FutureDate``/``FutureDatetime`` (the fake writes days of 2024), a DSN or URL
-    of a scheme other than ``https`` or, for ``multi-host-uri``, ``postgres`` (``RedisDsn``,
-    ``MongoDsn``, ``KafkaDsn``, ``FileUrl``...), and ``pydantic_extra_types``' ``MacAddress`` and
-    ``PaymentCardNumber`` (plain strings in the schema). Give such a field's value with a
-    response function (docs/testing.md shows one).
+    zone), ``FutureDate``/``FutureDatetime`` or a bound on a date (the fake writes days of
+    2024), a DSN or URL of a scheme other than ``https`` or, for ``multi-host-uri``,
+    ``postgres`` (``RedisDsn``, ``MongoDsn``, ``KafkaDsn``, ``FileUrl``...), and ``complex``
+    or ``pydantic_extra_types``' ``MacAddress``, ``PaymentCardNumber``, ``ISBN``... (plain
+    strings in the schema). Give such a field's value with a response function (the table
+    and the example in docs/testing.md).
 
     When an agent with no entry of its own is asked, a name in ``responses``, ``fail`` or
     ``latency`` that equals its name but for case, or is close to it (difflib, 0.8) while no
