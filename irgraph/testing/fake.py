@@ -109,7 +109,7 @@ class FakeProvider:
       two); a count below 1 configures no failure and is refused.
 
     A made-up answer is valid under the JSON Schema, which is all the request carries: a
-    pydantic type whose rule the schema does not say gets an answer its model refuses.
+    pydantic type whose rule the schema does not say gets an answer its model refuses:
     ``NaiveDatetime`` (a ``date-time`` like any datetime's: the fake writes one with a time
     zone), ``FutureDate``/``FutureDatetime`` or a bound on a date (the fake writes days of
     2024), a DSN or URL of a scheme other than ``https`` or, for ``multi-host-uri``,
