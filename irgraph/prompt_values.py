@@ -123,7 +123,8 @@ def _field(template: Template, path: str, values: Mapping[str, Any], optional: b
         return None
     found, fault = read_field(path, value, optional)
     if fault is not None:
-        raise ValueError(_fault_message(template.where, path, *fault))
+        written = path + "?" if optional else path  # the read as its template writes it
+        raise ValueError(_fault_message(template.where, written, *fault))
     return found
 
 
@@ -147,7 +148,9 @@ def read_field(path: str, value: Any, optional: bool) -> tuple[Any, tuple[str, s
 
 
 def _fault_message(where: str, path: str, seen: str, name: str, held: Any) -> str:
-    """Why ``{path}`` of the ``where`` text cannot be read (:func:`read_field`'s fault)."""
+    """Why ``{path}`` of the ``where`` text cannot be read (:func:`read_field`'s fault;
+    ``path`` as written, ``?`` and all: an optional read fails only on a value with no
+    fields)."""
     if not isinstance(held, Mapping):
         return _not_an_object(where, path, seen, held)
     if name not in held:

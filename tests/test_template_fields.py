@@ -162,8 +162,9 @@ def test_an_optional_field_that_is_not_there_renders_as_empty_text() -> None:
     for state in ({}, {"verdict": None}, {"verdict": {}}, {"verdict": {"note": None}}):
         run(fixer("[{verdict.note?}]"), provider=provider, state=state)
         assert provider.calls[-1].prompt == "[]"
-    with pytest.raises(RunError, match="holds list"):
+    with pytest.raises(RunError) as failed:
         run(written(fixer("[{verdict.note?}]")), provider=provider, state={"raw": [1]})
+    assert "the instruction reads {verdict.note?}, but 'verdict' holds list" in str(failed.value)
 
 
 def test_free_text_writer_is_refused_naming_reader_field_key_and_writer() -> None:
