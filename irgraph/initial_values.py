@@ -4,9 +4,11 @@ than a list for the key a map-over iterates first, and a value a route compares 
 one of its cases the other way (``"1"`` for ``.when(1, ...)``), or that none of its cases
 takes when it has no otherwise and every run reaches it (or, for a route on a field,
 ``.on("verdict.category")``, a value without that field; with an otherwise too, when the
-value is the JSON text of such an object, or a pydantic model). Each would fail the run (or
-silently take another branch) only when that node is reached, after the model calls before it
-were paid for.
+value is the JSON text of such an object, or a pydantic model), and a value a template's field
+read (``{verdict.reason}``) cannot be read from, when every run reaches the reader
+(:func:`irgraph.template_fields.initial_field_problems`). Each would fail the run (or silently
+take another branch) only when that node is reached, after the model calls before it were paid
+for.
 
 >>> from irgraph import Agent, MapOver, to_graph
 >>> each = MapOver("each").over("papers").step(Agent("read").writes("note")).writes("notes")
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import PipelineError, Problem, a_or_an
 from irgraph.ir.key_paths import model_reason, path_root, path_value, unset_reason
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
+from irgraph.template_fields import field_reads, initial_field_problems
 from irgraph.templates import read_as
 
 if TYPE_CHECKING:
@@ -47,16 +50,18 @@ def refuse_values(
     before ``node`` writes ``key``, so that its read never sees the initial value."""
     empty = {key for key in needs if state[key] is None}
     unlisted = {key for key in needs if not isinstance(state[key], (list, tuple))}
-    # Without a None, only map-overs and routes can refuse a value: a run (each item of a
-    # batch) looks at those alone, not at every agent of the pipeline.
-    compared = _compared(G)
-    if not unlisted and not any(G._node[nid]["kind"] == "route" for nid in compared):
-        return  # None is no list either, and a list only a route compares: nothing to refuse
+    # Without a None, only map-overs, routes and field reads can refuse a value: a run (each
+    # item of a batch) looks at those alone, not at every agent of the pipeline.
+    compared, fielded = _compared(G)
+    if not unlisted and not any(G._node[nid]["kind"] != "map_over" for nid in compared):
+        return  # None is no list either, and a list only a route or a field read refuses
     nodes = G._node.items() if empty else ((nid, G._node[nid]) for nid in compared)
     problems = []
     for nid, data in nodes:
         if data["kind"] in ("agent", "gate"):
             problems += [_none_problem(nid, key, data) for key in data["reads"] if key in empty]
+            if nid in fielded and _always_reached(G, nid):
+                problems += initial_field_problems(nid, data, state, bound)
         elif data["kind"] == "map_over" and data["over"] in unlisted:
             if not bound(nid, data["over"]):
                 problems.append(_unlisted_problem(nid, data["over"], state[data["over"]]))
@@ -73,20 +78,27 @@ def refuse_values(
         raise PipelineError(problems)
 
 
-#: Per graph: how many nodes it had, and its map-overs and routes then, in node order.
-_COMPARED: weakref.WeakKeyDictionary[nx.DiGraph, tuple[int, list[str]]] = (
+#: Per graph: how many nodes it had, and then its map-overs, routes and the agents and gates
+#: whose templates read a field of a key, in node order, and those agents and gates.
+_COMPARED: weakref.WeakKeyDictionary[nx.DiGraph, tuple[int, list[str], frozenset[str]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _compared(G: nx.DiGraph) -> list[str]:
-    """The map-overs and routes of ``G``, in node order (found again when its node count
-    changed)."""
+def _compared(G: nx.DiGraph) -> tuple[list[str], frozenset[str]]:
+    """The map-overs, routes and field readers of ``G``, in node order, and the field readers
+    apart (found again when its node count changed)."""
     known = _COMPARED.get(G)
     if known is None or known[0] != len(G._node):
-        scopes = [nid for nid, data in G._node.items() if data["kind"] in ("map_over", "route")]
-        known = _COMPARED[G] = (len(G._node), scopes)
-    return known[1]
+        fielded = frozenset(
+            nid
+            for nid, data in G._node.items()
+            if data["kind"] in ("agent", "gate") and field_reads(data)
+        )
+        kinds = ("map_over", "route")
+        found = [nid for nid, data in G._node.items() if data["kind"] in kinds or nid in fielded]
+        known = _COMPARED[G] = (len(G._node), found, fielded)
+    return known[1], known[2]
 
 
 def _given(on: Any, needs: Any, state: Mapping[str, Any], nid: str, bound: Any) -> bool:

@@ -30,6 +30,11 @@ __all__ = [
     "path_values",
     "path_render",
     "missing_field_message",
+    "read_field",
+    "held_keys",
+    "is_model",
+    "is_object_text",
+    "short_repr",
 ]
 
 
@@ -113,51 +118,93 @@ def path_filled(template: Template, state: Mapping[str, Any]) -> tuple[str, dict
 def _field(template: Template, path: str, values: Mapping[str, Any], optional: bool) -> Any:
     """The value at ``path`` in ``values``: ``None`` for an optional one that is not there,
     else a ``ValueError`` saying why it cannot be read."""
-    root, *names = path.split(".")
-    value = values.get(root)
+    value = values.get(path.partition(".")[0])
     if value is None:  # (a required key holding None was refused by path_values)
         return None
-    seen = root
+    found, fault = read_field(path, value, optional)
+    if fault is not None:
+        written = path + "?" if optional else path  # the read as its template writes it
+        raise ValueError(_fault_message(template.where, written, *fault))
+    return found
+
+
+def read_field(path: str, value: Any, optional: bool) -> tuple[Any, tuple[str, str, Any] | None]:
+    """The field ``path`` (``verdict.reason``) of its key's ``value``, as a template reads it:
+    ``(found, None)`` (``found`` is ``None`` for an optional field that is not there), or
+    ``(None, (seen, name, held))`` when the read fails: ``held``, the value at ``seen``, is
+    no object, or has no field ``name`` (or ``None`` there) and the read is required.
+
+    >>> read_field("v.a", {"a": 1}, False), read_field("v.a", "text", True)
+    ((1, None), (None, ('v', 'a', 'text')))
+    """
+    seen, *names = path.split(".")
     for name in names:
         if not isinstance(value, Mapping):
-            raise ValueError(_not_an_object(template, path, seen, value))
+            return None, (seen, name, value)
         if value.get(name) is None:
-            if optional:
-                return None
-            if name not in value:
-                raise ValueError(missing_field_message(template.where, path, seen, name, value))
-            raise ValueError(
-                f"the state holds None at '{seen}.{name}', which the {template.where} requires "
-                f"as {{{path}}}; None means no value. Write {{{path}?}} to render it as empty "
-                "text when it is missing or None"
-            )
+            return None, None if optional else (seen, name, value)
         value, seen = value[name], f"{seen}.{name}"
-    return value
+    return value, None
+
+
+def _fault_message(where: str, path: str, seen: str, name: str, held: Any) -> str:
+    """Why ``{path}`` of the ``where`` text cannot be read (:func:`read_field`'s fault;
+    ``path`` as written, ``?`` and all: an optional read fails only on a value with no
+    fields)."""
+    if not isinstance(held, Mapping):
+        return _not_an_object(where, path, seen, held)
+    if name not in held:
+        return missing_field_message(where, path, seen, name, held)
+    return (
+        f"the state holds None at '{seen}.{name}', which the {where} requires as {{{path}}}; "
+        f"None means no value. Write {{{path}?}} to render it as empty text when it is missing "
+        "or None"
+    )
+
+
+def held_keys(value: Mapping[str, Any]) -> str:
+    """The keys an object holds, for a message: ``its keys: 'a', 'b'`` (at most 12), or
+    ``no keys``."""
+    keys = [repr(key) for key in list(value)[:12]]
+    return f"its keys: {', '.join(keys)}{', ...' if len(value) > 12 else ''}" if keys else "no keys"
 
 
 def missing_field_message(where: str, path: str, seen: str, name: str, value: Any) -> str:
     """Why ``{path}`` of the ``where`` text (``"instruction"``) cannot be read: the object
     at ``seen`` has no field ``name``; its keys are listed."""
-    keys = [repr(key) for key in list(value)[:12]]
-    held = f"its keys: {', '.join(keys)}{', ...' if len(value) > 12 else ''}" if keys else "no keys"
     return (
-        f"the {where} reads {{{path}}}, but '{seen}' has no field '{name}' ({held}). Write "
-        f"{{{path}?}} to render it as empty text when it is missing, or give the writer of "
-        f"'{path.partition('.')[0]}' an output schema that requires '{name}'"
+        f"the {where} reads {{{path}}}, but '{seen}' has no field '{name}' ({held_keys(value)}). "
+        f"Write {{{path}?}} to render it as empty text when it is missing, or give the writer "
+        f"of '{path.partition('.')[0]}' an output schema that requires '{name}'"
     )
 
 
-def _not_an_object(template: Template, path: str, seen: str, value: Any) -> str:
+def is_model(value: Any) -> bool:
+    """Whether ``value`` is a pydantic model instance (it has ``model_dump``), no JSON object."""
+    return callable(getattr(value, "model_dump", None))
+
+
+def is_object_text(value: Any) -> bool:
+    """Whether ``value`` is the JSON text of an object, not the object."""
+    return isinstance(value, str) and value.lstrip().startswith("{") and _object_text(value)
+
+
+def short_repr(value: Any, width: int = 60) -> str:
+    """``repr(value)``, cut to ``width`` characters."""
+    shown = repr(value)
+    return shown if len(shown) <= width else shown[: width - 3] + "..."
+
+
+def _not_an_object(where: str, path: str, seen: str, value: Any) -> str:
     """Why ``{path}`` cannot be read when ``seen`` holds ``value``, no object."""
     kind = type(value).__name__
-    if callable(getattr(value, "model_dump", None)):
+    if is_model(value):
         return (
-            f"the {template.where} reads {{{path}}}, but '{seen}' holds a {kind} model, not a "
+            f"the {where} reads {{{path}}}, but '{seen}' holds a {kind} model, not a "
             "JSON object: a step that writes a model should return its .model_dump()"
         )
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-    said = f"the {template.where} reads {{{path}}}, but '{seen}' holds {kind} {shown}"
-    if isinstance(value, str) and value.lstrip().startswith("{") and _object_text(value):
+    said = f"the {where} reads {{{path}}}, but '{seen}' holds {kind} {short_repr(value)}"
+    if is_object_text(value):
         return (
             f"{said}, the JSON text of an object, not the object: give the object itself "
             "(a dict in the state, --state-json on the command line), or parse the text with a "

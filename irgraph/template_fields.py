@@ -7,9 +7,12 @@ text (no output schema), one whose schema declares no such field, and a map-over
 list of its items' results can never give the field: a problem, naming the reader, the
 template, the key, the field and the writer. A transform annotated to return a pydantic model
 is one too (a template reads JSON values, and the run would fail there). A gate's answer is a
-person's text: a warning. A schema that cannot say (the field is in an ``anyOf``...), a
-transform, and the initial state may hold anything: nothing is said before the run, and a
-missing field fails the node then (:mod:`irgraph.prompt_values`). A schema that lets a
+person's text: a warning. A schema that cannot say (the field is in an ``anyOf``...) and a
+transform may give anything: nothing is said before the run, and a missing field fails the
+node then (:mod:`irgraph.prompt_values`). A key only the initial state gives (no step writes it
+before the read) is checked against the value given when the run starts
+(:func:`initial_field_problems`): a value the read would fail on is refused then, before any
+node runs, as a route's is (:mod:`irgraph.initial_values`). A schema that lets a
 required ``{verdict.reason}`` be left out (not required, or in an object that may be null) is
 warned of: ``{verdict.reason?}`` renders it as empty text instead. Inside a map-over, a field
 of its item is checked against the items of each list that may reach the map-over.
@@ -17,9 +20,12 @@ of its item is checked against the items of each list that may reach the map-ove
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from irgraph.errors import Problem
 from irgraph.ir.key_paths import field_lacking, field_schema, path_fields, path_root
+from irgraph.prompt_values import held_keys, is_model, is_object_text, read_field, short_repr
 from irgraph.reaching import reaching
 from irgraph.route_fields import no_field_words, returned_model
 from irgraph.templates import Template, parse_template
@@ -28,7 +34,7 @@ from irgraph.walk import INPUT
 if TYPE_CHECKING:
     from irgraph.graph_routes import Walker
 
-__all__ = ["field_reads", "check_field_reads"]
+__all__ = ["field_reads", "check_field_reads", "initial_field_problems"]
 
 
 def field_reads(data: dict[str, Any]) -> list[tuple[str, str, bool]]:
@@ -206,3 +212,72 @@ def _items(w: Walker, tree: Any, mid: str) -> list[tuple[str, Any]]:
         defs = {k: schema[k] for k in ("$defs", "definitions", "$schema") if k in schema}
         found.append((writer, {**defs, **schema["items"]}))
     return found
+
+
+def initial_field_problems(
+    nid: str, data: dict[str, Any], state: Mapping[str, Any], bound: Callable[[str, str], bool]
+) -> list[Problem]:
+    """The problems of the field reads of node ``nid`` (its graph attributes: ``data``) that
+    the initial ``state`` would fail, for each key no step before the node writes
+    (``bound(nid, key)`` is false) and the state gives (``None`` is told as no value, apart):
+    a value on the way that is no object (once per value), a required field that is missing
+    or ``None``."""
+    problems: list[Problem] = []
+    told: set[str] = set()  # values with no fields, told once
+    for where, path, optional in field_reads(data):
+        root = path_root(path)
+        if state.get(root) is None or bound(nid, root):
+            continue
+        fault = read_field(path, state[root], optional)[1]
+        if fault is not None and fault[0] not in told:
+            if not isinstance(fault[2], Mapping):
+                told.add(fault[0])
+            problems.append(_initial_problem((nid, where, path, optional), fault))
+    return problems
+
+
+def _initial_problem(read: tuple[str, str, str, bool], fault: tuple[str, str, Any]) -> Problem:
+    """The problem of ``read`` (reader, where, path, optional) when the initial state's value
+    fails it: at ``seen``, ``held`` is no object, or has no field ``name`` (or ``None``)."""
+    nid, _, path, _ = read
+    seen, name, held = fault
+    root = path_root(path)
+    kind = type(held).__name__
+    hint = (
+        f"Give '{seen}' an object holding '{name}', e.g. state={{'{root}': {{...}}}} (on the "
+        f"command line --state-json '{{\"{root}\": {{...}}}}'), or read '{seen}' whole as "
+        f"{{{seen}}} in '{nid}'."
+    )
+    if is_model(held):
+        why = f"'{seen}' holds a {kind} model, not a JSON object"
+        hint = f"Give '{seen}' the model's .model_dump()."
+    elif is_object_text(held):
+        why = f"'{seen}' holds {kind} {short_repr(held)}, the JSON text of an object"
+        why += ", not the object"
+        hint = f"Give '{seen}' the object itself, not its JSON text"
+        hint += (
+            f": state={{'{root}': {{...}}}} (on the command line --state-json "
+            f"'{{\"{root}\": {held}}}', not --state)."
+            if seen == root
+            else "."
+        )
+    elif not isinstance(held, Mapping):
+        why = f"'{seen}' holds {kind} {short_repr(held)}, not an object with fields"
+    elif name in held:
+        why = f"'{seen}.{name}' holds None, which means no value"
+        hint = (
+            f"Give '{seen}.{name}' a value, or write {{{path}?}} in '{nid}' to render it as "
+            "empty text when it is missing or None."
+        )
+    else:
+        why = f"'{seen}' has no field '{name}' ({held_keys(held)})"
+        hint = (
+            f"Give '{seen}' a '{name}' field, or write {{{path}?}} in '{nid}' to render it as "
+            "empty text when it is missing."
+        )
+    return Problem(
+        f"{_said(read)}, but the initial state's {why}, so the run would fail there.",
+        node=nid,
+        key=root,
+        hint=hint,
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, Transform, run
+from irgraph import Agent, PipelineError, Transform, run
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from irgraph.errors import RunError
@@ -86,3 +86,26 @@ def test_a_missing_field_fails_with_the_same_words_everywhere(tmp_path: Path) ->
     with pytest.raises(ValueError) as raised:
         run_coroutine(module.fields_flow({"ticket": "t"}))
     assert f"ValueError: {raised.value}" in said[0]
+
+
+def test_an_initial_value_without_the_field_is_refused_alike_before_any_call() -> None:
+    """A key only the initial state gives is checked before the flow starts, as asyncio does
+    (tests/test_template_initial_values.py has the rest)."""
+    fixer = Agent("fixer").instruct("Fix: {verdict.reason}.").writes("fixed")
+    pipeline = Agent("plan").instruct("Plan {ticket}.").writes("plan") >> fixer
+    said = []
+    for backend in ("asyncio", "prefect"):
+        provider = FakeProvider()
+        chosen = PrefectBackend(provider=provider) if backend == "prefect" else "asyncio"
+        with pytest.raises(PipelineError) as refused:
+            run(
+                pipeline,
+                backend=chosen,
+                provider=None if backend == "prefect" else provider,
+                state={"ticket": "t", "verdict": {"category": "bug"}},
+            )
+        assert (refused.value.node, refused.value.key) == ("fixer", "verdict")
+        assert provider.calls == []
+        said.append(str(refused.value))
+    assert "the initial state's 'verdict' has no field 'reason' (its keys: 'category')" in said[0]
+    assert said[0] == said[1]

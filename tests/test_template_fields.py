@@ -5,6 +5,7 @@ renders as a whole key does, and what the key's writers may write is checked bef
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 from pathlib import Path
 from typing import Any
@@ -144,10 +145,16 @@ class Verdict(BaseModel):
     reason: str
 
 
+def written(step: Any) -> Any:
+    """``step`` after a transform that writes ``verdict`` as a copy of the initial ``raw``: a
+    value a step wrote, known only as the run goes (the initial state's is checked before)."""
+    return Transform("copy", copy.deepcopy).reads("raw").writes("verdict") >> step
+
+
 def test_a_model_instance_in_the_key_fails_the_run_saying_to_dump_it() -> None:
-    state = {"verdict": Verdict(reason="r")}
+    state = {"raw": Verdict(reason="r")}
     with pytest.raises(RunError, match=r"holds a Verdict model, not a JSON object.*model_dump"):
-        run(fixer("{verdict.reason}"), provider=FakeProvider(), state=state)
+        run(written(fixer("{verdict.reason}")), provider=FakeProvider(), state=state)
 
 
 def test_an_optional_field_that_is_not_there_renders_as_empty_text() -> None:
@@ -155,8 +162,9 @@ def test_an_optional_field_that_is_not_there_renders_as_empty_text() -> None:
     for state in ({}, {"verdict": None}, {"verdict": {}}, {"verdict": {"note": None}}):
         run(fixer("[{verdict.note?}]"), provider=provider, state=state)
         assert provider.calls[-1].prompt == "[]"
-    with pytest.raises(RunError, match="holds list"):
-        run(fixer("[{verdict.note?}]"), provider=provider, state={"verdict": [1]})
+    with pytest.raises(RunError) as failed:
+        run(written(fixer("[{verdict.note?}]")), provider=provider, state={"raw": [1]})
+    assert "the instruction reads {verdict.note?}, but 'verdict' holds list" in str(failed.value)
 
 
 def test_free_text_writer_is_refused_naming_reader_field_key_and_writer() -> None:
@@ -346,8 +354,8 @@ def test_a_run_error_names_the_text_that_reads_the_field() -> None:
     gate = Gate("approve", text).writes("ok")
     for step, where in ((agent, "instruction"), (gate, "message"), (agent, "instruction")):
         with pytest.raises(RunError) as failed:
-            run(step, provider=FakeProvider(), state={"verdict": {}}, on_gate=lambda r: "y")
+            run(written(step), provider=FakeProvider(), state={"raw": {}}, on_gate=lambda r: "y")
         assert f"the {where} reads {{verdict.reason}}" in str(failed.value)
     system = Agent("s").instruct("Go.").system("As {verdict.role}.")
     with pytest.raises(RunError, match=r"the system prompt reads \{verdict.role\}"):
-        run(system, provider=FakeProvider(), state={"verdict": {}})
+        run(written(system), provider=FakeProvider(), state={"raw": {}})

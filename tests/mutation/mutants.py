@@ -240,6 +240,14 @@ MUTANTS: tuple[Mutant, ...] = (
         ("tests/test_initial_values.py",),
     ),
     _m(
+        "initial-field-read-accepted",
+        "validate",
+        "irgraph/template_fields.py",
+        "        if fault is not None and fault[0] not in told:",
+        "        if False:",
+        ("tests/test_template_initial_values.py",),
+    ),
+    _m(
         "untrusted-function-not-refused",
         "validate",
         "irgraph/validate.py",

@@ -1,0 +1,169 @@
+"""A template's field read (``{verdict.reason}``) of a key only the initial state gives is
+checked against the value given before any node runs, as a route's field is: a value that is
+no object, or lacks a required field, is a ``PipelineError`` naming the node, the template, the
+key, the field and the keys the value had, on ``run``, ``arun``, ``run_many`` and the command
+line; a value a step writes is still checked when the reader runs (a ``RunError``)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, Loop, PipelineError, Route, RunError, Transform, arun, run, run_many
+from irgraph.cli import main
+from irgraph.testing import FakeProvider
+
+FIXER = Agent("fixer").instruct("Fix {ticket}: {verdict.reason}.").writes("fixed")
+PIPELINE = Agent("plan").instruct("Plan {ticket}.").writes("plan") >> FIXER
+
+
+class Verdict:
+    """Stands for a pydantic model: what a template refuses is anything with ``model_dump``."""
+
+    def model_dump(self) -> dict[str, Any]:
+        return {"reason": "r"}
+
+
+@pytest.mark.parametrize(
+    ("verdict", "said", "hint"),
+    [
+        ({"other": 1}, "the initial state's 'verdict' has no field 'reason' (its keys: 'other')",
+         "Give 'verdict' a 'reason' field, or write {verdict.reason?} in 'fixer'"),
+        ("plain text", "'verdict' holds str 'plain text', not an object with fields",
+         "--state-json '{\"verdict\": {...}}'), or read 'verdict' whole as {verdict}"),
+        ('{"reason": "r"}', "the JSON text of an object, not the object",
+         "--state-json '{\"verdict\": {\"reason\": \"r\"}}', not --state"),
+        ({"reason": None}, "the initial state's 'verdict.reason' holds None",
+         "write {verdict.reason?} in 'fixer' to render it as empty text when it is missing or"),
+        (["r"], "the initial state's 'verdict' holds list ['r'], not an object", "{verdict}"),
+        (Verdict(), "'verdict' holds a Verdict model, not a JSON object", ".model_dump()"),
+    ],
+)  # fmt: skip
+def test_an_initial_value_the_field_read_fails_is_refused_before_any_call(
+    verdict: Any, said: str, hint: str
+) -> None:
+    """run(p, state={'verdict': 'plain text'}) paid for 'plan', then failed at 'fixer'."""
+    provider = FakeProvider()
+    with pytest.raises(PipelineError) as refused:
+        run(PIPELINE, provider=provider, state={"ticket": "t", "verdict": verdict})
+    error = refused.value
+    assert (error.node, error.key) == ("fixer", "verdict") and provider.calls == []
+    assert str(error).startswith(
+        "The instruction of 'fixer' reads {verdict.reason}, the field 'reason' of 'verdict', "
+        "but the initial state's "
+    )
+    assert said in str(error) and "so the run would fail there" in str(error)
+    assert hint in error.problems[0].hint
+
+
+def test_arun_refuses_it_too_and_a_fitting_value_runs() -> None:
+    provider = FakeProvider()
+    with pytest.raises(PipelineError, match="has no field 'reason'"):
+        asyncio.run(arun(PIPELINE, provider=provider, state={"ticket": "t", "verdict": {}}))
+    assert provider.calls == []
+    done = run(PIPELINE, provider=provider, state={"ticket": "t", "verdict": {"reason": "r"}})
+    assert provider.calls[-1].prompt == "Fix t: r." and "fixed" in done.state
+
+
+def test_an_optional_read_allows_a_missing_field_but_not_a_value_with_no_fields() -> None:
+    optional = Agent("fixer").instruct("Fix [{verdict.meta.source?}].").writes("fixed")
+    provider = FakeProvider()
+    for verdict in ({}, {"meta": None}, {"meta": {}}, {"meta": {"source": None}}):
+        run(optional, provider=provider, state={"verdict": verdict})
+        assert provider.calls[-1].prompt == "Fix []."
+    wrong = (("text", "'verdict' holds str"), ({"meta": 3}, "'verdict.meta' holds int"))
+    for verdict, seen in wrong:
+        with pytest.raises(PipelineError) as refused:
+            run(optional, provider=provider, state={"verdict": verdict})
+        assert "reads {verdict.meta.source?}, the field 'meta.source' of 'verdict'" in str(
+            refused.value
+        )
+        assert seen in str(refused.value) and "not an object with fields" in str(refused.value)
+
+
+def test_every_field_and_text_is_told_at_once_and_a_value_with_no_fields_once() -> None:
+    both = Agent("w").instruct("{verdict.reason} {verdict.category}").system("As {verdict.role}.")
+    with pytest.raises(PipelineError) as refused:
+        run(both, provider=FakeProvider(), state={"verdict": {"category": "bug"}})
+    said = [problem.message for problem in refused.value.problems]
+    assert len(said) == 2 and "reads {verdict.reason}" in said[0]
+    assert said[1].startswith("The system prompt of 'w' reads {verdict.role}")
+    with pytest.raises(PipelineError) as refused:
+        run(both, provider=FakeProvider(), state={"verdict": "bug"})
+    assert len(refused.value.problems) == 1
+
+
+def test_a_gate_message_reading_a_field_is_checked_too() -> None:
+    from irgraph import Gate
+
+    gate = Gate("approve", "Ship {verdict.reason}?").writes("ok")
+    with pytest.raises(PipelineError, match="The message of 'approve' reads {verdict.reason}"):
+        run(gate, provider=FakeProvider(), state={"verdict": {}}, on_gate=lambda r: "y")
+
+
+def copied(raw: Any) -> Any:
+    return raw
+
+
+def test_a_value_a_step_writes_is_left_to_the_run() -> None:
+    """The read never sees the initial value: the key a step writes is known only as it runs."""
+    write = Transform("write", copied).reads("raw").writes("verdict")
+    provider = FakeProvider()
+    state = {"ticket": "t", "raw": {"other": 1}, "verdict": "ignored"}
+    with pytest.raises(RunError) as failed:
+        run(write >> PIPELINE, provider=provider, state=state)
+    assert failed.value.node == "fixer" and "'verdict' has no field 'reason'" in str(failed.value)
+
+
+def test_a_loop_whose_body_writes_the_key_later_still_reads_the_initial_value_first() -> None:
+    body = FIXER >> Transform("again", copied).reads("fixed").writes("verdict")
+    with pytest.raises(PipelineError, match="the initial state's 'verdict' holds str"):
+        run(Loop("L").step(body).max_iterations(2), state={"ticket": "t", "verdict": "x"})
+
+
+def test_a_reader_no_run_may_reach_is_left_to_the_run_as_a_route_is() -> None:
+    """In a route's branch the reader may never run (another branch reads the text whole)."""
+    whole = Agent("raw").instruct("{verdict}")
+    route = Route("r").on("kind").when("object", FIXER).otherwise(whole)
+    state = {"kind": "text", "verdict": "x", "ticket": "t"}
+    assert run(route, provider=FakeProvider(), state=state).outputs["r"] == "otherwise"
+    with pytest.raises(RunError, match="'verdict' holds str 'x'"):
+        run(route, provider=FakeProvider(), state={**state, "kind": "object"})
+
+
+def test_run_many_refuses_the_item_alone() -> None:
+    states = [{"ticket": "a", "verdict": {"reason": "r"}}, {"ticket": "b", "verdict": "r"}]
+    provider = FakeProvider()
+    items = sorted(run_many(PIPELINE, states, provider=provider), key=lambda item: item.index)
+    assert items[0].ok and isinstance(items[1].error, PipelineError)
+    assert "'verdict' holds str 'r'" in str(items[1].error)
+    assert [call.agent for call in provider.calls] == ["plan", "fixer"]
+
+
+TARGET = "tests.test_template_initial_values:PIPELINE"
+
+
+def test_irgraph_run_says_so_without_running(capsys: pytest.CaptureFixture[str]) -> None:
+    out = io.StringIO()
+    code = main(["run", TARGET, "--state", "ticket=t", "--state", 'verdict={"reason": "r"}'],
+                out=out)  # fmt: skip
+    err = capsys.readouterr().err  # the command line's mistake: exit 2, as for a route's value
+    assert code == 2 and err.startswith("irgraph: error: The instruction of 'fixer' reads")
+    assert '--state-json \'{"verdict": {"reason": "r"}}\'' in err
+    assert "started" not in out.getvalue()
+    state = '{"ticket": "t", "verdict": {"reason": "r"}}'
+    assert main(["run", TARGET, "--state-json", state], out=io.StringIO()) == 0
+
+
+def test_irgraph_check_refuses_the_values_run_would_refuse(capsys: pytest.CaptureFixture[str]):
+    given = ["--input", "ticket", "--state-json"]
+    code = main(["check", TARGET, *given, '{"verdict": {"other": 1}}'], out=io.StringIO())
+    assert code == 1 and "'verdict' has no field 'reason' (its keys: 'other')" in (
+        capsys.readouterr().err
+    )
+    out = io.StringIO()
+    code = main(["check", TARGET, *given, '{"verdict": {"reason": "r"}}'], out=out)
+    assert code == 0 and "OK: no problems found." in out.getvalue()
