@@ -4,7 +4,9 @@ takes (:class:`Shape`): what :func:`irgraph.analysis.makespan` and
 
 The counts come per node from ``items=`` (a map-over's items), ``iterations=`` (a loop's) and
 ``branches=`` (a route's case), else from a finished run, else from the initial state. Each
-argument names nodes of its one kind; an unknown name is refused with the closest names.
+argument names nodes of its one kind; a name of another kind is refused with the argument it
+belongs in (a loop in ``items=`` is pointed to ``iterations=``), and an unknown name with the
+closest node names.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
 from irgraph.analysis_runs import Path, run_counts
-from irgraph.errors import PipelineError, did_you_mean
+from irgraph.errors import PipelineError, a_or_an, closest_keys, did_you_mean
 from irgraph.ir.key_paths import path_root, path_value
 from irgraph.ir.values import same_value
 
@@ -139,6 +141,14 @@ def _branches_by_state(G: nx.DiGraph, state: Mapping[str, Any], skip: set[str]) 
     return chosen
 
 
+#: Each argument that counts a kind of node, and what it gives each such node.
+_ARGUMENTS = {
+    "map_over": ("items", "a map-over its number of items", "n"),
+    "loop": ("iterations", "a loop its number of iterations", "n"),
+    "route": ("branches", "a route the case it takes", "CASE"),
+}
+
+
 def _checked_mapping(
     G: nx.DiGraph, counts: Mapping[str, Any] | None, label: str, kind: str
 ) -> Mapping[str, Any]:
@@ -151,15 +161,68 @@ def _checked_mapping(
             hint=f"e.g. {label}={{'my_node': 3}}.",
         )
     nodes = [str(n) for n, data in G.nodes(data=True) if data["kind"] == kind]
-    for node in counts:
+    for node, value in counts.items():
         if node not in nodes:
-            raise PipelineError(
-                f"{label} names {node!r}, which is not a {kind.replace('_', '-')} of the "
-                f"pipeline.{did_you_mean(str(node), nodes)}",
-                node=str(node),
-                hint=f"Its {kind.replace('_', '-')}s: {', '.join(nodes) or 'none'}.",
-            )
+            raise _misplaced(G, str(node), value, label, kind, nodes)
     return counts
+
+
+def _misplaced(
+    G: nx.DiGraph, node: str, value: Any, label: str, kind: str, nodes: list[str]
+) -> PipelineError:
+    """The refusal of ``label=`` naming ``node``, no node of its ``kind``: a node of another
+    kind is pointed to the argument that counts it (or the scope around it that ``label=``
+    counts), an unknown name to the closest names."""
+    word = kind.replace("_", "-")
+    listed = f"Its {word}s: {', '.join(nodes) or 'none'}."
+    if node in G:
+        other = G.nodes[node]["kind"]
+        said = f"{label} names {node!r}, which is {a_or_an(other)} {other.replace('_', '-')}"
+        if other in _ARGUMENTS:
+            right, gives, example = _ARGUMENTS[other]
+            count = value if right != "branches" and _whole(value) else example
+            return PipelineError(
+                f"{said}, not {a_or_an(word)} {word}: {label}= gives {_ARGUMENTS[kind][1]}, "
+                f"and {right}= gives {gives}.",
+                node=node,
+                hint=f"Give it in {right}= instead: {right}={{{node!r}: {count}}}"
+                + (" (a case's value, label or index)." if right == "branches" else "."),
+            )
+        inner, around = node, G.nodes[node]["parent"]
+        while around is not None and G.nodes[around]["kind"] != kind:
+            inner, around = around, G.nodes[around]["parent"]
+        if around is not None:
+            count = value if _whole(value) else _ARGUMENTS[kind][2]
+            if kind == "route":  # the case whose branch holds the node
+                case = G.nodes[around]["cases"][G.nodes[inner]["branch"]]
+                count = repr(case["equals"] if "equals" in case else case["label"])
+            return PipelineError(
+                f"{said}, not {a_or_an(word)} {word}; it runs inside {word} {around!r}, and "
+                f"{label}= names the {word} itself.",
+                node=node,
+                hint=f"Name the {word}: {label}={{{around!r}: {count}}}.",
+            )
+        return PipelineError(f"{said}, not {a_or_an(word)} {word}.", node=node, hint=listed)
+    meant = did_you_mean(node, nodes)
+    if not meant:  # a node of another kind named nearly: the argument it belongs in too
+        for other, (right, _, example) in _ARGUMENTS.items():
+            close = closest_keys(node, (str(n) for n, k in G.nodes(data="kind") if k == other))
+            if close and other != kind:
+                count = value if right != "branches" and _whole(value) else example
+                meant = (
+                    f" Did you mean {other.replace('_', '-')} {close[0]!r}? It is counted by "
+                    f"{right}=: {right}={{{close[0]!r}: {count}}}."
+                )
+                break
+    return PipelineError(
+        f"{label} names {node!r}, which is not {a_or_an(word)} {word} of the pipeline.{meant}",
+        node=node,
+        hint=listed,
+    )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _iterations(G: nx.DiGraph, node: str, value: Any) -> int:
