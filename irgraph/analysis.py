@@ -27,7 +27,8 @@ from irgraph import checks
 from irgraph.analysis_dataflow import dataflow_dependencies
 from irgraph.analysis_latency import Latency, checked_latency
 from irgraph.analysis_lineage import Lineage, lineage
-from irgraph.analysis_schedule import Shape, Simulation, analysed_graph
+from irgraph.analysis_schedule import Simulation, analysed_graph
+from irgraph.analysis_shape import Shape
 from irgraph.diffs import GraphDiff, diff, match_nodes
 from irgraph.schema import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes
 

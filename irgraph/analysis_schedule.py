@@ -17,8 +17,8 @@ a driver task; when a driver task (or a map-over's last item) ends the scope, th
 goes on only when it next runs, after what else is due at that moment.
 
 How many items a map-over has, how many iterations a loop runs and which branch a route
-takes are not in the graph: :class:`Shape` says, from counts given per node, from the
-initial state or from a finished run.
+takes are not in the graph: :class:`irgraph.analysis_shape.Shape` says, from counts given
+per node, from the initial state or from a finished run.
 """
 
 from __future__ import annotations
@@ -28,21 +28,17 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from irgraph import checks
-from irgraph.analysis_runs import run_counts
 from irgraph.analysis_slots import Slots
-from irgraph.errors import PipelineError, did_you_mean
+from irgraph.errors import PipelineError
 from irgraph.ir.functions import loaded_function
-from irgraph.ir.key_paths import path_root, path_value
-from irgraph.ir.values import same_value
 from irgraph.schema import scopes
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from irgraph.events import RunResult
+    from irgraph.analysis_shape import Shape
 
-__all__ = ["Shape", "Simulation", "Path", "analysed_graph"]
+__all__ = ["Simulation", "Path", "analysed_graph"]
 
 Path = tuple[tuple[str, int], ...]
 Deps = Mapping[str | None, Mapping[str, Iterable[str]]]
@@ -103,178 +99,6 @@ def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiG
             got=G_or_pipeline,
         )
     return as_graph(G_or_pipeline)
-
-
-class Shape:
-    """How many times each scope runs its body, and which branch each route takes.
-
-    Per instance of a scope (the node and the path of enclosing iterations and items, as in
-    the trace's events), first found in: the counts given per node (``items``,
-    ``iterations``, ``branches``, for every instance), the finished run ``run``, the initial
-    ``state`` (a map-over whose list is in it and which no node writes; a route comparing
-    such a key, or a field of one, by its value there). Otherwise a
-    map-over has **one** item, a loop runs ``max_iterations`` and a route takes the branch
-    that takes longest (``None``: the simulation picks it).
-    """
-
-    def __init__(
-        self,
-        G: nx.DiGraph,
-        *,
-        items: Mapping[str, int] | None = None,
-        iterations: Mapping[str, int] | None = None,
-        branches: Mapping[str, str | int] | None = None,
-        state: Mapping[str, Any] | None = None,
-        run: RunResult | None = None,
-    ) -> None:
-        self.G = G
-        self.given: dict[str, Any] = {}
-        for label, counts, kind in (
-            ("items", items, "map_over"),
-            ("iterations", iterations, "loop"),
-            ("branches", branches, "route"),
-        ):
-            for node, value in _checked_mapping(G, counts, label, kind).items():
-                if kind == "route":
-                    self.given[node] = _case_index(G, node, value)
-                elif kind == "loop":
-                    self.given[node] = _iterations(G, node, value)
-                else:
-                    self.given[node] = checks.count(0).check(
-                        value, f"the {label} of {node!r}", node=node
-                    )
-        self.seen: dict[tuple[str, Path], int] = {} if run is None else run_counts(G, run)
-        self.lists: dict[str, int] = {}
-        self.branch: dict[str, int] = {}  # a route on a key of state=: the case it takes
-        if state is not None:
-            written = {k for _, data in G.nodes(data=True) for k in data.get("writes", ())}
-            written |= {item for _, item in G.nodes(data="item") if item}  # an item's name
-            for node, data in G.nodes(data=True):
-                over = data.get("over")
-                if data["kind"] != "map_over" or over in written or node in self.given:
-                    continue
-                if any(seen == node for seen, _ in self.seen):  # counted in the run
-                    continue
-                if over not in state:
-                    raise PipelineError(
-                        f"MapOver '{node}' iterates over '{over}', which state= does not "
-                        "hold and no step writes: a run with this state would be refused, "
-                        f"so its number of items is unknown.{did_you_mean(over, state)}",
-                        node=node,
-                        key=over,
-                        hint=f"Put the list in state['{over}'], or give items={{'{node}': n}}.",
-                    )
-                value = state[over]
-                if not isinstance(value, (list, tuple)):
-                    raise PipelineError(
-                        f"MapOver '{node}' iterates over '{over}', and state= holds a "
-                        f"{type(value).__name__} there, not a list: a run would fail "
-                        "before its first item.",
-                        node=node,
-                        key=over,
-                        hint=f"Put a list in '{over}', or give items={{'{node}': n}}.",
-                    )
-                self.lists[node] = len(value)
-            self.branch = _branches_by_state(G, state, written | set(self.given))
-
-    def count(self, node: str, path: Path) -> int | None:
-        """Items of a map-over, iterations of a loop, the branch index of a route (``None``:
-        the longest) at this instance."""
-        if node in self.given:
-            return int(self.given[node])
-        if (node, path) in self.seen:
-            return self.seen[node, path]
-        data = self.G.nodes[node]
-        if data["kind"] == "loop":
-            return int(data["max_iterations"] or 1)
-        if data["kind"] == "map_over":
-            return self.lists.get(node, 1)
-        return self.branch.get(node)
-
-    def most(self, node: str) -> int:
-        """The largest count of ``node`` over its instances (1 for a route)."""
-        if self.G.nodes[node]["kind"] == "route":
-            return 1
-        found = [c for (n, _), c in self.seen.items() if n == node]
-        return max([self.count(node, ()) or 0, *found])
-
-
-def _branches_by_state(G: nx.DiGraph, state: Mapping[str, Any], skip: set[str]) -> dict[str, int]:
-    """The case each route takes by ``state``, the initial state, when it compares a key (or
-    a field of one) that no node writes and ``state`` holds: the first value case equal to it,
-    or the ``otherwise``; not known when a predicate comes first (only a run can tell)."""
-    chosen: dict[str, int] = {}
-    for node, data in G.nodes(data=True):
-        on = data.get("on") if data["kind"] == "route" else None
-        if on is None or node in skip or path_root(on) in skip or path_root(on) not in state:
-            continue
-        found, value = path_value(state, on)
-        for index, case in enumerate(data["cases"]):
-            if "equals" in case and not (found and same_value(case["equals"], value)):
-                continue
-            if "test" not in case:
-                chosen[node] = index
-            break
-    return chosen
-
-
-def _checked_mapping(
-    G: nx.DiGraph, counts: Mapping[str, Any] | None, label: str, kind: str
-) -> Mapping[str, Any]:
-    if counts is None:
-        return {}
-    if not isinstance(counts, Mapping):
-        raise PipelineError(
-            f"{label} must be a dict of node id -> value (got {counts!r} of type "
-            f"{type(counts).__name__}).",
-            hint=f"e.g. {label}={{'my_node': 3}}.",
-        )
-    nodes = [str(n) for n, data in G.nodes(data=True) if data["kind"] == kind]
-    for node in counts:
-        if node not in nodes:
-            raise PipelineError(
-                f"{label} names {node!r}, which is not a {kind.replace('_', '-')} of the "
-                f"pipeline.{did_you_mean(str(node), nodes)}",
-                node=str(node),
-                hint=f"Its {kind.replace('_', '-')}s: {', '.join(nodes) or 'none'}.",
-            )
-    return counts
-
-
-def _iterations(G: nx.DiGraph, node: str, value: Any) -> int:
-    """A loop's given iteration count: a loop runs its body at least once and at most
-    ``max_iterations`` times."""
-    most = int(G.nodes[node]["max_iterations"] or 1)
-    count = checks.count(0).check(value, f"the iterations of {node!r}", node=node)
-    if not 1 <= count <= most:
-        raise PipelineError(
-            f"Loop '{node}' runs its body 1 to {most} times (max_iterations={most}), so it "
-            f"cannot run {count} iterations.",
-            node=node,
-            hint=f"Give iterations={{'{node}': n}} with n from 1 to {most}, or raise "
-            "the loop's max_iterations.",
-        )
-    return int(count)
-
-
-def _case_index(G: nx.DiGraph, node: str, value: Any) -> int:
-    """The index of the case of route ``node`` named by ``value``: its label (``'"bug"'``),
-    its index, or the value it compares (``"bug"``, as ``.when("bug", ...)`` wrote it)."""
-    cases = G.nodes[node]["cases"]
-    labels = [str(case.get("label", "")) for case in cases]
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(labels):
-        return value
-    if value in labels:
-        return labels.index(value)
-    for index, case in enumerate(cases):
-        if "equals" in case and same_value(case["equals"], value):
-            return index
-    raise PipelineError(
-        f"branches names {value!r} for route {node!r}, which has no such case."
-        f"{did_you_mean(str(value), labels)}",
-        node=node,
-        hint=f"Name a case by its label ({', '.join(labels)}), its value or its index.",
-    )
 
 
 class Simulation:

@@ -29,6 +29,7 @@ from irgraph.errors import PipelineError
 from irgraph.ir.key_paths import json_pointer
 from irgraph.ir.output_replies import QUOTE_CHARS, OutputError, cut, feedback
 from irgraph.ir.schema_checks import check_refs, check_valid, model_schema, not_a_schema_hint
+from irgraph.ir.schema_memo import SchemaMemo
 from irgraph.ir.schema_validator import answer_validator
 from irgraph.ir.values import JsonObject, canonical, json_problem, same_value
 
@@ -108,9 +109,16 @@ def _example(name: str) -> str:
     return {"temperature": "0.2", "top_p": "0.9", "stop": "['\\n\\n']"}.get(name, "1")
 
 
+#: The schemas ``jsonschema`` accepted and whose ``$ref`` s resolve, by content.
+VALID_SCHEMAS = SchemaMemo()
+
+
 def checked_schema(schema: Any, *, node: str) -> JsonObject:
     """The JSON Schema of an agent's output as a frozen JSON object: ``schema`` itself (a dict)
-    or a pydantic model class's ``model_json_schema()``, once ``jsonschema`` accepts it."""
+    or a pydantic model class's ``model_json_schema()``, once ``jsonschema`` accepts it (once
+    per content: :mod:`irgraph.ir.schema_memo`)."""
+    if isinstance(schema, JsonObject) and VALID_SCHEMAS.has(schema.text):
+        return schema  # frozen JSON already: nothing to copy or check
     if isinstance(schema, type) and callable(getattr(schema, "model_json_schema", None)):
         schema = model_schema(schema, node=node)
     if isinstance(schema, JsonObject):
@@ -129,9 +137,12 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
             node=node,
             hint="Write the schema with dicts, lists, strings, numbers and booleans.",
         )
-    check_valid(schema, node=node)
-    check_refs(schema, node=node)
-    return JsonObject(schema)
+    checked = JsonObject(schema)
+    if not VALID_SCHEMAS.has(checked.text):  # the same content was checked: the same answer
+        check_valid(schema, node=node)
+        check_refs(schema, node=node)
+        VALID_SCHEMAS.add(checked.text)
+    return checked
 
 
 _FENCE = re.compile(r"\A\s*```[A-Za-z0-9_-]*\s*\n(?P<body>.*?)\n?\s*```\s*\Z", re.DOTALL)

@@ -26,6 +26,7 @@ from typing import Any, TypeGuard
 
 from irgraph.errors import PipelineError, Problem
 from irgraph.ir.outputs import allows_nothing, checked_schema
+from irgraph.ir.schema_memo import SchemaMemo
 from irgraph.ir.values import JsonObject
 
 __all__ = ["output_schema", "schema_problems", "schema_warnings"]
@@ -87,16 +88,25 @@ def _subschemas(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, Map
                          if isinstance(s, Mapping)]  # fmt: skip
 
 
+#: The schemas in which none of these mistakes was found, by content.
+PLAIN_SCHEMAS = SchemaMemo()
+
+
 def output_schema(schema: Any, node: str, *, stacklevel: int = 2) -> JsonObject:
     """Agent ``node``'s output ``schema`` as ``.output()`` takes it: checked
     (:func:`~irgraph.ir.outputs.checked_schema`), refused when every reply would fail it
     (:func:`schema_problems`), and its likely mistakes warned of, at ``stacklevel``."""
     checked = checked_schema(schema, node=node)
-    problems = schema_problems(checked, node)
+    if PLAIN_SCHEMAS.has(checked.text):
+        return checked
+    found = _findings(checked.to_dict(), node)  # a dict: a JsonObject copies what is read
+    problems = [text for text, certain in found if certain]
     if problems:
         raise PipelineError([Problem(text, node=node) for text in problems])
-    for warning in schema_warnings(checked, node):  # validate() says them too
+    for warning, _ in found:  # validate() says them too
         warnings.warn(warning, UserWarning, stacklevel=stacklevel + 1)
+    if not found:  # one with a warning is said again for each agent given it
+        PLAIN_SCHEMAS.add(checked.text)
     return checked
 
 
