@@ -188,7 +188,8 @@ class Timeline:
                     f"text-anchor='middle' fill='#666'>{escape(mark)}</text>"
                 )
             tick += step
-        for row, (bar, (depth, named)) in enumerate(zip(bars, nesting(bars), strict=True)):
+        nested = nesting(bars, facts.graph)
+        for row, (bar, (depth, named)) in enumerate(zip(bars, nested, strict=True)):
             y = top + row * ROW_H
             indent = min(depth * INDENT, MOST_INDENT)
             name, where = label_parts(bar, facts.graph, named)
@@ -318,7 +319,7 @@ class Timeline:
         lines = [f"Timeline: {self.summary()}"]
         labels = [
             text_label(b, self.facts.graph, *nest)
-            for b, nest in zip(self.rows, nesting(self.rows), strict=True)
+            for b, nest in zip(self.rows, nesting(self.rows, self.facts.graph), strict=True)
         ]
         width = max((text_columns(label) for label in labels), default=0)
         for bar, label in zip(self.rows, labels, strict=True):

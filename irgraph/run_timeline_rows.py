@@ -341,9 +341,10 @@ def hidden_count(rows: Iterable[Row]) -> int:
     return sum(len(row.bars) for row in rows if isinstance(row, Many))
 
 
-def nesting(rows: Sequence[Row]) -> list[tuple[int, int]]:
-    """Each row's depth (how far it is indented: a level per pass it is in, and one per
-    header above it) and how many of its path's passes the headers above it name."""
+def nesting(rows: Sequence[Row], graph: nx.DiGraph | None = None) -> list[tuple[int, int]]:
+    """Each row's depth (how far it is indented: a level per loop, map-over or route of
+    ``graph`` it is in, as in the node table, and one per header above it) and how many of
+    its path's passes the headers above it name."""
     found: list[tuple[int, int]] = []
     headers: list[Path] = []  # the paths of the headers the row is under
     for row in rows:
@@ -351,10 +352,27 @@ def nesting(rows: Sequence[Row]) -> list[tuple[int, int]]:
         while headers and path[: len(headers[-1])] != headers[-1]:
             headers.pop()
         shown = len(headers[-1]) if headers else 0
-        found.append((len(path) + len(headers) + isinstance(row, Pass), shown))
+        # a header or a summary of passes sits a level inside its loop or map-over
+        if isinstance(row, Pass) or (isinstance(row, Many) and row.scope):
+            node, inside = row.scope, True
+        else:
+            node, inside = row.node, False
+        level = _scopes_around(graph, node)
+        level = len(path) + isinstance(row, Pass) if level is None else level + inside
+        found.append((level + len(headers), shown))
         if isinstance(row, Pass):
             headers.append(row.path)
     return found
+
+
+def _scopes_around(graph: nx.DiGraph | None, node: str) -> int | None:
+    """How many loops, map-overs and routes ``node`` is inside (``None``: not in ``graph``)."""
+    if graph is None or node not in graph:
+        return None
+    depth, parent = 0, graph.nodes[node].get("parent")
+    while parent is not None and parent in graph:
+        depth, parent = depth + 1, graph.nodes[parent].get("parent")
+    return depth
 
 
 def _side_by_side(graph: nx.DiGraph) -> dict[str, str]:

@@ -212,3 +212,26 @@ def test_long_and_wide_names_are_cut_to_the_margin_keeping_the_pass_whole_on_hov
     # in the text too: every label in 60 columns past its indent, the item kept
     lines = str(result.timeline()).splitlines()[1:]
     assert all("item" in line.split("|")[0] for line in lines if "summarise" in line)
+
+
+def test_a_routes_branch_is_indented_under_the_route_as_in_the_node_table():
+    from irgraph import Route
+
+    fix, answer = Agent("fix").instruct("Fix.").writes("p"), Agent("answer").instruct("A.")
+    route = Route("triage").on("category").when("bug", fix).otherwise(answer.writes("r"))
+    body = route >> Agent("after").instruct("Go on from {p?}{r?}.").writes("z")
+    pipeline = Agent("classify").instruct("Classify.").writes("category") >> Loop("rounds").step(
+        body
+    ).max_iterations(2)
+    result = run(pipeline, provider=FakeProvider(responses={"classify": "bug"}))
+    lines = [line.split("|")[0].rstrip() for line in str(result.timeline()).splitlines()[1:]]
+    assert lines[:6] == [
+        "  classify",
+        "  rounds",
+        "    rounds iteration 0",
+        "      triage",
+        "        fix",
+        "      after",
+    ]
+    depth = {row["node"]: row["depth"] for row in result.view().rows()}
+    assert depth["fix"] == depth["triage"] + 1 == depth["after"] + 1
