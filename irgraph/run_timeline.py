@@ -2,8 +2,10 @@
 map-over item of a node its own bar), the critical path outlined, and the makespan
 :mod:`irgraph.analysis` predicts (from the durations measured here) beside the measured one.
 
-As SVG drawn by irgraph itself (each bar a ``<g class="bar status-done" data-node="...">``),
-as mermaid ``gantt`` text, or as plain text for a terminal.
+As SVG drawn by irgraph itself (each bar a ``<g class="bar status-done" data-node="...">``,
+each pass header a ``<g class="pass" data-scope="..." data-index="...">``, each summary a
+``<g class="bars-summary" data-count="...">``), as mermaid ``gantt`` text (every bar), or as
+plain text for a terminal.
 """
 
 from __future__ import annotations
@@ -72,9 +74,10 @@ def _tick_text(tick: float, step: float) -> str:
 
 class Timeline:
     """A run's Gantt chart. ``svg``, :meth:`to_mermaid`, ``str()``; ``bars`` are the
-    executions, in start order, and ``rows`` what the chart draws of them: a node's many
-    items or iterations in one map-over or loop as a few bars and a summary
-    (:mod:`irgraph.run_timeline_rows`; :meth:`all_bars` draws every bar); ``measured`` and
+    executions, in start order, and ``rows`` what the chart draws of them, nested as the run
+    was: each pass of a loop or map-over under a header (a ``Pass``), many passes or
+    branches as a few and a summary (a ``Many``; :mod:`irgraph.run_timeline_rows`;
+    :meth:`all_bars` draws every bar); ``measured`` and
     ``predicted`` are seconds (``predicted`` is ``None`` when the analysis cannot cost the
     graph); ``critical`` is the critical path's node ids, and ``on_path`` the executions of
     them the run waited for (``(node, path)``: every iteration of a loop, the last item of a
