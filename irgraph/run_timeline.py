@@ -2,8 +2,10 @@
 map-over item of a node its own bar), the critical path outlined, and the makespan
 :mod:`irgraph.analysis` predicts (from the durations measured here) beside the measured one.
 
-As SVG drawn by irgraph itself (each bar a ``<g class="bar status-done" data-node="...">``),
-as mermaid ``gantt`` text, or as plain text for a terminal.
+As SVG drawn by irgraph itself (each bar a ``<g class="bar status-done" data-node="...">``,
+each pass header a ``<g class="pass" data-scope="..." data-index="...">``, each summary a
+``<g class="bars-summary" data-count="...">``), as mermaid ``gantt`` text (every bar), or as
+plain text for a terminal.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from irgraph import checks
 from irgraph.errors import IrgraphError
 from irgraph.live import text_columns
 from irgraph.run_diagram import legend, svg_open
-from irgraph.run_files import middle, one_line, save_as, text_width
+from irgraph.run_files import save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
-from irgraph.run_status import STATUSES, Execution, RunFacts, clean, seconds_text, shorten
-from irgraph.run_timeline_rows import Many, hidden_count, shown_rows
+from irgraph.run_status import STATUSES, Execution, RunFacts, seconds_text, shorten
+from irgraph.run_timeline_labels import INDENT, MOST_INDENT, fit_pixels, full_label, text_label
+from irgraph.run_timeline_labels import parts as label_parts
+from irgraph.run_timeline_rows import Many, Pass, hidden_count, nesting, shown_rows
 
 __all__ = ["Timeline"]
 
@@ -30,6 +34,8 @@ _SHOWN_WAIT = 0.0005  # a wait for a model-call slot is named from half a millis
 _MARKS = {"done": "#", "failed": "X", "cancelled": "~", "not_started": "-", "reused": "=",
           "skipped": ".", "no_items": ".", "not_reached": ".", "unknown": "?"}  # fmt: skip
 
+#: How a summary's name and a pass header's are set apart from a bar's.
+_LABEL_STYLE = {Many: " font-style='italic'", Pass: " font-weight='600' fill='#444'"}
 
 #: More bars than this (a chart taller than a screen): the time axis above the bars as well.
 _AXIS_ABOVE = 20
@@ -68,9 +74,10 @@ def _tick_text(tick: float, step: float) -> str:
 
 class Timeline:
     """A run's Gantt chart. ``svg``, :meth:`to_mermaid`, ``str()``; ``bars`` are the
-    executions, in start order, and ``rows`` what the chart draws of them: a node's many
-    items or iterations in one map-over or loop as a few bars and a summary
-    (:mod:`irgraph.run_timeline_rows`; :meth:`all_bars` draws every bar); ``measured`` and
+    executions, in start order, and ``rows`` what the chart draws of them, nested as the run
+    was: each pass of a loop or map-over under a header (a ``Pass``), many passes or
+    branches as a few and a summary (a ``Many``; :mod:`irgraph.run_timeline_rows`;
+    :meth:`all_bars` draws every bar); ``measured`` and
     ``predicted`` are seconds (``predicted`` is ``None`` when the analysis cannot cost the
     graph); ``critical`` is the critical path's node ids, and ``on_path`` the executions of
     them the run waited for (``(node, path)``: every iteration of a loop, the last item of a
@@ -184,10 +191,23 @@ class Timeline:
                     f"text-anchor='middle' fill='#666'>{escape(mark)}</text>"
                 )
             tick += step
-        for row, bar in enumerate(bars):
+        nested = nesting(bars, facts.graph)
+        for row, (bar, (depth, named)) in enumerate(zip(bars, nested, strict=True)):
             y = top + row * ROW_H
-            if isinstance(bar, Many):
-                drawn, right = self._many(bar, y, left, scale)
+            indent = min(depth * INDENT, MOST_INDENT)
+            name, where = label_parts(bar, facts.graph, named)
+            # left-aligned, indented as it is nested; cut to the margin, whole on hover
+            said = fit_pixels(name, where, LABEL_W - indent - 10, bold=isinstance(bar, Pass))
+            style = _LABEL_STYLE.get(type(bar), "")
+            said = (
+                f"<text x='{margin + indent:.1f}' y='{y + BAR_H - 2:.1f}' font-size='11'"
+                f"{style}>{escape(said)}</text>"
+            )
+            if not isinstance(bar, Execution):
+                if isinstance(bar, Pass):
+                    drawn, right = self._pass(bar, y, left, scale, said)
+                else:
+                    drawn, right = self._many(bar, y, left, scale, said)
                 out.append(drawn)
                 width = max(width, right + margin)
                 continue
@@ -197,7 +217,7 @@ class Timeline:
             on_path = (bar.node, bar.path) in self.on_path
             stroke = "stroke='#111' stroke-width='2'" if on_path else f"stroke='{line}'"
             classes = f"bar status-{bar.status}" + (" critical" if on_path else "")
-            label = bar.label(facts.graph)
+            label = full_label(bar, facts.graph)
             took = _took(facts, bar)
             if bar.status == "not_started":  # its whole bar was a wait for a slot
                 stroke += " stroke-dasharray='3 2'"
@@ -212,9 +232,7 @@ class Timeline:
             out.append(
                 f"<g class='{classes}' data-node={quoteattr(bar.node)} "
                 f"data-path={quoteattr(repr(list(bar.path)))}>"
-                f"<title>{escape(shorten(f'{label}: {bar.status}, {took}', 300))}</title>"
-                f"<text x='{left - 6:.1f}' y='{y + BAR_H - 2:.1f}' text-anchor='end' "
-                f"font-size='11'>{escape(middle(clean(label), 40))}</text>"
+                f"<title>{escape(shorten(f'{label}: {bar.status}, {took}', 2000))}</title>{said}"
                 f"<rect x='{bx:.1f}' y='{y:.1f}' width='{bw:.1f}' height='{BAR_H}' rx='2' "
                 f"fill='{fill}' {stroke}/><text x='{bx + bw + 4:.1f}' y='{y + BAR_H - 2:.1f}' "
                 f"font-size='10' fill='#555'>{escape(took)}</text></g>"
@@ -224,21 +242,43 @@ class Timeline:
         out.append("</svg>")
         return "".join(out)
 
-    def _many(self, many: Many, y: float, left: float, scale: float) -> tuple[str, float]:
-        """A summary row's SVG (a light bar over the time its bars ran, what they took
-        beside it) and how far right it reaches."""
+    def _pass(
+        self, header: Pass, y: float, left: float, scale: float, said: str
+    ) -> tuple[str, float]:
+        """A pass's header row (``said``, its name, and a bracket over the time its rows
+        ran) and how far right it reaches."""
+        start, end = header.start, header.end(self.measured)
+        bx, bw = left + start * scale, max((end - start) * scale, 1.5)
+        took = header.took(self.measured)
+        mid, low = y + BAR_H / 2, y + BAR_H - 2
+        line = "#111" if header.critical else STATUSES[header.status][2]
+        drawn = (
+            f"<g class='pass status-{header.status}{' critical' if header.critical else ''}' "
+            f"data-scope={quoteattr(header.scope)} data-index='{header.index}' "
+            f"data-path={quoteattr(repr(list(header.path)))} data-count='{len(header.bars)}'>"
+            f"<title>{escape(shorten(f'{full_label(header, self.facts.graph)}: {took}', 2000))}"
+            f"</title>{said}<path d='M{bx:.1f},{low:.1f} L{bx:.1f},{mid:.1f} "
+            f"L{bx + bw:.1f},{mid:.1f} L{bx + bw:.1f},{low:.1f}' fill='none' stroke='{line}' "
+            f"stroke-width='{2 if header.critical else 1.2}'/>"
+            f"<text x='{bx + bw + 4:.1f}' y='{low:.1f}' font-size='10' "
+            f"fill='#555'>{escape(took)}</text></g>"
+        )
+        return drawn, bx + bw + 4 + text_width(took, 10)
+
+    def _many(
+        self, many: Many, y: float, left: float, scale: float, said: str
+    ) -> tuple[str, float]:
+        """A summary row's SVG (``said``, its name; a light bar over the time its bars ran,
+        what they took beside it) and how far right it reaches."""
         _, fill, line = STATUSES[many.status]
         start, end = many.start, many.end(self.measured)
         bx, bw = left + start * scale, max((end - start) * scale, 1.5)
         took = many.took(self.facts.graph)
-        tip = f"{took}; {_every(self.facts)} draws a bar for each"
-        label = many.label(self.facts.graph)
+        tip = f"{full_label(many, self.facts.graph)}: {took}; {_every(self.facts)} draws each"
         drawn = (
             f"<g class='bars-summary status-{many.status}{' critical' if many.critical else ''}' "
             f"data-node={quoteattr(many.node)} "
-            f"data-count='{len(many.bars)}'><title>{escape(shorten(tip, 300))}</title>"
-            f"<text x='{left - 6:.1f}' y='{y + BAR_H - 2:.1f}' text-anchor='end' "
-            f"font-size='11' font-style='italic'>{escape(middle(clean(label), 40))}</text>"
+            f"data-count='{len(many.bars)}'><title>{escape(shorten(tip, 2000))}</title>{said}"
             f"<rect x='{bx:.1f}' y='{y + 2:.1f}' width='{bw:.1f}' height='{BAR_H - 4}' rx='2' "
             f"fill='{fill}' fill-opacity='0.5' stroke='{'#111' if many.critical else line}' "
             f"stroke-width='{2 if many.critical else 1}' stroke-dasharray='3 2'/>"
@@ -275,18 +315,26 @@ class Timeline:
     def text(self) -> str:
         """The chart as text: a row per execution, ``#`` for done, ``X`` failed, ``~``
         cancelled, ``-`` waiting for a model-call slot (all of a row that never started);
-        ``*`` marks the critical path; ``:`` spans the time a summary row's bars ran."""
+        ``*`` marks the critical path; ``:`` spans the time a summary row's bars ran, ``_``
+        the time of a pass (a loop's iteration, a map-over's item) whose rows are indented
+        under it."""
         span = max(self.measured, 1e-9)
         lines = [f"Timeline: {self.summary()}"]
-        labels = [one_line(b.label(self.facts.graph), 60) for b in self.rows]
+        labels = [
+            text_label(b, self.facts.graph, *nest)
+            for b, nest in zip(self.rows, nesting(self.rows, self.facts.graph), strict=True)
+        ]
         width = max((text_columns(label) for label in labels), default=0)
         for bar, label in zip(self.rows, labels, strict=True):
-            if isinstance(bar, Many):  # a summary: the span its bars ran in, in colons
+            if not isinstance(bar, Execution):  # the span its bars ran in
                 w = min(int(bar.start / span * _TEXT_BAR), _TEXT_BAR - 1)
                 b = max(min(round(bar.end(self.measured) / span * _TEXT_BAR), _TEXT_BAR), w + 1)
-                row = " " * w + ":" * (b - w) + " " * (_TEXT_BAR - b)
+                row = " " * w + ("_" if isinstance(bar, Pass) else ":") * (b - w)
+                row += " " * (_TEXT_BAR - b)
                 mark = "*" if bar.critical else " "
-                took = bar.took(self.facts.graph)
+                took = (
+                    bar.took(self.measured) if isinstance(bar, Pass) else bar.took(self.facts.graph)
+                )
                 lines.append(f"  {padded(label, width)} |{row}| {mark} {took}")
                 continue
             end = bar.end if bar.end is not None else self.measured

@@ -33,6 +33,7 @@ from irgraph.run_status import (
     shorten,
 )
 from irgraph.run_timeline import Timeline, padded
+from irgraph.run_timeline_rows import hidden_count
 from irgraph.run_view_cells import (
     FULL,
     PREVIEW,
@@ -359,6 +360,8 @@ class RunView:
         scroll = "<div style='overflow-x:auto'>{}</div>"
         rows, nodes = len(self.timeline.rows), len(facts.status)
         timeline = f"Timeline ({rows} rows{_folded(rows)})" if _folded(rows) else "Timeline"
+        if hidden := hidden_count(self.timeline.rows):  # what the summary rows stand for
+            timeline = f"Timeline ({rows} rows, {hidden} more bars summarised{_folded(rows)})"
         return (
             f"<div class='irgraph-run' style=\"{_STYLE}\">"
             f"<div style='font-weight:600'>{html.escape(self.headline())}</div>{error}{note}"

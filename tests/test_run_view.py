@@ -307,8 +307,14 @@ def test_timeline_rows_of_nested_items_keep_their_item_numbers_apart():
     outer = Loop("outer_rounds").step(each).max_iterations(2)
     result = run(outer, provider=FakeProvider(), state={"papers": ["a", "b", "c"]})
     rows = [line.split("|")[0].strip() for line in str(result.timeline()).splitlines()[1:]]
-    defines = [row for row in rows if row.startswith("define")]
+    # each under the header of its loop iteration, which the row need not name again
+    defines, header = [], None
+    for row in rows:
+        header = row if row.startswith("outer_rounds iteration") else header
+        if row.startswith("define"):
+            defines.append((header, row))
     assert len(defines) == 6 and len(set(defines)) == 6, defines
+    assert defines[3] == ("outer_rounds iteration 1", "define (each_paper item 0)")
 
 
 def test_a_failed_map_over_rows_preview_the_call_that_failed_not_a_stopped_sibling():

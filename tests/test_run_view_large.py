@@ -180,8 +180,19 @@ def test_a_summary_inside_a_loop_names_the_loops_iteration():
     rounds = Loop("rounds").step(each).max_iterations(2)
     timeline = run(rounds, provider=FakeProvider(), state={"words": words(20)}).timeline()
     text = str(timeline)
-    assert "\u2026 define (rounds iteration 1, each, 16 more items)" in text
+    lines = [line.split("|")[0].rstrip() for line in text.splitlines()]
+    # under the header of the loop's iteration, indented past it
+    header = lines.index("    rounds iteration 1")
+    summary = lines.index("        \u2026 define (each, 16 more items)", header)
+    assert header < summary and not any(
+        "rounds iteration" in x for x in lines[header + 1 : summary]
+    )
     assert "rounds item" not in text
+    (many,) = [row for row in timeline.rows if getattr(row, "within", None) == (("rounds", 1),)]
+    assert (
+        many.label(timeline.facts.graph)
+        == "\u2026 define (rounds iteration 1, each, 16 more items)"
+    )
 
 
 def test_a_long_loop_body_wraps_inside_its_box_and_its_arrows_stay_in_it():

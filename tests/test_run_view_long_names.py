@@ -35,8 +35,9 @@ window.addEventListener("load", async () => {
 """
 
 
-def _laid_out(html: str) -> dict[str, Any]:
-    """What Chromium measures of the node table in ``html`` (a page of its own)."""
+def _laid_out(html: str, measure: str = MEASURE) -> dict[str, Any]:
+    """What Chromium measures of the node table in ``html`` (a page of its own), or what
+    another ``measure`` script posts of it."""
     from tests.support.notebook_pages import CSP, _Site
 
     chromium = harness.find_chromium()
@@ -45,7 +46,7 @@ def _laid_out(html: str) -> dict[str, Any]:
             raise harness.HarnessUnavailable("Chromium is not installed.")
         pytest.skip("Chromium is not installed (apt-get install -y chromium).")
     page = "<!doctype html><html><head><meta charset='utf-8'><meta http-equiv="
-    page += f'"Content-Security-Policy" content="{CSP}"></head><body>{html}{MEASURE}</body></html>'
+    page += f'"Content-Security-Policy" content="{CSP}"></head><body>{html}{measure}</body></html>'
     site = _Site({"view": page})
     profile = tempfile.mkdtemp(prefix="irgraph-chromium-")
     browser = subprocess.Popen(
