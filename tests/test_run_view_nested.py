@@ -51,7 +51,10 @@ def test_a_loop_with_a_fan_out_folds_into_a_few_passes_of_a_few_branches():
     result = run(rounds_with_a_fan_out(8, 6), provider=FakeProvider())
     timeline = result.timeline()
     rows = rows_of(timeline.svg)
-    assert len(rows) <= 32
+    # pre, rounds, 4 pass headers, the passes' summary, and in each pass drawn: plan, three
+    # branches (four when the critical one, whichever the fake answered last, is not among
+    # them), the branches' summary and merge
+    assert 31 <= len(rows) <= 35
     headers = [g for kind, g in rows if kind == "pass"]
     assert [(g.get("data-scope"), g.get("data-index")) for g in headers] == [
         ("rounds", "0"),
