@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
@@ -47,16 +47,29 @@ def moved_results(
     not looked ahead in: its lines resume in place only."""
     if count is None or not kept or not unplaced:
         return {}
-    free: dict[str, list[int]] = {}  # key -> indices of kept results no line claims in place
+    first: dict[str, int] = {}  # key -> the first kept result of it no line claims in place
+    more: dict[str, deque[int]] = {}  # key -> the next ones (a line given many times)
     for index, key in sorted(kept.items()):
         if index >= count or index in unplaced:
-            free.setdefault(key, []).append(index)
+            if key in first:
+                more.setdefault(key, deque()).append(index)
+            else:
+                first[key] = index
     moved = {}
     for index, key in unplaced.items():
-        place = free.get(key)
-        if place:
-            moved[index] = place.pop(0)
+        source = first.pop(key, None)
+        if source is not None:
+            moved[index] = source
+            if more.get(key):
+                first[key] = more[key].popleft()
     return moved
+
+
+def _any_moved(unplaced: Mapping[int, str], count: int, kept: Mapping[int, str]) -> bool:
+    """Whether :func:`moved_results` would move any line, without pairing them all: some
+    line not in place has the key of a kept result no line claims in place."""
+    free = {key for index, key in kept.items() if index >= count or index in unplaced}
+    return not free.isdisjoint(unplaced.values())
 
 
 def copied_results(
@@ -165,7 +178,7 @@ def other_inputs(
     results it keeps (``kept``) is of a line of these inputs, in place or moved, and running
     them would replace some. Another data set's inputs given the same ``-o`` (a command line
     edited from the last one) would otherwise replace results paid for, without a word."""
-    if count is None or not kept or len(unplaced) < count or moved_results(unplaced, count, kept):
+    if count is None or not kept or len(unplaced) < count or _any_moved(unplaced, count, kept):
         return None
     replaced = sorted(i for i in kept if i < count)
     if not replaced:

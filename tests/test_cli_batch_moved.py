@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support.batch_dir import batch_dir, batch_in, ran_since
 from tests.support.batch_dir import write_inputs as inputs
@@ -253,3 +256,77 @@ def test_a_moved_results_old_line_stays_when_its_index_is_read_again(tmp_path, m
     code, text = batch_in(target, "-o", "out.jsonl", "--max-items", "1")
     assert code == 0 and "1 done, 0 failed, 3 resumed" in text
     assert by_index(here / "out.jsonl") == {0: "c", 1: "d", 2: "x", 3: "d", 4: "a", 5: "b"}
+
+
+def counted(monkeypatch: pytest.MonkeyPatch, owners: list[Any], name: str) -> list[int]:
+    """Count the calls of the function ``name`` of the modules ``owners`` (one function, as
+    each imported it), still calling it: a one-item list of the count so far."""
+    real, calls = getattr(owners[0], name), [0]
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    for owner in owners:
+        monkeypatch.setattr(owner, name, wrapper)
+    return calls
+
+
+def test_a_resume_reads_each_results_line_and_pairs_the_moved_lines_once(here, monkeypatch):
+    """A resume with every line moved parsed each results line's JSON once (the scan) and
+    paired the moved lines with their results once: the check that the file holds these
+    inputs' results paired them all too, then the resume again."""
+    import irgraph.cli_batch as cli_batch
+    import irgraph.cli_batch_kept as kept
+    import irgraph.cli_batch_scan as scan
+
+    inputs(here, [f"topic {i}" for i in range(20)])
+    assert batch_in(TARGET, "-o", "out.jsonl")[0] == 0 and len(ran()) == 20
+    lines = len((here / "out.jsonl").read_text().splitlines())
+    inputs(here, ["newts", *(f"topic {i}" for i in range(20))])  # every line moved
+    parsed = counted(monkeypatch, [scan], "_decode")  # the JSON decoder's own reading
+    paired = counted(monkeypatch, [cli_batch, kept], "moved_results")
+    code, text = batch_in(TARGET, "-o", "out.jsonl")
+    assert code == 0 and ran() == ["newts"] and "1 done, 0 failed, 20 resumed" in text
+    assert parsed[0] == lines == 20 and paired[0] == 1
+    assert by_index(here / "out.jsonl") == {0: "newts", **{i + 1: f"topic {i}" for i in range(20)}}
+
+
+def paired_as_specified(
+    unplaced: dict[int, str], count: int, kept: dict[int, str]
+) -> dict[int, int]:
+    """The pairing :func:`moved_results` gives, written plainly: in index order, each line not
+    in place takes the lowest-indexed kept result of its key that no line claims in place
+    and no line before it took."""
+    free = sorted(i for i in kept if i >= count or i in unplaced)
+    moved = {}
+    for index in sorted(unplaced):
+        source = next((i for i in free if kept[i] == unplaced[index]), None)
+        if source is not None:
+            moved[index] = source
+            free.remove(source)
+    return moved
+
+
+@given(
+    st.integers(0, 8).flatmap(
+        lambda count: st.tuples(
+            st.just(count),
+            st.dictionaries(st.integers(0, count - 1), st.sampled_from("abc"))
+            if count
+            else st.just({}),
+            st.dictionaries(st.integers(0, count + 4), st.sampled_from("abc")),
+        )
+    )
+)
+def test_moved_results_pair_as_specified_and_the_refusal_agrees(case):
+    from irgraph.cli_batch_kept import moved_results, other_inputs
+
+    count, unplaced, kept = case
+    unplaced = dict(sorted(unplaced.items()))  # as the survey gives them: in index order
+    moved = moved_results(unplaced, count, kept)
+    assert moved == paired_as_specified(unplaced, count, kept)
+    refused = other_inputs(unplaced, count, kept, "in.jsonl", "out.jsonl") is not None
+    every_line_unplaced = count > 0 and len(unplaced) == count
+    in_the_inputs = any(i < count for i in kept)
+    assert refused == (every_line_unplaced and in_the_inputs and not moved)
