@@ -22,6 +22,7 @@ import pytest
 from irgraph import Agent, Gate, Loop, MapOver, Route, Transform, run
 from irgraph.backends.failures import ADVICE
 from irgraph.backends.prefect_backend import PrefectBackend
+from irgraph.backends.prefect_chunks import item_outcome
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from irgraph.builder import Builder
 from irgraph.errors import RunError
@@ -150,6 +151,17 @@ def test_the_prefect_backend_says_what_generated_code_says(tmp_path: Path) -> No
     in_flow = failure(lambda: run_coroutine(getattr(module, flow)(dict(STATE))))
     assert said(in_flow) == said(on_prefect)
     assert str(in_flow).startswith("Node 'explode' failed at review[0]: ValueError: no notes")
+
+
+def test_a_batch_chunks_failed_item_says_the_runs_words_without_the_python_advice() -> None:
+    """The batch flow sends a failed item's error to the sender as words: the sender's
+    RunError has no cause chained below it and no ``.completed`` to point at."""
+    pipeline = CASES["a transform raising in a loop"]
+    error = failure(lambda: run(pipeline, provider=FakeProvider(), state=STATE))
+    sent = item_outcome(3, error=error)["error"]
+    assert sent["type"] == "RunError"
+    assert sent["message"].startswith(f"{str(error).removesuffix(ADVICE)} (raised in explode, ")
+    assert "chained below" not in sent["message"]
 
 
 @pytest.mark.slow
