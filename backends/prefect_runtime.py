@@ -71,7 +71,7 @@ from .prefect_names import sha256 as _sha256
 from .prefect_names import where as _where
 from .routes import chosen_branch
 from .scheduler import collected, map_items
-from .timeouts import with_timeout
+from .timeouts import late, with_timeout
 
 __all__ = [
     "State",
@@ -330,10 +330,21 @@ async def ask(
             settings=fresh_settings(settings or {}),
             output_schema=output,
         )
-        answer = await _answer(lambda r: agent_task(r, path, run_key), request, retries)
+        try:
+            answer = await _answer(lambda r: agent_task(r, path, run_key), request, retries)
+        except TimeoutError as error:
+            if not _task_timed_out(error):  # the provider's own, told as it is
+                raise
+            raise late(getattr(agent_task, "timeout_seconds", 0.0)) from error
         if writes is not None:
             state[writes] = answer
         return answer
+
+
+def _task_timed_out(error: TimeoutError) -> bool:
+    """Whether ``error`` is Prefect's timeout of an agent's task (its ``timeout_seconds``), which
+    a run says as the scheduler says a node's timeout."""
+    return type(error).__name__ == "TaskRunTimeoutError"
 
 
 async def structured_answer(

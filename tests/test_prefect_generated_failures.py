@@ -142,6 +142,19 @@ def test_generated_flow_code_fails_with_the_in_process_backends_error(
     assert str(in_flow).endswith(ADVICE)
 
 
+def test_an_agents_timeout_is_said_as_in_process(tmp_path: Path) -> None:
+    """Prefect's timeout of the agent's task (its TaskRunTimeoutError) is said as the
+    scheduler says a node's timeout, with how to allow more time."""
+    slow = make() >> Agent("writer").instruct("Write {ticket}.").writes("text").timeout(0.05)
+    on_asyncio = failure(lambda: run(slow, provider=FakeProvider(latency=5), state=STATE))
+    path, flow = generated(slow, tmp_path, "slow")
+    module = load_flow_module(path, f"slow_{uuid.uuid4().hex[:8]}")
+    with_provider(module, FakeProvider(latency=5))
+    in_flow = failure(lambda: run_coroutine(getattr(module, flow)(dict(STATE))))
+    assert said(in_flow) == said(on_asyncio)
+    assert "took longer than its timeout of 0.05 s" in str(in_flow)
+
+
 def test_the_prefect_backend_says_what_generated_code_says(tmp_path: Path) -> None:
     pipeline = CASES["a transform raising in a loop"]
     backend = PrefectBackend(provider=FakeProvider())
