@@ -64,10 +64,14 @@ def check_pipeline(sent: str | None, deployed: str, name: str, same: Collection[
 def item_outcome(
     index: Any, state: Any = None, error: BaseException | None = None
 ) -> dict[str, Any]:
-    """One item's answer in a chunk's result: its index and final state, or its error."""
+    """One item's answer in a chunk's result: its index and final state, or its error (a
+    node's RunError said as ``irgraph run`` says it: its cause, and where in the user's code
+    it was raised, travel in the words; the sender has no ``.completed`` to point at)."""
+    from irgraph.cli_live import failure_text
+
     if error is None:
         return {"index": index, "state": state}
-    return {"index": index, "error": {"type": type(error).__name__, "message": str(error)}}
+    return {"index": index, "error": {"type": type(error).__name__, "message": failure_text(error)}}
 
 
 async def run_chunk(

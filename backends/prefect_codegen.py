@@ -124,7 +124,7 @@ class _Generator:
         if isinstance(node, AgentNode):
             return self.agent(node, state, path)
         if isinstance(node, TransformNode):
-            return self.transform(node, state)
+            return self.transform(node, state, path)
         if isinstance(node, GateNode):
             return self.gate(node, state, path)
         if isinstance(node, LoopNode):
@@ -180,7 +180,7 @@ class _Generator:
             args.append(f"retries={_lit(node.output_retries)}")
         return _call("ask", [[a] for a in args], groups=[4, 2, 1, 2])
 
-    def transform(self, node: TransformNode, state: str) -> list[str]:
+    def transform(self, node: TransformNode, state: str, path: str) -> list[str]:
         self._next()
         nid = next(self.ids)
         self.uses.add("transform")
@@ -193,6 +193,8 @@ class _Generator:
         ]
         if node.timeout is not None:
             args.append(f"timeout={_lit(float(node.timeout))}")
+        if path != "()":  # inside a loop or map-over: named in the message of a failure
+            args.append(f"path={path}")
         return _call("transform", [[a] for a in args])
 
     def gate(self, node: GateNode, state: str, path: str) -> list[str]:
@@ -228,11 +230,9 @@ class _Generator:
             equals = _lit(node.until_equals[0])
             named = f"node={_lit(nid)}, path=path"
             body += [f"if stops(state, {_lit(until)}, {equals}, {named}):", "    break"]
-        elif isinstance(until, str) and "." in until:  # a field of a key
+        elif isinstance(until, str):  # a key, or a field of one
             self.uses.add("stops")
             body += [f"if stops(state, {_lit(until)}, node={_lit(nid)}, path=path):", "    break"]
-        elif isinstance(until, str):
-            body += [f"if state.get({_lit(until)}):", "    break"]
         elif isinstance(until, FunctionRef):
             self.uses.add("until_holds")
             ref = _function_ref(until, nid, "until predicate")
@@ -241,7 +241,8 @@ class _Generator:
             body += [*test[:-1], test[-1] + ":", "    break"]
         assert node.max_iterations is not None
         lines = [f"for iteration in range({_lit(node.max_iterations)}):", *_indent(body)]
-        self._function(name, f"Loop {nid!r}: its body up to {node.max_iterations} times.", lines)
+        doc = f"Loop {nid!r}: its body up to {node.max_iterations} times."
+        self._function(name, doc, lines, (nid, "loop"))
         return [f"{name}({state}, {path}, run_key)"]
 
     def map_over(self, node: MapOverNode, state: str, path: str) -> list[str]:
@@ -274,7 +275,7 @@ class _Generator:
         if node.writes is not None:
             lines.append(f"state[{_lit(node.writes)}] = results")
         doc = f"Map-over {nid!r}: its body once per item, concurrently."
-        self._function(name, doc, lines)
+        self._function(name, doc, lines, (nid, "map_over"))
         return [f"{name}({state}, {path}, run_key)"]
 
     def route(self, node: RouteNode, state: str, path: str) -> list[str]:
@@ -286,19 +287,27 @@ class _Generator:
         listed = [f"cases={_lit(cases)}"]
         if len(listed[0]) > 60:  # one case a line
             listed = ["cases=(", *_indent(_lit(case) + "," for case in cases), ")"]
-        args = [["state"], [f"node={_lit(nid)}"], [f"on={_lit(node.on)}"], listed]
+        args = [["state"], [f"node={_lit(nid)}"], [f"on={_lit(node.on)}"], listed, ["path=path"]]
         lines = _prefixed("branch = await ", _call("choose", args))
         for number, child in enumerate(node.children):
             body = self.statements(child, "state", "path")
             lines += [f"{'if' if number == 0 else 'elif'} branch == {number}:"]
             lines += _indent(body or ["pass"])
         doc = f"Route {nid!r}: the branch of the first case that holds, and only that one."
-        self._function(name, doc, lines)
+        self._function(name, doc, lines, (nid, "route"))
         return [f"{name}({state}, {path}, run_key)"]
 
-    def _function(self, name: str, doc: str, body: list[str]) -> None:
+    def _function(
+        self, name: str, doc: str, body: list[str], node: tuple[str, str] | None = None
+    ) -> None:
+        """A function of the module (``state, path, run_key``); one that runs a ``node`` (its
+        id and kind) is decorated to fail and complete as that node."""
+        decorator = []
+        if node is not None:
+            self.uses.add("as_node")
+            decorator = [f"@as_node({_lit(node[0])}, {_lit(node[1])})"]
         signature = _signature(name, ["state: State", "path: Position"], "None")
-        self.functions.append([f"# {doc}", *signature, *_indent(body)])
+        self.functions.append([f"# {doc}", *decorator, *signature, *_indent(body)])
 
 
 def _case(case: RouteCase, owner: str) -> tuple[str, Any]:
@@ -328,8 +337,8 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         imports.append("from collections import ChainMap")
     imports += ["from pathlib import Path", "from typing import Any", ""]
     names = {"Position", "agent_cache_key_for", "agent_run_name", "ask", "model_provider"}
-    names |= {"answering"}
-    names |= uses & {"choose", "collected", "gate", "map_items", "stops"}
+    names |= {"answering", "run_record"}
+    names |= uses & {"as_node", "choose", "collected", "gate", "map_items", "stops"}
     names |= uses & {"transform", "until_holds"}
     names |= {"State"} if gen.functions else set()
     imports += [
@@ -340,7 +349,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "    initial_state,",
         "    worker_command,",
         ")",
-        "from irgraph.backends.prefect_flow_command import read_command",
+        "from irgraph.backends.prefect_flow_command import failure_told, read_command",
         "from irgraph.backends.prefect_result_dir import check_result_storage",
         "from irgraph.backends.prefect_runtime import (",
         *[f"    {name}," for name in sorted(names)],
@@ -406,7 +415,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         sections += ["\n".join(lines) for lines in gen.functions]
     sections += [
         "# The flow ---------------------------------------------------------------------------",
-        FLOW.format(fn=fn, body="\n".join(_indent(body))).rstrip("\n"),
+        FLOW.format(fn=fn, body="\n".join(_indent(_indent(body)))).rstrip("\n"),
         BATCH_FLOW.format(fn=fn).rstrip("\n"),
         MAIN.format(fn=fn).rstrip("\n"),
     ]

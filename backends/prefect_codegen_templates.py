@@ -44,6 +44,7 @@ async def {fn}(
         run_key = None
     elif run_key is None:
         run_key = flow_run.id
+    with run_record(state):  # a node's failure: the run's RunError, with what completed
 {body}
     return state
 '''
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         command = read_command(argv, INPUTS, GATES, RESULT_STORAGE)
     if command.name == "run":
         watch_temporary_server()  # a temporary server ends with this process, even by kill -9
-        with answering(command.answers):
+        with answering(command.answers), failure_told(command.parser):  # one line, exit 1
             final = asyncio.run({fn}(command.state, command.run_key))
         print(json.dumps(final, default=str))
     elif command.name == "run-batch":

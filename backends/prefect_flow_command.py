@@ -4,23 +4,29 @@
 answers each at once, where it used to import Prefect first (seconds on a small machine) only
 to refuse the line. The module reads its command line with :func:`read_command` between its
 settings and ``from prefect import flow``, when it runs as a script; its ``main`` then acts on
-the :class:`FlowCommand`. The words of every refusal are the ones ``main`` said before.
+the :class:`FlowCommand`. The words of every refusal are the ones ``main`` said before. A run
+that fails ends as ``irgraph run`` ends one: one line and exit code 1 (:func:`failure_told`).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
+import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
+
+from irgraph.errors import RunError
 
 from .prefect_flow_cli import FlowCommandLine, state_from_json
 from .prefect_gates import gate_answers
 from .prefect_result_dir import check_result_storage
 
-__all__ = ["FlowCommand", "read_command"]
+__all__ = ["FlowCommand", "read_command", "failure_told"]
 
 
 @attrs.frozen
@@ -89,3 +95,31 @@ def read_command(
             parser.error(str(error))
         return FlowCommand(parser, "run-batch", items=items)
     return FlowCommand(parser, "deploy")
+
+
+@contextlib.contextmanager
+def failure_told(parser: argparse.ArgumentParser) -> Iterator[None]:
+    """A run that fails in the block ends the process as ``irgraph run`` ends it: one line on
+    standard error (``flow.py: RunError: Node 'x' failed: ...``, what completed before it and
+    what to do) and exit code 1, where a traceback said it. Prefect's log of the flow run
+    still says it failed, without the traceback."""
+    flow_runs = logging.getLogger("prefect.flow_runs")
+    flow_runs.addFilter(_run_error_untraced)
+    try:
+        yield
+    except RunError as error:
+        from irgraph.cli_live import run_failure
+
+        from .prefect_server import settle_services_at_exit
+
+        settle_services_at_exit()  # the failed run's last events are sent first, quietly
+        parser.exit(1, f"{parser.prog}: RunError: {run_failure(error)}\n")
+    finally:
+        flow_runs.removeFilter(_run_error_untraced)
+
+
+def _run_error_untraced(record: logging.LogRecord) -> bool:
+    """Keep a log record, without the traceback of a RunError it carries."""
+    if record.exc_info and isinstance(record.exc_info[1], RunError):
+        record.exc_info = record.exc_text = None
+    return True

@@ -49,10 +49,11 @@ from irgraph.providers import (
 from irgraph.templates import Template, filled_prompts, parse_template, system_template
 
 from .blocking import call_blocking
-from .failures import cause_of, node_failure
+from .failures import node_failure
 from .loop_ends import stop_holds
 from .outputs import structured_value
-from .predicates import PredicateRaised, predicate_holds
+from .predicates import predicate_holds
+from .prefect_failures import as_node, failing, run_record
 from .prefect_flow_cli import state_from_json  # older generated modules import it here
 from .prefect_gates import (  # gates are handed on to generated modules from here
     State,
@@ -70,7 +71,7 @@ from .prefect_names import sha256 as _sha256
 from .prefect_names import where as _where
 from .routes import chosen_branch
 from .scheduler import collected, map_items
-from .timeouts import with_timeout
+from .timeouts import late, with_timeout
 
 __all__ = [
     "State",
@@ -104,6 +105,8 @@ __all__ = [
     "pause_turn",
     "wait_for_answer",
     "resume_when_paused",
+    "run_record",
+    "as_node",
 ]
 
 
@@ -214,9 +217,10 @@ async def gate(
     """A generated module's gate (:func:`.prefect_gates.gate`), its answer kept apart when
     the module's ``provider`` spec makes answers up (:func:`gate_key`; ``None``: an older
     module's call, kept under ``run_key``). It pauses under ``run_key`` all the same."""
-    if provider is not None and _spec_made_up(provider):
-        options["kept_as"] = _apart(current_flow_run_id() if run_key is None else run_key)
-    return await _gate(state, path, run_key, **options)
+    with failing(options["node"], "gate", path):
+        if provider is not None and _spec_made_up(provider):
+            options["kept_as"] = _apart(current_flow_run_id() if run_key is None else run_key)
+        return await _gate(state, path, run_key, **options)
 
 
 def _spec_made_up(spec: str) -> bool:
@@ -315,19 +319,32 @@ async def ask(
 ) -> Any:
     """Render an agent's prompt and system prompt from state, ask its cached task (each
     attempt a task run of its own, see :func:`structured_answer`), store the answer: the
-    text, or with an ``output`` schema the parsed value."""
-    template = _template(instruction)
-    prompt, system, values = filled_prompts(template, _system_template(system), system, state)
-    request = ModelRequest(
-        *(node, name, prompt, model, MappingProxyType(values)),
-        system=system,
-        settings=fresh_settings(settings or {}),
-        output_schema=output,
-    )
-    answer = await structured_answer(lambda r: agent_task(r, path, run_key), request, retries)
-    if writes is not None:
-        state[writes] = answer
-    return answer
+    text, or with an ``output`` schema the parsed value. What fails is the run's RunError at
+    the agent (:func:`~irgraph.backends.prefect_failures.failing`)."""
+    with failing(node, "agent", path):
+        template = _template(instruction)
+        prompt, system, values = filled_prompts(template, _system_template(system), system, state)
+        request = ModelRequest(
+            *(node, name, prompt, model, MappingProxyType(values)),
+            system=system,
+            settings=fresh_settings(settings or {}),
+            output_schema=output,
+        )
+        try:
+            answer = await _answer(lambda r: agent_task(r, path, run_key), request, retries)
+        except TimeoutError as error:
+            if not _task_timed_out(error):  # the provider's own, told as it is
+                raise
+            raise late(getattr(agent_task, "timeout_seconds", 0.0)) from error
+        if writes is not None:
+            state[writes] = answer
+        return answer
+
+
+def _task_timed_out(error: TimeoutError) -> bool:
+    """Whether ``error`` is Prefect's timeout of an agent's task (its ``timeout_seconds``), which
+    a run says as the scheduler says a node's timeout."""
+    return type(error).__name__ == "TaskRunTimeoutError"
 
 
 async def structured_answer(
@@ -337,16 +354,23 @@ async def structured_answer(
     that matches it, asked again up to ``retries`` times as the scheduler does
     (:func:`~irgraph.backends.outputs.structured_value`), then the run's :class:`RunError` at
     the node, with the schema error and the raw reply."""
+    try:
+        return await _answer(call, request, retries)
+    except OutputError as error:
+        raise node_failure(request.node, error) from error
+
+
+async def _answer(
+    call: Callable[[ModelRequest], Awaitable[Any]], request: ModelRequest, retries: int
+) -> Any:
+    """:func:`structured_answer`, an answer that matches no schema its ``OutputError``."""
 
     async def text(asking: ModelRequest) -> str:
         return checked_answer(await call(asking))
 
     if request.output_schema is None:
         return await text(request)
-    try:
-        return await structured_value(request, retries, text)
-    except OutputError as error:
-        raise node_failure(request.node, error) from error
+    return await structured_value(request, retries, text)
 
 
 # Transforms, loops, map-overs -------------------------------------------------------------
@@ -360,34 +384,34 @@ async def transform(
     reads: tuple[str, ...],
     writes: str | None,
     timeout: float | None = None,
+    path: Position = (),
 ) -> Any:
     """Call a transform's function (an import path) with the keys it reads; store the result.
     A plain function runs off the event loop (as the scheduler runs it), so its timeout fires
-    even when it blocks."""
-    fn = _imported(function)
+    even when it blocks. What fails is the run's RunError at the transform (at ``path``)."""
+    with failing(node, "transform", path):
+        fn = _imported(function)
 
-    async def called() -> Any:
-        args, kwargs = transform_arguments(fn, reads, state)
-        if inspect.iscoroutinefunction(fn):
-            value = await fn(*args, **kwargs)
-        else:
-            value = await call_blocking(fn, *args, **kwargs)
-        return kept_value(await value if inspect.isawaitable(value) else value, node)
+        async def called() -> Any:
+            args, kwargs = transform_arguments(fn, reads, state)
+            if inspect.iscoroutinefunction(fn):
+                value = await fn(*args, **kwargs)
+            else:
+                value = await call_blocking(fn, *args, **kwargs)
+            return kept_value(await value if inspect.isawaitable(value) else value, node)
 
-    value = await with_timeout(called(), timeout, ("transform", node, fn))
-    if writes is not None:
-        state[writes] = value
-    return value
+        value = await with_timeout(called(), timeout, ("transform", node, fn))
+        if writes is not None:
+            state[writes] = value
+        return value
 
 
 async def until_holds(predicate: str, state: State, *, node: str, path: Position = ()) -> bool:
     """Whether loop ``node``'s stop predicate (an import path) holds, called as the scheduler
     calls it (:func:`~irgraph.backends.predicates.predicate_holds`: a coroutine function
     awaited); what it raises is the run's RunError at the loop (at ``path``), naming it."""
-    try:
+    with failing(node, "loop", path, ends=False):
         return await predicate_holds(_imported(predicate), predicate, "loop", state)
-    except PredicateRaised as error:
-        raise node_failure(node, error, path=path) from cause_of(error)
 
 
 def holds(predicate: str, state: State) -> bool:
@@ -398,26 +422,27 @@ def holds(predicate: str, state: State) -> bool:
 
 def stops(state: State, key: str, *value: Any, node: str = "loop", path: Position = ()) -> bool:
     """Whether loop ``node`` stops: :func:`.loop_ends.stop_holds`, its error a RunError."""
-    try:
+    with failing(node, "loop", path, ends=False):
         return stop_holds(state, key, value, node)
-    except TypeError as error:
-        raise node_failure(node, error, path=path) from error
 
 
 # Routes -----------------------------------------------------------------------------------
 
 
 async def choose(
-    state: State, *, node: str, on: str | None, cases: tuple[tuple[str, Any], ...]
+    state: State,
+    *,
+    node: str,
+    on: str | None,
+    cases: tuple[tuple[str, Any], ...],
+    path: Position = (),
 ) -> int:
-    """The index of the branch route ``node`` runs: its first case that holds, each case
-    ``("equals", value)``, ``("test", "module:name")`` or ``("otherwise", None)``, chosen as
-    the scheduler chooses (:func:`~irgraph.backends.routes.chosen_branch`). No case holding is
-    the run's :class:`RunError` at the route."""
-    try:
+    """The index of the branch route ``node`` (at ``path``) runs: its first case that holds,
+    each case ``("equals", value)``, ``("test", "module:name")`` or ``("otherwise", None)``,
+    chosen as the scheduler chooses (:func:`~irgraph.backends.routes.chosen_branch`). No case
+    holding is the run's :class:`RunError` at the route."""
+    with failing(node, "route", path, ends=False):
         return await chosen_branch(node, _route(node, on, cases), state)
-    except (LookupError, TypeError, PredicateRaised) as error:  # (TypeError: a model)
-        raise node_failure(node, error) from cause_of(error)
 
 
 @functools.cache

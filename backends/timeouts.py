@@ -100,11 +100,11 @@ async def _timed(work: Awaitable[T], seconds: float, culprit: Culprit | None) ->
     except TimeoutError:
         if not timer.expired():
             raise  # the work's own TimeoutError, a provider's read timeout say
-        raise _late(seconds) from None
+        raise late(seconds) from None
     if timer.expired():
         # The work caught the cancellation and returned anyway: what it returned was made
         # after the time allowed (or is a stand-in), so it is not taken as the node's value.
-        raise _late(
+        raise late(
             seconds,
             " and returned a value after being cancelled (it caught the "
             "cancellation: let asyncio.CancelledError pass through)",
@@ -116,7 +116,8 @@ async def _timed(work: Awaitable[T], seconds: float, culprit: Culprit | None) ->
     return done
 
 
-def _late(seconds: float, more: str = "") -> TimeoutError:
+def late(seconds: float, more: str = "") -> TimeoutError:
+    """The error of work that ran past its timeout of ``seconds``, with how to allow more."""
     return TimeoutError(
         f"it took longer than its timeout of {seconds:g} s{more}; allow more time with "
         ".timeout(seconds) on the node or run(..., timeout=seconds)"

@@ -243,8 +243,10 @@ def test_a_generated_flows_async_transform_blocking_the_loop_is_named() -> None:
     called = transform(
         {"x": "text"}, node="t", function=f"{__name__}:tidy", reads=("x",), writes="y", timeout=0.05
     )
-    with pytest.raises(TimeoutError, match=r"the function tidy\(\) of transform 't' \(an async"):
+    said = r"Node 't' failed: TimeoutError: the function tidy\(\) of transform 't' \(an async"
+    with pytest.raises(RunError, match=said) as failed:
         asyncio.run(called)
+    assert isinstance(failed.value.__cause__, TimeoutError)
 
 
 def test_a_generated_flows_plain_transform_times_out_while_it_blocks() -> None:
@@ -259,5 +261,7 @@ def test_a_generated_flows_plain_transform_times_out_while_it_blocks() -> None:
         writes="y",
         timeout=0.05,
     )
-    with pytest.raises(TimeoutError, match="took longer than its timeout of 0.05 s"):
+    said = "Node 't' failed: TimeoutError: it took longer than its timeout of 0.05 s"
+    with pytest.raises(RunError, match=said) as failed:
         asyncio.run(called)
+    assert isinstance(failed.value.__cause__, TimeoutError)

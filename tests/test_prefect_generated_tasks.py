@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from irgraph import Agent, MapOver, Transform
+from irgraph import Agent, MapOver, RunError, Transform
 from irgraph.ir import AgentNode, Node
 from irgraph.testing.held import HeldProvider
 from irgraph.testing.strategies import pipelines_with_inputs
@@ -113,7 +113,8 @@ def test_a_generated_flow_enforces_timeouts_and_map_concurrency(tmp_path: Path) 
         # A plain function runs off the event loop, so its timeout fires while it blocks.
         blocking = Transform("wait", time.sleep).reads("seconds").writes("done").timeout(0.2)
         module = load(generate(blocking), tmp_path)
-        with pytest.raises(TimeoutError):
+        with pytest.raises(RunError, match="Node 'wait' failed: TimeoutError: it took") as late:
             asyncio.run(module.generated_flow(state={"seconds": 3}))
+        assert isinstance(late.value.__cause__, TimeoutError)
     finally:
         fake.latency = 0.0

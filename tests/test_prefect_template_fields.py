@@ -81,11 +81,12 @@ def test_a_missing_field_fails_with_the_same_words_everywhere(tmp_path: Path) ->
         said.append(str(failed.value))
     assert "'verdict' has no field 'reason' (its keys: 'category')" in said[0]
     assert said[0] == said[1]
-    # A generated flow raises a node's own error as it is (as it does a transform's).
+    # A generated flow fails with the same RunError, what completed kept.
     module = with_provider(flow_module(MISSING, tmp_path, "missing_flow"), FakeProvider())
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(RunError) as raised:
         run_coroutine(module.fields_flow({"ticket": "t"}))
-    assert f"ValueError: {raised.value}" in said[0]
+    assert str(raised.value) == said[0] and raised.value.node == "fixer"
+    assert raised.value.completed == ["make"] and "verdict" in raised.value.state
 
 
 def test_an_initial_value_without_the_field_is_refused_alike_before_any_call() -> None:

@@ -388,7 +388,8 @@ def test_a_generated_prefect_transform_times_out_with_advice_and_refuses_a_late_
     from irgraph.backends import prefect_runtime
 
     state: dict[str, Any] = {"f": "x"}
-    with pytest.raises(TimeoutError, match="timeout of 0.05 s.*caught the cancellation"):
+    said = "Node 'late' failed: TimeoutError: .*timeout of 0.05 s.*caught the cancellation"
+    with pytest.raises(RunError, match=said) as info:
         asyncio.run(
             prefect_runtime.transform(
                 state,
@@ -399,4 +400,5 @@ def test_a_generated_prefect_transform_times_out_with_advice_and_refuses_a_late_
                 timeout=0.05,
             )
         )
+    assert isinstance(info.value.__cause__, TimeoutError)
     assert "g" not in state

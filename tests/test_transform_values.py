@@ -62,9 +62,11 @@ def test_the_reference_interpreter_refuses_it_too():
 
 
 def test_generated_flow_code_refuses_it_too():
-    """The transform generated modules call (no Prefect server needed to call it)."""
+    """The transform generated modules call (no Prefect server needed to call it), failing
+    as the run does: a RunError at the transform, the TypeError its cause."""
     state = {"topic": "owls hunt"}
-    with pytest.raises(TypeError, match="transform 'split' returned a map object"):
+    said = "Node 'split' failed: TypeError: transform 'split' returned a map object"
+    with pytest.raises(RunError, match=said) as caught:
         asyncio.run(
             transform(
                 state,
@@ -74,4 +76,5 @@ def test_generated_flow_code_refuses_it_too():
                 writes="words",
             )
         )
+    assert caught.value.node == "split" and isinstance(caught.value.__cause__, TypeError)
     assert "words" not in state

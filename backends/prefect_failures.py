@@ -1,0 +1,115 @@
+"""A node's failure in generated flow code: the run's RunError, as the scheduler makes it.
+
+The in-process backends run every node through the scheduler, which turns what a node raises
+into a :class:`~irgraph.errors.RunError` naming the node (and the loop iteration or map-over
+item it ran in), keeping the state and the nodes that completed
+(:mod:`irgraph.backends.failures`). Generated flow code has no scheduler: its nodes are calls
+of :mod:`irgraph.backends.prefect_runtime` and functions of its own. So the flow's body runs
+in a :func:`run_record`, which holds what completed; each runtime call runs in
+:func:`failing`, which makes what it raises the same RunError with the scheduler's own rule
+(:func:`~irgraph.backends.failures.step_failure`) and records the node when it ends; and each
+generated loop, map-over and route function is :func:`as_node`, so what fails in it outside
+its body's nodes (a ``map_items`` of a key that is no list, say) is a failure of that node.
+A RunError that a node of this run made passes through the scopes around it unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextvars import ContextVar
+from typing import Any, NamedTuple, TypeVar
+
+from irgraph.errors import RunError
+
+from .failures import cause_of, node_failure, step_failure
+from .prefect_names import Position
+
+__all__ = ["FlowRecord", "run_record", "failing", "as_node"]
+
+Scope = TypeVar("Scope", bound=Callable[..., Awaitable[None]])
+
+
+class _Step(NamedTuple):
+    """What :func:`step_failure` reads of a step: its id and kind."""
+
+    id: str
+    kind: str
+
+
+class FlowRecord:
+    """What one run of a generated flow got done: the nodes that completed (once per run of
+    each, as the scheduler's ``completed``), and the RunErrors its nodes raised."""
+
+    def __init__(self) -> None:
+        self.completed: list[str] = []
+        self.failures: weakref.WeakSet[RunError] = weakref.WeakSet()
+
+    def fail(
+        self, node: str, error: BaseException, source: str | None = None, path: Position = ()
+    ) -> RunError:
+        """The RunError that ends the run at ``node``, as the scheduler's ``fail``."""
+        failure = node_failure(node, error, source, path)
+        self.failures.add(failure)
+        return failure
+
+
+#: The record of the flow run that runs in this context (``None``: a runtime function called
+#: outside a generated flow's body, or by a module an older irgraph generated).
+_RECORD: ContextVar[FlowRecord | None] = ContextVar("irgraph_flow_record", default=None)
+
+#: The record of nodes run outside any run's record: their failures (held weakly) still pass
+#: through the scopes around them unchanged; what completed is not kept.
+_LOOSE = FlowRecord()
+
+
+@contextlib.contextmanager
+def run_record(state: MutableMapping[str, Any]) -> Iterator[FlowRecord]:
+    """Within the block, a generated flow's nodes record what completes; a node's RunError
+    leaves it carrying a copy of ``state`` and the nodes that completed before it."""
+    record = FlowRecord()
+    token = _RECORD.set(record)
+    try:
+        yield record
+    except RunError as error:
+        if error in record.failures:
+            error.state = dict(state)
+            error.completed = list(record.completed)
+        raise
+    finally:
+        _RECORD.reset(token)
+
+
+@contextlib.contextmanager
+def failing(node: str, kind: str, path: Position = (), *, ends: bool = True) -> Iterator[None]:
+    """Run node ``node`` (of ``kind``: ``"agent"``, ``"transform"``, ...) at ``path``: what
+    it raises ends the run as the scheduler ends it there, and once it ends it is recorded
+    as completed (not with ``ends=False``: a route's choice, a loop's test, which are parts
+    of a node that ends later)."""
+    record = _RECORD.get()
+    try:
+        yield
+    except BaseException as error:
+        failure = step_failure(record or _LOOSE, _Step(node, kind), error, path)
+        if failure is error:
+            raise
+        raise failure from cause_of(error)
+    if ends and record is not None:
+        record.completed.append(node)
+
+
+def as_node(node: str, kind: str) -> Callable[[Scope], Scope]:
+    """A generated loop, map-over or route function (``state, path, run_key``) run as node
+    ``node`` of ``kind``, as :func:`failing` runs a runtime call."""
+
+    def wrap(function: Scope) -> Scope:
+        @functools.wraps(function)
+        async def run(state: Any, path: Position, run_key: str | None) -> None:
+            with failing(node, kind, path):
+                await function(state, path, run_key)
+
+        return run  # type: ignore[return-value]
+
+    return wrap
