@@ -5,14 +5,16 @@ mermaid's 200-pixel width, and its text, as drawn and as copied, is the name exa
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from irgraph import Agent, Loop, Route
 from irgraph.backends.dot import to_dot
-from irgraph.backends.labels import wrapped
+from irgraph.backends.labels import label_text, wrapped
 from irgraph.backends.mermaid import mermaid_text, to_mermaid
+from tests.mermaid_check.samples import HOSTILE_NAMES
 from tests.support.diagram_parsers import decode_dot_label
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
@@ -25,6 +27,11 @@ HOSTILE = '_lead_ **bold** `tick` back\\slash "q" <b>&amp; #35; 50% a:b then_a_l
 VERDICT = {"type": "object", "properties": {"category": {"enum": ["bug"]}}}
 #: Wider than mermaid's 200-pixel label and its padding, by a little.
 BOUND = 270
+
+
+def _shown(text: str) -> str:
+    """Drawn text compared ignoring whitespace (HTML collapses it), as tests/test_mermaid.py."""
+    return "".join(ch for ch in label_text(text) if not ch.isspace() and ch != "\u2060")
 
 
 def _pipeline():
@@ -94,3 +101,27 @@ def test_a_line_break_in_a_long_name_is_drawn_and_the_words_are_all_there(mermai
     (box,) = report["results"][0]["boxes"]
     assert box["text"] == name.replace("\n", "")  # the line break is a <br>, no text
     assert "<br>" in box["html"] and box["width"] <= BOUND
+
+
+def _long(name: str) -> list[str]:
+    """Long words holding a hostile name: at the start, inside, and spaced before a tail."""
+    glued = name.replace(" ", "_").replace("\n", "_")
+    return [f"{glued}_then_a_long_snake_case_tail", f"a_long_prefix_{glued}_in_the_middle_x"]
+
+
+def test_real_mermaid_draws_hostile_names_in_long_words_as_themselves(mermaid_render):
+    names = [long for name in HOSTILE_NAMES for long in _long(name)]
+    texts = []
+    for i, name in enumerate(names):
+        route = Route(f"r{i}").on("k").when(name, Agent(f"w{i}")).otherwise(Agent(f"o{i}"))
+        loop = Loop(name + " loop").step(Agent(name).writes("k")).max_iterations(2)
+        texts.append(to_mermaid(loop >> route))
+    report = mermaid_render(texts)
+    assert report["fatal"] is None, report["fatal"]
+    for name, text, result in zip(names, texts, report["results"], strict=True):
+        assert result["ok"], (text, result.get("error"))
+        drawn = {_shown(box["text"]): box for box in result["boxes"]}
+        for shown in (name, name + " loop (loop, max 2)", json.dumps(name, ensure_ascii=False)):
+            assert _shown(shown) in drawn, (shown, text, sorted(drawn))
+            assert "<em>" not in drawn[_shown(shown)]["html"], text
+            assert "<strong>" not in drawn[_shown(shown)]["html"], text
