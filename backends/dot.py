@@ -53,6 +53,7 @@ from irgraph.graph import as_graph
 from .clusters import Block, Container, drawn_children
 from .export_options import check_graph_node, checked_mapping
 from .folding import fold, folded_value
+from .glyphs import warn_unfonted
 from .labels import (
     BOXES,
     LABEL_WIDTH,
@@ -373,7 +374,8 @@ def _graphviz(
     """Run Graphviz's ``dot`` on the DOT of ``G_or_pipeline`` for format ``fmt``, stopped
     after ``timeout`` seconds (``None``: never); its output, checked to look like ``fmt``."""
     check_timeout(timeout, f"to_{fmt}()")
-    text = to_dot(G_or_pipeline, **options).to_string()
+    dot = to_dot(G_or_pipeline, **options)
+    text = dot.to_string()
     program = shutil.which("dot")
     if program is None:
         raise GraphvizError(
@@ -426,6 +428,8 @@ def _graphviz(
             f"output begins {head!r}{told}. Check that it is Graphviz's dot ({program} -V "
             "says so), put Graphviz's dot first on PATH, or draw with to_mermaid instead."
         )
+    if fmt == "png":  # drawn with this machine's fonts (an SVG is drawn with the viewer's)
+        warn_unfonted(dot)
     return done.stdout
 
 
@@ -448,5 +452,6 @@ def to_svg(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options
 @keyword_options
 def to_png(G_or_pipeline: Any, *, timeout: float | None = DOT_TIMEOUT, **options: Any) -> bytes:
     """Draw a pipeline as PNG bytes with Graphviz, which may take ``timeout`` seconds (``None``:
-    no limit); ``options`` are those of :func:`to_dot`."""
+    no limit); ``options`` are those of :func:`to_dot`. A label character no installed font
+    has (fontconfig tells) is drawn as a box: a ``UserWarning`` names it and where it is."""
     return _graphviz(G_or_pipeline, "png", options, timeout)

@@ -19,6 +19,7 @@ __all__ = [
     "node_ids",
     "label_text",
     "wrapped",
+    "word_breaks",
     "LABEL_WIDTH",
     "scope_title",
     "node_label",
@@ -132,6 +133,33 @@ def _pieces(line: str, width: int) -> list[str]:
         else:
             pieces += _PIECES.findall(word)
     return pieces
+
+
+def word_breaks(text: str, longer_than: int) -> list[int]:
+    """Where a drawing may break ``text`` inside a word (a run without spaces) wider than
+    ``longer_than`` columns: the indexes :func:`wrapped` may break such a word before (after
+    ``_``, ``-``, ``/`` or ``.``; a dotted key path that fits on a line is kept whole).
+
+    For pictures whose renderer wraps lines at spaces itself (mermaid), so a long
+    ``snake_case`` name can wrap where the DOT picture breaks it.
+
+    >>> word_breaks("summarise_every_source", 12)
+    [10, 16]
+    >>> word_breaks("short_name and words", 12)
+    []
+    """
+    breaks: list[int] = []
+    offset = 0
+    for line in text.split("\n"):
+        for word in _WORDS.finditer(line):
+            if word.group().startswith(" ") or _cells(word.group()) <= longer_than:
+                continue
+            at = offset + word.start()
+            for piece in _pieces(word.group(), LABEL_WIDTH)[:-1]:
+                at += len(piece)
+                breaks.append(at)
+        offset += len(line) + 1
+    return breaks
 
 
 def scope_title(node: str, data: dict[str, Any]) -> str:

@@ -50,6 +50,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
@@ -69,6 +70,7 @@ from .labels import (
     node_label,
     root_title,
     scope_title,
+    word_breaks,
 )
 
 if TYPE_CHECKING:
@@ -106,28 +108,39 @@ _NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
 _NUMBERED = frozenset("%`:*\\")
 # Mermaid's own placeholders for entity codes; in a label they would turn into "&" and ";".
 _PLACEHOLDERS = (("\ufb02\u00b0", "\ufb02\u2060\u00b0"), ("\u00b6\u00df", "\u00b6\u2060\u00df"))
+_LONG_WORD = 20  # a word wider than this many columns (~200 px, mermaid's box) gets <wbr> tags
 _TITLE_FORMS = str.maketrans({"&": "\uff06", "<": "\uff1c", ">": "\uff1e"})
 
 
-def mermaid_text(text: str) -> str:
+def mermaid_text(text: str, *, wrap: bool = True, in_node: bool = True) -> str:
     """Write ``text`` (as :func:`~irgraph.backends.labels.label_text` shows it) for a quoted mermaid
-    label: entity codes for anything mermaid could read as syntax or that does not print
-    (a line break too: ``<br>`` would make mermaid decode the codes before reading markdown,
-    so mermaid draws it as a space). The two character pairs
-    mermaid uses internally as entity placeholders (``ﬂ°``, ``¶ß``) get an invisible word
-    joiner between them, the one case where the drawn text is not exactly ``text``.
+    label: entity codes for anything mermaid could read as syntax or that does not print.
+    The pairs mermaid uses internally as entity placeholders (``ﬂ°``, ``¶ß``) get an invisible
+    word joiner between them, the one case where the drawn text is not exactly ``text``.
+
+    Mermaid wraps at spaces only, so a word wider than its 200-pixel boxes (a long snake_case
+    name) gets ``<wbr>`` tags where DOT may break it: no character more is drawn or copied.
+    With a tag mermaid decodes a node's (``in_node``) entity codes before markdown, so ``_ * `
+    \\`` get a backslash there and a line break is drawn as one (else as a space). The seed
+    style (``wrap=False``) has no tags.
 
     >>> mermaid_text('say "hi" #1')
     'say #quot;hi#quot; #35;1'
+    >>> mermaid_text("summarise_customer_feedback")
+    'summarise_<wbr>customer_<wbr>feedback'
     """
     text = label_text(text)
     for pair, joined in _PLACEHOLDERS:
         text = text.replace(pair, joined)
-    escaped = _emphasis_openers(text)
+    breaks = set(word_breaks(text, _LONG_WORD) if wrap else ())
+    escaped, backslash = _emphasis_openers(text, breaks), bool(breaks) and in_node
     out: list[str] = []
     for i, ch in enumerate(text):
+        out += ["<wbr>"] if i in breaks else []
         if i in escaped:
-            out.append("#95;")
+            out.append("#92;_" if backslash else "#95;")
+        elif backslash and ch in "*`\\":  # markdown, read after the codes are decoded
+            out.append(f"#92;#{ord(ch)};")
         elif ch in _NAMED:
             out.append(_NAMED[ch])
         elif ch in _NUMBERED or not ch.isprintable():
@@ -154,10 +167,12 @@ def mermaid_title(text: str) -> str:
     return f"title: {json.dumps(text, ensure_ascii=False)}"
 
 
-def _side(text: str, i: int) -> str:
-    """Markdown's class of the character at ``i`` as written: space, punctuation or word."""
+def _side(text: str, i: int, breaks: set[int], before: bool) -> str:
+    """Markdown's class of ``text[i]``, ``before`` or after a ``_`` run: space, punct or word."""
     if i < 0 or i >= len(text):
         return "space"
+    if (i + 1 if before else i) in breaks:
+        return "punct"  # the tag's > or <
     ch = text[i]
     if ch in _NAMED or ch in _NUMBERED or not ch.isprintable():
         return "punct"  # written as an entity code
@@ -166,7 +181,7 @@ def _side(text: str, i: int) -> str:
     return "punct" if unicodedata.category(ch)[0] in "PS" else "word"
 
 
-def _emphasis_openers(text: str) -> set[int]:
+def _emphasis_openers(text: str, breaks: set[int]) -> set[int]:
     """Indexes of the underscores to write as ``#95;``.
 
     Mermaid reads labels as markdown, where ``_`` runs can open or close emphasis (CommonMark's
@@ -183,7 +198,7 @@ def _emphasis_openers(text: str) -> set[int]:
         end = i
         while end < len(text) and text[end] == "_":
             end += 1
-        before, after = _side(text, i - 1), _side(text, end)
+        before, after = _side(text, i - 1, breaks, True), _side(text, end, breaks, False)
         left = after != "space" and (after != "punct" or before != "word")
         right = before != "space" and (before != "punct" or after != "word")
         runs.append((i, end, left and (not right or before == "punct"),
@@ -213,6 +228,7 @@ def _node_lines(
     ids: dict[str, str],
     children: dict[Container, list[str | Block]],
     pad: str,
+    wrap: bool,
 ) -> list[str]:
     """The lines of a node, or of a box or cluster with what it holds, indented by ``pad``."""
     if isinstance(item, Block):
@@ -222,11 +238,11 @@ def _node_lines(
         mid = ids[item]
         if data.get("kind") not in BOXES:
             start, end = _SHAPES.get(data.get("kind", "agent"), _SHAPES["agent"])
-            return [f"{pad}{mid}{start}{mermaid_text(node_label(item, data))}{end}"]
+            return [f"{pad}{mid}{start}{mermaid_text(node_label(item, data), wrap=wrap)}{end}"]
         title = scope_title(item, data)
-    lines = [f'{pad}subgraph {mid}["{mermaid_text(title)}"]']
+    lines = [f'{pad}subgraph {mid}["{mermaid_text(title, wrap=wrap, in_node=False)}"]']
     for child in children.get(item, ()):
-        lines += _node_lines(G, child, ids, children, pad + "    ")
+        lines += _node_lines(G, child, ids, children, pad + "    ", wrap)
     lines.append(f"{pad}end")
     return lines
 
@@ -236,13 +252,14 @@ def _edge_lines(G: nx.DiGraph, ids: dict[str, str], data_edges: bool, seed: bool
     control arrows, then a dashed arrow for each pair that carries keys, by key."""
     lines: list[str] = []
     dashed: list[tuple[str, str]] = []
+    arrow = partial(mermaid_text, wrap=not seed, in_node=False)
     for u, v, control, keys, condition in drawn_edges(G):
-        label = mermaid_text(", ".join(keys)) if data_edges and keys else None
+        label = arrow(", ".join(keys)) if data_edges and keys else None
         if label is not None and (seed or not control):
             dashed.append((label, f'{ids[u]} -. "{label}" .-> {ids[v]}'))
             if not seed:
                 lines.append(dashed.pop()[1])
-        words = [mermaid_text(condition)] if condition is not None else []
+        words = [arrow(condition)] if condition is not None else []
         words += [label] if label is not None and not seed else []
         if control and words:
             lines.append(f'{ids[u]} -->|"{" · ".join(words)}"| {ids[v]}')
@@ -425,9 +442,9 @@ def to_mermaid(
     title = root_title(G)
     if title is not None and seed:
         shape = '{"%s"}' if title.endswith("(parallel)") else '[["%s"]]'
-        lines.append("n1" + shape % mermaid_text(title))
+        lines.append("n1" + shape % mermaid_text(title, wrap=False))
     for node in children.get(None, ()):
-        lines += _node_lines(G, node, ids, children, "")
+        lines += _node_lines(G, node, ids, children, "", not seed)
     if seed and title is not None and title.endswith("(parallel)"):
         lines += [
             f"n1 --> {ids[node]}"

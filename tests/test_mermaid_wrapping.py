@@ -1,0 +1,127 @@
+"""Mermaid wraps a label only at spaces, so a long ``snake_case`` name drew as a box as wide as
+the name. The exporter writes a ``<wbr>`` tag where the DOT picture may break such a word
+(after ``_ - / .``): drawn by the real mermaid (tests/mermaid_check), each box stays about
+mermaid's 200-pixel width, and its text, as drawn and as copied, is the name exactly."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from irgraph import Agent, Loop, Route
+from irgraph.backends.dot import to_dot
+from irgraph.backends.labels import label_text, wrapped
+from irgraph.backends.mermaid import mermaid_text, to_mermaid
+from tests.mermaid_check.samples import HOSTILE_NAMES
+from tests.support.diagram_parsers import decode_dot_label
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
+
+SNAKE = "summarise_customer_feedback_from_all_regional_sales_teams"
+KEY = "customer_feedback_summary_by_region_and_quarter"
+LOOP = "revise_every_single_draft_until_the_critic_is_happy"
+#: Markdown and mermaid syntax in a label that has tags: each must still draw as itself.
+HOSTILE = '_lead_ **bold** `tick` back\\slash "q" <b>&amp; #35; 50% a:b then_a_long_snake_tail_'
+VERDICT = {"type": "object", "properties": {"category": {"enum": ["bug"]}}}
+#: Wider than mermaid's 200-pixel label and its padding, by a little.
+BOUND = 270
+
+
+def _shown(text: str) -> str:
+    """Drawn text compared ignoring whitespace (HTML collapses it), as tests/test_mermaid.py."""
+    return "".join(ch for ch in label_text(text) if not ch.isspace() and ch != "\u2060")
+
+
+def _pipeline():
+    judge = Agent(SNAKE).instruct("Go.").output(VERDICT).writes(KEY)
+    route = Route("triage_every_incoming_customer_ticket").on(f"{KEY}.category")
+    body = Agent(HOSTILE).instruct(f"{{{KEY}}}")
+    loop = Loop(LOOP).step(body).max_iterations(2)
+    return judge >> route.when("bug", loop).otherwise(Agent("short"))
+
+
+def test_a_long_snake_case_word_gets_a_break_where_dot_breaks_it():
+    assert mermaid_text(SNAKE) == SNAKE.replace("_", "_<wbr>")
+    dot = {
+        n.get_name(): decode_dot_label(n.get("label"))
+        for n in to_dot(Agent(SNAKE)).get_nodes()
+        if n.get("label")
+    }
+    assert dot["n1"] == wrapped(SNAKE)
+    lines = dot["n1"].split("\n")
+    dot_breaks = {sum(map(len, lines[: i + 1])) for i in range(len(lines) - 1)}
+    mermaid_breaks = {
+        m.start() - 5 * i for i, m in enumerate(re.finditer("<wbr>", mermaid_text(SNAKE)))
+    }
+    assert len(lines) > 1 and dot_breaks <= mermaid_breaks
+
+
+def test_short_names_and_spaced_words_are_written_as_before():
+    assert mermaid_text("write_report") == "write_report"
+    assert mermaid_text("research the topic and summarise every source") == (
+        "research the topic and summarise every source"
+    )
+    assert mermaid_text("snake_case _it_") == "snake_case #95;it_"  # no tag: entity codes
+    assert "<wbr>" not in to_mermaid(Agent("a").writes("x") >> Agent("b").instruct("{x}"))
+
+
+def test_a_label_with_a_tag_escapes_markdown_with_backslashes():
+    written = mermaid_text("_it_ **b** `c` d\\e then_a_long_snake_tail_of_words")
+    assert written.startswith(
+        "#92;_it_ #92;#42;#92;#42;b#92;#42;#92;#42; #92;#96;c#92;#96; d#92;#92;e"
+    )
+    assert '"' not in mermaid_text(HOSTILE) and "%%" not in mermaid_text(HOSTILE)
+
+
+def test_real_mermaid_draws_long_names_in_narrow_boxes_with_their_exact_text(mermaid_render):
+    p = _pipeline()
+    report = mermaid_render([to_mermaid(p), to_mermaid(p, collapse=0)])
+    assert report["fatal"] is None, report["fatal"]
+    for result in report["results"]:
+        assert result["ok"], result.get("error")
+    boxes = report["results"][0]["boxes"]
+    by_text = {box["text"]: box for box in boxes}
+    for text in (SNAKE, HOSTILE, KEY):
+        assert text in by_text, (text, sorted(by_text))  # drawn, and copied, exactly
+        assert by_text[text]["width"] <= BOUND, by_text[text]
+        assert "<em>" not in by_text[text]["html"] and "<strong>" not in by_text[text]["html"]
+    route = by_text[f"triage_every_incoming_customer_ticket (route on {KEY}.category)"]
+    loop = by_text[f"{LOOP} (loop, max 2)"]
+    assert loop["width"] <= BOUND + 100  # its title and the node it holds, with padding
+    assert route["width"] <= 2 * BOUND  # a diamond is wider than the text it holds
+    folded = {box["text"] for box in report["results"][1]["boxes"]}
+    assert any(text.startswith(SNAKE) for text in folded)
+
+
+def test_a_line_break_in_a_long_name_is_drawn_and_the_words_are_all_there(mermaid_render):
+    name = "first_line_of_a_rather_long_name\nsecond_line_of_it"
+    report = mermaid_render([to_mermaid(Agent(name))])
+    (box,) = report["results"][0]["boxes"]
+    assert box["text"] == name.replace("\n", "")  # the line break is a <br>, no text
+    assert "<br>" in box["html"] and box["width"] <= BOUND
+
+
+def _long(name: str) -> list[str]:
+    """Long words holding a hostile name: at the start, inside, and spaced before a tail."""
+    glued = name.replace(" ", "_").replace("\n", "_")
+    return [f"{glued}_then_a_long_snake_case_tail", f"a_long_prefix_{glued}_in_the_middle_x"]
+
+
+def test_real_mermaid_draws_hostile_names_in_long_words_as_themselves(mermaid_render):
+    names = [long for name in HOSTILE_NAMES for long in _long(name)]
+    texts = []
+    for i, name in enumerate(names):
+        route = Route(f"r{i}").on("k").when(name, Agent(f"w{i}")).otherwise(Agent(f"o{i}"))
+        loop = Loop(name + " loop").step(Agent(name).writes("k")).max_iterations(2)
+        texts.append(to_mermaid(loop >> route))
+    report = mermaid_render(texts)
+    assert report["fatal"] is None, report["fatal"]
+    for name, text, result in zip(names, texts, report["results"], strict=True):
+        assert result["ok"], (text, result.get("error"))
+        drawn = {_shown(box["text"]): box for box in result["boxes"]}
+        for shown in (name, name + " loop (loop, max 2)", json.dumps(name, ensure_ascii=False)):
+            assert _shown(shown) in drawn, (shown, text, sorted(drawn))
+            assert "<em>" not in drawn[_shown(shown)]["html"], text
+            assert "<strong>" not in drawn[_shown(shown)]["html"], text
