@@ -66,18 +66,12 @@ from .prefect_server import (
     lean_prefect_settings,
     server_start_errors,
     services_settled_at_exit,
+    start_temporary_server,
 )
 from .prefect_tasks import AgentCall, PrefectObjects, running
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
 from .run_options import check_call_limit
-from .scheduler import (
-    LIMIT,
-    GateRequest,
-    Scheduler,
-    check_provider,
-    check_run_options,
-    plan_scopes,
-)
+from .scheduler import LIMIT, GateRequest, Scheduler, check_provider, check_run_options, plan_scopes
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -331,6 +325,10 @@ class PrefectRunnable:
         from .prefect_batch import PoolBatch
 
         return PoolBatch(self, store, max_items, fail_fast, max_concurrency)
+
+    async def prepare(self, say: Callable[[str], Any]) -> None:
+        """Before a batch's first item: Prefect's temporary server started, told to ``say``."""
+        await start_temporary_server(say)
 
     def run(self, state: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
         """Run as a real Prefect flow and return the result."""

@@ -11,7 +11,9 @@ lets Prefect's background services send what they hold before Prefect stops them
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -19,7 +21,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from irgraph.errors import IrgraphError, MissingExtraError
@@ -31,6 +33,8 @@ __all__ = [
     "lean_prefect_settings",
     "PrefectUnavailableError",
     "check_prefect_api",
+    "start_temporary_server",
+    "STARTING",
     "server_start_errors",
     "import_prefect",
     "reread_prefect_settings",
@@ -98,6 +102,60 @@ async def check_prefect_api(fix: str = START_OR_UNSET) -> None:
         raise PrefectUnavailableError(
             f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}. {fix}"
         )
+
+
+#: What a batch tells its user as Prefect's temporary server starts.
+STARTING = (
+    "Starting Prefect's temporary local server (PREFECT_API_URL is not set); the items begin "
+    "once it answers."
+)
+
+
+async def start_temporary_server(say: Callable[[str], Any]) -> None:
+    """Before a batch's first item, start Prefect's temporary local server if no
+    ``PREFECT_API_URL`` names a server (else check that one answers), telling ``say`` so.
+    Prefect starts it inside the first flow run, seconds to a minute the batch's clock
+    counted as the items' work. Prefect's start blocks while it waits, so it runs on a thread
+    of its own: a Ctrl-C meanwhile stops the batch at once (the server dies with the process),
+    and a batch cancelled meanwhile leaves the start going on, for the next batch to wait for
+    (Prefect counts the server as running from the start of its start on)."""
+    import_prefect()
+    await check_prefect_api()
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return  # a server of the user's, checked above; or none (Prefect's error, per item)
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the one Prefect's clients use: started once
+    starting = next((start for start in _STARTS if not start.done()), None)
+    if starting is None:  # none under way (one a cancelled batch left is waited for)
+        if server.running:
+            return
+        starting = concurrent.futures.Future()
+        starting.set_running_or_notify_cancel()  # so a cancel of whoever waits cannot cancel it
+        _STARTS[:] = [starting]
+        threading.Thread(
+            target=_start, args=(server, starting), name="irgraph-prefect-server", daemon=True
+        ).start()
+    say(STARTING)
+    with server_start_errors():
+        await asyncio.wrap_future(starting)
+
+
+#: The start of Prefect's temporary server under way on its thread, or the last one.
+_STARTS: list[concurrent.futures.Future[None]] = []
+
+
+def _start(server: Any, started: concurrent.futures.Future[None]) -> None:
+    """Start ``server`` (Prefect's start: it waits until the server answers) and say how it
+    went on ``started``."""
+    try:
+        server.start()
+    except BaseException as exc:  # raised where it is awaited
+        started.set_exception(exc)
+    else:
+        started.set_result(None)
 
 
 #: How Prefect says its temporary server did not answer within its start-up time.

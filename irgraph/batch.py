@@ -42,6 +42,7 @@ import attrs
 from irgraph import checks
 from irgraph.batch_blocking import blocking
 from irgraph.batch_checks import check_gates, check_remote, check_run_options
+from irgraph.batch_clock import BatchClock, keep_clock
 from irgraph.batch_items import BatchError, ItemResult, not_a_state
 from irgraph.batch_stop import Tally, keep_late, states_failed, stop_items, stopped_preparing
 from irgraph.batch_store import BatchStore, default_directory
@@ -80,6 +81,8 @@ class _Batch:
     running: dict[str, asyncio.Future[_Outcome]] = attrs.field(factory=dict, init=False)
     #: The items handed over, and how many of them failed: what a stopped batch says it did.
     tally: Tally = attrs.field(factory=Tally, init=False)
+    #: When the items began, after the backend got ready (:mod:`irgraph.batch_clock`).
+    clock: BatchClock = attrs.field(factory=BatchClock, init=False)
 
     async def run_item(self, index: int, state: Any, limit: asyncio.Semaphore | None) -> ItemResult:
         key = None
@@ -90,6 +93,7 @@ class _Batch:
             if self.store is not None:
                 key = self.store.item_key(state, index)
                 return await self._keyed_item(index, state, key, limit)
+            await self.clock.ready(self.runnable)  # e.g. a server started, off the clock
             result = await self.runnable.arun(
                 state, provider=self.provider, call_limit=limit, **self.options
             )
@@ -151,6 +155,7 @@ class _Batch:
         else:
             provider = self.store.answers(key, provider)
         try:
+            await self.clock.ready(self.runnable)
             result = await self.runnable.arun(state, provider=provider, call_limit=limit, **options)
         except (RunError, PipelineError) as error:
             return ItemResult(index, state, error=error, key=key)
@@ -381,6 +386,7 @@ def arun_many(
         )
         results = _results(batch, states, options, provider)
     _BATCHES[results] = batch
+    keep_clock(results, batch.clock)
     return results
 
 
@@ -448,4 +454,6 @@ def run_many(
         **options,
     )
     batch = _BATCHES.pop(results)
-    return blocking(results, lambda late: batch.tally.record(batch.store, late), site)
+    iterator = blocking(results, lambda late: batch.tally.record(batch.store, late), site)
+    keep_clock(iterator, batch.clock)
+    return iterator

@@ -40,7 +40,8 @@ import attrs
 
 from irgraph import checks
 from irgraph.batch import BatchError, ItemResult
-from irgraph.cli_progress import progress_line
+from irgraph.batch_clock import BatchClock, clock_of
+from irgraph.cli_progress import progress_line, rate_text
 from irgraph.errors import PipelineError
 from irgraph.live import LiveOutput
 
@@ -61,6 +62,8 @@ class ProgressView:
     total: int | None
     elapsed: float
     ending: str | None = None
+    #: What the backend says while it gets ready, before any item began (a server starting).
+    waiting: str | None = None
 
     @property
     def finished(self) -> int:
@@ -70,6 +73,8 @@ class ProgressView:
     def __str__(self) -> str:
         if self.ending is not None:
             return self.summary()
+        if self.waiting is not None:
+            return self.waiting
         # in_flight is None when the states were not counted: left out rather than shown as 0.
         return progress_line(
             self.done, self.failed, self.in_flight, self.resumed, self.total, self.elapsed
@@ -78,7 +83,7 @@ class ProgressView:
     def summary(self) -> str:
         """``"Finished 12 items: 7 done, 0 failed, 5 resumed in 0.52 s (13.5 items/s)"``."""
         run = self.done + self.failed  # resumed items took no time: the rate is of the rest
-        rate = f" ({run / self.elapsed:.1f} items/s)" if run and self.elapsed > 0 else ""
+        rate = f" ({rate_text(run / self.elapsed)})" if run and self.elapsed > 0 else ""
         items = f"{self.finished} item{'' if self.finished == 1 else 's'}"
         if self.total is not None and self.finished < self.total:
             items = f"{self.finished} of {self.total} items"
@@ -131,6 +136,7 @@ class BatchProgress:
         self.ending: str | None = None
         self._begin = time.monotonic()
         self._ended: float | None = None
+        self._clock: BatchClock | None = None  # the batch's, once track() is given its results
         self.output = LiveOutput(self.view, stream=stream, jupyter=jupyter)
 
     def view(self) -> ProgressView:
@@ -138,14 +144,18 @@ class BatchProgress:
         handed = self.done + self.failed + self.resumed
         in_flight = None if self.pulled is None else max(self.pulled - handed, 0)
         end = time.monotonic() if self._ended is None else self._ended
+        clock = self._clock
+        began = None if clock is None else clock.began
+        waiting = clock.said[-1] if clock is not None and clock.said and began is None else None
         return ProgressView(
             self.done,
             self.failed,
             self.resumed,
             in_flight,
             self.total,
-            end - self._begin,
+            end - (self._begin if began is None else min(began, end)),
             self.ending,
+            waiting,
         )
 
     def states(self, states: Iterable[Any] | AsyncIterable[Any]) -> Any:
@@ -201,7 +211,7 @@ class BatchProgress:
 
     def track(self, results: Iterable[ItemResult]) -> Iterator[ItemResult]:
         """Hand on ``results`` (from :func:`~irgraph.batch.run_many`), counting each."""
-        with self._watching():
+        with self._watching(results):
             try:
                 for item in results:
                     self.add(item)
@@ -212,7 +222,7 @@ class BatchProgress:
 
     async def atrack(self, results: AsyncIterable[ItemResult]) -> AsyncIterator[ItemResult]:
         """Hand on ``results`` (from :func:`~irgraph.batch.arun_many`), counting each."""
-        with self._watching():
+        with self._watching(results):
             try:
                 async for item in results:
                     self.add(item)
@@ -223,9 +233,14 @@ class BatchProgress:
                     await close()
 
     @contextlib.contextmanager
-    def _watching(self) -> Iterator[None]:
-        """Show the progress while the loop runs, then the summary of how it ended."""
+    def _watching(self, results: Any) -> Iterator[None]:
+        """Show the progress while the loop runs, then the summary of how it ended; timed
+        from when the batch's items began (:mod:`irgraph.batch_clock`: after, say, Prefect's
+        temporary server started, which the view tells meanwhile), else from now."""
         self._begin = time.monotonic()
+        self._clock = clock_of(results)
+        if self._clock is not None:
+            self._clock.watch(self._told)
         self.output.start()
         try:
             yield
@@ -233,6 +248,12 @@ class BatchProgress:
             self.end(self._stopped_by(error))
             raise
         self.end("Finished")
+
+    def _told(self, said: str) -> None:
+        """Show what the batch's backend said at once on a stream (a log would show it 10 s
+        later, if at all); Jupyter's output is redrawn from its own thread, 10 times a second."""
+        if not self.output.jupyter:
+            self.output.refresh(force=True)
 
     def _stopped_by(self, error: BaseException) -> str:
         if isinstance(error, BatchError):  # fail_fast: its item is the failure

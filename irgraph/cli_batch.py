@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Generator, Iterator
 from typing import IO, Any, TextIO, cast
 
+from irgraph.batch_clock import clock_of
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
 from irgraph.cli_batch_kept import (
@@ -62,7 +63,7 @@ from irgraph.cli_batch_results import (
 from irgraph.cli_choices import check_provider
 from irgraph.cli_gates import gate_handler, parse_answers
 from irgraph.cli_inputs import CliError, check_modules
-from irgraph.cli_progress import Meter
+from irgraph.cli_progress import Meter, rate_text
 from irgraph.cli_signals import exit_code, terminated
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.providers import makes_answers_up
@@ -227,7 +228,7 @@ class _Batch:
         meter = self.meter
         elapsed = meter.elapsed()
         ran = meter.done + meter.failed  # resumed items took no time: no rate when none ran
-        rate = f" ({ran / elapsed:.1f} items/s)" if ran and elapsed > 0 else ""
+        rate = f" ({rate_text(ran / elapsed)})" if ran and elapsed > 0 else ""
         return (
             f"{meter.done} done, {meter.failed} failed, {meter.resumed} resumed in "
             f"{elapsed:.2f} s{rate}; results in {output}"
@@ -362,6 +363,7 @@ def _batch_held(
     except BaseException:
         inputs.close()
         raise
+    meter.follow(clock_of(results))  # timed from the first item, a server's start told
     try:  # the results file holds this pipeline's results (or older lines, which resume)
         note = _check_pipeline(args.output, found, target, batch)
     except BaseException:

@@ -9,9 +9,10 @@ import threading
 import time
 from typing import Any, TextIO
 
+from irgraph.batch_clock import BatchClock
 from irgraph.live import terminal_line
 
-__all__ = ["Meter", "progress_line"]
+__all__ = ["Meter", "progress_line", "rate_text"]
 
 _NOTES = 5  # failures told on standard error; the rest are in the output file only
 
@@ -20,6 +21,21 @@ def _clock(seconds: float) -> str:
     minutes, secs = divmod(int(seconds + 0.5), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def rate_text(per_second: float) -> str:
+    """A rate of items, per second from one item a second up, else per minute, else per hour
+    (one decimal read as "0.0 items/s" every rate below one item in 20 seconds).
+
+    >>> rate_text(13.46), rate_text(0.048), rate_text(0.0005), rate_text(0.0)
+    ('13.5 items/s', '2.9 items/min', '1.8 items/h', '0.0 items/s')
+    """
+    if per_second >= 1 or per_second <= 0:
+        return f"{per_second:.1f} items/s"
+    if per_second * 60 >= 1:
+        return f"{per_second * 60:.1f} items/min"
+    per_hour = per_second * 3600
+    return f"{per_hour:.1f} items/h" if per_hour >= 1 else f"{per_hour:.2g} items/h"
 
 
 def progress_line(
@@ -38,7 +54,7 @@ def progress_line(
         parts.append(f"{in_flight} in flight")
     if resumed:
         parts.append(f"{resumed} resumed")
-    parts.append(f"{rate:.1f} items/s")
+    parts.append(rate_text(rate))
     head = ""
     if total is not None:
         head = f"{finished + resumed}/{total}: "
@@ -49,7 +65,8 @@ def progress_line(
 
 
 class Meter:
-    """Counts, and a helper thread drawing them on standard error."""
+    """Counts, and a helper thread drawing them on standard error; timed from when the
+    batch's items began (:meth:`follow`), not from when the meter was made."""
 
     def __init__(self, total: int | None, stream: TextIO) -> None:
         self.total = total
@@ -58,6 +75,7 @@ class Meter:
         self.done = self.failed = self.resumed = self.started = self.finished = 0
         self.notes = 0
         self.begin = time.monotonic()
+        self.clock: BatchClock | None = None
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._tick, name="irgraph-progress", daemon=True)
@@ -69,7 +87,21 @@ class Meter:
         )
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.begin
+        began = None if self.clock is None else self.clock.began
+        return time.monotonic() - (self.begin if began is None else began)
+
+    def follow(self, clock: BatchClock | None) -> None:
+        """Time the batch by ``clock`` (:func:`irgraph.batch_clock.clock_of` the results: it
+        begins once the backend is ready, e.g. Prefect's temporary server started) and tell
+        what it says meanwhile on a line of its own."""
+        self.clock = clock
+        if clock is not None:
+            clock.watch(self.tell)
+
+    def tell(self, message: str) -> None:
+        """Say ``message`` on standard error, above the progress line."""
+        with self.lock:
+            self._write(("\r\x1b[K" if self.tty else "") + f"irgraph: {message}")
 
     def _tick(self) -> None:
         while not self.stopped.wait(0.1 if self.tty else 10.0):
@@ -97,8 +129,7 @@ class Meter:
             return
         if self.notes == _NOTES:
             message += " (further failures are in the output file only)"
-        with self.lock:
-            self._write(("\r\x1b[K" if self.tty else "") + f"irgraph: {message}")
+        self.tell(message)
 
     def __enter__(self) -> Meter:
         self.thread.start()

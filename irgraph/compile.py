@@ -57,7 +57,9 @@ class EngineCapabilities:
 @runtime_checkable
 class Runnable(Protocol):
     """A compiled pipeline: the IR (``node``), its checked graph (``graph``), and ``arun``,
-    which checks the initial state and runs. ``run`` is its blocking twin."""
+    which checks the initial state and runs. ``run`` is its blocking twin. It may also have
+    ``async def prepare(say)``, which a batch awaits before its first item and does not time
+    (Prefect's starts its temporary server; :mod:`irgraph.batch_clock`)."""
 
     node: Node
     graph: nx.DiGraph

@@ -15,6 +15,7 @@ import pytest
 
 from irgraph import Agent, Gate, IrgraphError, PipelineError, arun_many, run_many
 from irgraph.backends.prefect_backend import PrefectBackend
+from irgraph.backends.prefect_server import STARTING
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from irgraph.ir.json import pipeline_digest
 from irgraph.providers import ModelRequest
@@ -334,8 +335,9 @@ def test_the_batch_command_on_prefect_tells_a_failure_in_one_line_not_prefects_l
     assert "1 done, 1 failed" in done.stdout
     told = [line for line in done.stderr.splitlines() if line.startswith("irgraph: ")]
     assert told == [
+        f"irgraph: {STARTING}",  # before any item: the pause it makes is explained
         "irgraph: item 1 (in.jsonl:2) failed: RunError: Node 'c' failed: ValueError: planted "
-        "(raised in check, prefect_quiet_pipeline.py line 4)."
+        "(raised in check, prefect_quiet_pipeline.py line 4).",
     ]
     assert "Traceback" not in done.stderr and "Flow run" not in done.stderr
     assert " | WARNING " not in done.stderr  # its services' own log, at shutdown too

@@ -33,7 +33,7 @@ IMAGES = ROOT / "docs" / "images"
 #: kinds and drawn nodes are compared, not their text.
 VARIES = "varies"
 
-_NUMBER_WITH_UNIT = re.compile(r"\d+(?:\.\d+)?(?:\s?(?:ms|µs|s|%|items/s))\b")
+_NUMBER_WITH_UNIT = re.compile(r"\d+(?:\.\d+)?(?:\s?(?:ms|µs|s|%|items/(?:s|min|h)))\b")
 _ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
 _TEMP = re.compile(r"/tmp/[^\s'\"]+")
 
