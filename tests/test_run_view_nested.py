@@ -238,3 +238,24 @@ def test_a_routes_branch_is_indented_under_the_route_as_in_the_node_table():
     ]
     depth = {row["node"]: row["depth"] for row in result.view().rows()}
     assert depth["fix"] == depth["triage"] + 1 == depth["after"] + 1
+
+
+def test_a_fan_out_in_a_routes_branch_is_summarised_beside_its_own_first_branch():
+    """A route whose branches each fan out put every branch's agents in one side-by-side group
+    (they share the route and no predecessor), so the taken branch's summary was named
+    after a node of the branch not taken: ``… 22 more branches beside b0`` under z0, z1, z2."""
+    from irgraph import Route
+
+    def fan(prefix, width):
+        agents = [
+            Agent(f"{prefix}{i}").instruct("Go.").writes(f"{prefix}{i}") for i in range(width)
+        ]
+        return functools.reduce(operator.or_, agents)
+
+    route = Route("triage").on("category").when("bug", fan("b", 5)).otherwise(fan("z", 25))
+    pipeline = Agent("classify").instruct("Classify.").writes("category") >> route
+    result = run(pipeline, provider=FakeProvider(responses={"classify": "other"}))
+    summaries = [
+        label_of(g).text for kind, g in rows_of(result.timeline().svg) if kind == "bars-summary"
+    ]
+    assert len(summaries) == 1 and "beside z0" in summaries[0], summaries
