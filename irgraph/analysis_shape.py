@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from irgraph import checks
 from irgraph.analysis_runs import Path, run_counts
 from irgraph.errors import PipelineError, a_or_an, closest_keys, did_you_mean
@@ -63,9 +65,9 @@ class Shape:
                 elif kind == "loop":
                     self.given[node] = _iterations(G, node, value)
                 else:
-                    self.given[node] = checks.count(0).check(
-                        value, f"the {label} of {node!r}", node=node
-                    )
+                    hint = f"Give how many items it runs over as an int: items={{{node!r}: 3}}."
+                    rule = attrs.evolve(checks.count(0), hint=hint)
+                    self.given[node] = rule.check(value, f"the {label} of {node!r}", node=node)
         self.seen: dict[tuple[str, Path], int] = {} if run is None else run_counts(G, run)
         self.lists: dict[str, int] = {}
         self.branch: dict[str, int] = {}  # a route on a key of state=: the case it takes
@@ -229,7 +231,9 @@ def _iterations(G: nx.DiGraph, node: str, value: Any) -> int:
     """A loop's given iteration count: a loop runs its body at least once and at most
     ``max_iterations`` times."""
     most = int(G.nodes[node]["max_iterations"] or 1)
-    count = checks.count(0).check(value, f"the iterations of {node!r}", node=node)
+    hint = f"Give iterations={{'{node}': n}} with n from 1 to {most}, an int."
+    rule = attrs.evolve(checks.integer, hint=hint)
+    count = rule.check(value, f"the iterations of {node!r}", node=node)
     if not 1 <= count <= most:
         raise PipelineError(
             f"Loop '{node}' runs its body 1 to {most} times (max_iterations={most}), so it "

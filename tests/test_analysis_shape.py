@@ -79,3 +79,29 @@ def test_an_unknown_name_is_told_the_closest_node_of_any_counted_kind():
     assert "{'refine': 2}" in near_a_loop
     assert "Did you mean map-over 'each'?" in str(_refusal(iterations={"eech": 2}))
     assert "Did you mean" not in str(_refusal(iterations={"zzz": 2}))
+
+
+@pytest.mark.parametrize(
+    ("counts", "said", "hint"),
+    [
+        ({"items": {"each": "3"}}, "items of 'each' must be", "items={'each': 3}"),
+        ({"items": {"each": 2.5}}, "items of 'each' must be", "items={'each': 3}"),
+        (
+            {"iterations": {"refine": 2.5}},
+            "iterations of 'refine' must be a whole number (",
+            "n from 1 to 3",
+        ),
+        (
+            {"iterations": {"refine": "2"}},
+            "iterations of 'refine' must be a whole number (",
+            "n from 1 to 3",
+        ),
+    ],
+)
+def test_a_count_that_is_no_whole_number_is_told_the_call_to_write(
+    counts: dict[str, Any], said: str, hint: str
+) -> None:
+    """A count of the wrong type (text from a config file, a float) was refused with no hint,
+    and a loop's as 'at least 0', though a loop runs at least once; now each names the call."""
+    refused = _refusal(**counts)
+    assert said in str(refused) and hint in refused.problems[0].hint
