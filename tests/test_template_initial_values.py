@@ -182,3 +182,18 @@ def test_irgraph_run_missing_a_key_read_by_field_is_told_the_object_to_give(
     assert given == '--state-json \'{"verdict": {"reason": "..."}}\''
     state = '{"ticket": "t", "verdict": {"reason": "..."}}'  # the object it names, filled in
     assert main(["run", TARGET, "--state-json", state], out=io.StringIO()) == 0
+
+
+def test_a_field_missing_at_the_run_names_the_fix_wherever_the_value_came_from() -> None:
+    """A reader in a route's branch, left to the run, failed on an initial value without the
+    field saying to give 'the writer of verdict' an output schema: there was no writer (nor,
+    for a transform's value, any schema to give). The hint now names the field to give."""
+    route = (
+        Route("r").on("kind").when("object", FIXER).otherwise(Agent("raw").instruct("{verdict}"))
+    )
+    state = {"kind": "object", "verdict": {"other": 1}, "ticket": "t"}
+    with pytest.raises(RunError) as failed:
+        run(route, provider=FakeProvider(), state=state)
+    said = str(failed.value)
+    assert "give 'verdict' a 'reason' field (in the initial state" in said
+    assert "give the writer" not in said
