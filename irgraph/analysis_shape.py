@@ -72,6 +72,7 @@ class Shape:
         self.lists: dict[str, int] = {}
         self.branch: dict[str, int] = {}  # a route on a key of state=: the case it takes
         if state is not None:
+            _check_state(G, state)
             written = {k for _, data in G.nodes(data=True) for k in data.get("writes", ())}
             written |= {item for _, item in G.nodes(data="item") if item}  # an item's name
             for node, data in G.nodes(data=True):
@@ -122,6 +123,22 @@ class Shape:
             return 1
         found = [c for (n, _), c in self.seen.items() if n == node]
         return max([self.count(node, ()) or 0, *found])
+
+
+def _check_state(G: nx.DiGraph, state: Any) -> None:
+    """Refuse a ``state=`` that is no mapping (a list of keys, the name of one), naming the
+    keys the analysis reads from it."""
+    if isinstance(state, Mapping):
+        return
+    read = [data["over"] for _, data in G.nodes(data=True) if data["kind"] == "map_over"]
+    read += [path_root(on) for _, on in G.nodes(data="on") if on]
+    example = ", ".join(f"{key!r}: ..." for key in dict.fromkeys(read)) or "'topic': 'owls'"
+    raise PipelineError(
+        f"state= must be the initial state, a dict of state key -> value (got "
+        f"{type(state).__name__} {state!r:.60}); the analysis reads the lists map-overs iterate "
+        "over and the values routes compare from it.",
+        hint=f"Pass the dict a run would take: state={{{example}}}.",
+    )
 
 
 def _branches_by_state(G: nx.DiGraph, state: Mapping[str, Any], skip: set[str]) -> dict[str, int]:

@@ -105,3 +105,12 @@ def test_a_count_that_is_no_whole_number_is_told_the_call_to_write(
     and a loop's as 'at least 0', though a loop runs at least once; now each names the call."""
     refused = _refusal(**counts)
     assert said in str(refused) and hint in refused.problems[0].hint
+
+
+@pytest.mark.parametrize("state", [["papers"], "papers"])
+def test_a_state_that_is_no_dict_is_refused_naming_the_keys_read(state: Any) -> None:
+    """``state=['papers']`` (the keys, not the state) crashed with ``TypeError: list indices
+    must be integers or slices, not str`` from inside the analysis."""
+    refused = _refusal(state=state)
+    assert "state= must be the initial state, a dict" in str(refused)
+    assert "state={'papers': ..., 'draft': ...}" in refused.problems[0].hint
