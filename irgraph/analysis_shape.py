@@ -274,9 +274,13 @@ def _case_index(G: nx.DiGraph, node: str, value: Any) -> int:
     for index, case in enumerate(cases):
         if "equals" in case and same_value(case["equals"], value):
             return index
+    values = [case["equals"] for case in cases if "equals" in case]
+    close = did_you_mean(str(value), [str(v) for v in values if isinstance(v, str)] + labels)
+    listed = ", ".join(f"{index}: {label}" for index, label in enumerate(labels))
+    example = repr(values[0]) if values else "0"
     raise PipelineError(
-        f"branches names {value!r} for route {node!r}, which has no such case."
-        f"{did_you_mean(str(value), labels)}",
+        f"branches names {value!r} for route {node!r}, which has no such case.{close}",
         node=node,
-        hint=f"Name a case by its label ({', '.join(labels)}), its value or its index.",
+        hint=f"Name a case by its value, its label or its index (of {listed}): "
+        f"branches={{{node!r}: {example}}}.",
     )

@@ -114,3 +114,12 @@ def test_a_state_that_is_no_dict_is_refused_naming_the_keys_read(state: Any) -> 
     refused = _refusal(state=state)
     assert "state= must be the initial state, a dict" in str(refused)
     assert "state={'papers': ..., 'draft': ...}" in refused.problems[0].hint
+
+
+def test_a_case_no_route_has_is_told_the_closest_value_and_the_call() -> None:
+    """``branches={'triage': 'Bug'}`` was told no 'did you mean', as the value was compared
+    with the labels in their quotes (``"bug"``), and the hint listed labels alone."""
+    refused = _refusal(branches={"triage": "Bug"})
+    assert "Did you mean 'bug'?" in str(refused)
+    hint = refused.problems[0].hint
+    assert '0: "bug", 1: otherwise' in hint and "branches={'triage': 'bug'}" in hint
