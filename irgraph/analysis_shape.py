@@ -281,6 +281,6 @@ def _case_index(G: nx.DiGraph, node: str, value: Any) -> int:
     raise PipelineError(
         f"branches names {value!r} for route {node!r}, which has no such case.{close}",
         node=node,
-        hint=f"Name a case by its value, its label or its index (of {listed}): "
+        hint=f"Name a case by its label, its value or its index (of {listed}): "
         f"branches={{{node!r}: {example}}}.",
     )
