@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from irgraph import checks
 from irgraph.analysis_runs import Path, run_counts
 from irgraph.errors import PipelineError, a_or_an, closest_keys, did_you_mean
@@ -63,13 +65,14 @@ class Shape:
                 elif kind == "loop":
                     self.given[node] = _iterations(G, node, value)
                 else:
-                    self.given[node] = checks.count(0).check(
-                        value, f"the {label} of {node!r}", node=node
-                    )
+                    hint = f"Give how many items it runs over as an int: items={{{node!r}: 3}}."
+                    rule = attrs.evolve(checks.count(0), hint=hint)
+                    self.given[node] = rule.check(value, f"the {label} of {node!r}", node=node)
         self.seen: dict[tuple[str, Path], int] = {} if run is None else run_counts(G, run)
         self.lists: dict[str, int] = {}
         self.branch: dict[str, int] = {}  # a route on a key of state=: the case it takes
         if state is not None:
+            _check_state(G, state)
             written = {k for _, data in G.nodes(data=True) for k in data.get("writes", ())}
             written |= {item for _, item in G.nodes(data="item") if item}  # an item's name
             for node, data in G.nodes(data=True):
@@ -120,6 +123,22 @@ class Shape:
             return 1
         found = [c for (n, _), c in self.seen.items() if n == node]
         return max([self.count(node, ()) or 0, *found])
+
+
+def _check_state(G: nx.DiGraph, state: Any) -> None:
+    """Refuse a ``state=`` that is no mapping (a list of keys, the name of one), naming the
+    keys the analysis reads from it."""
+    if isinstance(state, Mapping):
+        return
+    read = [data["over"] for _, data in G.nodes(data=True) if data["kind"] == "map_over"]
+    read += [path_root(on) for _, on in G.nodes(data="on") if on]
+    example = ", ".join(f"{key!r}: ..." for key in dict.fromkeys(read)) or "'topic': 'owls'"
+    raise PipelineError(
+        f"state= must be the initial state, a dict of state key -> value (got "
+        f"{type(state).__name__} {state!r:.60}); the analysis reads the lists map-overs iterate "
+        "over and the values routes compare from it.",
+        hint=f"Pass the dict a run would take: state={{{example}}}.",
+    )
 
 
 def _branches_by_state(G: nx.DiGraph, state: Mapping[str, Any], skip: set[str]) -> dict[str, int]:
@@ -229,7 +248,9 @@ def _iterations(G: nx.DiGraph, node: str, value: Any) -> int:
     """A loop's given iteration count: a loop runs its body at least once and at most
     ``max_iterations`` times."""
     most = int(G.nodes[node]["max_iterations"] or 1)
-    count = checks.count(0).check(value, f"the iterations of {node!r}", node=node)
+    hint = f"Give iterations={{'{node}': n}} with n from 1 to {most}, an int."
+    rule = attrs.evolve(checks.integer, hint=hint)
+    count = rule.check(value, f"the iterations of {node!r}", node=node)
     if not 1 <= count <= most:
         raise PipelineError(
             f"Loop '{node}' runs its body 1 to {most} times (max_iterations={most}), so it "
@@ -253,9 +274,13 @@ def _case_index(G: nx.DiGraph, node: str, value: Any) -> int:
     for index, case in enumerate(cases):
         if "equals" in case and same_value(case["equals"], value):
             return index
+    values = [case["equals"] for case in cases if "equals" in case]
+    close = did_you_mean(str(value), [str(v) for v in values if isinstance(v, str)] + labels)
+    listed = ", ".join(f"{index}: {label}" for index, label in enumerate(labels))
+    example = repr(values[0]) if values else "0"
     raise PipelineError(
-        f"branches names {value!r} for route {node!r}, which has no such case."
-        f"{did_you_mean(str(value), labels)}",
+        f"branches names {value!r} for route {node!r}, which has no such case.{close}",
         node=node,
-        hint=f"Name a case by its label ({', '.join(labels)}), its value or its index.",
+        hint=f"Name a case by its label, its value or its index (of {listed}): "
+        f"branches={{{node!r}: {example}}}.",
     )

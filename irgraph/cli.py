@@ -49,7 +49,12 @@ from irgraph.cli_pictures import (
     show_command,
 )
 from irgraph.cli_signals import exit_code, terminated, terminated_as_interrupt
-from irgraph.cli_state_types import check_spelling, check_texts_routed_on, check_values
+from irgraph.cli_state_types import (
+    check_spelling,
+    check_texts_routed_on,
+    check_values,
+    missing_state_error,
+)
 from irgraph.cli_warnings import told
 from irgraph.errors import IrgraphError, RunError
 
@@ -202,11 +207,7 @@ def _run_command(
     check_texts_routed_on(G, _texts(args), state)
     missing = sorted(set(needed) - set(state))
     if missing:
-        give = " ".join(f"--state {key}=VALUE" for key in missing)
-        raise CliError(
-            f"The pipeline reads {', '.join(map(repr, missing))} from its initial state, "
-            f"which the command line does not give; add {give} (or --state-json '{{...}}')."
-        )
+        raise missing_state_error(G, missing)
     check_values(G, state)
     gate_handler(G, answers)  # refuses a missing or unknown answer before anything runs
     backend = check_backend(args.backend)

@@ -19,7 +19,7 @@ from irgraph.ir.values import same_value
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["check_spelling", "check_texts_routed_on", "check_values"]
+__all__ = ["check_spelling", "check_texts_routed_on", "check_values", "missing_state_error"]
 
 
 def check_texts_routed_on(
@@ -171,3 +171,37 @@ def check_values(G: nx.DiGraph, state: Mapping[str, Any]) -> None:
         check_given_values(G, state)
     except PipelineError as error:
         raise CliError(str(error)) from None
+
+
+def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
+    """The refusal of a command line that gives none of the ``missing`` keys the pipeline
+    reads from its initial state: the option that gives each, ``--state-json`` with an
+    object for a key whose fields a template reads (``--state`` gives text, which has none)."""
+    from irgraph.ir.key_paths import path_root
+    from irgraph.template_fields import field_reads
+
+    fields: dict[str, dict[str, bool]] = {}  # key: each field read, whether only optionally
+    for _, data in G.nodes(data=True):
+        for _, path, optional in field_reads(data) if data["kind"] in ("agent", "gate") else ():
+            read = fields.setdefault(path_root(path), {})
+            field = path.split(".")[1]
+            read[field] = read.get(field, True) and optional
+    gives = []
+    for key in missing:
+        if key in fields:
+            named = [f for f, optional in fields[key].items() if not optional] or list(fields[key])
+            inner = ", ".join(f'"{field}": "..."' for field in named)
+            gives.append(f"--state-json '{{\"{key}\": {{{inner}}}}}'")
+        else:
+            gives.append(f"--state {key}=VALUE")
+    objects = [key for key in missing if key in fields]
+    why = (
+        f" ({', '.join(map(repr, objects))}: an object, as a template reads its fields; "
+        "--state gives text)"
+        if objects
+        else " (or --state-json '{...}')"
+    )
+    return CliError(
+        f"The pipeline reads {', '.join(map(repr, missing))} from its initial state, "
+        f"which the command line does not give; add {' '.join(gives)}{why}."
+    )

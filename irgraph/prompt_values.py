@@ -174,8 +174,9 @@ def missing_field_message(where: str, path: str, seen: str, name: str, value: An
     at ``seen`` has no field ``name``; its keys are listed."""
     return (
         f"the {where} reads {{{path}}}, but '{seen}' has no field '{name}' ({held_keys(value)}). "
-        f"Write {{{path}?}} to render it as empty text when it is missing, or give the writer "
-        f"of '{path.partition('.')[0]}' an output schema that requires '{name}'"
+        f"Write {{{path}?}} to render it as empty text when it is missing, or give '{seen}' a "
+        f"'{name}' field (in the initial state, or by an output schema that requires it on the "
+        "step that writes it)"
     )
 
 

@@ -10,6 +10,7 @@ under the bars. The whole name is the row's tooltip (an SVG ``<title>``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -58,16 +59,36 @@ def _fit(name: str, tail: str, room: float, measure: Callable[[str], float], mos
     if measure(name + tail) <= room:
         return name + tail
     if tail and measure(tail) > room / 2:
-        keep = min(len(tail), most)
-        while keep > 1 and measure(middle(tail, keep)) > room / 2:
-            keep -= 1
-        tail = middle(tail, keep)
+        tail = _cut_tail(tail, room / 2, measure, most)
         if measure(name + tail) <= room:
             return name + tail
     keep = min(len(name), most)
     while keep > 1 and measure(name[: keep - 1] + "\u2026" + tail) > room:
         keep -= 1
     return name[: keep - 1] + "\u2026" + tail
+
+
+#: The end of a label's tail that says which pass or how many: `` item 3)``,
+#: ``, 196 more items)``, ``, 2 more iterations, 20 bars)``.
+_COUNT = re.compile(r"(?: [a-z]+ \d+|, \d+ more [a-z]+(?:, \d+ bars)?)\)$")
+
+
+def _cut_tail(tail: str, room: float, measure: Callable[[str], float], most: int) -> str:
+    """``tail`` as wide as ``room`` at most: the scope names in it cut at their end, the
+    pass's number or the summary's count at its end kept whole (``" (define_ev… item 3)"``);
+    in its middle when even that is too wide."""
+    found = _COUNT.search(tail)
+    if found is not None:
+        head, count = tail[: found.start()], found.group()
+        keep = len(head)
+        while keep > 2 and measure(head[:keep] + "\u2026" + count) > room:
+            keep -= 1
+        if measure(head[:keep] + "\u2026" + count) <= room:  # " (…, 3 more items)" at least
+            return head[:keep] + "\u2026" + count
+    keep = min(len(tail), most)
+    while keep > 1 and measure(middle(tail, keep)) > room:
+        keep -= 1
+    return middle(tail, keep)
 
 
 def fit_pixels(name: str, tail: str, room: float, size: float = 11.0, bold: bool = False) -> str:

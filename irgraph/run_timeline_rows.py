@@ -377,15 +377,17 @@ def _scopes_around(graph: nx.DiGraph | None, node: str) -> int | None:
 
 def _side_by_side(graph: nx.DiGraph) -> dict[str, str]:
     """Each node (not a loop, map-over or route) of a group of more than :data:`FIRST` + 1 in
-    one scope with the same predecessors, to the group's first node: a fan-out's branches."""
+    one scope (one branch of a route) with the same predecessors, to the group's first node: a
+    fan-out's branches."""
     from irgraph.schema import SCOPE_KINDS, scope_predecessors
 
     found: dict[str, str] = {}
     for preds in scope_predecessors(graph).values():
-        groups: dict[tuple[str, ...], list[str]] = {}
+        groups: dict[tuple[object, tuple[str, ...]], list[str]] = {}
         for node, before in preds.items():
             if graph.nodes[node].get("kind") not in SCOPE_KINDS:
-                groups.setdefault(tuple(sorted(before)), []).append(node)
+                branch = graph.nodes[node].get("branch")  # a route's branches are apart
+                groups.setdefault((branch, tuple(sorted(before))), []).append(node)
         for group in groups.values():
             if len(group) > FIRST + 1:
                 found.update((node, group[0]) for node in group)

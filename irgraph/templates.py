@@ -161,7 +161,9 @@ def _field_error(
             )
         what = "an empty field" if not key else f"{shown}, which is not a plain key"
         bare = name.strip().strip("?$").strip()  # { topic }, {?topic}, {topic??}, {$topic}
-        if bare != name and is_key(bare) and not extra:
+        if _is_path(bare.replace("?", "")):  # {verdict?.reason}: the ? goes at the end
+            bare = bare.replace("?", "")
+        if bare != name and (is_key(bare) or _is_path(bare)) and not extra:
             what += f" (did you mean {{{bare}{'?' if '?' in name else ''}}}?)"
         return PipelineError(
             f"{where} contains {what}; a field must be a state key such as {{findings}} or "

@@ -79,3 +79,47 @@ def test_an_unknown_name_is_told_the_closest_node_of_any_counted_kind():
     assert "{'refine': 2}" in near_a_loop
     assert "Did you mean map-over 'each'?" in str(_refusal(iterations={"eech": 2}))
     assert "Did you mean" not in str(_refusal(iterations={"zzz": 2}))
+
+
+@pytest.mark.parametrize(
+    ("counts", "said", "hint"),
+    [
+        ({"items": {"each": "3"}}, "items of 'each' must be", "items={'each': 3}"),
+        ({"items": {"each": 2.5}}, "items of 'each' must be", "items={'each': 3}"),
+        (
+            {"iterations": {"refine": 2.5}},
+            "iterations of 'refine' must be a whole number (",
+            "n from 1 to 3",
+        ),
+        (
+            {"iterations": {"refine": "2"}},
+            "iterations of 'refine' must be a whole number (",
+            "n from 1 to 3",
+        ),
+    ],
+)
+def test_a_count_that_is_no_whole_number_is_told_the_call_to_write(
+    counts: dict[str, Any], said: str, hint: str
+) -> None:
+    """A count of the wrong type (text from a config file, a float) was refused with no hint,
+    and a loop's as 'at least 0', though a loop runs at least once; now each names the call."""
+    refused = _refusal(**counts)
+    assert said in str(refused) and hint in refused.problems[0].hint
+
+
+@pytest.mark.parametrize("state", [["papers"], "papers"])
+def test_a_state_that_is_no_dict_is_refused_naming_the_keys_read(state: Any) -> None:
+    """``state=['papers']`` (the keys, not the state) crashed with ``TypeError: list indices
+    must be integers or slices, not str`` from inside the analysis."""
+    refused = _refusal(state=state)
+    assert "state= must be the initial state, a dict" in str(refused)
+    assert "state={'papers': ..., 'draft': ...}" in refused.problems[0].hint
+
+
+def test_a_case_no_route_has_is_told_the_closest_value_and_the_call() -> None:
+    """``branches={'triage': 'Bug'}`` was told no 'did you mean', as the value was compared
+    with the labels in their quotes (``"bug"``), and the hint listed labels alone."""
+    refused = _refusal(branches={"triage": "Bug"})
+    assert "Did you mean 'bug'?" in str(refused)
+    hint = refused.problems[0].hint
+    assert '0: "bug", 1: otherwise' in hint and "branches={'triage': 'bug'}" in hint

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import re
 import xml.etree.ElementTree as ET
 
 from irgraph import Agent, Loop, MapOver, Transform, run
@@ -238,3 +239,40 @@ def test_a_routes_branch_is_indented_under_the_route_as_in_the_node_table():
     ]
     depth = {row["node"]: row["depth"] for row in result.view().rows()}
     assert depth["fix"] == depth["triage"] + 1 == depth["after"] + 1
+
+
+def test_a_fan_out_in_a_routes_branch_is_summarised_beside_its_own_first_branch():
+    """A route whose branches each fan out put every branch's agents in one side-by-side group
+    (they share the route and no predecessor), so the taken branch's summary was named
+    after a node of the branch not taken: ``… 22 more branches beside b0`` under z0, z1, z2."""
+    from irgraph import Route
+
+    def fan(prefix, width):
+        agents = [
+            Agent(f"{prefix}{i}").instruct("Go.").writes(f"{prefix}{i}") for i in range(width)
+        ]
+        return functools.reduce(operator.or_, agents)
+
+    route = Route("triage").on("category").when("bug", fan("b", 5)).otherwise(fan("z", 25))
+    pipeline = Agent("classify").instruct("Classify.").writes("category") >> route
+    result = run(pipeline, provider=FakeProvider(responses={"classify": "other"}))
+    summaries = [
+        label_of(g).text for kind, g in rows_of(result.timeline().svg) if kind == "bars-summary"
+    ]
+    assert len(summaries) == 1 and "beside z0" in summaries[0], summaries
+
+
+def test_a_summary_of_items_keeps_its_count_when_its_map_over_name_is_long():
+    """A long map-over's name in a summary row's tail was cut in its middle, and the count went
+    with it: ``… define_the_wo… (define…re items)``; now the name is cut at its end and the
+    count stays whole, as an item row keeps its number (``(define_… item 0)``)."""
+    step = Agent("define_the_word_carefully").instruct("Define {word}.").writes("d")
+    each = MapOver("define_every_single_word_of_the_topic").over("words", item="word")
+    pipeline = Loop("rounds").step(each.step(step).writes("defs")).max_iterations(2)
+    words = [f"w{i}" for i in range(13)]
+    result = run(pipeline, provider=FakeProvider(), state={"words": words})
+    rows = rows_of(result.timeline().svg)
+    summaries = [label_of(g).text for kind, g in rows if kind == "bars-summary"]
+    items = [label_of(g).text for kind, g in rows if kind == "bar" and "item" in label_of(g).text]
+    assert summaries and all(re.search(r", \d+ more items\)$", text) for text in summaries)
+    assert items and all(re.search(r"\u2026 item \d+\)$", text) for text in items), items

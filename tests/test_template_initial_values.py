@@ -167,3 +167,33 @@ def test_irgraph_check_refuses_the_values_run_would_refuse(capsys: pytest.Captur
     out = io.StringIO()
     code = main(["check", TARGET, *given, '{"verdict": {"reason": "r"}}'], out=out)
     assert code == 0 and "OK: no problems found." in out.getvalue()
+
+
+def test_irgraph_run_missing_a_key_read_by_field_is_told_the_object_to_give(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``irgraph run`` without 'verdict' said to add ``--state verdict=VALUE``, which gives
+    text, which the same command then refuses for ``{verdict.reason}``; it now writes the
+    ``--state-json`` object, its required field named, and pasted as written it runs."""
+    code = main(["run", TARGET, "--state", "ticket=t"], out=io.StringIO())
+    err = capsys.readouterr().err
+    assert code == 2 and "--state verdict=" not in err
+    given = err.split("add ", 1)[1].split(" (", 1)[0]
+    assert given == '--state-json \'{"verdict": {"reason": "..."}}\''
+    state = '{"ticket": "t", "verdict": {"reason": "..."}}'  # the object it names, filled in
+    assert main(["run", TARGET, "--state-json", state], out=io.StringIO()) == 0
+
+
+def test_a_field_missing_at_the_run_names_the_fix_wherever_the_value_came_from() -> None:
+    """A reader in a route's branch, left to the run, failed on an initial value without the
+    field saying to give 'the writer of verdict' an output schema: there was no writer (nor,
+    for a transform's value, any schema to give). The hint now names the field to give."""
+    route = (
+        Route("r").on("kind").when("object", FIXER).otherwise(Agent("raw").instruct("{verdict}"))
+    )
+    state = {"kind": "object", "verdict": {"other": 1}, "ticket": "t"}
+    with pytest.raises(RunError) as failed:
+        run(route, provider=FakeProvider(), state=state)
+    said = str(failed.value)
+    assert "give 'verdict' a 'reason' field (in the initial state" in said
+    assert "give the writer" not in said

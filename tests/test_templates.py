@@ -234,6 +234,9 @@ def test_a_required_key_holding_none_is_refused_after_an_optional_one_too():
         ("{topic??}", "{topic?}"),
         ("{ topic? }", "{topic?}"),
         ("{$topic}", "{topic}"),
+        ("{verdict?.reason}", "{verdict.reason?}"),  # the ? of a field read goes at its end
+        ("{?verdict.reason}", "{verdict.reason?}"),
+        ("{verdict.reason??}", "{verdict.reason?}"),
     ],
 )
 def test_a_field_that_is_a_key_written_loosely_is_refused_with_the_key_meant(written, meant):
