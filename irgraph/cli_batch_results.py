@@ -358,10 +358,28 @@ def input_words(message: str, error: BaseException, command: str) -> str:
                     f"{suggestion_text(others)} The line gives '{unread[0]}', which nothing reads: "
                     f"if it is '{key}' misspelled, write '{key}' in the line.",
                 )
+        elif fields := _fields_read(problem.message, key):  # --state gives text: no fields
+            inner = ", ".join(f'"{field}": "..."' for field in fields)
+            words = (
+                f"give it an object with --state-json '{{\"{key}\": {{{inner}}}}}' (--state "
+                f"gives text, which has no fields; or declare it with --input {key})"
+            )
         else:
             words = f"give it a value with --state {key}=... (or declare it with --input {key})"
         message = message.replace(declare_input_advice(key), words)
     return message
+
+
+def _fields_read(message: str, key: str) -> list[str]:
+    """The fields of ``key`` a problem's ``message`` quotes its reader reading
+    (``{verdict.reason}``), each once, those read with ``?`` only when no other is.
+
+    >>> _fields_read("'fixer' reads {verdict.reason} and {verdict.note?}", "verdict")
+    ['reason']
+    """
+    reads = re.findall(r"\{" + re.escape(key) + r"\.(\w+)[^}]*?(\?)?\}", message)
+    required = list(dict.fromkeys(field for field, optional in reads if not optional))
+    return required or list(dict.fromkeys(field for field, _ in reads))
 
 
 _NOT_JSON_LINE = (

@@ -184,6 +184,21 @@ def test_irgraph_run_missing_a_key_read_by_field_is_told_the_object_to_give(
     assert main(["run", TARGET, "--state-json", state], out=io.StringIO()) == 0
 
 
+def test_irgraph_check_missing_a_key_read_by_field_is_told_the_object_to_give(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``irgraph check`` without 'verdict' said to give it with ``--state verdict=...``, text
+    the check then refuses for ``{verdict.reason}``, as ``irgraph run`` did; it now writes the
+    ``--state-json`` object, and pasted as written the check passes."""
+    assert main(["check", TARGET, "--state", "ticket=t"], out=io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert "--state verdict=" not in err
+    given = err.split("give it an object with ", 1)[1].split(" (", 1)[0]
+    assert given == '--state-json \'{"verdict": {"reason": "..."}}\''
+    pasted = ["--state-json", '{"verdict": {"reason": "..."}}']
+    assert main(["check", TARGET, "--state", "ticket=t", *pasted], out=io.StringIO()) == 0
+
+
 def test_a_field_missing_at_the_run_names_the_fix_wherever_the_value_came_from() -> None:
     """A reader in a route's branch, left to the run, failed on an initial value without the
     field saying to give 'the writer of verdict' an output schema: there was no writer (nor,
