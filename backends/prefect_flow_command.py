@@ -68,15 +68,18 @@ def read_command(
     inputs: Sequence[str],
     gates: Mapping[str, str],
     result_storage: str | os.PathLike[str] | None,
+    checks: Mapping[str, Any] | None = None,
 ) -> FlowCommand:
     """Read ``argv`` (``None``: the process's arguments) as the module with ``INPUTS``
-    ``inputs``, ``GATES`` ``gates`` and ``RESULT_STORAGE`` ``result_storage`` does; a mistake
-    ends the process with one line and exit code 2, as ``--help`` ends it with the help."""
+    ``inputs``, ``GATES`` ``gates``, ``RESULT_STORAGE`` ``result_storage`` and
+    ``STATE_CHECKS`` ``checks`` does; a mistake (an initial value the pipeline cannot use
+    too) ends the process with one line and exit code 2, as ``--help`` ends it with the
+    help."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "run":
         try:
-            state = state_from_json(args.state, inputs)
+            state = state_from_json(args.state, inputs, checks)
             if args.run_key == "":
                 raise ValueError("--run-key is empty; give the run a name, or leave it out")
             answers = gate_answers(gates, args.answer)

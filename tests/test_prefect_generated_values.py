@@ -1,0 +1,98 @@
+"""Generated flow code refuses an initial state the pipeline cannot use as in-process runs do:
+the same PipelineError, in the same words, before any task runs; and ``python flow.py run
+--state`` says it in one line, exit code 2, as ``irgraph run`` does for a state given on its
+command line. Before, generated code checked only for missing keys, and the run paid for the
+steps before the node that failed.
+
+Generated flows run in this process, and once in a child that exits before Prefect loads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from irgraph import Agent, MapOver, Route, run
+from irgraph.builder import Builder
+from irgraph.errors import PipelineError
+from irgraph.run import run_coroutine
+from irgraph.testing import FakeProvider
+from tests.support.prefect_env import ensure_prefect_test_env
+from tests.support.resume_worker import load_flow_module, with_provider
+from tests.test_prefect_generated_failures import generated, run_command
+
+pytestmark = pytest.mark.prefect
+ensure_prefect_test_env()
+
+
+def plan() -> Builder:
+    return Agent("plan").instruct("Plan {ticket}.").writes("plan")
+
+
+CASES: dict[str, tuple[Builder, dict[str, Any]]] = {
+    "a template's field read of text": (
+        plan() >> Agent("fixer").instruct("Fix: {verdict.reason}.").writes("fixed"),
+        {"ticket": "t", "verdict": "x"},
+    ),
+    "a route on a field of text": (
+        plan()
+        >> Route("triage")
+        .on("verdict.category")
+        .when("bug", Agent("fix").instruct("Fix {plan}"))
+        .when("question", Agent("answer").instruct("Answer {plan}")),
+        {"ticket": "t", "verdict": "bug"},
+    ),
+    "a map-over over text": (
+        plan()
+        >> MapOver("each")
+        .over("papers")
+        .step(Agent("read").instruct("{item}").writes("n"))
+        .writes("notes"),
+        {"ticket": "t", "papers": "a, b"},
+    ),
+}
+
+
+def refusal(call: Any) -> PipelineError:
+    with pytest.raises(PipelineError) as raised:
+        call()
+    return raised.value
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_generated_flow_refuses_the_initial_state_an_in_process_run_refuses(
+    case: str, tmp_path: Path
+) -> None:
+    pipeline, state = CASES[case]
+    on_asyncio = refusal(lambda: run(pipeline, provider=FakeProvider(), state=state))
+    path, flow = generated(pipeline, tmp_path, "refusing")
+    provider = FakeProvider()
+    module = with_provider(load_flow_module(path, f"refusing_{uuid.uuid4().hex[:8]}"), provider)
+    in_flow = refusal(lambda: run_coroutine(getattr(module, flow)(dict(state))))
+    assert (type(in_flow), str(in_flow)) == (type(on_asyncio), str(on_asyncio))
+    assert [p.node for p in in_flow.problems] == [p.node for p in on_asyncio.problems]
+    assert provider.calls == []  # refused before 'plan' ran
+
+
+def test_a_generated_flow_still_runs_a_state_it_can_use(tmp_path: Path) -> None:
+    pipeline, _ = CASES["a template's field read of text"]
+    state = {"ticket": "t", "verdict": {"reason": "r"}}
+    path, flow = generated(pipeline, tmp_path, "running")
+    module = with_provider(
+        load_flow_module(path, f"running_{uuid.uuid4().hex[:8]}"), FakeProvider()
+    )
+    final = run_coroutine(getattr(module, flow)(dict(state)))
+    assert final == run(pipeline, provider=FakeProvider(), state=state).state
+
+
+def test_the_generated_command_line_refuses_the_state_with_exit_code_2(tmp_path: Path) -> None:
+    pipeline, state = CASES["a template's field read of text"]
+    on_asyncio = refusal(lambda: run(pipeline, provider=FakeProvider(), state=state))
+    path, _ = generated(pipeline, tmp_path, "refusing")
+    done = run_command(path, state, tmp_path)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    assert done.stderr == f"refusing.py: error: {on_asyncio} See refusing.py --help.\n"
