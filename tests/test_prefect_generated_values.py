@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
-from irgraph import Agent, MapOver, Route, run
+from irgraph import Agent, MapOver, Route, run, run_many
+from irgraph.backends.prefect_chunks import item_outcome
 from irgraph.builder import Builder
 from irgraph.errors import PipelineError
+from irgraph.ir.json import pipeline_digest
 from irgraph.run import run_coroutine
 from irgraph.testing import FakeProvider
 from tests.support.prefect_env import ensure_prefect_test_env
@@ -86,6 +88,33 @@ def test_a_generated_flow_still_runs_a_state_it_can_use(tmp_path: Path) -> None:
     )
     final = run_coroutine(getattr(module, flow)(dict(state)))
     assert final == run(pipeline, provider=FakeProvider(), state=state).state
+
+
+def test_a_generated_batch_flow_refuses_the_items_an_in_process_batch_refuses(
+    tmp_path: Path,
+) -> None:
+    """``run_many`` on a work pool sends items to the batch flow: each bad one is its own
+    answer, in run_many's words, and the others run."""
+    pipeline, bad = CASES["a template's field read of text"]
+    good = {"ticket": "t", "verdict": {"reason": "r"}}
+    in_process = sorted(
+        run_many(pipeline, [bad, good], provider=FakeProvider()), key=lambda r: r.index
+    )
+    path, flow = generated(pipeline, tmp_path, "batching")
+    module = with_provider(
+        load_flow_module(path, f"batching_{uuid.uuid4().hex[:8]}"), FakeProvider()
+    )
+    items = [
+        {"index": i, "state": state, "run_key": f"k{i}"} for i, state in enumerate([bad, good])
+    ]
+    answers = run_coroutine(
+        getattr(module, f"{flow}_batch")(items, pipeline_digest(pipeline.to_ir()))
+    )
+    assert answers == [
+        item_outcome(0, error=in_process[0].error),
+        item_outcome(1, in_process[1].state),
+    ]
+    assert isinstance(in_process[0].error, PipelineError)
 
 
 def test_the_generated_command_line_refuses_the_state_with_exit_code_2(tmp_path: Path) -> None:
