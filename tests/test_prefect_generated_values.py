@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from irgraph import Agent, MapOver, Route, run, run_many
+from irgraph.backends.prefect_backend import PrefectBackend
+from irgraph.backends.prefect_batch import _Sender
 from irgraph.backends.prefect_chunks import item_outcome
 from irgraph.builder import Builder
 from irgraph.errors import PipelineError
@@ -115,6 +117,34 @@ def test_a_generated_batch_flow_refuses_the_items_an_in_process_batch_refuses(
         item_outcome(1, in_process[1].state),
     ]
     assert isinstance(in_process[0].error, PipelineError)
+
+
+class Unreachable:
+    """A Prefect client that no request may reach: a batch whose items are all refused
+    sends nothing."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the batch sent a request to Prefect ({name})")
+
+
+def test_a_pool_batch_refuses_before_sending_the_items_run_many_refuses_here() -> None:
+    """``irgraph batch --work-pool`` / ``run_many`` on a work pool: a bad item is refused by
+    the sender in run_many's words, sent to no worker (that might run a module generated
+    before the flows checked values)."""
+    pipeline, bad = CASES["a template's field read of text"]
+    items = [bad, {"ticket": "t"}, {"ticket": "t", "verdict": None}]
+    in_process = sorted(run_many(pipeline, items, provider=FakeProvider()), key=lambda r: r.index)
+    runnable = PrefectBackend(work_pool="pool").compile(pipeline.to_ir())
+    sender = _Sender(runnable.remote_batch(None, 10, False, None), Unreachable(), "d", "x")
+
+    async def results() -> list[Any]:
+        return [item async for item in sender.run(items)]
+
+    on_pool = run_coroutine(results())
+    assert [(r.index, type(r.error), str(r.error)) for r in on_pool] == [
+        (r.index, type(r.error), str(r.error)) for r in in_process
+    ]
+    assert all(isinstance(r.error, PipelineError) for r in on_pool)
 
 
 def test_the_generated_command_line_refuses_the_state_with_exit_code_2(tmp_path: Path) -> None:
