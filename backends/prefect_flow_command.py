@@ -49,7 +49,13 @@ def _parser() -> FlowCommandLine:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("deploy", help="deploy to the work pool (the default)")
     run = commands.add_parser("run", help="run once here and print the final state as JSON")
-    run.add_argument("--state", default="{}", help="the initial state, a JSON object")
+    run.add_argument(  # --state-json too: irgraph run's name for JSON, which its hints say
+        "--state",
+        "--state-json",
+        dest="state",
+        default="{}",
+        help="the initial state, a JSON object",
+    )
     run.add_argument("--run-key", default=None, help="the run key agent results cache under")
     run.add_argument(
         "--answer",

@@ -119,10 +119,10 @@ def generated(pipeline: Builder, folder: Path, name: str) -> tuple[Path, str]:
     return path, f"{name}_flow"
 
 
-def run_command(path: Path, state: dict[str, Any], folder: Path) -> Any:
+def run_command(path: Path, state: dict[str, Any], folder: Path, option: str = "--state") -> Any:
     """``python PATH run --state STATE`` in a child on this process's temporary server."""
     return subprocess.run(
-        [sys.executable, str(path), "run", "--state", json.dumps(state)],
+        [sys.executable, str(path), "run", option, json.dumps(state)],
         capture_output=True,
         text=True,
         cwd=folder,

@@ -151,7 +151,7 @@ def test_the_generated_command_line_refuses_the_state_with_exit_code_2(tmp_path:
     pipeline, state = CASES["a template's field read of text"]
     on_asyncio = refusal(lambda: run(pipeline, provider=FakeProvider(), state=state))
     path, _ = generated(pipeline, tmp_path, "refusing")
-    done = run_command(path, state, tmp_path)
+    done = run_command(path, state, tmp_path, "--state-json")  # as irgraph run's hint says
     assert done.returncode == 2, done.stderr[-3000:]
     assert done.stdout == "" and "Traceback" not in done.stderr
     assert done.stderr == f"refusing.py: error: {on_asyncio} See refusing.py --help.\n"
