@@ -47,6 +47,7 @@ from irgraph.batch_store import BatchStore
 from irgraph.errors import IrgraphError, PipelineError, RunError
 from irgraph.events import RunResult
 from irgraph.ir.json import pipeline_digest
+from irgraph.validate import initial_state, required_inputs
 
 from .prefect_chunks import HEARTBEAT_LABEL
 from .prefect_deployments import check_deployed_pipeline, missing_deployment
@@ -201,6 +202,7 @@ class _Sender:
         self.in_flight: dict[Any, _Chunk] = {}
         self.call_limit: str | None = None
         self.tag = batch_tag(batch.store)  # on each chunk: the batch's, when it has a key
+        self.needs = required_inputs(batch.runnable.graph)  # what each item must give
 
     async def limit_calls(self, limit: int | None) -> None:
         """Make (``limit``) or drop (``None``) the Prefect global concurrency limit every
@@ -266,7 +268,8 @@ class _Sender:
         problem = not_a_state(index, state, self.batch.runnable)
         if problem is not None:
             return problem, None
-        try:
+        try:  # a state run_many would refuse here is refused before it is sent, in its words
+            initial_state(self.batch.runnable.graph, state, self.needs)
             key = (store or _UNKEYED).item_key(state, index)
         except PipelineError as error:
             return error, None

@@ -44,6 +44,7 @@ from .prefect_codegen_text import (
     _refuse_main_functions,
     _signature,
 )
+from .prefect_flow_values import value_checks
 from .prefect_runtime import prefect_name
 
 if TYPE_CHECKING:
@@ -324,6 +325,20 @@ def _gates(G: nx.DiGraph) -> dict[str, str]:
     return {nid: str(data["label"]) for nid, data in G.nodes(data=True) if data["kind"] == "gate"}
 
 
+def _state_checks(checks: dict[str, Any]) -> list[str]:
+    """The ``STATE_CHECKS`` setting: one line per node, then the keys bound before nodes."""
+    nodes = [f"        {_lit(nid)}: {_lit(data)}," for nid, data in checks["nodes"].items()]
+    return [
+        "# What refuses an initial value the pipeline cannot use, as in-process runs do:",
+        "STATE_CHECKS = {",
+        '    "nodes": {',
+        *nodes,
+        "    },",
+        f'    "bound": {_lit(checks["bound"])},  # [node, key]: a step before the node writes key',
+        "}",
+    ]
+
+
 def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     """The source of a flow module that runs ``ir`` (whose graph is ``G``) as configured."""
     _refuse_main_functions(ir)
@@ -366,7 +381,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "",
         "# Run as a script, the command line is read first: a mistake in it is told at once.",
         "COMMAND = (",
-        "    read_command(sys.argv[1:], INPUTS, GATES, RESULT_STORAGE)",
+        "    read_command(sys.argv[1:], INPUTS, GATES, RESULT_STORAGE, STATE_CHECKS)",
         '    if __name__ == "__main__"',
         "    else None",
         ")",
@@ -393,6 +408,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         f"RESULT_DIR = {_lit(config.result_dir)}",
         f"INPUTS = {_lit(tuple(sorted(required_inputs(G))))}  # keys the initial state must hold",
         f"GATES = {_lit(_gates(G))}  # each gate's id and name, for run --answer",
+        *_state_checks(value_checks(G)),
     ]
     if config.result_dir is not None:
         settings.append("RESULT_STORAGE = Path(__file__).parent / RESULT_DIR  # a local directory")

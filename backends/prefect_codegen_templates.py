@@ -39,7 +39,7 @@ async def {fn}(
     `run_key` names the run for caching agent answers (default: the flow run id).
     """
     check_result_storage(RESULT_STORAGE)
-    state = initial_state(state, INPUTS)
+    state = initial_state(state, INPUTS, STATE_CHECKS)  # refused as in-process runs refuse it
     if CACHE_ACROSS_RUNS:
         run_key = None
     elif run_key is None:

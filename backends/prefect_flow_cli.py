@@ -16,12 +16,14 @@ import difflib
 import json
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, NoReturn
 
 from irgraph.cli_batch_lines import KeyGivenTwice, unique_keys
 from irgraph.cli_options import UNKNOWN, options_meant
 from irgraph.errors import closest_keys
+
+from .prefect_flow_values import refuse_given_values
 
 __all__ = [
     "FlowCommandLine",
@@ -139,9 +141,13 @@ def misspelt_inputs(missing: Iterable[str], given: Iterable[str], where: str) ->
     return "".join(f" {where} gives {pair}" for pair in pairs)
 
 
-def state_from_json(text: str, inputs: Iterable[str]) -> dict[str, Any]:
+def state_from_json(
+    text: str, inputs: Collection[str], checks: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A generated module's ``run --state``: a JSON object holding every key in ``inputs``
-    once, or a ``ValueError`` saying what is wrong, before Prefect starts.
+    once, with values the pipeline can use (by ``checks``, its ``STATE_CHECKS``, as an
+    in-process run refuses them), or a ``ValueError`` saying what is wrong, before Prefect
+    starts.
 
     >>> state_from_json('{"topic": "owls"}', ["topic"])
     {'topic': 'owls'}
@@ -170,12 +176,20 @@ def state_from_json(text: str, inputs: Iterable[str]) -> dict[str, Any]:
             f"--state lacks {', '.join(map(repr, missing))}, which the pipeline reads before "
             f"anything writes it.{fix}"
         )
+    if checks is not None:
+        refuse_given_values(state, inputs, checks)
     return state
 
 
-def initial_state(state: Mapping[str, Any] | None, inputs: Iterable[str]) -> dict[str, Any]:
+def initial_state(
+    state: Mapping[str, Any] | None,
+    inputs: Collection[str],
+    checks: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """What a generated flow starts from: ``state`` if it holds every key of ``inputs``,
-    else a ``ValueError`` naming the missing keys and how to give them."""
+    else a ``ValueError`` naming the missing keys and how to give them; with ``checks`` (the
+    module's ``STATE_CHECKS``), the :class:`~irgraph.errors.PipelineError` an in-process run
+    raises for a value the pipeline cannot use, before any task runs."""
     given = dict(state or {})
     missing = [key for key in inputs if key not in given]
     if missing:
@@ -188,4 +202,6 @@ def initial_state(state: Mapping[str, Any] | None, inputs: Iterable[str]) -> dic
             f"--params {shlex.quote(json.dumps({'state': needed}))}, or python FLOW_FILE.py "
             f"run --state {shlex.quote(json.dumps(needed))}."
         )
+    if checks is not None:
+        refuse_given_values(given, inputs, checks)
     return given

@@ -49,7 +49,13 @@ def _parser() -> FlowCommandLine:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("deploy", help="deploy to the work pool (the default)")
     run = commands.add_parser("run", help="run once here and print the final state as JSON")
-    run.add_argument("--state", default="{}", help="the initial state, a JSON object")
+    run.add_argument(  # --state-json too: irgraph run's name for JSON, which its hints say
+        "--state",
+        "--state-json",
+        dest="state",
+        default="{}",
+        help="the initial state, a JSON object",
+    )
     run.add_argument("--run-key", default=None, help="the run key agent results cache under")
     run.add_argument(
         "--answer",
@@ -68,15 +74,18 @@ def read_command(
     inputs: Sequence[str],
     gates: Mapping[str, str],
     result_storage: str | os.PathLike[str] | None,
+    checks: Mapping[str, Any] | None = None,
 ) -> FlowCommand:
     """Read ``argv`` (``None``: the process's arguments) as the module with ``INPUTS``
-    ``inputs``, ``GATES`` ``gates`` and ``RESULT_STORAGE`` ``result_storage`` does; a mistake
-    ends the process with one line and exit code 2, as ``--help`` ends it with the help."""
+    ``inputs``, ``GATES`` ``gates``, ``RESULT_STORAGE`` ``result_storage`` and
+    ``STATE_CHECKS`` ``checks`` does; a mistake (an initial value the pipeline cannot use
+    too) ends the process with one line and exit code 2, as ``--help`` ends it with the
+    help."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "run":
         try:
-            state = state_from_json(args.state, inputs)
+            state = state_from_json(args.state, inputs, checks)
             if args.run_key == "":
                 raise ValueError("--run-key is empty; give the run a name, or leave it out")
             answers = gate_answers(gates, args.answer)

@@ -36,6 +36,7 @@ __all__ = [
     "check_given_values",
     "incoming_keys",
     "is_bound",
+    "written_before",
     "checked_graph",
     "initial_state",
 ]
@@ -94,7 +95,7 @@ def _is_bound(
 _FEW_EDGES = 8
 
 
-def _written_before(G: nx.DiGraph, node: str, key: str) -> bool:
+def written_before(G: nx.DiGraph, node: str, key: str) -> bool:
     """Whether a step before ``node`` writes ``key`` (so its read never sees the initial
     value): an in-edge carrying it, or the map-over whose item it is."""
     return _is_bound(G, node, key, set(), {}, use_declared=False)
@@ -174,7 +175,7 @@ def initial_state(
     needs = required_inputs(G) if needs is None else needs
     if not needs <= current.keys():
         check_initial_state(G, current.keys(), needs)
-    refuse_values(G, current, needs, lambda node, key: _written_before(G, node, key))
+    refuse_values(G, current, needs, lambda node, key: written_before(G, node, key))
     warn_misspelled_optional(G, current)
     return current
 
@@ -184,7 +185,7 @@ def check_given_values(G: nx.DiGraph, state: Mapping[str, Any]) -> None:
     values it gives (None for a required read, no list for a map-over), whether or not it
     gives every input: what ``irgraph check --state`` checks without running."""
     needs = required_inputs(G) & state.keys()
-    refuse_values(G, state, needs, lambda node, key: _written_before(G, node, key))
+    refuse_values(G, state, needs, lambda node, key: written_before(G, node, key))
 
 
 def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:

@@ -119,6 +119,18 @@ def generated(pipeline: Builder, folder: Path, name: str) -> tuple[Path, str]:
     return path, f"{name}_flow"
 
 
+def run_command(path: Path, state: dict[str, Any], folder: Path, option: str = "--state") -> Any:
+    """``python PATH run --state STATE`` in a child on this process's temporary server."""
+    return subprocess.run(
+        [sys.executable, str(path), "run", option, json.dumps(state)],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=child_env(folder / "home"),
+        timeout=180,
+    )
+
+
 def said(error: RunError) -> tuple[Any, ...]:
     """What a run's failure says and keeps: its type, words, node, where, the type of its
     cause, what completed and the state (as JSON)."""
@@ -184,14 +196,7 @@ def test_the_generated_command_line_says_a_failure_in_one_line_with_exit_code_1(
     pipeline = CASES["a transform raising in a loop"]
     on_asyncio = failure(lambda: run(pipeline, provider=FakeProvider(), state=STATE))
     path, _ = generated(pipeline, tmp_path, "failing")
-    done = subprocess.run(
-        [sys.executable, str(path), "run", "--state", json.dumps(STATE)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=child_env(tmp_path / "home"),
-        timeout=180,
-    )
+    done = run_command(path, STATE, tmp_path)
     assert done.returncode == 1, done.stderr[-3000:]
     assert done.stdout == "" and "Traceback" not in done.stderr
     last = done.stderr.splitlines()[-1]

@@ -1,0 +1,55 @@
+"""The initial values a generated flow refuses before any task runs, as in-process runs do.
+
+In process, a run's starting state goes through :func:`irgraph.validate.initial_state`, which
+refuses a value the pipeline cannot use (:func:`irgraph.initial_values.refuse_values`): text
+for a map-over's list, None for a required read, a route value no branch takes, a template's
+field read (``{verdict.reason}``) of a value without the field. A generated module holds no
+graph, so it embeds what that check looks at (:func:`value_checks`, its ``STATE_CHECKS``
+setting), and its flow and its ``run --state`` refuse the same states in the same words
+(:func:`refuse_given_values`), where they used to fail at the node, after the tasks before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import networkx as nx
+
+from irgraph.initial_values import refuse_values
+from irgraph.ir.key_paths import path_root
+from irgraph.validate import written_before
+
+__all__ = ["value_checks", "refuse_given_values"]
+
+#: The graph attributes of a node that the check of initial values reads.
+_KEPT = "kind parent reads optional_reads instruction system message over on cases".split()
+
+
+def value_checks(G: nx.DiGraph) -> dict[str, Any]:
+    """What :func:`refuse_given_values` needs of ``G``, as JSON values: each node's attributes
+    the check reads (in node order, which orders its problems), and each ``[node, key]`` that
+    a step before the node writes, so that its read never sees the initial value."""
+    nodes = {
+        nid: {name: data[name] for name in _KEPT if name in data}
+        for nid, data in G.nodes(data=True)
+    }
+    bound = []
+    for nid, data in G.nodes(data=True):
+        keys = [*data.get("reads", ()), *data.get("optional_reads", ())]
+        keys += [data["over"]] if data.get("over") else []
+        keys += [path_root(data["on"])] if data.get("on") else []
+        bound += [[nid, key] for key in dict.fromkeys(keys) if written_before(G, nid, key)]
+    return {"nodes": nodes, "bound": bound}
+
+
+def refuse_given_values(
+    state: Mapping[str, Any], inputs: Collection[str], checks: Mapping[str, Any]
+) -> None:
+    """Raise the :class:`~irgraph.errors.PipelineError` an in-process run of the pipeline
+    ``checks`` describes (:func:`value_checks`) raises for ``state``, which holds every key of
+    ``inputs`` (the keys the run takes from it)."""
+    G = nx.DiGraph()
+    G.add_nodes_from(checks["nodes"].items())
+    bound = {(nid, key) for nid, key in checks["bound"]}
+    refuse_values(G, state, frozenset(inputs), lambda node, key: (node, key) in bound)
