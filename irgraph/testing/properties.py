@@ -384,7 +384,8 @@ def _dot_names(graph: Any) -> set[str]:
 
 
 def _unescape_mermaid(text: str) -> str:
-    """Undo mermaid's entity codes (``#quot;``, ``#95;``) so labels can be compared."""
+    """Undo mermaid's entity codes (``#quot;``, ``#95;``), and the ``<wbr>`` tags and
+    backslash escapes (``\\_``) a long name's label has instead, so labels can be compared."""
     import html
     import re
 
@@ -392,4 +393,5 @@ def _unescape_mermaid(text: str) -> str:
         code = match.group(1)
         return chr(int(code)) if code.isdigit() else html.unescape(f"&{code};")
 
+    text = re.sub(r"\\([_*\\`])", r"\1", text.replace("<wbr>", ""))
     return re.sub(r"#(\w+);", one, text)

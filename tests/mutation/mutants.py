@@ -638,20 +638,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "mermaid-data-key-dropped",
         "exporters",
         "backends/mermaid.py",
-        '        label = mermaid_text(", ".join(keys)) if data_edges and keys else None',
-        '        label = mermaid_text(", ".join(keys[:1])) if data_edges and keys else None',
+        '        label = arrow(", ".join(keys)) if data_edges and keys else None',
+        '        label = arrow(", ".join(keys[:1])) if data_edges and keys else None',
         _EXPORT_TESTS,
     ),
     _m(
         "mermaid-node-outside-its-scope",
         "exporters",
         "backends/mermaid.py",
-        '        lines += _node_lines(G, child, ids, children, pad + "    ")\n'
+        '        lines += _node_lines(G, child, ids, children, pad + "    ", wrap)\n'
         '    lines.append(f"{pad}end")',
         "        pass\n"
         '    lines.append(f"{pad}end")\n'
         "    for child in children.get(item, ()):\n"
-        "        lines += _node_lines(G, child, ids, children, pad)",
+        "        lines += _node_lines(G, child, ids, children, pad, wrap)",
         _EXPORT_TESTS,
     ),
     _m(
