@@ -333,7 +333,15 @@ def command_line_words(message: str, index: int, item: str) -> str:
 
     message = re.sub(rf"^Item {index}(?: of the batch)?(?=\W)", f"Item {item}", message)
     message = message.replace(NOT_JSON_HINT, _NOT_JSON_LINE)
+    message = _STATE_ADVICE.sub(r"\1 in the inputs line", message)  # a line's value, not --state
     return message.replace(UNKEYED, "drop --batch-key")
+
+
+#: A value's advice as run() and irgraph run say it: ``state={...} (on the command line
+#: --state-json '{...}', not --state)``; a batch takes the JSON object in the line.
+_STATE_ADVICE = re.compile(
+    r"state=\{.*?\} \(on the command line --state-json '(.*?)'(?:, not --state)?\)"
+)
 
 
 def input_words(message: str, error: BaseException, command: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from typing import Any
 
 import pytest
@@ -197,6 +198,27 @@ def test_irgraph_check_missing_a_key_read_by_field_is_told_the_object_to_give(
     assert given == '--state-json \'{"verdict": {"reason": "..."}}\''
     pasted = ["--state-json", '{"verdict": {"reason": "..."}}']
     assert main(["check", TARGET, "--state", "ticket=t", *pasted], out=io.StringIO()) == 0
+
+
+def test_irgraph_batch_tells_a_lines_value_to_write_the_object_in_the_line(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An inputs line whose 'verdict' is text (or an object's JSON text) was told what to give
+    ``run()`` and the command line's ``--state-json``, options a batch's line has not; it is
+    now told the object to write in the line, and the line so written runs."""
+    inputs = tmp_path / "in.jsonl"
+    lines = [{"ticket": "t", "verdict": "r"}, {"ticket": "t", "verdict": '{"reason": "r"}'}]
+    inputs.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", TARGET, str(inputs), "-o", str(out), "--provider", "fake"]) == 1
+    said = [json.loads(line)["error"]["message"] for line in out.read_text().splitlines()]
+    assert all("--state" not in text and "state=" not in text for text in said), said
+    assert 'e.g. {"verdict": {...}} in the inputs line' in said[0]
+    assert 'not its JSON text: {"verdict": {"reason": "r"}} in the inputs line.' in said[1]
+    inputs.write_text(json.dumps({"ticket": "t", "verdict": {"reason": "r"}}) + "\n")
+    fixed = tmp_path / "fixed.jsonl"
+    assert main(["batch", TARGET, str(inputs), "-o", str(fixed), "--provider", "fake"]) == 0
+    capsys.readouterr()
 
 
 def test_a_field_missing_at_the_run_names_the_fix_wherever_the_value_came_from() -> None:
