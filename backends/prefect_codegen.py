@@ -2,10 +2,11 @@
 
 :class:`_Generator` walks the IR in reading order (the graph's node order, which also numbers
 the generated functions) and turns each node into a call with literal arguments: agents into
-cached ``@task`` functions awaited through ``ask``, parallels into ``asyncio.gather``, loops and
-map-overs into functions of their own. :func:`flow_module` puts those between the module's
-settings and its ``__main__``. What the calls do at run time lives in
-:mod:`irgraph.backends.prefect_runtime`, which the module imports, so this file is only layout.
+cached ``@task`` functions awaited through ``ask``, parallels into ``together`` (a gather that
+cancels the rest on a failure), loops and map-overs into functions of their own.
+:func:`flow_module` puts those between the module's settings and its ``__main__``. What the
+calls do at run time lives in :mod:`irgraph.backends.prefect_runtime`, which the module
+imports, so this file is only layout.
 Pipeline text appears only as ``repr()`` literals (:func:`_lit`), and names made from pipeline
 names are sanitized and numbered (:func:`_identifier`). Nothing here imports ``prefect``.
 """
@@ -121,7 +122,8 @@ class _Generator:
         if isinstance(node, ParallelNode):
             self._next()
             branches = [self.awaitable(child, state, path) for child in node.children]
-            return _call("asyncio.gather", branches)
+            self.uses.add("together")
+            return _call("together", branches)
         if isinstance(node, AgentNode):
             return self.agent(node, state, path)
         if isinstance(node, TransformNode):
@@ -250,7 +252,7 @@ class _Generator:
         index = self._next()
         nid = next(self.ids)
         name = _identifier("map_over", index, nid)
-        self.uses.update(("map", "map_items", "collected"))
+        self.uses.update(("map", "map_items", "collected", "together"))
         body: list[str] = []
         for child in node.children:
             body += self.statements(child, "scope", "here")
@@ -272,7 +274,7 @@ class _Generator:
         if node.max_concurrency:
             lines.append(f"limit = asyncio.Semaphore({_lit(node.max_concurrency)})")
         lines += ["", *one, ""]
-        lines.append("results = await asyncio.gather(*(one(i, x) for i, x in enumerate(items)))")
+        lines.append("results = await together(*(one(i, x) for i, x in enumerate(items)))")
         if node.writes is not None:
             lines.append(f"state[{_lit(node.writes)}] = results")
         doc = f"Map-over {nid!r}: its body once per item, concurrently."
@@ -354,7 +356,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
     names = {"Position", "agent_cache_key_for", "agent_run_name", "ask", "model_provider"}
     names |= {"answering", "run_record"}
     names |= uses & {"as_node", "choose", "collected", "gate", "map_items", "stops"}
-    names |= uses & {"transform", "until_holds"}
+    names |= uses & {"transform", "until_holds", "together"}
     names |= {"State"} if gen.functions else set()
     imports += [
         "from irgraph.backends.prefect_chunks import check_pipeline, limited, run_chunk",

@@ -11,10 +11,13 @@ in a :func:`run_record`, which holds what completed; each runtime call runs in
 generated loop, map-over and route function is :func:`as_node`, so what fails in it outside
 its body's nodes (a ``map_items`` of a key that is no list, say) is a failure of that node.
 A RunError that a node of this run made passes through the scopes around it unchanged.
+Parallel branches and map-over items run :func:`together`: the first failure cancels the
+others, as the scheduler's drivers do, rather than leaving them paying for model calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import weakref
@@ -24,10 +27,10 @@ from typing import Any, NamedTuple, TypeVar
 
 from irgraph.errors import RunError
 
-from .failures import cause_of, node_failure, step_failure
+from .failures import cause_of, first_error, node_failure, step_failure
 from .prefect_names import Position
 
-__all__ = ["FlowRecord", "run_record", "failing", "as_node"]
+__all__ = ["FlowRecord", "run_record", "failing", "as_node", "together"]
 
 Scope = TypeVar("Scope", bound=Callable[..., Awaitable[None]])
 
@@ -113,3 +116,25 @@ def as_node(node: str, kind: str) -> Callable[[Scope], Scope]:
         return run  # type: ignore[return-value]
 
     return wrap
+
+
+async def together(*works: Awaitable[Any]) -> list[Any]:
+    """Await ``works`` at once and return their results in order, as ``asyncio.gather``
+    does; but the first failure cancels the others and waits for them to stop before the
+    failure is raised (the one :func:`~irgraph.backends.failures.first_error` picks, as the
+    scheduler's drivers raise), and a cancellation from outside cancels them all."""
+    tasks = [asyncio.ensure_future(work) for work in works]
+    if not tasks:
+        return []
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:  # a failure, or this coroutine cancelled: no branch is left running
+        if not all(task.done() for task in tasks):
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+    errors = [t.exception() for t in tasks if not t.cancelled() and t.exception() is not None]
+    if errors:
+        chosen = first_error(BaseExceptionGroup("branches", errors))
+        raise chosen from chosen.__cause__
+    return [task.result() for task in tasks]

@@ -53,7 +53,7 @@ from .failures import node_failure
 from .loop_ends import stop_holds
 from .outputs import structured_value
 from .predicates import predicate_holds
-from .prefect_failures import as_node, failing, run_record
+from .prefect_failures import as_node, failing, run_record, together
 from .prefect_flow_cli import state_from_json  # older generated modules import it here
 from .prefect_gates import (  # gates are handed on to generated modules from here
     State,
@@ -107,6 +107,7 @@ __all__ = [
     "resume_when_paused",
     "run_record",
     "as_node",
+    "together",
 ]
 
 

@@ -10,6 +10,7 @@ Generated flows run in this process, and once in a child on this process's tempo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -44,6 +45,10 @@ def lacking(ticket: str) -> dict[str, Any]:
 
 def explode(ticket: str) -> str:
     raise ValueError("no notes today")
+
+
+def split_words(ticket: str) -> list[str]:
+    return ticket.split()
 
 
 def words(ticket: str) -> Any:
@@ -176,6 +181,66 @@ def test_the_prefect_backend_says_what_generated_code_says(tmp_path: Path) -> No
     in_flow = failure(lambda: run_coroutine(getattr(module, flow)(dict(STATE))))
     assert said(in_flow) == said(on_prefect)
     assert str(in_flow).startswith("Node 'explode' failed at review[0]: ValueError: no notes")
+
+
+class FailsOneHoldsTheRest:
+    """Fails the agent 'bad' (or the one asked of the item 'hunt') once the others have
+    started; the others wait for ever, and say when they are cancelled."""
+
+    def __init__(self, waiting: int) -> None:
+        self.events: list[str] = []
+        self.waiting = waiting
+        self.started = 0
+        self.all_started: asyncio.Event | None = None
+
+    async def complete(self, request: Any) -> str:
+        if self.all_started is None:
+            self.all_started = asyncio.Event()
+        if request.node == "bad" or request.prompt == "Wait hunt.":
+            await self.all_started.wait()
+            raise ValueError("the model is down")
+        self.started += 1
+        if self.started == self.waiting:
+            self.all_started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.events.append(f"{request.node} cancelled")
+            raise
+        return "never"
+
+
+@pytest.mark.parametrize("shape", ["parallel", "map-over"])
+def test_a_failing_branch_cancels_its_siblings_before_the_run_fails(
+    shape: str, tmp_path: Path
+) -> None:
+    """Generated parallels and map-overs awaited their branches with ``asyncio.gather``,
+    which raises the first failure and leaves the others running (paying for their calls);
+    the scheduler cancels them, and now generated code does too, before the run fails."""
+    slow = [Agent(f"slow{i}").instruct("Wait {ticket}.").writes(f"w{i}") for i in range(2)]
+    bad = Agent("bad").instruct("Fail {ticket}.").writes("b")
+    if shape == "parallel":
+        pipeline: Builder = slow[0] | bad | slow[1]
+        waiting = 2
+    else:
+        split = Transform("split", split_words).reads("ticket").writes("words")
+        slow_one = Agent("slow").instruct("Wait {item}.").writes("w")
+        each = MapOver("each").over("words").step(slow_one)
+        pipeline = split >> each.writes("ws")
+        waiting = 1  # 'owls hunt': the item 'owls' waits, 'hunt' fails
+    path, flow = generated(pipeline, tmp_path, "siblings")
+    provider = FailsOneHoldsTheRest(waiting)
+    module = with_provider(load_flow_module(path, f"siblings_{uuid.uuid4().hex[:8]}"), provider)
+
+    async def main() -> list[str]:
+        with pytest.raises(RunError) as raised:
+            await getattr(module, flow)(dict(STATE))
+        assert raised.value.node == ("bad" if shape == "parallel" else "slow")
+        assert "the model is down" in str(raised.value)
+        return list(provider.events)  # what was cancelled by the time the run failed
+
+    seen = run_coroutine(main())
+    assert len(seen) == waiting and all(event.endswith("cancelled") for event in seen), seen
 
 
 def test_a_batch_chunks_failed_item_says_the_runs_words_without_the_python_advice() -> None:

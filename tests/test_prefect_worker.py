@@ -291,7 +291,7 @@ def test_code_mirrors_parallels_loops_and_map_overs():
     backend = PrefectBackend()
     config = PrefectWorkerConfig(flow_name="f", work_pool="p")
     parallel = generate_flow_code(backend.compile(SEED_PARALLEL.to_ir()), config)
-    assert "await asyncio.gather(" in parallel
+    assert "await together(" in parallel
     loop = generate_flow_code(backend.compile(SEED_LOOP.to_ir()), config)
     assert "for iteration in range(3):" in loop
     rich = generated(rich_pipeline())
