@@ -348,6 +348,7 @@ def input_words(message: str, error: BaseException, command: str) -> str:
     """``message`` (of ``error``) with each problem's advice on declaring a key as an input
     (``to_graph(..., inputs=...)``) put as ``irgraph command`` takes it: a key of each inputs
     line for ``batch``, ``--state``/``--input`` for the others."""
+    from irgraph.cli_state_types import object_option
     from irgraph.errors import suggestion_text
     from irgraph.validate import declare_input_advice
 
@@ -367,10 +368,9 @@ def input_words(message: str, error: BaseException, command: str) -> str:
                     f"if it is '{key}' misspelled, write '{key}' in the line.",
                 )
         elif fields := _fields_read(problem.message, key):  # --state gives text: no fields
-            inner = ", ".join(f'"{field}": "..."' for field in fields)
             words = (
-                f"give it an object with --state-json '{{\"{key}\": {{{inner}}}}}' (--state "
-                f"gives text, which has no fields; or declare it with --input {key})"
+                f"give it an object with {object_option(key, fields)} (--state gives text, "
+                f"which has no fields; or declare it with --input {key})"
             )
         else:
             words = f"give it a value with --state {key}=... (or declare it with --input {key})"

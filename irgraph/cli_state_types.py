@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = ["check_spelling", "check_texts_routed_on", "check_values", "missing_state_error"]
+__all__ += ["object_option"]
 
 
 def check_texts_routed_on(
@@ -173,6 +174,17 @@ def check_values(G: nx.DiGraph, state: Mapping[str, Any]) -> None:
         raise CliError(str(error)) from None
 
 
+def object_option(key: str, fields: list[str]) -> str:
+    """The ``--state-json`` option that gives ``key`` an object holding ``fields``, each to
+    fill in: what a template reading ``{key.field}`` needs (``--state`` gives text).
+
+    >>> print(object_option("verdict", ["reason"]))
+    --state-json '{"verdict": {"reason": "..."}}'
+    """
+    inner = ", ".join(f'"{field}": "..."' for field in fields)
+    return f"--state-json '{{\"{key}\": {{{inner}}}}}'"
+
+
 def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
     """The refusal of a command line that gives none of the ``missing`` keys the pipeline
     reads from its initial state: the option that gives each, ``--state-json`` with an
@@ -190,8 +202,7 @@ def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
     for key in missing:
         if key in fields:
             named = [f for f, optional in fields[key].items() if not optional] or list(fields[key])
-            inner = ", ".join(f'"{field}": "..."' for field in named)
-            gives.append(f"--state-json '{{\"{key}\": {{{inner}}}}}'")
+            gives.append(object_option(key, named))
         else:
             gives.append(f"--state {key}=VALUE")
     objects = [key for key in missing if key in fields]
