@@ -77,28 +77,31 @@ class Shape:
             written |= {item for _, item in G.nodes(data="item") if item}  # an item's name
             for node, data in G.nodes(data=True):
                 over = data.get("over")
-                if data["kind"] != "map_over" or over in written or node in self.given:
+                if data["kind"] != "map_over" or node in self.given:
+                    continue
+                if over is None or path_root(over) in written:
                     continue
                 if any(seen == node for seen, _ in self.seen):  # counted in the run
                     continue
-                if over not in state:
+                at = "state" + "".join(f"[{name!r}]" for name in over.split("."))
+                if path_root(over) not in state:
                     raise PipelineError(
                         f"MapOver '{node}' iterates over '{over}', which state= does not "
                         "hold and no step writes: a run with this state would be refused, "
-                        f"so its number of items is unknown.{did_you_mean(over, state)}",
+                        f"so its number of items is unknown.{did_you_mean(path_root(over), state)}",
                         node=node,
-                        key=over,
-                        hint=f"Put the list in state['{over}'], or give items={{'{node}': n}}.",
+                        key=path_root(over),
+                        hint=f"Put the list in {at}, or give items={{'{node}': n}}.",
                     )
-                value = state[over]
+                value = path_value(state, over)[1]
                 if not isinstance(value, (list, tuple)):
                     raise PipelineError(
                         f"MapOver '{node}' iterates over '{over}', and state= holds a "
                         f"{type(value).__name__} there, not a list: a run would fail "
                         "before its first item.",
                         node=node,
-                        key=over,
-                        hint=f"Put a list in '{over}', or give items={{'{node}': n}}.",
+                        key=path_root(over),
+                        hint=f"Put a list in {at}, or give items={{'{node}': n}}.",
                     )
                 self.lists[node] = len(value)
             self.branch = _branches_by_state(G, state, written | set(self.given))
@@ -130,7 +133,7 @@ def _check_state(G: nx.DiGraph, state: Any) -> None:
     keys the analysis reads from it."""
     if isinstance(state, Mapping):
         return
-    read = [data["over"] for _, data in G.nodes(data=True) if data["kind"] == "map_over"]
+    read = [path_root(d["over"]) for _, d in G.nodes(data=True) if d["kind"] == "map_over"]
     read += [path_root(on) for _, on in G.nodes(data="on") if on]
     example = ", ".join(f"{key!r}: ..." for key in dict.fromkeys(read)) or "'topic': 'owls'"
     raise PipelineError(

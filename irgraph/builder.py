@@ -41,6 +41,7 @@ from irgraph.ir.functions import FunctionLike, predicate_problem
 from irgraph.ir.key_paths import KEY_PATH
 from irgraph.ir.nodes import AGENT_FIELDS, checked_agent_node
 from irgraph.ir.outputs import checked_settings
+from irgraph.ir.over_paths import OVER_PATH
 from irgraph.ir.schema_words import output_schema
 from irgraph.ir.setting_names import warn_misspelt
 from irgraph.ir.values import is_json
@@ -463,9 +464,9 @@ class MapOver(Builder):
     _kind = "MapOver"
 
     def over(self, key: str, *, item: str = "item") -> MapOver:
-        """Iterate the list in state key ``key``; each run reads the element as ``{item}``."""
+        """Iterate the list in key ``key`` (or a field: ``"plan.topics"``) as ``{item}``."""
         return self._with(
-            over=self._arg(checks.key, "over", key),
+            over=self._arg(OVER_PATH, "over", key),
             item=checks.key.check(
                 item, f"the item argument of '{self._name}'.over()", node=self._name
             ),

@@ -106,10 +106,11 @@ def walk_map_over(w: Walker, node: MapOverNode, env: Env, parent: str | None) ->
             hint="Name the state key holding the list with .over('papers', item='paper').",
         )
     else:
-        attrs_["reads"] = [node.over]
-        w.bind(sid, node.over, env, optional=False)
+        root = path_root(node.over)  # (plan of plan.topics: the key it reads)
+        attrs_["reads"] = [root]
+        w.bind(sid, root, env, optional=False)
         w.types.map_list(sid, node.over, env)
-        reads[node.over] = sid
+        reads[root] = sid
     partly = node.collect and partly_collected(w, sid, node.collect, body_env)
     if node.collect is None or node.collect not in body_env.local or partly:
         what = (

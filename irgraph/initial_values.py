@@ -1,6 +1,7 @@
 """The values a run starts with, checked against what the pipeline does with them before any
 node runs: ``None`` for a key a template requires (``None`` means no value), something other
-than a list for the key a map-over iterates first, and a value a route compares that spells
+than a list for the key a map-over iterates first (or, for a map-over over a field of one,
+``.over("plan.topics")``, a value without a list there), and a value a route compares that spells
 one of its cases the other way (``"1"`` for ``.when(1, ...)``), or that none of its cases
 takes when it has no otherwise and every run reaches it (or, for a route on a field,
 ``.on("verdict.category")``, a value without that field; with an otherwise too, when the
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import PipelineError, Problem, a_or_an
 from irgraph.ir.key_paths import model_reason, path_root, path_value, unset_reason
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
+from irgraph.list_fields import initial_list_problem
 from irgraph.template_fields import field_reads, initial_field_problems
 from irgraph.templates import read_as
 
@@ -53,7 +55,7 @@ def refuse_values(
     # Without a None, only map-overs, routes and field reads can refuse a value: a run (each
     # item of a batch) looks at those alone, not at every agent of the pipeline.
     compared, fielded = _compared(G)
-    if not unlisted and not any(G._node[nid]["kind"] != "map_over" for nid in compared):
+    if not unlisted and not any(_not_plain_map_over(G._node[nid]) for nid in compared):
         return  # None is no list either, and a list only a route or a field read refuses
     nodes = G._node.items() if empty else ((nid, G._node[nid]) for nid in compared)
     problems = []
@@ -62,6 +64,10 @@ def refuse_values(
             problems += [_none_problem(nid, key, data) for key in data["reads"] if key in empty]
             if nid in fielded and _always_reached(G, nid):
                 problems += initial_field_problems(nid, data, state, bound)
+        elif data["kind"] == "map_over" and "." in (over := data["over"] or ""):
+            root = path_root(over)  # a field of a key: plan.topics
+            if root in needs and not bound(nid, root):
+                problems += filter(None, [initial_list_problem(nid, over, state[root])])
         elif data["kind"] == "map_over" and data["over"] in unlisted:
             if not bound(nid, data["over"]):
                 problems.append(_unlisted_problem(nid, data["over"], state[data["over"]]))
@@ -76,6 +82,11 @@ def refuse_values(
                 problems.append(_fieldless_problem(nid, data["on"], state, data["cases"]))
     if problems:
         raise PipelineError(problems)
+
+
+def _not_plain_map_over(data: Mapping[str, Any]) -> bool:
+    """Whether node ``data`` is no map-over over a whole key: a list there is not enough."""
+    return data["kind"] != "map_over" or "." in (data["over"] or "")
 
 
 #: Per graph: how many nodes it had, and then its map-overs, routes and the agents and gates

@@ -117,7 +117,8 @@ def _what_else(
 
 def _free_name(over: str, taken: set[str]) -> str:
     """A name for the item that no key has: the list's name in the singular, else ``item``,
-    else ``<list>_item`` (numbered if need be)."""
+    else ``<list>_item`` (numbered if need be); of a path (``plan.topics``), its last field's."""
+    over = over.rpartition(".")[2]
     candidates = [over[:-1]] if len(over) > 1 and over.endswith("s") else []
     candidates += ["item", f"{over}_item"]
     for name in candidates:

@@ -1,13 +1,14 @@
 """Telling a field of a state key (``t.category``, ``t['category']``, ``t[0]``) where a whole
 key is expected.
 
-State keys are flat: a route's ``.on`` and a loop's ``.until`` name a key or a field of one by
-a dotted path (``"t.category"``), and a template reads one as ``{t.category}``; a map-over's
-``.over`` and a step's ``.writes`` name a whole key, whose value may be an object an agent
-wrote by its ``.output(schema)``. Someone used to Jinja or Python writes the field in brackets,
-or an item of a list by its index, instead; these functions recognise that (only on the error
-path, after a key was refused) and say how to get at it: the dotted path where one names it,
-else a predicate, or a ``Transform`` that writes it to a key of its own.
+State keys are flat: a route's ``.on``, a loop's ``.until`` and a map-over's ``.over`` name a
+key or a field of one by a dotted path (``"t.category"``), and a template reads one as
+``{t.category}``; a step's ``.writes`` and a map-over's ``.collect`` name a whole key, whose
+value may be an object an agent wrote by its ``.output(schema)``. Someone used to Jinja or
+Python writes the field in brackets, or an item of a list by its index, instead; these
+functions recognise that (only on the error path, after a key was refused) and say how to get
+at it: the dotted path where one names it, else a predicate, or a ``Transform`` that writes it
+to a key of its own.
 
 >>> field_of("t.category"), field_of("t['items'][0]"), field_of("t.items.0"), field_of("café")
 (('t', "['category']"), ('t', "['items'][0]"), ('t', "['items'][0]"), None)
@@ -152,7 +153,7 @@ def field_key_error(value: Any, where: str, method: str, node: str | None) -> Pi
     if found is None:
         return None
     dotted = dotted_of(value)
-    if method in ("on", "until") and dotted is not None:  # all names
+    if method in ("on", "until", "over") and dotted is not None:  # all names
         return PipelineError(
             f"{where[:1].upper()}{where[1:]} takes a field of a key as a dotted path, "
             f"{dotted!r}, not {value!r}.",
@@ -161,7 +162,7 @@ def field_key_error(value: Any, where: str, method: str, node: str | None) -> Pi
             hint=f"Write .{method}({dotted!r}).",
         )
     message = field_key_message(value, where)
-    if method in ("on", "until"):  # a path names fields, never a list's item by its index
+    if method in ("on", "until", "over"):  # a path names fields, never a list's item by its index
         message = (
             f"{where[:1].upper()}{where[1:]} takes a state key, or a key and its fields as a "
             f"dotted path ('verdict.category'), but {value!r} reads an item of a list in "

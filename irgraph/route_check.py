@@ -23,8 +23,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from irgraph.ir.outputs import AllowedValues, value_type
+from irgraph.ir.over_paths import list_schema
 from irgraph.ir.values import canonical
 from irgraph.ir.values import same_value as _same
+from irgraph.list_fields import field_list
 from irgraph.reaching import Narrowed, narrowed_ends, source_of
 from irgraph.route_fields import field_sources
 from irgraph.route_messages import RouteMessages, Source, names_of
@@ -121,8 +123,12 @@ class RouteChecks(RouteMessages):
 
     def _items_no_lists(self, sid: str, over: str, outer: str, lister: str, items: Any) -> None:
         """The problem of map-over ``sid`` iterating ``over``, the item of map-over ``outer``,
-        when agent ``lister`` writes the outer list with ``items`` that are not lists."""
-        kind = value_type(items)
+        when agent ``lister`` writes the outer list with ``items`` that are not lists (or, for
+        a path, ``item.topics``, hold no list there)."""
+        if "." in over:
+            who = f"the items of the list agent '{lister}' writes"
+            items = field_list(self.w, sid, over, who, lister, items)
+        kind = value_type(items) if items is not None else None
         if kind in (None, "array"):
             return
         self.w.problem(
@@ -301,7 +307,8 @@ class RouteChecks(RouteMessages):
             if data.get("kind") == "map_over" and self._inside(mid, writer):
                 self._nested[mid] = writer  # the list is an item of the outer one's list
                 listed = self._items_of(writer)
-            for lister, schema in listed or [(writer, None)]:
+            for lister, whole in listed or [(writer, None)]:
+                schema = list_schema(whole, nodes[mid]["over"])  # (a path: plan.topics)
                 # prefixItems: the first items have schemas of their own (not read here)
                 if (
                     found is None

@@ -194,12 +194,10 @@ def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
     if near:
         meant = f"{where}.{near[0]}{on[len(where) + len(fields[depth]) + 1 :]}"
         hint = f"Did you mean {{{meant}}}?" if template else f"Did you mean '{meant}'?"
-        hint += f" Write {method}({meant!r})." if method == ".on" else ""
+        hint += f" Write {method}({meant!r})." if method in (".on", ".over") else ""
     elif kind == "array":  # a list: each item's field, in a map-over over it
         rest = ".".join(fields[depth:])
         over = f"map over it, MapOver(...).over('{where}', item='item')"
-        if "." in where:  # a map-over iterates a key: the list taken out to one first
-            over = f"write it to a key of its own (a Transform that reads '{root}'), map over that"
         hint = (
             f"'{where}' holds a list: to compare '{rest}' of each of its items, {over}, with a "
             f"step Route(...).on('item.{rest}'); or look into the list with a predicate."
@@ -209,6 +207,8 @@ def no_field_words(schema: Any, on: str, method: str) -> tuple[str, str]:
                 f"'{where}' holds a list: read it whole as {{{where}}}, or {over}, with a step "
                 f"that reads {{item.{rest}}}."
             )
+        elif method == ".over":
+            hint = f"'{where}' holds a list: {over}, with a step MapOver(...).over('item.{rest}')."
         elif method != ".on":
             hint = (
                 f"'{where}' holds a list: look into it with a predicate, .until(lambda state: ...)."

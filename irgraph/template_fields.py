@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import Problem
 from irgraph.ir.key_paths import field_lacking, field_schema, path_fields, path_root
+from irgraph.ir.over_paths import list_schema
 from irgraph.prompt_values import held_keys, is_model, is_object_text, read_field, short_repr
 from irgraph.reaching import reaching
 from irgraph.route_fields import no_field_words, returned_model
@@ -196,21 +197,27 @@ def _inside(w: Walker, nid: str, scope: str) -> bool:
 def _items(w: Walker, tree: Any, mid: str) -> list[tuple[str, Any]]:
     """The agents that may have written the list map-over ``mid`` iterates, each with the
     schema of its items (with the list's definitions, so a local ``$ref`` resolves); none
-    when some writer's items are not known (the initial state, a transform, a nested list)."""
+    when some writer's items are not known (the initial state, a transform). A map-over over
+    (a field of) the item of one around it iterates what that one's items hold."""
     nodes = w.G.nodes
     over = nodes[mid].get("over")
     writers = reaching(w.G, tree, {mid: over}).get(mid, frozenset()) if over else {INPUT}
     found = []
     for writer in sorted(writers, key=str):
-        if writer == INPUT or nodes[writer]["kind"] != "agent":
+        if writer != INPUT and nodes[writer]["kind"] == "map_over" and _inside(w, mid, writer):
+            lists = _items(w, tree, writer)  # the outer items, each holding a list
+        elif writer == INPUT or nodes[writer]["kind"] != "agent":
             return []
-        schema = nodes[writer]["output"]
-        if not isinstance(schema, dict) or not isinstance(schema.get("items"), dict):
-            return []  # (free text is refused at the map-over: nothing more to say here)
-        if "prefixItems" in schema:  # the first items have schemas of their own
-            return []
-        defs = {k: schema[k] for k in ("$defs", "definitions", "$schema") if k in schema}
-        found.append((writer, {**defs, **schema["items"]}))
+        else:
+            lists = [(writer, nodes[writer]["output"])]
+        for lister, whole in lists or [(writer, None)]:
+            schema = list_schema(whole, over)  # (a path: plan.topics)
+            if not isinstance(schema, dict) or not isinstance(schema.get("items"), dict):
+                return []  # (free text is refused at the map-over: nothing more to say here)
+            if "prefixItems" in schema:  # the first items have schemas of their own
+                return []
+            defs = {k: schema[k] for k in ("$defs", "definitions", "$schema") if k in schema}
+            found.append((lister, {**defs, **schema["items"]}))
     return found
 
 

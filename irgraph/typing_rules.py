@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from irgraph.graph_routes import writers
 from irgraph.ir import LoopNode, RouteNode
-from irgraph.ir.key_paths import path_root
+from irgraph.ir.key_paths import path_fields, path_root
 from irgraph.ir.outputs import schema_enum, value_type
 from irgraph.ir.values import canonical, respells
 from irgraph.ir.values import same_value as _same
+from irgraph.list_fields import field_list
 from irgraph.reaching import Narrowed, source_of
 from irgraph.route_check import RouteChecks
 from irgraph.route_fields import stops_on_field
@@ -60,7 +61,7 @@ class TypeRules:
         """A map-over iterates a list: refuse a key its writer writes as text or as a
         non-array value."""
         told = []
-        for writer, schema in self._agents(over, env):
+        for writer, schema in self._agents(path_root(over), env):  # (plan of plan.topics)
             told.append(writer)
             self.not_a_list(sid, over, writer, schema)
         # An enclosing loop's next pass may bring a writer later in its body: checked once
@@ -71,19 +72,26 @@ class TypeRules:
 
     def not_a_list(self, sid: str, over: str, writer: str, schema: Any) -> None:
         """The problem of map-over ``sid`` iterating ``over``, which agent ``writer`` writes
-        by ``schema``, when that is not a list."""
+        by ``schema``, when that is not a list (at the field, for a path: ``plan.topics``)."""
+        if "." in over:
+            schema = field_list(self.w, sid, over, f"agent '{writer}'", writer, schema)
+            if schema is None:  # told, or it cannot say
+                return
         kind = value_type(schema)
         if kind in (None, "array"):
             return
         shown = "free text" if kind == "text" else f"a JSON {kind}"
+        array = "{'type': 'array', 'items': {'type': 'string'}}"
         self.w.problem(
-            f"MapOver '{sid}' iterates over '{over}', but agent '{writer}' writes it as "
-            f"{shown}, not a list.",
+            f"MapOver '{sid}' iterates over '{over}', but agent '{writer}' writes "
+            f"{'it' if '.' not in over else repr(over)} as {shown}, not a list.",
             node=sid,
-            key=over,
-            hint=f"Give '{writer}' .output({{'type': 'array', 'items': {{'type': "
-            "'string'}}) so it answers with a list, or split the text into a list with a "
-            f"Transform that reads '{over}'.",
+            key=path_root(over),
+            hint=f"Give '{writer}' .output({array}) so it answers with a list, or split the "
+            f"text into a list with a Transform that reads '{over}'."
+            if "." not in over
+            else f"Declare '{path_fields(over)[-1]}' as an array in the output schema of "
+            f"'{writer}' ({array}), or map over a field that holds a list.",
         )
 
     def route_on(self, sid: str, node: RouteNode) -> None:

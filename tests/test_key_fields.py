@@ -109,16 +109,13 @@ def test_until_over_and_writes_name_their_fix() -> None:
     assert ".until(lambda state: state['t']['items'][0] == value)" in str(until)
     dotted = refusal(lambda: Loop("l").step(classify()).until("t['category']", equals="bug"))
     assert dotted.problems[0].hint == "Write .until('t.category')."
-    over = refusal(lambda: MapOver("m").over("t.items"))
-    assert "Transform('t_items', lambda t: t['items'])" in str(over)
-    pipeline = (
-        classify()
-        >> transform_of(str(over))
-        >> MapOver("m")
-        .over("t_items")
-        .step(Agent("r").instruct("Read {item}.").writes("n"))
-        .writes("notes")
-    )
+    over = refusal(lambda: MapOver("m").over("t['items']"))
+    assert over.problems[0].hint == "Write .over('t.items')."
+    indexed = refusal(lambda: MapOver("m").over("t['items'][0]"))
+    assert "Transform('t_items_0', lambda t: t['items'][0])" in str(indexed)
+    pipeline = classify() >> MapOver("m").over("t.items").step(
+        Agent("r").instruct("Read {item}.").writes("n")
+    ).writes("notes")
     result = run(pipeline, provider=FakeProvider(), state={"ticket": "crash"})
     assert len(result.state["notes"]) == len(result.state["t"]["items"])
     writes = refusal(lambda: Agent("a").writes("t.category"))
@@ -129,6 +126,9 @@ def test_until_over_and_writes_name_their_fix() -> None:
 
 
 def test_a_key_that_is_no_field_keeps_its_message() -> None:
-    error = refusal(lambda: MapOver("m").over("café"))
+    error = refusal(lambda: MapOver("m").collect("café"))
     assert "must be a state key (ASCII letters" in str(error)
     assert "field" not in str(error)
+    over = refusal(lambda: MapOver("m").over("café"))  # a path is fine there, said so
+    assert "must be a state key (ASCII letters" in str(over)
+    assert "or a key and its fields ('plan.topics') (got 'café'" in str(over)

@@ -330,18 +330,18 @@ def test_a_field_of_a_list_or_text_in_the_object_says_how_to_read_it() -> None:
     (listed,) = problems(judge(nested) >> fixer("{verdict.items.name}"))
     assert "writes 'verdict.items' as a JSON array, which has no fields" in listed.message
     assert listed.hint.startswith("'verdict.items' holds a list: read it whole as {verdict.items}")
-    assert ".over('verdict.items'" not in listed.hint  # a map-over takes a key, not a path
+    assert "MapOver(...).over('verdict.items', item='item')" in listed.hint  # a path, as it is
     assert "{item.name}" in listed.hint
     (text,) = problems(judge(nested) >> fixer("{verdict.name.first}"))
     assert text.hint == "Read 'verdict.name' itself as {verdict.name}."
 
 
-def test_a_route_on_a_field_inside_a_nested_list_never_suggests_mapping_over_a_path() -> None:
+def test_a_route_on_a_field_inside_a_nested_list_suggests_mapping_over_its_path() -> None:
     nested = {"type": "object", "properties": {"items": {"type": "array", "items": {}}}}
     route = Route("r").on("verdict.items.name").when("x", Agent("b")).otherwise(Agent("c"))
     (problem,) = problems(judge(nested) >> route)
-    assert ".over('verdict.items'" not in problem.hint
-    assert "a Transform that reads 'verdict'), map over that" in problem.hint
+    assert "map over it, MapOver(...).over('verdict.items', item='item')" in problem.hint
+    assert "Route(...).on('item.name')" in problem.hint
     listed = {"type": "array", "items": {"type": "object", "properties": {"a": {}}}}
     top = Route("r").on("verdict.a").when("x", Agent("b")).otherwise(Agent("c"))
     (whole,) = problems(judge(listed) >> top)

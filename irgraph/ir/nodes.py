@@ -53,6 +53,7 @@ from irgraph.ir.functions import (
     transform_call_problem,
 )
 from irgraph.ir.key_paths import is_key_path
+from irgraph.ir.over_paths import OVER_PATH
 from irgraph.ir.routes import RouteCase, RouteNode
 from irgraph.ir.values import JsonObject, is_json, json_key, plain
 from irgraph.slots import slot_setters
@@ -383,7 +384,8 @@ class LoopNode(_Drawn):
 @refused_calls
 @attrs.frozen
 class MapOverNode(_Drawn):
-    """The body runs once per item of the list in state key ``over`` (concurrently).
+    """The body runs once per item of the list in state key ``over``, or in a field of one
+    (``plan.topics``), concurrently.
 
     Inside the body the item is the key ``item``; the value of ``collect`` after each item's
     run is gathered, in input order, into a list written to ``writes``.
@@ -393,7 +395,7 @@ class MapOverNode(_Drawn):
     children: tuple[Node, ...] = attrs.field(
         default=(), converter=_node_tuple, validator=_check_children
     )
-    over: str | None = attrs.field(default=None, validator=_optional_key)
+    over: str | None = attrs.field(default=None, validator=checks.optional(OVER_PATH).validator)
     item: str = attrs.field(default="item", validator=checks.key.validator)
     collect: str | None = attrs.field(default=None, validator=_optional_key)
     writes: str | None = attrs.field(default=None, validator=_optional_key)

@@ -243,7 +243,10 @@ class _Interpreter:
         elif isinstance(node, MapOverNode):
             assert node.over is not None and node.collect is not None
             results = []
-            for item in state[node.over]:
+            listed = _field(state, node.over.split("."), node.name)  # a key, or plan.topics
+            if not listed or not isinstance(listed[0], (list, tuple)):  # the run must fail
+                raise ReferenceFailure(f"'{node.name}' has no list at {node.over}", node=node.name)
+            for item in listed[0]:
                 local = dict(state)
                 local[node.item] = item
                 for child in node.children:
