@@ -151,13 +151,14 @@ def _no_such_field(w: Walker, sid: str, on: str, source: Source) -> None:
     if source.kind == "item":
         writer = f"agent '{source.name}' (which writes the list map-over '{source.node}' reads)"
     what, hint = no_field_words(source.schema, on, ".on")
-    step, root = sid, path_root(on)
+    step = sid
     while (step := w.G.nodes[step]["parent"]) is not None:  # in a map-over over the list?
         data = w.G.nodes[step]
-        if data["kind"] == "map_over" and data.get("over") == root and "a JSON array" in what:
-            meant = f"{data['item']}{on[len(root) :]}"
+        over = data.get("over") if data["kind"] == "map_over" else None
+        if over and on.startswith(f"{over}.") and f"'{over}' as a JSON array" in what:
+            meant = f"{data['item']}{on[len(over) :]}"  # (over: a key, or plan.topics)
             hint = (
-                f"Did you mean '{meant}', of each item of '{root}' (map-over '{step}' names "
+                f"Did you mean '{meant}', of each item of '{over}' (map-over '{step}' names "
                 f"it '{data['item']}')? Write .on({meant!r})."
             )
             break

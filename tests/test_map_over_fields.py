@@ -21,6 +21,7 @@ from irgraph import (
     Agent,
     MapOver,
     PipelineError,
+    Route,
     RunError,
     Transform,
     from_graph,
@@ -261,3 +262,27 @@ def test_the_analysis_counts_the_items_in_the_field_of_the_given_state() -> None
     with pytest.raises(PipelineError) as raised:
         makespan(G, latency=latency, state={"plan": {"topics": "x"}})
     assert "Put a list in state['plan']['topics']" in str(raised.value)
+
+
+def test_a_route_in_the_body_comparing_the_list_is_pointed_to_the_item() -> None:
+    topic = {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}}}
+    schema = {"type": "object", "properties": {"topics": {"type": "array", "items": topic}}}
+    x, y = Agent("x").writes("out"), Agent("y").writes("out")
+    route = Route("r").on("plan.topics.kind").when("a", x).otherwise(y)
+    body = MapOver("drafts").over("plan.topics", item="topic").step(route).writes("outs")
+    (problem,) = refused(planner({**schema, "required": ["topics"]}) >> body).problems
+    assert problem.hint == (
+        "Did you mean 'topic.kind', of each item of 'plan.topics' (map-over 'drafts' names it "
+        "'topic')? Write .on('topic.kind')."
+    )
+    fixed = (
+        MapOver("drafts")
+        .over("plan.topics", item="topic")
+        .step(Route("r").on("topic.kind").when("a", x).when("c", y))
+        .writes("outs")
+    )
+    (unknown,) = refused(planner({**schema, "required": ["topics"]}) >> fixed).problems
+    assert (
+        unknown.node == "r"
+        and "the items agent 'planner' writes to 'plan.topics'" in unknown.message
+    )
