@@ -94,3 +94,21 @@ def test_every_number_of_children_is_drawn() -> None:
     assert counts["LoopNode"] >= {1, 2, 3}
     assert counts["MapOverNode"] >= {1, 2, 3}
     assert max(counts["RouteNode"]) >= 3  # routes' branches, one for each condition
+
+
+def test_a_map_over_over_a_field_of_an_object_is_drawn_and_validates() -> None:
+    """``.over("record.tags")``: the list in a field of the object an agent writes."""
+    from irgraph import validate
+
+    paths: list[str] = []
+
+    @settings(max_examples=300, derandomize=True, database=None, deadline=None)
+    @given(pipelines(inputs={"topic"}))
+    def check(pipeline: Any) -> None:
+        found = [n.over for n in nodes(pipeline.to_ir()) if "." in str(getattr(n, "over", ""))]
+        if found:
+            validate(to_graph(pipeline, inputs={"topic"}))
+        paths.extend(found)
+
+    check()
+    assert paths and all(path.endswith(".tags") for path in paths)

@@ -5,7 +5,8 @@ route compares is visible now and then reads a field of it in its template (``{v
 
 A :class:`_Scope` is what a node may read where it is drawn: the keys written upstream
 (``visible``), those holding lists (a map-over may iterate them: written by a transform, a
-map-over, an agent whose schema is an array, or a list input), those holding one of a few
+map-over, an agent whose schema is an array, or a list input; or a field of a key, the
+``tags`` of an object an agent writes, as a dotted path), those holding one of a few
 values (``enums``: written by an agent whose schema lists them, or is a boolean), and the
 keys a route wrote on some of its branches only (``maybe``: read only as ``{key?}``, since
 validation refuses a required read of a key that may be missing).
@@ -53,10 +54,11 @@ _ENUMS: tuple[dict[str, Any], ...] = (
 )
 _BOOLEAN: dict[str, Any] = {"type": "boolean"}
 _ARRAY: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+#: An object holding a list, ``tags``, that a map-over may iterate: ``.over("record.tags")``.
 _OBJECT: dict[str, Any] = {
     "type": "object",
-    "properties": {"title": {"type": "string"}, "score": {"type": "integer"}},
-    "required": ["title", "score"],
+    "properties": {"title": {"type": "string"}, "score": {"type": "integer"}, "tags": _ARRAY},
+    "required": ["title", "score", "tags"],
 }
 #: An object whose ``label`` (an enum or boolean schema, filled in) a route compares.
 _LABELLED: dict[str, Any] = {
@@ -286,6 +288,8 @@ def _typed(key: str, schema: dict[str, Any] | None) -> dict[str, Any]:
         return {"lists": (key,)}
     if schema.get("type") == "boolean":
         return {"enums": ((key, (True, False)),)}
+    if schema is _OBJECT:  # its list, for a map-over; the key typed: never overwritten
+        return {"lists": (f"{key}.tags",), "enums": ((key, ()),)}
     label = schema.get("properties", {}).get("label")
     if label is not None:  # (the key itself is typed: never overwritten by text)
         values = _typed(f"{key}.label", label).get("enums", ((key, ()),))[0][1]
