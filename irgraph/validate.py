@@ -245,6 +245,9 @@ def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[st
     kind = G.nodes[nid]["kind"]
     what = _SCOPE_READS.get(kind, "reads")
     shown = f"'{key}'" if kind in _SCOPE_READS else read_as(G.nodes[nid], key)
+    said = G.nodes[nid].get({"loop": "until", "map_over": "over", "route": "on"}.get(kind, ""))
+    if isinstance(said, str) and said.startswith(f"{key}."):  # a field of it: plan.topics
+        shown = f"'{said}'"
     if kind == "agent" and system_read(G.nodes[nid], key):
         shown += " in its system prompt"
     writers = [w for w in known.get(key, []) if w != nid]

@@ -286,3 +286,12 @@ def test_a_route_in_the_body_comparing_the_list_is_pointed_to_the_item() -> None
         unknown.node == "r"
         and "the items agent 'planner' writes to 'plan.topics'" in unknown.message
     )
+
+
+def test_a_key_nothing_gives_is_told_with_the_path_read_from_it() -> None:
+    (problem,) = refused(drafts()).problems
+    assert problem.message == (
+        "'drafts' iterates over 'plan.topics', but no step before it writes 'plan' and it is "
+        "not a pipeline input."
+    )
+    assert problem.key == "plan"
