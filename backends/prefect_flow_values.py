@@ -18,12 +18,16 @@ import networkx as nx
 
 from irgraph.initial_values import refuse_values
 from irgraph.ir.key_paths import path_root
+from irgraph.state_keys import warn_misspelled_optional
 from irgraph.validate import written_before
 
-__all__ = ["value_checks", "refuse_given_values"]
+__all__ = ["value_checks", "refuse_given_values", "warn_given_keys"]
 
-#: The graph attributes of a node that the check of initial values reads.
+#: The graph attributes of a node that the check of initial values reads, and the warning
+#: for a misspelt optional read (``writes``, ``item``: keys a step writes, which no given key
+#: is a misspelling of).
 _KEPT = "kind parent reads optional_reads instruction system message over on cases".split()
+_KEPT += ["writes", "item"]
 
 
 def value_checks(G: nx.DiGraph) -> dict[str, Any]:
@@ -49,7 +53,26 @@ def refuse_given_values(
     """Raise the :class:`~irgraph.errors.PipelineError` an in-process run of the pipeline
     ``checks`` describes (:func:`value_checks`) raises for ``state``, which holds every key of
     ``inputs`` (the keys the run takes from it)."""
+    bound = {(nid, key) for nid, key in checks["bound"]}
+    G = _graph(checks)
+    refuse_values(G, state, frozenset(inputs), lambda node, key: (node, key) in bound)
+
+
+def warn_given_keys(
+    state: Mapping[str, Any], checks: Mapping[str, Any], past: Collection[str] = ()
+) -> None:
+    """Warn, as an in-process run of the pipeline ``checks`` describes warns, of each key of
+    ``state`` that is an optional read misspelt (``tonee`` for ``{tone?}``), at the first
+    line on the stack outside irgraph, Prefect and the modules ``past`` (the generated one).
+    The ``checks`` of a module an older irgraph generated hold no node's writes, without
+    which a key a step writes would look unread: they warn of nothing."""
+    nodes = checks["nodes"].values()
+    if all("writes" in data for data in nodes):
+        warn_misspelled_optional(_graph(checks), state, past=past)
+
+
+def _graph(checks: Mapping[str, Any]) -> nx.DiGraph:
+    """The graph of nodes ``checks`` describes (their attributes that the checks read)."""
     G = nx.DiGraph()
     G.add_nodes_from(checks["nodes"].items())
-    bound = {(nid, key) for nid, key in checks["bound"]}
-    refuse_values(G, state, frozenset(inputs), lambda node, key: (node, key) in bound)
+    return G

@@ -27,6 +27,7 @@ import weakref
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
+from irgraph import checks
 from irgraph.errors import PipelineError, Problem, a_or_an
 from irgraph.ir.key_paths import model_reason, path_root, path_value, unset_reason
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
@@ -36,7 +37,30 @@ from irgraph.templates import read_as
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["refuse_values"]
+__all__ = ["given_state", "refuse_values"]
+
+
+def given_state(state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of the initial ``state`` a run was given, its keys plain strings (a ``StrEnum``
+    member made the string it is), or the :class:`PipelineError` for a state that is no
+    mapping or has a key that is not a state key: what every backend's run, and a generated
+    flow module's, does first with its state.
+
+    >>> import enum
+    >>> Key = enum.StrEnum("Key", {"TOPIC": "topic"})
+    >>> [type(key).__name__ for key in given_state({Key.TOPIC: "owls"})]
+    ['str']
+    """
+    if state is not None and not isinstance(state, Mapping):
+        raise PipelineError(
+            f"state must be a mapping of state keys to values (got {state!r} that is "
+            f"{a_or_an(type(state).__name__)} {type(state).__name__}).",
+            hint="Pass e.g. state={'topic': 'owls'}.",
+        )
+    current = {checks.builtin(key): value for key, value in (state or {}).items()}
+    for key in current:
+        checks.key.check(key, f"the key {key!r} of the initial state")
+    return current
 
 
 def refuse_values(
