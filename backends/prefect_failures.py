@@ -141,20 +141,28 @@ def kept(node: str, path: Position, value: Any) -> None:
         record.keep(node, path, value)
 
 
-async def asked(answer: Awaitable[str], request: ModelRequest, path: Position) -> str:
-    """Await ``answer``, the model's to ``request`` (an agent's task at ``path``), and record
-    the call in the run's record, answered or failed, as the scheduler records it."""
-    record = _RECORD.get()
-    start = time.monotonic()
-    try:
-        text = await answer
-    except BaseException as error:
+def asked(
+    agent_task: Callable[[ModelRequest, Position, str | None], Awaitable[str]],
+    path: Position,
+    run_key: str | None,
+) -> Callable[[ModelRequest], Awaitable[str]]:
+    """The call of an agent's task at ``path`` for a request, which records the model call in
+    the run's record, answered or failed, as the scheduler records it."""
+
+    async def call(request: ModelRequest) -> str:
+        record = _RECORD.get()
+        start = time.monotonic()
+        try:
+            text = await agent_task(request, path, run_key)
+        except BaseException as error:
+            if record is not None:
+                record.calls.failed(request, path, start, error)
+            raise
         if record is not None:
-            record.calls.failed(request, path, start, error)
-        raise
-    if record is not None:
-        record.calls.record(request, path, text, start, time.monotonic())
-    return text
+            record.calls.record(request, path, text, start, time.monotonic())
+        return text
+
+    return call
 
 
 def as_node(node: str, kind: str) -> Callable[[Scope], Scope]:

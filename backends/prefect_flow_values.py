@@ -1,4 +1,4 @@
-"""The initial values a generated flow refuses before any task runs, as in-process runs do.
+"""The initial values a generated flow refuses, and the keys it warns of, as in-process runs do.
 
 In process, a run's starting state goes through :func:`irgraph.validate.initial_state`, which
 refuses a value the pipeline cannot use (:func:`irgraph.initial_values.refuse_values`): text
@@ -7,6 +7,8 @@ field read (``{verdict.reason}``) of a value without the field. A generated modu
 graph, so it embeds what that check looks at (:func:`value_checks`, its ``STATE_CHECKS``
 setting), and its flow and its ``run --state`` refuse the same states in the same words
 (:func:`refuse_given_values`), where they used to fail at the node, after the tasks before it.
+A given key that looks like an optional read misspelt (``tonee`` for ``{tone?}``) is warned of
+in the in-process run's words (:func:`warn_given_keys`).
 """
 
 from __future__ import annotations

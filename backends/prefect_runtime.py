@@ -334,9 +334,7 @@ async def ask(
             output_schema=output,
         )
         try:
-            answer = await _answer(
-                lambda r: asked(agent_task(r, path, run_key), r, path), request, retries
-            )
+            answer = await _answer(asked(agent_task, path, run_key), request, retries)
         except TimeoutError as error:
             if not _task_timed_out(error):  # the provider's own, told as it is
                 raise

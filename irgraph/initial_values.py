@@ -1,8 +1,9 @@
-"""The values a run starts with, checked against what the pipeline does with them before any
-node runs: ``None`` for a key a template requires (``None`` means no value), something other
-than a list for the key a map-over iterates first, and a value a route compares that spells
-one of its cases the other way (``"1"`` for ``.when(1, ...)``), or that none of its cases
-takes when it has no otherwise and every run reaches it (or, for a route on a field,
+"""The state a run starts with: its keys checked and made plain strings (:func:`given_state`),
+and its values checked against what the pipeline does with them before any node runs:
+``None`` for a key a template requires (``None`` means no value), something other than a list
+for the key a map-over iterates first, and a value a route compares that spells one of its
+cases the other way (``"1"`` for ``.when(1, ...)``), or that none of its cases takes when it
+has no otherwise and every run reaches it (or, for a route on a field,
 ``.on("verdict.category")``, a value without that field; with an otherwise too, when the
 value is the JSON text of such an object, or a pydantic model), and a value a template's field
 read (``{verdict.reason}``) cannot be read from, when every run reaches the reader
