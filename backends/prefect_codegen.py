@@ -331,7 +331,7 @@ def _state_checks(checks: dict[str, Any]) -> list[str]:
     """The ``STATE_CHECKS`` setting: one line per node, then the keys bound before nodes."""
     nodes = [f"        {_lit(nid)}: {_lit(data)}," for nid, data in checks["nodes"].items()]
     return [
-        "# What refuses an initial value the pipeline cannot use, as in-process runs do:",
+        "# What checks the initial state (a value refused, a key misspelt), as in-process runs do:",
         "STATE_CHECKS = {",
         '    "nodes": {',
         *nodes,

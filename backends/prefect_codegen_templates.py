@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and COMMAND is not None:
         command = COMMAND  # read (any mistake in it told) before Prefect loaded
     else:
-        command = read_command(argv, INPUTS, GATES, RESULT_STORAGE)
+        command = read_command(argv, INPUTS, GATES, RESULT_STORAGE, STATE_CHECKS)
     if command.name == "run":
         watch_temporary_server()  # a temporary server ends with this process, even by kill -9
         with answering(command.answers), failure_told(command.parser):  # one line, exit 1

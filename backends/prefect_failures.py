@@ -11,6 +11,10 @@ in a :func:`run_record`, which holds what completed; each runtime call runs in
 generated loop, map-over and route function is :func:`as_node`, so what fails in it outside
 its body's nodes (a ``map_items`` of a key that is no list, say) is a failure of that node.
 A RunError that a node of this run made passes through the scopes around it unchanged.
+The record also keeps what the scheduler's RunError carries for the run's view (``error.view()``):
+each node's start and end events (its ``trace``), each model call (:func:`asked`), each
+node's output and when the run stopped. It holds no pipeline graph, so the view is drawn from
+the trace unless the pipeline is given (``error.view(pipeline)``).
 Parallel branches and map-over items run :func:`together`: the first failure cancels the
 others, as the scheduler's drivers do, rather than leaving them paying for model calls.
 """
@@ -20,17 +24,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextvars import ContextVar
 from typing import Any, NamedTuple, TypeVar
 
 from irgraph.errors import RunError
+from irgraph.events import CallLog, Event
+from irgraph.providers import ModelRequest
 
 from .failures import cause_of, first_error, node_failure, step_failure
 from .prefect_names import Position
 
-__all__ = ["FlowRecord", "run_record", "failing", "as_node", "together"]
+__all__ = ["FlowRecord", "run_record", "failing", "kept", "asked", "as_node", "together"]
 
 Scope = TypeVar("Scope", bound=Callable[..., Awaitable[None]])
 
@@ -44,11 +51,33 @@ class _Step(NamedTuple):
 
 class FlowRecord:
     """What one run of a generated flow got done: the nodes that completed (once per run of
-    each, as the scheduler's ``completed``), and the RunErrors its nodes raised."""
+    each, as the scheduler's ``completed``), the RunErrors its nodes raised, and for the
+    run's view its events, model calls and node outputs, as the scheduler records them."""
 
     def __init__(self) -> None:
         self.completed: list[str] = []
         self.failures: weakref.WeakSet[RunError] = weakref.WeakSet()
+        self.trace: list[Event] = []
+        self.calls = CallLog()
+        self.outputs: dict[str, Any] = {}
+        self.output_paths: dict[str, Position] = {}
+
+    def keep(self, node: str, path: Position, value: Any) -> None:
+        """Keep ``value`` as ``node``'s output: inside a loop or map-over, the last item's and
+        iteration's, in their order, as the scheduler keeps it (not whichever ended last)."""
+        kept = self.output_paths.get(node)
+        if kept is None or kept <= path:
+            self.output_paths[node] = path
+            self.outputs[node] = value
+
+    def progress(self, error: RunError, state: MutableMapping[str, Any]) -> None:
+        """Give ``error`` what the run got done, as the scheduler gives its RunError."""
+        error.state = dict(state)
+        error.completed = list(self.completed)
+        error.ended = time.monotonic()  # the trace's clock: when the run stopped
+        error.trace = list(self.trace)
+        error.calls = self.calls.calls()
+        error.outputs = dict(self.outputs)
 
     def fail(
         self, node: str, error: BaseException, source: str | None = None, path: Position = ()
@@ -78,8 +107,7 @@ def run_record(state: MutableMapping[str, Any]) -> Iterator[FlowRecord]:
         yield record
     except RunError as error:
         if error in record.failures:
-            error.state = dict(state)
-            error.completed = list(record.completed)
+            record.progress(error, state)
         raise
     finally:
         _RECORD.reset(token)
@@ -91,16 +119,50 @@ def failing(node: str, kind: str, path: Position = (), *, ends: bool = True) -> 
     it raises ends the run as the scheduler ends it there, and once it ends it is recorded
     as completed (not with ``ends=False``: a route's choice, a loop's test, which are parts
     of a node that ends later)."""
-    record = _RECORD.get()
+    record = _RECORD.get() if ends else None
+    if record is not None:
+        record.trace.append(Event(node, "start", time.monotonic(), path))
     try:
         yield
     except BaseException as error:
-        failure = step_failure(record or _LOOSE, _Step(node, kind), error, path)
+        failure = step_failure(_RECORD.get() or _LOOSE, _Step(node, kind), error, path)
         if failure is error:
             raise
         raise failure from cause_of(error)
-    if ends and record is not None:
+    if record is not None:
         record.completed.append(node)
+        record.trace.append(Event(node, "end", time.monotonic(), path))
+
+
+def kept(node: str, path: Position, value: Any) -> None:
+    """Keep ``value`` as the output of ``node`` (at ``path``) in the run's record, if any."""
+    record = _RECORD.get()
+    if record is not None:
+        record.keep(node, path, value)
+
+
+def asked(
+    agent_task: Callable[[ModelRequest, Position, str | None], Awaitable[str]],
+    path: Position,
+    run_key: str | None,
+) -> Callable[[ModelRequest], Awaitable[str]]:
+    """The call of an agent's task at ``path`` for a request, which records the model call in
+    the run's record, answered or failed, as the scheduler records it."""
+
+    async def call(request: ModelRequest) -> str:
+        record = _RECORD.get()
+        start = time.monotonic()
+        try:
+            text = await agent_task(request, path, run_key)
+        except BaseException as error:
+            if record is not None:
+                record.calls.failed(request, path, start, error)
+            raise
+        if record is not None:
+            record.calls.record(request, path, text, start, time.monotonic())
+        return text
+
+    return call
 
 
 def as_node(node: str, kind: str) -> Callable[[Scope], Scope]:

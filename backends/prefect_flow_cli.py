@@ -16,14 +16,18 @@ import difflib
 import json
 import re
 import shlex
+import sys
 from collections.abc import Collection, Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any, NoReturn
 
+from irgraph.checks import is_key, not_a_key
 from irgraph.cli_batch_lines import KeyGivenTwice, unique_keys
 from irgraph.cli_options import UNKNOWN, options_meant
 from irgraph.errors import closest_keys
+from irgraph.initial_values import given_state
 
-from .prefect_flow_values import refuse_given_values
+from .prefect_flow_values import refuse_given_values, warn_given_keys
 
 __all__ = [
     "FlowCommandLine",
@@ -32,6 +36,7 @@ __all__ = [
     "worker_command",
     "initial_state",
     "state_from_json",
+    "STATE_TOLD",
     "misspelt_inputs",
     "no_pool_message",
 ]
@@ -169,6 +174,9 @@ def state_from_json(
             f"--state must be a JSON object of state keys to values, not a "
             f'{type(state).__name__}; e.g. --state \'{{"topic": "owls"}}\'.'
         )
+    for key in state:
+        if not is_key(key):  # as irgraph run refuses it
+            raise ValueError(not_a_key("--state", key))
     missing = [key for key in inputs if key not in state]
     if missing:
         fix = misspelt_inputs(missing, state, "--state") or " Add it to --state."
@@ -190,7 +198,7 @@ def initial_state(
     else a ``ValueError`` naming the missing keys and how to give them; with ``checks`` (the
     module's ``STATE_CHECKS``), the :class:`~irgraph.errors.PipelineError` an in-process run
     raises for a value the pipeline cannot use, before any task runs."""
-    given = dict(state or {})
+    given = given_state(state)  # keys checked and made plain, as in-process runs make them
     missing = [key for key in inputs if key not in given]
     if missing:
         needed = {key: "..." for key in inputs}
@@ -204,4 +212,18 @@ def initial_state(
         )
     if checks is not None:
         refuse_given_values(given, inputs, checks)
+        if not STATE_TOLD.get():
+            warn_given_keys(given, checks, past=_caller_module())
     return given
+
+
+#: Whether the warnings of the state a generated flow runs on were told already: by its
+#: command line (``python flow.py run``), which tells them in its own words before Prefect
+#: loads (:func:`~irgraph.backends.prefect_flow_command.read_command`).
+STATE_TOLD: ContextVar[bool] = ContextVar("irgraph_flow_state_told", default=False)
+
+
+def _caller_module() -> tuple[str, ...]:
+    """The name of the module :func:`initial_state` was called from: the generated flow
+    module, whose line the warnings point past, at the user's call of its flow."""
+    return (str(sys._getframe(2).f_globals.get("__name__", "")),)

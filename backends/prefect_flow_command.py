@@ -15,6 +15,8 @@ import contextlib
 import json
 import logging
 import os
+import sys
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -22,7 +24,8 @@ import attrs
 
 from irgraph.errors import RunError
 
-from .prefect_flow_cli import FlowCommandLine, state_from_json
+from .prefect_flow_cli import STATE_TOLD, FlowCommandLine, state_from_json
+from .prefect_flow_values import warn_given_keys
 from .prefect_gates import gate_answers
 from .prefect_result_dir import check_result_storage
 
@@ -92,6 +95,8 @@ def read_command(
             check_result_storage(result_storage)
         except ValueError as error:
             parser.error(str(error))
+        if checks is not None:
+            _tell_warnings(parser, state, checks)
         return FlowCommand(parser, "run", state, args.run_key, answers)
     if args.command == "run-batch":
         try:
@@ -106,14 +111,33 @@ def read_command(
     return FlowCommand(parser, "deploy")
 
 
+def _tell_warnings(
+    parser: argparse.ArgumentParser, state: Mapping[str, Any], checks: Mapping[str, Any]
+) -> None:
+    """Say each warning an in-process run gives for ``state`` (a key that is an optional read
+    misspelt) as ``irgraph run`` says it, one line on standard error, before Prefect loads;
+    the flow then leaves it unsaid (:func:`failure_told`)."""
+    from irgraph.cli_live import one_line
+
+    with warnings.catch_warnings(record=True) as given:
+        warnings.simplefilter("always")
+        warn_given_keys(state, checks)
+    for warning in given:
+        print(f"{parser.prog}: warning: {one_line(str(warning.message))}", file=sys.stderr)
+
+
 @contextlib.contextmanager
 def failure_told(parser: argparse.ArgumentParser) -> Iterator[None]:
     """A run that fails in the block ends the process as ``irgraph run`` ends it: one line on
     standard error (``flow.py: RunError: Node 'x' failed: ...``, what completed before it and
-    what to do) and exit code 1, where a traceback said it. Prefect's log of the flow run
-    still says it failed, without the traceback."""
-    flow_runs = logging.getLogger("prefect.flow_runs")
-    flow_runs.addFilter(_run_error_untraced)
+    what to do) and exit code 1, where a traceback said it. Prefect's log of the flow run,
+    and of the task run that failed, still says it failed, without the traceback (shown with
+    ``PREFECT_LOGGING_LEVEL=DEBUG``). The state's warnings were told as the command line was
+    read, so the flow does not tell them again."""
+    loggers = [logging.getLogger(f"prefect.{name}") for name in ("flow_runs", "task_runs")]
+    for logger in loggers:
+        logger.addFilter(_untraced)
+    told = STATE_TOLD.set(True)
     try:
         yield
     except RunError as error:
@@ -124,11 +148,26 @@ def failure_told(parser: argparse.ArgumentParser) -> Iterator[None]:
         settle_services_at_exit()  # the failed run's last events are sent first, quietly
         parser.exit(1, f"{parser.prog}: RunError: {run_failure(error)}\n")
     finally:
-        flow_runs.removeFilter(_run_error_untraced)
+        STATE_TOLD.reset(told)
+        for logger in loggers:
+            logger.removeFilter(_untraced)
 
 
-def _run_error_untraced(record: logging.LogRecord) -> bool:
-    """Keep a log record, without the traceback of a RunError it carries."""
-    if record.exc_info and isinstance(record.exc_info[1], RunError):
+#: What a record of a failure says, without its traceback, of where the traceback is.
+TRACEBACK_HINT = " (its traceback: PREFECT_LOGGING_LEVEL=DEBUG)"
+
+
+def _untraced(record: logging.LogRecord) -> bool:
+    """Keep a log record, without the traceback it carries of a RunError (the flow run's:
+    the command says it in one line) or of a failed task run's exception (the node's cause,
+    which the RunError names), unless Prefect's log level is DEBUG."""
+    error = record.exc_info[1] if record.exc_info else None
+    if error is None or logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+        return True
+    if isinstance(error, RunError):
         record.exc_info = record.exc_text = None
+    elif record.name == "prefect.task_runs" and record.levelno >= logging.ERROR:
+        record.exc_info = record.exc_text = None
+        record.msg = f"{record.getMessage()}{TRACEBACK_HINT}"
+        record.args = None
     return True

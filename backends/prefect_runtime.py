@@ -53,7 +53,7 @@ from .failures import node_failure
 from .loop_ends import stop_holds
 from .outputs import structured_value
 from .predicates import predicate_holds
-from .prefect_failures import as_node, failing, run_record, together
+from .prefect_failures import as_node, asked, failing, kept, run_record, together
 from .prefect_flow_cli import state_from_json  # older generated modules import it here
 from .prefect_gates import (  # gates are handed on to generated modules from here
     State,
@@ -221,7 +221,9 @@ async def gate(
     with failing(options["node"], "gate", path):
         if provider is not None and _spec_made_up(provider):
             options["kept_as"] = _apart(current_flow_run_id() if run_key is None else run_key)
-        return await _gate(state, path, run_key, **options)
+        answer = await _gate(state, path, run_key, **options)
+        kept(options["node"], path, answer)
+        return answer
 
 
 def _spec_made_up(spec: str) -> bool:
@@ -332,13 +334,14 @@ async def ask(
             output_schema=output,
         )
         try:
-            answer = await _answer(lambda r: agent_task(r, path, run_key), request, retries)
+            answer = await _answer(asked(agent_task, path, run_key), request, retries)
         except TimeoutError as error:
             if not _task_timed_out(error):  # the provider's own, told as it is
                 raise
             raise late(getattr(agent_task, "timeout_seconds", 0.0)) from error
         if writes is not None:
             state[writes] = answer
+        kept(node, path, answer)
         return answer
 
 
@@ -404,6 +407,7 @@ async def transform(
         value = await with_timeout(called(), timeout, ("transform", node, fn))
         if writes is not None:
             state[writes] = value
+        kept(node, path, value)
         return value
 
 

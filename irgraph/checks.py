@@ -43,6 +43,8 @@ from irgraph.errors import (
 __all__ = [
     "Check",
     "KEY_PATTERN",
+    "KEY_RULE",
+    "not_a_key",
     "is_key",
     "name",
     "model_name",
@@ -103,6 +105,24 @@ def key_like(text: str) -> str:
     if not key:
         return "draft_v2"
     return f"k_{key}" if key[0].isdigit() else key
+
+
+#: What a state key is, as a command says of a key that is not one.
+KEY_RULE = "a state key is ASCII letters, digits and underscores, not starting with a digit"
+
+
+def not_a_key(option: str, key: str) -> str:
+    """What a command line says of a key of its JSON state (given with ``option``) that is
+    not a state key: the rule, and a key to rename it to.
+
+    >>> print(not_a_key("--state-json", "my key"))  # doctest: +NORMALIZE_WHITESPACE
+    --state-json has the key 'my key', which is not a state key (a state key is ASCII
+    letters, digits and underscores, not starting with a digit); rename it, e.g. to 'my_key'.
+    """
+    return (
+        f"{option} has the key {key!r}, which is not a state key ({KEY_RULE}); rename it, "
+        f"e.g. to {key_like(key)!r}."
+    )
 
 
 def builtin(value: T) -> T:

@@ -49,7 +49,7 @@ __all__ = [
     "check_modules",
 ]
 
-_KEY_RULE = "a state key is ASCII letters, digits and underscores, not starting with a digit"
+_KEY_RULE = checks.KEY_RULE
 
 
 class CliError(IrgraphError):
@@ -414,10 +414,7 @@ def parse_state(
             raise CliError('--state-json must be a JSON object such as \'{"topic": "owls"}\'.')
         for key in loaded:
             if not checks.is_key(key):
-                raise CliError(
-                    f"--state-json has the key {key!r}, which is not a state key ({_KEY_RULE}); "
-                    f"rename it, e.g. to {checks.key_like(key)!r}."
-                )
+                raise CliError(checks.not_a_key("--state-json", key))
         state.update(loaded)
     for pair in pairs:
         key, sep, value = pair.partition("=")

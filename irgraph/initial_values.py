@@ -1,6 +1,7 @@
-"""The values a run starts with, checked against what the pipeline does with them before any
-node runs: ``None`` for a key a template requires (``None`` means no value), something other
-than a list for the key a map-over iterates first (or, for a map-over over a field of one,
+"""The state a run starts with: its keys checked and made plain strings (:func:`given_state`),
+and its values checked against what the pipeline does with them before any node runs:
+``None`` for a key a template requires (``None`` means no value), something other than a list
+for the key a map-over iterates first (or, for a map-over over a field of one,
 ``.over("plan.topics")``, a value without a list there), and a value a route compares that spells
 one of its cases the other way (``"1"`` for ``.when(1, ...)``), or that none of its cases
 takes when it has no otherwise and every run reaches it (or, for a route on a field,
@@ -28,6 +29,7 @@ import weakref
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
+from irgraph import checks
 from irgraph.errors import PipelineError, Problem, a_or_an
 from irgraph.ir.key_paths import model_reason, path_root, path_value, unset_reason
 from irgraph.ir.values import canonical, loosely_spells, respells, same_value
@@ -38,7 +40,30 @@ from irgraph.templates import read_as
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["refuse_values"]
+__all__ = ["given_state", "refuse_values"]
+
+
+def given_state(state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of the initial ``state`` a run was given, its keys plain strings (a ``StrEnum``
+    member made the string it is), or the :class:`PipelineError` for a state that is no
+    mapping or has a key that is not a state key: what every backend's run, and a generated
+    flow module's, does first with its state.
+
+    >>> import enum
+    >>> Key = enum.StrEnum("Key", {"TOPIC": "topic"})
+    >>> [type(key).__name__ for key in given_state({Key.TOPIC: "owls"})]
+    ['str']
+    """
+    if state is not None and not isinstance(state, Mapping):
+        raise PipelineError(
+            f"state must be a mapping of state keys to values (got {state!r} that is "
+            f"{a_or_an(type(state).__name__)} {type(state).__name__}).",
+            hint="Pass e.g. state={'topic': 'owls'}.",
+        )
+    current = {checks.builtin(key): value for key, value in (state or {}).items()}
+    for key in current:
+        checks.key.check(key, f"the key {key!r} of the initial state")
+    return current
 
 
 def refuse_values(

@@ -352,10 +352,11 @@ class RunView:
                 f"{html.escape(facts.message)}</div>"
             )
         note = ""
-        if not facts.traced:
+        if not facts.traced:  # a failure's message: an error's view (a generated flow's)
+            run = "error" if facts.message else "result"
             note = (
                 "<div style='color:#666'>Drawn from the trace: pass the pipeline "
-                "(result.view(pipeline)) for its edges.</div>"
+                f"({run}.view(pipeline)) for its edges and the nodes not reached.</div>"
             )
         scroll = "<div style='overflow-x:auto'>{}</div>"
         rows, nodes = len(self.timeline.rows), len(facts.status)

@@ -53,9 +53,13 @@ def _keys(G: nx.DiGraph) -> tuple[frozenset[str], frozenset[str]]:
     return known
 
 
-def warn_misspelled_optional(G: nx.DiGraph, given: Iterable[str]) -> None:
+def warn_misspelled_optional(
+    G: nx.DiGraph, given: Iterable[str], *, past: Iterable[str] = ()
+) -> None:
     """Warn (``UserWarning``) for each key of ``given`` that nothing in ``G`` reads or writes
-    and that looks like an optional read ``given`` lacks: the read is empty in this run.
+    and that looks like an optional read ``given`` lacks: the read is empty in this run. The
+    warning points at the user's line: the first outside irgraph, the machinery that runs it
+    and the modules named ``past`` (a generated flow module, whose flow checks its state).
 
     >>> from irgraph import Agent, to_graph
     >>> G = to_graph(Agent("w").instruct("Write {topic}. {style?}"))
@@ -71,7 +75,8 @@ def warn_misspelled_optional(G: nx.DiGraph, given: Iterable[str]) -> None:
             f"The initial state gives {key!r}, which nothing in the pipeline reads; did you "
             f"mean {read!r}? The pipeline reads {{{read}?}}, which is optional, so this run "
             f"goes on with it empty. Give the value as {read!r} (or drop {key!r} if it is "
-            "meant for something else)."
+            "meant for something else).",
+            past,
         )
 
 
@@ -112,10 +117,11 @@ def _misspelled(G: nx.DiGraph, given: Iterable[str]) -> list[tuple[str, str]]:
     return found
 
 
-def _warn(message: str) -> None:
-    """Tell ``message`` at the user's line: on this thread's stack, else the one the call
-    that runs this thread noted (:func:`pointing_at`), else where irgraph checked."""
-    level = _callers_level()
+def _warn(message: str, past: Iterable[str] = ()) -> None:
+    """Tell ``message`` at the user's line: on this thread's stack (past the modules named
+    ``past`` too), else the one the call that runs this thread noted (:func:`pointing_at`),
+    else where irgraph checked."""
+    level = _callers_level(frozenset(past))
     site = _SITE.get() if level is None else None
     if site is None:
         warnings.warn(message, UserWarning, stacklevel=3 if level is None else level)
@@ -168,18 +174,18 @@ def pointing_at(
     return context
 
 
-def _callers_level() -> int | None:
+def _callers_level(past: frozenset[str] = frozenset()) -> int | None:
     """The ``stacklevel`` (in :func:`_warn`'s call of ``warnings.warn``) of the first frame
-    outside irgraph and the machinery that runs it; ``None`` when there is none (a run on a
-    helper thread, say, where the user's call is on another thread's stack) or the
-    ``irgraph`` command made the call."""
+    outside irgraph, the machinery that runs it and the modules ``past``; ``None`` when there
+    is none (a run on a helper thread, say, where the user's call is on another thread's
+    stack) or the ``irgraph`` command made the call."""
     frame: FrameType | None = sys._getframe(2)  # _warn's caller, stacklevel 2 from _warn
     level = 2
     while frame is not None:
         name = str(frame.f_globals.get("__name__", ""))
         if name.startswith("irgraph.cli"):
             return None  # the irgraph command's run: told as its own, on one line
-        if name.partition(".")[0] not in _INTERNAL:
+        if name.partition(".")[0] not in _INTERNAL and name not in past:
             return level
         frame, level = frame.f_back, level + 1
     return None

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
-from irgraph.errors import PipelineError, Problem, a_or_an, closest_keys
+from irgraph.errors import PipelineError, Problem, closest_keys
 from irgraph.gc_pause import gc_paused
 from irgraph.graph import to_graph
 from irgraph.graph_foreign import built_acyclic, rebuilt, structure_problems, unchanged_here
 from irgraph.graph_mistakes import class_error, named
-from irgraph.initial_values import refuse_values
+from irgraph.initial_values import given_state, refuse_values
 from irgraph.item_shadows import item_hint
 from irgraph.state_keys import misspelled_input_warnings, warn_misspelled_optional
 from irgraph.templates import read_as, system_read
@@ -163,15 +163,7 @@ def initial_state(
     """A run's starting state: a copy of ``state``, which must be a mapping holding every key
     the pipeline needs (``needs`` from :func:`required_inputs`). Every backend's run starts
     here, so a bad state is refused the same way, before any node runs."""
-    if state is not None and not isinstance(state, Mapping):
-        raise PipelineError(
-            f"state must be a mapping of state keys to values (got {state!r} that is "
-            f"{a_or_an(type(state).__name__)} {type(state).__name__}).",
-            hint="Pass e.g. state={'topic': 'owls'}.",
-        )
-    current = {checks.builtin(key): value for key, value in (state or {}).items()}
-    for key in current:
-        checks.key.check(key, f"the key {key!r} of the initial state")
+    current = given_state(state)
     needs = required_inputs(G) if needs is None else needs
     if not needs <= current.keys():
         check_initial_state(G, current.keys(), needs)
