@@ -33,15 +33,17 @@ def mermaid_text(text: str, *, wrap: bool = True, in_node: bool = True) -> str:
     word joiner between them, the one case where the drawn text is not exactly ``text``.
 
     Mermaid wraps at spaces only, so a word wider than its 200-pixel boxes (a long snake_case
-    name) gets ``<wbr>`` tags where DOT may break it: no character more is drawn or copied.
-    With a tag mermaid decodes a node's (``in_node``) entity codes before markdown, so ``_ * `
-    \\`` get a backslash there and a line break is drawn as one (else as a space). The seed
-    style (``wrap=False``) has no tags.
+    or CamelCase name) gets ``<wbr>`` tags where DOT may break it: no character more is
+    drawn or copied. With a tag mermaid decodes a node's (``in_node``) entity codes before
+    markdown, so ``_ * ` \\`` get a backslash there and a line break is drawn as one (else
+    as a space). The seed style (``wrap=False``) has no tags.
 
     >>> mermaid_text('say "hi" #1')
     'say #quot;hi#quot; #35;1'
     >>> mermaid_text("summarise_customer_feedback")
     'summarise_<wbr>customer_<wbr>feedback'
+    >>> mermaid_text("SummarizeCustomerFeedback")
+    'Summarize<wbr>Customer<wbr>Feedback'
     """
     text = label_text(text)
     for pair, joined in _PLACEHOLDERS:

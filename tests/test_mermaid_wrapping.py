@@ -1,7 +1,8 @@
 """Mermaid wraps a label only at spaces, so a long ``snake_case`` name drew as a box as wide as
 the name. The exporter writes a ``<wbr>`` tag where the DOT picture may break such a word
 (after ``_ - / .``): drawn by the real mermaid (tests/mermaid_check), each box stays about
-mermaid's 200-pixel width, and its text, as drawn and as copied, is the name exactly."""
+mermaid's 200-pixel width, and its text, as drawn and as copied, is the name exactly. A long
+``CamelCase`` or ``camelCase`` name gets its tags where its next word or a number begins."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ KEY = "customer_feedback_summary_by_region_and_quarter"
 LOOP = "revise_every_single_draft_until_the_critic_is_happy"
 #: Markdown and mermaid syntax in a label that has tags: each must still draw as itself.
 HOSTILE = '_lead_ **bold** `tick` back\\slash "q" <b>&amp; #35; 50% a:b then_a_long_snake_tail_'
+CAMEL = "SummarizeQuarterlyFinancialReportsAgent"
+CAMEL_KEY = "quarterlyFinancialReportSummary"
+CAMEL_LOOP = "ReviseEveryDraftUntilTheCriticIsHappy"
 VERDICT = {"type": "object", "properties": {"category": {"enum": ["bug"]}}}
 #: Wider than mermaid's 200-pixel label and its padding, by a little.
 BOUND = 270
@@ -56,6 +60,39 @@ def test_a_long_snake_case_word_gets_a_break_where_dot_breaks_it():
         m.start() - 5 * i for i, m in enumerate(re.finditer("<wbr>", mermaid_text(SNAKE)))
     }
     assert len(lines) > 1 and dot_breaks <= mermaid_breaks
+
+
+def _breaks(written: str) -> set[int]:
+    """Where ``written``'s ``<wbr>`` tags are, as indexes of the text without them."""
+    return {m.start() - 5 * i for i, m in enumerate(re.finditer("<wbr>", written))}
+
+
+def test_a_long_camel_case_word_gets_a_break_where_each_word_begins_and_dot_breaks_it():
+    assert mermaid_text(CAMEL) == "Summarize<wbr>Quarterly<wbr>Financial<wbr>Reports<wbr>Agent"
+    assert mermaid_text("parseHTTPServer2024ResponseHeaders") == (
+        "parse<wbr>HTTP<wbr>Server<wbr>2024<wbr>Response<wbr>Headers"
+    )
+    assert mermaid_text("MyAgent") == "MyAgent"  # short: no tag
+    (node,) = [n for n in to_dot(Agent(CAMEL)).get_nodes() if n.get("label")]
+    lines = decode_dot_label(node.get("label")).split("\n")
+    dot_breaks = {sum(map(len, lines[: i + 1])) for i in range(len(lines) - 1)}
+    assert len(lines) > 1 and dot_breaks <= _breaks(mermaid_text(CAMEL))
+
+
+def test_real_mermaid_draws_long_camel_case_names_in_narrow_boxes_with_their_text(
+    mermaid_render,
+):
+    loop = Loop(CAMEL_LOOP).step(Agent(CAMEL).writes(CAMEL_KEY)).max_iterations(2)
+    p = loop >> Agent("ReadTheQuarterlyReportAloud").instruct(f"{{{CAMEL_KEY}}}")
+    report = mermaid_render([to_mermaid(p), to_mermaid(p, direction="LR")])
+    assert report["fatal"] is None, report["fatal"]
+    for result in report["results"]:
+        assert result["ok"], result.get("error")
+        by_text = {box["text"]: box for box in result["boxes"]}
+        for text in (CAMEL, CAMEL_KEY, "ReadTheQuarterlyReportAloud"):
+            assert text in by_text, (text, sorted(by_text))  # drawn, and copied, exactly
+            assert by_text[text]["width"] <= BOUND, by_text[text]
+        assert by_text[f"{CAMEL_LOOP} (loop, max 2)"]["width"] <= BOUND + 100
 
 
 def test_short_names_and_spaced_words_are_written_as_before():
