@@ -20,6 +20,7 @@ __all__ = [
     "label_text",
     "wrapped",
     "word_breaks",
+    "elided",
     "LABEL_WIDTH",
     "scope_title",
     "node_label",
@@ -191,6 +192,68 @@ def word_breaks(text: str, longer_than: int) -> list[int]:
                 breaks.append(at)
         offset += len(line) + 1
     return breaks
+
+
+#: A title's kind at its end, ``" (sequence)"``, kept whole when the title is shortened.
+_KIND = re.compile(r" \([^()\n]*\)$")
+
+
+def elided(text: str, width: int) -> str:
+    """``text`` on one line of at most ``width`` columns, for a picture that draws a line
+    as it is, however long (mermaid's title): a longer one keeps its beginning and its end,
+    cut where :func:`wrapped` may break them, with ``…`` for the middle; a title's kind at
+    its end (``" (sequence)"``) is kept whole.
+
+    >>> elided("a_then_b (sequence)", 56)
+    'a_then_b (sequence)'
+    >>> elided("summarise_feedback_then_check_claims_then_WriteQuarterlyReport (sequence)", 56)
+    'summarise_feedback_then_…QuarterlyReport (sequence)'
+    """
+    if _cells(text) <= width:
+        return text
+    kind = _KIND.search(text)
+    end = kind.group() if kind is not None and _cells(kind.group()) <= width // 2 else ""
+    name = text[: len(text) - len(end)]
+    pieces = _pieces(name, width, 0)
+    budget = width - _cells(end) - 3  # the ellipsis and the spaces around it
+    head: list[str] = []
+    tail: list[str] = []
+    used, first, last, turn = 0, 0, len(pieces), 0
+    while first < last:
+        at = first if turn % 2 == 0 else last - 1
+        if used + _cells(pieces[at]) > budget:
+            other = last - 1 if turn % 2 == 0 else first
+            if other == at or used + _cells(pieces[other]) > budget:
+                break
+            turn += 1
+            continue
+        used += _cells(pieces[at])
+        if turn % 2 == 0:
+            head.append(pieces[at])
+            first += 1
+        else:
+            tail.insert(0, pieces[at])
+            last -= 1
+        turn += 1
+    before, after = "".join(head), "".join(tail)
+    if not before and not after:  # one piece, longer than the line: cut it by characters
+        before, after = _fitting(name, budget // 2), _fitting(name[::-1], budget // 2)[::-1]
+    spaced_before = before.endswith(" ") or name[len(before)] == " "
+    spaced_after = after.startswith(" ") or name[len(name) - len(after) - 1] == " "
+    return (
+        before.rstrip(" ") + (" …" if spaced_before else "…")
+        + (" " if spaced_after else "") + after.lstrip(" ") + end
+    )  # fmt: skip
+
+
+def _fitting(text: str, width: int) -> str:
+    """The longest beginning of ``text`` at most ``width`` columns wide."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += _cells(ch)
+        if used > width:
+            return text[:i]
+    return text
 
 
 def scope_title(node: str, data: dict[str, Any]) -> str:

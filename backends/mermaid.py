@@ -4,7 +4,8 @@
 of lines joined at the end, and never changes it:
 
 - a composite root's ``"name (sequence)"`` or ``"name (parallel)"`` is the diagram's title
-  (front matter: ``---`` / ``title: "..."`` / ``---`` before ``graph TD``);
+  (front matter: ``---`` / ``title: "..."`` / ``---`` before ``graph TD``), on one line:
+  a long one keeps its beginning and end (:func:`~irgraph.backends.mermaid_labels.mermaid_title`);
 - agents are boxes ``["name"]``, transforms parallelograms ``[/"name"/]``, gates hexagons
   ``{{"name"}}``, folded parts (``collapse=``) subroutines ``[["revise (loop) · 2 nodes"]]``;
 - loop and map-over scopes are ``subgraph`` blocks holding their body; arrows to and from a

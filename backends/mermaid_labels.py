@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import unicodedata
 
-from .labels import label_text, word_breaks
+from .labels import elided, label_text, word_breaks
 
 __all__ = ["mermaid_text", "mermaid_title"]
 
@@ -23,6 +23,10 @@ _NUMBERED = frozenset("%`:*\\")
 # Mermaid's own placeholders for entity codes; in a label they would turn into "&" and ";".
 _PLACEHOLDERS = (("\ufb02\u00b0", "\ufb02\u2060\u00b0"), ("\u00b6\u00df", "\u00b6\u2060\u00df"))
 _LONG_WORD = 20  # a word wider than this many columns (~200 px, mermaid's box) gets <wbr> tags
+#: How wide the title may be, in columns: mermaid draws it on one line, however long (a line
+#: break or ``<br>`` in it is shown as it is), and widens the picture to hold it. 72 columns
+#: are about 700 pixels in mermaid's title font, a page's or a notebook's text column.
+TITLE_WIDTH = 72
 _TITLE_FORMS = str.maketrans({"&": "\uff06", "<": "\uff1c", ">": "\uff1e"})
 
 
@@ -73,13 +77,19 @@ def mermaid_title(text: str) -> str:
     full-width forms (U+FF06, U+FF1C, U+FF1E), and mermaid's placeholder pairs get a word
     joiner.
 
+    Mermaid draws a title on one line only, and makes the whole picture as wide as it, so a
+    title longer than :data:`TITLE_WIDTH` columns keeps its beginning and end, with ``…``
+    for the middle (:func:`~irgraph.backends.labels.elided`).
+
     >>> mermaid_title('R&D "plan" (sequence)') == 'title: "R\\uff06D \\\\"plan\\\\" (sequence)"'
     True
+    >>> name = "research_the_topic_then_check_every_claim_then_write_the_report_for_the_board"
+    >>> print(mermaid_title(f"{name} (sequence)"))
+    title: "research_the_topic_then_check_…the_report_for_the_board (sequence)"
     """
-    text = label_text(text)
+    text = elided(label_text(text).translate(_TITLE_FORMS), TITLE_WIDTH)
     for pair, joined in _PLACEHOLDERS:
         text = text.replace(pair, joined)
-    text = text.translate(_TITLE_FORMS)
     return f"title: {json.dumps(text, ensure_ascii=False)}"
 
 

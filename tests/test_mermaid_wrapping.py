@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from irgraph import Agent, Loop, Route
+from irgraph import Agent, Loop, Pipeline, Route
 from irgraph.backends.dot import to_dot
 from irgraph.backends.labels import label_text, wrapped
 from irgraph.backends.mermaid import mermaid_text, to_mermaid
@@ -162,3 +162,38 @@ def test_real_mermaid_draws_hostile_names_in_long_words_as_themselves(mermaid_re
             assert _shown(shown) in drawn, (shown, text, sorted(drawn))
             assert "<em>" not in drawn[_shown(shown)]["html"], text
             assert "<strong>" not in drawn[_shown(shown)]["html"], text
+
+
+#: Agents whose sequence's generated name (their names joined by ``_then_``) is a long title.
+STEPS = ("research_the_topic", "CheckEveryClaimAgainstSources", "write_the_report", "Publish")
+#: The title's width when drawn, in pixels: its 72 columns, and some room.
+TITLE_BOUND = 720
+
+
+def _title(text: str) -> str:
+    """The title a mermaid text's front matter gives, as the YAML (JSON) string reads."""
+    (line,) = [line for line in text.splitlines() if line.startswith("title: ")]
+    return json.loads(line.removeprefix("title: "))
+
+
+def test_a_long_title_is_one_line_of_its_width_with_its_beginning_and_end():
+    p = Agent(STEPS[0]) >> Agent(STEPS[1]) >> Agent(STEPS[2]) >> Agent(STEPS[3])
+    title = _title(to_mermaid(p))
+    assert title == "research_the_topic_then_Check…write_the_report_then_Publish (sequence)"
+    assert _title(to_mermaid(Agent("a") >> Agent("b"))) == "a_then_b (sequence)"
+    name = "quarterly financial reporting for the sales teams of every region"
+    spaced = Pipeline(name).step(Agent("a").writes("x")).step(Agent("b").instruct("{x}"))
+    assert _title(to_mermaid(spaced)) == (
+        "quarterly financial reporting for … teams of every region (sequence)"
+    )
+
+
+def test_real_mermaid_draws_a_long_title_no_wider_than_its_line(mermaid_render):
+    p = Agent(STEPS[0]) >> Agent(STEPS[1]) >> Agent(STEPS[2]) >> Agent(STEPS[3])
+    text = to_mermaid(p)
+    report = mermaid_render([text])
+    assert report["fatal"] is None, report["fatal"]
+    (result,) = report["results"]
+    assert result["ok"], result.get("error")
+    assert result["title"]["text"] == _title(text)
+    assert result["title"]["width"] <= TITLE_BOUND and result["width"] <= TITLE_BOUND + 50

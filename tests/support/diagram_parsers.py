@@ -52,6 +52,7 @@ __all__ = [
     "WRAP",
     "expected_scope_title",
     "expected_root_title",
+    "title_as_drawn",
 ]
 
 
@@ -93,6 +94,34 @@ def expected_box(G: nx.DiGraph, node: str) -> str | None:
 #: The width DOT labels are broken at (``irgraph.backends.labels.LABEL_WIDTH``); the root's
 #: title, a heading, at twice that.
 WRAP = 28
+
+
+#: The width mermaid's one-line title is kept to (``irgraph.backends.mermaid_labels.TITLE_WIDTH``).
+TITLE = 72
+
+
+def title_as_drawn(drawn: str, title: str, width: int = TITLE) -> bool:
+    """Whether ``drawn`` is how mermaid's one-line title shows ``title`` (both as shown, word
+    joiners aside): the title itself when it is at most ``width`` columns, else a line of at
+    most ``width`` columns: a beginning of the title, ``…``, and an end of it, which keeps
+    its ``(sequence)`` or ``(parallel)`` whole."""
+    drawn, title = drawn.replace("\u2060", ""), title.replace("\u2060", "")
+    if _columns(title) <= width:
+        return drawn == title
+    if _columns(drawn) > width or not title.endswith(("(sequence)", "(parallel)")):
+        return False
+    kind = title[title.rindex(" (") :]
+    for at in (i for i, ch in enumerate(drawn) if ch == "…"):
+        head, tail = drawn[:at].rstrip(" "), drawn[at + 1 :].lstrip(" ")
+        if (
+            head.strip()
+            and title.startswith(head)
+            and title.endswith(tail)
+            and tail.endswith(kind)
+            and len(head) + len(tail) < len(title)
+        ):
+            return True
+    return False
 
 
 def _case_change(text: str, i: int) -> bool:
