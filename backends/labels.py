@@ -20,6 +20,7 @@ __all__ = [
     "label_text",
     "wrapped",
     "word_breaks",
+    "elided",
     "LABEL_WIDTH",
     "scope_title",
     "node_label",
@@ -89,9 +90,10 @@ def _cells(text: str) -> int:
 def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
     """``text`` with each line longer than ``width`` broken at spaces (a space where a line
     breaks is dropped) or after ``_``, ``-``, ``/`` and ``.``, so a long name draws as a
-    block of lines rather than a very wide box; a dotted key path (``verdict.category``) is
-    broken only when it is longer than a line. Graphviz never breaks a label itself; a word
-    with nowhere to break stays whole.
+    block of lines rather than a very wide box; a word longer than a line is broken where
+    its next ``CamelCase`` word or a number begins too (:func:`_cased`); a dotted key path
+    (``verdict.category``) is broken only when it is longer than a line. Graphviz never
+    breaks a label itself; a word with nowhere to break stays whole.
 
     >>> print(wrapped("research the topic and summarise every source"))
     research the topic and
@@ -99,6 +101,9 @@ def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
     >>> print(wrapped("summarise_every_source_with_citations"))
     summarise_every_source_with_
     citations
+    >>> print(wrapped("SummarizeQuarterlyFinancialReportsAgent"))
+    SummarizeQuarterlyFinancial
+    ReportsAgent
     >>> print(wrapped("triage (route on verdict.category)"))
     triage (route on
     verdict.category)
@@ -109,7 +114,7 @@ def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
             lines.append(line)
             continue
         current, spaces = "", ""
-        for piece in _pieces(line, width):
+        for piece in _pieces(line, width, width):
             if piece.startswith(" "):
                 spaces = piece
                 continue
@@ -123,28 +128,55 @@ def wrapped(text: str, width: int = LABEL_WIDTH) -> str:
     return "\n".join(lines)
 
 
-def _pieces(line: str, width: int) -> list[str]:
+def _pieces(line: str, width: int, cased_over: int) -> list[str]:
     """The pieces :func:`wrapped` may break ``line`` between: its words cut after ``_``,
-    ``-``, ``/`` or ``.``, but a word holding a dotted key path that fits on a line whole."""
+    ``-``, ``/`` or ``.``, but a word holding a dotted key path that fits on a line whole; a
+    word wider than ``cased_over`` columns is cut at its case changes and digits too."""
     pieces: list[str] = []
     for word in _WORDS.findall(line):
         if _KEY_PATH.search(word) and _cells(word) <= width:
             pieces.append(word)
+        elif _cells(word) > cased_over:
+            pieces += [part for piece in _PIECES.findall(word) for part in _cased(piece)]
         else:
             pieces += _PIECES.findall(word)
     return pieces
 
 
+def _cased(piece: str) -> list[str]:
+    """``piece`` cut where a ``CamelCase`` or ``camelCase`` name's next word begins: before
+    a capital after a small letter or digit (``SummarizeReports``, ``gpt4Agent``), before
+    the last capital of a run that a small letter follows (``HTTPServer``), and before a
+    digit after a word of two letters or more (``report2024``; ``x3`` and ``V2`` stay whole).
+
+    >>> _cased("parseHTTPServer2024ResponseV2")
+    ['parse', 'HTTP', 'Server', '2024', 'Response', 'V2']
+    """
+    cuts = [0]
+    for i in range(1, len(piece)):
+        before, ch = piece[i - 1], piece[i]
+        if (
+            (ch.isupper() and (before.islower() or before.isdigit()))
+            or (ch.isupper() and before.isupper() and piece[i + 1 : i + 2].islower())
+            or (ch.isdigit() and before.isalpha() and i - cuts[-1] >= 2)
+        ):
+            cuts.append(i)
+    return [piece[a:b] for a, b in zip(cuts, [*cuts[1:], len(piece)], strict=True)]
+
+
 def word_breaks(text: str, longer_than: int) -> list[int]:
     """Where a drawing may break ``text`` inside a word (a run without spaces) wider than
     ``longer_than`` columns: the indexes :func:`wrapped` may break such a word before (after
-    ``_``, ``-``, ``/`` or ``.``; a dotted key path that fits on a line is kept whole).
+    ``_``, ``-``, ``/`` or ``.``, and where a ``CamelCase`` word or a number begins; a
+    dotted key path that fits on a line is kept whole).
 
     For pictures whose renderer wraps lines at spaces itself (mermaid), so a long
-    ``snake_case`` name can wrap where the DOT picture breaks it.
+    ``snake_case`` or ``CamelCase`` name can wrap where the DOT picture breaks it.
 
     >>> word_breaks("summarise_every_source", 12)
     [10, 16]
+    >>> word_breaks("SummarizeEverySource", 12)
+    [9, 14]
     >>> word_breaks("short_name and words", 12)
     []
     """
@@ -155,11 +187,73 @@ def word_breaks(text: str, longer_than: int) -> list[int]:
             if word.group().startswith(" ") or _cells(word.group()) <= longer_than:
                 continue
             at = offset + word.start()
-            for piece in _pieces(word.group(), LABEL_WIDTH)[:-1]:
+            for piece in _pieces(word.group(), LABEL_WIDTH, longer_than)[:-1]:
                 at += len(piece)
                 breaks.append(at)
         offset += len(line) + 1
     return breaks
+
+
+#: A title's kind at its end, ``" (sequence)"``, kept whole when the title is shortened.
+_KIND = re.compile(r" \([^()\n]*\)$")
+
+
+def elided(text: str, width: int) -> str:
+    """``text`` on one line of at most ``width`` columns, for a picture that draws a line
+    as it is, however long (mermaid's title): a longer one keeps its beginning and its end,
+    cut where :func:`wrapped` may break them, with ``…`` for the middle; a title's kind at
+    its end (``" (sequence)"``) is kept whole.
+
+    >>> elided("a_then_b (sequence)", 56)
+    'a_then_b (sequence)'
+    >>> elided("summarise_feedback_then_check_claims_then_WriteQuarterlyReport (sequence)", 56)
+    'summarise_feedback_then_…QuarterlyReport (sequence)'
+    """
+    if _cells(text) <= width:
+        return text
+    kind = _KIND.search(text)
+    end = kind.group() if kind is not None and _cells(kind.group()) <= width // 2 else ""
+    name = text[: len(text) - len(end)]
+    pieces = _pieces(name, width, 0)
+    budget = width - _cells(end) - 3  # the ellipsis and the spaces around it
+    head: list[str] = []
+    tail: list[str] = []
+    used, first, last, turn = 0, 0, len(pieces), 0
+    while first < last:
+        at = first if turn % 2 == 0 else last - 1
+        if used + _cells(pieces[at]) > budget:
+            other = last - 1 if turn % 2 == 0 else first
+            if other == at or used + _cells(pieces[other]) > budget:
+                break
+            turn += 1
+            continue
+        used += _cells(pieces[at])
+        if turn % 2 == 0:
+            head.append(pieces[at])
+            first += 1
+        else:
+            tail.insert(0, pieces[at])
+            last -= 1
+        turn += 1
+    before, after = "".join(head), "".join(tail)
+    if not before and not after:  # one piece, longer than the line: cut it by characters
+        before, after = _fitting(name, budget // 2), _fitting(name[::-1], budget // 2)[::-1]
+    spaced_before = before.endswith(" ") or name[len(before)] == " "
+    spaced_after = after.startswith(" ") or name[len(name) - len(after) - 1] == " "
+    return (
+        before.rstrip(" ") + (" …" if spaced_before else "…")
+        + (" " if spaced_after else "") + after.lstrip(" ") + end
+    )  # fmt: skip
+
+
+def _fitting(text: str, width: int) -> str:
+    """The longest beginning of ``text`` at most ``width`` columns wide."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += _cells(ch)
+        if used > width:
+            return text[:i]
+    return text
 
 
 def scope_title(node: str, data: dict[str, Any]) -> str:

@@ -1,6 +1,7 @@
 """Graphviz never breaks a label, so the DOT exporter does: a long name is drawn as lines of
-at most 28 characters (broken at spaces, or after ``_ - / .`` in a long ``snake_case`` name),
-not as a box as wide as the name. Labels the user gives in ``node_attrs`` are drawn as given."""
+at most 28 characters (broken at spaces, after ``_ - / .`` in a long ``snake_case`` name, or
+where a long ``CamelCase`` name's next word or a number begins), not as a box as wide as the
+name. Labels the user gives in ``node_attrs`` are drawn as given."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWa
 
 LONG = "research the topic thoroughly and summarise every source with citations"
 SNAKE = "summarise_every_source_with_citations_and_quotes"
+CAMEL = "SummarizeQuarterlyFinancialReportsAgent"
 
 
 def labels(dot) -> dict[str, str]:
@@ -36,6 +38,21 @@ def test_a_long_name_is_drawn_as_lines_within_the_width():
     assert drawn["n3"] == "short name"
     for label in drawn.values():
         assert all(len(line) <= LABEL_WIDTH for line in label.split("\n"))
+
+
+def test_a_long_camel_case_name_is_broken_where_its_next_word_or_number_begins():
+    p = Agent(CAMEL) >> Agent("parseHTTPServer2024ResponseHeaders") >> Agent("MyAgent")
+    drawn = labels(to_dot(p))
+    assert drawn == {
+        "n1": "SummarizeQuarterlyFinancial\nReportsAgent",
+        "n2": "parseHTTPServer2024Response\nHeaders",
+        "n3": "MyAgent",
+    }
+    # a CamelCase word that fits on a line moves to the next one whole, as a snake_case one
+    assert wrapped("ask the SummarizeQuarterlyReports agent now") == (
+        "ask the\nSummarizeQuarterlyReports\nagent now"
+    )
+    assert wrapped("a camelCaseName that fits") == "a camelCaseName that fits"
 
 
 def test_titles_and_keys_are_broken_too_and_a_folded_count_stays_whole():
@@ -87,6 +104,15 @@ def test_graphviz_draws_a_long_name_in_a_narrow_box():
         "thoroughly and summarise",
         "every source with citations",
     ]
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
+def test_graphviz_draws_a_long_camel_case_name_in_a_narrow_box():
+    p = Agent(CAMEL)
+    as_given = to_svg(p, node_attrs={CAMEL: {"label": CAMEL}})  # one line, as before
+    assert _width(to_svg(p)) < _width(as_given) * 0.8
+    texts = [t.text for t in ET.fromstring(to_svg(p)).iter("{http://www.w3.org/2000/svg}text")]
+    assert texts == ["SummarizeQuarterlyFinancial", "ReportsAgent"]
 
 
 VERDICT = {

@@ -1,7 +1,8 @@
 """Mermaid wraps a label only at spaces, so a long ``snake_case`` name drew as a box as wide as
 the name. The exporter writes a ``<wbr>`` tag where the DOT picture may break such a word
 (after ``_ - / .``): drawn by the real mermaid (tests/mermaid_check), each box stays about
-mermaid's 200-pixel width, and its text, as drawn and as copied, is the name exactly."""
+mermaid's 200-pixel width, and its text, as drawn and as copied, is the name exactly. A long
+``CamelCase`` or ``camelCase`` name gets its tags where its next word or a number begins."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 
 import pytest
 
-from irgraph import Agent, Loop, Route
+from irgraph import Agent, Loop, Pipeline, Route
 from irgraph.backends.dot import to_dot
 from irgraph.backends.labels import label_text, wrapped
 from irgraph.backends.mermaid import mermaid_text, to_mermaid
@@ -24,6 +25,9 @@ KEY = "customer_feedback_summary_by_region_and_quarter"
 LOOP = "revise_every_single_draft_until_the_critic_is_happy"
 #: Markdown and mermaid syntax in a label that has tags: each must still draw as itself.
 HOSTILE = '_lead_ **bold** `tick` back\\slash "q" <b>&amp; #35; 50% a:b then_a_long_snake_tail_'
+CAMEL = "SummarizeQuarterlyFinancialReportsAgent"
+CAMEL_KEY = "quarterlyFinancialReportSummary"
+CAMEL_LOOP = "ReviseEveryDraftUntilTheCriticIsHappy"
 VERDICT = {"type": "object", "properties": {"category": {"enum": ["bug"]}}}
 #: Wider than mermaid's 200-pixel label and its padding, by a little.
 BOUND = 270
@@ -56,6 +60,39 @@ def test_a_long_snake_case_word_gets_a_break_where_dot_breaks_it():
         m.start() - 5 * i for i, m in enumerate(re.finditer("<wbr>", mermaid_text(SNAKE)))
     }
     assert len(lines) > 1 and dot_breaks <= mermaid_breaks
+
+
+def _breaks(written: str) -> set[int]:
+    """Where ``written``'s ``<wbr>`` tags are, as indexes of the text without them."""
+    return {m.start() - 5 * i for i, m in enumerate(re.finditer("<wbr>", written))}
+
+
+def test_a_long_camel_case_word_gets_a_break_where_each_word_begins_and_dot_breaks_it():
+    assert mermaid_text(CAMEL) == "Summarize<wbr>Quarterly<wbr>Financial<wbr>Reports<wbr>Agent"
+    assert mermaid_text("parseHTTPServer2024ResponseHeaders") == (
+        "parse<wbr>HTTP<wbr>Server<wbr>2024<wbr>Response<wbr>Headers"
+    )
+    assert mermaid_text("MyAgent") == "MyAgent"  # short: no tag
+    (node,) = [n for n in to_dot(Agent(CAMEL)).get_nodes() if n.get("label")]
+    lines = decode_dot_label(node.get("label")).split("\n")
+    dot_breaks = {sum(map(len, lines[: i + 1])) for i in range(len(lines) - 1)}
+    assert len(lines) > 1 and dot_breaks <= _breaks(mermaid_text(CAMEL))
+
+
+def test_real_mermaid_draws_long_camel_case_names_in_narrow_boxes_with_their_text(
+    mermaid_render,
+):
+    loop = Loop(CAMEL_LOOP).step(Agent(CAMEL).writes(CAMEL_KEY)).max_iterations(2)
+    p = loop >> Agent("ReadTheQuarterlyReportAloud").instruct(f"{{{CAMEL_KEY}}}")
+    report = mermaid_render([to_mermaid(p), to_mermaid(p, direction="LR")])
+    assert report["fatal"] is None, report["fatal"]
+    for result in report["results"]:
+        assert result["ok"], result.get("error")
+        by_text = {box["text"]: box for box in result["boxes"]}
+        for text in (CAMEL, CAMEL_KEY, "ReadTheQuarterlyReportAloud"):
+            assert text in by_text, (text, sorted(by_text))  # drawn, and copied, exactly
+            assert by_text[text]["width"] <= BOUND, by_text[text]
+        assert by_text[f"{CAMEL_LOOP} (loop, max 2)"]["width"] <= BOUND + 100
 
 
 def test_short_names_and_spaced_words_are_written_as_before():
@@ -125,3 +162,38 @@ def test_real_mermaid_draws_hostile_names_in_long_words_as_themselves(mermaid_re
             assert _shown(shown) in drawn, (shown, text, sorted(drawn))
             assert "<em>" not in drawn[_shown(shown)]["html"], text
             assert "<strong>" not in drawn[_shown(shown)]["html"], text
+
+
+#: Agents whose sequence's generated name (their names joined by ``_then_``) is a long title.
+STEPS = ("research_the_topic", "CheckEveryClaimAgainstSources", "write_the_report", "Publish")
+#: The title's width when drawn, in pixels: its 72 columns, and some room.
+TITLE_BOUND = 720
+
+
+def _title(text: str) -> str:
+    """The title a mermaid text's front matter gives, as the YAML (JSON) string reads."""
+    (line,) = [line for line in text.splitlines() if line.startswith("title: ")]
+    return json.loads(line.removeprefix("title: "))
+
+
+def test_a_long_title_is_one_line_of_its_width_with_its_beginning_and_end():
+    p = Agent(STEPS[0]) >> Agent(STEPS[1]) >> Agent(STEPS[2]) >> Agent(STEPS[3])
+    title = _title(to_mermaid(p))
+    assert title == "research_the_topic_then_Check…write_the_report_then_Publish (sequence)"
+    assert _title(to_mermaid(Agent("a") >> Agent("b"))) == "a_then_b (sequence)"
+    name = "quarterly financial reporting for the sales teams of every region"
+    spaced = Pipeline(name).step(Agent("a").writes("x")).step(Agent("b").instruct("{x}"))
+    assert _title(to_mermaid(spaced)) == (
+        "quarterly financial reporting for … teams of every region (sequence)"
+    )
+
+
+def test_real_mermaid_draws_a_long_title_no_wider_than_its_line(mermaid_render):
+    p = Agent(STEPS[0]) >> Agent(STEPS[1]) >> Agent(STEPS[2]) >> Agent(STEPS[3])
+    text = to_mermaid(p)
+    report = mermaid_render([text])
+    assert report["fatal"] is None, report["fatal"]
+    (result,) = report["results"]
+    assert result["ok"], result.get("error")
+    assert result["title"]["text"] == _title(text)
+    assert result["title"]["width"] <= TITLE_BOUND and result["width"] <= TITLE_BOUND + 50

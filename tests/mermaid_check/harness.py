@@ -79,9 +79,10 @@ def ensure_bundle() -> Path:
 
 def render_all(diagrams: list[str], timeout: float = 120.0) -> dict[str, Any]:
     """Render ``diagrams`` in Chromium; return ``{"fatal", "version", "results"}`` where each
-    result is ``{"ok": True, "labels": [...], "boxes": [...]}`` (the drawn label texts; each
-    node, box and arrow label as ``{"kind", "text", "width", "html"}``, its width in pixels)
-    or ``{"ok": False, "error": "..."}``."""
+    result is ``{"ok": True, "labels": [...], "boxes": [...], "title": ..., "width": ...}``
+    (the drawn label texts; each node, box and arrow label as ``{"kind", "text", "width",
+    "html"}``, its width in pixels; the front-matter title as ``{"text", "width"}`` or
+    ``None``; the picture's width in pixels) or ``{"ok": False, "error": "..."}``."""
     chromium = find_chromium()
     if chromium is None:
         raise HarnessUnavailable("Chromium is not installed (apt-get install -y chromium).")

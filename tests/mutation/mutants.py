@@ -629,7 +629,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "mermaid-quote-unescaped",
         "exporters",
-        "backends/mermaid.py",
+        "backends/mermaid_labels.py",
         """_NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}""",
         """_NAMED = {"#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}""",
         _EXPORT_TESTS,

@@ -52,6 +52,7 @@ __all__ = [
     "WRAP",
     "expected_scope_title",
     "expected_root_title",
+    "title_as_drawn",
 ]
 
 
@@ -95,22 +96,67 @@ def expected_box(G: nx.DiGraph, node: str) -> str | None:
 WRAP = 28
 
 
+#: The width mermaid's one-line title is kept to (``irgraph.backends.mermaid_labels.TITLE_WIDTH``).
+TITLE = 72
+
+
+def title_as_drawn(drawn: str, title: str, width: int = TITLE) -> bool:
+    """Whether ``drawn`` is how mermaid's one-line title shows ``title`` (both as shown, word
+    joiners aside): the title itself when it is at most ``width`` columns, else a line of at
+    most ``width`` columns: a beginning of the title, ``…``, and an end of it, which keeps
+    its ``(sequence)`` or ``(parallel)`` whole."""
+    drawn, title = drawn.replace("\u2060", ""), title.replace("\u2060", "")
+    if _columns(title) <= width:
+        return drawn == title
+    if _columns(drawn) > width or not title.endswith(("(sequence)", "(parallel)")):
+        return False
+    kind = title[title.rindex(" (") :]
+    for at in (i for i, ch in enumerate(drawn) if ch == "…"):
+        head, tail = drawn[:at].rstrip(" "), drawn[at + 1 :].lstrip(" ")
+        if (
+            head.strip()
+            and title.startswith(head)
+            and title.endswith(tail)
+            and tail.endswith(kind)
+            and len(head) + len(tail) < len(title)
+        ):
+            return True
+    return False
+
+
+def _case_change(text: str, i: int) -> bool:
+    """Whether a new word of a ``CamelCase`` name, or a number, begins at ``text[i]``: a
+    capital after a small letter or a digit, the last capital of a run before a small
+    letter, or a digit after a word of two letters or more."""
+    if not 0 < i < len(text):
+        return False
+    before, ch, after = text[i - 1], text[i], text[i + 1 : i + 2]
+    if ch.isdigit():
+        return before.isalpha() and text[i - 2 : i - 1].isalpha() and not _case_change(text, i - 1)
+    return ch.isupper() and (
+        before.islower() or before.isdigit() or (before.isupper() and after.islower())
+    )
+
+
 def _columns(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def wrapped_as(drawn: str, text: str, width: int = WRAP) -> bool:
     """Whether ``drawn`` is ``text`` broken into lines as a DOT label is: the same text
-    with line breaks put in place of spaces or after ``_``, ``-``, ``/`` or ``.``, each
-    line at most ``width`` columns (a wide character two) unless it could break nowhere,
-    and no line broken that fitted whole."""
+    with line breaks put in place of spaces, after ``_``, ``-``, ``/`` or ``.``, or where a
+    ``CamelCase`` word's next word or a number begins, each line at most ``width`` columns
+    (a wide character two) unless it could break nowhere, and no line broken that fitted
+    whole."""
     pos = 0
     lines = drawn.split("\n")
     for i, line in enumerate(lines):
         if not text.startswith(line, pos):
             return False
         pos += len(line)
-        unbreakable = re.fullmatch(r"[^ _/.-]*[_/.-]*", line.strip()) is not None
+        unbreakable = re.fullmatch(r"[^ _/.-]*[_/.-]*", line.strip()) is not None and not any(
+            _case_change(line, j) for j in range(1, len(line))
+        )
         if _columns(line) > width and not unbreakable:
             return False
         if i == len(lines) - 1:
@@ -119,7 +165,7 @@ def wrapped_as(drawn: str, text: str, width: int = WRAP) -> bool:
             pos += 1
         elif text.startswith(" ", pos):
             pos = len(text) - len(text[pos:].lstrip(" "))
-        elif not line or line[-1] not in "_/.-":
+        elif not line or (line[-1] not in "_/.-" and not _case_change(text, pos)):
             return False
     given = text.split("\n")
     return pos == len(text) and all(line in lines for line in given if _columns(line) <= width)
