@@ -51,7 +51,7 @@ from irgraph.cli_batch_kept import (
     past_the_end,
     read_once,
 )
-from irgraph.cli_batch_options import batch_backend, setup_mistake
+from irgraph.cli_batch_options import batch_backend, setup_mistake, unkeyed_pool_note
 from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
@@ -301,6 +301,8 @@ def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     if args.batch_key is not None and not args.batch_key.strip():
         raise CliError("--batch-key is empty; give the batch a name, e.g. --batch-key evals-v1.")
     check_output(args.output, args.inputs)
+    if (note := unkeyed_pool_note(args)) is not None:
+        print(f"irgraph: {note}", file=sys.stderr)
     with output_lock(args.output):
         return _batch_held(args, target, out, allow, on_gate, backend)
 

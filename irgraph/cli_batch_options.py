@@ -12,7 +12,7 @@ from irgraph.cli_choices import PROVIDER_HELP, quiet_prefect
 from irgraph.cli_inputs import CliError
 from irgraph.errors import IrgraphError, PipelineError
 
-__all__ = ["add_batch_parser", "batch_backend", "setup_mistake"]
+__all__ = ["add_batch_parser", "batch_backend", "setup_mistake", "unkeyed_pool_note"]
 
 
 def _count(text: str) -> int:
@@ -179,6 +179,24 @@ def _results_kind(found: Any, target: Any) -> bool | None:
         return False
     digest = digest_of_described(json.loads(described_json(target)))
     return True if any(pipeline != digest for pipeline in kept) else None
+
+
+def unkeyed_pool_note(args: argparse.Namespace) -> str | None:
+    """The note for a batch sent to a work pool without ``--batch-key``, else ``None``. Killed
+    outright (``kill -9``, its machine lost), such a command leaves its chunks running on the
+    workers, and run again it can neither find them (their tag names no batch) nor reuse what
+    their agents finished (its run keys are new each time): the items in flight are paid twice.
+    A keyed batch cancels them and reuses their answers; the results file alone cannot."""
+    if args.work_pool is None or args.batch_key is not None:
+        return None
+    return (
+        f"note: --work-pool {args.work_pool} without --batch-key: should this command be "
+        "killed outright (kill -9, its machine lost), the chunks it sent go on running on the "
+        "workers, and running it again sends their items again, each model call paid twice. "
+        "Give --batch-key KEY (e.g. --batch-key evals-v1) and the same command run again "
+        "cancels them first and reuses the answers their agents finished; without it, cancel "
+        "them yourself (tag irgraph-batch: prefect flow-run cancel ID)."
+    )
 
 
 def setup_mistake(
