@@ -150,7 +150,8 @@ class _Batch:
             meter.note(line.problem)
         else:
             error = record["error"]
-            meter.note(f"item {line.index} ({where}) failed: {error['type']}: {error['message']}")
+            told = error["message"].removeprefix(f"Item {line.index} ({where}): ")
+            meter.note(f"item {line.index} ({where}) failed: {error['type']}: {told}")
 
     def hand(self, item: Any) -> None:
         """Write ``item``'s result line, then forget its inputs line: a Ctrl-C before the line
