@@ -44,7 +44,7 @@ import subprocess
 import sys
 from typing import Any
 
-__all__ = ["watch_temporary_server", "quiet_server_stop", "WATCHDOG"]
+__all__ = ["watch_temporary_server", "quiet_server_stop", "own_session", "WATCHDOG"]
 
 #: The watchdog's program: ``python -c WATCHDOG``, told on its standard input the server's
 #: port (``port N``, before the launch) and then its pid, a line each.
@@ -147,6 +147,7 @@ def watch_temporary_server() -> None:
         from prefect.server.api.server import SubprocessASGIServer
     except ImportError:
         return
+    own_session(sys.modules[SubprocessASGIServer.__module__])
     server: Any = SubprocessASGIServer()  # the one Prefect's clients start: one per process
     launch = getattr(server, "_run_uvicorn_command", None)
     stop = getattr(server, "stop", None)
@@ -191,6 +192,30 @@ def watch_temporary_server() -> None:
         watchdog = _watchdog()
         _tell(watchdog, process.pid)
         launches.append((process, watchdog))
+
+
+class _OwnSession:
+    """The ``subprocess`` module as Prefect's server module sees it, but for ``Popen``, which
+    launches the temporary server in a session of its own: out of the terminal's process
+    group, so a Ctrl-C reaches this process only. Reached by it too, the server's ``uvicorn``
+    said "Aborted!" or a traceback after irgraph's own message when it came as the server
+    started. This process stops the server as it ends (Prefect's stop at exit,
+    :func:`~.prefect_server.interrupted_at_exit`, else the watchdog)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+    @staticmethod
+    def Popen(*args: Any, **kwargs: Any) -> subprocess.Popen[Any]:
+        kwargs.setdefault("start_new_session", True)
+        return subprocess.Popen(*args, **kwargs)
+
+
+def own_session(module: Any) -> None:
+    """Make Prefect's server ``module`` launch its server in a session of its own
+    (:class:`_OwnSession`); a module that no longer uses ``subprocess`` is left as it is."""
+    if getattr(module, "subprocess", None) is subprocess:
+        module.subprocess = _OwnSession()
 
 
 #: The watchdogs this process started and has not released: their pipes' writing ends.

@@ -44,13 +44,14 @@ from irgraph.batch_clock import clock_of
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
 from irgraph.cli_batch_kept import (
+    Appended,
     copied_results,
     moved_results,
     other_inputs,
     past_the_end,
     read_once,
 )
-from irgraph.cli_batch_options import batch_backend
+from irgraph.cli_batch_options import batch_backend, setup_mistake, unkeyed_pool_note
 from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
@@ -96,6 +97,8 @@ class _Batch:
         self.pipeline: str | None = None  # the digest of the pipeline: every line records it
         self.answers: dict[str, str] = {}  # --answer by gate id: a gated pipeline's lines record it
         self.elsewhere = 0  # lines read once that ran, their result kept at another index
+        self.appended: Appended | None = None  # lines read past the count: their results
+        self.unplaced: dict[int, str] = {}  # the counted lines not in their result's place
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
@@ -103,12 +106,13 @@ class _Batch:
         for line in self.inputs.lines(self.resumed):
             index = line.index
             kept = self.kept.get(line.index)
-            self.untidy = self.untidy or kept not in (None, line.key)
             if kept not in (None, line.key) and self.count is None:  # read once: in place only
                 self.elsewhere += line.key in keys
             if self.resumed(line.index, line.key):
                 self.meter.resumed += 1
                 continue
+            self.untidy = self.untidy or kept is not None  # its index will have two lines
+            # (a moved line's copy makes it untidy as it is written)
             if line.problem is not None:
                 self.bad.append(line)
                 continue
@@ -118,8 +122,13 @@ class _Batch:
         self.read = index + 1
 
     def resumed(self, index: int, key: str) -> bool:
-        """Whether the line at ``index`` (its key ``key``) has a kept result, here or moved."""
-        return self.kept.get(index) == key or index in self.moved
+        """Whether the line at ``index`` (its key ``key``) has a kept result, here or moved;
+        a line appended since the count, one that no counted line took (:class:`Appended`)."""
+        if index in self.moved or self.count is None or index < self.count:
+            return index in self.moved or self.kept.get(index) == key
+        if self.appended is None:
+            self.appended = Appended(self.count, self.unplaced, self.kept, self.moved)
+        return self.appended.claim(index, key)
 
     def write(self, line: Line, item: Any = None) -> None:
         record = result_record(
@@ -141,7 +150,8 @@ class _Batch:
             meter.note(line.problem)
         else:
             error = record["error"]
-            meter.note(f"item {line.index} ({where}) failed: {error['type']}: {error['message']}")
+            told = error["message"].removeprefix(f"Item {line.index} ({where}): ")
+            meter.note(f"item {line.index} ({where}) failed: {error['type']}: {told}")
 
     def hand(self, item: Any) -> None:
         """Write ``item``'s result line, then forget its inputs line: a Ctrl-C before the line
@@ -169,6 +179,16 @@ class _Batch:
         self.untidy = self.untidy or bool(self.moved)
 
     def drain(self) -> None:
+        """Write the lines read that are not states, and the copies of kept results that
+        appended lines took (then their old lines may go, as a moved line's)."""
+        while self.appended is not None and self.appended.late:
+            index, source = self.appended.late[0]
+            assert self.out is not None
+            self.out.writelines(copied_results(self.args.output, {index: source}, self.offsets))
+            self.out.flush()
+            self.moved[index] = source
+            self.untidy = True
+            self.appended.late.popleft()
         while self.bad:
             self.write(self.bad[0])
             self.bad.popleft()
@@ -274,38 +294,6 @@ def batch_target(args: argparse.Namespace) -> Any:
     return load_target(args.target)
 
 
-def _command_words(said: str, args: argparse.Namespace, kept: bool | None) -> str:
-    """A batch's refusal as the command says it: its options for ``batch_key``; and, when the
-    results file holds results of another pipeline (``kept`` True), that a changed pipeline
-    needs a new one too (the same file would be refused); when it holds only this pipeline's
-    (``kept`` None), that it resumes with the new key (deleting it would lose them)."""
-    from irgraph.batch_store import default_directory
-
-    new = "give it a new --batch-key"
-    if kept and args.batch_key is not None:
-        new += f" and a new -o file (the results {args.output} holds are the old pipeline's)"
-        store = f"delete the directory {default_directory(args.batch_key)}"
-        said = said.replace(store, f"{store} and the results file {args.output}")
-    elif kept is None and args.batch_key is not None:
-        mine = f"the results {args.output} holds are this pipeline's"
-        new += f" ({mine}, and resume under the new key)"
-    said = said.replace("give it a new batch_key", new)
-    return f"{said.rstrip('.')}."
-
-
-def _results_kind(found: Any, target: Any) -> bool | None:
-    """What the results file (scanned into ``found``) holds that a resumed batch would keep:
-    ``False`` nothing, ``None`` only results of ``target``, ``True`` some of another pipeline
-    (or of an irgraph that did not record it)."""
-    from irgraph.batch_pipeline import described_json, digest_of_described
-
-    kept = [pipeline for _, _, ok, pipeline in found.values() if ok]
-    if not kept:
-        return False
-    digest = digest_of_described(json.loads(described_json(target)))
-    return True if any(pipeline != digest for pipeline in kept) else None
-
-
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Run ``irgraph batch``; returns the exit code."""
     allow = check_modules(args.allow_module)
@@ -314,6 +302,8 @@ def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     if args.batch_key is not None and not args.batch_key.strip():
         raise CliError("--batch-key is empty; give the batch a name, e.g. --batch-key evals-v1.")
     check_output(args.output, args.inputs)
+    if (note := unkeyed_pool_note(args)) is not None:
+        print(f"irgraph: {note}", file=sys.stderr)
     with output_lock(args.output):
         return _batch_held(args, target, out, allow, on_gate, backend)
 
@@ -359,7 +349,7 @@ def _batch_held(
         inputs.close()
         if isinstance(error, RunError):
             raise
-        raise _setup_mistake(error, args, found, target) from None
+        raise setup_mistake(error, args, found, target) from None
     except BaseException:
         inputs.close()
         raise
@@ -386,6 +376,7 @@ def _batch_held(
     try:
         batch.kept, batch.offsets = keep_completed(args.output, found, batch.pipeline, count)
         batch.moved = moved_results(unplaced, count, batch.kept)
+        batch.unplaced = unplaced
         batch.out = open(args.output, "a", encoding="utf-8")  # closed below
         batch.copy_moved()
     except OSError as exc:
@@ -420,7 +411,7 @@ def _batch_held(
     finally:
         batch.close(args.output)
     if refused is not None:  # a mistake in the setup (deployment, pool), as above: exit 2
-        raise _setup_mistake(refused, args, found, target) from None
+        raise setup_mistake(refused, args, found, target) from None
     if batch.stopped and not ending:
         ending = "Stopped at the first failure (--fail-fast)"
     if ending:
@@ -446,12 +437,3 @@ def _check_pipeline(output: str, found: Any, target: Any, batch: _Batch) -> str 
     described = json.loads(described_json(target))
     batch.pipeline = digest_of_described(described)
     return check_pipeline(output, found, batch.pipeline, described)
-
-
-def _setup_mistake(
-    error: IrgraphError, args: argparse.Namespace, found: Any, target: Any
-) -> CliError:
-    """A batch refused before any item ran, in the command line's words: exit code 2."""
-    said = str(error)
-    renamed = args.batch_key is not None and "give it a new batch_key" in said
-    return CliError(_command_words(said, args, _results_kind(found, target) if renamed else False))

@@ -14,6 +14,10 @@ from the middle (the next line's moved result takes its index), a line changed (
 result takes it), a result past the end when a new line reaches its index. When the file is
 tidied, :func:`relocations` gives each such result a new index past the inputs' end, unless the
 file keeps the same result (a moved line's copy) or a newer result of the same line.
+
+Lines appended to the inputs while the batch runs (an upstream step still writing them) come
+after the lines counted at its start: :class:`Appended` pairs each with a kept result the
+counted lines left, as :func:`moved_results` would have had the line been there from the start.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ import hashlib
 import json
 import re
 from collections import Counter, deque
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Collection, Hashable, Iterator, Mapping
 from typing import Any
 
 __all__ = [
+    "Appended",
     "copied_results",
     "moved_results",
     "other_inputs",
@@ -63,6 +68,47 @@ def moved_results(
             if more.get(key):
                 first[key] = more[key].popleft()
     return moved
+
+
+class Appended:
+    """The kept results that lines appended to the inputs after they were counted may take:
+    those no counted line claims in place (past the counted end ``count``, or at the index of
+    a line of ``unplaced``) and no moved line took (``moved``, as :func:`moved_results` pairs
+    them), each for one line. A line appended at the index of such a
+    result of its content takes it in place, else takes the first other one of its content
+    (:attr:`late` lists ``(index, source)`` for the copy to write), else runs. Without this, an
+    appended line resumed in place a result already copied to a moved line (one result for two
+    lines) and ran one kept at another index (paid twice)."""
+
+    def __init__(
+        self,
+        count: int,
+        unplaced: Collection[int],
+        kept: Mapping[int, str],
+        moved: Mapping[int, int],
+    ) -> None:
+        taken = set(moved.values())
+        self.spare: dict[str, list[int]] = {}  # key -> the free results of it, by index
+        for index, key in sorted(kept.items()):
+            if (index >= count or index in unplaced) and index not in taken:
+                self.spare.setdefault(key, []).append(index)
+        self.claims: dict[int, int] = {}  # an appended line's index -> its result's index
+        self.late: deque[tuple[int, int]] = deque()  # (index, source) copies to write
+
+    def claim(self, index: int, key: str) -> bool:
+        """Whether the appended line at ``index`` (its key ``key``) resumes a kept result;
+        asked again for the same line, the same answer."""
+        if index in self.claims:
+            return True
+        free = self.spare.get(key)
+        if not free:
+            return False
+        source = index if index in free else free[0]
+        free.remove(source)
+        self.claims[index] = source
+        if source != index:
+            self.late.append((index, source))
+        return True
 
 
 def _any_moved(unplaced: Mapping[int, str], count: int, kept: Mapping[int, str]) -> bool:

@@ -1,16 +1,18 @@
-"""The options of ``irgraph batch``, what ``irgraph batch --help`` says of each, and the
-backend its options choose (the command itself is :mod:`irgraph.cli_batch`)."""
+"""The options of ``irgraph batch``, what ``irgraph batch --help`` says of each, the
+backend its options choose, and a batch refused before any item ran in the options' words
+(the command itself is :mod:`irgraph.cli_batch`)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from irgraph.cli_choices import PROVIDER_HELP, quiet_prefect
 from irgraph.cli_inputs import CliError
-from irgraph.errors import PipelineError
+from irgraph.errors import IrgraphError, PipelineError
 
-__all__ = ["add_batch_parser", "batch_backend"]
+__all__ = ["add_batch_parser", "batch_backend", "setup_mistake", "unkeyed_pool_note"]
 
 
 def _count(text: str) -> int:
@@ -145,3 +147,62 @@ def batch_backend(args: argparse.Namespace) -> Any:
         return PrefectBackend(args.work_pool, **{k: v for k, v in pool.items() if v})
     except PipelineError as error:  # a deployment name Prefect refuses, say
         raise CliError(f"--deployment: {error}") from None
+
+
+def _command_words(said: str, args: argparse.Namespace, kept: bool | None) -> str:
+    """A batch's refusal as the command says it: its options for ``batch_key``; and, when the
+    results file holds results of another pipeline (``kept`` True), that a changed pipeline
+    needs a new one too (the same file would be refused); when it holds only this pipeline's
+    (``kept`` None), that it resumes with the new key (deleting it would lose them)."""
+    from irgraph.batch_store import default_directory
+
+    new = "give it a new --batch-key"
+    if kept and args.batch_key is not None:
+        new += f" and a new -o file (the results {args.output} holds are the old pipeline's)"
+        store = f"delete the directory {default_directory(args.batch_key)}"
+        said = said.replace(store, f"{store} and the results file {args.output}")
+    elif kept is None and args.batch_key is not None:
+        mine = f"the results {args.output} holds are this pipeline's"
+        new += f" ({mine}, and resume under the new key)"
+    said = said.replace("give it a new batch_key", new)
+    return f"{said.rstrip('.')}."
+
+
+def _results_kind(found: Any, target: Any) -> bool | None:
+    """What the results file (scanned into ``found``) holds that a resumed batch would keep:
+    ``False`` nothing, ``None`` only results of ``target``, ``True`` some of another pipeline
+    (or of an irgraph that did not record it)."""
+    from irgraph.batch_pipeline import described_json, digest_of_described
+
+    kept = [pipeline for _, _, ok, pipeline in found.values() if ok]
+    if not kept:
+        return False
+    digest = digest_of_described(json.loads(described_json(target)))
+    return True if any(pipeline != digest for pipeline in kept) else None
+
+
+def unkeyed_pool_note(args: argparse.Namespace) -> str | None:
+    """The note for a batch sent to a work pool without ``--batch-key``, else ``None``. Killed
+    outright (``kill -9``, its machine lost), such a command leaves its chunks running on the
+    workers, and run again it can neither find them (their tag names no batch) nor reuse what
+    their agents finished (its run keys are new each time): the items in flight are paid twice.
+    A keyed batch cancels them and reuses their answers; the results file alone cannot."""
+    if args.work_pool is None or args.batch_key is not None:
+        return None
+    return (
+        f"note: --work-pool {args.work_pool} without --batch-key: should this command be "
+        "killed outright (kill -9, its machine lost), the chunks it sent go on running on the "
+        "workers, and running it again sends their items again, each model call paid twice. "
+        "Give --batch-key KEY (e.g. --batch-key evals-v1) and the same command run again "
+        "cancels them first and reuses the answers their agents finished; without it, cancel "
+        "them yourself (tag irgraph-batch: prefect flow-run cancel ID)."
+    )
+
+
+def setup_mistake(
+    error: IrgraphError, args: argparse.Namespace, found: Any, target: Any
+) -> CliError:
+    """A batch refused before any item ran, in the command line's words: exit code 2."""
+    said = str(error)
+    renamed = args.batch_key is not None and "give it a new batch_key" in said
+    return CliError(_command_words(said, args, _results_kind(found, target) if renamed else False))

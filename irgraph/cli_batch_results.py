@@ -305,6 +305,9 @@ def result_record(
         message = failure_text(item.error)  # without the advice only Python can follow
         message = command_line_words(message, item.index, f"{line.index} ({where}:{line.number})")
         message = input_words(message, item.error, "batch")
+        named = f"Item {line.index} ({where}:{line.number})"
+        if not message.startswith(f"{named} "):  # a line's error names it: index is not line
+            message = f"{named}: {message}"
         record["error"] = {"type": type(item.error).__name__, "message": message}
     if pipeline is not None:  # last: a line starts as it always did
         record["pipeline"] = pipeline

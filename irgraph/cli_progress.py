@@ -87,8 +87,12 @@ class Meter:
         )
 
     def elapsed(self) -> float:
-        began = None if self.clock is None else self.clock.began
-        return time.monotonic() - (self.begin if began is None else began)
+        """Seconds since the items began; none while the backend got ready (a Ctrl-C as
+        Prefect's server started said "0 done ... in 11.48 s", the start counted as items')."""
+        if self.clock is None:
+            return time.monotonic() - self.begin
+        began = self.clock.began
+        return 0.0 if began is None else time.monotonic() - began
 
     def follow(self, clock: BatchClock | None) -> None:
         """Time the batch by ``clock`` (:func:`irgraph.batch_clock.clock_of` the results: it

@@ -99,6 +99,20 @@ def test_the_command_meter_tells_the_wait_and_times_from_the_clock():
     assert made < ready and elapsed <= time.monotonic() - ready  # timed from when it was ready
 
 
+def test_a_batch_stopped_before_its_backend_was_ready_took_no_item_time():
+    """Ctrl-C while Prefect's server started said "Interrupted: 0 done ... in 11.48 s", the
+    imports and the start counted as the items' time: no item began, so none passed."""
+    meter = Meter(3, io.StringIO())
+    results = run_many(WRITER, TOPICS, backend=Prepared())
+    clock = clock_of(results)
+    meter.follow(clock)
+    meter.begin -= 60.0  # made a minute ago, and the backend is not ready yet
+    assert meter.elapsed() == 0.0
+    list(results)
+    assert clock is not None and clock.began is not None
+    assert 0.0 < meter.elapsed() <= time.monotonic() - clock.began
+
+
 def test_a_slow_rate_is_per_minute_or_per_hour_not_zero_per_second():
     assert rate_text(3 / 61.98) == "2.9 items/min"  # was "0.0 items/s"
     assert rate_text(0.5) == "30.0 items/min"

@@ -205,10 +205,10 @@ def test_a_failed_batch_item_is_told_without_python_advice(failing, tmp_path, ca
     assert call("batch", failing, "in.jsonl", "-o", "out.jsonl")[0] == 1
     error = json.loads((tmp_path / "out.jsonl").read_text())["error"]
     assert error["message"] == (
-        "Node 'explode' failed: ValueError: no notes today (raised in explode, "
-        "irgraph_cli_failing_run.py line 3)."
+        "Item 0 (in.jsonl:1): Node 'explode' failed: ValueError: no notes today (raised in "
+        "explode, irgraph_cli_failing_run.py line 3)."
     )
-    assert error["message"] in capsys.readouterr().err
+    assert error["message"].removeprefix("Item 0 (in.jsonl:1): ") in capsys.readouterr().err
 
 
 @pytest.fixture

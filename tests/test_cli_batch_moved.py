@@ -246,15 +246,16 @@ pipeline = Transform("count", count).reads("topic").writes("loud")
 
 def test_a_moved_results_old_line_stays_when_its_index_is_read_again(tmp_path, monkeypatch):
     """The old line of a moved result past the inputs' end is dropped; but when lines were
-    appended to the inputs as the batch ran, the line read at that index resumes it, and
-    it stays."""
+    appended to the inputs as the batch ran, the line read at that index is kept. That line
+    is d again: d's result stands for the d that moved up, so this d runs, as it would have
+    had the file held it from the start (tests/test_cli_batch_appended.py)."""
     module = "irgraph_cli_batch_moved_growing"
     here = batch_dir(tmp_path, monkeypatch, module, GROWING, ["a", "b", "c", "d"])
     target = f"{module}:pipeline"
     assert batch_in(target, "-o", "out.jsonl")[0] == 0
     inputs(here, ["c", "d", "x"])  # c and d move up; x runs and appends d
     code, text = batch_in(target, "-o", "out.jsonl", "--max-items", "1")
-    assert code == 0 and "1 done, 0 failed, 3 resumed" in text
+    assert code == 0 and "2 done, 0 failed, 2 resumed" in text
     assert by_index(here / "out.jsonl") == {0: "c", 1: "d", 2: "x", 3: "d", 4: "a", 5: "b"}
 
 
