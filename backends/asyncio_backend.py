@@ -22,7 +22,7 @@ from irgraph.errors import IrgraphError
 from irgraph.events import Event, RunResult
 from irgraph.gate_answers import no_handler_error
 from irgraph.ir import Node
-from irgraph.providers import ModelProvider, PlaceholderProvider
+from irgraph.providers import ModelProvider, PlaceholderProvider, check_agents
 from irgraph.run import run_coroutine
 from irgraph.run_cancel import keeps_partial, nothing_ran_in
 from irgraph.schema import ir_nodes
@@ -153,6 +153,7 @@ class AsyncioRunnable:
             call_limit=call_limit,
             schedule=backend.schedule,
         )
+        check_agents(chosen, self.graph)  # e.g. a FakeProvider's misspelt agent name
         await run.run_all(self._plan, current, self.graph)
         return run.result(self.graph, current, "asyncio", provider_given=chosen is not None)
 

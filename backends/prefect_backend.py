@@ -34,7 +34,7 @@ from irgraph.compile import EngineCapabilities
 from irgraph.errors import IrgraphError, PipelineError
 from irgraph.events import GateAsk, RunResult
 from irgraph.ir import Node
-from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider
+from irgraph.providers import ModelProvider, ModelRequest, PlaceholderProvider, check_agents
 from irgraph.run import run_coroutine
 from irgraph.run_cancel import keeps_partial, nothing_ran, nothing_ran_in
 from irgraph.schema import ir_nodes
@@ -371,6 +371,7 @@ class PrefectRunnable:
         provider_or_placeholder = PlaceholderProvider() if chosen is None else chosen
         check_run_options(provider_or_placeholder, on_event, on_gate, max_concurrency, timeout)
         check_call_limit(call_limit, max_concurrency)
+        check_agents(chosen, self.graph)  # e.g. a FakeProvider's misspelt agent name
         checks.optional(checks.function).check(on_paused, "the run option on_paused")
         check_run_key(run_key)
         if flow_name is not None:

@@ -151,7 +151,7 @@ class Scheduler:
         trace.times.append(now)
         trace.paths.append(path)
         if self.on_event is not None:
-            self.tell(Event(node, "start" if start else "end", now, path))
+            self.tell(Event._make((node, "start" if start else "end", now, path, None)))
 
     def tell(self, event: Event) -> None:
         """Hand ``event`` to ``on_event``; an error the handler raises fails the event's node."""
@@ -451,7 +451,7 @@ class Scheduler:
         async for chunk in providers.chunks(self.provider, request):
             parts.append(providers.checked_chunk(self.provider, chunk, len(parts)))
             if self.on_event is not None:
-                self.tell(Event(request.node, "chunk", _now(), path, chunk))
+                self.tell(Event._make((request.node, "chunk", _now(), path, chunk)))
         return parts[0] if len(parts) == 1 else "".join(parts)  # one SentReply stays one
 
     async def gate(self, step: Step, state: MutableMapping[str, Any], path: Path) -> Any:

@@ -42,11 +42,12 @@ class _ToldSlot:
     async def __aenter__(self) -> None:
         waits = self.limit.locked()
         if waits:
-            self.scheduler.tell(Event(self.node, "wait", self.asked, self.path))
+            self.scheduler.tell(Event._make((self.node, "wait", self.asked, self.path, None)))
         await self.limit.acquire()
         if waits:
             try:
-                self.scheduler.tell(Event(self.node, "slot", time.monotonic(), self.path))
+                slot = Event._make((self.node, "slot", time.monotonic(), self.path, None))
+                self.scheduler.tell(slot)
             except BaseException:  # the handler failed the node: the slot goes back
                 self.limit.release()
                 raise

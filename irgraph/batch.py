@@ -49,7 +49,7 @@ from irgraph.batch_store import BatchStore, default_directory
 from irgraph.compile import Runnable
 from irgraph.errors import IrgraphError, PipelineError, RunError, unexpanded_home
 from irgraph.events import RunResult
-from irgraph.providers import ModelProvider, makes_answers_up
+from irgraph.providers import ModelProvider, check_agents, makes_answers_up
 from irgraph.run import _compiled
 from irgraph.state_keys import calling_site
 
@@ -310,6 +310,7 @@ def _batch(
     check_gates(runnable, engine, options)
     if provider is None:
         provider = getattr(engine, "provider", None)
+    check_agents(provider, getattr(runnable, "graph", None))  # before any item, not in each
     if max_concurrency is None:
         max_concurrency = getattr(engine, "max_concurrency", None)
     return _Batch(

@@ -4,7 +4,10 @@ them (``Agent("a", instruction="...")``): a builder takes only its name, ``input
 method, so such a keyword is refused naming the method that sets it. A method's keyword
 misspelt (``.until("verdict", equal="approved")``, a route's ``.when("bug", then=fix)``) is
 refused the same way by :func:`checked_keywords`, naming the method, its keywords and the
-closest one; :class:`KeywordsChecked`, the builders' base, does that for every method.
+closest one; :class:`KeywordsChecked`, the builders' base, does that for every method. Each
+is a :class:`BuilderArgumentError`: a call given arguments it does not take, so an
+``ArgumentError`` (a ``TypeError``, as Python's is, and as ``Pipeline()`` with no name and
+``run(max_concurency=2)`` raise), and a ``PipelineError``, as it always was.
 
 >>> from irgraph import Agent
 >>> try:
@@ -25,10 +28,22 @@ from typing import Any, ParamSpec, TypeVar
 from irgraph.errors import ArgumentError, PipelineError, a_or_an, closest_keys, suggestion_text
 from irgraph.missing_arguments import missing_text
 
-__all__ = ["KeywordsChecked", "constructor_keywords", "checked_keywords", "unknown_method"]
+__all__ = [
+    "BuilderArgumentError",
+    "KeywordsChecked",
+    "constructor_keywords",
+    "checked_keywords",
+    "unknown_method",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class BuilderArgumentError(ArgumentError, PipelineError):
+    """A builder, or one of its methods, called with arguments it does not take: caught by
+    ``except TypeError`` (as Python's own error for such a call) and ``except PipelineError``."""
+
 
 #: Keyword names other frameworks (and the IR's own fields) use, by the method that sets them.
 _METHODS = {
@@ -47,7 +62,7 @@ _TAKES = {
 }
 
 
-def constructor_keywords(builder: Any, name: str, given: dict[str, Any]) -> PipelineError:
+def constructor_keywords(builder: Any, name: str, given: dict[str, Any]) -> BuilderArgumentError:
     """The error for keywords ``given`` to the constructor of ``builder`` (named ``name``)
     that it does not take, naming the method that sets each when there is one."""
     kind = type(builder).__name__
@@ -66,7 +81,7 @@ def constructor_keywords(builder: Any, name: str, given: dict[str, Any]) -> Pipe
     made = f"{kind}({name!r}{', fn' if kind == 'Transform' else ''})"
     hint = f"Write {made}{fix}." if calls else f"Its methods: {', '.join(methods)}."
     takes = _TAKES.get(kind, "a builder takes only its name")
-    return PipelineError(
+    return BuilderArgumentError(
         f"{kind}({name!r}) got {shown} as {'keywords' if len(given) > 1 else 'a keyword'}, but "
         f"{takes}, inputs= and id=; its settings are set by its methods.",
         node=name,
@@ -186,7 +201,7 @@ def _counted_constructor(made: Callable[P, None]) -> Callable[P, None]:
             shown = ", ".join(_short(value) for value in extra[:3])  # not a screenful
             shown += f" and {len(extra) - 3} more" if len(extra) > 3 else ""
             more = f"{len(extra)} more argument{'' if len(extra) == 1 else 's'}"
-            raise PipelineError(
+            raise BuilderArgumentError(
                 f"{kind}({name!r}) got {more} ({shown}), but {takes}, inputs= and id=; "
                 "everything else is given by its methods.",
                 node=name if isinstance(name, str) else None,
@@ -201,7 +216,7 @@ def _counted_constructor(made: Callable[P, None]) -> Callable[P, None]:
                 names = [p.name for p in positional]
                 lacking = missing_text(where, args, kwargs, names, needed)
                 if lacking is not None:
-                    raise ArgumentError(lacking) from None
+                    raise BuilderArgumentError(lacking) from None
             raise
 
     return counted
@@ -214,7 +229,7 @@ def _named(method: Callable[..., Any]) -> bool:
 
 def checked_keywords(method: Callable[P, R]) -> Callable[P, R]:
     """``method`` of a builder, refusing a keyword it does not take with a
-    :class:`~irgraph.errors.PipelineError` that names the method, what it takes and the
+    :class:`BuilderArgumentError` that names the method, what it takes and the
     closest keyword (Python's own ``TypeError`` names neither the node nor the fix)."""
     signature = inspect.signature(method)
     every = list(signature.parameters.values())
@@ -244,7 +259,7 @@ def checked_keywords(method: Callable[P, R]) -> Callable[P, R]:
 
 def _not_taken(
     builder: Any, method: str, unknown: dict[str, Any], named: list[inspect.Parameter]
-) -> PipelineError:
+) -> BuilderArgumentError:
     name = builder.name
     shown = ", ".join(f"{word}=..." for word in unknown)
     listed, call = [], []
@@ -260,7 +275,7 @@ def _not_taken(
     takes = [p.name for p in named if p.kind != p.VAR_POSITIONAL]
     meant = [found[0] for word in unknown if (found := closest_keys(word, takes, n=1))]
     many = len(unknown) > 1
-    return PipelineError(
+    return BuilderArgumentError(
         f"'{name}'.{method}() got {shown}, {'keywords' if many else 'a keyword'} it does not "
         f"take (it takes {listing}).",
         node=name,
@@ -272,14 +287,14 @@ def _not_taken(
 
 def _miscounted(
     builder: Any, method: str, given: tuple[Any, ...], named: list[inspect.Parameter], why: Any
-) -> PipelineError:
+) -> BuilderArgumentError:
     """The error for ``.method(*given)`` given too many or too few arguments (``why``:
     Python's own reason), naming the builder and what the method takes."""
     name = getattr(builder, "name", type(builder).__name__)
     call = ", ".join(map(_shown_parameter, named))
     shown = ", ".join(_short(value) for value in given)
     count = f"{len(given)} argument{'' if len(given) == 1 else 's'}"
-    return PipelineError(
+    return BuilderArgumentError(
         f"'{name}'.{method}() got {count} ({shown or 'none'}), but it takes "
         f"{method}({call}): {why}.",
         node=name,

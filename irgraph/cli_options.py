@@ -85,12 +85,15 @@ def options_meant(
             for option in each._option_string_actions
         }
     )
+    bare = [option[2:] for option in known if option.startswith("--")]
     meant = []
     for word in given:
         name = word.split("=", 1)[0]
-        near = closest_keys(name, known, n=1) if name.startswith("--") else []
+        # Compared without their dashes, which every long option shares: '--timeout' is not
+        # like '--input'.
+        near = closest_keys(name[2:], bare, n=1) if name.startswith("--") else []
         if near:
-            meant.append(f"{near[0]} (for {name})")
+            meant.append(f"--{near[0]} (for {name})")
     return f"; did you mean {' and '.join(meant)}?" if meant else ""
 
 

@@ -9,6 +9,7 @@ import attrs
 
 from irgraph.checks import keyword_options
 from irgraph.errors import load_run_view, refused_calls
+from irgraph.record_mistakes import checked_new, field_item
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["Call", "CallLog", "Event", "GateAsk", "RunResult", "TraceLog", "in_graph_order"]
 
 
+@checked_new
 class Event(NamedTuple):
     """One thing that happened in a run.
 
@@ -36,10 +38,16 @@ class Event(NamedTuple):
     path: tuple[tuple[str, int], ...] = ()
     text: str | None = None
 
+    def __getitem__(self, index: Any) -> Any:
+        """A field by position, as a tuple gives it; by name, the error that says
+        ``event.node``."""
+        return field_item(self, index)
+
 
 _new_tuple = tuple.__new__
 
 
+@checked_new
 class Call(NamedTuple):
     """One model call of a run: what agent ``node`` (at ``path``) was asked, the rendered
     ``prompt``, and its ``answer`` (``None`` when the call failed: ``error`` says why), between
@@ -60,6 +68,11 @@ class Call(NamedTuple):
     error: str | None = None
     feedback: str | None = None
     waited: float = 0.0
+
+    def __getitem__(self, index: Any) -> Any:
+        """A field by position, as a tuple gives it; by name, the error that says
+        ``call.prompt``."""
+        return field_item(self, index)
 
     @classmethod
     def made(
@@ -183,7 +196,7 @@ class TraceLog:
 
     def events(self) -> list[Event]:
         return [
-            Event(node, "start" if start else "end", time, path)
+            _new_tuple(Event, (node, "start" if start else "end", time, path, None))
             for node, start, time, path in zip(
                 self.nodes, self.starts, self.times, self.paths, strict=True
             )

@@ -1,10 +1,13 @@
 """How :class:`~irgraph.openai_provider.OpenAIProvider` reports failures: its error class and the
 pieces of its messages (the server's own text, a hint by HTTP status, a masked URL, a model's
-refusal, the start of a page that is no answer).
+refusal, the start of a page that is no answer), and the warning for a text answer cut at its
+token limit.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,6 +15,8 @@ from irgraph.providers import ProviderError
 
 __all__ = [
     "OpenAIProviderError",
+    "CutAnswerWarning",
+    "warn_cut",
     "MASK",
     "PAGE_HINT",
     "STREAMLESS_HINT",
@@ -145,6 +150,30 @@ def finish_reason(response: Any) -> Any:
     """``choices[0].finish_reason``: ``"length"`` for an answer cut at its token limit."""
     choices = getattr(response, "choices", None) or ()
     return getattr(choices[0], "finish_reason", None) if choices else None
+
+
+class CutAnswerWarning(UserWarning):
+    """A model stopped at its token limit in a text answer: the answer kept is cut short."""
+
+
+def warn_cut(text: str, model: str, url: str, node: str, settings: Mapping[str, Any]) -> None:
+    """Warn that ``model`` stopped at its token limit in its text answer to ``node``: the cut
+    text is still the answer (``max_tokens`` may bound it on purpose), but a run that shows it
+    as whole would hide that the model had more to say."""
+    limit = settings.get("max_tokens", settings.get("max_completion_tokens"))
+    bound = (
+        f"the agent's max_tokens={limit!r}"
+        if limit is not None
+        else "no max_tokens of the agent's: the server's or the model's own limit"
+    )
+    warnings.warn(
+        f"Model {model!r} at {url} stopped at its token limit ({bound}) in its answer to node "
+        f"{node!r}, which is kept cut short, ending {preview(text[-60:])}. Raise the limit "
+        f"with .settings(max_tokens=...) on {node!r}, or ask for a shorter answer, for answers "
+        "the model finished.",
+        CutAnswerWarning,
+        stacklevel=2,
+    )
 
 
 def content_type(stream: Any) -> str:

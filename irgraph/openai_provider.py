@@ -24,8 +24,8 @@ Design notes:
   each is closed while its loop shuts down (see ``_client``), so no socket outlives its loop.
 - A structured answer the server cut at its token limit (``finish_reason`` ``"length"``) is an
   error naming ``max_tokens``, not a reply to ask again: cut JSON is not the model's answer
-  (even when it parses). A text answer cut there is still the answer: ``max_tokens`` is the
-  agent's own bound.
+  (even when it parses). A text answer cut there is still the answer (``max_tokens`` may be
+  the agent's own bound), told with a :class:`~irgraph.openai_errors.CutAnswerWarning`.
 - The API key never leaves the client: ``repr``/``str`` mask it, errors are built from the
   status, type and server message with the key redacted, and the original ``openai`` exception
   is chained only when its text does not contain the key.
@@ -56,6 +56,7 @@ from irgraph.openai_errors import (
     preview,
     redact_url,
     refusal_of,
+    warn_cut,
 )
 from irgraph.openai_request import messages, request_fields, unwrapped_answer, wraps
 from irgraph.providers import ModelRequest, ProviderError
@@ -250,8 +251,10 @@ class OpenAIProvider:
                 model,
                 request,
             )
-        if request.output_schema is not None and finish_reason(response) == "length":
-            raise self._cut(text, model, request)
+        if finish_reason(response) == "length":
+            if request.output_schema is not None:
+                raise self._cut(text, model, request)
+            warn_cut(text, model, self._url, request.node, request.settings)
         if request.output_schema is not None and wraps(request.output_schema):
             return unwrapped_answer(text)
         return text
@@ -265,7 +268,7 @@ class OpenAIProvider:
         openai = _import_openai()
         model = request.model or self.model
         client = await self._client()
-        received = False
+        received, tail = False, ""  # tail: the end of the text, for a cut answer's warning
         refused: list[str] = []  # a refusal comes as delta.refusal pieces, with no content
         kind = "text/event-stream"
         structured, finish = request.output_schema is not None, None
@@ -288,7 +291,7 @@ class OpenAIProvider:
                         if isinstance(declined, str):
                             refused.append(declined)
                         if isinstance(piece, str) and piece:
-                            received = True
+                            received, tail = True, (tail + piece)[-60:]
                             if structured:
                                 said.append(piece)
                             if not hold:
@@ -319,6 +322,8 @@ class OpenAIProvider:
             )
         if structured and finish == "length":
             raise self._cut("".join(said), model, request)
+        if finish == "length":
+            warn_cut(tail, model, self._url, request.node, request.settings)
         if hold:
             yield unwrapped_answer("".join(said))
 

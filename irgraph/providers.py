@@ -2,23 +2,31 @@
 
 A provider is any object with one coroutine, ``complete(request) -> str``. It may also offer
 ``stream(request)``, an async iterator of text chunks, which backends use when someone is
-streaming the run. Implementations live elsewhere (:mod:`irgraph.testing.fake`,
-:mod:`irgraph.openai_provider`); :mod:`irgraph.provider_spec` picks one by name.
+streaming the run, and ``check_agents(names)``, which runners call with the pipeline's agent
+names before a run (:func:`check_agents`). Implementations live elsewhere
+(:mod:`irgraph.testing.fake`, :mod:`irgraph.openai_provider`); :mod:`irgraph.provider_spec`
+picks one by name.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
 from irgraph.errors import IrgraphError, a_or_an, refused_calls
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 __all__ = [
+    "agent_names",
+    "check_agents",
     "awaitable_answer",
     "checked_answer",
     "not_text",
@@ -170,6 +178,38 @@ def makes_answers_up(provider: Any) -> bool:
     says so with ``made_up_answers = True``): a keyed batch keeps its answers apart, so a
     later run with a real provider asks the model rather than reusing them."""
     return bool(getattr(provider, "made_up_answers", False))
+
+
+def check_agents(provider: Any, graph: nx.DiGraph | None) -> None:
+    """Hand ``provider`` the names of the agents of ``graph`` before a run, when it takes them
+    (``provider.check_agents(names)``): a provider configured by agent name (the test fake's
+    ``fail={"editor": 1}``) is made before it sees the pipeline, and may refuse the run there,
+    before its first node, rather than let a misspelt name go unused. Runners (asyncio,
+    in-process Prefect, ``run_many`` once per batch) call it; other providers are not touched.
+    """
+    check = getattr(provider, "check_agents", None)
+    if graph is not None and callable(check):
+        check(agent_names(graph))
+
+
+#: Each graph's agent names, found once: a graph does not change after it is checked.
+_AGENTS: weakref.WeakKeyDictionary[nx.DiGraph, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def agent_names(graph: nx.DiGraph) -> frozenset[str]:
+    """The names of the agents in ``graph``, those inside loops and map-overs too: the names
+    a run's requests carry as ``request.agent``.
+
+    >>> from irgraph import Agent, to_graph
+    >>> sorted(agent_names(to_graph(Agent("a").instruct("Hi.") >> Agent("b").instruct("Yo."))))
+    ['a', 'b']
+    """
+    names = _AGENTS.get(graph)
+    if names is None:
+        nodes = graph.nodes(data=True)
+        names = frozenset(data["label"] for _, data in nodes if data["kind"] == "agent")
+        _AGENTS[graph] = names
+    return names
 
 
 class PlaceholderProvider:

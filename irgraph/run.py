@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from irgraph import checks
 from irgraph.compile import Runnable, compiled_by, get_backend
-from irgraph.errors import IrgraphError, PipelineError
+from irgraph.errors import ArgumentError, IrgraphError, PipelineError
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
@@ -56,8 +56,9 @@ def _compiled(
         inputs = (*root.inputs, *filter(checks.is_key, state))
     try:
         runnable: Runnable = compiled_by(engine, root, inputs)
-    except PipelineError:  # a misspelt keyword of the caller's own is the mistake to tell first
-        _refuse_misspelt_own(options, caller)
+    except PipelineError as error:  # a misspelt keyword of the caller's own is told first,
+        _refuse_misspelt_own(options, caller)  # and a key given as an option (topic=...)
+        _refuse_state_options(options, caller, {p.key for p in error.problems})
         raise
     # A pipeline read from data names functions by path: the allowed ones must import here,
     # before any model call (compile() alone does not ask: generated code runs elsewhere).
@@ -104,8 +105,13 @@ def _check_options(
         return
     known = [name for name in takes if name not in ("state", "provider")]
     made_with = (checks.keyword_names(type(engine)) or []) if engine is not None else []
+    graph = getattr(runnable, "graph", None)
+    read: set[str] = set()
+    for _, data in graph.nodes(data=True) if graph is not None else ():
+        read.update(data.get("reads") or (), data.get("optional_reads") or ())
     for key in sorted(set(options) - set(takes)):
         _refuse_misspelt_own({key: None}, caller, known)
+        _refuse_state_options({key: None}, caller, read)
         if key in made_with and key != "provider":
             cls = type(engine)
             raise IrgraphError(
@@ -128,6 +134,19 @@ def _refuse_misspelt_own(
         if get_close_matches(key, own, n=1, cutoff=0.75):
             said = f"{caller} got the option {key!r}, which it does not take."
             raise checks.unknown_option(key, [*own, *known], said)
+
+
+def _refuse_state_options(options: Mapping[str, Any], caller: str, keys: Iterable[Any]) -> None:
+    """Refuse an option named like a state key the pipeline reads (``topic="owls"``, as if
+    the caller took the state's keys as keywords), saying to give it in ``state=``."""
+    for key in sorted(set(options).intersection(keys)):
+        given = f"state={{{key!r}: ...}}"
+        if caller == "run_many()":
+            given = f"each state of states=[{{{key!r}: ...}}, ...]"
+        raise ArgumentError(
+            f"{caller} got {key}=..., which is no option of it: {key!r} is a key the pipeline "
+            f"reads from its state, given in {given}."
+        )
 
 
 #: The keywords the callers of :func:`_check_options` take themselves (besides ``pipeline``),

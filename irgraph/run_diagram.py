@@ -387,6 +387,8 @@ class StatusDiagram:
     def __str__(self) -> str:
         return self.text()
 
+    __repr__ = __str__  # what a plain Python shell echoes: the text view, not an address
+
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(self.text())
 

@@ -82,6 +82,12 @@ def save_as(
     path: str | os.PathLike[str], what: str, kinds: Mapping[str, Callable[[], str]]
 ) -> None:
     """Write the text ``kinds`` gives for ``path``'s suffix, or say which suffixes there are."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise IrgraphError(
+            f"Cannot save the run's {what}: save() takes a file path whose suffix says the "
+            f"format ({', '.join(kinds)}), such as 'run{next(iter(kinds))}' (got {path!r} of "
+            f"type {type(path).__name__})."
+        )
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix not in kinds:
         raise IrgraphError(

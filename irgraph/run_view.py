@@ -384,6 +384,8 @@ class RunView:
     def __str__(self) -> str:
         return self.text()
 
+    __repr__ = __str__  # what a plain Python shell echoes: the text view, not an address
+
     @errors.keyword_options
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the whole view to ``path`` as its suffix says: ``.html`` (a page with the

@@ -467,6 +467,9 @@ def test_run_cuts_a_value_of_many_line_breaks_after_ten_lines(here):
         (["show", "x:p", "--formt", "svg"], "did you mean --format (for --formt)?"),
         # another command's option is not offered: check takes no --backend
         (["check", "x:p", "--bakend", "prefect"], None),
+        # the dashes every option has are no likeness: --input was offered for --timeout
+        (["run", "x:p", "--timeout", "5"], None),
+        (["run", "x:p", "--provder", "fake"], "did you mean --provider (for --provder)?"),
     ],
 )
 def test_a_misspelt_option_is_told_the_option_meant(capsys, argv, meant):

@@ -46,21 +46,30 @@ def ask(fake: FakeProvider, agent: str, **fields: Any) -> str:
 # --- names that look like a typo of the asked agent ------------------------------------------
 
 
-def test_a_misspelt_response_fails_the_run_at_the_agent_it_was_meant_for():
-    error = failure(triage(), FakeProvider(responses={"clasify": '"bug"'}), TICKET)
-    message = str(error)
-    assert error.node == "classify"
-    assert isinstance(error.__cause__, FakeProviderError)
+def test_a_misspelt_response_is_refused_before_the_run_naming_the_agent_meant():
+    fake = FakeProvider(responses={"clasify": '"bug"'})
+    with pytest.raises(PipelineError) as info:
+        run(triage(), provider=fake, state=TICKET)
+    message = str(info.value)
+    assert fake.calls == []
+    assert "'clasify' in responses= names no agent of this pipeline" in message
+    assert "did you mean 'classify'?" in message
+    assert "check_names=False" in message  # the way out when the name is another pipeline's
+
+
+def test_a_misspelt_failure_is_refused_before_the_run_naming_the_agent_meant():
+    fake = FakeProvider(responses={"classify": '"bug"'}, fail={"fixx": 1})
+    with pytest.raises(PipelineError, match="'fixx' in fail=.*did you mean 'fix'"):
+        run(triage(), provider=fake, state=TICKET)
+
+
+def test_a_misspelt_response_asked_directly_fails_the_call_naming_the_agent():
+    with pytest.raises(FakeProviderError) as info:
+        ask(FakeProvider(responses={"clasify": '"bug"'}), "classify", output_schema=CAT)
+    message = str(info.value)
     assert "no answer is configured for agent 'classify'" in message
     assert "'clasify' in responses= is close: did you mean it?" in message
-    assert "check_names=False" in message  # the way out when both names are real agents
-
-
-def test_a_misspelt_failure_fails_the_run_at_the_agent_it_was_meant_for():
-    fake = FakeProvider(responses={"classify": '"bug"'}, fail={"fixx": 1})
-    error = failure(triage(), fake, TICKET)
-    assert error.node == "fix"
-    assert "no failure is configured for agent 'fix'; 'fixx' in fail= is close" in str(error)
+    assert "check_names=False" in message
 
 
 def test_a_misspelt_latency_is_refused_when_the_agent_is_asked():
@@ -109,13 +118,13 @@ def test_a_configured_name_already_asked_is_another_agent_not_a_typo():
 
 
 def test_check_names_false_lets_a_close_name_pass_and_unused_still_tells_it():
-    pipeline = Agent("fixer").instruct("b").writes("y") >> Agent("fixes").instruct("a").writes("x")
-    with pytest.raises(RunError, match="'fixes' in responses= is close"):
+    pipeline = Agent("fixer").instruct("b").writes("y")
+    with pytest.raises(PipelineError, match="'fixes' in responses=.*did you mean 'fixer'"):
         run(pipeline, provider=FakeProvider(responses={"fixes": "done"}), state={})
 
     fake = FakeProvider(responses={"fixes": "done"}, check_names=False)
-    assert run(pipeline, provider=fake, state={}).state == {"y": "<fixer: b>", "x": "done"}
-    assert fake.unused() == {}
+    assert run(pipeline, provider=fake, state={}).state == {"y": "<fixer: b>"}
+    assert fake.unused() == {"responses": ["fixes"]}
 
     typo = FakeProvider(responses={"clasify": '"bug"'}, fail={"fixx": 1}, check_names=False)
     assert run(triage(), provider=typo, state=TICKET).outputs["r"] == "otherwise"

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import pytest
 
 from irgraph.errors import IrgraphError, MissingExtraError
+from irgraph.openai_errors import CutAnswerWarning
 from irgraph.openai_provider import OpenAIProvider, OpenAIProviderError
 from irgraph.provider_spec import provider_from_spec
 from irgraph.providers import ModelRequest, ProviderError, StreamingProvider
@@ -366,12 +367,41 @@ def test_a_structured_answer_cut_at_the_token_limit_names_the_limit(
     assert "max_tokens" in error.hint
 
 
-def test_a_text_answer_cut_at_the_token_limit_is_still_the_answer(
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_text_answer_cut_at_the_token_limit_is_still_the_answer_with_a_warning(
+    openai_server: OpenAIServer, streamed: bool
+) -> None:
+    # The cut text was kept as if the model had finished, without a word.
+    openai_server.reply = "Owls hunt at"
+    openai_server.chunks = ["Owls hunt", " at"]
+    openai_server.finish_reason = "length"  # max_tokens may bound a text answer on purpose
+    request = ModelRequest("writer", "writer", "Write.", settings={"max_tokens": 3})
+    provider = make(openai_server)
+    with pytest.warns(CutAnswerWarning) as told:
+        if streamed:
+            assert "".join(run(collect(provider.stream(request)))) == "Owls hunt at"
+        else:
+            assert run(provider.complete(request)) == "Owls hunt at"
+    text = str(told[0].message)
+    assert "stopped at its token limit (the agent's max_tokens=3)" in text
+    assert "node 'writer'" in text and "ending 'Owls hunt at'" in text
+    assert ".settings(max_tokens=...) on 'writer'" in text
+
+
+def test_a_text_answer_the_model_finished_gives_no_warning(openai_server: OpenAIServer) -> None:
+    openai_server.reply = "Owls hunt at night."
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CutAnswerWarning)
+        assert run(make(openai_server).complete(ask())) == "Owls hunt at night."
+
+
+def test_a_cut_text_answer_without_max_tokens_names_the_server_s_limit(
     openai_server: OpenAIServer,
 ) -> None:
     openai_server.reply = "Owls hunt at"
-    openai_server.finish_reason = "length"  # max_tokens bounds a text answer on purpose
-    assert run(make(openai_server).complete(ask())) == "Owls hunt at"
+    openai_server.finish_reason = "length"
+    with pytest.warns(CutAnswerWarning, match="the server's or the model's own limit"):
+        run(make(openai_server).complete(ask()))
 
 
 # -- the key stays secret -----------------------------------------------------------------

@@ -21,6 +21,10 @@ from irgraph.ir import AgentNode
         ({"type": "string", "enums": ["bug"]}, "enums", "enum", "the top level"),
         ({"type": "string", "Enum": ["bug"]}, "Enum", "enum", "the top level"),
         ({"type": "object", "requried": ["a"]}, "requried", "required", "the top level"),
+        # four letters, one off or two swapped: too short for difflib's 0.8
+        ({"type": "string", "enun": ["bug"]}, "enun", "enum", "the top level"),
+        ({"tpye": "string", "enum": ["bug"]}, "tpye", "type", "the top level"),
+        ({"type": "string", "enum": ["a"], "Tpye": "x"}, "Tpye", "type", "the top level"),
         (
             {"type": "array", "items": {"type": "integer", "minimun": 3}},
             "minimun",

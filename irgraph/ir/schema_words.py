@@ -130,6 +130,34 @@ def schema_problems(schema: Any, node: str) -> list[str]:
     return [text for text, certain in _findings(schema, node) if certain]
 
 
+def _meant_keyword(word: str) -> str | None:
+    """The keyword ``word`` looks like a misspelling of: close to it (difflib, 0.8), or, for a
+    word of four letters or more, one letter off or two neighbours swapped (``enun``, ``tpye``:
+    too short for difflib to find at 0.8); ``None`` when none is.
+
+    >>> _meant_keyword("enun"), _meant_keyword("tpye"), _meant_keyword("enums"), _meant_keyword("x")
+    ('enum', 'type', 'enum', None)
+    """
+    low = word.lower()
+    meant = get_close_matches(low, _KNOWN, n=1, cutoff=0.8)
+    if meant:
+        return _LOWER[meant[0]]
+    if len(low) < 4:
+        return None
+    for known in _KNOWN:
+        if len(known) == len(low):
+            apart = [i for i, (a, b) in enumerate(zip(low, known, strict=True)) if a != b]
+            swapped = (
+                len(apart) == 2
+                and apart[1] == apart[0] + 1
+                and low[apart[0]] == known[apart[1]]
+                and low[apart[1]] == known[apart[0]]
+            )
+            if len(apart) == 1 or swapped:
+                return _LOWER[known]
+    return None
+
+
 def _findings(schema: Any, node: str) -> list[tuple[str, bool]]:
     """Each mistake of ``schema`` and whether it fails every reply."""
     if not isinstance(schema, Mapping):
@@ -139,12 +167,12 @@ def _findings(schema: Any, node: str) -> list[tuple[str, bool]]:
         for word in part:
             if word in KEYWORDS or not isinstance(word, str):
                 continue
-            meant = get_close_matches(word.lower(), _KNOWN, n=1, cutoff=0.8)
+            meant = _meant_keyword(word)
             if meant:
                 found.append((
                     f"The output schema of '{node}' has {word!r} (at "
                     f"{where or 'the top level'}), which JSON Schema does not know; did you mean "
-                    f"{_LOWER[meant[0]]!r}? An unknown keyword is ignored, so the schema allows "
+                    f"{meant!r}? An unknown keyword is ignored, so the schema allows "
                     "what it was meant to refuse.",
                     False,
                 ))  # fmt: skip

@@ -22,6 +22,9 @@ import math
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
+from irgraph.errors import ArgumentError
+from irgraph.record_mistakes import read_only
+
 __all__ = [
     "JsonObject",
     "is_json",
@@ -211,6 +214,11 @@ class JsonObject(Mapping[str, Any]):
             self._data = {}
             self._text = "{}"
             return
+        if not isinstance(data, Mapping):
+            raise ArgumentError(
+                f"A JsonObject is made from a dict of JSON data (got {data!r} of type "
+                f"{type(data).__name__})."
+            )
         given = dict(data)
         problem = json_problem(given)
         if problem is not None:
@@ -240,6 +248,12 @@ class JsonObject(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return repr(self._data)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise read_only(f"{key!r} set to {value!r}")
+
+    def __delitem__(self, key: str) -> None:
+        raise read_only(f"{key!r} deleted")
 
     @property
     def text(self) -> str:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from difflib import get_close_matches
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -30,6 +28,7 @@ from irgraph.testing.broken_providers import (
     hanging,
     raising,
 )
+from irgraph.testing.fake_names import WHAT, lookalike, misspelt_names, refuse_misspelt
 from irgraph.testing.fake_values import (
     UnsatisfiableSchema,
     UnsupportedSchema,
@@ -62,13 +61,6 @@ def _texts(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
 
 
-#: What each by-agent option configures, for the message when a name in it looks mistyped.
-_WHAT = {"responses": "answer", "fail": "failure", "latency": "latency"}
-#: A trailing number, or one character after a separator: ``writer`` and ``writer2``,
-#: ``branch_0`` and ``branch_1`` are sibling agents, not typos of each other.
-_SIBLING_TAIL = re.compile(r"(?:[_\-.]?[0-9]+|[_\-.][^_\-.])$")
-
-
 def _fail_count(agent: str) -> checks.Check:
     """The rule for ``fail[agent]``: how many of the agent's first calls raise, so at least 1
     (0 would configure nothing, a likely reading of it as the index of the call to fail)."""
@@ -77,21 +69,6 @@ def _fail_count(agent: str) -> checks.Check:
         hint=f"fail={{{agent!r}: 1}} makes the first call of {agent!r} raise, "
         f"fail={{{agent!r}: 2}} its first two; leave {agent!r} out of fail for no failure.",
     )
-
-
-def _lookalike(agent: str, names: Sequence[str]) -> tuple[str, str] | None:
-    """The configured name among ``names`` that ``agent`` was likely meant by, and how it
-    differs (``"case"`` or ``"close"``); ``None`` when none looks like a typo of it."""
-    for name in names:
-        if name.casefold() == agent.casefold():
-            return name, "case"
-    if not names:
-        return None
-    stem = _SIBLING_TAIL.sub("", agent)
-    for name in get_close_matches(agent, names, n=len(names), cutoff=0.8):
-        if _SIBLING_TAIL.sub("", name) != stem:
-            return name, "close"
-    return None
 
 
 class FakeProvider:
@@ -118,13 +95,18 @@ class FakeProvider:
     strings in the schema). Give such a field's value with a response function (the table
     and the example in docs/testing.md).
 
-    When an agent with no entry of its own is asked, a name in ``responses``, ``fail`` or
-    ``latency`` that equals its name but for case, or is close to it (difflib, 0.8) while no
-    call has asked for that name yet, is taken for a typo: the call raises
-    :class:`FakeProviderError` rather than give the default (``check_names=False`` turns this
-    off; names that differ in a trailing number or ``_x``, as ``writer`` and ``writer2``, are
-    two agents, never a typo). After a run, :meth:`unused` and :meth:`assert_used` tell the
-    names no call asked for.
+    Before a run's first node, runners hand the fake the pipeline's agent names
+    (:meth:`check_agents`): a name in ``responses``, ``fail`` or ``latency`` that is no agent
+    of the pipeline and equals one of its agents' names but for case, or is close to it
+    (difflib, 0.8), is taken for a typo and the run refused with a :class:`PipelineError`
+    ("did you mean 'editors'?"). A fake may serve several pipelines, so a name far from every
+    agent, or an agent of a pipeline it ran before, is not refused: it may be another
+    pipeline's (``check_names=False`` turns the check off, for a close name of a pipeline not
+    run yet; names that differ in a trailing number or ``_x``, as ``writer`` and ``writer2``,
+    are two agents, never a typo). Called directly, outside a run, an agent asked with no
+    entry of its own while a configured name not asked yet is close to its name fails the
+    call with :class:`FakeProviderError`. After a run, :meth:`unused` and :meth:`assert_used`
+    tell the names no call asked for.
 
     Every request is recorded in ``calls``; ``max_in_flight`` is the most calls seen at once.
     Its answers are made up (``made_up_answers``): a keyed batch keeps them apart from a real
@@ -207,6 +189,8 @@ class FakeProvider:
         self._per_agent: dict[str, int] = {}
         #: Agents whose names were checked against the configured ones and found no typo.
         self._named: set[str] = set()
+        #: The agents of every pipeline this fake was checked against before a run.
+        self._agents: set[str] = set()
 
     def _configured(self) -> dict[str, Mapping[str, Any]]:
         """The by-agent options, by their keyword."""
@@ -249,20 +233,43 @@ class FakeProvider:
             "other branch, say) means the test did not take the path it configures."
         )
 
+    def check_agents(self, agents: Collection[str]) -> None:
+        """Refuse, before a run, a configured name that looks like a misspelling of an agent
+        of the pipeline about to run (``agents``), raising :class:`PipelineError` naming it,
+        the agent meant and the pipeline's agents. Runners call this before the first node.
+
+        Names of agents of a pipeline checked before (this fake may serve several), or asked
+        for already, are never refused; names far from every agent are left alone (they may
+        be another pipeline's agents): :meth:`unused` tells them after the run.
+
+        >>> fake = FakeProvider(fail={"editor": 1})
+        >>> fake.check_agents({"writer", "editors"})
+        Traceback (most recent call last):
+        ...
+        irgraph.errors.PipelineError: FakeProvider is configured for agents this pipeline ...
+        """
+        if self.check_names:
+            known = self._agents.union(self._per_agent)
+            refuse_misspelt(misspelt_names(self._configured(), agents, known), agents)
+            self._named.update(agents)  # no configured name left looks like a typo of them
+        self._agents.update(agents)
+
     def _check_name(self, agent: str) -> None:
         """Refuse to give ``agent`` a default when a configured name looks like a typo of it."""
         problems = []
         for option, names in self._configured().items():
             if not names or agent in names:
                 continue
-            candidates = [name for name in names if name not in self._per_agent]
-            found = _lookalike(agent, candidates)
+            candidates = [
+                name for name in names if name not in self._per_agent and name not in self._agents
+            ]
+            found = lookalike(agent, candidates)
             if found is None:
                 continue
             name, how = found
             differs = "differs from it only in case" if how == "case" else "is close"
             problems.append(
-                f"no {_WHAT[option]} is configured for agent {agent!r}; {name!r} in {option}= "
+                f"no {WHAT[option]} is configured for agent {agent!r}; {name!r} in {option}= "
                 f"{differs}: did you mean it?"
             )
         if problems:

@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 
 from irgraph.builder import UnknownMethodError
+from irgraph.builder_keywords import BuilderArgumentError
 from irgraph.cli import CliError
 from irgraph.compile import BackendNotFoundError
 from irgraph.errors import ArgumentError, IrgraphError, MissingExtraError, PipelineError, RunError
@@ -1234,7 +1235,7 @@ CATALOG: tuple[BadInput, ...] = (
             "setting-as-constructor-keyword",
             "builder",
             'Agent("writer", instruction="Draft {topic}.")',
-            PipelineError,
+            BuilderArgumentError,
             "Agent('writer') got instruction=... as a keyword",
             "Write Agent('writer').instruct(...).",
         ),
@@ -1242,7 +1243,7 @@ CATALOG: tuple[BadInput, ...] = (
             "gate-setting-as-constructor-keyword",
             "builder",
             'Gate("approve", "Publish {text}?", writes="answer")',
-            PipelineError,
+            BuilderArgumentError,
             "Gate('approve') got writes=... as a keyword",
             "a Gate takes only its name, its message, inputs= and id=",
             "Write Gate('approve').writes(...).",
@@ -1251,7 +1252,7 @@ CATALOG: tuple[BadInput, ...] = (
             "transform-setting-as-constructor-keyword",
             "builder",
             'Transform("count", len, reads=["text"])',
-            PipelineError,
+            BuilderArgumentError,
             "Transform('count') got reads=... as a keyword",
             "a Transform takes only its name, its function, inputs= and id=",
             "Write Transform('count', fn).reads(...).",
@@ -1260,7 +1261,7 @@ CATALOG: tuple[BadInput, ...] = (
             "method-keyword-misspelt",
             "builder",
             'Loop("review").step(critic).until("notes", equal="done")',
-            PipelineError,
+            BuilderArgumentError,
             "'review'.until() got equal=...",
             "it takes condition and equals=",
             "Did you mean equals=?",
@@ -1269,7 +1270,7 @@ CATALOG: tuple[BadInput, ...] = (
             "method-keyword-not-its-parameter",
             "builder",
             'Agent("writer").instruct(instruction="Draft {topic}.")',
-            PipelineError,
+            BuilderArgumentError,
             "'writer'.instruct() got instruction=...",
             "it takes text",
             "Write 'writer'.instruct(text).",
@@ -1278,7 +1279,7 @@ CATALOG: tuple[BadInput, ...] = (
             "method-keys-given-as-keyword",
             "builder",
             'Pipeline("p").inputs(keys=["topic", "audience"])',
-            PipelineError,
+            BuilderArgumentError,
             "'p'.inputs() got keys=...",
             "it takes keys as positional arguments",
             "Write 'p'.inputs('topic', 'audience').",
@@ -1287,7 +1288,7 @@ CATALOG: tuple[BadInput, ...] = (
             "route-keyword-misspelt",
             "builder",
             'Route("triage").on("category").when("bug", then=fix)',
-            PipelineError,
+            BuilderArgumentError,
             "'triage'.when() got then=...",
             "it takes condition and branch",
             "Write 'triage'.when(condition, branch).",
