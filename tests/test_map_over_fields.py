@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import networkx as nx
+import pydantic
 import pytest
 
 from irgraph import (
@@ -295,3 +296,32 @@ def test_a_key_nothing_gives_is_told_with_the_path_read_from_it() -> None:
         "not a pipeline input."
     )
     assert problem.key == "plan"
+
+
+class Plan(pydantic.BaseModel):
+    topics: list[str]
+
+
+def as_model(subject: str) -> Plan:
+    return Plan(topics=[subject])
+
+
+def test_a_writer_whose_value_never_has_fields_is_refused_before_the_run() -> None:
+    model = Transform("outline", as_model).reads("subject").writes("plan")
+    (problem,) = refused(model >> drafts()).problems
+    assert problem.node == "drafts"
+    assert "transform 'outline' returns a Plan model (its return annotation)" in problem.message
+    results = (
+        MapOver("first")
+        .over("subjects", item="s")
+        .step(Agent("a").instruct("{s}").writes("x"))
+        .writes("plan")
+    )
+    with pytest.raises(PipelineError) as raised:
+        validate(to_graph(results >> drafts(), inputs={"subjects"}))
+    (listed,) = raised.value.problems
+    assert listed.message == (
+        "MapOver 'drafts' iterates over 'plan.topics', a field of 'plan', but map-over 'first' "
+        "writes 'plan' as a list of its items' results, which has no fields."
+    )
+    assert "MapOver(...).over('item.topics')" in str(listed.hint)
