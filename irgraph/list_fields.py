@@ -56,6 +56,8 @@ def field_list(w: Walker, sid: str, over: str, who: str, agent: str, schema: Any
     found = field_schema(schema, fields)
     if found == "missing":
         what, hint = no_field_words(schema, over, ".over")
+        if who.startswith("the items"):
+            who = f"agent '{agent}' (whose list's items are '{root}' here)"
         w.problem(
             f"MapOver '{sid}' iterates over '{over}', but the output schema of {who} {what}.",
             node=sid,

@@ -245,7 +245,12 @@ def test_a_map_over_over_a_field_of_each_item_knows_the_items_schema() -> None:
     outer = MapOver("outer").over("plans", item="plan").step(drafts("plan.topics")).writes("all")
     (text,) = refused(deep.writes("plans") >> outer).problems
     assert text.node == "drafts"
-    assert "the items of the list agent 'lister' writes" in text.message
+    assert text.message == (
+        "MapOver 'drafts' iterates over 'plan.topics', but the output schema of agent 'lister' "
+        "(whose list's items are 'plan' here) writes 'plan' as a JSON string, which has no "
+        "fields."
+    )
+    assert text.hint == "Use 'plan' itself: .over('plan')."
 
 
 @pytest.mark.parametrize("bad", ["plan.", ".topics", "plan..topics", "plan.topics?"])
