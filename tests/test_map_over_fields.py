@@ -10,8 +10,11 @@ by a Transform first.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
+import shlex
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -35,6 +38,7 @@ from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.dot import to_dot
 from irgraph.backends.mermaid import to_mermaid
 from irgraph.builder import Builder
+from irgraph.cli import main
 from irgraph.code import to_code
 from irgraph.ir import MapOverNode, from_json, to_json
 from irgraph.testing import FakeProvider
@@ -330,3 +334,23 @@ def test_a_writer_whose_value_never_has_fields_is_refused_before_the_run() -> No
         "writes 'plan' as a list of its items' results, which has no fields."
     )
     assert "MapOver(...).over('item.topics')" in str(listed.hint)
+
+
+def test_the_command_line_names_the_json_a_missing_list_is_given_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--state plan=VALUE`` gives text, which the run refuses: the missing key is named
+    with the ``--state-json`` that gives a list where the map-over reads it."""
+    path = tmp_path / "drafting.py"
+    path.write_text(
+        "from irgraph import Agent, MapOver\n"
+        "pipeline = MapOver('drafts').over('plan.topics', item='topic')"
+        ".step(Agent('draft').instruct('Draft {topic}.').writes('s')).writes('ss')\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(path)], out=io.StringIO()) == 2
+    said = capsys.readouterr().err
+    option = """--state-json '{"plan": {"topics": ["...", "..."]}}'"""
+    assert f"does not give; add {option} ('plan': JSON, as a map-over iterates" in said
+    given = ["run", str(path), "--no-progress", *shlex.split(option)]
+    assert main(given, out=io.StringIO()) == 0
