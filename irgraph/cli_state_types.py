@@ -188,7 +188,8 @@ def object_option(key: str, fields: list[str]) -> str:
 def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
     """The refusal of a command line that gives none of the ``missing`` keys the pipeline
     reads from its initial state: the option that gives each, ``--state-json`` with an
-    object for a key whose fields a template reads (``--state`` gives text, which has none)."""
+    object for a key whose fields a template reads (``--state`` gives text, which has none),
+    and with a list for a key a map-over iterates (or an object holding it: ``plan.topics``)."""
     from irgraph.ir.key_paths import path_root
     from irgraph.template_fields import field_reads
 
@@ -198,20 +199,30 @@ def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
             read = fields.setdefault(path_root(path), {})
             field = path.split(".")[1]
             read[field] = read.get(field, True) and optional
+    lists: dict[str, Any] = {}  # key: the JSON a map-over over it (or a field) iterates
+    for _, over in G.nodes(data="over"):
+        if over and path_root(over) not in lists:
+            value: Any = ["...", "..."]
+            for name in reversed(over.split(".")):
+                value = {name: value}
+            lists[path_root(over)] = value
     gives = []
     for key in missing:
-        if key in fields:
+        if key in lists:
+            gives.append(f"--state-json '{json.dumps(lists[key])}'")
+        elif key in fields:
             named = [f for f, optional in fields[key].items() if not optional] or list(fields[key])
             gives.append(object_option(key, named))
         else:
             gives.append(f"--state {key}=VALUE")
-    objects = [key for key in missing if key in fields]
-    why = (
-        f" ({', '.join(map(repr, objects))}: an object, as a template reads its fields; "
-        "--state gives text)"
-        if objects
-        else " (or --state-json '{...}')"
-    )
+    objects = [key for key in missing if key in fields and key not in lists]
+    listed = [key for key in missing if key in lists]
+    parts = []
+    if objects:
+        parts.append(f"{', '.join(map(repr, objects))}: an object, as a template reads its fields")
+    if listed:
+        parts.append(f"{', '.join(map(repr, listed))}: JSON, as a map-over iterates a list there")
+    why = f" ({'; '.join(parts)}; --state gives text)" if parts else " (or --state-json '{...}')"
     return CliError(
         f"The pipeline reads {', '.join(map(repr, missing))} from its initial state, "
         f"which the command line does not give; add {' '.join(gives)}{why}."

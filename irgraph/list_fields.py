@@ -4,10 +4,11 @@ against what may be in the key, and its value read when the run starts and at th
 The key (``plan``) is what the map-over reads; its writers are checked by what they write, as
 a template's ``{plan.topics}`` is (:mod:`irgraph.template_fields`): an agent writing free text,
 or one whose output schema declares no such field or declares it as no array, can never give
-the list, a problem naming the map-over, the path, the writer and the fields it has. A schema
-that lets the field be left out is warned of. A value of the key that holds no list there,
-given in the initial state or met at the map-over, is told by :func:`list_fault` in the same
-words wherever it is met.
+the list, a problem naming the map-over, the path, the writer and the fields it has; so is a
+map-over writing the key (a list of results) and a transform returning a pydantic model. A
+schema that lets the field be left out is warned of. A value of the key that holds no list
+there, given in the initial state or met at the map-over, is told by :func:`list_fault` in
+the same words wherever it is met.
 
 >>> list_fault({"title": "t"}, "plan.topics")
 ("'plan' has no field 'topics' (its keys: 'title')", "Give 'plan' a 'topics' field holding a list")
@@ -24,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from irgraph.errors import Problem, a_or_an
 from irgraph.ir.key_paths import field_lacking, field_schema, path_fields, path_root
 from irgraph.prompt_values import held_keys, read_field
-from irgraph.route_fields import no_field_words
+from irgraph.route_fields import no_field_words, returned_model
 
 if TYPE_CHECKING:
     from irgraph.graph_routes import Walker
 
-__all__ = ["field_list", "list_fault", "initial_list_problem"]
+__all__ = ["field_list", "unfielded", "list_fault", "initial_list_problem"]
 
 
 def field_list(w: Walker, sid: str, over: str, who: str, agent: str, schema: Any) -> Any:
@@ -55,6 +56,8 @@ def field_list(w: Walker, sid: str, over: str, who: str, agent: str, schema: Any
     found = field_schema(schema, fields)
     if found == "missing":
         what, hint = no_field_words(schema, over, ".over")
+        if who.startswith("the items"):
+            who = f"agent '{agent}' (whose list's items are '{root}' here)"
         w.problem(
             f"MapOver '{sid}' iterates over '{over}', but the output schema of {who} {what}.",
             node=sid,
@@ -69,6 +72,44 @@ def field_list(w: Walker, sid: str, over: str, who: str, agent: str, schema: Any
             "required (a pydantic field without a default: an empty list runs no items)."
         )
     return found
+
+
+def unfielded(w: Walker, sid: str, over: str, writers: list[str]) -> None:
+    """Tell ``w`` the problems of map-over ``sid`` iterating the path ``over`` when one of
+    ``writers`` (of its key) writes a value that never has fields: a map-over's list of its
+    items' results, a transform annotated to return a pydantic model (not its JSON)."""
+    root, nodes = path_root(over), w.G.nodes
+    for writer in writers:
+        data = nodes[writer]
+        if data["kind"] == "map_over" and not _around(w, writer, sid):
+            w.problem(
+                f"MapOver '{sid}' iterates over '{over}', a field of '{root}', but map-over "
+                f"'{writer}' writes '{root}' as a list of its items' results, which has no "
+                "fields.",
+                node=sid,
+                key=root,
+                hint=f"Map over '{root}' itself, .over('{root}', item='item'), with a step "
+                f"MapOver(...).over('item.{over[len(root) + 1 :]}') when each result holds "
+                "the list.",
+            )
+        elif data["kind"] == "transform" and (model := returned_model(w, writer)) is not None:
+            w.problem(
+                f"MapOver '{sid}' iterates over '{over}', a field of '{root}', but transform "
+                f"'{writer}' returns a {model} model (its return annotation), not its JSON, so "
+                "the run would fail there.",
+                node=sid,
+                key=root,
+                hint=f"Return the model's .model_dump() from '{writer}' (annotated "
+                "-> dict[str, Any]).",
+            )
+
+
+def _around(w: Walker, scope: str, nid: str) -> bool:
+    """Whether ``scope`` holds node ``nid`` in its body, however deep."""
+    parent: str | None = w.G.nodes[nid]["parent"]
+    while parent is not None and parent != scope:
+        parent = w.G.nodes[parent]["parent"]
+    return parent == scope
 
 
 def list_fault(value: Any, over: str) -> tuple[str, str] | None:

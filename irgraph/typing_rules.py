@@ -23,7 +23,7 @@ from irgraph.ir.key_paths import path_fields, path_root
 from irgraph.ir.outputs import schema_enum, value_type
 from irgraph.ir.values import canonical, respells
 from irgraph.ir.values import same_value as _same
-from irgraph.list_fields import field_list
+from irgraph.list_fields import field_list, unfielded
 from irgraph.reaching import Narrowed, source_of
 from irgraph.route_check import RouteChecks
 from irgraph.route_fields import stops_on_field
@@ -64,6 +64,8 @@ class TypeRules:
         for writer, schema in self._agents(path_root(over), env):  # (plan of plan.topics)
             told.append(writer)
             self.not_a_list(sid, over, writer, schema)
+        if "." in over:  # a field: a map-over's results or a model returned have none
+            unfielded(self.w, sid, over, writers(self.w, path_root(over), env))
         # An enclosing loop's next pass may bring a writer later in its body: checked once
         # the whole graph is known.
         checks = self.routes

@@ -10,11 +10,15 @@ by a Transform first.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
+import shlex
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import pydantic
 import pytest
 
 from irgraph import (
@@ -34,6 +38,7 @@ from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.backends.dot import to_dot
 from irgraph.backends.mermaid import to_mermaid
 from irgraph.builder import Builder
+from irgraph.cli import main
 from irgraph.code import to_code
 from irgraph.ir import MapOverNode, from_json, to_json
 from irgraph.testing import FakeProvider
@@ -244,7 +249,12 @@ def test_a_map_over_over_a_field_of_each_item_knows_the_items_schema() -> None:
     outer = MapOver("outer").over("plans", item="plan").step(drafts("plan.topics")).writes("all")
     (text,) = refused(deep.writes("plans") >> outer).problems
     assert text.node == "drafts"
-    assert "the items of the list agent 'lister' writes" in text.message
+    assert text.message == (
+        "MapOver 'drafts' iterates over 'plan.topics', but the output schema of agent 'lister' "
+        "(whose list's items are 'plan' here) writes 'plan' as a JSON string, which has no "
+        "fields."
+    )
+    assert text.hint == "Use 'plan' itself: .over('plan')."
 
 
 @pytest.mark.parametrize("bad", ["plan.", ".topics", "plan..topics", "plan.topics?"])
@@ -295,3 +305,52 @@ def test_a_key_nothing_gives_is_told_with_the_path_read_from_it() -> None:
         "not a pipeline input."
     )
     assert problem.key == "plan"
+
+
+class Plan(pydantic.BaseModel):
+    topics: list[str]
+
+
+def as_model(subject: str) -> Plan:
+    return Plan(topics=[subject])
+
+
+def test_a_writer_whose_value_never_has_fields_is_refused_before_the_run() -> None:
+    model = Transform("outline", as_model).reads("subject").writes("plan")
+    (problem,) = refused(model >> drafts()).problems
+    assert problem.node == "drafts"
+    assert "transform 'outline' returns a Plan model (its return annotation)" in problem.message
+    results = (
+        MapOver("first")
+        .over("subjects", item="s")
+        .step(Agent("a").instruct("{s}").writes("x"))
+        .writes("plan")
+    )
+    with pytest.raises(PipelineError) as raised:
+        validate(to_graph(results >> drafts(), inputs={"subjects"}))
+    (listed,) = raised.value.problems
+    assert listed.message == (
+        "MapOver 'drafts' iterates over 'plan.topics', a field of 'plan', but map-over 'first' "
+        "writes 'plan' as a list of its items' results, which has no fields."
+    )
+    assert "MapOver(...).over('item.topics')" in str(listed.hint)
+
+
+def test_the_command_line_names_the_json_a_missing_list_is_given_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--state plan=VALUE`` gives text, which the run refuses: the missing key is named
+    with the ``--state-json`` that gives a list where the map-over reads it."""
+    path = tmp_path / "drafting.py"
+    path.write_text(
+        "from irgraph import Agent, MapOver\n"
+        "pipeline = MapOver('drafts').over('plan.topics', item='topic')"
+        ".step(Agent('draft').instruct('Draft {topic}.').writes('s')).writes('ss')\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(path)], out=io.StringIO()) == 2
+    said = capsys.readouterr().err
+    option = """--state-json '{"plan": {"topics": ["...", "..."]}}'"""
+    assert f"does not give; add {option} ('plan': JSON, as a map-over iterates" in said
+    given = ["run", str(path), "--no-progress", *shlex.split(option)]
+    assert main(given, out=io.StringIO()) == 0
