@@ -236,8 +236,9 @@ def elided(text: str, width: int) -> str:
             last -= 1
         turn += 1
     before, after = "".join(head), "".join(tail)
-    if not before and not after:  # one piece, longer than the line: cut it by characters
-        before, after = _fitting(name, budget // 2), _fitting(name[::-1], budget // 2)[::-1]
+    if not before:  # its first piece is longer than the line: cut it by characters
+        after = after or _fitting(name[::-1], budget // 2)[::-1]
+        before = _fitting(name, budget - _cells(after))
     spaced_before = before.endswith(" ") or name[len(before)] == " "
     spaced_after = after.startswith(" ") or name[len(name) - len(after) - 1] == " "
     return (

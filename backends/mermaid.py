@@ -167,6 +167,10 @@ def to_mermaid(
     too) or a dict (``{"fill": "#fdd", "stroke-width": "2px"}``), written with commas. A node
     not in the graph, a keyword, or CSS mermaid cannot read (a line break, parentheses,
     quotes, ...) raises :class:`~irgraph.errors.IrgraphError`.
+
+    Labels are written for mermaid's HTML labels (its default): where the page drawing the
+    chart sets ``htmlLabels: false``, a long name's ``<wbr>`` tags (and, in node labels,
+    entity codes) show as text; ``style="seed"`` writes no tags (docs/guides/exporters.md).
     """
     if not isinstance(direction, str) or direction.upper() not in DIRECTIONS:  # "lr" is LR
         raise IrgraphError(

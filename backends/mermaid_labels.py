@@ -13,7 +13,7 @@ import unicodedata
 
 from .labels import elided, label_text, word_breaks
 
-__all__ = ["mermaid_text", "mermaid_title"]
+__all__ = ["mermaid_text", "mermaid_title", "TITLE_WIDTH"]
 
 _NAMED = {'"': "#quot;", "#": "#35;", "<": "#lt;", ">": "#gt;", "&": "#amp;"}
 # Even inside quotes mermaid reads ``%%{`` as a directive, a leading backtick as markdown,

@@ -383,6 +383,24 @@ def test_the_export_property_catches_an_exporter_that_drops_nodes(monkeypatch):
         conformance.check_plan_mentions_every_node(make, pipeline, {})
 
 
+def test_the_export_property_reads_long_names_with_markdown_characters_as_themselves():
+    from irgraph import Agent, Loop
+
+    # Long words get <wbr> tags, and then a node's * ` \\ and emphasis _ a backslash before
+    # them (#92;#42;): the check must read them back as the names they are, not miss them.
+    names = [
+        "Review*Draft*AndPublishEverythingNow",
+        "parseHTTPServer2024Response\\Headers",
+        "a_*starred*_then_a_long_snake_tail_x",
+        "Quote`Tick`AndMoreCamelCaseWordsHere",
+    ]
+    steps = Agent(names[0]).instruct("x")
+    for name in names[1:]:
+        steps = steps >> Agent(name).instruct("x")
+    pipeline = Loop("Loop*With*ALongCamelCaseName").step(steps).max_iterations(1)
+    conformance.check_plan_mentions_every_node(backend_with(Scheduler), pipeline, {})
+
+
 @pytest.mark.parametrize("broken", [BoundIsALock, MapsOneItemAtATime])
 def test_the_older_properties_miss_a_bound_that_is_never_reached(broken):
     conformance.check_parallel_overlap(backend_with(broken))

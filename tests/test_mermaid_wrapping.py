@@ -16,7 +16,8 @@ from irgraph.backends.dot import to_dot
 from irgraph.backends.labels import label_text, wrapped
 from irgraph.backends.mermaid import mermaid_text, to_mermaid
 from tests.mermaid_check.samples import HOSTILE_NAMES
-from tests.support.diagram_parsers import decode_dot_label
+from tests.support.diagram_parsers import decode_dot_label, parse_mermaid, title_as_drawn
+from tests.test_exporter_properties import title_shown
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*deprecated - use:DeprecationWarning")
 
@@ -197,3 +198,18 @@ def test_real_mermaid_draws_a_long_title_no_wider_than_its_line(mermaid_render):
     assert result["ok"], result.get("error")
     assert result["title"]["text"] == _title(text)
     assert result["title"]["width"] <= TITLE_BOUND and result["width"] <= TITLE_BOUND + 50
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "y" * 100,
+        "研究" * 40,
+        "z" * 90 + "_then_b",
+        " ".join(['R&D "plan" <b> for every region'] * 3),
+    ],
+)
+def test_any_long_title_is_its_beginning_and_end_on_one_line(name):
+    drawn = parse_mermaid(to_mermaid(Pipeline(name).step(Agent("a")).step(Agent("b"))))
+    assert drawn.title is not None and "…" in drawn.title
+    assert title_as_drawn(drawn.title, title_shown(f"{name} (sequence)"))

@@ -384,8 +384,9 @@ def _dot_names(graph: Any) -> set[str]:
 
 
 def _unescape_mermaid(text: str) -> str:
-    """Undo mermaid's entity codes (``#quot;``, ``#95;``), and the ``<wbr>`` tags and
-    backslash escapes (``\\_``) a long name's label has instead, so labels can be compared."""
+    """Undo mermaid's entity codes (``#quot;``, ``#95;``), and the ``<wbr>`` tags a long name's
+    label has, with the markdown escapes a node's label then has instead (``#92;_``,
+    ``#92;#42;``: a backslash, as a code, before the character), so labels can be compared."""
     import html
     import re
 
@@ -393,5 +394,9 @@ def _unescape_mermaid(text: str) -> str:
         code = match.group(1)
         return chr(int(code)) if code.isdigit() else html.unescape(f"&{code};")
 
-    text = re.sub(r"\\([_*\\`])", r"\1", text.replace("<wbr>", ""))
-    return re.sub(r"#(\w+);", one, text)
+    lines = []
+    for line in text.splitlines():
+        if "<wbr>" in line and re.match(r"\s*\w+[\[{(]", line):  # a node's label, with tags
+            line = re.sub(r"#92;(_|#42;|#96;|#92;)", r"\1", line)
+        lines.append(line)
+    return re.sub(r"#(\w+);", one, "\n".join(lines).replace("<wbr>", ""))
