@@ -394,7 +394,7 @@ class _Walker:
 
     def empty(self, node: Node, kind: str, what: str, fix: str, nid: str | None = None) -> None:
         self.problem(
-            f"{kind} '{node.name}' has no {what}.",
+            f"{kind} '{nid or node.name}' has no {what}.",  # its graph id: a reused name's #2
             node=nid or node.name,
             hint=f"Add one with {fix}, or remove the empty {kind}.",
         )

@@ -41,14 +41,13 @@ def walk_loop(w: Walker, node: LoopNode, env: Env, parent: str | None) -> Summar
         w.empty(node, "Loop", "steps", ".step(...)", sid)
     if node.max_iterations is None:
         w.problem(
-            f"Loop '{node.name}' has no max_iterations, so it could run forever.",
+            f"Loop '{sid}' has no max_iterations, so it could run forever.",
             node=sid,
             hint="Bound it with .max_iterations(n) (or write it as x * n).",
         )
     elif node.max_iterations < 1:
         w.problem(
-            f"Loop '{node.name}' has max_iterations={node.max_iterations}, but it must be "
-            "at least 1.",
+            f"Loop '{sid}' has max_iterations={node.max_iterations}, but it must be at least 1.",
             node=sid,
             hint="Use .max_iterations(n) with n >= 1.",
         )

@@ -189,8 +189,10 @@ class FakeProvider:
         self._per_agent: dict[str, int] = {}
         #: Agents whose names were checked against the configured ones and found no typo.
         self._named: set[str] = set()
-        #: The agents of every pipeline this fake was checked against before a run.
+        #: The agents of every pipeline this fake was checked against before a run, and each
+        #: pipeline's agents as one set.
         self._agents: set[str] = set()
+        self._accepted: set[frozenset[str]] = set()
 
     def _configured(self) -> dict[str, Mapping[str, Any]]:
         """The by-agent options, by their keyword."""
@@ -248,11 +250,15 @@ class FakeProvider:
         ...
         irgraph.errors.PipelineError: FakeProvider is configured for agents this pipeline ...
         """
+        agents = frozenset(agents)
+        if agents in self._accepted:  # each item of a batch: known to pass (names only join)
+            return
         if self.check_names:
             known = self._agents.union(self._per_agent)
             refuse_misspelt(misspelt_names(self._configured(), agents, known), agents)
             self._named.update(agents)  # no configured name left looks like a typo of them
         self._agents.update(agents)
+        self._accepted.add(agents)
 
     def _check_name(self, agent: str) -> None:
         """Refuse to give ``agent`` a default when a configured name looks like a typo of it."""
