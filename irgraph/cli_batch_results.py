@@ -370,6 +370,11 @@ def input_words(message: str, error: BaseException, command: str) -> str:
                     f"{suggestion_text(others)} The line gives '{unread[0]}', which nothing reads: "
                     f"if it is '{key}' misspelled, write '{key}' in the line.",
                 )
+        elif listed := _list_option(problem.message, key):  # a map-over's list: JSON
+            words = (
+                f"give it a list with {listed} (--state gives text; or declare it with "
+                f"--input {key})"
+            )
         elif fields := _fields_read(problem.message, key):  # --state gives text: no fields
             words = (
                 f"give it an object with {object_option(key, fields)} (--state gives text, "
@@ -379,6 +384,20 @@ def input_words(message: str, error: BaseException, command: str) -> str:
             words = f"give it a value with --state {key}=... (or declare it with --input {key})"
         message = message.replace(declare_input_advice(key), words)
     return message
+
+
+def _list_option(message: str, key: str) -> str | None:
+    """The ``--state-json`` option giving ``key`` the list a problem's ``message`` says a
+    map-over iterates there (``iterates over 'plan.topics'``: an object holding it), or
+    ``None`` when no map-over iterates ``key``.
+
+    >>> print(_list_option("'drafts' iterates over 'plan.topics', but ...", "plan"))
+    --state-json '{"plan": {"topics": ["...", "..."]}}'
+    """
+    from irgraph.cli_state_types import list_option
+
+    over = re.search(r"iterates over '(" + re.escape(key) + r"(?:\.\w+)*)'", message)
+    return None if over is None else list_option(over.group(1))
 
 
 def _fields_read(message: str, key: str) -> list[str]:

@@ -185,6 +185,19 @@ def object_option(key: str, fields: list[str]) -> str:
     return f"--state-json '{{\"{key}\": {{{inner}}}}}'"
 
 
+def list_option(over: str) -> str:
+    """The ``--state-json`` option that gives the list a map-over iterates at ``over`` (a key,
+    or a key and its fields: an object holding the list), each item to fill in.
+
+    >>> print(list_option("plan.topics"))
+    --state-json '{"plan": {"topics": ["...", "..."]}}'
+    """
+    value: Any = ["...", "..."]
+    for name in reversed(over.split(".")):
+        value = {name: value}
+    return f"--state-json '{json.dumps(value)}'"
+
+
 def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
     """The refusal of a command line that gives none of the ``missing`` keys the pipeline
     reads from its initial state: the option that gives each, ``--state-json`` with an
@@ -199,17 +212,14 @@ def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
             read = fields.setdefault(path_root(path), {})
             field = path.split(".")[1]
             read[field] = read.get(field, True) and optional
-    lists: dict[str, Any] = {}  # key: the JSON a map-over over it (or a field) iterates
+    lists: dict[str, str] = {}  # key: the option giving the list a map-over iterates there
     for _, over in G.nodes(data="over"):
         if over and path_root(over) not in lists:
-            value: Any = ["...", "..."]
-            for name in reversed(over.split(".")):
-                value = {name: value}
-            lists[path_root(over)] = value
+            lists[path_root(over)] = list_option(over)
     gives = []
     for key in missing:
         if key in lists:
-            gives.append(f"--state-json '{json.dumps(lists[key])}'")
+            gives.append(lists[key])
         elif key in fields:
             named = [f for f, optional in fields[key].items() if not optional] or list(fields[key])
             gives.append(object_option(key, named))

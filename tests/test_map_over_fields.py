@@ -354,3 +354,28 @@ def test_the_command_line_names_the_json_a_missing_list_is_given_with(
     assert f"does not give; add {option} ('plan': JSON, as a map-over iterates" in said
     given = ["run", str(path), "--no-progress", *shlex.split(option)]
     assert main(given, out=io.StringIO()) == 0
+
+
+@pytest.mark.parametrize("over", ["plan", "plan.topics"])
+def test_check_names_the_json_that_gives_the_list_a_map_over_iterates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], over: str
+) -> None:
+    """``irgraph check`` told to give the key ``--state plan=...``, text the run refuses; it
+    names the ``--state-json`` that gives the list where the map-over reads it, and that
+    option checks clean."""
+    path = tmp_path / f"checking_{over.replace('.', '_')}.py"
+    path.write_text(
+        "from irgraph import Agent, MapOver\n"
+        f"pipeline = MapOver('drafts').over({over!r}, item='topic')"
+        ".step(Agent('draft').instruct('Draft {topic}.').writes('s')).writes('ss')\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(path)], out=io.StringIO()) == 1
+    said = capsys.readouterr().err
+    assert "--state plan=" not in said
+    (option,) = re.findall(r"--state-json '[^']*'", said)
+    value: object = ["...", "..."]
+    for name in reversed(over.split(".")):
+        value = {name: value}
+    assert option == f"--state-json '{json.dumps(value)}'"
+    assert main(["check", str(path), *shlex.split(option)], out=io.StringIO()) == 0
