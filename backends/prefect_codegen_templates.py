@@ -29,6 +29,7 @@ FLOW = '''\
     retries=FLOW_RETRIES,
     retry_delay_seconds=RETRY_DELAY_SECONDS,
     persist_result=True,
+    validate_parameters=False,  # checked below, as in-process runs check them
     log_prints=False,
 )
 async def {fn}(
@@ -40,6 +41,7 @@ async def {fn}(
     """
     check_result_storage(RESULT_STORAGE)
     state = initial_state(state, INPUTS, STATE_CHECKS)  # refused as in-process runs refuse it
+    check_run_key(run_key)
     if CACHE_ACROSS_RUNS:
         run_key = None
     elif run_key is None:

@@ -11,10 +11,11 @@ in a :func:`run_record`, which holds what completed; each runtime call runs in
 generated loop, map-over and route function is :func:`as_node`, so what fails in it outside
 its body's nodes (a ``map_items`` of a key that is no list, say) is a failure of that node.
 A RunError that a node of this run made passes through the scopes around it unchanged.
-The record also keeps what the scheduler's RunError carries for the run's view (``error.view()``):
-each node's start and end events (its ``trace``), each model call (:func:`asked`), each
-node's output and when the run stopped. It holds no pipeline graph, so the view is drawn from
-the trace unless the pipeline is given (``error.view(pipeline)``).
+The record also keeps what the scheduler's RunError carries for the run's view
+(``error.view()``): each node's start and end events (its ``trace``), each model call
+(:func:`asked`), what each gate asked (:func:`gate_asked`), each node's output
+(:func:`kept`) and when the run stopped. It holds no pipeline graph, so the view is drawn
+from the trace unless the pipeline is given (``error.view(pipeline)``).
 Parallel branches and map-over items run :func:`together`: the first failure cancels the
 others, as the scheduler's drivers do, rather than leaving them paying for model calls.
 """
@@ -26,20 +27,31 @@ import contextlib
 import functools
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextvars import ContextVar
 from typing import Any, NamedTuple, TypeVar
 
 from irgraph.errors import RunError
-from irgraph.events import CallLog, Event
+from irgraph.events import CallLog, Event, GateAsk
 from irgraph.providers import ModelRequest
+from irgraph.templates import filled, parse_template
 
 from .failures import cause_of, first_error, node_failure, step_failure
 from .prefect_names import Position
 
-__all__ = ["FlowRecord", "run_record", "failing", "kept", "asked", "as_node", "together"]
+__all__ = [
+    "FlowRecord",
+    "run_record",
+    "failing",
+    "kept",
+    "asked",
+    "gate_asked",
+    "as_node",
+    "together",
+]
 
 Scope = TypeVar("Scope", bound=Callable[..., Awaitable[None]])
+Value = TypeVar("Value")
 
 
 class _Step(NamedTuple):
@@ -61,6 +73,7 @@ class FlowRecord:
         self.calls = CallLog()
         self.outputs: dict[str, Any] = {}
         self.output_paths: dict[str, Position] = {}
+        self.gates: list[GateAsk] = []
 
     def keep(self, node: str, path: Position, value: Any) -> None:
         """Keep ``value`` as ``node``'s output: inside a loop or map-over, the last item's and
@@ -78,6 +91,7 @@ class FlowRecord:
         error.trace = list(self.trace)
         error.calls = self.calls.calls()
         error.outputs = dict(self.outputs)
+        error.gates = list(self.gates)
 
     def fail(
         self, node: str, error: BaseException, source: str | None = None, path: Position = ()
@@ -134,11 +148,22 @@ def failing(node: str, kind: str, path: Position = (), *, ends: bool = True) -> 
         record.trace.append(Event(node, "end", time.monotonic(), path))
 
 
-def kept(node: str, path: Position, value: Any) -> None:
-    """Keep ``value`` as the output of ``node`` (at ``path``) in the run's record, if any."""
+def kept(node: str, path: Position, value: Value) -> Value:
+    """Keep ``value`` as the output of ``node`` (at ``path``) in the run's record, if any;
+    return it."""
     record = _RECORD.get()
     if record is not None:
         record.keep(node, path, value)
+    return value
+
+
+def gate_asked(node: str, path: Position, message: str, state: Mapping[str, Any]) -> None:
+    """Record in the run's record, if any, what gate ``node`` (at ``path``) asks: its
+    ``message`` filled from ``state``, as the in-process run's ``gates`` hold it."""
+    record = _RECORD.get()
+    if record is not None:
+        text = filled(parse_template(message, field="message"), state)[0]
+        record.gates.append(GateAsk(node, path, text))
 
 
 def asked(

@@ -53,7 +53,7 @@ from .failures import node_failure
 from .loop_ends import stop_holds
 from .outputs import structured_value
 from .predicates import predicate_holds
-from .prefect_failures import as_node, asked, failing, kept, run_record, together
+from .prefect_failures import as_node, asked, failing, gate_asked, kept, run_record, together
 from .prefect_flow_cli import state_from_json  # older generated modules import it here
 from .prefect_gates import (  # gates are handed on to generated modules from here
     State,
@@ -221,9 +221,8 @@ async def gate(
     with failing(options["node"], "gate", path):
         if provider is not None and _spec_made_up(provider):
             options["kept_as"] = _apart(current_flow_run_id() if run_key is None else run_key)
-        answer = await _gate(state, path, run_key, **options)
-        kept(options["node"], path, answer)
-        return answer
+        gate_asked(options["node"], path, options["message"], state)
+        return kept(options["node"], path, await _gate(state, path, run_key, **options))
 
 
 def _spec_made_up(spec: str) -> bool:
@@ -407,8 +406,7 @@ async def transform(
         value = await with_timeout(called(), timeout, ("transform", node, fn))
         if writes is not None:
             state[writes] = value
-        kept(node, path, value)
-        return value
+        return kept(node, path, value)
 
 
 async def until_holds(predicate: str, state: State, *, node: str, path: Position = ()) -> bool:

@@ -170,3 +170,19 @@ def test_the_command_line_says_a_failed_agent_without_its_traceback_unless_asked
     assert asked.returncode == 1, asked.stderr[-3000:]
     assert 'raise RuntimeError(f"{request.agent} is down")' in asked.stderr
     assert TRACEBACK_HINT not in asked.stderr
+
+
+@pytest.mark.parametrize(
+    "given", [{"state": ["ticket"]}, {"state": {"ticket": "owls"}, "run_key": ""}]
+)
+def test_a_generated_flow_refuses_a_state_or_run_key_as_the_in_process_backend(
+    given: dict[str, Any], tmp_path: Path
+) -> None:
+    """Prefect checked the flow's parameters first, refusing a list for the state with its
+    own ParameterTypeError, and took an empty run key: both are refused as in process."""
+    backend = PrefectBackend(provider=FakeProvider())
+    with pytest.raises(PipelineError) as in_process:
+        run(PIPELINE, backend=backend, **given)
+    with pytest.raises(PipelineError) as in_flow:
+        run_coroutine(loaded(tmp_path)(**given))
+    assert str(in_flow.value) == str(in_process.value)

@@ -11,6 +11,7 @@ Generated flows run in this process, on its temporary Prefect server.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,3 +111,27 @@ def test_a_generated_flows_error_shows_the_failed_run_with_and_without_the_pipel
     assert {n for n, s in drawn.facts.status.items() if s == "done"} >= {"plan", "critic"}
     assert "error.view(pipeline)" in drawn.html()
     assert "measured <1 ms" not in str(drawn)  # the events' times, not none
+
+
+def test_a_generated_flows_error_keeps_what_its_gates_asked(tmp_path: Path) -> None:
+    from irgraph import Gate
+    from irgraph.backends.prefect_runtime import answering
+
+    gated = (
+        Agent("plan").instruct("Plan {ticket}.").writes("plan")
+        >> Gate("approve", "Ship {plan}?").writes("ok")
+        >> Agent("writer").instruct("Write {ok}.")
+    )
+    on_asyncio = failure(
+        lambda: run(
+            gated, provider=FakeProvider(fail=FAILING), state=STATE, on_gate=lambda r: "yes"
+        )
+    )
+    path, flow = generated(gated, tmp_path, "gated")
+    module = load_flow_module(path, f"gated_{uuid.uuid4().hex[:8]}")
+    with_provider(module, FakeProvider(fail=FAILING))
+    with answering({"approve": "yes"}):
+        in_flow = failure(lambda: run_coroutine(getattr(module, flow)(dict(STATE))))
+    assert in_flow.gates == on_asyncio.gates
+    assert [g.message for g in in_flow.gates] == ["Ship <plan: Plan owls hunt.>?"]
+    assert in_flow.outputs["approve"] == "yes"
