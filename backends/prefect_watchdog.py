@@ -42,6 +42,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from typing import Any
 
 __all__ = ["watch_temporary_server", "quiet_server_stop", "own_session", "WATCHDOG"]
@@ -163,6 +164,10 @@ def watch_temporary_server() -> None:
         launches.clear()
 
     def launched() -> Any:
+        with _LAUNCHING:  # held by this process's exit: no launch begins after it
+            return launching()
+
+    def launching() -> Any:
         ended()  # the server Prefect is about to forget, if it still runs
         # The watchdog first, told the pid once there is one: started after the server, a
         # kill while it was being started (milliseconds) left the server unwatched.
@@ -176,6 +181,7 @@ def watch_temporary_server() -> None:
             _release(watchdog)
             raise
         _tell(watchdog, process.pid)
+        _SERVERS[watchdog] = process
         launches.append((process, watchdog))
         return process
 
@@ -191,6 +197,7 @@ def watch_temporary_server() -> None:
     if process is not None and process.poll() is None:  # started before irgraph was asked
         watchdog = _watchdog()
         _tell(watchdog, process.pid)
+        _SERVERS[watchdog] = process
         launches.append((process, watchdog))
 
 
@@ -220,6 +227,12 @@ def own_session(module: Any) -> None:
 
 #: The watchdogs this process started and has not released: their pipes' writing ends.
 _WATCHING: list[subprocess.Popen[bytes]] = []
+#: The server process each watchdog was told of (none yet: its server is being launched).
+_SERVERS: dict[subprocess.Popen[bytes], Any] = {}
+#: Held while a server is launched (on Prefect's thread), and by this process's exit.
+_LAUNCHING = threading.RLock()
+#: How long this process's exit waits for a launch under way to end.
+LAUNCH_SECONDS = 30.0
 
 
 def _watchdog() -> subprocess.Popen[bytes]:
@@ -259,6 +272,9 @@ def _forked() -> None:
             with contextlib.suppress(OSError, ValueError):
                 watchdog.stdin.close()  # the file, not only its descriptor: never written again
     _WATCHING.clear()
+    _SERVERS.clear()
+    global _LAUNCHING
+    _LAUNCHING = threading.RLock()  # another thread may have held it as this one forked
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
@@ -269,8 +285,21 @@ def _release_at_exit() -> None:
     """At an orderly exit, release the watchdogs no server stop released: a server that was
     running before irgraph was first asked to watch it had Prefect's own ``stop`` registered
     at exit, which tells its watchdog nothing, so the watchdog and its pipe were left to
-    Python's shutdown ("ResourceWarning: subprocess ... is still running")."""
+    Python's shutdown ("ResourceWarning: subprocess ... is still running").
+
+    A launch under way ends first, and none begins after (a Ctrl-C as the server started ends
+    this process while Prefect's start, on a thread of its own, launches it: the launch then
+    raced the interpreter's end, and once in a while the process died of SIGABRT); then a
+    server no stop ended is killed. The server runs in a session of its own
+    (:class:`_OwnSession`), which the Ctrl-C never reaches, so released here it ran on for
+    good. A watchdog whose server is still being launched (the wait gave up) is kept: its pipe
+    closes as this process ends, and it finds the server by its port."""
+    idle = _LAUNCHING.acquire(timeout=LAUNCH_SECONDS)  # never let go: the process is ending
     for watchdog in list(_WATCHING):
+        if watchdog in _SERVERS:
+            _end(_SERVERS[watchdog])
+        elif not idle:
+            continue  # being launched: its watchdog kills it once this process has ended
         _release(watchdog)
 
 
@@ -290,6 +319,7 @@ def _release(watchdog: subprocess.Popen[bytes]) -> None:
     """Tell ``watchdog`` its server was stopped in order, and let it end."""
     with contextlib.suppress(ValueError):
         _WATCHING.remove(watchdog)
+    _SERVERS.pop(watchdog, None)
     try:
         assert watchdog.stdin is not None
         watchdog.stdin.write(b"stopped")
