@@ -49,7 +49,7 @@ _FIELD_WORDS = {
     "max_iterations": "has another iteration limit",
     "until": "has another loop condition",
     "until_equals": "has another loop condition",
-    "over": "maps over another key",
+    "over": "maps over another list",
     "item": "names its item another way",
     "collect": "collects another key",
     "max_concurrency": "has another concurrency limit",

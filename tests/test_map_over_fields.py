@@ -379,3 +379,19 @@ def test_check_names_the_json_that_gives_the_list_a_map_over_iterates(
         value = {name: value}
     assert option == f"--state-json '{json.dumps(value)}'"
     assert main(["check", str(path), *shlex.split(option)], out=io.StringIO()) == 0
+
+
+def test_a_batch_told_of_a_changed_over_says_the_list_changed() -> None:
+    """A keyed batch resumed with a pipeline whose map-over now iterates a field of the key
+    says it maps over another list (a key and a path are both where a list is), with both."""
+    from irgraph.batch_pipeline import difference, pipeline_description
+
+    def drafts(over: str) -> MapOver:
+        body = Agent("draft").instruct("Draft {t}.").writes("s")
+        return MapOver("drafts").over(over, item="t").step(body).writes("ss")
+
+    told = difference(
+        pipeline_description(drafts("plan")), pipeline_description(drafts("plan.topics"))
+    )
+    assert told.startswith("its node 'drafts' maps over another list")
+    assert "'plan'" in told and "'plan.topics'" in told
