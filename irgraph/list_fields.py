@@ -77,7 +77,8 @@ def field_list(w: Walker, sid: str, over: str, who: str, agent: str, schema: Any
 def unfielded(w: Walker, sid: str, over: str, writers: list[str]) -> None:
     """Tell ``w`` the problems of map-over ``sid`` iterating the path ``over`` when one of
     ``writers`` (of its key) writes a value that never has fields: a map-over's list of its
-    items' results, a transform annotated to return a pydantic model (not its JSON)."""
+    items' results, a transform annotated to return a pydantic model (not its JSON); and the
+    warning of a gate's answer, a person's text unless an ``on_gate`` handler gives more."""
     root, nodes = path_root(over), w.G.nodes
     for writer in writers:
         data = nodes[writer]
@@ -91,6 +92,13 @@ def unfielded(w: Walker, sid: str, over: str, writers: list[str]) -> None:
                 hint=f"Map over '{root}' itself, .over('{root}', item='item'), with a step "
                 f"MapOver(...).over('item.{over[len(root) + 1 :]}') when each result holds "
                 "the list.",
+            )
+        elif data["kind"] == "gate":
+            w.warnings.append(
+                f"MapOver '{sid}' iterates over '{over}', a field of '{root}', but gate "
+                f"'{writer}' writes '{root}' as a person's answer, which is text (unless an "
+                "on_gate handler returns an object), with no fields, so the run fails there; "
+                f"parse the answer into an object with a Transform that reads '{root}'."
             )
         elif data["kind"] == "transform" and (model := returned_model(w, writer)) is not None:
             w.problem(

@@ -395,3 +395,18 @@ def test_a_batch_told_of_a_changed_over_says_the_list_changed() -> None:
     )
     assert told.startswith("its node 'drafts' maps over another list")
     assert "'plan'" in told and "'plan.topics'" in told
+
+
+def test_a_gate_writing_the_key_of_a_path_is_warned_of_before_the_run() -> None:
+    """A gate's answer is a person's text, with no fields: the map-over over a field of it
+    would fail at run time, so the check warns before the run, naming the gate and the path,
+    as a template's field read of a gate's answer is warned of."""
+    from irgraph import Gate
+
+    asked = Gate("ask").message("Which topics?").writes("plan")
+    body = Agent("draft").instruct("Draft {t}.").writes("s")
+    drafts = MapOver("drafts").over("plan.topics", item="t").step(body).writes("ss")
+    (warning,) = validate(to_graph(asked >> drafts))
+    assert "MapOver 'drafts' iterates over 'plan.topics'" in warning
+    assert "gate 'ask' writes 'plan' as a person's answer" in warning
+    assert "Transform that reads 'plan'" in warning
