@@ -192,10 +192,9 @@ def list_option(over: str) -> str:
     >>> print(list_option("plan.topics"))
     --state-json '{"plan": {"topics": ["...", "..."]}}'
     """
-    value: Any = ["...", "..."]
-    for name in reversed(over.split(".")):
-        value = {name: value}
-    return f"--state-json '{json.dumps(value)}'"
+    from irgraph.ir.key_paths import held_at, path_root
+
+    return f"--state-json '{json.dumps({path_root(over): held_at(over, ['...', '...'])})}'"
 
 
 def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:

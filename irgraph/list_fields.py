@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import Problem, a_or_an
-from irgraph.ir.key_paths import field_lacking, field_schema, path_fields, path_root
+from irgraph.ir.key_paths import field_lacking, field_schema, held_at, path_fields, path_root
 from irgraph.prompt_values import held_keys, read_field
 from irgraph.route_fields import no_field_words, returned_model
 
@@ -156,9 +156,7 @@ def initial_list_problem(node: str, over: str, value: Any) -> Problem | None:
         return None
     why, give = found
     root = path_root(over)
-    example: Any = ["a", "b"]
-    for name in reversed(path_fields(over)):
-        example = {name: example}
+    example = held_at(over, ["a", "b"])
     return Problem(
         f"MapOver '{node}' iterates over '{over}', but the initial state's {why}, so the run "
         "would fail there.",

@@ -32,6 +32,7 @@ __all__ = [
     "is_key_path",
     "path_root",
     "path_fields",
+    "held_at",
     "path_value",
     "field_schema",
     "field_lacking",
@@ -59,6 +60,18 @@ def path_root(on: str) -> str:
 def path_fields(on: str) -> tuple[str, ...]:
     """The fields a path looks into, outermost first (none for a plain key)."""
     return tuple(on.split(".")[1:])
+
+
+def held_at(on: str, value: Any) -> Any:
+    """A value of the key ``on`` reads that holds ``value`` at its fields: what an example of
+    the state gives the key (``value`` itself for a plain key).
+
+    >>> held_at("plan.topics", ["a"]), held_at("plan", ["a"])
+    ({'topics': ['a']}, ['a'])
+    """
+    for name in reversed(path_fields(on)):
+        value = {name: value}
+    return value
 
 
 def path_value(state: Mapping[str, Any], on: str) -> tuple[bool, Any]:
