@@ -317,7 +317,7 @@ class BatchStore:
     def save(self, key: str, index: int, result: RunResult) -> None:
         """Keep a completed item's result, then drop its agent answers. A result of
         placeholder answers (a run without a provider) is not kept. A result that cannot be
-        kept is a :class:`RunError` naming the item and the file (its answers stay)."""
+        kept is a :class:`RunError` naming the item and the file, and whether its answers stay."""
         kept = False
         try:
             for name, value in (("final state", result.state), ("outputs", result.outputs)):
@@ -353,12 +353,14 @@ class BatchStore:
                 writing = path
                 _write_atomically(path, record)
             except OSError as exc:
+                told = any((self.directory / "answers" / key).glob("*.json"))  # its answers
+                left = "what its agents answered stays kept" if told else "no answer was kept"
                 raise unkept(
                     f"Item {index} of the batch ran, but its result could not be kept in "
                     f"{writing} ({exc.strerror or exc}). Its final state is in this item's "
-                    "result, and what its agents answered stays kept: make the store "
-                    f"{self.directory} writable (disk space, permissions, a file in the way) "
-                    "and run the batch again to keep it without asking the model again.",
+                    f"result, and {left}: make the store {self.directory} writable (disk "
+                    "space, permissions, a file in the way) and run the batch again to keep "
+                    f"it{' without asking the model again' if told else ''}.",
                     result,
                 ) from exc
             kept = True

@@ -266,6 +266,8 @@ def test_an_item_that_cannot_be_kept_fails_alone_with_its_result(tmp_path, caplo
     message = str(owls.error)
     assert message.startswith("Item 0 of the batch ran, but its result could not be kept in ")
     assert str(blocked) in message and "run the batch again" in message
+    assert "what its agents answered stays kept" in message
+    assert message.endswith("to keep it without asking the model again.")
     assert owls.state is not None and owls.state["report"] == bats.state["report"].replace(
         "bats", "owls"
     )
@@ -277,6 +279,19 @@ def test_an_item_that_cannot_be_kept_fails_alone_with_its_result(tmp_path, caplo
     resumed = keyed(CHAIN, tmp_path, again)
     assert [item.ok for item in resumed] == [True, True] and again.calls == []
     assert resumed[0].state == owls.state
+
+
+def test_an_item_of_a_store_that_cannot_be_made_says_no_answer_was_kept() -> None:
+    """A store whose directory cannot be made (under /proc) keeps neither the item nor its
+    agents' answers: the item's error says so, where it said its answers stayed kept and a
+    new run would not ask the model again."""
+    store = Path("/proc/irgraph-no-store")
+    (owls,) = keyed(CHAIN, store, FakeProvider(), states=TOPICS[:1])
+    message = str(owls.error)
+    assert message.startswith("Item 0 of the batch ran, but its result could not be kept in ")
+    assert f"and no answer was kept: make the store {store} writable" in message
+    assert "stays kept" not in message and "without asking the model again" not in message
+    assert not store.exists()
 
 
 def test_an_item_that_cannot_be_kept_stops_a_fail_fast_batch_with_its_state(tmp_path):
