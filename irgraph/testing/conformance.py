@@ -47,6 +47,7 @@ from typing import Any
 
 from irgraph.builder import Builder
 from irgraph.graph import to_graph
+from irgraph.providers import agent_names
 from irgraph.run import run_coroutine
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.properties import (
@@ -218,7 +219,7 @@ class BackendConformance:
         def check(case: tuple[Builder, dict[str, Any]], data: st.DataObject) -> None:
             pipeline, state = case
             G = to_graph(pipeline, inputs=state.keys())
-            agents = sorted({G.nodes[n]["label"] for n in G if G.nodes[n]["kind"] == "agent"})
+            agents = sorted(agent_names(G))
             reached = self._reached_agents(pipeline, state)
             candidates = [a for a in agents if a in reached]
             if not candidates:

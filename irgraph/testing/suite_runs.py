@@ -10,6 +10,7 @@ from irgraph.builder import Builder
 from irgraph.events import RunResult
 from irgraph.graph import root_of
 from irgraph.ir.nodes import GateNode, Node
+from irgraph.providers import agent_names
 from irgraph.run import arun, run_coroutine
 from irgraph.testing.fake import FakeProvider
 from irgraph.testing.reference import interpret
@@ -44,7 +45,7 @@ def _fail(pipeline: Builder, message: str) -> AssertionError:
 def known_agent(G: Any, agent: str, check: str) -> None:
     """Refuse a property check's ``agent`` that names no agent of the pipeline graph ``G``:
     the check would report a correct backend as broken."""
-    agents = sorted({d["label"] for _, d in G.nodes(data=True) if d["kind"] == "agent"})
+    agents = sorted(agent_names(G))
     if agent not in agents:
         raise ValueError(
             f"{check}() got agent {agent!r}, which is no agent of this pipeline (its agents: "
