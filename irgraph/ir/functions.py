@@ -3,25 +3,27 @@
 A :class:`FunctionRef` names a function by import path and holds the live callable when the
 pipeline was built in Python. A path read from data (a JSON file, a saved graph) is imported
 only from modules the caller allows, so a pipeline file cannot run code the caller did not
-choose. :func:`transform_arguments` is the one rule for how a transform is called; a route's or
-loop's predicate is called with one positional argument, the read-only state
-(:func:`predicate_problem`).
+choose. How the function is then called, and refused when it cannot take that call, is
+:mod:`irgraph.ir.function_calls` (:func:`transform_arguments`, :func:`predicate_problem`).
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
-import inspect
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from difflib import get_close_matches
 from typing import Any, TypeAlias
 
 import attrs
 
-from irgraph.errors import PipelineError, Problem, closest_keys, refused_calls
+from irgraph.errors import PipelineError, closest_keys, refused_calls
+from irgraph.ir.function_calls import (
+    predicate_call_problem,
+    transform_arguments,
+    transform_call_problem,
+)
 from irgraph.ir.identity import function_name
 
 __all__ = [
@@ -294,134 +296,6 @@ def _file_named_like(top: str) -> str | None:
     return None
 
 
-# How a transform's function is called. Every backend and the check in to_graph use these two
-# functions, so what validate accepts is exactly what runs.
-
-_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-
-
-@refused_calls
-def transform_arguments(
-    fn: Callable[..., Any], reads: tuple[str, ...], values: Mapping[str, Any]
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """The ``(args, kwargs)`` a transform calls ``fn`` with, taking the read keys from ``values``.
-
-    The read keys are keyword arguments, with one exception: a transform that reads exactly one
-    key, of a function with exactly one required positional parameter, passes the value
-    positionally, unless the key names another parameter of the function. So ``str.strip``
-    (``(self, chars=None, /)``), ``len`` (``(obj, /)``) and ``lambda text: ...`` each take the
-    one key they read, whatever it is called. A function whose signature cannot be read (some
-    builtins, like ``int`` or ``max``) gets its one key positionally too.
-
-    >>> transform_arguments(str.strip, ("findings",), {"findings": " x "})
-    ((' x ',), {})
-    >>> transform_arguments(lambda a, b: a + b, ("a", "b"), {"a": 1, "b": 2})
-    ((), {'a': 1, 'b': 2})
-    """
-    if len(reads) == 1 and _one_positional(fn, reads[0]):
-        return (values[reads[0]],), {}
-    return (), {key: values[key] for key in reads}
-
-
-def _one_positional(fn: Callable[..., Any], key: str) -> bool:
-    try:
-        return _one_positional_cached(fn, key)
-    except TypeError:  # an unhashable callable: decide without the cache
-        return _one_positional_uncached(fn, key)
-
-
-def _one_positional_uncached(fn: Callable[..., Any], key: str) -> bool:
-    try:
-        parameters = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return True
-    required = [
-        name for name, p in parameters.items() if p.kind in _POSITIONAL and p.default is p.empty
-    ]
-    return len(required) == 1 and (key == required[0] or key not in parameters)
-
-
-# Reading a builtin's signature costs up to ~0.2 ms; a transform in a loop would pay it each time.
-_one_positional_cached = functools.lru_cache(maxsize=1024)(_one_positional_uncached)
-
-
-@refused_calls
-def transform_call_problem(
-    node_id: str, fn: Callable[..., Any], reads: tuple[str, ...]
-) -> Problem | None:
-    """Why :func:`transform_arguments` cannot call ``fn`` with ``reads``, or ``None`` if it can
-    (or if ``fn`` hides its signature, as some builtins do: then only running it tells).
-
-    >>> problem = transform_call_problem("clean", lambda text, lang: text, ("text",))
-    >>> problem.node, problem.message.endswith("missing a required argument: 'lang'.")
-    ('clean', True)
-    >>> transform_call_problem("clean", str.strip, ("findings",)) is None
-    True
-    """
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return None
-    failure = _call_failure(signature, fn, reads)
-    if failure is None:
-        return None
-    shown = ", ".join(f"'{key}'" for key in reads)
-    positional = len(reads) == 1 and _one_positional(fn, reads[0])
-    if not reads:
-        call = "no arguments, as it reads no keys"
-    elif positional:
-        call = f"the key it reads, {shown}, as its one positional argument"
-    elif len(reads) == 1:
-        call = f"the key it reads, {shown}, as a keyword argument"
-    else:
-        call = f"the keys it reads, {shown}, as keyword arguments"
-    parameters = signature.parameters
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    unknown = [] if positional or takes_any else [k for k in reads if k not in parameters]
-    wanted = tuple(
-        name
-        for name, p in parameters.items()
-        if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    )
-    if wanted and _call_failure(signature, fn, wanted) is None:
-        hint = (
-            f"Read the keys the function takes with .reads({', '.join(map(repr, wanted))}), "
-            "or change the function's parameters to the keys it reads."
-        )
-    else:
-        hint = (
-            "Read the key it takes with .reads(key) (a function of one required positional "
-            "parameter, such as str.strip, gets a single read key positionally), or change "
-            "the function's parameters to the keys it reads."
-        )
-    name = getattr(fn, "__qualname__", None) or repr(fn)
-    return Problem(
-        f"Transform '{node_id}' calls {name}{signature} with {call}, which fails: {failure}.",
-        node=node_id,
-        key=unknown[0] if unknown else None,
-        suggestion=tuple(closest_keys(unknown[0], parameters)) if unknown else (),
-        hint=hint,
-    )
-
-
-def _call_failure(
-    signature: inspect.Signature, fn: Callable[..., Any], reads: tuple[str, ...]
-) -> str | None:
-    args, kwargs = transform_arguments(fn, reads, dict.fromkeys(reads))
-    try:
-        signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        return str(exc)
-    return None
-
-
-#: How each kind of node that takes a predicate shows a right one in a hint.
-_PREDICATE_EXAMPLES = {
-    "Route": ".when(lambda state: state['category'] == 'bug', branch)",
-    "Loop": ".until(lambda state: state['verdict'] == 'approved')",
-}
-
-
 def predicate_problem(ref: FunctionRef, *, kind: str, node: str) -> PipelineError | None:
     """The error for a predicate of the ``kind`` (``"Route"``, ``"Loop"``) ``node`` that
     cannot be called with one positional argument, the read-only view of the state, as every
@@ -437,24 +311,4 @@ def predicate_problem(ref: FunctionRef, *, kind: str, node: str) -> PipelineErro
     fn = ref.fn if ref.fn is not None else loaded_function(ref.ref) if ref.importable else None
     if not callable(fn):
         return None
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # no signature to read
-        return None
-    try:
-        signature.bind(None)
-    except TypeError as exc:
-        name = getattr(fn, "__qualname__", None) or repr(fn)
-        bare = signature.replace(  # the parameters as the call sees them, without annotations
-            parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
-            return_annotation=signature.empty,
-        )
-        return PipelineError(
-            f"{kind} '{node}' calls its predicate {name}{bare} with one positional "
-            f"argument (the read-only state), which fails: {exc}.",
-            node=node,
-            hint="A predicate takes the state as its one required parameter, e.g. "
-            f"{_PREDICATE_EXAMPLES.get(kind, '')}.",
-            got=fn,
-        )
-    return None
+    return predicate_call_problem(fn, kind=kind, node=node)
