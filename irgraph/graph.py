@@ -29,6 +29,7 @@ from irgraph import checks
 from irgraph.errors import Problem
 from irgraph.gc_pause import gc_paused
 from irgraph.graph_foreign import mark_built, whole_graph
+from irgraph.graph_parallel import walk_parallel
 from irgraph.graph_routes import walk_route
 from irgraph.graph_scopes import walk_loop, walk_map_over
 from irgraph.ir import (
@@ -226,7 +227,7 @@ class _Walker:
             out.tree = tree_entry("sequence", node, out.tree)
             return out
         if isinstance(node, ParallelNode):
-            return self.parallel(node, env, parent)
+            return walk_parallel(self, node, env, parent)
         if isinstance(node, LoopNode):
             return walk_loop(self, node, env, parent)
         if isinstance(node, MapOverNode):
@@ -291,63 +292,6 @@ class _Walker:
             for key, reader in part.reads.items():
                 out.reads.setdefault(key, reader)
             out.writes.update(part.writes)
-        return out
-
-    def parallel(self, node: ParallelNode, env: _Env, parent: str | None) -> _Summary:
-        if not node.children:
-            self.empty(node, "FanOut", "branches", ".branch(...)")
-        out = _empty()
-        # Keep only each branch's reads, not its summary and layer: a wide fan-out would
-        # otherwise hold several containers per branch and trigger full gc passes.
-        branch_reads: list[dict[str, str]] = []
-        written: dict[str, str] = {}
-        writer_branch: dict[str, tuple[str, int]] = {}
-        for index, child in enumerate(node.children):
-            layer = _Env(env)
-            part = self.walk(child, layer, parent)
-            branch_reads.append(part.reads)
-            clash = written and not written.keys().isdisjoint(layer.local)  # rare: a dict then
-            earlier = {key: written[key] for key in layer.local if key in written} if clash else {}
-            written.update(layer.local)
-            out.writes.update(part.writes)
-            out.entries += part.entries
-            out.exits += part.exits
-            out.tree.append(part.tree)
-            for key, writer in part.writes.items():
-                if key in writer_branch:
-                    first = writer_branch[key][0]
-                    # Either may be what a later reader sees: checks of the value count both.
-                    if key in earlier:
-                        self.alternatives.setdefault((layer.local[key], key), []).append(
-                            earlier[key]
-                        )
-                    self.problem(
-                        f"Parallel branches of '{node.name}' both write '{key}': '{first}' "
-                        f"and '{writer}'. Branches run at the same time, so the result would "
-                        "depend on timing.",
-                        node=writer,
-                        key=key,
-                        hint=f"Give each branch its own key (e.g. '{key}_1', '{key}_2') and "
-                        "combine them in a later step.",
-                    )
-                else:
-                    writer_branch[key] = (writer, index)
-        for index, reads in enumerate(branch_reads):
-            for key, reader in reads.items():
-                owner = writer_branch.get(key)
-                if owner is not None and owner[1] != index:
-                    self.problem(
-                        f"'{reader}' reads '{key}', which its parallel sibling '{owner[0]}' "
-                        f"writes in '{node.name}'; siblings run at the same time, so "
-                        f"'{reader}' could see either value.",
-                        node=reader,
-                        key=key,
-                        hint=f"Run '{owner[0]}' before the parallel block, e.g. "
-                        f"{owner[0]} >> ({reader} | ...).",
-                    )
-                out.reads.setdefault(key, reader)
-        env.local.update(written)
-        out.tree = tree_entry("parallel", node, out.tree)
         return out
 
     def open_scope(self, node: LoopNode | MapOverNode | RouteNode, parent: str | None) -> str:
