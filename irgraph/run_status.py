@@ -2,7 +2,8 @@
 (:mod:`irgraph.run_view`) draws.
 
 A run's trace holds a start and an end event per execution (loops and map-overs repeat their
-body's nodes, each execution with its ``path``). :func:`run_facts` pairs them into
+body's nodes, each execution with its ``path``; :mod:`irgraph.run_trace` reads it, and draws
+the graph of a run that does not carry its pipeline). :func:`run_facts` pairs them into
 :class:`Execution` s and gives every node of the pipeline graph one status:
 
 - ``done``: it ran and finished (every execution ended);
@@ -26,13 +27,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from irgraph.errors import IrgraphError
-from irgraph.schema import SCOPE_KINDS, scopes
+from irgraph.run_trace import Path, executions_in, trace_graph
+from irgraph.schema import SCOPE_KINDS
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -46,9 +47,8 @@ __all__ = [
     "seconds_text",
     "clean",
     "shorten",
+    "Path",  # from irgraph.run_trace, with trace_graph
 ]
-
-Path = tuple[tuple[str, int], ...]
 
 #: Each status: (what it is called, fill colour, line colour).
 STATUSES: dict[str, tuple[str, str, str]] = {
@@ -213,21 +213,6 @@ def _grouped(items: Iterable[Any]) -> dict[str, list[Any]]:
     return found
 
 
-def _pairs(trace: Iterable[Any]) -> list[tuple[str, Path, float, float | None]]:
-    """(node, path, start, end) per execution, in start order; events other than start and
-    end are left out."""
-    open_: dict[tuple[str, Path], list[int]] = {}
-    found: list[list[Any]] = []
-    for event in trace:
-        key = (event.node, tuple(event.path))
-        if event.event == "start":
-            open_.setdefault(key, []).append(len(found))
-            found.append([event.node, key[1], event.time, None])
-        elif event.event == "end" and open_.get(key):
-            found[open_[key].pop()][3] = event.time
-    return [(n, p, s, e) for n, p, s, e in found]
-
-
 def _ancestors(graph: nx.DiGraph, node: str | None) -> list[str]:
     chain: list[str] = []
     while node is not None and node in graph:
@@ -313,7 +298,7 @@ def run_facts(
     traced = graph is not None
     if graph is None:
         graph = trace_graph(trace)
-    pairs = _pairs(trace)
+    pairs = executions_in(trace)
     strangers = sorted({node for node, *_ in pairs if node not in graph})
     if strangers:
         shown = ", ".join(repr(n) for n in strangers[:5]) + (", ..." if len(strangers) > 5 else "")
@@ -392,47 +377,6 @@ def run_facts(
         else:
             status[node] = "not_reached"
     return facts
-
-
-def trace_graph(trace: Sequence[Any]) -> nx.DiGraph:
-    """A graph read from a trace alone, for a run that does not carry its pipeline: its
-    nodes in the order they first started, each inside the loop or map-over its path names,
-    and an arrow ``u -> v`` where ``v`` started after ``u`` ended, within one scope (the
-    fewest such arrows that keep that order). A scope whose items overlapped in time is
-    shown as a map-over, else as a loop."""
-    import networkx as nx
-
-    pairs = _pairs(trace)
-    G = nx.DiGraph(name="run")
-    spans: dict[str, dict[int, tuple[float, float]]] = {}
-    for node, path, start, end in pairs:
-        if node not in G:
-            parent = path[-1][0] if path else None
-            G.add_node(node, kind="agent", label=node, parent=parent, branch=None)
-        for scope, index in path:
-            lo, hi = spans.setdefault(scope, {}).get(index, (start, start))
-            spans[scope][index] = (min(lo, start), max(hi, end if end is not None else start))
-    for scope, items in spans.items():
-        if scope not in G:
-            G.add_node(scope, kind="loop", label=scope, parent=None, branch=None)
-        ordered = sorted(items.values())
-        overlap = any(b[0] < a[1] for a, b in pairwise(ordered))
-        G.nodes[scope].update(
-            kind="map_over" if overlap else "loop", max_iterations=len(items) or 1
-        )
-    first: dict[str, tuple[float, float]] = {}
-    for node, _, start, end in pairs:
-        s, e = first.get(node, (start, start))
-        first[node] = (min(s, start), max(e, end if end is not None else start))
-    for members in scopes(G).values():
-        timed = [n for n in members if n in first]
-        for u in timed:
-            for v in timed:
-                if u != v and first[u][1] <= first[v][0]:
-                    G.add_edge(u, v, control=True, keys=[])
-    reduced = nx.transitive_reduction(G)
-    G.remove_edges_from([edge for edge in list(G.edges) if not reduced.has_edge(*edge)])
-    return G
 
 
 def checked_graph(pipeline: Any) -> nx.DiGraph:
