@@ -1,6 +1,7 @@
 """The timeline of one run: a Gantt chart with a bar per execution (each loop iteration and
 map-over item of a node its own bar), the critical path outlined, and the makespan
-:mod:`irgraph.analysis` predicts (from the durations measured here) beside the measured one.
+:mod:`irgraph.analysis` predicts (from the durations measured here,
+:mod:`irgraph.run_prediction`) beside the measured one.
 
 As SVG drawn by irgraph itself (each bar a ``<g class="bar status-done" data-node="...">``,
 each pass header a ``<g class="pass" data-scope="..." data-index="...">``, each summary a
@@ -15,12 +16,12 @@ import os
 from typing import Any
 
 from irgraph import checks
-from irgraph.errors import IrgraphError
 from irgraph.live import text_columns
 from irgraph.run_diagram import legend, svg_open
 from irgraph.run_files import save_as, text_width
 from irgraph.run_files import xml_attr as quoteattr
 from irgraph.run_files import xml_text as escape
+from irgraph.run_prediction import critical_executions, prediction
 from irgraph.run_status import STATUSES, Execution, RunFacts, seconds_text, shorten
 from irgraph.run_timeline_labels import INDENT, MOST_INDENT, fit_pixels, full_label, text_label
 from irgraph.run_timeline_labels import parts as label_parts
@@ -98,8 +99,10 @@ class Timeline:
         self.concurrency = checks.optional(checks.count()).check(
             concurrency, "The run view's concurrency (the limit its prediction assumes)"
         )
-        self.predicted, self.critical = self._predict()
-        self.on_path = _critical_executions(facts, set(self.critical))
+        self.predicted, self.critical = prediction(
+            facts, concurrency=self.concurrency, schedule=schedule
+        )
+        self.on_path = critical_executions(facts, set(self.critical))
         self.rows = shown_rows(self.bars, self.on_path, every, facts.graph)
         self.svg = self._draw()
 
@@ -108,41 +111,6 @@ class Timeline:
         return Timeline(
             self.facts, concurrency=self.concurrency, schedule=self.schedule, every=True
         )
-
-    def _predict(self) -> tuple[float | None, list[str]]:
-        from irgraph.analysis import critical_path, makespan
-
-        latency = self.facts.durations()
-        # A node that never finished (it failed, or was stopped) costs what it ran for: a
-        # failed run's prediction is of the run it was, not of one without that node (nor
-        # with the items that never started, waiting for a model-call slot).
-        for e in _started(self.facts):
-            if e.node not in latency and self.facts.graph.nodes.get(e.node, {}).get("kind") in (
-                "agent",
-                "transform",
-                "gate",
-            ):
-                end = e.end if e.end is not None else self.facts.measured
-                latency[e.node] = max(latency.get(e.node, 0.0), end - e.working)
-        if not latency:
-            return None, []
-        try:
-            predicted = makespan(
-                self.facts.graph,
-                latency,
-                concurrency=self.concurrency,
-                schedule=self.schedule,
-                run=_Shape(self.facts),  # type: ignore[arg-type]  # what makespan reads of a run
-            )
-            found = critical_path(self.facts.graph, latency, schedule=self.schedule)
-        except (IrgraphError, KeyError, ValueError):  # a graph read from the trace alone
-            return None, []
-        # A route on the path ran one branch each time: whichever it took is on the path.
-        path = list(found.path)
-        for route in found.branches:
-            if route in path:
-                path += [n for chain in found.by_branch[route].values() for n in chain]
-        return predicted, list(dict.fromkeys(n for n in path if self.facts.of(n)))
 
     def summary(self) -> str:
         """``"measured 1.20 s · predicted 1.15 s (irgraph.analysis.makespan ...)"``."""
@@ -373,44 +341,6 @@ class Timeline:
         ``gantt``) or ``.txt``."""
         save_as(path, "timeline", {".svg": lambda: self.svg, ".mmd": self.to_mermaid,
                                    ".txt": self.text})  # fmt: skip
-
-
-def _critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, Any]]:
-    """The executions of the ``critical`` nodes that the run's end waited for: in a
-    map-over, only those of the item that ended last (its other items were done earlier and
-    held nothing up); every iteration of a loop (they run one after another)."""
-    last: dict[tuple[str, Any], tuple[float, int]] = {}  # map-over instance -> latest item
-    kinds = facts.graph.nodes
-    for e in _started(facts):  # an item that never started held nothing up
-        end = e.end if e.end is not None else facts.measured
-        for depth, (scope, index) in enumerate(e.path):
-            if scope in kinds and kinds[scope].get("kind") == "map_over":
-                key = (scope, e.path[:depth])
-                if key not in last or end > last[key][0]:
-                    last[key] = (end, index)
-    found = set()
-    for e in _started(facts):
-        if e.node in critical and all(
-            last.get((scope, e.path[:depth]), (0.0, index))[1] == index
-            for depth, (scope, index) in enumerate(e.path)
-        ):
-            found.add((e.node, e.path))
-    return found
-
-
-class _Shape:
-    """The run as ``makespan(run=...)`` reads it: which nodes ran where (its items,
-    iterations and branches), so the prediction costs the run that happened."""
-
-    def __init__(self, facts: RunFacts) -> None:
-        self.trace = _started(facts)  # each has the node and path an event has
-        self.outputs = facts.outputs
-
-
-def _started(facts: RunFacts) -> list[Execution]:
-    """The executions that started working: not those that waited for a model-call slot
-    until the run stopped."""
-    return [e for e in facts.executions if e.status != "not_started"]
 
 
 def _section(bar: Execution) -> str:

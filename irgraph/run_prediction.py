@@ -1,0 +1,94 @@
+"""What a run's timeline predicts and outlines: the makespan :mod:`irgraph.analysis` predicts
+from the durations the run measured (costing the items, iterations and branches the run had,
+and what its unfinished nodes ran for), the critical path, and which executions on it the
+run's end waited for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irgraph.errors import IrgraphError
+from irgraph.run_status import Execution, RunFacts
+
+__all__ = ["prediction", "critical_executions"]
+
+
+def prediction(
+    facts: RunFacts, *, concurrency: int | None, schedule: str
+) -> tuple[float | None, list[str]]:
+    """The makespan :func:`irgraph.analysis.makespan` predicts for the run of ``facts``, from
+    its measured durations, with ``concurrency`` model calls at once on the backend's
+    ``schedule``, and the critical path's nodes that ran; ``(None, [])`` when the analysis
+    cannot cost the graph (one read from the trace alone)."""
+    from irgraph.analysis import critical_path, makespan
+
+    latency = facts.durations()
+    # A node that never finished (it failed, or was stopped) costs what it ran for: a
+    # failed run's prediction is of the run it was, not of one without that node (nor
+    # with the items that never started, waiting for a model-call slot).
+    for e in _started(facts):
+        if e.node not in latency and facts.graph.nodes.get(e.node, {}).get("kind") in (
+            "agent",
+            "transform",
+            "gate",
+        ):
+            end = e.end if e.end is not None else facts.measured
+            latency[e.node] = max(latency.get(e.node, 0.0), end - e.working)
+    if not latency:
+        return None, []
+    try:
+        predicted = makespan(
+            facts.graph,
+            latency,
+            concurrency=concurrency,
+            schedule=schedule,
+            run=_Shape(facts),  # type: ignore[arg-type]  # what makespan reads of a run
+        )
+        found = critical_path(facts.graph, latency, schedule=schedule)
+    except (IrgraphError, KeyError, ValueError):  # a graph read from the trace alone
+        return None, []
+    # A route on the path ran one branch each time: whichever it took is on the path.
+    path = list(found.path)
+    for route in found.branches:
+        if route in path:
+            path += [n for chain in found.by_branch[route].values() for n in chain]
+    return predicted, list(dict.fromkeys(n for n in path if facts.of(n)))
+
+
+def critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, Any]]:
+    """The executions of the ``critical`` nodes that the run's end waited for: in a
+    map-over, only those of the item that ended last (its other items were done earlier and
+    held nothing up); every iteration of a loop (they run one after another)."""
+    last: dict[tuple[str, Any], tuple[float, int]] = {}  # map-over instance -> latest item
+    kinds = facts.graph.nodes
+    for e in _started(facts):  # an item that never started held nothing up
+        end = e.end if e.end is not None else facts.measured
+        for depth, (scope, index) in enumerate(e.path):
+            if scope in kinds and kinds[scope].get("kind") == "map_over":
+                key = (scope, e.path[:depth])
+                if key not in last or end > last[key][0]:
+                    last[key] = (end, index)
+    found = set()
+    for e in _started(facts):
+        if e.node in critical and all(
+            last.get((scope, e.path[:depth]), (0.0, index))[1] == index
+            for depth, (scope, index) in enumerate(e.path)
+        ):
+            found.add((e.node, e.path))
+    return found
+
+
+class _Shape:
+    """The run as ``makespan(run=...)`` reads it: which nodes ran where (its items,
+    iterations and branches), so the prediction costs the run that happened."""
+
+    def __init__(self, facts: RunFacts) -> None:
+        self.trace = _started(facts)  # each has the node and path an event has
+        self.outputs = facts.outputs
+
+
+def _started(facts: RunFacts) -> list[Execution]:
+    """The executions that started working: not those that waited for a model-call slot
+    until the run stopped."""
+    return [e for e in facts.executions if e.status != "not_started"]
