@@ -15,7 +15,7 @@ MAX_LINES = 460
 # share one persistent-chain base and split badly; the strategies are one recursive generator;
 # a fifth of the code generator is the literal text of the generated module.
 OVER_THE_LIMIT = {
-    "irgraph.builder": 560,
+    "irgraph.builder": 500,
     "irgraph.testing.strategies": 480,
     "irgraph.backends.prefect_codegen": 490,
 }
