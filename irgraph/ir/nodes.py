@@ -267,8 +267,6 @@ class MapOverNode(_Drawn):
         return _scope_depth(self)
 
 
-#: The kinds of route case: a value the ``on`` key must equal, a predicate, or the default.
-
 Node = (
     AgentNode
     | SequenceNode

@@ -33,6 +33,7 @@ Node = Any  # any IR node class (irgraph.ir.nodes.Node; named here without impor
 
 __all__ = ["CASE_KINDS", "RouteCase", "RouteNode"]
 
+#: The kinds of route case: a value the ``on`` key must equal, a predicate, or the default.
 CASE_KINDS = ("equals", "test", "otherwise")
 
 
