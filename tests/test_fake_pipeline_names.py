@@ -128,3 +128,22 @@ def test_agent_names_are_those_requests_carry_inside_loops_and_repeated_names():
     from irgraph import to_graph
 
     assert agent_names(to_graph(pipeline)) == {"writer", "critic"}
+
+
+def test_a_shared_fixture_runs_a_pipeline_whose_agent_is_close_to_another_pipeline_s():
+    def fixture() -> FakeProvider:  # one fake configured for two pipelines, as conftest.py would
+        return FakeProvider(responses={"checker": "Checked.", "planner": "A plan."})
+
+    check = Agent("check").instruct("Check {topic}.").writes("verdict")
+    planned = Agent("planner").instruct("Plan {topic}.").writes("plan") >> Agent(
+        "checker"
+    ).instruct("Check {plan}.").writes("verdict")
+    first = fixture()  # 'checker' is close to 'check', but 'planner' is of a pipeline not run
+    assert run(check, provider=first, state=STATE).state["verdict"].startswith("<check:")
+    assert first.unused() == {"responses": ["checker", "planner"]}
+    assert run(planned, provider=fixture(), state=STATE).state["verdict"] == "Checked."
+
+
+def test_a_misspelling_beside_the_pipeline_s_own_agents_is_still_refused():
+    fake = FakeProvider(responses={"writer": "Owls.", "editor": "Fine."})
+    assert "did you mean 'editors'?" in refusal(fake)

@@ -101,9 +101,11 @@ class FakeProvider:
     (difflib, 0.8), is taken for a typo and the run refused with a :class:`PipelineError`
     ("did you mean 'editors'?"). A fake may serve several pipelines, so a name far from every
     agent, or an agent of a pipeline it ran before, is not refused: it may be another
-    pipeline's (``check_names=False`` turns the check off, for a close name of a pipeline not
-    run yet; names that differ in a trailing number or ``_x``, as ``writer`` and ``writer2``,
-    are two agents, never a typo). Called directly, outside a run, an agent asked with no
+    pipeline's; and while the fake holds such a far name of a pipeline it has not run, a close
+    name is not refused either, as that pipeline's agent (``check_names=False`` turns the
+    check off, for a fake holding only a close name of a pipeline not run yet; names that
+    differ in a trailing number or ``_x``, as ``writer`` and ``writer2``, are two agents,
+    never a typo). Called directly, outside a run, an agent asked with no
     entry of its own while a configured name not asked yet is close to its name fails the
     call with :class:`FakeProviderError`. After a run, :meth:`unused` and :meth:`assert_used`
     tell the names no call asked for.
@@ -242,7 +244,8 @@ class FakeProvider:
 
         Names of agents of a pipeline checked before (this fake may serve several), or asked
         for already, are never refused; names far from every agent are left alone (they may
-        be another pipeline's agents): :meth:`unused` tells them after the run.
+        be another pipeline's agents), and while there is one, so are close names (they may be
+        that pipeline's agents too): :meth:`unused` tells them after the run.
 
         >>> fake = FakeProvider(fail={"editor": 1})
         >>> fake.check_agents({"writer", "editors"})
