@@ -168,7 +168,7 @@ class FakeProvider:
                     f"FakeProvider's response for {agent!r} must be a string, a list of "
                     f"strings or a function of the request (got {response!r} of type "
                     f"{type(response).__name__}).",
-                    hint="e.g. responses={'critic': ['Revise.', 'Approved.']}.",
+                    hint=_as_text_hint(agent, response),
                 )
             if _texts(response) and not response:
                 raise PipelineError(
@@ -311,7 +311,11 @@ class FakeProvider:
         if isinstance(response, str):
             return response
         if callable(response):
-            return _function_answer(request.agent, response(request))
+            try:
+                answer = response(request)
+            except KeyError as exc:  # request.state holds only the keys the agent reads
+                raise _unread_key(request, exc) from exc
+            return _function_answer(request.agent, answer)
         items = list(response)
         return str(items[min(index, len(items) - 1)])
 
@@ -344,6 +348,38 @@ class FakeProvider:
     def calls_of(self, agent: str) -> list[ModelRequest]:
         """The recorded requests of one agent."""
         return [call for call in self.calls if call.agent == agent]
+
+
+def _as_text_hint(agent: str, response: Any) -> str:
+    """The hint for a response that is no text: a JSON value is given as its JSON text."""
+    values = response if isinstance(response, (list, tuple)) else [response]
+    if response is not None and all(not isinstance(v, str) for v in values):
+        try:
+            shown = [json.dumps(value) for value in values]
+        except (TypeError, ValueError):
+            pass
+        else:
+            given = repr(shown) if isinstance(response, (list, tuple)) else repr(shown[0])
+            return (
+                f"An agent with an output schema is answered with the JSON text of its value, "
+                f"as a model answers: responses={{{agent!r}: {given}}} (json.dumps(value))."
+            )
+    return "e.g. responses={'critic': ['Revise.', 'Approved.']}."
+
+
+def _unread_key(request: ModelRequest, error: KeyError) -> Exception:
+    """What a response function that looked up a key ``request.state`` lacks fails with:
+    the state a request carries holds only the keys the agent's templates read."""
+    key = error.args[0] if error.args else None
+    if not isinstance(key, str) or key in request.state:
+        return error  # a KeyError of the function's own
+    held = ", ".join(repr(name) for name in request.state) or "none"
+    return FakeProviderError(
+        f"FakeProvider's response function for agent {request.agent!r} raised KeyError: "
+        f"{key!r}: request.state holds only the keys the agent's instruction and system "
+        f"prompt read ({held}), not {key!r}. Read {{{key}}} in the agent's instruction, or "
+        "answer from request.prompt."
+    )
 
 
 def _function_answer(agent: str, answer: Any) -> str:
