@@ -21,7 +21,13 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from irgraph.errors import IrgraphError, keyword_names, keyword_options, unexpanded_home
+from irgraph.errors import (
+    IrgraphError,
+    did_you_mean,
+    keyword_names,
+    keyword_options,
+    unexpanded_home,
+)
 from irgraph.exporter_calls import drawing_for
 from irgraph.graph import as_graph
 from irgraph.ir import set_display_hook
@@ -172,8 +178,9 @@ def _drawn(
     if isinstance(format, str) and format.lower() in FORMATS:
         format = format.lower()  # "SVG" is "svg", as irgraph show --format takes it
     if format not in FORMATS:
+        close = did_you_mean(format, FORMATS) if isinstance(format, str) else ""
         raise IrgraphError(
-            f"Unknown picture format {format!r}; expected one of "
+            f"Unknown picture format {format!r}.{close} Expected one of "
             f"{', '.join(repr(f) for f in FORMATS)}."
         )
     check_picture_options(format, options, where, defaulted=defaulted, terminal=terminal)
