@@ -272,20 +272,24 @@ def _place_problem(name: str, usual: str) -> str | None:
 
 
 def _in_notebook() -> bool:
+    """Whether pictures are shown by IPython's display: in Jupyter and its kernels, not in
+    the terminal IPython, which shows only an SVG's or PNG's text placeholder."""
     # Only ask IPython if it is already loaded: a plain script never imports it.
     ipython = sys.modules.get("IPython")
-    return ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
 
 
 @keyword_options
 def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
-    """Show a pipeline picture: inline in Jupyter/IPython, printed in a terminal.
+    """Show a pipeline picture: inline in Jupyter, printed in a terminal (the terminal
+    IPython's too, which draws no picture).
 
     ``G_or_pipeline`` is a graph from ``to_graph``, a builder, an IR node or a compiled
     pipeline (what ``compile`` returns: drawn as it runs); ``format`` is as in
     :func:`render`: without one, a Graphviz that fails gives a mermaid picture and a
     warning, with ``"svg"`` or ``"png"`` its :class:`~irgraph.backends.dot.GraphvizError`.
-    Outside IPython, text formats are printed, and with no ``format`` the picture is printed
+    Outside Jupyter, text formats are printed, and with no ``format`` the picture is printed
     as mermaid, as ``irgraph show`` prints it (an SVG's XML reads as nothing in a terminal),
     or as dot text when an option given is one only dot, SVG and PNG take; a PNG is not
     printable, so use ``render(x, "png").save(path)`` for that.
