@@ -40,7 +40,7 @@ from irgraph.cli_inputs import (
     load_target,
     parse_state,
 )
-from irgraph.cli_live import RunDisplay, one_line, print_state, run_failure, shown
+from irgraph.cli_live import RunDisplay, one_line, print_state, shown, tell_run_failure
 from irgraph.cli_options import CommandLine
 from irgraph.cli_pictures import (
     add_direction_option,
@@ -437,7 +437,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"irgraph: error: {exc}", file=sys.stderr)
         return 2
     except RunError as exc:  # what failed and where, and what to do: no Python advice
-        print(f"irgraph: RunError: {run_failure(exc)}", file=sys.stderr)
+        tell_run_failure(exc, out)
         return 1
     except IrgraphError as exc:  # PipelineError and the rest
         text = input_words(str(exc), exc, args.command)  # the options, not to_graph(inputs=)

@@ -36,6 +36,7 @@ __all__ = [
     "value_text",
     "print_state",
     "run_failure",
+    "tell_run_failure",
     "failure_text",
 ]
 
@@ -73,12 +74,12 @@ def one_line(text: str) -> str:
     return escaped(text)
 
 
-def print_state(state: dict[str, Any], out: TextIO) -> None:
+def print_state(state: dict[str, Any], out: TextIO, heading: str = "Final state:") -> None:
     """Print a run's final state, a key a line: text as it is, other values as JSON (else
     their ``repr``), each cut at 300 characters (and past 12 lines, to 10) and shown with
     :func:`value_text`. A value's further lines are indented under it, so that none can pass
     for another key's line."""
-    print("Final state:", file=out)
+    print(heading, file=out)
     for key, value in state.items():
         text = _as_text(value)
         if len(text) > 300:
@@ -135,6 +136,15 @@ def failure_text(error: BaseException) -> str:
     if not text.endswith(ADVICE):
         return text
     return f"{text.removesuffix(ADVICE)}{_raised_at(error.__cause__)}."
+
+
+def tell_run_failure(error: Any, out: TextIO) -> None:
+    """Say that a run failed: the state it had then on ``out`` when a node completed before
+    the failure (what it wrote, a model's answers among it, printed as a finished run's final
+    state is, rather than lost with the run), and :func:`run_failure` on standard error."""
+    if error.completed and isinstance(error.state, dict):
+        print_state(error.state, out, heading="State when the run failed:")
+    print(f"irgraph: RunError: {run_failure(error)}", file=sys.stderr)
 
 
 def run_failure(error: Any) -> str:

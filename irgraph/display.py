@@ -21,7 +21,13 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from irgraph.errors import IrgraphError, keyword_options, unexpanded_home
+from irgraph.errors import (
+    IrgraphError,
+    did_you_mean,
+    keyword_names,
+    keyword_options,
+    unexpanded_home,
+)
 from irgraph.exporter_calls import drawing_for
 from irgraph.graph import as_graph
 from irgraph.ir import set_display_hook
@@ -153,20 +159,31 @@ def render(G_or_pipeline: Any, format: str | None = None, **options: Any) -> Dia
         return _drawn(G_or_pipeline, format, options, "render()")
 
 
-def _drawn(G_or_pipeline: Any, format: str | None, options: dict[str, Any], where: str) -> Diagram:
+def _drawn(
+    G_or_pipeline: Any,
+    format: str | None,
+    options: dict[str, Any],
+    where: str,
+    *,
+    terminal: bool = False,
+) -> Diagram:
     """:func:`render`'s work, an option the format does not take told as ``where``'s; a
-    format left to irgraph falls back to mermaid, with a warning, when Graphviz fails."""
+    format left to irgraph falls back to mermaid, with a warning, when Graphviz fails, and is
+    a text format for a ``terminal``: mermaid, or dot for an option only dot takes."""
     defaulted = format is None
-    if format is None:
+    if format is None and terminal:
+        format = "dot" if _dot_only(options) else "mermaid"
+    elif format is None:
         format = "svg" if dot_available() else "mermaid"
     if isinstance(format, str) and format.lower() in FORMATS:
         format = format.lower()  # "SVG" is "svg", as irgraph show --format takes it
     if format not in FORMATS:
+        close = did_you_mean(format, FORMATS) if isinstance(format, str) else ""
         raise IrgraphError(
-            f"Unknown picture format {format!r}; expected one of "
+            f"Unknown picture format {format!r}.{close} Expected one of "
             f"{', '.join(repr(f) for f in FORMATS)}."
         )
-    check_picture_options(format, options, where, defaulted=defaulted)
+    check_picture_options(format, options, where, defaulted=defaulted, terminal=terminal)
     G = as_graph(G_or_pipeline)
     # Imported here: the core never imports a backend at import time.
     from irgraph.backends.dot import (
@@ -255,25 +272,32 @@ def _place_problem(name: str, usual: str) -> str | None:
 
 
 def _in_notebook() -> bool:
+    """Whether pictures are shown by IPython's display: in Jupyter and its kernels, not in
+    the terminal IPython, which shows only an SVG's or PNG's text placeholder."""
     # Only ask IPython if it is already loaded: a plain script never imports it.
     ipython = sys.modules.get("IPython")
-    return ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
 
 
 @keyword_options
 def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
-    """Show a pipeline picture: inline in Jupyter/IPython, printed in a terminal.
+    """Show a pipeline picture: inline in Jupyter, printed in a terminal (the terminal
+    IPython's too, which draws no picture).
 
     ``G_or_pipeline`` is a graph from ``to_graph``, a builder, an IR node or a compiled
     pipeline (what ``compile`` returns: drawn as it runs); ``format`` is as in
     :func:`render`: without one, a Graphviz that fails gives a mermaid picture and a
     warning, with ``"svg"`` or ``"png"`` its :class:`~irgraph.backends.dot.GraphvizError`.
-    Outside IPython, text formats are printed; a PNG is not printable, so use
-    ``render(x, "png").save(path)`` for that.
+    Outside Jupyter, text formats are printed, and with no ``format`` the picture is printed
+    as mermaid, as ``irgraph show`` prints it (an SVG's XML reads as nothing in a terminal),
+    or as dot text when an option given is one only dot, SVG and PNG take; a PNG is not
+    printable, so use ``render(x, "png").save(path)`` for that.
     """
+    notebook = _in_notebook()
     with drawing_for("show()"):
-        diagram = _drawn(G_or_pipeline, format, options, "show()")
-    if _in_notebook():
+        diagram = _drawn(G_or_pipeline, format, options, "show()", terminal=not notebook)
+    if notebook:
         from IPython.display import display
 
         display(diagram)  # type: ignore[no-untyped-call]
@@ -284,6 +308,15 @@ def show(G_or_pipeline: Any, format: str | None = None, **options: Any) -> None:
         )
     else:
         print(diagram.data)
+
+
+def _dot_only(options: dict[str, Any]) -> bool:
+    """Whether an option in ``options`` is one the dot exporter takes and mermaid's does not."""
+    from irgraph.backends.dot import to_dot  # here: the core never imports a backend at import
+    from irgraph.backends.mermaid import to_mermaid
+
+    dot = set(keyword_names(to_dot) or ()) - set(keyword_names(to_mermaid) or ())
+    return bool(dot & set(options))
 
 
 def mimebundle(

@@ -29,11 +29,17 @@ def _exporter_options() -> dict[str, list[str]]:
 
 
 def check_picture_options(
-    format: str, options: Iterable[str], where: str, *, defaulted: bool = False
+    format: str,
+    options: Iterable[str],
+    where: str,
+    *,
+    defaulted: bool = False,
+    terminal: bool = False,
 ) -> None:
     """Refuse an option in ``options`` that the exporter drawing ``format`` does not take,
     naming ``where`` (the user's call, ``"render()"`` or ``"show()"``), the format (and, when
-    ``defaulted``, that it was picked for want of a ``format=``) and the one that takes it.
+    ``defaulted``, that it was picked for want of a ``format=``, for a ``terminal`` as text)
+    and the one that takes it.
 
     >>> check_picture_options("svg", ["classes"], "render()")
     Traceback (most recent call last):
@@ -45,11 +51,13 @@ colour nodes in dot, svg or png, give node_attrs instead.
     exporters = _exporter_options()
     drawn_by = "mermaid" if format == "mermaid" else "dot"
     known = [*exporters[drawn_by], "timeout"]
-    picked = (
-        " (picked because no format was given: svg when Graphviz is installed, else mermaid)"
-        if defaulted
-        else ""
-    )
+    picked = ""
+    if defaulted and terminal:
+        picked = " (picked because no format was given: printed outside a notebook as mermaid)"
+    elif defaulted:
+        picked = (
+            " (picked because no format was given: svg when Graphviz is installed, else mermaid)"
+        )
     for key in sorted(set(options) - set(known)):
         said = f"{where} got the option {key!r}, which the {format} format{picked} does not take"
         other = "dot" if drawn_by == "mermaid" else "mermaid"

@@ -19,7 +19,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from irgraph.errors import PipelineError, keyword_options
-from irgraph.ir.functions import main_function_warning
+from irgraph.ir.functions import FunctionRef, main_function_warning
 from irgraph.node_attributes import COMMON, SETTINGS
 
 if TYPE_CHECKING:
@@ -92,14 +92,26 @@ def _theirs(value: Any) -> Any:
 
 
 def _warn_main_functions(G: nx.DiGraph) -> None:
-    """Warn of each function of ``__main__`` a node calls: saved, nothing else can import it."""
+    """Warn of each function of ``__main__`` a node calls (saved, nothing else can import
+    it), and of each with no import path (a lambda: saved, nothing can run it)."""
     for nid, data in G.nodes(data=True):
         cases = data.get("cases")
         tests = (
             [c.get("test") for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
         )
         for ref in (data.get("function"), data.get("until_function"), *tests):
-            warning = isinstance(ref, str) and main_function_warning(str(nid), ref, "portable()")
+            if not isinstance(ref, str):
+                continue
+            if FunctionRef(ref).importable:
+                warning = main_function_warning(str(nid), ref, "portable()")
+            else:  # "Move <lambda>#1f2e into an importable module" would name nothing to move
+                warning = (
+                    f"portable() saves '{nid}', which calls {ref!r}, a function with no import "
+                    "path (a lambda, or a function defined inside another function): the file "
+                    "keeps only that name, so nothing that loads it can run it. Define the "
+                    "function at the top level of a module, build the pipeline with it and "
+                    "save again."
+                )
             if warning:
                 warnings.warn(warning, UserWarning, stacklevel=4)  # past keyword_options
 

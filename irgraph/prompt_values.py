@@ -52,16 +52,28 @@ class Template(Protocol):
 
 
 def as_text(value: Any) -> str:
-    """How a state value reads in a prompt: a structured value (dict, list, tuple) as JSON
-    text, anything else as ``str(value)``.
+    """How a state value reads in a prompt: a structured value (dict, list, tuple, or a
+    pydantic model a step returned, whose ``str()`` is Python's ``a='x' b=1``) as JSON text,
+    anything else as ``str(value)``.
 
     >>> as_text({"category": "bug", "tags": ["ui"]}), as_text(["a", "b"]), as_text(3)
     ('{"category": "bug", "tags": ["ui"]}', '["a", "b"]', '3')
     """
-    if isinstance(value, (dict, list, tuple)):
+    if isinstance(value, (dict, list, tuple)) or is_model(value):
         try:
-            return json.dumps(value, ensure_ascii=False, default=str)
+            return json.dumps(value, ensure_ascii=False, default=_json_default)
         except (TypeError, ValueError):  # a circular structure: Python's own text
+            return str(value)
+    return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    """What ``json.dumps`` writes for a value JSON has no form of: a pydantic model's JSON
+    data, anything else's ``str()`` (a date as ``2024-01-01``)."""
+    if is_model(value):
+        try:
+            return value.model_dump(mode="json")
+        except Exception:  # a model_dump that is not pydantic's, or fails: Python's own text
             return str(value)
     return str(value)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-from irgraph.errors import IrgraphError, a_or_an, refused_calls
+from irgraph.errors import ArgumentError, IrgraphError, a_or_an, refused_calls
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -188,8 +188,29 @@ def check_agents(provider: Any, graph: nx.DiGraph | None) -> None:
     in-process Prefect, ``run_many`` once per batch) call it; other providers are not touched.
     """
     check = getattr(provider, "check_agents", None)
-    if graph is not None and callable(check):
-        check(agent_names(graph))
+    if graph is None or not callable(check):
+        return
+    names = agent_names(graph)
+    owner = type(provider).__name__
+    try:
+        inspect.signature(check).bind(names)
+    except TypeError as exc:
+        raise ArgumentError(
+            f"{owner}.check_agents() is called before a run with one argument, the names of "
+            f"the pipeline's agents, which fails: {exc}. Define it as "
+            "def check_agents(self, names): ..., or rename it if it is no such check."
+        ) from None
+    except ValueError:  # a builtin whose signature is hidden: only the call tells
+        pass
+    done = check(names)
+    if inspect.isawaitable(done):
+        if inspect.iscoroutine(done):
+            done.close()  # never awaited: no "coroutine was never awaited" warning on top
+        raise ArgumentError(
+            f"{owner}.check_agents() returned an awaitable (an async def?): it is called "
+            "before a run without awaiting, so the check it makes would never happen. Make "
+            "it a plain def that raises to refuse the run."
+        )
 
 
 #: Each graph's agent names, found once: a graph does not change after it is checked.

@@ -88,11 +88,22 @@ def save_as(
             f"format ({', '.join(kinds)}), such as 'run{next(iter(kinds))}' (got {path!r} of "
             f"type {type(path).__name__})."
         )
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
-    if suffix not in kinds:
+    name = os.fspath(path)
+    stem, suffix = os.path.splitext(name)
+    if os.path.isdir(name):
+        example = os.path.join(name, f"run{next(iter(kinds))}")
         raise IrgraphError(
-            f"Cannot save the run's {what} as {os.fspath(path)!r}: the suffix says which "
-            f"format to write; use {', '.join(kinds)}."
+            f"Cannot save the run's {what} as {name!r}: it is a directory; name a file in it, "
+            f"e.g. {example!r} (the suffix picks the format: {', '.join(kinds)})."
+        )
+    if suffix.lower() not in kinds:
+        *others, last = kinds
+        formats = f"{', '.join(others)} or {last}" if others else last
+        got = f"not {suffix}" if suffix else f"but {name!r} has no suffix"
+        names = " or ".join(repr(stem + kind) for kind in kinds)
+        raise IrgraphError(
+            f"Cannot save the run's {what} as {name!r}: the suffix picks the format, and "
+            f"the {what} is saved as {formats}, {got}; save it as {names}."
         )
     folder = os.path.dirname(os.fspath(path))
     if folder and not os.path.isdir(folder):
@@ -100,7 +111,7 @@ def save_as(
             f"there is no directory {folder!r}; create it first (os.makedirs) or save it elsewhere."
         )
         raise IrgraphError(f"Cannot save the run's {what} as {os.fspath(path)!r}: {why}")
-    text = kinds[suffix]()  # made before the file is opened: a failure leaves no empty file
+    text = kinds[suffix.lower()]()  # made before the file is opened: a failure leaves no empty file
     with open(path, "w", encoding="utf-8") as out:
         out.write(text)
 

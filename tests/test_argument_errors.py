@@ -184,6 +184,9 @@ def test_a_broken_dot_warns_at_the_line_that_asked_for_the_picture(
     draw: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     put_dot(tmp_path, "cat >/dev/null; exit 1", monkeypatch)
+    # in a notebook: outside one, show() prints text, which runs no dot
+    monkeypatch.setattr("irgraph.display._in_notebook", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda diagram: None)
     with pytest.warns(UserWarning, match="drawn as mermaid, because Graphviz failed") as told:
         draw(Agent("a"))
     assert told[0].filename == __file__  # not irgraph/errors.py, where the check wraps it

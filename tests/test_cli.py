@@ -200,6 +200,15 @@ def test_a_failed_run_says_what_failed_where_and_what_to_do_without_python_advic
     )
 
 
+def test_a_failed_run_prints_the_answers_of_what_completed_rather_than_lose_them(failing, capsys):
+    code, text = call("run", failing, "--state", "topic=owls", "--no-progress")
+    assert code == 1
+    state = text[text.index("State when the run failed:") :]
+    assert state == (
+        "State when the run failed:\n  topic = owls\n  notes = <researcher: Research owls.>\n"
+    )
+
+
 def test_a_failed_batch_item_is_told_without_python_advice(failing, tmp_path, capsys):
     (tmp_path / "in.jsonl").write_text('{"topic": "owls"}\n')
     assert call("batch", failing, "in.jsonl", "-o", "out.jsonl")[0] == 1

@@ -149,6 +149,27 @@ def test_show_is_exported_and_prints_outside_a_notebook(capsys):
     assert "rankdir=LR" in capsys.readouterr().out
 
 
+def test_show_without_a_format_prints_text_outside_a_notebook(capsys):
+    show(PIPELINE)  # as irgraph show prints it, where an SVG's XML would be printed
+    assert capsys.readouterr().out == render(PIPELINE, "mermaid").data + "\n"
+    show(PIPELINE, node_attrs={"split": {"color": "red"}})  # an option only dot takes: dot
+    assert capsys.readouterr().out.startswith("digraph ")
+
+
+def test_show_in_the_terminal_ipython_prints_text_not_a_placeholder(monkeypatch, capsys):
+    class TerminalInteractiveShell:  # what `ipython` in a terminal runs: no picture shown
+        pass
+
+    shown: list[object] = []
+    ipython, ipython_display = types.ModuleType("IPython"), types.ModuleType("IPython.display")
+    ipython.get_ipython = TerminalInteractiveShell  # type: ignore[attr-defined]
+    ipython_display.display = shown.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", ipython_display)
+    show(PIPELINE)  # displayed, it showed only "<irgraph diagram (svg)>"
+    assert shown == [] and capsys.readouterr().out == render(PIPELINE, "mermaid").data + "\n"
+
+
 def test_show_refuses_to_print_a_png_to_a_terminal():
     if not dot_available():
         pytest.skip("Graphviz or pydot missing")

@@ -128,3 +128,54 @@ def test_agent_names_are_those_requests_carry_inside_loops_and_repeated_names():
     from irgraph import to_graph
 
     assert agent_names(to_graph(pipeline)) == {"writer", "critic"}
+
+
+def test_a_shared_fixture_runs_a_pipeline_whose_agent_is_close_to_another_pipeline_s():
+    def fixture() -> FakeProvider:  # one fake configured for two pipelines, as conftest.py would
+        return FakeProvider(responses={"checker": "Checked.", "planner": "A plan."})
+
+    check = Agent("check").instruct("Check {topic}.").writes("verdict")
+    planned = Agent("planner").instruct("Plan {topic}.").writes("plan") >> Agent(
+        "checker"
+    ).instruct("Check {plan}.").writes("verdict")
+    first = fixture()  # 'checker' is close to 'check', but 'planner' is of a pipeline not run
+    assert run(check, provider=first, state=STATE).state["verdict"].startswith("<check:")
+    assert first.unused() == {"responses": ["checker", "planner"]}
+    assert run(planned, provider=fixture(), state=STATE).state["verdict"] == "Checked."
+
+
+def test_a_misspelling_beside_the_pipeline_s_own_agents_is_still_refused():
+    fake = FakeProvider(responses={"writer": "Owls.", "editor": "Fine."})
+    assert "did you mean 'editors'?" in refusal(fake)
+
+
+class _TakesNoNames:
+    async def complete(self, request: ModelRequest) -> str:
+        return "ok"
+
+    def check_agents(self) -> None:  # forgot the names
+        pass
+
+
+class _AsyncCheck:
+    checked = False
+
+    async def complete(self, request: ModelRequest) -> str:
+        return "ok"
+
+    async def check_agents(self, names: Any) -> None:
+        _AsyncCheck.checked = True  # never runs: nothing awaits it
+
+
+def test_a_provider_s_check_agents_that_cannot_take_the_names_is_told_with_the_def_to_write():
+    with pytest.raises(TypeError) as info:
+        run(edited(), provider=_TakesNoNames(), state=STATE)
+    message = str(info.value)
+    assert message.startswith("_TakesNoNames.check_agents() is called before a run with one ")
+    assert "Define it as def check_agents(self, names): ..." in message
+
+
+def test_an_async_check_agents_is_refused_rather_than_never_run():
+    with pytest.raises(TypeError, match=r"_AsyncCheck.check_agents\(\) returned an awaitable"):
+        run(edited(), provider=_AsyncCheck(), state=STATE)
+    assert not _AsyncCheck.checked

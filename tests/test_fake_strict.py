@@ -320,3 +320,27 @@ def test_answers_given_as_the_first_argument_are_told_to_go_in_responses(answers
     assert "FakeProvider's first argument is its latency, but it got answers" in told
     assert f"FakeProvider(responses={answers!r})" in told
     assert FakeProvider(responses=answers) is not None
+
+
+# --- a response given as a value, a response function reading a key no template reads ------
+
+
+def test_a_response_given_as_a_json_value_is_refused_with_its_json_text():
+    with pytest.raises(PipelineError) as info:
+        FakeProvider(responses={"judge": {"category": "bug"}})
+    assert "responses={'judge': '{\"category\": \"bug\"}'} (json.dumps(value))" in str(info.value)
+    with pytest.raises(PipelineError, match=r"responses=\{'judge': \['3', '4'\]\}"):
+        FakeProvider(responses={"judge": [3, 4]})  # one answer per call, each as JSON text
+
+
+def test_a_response_function_reading_a_key_the_agent_does_not_read_names_the_keys_it_has():
+    def answer(request: ModelRequest) -> str:
+        return request.state["topic"].upper()  # the agent reads {paper}, not {topic}
+
+    pipeline = Agent("summary").instruct("Summarise {paper}.").writes("summary")
+    error = failure(pipeline, FakeProvider(responses={"summary": answer}), {"paper": "p"})
+    message = str(error)
+    assert "response function for agent 'summary' raised KeyError: 'topic'" in message
+    assert "request.state holds only the keys the agent's instruction and system" in message
+    assert "read ('paper'), not 'topic'. Read {topic} in the agent's instruction" in message
+    assert isinstance(error.__cause__.__cause__, KeyError)

@@ -533,3 +533,13 @@ def test_a_transform_of_no_keys_whose_function_needs_one_is_a_problem():
     problem = transform_call_problem("make", lambda text: text, ())
     assert "with no arguments, as it reads no keys" in problem.message
     assert problem.key is None
+
+
+def test_portable_warns_that_a_lambda_cannot_run_from_the_file_without_naming_a_move():
+    node = Transform("shout", lambda text: text.upper()).reads("text").writes("loud").to_ir()
+    with pytest.warns(UserWarning) as told:
+        portable(to_graph(node))
+    (said,) = [str(warning.message) for warning in told]
+    assert "portable() saves 'shout', which calls '" in said
+    assert "a function with no import path (a lambda" in said
+    assert "from steps import" not in said  # no 'from steps import <lambda>#1f2e'

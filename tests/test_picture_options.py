@@ -41,7 +41,7 @@ def test_a_misspelt_format_keyword_is_told_as_format_with_the_format_picked_for_
         irgraph.show(pipeline, fmt="svg")
     said = str(info.value)
     assert said.startswith("show() got the option 'fmt', which the ")
-    assert "(picked because no format was given: svg when Graphviz is installed" in said
+    assert "(picked because no format was given: printed outside a notebook as mermaid)" in said
     assert "Did you mean 'format'?" in said
     assert "to_dot()" not in said
 

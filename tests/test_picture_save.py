@@ -65,6 +65,8 @@ def test_a_format_in_capitals_is_the_format_as_irgraph_show_takes_it():
     assert render(pipeline, "Dot").format == "dot"
     with pytest.raises(IrgraphError, match="Unknown picture format 'jpg'"):
         render(pipeline, "jpg")
+    with pytest.raises(IrgraphError, match=r"'svgg'\. Did you mean 'svg'\? Expected one of"):
+        render(pipeline, "svgg")
 
 
 def test_a_misspelt_option_is_named_with_the_options_it_takes(tmp_path):

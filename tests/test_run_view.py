@@ -234,10 +234,13 @@ def test_the_pieces_save_in_the_format_their_suffix_names(finished, tmp_path):
         assert (tmp_path / f"{name}.MMD").read_text(encoding="utf-8") == piece.to_mermaid()
         assert (tmp_path / f"{name}.txt").read_text(encoding="utf-8") == str(piece)
         with pytest.raises(
-            IrgraphError, match=r"as '.*\.png': the suffix .* use \.svg, \.mmd, \.txt"
+            IrgraphError, match=r"as '.*\.png': the suffix .* \.svg, \.mmd or \.txt, not \.png"
         ):
             piece.save(tmp_path / f"{name}.png")
         assert not (tmp_path / f"{name}.png").exists()
+        with pytest.raises(IrgraphError) as info:  # a folder, where the file was meant
+            piece.save(tmp_path)
+        assert f"it is a directory; name a file in it, e.g. '{tmp_path}/run.svg'" in str(info.value)
 
 
 @pytest.mark.parametrize("limit", [0, -2, 1.5, "4", True])

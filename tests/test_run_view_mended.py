@@ -397,7 +397,7 @@ def test_a_run_view_saves_as_a_page_or_text_and_refuses_other_suffixes(tmp_path)
     assert page.startswith("<!DOCTYPE html>") and view.html() in page and "<svg" in page
     view.save(tmp_path / "run.txt")
     assert (tmp_path / "run.txt").read_text(encoding="utf-8") == view.text() + "\n"
-    with pytest.raises(IrgraphError, match=r"use \.html, \.txt"):
+    with pytest.raises(IrgraphError, match=r"not \.svg; save it as '.*run\.html' or '.*run\.txt'"):
         view.save(tmp_path / "run.svg")
     assert not (tmp_path / "run.svg").exists()
 

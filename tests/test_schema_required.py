@@ -95,3 +95,23 @@ def test_the_part_is_named_inside_a_list() -> None:
 )
 def test_a_required_name_that_may_be_meant_is_left_alone(schema: dict[str, Any]) -> None:
     assert told(schema) == []
+
+
+@pytest.mark.parametrize(
+    ("schema", "hint"),
+    [
+        ({"type": "string", "enum": "bug"}, "enum takes a list: {'enum': ['bug']}."),
+        (
+            {"type": "object", "properties": {"a": {"type": "string"}}, "required": "a"},
+            "required takes a list: {'required': ['a']}.",
+        ),
+        (
+            {"type": "array", "items": [{"type": "string"}]},
+            "items takes one schema, which every item matches: {'items': {...}}",
+        ),
+    ],
+)
+def test_a_list_keyword_given_one_value_is_told_as_the_list_to_write(schema, hint) -> None:
+    with pytest.raises(PipelineError) as info:
+        Agent("extract").output(schema)
+    assert info.value.problems[0].hint.startswith(hint)

@@ -53,6 +53,22 @@ def test_templates_downstream_render_the_value_as_json():
     assert json.loads(fake.calls_of("editor")[0].prompt[5:-1]) == value
 
 
+def test_a_pydantic_model_a_transform_wrote_renders_as_its_json_in_a_template():
+    pydantic = pytest.importorskip("pydantic")
+
+    class Report(pydantic.BaseModel):
+        title: str
+        score: int
+
+    made = Transform("make", lambda topic: Report(title=topic, score=4)).reads("topic")
+    pipeline = made.writes("report") >> Agent("editor").instruct("Edit {report} ({extra})")
+    fake = FakeProvider()
+    run(pipeline, provider=fake, state={"topic": "Owls", "extra": [Report(title="a", score=1)]})
+    # str(model) would be Python's title='Owls' score=4, which no model reads as JSON
+    prompt = fake.calls_of("editor")[0].prompt
+    assert prompt == 'Edit {"title": "Owls", "score": 4} ([{"title": "a", "score": 1}])'
+
+
 def test_transforms_receive_the_python_value():
     pipeline = reporter() >> Transform("bump", lambda report: report["score"] + 1).reads(
         "report"

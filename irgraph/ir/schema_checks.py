@@ -55,6 +55,14 @@ def check_valid(schema: Mapping[str, Any], *, node: str) -> None:
         where = "/".join(str(p) for p in exc.path) or "the top level"
         hint = "See https://json-schema.org for the keywords; e.g. {'type': 'object', "
         hint += "'properties': {...}, 'required': [...]}."
+        keyword = exc.path[-1] if exc.path else None
+        if keyword in _LISTS and not isinstance(exc.instance, list):
+            hint = f"{keyword} takes a list: {{{keyword!r}: [{exc.instance!r}]}}."
+        elif keyword == "items" and isinstance(exc.instance, list):
+            hint = (
+                "items takes one schema, which every item matches: {'items': {...}}; a "
+                "schema per place in the list is prefixItems: {'prefixItems': [...]}."
+            )
         if _at_type(list(exc.path)):
             named = exc.instance if isinstance(exc.instance, list) else [exc.instance]
             unknown = [t for t in named if isinstance(t, str) and t not in TYPE_NAMES]
@@ -73,6 +81,9 @@ def check_valid(schema: Mapping[str, Any], *, node: str) -> None:
             hint=hint,
         ) from None
 
+
+#: The keywords whose value is a list, which a schema written by hand may give one value.
+_LISTS = ("enum", "required", "allOf", "anyOf", "oneOf", "prefixItems")
 
 #: Python's names of JSON's types, which a schema written from Python code may use.
 _PYTHON_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",

@@ -101,9 +101,11 @@ class FakeProvider:
     (difflib, 0.8), is taken for a typo and the run refused with a :class:`PipelineError`
     ("did you mean 'editors'?"). A fake may serve several pipelines, so a name far from every
     agent, or an agent of a pipeline it ran before, is not refused: it may be another
-    pipeline's (``check_names=False`` turns the check off, for a close name of a pipeline not
-    run yet; names that differ in a trailing number or ``_x``, as ``writer`` and ``writer2``,
-    are two agents, never a typo). Called directly, outside a run, an agent asked with no
+    pipeline's; and while the fake holds such a far name of a pipeline it has not run, a close
+    name is not refused either, as that pipeline's agent (``check_names=False`` turns the
+    check off, for a fake holding only a close name of a pipeline not run yet; names that
+    differ in a trailing number or ``_x``, as ``writer`` and ``writer2``, are two agents,
+    never a typo). Called directly, outside a run, an agent asked with no
     entry of its own while a configured name not asked yet is close to its name fails the
     call with :class:`FakeProviderError`. After a run, :meth:`unused` and :meth:`assert_used`
     tell the names no call asked for.
@@ -166,7 +168,7 @@ class FakeProvider:
                     f"FakeProvider's response for {agent!r} must be a string, a list of "
                     f"strings or a function of the request (got {response!r} of type "
                     f"{type(response).__name__}).",
-                    hint="e.g. responses={'critic': ['Revise.', 'Approved.']}.",
+                    hint=_as_text_hint(agent, response),
                 )
             if _texts(response) and not response:
                 raise PipelineError(
@@ -242,7 +244,8 @@ class FakeProvider:
 
         Names of agents of a pipeline checked before (this fake may serve several), or asked
         for already, are never refused; names far from every agent are left alone (they may
-        be another pipeline's agents): :meth:`unused` tells them after the run.
+        be another pipeline's agents), and while there is one, so are close names (they may be
+        that pipeline's agents too): :meth:`unused` tells them after the run.
 
         >>> fake = FakeProvider(fail={"editor": 1})
         >>> fake.check_agents({"writer", "editors"})
@@ -308,7 +311,11 @@ class FakeProvider:
         if isinstance(response, str):
             return response
         if callable(response):
-            return _function_answer(request.agent, response(request))
+            try:
+                answer = response(request)
+            except KeyError as exc:  # request.state holds only the keys the agent reads
+                raise _unread_key(request, exc) from exc
+            return _function_answer(request.agent, answer)
         items = list(response)
         return str(items[min(index, len(items) - 1)])
 
@@ -341,6 +348,38 @@ class FakeProvider:
     def calls_of(self, agent: str) -> list[ModelRequest]:
         """The recorded requests of one agent."""
         return [call for call in self.calls if call.agent == agent]
+
+
+def _as_text_hint(agent: str, response: Any) -> str:
+    """The hint for a response that is no text: a JSON value is given as its JSON text."""
+    values = response if isinstance(response, (list, tuple)) else [response]
+    if response is not None and all(not isinstance(v, str) for v in values):
+        try:
+            shown = [json.dumps(value) for value in values]
+        except (TypeError, ValueError):
+            pass
+        else:
+            given = repr(shown) if isinstance(response, (list, tuple)) else repr(shown[0])
+            return (
+                f"An agent with an output schema is answered with the JSON text of its value, "
+                f"as a model answers: responses={{{agent!r}: {given}}} (json.dumps(value))."
+            )
+    return "e.g. responses={'critic': ['Revise.', 'Approved.']}."
+
+
+def _unread_key(request: ModelRequest, error: KeyError) -> Exception:
+    """What a response function that looked up a key ``request.state`` lacks fails with:
+    the state a request carries holds only the keys the agent's templates read."""
+    key = error.args[0] if error.args else None
+    if not isinstance(key, str) or key in request.state:
+        return error  # a KeyError of the function's own
+    held = ", ".join(repr(name) for name in request.state) or "none"
+    return FakeProviderError(
+        f"FakeProvider's response function for agent {request.agent!r} raised KeyError: "
+        f"{key!r}: request.state holds only the keys the agent's instruction and system "
+        f"prompt read ({held}), not {key!r}. Read {{{key}}} in the agent's instruction, or "
+        "answer from request.prompt."
+    )
 
 
 def _function_answer(agent: str, answer: Any) -> str:

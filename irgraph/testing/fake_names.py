@@ -6,6 +6,9 @@ or ``_x`` (``writer`` and ``writer2`` are two agents).
 The fake checks them twice: against every agent of a pipeline before its run
 (:func:`misspelt_names`, refused as a :class:`~irgraph.errors.PipelineError` naming the
 pipeline's agents), and against the agent a call asks for when the fake is called directly.
+Before a run, a configured name far from every agent of the pipeline and of every pipeline
+the fake knows tells that the fake serves a pipeline it has not run yet (a shared fixture):
+then a close name may be that pipeline's agent, and nothing is refused.
 """
 
 from __future__ import annotations
@@ -53,7 +56,39 @@ def misspelt_names(
     """``(option, name, agent)`` for each configured name that is no agent of the pipeline
     (``agents``) and looks like a misspelling of one of its agents that has no entry of its
     own in that option. Names in ``known`` (agents of pipelines the fake ran before, or names
-    calls asked for) are another pipeline's agents, never a typo."""
+    calls asked for) are another pipeline's agents, never a typo. Nothing is found when a
+    configured name is far from every agent and not in ``known``: that is an agent of a
+    pipeline the fake has not run yet (a fixture shared by several pipelines), and a close name
+    may be that pipeline's agent too.
+
+    >>> misspelt_names({"fail": {"editor": 1}}, {"editors"}, ())
+    [('fail', 'editor', 'editors')]
+    >>> misspelt_names({"fail": {"editor": 1, "planner": 1}}, {"editors"}, ())
+    []
+    """
+    found = _lookalikes(configured, agents, known)
+    if found and _another_pipeline(configured, agents, known):
+        return []
+    return found
+
+
+def _another_pipeline(
+    configured: Mapping[str, Mapping[str, Any]], agents: Collection[str], known: Collection[str]
+) -> bool:
+    """Whether a configured name is an agent of no pipeline the fake knows and looks like no
+    agent of this one: the name of an agent of a pipeline it has not run yet."""
+    names = {name for names in configured.values() for name in names}
+    return any(
+        all(lookalike(agent, [name]) is None for agent in agents)
+        for name in names
+        if name not in agents and name not in known
+    )
+
+
+def _lookalikes(
+    configured: Mapping[str, Mapping[str, Any]], agents: Collection[str], known: Collection[str]
+) -> list[tuple[str, str, str]]:
+    """:func:`misspelt_names` before a name of another pipeline is looked for."""
     found = []
     for option, names in configured.items():
         strangers = [name for name in names if name not in agents and name not in known]

@@ -2205,7 +2205,7 @@ CATALOG: tuple[BadInput, ...] = (
             'writer.output({"type": "object", "required": "title"})',
             PipelineError,
             "is not of type 'array' (at required)",
-            "https://json-schema.org",
+            "required takes a list: {'required': ['title']}",
         ),
         _row(
             "output-not-a-schema",
