@@ -55,6 +55,7 @@ from .prefect_gates import (
     resume_when_paused,
     wait_for_answer,
 )
+from .prefect_logs import quiet_failures
 from .prefect_names import check_run_key, prefect_name
 from .prefect_names import where as where_in
 from .prefect_result_dir import check_result_dir
@@ -431,7 +432,7 @@ class PrefectRunnable:
     async def _flow_run(self, body: Callable[[], Any], flow_name: str | None) -> Any:
         """Run ``body`` as the pipeline's flow (named ``flow_name``, default its own)."""
         pipeline_flow = self._prefect.flow(self.flow_name if flow_name is None else flow_name)
-        with running(body), server_start_errors(), services_settled_at_exit():
+        with running(body), server_start_errors(), services_settled_at_exit(), quiet_failures():
             if self.backend.result_dir is None:
                 return await pipeline_flow()
             # Prefect only accepts saved storage blocks on tasks; pointing its default local

@@ -37,6 +37,7 @@ from irgraph.providers import ModelRequest
 from irgraph.templates import filled, parse_template
 
 from .failures import cause_of, first_error, node_failure, step_failure
+from .prefect_logs import quiet_flow_run
 from .prefect_names import Position
 
 __all__ = [
@@ -118,7 +119,8 @@ def run_record(state: MutableMapping[str, Any]) -> Iterator[FlowRecord]:
     record = FlowRecord()
     token = _RECORD.set(record)
     try:
-        yield record
+        with quiet_flow_run():  # Prefect logs the failure in a line, not two tracebacks
+            yield record
     except RunError as error:
         if error in record.failures:
             record.progress(error, state)

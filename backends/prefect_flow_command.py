@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import sys
 import warnings
@@ -27,9 +26,10 @@ from irgraph.errors import RunError
 from .prefect_flow_cli import STATE_TOLD, FlowCommandLine, state_from_json
 from .prefect_flow_values import warn_given_keys
 from .prefect_gates import gate_answers
+from .prefect_logs import TRACEBACK_HINT, quiet_failures
 from .prefect_result_dir import check_result_storage
 
-__all__ = ["FlowCommand", "read_command", "failure_told"]
+__all__ = ["FlowCommand", "read_command", "failure_told", "TRACEBACK_HINT"]
 
 
 @attrs.frozen
@@ -130,16 +130,14 @@ def _tell_warnings(
 def failure_told(parser: argparse.ArgumentParser) -> Iterator[None]:
     """A run that fails in the block ends the process as ``irgraph run`` ends it: one line on
     standard error (``flow.py: RunError: Node 'x' failed: ...``, what completed before it and
-    what to do) and exit code 1, where a traceback said it. Prefect's log of the flow run,
-    and of the task run that failed, still says it failed, without the traceback (shown with
-    ``PREFECT_LOGGING_LEVEL=DEBUG``). The state's warnings were told as the command line was
-    read, so the flow does not tell them again."""
-    loggers = [logging.getLogger(f"prefect.{name}") for name in ("flow_runs", "task_runs")]
-    for logger in loggers:
-        logger.addFilter(_untraced)
+    what to do) and exit code 1, where a traceback said it. Prefect's console says before it
+    only which agent's task run failed, without the traceback (shown with
+    ``PREFECT_LOGGING_LEVEL=DEBUG``; :mod:`.prefect_logs`). The state's warnings were told as
+    the command line was read, so the flow does not tell them again."""
     told = STATE_TOLD.set(True)
     try:
-        yield
+        with quiet_failures():
+            yield
     except RunError as error:
         from irgraph.cli_live import run_failure
 
@@ -149,25 +147,3 @@ def failure_told(parser: argparse.ArgumentParser) -> Iterator[None]:
         parser.exit(1, f"{parser.prog}: RunError: {run_failure(error)}\n")
     finally:
         STATE_TOLD.reset(told)
-        for logger in loggers:
-            logger.removeFilter(_untraced)
-
-
-#: What a record of a failure says, without its traceback, of where the traceback is.
-TRACEBACK_HINT = " (its traceback: PREFECT_LOGGING_LEVEL=DEBUG)"
-
-
-def _untraced(record: logging.LogRecord) -> bool:
-    """Keep a log record, without the traceback it carries of a RunError (the flow run's:
-    the command says it in one line) or of a failed task run's exception (the node's cause,
-    which the RunError names), unless Prefect's log level is DEBUG."""
-    error = record.exc_info[1] if record.exc_info else None
-    if error is None or logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
-        return True
-    if isinstance(error, RunError):
-        record.exc_info = record.exc_text = None
-    elif record.name == "prefect.task_runs" and record.levelno >= logging.ERROR:
-        record.exc_info = record.exc_text = None
-        record.msg = f"{record.getMessage()}{TRACEBACK_HINT}"
-        record.args = None
-    return True
