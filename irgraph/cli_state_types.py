@@ -142,6 +142,8 @@ def check_spelling(
     ``--state topc=owls`` for a pipeline reading ``{topic}``. ``given`` maps each key the
     command line gave to its option (``--state``, ``--state-json``, ``--input``); a key the
     pipeline ``declared`` as an input is never a misspelling."""
+    from irgraph.unbound_problems import names_text
+
     read: set[str] = set(declared)
     for _, data in G.nodes(data=True):
         for field in ("reads", "optional_reads", "body_reads", "body_optional_reads"):
@@ -152,11 +154,13 @@ def check_spelling(
         if not close:
             continue
         typo, option = close[0], given[close[0]]
-        reader = next((n for n, d in G.nodes(data=True) if key in d.get("reads", ())), "a step")
+        readers = [n for n, d in G.nodes(data=True) if key in d.get("reads", ())]
+        needs = f"{names_text(readers)} need" if readers else "a step need"
+        needs += "" if len(readers) > 1 else "s"
         fix = {"--input": f"--input {key}", "--state-json": f'"{key}" in --state-json'}
         raise CliError(
             f"The key {typo!r} given with {option} is read by no step, but it looks like "
-            f"{key!r}, which {reader!r} needs and nothing gives; write "
+            f"{key!r}, which {needs} and nothing gives; write "
             f"{fix.get(option, f'{option} {key}=...')} instead."
         )
 

@@ -973,6 +973,14 @@ CATALOG: tuple[BadInput, ...] = (
         "run(..., state={'topic': ...})",
     ),
     _row(
+        "state-missing-input-two-readers",
+        "run-time state",
+        'run(writer >> Agent("editor").instruct("Edit {text} on {topic}."))',
+        PipelineError,
+        "Key 'topic' is read by 'writer' and 'editor', but no step before them writes it",
+        "read it as {topic?} in 'writer' and 'editor' if it may be unset.",
+    ),
+    _row(
         "state-missing-declared-input",
         "run-time state",
         'compile(writer, inputs={"topic"}).runnable.run(state={"topc": "owls"})',
