@@ -24,7 +24,7 @@ from irgraph.templates import read_as, system_read
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["unbound_problems", "maybe_problem", "declare_input_advice", "names_text"]
+__all__ = ["unbound_problems", "maybe_problems", "declare_input_advice", "names_text"]
 
 #: How a scope's own read reads in a message (it cannot be made optional with ``{key?}``).
 SCOPE_READS = {"loop": "stops on", "map_over": "iterates over", "route": "compares"}
@@ -176,14 +176,18 @@ def _reader_text(read: _Read, key: str) -> str:
 
 
 def _optional_text(reads: list[_Read]) -> str:
-    """``{topic?}`` (one reader), ``{topic?} in 'a' and 'b'``, or each reader's own form."""
+    """``{topic?}`` (one reader), ``{topic?} in 'a' and 'b'``, or each form and its readers
+    (``{v?} in 'a' and 'b', and {v.reason?} in 'c'``)."""
     if len(reads) == 1:
         return str(reads[0].optional)
-    forms = list(dict.fromkeys(str(read.optional) for read in reads))
-    if len(forms) == 1:
-        return f"{forms[0]} in {names_text([read.nid for read in reads])}"
-    each = [f"{read.optional} in '{read.nid}'" for read in reads]
-    return f"{', '.join(each[:-1])} and {each[-1]}"
+    forms: dict[str, list[str]] = {}
+    for read in reads:
+        forms.setdefault(str(read.optional), []).append(read.nid)
+    each = [f"{form} in {names_text(nids)}" for form, nids in forms.items()]
+    if len(each) == 1:
+        return each[0]
+    last = ", and " if any(len(nids) > 1 for nids in forms.values()) else " and "  # 'a' and 'b'
+    return f"{', '.join(each[:-1])}{last}{each[-1]}"
 
 
 def _over(G: nx.DiGraph, nid: str, key: str) -> str | None:
@@ -280,23 +284,43 @@ def _per_item_hint(G: nx.DiGraph, nid: str, key: str, writers: list[str]) -> str
     return None
 
 
-def maybe_problem(G: nx.DiGraph, entry: dict[str, Any]) -> Problem:
-    """A required read of a key that a route writes on only some branches."""
-    reader, key, route = entry["node"], entry["key"], entry["route"]
-    missing = " and ".join(entry["missing"])
-    several = len(entry["missing"]) > 1
-    kind = G.nodes[reader]["kind"]
-    what = SCOPE_READS.get(kind)
-    shown = f"{what} '{key}'" if what else f"reads {read_as(G.nodes[reader], key)}"
+def maybe_problems(G: nx.DiGraph, entries: Iterable[dict[str, Any]]) -> list[Problem]:
+    """The required reads of keys that a route writes on only some branches (``entries``:
+    ``G.graph["maybe_written"]``'s), one problem per key and route, naming every reader."""
+    groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+    for entry in entries:
+        group = (entry["key"], entry["route"], tuple(entry["missing"]))
+        groups.setdefault(group, []).append(entry["node"])
+    return [_maybe_problem(G, *group, readers) for group, readers in groups.items()]
+
+
+def _maybe_problem(
+    G: nx.DiGraph, key: str, route: str, branches: tuple[str, ...], readers: list[str]
+) -> Problem:
+    missing = " and ".join(branches)
+    several = len(branches) > 1
+    reads = [_read_of(G, nid, key, {}) for nid in readers]
     hint = f"Write '{key}' on every branch of '{route}', or write it before the route"
-    optional = read_as(G.nodes[reader], key, optional=True)  # {key?}, or {key.field?}
-    hint += "." if what else f", or read it as {optional} in '{reader}' if it may be unset."
+    if all(read.optional for read in reads):  # {key?}, or {key.field?}: a template's read
+        where = "" if len(reads) > 1 else f" in '{readers[0]}'"  # several: said with each
+        hint += f", or read it as {_optional_text(reads)}{where} if it may be unset."
+    else:
+        hint += "."
+    if len(reads) > 1:
+        listed = ", ".join(_reader_text(read, key) for read in reads[:-1])
+        who = f"Key '{key}' is read by {listed} and {_reader_text(reads[-1], key)}, but"
+    else:
+        what = SCOPE_READS.get(G.nodes[readers[0]]["kind"])
+        shown = f"{what} '{key}'" if what else f"reads {read_as(G.nodes[readers[0]], key)}"
+        who = f"'{readers[0]}' {shown}, but"
     return Problem(
-        f"'{reader}' {shown}, but route '{route}' writes '{key}' only on some branches: "
+        f"{who} route '{route}' writes '{key}' only on some branches: "
         f"{'its branches' if several else 'its branch'} {missing} "
         f"{'do' if several else 'does'} not, so '{key}' may be unset there.",
-        node=reader,
+        node=readers[0],
         key=key,
         hint=hint,
-        readers=[reader],
+        readers=readers,
+        fields=_fields_read(G, key, readers),
+        over=next((o for nid in readers if (o := _over(G, nid, key))), None),
     )

@@ -20,7 +20,7 @@ from irgraph.graph_foreign import built_acyclic, rebuilt, structure_problems, un
 from irgraph.graph_mistakes import class_error, named
 from irgraph.initial_values import given_state, refuse_values
 from irgraph.state_keys import misspelled_input_warnings, warn_misspelled_optional
-from irgraph.unbound_problems import maybe_problem, unbound_problems
+from irgraph.unbound_problems import maybe_problems, unbound_problems
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -176,10 +176,8 @@ def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:
             if not _is_bound(G, nid, key, inputs, incoming):
                 unbound.append((nid, key))
     problems = unbound_problems(G, unbound, inputs) if unbound else []
-    for entry in G.graph.get("maybe_written", ()):
-        if entry["key"] not in inputs:
-            problems.append(maybe_problem(G, entry))
-    return problems
+    maybe = [e for e in G.graph.get("maybe_written", ()) if e["key"] not in inputs]
+    return problems + maybe_problems(G, maybe) if maybe else problems
 
 
 def _problem(data: Any) -> Problem:

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from irgraph import Agent, MapOver, Pipeline, run, run_many, to_graph, validate
+from irgraph import Agent, MapOver, Pipeline, Route, run, run_many, to_graph, validate
 from irgraph.cli import main
 from irgraph.cli_batch_results import input_words
 from irgraph.errors import PipelineError, Problem
@@ -138,3 +138,32 @@ def test_a_problem_made_as_before_still_works():
     problem = Problem("m", "a", "k", ("x",), "Fix it.")
     assert (problem.readers, problem.fields, problem.over) == ((), (), None)
     assert str(problem) == "m Did you mean 'x'? Fix it."
+
+
+def test_readers_reading_the_key_differently_are_each_told_their_optional_form():
+    a = Agent("a").instruct("A {level}.").writes("x")
+    b = Agent("b").system("Sys {level}.").instruct("B.").writes("y")
+    c = Agent("c").instruct("{level.name} {level.id}").writes("z")
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(a >> b >> c))
+    (problem,) = caught.value.problems
+    assert problem.message.startswith(
+        "Key 'level' is read by 'a', 'b' (in its system prompt) and 'c' (as {level.name}), "
+    )
+    assert "read it as {level?} in 'a' and 'b', and {level.name?} in 'c' if" in problem.hint
+    assert problem.fields == ("name", "id")
+
+
+def test_a_key_a_route_writes_on_some_branches_read_by_two_nodes_is_one_problem():
+    route = Route("r").on("level").when("1", Agent("u").instruct("U.").writes("o"))
+    route = route.otherwise(Agent("n").instruct("N.").writes("p"))
+    after = Agent("a").instruct("A {o}.").writes("x") >> Agent("b").instruct("B {o}.").writes("y")
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(route >> after, inputs={"level"}))
+    (problem,) = caught.value.problems
+    assert problem.readers == ("a", "b")
+    assert problem.message.startswith(
+        "Key 'o' is read by 'a' and 'b', but route 'r' writes 'o' only on some branches: its "
+        "branch otherwise does not"
+    )
+    assert problem.hint.endswith("or read it as {o?} in 'a' and 'b' if it may be unset.")
