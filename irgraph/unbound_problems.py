@@ -69,9 +69,10 @@ def unbound_problems(
     """The problems of the ``unbound`` reads (``(reader, key)`` pairs in the graph's order)
     given ``inputs``: one per key (and per fix), in the order of its first reader."""
     known = _known_keys(G, inputs)
+    items = {w: d["item"] for w, d in G.nodes(data=True) if d["kind"] == "map_over"}
     groups: dict[tuple[str, ...], list[_Read]] = {}
     for nid, key in unbound:
-        read = _read_of(G, nid, key, known)
+        read = _read_of(G, nid, key, known, items)
         group = (key, "item", nid) if read.per_item else (key, "late", *read.real[:1])
         groups.setdefault(group, []).append(read)
     return [_problem(G, group[0], reads, known) for group, reads in groups.items()]
@@ -91,7 +92,10 @@ def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:
     return writers
 
 
-def _read_of(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[str]]) -> _Read:
+def _read_of(
+    G: nx.DiGraph, nid: str, key: str, known: dict[str, list[str]], items: dict[str, str]
+) -> _Read:
+    """The read of ``key`` by ``nid`` (``items``: each map-over's item key, by its id)."""
     data = G.nodes[nid]
     kind = data["kind"]
     what = SCOPE_READS.get(kind, "reads")
@@ -102,7 +106,7 @@ def _read_of(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[str]]) -> 
     if kind == "agent" and system_read(data, key):
         shown += " in its system prompt"
     writers = [w for w in known.get(key, []) if w != nid]
-    hidden = _items_outside(G, nid, known)
+    hidden = _items_outside(G, nid, known, items)
     # Only a template read can be made optional (as this); a loop's until, a map-over's list
     # or a route's key cannot.
     optional = None if kind in SCOPE_READS else read_as(data, key, optional=True)
@@ -220,13 +224,14 @@ def _fields_read(G: nx.DiGraph, key: str, readers: list[str]) -> list[str]:
     return [f for f, optional in fields.items() if not optional] or list(fields)
 
 
-def _items_outside(G: nx.DiGraph, nid: str, known: dict[str, list[str]]) -> set[str]:
+def _items_outside(
+    G: nx.DiGraph, nid: str, known: dict[str, list[str]], item: dict[str, str]
+) -> set[str]:
     """The keys only map-overs that do not hold ``nid`` set, as their item: unset at ``nid``."""
     holders, scope = set(), G.nodes[nid].get("parent")
     while scope is not None:
         holders.add(scope)
         scope = G.nodes[scope].get("parent")
-    item = {w: d["item"] for w, d in G.nodes(data=True) if d["kind"] == "map_over"}
     return {k for k, ws in known.items() if ws and all(
         item.get(w) == k and w not in holders for w in ws)}  # fmt: skip
 
@@ -299,7 +304,7 @@ def _maybe_problem(
 ) -> Problem:
     missing = " and ".join(branches)
     several = len(branches) > 1
-    reads = [_read_of(G, nid, key, {}) for nid in readers]
+    reads = [_read_of(G, nid, key, {}, {}) for nid in readers]
     hint = f"Write '{key}' on every branch of '{route}', or write it before the route"
     if all(read.optional for read in reads):  # {key?}, or {key.field?}: a template's read
         where = "" if len(reads) > 1 else f" in '{readers[0]}'"  # several: said with each
