@@ -372,8 +372,8 @@ def input_words(message: str, error: BaseException, command: str) -> str:
                 )
         elif problem.over:  # a map-over's list (or an object holding it): JSON
             words = (
-                f"give it a list with {list_option(problem.over)} (--state gives text; or "
-                f"declare it with --input {key})"
+                f"give it a list with {list_option(problem.over, problem.fields)} (--state gives "
+                f"text; or declare it with --input {key})"
             )
         elif problem.fields:  # --state gives text: no fields
             words = (

@@ -189,16 +189,20 @@ def object_option(key: str, fields: list[str]) -> str:
     return f"--state-json '{{\"{key}\": {{{inner}}}}}'"
 
 
-def list_option(over: str) -> str:
+def list_option(over: str, fields: Iterable[str] = ()) -> str:
     """The ``--state-json`` option that gives the list a map-over iterates at ``over`` (a key,
-    or a key and its fields: an object holding the list), each item to fill in.
+    or a key and its fields: an object holding the list), each item to fill in, and beside
+    it the ``fields`` of the key a template reads.
 
-    >>> print(list_option("plan.topics"))
-    --state-json '{"plan": {"topics": ["...", "..."]}}'
+    >>> print(list_option("plan.topics", ["title"]))
+    --state-json '{"plan": {"topics": ["...", "..."], "title": "..."}}'
     """
     from irgraph.ir.key_paths import held_at, path_root
 
-    return f"--state-json '{json.dumps({path_root(over): held_at(over, ['...', '...'])})}'"
+    value = held_at(over, ["...", "..."])
+    if isinstance(value, dict):  # an object holding the list: it holds the fields read too
+        value.update({field: "..." for field in fields if field not in value})
+    return f"--state-json '{json.dumps({path_root(over): value})}'"
 
 
 def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
@@ -218,7 +222,9 @@ def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
     lists: dict[str, str] = {}  # key: the option giving the list a map-over iterates there
     for _, over in G.nodes(data="over"):
         if over and path_root(over) not in lists:
-            lists[path_root(over)] = list_option(over)
+            read = fields.get(path_root(over), {})
+            named = [f for f, optional in read.items() if not optional] or list(read)
+            lists[path_root(over)] = list_option(over, named)
     gives = []
     for key in missing:
         if key in lists:

@@ -29,6 +29,9 @@ p = Pipeline("p").step(Agent("writer").instruct("Write on {topic}.").writes("dra
     Agent("editor").instruct("Edit {draft} on {topic}.").writes("final"))
 fields = Pipeline("q").step(Agent("judge").instruct("Judge {verdict.reason}.").writes("a")).step(
     Agent("fixer").system("Fix {verdict.score}.").instruct("Fix {a}.").writes("b"))
+each = MapOver("drafts").over("plan.topics", item="t").step(
+    Agent("w").instruct("Write {t}.").writes("d")).writes("ds")
+planned = each >> Agent("sum").instruct("Sum {ds} as {plan.title}.").writes("s")
 """
 
 
@@ -167,3 +170,11 @@ def test_a_key_a_route_writes_on_some_branches_read_by_two_nodes_is_one_problem(
         "branch otherwise does not"
     )
     assert problem.hint.endswith("or read it as {o?} in 'a' and 'b' if it may be unset.")
+
+
+def test_the_state_json_advice_gives_the_fields_read_beside_a_map_overs_list(here, capsys):
+    assert main(["check", f"{MODULE}:planned"], out=io.StringIO()) == 1
+    advice = """--state-json '{"plan": {"topics": ["...", "..."], "title": "..."}}'"""
+    assert advice in capsys.readouterr().err
+    assert main(["run", f"{MODULE}:planned", "--provider", "fake"], out=io.StringIO()) == 2
+    assert advice in capsys.readouterr().err
