@@ -99,7 +99,8 @@ def _read_of(
     data = G.nodes[nid]
     kind = data["kind"]
     what = SCOPE_READS.get(kind, "reads")
-    shown = f"'{key}'" if kind in SCOPE_READS else read_as(data, key)
+    template = kind in ("agent", "gate")  # a transform reads the key as an argument
+    shown = read_as(data, key) if template else f"'{key}'"
     said = data.get({"loop": "until", "map_over": "over", "route": "on"}.get(kind, ""))
     if isinstance(said, str) and said.startswith(f"{key}."):  # a field of it: plan.topics
         shown = f"'{said}'"
@@ -107,9 +108,9 @@ def _read_of(
         shown += " in its system prompt"
     writers = [w for w in known.get(key, []) if w != nid]
     hidden = _items_outside(G, nid, known, items)
-    # Only a template read can be made optional (as this); a loop's until, a map-over's list
-    # or a route's key cannot.
-    optional = None if kind in SCOPE_READS else read_as(data, key, optional=True)
+    # Only a template read can be made optional (as this); a transform's argument, a loop's
+    # until, a map-over's list or a route's key cannot.
+    optional = read_as(data, key, optional=True) if template else None
     real = tuple(w for w in writers if key in G.nodes[w].get("writes", ()))  # not as an item
     return _Read(
         nid=nid,
@@ -174,6 +175,8 @@ def _reader_text(read: _Read, key: str) -> str:
     not a plain ``{key}`` (``'editor' (as {topic.name} in its system prompt)``)."""
     if read.what != "reads":
         return f"'{read.nid}' ({read.what} {read.shown})"
+    if read.shown == f"'{key}'":  # a transform's argument
+        return f"'{read.nid}'"
     how = read.shown.replace(f"{{{key}}}", "").strip()
     how = f"as {how}" if how.startswith("{") else how
     return f"'{read.nid}' ({how})" if how else f"'{read.nid}'"
@@ -315,8 +318,9 @@ def _maybe_problem(
         listed = ", ".join(_reader_text(read, key) for read in reads[:-1])
         who = f"Key '{key}' is read by {listed} and {_reader_text(reads[-1], key)}, but"
     else:
-        what = SCOPE_READS.get(G.nodes[readers[0]]["kind"])
-        shown = f"{what} '{key}'" if what else f"reads {read_as(G.nodes[readers[0]], key)}"
+        what = SCOPE_READS.get(G.nodes[readers[0]]["kind"], "reads")
+        shown = f"reads {read_as(G.nodes[readers[0]], key)}" if reads[0].optional else ""
+        shown = shown or f"{what} '{key}'"
         who = f"'{readers[0]}' {shown}, but"
     return Problem(
         f"{who} route '{route}' writes '{key}' only on some branches: "

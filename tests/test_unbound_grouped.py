@@ -11,7 +11,17 @@ import json
 
 import pytest
 
-from irgraph import Agent, MapOver, Pipeline, Route, run, run_many, to_graph, validate
+from irgraph import (
+    Agent,
+    MapOver,
+    Pipeline,
+    Route,
+    Transform,
+    run,
+    run_many,
+    to_graph,
+    validate,
+)
 from irgraph.cli import main
 from irgraph.cli_batch_results import input_words
 from irgraph.errors import PipelineError, Problem
@@ -178,3 +188,16 @@ def test_the_state_json_advice_gives_the_fields_read_beside_a_map_overs_list(her
     assert advice in capsys.readouterr().err
     assert main(["run", f"{MODULE}:planned", "--provider", "fake"], out=io.StringIO()) == 2
     assert advice in capsys.readouterr().err
+
+
+def test_a_transform_reading_a_missing_key_is_not_told_to_read_it_as_a_template():
+    check = Transform("check", len).reads("topic").writes("n")
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(writer >> check))
+    (problem,) = caught.value.problems
+    assert problem.message.startswith("Key 'topic' is read by 'writer' and 'check', but")
+    assert "?}" not in problem.hint  # a transform's argument cannot be optional
+    with pytest.raises(PipelineError) as caught:
+        validate(to_graph(check))
+    assert str(caught.value).startswith("'check' reads 'topic', but no step before it")
+    assert "?}" not in str(caught.value)
