@@ -351,9 +351,9 @@ def input_words(message: str, error: BaseException, command: str) -> str:
     """``message`` (of ``error``) with each problem's advice on declaring a key as an input
     (``to_graph(..., inputs=...)``) put as ``irgraph command`` takes it: a key of each inputs
     line for ``batch``, ``--state``/``--input`` for the others."""
-    from irgraph.cli_state_types import object_option
+    from irgraph.cli_state_types import list_option, object_option
     from irgraph.errors import suggestion_text
-    from irgraph.validate import declare_input_advice
+    from irgraph.unbound_problems import declare_input_advice
 
     for problem in getattr(error, "problems", ()):
         key = problem.key
@@ -370,46 +370,20 @@ def input_words(message: str, error: BaseException, command: str) -> str:
                     f"{suggestion_text(others)} The line gives '{unread[0]}', which nothing reads: "
                     f"if it is '{key}' misspelled, write '{key}' in the line.",
                 )
-        elif listed := _list_option(problem.message, key):  # a map-over's list: JSON
+        elif problem.over:  # a map-over's list (or an object holding it): JSON
             words = (
-                f"give it a list with {listed} (--state gives text; or declare it with "
-                f"--input {key})"
+                f"give it a list with {list_option(problem.over, problem.fields)} (--state gives "
+                f"text; or declare it with --input {key})"
             )
-        elif fields := _fields_read(problem.message, key):  # --state gives text: no fields
+        elif problem.fields:  # --state gives text: no fields
             words = (
-                f"give it an object with {object_option(key, fields)} (--state gives text, "
-                f"which has no fields; or declare it with --input {key})"
+                f"give it an object with {object_option(key, list(problem.fields))} (--state "
+                f"gives text, which has no fields; or declare it with --input {key})"
             )
         else:
             words = f"give it a value with --state {key}=... (or declare it with --input {key})"
         message = message.replace(declare_input_advice(key), words)
     return message
-
-
-def _list_option(message: str, key: str) -> str | None:
-    """The ``--state-json`` option giving ``key`` the list a problem's ``message`` says a
-    map-over iterates there (``iterates over 'plan.topics'``: an object holding it), or
-    ``None`` when no map-over iterates ``key``.
-
-    >>> print(_list_option("'drafts' iterates over 'plan.topics', but ...", "plan"))
-    --state-json '{"plan": {"topics": ["...", "..."]}}'
-    """
-    from irgraph.cli_state_types import list_option
-
-    over = re.search(r"iterates over '(" + re.escape(key) + r"(?:\.\w+)*)'", message)
-    return None if over is None else list_option(over.group(1))
-
-
-def _fields_read(message: str, key: str) -> list[str]:
-    """The fields of ``key`` a problem's ``message`` quotes its reader reading
-    (``{verdict.reason}``), each once, those read with ``?`` only when no other is.
-
-    >>> _fields_read("'fixer' reads {verdict.reason} and {verdict.note?}", "verdict")
-    ['reason']
-    """
-    reads = re.findall(r"\{" + re.escape(key) + r"\.(\w+)[^}]*?(\?)?\}", message)
-    required = list(dict.fromkeys(field for field, optional in reads if not optional))
-    return required or list(dict.fromkeys(field for field, _ in reads))
 
 
 _NOT_JSON_LINE = (

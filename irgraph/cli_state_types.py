@@ -142,6 +142,8 @@ def check_spelling(
     ``--state topc=owls`` for a pipeline reading ``{topic}``. ``given`` maps each key the
     command line gave to its option (``--state``, ``--state-json``, ``--input``); a key the
     pipeline ``declared`` as an input is never a misspelling."""
+    from irgraph.unbound_problems import names_text
+
     read: set[str] = set(declared)
     for _, data in G.nodes(data=True):
         for field in ("reads", "optional_reads", "body_reads", "body_optional_reads"):
@@ -152,11 +154,13 @@ def check_spelling(
         if not close:
             continue
         typo, option = close[0], given[close[0]]
-        reader = next((n for n, d in G.nodes(data=True) if key in d.get("reads", ())), "a step")
+        readers = [n for n, d in G.nodes(data=True) if key in d.get("reads", ())]
+        needs = f"{names_text(readers)} need" if readers else "a step need"
+        needs += "" if len(readers) > 1 else "s"
         fix = {"--input": f"--input {key}", "--state-json": f'"{key}" in --state-json'}
         raise CliError(
             f"The key {typo!r} given with {option} is read by no step, but it looks like "
-            f"{key!r}, which {reader!r} needs and nothing gives; write "
+            f"{key!r}, which {needs} and nothing gives; write "
             f"{fix.get(option, f'{option} {key}=...')} instead."
         )
 
@@ -185,16 +189,20 @@ def object_option(key: str, fields: list[str]) -> str:
     return f"--state-json '{{\"{key}\": {{{inner}}}}}'"
 
 
-def list_option(over: str) -> str:
+def list_option(over: str, fields: Iterable[str] = ()) -> str:
     """The ``--state-json`` option that gives the list a map-over iterates at ``over`` (a key,
-    or a key and its fields: an object holding the list), each item to fill in.
+    or a key and its fields: an object holding the list), each item to fill in, and beside
+    it the ``fields`` of the key a template reads.
 
-    >>> print(list_option("plan.topics"))
-    --state-json '{"plan": {"topics": ["...", "..."]}}'
+    >>> print(list_option("plan.topics", ["title"]))
+    --state-json '{"plan": {"topics": ["...", "..."], "title": "..."}}'
     """
     from irgraph.ir.key_paths import held_at, path_root
 
-    return f"--state-json '{json.dumps({path_root(over): held_at(over, ['...', '...'])})}'"
+    value = held_at(over, ["...", "..."])
+    if isinstance(value, dict):  # an object holding the list: it holds the fields read too
+        value.update({field: "..." for field in fields if field not in value})
+    return f"--state-json '{json.dumps({path_root(over): value})}'"
 
 
 def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
@@ -214,7 +222,9 @@ def missing_state_error(G: nx.DiGraph, missing: list[str]) -> CliError:
     lists: dict[str, str] = {}  # key: the option giving the list a map-over iterates there
     for _, over in G.nodes(data="over"):
         if over and path_root(over) not in lists:
-            lists[path_root(over)] = list_option(over)
+            read = fields.get(path_root(over), {})
+            named = [f for f, optional in read.items() if not optional] or list(read)
+            lists[path_root(over)] = list_option(over, named)
     gives = []
     for key in missing:
         if key in lists:

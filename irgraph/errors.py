@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from irgraph.home_paths import unexpanded_home as unexpanded_home  # its old home
 from irgraph.missing_arguments import missing_text, too_many_text
 
 __all__ = [
@@ -68,34 +69,6 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     " Did you mean 'findings'?"
     """
     return suggestion_text(closest_keys(word, candidates))
-
-
-def unexpanded_home(path: Any) -> str | None:
-    """What to say of ``path`` when it starts with ``~`` meaning a home directory
-    (``~/runs``), which Python, unlike a shell, does not expand: the path names a folder
-    ``~`` in the current directory instead; ``None`` for any other path, and when such a
-    folder is there (made on purpose, or by an earlier run, whose files it holds).
-
-    >>> print(unexpanded_home("~/runs/view.html"))  # doctest: +NORMALIZE_WHITESPACE
-    '~/runs/view.html' starts with '~', which Python does not expand to a home directory
-    (it names a folder '~' in the current directory); write
-    os.path.expanduser('~/runs/view.html').
-    >>> unexpanded_home("runs/view.html") is None
-    True
-    """
-    import os
-
-    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
-    if not isinstance(text, str) or not text.startswith("~") or os.path.expanduser(text) == text:
-        return None
-    first = text.replace(os.sep, "/").split("/")[0]
-    if os.path.exists(first):
-        return None
-    return (
-        f"{text!r} starts with {first!r}, which Python does not expand to a home directory "
-        f"(it names a folder {first!r} in the current directory); write "
-        f"os.path.expanduser({text!r})."
-    )
 
 
 def suggestion_text(found: Sequence[str]) -> str:
@@ -263,6 +236,10 @@ _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_O
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
+def _names(names: Iterable[str]) -> tuple[str, ...]:
+    return tuple(names)
+
+
 @refused_calls
 @attrs.frozen
 class Problem:
@@ -276,6 +253,14 @@ class Problem:
     #: Those of ``suggestion`` that are inputs no step reads: the input may be the key
     #: misspelled (a batch line's), so the text says so too, beside "Did you mean".
     unread_inputs: tuple[str, ...] = ()
+    #: Every node whose read of ``key`` is the problem, in the graph's order (``node`` is the
+    #: first): a key no step writes is one problem however many nodes read it.
+    readers: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    #: The fields of ``key`` the readers' templates read (``reason`` of ``{verdict.reason}``):
+    #: those a read requires, or those read only with ``?`` when none is required.
+    fields: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    #: The path a map-over among the readers iterates at ``key`` (``plan.topics``, or ``plan``).
+    over: str | None = None
 
     def __str__(self) -> str:
         text = self.message + suggestion_text(self.suggestion) + self.unread_text()

@@ -19,9 +19,8 @@ from irgraph.graph import to_graph
 from irgraph.graph_foreign import built_acyclic, rebuilt, structure_problems, unchanged_here
 from irgraph.graph_mistakes import class_error, named
 from irgraph.initial_values import given_state, refuse_values
-from irgraph.item_shadows import item_hint
 from irgraph.state_keys import misspelled_input_warnings, warn_misspelled_optional
-from irgraph.templates import read_as, system_read
+from irgraph.unbound_problems import maybe_problems, unbound_problems
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -101,20 +100,6 @@ def written_before(G: nx.DiGraph, node: str, key: str) -> bool:
     return _is_bound(G, node, key, set(), {}, use_declared=False)
 
 
-def _known_keys(G: nx.DiGraph, inputs: Iterable[str]) -> dict[str, list[str]]:
-    writers: dict[str, list[str]] = {}
-    for nid, data in G.nodes(data=True):
-        if data["kind"] in ("loop", "route"):
-            continue  # a loop's or route's writes are its body's, listed there
-        for key in data.get("writes", ()):
-            writers.setdefault(key, []).append(nid)
-        if data["kind"] == "map_over":
-            writers.setdefault(data["item"], []).append(nid)
-    for key in list(G.graph.get("inputs", ())) + list(inputs):
-        writers.setdefault(key, [])
-    return writers
-
-
 def required_inputs(G: nx.DiGraph) -> frozenset[str]:
     """The keys a run's initial state must hold: required reads that no step writes first
     (declared inputs included, since declaring a key does not give it a value).
@@ -181,163 +166,18 @@ def check_given_values(G: nx.DiGraph, state: Mapping[str, Any]) -> None:
 
 
 def unbound_reads(G: nx.DiGraph, inputs: Iterable[str] = ()) -> list[Problem]:
-    """Every required read with no writer before it and no declared input, as problems."""
+    """Every required read with no writer before it and no declared input, as problems: one
+    per missing key, naming all its readers (:mod:`irgraph.unbound_problems`)."""
     inputs = set(inputs)
-    problems: list[Problem] = []
-    known: dict[str, list[str]] | None = None
+    unbound: list[tuple[str, str]] = []
     incoming: dict[str, set[str]] = {}
     for nid, data in G._node.items():  # as in incoming_keys: no view per node
         for key in data.get("reads", ()):
-            if _is_bound(G, nid, key, inputs, incoming):
-                continue
-            if known is None:
-                known = _known_keys(G, inputs)
-            problems.append(_unbound_problem(G, nid, key, known))
-    for entry in G.graph.get("maybe_written", ()):
-        if entry["key"] not in inputs:
-            problems.append(_maybe_problem(G, entry))
-    return problems
-
-
-def _maybe_problem(G: nx.DiGraph, entry: dict[str, Any]) -> Problem:
-    """A required read of a key that a route writes on only some branches."""
-    reader, key, route = entry["node"], entry["key"], entry["route"]
-    missing = " and ".join(entry["missing"])
-    several = len(entry["missing"]) > 1
-    kind = G.nodes[reader]["kind"]
-    what = _SCOPE_READS.get(kind)
-    shown = f"{what} '{key}'" if what else f"reads {read_as(G.nodes[reader], key)}"
-    hint = f"Write '{key}' on every branch of '{route}', or write it before the route"
-    optional = read_as(G.nodes[reader], key, optional=True)  # {key?}, or {key.field?}
-    hint += "." if what else f", or read it as {optional} in '{reader}' if it may be unset."
-    return Problem(
-        f"'{reader}' {shown}, but route '{route}' writes '{key}' only on some branches: "
-        f"{'its branches' if several else 'its branch'} {missing} "
-        f"{'do' if several else 'does'} not, so '{key}' may be unset there.",
-        node=reader,
-        key=key,
-        hint=hint,
-    )
-
-
-#: How a scope's own read reads in a message (it cannot be made optional with ``{key?}``).
-_SCOPE_READS = {"loop": "stops on", "map_over": "iterates over", "route": "compares"}
-
-
-def declare_input_advice(key: str) -> str:
-    """How a caller of the Python API makes ``key`` an input, as a problem's hint words it
-    (the command line puts it in its own options' words)."""
-    return (
-        f"declare it as an input (to_graph(..., inputs={{'{key}'}}) or "
-        f"run(..., state={{'{key}': ...}}))"
-    )
-
-
-def _unbound_problem(G: nx.DiGraph, nid: str, key: str, known: dict[str, list[str]]) -> Problem:
-    kind = G.nodes[nid]["kind"]
-    what = _SCOPE_READS.get(kind, "reads")
-    shown = f"'{key}'" if kind in _SCOPE_READS else read_as(G.nodes[nid], key)
-    said = G.nodes[nid].get({"loop": "until", "map_over": "over", "route": "on"}.get(kind, ""))
-    if isinstance(said, str) and said.startswith(f"{key}."):  # a field of it: plan.topics
-        shown = f"'{said}'"
-    if kind == "agent" and system_read(G.nodes[nid], key):
-        shown += " in its system prompt"
-    writers = [w for w in known.get(key, []) if w != nid]
-    hidden = _items_outside(G, nid, known)
-    suggestion = tuple(closest_keys(key, [k for k in known if k != key and k not in hidden]))
-    # A close key given as an input that no step writes or reads: the input may be the one
-    # misspelled (a batch line's key, a --state's), so the text names both ways.
-    unread = tuple(k for k in suggestion if not known[k] and not _read(G, k))
-    # Only a template read can be made optional (as this); a loop's until, a map-over's list
-    # or a route's key cannot.
-    optional = kind not in _SCOPE_READS and read_as(G.nodes[nid], key, optional=True)
-    per_item = _per_item_hint(G, nid, key, writers)
-    real = [w for w in writers if key in G.nodes[w].get("writes", ())]  # not as an item
-    if per_item:
-        hint = per_item
-    elif real:
-        hint = f"'{real[0]}' writes '{key}' but does not run before '{nid}'; move it earlier"
-        hint += f", or use {optional} if '{nid}' can do without it." if optional else "."
-    else:
-        hint = f"Write it with .writes('{key}') on an earlier step, "
-        if optional:
-            hint += f"{declare_input_advice(key)}, or read it as {optional} if it may be unset."
-        else:  # the last of two ways takes the "or"
-            hint += f"or {declare_input_advice(key)}."
-        hint += item_hint(G, key, [w for w in writers if w not in real])
-    return Problem(
-        f"'{nid}' {what} {shown}, but no step before it writes '{key}' and it is not a "
-        "pipeline input.",
-        node=nid,
-        key=key,
-        suggestion=suggestion,
-        hint=hint,
-        unread_inputs=unread,
-    )
-
-
-def _items_outside(G: nx.DiGraph, nid: str, known: dict[str, list[str]]) -> set[str]:
-    """The keys only map-overs that do not hold ``nid`` set, as their item: unset at ``nid``."""
-    holders, scope = set(), G.nodes[nid].get("parent")
-    while scope is not None:
-        holders.add(scope)
-        scope = G.nodes[scope].get("parent")
-    item = {w: d["item"] for w, d in G.nodes(data=True) if d["kind"] == "map_over"}
-    return {k for k, ws in known.items() if ws and all(
-        item.get(w) == k and w not in holders for w in ws)}  # fmt: skip
-
-
-def _read(G: nx.DiGraph, key: str) -> bool:
-    """Whether any node of ``G`` reads ``key``, required or optional."""
-    return any(
-        key in data.get("reads", ()) or key in data.get("optional_reads", ())
-        for data in G._node.values()
-    )
-
-
-def _per_item_hint(G: nx.DiGraph, nid: str, key: str, writers: list[str]) -> str | None:
-    """The hint for a read, after a map-over, of a key that exists only inside it, once per
-    item (its item, or a key its body writes), when one of ``writers`` is such a writer."""
-    import networkx as nx
-
-    around = set()
-    scope = G.nodes[nid]["parent"]
-    while scope is not None:
-        around.add(scope)
-        scope = G.nodes[scope]["parent"]
-    for writer in writers:
-        data = G.nodes[writer]
-        outer = writer if data["kind"] == "map_over" and data["item"] == key else None
-        scope = data["parent"]
-        while outer is None and scope is not None:  # the innermost map-over around it
-            if G.nodes[scope]["kind"] == "map_over":
-                outer = scope
-            scope = G.nodes[scope]["parent"]
-        if outer is None or outer in around or not nx.has_path(G, outer, nid):
-            continue
-        move = f"or move '{nid}' into the body of '{outer}'."
-        if outer == writer:
-            return (
-                f"Map-over '{outer}' sets '{key}' to one item at a time for its body, so "
-                f"'{key}' exists only inside '{outer}', not after it: read the whole list "
-                f"{{{data['over']}}}, {move}"
-            )
-        scope_data, listed = G.nodes[outer], f"all_{key}"
-        where = (
-            f"'{writer}' writes '{key}' inside map-over '{outer}', once per item, so '{key}' "
-            f"exists only inside '{outer}', not after it: "
-        )
-        if scope_data["collect"] == key and scope_data["writes"]:
-            return (
-                where + f"read the list '{outer}' collects, {{{scope_data['writes'][0]}}}, {move}"
-            )
-        if scope_data["collect"] == key:
-            return where + f"give '{outer}' .writes('{listed}') and read that list, {move}"
-        return where + (
-            f"have '{outer}' collect it with .collect('{key}').writes('{listed}') and read "
-            f"that list, {move}"
-        )
-    return None
+            if not _is_bound(G, nid, key, inputs, incoming):
+                unbound.append((nid, key))
+    problems = unbound_problems(G, unbound, inputs) if unbound else []
+    maybe = [e for e in G.graph.get("maybe_written", ()) if e["key"] not in inputs]
+    return problems + maybe_problems(G, maybe) if maybe else problems
 
 
 def _problem(data: Any) -> Problem:

@@ -49,7 +49,7 @@ def test_a_failed_items_error_names_its_index_and_line(here, capsys):
     records = [json.loads(line) for line in (here / "out.jsonl").read_text().splitlines()]
     told = {r["index"]: r["error"]["message"] for r in records if "error" in r}
     assert told[1].startswith("Item 1 (in.jsonl:3): "), told[1]
-    assert "'writer' reads {topic}, but" in told[1]
+    assert "Key 'topic' is read by 'writer' and 'check', but" in told[1]
     assert 'give it in each line of the inputs (e.g. {"topic": ...})' in told[1]
     assert told[2].startswith("Item 2 (in.jsonl:5): "), told[2]
     assert "planted failure for boom" in told[2]

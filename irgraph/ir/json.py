@@ -4,7 +4,8 @@ Each NODE is an object whose ``"kind"`` is the IR class name; ``"inputs"`` (a li
 and ``"id"`` (a pinned node id) are written only when a node has them. Functions are written
 as import paths and read back as :class:`~irgraph.ir.FunctionRef` without importing anything,
 so reading a file never runs code from it. Every structural problem in a file is reported with
-its JSON path (``root.children[2].writes``).
+its JSON path (``root.children[2].writes``); each bad field of a node and each bad child is
+said, in the order the file holds them (:mod:`irgraph.ir.json_fields`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any
 import attrs
 
 from irgraph import checks
-from irgraph.errors import IrgraphError, PipelineError, closest_keys, refused_calls
+from irgraph.errors import IrgraphError, PipelineError, Problem, closest_keys, refused_calls
 from irgraph.ir.functions import main_function_warning
+from irgraph.ir.json_fields import made_node, refused_fields
 from irgraph.ir.nodes import (
-    BARE_INIT,
     NODE_KINDS,
     FunctionRef,
     Node,
@@ -202,70 +203,102 @@ def _from_dict(data: Any, path: str, *, allow: Any = None, _depth: int = 0) -> N
         said = f" Did you mean {close[0]!r}?" if close else ""
         raise _fail(path, f"unknown node kind {kind!r}.{said}", hint=f"Known kinds: {known}.")
     fields = _fields(cls)
+    # Every mistake of the node, each at its field's place in the document (a child's at
+    # its children's): the first one a reader finds is the first one said.
+    found: list[tuple[int, Problem]] = []
     unknown = sorted(set(data) - set(fields) - {"kind"} - _RETIRED.get(cls.__name__, set()))
     if unknown:
         near = {name: closest_keys(name, fields, 1) for name in unknown}
         said = "".join(f" Did you mean {c[0]!r} for {n!r}?" for n, c in near.items() if c)
         if len(unknown) == 1 and said:
             said = f" Did you mean {near[unknown[0]][0]!r}?"
-        raise _fail(
+        refusal = _fail(
             path,
             f"{kind} has no field(s) {', '.join(map(repr, unknown))}.{said}",
             hint=f"{kind} fields: {', '.join(fields)}.",
         )
+        found.append((min(list(data).index(name) for name in unknown), refusal.problems[0]))
     kwargs: dict[str, Any] = {}
-    for name, value in data.items():
+    for place, (name, value) in enumerate(data.items()):
         if name == "kind" or name not in fields:
             continue  # the kind, or a retired field
-        where = f"{path}.{name}"
-        if name == "children":
-            if not isinstance(value, list):
-                raise _fail(where, "expected a list of nodes.")
-            if _depth >= checks.MAX_DEPTH and value:
-                name = data.get("name")
-                raise checks.too_deep(f"the IR JSON's {kind} {name!r}", node=name)
-            value = tuple(
-                _from_dict(child, f"{where}[{i}]", allow=allowed, _depth=_depth + 1)
-                for i, child in enumerate(value)
-            )
-        elif name in ("fn", "until") and isinstance(value, dict):
-            ref = value.get("function")
-            if set(value) != {"function"} or not isinstance(ref, str) or ":" not in ref:
-                raise _fail(where, 'a function must be {"function": "package.module:name"}.')
-            value = FunctionRef(ref, allow=allowed)
-        elif name in ("reads", "inputs"):
-            if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
-                raise _fail(where, "expected a list of key strings.")
-            value = tuple(value)
-        elif name == "id" and value is not None and not isinstance(value, str):
-            raise _fail(where, f"expected the pinned id as a string, got {type(value).__name__}.")
-        elif name == "fn":
-            raise _fail(where, 'a function must be {"function": "package.module:name"}.')
-        elif name == "cases" and issubclass(cls, RouteNode):
-            if not isinstance(value, list):
-                raise _fail(where, "expected a list of route cases.")
-            value = tuple(
-                _case_from_json(case, f"{where}[{i}]", allowed) for i, case in enumerate(value)
-            )
-        elif name in _JSON_VALUED:
-            shape = _JSON_VALUED[name]
-            if not isinstance(value, shape):
-                raise _fail(where, f"expected a{'n object' if shape is dict else ' list'}.")
-        elif isinstance(value, (list, dict)):
-            raise _fail(where, f"expected a scalar, got {type(value).__name__}.")
+        if name in _SHAPED or isinstance(value, (list, dict)):  # a scalar is the class's to check
+            try:
+                value = _field_value(cls, name, value, f"{path}.{name}", data, allowed, _depth)
+            except PipelineError as exc:  # a child's too: said where the children are
+                found += [(place, problem) for problem in exc.problems]
+                continue
         kwargs[name] = value
-    if issubclass(cls, TransformNode) and "fn" not in kwargs:
-        raise _fail(path, "a TransformNode needs 'fn'.")
-    if "name" not in kwargs:
-        raise _fail(path, f"{kind} needs a 'name'.")
-    try:
-        node: Node = object.__new__(cls)
-        BARE_INIT[cls](node, **kwargs)  # the fields are checked above: no refused_calls
-        return node
-    except IrgraphError as exc:
-        raise _fail(path, str(exc)) from None
-    except (TypeError, ValueError) as exc:
-        raise _fail(path, str(exc)) from None
+    if issubclass(cls, TransformNode) and "fn" not in kwargs and "fn" not in data:
+        found.append((len(data), _fail(path, "a TransformNode needs 'fn'.").problems[0]))
+    if "name" not in data:
+        found.append((len(data), _fail(path, f"{kind} needs a 'name'.").problems[0]))
+    if not found:
+        try:
+            return made_node(cls, kwargs)
+        except (IrgraphError, TypeError, ValueError):
+            pass  # which fields: below, each in its place
+    found += refused_fields(cls, kwargs, list(data), lambda exc: _fail(path, str(exc)))
+    found.sort(key=lambda pair: pair[0])
+    raise PipelineError([problem for _, problem in found])
+
+
+#: The fields read into something else than their JSON value, or checked for their shape.
+_SHAPED = frozenset({"children", "fn", "until", "reads", "inputs", "id", "cases", *_JSON_VALUED})
+
+
+def _field_value(
+    cls: type[Any],
+    name: str,
+    value: Any,
+    where: str,
+    data: dict[str, Any],
+    allowed: frozenset[str],
+    depth: int,
+) -> Any:
+    """The value of field ``name`` of a ``cls`` node read from JSON (``where``: its path),
+    its shape checked; the node's class checks the value itself."""
+    if name == "children":
+        if not isinstance(value, list):
+            raise _fail(where, "expected a list of nodes.")
+        if depth >= checks.MAX_DEPTH and value:
+            named = data.get("name")
+            raise checks.too_deep(f"the IR JSON's {cls.__name__} {named!r}", node=named)
+        children, problems = [], []
+        for i, child in enumerate(value):
+            try:
+                children.append(_from_dict(child, f"{where}[{i}]", allow=allowed, _depth=depth + 1))
+            except PipelineError as exc:  # every child's mistakes, in order
+                problems += exc.problems
+        if problems:
+            raise PipelineError(problems)
+        return tuple(children)
+    if name in ("fn", "until") and isinstance(value, dict):
+        ref = value.get("function")
+        if set(value) != {"function"} or not isinstance(ref, str) or ":" not in ref:
+            raise _fail(where, 'a function must be {"function": "package.module:name"}.')
+        return FunctionRef(ref, allow=allowed)
+    if name in ("reads", "inputs"):
+        if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+            raise _fail(where, "expected a list of key strings.")
+        return tuple(value)
+    if name == "id" and value is not None and not isinstance(value, str):
+        raise _fail(where, f"expected the pinned id as a string, got {type(value).__name__}.")
+    if name == "fn":
+        raise _fail(where, 'a function must be {"function": "package.module:name"}.')
+    if name == "cases" and issubclass(cls, RouteNode):
+        if not isinstance(value, list):
+            raise _fail(where, "expected a list of route cases.")
+        return tuple(
+            _case_from_json(case, f"{where}[{i}]", allowed) for i, case in enumerate(value)
+        )
+    if name in _JSON_VALUED:
+        shape = _JSON_VALUED[name]
+        if not isinstance(value, shape):
+            raise _fail(where, f"expected a{'n object' if shape is dict else ' list'}.")
+    elif isinstance(value, (list, dict)):
+        raise _fail(where, f"expected a scalar, got {type(value).__name__}.")
+    return value
 
 
 _TOP_LEVEL = ("format", "version", "root")

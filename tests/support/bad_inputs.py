@@ -743,6 +743,13 @@ CATALOG: tuple[BadInput, ...] = (
         "(got '5' of type str)",
     ),
     _json(
+        "json-two-wrong-fields",
+        '{"kind": "AgentNode", "name": "a", "timeout": "5", "writes": "the text"}',
+        "2 problems found",
+        "1. Invalid IR JSON at root: The timeout of AgentNode 'a'",
+        "2. Invalid IR JSON at root: The writes of AgentNode 'a'",
+    ),
+    _json(
         "json-children-not-list",
         '{"kind": "SequenceNode", "name": "s", "children": {"kind": "AgentNode"}}',
         "at root.children",
@@ -971,6 +978,14 @@ CATALOG: tuple[BadInput, ...] = (
         PipelineError,
         "'writer' reads {topic}",
         "run(..., state={'topic': ...})",
+    ),
+    _row(
+        "state-missing-input-two-readers",
+        "run-time state",
+        'run(writer >> Agent("editor").instruct("Edit {text} on {topic}."))',
+        PipelineError,
+        "Key 'topic' is read by 'writer' and 'editor', but no step before them writes it",
+        "read it as {topic?} in 'writer' and 'editor' if it may be unset.",
     ),
     _row(
         "state-missing-declared-input",
