@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from irgraph import checks
 from irgraph.errors import PipelineError
 
 __all__ = [
@@ -153,6 +154,10 @@ def field_key_error(value: Any, where: str, method: str, node: str | None) -> Pi
     if found is None:
         return None
     dotted = dotted_of(value)
+    # What was expected, as a refused key says it (PipelineError.expected): a path takes fields.
+    expected = checks.key.expected
+    if method in ("on", "until", "over"):
+        expected += ", or a key and its fields as a dotted path ('verdict.category')"
     if method in ("on", "until", "over") and dotted is not None:  # all names
         return PipelineError(
             f"{where[:1].upper()}{where[1:]} takes a field of a key as a dotted path, "
@@ -160,6 +165,8 @@ def field_key_error(value: Any, where: str, method: str, node: str | None) -> Pi
             node=node,
             key=found[0],
             hint=f"Write .{method}({dotted!r}).",
+            expected=expected,
+            got=value,
         )
     message = field_key_message(value, where)
     if method in ("on", "until", "over"):  # a path names fields, never a list's item by its index
@@ -173,4 +180,6 @@ def field_key_error(value: Any, where: str, method: str, node: str | None) -> Pi
         node=node,
         key=found[0],
         hint=field_key_hint(value, method),
+        expected=expected,
+        got=value,
     )

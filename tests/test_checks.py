@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from irgraph import Agent, Loop, MapOver, PipelineError, checks, run, to_graph, validate
+from irgraph import Agent, Loop, MapOver, PipelineError, Route, checks, run, to_graph, validate
 from irgraph.backends.asyncio_backend import AsyncioBackend
 from irgraph.cli import CliError, parse_state
 from irgraph.errors import did_you_mean
@@ -19,6 +19,8 @@ WRITER = Agent("writer").instruct("Write about {topic}.").writes("text")
 
 
 @given(st.text(max_size=12))
+@example("A.0")  # a list item by its index: refused by .over() with what a key takes, too
+@example("A['x']")
 def test_one_key_rule_for_the_builder_the_ir_the_graph_and_the_cli(text):
     """A key the IR refuses is refused by the builder, to_graph(inputs=) and the CLI too."""
     accepted = checks.is_key(text)
@@ -45,6 +47,26 @@ def test_one_key_rule_for_the_builder_the_ir_the_graph_and_the_cli(text):
         outcomes.append(True)
     # "=" splits the CLI pair, so a key holding "=" is refused there for another reason.
     assert outcomes == [accepted] * len(outcomes) or "=" in text
+
+
+@pytest.mark.parametrize("text", ["A.0", "A[0]", "A['x']", "A.x"])
+@pytest.mark.parametrize("method", ["on", "until", "over"])
+def test_a_field_where_a_key_is_taken_says_what_was_expected_and_got(text, method):
+    """A field read given to .on(), .until() or .over() is refused with ``expected`` and ``got``
+    as every refused key is (they said None there), so a caller can tell the mistake apart."""
+    make = {
+        "on": lambda: Route("r").on(text),
+        "until": lambda: (Agent("a").writes("x") * 2).until(text),
+        "over": lambda: MapOver("m").over(text),
+    }[method]
+    if text == "A.x":  # a dotted path is taken by all three
+        make()
+        return
+    with pytest.raises(PipelineError) as info:
+        make()
+    assert info.value.expected.startswith(checks.key.expected)
+    assert "dotted path" in info.value.expected
+    assert info.value.got == text
 
 
 def test_a_non_ascii_key_is_refused_where_it_is_given_not_later():
