@@ -124,7 +124,7 @@ class PoolBatch:
         return f"{flow}-batch/{deployment}"
 
     async def results(
-        self, states: Iterable[Any] | AsyncIterable[Any]
+        self, states: Iterable[Any] | AsyncIterable[Any], clock: Any = None
     ) -> AsyncGenerator[ItemResult, None]:
         from prefect.client.orchestration import get_client
 
@@ -142,6 +142,8 @@ class PoolBatch:
                     await sender.take_left()  # chunks with the tag: a killed sender's
                 if self.max_concurrency is not None:  # (None: the limits left stay for now)
                     await sender.limit_calls(self.max_concurrency)
+                if clock is not None and clock.began is None:  # the items begin: timed from now
+                    clock.began = time.monotonic()
                 try:
                     async for item in sender.run(states):
                         if self.fail_fast and not item.ok:
@@ -367,16 +369,14 @@ class _Sender:
         return finished
 
     async def _lost(self, run_id: Any, chunk: _Chunk, state: Any, now: float) -> list[ItemResult]:
-        """Send again the chunk of a flow run that went silent, once it is set Cancelling
-        (so a worker that was only slow ends its process, instead of letting it call the
-        model beside the chunk sent again; no worker acts on a run forced Crashed); a run
-        that ended meanwhile refuses Cancelling, and the next poll takes it as it ended (a
-        completed chunk's answers are kept). A run that was Cancelling already (cancelled
-        from Prefect's UI, say) and no worker ended is sent again as it is. A gone worker's
-        run stays Cancelling until the server's cancellation cleanup marks it Cancelled: it
-        holds no slot of the pool's concurrency limits (Prefect 3 workers count Pending and
-        Running runs only), and forced Cancelled, a slow worker that missed the Cancelling
-        event (it polls for Cancelling runs) would keep its process calling the model."""
+        """Send again the chunk of a flow run that went silent, once it is set Cancelling (a
+        worker only slow then ends its process, which would call the model beside the chunk
+        sent again; no worker acts on a run forced Crashed); a run that ended meanwhile
+        refuses Cancelling, and the next poll takes it as it ended. A run Cancelling already
+        (from Prefect's UI, say) is sent again as it is. A gone worker's run stays Cancelling
+        until the server's cleanup marks it Cancelled: it holds no slot of the pool's limits
+        (Prefect 3 workers count Pending and Running runs), and forced Cancelled, a slow
+        worker that missed the event (it polls for Cancelling runs) would go on."""
         silent = f"irgraph: no heartbeat in {self.lost_after} s; its items were sent again"
         with contextlib.suppress(Exception):  # best effort: a gone server fails the next poll
             if not state.is_cancelling() and not await self._cancelling(run_id, silent):

@@ -28,6 +28,7 @@ import pytest
 
 from irgraph import run_many
 from irgraph.backends.prefect_orphans import SENDING_FOR, batch_tag, sending_for
+from irgraph.batch_clock import clock_of
 from irgraph.batch_store import BatchStore, default_directory
 from tests.support.prefect_children import child_env, shared_api_url
 from tests.test_prefect_batch_pool import calls
@@ -207,7 +208,11 @@ def test_a_failed_item_on_a_work_pool_carries_the_record_of_its_run_on_the_worke
 
     token = uuid.uuid4().hex[:8]
     with temporary_settings({PREFECT_API_URL: shared_api_url()}):
-        [item] = run_many(CHAIN, [{"topic": f"fails {token}"}], backend=pool.backend)
+        results = run_many(CHAIN, [{"topic": f"fails {token}"}], backend=pool.backend)
+        [item] = list(results)
+    # the batch was timed from its first chunk: irgraph batch --work-pool said "in 0.00 s"
+    clock = clock_of(results)
+    assert clock is not None and clock.began is not None
     error = item.error
     assert error is not None and str(error).startswith("Item 0 failed on the work pool: ")
     assert "the model refused 'check'" in str(error)
