@@ -2,7 +2,8 @@
 the chunks the killed process left on the workers are taken over before anything is sent. A
 chunk still running is waited for, as if the new process had sent it (cancelling it would
 throw away the model calls under way and pay for them again); a chunk that completed with
-nobody watching gives its answers as they are. No item is sent twice, no call paid twice.
+nobody watching gives its answers as they are; a chunk whose items the inputs no longer hold
+is cancelled. No item is sent twice, no call paid twice.
 
 Everything is real, as in :mod:`tests.test_prefect_batch_pool_stop` (whose pool this module
 makes a copy of: the suite's Prefect server, a process work pool, the deployed flow module and
@@ -27,7 +28,7 @@ from typing import Any
 import pytest
 
 from irgraph import run_many
-from irgraph.backends.prefect_orphans import SENDING_FOR, batch_tag, sending_for
+from irgraph.backends.prefect_orphans import ORPHANED, SENDING_FOR, batch_tag, sending_for
 from irgraph.batch_clock import clock_of
 from irgraph.batch_store import BatchStore, default_directory
 from tests.support.prefect_children import child_env, shared_api_url
@@ -197,6 +198,60 @@ def test_an_unkeyed_batch_run_again_after_kill_9_takes_what_the_chunks_it_left_c
     checked(batch)
     assert len(on_server(lambda: chunk_runs(batch.token, pool))) == 2  # none sent again
     assert not (tmp_path / ".out.jsonl.lock").exists()  # a new generation next time
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+def test_a_chunk_left_running_whose_items_the_inputs_no_longer_hold_is_cancelled(
+    pool: Pool,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    batch = Batch(pool, tmp_path, None)
+    pool.stall.touch()
+
+    async def killed_then_run_again() -> tuple[list[str], list[str]]:
+        from prefect.client.orchestration import get_client
+
+        first = batch.start()
+        await until(lambda: batch.stalled() == 3 or first.poll() is not None, "3 stalls", pool)
+        first.kill()
+        first.wait()
+        inputs = tmp_path / "in.jsonl"  # the third item, alone in its chunk, is dropped
+        inputs.write_text("".join(inputs.read_text().splitlines(keepends=True)[:2]))
+        [alone] = [
+            run for run in await chunk_runs(batch.token, pool) if len(run.parameters["items"]) == 1
+        ]
+        batch.start()
+
+        async def cancelled() -> bool:
+            runs = {run.id: run for run in await chunk_runs(batch.token, pool)}
+            return runs[alone.id].state.type.value in ("CANCELLING", "CANCELLED")
+
+        deadline = asyncio.get_running_loop().time() + 120
+        while not await cancelled():
+            waited = asyncio.get_running_loop().time() < deadline
+            assert waited, f"the chunk no item claims was not cancelled\n{pool.processes.tail()}"
+            await asyncio.sleep(0.2)
+        pool.stall.unlink()  # the chunk it waits for may finish now
+        ended = await final_runs(batch.token, 2, pool)
+        async with get_client() as client:
+            states = await client.read_flow_run_states(alone.id)
+        return ended, [f"{state.type.value}: {state.message}" for state in states][-2:]
+
+    try:
+        ended, alone = on_server(killed_then_run_again)
+        again = batch.processes[-1]
+        again.wait(timeout=300)
+    finally:
+        pool.stall.unlink(missing_ok=True)
+        batch.close()
+    assert ended == ["CANCELLED", "COMPLETED"]
+    assert alone[0] == f"CANCELLING: {ORPHANED}" and alone[1].startswith("CANCELLED"), alone
+    assert again.returncode == 0, batch.said(1, "err")
+    assert batch.said(1).startswith("Finished: 2 done, 0 failed, 0 resumed"), batch.said(1)
+    assert [line["index"] for line in batch.results()] == [0, 1]
+    checks = {prompt for (node, prompt) in paid(pool, batch.token) if node == "check"}
+    assert len(checks) == 2 and set(paid(pool, batch.token).values()) == {1}
 
 
 @pytest.mark.prefect
