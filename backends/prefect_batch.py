@@ -9,23 +9,16 @@ Prefect's result storage (share ``result_dir`` between the machines).
 
 This process only sends and watches: it polls the chunks' flow runs. A chunk whose flow run
 crashed or was cancelled is sent again; so is one whose worker vanished (a killed process
-group, a machine gone), told apart from a slow one by the heartbeat label the batch flow
-keeps changing (:mod:`irgraph.backends.prefect_chunks`): when neither the run's state nor its
-heartbeat has changed for ``lost_after`` seconds of this process's clock (five times that
-while its process is still starting), the run is set Cancelling and its items sent again: a
-worker that was only slow (its event loop blocked, say) then ends the run's process, which
-would otherwise go on calling the model beside the chunk sent again (no worker acts on a run
-forced Crashed); a gone worker's run stays Cancelling until the server's cancellation cleanup
-marks it Cancelled. It is not forced to an end when the chunk sent again starts: Cancelling
-holds no slot of the pool's or its queues' concurrency limits (Prefect 3 workers' scheduler
-counts Pending and Running runs only), and a slow worker that missed the Cancelling event
-finds the run by polling for Cancelling runs, so a run forced Cancelled would keep its process
-calling the model. Finished agents are not paid twice: an item's agents are cached under its
-run key. With a ``batch_key`` the completed items are kept in the batch store here, so
-running the batch again sends only the rest. A stopped batch sets its chunks' flow runs
-Cancelling too; a chunk that completed unseen is kept, not cancelled. A keyed batch started
-again after its sender was killed outright first cancels the chunks that sender left running
-(:mod:`irgraph.backends.prefect_orphans`).
+group, a machine gone), told from a slow one by the heartbeat label the batch flow keeps
+changing (:mod:`irgraph.backends.prefect_chunks`): silent for ``lost_after`` seconds of this
+process's clock (five times that while its process starts), the run is set Cancelling and its
+items sent again (:meth:`_Sender._lost` says why). Finished agents are not paid twice: an
+item's agents are cached under its run key. With a ``batch_key`` the completed items are kept
+in the batch store here, so running the batch again sends only the rest. A stopped batch sets
+its chunks' flow runs Cancelling too; a chunk that completed unseen is kept. A batch started
+again after its sender was killed outright (a keyed one, or ``irgraph batch``'s with the same
+results file) takes the answers of the chunks that sender left, and waits for those still
+running rather than send their items again (:mod:`irgraph.backends.prefect_orphans`).
 """
 
 from __future__ import annotations
@@ -49,9 +42,19 @@ from irgraph.events import RunResult
 from irgraph.ir.json import pipeline_digest
 from irgraph.validate import initial_state, required_inputs
 
+from .prefect_chunk_errors import did_not_run, failed_on_pool, refuse_other_pipeline
 from .prefect_chunks import HEARTBEAT_LABEL
 from .prefect_deployments import check_deployed_pipeline, missing_deployment
-from .prefect_orphans import batch_tag, cancel_orphans, sending_alone
+from .prefect_orphans import (
+    SENDING_FOR,
+    Left,
+    batch_tag,
+    call_limit,
+    cancel_runs,
+    drop_limits,
+    find_left,
+    sending_alone,
+)
 from .prefect_runtime import is_prefect_name
 from .prefect_server import check_prefect_api
 
@@ -94,6 +97,8 @@ class _Chunk:
     sends: int = 0
     seen: tuple[Any, ...] = ()
     changed: float = 0.0
+    #: A killed sender's chunk waited for: each item's index as that sender sent it.
+    sent_as: dict[int, int] | None = None
 
 
 @attrs.frozen
@@ -119,7 +124,7 @@ class PoolBatch:
         return f"{flow}-batch/{deployment}"
 
     async def results(
-        self, states: Iterable[Any] | AsyncIterable[Any]
+        self, states: Iterable[Any] | AsyncIterable[Any], clock: Any = None
     ) -> AsyncGenerator[ItemResult, None]:
         from prefect.client.orchestration import get_client
 
@@ -133,9 +138,12 @@ class PoolBatch:
             deployment_id, digest = await self._deployment_id(client)
             sender = _Sender(self, client, deployment_id, digest)
             with sending_alone(self.store) as alone:
-                if alone and sender.tag is not None:  # chunks still going: a killed sender's
-                    await cancel_orphans(client, deployment_id, sender.tag)
-                await sender.limit_calls(self.max_concurrency)
+                if (alone or sender.unkeyed is not None) and sender.tag is not None:
+                    await sender.take_left()  # chunks with the tag: a killed sender's
+                if self.max_concurrency is not None:  # (None: the limits left stay for now)
+                    await sender.limit_calls(self.max_concurrency)
+                if clock is not None and clock.began is None:  # the items begin: timed from now
+                    clock.began = time.monotonic()
                 try:
                     async for item in sender.run(states):
                         if self.fail_fast and not item.ok:
@@ -201,23 +209,30 @@ class _Sender:
         self.digest = digest  # of the pipeline, as the deployment knows it
         self.in_flight: dict[Any, _Chunk] = {}
         self.call_limit: str | None = None
-        self.tag = batch_tag(batch.store)  # on each chunk: the batch's, when it has a key
+        # ``irgraph batch`` names an unkeyed batch by its results file, holding its lock
+        self.unkeyed = SENDING_FOR.get() if batch.store is None else None
+        named = None if self.unkeyed is None else BatchStore(".", self.unkeyed.key)
+        self.keys = batch.store or named or _UNKEYED  # makes each item's key and run key
+        self.tag = batch_tag(batch.store) if self.unkeyed is None else self.unkeyed.tag  # chunks'
         self.needs = required_inputs(batch.runnable.graph)  # what each item must give
+        self.left = Left()  # what killed senders of the batch left
+
+    async def take_left(self) -> None:
+        """Take over the chunks a killed sender of the batch left (we hold its lock)."""
+        assert self.tag is not None
+        self.left = await find_left(self.client, self.deployment_id, self.tag, self.digest)
+        now = time.monotonic()
+        for run_id in self.left.going:
+            self.in_flight[run_id] = _Chunk([], sends=1, changed=now, sent_as={})
 
     async def limit_calls(self, limit: int | None) -> None:
         """Make (``limit``) or drop (``None``) the Prefect global concurrency limit every
         chunk's model calls hold a slot of: one bound for the batch, across machines."""
-        from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-
         if limit is not None:
-            named = self.tag or "irgraph-batch"  # a keyed batch's: found if it is left
-            self.call_limit = f"{named}-{uuid.uuid4().hex[:12]}"
-            made = GlobalConcurrencyLimitCreate(name=self.call_limit, limit=limit)
-            await self.client.create_global_concurrency_limit(made)
-        elif self.call_limit is not None:
-            with contextlib.suppress(Exception):  # best effort: the batch is over either way
-                await self.client.delete_global_concurrency_limit_by_name(self.call_limit)
-            self.call_limit = None
+            self.call_limit = await call_limit(self.client, self.tag, limit, self.left)
+        else:  # the batch is over: its limit and those left go (best effort)
+            await drop_limits(self.client, [*filter(None, [self.call_limit]), *self.left.limits])
+            self.call_limit, self.left.limits = None, []
 
     def items_in_flight(self) -> int:
         return sum(len(chunk.items) for chunk in self.in_flight.values())
@@ -231,8 +246,9 @@ class _Sender:
         broken: Exception | None = None  # raised by the states: once the chunks sent end
         while True:
             chunk: list[tuple[int, Any, str]] = []
-            room = self.batch.max_items - self.items_in_flight()
-            while not exhausted and len(chunk) < min(self.chunk_size, room):
+            while not exhausted and len(chunk) < min(
+                self.chunk_size, self.batch.max_items - self.items_in_flight()
+            ):
                 try:
                     state = await pull()
                 except StopAsyncIteration:
@@ -244,14 +260,18 @@ class _Sender:
                 key, kept = self._kept(index, state)
                 if kept is not None:
                     yield kept
-                elif isinstance(key, str):
-                    chunk.append((index, state, key))
-                else:
+                elif not isinstance(key, str):
                     yield ItemResult(index, state, error=key)
+                elif (answer := await self.left.answer(self.keys.run_key(key))) is not None:
+                    yield self._result(index, state, key, answer, resumed=True)  # a left chunk's
+                elif not self._wait_for((index, state, key)):
+                    chunk.append((index, state, key))
                 index += 1
             if chunk:
                 await self.send(_Chunk(chunk))
                 continue
+            if exhausted:  # a left chunk no item claimed runs for nothing: cancelled
+                await self._drop_unclaimed()
             if not self.in_flight:
                 if broken is not None:
                     raise broken
@@ -262,6 +282,23 @@ class _Sender:
             while waiting:
                 yield waiting.pop(0)
 
+    def _wait_for(self, item: tuple[int, Any, str]) -> bool:
+        """Whether ``item`` is waited for in a chunk a killed sender left going."""
+        claimed = self.left.claim(self.keys.run_key(item[2]))
+        chunk = None if claimed is None else self.in_flight.get(claimed[0])
+        if claimed is None or chunk is None or chunk.sent_as is None:
+            return False
+        chunk.items.append(item)
+        chunk.sent_as[item[0]] = claimed[1]
+        return True
+
+    async def _drop_unclaimed(self) -> None:
+        """Cancel the chunks a killed sender left going that no item of the batch claimed."""
+        unclaimed = [run for run, chunk in self.in_flight.items() if not chunk.items]
+        for run_id in unclaimed:
+            del self.in_flight[run_id], self.left.going[run_id]
+        await cancel_runs(self.client, unclaimed)
+
     def _kept(self, index: int, state: Any) -> tuple[str | PipelineError, ItemResult | None]:
         """The item's key, and its result when an earlier run of the batch completed it."""
         store = self.batch.store
@@ -270,7 +307,7 @@ class _Sender:
             return problem, None
         try:  # a state run_many would refuse here is refused before it is sent, in its words
             initial_state(self.batch.runnable.graph, state, self.needs)
-            key = (store or _UNKEYED).item_key(state, index)
+            key = self.keys.item_key(state, index)
         except PipelineError as error:
             return error, None
         kept = store.find(key) if store is not None else None
@@ -280,9 +317,9 @@ class _Sender:
 
     async def send(self, chunk: _Chunk) -> None:
         chunk.sends += 1
-        store = self.batch.store or _UNKEYED
+        chunk.sent_as = None  # sent by this sender now
         items = [
-            {"index": index, "state": dict(state), "run_key": store.run_key(key)}
+            {"index": index, "state": dict(state), "run_key": self.keys.run_key(key)}
             for index, state, key in chunk.items
         ]
         heartbeat = max(1.0, self.lost_after / 6)
@@ -313,16 +350,18 @@ class _Sender:
             state = run.state
             if state is None:
                 continue
-            if state.is_completed():
+            if state.is_final():
                 del self.in_flight[run.id]
+                self.left.ended(run)  # a left chunk's unclaimed items: taken, or sent anew
+            if state.is_completed():
                 finished += await self._answers(chunk, state)
             elif state.is_crashed() or state.is_cancelled():
-                del self.in_flight[run.id]
                 finished += await self._again(chunk, f"its flow run {run.id} {state.name}")
             elif state.is_failed():
-                del self.in_flight[run.id]
-                _refuse_other_pipeline(state.message or "", self.batch.deployment)
-                finished += _failed(chunk, f"its flow run {run.id} failed: {state.message}")
+                refuse_other_pipeline(state.message or "", self.batch.deployment)
+                finished += did_not_run(
+                    chunk.items, f"its flow run {run.id} failed: {state.message}"
+                )
             elif (seen := (state.type, run.labels.get(HEARTBEAT_LABEL))) != chunk.seen:
                 chunk.seen, chunk.changed = seen, now
             elif not state.is_scheduled() and now - chunk.changed > self._patience(state):
@@ -330,18 +369,21 @@ class _Sender:
         return finished
 
     async def _lost(self, run_id: Any, chunk: _Chunk, state: Any, now: float) -> list[ItemResult]:
-        """Send again the chunk of a flow run that went silent, once it is set Cancelling
-        (so a worker that was only slow ends its process, instead of letting it call the
-        model beside the chunk sent again); a run that ended meanwhile refuses Cancelling,
-        and the next poll takes it as it ended (a completed chunk's answers are kept). A run
-        that was Cancelling already (cancelled from Prefect's UI, say) and no worker ended is
-        sent again as it is."""
+        """Send again the chunk of a flow run that went silent, once it is set Cancelling (a
+        worker only slow then ends its process, which would call the model beside the chunk
+        sent again; no worker acts on a run forced Crashed); a run that ended meanwhile
+        refuses Cancelling, and the next poll takes it as it ended. A run Cancelling already
+        (from Prefect's UI, say) is sent again as it is. A gone worker's run stays Cancelling
+        until the server's cleanup marks it Cancelled: it holds no slot of the pool's limits
+        (Prefect 3 workers count Pending and Running runs), and forced Cancelled, a slow
+        worker that missed the event (it polls for Cancelling runs) would go on."""
         silent = f"irgraph: no heartbeat in {self.lost_after} s; its items were sent again"
         with contextlib.suppress(Exception):  # best effort: a gone server fails the next poll
             if not state.is_cancelling() and not await self._cancelling(run_id, silent):
                 chunk.changed = now  # ask again only after another spell of silence
                 return []
         del self.in_flight[run_id]
+        self.left.going.pop(run_id, None)  # its unclaimed items are sent anew
         return await self._again(chunk, f"its flow run {run_id} went silent")
 
     def _patience(self, state: Any) -> float:
@@ -352,8 +394,10 @@ class _Sender:
         return self.lost_after * (1 if state.is_running() else STARTING)
 
     async def _again(self, chunk: _Chunk, why: str) -> list[ItemResult]:
+        if not chunk.items:  # a left chunk no item claimed
+            return []
         if chunk.sends >= MAX_SENDS:
-            return _failed(chunk, f"{why}, after {chunk.sends} sends")
+            return did_not_run(chunk.items, f"{why}, after {chunk.sends} sends")
         await self.send(chunk)
         return []
 
@@ -362,23 +406,28 @@ class _Sender:
 
         answers = await get_state_result(state)
         by_index = {answer.get("index"): answer for answer in answers}
-        results = []
-        for index, initial, key in chunk.items:
-            answer = by_index.get(index, {"error": {"message": "the chunk gave no answer"}})
-            if "state" in answer:
-                result = RunResult(answer["state"], [], {}, backend="prefect")
-                try:
-                    if self.batch.store is not None:
-                        self.batch.store.save(key, index, result)
-                except RunError as unkept:  # names the file; the other items go on
-                    results.append(ItemResult(index, initial, result, error=unkept, key=key))
-                    continue
-                results.append(ItemResult(index, initial, result, key=key))
-            else:
-                error = answer.get("error") or {}
-                message = f"Item {index} failed on the work pool: {error.get('message')}"
-                results.append(ItemResult(index, initial, error=RunError(message), key=key))
-        return results
+        sent_as = chunk.sent_as or {}  # a left chunk's items: by their index as it was sent
+        unanswered = {"error": {"message": "the chunk gave no answer"}}
+        return [
+            self._result(index, initial, key, by_index.get(sent_as.get(index, index), unanswered))
+            for index, initial, key in chunk.items
+        ]
+
+    def _result(
+        self, index: int, initial: Any, key: str, answer: Any, resumed: bool = False
+    ) -> ItemResult:
+        """Item ``index``'s result from its chunk's ``answer``: its final state (kept in the
+        batch's store), or its error with the run's record (:func:`failed_on_pool`)."""
+        if "state" not in answer:
+            error = failed_on_pool(index, answer.get("error") or {}, self.batch.runnable.graph)
+            return ItemResult(index, initial, error=error, key=key)
+        result = RunResult(answer["state"], [], {}, backend="prefect")
+        try:
+            if self.batch.store is not None:
+                self.batch.store.save(key, index, result)
+        except RunError as unkept:  # names the file; the other items go on
+            return ItemResult(index, initial, result, error=unkept, key=key)
+        return ItemResult(index, initial, result, resumed=resumed, key=key)
 
     async def stop(self) -> list[ItemResult]:
         """Stop the chunks in flight (the batch was stopped, or failed fast): keep the items
@@ -409,28 +458,3 @@ class _Sender:
         return said.status is SetStateStatus.ACCEPT or (
             said.state is not None and said.state.is_cancelled()
         )
-
-
-def _failed(chunk: _Chunk, why: str) -> list[ItemResult]:
-    """Each item of ``chunk`` failed for ``why`` (a flow run's message may end in a stop)."""
-    said = f"{why.rstrip().rstrip('.')}."
-    return [
-        ItemResult(index, state, error=RunError(f"Item {index} did not run: {said}"), key=key)
-        for index, state, key in chunk.items
-    ]
-
-
-def _refuse_other_pipeline(message: str, deployment: str) -> None:
-    """Raise the refusal of a chunk by the module of ``deployment`` (a failed flow run's
-    ``message``) when it runs another version of the pipeline: a module deployed by an
-    older irgraph, whose deployment carries no digest to check before sending. The worker's
-    own sentence says what to do; it is told once, without Prefect's prefix."""
-    start = message.find("This deployment runs another version of pipeline")
-    if start < 0:
-        return
-    said = message[start:].strip()
-    fix = "Regenerate the flow module from this pipeline and deploy it again."
-    raise PipelineError(
-        f"A worker of deployment {deployment!r} refused a chunk of the batch. {said}",
-        hint=None if "deploy it again" in said else fix,
-    )

@@ -66,12 +66,17 @@ def item_outcome(
 ) -> dict[str, Any]:
     """One item's answer in a chunk's result: its index and final state, or its error (a
     node's RunError said as ``irgraph run`` says it: its cause, and where in the user's code
-    it was raised, travel in the words; the sender has no ``.completed`` to point at)."""
+    it was raised, travel in the words), with the record of its run for the sender's error
+    (:func:`~irgraph.backends.prefect_chunk_errors.run_record`)."""
     from irgraph.cli_live import failure_text
+
+    from .prefect_chunk_errors import run_record
 
     if error is None:
         return {"index": index, "state": state}
-    return {"index": index, "error": {"type": type(error).__name__, "message": failure_text(error)}}
+    said = {"type": type(error).__name__, "message": failure_text(error)}
+    record = run_record(error)
+    return {"index": index, "error": said if record is None else {**said, "record": record}}
 
 
 async def run_chunk(

@@ -1,25 +1,39 @@
-"""A keyed batch on a work pool started again cancels the chunks its killed sender left running.
+"""A batch on a work pool started again takes over the chunks its killed sender left.
 
 A batch sent to a work pool (:mod:`.prefect_batch`) is watched by the process that sent it: a
 Ctrl-C or ``SIGTERM`` cancels its chunks' flow runs. A sender killed outright (``kill -9``, a
-machine gone) cancels nothing, and its chunks go on running on the workers, calling the model
-and holding the pool's slots, while the same batch started again sends their items once more.
-So the chunks of a keyed batch carry a tag naming the batch (its store's record,
-:func:`batch_tag`), and a sender holds a lock on a file beside that record while it sends
-(:func:`sending_alone`); the kernel lets go of it however the process ends. A sender that
-takes the lock is the batch's only one: any chunk of the batch still Scheduled, Pending,
-Running or Paused is an orphan, and is set Cancelling (:func:`cancel_orphans`), as a stop does,
-so its worker ends its process, and the concurrency limit the killed sender made for the
-batch's ``max_concurrency`` is deleted. Its items are sent again; their finished agents come
-back from the cache. A batch without a ``batch_key`` cannot be told from another: its chunks
-run to their end.
+machine gone) cancels nothing: its chunks go on running on the workers, calling the model, and
+those that complete are seen by nobody. So the chunks of a batch carry a tag naming it
+(:func:`batch_tag`: a keyed batch's store record; for ``irgraph batch`` without a key, its
+results file, :func:`sending_for`), and a sender holds a lock while it sends (a file beside the
+store's record, :func:`sending_alone`; ``irgraph batch`` holds its ``-o`` file's); the kernel
+lets go of it however the process ends. A sender that holds the lock is the batch's only one,
+so any chunk with the tag was left by a sender before it (:func:`find_left`):
+
+- a chunk that completed: its items' final states are taken as they are (``resumed``), not
+  run again: the model was paid for them once;
+- a chunk still Scheduled, Pending, Running or Paused: it is waited for as if this sender had
+  sent it, its items not sent again (cancelling it would throw away the model calls under
+  way, and pay for them again); an item no line of the batch asks for any more leaves such a
+  chunk unclaimed, and it is cancelled once every item was read;
+- a chunk that failed, crashed or was cancelled: its items are sent again (their finished
+  agents come back from the cache under the item's run key); a going chunk sent for another
+  version of the pipeline is cancelled.
+
+The concurrency limit a killed sender made for the batch's ``max_concurrency`` (named after the
+tag) is taken over by the chunks sent now, so the chunks waited for and those sent again share
+one bound; the limits left are deleted when the batch ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
+
+import attrs
 
 from irgraph.batch_store import BatchStore
 
@@ -27,13 +41,52 @@ from .prefect_names import sha256
 
 try:
     import fcntl
-except ImportError:  # Windows: no lock, no orphans found (their chunks run to their end)
+except ImportError:  # Windows: no lock, no chunks found (they run to their end)
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["batch_tag", "sending_alone", "cancel_orphans", "ORPHANED"]
+__all__ = [
+    "batch_tag",
+    "sending_alone",
+    "sending_for",
+    "SENDING_FOR",
+    "Unkeyed",
+    "Left",
+    "find_left",
+    "cancel_runs",
+    "call_limit",
+    "drop_limits",
+    "ORPHANED",
+]
 
 #: The state message of a chunk cancelled as an orphan.
 ORPHANED = "irgraph: the batch was started again; the process that sent this chunk is gone"
+
+
+@attrs.frozen
+class Unkeyed:
+    """An unkeyed batch with a name that outlives its sender: its chunks' ``tag``, and the
+    batch key its items' run keys are made from (``irgraph batch``: of its results file)."""
+
+    tag: str
+    key: str
+
+
+#: The unkeyed batch the caller sends now, while it holds that batch's lock: set by
+#: ``irgraph batch`` (:func:`sending_for`) around ``run_many``.
+SENDING_FOR: ContextVar[Unkeyed | None] = ContextVar("irgraph_sending_for", default=None)
+
+
+@contextlib.contextmanager
+def sending_for(results_file: str, generation: str) -> Iterator[None]:
+    """Name the unkeyed batch sent while the block runs by its results file (its real path)
+    and ``generation`` (kept beside that file until a sender of it ends other than killed):
+    the caller holds the file's lock, so a chunk with the tag is a killed sender's."""
+    named = sha256(f"{results_file}\0{generation}")
+    token = SENDING_FOR.set(Unkeyed(f"irgraph-batch-{named[:16]}", f"unkeyed-{named[:32]}"))
+    try:
+        yield
+    finally:
+        SENDING_FOR.reset(token)
 
 
 def batch_tag(store: BatchStore | None) -> str | None:
@@ -68,10 +121,63 @@ def sending_alone(store: BatchStore | None) -> Iterator[bool]:
         yield True
 
 
-async def cancel_orphans(client: Any, deployment_id: Any, tag: str) -> list[Any]:
-    """Set Cancelling every chunk of deployment ``deployment_id`` with ``tag`` that has not
-    ended; the ids of those the server took it for (best effort: one it refuses ended
-    meanwhile, and a server that fails here fails the batch's first send)."""
+@attrs.define
+class Left:
+    """The chunks killed senders of a batch left: what completed, and what still goes."""
+
+    #: The run key of each item of a completed chunk, and that chunk's flow run.
+    done: dict[str, Any] = attrs.field(factory=dict)
+    #: The flow runs still going, and the run key of each of their items by its index there.
+    going: dict[Any, dict[int, str]] = attrs.field(factory=dict)
+    #: The concurrency limits the killed senders made, still on the server.
+    limits: list[str] = attrs.field(factory=list)
+    #: The answers of the completed chunks read so far: run id -> run key -> answer.
+    answers: dict[Any, dict[str, Any]] = attrs.field(factory=dict)
+
+    def claim(self, run_key: str) -> tuple[Any, int] | None:
+        """The going chunk that holds the item ``run_key`` and its index there, taken by
+        this item (an identical item after it is sent anew), or ``None``."""
+        for run_id, items in self.going.items():
+            for index, key in items.items():
+                if key == run_key:
+                    del items[index]
+                    return run_id, index
+        return None
+
+    def ended(self, run: Any) -> None:
+        """Forget the going chunk ``run`` (it ended): once completed, its items no item
+        claimed yet are taken from its answers, the others are sent again."""
+        items = self.going.pop(run.id, {})
+        if run.state is not None and run.state.is_completed():
+            self.done.update({key: run for key in items.values()})
+
+    async def answer(self, run_key: str) -> dict[str, Any] | None:
+        """The answer a completed chunk gave for the item ``run_key``, when it has one with
+        a final state; ``None`` otherwise (its error: the item runs again)."""
+        run = self.done.get(run_key)
+        if run is None:
+            return None
+        if run.id not in self.answers:
+            from prefect.states import get_state_result
+
+            self.answers[run.id] = {}
+            with contextlib.suppress(Exception):  # results gone: the items run again
+                keys = _keys(run)
+                for said in await get_state_result(run.state):
+                    if said.get("index") in keys and "state" in said:
+                        self.answers[run.id][keys[said["index"]]] = said
+        return self.answers[run.id].get(run_key)
+
+
+def _keys(run: Any) -> dict[int, str]:
+    """The run key of each item of chunk ``run`` by its index there, as it was sent."""
+    items = (run.parameters or {}).get("items") or []
+    return {item["index"]: item["run_key"] for item in items if isinstance(item, dict)}
+
+
+async def find_left(client: Any, deployment_id: Any, tag: str, digest: str) -> Left:
+    """The chunks of deployment ``deployment_id`` with ``tag`` that completed or still go,
+    sent for the pipeline ``digest``; those still going of another pipeline are cancelled."""
     from prefect.client.schemas.filters import (
         DeploymentFilter,
         DeploymentFilterId,
@@ -81,35 +187,76 @@ async def cancel_orphans(client: Any, deployment_id: Any, tag: str) -> list[Any]
         FlowRunFilterTags,
     )
     from prefect.client.schemas.objects import StateType
-    from prefect.client.schemas.responses import SetStateStatus
-    from prefect.states import Cancelling
 
     going = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED]
-    runs = await client.read_flow_runs(
-        flow_run_filter=FlowRunFilter(
-            tags=FlowRunFilterTags(all_=[tag]),
-            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=going)),
-        ),
-        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+    wanted = FlowRunFilter(
+        tags=FlowRunFilterTags(all_=[tag]),
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[*going, StateType.COMPLETED])),
     )
-    cancelled = []
-    for run in runs:
+    deployment = DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+    left, other, offset = Left(), [], 0
+    while page := await client.read_flow_runs(
+        flow_run_filter=wanted, deployment_filter=deployment, limit=200, offset=offset
+    ):
+        offset += len(page)
+        for run in page:
+            ours = (run.parameters or {}).get("pipeline") == digest
+            if run.state is None or not ours:
+                other += [run.id] if run.state is not None and not run.state.is_final() else []
+            elif run.state.is_completed():
+                left.done.update({key: run for key in _keys(run).values()})
+            else:
+                left.going[run.id] = _keys(run)
+    await cancel_runs(client, other)
+    left.limits = await _limits(client, tag)
+    return left
+
+
+async def cancel_runs(client: Any, run_ids: list[Any]) -> None:
+    """Set Cancelling the flow runs ``run_ids`` left by a killed sender (best effort: one the
+    server refuses ended meanwhile), so their workers end their processes."""
+    from prefect.states import Cancelling
+
+    for run_id in run_ids:
         with contextlib.suppress(Exception):
-            said = await client.set_flow_run_state(run.id, Cancelling(message=ORPHANED))
-            if said.status is SetStateStatus.ACCEPT:
-                cancelled.append(run.id)
-    await _drop_limits(client, tag)
-    return cancelled
+            await client.set_flow_run_state(run_id, Cancelling(message=ORPHANED))
 
 
-async def _drop_limits(client: Any, tag: str) -> None:
-    """Delete the global concurrency limits a killed sender of the batch ``tag`` made for its
-    ``max_concurrency`` (named after the tag): a sender deletes its own as it ends, and a
-    killed one left it on the server for good (best effort, as it is only clutter)."""
+async def _limits(client: Any, tag: str) -> list[str]:
+    """The global concurrency limits made for the ``max_concurrency`` of the batch ``tag``
+    (named after it): a sender deletes its own as it ends, a killed one left it."""
+    found: list[str] = []
     with contextlib.suppress(Exception):
-        found, offset = [], 0
+        offset = 0
         while page := await client.read_global_concurrency_limits(limit=200, offset=offset):
             found += [limit.name for limit in page if limit.name.startswith(f"{tag}-")]
             offset += len(page)
-        for name in found:
+    return found
+
+
+async def call_limit(client: Any, tag: str | None, limit: int, left: Left) -> str:
+    """The name of the Prefect global concurrency limit of ``limit`` slots that the batch
+    ``tag``'s model calls hold: the one a killed sender made (updated to ``limit``) while
+    chunks it left still go, so that they and the chunks sent now share one bound; else new."""
+    from prefect.client.schemas.actions import (
+        GlobalConcurrencyLimitCreate,
+        GlobalConcurrencyLimitUpdate,
+    )
+
+    if left.limits and left.going:
+        with contextlib.suppress(Exception):  # gone meanwhile: a new one
+            changed = GlobalConcurrencyLimitUpdate(limit=limit)
+            await client.update_global_concurrency_limit(left.limits[0], changed)
+            return left.limits.pop(0)
+    name = f"{tag or 'irgraph-batch'}-{uuid.uuid4().hex[:12]}"  # a tagged batch's: found if left
+    await client.create_global_concurrency_limit(
+        GlobalConcurrencyLimitCreate(name=name, limit=limit)
+    )
+    return name
+
+
+async def drop_limits(client: Any, names: list[str]) -> None:
+    """Delete the concurrency limits ``names`` (best effort, as they are only clutter)."""
+    for name in names:
+        with contextlib.suppress(Exception):
             await client.delete_global_concurrency_limit_by_name(name)

@@ -413,7 +413,7 @@ def _results(
     waiting = getattr(remote, "waiting", None)
     if isinstance(waiting, list):  # its completed items not handed over yet: in a stop's record
         batch.tally.waiting = waiting
-    return batch.tally.counted(remote.results(states), batch.store)
+    return batch.tally.counted(remote.results(states, batch.clock), batch.store)
 
 
 @checks.keyword_options

@@ -20,7 +20,10 @@ file holding results of another version of the pipeline (another digest, as
 lines without a digest (an earlier irgraph's) resume as this pipeline's, with a note, and are
 given its digest (so the note is said once). A file with lines not kept has its kept lines
 rewritten first (temporary file + ``os.replace``), so a line cut short by a crash is dropped
-rather than appended to; a file of kept lines only is appended to as it is.
+rather than appended to; a file of kept lines only is appended to as it is. On a work pool,
+the same command run after one killed outright takes over the chunks it left on the workers
+(their answers taken, the running ones waited for), a batch without ``--batch-key`` named by
+its results file (:func:`~irgraph.cli_batch_options.named_by_output`).
 
 Progress goes to standard error: on a terminal one line redrawn up to 10 times a second (done,
 failed, in flight, rate, and the ETA when the inputs are a regular file, counted up front);
@@ -51,7 +54,7 @@ from irgraph.cli_batch_kept import (
     past_the_end,
     read_once,
 )
-from irgraph.cli_batch_options import batch_backend, setup_mistake, unkeyed_pool_note
+from irgraph.cli_batch_options import batch_backend, named_by_output, setup_mistake
 from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
@@ -302,9 +305,7 @@ def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     if args.batch_key is not None and not args.batch_key.strip():
         raise CliError("--batch-key is empty; give the batch a name, e.g. --batch-key evals-v1.")
     check_output(args.output, args.inputs)
-    if (note := unkeyed_pool_note(args)) is not None:
-        print(f"irgraph: {note}", file=sys.stderr)
-    with output_lock(args.output):
+    with output_lock(args.output) as generation, named_by_output(args, generation):
         return _batch_held(args, target, out, allow, on_gate, backend)
 
 

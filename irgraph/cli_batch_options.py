@@ -5,14 +5,16 @@ backend its options choose, and a batch refused before any item ran in the optio
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 from typing import Any
 
 from irgraph.cli_choices import PROVIDER_HELP, quiet_prefect
 from irgraph.cli_inputs import CliError
 from irgraph.errors import IrgraphError, PipelineError
 
-__all__ = ["add_batch_parser", "batch_backend", "setup_mistake", "unkeyed_pool_note"]
+__all__ = ["add_batch_parser", "batch_backend", "setup_mistake", "named_by_output"]
 
 
 def _count(text: str) -> int:
@@ -181,22 +183,18 @@ def _results_kind(found: Any, target: Any) -> bool | None:
     return True if any(pipeline != digest for pipeline in kept) else None
 
 
-def unkeyed_pool_note(args: argparse.Namespace) -> str | None:
-    """The note for a batch sent to a work pool without ``--batch-key``, else ``None``. Killed
-    outright (``kill -9``, its machine lost), such a command leaves its chunks running on the
-    workers, and run again it can neither find them (their tag names no batch) nor reuse what
-    their agents finished (its run keys are new each time): the items in flight are paid twice.
-    A keyed batch cancels them and reuses their answers; the results file alone cannot."""
+def named_by_output(args: argparse.Namespace, generation: str) -> Any:
+    """A context in which a batch sent to ``--work-pool`` without ``--batch-key`` is named by
+    its results file ``-o`` (its real path) and ``generation`` (``output_lock``'s): run
+    again after a ``kill -9``, it finds the chunks the killed command left on the workers,
+    takes the answers of those that completed and waits for those still running, rather
+    than send their items again (:mod:`irgraph.backends.prefect_orphans`). Any other
+    batch: a context that does nothing (a keyed one is named by its store)."""
     if args.work_pool is None or args.batch_key is not None:
-        return None
-    return (
-        f"note: --work-pool {args.work_pool} without --batch-key: should this command be "
-        "killed outright (kill -9, its machine lost), the chunks it sent go on running on the "
-        "workers, and running it again sends their items again, each model call paid twice. "
-        "Give --batch-key KEY (e.g. --batch-key evals-v1) and the same command run again "
-        "cancels them first and reuses the answers their agents finished; without it, cancel "
-        "them yourself (tag irgraph-batch: prefect flow-run cancel ID)."
-    )
+        return contextlib.nullcontext()
+    from irgraph.backends.prefect_orphans import sending_for
+
+    return sending_for(os.path.realpath(args.output), generation)
 
 
 def setup_mistake(

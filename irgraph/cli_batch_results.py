@@ -18,6 +18,7 @@ import os
 import re
 import stat
 import tempfile
+import uuid
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
@@ -207,16 +208,21 @@ _HEAD = re.compile(rb'\{"index": (0|[1-9][0-9]*), "key": "([0-9a-f]+)", "(state|
 
 
 @contextlib.contextmanager
-def output_lock(path: str) -> Iterator[None]:
+def output_lock(path: str) -> Iterator[str]:
     """Hold the results file ``path`` for this command: a second ``irgraph batch`` writing
     the same file is refused while the first runs (its rewrite would replace the file the
     first is appending to, losing its lines). The lock is ``.NAME.lock`` beside the file, an
     advisory ``flock`` the system drops when the process ends, however it ends; where there
-    is no ``flock`` (Windows) nothing is locked."""
+    is no ``flock`` (Windows) nothing is locked.
+
+    Gives the file's *generation*, a random name kept in the lock file: a command that ends
+    (even by Ctrl-C or ``SIGTERM``) removes the lock file, so the next one makes a new
+    generation; one killed outright leaves it, and the command run again gets the same one,
+    by which a work-pool batch finds the chunks the killed one left on the workers."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not on this system
-        yield
+        yield uuid.uuid4().hex
         return
     folder, name = os.path.split(os.path.abspath(path))
     lock = os.path.join(folder, f".{name}.lock")
@@ -243,11 +249,24 @@ def output_lock(path: str) -> Iterator[None]:
             pass
         os.close(handle)
     try:
-        yield
+        yield _generation(handle)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(lock)
         os.close(handle)
+
+
+def _generation(handle: int) -> str:
+    """The generation the held lock file ``handle`` names: a killed command's, else new."""
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        left = os.pread(handle, 64, 0).decode("ascii").strip()
+        if re.fullmatch("[0-9a-f]{32}", left):
+            return left
+    made = uuid.uuid4().hex
+    with contextlib.suppress(OSError):  # not kept: a killed command's chunks are not found
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, made.encode("ascii"), 0)
+    return made
 
 
 def check_output(path: str, inputs: str) -> None:

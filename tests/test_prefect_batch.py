@@ -345,8 +345,8 @@ def test_the_batch_command_on_prefect_tells_a_failure_in_one_line_not_prefects_l
 
 @pytest.mark.parametrize("why", ["it crashed: worker gone.", "it crashed: worker gone"])
 def test_a_failed_chunks_items_say_why_in_one_sentence(why: str) -> None:
-    from irgraph.backends.prefect_batch import _Chunk, _failed
+    from irgraph.backends.prefect_chunk_errors import did_not_run
 
-    (item,) = _failed(_Chunk(items=[(3, {"topic": "owls"}, "k3")]), why)
+    (item,) = did_not_run([(3, {"topic": "owls"}, "k3")], why)
     assert str(item.error).startswith("Item 3 did not run: it crashed: worker gone.")
     assert ".." not in str(item.error)

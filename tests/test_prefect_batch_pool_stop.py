@@ -89,6 +89,7 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
     env["IRGRAPH_TEST_STALL_PROMPT"] = "slow"
     env["IRGRAPH_TEST_STALL_WHILE"] = str(here / "stall")
     env["IRGRAPH_TEST_BLOCK_ONCE"] = str(here / "block")
+    env["IRGRAPH_TEST_FAIL_WHERE"] = "check:fails"
     backend = PrefectBackend(work_pool=name, deployment="chain/chain", chunk_size=2)
     config = PrefectWorkerConfig(
         "chain",

@@ -1,55 +1,74 @@
-"""``irgraph batch --work-pool`` without ``--batch-key`` says at its start what a ``kill -9``
-would cost: the chunks it sent go on running on the workers, and the same command run again
-can neither find them (their tag names no batch) nor reuse their agents' answers (its run keys
-are new in each process), so it sends their items again and every model call of theirs is
-paid twice. A keyed batch cancels them and reuses the answers; the note names that fix. (The
-behaviour after the kill itself needs a real pool and worker:
-tests/test_prefect_batch_pool_orphans.py covers the keyed batch.)"""
+"""``irgraph batch --work-pool`` without ``--batch-key`` is named by its results file: its
+chunks' tag and its items' run keys come from the file's real path and the *generation* its
+lock file keeps (:func:`irgraph.cli_batch_results.output_lock`). A command that ends in any
+way but killed outright removes the lock file, so the next one is a new batch (its items run
+afresh); one killed by ``kill -9`` leaves it, and the same command run again finds the chunks
+the killed one left (tests/test_prefect_batch_pool_orphans.py runs that on a real pool)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
+from pathlib import Path
 
-import pytest
-
-from irgraph.cli_batch_options import unkeyed_pool_note
+from irgraph.cli_batch_options import named_by_output
+from irgraph.cli_batch_results import output_lock
 
 
 def args(**given: object) -> argparse.Namespace:
-    return argparse.Namespace(**{"work_pool": None, "batch_key": None, **given})
+    return argparse.Namespace(
+        **{"work_pool": None, "batch_key": None, "output": "out.jsonl", **given}
+    )
 
 
-def test_only_an_unkeyed_batch_on_a_work_pool_gets_the_note():
-    assert unkeyed_pool_note(args()) is None  # here: killed, it leaves nothing running
-    assert unkeyed_pool_note(args(batch_key="evals-v1")) is None
-    assert unkeyed_pool_note(args(work_pool="gpu", batch_key="evals-v1")) is None
-    said = unkeyed_pool_note(args(work_pool="gpu"))
-    assert said is not None and "--work-pool gpu without --batch-key" in said
-    assert "kill -9" in said and "--batch-key KEY" in said and "paid twice" in said
+def named(given: argparse.Namespace, generation: str = "0" * 32) -> object:
+    from irgraph.backends.prefect_orphans import SENDING_FOR
+
+    with named_by_output(given, generation):
+        return SENDING_FOR.get()
 
 
-@pytest.mark.prefect
-@pytest.mark.slow
-def test_the_command_says_it_on_standard_error_before_it_sends_anything(tmp_path):
-    from tests.support.prefect_env import subprocess_env
+def test_only_an_unkeyed_batch_on_a_work_pool_is_named_by_its_results_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    assert named(args()) is None  # here: killed, it leaves nothing running
+    assert named(args(work_pool="gpu", batch_key="evals-v1")) is None  # named by its store
+    mine = named(args(work_pool="gpu"))
+    assert mine is not None
+    assert named(args(work_pool="gpu", output=str(tmp_path / "sub/../out.jsonl"))) == mine
+    assert named(args(work_pool="other", output="./out.jsonl")) == mine  # the file names it
+    assert named(args(work_pool="gpu", output="sub/out.jsonl")) != mine
+    assert named(args(work_pool="gpu"), "1" * 32) != mine  # another generation
+    from irgraph.backends.prefect_orphans import SENDING_FOR
 
-    (tmp_path / "in.jsonl").write_text(json.dumps({"topic": "owls"}) + "\n")
-    env = subprocess_env(os.fspath(tmp_path / "home"))
-    env["PREFECT_API_URL"] = "http://127.0.0.1:9/api"  # nothing listens: it stops at the check
-    argv = ["batch", "irgraph.demo:research_pipeline", "in.jsonl", "-o", "out.jsonl"]
-    done = subprocess.run(
-        [sys.executable, "-m", "irgraph.cli", *argv, "--backend", "prefect", "--work-pool", "gpu"],
-        cwd=tmp_path,
-        env=env,
+    assert SENDING_FOR.get() is None  # only while the batch runs
+
+
+def test_the_results_files_generation_outlives_only_a_command_killed_outright(
+    tmp_path: Path,
+) -> None:
+    out = str(tmp_path / "out.jsonl")
+    with output_lock(out) as first:
+        pass
+    with output_lock(out) as second:
+        pass
+    assert first != second  # each ended: a new batch each time
+    killed = subprocess.run(  # holds the lock and ends without letting go of it, as kill -9
+        [
+            sys.executable,
+            "-c",
+            "import os; from irgraph.cli_batch_results import output_lock; "
+            f"held = output_lock({out!r}); print(held.__enter__(), flush=True); os._exit(9)",
+        ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=60,
     )
-    lines = done.stderr.splitlines()
-    assert lines[0] == f"irgraph: {unkeyed_pool_note(args(work_pool='gpu'))}", done.stderr
-    assert "Cannot reach the Prefect API at http://127.0.0.1:9/api" in done.stderr
-    assert not (tmp_path / "out.jsonl").exists() or not (tmp_path / "out.jsonl").read_text()
+    assert killed.returncode == 9, killed.stderr
+    with output_lock(out) as again:
+        assert again == killed.stdout.strip()
+    with output_lock(out) as after:
+        assert after != again

@@ -8,6 +8,9 @@ PROMPT`` and then never return: a worker that gets stuck in a known place, to be
 ``IRGRAPH_TEST_STALL_PROMPT`` narrows the stall to the prompts that contain it, and with
 ``IRGRAPH_TEST_STALL_WHILE`` (a file's path) a stalled call goes on once that file is gone.
 
+``IRGRAPH_TEST_FAIL_WHERE`` (``NODE:TEXT``) makes the calls of that node whose prompt contains
+TEXT fail, each appending ``fail WORKER NODE PROMPT`` first: an item that fails in a known place.
+
 ``IRGRAPH_TEST_BLOCK_ONCE`` names a file holding part of a prompt: the first call (of any
 process) whose prompt contains it renames the file to ``FILE.taken``, writes its process id
 there, and blocks its process's event loop (a worker only slow: a blocking call, CPU-bound
@@ -39,6 +42,9 @@ class CountingProvider:
         self.stall_prompt = os.environ.get("IRGRAPH_TEST_STALL_PROMPT", "")
         self.stall_while = os.environ.get("IRGRAPH_TEST_STALL_WHILE")
         self.block_once = os.environ.get("IRGRAPH_TEST_BLOCK_ONCE")
+        self.fail_node, _, self.fail_text = os.environ.get("IRGRAPH_TEST_FAIL_WHERE", "").partition(
+            ":"
+        )
 
     def _write(self, what: str, request: ModelRequest) -> None:
         line = f"{what}\t{self.worker}\t{request.node}\t{request.prompt}\n".encode()
@@ -64,6 +70,9 @@ class CountingProvider:
 
     async def complete(self, request: ModelRequest) -> str:
         self._block_once(request)
+        if self.fail_text and request.node == self.fail_node and self.fail_text in request.prompt:
+            self._write("fail", request)
+            raise RuntimeError(f"the model refused {request.node!r}")
         if request.node == self.stall and self.stall_prompt in request.prompt:
             self._write("stall", request)
             if self.stall_while is None:
