@@ -46,7 +46,8 @@ async def {fn}(
         run_key = None
     elif run_key is None:
         run_key = flow_run.id
-    with run_record(state):  # a node's failure: the run's RunError, with what completed
+    # A node's failure: the run's RunError, with what completed and the pipeline's graph.
+    with run_record(state, PIPELINE_JSON, PIPELINE_INPUTS):
 {body}
     return state
 '''
