@@ -375,6 +375,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "    check_deploy_target,",
         "    deployment_run_command,",
         "    initial_state,",
+        "    state_warnings_told,",
         "    worker_command,",
         ")",
         "from irgraph.backends.prefect_flow_command import failure_told, read_command",

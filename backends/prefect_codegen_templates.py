@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(final, default=str))
     elif command.name == "run-batch":
         watch_temporary_server()
-        results = asyncio.run({fn}_batch(command.items, PIPELINE_DIGEST))
+        with state_warnings_told():  # each item's, as the command line was read
+            results = asyncio.run({fn}_batch(command.items, PIPELINE_DIGEST))
         print(json.dumps(results, default=str))
     else:
         try:
