@@ -102,8 +102,8 @@ def cause_of(error: BaseException) -> BaseException:
 
 def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError:
     """``error`` with what the run got done: ``state`` (a copy), the nodes ``completed``, the
-    ``trace``, model ``calls`` and node ``outputs`` of ``run`` (a Scheduler) so far, and the
-    ``graph`` that ran (so the error can show itself)."""
+    ``trace``, model ``calls``, node ``outputs`` and ``reused`` nodes of ``run`` (a Scheduler)
+    so far, and the ``graph`` that ran (so the error can show itself)."""
     error.state = dict(state)
     error.ended = time.monotonic()  # the trace's clock: when the run stopped
     error.completed = list(run.completed)
@@ -113,6 +113,8 @@ def with_progress(error: RunError, run: Any, state: Any, graph: Any) -> RunError
     done = getattr(run, "outputs", {})
     error.outputs = in_graph_order(done, graph) if graph is not None else {}
     error.graph = graph
+    reused = getattr(run, "reused", ())  # a Prefect run's answers from an earlier run's cache
+    error.reused = [node for node in graph if node in reused] if graph is not None else []
     error.max_concurrency = getattr(run, "max_concurrency", None)
     error.schedule = getattr(run, "schedule", "topological")
     return error

@@ -29,7 +29,7 @@ from irgraph.ir import (
     SequenceNode,
     TransformNode,
 )
-from irgraph.ir.json import pipeline_digest, pipeline_digests
+from irgraph.ir.json import pipeline_digest, pipeline_digests, to_json
 from irgraph.validate import required_inputs
 
 from .prefect_codegen_templates import BATCH_FLOW, DOC, FLOW, MAIN
@@ -44,6 +44,7 @@ from .prefect_codegen_text import (
     _prefixed,
     _refuse_main_functions,
     _signature,
+    _wrapped,
 )
 from .prefect_flow_values import value_checks
 from .prefect_runtime import prefect_name
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["FlowSettings", "flow_module"]
 
 _DEFAULT_GATE_TIMEOUT = 3600
+_RETURNS = {"map_over": "list[Any]", "route": "str"}  # what a scope's function returns
 
 
 class FlowSettings(Protocol):
@@ -277,6 +279,7 @@ class _Generator:
         lines.append("results = await together(*(one(i, x) for i, x in enumerate(items)))")
         if node.writes is not None:
             lines.append(f"state[{_lit(node.writes)}] = results")
+        lines.append("return results  # the map-over's output")
         doc = f"Map-over {nid!r}: its body once per item, concurrently."
         self._function(name, doc, lines, (nid, "map_over"))
         return [f"{name}({state}, {path}, run_key)"]
@@ -296,6 +299,12 @@ class _Generator:
             body = self.statements(child, "state", "path")
             lines += [f"{'if' if number == 0 else 'elif'} branch == {number}:"]
             lines += _indent(body or ["pass"])
+        labels = _indent(f"{_lit(case.label)}," for case in node.cases)
+        lines += [
+            "return (  # the route's output: the label of the case taken",
+            *labels,
+            ")[branch]",
+        ]
         doc = f"Route {nid!r}: the branch of the first case that holds, and only that one."
         self._function(name, doc, lines, (nid, "route"))
         return [f"{name}({state}, {path}, run_key)"]
@@ -304,12 +313,14 @@ class _Generator:
         self, name: str, doc: str, body: list[str], node: tuple[str, str] | None = None
     ) -> None:
         """A function of the module (``state, path, run_key``); one that runs a ``node`` (its
-        id and kind) is decorated to fail and complete as that node."""
+        id and kind) is decorated to fail and complete as that node, and returns its output
+        (a map-over's list, a route's case label; a loop's is ``None``)."""
         decorator = []
         if node is not None:
             self.uses.add("as_node")
             decorator = [f"@as_node({_lit(node[0])}, {_lit(node[1])})"]
-        signature = _signature(name, ["state: State", "path: Position"], "None")
+        returns = _RETURNS.get(node[1] if node else "", "None")
+        signature = _signature(name, ["state: State", "path: Position"], returns)
         self.functions.append([f"# {doc}", *decorator, *signature, *_indent(body)])
 
 
@@ -364,6 +375,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "    check_deploy_target,",
         "    deployment_run_command,",
         "    initial_state,",
+        "    state_warnings_told,",
         "    worker_command,",
         ")",
         "from irgraph.backends.prefect_flow_command import failure_told, read_command",
@@ -412,6 +424,10 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         f"INPUTS = {_lit(tuple(sorted(required_inputs(G))))}  # keys the initial state must hold",
         f"GATES = {_lit(_gates(G))}  # each gate's id and name, for run --answer",
         *_state_checks(value_checks(G)),
+        "# The pipeline (its IR JSON) and the inputs it was compiled with: a failed run's",
+        "# RunError carries its graph, as an in-process run's does (error.graph, error.view()).",
+        *_prefixed("PIPELINE_JSON = ", _wrapped(to_json(ir, indent=None))),
+        f"PIPELINE_INPUTS = {_lit(tuple(G.graph.get('inputs', ())))}",
     ]
     if config.result_dir is not None:
         settings.append("RESULT_STORAGE = Path(__file__).parent / RESULT_DIR  # a local directory")

@@ -46,7 +46,8 @@ async def {fn}(
         run_key = None
     elif run_key is None:
         run_key = flow_run.id
-    with run_record(state):  # a node's failure: the run's RunError, with what completed
+    # A node's failure: the run's RunError, with what completed and the pipeline's graph.
+    with run_record(state, PIPELINE_JSON, PIPELINE_INPUTS):
 {body}
     return state
 '''
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(final, default=str))
     elif command.name == "run-batch":
         watch_temporary_server()
-        results = asyncio.run({fn}_batch(command.items, PIPELINE_DIGEST))
+        with state_warnings_told():  # each item's, as the command line was read
+            results = asyncio.run({fn}_batch(command.items, PIPELINE_DIGEST))
         print(json.dumps(results, default=str))
     else:
         try:

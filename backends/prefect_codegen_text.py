@@ -25,6 +25,7 @@ __all__ = [
     "_flow_function_name",
     "_call",
     "_signature",
+    "_wrapped",
     "_prefixed",
     "_indent",
     "_function_ref",
@@ -108,6 +109,44 @@ def _call(
         lines.append("    " + arg[-1] + ",")
     lines.append(")")
     return lines
+
+
+def _wrapped(text: str, width: int = 76) -> list[str]:
+    """Lines of a parenthesized literal equal to ``text`` (string literals one after another,
+    which Python joins), broken after ``", "`` where it can, each line within ``width``
+    (a part longer than that alone is cut).
+
+    >>> for line in _wrapped("one, two, three", width=14): print(line)
+    (
+        'one, two, '
+        'three'
+    )
+    """
+    lines: list[str] = []
+    line = ""
+    for part in re.split(r"(?<=, )", text):
+        if line and len(_lit(line + part)) > width:
+            lines.append(line)
+            line = ""
+        line += part
+        while len(_lit(line)) > width:  # longer than a line alone: cut where one is full
+            cut = _filled(line, width)
+            lines.append(line[:cut])
+            line = line[cut:]
+    if line or not lines:
+        lines.append(line)
+    return ["(", *(f"    {_lit(line)}" for line in lines), ")"]
+
+
+def _filled(text: str, width: int) -> int:
+    """How many of the first characters of ``text`` fill a literal ``width`` wide (at least
+    one): each counts as wide as its escape (``\\n`` two)."""
+    size = 2  # the quotes
+    for count, char in enumerate(text):
+        size += len(repr(char)) - 2
+        if size > width:
+            return max(count, 1)
+    return len(text)
 
 
 def _signature(name: str, params: list[str], returns: str) -> list[str]:

@@ -14,8 +14,11 @@ A RunError that a node of this run made passes through the scopes around it unch
 The record also keeps what the scheduler's RunError carries for the run's view
 (``error.view()``): each node's start and end events (its ``trace``), each model call
 (:func:`asked`), what each gate asked (:func:`gate_asked`), each node's output
-(:func:`kept`) and when the run stopped. It holds no pipeline graph, so the view is drawn
-from the trace unless the pipeline is given (``error.view(pipeline)``).
+(:func:`kept`: a loop's, a map-over's and a route's too, what their functions return), the
+nodes whose results came from an earlier run's cache (:func:`cache_hit`) and when the run
+stopped. Given the pipeline (the module's ``PIPELINE_JSON``), it carries its graph as well,
+so ``error.view()`` draws the failed run as an in-process run's error draws it; a module an
+older irgraph generated gives none, and its view is drawn from the trace.
 Parallel branches and map-over items run :func:`together`: the first failure cancels the
 others, as the scheduler's drivers do, rather than leaving them paying for model calls.
 """
@@ -27,12 +30,12 @@ import contextlib
 import functools
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple, TypeVar
 
 from irgraph.errors import RunError
-from irgraph.events import CallLog, Event, GateAsk
+from irgraph.events import CallLog, Event, GateAsk, in_graph_order
 from irgraph.providers import ModelRequest
 from irgraph.templates import filled, parse_template
 
@@ -45,13 +48,14 @@ __all__ = [
     "run_record",
     "failing",
     "kept",
+    "cache_hit",
     "asked",
     "gate_asked",
     "as_node",
     "together",
 ]
 
-Scope = TypeVar("Scope", bound=Callable[..., Awaitable[None]])
+Scope = TypeVar("Scope", bound=Callable[..., Awaitable[Any]])
 Value = TypeVar("Value")
 
 
@@ -65,7 +69,8 @@ class _Step(NamedTuple):
 class FlowRecord:
     """What one run of a generated flow got done: the nodes that completed (once per run of
     each, as the scheduler's ``completed``), the RunErrors its nodes raised, and for the
-    run's view its events, model calls and node outputs, as the scheduler records them."""
+    run's view its events, model calls, node outputs and the nodes answered from an earlier
+    run's cache, as the scheduler records them."""
 
     def __init__(self) -> None:
         self.completed: list[str] = []
@@ -75,6 +80,7 @@ class FlowRecord:
         self.outputs: dict[str, Any] = {}
         self.output_paths: dict[str, Position] = {}
         self.gates: list[GateAsk] = []
+        self.reused: set[str] = set()
 
     def keep(self, node: str, path: Position, value: Any) -> None:
         """Keep ``value`` as ``node``'s output: inside a loop or map-over, the last item's and
@@ -84,15 +90,22 @@ class FlowRecord:
             self.output_paths[node] = path
             self.outputs[node] = value
 
-    def progress(self, error: RunError, state: MutableMapping[str, Any]) -> None:
-        """Give ``error`` what the run got done, as the scheduler gives its RunError."""
+    def progress(self, error: RunError, state: MutableMapping[str, Any], graph: Any) -> None:
+        """Give ``error`` what the run got done, and the ``graph`` that ran (``None``: not
+        known), as the scheduler gives its RunError (:func:`~.failures.with_progress`)."""
         error.state = dict(state)
         error.completed = list(self.completed)
         error.ended = time.monotonic()  # the trace's clock: when the run stopped
         error.trace = list(self.trace)
         error.calls = self.calls.calls()
-        error.outputs = dict(self.outputs)
         error.gates = list(self.gates)
+        error.graph = graph
+        if graph is None:
+            error.outputs = dict(self.outputs)
+            error.reused = sorted(self.reused)
+        else:
+            error.outputs = in_graph_order(self.outputs, graph)
+            error.reused = [node for node in graph if node in self.reused]
 
     def fail(
         self, node: str, error: BaseException, source: str | None = None, path: Position = ()
@@ -113,9 +126,12 @@ _LOOSE = FlowRecord()
 
 
 @contextlib.contextmanager
-def run_record(state: MutableMapping[str, Any]) -> Iterator[FlowRecord]:
+def run_record(
+    state: MutableMapping[str, Any], pipeline: str | None = None, inputs: Sequence[str] = ()
+) -> Iterator[FlowRecord]:
     """Within the block, a generated flow's nodes record what completes; a node's RunError
-    leaves it carrying a copy of ``state`` and the nodes that completed before it."""
+    leaves it carrying a copy of ``state``, the nodes that completed before it and, given the
+    ``pipeline`` (its IR JSON) and the ``inputs`` its graph was compiled with, that graph."""
     record = FlowRecord()
     token = _RECORD.set(record)
     try:
@@ -123,7 +139,7 @@ def run_record(state: MutableMapping[str, Any]) -> Iterator[FlowRecord]:
             yield record
     except RunError as error:
         if error in record.failures:
-            record.progress(error, state)
+            record.progress(error, state, _graph(pipeline, tuple(inputs)))
         raise
     finally:
         _RECORD.reset(token)
@@ -159,6 +175,38 @@ def kept(node: str, path: Position, value: Value) -> Value:
     return value
 
 
+def cache_hit(node: str, hit: bool) -> bool:
+    """Note in the run's record, if any, that ``node``'s result came from an earlier run's
+    cache (a Prefect task run ``Cached``) when ``hit``, as ``RunResult.reused`` names it;
+    return ``hit``."""
+    record = _RECORD.get()
+    if hit and record is not None:
+        record.reused.add(node)
+    return hit
+
+
+@functools.lru_cache(maxsize=8)
+def pipeline_graph(pipeline: str, inputs: tuple[str, ...]) -> Any:
+    """The graph of the pipeline whose IR JSON is ``pipeline``, compiled with ``inputs``: the
+    graph a generated module was made from, which its failed run's RunError carries. Read
+    once per module (a module runs one pipeline), and only when a run fails."""
+    from irgraph.graph import to_graph
+    from irgraph.ir.json import from_json
+
+    return to_graph(from_json(pipeline), inputs=inputs)
+
+
+def _graph(pipeline: str | None, inputs: tuple[str, ...]) -> Any:
+    """:func:`pipeline_graph`, or ``None`` without a pipeline or when it cannot be read: the
+    run's RunError is what the user needs, its picture is not worth hiding it."""
+    if pipeline is None:
+        return None
+    try:
+        return pipeline_graph(pipeline, inputs)
+    except Exception:
+        return None
+
+
 def gate_asked(node: str, path: Position, message: str, state: Mapping[str, Any]) -> None:
     """Record in the run's record, if any, what gate ``node`` (at ``path``) asks: its
     ``message`` filled from ``state``, as the in-process run's ``gates`` hold it."""
@@ -169,18 +217,23 @@ def gate_asked(node: str, path: Position, message: str, state: Mapping[str, Any]
 
 
 def asked(
-    agent_task: Callable[[ModelRequest, Position, str | None], Awaitable[str]],
+    agent_task: Callable[..., Awaitable[Any]],
     path: Position,
     run_key: str | None,
 ) -> Callable[[ModelRequest], Awaitable[str]]:
-    """The call of an agent's task at ``path`` for a request, which records the model call in
-    the run's record, answered or failed, as the scheduler records it."""
+    """The call of an agent's task (a Prefect task: ``request, path, run_key``) at ``path``
+    for a request, which records the model call in the run's record, answered or failed, as
+    the scheduler records it, and an answer from an earlier run's cache (:func:`cache_hit`)."""
 
     async def call(request: ModelRequest) -> str:
+        from prefect.states import get_state_result
+
         record = _RECORD.get()
         start = time.monotonic()
         try:
-            text = await agent_task(request, path, run_key)
+            state = await agent_task(request, path, run_key, return_state=True)
+            cache_hit(request.node, state.name == "Cached")  # answered from an earlier run
+            text: str = await get_state_result(state)
         except BaseException as error:
             if record is not None:
                 record.calls.failed(request, path, start, error)
@@ -194,13 +247,19 @@ def asked(
 
 def as_node(node: str, kind: str) -> Callable[[Scope], Scope]:
     """A generated loop, map-over or route function (``state, path, run_key``) run as node
-    ``node`` of ``kind``, as :func:`failing` runs a runtime call."""
+    ``node`` of ``kind``, as :func:`failing` runs a runtime call; what it returns is the
+    node's output, as the scheduler keeps it: a loop's ``None``, a map-over's list, a route's
+    case label. (A map-over or route function an older irgraph generated returns ``None``:
+    it keeps no output rather than a wrong one.)"""
 
     def wrap(function: Scope) -> Scope:
         @functools.wraps(function)
-        async def run(state: Any, path: Position, run_key: str | None) -> None:
+        async def run(state: Any, path: Position, run_key: str | None) -> Any:
             with failing(node, kind, path):
-                await function(state, path, run_key)
+                value = await function(state, path, run_key)
+                if value is not None or kind == "loop":
+                    kept(node, path, value)
+            return value
 
         return run  # type: ignore[return-value]
 

@@ -12,12 +12,13 @@ needs says which, and how to give them (:func:`initial_state`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import re
 import shlex
 import sys
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, NoReturn
 
@@ -37,6 +38,7 @@ __all__ = [
     "initial_state",
     "state_from_json",
     "STATE_TOLD",
+    "state_warnings_told",
     "misspelt_inputs",
     "no_pool_message",
 ]
@@ -218,9 +220,20 @@ def initial_state(
 
 
 #: Whether the warnings of the state a generated flow runs on were told already: by its
-#: command line (``python flow.py run``), which tells them in its own words before Prefect
-#: loads (:func:`~irgraph.backends.prefect_flow_command.read_command`).
+#: command line (``python flow.py run``, ``run-batch``), which tells them in its own words
+#: before Prefect loads (:func:`~irgraph.backends.prefect_flow_command.read_command`).
 STATE_TOLD: ContextVar[bool] = ContextVar("irgraph_flow_state_told", default=False)
+
+
+@contextlib.contextmanager
+def state_warnings_told() -> Iterator[None]:
+    """Within the block, generated flows leave the warnings of their states unsaid: the
+    command line told them as it was read (``python flow.py run-batch``: each item's)."""
+    told = STATE_TOLD.set(True)
+    try:
+        yield
+    finally:
+        STATE_TOLD.reset(told)
 
 
 def _caller_module() -> tuple[str, ...]:

@@ -107,23 +107,39 @@ def read_command(
             check_result_storage(result_storage)
         except ValueError as error:
             parser.error(str(error))
+        if checks is not None:
+            _tell_item_warnings(parser, items, checks)
         return FlowCommand(parser, "run-batch", items=items)
     return FlowCommand(parser, "deploy")
 
 
 def _tell_warnings(
-    parser: argparse.ArgumentParser, state: Mapping[str, Any], checks: Mapping[str, Any]
+    parser: argparse.ArgumentParser,
+    state: Mapping[str, Any],
+    checks: Mapping[str, Any],
+    item: str = "",
 ) -> None:
     """Say each warning an in-process run gives for ``state`` (a key that is an optional read
-    misspelt) as ``irgraph run`` says it, one line on standard error, before Prefect loads;
-    the flow then leaves it unsaid (:func:`failure_told`)."""
+    misspelt) as ``irgraph run`` says it, one line on standard error (after ``item``, the
+    batch item it is of), before Prefect loads; the flow then leaves it unsaid
+    (:func:`failure_told`, :func:`~.prefect_flow_cli.state_warnings_told`)."""
     from irgraph.cli_live import one_line
 
     with warnings.catch_warnings(record=True) as given:
         warnings.simplefilter("always")
         warn_given_keys(state, checks)
     for warning in given:
-        print(f"{parser.prog}: warning: {one_line(str(warning.message))}", file=sys.stderr)
+        said = one_line(str(warning.message))
+        print(f"{parser.prog}: warning: {item}{said}", file=sys.stderr)
+
+
+def _tell_item_warnings(parser: argparse.ArgumentParser, items: Any, checks: Any) -> None:
+    """:func:`_tell_warnings` of each item of ``run-batch --items`` (``Item 3: ...``, by the
+    item's index) whose state is a mapping; what is no item is the batch flow's to refuse."""
+    for number, item in enumerate(items if isinstance(items, list) else []):
+        state = item.get("state") if isinstance(item, Mapping) else None
+        if isinstance(state, Mapping):
+            _tell_warnings(parser, state, checks, f"Item {item.get('index', number)}: ")
 
 
 @contextlib.contextmanager

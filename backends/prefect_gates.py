@@ -45,6 +45,7 @@ from irgraph import gate_answers as answer_pairs
 from irgraph.errors import IrgraphError
 from irgraph.templates import filled, parse_template
 
+from .prefect_failures import cache_hit
 from .prefect_names import Position, flow_run_uuid, prefect_name, sha256, where
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ async def answered_once(
             key = older
     state = await gate_task(asking, key, prefect_name(where(node, path)), return_state=True)
     answer: str = await get_state_result(state)
-    return answer, state.name == "Cached"
+    return answer, cache_hit(node, state.name == "Cached")  # a generated flow's record notes it
 
 
 async def _kept(gate_task: Any, key: str) -> bool:

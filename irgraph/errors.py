@@ -326,10 +326,10 @@ class RunError(IrgraphError, RuntimeError):
 
     ``node`` is the failing node id, ``state`` the state with everything that completed,
     ``completed`` the ids of the nodes that finished; the original exception is ``__cause__``.
-    ``trace`` (the run's events so far), ``calls`` (its model calls) and ``graph`` (the
-    pipeline graph) are set when the backend hands them on. In Jupyter the error shows the
-    failed run's coloured diagram, timeline and node table (:meth:`view`), as a cell's value
-    and when raised uncaught (then above its traceback).
+    ``trace`` (the run's events so far), ``calls`` (its model calls), ``graph`` (the pipeline
+    graph) and ``reused`` (as ``RunResult.reused``) are set when the backend hands them on.
+    In Jupyter the error shows the failed run's coloured diagram, timeline and node table
+    (:meth:`view`), as a cell's value and when raised uncaught (then above its traceback).
     """
 
     def __init__(
@@ -350,6 +350,7 @@ class RunError(IrgraphError, RuntimeError):
         #: What each node that finished produced, by node id, as ``RunResult.outputs``.
         self.outputs: dict[str, Any] = {}
         self.graph: Any = None
+        self.reused: list[str] = []  # nodes whose results came from an earlier run's cache
         self._view_shown = False  # by IPython, once (ipython_traceback)
         #: Where ``node`` ran: the enclosing loop iterations and map-over items, as
         #: ``((scope id, index from 0), ...)`` like an event's path; ``()`` at the top level.

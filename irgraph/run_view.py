@@ -123,6 +123,7 @@ def error_view(
         failed=failed,
         failed_path=getattr(error, "path", None),
         completed=completed,
+        reused=getattr(error, "reused", None) or (),
         message=str(error),
         cancelled=bool(getattr(error, "cancelled", False)),
         stopped_at=getattr(error, "ended", None) if trace is None else None,

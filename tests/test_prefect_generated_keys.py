@@ -11,6 +11,7 @@ Generated flows run in this process, and in children on this process's temporary
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
@@ -186,3 +187,50 @@ def test_a_generated_flow_refuses_a_state_or_run_key_as_the_in_process_backend(
     with pytest.raises(PipelineError) as in_flow:
         run_coroutine(loaded(tmp_path)(**given))
     assert str(in_flow.value) == str(in_process.value)
+
+
+def test_run_batch_tells_each_items_misspelt_optional_read_on_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``flow.py run-batch`` told such a key as a Python warning whose file and line were
+    irgraph's own (the module runs as ``__main__``: no line of the user's is on the stack);
+    its command line now says it as ``run`` says it, naming the item."""
+    checks = value_checks(to_graph(PIPELINE, inputs={"ticket"}))
+    with warnings.catch_warnings(record=True) as in_process:
+        warnings.simplefilter("always")
+        run(PIPELINE, provider=FakeProvider(), state=MISSPELT)
+    items = [{"index": 4, "state": {"ticket": "a"}}, {"index": 7, "state": MISSPELT}, "x"]
+    with warnings.catch_warnings(record=True) as told:
+        warnings.simplefilter("always")
+        command = read_command(["run-batch", "--items", json.dumps(items)],
+                               ["ticket"], {}, None, checks)  # fmt: skip
+    assert command.items == items
+    assert not [w for w in told if issubclass(w.category, UserWarning)]
+    (meant,) = [w.message for w in in_process if issubclass(w.category, UserWarning)]
+    said = capsys.readouterr().err.splitlines()
+    assert said == [f"{command.parser.prog}: warning: Item 7: {meant}"]
+
+
+@pytest.mark.slow
+def test_python_flow_run_batch_says_the_warning_once_and_never_inside_irgraph(
+    tmp_path: Path,
+) -> None:
+    path, _ = flow_module(tmp_path)
+    items = [{"index": 0, "state": MISSPELT, "run_key": "k0"}]
+    done = subprocess.run(
+        [sys.executable, str(path), "run-batch", "--items", json.dumps(items)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=child_env(tmp_path / "home"),
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "did you mean 'tone'" not in done.stdout
+    told = [line for line in done.stderr.splitlines() if "did you mean 'tone'" in line]
+    assert told == ["keys.py: warning: Item 0: The initial state gives 'tonee', which nothing "
+                    "in the pipeline reads; did you mean 'tone'? The pipeline reads {tone?}, "
+                    "which is optional, so this run goes on with it empty. Give the value as "
+                    "'tone' (or drop 'tonee' if it is meant for something else)."]  # fmt: skip
+    assert "UserWarning" not in done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])[0]["state"]["plan"] == "<plan: Plan owls. >"
