@@ -189,7 +189,7 @@ class Check:
         if self.about_keys:
             from irgraph.key_fields import field_key_error  # only a refusal needs it
 
-            if (error := field_key_error(value, where, method, node)) is not None:
+            if (error := field_key_error(value, where, method, node, self.expected)) is not None:
                 return error
         message = f"{where[:1].upper()}{where[1:]} must be {self.expected} (got {_got(value)})."
         return PipelineError(

@@ -27,7 +27,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from irgraph import checks
 from irgraph.errors import PipelineError
 
 __all__ = [
@@ -147,15 +146,17 @@ def field_key_message(text: str, where: str) -> str:
     )
 
 
-def field_key_error(value: Any, where: str, method: str, node: str | None) -> PipelineError | None:
+def field_key_error(
+    value: Any, where: str, method: str, node: str | None, expected: str = "a state key"
+) -> PipelineError | None:
     """The error for builder ``node``'s ``method`` given the field ``value`` of a state key
-    where a key is expected (at ``where``), or ``None`` when ``value`` is no such field."""
+    where a key is expected (at ``where``; ``expected`` says a key in the rule's words), or
+    ``None`` when ``value`` is no such field."""
     found = field_of(value)
     if found is None:
         return None
     dotted = dotted_of(value)
     # What was expected, as a refused key says it (PipelineError.expected): a path takes fields.
-    expected = checks.key.expected
     if method in ("on", "until", "over"):
         expected += ", or a key and its fields as a dotted path ('verdict.category')"
     if method in ("on", "until", "over") and dotted is not None:  # all names
