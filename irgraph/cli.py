@@ -40,13 +40,19 @@ from irgraph.cli_inputs import (
     load_target,
     parse_state,
 )
-from irgraph.cli_live import RunDisplay, one_line, print_state, shown, tell_run_failure
+from irgraph.cli_live import one_line, shown, tell_run_failure
 from irgraph.cli_options import CommandLine
 from irgraph.cli_pictures import (
     add_direction_option,
     add_show_parser,
     check_output,
     show_command,
+)
+from irgraph.cli_run import (
+    add_run_key_option,
+    check_run_key_option,
+    resume_advice,
+    run_and_tell,
 )
 from irgraph.cli_signals import exit_code, terminated, terminated_as_interrupt
 from irgraph.cli_state_types import (
@@ -133,7 +139,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     print(describe_graph(G), file=out)
     print(file=out)
     model = check_provider("fake", **({"latency": args.latency} if args.latency else {}))
-    return _run(research_pipeline, state, out, model=model, live=args.progress)
+    return run_and_tell(research_pipeline, state, out, model=model, live=args.progress)
 
 
 def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
@@ -215,7 +221,7 @@ def _run_command(
         quiet_prefect()
     fake = args.provider is None or args.provider == "fake"
     model = check_provider(args.provider, **({"latency": latency} if latency and fake else {}))
-    return _run(
+    return run_and_tell(
         target,
         state,
         out,
@@ -224,53 +230,8 @@ def _run_command(
         answers=answers,
         allow=allow,
         live=args.progress,
+        run_key=check_run_key_option(args.run_key, backend),
     )
-
-
-def _run(
-    target: Any,
-    state: dict[str, Any],
-    out: TextIO,
-    *,
-    backend: str = "asyncio",
-    model: Any,
-    answers: dict[str, str] | None = None,
-    allow: list[str] | None = None,
-    live: bool | None = None,
-) -> int:
-    from irgraph.graph import to_graph
-    from irgraph.run import run
-
-    G = to_graph(target, inputs=state.keys())
-    on_gate = gate_handler(G, answers or {})
-    progress = RunDisplay(G, out, live=live)
-    options: dict[str, Any] = {"on_event": progress}
-    if on_gate is not None:
-
-        def answer(request: Any) -> str:
-            value = on_gate(request)
-            if progress.live is None:
-                asked = request.message or "(no message)"  # a message holds state
-                said = one_line(f"{asked} -> {value}")
-                progress.write(f"  ? {shown(request.node)}: {said}")
-            return value
-
-        options["on_gate"] = answer
-    try:
-        with progress:
-            result = run(
-                target, backend=backend, provider=model, state=state, allow=allow, **options
-            )
-            progress.finish(result)
-    except KeyboardInterrupt as stop:
-        done = ", ".join(map(shown, progress.done())) or "nothing"
-        said = "Terminated (SIGTERM)" if terminated(stop) else "Interrupted"
-        print(f"{said}; completed: {done}.", file=sys.stderr)
-        return exit_code(stop)
-    took, extra = progress.took()  # the run's measured time, as its progress and view say
-    print(f"Finished in {took} on backend '{backend}'{extra}.", file=out)
-    print_state(result.state, out)
-    return 0
 
 
 def _diff(args: argparse.Namespace, out: TextIO) -> int:
@@ -370,6 +331,7 @@ def _parser() -> CommandLine:
             )
             cmd.add_argument("--provider", default=None, help=PROVIDER_HELP)
             _progress_flag(cmd)
+            add_run_key_option(cmd)
             cmd.add_argument(
                 "--answer",
                 action="append",
@@ -437,7 +399,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"irgraph: error: {exc}", file=sys.stderr)
         return 2
     except RunError as exc:  # what failed and where, and what to do: no Python advice
-        tell_run_failure(exc, out)
+        tell_run_failure(exc, out, advice=resume_advice(args))
         return 1
     except IrgraphError as exc:  # PipelineError and the rest
         text = input_words(str(exc), exc, args.command)  # the options, not to_graph(inputs=)

@@ -138,13 +138,14 @@ def failure_text(error: BaseException) -> str:
     return f"{text.removesuffix(ADVICE)}{_raised_at(error.__cause__)}."
 
 
-def tell_run_failure(error: Any, out: TextIO) -> None:
+def tell_run_failure(error: Any, out: TextIO, advice: str = "") -> None:
     """Say that a run failed: the state it had then on ``out`` when a node completed before
     the failure (what it wrote, a model's answers among it, printed as a finished run's final
-    state is, rather than lost with the run), and :func:`run_failure` on standard error."""
+    state is, rather than lost with the run), and :func:`run_failure` on standard error,
+    followed by ``advice`` (what the next run may take from this one)."""
     if error.completed and isinstance(error.state, dict):
         print_state(error.state, out, heading="State when the run failed:")
-    print(f"irgraph: RunError: {run_failure(error)}", file=sys.stderr)
+    print(f"irgraph: RunError: {run_failure(error)}{advice}", file=sys.stderr)
 
 
 def run_failure(error: Any) -> str:

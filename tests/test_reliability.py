@@ -97,12 +97,15 @@ def test_keyboard_interrupt_mid_run_reports_what_completed(sent, code, said):
             seen += proc.stdout.readline()
         assert "ok researcher" in seen
         proc.send_signal(sent)
-        _, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == code, err
     assert said in err and "completed: researcher" in err
+    # The answers already paid for are printed, as a failed run's are, not lost with the run.
+    state = out[out.index("State when the run stopped:") :]
+    assert "\n  findings = <researcher: Research " in state
     assert "Traceback" not in err
 
 
