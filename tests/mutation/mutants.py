@@ -143,7 +143,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "system-prompt-reads-dropped",
         "graph",
-        "irgraph/ir/nodes.py",
+        "irgraph/ir/agent_node.py",
         "        return joined_reads(self.template, system)[0]",
         "        return self.template.reads",
         ("tests/test_system_prompt.py", *_GRAPH_TESTS),
@@ -167,7 +167,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "parallel-reads-own-sibling",
         "graph",
-        "irgraph/graph.py",
+        "irgraph/graph_parallel.py",
         "if owner is not None and owner[1] != index:",
         "if owner is not None and owner[1] == index:",
         _GRAPH_TESTS,
@@ -175,9 +175,9 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "parallel-write-race-unreported",
         "graph",
-        "irgraph/graph.py",
-        "                if key in writer_branch:\n",
-        "                if key in writer_branch and False:\n",
+        "irgraph/graph_parallel.py",
+        "            if key in writer_branch:\n",
+        "            if key in writer_branch and False:\n",
         _GRAPH_TESTS,
     ),
     _m(
@@ -278,8 +278,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "json-loses-allow-list",
         "serializer",
         "irgraph/ir/json.py",
-        "            value = FunctionRef(ref, allow=allowed)",
-        "            value = FunctionRef(ref)",
+        "        return FunctionRef(ref, allow=allowed)",
+        "        return FunctionRef(ref)",
         ("tests/test_untrusted.py", "tests/test_ir.py"),
     ),
     _m(
@@ -673,7 +673,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "dot-ampersand-unescaped",
         "exporters",
-        "backends/dot.py",
+        "backends/dot_quoting.py",
         '            out.append("&amp;")  # Graphviz reads &...; entities in every label',
         '            out.append("&")',
         _EXPORT_TESTS,
@@ -764,7 +764,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "templates-print-python-reprs",
         "routes",
         "irgraph/prompt_values.py",
-        "    if isinstance(value, (dict, list, tuple)):",
+        "    if isinstance(value, (dict, list, tuple)) or is_model(value):",
         "    if False:",
         ("tests/test_structured_outputs.py", "tests/test_templates.py", "tests/test_doctests.py"),
     ),
