@@ -325,7 +325,10 @@ class RunError(IrgraphError, RuntimeError):
     """A node failed while the pipeline ran.
 
     ``node`` is the failing node id, ``state`` the state with everything that completed,
-    ``completed`` the ids of the nodes that finished; the original exception is ``__cause__``.
+    ``completed`` the id of each node execution that finished, in the order they finished:
+    a node once per run of it (a map-over's body node once per item, a loop's once per
+    iteration, the scope itself once when it ends), so ``set(error.completed)`` is the nodes
+    that finished at least once; the original exception is ``__cause__``.
     ``trace`` (the run's events so far), ``calls`` (its model calls), ``graph`` (the pipeline
     graph) and ``reused`` (as ``RunResult.reused``) are set when the backend hands them on.
     In Jupyter the error shows the failed run's coloured diagram, timeline and node table

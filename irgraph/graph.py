@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
+from irgraph.empty_prompts import empty_prompt_warnings
 from irgraph.errors import Problem
 from irgraph.gc_pause import gc_paused
 from irgraph.graph_foreign import mark_built, whole_graph
@@ -372,6 +373,7 @@ def to_graph(pipeline_or_ir: Any, *, inputs: Iterable[str] | None = None) -> nx.
     if walker.field_reads:
         check_field_reads(walker, tree, walker.field_reads)
     walker.warnings += literal_key_warnings(G, declared, walker.braced)
+    walker.warnings += empty_prompt_warnings(G)
     walker.warnings += unkept_answer_warnings(G)
     walker.warnings += item_shadow_warnings(G)
     for sid, body_reads in walker.body_reads.items():

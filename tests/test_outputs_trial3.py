@@ -169,7 +169,8 @@ def test_a_pydantic_model_is_checked_by_its_json_schema_only_and_stored_as_json_
                 raise ValueError("n must be even")
             return value
 
-    agent = Agent("a").instruct("Count.").output(Even).writes("y")
+    with pytest.warns(UserWarning, match=r"Even\.even \(@field_validator\)"):
+        agent = Agent("a").instruct("Count.").output(Even).writes("y")
     value = run(agent, provider=FakeProvider(responses={"a": '{"n": 3}'})).state["y"]
     assert value == {"n": 3} and type(value) is dict
 

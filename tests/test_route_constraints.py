@@ -258,7 +258,12 @@ def test_a_value_is_refused_exactly_when_no_spelling_of_it_validates(schema, val
 def either(name: str, key: str, value: Any, writes: str) -> Route:
     """Route ``name`` on ``key``: ``value`` to one agent, anything else to another."""
     yes = Agent(f"{name}_yes").instruct(f"Yes {{{key}}}.").writes(writes)
-    return Route(name).on(key).when(value, yes).otherwise(Agent(f"{name}_no").writes(writes))
+    return (
+        Route(name)
+        .on(key)
+        .when(value, yes)
+        .otherwise(Agent(f"{name}_no").instruct("No.").writes(writes))
+    )
 
 
 # Found by an outside trial -------------------------------------------------------------------

@@ -167,8 +167,8 @@ def test_a_nested_models_field_is_checked_through_its_ref() -> None:
 
 def test_a_map_over_items_field_is_checked_against_the_items_schema() -> None:
     items = {"type": "array", "items": Verdict.model_json_schema()}
-    route = Route("pick").on("v.category").when("bug", Agent("fix").writes("done"))
-    body = route.otherwise(Agent("skip").writes("done"))
+    route = Route("pick").on("v.category").when("bug", Agent("fix").instruct("Fix.").writes("done"))
+    body = route.otherwise(Agent("skip").instruct("Skip.").writes("done"))
     pipeline = Agent("list").instruct("{ticket}").output(items).writes("verdicts") >> MapOver(
         "each"
     ).over("verdicts", item="v").step(body).writes("results")

@@ -96,13 +96,14 @@ def test_a_loop_until_key_must_be_bound():
     error = problem(Loop("l").step(Agent("a")).max_iterations(2).until("done"))
     assert str(error).startswith("'l' stops on 'done', but no step before it writes 'done'")
     assert "{done?}" not in str(error)
-    typed = Agent("a").writes("done").output({"type": "boolean"})
+    typed = Agent("a").instruct("Done?").writes("done").output({"type": "boolean"})
     written = Loop("l").step(typed).max_iterations(2).until("done")
     assert validate(to_graph(written)) == []
-    text = Loop("l").step(Agent("a").writes("done")).max_iterations(2).until("done")
+    text = Loop("l").step(Agent("a").instruct("Done?").writes("done")).max_iterations(2)
+    text = text.until("done")
     (warning,) = validate(to_graph(text))
     assert "writes it as free text, so any answer (even 'no') stops it" in warning
-    compared = Loop("l").step(Agent("a").writes("done")).max_iterations(2)
+    compared = Loop("l").step(Agent("a").instruct("Done?").writes("done")).max_iterations(2)
     assert validate(to_graph(compared.until("done", equals="yes"))) == []
 
 
@@ -125,7 +126,8 @@ def test_a_loop_stopping_on_a_key_its_body_never_writes_is_a_warning():
 
 
 def test_a_map_over_list_must_be_bound():
-    p = MapOver("each").over("papers").step(Agent("s").writes("y")).writes("ys")
+    p = MapOver("each").over("papers").step(Agent("s").instruct("{item}").writes("y"))
+    p = p.writes("ys")
     error = problem(p)
     assert str(error).startswith("'each' iterates over 'papers', but no step before it writes")
     assert validate(to_graph(Transform("t", make_list).writes("papers") >> p)) == []
@@ -178,7 +180,9 @@ def test_reading_a_siblings_key_is_an_error():
 
 
 def test_sibling_reads_of_keys_written_before_the_block_are_fine():
-    p = Agent("w").writes("x") >> (Agent("a").instruct("{x}") | Agent("b").instruct("{x}"))
+    p = Agent("w").instruct("W.").writes("x") >> (
+        Agent("a").instruct("{x}") | Agent("b").instruct("{x}")
+    )
     assert validate(to_graph(p)) == []
 
 
@@ -258,7 +262,11 @@ def test_a_cycle_added_by_hand_is_reported():
 
 
 def test_a_value_overwritten_before_it_is_read_is_a_warning():
-    p = Agent("a").writes("x") >> Agent("b").writes("x") >> Agent("c").instruct("{x}")
+    p = (
+        Agent("a").instruct("A.").writes("x")
+        >> Agent("b").instruct("B.").writes("x")
+        >> Agent("c").instruct("{x}")
+    )
     assert validate(to_graph(p)) == [
         "'a' writes 'x', but 'b' overwrites it before anything reads it."
     ]
@@ -266,9 +274,9 @@ def test_a_value_overwritten_before_it_is_read_is_a_warning():
 
 def test_no_warning_when_the_value_is_read_before_it_is_overwritten():
     p = (
-        Agent("a").writes("x")
+        Agent("a").instruct("A.").writes("x")
         >> Agent("r").instruct("{x?}")
-        >> Agent("b").writes("x")
+        >> Agent("b").instruct("B.").writes("x")
         >> Agent("c").instruct("{x}")
     )
     assert validate(to_graph(p)) == []

@@ -27,6 +27,7 @@ from typing import Any, TypeGuard
 from irgraph.errors import PipelineError, Problem
 from irgraph.ir.outputs import allows_nothing, checked_schema
 from irgraph.ir.schema_memo import SchemaMemo
+from irgraph.ir.schema_validators import warn_unchecked_validators
 from irgraph.ir.values import JsonObject
 
 __all__ = ["output_schema", "schema_problems", "schema_warnings"]
@@ -97,6 +98,8 @@ def output_schema(schema: Any, node: str, *, stacklevel: int = 2) -> JsonObject:
     (:func:`~irgraph.ir.outputs.checked_schema`), refused when every reply would fail it
     (:func:`schema_problems`), and its likely mistakes warned of, at ``stacklevel``."""
     checked = checked_schema(schema, node=node)
+    if isinstance(schema, type):  # a pydantic model: its validators are not in its schema
+        warn_unchecked_validators(schema, node, stacklevel=stacklevel + 1)
     if PLAIN_SCHEMAS.has(checked.text):
         return checked
     found = _findings(checked.to_dict(), node)  # a dict: a JsonObject copies what is read
