@@ -62,8 +62,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
-
+from irgraph.batch_answers import RememberingProvider
 from irgraph.batch_calls import calls_json, kept_calls
 from irgraph.batch_files import read_json as _read
 from irgraph.batch_files import write_atomically as _write_atomically
@@ -73,12 +72,11 @@ from irgraph.batch_pipeline import described_json, difference, pipeline_descript
 from irgraph.errors import PipelineError
 from irgraph.events import RunResult
 from irgraph.ir.values import canonical, json_key, json_problem
-from irgraph.providers import ModelProvider, ModelRequest, completion
+from irgraph.providers import ModelProvider
 
 __all__ = ["BatchStore", "RememberingProvider", "default_directory", "pipeline_description"]
 
 _FORMAT = "irgraph-batch-item"
-_ASKED = tuple(field.name for field in attrs.fields(ModelRequest) if field.eq)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 #: How an item's error tells to run the batch without a key (``irgraph batch`` words it its
 #: own way, from these two).
@@ -91,19 +89,6 @@ NOT_JSON_HINT = (
 
 def _digest(value: Any) -> str:
     return hashlib.sha256(canonical(value).encode("utf-8")).hexdigest()[:32]
-
-
-def _plain(value: Any) -> Any:
-    # Settings and schemas hold read-only JSON mappings, which json takes as plain dicts.
-    return dict(value) if isinstance(value, Mapping) else repr(value)
-
-
-def _digest_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def _request_digest(value: Any) -> str:
-    return _digest_text(json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain))
 
 
 def default_directory(batch_key: str) -> Path:
@@ -395,64 +380,3 @@ def _whole_item(data: Any, key: str) -> bool:
         and all(isinstance(warning, str) for warning in data["warnings"])
         and isinstance(data.get("placeholder"), bool)
     )
-
-
-class RememberingProvider:
-    """A provider that keeps every answer of item ``key`` in ``store`` and answers from there
-    when the same request (counted: the first, second, ... time it is asked) comes again. An
-    identical item asking the same request at the same time waits for this answer instead of
-    asking too (and asks after all if this asker fails or is cancelled)."""
-
-    def __init__(self, provider: ModelProvider, store: BatchStore, key: str) -> None:
-        self.provider = provider
-        self.store = store
-        self.directory = store.directory / "answers" / key
-        self._asked: dict[str, int] = {}
-
-    async def complete(self, request: ModelRequest) -> str:
-        # What was asked: every field that makes two requests equal (all but the state).
-        digest = _request_digest([getattr(request, name) for name in _ASKED])
-        times = self._asked.get(digest, 0)
-        self._asked[digest] = times + 1
-        path = self.directory / f"{digest}-{times}.json"
-        while True:
-            kept = _read(path)
-            if (
-                isinstance(kept, dict)
-                and isinstance(kept.get("answer"), str)
-                and self.store._trusted(kept)
-                and (kept.get("made_up") is not True or self.store.made_up)
-            ):
-                return str(kept["answer"])
-            other = self.store._asking.get(path)
-            if other is None:
-                break
-            try:
-                return await asyncio.shield(other)
-            except BaseException:
-                task = asyncio.current_task()
-                if not other.done() or (task is not None and task.cancelling()):
-                    raise  # this item was cancelled itself
-        return await self._ask(request, path)
-
-    async def _ask(self, request: ModelRequest, path: Path) -> str:
-        answer = completion(self.provider, request)
-        shared: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.store._asking[path] = shared
-        try:
-            text = await answer
-            if isinstance(text, str):  # anything else is refused by the scheduler, not kept
-                # Keeping it only spares asking again after a crash: a store that cannot be
-                # written fails the item when it completes (save), not the agent here.
-                with contextlib.suppress(OSError):
-                    self.store._claim()
-                    made_up = self.store.made_up
-                    _write_atomically(
-                        path, {"answer": text, "pipeline": self.store._stamp, "made_up": made_up}
-                    )
-                shared.set_result(text)
-        finally:
-            del self.store._asking[path]
-            if not shared.done():
-                shared.cancel()  # whoever waits asks for itself
-        return text
