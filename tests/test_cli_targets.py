@@ -292,6 +292,22 @@ def test_a_misspelt_file_name_is_told_with_the_closest_file_beside_it(folder, ca
         assert err.count("Did you mean") == 1 and " or " not in err.partition("Did you")[2]
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["diff", "v1.py", "v3.py"], "There is no file 'v3.py'; check the path"),
+        (["check", "v3.py:p"], "There is no file 'v3.py' (named in 'v3.py:p'); check the path"),
+        (["show", "gone.py"], "There is no file 'gone.py'; check the path"),
+    ],
+)
+def test_a_missing_file_named_alone_is_named_once(folder, capsys, argv, said):
+    """irgraph diff v1.py v3.py said "There is no file 'v3.py' (named in 'v3.py')": the target
+    is the path, so saying where it was named said it twice."""
+    (folder / "v1.py").write_text(PIPELINE)
+    err = error_of(capsys, *argv)
+    assert said in err, err
+
+
 def test_the_closest_module_is_looked_for_in_the_directory_current_now(folder, capsys, monkeypatch):
     """The modules offered were those of the directory current when a module first went
     missing in the process (pkgutil keeps a finder for sys.path's "" and its directory), so
