@@ -186,6 +186,15 @@ def no_target(spec: str) -> str:
         f"file.py:attr or file.py, nor a saved pipeline's .json or .graphml file."
     )
     module = _module(spec)
+    if os.path.isdir(spec) and getattr(module, "__file__", None) is None:
+        # A folder (without __init__.py it imports as a namespace package, which holds no
+        # pipeline) and spec:ATTR is refused as a directory: name a file in it.
+        files = sorted(e.name for e in os.scandir(spec) if e.name.endswith(".py"))
+        files = [name for name in files if name != "__init__.py"]
+        folder = spec.rstrip("/" + os.sep) or spec
+        shown = ", ".join(f"{folder}/{name}" for name in files[:4]) + (", ..." * (len(files) > 4))
+        said = f"its files: {shown}" if files else f"e.g. {folder}/pipelines.py"
+        return f"{plain} {spec!r} is a folder: name a .py file in it ({said})."
     if module is not None:  # a module alone: name its pipelines
         from irgraph.cli_classes import listing
 
