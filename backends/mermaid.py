@@ -61,7 +61,7 @@ from irgraph.graph import as_graph
 from .clusters import Block, Container, drawn_children
 from .folding import fold, folded_value
 from .labels import BOXES, drawn_edges, drawn_parent, node_ids, node_label, root_title, scope_title
-from .mermaid_classes import checked_class_defs, checked_classes, class_lines
+from .mermaid_classes import check_defined, checked_class_defs, checked_classes, class_lines
 from .mermaid_labels import mermaid_text, mermaid_title
 
 if TYPE_CHECKING:
@@ -189,6 +189,7 @@ def to_mermaid(
     graph = as_graph(G_or_pipeline)
     given = checked_classes(graph, classes)
     defs = checked_class_defs(class_defs)
+    check_defined(given, defs)
     G, drawn = fold(graph, collapse)
     ids = node_ids(G, start=2 if seed and root_title(G) is not None else 1)
     children = drawn_children(graph, G)

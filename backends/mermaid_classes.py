@@ -15,14 +15,14 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, closest_keys
 
 from .export_options import check_graph_node, checked_mapping
 
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["checked_classes", "checked_class_defs", "class_lines"]
+__all__ = ["checked_classes", "checked_class_defs", "class_lines", "check_defined"]
 
 _CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # fullmatch: "$" would let "done\n" pass
 # Words mermaid's flowchart lexer reads as keywords where a class name goes, so a chart using
@@ -147,6 +147,23 @@ def checked_class_defs(class_defs: Any) -> dict[str, str]:
         _check_class_name(name, "a key of class_defs"): _css_text(name, css)
         for name, css in class_defs.items()
     }
+
+
+def check_defined(classes: dict[str, str], defs: dict[str, str]) -> None:
+    """Refuse a class of ``classes`` that ``defs`` leaves undefined while defining one whose
+    name is close: surely a misspelling, which mermaid would draw as an uncoloured node. A
+    class with no close definition may be styled by the page's own CSS, so it is let be."""
+    for node, name in classes.items():
+        if name in defs:
+            continue
+        close = [d for d in defs if d.lower() == name.lower()] or closest_keys(name, defs)
+        if close:
+            raise IrgraphError(
+                f"The class {name!r} of node {node!r} is not in class_defs, so mermaid would "
+                f"draw the node uncoloured; class_defs defines {close[0]!r}. Did you mean "
+                f"{close[0]!r}? Write classes={{{node!r}: {close[0]!r}}}, or add {name!r} to "
+                "class_defs."
+            )
 
 
 def class_lines(ids: dict[str, str], classes: dict[str, str], defs: dict[str, str]) -> list[str]:

@@ -168,8 +168,9 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         print(f"hint: {said} (at 1 s per node).", file=out)
     if suggestions:
         print(
-            f"hint: AsyncioBackend(schedule='dataflow') drops every such wait: it saves "
-            f"{suggestions.saving:g} s in all (at 1 s per node).",
+            "hint: AsyncioBackend(schedule='dataflow') drops every such wait in Python "
+            "(irgraph run keeps the order written: there, write such steps side by side, "
+            f"a | b): it saves {suggestions.saving:g} s in all (at 1 s per node).",
             file=out,
         )
     print("OK: no problems found.", file=out)

@@ -140,8 +140,8 @@ _JSON_KINDS = {
 
 def other_format(where: str, raw: bytes | str) -> str | None:
     """Why an inputs file whose first non-blank line is ``raw`` is in another format than JSON
-    Lines (a JSON array, a JSON document spread over lines, CSV or TSV, UTF-16 or binary, a
-    batch's results file), or ``None``.
+    Lines (a JSON array, a JSON document spread over lines, CSV or TSV, a ``.txt`` file of
+    plain lines, UTF-16 or binary, a batch's results file), or ``None``.
 
     Read line by line, such a file is items that each fail, or worse, an element of a
     pretty-printed array that happens to fit on one line runs alone; so it is refused whole.
@@ -186,6 +186,14 @@ def other_format(where: str, raw: bytes | str) -> str | None:
             "json, sys; [print(json.dumps(row)) for row in "
             f'csv.DictReader({opened}{tab})]"{convert}'
         )
+    if suffix == ".txt" and text[:1] not in ("{", "[") and not _json(text):
+        return (
+            f"{name} is plain text (its first line is no JSON), {lines}. To run the pipeline "
+            "once per line, with the line as the value of the key it reads (here KEY: "
+            'topic, say), convert it: python -c "import json, sys; '
+            "[print(json.dumps({'KEY': line.strip()})) for line in "
+            f'{opened} if line.strip()]"{convert}'
+        )
     if text.startswith("[") and _array_of_states(text):
         return (
             f"{name} holds a JSON array (its first line starts with '['), {lines}. Write each "
@@ -227,6 +235,14 @@ def _not_utf8(name: str, where: str, raw: bytes) -> str:
         f"file, say, {lines}. Convert it first (with pandas: "
         "df.to_json('states.jsonl', orient='records', lines=True))."
     )
+
+
+def _json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _object(text: str) -> bool:

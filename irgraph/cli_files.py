@@ -186,6 +186,15 @@ def no_target(spec: str) -> str:
         f"file.py:attr or file.py, nor a saved pipeline's .json or .graphml file."
     )
     module = _module(spec)
+    if os.path.isdir(spec) and getattr(module, "__file__", None) is None:
+        # A folder (without __init__.py it imports as a namespace package, which holds no
+        # pipeline) and spec:ATTR is refused as a directory: name a file in it.
+        files = sorted(e.name for e in os.scandir(spec) if e.name.endswith(".py"))
+        files = [name for name in files if name != "__init__.py"]
+        folder = spec.rstrip("/" + os.sep) or spec
+        shown = ", ".join(f"{folder}/{name}" for name in files[:4]) + (", ..." * (len(files) > 4))
+        said = f"its files: {shown}" if files else f"e.g. {folder}/pipelines.py"
+        return f"{plain} {spec!r} is a folder: name a .py file in it ({said})."
     if module is not None:  # a module alone: name its pipelines
         from irgraph.cli_classes import listing
 
@@ -391,16 +400,22 @@ def shadowed_by(name: str) -> str | None:
     return None
 
 
+def _named_in(path: str, spec: str) -> str:
+    """`` (named in 'x.py:p')`` after a path that is part of the target ``spec``; nothing when
+    the target is the path alone (``irgraph diff v1.py v3.py``), which would say it twice."""
+    return "" if path == spec else f" (named in {spec!r})"
+
+
 def file_problem(path: str, spec: str) -> str | None:
     """What to say when ``path``, the file part of target ``spec`` (``dir/x:p``,
     ``missing.py:p``), is not a Python file that exists; ``None`` when it is one."""
     if not path.endswith(".py"):
         said = not_python(path, spec)
         if said is not None or os.path.splitext(path)[1]:
-            return said or f"There is no file {path!r} (named in {spec!r}); {_HOW}."
+            return said or f"There is no file {path!r}{_named_in(path, spec)}; {_HOW}."
         if path.endswith(("/", os.sep)):  # dir/:p, a folder that is not there
             return (
-                f"There is no directory {path!r} (named in {spec!r}); check the path, and "
+                f"There is no directory {path!r}{_named_in(path, spec)}; check the path, and "
                 f"name a .py file in it, e.g. {path}pipelines.py{spec[len(path) :]}."
             )
         dotted = path.replace("/", ".").replace(os.sep, ".").strip(".")
@@ -410,12 +425,12 @@ def file_problem(path: str, spec: str) -> str | None:
         )
     if not os.path.exists(path):
         return (
-            f"There is no file {path!r} (named in {spec!r}); check the path (a relative one "
+            f"There is no file {path!r}{_named_in(path, spec)}; check the path (a relative one "
             f"starts at the current directory).{nearby(path, ('.py',), spec[len(path) :])}"
         )
     if os.path.isdir(path):
         return (
-            f"{path!r} (named in {spec!r}) is a directory, not a Python file; name a .py file "
+            f"{path!r}{_named_in(path, spec)} is a directory, not a Python file; name a .py file "
             "in it, e.g. pipelines/research.py:pipeline."
         )
     return None

@@ -63,6 +63,8 @@ def test_check_hints_at_each_needless_wait_and_what_dropping_them_all_saves():
         assert hint.endswith(" (at 1 s per node).") and ". (" not in hint
     assert hints[-1].startswith("hint: AsyncioBackend(schedule='dataflow') drops every such")
     assert "saves 2 s in all (at 1 s per node)." in hints[-1]
+    # irgraph run has no schedule option: the hint says what to do on the command line too.
+    assert "irgraph run keeps the order written" in hints[-1] and "a | b" in hints[-1]
 
 
 def test_check_shows_the_name_of_a_node_whose_id_is_pinned(tmp_path, monkeypatch):

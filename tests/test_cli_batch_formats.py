@@ -117,6 +117,21 @@ def test_a_csv_or_tsv_file_is_refused_with_the_command_that_converts_it(here, ca
     assert sorted(calls()) == ["Draft bats.", "Draft owls."]
 
 
+def test_a_txt_file_of_plain_lines_is_refused_with_the_command_that_converts_it(here, capsys):
+    """A .txt file of one topic a line made two items that each failed as "not valid JSON",
+    with no word of how to make it JSON Lines."""
+    (here / "topics.txt").write_text("owls\nbats\n\n")
+    assert batch("topics.txt") == 2
+    error = capsys.readouterr().err
+    assert error.startswith("irgraph: error: 'topics.txt' is plain text (its first line is no")
+    assert calls() == []
+    convert(error.replace("'KEY'", "'topic'"), here)
+    assert batch("topics.jsonl") == 0
+    assert sorted(calls()) == ["Draft bats.", "Draft owls."]
+    (here / "states.txt").write_text('{"topic": "owls"}\n')  # JSON Lines named .txt: fine
+    assert batch("states.txt") == 0
+
+
 def test_a_json_array_on_standard_input_is_refused(here, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(STATES, indent=2)))
     assert batch("-") == 2

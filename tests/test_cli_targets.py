@@ -292,6 +292,36 @@ def test_a_misspelt_file_name_is_told_with_the_closest_file_beside_it(folder, ca
         assert err.count("Did you mean") == 1 and " or " not in err.partition("Did you")[2]
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["diff", "v1.py", "v3.py"], "There is no file 'v3.py'; check the path"),
+        (["check", "v3.py:p"], "There is no file 'v3.py' (named in 'v3.py:p'); check the path"),
+        (["show", "gone.py"], "There is no file 'gone.py'; check the path"),
+    ],
+)
+def test_a_missing_file_named_alone_is_named_once(folder, capsys, argv, said):
+    """irgraph diff v1.py v3.py said "There is no file 'v3.py' (named in 'v3.py')": the target
+    is the path, so saying where it was named said it twice."""
+    (folder / "v1.py").write_text(PIPELINE)
+    err = error_of(capsys, *argv)
+    assert said in err, err
+
+
+@pytest.mark.parametrize("spec", ["cli_ns_folder", "cli_ns_folder/"])
+def test_a_folder_named_as_the_target_says_to_name_a_file_in_it(folder, capsys, spec):
+    """irgraph check v1 (a folder of pipeline.py, no __init__.py) said "It names a module: give
+    v1:ATTR", and v1:ATTR was then refused as a directory: name its files instead."""
+    (folder / "cli_ns_folder").mkdir()
+    (folder / "cli_ns_folder" / "pipeline.py").write_text(PIPELINE)
+    try:
+        err = error_of(capsys, "check", spec)
+    finally:
+        sys.modules.pop("cli_ns_folder", None)  # a namespace package has no __file__
+    assert f"'{spec}' is a folder: name a .py file in it (its files: " in err, err
+    assert "cli_ns_folder/pipeline.py)." in err and "ATTR" not in err
+
+
 def test_the_closest_module_is_looked_for_in_the_directory_current_now(folder, capsys, monkeypatch):
     """The modules offered were those of the directory current when a module first went
     missing in the process (pkgutil keeps a finder for sys.path's "" and its directory), so

@@ -102,10 +102,24 @@ def test_a_mermaid_keyword_is_no_class_name(word):
 
 
 def test_keywords_are_case_sensitive_and_default_is_refused():
-    text = to_mermaid(two(), classes={"writer": "End", "b": "END"}, class_defs={"End": "fill:#f00"})
+    defs = {"End": "fill:#f00", "END": "fill:#0f0"}
+    text = to_mermaid(two(), classes={"writer": "End", "b": "END"}, class_defs=defs)
     assert "class n1 End" in text.splitlines() and "class n2 END" in text.splitlines()
     with pytest.raises(IrgraphError, match="'default'.*every node"):
         to_mermaid(two(), classes={"writer": "default"})
+
+
+@pytest.mark.parametrize(
+    "given, defined, meant",
+    [("Done", "done", "done"), ("faild", "failed", "failed"), ("done", "Done", "Done")],
+)
+def test_a_class_misspelt_against_class_defs_is_refused_naming_the_one_meant(given, defined, meant):
+    defs = {defined: "fill:#f00", "other": "fill:#0f0"}
+    with pytest.raises(IrgraphError, match=f"class '{given}' of node 'writer'.*mean '{meant}'"):
+        to_mermaid(two(), classes={"writer": given}, class_defs=defs)
+    # A class nothing like a defined one may come from the page's CSS: it is written as given.
+    text = to_mermaid(two(), classes={"writer": "external"}, class_defs=defs)
+    assert "class n1 external" in text.splitlines()
 
 
 @pytest.mark.parametrize("name", ["done\n", "done\nclick n1 call x()", "a b", "", 3, None])
@@ -183,7 +197,11 @@ def test_real_mermaid_agrees_on_keywords_and_css(mermaid_render):
     raw = 'graph TD\nn1["a"]\nn2["b"]\nn1 --> n2\nclassDef {0} fill:#f00\nclass n1 {0}'
     broken = [raw.format(word) for word in KEYWORDS]
     accepted = [
-        to_mermaid(two(), classes={"writer": "End", "b": "END"}, class_defs={"End": "fill:#f00"}),
+        to_mermaid(
+            two(),
+            classes={"writer": "End", "b": "END"},
+            class_defs={"End": "fill:#f00", "END": "x:y"},
+        ),
         to_mermaid(
             two(),
             classes={"writer": "done", "b": "todo"},
