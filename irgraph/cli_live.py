@@ -153,11 +153,24 @@ def run_failure(error: Any) -> str:
     before it, and what to do."""
     text = failure_text(error)
     stop = "" if text.endswith((".", "?", "!")) else "."
-    done = ", ".join(map(shown, error.completed)) or "nothing"
+    done = ", ".join(_counted(error.completed)) or "nothing"
     return (
         f"{text}{stop} Completed before the failure: {done}. Fix the cause and run the "
         "command again."
     )
+
+
+def _counted(completed: list[str]) -> list[str]:
+    """Each node of ``completed`` once, in the order it first finished, with how many times
+    when it finished more than once (a map-over's step once per item, a loop's per iteration).
+
+    >>> _counted(["a", "s", "s", "s", "m"])
+    ['a', 's (3 times)', 'm']
+    """
+    times: dict[str, int] = {}
+    for node in completed:
+        times[node] = times.get(node, 0) + 1
+    return [shown(n) if k == 1 else f"{shown(n)} ({k} times)" for n, k in times.items()]
 
 
 def _raised_at(cause: BaseException | None) -> str:

@@ -98,3 +98,26 @@ def test_a_failed_prefect_run_without_a_run_key_says_how_to_keep_its_answers():
     advice = resume_advice(argparse.Namespace(backend="prefect", run_key=None))
     assert "--run-key NAME" in advice
     assert resume_advice(argparse.Namespace(backend="asyncio", run_key=None)) == ""
+
+
+def test_a_failure_names_each_completed_node_once_with_its_count(tmp_path, monkeypatch, capsys):
+    """A map-over's step finished once per item is named once, with its count, where the
+    failure's line repeated it (``Completed before the failure: a, s, s, s, m``)."""
+    (tmp_path / "mapped.py").write_text(
+        "from irgraph import Agent, MapOver, Transform\n"
+        "def fail(summaries):\n"
+        "    raise ValueError('no summary today')\n"
+        "pipeline = (\n"
+        "    Transform('a', lambda: ['x', 'y', 'z']).writes('items')\n"
+        "    >> MapOver('m').over('items', item='it').step(\n"
+        "        Agent('s').instruct('Say {it}.').writes('said')).writes('summaries')\n"
+        "    >> Transform('z', fail).reads('summaries').writes('end')\n"
+        ")\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "mapped", raising=False)
+    code, _ = command("run", "mapped.py:pipeline", "--no-progress")
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "Completed before the failure: a, s (3 times), m." in err
