@@ -39,6 +39,7 @@ __all__ = [
     "state_from_json",
     "STATE_TOLD",
     "state_warnings_told",
+    "told_by_command_line",
     "misspelt_inputs",
     "no_pool_message",
 ]
@@ -214,7 +215,7 @@ def initial_state(
         )
     if checks is not None:
         refuse_given_values(given, inputs, checks)
-        if not STATE_TOLD.get():
+        if not (STATE_TOLD.get() or _TOLD_BY_COMMAND_LINE):
             warn_given_keys(given, checks, past=_caller_module())
     return given
 
@@ -223,6 +224,19 @@ def initial_state(
 #: command line (``python flow.py run``, ``run-batch``), which tells them in its own words
 #: before Prefect loads (:func:`~irgraph.backends.prefect_flow_command.read_command`).
 STATE_TOLD: ContextVar[bool] = ContextVar("irgraph_flow_state_told", default=False)
+
+
+#: Whether this process's own command line (``python flow.py run-batch``) told the warnings
+#: of its items' states: the ``main`` of a module an older irgraph generated runs the batch
+#: flow outside :func:`state_warnings_told`, where each warning was said a second time.
+_TOLD_BY_COMMAND_LINE = False
+
+
+def told_by_command_line() -> None:
+    """Generated flows in this process leave the warnings of their states unsaid from now
+    on: the process's command line told them as it was read."""
+    global _TOLD_BY_COMMAND_LINE
+    _TOLD_BY_COMMAND_LINE = True
 
 
 @contextlib.contextmanager

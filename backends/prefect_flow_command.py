@@ -23,7 +23,7 @@ import attrs
 
 from irgraph.errors import RunError
 
-from .prefect_flow_cli import STATE_TOLD, FlowCommandLine, state_from_json
+from .prefect_flow_cli import STATE_TOLD, FlowCommandLine, state_from_json, told_by_command_line
 from .prefect_flow_values import warn_given_keys
 from .prefect_gates import gate_answers
 from .prefect_logs import TRACEBACK_HINT, quiet_failures
@@ -109,6 +109,8 @@ def read_command(
             parser.error(str(error))
         if checks is not None:
             _tell_item_warnings(parser, items, checks)
+            if argv is None or list(argv) == sys.argv[1:]:  # this process's: its batch flow
+                told_by_command_line()  # leaves them unsaid, in an older module's main too
         return FlowCommand(parser, "run-batch", items=items)
     return FlowCommand(parser, "deploy")
 

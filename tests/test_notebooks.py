@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from irgraph.backends.prefect_codegen_templates import FLOW
 from irgraph.display import dot_available
 from tests.support import notebooks
 from tests.support.diagram_parsers import parse_mermaid
@@ -203,6 +204,8 @@ def test_prefect(kernel_path, monkeypatch):
     assert "<writer: Write a report from" in retry
     code = text(nb, "codegen")
     assert "@flow(" in code and "async def research_flow(" in code
+    *_, last = code.splitlines()  # the snippet ends at a line's end, not mid-word
+    assert f"\n{last}\n" in FLOW, last
 
 
 @pytest.mark.prefect

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from irgraph import Agent, run
+from irgraph.backends import prefect_flow_cli
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_flow_cli import initial_state
 from irgraph.backends.prefect_flow_command import read_command
@@ -131,8 +132,9 @@ def test_the_command_line_tells_a_misspelt_optional_read_on_one_line(
     command = read_command(["run", "--state", '{"ticket": "owls", "tonee": "dry"}'],
                            ["ticket"], {}, None, checks)  # fmt: skip
     assert command.state == MISSPELT
+    (meant,) = [w.message for w in in_process if issubclass(w.category, UserWarning)]
     said = capsys.readouterr().err.splitlines()
-    assert said == [f"{command.parser.prog}: warning: {in_process[0].message}"]
+    assert said == [f"{command.parser.prog}: warning: {meant}"]
 
 
 def run_flow(path: Path, folder: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -234,3 +236,25 @@ def test_python_flow_run_batch_says_the_warning_once_and_never_inside_irgraph(
                     "'tone' (or drop 'tonee' if it is meant for something else)."]  # fmt: skip
     assert "UserWarning" not in done.stderr
     assert json.loads(done.stdout.splitlines()[-1])[0]["state"]["plan"] == "<plan: Plan owls. >"
+
+
+def test_an_older_modules_run_batch_says_each_items_warning_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ``main`` of a module an older irgraph generated runs its batch flow as this test
+    does, outside ``state_warnings_told()``: the item's warning, told on one line as its
+    command line was read, was then warned of again, at a line inside irgraph."""
+    monkeypatch.setattr(prefect_flow_cli, "_TOLD_BY_COMMAND_LINE", False)  # put back after
+    items = [{"index": 0, "state": MISSPELT, "run_key": f"k-{uuid.uuid4().hex[:8]}"}]
+    monkeypatch.setattr(sys, "argv", ["keys.py", "run-batch", "--items", json.dumps(items)])
+    path, flow = flow_module(tmp_path)
+    module = with_provider(load_flow_module(path, f"keys_{uuid.uuid4().hex[:8]}"), FakeProvider())
+    command = read_command(sys.argv[1:], module.INPUTS, {}, None, module.STATE_CHECKS)
+    with warnings.catch_warnings(record=True) as told:
+        warnings.simplefilter("always")
+        batch = getattr(module, f"{flow}_batch")
+        (result,) = run_coroutine(batch(command.items, module.PIPELINE_DIGEST))
+    assert result["state"]["plan"] == "<plan: Plan owls. >"
+    assert not [w for w in told if issubclass(w.category, UserWarning)]
+    said = [line for line in capsys.readouterr().err.splitlines() if "did you mean" in line]
+    assert len(said) == 1 and said[0].startswith("keys.py: warning: Item 0: "), said
