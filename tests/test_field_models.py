@@ -56,9 +56,10 @@ def polish(review: Any = as_model, **equals: Any) -> Builder:
 
 
 def triage(review: Any = as_model) -> Builder:
-    route = Route("triage").on("review.verdict").when("approved", Agent("ship").writes("out"))
+    ship = Agent("ship").instruct("Ship.").writes("out")
+    route = Route("triage").on("review.verdict").when("approved", ship)
     made = Transform("critic", review).reads("topic").writes("review")
-    return made >> route.otherwise(Agent("redo").writes("out"))
+    return made >> route.otherwise(Agent("redo").instruct("Redo.").writes("out"))
 
 
 STATE = {"topic": "owls"}
@@ -145,8 +146,9 @@ def test_a_transform_annotated_to_return_a_model_is_caught_before_the_run() -> N
 def test_an_initial_model_or_json_text_is_refused_before_the_run_even_with_an_otherwise() -> None:
     from irgraph import PipelineError
 
-    route = Route("triage").on("review.verdict").when("approved", Agent("ship").writes("out"))
-    route = route.otherwise(Agent("redo").writes("out"))
+    ship = Agent("ship").instruct("Ship.").writes("out")
+    route = Route("triage").on("review.verdict").when("approved", ship)
+    route = route.otherwise(Agent("redo").instruct("Redo.").writes("out"))
     fake = FakeProvider()
     with pytest.raises(PipelineError) as caught:
         run(Agent("first").writes("x") >> route, provider=fake, state={"review": as_model("t")})

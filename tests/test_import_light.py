@@ -120,7 +120,8 @@ def test_a_submodule_named_as_a_public_function_leaves_the_function_in_place():
         assert irgraph.portable is portable and irgraph.validate is validate
         from irgraph import to_graph, validate as v, portable as p
         assert v is validate and p is portable
-        pipeline = irgraph.Agent("a").writes("x") >> irgraph.Agent("b").instruct("{x}")
+        first = irgraph.Agent("a").instruct("A.").writes("x")
+        pipeline = first >> irgraph.Agent("b").instruct("{x}")
         assert v(to_graph(pipeline)) == []
         """
     result = subprocess.run(

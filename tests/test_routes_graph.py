@@ -95,8 +95,8 @@ def test_data_edges_join_every_branch_writer_to_the_reader():
     both = (
         Route("r")
         .on("category")
-        .when("bug", Agent("a").writes("out"))
-        .otherwise(Agent("b").writes("out"))
+        .when("bug", Agent("a").instruct("Fix it.").writes("out"))
+        .otherwise(Agent("b").instruct("Answer it.").writes("out"))
     )
     G = to_graph(classify() >> both >> Agent("use").instruct("{out}"), inputs={"ticket"})
     assert G.edges["a", "use"]["keys"] == ["out"] and G.edges["b", "use"]["keys"] == ["out"]
@@ -224,8 +224,8 @@ def test_a_route_on_an_unwritten_key_says_it_compares_it_and_offers_no_optional_
 
 
 def test_a_map_over_cannot_collect_a_key_a_route_in_its_body_writes_on_some_branches():
-    route = Route("r").on("item").when("a", Agent("x").writes("out"))
-    route = route.otherwise(Agent("y").writes("other"))
+    route = Route("r").on("item").when("a", Agent("x").instruct("X.").writes("out"))
+    route = route.otherwise(Agent("y").instruct("Y.").writes("other"))
     each = MapOver("m").over("items").step(route).collect("out").writes("outs")
     message = "MapOver 'm' collects 'out', but its body writes 'out' only on some branches"
     with pytest.raises(PipelineError, match=message):
@@ -233,7 +233,7 @@ def test_a_map_over_cannot_collect_a_key_a_route_in_its_body_writes_on_some_bran
     # A value from outside the map-over does not count: each item's own value is collected.
     with pytest.raises(PipelineError, match=message):
         validate(to_graph(Agent("pre").writes("out") >> each, inputs={"items"}))
-    inside = MapOver("m").over("items").step(Agent("pre").writes("out") >> route)
+    inside = MapOver("m").over("items").step(Agent("pre").instruct("P.").writes("out") >> route)
     assert validate(to_graph(inside.collect("out").writes("outs"), inputs={"items"})) == []
 
 

@@ -42,11 +42,9 @@ def test_a_number_off_the_step_is_still_refused(reply):
 def test_a_route_value_on_a_decimal_step_is_not_refused():
     step = {"type": "number", "multipleOf": 0.1, "minimum": 0, "maximum": 1}
     score = Agent("score").instruct("Score {item}.").output(step).writes("score")
-    route = Route("r").on("score").when(0.3, Agent("low").writes("o"))
-    assert (
-        validate(to_graph(score >> route.otherwise(Agent("high").writes("o")), inputs={"item"}))
-        == []
-    )
+    low, high = Agent("low").instruct("Low.").writes("o"), Agent("high").instruct("Hi.").writes("o")
+    route = Route("r").on("score").when(0.3, low)
+    assert validate(to_graph(score >> route.otherwise(high), inputs={"item"})) == []
     refused = Route("r").on("score").when(0.35, Agent("low").writes("o"))
     with pytest.raises(Exception, match="0.35 is not a multiple of 0.1"):
         validate(to_graph(score >> refused.otherwise(Agent("high").writes("o")), inputs={"item"}))

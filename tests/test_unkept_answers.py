@@ -39,7 +39,8 @@ def test_an_agent_without_an_output_schema_is_not_warned_about():
 
 
 def test_a_written_structured_answer_is_not_warned_about():
-    p = Agent("score").output(SCHEMA).writes("score") >> Agent("w").instruct("Use {score}.")
+    score = Agent("score").instruct("Score it.").output(SCHEMA).writes("score")
+    p = score >> Agent("w").instruct("Use {score}.")
     assert validate(to_graph(p)) == []
 
 
