@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any, TextIO
 
 from irgraph.errors import a_or_an
@@ -167,9 +168,7 @@ def _counted(completed: list[str]) -> list[str]:
     >>> _counted(["a", "s", "s", "s", "m"])
     ['a', 's (3 times)', 'm']
     """
-    times: dict[str, int] = {}
-    for node in completed:
-        times[node] = times.get(node, 0) + 1
+    times = Counter(completed)  # in the order each node first finished
     return [shown(n) if k == 1 else f"{shown(n)} ({k} times)" for n, k in times.items()]
 
 

@@ -13,7 +13,13 @@ from irgraph.cli_inputs import CliError
 from irgraph.cli_live import RunDisplay, one_line, print_state, shown
 from irgraph.cli_signals import exit_code, terminated
 
-__all__ = ["add_run_key_option", "check_run_key_option", "resume_advice", "run_and_tell"]
+__all__ = [
+    "add_run_key_option",
+    "check_run_key_option",
+    "keeps_answers",
+    "resume_advice",
+    "run_and_tell",
+]
 
 RUN_KEY_HELP = (
     "name the run for the backend's cache (--backend prefect): the same command run again "
@@ -27,6 +33,14 @@ def add_run_key_option(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--run-key", default=None, metavar="NAME", help=RUN_KEY_HELP)
 
 
+def keeps_answers(backend: str) -> bool:
+    """Whether the backend registered as ``backend`` keeps its agents' answers between runs
+    under a run key (its capabilities say ``durable``: Prefect's cache)."""
+    from irgraph.compile import get_backend
+
+    return bool(getattr(get_backend(backend).capabilities, "durable", False))
+
+
 def check_run_key_option(run_key: str | None, backend: str) -> str | None:
     """``run_key`` when the ``backend`` named keeps answers between runs (its capabilities say
     ``durable``), else the error saying so: the asyncio backend would refuse the option only
@@ -37,9 +51,7 @@ def check_run_key_option(run_key: str | None, backend: str) -> str | None:
         raise CliError(
             f"--run-key {run_key!r} names no run; give a name such as --run-key report-2026-12."
         )
-    from irgraph.compile import get_backend
-
-    if not getattr(get_backend(backend).capabilities, "durable", False):
+    if not keeps_answers(backend):
         raise CliError(
             f"--run-key names a run for a backend that keeps its agents' answers between runs, "
             f"and the backend {backend!r} keeps none (a run asks every agent again); add "
@@ -60,11 +72,13 @@ def _kept(run_key: str | None) -> str:
 
 def resume_advice(args: argparse.Namespace) -> str:
     """What ``irgraph run``'s failure adds about the next run: the answers kept under the
-    ``--run-key`` given, or, on a backend that keeps answers, the option that would keep them."""
+    ``--run-key`` given, or, on a backend that keeps answers (:func:`keeps_answers`, the rule
+    :func:`check_run_key_option` takes the option by), the option that would keep them."""
     run_key = getattr(args, "run_key", None)
     if run_key is not None:
         return _kept(run_key)
-    if getattr(args, "backend", None) == "prefect":
+    backend = getattr(args, "backend", None)  # irgraph demo has none: asyncio
+    if backend is not None and keeps_answers(backend):
         return (
             " To keep the answers of the agents that complete for the next run, name the run: "
             "--run-key NAME."
