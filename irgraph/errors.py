@@ -327,8 +327,8 @@ class RunError(IrgraphError, RuntimeError):
     ``node`` is the failing node id, ``state`` the state with everything that completed,
     ``completed`` the id of each node execution that finished, in the order they finished:
     a node once per run of it (a map-over's body node once per item, a loop's once per
-    iteration, the scope itself once when it ends), so ``set(error.completed)`` is the nodes
-    that finished at least once; the original exception is ``__cause__``.
+    iteration, the scope itself once when it ends); ``completed_nodes`` names each node that
+    finished once; the original exception is ``__cause__``.
     ``trace`` (the run's events so far), ``calls`` (its model calls), ``graph`` (the pipeline
     graph) and ``reused`` (as ``RunResult.reused``) are set when the backend hands them on.
     In Jupyter the error shows the failed run's coloured diagram, timeline and node table
@@ -370,6 +370,14 @@ class RunError(IrgraphError, RuntimeError):
         #: What each node waited for (``"topological"``, ``"dataflow"``): the backend's
         #: schedule, which the view's prediction and critical path follow.
         self.schedule = "topological"
+
+    @property
+    def completed_nodes(self) -> tuple[str, ...]:
+        """Each node of ``completed`` once, in the order it first finished. A tuple, not a
+        frozenset: it keeps the run's order, the same in every process (a set's order is not),
+        and ``node in error.completed_nodes`` reads as well. Made from ``completed`` when read,
+        so it agrees with it whichever backend (or program) set that."""
+        return tuple(dict.fromkeys(self.completed))
 
     @keyword_options
     def view(

@@ -8,6 +8,8 @@ import json
 import pytest
 
 from irgraph import Agent, Loop, MapOver, RunError, run
+from irgraph.backends.asyncio_backend import AsyncioBackend
+from irgraph.builder import Builder
 from irgraph.testing import FakeProvider
 
 LIST = {"type": "array", "items": {"type": "string"}}
@@ -34,3 +36,39 @@ def test_completed_names_a_loop_body_node_once_per_iteration() -> None:
         run(pipeline, provider=FakeProvider(fail={"z": 1}))
     assert raised.value.completed == ["s", "s", "l"]
     assert "once per" in (RunError.__doc__ or "") and "iteration" in (RunError.__doc__ or "")
+
+
+def failing_map_over() -> Builder:
+    """A map-over whose every item completes, then a map-over over the same items whose step
+    fails on each: ``completed`` holds 's' once per item, the failing one's step never."""
+    each = Agent("s").instruct("{x}").writes("y")
+    failing = Agent("f").instruct("{x}").writes("z")
+    return (
+        Agent("a").instruct("List.").output(LIST).writes("xs")
+        >> MapOver("m").over("xs", item="x").step(each).writes("ys")
+        >> MapOver("n").over("xs", item="x").step(failing).writes("zs")
+    )
+
+
+def failing_provider() -> FakeProvider:
+    return FakeProvider(responses={"a": json.dumps(["1", "2", "3"])}, fail={"f": 9})
+
+
+@pytest.mark.parametrize("schedule", ["topological", "dataflow"])
+def test_completed_nodes_names_each_node_once_in_the_order_it_first_finished(
+    schedule: str,
+) -> None:
+    with pytest.raises(RunError) as raised:
+        backend = AsyncioBackend(schedule=schedule)
+        run(failing_map_over(), backend=backend, provider=failing_provider())
+    error = raised.value
+    assert error.node == "f" and error.completed == ["a", "s", "s", "s", "m"]
+    assert error.completed_nodes == ("a", "s", "m")
+
+
+def test_completed_nodes_follows_completed_whoever_sets_it() -> None:
+    error = RunError("boom", completed=["b", "a", "b"])
+    assert error.completed_nodes == ("b", "a")
+    error.completed = ["c", "c"]  # as a backend hands on its progress
+    assert error.completed_nodes == ("c",)
+    assert RunError("nothing ran").completed_nodes == ()

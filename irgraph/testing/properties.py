@@ -242,7 +242,7 @@ def check_failure_is_reported(
         if error.__cause__ is None:
             raise _fail(pipeline, "RunError does not chain the provider's error.") from error
         written = set(state)
-        for done in error.completed:
+        for done in error.completed_nodes:
             if done not in G:
                 raise _fail(pipeline, f"completed lists unknown node {done!r}.") from error
             written.update(G.nodes[done].get("writes", ()))
@@ -279,12 +279,12 @@ def _lost_work(G: Any, failed: str, error: RunError, control: bool = True) -> st
             parent = G.nodes[parent]["parent"]
         return G.nodes[node]["kind"] in ("agent", "transform")
 
-    done = set(error.completed)
+    done = error.completed_nodes
     edges = G if control else nx.subgraph_view(G, filter_edge=lambda u, v: G[u][v]["keys"])
     before = sorted(n for n in nx.ancestors(edges, failed) if plain(n) and n not in done)
     if before:
         return f"{before!r} ran before {failed!r} but are not in RunError.completed."
-    for node in error.completed:
+    for node in error.completed_nodes:
         if node in G and plain(node):
             missing = [k for k in G.nodes[node].get("writes", ()) if k not in error.state]
             if missing:
