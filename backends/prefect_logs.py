@@ -10,7 +10,12 @@ Prefect's run loggers (``prefect.task_runs``, ``prefect.flow_runs``) takes those
 off the records, so every handler (a user's own, Prefect's API log) still gets each record,
 without it; the first failed task run's line says how to see them (:data:`TRACEBACK_HINT`).
 Prefect's console handlers leave out the repeats (a failed task run's end state, the flow run's
-RunError and its end state), so the console shows one line per failed agent. With
+RunError and its end state), so the console shows one line per failed agent. They leave out
+too the "Crash detected!" of a task run that was cancelled (with its end state): a sibling of a
+failed agent, a node past its timeout, or the work a flow's ``timeout_seconds`` stopped, which
+the failure's line, the RunError or the flow's timeout line says; a crash of any other kind
+stays. A flow run past its ``timeout_seconds`` is one line, naming the run and the timeout,
+with how to allow more (:data:`FLOW_TIMEOUT_HINT`); its end state, a repeat, is left out. With
 ``PREFECT_LOGGING_LEVEL=DEBUG`` no record is changed. The filters are removed when the last
 quieted run ends: once a run returns, logging is as it was.
 """
@@ -27,10 +32,17 @@ from typing import Any
 
 from irgraph.errors import RunError
 
-__all__ = ["TRACEBACK_HINT", "quiet_failures", "quiet_flow_run"]
+__all__ = ["TRACEBACK_HINT", "FLOW_TIMEOUT_HINT", "quiet_failures", "quiet_flow_run"]
 
 #: What a failed task run's line ends with: where its traceback went.
 TRACEBACK_HINT = " (its traceback: PREFECT_LOGGING_LEVEL=DEBUG)"
+
+#: What a flow run's timeout line ends with: how to allow more time.
+FLOW_TIMEOUT_HINT = " (its timeout_seconds: allow more with flow.with_options(timeout_seconds=...))"
+
+#: A task run's crash that is a cancellation: what cancelled it is said elsewhere.
+_CANCELLED = "Crash detected! Execution was cancelled by the runtime environment."
+_FLOW_TIMEOUT = "Flow run exceeded timeout of "
 
 TASK_RUNS = "prefect.task_runs"
 FLOW_RUNS = "prefect.flow_runs"
@@ -182,14 +194,17 @@ def _quiet(record: logging.LogRecord) -> bool:
 
 def _mark(record: logging.LogRecord, run: str | None) -> None:
     """Take the traceback off a failed task run's line (the first one saying where it went)
-    and off a flow run's RunError; mark the lines that repeat them."""
+    and off a flow run's RunError; give a flow run's timeout line its hint; mark the lines
+    that repeat them, and a cancelled task run's crash."""
     error = record.exc_info[1] if record.exc_info else None
     failed = record.levelno >= logging.ERROR
     if record.name == TASK_RUNS and failed:
         task = f"task {getattr(record, 'task_run_id', '')}"
         if not _ends(record):
             _now.told.add(task)
-            if error is not None:
+            if record.msg == _CANCELLED:  # said by the failure or timeout that cancelled it
+                record.irgraph_repeat = True
+            elif error is not None:
                 _untraced(record, hint=not _now.hinted)
                 _now.hinted = True
         elif task in _now.told:
@@ -199,6 +214,10 @@ def _mark(record: logging.LogRecord, run: str | None) -> None:
             _untraced(record, hint=False)
             record.irgraph_repeat = True
             _now.told.add(f"flow {run}")
+        elif failed and str(record.msg).startswith(_FLOW_TIMEOUT):
+            record.msg = f"{record.getMessage()}{FLOW_TIMEOUT_HINT}"
+            record.args = None
+            _now.told.add(f"flow {run}")  # its end state repeats it
         elif failed and _ends(record) and f"flow {run}" in _now.told:
             record.irgraph_repeat = True
 
@@ -217,7 +236,8 @@ def _untraced(record: logging.LogRecord, *, hint: bool) -> None:
 
 
 class _Unrepeated(logging.Filter):
-    """A Prefect console's filter: leave out a record that repeats a failure said before.
+    """A Prefect console's filter: leave out a record that repeats a failure said before (or
+    a task run's cancellation, which the failure or timeout that cancelled it says).
     The record that ended the last quieted flow run takes it off its console once seen."""
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -14,6 +14,7 @@ Runs are real Prefect runs on this process's temporary server (the child on it t
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import subprocess
@@ -27,7 +28,7 @@ import pytest
 
 from irgraph import Agent, run
 from irgraph.backends.prefect_backend import PrefectBackend
-from irgraph.backends.prefect_logs import TRACEBACK_HINT
+from irgraph.backends.prefect_logs import FLOW_TIMEOUT_HINT, TRACEBACK_HINT
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from irgraph.errors import RunError
 from irgraph.run import run_coroutine
@@ -35,6 +36,7 @@ from irgraph.testing import FakeProvider
 from tests.support.prefect_children import child_env
 from tests.support.prefect_env import ensure_prefect_test_env
 from tests.support.resume_worker import load_flow_module, with_provider
+from tests.test_prefect_generated_failures import FailsOneHoldsTheRest
 
 pytestmark = pytest.mark.prefect
 ensure_prefect_test_env()
@@ -223,3 +225,66 @@ def test_the_command_line_says_the_failed_agent_then_the_run_error(tmp_path: Pat
     assert asked.returncode == 1, asked.stderr[-3000:]
     assert len(prefect_errors(asked.stderr.splitlines())) == 4
     assert asked.stderr.count("Traceback (most recent call last)") >= 2
+
+
+CANCELLED = "Crash detected! Execution was cancelled by the runtime environment."
+
+
+def test_the_siblings_a_failed_agent_cancelled_are_no_crash_on_the_console(seen: Seen) -> None:
+    """A failed agent cancels its running siblings, whose task runs Prefect logged as
+    "Crash detected!", as if they had crashed; the console now says only the failed agent,
+    and the user's handler still gets every record (the cancelled ones too)."""
+    slow = [Agent(f"slow{i}").instruct("Wait {ticket}.").writes(f"w{i}") for i in range(2)]
+    pipeline = slow[0] | Agent("bad").instruct("Fail {ticket}.").writes("b") | slow[1]
+    before = logging_now()
+    with pytest.raises(RunError) as raised:
+        run(pipeline, backend=PrefectBackend(), provider=FailsOneHoldsTheRest(2), state=STATE)
+    assert raised.value.node == "bad" and logging_now() == before
+    errors = prefect_errors(seen.lines())
+    assert len(errors) == 1 and "Task run 'bad'" in errors[0], seen.lines()
+    crashes = [r for r in seen.records if r.getMessage() == CANCELLED]
+    assert len(crashes) == 2, [r.getMessage() for r in seen.records]
+
+
+class Hangs:
+    """A model that never answers; it counts the calls it got."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def complete(self, request: Any) -> str:
+        self.asked += 1
+        await asyncio.Event().wait()
+        return "never"
+
+
+def test_a_flow_past_its_timeout_is_one_line_naming_the_run_and_the_timeout(
+    seen: Seen, tmp_path: Path
+) -> None:
+    """A generated flow run with ``timeout_seconds`` that runs out: Prefect's console said the
+    agent it stopped had crashed, then the timeout, then the timeout again as the end state;
+    now one line names the flow run and the timeout, with how to allow more. Prefect's
+    exception is raised, as Prefect raises it; at DEBUG the console says everything."""
+    module = load_flow_module(flow_module(tmp_path, "fake"), f"logs_{uuid.uuid4().hex[:8]}")
+    model = Hangs()
+    flow = with_provider(module, model).logs_flow.with_options(timeout_seconds=5)
+    before = logging_now()
+    with pytest.raises(TimeoutError) as raised:
+        run_coroutine(flow(dict(STATE)))
+    assert type(raised.value).__name__ == "FlowRunTimeoutError"
+    assert logging_now() == before and model.asked == 1  # 'plan' was stopped by the timeout
+    errors = prefect_errors(seen.lines())
+    assert len(errors) == 1, seen.lines()
+    assert errors[0].endswith(f" - Flow run exceeded timeout of 5.0 second(s){FLOW_TIMEOUT_HINT}")
+    assert "Flow run '" in errors[0] and "Traceback" not in seen.console.getvalue()
+    said = [r.getMessage() for r in seen.records]
+    assert CANCELLED in said and any(m.startswith("Finished in state TimedOut(") for m in said)
+
+    logging.getLogger("prefect").setLevel(logging.DEBUG)  # PREFECT_LOGGING_LEVEL=DEBUG's
+    seen.again()
+    with pytest.raises(TimeoutError):
+        run_coroutine(flow(dict(STATE)))
+    text = seen.console.getvalue()
+    assert CANCELLED in text and "Finished in state TimedOut(" in text
+    assert "Traceback (most recent call last)" in text and FLOW_TIMEOUT_HINT not in text
+    assert logging_now() == before
