@@ -27,9 +27,10 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 from irgraph import providers
+from irgraph.empty_prompts import warn_empty_prompt
 from irgraph.events import CallLog, TraceLog
 from irgraph.providers import ModelRequest, request_from
-from irgraph.templates import filled
+from irgraph.templates import filled, filled_prompts
 
 __all__ = [
     "PlainRun",
@@ -38,6 +39,7 @@ __all__ = [
     "plain_answer",
     "plain_request",
     "system_plain_request",
+    "agent_prompts",
 ]
 
 _now = time.monotonic
@@ -63,6 +65,7 @@ class PlainRun(Protocol):
     outputs: dict[str, Any]
     output_paths: dict[str, Path]
     completed: list[str]
+    empty_prompts: set[str]
 
 
 def plain_request(
@@ -77,6 +80,8 @@ def plain_request(
     trace.times.append(begun)
     trace.paths.append(path)
     text, values = filled(step.op.template, state)
+    if not text:  # the one check a prompt with text pays
+        warn_empty_prompt(run, nid, step.op.name, step.op.template, state)
     settings = providers.fresh_settings(step.settings) if step.settings else {}
     return request_from(step.request, text, MappingProxyType(values), settings)
 
@@ -97,6 +102,19 @@ def system_plain_request(
             seen.setdefault(key, value)
         own["state"] = MappingProxyType(seen)
     return request
+
+
+def agent_prompts(
+    run: PlainRun, step: Any, state: MutableMapping[str, Any]
+) -> tuple[str, str, dict[str, Any]]:
+    """Agent ``step``'s prompt, system prompt and the values they read (:func:`filled_prompts`)
+    for a call the driver does not make itself; a prompt that rendered empty is warned of once
+    in ``run``, as :func:`plain_request` warns of it."""
+    op = step.op
+    prompt, system, values = filled_prompts(op.template, op.system_template, op.system, state)
+    if not prompt:
+        warn_empty_prompt(run, step.id, op.name, op.template, state)
+    return prompt, system, values
 
 
 def plain_answer(

@@ -81,6 +81,7 @@ class FlowRecord:
         self.output_paths: dict[str, Position] = {}
         self.gates: list[GateAsk] = []
         self.reused: set[str] = set()
+        self.empty_prompts: set[str] = set()  # agents warned of an empty prompt
 
     def keep(self, node: str, path: Position, value: Any) -> None:
         """Keep ``value`` as ``node``'s output: inside a loop or map-over, the last item's and
@@ -146,16 +147,19 @@ def run_record(
 
 
 @contextlib.contextmanager
-def failing(node: str, kind: str, path: Position = (), *, ends: bool = True) -> Iterator[None]:
+def failing(
+    node: str, kind: str, path: Position = (), *, ends: bool = True
+) -> Iterator[FlowRecord | None]:
     """Run node ``node`` (of ``kind``: ``"agent"``, ``"transform"``, ...) at ``path``: what
     it raises ends the run as the scheduler ends it there, and once it ends it is recorded
     as completed (not with ``ends=False``: a route's choice, a loop's test, which are parts
-    of a node that ends later)."""
+    of a node that ends later). The block gets the run's record (``None``: none, or not
+    ``ends``)."""
     record = _RECORD.get() if ends else None
     if record is not None:
         record.trace.append(Event(node, "start", time.monotonic(), path))
     try:
-        yield
+        yield record
     except BaseException as error:
         failure = step_failure(_RECORD.get() or _LOOSE, _Step(node, kind), error, path)
         if failure is error:

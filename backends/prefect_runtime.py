@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from irgraph.empty_prompts import warn_empty_prompt
 from irgraph.ir import (
     FunctionRef,
     RouteCase,
@@ -323,9 +324,11 @@ async def ask(
     attempt a task run of its own, see :func:`structured_answer`), store the answer: the
     text, or with an ``output`` schema the parsed value. What fails is the run's RunError at
     the agent (:func:`~irgraph.backends.prefect_failures.failing`)."""
-    with failing(node, "agent", path):
+    with failing(node, "agent", path) as record:
         template = _template(instruction)
         prompt, system, values = filled_prompts(template, _system_template(system), system, state)
+        if not prompt:  # warned of once per run (None: a runtime call outside a flow's record)
+            warn_empty_prompt(record, node, name, template, state)
         request = ModelRequest(
             *(node, name, prompt, model, MappingProxyType(values)),
             system=system,

@@ -47,7 +47,6 @@ from irgraph import providers
 from irgraph.errors import RunError
 from irgraph.events import Call, CallLog, Event, GateAsk, RunResult, TraceLog, in_graph_order
 from irgraph.providers import ModelProvider, ModelRequest, new_request
-from irgraph.templates import filled_prompts
 
 from .cancels import cancel_asked, cancels_allowed, caught_cancel, home_task
 from .drivers import Drivers
@@ -55,7 +54,7 @@ from .failures import cancelled_run, cause_of, node_failure, step_failure, with_
 from .loop_ends import loop_ends
 from .map_items import collected, map_items
 from .outputs import structured_value
-from .plain_agents import latest, plain_answer
+from .plain_agents import agent_prompts, latest, plain_answer
 from .plan import SCHEDULES, ScopePlan, Step, plan_scopes
 from .routes import chosen_branch
 from .run_options import (
@@ -131,6 +130,7 @@ class Scheduler:
         self.output_paths: dict[str, Path] = {}  # where each output inside a scope came from
         self.gates: list[GateAsk] = []  # what each gate asked
         self.completed: list[str] = []
+        self.empty_prompts: set[str] = set()  # agents warned of an empty prompt
         self.gate_blocking = on_gate is not None and not inspect.iscoroutinefunction(on_gate)
         #: The RunErrors this run raised, told apart from those user code raises.
         self.failures: set[RunError] = set()
@@ -376,7 +376,7 @@ class Scheduler:
         """Ask the model: its text, or with an output schema the value its reply holds, asked
         again up to the node's retries (each attempt with its own timeout)."""
         op = step.op
-        prompt, system, values = filled_prompts(op.template, op.system_template, op.system, state)
+        prompt, system, values = agent_prompts(self, step, state)  # an empty one warned of
         request = new_request(
             step.id,
             op.name,

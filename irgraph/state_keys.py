@@ -28,7 +28,13 @@ from irgraph.errors import closest_keys
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["calling_site", "misspelled_input_warnings", "pointing_at", "warn_misspelled_optional"]
+__all__ = [
+    "calling_site",
+    "misspelled_input_warnings",
+    "pointing_at",
+    "warn_misspelled_optional",
+    "warn_user",
+]
 
 #: Per graph: (every key its nodes read, optionally read or write; its optional reads).
 _KEYS: weakref.WeakKeyDictionary[nx.DiGraph, tuple[frozenset[str], frozenset[str]]] = (
@@ -115,6 +121,12 @@ def _misspelled(G: nx.DiGraph, given: Iterable[str]) -> list[tuple[str, str]]:
         if close:
             found.append((key, close[0]))
     return found
+
+
+def warn_user(message: str) -> None:
+    """Tell ``message`` (a ``UserWarning``) at the user's line, as this module's warnings are
+    told: a warning of a run under way (:mod:`irgraph.empty_prompts`)."""
+    _warn(message)
 
 
 def _warn(message: str, past: Iterable[str] = ()) -> None:
