@@ -272,19 +272,24 @@ def test_a_flow_past_its_timeout_is_one_line_naming_the_run_and_the_timeout(
     with pytest.raises(TimeoutError) as raised:
         run_coroutine(flow(dict(STATE)))
     assert type(raised.value).__name__ == "FlowRunTimeoutError"
-    assert logging_now() == before and model.asked == 1  # 'plan' was stopped by the timeout
+    # 'plan' was stopped by the timeout, if it had started: on a machine slow enough that
+    # it had not in 5 s, there is no cancelled task run to say nothing of.
+    started = model.asked
+    assert logging_now() == before and started in (0, 1)
     errors = prefect_errors(seen.lines())
     assert len(errors) == 1, seen.lines()
     assert errors[0].endswith(f" - Flow run exceeded timeout of 5.0 second(s){FLOW_TIMEOUT_HINT}")
     assert "Flow run '" in errors[0] and "Traceback" not in seen.console.getvalue()
     said = [r.getMessage() for r in seen.records]
-    assert CANCELLED in said and any(m.startswith("Finished in state TimedOut(") for m in said)
+    assert any(m.startswith("Finished in state TimedOut(") for m in said)
+    assert (CANCELLED in said) == bool(started), said
 
     logging.getLogger("prefect").setLevel(logging.DEBUG)  # PREFECT_LOGGING_LEVEL=DEBUG's
     seen.again()
     with pytest.raises(TimeoutError):
         run_coroutine(flow(dict(STATE)))
     text = seen.console.getvalue()
-    assert CANCELLED in text and "Finished in state TimedOut(" in text
+    assert "Finished in state TimedOut(" in text
+    assert (CANCELLED in text) == (model.asked > started), text
     assert "Traceback (most recent call last)" in text and FLOW_TIMEOUT_HINT not in text
     assert logging_now() == before
