@@ -192,11 +192,14 @@ def test_a_generated_flow_called_from_python_says_a_failed_agent_in_one_line(
     assert "Traceback" not in seen.console.getvalue()
 
 
-def run_command(path: Path, folder: Path, level: str) -> subprocess.CompletedProcess[str]:
+def run_command(
+    path: Path, folder: Path, level: str, **model: str
+) -> subprocess.CompletedProcess[str]:
     """``python logs.py run`` in a child on this process's server, agent 'writer' failing
-    (tests/support/flaky_provider.py)."""
+    (tests/support/flaky_provider.py) unless ``model`` says otherwise."""
     environment = child_env(folder / "home", log_level=level)
     environment.update(IRGRAPH_TEST_CALL_LOG=str(folder / "calls.log"), IRGRAPH_TEST_FAIL="writer")
+    environment.update(model)
     return subprocess.run(
         [sys.executable, str(path), "run", "--state", '{"ticket": "owls"}'],
         capture_output=True,
@@ -293,3 +296,20 @@ def test_a_flow_past_its_timeout_is_one_line_naming_the_run_and_the_timeout(
     assert (CANCELLED in text) == (model.asked > started), text
     assert "Traceback (most recent call last)" in text and FLOW_TIMEOUT_HINT not in text
     assert logging_now() == before
+
+
+@pytest.mark.slow
+def test_the_command_line_ends_a_flow_timeout_in_one_line(tmp_path: Path) -> None:
+    """A module edited to give its flow ``timeout_seconds``, whose agent never answers: the
+    command ended in Prefect's FlowRunTimeoutError traceback; now in one line saying what
+    stopped the run and what to do, exit code 1, as a failed run ends."""
+    path = flow_module(tmp_path, "tests.support.flaky_provider:make")
+    code = path.read_text("utf-8")
+    assert code.count("@flow(\n    name=FLOW_NAME,") == 1
+    path.write_text(code.replace("@flow(\n", "@flow(\n    timeout_seconds=3,\n", 1), "utf-8")
+    done = run_command(path, tmp_path, "INFO", IRGRAPH_TEST_FAIL="", IRGRAPH_TEST_HANG="plan")
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith("logs.py: FlowRunTimeoutError: The flow run was stopped by its ")
+    assert "timed out after 3" in last and "run the command again" in last
