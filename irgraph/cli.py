@@ -195,7 +195,8 @@ def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str,
 
 
 def _texts(args: argparse.Namespace) -> dict[str, str]:
-    """The state keys ``--state key=value`` gave (as text; the last one of a key wins)."""
+    """The state keys ``--state key=value`` gave, as text (each once: parse_state refuses a
+    key given twice)."""
     return dict(pair.partition("=")[::2] for pair in args.state)
 
 
@@ -300,8 +301,8 @@ def _parser() -> CommandLine:
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="an initial state value, as text (repeatable; numbers, booleans and null go "
-            "in --state-json)",
+            help="an initial state value, as text (repeatable, each key once; it wins over "
+            "a --state-json value of its key; numbers, booleans and null go in --state-json)",
         )
         cmd.add_argument(
             "--state-json",

@@ -237,7 +237,8 @@ def parse_state(
 ) -> dict[str, Any]:
     """Parse ``key=value`` pairs (values are strings) and JSON objects, one or a list (a
     ``null`` is ``None``: no value). A ``--state`` wins over ``--state-json``, and a later
-    ``--state`` (or ``--state-json``) of a key over an earlier one."""
+    ``--state-json``'s key over an earlier one's; one key given by two ``--state`` is
+    refused, since one of the two values would be dropped without a word."""
     state: dict[str, Any] = {}
     texts = [json_texts] if isinstance(json_texts, str) else list(json_texts or ())
     for json_text in texts:
@@ -272,6 +273,7 @@ def parse_state(
             if not checks.is_key(key):
                 raise CliError(checks.not_a_key("--state-json", key))
         state.update(loaded)
+    given: dict[str, str] = {}  # the --state values, to refuse a key given twice
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not checks.is_key(key):
@@ -279,7 +281,14 @@ def parse_state(
                 f"--state {pair!r} is not of the form key=value with an identifier key "
                 "(e.g. --state topic=owls)."
             )
-        state[key] = value
+        if key in given:
+            values = (
+                f"{key}={value} both times"
+                if given[key] == value
+                else f"{key}={given[key]} and {key}={value}, and a run takes one value of a key"
+            )
+            raise CliError(f"--state gives the key {key!r} twice ({values}); give it once.")
+        given[key] = state[key] = value
     return state
 
 
