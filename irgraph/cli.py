@@ -50,7 +50,9 @@ from irgraph.cli_pictures import (
 )
 from irgraph.cli_run import (
     add_run_key_option,
+    add_schedule_option,
     check_run_key_option,
+    check_schedule_option,
     resume_advice,
     run_and_tell,
 )
@@ -168,9 +170,9 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         print(f"hint: {said} (at 1 s per node).", file=out)
     if suggestions:
         print(
-            "hint: AsyncioBackend(schedule='dataflow') drops every such wait in Python "
-            "(irgraph run keeps the order written: there, write such steps side by side, "
-            f"a | b): it saves {suggestions.saving:g} s in all (at 1 s per node).",
+            "hint: irgraph run --schedule dataflow (AsyncioBackend(schedule='dataflow') in "
+            "Python) drops every such wait, as writing such steps side by side (a | b) does: "
+            f"it saves {suggestions.saving:g} s in all (at 1 s per node).",
             file=out,
         )
     print("OK: no problems found.", file=out)
@@ -233,6 +235,7 @@ def _run_command(
         allow=allow,
         live=args.progress,
         run_key=check_run_key_option(args.run_key, backend),
+        schedule=check_schedule_option(args.schedule, backend),
     )
 
 
@@ -334,6 +337,7 @@ def _parser() -> CommandLine:
             cmd.add_argument("--provider", default=None, help=PROVIDER_HELP)
             _progress_flag(cmd)
             add_run_key_option(cmd)
+            add_schedule_option(cmd)
             cmd.add_argument(
                 "--answer",
                 action="append",
