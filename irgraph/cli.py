@@ -370,6 +370,8 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return _run_command(args, research_pipeline, out, latency=DEMO_LATENCY)
+    if args.command in ("run", "check"):  # a state the shell cut up is told before the
+        parse_state(args.state, args.state_json)  # target made of its pieces ('owls}')
     target = batch_target(args) if args.command == "batch" else load_target(args.target)
     if args.command == "show":
         return show_command(args, target, out)

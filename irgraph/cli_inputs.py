@@ -35,6 +35,7 @@ from irgraph.cli_files import (
     shadowed_by,
 )
 from irgraph.cli_saved import load_saved
+from irgraph.cli_state_json import not_json
 from irgraph.errors import closest_keys, did_you_mean
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 
@@ -261,12 +262,7 @@ def parse_state(
                 "less deeply."
             ) from None
         except ValueError as exc:
-            lost = '"' not in json_text and json_text.lstrip().startswith("{")
-            shell = " (it holds no double quotes: an unquoted shell took them)" if lost else ""
-            raise CliError(
-                f"--state-json is not valid JSON ({exc}){shell}; JSON quotes keys and strings "
-                'with ", so single-quote it for the shell: --state-json \'{"topic": "owls"}\'.'
-            ) from None
+            raise CliError(not_json(json_text, exc)) from None
         if not isinstance(loaded, dict):
             raise CliError('--state-json must be a JSON object such as \'{"topic": "owls"}\'.')
         for key in loaded:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import NoReturn
 
+from irgraph.cli_state_json import split_words
 from irgraph.errors import closest_keys
 
 __all__ = ["UNKNOWN", "CommandLine", "choice_meant", "options_meant", "parsers"]
@@ -34,6 +35,7 @@ class CommandLine(argparse.ArgumentParser):
             commands = parsers(self)
             command = next((word for word in self.words if word in commands), None)
             message += options_meant(self, message[len(UNKNOWN) :].split(), command)
+            message += split_words(self.words)  # --state-json {"topic": 1} without quotes
         elif INVALID_CHOICE.search(message):
             message += choice_meant(message)
         # One line, as every other mistake: no usage, which --help shows.

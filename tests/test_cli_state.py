@@ -73,15 +73,6 @@ def test_an_empty_state_json_is_not_valid_json(capsys):
     assert "--state-json is not valid JSON" in error_of(capsys, "run", DEMO, "--state-json", "")
 
 
-def test_state_json_that_lost_its_quotes_to_the_shell_says_how_to_quote_it(capsys):
-    # what a shell passes for --state-json {"topic": "owls"} written without single quotes
-    err = error_of(capsys, "run", DEMO, "--state-json", "{topic: owls}")
-    assert "it holds no double quotes: an unquoted shell took them" in err
-    assert 'so single-quote it for the shell: --state-json \'{"topic": ' in err
-    err = error_of(capsys, "run", DEMO, "--state-json", '{"topic": owls}')
-    assert "no double quotes" not in err and 'JSON quotes keys and strings with "' in err
-
-
 def test_state_json_values_pass_through_with_null_as_none():
     assert parse_state(["b=2"], '{"a": null, "b": 1, "c": [1.5, true]}') == {
         "a": None,
