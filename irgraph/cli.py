@@ -209,6 +209,14 @@ def _run_command(
     from irgraph.validate import required_inputs
 
     state = parse_state(args.state, args.state_json)
+    unvalued = [key for key in args.input if key not in state]  # check's option: a run
+    if unvalued:  # needs the value itself (a key given one too is declared twice, no harm)
+        key = unvalued[0]
+        raise CliError(
+            f"--input {key} declares {key!r} as an input without a value, which irgraph check "
+            f"takes, and a run needs the value: give it with --state {key}=VALUE (or "
+            "--state-json), or drop --input."
+        )
     answers = parse_answers(args.answer)
     allow = check_modules(args.allow_module)
     G = to_graph(target, inputs=state.keys())
@@ -272,6 +280,17 @@ def _progress_flag(cmd: argparse.ArgumentParser) -> None:
     )
 
 
+_RUN_DESCRIPTION = (
+    "Run a pipeline and print each node's progress, then the final state; e.g. irgraph run "
+    "irgraph.demo:research_pipeline --state topic=owls (the fake model answers unless "
+    "--provider names another)."
+)
+_CHECK_DESCRIPTION = (
+    "Build a pipeline's graph, validate it and print its nodes and edges, every problem at "
+    "once (exit 1); e.g. irgraph check irgraph.demo:research_pipeline --input topic."
+)
+
+
 def _parser() -> CommandLine:
     target_help = (
         "module:attr or file.py:attr naming a builder or IR node, file.py for its one "
@@ -293,8 +312,11 @@ def _parser() -> CommandLine:
         "--latency", type=_seconds, default=DEMO_LATENCY, help="fake model latency (s)"
     )
     _progress_flag(demo)
-    for name, help_text in (("run", "run a pipeline"), ("check", "validate a pipeline")):
-        cmd = sub.add_parser(name, help=help_text)
+    for name, help_text, description in (
+        ("run", "run a pipeline", _RUN_DESCRIPTION),
+        ("check", "validate a pipeline", _CHECK_DESCRIPTION),
+    ):
+        cmd = sub.add_parser(name, help=help_text, description=description)
         if name == "run":  # without one, the demo pipeline (irgraph run --state topic=owls)
             cmd.add_argument("target", nargs="?", help=target_help + " (default: the demo)")
         else:
@@ -320,7 +342,10 @@ def _parser() -> CommandLine:
             action="append",
             default=[],
             metavar="KEY",
-            help="an input key besides those the pipeline declares (repeatable)",
+            help="an input key besides those the pipeline declares (repeatable)"
+            if name == "check"
+            else "irgraph check's option: a run needs each input's value (--state KEY=VALUE), "
+            "so a key without one is refused",
         )
         cmd.add_argument(
             "--allow-module",

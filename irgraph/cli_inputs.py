@@ -103,6 +103,8 @@ def load_target(spec: str) -> Any:
             close = closest_keys(part, names)
             named = index == 0 and all(is_pipeline(getattr(module, n, None)) for n in close)
             listed = "" if index or (close and named) else listing(module, source)
+            if not index and not names:  # an empty file, or one not saved yet
+                listed = f" {source!r} defines no name at its top level; is it saved?"
             raise CliError(
                 f"{where!r} has no attribute {part!r}.{did_you_mean(part, names)}{listed}"
             )
@@ -272,6 +274,11 @@ def parse_state(
     given: dict[str, str] = {}  # the --state values, to refuse a key given twice
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        if not sep and checks.is_key(key):
+            raise CliError(
+                f"--state {key} gives {key!r} no value; write --state {key}=VALUE (the value "
+                "a text; --state-json for a number, a boolean or null)."
+            )
         if not sep or not checks.is_key(key):
             raise CliError(
                 f"--state {pair!r} is not of the form key=value with an identifier key "

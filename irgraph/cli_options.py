@@ -20,6 +20,8 @@ __all__ = ["UNKNOWN", "CommandLine", "choice_meant", "options_meant", "parsers"]
 
 #: How argparse's message for options it does not know begins.
 UNKNOWN = "unrecognized arguments: "
+#: argparse's message for a command line without the command (irgraph alone).
+NO_COMMAND = "the following arguments are required: command"
 
 
 class CommandLine(argparse.ArgumentParser):
@@ -38,6 +40,9 @@ class CommandLine(argparse.ArgumentParser):
             message += split_words(self.words)  # --state-json {"topic": 1} without quotes
         elif INVALID_CHOICE.search(message):
             message += choice_meant(message)
+        elif message == NO_COMMAND and command is None:  # irgraph alone
+            named = ", ".join(name for name in parsers(self) if name)
+            message = f"give a command: {named} (irgraph demo runs the demo pipeline offline)"
         # One line, as every other mistake: no usage, which --help shows.
         shown = f"irgraph {command} --help" if command else "irgraph --help"
         self.exit(2, f"irgraph: error: {message} (see {shown})\n")

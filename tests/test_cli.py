@@ -110,7 +110,7 @@ def test_check_lists_a_nodes_optional_reads_beside_its_required_ones(tmp_path, m
         (["run", "tests.support.pipelines"], "module:attr"),
         (["run", "no_such_module_xyz:p"], "Cannot import module 'no_such_module_xyz'"),
         (["run", "tests.support.pipelines:reserch"], "Did you mean 'research'"),
-        (["run", "tests.support.pipelines:research", "--state", "topic"], "key=value"),
+        (["run", "tests.support.pipelines:research", "--state", "topic"], "topic=VALUE"),
         (["run", "tests.support.pipelines:research", "--state-json", "[1]"], "JSON object"),
         (["run", "tests.support.pipelines:research", "--state-json", "{"], "not valid JSON"),
     ],
