@@ -74,3 +74,25 @@ def test_run_and_check_help_say_what_the_command_does_with_an_example(capsys, co
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert f"e.g. irgraph {command} irgraph.demo:research_pipeline" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["check", DEMO, "--schedule", "dataflow"],
+            "--schedule is an option of irgraph run and irgraph batch, not of irgraph check",
+        ),
+        (
+            ["demo", "--state", "topic=owls"],
+            "--state is an option of irgraph run and irgraph check, not of irgraph demo",
+        ),
+    ],
+)
+def test_an_option_of_another_command_is_told_as_such(capsys, argv, said):
+    """check's hint names irgraph run --schedule dataflow; tried on check, the option was
+    only "unrecognized"."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and f"; {said} (see irgraph {argv[0]} --help)" in err
