@@ -35,6 +35,7 @@ from irgraph.cli_inputs import (
     CliError,
     check_keys,
     check_modules,
+    check_valued,
     forget_file,
     load_saved,
     load_target,
@@ -209,14 +210,7 @@ def _run_command(
     from irgraph.validate import required_inputs
 
     state = parse_state(args.state, args.state_json)
-    unvalued = [key for key in args.input if key not in state]  # check's option: a run
-    if unvalued:  # needs the value itself (a key given one too is declared twice, no harm)
-        key = unvalued[0]
-        raise CliError(
-            f"--input {key} declares {key!r} as an input without a value, which irgraph check "
-            f"takes, and a run needs the value: give it with --state {key}=VALUE (or "
-            "--state-json), or drop --input."
-        )
+    check_valued(args.input, state)
     answers = parse_answers(args.answer)
     allow = check_modules(args.allow_module)
     G = to_graph(target, inputs=state.keys())
@@ -357,7 +351,10 @@ def _parser() -> CommandLine:
         )
         if name == "run":
             cmd.add_argument(
-                "--backend", default="asyncio", help="a registered backend (default: asyncio)"
+                "--backend",
+                default="asyncio",
+                help="a registered backend: asyncio (the default), prefect, or one an installed "
+                "package registers",
             )
             cmd.add_argument("--provider", default=None, help=PROVIDER_HELP)
             _progress_flag(cmd)

@@ -47,6 +47,7 @@ __all__ = [
     "parse_state",
     "check_keys",
     "check_modules",
+    "check_valued",
 ]
 
 _KEY_RULE = checks.KEY_RULE
@@ -305,6 +306,19 @@ def check_keys(keys: Iterable[str], option: str = "--input") -> list[str]:
                 f"{option} topic."
             )
     return keys
+
+
+def check_valued(inputs: Iterable[str], state: dict[str, Any]) -> None:
+    """Refuse an ``irgraph run --input`` key the state gives no value: ``irgraph check``'s
+    option declares a key without one, and a run needs it (a key given a value too is
+    declared twice, no harm)."""
+    for key in inputs:
+        if key not in state:
+            raise CliError(
+                f"--input {key} declares {key!r} as an input without a value, which irgraph "
+                f"check takes, and a run needs the value: give it with --state {key}=VALUE "
+                "(or --state-json), or drop --input."
+            )
 
 
 def check_modules(names: Iterable[str]) -> list[str]:

@@ -16,19 +16,25 @@ WAITING = "tests.support.pipelines:waiting"  # w1 >> w2 >> w3, needing nothing o
 HELD: list[HeldProvider] = []
 
 
-def held() -> HeldProvider:
+def held(patience: float = 30.0) -> HeldProvider:
     """The provider ``--provider tests.test_cli_schedule:held`` makes: it holds the calls of
     w1, w2 and w3 until all three are in flight at once, which only the dataflow schedule
     reaches (the topological one runs them one by one, and the provider stops holding after
-    its patience, which only a failing run waits for)."""
-    HELD.append(HeldProvider(3, agents={"w1", "w2", "w3"}, patience=5.0, latency=0))
+    its patience, which only a run that does not reach three waits for)."""
+    HELD.append(HeldProvider(3, agents={"w1", "w2", "w3"}, patience=patience, latency=0))
     return HELD[-1]
 
 
-def most_at_once(*argv: str) -> int:
+def held_briefly() -> HeldProvider:
+    """:func:`held` for a run expected to hold one call at a time: it waits out the
+    patience once per held call, so a short one."""
+    return held(patience=0.2)
+
+
+def most_at_once(*argv: str, provider: str = "held") -> int:
     HELD.clear()
     out = io.StringIO()
-    assert main([*argv, "--provider", "tests.test_cli_schedule:held"], out=out) == 0
+    assert main([*argv, "--provider", f"tests.test_cli_schedule:{provider}"], out=out) == 0
     return HELD[-1].most_held
 
 
@@ -40,7 +46,8 @@ def test_run_schedule_dataflow_runs_steps_that_need_nothing_of_each_other_togeth
 
 def test_run_schedule_topological_keeps_the_order_written():
     base = ["run", WAITING, "--state", "topic=owls", "--no-progress"]
-    assert most_at_once(*base, "--schedule", "topological") == 1
+    assert most_at_once(*base, "--schedule", "topological", provider="held_briefly") == 1
+    assert most_at_once(*base, provider="held_briefly") == 1  # the default
 
 
 def test_batch_schedule_dataflow_runs_each_items_steps_together(tmp_path):
