@@ -195,6 +195,7 @@ def run_and_tell(
         print(f"{said}; completed: {done}.{kept}", file=sys.stderr)
         return exit_code(stop)
     took, extra = progress.took()  # the run's measured time, as its progress and view say
-    print(f"Finished in {took} on backend '{backend}'{extra}.", file=out)
+    scheduled = "" if schedule is None else f" with the {schedule} schedule"
+    print(f"Finished in {took} on backend '{backend}'{scheduled}{extra}.", file=out)
     print_state(result.state, out)
     return 0

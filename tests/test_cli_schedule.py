@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 
@@ -35,6 +36,11 @@ def most_at_once(*argv: str, provider: str = "held") -> int:
     HELD.clear()
     out = io.StringIO()
     assert main([*argv, "--provider", f"tests.test_cli_schedule:{provider}"], out=out) == 0
+    if argv[0] == "run":  # the line that ends the run says the schedule given
+        given = argv[argv.index("--schedule") + 1] if "--schedule" in argv else None
+        said = f" with the {given} schedule" if given else ""
+        ending = re.search(r"on backend 'asyncio'(.*?)[.;]", out.getvalue())
+        assert ending is not None and ending[1] == said, out.getvalue()
     return HELD[-1].most_held
 
 
