@@ -31,6 +31,7 @@ from irgraph.cli_choices import (
     quiet_prefect_exit,
 )
 from irgraph.cli_gates import gate_handler, parse_answers
+from irgraph.cli_help import TARGET_HELP, said_of
 from irgraph.cli_inputs import (
     CliError,
     check_keys,
@@ -274,29 +275,15 @@ def _progress_flag(cmd: argparse.ArgumentParser) -> None:
     )
 
 
-_RUN_DESCRIPTION = (
-    "Run a pipeline and print each node's progress, then the final state; e.g. irgraph run "
-    "irgraph.demo:research_pipeline --state topic=owls (the fake model answers unless "
-    "--provider names another)."
-)
-_CHECK_DESCRIPTION = (
-    "Build a pipeline's graph, validate it and print its nodes and edges, every problem at "
-    "once (exit 1); e.g. irgraph check irgraph.demo:research_pipeline --input topic."
-)
-
-
 def _parser() -> CommandLine:
-    target_help = (
-        "module:attr or file.py:attr naming a builder or IR node, file.py for its one "
-        "pipeline, or a .json or .graphml file"
-    )
+    target_help = TARGET_HELP
     parser = CommandLine(
         prog="irgraph",
         description="Check, draw and run LLM-agent pipelines; irgraph COMMAND --help tells "
         "each command's options.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the research demo offline with the fake model")
+    demo = sub.add_parser("demo", **said_of("demo"))
     demo.add_argument(
         "--topic",
         default="graph-based agent pipelines",
@@ -306,11 +293,8 @@ def _parser() -> CommandLine:
         "--latency", type=_seconds, default=DEMO_LATENCY, help="fake model latency (s)"
     )
     _progress_flag(demo)
-    for name, help_text, description in (
-        ("run", "run a pipeline", _RUN_DESCRIPTION),
-        ("check", "validate a pipeline", _CHECK_DESCRIPTION),
-    ):
-        cmd = sub.add_parser(name, help=help_text, description=description)
+    for name in ("run", "check"):
+        cmd = sub.add_parser(name, **said_of(name))
         if name == "run":  # without one, the demo pipeline (irgraph run --state topic=owls)
             cmd.add_argument("target", nargs="?", help=target_help + " (default: the demo)")
         else:
@@ -369,7 +353,7 @@ def _parser() -> CommandLine:
             )
     add_batch_parser(sub, target_help)
     add_show_parser(sub, target_help)
-    compare = sub.add_parser("diff", help="what changed between two pipelines (exit 1 if any)")
+    compare = sub.add_parser("diff", **said_of("diff"))
     compare.add_argument("old", help="the old pipeline: " + target_help)
     compare.add_argument("new", help="the new pipeline: " + target_help)
     compare.add_argument("--mermaid", action="store_true", help="print the change as mermaid")
