@@ -29,6 +29,9 @@ _LITERALS = ("true", "false", "null")
 #: Python's words for JSON's literals, as a dict written in Python has them.
 _PYTHON = {"True": "true", "False": "false", "None": "null"}
 
+#: A piece of an object bash's brace expansion cut up: ``{"a":1,"b":2}`` is ``a:1`` ``b:2``.
+_PIECE = re.compile(r"[A-Za-z_]\w*:[^\"'{}]*$")
+
 #: What the messages show when the text gives no better example.
 _EXAMPLE = '--state-json \'{"topic": "owls"}\''
 
@@ -57,6 +60,13 @@ def split_words(words: Sequence[str]) -> str:
                 f"; --state-json got {value.strip()}, the first word of JSON a shell split at "
                 "its spaces and took the double quotes of (it was not inside single quotes), "
                 f"and the rest of it came as the words argparse did not know: write e.g. {_EXAMPLE}"
+            )
+        if _PIECE.match(value.strip()):
+            return (
+                f"; --state-json got {value.strip()}, a piece of a JSON object a shell cut up "
+                "(bash splits {...} written without single quotes at its commas, and takes its "
+                "double quotes), and the other pieces came as the words argparse did not know: "
+                f"write e.g. {_EXAMPLE}"
             )
     return ""
 
@@ -113,7 +123,7 @@ def not_json(text: str, error: ValueError) -> str:
             "passes the first word of JSON written without single quotes (split at its spaces, "
             f"its double quotes removed); put the whole JSON in single quotes, e.g. {_EXAMPLE}."
         )
-    if re.match(r"[A-Za-z_]\w*:[^\"'{}]*$", stripped):
+    if _PIECE.match(stripped):
         return (
             f"{said}: it looks like a piece of a JSON object a shell cut up (bash splits "
             "{...} written without single quotes at its commas, and takes its double quotes); "

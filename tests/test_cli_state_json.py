@@ -86,6 +86,11 @@ def test_json_a_shell_split_at_its_commas_is_told_as_such(capsys):
     err = error_of(capsys, "run", "--state-json", *words)
     assert "got topic:owls, which is not valid JSON" in err
     assert "a piece of a JSON object a shell cut up" in err
+    with pytest.raises(SystemExit):  # with a target, argparse meets the other pieces first
+        main(["check", DEMO, "--state-json", *words])
+    err = capsys.readouterr().err
+    assert err.startswith("irgraph: error: unrecognized arguments: n:1; --state-json got ")
+    assert "topic:owls, a piece of a JSON object a shell cut up" in err
 
 
 @pytest.mark.parametrize(
