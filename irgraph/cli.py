@@ -31,10 +31,12 @@ from irgraph.cli_choices import (
     quiet_prefect_exit,
 )
 from irgraph.cli_gates import gate_handler, parse_answers
+from irgraph.cli_help import TARGET_HELP, said_of
 from irgraph.cli_inputs import (
     CliError,
     check_keys,
     check_modules,
+    check_valued,
     forget_file,
     load_saved,
     load_target,
@@ -50,7 +52,9 @@ from irgraph.cli_pictures import (
 )
 from irgraph.cli_run import (
     add_run_key_option,
+    add_schedule_option,
     check_run_key_option,
+    check_schedule_option,
     resume_advice,
     run_and_tell,
 )
@@ -168,9 +172,9 @@ def _check(args: argparse.Namespace, target: Any, out: TextIO) -> int:
         print(f"hint: {said} (at 1 s per node).", file=out)
     if suggestions:
         print(
-            "hint: AsyncioBackend(schedule='dataflow') drops every such wait in Python "
-            "(irgraph run keeps the order written: there, write such steps side by side, "
-            f"a | b): it saves {suggestions.saving:g} s in all (at 1 s per node).",
+            "hint: irgraph run --schedule dataflow (AsyncioBackend(schedule='dataflow') in "
+            "Python) drops every such wait, as writing such steps side by side (a | b) does: "
+            f"it saves {suggestions.saving:g} s in all (at 1 s per node).",
             file=out,
         )
     print("OK: no problems found.", file=out)
@@ -195,7 +199,8 @@ def _state_options(args: argparse.Namespace, state: dict[str, Any]) -> dict[str,
 
 
 def _texts(args: argparse.Namespace) -> dict[str, str]:
-    """The state keys ``--state key=value`` gave (as text; the last one of a key wins)."""
+    """The state keys ``--state key=value`` gave, as text (each once: parse_state refuses a
+    key given twice)."""
     return dict(pair.partition("=")[::2] for pair in args.state)
 
 
@@ -206,6 +211,7 @@ def _run_command(
     from irgraph.validate import required_inputs
 
     state = parse_state(args.state, args.state_json)
+    check_valued(args.input, state)
     answers = parse_answers(args.answer)
     allow = check_modules(args.allow_module)
     G = to_graph(target, inputs=state.keys())
@@ -232,6 +238,7 @@ def _run_command(
         allow=allow,
         live=args.progress,
         run_key=check_run_key_option(args.run_key, backend),
+        schedule=check_schedule_option(args.schedule, backend),
     )
 
 
@@ -269,17 +276,14 @@ def _progress_flag(cmd: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> CommandLine:
-    target_help = (
-        "module:attr or file.py:attr naming a builder or IR node, file.py for its one "
-        "pipeline, or a .json or .graphml file"
-    )
+    target_help = TARGET_HELP
     parser = CommandLine(
         prog="irgraph",
         description="Check, draw and run LLM-agent pipelines; irgraph COMMAND --help tells "
         "each command's options.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the research demo offline with the fake model")
+    demo = sub.add_parser("demo", **said_of("demo"))
     demo.add_argument(
         "--topic",
         default="graph-based agent pipelines",
@@ -289,8 +293,8 @@ def _parser() -> CommandLine:
         "--latency", type=_seconds, default=DEMO_LATENCY, help="fake model latency (s)"
     )
     _progress_flag(demo)
-    for name, help_text in (("run", "run a pipeline"), ("check", "validate a pipeline")):
-        cmd = sub.add_parser(name, help=help_text)
+    for name in ("run", "check"):
+        cmd = sub.add_parser(name, **said_of(name))
         if name == "run":  # without one, the demo pipeline (irgraph run --state topic=owls)
             cmd.add_argument("target", nargs="?", help=target_help + " (default: the demo)")
         else:
@@ -300,8 +304,8 @@ def _parser() -> CommandLine:
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="an initial state value, as text (repeatable; numbers, booleans and null go "
-            "in --state-json)",
+            help="an initial state value, as text (repeatable, each key once; it wins over "
+            "a --state-json value of its key; numbers, booleans and null go in --state-json)",
         )
         cmd.add_argument(
             "--state-json",
@@ -316,7 +320,10 @@ def _parser() -> CommandLine:
             action="append",
             default=[],
             metavar="KEY",
-            help="an input key besides those the pipeline declares (repeatable)",
+            help="an input key besides those the pipeline declares (repeatable)"
+            if name == "check"
+            else "irgraph check's option: a run needs each input's value (--state KEY=VALUE), "
+            "so a key without one is refused",
         )
         cmd.add_argument(
             "--allow-module",
@@ -328,11 +335,15 @@ def _parser() -> CommandLine:
         )
         if name == "run":
             cmd.add_argument(
-                "--backend", default="asyncio", help="a registered backend (default: asyncio)"
+                "--backend",
+                default="asyncio",
+                help="a registered backend: asyncio (the default), prefect, or one an installed "
+                "package registers",
             )
             cmd.add_argument("--provider", default=None, help=PROVIDER_HELP)
             _progress_flag(cmd)
             add_run_key_option(cmd)
+            add_schedule_option(cmd)
             cmd.add_argument(
                 "--answer",
                 action="append",
@@ -342,7 +353,7 @@ def _parser() -> CommandLine:
             )
     add_batch_parser(sub, target_help)
     add_show_parser(sub, target_help)
-    compare = sub.add_parser("diff", help="what changed between two pipelines (exit 1 if any)")
+    compare = sub.add_parser("diff", **said_of("diff"))
     compare.add_argument("old", help="the old pipeline: " + target_help)
     compare.add_argument("new", help="the new pipeline: " + target_help)
     compare.add_argument("--mermaid", action="store_true", help="print the change as mermaid")
@@ -365,6 +376,8 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
             file=sys.stderr,
         )
         return _run_command(args, research_pipeline, out, latency=DEMO_LATENCY)
+    if args.command in ("run", "check"):  # a state the shell cut up is told before the
+        parse_state(args.state, args.state_json)  # target made of its pieces ('owls}')
     target = batch_target(args) if args.command == "batch" else load_target(args.target)
     if args.command == "show":
         return show_command(args, target, out)

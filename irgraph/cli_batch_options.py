@@ -12,6 +12,7 @@ from typing import Any
 
 from irgraph.cli_choices import PROVIDER_HELP, quiet_prefect
 from irgraph.cli_inputs import CliError
+from irgraph.cli_run import add_schedule_option, check_schedule_option, scheduled_backend
 from irgraph.errors import IrgraphError, PipelineError
 
 __all__ = ["add_batch_parser", "batch_backend", "setup_mistake", "named_by_output"]
@@ -47,6 +48,7 @@ def add_batch_parser(sub: Any, target_help: str) -> None:
         default="asyncio",
         help="where the items run (default: asyncio)",
     )
+    add_schedule_option(cmd)
     cmd.add_argument(
         "--work-pool",
         default=None,
@@ -118,12 +120,13 @@ def batch_backend(args: argparse.Namespace) -> Any:
                     f"{option} names how a batch goes to a Prefect work pool; add --backend "
                     "prefect --work-pool NAME (or drop it to run the batch here)."
                 )
-        return args.backend
+        return scheduled_backend(args.backend, check_schedule_option(args.schedule, args.backend))
     if args.backend != "prefect":
         raise CliError(
             f"--work-pool {args.work_pool} sends items to Prefect workers; add --backend prefect "
             "(or drop --work-pool to run the batch here)."
         )
+    check_schedule_option(args.schedule, args.backend)  # Prefect's backend takes none
     if args.provider is not None:
         raise CliError(
             f"--provider cannot reach the workers of the work pool {args.work_pool!r}, which use "

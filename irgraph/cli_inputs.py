@@ -35,6 +35,7 @@ from irgraph.cli_files import (
     shadowed_by,
 )
 from irgraph.cli_saved import load_saved
+from irgraph.cli_state_json import not_json
 from irgraph.errors import closest_keys, did_you_mean
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 
@@ -46,6 +47,7 @@ __all__ = [
     "parse_state",
     "check_keys",
     "check_modules",
+    "check_valued",
 ]
 
 _KEY_RULE = checks.KEY_RULE
@@ -102,6 +104,8 @@ def load_target(spec: str) -> Any:
             close = closest_keys(part, names)
             named = index == 0 and all(is_pipeline(getattr(module, n, None)) for n in close)
             listed = "" if index or (close and named) else listing(module, source)
+            if not index and not names:  # an empty file, or one not saved yet
+                listed = f" {source!r} defines no name at its top level; is it saved?"
             raise CliError(
                 f"{where!r} has no attribute {part!r}.{did_you_mean(part, names)}{listed}"
             )
@@ -237,7 +241,8 @@ def parse_state(
 ) -> dict[str, Any]:
     """Parse ``key=value`` pairs (values are strings) and JSON objects, one or a list (a
     ``null`` is ``None``: no value). A ``--state`` wins over ``--state-json``, and a later
-    ``--state`` (or ``--state-json``) of a key over an earlier one."""
+    ``--state-json``'s key over an earlier one's; one key given by two ``--state`` is
+    refused, since one of the two values would be dropped without a word."""
     state: dict[str, Any] = {}
     texts = [json_texts] if isinstance(json_texts, str) else list(json_texts or ())
     for json_text in texts:
@@ -260,26 +265,34 @@ def parse_state(
                 "less deeply."
             ) from None
         except ValueError as exc:
-            lost = '"' not in json_text and json_text.lstrip().startswith("{")
-            shell = " (it holds no double quotes: an unquoted shell took them)" if lost else ""
-            raise CliError(
-                f"--state-json is not valid JSON ({exc}){shell}; JSON quotes keys and strings "
-                'with ", so single-quote it for the shell: --state-json \'{"topic": "owls"}\'.'
-            ) from None
+            raise CliError(not_json(json_text, exc)) from None
         if not isinstance(loaded, dict):
             raise CliError('--state-json must be a JSON object such as \'{"topic": "owls"}\'.')
         for key in loaded:
             if not checks.is_key(key):
                 raise CliError(checks.not_a_key("--state-json", key))
         state.update(loaded)
+    given: dict[str, str] = {}  # the --state values, to refuse a key given twice
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        if not sep and checks.is_key(key):
+            raise CliError(
+                f"--state {key} gives {key!r} no value; write --state {key}=VALUE (the value "
+                "a text; --state-json for a number, a boolean or null)."
+            )
         if not sep or not checks.is_key(key):
             raise CliError(
                 f"--state {pair!r} is not of the form key=value with an identifier key "
                 "(e.g. --state topic=owls)."
             )
-        state[key] = value
+        if key in given:
+            values = (
+                f"{key}={value} both times"
+                if given[key] == value
+                else f"{key}={given[key]} and {key}={value}, and a run takes one value of a key"
+            )
+            raise CliError(f"--state gives the key {key!r} twice ({values}); give it once.")
+        given[key] = state[key] = value
     return state
 
 
@@ -293,6 +306,19 @@ def check_keys(keys: Iterable[str], option: str = "--input") -> list[str]:
                 f"{option} topic."
             )
     return keys
+
+
+def check_valued(inputs: Iterable[str], state: dict[str, Any]) -> None:
+    """Refuse an ``irgraph run --input`` key the state gives no value: ``irgraph check``'s
+    option declares a key without one, and a run needs it (a key given a value too is
+    declared twice, no harm)."""
+    for key in inputs:
+        if key not in state:
+            raise CliError(
+                f"--input {key} declares {key!r} as an input without a value, which irgraph "
+                f"check takes, and a run needs the value: give it with --state {key}=VALUE "
+                "(or --state-json), or drop --input."
+            )
 
 
 def check_modules(names: Iterable[str]) -> list[str]:

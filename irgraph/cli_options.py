@@ -13,12 +13,22 @@ import re
 from collections.abc import Sequence
 from typing import NoReturn
 
+from irgraph.cli_state_json import split_words
 from irgraph.errors import closest_keys
 
-__all__ = ["UNKNOWN", "CommandLine", "choice_meant", "options_meant", "parsers"]
+__all__ = [
+    "UNKNOWN",
+    "CommandLine",
+    "choice_meant",
+    "options_elsewhere",
+    "options_meant",
+    "parsers",
+]
 
 #: How argparse's message for options it does not know begins.
 UNKNOWN = "unrecognized arguments: "
+#: argparse's message for a command line without the command (irgraph alone).
+NO_COMMAND = "the following arguments are required: command"
 
 
 class CommandLine(argparse.ArgumentParser):
@@ -33,9 +43,16 @@ class CommandLine(argparse.ArgumentParser):
         if message.startswith(UNKNOWN):
             commands = parsers(self)
             command = next((word for word in self.words if word in commands), None)
-            message += options_meant(self, message[len(UNKNOWN) :].split(), command)
+            given = message[len(UNKNOWN) :].split()
+            message += options_meant(self, given, command) or options_elsewhere(
+                self, given, command
+            )
+            message += split_words(self.words)  # --state-json {"topic": 1} without quotes
         elif INVALID_CHOICE.search(message):
             message += choice_meant(message)
+        elif message == NO_COMMAND and command is None:  # irgraph alone
+            named = ", ".join(name for name in parsers(self) if name)
+            message = f"give a command: {named} (irgraph demo runs the demo pipeline offline)"
         # One line, as every other mistake: no usage, which --help shows.
         shown = f"irgraph {command} --help" if command else "irgraph --help"
         self.exit(2, f"irgraph: error: {message} (see {shown})\n")
@@ -95,6 +112,26 @@ def options_meant(
         if near:
             meant.append(f"--{near[0]} (for {name})")
     return f"; did you mean {' and '.join(meant)}?" if meant else ""
+
+
+def options_elsewhere(
+    parser: argparse.ArgumentParser, given: Sequence[str], command: str | None
+) -> str:
+    """``"; --schedule is an option of irgraph run and irgraph batch, not of irgraph
+    check"``: the other commands that take an option ``command`` does not, or ``""``."""
+    chosen = parsers(parser)
+    if command not in chosen or not command:
+        return ""
+    said = []
+    for word in given:
+        name = word.split("=", 1)[0]
+        if not name.startswith("--"):
+            continue
+        taking = [c for c, p in chosen.items() if c and name in p._option_string_actions]
+        if taking:
+            named = " and ".join(f"irgraph {c}" for c in taking)
+            said.append(f"{name} is an option of {named}, not of irgraph {command}")
+    return f"; {'; '.join(said)}" if said else ""
 
 
 def parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -1,6 +1,8 @@
-"""``irgraph run``'s run: the pipeline run with its progress told, and ``--run-key``, which
+"""``irgraph run``'s run: the pipeline run with its progress told; ``--run-key``, which
 names a run of a backend that keeps answers (Prefect's cache), so that the same command run
-again after a failure takes the agents that completed from there rather than paying again."""
+again after a failure takes the agents that completed from there rather than paying again;
+and ``--schedule`` (``irgraph batch`` too), what each step waits for on a backend made with a
+``schedule`` (asyncio's)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,11 @@ from irgraph.cli_live import RunDisplay, one_line, print_state, shown
 from irgraph.cli_signals import exit_code, terminated
 
 __all__ = [
+    "SCHEDULES",
     "add_run_key_option",
+    "add_schedule_option",
+    "check_schedule_option",
+    "scheduled_backend",
     "check_run_key_option",
     "keeps_answers",
     "resume_advice",
@@ -26,6 +32,55 @@ RUN_KEY_HELP = (
     "with the same name, after a failure or a crash, takes the agents that completed from "
     "the cache rather than asking the model again"
 )
+
+
+#: What ``--schedule`` takes: the asyncio backend's schedules (``irgraph.analysis.SCHEDULES``,
+#: not imported here: it would load networkx for ``irgraph --help``).
+SCHEDULES = ("topological", "dataflow")
+
+SCHEDULE_HELP = (
+    "what each step waits for (--backend asyncio): 'topological' (the default), every step "
+    "written before it; 'dataflow', only the steps whose keys it reads, so steps that need "
+    "nothing from each other run at the same time"
+)
+
+
+def add_schedule_option(cmd: argparse.ArgumentParser) -> None:
+    """Give ``irgraph run`` or ``irgraph batch`` its ``--schedule`` option."""
+    cmd.add_argument("--schedule", choices=SCHEDULES, default=None, help=SCHEDULE_HELP)
+
+
+def check_schedule_option(schedule: str | None, backend: str) -> str | None:
+    """``schedule`` when the backend registered as ``backend`` is made with a ``schedule``
+    option (its class or factory takes the keyword, as asyncio's does), else the error saying
+    so: the backend would refuse the keyword only in Python's words."""
+    from irgraph.compile import get_backend
+    from irgraph.errors import keyword_names
+
+    if schedule is None:
+        return None
+    takes = keyword_names(type(get_backend(backend)))
+    if takes is not None and "schedule" not in takes:
+        raise CliError(
+            f"--schedule {schedule} sets what each step waits for on a backend made with a "
+            f"schedule, and the backend {backend!r} takes none (its steps wait for every step "
+            "written before them); add --backend asyncio, or drop --schedule."
+        )
+    return schedule
+
+
+def scheduled_backend(backend: str, schedule: str | None) -> Any:
+    """The backend to run on: its registered name ``backend``, or, with a ``schedule``
+    (:func:`check_schedule_option`), the backend made with it."""
+    if schedule is None:
+        return backend
+    from irgraph.compile import get_backend
+    from irgraph.errors import IrgraphError
+
+    try:
+        return get_backend(backend, schedule=schedule)
+    except IrgraphError as error:  # a backend of one's own refusing the value
+        raise CliError(f"--schedule {schedule}: {error}") from None
 
 
 def add_run_key_option(cmd: argparse.ArgumentParser) -> None:
@@ -97,10 +152,12 @@ def run_and_tell(
     allow: list[str] | None = None,
     live: bool | None = None,
     run_key: str | None = None,
+    schedule: str | None = None,
 ) -> int:
     """Run ``target`` from ``state`` as ``irgraph run`` does: its progress on ``out`` (a live
     table, or a line per node), gates answered from ``answers``, then the time it took and the
-    final state; ``run_key`` names a Prefect run for its cache (:func:`check_run_key_option`)."""
+    final state; ``run_key`` names a Prefect run for its cache (:func:`check_run_key_option`),
+    ``schedule`` what each step waits for (:func:`check_schedule_option`)."""
     from irgraph.graph import to_graph
     from irgraph.run import run
 
@@ -123,8 +180,9 @@ def run_and_tell(
         options["on_gate"] = answer
     try:
         with progress:
+            engine = scheduled_backend(backend, schedule)
             result = run(
-                target, backend=backend, provider=model, state=state, allow=allow, **options
+                target, backend=engine, provider=model, state=state, allow=allow, **options
             )
             progress.finish(result)
     except KeyboardInterrupt as stop:
@@ -137,6 +195,7 @@ def run_and_tell(
         print(f"{said}; completed: {done}.{kept}", file=sys.stderr)
         return exit_code(stop)
     took, extra = progress.took()  # the run's measured time, as its progress and view say
-    print(f"Finished in {took} on backend '{backend}'{extra}.", file=out)
+    scheduled = "" if schedule is None else f" with the {schedule} schedule"
+    print(f"Finished in {took} on backend '{backend}'{scheduled}{extra}.", file=out)
     print_state(result.state, out)
     return 0

@@ -61,10 +61,9 @@ def test_check_hints_at_each_needless_wait_and_what_dropping_them_all_saves():
     assert "'w2' needs nothing from 'w1'" in hints[0] + hints[1]
     for hint in hints:  # one sentence each, its last words in it
         assert hint.endswith(" (at 1 s per node).") and ". (" not in hint
-    assert hints[-1].startswith("hint: AsyncioBackend(schedule='dataflow') drops every such")
+    assert hints[-1].startswith("hint: irgraph run --schedule dataflow (AsyncioBackend(")
     assert "saves 2 s in all (at 1 s per node)." in hints[-1]
-    # irgraph run has no schedule option: the hint says what to do on the command line too.
-    assert "irgraph run keeps the order written" in hints[-1] and "a | b" in hints[-1]
+    assert "side by side (a | b)" in hints[-1]  # what the pipeline itself may say instead
 
 
 def test_check_shows_the_name_of_a_node_whose_id_is_pinned(tmp_path, monkeypatch):
@@ -111,7 +110,7 @@ def test_check_lists_a_nodes_optional_reads_beside_its_required_ones(tmp_path, m
         (["run", "tests.support.pipelines"], "module:attr"),
         (["run", "no_such_module_xyz:p"], "Cannot import module 'no_such_module_xyz'"),
         (["run", "tests.support.pipelines:reserch"], "Did you mean 'research'"),
-        (["run", "tests.support.pipelines:research", "--state", "topic"], "key=value"),
+        (["run", "tests.support.pipelines:research", "--state", "topic"], "topic=VALUE"),
         (["run", "tests.support.pipelines:research", "--state-json", "[1]"], "JSON object"),
         (["run", "tests.support.pipelines:research", "--state-json", "{"], "not valid JSON"),
     ],

@@ -341,7 +341,7 @@ def test_show_style_seed_draws_mermaid_the_seed_pages_way_and_refuses_other_form
     [
         (["run", "--bakend", "x"], "did you mean --backend", "irgraph run --help"),
         (["show"], "the following arguments are required: target", "irgraph show --help"),
-        ([], "the following arguments are required: command", "irgraph --help"),
+        ([], "give a command: demo, run, check", "irgraph --help"),
         (
             ["batch", "p:q", "in.jsonl", "-o", "o.jsonl", "--max-items"],
             "expected one argument",

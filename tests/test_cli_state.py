@@ -73,15 +73,6 @@ def test_an_empty_state_json_is_not_valid_json(capsys):
     assert "--state-json is not valid JSON" in error_of(capsys, "run", DEMO, "--state-json", "")
 
 
-def test_state_json_that_lost_its_quotes_to_the_shell_says_how_to_quote_it(capsys):
-    # what a shell passes for --state-json {"topic": "owls"} written without single quotes
-    err = error_of(capsys, "run", DEMO, "--state-json", "{topic: owls}")
-    assert "it holds no double quotes: an unquoted shell took them" in err
-    assert 'so single-quote it for the shell: --state-json \'{"topic": ' in err
-    err = error_of(capsys, "run", DEMO, "--state-json", '{"topic": owls}')
-    assert "no double quotes" not in err and 'JSON quotes keys and strings with "' in err
-
-
 def test_state_json_values_pass_through_with_null_as_none():
     assert parse_state(["b=2"], '{"a": null, "b": 1, "c": [1.5, true]}') == {
         "a": None,
@@ -99,6 +90,36 @@ def test_state_json_given_twice_gives_the_keys_of_both_the_later_winning():
     assert code == 0 and "topic = owls" in out.getvalue()
     assert parse_state([], ['{"a": 1, "b": 1}', '{"b": 2}']) == {"a": 1, "b": 2}
     assert parse_state(["b=3"], ['{"a": 1}', '{"b": 2}']) == {"a": 1, "b": "3"}
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_state_key_given_twice_is_refused_naming_both_values(capsys, command):
+    """``--state topic=owls --state topic=bats`` ran with bats and dropped owls without a
+    word."""
+    argv = [command, DEMO, "--state", "topic=owls", "--state", "n=1", "--state", "topic=bats"]
+    err = error_of(capsys, *argv)
+    assert err == (
+        "irgraph: error: --state gives the key 'topic' twice (topic=owls and topic=bats, and a "
+        "run takes one value of a key); give it once.\n"
+    )
+    err = error_of(capsys, command, DEMO, "--state", "topic=owls", "--state", "topic=owls")
+    assert "twice (topic=owls both times); give it once." in err
+
+
+def test_state_wins_over_state_json_as_the_help_says():
+    """A key of both options is no mistake: --state wins, as its help and docs/cli.md say."""
+    assert parse_state(["topic=owls"], '{"topic": "bats", "n": 1}') == {"topic": "owls", "n": 1}
+    from irgraph.cli import _parser
+
+    helps = {a.dest: a.help for a in _subparser(_parser(), "run")._actions}
+    assert "each key once" in helps["state"] and "wins over a --state-json" in helps["state"]
+
+
+def _subparser(parser, name):
+    import argparse
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
 
 
 def test_state_json_null_for_a_required_key_is_a_mistake_on_the_command_line(capsys):
