@@ -172,6 +172,15 @@ def test_a_failed_run_shows_the_failed_node_red_and_the_rest_not_reached():
     assert "Run failed at 'explode'" in html.unescape(bundle["text/html"])
 
 
+def test_a_failed_run_gives_its_diagram_as_a_finished_one_does():
+    """``error.timeline()`` was there for a failed run, but ``error.diagram()`` raised
+    AttributeError where ``result.diagram()`` gives a finished run's."""
+    error, _ = failing_run()
+    diagram = error.diagram()
+    assert nodes_by_status(diagram.svg)["explode"] == "failed"
+    assert diagram.to_mermaid() == error.view().diagram.to_mermaid()
+
+
 def test_a_failed_iteration_counts_in_the_diagram_as_in_the_table():
     from irgraph.testing import FunctionProvider
 
