@@ -360,3 +360,24 @@ def test_two_nodes_whose_names_were_swapped_read_as_renamed_not_as_both_edited()
     assert str(_diff(a >> b, copied >> Agent("b").instruct("B {t}.").writes("b_out"))).startswith(
         '~ node a: instruction ("Do {t}." -> "B {t}."), writes ("a_out" -> "b_out")'
     )
+
+
+def test_a_kept_edge_whose_keys_changed_is_a_changed_edge():
+    """A key moved to another writer (``a`` no longer writes it, ``b`` does) was told as
+    the writers changed and the edge a -> c removed, but not where ``c`` now takes the key
+    from: the edge b -> c, kept, carried it and the diff said nothing of it."""
+    a, b = Agent("a").instruct("A {t}."), Agent("b").instruct("B {t}.")
+    c = Agent("c").instruct("C {k}.")
+    d = _diff(a.writes("k") >> b >> c, a >> b.writes("k") >> c)
+    assert d.edges_changed == {("b", "c"): {"keys": ("none", "k")}}
+    assert d.edges_removed == [("a", "c")]
+    assert "~ edge b -> c: keys (none -> k)" in str(d).splitlines()
+    swapped = _diff(
+        a.writes("k") >> b.instruct("B {k}.").writes("m") >> c.instruct("C {k} {m}."),
+        a.writes("m") >> b.instruct("B {m}.").writes("k") >> c.instruct("C {k} {m}."),
+    )
+    assert swapped.edges_changed == {
+        ("a", "b"): {"keys": ("k", "m")},
+        ("a", "c"): {"keys": ("k", "m")},
+        ("b", "c"): {"keys": ("m", "k")},
+    }
