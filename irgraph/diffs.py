@@ -382,7 +382,7 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             values[node] = {f: (_shown(str(a[f])), _shown(str(b[f]))) for f in fields}
         if a["kind"] == b["kind"]:
             # Every IR field but the name (the label) and children (nodes of their own).
-            old, new = settings(a), settings(b)
+            old, new = _compared(settings(a)), _compared(settings(b))
             for f in old:
                 if json_key(old[f]) != json_key(new[f]):
                     name = "function" if f == "fn" else f  # the graph's name for it
@@ -432,6 +432,15 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
         values,
         pipeline_fields(G1, G2, pairs),
     )
+
+
+def _compared(found: dict[str, Any]) -> dict[str, Any]:
+    """A node's settings as a diff compares them: its declared ``inputs`` as the keys they
+    are, sorted and once each (a run starts with a set of keys: ``.inputs("a", "b")`` and
+    ``.inputs("b", "a")`` declare the same, as the pipeline's own line compares them)."""
+    if "inputs" in found:
+        found = {**found, "inputs": tuple(sorted(set(found["inputs"])))}
+    return found
 
 
 def _renamed(G1: nx.DiGraph, old: str, G2: nx.DiGraph, new: str) -> bool:

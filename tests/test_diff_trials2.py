@@ -381,3 +381,14 @@ def test_a_kept_edge_whose_keys_changed_is_a_changed_edge():
         ("a", "c"): {"keys": ("k", "m")},
         ("b", "c"): {"keys": ("m", "k")},
     }
+
+
+def test_inputs_declared_in_another_order_are_no_change_on_a_lone_agent_as_on_a_sequence():
+    """A lone agent's ``.inputs("topic", "audience")`` against ``.inputs("audience",
+    "topic")`` was told as a change (``~ node w: inputs (topic, audience -> audience,
+    topic)``), while the same two inputs on a sequence were, rightly, none."""
+    w = Agent("w").instruct("{topic} {audience}")
+    assert _diff(w.inputs("topic", "audience"), w.inputs("audience", "topic"), ()).empty
+    assert _diff(w.inputs("topic"), w.inputs("topic", "topic"), ()).empty
+    d = _diff(w.inputs("topic", "audience"), w.inputs("audience"), ())
+    assert str(d) == "~ node w: inputs (audience, topic -> audience)"
