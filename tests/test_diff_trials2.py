@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from irgraph import Agent, Loop, MapOver, Route, to_graph
+from irgraph import Agent, Loop, MapOver, Pipeline, Route, to_graph
 from irgraph.analysis import diff
 
 
@@ -392,3 +392,19 @@ def test_inputs_declared_in_another_order_are_no_change_on_a_lone_agent_as_on_a_
     assert _diff(w.inputs("topic"), w.inputs("topic", "topic"), ()).empty
     d = _diff(w.inputs("topic", "audience"), w.inputs("audience"), ())
     assert str(d) == "~ node w: inputs (audience, topic -> audience)"
+
+
+def test_swapped_branches_that_hold_blocks_of_their_own_are_a_change_too():
+    """Two branches swapped, one holding a parallel block (in a loop) and the other a
+    sequence, moved those blocks to each other's place in the pipeline's tree, and the diff
+    said "No differences." (it compared blocks by place only)."""
+    a, b, c = _agents()
+    d = Agent("d").instruct("D {t}.").writes("d_out")
+    looped = Loop("L").step(a | b).max_iterations(2)
+    found = _diff(looped | (c >> d), (c >> d) | looped)
+    assert str(found) == "~ pipeline: parallel #1 branches (L, c -> c, L)" and found
+    renamed = _diff(looped | (c >> d), Pipeline("cd").step(c).step(d) | looped)
+    assert str(renamed).splitlines() == [
+        "~ pipeline: parallel #1 branches (L, c -> c, L)",
+        "~ pipeline: sequence #2 ((made) -> cd)",
+    ]
