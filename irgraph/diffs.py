@@ -385,7 +385,7 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             old, new = _compared(settings(a)), _compared(settings(b))
             for f in old:
                 if json_key(old[f]) != json_key(new[f]):
-                    name = "function" if f == "fn" else f  # the graph's name for it
+                    name = _GRAPH_NAMES.get(f, f)  # the graph's name for it
                     fields.append(name)
                     shown = _setting_text(f, old[f]), _setting_text(f, new[f])
                     long = max(map(len, shown)) > _SHORT
@@ -432,6 +432,12 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
         values,
         pipeline_fields(G1, G2, pairs),
     )
+
+
+#: IR fields the graph names otherwise, as a diff line names them: a transform's function,
+#: and the id a node pins (``~ node w: pinned ("p" -> null)``), which is not its node id
+#: (``~ node w: id (p -> w)``, a node whose id moved).
+_GRAPH_NAMES = {"fn": "function", "id": "pinned"}
 
 
 def _compared(found: dict[str, Any]) -> dict[str, Any]:

@@ -408,3 +408,18 @@ def test_swapped_branches_that_hold_blocks_of_their_own_are_a_change_too():
         "~ pipeline: parallel #1 branches (L, c -> c, L)",
         "~ pipeline: sequence #2 ((made) -> cd)",
     ]
+
+
+def test_a_pin_removed_is_told_as_pinned_apart_from_the_node_id_it_moved():
+    """A pin removed from the first of two ``w`` agents was told as two lines both named
+    ``id``: ``~ node w: id ("p" -> null)`` (the pin) and ``~ node w: id (p -> w)`` (its node
+    id), the graph's own name for the pin, ``pinned``, nowhere."""
+    first, second = Agent("w").instruct("{t}").writes("a"), Agent("w").instruct("{a}")
+    pinned = Agent("w", id="p").instruct("{t}").writes("a")
+    d = _diff(pinned >> second, first >> second)
+    assert str(d).splitlines() == [
+        '~ node w: pinned ("p" -> null)',
+        "~ node w: id (p -> w)",
+        "~ node w#2: id (w -> w#2)",
+    ]
+    assert d.changed == {"w": ["pinned"]}
