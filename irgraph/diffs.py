@@ -60,7 +60,8 @@ class GraphDiff:
     #: (``w#3`` is now ``w#2``, or ``w`` is now ``w#2``).
     renumbered: dict[str, str] = attrs.field(factory=dict)
     #: Kept edges (by new ids) whose kind (``control``: a control edge or one that only
-    #: carries data) or route ``condition`` changed: each field's old and new value as text.
+    #: carries data), ``keys`` or route ``condition`` changed: each field's old and new
+    #: value as text (``keys (none -> draft)``).
     edges_changed: dict[tuple[str, str], dict[str, tuple[str, str]]] = attrs.field(factory=dict)
     #: For each changed node whose name (``label``), ``kind`` or a short setting changed, by
     #: new id: the old and new value, as the text shows them (``~ node z: label (b -> z)``,
@@ -171,12 +172,20 @@ def _shown(name: str) -> str:
 
 
 def _edge_fields(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """How a kept edge changed: whether it orders its nodes (``control``) and the route
-    case it is taken on (``condition``), each as old and new text."""
+    """How a kept edge changed: whether it orders its nodes (``control``), the state keys
+    that flow along it (``keys``: a reader that now takes a key from another writer, or a
+    key renamed) and the route case it is taken on (``condition``), each as old and new
+    text."""
     kinds = {True: "control", False: "data only"}
     found: dict[str, tuple[str, str]] = {}
     if bool(old.get("control")) != bool(new.get("control")):
         found["control"] = (kinds[bool(old.get("control"))], kinds[bool(new.get("control"))])
+    keys = [sorted(map(str, data.get("keys") or ())) for data in (old, new)]
+    if keys[0] != keys[1]:
+        found["keys"] = (
+            _setting_text("keys", tuple(keys[0])),
+            _setting_text("keys", tuple(keys[1])),
+        )
     if not _same_condition(old.get("condition"), new.get("condition")):
         found["condition"] = (old.get("condition") or "none", new.get("condition") or "none")
     return found
@@ -356,7 +365,8 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
     removed one by its old id, marked ``(removed)`` when that id names another node now
     (``renumbered`` lists kept nodes whose id now names, or before named, another node),
     so no line is both added and removed. A kept edge that became a control edge or a
-    data-only one, or whose route condition changed, is in ``edges_changed``."""
+    data-only one, whose keys changed, or whose route condition changed, is in
+    ``edges_changed``."""
     G1, G2 = _graph(G1), _graph(G2)
     pairs = match_nodes(G1, G2)
     paired = set(pairs.values())
@@ -372,10 +382,10 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
             values[node] = {f: (_shown(str(a[f])), _shown(str(b[f]))) for f in fields}
         if a["kind"] == b["kind"]:
             # Every IR field but the name (the label) and children (nodes of their own).
-            old, new = settings(a), settings(b)
+            old, new = _compared(settings(a)), _compared(settings(b))
             for f in old:
                 if json_key(old[f]) != json_key(new[f]):
-                    name = "function" if f == "fn" else f  # the graph's name for it
+                    name = _GRAPH_NAMES.get(f, f)  # the graph's name for it
                     fields.append(name)
                     shown = _setting_text(f, old[f]), _setting_text(f, new[f])
                     long = max(map(len, shown)) > _SHORT
@@ -422,6 +432,21 @@ def diff(G1: nx.DiGraph, G2: nx.DiGraph) -> GraphDiff:
         values,
         pipeline_fields(G1, G2, pairs),
     )
+
+
+#: IR fields the graph names otherwise, as a diff line names them: a transform's function,
+#: and the id a node pins (``~ node w: pinned ("p" -> null)``), which is not its node id
+#: (``~ node w: id (p -> w)``, a node whose id moved).
+_GRAPH_NAMES = {"fn": "function", "id": "pinned"}
+
+
+def _compared(found: dict[str, Any]) -> dict[str, Any]:
+    """A node's settings as a diff compares them: its declared ``inputs`` as the keys they
+    are, sorted and once each (a run starts with a set of keys: ``.inputs("a", "b")`` and
+    ``.inputs("b", "a")`` declare the same, as the pipeline's own line compares them)."""
+    if "inputs" in found:
+        found = {**found, "inputs": tuple(sorted(set(found["inputs"])))}
+    return found
 
 
 def _renamed(G1: nx.DiGraph, old: str, G2: nx.DiGraph, new: str) -> bool:

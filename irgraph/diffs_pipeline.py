@@ -31,24 +31,45 @@ def pipeline_fields(
 ) -> dict[str, tuple[str, str]]:
     """What changed of the pipeline that no node holds: the inputs a root sequence or parallel
     block declares (a root node's are its own setting), and its blocks' names and pinned ids
-    when it has as many blocks of the same kinds (else the nodes' moves say what changed),
-    and the order of a parallel block's branches (which a keyed batch compares too: the
-    branches start in that order, and the last to finish gives a run's output)."""
+    (each block paired by place, or by the nodes it holds when the blocks are no longer the
+    same kinds in the same order: else the nodes' moves say what changed), and the order of
+    a parallel block's branches (which a keyed batch compares too: the branches start in
+    that order, and the last to finish gives a run's output)."""
     found: dict[str, tuple[str, str]] = {}
     inputs = [", ".join(_declared(G)) or "none" for G in (G1, G2)]
     if inputs[0] != inputs[1]:
         found["inputs"] = (inputs[0], inputs[1])
     blocks = [_blocks(G) for G in (G1, G2)]
-    if [k for k, _, _ in blocks[0]] == [k for k, _, _ in blocks[1]]:
-        for index, ((kind, a, was), (_, b, now)) in enumerate(zip(*blocks, strict=True)):
-            if a != b:
-                found[f"{kind} #{index + 1}"] = (_shown(a), _shown(b))
-            was = [pairs.get(first, first) for first in was]
-            if kind == "parallel" and sorted(was) == sorted(now) and was != now:
-                found[f"{kind} #{index + 1} branches"] = tuple(  # type: ignore[assignment]
-                    _shown(", ".join(order)) for order in (was, now)
-                )
+    for i, j in _paired(blocks[0], blocks[1], pairs):
+        (kind, a, was, _), (_, b, now, _) = blocks[0][i], blocks[1][j]
+        if a != b:
+            found[f"{kind} #{j + 1}"] = (_shown(a), _shown(b))
+        was = [pairs.get(first, first) for first in was]
+        if kind == "parallel" and sorted(was) == sorted(now) and was != now:
+            found[f"{kind} #{j + 1} branches"] = tuple(  # type: ignore[assignment]
+                _shown(", ".join(order)) for order in (was, now)
+            )
     return found
+
+
+def _paired(old: list[_Block], new: list[_Block], pairs: dict[str, str]) -> list[tuple[int, int]]:
+    """The old and new index of each block both pipelines hold: a block paired with the one
+    of its kind that holds the same nodes (so the blocks in two swapped branches stay
+    apart), then, when the two have as many blocks of the same kinds in the same order, a
+    block left over with the one left at its place (a block that also gained or lost a
+    node)."""
+    held: dict[tuple[str, frozenset[str]], list[int]] = {}
+    for j, (kind, _, _, nodes) in enumerate(new):
+        held.setdefault((kind, nodes), []).append(j)
+    found: dict[int, int] = {}
+    for i, (kind, _, _, nodes) in enumerate(old):
+        same = held.get((kind, frozenset(pairs.get(n, n) for n in nodes)), [])
+        if len(same) == 1:
+            found[i] = same[0]
+    if [block[0] for block in old] == [block[0] for block in new]:
+        taken = set(found.values())
+        found.update({i: i for i in range(len(old)) if i not in found and i not in taken})
+    return sorted(found.items(), key=lambda pair: pair[1])
 
 
 def _declared(G: nx.DiGraph) -> list[str]:
@@ -77,11 +98,16 @@ def _made_name(G: nx.DiGraph, entry: dict[str, Any]) -> str:
     return composite_name(names, "then" if entry.get("kind") == "sequence" else "and")
 
 
-def _blocks(G: nx.DiGraph) -> list[tuple[str, str, list[str]]]:
+#: A sequence or parallel block of a pipeline's ``tree``: its kind, its name as a diff shows
+#: it, the first node of each member in order, and every node it holds.
+_Block = tuple[str, str, list[str], frozenset[str]]
+
+
+def _blocks(G: nx.DiGraph) -> list[_Block]:
     """The sequences and parallel blocks of ``G``'s ``tree``, in order: kind, name with its
     pinned id (a name ``>>`` or ``|`` made from the members, which change on their own, as
-    ``(made)``), and the first node of each member, in order."""
-    found: list[tuple[str, str, list[str]]] = []
+    ``(made)``), the first node of each member, in order, and the node ids it holds."""
+    found: list[_Block] = []
     todo = [G.graph.get("tree")]  # a stack, each list pushed reversed: the tree's order
     while todo:
         entry = todo.pop()
@@ -94,9 +120,26 @@ def _blocks(G: nx.DiGraph) -> list[tuple[str, str, list[str]]]:
                 if name == _made_name(G, entry):
                     name = "(made)"
                 firsts = [_first(child) for child in entry.get("children") or ()]
-                found.append((str(entry["kind"]), f"{name}{pinned}", firsts))
+                found.append((str(entry["kind"]), f"{name}{pinned}", firsts, _held(entry)))
             todo.extend(reversed([v for v in entry.values() if isinstance(v, (list, dict))]))
     return found
+
+
+def _held(entry: Any) -> frozenset[str]:
+    """Every node id a tree entry holds, its own (a scope's) among them."""
+    found: set[str] = set()
+    todo = [entry]
+    while todo:
+        entry = todo.pop()
+        if isinstance(entry, str):
+            found.add(entry)
+        elif isinstance(entry, list):
+            todo.extend(entry)
+        elif isinstance(entry, dict):
+            if isinstance(entry.get("node"), str):
+                found.add(entry["node"])
+            todo.extend(v for v in entry.values() if isinstance(v, (list, dict)))
+    return frozenset(found)
 
 
 def _first(entry: Any) -> str:

@@ -394,6 +394,11 @@ class RunError(IrgraphError, RuntimeError):
         return _run_view(self, pipeline, trace, concurrency)
 
     @keyword_options
+    def diagram(self, pipeline: Any = None) -> Any:
+        """The failed run's coloured diagram, as ``RunResult.diagram()``: ``view().diagram``."""
+        return self.view(pipeline).diagram
+
+    @keyword_options
     def timeline(self, pipeline: Any = None, *, concurrency: int | None = None) -> Any:
         """The failed run's Gantt chart, as ``RunResult.timeline()``: ``view().timeline``."""
         return self.view(pipeline, concurrency=concurrency).timeline

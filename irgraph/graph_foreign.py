@@ -45,10 +45,11 @@ __all__ = [
 ]
 
 #: The graphs ``to_graph`` made here, with their counts of nodes and edges then (and the
-#: pipeline's name), their node ids, a copy of their attributes (:class:`_Snapshot`), and
-#: whether every edge led from a node added before to one added after (so no cycle).
+#: pipeline's name and ``tree``), their node ids, a copy of their attributes
+#: (:class:`_Snapshot`), and whether every edge led from a node added before to one added
+#: after (so no cycle).
 _BUILT: weakref.WeakKeyDictionary[
-    Any, tuple[tuple[int, int, Any], frozenset[str], _Snapshot, bool]
+    Any, tuple[tuple[int, int, Any, int], frozenset[str], _Snapshot, bool, Any]
 ] = weakref.WeakKeyDictionary()
 #: The attributes a trusted graph may change in place while its derived ones still follow:
 #: templates, checked by the reads their text gives (:func:`unchanged_here`).
@@ -119,7 +120,7 @@ def _kept(data: dict[str, Any], kept: dict[str, Any], skip: frozenset[str] = fro
 def mark_built(G: nx.DiGraph, forward: bool = False) -> nx.DiGraph:
     """Record that ``to_graph`` made ``G`` here, from a pipeline: its attributes follow from it;
     ``forward``: each edge it made leads from a node it added before to one it added after."""
-    _BUILT[G] = (_shape(G), frozenset(G._node), _Snapshot(G), forward)
+    _BUILT[G] = (_shape(G), frozenset(G._node), _Snapshot(G), forward, G.graph.get("tree"))
     return G
 
 
@@ -131,10 +132,17 @@ def built_acyclic(G: nx.DiGraph) -> bool:
     return built is not None and built[3]
 
 
-def _shape(G: nx.DiGraph) -> tuple[int, int, Any]:
-    """How many nodes and edges ``G`` has (read from networkx's own dicts: no views), and
-    the pipeline name it says."""
-    return len(G._node), sum(map(len, G._succ.values())), G.graph.get("name")
+def _shape(G: nx.DiGraph) -> tuple[int, int, Any, int]:
+    """How many nodes and edges ``G`` has (read from networkx's own dicts: no views), the
+    pipeline name it says, and which object its ``tree`` is: the pipeline ``from_graph``
+    rebuilds and a run runs, so a tree set anew (steps reordered) makes the graph one to
+    check, as an edited edge does (the snapshot keeps the tree, so its id is not reused)."""
+    return (
+        len(G._node),
+        sum(map(len, G._succ.values())),
+        G.graph.get("name"),
+        id(G.graph.get("tree")),
+    )
 
 
 def built_here(G: nx.DiGraph) -> bool:
@@ -149,8 +157,9 @@ def unchanged_here(G: nx.DiGraph) -> bool:
     its templates, and each template's reads those of its text (an agent's, of its
     instruction and system prompt). ``validate`` checks a graph edited so (an instruction,
     system prompt or message, a route's ``on`` or cases, a node's ``writes`` or ``parent``,
-    an edge's keys, a node or edge added or removed, nodes renamed in place) as any other:
-    its analyses would read the stale attributes, though a run takes the edit."""
+    an edge's keys, a node or edge added or removed, nodes renamed in place, its ``tree``
+    set anew) as any other: its analyses would read the stale attributes, though a run takes
+    the edit."""
     built = _BUILT.get(G) if G in _BUILT else None  # `in`: False for what no weakref takes
     if built is None or built[0] != _shape(G) or G._node.keys() != built[1]:
         return False

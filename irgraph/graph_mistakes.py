@@ -134,8 +134,9 @@ def _read_from_dot(G: Any) -> bool:
 
 
 def named(value: Any) -> str:
-    """``value`` as a message names it: an IR node by its name and class, anything else by
-    its ``repr`` (cut at 60 characters) and type.
+    """``value`` as a message names it: an IR node by its name and class, a piece of a run's
+    view by what it shows, anything else by the first line of its ``repr`` (cut at 60
+    characters) and type.
 
     >>> from irgraph.ir import AgentNode
     >>> named(AgentNode("a")), named(5)
@@ -143,15 +144,38 @@ def named(value: Any) -> str:
     """
     from irgraph.ir.nodes import NODE_KINDS
 
+    kind = type(value).__name__
     if isinstance(value, NODE_KINDS):
-        kind = type(value).__name__
         return f"the IR node {value.name!r} ({'an' if kind[0] in 'AEIOU' else 'a'} {kind})"
-    return f"{_short(value)} of type {type(value).__name__}"
+    shown = run_picture(value)
+    if shown is not None:  # its repr is the whole picture as text, many lines long
+        return shown
+    return f"{_short(value)} of type {kind}"
+
+
+def run_picture(value: Any) -> str | None:
+    """How a message names ``value`` when it is a piece of a run's view (``result.view()``,
+    ``.diagram()``, ``.timeline()``), else ``None``."""
+    kind = type(value).__name__
+    shown = _RUN_PICTURES.get((type(value).__module__, kind))
+    return None if shown is None else f"{shown} (a {kind}), a picture of a run, not a pipeline"
+
+
+#: The pieces of a run's view, which display themselves: what a message calls each.
+_RUN_PICTURES = {
+    ("irgraph.run_view", "RunView"): "a run's view",
+    ("irgraph.run_diagram", "StatusDiagram"): "a run's diagram",
+    ("irgraph.run_timeline", "Timeline"): "a run's timeline",
+}
 
 
 def _short(value: Any) -> str:
+    """``repr(value)`` on one line of at most 60 characters."""
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    line = text.split("\n", 1)[0]
+    if len(line) > 60:
+        return line[:57] + "..."
+    return line if line == text else line + " ..."
 
 
 def tree_ids(tree: Any) -> Iterator[Any]:

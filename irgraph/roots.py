@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from irgraph.errors import PipelineError, a_or_an
-from irgraph.graph_mistakes import named
+from irgraph.graph_mistakes import named, run_picture
 from irgraph.ir import NODE_KINDS, Node
 
 __all__ = ["root_of", "compiled_runnable", "saved_pipeline", "run_named"]
@@ -90,6 +90,14 @@ def root_of(pipeline_or_ir: Any, *, graphs: bool = False) -> Node:
             hint=f"{ran}.view() shows what the run did (its diagram, timeline and calls), and "
             f"{ran}.graph is the graph of the pipeline that ran, which to_mermaid, show and the "
             "analyses take.",
+        )
+    picture = run_picture(pipeline_or_ir)
+    if picture is not None:
+        raise PipelineError(
+            f"Expected {expected or 'a pipeline builder or an IR node'}, but got {picture}.",
+            hint="It shows itself: leave it as a notebook cell's value, print() it as text or "
+            ".save('run.svg') it; the graph of the pipeline that ran is the run's result.graph "
+            "(error.graph of a failed run), which to_mermaid, show and the analyses take.",
         )
     saved = saved_pipeline(pipeline_or_ir)
     if saved is not None:

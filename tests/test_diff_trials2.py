@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from irgraph import Agent, Loop, MapOver, Route, to_graph
+from irgraph import Agent, Loop, MapOver, Pipeline, Route, to_graph
 from irgraph.analysis import diff
 
 
@@ -360,3 +360,66 @@ def test_two_nodes_whose_names_were_swapped_read_as_renamed_not_as_both_edited()
     assert str(_diff(a >> b, copied >> Agent("b").instruct("B {t}.").writes("b_out"))).startswith(
         '~ node a: instruction ("Do {t}." -> "B {t}."), writes ("a_out" -> "b_out")'
     )
+
+
+def test_a_kept_edge_whose_keys_changed_is_a_changed_edge():
+    """A key moved to another writer (``a`` no longer writes it, ``b`` does) was told as
+    the writers changed and the edge a -> c removed, but not where ``c`` now takes the key
+    from: the edge b -> c, kept, carried it and the diff said nothing of it."""
+    a, b = Agent("a").instruct("A {t}."), Agent("b").instruct("B {t}.")
+    c = Agent("c").instruct("C {k}.")
+    d = _diff(a.writes("k") >> b >> c, a >> b.writes("k") >> c)
+    assert d.edges_changed == {("b", "c"): {"keys": ("none", "k")}}
+    assert d.edges_removed == [("a", "c")]
+    assert "~ edge b -> c: keys (none -> k)" in str(d).splitlines()
+    swapped = _diff(
+        a.writes("k") >> b.instruct("B {k}.").writes("m") >> c.instruct("C {k} {m}."),
+        a.writes("m") >> b.instruct("B {m}.").writes("k") >> c.instruct("C {k} {m}."),
+    )
+    assert swapped.edges_changed == {
+        ("a", "b"): {"keys": ("k", "m")},
+        ("a", "c"): {"keys": ("k", "m")},
+        ("b", "c"): {"keys": ("m", "k")},
+    }
+
+
+def test_inputs_declared_in_another_order_are_no_change_on_a_lone_agent_as_on_a_sequence():
+    """A lone agent's ``.inputs("topic", "audience")`` against ``.inputs("audience",
+    "topic")`` was told as a change (``~ node w: inputs (topic, audience -> audience,
+    topic)``), while the same two inputs on a sequence were, rightly, none."""
+    w = Agent("w").instruct("{topic} {audience}")
+    assert _diff(w.inputs("topic", "audience"), w.inputs("audience", "topic"), ()).empty
+    assert _diff(w.inputs("topic"), w.inputs("topic", "topic"), ()).empty
+    d = _diff(w.inputs("topic", "audience"), w.inputs("audience"), ())
+    assert str(d) == "~ node w: inputs (audience, topic -> audience)"
+
+
+def test_swapped_branches_that_hold_blocks_of_their_own_are_a_change_too():
+    """Two branches swapped, one holding a parallel block (in a loop) and the other a
+    sequence, moved those blocks to each other's place in the pipeline's tree, and the diff
+    said "No differences." (it compared blocks by place only)."""
+    a, b, c = _agents()
+    d = Agent("d").instruct("D {t}.").writes("d_out")
+    looped = Loop("L").step(a | b).max_iterations(2)
+    found = _diff(looped | (c >> d), (c >> d) | looped)
+    assert str(found) == "~ pipeline: parallel #1 branches (L, c -> c, L)" and found
+    renamed = _diff(looped | (c >> d), Pipeline("cd").step(c).step(d) | looped)
+    assert str(renamed).splitlines() == [
+        "~ pipeline: parallel #1 branches (L, c -> c, L)",
+        "~ pipeline: sequence #2 ((made) -> cd)",
+    ]
+
+
+def test_a_pin_removed_is_told_as_pinned_apart_from_the_node_id_it_moved():
+    """A pin removed from the first of two ``w`` agents was told as two lines both named
+    ``id``: ``~ node w: id ("p" -> null)`` (the pin) and ``~ node w: id (p -> w)`` (its node
+    id), the graph's own name for the pin, ``pinned``, nowhere."""
+    first, second = Agent("w").instruct("{t}").writes("a"), Agent("w").instruct("{a}")
+    pinned = Agent("w", id="p").instruct("{t}").writes("a")
+    d = _diff(pinned >> second, first >> second)
+    assert str(d).splitlines() == [
+        '~ node w: pinned ("p" -> null)',
+        "~ node w: id (p -> w)",
+        "~ node w#2: id (w -> w#2)",
+    ]
+    assert d.changed == {"w": ["pinned"]}

@@ -347,3 +347,22 @@ def test_a_node_added_by_hand_is_told_every_attribute_it_lacks_and_how_to_add_on
     H.add_node("c", **to_graph(Agent("c").instruct("C {x}.")).nodes["c"])  # as the hint says
     again = to_graph(from_graph(H, check=False))
     assert list(again.edges) == [("a", "c")] and validate(again) == []
+
+
+def test_the_very_graph_with_its_tree_set_anew_is_checked_as_the_pipeline_it_now_holds():
+    """``G.graph['tree']`` set anew on the graph to_graph made (two steps swapped) left the
+    graph trusted as it was built: validate passed it and the picture showed the old order,
+    while from_graph(G), and so a run, took the new one, a pipeline nothing had checked."""
+    a = Agent("a").instruct("A {t}").writes("x")
+    b, c = Agent("b").instruct("B {x}").writes("y"), Agent("c").instruct("C {x}").writes("z")
+    G = to_graph(a >> b >> c, inputs={"t"})
+    swapped = json.loads(json.dumps(G.graph["tree"]))
+    swapped["children"][1:] = reversed(swapped["children"][1:])
+    G.graph["tree"] = swapped
+    said = "The graph has no edge c -> b, which its pipeline has"
+    for use in (validate, from_graph, to_mermaid, critical_path):
+        with pytest.raises(PipelineError, match=re.escape(said)):
+            use(G)
+    kept = to_graph(a >> b >> c, inputs={"t"})
+    kept.graph["tree"] = kept.graph["tree"]  # the same tree given again: no edit
+    assert validate(kept) == [] and from_graph(kept) == (a >> b >> c).inputs("t").to_ir()

@@ -12,7 +12,18 @@ import xml.etree.ElementTree as ET
 import attrs
 import pytest
 
-from irgraph import Agent, IrgraphError, Loop, MapOver, Route, RunError, Transform, run, to_graph
+from irgraph import (
+    Agent,
+    IrgraphError,
+    Loop,
+    MapOver,
+    PipelineError,
+    Route,
+    RunError,
+    Transform,
+    run,
+    to_graph,
+)
 from irgraph.testing import FakeProvider
 from tests.support.diagram_parsers import parse_mermaid
 
@@ -170,6 +181,31 @@ def test_a_failed_run_shows_the_failed_node_red_and_the_rest_not_reached():
     bundle = error._repr_mimebundle_()
     assert "Run failed at 'explode'" in bundle["text/plain"]
     assert "Run failed at 'explode'" in html.unescape(bundle["text/html"])
+
+
+def test_a_failed_run_gives_its_diagram_as_a_finished_one_does():
+    """``error.timeline()`` was there for a failed run, but ``error.diagram()`` raised
+    AttributeError where ``result.diagram()`` gives a finished run's."""
+    error, _ = failing_run()
+    diagram = error.diagram()
+    assert nodes_by_status(diagram.svg)["explode"] == "failed"
+    assert diagram.to_mermaid() == error.view().diagram.to_mermaid()
+
+
+def test_a_run_picture_given_as_a_pipeline_is_named_as_one_in_one_line(finished):
+    """``show(result.diagram())`` (or to_mermaid of a timeline) was refused with the whole
+    picture as text pasted into the message, many lines long, and the advice to pass
+    ``Agent('a') >> Agent('b')``."""
+    from irgraph import show
+    from irgraph.backends.mermaid import to_mermaid
+
+    for piece, said in ((finished.diagram(), "diagram"), (finished.timeline(), "timeline")):
+        for use in (show, to_mermaid, to_graph):
+            with pytest.raises(PipelineError) as refused:
+                use(piece)
+            message = str(refused.value)
+            assert "\n" not in message and f"got a run's {said} (a " in message
+            assert "result.graph" in refused.value.problems[0].hint
 
 
 def test_a_failed_iteration_counts_in_the_diagram_as_in_the_table():
