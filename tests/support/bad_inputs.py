@@ -2180,6 +2180,15 @@ CATALOG: tuple[BadInput, ...] = (
             "or leave it out",
         ),
         _row(
+            "settings-set-elsewhere",
+            "routes and outputs",
+            'writer.settings(model="gpt-4o")',
+            PipelineError,
+            "'writer' cannot take the setting 'model'",
+            "a setting would silently replace it",
+            ".model('gpt-4o') on the agent",
+        ),
+        _row(
             "settings-not-json",
             "routes and outputs",
             'writer.settings(user=b"ann")',
