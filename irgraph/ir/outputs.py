@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from irgraph.checks import finite, shown
 from irgraph.errors import PipelineError
 from irgraph.ir.allowed_values import (
     AllowedValues,
@@ -59,8 +60,7 @@ __all__ = [
 
 def _number_between(low: float, high: float) -> Any:
     return lambda v: (
-        (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
-        and low <= v <= high
+        (isinstance(v, (int, float)) and not isinstance(v, bool) and finite(v)) and low <= v <= high
     )
 
 
@@ -147,7 +147,7 @@ def checked_settings(values: Any, *, node: str) -> JsonObject:
         rule = KNOWN_SETTINGS.get(name)
         if rule is not None and not rule[1](value):
             raise PipelineError(
-                f"The setting {name} of '{node}' must be {rule[0]} (got {value!r}).",
+                f"The setting {name} of '{node}' must be {rule[0]} (got {shown(value)}).",
                 node=node,
                 hint=f"Pass e.g. .settings({name}={_example(name)}), or leave it out.",
                 expected=rule[0],

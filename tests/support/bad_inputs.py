@@ -722,6 +722,14 @@ CATALOG: tuple[BadInput, ...] = (
         "Did you mean 'MapOverNode'?",
     ),
     _json(
+        "json-timeout-too-large-for-a-float",
+        '{"kind": "AgentNode", "name": "a", "instruction": "Hi.", "timeout": 10**400}',
+        "at root",
+        "The timeout of AgentNode 'a' must be a positive, finite number of seconds",
+        "got a number of 400+ digits",
+        "Leave it unset (None) for no limit",
+    ),
+    _json(
         "json-misspelt-field",
         '{"kind": "AgentNode", "name": "a", "instructoin": "Hi."}',
         "at root",
