@@ -722,6 +722,13 @@ CATALOG: tuple[BadInput, ...] = (
         "Did you mean 'MapOverNode'?",
     ),
     _json(
+        "json-system-not-text",
+        '{"kind": "AgentNode", "name": "a", "instruction": "Hi.", "system": 5}',
+        "at root",
+        "The system prompt of 'a' must be a string",
+        "got 5 that is an int",
+    ),
+    _json(
         "json-timeout-too-large-for-a-float",
         '{"kind": "AgentNode", "name": "a", "instruction": "Hi.", "timeout": 10**400}',
         "at root",
