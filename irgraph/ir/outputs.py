@@ -240,7 +240,12 @@ def parse_reply(reply: str, schema: Mapping[str, Any], *, node: str) -> Any:
         raise OutputError(
             "the reply is not usable JSON (nested too deeply to read)", reply
         ) from None
-    problem = schema_error(value, schema)
+    try:
+        problem = schema_error(value, schema)
+    except RecursionError:  # a reply nested deeper than checking it can follow (a tree's)
+        raise OutputError(
+            "the reply is nested too deeply to check against the output schema", reply
+        ) from None
     if problem is not None:
         raise OutputError(f"the reply does not match the output schema: {problem}", reply)
     return value

@@ -2204,6 +2204,16 @@ CATALOG: tuple[BadInput, ...] = (
             ".model('gpt-4o') on the agent",
         ),
         _row(
+            "output-schema-ref-loop",
+            "routes and outputs",
+            'writer.output({"$defs": {"A": {"$ref": "#/$defs/B"}, "B": {"$ref": "#/$defs/A"}}, '
+            '"$ref": "#/$defs/A"})',
+            PipelineError,
+            "The output schema of 'writer' refers to itself without end",
+            "following '#/$defs/B', then '#/$defs/A' ($ref)",
+            "go through a property or an item",
+        ),
+        _row(
             "settings-not-json",
             "routes and outputs",
             'writer.settings(user=b"ann")',
