@@ -17,10 +17,10 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
+from irgraph.checks import finite
 from irgraph.events import Call, GateAsk
 
 __all__ = ["calls_json", "kept_calls"]
@@ -71,7 +71,7 @@ def _text(value: Any, *allowed: None) -> Any:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and finite(value):
         return float(value)
     raise TypeError("number")
 

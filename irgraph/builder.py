@@ -45,7 +45,7 @@ from irgraph.ir.outputs import checked_settings
 from irgraph.ir.over_paths import OVER_PATH
 from irgraph.ir.schema_words import output_schema
 from irgraph.ir.setting_names import warn_misspelt
-from irgraph.ir.values import is_json
+from irgraph.ir.values import enum_value, is_json
 from irgraph.templates import parse_template, system_template
 
 __all__ = [
@@ -357,6 +357,7 @@ class Loop(Builder):
             key = self._arg(KEY_PATH, "until", condition)
             if equals is _UNSET:
                 return self._with(until=key, until_equals=())
+            equals = enum_value(equals)  # Verdict.APPROVED stops as "approved" does
             if not is_json(equals):
                 raise PipelineError(
                     f"The equals= of '{self._name}'.until() must be a JSON value (got "

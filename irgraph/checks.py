@@ -145,7 +145,16 @@ def builtin(value: T) -> T:
 
 
 def _got(value: Any) -> str:
-    return f"{value!r} of type {type(value).__name__}"
+    return f"{shown(value)} of type {type(value).__name__}"
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, but a whole number of more than 30 digits by its size: its digits
+    would fill the message (and past 4300 of them, Python refuses to write them)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 100:
+        digits = int(value.bit_length() * math.log10(2))
+        return f"a{' negative' if value < 0 else ''} number of {digits}+ digits"
+    return repr(value)
 
 
 @attrs.frozen
@@ -219,6 +228,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def finite(value: int | float) -> bool:
+    """``math.isfinite(value)``, but ``False`` for a whole number too large for a float (which
+    ``math.isfinite`` raises ``OverflowError`` for): no limit or setting needs one, and each
+    place that takes a number as a float would fail on it."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 name = Check(
     "a non-empty string",
     lambda v: isinstance(v, str) and bool(v.strip()),
@@ -262,11 +281,11 @@ def seconds(*, allow_zero: bool = False) -> Check:
     if allow_zero:
         return Check(
             "a finite number of seconds, 0 or more",
-            lambda v: _is_number(v) and math.isfinite(v) and v >= 0,
+            lambda v: _is_number(v) and finite(v) and v >= 0,
         )
     return Check(
         "a positive, finite number of seconds",
-        lambda v: _is_number(v) and math.isfinite(v) and v > 0,
+        lambda v: _is_number(v) and finite(v) and v > 0,
         hint="Leave it unset (None) for no limit.",
     )
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import threading
 import weakref
@@ -130,17 +129,17 @@ class OpenAIProvider:
         if not checks.seconds().test(timeout):
             raise ProviderError(
                 f"OpenAIProvider's timeout must be a positive, finite number of seconds (got "
-                f"{timeout!r}); the default is 60."
+                f"{checks.shown(timeout)}); the default is 60."
             )
         if temperature is not None and not (
             isinstance(temperature, int | float)
             and not isinstance(temperature, bool)
-            and math.isfinite(temperature)
+            and checks.finite(temperature)
             and temperature >= 0
         ):
             raise ProviderError(
                 f"OpenAIProvider's temperature must be a finite number, 0 or more, or None "
-                f"(got {temperature!r}); leave it None for the model's default."
+                f"(got {checks.shown(temperature)}); leave it None for the model's default."
             )
         for label, value, variable in (
             ("base_url", base_url, "OPENAI_BASE_URL"),

@@ -24,6 +24,7 @@ from irgraph.errors import PipelineError
 from irgraph.ir import FunctionRef, Node, RouteCase, RouteNode, function_ref
 from irgraph.ir.functions import predicate_problem
 from irgraph.ir.key_paths import KEY_PATH
+from irgraph.ir.values import enum_value
 
 __all__ = ["Route"]
 
@@ -53,6 +54,7 @@ class Route(Builder):
     def when(self, condition: Any, branch: Builder | Node) -> Route:
         """Add a branch taken when the ``on`` key equals ``condition`` (a string, number,
         boolean or None), or when ``condition(state)`` is true (a function)."""
+        condition = enum_value(condition)  # Severity.HIGH compares as its value, "high"
         if isinstance(condition, FunctionRef) or callable(condition):
             test = function_ref(condition, node=self._name)
             problem = predicate_problem(test, kind="Route", node=self._name)

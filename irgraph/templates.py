@@ -253,9 +253,9 @@ def system_template(text: str, *, node: str = "?") -> Template | None:
     >>> system_template("Be brief.") is None
     True
     """
-    if "{" not in text and "}" not in text:
+    if isinstance(text, str) and "{" not in text and "}" not in text:
         return None
-    return parse_template(text, node=node, field="system prompt")
+    return parse_template(text, node=node, field="system prompt")  # which refuses a non-str
 
 
 def read_as(data: Mapping[str, Any], key: str, optional: bool = False) -> str:

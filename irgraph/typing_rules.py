@@ -197,7 +197,8 @@ class TypeRules:
         elif reasons:
             self.w.warnings.append(
                 f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but none of its "
-                f"writers can write it ({names(list(reasons), 'or')}), so it never stops early."
+                f"writers can write it ({names(list(reasons), 'or')}), so it never stops early. "
+                "Stop on a value they write, or let their output schemas allow it."
             )
 
     def _always_truthy(self, sid: str, key: str, items: list[Any]) -> None:
@@ -277,7 +278,8 @@ class TypeRules:
                 f" Write .until('{key}', equals={meant[0]!r}): a loop compares JSON values, "
                 f"so {target!r} never equals {meant[0]!r}."
                 if meant
-                else ""
+                else f" Stop on one of them (.until('{key}', equals={allowed[0]!r})), or add "
+                f"{target!r} to the enum of '{writer}'."
             )
             near = [a for a in allowed if isinstance(a, str) and isinstance(target, str)]
             near = difflib.get_close_matches(target, near, n=1) if near and not meant else []
@@ -293,7 +295,8 @@ class TypeRules:
             return (
                 f"Loop '{sid}' stops when '{key}' equals {canonical(target)}, but the "
                 f"output schema of agent '{writer}' refuses it ({why}), so it never stops "
-                "early."
+                f"early. Stop on a value the schema allows, or change the output schema of "
+                f"'{writer}' to allow {canonical(target)}."
             )
         return None
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from irgraph import Agent, Loop, MapOver, PipelineError, Route, RunError, run, to_graph, validate
 from irgraph.providers import ModelRequest
+from irgraph.route_values import refusal
 
 
 class Answers:
@@ -186,7 +187,8 @@ def test_a_loop_that_waits_for_a_value_the_schema_refuses_is_warned_of():
     (warning,) = validate(to_graph(loop))
     assert warning == (
         "Loop 'again' stops when 'n' equals 11, but the output schema of agent 'score' refuses "
-        "it (11 is greater than the maximum of 10), so it never stops early."
+        "it (11 is greater than the maximum of 10), so it never stops early. Stop on a value "
+        "the schema allows, or change the output schema of 'score' to allow 11."
     )
     fine = (
         Loop("again")
@@ -198,7 +200,11 @@ def test_a_loop_that_waits_for_a_value_the_schema_refuses_is_warned_of():
 
 def test_a_schema_the_check_cannot_apply_lets_every_value_through():
     looping = {"$ref": "#/$defs/L", "$defs": {"L": {"$ref": "#/$defs/L"}}}
-    assert problems(scored(looping, "a", 1)) == []
+    assert refusal("a", looping) is None and refusal(1, looping) is None
+    # Such a schema no longer reaches a route: it is refused where it is given, since no
+    # reply could be checked against it (tests/test_schema_ref_loops.py).
+    with pytest.raises(PipelineError, match="refers to itself without end"):
+        scored(looping, "a", 1)
 
 
 _NUMBER_SCHEMAS = st.fixed_dictionaries(
@@ -335,7 +341,8 @@ def test_a_loop_warns_of_a_stop_value_only_when_no_writer_of_the_key_can_write_i
     never = never.until("verdict", equals="approved").max_iterations(3)
     assert validate(to_graph(never, inputs={"mode"})) == [
         "Loop 'L' stops when 'verdict' equals \"approved\", but none of its writers can "
-        "write it ('wx' or 'wy'), so it never stops early."
+        "write it ('wx' or 'wy'), so it never stops early. Stop on a value they write, or let "
+        "their output schemas allow it."
     ]
 
 

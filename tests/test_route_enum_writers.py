@@ -262,7 +262,6 @@ def test_const_and_a_string_type_are_checked():
     ("schema", "values"),
     [
         ({}, ["a", 1, None]),
-        ({"$ref": "#/$defs/Loop", "$defs": {"Loop": {"$ref": "#/$defs/Loop"}}}, ["a", 1]),
         # Draft 7: $ref replaces its siblings, so the enum's 1 is allowed despite "type".
         (
             {
@@ -277,6 +276,13 @@ def test_const_and_a_string_type_are_checked():
 )
 def test_what_the_check_cannot_tell_is_let_through(schema, values):
     assert found(classifier("c", schema) >> act(*values, otherwise=True))[0] == []
+
+
+def test_a_schema_looping_on_itself_tells_no_values_and_is_refused_where_given():
+    looping = {"$ref": "#/$defs/Loop", "$defs": {"Loop": {"$ref": "#/$defs/Loop"}}}
+    assert schema_values(looping) is None  # nothing the route check could go by
+    with pytest.raises(PipelineError, match="refers to itself without end"):
+        classifier("c", looping)  # tests/test_schema_ref_loops.py
 
 
 #: Schemas and the values compared with them: a value is refused only when no value that

@@ -99,7 +99,8 @@ def test_a_stop_value_outside_the_writers_enum_is_told_as_such_not_as_a_route_in
     pipeline = Loop("L").step(classify() >> first()).until("kind", equals="wontfix")
     assert about_loop(pipeline.max_iterations(3)) == [
         "Loop 'L' stops when 'kind' equals \"wontfix\", but agent 'classify' only writes one "
-        'of "bug", "feature", "question", so it never stops early.'
+        'of "bug", "feature", "question", so it never stops early. Stop on one of them '
+        "(.until('kind', equals='bug')), or add 'wontfix' to the enum of 'classify'."
     ]
     with pytest.raises(PipelineError, match="can never run"):
         validate(to_graph(classify() >> first().when("wontfix", step("x")), inputs={"ticket"}))

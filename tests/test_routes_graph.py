@@ -312,7 +312,8 @@ def test_a_loops_stop_value_counts_writers_behind_several_routes():
     never = never.until("verdict", equals="approved").max_iterations(2)
     assert validate(to_graph(never, inputs={"t"})) == [
         "Loop 'L' stops when 'verdict' equals \"approved\", but none of its writers can write "
-        "it ('r2_v', 'r1_v' or 'c0'), so it never stops early."
+        "it ('r2_v', 'r1_v' or 'c0'), so it never stops early. Stop on a value they write, "
+        "or let their output schemas allow it."
     ]
 
 

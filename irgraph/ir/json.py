@@ -238,7 +238,13 @@ def _from_dict(data: Any, path: str, *, allow: Any = None, _depth: int = 0) -> N
             return made_node(cls, kwargs)
         except (IrgraphError, TypeError, ValueError):
             pass  # which fields: below, each in its place
-    found += refused_fields(cls, kwargs, list(data), lambda exc: _fail(path, str(exc)))
+    if cls is RouteNode and ("cases" in data) != ("cases" in kwargs):
+        # Its cases were refused (said above): a route's branches and cases go in pairs, so
+        # the others are tried without both, not told of a count that only looks wrong.
+        kwargs = {**kwargs, "children": (), "cases": ()}
+    pairs = ("children", "cases") if cls is RouteNode else ()
+    fail = lambda exc: _fail(path, str(exc))  # noqa: E731
+    found += refused_fields(cls, kwargs, list(data), fail, together=pairs)
     found.sort(key=lambda pair: pair[0])
     raise PipelineError([problem for _, problem in found])
 

@@ -34,12 +34,16 @@ def refused_fields(
     kwargs: dict[str, Any],
     order: Sequence[str],
     fail: Callable[[Exception], PipelineError],
+    together: Sequence[str] = (),
 ) -> list[tuple[int, Problem]]:
     """Each field of ``kwargs`` that ``cls`` refuses, as ``(its place in ``order``, the
     problem)``; ``fail`` makes the error said of a refusal. The fields a node cannot be made
     without (its name) are tried first, together: refused, nothing else can be tried. A
     refusal no single field makes (two fields that do not go together) is put last. Nothing is
-    tried while a field the node cannot be made without is missing from ``kwargs``."""
+    tried while a field the node cannot be made without is missing from ``kwargs``. The
+    fields named in ``together`` (a route's branches and their cases, which go in pairs) are
+    tried as one, at the first one's place: alone, each would be told of a count that only
+    looks wrong."""
     required = [a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING and a.init]
     if not all(name in kwargs for name in required):
         return []  # missing, or its shape refused: said by the reader, nothing can be tried
@@ -50,16 +54,21 @@ def refused_fields(
     except (IrgraphError, TypeError, ValueError) as exc:
         place = min((order.index(name) for name in accepted), default=len(order))
         return [(place, problem) for problem in fail(exc).problems]
+    tried: set[str] = set()
     for field in attrs.fields(cls):
         name = field.name
-        if name in accepted or name not in kwargs:
+        if name in accepted or name in tried or name not in kwargs:
             continue
+        names = [n for n in together if n in kwargs] if name in together else [name]
+        tried.update(names)
+        some = {n: kwargs[n] for n in names}
         try:
-            made_node(cls, {**accepted, name: kwargs[name]})
+            made_node(cls, {**accepted, **some})
         except (IrgraphError, TypeError, ValueError) as exc:
-            found += [(order.index(name), problem) for problem in fail(exc).problems]
+            place = min(order.index(n) if n in order else len(order) for n in names)
+            found += [(place, problem) for problem in fail(exc).problems]
         else:
-            accepted[name] = kwargs[name]
+            accepted.update(some)
     if not found and len(accepted) == len(kwargs):
         try:
             made_node(cls, kwargs)

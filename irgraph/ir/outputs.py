@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from irgraph.checks import finite, shown
 from irgraph.errors import PipelineError
 from irgraph.ir.allowed_values import (
     AllowedValues,
@@ -49,6 +50,7 @@ __all__ = [
     "schema_enum",
     "feedback",
     "KNOWN_SETTINGS",
+    "SET_ELSEWHERE",
     # what a schema allows (irgraph.ir.allowed_values), importable from here as before
     "AllowedValues",
     "allows_nothing",
@@ -58,8 +60,7 @@ __all__ = [
 
 def _number_between(low: float, high: float) -> Any:
     return lambda v: (
-        (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v))
-        and low <= v <= high
+        (isinstance(v, (int, float)) and not isinstance(v, bool) and finite(v)) and low <= v <= high
     )
 
 
@@ -85,6 +86,46 @@ KNOWN_SETTINGS: dict[str, tuple[str, Any]] = {
 }
 
 
+#: Setting names a request must not take from ``.settings(...)``, with why and what to write
+#: instead: irgraph fills these fields itself, or they name what another method sets. Sent as a
+#: setting, each would go beside irgraph's own fields and win (the OpenAI client merges
+#: ``extra_body`` over them), so a request would ask another model, drop the prompt or ignore
+#: the output schema with no word said.
+SET_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "model": (
+        "a request's model is the agent's .model(...) or the provider's, and a setting would "
+        "silently replace it",
+        "choose the model with .model('gpt-4o') on the agent, or give it to the provider",
+    ),
+    "messages": (
+        "irgraph writes a request's messages from the system prompt and the instruction, and a "
+        "setting would silently replace them",
+        "write them with .system('...') and .instruct('...')",
+    ),
+    "system": (
+        "the system prompt goes in a request's messages, not in a field of its own",
+        "write the system prompt with .system('...')",
+    ),
+    "prompt": (
+        "the prompt is the agent's instruction, sent in a request's messages",
+        "write the prompt with .instruct('...')",
+    ),
+    "response_format": (
+        "irgraph asks for a structured reply from the agent's output schema, and a setting "
+        "would silently replace that request",
+        "ask for a structured reply with .output(schema)",
+    ),
+    "stream": (
+        "irgraph decides whether a reply comes whole or in chunks, and reads it as it asked for it",
+        "irgraph streams a reply where it shows it as it comes",
+    ),
+    "timeout": (
+        "a request field bounds no call: the server would take it as an option of its own",
+        "bound the agent with .timeout(seconds), or give the provider its own timeout",
+    ),
+}
+
+
 def checked_settings(values: Any, *, node: str) -> JsonObject:
     """``values`` as a frozen JSON object, once each known setting is in range, all JSON."""
     if not isinstance(values, (JsonObject, Mapping)):  # JsonObject first: no ABC check
@@ -94,10 +135,19 @@ def checked_settings(values: Any, *, node: str) -> JsonObject:
             hint="Pass keyword arguments: .settings(temperature=0.2, max_tokens=400).",
         )
     for name, value in values.items():
+        taken = SET_ELSEWHERE.get(name)
+        if taken is not None:
+            raise PipelineError(
+                f"'{node}' cannot take the setting {name!r}: {taken[0]}.",
+                node=node,
+                hint=f"Leave {name!r} out of the settings; {taken[1]}.",
+                expected="a model setting irgraph does not set itself",
+                got=name,
+            )
         rule = KNOWN_SETTINGS.get(name)
         if rule is not None and not rule[1](value):
             raise PipelineError(
-                f"The setting {name} of '{node}' must be {rule[0]} (got {value!r}).",
+                f"The setting {name} of '{node}' must be {rule[0]} (got {shown(value)}).",
                 node=node,
                 hint=f"Pass e.g. .settings({name}={_example(name)}), or leave it out.",
                 expected=rule[0],
@@ -190,7 +240,12 @@ def parse_reply(reply: str, schema: Mapping[str, Any], *, node: str) -> Any:
         raise OutputError(
             "the reply is not usable JSON (nested too deeply to read)", reply
         ) from None
-    problem = schema_error(value, schema)
+    try:
+        problem = schema_error(value, schema)
+    except RecursionError:  # a reply nested deeper than checking it can follow (a tree's)
+        raise OutputError(
+            "the reply is nested too deeply to check against the output schema", reply
+        ) from None
     if problem is not None:
         raise OutputError(f"the reply does not match the output schema: {problem}", reply)
     return value

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from referencing import Specification
     from referencing._core import Resolver  # not re-exported by referencing itself
 
-__all__ = ["first_unresolved_ref", "check_refs", "check_valid", "model_schema"]
+__all__ = ["first_unresolved_ref", "ref_loop", "check_refs", "check_valid", "model_schema"]
 
 
 #: The names JSON Schema's ``type`` takes.
@@ -142,11 +142,107 @@ def _unresolved(contents: Any, resolver: Resolver[Any], spec: Specification[Any]
     return None
 
 
+#: The keywords that check the value they are in themselves, not a part of it, with a
+#: schema (``not``) or a list (``allOf``) or an object of schemas (``dependentSchemas``).
+_IN_PLACE_ONE = ("not", "if", "then", "else")
+_IN_PLACE_MANY = ("allOf", "anyOf", "oneOf")
+
+
+def ref_loop(schema: Mapping[str, Any]) -> list[str] | None:
+    """The ``$ref`` s of a loop in ``schema`` that checks one value against itself without end
+    (``{"$defs": {"A": {"$ref": "#/$defs/A"}}}``, or ``A`` to ``B`` to ``A``, or through
+    ``allOf``, ``anyOf``, ``not``...), which ``jsonschema`` follows until Python's recursion
+    limit on every reply; or ``None``. A definition that refers to itself inside a property or
+    an item (a tree) checks a smaller part each time, and ends.
+
+    >>> ref_loop({"$defs": {"A": {"allOf": [{"$ref": "#/$defs/A"}]}}, "$ref": "#/$defs/A"})
+    ['#/$defs/A']
+    >>> ref_loop({"$defs": {"T": {"type": "array", "items": {"$ref": "#/$defs/T"}}}}) is None
+    True
+    """
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012, specification_with
+
+    spec = specification_with(str(schema.get("$schema", "")), default=DRAFT202012)
+    root = Registry().resolver_with_root(spec.create_resource(schema))  # no meta-schemas
+    parts: dict[int, Any] = {}
+    follows: dict[int, list[tuple[int, str | None]]] = {}
+    todo = [(schema, root)]
+    while todo:
+        part, at = todo.pop()
+        if not isinstance(part, Mapping) or id(part) in parts:
+            continue
+        parts[id(part)] = part
+        at = at.in_subresource(spec.create_resource(part))
+        nexts: list[tuple[Any, str | None]] = []
+        ref = part.get("$ref")
+        if isinstance(ref, str):
+            try:
+                nexts.append((at.lookup(ref).contents, ref))
+            except Unresolvable:
+                pass  # told by check_refs
+        for word in _IN_PLACE_ONE:
+            nexts.append((part.get(word), None))
+        for word in _IN_PLACE_MANY:
+            many = part.get(word)
+            nexts += [(one, None) for one in many] if isinstance(many, list) else []
+        dependent = part.get("dependentSchemas")
+        if isinstance(dependent, Mapping):
+            nexts += [(one, None) for one in dependent.values()]
+        follows[id(part)] = [(id(one), ref) for one, ref in nexts if isinstance(one, Mapping)]
+        todo += [(one, at) for one, _ in nexts]
+        todo += [(one, at) for one in spec.subresources_of(part)]
+    return _loop(follows)
+
+
+def _loop(follows: dict[int, list[tuple[int, str | None]]]) -> list[str] | None:
+    """The references along the first cycle of ``follows`` (a depth-first walk without
+    recursion), or ``None``."""
+    state: dict[int, int] = {}  # 1: on the walk's path, 2: done
+    for start in follows:
+        if start in state:
+            continue
+        path: list[tuple[int, str | None]] = [(start, None)]
+        stack = [iter(follows.get(start, ()))]
+        state[start] = 1
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                stack.pop()
+                state[path.pop()[0]] = 2
+                continue
+            target, ref = step
+            if state.get(target) == 1:
+                at = [place for place, _ in path].index(target)
+                refs = [r for _, r in path[at + 1 :]] + [ref]
+                return [r for r in refs if r is not None] or ["#"]
+            if target not in state:
+                state[target] = 1
+                path.append((target, ref))
+                stack.append(iter(follows.get(target, ())))
+    return None
+
+
 def check_refs(schema: Mapping[str, Any], *, node: str) -> None:
     """Raise :class:`PipelineError` naming ``node`` and the reference when a ``$ref`` of its
-    output ``schema`` does not resolve inside it."""
+    output ``schema`` does not resolve inside it, or when its references make a loop that
+    checks one value against itself without end."""
     ref = first_unresolved_ref(schema)
     if ref is None:
+        loop = ref_loop(schema)
+        if loop is not None:
+            shown = ", then ".join(repr(r) for r in loop)
+            raise PipelineError(
+                f"The output schema of '{node}' refers to itself without end: following "
+                f"{shown} ($ref) comes back to the same definition with the same value to "
+                "check, so checking a reply would never finish.",
+                node=node,
+                hint="Make each $ref that comes back to its own definition go through a "
+                "property or an item ({'type': 'array', 'items': {'$ref': '#/$defs/Node'}}), "
+                "or write the definition out in place of the $ref.",
+                got=loop[0],
+            )
         return
     if ref.startswith("#"):
         where = "which the schema does not define"

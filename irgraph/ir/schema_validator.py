@@ -75,7 +75,7 @@ def _exact(instance: Any, step: Any) -> bool | None:
     numbers = (instance, step)
     if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers):
         return None
-    if not all(math.isfinite(n) for n in numbers) or step <= 0:
+    if not all(isinstance(n, int) or math.isfinite(n) for n in numbers) or step <= 0:
         return None
     from fractions import Fraction  # here: it loads decimal, ~3 ms of every import irgraph
 

@@ -67,7 +67,8 @@ def _number(value: Any) -> TypeGuard[float]:
 
 
 def _finite(value: Any) -> TypeGuard[float]:
-    return _number(value) and math.isfinite(value)
+    """A bound that is a number, not NaN or infinite (any whole number is, however large)."""
+    return _number(value) and (isinstance(value, int) or math.isfinite(value))
 
 
 def _subschemas(schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -29,6 +29,7 @@ __all__ = [
     "JsonObject",
     "is_json",
     "canonical",
+    "enum_value",
     "json_problem",
     "kept_value",
     "loosely_spells",
@@ -88,6 +89,26 @@ def plain(value: Any) -> Any:
         return [plain(item) for item in value]
     if isinstance(value, Mapping):
         return {key if type(key) is str else plain(key): plain(item) for key, item in value.items()}
+    return value
+
+
+def enum_value(value: Any) -> Any:
+    """The value of a member of a plain ``enum.Enum`` (not a ``str`` or ``int`` one, which
+    :func:`plain` takes) when it is a JSON scalar, as pydantic writes an enum field in JSON;
+    anything else as it is. So a route or a loop compares a state value with ``Severity.HIGH``
+    as with ``"high"``, the value a structured answer holds.
+
+    >>> import enum
+    >>> Severity = enum.Enum("Severity", {"HIGH": "high"})
+    >>> enum_value(Severity.HIGH), enum_value("high")
+    ('high', 'high')
+    """
+    import enum
+
+    if isinstance(value, enum.Enum) and not isinstance(value, (str, int)):
+        inner = value.value
+        if inner is None or (isinstance(inner, (str, int, float)) and is_json(inner)):
+            return plain(inner)
     return value
 
 

@@ -722,6 +722,21 @@ CATALOG: tuple[BadInput, ...] = (
         "Did you mean 'MapOverNode'?",
     ),
     _json(
+        "json-system-not-text",
+        '{"kind": "AgentNode", "name": "a", "instruction": "Hi.", "system": 5}',
+        "at root",
+        "The system prompt of 'a' must be a string",
+        "got 5 that is an int",
+    ),
+    _json(
+        "json-timeout-too-large-for-a-float",
+        '{"kind": "AgentNode", "name": "a", "instruction": "Hi.", "timeout": 10**400}',
+        "at root",
+        "The timeout of AgentNode 'a' must be a positive, finite number of seconds",
+        "got a number of 400+ digits",
+        "Leave it unset (None) for no limit",
+    ),
+    _json(
         "json-misspelt-field",
         '{"kind": "AgentNode", "name": "a", "instructoin": "Hi."}',
         "at root",
@@ -2178,6 +2193,25 @@ CATALOG: tuple[BadInput, ...] = (
             "The setting max_tokens of 'writer'",
             "a whole number of at least 1 (got 0)",
             "or leave it out",
+        ),
+        _row(
+            "settings-set-elsewhere",
+            "routes and outputs",
+            'writer.settings(model="gpt-4o")',
+            PipelineError,
+            "'writer' cannot take the setting 'model'",
+            "a setting would silently replace it",
+            ".model('gpt-4o') on the agent",
+        ),
+        _row(
+            "output-schema-ref-loop",
+            "routes and outputs",
+            'writer.output({"$defs": {"A": {"$ref": "#/$defs/B"}, "B": {"$ref": "#/$defs/A"}}, '
+            '"$ref": "#/$defs/A"})',
+            PipelineError,
+            "The output schema of 'writer' refers to itself without end",
+            "following '#/$defs/B', then '#/$defs/A' ($ref)",
+            "go through a property or an item",
         ),
         _row(
             "settings-not-json",
