@@ -205,7 +205,11 @@ def _texts(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _run_command(
-    args: argparse.Namespace, target: Any, out: TextIO, latency: float | None = None
+    args: argparse.Namespace,
+    target: Any,
+    out: TextIO,
+    latency: float | None = None,
+    notice: str = "",
 ) -> int:
     from irgraph.graph import root_of, to_graph
     from irgraph.validate import required_inputs
@@ -228,6 +232,10 @@ def _run_command(
         quiet_prefect()
     fake = args.provider is None or args.provider == "fake"
     model = check_provider(args.provider, **({"latency": latency} if latency and fake else {}))
+    schedule = check_schedule_option(args.schedule, backend)
+    run_key = check_run_key_option(args.run_key, backend)
+    if notice:  # once the command line is found right: a refusal is its only line
+        print(notice, file=sys.stderr)
     return run_and_tell(
         target,
         state,
@@ -237,8 +245,8 @@ def _run_command(
         answers=answers,
         allow=allow,
         live=args.progress,
-        run_key=check_run_key_option(args.run_key, backend),
-        schedule=check_schedule_option(args.schedule, backend),
+        run_key=run_key,
+        schedule=schedule,
     )
 
 
@@ -370,12 +378,11 @@ def _command(args: argparse.Namespace, out: TextIO) -> int:
         from irgraph.demo import research_pipeline
 
         fake = f" with the fake model at {DEMO_LATENCY} s a call" if args.provider is None else ""
-        print(
+        notice = (
             f"No pipeline named: running the demo pipeline (irgraph.demo:research_pipeline)"
-            f"{fake}. Name yours as module:attr, file.py:attr or a .json file.",
-            file=sys.stderr,
+            f"{fake}. Name yours as module:attr, file.py:attr or a .json file."
         )
-        return _run_command(args, research_pipeline, out, latency=DEMO_LATENCY)
+        return _run_command(args, research_pipeline, out, DEMO_LATENCY, notice)
     if args.command in ("run", "check"):  # a state the shell cut up is told before the
         parse_state(args.state, args.state_json)  # target made of its pieces ('owls}')
     target = batch_target(args) if args.command == "batch" else load_target(args.target)

@@ -106,3 +106,20 @@ def test_an_option_of_another_command_is_told_as_such(capsys, argv, said):
         main(argv)
     err = capsys.readouterr().err
     assert stop.value.code == 2 and f"; {said} (see irgraph {argv[0]} --help)" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--backend", "asynco"),
+        ("--provider", "fak"),
+        ("--backend", "prefect", "--schedule", "dataflow"),
+        ("--run-key", "r1"),
+    ],
+)
+def test_the_demo_notice_comes_only_with_a_demo_that_runs(capsys, argv):
+    """``irgraph run`` with no pipeline named printed "No pipeline named: running the demo
+    pipeline ..." and then refused the command line; the refusal is now its only line."""
+    err = error_of(capsys, "run", "--state", "topic=owls", *argv)
+    assert err.startswith("irgraph: error: ") and "demo" not in err.split(":")[0]
+    assert "No pipeline named" not in err
