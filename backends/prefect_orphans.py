@@ -49,6 +49,8 @@ __all__ = [
     "sending_alone",
     "sending_for",
     "SENDING_FOR",
+    "Takeover",
+    "taking_over",
     "Unkeyed",
     "Left",
     "find_left",
@@ -87,6 +89,31 @@ def sending_for(results_file: str, generation: str) -> Iterator[None]:
         yield
     finally:
         SENDING_FOR.reset(token)
+
+
+@attrs.define
+class Takeover:
+    """Whether the batch sent while :func:`taking_over`'s block runs looked for what killed
+    senders of it left (and took it over): until then, the record naming the batch (``irgraph
+    batch``'s lock file) is the only way to find those chunks, and must be kept."""
+
+    done: bool = False
+
+
+#: The takeover the batch sent now reports to (set by :func:`taking_over`).
+TAKEOVER: ContextVar[Takeover | None] = ContextVar("irgraph_takeover", default=None)
+
+
+@contextlib.contextmanager
+def taking_over() -> Iterator[Takeover]:
+    """Learn whether the work-pool batch sent while the block runs took over its killed
+    senders' chunks (:attr:`Takeover.done`), or ended before it looked (refused, stopped)."""
+    took = Takeover()
+    token = TAKEOVER.set(took)
+    try:
+        yield took
+    finally:
+        TAKEOVER.reset(token)
 
 
 def batch_tag(store: BatchStore | None) -> str | None:
@@ -209,6 +236,9 @@ async def find_left(client: Any, deployment_id: Any, tag: str, digest: str) -> L
                 left.going[run.id] = _keys(run)
     await cancel_runs(client, other)
     left.limits = await _limits(client, tag)
+    took = TAKEOVER.get()
+    if took is not None:
+        took.done = True
     return left
 
 
