@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -269,3 +271,21 @@ def test_more_left_chunks_than_one_page_holds_are_all_taken_over(
     results, runs = on_server(test, pool)
     assert runs == 5  # no item was sent anew
     assert sorted(item.index for item in results if item.ok) == [0, 1, 2, 3, 4]
+
+
+def test_a_batch_on_a_pool_without_batch_key_says_how_to_make_it_taken_over(
+    pool: Pool, tmp_path: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    async def batch(**given: Any) -> list[Any]:
+        return [item async for item in arun_many(CHAIN, [], backend=pool.backend, **given)]
+
+    with temporary_settings({PREFECT_API_URL: shared_api_url()}):
+        with pytest.warns(UserWarning, match="without batch_key") as said:
+            asyncio.run(batch())
+        with warnings.catch_warnings(record=True) as keyed:
+            warnings.simplefilter("always")
+            asyncio.run(batch(batch_key="named", store=tmp_path))
+    assert "Give run_many a batch_key (e.g. batch_key='evals-v1')" in str(said[0].message)
+    assert not [w for w in keyed if "batch_key" in str(w.message)]
