@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any
 
@@ -94,6 +95,8 @@ class PoolBatch:
         async with get_client() as client:
             deployment_id, digest = await self._deployment_id(client)
             sender = _Sender(self, client, deployment_id, digest)
+            if self.store is None and sender.unkeyed is None:
+                _unnamed(pool)
             with sending_alone(self.store) as alone:
                 if (alone or sender.unkeyed is not None) and sender.tag is not None:
                     await sender.take_left()  # chunks with the tag: a killed sender's
@@ -151,3 +154,17 @@ def _need_server(pool: str | None) -> None:
             "PREFECT_API_URL is not set (a temporary local server has no workers). Set "
             "PREFECT_API_URL to that server's API, e.g. http://127.0.0.1:4200/api."
         )
+
+
+def _unnamed(pool: str | None) -> None:
+    """Say that a batch on ``pool`` without a ``batch_key`` cannot be taken over after its
+    process is killed outright (once per pool: the warning's text names it)."""
+    warnings.warn(
+        f"A batch on work pool {pool!r} without batch_key has no name that outlives this "
+        "process: killed outright (kill -9, its machine lost), it leaves its chunks running "
+        "on the workers unseen, and run again it sends every item anew (paying for the model "
+        "calls under way twice). Give run_many a batch_key (e.g. batch_key='evals-v1') to "
+        "make the batch resumable and its chunks taken over by the next run.",
+        UserWarning,
+        stacklevel=2,
+    )

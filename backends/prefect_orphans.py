@@ -14,11 +14,19 @@ so any chunk with the tag was left by a sender before it (:func:`find_left`):
   run again: the model was paid for them once;
 - a chunk still Scheduled, Pending, Running or Paused: it is waited for as if this sender had
   sent it, its items not sent again (cancelling it would throw away the model calls under
-  way, and pay for them again); an item no line of the batch asks for any more leaves such a
-  chunk unclaimed, and it is cancelled once every item was read;
+  way, and pay for them again); an identical item (a copy) waits for the same chunk; an item
+  no line of the batch asks for any more leaves such a chunk unclaimed, and it is cancelled
+  once every item was read;
+- a chunk Cancelling (its sender stopped it, or took it as lost, before it was killed): it is
+  waited for too, until its worker ended its process and marked it Cancelled (its items are
+  then sent again, as for any cancelled chunk): sent again at once, they would run beside a
+  process that may still call the model;
 - a chunk that failed, crashed or was cancelled: its items are sent again (their finished
   agents come back from the cache under the item's run key); a going chunk sent for another
   version of the pipeline is cancelled.
+
+The flow runs are read :data:`PAGE` at a time (the server gives at most its default limit, 200,
+per request), so a batch with more chunks in flight than that misses none.
 
 The concurrency limit a killed sender made for the batch's ``max_concurrency`` (named after the
 tag) is taken over by the chunks sent now, so the chunks waited for and those sent again share
@@ -49,6 +57,11 @@ __all__ = [
     "sending_alone",
     "sending_for",
     "SENDING_FOR",
+    "Takeover",
+    "taking_over",
+    "PAGE",
+    "read_runs",
+    "runs_by_id",
     "Unkeyed",
     "Left",
     "find_left",
@@ -60,6 +73,9 @@ __all__ = [
 
 #: The state message of a chunk cancelled as an orphan.
 ORPHANED = "irgraph: the batch was started again; the process that sent this chunk is gone"
+
+#: How many flow runs one request reads: the server's default limit, its largest page.
+PAGE = 200
 
 
 @attrs.frozen
@@ -87,6 +103,31 @@ def sending_for(results_file: str, generation: str) -> Iterator[None]:
         yield
     finally:
         SENDING_FOR.reset(token)
+
+
+@attrs.define
+class Takeover:
+    """Whether the batch sent while :func:`taking_over`'s block runs looked for what killed
+    senders of it left (and took it over): until then, the record naming the batch (``irgraph
+    batch``'s lock file) is the only way to find those chunks, and must be kept."""
+
+    done: bool = False
+
+
+#: The takeover the batch sent now reports to (set by :func:`taking_over`).
+TAKEOVER: ContextVar[Takeover | None] = ContextVar("irgraph_takeover", default=None)
+
+
+@contextlib.contextmanager
+def taking_over() -> Iterator[Takeover]:
+    """Learn whether the work-pool batch sent while the block runs took over its killed
+    senders' chunks (:attr:`Takeover.done`), or ended before it looked (refused, stopped)."""
+    took = Takeover()
+    token = TAKEOVER.set(took)
+    try:
+        yield took
+    finally:
+        TAKEOVER.reset(token)
 
 
 def batch_tag(store: BatchStore | None) -> str | None:
@@ -134,22 +175,31 @@ class Left:
     #: The answers of the completed chunks read so far: run id -> run key -> answer.
     answers: dict[Any, dict[str, Any]] = attrs.field(factory=dict)
 
+    #: The going chunk and index each run key was claimed at: a copy waits there too.
+    claimed: dict[str, tuple[Any, int]] = attrs.field(factory=dict)
+
     def claim(self, run_key: str) -> tuple[Any, int] | None:
         """The going chunk that holds the item ``run_key`` and its index there, taken by
-        this item (an identical item after it is sent anew), or ``None``."""
+        this item; for an identical item (a copy) once each index of it is taken, the one
+        its twin took, while that chunk goes (sent anew, it would run beside it, under the
+        same run key, and pay for the calls neither finished yet); else ``None``."""
         for run_id, items in self.going.items():
             for index, key in items.items():
                 if key == run_key:
                     del items[index]
+                    self.claimed[run_key] = (run_id, index)
                     return run_id, index
-        return None
+        twin = self.claimed.get(run_key)
+        return twin if twin is not None and twin[0] in self.going else None
 
     def ended(self, run: Any) -> None:
         """Forget the going chunk ``run`` (it ended): once completed, its items no item
-        claimed yet are taken from its answers, the others are sent again."""
+        claimed yet are taken from its answers, the others are sent again; so is a copy of
+        an item of it read later."""
         items = self.going.pop(run.id, {})
         if run.state is not None and run.state.is_completed():
             self.done.update({key: run for key in items.values()})
+            self.done.update({k: run for k, (at, _) in self.claimed.items() if at == run.id})
 
     async def answer(self, run_key: str) -> dict[str, Any] | None:
         """The answer a completed chunk gave for the item ``run_key``, when it has one with
@@ -176,8 +226,9 @@ def _keys(run: Any) -> dict[int, str]:
 
 
 async def find_left(client: Any, deployment_id: Any, tag: str, digest: str) -> Left:
-    """The chunks of deployment ``deployment_id`` with ``tag`` that completed or still go,
-    sent for the pipeline ``digest``; those still going of another pipeline are cancelled."""
+    """The chunks of deployment ``deployment_id`` with ``tag`` that completed or still go
+    (Cancelling ones too: their processes may still run), sent for the pipeline ``digest``;
+    those still going of another pipeline are cancelled."""
     from prefect.client.schemas.filters import (
         DeploymentFilter,
         DeploymentFilterId,
@@ -188,28 +239,60 @@ async def find_left(client: Any, deployment_id: Any, tag: str, digest: str) -> L
     )
     from prefect.client.schemas.objects import StateType
 
-    going = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED]
+    going = [
+        *(StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED),
+        StateType.CANCELLING,
+    ]
     wanted = FlowRunFilter(
         tags=FlowRunFilterTags(all_=[tag]),
         state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[*going, StateType.COMPLETED])),
     )
     deployment = DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
-    left, other, offset = Left(), [], 0
-    while page := await client.read_flow_runs(
-        flow_run_filter=wanted, deployment_filter=deployment, limit=200, offset=offset
-    ):
-        offset += len(page)
-        for run in page:
-            ours = (run.parameters or {}).get("pipeline") == digest
-            if run.state is None or not ours:
-                other += [run.id] if run.state is not None and not run.state.is_final() else []
-            elif run.state.is_completed():
-                left.done.update({key: run for key in _keys(run).values()})
-            else:
-                left.going[run.id] = _keys(run)
+    left, other = Left(), []
+    for run in await read_runs(client, wanted, deployment_filter=deployment):
+        ours = (run.parameters or {}).get("pipeline") == digest
+        if run.state is None or not ours:
+            if run.state is not None and not run.state.is_final():
+                other += [] if run.state.is_cancelling() else [run.id]
+        elif run.state.is_completed():
+            left.done.update({key: run for key in _keys(run).values()})
+        else:
+            left.going[run.id] = _keys(run)
     await cancel_runs(client, other)
     left.limits = await _limits(client, tag)
+    took = TAKEOVER.get()
+    if took is not None:
+        took.done = True
     return left
+
+
+async def read_runs(client: Any, wanted: Any, **filters: Any) -> list[Any]:
+    """Every flow run the ``FlowRunFilter`` ``wanted`` (and ``filters``) matches, however
+    many: :data:`PAGE` at a time, each page leaving out the runs read before it (an offset
+    would skip a run when one before it left the filter between two pages)."""
+    from prefect.client.schemas.filters import FlowRunFilterId
+
+    found: dict[Any, Any] = {}
+    while True:
+        before = None if wanted.id is None else wanted.id.any_
+        unread = FlowRunFilterId(any_=before, not_any_=list(found) or None)
+        page = await client.read_flow_runs(
+            flow_run_filter=wanted.model_copy(update={"id": unread}), limit=PAGE, **filters
+        )
+        found |= {run.id: run for run in page}
+        if len(page) < PAGE:
+            return list(found.values())
+
+
+async def runs_by_id(client: Any, run_ids: list[Any]) -> list[Any]:
+    """The flow runs ``run_ids``, however many: :data:`PAGE` ids a request."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    runs: list[Any] = []
+    for start in range(0, len(run_ids), PAGE):
+        some = FlowRunFilterId(any_=run_ids[start : start + PAGE])
+        runs += await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=some), limit=PAGE)
+    return runs
 
 
 async def cancel_runs(client: Any, run_ids: list[Any]) -> None:
@@ -228,7 +311,7 @@ async def _limits(client: Any, tag: str) -> list[str]:
     found: list[str] = []
     with contextlib.suppress(Exception):
         offset = 0
-        while page := await client.read_global_concurrency_limits(limit=200, offset=offset):
+        while page := await client.read_global_concurrency_limits(limit=PAGE, offset=offset):
             found += [limit.name for limit in page if limit.name.startswith(f"{tag}-")]
             offset += len(page)
     return found

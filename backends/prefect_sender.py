@@ -41,6 +41,7 @@ from .prefect_orphans import (
     cancel_runs,
     drop_limits,
     find_left,
+    runs_by_id,
 )
 
 __all__ = ["MAX_SENDS", "STARTING"]
@@ -211,11 +212,7 @@ class _Sender:
         self.in_flight[run.id] = chunk
 
     async def poll(self) -> list[ItemResult]:
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-        runs = await self.client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(self.in_flight)))
-        )
+        runs = await runs_by_id(self.client, list(self.in_flight))  # all: more than a page too
         finished: list[ItemResult] = []
         now = time.monotonic()
         for run in runs:
@@ -261,10 +258,11 @@ class _Sender:
 
     def _patience(self, state: Any) -> float:
         """How long a chunk may stay silent before it is taken as lost: ``lost_after`` once
-        its flow runs (it beats from its first moment), :data:`STARTING` times that while
-        the worker is still starting its process (importing Prefect alone can take tens of
+        its flow runs (it beats from its first moment) or is Cancelling (a killed sender's,
+        whose worker ends its process, or is gone), :data:`STARTING` times that while the
+        worker is still starting its process (importing Prefect alone can take tens of
         seconds on a loaded machine, and a run beats only once it has started)."""
-        return self.lost_after * (1 if state.is_running() else STARTING)
+        return self.lost_after * (1 if state.is_running() or state.is_cancelling() else STARTING)
 
     async def _again(self, chunk: _Chunk, why: str) -> list[ItemResult]:
         if not chunk.items:  # a left chunk no item claimed

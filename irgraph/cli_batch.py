@@ -54,13 +54,12 @@ from irgraph.cli_batch_kept import (
     past_the_end,
     read_once,
 )
-from irgraph.cli_batch_options import batch_backend, named_by_output, setup_mistake
+from irgraph.cli_batch_options import batch_backend, held_output, setup_mistake
 from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
     compact,
     keep_completed,
-    output_lock,
     result_record,
     scan_results,
 )
@@ -305,7 +304,7 @@ def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     if args.batch_key is not None and not args.batch_key.strip():
         raise CliError("--batch-key is empty; give the batch a name, e.g. --batch-key evals-v1.")
     check_output(args.output, args.inputs)
-    with output_lock(args.output) as generation, named_by_output(args, generation):
+    with held_output(args):  # a pool batch without --batch-key: named by -o
         return _batch_held(args, target, out, allow, on_gate, backend)
 
 

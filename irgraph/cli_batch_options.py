@@ -8,14 +8,17 @@ import argparse
 import contextlib
 import json
 import os
+import sys
+from collections.abc import Iterator
 from typing import Any
 
+from irgraph.cli_batch_lock import output_lock
 from irgraph.cli_choices import PROVIDER_HELP, quiet_prefect
 from irgraph.cli_inputs import CliError
 from irgraph.cli_run import add_schedule_option, check_schedule_option, scheduled_backend
 from irgraph.errors import IrgraphError, PipelineError
 
-__all__ = ["add_batch_parser", "batch_backend", "setup_mistake", "named_by_output"]
+__all__ = ["add_batch_parser", "batch_backend", "setup_mistake", "named_by_output", "held_output"]
 
 
 def _count(text: str) -> int:
@@ -184,6 +187,28 @@ def _results_kind(found: Any, target: Any) -> bool | None:
         return False
     digest = digest_of_described(json.loads(described_json(target)))
     return True if any(pipeline != digest for pipeline in kept) else None
+
+
+@contextlib.contextmanager
+def held_output(args: argparse.Namespace) -> Iterator[None]:
+    """Hold the results file ``-o`` while the command runs (:func:`output_lock`), tell what a
+    command killed outright left running on a work pool that this one does not take over, and
+    name a batch on a pool without ``--batch-key`` by the file (:func:`named_by_output`). A
+    pool batch that ends before it looked for the chunks a killed command left (refused,
+    stopped) keeps the lock file's generation: the next command still finds them by it."""
+    with output_lock(args.output, args.work_pool, args.batch_key) as held:
+        if held.note is not None:
+            print(f"irgraph: {held.note}", file=sys.stderr)
+        if args.work_pool is None:
+            yield
+            return
+        from irgraph.backends.prefect_orphans import taking_over
+
+        with taking_over() as took, named_by_output(args, held.generation):
+            try:
+                yield
+            finally:
+                held.keep = held.keep or (held.inherited and not took.done)
 
 
 def named_by_output(args: argparse.Namespace, generation: str) -> Any:

@@ -18,8 +18,7 @@ import os
 import re
 import stat
 import tempfile
-import uuid
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from irgraph.cli_batch_kept import relocations, renumbered
@@ -34,7 +33,6 @@ __all__ = [
     "compact",
     "input_words",
     "keep_completed",
-    "output_lock",
     "result_record",
     "scan_results",
 ]
@@ -205,68 +203,6 @@ def compact(
 
 #: The start of a result line as :func:`result_record` writes it (its index first).
 _HEAD = re.compile(rb'\{"index": (0|[1-9][0-9]*), "key": "([0-9a-f]+)", "(state|error)": \{')
-
-
-@contextlib.contextmanager
-def output_lock(path: str) -> Iterator[str]:
-    """Hold the results file ``path`` for this command: a second ``irgraph batch`` writing
-    the same file is refused while the first runs (its rewrite would replace the file the
-    first is appending to, losing its lines). The lock is ``.NAME.lock`` beside the file, an
-    advisory ``flock`` the system drops when the process ends, however it ends; where there
-    is no ``flock`` (Windows) nothing is locked.
-
-    Gives the file's *generation*, a random name kept in the lock file: a command that ends
-    (even by Ctrl-C or ``SIGTERM``) removes the lock file, so the next one makes a new
-    generation; one killed outright leaves it, and the command run again gets the same one,
-    by which a work-pool batch finds the chunks the killed one left on the workers."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on this system
-        yield uuid.uuid4().hex
-        return
-    folder, name = os.path.split(os.path.abspath(path))
-    lock = os.path.join(folder, f".{name}.lock")
-    while True:
-        try:
-            handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise CliError(
-                f"Cannot create {lock!r} to hold -o {path!r} ({exc.strerror}); write the "
-                "results to a folder you may write."
-            ) from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(handle)
-            raise CliError(
-                f"-o {path!r} is being written by another irgraph batch right now; wait for it "
-                "to finish (then run this again to resume), or write the results to another file."
-            ) from None
-        try:  # the holder before may have removed the file it held: lock the one there now
-            if os.stat(lock).st_ino == os.fstat(handle).st_ino:
-                break
-        except FileNotFoundError:
-            pass
-        os.close(handle)
-    try:
-        yield _generation(handle)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(lock)
-        os.close(handle)
-
-
-def _generation(handle: int) -> str:
-    """The generation the held lock file ``handle`` names: a killed command's, else new."""
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        left = os.pread(handle, 64, 0).decode("ascii").strip()
-        if re.fullmatch("[0-9a-f]{32}", left):
-            return left
-    made = uuid.uuid4().hex
-    with contextlib.suppress(OSError):  # not kept: a killed command's chunks are not found
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, made.encode("ascii"), 0)
-    return made
 
 
 def check_output(path: str, inputs: str) -> None:

@@ -97,7 +97,8 @@ class Batch:
             tag = batch_tag(BatchStore(store, self.key))
             assert tag is not None
             return tag
-        generation = (self.folder / ".out.jsonl.lock").read_text()  # the killed command's
+        lock = (self.folder / ".out.jsonl.lock").read_text()  # the killed command's
+        generation = lock.splitlines()[0]
         with sending_for(os.path.realpath(self.folder / "out.jsonl"), generation):
             named = SENDING_FOR.get()
         assert named is not None

@@ -1,6 +1,6 @@
 """``irgraph batch --work-pool`` without ``--batch-key`` is named by its results file: its
 chunks' tag and its items' run keys come from the file's real path and the *generation* its
-lock file keeps (:func:`irgraph.cli_batch_results.output_lock`). A command that ends in any
+lock file keeps (:func:`irgraph.cli_batch_lock.output_lock`). A command that ends in any
 way but killed outright removes the lock file, so the next one is a new batch (its items run
 afresh); one killed by ``kill -9`` leaves it, and the same command run again finds the chunks
 the killed one left (tests/test_prefect_batch_pool_orphans.py runs that on a real pool)."""
@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from irgraph.cli_batch_lock import output_lock
 from irgraph.cli_batch_options import named_by_output
-from irgraph.cli_batch_results import output_lock
 
 
 def args(**given: object) -> argparse.Namespace:
@@ -55,13 +55,15 @@ def test_the_results_files_generation_outlives_only_a_command_killed_outright(
         pass
     with output_lock(out) as second:
         pass
+    first, second = first.generation, second.generation
     assert first != second  # each ended: a new batch each time
     killed = subprocess.run(  # holds the lock and ends without letting go of it, as kill -9
         [
             sys.executable,
             "-c",
-            "import os; from irgraph.cli_batch_results import output_lock; "
-            f"held = output_lock({out!r}); print(held.__enter__(), flush=True); os._exit(9)",
+            "import os; from irgraph.cli_batch_lock import output_lock; "
+            f"held = output_lock({out!r}); print(held.__enter__().generation, flush=True); "
+            "os._exit(9)",
         ],
         capture_output=True,
         text=True,
@@ -69,6 +71,6 @@ def test_the_results_files_generation_outlives_only_a_command_killed_outright(
     )
     assert killed.returncode == 9, killed.stderr
     with output_lock(out) as again:
-        assert again == killed.stdout.strip()
+        assert again.generation == killed.stdout.strip()
     with output_lock(out) as after:
-        assert after != again
+        assert after.generation != again.generation
