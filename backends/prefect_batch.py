@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from typing import Any
 
@@ -159,12 +158,12 @@ def _need_server(pool: str | None) -> None:
 def _unnamed(pool: str | None) -> None:
     """Say that a batch on ``pool`` without a ``batch_key`` cannot be taken over after its
     process is killed outright (once per pool: the warning's text names it)."""
-    warnings.warn(
+    from irgraph.state_keys import warn_user
+
+    warn_user(
         f"A batch on work pool {pool!r} without batch_key has no name that outlives this "
         "process: killed outright (kill -9, its machine lost), it leaves its chunks running "
         "on the workers unseen, and run again it sends every item anew (paying for the model "
         "calls under way twice). Give run_many a batch_key (e.g. batch_key='evals-v1') to "
-        "make the batch resumable and its chunks taken over by the next run.",
-        UserWarning,
-        stacklevel=2,
+        "make the batch resumable and its chunks taken over by the next run."
     )

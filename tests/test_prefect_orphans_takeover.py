@@ -288,4 +288,5 @@ def test_a_batch_on_a_pool_without_batch_key_says_how_to_make_it_taken_over(
             warnings.simplefilter("always")
             asyncio.run(batch(batch_key="named", store=tmp_path))
     assert "Give run_many a batch_key (e.g. batch_key='evals-v1')" in str(said[0].message)
+    assert said[0].filename == __file__  # the user's line, not irgraph's
     assert not [w for w in keyed if "batch_key" in str(w.message)]
