@@ -385,7 +385,7 @@ def _batch_held(
             "may write."
         ) from None
     ending, code = "", 1
-    refused: PipelineError | None = None
+    refused: IrgraphError | None = None
     try:
         # run_many's iterator is a generator: closing it cancels the items in flight.
         with meter, contextlib.closing(cast("Generator[Any, None, None]", results)):
@@ -407,6 +407,10 @@ def _batch_held(
         batch.write(batch.pending.pop(error.index), error.item)
         batch.stopped = True
     except PipelineError as error:  # a work pool's batch refused before any item ran
+        refused = error
+    except IrgraphError as error:  # its server unreachable before any item ran: refused too
+        if not isinstance(error, ConnectionError) or meter.finished:
+            raise
         refused = error
     finally:
         batch.close(args.output)

@@ -109,8 +109,10 @@ def test_a_command_on_the_pool_refused_before_it_looked_for_the_chunks_keeps_the
         timeout=120,
         env=env,
     )
-    assert refused.returncode != 0, refused.stderr
-    assert "Cannot reach the Prefect API" in refused.stderr, refused.stderr
+    assert refused.returncode == 2, refused.stderr  # refused before any item ran (docs/cli.md)
+    assert refused.stderr.startswith("irgraph: error: Cannot reach the Prefect API at "), (
+        refused.stderr
+    )
     assert "killed outright" not in refused.stderr  # the same command: it would take them over
     with output_lock(str(here / "out.jsonl"), "gpu") as again:
         assert again.generation == left  # the next one still finds the chunks
