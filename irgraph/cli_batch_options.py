@@ -14,6 +14,7 @@ from typing import Any
 
 from irgraph.cli_batch_lock import output_lock
 from irgraph.cli_choices import PROVIDER_HELP, quiet_prefect
+from irgraph.cli_help import said_of
 from irgraph.cli_inputs import CliError
 from irgraph.cli_run import add_schedule_option, check_schedule_option, scheduled_backend
 from irgraph.errors import IrgraphError, PipelineError
@@ -31,7 +32,7 @@ def _count(text: str) -> int:
 
 def add_batch_parser(sub: Any, target_help: str) -> None:
     """Register ``irgraph batch`` on the subparsers ``sub``."""
-    cmd = sub.add_parser("batch", help="run a pipeline once per line of a JSON Lines file")
+    cmd = sub.add_parser("batch", **said_of("batch"))
     cmd.add_argument("target", help=target_help)
     cmd.add_argument(
         "inputs",

@@ -1,6 +1,6 @@
 """What ``irgraph --help`` and each command's own ``--help`` say of ``demo``, ``run``,
-``check`` and ``diff`` (:mod:`irgraph.cli`): a line in the command list, and a description
-with an example above the command's options."""
+``check``, ``batch``, ``show`` and ``diff`` (:mod:`irgraph.cli`): a line in the command list,
+and a description with an example above the command's options."""
 
 from __future__ import annotations
 
@@ -29,6 +29,19 @@ _COMMANDS = {
         "validate a pipeline",
         "Build a pipeline's graph, validate it and print its nodes and edges, every problem "
         "at once (exit 1); e.g. irgraph check irgraph.demo:research_pipeline --input topic.",
+    ),
+    "batch": (
+        "run a pipeline once per line of a JSON Lines file",
+        "Run a pipeline once per line of a JSON Lines file (each line an object of its "
+        "inputs), writing each item's result to -o as it completes; the same command run "
+        "again resumes, running only what has no result; e.g. irgraph batch "
+        "irgraph.demo:research_pipeline topics.jsonl -o results.jsonl.",
+    ),
+    "show": (
+        "draw a pipeline (mermaid, dot, svg or png)",
+        "Print a pipeline's picture as mermaid (or DOT), or write it to a file, its format "
+        "from -o's suffix (SVG and PNG need Graphviz's dot); e.g. irgraph show "
+        "irgraph.demo:research_pipeline -o pipeline.svg.",
     ),
     "diff": (
         "what changed between two pipelines (exit 1 if any)",

@@ -11,6 +11,7 @@ import math
 import os
 from typing import Any, TextIO
 
+from irgraph.cli_help import said_of
 from irgraph.cli_inputs import CliError
 from irgraph.cli_live import one_line
 from irgraph.display import SUFFIXES
@@ -53,7 +54,7 @@ def add_direction_option(cmd: Any) -> None:
 
 def add_show_parser(sub: Any, target_help: str) -> None:
     """Register ``irgraph show`` on the subparsers ``sub``."""
-    show = sub.add_parser("show", help="draw a pipeline (mermaid, dot, svg or png)")
+    show = sub.add_parser("show", **said_of("show"))
     show.add_argument("target", help=target_help)
     show.add_argument(
         "--format",

@@ -75,11 +75,13 @@ def test_an_empty_file_named_with_an_attribute_says_it_defines_nothing(
         ("check", "e.g. irgraph check irgraph.demo:research_pipeline"),
         ("diff", "e.g. irgraph diff v1/pipe.py:pipeline"),
         ("demo", "run it offline with the fake model"),
+        ("batch", "e.g. irgraph batch irgraph.demo:research_pipeline topics.jsonl"),
+        ("show", "e.g. irgraph show irgraph.demo:research_pipeline -o pipeline.svg"),
     ],
 )
 def test_a_commands_help_says_what_it_does(capsys, command, said):
-    """irgraph run --help (check, diff, demo) listed the options under no word of what the
-    command does, which only irgraph --help said, in three words."""
+    """irgraph run --help (check, diff, demo, batch, show) listed the options under no word
+    of what the command does, which only irgraph --help said, in three words."""
     with pytest.raises(SystemExit):
         main([command, "--help"])
     text = " ".join(capsys.readouterr().out.split())
