@@ -106,6 +106,11 @@ def load_target(spec: str) -> Any:
             listed = "" if index or (close and named) else listing(module, source)
             if not index and not names:  # an empty file, or one not saved yet
                 listed = f" {source!r} defines no name at its top level; is it saved?"
+            elif not index and not listed and not close:  # names, but not one a pipeline
+                listed = (
+                    f" {source!r} holds no pipeline at its top level (a builder such as "
+                    "Agent('a') >> Agent('b'), or an IR node): is it the file you meant?"
+                )
             raise CliError(
                 f"{where!r} has no attribute {part!r}.{did_you_mean(part, names)}{listed}"
             )

@@ -68,6 +68,21 @@ def test_an_empty_file_named_with_an_attribute_says_it_defines_nothing(
     )
 
 
+def test_a_file_without_a_pipeline_named_with_an_attribute_says_it_holds_none(
+    capsys, tmp_path, monkeypatch
+):
+    """A file of other names (x = 1) said only "has no attribute 'p'."."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "other_names", raising=False)
+    (tmp_path / "other_names.py").write_text("x = 1\nlimit = 3\n")
+    err = error_of(capsys, "check", "other_names.py:p")
+    assert err == (
+        "irgraph: error: 'other_names.py' has no attribute 'p'. 'other_names.py' holds no "
+        "pipeline at its top level (a builder such as Agent('a') >> Agent('b'), or an IR node): "
+        "is it the file you meant?\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("command", "said"),
     [
