@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from irgraph.ir import FunctionRef, Node, RouteCase, RouteNode
-from irgraph.ir.values import same_value
+from irgraph.ir import FunctionRef, Node, RouteNode
+from irgraph.ir.values import ValueIndex
 from irgraph.walk import INPUT, Env, Summary
 
 if TYPE_CHECKING:
@@ -122,14 +122,14 @@ def _route_cases(w: Walker, sid: str, node: RouteNode) -> None:
             f"Route '{sid}' has only predicate branches ({tests}) and no otherwise, so the "
             "run fails if none of them holds; add .otherwise(step) for that case."
         )
-    seen: list[RouteCase] = []
+    seen = ValueIndex()  # the first case of each value
     for case in node.cases:
         if case.kind == "test":
             w.predicate(sid, case.value, "Route")
         elif case.kind == "equals":
             # Compared as a run compares them, as JSON values: 1 and 1.0 are one value.
-            first = next((old for old in seen if same_value(old.value, case.value)), None)
-            if first is not None:
+            first = seen.add(case.value, case)
+            if first is not case:
                 same = (
                     ""
                     if first.label == case.label
@@ -141,7 +141,6 @@ def _route_cases(w: Walker, sid: str, node: RouteNode) -> None:
                     node=sid,
                     hint="Give each value one branch (merge the two, or change a value).",
                 )
-            seen.append(case)
 
 
 def partial(w: Walker, writer: str, key: str, before: str | None) -> bool:

@@ -26,11 +26,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from irgraph.ir.key_paths import path_root
-from irgraph.ir.values import same_value
+from irgraph.ir.values import ValueIndex, ValueKeys, distinct_values, same_value
 from irgraph.schema import EXECUTABLE_KINDS
 from irgraph.walk import INPUT
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import networkx as nx
 
 __all__ = ["reaching", "narrowed", "narrowed_ends", "Narrowed", "source_of"]
@@ -317,15 +319,19 @@ def _within(
             earlier = (*earlier, (base.route, base.values))  # it let only those through too
     else:
         route, values, kept = base.route, base.values, base.without
-    out = list(kept)
+    keys = ValueKeys()  # a value left out again moves to the end, as the later route's
+    out = {keys.of(v): (v, r) for v, r in kept}
+    among = None if values is None else {keys.of(v) for v in values}
     for value, by in without:
-        if values is None or any(same_value(value, v) for v in values):
-            out = [(v, r) for v, r in out if not same_value(v, value)] + [(value, by)]
-    if values is not None and all(any(same_value(v, o) for o, _ in out) for v in values):
+        key = keys.of(value)
+        if among is None or key in among:
+            out.pop(key, None)
+            out[key] = (value, by)
+    if among is not None and among <= out.keys():
         return _NOTHING
     if values is None and not out:
         return base.source
-    return Narrowed(base.source, route, values, tuple(out), earlier)
+    return Narrowed(base.source, route, values, tuple(out.values()), earlier)
 
 
 def _applied(item: Any, mark: Narrowed) -> Any:
@@ -401,23 +407,40 @@ def _gathered(found: frozenset[Any] | set[Any]) -> frozenset[Any]:
         for route, group in groups.items():
             values: tuple[Any, ...] | None = None
             if route is not None:
-                gathered: list[Any] = []
-                for item in group:
-                    gathered += [
-                        v for v in item.values or () if not any(same_value(v, k) for k in gathered)
-                    ]
-                values = tuple(gathered)
-            without: list[tuple[Any, str]] = []  # left out on every path, as first told
+                values = tuple(distinct_values(v for item in group for v in item.values or ()))
+            without = ValueIndex()  # left out on every path, as first told
+            admitted = _admitted(group)
             for item in group:
                 for value, by in item.without:
-                    if not any(other.admits(value) for other in group):
-                        if not any(same_value(value, v) for v, _ in without):
-                            without.append((value, by))
-            if route is None and not without:
+                    if without.get(value) is None and not admitted(value):
+                        without.add(value, (value, by))
+            if route is None and not without.items():
                 out.add(source)
             else:
-                out.add(Narrowed(source, route, values, tuple(without), _earlier(group)))
+                out.add(Narrowed(source, route, values, without.items(), _earlier(group)))
     return frozenset(out)
+
+
+def _admitted(group: list[Narrowed]) -> Callable[[Any], bool]:
+    """Whether some item of ``group`` admits a value (:meth:`Narrowed.admits`), found by
+    hash: asking each item for each value made a route of many cases quadratic to check."""
+    keys = ValueKeys()
+    listed: set[Any] = set()  # admitted by an item that lists its values
+    open_items = [item for item in group if item.values is None]
+    kept_out: dict[Any, int] = {}  # by how many of the open items
+    for item in group:
+        out = {keys.of(value) for value, _ in item.without}
+        if item.values is None:
+            for key in out:
+                kept_out[key] = kept_out.get(key, 0) + 1
+        else:
+            listed.update(key for key in map(keys.of, item.values) if key not in out)
+
+    def admitted(value: Any) -> bool:
+        key = keys.of(value)
+        return key in listed or kept_out.get(key, 0) < len(open_items)
+
+    return admitted
 
 
 def _earlier(group: list[Narrowed]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
@@ -426,9 +449,8 @@ def _earlier(group: list[Narrowed]) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     found: dict[str, list[Any]] = {}
     for item in group:
         for route, values in item.earlier:
-            held = found.setdefault(route, [])
-            held += [v for v in values if not any(same_value(v, k) for k in held)]
-    return tuple((route, tuple(values)) for route, values in found.items())
+            found.setdefault(route, []).extend(values)
+    return tuple((route, tuple(distinct_values(values))) for route, values in found.items())
 
 
 def _order(item: Narrowed) -> tuple[str, str, str, str]:

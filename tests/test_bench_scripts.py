@@ -27,6 +27,7 @@ RUNS = [
     ["memory.py", "--sizes", "100,200"],
     ["batch.py", "--quick", "--skip-prefect", "--items", "20"],
     ["scheduler.py", "--quick"],
+    ["route_cases.py", "--sizes", "5,10", "--repeats", "1"],
     pytest.param(
         ["prefect_chain.py", "--agents", "2", "--width", "2", "--repeats", "1"],
         marks=[pytest.mark.prefect, pytest.mark.slow],

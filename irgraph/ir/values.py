@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 from irgraph.errors import ArgumentError
@@ -37,6 +37,9 @@ __all__ = [
     "plain",
     "respells",
     "same_value",
+    "ValueIndex",
+    "ValueKeys",
+    "distinct_values",
 ]
 
 
@@ -151,6 +154,90 @@ def same_value(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:  # a value whose == raises cannot equal a JSON value
         return False
+
+
+_SCALARS = (str, int, float, type(None))
+
+
+class ValueIndex:
+    """Values as :func:`same_value` compares them, each with the item first kept under it: a
+    text, number or ``None`` found by its hash, where comparing with every value kept made a
+    route of many cases quadratic to check; a list or object compared with each one kept.
+
+    >>> index = ValueIndex()
+    >>> index.add(1, "one"), index.add(1.0, "again"), index.get(1.0), index.get(True)
+    ('one', 'one', 'one', None)
+    """
+
+    __slots__ = ("_items", "_others", "_scalars")
+
+    def __init__(self) -> None:
+        self._scalars: dict[tuple[bool, Any], Any] = {}
+        self._others: list[tuple[Any, Any]] = []
+        self._items: list[Any] = []
+
+    def items(self) -> tuple[Any, ...]:
+        """The items kept, in the order they were."""
+        return tuple(self._items)
+
+    def get(self, value: Any) -> Any:
+        """The item kept under a value equal to ``value``, else ``None``."""
+        if isinstance(value, _SCALARS):  # a bool is an int: the flag keeps True from 1
+            return self._scalars.get((type(value) is bool, value))
+        return next((item for kept, item in self._others if same_value(value, kept)), None)
+
+    def add(self, value: Any, item: Any) -> Any:
+        """Keep ``item`` (not ``None``) under ``value`` unless a value equal to it is kept;
+        the item kept."""
+        if isinstance(value, _SCALARS):
+            kept = self._scalars.setdefault((type(value) is bool, value), item)
+        else:
+            kept = self.get(value)
+            if kept is None:
+                self._others.append((value, item))
+                kept = item
+        if kept is item:
+            self._items.append(item)
+        return kept
+
+
+class ValueKeys:
+    """A hashable key per value, equal keys for values :func:`same_value` says are equal: a
+    text, number or ``None`` keyed by itself (``True`` apart from ``1``), a list or object by
+    the first equal one met (compared with each met before).
+
+    >>> keys = ValueKeys()
+    >>> keys.of(1) == keys.of(1.0), keys.of(True) == keys.of(1), keys.of([1]) == keys.of([1.0])
+    (True, False, True)
+    """
+
+    __slots__ = ("_others",)
+
+    def __init__(self) -> None:
+        self._others: list[Any] = []
+
+    def of(self, value: Any) -> Any:
+        """The key of ``value``."""
+        if isinstance(value, _SCALARS):
+            return (type(value) is bool, value)
+        for index, other in enumerate(self._others):
+            if same_value(value, other):
+                return ("list or object", index)
+        self._others.append(value)
+        return ("list or object", len(self._others) - 1)
+
+
+def distinct_values(values: Iterable[Any]) -> list[Any]:
+    """``values`` in order, each once as :func:`same_value` compares them (the first kept).
+
+    >>> distinct_values([1, "a", 1.0, True, "a", [1]])
+    [1, 'a', True, [1]]
+    """
+    index, out = ValueIndex(), list[Any]()
+    for value in values:
+        if index.add(value, len(out)) == len(out):  # its own place: not seen before
+            out.append(value)
+    return out
 
 
 def respells(value: Any, other: Any) -> bool:

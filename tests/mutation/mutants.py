@@ -353,7 +353,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "seconds-accept-nan",
         "checks",
         "irgraph/checks.py",
-        "        lambda v: _is_number(v) and math.isfinite(v) and v > 0,",
+        "        lambda v: _is_number(v) and finite(v) and v > 0,",
         "        lambda v: _is_number(v) and not v <= 0,",
         ("tests/test_checks.py", "tests/test_bad_inputs.py"),
     ),
@@ -812,7 +812,7 @@ MUTANTS: tuple[Mutant, ...] = (
     _m(
         "results-file-not-held",
         "batch",
-        "irgraph/cli_batch_results.py",
+        "irgraph/cli_batch_lock.py",
         "            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)",
         "            pass",
         ("tests/test_cli_batch_trial5.py",),
