@@ -44,6 +44,7 @@ from collections.abc import Generator, Iterator
 from typing import IO, Any, TextIO, cast
 
 from irgraph.batch_clock import clock_of
+from irgraph.batch_files import json_text
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
 from irgraph.cli_batch_kept import (
@@ -138,7 +139,7 @@ class _Batch:
             line, item, self.inputs.where, self.made_up, self.pipeline, self.answers
         )
         assert self.out is not None
-        self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.out.write(json_text(record, default=str) + "\n")
         self.out.flush()
         meter = self.meter
         if "state" in record:
