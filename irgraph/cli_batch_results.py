@@ -278,6 +278,13 @@ def check_output(path: str, inputs: str) -> None:
     if os.path.isdir(path):
         example = os.path.join(path, "results.jsonl")
         raise CliError(f"-o {path!r} is a directory; give a file in it, e.g. -o {example}.")
+    if os.path.exists(path) and not os.path.isfile(path):  # reading a pipe back would hang
+        raise CliError(
+            f"-o {path!r} is not a regular file (a pipe, a terminal or a device), but irgraph "
+            "batch reads its results file back to resume and appends to it; write the results "
+            "to a file (-o results.jsonl), and follow them as they come with tail -f "
+            "results.jsonl."
+        )
     folder = os.path.dirname(path)
     if folder and not os.path.isdir(folder):
         raise CliError(
