@@ -60,6 +60,7 @@ from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
     compact,
+    failed_note,
     keep_completed,
     output_lock,
     result_record,
@@ -103,6 +104,7 @@ class _Batch:
         self.elsewhere = 0  # lines read once that ran, their result kept at another index
         self.appended: Appended | None = None  # lines read past the count: their results
         self.unplaced: dict[int, str] = {}  # the counted lines not in their result's place
+        self.failures: list[str] = []  # the first few failed items, as "index (file:line)"
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
@@ -150,6 +152,8 @@ class _Batch:
             return
         meter.failed += 1
         where = f"{self.inputs.where}:{line.number}"
+        if len(self.failures) < 5:
+            self.failures.append(f"{line.index} ({where})")
         if line.problem is not None:
             meter.note(line.problem)
         else:
@@ -424,7 +428,8 @@ def _batch_held(
             print(f"irgraph: {note}", file=sys.stderr)
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
-    notes = (batch.nothing_read(args.output), batch.past_the_end(args.output), batch.read_once())
+    notes = [batch.nothing_read(args.output), batch.past_the_end(args.output), batch.read_once()]
+    notes.append(failed_note(meter.failed, batch.failures, args.output))
     for note in notes:
         if note is not None:
             print(f"irgraph: {note}", file=sys.stderr)
