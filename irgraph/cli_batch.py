@@ -112,8 +112,8 @@ class _Batch:
         for line in self.inputs.lines(self.resumed):
             index = line.index
             kept = self.kept.get(line.index)
-            if kept not in (None, line.key) and self.count is None:  # read once: in place only
-                self.elsewhere += line.key in keys
+            if kept != line.key and self.count is None:  # read once: in place only
+                self.elsewhere += line.key in keys  # (the last line's index may hold none)
             if self.resumed(line.index, line.key):
                 self.meter.resumed += 1
                 continue
