@@ -13,7 +13,23 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["read_json", "write_atomically"]
+__all__ = ["json_text", "read_json", "write_atomically"]
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """``value`` as JSON text with its characters as they are (not ``\\u`` escapes), save a
+    lone surrogate (``"\\ud83d"``, half an emoji cut by a tool that counts UTF-16 units), which
+    is no character, so no UTF-8 file can hold it: a value holding one is escaped whole.
+
+    >>> json_text({"topic": "hibou \u00e9"}), json_text({"cut": chr(0xD83D)})
+    ('{"topic": "hibou é"}', '{"cut": "\\\\ud83d"}')
+    """
+    text = json.dumps(value, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, **options)
+    return text
 
 
 def write_atomically(path: Path, data: Any) -> None:
@@ -22,7 +38,7 @@ def write_atomically(path: Path, data: Any) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, ensure_ascii=False)
+            file.write(json_text(data))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

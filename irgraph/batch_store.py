@@ -88,7 +88,8 @@ NOT_JSON_HINT = (
 
 
 def _digest(value: Any) -> str:
-    return hashlib.sha256(canonical(value).encode("utf-8")).hexdigest()[:32]
+    # a lone surrogate (half an emoji) is no UTF-8; its escape-free bytes hash it all the same
+    return hashlib.sha256(canonical(value).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def default_directory(batch_key: str) -> Path:

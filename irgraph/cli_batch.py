@@ -44,6 +44,7 @@ from collections.abc import Generator, Iterator
 from typing import IO, Any, TextIO, cast
 
 from irgraph.batch_clock import clock_of
+from irgraph.batch_files import json_text
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
 from irgraph.cli_batch_inputs import Inputs, Line, line_key
 from irgraph.cli_batch_kept import (
@@ -59,6 +60,7 @@ from irgraph.cli_batch_results import (
     check_output,
     check_pipeline,
     compact,
+    failed_note,
     keep_completed,
     result_record,
     scan_results,
@@ -101,6 +103,7 @@ class _Batch:
         self.elsewhere = 0  # lines read once that ran, their result kept at another index
         self.appended: Appended | None = None  # lines read past the count: their results
         self.unplaced: dict[int, str] = {}  # the counted lines not in their result's place
+        self.failures: list[str] = []  # the first few failed items, as "index (file:line)"
 
     def states(self) -> Iterator[dict[str, Any]]:
         """The states to run, skipping the resumed items (in run_many's helper thread)."""
@@ -108,8 +111,8 @@ class _Batch:
         for line in self.inputs.lines(self.resumed):
             index = line.index
             kept = self.kept.get(line.index)
-            if kept not in (None, line.key) and self.count is None:  # read once: in place only
-                self.elsewhere += line.key in keys
+            if kept != line.key and self.count is None:  # read once: in place only
+                self.elsewhere += line.key in keys  # (the last line's index may hold none)
             if self.resumed(line.index, line.key):
                 self.meter.resumed += 1
                 continue
@@ -137,7 +140,7 @@ class _Batch:
             line, item, self.inputs.where, self.made_up, self.pipeline, self.answers
         )
         assert self.out is not None
-        self.out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.out.write(json_text(record, default=str) + "\n")
         self.out.flush()
         meter = self.meter
         if "state" in record:
@@ -148,6 +151,8 @@ class _Batch:
             return
         meter.failed += 1
         where = f"{self.inputs.where}:{line.number}"
+        if len(self.failures) < 5:
+            self.failures.append(f"{line.index} ({where})")
         if line.problem is not None:
             meter.note(line.problem)
         else:
@@ -426,7 +431,8 @@ def _batch_held(
             print(f"irgraph: {note}", file=sys.stderr)
         return code  # 1 for --fail-fast
     print(f"Finished: {batch.summary(args.output)}.", file=out)
-    notes = (batch.nothing_read(args.output), batch.past_the_end(args.output), batch.read_once())
+    notes = [batch.nothing_read(args.output), batch.past_the_end(args.output), batch.read_once()]
+    notes.append(failed_note(meter.failed, batch.failures, args.output))
     for note in notes:
         if note is not None:
             print(f"irgraph: {note}", file=sys.stderr)

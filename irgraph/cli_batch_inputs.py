@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
-from irgraph.cli_batch_lines import Line, line_key, other_format, parse_line
+from irgraph.cli_batch_lines import Line, blank, line_key, other_format, parse_line
 from irgraph.cli_files import nearby
 from irgraph.cli_inputs import CliError
 
@@ -60,7 +60,7 @@ class Inputs:
         head = []
         for raw in self.file:
             head.append(raw)
-            if raw.strip():
+            if not blank(raw):
                 problem = other_format(self.where, raw)
                 if problem is not None:
                     raise CliError(problem)
@@ -77,7 +77,7 @@ class Inputs:
         count, unplaced = 0, {}
         with open(self.path, "rb") as file:
             for raw in file:
-                if not raw.strip():
+                if blank(raw):
                     continue
                 if kept and kept.get(count) != (key := line_key(raw)):
                     unplaced[count] = key
@@ -94,7 +94,7 @@ class Inputs:
         index = 0
         with contextlib.closing(self):
             for number, raw in enumerate(itertools.chain(self.head, self.file), 1):
-                if not raw.strip():
+                if blank(raw):
                     continue
                 key = line_key(raw)
                 if resumed is not None and resumed(index, key):

@@ -29,6 +29,8 @@ from collections import Counter, deque
 from collections.abc import Collection, Hashable, Iterator, Mapping
 from typing import Any
 
+from irgraph.batch_files import json_text
+
 __all__ = [
     "Appended",
     "copied_results",
@@ -139,7 +141,7 @@ def _reindexed(raw: bytes, source: int, index: int) -> str:
         return f'{{"index": {index}, ' + raw[len(head) :].decode("utf-8")
     record = json.loads(raw)
     record.pop("index", None)
-    return json.dumps({"index": index, **record}, ensure_ascii=False) + "\n"
+    return json_text({"index": index, **record}) + "\n"
 
 
 #: The start of a result line as this irgraph writes it: its index first.
@@ -212,7 +214,7 @@ def _without_index(raw: bytes) -> bytes:
     else:
         record = json.loads(raw)
         record.pop("index", None)
-        rest = json.dumps(record, ensure_ascii=False).encode("utf-8")[1:]
+        rest = json_text(record).encode("utf-8")[1:]
     return hashlib.blake2b(rest, digest_size=16).digest()
 
 

@@ -16,7 +16,15 @@ import attrs
 
 from irgraph.ir.values import NotJsonNumber, refuse_constant
 
-__all__ = ["Line", "line_key", "other_format", "parse_line", "unique_keys", "KeyGivenTwice"]
+__all__ = [
+    "Line",
+    "blank",
+    "line_key",
+    "other_format",
+    "parse_line",
+    "unique_keys",
+    "KeyGivenTwice",
+]
 
 _EXAMPLE = '{"topic": "owls"}'
 #: The UTF-8 byte-order mark, as some editors (Notepad, Excel's CSV UTF-8) start a file with.
@@ -37,6 +45,18 @@ def line_key(raw: bytes | str) -> str:
     return hashlib.sha256(data.strip().removeprefix(_BOM).strip()).hexdigest()[:16]
 
 
+def blank(raw: bytes | str) -> bool:
+    """Whether the input line ``raw`` holds no item: white space only, or a UTF-8 byte-order
+    mark and white space (the first line of an empty file that Notepad saved "with BOM").
+
+    >>> blank(b"  \\r\\n"), blank(b"\\xef\\xbb\\xbf\\r\\n"), blank(b'{"topic": "owls"}')
+    (True, True, False)
+    """
+    if isinstance(raw, str):  # standard input without a binary buffer
+        return not raw.strip().removeprefix("\ufeff").strip()
+    return not raw.strip().removeprefix(_BOM).strip()
+
+
 @attrs.frozen
 class Line:
     index: int
@@ -54,8 +74,8 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
     except UnicodeDecodeError as exc:
         return None, f"{place} is not UTF-8 text (byte {exc.start}); save the file as UTF-8."
     # A position past the line's end is no help; a byte-order mark (Windows editors write
-    # one) is not part of the JSON.
-    text = text.rstrip("\r\n").removeprefix("\ufeff") if number == 1 else text.rstrip("\r\n")
+    # one, and files joined with cat keep each one's) is not part of the JSON.
+    text = text.rstrip("\r\n").removeprefix("\ufeff")
     try:
         state = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
     except RecursionError:

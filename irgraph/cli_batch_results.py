@@ -31,6 +31,7 @@ __all__ = [
     "check_output",
     "check_pipeline",
     "compact",
+    "failed_note",
     "input_words",
     "keep_completed",
     "result_record",
@@ -214,6 +215,13 @@ def check_output(path: str, inputs: str) -> None:
     if os.path.isdir(path):
         example = os.path.join(path, "results.jsonl")
         raise CliError(f"-o {path!r} is a directory; give a file in it, e.g. -o {example}.")
+    if os.path.exists(path) and not os.path.isfile(path):  # reading a pipe back would hang
+        raise CliError(
+            f"-o {path!r} is not a regular file (a pipe, a terminal or a device), but irgraph "
+            "batch reads its results file back to resume and appends to it; write the results "
+            "to a file (-o results.jsonl), and follow them as they come with tail -f "
+            "results.jsonl."
+        )
     folder = os.path.dirname(path)
     if folder and not os.path.isdir(folder):
         raise CliError(
@@ -267,6 +275,30 @@ def result_record(
     if pipeline is not None:  # last: a line starts as it always did
         record["pipeline"] = pipeline
     return record
+
+
+def failed_note(failed: int, named: list[str], output: str) -> str | None:
+    """The note after a finished batch of which ``failed`` items failed (``named``: the
+    first few, as ``index (file:line)``), else ``None``: which, where their errors are, and
+    that running the command again retries only them (the failures told as they came may
+    have scrolled away under the progress).
+
+    >>> print(failed_note(3, ["1 (in.jsonl:2)", "4 (in.jsonl:5)"], "out.jsonl"))
+    3 items failed: items 1 (in.jsonl:2), 4 (in.jsonl:5) and 1 more, each with its error on
+    its line in 'out.jsonl'; fix the cause and run the same command again: only the failed
+    items run again, the completed ones are kept.
+    """
+    if not failed:
+        return None
+    items = "1 item" if failed == 1 else f"{failed} items"
+    more = f" and {failed - len(named)} more" if failed > len(named) else ""
+    which = ("item " if len(named) == 1 else "items ") + ", ".join(named)
+    each = "" if failed == 1 else "each "
+    return (
+        f"{items} failed: {which}{more}, {each}with its error on its line in {output!r}; fix "
+        "the cause and run the same command again: only the failed items run again, the "
+        "completed ones are kept."
+    )
 
 
 def _unwritable(state: Any) -> str | None:

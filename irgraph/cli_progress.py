@@ -82,6 +82,12 @@ class Meter:
 
     def line(self) -> str:
         in_flight = max(self.started - self.finished, 0)
+        if self.clock is not None and self.clock.began is None:  # e.g. Prefect's server starts
+            told = self.done + self.failed + self.resumed
+            head = "" if self.total is None else f"{told}/{self.total}: "
+            parts = [f"{self.done} done", f"{self.failed} failed"]
+            parts += [f"{self.resumed} resumed"] if self.resumed else []
+            return head + ", ".join([*parts, f"{in_flight} waiting for the backend to start"])
         return progress_line(
             self.done, self.failed, in_flight, self.resumed, self.total, self.elapsed()
         )

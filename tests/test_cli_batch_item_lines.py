@@ -56,4 +56,6 @@ def test_a_failed_items_error_names_its_index_and_line(here, capsys):
     err = capsys.readouterr().err.splitlines()
     said = f"irgraph: item 1 (in.jsonl:3) failed: PipelineError: {told[1].splitlines()[0][21:]}"
     assert said in err, err
-    assert not any(line.count("in.jsonl:") > 1 for line in err)  # each named once
+    told_each = [line for line in err if line.startswith("irgraph: item ")]
+    assert len(told_each) == 2
+    assert not any(line.count("in.jsonl:") > 1 for line in told_each)  # each named once
