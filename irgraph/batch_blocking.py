@@ -84,6 +84,12 @@ def blocking(
             loop.close()
 
 
+def _step_ended(finished: threading.Lock) -> None:
+    """Wait (in C) until the loop thread says the step has ended: a frame of its own, where
+    a test sees the caller's thread waiting for an item."""
+    finished.acquire()
+
+
 def _interrupt(closing: GeneratorExit) -> KeyboardInterrupt | None:
     """The Ctrl-C being handled as ``closing`` closes a generator, if one is: the close's
     context, through the closes of the generators that wrap this one (``batch_progress``)."""
@@ -106,30 +112,40 @@ def _on_loop(
     Ctrl-C may also land while ``start`` is being handed to the loop, before or after it was
     queued; ``stop`` is queued behind it (the loop runs callbacks in order), so it either
     cancels the task ``start`` made or, when nothing was queued, closes ``step`` unstarted."""
-    finished = threading.Event()
+    # Released once the step has ended, ``ended`` said first. A plain lock, not a
+    # threading.Event: a second Ctrl-C landing in Event.wait's own Python code could leave
+    # the Event's lock held, and the loop thread then hung for good setting it; a lock is
+    # taken or not, in C.
+    finished, ended = threading.Lock(), list[bool]()
+    finished.acquire()
     box: dict[str, asyncio.Task[Any]] = {}
 
     async def wrapped() -> Any:
         return await step
 
+    def end(_: object = None) -> None:
+        ended.append(True)
+        finished.release()
+
     def start() -> None:
         task = box["task"] = loop.create_task(wrapped())
-        task.add_done_callback(lambda _: finished.set())
+        task.add_done_callback(end)
 
     def stop() -> None:
         if "task" in box:
             box["task"].cancel()
         else:
             step.close()
-            finished.set()
+            end()
 
     try:
         loop.call_soon_threadsafe(start, context=pointing_at(site))
-        finished.wait()
+        _step_ended(finished)
         return box["task"].result()  # an interrupt as it is taken: in ``late`` below
     except KeyboardInterrupt:
         loop.call_soon_threadsafe(stop)
-        finished.wait()
+        if not ended:  # (once it has, its release is taken or not needed)
+            _step_ended(finished)
         task = box.get("task")
         if late is not None and task is not None and not task.cancelled() and not task.exception():
             late.append(task.result())

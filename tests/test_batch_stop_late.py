@@ -38,7 +38,7 @@ class BothAtOnce:
             self.both = asyncio.Event()
         if len(self.asked) == 2:
             main = threading.main_thread()
-            while sys._current_frames()[main.ident].f_code.co_filename != threading.__file__:
+            while sys._current_frames()[main.ident].f_code.co_name != "_step_ended":
                 await asyncio.sleep(0.001)
             _thread.interrupt_main()
             self.both.set()

@@ -257,6 +257,7 @@ def test_a_chunk_left_running_whose_items_the_inputs_no_longer_hold_is_cancelled
 
 @pytest.mark.prefect
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:A batch on work pool .* without batch_key:UserWarning")
 def test_a_failed_item_on_a_work_pool_carries_the_record_of_its_run_on_the_worker(
     pool: Pool,  # noqa: F811
 ) -> None:

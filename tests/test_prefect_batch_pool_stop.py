@@ -49,7 +49,12 @@ from tests.support.prefect_children import child_env, shared_api_url
 from tests.test_prefect_batch_pool import calls, descendants
 from tests.test_prefect_deploy import PREFECT, PROCESS_WORKER, Processes, check
 
-pytestmark = [pytest.mark.prefect, pytest.mark.slow]
+# Batches here have no batch_key on purpose; the warning that says so is tested on its own.
+pytestmark = [
+    pytest.mark.prefect,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:A batch on work pool .* without batch_key:UserWarning"),
+]
 
 #: ``irgraph batch`` in a process of its own (as run from a shell; SIGTERM reaches it alone).
 IRGRAPH_BATCH = [
@@ -403,7 +408,7 @@ def test_ctrl_c_as_an_item_is_handed_over_keeps_the_items_its_chunk_completed_be
         deadline = time.monotonic() + 300
         while not both_stalled() and time.monotonic() < deadline:
             time.sleep(0.1)
-        waits.append(sys._current_frames()[main.ident].f_code.co_filename == threading.__file__)
+        waits.append(sys._current_frames()[main.ident].f_code.co_name == "_step_ended")
         _thread.interrupt_main()
         pool.stall.unlink()  # the chunk completes: both items come back in one poll
 

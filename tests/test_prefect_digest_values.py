@@ -75,6 +75,7 @@ def test_a_generated_module_takes_a_chunk_sent_with_either_digest():
 
 
 @pytest.mark.prefect
+@pytest.mark.filterwarnings("ignore:A batch on work pool .* without batch_key:UserWarning")
 @pytest.mark.parametrize(
     ("made", "given"),
     [(lambda: pipeline_digest(ONE_POINT_O), 1), (lambda: OLD, 1.0)],
