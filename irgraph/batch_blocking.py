@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from irgraph.batch_stop import BatchStopped, carry
 from irgraph.state_keys import calling_site, pointing_at
+from irgraph.thread_done import Done
 
 __all__ = ["blocking"]
 
@@ -84,12 +85,6 @@ def blocking(
             loop.close()
 
 
-def _step_ended(finished: threading.Lock) -> None:
-    """Wait (in C) until the loop thread says the step has ended: a frame of its own, where
-    a test sees the caller's thread waiting for an item."""
-    finished.acquire()
-
-
 def _interrupt(closing: GeneratorExit) -> KeyboardInterrupt | None:
     """The Ctrl-C being handled as ``closing`` closes a generator, if one is: the close's
     context, through the closes of the generators that wrap this one (``batch_progress``)."""
@@ -112,40 +107,30 @@ def _on_loop(
     Ctrl-C may also land while ``start`` is being handed to the loop, before or after it was
     queued; ``stop`` is queued behind it (the loop runs callbacks in order), so it either
     cancels the task ``start`` made or, when nothing was queued, closes ``step`` unstarted."""
-    # Released once the step has ended, ``ended`` said first. A plain lock, not a
-    # threading.Event: a second Ctrl-C landing in Event.wait's own Python code could leave
-    # the Event's lock held, and the loop thread then hung for good setting it; a lock is
-    # taken or not, in C.
-    finished, ended = threading.Lock(), list[bool]()
-    finished.acquire()
+    finished = Done()  # a Ctrl-C at any line leaves it whole (thread_done.py)
     box: dict[str, asyncio.Task[Any]] = {}
 
     async def wrapped() -> Any:
         return await step
 
-    def end(_: object = None) -> None:
-        ended.append(True)
-        finished.release()
-
     def start() -> None:
         task = box["task"] = loop.create_task(wrapped())
-        task.add_done_callback(end)
+        task.add_done_callback(lambda _: finished.set())
 
     def stop() -> None:
         if "task" in box:
             box["task"].cancel()
         else:
             step.close()
-            end()
+            finished.set()
 
     try:
         loop.call_soon_threadsafe(start, context=pointing_at(site))
-        _step_ended(finished)
+        finished.wait()
         return box["task"].result()  # an interrupt as it is taken: in ``late`` below
     except KeyboardInterrupt:
         loop.call_soon_threadsafe(stop)
-        if not ended:  # (once it has, its release is taken or not needed)
-            _step_ended(finished)
+        finished.wait()
         task = box.get("task")
         if late is not None and task is not None and not task.cancelled() and not task.exception():
             late.append(task.result())

@@ -26,6 +26,7 @@ from irgraph.graph import root_of
 from irgraph.providers import ModelProvider
 from irgraph.run_cancel import keeps_partial, nothing_ran, shown_in_ipython
 from irgraph.state_keys import calling_site, pointing_at
+from irgraph.thread_done import Done
 
 __all__ = ["run", "arun", "run_coroutine"]
 
@@ -303,10 +304,6 @@ def _run_here(coro: Coroutine[Any, Any, T]) -> T:
             forget()
 
 
-#: Seconds between two looks for a Ctrl-C while a blocking run() waits for its helper thread.
-_LOOK_FOR_CTRL_C = 0.2
-
-
 def _hold_ctrl_c() -> bool:
     """Hold SIGINT off this thread (and the threads it starts) until :func:`_let_ctrl_c`,
     where the OS allows it (POSIX, the main thread); whether it did. ``Thread.start()`` waits
@@ -365,8 +362,9 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     box: dict[str, Any] = {}
     # Waited on instead of thread.join(): a join cut short by KeyboardInterrupt marks the
     # still-running thread as stopped (CPython 3.11's Thread._wait_for_tstate_lock), and a
-    # second join then returns at once.
-    finished = threading.Event()
+    # second join then returns at once. Not threading.Events: a Ctrl-C in their own code
+    # could leave their lock held, and both threads hung (thread_done.py).
+    finished = Done()
 
     def target() -> None:
         go.wait()  # until the caller waits where a Ctrl-C cancels the run
@@ -382,7 +380,7 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     def cancel() -> None:  # on the helper loop, which runs coro's task and its children
         _cancel(loop, coro)
 
-    go = threading.Event()
+    go = Done()
     held = _hold_ctrl_c()
     try:
         threading.Thread(target=target, name="irgraph-run", daemon=True).start()
@@ -392,11 +390,10 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
     try:
         _let_ctrl_c(held)  # a Ctrl-C that came while the thread started is raised here
         go.set()
-        # In short waits: a SIGINT that lands as a wait begins to block (after Python last
-        # looked for signals) does not wake it, and its KeyboardInterrupt came only once the
-        # whole run had ended; a short wait looks again soon.
-        while not finished.wait(_LOOK_FOR_CTRL_C):
-            pass
+        # In short waits (Done.wait's): a SIGINT that lands as a wait begins to block (after
+        # Python last looked for signals) does not wake it, and its KeyboardInterrupt came
+        # only once the whole run had ended; a short wait looks again soon.
+        finished.wait()
     except KeyboardInterrupt as interrupt:
         try:
             loop.call_soon_threadsafe(cancel)  # runs once the loop runs coro's task

@@ -121,11 +121,12 @@ def test_an_unkeyed_cancelled_batch_says_nothing_was_kept():
 
 
 # A real Ctrl-C (SIGINT to the main thread) while run_many waits for its first item, sent by
-# the model's first call once the main thread waits for it (batch_blocking._step_ended); the
+# the model's first call once the main thread waits for it (irgraph.thread_done); the
 # KeyboardInterrupt is printed as JSON.
 INTERRUPTED = textwrap.dedent(
     """
     import json, signal, sys, threading
+    from irgraph import thread_done
     from irgraph import Agent, run_many
     from irgraph.testing import FakeProvider
 
@@ -138,7 +139,7 @@ INTERRUPTED = textwrap.dedent(
         async def complete(self, request):
             if not Interrupting.sent:
                 Interrupting.sent = True
-                while sys._current_frames()[main.ident].f_code.co_name != "_step_ended":
+                while sys._current_frames()[main.ident].f_code.co_filename != thread_done.__file__:
                     await asyncio.sleep(0.001)
                 signal.pthread_kill(main.ident, signal.SIGINT)
             return await super().complete(request)

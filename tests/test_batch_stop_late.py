@@ -19,6 +19,7 @@ from tests.support.batch_dir import batch_dir, batch_in
 MODULE = "irgraph_batch_stop_late_pipelines"
 SOURCE = """
 import _thread, asyncio, sys, threading
+from irgraph import thread_done
 from irgraph import Agent
 
 pipeline = Agent("w").instruct("Write {topic}.").writes("text")
@@ -38,7 +39,7 @@ class BothAtOnce:
             self.both = asyncio.Event()
         if len(self.asked) == 2:
             main = threading.main_thread()
-            while sys._current_frames()[main.ident].f_code.co_name != "_step_ended":
+            while sys._current_frames()[main.ident].f_code.co_filename != thread_done.__file__:
                 await asyncio.sleep(0.001)
             _thread.interrupt_main()
             self.both.set()

@@ -40,7 +40,7 @@ from typing import Any
 import attrs
 import pytest
 
-from irgraph import Agent, PipelineError, arun_many, run_many
+from irgraph import Agent, PipelineError, arun_many, run_many, thread_done
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from irgraph.batch_stop import BatchStopped, Tally
@@ -408,7 +408,7 @@ def test_ctrl_c_as_an_item_is_handed_over_keeps_the_items_its_chunk_completed_be
         deadline = time.monotonic() + 300
         while not both_stalled() and time.monotonic() < deadline:
             time.sleep(0.1)
-        waits.append(sys._current_frames()[main.ident].f_code.co_name == "_step_ended")
+        waits.append(sys._current_frames()[main.ident].f_code.co_filename == thread_done.__file__)
         _thread.interrupt_main()
         pool.stall.unlink()  # the chunk completes: both items come back in one poll
 

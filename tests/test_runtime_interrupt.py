@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # SIGINT (a child inherits an ignored SIGINT, and Python then never raises KeyboardInterrupt).
 NOTEBOOK = """
 import asyncio, json, signal, sys, threading, time
+from irgraph import thread_done
 from irgraph import Agent, Pipeline, run
 
 signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -27,8 +28,8 @@ main = threading.main_thread()
 calls, cancelled = [], []
 
 
-def main_thread_waits():  # in threading: run() waiting for its helper thread
-    return sys._current_frames()[main.ident].f_code.co_filename == threading.__file__
+def main_thread_waits():  # in thread_done: run() waiting for its helper thread
+    return sys._current_frames()[main.ident].f_code.co_filename == thread_done.__file__
 
 
 class Slow:
