@@ -338,6 +338,9 @@ def test_the_batch_command_on_prefect_tells_a_failure_in_one_line_not_prefects_l
         f"irgraph: {STARTING}",  # before any item: the pause it makes is explained
         "irgraph: item 1 (in.jsonl:2) failed: RunError: Node 'c' failed: ValueError: planted "
         "(raised in check, prefect_quiet_pipeline.py line 4).",
+        "irgraph: 1 item failed: item 1 (in.jsonl:2), with its error on its line in "
+        "'out.jsonl'; fix the cause and run the same command again: only the failed items run "
+        "again, the completed ones are kept.",  # the batch's last word
     ]
     assert "Traceback" not in done.stderr and "Flow run" not in done.stderr
     assert " | WARNING " not in done.stderr  # its services' own log, at shutdown too
