@@ -25,7 +25,7 @@ LOOPS: list[tuple[dict[str, Any], str]] = [
             "properties": {"p": {"$ref": "#/$defs/A"}},
             "$defs": {"A": {"$ref": "#/$defs/B"}, "B": {"$ref": "#/$defs/A"}},
         },
-        "'#/$defs/B', then '#/$defs/A'",
+        "'#/$defs/A', then '#/$defs/B'",  # from the least: the same in every process
     ),
     ({"anyOf": [{"type": "string"}, {"$ref": "#"}]}, "'#'"),
     (

@@ -198,7 +198,7 @@ def ref_loop(schema: Mapping[str, Any]) -> list[str] | None:
 
 def _loop(follows: dict[int, list[tuple[int, str | None]]]) -> list[str] | None:
     """The references along the first cycle of ``follows`` (a depth-first walk without
-    recursion), or ``None``."""
+    recursion), from the least of them, or ``None``."""
     state: dict[int, int] = {}  # 1: on the walk's path, 2: done
     for start in follows:
         if start in state:
@@ -216,7 +216,9 @@ def _loop(follows: dict[int, list[tuple[int, str | None]]]) -> list[str] | None:
             if state.get(target) == 1:
                 at = [place for place, _ in path].index(target)
                 refs = [r for _, r in path[at + 1 :]] + [ref]
-                return [r for r in refs if r is not None] or ["#"]
+                found = [r for r in refs if r is not None] or ["#"]
+                first = found.index(min(found))  # the walk's order is a set's (hash seed):
+                return found[first:] + found[:first]  # the same loop told the same way
             if target not in state:
                 state[target] = 1
                 path.append((target, ref))

@@ -2210,7 +2210,7 @@ CATALOG: tuple[BadInput, ...] = (
             '"$ref": "#/$defs/A"})',
             PipelineError,
             "The output schema of 'writer' refers to itself without end",
-            "following '#/$defs/B', then '#/$defs/A' ($ref)",
+            "following '#/$defs/A', then '#/$defs/B' ($ref)",
             "go through a property or an item",
         ),
         _row(
