@@ -159,48 +159,6 @@ def same_value(a: Any, b: Any) -> bool:
 _SCALARS = (str, int, float, type(None))
 
 
-class ValueIndex:
-    """Values as :func:`same_value` compares them, each with the item first kept under it: a
-    text, number or ``None`` found by its hash, where comparing with every value kept made a
-    route of many cases quadratic to check; a list or object compared with each one kept.
-
-    >>> index = ValueIndex()
-    >>> index.add(1, "one"), index.add(1.0, "again"), index.get(1.0), index.get(True)
-    ('one', 'one', 'one', None)
-    """
-
-    __slots__ = ("_items", "_others", "_scalars")
-
-    def __init__(self) -> None:
-        self._scalars: dict[tuple[bool, Any], Any] = {}
-        self._others: list[tuple[Any, Any]] = []
-        self._items: list[Any] = []
-
-    def items(self) -> tuple[Any, ...]:
-        """The items kept, in the order they were."""
-        return tuple(self._items)
-
-    def get(self, value: Any) -> Any:
-        """The item kept under a value equal to ``value``, else ``None``."""
-        if isinstance(value, _SCALARS):  # a bool is an int: the flag keeps True from 1
-            return self._scalars.get((type(value) is bool, value))
-        return next((item for kept, item in self._others if same_value(value, kept)), None)
-
-    def add(self, value: Any, item: Any) -> Any:
-        """Keep ``item`` (not ``None``) under ``value`` unless a value equal to it is kept;
-        the item kept."""
-        if isinstance(value, _SCALARS):
-            kept = self._scalars.setdefault((type(value) is bool, value), item)
-        else:
-            kept = self.get(value)
-            if kept is None:
-                self._others.append((value, item))
-                kept = item
-        if kept is item:
-            self._items.append(item)
-        return kept
-
-
 class ValueKeys:
     """A hashable key per value, equal keys for values :func:`same_value` says are equal: a
     text, number or ``None`` keyed by itself (``True`` apart from ``1``), a list or object by
@@ -225,6 +183,36 @@ class ValueKeys:
                 return ("list or object", index)
         self._others.append(value)
         return ("list or object", len(self._others) - 1)
+
+
+class ValueIndex:
+    """Values as :func:`same_value` compares them (by their :class:`ValueKeys`), each with the
+    item first kept under it: found by hash, where comparing with every value kept made a route
+    of many cases quadratic to check.
+
+    >>> index = ValueIndex()
+    >>> index.add(1, "one"), index.add(1.0, "again"), index.get(1.0), index.get(True)
+    ('one', 'one', 'one', None)
+    """
+
+    __slots__ = ("_kept", "_keys")
+
+    def __init__(self) -> None:
+        self._keys = ValueKeys()
+        self._kept: dict[Any, Any] = {}
+
+    def items(self) -> tuple[Any, ...]:
+        """The items kept, in the order they were."""
+        return tuple(self._kept.values())
+
+    def get(self, value: Any) -> Any:
+        """The item kept under a value equal to ``value``, else ``None``."""
+        return self._kept.get(self._keys.of(value))
+
+    def add(self, value: Any, item: Any) -> Any:
+        """Keep ``item`` (not ``None``) under ``value`` unless a value equal to it is kept;
+        the item kept."""
+        return self._kept.setdefault(self._keys.of(value), item)
 
 
 def distinct_values(values: Iterable[Any]) -> list[Any]:
