@@ -11,7 +11,7 @@ import argparse
 import ast
 import re
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from irgraph.cli_state_json import split_words
 from irgraph.errors import closest_keys
@@ -37,6 +37,14 @@ class CommandLine(argparse.ArgumentParser):
 
     #: The words being parsed (set before parsing): the command among them picks the options.
     words: Sequence[str] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No abbreviations: ``--sched`` is told as unknown, with ``--schedule`` meant beside
+        # it, where argparse took it as ``--schedule``; a later option sharing the prefix
+        # would silently change what an old command line means. Subcommands' parsers are
+        # made with this class, so this holds for each.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         command = self.prog.split(" ", 1)[1] if " " in self.prog else None
