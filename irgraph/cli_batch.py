@@ -301,6 +301,14 @@ def batch_target(args: argparse.Namespace) -> Any:
     return load_target(args.target)
 
 
+def _initial_reads(target: Any) -> list[str]:
+    """The keys ``target`` reads from each item's initial state."""
+    from irgraph.graph import to_graph
+    from irgraph.validate import required_inputs
+
+    return sorted(required_inputs(to_graph(target)))
+
+
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Run ``irgraph batch``; returns the exit code."""
     allow = check_modules(args.allow_module)
@@ -323,7 +331,7 @@ def _batch_held(
     provider = None if args.work_pool else check_provider(args.provider)
     made_up = makes_answers_up(provider)
     found = scan_results(args.output, real=not made_up)
-    inputs = Inputs(args.inputs)
+    inputs = Inputs(args.inputs, lambda: _initial_reads(target))
     try:  # one pass: the items to count, and the lines a kept result may have moved from
         kept = {i: key for i, (_, key, ok, _) in found.items() if ok}
         count, unplaced = inputs.survey(kept)

@@ -15,7 +15,7 @@ import itertools
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from irgraph.cli_batch_lines import Line, blank, line_key, other_format, parse_line
@@ -26,10 +26,12 @@ __all__ = ["Inputs", "Line", "line_key"]
 
 
 class Inputs:
-    """The inputs file, opened (and checked) up front and read line by line."""
+    """The inputs file, opened (and checked) up front and read line by line; ``reads`` gives
+    the keys the pipeline reads from its initial state, for advice on a file of plain text."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, reads: Callable[[], Sequence[str]] = tuple) -> None:
         self.path = path
+        self.reads = reads
         self.where = "<stdin>" if path == "-" else path
         self.file: IO[Any]
         if path == "-":
@@ -61,7 +63,7 @@ class Inputs:
         for raw in self.file:
             head.append(raw)
             if not blank(raw):
-                problem = other_format(self.where, raw)
+                problem = other_format(self.where, raw, self.reads)
                 if problem is not None:
                     raise CliError(problem)
                 break

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shlex
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -158,10 +159,13 @@ _JSON_KINDS = {
 }
 
 
-def other_format(where: str, raw: bytes | str) -> str | None:
+def other_format(
+    where: str, raw: bytes | str, reads: Callable[[], Sequence[str]] = tuple
+) -> str | None:
     """Why an inputs file whose first non-blank line is ``raw`` is in another format than JSON
     Lines (a JSON array, a JSON document spread over lines, CSV or TSV, a ``.txt`` file of
-    plain lines, UTF-16 or binary, a batch's results file), or ``None``.
+    plain lines, UTF-16 or binary, a batch's results file), or ``None``. ``reads`` gives the
+    keys the pipeline reads from its initial state, asked only for a plain-text file's advice.
 
     Read line by line, such a file is items that each fail, or worse, an element of a
     pretty-printed array that happens to fit on one line runs alone; so it is refused whole.
@@ -207,11 +211,13 @@ def other_format(where: str, raw: bytes | str) -> str | None:
             f'csv.DictReader({opened}{tab})]"{convert}'
         )
     if suffix == ".txt" and text[:1] not in ("{", "[") and not _json(text):
+        keys = sorted(reads())
+        key, which = _line_key(keys)
         return (
             f"{name} is plain text (its first line is no JSON), {lines}. To run the pipeline "
-            "once per line, with the line as the value of the key it reads (here KEY: "
-            'topic, say), convert it: python -c "import json, sys; '
-            "[print(json.dumps({'KEY': line.strip()})) for line in "
+            f"once per line, with the line as the value of {which}, convert it: python -c "
+            '"import json, sys; '
+            f"[print(json.dumps({{{key!r}: line.strip()}})) for line in "
             f'{opened} if line.strip()]"{convert}'
         )
     if text.startswith("[") and _array_of_states(text):
@@ -228,6 +234,23 @@ def other_format(where: str, raw: bytes | str) -> str | None:
             f'"import json, sys; print(json.dumps(json.load({opened})))"{convert}'
         )
     return None
+
+
+def _line_key(keys: list[str]) -> tuple[str, str]:
+    """The key a plain-text line is converted to, and how the advice names it: the one key
+    the pipeline reads, or ``KEY`` standing for one of several (or of none known).
+
+    >>> _line_key(["topic"])
+    ('topic', "'topic', the key the pipeline reads")
+    >>> _line_key(["a", "b"])[1]
+    "KEY (one of the keys the pipeline reads: 'a', 'b'; each line needs them all)"
+    """
+    if len(keys) == 1:
+        return keys[0], f"{keys[0]!r}, the key the pipeline reads"
+    if keys:
+        named = ", ".join(map(repr, keys))
+        return "KEY", f"KEY (one of the keys the pipeline reads: {named}; each line needs them all)"
+    return "KEY", "the key the pipeline reads (KEY)"
 
 
 def _not_utf8(name: str, where: str, raw: bytes) -> str:

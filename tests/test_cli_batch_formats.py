@@ -125,7 +125,9 @@ def test_a_txt_file_of_plain_lines_is_refused_with_the_command_that_converts_it(
     error = capsys.readouterr().err
     assert error.startswith("irgraph: error: 'topics.txt' is plain text (its first line is no")
     assert calls() == []
-    convert(error.replace("'KEY'", "'topic'"), here)
+    # the one key the pipeline reads is named, so the command runs as pasted
+    assert "with the line as the value of 'topic', the key the pipeline reads" in error
+    convert(error, here)
     assert batch("topics.jsonl") == 0
     assert sorted(calls()) == ["Draft bats.", "Draft owls."]
     (here / "states.txt").write_text('{"topic": "owls"}\n')  # JSON Lines named .txt: fine
