@@ -302,11 +302,16 @@ def batch_target(args: argparse.Namespace) -> Any:
 
 
 def _initial_reads(target: Any) -> list[str]:
-    """The keys ``target`` reads from each item's initial state."""
+    """The keys ``target`` reads from each item's initial state (none known for a pipeline
+    that does not build: its own error comes once the inputs are read)."""
+    from irgraph.errors import IrgraphError
     from irgraph.graph import to_graph
     from irgraph.validate import required_inputs
 
-    return sorted(required_inputs(to_graph(target)))
+    try:
+        return sorted(required_inputs(to_graph(target)))
+    except IrgraphError:
+        return []
 
 
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
