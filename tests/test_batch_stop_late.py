@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from irgraph import run_many
+from irgraph import run_many, thread_done
 from tests.support.batch_dir import batch_dir, batch_in
 
 MODULE = "irgraph_batch_stop_late_pipelines"
@@ -59,6 +59,11 @@ TOPICS = ["owls", "bats"]
 
 @pytest.fixture
 def here(tmp_path, monkeypatch):
+    # The main thread's wait looks for a Ctrl-C every LOOK seconds; were a look to fall
+    # between the model's interrupt_main() and its answers microseconds later, the Ctrl-C
+    # would be noticed before the items end, which this test is not about. A look is taken
+    # only after LOOK seconds of waiting, far longer than the model takes here.
+    monkeypatch.setattr(thread_done, "LOOK", 30.0)
     return batch_dir(tmp_path, monkeypatch, MODULE, SOURCE, TOPICS)
 
 
