@@ -356,7 +356,6 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
         except KeyboardInterrupt as interrupt:  # raised while asyncio.run handled the cancel
             _keep_partial(interrupt, interrupt.__context__)
             raise
-    loop = asyncio.new_event_loop()
     # A fresh context, as a new thread's, but for the user's line its warnings point at.
     context = pointing_at(calling_site(), contextvars.Context())
     box: dict[str, Any] = {}
@@ -370,7 +369,12 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
         go.wait()  # until the caller waits where a Ctrl-C cancels the run
         _let_ctrl_c(held)  # held as the thread started: the processes it starts would be too
         try:
-            with asyncio.Runner(loop_factory=lambda: loop) as runner:
+            # The loop is made here, where no Ctrl-C lands, and closed by the Runner: made by
+            # the caller, an interrupt before this thread ran it left it unclosed.
+            with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
+                box["loop"] = runner.get_loop()
+                if "cancel" in box:  # interrupted before the loop was there to be told
+                    box["loop"].call_soon(cancel)
                 box["value"] = runner.run(coro, context=context)
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
@@ -378,7 +382,7 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
             finished.set()
 
     def cancel() -> None:  # on the helper loop, which runs coro's task and its children
-        _cancel(loop, coro)
+        _cancel(asyncio.get_running_loop(), coro)
 
     go = Done()
     held = _hold_ctrl_c()
@@ -395,10 +399,13 @@ def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
         # only once the whole run had ended; a short wait looks again soon.
         finished.wait()
     except KeyboardInterrupt as interrupt:
-        try:
-            loop.call_soon_threadsafe(cancel)  # runs once the loop runs coro's task
-        except RuntimeError:  # the loop has closed: the run is over already
-            pass
+        box["cancel"] = True  # seen by the helper thread if it makes its loop after this
+        loop = box.get("loop")  # else made already: told here (told twice does no harm)
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(cancel)  # runs once the loop runs coro's task
+            except RuntimeError:  # the loop has closed: the run is over already
+                pass
         go.set()
         finished.wait()
         _keep_partial(interrupt, box.get("error"))
