@@ -120,7 +120,8 @@ def late(seconds: float, more: str = "") -> TimeoutError:
     """The error of work that ran past its timeout of ``seconds``, with how to allow more."""
     return TimeoutError(
         f"it took longer than its timeout of {seconds:g} s{more}; allow more time with "
-        ".timeout(seconds) on the node or run(..., timeout=seconds)"
+        ".timeout(seconds) on the node, or with run(..., timeout=seconds) if the node has no "
+        ".timeout() of its own (a node's own timeout wins over the run's)"
     )
 
 

@@ -271,7 +271,6 @@ def capability_warnings(
 ) -> list[str]:
     """Warnings for nodes the backend cannot honour fully, each naming the node."""
     warnings: list[str] = []
-    has_parallel = False
     for nid, data in G.nodes(data=True):
         need = _NEEDS.get(data["kind"])
         if need and not getattr(capabilities, need[0]):
@@ -279,15 +278,34 @@ def capability_warnings(
                 f"Backend '{backend_name}' has no '{need[0]}' capability, so for "
                 f"{data['kind']} '{nid}' {need[1]}."
             )
-        # A route's edges to its branches are choices, not work that runs side by side.
-        if sum(1 for *_, c in G.out_edges(nid, data="condition") if c is None) > 1:
-            has_parallel = True
-    if has_parallel and not capabilities.parallel:
+    if not capabilities.parallel and _has_parallel_steps(G):
         warnings.append(
             f"Backend '{backend_name}' has no 'parallel' capability, so parallel branches "
             "will run one at a time."
         )
     return warnings
+
+
+def _has_parallel_steps(G: nx.DiGraph) -> bool:
+    """Whether two steps of one scope (one route branch) may run at once: a node followed by
+    two of them, or two of them that wait for no step of their own scope (the pipeline's, a
+    loop's or a route branch's first steps). Only control edges count: a data edge to a
+    later reader is no branch, and a route's branches are choices, not work side by side."""
+
+    def where(v: str) -> tuple[Any, Any]:
+        return G.nodes[v]["parent"], G.nodes[v].get("branch")
+
+    entries: set[tuple[Any, Any]] = set()
+    for v in G:
+        after = [u for u, _, control in G.in_edges(v, data="control") if control]
+        if not any(where(u) == where(v) for u in after):
+            if where(v) in entries:
+                return True
+            entries.add(where(v))
+        following = [w for _, w, control in G.out_edges(v, data="control") if control]
+        if len({where(w) for w in following}) < len(following):
+            return True
+    return False
 
 
 #: What :func:`compile` takes itself; its other keywords make the backend.

@@ -244,9 +244,14 @@ class OpenAIProvider:
         if not isinstance(text, str) or not text:
             raise self._error(
                 f"Model {model!r} at {self._url} gave no text for node {request.node!r} "
-                f"(the answer's content was {describe(text)}).",
+                + (
+                    f"(the answer's content was {describe(text)})."
+                    if getattr(response, "choices", None)
+                    else "(the answer's list of choices was empty or missing)."
+                ),
                 "Check that the model is a chat model and that its server returns "
-                "choices[0].message.content; a model that only calls tools answers no text.",
+                "choices[0].message.content; a model that only calls tools answers no text, "
+                "and a server or proxy that filters content may answer no choice at all.",
                 model,
                 request,
             )

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -311,9 +312,30 @@ def check_cancellation_leaves_no_task(make_backend: MakeBackend) -> None:
         await asyncio.sleep(0)
         left = asyncio.all_tasks() - before
         if left:
-            raise _fail(pipeline, f"{len(left)} task(s) still running after cancellation.")
+            shown = sorted(_task_text(t) for t in left)
+            for leftover in left:  # not left to be destroyed pending when the loop closes
+                leftover.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+            raise _fail(
+                pipeline,
+                f"{len(left)} task(s) still running after the run was cancelled: "
+                f"{'; '.join(shown)}. A run must cancel and await every task it started when "
+                "it is cancelled (asyncio.TaskGroup does both).",
+            )
 
     run_coroutine(asyncio.wait_for(go(), 120))  # bounds a hang only
+
+
+def _task_text(task: asyncio.Task[Any]) -> str:
+    """A task by the coroutine it runs and the line that coroutine waits at:
+    ``worker() waiting at mybackend.py:12``."""
+    coro = task.get_coro()
+    code = getattr(coro, "cr_code", None)
+    name = f"{getattr(code, 'co_qualname', None) or getattr(coro, '__qualname__', coro)}()"
+    frame = getattr(coro, "cr_frame", None)
+    if frame is None or code is None:
+        return name
+    return f"{name} waiting at {os.path.basename(code.co_filename)}:{frame.f_lineno}"
 
 
 def check_fuzzed_schedule(

@@ -87,6 +87,17 @@ def run_tests(copy: Path, mutant: Mutant, timeout: float) -> tuple[bool, str]:
 
 
 def main(argv: Sequence[str]) -> int:
+    if {"-h", "--help"} & set(argv):
+        print(__doc__)
+        return 0
+    options = [a for a in argv if a.startswith("-") and a != "--list"]
+    if options:
+        print(
+            f"Unknown option {options[0]!r}: python3 dev.py mutants takes area names, mutant "
+            "ids, --list or --help.",
+            file=sys.stderr,
+        )
+        return 2
     if "--list" in argv:
         for m in MUTANTS:
             print(f"{m.id:38} {m.area:12} {m.file}")
