@@ -46,7 +46,7 @@ from typing import IO, Any, TextIO, cast
 from irgraph.batch_clock import clock_of
 from irgraph.batch_files import json_text
 from irgraph.cli_batch_answers import check_answers, check_kept_answers, given_answers
-from irgraph.cli_batch_inputs import Inputs, Line, line_key
+from irgraph.cli_batch_inputs import Inputs, Line, initial_reads, line_key
 from irgraph.cli_batch_kept import (
     Appended,
     copied_results,
@@ -301,19 +301,6 @@ def batch_target(args: argparse.Namespace) -> Any:
     return load_target(args.target)
 
 
-def _initial_reads(target: Any) -> list[str]:
-    """The keys ``target`` reads from each item's initial state (none known for a pipeline
-    that does not build: its own error comes once the inputs are read)."""
-    from irgraph.errors import IrgraphError
-    from irgraph.graph import to_graph
-    from irgraph.validate import required_inputs
-
-    try:
-        return sorted(required_inputs(to_graph(target)))
-    except IrgraphError:
-        return []
-
-
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:
     """Run ``irgraph batch``; returns the exit code."""
     allow = check_modules(args.allow_module)
@@ -336,7 +323,7 @@ def _batch_held(
     provider = None if args.work_pool else check_provider(args.provider)
     made_up = makes_answers_up(provider)
     found = scan_results(args.output, real=not made_up)
-    inputs = Inputs(args.inputs, lambda: _initial_reads(target))
+    inputs = Inputs(args.inputs, lambda: initial_reads(target))
     try:  # one pass: the items to count, and the lines a kept result may have moved from
         kept = {i: key for i, (_, key, ok, _) in found.items() if ok}
         count, unplaced = inputs.survey(kept)

@@ -22,7 +22,20 @@ from irgraph.cli_batch_lines import Line, blank, line_key, other_format, parse_l
 from irgraph.cli_files import nearby
 from irgraph.cli_inputs import CliError
 
-__all__ = ["Inputs", "Line", "line_key"]
+__all__ = ["Inputs", "Line", "initial_reads", "line_key"]
+
+
+def initial_reads(target: Any) -> list[str]:
+    """The keys ``target`` reads from each item's initial state (none known for a pipeline
+    that does not build: its own error comes once the inputs are read)."""
+    from irgraph.errors import IrgraphError
+    from irgraph.graph import to_graph
+    from irgraph.validate import required_inputs
+
+    try:
+        return sorted(required_inputs(to_graph(target)))
+    except IrgraphError:
+        return []
 
 
 class Inputs:
