@@ -210,7 +210,7 @@ def get_backend(backend: str | Any, **options: Any) -> Any:
             f"Making the backend {backend!r} failed: its factory {factory!r} raised "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    return _a_backend(made, f"{made!r}, which the backend {backend!r}'s factory made,")
+    return _a_backend(made, f"{made!r}, made by the factory of the backend {backend!r},")
 
 
 def compiled_by(engine: Any, node: Any, inputs: Iterable[str] | None) -> Any:
