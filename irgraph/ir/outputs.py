@@ -37,6 +37,7 @@ from irgraph.ir.allowed_values import (
 from irgraph.ir.output_replies import QUOTE_CHARS, OutputError, cut, feedback
 from irgraph.ir.schema_checks import check_refs, check_valid, model_schema, not_a_schema_hint
 from irgraph.ir.schema_memo import SchemaMemo
+from irgraph.ir.schema_patterns import check_patterns
 from irgraph.ir.schema_validator import answer_validator
 from irgraph.ir.values import JsonObject, json_problem
 
@@ -209,6 +210,7 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
     if not VALID_SCHEMAS.has(checked.text):  # the same content was checked: the same answer
         check_valid(schema, node=node)
         check_refs(schema, node=node)
+        check_patterns(schema, node=node)  # before a reply or a property name meets one
         VALID_SCHEMAS.add(checked.text)
     return checked
 

@@ -2291,6 +2291,15 @@ CATALOG: tuple[BadInput, ...] = (
             "a whole number from 0 to 100 (got -1",
         ),
         _row(
+            "output-pattern-catastrophic",
+            "routes and outputs",
+            'writer.output({"type": "string", "pattern": "^(a+)+$"})',
+            PipelineError,
+            "The output schema of 'writer' has the pattern '^(a+)+$' (at /pattern), whose "
+            "repeat inside a repeat can take exponential time",
+            "'^(a+)+$' matches what '^a+$' does",
+        ),
+        _row(
             "output-retries-huge",
             "routes and outputs",
             'writer.output({"type": "string"}, retries=10**30)',
