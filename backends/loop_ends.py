@@ -5,9 +5,9 @@
 the run at the loop when ``review`` holds a pydantic model instead of its JSON); with
 ``until_equals`` once it equals the value as JSON values compare
 (:func:`irgraph.ir.values.same_value`); a predicate of the state stops it when it returns
-something true, called by :func:`~irgraph.backends.predicates.predicate_holds` (a plain one
-on a worker thread with a copy of the state, so it may block and other branches go on),
-which says so when it raises.
+True, called by :func:`~irgraph.backends.predicates.predicate_holds` (a plain one on a worker
+thread with a copy of the state, so it may block and other branches go on), which says so
+when it raises or answers no bool (``"no"`` is no False: the run fails at the loop).
 """
 
 from __future__ import annotations

@@ -8,6 +8,12 @@ of the state, so it may block while other branches go on; a coroutine function a
 read-only view) and raises :class:`PredicateRaised` in place of its error;
 :func:`~irgraph.backends.failures.node_failure` takes the words from it and chains the
 original error as the RunError's cause.
+
+A predicate answers ``True`` or ``False`` (``numpy.bool_`` too). Any other value, ``"no"``,
+``None``, ``0`` or a list, is a ``TypeError`` at the route or loop naming the predicate, the
+value and its type, rather than a truth value: ``lambda s: s["verdict"]`` returning ``"no"``
+would take the branch (every non-empty string is true), and the run would go on as if the
+answer were yes.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from irgraph.errors import did_you_mean
 
 from .blocking import call_blocking
 
-__all__ = ["PredicateRaised", "predicate_holds"]
+__all__ = ["PredicateRaised", "predicate_holds", "not_a_bool"]
 
 #: How many of the state's keys a message lists before it counts the rest.
 _SHOWN_KEYS = 12
@@ -52,11 +58,56 @@ async def predicate_holds(
             holds = await call_blocking(predicate, MappingProxyType(dict(state)))
         if inspect.isawaitable(holds):
             holds = await holds
-        return bool(holds)
     except Exception as error:
-        kind = "until predicate" if whose == "loop" else "predicate"
-        source = f"its {kind} {_shown(predicate, ref)}"
-        raise PredicateRaised(error, source, _advice(error, whose, state)) from error
+        advice = _advice(error, whose, state)
+        raise PredicateRaised(error, _source(predicate, ref, whose), advice) from error
+    if holds is True or holds is False:
+        return holds
+    if _numpy_bool(holds):
+        return bool(holds)
+    raise TypeError(not_a_bool(holds, _source(predicate, ref, whose), whose))
+
+
+def not_a_bool(value: Any, source: str, whose: str) -> str:
+    """Why a predicate's ``value`` (not a bool) is refused, ``source`` naming the predicate
+    ("its predicate 'pick'") of a ``whose``: "route" or "loop".
+
+    >>> not_a_bool("no", "its predicate 'pick'", "route")[:57]
+    "its predicate 'pick' returned 'no' (a str), not True or F"
+    """
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    kind = type(value).__name__
+    does = (
+        "a route takes a branch only when its predicate returns True"
+        if whose == "route"
+        else "a loop stops only when its until predicate returns True"
+    )
+    example = "state['verdict'] == 'yes'"
+    if value is None:
+        example = "state.get('verdict') is not None"
+    elif isinstance(value, (int, float)):
+        example = "state['score'] > 0"
+    elif isinstance(value, (list, tuple, dict, set, frozenset)):
+        example = "len(state['items']) > 0"
+    return (
+        f"{source} returned {shown} (a {kind}), not True or False; {does}. Return a bool: "
+        f"compare the value, e.g. lambda state: {example}"
+    )
+
+
+def _numpy_bool(value: Any) -> bool:
+    """Whether ``value`` is a ``numpy.bool_`` (told by its type, numpy not imported)."""
+    kind = type(value)
+    return kind.__name__ in ("bool_", "bool") and kind.__module__ == "numpy"
+
+
+def _source(predicate: Callable[..., Any], ref: str, whose: str) -> str:
+    """A predicate as a message names it: "its predicate 'pick'" (a loop's: "its until
+    predicate 'done'")."""
+    kind = "until predicate" if whose == "loop" else "predicate"
+    return f"its {kind} {_shown(predicate, ref)}"
 
 
 def _shown(predicate: Callable[..., Any], ref: str) -> str:

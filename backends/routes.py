@@ -3,8 +3,9 @@
 A case holds when the route's ``on`` key (or the field it names, ``verdict.category``) equals
 its value as JSON values compare
 (:func:`irgraph.ir.values.same_value`: ``1 == 1.0``, ``True != 1``), when its predicate of
-the state is true (called as a loop's ``until`` predicate is, by
-:func:`~irgraph.backends.predicates.predicate_holds`, which says which predicate raised), or
+the state returns True (called as a loop's ``until`` predicate is, by
+:func:`~irgraph.backends.predicates.predicate_holds`, which says which predicate raised, and
+fails the run at the route when it answers no bool), or
 always (``otherwise``). When none holds the run cannot go on: :func:`chosen_branch` raises a
 ``LookupError`` naming the route, the key and its value, which the scheduler turns into the
 run's ``RunError`` at the route node. A field read through a pydantic model instance (a step

@@ -232,7 +232,7 @@ class Agent(Builder):
         again up to ``retries`` times before the run fails."""
         checked = output_schema(schema, self._name, stacklevel=3)  # past checked_keywords
         where = f"the retries argument of '{self._name}'.output()"
-        count = checks.count(0).check(retries, where, node=self._name)
+        count = checks.output_retries.check(retries, where, node=self._name)
         return self._with(output=checked, output_retries=count)
 
     def _prompted(self) -> Agent:

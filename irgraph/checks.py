@@ -55,6 +55,9 @@ __all__ = [
     "flag",
     "function",
     "count",
+    "whole_between",
+    "output_retries",
+    "MAX_OUTPUT_RETRIES",
     "integer",
     "seconds",
     "optional",
@@ -273,6 +276,26 @@ def count(minimum: int = 1) -> Check:
         f"a whole number of at least {minimum}",
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
     )
+
+
+def whole_between(low: int, high: int) -> Callable[[Any], bool]:
+    """The test of a whole number from ``low`` to ``high``: a setting sent to a provider, which
+    fails late (at the call, after the steps before it ran) or is read wrong (a server's 32-
+    or 64-bit integer overflowing) for a value no model or server takes."""
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+#: The most times an agent's reply that does not match its output schema is asked again:
+#: each is one more paid model call, and a model that gave no matching reply in a hundred
+#: attempts will not give one in the next (a mistyped ``10**30`` would ask for ever).
+MAX_OUTPUT_RETRIES = 100
+
+output_retries = Check(
+    f"a whole number from 0 to {MAX_OUTPUT_RETRIES}",
+    whole_between(0, MAX_OUTPUT_RETRIES),
+    hint=f"Each retry is one more model call; allow a few, e.g. retries=2 (at most "
+    f"{MAX_OUTPUT_RETRIES}), and say in the instruction what the JSON must hold.",
+)
 
 
 def seconds(*, allow_zero: bool = False) -> Check:

@@ -566,7 +566,9 @@ def test_asking_a_pipeline_that_never_reads_the_prompt_is_refused_before_any_cal
     # A route's or loop's own function is handed the whole state: it may read the prompt.
     tested = Route("r").when(lambda state: "bug" in state["prompt"], Agent("fix").instruct("Fix."))
     assert tested.otherwise(Agent("y").instruct("Y.")).ask("a bug", provider=fake) == "<fix: Fix.>"
-    until = Loop("l").step(Agent("w").instruct("W.").writes("x")).until(lambda s: s["prompt"])
+    until = (
+        Loop("l").step(Agent("w").instruct("W.").writes("x")).until(lambda s: s["prompt"] == "stop")
+    )
     assert until.max_iterations(2).ask("stop", provider=fake) == "<w: W.>"
 
 

@@ -63,7 +63,9 @@ class AgentNode(_Templated):
         default=None, converter=_json_object, validator=_check_output, kw_only=True
     )
     #: How many times a reply that does not match ``output`` is asked again.
-    output_retries: int = attrs.field(default=0, validator=checks.count(0).validator, kw_only=True)
+    output_retries: int = attrs.field(
+        default=0, validator=checks.output_retries.validator, kw_only=True
+    )
     inputs: tuple[str, ...] = attrs.field(default=(), converter=_key_tuple, validator=_keys)
     id: str | None = attrs.field(default=None, validator=_optional_name)
     depth = 0  # a leaf holds no scope

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from irgraph.checks import finite, shown
+from irgraph.checks import finite, shown, whole_between
 from irgraph.errors import PipelineError
 from irgraph.ir.allowed_values import (
     AllowedValues,
@@ -37,6 +37,7 @@ from irgraph.ir.allowed_values import (
 from irgraph.ir.output_replies import QUOTE_CHARS, OutputError, cut, feedback
 from irgraph.ir.schema_checks import check_refs, check_valid, model_schema, not_a_schema_hint
 from irgraph.ir.schema_memo import SchemaMemo
+from irgraph.ir.schema_patterns import check_patterns
 from irgraph.ir.schema_validator import answer_validator
 from irgraph.ir.values import JsonObject, json_problem
 
@@ -64,8 +65,12 @@ def _number_between(low: float, high: float) -> Any:
     )
 
 
-def _whole_at_least(low: int) -> Any:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+#: The most tokens ``max_tokens`` may ask for: ten times the longest reply a model writes
+#: today, far below the 32-bit integer a server reads it as (a mistyped ``10**30`` fails at the
+#: call, after the steps before it ran, or overflows in a local server).
+MAX_TOKENS = 10_000_000
+#: A ``seed``: what a provider's 64-bit integer holds.
+SEEDS = (-(2**63), 2**63 - 1)
 
 
 #: The settings irgraph knows, with their rule in words; any other JSON value passes through
@@ -73,8 +78,11 @@ def _whole_at_least(low: int) -> Any:
 KNOWN_SETTINGS: dict[str, tuple[str, Any]] = {
     "temperature": ("a number from 0 to 2", _number_between(0, 2)),
     "top_p": ("a number from 0 to 1", _number_between(0, 1)),
-    "max_tokens": ("a whole number of at least 1", _whole_at_least(1)),
-    "seed": ("a whole number", _whole_at_least(-(2**63))),
+    "max_tokens": (f"a whole number from 1 to {MAX_TOKENS:,}", whole_between(1, MAX_TOKENS)),
+    "seed": (
+        f"a whole number that fits in 64 bits, from {SEEDS[0]} to {SEEDS[1]}",
+        whole_between(*SEEDS),
+    ),
     "presence_penalty": ("a number from -2 to 2", _number_between(-2, 2)),
     "frequency_penalty": ("a number from -2 to 2", _number_between(-2, 2)),
     "stop": (
@@ -166,7 +174,8 @@ def checked_settings(values: Any, *, node: str) -> JsonObject:
 
 
 def _example(name: str) -> str:
-    return {"temperature": "0.2", "top_p": "0.9", "stop": "['\\n\\n']"}.get(name, "1")
+    examples = {"temperature": "0.2", "top_p": "0.9", "max_tokens": "1000", "seed": "42"}
+    return examples.get(name, "['\\n\\n']" if name == "stop" else "1")
 
 
 #: The schemas ``jsonschema`` accepted and whose ``$ref`` s resolve, by content.
@@ -201,6 +210,7 @@ def checked_schema(schema: Any, *, node: str) -> JsonObject:
     if not VALID_SCHEMAS.has(checked.text):  # the same content was checked: the same answer
         check_valid(schema, node=node)
         check_refs(schema, node=node)
+        check_patterns(schema, node=node)  # before a reply or a property name meets one
         VALID_SCHEMAS.add(checked.text)
     return checked
 

@@ -8,12 +8,12 @@ so any correct concurrent backend must reach the same state.
 
 Issue 17's semantics are written out here on their own, not taken from the code backends
 share: a route takes its first case that holds (``equals`` by JSON equality, where ``1 ==
-1.0`` but ``True != 1``; a predicate of a read-only view of the state, awaited when async;
-``otherwise``); an agent's request carries its system prompt (a template, rendered like the
-instruction), settings and output schema; with a schema, the reply is parsed here (one
-markdown fence allowed) and validated with ``jsonschema`` directly, asked again with feedback
-up to ``output_retries`` times, and the parsed value is written; a loop with ``until_equals``
-stops when its key equals the value.
+1.0`` but ``True != 1``; a predicate of a read-only view of the state, awaited when async,
+which must answer a bool; ``otherwise``); an agent's request carries its system prompt (a
+template, rendered like the instruction), settings and output schema; with a schema, the
+reply is parsed here (one markdown fence allowed) and validated with ``jsonschema`` directly,
+asked again with feedback up to ``output_retries`` times, and the parsed value is written; a
+loop with ``until_equals`` stops when its key equals the value.
 A run that must fail (a reply still invalid after its retries, a route with no case that
 holds) raises :class:`ReferenceFailure`.
 
@@ -80,6 +80,15 @@ class ReferenceFailure(Exception):
         super().__init__(message)
         self.node = node
         self.reply = reply
+
+
+def _truth(holds: Any, node: str) -> bool:
+    """A predicate's answer: True or False (a ``numpy.bool_`` too); anything else, ``"no"``
+    or ``None`` as much as ``"yes"``, fails the run at route or loop ``node``."""
+    numpy = type(holds).__module__ == "numpy" and type(holds).__name__ in ("bool_", "bool")
+    if isinstance(holds, bool) or numpy:
+        return bool(holds)
+    raise ReferenceFailure(f"a predicate of '{node}' returned {holds!r}, no bool", node=node)
 
 
 def request_key(request: ModelRequest) -> tuple[Any, ...]:
@@ -238,7 +247,7 @@ class _Interpreter:
                     holds = _load(node.until)(MappingProxyType(dict(state)))
                     if inspect.isawaitable(holds):  # an async predicate, as the runtime does
                         holds = await holds
-                    if holds:
+                    if _truth(holds, node.name):
                         break
         elif isinstance(node, MapOverNode):
             assert node.over is not None and node.collect is not None
@@ -291,6 +300,7 @@ class _Interpreter:
                 holds = _load(case.value)(MappingProxyType(dict(state)))
                 if inspect.isawaitable(holds):
                     holds = await holds
+                holds = _truth(holds, node.name)
             else:
                 holds = True
             if holds:

@@ -2191,8 +2191,25 @@ CATALOG: tuple[BadInput, ...] = (
             "writer.settings(max_tokens=0)",
             PipelineError,
             "The setting max_tokens of 'writer'",
-            "a whole number of at least 1 (got 0)",
+            "a whole number from 1 to 10,000,000 (got 0)",
             "or leave it out",
+        ),
+        _row(
+            "settings-max-tokens-huge",
+            "routes and outputs",
+            "writer.settings(max_tokens=10**30)",
+            PipelineError,
+            "The setting max_tokens of 'writer'",
+            "a whole number from 1 to 10,000,000 (got 1000000000000000000000000000000)",
+            ".settings(max_tokens=1000)",
+        ),
+        _row(
+            "settings-seed-huge",
+            "routes and outputs",
+            "writer.settings(seed=10**30)",
+            PipelineError,
+            "The setting seed of 'writer' must be a whole number that fits in 64 bits",
+            ".settings(seed=42)",
         ),
         _row(
             "settings-set-elsewhere",
@@ -2271,7 +2288,24 @@ CATALOG: tuple[BadInput, ...] = (
             'writer.output({"type": "string"}, retries=-1)',
             PipelineError,
             "The retries argument of 'writer'.output()",
-            "a whole number of at least 0 (got -1",
+            "a whole number from 0 to 100 (got -1",
+        ),
+        _row(
+            "output-pattern-catastrophic",
+            "routes and outputs",
+            'writer.output({"type": "string", "pattern": "^(a+)+$"})',
+            PipelineError,
+            "The output schema of 'writer' has the pattern '^(a+)+$' (at /pattern), whose "
+            "repeat inside a repeat can take exponential time",
+            "'^(a+)+$' matches what '^a+$' does",
+        ),
+        _row(
+            "output-retries-huge",
+            "routes and outputs",
+            'writer.output({"type": "string"}, retries=10**30)',
+            PipelineError,
+            "The retries argument of 'writer'.output() must be a whole number from 0 to 100",
+            "Each retry is one more model call",
         ),
         _row(
             "route-when-list",
@@ -2382,6 +2416,16 @@ CATALOG: tuple[BadInput, ...] = (
             "KeyError: 'priority'",
             "the state held the key 'ticket', not 'priority'",
             "Read a key that may be unset with state.get('priority')",
+        ),
+        _row(
+            "route-predicate-not-bool",
+            "routes and outputs",
+            'run(Route("triage").when(lambda state: state["verdict"], fix).otherwise(reply), '
+            'provider=FakeProvider(), state={"ticket": "It crashes.", "verdict": "no"})',
+            RunError,
+            "Node 'triage' failed: TypeError: its predicate '<lambda>' (written at <string>:1) "
+            "returned 'no' (a str), not True or False",
+            "e.g. lambda state: state['verdict'] == 'yes'",
         ),
         _row(
             "route-initial-value-no-branch",
