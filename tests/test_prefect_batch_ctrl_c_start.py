@@ -30,8 +30,11 @@ from tests.support.server_processes import alive, servers_of, wait_until
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
-#: The plain progress line a log gets every 10 seconds (a loaded machine may reach one).
-PROGRESS = re.compile(r"^(\d+/\d+: )?\d+ done, \d+ failed, .*items/")
+#: The plain progress line a log gets every 10 seconds (a loaded machine may reach one),
+#: with its rate, or while the server starts, saying the items wait for it.
+PROGRESS = re.compile(
+    r"^(\d+/\d+: )?\d+ done, \d+ failed, (.*items/|.*waiting for the backend to start$)"
+)
 
 
 def catches_ctrl_c(pid: int) -> bool:
