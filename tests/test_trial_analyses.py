@@ -1,0 +1,58 @@
+"""An outside trial of the analyses: a run's result given in place of its pipeline.
+
+The runs here are made by hand from events with chosen times, so what the analyses measure
+is exact and no assertion depends on how fast the machine is.
+"""
+
+from __future__ import annotations
+
+from irgraph import Agent, RunError, to_graph
+from irgraph.analysis import critical_path, makespan, parallelizable
+from irgraph.events import Event, RunResult
+
+PIPELINE = (
+    Agent("plan").instruct("Plan {topic}.").writes("plan")
+    >> (Agent("a").instruct("A {plan}").writes("x") | Agent("b").instruct("B {plan}").writes("y"))
+    >> Agent("w").instruct("W {x} {y}")
+)
+#: Each node's (start, end), in seconds: 'a' is slow, so the run waited for it.
+TIMES = {"plan": (0.0, 1.0), "a": (1.0, 5.0), "b": (1.0, 2.0), "w": (5.0, 6.0)}
+
+
+def _trace(times: dict[str, tuple[float, float]]) -> list[Event]:
+    events = [Event(n, "start", s) for n, (s, _) in times.items()]
+    events += [Event(n, "end", e) for n, (_, e) in times.items()]
+    return sorted(events, key=lambda e: (e.time, e.event == "start"))
+
+
+def _result(**options: object) -> RunResult:
+    return RunResult({}, _trace(TIMES), backend="asyncio", graph=to_graph(PIPELINE), **options)  # type: ignore[arg-type]
+
+
+def test_critical_path_of_a_run_is_costed_by_its_measured_durations() -> None:
+    """critical_path(result) used to cost every node 1 s, whatever the run measured."""
+    result = _result()
+    found = critical_path(result)
+    assert found == (["plan", "a", "w"], 6.0)
+    assert found.path == result.timeline().critical  # the path its timeline outlines
+    assert critical_path(result, 1.0) == (["plan", "a", "w"], 3.0)  # a latency given wins
+
+
+def test_makespan_of_a_run_is_the_prediction_its_timeline_shows() -> None:
+    result = _result()
+    assert makespan(result) == 6.0 == result.timeline().predicted
+    assert makespan(result, concurrency=1) == 1 + 4 + 1 + 1  # another limit, same run
+
+
+def test_a_run_under_a_limit_is_predicted_under_that_limit() -> None:
+    limited = _result(max_concurrency=1)
+    assert makespan(limited) == 7.0 == limited.timeline().predicted
+    found = parallelizable(limited)
+    assert (found.control, found.dataflow) == (7.0, 7.0)
+
+
+def test_a_failed_run_is_analysed_as_the_run_it_was() -> None:
+    error = RunError("Node 'w' failed.", node="w")
+    error.graph = to_graph(PIPELINE)
+    error.trace = _trace({**TIMES, "w": (5.0, 5.5)})
+    assert critical_path(error) == (["plan", "a", "w"], 5.5)
