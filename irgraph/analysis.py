@@ -84,8 +84,11 @@ def _own_fn(
     return own, leaf
 
 
-def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
-    """Per-node cost, with scopes costed from their bodies (memoised)."""
+def _cost_fn(
+    G: nx.DiGraph, latency: Latency, iterations: Callable[[str], int] | None = None
+) -> Callable[[str], float]:
+    """Per-node cost, with scopes costed from their bodies (memoised); a loop runs its body
+    ``iterations(loop)`` times (a run's count), else ``max_iterations``."""
     own, leaf = _own_fn(G, latency)
     memo: dict[str, float] = {}
     members = scopes(G)
@@ -97,7 +100,9 @@ def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
         data = G.nodes[node]
         if not leaf(node):
             body = _longest(members[node], before[node], cost)[1]
-            value = body * (data["max_iterations"] or 1) if data["kind"] == "loop" else body
+            if data["kind"] == "loop":
+                body *= iterations(node) if iterations else (data["max_iterations"] or 1)
+            value = body
         else:
             value = own(node)
         memo[node] = value
@@ -171,7 +176,11 @@ class CriticalPath(tuple[list[str], float]):
 
 @checks.keyword_options
 def critical_path(
-    G: nx.DiGraph, latency: Latency | None = None, *, schedule: str | None = None
+    G: nx.DiGraph,
+    latency: Latency | None = None,
+    *,
+    schedule: str | None = None,
+    run: RunResult | None = None,
 ) -> CriticalPath:
     """The longest chain of nodes by latency along the graph's edges (each step waits for the
     ones before it as written), and its length: the fastest the topological schedule can
@@ -182,7 +191,13 @@ def critical_path(
     nodes (only one branch runs; the longest is the worst case), and ``.branches`` names the
     case taken for each such route. ``schedule="dataflow"`` follows what each step reads
     instead of the edges as written (:func:`dataflow_dependencies`), as a backend with that
-    schedule runs it.
+    schedule runs it. ``latency`` left out is 1 s per node; ``schedule``, ``"topological"``.
+    ``run``, a finished run's result, costs each loop by the iterations it ran (the most of
+    any of its instances) instead of ``max_iterations``.
+
+    Given a run's ``RunResult`` (or ``RunError``) in place of the graph, the path is that
+    run's: each node costed at its measured duration, each loop by the iterations it ran, on
+    the run's schedule (:mod:`irgraph.analysis_measured`), as its timeline outlines it.
 
     >>> from irgraph import Agent, Route, to_graph
     >>> r = Route("r").on("k").when("x", Agent("slow")).otherwise(Agent("fast"))
@@ -197,7 +212,11 @@ def critical_path(
     schedule = checks.one_of(*SCHEDULES).check(
         ran.schedule if schedule is None else schedule, "the schedule argument of critical_path()"
     )
-    members, before, cost = scopes(G), _schedule_dependencies(G, schedule), _cost_fn(G, latency)
+    # A run's loops ran as many iterations as it says, not max_iterations.
+    run = ran.run if run is None else run
+    counted = None if run is None else Shape(G, run=run).most
+    members, before = scopes(G), _schedule_dependencies(G, schedule)
+    cost = _cost_fn(G, latency, counted)
     branches: dict[str, str] = {}
 
     by_branch: dict[str, dict[str, list[str]]] = {}

@@ -85,7 +85,12 @@ def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiG
         ran = run_named(G_or_pipeline)  # an ItemResult: its run's result holds the graph
         if ran is not None:
             got = f"the result of a run ({named(G_or_pipeline)})"
-            saved = (got, f"Pass its run's graph, {ran}.graph ({ran}.view() shows what it did).")
+            saved = (
+                got,
+                f"Pass the run it holds, {ran} (critical_path, makespan and parallelizable then "
+                f"cost that run by its measured durations), or its pipeline's graph, "
+                f"{ran}.graph ({ran}.view() shows what it did).",
+            )
         got, hint = saved or (
             named(G_or_pipeline),
             "Pass the graph from to_graph(pipeline), the pipeline builder itself (e.g. "

@@ -28,14 +28,13 @@ def prediction(
     if not latency:
         return None, []
     try:
+        ran: Any = RunShape(facts)  # what the analyses read of a run
         predicted = makespan(
-            facts.graph,
-            latency,
-            concurrency=concurrency,
-            schedule=schedule,
-            run=RunShape(facts),  # type: ignore[arg-type]  # what makespan reads of a run
+            facts.graph, latency, concurrency=concurrency, schedule=schedule, run=ran
         )
-        found = critical_path(facts.graph, latency, schedule=schedule)
+        # Its loops costed by the iterations they ran: one stopped early by its `until`
+        # is no longer than the branch beside it the run waited for.
+        found = critical_path(facts.graph, latency, schedule=schedule, run=ran)
     except (IrgraphError, KeyError, ValueError):  # a graph read from the trace alone
         return None, []
     # A route on the path ran one branch each time: whichever it took is on the path.

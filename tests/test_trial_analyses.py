@@ -6,9 +6,12 @@ is exact and no assertion depends on how fast the machine is.
 
 from __future__ import annotations
 
-from irgraph import Agent, RunError, to_graph
+import pytest
+
+from irgraph import Agent, Loop, PipelineError, RunError, run_many, to_graph
 from irgraph.analysis import critical_path, makespan, parallelizable
 from irgraph.events import Event, RunResult
+from irgraph.testing import FakeProvider
 
 PIPELINE = (
     Agent("plan").instruct("Plan {topic}.").writes("plan")
@@ -56,3 +59,27 @@ def test_a_failed_run_is_analysed_as_the_run_it_was() -> None:
     error.graph = to_graph(PIPELINE)
     error.trace = _trace({**TIMES, "w": (5.0, 5.5)})
     assert critical_path(error) == (["plan", "a", "w"], 5.5)
+
+
+def test_a_loop_its_until_stopped_early_is_costed_by_the_iterations_it_ran() -> None:
+    """A loop of max 5 that ran once was costed 5 times over, so the timeline outlined it as
+    the critical path where the run waited for the slow step beside it."""
+    loop = Loop("L").step(Agent("b").instruct("{k}").writes("k2")).max_iterations(5)
+    beside = loop | Agent("slow").instruct("{k}").writes("z")
+    G = to_graph(Agent("a").writes("k") >> beside >> Agent("c").instruct("{k2} {z}"))
+    times = {"a": (0.0, 1.0), "slow": (1.0, 6.0), "c": (6.0, 7.0)}
+    events = [*_trace(times), Event("L", "start", 1.0), Event("L", "end", 3.0)]
+    events += [Event("b", "start", 1.0, (("L", 0),)), Event("b", "end", 3.0, (("L", 0),))]
+    result = RunResult({}, sorted(events, key=lambda e: e.time), backend="asyncio", graph=G)
+    assert critical_path(result) == (["a", "slow", "c"], 7.0)
+    assert result.timeline().critical == ["a", "slow", "c"]
+    assert critical_path(G, {"b": 2.0, "slow": 5.0}, run=result).length == 5.0
+    assert critical_path(G, {"b": 2.0, "slow": 5.0}).length == 10.0  # 5 iterations of 2 s
+
+
+def test_a_batch_item_is_refused_with_the_run_it_holds_named() -> None:
+    item = next(iter(run_many(PIPELINE, [{"topic": "owls"}], provider=FakeProvider())))
+    with pytest.raises(PipelineError, match=r"Pass the run it holds, item\.result \(") as caught:
+        critical_path(item)
+    assert "item.result.graph" in str(caught.value)
+    assert critical_path(item.result).path[0] == "plan"  # the run it holds is analysed
