@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from irgraph import Agent, Loop, PipelineError, RunError, run_many, to_graph
-from irgraph.analysis import critical_path, makespan, parallelizable
+from irgraph.analysis import critical_path, lineage, makespan, parallelizable
 from irgraph.events import Event, RunResult
 from irgraph.testing import FakeProvider
 
@@ -79,7 +79,22 @@ def test_a_loop_its_until_stopped_early_is_costed_by_the_iterations_it_ran() -> 
 
 def test_a_batch_item_is_refused_with_the_run_it_holds_named() -> None:
     item = next(iter(run_many(PIPELINE, [{"topic": "owls"}], provider=FakeProvider())))
-    with pytest.raises(PipelineError, match=r"Pass the run it holds, item\.result \(") as caught:
+    with pytest.raises(
+        PipelineError,
+        match=r"Pass the run it holds, item\.result, which critical_path\(\) analyses",
+    ) as caught:
         critical_path(item)
     assert "item.result.graph" in str(caught.value)
     assert critical_path(item.result).path[0] == "plan"  # the run it holds is analysed
+
+
+def test_a_run_without_its_graph_is_refused_naming_the_call_with_the_pipeline() -> None:
+    """The hint said to pass result.graph, which such a run does not have."""
+    bare = RunResult({}, _trace(TIMES), backend="custom")  # a backend that hands on no graph
+    with pytest.raises(PipelineError, match="carries no pipeline graph") as caught:
+        makespan(bare)
+    assert "makespan(pipeline, latency, run=result)" in str(caught.value)
+    assert "result.graph" not in str(caught.value)
+    assert makespan(PIPELINE, 1.0, run=bare) == 3.0  # the call it names works
+    with pytest.raises(PipelineError, match=r"lineage\(pipeline, key\)"):
+        lineage(bare, "x")
