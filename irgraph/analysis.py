@@ -7,7 +7,9 @@ node the same), a dict (node id -> seconds; missing nodes cost 0) or a function
 length times ``max_iterations``, a map-over as its body once (items run concurrently) and a
 route as its longest branch. :func:`makespan` simulates the scheduler
 (:mod:`irgraph.analysis_schedule`): every map-over item and loop iteration is work of its
-own, under the concurrency limit.
+own, under the concurrency limit. A run's ``RunResult`` (or ``RunError``) given in place of
+the graph is analysed as that run (:mod:`irgraph.analysis_measured`): its measured latencies,
+schedule, limit and shape stand in for the arguments left out.
 
 >>> from irgraph import Agent, to_graph
 >>> G = to_graph(Agent("a").instruct("x").writes("k") >> (Agent("b").instruct("{k}")
