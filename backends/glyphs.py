@@ -125,7 +125,16 @@ def _labels(dot: Any) -> Iterator[tuple[str, str]]:
 def _named(ch: str) -> str:
     """``ch`` for a message: itself and its code point, with its Unicode name if it has one."""
     name = unicodedata.name(ch, "")
-    return f"{ch!r} (U+{ord(ch):04X}{' ' + name if name else ''})"
+    why = _NO_FONT_HAS.get(unicodedata.category(ch), "")
+    return f"{ch!r} (U+{ord(ch):04X}{' ' + name if name else ''}{why})"
+
+
+#: Characters no font installed for them would draw: said so, not sent to install one.
+_NO_FONT_HAS = {
+    "Cn": ", unassigned in Unicode: no font has it",
+    "Co": ", private use: only a font made for it has it",
+    "Cs": ", a lone surrogate: no font has it",
+}
 
 
 def warn_unfonted(dot: Any, fmt: str = "PNG") -> None:
@@ -142,12 +151,21 @@ def warn_unfonted(dot: Any, fmt: str = "PNG") -> None:
     found = [where for where, text in places if lacking & set(text)]
     shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
     several = len(missing) > 1
+    fixes = [
+        f"Install a font that has {'them' if several else 'it'}, {FONT_HINT}, or draw an SVG "
+        "(to_svg, or irgraph show -o name.svg), which the viewer's fonts draw."
+    ]
+    kinds = {unicodedata.category(ch) for ch in missing}
+    if kinds <= set(_NO_FONT_HAS):  # no font to install has them
+        fix = f"Rename what holds {'them' if several else 'it'} (a character pasted by mistake?)"
+        if "Co" in kinds:  # a private-use character: its own font draws it, in an SVG
+            fix += ", or draw an SVG (to_svg, or irgraph show -o name.svg) for a viewer with "
+            fix += "the font made for it"
+        fixes = [fix + "."]
     warnings.warn(
         f"No installed font has {'these characters' if several else 'the character'} "
         f"{', '.join(map(_named, missing))}, so the {fmt} draws "
-        f"{'each as a box' if several else 'it as a box'}: in {shown}. Install a font that "
-        f"has {'them' if several else 'it'}, {FONT_HINT}, or draw an SVG (to_svg, or irgraph "
-        "show -o name.svg), which the viewer's fonts draw.",
+        f"{'each as a box' if several else 'it as a box'}: in {shown}. {fixes[0]}",
         UserWarning,
         stacklevel=_outside_irgraph(),
     )

@@ -7,7 +7,9 @@ node the same), a dict (node id -> seconds; missing nodes cost 0) or a function
 length times ``max_iterations``, a map-over as its body once (items run concurrently) and a
 route as its longest branch. :func:`makespan` simulates the scheduler
 (:mod:`irgraph.analysis_schedule`): every map-over item and loop iteration is work of its
-own, under the concurrency limit.
+own, under the concurrency limit. A run's ``RunResult`` (or ``RunError``) given in place of
+the graph is analysed as that run (:mod:`irgraph.analysis_measured`): its measured latencies,
+schedule, limit and shape stand in for the arguments left out.
 
 >>> from irgraph import Agent, to_graph
 >>> G = to_graph(Agent("a").instruct("x").writes("k") >> (Agent("b").instruct("{k}")
@@ -27,6 +29,7 @@ from irgraph import checks
 from irgraph.analysis_dataflow import dataflow_dependencies
 from irgraph.analysis_latency import Latency, checked_latency
 from irgraph.analysis_lineage import Lineage, lineage
+from irgraph.analysis_measured import run_defaults
 from irgraph.analysis_schedule import Simulation, analysed_graph
 from irgraph.analysis_shape import Shape
 from irgraph.diffs import GraphDiff, diff, match_nodes
@@ -83,8 +86,11 @@ def _own_fn(
     return own, leaf
 
 
-def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
-    """Per-node cost, with scopes costed from their bodies (memoised)."""
+def _cost_fn(
+    G: nx.DiGraph, latency: Latency, iterations: Callable[[str], int] | None = None
+) -> Callable[[str], float]:
+    """Per-node cost, with scopes costed from their bodies (memoised); a loop runs its body
+    ``iterations(loop)`` times (a run's count), else ``max_iterations``."""
     own, leaf = _own_fn(G, latency)
     memo: dict[str, float] = {}
     members = scopes(G)
@@ -96,7 +102,9 @@ def _cost_fn(G: nx.DiGraph, latency: Latency) -> Callable[[str], float]:
         data = G.nodes[node]
         if not leaf(node):
             body = _longest(members[node], before[node], cost)[1]
-            value = body * (data["max_iterations"] or 1) if data["kind"] == "loop" else body
+            if data["kind"] == "loop":
+                body *= iterations(node) if iterations else (data["max_iterations"] or 1)
+            value = body
         else:
             value = own(node)
         memo[node] = value
@@ -170,7 +178,11 @@ class CriticalPath(tuple[list[str], float]):
 
 @checks.keyword_options
 def critical_path(
-    G: nx.DiGraph, latency: Latency = 1.0, *, schedule: str = "topological"
+    G: nx.DiGraph,
+    latency: Latency | None = None,
+    *,
+    schedule: str | None = None,
+    run: RunResult | None = None,
 ) -> CriticalPath:
     """The longest chain of nodes by latency along the graph's edges (each step waits for the
     ones before it as written), and its length: the fastest the topological schedule can
@@ -181,7 +193,13 @@ def critical_path(
     nodes (only one branch runs; the longest is the worst case), and ``.branches`` names the
     case taken for each such route. ``schedule="dataflow"`` follows what each step reads
     instead of the edges as written (:func:`dataflow_dependencies`), as a backend with that
-    schedule runs it.
+    schedule runs it. ``latency`` left out is 1 s per node; ``schedule``, ``"topological"``.
+    ``run``, a finished run's result, costs each loop by the iterations it ran (the most of
+    any of its instances) instead of ``max_iterations``.
+
+    Given a run's ``RunResult`` (or ``RunError``) in place of the graph, the path is that
+    run's: each node costed at its measured duration, each loop by the iterations it ran, on
+    the run's schedule (:mod:`irgraph.analysis_measured`), as its timeline outlines it.
 
     >>> from irgraph import Agent, Route, to_graph
     >>> r = Route("r").on("k").when("x", Agent("slow")).otherwise(Agent("fast"))
@@ -190,9 +208,17 @@ def critical_path(
     >>> found, found.branches
     ((['w', 'r', 'slow'], 6.0), {'r': '"x"'})
     """
-    G = analysed_graph(G, "critical_path")
-    schedule = checks.one_of(*SCHEDULES).check(schedule, "the schedule argument of critical_path()")
-    members, before, cost = scopes(G), _schedule_dependencies(G, schedule), _cost_fn(G, latency)
+    given, G = G, analysed_graph(G, "critical_path")
+    ran = run_defaults(given)
+    latency = ran.latency if latency is None else latency
+    schedule = checks.one_of(*SCHEDULES).check(
+        ran.schedule if schedule is None else schedule, "the schedule argument of critical_path()"
+    )
+    # A run's loops ran as many iterations as it says, not max_iterations.
+    run = ran.run if run is None else run
+    counted = None if run is None else Shape(G, run=run).most
+    members, before = scopes(G), _schedule_dependencies(G, schedule)
+    cost = _cost_fn(G, latency, counted)
     branches: dict[str, str] = {}
 
     by_branch: dict[str, dict[str, list[str]]] = {}
@@ -227,10 +253,10 @@ def critical_path(
 @checks.keyword_options
 def makespan(
     G: nx.DiGraph,
-    latency: Latency = 1.0,
+    latency: Latency | None = None,
     *,
     concurrency: int | None = None,
-    schedule: str = "topological",
+    schedule: str | None = None,
     items: Mapping[str, int] | None = None,
     iterations: Mapping[str, int] | None = None,
     branches: Mapping[str, str | int] | None = None,
@@ -255,16 +281,26 @@ def makespan(
     a map-over is assumed to have **one item**, a loop to run **max_iterations** (``until``
     never stopping it early) and a route to take its **longest branch** (the worst case).
     Latencies are the same for every item and iteration; a structured-output agent's reply
-    is assumed valid the first time (no retries).
+    is assumed valid the first time (no retries). ``latency`` left out is 1 s per node.
+
+    Given a run's ``RunResult`` (or ``RunError``) in place of the graph, every argument left
+    out is the run's: its measured latencies, ``max_concurrency``, schedule and shape, so
+    ``makespan(result)`` is the prediction its timeline shows.
 
     >>> from irgraph import Agent, MapOver
     >>> each = MapOver("each").over("papers").step(Agent("read").instruct("{item}"))
     >>> makespan(each, 1.0), makespan(each, 1.0, concurrency=1, items={"each": 4})
     (1.0, 4.0)
     """
-    G = analysed_graph(G, "makespan")
+    given, G = G, analysed_graph(G, "makespan")
     checks.optional(checks.count()).check(concurrency, "the concurrency argument of makespan()")
-    schedule = checks.one_of(*SCHEDULES).check(schedule, "the schedule argument of makespan()")
+    ran = run_defaults(given)
+    latency = ran.latency if latency is None else latency
+    concurrency = ran.concurrency if concurrency is None else concurrency
+    run = ran.run if run is None else run
+    schedule = checks.one_of(*SCHEDULES).check(
+        ran.schedule if schedule is None else schedule, "the schedule argument of makespan()"
+    )
     shape = Shape(G, items=items, iterations=iterations, branches=branches, state=state, run=run)
     deps = _schedule_dependencies(G, schedule)
     if dependencies is not None:
@@ -345,7 +381,7 @@ class Suggestions(list[Suggestion]):
 @checks.keyword_options
 def parallelizable(
     G: nx.DiGraph,
-    latency: Latency = 1.0,
+    latency: Latency | None = None,
     *,
     concurrency: int | None = None,
     items: Mapping[str, int] | None = None,
@@ -363,7 +399,8 @@ def parallelizable(
     what ``AsyncioBackend(schedule="dataflow")`` saves, all waits dropped at once: the
     difference of the two schedules' :func:`makespan` (same arguments, which mean what
     they mean there), which is more than the largest single saving when several steps could
-    all start together.
+    all start together. Given a run's ``RunResult`` (or ``RunError``), every argument left
+    out is the run's, as for :func:`makespan`.
 
     >>> from irgraph import Agent
     >>> five = Agent("s0").instruct("a")
@@ -373,8 +410,12 @@ def parallelizable(
     >>> [s.saving for s in found], found.saving
     ([1.0, 1.0, 1.0, 1.0], 4.0)
     """
-    G = analysed_graph(G, "parallelizable")
+    given, G = G, analysed_graph(G, "parallelizable")
     checks.optional(checks.count()).check(concurrency, "the concurrency argument")
+    ran = run_defaults(given)
+    latency = ran.latency if latency is None else latency
+    concurrency = ran.concurrency if concurrency is None else concurrency
+    run = ran.run if run is None else run
     shape = Shape(G, items=items, iterations=iterations, branches=branches, state=state, run=run)
     before = scope_predecessors(G)
     needed = {sid: dataflow_dependencies(G, sid) for sid in before}

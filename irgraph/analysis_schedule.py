@@ -82,10 +82,9 @@ def analysed_graph(G_or_pipeline: Any, function: str = "the analysis") -> nx.DiG
         getattr(G_or_pipeline, "to_ir", None)
     ):
         saved = saved_pipeline(G_or_pipeline)
-        ran = run_named(G_or_pipeline)  # an ItemResult: its run's result holds the graph
+        ran = run_named(G_or_pipeline)
         if ran is not None:
-            got = f"the result of a run ({named(G_or_pipeline)})"
-            saved = (got, f"Pass its run's graph, {ran}.graph ({ran}.view() shows what it did).")
+            saved = (f"the result of a run ({named(G_or_pipeline)})", _run_hint(ran, function))
         got, hint = saved or (
             named(G_or_pipeline),
             "Pass the graph from to_graph(pipeline), the pipeline builder itself (e.g. "
@@ -281,3 +280,24 @@ class Simulation:
             ]
             self.longest[route] = max(range(count), key=lambda b: (alone[b], -b))
         return self.longest[route]
+
+
+def _run_hint(ran: str, function: str) -> str:
+    """How to analyse the run named ``ran`` (``item.result`` of a batch item; ``result`` or
+    ``error`` of a run whose backend handed on no graph), for ``function``."""
+    timed = function in ("critical_path", "makespan", "parallelizable")
+    if ran == "item.result":
+        if timed:
+            return (
+                f"Pass the run it holds, {ran}, which {function}() analyses by its measured "
+                f"durations, or its pipeline's graph, {ran}.graph ({ran}.view() shows what "
+                "it did)."
+            )
+        return f"Pass the run it holds, {ran}, or its pipeline's graph, {ran}.graph."
+    call = {"lineage": "lineage(pipeline, key)"}.get(function, f"{function}(pipeline)")
+    if timed:  # the run still says how many items and iterations ran
+        call = f"{function}(pipeline, latency, run={ran})"
+    return (
+        f"This run carries no pipeline graph (its backend handed none on); pass the pipeline "
+        f"that ran instead, {call} ({ran}.view(pipeline) shows what it did)."
+    )

@@ -15,7 +15,7 @@ from irgraph.cli_help import said_of
 from irgraph.cli_inputs import CliError
 from irgraph.cli_live import one_line
 from irgraph.display import SUFFIXES
-from irgraph.errors import IrgraphError
+from irgraph.errors import IrgraphError, MissingExtraError
 
 __all__ = [
     "DIRECTIONS",
@@ -254,8 +254,15 @@ def _only_a_suffix(name: str) -> bool:
 
 def graphviz_failure(exc: IrgraphError, fmt: str) -> IrgraphError:
     """What ``irgraph show`` raises for ``exc``, an error drawing ``fmt``: a Graphviz error (no
-    ``dot``, one that failed or was stopped) as a :class:`~irgraph.cli_inputs.CliError` whose
-    advice names the command's options; any other error as it is."""
+    ``dot``, one that failed or was stopped) or no pydot as a
+    :class:`~irgraph.cli_inputs.CliError` (exit code 2) whose advice names the command's
+    options; any other error as it is."""
+    if isinstance(exc, MissingExtraError):  # no pydot: a set-up matter, as no dot is
+        return CliError(
+            f"Drawing {fmt.upper() if fmt != 'dot' else 'DOT'} needs the '{exc.package}' "
+            f"package, which is not installed. Install it with: pip install "
+            f"'irgraph[{exc.extra}]', or show it as --format mermaid."
+        )
     if type(exc).__name__ != "GraphvizError":
         return exc
     timeout = getattr(exc, "timeout", None)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from irgraph.analysis_measured import RunShape, measured_latency, started
 from irgraph.errors import IrgraphError
-from irgraph.run_status import Execution, RunFacts
+from irgraph.run_status import RunFacts
 
 __all__ = ["prediction", "critical_executions"]
 
@@ -23,29 +24,17 @@ def prediction(
     cannot cost the graph (one read from the trace alone)."""
     from irgraph.analysis import critical_path, makespan
 
-    latency = facts.durations()
-    # A node that never finished (it failed, or was stopped) costs what it ran for: a
-    # failed run's prediction is of the run it was, not of one without that node (nor
-    # with the items that never started, waiting for a model-call slot).
-    for e in _started(facts):
-        if e.node not in latency and facts.graph.nodes.get(e.node, {}).get("kind") in (
-            "agent",
-            "transform",
-            "gate",
-        ):
-            end = e.end if e.end is not None else facts.measured
-            latency[e.node] = max(latency.get(e.node, 0.0), end - e.working)
+    latency = measured_latency(facts)
     if not latency:
         return None, []
     try:
+        ran: Any = RunShape(facts)  # what the analyses read of a run
         predicted = makespan(
-            facts.graph,
-            latency,
-            concurrency=concurrency,
-            schedule=schedule,
-            run=_Shape(facts),  # type: ignore[arg-type]  # what makespan reads of a run
+            facts.graph, latency, concurrency=concurrency, schedule=schedule, run=ran
         )
-        found = critical_path(facts.graph, latency, schedule=schedule)
+        # Its loops costed by the iterations they ran: one stopped early by its `until`
+        # is no longer than the branch beside it the run waited for.
+        found = critical_path(facts.graph, latency, schedule=schedule, run=ran)
     except (IrgraphError, KeyError, ValueError):  # a graph read from the trace alone
         return None, []
     # A route on the path ran one branch each time: whichever it took is on the path.
@@ -62,7 +51,7 @@ def critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, A
     held nothing up); every iteration of a loop (they run one after another)."""
     last: dict[tuple[str, Any], tuple[float, int]] = {}  # map-over instance -> latest item
     kinds = facts.graph.nodes
-    for e in _started(facts):  # an item that never started held nothing up
+    for e in started(facts):  # an item that never started held nothing up
         end = e.end if e.end is not None else facts.measured
         for depth, (scope, index) in enumerate(e.path):
             if scope in kinds and kinds[scope].get("kind") == "map_over":
@@ -70,25 +59,10 @@ def critical_executions(facts: RunFacts, critical: set[str]) -> set[tuple[str, A
                 if key not in last or end > last[key][0]:
                     last[key] = (end, index)
     found = set()
-    for e in _started(facts):
+    for e in started(facts):
         if e.node in critical and all(
             last.get((scope, e.path[:depth]), (0.0, index))[1] == index
             for depth, (scope, index) in enumerate(e.path)
         ):
             found.add((e.node, e.path))
     return found
-
-
-class _Shape:
-    """The run as ``makespan(run=...)`` reads it: which nodes ran where (its items,
-    iterations and branches), so the prediction costs the run that happened."""
-
-    def __init__(self, facts: RunFacts) -> None:
-        self.trace = _started(facts)  # each has the node and path an event has
-        self.outputs = facts.outputs
-
-
-def _started(facts: RunFacts) -> list[Execution]:
-    """The executions that started working: not those that waited for a model-call slot
-    until the run stopped."""
-    return [e for e in facts.executions if e.status != "not_started"]

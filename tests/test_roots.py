@@ -98,4 +98,4 @@ def test_the_result_of_a_run_is_told_for_what_it_is_with_its_view_and_graph() ->
             assert f"{name}.view()" in told and f"{name}.graph" in told
     told = refusal(critical_path, item)  # a result or error it analyses: its .graph ran
     assert "the result of a run" in told and "item.result.graph" in told
-    assert critical_path(item.result.graph) == critical_path(done)
+    assert critical_path(item.result.graph) == critical_path(done.graph)

@@ -303,8 +303,8 @@ MUTANTS: tuple[Mutant, ...] = (
         "loop-costs-one-iteration",
         "analysis",
         "irgraph/analysis.py",
-        'value = body * (data["max_iterations"] or 1) if data["kind"] == "loop" else body',
-        "value = body",
+        'body *= iterations(node) if iterations else (data["max_iterations"] or 1)',
+        "body *= 1",
         ("tests/test_analysis.py",),
     ),
     _m(
