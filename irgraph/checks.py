@@ -37,6 +37,7 @@ from irgraph.errors import (
     keyword_names,
     keyword_options,
     keywords,
+    suggestion_text,
     unknown_option,
 )
 
@@ -169,6 +170,8 @@ class Check:
     hint: str | None = None
     #: Whether the value is a state key, so a refusal also names it as the error's ``key``.
     about_keys: bool = False
+    #: The values allowed, when the rule is one of them: a refused text is told the nearest.
+    choices: tuple[Any, ...] = ()
     #: This rule as a plain function, for ``attrs.field(validator=...)`` on IR nodes: attrs
     #: calls a validator for every field of every node built, and calling a function costs a
     #: quarter of calling this object (whose ``__call__`` does the same).
@@ -204,6 +207,8 @@ class Check:
             if (error := field_key_error(value, where, method, node, self.expected)) is not None:
                 return error
         message = f"{where[:1].upper()}{where[1:]} must be {self.expected} (got {_got(value)})."
+        if self.choices and isinstance(value, str):
+            message += _nearest(value, self.choices)
         return PipelineError(
             message,
             node=node,
@@ -322,9 +327,21 @@ def optional(rule: Check) -> Check:
 
 
 def one_of(*choices: Any) -> Check:
-    """One of ``choices``."""
+    """One of ``choices``; a text refused is told the choice it may have meant.
+
+    >>> one_of("topological", "dataflow").error("Dataflow", "the schedule").args[0][-54:]
+    "(got 'Dataflow' of type str). Did you mean 'dataflow'?"
+    """
     shown = ", ".join(map(repr, choices))
-    return Check(f"one of {shown}", lambda v: v in choices)
+    return Check(f"one of {shown}", lambda v: v in choices, choices=choices)
+
+
+def _nearest(value: str, choices: tuple[Any, ...]) -> str:
+    """`` Did you mean 'x'?`` for the text choice ``value`` differs from only in case or
+    spaces, else for the closest by spelling; ``""`` when none is near."""
+    texts = [choice for choice in choices if isinstance(choice, str)]
+    same = [text for text in texts if text.casefold() == value.strip().casefold()]
+    return suggestion_text(same or closest_keys(value.strip().casefold(), texts))
 
 
 def input_keys(value: Any, where: str = "inputs") -> frozenset[str]:
