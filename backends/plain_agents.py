@@ -79,7 +79,12 @@ def plain_request(
     trace.starts.append(True)
     trace.times.append(begun)
     trace.paths.append(path)
-    text, values = filled(step.op.template, state)
+    template = step.op.template
+    simple = template.simple  # filled(template, state) inline, for one {key} of text
+    if simple is not None and (key := simple[1]) is not None and type(got := state[key]) is str:
+        text, values = simple[0] + got + simple[2], {key: got}
+    else:
+        text, values = filled(template, state)
     if not text:  # the one check a prompt with text pays
         warn_empty_prompt(run, nid, step.op.name, step.op.template, state)
     settings = providers.fresh_settings(step.settings) if step.settings else {}

@@ -9,9 +9,16 @@ a child process twice, once with ``--runs`` runs after two warm-up ones and once
 the difference, divided by the runs and the nodes, is what one node costs. An instruction is
 not a fixed time (cache misses and branch mispredictions are not counted), so use the counts to
 compare two versions of the code, and the timed scripts (``chain_limit.py``, ``fan_limit.py``)
-for the goals.
+for the goals. The children run with ``PYTHONHASHSEED=0`` unless it is set: a random seed
+moves a chained agent's count by a few hundred instructions from run to run (set sizes, hash
+collisions), a fixed one gives the same count every time.
 
     .venv/bin/python bench/instructions.py [--agents 1000] [--width 2000] [--runs 5]
+        [--only irgraph] [--workloads chain]
+
+``--only`` counts just the variants whose name holds the given text (an A/B of irgraph's code
+need not count the floors again, which are most of the counting time); the ratios then need
+the floor, so they are left out unless it was counted. ``--workloads`` picks chain or fan.
 
 Needs ``valgrind`` on PATH (``apt-get install valgrind``); without it, says so and exits 0.
 ``--child WORKLOAD VARIANT SIZE RUNS`` is one child's run, without valgrind.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import subprocess
@@ -69,6 +77,7 @@ def counted(workload: str, name: str, size: int, runs: int) -> int:
     command = [sys.executable, __file__, "--child", workload, name, str(size), str(runs)]
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        env={**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")},
         capture_output=True,
         text=True,
         check=False,
@@ -79,18 +88,24 @@ def counted(workload: str, name: str, size: int, runs: int) -> int:
     return int(found[1])
 
 
-def main(agents: int, width: int, runs: int) -> None:
+def main(agents: int, width: int, runs: int, only: str, workloads: list[str]) -> None:
     print(f"instructions per node, {runs} runs counted, Python {sys.version.split()[0]}")
     print(f"{'workload':9} {'variant':28} {'instr/node':>11} {'x floor':>8}")
     for workload, size in (("chain", agents), ("fan", width)):
+        if workload not in workloads:
+            continue
         base = 0.0
         for name in VARIANTS[workload]:
+            if only not in name:
+                continue
             _, nodes = variant(workload, name, size)
             per_node = (counted(workload, name, size, runs) - counted(workload, name, size, 0)) / (
                 runs * nodes
             )
-            base = base or per_node
-            print(f"{workload:9} {name:28} {per_node:11.0f} {per_node / base:7.2f}x")
+            if name == VARIANTS[workload][0]:
+                base = per_node
+            ratio = f"{per_node / base:7.2f}x" if base else ""
+            print(f"{workload:9} {name:28} {per_node:11.0f} {ratio}")
 
 
 if __name__ == "__main__":
@@ -98,6 +113,8 @@ if __name__ == "__main__":
     parser.add_argument("--agents", type=positive, default=1000)
     parser.add_argument("--width", type=positive, default=2000)
     parser.add_argument("--runs", type=positive, default=5)
+    parser.add_argument("--only", default="", help="count only variants whose name holds it")
+    parser.add_argument("--workloads", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--child", nargs=4, metavar=("WORKLOAD", "VARIANT", "SIZE", "RUNS"))
     args = parser.parse_args()
     if args.child:
@@ -106,4 +123,4 @@ if __name__ == "__main__":
     elif shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install valgrind): no instruction counts.")
     else:
-        main(args.agents, args.width, args.runs)
+        main(args.agents, args.width, args.runs, args.only, args.workloads)

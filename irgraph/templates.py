@@ -55,6 +55,22 @@ class Template:
     optional_reads: tuple[str, ...]
     fields: tuple[str, ...] = ()
     where: str = "instruction"
+    #: ``(before, key, after)`` for a template whose only field is one required ``{key}``, and
+    #: ``(text, None, "")`` for one with no field; else ``None``. Most instructions are one of
+    #: these, which :func:`filled` then renders without walking ``parts``.
+    simple: tuple[str, str | None, str] | None = attrs.field(init=False, eq=False, repr=False)
+
+    @simple.default
+    def _simple(self) -> tuple[str, str | None, str] | None:
+        keys = [i for i, (_, key, _) in enumerate(self.parts) if key is not None]
+        if not keys:
+            return "".join(literal for literal, _, _ in self.parts), None, ""
+        if len(keys) > 1 or self.fields or self.parts[keys[0]][2]:
+            return None
+        at = keys[0]
+        before = "".join(literal for literal, _, _ in self.parts[: at + 1])
+        after = "".join(literal for literal, _, _ in self.parts[at + 1 :])
+        return before, self.parts[at][1], after
 
 
 #: Templates by the text they were parsed from: a builder parses an agent's instruction to
@@ -225,6 +241,14 @@ def filled(template: Template, state: Mapping[str, Any]) -> tuple[str, dict[str,
     >>> filled(parse_template("From {a}: {b?}."), {"a": "x", "b": [1]})
     ('From x: [1].', {'a': 'x', 'b': [1]})
     """
+    simple = template.simple
+    if simple is not None:  # one {key}, or none: no walk of the parts
+        before, key, after = simple
+        if key is None:
+            return before, {}
+        value = state[key]
+        if type(value) is str:  # else the walk below says why None is refused, or converts
+            return before + value + after, {key: value}
     if template.fields:  # {verdict.reason}: irgraph.prompt_values
         return path_filled(template, state)
     values: dict[str, Any] = {}
