@@ -71,7 +71,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from tests.support import bytecode_cache, prefect_db
 
     config.stash[_PREFECT_DB] = prefect_db.start_run()
-    config.stash[_BYTECODE] = bytecode_cache.start_run()
+    # over xdist workers only: making the cache costs seconds, more than a small run saves
+    config.stash[_BYTECODE] = (
+        bytecode_cache.start_run() if getattr(config.option, "numprocesses", None) else None
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -6,14 +6,14 @@ and each of the suite's many child processes (commands, generated flow modules, 
 children, notebook kernels) compiled irgraph from source, about 0.3 s of CPU for one that
 imports the command line and the Prefect backend, twice what importing them costs.
 
-The run's first process compiles ``irgraph/``, ``backends/`` and ``tests/support/`` once into
-a temporary ``PYTHONPYCACHEPREFIX``, which its workers and their children inherit.
-``PYTHONDONTWRITEBYTECODE`` stays set, so nothing else is written: a module a test writes (and
-maybe rewrites within the same second) is compiled from its source every time, as before, and
-the checkout stays clean. Under a prefix Python looks for every ``.pyc`` there and nowhere
-else, so the prefix also mirrors each ``.pyc`` the interpreter's library and site-packages
-were installed with, as a link. Nothing happens when Python writes bytecode (its caches are
-then in place) or a prefix is set already.
+The first process of a run over xdist workers (tests/conftest.py) compiles ``irgraph/``,
+``backends/`` and ``tests/support/`` once into a temporary ``PYTHONPYCACHEPREFIX``, which its
+workers and their children inherit. ``PYTHONDONTWRITEBYTECODE`` stays set, so nothing else
+is written: a module a test writes (and maybe rewrites within the same second) is compiled
+from its source every time, as before, and the checkout stays clean. Under a prefix Python
+looks for every ``.pyc`` there and nowhere else, so the prefix also mirrors each ``.pyc`` the
+interpreter's library and site-packages were installed with, as a link. Nothing happens when
+Python writes bytecode (its caches are then in place) or a prefix is set already.
 """
 
 from __future__ import annotations
