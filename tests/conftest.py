@@ -61,19 +61,27 @@ def _own_random() -> None:
 
 
 _PREFECT_DB = pytest.StashKey[str | None]()
+_BYTECODE = pytest.StashKey[str | None]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Name the run's folder for the migrated Prefect database its workers copy."""
-    from tests.support import prefect_db
+    """Name the run's folder for the migrated Prefect database its workers copy, and give the
+    run's processes irgraph's bytecode when Python writes none (tests/support/bytecode_cache.py);
+    both before the xdist workers start, which inherit them."""
+    from tests.support import bytecode_cache, prefect_db
 
     config.stash[_PREFECT_DB] = prefect_db.start_run()
+    # over xdist workers only: making the cache costs seconds, more than a small run saves
+    config.stash[_BYTECODE] = (
+        bytecode_cache.start_run() if getattr(config.option, "numprocesses", None) else None
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from tests.support import prefect_db
+    from tests.support import bytecode_cache, prefect_db
 
     prefect_db.end_run(config.stash.get(_PREFECT_DB, None))
+    bytecode_cache.end_run(config.stash.get(_BYTECODE, None))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
