@@ -237,9 +237,12 @@ async def resume_when_paused(
 async def _ready_for_answer(client: PrefectClient, run_id: UUID, key: str | None) -> bool:
     """Whether the run is paused (at ``key``) and has saved the schema of the input it
     waits for: the server refuses a resume until both hold."""
-    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
-    state = (await client.read_flow_run(run_id)).state
+    try:
+        state = (await client.read_flow_run(run_id)).state
+    except ObjectNotFound:
+        raise IrgraphError(_no_such_run(run_id)) from None
     if state is None:
         return False
     if state.is_final():
@@ -260,3 +263,22 @@ async def _ready_for_answer(client: PrefectClient, run_id: UUID, key: str | None
             return False
         raise
     return True
+
+
+def _no_such_run(run_id: UUID) -> str:
+    """What a resume of flow run ``run_id`` says when the server has no such run (Prefect
+    raised ``ObjectNotFound`` with the message "None")."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    where = (
+        f"the Prefect server at {url} (from PREFECT_API_URL)"
+        if url
+        else "this process's temporary Prefect server (PREFECT_API_URL is not set), which "
+        "holds no other process's runs"
+    )
+    return (
+        f"There is no flow run {run_id} on {where}, so the answer was not given. Use the id "
+        "on_paused is given (its second argument) or the one Prefect's UI shows, on the "
+        "server that runs the flow: set PREFECT_API_URL to it."
+    )

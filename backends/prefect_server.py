@@ -26,6 +26,7 @@ from typing import Any
 
 from irgraph.errors import IrgraphError, MissingExtraError
 
+from .prefect_flow_cli import api_path_hint
 from .prefect_runtime import TELEMETRY_OFF
 from .prefect_watchdog import watch_temporary_server
 
@@ -99,8 +100,10 @@ async def check_prefect_api(fix: str = START_OR_UNSET) -> None:
     async with get_client() as client:
         problem = await client.api_healthcheck()
     if problem is not None:
+        said = str(problem).rstrip(".")  # httpx's own sentences end in one
         raise PrefectUnavailableError(
-            f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}. {fix}"
+            f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {said}"
+            f"{api_path_hint(url)}. {fix}"
         )
 
 
