@@ -16,14 +16,14 @@ FlowRunTimeoutError in its place, holding it in its chain, so the generated flow
 ``python flow.py run`` ends each in one line and an exit code, where it ended in a traceback
 (:func:`run_ends`, inside :func:`~.prefect_flow_command.failure_told`): a timeout 1 and a
 Ctrl-C 130, each naming what completed; a server that does not answer as the run begins 2,
-as deploying to it is refused; a temporary server too slow, or a server lost mid-run, 1.
+as deploying to it is refused; a temporary server too slow, or a server lost mid-run, 1
+(:func:`~.prefect_server.server_start_errors` makes those a PrefectUnavailableError).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,19 +110,13 @@ def _api_url() -> str:
     return str(PREFECT_API_URL.value() or "")
 
 
-def _api_lost(error: Exception) -> bool:
-    """Whether ``error`` is the Prefect API not answering mid-run (an HTTP transport error)."""
-    httpx = sys.modules.get("httpx")
-    return httpx is not None and isinstance(error, httpx.TransportError)
-
-
 @contextlib.contextmanager
 def run_ends(parser: argparse.ArgumentParser) -> Iterator[None]:
     """A ``python flow.py run`` stopped in the block (a timeout, a Ctrl-C) or failed by its
     Prefect server ends the process in one line on standard error and an exit code."""
     prog = parser.prog
     try:
-        with server_start_errors():  # Prefect's bare RuntimeError, as one error that says why
+        with server_start_errors():  # Prefect's bare errors, as one that says what to do
             yield
     except KeyboardInterrupt as stop:
         done = _completed(stop) or "nothing"  # no record: stopped before the flow's body
@@ -143,14 +137,4 @@ def run_ends(parser: argparse.ArgumentParser) -> Iterator[None]:
             f"{str(cause).rstrip('.') or type(cause).__name__}{api_path_hint(url)}; nothing "
             "ran. Start the server (prefect server start), fix the URL, or unset "
             "PREFECT_API_URL to let Prefect run a temporary local server"
-        )
-    except Exception as error:
-        if not _api_lost(error):
-            raise
-        url = _api_url()
-        where = f"The Prefect API at {url}" if url else "Prefect's temporary local server"
-        parser.exit(
-            1,
-            f"{prog}: PrefectUnavailableError: {where} stopped answering during the run "
-            f"({type(error).__name__}: {error}). Check that it is up; then {_AGAIN}\n",
         )

@@ -28,7 +28,7 @@ import pytest
 from irgraph import Agent, run
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_flow_ends import run_ends
-from irgraph.backends.prefect_server import PrefectUnavailableError
+from irgraph.backends.prefect_server import PrefectUnavailableError, server_start_errors
 from irgraph.errors import RunError
 from irgraph.run import run_coroutine
 from irgraph.testing import FakeProvider
@@ -145,18 +145,25 @@ def test_ctrl_c_ends_the_command_line_in_one_line_naming_what_completed(tmp_path
 def test_a_server_lost_mid_run_says_which_and_what_to_do(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    parser = argparse.ArgumentParser(prog="flow.py")
+    """What Prefect's client raises from deep in its engine when the server stops answering:
+    on the command line one line, exit code 1; in process a PrefectUnavailableError (which
+    ``irgraph run`` says in one line), where both ended in httpx's traceback."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
-        with pytest.raises(SystemExit), run_ends(parser):
-            raise httpx.ReadError("peer closed connection")
-    assert capsys.readouterr().err == (
-        "flow.py: PrefectUnavailableError: The Prefect API at http://127.0.0.1:4200/api "
-        "stopped answering during the run (ReadError: peer closed connection). Check that it "
-        "is up; then run the command again (with the same --run-key, the agents that "
-        "finished are taken from the cache).\n"
+    said = (
+        "The Prefect API at http://127.0.0.1:4200/api stopped answering during the run "
+        "(ReadError: peer closed connection). Check that it is up, then run again: with the "
+        "same run key (--run-key), the agents that finished are taken from the cache."
     )
+    parser = argparse.ArgumentParser(prog="flow.py")
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        with pytest.raises(SystemExit) as ended, run_ends(parser):
+            raise httpx.ReadError("peer closed connection")
+        assert ended.value.code == 1
+        assert capsys.readouterr().err == f"flow.py: PrefectUnavailableError: {said}\n"
+        with pytest.raises(PrefectUnavailableError) as raised, server_start_errors():
+            raise httpx.ReadError("peer closed connection")
+        assert str(raised.value) == said
 
 
 @pytest.mark.parametrize(
