@@ -108,19 +108,30 @@ async def wait_for_answer(
     key: str, *, timeout: int, answering: Awaitable[None] | None = None
 ) -> str:
     """Pause the current flow run under ``key`` until it is resumed with an answer (a
-    string) and return the answer; ``FlowPauseTimeout`` after ``timeout`` seconds. Call it
+    string) and return the answer; an IrgraphError saying so after ``timeout`` seconds
+    (Prefect's ``FlowPauseTimeout`` chained). Call it
     inside :func:`pause_turn`, so no other gate of the run pauses meanwhile.
 
     ``answering``, if given, runs meanwhile and is what resumes the run (it ends with
     :func:`resume_when_paused`): if it fails, the pause ends with its error at once instead
     of waiting out the timeout; if the pause ends first, it is cancelled.
     """
+    from prefect.exceptions import FlowPauseTimeout
     from prefect.flow_runs import apause_flow_run
 
     runs_before = await _run_count()
-    answer = await _paused(
-        apause_flow_run(wait_for_input=str, timeout=timeout, poll_interval=1, key=key), answering
-    )
+    try:
+        answer = await _paused(
+            apause_flow_run(wait_for_input=str, timeout=timeout, poll_interval=1, key=key),
+            answering,
+        )
+    except FlowPauseTimeout as late:  # Prefect says only "paused and never resumed"
+        raise IrgraphError(
+            f"Nobody answered within {timeout} s, the gate's timeout, so the run stopped "
+            "there. Answer sooner (on_gate, resume_gate, Prefect's UI), or allow more time: "
+            "PrefectBackend(gate_timeout=...), or Gate(...).timeout(seconds) for a generated "
+            "flow."
+        ) from late
     await _keep_retry_budget(runs_before)
     return answer
 
