@@ -39,7 +39,7 @@ from irgraph.events import CallLog, Event, GateAsk, in_graph_order
 from irgraph.providers import ModelRequest
 from irgraph.templates import filled, parse_template
 
-from .failures import cause_of, first_error, node_failure, step_failure
+from .failures import cancelled_run, cause_of, first_error, node_failure, step_failure
 from .prefect_logs import quiet_flow_run
 from .prefect_names import Position
 
@@ -132,7 +132,9 @@ def run_record(
 ) -> Iterator[FlowRecord]:
     """Within the block, a generated flow's nodes record what completes; a node's RunError
     leaves it carrying a copy of ``state``, the nodes that completed before it and, given the
-    ``pipeline`` (its IR JSON) and the ``inputs`` its graph was compiled with, that graph."""
+    ``pipeline`` (its IR JSON) and the ``inputs`` its graph was compiled with, that graph. A
+    cancellation or KeyboardInterrupt that stops the run (the flow's ``timeout_seconds``, a
+    Ctrl-C) leaves carrying the same record as its ``partial``, a RunError never raised."""
     record = FlowRecord()
     token = _RECORD.set(record)
     try:
@@ -141,6 +143,14 @@ def run_record(
     except RunError as error:
         if error in record.failures:
             record.progress(error, state, _graph(pipeline, tuple(inputs)))
+        raise
+    except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+        # A stop is no failure (its flow's timeout_seconds, a Ctrl-C, a cancel): it carries
+        # the run's record as its partial, as an in-process run's stop does.
+        if getattr(stop, "partial", None) is None:
+            stopped = cancelled_run(record.completed)
+            record.progress(stopped, state, _graph(pipeline, tuple(inputs)))
+            stop.partial = stopped  # type: ignore[union-attr]
         raise
     finally:
         _RECORD.reset(token)

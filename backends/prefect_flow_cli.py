@@ -33,6 +33,7 @@ from .prefect_flow_values import refuse_given_values, warn_given_keys
 __all__ = [
     "FlowCommandLine",
     "check_deploy_target",
+    "api_path_hint",
     "deployment_run_command",
     "worker_command",
     "initial_state",
@@ -85,14 +86,33 @@ def check_deploy_target(pool: str) -> None:
         problem = client.api_healthcheck()
         if problem is not None:
             raise ValueError(
-                f"cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}; "
-                "start the server (prefect server start) or point PREFECT_API_URL at it"
+                f"cannot reach the Prefect API at {url} (from PREFECT_API_URL): "
+                f"{str(problem).rstrip('.')}{api_path_hint(url)}; start the server (prefect "
+                "server start) or point PREFECT_API_URL at it"
             )
         try:
             client.read_work_pool(pool)
         except ObjectNotFound:
             pools = sorted(found.name for found in client.read_work_pools(limit=200))
             raise ValueError(no_pool_message(url, pool, pools)) from None
+
+
+def api_path_hint(url: str) -> str:
+    """What a Prefect API URL of a server's root, without its ``/api`` path, is told
+    (Prefect's server answers there; at its root, the health check is "404 Not Found"), or
+    ``""`` (a URL with a path of its own, Prefect Cloud's, is left as it is).
+
+    >>> api_path_hint("http://127.0.0.1:4200")
+    ' (a Prefect API URL ends in /api: PREFECT_API_URL=http://127.0.0.1:4200/api)'
+    >>> api_path_hint("https://api.prefect.cloud/api/accounts/a/workspaces/w")
+    ''
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("http") or parts.path.strip("/"):
+        return ""
+    return f" (a Prefect API URL ends in /api: PREFECT_API_URL={url.rstrip('/')}/api)"
 
 
 def no_pool_message(url: str, pool: str, pools: list[str]) -> str:

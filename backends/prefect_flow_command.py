@@ -24,12 +24,13 @@ import attrs
 from irgraph.errors import RunError
 
 from .prefect_flow_cli import STATE_TOLD, FlowCommandLine, state_from_json, told_by_command_line
+from .prefect_flow_ends import flow_timeout, run_ends
 from .prefect_flow_values import warn_given_keys
 from .prefect_gates import gate_answers
 from .prefect_logs import TRACEBACK_HINT, quiet_failures
 from .prefect_result_dir import check_result_storage
 
-__all__ = ["FlowCommand", "read_command", "failure_told", "TRACEBACK_HINT"]
+__all__ = ["FlowCommand", "read_command", "failure_told", "flow_timeout", "TRACEBACK_HINT"]
 
 
 @attrs.frozen
@@ -150,13 +151,13 @@ def failure_told(parser: argparse.ArgumentParser) -> Iterator[None]:
     standard error (``flow.py: RunError: Node 'x' failed: ...``, what completed before it and
     what to do) and exit code 1, where a traceback said it. Prefect's console says before it
     only which agent's task run failed, without the traceback (shown with
-    ``PREFECT_LOGGING_LEVEL=DEBUG``; :mod:`.prefect_logs`). A flow run stopped by its
-    ``timeout_seconds`` (a module edited to have one) ends the same way, saying so. The
-    state's warnings were told as the command line was read, so the flow does not tell them
-    again."""
+    ``PREFECT_LOGGING_LEVEL=DEBUG``; :mod:`.prefect_logs`). A run stopped (by its flow's
+    ``timeout_seconds``, a Ctrl-C) or failed by its Prefect server ends in one line too
+    (:func:`~.prefect_flow_ends.run_ends`). The state's warnings were told as the command
+    line was read, so the flow does not tell them again."""
     told = STATE_TOLD.set(True)
     try:
-        with quiet_failures():
+        with run_ends(parser), quiet_failures():
             yield
     except RunError as error:
         from irgraph.cli_live import run_failure
@@ -165,24 +166,5 @@ def failure_told(parser: argparse.ArgumentParser) -> Iterator[None]:
 
         settle_services_at_exit()  # the failed run's last events are sent first, quietly
         parser.exit(1, f"{parser.prog}: RunError: {run_failure(error)}\n")
-    except TimeoutError as error:
-        if type(error).__name__ != "FlowRunTimeoutError":  # Prefect's, for timeout_seconds
-            raise
-        parser.exit(1, f"{parser.prog}: {flow_timeout(error)}\n")
     finally:
         STATE_TOLD.reset(told)
-
-
-def flow_timeout(error: TimeoutError) -> str:
-    """The line a flow run stopped by its ``timeout_seconds`` ends with, where Prefect's
-    ``FlowRunTimeoutError`` ended the command in a traceback.
-
-    >>> flow_timeout(TimeoutError("Scope timed out after 3.0 second(s).")).split(": ")[:2]
-    ['FlowRunTimeoutError', 'The flow run was stopped by its timeout_seconds']
-    """
-    return (
-        f"FlowRunTimeoutError: The flow run was stopped by its timeout_seconds: {error} Allow "
-        "it more time (timeout_seconds in this module's @flow(...)), or find the agent that "
-        "held it up in the log above; then run the command again (with the same --run-key, "
-        "the agents that finished are taken from the cache)."
-    )

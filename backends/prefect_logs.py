@@ -15,7 +15,8 @@ too the "Crash detected!" of a task run that was cancelled (with its end state):
 failed agent, a node past its timeout, or the work a flow's ``timeout_seconds`` stopped, which
 the failure's line, the RunError or the flow's timeout line says; a crash of any other kind
 stays. A flow run past its ``timeout_seconds`` is one line, naming the run and the timeout,
-with how to allow more (:data:`FLOW_TIMEOUT_HINT`); its end state, a repeat, is left out. With
+with how to allow more (:data:`FLOW_TIMEOUT_HINT`); its end state, a repeat, is left out, and so
+is what Prefect says of a generated flow's failure hook (it runs as part of the flow). With
 ``PREFECT_LOGGING_LEVEL=DEBUG`` no record is changed. The filters are removed when the last
 quieted run ends: once a run returns, logging is as it was.
 """
@@ -43,6 +44,8 @@ FLOW_TIMEOUT_HINT = " (its timeout_seconds: allow more with flow.with_options(ti
 #: A task run's crash that is a cancellation: what cancelled it is said elsewhere.
 _CANCELLED = "Crash detected! Execution was cancelled by the runtime environment."
 _FLOW_TIMEOUT = "Flow run exceeded timeout of "
+#: What Prefect says of a generated flow's failure hook (prefect_flow_ends.partial_on_timeout).
+_OUR_HOOK = ("Running hook 'partial_on_timeout' ", "Hook 'partial_on_timeout' ")
 
 TASK_RUNS = "prefect.task_runs"
 FLOW_RUNS = "prefect.flow_runs"
@@ -210,7 +213,9 @@ def _mark(record: logging.LogRecord, run: str | None) -> None:
         elif task in _now.told:
             record.irgraph_repeat = True
     elif record.name == FLOW_RUNS:
-        if isinstance(error, RunError):
+        if str(record.msg).startswith(_OUR_HOOK):  # it runs unseen, as if Prefect's own
+            record.irgraph_repeat = True
+        elif isinstance(error, RunError):
             _untraced(record, hint=False)
             record.irgraph_repeat = True
             _now.told.add(f"flow {run}")

@@ -108,19 +108,30 @@ async def wait_for_answer(
     key: str, *, timeout: int, answering: Awaitable[None] | None = None
 ) -> str:
     """Pause the current flow run under ``key`` until it is resumed with an answer (a
-    string) and return the answer; ``FlowPauseTimeout`` after ``timeout`` seconds. Call it
+    string) and return the answer; an IrgraphError saying so after ``timeout`` seconds
+    (Prefect's ``FlowPauseTimeout`` chained). Call it
     inside :func:`pause_turn`, so no other gate of the run pauses meanwhile.
 
     ``answering``, if given, runs meanwhile and is what resumes the run (it ends with
     :func:`resume_when_paused`): if it fails, the pause ends with its error at once instead
     of waiting out the timeout; if the pause ends first, it is cancelled.
     """
+    from prefect.exceptions import FlowPauseTimeout
     from prefect.flow_runs import apause_flow_run
 
     runs_before = await _run_count()
-    answer = await _paused(
-        apause_flow_run(wait_for_input=str, timeout=timeout, poll_interval=1, key=key), answering
-    )
+    try:
+        answer = await _paused(
+            apause_flow_run(wait_for_input=str, timeout=timeout, poll_interval=1, key=key),
+            answering,
+        )
+    except FlowPauseTimeout as late:  # Prefect says only "paused and never resumed"
+        raise IrgraphError(
+            f"Nobody answered within {timeout} s, the gate's timeout, so the run stopped "
+            "there. Answer sooner (on_gate, resume_gate, Prefect's UI), or allow more time: "
+            "PrefectBackend(gate_timeout=...), or Gate(...).timeout(seconds) for a generated "
+            "flow."
+        ) from late
     await _keep_retry_budget(runs_before)
     return answer
 
@@ -237,9 +248,12 @@ async def resume_when_paused(
 async def _ready_for_answer(client: PrefectClient, run_id: UUID, key: str | None) -> bool:
     """Whether the run is paused (at ``key``) and has saved the schema of the input it
     waits for: the server refuses a resume until both hold."""
-    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
-    state = (await client.read_flow_run(run_id)).state
+    try:
+        state = (await client.read_flow_run(run_id)).state
+    except ObjectNotFound:
+        raise IrgraphError(_no_such_run(run_id)) from None
     if state is None:
         return False
     if state.is_final():
@@ -260,3 +274,22 @@ async def _ready_for_answer(client: PrefectClient, run_id: UUID, key: str | None
             return False
         raise
     return True
+
+
+def _no_such_run(run_id: UUID) -> str:
+    """What a resume of flow run ``run_id`` says when the server has no such run (Prefect
+    raised ``ObjectNotFound`` with the message "None")."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    where = (
+        f"the Prefect server at {url} (from PREFECT_API_URL)"
+        if url
+        else "this process's temporary Prefect server (PREFECT_API_URL is not set), which "
+        "holds no other process's runs"
+    )
+    return (
+        f"There is no flow run {run_id} on {where}, so the answer was not given. Use the id "
+        "on_paused is given (its second argument) or the one Prefect's UI shows, on the "
+        "server that runs the flow: set PREFECT_API_URL to it."
+    )

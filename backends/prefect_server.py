@@ -26,6 +26,7 @@ from typing import Any
 
 from irgraph.errors import IrgraphError, MissingExtraError
 
+from .prefect_flow_cli import api_path_hint
 from .prefect_runtime import TELEMETRY_OFF
 from .prefect_watchdog import watch_temporary_server
 
@@ -99,8 +100,10 @@ async def check_prefect_api(fix: str = START_OR_UNSET) -> None:
     async with get_client() as client:
         problem = await client.api_healthcheck()
     if problem is not None:
+        said = str(problem).rstrip(".")  # httpx's own sentences end in one
         raise PrefectUnavailableError(
-            f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {problem}. {fix}"
+            f"Cannot reach the Prefect API at {url} (from PREFECT_API_URL): {said}"
+            f"{api_path_hint(url)}. {fix}"
         )
 
 
@@ -168,7 +171,9 @@ STARTUP_SETTING = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 def server_start_errors() -> Iterator[None]:
     """Prefect's temporary server not answering within its start-up time, raised as one
     :class:`PrefectUnavailableError` saying how to allow more time (Prefect raises a bare
-    ``RuntimeError`` from deep in its client, with the server's whole output)."""
+    ``RuntimeError`` from deep in its client, with the server's whole output); and a server
+    that stops answering during the run (an HTTP transport error, with its traceback), as
+    one saying which server and what to do."""
     try:
         yield
     except RuntimeError as exc:
@@ -186,6 +191,25 @@ def server_start_errors() -> Iterator[None]:
             f"{STARTUP_SETTING}=300, or start a server once (prefect server start) and set "
             "PREFECT_API_URL to its address."
         ) from exc
+    except Exception as exc:
+        httpx = sys.modules.get("httpx")
+        if httpx is None or not isinstance(exc, httpx.TransportError):
+            raise
+        raise PrefectUnavailableError(_lost(exc)) from exc
+
+
+def _lost(error: Exception) -> str:
+    """What a run says of its Prefect server that stopped answering while it ran (Prefect's
+    client raised ``error``, an HTTP transport error, from deep in its engine)."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    where = f"The Prefect API at {url}" if url else "Prefect's temporary local server"
+    return (
+        f"{where} stopped answering during the run ({type(error).__name__}: "
+        f"{str(error).rstrip('.')}). Check that it is up, then run again: with the same run "
+        "key (--run-key), the agents that finished are taken from the cache."
+    )
 
 
 def _temporary_servers() -> list[Any]:

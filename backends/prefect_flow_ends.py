@@ -1,0 +1,140 @@
+"""How a generated flow's run ends when it does not finish, other than by a node's failure.
+
+A node's failure is a RunError (:mod:`.prefect_failures`). A run can also be stopped: by its
+flow's ``timeout_seconds`` (Prefect cancels the flow's body, then raises its own
+``FlowRunTimeoutError``, a ``TimeoutError``) or by a Ctrl-C. Or its Prefect server fails it:
+one ``PREFECT_API_URL`` names that does not answer as the run begins, Prefect's temporary
+server too slow to start, a server that stops answering mid-run.
+
+A Python caller of a stopped run gets the record of what it got done as the exception's
+``partial`` (a RunError never raised: ``state``, ``completed``, ``trace``, ``calls``,
+``view()``), as an in-process run's stop carries it. The flow's body leaves that record on the
+CancelledError that stopped it (:func:`~.prefect_failures.run_record`); Prefect raises a new
+FlowRunTimeoutError in its place, holding it in its chain, so the generated flow's failure hook
+:func:`partial_on_timeout` gives that error the partial itself (:func:`partial_of` finds it).
+
+``python flow.py run`` ends each in one line and an exit code, where it ended in a traceback
+(:func:`run_ends`, inside :func:`~.prefect_flow_command.failure_told`): a timeout 1 and a
+Ctrl-C 130, each naming what completed; a server that does not answer as the run begins 2,
+as deploying to it is refused; a temporary server too slow, or a server lost mid-run, 1
+(:func:`~.prefect_server.server_start_errors` makes those a PrefectUnavailableError).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from irgraph.errors import RunError
+
+from .prefect_flow_cli import api_path_hint
+from .prefect_server import PrefectUnavailableError, server_start_errors
+
+__all__ = ["partial_of", "partial_on_timeout", "flow_timeout", "run_ends"]
+
+#: How Prefect's client says the API did not answer as a flow run began.
+_UNREACHABLE = "Failed to reach API at "
+
+#: What each stop's line ends with: the command again, its finished agents cached.
+_AGAIN = (
+    "run the command again (with the same --run-key, the agents that finished are taken "
+    "from the cache)."
+)
+
+
+def partial_of(error: BaseException) -> RunError | None:
+    """The record of the run that ``error`` stopped: its own ``partial``, or that of an
+    exception in its chain (its ``__cause__`` and ``__context__``, and theirs); ``None``
+    when none holds one."""
+    seen: set[int] = set()
+    waiting: list[BaseException | None] = [error]
+    while waiting:
+        found = waiting.pop(0)
+        if found is None or id(found) in seen:
+            continue
+        seen.add(id(found))
+        partial = getattr(found, "partial", None)
+        if isinstance(partial, RunError):
+            return partial
+        waiting += [found.__cause__, found.__context__]
+    return None
+
+
+def partial_on_timeout(flow: Any, flow_run: Any, state: Any) -> None:
+    """A generated flow's ``on_failure`` hook: a flow run stopped by its ``timeout_seconds``
+    ends in the ``FlowRunTimeoutError`` its failed ``state`` holds; give it the record of the
+    run (:func:`partial_of`) as ``partial``, so the caller that catches it has what the run
+    got done. Other failures carry their own record (a RunError) and are left as they are."""
+    error = getattr(state, "data", None)
+    if isinstance(error, TimeoutError) and getattr(error, "partial", None) is None:
+        partial = partial_of(error)
+        if partial is not None:
+            error.partial = partial  # type: ignore[attr-defined]
+
+
+def _completed(stop: BaseException) -> str | None:
+    """The nodes that completed before ``stop`` (``nothing``), each once, from the run's
+    record; ``None`` when it holds none."""
+    from irgraph.cli_live import shown
+
+    partial = partial_of(stop)
+    if partial is None:
+        return None
+    return ", ".join(dict.fromkeys(map(shown, partial.completed))) or "nothing"
+
+
+def flow_timeout(error: TimeoutError) -> str:
+    """The line a flow run stopped by its ``timeout_seconds`` ends with (what completed
+    before it, when the run's record is known), where Prefect's ``FlowRunTimeoutError``
+    ended the command in a traceback.
+
+    >>> flow_timeout(TimeoutError("Scope timed out after 3.0 second(s).")).split(": ")[:2]
+    ['FlowRunTimeoutError', 'The flow run was stopped by its timeout_seconds']
+    """
+    return (
+        f"FlowRunTimeoutError: The flow run was stopped by its timeout_seconds: {error}"
+        f"{_before(_completed(error))} Allow it more time (timeout_seconds in this module's "
+        "@flow(...)), or find the agent that held it up in the log above; then " + _AGAIN
+    )
+
+
+def _before(done: str | None) -> str:
+    return "" if done is None else f" Completed before it: {done}."
+
+
+def _api_url() -> str:
+    from prefect.settings import PREFECT_API_URL
+
+    return str(PREFECT_API_URL.value() or "")
+
+
+@contextlib.contextmanager
+def run_ends(parser: argparse.ArgumentParser) -> Iterator[None]:
+    """A ``python flow.py run`` stopped in the block (a timeout, a Ctrl-C) or failed by its
+    Prefect server ends the process in one line on standard error and an exit code."""
+    prog = parser.prog
+    try:
+        with server_start_errors():  # Prefect's bare errors, as one that says what to do
+            yield
+    except KeyboardInterrupt as stop:
+        done = _completed(stop) or "nothing"  # no record: stopped before the flow's body
+        parser.exit(130, f"{prog}: Interrupted; completed: {done}. To go on, {_AGAIN}\n")
+    except TimeoutError as error:
+        if type(error).__name__ != "FlowRunTimeoutError":  # Prefect's, for timeout_seconds
+            raise
+        parser.exit(1, f"{prog}: {flow_timeout(error)}\n")
+    except PrefectUnavailableError as error:
+        parser.exit(1, f"{prog}: PrefectUnavailableError: {error}\n")
+    except RuntimeError as error:
+        if not str(error).startswith(_UNREACHABLE):
+            raise
+        url = _api_url()
+        cause = error.__cause__ or error
+        parser.error(
+            f"cannot reach the Prefect API at {url} (from PREFECT_API_URL): "
+            f"{str(cause).rstrip('.') or type(cause).__name__}{api_path_hint(url)}; nothing "
+            "ran. Start the server (prefect server start), fix the URL, or unset "
+            "PREFECT_API_URL to let Prefect run a temporary local server"
+        )
