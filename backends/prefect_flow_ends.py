@@ -30,7 +30,11 @@ from typing import Any
 from irgraph.errors import RunError
 
 from .prefect_flow_cli import api_path_hint
-from .prefect_server import PrefectUnavailableError, server_start_errors
+from .prefect_server import (
+    PrefectUnavailableError,
+    server_start_errors,
+    settle_services_at_exit,
+)
 
 __all__ = ["partial_of", "partial_on_timeout", "flow_timeout", "run_ends"]
 
@@ -120,10 +124,14 @@ def run_ends(parser: argparse.ArgumentParser) -> Iterator[None]:
             yield
     except KeyboardInterrupt as stop:
         done = _completed(stop) or "nothing"  # no record: stopped before the flow's body
+        # The stopped run's last events are sent before Prefect's exit, quietly: else its
+        # events worker warned of the items left after this line (a loaded machine).
+        settle_services_at_exit()
         parser.exit(130, f"{prog}: Interrupted; completed: {done}. To go on, {_AGAIN}\n")
     except TimeoutError as error:
         if type(error).__name__ != "FlowRunTimeoutError":  # Prefect's, for timeout_seconds
             raise
+        settle_services_at_exit()  # as for a Ctrl-C
         parser.exit(1, f"{prog}: {flow_timeout(error)}\n")
     except PrefectUnavailableError as error:
         parser.exit(1, f"{prog}: PrefectUnavailableError: {error}\n")
