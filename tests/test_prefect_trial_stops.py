@@ -35,7 +35,7 @@ from irgraph.testing import FakeProvider
 from tests.support.prefect_children import child_env, shared_api_url
 from tests.support.prefect_env import ensure_prefect_test_env
 from tests.support.resume_worker import load_flow_module, with_provider
-from tests.test_prefect_logs import STATE, Hangs, Seen, flow_module, seen  # noqa: F401
+from tests.test_prefect_logs import STATE, Hangs, Seen, flow_module, run_command, seen  # noqa: F401
 
 pytestmark = pytest.mark.prefect
 ensure_prefect_test_env()
@@ -75,16 +75,8 @@ def closed_port() -> int:
 
 
 def run_module(path: Path, folder: Path, **environ: str) -> subprocess.CompletedProcess[str]:
-    environment = child_env(folder / "home")
-    environment.update(IRGRAPH_TEST_CALL_LOG=str(folder / "calls.log"), **environ)
-    return subprocess.run(
-        [sys.executable, str(path), "run", "--state", '{"ticket": "owls"}'],
-        capture_output=True,
-        text=True,
-        cwd=folder,
-        env=environment,
-        timeout=180,
-    )
+    """``python logs.py run`` in a child (test_prefect_logs' runner), no agent failing."""
+    return run_command(path, folder, "WARNING", IRGRAPH_TEST_FAIL="", **environ)
 
 
 @pytest.mark.slow

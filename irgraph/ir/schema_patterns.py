@@ -23,7 +23,7 @@ Such a pattern can almost always be written without the repeat inside a repeat (
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from irgraph.errors import PipelineError, Problem
@@ -199,47 +199,35 @@ class _Walk:
         return all(self._nullable(str(op), av) for op, av in items)
 
     def _first(self, op: str, av: Any) -> frozenset[int]:
+        return self._union(op, av, self.first)
+
+    def _chars(self, op: str, av: Any) -> frozenset[int]:
+        return self._union(op, av, self.chars)
+
+    def _union(
+        self, op: str, av: Any, walk: Callable[[list[Any]], frozenset[int]]
+    ) -> frozenset[int]:
+        """The characters ``walk`` (:meth:`first` or :meth:`chars`) finds in one item: a
+        character item's own, the union over the item lists inside a group, repeat or
+        branch, none for an anchor or lookaround, any for the rest."""
         if op in _CHARACTERS:
             return self._set(op, av)
-        if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            return self.first(list(av[2]))
-        if op == "SUBPATTERN":
-            return self.first(list(av[3]))
-        if op == "ATOMIC_GROUP":
-            return self.first(list(av))
-        if op == "BRANCH":
-            return frozenset().union(*(self.first(list(o)) for o in av[1]))
+        inner = _inner(op, av)
+        if inner is not None:
+            return frozenset().union(*map(walk, inner))
         if op in ("AT", "ASSERT", "ASSERT_NOT"):
             return frozenset()
         return _PROBES  # a back reference, a conditional: anything
 
-    def _chars(self, op: str, av: Any) -> frozenset[int]:
-        if op in _CHARACTERS:
-            return self._set(op, av)
-        if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            return self.chars(list(av[2]))
-        if op == "SUBPATTERN":
-            return self.chars(list(av[3]))
-        if op == "ATOMIC_GROUP":
-            return self.chars(list(av))
-        if op == "BRANCH":
-            return frozenset().union(*(self.chars(list(o)) for o in av[1]))
-        if op in ("AT", "ASSERT", "ASSERT_NOT"):
-            return frozenset()
-        return _PROBES
-
     def _nullable(self, op: str, av: Any) -> bool:
         if op in _CHARACTERS:
             return False
-        if op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            return bool(av[0] == 0 or self.nullable(list(av[2])))
-        if op == "SUBPATTERN":
-            return self.nullable(list(av[3]))
-        if op == "ATOMIC_GROUP":
-            return self.nullable(list(av))
-        if op == "BRANCH":
-            return any(self.nullable(list(o)) for o in av[1])
-        return True  # anchors, lookarounds, back references (which may be empty)
+        if op in _REPEAT_OPS and av[0] == 0:
+            return True
+        inner = _inner(op, av)
+        if inner is None:
+            return True  # anchors, lookarounds, back references (which may be empty)
+        return any(map(self.nullable, inner))  # a branch's any option; else its one list
 
     def _set(self, op: str, av: Any) -> frozenset[int]:
         """The probe characters one character item matches."""
@@ -290,3 +278,21 @@ def _category(name: str) -> frozenset[int]:
             chosen = frozenset(c for c in _PROBES if test(chr(c)))
             return _PROBES - chosen if "NOT" in name else chosen
     return _PROBES
+
+
+#: The repeat operators of ``re``'s parser (a repeat's items are ``av[2]``).
+_REPEAT_OPS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+
+
+def _inner(op: str, av: Any) -> list[list[Any]] | None:
+    """The item lists inside one parsed item: a repeat's or a group's one list, a branch's
+    list per option; ``None`` for an item holding none."""
+    if op in _REPEAT_OPS:
+        return [list(av[2])]
+    if op == "SUBPATTERN":
+        return [list(av[3])]
+    if op == "ATOMIC_GROUP":
+        return [list(av)]
+    if op == "BRANCH":
+        return [list(option) for option in av[1]]
+    return None
