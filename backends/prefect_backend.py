@@ -27,6 +27,7 @@ import asyncio
 import inspect
 import os
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from irgraph import checks
@@ -43,6 +44,7 @@ from irgraph.validate import checked_graph, initial_state, required_inputs
 
 from .failures import cancelled_run, with_progress
 from .prefect_batch import CHUNK_SIZE, DEPLOYMENT_NAME
+from .prefect_clients import HeldClients
 from .prefect_deployments import warn_runs_here
 from .prefect_gates import (
     answered_once,
@@ -58,7 +60,7 @@ from .prefect_gates import (
 from .prefect_logs import quiet_failures
 from .prefect_names import check_run_key, prefect_name
 from .prefect_names import where as where_in
-from .prefect_result_dir import check_result_dir
+from .prefect_result_dir import check_result_dir, results_kept_in
 from .prefect_runtime import answers_key, gate_key, request_cache_key
 from .prefect_server import (
     PrefectUnavailableError,
@@ -310,6 +312,7 @@ class PrefectRunnable:
         self._plan = plan_scopes(graph, ir_nodes(graph, node))
         self._needs = required_inputs(graph)
         self._prefect = PrefectObjects(backend)
+        self._clients = HeldClients()
 
     @property
     def flow_name(self) -> str:
@@ -326,6 +329,10 @@ class PrefectRunnable:
         from .prefect_batch import PoolBatch
 
         return PoolBatch(self, store, max_items, fail_fast, max_concurrency)
+
+    def batch_span(self) -> AbstractAsyncContextManager[None]:
+        """Held by a batch around its items: their flow runs share one pair of clients."""
+        return self._clients.span()
 
     async def prepare(self, say: Callable[[str], Any]) -> None:
         """Before a batch's first item: Prefect's temporary server started, told to ``say``."""
@@ -433,14 +440,9 @@ class PrefectRunnable:
         """Run ``body`` as the pipeline's flow (named ``flow_name``, default its own)."""
         pipeline_flow = self._prefect.flow(self.flow_name if flow_name is None else flow_name)
         with running(body), server_start_errors(), services_settled_at_exit(), quiet_failures():
-            if self.backend.result_dir is None:
-                return await pipeline_flow()
-            # Prefect only accepts saved storage blocks on tasks; pointing its default local
-            # storage at our directory keeps results on disk where a new process finds them.
-            from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
-
-            with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: self.backend.result_dir}):
-                return await pipeline_flow()
+            async with self._clients.entered():
+                with results_kept_in(self.backend.result_dir):
+                    return await pipeline_flow()
 
     def _stopped(self, initial: dict[str, Any], outcome: dict[str, Any]) -> Any:
         """The ``partial`` of a run stopped where its scheduler could not give one: before

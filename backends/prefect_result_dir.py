@@ -16,14 +16,16 @@ once per item) and when a generated flow module's flows start, on the worker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
 from irgraph.errors import PipelineError, unexpanded_home
 
-__all__ = ["check_result_dir", "check_result_storage"]
+__all__ = ["check_result_dir", "check_result_storage", "results_kept_in"]
 
 _HINT = (
     "Give a directory this process can write (a missing one is made if its parent exists), "
@@ -122,3 +124,18 @@ def check_result_storage(directory: str | os.PathLike[str] | None) -> None:
     ``RESULT_STORAGE`` (``None``: Prefect's own storage, nothing to check)."""
     if directory is not None:
         check_result_dir(directory, "The flow module's result directory (RESULT_DIR)", _WORKER_HINT)
+
+
+@contextlib.contextmanager
+def results_kept_in(directory: str | None) -> Iterator[None]:
+    """Within the block, the flow runs of this process keep their results in ``directory``
+    (``None``: where Prefect's settings say). Prefect accepts only saved storage blocks on
+    tasks; pointing its default local storage at the directory keeps results on disk where
+    a new process finds them."""
+    if directory is None:
+        yield
+        return
+    from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+
+    with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: directory}):
+        yield

@@ -16,6 +16,7 @@ the item's run key), and its final state is kept.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
 from typing import Any
 
@@ -147,44 +148,49 @@ class _Batch:
         index = 0
         exhausted = False
         broken: Exception | None = None  # raised by the states themselves
-        try:
-            while True:
-                while not exhausted and len(in_flight) < self.max_items:
-                    try:
-                        state = await pull()
-                    except StopAsyncIteration:
-                        exhausted = True
-                        break
-                    except Exception as failure:  # raised once the items in flight ended
-                        exhausted, broken = True, states_failed(failure)
-                        break
-                    in_flight.add(asyncio.ensure_future(self.run_item(index, state, limit)))
-                    index += 1
-                if not in_flight:
-                    if broken is not None:
-                        raise broken
-                    return
-                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                # Every task's exception is taken (none is left "never retrieved"), the first
-                # raised: an item's own failures are results, so this is a fault of irgraph's.
-                raised = [task.exception() for task in done]
-                for error in raised:
-                    if error is not None:
-                        raise error
-                # Completed, handed over one by one: those not handed yet when the batch is
-                # stopped are in its record, not lost with the generator.
-                waiting = self.tally.waiting
-                waiting[:] = sorted((task.result() for task in done), key=_failed_last)
-                while waiting:
-                    item = waiting.pop(0)
-                    if self.fail_fast and not item.ok:
-                        raise BatchError(item) from item.error
-                    yield item
-        except (asyncio.CancelledError, KeyboardInterrupt) as stop:
-            keep_late(stop, await stop_items(in_flight))
-            raise
-        finally:
-            await stop_items(in_flight)
+        # A backend may hold something for all the items (Prefect: one pair of API clients).
+        span = getattr(self.runnable, "batch_span", None)
+        async with span() if span is not None else contextlib.nullcontext():
+            try:
+                while True:
+                    while not exhausted and len(in_flight) < self.max_items:
+                        try:
+                            state = await pull()
+                        except StopAsyncIteration:
+                            exhausted = True
+                            break
+                        except Exception as failure:  # raised once the items in flight ended
+                            exhausted, broken = True, states_failed(failure)
+                            break
+                        in_flight.add(asyncio.ensure_future(self.run_item(index, state, limit)))
+                        index += 1
+                    if not in_flight:
+                        if broken is not None:
+                            raise broken
+                        return
+                    done, in_flight = await asyncio.wait(
+                        in_flight, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    # Every task's exception is taken (none is left "never retrieved"), the first
+                    # raised: an item's own failures are results, so this is a fault of irgraph's.
+                    raised = [task.exception() for task in done]
+                    for error in raised:
+                        if error is not None:
+                            raise error
+                    # Completed, handed over one by one: those not handed yet when the batch is
+                    # stopped are in its record, not lost with the generator.
+                    waiting = self.tally.waiting
+                    waiting[:] = sorted((task.result() for task in done), key=_failed_last)
+                    while waiting:
+                        item = waiting.pop(0)
+                        if self.fail_fast and not item.ok:
+                            raise BatchError(item) from item.error
+                        yield item
+            except (asyncio.CancelledError, KeyboardInterrupt) as stop:
+                keep_late(stop, await stop_items(in_flight))
+                raise
+            finally:
+                await stop_items(in_flight)
 
 
 def _failed_last(item: ItemResult) -> tuple[bool, int]:

@@ -59,7 +59,9 @@ class Runnable(Protocol):
     """A compiled pipeline: the IR (``node``), its checked graph (``graph``), and ``arun``,
     which checks the initial state and runs. ``run`` is its blocking twin. It may also have
     ``async def prepare(say)``, which a batch awaits before its first item and does not time
-    (Prefect's starts its temporary server; :mod:`irgraph.batch_clock`)."""
+    (Prefect's starts its temporary server; :mod:`irgraph.batch_clock`), and
+    ``batch_span()``, an async context manager a batch holds open around all its items
+    (Prefect's shares one pair of API clients among the items' flow runs)."""
 
     node: Node
     graph: nx.DiGraph
