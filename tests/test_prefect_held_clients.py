@@ -8,6 +8,7 @@ opens an async and a sync client, each building an SSL context.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from typing import Any
 
@@ -88,10 +89,34 @@ def test_the_pair_is_closed_when_the_batch_is_left_early_and_a_new_batch_opens_i
     assert all(client._closed for client in _on_batch_threads(clients))
 
 
-def test_a_single_run_outside_a_batch_keeps_prefects_own_clients(clients):
+def test_a_run_on_a_plain_http_server_reads_no_ca_bundle_again(clients, monkeypatch):
+    """Every Prefect client builds an SSL context from the CA bundle, though the temporary
+    server speaks plain HTTP: a run's clients share one context, built once per process."""
     runnable = PrefectBackend(provider=FakeProvider()).compile(CHAIN.to_ir())
-    assert runnable.run({"topic": "one"}).state["final"]
-    # Prefect's own: the flow run made its sync client (for its result storage) itself, and
-    # nothing is held after the run.
-    assert len(clients["sync"]) == 1
-    assert runnable._clients._pair is None
+    assert runnable.run({"topic": "warm"}).state["final"]  # the process's context built
+    loads: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    for topic in ("one", "two"):
+        assert runnable.run({"topic": topic}).state["final"]
+    assert loads == []  # Prefect's own clients: two per run, each loading the bundle
+    # The run's own pair, closed with the run.
+    assert all(client._closed for client, _ in clients["sync"])
+    assert all(client._closed for client in _on_batch_threads(clients))
+
+
+def test_a_server_over_https_keeps_prefects_own_tls_settings():
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from irgraph.backends import prefect_clients
+
+    with temporary_settings({PREFECT_API_URL: "https://prefect.example/api"}):
+        assert prefect_clients._plain_http_settings() is None
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        settings = prefect_clients._plain_http_settings()
+        assert settings is not None and settings["verify"].verify_mode == ssl.CERT_REQUIRED
