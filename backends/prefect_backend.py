@@ -56,6 +56,7 @@ from .prefect_gates import (
     wait_for_answer,
 )
 from .prefect_logs import quiet_failures
+from .prefect_lost_server import note_completed
 from .prefect_names import check_run_key, prefect_name
 from .prefect_names import where as where_in
 from .prefect_result_dir import check_result_dir
@@ -410,6 +411,7 @@ class PrefectRunnable:
                 )
                 working = dict(initial)
                 outcome.update(scheduler=scheduler, state=working, flow_run_id=flow_run_id)
+                note_completed(lambda: scheduler.completed)  # said if its server is lost
                 await scheduler.run_all(self._plan, working, self.graph)
                 return working
 
