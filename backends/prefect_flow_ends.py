@@ -36,7 +36,7 @@ from .prefect_server import (
     settle_services_at_exit,
 )
 
-__all__ = ["partial_of", "partial_on_timeout", "flow_timeout", "run_ends"]
+__all__ = ["partial_of", "partial_on_timeout", "timed_out", "flow_timeout", "run_ends"]
 
 #: How Prefect's client says the API did not answer as a flow run began.
 _UNREACHABLE = "Failed to reach API at "
@@ -69,13 +69,54 @@ def partial_of(error: BaseException) -> RunError | None:
 def partial_on_timeout(flow: Any, flow_run: Any, state: Any) -> None:
     """A generated flow's ``on_failure`` hook: a flow run stopped by its ``timeout_seconds``
     ends in the ``FlowRunTimeoutError`` its failed ``state`` holds; give it the record of the
-    run (:func:`partial_of`) as ``partial``, so the caller that catches it has what the run
-    got done. Other failures carry their own record (a RunError) and are left as they are."""
+    run (:func:`partial_of`) as ``partial``, saying the run timed out, so the caller that
+    catches it has what the run got done. Stopped before its body began, the run has no
+    record: the partial then holds the state it was given and nothing completed. Other
+    failures carry their own record (a RunError) and are left as they are."""
     error = getattr(state, "data", None)
     if isinstance(error, TimeoutError) and getattr(error, "partial", None) is None:
-        partial = partial_of(error)
-        if partial is not None:
-            error.partial = partial  # type: ignore[attr-defined]
+        partial = partial_of(error) or _nothing_done(flow, flow_run)
+        error.partial = timed_out(partial, getattr(flow, "timeout_seconds", None))  # type: ignore[attr-defined]
+
+
+def _nothing_done(flow: Any, flow_run: Any) -> RunError:
+    """The record of a generated flow's run stopped before its body began: the state it was
+    given, nothing completed, and the module's pipeline graph when it can be read."""
+    from irgraph.run_cancel import nothing_ran
+
+    from .prefect_failures import pipeline_graph
+
+    names = getattr(getattr(flow, "fn", None), "__globals__", {})
+    given = (getattr(flow_run, "parameters", None) or {}).get("state")
+    graph = None
+    try:
+        graph = pipeline_graph(names["PIPELINE_JSON"], tuple(names.get("PIPELINE_INPUTS", ())))
+    except Exception:  # an older module, or one whose pipeline cannot be read: no picture
+        pass
+    return nothing_ran(dict(given) if isinstance(given, dict) else {}, graph)
+
+
+def timed_out(partial: RunError, seconds: float | None) -> RunError:
+    """``partial`` (a stopped run's record) saying that the run timed out, after ``seconds``
+    (its flow's ``timeout_seconds``), rather than that it was cancelled.
+
+    >>> from irgraph.run_cancel import nothing_ran
+    >>> str(timed_out(nothing_ran({}), 3.0)).split(",")[0]
+    "The run timed out after 3 s (its flow's timeout_seconds) before its first step"
+    """
+    after = "" if seconds is None else f" after {seconds:g} s"
+    count = len(set(partial.completed))
+    if count:
+        done = f"with {count} node{'' if count == 1 else 's'} completed; .completed names them"
+        rest = (
+            ", .state holds what the run wrote to its state (a map-over's items reach it only "
+            "when the map-over ends) and .calls every model call made, answered or cut off."
+        )
+    else:
+        done = "before its first step, so nothing ran"
+        rest = ": .completed, .trace and .calls are empty and .state is the state it was given."
+    partial.args = (f"The run timed out{after} (its flow's timeout_seconds) {done}{rest}",)
+    return partial
 
 
 def _completed(stop: BaseException) -> str | None:

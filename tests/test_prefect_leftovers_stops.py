@@ -1,0 +1,76 @@
+"""A generated flow past its ``timeout_seconds`` says so in its ``partial``, and always has one.
+
+Before, the partial of a timed-out run said "The run was cancelled ...", as a Ctrl-C's does;
+and a run stopped before its body began (no record of it yet) left the error with no
+``partial`` at all. Now the partial says the run timed out and after how long, and one that
+timed out before its first step holds the state it was given and nothing completed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from irgraph.backends.prefect_flow_ends import partial_on_timeout
+from irgraph.errors import RunError
+from irgraph.run import run_coroutine
+from irgraph.testing import FakeProvider
+from tests.support.prefect_env import ensure_prefect_test_env
+from tests.support.resume_worker import load_flow_module, with_provider
+from tests.test_prefect_logs import STATE, Hangs, flow_module
+
+pytestmark = pytest.mark.prefect
+ensure_prefect_test_env()
+
+
+class PlanThenHang:
+    """'plan' answers as the fake model does; 'writer' never answers."""
+
+    def __init__(self) -> None:
+        self.fake, self.hangs = FakeProvider(), Hangs()
+
+    async def complete(self, request: object) -> str:
+        if getattr(request, "agent", "") == "plan":
+            return await self.fake.complete(request)  # type: ignore[arg-type]
+        return await self.hangs.complete(request)
+
+
+def test_a_timed_out_generated_flows_partial_says_it_timed_out_and_after_how_long(
+    tmp_path: Path,
+) -> None:
+    module = load_flow_module(flow_module(tmp_path, "fake"), f"stops_{uuid.uuid4().hex[:8]}")
+    flow = with_provider(module, PlanThenHang()).logs_flow.with_options(timeout_seconds=2)
+    with pytest.raises(TimeoutError) as raised:
+        run_coroutine(flow(dict(STATE)))
+    partial = raised.value.partial  # type: ignore[attr-defined]
+    assert isinstance(partial, RunError) and partial.completed == ["plan"]
+    assert str(partial).startswith(
+        "The run timed out after 2 s (its flow's timeout_seconds) with 1 node completed; "
+        ".completed names them"
+    )
+    assert "cancelled" not in str(partial).split(";")[0]
+
+
+def test_a_generated_flow_timed_out_before_its_body_began_has_an_empty_partial(
+    tmp_path: Path,
+) -> None:
+    """What Prefect hands the flow's failure hook when the timeout came before the body ran:
+    the flow, its run (with the parameters it was given) and the failed state holding the
+    timeout, with no record of the run in its chain."""
+    module = load_flow_module(flow_module(tmp_path, "fake"), f"early_{uuid.uuid4().hex[:8]}")
+    flow = module.logs_flow.with_options(timeout_seconds=5)
+    late = TimeoutError("Scope timed out after 5.0 second(s).")
+    run = SimpleNamespace(parameters={"state": dict(STATE), "run_key": None})
+    partial_on_timeout(flow, run, SimpleNamespace(data=late))
+    partial = late.partial  # type: ignore[attr-defined]
+    assert isinstance(partial, RunError) and partial.cancelled
+    assert (partial.state, partial.completed, partial.trace, partial.calls) == (STATE, [], [], [])
+    assert partial.graph is not None and set(partial.graph) == {"plan", "writer"}
+    assert str(partial).startswith(
+        "The run timed out after 5 s (its flow's timeout_seconds) before its first step, so "
+        "nothing ran"
+    )
+    assert set(partial.view().facts.status) == {"plan", "writer"}  # its view draws the pipeline
