@@ -70,7 +70,7 @@ from .prefect_server import (
     services_settled_at_exit,
     start_temporary_server,
 )
-from .prefect_tasks import AgentCall, PrefectObjects, running
+from .prefect_tasks import AgentCall, PrefectObjects, reused, running
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
 from .run_options import check_call_limit
 from .scheduler import LIMIT, GateRequest, Scheduler, check_provider, check_run_options, plan_scopes
@@ -122,7 +122,7 @@ class _PrefectScheduler(Scheduler):
         task = self.agent_task(request.node)
         state = await task(AgentCall(self.provider, request, key, where), return_state=True)
         if state.name == "Cached":  # answered from an earlier run's stored result
-            self.reused.add(request.node)
+            reused(self, request.node, path)
         result: str = await get_state_result(state)
         return result
 
@@ -146,9 +146,9 @@ class _PrefectScheduler(Scheduler):
                 return await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
 
         kept, older = self.kept_as, self.gate_key  # a dry run's, before: under the run key
-        answer, reused = await answered_once(asking, kept, step.id, path, message, before=older)
-        if reused:
-            self.reused.add(step.id)
+        answer, again = await answered_once(asking, kept, step.id, path, message, before=older)
+        if again:
+            reused(self, step.id, path)
         return answer  # the scheduler's execute() writes it
 
     async def answer(self, request: GateRequest, flow_run_id: str, key: str) -> None:

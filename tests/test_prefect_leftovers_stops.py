@@ -74,3 +74,36 @@ def test_a_generated_flow_timed_out_before_its_body_began_has_an_empty_partial(
         "nothing ran"
     )
     assert set(partial.view().facts.status) == {"plan", "writer"}  # its view draws the pipeline
+
+
+def test_a_resumed_runs_progress_shows_the_agents_taken_from_the_cache_as_reused() -> None:
+    """``irgraph run --backend prefect --run-key K`` again: its lines and its live table said
+    each agent answered from the cache was done, as if it had paid again; only the final
+    frame said reused."""
+    import io
+
+    from irgraph import run
+    from irgraph.backends.prefect_backend import PrefectBackend
+    from irgraph.cli_live import RunDisplay
+    from irgraph.run_progress import live_facts
+    from tests.test_prefect_logs import PIPELINE
+
+    key = uuid.uuid4().hex
+    said = []
+    for _ in range(2):
+        display = RunDisplay(PrefectBackend().compile(PIPELINE.to_ir()).graph, io.StringIO())
+        options = {"run_key": key, "on_event": display}
+        run(PIPELINE, backend=PrefectBackend(), provider=FakeProvider(), state=STATE, **options)
+        said.append(display.out.getvalue().splitlines())  # type: ignore[attr-defined]
+    first, again = said
+    assert [line for line in first if line.startswith("  ok")] == [
+        line for line in first if line.startswith("  ok") and "reused" not in line
+    ]
+    assert [line.split(" (")[0] for line in again if "reused from the cache" in line] == [
+        "  ok plan",
+        "  ok writer",
+    ]
+    assert live_facts(display.graph, display.events).status == {
+        "plan": "reused",
+        "writer": "reused",
+    }
