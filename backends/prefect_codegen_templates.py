@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(final, default=str))
     elif command.name == "run-batch":
         watch_temporary_server()
-        with state_warnings_told():  # each item's, as the command line was read
+        # each item's warnings were told as the command line was read; a stop is one line
+        with state_warnings_told(), failure_told(command.parser):
             results = asyncio.run({fn}_batch(command.items, PIPELINE_DIGEST))
         print(json.dumps(results, default=str))
     else:
