@@ -31,7 +31,8 @@ FLOW = '''\
     persist_result=True,
     validate_parameters=False,  # checked below, as in-process runs check them
     log_prints=False,
-    on_failure=[partial_on_timeout],  # a timeout's error gets what the run got done
+    on_failure=[partial_on_stop],  # a timeout's error gets what the run got done,
+    on_crashed=[partial_on_stop],  # and a cancellation's
 )
 async def {fn}(
     state: dict[str, Any] | None = None, run_key: str | None = None

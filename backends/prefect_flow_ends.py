@@ -11,7 +11,8 @@ A Python caller of a stopped run gets the record of what it got done as the exce
 ``view()``), as an in-process run's stop carries it. The flow's body leaves that record on the
 CancelledError that stopped it (:func:`~.prefect_failures.run_record`); Prefect raises a new
 FlowRunTimeoutError in its place, holding it in its chain, so the generated flow's failure hook
-:func:`partial_on_timeout` gives that error the partial itself (:func:`partial_of` finds it).
+:func:`partial_on_stop` gives that error the partial itself (:func:`partial_of` finds it), as
+it gives one to a cancellation that came before the body began (its crash hook too).
 
 ``python flow.py run`` ends each in one line and an exit code, where it ended in a traceback
 (:func:`run_ends`, inside :func:`~.prefect_flow_command.failure_told`): a timeout 1 and a
@@ -23,6 +24,7 @@ as deploying to it is refused; a temporary server too slow, or a server lost mid
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -36,7 +38,14 @@ from .prefect_server import (
     settle_services_at_exit,
 )
 
-__all__ = ["partial_of", "partial_on_timeout", "timed_out", "flow_timeout", "run_ends"]
+__all__ = [
+    "partial_of",
+    "partial_on_stop",
+    "partial_on_timeout",
+    "timed_out",
+    "flow_timeout",
+    "run_ends",
+]
 
 #: How Prefect's client says the API did not answer as a flow run began.
 _UNREACHABLE = "Failed to reach API at "
@@ -66,17 +75,27 @@ def partial_of(error: BaseException) -> RunError | None:
     return None
 
 
-def partial_on_timeout(flow: Any, flow_run: Any, state: Any) -> None:
-    """A generated flow's ``on_failure`` hook: a flow run stopped by its ``timeout_seconds``
-    ends in the ``FlowRunTimeoutError`` its failed ``state`` holds; give it the record of the
-    run (:func:`partial_of`) as ``partial``, saying the run timed out, so the caller that
-    catches it has what the run got done. Stopped before its body began, the run has no
-    record: the partial then holds the state it was given and nothing completed. Other
-    failures carry their own record (a RunError) and are left as they are."""
+def partial_on_stop(flow: Any, flow_run: Any, state: Any) -> None:
+    """A generated flow's ``on_failure`` and ``on_crashed`` hook: a flow run stopped by its
+    ``timeout_seconds`` ends in the ``FlowRunTimeoutError`` its failed ``state`` holds, one
+    cancelled (or interrupted) in the ``CancelledError`` its crashed ``state`` holds, which its
+    caller gets; give it the record of the run (:func:`partial_of`) as ``partial`` (a
+    timeout's saying the run timed out), so the caller that catches it has what the run got
+    done. Stopped before its body began, the run has no record: the partial then holds the
+    state it was given and nothing completed. Other failures carry their own record (a
+    RunError) and are left as they are."""
     error = getattr(state, "data", None)
-    if isinstance(error, TimeoutError) and getattr(error, "partial", None) is None:
+    if not isinstance(error, BaseException) or getattr(error, "partial", None) is not None:
+        return
+    if isinstance(error, TimeoutError):
         partial = partial_of(error) or _nothing_done(flow, flow_run)
         error.partial = timed_out(partial, getattr(flow, "timeout_seconds", None))  # type: ignore[attr-defined]
+    elif isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)):
+        error.partial = partial_of(error) or _nothing_done(flow, flow_run)  # type: ignore[attr-defined]
+
+
+#: The hook's name in the modules an older irgraph generated (``on_failure`` only).
+partial_on_timeout = partial_on_stop
 
 
 def _nothing_done(flow: Any, flow_run: Any) -> RunError:

@@ -46,8 +46,12 @@ FLOW_TIMEOUT_HINT = " (its timeout_seconds: allow more with flow.with_options(ti
 #: A task run's crash that is a cancellation: what cancelled it is said elsewhere.
 _CANCELLED = "Crash detected! Execution was cancelled by the runtime environment."
 _FLOW_TIMEOUT = "Flow run exceeded timeout of "
-#: What Prefect says of a generated flow's failure hook (prefect_flow_ends.partial_on_timeout).
-_OUR_HOOK = ("Running hook 'partial_on_timeout' ", "Hook 'partial_on_timeout' ")
+#: What Prefect says of a generated flow's failure hook (prefect_flow_ends.partial_on_stop).
+_OUR_HOOK = tuple(
+    f"{said} '{name}' "
+    for name in ("partial_on_stop", "partial_on_timeout")
+    for said in ("Running hook", "Hook")
+)
 
 TASK_RUNS = "prefect.task_runs"
 FLOW_RUNS = "prefect.flow_runs"

@@ -107,3 +107,38 @@ def test_a_resumed_runs_progress_shows_the_agents_taken_from_the_cache_as_reused
         "plan": "reused",
         "writer": "reused",
     }
+
+
+def test_a_generated_flow_cancelled_before_its_body_began_carries_an_empty_partial(
+    tmp_path: Path,
+) -> None:
+    """Cancelled while Prefect starts its flow run (held here by an ``on_running`` hook of
+    the test's, which Prefect runs before the body), the caller's CancelledError carried no
+    ``partial``; now the flow's crash hook gives it the empty record of the run."""
+    import asyncio
+
+    module = load_flow_module(flow_module(tmp_path, "fake"), f"cut_{uuid.uuid4().hex[:8]}")
+
+    async def cancelled_early() -> BaseException:
+        running = asyncio.Event()
+
+        async def hold(flow: object, flow_run: object, state: object) -> None:
+            running.set()
+            await asyncio.sleep(600)
+
+        flow = with_provider(module, FakeProvider()).logs_flow.with_options(on_running=[hold])
+        task = asyncio.ensure_future(flow(dict(STATE)))
+        await running.wait()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError as stop:
+            return stop
+        raise AssertionError("the flow ran to its end")
+
+    stop = asyncio.run(cancelled_early())
+    partial = stop.partial  # type: ignore[attr-defined]
+    assert isinstance(partial, RunError) and partial.cancelled
+    assert (partial.state, partial.completed, partial.calls) == (STATE, [], [])
+    assert str(partial).startswith("The run was cancelled before its first step, so nothing ran")
+    assert partial.graph is not None and set(partial.view().facts.status) == {"plan", "writer"}
