@@ -87,11 +87,14 @@ def partial_on_stop(flow: Any, flow_run: Any, state: Any) -> None:
     error = getattr(state, "data", None)
     if not isinstance(error, BaseException) or getattr(error, "partial", None) is not None:
         return
+    partial = None
     if isinstance(error, TimeoutError):
-        partial = partial_of(error) or _nothing_done(flow, flow_run)
-        error.partial = timed_out(partial, getattr(flow, "timeout_seconds", None))  # type: ignore[attr-defined]
+        seconds = getattr(flow, "timeout_seconds", None)
+        partial = timed_out(partial_of(error) or _nothing_done(flow, flow_run), seconds)
     elif isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)):
-        error.partial = partial_of(error) or _nothing_done(flow, flow_run)  # type: ignore[attr-defined]
+        partial = partial_of(error) or _nothing_done(flow, flow_run)
+    if partial is not None:
+        setattr(error, "partial", partial)  # noqa: B010 (an attribute no exception type has)
 
 
 #: The hook's name in the modules an older irgraph generated (``on_failure`` only).
