@@ -28,7 +28,7 @@ from irgraph.errors import did_you_mean
 
 from .blocking import call_blocking
 
-__all__ = ["PredicateRaised", "predicate_holds", "not_a_bool"]
+__all__ = ["PredicateRaised", "predicate_holds", "truth", "not_a_bool"]
 
 #: How many of the state's keys a message lists before it counts the rest.
 _SHOWN_KEYS = 12
@@ -61,11 +61,18 @@ async def predicate_holds(
     except Exception as error:
         advice = _advice(error, whose, state)
         raise PredicateRaised(error, _source(predicate, ref, whose), advice) from error
-    if holds is True or holds is False:
-        return holds
-    if _numpy_bool(holds):
-        return bool(holds)
-    raise TypeError(not_a_bool(holds, _source(predicate, ref, whose), whose))
+    return truth(holds, predicate, ref, whose)
+
+
+def truth(value: Any, predicate: Callable[..., Any], ref: str, whose: str) -> bool:
+    """What ``predicate`` (named by ``ref``, of a ``whose``) answered, ``value``, as a bool:
+    ``True`` or ``False`` (a ``numpy.bool_`` too), else the ``TypeError`` of
+    :func:`not_a_bool`."""
+    if value is True or value is False:
+        return value
+    if _numpy_bool(value):
+        return bool(value)
+    raise TypeError(not_a_bool(value, _source(predicate, ref, whose), whose))
 
 
 def not_a_bool(value: Any, source: str, whose: str) -> str:

@@ -58,6 +58,7 @@ from .prefect_gates import (
     wait_for_answer,
 )
 from .prefect_logs import quiet_failures
+from .prefect_lost_server import note_completed
 from .prefect_names import check_run_key, prefect_name
 from .prefect_names import where as where_in
 from .prefect_result_dir import check_result_dir, results_kept_in
@@ -71,7 +72,7 @@ from .prefect_server import (
     services_settled_at_exit,
     start_temporary_server,
 )
-from .prefect_tasks import AgentCall, PrefectObjects, running
+from .prefect_tasks import AgentCall, PrefectObjects, reused, running
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
 from .run_options import check_call_limit
 from .scheduler import LIMIT, GateRequest, Scheduler, check_provider, check_run_options, plan_scopes
@@ -123,7 +124,7 @@ class _PrefectScheduler(Scheduler):
         task = self.agent_task(request.node)
         state = await task(AgentCall(self.provider, request, key, where), return_state=True)
         if state.name == "Cached":  # answered from an earlier run's stored result
-            self.reused.add(request.node)
+            reused(self, request.node, path)
         result: str = await get_state_result(state)
         return result
 
@@ -147,9 +148,9 @@ class _PrefectScheduler(Scheduler):
                 return await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
 
         kept, older = self.kept_as, self.gate_key  # a dry run's, before: under the run key
-        answer, reused = await answered_once(asking, kept, step.id, path, message, before=older)
-        if reused:
-            self.reused.add(step.id)
+        answer, again = await answered_once(asking, kept, step.id, path, message, before=older)
+        if again:
+            reused(self, step.id, path)
         return answer  # the scheduler's execute() writes it
 
     async def answer(self, request: GateRequest, flow_run_id: str, key: str) -> None:
@@ -417,6 +418,7 @@ class PrefectRunnable:
                 )
                 working = dict(initial)
                 outcome.update(scheduler=scheduler, state=working, flow_run_id=flow_run_id)
+                note_completed(lambda: scheduler.completed)  # said if its server is lost
                 await scheduler.run_all(self._plan, working, self.graph)
                 return working
 

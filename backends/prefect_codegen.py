@@ -379,7 +379,7 @@ def flow_module(ir: Node, G: nx.DiGraph, config: FlowSettings) -> str:
         "    worker_command,",
         ")",
         "from irgraph.backends.prefect_flow_command import failure_told, read_command",
-        "from irgraph.backends.prefect_flow_ends import partial_on_timeout",
+        "from irgraph.backends.prefect_flow_ends import partial_on_stop",
         "from irgraph.backends.prefect_names import check_run_key",
         "from irgraph.backends.prefect_result_dir import check_result_storage",
         "from irgraph.backends.prefect_runtime import (",

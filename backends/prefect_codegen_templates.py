@@ -31,7 +31,8 @@ FLOW = '''\
     persist_result=True,
     validate_parameters=False,  # checked below, as in-process runs check them
     log_prints=False,
-    on_failure=[partial_on_timeout],  # a timeout's error gets what the run got done
+    on_failure=[partial_on_stop],  # a timeout's error gets what the run got done,
+    on_crashed=[partial_on_stop],  # and a cancellation's
 )
 async def {fn}(
     state: dict[str, Any] | None = None, run_key: str | None = None
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(final, default=str))
     elif command.name == "run-batch":
         watch_temporary_server()
-        with state_warnings_told():  # each item's, as the command line was read
+        # each item's warnings were told as the command line was read; a stop is one line
+        with state_warnings_told(), failure_told(command.parser):
             results = asyncio.run({fn}_batch(command.items, PIPELINE_DIGEST))
         print(json.dumps(results, default=str))
     else:

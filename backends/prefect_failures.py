@@ -41,6 +41,7 @@ from irgraph.templates import filled, parse_template
 
 from .failures import cancelled_run, cause_of, first_error, node_failure, step_failure
 from .prefect_logs import quiet_flow_run
+from .prefect_lost_server import note_completed
 from .prefect_names import Position
 
 __all__ = [
@@ -137,6 +138,7 @@ def run_record(
     Ctrl-C) leaves carrying the same record as its ``partial``, a RunError never raised."""
     record = FlowRecord()
     token = _RECORD.set(record)
+    note_completed(lambda: record.completed)  # said if its server is lost mid-run
     try:
         with quiet_flow_run():  # Prefect logs the failure in a line, not two tracebacks
             yield record

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from irgraph.errors import RunError
+from irgraph.errors import RunError, a_or_an
 
 from .prefect_flow_cli import STATE_TOLD, FlowCommandLine, state_from_json, told_by_command_line
 from .prefect_flow_ends import flow_timeout, run_ends
@@ -105,6 +105,7 @@ def read_command(
         except ValueError as error:
             parser.error(f"--items is not JSON ({error}); give a JSON list of items")
         try:
+            _check_items(items)
             check_result_storage(result_storage)
         except ValueError as error:
             parser.error(str(error))
@@ -114,6 +115,53 @@ def read_command(
                 told_by_command_line()  # leaves them unsaid, in an older module's main too
         return FlowCommand(parser, "run-batch", items=items)
     return FlowCommand(parser, "deploy")
+
+
+#: What a ``run-batch`` item holds; an example of one, for the refusals.
+_ITEM_KEYS = ("index", "state", "run_key")
+_ITEM = '{"index": 0, "state": {"topic": "owls"}, "run_key": "k0"}'
+
+
+def _check_items(items: Any) -> None:
+    """Refuse ``run-batch --items`` that is not a list of items (objects of ``index``,
+    ``state`` an object, ``run_key`` a name, or left out) with a ``ValueError`` naming the
+    first item that is not one, before Prefect loads: Prefect refused them in a traceback."""
+    if not isinstance(items, list):
+        raise ValueError(
+            f"--items must be a JSON list of items, not {_json_kind(items)}; e.g. --items "
+            f"'[{_ITEM}]'"
+        )
+    for number, item in enumerate(items):
+        where = f"--items' item {number}"
+        if not isinstance(item, dict):
+            raise ValueError(
+                f"{where} is {_json_kind(item)} ({json.dumps(item)[:40]}), not an item; give "
+                f"each as an object, e.g. {_ITEM}"
+            )
+        strange = [key for key in item if key not in _ITEM_KEYS]
+        if strange:
+            raise ValueError(
+                f"{where} has the key {strange[0]!r}, which an item does not take; an item "
+                f"takes {', '.join(map(repr, _ITEM_KEYS))}, e.g. {_ITEM}"
+            )
+        state, run_key = item.get("state"), item.get("run_key")
+        if state is not None and not isinstance(state, dict):
+            raise ValueError(
+                f"{where}'s state is {_json_kind(state)}, not an object of state keys to "
+                f"values; e.g. {_ITEM}"
+            )
+        if run_key is not None and not (isinstance(run_key, str) and run_key):
+            raise ValueError(
+                f"{where}'s run_key is {json.dumps(run_key)[:40]}; give a non-empty string, "
+                "or leave it out"
+            )
+
+
+def _json_kind(value: Any) -> str:
+    """What ``value`` (read from JSON) is, in JSON's words: "an object", "a list", ..."""
+    kinds = {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}
+    kind = kinds.get(type(value), "number")
+    return f"{a_or_an(kind)} {kind}"
 
 
 def _tell_warnings(

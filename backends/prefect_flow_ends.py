@@ -11,7 +11,8 @@ A Python caller of a stopped run gets the record of what it got done as the exce
 ``view()``), as an in-process run's stop carries it. The flow's body leaves that record on the
 CancelledError that stopped it (:func:`~.prefect_failures.run_record`); Prefect raises a new
 FlowRunTimeoutError in its place, holding it in its chain, so the generated flow's failure hook
-:func:`partial_on_timeout` gives that error the partial itself (:func:`partial_of` finds it).
+:func:`partial_on_stop` gives that error the partial itself (:func:`partial_of` finds it), as
+it gives one to a cancellation that came before the body began (its crash hook too).
 
 ``python flow.py run`` ends each in one line and an exit code, where it ended in a traceback
 (:func:`run_ends`, inside :func:`~.prefect_flow_command.failure_told`): a timeout 1 and a
@@ -23,6 +24,7 @@ as deploying to it is refused; a temporary server too slow, or a server lost mid
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -36,7 +38,14 @@ from .prefect_server import (
     settle_services_at_exit,
 )
 
-__all__ = ["partial_of", "partial_on_timeout", "flow_timeout", "run_ends"]
+__all__ = [
+    "partial_of",
+    "partial_on_stop",
+    "partial_on_timeout",
+    "timed_out",
+    "flow_timeout",
+    "run_ends",
+]
 
 #: How Prefect's client says the API did not answer as a flow run began.
 _UNREACHABLE = "Failed to reach API at "
@@ -66,16 +75,70 @@ def partial_of(error: BaseException) -> RunError | None:
     return None
 
 
-def partial_on_timeout(flow: Any, flow_run: Any, state: Any) -> None:
-    """A generated flow's ``on_failure`` hook: a flow run stopped by its ``timeout_seconds``
-    ends in the ``FlowRunTimeoutError`` its failed ``state`` holds; give it the record of the
-    run (:func:`partial_of`) as ``partial``, so the caller that catches it has what the run
-    got done. Other failures carry their own record (a RunError) and are left as they are."""
+def partial_on_stop(flow: Any, flow_run: Any, state: Any) -> None:
+    """A generated flow's ``on_failure`` and ``on_crashed`` hook: a flow run stopped by its
+    ``timeout_seconds`` ends in the ``FlowRunTimeoutError`` its failed ``state`` holds, one
+    cancelled (or interrupted) in the ``CancelledError`` its crashed ``state`` holds, which its
+    caller gets; give it the record of the run (:func:`partial_of`) as ``partial`` (a
+    timeout's saying the run timed out), so the caller that catches it has what the run got
+    done. Stopped before its body began, the run has no record: the partial then holds the
+    state it was given and nothing completed. Other failures carry their own record (a
+    RunError) and are left as they are."""
     error = getattr(state, "data", None)
-    if isinstance(error, TimeoutError) and getattr(error, "partial", None) is None:
-        partial = partial_of(error)
-        if partial is not None:
-            error.partial = partial  # type: ignore[attr-defined]
+    if not isinstance(error, BaseException) or getattr(error, "partial", None) is not None:
+        return
+    partial = None
+    if isinstance(error, TimeoutError):
+        seconds = getattr(flow, "timeout_seconds", None)
+        partial = timed_out(partial_of(error) or _nothing_done(flow, flow_run), seconds)
+    elif isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)):
+        partial = partial_of(error) or _nothing_done(flow, flow_run)
+    if partial is not None:
+        setattr(error, "partial", partial)  # noqa: B010 (an attribute no exception type has)
+
+
+#: The hook's name in the modules an older irgraph generated (``on_failure`` only).
+partial_on_timeout = partial_on_stop
+
+
+def _nothing_done(flow: Any, flow_run: Any) -> RunError:
+    """The record of a generated flow's run stopped before its body began: the state it was
+    given, nothing completed, and the module's pipeline graph when it can be read."""
+    from irgraph.run_cancel import nothing_ran
+
+    from .prefect_failures import pipeline_graph
+
+    names = getattr(getattr(flow, "fn", None), "__globals__", {})
+    given = (getattr(flow_run, "parameters", None) or {}).get("state")
+    graph = None
+    try:
+        graph = pipeline_graph(names["PIPELINE_JSON"], tuple(names.get("PIPELINE_INPUTS", ())))
+    except Exception:  # an older module, or one whose pipeline cannot be read: no picture
+        pass
+    return nothing_ran(dict(given) if isinstance(given, dict) else {}, graph)
+
+
+def timed_out(partial: RunError, seconds: float | None) -> RunError:
+    """``partial`` (a stopped run's record) saying that the run timed out, after ``seconds``
+    (its flow's ``timeout_seconds``), rather than that it was cancelled.
+
+    >>> from irgraph.run_cancel import nothing_ran
+    >>> str(timed_out(nothing_ran({}), 3.0)).split(",")[0]
+    "The run timed out after 3 s (its flow's timeout_seconds) before its first step"
+    """
+    after = "" if seconds is None else f" after {seconds:g} s"
+    count = len(set(partial.completed))
+    if count:
+        done = f"with {count} node{'' if count == 1 else 's'} completed; .completed names them"
+        rest = (
+            ", .state holds what the run wrote to its state (a map-over's items reach it only "
+            "when the map-over ends) and .calls every model call made, answered or cut off."
+        )
+    else:
+        done = "before its first step, so nothing ran"
+        rest = ": .completed, .trace and .calls are empty and .state is the state it was given."
+    partial.args = (f"The run timed out{after} (its flow's timeout_seconds) {done}{rest}",)
+    return partial
 
 
 def _completed(stop: BaseException) -> str | None:

@@ -33,6 +33,8 @@ from typing import Any
 
 from irgraph.errors import RunError
 
+from .prefect_lost_server import hold_api_log_failures, is_lost_server, release_held, told_lost
+
 __all__ = ["TRACEBACK_HINT", "FLOW_TIMEOUT_HINT", "quiet_failures", "quiet_flow_run"]
 
 #: What a failed task run's line ends with: where its traceback went.
@@ -44,8 +46,12 @@ FLOW_TIMEOUT_HINT = " (its timeout_seconds: allow more with flow.with_options(ti
 #: A task run's crash that is a cancellation: what cancelled it is said elsewhere.
 _CANCELLED = "Crash detected! Execution was cancelled by the runtime environment."
 _FLOW_TIMEOUT = "Flow run exceeded timeout of "
-#: What Prefect says of a generated flow's failure hook (prefect_flow_ends.partial_on_timeout).
-_OUR_HOOK = ("Running hook 'partial_on_timeout' ", "Hook 'partial_on_timeout' ")
+#: What Prefect says of a generated flow's failure hook (prefect_flow_ends.partial_on_stop).
+_OUR_HOOK = tuple(
+    f"{said} '{name}' "
+    for name in ("partial_on_stop", "partial_on_timeout")
+    for said in ("Running hook", "Hook")
+)
 
 TASK_RUNS = "prefect.task_runs"
 FLOW_RUNS = "prefect.flow_runs"
@@ -73,6 +79,10 @@ def quiet_failures() -> Iterator[None]:
     _enter(None)
     try:
         yield
+    except BaseException as error:
+        if is_lost_server(error):  # said in one line by the run (server_start_errors)
+            told_lost()
+        raise
     finally:
         _leave(None)
 
@@ -106,6 +116,7 @@ def _current_flow_run() -> str | None:
 def _enter(scope: str | None) -> None:
     with _lock:
         if not _now.scopes:
+            hold_api_log_failures()  # a lost server's API log noise, till the run says it
             for name in (TASK_RUNS, FLOW_RUNS):
                 _add(logging.getLogger(name), _quiet)
             on = {id(console) for console, _ in _now.consoles}  # still there: see _leave
@@ -129,6 +140,7 @@ def _leave(scope: str | None, *, every: bool = False, last: bool = False) -> Non
             return
         _now.hinted = False
         _now.told.clear()
+        release_held()
         for name in (TASK_RUNS, FLOW_RUNS):
             _drop(logging.getLogger(name), _quiet)
         if not last:
@@ -215,7 +227,9 @@ def _mark(record: logging.LogRecord, run: str | None) -> None:
     elif record.name == FLOW_RUNS:
         if str(record.msg).startswith(_OUR_HOOK):  # it runs unseen, as if Prefect's own
             record.irgraph_repeat = True
-        elif isinstance(error, RunError):
+        elif isinstance(error, RunError) or is_lost_server(error):  # the run's line says it
+            if not isinstance(error, RunError):
+                told_lost()
             _untraced(record, hint=False)
             record.irgraph_repeat = True
             _now.told.add(f"flow {run}")

@@ -27,6 +27,7 @@ from typing import Any
 from irgraph.errors import IrgraphError, MissingExtraError
 
 from .prefect_flow_cli import api_path_hint
+from .prefect_lost_server import completed_so_far, naming_completed
 from .prefect_runtime import TELEMETRY_OFF
 from .prefect_watchdog import watch_temporary_server
 
@@ -173,42 +174,52 @@ def server_start_errors() -> Iterator[None]:
     :class:`PrefectUnavailableError` saying how to allow more time (Prefect raises a bare
     ``RuntimeError`` from deep in its client, with the server's whole output); and a server
     that stops answering during the run (an HTTP transport error, with its traceback), as
-    one saying which server and what to do."""
-    try:
-        yield
-    except RuntimeError as exc:
-        said = str(exc)
-        if not said.startswith(_STARTUP_TIMED_OUT):
-            raise
-        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as limit
+    one saying which server, what completed before it and what to do."""
+    with naming_completed():  # a run in the block notes what it completed
+        try:
+            yield
+        except RuntimeError as exc:
+            said = str(exc)
+            if not said.startswith(_STARTUP_TIMED_OUT):
+                raise
+            from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as limit
 
-        _stop_unstarted()
-        exited = " (its process had exited)" if "process exited with code" in said else ""
-        raise PrefectUnavailableError(
-            "Prefect's temporary local server did not answer within its start-up time of "
-            f"{limit.value()} s{exited}, so the flow could not begin "
-            f"and nothing ran. A busy machine starts it slowly: allow more time with "
-            f"{STARTUP_SETTING}=300, or start a server once (prefect server start) and set "
-            "PREFECT_API_URL to its address."
-        ) from exc
-    except Exception as exc:
-        httpx = sys.modules.get("httpx")
-        if httpx is None or not isinstance(exc, httpx.TransportError):
-            raise
-        raise PrefectUnavailableError(_lost(exc)) from exc
+            _stop_unstarted()
+            exited = " (its process had exited)" if "process exited with code" in said else ""
+            raise PrefectUnavailableError(
+                "Prefect's temporary local server did not answer within its start-up time of "
+                f"{limit.value()} s{exited}, so the flow could not begin "
+                f"and nothing ran. A busy machine starts it slowly: allow more time with "
+                f"{STARTUP_SETTING}=300, or start a server once (prefect server start) and set "
+                "PREFECT_API_URL to its address."
+            ) from exc
+        except Exception as exc:
+            httpx = sys.modules.get("httpx")
+            if httpx is None or not isinstance(exc, httpx.TransportError):
+                raise
+            raise PrefectUnavailableError(_lost(exc, completed_so_far())) from exc
 
 
-def _lost(error: Exception) -> str:
+def _lost(error: Exception, completed: list[str] | None = None) -> str:
     """What a run says of its Prefect server that stopped answering while it ran (Prefect's
-    client raised ``error``, an HTTP transport error, from deep in its engine)."""
+    client raised ``error``, an HTTP transport error, from deep in its engine), and of the
+    nodes ``completed`` before it (``None``: not known)."""
     from prefect.settings import PREFECT_API_URL
+
+    from irgraph.cli_live import shown
 
     url = PREFECT_API_URL.value()
     where = f"The Prefect API at {url}" if url else "Prefect's temporary local server"
+    done = (
+        ""
+        if completed is None
+        else "; completed before it: " + (", ".join(map(shown, completed)) or "nothing")
+    )
+    said = str(error).rstrip(".")  # httpx's ReadError may say nothing
     return (
-        f"{where} stopped answering during the run ({type(error).__name__}: "
-        f"{str(error).rstrip('.')}). Check that it is up, then run again: with the same run "
-        "key (--run-key), the agents that finished are taken from the cache."
+        f"{where} stopped answering during the run ({type(error).__name__}"
+        f"{': ' + said if said else ''}){done}. Check that it is up, then run again: with the same "
+        "run key (--run-key), the agents that finished are taken from the cache."
     )
 
 

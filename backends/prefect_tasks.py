@@ -11,16 +11,18 @@ agent (issue 20).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol
 
+from irgraph.events import Event
 from irgraph.providers import ModelProvider, ModelRequest
 
 from .prefect_names import prefect_name
 
-__all__ = ["AgentCall", "PrefectObjects", "running"]
+__all__ = ["AgentCall", "PrefectObjects", "running", "reused"]
 
 Body = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -123,3 +125,12 @@ async def _ask(call: AgentCall) -> str:
 async def _pipeline_flow() -> dict[str, Any]:
     """A pipeline's flow: the body of the run that called it."""
     return await _RUN_BODY.get()()
+
+
+def reused(scheduler: Any, node: str, path: tuple[tuple[str, int], ...]) -> None:
+    """Note that ``node``'s result (at ``path``) came from an earlier run's cache: in the
+    run's ``reused``, and told to ``on_event`` as a ``"reused"`` event before the node's end,
+    so a live progress shows the resumed run did not pay for it again."""
+    scheduler.reused.add(node)
+    if scheduler.on_event is not None:
+        scheduler.tell(Event._make((node, "reused", time.monotonic(), path, None)))

@@ -230,6 +230,7 @@ class RunDisplay:
         self.events: list[Event] = []
         self.started: dict[str, float] = {}
         self.last: dict[str, str] = dict.fromkeys(graph.nodes, "")  # a node's last event
+        self.reused: set[tuple[str, Any]] = set()  # executions told reused (cache hits)
         self.final: RunFacts | None = None
         self.closed = False
         self.live: Any = None
@@ -338,9 +339,12 @@ class RunDisplay:
             self.final = None
 
     def __call__(self, event: Event) -> None:
-        if event.event not in ("start", "end", "wait", "slot"):
+        if event.event not in ("start", "end", "wait", "slot", "reused"):
             return
         self.events.append(event)  # a wait for a model-call slot too: live_facts reads it
+        if event.event == "reused":  # from an earlier run's cache: its end line says so
+            self.reused.add((event.node, tuple(event.path)))
+            return
         if event.event == "slot":  # its slot: it runs on, its end line follows
             return
         if event.event == "wait":  # started, but waits for a model-call slot (max_concurrency)
@@ -351,7 +355,10 @@ class RunDisplay:
         else:
             self.last[event.node] = "end"
             took = event.time - self.started.get(event.node, event.time)
-            line = f"  ok {shown(event.node)} ({took:.2f} s)"
+            hit = (event.node, tuple(event.path)) in self.reused
+            self.reused.discard((event.node, tuple(event.path)))
+            cached = ", reused from the cache" if hit else ""
+            line = f"  ok {shown(event.node)} ({took:.2f} s{cached})"
         if self.live is None:  # rich redraws the table on its own
             self.write(line)
 

@@ -26,8 +26,9 @@ class Event(NamedTuple):
     branch, and the branches not taken have no events), or ``"chunk"`` for streamed text
     (``text``; an agent asked again for a structured value streams each attempt). An agent
     that has to wait for a model-call slot (``max_concurrency``) tells an ``on_event``
-    handler ``"wait"`` as it starts waiting and ``"slot"`` when it gets one; the trace keeps
-    only starts and ends.
+    handler ``"wait"`` as it starts waiting and ``"slot"`` when it gets one, and a Prefect
+    run tells ``"reused"`` before the end of a node whose result came from an earlier run's
+    cache (a resumed run); the trace keeps only starts and ends.
     ``path`` locates the execution inside scopes: ``(("refine", 2),)`` is iteration 2 of loop
     ``refine``, ``(("summaries", 0),)`` item 0 of a map-over. ``time`` is monotonic seconds.
     """

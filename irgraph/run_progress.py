@@ -77,8 +77,9 @@ def live_facts(graph: nx.DiGraph | None, events: list[Event]) -> RunFacts:
     execution that has not ended is ``running``, one that has not started ``waiting``, and
     so is an agent whose every open execution waits for a model-call slot
     (``max_concurrency``: a ``"wait"`` event with no ``"slot"`` after it). Each open
-    execution is ``running`` or ``waiting`` (for a slot) likewise."""
-    facts = run_facts(graph, events, {})
+    execution is ``running`` or ``waiting`` (for a slot) likewise. A node told ``"reused"``
+    (its result from an earlier run's cache) is ``reused`` once it ends."""
+    facts = run_facts(graph, events, {}, reused={e.node for e in events if e.event == "reused"})
     slotless = _waiting_for_slots(events)
     executions = [
         e
@@ -113,8 +114,9 @@ def _waiting_for_slots(events: list[Event]) -> set[tuple[str, tuple[tuple[str, i
 
 _NOT_YET = ("not_reached", "unknown")
 #: The events the progress reads: an execution's start and end, an agent's wait for a
-#: model-call slot and the slot it got (irgraph.backends.slot_events).
-_TOLD = ("start", "end", "wait", "slot")
+#: model-call slot and the slot it got (irgraph.backends.slot_events), and a node's result
+#: taken from an earlier run's cache (Prefect's, a resumed run: shown reused).
+_TOLD = ("start", "end", "wait", "slot", "reused")
 
 
 def ended_in(facts: RunFacts, elapsed: float) -> tuple[str, str]:
