@@ -8,9 +8,10 @@ pictures, running (asyncio, the batch store), progress displays and the run view
 use of their names, and networkx on the first to_graph.
 
 The commands run with Python's bytecode cache on (in a temporary PYTHONPYCACHEPREFIX, so the
-source tree stays clean), as for an installed package, whose .pyc files pip writes, and as
-attrs and networkx are measured. A checkout run with PYTHONDONTWRITEBYTECODE=1 compiles
-irgraph's modules from source on every import instead, which costs more than the imports.
+source tree stays clean, removed as the script ends, by a Ctrl-C or a failed command too), as
+for an installed package, whose .pyc files pip writes, and as attrs and networkx are measured.
+A checkout run with PYTHONDONTWRITEBYTECODE=1 compiles irgraph's modules from source on every
+import instead, which costs more than the imports.
 
     python bench/import_time.py [--runs N]
 """
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,20 +30,42 @@ import time
 from cli_args import positive
 
 TARGET_MS = 40.0
+#: Set by a Ctrl-C (SIGINT) while the script runs.
+CTRL_C: list[int] = []
 
 
 def run_once(code: str, env: dict[str, str]) -> float:
-    """Wall time, in ms, of a fresh interpreter running ``code``."""
+    """Wall time, in ms, of a fresh interpreter running ``code``; a Ctrl-C meanwhile is raised
+    once that interpreter has ended (so no command goes on writing to the cache as it goes)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
-    return (time.perf_counter() - start) * 1000
+    done = subprocess.run([sys.executable, "-c", code], env=env)
+    took = (time.perf_counter() - start) * 1000
+    if CTRL_C:
+        raise KeyboardInterrupt
+    if done.returncode:
+        raise subprocess.CalledProcessError(done.returncode, done.args)
+    return took
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=positive, default=10)
     args = parser.parse_args()
+    # A Ctrl-C is noted, not raised at once: raised inside subprocess.run it can leave the
+    # command being started running, writing to the cache after the cache is removed.
+    signal.signal(signal.SIGINT, lambda signum, frame: CTRL_C.append(signum))
     cache = tempfile.mkdtemp(prefix="irgraph-pycache-")
+    try:
+        measure(args.runs, cache)
+    except KeyboardInterrupt:
+        print("Stopped by Ctrl-C: no table.", file=sys.stderr)
+        sys.exit(130)
+    finally:  # a Ctrl-C or a failed command too: the cache is this run's alone
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def measure(runs: int, cache: str) -> None:
+    """Time each command ``runs`` times with its bytecode under ``cache``; print the table."""
     cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     cached["PYTHONPYCACHEPREFIX"] = cache
     rows = [
@@ -57,7 +82,7 @@ def main() -> None:
     for _, code, env in rows:  # writes the bytecode cache; not timed
         run_once(code, env)
     times = dict.fromkeys((label for label, _, _ in rows), float("inf"))
-    for _ in range(args.runs):
+    for _ in range(runs):
         for label, code, env in rows:
             times[label] = min(times[label], run_once(code, env))
     base = times["python (nothing)"]

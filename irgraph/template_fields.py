@@ -20,6 +20,7 @@ of its item is checked against the items of each list that may reach the map-ove
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
 
 __all__ = ["field_reads", "check_field_reads", "initial_field_problems"]
 
+#: What every field read holds: a "{", its key (no brace, no dot), a dot. A text without it
+#: reads no field and is not parsed: a sentence's full stop (``Go on from {k1}.``) is no
+#: field read, and a parse of each agent's text on a run's first look at its graph allocated
+#: a new template once the pipeline had more texts than the template cache keeps.
+_MAYBE_FIELD = re.compile(r"\{[^{}.]*\.")
+
 
 def field_reads(data: dict[str, Any]) -> list[tuple[str, str, bool]]:
     """The fields node ``data`` (a graph node's attributes) reads in its templates: ``(where,
@@ -47,7 +54,7 @@ def field_reads(data: dict[str, Any]) -> list[tuple[str, str, bool]]:
         texts = [("message", data.get("message", ""))]
     found: dict[str, tuple[str, str, bool]] = {}
     for where, text in texts:
-        if "." not in text:
+        if "." not in text or _MAYBE_FIELD.search(text) is None:
             continue
         template: Template = parse_template(text, field=where)
         for _, path, optional in template.parts:

@@ -32,6 +32,7 @@ from irgraph import Agent, arun_many
 from irgraph.backends.prefect_backend import PrefectBackend
 from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_code
 from tests.support.prefect_children import child_env, shared_api_url
+from tests.support.work_pools import create_process_pool
 from tests.test_prefect_deploy import PREFECT, PROCESS_WORKER, Processes, check
 from tests.test_prefect_worker import asyncio_state
 
@@ -115,14 +116,10 @@ def test_a_batch_spreads_over_two_workers_and_survives_one_killed(tmp_path, work
     (source / "chain_flow.py").write_text(
         generate_flow_code(backend.compile(CHAIN.to_ir()), config), encoding="utf-8"
     )
-    check([*PREFECT, "work-pool", "create", pool, "--type", "process"], env, tmp_path, "pool")
     # Two chunks at a time, the two A takes: B gets the ones sent again while A's are still
     # Cancelling, which holds no slot of a pool or its queues (a worker's scheduler counts
     # only Pending and Running runs), so irgraph need not force them to an end.
-    limits = [["work-pool", "set-concurrency-limit", pool, str(IN_FLIGHT // CHUNK)]]
-    limits += [["work-queue", "set-concurrency-limit", "default", limits[0][-1], "--pool", pool]]
-    for limit in limits:
-        check([*PREFECT, *limit], env, tmp_path, "limiting")
+    create_process_pool(pool, limit=IN_FLIGHT // CHUNK)
     deployed = check([sys.executable, "chain_flow.py"], env, source, "deploying", timeout=120)
     assert "Deployed chain-batch/chain" in deployed
 

@@ -46,6 +46,7 @@ from irgraph.backends.prefect_worker import PrefectWorkerConfig, generate_flow_c
 from irgraph.batch_stop import BatchStopped, Tally
 from irgraph.batch_store import BatchStore
 from tests.support.prefect_children import child_env, shared_api_url
+from tests.support.work_pools import create_process_pool
 from tests.test_prefect_batch_pool import calls, descendants
 from tests.test_prefect_deploy import PREFECT, PROCESS_WORKER, Processes, check
 
@@ -105,7 +106,7 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pool]:
     (source / "chain_flow.py").write_text(
         generate_flow_code(backend.compile(CHAIN.to_ir()), config), encoding="utf-8"
     )
-    check([*PREFECT, "work-pool", "create", name, "--type", "process"], env, here, "pool")
+    create_process_pool(name)
     deployed = check([sys.executable, "chain_flow.py"], env, source, "deploying", timeout=120)
     assert "Deployed chain-batch/chain" in deployed
     processes = Processes(here)
