@@ -1,0 +1,36 @@
+"""An outside trial of model settings: a setting an earlier ``.settings(...)`` call gave can be
+removed with ``None`` (a copy of an agent drops its original's seed), where ``None`` was
+refused with the hint "leave it out", which a setting already given cannot follow."""
+
+from __future__ import annotations
+
+import pytest
+
+from irgraph import Agent, PipelineError, run, to_graph
+from irgraph.testing import FakeProvider
+
+BASE = Agent("writer").instruct("Write {topic}.").settings(temperature=0.7, seed=3, top_k=40)
+
+
+def test_a_setting_given_none_is_removed_from_the_earlier_ones() -> None:
+    assert BASE.settings(seed=None).to_ir().settings == {"temperature": 0.7, "top_k": 40}
+    assert BASE.settings(top_k=None, temperature=None).to_ir().settings == {"seed": 3}
+    assert BASE.to_ir().settings == {"temperature": 0.7, "seed": 3, "top_k": 40}  # no aliasing
+
+
+def test_removing_every_setting_gives_the_agent_without_settings() -> None:
+    bare = Agent("writer").instruct("Write {topic}.")
+    cleared = BASE.settings(temperature=None, seed=None, top_k=None)
+    assert cleared.to_ir() == bare.to_ir()
+    assert to_graph(cleared).nodes["writer"]["settings"] == {}
+
+
+def test_the_request_carries_the_settings_left() -> None:
+    fake = FakeProvider()
+    run(BASE.settings(seed=None), provider=fake, state={"topic": "owls"})
+    assert fake.calls[0].settings == {"temperature": 0.7, "top_k": 40}
+
+
+def test_a_setting_irgraph_sets_itself_is_still_refused_when_given_none() -> None:
+    with pytest.raises(PipelineError, match="cannot take the setting 'model'"):
+        BASE.settings(model=None)
