@@ -1,12 +1,19 @@
 """An outside trial of model settings: a setting an earlier ``.settings(...)`` call gave can be
 removed with ``None`` (a copy of an agent drops its original's seed), where ``None`` was
-refused with the hint "leave it out", which a setting already given cannot follow."""
+refused with the hint "leave it out", which a setting already given cannot follow; and a
+misspelt setting in a saved pipeline is a ``validate`` warning, where only the builder warned."""
 
 from __future__ import annotations
 
+import io
+import json
+from pathlib import Path
+
 import pytest
 
-from irgraph import Agent, PipelineError, run, to_graph
+from irgraph import Agent, PipelineError, run, to_graph, validate
+from irgraph.cli import main
+from irgraph.ir import from_json, to_json
 from irgraph.testing import FakeProvider
 
 BASE = Agent("writer").instruct("Write {topic}.").settings(temperature=0.7, seed=3, top_k=40)
@@ -34,3 +41,20 @@ def test_the_request_carries_the_settings_left() -> None:
 def test_a_setting_irgraph_sets_itself_is_still_refused_when_given_none() -> None:
     with pytest.raises(PipelineError, match="cannot take the setting 'model'"):
         BASE.settings(model=None)
+
+
+def test_a_misspelt_setting_in_a_saved_pipeline_is_a_validate_warning(tmp_path: Path) -> None:
+    """A file (or a graph edited by hand) is never built through ``.settings()``, which warns
+    where the name is written: ``validate`` and ``irgraph check`` say it instead."""
+    saved = to_json(Agent("writer").instruct("Write {topic}.").to_ir())
+    document = json.loads(saved)
+    document["root"]["settings"] = {"temprature": 0.2, "top_k": 40}
+    path = tmp_path / "pipeline.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    warned = validate(to_graph(from_json(path.read_text(encoding="utf-8")), inputs={"topic"}))
+    assert len(warned) == 1
+    assert "'writer' has the setting 'temprature'" in warned[0]
+    assert "did you mean 'temperature'?" in warned[0]
+    out = io.StringIO()
+    assert main(["check", str(path), "--input", "topic"], out=out) == 0
+    assert "did you mean 'temperature'?" in out.getvalue()
