@@ -1,17 +1,21 @@
 """An outside trial of model settings: a setting an earlier ``.settings(...)`` call gave can be
 removed with ``None`` (a copy of an agent drops its original's seed), where ``None`` was
 refused with the hint "leave it out", which a setting already given cannot follow; and a
-misspelt setting in a saved pipeline is a ``validate`` warning, where only the builder warned."""
+misspelt setting in a saved pipeline is a ``validate`` warning, where only the builder warned;
+and a provider answering a parsed value (a dict, a pydantic model) is told to return its JSON
+text."""
 
 from __future__ import annotations
 
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from irgraph import Agent, PipelineError, run, to_graph, validate
+from irgraph import Agent, PipelineError, RunError, run, to_graph, validate
 from irgraph.cli import main
 from irgraph.ir import from_json, to_json
 from irgraph.testing import FakeProvider
@@ -58,3 +62,28 @@ def test_a_misspelt_setting_in_a_saved_pipeline_is_a_validate_warning(tmp_path: 
     out = io.StringIO()
     assert main(["check", str(path), "--input", "topic"], out=out) == 0
     assert "did you mean 'temperature'?" in out.getvalue()
+
+
+class ParsedAnswers:
+    """A provider wrapping an SDK that parses a structured reply itself."""
+
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+
+    async def complete(self, request: Any) -> Any:
+        return self.answer
+
+
+class Triage(BaseModel):
+    category: str
+
+
+@pytest.mark.parametrize("answer", [{"category": "bug"}, [1], Triage(category="bug")])
+def test_a_parsed_answer_is_refused_with_the_json_text_to_return(answer: Any) -> None:
+    agent = Agent("triage").instruct("Triage {ticket}.").output(Triage).writes("verdict")
+    with pytest.raises(RunError) as caught:
+        run(agent, provider=ParsedAnswers(answer), state={"ticket": "It crashes."})
+    assert "ParsedAnswers.complete() must return a str: for a structured answer" in str(
+        caught.value
+    )
+    assert "json.dumps(value)" in str(caught.value) and ".model_dump_json()" in str(caught.value)
