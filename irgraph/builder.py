@@ -41,7 +41,7 @@ from irgraph.ir import (
 from irgraph.ir.functions import FunctionLike, predicate_problem
 from irgraph.ir.key_paths import KEY_PATH
 from irgraph.ir.nodes import AGENT_FIELDS, checked_agent_node
-from irgraph.ir.outputs import checked_settings
+from irgraph.ir.outputs import SET_ELSEWHERE, checked_settings
 from irgraph.ir.over_paths import OVER_PATH
 from irgraph.ir.schema_words import output_schema
 from irgraph.ir.setting_names import warn_misspelt
@@ -220,10 +220,15 @@ class Agent(Builder):
 
     def settings(self, **values: Any) -> Agent:
         """Model settings for each request, e.g. ``.settings(temperature=0.2,
-        max_tokens=400)``; they are part of the Prefect cache key. Later calls add to them.
-        A name irgraph does not know is sent as it is, with a warning if it looks misspelt."""
+        max_tokens=400)``; they are part of the Prefect cache key. Later calls add to them,
+        and a setting given ``None`` is removed (``.settings(seed=None)`` drops the seed an
+        earlier call set). A name irgraph does not know is sent as it is, with a warning if it
+        looks misspelt."""
         warn_misspelt(values, node=self._name, stacklevel=4)  # past checked_keywords
         merged = {**self._config.get("settings", {}), **values}
+        for name, value in values.items():
+            if value is None and name not in SET_ELSEWHERE:  # those are refused by name
+                del merged[name]
         return self._with(settings=checked_settings(merged, node=self._name))
 
     def output(self, schema: Any, *, retries: int = 0) -> Agent:

@@ -209,11 +209,19 @@ class Check:
         message = f"{where[:1].upper()}{where[1:]} must be {self.expected} (got {_got(value)})."
         if self.choices and isinstance(value, str):
             message += _nearest(value, self.choices)
+        hint = self.hint
+        if self.about_keys and isinstance(value, str):  # a key written as a template reads it
+            bare = value.strip().removeprefix("{").removesuffix("}").removesuffix("?").strip()
+            if bare != value and self.test(bare):
+                hint = (
+                    f"Write the key alone, {bare!r}: braces, a '?' and spaces belong to a "
+                    f"template's {{{bare}}}, not to the name of a key."
+                )
         return PipelineError(
             message,
             node=node,
             key=value if isinstance(value, str) and self.about_keys else None,
-            hint=self.hint,
+            hint=hint,
             expected=self.expected,
             got=value,
         )

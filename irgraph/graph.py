@@ -48,6 +48,7 @@ from irgraph.ir import (
 )
 from irgraph.ir.functions import predicate_problem
 from irgraph.ir.schema_words import schema_problems, schema_warnings
+from irgraph.ir.setting_names import misspelt
 from irgraph.item_shadows import item_shadow_warnings
 from irgraph.node_attributes import agent_attributes
 from irgraph.roots import compiled_runnable, root_of
@@ -257,6 +258,8 @@ class _Walker:
                     f"give it one with .message(...), e.g. Gate('{node.name}')"
                     ".message('Approve the draft?')."
                 )
+        if type(node) is AgentNode and node.settings:  # a file's or hand-edited graph's too
+            self.warnings += misspelt(node.settings, node=nid)
         if type(node) is AgentNode and node.output is not None:
             self.warnings += schema_warnings(node.output, nid)
             self.problems += [Problem(t, node=nid) for t in schema_problems(node.output, nid)]

@@ -315,6 +315,8 @@ def not_text(text: Any, provider: Any = None) -> TypeError:
     'the provider Echo answered 42 (an int); Echo.complete() must return a str'
     >>> str(not_text(None))
     'the provider answered None (did it forget to return?); complete() must return a str'
+    >>> str(not_text({"category": "bug"}))  # doctest: +ELLIPSIS
+    "the provider answered {'category': 'bug'} (a dict); ... its JSON text (json.dumps(value), ..."
     """
     if provider is None:
         who, method = "the provider", "complete()"
@@ -327,7 +329,13 @@ def not_text(text: Any, provider: Any = None) -> TypeError:
         if text is None
         else f"{text!r:.80} ({a_or_an(kind)} {kind})"
     )
-    return TypeError(f"{who} answered {shown}; {method} must return a str")
+    json_hint = ""
+    if isinstance(text, (dict, list)) or callable(getattr(text, "model_dump_json", None)):
+        json_hint = (  # an SDK's parsed answer: an output schema's reply is its JSON text
+            ": for a structured answer, its JSON text (json.dumps(value), or a pydantic "
+            "model's .model_dump_json()), which irgraph parses and checks"
+        )
+    return TypeError(f"{who} answered {shown}; {method} must return a str{json_hint}")
 
 
 def chunks(provider: Any, request: ModelRequest) -> AsyncIterator[str]:

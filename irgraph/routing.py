@@ -62,12 +62,16 @@ class Route(Builder):
                 raise problem
             case = RouteCase("test", test)
         elif isinstance(condition, float) and not math.isfinite(condition):
+            path = str(self._config.get("on") or "n").split(".")
+            value = "state" + "".join(f"[{part!r}]" for part in path)
+            infinity = "math.inf" if condition > 0 else "-math.inf"  # the test for it, not NaN's
+            check = f"math.isnan({value})" if math.isnan(condition) else f"{value} == {infinity}"
             raise PipelineError(
                 f"'{self._name}'.when() got {condition!r}, which is no JSON value: a reply can "
                 "never equal it.",
                 node=self._name,
-                hint="Compare with a finite number, or use a predicate such as "
-                ".when(lambda state: math.isnan(state['n']), branch).",
+                hint=f"Compare with a finite number, or use a predicate such as "
+                f".when(lambda state: {check}, branch).",
             )
         elif isinstance(condition, _SCALARS):
             case = RouteCase("equals", condition)

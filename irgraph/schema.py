@@ -44,6 +44,7 @@ from irgraph.ir import (
 from irgraph.ir.nodes import BARE_INIT
 from irgraph.node_attributes import COMMON, SETTINGS
 from irgraph.portable import from_portable, portable
+from irgraph.schema_refs import function_ref, route_cases
 from irgraph.schema_scopes import SCOPE_KINDS, lifted_edges, scope_predecessors, scopes
 
 if TYPE_CHECKING:
@@ -92,14 +93,6 @@ def case_data(case: RouteCase) -> dict[str, Any]:
     ``{"otherwise": True}``, each with the ``label`` diagrams show."""
     value: Any = case.value.ref if case.kind == "test" else case.value
     return {case.kind: True if case.kind == "otherwise" else value, "label": case.label}
-
-
-def _case(data: dict[str, Any], allow: frozenset[str]) -> RouteCase:
-    if "test" in data:
-        return RouteCase("test", FunctionRef(data["test"], allow=allow))
-    if "equals" in data:
-        return RouteCase("equals", data["equals"])
-    return RouteCase("otherwise")
 
 
 def node_attributes(
@@ -206,21 +199,24 @@ def pin_problems(pins: dict[str, list[str]]) -> list[Problem]:
 # Back to the IR ---------------------------------------------------------------------------
 
 
-def _field(data: dict[str, Any], field: str, allow: frozenset[str]) -> Any:
-    """The value of the IR field ``field`` held by the node attributes ``data`` (functions
-    may import from the modules in ``allow``)."""
+def _field(data: dict[str, Any], field: str, allow: frozenset[str], node: Any = None) -> Any:
+    """The value of the IR field ``field`` held by the node attributes ``data`` of graph node
+    ``node`` (its label when not given; functions may import from the modules in ``allow``)."""
+    node = data["label"] if node is None else node
     if field == "writes":
         return data["writes"][0] if data["writes"] else None
     if field == "fn":
-        return FunctionRef(data["function"], allow=allow)
+        return function_ref(node, "function", data["function"], allow)
     if field == "until":
         until = data["until_function"]
-        return FunctionRef(until, allow=allow) if until is not None else data["until"]
+        if until is None:
+            return data["until"]
+        return function_ref(node, "until_function", until, allow)
     if field in ("reads", "inputs", "until_equals"):
         value = data.get(field, ())  # a lone string is refused by name, not read as letters
         return tuple(value) if isinstance(value, (list, tuple)) else value
     if field == "cases":
-        return tuple(_case(case, allow) for case in data["cases"])
+        return route_cases(node, data["cases"], allow)
     if field in ("system", "settings", "output", "output_retries"):
         return data.get(field, _AGENT_DEFAULTS[field])  # graphs saved before they existed
     if field == "id":
@@ -236,7 +232,9 @@ _AGENT_DEFAULTS: dict[str, Any] = {
 }
 
 
-def settings(data: dict[str, Any], allow: frozenset[str] = frozenset()) -> dict[str, Any]:
+def settings(
+    data: dict[str, Any], allow: frozenset[str] = frozenset(), node: Any = None
+) -> dict[str, Any]:
     """The IR fields of a node, read from its attributes: every field of its IR class (in the
     class's order) but its name and children.
 
@@ -251,7 +249,7 @@ def settings(data: dict[str, Any], allow: frozenset[str] = frozenset()) -> dict[
             hint=f"Kinds are {', '.join(sorted(_CLASSES))}; build graphs with irgraph.to_graph.",
         )
     return {
-        f.name: _field(data, f.name, allow)
+        f.name: _field(data, f.name, allow, node)
         for f in attrs.fields(cls)
         if f.init and f.name not in ("name", "children")
     }
@@ -280,8 +278,8 @@ def _leaf(G: nx.DiGraph, nid: str, children: tuple[Node, ...], allow: frozenset[
     if cls is not LoopNode and cls is not RouteNode and len(writes) > 1:
         raise _keys_refused(nid, data, writes)
     try:
-        fields = settings(data, allow)
         label = data["label"]
+        fields = settings(data, allow, nid)
     except KeyError:
         raise _attributes_missing(nid, data, cls, allow) from None
     if data["kind"] in SCOPE_KINDS:
@@ -298,7 +296,7 @@ def _attributes_missing(nid: str, data: Any, cls: type, allow: frozenset[str]) -
     for f in attrs.fields(cls):
         if f.init and f.name not in ("name", "children"):
             try:
-                _field(data, f.name, allow)
+                _field(data, f.name, allow, nid)
             except KeyError as lacking:
                 missing.append(str(lacking))
     kind = str(data.get("kind"))

@@ -184,6 +184,9 @@ def _field(schema: Any, fields: tuple[str, ...], defs: dict[str, Any]) -> Any:
 
 
 _DEFS = ("$defs", "definitions")
+#: The keywords a ``$ref`` may stand beside and still be the whole schema: notes, and
+#: definitions (which check nothing themselves).
+_BESIDE_REF = frozenset({"$ref", "description", "title", "$schema", *_DEFS})
 
 
 def not_an_object(schema: Any) -> str | None:
@@ -293,9 +296,11 @@ def _combined(schema: dict[str, Any]) -> bool:
 
 
 def _resolved(schema: Any, defs: dict[str, Any]) -> Any:
-    """``schema`` with a local ``$ref`` (``#/$defs/Name``) followed, a few levels deep."""
+    """``schema`` with a local ``$ref`` (``#/$defs/Name``) followed, a few levels deep; also
+    beside the definitions it refers to, as pydantic writes a recursive model's whole schema
+    (``{"$defs": {...}, "$ref": "#/$defs/Tree"}``)."""
     for _ in range(8):
-        if not isinstance(schema, dict) or set(schema) - {"$ref", "description", "title"}:
+        if not isinstance(schema, dict) or set(schema) - _BESIDE_REF:
             return schema
         ref = schema.get("$ref")
         if not isinstance(ref, str) or not ref.startswith("#/"):

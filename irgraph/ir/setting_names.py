@@ -18,7 +18,14 @@ from difflib import get_close_matches
 
 from irgraph.ir.outputs import KNOWN_SETTINGS
 
-__all__ = ["CLIENT_FIELDS", "SERVER_OPTIONS", "KNOWN_NAMES", "close_setting", "warn_misspelt"]
+__all__ = [
+    "CLIENT_FIELDS",
+    "SERVER_OPTIONS",
+    "KNOWN_NAMES",
+    "close_setting",
+    "misspelt",
+    "warn_misspelt",
+]
 
 #: Request fields the ``openai`` client takes by name (the rest go in ``extra_body``).
 CLIENT_FIELDS = frozenset(
@@ -61,17 +68,29 @@ def close_setting(name: str) -> str | None:
     return found[0] if found else None
 
 
-def warn_misspelt(names: Iterable[str], *, node: str, stacklevel: int = 3) -> None:
-    """A :class:`UserWarning` for each of ``names`` (the settings of agent ``node``) that looks
-    like a misspelt known setting; ``stacklevel`` points it at the caller's ``.settings()``."""
+def misspelt(names: Iterable[str], *, node: str) -> list[str]:
+    """What to warn of each of ``names`` (the settings of agent ``node``) that looks like a
+    misspelt known setting: what ``.settings()`` warns of where it is written, and
+    ``validate`` of a pipeline read from a file or a graph edited by hand.
+
+    >>> misspelt(["temprature", "top_k"], node="writer")  # doctest: +ELLIPSIS
+    ["Agent 'writer' has the setting 'temprature', which irgraph does not know; did you ..."]
+    """
+    said = []
     for name in names:
         meant = close_setting(name)
         if meant is not None:
-            warnings.warn(
+            said.append(
                 f"Agent '{node}' has the setting {name!r}, which irgraph does not know; did "
                 f"you mean {meant!r}? An unknown setting goes to the provider as it is, which "
                 f"may ignore it silently. Write .settings({meant}=...), or, if {name!r} is "
-                "your provider's own option, ignore this warning.",
-                UserWarning,
-                stacklevel=stacklevel,
+                "your provider's own option, ignore this warning."
             )
+    return said
+
+
+def warn_misspelt(names: Iterable[str], *, node: str, stacklevel: int = 3) -> None:
+    """A :class:`UserWarning` for each of ``names`` (the settings of agent ``node``) that looks
+    like a misspelt known setting; ``stacklevel`` points it at the caller's ``.settings()``."""
+    for text in misspelt(names, node=node):
+        warnings.warn(text, UserWarning, stacklevel=stacklevel)

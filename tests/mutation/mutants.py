@@ -286,7 +286,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "graph-until-function-lost",
         "serializer",
         "irgraph/schema.py",
-        '        return FunctionRef(until, allow=allow) if until is not None else data["until"]',
+        '        return function_ref(node, "until_function", until, allow)',
         '        return data["until"]',
         _JSON_TESTS,
     ),
