@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from irgraph import Agent, MapOver, PipelineError, run
-from irgraph.analysis import makespan, parallelizable
+from irgraph import Agent, Loop, MapOver, PipelineError, Route, run, to_graph
+from irgraph.analysis import lineage, makespan, parallelizable
 from irgraph.analysis_measured import RUNS_LIMIT
 from irgraph.testing import FakeProvider
 
@@ -50,3 +50,44 @@ def test_a_graph_left_without_concurrency_has_no_limit_as_before():
 def test_a_bad_concurrency_is_still_refused(limited, bad):
     with pytest.raises(PipelineError, match="concurrency argument of makespan"):
         makespan(limited, concurrency=bad)
+
+
+CRITIC = Agent("critic").instruct("Critique {draft}.").writes("notes")
+WRITER = Agent("writer").instruct("Improve {draft} with {notes}.").writes("draft")
+FIRST = Agent("first").instruct("Draft {topic}.").writes("draft")
+
+
+def test_lineage_lists_a_key_a_loop_carries_to_its_next_pass():
+    G = to_graph(FIRST >> Loop("edit").step(CRITIC >> WRITER).max_iterations(3), inputs={"topic"})
+    found = lineage(G, "draft")
+    assert found.edges == [("first", "critic"), ("first", "writer")]
+    assert found.carried == [("writer", "critic"), ("writer", "writer")]
+    assert lineage(G, "notes").carried == []  # read after it is written, in the same pass
+
+
+def test_a_loop_of_one_pass_carries_nothing():
+    G = to_graph(FIRST >> Loop("edit").step(CRITIC >> WRITER).max_iterations(1), inputs={"topic"})
+    assert lineage(G, "draft").carried == []
+
+
+def test_a_map_over_in_a_loop_iterating_a_key_written_later_is_carried():
+    each = MapOver("each").over("topics").step(Agent("r").instruct("{item}").writes("n"))
+    plan = Agent("plan").instruct("Plan from {notes?}").writes("topics")
+    looped = Loop("l").step(each.writes("notes") >> plan).max_iterations(2)
+    G = to_graph(Agent("start").writes("topics") >> looped)
+    assert lineage(G, "topics").carried == [("plan", "each")]
+    assert lineage(G, "notes").carried == []  # the map-over's list, read after it
+
+
+def test_an_outer_loop_carries_a_key_into_an_inner_loop():
+    inner = Loop("inner").step(Agent("b").instruct("{d?}").writes("e")).max_iterations(2)
+    G = to_graph(Loop("outer").step(inner >> Agent("c").writes("d")).max_iterations(2))
+    assert lineage(G, "d").carried == [("c", "b")]
+
+
+def test_a_branch_writer_carries_to_the_other_branch_of_the_next_pass():
+    r = Route("r").on("v").when("a", Agent("x").writes("d")).otherwise(Agent("y").instruct("{d?}"))
+    body = Agent("rd").instruct("{d?}") >> r
+    G = to_graph(Agent("w").writes("v") >> Loop("l").step(body).max_iterations(3))
+    found = lineage(G, "d")
+    assert found.edges == [] and found.carried == [("x", "rd"), ("x", "y")]
