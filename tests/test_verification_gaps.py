@@ -125,3 +125,56 @@ def test_a_prefect_on_gate_answer_that_is_not_json_data_is_refused_in_the_same_w
             on_gate=_set_answer,
         )
     assert info.value.node == "approve" and SET_ANSWER in str(info.value)
+
+
+def test_drawing_the_same_pipelines_again_makes_no_strategy(monkeypatch):
+    """Every strategy the pipeline strategies draw from is made once (spans, lists, orders,
+    a map-over's inputs' pipelines), not once per draw: a strategy made anew cost hypothesis
+    its checks and label every time, the larger part of a shrink. Derandomized, the second
+    run draws the very pipelines of the first, and must make no strategy at all."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    from irgraph.testing import strategies
+
+    made = []
+    init = st.SearchStrategy.__init__
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(type(self).__name__)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(st.SearchStrategy, "__init__", counted)
+    drawn = strategies.pipelines_with_inputs(with_gates=True)
+
+    def drawn_twice() -> list[str]:
+        pipelines: list[str] = []
+
+        @settings(
+            max_examples=15,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(drawn)
+        def draws(pair: Any) -> None:
+            pipelines.append(strategies.to_code(pair[0]))
+
+        draws()
+        return pipelines
+
+    first = drawn_twice()
+    made.clear()
+    again = drawn_twice()
+    assert again == first and len(first) == 15
+    assert made == []
+
+
+def test_the_shrink_benchmark_runs_to_its_table(tmp_path):
+    from tests.test_bench_scripts import runs_to_its_table
+
+    runs_to_its_table(
+        ["shrink.py", "--examples", "5", "--nodes", "2", "--max-depth", "0"], tmp_path
+    )
