@@ -289,7 +289,8 @@ class _Interpreter:
             )
             if inspect.isawaitable(answer):
                 answer = await answer
-            given_by = f"The on_gate handler ({getattr(self.on_gate, '__qualname__', '?')})"
+            handler = getattr(self.on_gate, "__qualname__", None) or type(self.on_gate).__name__
+            given_by = f"The on_gate handler ({handler})"  # named as the backends name it
             problem = answer_problem(answer, node.name, node.writes, given_by)
             if problem is not None:  # the backends' rule, so their words are the same
                 raise ReferenceFailure(problem, node=node.name)
