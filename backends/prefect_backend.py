@@ -74,7 +74,7 @@ from .prefect_server import (
 )
 from .prefect_tasks import AgentCall, PrefectObjects, reused, running
 from .prefect_worker import PREFECT_NAME, build_plan, check_prefect_name
-from .run_options import check_call_limit
+from .run_options import check_call_limit, gate_answer
 from .scheduler import LIMIT, GateRequest, Scheduler, check_provider, check_run_options, plan_scopes
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ class _PrefectScheduler(Scheduler):
                     self.on_paused(request, flow_run_id)
                 answering = None
                 if self.answer_gate is not None:
-                    answering = self.answer(request, flow_run_id, key)
+                    answering = self.answer(request, flow_run_id, key, op.writes)
                 return await wait_for_answer(key, timeout=self.gate_timeout, answering=answering)
 
         kept, older = self.kept_as, self.gate_key  # a dry run's, before: under the run key
@@ -153,9 +153,9 @@ class _PrefectScheduler(Scheduler):
             reused(self, step.id, path)
         return answer  # the scheduler's execute() writes it
 
-    async def answer(self, request: GateRequest, flow_run_id: str, key: str) -> None:
+    async def answer(self, request: GateRequest, run_id: str, key: str, writes: Any) -> None:
         """Ask ``on_gate`` in a thread (it may block, or be async), then resume the run with
-        its answer once the run is paused at this gate."""
+        its answer (JSON data, as on every backend, and text) once it is paused here."""
         assert self.answer_gate is not None
         try:
             value = await asyncio.to_thread(_handler_answer, self.answer_gate, request)
@@ -163,8 +163,9 @@ class _PrefectScheduler(Scheduler):
             raise IrgraphError(
                 f"The on_gate handler raised {type(exc).__name__} at gate '{request.node}': {exc}"
             ) from exc
+        gate_answer(value, self.answer_gate, request.node, writes)  # as on every backend
         text_answer(value, f"The on_gate handler's answer at gate '{request.node}'")
-        await kept_then_resumed(flow_run_id, value, key=key, timeout=self.gate_timeout)
+        await kept_then_resumed(run_id, value, key=key, timeout=self.gate_timeout)
 
 
 def _answers_key(provider: ModelProvider | None, key: str | None, flow_run_id: str) -> str | None:

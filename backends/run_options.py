@@ -15,6 +15,7 @@ from typing import Any
 
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError
+from irgraph.gate_answers import answer_problem
 
 __all__ = [
     "ASYNC_ON_EVENT",
@@ -179,15 +180,12 @@ def check_call_limit(call_limit: Any, max_concurrency: Any) -> None:
 
 
 def gate_answer(answer: Any, handler: Any, gate: str, writes: str | None) -> Any:
-    """The ``on_gate`` handler's ``answer`` at ``gate``, refused when it is ``None``: a
+    """The ``on_gate`` handler's ``answer`` at ``gate``, refused when it is ``None`` (a
     handler that forgot to ``return`` would otherwise store nothing, and the failure would
-    surface at the next node that reads the key, with no word of the gate. Any other value
-    is the answer (the asyncio backend stores it as it is; Prefect's takes a str)."""
-    if answer is None:
-        stored = f"to store in '{writes}'" if writes else "(the gate's output)"
-        raise TypeError(
-            f"The on_gate handler ({handler_name(handler)}) returned None at gate '{gate}'; "
-            f"return the answer {stored}, e.g. 'yes' (a str, which every backend takes). To "
-            "stop the run instead, raise an exception in the handler."
-        )
+    surface at the next node that reads the key, with no word of the gate) or not JSON data
+    (:func:`irgraph.gate_answers.answer_problem`, the reference interpreter's rule too). Any
+    other value is the answer (the asyncio backend stores it as it is; Prefect's takes a str)."""
+    problem = answer_problem(answer, gate, writes, f"The on_gate handler ({handler_name(handler)})")
+    if problem is not None:
+        raise TypeError(problem)
     return answer

@@ -29,7 +29,7 @@ from irgraph import checks
 from irgraph.analysis_dataflow import dataflow_dependencies
 from irgraph.analysis_latency import Latency, checked_latency
 from irgraph.analysis_lineage import Lineage, lineage
-from irgraph.analysis_measured import run_defaults
+from irgraph.analysis_measured import RUNS_LIMIT, Concurrency, chosen_concurrency, run_defaults
 from irgraph.analysis_schedule import Simulation, analysed_graph
 from irgraph.analysis_shape import Shape
 from irgraph.diffs import GraphDiff, diff, match_nodes
@@ -255,7 +255,7 @@ def makespan(
     G: nx.DiGraph,
     latency: Latency | None = None,
     *,
-    concurrency: int | None = None,
+    concurrency: Concurrency = RUNS_LIMIT,
     schedule: str | None = None,
     items: Mapping[str, int] | None = None,
     iterations: Mapping[str, int] | None = None,
@@ -285,7 +285,8 @@ def makespan(
 
     Given a run's ``RunResult`` (or ``RunError``) in place of the graph, every argument left
     out is the run's: its measured latencies, ``max_concurrency``, schedule and shape, so
-    ``makespan(result)`` is the prediction its timeline shows.
+    ``makespan(result)`` is the prediction its timeline shows; ``concurrency=None``, given,
+    is no limit: ``makespan(result, concurrency=None)`` is that run without its limit.
 
     >>> from irgraph import Agent, MapOver
     >>> each = MapOver("each").over("papers").step(Agent("read").instruct("{item}"))
@@ -293,10 +294,9 @@ def makespan(
     (1.0, 4.0)
     """
     given, G = G, analysed_graph(G, "makespan")
-    checks.optional(checks.count()).check(concurrency, "the concurrency argument of makespan()")
     ran = run_defaults(given)
+    limit = chosen_concurrency(concurrency, ran, "the concurrency argument of makespan()")
     latency = ran.latency if latency is None else latency
-    concurrency = ran.concurrency if concurrency is None else concurrency
     run = ran.run if run is None else run
     schedule = checks.one_of(*SCHEDULES).check(
         ran.schedule if schedule is None else schedule, "the schedule argument of makespan()"
@@ -305,7 +305,7 @@ def makespan(
     deps = _schedule_dependencies(G, schedule)
     if dependencies is not None:
         deps[None] = {n: list(dependencies[n]) for n in deps[None]}
-    return _simulate(G, latency, deps, concurrency, shape)
+    return _simulate(G, latency, deps, limit, shape)
 
 
 def _schedule_dependencies(G: nx.DiGraph, schedule: str) -> dict[str | None, dict[str, list[str]]]:
@@ -383,7 +383,7 @@ def parallelizable(
     G: nx.DiGraph,
     latency: Latency | None = None,
     *,
-    concurrency: int | None = None,
+    concurrency: Concurrency = RUNS_LIMIT,
     items: Mapping[str, int] | None = None,
     iterations: Mapping[str, int] | None = None,
     branches: Mapping[str, str | int] | None = None,
@@ -411,16 +411,15 @@ def parallelizable(
     ([1.0, 1.0, 1.0, 1.0], 4.0)
     """
     given, G = G, analysed_graph(G, "parallelizable")
-    checks.optional(checks.count()).check(concurrency, "the concurrency argument")
     ran = run_defaults(given)
+    limit = chosen_concurrency(concurrency, ran, "the concurrency argument")
     latency = ran.latency if latency is None else latency
-    concurrency = ran.concurrency if concurrency is None else concurrency
     run = ran.run if run is None else run
     shape = Shape(G, items=items, iterations=iterations, branches=branches, state=state, run=run)
     before = scope_predecessors(G)
     needed = {sid: dataflow_dependencies(G, sid) for sid in before}
-    control = _simulate(G, latency, before, concurrency, shape)
-    dataflow = _simulate(G, latency, needed, concurrency, shape)
+    control = _simulate(G, latency, before, limit, shape)
+    dataflow = _simulate(G, latency, needed, limit, shape)
     closure: dict[str, set[str]] = {}
     for sid, order in scopes(G).items():
         for node in order:
@@ -437,7 +436,7 @@ def parallelizable(
             continue  # two branches of a route: never both run
         deps = {s: dict(scope) for s, scope in before.items()}
         deps[sid][v] = [*(p for p in deps[sid][v] if p != u), *before[sid][u]]
-        saving = control - _simulate(G, latency, deps, concurrency, shape)
+        saving = control - _simulate(G, latency, deps, limit, shape)
         if saving > 1e-12:
             out.append(Suggestion(v, u, round(saving, 9)))
     rank = {n: i for i, n in enumerate(G)}

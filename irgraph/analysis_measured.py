@@ -13,18 +13,57 @@ cannot disagree.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import enum
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
+
+from irgraph import checks
 
 if TYPE_CHECKING:
     from irgraph.analysis_latency import Latency
     from irgraph.run_status import Execution, RunFacts
 
-__all__ = ["RunDefaults", "run_defaults", "measured_latency", "RunShape", "started"]
+__all__ = [
+    "RunDefaults",
+    "run_defaults",
+    "measured_latency",
+    "RunShape",
+    "started",
+    "RUNS_LIMIT",
+    "Concurrency",
+    "chosen_concurrency",
+]
 
 #: The node kinds that take time of their own (a scope's is its body's).
 _TIMED = ("agent", "transform", "gate")
+
+
+class _RunsLimit(enum.Enum):
+    RUNS_LIMIT = "the run's max_concurrency, or no limit"
+
+    def __repr__(self) -> str:
+        return "RUNS_LIMIT"
+
+
+#: The ``concurrency`` an analysis takes when none is given: a run's ``max_concurrency`` when
+#: it is given a run's result, else no limit. ``concurrency=None``, given, is no limit even
+#: for a run that had one: ``makespan(result, concurrency=None)`` is the run without it.
+RUNS_LIMIT: Final = _RunsLimit.RUNS_LIMIT
+
+#: What an analysis' ``concurrency`` takes: a count, ``None`` (no limit) or ``RUNS_LIMIT``.
+Concurrency = int | None | Literal[_RunsLimit.RUNS_LIMIT]
+
+_LIMIT = checks.optional(checks.count())
+
+
+def chosen_concurrency(concurrency: Concurrency, ran: RunDefaults, where: str) -> int | None:
+    """The limit an analysis simulates: ``ran``'s (the run's, or none) for ``RUNS_LIMIT``,
+    else ``concurrency`` itself, checked (``where`` names the argument)."""
+    if concurrency is RUNS_LIMIT:
+        return ran.concurrency
+    _LIMIT.check(concurrency, where)
+    return concurrency
 
 
 @attrs.frozen

@@ -4,16 +4,26 @@ of words, for ``irgraph run/batch --answer`` and a generated Prefect module's ``
 A gate is named by its node id or its name; an answer by id goes before one by name, so
 ``approve=yes approve#2=no`` answers two gates named ``approve`` apart. Each check raises the
 ``error`` class its caller gives (the CLI's exit-2 error, or ``ValueError`` in a module).
-:func:`no_handler_error` is what a Python run with gates and nobody to ask is refused with.
+:func:`no_handler_error` is what a Python run with gates and nobody to ask is refused with, and
+:func:`answer_problem` what every backend (and the reference interpreter) says of an answer a
+state key cannot keep.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from irgraph.errors import PipelineError, did_you_mean
+from irgraph.errors import PipelineError, a_or_an, did_you_mean
+from irgraph.ir.values import json_problem
 
-__all__ = ["parse_answers", "answers_by_id", "unanswered_message", "no_handler_error"]
+__all__ = [
+    "parse_answers",
+    "answers_by_id",
+    "unanswered_message",
+    "no_handler_error",
+    "answer_problem",
+]
 
 
 def parse_answers(pairs: Sequence[str], error: type[Exception]) -> dict[str, str]:
@@ -95,4 +105,40 @@ def no_handler_error(
         f"on_gate=lambda request: {{{answers}}}[request.node]. Or give the backend one "
         f"(AsyncioBackend(on_gate=...)){', ' + elsewhere if elsewhere else ''}; on the command "
         "line, " + " ".join(f"--answer {g}=VALUE" for g in gates) + ".",
+    )
+
+
+def answer_problem(answer: Any, gate: str, writes: str | None, given_by: str) -> str | None:
+    """Why ``answer``, which ``given_by`` (e.g. ``"The on_gate handler (approve)"``) gave at
+    gate ``gate``, cannot be the gate's answer, or ``None`` when it can: ``None`` (a handler
+    that forgot to ``return``), or a value that is not JSON data (str, number, bool, and
+    lists and dicts of them), which a run's state holds, a Prefect run carries as text and a
+    batch's results file records.
+
+    >>> answer_problem("yes", "approve", "ok", "The on_gate handler (f)") is None
+    True
+    >>> print(answer_problem({1, 2}, "approve", "ok", "The on_gate handler (f)"))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    The on_gate handler (f) returned a set at gate 'approve' ({1, 2}), which is not JSON
+    data, so 'ok' cannot keep it. Return a str (e.g. 'yes', which every backend takes), a
+    number, a boolean, or a list or dict of them (a list for a tuple or set).
+    """
+    stored = f"to store in '{writes}'" if writes else "(the gate's output)"
+    if answer is None:
+        return (
+            f"{given_by} returned None at gate '{gate}'; return the answer {stored}, e.g. "
+            "'yes' (a str, which every backend takes). To stop the run instead, raise an "
+            "exception in the handler."
+        )
+    problem = json_problem(answer)
+    if problem is None:
+        return None
+    kind = type(answer).__name__
+    inside = "" if problem.startswith("the value is") else f" ({problem})"
+    keeps = f"'{writes}'" if writes else "the gate's output"
+    return (
+        f"{given_by} returned {a_or_an(kind)} {kind} at gate '{gate}' ({answer!r:.60}), which is "
+        f"not JSON data{inside}, so {keeps} cannot keep it. Return a str (e.g. 'yes', which "
+        "every backend takes), a number, a boolean, or a list or dict of them (a list for a "
+        "tuple or set)."
     )

@@ -40,6 +40,8 @@ from typing import Any
 
 import attrs
 
+from irgraph.errors import PipelineError, Problem
+from irgraph.gate_answers import answer_problem
 from irgraph.ir import (
     AgentNode,
     FunctionRef,
@@ -231,8 +233,7 @@ class _Interpreter:
             for child in node.children:
                 await self.node(child, state)
         elif isinstance(node, LoopNode):
-            assert node.max_iterations is not None
-            for _ in range(node.max_iterations):
+            for _ in range(node.max_iterations or 0):  # None refused by _refuse_unrunnable
                 for child in node.children:
                     await self.node(child, state)
                 held = []
@@ -250,9 +251,9 @@ class _Interpreter:
                     if _truth(holds, node.name):
                         break
         elif isinstance(node, MapOverNode):
-            assert node.over is not None and node.collect is not None
             results = []
-            listed = _field(state, node.over.split("."), node.name)  # a key, or plan.topics
+            over, collect = node.over or "", node.collect or ""  # None: _refuse_unrunnable
+            listed = _field(state, over.split("."), node.name)  # a key, or plan.topics
             if not listed or not isinstance(listed[0], (list, tuple)):  # the run must fail
                 raise ReferenceFailure(f"'{node.name}' has no list at {node.over}", node=node.name)
             for item in listed[0]:
@@ -260,7 +261,7 @@ class _Interpreter:
                 local[node.item] = item
                 for child in node.children:
                     await self.node(child, local)
-                results.append(local[node.collect])
+                results.append(local[collect])
             if node.writes:
                 state[node.writes] = results
         elif isinstance(node, RouteNode):
@@ -283,10 +284,16 @@ class _Interpreter:
                 state[node.writes] = value
         elif isinstance(node, GateNode):
             self.executed.append(node.name)
-            assert self.on_gate is not None, f"gate {node.name!r} needs an on_gate handler"
-            answer = self.on_gate(_GateAsk(node.name, node.name, _render(node.message, state)))
+            answer = self.on_gate(  # type: ignore[misc]  # None refused by _refuse_unrunnable
+                _GateAsk(node.name, node.name, _render(node.message, state))
+            )
             if inspect.isawaitable(answer):
                 answer = await answer
+            handler = getattr(self.on_gate, "__qualname__", None) or type(self.on_gate).__name__
+            given_by = f"The on_gate handler ({handler})"  # named as the backends name it
+            problem = answer_problem(answer, node.name, node.writes, given_by)
+            if problem is not None:  # the backends' rule, so their words are the same
+                raise ReferenceFailure(problem, node=node.name)
             if node.writes:
                 state[node.writes] = answer
 
@@ -364,11 +371,64 @@ async def interpret(
 
     ``ModelRequest.node`` is the agent's name here (the reference knows no graph ids).
     """
+    _refuse_unrunnable(ir, on_gate)
     interpreter = _Interpreter(provider, on_gate)
     current = dict(state or {})
     await interpreter.node(ir, current)
     i = interpreter
     return ReferenceResult(current, i.calls, i.requests, i.executed, i.routes)
+
+
+def _refuse_unrunnable(ir: Node, on_gate: Callable[[Any], Any] | None) -> None:
+    """Refuse, before any model call, a pipeline the reference cannot run: a loop with no
+    ``max_iterations``, a map-over with no list or nothing to collect (shapes ``validate``
+    refuses), a gate with no ``on_gate`` to ask. One :class:`PipelineError` lists them all."""
+    checked = "; validate(to_graph(pipeline)) lists every such problem before a run."
+    problems: list[Problem] = []
+    stack = [ir]
+    while stack:
+        node = stack.pop()
+        stack.extend(reversed(getattr(node, "children", ())))
+        said: list[tuple[str, str]] = []
+        if isinstance(node, LoopNode) and node.max_iterations is None:
+            said.append(
+                (
+                    f"Loop '{node.name}' has no max_iterations",
+                    "Bound it with .max_iterations(n) (or write it as x * n)" + checked,
+                )
+            )
+        if isinstance(node, MapOverNode) and node.over is None:
+            said.append(
+                (
+                    f"MapOver '{node.name}' has no list to iterate",
+                    "Name the key holding the list with .over(key)" + checked,
+                )
+            )
+        if isinstance(node, MapOverNode) and node.collect is None:
+            said.append(
+                (
+                    f"MapOver '{node.name}' names no key to collect",
+                    "Give it .collect(key), a key its body writes" + checked,
+                )
+            )
+        if isinstance(node, GateNode) and on_gate is None:
+            said.append(
+                (
+                    f"Gate '{node.name}' has no on_gate handler to ask",
+                    "Pass interpret(..., on_gate=handler): it gets the gate's request "
+                    "and returns the answer.",
+                )
+            )
+        problems += [
+            Problem(
+                f"{what}, so the reference interpreter cannot run the pipeline.",
+                node=node.name,
+                hint=hint,
+            )
+            for what, hint in said
+        ]
+    if problems:
+        raise PipelineError(problems)
 
 
 def _field(value: Any, names: list[str], node: str) -> list[Any]:

@@ -54,16 +54,8 @@ from irgraph.builder import (
 from irgraph.code import to_code
 from irgraph.errors import PipelineError, did_you_mean
 from irgraph.testing.invalid import INVALID_KINDS, broken
-from irgraph.testing.strategies_nodes import (
-    _LIST_WORDS,
-    _agent,
-    _Draft,
-    _Options,
-    _Part,
-    _Scope,
-    route,
-    until_equals,
-)
+from irgraph.testing.strategies_draft import _Draft, _Options, _Part, _Scope
+from irgraph.testing.strategies_nodes import _LIST_WORDS, _agent, route, until_equals
 
 __all__ = [
     "pipelines",
@@ -400,21 +392,35 @@ def pipelines_with_inputs(**options: Any) -> st.SearchStrategy[tuple[Builder, di
         said = f"pipelines_with_inputs() got the option {name!r}, which it does not take."
         raise checks.unknown_option(name, known, said)
     pipelines(**options)  # its checks of the values (kinds, max_depth, ...)
-    return _with_inputs(**options)
+    made: dict[tuple[frozenset[str], frozenset[str]], st.SearchStrategy[Builder]] = {}
+
+    def drawn(plain: frozenset[str], lists: frozenset[str]) -> st.SearchStrategy[Builder]:
+        """The pipelines for these inputs, made once: the options were checked above."""
+        if (plain, lists) not in made:
+            made[plain, lists] = pipelines(inputs=plain, list_inputs=lists, **options)
+        return made[plain, lists]
+
+    return _with_inputs(drawn)
+
+
+_WORDS = st.text(alphabet="abcdefgh ", max_size=8)
+# Two items first (what shrinking goes to), so a bug of order or of items shows.
+_SIZES = st.sampled_from((2, 3, 0, 1))
+_LISTS_OF = {n: st.lists(_WORDS, min_size=n, max_size=n) for n in (0, 1, 2, 3)}
+_LIST_VALUES = _SIZES.flatmap(_LISTS_OF.__getitem__)
+_PLAIN_INPUTS = st.lists(st.sampled_from(_INPUT_NAMES), unique=True, max_size=3)
+_LIST_INPUTS = st.lists(st.sampled_from(_LIST_INPUT_NAMES), unique=True, max_size=2)
 
 
 @st.composite
-def _with_inputs(draw: st.DrawFn, /, **options: Any) -> tuple[Builder, dict[str, Any]]:
-    plain = draw(st.lists(st.sampled_from(_INPUT_NAMES), unique=True, max_size=3))
-    lists = draw(st.lists(st.sampled_from(_LIST_INPUT_NAMES), unique=True, max_size=2))
-    pipeline = draw(pipelines(inputs=frozenset(plain), list_inputs=frozenset(lists), **options))
-    words = st.text(alphabet="abcdefgh ", max_size=8)
+def _with_inputs(
+    draw: st.DrawFn, drawn: Callable[[frozenset[str], frozenset[str]], st.SearchStrategy[Builder]]
+) -> tuple[Builder, dict[str, Any]]:
+    plain = draw(_PLAIN_INPUTS)
+    lists = draw(_LIST_INPUTS)
+    pipeline = draw(drawn(frozenset(plain), frozenset(lists)))
     values: dict[str, Any] = {k: f"the {k}" for k in plain}
-    # Two items first (what shrinking goes to), so a bug of order or of items shows.
-    sizes = st.sampled_from((2, 3, 0, 1))
-    values.update(
-        {k: draw(sizes.flatmap(lambda n: st.lists(words, min_size=n, max_size=n))) for k in lists}
-    )
+    values.update({k: draw(_LIST_VALUES) for k in lists})
     return pipeline, values
 
 
