@@ -13,10 +13,9 @@ pause the flow and resume with a human's answer, which waits until the run is re
 Transforms run inline. Cache keys and gates come from :mod:`irgraph.backends.prefect_runtime`,
 which generated flow code imports too.
 
-Measured on this machine (``shared/facts/prefect.md``): async tasks awaited concurrently inside
-an async flow are truly parallel (W=100 in ~1 s), while ``.submit()`` and ``.map()`` of async
-tasks run ~15 at a time. The plan keeps Prefect's vocabulary (``flow`` for sequences and
-parallels, ``map`` for map-over), but the run awaits tasks concurrently.
+Async tasks awaited concurrently in an async flow are truly parallel, where ``.submit()`` and
+``.map()`` run ~15 at a time (``shared/facts/prefect.md``): the plan keeps Prefect's words
+(``flow``, ``map``), the run awaits tasks concurrently.
 
 ``prefect`` is imported only inside this module's functions, never by ``import irgraph``.
 """
