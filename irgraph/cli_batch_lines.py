@@ -89,6 +89,13 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
     except NotJsonNumber as exc:
         return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
     except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Invalid control character"):  # a raw tab in a string, say
+            char = json.dumps(exc.doc[exc.pos])[1:-1]
+            return None, (
+                f"{place} is not valid JSON (a raw control character in a string at column "
+                f"{exc.colno}); write it escaped, as {char}, which json.dumps(state) does "
+                f"({hint})."
+            )
         said = f"{place} is not valid JSON ({exc.msg} at column {exc.colno})"
         return None, f"{said}; {_python_literal(text) or hint}."
     except ValueError as exc:
