@@ -97,6 +97,12 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
                 f"({hint})."
             )
         said = f"{place} is not valid JSON ({exc.msg} at column {exc.colno})"
+        if exc.msg == "Extra data" and "\r" in text[: exc.pos]:  # lines that end in \r alone
+            return None, (
+                f"{said}: its lines end in a carriage return alone (\\r, as old Mac editors "
+                "write), so the file reads as one line; save it with \\n (or \\r\\n) line "
+                f"ends ({hint})."
+            )
         return None, f"{said}; {_python_literal(text) or hint}."
     except ValueError as exc:
         return None, f"{place} is not valid JSON ({exc}); {hint}."

@@ -68,3 +68,11 @@ def test_a_saved_pipeline_refused_on_reading_is_a_command_line_mistake(here, cap
     err = capsys.readouterr().err
     assert err.startswith("irgraph: error: deep.json: ") and "past 100 levels" in err
     assert err.count("\n") == 1 and not (here / "out.jsonl").exists()
+
+
+def test_lines_ended_by_a_carriage_return_alone_are_told_as_such(here, capsys):
+    (here / "in.jsonl").write_bytes(b'{"topic": "owls"}\r{"topic": "bats"}\r')
+    assert batch(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl") == 1
+    err = capsys.readouterr().err
+    assert "in.jsonl:1 is not valid JSON (Extra data at column 19): its lines end in a " in err
+    assert "carriage return alone" in err and "line ends" in err
