@@ -8,8 +8,10 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import math
 import os
 import shlex
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -78,7 +80,12 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
     # one, and files joined with cat keep each one's) is not part of the JSON.
     text = text.rstrip("\r\n").removeprefix("\ufeff")
     try:
-        state = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
+        state = json.loads(
+            text,
+            parse_constant=refuse_constant,
+            parse_float=_finite,
+            object_pairs_hook=unique_keys,
+        )
     except RecursionError:
         return None, f"{place} nests its JSON too deeply to read; {hint}."
     except KeyGivenTwice as exc:
@@ -88,6 +95,11 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
         )
     except NotJsonNumber as exc:
         return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
+    except _TooBig as exc:
+        return None, (
+            f"{place} holds the number {exc.shown}, too large for a floating-point number (it "
+            f"would read as infinity); write it as a string, or a smaller number ({hint})."
+        )
     except json.JSONDecodeError as exc:
         if exc.msg.startswith("Invalid control character"):  # a raw tab in a string, say
             char = json.dumps(exc.doc[exc.pos])[1:-1]
@@ -105,6 +117,12 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
             )
         return None, f"{said}; {_python_literal(text) or hint}."
     except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python's limit, sys.int_info
+            return None, (
+                f"{place} holds a whole number of more than "
+                f"{sys.get_int_max_str_digits()} digits, more than Python reads from "
+                f"text; write it as a string ({hint})."
+            )
         return None, f"{place} is not valid JSON ({exc}); {hint}."
     if not isinstance(state, dict):
         return None, f"{place} holds a JSON {_JSON_KINDS[type(state)]}, not an object; {hint}."
@@ -141,6 +159,22 @@ def _python_literal(text: str) -> str | None:
         f"{shown} (a Python dict's single quotes, True, False, None and a trailing comma are "
         "not JSON: write each line with json.dumps(state), not str(state))"
     )
+
+
+class _TooBig(ValueError):
+    """A JSON number too large for a float (``1e999``): Python reads it as infinity."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.shown = text if len(text) <= 30 else f"{text[:12]}...{text[-12:]}"
+
+
+def _finite(text: str) -> float:
+    """``json.loads``'s ``parse_float``: the number, refused when it is infinite."""
+    value = float(text)
+    if math.isinf(value):
+        raise _TooBig(text)
+    return value
 
 
 class KeyGivenTwice(ValueError):

@@ -76,3 +76,20 @@ def test_lines_ended_by_a_carriage_return_alone_are_told_as_such(here, capsys):
     err = capsys.readouterr().err
     assert "in.jsonl:1 is not valid JSON (Extra data at column 19): its lines end in a " in err
     assert "carriage return alone" in err and "line ends" in err
+
+
+def test_numbers_json_has_but_python_cannot_read_are_told_per_line(here, capsys):
+    """1e999 is JSON, which Python reads as infinity (then refused as 'NaN and Infinity are
+    not JSON' by a keyed batch, or run with 'inf' in the prompt); a 5 000-digit whole number
+    failed with Python's advice to call sys.set_int_max_str_digits()."""
+    lines = ['{"topic": 1e999}', '{"topic": "owls", "n": -2e400}', '{"topic": ' + "9" * 5000 + "}"]
+    (here / "in.jsonl").write_text("\n".join(lines) + "\n")
+    assert batch(f"{MODULE}:chain", "in.jsonl", "-o", "out.jsonl") == 1
+    errors = {}
+    for line in (here / "out.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        errors[record["index"]] = record["error"]["message"]
+    assert errors[0].startswith("in.jsonl:1 holds the number 1e999, too large for a floating")
+    assert errors[1].startswith("in.jsonl:2 holds the number -2e400, too large")
+    assert errors[2].startswith("in.jsonl:3 holds a whole number of more than 4300 digits")
+    assert "sys.set_int_max_str_digits" not in errors[2]
