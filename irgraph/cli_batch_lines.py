@@ -27,6 +27,8 @@ __all__ = [
     "parse_line",
     "unique_keys",
     "KeyGivenTwice",
+    "TooBig",
+    "finite",
 ]
 
 _EXAMPLE = '{"topic": "owls"}'
@@ -83,7 +85,7 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
         state = json.loads(
             text,
             parse_constant=refuse_constant,
-            parse_float=_finite,
+            parse_float=finite,
             object_pairs_hook=unique_keys,
         )
     except RecursionError:
@@ -95,7 +97,7 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
         )
     except NotJsonNumber as exc:
         return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
-    except _TooBig as exc:
+    except TooBig as exc:
         return None, (
             f"{place} holds the number {exc.shown}, too large for a floating-point number (it "
             f"would read as infinity); write it as a string, or a smaller number ({hint})."
@@ -161,7 +163,7 @@ def _python_literal(text: str) -> str | None:
     )
 
 
-class _TooBig(ValueError):
+class TooBig(ValueError):
     """A JSON number too large for a float (``1e999``): Python reads it as infinity."""
 
     def __init__(self, text: str) -> None:
@@ -169,11 +171,11 @@ class _TooBig(ValueError):
         self.shown = text if len(text) <= 30 else f"{text[:12]}...{text[-12:]}"
 
 
-def _finite(text: str) -> float:
+def finite(text: str) -> float:
     """``json.loads``'s ``parse_float``: the number, refused when it is infinite."""
     value = float(text)
     if math.isinf(value):
-        raise _TooBig(text)
+        raise TooBig(text)
     return value
 
 
