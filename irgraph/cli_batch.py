@@ -61,6 +61,7 @@ from irgraph.cli_batch_results import (
     check_pipeline,
     compact,
     failed_note,
+    input_words,
     keep_completed,
     result_record,
     scan_results,
@@ -298,7 +299,12 @@ def batch_target(args: argparse.Namespace) -> Any:
                 f"The pipeline comes first, then the inputs: irgraph batch {args.inputs} "
                 f"{args.target} -o {args.output} (the two were given the other way round)."
             )
-    return load_target(args.target)
+    try:
+        return load_target(args.target)
+    except RunError:
+        raise
+    except IrgraphError as error:  # a saved pipeline refused: the batch is, before any item
+        raise CliError(input_words(str(error), error, "batch")) from None
 
 
 def batch_command(args: argparse.Namespace, target: Any, out: TextIO) -> int:

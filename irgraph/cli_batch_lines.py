@@ -8,8 +8,10 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import math
 import os
 import shlex
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +27,8 @@ __all__ = [
     "parse_line",
     "unique_keys",
     "KeyGivenTwice",
+    "TooBig",
+    "finite",
 ]
 
 _EXAMPLE = '{"topic": "owls"}'
@@ -78,7 +82,12 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
     # one, and files joined with cat keep each one's) is not part of the JSON.
     text = text.rstrip("\r\n").removeprefix("\ufeff")
     try:
-        state = json.loads(text, parse_constant=refuse_constant, object_pairs_hook=unique_keys)
+        state = json.loads(
+            text,
+            parse_constant=refuse_constant,
+            parse_float=finite,
+            object_pairs_hook=unique_keys,
+        )
     except RecursionError:
         return None, f"{place} nests its JSON too deeply to read; {hint}."
     except KeyGivenTwice as exc:
@@ -88,10 +97,34 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
         )
     except NotJsonNumber as exc:
         return None, f"{place} holds {exc}, which is not JSON (write a number or null); {hint}."
+    except TooBig as exc:
+        return None, (
+            f"{place} holds the number {exc.shown}, too large for a floating-point number (it "
+            f"would read as infinity); write it as a string, or a smaller number ({hint})."
+        )
     except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Invalid control character"):  # a raw tab in a string, say
+            char = json.dumps(exc.doc[exc.pos])[1:-1]
+            return None, (
+                f"{place} is not valid JSON (a raw control character in a string at column "
+                f"{exc.colno}); write it escaped, as {char}, which json.dumps(state) does "
+                f"({hint})."
+            )
         said = f"{place} is not valid JSON ({exc.msg} at column {exc.colno})"
+        if exc.msg == "Extra data" and "\r" in text[: exc.pos]:  # lines that end in \r alone
+            return None, (
+                f"{said}: its lines end in a carriage return alone (\\r, as old Mac editors "
+                "write), so the file reads as one line; save it with \\n (or \\r\\n) line "
+                f"ends ({hint})."
+            )
         return None, f"{said}; {_python_literal(text) or hint}."
     except ValueError as exc:
+        if "integer string conversion" in str(exc):  # Python's limit, sys.int_info
+            return None, (
+                f"{place} holds a whole number of more than "
+                f"{sys.get_int_max_str_digits()} digits, more than Python reads from "
+                f"text; write it as a string ({hint})."
+            )
         return None, f"{place} is not valid JSON ({exc}); {hint}."
     if not isinstance(state, dict):
         return None, f"{place} holds a JSON {_JSON_KINDS[type(state)]}, not an object; {hint}."
@@ -128,6 +161,22 @@ def _python_literal(text: str) -> str | None:
         f"{shown} (a Python dict's single quotes, True, False, None and a trailing comma are "
         "not JSON: write each line with json.dumps(state), not str(state))"
     )
+
+
+class TooBig(ValueError):
+    """A JSON number too large for a float (``1e999``): Python reads it as infinity."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.shown = text if len(text) <= 30 else f"{text[:12]}...{text[-12:]}"
+
+
+def finite(text: str) -> float:
+    """``json.loads``'s ``parse_float``: the number, refused when it is infinite."""
+    value = float(text)
+    if math.isinf(value):
+        raise TooBig(text)
+    return value
 
 
 class KeyGivenTwice(ValueError):

@@ -81,7 +81,9 @@ def output_lock(
     except ImportError:  # pragma: no cover - not on this system
         yield Held(uuid.uuid4().hex, path, "")
         return
-    folder, name = os.path.split(os.path.abspath(path))
+    # Beside the file itself: -o given through a symlink (or a linked folder) is the same file
+    real = os.path.realpath(path)
+    folder, name = os.path.split(real)
     lock = os.path.join(folder, f".{name}.lock")
     while True:
         try:
@@ -105,7 +107,8 @@ def output_lock(
         except FileNotFoundError:
             pass
         os.close(handle)
-    held = Held("", path, os.path.join(os.path.dirname(path), f".{name}.lock"))
+    shown = os.path.join(os.path.dirname(path), f".{name}.lock")
+    held = Held("", path, shown if os.path.abspath(path) == real else lock)
     try:
         held = _generation(handle, held, None if work_pool is None else (work_pool, batch_key))
         yield held

@@ -50,7 +50,8 @@ def _rewrite(
     numbered in ``moves`` that index. Returns ``{line number: offset in the rewritten file}``
     of the lines kept."""
     stamps, moves = stamps or {}, moves or {}
-    folder = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(path)  # through a symlink: the file it names, the link kept
+    folder = os.path.dirname(path)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".irgraph-batch-", suffix=".tmp")
     offsets, offset = {}, 0
     try:

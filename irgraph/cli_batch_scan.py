@@ -110,5 +110,9 @@ def scan_results(path: str, *, real: bool = False) -> Found:
 
 def _cut_short(raw: bytes) -> bool:
     """Whether ``raw`` can be a result line that a crash cut short: no newline at its end, and
-    the start of a result line (each begins with its index)."""
-    return not raw.endswith(b"\n") and b'{"index": '.startswith(raw[:10]) and bool(raw)
+    the start of a result line (each begins with its index), or only NUL bytes: a file system
+    that lost the machine mid-write (ext4, XFS) fills the blocks it had not written with zeros,
+    which follow the last whole line."""
+    if raw.endswith(b"\n") or not raw:
+        return False
+    return b'{"index": '.startswith(raw[:10].rstrip(b"\x00")) or not raw.strip(b"\x00")

@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from irgraph import checks
-from irgraph.cli_batch_lines import KeyGivenTwice, unique_keys
+from irgraph.cli_batch_lines import KeyGivenTwice, TooBig, finite, unique_keys
 from irgraph.cli_classes import as_target, is_pipeline, listing, not_a_pipeline, sole_pipeline
 from irgraph.cli_errors import CliError
 from irgraph.cli_files import (
@@ -253,7 +253,10 @@ def parse_state(
     for json_text in texts:
         try:
             loaded = json.loads(
-                json_text, parse_constant=refuse_constant, object_pairs_hook=unique_keys
+                json_text,
+                parse_constant=refuse_constant,
+                parse_float=finite,
+                object_pairs_hook=unique_keys,
             )
         except KeyGivenTwice as exc:
             raise CliError(
@@ -263,6 +266,11 @@ def parse_state(
         except NotJsonNumber as exc:
             raise CliError(
                 f"--state-json holds {exc}, which is not JSON; give a number or null."
+            ) from None
+        except TooBig as exc:
+            raise CliError(
+                f"--state-json holds the number {exc.shown}, too large for a floating-point "
+                "number (it would read as infinity); give it as a string, or a smaller number."
             ) from None
         except RecursionError:
             raise CliError(

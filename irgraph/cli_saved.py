@@ -145,12 +145,36 @@ def _file_graph(path: str, G: Any) -> Any:
         return from_graph(G)
     except PipelineError as exc:
         # A key no step writes is the command's to check, against its --state and --input.
-        try:
-            unbound = unbound_reads(G)
+        try:  # a parent chain edited into a loop would never end: read it cut
+            unbound = unbound_reads(_parents_cut(G))
         except Exception:  # a graph too damaged to tell: every problem stands
             unbound = []
         problems = [p for p in exc.problems if p not in unbound] or exc.problems
         raise _led(path, problems) from None
+
+
+def _parents_cut(G: Any) -> Any:
+    """``G``, or a copy whose chains of ``parent`` attributes each end where ``G``'s loop (a
+    graph edited by hand can make a node its own parent, or two each other's): walks up the
+    parents, as the unbound-read check does, would never end."""
+    ended: set[Any] = set()
+    looped: list[Any] = []
+    for start in G.nodes:
+        chain: list[Any] = []
+        current = start
+        while current is not None and current not in ended:
+            if current in chain:
+                looped.append(current)
+                break
+            chain.append(current)
+            current = G.nodes[current].get("parent") if current in G else None
+        ended.update(chain)
+    if not looped:
+        return G
+    cut = G.copy()
+    for node in looped:
+        cut.nodes[node]["parent"] = None
+    return cut
 
 
 def _led(path: str, problems: Sequence[Any]) -> PipelineError:

@@ -71,7 +71,11 @@ def _is_bound(
     # A node with a few is read directly (most nodes: a set for each would cost more).
     nodes, pred = G._node, G._pred  # as in incoming_keys: no view per lookup
     current: str | None = node
+    hops = 0
     while current is not None:
+        hops += 1
+        if hops > len(nodes):  # a parent chain edited into a loop would never end
+            raise _parents_loop(node)
         before = pred[current]
         if len(before) <= _FEW_EDGES:
             for data in before.values():
@@ -92,6 +96,18 @@ def _is_bound(
 
 
 _FEW_EDGES = 8
+
+
+def _parents_loop(node: str) -> PipelineError:
+    """The error for a graph whose chain of ``parent`` attributes from ``node`` loops."""
+    return PipelineError(
+        f"The chain of parents of node {node!r} (its 'parent' attribute, that one's, ...) "
+        "loops back on itself, which no pipeline's graph does: the graph was changed after "
+        "to_graph built it.",
+        node=node,
+        hint="Make the graph again from the pipeline (to_graph(pipeline)), or from its nodes' "
+        "own settings (G = to_graph(from_graph(G, check=False))).",
+    )
 
 
 def written_before(G: nx.DiGraph, node: str, key: str) -> bool:

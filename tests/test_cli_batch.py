@@ -308,7 +308,7 @@ def test_prefect_options_are_parsed():
 @pytest.mark.parametrize(
     ("target", "code", "error"),
     [
-        ("bad.json", 1, "irgraph: PipelineError: bad.json: Invalid IR JSON"),
+        ("bad.json", 2, "irgraph: error: bad.json: Invalid IR JSON"),
         ("irgraph.demo:__name__", 2, "irgraph: error: 'irgraph.demo:__name__' is a str"),
     ],
 )

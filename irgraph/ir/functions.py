@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from difflib import get_close_matches
@@ -18,6 +19,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from irgraph import checks
 from irgraph.errors import PipelineError, closest_keys, refused_calls
 from irgraph.ir.function_calls import (
     predicate_call_problem,
@@ -25,6 +27,7 @@ from irgraph.ir.function_calls import (
     transform_call_problem,
 )
 from irgraph.ir.identity import function_name
+from irgraph.prompt_values import short_repr
 
 __all__ = [
     "FunctionRef",
@@ -137,6 +140,8 @@ def refusal(
     ``more`` are other ``(node, path)`` calls into the same module, told in the same error
     (each once), so one module is one message however many steps call it."""
     module = ref.module
+    if not _import_path(ref.ref):
+        return _no_import_path(ref, node)
     calls = list(dict.fromkeys([(node, ref.ref), *more]))
     said = [
         f"'{name}' calls {path!r}" if name else f"A step calls {path!r}" for name, path in calls
@@ -152,6 +157,37 @@ def refusal(
         hint=f"If you trust the file, allow the module: run(..., allow=[{module!r}]), "
         f"from_json(text, allow=[{module!r}]) or from_graph(G, allow=[{module!r}]) in Python, "
         f"--allow-module {module} on the command line.",
+    )
+
+
+#: What follows the ``:`` of an import path: a dotted name of Python identifiers.
+_QUALNAME = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
+
+
+def _import_path(path: str) -> bool:
+    """Whether ``path`` can name a module's function: ``module:qualname``, dotted Python names
+    each short enough to be a file's name (255 characters, the file systems' limit)."""
+    module, _, qualname = path.partition(":")
+    parts = [*module.split("."), *qualname.split(".")]
+    return (
+        checks.module_name.test(module)
+        and _QUALNAME.fullmatch(qualname) is not None
+        and max(map(len, parts)) <= 255
+    )
+
+
+def _no_import_path(ref: FunctionRef, node: str | None) -> PipelineError:
+    """The error for a function read from data whose path names no module and function (a
+    file path, spaces, a name of no identifiers): no ``allow=`` could let it run, so none is
+    suggested; a path too long to read is shown by its start."""
+    who = f"'{node}' calls" if node else "A step calls"
+    return PipelineError(
+        f"{who} {short_repr(ref.ref, 80)}, which is no import path of a function, read from "
+        "data (a JSON file or a saved graph), so irgraph will not import it.",
+        node=node,
+        hint="Name the function as 'package.module:function' (dotted Python names, as "
+        "irgraph.ir.to_json writes it), a module importable here, and allow that module: "
+        "allow=['package.module'] in Python, --allow-module package.module on the command line.",
     )
 
 
