@@ -16,6 +16,7 @@ from typing import Any
 from irgraph import checks
 from irgraph.errors import IrgraphError, PipelineError
 from irgraph.gate_answers import answer_problem
+from irgraph.ir.identity import handler_name
 
 __all__ = [
     "ASYNC_ON_EVENT",
@@ -156,10 +157,6 @@ def refuse_awaitable(handler: Any, answer: Any) -> None:
         raise TypeError(
             f"{ASYNC_ON_EVENT.format(name=handler_name(handler), does=does)} {ASYNC_ON_EVENT_HINT}"
         )
-
-
-def handler_name(fn: Any) -> str:
-    return str(getattr(fn, "__qualname__", None) or type(fn).__name__)
 
 
 def check_call_limit(call_limit: Any, max_concurrency: Any) -> None:

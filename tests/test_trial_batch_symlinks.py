@@ -13,13 +13,9 @@ import pytest
 from irgraph.cli import main
 from irgraph.cli_batch_lock import output_lock
 from tests.support.modules import importable
+from tests.test_trial_batch_files import PIPELINES
 
-MODULE = "irgraph_trial_batch_symlinks"
-PIPELINES = """
-from irgraph import Agent
-
-chain = Agent("writer").instruct("Write about {topic}.").writes("text")
-"""
+MODULE = "irgraph_trial_batch_symlinks"  # the pipeline of test_trial_batch_files, as its own module
 
 
 @pytest.fixture

@@ -29,13 +29,23 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["function_name", "stable"]
+__all__ = ["function_name", "handler_name", "stable"]
 
 _ADDRESS = re.compile(r"\bat 0x[0-9a-fA-F]+")
 #: Deeper than this, a value counts by its type (a guard against data nested without end).
 _DEPTH = 24
 #: A description longer than this is cut, with a hash of the whole after it.
 _LONG = 120
+
+
+def handler_name(fn: Any) -> str:
+    """The name a message gives a callable the user passed (an ``on_gate`` or ``on_event``
+    handler): its qualified name, else its type's name.
+
+    >>> handler_name(print), handler_name(object())
+    ('print', 'object')
+    """
+    return str(getattr(fn, "__qualname__", None) or type(fn).__name__)
 
 
 def function_name(fn: Callable[..., Any], seen: frozenset[int] = frozenset()) -> str:

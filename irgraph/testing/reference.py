@@ -54,6 +54,7 @@ from irgraph.ir import (
     SequenceNode,
     TransformNode,
 )
+from irgraph.ir.identity import handler_name
 from irgraph.ir.values import kept_value
 from irgraph.providers import ModelRequest
 
@@ -289,8 +290,7 @@ class _Interpreter:
             )
             if inspect.isawaitable(answer):
                 answer = await answer
-            handler = getattr(self.on_gate, "__qualname__", None) or type(self.on_gate).__name__
-            given_by = f"The on_gate handler ({handler})"  # named as the backends name it
+            given_by = f"The on_gate handler ({handler_name(self.on_gate)})"  # as the backends
             problem = answer_problem(answer, node.name, node.writes, given_by)
             if problem is not None:  # the backends' rule, so their words are the same
                 raise ReferenceFailure(problem, node=node.name)
