@@ -29,6 +29,7 @@ __all__ = [
     "KeyGivenTwice",
     "TooBig",
     "finite",
+    "strict_json",
 ]
 
 _EXAMPLE = '{"topic": "owls"}'
@@ -82,12 +83,7 @@ def parse_line(where: str, number: int, raw: bytes | str) -> tuple[Any, str | No
     # one, and files joined with cat keep each one's) is not part of the JSON.
     text = text.rstrip("\r\n").removeprefix("\ufeff")
     try:
-        state = json.loads(
-            text,
-            parse_constant=refuse_constant,
-            parse_float=finite,
-            object_pairs_hook=unique_keys,
-        )
+        state = strict_json(text)
     except RecursionError:
         return None, f"{place} nests its JSON too deeply to read; {hint}."
     except KeyGivenTwice as exc:
@@ -160,6 +156,16 @@ def _python_literal(text: str) -> str | None:
     return (
         f"{shown} (a Python dict's single quotes, True, False, None and a trailing comma are "
         "not JSON: write each line with json.dumps(state), not str(state))"
+    )
+
+
+def strict_json(text: str) -> Any:
+    """``text`` read as JSON the way every state given as text is (an inputs line,
+    ``--state-json``): ``NaN`` and ``Infinity`` (:class:`NotJsonNumber`), a number that would
+    read as infinity (:class:`TooBig`) and a key given twice in one object
+    (:class:`KeyGivenTwice`) refused."""
+    return json.loads(
+        text, parse_constant=refuse_constant, parse_float=finite, object_pairs_hook=unique_keys
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import os
 import sys
 import sysconfig
@@ -22,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from irgraph import checks
-from irgraph.cli_batch_lines import KeyGivenTwice, TooBig, finite, unique_keys
+from irgraph.cli_batch_lines import KeyGivenTwice, TooBig, strict_json
 from irgraph.cli_classes import as_target, is_pipeline, listing, not_a_pipeline, sole_pipeline
 from irgraph.cli_errors import CliError
 from irgraph.cli_files import (
@@ -37,7 +36,7 @@ from irgraph.cli_files import (
 from irgraph.cli_saved import load_saved
 from irgraph.cli_state_json import not_json
 from irgraph.errors import closest_keys, did_you_mean
-from irgraph.ir.values import NotJsonNumber, refuse_constant
+from irgraph.ir.values import NotJsonNumber
 
 __all__ = [
     "CliError",
@@ -252,12 +251,7 @@ def parse_state(
     texts = [json_texts] if isinstance(json_texts, str) else list(json_texts or ())
     for json_text in texts:
         try:
-            loaded = json.loads(
-                json_text,
-                parse_constant=refuse_constant,
-                parse_float=finite,
-                object_pairs_hook=unique_keys,
-            )
+            loaded = strict_json(json_text)
         except KeyGivenTwice as exc:
             raise CliError(
                 f"--state-json gives the key {exc.key!r} twice in one object, and JSON keeps "
