@@ -34,7 +34,6 @@ from irgraph.ir import (
     RouteCase,
     RouteNode,
     SequenceNode,
-    resolve_function,
     transform_arguments,
 )
 from irgraph.ir.outputs import OutputError
@@ -65,7 +64,7 @@ from .prefect_gates import (  # gates are handed on to generated modules from he
     wait_for_answer,
 )
 from .prefect_gates import gate as _gate
-from .prefect_loops import holds, stops, until_holds  # loops, for generated modules
+from .prefect_loops import holds, imported, stops, until_holds  # loops, for generated modules
 from .prefect_names import Position, is_prefect_name, prefect_name
 from .prefect_names import sha256 as _sha256
 from .prefect_names import where as _where
@@ -147,11 +146,6 @@ def _template(text: str) -> Template:
 @functools.cache
 def _system_template(text: str) -> Template | None:
     return system_template(text)
-
-
-@functools.cache
-def _imported(ref: str) -> Callable[..., Any]:
-    return resolve_function(FunctionRef(ref))
 
 
 # Agents -----------------------------------------------------------------------------------
@@ -395,7 +389,7 @@ async def transform(
     A plain function runs off the event loop (as the scheduler runs it), so its timeout fires
     even when it blocks. What fails is the run's RunError at the transform (at ``path``)."""
     with failing(node, "transform", path):
-        fn = _imported(function)
+        fn = imported(function)
 
         async def called() -> Any:
             args, kwargs = transform_arguments(fn, reads, state)
